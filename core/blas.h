@@ -1,0 +1,25 @@
+/* blas.h - the core's one door to BLAS (STYLE.md 6), and its naive twin.
+ *
+ * Row-major single-precision GEMM: C = alpha * op(A) @ op(B) + beta * C with
+ * op(A) [m, k], op(B) [k, n], C [m, n]; lda/ldb/ldc are row strides of the
+ * matrices as stored (A is [k, m] in memory when trans_a). Callers have
+ * already validated every size (they must fit in int, as cblas takes int);
+ * nothing here can fail. A zero m or n is a no-op; k == 0 scales C by beta.
+ */
+#ifndef WB_BLAS_H
+#define WB_BLAS_H
+
+#include <stdint.h>
+
+/* Largest dimension we hand to cblas (its sizes are int). */
+#define WB_BLAS_MAX_DIM 2147483647LL
+
+void wb_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+              float alpha, const float *a, int64_t lda, const float *b,
+              int64_t ldb, float beta, float *c, int64_t ldc);
+/* The same product with plain loops and double accumulation (tests). */
+void wb_sgemm_naive(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                    float alpha, const float *a, int64_t lda, const float *b,
+                    int64_t ldb, float beta, float *c, int64_t ldc);
+
+#endif

@@ -1,0 +1,49 @@
+/* err.c - filling wb_err records. See err.h. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+wb_status wb_err_set(wb_err *err, wb_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return WB_OK;
+    char head[WB_ERR_MSG], old[WB_ERR_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    size_t h = strlen(head);
+    if (h >= sizeof err->msg)
+        h = sizeof err->msg - 1;
+    memcpy(err->msg, head, h);
+    size_t room = sizeof err->msg - 1 - h, o = strnlen(old, room);
+    memcpy(err->msg + h, old, o);
+    err->msg[h + o] = '\0';
+    return err->code;
+}
+
+const char *wb_status_name(wb_status code)
+{
+    static const char *names[] = {
+        "OK", "EINVAL", "ESHAPE", "ERANGE", "ENOMEM",
+        "EIO", "EFORMAT", "ESTATE", "ENONFINITE", "ENOENT",
+    };
+    if ((unsigned)code < sizeof names / sizeof names[0])
+        return names[code];
+    return "EUNKNOWN";
+}

@@ -1,0 +1,49 @@
+/* err.h - status codes and the error record every fallible core call fills.
+ *
+ * The core never raises, exits or prints on user input: a function that can
+ * fail returns a wb_status and fills a caller-provided wb_err with a message
+ * naming the operand, what was expected and what was found. On failure
+ * nothing observable has changed. There is no global last-error.
+ */
+#ifndef WB_ERR_H
+#define WB_ERR_H
+
+typedef enum wb_status {
+    WB_OK = 0,
+    WB_EINVAL,      /* bad argument value (negative rate, unknown name) */
+    WB_ESHAPE,      /* shapes do not fit: message carries both shapes */
+    WB_ERANGE,      /* size or index out of range, or size overflow */
+    WB_ENOMEM,      /* allocation failed */
+    WB_EIO,         /* read/write/fsync/rename failed */
+    WB_EFORMAT,     /* malformed file: bad magic, truncated, bad header */
+    WB_ESTATE,      /* call out of order (backward before forward) */
+    WB_ENONFINITE,  /* NaN or infinity where a finite number is required */
+    WB_ENOENT       /* input file does not exist or cannot be opened */
+} wb_status;
+
+#define WB_ERR_MSG 512
+
+typedef struct wb_err {
+    wb_status code;
+    char msg[WB_ERR_MSG];
+} wb_err;
+
+/* Fill err (may be NULL) with code and a printf-style message; returns code
+ * so that `return wb_err_set(err, WB_EINVAL, "...")` reads naturally. */
+wb_status wb_err_set(wb_err *err, wb_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Prefix an existing message: "path: " + old message. Keeps the code. */
+wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Short name of a status ("EFORMAT"), for tests and exit-status mapping. */
+const char *wb_status_name(wb_status code);
+
+#endif

@@ -1,0 +1,382 @@
+/* tensor.c - refcounted storage, contiguous tensors, element-wise ops,
+ * reductions and the matmul wrapper. See tensor.h.
+ */
+#include "tensor.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+size_t wb_dtype_size(wb_dtype dt) { return dt == WB_U8 ? 1 : 4; }
+const char *wb_dtype_name(wb_dtype dt) { return dt == WB_U8 ? "uint8" : "float32"; }
+
+char *wb_shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+    size_t used = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "",
+                                 (long long)shape[i]);
+    if (used < n)
+        snprintf(buf + used, n - used, "]");
+    return buf;
+}
+
+wb_status wb_shape_numel(int ndim, const int64_t *shape, wb_dtype dt,
+                         size_t *numel, wb_err *err)
+{
+    char s[WB_SHAPE_STR_MAX];
+    if (ndim < 0 || ndim > WB_MAX_DIM)
+        return wb_err_set(err, WB_ERANGE, "%d dimensions, expected 0..%d", ndim,
+                          WB_MAX_DIM);
+    uint64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return wb_err_set(err, WB_EINVAL, "shape %s: dimension %d is negative",
+                              wb_shape_str(s, sizeof s, ndim, shape), i + 1);
+        if (shape[i] && n > WB_MAX_BYTES / (uint64_t)shape[i])
+            return wb_err_set(err, WB_ERANGE,
+                              "shape %s is too large (limit %llu bytes)",
+                              wb_shape_str(s, sizeof s, ndim, shape),
+                              (unsigned long long)WB_MAX_BYTES);
+        n *= (uint64_t)shape[i];
+    }
+    if (n * wb_dtype_size(dt) > WB_MAX_BYTES)
+        return wb_err_set(err, WB_ERANGE, "shape %s is too large (limit %llu bytes)",
+                          wb_shape_str(s, sizeof s, ndim, shape),
+                          (unsigned long long)WB_MAX_BYTES);
+    *numel = (size_t)n;
+    return WB_OK;
+}
+
+static wb_storage *storage_new(size_t nbytes, wb_err *err)
+{
+    wb_storage *s = wb_malloc(sizeof *s);
+    if (!s) {
+        wb_err_set(err, WB_ENOMEM, "out of memory allocating a tensor header");
+        return NULL;
+    }
+    s->data = wb_alloc_aligned(nbytes ? nbytes : 1);
+    if (!s->data) {
+        wb_free(s);
+        wb_err_set(err, WB_ENOMEM, "out of memory allocating %zu bytes", nbytes);
+        return NULL;
+    }
+    s->nbytes = nbytes;
+    s->refcount = 1;
+    return s;
+}
+
+static void storage_release(wb_storage *s)
+{
+    if (s && --s->refcount == 0) {
+        wb_free(s->data);
+        wb_free(s);
+    }
+}
+
+static wb_tensor *header_new(wb_storage *s, size_t offset, wb_dtype dt, int ndim,
+                             const int64_t *shape, wb_err *err)
+{
+    wb_tensor *t = wb_malloc(sizeof *t);
+    if (!t) {
+        wb_err_set(err, WB_ENOMEM, "out of memory allocating a tensor header");
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->storage = s;
+    s->refcount++;
+    t->offset = offset;
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
+    return t;
+}
+
+wb_tensor *wb_tensor_new(wb_dtype dt, int ndim, const int64_t *shape, wb_err *err)
+{
+    size_t n;
+    if (wb_shape_numel(ndim, shape, dt, &n, err) != WB_OK)
+        return NULL;
+    wb_storage *s = storage_new(n * wb_dtype_size(dt), err);
+    if (!s)
+        return NULL;
+    wb_tensor *t = header_new(s, 0, dt, ndim, shape, err);
+    storage_release(s); /* the header holds the only reference now */
+    return t;
+}
+
+size_t wb_tensor_numel(const wb_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t->ndim; i++)
+        n *= (size_t)t->shape[i];
+    return n;
+}
+
+wb_tensor *wb_tensor_view(const wb_tensor *t, size_t offset, int ndim,
+                          const int64_t *shape, wb_err *err)
+{
+    size_t n;
+    if (wb_shape_numel(ndim, shape, t->dtype, &n, err) != WB_OK)
+        return NULL;
+    size_t have = t->storage->nbytes / wb_dtype_size(t->dtype);
+    if (t->offset + offset > have || n > have - t->offset - offset)
+        return wb_err_set(err, WB_ERANGE,
+                          "view of %zu elements at offset %zu exceeds the %zu "
+                          "elements of its storage", n, t->offset + offset, have),
+               NULL;
+    return header_new(t->storage, t->offset + offset, t->dtype, ndim, shape, err);
+}
+
+wb_tensor *wb_tensor_rows(const wb_tensor *t, int64_t first, int64_t count,
+                          wb_err *err)
+{
+    if (t->ndim < 1)
+        return wb_err_set(err, WB_ESHAPE, "cannot take rows of a scalar"), NULL;
+    if (first < 0 || count < 0 || first > t->shape[0] || count > t->shape[0] - first)
+        return wb_err_set(err, WB_ERANGE, "rows %lld..%lld out of range 1..%lld",
+                          (long long)first + 1, (long long)(first + count),
+                          (long long)t->shape[0]),
+               NULL;
+    size_t row = 1;
+    for (int i = 1; i < t->ndim; i++)
+        row *= (size_t)t->shape[i];
+    int64_t shape[WB_MAX_DIM];
+    memcpy(shape, t->shape, sizeof shape);
+    shape[0] = count;
+    return wb_tensor_view(t, (size_t)first * row, t->ndim, shape, err);
+}
+
+wb_tensor *wb_tensor_clone(const wb_tensor *t, wb_err *err)
+{
+    wb_tensor *c = wb_tensor_new(t->dtype, t->ndim, t->shape, err);
+    if (c)
+        memcpy(c->storage->data, (char *)t->storage->data + t->offset * wb_dtype_size(t->dtype),
+               wb_tensor_numel(t) * wb_dtype_size(t->dtype));
+    return c;
+}
+
+wb_tensor *wb_tensor_to_f32(const wb_tensor *t, wb_err *err)
+{
+    if (t->dtype == WB_F32)
+        return wb_tensor_clone(t, err);
+    wb_tensor *c = wb_tensor_new(WB_F32, t->ndim, t->shape, err);
+    if (c) {
+        size_t n = wb_tensor_numel(t);
+        const uint8_t *src = wb_tensor_u8(t);
+        float *dst = wb_tensor_f32(c);
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)src[i];
+    }
+    return c;
+}
+
+void wb_tensor_free(wb_tensor *t)
+{
+    if (t) {
+        storage_release(t->storage);
+        wb_free(t);
+    }
+}
+
+wb_status wb_tensor_reshape_inplace(wb_tensor *t, int ndim, const int64_t *shape,
+                                    wb_err *err)
+{
+    size_t n;
+    if (wb_shape_numel(ndim, shape, t->dtype, &n, err) != WB_OK)
+        return err ? err->code : WB_EINVAL;
+    if (n != wb_tensor_numel(t)) {
+        char a[WB_SHAPE_STR_MAX], b[WB_SHAPE_STR_MAX];
+        return wb_err_set(err, WB_ESHAPE, "cannot reshape %s (%zu elements) to %s "
+                          "(%zu elements)", wb_shape_str(a, sizeof a, t->ndim, t->shape),
+                          wb_tensor_numel(t), wb_shape_str(b, sizeof b, ndim, shape), n);
+    }
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
+    return WB_OK;
+}
+
+int wb_tensor_same_shape(const wb_tensor *a, const wb_tensor *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return 0;
+    return 1;
+}
+
+wb_status wb_err_shape(wb_err *err, const char *what, const wb_tensor *a,
+                       const wb_tensor *b)
+{
+    char sa[WB_SHAPE_STR_MAX], sb[WB_SHAPE_STR_MAX];
+    return wb_err_set(err, WB_ESHAPE, "%s: shapes %s and %s do not match", what,
+                      wb_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                      wb_shape_str(sb, sizeof sb, b->ndim, b->shape));
+}
+
+static wb_status need_f32(const wb_tensor *t, const char *what, wb_err *err)
+{
+    if (t->dtype != WB_F32)
+        return wb_err_set(err, WB_EINVAL, "%s: expected a float32 tensor, got %s "
+                          "(use :float())", what, wb_dtype_name(t->dtype));
+    return WB_OK;
+}
+
+wb_status wb_tensor_fill(wb_tensor *t, float v, wb_err *err)
+{
+    size_t n = wb_tensor_numel(t);
+    if (t->dtype == WB_U8) {
+        if (!(v >= 0 && v <= 255))
+            return wb_err_set(err, WB_ERANGE, "fill: %g does not fit in uint8", v);
+        memset(wb_tensor_u8(t), (int)v, n);
+        return WB_OK;
+    }
+    float *p = wb_tensor_f32(t);
+    for (size_t i = 0; i < n; i++)
+        p[i] = v;
+    return WB_OK;
+}
+
+wb_status wb_tensor_copy(wb_tensor *dst, const wb_tensor *src, wb_err *err)
+{
+    if (wb_tensor_numel(dst) != wb_tensor_numel(src))
+        return wb_err_shape(err, "copy", dst, src);
+    size_t n = wb_tensor_numel(src);
+    if (dst->dtype == src->dtype) {
+        memmove((char *)dst->storage->data + dst->offset * wb_dtype_size(dst->dtype),
+                (char *)src->storage->data + src->offset * wb_dtype_size(src->dtype),
+                n * wb_dtype_size(src->dtype));
+        return WB_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        wb_tensor_set_flat(dst, i, wb_tensor_get_flat(src, i));
+    return WB_OK;
+}
+
+double wb_tensor_get_flat(const wb_tensor *t, size_t i)
+{
+    return t->dtype == WB_U8 ? (double)wb_tensor_u8(t)[i] : (double)wb_tensor_f32(t)[i];
+}
+
+void wb_tensor_set_flat(wb_tensor *t, size_t i, double v)
+{
+    if (t->dtype == WB_U8) {
+        double r = v < 0 ? 0 : v > 255 ? 255 : v;
+        wb_tensor_u8(t)[i] = (uint8_t)lrint(r);
+    } else {
+        wb_tensor_f32(t)[i] = (float)v;
+    }
+}
+
+wb_tensor *wb_tensor_binop(const wb_tensor *a, const wb_tensor *b, float s,
+                           wb_binop op, wb_err *err)
+{
+    static const char *names[] = {"add", "sub", "mul", "div"};
+    if (need_f32(a, names[op], err) || (b && need_f32(b, names[op], err)))
+        return NULL;
+    if (b && !wb_tensor_same_shape(a, b))
+        return wb_err_shape(err, names[op], a, b), NULL;
+    wb_tensor *c = wb_tensor_new(WB_F32, a->ndim, a->shape, err);
+    if (!c)
+        return NULL;
+    size_t n = wb_tensor_numel(a);
+    const float *x = wb_tensor_f32(a);
+    const float *y = b ? wb_tensor_f32(b) : NULL;
+    float *z = wb_tensor_f32(c);
+    for (size_t i = 0; i < n; i++) {
+        float r = y ? y[i] : s;
+        switch (op) {
+        case WB_ADD: z[i] = x[i] + r; break;
+        case WB_SUB: z[i] = x[i] - r; break;
+        case WB_MUL: z[i] = x[i] * r; break;
+        case WB_DIV: z[i] = x[i] / r; break;
+        }
+    }
+    return c;
+}
+
+wb_status wb_tensor_stats(const wb_tensor *t, wb_stats *st, wb_err *err)
+{
+    size_t n = wb_tensor_numel(t);
+    if (n == 0)
+        return wb_err_set(err, WB_EINVAL, "reduction of an empty tensor");
+    double sum = 0, sq = 0, mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double v = wb_tensor_get_flat(t, i);
+        sum += v;
+        sq += v * v;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+    }
+    double mean = sum / (double)n, var = 0;
+    for (size_t i = 0; i < n; i++) { /* two-pass: no cancellation */
+        double d = wb_tensor_get_flat(t, i) - mean;
+        var += d * d;
+    }
+    st->sum = sum;
+    st->mean = mean;
+    st->std = sqrt(var / (double)n);
+    st->min = mn;
+    st->max = mx;
+    st->norm = sqrt(sq);
+    return WB_OK;
+}
+
+wb_tensor *wb_tensor_argmax(const wb_tensor *t, int dim, wb_err *err)
+{
+    if (dim < 0 || dim >= t->ndim)
+        return wb_err_set(err, WB_ERANGE, "argmax: dim %d out of range 1..%d", dim + 1,
+                          t->ndim), NULL;
+    int64_t shape[WB_MAX_DIM];
+    int nd = 0;
+    size_t outer = 1, inner = 1, len = (size_t)t->shape[dim];
+    for (int i = 0; i < t->ndim; i++) {
+        if (i < dim) outer *= (size_t)t->shape[i];
+        if (i > dim) inner *= (size_t)t->shape[i];
+        if (i != dim) shape[nd++] = t->shape[i];
+    }
+    if (len == 0)
+        return wb_err_set(err, WB_ESHAPE, "argmax over an empty dimension"), NULL;
+    wb_tensor *r = wb_tensor_new(WB_F32, nd, shape, err);
+    if (!r)
+        return NULL;
+    float *out = wb_tensor_f32(r);
+    for (size_t o = 0; o < outer; o++)
+        for (size_t in = 0; in < inner; in++) {
+            size_t best = 0;
+            double bv = wb_tensor_get_flat(t, o * len * inner + in);
+            for (size_t k = 1; k < len; k++) {
+                double v = wb_tensor_get_flat(t, (o * len + k) * inner + in);
+                if (v > bv) { bv = v; best = k; }
+            }
+            out[o * inner + in] = (float)best;
+        }
+    return r;
+}
+
+wb_tensor *wb_matmul(const wb_tensor *a, const wb_tensor *b, wb_err *err)
+{
+    if (need_f32(a, "matmul", err) || need_f32(b, "matmul", err))
+        return NULL;
+    char sa[WB_SHAPE_STR_MAX], sb[WB_SHAPE_STR_MAX];
+    if (a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0])
+        return wb_err_set(err, WB_ESHAPE, "matmul: shapes %s and %s do not fit "
+                          "(expected [m, k] and [k, n])",
+                          wb_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                          wb_shape_str(sb, sizeof sb, b->ndim, b->shape)), NULL;
+    int64_t shape[2] = {a->shape[0], b->shape[1]};
+    wb_tensor *c = wb_tensor_new(WB_F32, 2, shape, err);
+    if (!c)
+        return NULL;
+    int m = (int)a->shape[0], k = (int)a->shape[1], n = (int)b->shape[1];
+    if (m && n && k)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
+                    wb_tensor_f32(a), k, wb_tensor_f32(b), n, 0.0f, wb_tensor_f32(c), n);
+    return c;
+}

@@ -1,0 +1,113 @@
+/* tensor.h - refcounted storage and contiguous tensor headers.
+ *
+ * A wb_storage is a 64-byte aligned buffer with a reference count. A
+ * wb_tensor is a header (dtype, shape, element offset) holding exactly one
+ * reference to a storage. Every tensor is contiguous and row-major: a view is
+ * a new header over a contiguous range of the same storage (a row, a block
+ * of rows, a reshape), so kernels can always take `wb_tensor_f32(t)` as a
+ * flat array. A view keeps its storage alive after the parent is freed.
+ *
+ * Ownership: _new/_view return an owned header, freed with wb_tensor_free
+ * (NULL-safe), which drops the storage reference. Functions without these
+ * verbs borrow. All fallible calls return NULL/status and fill wb_err.
+ */
+#ifndef WB_TENSOR_H
+#define WB_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define WB_MAX_DIM 8
+/* Largest tensor we agree to allocate, in bytes (16 GiB): a size beyond it is
+ * WB_ERANGE, never an attempt to allocate. */
+#define WB_MAX_BYTES ((uint64_t)16 << 30)
+
+typedef enum wb_dtype { WB_F32 = 0, WB_U8 = 1 } wb_dtype;
+
+typedef struct wb_storage {
+    void *data;       /* 64-byte aligned, owned */
+    size_t nbytes;
+    long refcount;
+} wb_storage;
+
+typedef struct wb_tensor {
+    wb_storage *storage; /* one reference */
+    size_t offset;       /* in elements */
+    wb_dtype dtype;
+    int ndim;            /* 0 .. WB_MAX_DIM; ndim 0 is a scalar of 1 elem */
+    int64_t shape[WB_MAX_DIM];
+} wb_tensor;
+
+size_t wb_dtype_size(wb_dtype dt);
+const char *wb_dtype_name(wb_dtype dt);
+
+/* Number of elements of a shape; WB_ERANGE on overflow or over WB_MAX_BYTES,
+ * WB_EINVAL on a negative dimension. */
+wb_status wb_shape_numel(int ndim, const int64_t *shape, wb_dtype dt,
+                         size_t *numel, wb_err *err);
+/* "[32, 785]" into buf. Returns buf. */
+char *wb_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+#define WB_SHAPE_STR_MAX 128
+
+/* New zero-filled tensor. */
+wb_tensor *wb_tensor_new(wb_dtype dt, int ndim, const int64_t *shape,
+                         wb_err *err);
+/* New header over `numel(shape)` elements of t's storage starting at element
+ * `offset` relative to t. Checks the range. */
+wb_tensor *wb_tensor_view(const wb_tensor *t, size_t offset, int ndim,
+                          const int64_t *shape, wb_err *err);
+/* Rows [first, first + count) of dim 0 as a view (0-based). */
+wb_tensor *wb_tensor_rows(const wb_tensor *t, int64_t first, int64_t count,
+                          wb_err *err);
+/* Deep copy into a new storage. */
+wb_tensor *wb_tensor_clone(const wb_tensor *t, wb_err *err);
+/* New float32 copy of any tensor (uint8 is converted as-is, not scaled). */
+wb_tensor *wb_tensor_to_f32(const wb_tensor *t, wb_err *err);
+void wb_tensor_free(wb_tensor *t);
+
+/* Reshape header in place (same numel). */
+wb_status wb_tensor_reshape_inplace(wb_tensor *t, int ndim,
+                                    const int64_t *shape, wb_err *err);
+
+size_t wb_tensor_numel(const wb_tensor *t);
+static inline float *wb_tensor_f32(const wb_tensor *t)
+{
+    return (float *)t->storage->data + t->offset;
+}
+static inline uint8_t *wb_tensor_u8(const wb_tensor *t)
+{
+    return (uint8_t *)t->storage->data + t->offset;
+}
+/* Same dtype and shape? */
+int wb_tensor_same_shape(const wb_tensor *a, const wb_tensor *b);
+/* Fill err with "<what>: expected [..], got [..]" style shape mismatch. */
+wb_status wb_err_shape(wb_err *err, const char *what, const wb_tensor *a,
+                       const wb_tensor *b);
+
+/* Element-wise and reductions (float32 only unless stated). */
+wb_status wb_tensor_fill(wb_tensor *t, float v, wb_err *err);
+wb_status wb_tensor_copy(wb_tensor *dst, const wb_tensor *src, wb_err *err);
+double wb_tensor_get_flat(const wb_tensor *t, size_t i);   /* any dtype */
+void wb_tensor_set_flat(wb_tensor *t, size_t i, double v); /* any dtype */
+
+typedef enum wb_binop { WB_ADD, WB_SUB, WB_MUL, WB_DIV } wb_binop;
+/* out = a op b, same shape (b may also be a scalar when b_tensor is NULL). */
+wb_tensor *wb_tensor_binop(const wb_tensor *a, const wb_tensor *b, float s,
+                           wb_binop op, wb_err *err);
+
+typedef struct wb_stats {
+    double sum, mean, std, min, max, norm;
+} wb_stats;
+/* Reductions over all elements (any dtype); std is the population std. */
+wb_status wb_tensor_stats(const wb_tensor *t, wb_stats *st, wb_err *err);
+
+/* Argmax along dim (0-based) returning 0-based indices as float tensor
+ * of the shape with that dim removed. */
+wb_tensor *wb_tensor_argmax(const wb_tensor *t, int dim, wb_err *err);
+
+/* c = a @ b for 2-D float tensors, through cblas_sgemm. */
+wb_tensor *wb_matmul(const wb_tensor *a, const wb_tensor *b, wb_err *err);
+
+#endif

@@ -1,0 +1,98 @@
+-- harness.lua: the Lua test harness (after Lua's testes/ checkerror).
+--
+-- A test file does
+--   local T = dofile("tests/lua/harness.lua")
+--   T.test("name", function() T.eq(1 + 1, 2) end)
+--   T.done()
+-- Each test prints "ok - name" or "not ok - name: message"; tests/run.sh
+-- counts them. T.done() exits non-zero when any test failed.
+local T = {failed = 0, passed = 0}
+
+local function fmt(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+function T.test(name, fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  if ok then
+    T.passed = T.passed + 1
+    io.write("ok - ", name, "\n")
+  else
+    T.failed = T.failed + 1
+    local first = tostring(err):gsub("\n", "\n#   ")
+    io.write("not ok - ", name, ": ", first, "\n")
+  end
+  io.stdout:flush()
+end
+
+-- Skipped tests print "ok - name # SKIP reason" (counted as passed, like TAP).
+function T.skip(name, reason)
+  io.write("ok - ", name, " # SKIP ", reason, "\n")
+  T.passed = T.passed + 1
+end
+
+function T.ok(cond, msg)
+  if not cond then error(msg or "assertion failed", 2) end
+  return cond
+end
+
+function T.eq(a, b, msg)
+  if a ~= b then
+    error((msg and msg .. ": " or "") .. "expected " .. fmt(b) .. ", got " .. fmt(a), 2)
+  end
+end
+
+function T.near(a, b, tol, msg)
+  tol = tol or 1e-6
+  if not (math.abs(a - b) <= tol) then
+    error(string.format("%sexpected %.9g, got %.9g (tol %g)",
+      msg and msg .. ": " or "", b, a, tol), 2)
+  end
+end
+
+-- f(...) must raise an error whose message matches the Lua pattern `pat`
+-- (plain substring match when plain is true).
+function T.check_error(pat, f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then error("expected an error matching " .. fmt(pat) .. ", got none", 2) end
+  err = tostring(err)
+  if not err:find(pat, 1, true) and not err:find(pat) then
+    error("error " .. fmt(err) .. " does not match " .. fmt(pat), 2)
+  end
+  return err
+end
+
+-- Run a shell command; returns exit status (number), stdout, stderr.
+function T.sh(cmd)
+  local out = os.tmpname()
+  local errf = os.tmpname()
+  local ok, how, code = os.execute(cmd .. " >" .. out .. " 2>" .. errf)
+  local function slurp(p)
+    local fh = io.open(p, "rb"); local s = fh:read("a"); fh:close(); os.remove(p)
+    return s
+  end
+  local status = code
+  if how == "signal" then status = 128 + code end
+  return status, slurp(out), slurp(errf)
+end
+
+-- A fresh temporary directory, removed by T.done().
+local tmpdirs = {}
+function T.tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p " .. p))
+  tmpdirs[#tmpdirs + 1] = p
+  return p
+end
+
+-- The workbench binary under test (tests/run.sh exports WB).
+T.wb = os.getenv("WB") or "./workbench"
+
+function T.done()
+  for _, d in ipairs(tmpdirs) do os.execute("rm -rf " .. d) end
+  os.exit(T.failed == 0 and 0 or 1)
+end
+
+return T

@@ -118,6 +118,19 @@ static int l_zeros(lua_State *L)
     return 1;
 }
 
+/* wb.new_tensor({shape}, dtype): zero-filled tensor of any dtype. */
+static int l_new_tensor(lua_State *L)
+{
+    static const char *const dts[] = {"float32", "uint8", NULL};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    wb_dtype dt = (wb_dtype)luaL_checkoption(L, 2, "float32", dts);
+    int64_t shape[WB_MAX_DIM];
+    lua_settop(L, 1);
+    int nd = lwb_checkshape(L, 1, shape);
+    newtensor(L, dt, nd, shape);
+    return 1;
+}
+
 static int l_full_with(lua_State *L, float v, int first)
 {
     int64_t shape[WB_MAX_DIM];
@@ -160,8 +173,8 @@ static void fill_nested(lua_State *L, int idx, wb_tensor *t, const int64_t *shap
 {
     int64_t n = (int64_t)luaL_len(L, idx);
     if (n != shape[level])
-        luaL_error(L, "wb.tensor: ragged table: element %s has %lld entries, expected %lld",
-                   path[0] ? path : "{}", (long long)n, (long long)shape[level]);
+        luaL_error(L, "wb.tensor: ragged table: element %s has %I entries, expected %I",
+                   path[0] ? path : "{}", (lua_Integer)n, (lua_Integer)shape[level]);
     size_t plen = strlen(path);
     for (int64_t i = 1; i <= n; i++) {
         lua_geti(L, idx, i);
@@ -270,8 +283,8 @@ static size_t flat_index(lua_State *L, wb_tensor *t, int first)
     for (int d = 0; d < t->ndim; d++) {
         lua_Integer i = luaL_checkinteger(L, first + d);
         if (i < 1 || i > t->shape[d])
-            luaL_error(L, "index %d is %lld, expected 1..%lld", d + 1, (long long)i,
-                       (long long)t->shape[d]);
+            luaL_error(L, "index %d is %I, expected 1..%I", d + 1, (lua_Integer)i,
+                       (lua_Integer)t->shape[d]);
         off = off * (size_t)t->shape[d] + (size_t)(i - 1);
     }
     return off;
@@ -284,7 +297,10 @@ static int t_get(lua_State *L)
     if (nargs != t->ndim)
         return luaL_error(L, "get: %d indices for a %d-dimensional tensor", nargs, t->ndim);
     size_t off = flat_index(L, t, 2);
-    lua_pushnumber(L, wb_tensor_get_flat(t, off));
+    if (t->dtype == WB_U8)
+        lua_pushinteger(L, wb_tensor_u8(t)[off]);
+    else
+        lua_pushnumber(L, wb_tensor_get_flat(t, off));
     return 1;
 }
 
@@ -318,8 +334,8 @@ static int row_view(lua_State *L, wb_tensor *t, lua_Integer i)
     if (t->ndim < 1)
         return luaL_error(L, "cannot index a scalar tensor");
     if (i < 1 || i > t->shape[0])
-        return luaL_error(L, "index %lld out of range 1..%lld", (long long)i,
-                          (long long)t->shape[0]);
+        return luaL_error(L, "index %I out of range 1..%I", (lua_Integer)i,
+                          (lua_Integer)t->shape[0]);
     size_t row = wb_tensor_numel(t) / (t->shape[0] ? (size_t)t->shape[0] : 1);
     return push_view(L, t, (size_t)(i - 1) * row, t->ndim - 1, t->shape + 1);
 }
@@ -622,7 +638,8 @@ static const luaL_Reg metamethods[] = {
 
 static const luaL_Reg functions[] = {
     {"tensor", l_tensor}, {"zeros", l_zeros}, {"ones", l_ones},
-    {"full", l_full},     {"matmul", l_matmul}, {NULL, NULL},
+    {"full", l_full},     {"matmul", l_matmul}, {"new_tensor", l_new_tensor},
+    {NULL, NULL},
 };
 
 /* }==================== */

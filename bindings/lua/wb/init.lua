@@ -8,7 +8,7 @@ local wb = ...
 -- Lua modules, in dependency order. A module returns a function that
 -- installs its names into wb.
 local modules = {
-  "wb.tensor_ext", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint",
+  "wb.data", "wb.tensor_ext", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint",
   "wb.plot", "wb.image", "wb.experiment", "wb.runs", "wb.report",
 }
 for _, name in ipairs(modules) do

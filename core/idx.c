@@ -1,0 +1,200 @@
+/* idx.c - IDX reader. See idx.h. */
+#include "idx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "alloc.h"
+
+/* Largest expansion of a deflate stream: 1032:1 (zlib's technical notes). */
+#define DEFLATE_MAX_RATIO 1032u
+
+typedef struct src {
+    gzFile gz;       /* reads both raw and gzip files transparently */
+    int compressed;
+    uint64_t file_size;
+} src;
+
+static wb_status read_exact(src *s, void *buf, size_t n, size_t *got)
+{
+    size_t done = 0;
+    while (done < n) {
+        unsigned chunk = n - done > (1u << 30) ? (1u << 30) : (unsigned)(n - done);
+        int r = gzread(s->gz, (char *)buf + done, chunk);
+        if (r < 0)
+            return WB_EIO;
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return done == n ? WB_OK : WB_EFORMAT;
+}
+
+static wb_status open_src(const char *path, src *s, wb_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return wb_err_set(err, WB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return wb_err_set(err, WB_EFORMAT, "%s: not a regular file (a %s)", path,
+                          S_ISDIR(st.st_mode) ? "directory" : "device or pipe");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return wb_err_set(err, WB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char magic[2] = {0, 0};
+    size_t m = fread(magic, 1, 2, f);
+    fclose(f);
+    s->compressed = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    s->file_size = (uint64_t)st.st_size;
+    s->gz = gzopen(path, "rb");
+    if (!s->gz)
+        return wb_err_set(err, WB_ENOMEM, "%s: cannot open: %s", path, strerror(errno));
+    gzbuffer(s->gz, 1 << 17);
+    return WB_OK;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int type_size(int type)
+{
+    switch (type) {
+    case 0x08: case 0x09: return 1;
+    case 0x0B: return 2;
+    case 0x0C: case 0x0D: return 4;
+    case 0x0E: return 8;
+    default: return 0;
+    }
+}
+
+/* Convert n big-endian elements of `type` in raw to float in out. */
+static void to_float(float *out, const unsigned char *raw, size_t n, int type)
+{
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = raw + i * (size_t)type_size(type);
+        switch (type) {
+        case 0x09: out[i] = (float)(int8_t)p[0]; break;
+        case 0x0B: out[i] = (float)(int16_t)(p[0] << 8 | p[1]); break;
+        case 0x0C: out[i] = (float)(int32_t)be32(p); break;
+        case 0x0D: { uint32_t u = be32(p); float f; memcpy(&f, &u, 4); out[i] = f; break; }
+        case 0x0E: {
+            uint64_t u = (uint64_t)be32(p) << 32 | be32(p + 4);
+            double d; memcpy(&d, &u, 8); out[i] = (float)d; break;
+        }
+        }
+    }
+}
+
+static wb_tensor *load(const char *path, src *s, wb_err *err)
+{
+    unsigned char head[4];
+    size_t got = 0;
+    char shp[WB_SHAPE_STR_MAX];
+    if (read_exact(s, head, 4, &got) != WB_OK)
+        return wb_err_set(err, WB_EFORMAT, "%s: truncated header: %zu bytes, expected "
+                          "at least 4%s", path, got, s->compressed ? " (after gunzip)" : ""),
+               NULL;
+    uint32_t magic = be32(head);
+    int type = head[2], nd = head[3];
+    if (head[0] || head[1] || !type_size(type))
+        return wb_err_set(err, WB_EFORMAT, "%s: bad magic 0x%08x, expected 0x000008NN "
+                          "(IDX: 2 zero bytes, a type byte 08/09/0B/0C/0D/0E, a dimension "
+                          "count)", path, magic), NULL;
+    if (nd < 1 || nd > WB_MAX_DIM)
+        return wb_err_set(err, WB_EFORMAT, "%s: %d dimensions, expected 1..%d", path, nd,
+                          WB_MAX_DIM), NULL;
+    unsigned char dims[4 * WB_MAX_DIM];
+    if (read_exact(s, dims, 4 * (size_t)nd, &got) != WB_OK)
+        return wb_err_set(err, WB_EFORMAT, "%s: truncated header: %zu bytes, expected %d",
+                          path, 4 + got, 4 + 4 * nd), NULL;
+    int64_t shape[WB_MAX_DIM];
+    uint64_t numel = 1;
+    int overflow = 0;
+    for (int i = 0; i < nd; i++) {
+        shape[i] = be32(dims + 4 * i);
+        if (shape[i] && numel > UINT64_MAX / (uint64_t)shape[i] / 8)
+            overflow = 1;
+        else
+            numel *= (uint64_t)shape[i];
+    }
+    wb_shape_str(shp, sizeof shp, nd, shape);
+    uint64_t header = 4 + 4 * (uint64_t)nd;
+    uint64_t data_bytes = overflow ? UINT64_MAX : numel * (uint64_t)type_size(type);
+    if (!s->compressed && (overflow || header + data_bytes != s->file_size)) {
+        if (overflow || header + data_bytes > s->file_size)
+            return wb_err_set(err, WB_EFORMAT, "%s: truncated: header declares %s "
+                              "(%s%llu data bytes) but the file has %llu bytes, expected "
+                              "%llu", path, shp, overflow ? "more than " : "",
+                              overflow ? (unsigned long long)UINT64_MAX / 8
+                                       : (unsigned long long)data_bytes,
+                              (unsigned long long)s->file_size,
+                              overflow ? 0ull : (unsigned long long)(header + data_bytes)),
+                   NULL;
+        return wb_err_set(err, WB_EFORMAT, "%s: %llu bytes of trailing data: header "
+                          "declares %s, expected a file of %llu bytes, got %llu", path,
+                          (unsigned long long)(s->file_size - header - data_bytes), shp,
+                          (unsigned long long)(header + data_bytes),
+                          (unsigned long long)s->file_size), NULL;
+    }
+    if (s->compressed && (overflow || data_bytes / DEFLATE_MAX_RATIO > s->file_size))
+        return wb_err_set(err, WB_EFORMAT, "%s: header declares %s, more than %llu "
+                          "compressed bytes can hold", path, shp,
+                          (unsigned long long)s->file_size), NULL;
+    wb_dtype dt = type == 0x08 ? WB_U8 : WB_F32;
+    size_t n;
+    if (wb_shape_numel(nd, shape, dt, &n, err) != WB_OK ||
+        (type != 0x08 && data_bytes > WB_MAX_BYTES))
+        return wb_err_prefix(err, "%s: ", path), NULL;
+    wb_tensor *t = wb_tensor_new(dt, nd, shape, err);
+    if (!t)
+        return wb_err_prefix(err, "%s: ", path), NULL;
+    unsigned char *raw = type == 0x08 ? wb_tensor_u8(t) : wb_malloc(data_bytes ? data_bytes : 1);
+    if (!raw) {
+        wb_tensor_free(t);
+        return wb_err_set(err, WB_ENOMEM, "%s: out of memory for %llu bytes", path,
+                          (unsigned long long)data_bytes), NULL;
+    }
+    wb_status st = read_exact(s, raw, (size_t)data_bytes, &got);
+    unsigned char extra;
+    size_t more = 0;
+    if (st == WB_OK && s->compressed)
+        read_exact(s, &extra, 1, &more);
+    if (st == WB_OK && more == 0 && type != 0x08)
+        to_float(wb_tensor_f32(t), raw, n, type);
+    if (type != 0x08)
+        wb_free(raw);
+    if (st == WB_EIO) {
+        int zerr;
+        const char *zmsg = gzerror(s->gz, &zerr);
+        wb_tensor_free(t);
+        return wb_err_set(err, WB_EFORMAT, "%s: corrupt gzip data: %s", path, zmsg), NULL;
+    }
+    if (st != WB_OK || more) {
+        wb_tensor_free(t);
+        if (more)
+            return wb_err_set(err, WB_EFORMAT, "%s: trailing data after the %llu bytes "
+                              "declared by the header %s", path,
+                              (unsigned long long)(header + data_bytes), shp), NULL;
+        return wb_err_set(err, WB_EFORMAT, "%s: truncated: header declares %s, expected "
+                          "%llu data bytes, got %zu%s", path, shp,
+                          (unsigned long long)data_bytes, got,
+                          s->compressed ? " (after gunzip)" : ""), NULL;
+    }
+    return t;
+}
+
+wb_tensor *wb_idx_load(const char *path, wb_err *err)
+{
+    src s = {0};
+    if (open_src(path, &s, err) != WB_OK)
+        return NULL;
+    wb_tensor *t = load(path, &s, err);
+    gzclose(s.gz);
+    return t;
+}

@@ -1,0 +1,212 @@
+/* fsutil.c - atomic file replacement and mkdir -p. See fsutil.h.
+ *
+ * POSIX only (open/fsync/rename). Every failure path closes what it opened,
+ * unlinks the temporary file and frees what it allocated before returning.
+ */
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+struct wb_atomic {
+    int fd;
+    char *path; /* target */
+    char *tmp;  /* path.tmp.<pid> */
+};
+
+/* A heap copy of s, or NULL. */
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = wb_malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* fsync the folder holding path, so that a rename in it is durable.
+ * Filesystems that cannot fsync a directory (EINVAL) are accepted. */
+static int sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? wb_malloc((size_t)(slash - path) + 2) : NULL;
+    if (slash && !dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (dir) {
+        size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/x" -> "/" */
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    wb_free(dir);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    if (rc != 0 && saved != EINVAL) {
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+wb_atomic *wb_atomic_new(const char *path, wb_err *err)
+{
+    if (!path || !path[0]) {
+        wb_err_set(err, WB_EINVAL, "write_atomic: empty path");
+        return NULL;
+    }
+    wb_atomic *f = wb_calloc(1, sizeof *f);
+    size_t n = strlen(path) + 32;
+    char *tmp = wb_malloc(n);
+    char *target = dupstr(path);
+    if (!f || !tmp || !target) {
+        wb_free(f), wb_free(tmp), wb_free(target);
+        wb_err_set(err, WB_ENOMEM, "%s: out of memory for the temporary name",
+                   path);
+        return NULL;
+    }
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    int fd = open(tmp, flags, 0666);
+    if (fd < 0 && errno == EEXIST) {
+        /* Left by a crashed writer whose pid we now carry: it is ours. */
+        unlink(tmp);
+        fd = open(tmp, flags, 0666);
+    }
+    if (fd < 0) {
+        wb_err_set(err, WB_EIO, "%s: cannot create temporary file %s: %s",
+                   path, tmp, strerror(errno));
+        wb_free(f), wb_free(tmp), wb_free(target);
+        return NULL;
+    }
+    f->fd = fd;
+    f->tmp = tmp;
+    f->path = target;
+    return f;
+}
+
+wb_status wb_atomic_write(wb_atomic *f, const void *buf, size_t n,
+                          wb_err *err)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(f->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return wb_err_set(err, WB_EIO, "%s: write to %s failed: %s",
+                              f->path, f->tmp, strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return WB_OK;
+}
+
+void wb_atomic_free(wb_atomic *f)
+{
+    if (!f)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->tmp)
+        unlink(f->tmp);
+    wb_free(f->tmp);
+    wb_free(f->path);
+    wb_free(f);
+}
+
+wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
+{
+    const char *step = NULL;
+    if (fsync(f->fd) != 0)
+        step = "fsync";
+    int saved = errno;
+    int rc = close(f->fd);
+    f->fd = -1;
+    if (!step && rc != 0) {
+        step = "close";
+        saved = errno;
+    }
+    if (!step && rename(f->tmp, f->path) != 0) {
+        step = "rename";
+        saved = errno;
+    }
+    if (step) {
+        wb_err_set(err, WB_EIO, "%s: %s of %s failed: %s", f->path, step,
+                   f->tmp, strerror(saved));
+        wb_atomic_free(f); /* removes the temporary file */
+        return WB_EIO;
+    }
+    wb_free(f->tmp); /* renamed: nothing left to unlink */
+    f->tmp = NULL;
+    wb_status st = WB_OK;
+    if (sync_parent(f->path) != 0)
+        st = wb_err_set(err, WB_EIO, "%s: written, but fsync of its folder "
+                        "failed: %s", f->path, strerror(errno));
+    wb_atomic_free(f);
+    return st;
+}
+
+wb_status wb_write_atomic(const char *path, const void *buf, size_t n,
+                          wb_err *err)
+{
+    wb_atomic *f = wb_atomic_new(path, err);
+    if (!f)
+        return err ? err->code : WB_EIO;
+    wb_status st = wb_atomic_write(f, buf, n, err);
+    if (st != WB_OK) {
+        wb_atomic_free(f);
+        return st;
+    }
+    return wb_atomic_commit(f, err);
+}
+
+/* mkdir one component; OK if it already is a directory. */
+static wb_status mkdir_one(const char *dir, wb_err *err)
+{
+    if (mkdir(dir, 0777) == 0)
+        return WB_OK;
+    int saved = errno;
+    struct stat st;
+    if (saved == EEXIST && stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return WB_OK;
+        return wb_err_set(err, WB_EIO, "mkdir_p: %s exists and is not a "
+                          "directory", dir);
+    }
+    return wb_err_set(err, WB_EIO, "mkdir_p: cannot create %s: %s", dir,
+                      strerror(saved));
+}
+
+wb_status wb_mkdir_p(const char *path, wb_err *err)
+{
+    if (!path || !path[0])
+        return wb_err_set(err, WB_EINVAL, "mkdir_p: empty path");
+    char *buf = dupstr(path);
+    if (!buf)
+        return wb_err_set(err, WB_ENOMEM, "mkdir_p: out of memory");
+    wb_status st = WB_OK;
+    /* Walk the separators: "a/b/c" creates "a", "a/b", then "a/b/c". */
+    for (char *p = buf + 1; *p && st == WB_OK; p++) {
+        if (*p != '/' || p[-1] == '/')
+            continue;
+        *p = '\0';
+        st = mkdir_one(buf, err);
+        *p = '/';
+    }
+    if (st == WB_OK)
+        st = mkdir_one(buf, err);
+    wb_free(buf);
+    return st;
+}

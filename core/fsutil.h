@@ -1,0 +1,56 @@
+/* fsutil.h - atomic file replacement and mkdir -p for the core.
+ *
+ * Checkpoints and run records must never be seen half-written, even after a
+ * crash or a full disk. An atomic write goes to "<path>.tmp.<pid>" in the
+ * same folder, is fsync'd, renamed over <path>, and then the folder itself
+ * is fsync'd so that the rename is durable. A reader sees the old file or the
+ * complete new one. On any failure the temporary file is removed, <path> is
+ * untouched, and the message names <path>, the step that failed and
+ * strerror(errno).
+ *
+ * This is not a general file API: no reading, no locking. Two processes that
+ * write the same path race (last rename wins), but never tear the file.
+ */
+#ifndef WB_FSUTIL_H
+#define WB_FSUTIL_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* Replace the file at path with the n bytes at buf, atomically (above).
+ * WB_EIO on any system-call failure, WB_ENOMEM if the temporary name cannot
+ * be allocated, WB_EINVAL for an empty path. */
+wb_status wb_write_atomic(const char *path, const void *buf, size_t n,
+                          wb_err *err);
+
+/* Streaming variant, for writers that produce the file in chunks (the
+ * checkpoint writer): _new opens the temporary file, _write appends,
+ * _commit makes it visible at path, _free abandons it.
+ *
+ *   wb_atomic *f = wb_atomic_new(path, &err);    NULL + err on failure
+ *   wb_atomic_write(f, buf, n, &err) ...         WB_EIO on failure
+ *   wb_atomic_commit(f, &err);                   frees f, success or not
+ *
+ * After a failed _write the caller still owns f and must call _free (or
+ * _commit, which then fails and cleans up). */
+typedef struct wb_atomic wb_atomic;
+
+wb_atomic *wb_atomic_new(const char *path, wb_err *err);
+wb_status wb_atomic_write(wb_atomic *f, const void *buf, size_t n,
+                          wb_err *err);
+/* fsync, close, rename over the target, fsync the folder. Always frees f;
+ * on failure the temporary file is removed and the target is untouched
+ * (unless only the final folder fsync failed: then the new file is in
+ * place but its durability is not guaranteed, and the error says so). */
+wb_status wb_atomic_commit(wb_atomic *f, wb_err *err);
+/* Abandon: close and remove the temporary file, free f. NULL-safe. */
+void wb_atomic_free(wb_atomic *f);
+
+/* Create path and any missing parents (like `mkdir -p`, mode 0777 before
+ * the umask). OK when path already is a directory; WB_EIO naming the
+ * component when a component exists and is not a directory or cannot be
+ * created. */
+wb_status wb_mkdir_p(const char *path, wb_err *err);
+
+#endif

@@ -1,0 +1,593 @@
+/* optim.c - SGD, Adam, AdamW and RMSprop with per-parameter state. See
+ * optim.h for the hyper-parameters, their Keras defaults and the formulas.
+ *
+ * Legend for the kernels: w = parameter [n], g = its gradient [n], m and v =
+ * state buffers [n] (SGD velocity, Adam first/second moment, RMSprop mean
+ * square), n = number of elements. Every kernel is one fused loop; the SSE2
+ * loop and the scalar loop (reference and tail) do the same float operations
+ * in the same order, so the results do not depend on which one ran.
+ */
+#include "optim.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define WB_OPTIM_SSE 1
+#endif
+
+/* Per-parameter record: the shape seen at the first step and its state. */
+typedef struct pstate {
+    int ndim;
+    int64_t shape[WB_MAX_DIM];
+    size_t numel;
+    float *m; /* [numel] sgd velocity / adam m / rmsprop mean square, or NULL */
+    float *v; /* [numel] adam second moment, or NULL */
+} pstate;
+
+struct wb_optim {
+    wb_optim_config cfg;
+    int64_t iterations; /* steps applied since construction or reset */
+    int n_params;       /* 0: no state yet (before the first step) */
+    pstate *params;     /* [n_params] */
+    float *block;       /* every state buffer, one aligned allocation */
+};
+
+/* ------------------------------------------------------------------------
+ * Names and option keys
+ * ------------------------------------------------------------------------ */
+
+typedef struct optkey {
+    const char *name;
+    size_t off; /* into wb_optim_config */
+    int is_bool;
+} optkey;
+
+#define KEY(f) {#f, offsetof(wb_optim_config, f), 0}
+static const optkey sgd_keys[] = {
+    KEY(lr), KEY(momentum), {"nesterov", offsetof(wb_optim_config, nesterov), 1}};
+static const optkey adam_keys[] = {KEY(lr), KEY(beta1), KEY(beta2), KEY(eps)};
+static const optkey adamw_keys[] = {KEY(lr), KEY(beta1), KEY(beta2), KEY(eps),
+                                    KEY(weight_decay)};
+static const optkey rmsprop_keys[] = {KEY(lr), KEY(rho), KEY(eps)};
+#undef KEY
+
+static const struct {
+    const char *name, *cls;
+    const optkey *keys;
+    int nkeys;
+} kinds[] = {
+    {"sgd", "SGD", sgd_keys, 3},
+    {"adam", "Adam", adam_keys, 4},
+    {"adamw", "AdamW", adamw_keys, 5},
+    {"rmsprop", "RMSprop", rmsprop_keys, 3},
+};
+#define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))
+
+static int kind_ok(wb_optim_kind k) { return (unsigned)k < (unsigned)N_KINDS; }
+
+const char *wb_optim_kind_name(wb_optim_kind kind)
+{
+    return kind_ok(kind) ? kinds[kind].name : "?";
+}
+
+const char *wb_optim_class_name(wb_optim_kind kind)
+{
+    return kind_ok(kind) ? kinds[kind].cls : "?";
+}
+
+wb_status wb_optim_kind_parse(const char *name, wb_optim_kind *kind, wb_err *err)
+{
+    for (int k = 0; name && k < N_KINDS; k++) {
+        if (strcasecmp(name, kinds[k].name) == 0) {
+            *kind = (wb_optim_kind)k;
+            return WB_OK;
+        }
+    }
+    return wb_err_set(err, WB_EINVAL,
+                      "unknown optimizer '%s' (valid: sgd, adam, adamw, rmsprop)",
+                      name ? name : "(null)");
+}
+
+void wb_optim_defaults(wb_optim_kind kind, wb_optim_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->kind = kind;
+    cfg->lr = kind == WB_OPTIM_SGD ? 0.01 : 1e-3;
+    cfg->momentum = 0.0;
+    cfg->nesterov = 0;
+    cfg->beta1 = 0.9;
+    cfg->beta2 = 0.999;
+    cfg->eps = 1e-7;
+    cfg->weight_decay = kind == WB_OPTIM_ADAMW ? 0.004 : 0.0;
+    cfg->rho = 0.9;
+}
+
+int wb_optim_nkeys(wb_optim_kind kind)
+{
+    return kind_ok(kind) ? kinds[kind].nkeys : 0;
+}
+
+const char *wb_optim_key_name(wb_optim_kind kind, int i)
+{
+    return kind_ok(kind) && i >= 0 && i < kinds[kind].nkeys ? kinds[kind].keys[i].name
+                                                            : NULL;
+}
+
+int wb_optim_key_is_bool(wb_optim_kind kind, int i)
+{
+    return kind_ok(kind) && i >= 0 && i < kinds[kind].nkeys && kinds[kind].keys[i].is_bool;
+}
+
+int wb_optim_key_find(wb_optim_kind kind, const char *key)
+{
+    for (int i = 0; key && i < wb_optim_nkeys(kind); i++)
+        if (strcmp(key, kinds[kind].keys[i].name) == 0)
+            return i;
+    return -1;
+}
+
+wb_status wb_optim_key_error(wb_optim_kind kind, const char *key, wb_err *err)
+{
+    char valid[128] = "";
+    size_t used = 0;
+    for (int i = 0; i < wb_optim_nkeys(kind) && used < sizeof valid; i++)
+        used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s",
+                                 i ? ", " : "", kinds[kind].keys[i].name);
+    return wb_err_set(err, WB_EINVAL, "%s: unknown option '%s' (valid keys: %s)",
+                      wb_optim_class_name(kind), key ? key : "(null)", valid);
+}
+
+double wb_optim_config_get(const wb_optim_config *cfg, int i)
+{
+    const char *key = wb_optim_key_name(cfg->kind, i);
+    if (!key)
+        return NAN;
+    const optkey *k = &kinds[cfg->kind].keys[i];
+    const char *p = (const char *)cfg + k->off;
+    return k->is_bool ? (double)*(const int *)p : *(const double *)p;
+}
+
+void wb_optim_config_set(wb_optim_config *cfg, int i, double value)
+{
+    if (!wb_optim_key_name(cfg->kind, i))
+        return;
+    const optkey *k = &kinds[cfg->kind].keys[i];
+    char *p = (char *)cfg + k->off;
+    if (k->is_bool)
+        *(int *)p = value != 0.0;
+    else
+        *(double *)p = value;
+}
+
+/* ------------------------------------------------------------------------
+ * Validation
+ * ------------------------------------------------------------------------ */
+
+static wb_status check_lr(wb_optim_kind kind, double lr, wb_err *err)
+{
+    if (!(isfinite(lr) && lr >= 0.0))
+        return wb_err_set(err, WB_EINVAL, "%s: lr must be a finite number >= 0, got %g",
+                          wb_optim_class_name(kind), lr);
+    return WB_OK;
+}
+
+/* value in [0, 1) (NaN fails) */
+static wb_status check_unit(wb_optim_kind kind, const char *name, double v,
+                            wb_err *err)
+{
+    if (!(v >= 0.0 && v < 1.0))
+        return wb_err_set(err, WB_EINVAL, "%s: %s must be in [0, 1), got %g",
+                          wb_optim_class_name(kind), name, v);
+    return WB_OK;
+}
+
+wb_status wb_optim_validate(const wb_optim_config *cfg, wb_err *err)
+{
+    wb_optim_kind kind = cfg->kind;
+    if (!kind_ok(kind))
+        return wb_err_set(err, WB_EINVAL, "unknown optimizer kind %d", (int)kind);
+    const char *cls = wb_optim_class_name(kind);
+    if (check_lr(kind, cfg->lr, err))
+        return WB_EINVAL;
+    if (kind == WB_OPTIM_SGD)
+        return check_unit(kind, "momentum", cfg->momentum, err);
+    if (kind == WB_OPTIM_RMSPROP && check_unit(kind, "rho", cfg->rho, err))
+        return WB_EINVAL;
+    if (kind == WB_OPTIM_ADAM || kind == WB_OPTIM_ADAMW) {
+        if (check_unit(kind, "beta1", cfg->beta1, err) ||
+            check_unit(kind, "beta2", cfg->beta2, err))
+            return WB_EINVAL;
+    }
+    if (!(isfinite(cfg->eps) && cfg->eps > 0.0))
+        return wb_err_set(err, WB_EINVAL, "%s: eps must be a finite number > 0, got %g",
+                          cls, cfg->eps);
+    if (kind == WB_OPTIM_ADAMW && !(isfinite(cfg->weight_decay) && cfg->weight_decay >= 0.0))
+        return wb_err_set(err, WB_EINVAL,
+                          "%s: weight_decay must be a finite number >= 0, got %g", cls,
+                          cfg->weight_decay);
+    return WB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Lifecycle and state
+ * ------------------------------------------------------------------------ */
+
+wb_optim *wb_optim_new(const wb_optim_config *cfg, wb_err *err)
+{
+    if (wb_optim_validate(cfg, err))
+        return NULL;
+    wb_optim *o = wb_calloc(1, sizeof *o);
+    if (!o) {
+        wb_err_set(err, WB_ENOMEM, "out of memory allocating an optimizer");
+        return NULL;
+    }
+    o->cfg = *cfg;
+    o->cfg.nesterov = cfg->nesterov != 0;
+    return o;
+}
+
+void wb_optim_reset(wb_optim *o)
+{
+    if (!o)
+        return;
+    wb_free(o->params);
+    wb_free(o->block);
+    o->params = NULL;
+    o->block = NULL;
+    o->n_params = 0;
+    o->iterations = 0;
+}
+
+void wb_optim_free(wb_optim *o)
+{
+    if (!o)
+        return;
+    wb_optim_reset(o);
+    wb_free(o);
+}
+
+/* State buffers per parameter for this configuration (0, 1 or 2). */
+static int n_slots(const wb_optim_config *cfg)
+{
+    switch (cfg->kind) {
+    case WB_OPTIM_SGD: return cfg->momentum > 0.0 ? 1 : 0;
+    case WB_OPTIM_ADAM:
+    case WB_OPTIM_ADAMW: return 2;
+    case WB_OPTIM_RMSPROP: return 1;
+    }
+    return 0;
+}
+
+/* Allocate records and zeroed state for params (already checked). Each
+ * buffer starts on a 64-byte boundary (rounded up to 16 floats). */
+static wb_status state_alloc(wb_optim *o, int n, wb_tensor *const *params,
+                             wb_err *err)
+{
+    int slots = n_slots(&o->cfg);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        size_t padded = (wb_tensor_numel(params[i]) + 15) & ~(size_t)15;
+        if (padded > (SIZE_MAX / sizeof(float) - total) / 2)
+            return wb_err_set(err, WB_ERANGE, "optimizer state is too large");
+        total += (size_t)slots * padded;
+    }
+    pstate *ps = wb_calloc((size_t)n, sizeof *ps);
+    float *block = total ? wb_alloc_aligned(total * sizeof(float)) : NULL;
+    if (!ps || (total && !block)) {
+        wb_free(ps);
+        wb_free(block);
+        return wb_err_set(err, WB_ENOMEM, "out of memory allocating optimizer state "
+                          "(%zu bytes)", total * sizeof(float));
+    }
+    float *p = block;
+    for (int i = 0; i < n; i++) {
+        ps[i].ndim = params[i]->ndim;
+        memcpy(ps[i].shape, params[i]->shape, sizeof ps[i].shape);
+        ps[i].numel = wb_tensor_numel(params[i]);
+        size_t padded = (ps[i].numel + 15) & ~(size_t)15;
+        ps[i].m = slots >= 1 ? p : NULL;
+        ps[i].v = slots >= 2 ? p + padded : NULL;
+        p += (size_t)slots * padded;
+    }
+    o->params = ps;
+    o->block = block;
+    o->n_params = n;
+    return WB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Argument checks (all before any write)
+ * ------------------------------------------------------------------------ */
+
+static int overlap(const wb_tensor *a, const wb_tensor *b)
+{
+    if (a->storage != b->storage)
+        return 0;
+    size_t na = wb_tensor_numel(a), nb = wb_tensor_numel(b);
+    return na && nb && a->offset < b->offset + nb && b->offset < a->offset + na;
+}
+
+/* Parameter i (0-based) against its gradient and the recorded state. */
+static wb_status check_pair(const wb_optim *o, int i, const wb_tensor *p,
+                            const wb_tensor *g, wb_err *err)
+{
+    char s1[WB_SHAPE_STR_MAX], s2[WB_SHAPE_STR_MAX];
+    if (!p || !g)
+        return wb_err_set(err, WB_EINVAL, "%s %d is NULL", p ? "gradient" : "parameter",
+                          i + 1);
+    if (p->dtype != WB_F32 || g->dtype != WB_F32)
+        return wb_err_set(err, WB_EINVAL, "%s %d: expected float32, got %s",
+                          p->dtype != WB_F32 ? "parameter" : "gradient", i + 1,
+                          wb_dtype_name(p->dtype != WB_F32 ? p->dtype : g->dtype));
+    if (!wb_tensor_same_shape(p, g))
+        return wb_err_set(err, WB_ESHAPE,
+                          "gradient %d: expected %s (the shape of parameter %d), got %s",
+                          i + 1, wb_shape_str(s1, sizeof s1, p->ndim, p->shape), i + 1,
+                          wb_shape_str(s2, sizeof s2, g->ndim, g->shape));
+    if (overlap(p, g))
+        return wb_err_set(err, WB_EINVAL, "parameter %d and its gradient share memory",
+                          i + 1);
+    if (o->n_params) {
+        const pstate *s = &o->params[i];
+        if (s->ndim != p->ndim ||
+            memcmp(s->shape, p->shape, (size_t)p->ndim * sizeof p->shape[0]) != 0)
+            return wb_err_set(err, WB_ESHAPE,
+                              "parameter %d: shape %s differs from %s at the first step "
+                              "(reset() the optimizer to start over)",
+                              i + 1, wb_shape_str(s1, sizeof s1, p->ndim, p->shape),
+                              wb_shape_str(s2, sizeof s2, s->ndim, s->shape));
+    }
+    return WB_OK;
+}
+
+/* Index of the first non-finite element of x[n], or n when all are finite.
+ * Fast path: g - g is 0 for finite g and NaN otherwise; a sum of those is
+ * NaN exactly when some element is not finite. */
+static size_t first_nonfinite(const float *restrict x, size_t n)
+{
+    size_t i = 0;
+    int bad = 0;
+#ifdef WB_OPTIM_SSE
+    __m128 acc = _mm_setzero_ps();
+    for (; i + 4 <= n; i += 4) {
+        __m128 xi = _mm_loadu_ps(x + i);
+        acc = _mm_add_ps(acc, _mm_sub_ps(xi, xi));
+    }
+    bad = _mm_movemask_ps(_mm_cmpunord_ps(acc, acc)) != 0;
+#endif
+    float acc1 = 0.0f;
+    for (; i < n; i++)
+        acc1 += x[i] - x[i];
+    if (!bad && !isnan(acc1))
+        return n;
+    for (i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return i;
+    return n;
+}
+
+static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
+                            const wb_tensor *const *grads, wb_err *err)
+{
+    char s[WB_SHAPE_STR_MAX];
+    if (n < 1)
+        return wb_err_set(err, WB_EINVAL, "no parameters to update (empty list)");
+    if (o->n_params && n != o->n_params)
+        return wb_err_set(err, WB_ESHAPE,
+                          "expected %d parameters as at the first step, got %d "
+                          "(reset() the optimizer to start over)", o->n_params, n);
+    for (int i = 0; i < n; i++) {
+        wb_status st = check_pair(o, i, params[i], grads[i], err);
+        if (st)
+            return st;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t numel = wb_tensor_numel(grads[i]);
+        const float *g = wb_tensor_f32(grads[i]);
+        size_t j = first_nonfinite(g, numel);
+        if (j < numel)
+            return wb_err_set(err, WB_ENONFINITE,
+                              "gradient %d %s has a non-finite value (%g at element %zu); "
+                              "no parameter was updated", i + 1,
+                              wb_shape_str(s, sizeof s, grads[i]->ndim, grads[i]->shape),
+                              (double)g[j], j + 1);
+    }
+    return WB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Kernels: one fused loop each
+ * ------------------------------------------------------------------------ */
+
+/* w -= lr*g */
+static void sgd_plain(float *restrict w, const float *restrict g, size_t n, float lr)
+{
+    size_t i = 0;
+#ifdef WB_OPTIM_SSE
+    const __m128 vlr = _mm_set1_ps(lr);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gi = _mm_loadu_ps(g + i);
+        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), _mm_mul_ps(gi, vlr)));
+    }
+#endif
+    for (; i < n; i++)
+        w[i] -= g[i] * lr;
+}
+
+/* m = mu*m - lr*g; w += m  (nesterov: w += mu*m - lr*g with the new m) */
+static void sgd_momentum(float *restrict w, const float *restrict g, float *restrict m,
+                         size_t n, float lr, float mu, int nesterov)
+{
+    size_t i = 0;
+#ifdef WB_OPTIM_SSE
+    const __m128 vlr = _mm_set1_ps(lr), vmu = _mm_set1_ps(mu);
+    for (; i + 4 <= n; i += 4) {
+        __m128 glr = _mm_mul_ps(_mm_loadu_ps(g + i), vlr);
+        __m128 mi = _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(m + i), vmu), glr);
+        _mm_storeu_ps(m + i, mi);
+        __m128 step = nesterov ? _mm_sub_ps(_mm_mul_ps(mi, vmu), glr) : mi;
+        _mm_storeu_ps(w + i, _mm_add_ps(_mm_loadu_ps(w + i), step));
+    }
+#endif
+    for (; i < n; i++) {
+        float glr = g[i] * lr;
+        float mi = m[i] * mu - glr;
+        m[i] = mi;
+        w[i] += nesterov ? mi * mu - glr : mi;
+    }
+}
+
+/* (AdamW only, dk = wd*lr != 0) w -= w*dk;
+ * m += (g - m)*c1; v += (g^2 - v)*c2; w -= (m*alpha)/(sqrt(v) + eps)
+ * with c1 = 1 - beta1, c2 = 1 - beta2 (Keras's operation order). */
+static void adam_update(float *restrict w, const float *restrict g, float *restrict m,
+                        float *restrict v, size_t n, float c1, float c2, float alpha,
+                        float eps, float dk)
+{
+    const int decay = dk != 0.0f;
+    size_t i = 0;
+#ifdef WB_OPTIM_SSE
+    const __m128 vc1 = _mm_set1_ps(c1), vc2 = _mm_set1_ps(c2);
+    const __m128 valpha = _mm_set1_ps(alpha), veps = _mm_set1_ps(eps);
+    const __m128 vdk = _mm_set1_ps(dk);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gi = _mm_loadu_ps(g + i), mi = _mm_loadu_ps(m + i);
+        __m128 vi = _mm_loadu_ps(v + i), wi = _mm_loadu_ps(w + i);
+        if (decay)
+            wi = _mm_sub_ps(wi, _mm_mul_ps(wi, vdk));
+        mi = _mm_add_ps(mi, _mm_mul_ps(_mm_sub_ps(gi, mi), vc1));
+        vi = _mm_add_ps(vi, _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(gi, gi), vi), vc2));
+        __m128 den = _mm_add_ps(_mm_sqrt_ps(vi), veps);
+        wi = _mm_sub_ps(wi, _mm_div_ps(_mm_mul_ps(mi, valpha), den));
+        _mm_storeu_ps(m + i, mi);
+        _mm_storeu_ps(v + i, vi);
+        _mm_storeu_ps(w + i, wi);
+    }
+#endif
+    for (; i < n; i++) {
+        float gi = g[i], wi = w[i];
+        if (decay)
+            wi -= wi * dk;
+        float mi = m[i] + (gi - m[i]) * c1;
+        float vi = v[i] + (gi * gi - v[i]) * c2;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = wi - (mi * alpha) / (sqrtf(vi) + eps);
+    }
+}
+
+/* v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) */
+static void rmsprop_update(float *restrict w, const float *restrict g, float *restrict v,
+                           size_t n, float lr, float rho, float c, float eps)
+{
+    size_t i = 0;
+#ifdef WB_OPTIM_SSE
+    const __m128 vlr = _mm_set1_ps(lr), vrho = _mm_set1_ps(rho);
+    const __m128 vc = _mm_set1_ps(c), veps = _mm_set1_ps(eps);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gi = _mm_loadu_ps(g + i);
+        __m128 vi = _mm_add_ps(_mm_mul_ps(vrho, _mm_loadu_ps(v + i)),
+                               _mm_mul_ps(vc, _mm_mul_ps(gi, gi)));
+        _mm_storeu_ps(v + i, vi);
+        __m128 inc = _mm_div_ps(_mm_mul_ps(vlr, gi), _mm_sqrt_ps(_mm_add_ps(vi, veps)));
+        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), inc));
+    }
+#endif
+    for (; i < n; i++) {
+        float gi = g[i];
+        float vi = rho * v[i] + c * (gi * gi);
+        v[i] = vi;
+        w[i] -= (lr * gi) / sqrtf(vi + eps);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The step
+ * ------------------------------------------------------------------------ */
+
+wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
+                        const wb_tensor *const *grads, wb_err *err)
+{
+    if (!o || (n > 0 && (!params || !grads)))
+        return wb_err_set(err, WB_EINVAL, "step: NULL optimizer or tensor list");
+    wb_status st = check_step(o, n, params, grads, err);
+    if (!st && !o->n_params)
+        st = state_alloc(o, n, params, err);
+    if (st)
+        return st;
+
+    const wb_optim_config *c = &o->cfg;
+    const double t = (double)(o->iterations + 1);
+    /* (1) decay, (3) bias correction: per-step scalars, once, in double */
+    const float lr = (float)c->lr;
+    const float dk = c->kind == WB_OPTIM_ADAMW ? (float)(c->weight_decay * c->lr) : 0.0f;
+    const float alpha = (float)(c->lr * sqrt(1.0 - pow(c->beta2, t)) /
+                                (1.0 - pow(c->beta1, t)));
+    for (int i = 0; i < n; i++) {
+        /* (2) moments and (4) update, fused per tensor */
+        float *w = wb_tensor_f32(params[i]);
+        const float *g = wb_tensor_f32(grads[i]);
+        const pstate *s = &o->params[i];
+        switch (c->kind) {
+        case WB_OPTIM_SGD:
+            if (s->m)
+                sgd_momentum(w, g, s->m, s->numel, lr, (float)c->momentum, c->nesterov);
+            else
+                sgd_plain(w, g, s->numel, lr);
+            break;
+        case WB_OPTIM_ADAM:
+        case WB_OPTIM_ADAMW:
+            adam_update(w, g, s->m, s->v, s->numel, (float)(1.0 - c->beta1),
+                        (float)(1.0 - c->beta2), alpha, (float)c->eps, dk);
+            break;
+        case WB_OPTIM_RMSPROP:
+            rmsprop_update(w, g, s->m, s->numel, lr, (float)c->rho,
+                           (float)(1.0 - c->rho), (float)c->eps);
+            break;
+        }
+    }
+    o->iterations++;
+    return WB_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Accessors
+ * ------------------------------------------------------------------------ */
+
+const wb_optim_config *wb_optim_get_config(const wb_optim *o) { return &o->cfg; }
+double wb_optim_lr(const wb_optim *o) { return o->cfg.lr; }
+int64_t wb_optim_iterations(const wb_optim *o) { return o->iterations; }
+int wb_optim_n_params(const wb_optim *o) { return o->n_params; }
+
+wb_status wb_optim_set_lr(wb_optim *o, double lr, wb_err *err)
+{
+    if (check_lr(o->cfg.kind, lr, err))
+        return WB_EINVAL;
+    o->cfg.lr = lr;
+    return WB_OK;
+}
+
+char *wb_optim_str(const wb_optim *o, char *buf, size_t n)
+{
+    const wb_optim_config *c = &o->cfg;
+    size_t used = (size_t)snprintf(buf, n, "%s(", wb_optim_class_name(c->kind));
+    for (int i = 0; i < wb_optim_nkeys(c->kind) && used < n; i++) {
+        double v = wb_optim_config_get(c, i);
+        const char *key = wb_optim_key_name(c->kind, i), *sep = i ? ", " : "";
+        if (wb_optim_key_is_bool(c->kind, i))
+            used += (size_t)snprintf(buf + used, n - used, "%s%s=%s", sep, key,
+                                     v != 0.0 ? "true" : "false");
+        else
+            used += (size_t)snprintf(buf + used, n - used, "%s%s=%g", sep, key, v);
+    }
+    if (used < n)
+        snprintf(buf + used, n - used, ")");
+    return buf;
+}

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "tensor.h"
 
 typedef enum wb_act {
     WB_ACT_LINEAR = 0,
@@ -49,13 +50,42 @@ const char *wb_act_name(wb_act a);
 wb_status wb_act_parse(const char *name, const char *what, wb_act *out,
                        wb_err *err);
 
-/* y = f(z) for [rows, cols]; y may equal z (in place). */
-void wb_act_forward(wb_act a, float *y, const float *z, int64_t rows,
-                    int64_t cols);
-/* dz = dy * f'(z) for [rows, cols], given the forward's z and y (for linear
- * both may be NULL and dz is a copy of dy). dz may equal dy. */
+/* Fused bias + activation, one pass per row after a GEMM: z[i, :] += bias
+ * (when bias is not NULL; bias [cols]), then y = f(z). y and z must not
+ * overlap, except that for linear y may equal z (then y is z + bias). */
+void wb_act_forward(wb_act a, float *y, float *z, const float *bias,
+                    int64_t rows, int64_t cols);
+/* dz = dy * f'(z) for [rows, cols] given the forward's caches z and y
+ * (linear: both may be NULL, dz is a copy of dy). dz overlaps nothing. */
 void wb_act_backward(wb_act a, float *dz, const float *dy, const float *z,
                      const float *y, int64_t rows, int64_t cols);
+
+/* ---------------------------------------------------------------------------
+ * The Activation layer: y = f(x) for a float32 x of any shape with at least
+ * one dimension; softmax runs over the last dimensions of each row of dim 1
+ * (rows = shape[0], cols = numel / rows). Caches y (the input is passed
+ * again to backward, where it serves as z). y and dx are flat buffers of
+ * cap / gcap elements viewed with the input's shape; grown once, reused. */
+typedef struct wb_activation {
+    wb_act act;
+    int have_forward;
+    int ndim;                  /* the last forward's input shape */
+    int64_t shape[WB_MAX_DIM];
+    size_t cap, gcap;
+    wb_tensor *y, *dx;         /* [cap], [gcap] flat */
+} wb_activation;
+
+/* NULL name: linear. Unknown name: WB_EINVAL listing the valid names. */
+wb_activation *wb_activation_new(const char *name, wb_err *err);
+void wb_activation_free(wb_activation *a);
+wb_status wb_activation_forward(wb_activation *a, const wb_tensor *x, wb_err *err);
+/* dx = dy * f'(x): x and grad_y must have the last forward's shape;
+ * WB_ESTATE before any forward. Nothing is computed without need_grad_input. */
+wb_status wb_activation_backward(wb_activation *a, const wb_tensor *x,
+                                 const wb_tensor *grad_y, int need_grad_input,
+                                 wb_err *err);
+const wb_tensor *wb_activation_output(const wb_activation *a);     /* [cap] */
+const wb_tensor *wb_activation_grad_input(const wb_activation *a); /* [gcap] */
 
 /* Scalar references in double (tests): f(z) and f'(z); softmax excluded. */
 double wb_act_ref(wb_act a, double z);

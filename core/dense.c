@@ -1,0 +1,277 @@
+/* dense.c - fully connected layer, forward and backward. See dense.h.
+ *
+ * Legend: B = rows of the batch, I = n_in, O = n_out.
+ *   forward   z = x @ W (GEMM, beta 0); z += b and y = act(z) in one pass
+ *   backward  dz = dy * act'(z)        (skipped for linear / backward_logits)
+ *             dW += x^T @ dz (GEMM, beta 1); db += colsum(dz); dW += 2 l2 W
+ *             dx = dz @ W^T (GEMM, beta 0), only when asked for
+ */
+#include "dense.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "blas.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=cheap") /* see activation.c */
+#endif
+
+wb_dense_opts wb_dense_defaults(void)
+{
+    wb_dense_opts o = {NULL, NULL, 0.0, 1};
+    return o;
+}
+
+static wb_status check_size(int64_t v, const char *what, wb_err *err)
+{
+    if (v < 1 || v > WB_BLAS_MAX_DIM)
+        return wb_err_set(err, v < 1 ? WB_EINVAL : WB_ERANGE,
+                          "%s: expected a size in 1..%lld, got %lld", what,
+                          (long long)WB_BLAS_MAX_DIM, (long long)v);
+    return WB_OK;
+}
+
+wb_dense *wb_dense_new(int64_t n_in, int64_t n_out, const wb_dense_opts *opts,
+                       wb_rng *rng, wb_err *err)
+{
+    wb_dense_opts o = opts ? *opts : wb_dense_defaults();
+    wb_act act;
+    wb_init init;
+    if (check_size(n_in, "n_in", err) || check_size(n_out, "n_out", err) ||
+        wb_act_parse(o.activation, "activation", &act, err) ||
+        wb_init_parse(o.init, &init, err))
+        return NULL;
+    if (!(o.l2 >= 0.0) || !isfinite(o.l2))
+        return wb_err_set(err, WB_EINVAL, "l2: expected a finite number >= 0, got %g",
+                          o.l2), NULL;
+    wb_dense *d = wb_calloc(1, sizeof *d);
+    if (!d)
+        return wb_err_set(err, WB_ENOMEM, "out of memory allocating a Dense layer"), NULL;
+    d->n_in = n_in;
+    d->n_out = n_out;
+    d->act = act;
+    d->init = init;
+    d->l2 = o.l2;
+    d->use_bias = o.use_bias != 0;
+    d->n_batch = -1;
+    int64_t wshape[2] = {n_in, n_out};
+    if (!(d->weight = wb_tensor_new(WB_F32, 2, wshape, err)) ||
+        !(d->grad_weight = wb_tensor_new(WB_F32, 2, wshape, err)))
+        goto fail;
+    if (d->use_bias && (!(d->bias = wb_tensor_new(WB_F32, 1, &n_out, err)) ||
+                        !(d->grad_bias = wb_tensor_new(WB_F32, 1, &n_out, err))))
+        goto fail;
+    wb_init_fill(init, wb_tensor_f32(d->weight), (size_t)(n_in * n_out), n_in, n_out,
+                 rng);
+    return d;
+fail:
+    wb_dense_free(d);
+    return NULL;
+}
+
+void wb_dense_free(wb_dense *d)
+{
+    if (!d)
+        return;
+    wb_tensor_free(d->weight);
+    wb_tensor_free(d->bias);
+    wb_tensor_free(d->grad_weight);
+    wb_tensor_free(d->grad_bias);
+    wb_tensor_free(d->z);
+    wb_tensor_free(d->y);
+    wb_tensor_free(d->dz);
+    wb_tensor_free(d->dx);
+    wb_free(d);
+}
+
+/* "what: expected [*, I], got [..]" unless t is float32 [B, cols]. With
+ * rows >= 0 the batch must also be exactly rows. */
+static wb_status check_2d(const wb_tensor *t, const char *what, int64_t rows,
+                          int64_t cols, wb_err *err)
+{
+    char got[WB_SHAPE_STR_MAX];
+    if (t->dtype != WB_F32)
+        return wb_err_set(err, WB_EINVAL, "%s: expected a float32 tensor, got %s "
+                          "(use :float())", what, wb_dtype_name(t->dtype));
+    wb_shape_str(got, sizeof got, t->ndim, t->shape);
+    if (t->ndim != 2 || t->shape[1] != cols) {
+        if (rows < 0)
+            return wb_err_set(err, WB_ESHAPE, "%s: expected [*, %lld], got %s", what,
+                              (long long)cols, got);
+        return wb_err_set(err, WB_ESHAPE, "%s: expected [%lld, %lld], got %s", what,
+                          (long long)rows, (long long)cols, got);
+    }
+    if (rows >= 0 && t->shape[0] != rows)
+        return wb_err_set(err, WB_ESHAPE, "%s: expected [%lld, %lld] (the batch of "
+                          "the last forward), got %s", what, (long long)rows,
+                          (long long)cols, got);
+    if (t->shape[0] > WB_BLAS_MAX_DIM)
+        return wb_err_set(err, WB_ERANGE, "%s: %s has too many rows (limit %lld)", what,
+                          got, (long long)WB_BLAS_MAX_DIM);
+    return WB_OK;
+}
+
+/* Make *a [rows, ca] and (when b) *b [rows, cb] hold at least `rows` rows,
+ * all or nothing; old buffers are released only after both are made. */
+static wb_status grow2(wb_tensor **a, int64_t ca, wb_tensor **b, int64_t cb,
+                       int64_t rows, wb_err *err)
+{
+    int64_t sa[2] = {rows, ca}, sb[2] = {rows, cb};
+    wb_tensor *na = wb_tensor_new(WB_F32, 2, sa, err);
+    wb_tensor *nb = na && b ? wb_tensor_new(WB_F32, 2, sb, err) : NULL;
+    if (!na || (b && !nb)) {
+        wb_tensor_free(na);
+        return err ? err->code : WB_ENOMEM;
+    }
+    wb_tensor_free(*a);
+    *a = na;
+    if (b) {
+        wb_tensor_free(*b);
+        *b = nb;
+    }
+    return WB_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Forward */
+
+wb_status wb_dense_forward(wb_dense *d, const wb_tensor *x, wb_err *err)
+{
+    if (check_2d(x, "input", -1, d->n_in, err))
+        return err ? err->code : WB_ESHAPE;
+    int64_t n = x->shape[0], I = d->n_in, O = d->n_out;
+    if (n > d->cap || !d->z) {
+        int linear = d->act == WB_ACT_LINEAR;
+        if (grow2(&d->z, O, linear ? NULL : &d->y, O, n, err))
+            return err ? err->code : WB_ENOMEM;
+        d->cap = n;
+    }
+    float *z = wb_tensor_f32(d->z);
+    float *y = d->y ? wb_tensor_f32(d->y) : z;
+    wb_sgemm(0, 0, n, O, I, 1.0f, wb_tensor_f32(x), I, wb_tensor_f32(d->weight), O,
+             0.0f, z, O);
+    wb_act_forward(d->act, y, z, d->bias ? wb_tensor_f32(d->bias) : NULL, n, O);
+    d->n_batch = n;
+    return WB_OK;
+}
+
+const wb_tensor *wb_dense_output(const wb_dense *d) { return d->y ? d->y : d->z; }
+const wb_tensor *wb_dense_logits(const wb_dense *d) { return d->z; }
+const wb_tensor *wb_dense_grad_input(const wb_dense *d) { return d->dx; }
+
+/* ---------------------------------------------------------------------------
+ * Backward */
+
+/* Parameter gradients and dx from dz [B, O] (shapes already checked, dx
+ * allocated when needed). */
+static void backward_from_dz(wb_dense *d, const float *restrict dz,
+                             const float *restrict x, int64_t n, int need_grad_input)
+{
+    int64_t I = d->n_in, O = d->n_out;
+    float *restrict dw = wb_tensor_f32(d->grad_weight);
+    wb_sgemm(1, 0, I, O, n, 1.0f, x, I, dz, O, 1.0f, dw, O); /* dW += x^T dz */
+    if (d->grad_bias) {
+        float *restrict db = wb_tensor_f32(d->grad_bias);
+        for (int64_t i = 0; i < n; i++) {
+            const float *restrict row = dz + i * O;
+            for (int64_t j = 0; j < O; j++)
+                db[j] += row[j];
+        }
+    }
+    if (d->l2 > 0) { /* d/dW l2 sum W^2 = 2 l2 W */
+        const float *restrict w = wb_tensor_f32(d->weight);
+        float c = (float)(2.0 * d->l2);
+        size_t nw = (size_t)(I * O);
+        for (size_t k = 0; k < nw; k++)
+            dw[k] += c * w[k];
+    }
+    if (need_grad_input) /* dx = dz W^T */
+        wb_sgemm(0, 1, n, I, O, 1.0f, dz, O, wb_tensor_f32(d->weight), O, 0.0f,
+                 wb_tensor_f32(d->dx), I);
+}
+
+/* Shared checks and allocation of both backward entries. `grad_name` names
+ * the gradient argument; need_dz asks for the dz buffer. */
+static wb_status backward_prepare(wb_dense *d, const wb_tensor *x, const wb_tensor *g,
+                                  const char *grad_name, int need_dz,
+                                  int need_grad_input, wb_err *err)
+{
+    if (d->n_batch < 0)
+        return wb_err_set(err, WB_ESTATE, "backward called before forward");
+    if (check_2d(x, "input", d->n_batch, d->n_in, err) ||
+        check_2d(g, grad_name, d->n_batch, d->n_out, err))
+        return err ? err->code : WB_ESHAPE;
+    int64_t n = d->n_batch;
+    /* one capacity gcap for both buffers: growing remakes whichever exist or
+     * are wanted; otherwise only a wanted, missing buffer is made */
+    int grow = n > d->gcap;
+    int64_t rows = grow ? n : d->gcap;
+    int make_dz = (need_dz || d->dz) && (grow || !d->dz);
+    int make_dx = (need_grad_input || d->dx) && (grow || !d->dx);
+    wb_tensor *ndz = NULL, *ndx = NULL;
+    if ((make_dz && grow2(&ndz, d->n_out, NULL, 0, rows, err)) ||
+        (make_dx && grow2(&ndx, d->n_in, NULL, 0, rows, err))) {
+        wb_tensor_free(ndz);
+        return err ? err->code : WB_ENOMEM;
+    }
+    if (make_dz) {
+        wb_tensor_free(d->dz);
+        d->dz = ndz;
+    }
+    if (make_dx) {
+        wb_tensor_free(d->dx);
+        d->dx = ndx;
+    }
+    d->gcap = rows;
+    return WB_OK;
+}
+
+wb_status wb_dense_backward(wb_dense *d, const wb_tensor *x, const wb_tensor *grad_y,
+                            int need_grad_input, wb_err *err)
+{
+    int linear = d->act == WB_ACT_LINEAR;
+    if (backward_prepare(d, x, grad_y, "grad_output", !linear, need_grad_input, err))
+        return err ? err->code : WB_EINVAL;
+    int64_t n = d->n_batch;
+    const float *dz = wb_tensor_f32(grad_y); /* linear: dz is dy */
+    if (!linear) {
+        wb_act_backward(d->act, wb_tensor_f32(d->dz), wb_tensor_f32(grad_y),
+                        wb_tensor_f32(d->z), wb_tensor_f32(d->y), n, d->n_out);
+        dz = wb_tensor_f32(d->dz);
+    }
+    backward_from_dz(d, dz, wb_tensor_f32(x), n, need_grad_input);
+    return WB_OK;
+}
+
+wb_status wb_dense_backward_logits(wb_dense *d, const wb_tensor *x,
+                                   const wb_tensor *grad_z, int need_grad_input,
+                                   wb_err *err)
+{
+    if (backward_prepare(d, x, grad_z, "grad_logits", 0, need_grad_input, err))
+        return err ? err->code : WB_EINVAL;
+    backward_from_dz(d, wb_tensor_f32(grad_z), wb_tensor_f32(x), d->n_batch,
+                     need_grad_input);
+    return WB_OK;
+}
+
+void wb_dense_zero_grad(wb_dense *d)
+{
+    memset(wb_tensor_f32(d->grad_weight), 0,
+           (size_t)(d->n_in * d->n_out) * sizeof(float));
+    if (d->grad_bias)
+        memset(wb_tensor_f32(d->grad_bias), 0, (size_t)d->n_out * sizeof(float));
+}
+
+double wb_dense_l2_penalty(const wb_dense *d)
+{
+    if (d->l2 == 0)
+        return 0;
+    const float *w = wb_tensor_f32(d->weight);
+    size_t nw = (size_t)(d->n_in * d->n_out);
+    double s = 0;
+    for (size_t k = 0; k < nw; k++)
+        s += (double)w[k] * w[k];
+    return d->l2 * s;
+}

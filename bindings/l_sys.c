@@ -1,8 +1,252 @@
-/* l_sys.c - Lua bindings for wb.sys (being written; registers nothing yet). */
+/* l_sys.c - wb.sys: the few OS helpers the Lua library needs.
+ *
+ * Not a portability layer and not a general file API: only what fit,
+ * checkpoints, run records and the REPL use (time, pid, host, folders,
+ * atomic writes, resource usage, BLAS threads). POSIX only.
+ *
+ * Errors: functions that act (mkdir_p, write_atomic, listdir, set_blas_threads)
+ * raise with the path and strerror; functions that test (exists, isatty)
+ * return a boolean. The atomic write itself lives in core/fsutil.c so that
+ * the C checkpoint writer shares it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+#include <lualib.h>
+
+#include "../core/fsutil.h"
 #include "lwb.h"
+
+#define SYS_DIR "wb.sys.Dir"
+
+/* ---- BLAS threads ---- */
+
+/* Once per process: keep the user's choice when one of OpenBLAS's
+ * environment variables is set, else use one thread. Our matrices are small
+ * (batch x 784 x 128): threads cost more than they save here, and one
+ * thread makes sums bit-identical from run to run. */
+void lwb_sys_blas_init(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    const char *vars[] = {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS",
+                          "OMP_NUM_THREADS"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && v[0])
+            return;
+    }
+    openblas_set_num_threads(1);
+}
+
+static int sys_blas_threads(lua_State *L)
+{
+    lua_pushinteger(L, openblas_get_num_threads());
+    return 1;
+}
+
+/* set_blas_threads(n) -> the count now in effect (OpenBLAS caps n at the
+ * number it was built for). */
+static int sys_set_blas_threads(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1 && n <= 1024, 1, "expected 1..1024 threads");
+    openblas_set_num_threads((int)n);
+    lua_pushinteger(L, openblas_get_num_threads());
+    return 1;
+}
+
+/* ---- process and machine ---- */
+
+/* isatty(fd | file) -> boolean; fd is an integer (0 = stdin) or an io file. */
+static int sys_isatty(lua_State *L)
+{
+    int fd;
+    luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
+    if (s) {
+        if (!s->closef)
+            return luaL_argerror(L, 1, "attempt to use a closed file");
+        fd = fileno(s->f);
+    } else {
+        lua_Integer i = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
+        fd = (int)i;
+    }
+    lua_pushboolean(L, isatty(fd));
+    return 1;
+}
+
+/* time() -> seconds from an arbitrary start, monotonic (for durations). */
+static int sys_time(lua_State *L)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return luaL_error(L, "time: clock_gettime failed: %s", strerror(errno));
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+    return 1;
+}
+
+static int sys_getpid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static int sys_hostname(lua_State *L)
+{
+    char name[256];
+    if (gethostname(name, sizeof name) != 0)
+        return luaL_error(L, "hostname: %s", strerror(errno));
+    name[sizeof name - 1] = '\0';
+    lua_pushstring(L, name);
+    return 1;
+}
+
+static int sys_nproc(lua_State *L)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    lua_pushinteger(L, n > 0 ? n : 1);
+    return 1;
+}
+
+/* peak_rss_kb() -> the process's peak resident set size in KiB. */
+static int sys_peak_rss_kb(lua_State *L)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return luaL_error(L, "peak_rss_kb: getrusage failed: %s", strerror(errno));
+    lua_pushinteger(L, (lua_Integer)ru.ru_maxrss); /* KiB on Linux */
+    return 1;
+}
+
+/* ---- files and folders ---- */
+
+static int sys_exists(lua_State *L)
+{
+    struct stat st;
+    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0);
+    return 1;
+}
+
+static int sys_mkdir_p(lua_State *L)
+{
+    wb_err err;
+    if (wb_mkdir_p(luaL_checkstring(L, 1), &err) != WB_OK)
+        return luaL_error(L, "%s", err.msg);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* write_atomic(path, s): replace path with s, never leaving a torn file. */
+static int sys_write_atomic(lua_State *L)
+{
+    wb_err err;
+    const char *path = luaL_checkstring(L, 1);
+    size_t n;
+    const char *s = luaL_checklstring(L, 2, &n);
+    if (wb_write_atomic(path, s, n, &err) != WB_OK)
+        return luaL_error(L, "write_atomic: %s", err.msg);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* The DIR handle lives in a userdata with __gc, so an error while names are
+ * pushed (out of memory) cannot leak it. */
+typedef struct dirbox {
+    DIR *d;
+} dirbox;
+
+static int dir_gc(lua_State *L)
+{
+    dirbox *b = luaL_checkudata(L, 1, SYS_DIR);
+    if (b->d)
+        closedir(b->d);
+    b->d = NULL;
+    return 0;
+}
+
+static int cmpname(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* listdir(path) -> names in byte order, without "." and "..". */
+static int sys_listdir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    dirbox *b = lua_newuserdatauv(L, sizeof *b, 0); /* index 2 */
+    b->d = NULL;
+    luaL_setmetatable(L, SYS_DIR);
+    b->d = opendir(path);
+    if (!b->d)
+        return luaL_error(L, "listdir: cannot open %s: %s", path, strerror(errno));
+    lua_newtable(L); /* index 3: names, anchors the strings */
+    lua_Integer n = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(b->d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            lua_pushstring(L, e->d_name);
+            lua_rawseti(L, 3, ++n);
+        }
+        errno = 0;
+    }
+    int rerr = errno;
+    closedir(b->d);
+    b->d = NULL;
+    if (rerr)
+        return luaL_error(L, "listdir: reading %s: %s", path, strerror(rerr));
+    /* Sort pointers to the anchored strings in Lua-owned memory. */
+    const char **names = lua_newuserdatauv(L, (size_t)n * sizeof *names + 1, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 3, i);
+        names[i - 1] = lua_tostring(L, -1);
+        lua_pop(L, 1); /* still anchored by table 3 */
+    }
+    qsort(names, (size_t)n, sizeof *names, cmpname);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_pushstring(L, names[i - 1]);
+        lua_rawseti(L, -2, i);
+    }
+    return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"isatty", sys_isatty},
+    {"time", sys_time},
+    {"getpid", sys_getpid},
+    {"hostname", sys_hostname},
+    {"nproc", sys_nproc},
+    {"peak_rss_kb", sys_peak_rss_kb},
+    {"exists", sys_exists},
+    {"mkdir_p", sys_mkdir_p},
+    {"write_atomic", sys_write_atomic},
+    {"listdir", sys_listdir},
+    {"blas_threads", sys_blas_threads},
+    {"set_blas_threads", sys_set_blas_threads},
+    {NULL, NULL},
+};
 
 int lwb_open_sys(lua_State *L)
 {
-    (void)L;
+    lwb_sys_blas_init();
+    luaL_newmetatable(L, SYS_DIR);
+    lua_pushcfunction(L, dir_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    lwb_subtable(L, 1, "sys");
+    luaL_setfuncs(L, functions, 0);
+    lua_pop(L, 1);
     return 0;
 }

@@ -1,0 +1,456 @@
+/* png.c - PNG load (any format -> grey float) and save (8-bit grey/RGB).
+ *
+ * See png.h for the conventions. How libpng's longjmp is contained: each
+ * direction has one context struct (reader / writer) that lives in the
+ * public function's frame and owns everything (png structs, FILE, row
+ * buffers, the output tensor). A small `*_run` function does the setjmp and
+ * all libpng calls, storing every allocation in the context before using
+ * it; the public function then frees the context on both paths. So no
+ * automatic variable of the setjmp frame is read after a longjmp, and no
+ * error escapes this file. libpng's error handler copies its message into
+ * the context; the warning handler keeps the last warning and prints
+ * nothing.
+ */
+#include "png.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+#define MSG WB_ERR_MSG
+
+/* What libpng's handlers fill: its error text and its last warning. */
+typedef struct pngmsg {
+    char err[MSG];
+    char warn[MSG];
+} pngmsg;
+
+/* ---------------------------------------------------------------- load */
+
+typedef struct reader {
+    const char *name;            /* for messages */
+    FILE *fp;                    /* file source, or NULL for memory */
+    const unsigned char *buf;    /* memory source */
+    size_t len;
+    size_t pos;                  /* bytes delivered so far */
+    unsigned char head[24];      /* signature + IHDR length/type/w/h */
+    int eof;                     /* input ended inside a read */
+    int ioerr;                   /* errno of a failed read, else 0 */
+    wb_status code;              /* set by us for our own failures */
+    pngmsg m;                    /* libpng's words, or ours with code */
+    png_structp png;
+    png_infop info;
+    unsigned char *pixels;       /* rows (1 row, or all when interlaced) */
+    png_bytep *ptrs;             /* row pointers when interlaced */
+    wb_tensor *out;              /* [h, w] float32 */
+} reader;
+
+/* Read up to n bytes from the source; records the first 24 bytes. */
+static size_t src_read(reader *r, unsigned char *dst, size_t n)
+{
+    size_t got;
+    if (r->fp) {
+        got = fread(dst, 1, n, r->fp);
+        if (got < n && ferror(r->fp))
+            r->ioerr = errno ? errno : EIO;
+    } else {
+        got = r->len - r->pos < n ? r->len - r->pos : n;
+        memcpy(dst, r->buf + r->pos, got);
+    }
+    for (size_t i = 0; i < got && r->pos + i < sizeof r->head; i++)
+        r->head[r->pos + i] = dst[i];
+    r->pos += got;
+    if (got < n && !r->ioerr)
+        r->eof = 1;
+    return got;
+}
+
+static void read_cb(png_structp png, png_bytep data, size_t length)
+{
+    reader *r = png_get_io_ptr(png);
+    if (src_read(r, data, length) < length)
+        png_error(png, "Read Error");
+}
+
+static void error_cb(png_structp png, png_const_charp msg)
+{
+    pngmsg *m = png_get_error_ptr(png);
+    snprintf(m->err, MSG, "%s", msg ? msg : "unknown error");
+    png_longjmp(png, 1);
+}
+
+static void warn_cb(png_structp png, png_const_charp msg)
+{
+    pngmsg *m = png_get_error_ptr(png);
+    snprintf(m->warn, MSG, "%s", msg ? msg : "");
+}
+
+/* One row after png_set_expand: 1..4 channels of 8 or 16 bits -> grey.
+ * Y = 0.299 R + 0.587 G + 0.114 B (BT.601); v = a Y + (1 - a) (over white). */
+static void convert_row(float *dst /* [w] */, const unsigned char *src,
+                        size_t w, int channels, int depth)
+{
+    const double scale = depth == 16 ? 1.0 / 65535.0 : 1.0 / 255.0;
+    double s[4] = {0, 0, 0, 1};
+    for (size_t x = 0; x < w; x++) {
+        for (int c = 0; c < channels; c++) {
+            size_t i = x * (size_t)channels + (size_t)c;
+            unsigned v = depth == 16 ? (unsigned)src[2 * i] << 8 | src[2 * i + 1]
+                                     : src[i];
+            s[c] = v * scale;
+        }
+        double y, a = 1.0;
+        if (channels <= 2) {
+            y = s[0];
+            if (channels == 2)
+                a = s[1];
+        } else {
+            y = 0.299 * s[0] + 0.587 * s[1] + 0.114 * s[2];
+            if (channels == 4)
+                a = s[3];
+        }
+        double v = a * y + (1.0 - a);
+        dst[x] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+}
+
+/* The setjmp frame. Returns 0 on success; on failure r->m.err (and r->code
+ * for our own failures) says why. */
+static int read_run(reader *r)
+{
+    png_structp png = r->png;
+    png_infop info = r->info;
+    if (setjmp(png_jmpbuf(png)))
+        return -1;
+    png_set_read_fn(png, r, read_cb);
+    png_set_sig_bytes(png, 8);
+    png_set_user_limits(png, WB_PNG_MAX_SIDE, WB_PNG_MAX_SIDE);
+    png_set_chunk_malloc_max(png, WB_PNG_MAX_CHUNK);
+    png_set_chunk_cache_max(png, 1000);
+    png_read_info(png, info);
+
+    size_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if (w * h > WB_PNG_MAX_PIXELS) { /* both <= 16384: no overflow */
+        r->code = WB_ERANGE;
+        return -1; /* message composed from the header by the caller */
+    }
+    png_set_expand(png); /* palette -> RGB, grey < 8 bit -> 8, tRNS -> alpha */
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    int channels = png_get_channels(png, info);
+    int depth = png_get_bit_depth(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if ((depth != 8 && depth != 16) || channels < 1 || channels > 4 ||
+        rowbytes != w * (size_t)channels * (size_t)depth / 8) {
+        r->code = WB_EFORMAT;
+        snprintf(r->m.err, MSG, "unsupported layout after expansion "
+                 "(%d channels, %d bits)", channels, depth);
+        return -1;
+    }
+
+    wb_err e;
+    r->out = wb_tensor_new(WB_F32, 2, (int64_t[]){(int64_t)h, (int64_t)w}, &e);
+    size_t nrows = passes > 1 ? h : 1;
+    if (r->out)
+        r->pixels = wb_malloc(nrows * rowbytes);
+    if (r->pixels && passes > 1)
+        r->ptrs = wb_malloc(h * sizeof *r->ptrs);
+    if (!r->out || !r->pixels || (passes > 1 && !r->ptrs)) {
+        r->code = r->out ? WB_ENOMEM : e.code;
+        snprintf(r->m.err, MSG, "%s", r->out ? "out of memory for pixel rows"
+                                          : e.msg);
+        return -1;
+    }
+    float *dst = wb_tensor_f32(r->out);
+    if (passes > 1) { /* Adam7: every pass touches every row */
+        for (size_t y = 0; y < h; y++)
+            r->ptrs[y] = r->pixels + y * rowbytes;
+        png_read_image(png, r->ptrs);
+        for (size_t y = 0; y < h; y++)
+            convert_row(dst + y * w, r->ptrs[y], w, channels, depth);
+    } else {
+        for (size_t y = 0; y < h; y++) {
+            png_read_row(png, r->pixels, NULL);
+            convert_row(dst + y * w, r->pixels, w, channels, depth);
+        }
+    }
+    png_read_end(png, NULL); /* checks the trailing chunks and IEND */
+    return 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Turn a failed read_run into err. */
+static wb_status read_fail(reader *r, wb_err *err)
+{
+    const char *n = r->name;
+    if (r->pos >= 24 && memcmp(r->head + 12, "IHDR", 4) == 0) {
+        uint64_t w = be32(r->head + 16), h = be32(r->head + 20);
+        if (w > WB_PNG_MAX_SIDE || h > WB_PNG_MAX_SIDE || w * h > WB_PNG_MAX_PIXELS)
+            return wb_err_set(err, WB_ERANGE, "%s: %llux%llu exceeds the limit "
+                              "of %dx%d / %zu Mpixels", n, (unsigned long long)w,
+                              (unsigned long long)h, WB_PNG_MAX_SIDE,
+                              WB_PNG_MAX_SIDE, WB_PNG_MAX_PIXELS >> 20);
+    }
+    if (r->code != WB_OK)
+        return wb_err_set(err, r->code, "%s: %s", n, r->m.err);
+    if (r->ioerr)
+        return wb_err_set(err, WB_EIO, "%s: read error: %s (libpng: %s)", n,
+                          strerror(r->ioerr), r->m.err);
+    if (r->eof)
+        return wb_err_set(err, WB_EFORMAT, "%s: truncated: libpng: %s", n, r->m.err);
+    if (strstr(r->m.err, "ut of memory") || strstr(r->m.err, "ut of Memory"))
+        return wb_err_set(err, WB_ENOMEM, "%s: libpng: %s", n, r->m.err);
+    if (strcmp(r->m.err, "Invalid IHDR data") == 0 && r->m.warn[0])
+        return wb_err_set(err, WB_EFORMAT, "%s: libpng: %s (%s)", n, r->m.err,
+                          r->m.warn);
+    return wb_err_set(err, WB_EFORMAT, "%s: libpng: %s", n, r->m.err);
+}
+
+/* Shared by load and decode: signature, libpng setup, run, cleanup. */
+static wb_tensor *decode(reader *r, wb_err *err)
+{
+    unsigned char sig[8];
+    size_t got = src_read(r, sig, 8);
+    if (r->ioerr) {
+        wb_err_set(err, WB_EIO, "%s: read error: %s", r->name, strerror(r->ioerr));
+        return NULL;
+    }
+    if (got < 8 || png_sig_cmp(sig, 0, 8) != 0) {
+        if (got == 0)
+            wb_err_set(err, WB_EFORMAT, "%s: not a PNG file (empty)", r->name);
+        else
+            wb_err_set(err, WB_EFORMAT, "%s: not a PNG file", r->name);
+        return NULL;
+    }
+    r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->m, error_cb,
+                                     warn_cb);
+    if (r->png)
+        r->info = png_create_info_struct(r->png);
+    if (!r->png || !r->info) {
+        png_destroy_read_struct(r->png ? &r->png : NULL, NULL, NULL);
+        wb_err_set(err, WB_ENOMEM, "%s: out of memory for libpng structs", r->name);
+        return NULL;
+    }
+    int rc = read_run(r);
+    png_destroy_read_struct(&r->png, &r->info, NULL);
+    wb_free(r->ptrs);
+    wb_free(r->pixels);
+    if (rc != 0) {
+        wb_tensor_free(r->out);
+        read_fail(r, err);
+        return NULL;
+    }
+    return r->out;
+}
+
+wb_tensor *wb_png_load(const char *path, wb_err *err)
+{
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.name = path;
+    r.fp = fopen(path, "rb");
+    if (!r.fp) {
+        wb_err_set(err, WB_ENOENT, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    wb_tensor *t = decode(&r, err);
+    fclose(r.fp);
+    return t;
+}
+
+wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
+                         wb_err *err)
+{
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.name = name ? name : "<memory>";
+    r.buf = buf;
+    r.len = buf ? n : 0;
+    return decode(&r, err);
+}
+
+/* ---------------------------------------------------------------- save */
+
+typedef struct writer {
+    const wb_tensor *t;
+    FILE *fp;
+    int ioerr;
+    pngmsg m;
+    png_structp png;
+    png_infop info;
+    unsigned char *row;      /* [w * channels] */
+} writer;
+
+static void write_cb(png_structp png, png_bytep data, size_t length)
+{
+    writer *w = png_get_io_ptr(png);
+    if (fwrite(data, 1, length, w->fp) != length) {
+        w->ioerr = errno ? errno : EIO;
+        png_error(png, "Write Error");
+    }
+}
+
+static void flush_cb(png_structp png)
+{
+    writer *w = png_get_io_ptr(png);
+    if (fflush(w->fp) != 0) {
+        w->ioerr = errno ? errno : EIO;
+        png_error(png, "Write Error");
+    }
+}
+
+static unsigned char to_byte(const wb_tensor *t, size_t i)
+{
+    if (t->dtype == WB_U8)
+        return wb_tensor_u8(t)[i];
+    float v = wb_tensor_f32(t)[i];
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    return (unsigned char)floorf(v * 255.0f + 0.5f);
+}
+
+static int write_run(writer *w)
+{
+    png_structp png = w->png;
+    const wb_tensor *t = w->t;
+    size_t h = (size_t)t->shape[0], wd = (size_t)t->shape[1];
+    size_t ch = t->ndim == 3 ? (size_t)t->shape[2] : 1;
+    if (setjmp(png_jmpbuf(png)))
+        return -1;
+    png_set_write_fn(png, w, write_cb, flush_cb);
+    png_set_IHDR(png, w->info, (png_uint_32)wd, (png_uint_32)h, 8,
+                 ch == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, w->info);
+    for (size_t y = 0; y < h; y++) {
+        for (size_t i = 0; i < wd * ch; i++)
+            w->row[i] = to_byte(t, y * wd * ch + i);
+        png_write_row(png, w->row);
+    }
+    png_write_end(png, NULL);
+    return 0;
+}
+
+/* Check t before touching the file system. */
+static wb_status save_check(const wb_tensor *t, const char *path, wb_err *err)
+{
+    char s[WB_SHAPE_STR_MAX];
+    wb_shape_str(s, sizeof s, t->ndim, t->shape);
+    int ok = (t->dtype == WB_F32 || t->dtype == WB_U8) &&
+             (t->ndim == 2 || (t->ndim == 3 && (t->shape[2] == 1 || t->shape[2] == 3)));
+    if (!ok)
+        return wb_err_set(err, WB_ESHAPE, "%s: expected a float32 or uint8 "
+                          "[h, w], [h, w, 1] or [h, w, 3] image, got %s %s",
+                          path, wb_dtype_name(t->dtype), s);
+    if (t->shape[0] < 1 || t->shape[1] < 1 || t->shape[0] > WB_PNG_MAX_SIDE ||
+        t->shape[1] > WB_PNG_MAX_SIDE)
+        return wb_err_set(err, WB_ERANGE, "%s: image %s: each side must be 1 "
+                          "to %d", path, s, WB_PNG_MAX_SIDE);
+    if (t->dtype == WB_F32) {
+        const float *p = wb_tensor_f32(t);
+        size_t n = wb_tensor_numel(t);
+        for (size_t i = 0; i < n; i++)
+            if (isnan(p[i]))
+                return wb_err_set(err, WB_ENONFINITE, "%s: element %zu of %s "
+                                  "is NaN", path, i + 1, s);
+    }
+    return WB_OK;
+}
+
+/* Write the PNG into the open temporary file; returns status. */
+static wb_status save_into(writer *w, const char *path, wb_err *err)
+{
+    w->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w->m, error_cb,
+                                     warn_cb);
+    if (w->png)
+        w->info = png_create_info_struct(w->png);
+    size_t ch = w->t->ndim == 3 ? (size_t)w->t->shape[2] : 1;
+    if (w->info)
+        w->row = wb_malloc((size_t)w->t->shape[1] * ch);
+    wb_status st = WB_OK;
+    if (!w->png || !w->info || !w->row)
+        st = wb_err_set(err, WB_ENOMEM, "%s: out of memory for the PNG writer",
+                        path);
+    else if (write_run(w) != 0)
+        st = w->ioerr ? wb_err_set(err, WB_EIO, "%s: write error: %s", path,
+                                   strerror(w->ioerr))
+                      : wb_err_set(err, WB_EFORMAT, "%s: libpng: %s", path,
+                                   w->m.err);
+    png_destroy_write_struct(w->png ? &w->png : NULL, w->info ? &w->info : NULL);
+    wb_free(w->row);
+    return st;
+}
+
+/* fsync the folder holding path so the rename is durable (best effort). */
+static void sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path),
+                 path);
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+wb_status wb_png_save(const wb_tensor *t, const char *path, wb_err *err)
+{
+    wb_status st = save_check(t, path, err);
+    if (st != WB_OK)
+        return st;
+    size_t n = strlen(path);
+    char *tmp = wb_malloc(n + 16);
+    if (!tmp)
+        return wb_err_set(err, WB_ENOMEM, "%s: out of memory", path);
+    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = wb_err_set(err, WB_EIO, "%s: cannot create a temporary file "
+                        "beside it: %s", path, strerror(errno));
+        wb_free(tmp);
+        return st;
+    }
+    fchmod(fd, 0644);
+    writer w;
+    memset(&w, 0, sizeof w);
+    w.t = t;
+    w.fp = fdopen(fd, "wb");
+    if (!w.fp) {
+        st = wb_err_set(err, WB_EIO, "%s: fdopen: %s", path, strerror(errno));
+        close(fd);
+    } else {
+        st = save_into(&w, path, err);
+        if (st == WB_OK && (fflush(w.fp) != 0 || fsync(fd) != 0))
+            st = wb_err_set(err, WB_EIO, "%s: write error: %s", path,
+                            strerror(errno));
+        if (fclose(w.fp) != 0 && st == WB_OK)
+            st = wb_err_set(err, WB_EIO, "%s: close: %s", path, strerror(errno));
+    }
+    if (st == WB_OK && rename(tmp, path) != 0)
+        st = wb_err_set(err, WB_EIO, "%s: rename from %s: %s", path, tmp,
+                        strerror(errno));
+    if (st != WB_OK)
+        unlink(tmp);
+    else
+        sync_dir(path);
+    wb_free(tmp);
+    return st;
+}

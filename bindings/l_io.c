@@ -1,8 +1,166 @@
-/* l_io.c - Lua bindings for wb.io (being written; registers nothing yet). */
+/* l_io.c - wb.io: low-level safetensors files (core/safetensors.h).
+ *
+ *   wb.io.save_safetensors(path, tensors [, metadata])
+ *     tensors: {name = tensor, ...} (float32 or uint8; written in sorted
+ *     name order); metadata: {key = "string value", ...}. Atomic.
+ *   wb.io.load_safetensors(path) --> tensors, metadata, names
+ *     tensors: {name = tensor}; metadata: {key = value}; names: the tensor
+ *     names in file order.
+ *
+ * Not the model checkpoint API: model:save, wb.load and model:load_weights
+ * (bindings/lua/wb/checkpoint.lua) build on these two functions. Errors
+ * raise with the file name and the problem, as the core reports it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/safetensors.h"
 #include "lwb.h"
+
+#define IO_FILE "wb.io.SafetensorsFile"
+
+typedef struct named {
+    const char *name;
+    const wb_tensor *t;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
+/* Collect a {string = tensor} table into a sorted array (a userdata, so an
+ * error leaves nothing to free). Returns the count. */
+static int collect_tensors(lua_State *L, int idx, named **out)
+{
+    int n = 0;
+    for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "bad argument #2 to 'save_safetensors' (tensor names "
+                          "must be strings, got %s)", luaL_typename(L, -2));
+        if (!lwb_totensor(L, -1))
+            luaL_error(L, "bad argument #2 to 'save_safetensors' (tensors['%s']: "
+                          "wb.Tensor expected, got %s)", lua_tostring(L, -2),
+                       luaL_typename(L, -1));
+        n++;
+    }
+    named *v = lua_newuserdatauv(L, sizeof *v * (size_t)(n ? n : 1), 0);
+    int i = 0;
+    for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+        v[i].name = lua_tostring(L, -2); /* kept alive by the table */
+        v[i++].t = lwb_totensor(L, -1);
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_named);
+    *out = v;
+    return n;
+}
+
+/* Collect {string = string} metadata into two arrays (userdata). */
+static int collect_meta(lua_State *L, int idx, const char ***keys, const char ***vals)
+{
+    int n = 0;
+    if (!lua_isnoneornil(L, idx)) {
+        luaL_checktype(L, idx, LUA_TTABLE);
+        for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "bad argument #3 to 'save_safetensors' (metadata keys "
+                              "and values must be strings, got %s = %s)",
+                           luaL_typename(L, -2), luaL_typename(L, -1));
+            n++;
+        }
+    }
+    const char **k = lua_newuserdatauv(L, sizeof *k * (size_t)(2 * n + 1), 0);
+    int i = 0;
+    if (n)
+        for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+            k[i] = lua_tostring(L, -2);
+            k[n + i++] = lua_tostring(L, -1);
+        }
+    *keys = k;
+    *vals = k + n;
+    return n;
+}
+
+static int io_save_safetensors(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    named *v;
+    const char **keys, **vals;
+    int n = collect_tensors(L, 2, &v);
+    int n_meta = collect_meta(L, 3, &keys, &vals);
+    const char **names = lua_newuserdatauv(L, sizeof *names * (size_t)(n + 1), 0);
+    const wb_tensor **ts = lua_newuserdatauv(L, sizeof *ts * (size_t)(n + 1), 0);
+    for (int i = 0; i < n; i++) {
+        names[i] = v[i].name;
+        ts[i] = v[i].t;
+    }
+    wb_err err;
+    if (wb_safetensors_save(path, n, names, ts, n_meta, keys, vals, &err) != WB_OK)
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
+typedef struct st_box {
+    wb_safetensors *st;
+} st_box;
+
+static int st_gc(lua_State *L)
+{
+    st_box *b = luaL_checkudata(L, 1, IO_FILE);
+    wb_safetensors_free(b->st);
+    b->st = NULL;
+    return 0;
+}
+
+static int io_load_safetensors(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    st_box *b = lua_newuserdatauv(L, sizeof *b, 0); /* owns st until the end */
+    b->st = NULL;
+    luaL_setmetatable(L, IO_FILE);
+    wb_err err;
+    b->st = wb_safetensors_load(path, &err);
+    if (!b->st)
+        return lwb_raise(L, 0, &err);
+    int n = wb_safetensors_count(b->st), nm = wb_safetensors_meta_count(b->st);
+    lua_createtable(L, 0, n);  /* tensors */
+    lua_createtable(L, 0, nm); /* metadata */
+    lua_createtable(L, n, 0);  /* names */
+    for (int i = 0; i < n; i++) {
+        const wb_tensor *t = wb_safetensors_tensor(b->st, i);
+        lwb_tensor_box *tb = lwb_newtensorbox(L);
+        tb->t = wb_tensor_view(t, 0, t->ndim, t->shape, &err); /* shares storage */
+        if (!tb->t)
+            return lwb_raise(L, 0, &err);
+        lwb_gc_hint(L, t->storage->nbytes);
+        lua_setfield(L, -4, wb_safetensors_name(b->st, i));
+        lua_pushstring(L, wb_safetensors_name(b->st, i));
+        lua_rawseti(L, -2, i + 1);
+    }
+    for (int i = 0; i < nm; i++) {
+        lua_pushstring(L, wb_safetensors_meta_value(b->st, i));
+        lua_setfield(L, -3, wb_safetensors_meta_key(b->st, i));
+    }
+    wb_safetensors_free(b->st); /* the views keep the storages alive */
+    b->st = NULL;
+    return 3;
+}
+
+static const luaL_Reg functions[] = {
+    {"save_safetensors", io_save_safetensors},
+    {"load_safetensors", io_load_safetensors},
+    {NULL, NULL},
+};
 
 int lwb_open_io(lua_State *L)
 {
-    (void)L;
+    luaL_newmetatable(L, IO_FILE);
+    lua_pushcfunction(L, st_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    lwb_subtable(L, 1, "io");
+    luaL_setfuncs(L, functions, 0);
+    lua_pop(L, 1);
     return 0;
 }

@@ -1,0 +1,335 @@
+/* imgproc.c - grey-image operations and the MNIST recipe. See imgproc.h.
+ *
+ * Legend: h, w = input height and width; y, x = row and column (0-based);
+ * s = scale factor n_in / n_out of one axis. Resampling is separable: rows
+ * first into a [h, out_w] buffer, then columns. Accumulation in double.
+ */
+#include "imgproc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+/* img must be a float32 [h, w] with h, w >= 1. */
+static wb_status check_img(const wb_tensor *img, const char *what, wb_err *err)
+{
+    if (img->dtype != WB_F32 || img->ndim != 2 || img->shape[0] < 1 ||
+        img->shape[1] < 1) {
+        char s[WB_SHAPE_STR_MAX];
+        wb_shape_str(s, sizeof s, img->ndim, img->shape);
+        return wb_err_set(err, WB_ESHAPE, "%s: expected a float32 [h, w] image, "
+                          "got %s %s", what, wb_dtype_name(img->dtype), s);
+    }
+    return WB_OK;
+}
+
+static wb_tensor *new_img(int64_t h, int64_t w, wb_err *err)
+{
+    return wb_tensor_new(WB_F32, 2, (int64_t[]){h, w}, err);
+}
+
+/* ------------------------------------------------------------ resample */
+
+/* One line: n_in samples at src[j * ss] -> n_out samples at dst[i * ds]. */
+static void resample_1d(float *dst, size_t ds, const float *src, size_t ss,
+                        int64_t n_in, int64_t n_out, wb_resample method)
+{
+    double s = (double)n_in / (double)n_out;
+    for (int64_t i = 0; i < n_out; i++) {
+        double acc = 0;
+        if (method == WB_RESAMPLE_AREA) {
+            double a = (double)i * s, b = (double)(i + 1) * s;
+            int64_t j0 = (int64_t)floor(a), j1 = (int64_t)ceil(b);
+            if (j1 > n_in)
+                j1 = n_in;
+            for (int64_t j = j0; j < j1; j++) {
+                double lo = j > a ? (double)j : a, hi = j + 1 < b ? (double)(j + 1) : b;
+                acc += (hi - lo) * src[(size_t)j * ss];
+            }
+            acc /= s;
+        } else {
+            double xs = ((double)i + 0.5) * s - 0.5;
+            xs = xs < 0 ? 0 : xs > (double)(n_in - 1) ? (double)(n_in - 1) : xs;
+            int64_t j0 = (int64_t)floor(xs), j1 = j0 + 1 < n_in ? j0 + 1 : j0;
+            double f = xs - (double)j0;
+            acc = (1 - f) * src[(size_t)j0 * ss] + f * src[(size_t)j1 * ss];
+        }
+        dst[(size_t)i * ds] = (float)acc;
+    }
+}
+
+wb_tensor *wb_img_resize(const wb_tensor *img, int64_t out_h, int64_t out_w,
+                         wb_resample method, wb_err *err)
+{
+    if (check_img(img, "img", err) != WB_OK)
+        return NULL;
+    if (out_h < 1 || out_w < 1 || out_h > WB_IMG_MAX_SIDE || out_w > WB_IMG_MAX_SIDE) {
+        wb_err_set(err, WB_ERANGE, "size: expected 1 to %d per side, got %lldx%lld",
+                   WB_IMG_MAX_SIDE, (long long)out_h, (long long)out_w);
+        return NULL;
+    }
+    int64_t h = img->shape[0], w = img->shape[1];
+    wb_tensor *tmp = new_img(h, out_w, err); /* rows done, columns not */
+    wb_tensor *out = tmp ? new_img(out_h, out_w, err) : NULL;
+    if (!out) {
+        wb_tensor_free(tmp);
+        return NULL;
+    }
+    const float *src = wb_tensor_f32(img);
+    float *t = wb_tensor_f32(tmp), *o = wb_tensor_f32(out);
+    for (int64_t y = 0; y < h; y++)
+        resample_1d(t + y * out_w, 1, src + y * w, 1, w, out_w, method);
+    for (int64_t x = 0; x < out_w; x++)
+        resample_1d(o + x, (size_t)out_w, t + x, (size_t)out_w, h, out_h, method);
+    wb_tensor_free(tmp);
+    return out;
+}
+
+/* ------------------------------------------------------------ simple ops */
+
+wb_tensor *wb_img_invert(const wb_tensor *img, wb_err *err)
+{
+    if (img->dtype != WB_F32) {
+        wb_err_set(err, WB_EINVAL, "img: expected float32, got %s",
+                   wb_dtype_name(img->dtype));
+        return NULL;
+    }
+    wb_tensor *out = wb_tensor_clone(img, err);
+    if (!out)
+        return NULL;
+    float *p = wb_tensor_f32(out);
+    for (size_t i = 0, n = wb_tensor_numel(out); i < n; i++)
+        p[i] = 1.0f - p[i];
+    return out;
+}
+
+wb_tensor *wb_img_crop(const wb_tensor *img, int64_t y, int64_t x, int64_t h,
+                       int64_t w, wb_err *err)
+{
+    if (check_img(img, "img", err) != WB_OK)
+        return NULL;
+    int64_t ih = img->shape[0], iw = img->shape[1];
+    if (y < 0 || x < 0 || h < 1 || w < 1 || y > ih - h || x > iw - w) {
+        wb_err_set(err, WB_ERANGE, "crop: rows %lld..%lld, columns %lld..%lld "
+                   "(0-based, %lldx%lld) do not fit in a [%lld, %lld] image",
+                   (long long)y, (long long)(y + h - 1), (long long)x,
+                   (long long)(x + w - 1), (long long)h, (long long)w,
+                   (long long)ih, (long long)iw);
+        return NULL;
+    }
+    wb_tensor *out = new_img(h, w, err);
+    if (!out)
+        return NULL;
+    const float *src = wb_tensor_f32(img);
+    for (int64_t r = 0; r < h; r++)
+        memcpy(wb_tensor_f32(out) + r * w, src + (y + r) * iw + x,
+               (size_t)w * sizeof(float));
+    return out;
+}
+
+wb_status wb_img_bbox(const wb_tensor *img, float level, int64_t box[4],
+                      wb_err *err)
+{
+    if (check_img(img, "img", err) != WB_OK)
+        return err ? err->code : WB_ESHAPE;
+    int64_t h = img->shape[0], w = img->shape[1];
+    int64_t y0 = h, y1 = -1, x0 = w, x1 = -1;
+    const float *p = wb_tensor_f32(img);
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            if (p[y * w + x] > level) {
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+            }
+    if (y1 < 0)
+        return wb_err_set(err, WB_EINVAL, "img: no pixel above %g", (double)level);
+    box[0] = y0, box[1] = x0, box[2] = y1 - y0 + 1, box[3] = x1 - x0 + 1;
+    return WB_OK;
+}
+
+wb_status wb_img_centre_of_mass(const wb_tensor *img, double *cy, double *cx,
+                                wb_err *err)
+{
+    if (check_img(img, "img", err) != WB_OK)
+        return err ? err->code : WB_ESHAPE;
+    int64_t h = img->shape[0], w = img->shape[1];
+    const float *p = wb_tensor_f32(img);
+    double m = 0, my = 0, mx = 0; /* com = (sum v y, sum v x) / sum v */
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            double v = p[y * w + x] > 0 ? p[y * w + x] : 0;
+            m += v, my += v * (double)y, mx += v * (double)x;
+        }
+    if (!(m > 0))
+        return wb_err_set(err, WB_EINVAL, "img: no positive pixel, so no centre "
+                          "of mass");
+    *cy = my / m;
+    *cx = mx / m;
+    return WB_OK;
+}
+
+wb_tensor *wb_img_rgb(const wb_tensor *r, const wb_tensor *g,
+                      const wb_tensor *b, wb_err *err)
+{
+    const wb_tensor *c[3] = {r, g ? g : r, b ? b : r};
+    const char *names[3] = {"r", "g", "b"};
+    for (int k = 0; k < 3; k++) {
+        if (check_img(c[k], names[k], err) != WB_OK)
+            return NULL;
+        if (k > 0 && !wb_tensor_same_shape(c[k], r)) {
+            wb_err_shape(err, names[k], r, c[k]);
+            return NULL;
+        }
+    }
+    int64_t h = r->shape[0], w = r->shape[1];
+    wb_tensor *out = wb_tensor_new(WB_F32, 3, (int64_t[]){h, w, 3}, err);
+    if (!out)
+        return NULL;
+    float *o = wb_tensor_f32(out);
+    for (size_t i = 0, n = (size_t)(h * w); i < n; i++)
+        for (int k = 0; k < 3; k++)
+            o[3 * i + (size_t)k] = wb_tensor_f32(c[k])[i];
+    return out;
+}
+
+/* ------------------------------------------------------------ MNIST */
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the border pixels (the whole image when it is all border). */
+static wb_status border_median(const wb_tensor *img, float *med, wb_err *err)
+{
+    int64_t h = img->shape[0], w = img->shape[1];
+    size_t n = h <= 2 || w <= 2 ? (size_t)(h * w) : (size_t)(2 * (h + w) - 4);
+    float *v = wb_malloc(n * sizeof *v);
+    if (!v)
+        return wb_err_set(err, WB_ENOMEM, "img: out of memory for the border");
+    const float *p = wb_tensor_f32(img);
+    size_t k = 0;
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            if (y == 0 || y == h - 1 || x == 0 || x == w - 1)
+                v[k++] = p[y * w + x];
+    qsort(v, n, sizeof *v, cmp_float);
+    *med = n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+    wb_free(v);
+    return WB_OK;
+}
+
+/* Step (1): ink bright on black, background removed, max 1. */
+static wb_tensor *normalise_ink(const wb_tensor *img, wb_mnist_steps *s,
+                                wb_err *err)
+{
+    float med = 0;
+    if (border_median(img, &med, err) != WB_OK)
+        return NULL;
+    s->light_background = med > 0.5f;
+    float sign = s->light_background ? -1.0f : 1.0f;
+    float base = s->light_background ? 1.0f : 0.0f; /* x' = base + sign x */
+    float bg = base + sign * med, mx = -INFINITY;
+    const float *p = wb_tensor_f32(img);
+    size_t n = wb_tensor_numel(img);
+    for (size_t i = 0; i < n; i++)
+        mx = fmaxf(mx, base + sign * p[i]);
+    if (!(mx - bg >= 0.02f)) {
+        wb_err_set(err, WB_EINVAL, "img: no digit found: ink contrast %.3g "
+                   "against the %s background (border median %.3g), need 0.02",
+                   (double)(mx - bg), s->light_background ? "light" : "dark",
+                   (double)med);
+        return NULL;
+    }
+    wb_tensor *out = wb_tensor_clone(img, err);
+    if (!out)
+        return NULL;
+    float *o = wb_tensor_f32(out), scale = 1.0f / (mx - bg);
+    for (size_t i = 0; i < n; i++) {
+        float v = (base + sign * o[i] - bg) * scale;
+        o[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    s->background = bg;
+    return out;
+}
+
+/* Step (4)-(5): paste sc into a black 28x28 at the centre-of-mass offset,
+ * then divide by the maximum. */
+static wb_tensor *centre(const wb_tensor *sc, wb_mnist_steps *s, wb_err *err)
+{
+    double cy, cx;
+    if (wb_img_centre_of_mass(sc, &cy, &cx, err) != WB_OK)
+        return NULL;
+    int64_t sh = sc->shape[0], sw = sc->shape[1];
+    int64_t oy = (int64_t)floor(WB_MNIST_CENTRE - cy + 0.5);
+    int64_t ox = (int64_t)floor(WB_MNIST_CENTRE - cx + 0.5);
+    oy = oy < 0 ? 0 : oy > WB_MNIST_SIDE - sh ? WB_MNIST_SIDE - sh : oy;
+    ox = ox < 0 ? 0 : ox > WB_MNIST_SIDE - sw ? WB_MNIST_SIDE - sw : ox;
+    wb_tensor *out = new_img(WB_MNIST_SIDE, WB_MNIST_SIDE, err);
+    if (!out)
+        return NULL;
+    float *o = wb_tensor_f32(out), mx = 0;
+    const float *p = wb_tensor_f32(sc);
+    for (int64_t y = 0; y < sh; y++)
+        for (int64_t x = 0; x < sw; x++) {
+            float v = p[y * sw + x];
+            o[(oy + y) * WB_MNIST_SIDE + ox + x] = v;
+            mx = fmaxf(mx, v);
+        }
+    for (int i = 0; i < WB_MNIST_SIDE * WB_MNIST_SIDE; i++) /* mx > 0: com ok */
+        o[i] = fminf(fmaxf(o[i] / mx, 0.0f), 1.0f);
+    s->offset[0] = oy, s->offset[1] = ox;
+    return out;
+}
+
+void wb_mnist_steps_free(wb_mnist_steps *s)
+{
+    if (!s)
+        return;
+    wb_tensor_free(s->inverted);
+    wb_tensor_free(s->cropped);
+    wb_tensor_free(s->scaled);
+    wb_tensor_free(s->centred);
+    memset(s, 0, sizeof *s);
+}
+
+wb_tensor *wb_img_to_mnist(const wb_tensor *img, wb_mnist_steps *steps,
+                           wb_err *err)
+{
+    wb_mnist_steps s;
+    memset(&s, 0, sizeof s);
+    if (steps)
+        memset(steps, 0, sizeof *steps);
+    if (check_img(img, "img", err) != WB_OK)
+        return NULL;
+    wb_tensor *out = NULL;
+    s.inverted = normalise_ink(img, &s, err);                          /* (1) */
+    if (s.inverted && wb_img_bbox(s.inverted, WB_MNIST_CROP_LEVEL, s.bbox, err) == WB_OK)
+        s.cropped = wb_img_crop(s.inverted, s.bbox[0], s.bbox[1], s.bbox[2],
+                                s.bbox[3], err);                       /* (2) */
+    if (s.cropped) {                                                    /* (3) */
+        int64_t bh = s.bbox[2], bw = s.bbox[3], lng = bh > bw ? bh : bw;
+        int64_t sh = (bh * WB_MNIST_BOX + lng / 2) / lng;
+        int64_t sw = (bw * WB_MNIST_BOX + lng / 2) / lng;
+        s.scaled = wb_img_resize(s.cropped, sh < 1 ? 1 : sh, sw < 1 ? 1 : sw,
+                                 lng > WB_MNIST_BOX ? WB_RESAMPLE_AREA
+                                                    : WB_RESAMPLE_BILINEAR, err);
+    }
+    if (s.scaled)
+        s.centred = centre(s.scaled, &s, err);                       /* (4, 5) */
+    if (s.centred) {
+        out = wb_tensor_clone(s.centred, err);
+        if (out && wb_tensor_reshape_inplace(out, 2, (int64_t[]){1, 784}, err) != WB_OK) {
+            wb_tensor_free(out);
+            out = NULL;
+        }
+    }
+    if (out && steps)
+        *steps = s;
+    else
+        wb_mnist_steps_free(&s);
+    return out;
+}

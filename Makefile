@@ -106,10 +106,12 @@ fuzz:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
-	  $(DESTDIR)$(PREFIX)/share/workbench/lua/wb $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(DESTDIR)$(PREFIX)/share/workbench/lua $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(OUT)/workbench $(DESTDIR)$(PREFIX)/bin/workbench
 	install -m 755 $(OUT)/wb.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/wb.so
-	install -m 644 bindings/lua/wb/*.lua $(DESTDIR)$(PREFIX)/share/workbench/lua/wb/
+	rm -rf $(DESTDIR)$(PREFIX)/share/workbench/lua/wb
+	cp -R bindings/lua/wb $(DESTDIR)$(PREFIX)/share/workbench/lua/wb
+	chmod -R a+rX $(DESTDIR)$(PREFIX)/share/workbench/lua
 	@if [ -f bindings/workbench.1 ]; then install -m 644 bindings/workbench.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/workbench.1; fi
 

@@ -1,0 +1,273 @@
+-- wb/util.lua: small helpers shared by the Lua library (tables, hashing,
+-- JSON files, shell quoting, time, the task command line). Not part of the
+-- public API; scripts use wb.* instead.
+local wb = require "wb"
+local cjson = require "cjson"
+
+local M = {}
+
+-- {==================== tables ====================
+
+function M.copy(v)
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = M.copy(x) end
+  return t
+end
+
+function M.sorted_keys(t, skip)
+  local keys = {}
+  for k in pairs(t) do
+    if not (skip and skip[k]) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
+-- Short text for a config value: 0.001 -> "0.001", 1e-4 -> "0.0001".
+function M.show(v)
+  if type(v) == "number" then
+    if math.type(v) == "integer" or v == math.floor(v) and math.abs(v) < 1e15 then
+      return string.format("%d", v)
+    end
+    return string.format("%.6g", v)
+  elseif type(v) == "table" then
+    local parts = {}
+    for _, k in ipairs(M.sorted_keys(v)) do parts[#parts + 1] = k .. "=" .. M.show(v[k]) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return tostring(v)
+end
+
+-- A canonical text of a value: sorted keys, numbers with 17 digits, so equal
+-- configs hash equal across processes.
+function M.canonical(v)
+  local t = type(v)
+  if t == "table" then
+    local parts = {}
+    for _, k in ipairs(M.sorted_keys(v)) do
+      parts[#parts + 1] = M.canonical(k) .. ":" .. M.canonical(v[k])
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  elseif t == "number" then
+    if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%d", v) end
+    return string.format("%.17g", v)
+  elseif t == "string" then
+    return string.format("%q", v)
+  end
+  return tostring(v)
+end
+
+-- FNV-1a, 64 bits, as 16 hex digits (Lua integers wrap modulo 2^64).
+function M.fnv1a64(s)
+  local h = -3750763034362895579 -- 0xcbf29ce484222325
+  for i = 1, #s do
+    h = h ~ s:byte(i)
+    h = h * 1099511628211
+  end
+  return string.format("%016x", h)
+end
+
+-- Copy of a history/metrics table with only plain data (numbers, strings,
+-- booleans, nested tables): safe to encode as JSON. NaN/inf become nil.
+function M.plain(v)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return nil end
+    return v
+  elseif t == "string" or t == "boolean" then
+    return v
+  elseif t == "table" then
+    local out = {}
+    for k, x in pairs(v) do
+      if type(k) == "string" or type(k) == "number" then out[k] = M.plain(x) end
+    end
+    return out
+  end
+  return nil
+end
+
+-- }====================
+
+-- {==================== files ====================
+
+function M.basename(p) return (p:match("[^/]*$")) end
+function M.dirname(p) return p:match("^(.*)/[^/]*$") or "." end
+
+function M.shell_quote(s)
+  s = tostring(s)
+  if s:match("^[%w%./_%-=:,+]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+function M.mkdir_p(path)
+  if wb.sys and wb.sys.mkdir_p then return wb.sys.mkdir_p(path) end
+  local ok = os.execute("mkdir -p " .. M.shell_quote(path))
+  if not ok then error("cannot create folder " .. path, 2) end
+end
+
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Write a file atomically (temporary file + fsync + rename).
+function M.write_file(path, s)
+  M.mkdir_p(M.dirname(path))
+  if wb.sys and wb.sys.write_atomic then return wb.sys.write_atomic(path, s) end
+  local tmp = path .. ".tmp." .. tostring(os.time()) .. math.random(1e9)
+  local f, err = io.open(tmp, "wb")
+  if not f then error(err, 2) end
+  local ok, werr = f:write(s)
+  f:close()
+  if not ok then os.remove(tmp); error(path .. ": " .. tostring(werr), 2) end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then os.remove(tmp); error(rerr, 2) end
+end
+
+function M.encode_json(v)
+  return cjson.encode(v)
+end
+
+function M.write_json(path, v)
+  M.write_file(path, M.encode_json(v) .. "\n")
+end
+
+-- The decoded JSON at path, or nil when the file is missing or malformed (a
+-- malformed record is treated as absent: the run is trained again).
+function M.read_json(path)
+  local s = M.read_file(path)
+  if not s then return nil end
+  local ok, v = pcall(cjson.decode, s)
+  if ok and type(v) == "table" then return M.denull(v) end
+  return nil
+end
+
+-- cjson decodes JSON null as a lightuserdata sentinel: turn it into nil.
+function M.denull(v)
+  if type(v) ~= "table" then
+    if v == cjson.null then return nil end
+    return v
+  end
+  for k, x in pairs(v) do v[k] = M.denull(x) end
+  return v
+end
+
+function M.tail(path, n)
+  local s = M.read_file(path) or ""
+  local lines = {}
+  for l in s:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  return table.concat(lines, "\n", math.max(1, #lines - n + 1))
+end
+
+-- }====================
+
+-- {==================== process and environment ====================
+
+function M.now()
+  if wb.sys and wb.sys.time then return wb.sys.time() end
+  return os.clock()
+end
+
+function M.duration(s)
+  if s < 60 then return string.format("%.0fs", s) end
+  if s < 3600 then return string.format("%dm%02ds", s // 60, math.floor(s % 60)) end
+  return string.format("%dh%02dm", s // 3600, math.floor(s % 3600 / 60))
+end
+
+local commit_cache
+function M.git_commit()
+  if commit_cache ~= nil then return commit_cache or nil end
+  local tree = wb.luadir:gsub("/bindings/lua$", "")
+  local p = io.popen("git -C " .. M.shell_quote(tree) .. " rev-parse --short HEAD 2>/dev/null")
+  local c = p and p:read("l")
+  if p then p:close() end
+  commit_cache = c or false
+  return c
+end
+
+-- Root folder for figures and run records: $WB_PLOTS or "plots".
+function M.plots_root()
+  return os.getenv("WB_PLOTS") or "plots"
+end
+
+-- The workbench executable running this script (for child commands).
+function M.workbench_exe()
+  local a = rawget(_G, "arg")
+  local exe = a and a[-1]
+  if wb.sys and wb.sys.exe_path then exe = wb.sys.exe_path() or exe end
+  if not exe then
+    local f = io.open("/proc/self/exe")
+    if f then f:close() end
+    exe = "workbench"
+  end
+  return exe
+end
+
+function M.script_path()
+  local a = rawget(_G, "arg")
+  return a and a[0]
+end
+
+-- Parse a task script's command line (the global `arg`):
+--   --dataset mnist|fashion  --seeds N  --epochs N  --quick  --jobs N
+--   --fresh  --run HASH  --list-runs  --root DIR
+-- Returns the options plus `script_args` (the script and the options that
+-- define the runs, for child commands) and `rest` (positional arguments).
+function M.task_options(argv)
+  local o = {rest = {}, script_args = {}}
+  if not argv then return o end
+  if argv[0] then o.script_args[1] = argv[0] end
+  local i = 1
+  local function value(name)
+    i = i + 1
+    local v = argv[i]
+    if v == nil then error("option " .. name .. " needs a value", 0) end
+    return v
+  end
+  local function int(name)
+    local v = value(name)
+    local n = math.tointeger(tonumber(v))
+    if not n or n < 1 then
+      error("option " .. name .. " expects a positive integer, got '" .. v .. "'", 0)
+    end
+    return n
+  end
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--dataset" then
+      o.dataset = value(a)
+      if o.dataset == "fashion_mnist" then o.dataset = "fashion" end
+      if o.dataset ~= "mnist" and o.dataset ~= "fashion" then
+        error("--dataset expects 'mnist' or 'fashion', got '" .. o.dataset .. "'", 0)
+      end
+      table.insert(o.script_args, a); table.insert(o.script_args, o.dataset)
+    elseif a == "--seeds" then
+      o.seeds = int(a); table.insert(o.script_args, a); table.insert(o.script_args, o.seeds)
+    elseif a == "--epochs" then
+      o.epochs = int(a); table.insert(o.script_args, a); table.insert(o.script_args, o.epochs)
+    elseif a == "--quick" then
+      o.quick = true; table.insert(o.script_args, a)
+    elseif a == "--root" then
+      o.root = value(a); table.insert(o.script_args, a); table.insert(o.script_args, o.root)
+    elseif a == "--jobs" then o.jobs = int(a)
+    elseif a == "--fresh" then o.fresh = true
+    elseif a == "--run" then o.run = value(a)
+    elseif a == "--list-runs" then o.list_runs = true
+    elseif a:sub(1, 2) == "--" then
+      error("unknown option " .. a .. " (valid: --dataset, --seeds, --epochs, --quick, "
+        .. "--jobs, --fresh, --run, --list-runs, --root)", 0)
+    else
+      o.rest[#o.rest + 1] = a; table.insert(o.script_args, a)
+    end
+    i = i + 1
+  end
+  return o
+end
+
+-- }====================
+
+return M

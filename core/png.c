@@ -14,17 +14,14 @@
 #include "png.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "alloc.h"
+#include "fsutil.h"
 
 #define MSG WB_ERR_MSG
 
@@ -286,8 +283,9 @@ wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
 
 typedef struct writer {
     const wb_tensor *t;
-    FILE *fp;
-    int ioerr;
+    wb_atomic *f;            /* the temporary file (core/fsutil.h) */
+    wb_err werr;             /* why a write failed */
+    int failed;
     pngmsg m;
     png_structp png;
     png_infop info;
@@ -297,19 +295,15 @@ typedef struct writer {
 static void write_cb(png_structp png, png_bytep data, size_t length)
 {
     writer *w = png_get_io_ptr(png);
-    if (fwrite(data, 1, length, w->fp) != length) {
-        w->ioerr = errno ? errno : EIO;
+    if (wb_atomic_write(w->f, data, length, &w->werr) != WB_OK) {
+        w->failed = 1;
         png_error(png, "Write Error");
     }
 }
 
 static void flush_cb(png_structp png)
 {
-    writer *w = png_get_io_ptr(png);
-    if (fflush(w->fp) != 0) {
-        w->ioerr = errno ? errno : EIO;
-        png_error(png, "Write Error");
-    }
+    (void)png; /* unbuffered writes; wb_atomic_commit fsyncs */
 }
 
 static unsigned char to_byte(const wb_tensor *t, size_t i)
@@ -385,72 +379,31 @@ static wb_status save_into(writer *w, const char *path, wb_err *err)
         st = wb_err_set(err, WB_ENOMEM, "%s: out of memory for the PNG writer",
                         path);
     else if (write_run(w) != 0)
-        st = w->ioerr ? wb_err_set(err, WB_EIO, "%s: write error: %s", path,
-                                   strerror(w->ioerr))
-                      : wb_err_set(err, WB_EFORMAT, "%s: libpng: %s", path,
-                                   w->m.err);
+        st = w->failed ? wb_err_set(err, w->werr.code, "%s", w->werr.msg)
+                       : wb_err_set(err, WB_EFORMAT, "%s: libpng: %s", path,
+                                    w->m.err);
     png_destroy_write_struct(w->png ? &w->png : NULL, w->info ? &w->info : NULL);
     wb_free(w->row);
     return st;
 }
 
-/* fsync the folder holding path so the rename is durable (best effort). */
-static void sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path),
-                 path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 wb_status wb_png_save(const wb_tensor *t, const char *path, wb_err *err)
 {
+    wb_err local;
+    err = err ? err : &local;
     wb_status st = save_check(t, path, err);
     if (st != WB_OK)
         return st;
-    size_t n = strlen(path);
-    char *tmp = wb_malloc(n + 16);
-    if (!tmp)
-        return wb_err_set(err, WB_ENOMEM, "%s: out of memory", path);
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = wb_err_set(err, WB_EIO, "%s: cannot create a temporary file "
-                        "beside it: %s", path, strerror(errno));
-        wb_free(tmp);
-        return st;
-    }
-    fchmod(fd, 0644);
     writer w;
     memset(&w, 0, sizeof w);
     w.t = t;
-    w.fp = fdopen(fd, "wb");
-    if (!w.fp) {
-        st = wb_err_set(err, WB_EIO, "%s: fdopen: %s", path, strerror(errno));
-        close(fd);
-    } else {
-        st = save_into(&w, path, err);
-        if (st == WB_OK && (fflush(w.fp) != 0 || fsync(fd) != 0))
-            st = wb_err_set(err, WB_EIO, "%s: write error: %s", path,
-                            strerror(errno));
-        if (fclose(w.fp) != 0 && st == WB_OK)
-            st = wb_err_set(err, WB_EIO, "%s: close: %s", path, strerror(errno));
+    w.f = wb_atomic_new(path, err);
+    if (!w.f)
+        return err->code;
+    st = save_into(&w, path, err);
+    if (st != WB_OK) {
+        wb_atomic_free(w.f); /* removes the temporary file */
+        return st;
     }
-    if (st == WB_OK && rename(tmp, path) != 0)
-        st = wb_err_set(err, WB_EIO, "%s: rename from %s: %s", path, tmp,
-                        strerror(errno));
-    if (st != WB_OK)
-        unlink(tmp);
-    else
-        sync_dir(path);
-    wb_free(tmp);
-    return st;
+    return wb_atomic_commit(w.f, err);
 }

@@ -53,10 +53,10 @@ wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
 /* Write t as an 8-bit PNG at path. t: float32 [h, w] or [h, w, 1] (grey) or
  * [h, w, 3] (RGB), values in [0, 1] (clamped, then round(v * 255)); or
  * uint8 of the same shapes, written as is. A NaN is WB_ENONFINITE (naming
- * its 1-based position). The file is written atomically: a temporary file
- * in the same folder, fsync, rename; on failure the temporary file is
- * removed and an existing file at path is untouched. The new file gets mode
- * 0644. Each side must be at most WB_PNG_MAX_SIDE (so it loads back). */
+ * its 1-based position). The file is written atomically with
+ * core/fsutil's wb_atomic: a temporary file in the same folder, fsync,
+ * rename, folder fsync; on failure the temporary file is removed and an
+ * existing file at path is untouched. New files get 0666 minus the umask. Each side must be at most WB_PNG_MAX_SIDE (so it loads back). */
 wb_status wb_png_save(const wb_tensor *t, const char *path, wb_err *err);
 
 #endif

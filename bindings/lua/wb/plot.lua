@@ -1,0 +1,395 @@
+-- wb/plot.lua: figures through gnuplot (wb.plot), in pure Lua.
+--
+-- A constructor (wb.plot.lines, bars, heatmap, histogram, images, panels)
+-- checks its options and data and returns a plot object; nothing is
+-- written until :save(path) or :show(). :save("dir/name.png") writes
+--   name.csv  the data, with a header row (RFC 4180),
+--   name.gp   a gnuplot script that re-renders name.png from name.csv alone
+--             (`cd dir && gnuplot name.gp`, or `gnuplot dir/name.gp`),
+--   name.png  rendered by running that script (pngcairo, else png).
+-- The CSV and script are kept even if gnuplot fails; the PNG goes to a
+-- temporary name and is renamed, so a failed render leaves no half a file.
+-- Every piece of user text reaches gnuplot as a single-quoted string with
+-- enhanced text off: it is drawn, never executed or expanded.
+-- This is not an interactive plotting library: no windows, no mouse.
+local wb = require "wb"
+local U = require "wb.plot.util"
+
+local M = {}
+
+-- ---------------------------------------------------------------- style
+-- The house style, in one place. Colours are Okabe-Ito (colour-blind safe).
+M.style = {
+  font = "DejaVu Sans,11",
+  title_font = ",13",
+  size = {900, 600},            -- single figure, pixels
+  panel_size = {620, 460},      -- one cell of wb.plot.panels
+  dumb_size = {100, 30},        -- :show(), characters
+  colors = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+            "#E69F00", "#56B4E9", "#F0E442", "#000000"},
+  line_width = 2,
+  point_size = 0.8,
+  band_alpha = 0.2,             -- mean +- err band of wb.plot.lines
+  hist_alpha = 0.3,             -- overlaid histograms
+  text = "#222222",
+  border = "#555555",
+  grid = "#E3E3E3",
+  key = "outside right top vertical Left reverse nobox samplen 2 spacing 1.2",
+  -- Palettes: {position, colour} stops for `set palette defined`.
+  sequential = {{0, "#440154"}, {0.25, "#3B528B"}, {0.5, "#21908C"},
+                {0.75, "#5DC963"}, {1, "#FDE725"}},   -- viridis-like
+  sequential_light_from = 0.55,  -- cell text turns black above this level
+  diverging = {{-1, "#2166AC"}, {-0.5, "#92C5DE"}, {0, "#F7F7F7"},
+               {0.5, "#F4A582"}, {1, "#B2182B"}},     -- blue-white-red
+  diverging_dark_from = 0.6,     -- cell text turns white beyond +-this
+  grey = {{0, "#FFFFFF"}, {1, "#000000"}},             -- ink on paper
+  tile_frame = "#B0B0B0",        -- frame around grey image tiles
+}
+
+-- The gnuplot program: wb.plot.gnuplot, else $WB_GNUPLOT, else "gnuplot".
+M.gnuplot = nil
+-- Seconds before a gnuplot run is killed (coreutils `timeout`).
+M.timeout = 60
+
+local kinds = {}
+for name, k in pairs(require "wb.plot.xy") do kinds[name] = k end
+for name, k in pairs(require "wb.plot.grid") do kinds[name] = k end
+
+-- ---------------------------------------------------------------- scripts
+
+local function palette_cmd(stops)
+  local parts = {}
+  for i, s in ipairs(stops) do parts[i] = U.num(s[1]) .. " " .. U.q(s[2]) end
+  return "set palette defined (" .. table.concat(parts, ", ") .. ")"
+end
+
+-- Settings every figure (and every panel, after `reset`) starts from.
+local function preamble(style)
+  local L = {"set datafile separator comma"}
+  for i, c in ipairs(style.colors) do
+    L[#L + 1] = string.format("set linetype %d lc rgb %s lw %s pt 7 ps %s", i,
+      U.q(c), U.num(style.line_width), U.num(style.point_size))
+  end
+  L[#L + 1] = "set linetype cycle " .. #style.colors
+  L[#L + 1] = "set border 3 lc rgb " .. U.q(style.border) .. " lw 1"
+  L[#L + 1] = "set tics nomirror out scale 0.5 textcolor rgb " .. U.q(style.text)
+  L[#L + 1] = "set grid back lt 1 lc rgb " .. U.q(style.grid) .. " lw 1 dt 1"
+  L[#L + 1] = "set key " .. style.key .. " textcolor rgb " .. U.q(style.text)
+  L[#L + 1] = "set title textcolor rgb " .. U.q(style.text)
+  L[#L + 1] = "set style fill solid 1.0 noborder"
+  L[#L + 1] = "set pointintervalbox 0"     -- no hole in error bars at the point
+  return L
+end
+
+-- Context handed to a kind's body(): names and sizes it may need.
+local function context(csv, size, dumb)
+  return {style = M.style, csv = csv, width = size[1], height = size[2],
+          dumb = dumb, q = U.q, num = U.num, palette = palette_cmd}
+end
+
+-- Lines of a whole script. `term` is "png" (with an `outfile` default) or
+-- "dumb"; `name` is the basename without extension.
+local function script(p, name, term, size)
+  local safe = name:gsub("[^%w%._%-]", "?")
+  local L = {
+    "# " .. safe .. ".gp: written by wb.plot (workbench " .. tostring(wb.version)
+      .. "), a " .. p.kind .. " figure.",
+  }
+  if term == "png" then
+    L[#L + 1] = "# Re-renders " .. safe .. ".png from the CSV beside it, with gnuplot alone:"
+    L[#L + 1] = "#   gnuplot " .. safe .. ".gp     (from any folder)"
+    L[#L + 1] = "#   gnuplot -c " .. safe .. ".gp other.png   (writes other.png)"
+    L[#L + 1] = "_dir = ''"
+    L[#L + 1] = "do for [_i = strlen(ARG0):1:-1] { if (_dir eq '' && ARG0[_i:_i] eq '/') "
+      .. "{ _dir = ARG0[1:_i] } }"
+    L[#L + 1] = "if (_dir ne '') { cd _dir }"
+    L[#L + 1] = "outfile = " .. U.q(name .. ".png")
+    L[#L + 1] = "if (ARGC >= 1) { outfile = ARG1 }"
+    L[#L + 1] = "set encoding utf8"
+    local opts = string.format("size %d,%d font %s noenhanced", size[1], size[2],
+      U.q(M.style.font))
+    L[#L + 1] = "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {"
+    L[#L + 1] = "  set terminal pngcairo " .. opts
+    L[#L + 1] = "} else {"
+    L[#L + 1] = "  set terminal png " .. opts
+    L[#L + 1] = "}"
+    L[#L + 1] = "set output outfile"
+  else
+    L[#L + 1] = "set encoding utf8"
+    L[#L + 1] = string.format("set terminal dumb size %d,%d noenhanced", size[1], size[2])
+  end
+  local ctx = context(name .. ".csv", size, term == "dumb")
+  if p.kind == "panels" then
+    local d = p.d
+    local head = string.format("set multiplot layout %d,%d", d.rows, d.cols)
+    if d.title then head = head .. " title " .. U.q(d.title) .. " font " .. U.q(",14") end
+    L[#L + 1] = head
+    for i, sub in ipairs(d.plots) do
+      local sctx = context(string.format("%s-%d.csv", name, i),
+        {size[1] // d.cols, size[2] // d.rows}, term == "dumb")
+      L[#L + 1] = "reset"
+      for _, s in ipairs(preamble(M.style)) do L[#L + 1] = s end
+      for _, s in ipairs(kinds[sub.kind].body(sub.d, sctx)) do L[#L + 1] = s end
+    end
+    L[#L + 1] = "unset multiplot"
+  else
+    for _, s in ipairs(preamble(M.style)) do L[#L + 1] = s end
+    for _, s in ipairs(kinds[p.kind].body(p.d, ctx)) do L[#L + 1] = s end
+  end
+  if term == "png" then L[#L + 1] = "unset output" end
+  L[#L + 1] = ""
+  return table.concat(L, "\n")
+end
+
+-- Data files of a plot: array of {filename, text}.
+local function data_files(p, name)
+  if p.kind ~= "panels" then
+    return {{name .. ".csv", kinds[p.kind].csv(p.d)}}
+  end
+  local files, rows = {{name .. ".csv"}}, {}
+  for i, sub in ipairs(p.d.plots) do
+    local f = string.format("%s-%d.csv", name, i)
+    files[#files + 1] = {f, kinds[sub.kind].csv(sub.d)}
+    rows[i] = {i, sub.kind, sub.d.title or "", f}
+  end
+  files[1][2] = U.csv({"panel", "kind", "title", "csv"}, rows)
+  return files
+end
+
+-- ---------------------------------------------------------------- running
+
+local function gnuplot_program()
+  return M.gnuplot or os.getenv("WB_GNUPLOT") or "gnuplot"
+end
+
+local function sh_ok(cmd)
+  local ok = os.execute(cmd)
+  return ok == true
+end
+
+local have_timeout
+local function timeout_prefix()
+  if have_timeout == nil then
+    have_timeout = sh_ok("command -v timeout >/dev/null 2>&1")
+  end
+  if not have_timeout then return "" end
+  return string.format("timeout -k 5 %d ", math.tointeger(M.timeout) or 60)
+end
+
+local function missing_error(prog)
+  return string.format("wb.plot: gnuplot not found (tried %s); install it with "
+    .. "`apt-get install gnuplot-nox` (or `make deps`), or point WB_GNUPLOT / "
+    .. "wb.plot.gnuplot at it", U.sh(prog))
+end
+
+local function slurp(path)
+  local fh = io.open(path, "rb")
+  if not fh then return "" end
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
+-- Write text to path through a temporary file and a rename.
+local function write_file(path, text)
+  local tmp = path .. ".tmp"
+  local fh, msg = io.open(tmp, "wb")
+  if not fh then error("wb.plot: cannot write " .. path .. ": " .. tostring(msg), 0) end
+  local ok, werr = fh:write(text)
+  fh:close()
+  if not ok then
+    os.remove(tmp)
+    error("wb.plot: cannot write " .. path .. ": " .. tostring(werr), 0)
+  end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then
+    os.remove(tmp)
+    error("wb.plot: cannot write " .. path .. ": " .. tostring(rerr), 0)
+  end
+end
+
+-- Run `gnuplot -c gpname [arg]` inside dir, stdout to outpath (or nowhere).
+-- Raises with gnuplot's first lines of stderr on failure.
+local function run_gnuplot(dir, gpname, arg, outpath, what)
+  local prog = gnuplot_program()
+  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
+    error(missing_error(prog), 0)
+  end
+  local errf = os.tmpname()
+  local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix() .. U.sh(prog)
+    .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
+    .. " >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
+  local _, how, code = os.execute(cmd)
+  local msg = slurp(errf)
+  os.remove(errf)
+  if how == "exit" and code == 0 then return end
+  if how == "exit" and code == 127 then error(missing_error(prog), 0) end
+  local lines = {}
+  for l in msg:gmatch("[^\n]+") do
+    if #lines < 6 and l:find("%S") then lines[#lines + 1] = l end
+  end
+  local why
+  if how == "exit" and code == 124 then
+    why = string.format("timed out after %d s", math.tointeger(M.timeout) or 60)
+  else
+    why = string.format("failed (%s %d)", how == "signal" and "signal" or "exit", code)
+  end
+  error(string.format("wb.plot: gnuplot %s on %s/%s (%s): %s", why, dir, gpname, what,
+    #lines > 0 and table.concat(lines, "\n") or "(no message)"), 0)
+end
+
+local function mkdir_p(dir)
+  if wb.sys and type(wb.sys.mkdir_p) == "function" then
+    local ok, err = pcall(wb.sys.mkdir_p, dir)
+    if ok then return end
+    error("wb.plot: cannot create folder " .. dir .. ": " .. tostring(err), 0)
+  end
+  if not sh_ok("mkdir -p " .. U.sh(dir) .. " 2>/dev/null") then
+    error("wb.plot: cannot create folder " .. dir, 0)
+  end
+end
+
+-- ---------------------------------------------------------------- objects
+
+local Plot = {}
+Plot.__index = Plot
+
+function Plot:__tostring()
+  local t = self.d.title
+  return string.format("Plot(%s%s)", self.kind, t and (", " .. string.format("%q", t)) or "")
+end
+
+local function split_path(path)
+  if type(path) ~= "string" or not path:find("%.png$") or path:find("[%c]") then
+    error("wb.plot: save: expected a path ending in .png, got " .. tostring(path), 0)
+  end
+  local dir, base = path:match("^(.*)/([^/]*)$")
+  if not dir then dir, base = ".", path end
+  if dir == "" then dir = "/" end
+  local name = base:sub(1, -5)
+  if name == "" then error("wb.plot: save: empty file name in " .. path, 0) end
+  return dir, name
+end
+
+local function size_of(p)
+  if p.d.size then return p.d.size end
+  return kinds[p.kind].size(p.d, M.style)
+end
+
+-- p:save("dir/name.png") -> p, path. Writes name.csv and name.gp, then runs
+-- gnuplot on name.gp to make name.png. Raises on any failure (the CSV and
+-- script are kept; no partial PNG is left).
+function Plot:save(path)
+  local ok, dir, name = pcall(split_path, path)
+  if not ok then error(dir, 2) end
+  local ok2, err = pcall(function()
+    mkdir_p(dir)
+    for _, f in ipairs(data_files(self, name)) do write_file(dir .. "/" .. f[1], f[2]) end
+    write_file(dir .. "/" .. name .. ".gp", script(self, name, "png", size_of(self)))
+    local tmp = string.format(".%s.%d%06d.tmp.png", name, os.time(), math.random(0, 999999))
+    local rok, rerr = pcall(run_gnuplot, dir, name .. ".gp", tmp, nil, path)
+    local tmppath = dir .. "/" .. tmp
+    if not rok then os.remove(tmppath); error(rerr, 0) end
+    local fh = io.open(tmppath, "rb")
+    local size = fh and fh:seek("end") or 0
+    if fh then fh:close() end
+    if size == 0 then
+      os.remove(tmppath)
+      error("wb.plot: gnuplot wrote no image for " .. path, 0)
+    end
+    local mok, merr = os.rename(tmppath, dir .. "/" .. name .. ".png")
+    if not mok then os.remove(tmppath); error("wb.plot: " .. tostring(merr), 0) end
+  end)
+  if not ok2 then error(err, 2) end
+  return self, path
+end
+
+-- p:show{width =, height =} draws the figure as text (gnuplot's dumb
+-- terminal) on stdout, for the REPL. Returns p.
+function Plot:show(opts)
+  opts = opts or {}
+  local ok, err = pcall(function()
+    U.check_keys(opts, {"width", "height"})
+    local size = {math.tointeger(opts.width) or M.style.dumb_size[1],
+                  math.tointeger(opts.height) or M.style.dumb_size[2]}
+    local dir = os.tmpname()
+    os.remove(dir)
+    mkdir_p(dir)
+    local out = dir .. "/out.txt"
+    local rok, rerr = pcall(function()
+      for _, f in ipairs(data_files(self, "plot")) do write_file(dir .. "/" .. f[1], f[2]) end
+      write_file(dir .. "/plot.gp", script(self, "plot", "dumb", size))
+      run_gnuplot(dir, "plot.gp", nil, out, "show")
+    end)
+    local text = slurp(out)
+    os.execute("rm -rf " .. U.sh(dir))
+    if not rok then error(rerr, 0) end
+    io.write(text)
+    io.stdout:flush()
+  end)
+  if not ok then error(err, 2) end
+  return self
+end
+
+-- Common options every kind accepts.
+local common = {"title", "size", "extra"}
+
+local function constructor(kind_name)
+  local K = kinds[kind_name]
+  local keys = {}
+  for _, k in ipairs(common) do keys[#keys + 1] = k end
+  for _, k in ipairs(K.keys) do keys[#keys + 1] = k end
+  return function(opts)
+    local ok, d = pcall(function()
+      U.check_keys(opts, keys)
+      local dd = K.prepare(opts)
+      dd.title = U.text(opts.title, "title")
+      dd.size = U.size(opts.size, "size")
+      dd.extra = U.extra(opts.extra, "extra")
+      return dd
+    end)
+    if not ok then error("wb.plot." .. kind_name .. ": " .. tostring(d), 2) end
+    return setmetatable({kind = kind_name, d = d}, Plot)
+  end
+end
+
+for name in pairs(kinds) do M[name] = constructor(name) end
+
+-- wb.plot.panels{title =, cols = 2, plots = {p1, p2, ...}, size =}: several
+-- plot objects side by side in one PNG (gnuplot multiplot), row by row.
+function M.panels(opts)
+  local ok, d = pcall(function()
+    U.check_keys(opts, {"title", "cols", "plots", "size"})
+    local plots = opts.plots
+    if type(plots) ~= "table" or #plots == 0 then
+      error("plots: expected a non-empty array of plot objects", 0)
+    end
+    for i, p in ipairs(plots) do
+      if getmetatable(p) ~= Plot then
+        error(string.format("plots[%d]: expected a wb.plot object, got %s", i, type(p)), 0)
+      end
+      if p.kind == "panels" then error(string.format("plots[%d]: panels cannot nest", i), 0) end
+    end
+    local cols = opts.cols or math.min(#plots, 2)
+    if math.type(cols) ~= "integer" or cols < 1 then
+      error("cols: expected a positive integer", 0)
+    end
+    cols = math.min(cols, #plots)
+    local rows = (#plots + cols - 1) // cols
+    return {title = U.text(opts.title, "title"), cols = cols, rows = rows,
+            plots = plots, size = U.size(opts.size, "size")}
+  end)
+  if not ok then error("wb.plot.panels: " .. tostring(d), 2) end
+  return setmetatable({kind = "panels", d = d}, Plot)
+end
+
+kinds.panels = {
+  size = function(d, style)
+    return {style.panel_size[1] * d.cols,
+            style.panel_size[2] * d.rows + (d.title and 40 or 0)}
+  end,
+}
+
+M.Plot = Plot
+wb.plot = M
+return M

@@ -167,8 +167,10 @@ static inline float gelu_grad(float v)
 static inline float gelu_tanh_grad(float v)
 {
     float t = tanhf((float)SQRT_2_PI * (v + (float)GELU_C * v * v * v));
-    return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * (float)SQRT_2_PI *
-                                   (1.0f + 3.0f * (float)GELU_C * v * v);
+    float sech2 = 1.0f - t * t; /* 0 once tanh saturates: avoid 0 * inf */
+    return 0.5f * (1.0f + t) + (sech2 > 0.0f ? 0.5f * v * sech2 * (float)SQRT_2_PI *
+                                                   (1.0f + 3.0f * (float)GELU_C * v * v)
+                                             : 0.0f);
 }
 
 static inline float swish_grad(float v)

@@ -21,6 +21,14 @@
 #include <emmintrin.h>
 #define WB_OPTIM_SSE 1
 #endif
+/* AVX2 kernels are compiled with a target attribute and chosen at run time
+ * (the build targets x86-64-v2, i.e. SSE4.2). WB_OPTIM_NO_AVX2 turns off. */
+#if defined(WB_OPTIM_SSE) && defined(__x86_64__) && defined(__GNUC__) && \
+    !defined(WB_OPTIM_NO_AVX2)
+#include <immintrin.h>
+#define WB_OPTIM_AVX2 1
+#define AVX2 __attribute__((target("avx2")))
+#endif
 
 /* Per-parameter record: the shape seen at the first step and its state. */
 typedef struct pstate {
@@ -348,24 +356,57 @@ static wb_status check_pair(const wb_optim *o, int i, const wb_tensor *p,
 }
 
 /* Index of the first non-finite element of x[n], or n when all are finite.
- * Fast path: g - g is 0 for finite g and NaN otherwise; a sum of those is
- * NaN exactly when some element is not finite. */
-static size_t first_nonfinite(const float *restrict x, size_t n)
+ * A float is NaN or infinite exactly when its exponent bits are all ones; the
+ * fast paths OR that test over the array (integer ops, no FP dependency). */
+#ifdef WB_OPTIM_AVX2
+AVX2 static size_t finite_avx2(const float *restrict x, size_t n, int *bad)
+{
+    const __m256i ex = _mm256_set1_epi32(0x7f800000);
+    __m256i acc = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(x + i));
+        acc = _mm256_or_si256(acc, _mm256_cmpeq_epi32(_mm256_and_si256(b, ex), ex));
+    }
+    *bad = _mm256_movemask_epi8(acc) != 0;
+    return i;
+}
+#endif
+
+#ifdef WB_OPTIM_SSE
+static size_t finite_sse(const float *restrict x, size_t n, int *bad)
+{
+    const __m128i ex = _mm_set1_epi32(0x7f800000);
+    __m128i acc = _mm_setzero_si128();
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(x + i));
+        acc = _mm_or_si128(acc, _mm_cmpeq_epi32(_mm_and_si128(b, ex), ex));
+    }
+    *bad = _mm_movemask_epi8(acc) != 0;
+    return i;
+}
+#endif
+
+static size_t first_nonfinite(const float *restrict x, size_t n, int lv)
 {
     size_t i = 0;
     int bad = 0;
-#ifdef WB_OPTIM_SSE
-    __m128 acc = _mm_setzero_ps();
-    for (; i + 4 <= n; i += 4) {
-        __m128 xi = _mm_loadu_ps(x + i);
-        acc = _mm_add_ps(acc, _mm_sub_ps(xi, xi));
-    }
-    bad = _mm_movemask_ps(_mm_cmpunord_ps(acc, acc)) != 0;
+    (void)lv;
+#ifdef WB_OPTIM_AVX2
+    if (lv >= 2)
+        i = finite_avx2(x, n, &bad);
 #endif
-    float acc1 = 0.0f;
-    for (; i < n; i++)
-        acc1 += x[i] - x[i];
-    if (!bad && !isnan(acc1))
+#ifdef WB_OPTIM_SSE
+    if (lv >= 1 && !bad) {
+        int bad2 = 0;
+        i += finite_sse(x + i, n - i, &bad2);
+        bad = bad2;
+    }
+#endif
+    for (; i < n && !bad; i++)
+        bad = !isfinite(x[i]);
+    if (!bad)
         return n;
     for (i = 0; i < n; i++)
         if (!isfinite(x[i]))
@@ -374,7 +415,7 @@ static size_t first_nonfinite(const float *restrict x, size_t n)
 }
 
 static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
-                            const wb_tensor *const *grads, wb_err *err)
+                            const wb_tensor *const *grads, int lv, wb_err *err)
 {
     char s[WB_SHAPE_STR_MAX];
     if (n < 1)
@@ -391,7 +432,7 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
     for (int i = 0; i < n; i++) {
         size_t numel = wb_tensor_numel(grads[i]);
         const float *g = wb_tensor_f32(grads[i]);
-        size_t j = first_nonfinite(g, numel);
+        size_t j = first_nonfinite(g, numel, lv);
         if (j < numel)
             return wb_err_set(err, WB_ENONFINITE,
                               "gradient %d %s has a non-finite value (%g at element %zu); "
@@ -403,108 +444,294 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
 }
 
 /* ------------------------------------------------------------------------
- * Kernels: one fused loop each
+ * Kernels: one fused loop each, in up to three widths
+ *
+ * x_avx2 and x_sse handle the leading multiple of 8 or 4 elements and return
+ * how many they did; the scalar loop (the reference) finishes. All three do
+ * the same IEEE operations in the same order (no FMA), so the width never
+ * changes a result.
  * ------------------------------------------------------------------------ */
 
-/* w -= lr*g */
-static void sgd_plain(float *restrict w, const float *restrict g, size_t n, float lr)
+/* Per-step scalars, computed once per step. */
+typedef struct coef {
+    float lr, mu;       /* sgd */
+    int nesterov;       /* sgd */
+    float c1, c2;       /* adam: 1 - beta1, 1 - beta2 */
+    float alpha, eps;   /* adam: lr*sqrt(1 - beta2^t)/(1 - beta1^t); adam, rmsprop */
+    float dk;           /* adamw: weight_decay*lr (0: no decay) */
+    float rho, crho;    /* rmsprop: rho, 1 - rho */
+} coef;
+
+static int simd_cap = 2; /* wb_optim_simd */
+
+static int simd_level(void)
+{
+    int lv = 0;
+#ifdef WB_OPTIM_SSE
+    lv = 1;
+#endif
+#ifdef WB_OPTIM_AVX2
+    static int avx2 = -1;
+    if (avx2 < 0)
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (avx2)
+        lv = 2;
+#endif
+    return lv < simd_cap ? lv : simd_cap;
+}
+
+int wb_optim_simd(int level)
+{
+    if (level >= 0)
+        simd_cap = level;
+    return simd_level();
+}
+
+/* ---- sgd without momentum: w -= g*lr ---- */
+
+#ifdef WB_OPTIM_AVX2
+AVX2 static size_t sgd_plain_avx2(float *restrict w, const float *restrict g, size_t n,
+                                  const coef *k)
+{
+    const __m256 lr = _mm256_set1_ps(k->lr);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 d = _mm256_mul_ps(_mm256_loadu_ps(g + i), lr);
+        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), d));
+    }
+    return i;
+}
+#endif
+
+#ifdef WB_OPTIM_SSE
+static size_t sgd_plain_sse(float *restrict w, const float *restrict g, size_t n,
+                            const coef *k)
+{
+    const __m128 lr = _mm_set1_ps(k->lr);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128 d = _mm_mul_ps(_mm_loadu_ps(g + i), lr);
+        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), d));
+    }
+    return i;
+}
+#endif
+
+static void sgd_plain(float *restrict w, const float *restrict g, size_t n, const coef *k,
+                      int lv)
 {
     size_t i = 0;
+    (void)lv;
+#ifdef WB_OPTIM_AVX2
+    if (lv >= 2)
+        i = sgd_plain_avx2(w, g, n, k);
+#endif
 #ifdef WB_OPTIM_SSE
-    const __m128 vlr = _mm_set1_ps(lr);
-    for (; i + 4 <= n; i += 4) {
-        __m128 gi = _mm_loadu_ps(g + i);
-        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), _mm_mul_ps(gi, vlr)));
-    }
+    if (lv >= 1)
+        i += sgd_plain_sse(w + i, g + i, n - i, k);
 #endif
     for (; i < n; i++)
-        w[i] -= g[i] * lr;
+        w[i] -= g[i] * k->lr;
 }
 
-/* m = mu*m - lr*g; w += m  (nesterov: w += mu*m - lr*g with the new m) */
+/* ---- sgd with momentum: m = m*mu - g*lr; w += m
+ *      (nesterov: w += m*mu - g*lr, with the new m) ---- */
+
+#ifdef WB_OPTIM_AVX2
+AVX2 static size_t sgd_momentum_avx2(float *restrict w, const float *restrict g,
+                                     float *restrict m, size_t n, const coef *k)
+{
+    const __m256 lr = _mm256_set1_ps(k->lr), mu = _mm256_set1_ps(k->mu);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 glr = _mm256_mul_ps(_mm256_loadu_ps(g + i), lr);
+        __m256 mi = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), mu), glr);
+        _mm256_storeu_ps(m + i, mi);
+        __m256 d = k->nesterov ? _mm256_sub_ps(_mm256_mul_ps(mi, mu), glr) : mi;
+        _mm256_storeu_ps(w + i, _mm256_add_ps(_mm256_loadu_ps(w + i), d));
+    }
+    return i;
+}
+#endif
+
+#ifdef WB_OPTIM_SSE
+static size_t sgd_momentum_sse(float *restrict w, const float *restrict g,
+                               float *restrict m, size_t n, const coef *k)
+{
+    const __m128 lr = _mm_set1_ps(k->lr), mu = _mm_set1_ps(k->mu);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128 glr = _mm_mul_ps(_mm_loadu_ps(g + i), lr);
+        __m128 mi = _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(m + i), mu), glr);
+        _mm_storeu_ps(m + i, mi);
+        __m128 d = k->nesterov ? _mm_sub_ps(_mm_mul_ps(mi, mu), glr) : mi;
+        _mm_storeu_ps(w + i, _mm_add_ps(_mm_loadu_ps(w + i), d));
+    }
+    return i;
+}
+#endif
+
 static void sgd_momentum(float *restrict w, const float *restrict g, float *restrict m,
-                         size_t n, float lr, float mu, int nesterov)
+                         size_t n, const coef *k, int lv)
 {
     size_t i = 0;
+    (void)lv;
+#ifdef WB_OPTIM_AVX2
+    if (lv >= 2)
+        i = sgd_momentum_avx2(w, g, m, n, k);
+#endif
 #ifdef WB_OPTIM_SSE
-    const __m128 vlr = _mm_set1_ps(lr), vmu = _mm_set1_ps(mu);
-    for (; i + 4 <= n; i += 4) {
-        __m128 glr = _mm_mul_ps(_mm_loadu_ps(g + i), vlr);
-        __m128 mi = _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(m + i), vmu), glr);
-        _mm_storeu_ps(m + i, mi);
-        __m128 step = nesterov ? _mm_sub_ps(_mm_mul_ps(mi, vmu), glr) : mi;
-        _mm_storeu_ps(w + i, _mm_add_ps(_mm_loadu_ps(w + i), step));
-    }
+    if (lv >= 1)
+        i += sgd_momentum_sse(w + i, g + i, m + i, n - i, k);
 #endif
     for (; i < n; i++) {
-        float glr = g[i] * lr;
-        float mi = m[i] * mu - glr;
+        float glr = g[i] * k->lr;
+        float mi = m[i] * k->mu - glr;
         m[i] = mi;
-        w[i] += nesterov ? mi * mu - glr : mi;
+        w[i] += k->nesterov ? mi * k->mu - glr : mi;
     }
 }
 
-/* (AdamW only, dk = wd*lr != 0) w -= w*dk;
- * m += (g - m)*c1; v += (g^2 - v)*c2; w -= (m*alpha)/(sqrt(v) + eps)
- * with c1 = 1 - beta1, c2 = 1 - beta2 (Keras's operation order). */
-static void adam_update(float *restrict w, const float *restrict g, float *restrict m,
-                        float *restrict v, size_t n, float c1, float c2, float alpha,
-                        float eps, float dk)
+/* ---- adam / adamw, Keras's operation order:
+ *      (1) w -= w*dk (adamw only); (2) m += (g - m)*c1; v += (g^2 - v)*c2;
+ *      (4) w -= (m*alpha)/(sqrt(v) + eps) ---- */
+
+#ifdef WB_OPTIM_AVX2
+AVX2 static size_t adam_avx2(float *restrict w, const float *restrict g, float *restrict m,
+                             float *restrict v, size_t n, const coef *k)
 {
-    const int decay = dk != 0.0f;
+    const __m256 c1 = _mm256_set1_ps(k->c1), c2 = _mm256_set1_ps(k->c2);
+    const __m256 alpha = _mm256_set1_ps(k->alpha), eps = _mm256_set1_ps(k->eps);
+    const __m256 dk = _mm256_set1_ps(k->dk);
+    const int decay = k->dk != 0.0f;
     size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i);
+        __m256 vi = _mm256_loadu_ps(v + i), wi = _mm256_loadu_ps(w + i);
+        if (decay)
+            wi = _mm256_sub_ps(wi, _mm256_mul_ps(wi, dk));
+        mi = _mm256_add_ps(mi, _mm256_mul_ps(_mm256_sub_ps(gi, mi), c1));
+        vi = _mm256_add_ps(vi, _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(gi, gi), vi), c2));
+        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(vi), eps);
+        wi = _mm256_sub_ps(wi, _mm256_div_ps(_mm256_mul_ps(mi, alpha), den));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(w + i, wi);
+    }
+    return i;
+}
+#endif
+
 #ifdef WB_OPTIM_SSE
-    const __m128 vc1 = _mm_set1_ps(c1), vc2 = _mm_set1_ps(c2);
-    const __m128 valpha = _mm_set1_ps(alpha), veps = _mm_set1_ps(eps);
-    const __m128 vdk = _mm_set1_ps(dk);
+static size_t adam_sse(float *restrict w, const float *restrict g, float *restrict m,
+                       float *restrict v, size_t n, const coef *k)
+{
+    const __m128 c1 = _mm_set1_ps(k->c1), c2 = _mm_set1_ps(k->c2);
+    const __m128 alpha = _mm_set1_ps(k->alpha), eps = _mm_set1_ps(k->eps);
+    const __m128 dk = _mm_set1_ps(k->dk);
+    const int decay = k->dk != 0.0f;
+    size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128 gi = _mm_loadu_ps(g + i), mi = _mm_loadu_ps(m + i);
         __m128 vi = _mm_loadu_ps(v + i), wi = _mm_loadu_ps(w + i);
         if (decay)
-            wi = _mm_sub_ps(wi, _mm_mul_ps(wi, vdk));
-        mi = _mm_add_ps(mi, _mm_mul_ps(_mm_sub_ps(gi, mi), vc1));
-        vi = _mm_add_ps(vi, _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(gi, gi), vi), vc2));
-        __m128 den = _mm_add_ps(_mm_sqrt_ps(vi), veps);
-        wi = _mm_sub_ps(wi, _mm_div_ps(_mm_mul_ps(mi, valpha), den));
+            wi = _mm_sub_ps(wi, _mm_mul_ps(wi, dk));
+        mi = _mm_add_ps(mi, _mm_mul_ps(_mm_sub_ps(gi, mi), c1));
+        vi = _mm_add_ps(vi, _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(gi, gi), vi), c2));
+        __m128 den = _mm_add_ps(_mm_sqrt_ps(vi), eps);
+        wi = _mm_sub_ps(wi, _mm_div_ps(_mm_mul_ps(mi, alpha), den));
         _mm_storeu_ps(m + i, mi);
         _mm_storeu_ps(v + i, vi);
         _mm_storeu_ps(w + i, wi);
     }
+    return i;
+}
+#endif
+
+static void adam_update(float *restrict w, const float *restrict g, float *restrict m,
+                        float *restrict v, size_t n, const coef *k, int lv)
+{
+    size_t i = 0;
+    (void)lv;
+#ifdef WB_OPTIM_AVX2
+    if (lv >= 2)
+        i = adam_avx2(w, g, m, v, n, k);
+#endif
+#ifdef WB_OPTIM_SSE
+    if (lv >= 1)
+        i += adam_sse(w + i, g + i, m + i, v + i, n - i, k);
 #endif
     for (; i < n; i++) {
         float gi = g[i], wi = w[i];
-        if (decay)
-            wi -= wi * dk;
-        float mi = m[i] + (gi - m[i]) * c1;
-        float vi = v[i] + (gi * gi - v[i]) * c2;
+        if (k->dk != 0.0f)
+            wi -= wi * k->dk;
+        float mi = m[i] + (gi - m[i]) * k->c1;
+        float vi = v[i] + (gi * gi - v[i]) * k->c2;
         m[i] = mi;
         v[i] = vi;
-        w[i] = wi - (mi * alpha) / (sqrtf(vi) + eps);
+        w[i] = wi - (mi * k->alpha) / (sqrtf(vi) + k->eps);
     }
 }
 
-/* v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) */
-static void rmsprop_update(float *restrict w, const float *restrict g, float *restrict v,
-                           size_t n, float lr, float rho, float c, float eps)
+/* ---- rmsprop: v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) ---- */
+
+#ifdef WB_OPTIM_AVX2
+AVX2 static size_t rmsprop_avx2(float *restrict w, const float *restrict g,
+                                float *restrict v, size_t n, const coef *k)
 {
+    const __m256 lr = _mm256_set1_ps(k->lr), rho = _mm256_set1_ps(k->rho);
+    const __m256 crho = _mm256_set1_ps(k->crho), eps = _mm256_set1_ps(k->eps);
     size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(rho, _mm256_loadu_ps(v + i)),
+                                  _mm256_mul_ps(crho, _mm256_mul_ps(gi, gi)));
+        _mm256_storeu_ps(v + i, vi);
+        __m256 d = _mm256_div_ps(_mm256_mul_ps(lr, gi),
+                                 _mm256_sqrt_ps(_mm256_add_ps(vi, eps)));
+        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), d));
+    }
+    return i;
+}
+#endif
+
 #ifdef WB_OPTIM_SSE
-    const __m128 vlr = _mm_set1_ps(lr), vrho = _mm_set1_ps(rho);
-    const __m128 vc = _mm_set1_ps(c), veps = _mm_set1_ps(eps);
+static size_t rmsprop_sse(float *restrict w, const float *restrict g, float *restrict v,
+                          size_t n, const coef *k)
+{
+    const __m128 lr = _mm_set1_ps(k->lr), rho = _mm_set1_ps(k->rho);
+    const __m128 crho = _mm_set1_ps(k->crho), eps = _mm_set1_ps(k->eps);
+    size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128 gi = _mm_loadu_ps(g + i);
-        __m128 vi = _mm_add_ps(_mm_mul_ps(vrho, _mm_loadu_ps(v + i)),
-                               _mm_mul_ps(vc, _mm_mul_ps(gi, gi)));
+        __m128 vi = _mm_add_ps(_mm_mul_ps(rho, _mm_loadu_ps(v + i)),
+                               _mm_mul_ps(crho, _mm_mul_ps(gi, gi)));
         _mm_storeu_ps(v + i, vi);
-        __m128 inc = _mm_div_ps(_mm_mul_ps(vlr, gi), _mm_sqrt_ps(_mm_add_ps(vi, veps)));
-        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), inc));
+        __m128 d = _mm_div_ps(_mm_mul_ps(lr, gi), _mm_sqrt_ps(_mm_add_ps(vi, eps)));
+        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), d));
     }
+    return i;
+}
+#endif
+
+static void rmsprop_update(float *restrict w, const float *restrict g, float *restrict v,
+                           size_t n, const coef *k, int lv)
+{
+    size_t i = 0;
+    (void)lv;
+#ifdef WB_OPTIM_AVX2
+    if (lv >= 2)
+        i = rmsprop_avx2(w, g, v, n, k);
+#endif
+#ifdef WB_OPTIM_SSE
+    if (lv >= 1)
+        i += rmsprop_sse(w + i, g + i, v + i, n - i, k);
 #endif
     for (; i < n; i++) {
         float gi = g[i];
-        float vi = rho * v[i] + c * (gi * gi);
+        float vi = k->rho * v[i] + k->crho * (gi * gi);
         v[i] = vi;
-        w[i] -= (lr * gi) / sqrtf(vi + eps);
+        w[i] -= (k->lr * gi) / sqrtf(vi + k->eps);
     }
 }
 
@@ -517,39 +744,42 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
 {
     if (!o || (n > 0 && (!params || !grads)))
         return wb_err_set(err, WB_EINVAL, "step: NULL optimizer or tensor list");
-    wb_status st = check_step(o, n, params, grads, err);
+    const int lv = simd_level();
+    wb_status st = check_step(o, n, params, grads, lv, err);
     if (!st && !o->n_params)
         st = state_alloc(o, n, params, err);
     if (st)
         return st;
 
+    /* (1) decay and (3) bias correction: per-step scalars, once, in double */
     const wb_optim_config *c = &o->cfg;
     const double t = (double)(o->iterations + 1);
-    /* (1) decay, (3) bias correction: per-step scalars, once, in double */
-    const float lr = (float)c->lr;
-    const float dk = c->kind == WB_OPTIM_ADAMW ? (float)(c->weight_decay * c->lr) : 0.0f;
-    const float alpha = (float)(c->lr * sqrt(1.0 - pow(c->beta2, t)) /
-                                (1.0 - pow(c->beta1, t)));
+    coef k = {
+        .lr = (float)c->lr, .mu = (float)c->momentum, .nesterov = c->nesterov,
+        .c1 = (float)(1.0 - c->beta1), .c2 = (float)(1.0 - c->beta2),
+        .alpha = (float)(c->lr * sqrt(1.0 - pow(c->beta2, t)) / (1.0 - pow(c->beta1, t))),
+        .eps = (float)c->eps,
+        .dk = c->kind == WB_OPTIM_ADAMW ? (float)(c->weight_decay * c->lr) : 0.0f,
+        .rho = (float)c->rho, .crho = (float)(1.0 - c->rho),
+    };
     for (int i = 0; i < n; i++) {
-        /* (2) moments and (4) update, fused per tensor */
+        /* (2) moments and (4) update, one fused loop per tensor */
         float *w = wb_tensor_f32(params[i]);
         const float *g = wb_tensor_f32(grads[i]);
         const pstate *s = &o->params[i];
         switch (c->kind) {
         case WB_OPTIM_SGD:
             if (s->m)
-                sgd_momentum(w, g, s->m, s->numel, lr, (float)c->momentum, c->nesterov);
+                sgd_momentum(w, g, s->m, s->numel, &k, lv);
             else
-                sgd_plain(w, g, s->numel, lr);
+                sgd_plain(w, g, s->numel, &k, lv);
             break;
         case WB_OPTIM_ADAM:
         case WB_OPTIM_ADAMW:
-            adam_update(w, g, s->m, s->v, s->numel, (float)(1.0 - c->beta1),
-                        (float)(1.0 - c->beta2), alpha, (float)c->eps, dk);
+            adam_update(w, g, s->m, s->v, s->numel, &k, lv);
             break;
         case WB_OPTIM_RMSPROP:
-            rmsprop_update(w, g, s->m, s->numel, lr, (float)c->rho,
-                           (float)(1.0 - c->rho), (float)c->eps);
+            rmsprop_update(w, g, s->m, s->numel, &k, lv);
             break;
         }
     }

@@ -29,10 +29,11 @@
  *
  * Kernels: per step the scalars are computed once (in double, then rounded to
  * float), then one fused loop runs over each parameter tensor, in float32.
- * With SSE2 the loops are 4-wide intrinsics (compiler auto-vectorisation at
- * -O2 cannot vectorise sqrtf under -fmath-errno); the scalar loop computing
- * the same operations in the same order is the reference and handles tails,
- * so both give bit-identical results.
+ * The loops are SSE2 intrinsics, or AVX2 when the CPU has it (chosen at run
+ * time; GCC's -O2 auto-vectorisation cannot vectorise sqrtf under
+ * -fmath-errno). The scalar loop is the reference and handles tails. All
+ * widths do the same IEEE operations in the same order without FMA, so the
+ * results are bit-identical whichever ran.
  */
 #ifndef WB_OPTIM_H
 #define WB_OPTIM_H
@@ -135,6 +136,10 @@ wb_status wb_optim_set_lr(wb_optim *o, double lr, wb_err *err);
 int64_t wb_optim_iterations(const wb_optim *o);
 /* Number of parameter tensors with state (0 before the first step). */
 int wb_optim_n_params(const wb_optim *o);
+/* SIMD width used by the kernels: 0 scalar reference, 1 SSE2, 2 AVX2.
+ * level >= 0 caps it (tests compare widths); -1 only queries. Returns the
+ * level now in use (the cap, lowered to what the build and CPU support). */
+int wb_optim_simd(int level);
 /* "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)" into buf; returns buf. */
 char *wb_optim_str(const wb_optim *o, char *buf, size_t n);
 #define WB_OPTIM_STR_MAX 160

@@ -166,7 +166,10 @@ function M.train_run(ex, spec)
   wb.seed(cfg.seed)
   local model = ex.build and ex.build(cfg, d) or M.build_model(cfg, d.train:input_size())
   local opt = M.build_optimizer(cfg)
-  local callbacks = {}
+  -- hook callbacks first: their on_train_end sees the last-epoch weights
+  -- before EarlyStopping restores the best ones
+  local extra = ex.callbacks and ex.callbacks(cfg, model, d) or {}
+  local callbacks = {table.unpack(extra)}
   if cfg.early_stopping then
     callbacks[#callbacks + 1] = wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
   end
@@ -194,7 +197,7 @@ function M.train_run(ex, spec)
   if status == "ok" then
     record.metrics = final_metrics(hist, model:evaluate(d.test))
     if ex.measure then
-      record.measures = ex.measure(model, cfg, d, hist)
+      record.measures = util.plain(ex.measure(model, cfg, d, hist, extra))
       for k, v in pairs(record.measures or {}) do
         if type(v) == "number" then record.metrics[k] = v end
       end
@@ -236,7 +239,7 @@ function M.new(spec)
   end
   local opts = spec.options or util.task_options(rawget(_G, "arg"))
   local ex = setmetatable({name = spec.name, base = spec.base or {}, build = spec.build,
-    measure = spec.measure, fit_options = spec.fit_options, options = opts,
+    measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options, options = opts,
     root = spec.root or opts.root, overrides = {}}, Experiment)
   if opts.epochs then ex.overrides.epochs = opts.epochs end
   if opts.dataset then ex.overrides.dataset = opts.dataset end

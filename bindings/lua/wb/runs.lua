@@ -50,10 +50,25 @@ end
 
 -- Value of a metric in one record: a final metric, or the last entry of a
 -- history series.
+-- A per-epoch series of a record: from its history, its measures, or
+-- derived ("gap" = val_loss - loss, epoch by epoch).
+local function series(r, name)
+  local h = r.history and r.history[name]
+  if h == nil and name == "gap" and r.history and r.history.val_loss then
+    h = {}
+    for e, v in ipairs(r.history.val_loss) do h[e] = v - r.history.loss[e] end
+    r.history.gap = h
+  end
+  if type(h) ~= "table" and r.measures then h = r.measures[name] end
+  return type(h) == "table" and h or nil
+end
+M.series = series
+
 local function value(r, name)
   if r.metrics and r.metrics[name] ~= nil then return r.metrics[name] end
-  local h = r.history and r.history[name]
-  if type(h) == "table" then return h[#h] end
+  if r.measures and type(r.measures[name]) == "number" then return r.measures[name] end
+  local h = series(r, name)
+  if h then return h[#h] end
   return nil
 end
 M.value = value
@@ -109,14 +124,14 @@ function Runs:curve(variant, name)
   local rs = self:of(variant)
   local n = 0
   for _, r in ipairs(rs) do
-    local h = r.history and r.history[name]
+    local h = series(r, name)
     if h and #h > n then n = #h end
   end
   local mean, std, x = {}, {}, {}
   for e = 1, n do
     local xs = {}
     for _, r in ipairs(rs) do
-      local h = r.history[name]
+      local h = series(r, name)
       if h and h[e] then xs[#xs + 1] = h[e] end
     end
     x[e] = e

@@ -1,0 +1,185 @@
+-- wb/measures.lua: the quantities that decide the study's claims (STUDY.md),
+-- each a plain function of a trained model and data, usable from any
+-- ablation through the experiment runner's `measure` and `callbacks` hooks.
+--
+--   wb.measures.weight_norms(model)            per-layer L2 norms of kernels
+--   wb.measures.silenced_accuracy(model, ds, f, draws)  C3 robustness
+--   wb.measures.dead_units(model, ds)          ReLU units never active
+--   wb.measures.grad_noise(model, ds, batch)   C6 minibatch gradient noise
+--   wb.measures.sharpness(model, ds, eps, draws)  C6 loss rise under noise
+--   wb.measures.track{...}                     callback: per-epoch grad and
+--                                              weight norms (C4, C7)
+-- All of them restore the model's weights exactly before returning.
+local wb = require "wb"
+
+local M = {}
+
+-- Kernels (Dense weights) of a model, in order.
+local function dense_layers(model)
+  local out = {}
+  for i = 1, #model do
+    local l = model[i]
+    if l.kind == "Dense" then out[#out + 1] = l end
+  end
+  return out
+end
+M.dense_layers = dense_layers
+
+function M.weight_norms(model)
+  local out = {}
+  for i, l in ipairs(dense_layers(model)) do out[i] = l.weight:norm() end
+  return out
+end
+
+-- A fixed sample of n rows of ds (the first n: deterministic across runs).
+local function sample(ds, n)
+  n = math.min(n, #ds)
+  local x, y = ds:batch(M.iota(n), 1, n)
+  return x:clone(), y:clone()
+end
+
+local iotas = {}
+function M.iota(n)
+  if not iotas[n] then
+    local t = wb.zeros(n)
+    for i = 1, n do t:set(i, i) end
+    iotas[n] = t
+  end
+  return iotas[n]
+end
+
+local ce
+-- Mean loss (data term only) and, with grads = true, the gradients of the
+-- data loss accumulated into the layers' grad tensors (zeroed first).
+function M.loss_and_grads(model, x, y, grads)
+  ce = ce or wb.nn.SparseCrossEntropy()
+  local out = model:forward(x, false)
+  local last = model[#model]
+  local loss, correct = ce:forward(last:logits(), y)
+  if grads then
+    model:zero_grad()
+    model:backward_logits(x, ce:backward(), false)
+  end
+  return loss, correct / #y, out
+end
+
+-- Test accuracy when a random fraction of the first hidden layer's units is
+-- silenced at inference (their outgoing weights zeroed), averaged over
+-- draws. f = 0 gives the plain accuracy.
+function M.silenced_accuracy(model, ds, frac, draws)
+  draws = draws or 5
+  local layers = dense_layers(model)
+  local nxt = layers[2]
+  if not nxt then error("silenced_accuracy: needs two Dense layers", 2) end
+  local w = nxt.weight
+  local saved = w:clone()
+  local n_hidden = #w
+  local k = math.floor(frac * n_hidden + 0.5)
+  local total = 0
+  for _ = 1, (k == 0 and 1 or draws) do
+    local perm = wb.randperm(n_hidden)
+    for j = 1, k do w[perm:get(j)] = 0 end
+    total = total + model:evaluate(ds).accuracy
+    w:copy(saved)
+  end
+  return total / (k == 0 and 1 or draws)
+end
+
+-- Hidden units of the first Dense layer whose output is zero for every
+-- sample of ds (dead ReLUs); nil for other activations.
+function M.dead_units(model, ds, n)
+  local first = dense_layers(model)[1]
+  if first.activation ~= "relu" then return nil end
+  local x = sample(ds, n or 10000)
+  local h = first:forward(x, false)
+  local rows, cols = #h, h:shape()[2]
+  local alive = {}
+  local t = h:totable()
+  for i = 1, rows do
+    local r = t[i]
+    for j = 1, cols do if r[j] > 0 then alive[j] = true end end
+  end
+  local dead = 0
+  for j = 1, cols do if not alive[j] then dead = dead + 1 end end
+  return dead
+end
+
+local function grads_copy(model)
+  local _, gs = model:parameters()
+  local out = {}
+  for i, g in ipairs(gs) do out[i] = g:clone() end
+  return out
+end
+
+-- Gradient noise: the mean squared distance between minibatch gradients (of
+-- size `batch`, disjoint batches of a fixed sample of n training rows) and
+-- the full-sample gradient: E||g_b - g||^2 (the trace of the minibatch
+-- gradient covariance). Zero when batch = n.
+function M.grad_noise(model, ds, batch, n)
+  n = n or 2048
+  local x, y = sample(ds, n)
+  M.loss_and_grads(model, x, y, true)
+  local full = grads_copy(model)
+  local nb = n // batch
+  local total = 0
+  for b = 1, nb do
+    local xb, yb = x:rows((b - 1) * batch + 1, b * batch), y:rows((b - 1) * batch + 1, b * batch)
+    M.loss_and_grads(model, xb, yb, true)
+    local _, gs = model:parameters()
+    for i, g in ipairs(gs) do total = total + (g - full[i]):norm() ^ 2 end
+  end
+  model:zero_grad()
+  return total / nb
+end
+
+-- Sharpness: mean rise of the training loss (fixed sample of n rows) when
+-- every weight is multiplied by (1 + eps * u), u ~ N(0, 1), over draws.
+function M.sharpness(model, ds, eps, draws, n)
+  eps, draws = eps or 0.05, draws or 5
+  local x, y = sample(ds, n or 2048)
+  local base = M.loss_and_grads(model, x, y, false)
+  local ps = model:parameters()
+  local saved = {}
+  for i, p in ipairs(ps) do saved[i] = p:clone() end
+  local rise = 0
+  for _ = 1, draws do
+    for i, p in ipairs(ps) do
+      local shape = p:shape()
+      local u = wb.randn(table.unpack(shape))
+      p:copy(saved[i] + saved[i] * (u * eps))
+    end
+    rise = rise + M.loss_and_grads(model, x, y, false) - base
+    for i, p in ipairs(ps) do p:copy(saved[i]) end
+  end
+  return rise / draws
+end
+
+-- A callback recording, at the end of every epoch, the gradient norm of each
+-- Dense layer's kernel on a fixed batch (C7) and each kernel's norm (C4);
+-- `cb.series` holds {grad_norm_1 = {...}, weight_norm_1 = {...}, ...}.
+function M.track(o)
+  o = o or {}
+  local cb = {series = {}}
+  local x, y
+  function cb.on_train_begin(model)
+    cb.model = model
+  end
+  function cb.on_epoch_end()
+    local model = cb.model
+    if not x then x, y = sample(o.data, o.n or 1024) end
+    M.loss_and_grads(model, x, y, true)
+    for i, l in ipairs(dense_layers(model)) do
+      local g = cb.series["grad_norm_" .. i] or {}
+      g[#g + 1] = l.grad_weight:norm()
+      cb.series["grad_norm_" .. i] = g
+      local w = cb.series["weight_norm_" .. i] or {}
+      w[#w + 1] = l.weight:norm()
+      cb.series["weight_norm_" .. i] = w
+    end
+    model:zero_grad()
+  end
+  return cb
+end
+
+wb.measures = M
+return M

@@ -1,0 +1,46 @@
+-- Task 3: 5, 10 and 20 epochs, and the generalization gap.
+-- One 20-epoch run per seed: with the same seed the first 5 and 10 epochs of
+-- it are bit-identical to 5- and 10-epoch runs, so those are its prefixes.
+local S = wb.study
+local task = wb.task{name = "task03_epochs", title = "Task 3: training length and the "
+  .. "generalization gap"}
+local runs = task:experiment{base = {epochs = 20}}:run()
+local v = runs:variants()[1]
+if not v then task:finish() return end
+
+local function band(name, label)
+  local x, m, s = runs:curve(v, name)
+  return {label = label, x = x, y = m, err = s}
+end
+task:section("Curves (mean ± std over seeds)")
+task:figure("loss", wb.plot.panels{cols = 2, plots = {
+  wb.plot.lines{title = "Loss", xlabel = "epoch", ylabel = "cross-entropy",
+    series = {band("loss", "train"), band("val_loss", "validation (test set)")}},
+  wb.plot.lines{title = "Accuracy", xlabel = "epoch", ylabel = "accuracy",
+    series = {band("accuracy", "train"), band("val_accuracy", "validation (test set)")}}}})
+task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
+  xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}})
+
+task:section("At 5, 10 and 20 epochs")
+task:text("| epochs | train loss | val loss | gap | val accuracy |\n|---|---|---|---|---|")
+for _, e in ipairs{5, 10, 20} do
+  local cols = {}
+  for _, name in ipairs{"loss", "val_loss", "gap", "val_accuracy"} do
+    local _, m, s = runs:curve(v, name)
+    cols[#cols + 1] = wb.runs.fmt_mean_std(m[e], s[e], name)
+  end
+  task:text(string.format("| %d | %s |", e, table.concat(cols, " | ")))
+end
+task:section("Findings (computed)")
+local mins = runs:values(v, "best_epoch")
+local m, s = wb.runs.mean_std(mins)
+local _, vl = runs:curve(v, "val_loss")
+task:text(string.format("- Validation loss is lowest at epoch %.1f ± %.1f (per seed: %s) "
+  .. "and then %s: %.4f at its minimum vs %.4f at epoch 20.", m, s,
+  table.concat(mins, ", "), vl[20] > vl[math.floor(m + 0.5)] and "rises" or "does not rise",
+  vl[math.floor(m + 0.5)], vl[20]))
+local _, g = runs:curve(v, "gap")
+task:text(string.format("- The gap grows from %.4f at epoch 5 to %.4f at epoch 20: "
+  .. "training loss keeps falling while validation loss %s.", g[5], g[20],
+  vl[20] > vl[10] and "rises" or "stalls"))
+task:finish()

@@ -1,0 +1,197 @@
+-- wb/checkpoint.lua: model:save, model:save_weights, model:load_weights,
+-- wb.load. Files are safetensors (wb.io, core/safetensors.c), written
+-- atomically, readable from Python (`safetensors.numpy.load_file`).
+--
+-- Tensor names: layers.<i>.weight and layers.<i>.bias (i = 1-based index of
+-- the layer in the Sequential; kernels [n_in, n_out], Keras layout). A layer
+-- with other parameters gets layers.<i>.param<k>. Metadata (string ->
+-- string): "format" = "workbench", "workbench.version", and for model:save
+-- "workbench.architecture", a JSON list of layer configs
+--   [{"kind":"Dense","n_in":784,"n_out":128,"activation":"relu","l2":0,
+--     "init":"glorot_uniform","use_bias":true}, {"kind":"Dropout","rate":0.3},
+--    {"kind":"Activation","activation":"tanh"}, {"kind":"Flatten"}]
+-- from which wb.load rebuilds the model. Rebuilding draws initial weights
+-- from the global generator (then overwritten): wb.load advances it.
+--
+-- load_weights checks every name, shape and dtype first and copies only
+-- when all match: on any mismatch the model is unchanged and the error
+-- names the file and the tensor.
+local wb = require "wb"
+local cjson = require "cjson"
+local Sequential = wb.nn.SequentialClass
+
+local function kind_of(layer)
+  local ok, kind = pcall(function() return layer.kind end)
+  return ok and kind or nil
+end
+
+-- Names and tensors of the model's parameters, in order.
+local function named_params(model)
+  local names, tensors = {}, {}
+  for i = 1, #model do
+    local layer = model[i]
+    if layer.parameters then
+      local ps = layer:parameters()
+      for k, p in ipairs(ps) do
+        local suffix = (k == 1 and "weight") or (k == 2 and "bias") or ("param" .. k)
+        if kind_of(layer) == "Dense" and k == 2 and not layer.use_bias then
+          suffix = "param2"
+        end
+        names[#names + 1] = string.format("layers.%d.%s", i, suffix)
+        tensors[#tensors + 1] = p
+      end
+    end
+  end
+  return names, tensors
+end
+
+local function layer_config(layer, i)
+  local kind = kind_of(layer)
+  if kind == "Dense" then
+    return {kind = kind, n_in = layer.n_in, n_out = layer.n_out,
+      activation = layer.activation, l2 = layer.l2, init = layer.init,
+      use_bias = layer.use_bias}
+  elseif kind == "Dropout" then
+    return {kind = kind, rate = layer.rate}
+  elseif kind == "Activation" then
+    return {kind = kind, activation = layer.activation}
+  elseif kind == "Flatten" then
+    return {kind = kind}
+  end
+  if type(layer.config) == "function" then
+    local cfg = layer:config()
+    if type(cfg) == "table" and type(cfg.kind) == "string" then return cfg end
+  end
+  return {kind = "unknown", description = tostring(layer), index = i}
+end
+
+local function metadata(model, with_arch)
+  local meta = {format = "workbench", ["workbench.version"] = tostring(wb.version)}
+  if with_arch then
+    local arch = {}
+    for i = 1, #model do arch[i] = layer_config(model[i], i) end
+    meta["workbench.architecture"] = cjson.encode(arch)
+  end
+  return meta
+end
+
+local function write(model, path, with_arch, fname)
+  if type(path) ~= "string" then
+    error(fname .. ": expected a file name, got " .. type(path), 3)
+  end
+  local names, tensors = named_params(model)
+  local map = {}
+  for i, name in ipairs(names) do map[name] = tensors[i] end
+  wb.io.save_safetensors(path, map, metadata(model, with_arch))
+end
+
+-- model:save(path): weights and architecture (wb.load rebuilds the model).
+function Sequential:save(path)
+  write(self, path, true, "save")
+  return self
+end
+
+-- model:save_weights(path): weights only (load with model:load_weights).
+function Sequential:save_weights(path)
+  write(self, path, false, "save_weights")
+  return self
+end
+
+local function shape_str(t) return "[" .. table.concat(t:shape(), ", ") .. "]" end
+
+-- Check the file's tensors against the model's; raise naming the first
+-- mismatch. Copies nothing.
+local function check_tensors(model, path, file)
+  local names, tensors = named_params(model)
+  local expected = {}
+  for i, name in ipairs(names) do
+    expected[name] = true
+    local t = file[name]
+    if t == nil then
+      error(string.format("%s: missing tensor '%s' (expected %s)", path, name,
+        shape_str(tensors[i])), 0)
+    end
+    if t:dtype() ~= tensors[i]:dtype() then
+      error(string.format("%s: tensor '%s': expected dtype %s, got %s", path, name,
+        tensors[i]:dtype(), t:dtype()), 0)
+    end
+    if shape_str(t) ~= shape_str(tensors[i]) then
+      error(string.format("%s: tensor '%s': expected shape %s, got %s", path, name,
+        shape_str(tensors[i]), shape_str(t)), 0)
+    end
+  end
+  local extra = {}
+  for name in pairs(file) do
+    if not expected[name] then extra[#extra + 1] = name end
+  end
+  if #extra > 0 then
+    table.sort(extra)
+    error(string.format("%s: unexpected tensor '%s' (the model has no such "
+      .. "parameter: different architecture?)", path, extra[1]), 0)
+  end
+  return names, tensors
+end
+
+local function apply(model, path, file)
+  local names, tensors = check_tensors(model, path, file)
+  for i, name in ipairs(names) do tensors[i]:copy(file[name]) end
+end
+
+-- model:load_weights(path): copy the weights of a file saved by save or
+-- save_weights from a model of the same architecture.
+function Sequential:load_weights(path)
+  if type(path) ~= "string" then
+    error("load_weights: expected a file name, got " .. type(path), 2)
+  end
+  local file = wb.io.load_safetensors(path)
+  local ok, err = pcall(apply, self, path, file)
+  if not ok then error(err, 2) end
+  return self
+end
+
+-- Build one layer from its config.
+local function build_layer(cfg, i, path)
+  local nn = wb.nn
+  local kind = cfg.kind
+  if kind == "Dense" then
+    return nn.Dense(math.tointeger(cfg.n_in), math.tointeger(cfg.n_out),
+      {activation = cfg.activation, l2 = cfg.l2, init = cfg.init,
+       bias = cfg.use_bias ~= false})
+  elseif kind == "Dropout" then
+    return nn.Dropout(cfg.rate)
+  elseif kind == "Activation" then
+    return nn.Activation(cfg.activation)
+  elseif kind == "Flatten" then
+    return nn.Flatten()
+  elseif type(kind) == "string" and type(nn[kind]) == "function" then
+    return nn[kind](cfg)
+  end
+  error(string.format("%s: layer %d (%s) cannot be rebuilt: %s", path, i,
+    tostring(kind), cfg.description or "unknown kind"), 0)
+end
+
+-- wb.load(path) -> model: rebuild a model saved with model:save.
+function wb.load(path)
+  if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
+  local file, meta = wb.io.load_safetensors(path)
+  local arch = meta["workbench.architecture"]
+  if not arch then
+    error(path .. ": no 'workbench.architecture' metadata (saved with save_weights?): "
+      .. "build the model and call model:load_weights", 2)
+  end
+  local ok, cfgs = pcall(cjson.decode, arch)
+  if not ok or type(cfgs) ~= "table" then
+    error(path .. ": bad workbench.architecture metadata: " .. tostring(cfgs), 2)
+  end
+  local model = wb.nn.Sequential{}
+  for i, cfg in ipairs(cfgs) do
+    local okl, layer = pcall(build_layer, cfg, i, path)
+    if not okl then error(layer, 2) end
+    model:add(layer)
+  end
+  local oka, err = pcall(apply, model, path, file)
+  if not oka then error(err, 2) end
+  return model
+end
+
+return {}

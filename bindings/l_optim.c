@@ -1,8 +1,269 @@
-/* l_optim.c - Lua bindings for wb.optim (being written; registers nothing yet). */
+/* l_optim.c - Lua bindings for wb.optim: SGD, Adam, AdamW, RMSprop.
+ *
+ *   local opt = wb.optim.Adam{lr = 1e-3}     -- Keras defaults for the rest
+ *   wb.optim.new("sgd", {lr = 0.1, momentum = 0.9})   -- by name
+ *   opt:step(params, grads)   -- two lists of float32 tensors -> opt
+ *   opt.lr (read/write), opt.name ("adam"), opt.iterations, opt.beta1 ...
+ *   opt:config() -> {name =, lr =, ...}; opt:reset() -> opt; tostring(opt)
+ *
+ * One userdata class "wb.Optimizer" holds a core wb_optim (core/optim.h).
+ * Its user value 1 caches a scratch array of tensor pointers for step, so a
+ * step after the first allocates nothing, in C or in Lua.
+ */
+#include <string.h>
+
+#include "../core/optim.h"
 #include "lwb.h"
+
+#define LWB_OPTIM "wb.Optimizer"
+
+typedef struct optbox {
+    wb_optim *o; /* NULL once released */
+} optbox;
+
+static wb_optim *checkoptim(lua_State *L, int idx)
+{
+    optbox *b = luaL_checkudata(L, idx, LWB_OPTIM);
+    if (!b->o)
+        luaL_error(L, "attempt to use a released optimizer");
+    return b->o;
+}
+
+/* ---- construction ----------------------------------------------------- */
+
+/* Apply the options table at idx to cfg; errors name the option. */
+static void readopts(lua_State *L, int idx, wb_optim_config *cfg)
+{
+    const char *cls = wb_optim_class_name(cfg->kind);
+    wb_err err;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s: options are named (lr = ...), got "
+                          "a %s key", cls, luaL_typename(L, -2)));
+        const char *key = lua_tostring(L, -2);
+        int k = wb_optim_key_find(cfg->kind, key);
+        if (k < 0) {
+            wb_optim_key_error(cfg->kind, key, &err);
+            lwb_raise(L, idx, &err);
+        }
+        int want = wb_optim_key_is_bool(cfg->kind, k) ? LUA_TBOOLEAN : LUA_TNUMBER;
+        if (lua_type(L, -1) != want)
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s: option '%s' must be a %s, got %s",
+                          cls, key, lua_typename(L, want), luaL_typename(L, -1)));
+        wb_optim_config_set(cfg, k, want == LUA_TBOOLEAN ? lua_toboolean(L, -1)
+                                                         : lua_tonumber(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
+static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
+{
+    wb_optim_config cfg;
+    wb_optim_defaults(kind, &cfg);
+    if (!lua_isnoneornil(L, optidx)) {
+        luaL_checktype(L, optidx, LUA_TTABLE);
+        readopts(L, optidx, &cfg);
+    }
+    optbox *b = lua_newuserdatauv(L, sizeof *b, 1);
+    b->o = NULL;
+    luaL_setmetatable(L, LWB_OPTIM);
+    wb_err err;
+    b->o = wb_optim_new(&cfg, &err);
+    if (!b->o)
+        return lwb_raise(L, err.code == WB_EINVAL ? optidx : 0, &err);
+    return 1;
+}
+
+static int l_sgd(lua_State *L) { return newoptim(L, WB_OPTIM_SGD, 1); }
+static int l_adam(lua_State *L) { return newoptim(L, WB_OPTIM_ADAM, 1); }
+static int l_adamw(lua_State *L) { return newoptim(L, WB_OPTIM_ADAMW, 1); }
+static int l_rmsprop(lua_State *L) { return newoptim(L, WB_OPTIM_RMSPROP, 1); }
+
+static int l_new(lua_State *L)
+{
+    wb_err err;
+    wb_optim_kind kind;
+    if (wb_optim_kind_parse(luaL_checkstring(L, 1), &kind, &err))
+        return lwb_raise(L, 1, &err);
+    return newoptim(L, kind, 2);
+}
+
+/* ---- step --------------------------------------------------------------- */
+
+/* Scratch for 2*n tensor pointers, cached in user value 1 of the optimizer
+ * at index 1 (grown, once, when a longer list comes). */
+static wb_tensor **scratch(lua_State *L, lua_Integer n)
+{
+    size_t need = 2 * (size_t)n * sizeof(wb_tensor *);
+    lua_getiuservalue(L, 1, 1);
+    void *p = lua_touserdata(L, -1);
+    if (!p || lua_rawlen(L, -1) < need) {
+        p = lua_newuserdatauv(L, need, 0);
+        lua_setiuservalue(L, 1, 1);
+    }
+    lua_pop(L, 1);
+    return p;
+}
+
+/* Fill out[0..n) from the list at idx; what = "parameter" / "gradient". */
+static void readlist(lua_State *L, int idx, lua_Integer n, wb_tensor **out,
+                     const char *what)
+{
+    for (lua_Integer i = 0; i < n; i++) {
+        lua_rawgeti(L, idx, i + 1);
+        lwb_tensor_box *b = luaL_testudata(L, -1, LWB_TENSOR);
+        if (!b)
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s %d: wb.Tensor expected, got %s",
+                          what, (int)(i + 1), luaL_typename(L, -1)));
+        if (!b->t)
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s %d: attempt to use a released "
+                          "tensor", what, (int)(i + 1)));
+        out[i] = b->t;
+        lua_pop(L, 1); /* the list keeps the tensor alive during the call */
+    }
+}
+
+/* opt:step(params, grads) -> opt */
+static int o_step(lua_State *L)
+{
+    wb_optim *o = checkoptim(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_Integer np = luaL_len(L, 2), ng = luaL_len(L, 3);
+    if (np < 1)
+        return luaL_argerror(L, 2, "no parameters to update (empty list)");
+    if (ng != np)
+        return luaL_argerror(L, 3, lua_pushfstring(L, "%d gradients for %d parameters",
+                                                   (int)ng, (int)np));
+    if (np > 1 << 20)
+        return luaL_argerror(L, 2, "too many parameters");
+    wb_tensor **ps = scratch(L, np), **gs = ps + np;
+    readlist(L, 2, np, ps, "parameter");
+    readlist(L, 3, np, gs, "gradient");
+    wb_err err;
+    if (wb_optim_step(o, (int)np, ps, (const wb_tensor *const *)gs, &err)) {
+        int pos = strncmp(err.msg, "gradient", 8) == 0    ? 3
+                  : strncmp(err.msg, "parameter", 9) == 0 ? 2
+                                                          : 0;
+        return lwb_raise(L, pos, &err);
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- fields and methods ------------------------------------------------- */
+
+static void pushoption(lua_State *L, const wb_optim_config *c, int k)
+{
+    double v = wb_optim_config_get(c, k);
+    if (wb_optim_key_is_bool(c->kind, k))
+        lua_pushboolean(L, v != 0.0);
+    else
+        lua_pushnumber(L, v);
+}
+
+/* opt:config() -> {name = "adam", lr = ..., beta1 = ..., ...} */
+static int o_config(lua_State *L)
+{
+    const wb_optim_config *c = wb_optim_get_config(checkoptim(L, 1));
+    int nk = wb_optim_nkeys(c->kind);
+    lua_createtable(L, 0, nk + 1);
+    lua_pushstring(L, wb_optim_kind_name(c->kind));
+    lua_setfield(L, -2, "name");
+    for (int k = 0; k < nk; k++) {
+        pushoption(L, c, k);
+        lua_setfield(L, -2, wb_optim_key_name(c->kind, k));
+    }
+    return 1;
+}
+
+/* opt:reset() -> opt: drop the per-parameter state and the step count. */
+static int o_reset(lua_State *L)
+{
+    wb_optim_reset(checkoptim(L, 1));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int o_index(lua_State *L)
+{
+    wb_optim *o = checkoptim(L, 1);
+    const char *key = lua_tostring(L, 2);
+    if (lua_getfield(L, lua_upvalueindex(1), key ? key : "") != LUA_TNIL || !key)
+        return 1; /* a method */
+    const wb_optim_config *c = wb_optim_get_config(o);
+    int k = wb_optim_key_find(c->kind, key);
+    if (k >= 0)
+        pushoption(L, c, k); /* lr and every hyper-parameter */
+    else if (strcmp(key, "name") == 0)
+        lua_pushstring(L, wb_optim_kind_name(c->kind));
+    else if (strcmp(key, "iterations") == 0)
+        lua_pushinteger(L, (lua_Integer)wb_optim_iterations(o));
+    else if (strcmp(key, "n_params") == 0)
+        lua_pushinteger(L, wb_optim_n_params(o));
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* opt.lr = x (ReduceLROnPlateau); every other field is read-only. */
+static int o_newindex(lua_State *L)
+{
+    wb_optim *o = checkoptim(L, 1);
+    const char *key = lua_tostring(L, 2);
+    if (!key || strcmp(key, "lr") != 0)
+        return luaL_error(L, "%s: cannot set field '%s' (only lr is writable)",
+                          wb_optim_class_name(wb_optim_get_config(o)->kind),
+                          key ? key : luaL_typename(L, 2));
+    if (lua_type(L, 3) != LUA_TNUMBER)
+        return luaL_error(L, "lr must be a number, got %s", luaL_typename(L, 3));
+    wb_err err;
+    if (wb_optim_set_lr(o, lua_tonumber(L, 3), &err))
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
+static int o_tostring(lua_State *L)
+{
+    optbox *b = luaL_checkudata(L, 1, LWB_OPTIM);
+    if (!b->o) {
+        lua_pushliteral(L, "Optimizer(released)");
+        return 1;
+    }
+    char buf[WB_OPTIM_STR_MAX];
+    lua_pushstring(L, wb_optim_str(b->o, buf, sizeof buf));
+    return 1;
+}
+
+/* __gc and __close: idempotent release. */
+static int o_free(lua_State *L)
+{
+    optbox *b = luaL_checkudata(L, 1, LWB_OPTIM);
+    wb_optim_free(b->o);
+    b->o = NULL;
+    return 0;
+}
 
 int lwb_open_optim(lua_State *L)
 {
-    (void)L;
+    static const luaL_Reg methods[] = {
+        {"step", o_step}, {"config", o_config}, {"reset", o_reset}, {NULL, NULL}};
+    static const luaL_Reg metamethods[] = {
+        {"__newindex", o_newindex}, {"__tostring", o_tostring},
+        {"__gc", o_free}, {"__close", o_free}, {NULL, NULL}};
+    static const luaL_Reg functions[] = {
+        {"SGD", l_sgd}, {"Adam", l_adam}, {"AdamW", l_adamw},
+        {"RMSprop", l_rmsprop}, {"new", l_new}, {NULL, NULL}};
+    int wb = lua_absindex(L, 1);
+    luaL_newmetatable(L, LWB_OPTIM);
+    luaL_setfuncs(L, metamethods, 0);
+    luaL_newlib(L, methods);
+    lua_pushcclosure(L, o_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lwb_subtable(L, wb, "optim");
+    luaL_setfuncs(L, functions, 0);
+    lua_pop(L, 1);
     return 0;
 }

@@ -1,0 +1,189 @@
+-- wb/report.lua: the "Claims" section of the report (STUDY.md C1-C7).
+--
+-- For each claim the study drew from single runs, the quantity that decides
+-- it is read from the run records of the task that tests it, as mean ± std
+-- over seeds, and a verdict is derived by one rule, stated in the report:
+-- an effect counts when the difference of means is larger than the spread
+-- over seeds (sqrt(sd_a^2 + sd_b^2)) in the claimed direction. A claim
+-- with several parts is "supported" when every part is, "not supported"
+-- when none is, "mixed" otherwise. Nothing here is typed by hand.
+local wb = require "wb"
+local runs_mod = require "wb.runs"
+
+local M = {}
+
+local function group(recs)
+  local g = {}
+  for _, r in ipairs(recs) do
+    g[r.variant] = g[r.variant] or {}
+    table.insert(g[r.variant], r)
+  end
+  return g
+end
+
+local function vals(rs, name)
+  local out = {}
+  for _, r in ipairs(rs or {}) do
+    local v = runs_mod.value(r, name)
+    if type(v) == "number" then out[#out + 1] = v end
+  end
+  return out
+end
+
+local function fmt(m, s, name) return runs_mod.fmt_mean_std(m, s, name) end
+
+-- A part of a claim: "a is larger than b" in quantity `name` (or smaller
+-- with lower = true). Returns {ok = true|false|nil, text = ...}.
+local function part(desc, ga, gb, name, lower, la, lb)
+  local a, b = vals(ga, name), vals(gb, name)
+  if #a == 0 or #b == 0 then return {ok = nil, text = desc .. ": no data"} end
+  local ma, sa = runs_mod.mean_std(a)
+  local mb, sb = runs_mod.mean_std(b)
+  local effect = lower and (mb - ma) or (ma - mb)
+  local spread = math.sqrt(sa ^ 2 + sb ^ 2)
+  local ok
+  if effect > spread then ok = true elseif effect < -spread then ok = false end
+  return {ok = ok, decided = ok ~= nil, text = string.format("%s: %s %s vs %s %s", desc,
+    la, fmt(ma, sa, name), lb, fmt(mb, sb, name))}
+end
+
+-- A one-sample part: quantity `name` per seed is positive beyond its spread.
+local function positive(desc, g, name)
+  local a = vals(g, name)
+  if #a == 0 then return {ok = nil, text = desc .. ": no data"} end
+  local m, s = runs_mod.mean_std(a)
+  local ok
+  if m > s then ok = true elseif m < -s then ok = false end
+  return {ok = ok, decided = ok ~= nil, text = string.format("%s: %s", desc, fmt(m, s, name))}
+end
+
+local function combine(parts)
+  local yes, no = 0, 0
+  for _, p in ipairs(parts) do
+    if p.ok == true then yes = yes + 1 elseif p.ok == false then no = no + 1 end
+  end
+  if yes == #parts then return "supported" end
+  if no == #parts then return "not supported" end
+  if yes == 0 and no == 0 then return "undecided" end
+  return "mixed"
+end
+
+-- Derived per-record quantities the claims need.
+local function derive(r)
+  local m = r.metrics or {}
+  r.metrics = m
+  local h = r.history or {}
+  if h.val_loss and #h.val_loss > 0 and m.best_val_loss then
+    m.val_rise_after_min = h.val_loss[#h.val_loss] - m.best_val_loss
+    m.epochs_before_end = #h.val_loss - (m.best_epoch or #h.val_loss)
+  end
+  if m.last_test_loss and m.test_loss then
+    m.restore_gain_loss = m.last_test_loss - m.test_loss
+    m.restore_gain_acc = m.test_accuracy - m.last_test_accuracy
+  end
+  local g = r.measures and r.measures.grad_norm_1
+  if type(g) == "table" and #g > 0 then
+    local s = 0
+    for _, x in ipairs(g) do s = s + x end
+    m.mean_grad_norm_1 = s / #g
+  end
+end
+
+-- Rows of the claims table: {claim, verdict, numbers, figure}.
+function M.claims(runs_dir, dataset, quick)
+  dataset = dataset or "mnist"
+  local function task(name)
+    local recs = runs_mod.load_all(runs_dir, function(r)
+      return r.task == name and r.status == "ok" and (r.config.dataset or "mnist") == dataset
+        and (r.config.subset ~= nil) == (quick == true)
+    end)
+    for _, r in ipairs(recs) do derive(r) end
+    return group(recs)
+  end
+  local rows = {}
+  local function add(id, claim, parts, fig)
+    local texts = {}
+    for _, p in ipairs(parts) do texts[#texts + 1] = p.text end
+    rows[#rows + 1] = {id = id, claim = claim, verdict = combine(parts),
+      numbers = table.concat(texts, "; "), figure = fig, parts = parts}
+  end
+
+  local t3 = task("task03_epochs")
+  local base = t3[next(t3) or ""]
+  add("C1", "without regularisation, validation loss rises after a few epochs while "
+    .. "training loss keeps falling", {
+      positive("val loss at epoch 20 minus its minimum", base, "val_rise_after_min"),
+      positive("epochs after the minimum", base, "epochs_before_end")},
+    "task03_epochs/loss.png")
+
+  local t4 = task("task04_early_stopping")
+  local all4 = {}
+  for _, rs in pairs(t4) do for _, r in ipairs(rs) do all4[#all4 + 1] = r end end
+  add("C2", "early stopping keeps the best generalising weights", {
+      positive("test loss, last-epoch minus restored weights", all4, "restore_gain_loss")},
+    "task04_early_stopping/val_loss.png")
+
+  local t5 = task("task05_dropout")
+  add("C3", "higher dropout reduces overfitting and makes features robust", {
+      part("gap", t5["dropout=0.3"], t5["dropout=0"], "gap", true, "dropout 0.3", "0"),
+      part("accuracy with 50% of hidden units silenced", t5["dropout=0.3"], t5["dropout=0"],
+        "silenced_50", false, "dropout 0.3", "0")},
+    "task05_dropout/robustness.png")
+
+  local t6 = task("task06_l2")
+  add("C4", "stronger L2 suppresses large weights and reduces the gap", {
+      part("hidden kernel norm", t6["l2=0.01"], t6["l2=0"], "w1_norm", true, "l2 1e-2", "0"),
+      part("gap", t6["l2=0.001"], t6["l2=0"], "gap", true, "l2 1e-3", "0")},
+    "task06_l2/weights_hist.png")
+
+  local t7 = task("task07_optimizers")
+  add("C5", "Adam and AdamW converge faster than SGD; AdamW is more stable late", {
+      part("epochs to 97% val accuracy", t7["Adam"], t7["SGD lr=0.01"], "epochs_to_target",
+        true, "Adam", "SGD"),
+      part("epochs to 97% val accuracy", t7["AdamW wd=0.004"], t7["SGD lr=0.01"],
+        "epochs_to_target", true, "AdamW", "SGD"),
+      part("late val-loss jitter", t7["AdamW wd=0.004"], t7["Adam"], "late_val_loss_jitter",
+        true, "AdamW", "Adam")},
+    "task07_optimizers/val_accuracy.png")
+
+  local t8 = task("task08_batch_size")
+  add("C6", "small batches give noisier gradients; large batches are faster per epoch "
+    .. "but reach sharper minima", {
+      part("gradient noise at own batch size", t8["batch_size=8"], t8["batch_size=128"],
+        "grad_noise", false, "batch 8", "128"),
+      part("seconds per epoch", t8["batch_size=128"], t8["batch_size=8"], "sec_per_epoch",
+        true, "batch 128", "8"),
+      part("sharpness", t8["batch_size=128"], t8["batch_size=8"], "sharpness", false,
+        "batch 128", "8")},
+    "task08_batch_size/grad_noise.png")
+
+  local t9 = task("task09_activations")
+  add("C7", "GELU improves gradient flow and convergence over ReLU", {
+      part("test accuracy", t9["activation=gelu"], t9["activation=relu"], "test_accuracy",
+        false, "GELU", "ReLU"),
+      part("epochs to 97% val accuracy", t9["activation=gelu"], t9["activation=relu"],
+        "epochs_to_target", true, "GELU", "ReLU"),
+      part("mean hidden-kernel gradient norm", t9["activation=gelu"], t9["activation=relu"],
+        "mean_grad_norm_1", false, "GELU", "ReLU")},
+    "task09_activations/grad_norms.png")
+  return rows
+end
+
+function M.claims_section(runs_dir, dataset, quick)
+  local rows = M.claims(runs_dir, dataset, quick)
+  local out = {"## Claims of the original study, tested (" .. (dataset or "mnist") .. ")", "",
+    "Rule: a part of a claim holds when the difference of the means over seeds is larger "
+    .. "than the spread sqrt(sd_a^2 + sd_b^2) in the claimed direction, and fails when it "
+    .. "is that large the other way; otherwise it is undecided. A claim is *supported* "
+    .. "when every part holds, *not supported* when every part fails, *mixed* otherwise.",
+    "", "| # | claim (study) | verdict | deciding numbers (mean ± std over seeds) | figure |",
+    "|---|---|---|---|---|"}
+  for _, r in ipairs(rows) do
+    out[#out + 1] = string.format("| %s | %s | **%s** | %s | [%s](%s) |", r.id, r.claim,
+      r.verdict, r.numbers, r.figure:match("[^/]+$"), r.figure)
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+wb.report = M
+return M

@@ -46,9 +46,7 @@ local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"
 end
-local claims = wb.report and wb.report.claims_section and
-  wb.report.claims_section(runs_dir, opts.dataset or "mnist")
-if claims then lines[#lines + 1] = claims end
+lines[#lines + 1] = wb.report.claims_section(runs_dir, opts.dataset or "mnist", opts.quick)
 
 lines[#lines + 1] = "## Summary of every variant (mean ± std over seeds)\n"
 lines[#lines + 1] = "| task | variant | seeds | test accuracy | test loss | gap (val - train "

@@ -190,8 +190,14 @@ local function slurp(path)
   return s
 end
 
--- Write text to path through a temporary file and a rename.
+-- Write text to path through a temporary file and a rename (wb.sys's
+-- write_atomic when the bindings have it).
 local function write_file(path, text)
+  if wb.sys and type(wb.sys.write_atomic) == "function" then
+    local ok, err = pcall(wb.sys.write_atomic, path, text)
+    if not ok then error("wb.plot: cannot write " .. path .. ": " .. tostring(err), 0) end
+    return
+  end
   local tmp = path .. ".tmp"
   local fh, msg = io.open(tmp, "wb")
   if not fh then error("wb.plot: cannot write " .. path .. ": " .. tostring(msg), 0) end
@@ -286,7 +292,9 @@ function Plot:save(path)
     mkdir_p(dir)
     for _, f in ipairs(data_files(self, name)) do write_file(dir .. "/" .. f[1], f[2]) end
     write_file(dir .. "/" .. name .. ".gp", script(self, name, "png", size_of(self)))
-    local tmp = string.format(".%s.%d%06d.tmp.png", name, os.time(), math.random(0, 999999))
+    local pid = wb.sys and wb.sys.getpid and wb.sys.getpid() or 0
+    local tmp = string.format(".%s.%d.%d%06d.tmp.png", name, pid, os.time(),
+      math.random(0, 999999))
     local rok, rerr = pcall(run_gnuplot, dir, name .. ".gp", tmp, nil, path)
     local tmppath = dir .. "/" .. tmp
     if not rok then os.remove(tmppath); error(rerr, 0) end

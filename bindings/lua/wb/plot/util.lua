@@ -4,21 +4,29 @@
 -- option checking and the conversion of Lua tables or wb tensors into plain
 -- Lua arrays. Nothing here runs gnuplot or touches files; see wb/plot.lua.
 -- Conventions: `what` arguments name the offending option in error messages
--- ("series[2].y"); errors are raised at the level of the public constructor.
+-- ("series[2].y"); helpers raise error(msg, 0) and the public constructor
+-- adds "wb.plot.<kind>: " and re-raises at its caller's level.
 local U = {}
 
 local inf = math.huge
 
 -- ---------------------------------------------------------------- escaping
 
--- A gnuplot single-quoted string literal holding `s` as plain text. Inside
--- single quotes gnuplot expands nothing (no backslash escapes, backquotes
--- or @macros); only a quote needs doubling. Control characters (newlines
--- included) would end the command, so they become spaces. Enhanced-text
--- markup (^ _ @ & { }) is disabled separately with `noenhanced`.
+-- A gnuplot string expression holding `s` as plain text. Inside single
+-- quotes gnuplot expands nothing (no backslash escapes, backquotes or
+-- @macros); a quote is doubled. gnuplot's lexer reads a leading '' as an
+-- empty string, so leading quotes go in a double-quoted prefix instead
+-- ("'" . 'rest': a double-quoted string of quotes has nothing to expand).
+-- Control characters (newlines included) would end the command, so they
+-- become spaces. Enhanced-text markup (^ _ @ & { }) is disabled separately
+-- with `noenhanced`.
 function U.q(s)
-  s = tostring(s):gsub("%c", " "):gsub("'", "''")
-  return "'" .. s .. "'"
+  s = tostring(s):gsub("%c", " ")
+  local lead, rest = s:match("^('*)(.*)$")
+  local body = "'" .. rest:gsub("'", "''") .. "'"
+  if lead == "" then return body end
+  if rest == "" then return '"' .. lead .. '"' end
+  return '"' .. lead .. '" . ' .. body
 end
 
 -- A POSIX shell word holding `s` literally.

@@ -1,0 +1,370 @@
+-- test_plot.lua: wb.plot (figures through gnuplot).
+--
+-- Every kind saves name.png + name.csv + name.gp; the PNG is checked from
+-- its bytes (signature, IHDR size) and, when wb.image.load exists, for not
+-- being blank; the .gp re-renders the same PNG with gnuplot alone. Also:
+-- hostile text is drawn, never executed; gnuplot failures, a missing
+-- gnuplot and a hung gnuplot are Lua errors with a useful message.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local P = wb.plot
+
+local have_gnuplot = os.execute("command -v gnuplot >/dev/null 2>&1") == true
+local dir = T.tmpdir()
+
+-- {====================================================== helpers
+
+local function slurp(path)
+  local fh = io.open(path, "rb")
+  if not fh then return nil end
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
+local function exists(path) return slurp(path) ~= nil end
+
+-- PNG width, height from the signature and the IHDR chunk; raises if the
+-- bytes are not a PNG.
+local function png_size(path)
+  local s = assert(slurp(path), "missing " .. path)
+  T.eq(s:sub(1, 8), "\137PNG\r\n\26\n", path .. ": PNG signature")
+  T.eq(s:sub(13, 16), "IHDR", path .. ": first chunk")
+  local w, h = string.unpack(">I4>I4", s, 17)
+  return w, h, #s
+end
+
+-- Checks the three files of a saved plot and returns PNG width, height.
+local function check_saved(path)
+  local base = path:sub(1, -5)
+  T.ok(exists(base .. ".csv"), "csv written")
+  T.ok(exists(base .. ".gp"), "gp written")
+  local w, h, n = png_size(path)
+  T.ok(n > 1000, "PNG has content")
+  if wb.image and wb.image.load then
+    local img = wb.image.load(path)
+    T.ok(img:std() > 0.01, "PNG is not blank (std " .. img:std() .. ")")
+  end
+  return w, h
+end
+
+local function lines_in(s)
+  local n = 0
+  for _ in s:gmatch("[^\n]*\n") do n = n + 1 end
+  return n
+end
+
+local function ramp(n, f)
+  local t = {}
+  for i = 1, n do t[i] = f(i) end
+  return t
+end
+
+local function skip_all(reason)
+  for _, name in ipairs({"lines", "bars", "heatmap", "histogram", "images", "panels"}) do
+    T.skip(name, reason)
+  end
+end
+
+-- }======================================================
+
+if not have_gnuplot then
+  skip_all("gnuplot not installed")
+  T.done()
+end
+
+T.test("lines: png, csv (header, NaN, shared x), gp; save returns self and path", function()
+  local p = P.lines{title = "Loss", xlabel = "epoch", ylabel = "loss",
+    series = {{label = "train", y = {0.9, 0.5, 0.3, 0.2}},
+              {label = "val", y = {1.0, 0.7, 0 / 0, 0.45}, err = {0.1, 0.05, 0.05, 0.04}}}}
+  local path = dir .. "/lines/loss.png"
+  local self, ret = p:save(path)
+  T.eq(self, p, "returns self")
+  T.eq(ret, path, "returns the path")
+  local w, h = check_saved(path)
+  T.eq(w, P.style.size[1]); T.eq(h, P.style.size[2])
+  local csv = slurp(dir .. "/lines/loss.csv")
+  T.eq(csv:match("^[^\n]*"), "epoch,train,val,val err")
+  T.ok(csv:find("\n3,0.3,NaN,0.05\n", 1, true), "NaN written as NaN: " .. csv)
+  T.eq(lines_in(csv), 5)
+  T.eq(tostring(p), 'Plot(lines, "Loss")')
+end)
+
+T.test("lines: separate x per series, infinities, tensors, logy, ranges", function()
+  local y = wb.tensor({1, 10, 100, math.huge})
+  local p = P.lines{series = {{label = "a", x = {1, 2, 3, 4}, y = y},
+                              {label = "b", x = {0.5, 1.5}, y = {2, 3}}},
+                    logy = true, xrange = {0, 5}, yrange = {0.5, nil}, points = false}
+  p:save(dir .. "/lines/x.png")
+  check_saved(dir .. "/lines/x.png")
+  local csv = slurp(dir .. "/lines/x.csv")
+  T.eq(csv:match("^[^\n]*"), "a x,a,b x,b")
+  T.ok(csv:find("\n4,NaN,NaN,NaN\n", 1, true), "inf and padding as NaN: " .. csv)
+  local gp = slurp(dir .. "/lines/x.gp")
+  T.ok(gp:find("set logscale y", 1, true) and gp:find("set xrange [0:5]", 1, true)
+    and gp:find("set yrange [0.5:*]", 1, true), "log and ranges in the script")
+end)
+
+T.test("bars: single with error bars, grouped series, CSV quoting", function()
+  local p = P.bars{title = "Accuracy", ylabel = "accuracy",
+    labels = {"sgd", 'adam, "fast"', "rmsprop"}, values = {0.95, 0.98, 0.97},
+    err = {0.01, 0.005, 0.02}}
+  p:save(dir .. "/bars/single.png")
+  check_saved(dir .. "/bars/single.png")
+  local csv = slurp(dir .. "/bars/single.csv")
+  T.eq(csv, 'label,value,value err\nsgd,0.95,0.01\n"adam, ""fast""",0.98,0.005\n'
+    .. "rmsprop,0.97,0.02\n")
+  P.bars{labels = {"64", "128"}, series = {{label = "relu", values = {0.9, 0.95}},
+    {label = "tanh", values = wb.tensor({0.85, 0.9}), err = {0.01, 0.02}}}}
+    :save(dir .. "/bars/grouped.png")
+  check_saved(dir .. "/bars/grouped.png")
+  T.eq(slurp(dir .. "/bars/grouped.csv"):match("^[^\n]*"), "label,relu,tanh,tanh err")
+end)
+
+T.test("heatmap: 10x10 confusion matrix from a tensor, counts in cells", function()
+  local z, labels = {}, {}
+  for r = 1, 10 do
+    z[r] = {}
+    labels[r] = tostring(r - 1)
+    for c = 1, 10 do z[r][c] = r == c and 950 + r or (r * c) % 7 end
+  end
+  local p = P.heatmap{title = "Confusion", z = wb.tensor(z), xlabels = labels,
+    ylabels = labels, xlabel = "predicted", ylabel = "true"}
+  p:save(dir .. "/heat/cm.png")
+  check_saved(dir .. "/heat/cm.png")
+  local csv = slurp(dir .. "/heat/cm.csv")
+  T.eq(lines_in(csv), 101)
+  T.ok(csv:find("\n1,1,951,0,0\n", 1, true), "cell (1,1)")
+  local gp = slurp(dir .. "/heat/cm.gp")
+  T.ok(gp:find("with labels tc rgb variable", 1, true), "counts drawn")
+  T.ok(gp:find("'%.0f'", 1, true), "integer format for counts")
+  -- A diverging, non-integer map without counts.
+  P.heatmap{z = {{-1.5, 0.2}, {0.3, 2}}, palette = "diverging", counts = false}
+    :save(dir .. "/heat/div.png")
+  T.ok(not slurp(dir .. "/heat/div.gp"):find("with labels", 1, true), "counts off")
+  T.ok(slurp(dir .. "/heat/div.gp"):find("set cbrange [-2:2]", 1, true), "symmetric range")
+end)
+
+T.test("histogram: tensor values, common bins, non-finite skipped", function()
+  local a = ramp(1000, function(i) return math.sin(i) end)
+  local b = ramp(500, function(i) return 0.5 * math.cos(i) end)
+  b[1] = 0 / 0
+  local p = P.histogram{title = "Weights", bins = 20,
+    series = {{label = "a", values = wb.tensor(a)}, {label = "b", values = b}}}
+  p:save(dir .. "/hist/w.png")
+  check_saved(dir .. "/hist/w.png")
+  local csv = slurp(dir .. "/hist/w.csv")
+  T.eq(csv:match("^[^\n]*"), "bin_lo,bin_hi,a,b (1 non-finite skipped)")
+  T.eq(lines_in(csv), 21)
+  local sa, sb = 0, 0
+  for l in csv:gmatch("\n([^\n]+)") do
+    local x, y = l:match("^[^,]+,[^,]+,([^,]+),(.+)$")
+    sa, sb = sa + tonumber(x), sb + tonumber(y)
+  end
+  T.eq(sa, 1000, "every value of a counted once")
+  T.eq(sb, 499, "the NaN of b skipped")
+  p = P.histogram{series = {{values = {1, 1, 1}}}, density = true, bins = 4}
+  p:save(dir .. "/hist/one.png")
+  check_saved(dir .. "/hist/one.png")
+end)
+
+T.test("images: [n,784] diverging weights 8x16 and [n,h,w] grey with captions", function()
+  local t = {}
+  for k = 1, 128 do
+    t[k] = ramp(784, function(j) return math.sin(j * k / 97) * (k % 3 - 1 + 0.5) end)
+  end
+  local p = P.images{title = "weights", tiles = wb.tensor(t), rows = 8, cols = 16}
+  p:save(dir .. "/img/w.png")
+  local w, h = check_saved(dir .. "/img/w.png")
+  T.ok(w > 900 and w < 1300 and h > 400 and h < 700, "grid size " .. w .. "x" .. h)
+  T.ok(slurp(dir .. "/img/w.gp"):find("set cbrange [-1:1]", 1, true), "diverging")
+  local csv = slurp(dir .. "/img/w.csv")
+  T.eq(csv:match("^[^\n]*"), "x,y,tile,value,scaled")
+  -- Tile 1, pixel 1 is at 0,0; each tile is scaled by its own max |value|.
+  local v, s = csv:match("\n0,0,1,([^,]+),([^\n]+)")
+  local m = 0
+  for j = 1, 784 do m = math.max(m, math.abs(t[1][j])) end
+  T.near(tonumber(s), tonumber(v) / m, 1e-6, "scaled by the tile's max |value|")
+  local digits = {}
+  for k = 1, 6 do
+    local img = {}
+    for r = 1, 12 do
+      img[r] = ramp(10, function(c) return (r + c + k) % 5 == 0 and 255 or 0 end)
+    end
+    digits[k] = img
+  end
+  P.images{tiles = wb.tensor(digits), cols = 3,
+    labels = {"7 -> 2", "a'b", "c\"d", "x", "y", "z"}}:save(dir .. "/img/d.png")
+  check_saved(dir .. "/img/d.png")
+  local gp = slurp(dir .. "/img/d.gp")
+  T.ok(gp:find("set label 2 'a''b'", 1, true), "captions as labels")
+  T.ok(gp:find("set palette defined (0 '#FFFFFF', 1 '#000000')", 1, true), "grey")
+end)
+
+T.test("images: each tile scaled on its own (scaled column spans [0,1] per tile)", function()
+  local tiles = {{0, 1, 2, 3}, {100, 200, 300, 400}}
+  P.images{tiles = tiles, palette = "grey"}:save(dir .. "/img/s.png")
+  local csv = slurp(dir .. "/img/s.csv")
+  local lo, hi = {}, {}
+  for tile, s in csv:gmatch("\n[^,]+,[^,]+,(%d+),[^,]+,([^\n]+)") do
+    tile = tonumber(tile)
+    if tile > 0 then
+      lo[tile] = math.min(lo[tile] or 1, tonumber(s))
+      hi[tile] = math.max(hi[tile] or 0, tonumber(s))
+    end
+  end
+  for k = 1, 2 do T.eq(lo[k], 0); T.eq(hi[k], 1) end
+end)
+
+T.test("panels: two plots side by side, index CSV and one CSV per panel", function()
+  local a = P.lines{title = "loss", series = {{label = "train", y = {3, 2, 1}}}}
+  local b = P.lines{title = "accuracy", series = {{label = "train", y = {0.5, 0.7, 0.8}}}}
+  local c = P.heatmap{z = {{1, 2}, {3, 4}}}
+  P.panels{title = "curves", cols = 3, plots = {a, b, c}}:save(dir .. "/pan/p.png")
+  local w, h = check_saved(dir .. "/pan/p.png")
+  T.ok(w > h * 2, "wide figure " .. w .. "x" .. h)
+  T.eq(slurp(dir .. "/pan/p.csv"), "panel,kind,title,csv\n1,lines,loss,p-1.csv\n"
+    .. "2,lines,accuracy,p-2.csv\n3,heatmap,,p-3.csv\n")
+  for i = 1, 3 do T.ok(exists(dir .. "/pan/p-" .. i .. ".csv"), "panel csv " .. i) end
+  T.ok(slurp(dir .. "/pan/p.gp"):find("set multiplot layout 1,3", 1, true), "multiplot")
+end)
+
+T.test("the .gp re-renders the PNG with gnuplot alone (same bytes), from any folder", function()
+  for _, name in ipairs({"lines/loss", "bars/grouped", "heat/cm", "hist/w", "img/d", "pan/p"}) do
+    local path = dir .. "/" .. name .. ".png"
+    local before = slurp(path)
+    os.remove(path)
+    local folder, base = (dir .. "/" .. name):match("^(.*)/([^/]+)$")
+    local st, _, err = T.sh("cd '" .. folder .. "' && gnuplot " .. base .. ".gp")
+    T.eq(st, 0, "gnuplot " .. name .. ".gp: " .. err)
+    T.eq(slurp(path), before, name .. ".png re-rendered identically")
+  end
+  os.remove(dir .. "/heat/cm.png")
+  local st, _, err = T.sh("cd / && gnuplot '" .. dir .. "/heat/cm.gp'")
+  T.eq(st, 0, err)
+  T.eq(png_size(dir .. "/heat/cm.png"), P.style.size[2] + 120)
+end)
+
+T.test("hostile text is drawn, never executed (title, labels, legend, captions)", function()
+  local hostile = {}
+  local function bad(i, fmt)
+    local f = dir .. "/pwned" .. i
+    hostile[#hostile + 1] = {f, string.format(fmt, f)}
+    return string.format(fmt, f)
+  end
+  local t1 = bad(1, 'x"; system("touch %s"); "')
+  local t2 = bad(2, "x`touch %s`y")
+  local t3 = bad(3, "x'; system('touch %s'); '")
+  local t4 = bad(4, "a\nsystem('touch %s')\n")
+  local t5 = bad(5, "@GPVAL_PWD ^{x}_y & {b} \\ $1 ; ! touch %s")
+  local t6 = bad(6, "'\"`touch %s`\"'")
+  P.lines{title = t1, xlabel = t2, ylabel = t3,
+    series = {{label = t4, y = {1, 2}}, {label = t5, y = {2, 1}}}}:save(dir .. "/inj/l.png")
+  P.bars{title = t6, labels = {t1, t2}, values = {1, 2}}:save(dir .. "/inj/b.png")
+  P.heatmap{title = t3, z = {{1, 2}}, xlabels = {t4, t5}, ylabels = {t6}, xlabel = t1,
+    ylabel = t2}:save(dir .. "/inj/h.png")
+  P.histogram{title = t2, series = {{label = t3, values = {1, 2}}}}:save(dir .. "/inj/hi.png")
+  P.images{title = t4, tiles = {{0, 1, 1, 0}}, labels = {t1}}:save(dir .. "/inj/i.png")
+  P.panels{title = t2, plots = {P.lines{title = t1, series = {{y = {1, 2}}}}}}
+    :save(dir .. "/inj/p.png")
+  local n = 0
+  for _, h in ipairs(hostile) do
+    T.ok(not exists(h[1]), "created " .. h[1] .. " from " .. h[2])
+    n = n + 1
+  end
+  T.eq(n, 6)
+  check_saved(dir .. "/inj/l.png")
+  -- Shell-hostile folder and file names.
+  local odd = dir .. "/a b/c'd;$(touch " .. dir .. "/pwned7)/e`x`.png"
+  P.lines{series = {{y = {1, 2}}}}:save(odd)
+  check_saved(odd)
+  T.ok(not exists(dir .. "/pwned7"), "shell name not executed")
+end)
+
+T.test("errors: options, data, paths", function()
+  local err = T.check_error("unknown option 'colour'", P.lines,
+    {colour = 1, series = {{y = {1}}}})
+  T.ok(err:find("wb.plot.lines:", 1, true) and err:find("xlabel", 1, true), err)
+  T.check_error("series[2].err: expected 2 values (as y), got 1", P.lines,
+    {series = {{y = {1, 2}}, {y = {1, 2}, err = {1}}}})
+  T.check_error("series[1]: unknown option 'z'", P.lines, {series = {{y = {1}, z = 1}}})
+  T.check_error("series: expected a non-empty array", P.lines, {series = {}})
+  T.check_error("series[1].y[2]: expected a number, got string", P.lines,
+    {series = {{y = {1, "x"}}}})
+  T.check_error("labels: expected 2 labels, got 3", P.bars,
+    {values = {1, 2}, labels = {"a", "b", "c"}})
+  T.check_error("give either values/err or series", P.bars,
+    {values = {1}, series = {{values = {1}}}})
+  T.check_error("z: row 2 has 1 values, expected 2", P.heatmap, {z = {{1, 2}, {3}}})
+  T.check_error("format: expected one numeric conversion", P.heatmap,
+    {z = {{1}}, format = "%s%n"})
+  T.check_error("palette: expected one of sequential, diverging", P.heatmap,
+    {z = {{1}}, palette = "jet"})
+  T.check_error("bins: expected an integer", P.histogram, {series = {{values = {1}}}, bins = 0})
+  T.check_error("not square; give h and w", P.images, {tiles = {{1, 2, 3}}})
+  T.check_error("3 tiles do not fit in rows = 1 x cols = 2", P.images,
+    {tiles = {{1}, {2}, {3}}, rows = 1, cols = 2})
+  T.check_error("xrange: expected lo < hi", P.lines, {series = {{y = {1}}}, xrange = {2, 1}})
+  T.check_error("plots[1]: expected a wb.plot object", P.panels, {plots = {{}}})
+  T.check_error("expected a path ending in .png", P.lines{series = {{y = {1}}}}.save,
+    P.lines{series = {{y = {1}}}}, dir .. "/x.pdf")
+end)
+
+T.test("a gnuplot failure is a Lua error quoting gnuplot; no partial PNG is left", function()
+  local path = dir .. "/fail/f.png"
+  P.lines{series = {{y = {1, 2}}}}:save(path)
+  local good = slurp(path)
+  local err = T.check_error("wb.plot: gnuplot failed", function()
+    P.lines{series = {{y = {1, 2}}}, extra = "set bogus_option 3"}:save(path)
+  end)
+  T.ok(err:find("unrecognized option", 1, true), "quotes gnuplot: " .. err)
+  T.ok(err:find("f.gp", 1, true), "names the script: " .. err)
+  T.eq(slurp(path), good, "the previous PNG is untouched")
+  T.ok(slurp(dir .. "/fail/f.gp"):find("bogus_option", 1, true), "script kept")
+  T.ok(exists(dir .. "/fail/f.csv"), "csv kept")
+  local _, listing = T.sh("ls -A '" .. dir .. "/fail'")
+  T.eq(listing, "f.csv\nf.gp\nf.png\n", "no temporary files left")
+end)
+
+T.test("a missing gnuplot gives the install hint (field and WB_GNUPLOT)", function()
+  local saved = P.gnuplot
+  P.gnuplot = dir .. "/no/such/gnuplot"
+  local ok, err = pcall(function() P.lines{series = {{y = {1}}}}:save(dir .. "/miss/m.png") end)
+  P.gnuplot = saved
+  T.ok(not ok, "raised")
+  T.ok(err:find("gnuplot not found", 1, true) and err:find("apt-get install gnuplot-nox", 1, true)
+    and err:find("make deps", 1, true), err)
+  T.ok(exists(dir .. "/miss/m.gp") and not exists(dir .. "/miss/m.png"), "script kept, no PNG")
+  local st, _, serr = T.sh("WB_GNUPLOT=/nonexistent/gp " .. T.wb
+    .. " -e 'wb.plot.lines{series = {{y = {1}}}}:save(\"" .. dir .. "/miss/e.png\")'")
+  T.ok(st ~= 0 and serr:find("apt-get install gnuplot-nox", 1, true), serr)
+end)
+
+T.test("a hung gnuplot is killed after wb.plot.timeout seconds", function()
+  local fake = dir .. "/slowplot"
+  local fh = assert(io.open(fake, "w"))
+  fh:write("#!/bin/sh\nsleep 30\n")
+  fh:close()
+  os.execute("chmod +x '" .. fake .. "'")
+  local saved_g, saved_t = P.gnuplot, P.timeout
+  P.gnuplot, P.timeout = fake, 1
+  local t0 = os.time()
+  local ok, err = pcall(function() P.lines{series = {{y = {1}}}}:save(dir .. "/slow/s.png") end)
+  P.gnuplot, P.timeout = saved_g, saved_t
+  T.ok(not ok and err:find("timed out after 1 s", 1, true), tostring(err))
+  T.ok(os.time() - t0 <= 8, "returned in time")
+  T.ok(not exists(dir .. "/slow/s.png"), "no PNG")
+end)
+
+T.test(":show() draws on the terminal (dumb) and returns self", function()
+  local st, out, err = T.sh(T.wb .. " -e 'local p = wb.plot.lines{title = \"SHOWME\", "
+    .. "series = {{label = \"curve\", y = {1, 3, 2}}}} assert(p:show{width = 60, "
+    .. "height = 15} == p)'")
+  T.eq(st, 0, err)
+  T.ok(out:find("SHOWME", 1, true) and out:find("curve", 1, true), out)
+  local n = 0
+  for _ in out:gmatch("\n") do n = n + 1 end
+  T.ok(n >= 14 and n <= 16, "15 lines, got " .. n)
+end)
+
+T.done()

@@ -1,0 +1,469 @@
+-- test_engine.lua: Sequential, fit/evaluate/predict, callbacks, checkpoints
+-- (fast: small synthetic data; the real-data accuracy test is
+-- test_train_mnist.lua).
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local nn, cb = wb.nn, wb.callbacks
+
+-- {==================== fixtures ====================
+
+-- A learnable synthetic problem: d features in [0, 1], k classes given by
+-- the argmax of a fixed random linear map. Deterministic (own LCG).
+local function make_data(n, d, k, seed)
+  local s = seed or 1
+  local function rnd()
+    s = (s * 1103515245 + 12345) % 2147483648
+    return s / 2147483648
+  end
+  local proj = {}
+  for j = 1, d * k do proj[j] = rnd() - 0.5 end
+  local rows, labels = {}, wb.new_tensor({n}, "uint8")
+  for i = 1, n do
+    local r = {}
+    for j = 1, d do r[j] = rnd() end
+    local best, arg = -math.huge, 0
+    for c = 1, k do
+      local z = 0
+      for j = 1, d do z = z + r[j] * proj[(c - 1) * d + j] end
+      if z > best then best, arg = z, c - 1 end
+    end
+    rows[i] = r
+    labels:set(i, arg)
+  end
+  return wb.data.Dataset(wb.tensor(rows), labels, "synthetic")
+end
+
+local function tiny_model(seed, opts)
+  opts = opts or {}
+  wb.seed(seed or 1)
+  local layers = {nn.Dense(20, 16, {activation = "relu", l2 = opts.l2})}
+  if opts.dropout then layers[#layers + 1] = nn.Dropout(opts.dropout) end
+  layers[#layers + 1] = nn.Dense(16, 3, {activation = "softmax"})
+  return nn.Sequential(layers)
+end
+
+local function same_list(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+local function max_diff(a, b)
+  local d = a - b
+  return math.max(math.abs(d:max()), math.abs(d:min()))
+end
+
+local data = make_data(120, 20, 3, 7)
+
+-- }====================
+-- {==================== Sequential ====================
+
+T.test("summary of 784-128-10 counts 101,770 params = 397.54 KB", function()
+  local m = nn.Sequential{nn.Dense(784, 128, {activation = "relu"}),
+                          nn.Dense(128, 10, {activation = "softmax"})}
+  local s = m:summary()
+  T.ok(s:find("Total params: 101,770 (397.54 KB)", 1, true), s)
+  T.ok(s:find("(None, 128)", 1, true) and s:find("100,480", 1, true)
+    and s:find("1,290", 1, true), s)
+  T.ok(s:find("dense_1 (Dense)", 1, true), s)
+  T.eq(m:num_params(), 101770)
+end)
+
+T.test("model[i], #model, add returns self, tostring one line per layer", function()
+  local d1, d2 = nn.Dense(4, 3), nn.Dense(3, 2, {activation = "softmax"})
+  local m = nn.Sequential{d1}
+  T.eq(m:add(nn.Dropout(0.5)), m)
+  m:add(d2)
+  T.eq(#m, 3)
+  T.ok(rawequal(m[1], d1) and rawequal(m[3], d2))
+  local lines = {}
+  for l in tostring(m):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.eq(#lines, 5)
+  T.ok(lines[2]:find("(1) Dense(4 -> 3", 1, true), lines[2])
+  local ps, gs = m:parameters()
+  T.eq(#ps, 4); T.eq(#gs, 4)
+  T.ok(rawequal(ps, (m:parameters())), "parameters are cached")
+  T.check_error("add: a layer needs a forward method", function() m:add(42) end)
+end)
+
+T.test("layer errors are rethrown with a prefix naming the layer", function()
+  local m = nn.Sequential{nn.Dense(784, 128, {activation = "relu"}),
+                          nn.Dense(128, 10, {activation = "softmax"})}
+  local err = T.check_error("layer 1 (Dense 784->128): ",
+    function() m:forward(wb.zeros(2, 785)) end)
+  T.ok(err:find("785"), err)
+  local bad = nn.Sequential{nn.Dense(4, 3), nn.Dense(5, 2)}
+  T.check_error("layer 2 (Dense 5->2): ", function() bad:forward(wb.zeros(1, 4)) end)
+end)
+
+T.test("forward/backward by hand match fit's step (a Lua layer fits in)", function()
+  -- A Lua identity layer with the protocol's methods.
+  local Id = {forward = function(_, x) return x end,
+              backward = function(_, _, g) return g end,
+              parameters = function() return {}, {} end, zero_grad = function() end}
+  local m = tiny_model(3)
+  local m2 = nn.Sequential{m[1], Id, m[2]}
+  local x, y = data:batch({1, 2, 3, 4})
+  local out = m2:forward(x, true)
+  T.eq(out:shape()[2], 3)
+  local ce = nn.SparseCrossEntropy()
+  ce:forward(m2[3]:logits(), y)
+  m2:zero_grad()
+  T.eq(m2:backward_logits(x, ce:backward(), false), nil)
+  T.ok(m2[1].grad_weight:norm() > 0, "gradients reached the first layer")
+end)
+
+-- }====================
+-- {==================== fit ====================
+
+T.test("a tiny model overfits a tiny batch", function()
+  local m = tiny_model(2)
+  local small = data:subset(1, 16)
+  local h = m:fit(small, {epochs = 150, batch_size = 16, verbose = false, seed = 1,
+    optimizer = wb.optim.Adam{lr = 0.01}})
+  T.eq(h.epochs, 150)
+  T.eq(#h.loss, 150)
+  T.ok(h.loss[150] < 0.05, "final loss " .. h.loss[150])
+  T.eq(h.accuracy[150], 1.0)
+  T.eq(m:evaluate(small).accuracy, 1.0)
+end)
+
+T.test("validation_split takes the tail rows, before shuffling", function()
+  local ds = data:subset(1, 10)
+  local m = tiny_model(4)
+  local h = m:fit(ds, {epochs = 2, batch_size = 3, validation_split = 0.25,
+    verbose = false, seed = 3})
+  -- train = rows 1..7 (floor(10 * 0.75)), val = rows 8..10
+  local tail = m:evaluate(ds:subset(8, 10))
+  T.near(h.val_loss[2], tail.loss, 1e-6)
+  T.near(h.val_accuracy[2], tail.accuracy, 1e-9)
+  T.near(h.val_accuracy[2] * 3, math.floor(h.val_accuracy[2] * 3 + 0.5), 1e-9)
+  local head = m:evaluate(ds:subset(1, 3))
+  T.ok(head.loss ~= tail.loss)
+end)
+
+T.test("logged loss is the batch-size weighted mean and includes L2", function()
+  local m = tiny_model(5, {l2 = 1e-2})
+  -- lr 0: every batch sees the same weights, so the running mean over the
+  -- 8 batches (last one partial: 50 = 7 * 7 + 1) equals evaluate's mean.
+  local ds = data:subset(1, 50)
+  local h = m:fit(ds, {epochs = 1, batch_size = 7, verbose = false, shuffle = false,
+    optimizer = wb.optim.SGD{lr = 0}})
+  local e = m:evaluate(ds)
+  T.near(h.loss[1], e.loss, 1e-5)
+  T.near(h.accuracy[1], e.accuracy, 1e-9)
+  local reg = m:l2_penalty()
+  T.ok(reg > 0)
+  T.near(h.reg_loss[1], reg, 1e-6)
+  T.near(h.loss[1], h.data_loss[1] + h.reg_loss[1], 1e-6)
+  T.near(h.lr[1], 0, 0)
+  T.ok(h.epoch_time[1] >= 0)
+end)
+
+T.test("same seed -> identical history; another seed -> different", function()
+  local function run(seed)
+    local m = tiny_model(seed, {dropout = 0.3})
+    return m:fit(data, {epochs = 3, batch_size = 8, verbose = false, seed = seed,
+      validation = data:subset(1, 30)})
+  end
+  local a, b, c = run(11), run(11), run(12)
+  T.ok(same_list(a.loss, b.loss), "loss differs for the same seed")
+  T.ok(same_list(a.val_loss, b.val_loss), "val_loss differs for the same seed")
+  T.ok(not same_list(a.loss, c.loss), "another seed gives the same loss")
+end)
+
+T.test("fit options: unknown key lists valid keys; bad values; head", function()
+  local m = tiny_model(1)
+  local err = T.check_error("unknown option 'epoch'", function() m:fit(data, {epoch = 1}) end)
+  T.ok(err:find("valid: batch_size, callbacks, epochs"), err)
+  T.check_error("batch_size must be >= 1", function() m:fit(data, {batch_size = 0}) end)
+  T.check_error("validation_split must be a number in %(0, 1%)",
+    function() m:fit(data, {validation_split = 1.5}) end)
+  T.check_error("expected a dataset", function() m:fit(wb.zeros(3, 20)) end)
+  local relu_head = nn.Sequential{nn.Dense(20, 3, {activation = "relu"})}
+  T.check_error("last layer must be Dense", function()
+    relu_head:fit(data, {verbose = false}) end)
+  T.check_error("unknown optimizer 'adamx'", function()
+    m:fit(data, {optimizer = "adamx"}) end)
+end)
+
+T.test("divergence (lr = 1e300) raises the documented error object", function()
+  local m = tiny_model(6)
+  local ok, e = pcall(m.fit, m, data, {epochs = 3, batch_size = 8, verbose = false,
+    optimizer = wb.optim.SGD{lr = 1e300}})
+  T.ok(not ok, "fit did not fail")
+  T.eq(type(e), "table", "error object")
+  T.eq(e.kind, "diverged")
+  T.ok(wb.fit.is_diverged(e))
+  T.ok(math.type(e.epoch) == "integer" and math.type(e.step) == "integer")
+  local msg = tostring(e)
+  T.ok(msg:find("^training diverged") and msg:find("epoch " .. e.epoch, 1, true)
+    and msg:find("step " .. e.step, 1, true), msg)
+  T.eq(e.history.epochs, e.epoch - 1)
+  T.eq(e.history.stopped, msg)
+end)
+
+T.test("a steady-state step makes no Lua garbage", function()
+  local ds = data:subset(1, 120)
+  local m = tiny_model(7)
+  local opt = wb.optim.Adam{}
+  local function garbage(bs)
+    m:fit(ds, {epochs = 1, batch_size = bs, verbose = false, optimizer = opt})
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    m:fit(ds, {epochs = 1, batch_size = bs, verbose = false, optimizer = opt})
+    local used = collectgarbage("count") - before
+    collectgarbage("restart")
+    return used
+  end
+  local few, many = garbage(60), garbage(2) -- 2 steps vs 60 steps
+  T.ok(many - few < 1.0, string.format("%.2f KB more for 58 more steps", many - few))
+end)
+
+T.test("evaluate(x, y) and predict on float and uint8 tensors", function()
+  local m = tiny_model(8)
+  local x = data.images
+  local p = m:predict(x)
+  T.eq(table.concat(p:shape(), ","), "120,3")
+  T.near(p:sum(), 120, 1e-3)
+  local e1, e2 = m:evaluate(data), m:evaluate(x, data.labels)
+  T.near(e1.loss, e2.loss, 0)
+  local u8 = wb.new_tensor({2, 20}, "uint8")
+  for j = 1, 20 do u8:set(1, j, 255); u8:set(2, j, 51) end
+  local f = wb.zeros(2, 20)
+  for j = 1, 20 do f:set(1, j, 1); f:set(2, j, 0.2) end
+  T.ok(max_diff(m:predict(u8), m:predict(f)) < 1e-6)
+end)
+
+T.test("non-terminal output: one line per epoch; verbose=false silent", function()
+  local dir = T.tmpdir()
+  local script = dir .. "/v.lua"
+  local f = io.open(script, "w")
+  f:write([[
+local wb = require "wb"
+wb.seed(1)
+local m = wb.nn.Sequential{wb.nn.Dense(4, 2, {activation = "softmax"})}
+local x, y = wb.zeros(10, 4), wb.new_tensor({10}, "uint8")
+local ds = wb.data.Dataset(x, y)
+m:fit(ds, {epochs = 2, batch_size = 4, validation = ds, verbose = arg[1] == "1"})
+]])
+  f:close()
+  local st, out = T.sh(T.wb .. " " .. script .. " 1")
+  T.eq(st, 0, out)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.eq(#lines, 2, out)
+  T.ok(lines[2]:match("^epoch 2/2  loss %d%.%d+  acc %d%.%d+  val_loss %d%.%d+  "
+    .. "val_acc %d%.%d+  %d+%.%ds$"), lines[2])
+  local st2, out2 = T.sh(T.wb .. " " .. script .. " 0")
+  T.eq(st2, 0); T.eq(out2, "")
+end)
+
+-- }====================
+-- {==================== callbacks ====================
+
+-- Drive a callback with a scripted monitor sequence; weights are filled with
+-- the epoch number so that restored weights show which epoch they are from.
+local function script_es(opts, seq, monitor)
+  local m = tiny_model(9)
+  m.history = wb.fit.new_history(true)
+  local es = cb.EarlyStopping(opts)
+  es:on_train_begin(m, {})
+  local stopped_at
+  for epoch, v in ipairs(seq) do
+    m[1].weight:fill(epoch)
+    es:on_epoch_end(epoch, {[monitor or "val_loss"] = v})
+    if m.stop_training then stopped_at = epoch; break end
+  end
+  es:on_train_end({})
+  return stopped_at, es, m
+end
+
+T.test("EarlyStopping: patience, min_delta, mode, baseline (Keras 3)", function()
+  local stop, es, m = script_es({patience = 2}, {1.0, 0.8, 0.9, 0.85, 0.7})
+  T.eq(stop, 4); T.eq(es.best_epoch, 2); T.eq(m.history.stopped_epoch, 4)
+  T.eq(m.history.best_epoch, 2)
+  T.eq(m[1].weight:get(1, 1), 4, "no restore without restore_best_weights")
+  stop = script_es({patience = 0}, {1.0, 1.0})
+  T.eq(stop, 2, "patience 0 stops at the first non-improvement")
+  stop = script_es({patience = 0}, {1.0})
+  T.eq(stop, nil, "never stops at the first epoch")
+  stop = script_es({patience = 1, min_delta = 0.1}, {1.0, 0.95, 0.5})
+  T.eq(stop, 2, "0.95 is not better than 1.0 by min_delta")
+  stop, es = script_es({patience = 1, monitor = "val_accuracy"}, {0.5, 0.6, 0.55},
+    "val_accuracy")
+  T.eq(stop, 3); T.eq(es.best_epoch, 2)
+  stop = script_es({patience = 1, mode = "max"}, {0.5, 0.6, 0.55})
+  T.eq(stop, 3, "mode max")
+  -- baseline: improvements that do not beat it keep counting but an
+  -- improving epoch never stops (Keras returns before the patience check)
+  stop = script_es({patience = 2, baseline = 0.5}, {0.9, 0.8, 0.7, 0.75})
+  T.eq(stop, 4)
+  stop = script_es({patience = 1, start_from_epoch = 2}, {1.0, 1.0, 1.0, 1.0})
+  T.eq(stop, 4, "the first 2 epochs are ignored")
+end)
+
+T.test("EarlyStopping restores best weights at train end, stopped or not", function()
+  local stop, es, m = script_es({patience = 2, restore_best_weights = true},
+    {1.0, 0.5, 0.7, 0.8})
+  T.eq(stop, 4); T.eq(es.best_epoch, 2)
+  T.eq(m[1].weight:get(3, 5), 2, "weights of epoch 2 restored")
+  stop, es, m = script_es({patience = 10, restore_best_weights = true}, {1.0, 0.5, 0.7})
+  T.eq(stop, nil)
+  T.eq(m[1].weight:get(1, 1), 2, "restored without an early stop (Keras 3)")
+  T.eq(m.history.best_epoch, 2)
+end)
+
+T.test("EarlyStopping in fit stops the loop and sets history fields", function()
+  local m = tiny_model(10)
+  -- lr 0: val_loss is constant, so patience 1 stops at epoch 2
+  local h = m:fit(data, {epochs = 10, verbose = false, validation = data:subset(1, 20),
+    optimizer = wb.optim.SGD{lr = 0},
+    callbacks = {cb.EarlyStopping{patience = 1, restore_best_weights = true}}})
+  T.eq(h.epochs, 2); T.eq(h.stopped_epoch, 2); T.eq(h.best_epoch, 1)
+  T.check_error("unknown option 'patient'", function() cb.EarlyStopping{patient = 1} end)
+end)
+
+T.test("ReduceLROnPlateau lowers opt.lr after patience, then cools down", function()
+  local m = tiny_model(11)
+  m.optimizer = wb.optim.Adam{lr = 1e-3}
+  local r = cb.ReduceLROnPlateau{patience = 2, factor = 0.5, cooldown = 1, min_lr = 2e-4}
+  r:on_train_begin(m, {})
+  local lrs = {}
+  for epoch, v in ipairs({1, 1, 1, 1, 1, 1, 1, 1}) do
+    r:on_epoch_end(epoch, {val_loss = v})
+    lrs[epoch] = m.optimizer.lr
+  end
+  T.near(lrs[2], 1e-3, 1e-9)
+  T.near(lrs[3], 5e-4, 1e-9)
+  T.near(lrs[4], 5e-4, 1e-9)  -- cooldown
+  T.near(lrs[6], 2.5e-4, 1e-9)
+  T.near(lrs[8], 2e-4, 1e-9)  -- clamped at min_lr
+  T.check_error("factor must be in", function() cb.ReduceLROnPlateau{factor = 2} end)
+  -- in fit: lr 0 -> constant val_loss -> lr reduced; history.lr records it
+  local opt = wb.optim.SGD{lr = 0.01}
+  local h = m:fit(data:subset(1, 20), {epochs = 3, verbose = false, optimizer = opt,
+    validation = data:subset(1, 20),
+    callbacks = {cb.ReduceLROnPlateau{patience = 1, min_delta = 10}}})
+  T.near(h.lr[1], 0.01, 1e-9)
+  T.near(h.lr[2], 0.001, 1e-9)
+  T.near(opt.lr, 0.0001, 1e-10)
+end)
+
+T.test("CSVLogger writes epoch + sorted keys, appends without a header", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/log.csv"
+  local m = tiny_model(12)
+  local function run(append)
+    m:fit(data:subset(1, 20), {epochs = 2, verbose = false, validation = data:subset(1, 10),
+      callbacks = {cb.CSVLogger(path, {append = append})}})
+  end
+  run(false)
+  local lines = {}
+  for l in io.lines(path) do lines[#lines + 1] = l end
+  T.eq(lines[1], "epoch,accuracy,data_loss,epoch_time,loss,lr,reg_loss,val_accuracy,val_loss")
+  T.eq(#lines, 3)
+  T.ok(lines[3]:match("^2,"), lines[3])
+  run(true)
+  lines = {}
+  for l in io.lines(path) do lines[#lines + 1] = l end
+  T.eq(#lines, 5)
+  T.ok(lines[4]:match("^1,"), lines[4])
+end)
+
+T.test("ModelCheckpoint: formatted paths, save_best_only", function()
+  local dir = T.tmpdir()
+  local m = tiny_model(13)
+  m:fit(data:subset(1, 20), {epochs = 2, verbose = false, validation = data:subset(1, 10),
+    callbacks = {cb.ModelCheckpoint{dir .. "/m-{epoch:02d}-{val_loss:.3f}.safetensors"},
+                 cb.ModelCheckpoint{filepath = dir .. "/best.safetensors",
+                   save_best_only = true, save_weights_only = true}}})
+  local st, out = T.sh("ls " .. dir)
+  T.eq(st, 0)
+  T.ok(out:find("m%-01%-%d%.%d%d%d%.safetensors") and out:find("m%-02%-"), out)
+  T.ok(out:find("best.safetensors", 1, true), out)
+  local m2 = wb.load(dir .. "/" .. out:match("(m%-02%-[^\n]+)"))
+  T.ok(max_diff(m2:predict(data.images), m:predict(data.images)) == 0)
+end)
+
+T.test("Lambda calls plain functions", function()
+  local seen = {}
+  local m = tiny_model(14)
+  m:fit(data:subset(1, 10), {epochs = 2, verbose = false,
+    callbacks = {cb.Lambda{on_epoch_end = function(epoch, logs) seen[epoch] = logs.loss end}}})
+  T.ok(seen[1] and seen[2])
+end)
+
+-- }====================
+-- {==================== checkpoints ====================
+
+T.test("save / wb.load predicts identical probabilities", function()
+  local dir = T.tmpdir()
+  local m = tiny_model(15, {l2 = 1e-3, dropout = 0.2})
+  m:fit(data, {epochs = 2, verbose = false})
+  m:save(dir .. "/m.safetensors")
+  local m2 = wb.load(dir .. "/m.safetensors")
+  T.eq(tostring(m2), tostring(m))
+  T.eq(m2[1].l2, m[1].l2)
+  T.eq(max_diff(m2:predict(data), m:predict(data)), 0)
+  local m3 = tiny_model(16, {l2 = 1e-3, dropout = 0.2})
+  m:save_weights(dir .. "/w.safetensors")
+  m3:load_weights(dir .. "/w.safetensors")
+  T.eq(max_diff(m3:predict(data), m:predict(data)), 0)
+  T.check_error("no 'workbench.architecture' metadata",
+    function() wb.load(dir .. "/w.safetensors") end)
+end)
+
+T.test("load_weights of another architecture errors, weights unchanged", function()
+  local dir = T.tmpdir()
+  local m = tiny_model(17)
+  m:save(dir .. "/m.safetensors")
+  wb.seed(3)
+  local other = nn.Sequential{nn.Dense(20, 8, {activation = "relu"}),
+                              nn.Dense(8, 3, {activation = "softmax"})}
+  local before = other[1].weight:clone()
+  local before2 = other[2].weight:clone()
+  local err = T.check_error("m.safetensors: tensor 'layers.1.weight': expected shape "
+    .. "[20, 8], got [20, 16]", function() other:load_weights(dir .. "/m.safetensors") end)
+  T.ok(err)
+  T.eq(max_diff(other[1].weight, before), 0)
+  T.eq(max_diff(other[2].weight, before2), 0)
+  local deeper = nn.Sequential{nn.Dense(20, 16), nn.Dense(16, 3), nn.Dense(3, 3)}
+  T.check_error("missing tensor 'layers.3.weight'",
+    function() deeper:load_weights(dir .. "/m.safetensors") end)
+  local shallow = nn.Sequential{nn.Dense(20, 16)}
+  T.check_error("unexpected tensor 'layers.2.bias'",
+    function() shallow:load_weights(dir .. "/m.safetensors") end)
+  T.check_error("cannot open", function() m:load_weights(dir .. "/nope.safetensors") end)
+end)
+
+local has_python = T.sh("python3 -c 'import json, struct'") == 0
+local test_py = has_python and T.test or function(name) T.skip(name, "no python3") end
+test_py("a checkpoint reads back in Python (stdlib json + struct)", function()
+  local dir = T.tmpdir()
+  local m = tiny_model(18)
+  m[2].bias:fill(0.25)
+  m:save(dir .. "/m.safetensors")
+  local py = [[
+import json, struct, sys
+f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]
+h = json.loads(f.read(n)); data = f.read()
+e = h["layers.1.weight"]; b, end_ = e["data_offsets"]
+w = struct.unpack("<%df" % ((end_ - b) // 4), data[b:end_])
+arch = json.loads(h["__metadata__"]["workbench.architecture"])
+print(e["dtype"], e["shape"][0], e["shape"][1], "%.9g" % w[0], "%.9g" % w[21],
+      arch[0]["kind"], arch[1]["n_out"], h["layers.2.bias"]["shape"][0], n % 8)
+]]
+  local pyf = dir .. "/r.py"
+  local f = io.open(pyf, "w"); f:write(py); f:close()
+  local code, out, errout = T.sh("python3 " .. pyf .. " " .. dir .. "/m.safetensors")
+  T.eq(code, 0, errout)
+  local w = m[1].weight
+  local expect = string.format("F32 20 16 %.9g %.9g Dense 3 3 0\n", w:get(1, 1), w:get(2, 6))
+  T.eq(out, expect)
+end)
+
+-- }====================
+
+T.done()

@@ -310,9 +310,9 @@ static unsigned char to_byte(const wb_tensor *t, size_t i)
 {
     if (t->dtype == WB_U8)
         return wb_tensor_u8(t)[i];
-    float v = wb_tensor_f32(t)[i];
+    double v = wb_tensor_f32(t)[i];
     v = v < 0 ? 0 : v > 1 ? 1 : v;
-    return (unsigned char)floorf(v * 255.0f + 0.5f);
+    return (unsigned char)floor(v * 255.0 + 0.5); /* round(v * 255) */
 }
 
 static int write_run(writer *w)

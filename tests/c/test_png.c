@@ -479,7 +479,7 @@ static void test_save_load_round_trip(void)
     CHECK(back->shape[0] == H && back->shape[1] == W, "shape");
     for (int i = 0; i < W * H; i++) {
         float v = p[i] < 0 ? 0 : p[i] > 1 ? 1 : p[i];
-        float want = floorf(v * 255 + 0.5f) / 255;
+        float want = (float)(floor((double)v * 255 + 0.5) / 255);
         if (fabsf(wb_tensor_f32(back)[i] - want) > TOL) {
             TH_FAIL("pixel %d: %g, expected %g", i, wb_tensor_f32(back)[i], want);
             break;

@@ -21,9 +21,11 @@ task:figure("loss", wb.plot.panels{cols = 2, plots = {
 task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
   xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}})
 
-task:section("At 5, 10 and 20 epochs")
+local n = #select(2, runs:curve(v, "loss"))
+local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
+task:section("At " .. table.concat(marks, ", ") .. " epochs")
 task:text("| epochs | train loss | val loss | gap | val accuracy |\n|---|---|---|---|---|")
-for _, e in ipairs{5, 10, 20} do
+for _, e in ipairs(marks) do
   local cols = {}
   for _, name in ipairs{"loss", "val_loss", "gap", "val_accuracy"} do
     local _, m, s = runs:curve(v, name)
@@ -35,12 +37,13 @@ task:section("Findings (computed)")
 local mins = runs:values(v, "best_epoch")
 local m, s = wb.runs.mean_std(mins)
 local _, vl = runs:curve(v, "val_loss")
+local at = math.floor(m + 0.5)
 task:text(string.format("- Validation loss is lowest at epoch %.1f ± %.1f (per seed: %s) "
-  .. "and then %s: %.4f at its minimum vs %.4f at epoch 20.", m, s,
-  table.concat(mins, ", "), vl[20] > vl[math.floor(m + 0.5)] and "rises" or "does not rise",
-  vl[math.floor(m + 0.5)], vl[20]))
+  .. "and then %s: %.4f at its minimum vs %.4f at epoch %d.", m, s,
+  table.concat(mins, ", "), vl[n] > vl[at] and "rises" or "does not rise", vl[at], vl[n], n))
 local _, g = runs:curve(v, "gap")
-task:text(string.format("- The gap grows from %.4f at epoch 5 to %.4f at epoch 20: "
-  .. "training loss keeps falling while validation loss %s.", g[5], g[20],
-  vl[20] > vl[10] and "rises" or "stalls"))
+local _, tl = runs:curve(v, "loss")
+task:text(string.format("- The gap goes from %.4f at epoch %d to %.4f at epoch %d while "
+  .. "training loss goes from %.4f to %.4f.", g[marks[1]], marks[1], g[n], n,
+  tl[marks[1]], tl[n]))
 task:finish()

@@ -10,8 +10,8 @@ local runs = task:experiment{base = {epochs = 30, validation = 0.1},
   callbacks = function(_, _, d)
     -- runs before EarlyStopping's restore: sees the last-epoch weights
     local cb = {}
-    function cb.on_train_begin(model) cb.model = model end
-    function cb.on_train_end() cb.last = cb.model:evaluate(d.test) end
+    function cb:on_train_begin(model) self.model = model end
+    function cb:on_train_end() self.last = self.model:evaluate(d.test) end
     return {cb}
   end,
   measure = function(_, _, _, hist, cbs)

@@ -358,7 +358,7 @@ function Experiment:run(o)
         progress(s, rec.status == "ok" and string.format("test acc %.4f",
           rec.metrics.test_accuracy) or rec.status)
       else
-        local tail = util.tail(log, 6)
+        local tail = util.first_error(log)
         failures[#failures + 1] = {spec = s, error = tail}
         progress(s, "FAILED (exit " .. code .. "): " .. tail:gsub("\n", "\n    "))
       end

@@ -116,7 +116,7 @@ end
 -- the full-sample gradient: E||g_b - g||^2 (the trace of the minibatch
 -- gradient covariance). Zero when batch = n.
 function M.grad_noise(model, ds, batch, n)
-  n = n or 2048
+  n = math.min(n or 2048, #ds)
   local x, y = sample(ds, n)
   M.loss_and_grads(model, x, y, true)
   local full = grads_copy(model)
@@ -161,11 +161,11 @@ function M.track(o)
   o = o or {}
   local cb = {series = {}}
   local x, y
-  function cb.on_train_begin(model)
-    cb.model = model
+  function cb:on_train_begin(model)
+    self.model = model
   end
-  function cb.on_epoch_end()
-    local model = cb.model
+  function cb:on_epoch_end()
+    local model = self.model
     if not x then x, y = sample(o.data, o.n or 1024) end
     M.loss_and_grads(model, x, y, true)
     for i, l in ipairs(dense_layers(model)) do

@@ -87,12 +87,14 @@ function Runs:stat(variant, name)
   return M.mean_std(self:values(variant, name))
 end
 
-local pct = {accuracy = true, val_accuracy = true, test_accuracy = true,
-  best_val_accuracy = true}
+-- Accuracies (and accuracies under perturbation) are shown in percent.
+local function is_pct(name)
+  return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
+end
 
 function M.fmt_mean_std(m, s, name)
   if m == nil then return "n/a" end
-  if pct[name] then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
+  if is_pct(name) then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
   if math.abs(m) >= 100 or m == math.floor(m) and s == 0 then
     return string.format("%.4g ± %.2g", m, s)
   end

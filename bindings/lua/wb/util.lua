@@ -163,6 +163,18 @@ function M.tail(path, n)
   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
 end
 
+-- The error line of a failed child's log (its first line that is not a
+-- traceback), else its last lines.
+function M.first_error(path)
+  local s = M.read_file(path) or ""
+  for l in s:gmatch("[^\n]+") do
+    if not l:match("^%s") and not l:match("^stack traceback") and not l:match("^%[") then
+      return l
+    end
+  end
+  return M.tail(path, 3)
+end
+
 -- }====================
 
 -- {==================== process and environment ====================

@@ -3,9 +3,13 @@
  *
  * Legend for the kernels: w = parameter [n], g = its gradient [n], m and v =
  * state buffers [n] (SGD velocity, Adam first/second moment, RMSprop mean
- * square), n = number of elements. Every kernel is one fused loop; the SSE2
- * loop and the scalar loop (reference and tail) do the same float operations
- * in the same order, so the results do not depend on which one ran.
+ * square), n = number of elements. Every kernel is one fused loop, written
+ * three times: AVX2 (chosen at run time), SSE2 and the scalar reference that
+ * also does the tails. They do the same float operations in the same order,
+ * so the results do not depend on which one ran (test_widths_bit_identical).
+ *
+ * A step checks everything first (shapes, state, every gradient finite),
+ * then allocates the state if this is the first step, then writes.
  */
 #include "optim.h"
 

@@ -19,8 +19,10 @@
 -- 17" (or "... gradient ... has a non-finite value ..."). pcall returns it
 -- as is: `local ok, e = pcall(model.fit, model, ds, o); if not ok and
 -- type(e) == "table" and e.kind == "diverged" then ... end`.
--- wb.fit.is_diverged(e) tests for it. The model keeps the weights of the
--- last finite step (the optimizer applies a step fully or not at all).
+-- wb.fit.is_diverged(e) tests for it. The model keeps its weights as they
+-- were when the problem was seen (possibly non-finite already: a step with
+-- finite gradients can overflow them); an optimizer step itself applies
+-- fully or not at all.
 --
 -- Seeds: `seed` (fit option) calls wb.seed(seed) when fit starts, which
 -- fixes the shuffling and the dropout masks. The initial weights were drawn

@@ -64,7 +64,7 @@ local function palette_cmd(stops)
 end
 
 -- Settings every figure (and every panel, after `reset`) starts from.
-local function preamble(style)
+local function preamble(style, dumb)
   local L = {"set datafile separator comma"}
   for i, c in ipairs(style.colors) do
     L[#L + 1] = string.format("set linetype %d lc rgb %s lw %s pt 7 ps %s", i,
@@ -73,7 +73,9 @@ local function preamble(style)
   L[#L + 1] = "set linetype cycle " .. #style.colors
   L[#L + 1] = "set border 3 lc rgb " .. U.q(style.border) .. " lw 1"
   L[#L + 1] = "set tics nomirror out scale 0.5 textcolor rgb " .. U.q(style.text)
-  L[#L + 1] = "set grid back lt 1 lc rgb " .. U.q(style.grid) .. " lw 1 dt 1"
+  if not dumb then   -- in characters a grid would drown the curves
+    L[#L + 1] = "set grid back lt 1 lc rgb " .. U.q(style.grid) .. " lw 1 dt 1"
+  end
   L[#L + 1] = "set key " .. style.key .. " textcolor rgb " .. U.q(style.text)
   L[#L + 1] = "set title textcolor rgb " .. U.q(style.text)
   L[#L + 1] = "set style fill solid 1.0 noborder"
@@ -128,12 +130,12 @@ local function script(p, name, term, size)
       local sctx = context(string.format("%s-%d.csv", name, i),
         {size[1] // d.cols, size[2] // d.rows}, term == "dumb")
       L[#L + 1] = "reset"
-      for _, s in ipairs(preamble(M.style)) do L[#L + 1] = s end
+      for _, s in ipairs(preamble(M.style, term == "dumb")) do L[#L + 1] = s end
       for _, s in ipairs(kinds[sub.kind].body(sub.d, sctx)) do L[#L + 1] = s end
     end
     L[#L + 1] = "unset multiplot"
   else
-    for _, s in ipairs(preamble(M.style)) do L[#L + 1] = s end
+    for _, s in ipairs(preamble(M.style, term == "dumb")) do L[#L + 1] = s end
     for _, s in ipairs(kinds[p.kind].body(p.d, ctx)) do L[#L + 1] = s end
   end
   if term == "png" then L[#L + 1] = "unset output" end

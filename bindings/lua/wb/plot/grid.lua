@@ -87,10 +87,26 @@ function K.heatmap.csv(d)
   return U.csv({"row", "col", "value", "row_label", "col_label"}, rows)
 end
 
-local function tics(axis, labels, n, L, rotate)
+-- Tic labels for rows or columns, `cell` pixels apart. Labels that would
+-- collide are rotated (user labels on x, while a line of text fits in a
+-- cell) or thinned to every k-th.
+local function tics(axis, labels, n, cell, L)
+  local longest = 1
+  for i = 1, n do
+    longest = math.max(longest, utf8.len(labels and labels[i] or tostring(i)) or 1)
+  end
+  local need = axis == "xtics" and longest * 7.5 + 6 or 16   -- pixels per label
+  local rotate, every = "", 1
+  if need > cell then
+    if axis == "xtics" and labels and cell >= 16 then
+      rotate = " rotate by 45 right"
+    else
+      every = math.ceil((axis == "xtics" and need or 16) / math.max(cell, 1))
+    end
+  end
   local t = {}
-  for i = 1, n do t[i] = q(labels and labels[i] or tostring(i)) .. " " .. i end
-  L[#L + 1] = "set " .. axis .. " (" .. table.concat(t, ", ") .. ") scale 0" .. (rotate or "")
+  for i = 1, n, every do t[#t + 1] = q(labels and labels[i] or tostring(i)) .. " " .. i end
+  L[#L + 1] = "set " .. axis .. " (" .. table.concat(t, ", ") .. ") scale 0" .. rotate
 end
 
 function K.heatmap.body(d, ctx)
@@ -106,10 +122,8 @@ function K.heatmap.body(d, ctx)
   L[#L + 1] = string.format("set yrange [%s:0.5]", num(d.R + 0.5))
   -- Cell size in pixels, roughly: the frame minus tics, labels and colour box.
   local cell = math.min((ctx.width - 230) / d.C, (ctx.height - 150) / d.R)
-  local longest = 0
-  for _, l in ipairs(d.xlabels or {}) do longest = math.max(longest, utf8.len(l) or #l) end
-  tics("xtics", d.xlabels, d.C, L, longest * 8 > cell and " rotate by 45 right" or nil)
-  tics("ytics", d.ylabels, d.R, L)
+  tics("xtics", d.xlabels, d.C, cell, L)
+  tics("ytics", d.ylabels, d.R, cell, L)
   L[#L + 1] = "set cbrange [" .. num(d.lo) .. ":" .. num(d.hi) .. "]"
   L[#L + 1] = "set cbtics scale 0.5"
   L[#L + 1] = ctx.palette(d.palette == "diverging" and style.diverging or style.sequential)

@@ -45,6 +45,7 @@ end
 local function no_key_if_unlabelled(series, L)
   for _, s in ipairs(series) do if s.label then return end end
   L[#L + 1] = "unset key"
+  L[#L + 1] = "set rmargin 3"   -- gnuplot would keep room for rotated tic text
 end
 
 -- ---------------------------------------------------------------- lines
@@ -165,15 +166,16 @@ function K.lines.body(d, ctx)
   local f = q(ctx.csv) .. " skip 1 using "
   local plots = {}
   for k, s in ipairs(d.series) do
-    if s.ec then
+    if s.ec and not ctx.dumb then
       plots[#plots + 1] = string.format("%s%d:(column(%d)-column(%d)):(column(%d)+column(%d))"
         .. " with filledcurves lt %d fs transparent solid %s noborder notitle",
         f, s.xc, s.yc, s.ec, s.yc, s.ec, k, num(ctx.style.band_alpha))
     end
   end
   for k, s in ipairs(d.series) do
-    plots[#plots + 1] = string.format("%s%d:%d with %s lt %d %s", f, s.xc, s.yc,
-      d.points and "linespoints" or "lines", k, s.label and ("title " .. q(s.label)) or "notitle")
+    local with = (d.points and not ctx.dumb) and "linespoints" or "lines"
+    plots[#plots + 1] = string.format("%s%d:%d with %s lt %d %s", f, s.xc, s.yc, with, k,
+      s.label and ("title " .. q(s.label)) or "notitle")
   end
   return finish(d, L, plots)
 end
@@ -271,7 +273,7 @@ function K.bars.body(d, ctx)
   local w = 0.8 / S
   L[#L + 1] = "set boxwidth " .. num(w * 0.92) .. " absolute"
   L[#L + 1] = "set xrange [-0.6:" .. num(d.n - 0.4) .. "]"
-  L[#L + 1] = "set grid noxtics ytics"
+  if not ctx.dumb then L[#L + 1] = "set grid noxtics ytics" end
   category_tics(d.labels, ctx.width, L)
   local lowest = math.huge
   for _, s in ipairs(d.series) do
@@ -280,6 +282,9 @@ function K.bars.body(d, ctx)
     end
   end
   if not d.yrange and not d.logy and lowest >= 0 then L[#L + 1] = "set yrange [0:*]" end
+  if lowest < 0 and not d.logy then
+    L[#L + 1] = "set xzeroaxis lt 1 lc rgb " .. q(ctx.style.border) .. " lw 1"
+  end
   local f = q(ctx.csv) .. " skip 1 using "
   local plots, errs = {}, {}
   for k, s in ipairs(d.series) do
@@ -288,7 +293,7 @@ function K.bars.body(d, ctx)
       f, x, s.vc, k, s.label and ("title " .. q(s.label)) or "notitle")
     if s.ec then
       errs[#errs + 1] = string.format("%s%s:%d:%d with yerrorbars lc rgb '#222222' lw 1.5 "
-        .. "pt 7 ps 0 notitle", f, x, s.vc, s.ec)
+        .. "pt 7 ps 0.4 notitle", f, x, s.vc, s.ec)
     end
   end
   for _, e in ipairs(errs) do plots[#plots + 1] = e end

@@ -203,6 +203,27 @@ T.test("divergence (lr = 1e300) raises the documented error object", function()
   T.eq(e.history.stopped, msg)
 end)
 
+T.test("an optimizer refusing a non-finite gradient is a divergence too", function()
+  local m = tiny_model(6)
+  local calls = 0
+  local opt = {lr = 0.1, step = function()
+    calls = calls + 1
+    if calls == 5 then
+      error("gradient 1 [20, 16] has a non-finite value (nan at element 3); "
+        .. "no parameter was updated", 0)
+    end
+  end}
+  local ok, e = pcall(m.fit, m, data, {epochs = 2, batch_size = 40, verbose = false,
+    optimizer = opt})
+  T.ok(not ok and wb.fit.is_diverged(e), tostring(e))
+  T.eq(e.epoch, 2); T.eq(e.step, 2)
+  T.ok(tostring(e):find("^training diverged at epoch 2, step 2: gradient 1"), tostring(e))
+  T.eq(e.history.epochs, 1)
+  -- other optimizer errors pass through unchanged
+  local bad = {lr = 0.1, step = function() error("boom", 0) end}
+  T.check_error("^boom$", function() m:fit(data, {verbose = false, optimizer = bad}) end)
+end)
+
 T.test("a steady-state step makes no Lua garbage", function()
   local ds = data:subset(1, 120)
   local m = tiny_model(7)

@@ -67,6 +67,7 @@ wb_dense *wb_dense_new(int64_t n_in, int64_t n_out, const wb_dense_opts *opts,
                  rng);
     return d;
 fail:
+    wb_err_prefix(err, "weight [%lld, %lld]: ", (long long)n_in, (long long)n_out);
     wb_dense_free(d);
     return NULL;
 }

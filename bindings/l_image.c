@@ -4,6 +4,11 @@
  *   wb.image.save(t, path)              grey [h, w] / RGB [h, w, 3], 8-bit
  *   wb.image.to_mnist(img [, {steps = true}])
  *                                       --> [1, 784] [, steps table]
+ *     steps = {inverted = [h, w] (ink bright, background removed),
+ *              cropped = [bh, bw], scaled = [sh, sw] (longer side 20),
+ *              centred = [28, 28], light_background = bool,
+ *              background = number, bbox = {y, x, h, w} (1-based, input),
+ *              offset = {rows above, columns left} of scaled in centred}
  *   wb.image.resize(img, h, w [, {method = "area" | "bilinear"}])
  *   wb.image.invert(img)                --> 1 - img
  *   wb.image.crop(img, y, x, h, w)      1-based top-left corner

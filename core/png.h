@@ -56,7 +56,8 @@ wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
  * its 1-based position). The file is written atomically with
  * core/fsutil's wb_atomic: a temporary file in the same folder, fsync,
  * rename, folder fsync; on failure the temporary file is removed and an
- * existing file at path is untouched. New files get 0666 minus the umask. Each side must be at most WB_PNG_MAX_SIDE (so it loads back). */
+ * existing file at path is untouched. New files get 0666 minus the umask.
+ * Each side must be at most WB_PNG_MAX_SIDE (so it loads back). */
 wb_status wb_png_save(const wb_tensor *t, const char *path, wb_err *err);
 
 #endif

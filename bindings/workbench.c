@@ -361,6 +361,7 @@ static int use_readline;         /* stdin and stdout are terminals */
 static int stdin_tty;            /* prompts are printed */
 static int eof_in_statement;     /* input ended inside a statement */
 static volatile sig_atomic_t got_sigint;
+static int repl_key;             /* registry[&repl_key] = the wb.repl module */
 
 static void sigint_flag(int sig)
 {
@@ -421,7 +422,6 @@ static void history_open(void)
 /* {---- completion: candidates come from wb.repl.complete(text) ---- */
 
 static lua_State *completeL;
-static int repl_key; /* registry[&repl_key] = the wb.repl module */
 static char **cands;
 static size_t ncands, icand;
 
@@ -556,9 +556,15 @@ static int readline_any(const char *prompt, char **out)
     }
     char *line = NULL;
     size_t cap = 0;
+    got_sigint = 0;
     ssize_t n = getline(&line, &cap, stdin);
     if (n < 0) {
         free(line);
+        if (got_sigint && ferror(stdin)) { /* Ctrl-C: EINTR, not the end */
+            clearerr(stdin);
+            fputc('\n', stdout);
+            return LINE_CANCEL;
+        }
         return LINE_EOF;
     }
     if (n > 0 && line[n - 1] == '\n')

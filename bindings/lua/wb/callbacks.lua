@@ -91,6 +91,7 @@ function EarlyStopping:_better(current, reference)
 end
 
 function EarlyStopping:on_train_begin(model)
+  if self.model ~= model then self.best_weights = nil end
   self.model = model
   self.wait, self.stopped_epoch, self.best, self.best_epoch = 0, nil, nil, nil
   self.has_best_weights = false
@@ -303,6 +304,7 @@ function M.CSVLogger(filename, opts)
 end
 
 function CSVLogger:on_train_begin(model)
+  if self.file then self.file:close(); self.file = nil end -- a run that raised
   self.model = model
   self.header = true
   if self.append then

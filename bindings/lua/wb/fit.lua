@@ -429,7 +429,12 @@ function Sequential:fit(train, opts)
     local t0 = clock()
     local lr = opt.lr
     ctx.perm = fixed or wb.randperm(n)
-    local loss_sum, data_sum, reg_sum, correct, seen = run_epoch(self, ctx, epoch)
+    local ok, loss_sum, data_sum, reg_sum, correct, seen = pcall(run_epoch, self, ctx, epoch)
+    if not ok then
+      -- divergence, Ctrl-C or a layer error: end the live bar's line first
+      if ctx.bar then io.stdout:write("\n"); io.stdout:flush() end
+      error(loss_sum, 0)
+    end
     local logs = {loss = loss_sum / seen, accuracy = correct / seen,
       data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = lr}
     if val then

@@ -150,6 +150,23 @@ T.test("to_mnist errors", function()
   T.eq(st, nil)
 end)
 
+T.test("fit letterboxes; steps_tiles gives five tiles for wb.plot.images", function()
+  local t = make(10, 4, function() return 1 end)
+  local f = img.fit(t, 20, 20)
+  T.eq(f:shape()[1], 20); T.eq(f:shape()[2], 20)
+  local y, x, h, w = img.bbox(f, 0.5)
+  T.eq(h, 20); T.eq(w, 8); T.eq(x, 7)
+  T.eq(img.fit(t, 20, 20, 0.25):get(1, 1), 0.25)
+  T.check_error("fit: size must be two positive integers", img.fit, t, 0, 3)
+  T.check_error("fit: expected a %[h, w%] image", img.fit, wb.zeros(2, 2, 2), 3, 3)
+  local tiles, labels, result, st = img.steps_tiles(bar_page(), 32)
+  T.eq(table.concat(tiles:shape(), ","), "5,32,32")
+  T.eq(#labels, 5); T.eq(labels[5], "centred 28x28")
+  T.eq(result:shape()[2], 784); T.eq(st.scaled:shape()[1], 20)
+  T.eq(tiles:row(1):get(1, 1), 1) -- the white page, white margins
+  T.ok(tiles:row(5):max() == 1 and tiles:row(5):min() == 0, "centred tile range")
+end)
+
 -- {==================== the MNIST round trip ====================
 
 -- 200 MNIST test digits, enlarged to 200x200 (bilinear), inverted to dark

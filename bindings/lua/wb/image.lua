@@ -1,0 +1,60 @@
+-- wb/image.lua: the Lua side of wb.image (the C side is bindings/l_image.c:
+-- load, save, to_mnist, resize, invert, crop, bbox, centre_of_mass, rgb).
+--
+-- Adds two helpers for showing the MNIST preprocessing side by side:
+--   wb.image.fit(img, h, w [, fill = 0])   --> [h, w] letterboxed copy
+--   wb.image.steps_tiles(img [, size = 56]) --> [5, size, size], labels, result
+-- Tiles are small (a few thousand pixels), so plain get/set loops suffice.
+local wb = require "wb"
+local image = wb.image
+
+local function check_img(img, fname)
+  local ok, shape = pcall(function() return img:shape() end)
+  if not ok or #shape ~= 2 then
+    error(fname .. ": expected a [h, w] image tensor", 3)
+  end
+  return shape[1], shape[2]
+end
+
+-- image.fit(img, h, w [, fill]): img scaled to fit inside h x w keeping its
+-- aspect ratio (area when shrinking, bilinear when enlarging), centred, the
+-- margins set to fill (default 0, black).
+function image.fit(img, h, w, fill)
+  local ih, iw = check_img(img, "fit")
+  if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h < 1 or w < 1 then
+    error("fit: size must be two positive integers", 2)
+  end
+  local k = math.min(h / ih, w / iw)
+  local sh = math.max(1, math.min(h, math.floor(ih * k + 0.5)))
+  local sw = math.max(1, math.min(w, math.floor(iw * k + 0.5)))
+  local scaled = image.resize(img, sh, sw)
+  local out = wb.full({h, w}, fill or 0)
+  local y0, x0 = (h - sh) // 2, (w - sw) // 2
+  local rows = scaled:totable()
+  for y = 1, sh do
+    local row = rows[y]
+    for x = 1, sw do out:set(y0 + y, x0 + x, row[x]) end
+  end
+  return out
+end
+
+-- image.steps_tiles(img [, size]): the input and the four steps of
+-- to_mnist (inverted, cropped, scaled to 20 px, centred 28x28), each fitted
+-- into size x size, as one [5, size, size] tensor for wb.plot.images; also
+-- returns the tile labels and to_mnist's [1, 784] result and steps table.
+function image.steps_tiles(img, size)
+  check_img(img, "steps_tiles")
+  size = size or 56
+  local result, st = image.to_mnist(img, {steps = true})
+  local tiles = wb.zeros(5, size, size)
+  local parts = {img, st.inverted, st.cropped, st.scaled, st.centred}
+  for i, part in ipairs(parts) do
+    -- input: white margins if it is a light page, so the frame is invisible
+    local fill = (i == 1 and st.light_background) and 1 or 0
+    tiles:row(i):copy(image.fit(part, size, size, fill))
+  end
+  local labels = {"input", "inverted", "cropped", "scaled (20 px)", "centred 28x28"}
+  return tiles, labels, result, st
+end
+
+return image

@@ -105,6 +105,25 @@ T.test("lines: separate x per series, infinities, tensors, logy, ranges", functi
     and gp:find("set yrange [0.5:*]", 1, true), "log and ranges in the script")
 end)
 
+T.test("non-finite data is drawn as gaps, never an error (even all of it)", function()
+  local nan, inf = 0 / 0, math.huge
+  local figs = {
+    lines = P.lines{series = {{label = "diverged", y = {nan, inf, -inf}, err = {1, nan, 1}}},
+                    logy = true},
+    heat = P.heatmap{z = {{nan, 1}, {inf, 2}}},
+    heat_all = P.heatmap{z = {{nan, nan}, {nan, nan}}},
+    hist = P.histogram{series = {{label = "x", values = {nan, inf}}}},
+    img = P.images{tiles = {{nan, 1, 2, 3}, {nan, nan, nan, nan}}},
+    bars = P.bars{values = {nan, 1}, err = {inf, 0.1}},
+  }
+  for name, p in pairs(figs) do
+    p:save(dir .. "/nan/" .. name .. ".png")
+    png_size(dir .. "/nan/" .. name .. ".png")
+  end
+  T.ok(slurp(dir .. "/nan/lines.gp"):find("no finite values", 1, true), "says so")
+  T.ok(slurp(dir .. "/nan/heat.csv"):find("\n2,1,NaN,", 1, true), "inf cell as NaN")
+end)
+
 T.test("bars: single with error bars, grouped series, CSV quoting", function()
   local p = P.bars{title = "Accuracy", ylabel = "accuracy",
     labels = {"sgd", 'adam, "fast"', "rmsprop"}, values = {0.95, 0.98, 0.97},

@@ -14,6 +14,7 @@
 -- This is not an interactive plotting library: no windows, no mouse.
 local wb = require "wb"
 local U = require "wb.plot.util"
+local R = require "wb.plot.run"
 
 local M = {}
 
@@ -158,105 +159,6 @@ local function data_files(p, name)
   return files
 end
 
--- ---------------------------------------------------------------- running
-
-local function gnuplot_program()
-  return M.gnuplot or os.getenv("WB_GNUPLOT") or "gnuplot"
-end
-
-local function sh_ok(cmd)
-  local ok = os.execute(cmd)
-  return ok == true
-end
-
-local have_timeout
-local function timeout_prefix()
-  if have_timeout == nil then
-    have_timeout = sh_ok("command -v timeout >/dev/null 2>&1")
-  end
-  if not have_timeout then return "" end
-  return string.format("timeout -k 5 %d ", math.tointeger(M.timeout) or 60)
-end
-
-local function missing_error(prog)
-  return string.format("wb.plot: gnuplot not found (tried %s); install it with "
-    .. "`apt-get install gnuplot-nox` (or `make deps`), or point WB_GNUPLOT / "
-    .. "wb.plot.gnuplot at it", U.sh(prog))
-end
-
-local function slurp(path)
-  local fh = io.open(path, "rb")
-  if not fh then return "" end
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
-
--- Write text to path through a temporary file and a rename (wb.sys's
--- write_atomic when the bindings have it).
-local function write_file(path, text)
-  if wb.sys and type(wb.sys.write_atomic) == "function" then
-    local ok, err = pcall(wb.sys.write_atomic, path, text)
-    if not ok then error("wb.plot: cannot write " .. path .. ": " .. tostring(err), 0) end
-    return
-  end
-  local tmp = path .. ".tmp"
-  local fh, msg = io.open(tmp, "wb")
-  if not fh then error("wb.plot: cannot write " .. path .. ": " .. tostring(msg), 0) end
-  local ok, werr = fh:write(text)
-  fh:close()
-  if not ok then
-    os.remove(tmp)
-    error("wb.plot: cannot write " .. path .. ": " .. tostring(werr), 0)
-  end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then
-    os.remove(tmp)
-    error("wb.plot: cannot write " .. path .. ": " .. tostring(rerr), 0)
-  end
-end
-
--- Run `gnuplot -c gpname [arg]` inside dir, stdout to outpath (or nowhere).
--- Raises with gnuplot's first lines of stderr on failure.
-local function run_gnuplot(dir, gpname, arg, outpath, what)
-  local prog = gnuplot_program()
-  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
-    error(missing_error(prog), 0)
-  end
-  local errf = os.tmpname()
-  local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix() .. U.sh(prog)
-    .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
-    .. " >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
-  local _, how, code = os.execute(cmd)
-  local msg = slurp(errf)
-  os.remove(errf)
-  if how == "exit" and code == 0 then return end
-  if how == "exit" and code == 127 then error(missing_error(prog), 0) end
-  local lines = {}
-  for l in msg:gmatch("[^\n]+") do
-    if #lines < 6 and l:find("%S") then lines[#lines + 1] = l end
-  end
-  local why
-  if how == "exit" and code == 124 then
-    why = string.format("timed out after %d s", math.tointeger(M.timeout) or 60)
-  else
-    why = string.format("failed (%s %d)", how == "signal" and "signal" or "exit", code)
-  end
-  error(string.format("wb.plot: gnuplot %s on %s/%s (%s): %s", why, dir, gpname, what,
-    #lines > 0 and table.concat(lines, "\n") or "(no message)"), 0)
-end
-
-local function mkdir_p(dir)
-  if wb.sys and type(wb.sys.mkdir_p) == "function" then
-    local ok, err = pcall(wb.sys.mkdir_p, dir)
-    if ok then return end
-    error("wb.plot: cannot create folder " .. dir .. ": " .. tostring(err), 0)
-  end
-  if not sh_ok("mkdir -p " .. U.sh(dir) .. " 2>/dev/null") then
-    error("wb.plot: cannot create folder " .. dir, 0)
-  end
-end
-
 -- ---------------------------------------------------------------- objects
 
 local Plot = {}
@@ -291,13 +193,13 @@ function Plot:save(path)
   local ok, dir, name = pcall(split_path, path)
   if not ok then error(dir, 2) end
   local ok2, err = pcall(function()
-    mkdir_p(dir)
-    for _, f in ipairs(data_files(self, name)) do write_file(dir .. "/" .. f[1], f[2]) end
-    write_file(dir .. "/" .. name .. ".gp", script(self, name, "png", size_of(self)))
+    R.mkdir_p(dir)
+    for _, f in ipairs(data_files(self, name)) do R.write_file(dir .. "/" .. f[1], f[2]) end
+    R.write_file(dir .. "/" .. name .. ".gp", script(self, name, "png", size_of(self)))
     local pid = wb.sys and wb.sys.getpid and wb.sys.getpid() or 0
     local tmp = string.format(".%s.%d.%d%06d.tmp.png", name, pid, os.time(),
       math.random(0, 999999))
-    local rok, rerr = pcall(run_gnuplot, dir, name .. ".gp", tmp, nil, path)
+    local rok, rerr = pcall(R.run, dir, name .. ".gp", tmp, nil, path, M)
     local tmppath = dir .. "/" .. tmp
     if not rok then os.remove(tmppath); error(rerr, 0) end
     local fh = io.open(tmppath, "rb")
@@ -324,14 +226,14 @@ function Plot:show(opts)
                   math.tointeger(opts.height) or M.style.dumb_size[2]}
     local dir = os.tmpname()
     os.remove(dir)
-    mkdir_p(dir)
+    R.mkdir_p(dir)
     local out = dir .. "/out.txt"
     local rok, rerr = pcall(function()
-      for _, f in ipairs(data_files(self, "plot")) do write_file(dir .. "/" .. f[1], f[2]) end
-      write_file(dir .. "/plot.gp", script(self, "plot", "dumb", size))
-      run_gnuplot(dir, "plot.gp", nil, out, "show")
+      for _, f in ipairs(data_files(self, "plot")) do R.write_file(dir .. "/" .. f[1], f[2]) end
+      R.write_file(dir .. "/plot.gp", script(self, "plot", "dumb", size))
+      R.run(dir, "plot.gp", nil, out, "show", M)
     end)
-    local text = slurp(out)
+    local text = R.slurp(out)
     os.execute("rm -rf " .. U.sh(dir))
     if not rok then error(rerr, 0) end
     io.write(text)

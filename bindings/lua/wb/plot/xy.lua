@@ -114,6 +114,13 @@ function K.lines.prepare(o)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
   d.x_step = integer_step(d.series)
+  -- A run that diverged at once has no finite point: still draw the axes.
+  d.empty = true
+  for _, s in ipairs(d.series) do
+    for j = 1, #s.y do
+      if U.is_finite(s.x[j]) and U.is_finite(s.y[j]) then d.empty = false break end
+    end
+  end
   -- One shared x column when every series has the same x values.
   local x1 = d.series[1].x
   d.shared_x = true
@@ -162,6 +169,14 @@ function K.lines.body(d, ctx)
   L[#L + 1] = "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
   if d.x_step and not d.logx and not d.xrange then
     L[#L + 1] = "set xtics " .. d.x_step
+  end
+  if d.empty then
+    local xlo, xhi = nil, nil
+    for _, s in ipairs(d.series) do xlo, xhi = U.finite_range(s.x, xlo, xhi) end
+    if not xlo or xlo >= xhi then xlo, xhi = (xlo or 1) - 1, (xlo or 1) + 1 end
+    if not d.xrange then L[#L + 1] = "set xrange [" .. num(xlo) .. ":" .. num(xhi) .. "]" end
+    if not d.yrange then L[#L + 1] = d.logy and "set yrange [0.1:10]" or "set yrange [0:1]" end
+    L[#L + 1] = "set label 1 'no finite values' at graph 0.5, graph 0.5 center"
   end
   local f = q(ctx.csv) .. " skip 1 using "
   local plots = {}

@@ -1,0 +1,111 @@
+-- wb/plot/run.lua: files and the gnuplot process for wb.plot.
+--
+-- Writing files (atomically), creating folders and running gnuplot with a
+-- time limit, its stderr captured and its exit status checked. Every
+-- shell word is quoted with U.sh. Failures raise error(msg, 0) with a
+-- "wb.plot: " message; callers re-raise at their caller's level.
+local wb = require "wb"
+local U = require "wb.plot.util"
+
+local R = {}
+
+local function gnuplot_program(cfg)
+  return cfg.gnuplot or os.getenv("WB_GNUPLOT") or "gnuplot"
+end
+
+local function sh_ok(cmd)
+  local ok = os.execute(cmd)
+  return ok == true
+end
+
+local have_timeout
+local function timeout_prefix(cfg)
+  if have_timeout == nil then
+    have_timeout = sh_ok("command -v timeout >/dev/null 2>&1")
+  end
+  if not have_timeout then return "" end
+  return string.format("timeout -k 5 %d ", math.tointeger(cfg.timeout) or 60)
+end
+
+local function missing_error(prog)
+  return string.format("wb.plot: gnuplot not found (tried %s); install it with "
+    .. "`apt-get install gnuplot-nox` (or `make deps`), or point WB_GNUPLOT / "
+    .. "wb.plot.gnuplot at it", U.sh(prog))
+end
+
+function R.slurp(path)
+  local fh = io.open(path, "rb")
+  if not fh then return "" end
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
+-- Write text to path through a temporary file and a rename (wb.sys's
+-- write_atomic when the bindings have it).
+function R.write_file(path, text)
+  if wb.sys and type(wb.sys.write_atomic) == "function" then
+    local ok, err = pcall(wb.sys.write_atomic, path, text)
+    if not ok then error("wb.plot: cannot write " .. path .. ": " .. tostring(err), 0) end
+    return
+  end
+  local tmp = path .. ".tmp"
+  local fh, msg = io.open(tmp, "wb")
+  if not fh then error("wb.plot: cannot write " .. path .. ": " .. tostring(msg), 0) end
+  local ok, werr = fh:write(text)
+  fh:close()
+  if not ok then
+    os.remove(tmp)
+    error("wb.plot: cannot write " .. path .. ": " .. tostring(werr), 0)
+  end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then
+    os.remove(tmp)
+    error("wb.plot: cannot write " .. path .. ": " .. tostring(rerr), 0)
+  end
+end
+
+-- Run `gnuplot -c gpname [arg]` inside dir, stdout to outpath (or nowhere),
+-- killed after cfg.timeout seconds. cfg.gnuplot (else $WB_GNUPLOT, else
+-- "gnuplot") is the program. Raises with gnuplot's first lines of stderr on
+-- failure, or with how to install gnuplot when it is missing.
+function R.run(dir, gpname, arg, outpath, what, cfg)
+  local prog = gnuplot_program(cfg)
+  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
+    error(missing_error(prog), 0)
+  end
+  local errf = os.tmpname()
+  local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix(cfg) .. U.sh(prog)
+    .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
+    .. " >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
+  local _, how, code = os.execute(cmd)
+  local msg = R.slurp(errf)
+  os.remove(errf)
+  if how == "exit" and code == 0 then return end
+  if how == "exit" and code == 127 then error(missing_error(prog), 0) end
+  local lines = {}
+  for l in msg:gmatch("[^\n]+") do
+    if #lines < 6 and l:find("%S") then lines[#lines + 1] = l end
+  end
+  local why
+  if how == "exit" and code == 124 then
+    why = string.format("timed out after %d s", math.tointeger(cfg.timeout) or 60)
+  else
+    why = string.format("failed (%s %d)", how == "signal" and "signal" or "exit", code)
+  end
+  error(string.format("wb.plot: gnuplot %s on %s/%s (%s): %s", why, dir, gpname, what,
+    #lines > 0 and table.concat(lines, "\n") or "(no message)"), 0)
+end
+
+function R.mkdir_p(dir)
+  if wb.sys and type(wb.sys.mkdir_p) == "function" then
+    local ok, err = pcall(wb.sys.mkdir_p, dir)
+    if ok then return end
+    error("wb.plot: cannot create folder " .. dir .. ": " .. tostring(err), 0)
+  end
+  if not sh_ok("mkdir -p " .. U.sh(dir) .. " 2>/dev/null") then
+    error("wb.plot: cannot create folder " .. dir, 0)
+  end
+end
+
+return R

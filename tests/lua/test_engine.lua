@@ -486,6 +486,43 @@ print(e["dtype"], e["shape"][0], e["shape"][1], "%.9g" % w[0], "%.9g" % w[21],
   T.eq(out, expect)
 end)
 
+test_py("a file written by Python (stdlib) loads with load_weights", function()
+  local dir = T.tmpdir()
+  -- Official layout: tensors sorted by name, __metadata__ last, header
+  -- padded with spaces to a multiple of 8, JSON with spaces after ':'.
+  local py = [[
+import json, struct, sys
+shapes = {"layers.1.weight": [20, 16], "layers.1.bias": [16],
+          "layers.2.weight": [16, 3], "layers.2.bias": [3]}
+hdr, blobs, off = {}, [], 0
+for name in sorted(shapes):
+    n = 1
+    for s in shapes[name]: n *= s
+    vals = [(i % 7) * 0.125 - 0.25 for i in range(n)]
+    blobs.append(struct.pack("<%df" % n, *vals))
+    hdr[name] = {"dtype": "F32", "shape": shapes[name], "data_offsets": [off, off + 4 * n]}
+    off += 4 * n
+hdr["__metadata__"] = {"format": "pt"}
+h = json.dumps(hdr).encode()
+h += b" " * (-len(h) % 8)
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<Q", len(h))); f.write(h); f.write(b"".join(blobs))
+]]
+  local pyf = dir .. "/w.py"
+  local f = io.open(pyf, "w"); f:write(py); f:close()
+  local code, _, errout = T.sh("python3 " .. pyf .. " " .. dir .. "/py.safetensors")
+  T.eq(code, 0, errout)
+  local m = tiny_model(19)
+  m:load_weights(dir .. "/py.safetensors")
+  T.eq(m[1].weight:get(1, 8), (7 % 7) * 0.125 - 0.25)
+  T.eq(m[1].weight:get(2, 1), (16 % 7) * 0.125 - 0.25)
+  T.eq(m[2].bias:get(3), (2 % 7) * 0.125 - 0.25)
+  local tensors, meta, names = wb.io.load_safetensors(dir .. "/py.safetensors")
+  T.eq(meta.format, "pt")
+  T.eq(#names, 4)
+  T.ok(tensors["layers.2.weight"])
+end)
+
 -- }====================
 
 T.done()

@@ -763,7 +763,7 @@ static int doREPL(lua_State *L)
             l_print(L);
         else
             report(L, status);
-        if (eof_in_statement && !use_readline) {
+        if (eof_in_statement && !stdin_tty) {
             result = 1; /* a pipe: the program is cut short */
             break;
         }

@@ -12,6 +12,23 @@
 -- Every piece of user text reaches gnuplot as a single-quoted string with
 -- enhanced text off: it is drawn, never executed or expanded.
 -- This is not an interactive plotting library: no windows, no mouse.
+--
+-- API (options of each kind are documented beside it in wb/plot/xy.lua
+-- and wb/plot/grid.lua; every kind also takes title, size = {w, h} in
+-- pixels and extra = raw gnuplot commands, trusted, run before `plot`):
+--   wb.plot.lines{xlabel, ylabel, series = {{label, x, y, err}}, logx, logy,
+--                 xrange, yrange, points}
+--   wb.plot.bars{xlabel, ylabel, labels, values, err | series, yrange, logy}
+--   wb.plot.heatmap{z, xlabels, ylabels, xlabel, ylabel, counts, format,
+--                   palette, zrange}
+--   wb.plot.histogram{series = {{label, values}}, bins, range, density, logy}
+--   wb.plot.images{tiles, rows, cols, labels, h, w, palette, scale}
+--   wb.plot.panels{title, cols, plots = {p1, p2, ...}, size}
+--   p:save("dir/name.png") -> p, path     p:show{width, height} -> p
+--   wb.plot.style (house style), wb.plot.gnuplot (program; else
+--   $WB_GNUPLOT, else "gnuplot"), wb.plot.timeout (seconds, 60).
+-- Data may be Lua tables or wb tensors. Non-finite numbers are written as
+-- NaN and drawn as gaps. Errors name the constructor and the option.
 local wb = require "wb"
 local U = require "wb.plot.util"
 local R = require "wb.plot.run"
@@ -23,6 +40,7 @@ local M = {}
 M.style = {
   font = "DejaVu Sans,11",
   title_font = ",13",
+  panels_title_font = ",14",
   size = {900, 600},            -- single figure, pixels
   panel_size = {620, 460},      -- one cell of wb.plot.panels
   dumb_size = {100, 30},        -- :show(), characters
@@ -125,7 +143,8 @@ local function script(p, name, term, size)
   if p.kind == "panels" then
     local d = p.d
     local head = string.format("set multiplot layout %d,%d", d.rows, d.cols)
-    if d.title then head = head .. " title " .. U.q(d.title) .. " font " .. U.q(",14") end
+    if d.title then head = head .. " title " .. U.q(d.title) .. " font "
+      .. U.q(M.style.panels_title_font) end
     L[#L + 1] = head
     for i, sub in ipairs(d.plots) do
       local sctx = context(string.format("%s-%d.csv", name, i),

@@ -111,7 +111,7 @@ end
 
 function K.heatmap.body(d, ctx)
   local style, L = ctx.style, {}
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font ',13'" end
+  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
   if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
   if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
   L[#L + 1] = "unset grid"
@@ -214,6 +214,11 @@ local function tile_data(o)
   return tiles, h, w
 end
 
+-- Data units per pixel is 1/ppu: tiles are drawn ppu pixels per data pixel.
+local function ppu(d)
+  return math.max(1, math.min(6, 1100 / d.X, 1000 / d.Y))
+end
+
 function K.images.prepare(o)
   local tiles, h, w = tile_data(o)
   local n = #tiles
@@ -259,6 +264,10 @@ function K.images.prepare(o)
   d.cap = d.labels and math.max(6, math.floor(h * 0.45 + 0.5)) or 0
   d.X = cols * (w + d.gap) - d.gap
   d.Y = rows * (h + d.gap + d.cap) - d.gap
+  if d.labels then  -- about 22 pixels of caption band once drawn
+    d.cap = math.max(3, math.min(d.cap, math.ceil(22 / ppu(d))))
+    d.Y = rows * (h + d.gap + d.cap) - d.gap
+  end
   return d
 end
 
@@ -283,14 +292,9 @@ function K.images.csv(d)
   return table.concat(out, "\n")
 end
 
--- Data units per pixel is 1/ppu: tiles are drawn ppu pixels per data pixel.
-local function ppu(d)
-  return math.max(1, math.min(12, 1100 / d.X, 1000 / d.Y))
-end
-
 function K.images.body(d, ctx)
   local style, L = ctx.style, {}
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font ',13'" end
+  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
   for _, s in ipairs({"unset border", "unset tics", "unset grid", "unset key",
                       "unset colorbox", "set size ratio -1",
                       "set lmargin 1", "set rmargin 1", "set bmargin 1"}) do
@@ -326,7 +330,7 @@ function K.images.body(d, ctx)
     for k, l in ipairs(d.labels) do
       local r, c = (k - 1) // d.cols, (k - 1) % d.cols
       local x = c * (d.w + d.gap) + (d.w - 1) / 2
-      local y = r * (d.h + d.gap + d.cap) + d.h - 0.5 + d.cap * 0.45
+      local y = r * (d.h + d.gap + d.cap) + d.h - 0.5 + d.cap * 0.55
       L[#L + 1] = string.format("set label %d %s at %s,%s center font %s tc rgb %s front",
         k, q(l), num(x), num(y), q("," .. pt), q(style.text))
     end
@@ -336,7 +340,8 @@ end
 
 function K.images.size(d)
   local p = ppu(d)
-  return {math.floor(d.X * p + 20 + 0.5), math.floor(d.Y * p + 20 + (d.title and 40 or 0) + 0.5)}
+  return {math.max(320, math.floor(d.X * p + 20 + 0.5)),
+          math.max(240, math.floor(d.Y * p + 20 + (d.title and 40 or 0) + 0.5))}
 end
 
 return K

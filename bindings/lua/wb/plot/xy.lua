@@ -16,8 +16,8 @@ local q, num = U.q, U.num
 local K = {}
 
 -- Lines shared by every kind: title, axis labels, log axes and ranges.
-local function axes(d, L)
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font ',13'" end
+local function axes(d, ctx, L)
+  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
   if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
   if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
   if d.logx then L[#L + 1] = "set logscale x" end
@@ -161,7 +161,7 @@ end
 
 function K.lines.body(d, ctx)
   local L = {}
-  axes(d, L)
+  axes(d, ctx, L)
   no_key_if_unlabelled(d.series, L)
   -- x spans the data exactly (plus a small margin); integer x (epochs) gets
   -- integer tics.
@@ -282,7 +282,7 @@ end
 
 function K.bars.body(d, ctx)
   local L = {}
-  axes(d, L)
+  axes(d, ctx, L)
   no_key_if_unlabelled(d.series, L)
   local S = #d.series
   local w = 0.8 / S
@@ -387,7 +387,7 @@ end
 
 function K.histogram.body(d, ctx)
   local L = {}
-  axes(d, L)
+  axes(d, ctx, L)
   no_key_if_unlabelled(d.series, L)
   L[#L + 1] = "set xrange [" .. num(d.lo) .. ":" .. num(d.hi) .. "]"
   if not d.logy then L[#L + 1] = "set yrange [0:*]" end

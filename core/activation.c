@@ -255,6 +255,15 @@ static void rows_cols(int ndim, const int64_t *shape, size_t n, int64_t *rows,
     *cols = *rows > 0 ? (int64_t)(n / (size_t)*rows) : 0;
 }
 
+static wb_status check_not_own(const wb_tensor *t, const wb_tensor *buf,
+                               const char *what, wb_err *err)
+{
+    if (buf && t->storage == buf->storage)
+        return wb_err_set(err, WB_EINVAL, "%s: is this layer's own output buffer, "
+                          "which the call overwrites (pass a :clone())", what);
+    return WB_OK;
+}
+
 static wb_status check_like(const wb_activation *a, const wb_tensor *t,
                             const char *what, wb_err *err)
 {
@@ -281,6 +290,8 @@ wb_status wb_activation_forward(wb_activation *a, const wb_tensor *x, wb_err *er
     if (x->ndim < 1)
         return wb_err_set(err, WB_ESHAPE, "input: expected at least one dimension, "
                           "got a scalar");
+    if (check_not_own(x, a->y, "input", err))
+        return WB_EINVAL;
     size_t n = wb_tensor_numel(x);
     if (ensure_flat(&a->y, &a->cap, n, err))
         return err ? err->code : WB_ENOMEM;
@@ -301,7 +312,9 @@ wb_status wb_activation_backward(wb_activation *a, const wb_tensor *x,
 {
     if (!a->have_forward)
         return wb_err_set(err, WB_ESTATE, "backward called before forward");
-    if (check_like(a, x, "input", err) || check_like(a, grad_y, "grad_output", err))
+    if (check_like(a, x, "input", err) || check_like(a, grad_y, "grad_output", err) ||
+        check_not_own(x, a->dx, "input", err) ||
+        check_not_own(grad_y, a->dx, "grad_output", err))
         return err ? err->code : WB_ESHAPE;
     if (!need_grad_input)
         return WB_OK;

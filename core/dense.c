@@ -114,6 +114,17 @@ static wb_status check_2d(const wb_tensor *t, const char *what, int64_t rows,
     return WB_OK;
 }
 
+/* t shares storage with buf (one of this layer's own buffers)? Feeding a
+ * layer its own output back would overwrite the input while it is read. */
+static wb_status check_not_own(const wb_tensor *t, const wb_tensor *b1, const wb_tensor *b2,
+                               const char *what, wb_err *err)
+{
+    if ((b1 && t->storage == b1->storage) || (b2 && t->storage == b2->storage))
+        return wb_err_set(err, WB_EINVAL, "%s: is this layer's own output buffer, "
+                          "which the call overwrites (pass a :clone())", what);
+    return WB_OK;
+}
+
 /* Make *a [rows, ca] and (when b) *b [rows, cb] hold at least `rows` rows,
  * all or nothing; old buffers are released only after both are made. */
 static wb_status grow2(wb_tensor **a, int64_t ca, wb_tensor **b, int64_t cb,
@@ -140,7 +151,8 @@ static wb_status grow2(wb_tensor **a, int64_t ca, wb_tensor **b, int64_t cb,
 
 wb_status wb_dense_forward(wb_dense *d, const wb_tensor *x, wb_err *err)
 {
-    if (check_2d(x, "input", -1, d->n_in, err))
+    if (check_2d(x, "input", -1, d->n_in, err) ||
+        check_not_own(x, d->z, d->y, "input", err))
         return err ? err->code : WB_ESHAPE;
     int64_t n = x->shape[0], I = d->n_in, O = d->n_out;
     if (n > d->cap || !d->z) {
@@ -202,7 +214,8 @@ static wb_status backward_prepare(wb_dense *d, const wb_tensor *x, const wb_tens
     if (d->n_batch < 0)
         return wb_err_set(err, WB_ESTATE, "backward called before forward");
     if (check_2d(x, "input", d->n_batch, d->n_in, err) ||
-        check_2d(g, grad_name, d->n_batch, d->n_out, err))
+        check_2d(g, grad_name, d->n_batch, d->n_out, err) ||
+        check_not_own(g, d->dz, d->dx, grad_name, err))
         return err ? err->code : WB_ESHAPE;
     int64_t n = d->n_batch;
     /* one capacity gcap for both buffers: growing remakes whichever exist or

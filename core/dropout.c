@@ -61,6 +61,9 @@ wb_status wb_dropout_forward(wb_dropout *d, const wb_tensor *x, int training,
     if (x->dtype != WB_F32)
         return wb_err_set(err, WB_EINVAL, "input: expected a float32 tensor, got %s "
                           "(use :float())", wb_dtype_name(x->dtype));
+    if (d->y && x->storage == d->y->storage)
+        return wb_err_set(err, WB_EINVAL, "input: is this layer's own output buffer, "
+                          "which the call overwrites (pass a :clone())");
     size_t n = wb_tensor_numel(x);
     int masked = training && d->rate > 0;
     if (masked && (n > d->cap || !d->y)) {
@@ -107,6 +110,9 @@ wb_status wb_dropout_backward(wb_dropout *d, const wb_tensor *grad_y,
                           d->shape), wb_shape_str(b, sizeof b, grad_y->ndim,
                           grad_y->shape));
     }
+    if (d->dx && grad_y->storage == d->dx->storage)
+        return wb_err_set(err, WB_EINVAL, "grad_output: is this layer's own output "
+                          "buffer, which the call overwrites (pass a :clone())");
     if (!d->masked || !need_grad_input)
         return WB_OK;
     size_t n = wb_tensor_numel(grad_y);

@@ -313,6 +313,22 @@ static void test_errors(void)
           "%s", err.msg);
     CHECK(wb_dense_backward_logits(d, x, x, 1, &err) == WB_ESHAPE &&
               strstr(err.msg, "grad_logits: expected [32, 16]"), "%s", err.msg);
+    /* the layer's own buffers cannot be fed back (square layer) */
+    wb_dense *sq = wb_dense_new(16, 16, NULL, &r, &err);
+    wb_tensor *x16b = rand_tensor(&r, 4, 16, -1, 1);
+    REQUIRE(sq && x16b && wb_dense_forward(sq, x16b, &err) == WB_OK, "square");
+    wb_tensor own = *wb_dense_output(sq);
+    own.shape[0] = 4;
+    CHECK(wb_dense_forward(sq, &own, &err) == WB_EINVAL &&
+              strstr(err.msg, "input: is this layer's own output buffer"), "%s", err.msg);
+    REQUIRE(wb_dense_backward(sq, x16b, x16b, 1, &err) == WB_OK, "%s", err.msg);
+    wb_tensor owng = *wb_dense_grad_input(sq);
+    owng.shape[0] = 4;
+    CHECK(wb_dense_backward(sq, x16b, &owng, 1, &err) == WB_EINVAL &&
+              strstr(err.msg, "grad_output: is this layer's own output buffer"), "%s",
+          err.msg);
+    wb_tensor_free(x16b);
+    wb_dense_free(sq);
     /* failed backwards left the gradients untouched */
     const float *gw = wb_tensor_f32(d->grad_weight);
     int zero = 1;

@@ -146,6 +146,13 @@ T.test("Dense error messages", function()
     function() return nn.Dense(0, 4) end)
   T.check_error("number has no integer representation", function() return nn.Dense(2.5, 4) end)
   T.check_error("bad argument #2", function() return nn.Dense(4, -1) end)
+  local sq = nn.Dense(5, 5)
+  T.check_error("bad argument #1 to 'forward' (input: is this layer's own output buffer",
+    function() return sq:forward(sq:forward(wb.zeros(2, 5))) end)
+  sq:forward(sq:forward(wb.zeros(2, 5)):clone())
+  local act = nn.Activation("relu")
+  T.check_error("input: is this layer's own output buffer",
+    function() return act:forward(act:forward(wb.zeros(2, 5))) end)
 end)
 
 T.test("Dense returns cached views: no garbage per step", function()
@@ -230,7 +237,8 @@ T.test("Dropout: inverted scaling, identity at inference, mask reuse", function(
 end)
 
 T.test("Dropout error messages", function()
-  T.check_error("bad argument #1 to '.-Dropout' %(rate: expected a number in %[0, 1%), got %-0%.1%)",
+  T.check_error(
+    "bad argument #1 to '.-Dropout' %(rate: expected a number in %[0, 1%), got %-0%.1%)",
     function() return nn.Dropout(-0.1) end)
   T.check_error("rate: expected a number in [0, 1), got 1", function() return nn.Dropout(1) end)
   local d = nn.Dropout(0.5)

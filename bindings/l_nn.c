@@ -140,6 +140,8 @@ static void newclass(lua_State *L, const char *tname, const luaL_Reg *methods,
     luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__methods"); /* for the REPL's tab completion */
     lua_pushcfunction(L, fields);
     lua_pushcclosure(L, l_index, 2);
     lua_setfield(L, -2, "__index");

@@ -37,6 +37,7 @@ T.test("Dense fields, tostring and defaults", function()
   local p2 = nb:parameters()
   T.eq(#p2, 1)
   T.eq(d.no_such_field, nil)
+  T.eq(getmetatable(d).__methods.forward, d.forward, "__methods for completion")
   T.check_error("read-only", function() d.weight = 1 end)
 end)
 

@@ -117,7 +117,8 @@ static void test_round_trip(void)
     CHECK(wb_safetensors_count(st) == 3, "count %d", wb_safetensors_count(st));
     CHECK(strcmp(wb_safetensors_name(st, 0), "layers.1.weight") == 0, "name 0");
     CHECK(strcmp(wb_safetensors_name(st, 2), "image \"q\"") == 0, "escaped name");
-    int w = wb_safetensors_find(st, "layers.1.weight"), b = wb_safetensors_find(st, "layers.1.bias");
+    int w = wb_safetensors_find(st, "layers.1.weight");
+    int b = wb_safetensors_find(st, "layers.1.bias");
     CHECK(wb_safetensors_find(st, "nope") == -1, "find missing");
     REQUIRE(w >= 0 && b >= 0, "find");
     const wb_tensor *tw = wb_safetensors_tensor(st, w), *tb = wb_safetensors_tensor(st, b);

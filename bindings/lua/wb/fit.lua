@@ -218,12 +218,11 @@ end
 local EVAL_BATCH = 500
 
 -- Mean loss (incl. the L2 penalty) and accuracy over a dataset.
-local function eval_dataset(self, ds, batch)
-  local last = check_head(self, "evaluate")
+local function eval_dataset(self, last, ds, batch)
   local ce = self._eval_ce
   if not ce then ce = wb.nn.SparseCrossEntropy(); self._eval_ce = ce end
   local n = #ds
-  if n == 0 then error("evaluate: the dataset is empty", 3) end
+  if n == 0 then error("evaluate: the dataset is empty", 0) end
   local perm = self._eval_perm
   if not perm or #perm < n then
     local t = {}
@@ -254,8 +253,9 @@ function Sequential:evaluate(ds, y, opts)
   check_keys(opts, {"batch_size", "verbose"}, "evaluate")
   local bs = check_int(opts.batch_size or 32, "batch_size", "evaluate", 1)
   ds = as_dataset(ds, y, "evaluate")
-  if not is_dataset(ds) then error("evaluate: expected a dataset", 2) end
-  local loss, acc = eval_dataset(self, ds, math.max(bs, EVAL_BATCH))
+  local last = check_head(self, "evaluate")
+  if #ds == 0 then error("evaluate: the dataset is empty", 2) end
+  local loss, acc = eval_dataset(self, last, ds, math.max(bs, EVAL_BATCH))
   return {loss = loss, accuracy = acc}
 end
 
@@ -408,6 +408,7 @@ function Sequential:fit(train, opts)
   if val ~= nil and not is_dataset(val) then
     error("fit: validation must be a dataset, got " .. tostring(val), 2)
   end
+  if val ~= nil and #val == 0 then error("fit: the validation set is empty", 2) end
   local n = #train
   if n == 0 then error("fit: the training set is empty", 2) end
   local last = check_head(self, "fit")
@@ -438,7 +439,8 @@ function Sequential:fit(train, opts)
     local logs = {loss = loss_sum / seen, accuracy = correct / seen,
       data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = lr}
     if val then
-      logs.val_loss, logs.val_accuracy = eval_dataset(self, val, math.max(bs, EVAL_BATCH))
+      logs.val_loss, logs.val_accuracy = eval_dataset(self, last, val,
+        math.max(bs, EVAL_BATCH))
     end
     logs.epoch_time = clock() - t0
     history:_record(logs)

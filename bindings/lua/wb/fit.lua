@@ -78,10 +78,12 @@ M.History = History
 local SERIES = {"loss", "accuracy", "data_loss", "reg_loss", "epoch_time", "lr"}
 local VAL_SERIES = {"val_loss", "val_accuracy"}
 
-function M.new_history(with_val)
+-- Every series exists from the start (val_* stay empty without validation),
+-- so `#history.val_loss` is always valid.
+function M.new_history()
   local h = setmetatable({epochs = 0}, History)
   for _, k in ipairs(SERIES) do h[k] = {} end
-  if with_val then for _, k in ipairs(VAL_SERIES) do h[k] = {} end end
+  for _, k in ipairs(VAL_SERIES) do h[k] = {} end
   return h
 end
 
@@ -415,7 +417,7 @@ function Sequential:fit(train, opts)
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}
   local params, grads = self:parameters()
-  local history = M.new_history(val ~= nil)
+  local history = M.new_history()
   self.history, self.optimizer, self.stop_training = history, opt, false
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), ce = loss_fn(self),

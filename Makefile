@@ -24,7 +24,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 RL_LIBS    := $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 
-OPT     ?= -O2 -march=x86-64-v2 -ffp-contract=off
+OPT     ?= -O2 -march=x86-64-v2 -ffp-contract=off -fvect-cost-model=cheap -fno-math-errno
 WARN    := -Wall -Wextra -Wshadow
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) -g \
            $(PKG_CFLAGS) -DWB_VERSION='"$(VERSION)"' \

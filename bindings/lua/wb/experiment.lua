@@ -203,6 +203,7 @@ function M.train_run(ex, spec)
       end
     end
     local wpath = M.weights_path(ex, spec.hash)
+    util.mkdir_p(M.runs_dir(ex.root))
     model:save(wpath)
     record.weights = util.basename(wpath)
     if hist.best_weights_path then record.best_weights = hist.best_weights_path end

@@ -1,0 +1,156 @@
+-- The experiment runner: cached and resumable runs, parallel children,
+-- --list-runs handed to GNU parallel, failure isolation, run records.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+-- A small grid on a subset of MNIST: 2 variants x 2 seeds, 2 epochs.
+local script = dir .. "/grid.lua"
+util.write_file(script, [[
+local task = wb.task{name = "grid", title = "grid"}
+local act = os.getenv("GRID_BAD") and {"relu", "nope"} or {"relu", "tanh"}
+local runs = task:experiment{base = {epochs = 2, subset = {train = 600, test = 200}},
+  vary = {activation = act}, seeds = {1, 2}}:run()
+task:text(runs:table{"test_accuracy"})
+task:finish()
+]])
+
+local function run(root, extra, env)
+  return T.sh(string.format("%s WB_ECHO=0 %s %s --root %s %s", env or "", T.wb, script,
+    root, extra or ""))
+end
+
+local function records(root)
+  local out = {}
+  for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do out[r.hash] = r end
+  return out
+end
+
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+T.test("a grid trains once, writes one record per run, and is cached afterwards", function()
+  local root = dir .. "/a"
+  local st, _, err = run(root, "--jobs 2")
+  T.eq(st, 0, err)
+  local recs = records(root)
+  T.eq(count(recs), 4)
+  for h, r in pairs(recs) do
+    T.eq(r.hash, h); T.eq(r.task, "grid"); T.eq(r.status, "ok")
+    T.ok(r.metrics.test_accuracy > 0.5, "learned something: " .. r.metrics.test_accuracy)
+    T.eq(#r.history.loss, 2); T.ok(r.version and r.finished_at and r.wall_time)
+    T.ok(wb.sys.exists(root .. "/runs/" .. r.weights), "weights saved beside the record")
+  end
+  local st2, _, err2 = run(root, "--jobs 2")
+  T.eq(st2, 0)
+  T.ok(err2:find("4 cached, 0 to train", 1, true) or not err2:find("to train"), err2)
+  T.ok(not err2:find("test acc"), "nothing retrained: " .. err2)
+  T.ok(wb.sys.exists(root .. "/grid/README.md"))
+end)
+
+T.test("same seed in a child and in-process: identical histories", function()
+  local a, b = dir .. "/a", dir .. "/seq"
+  T.eq((run(b, "--jobs 1")), 0)
+  local ra, rb = records(a), records(b)
+  T.eq(count(rb), 4)
+  for h, r in pairs(ra) do
+    T.ok(rb[h], "same hashes")
+    for e = 1, 2 do T.eq(rb[h].history.loss[e], r.history.loss[e]) end
+    T.eq(rb[h].metrics.test_accuracy, r.metrics.test_accuracy)
+  end
+end)
+
+T.test("--list-runs piped to GNU parallel gives the same records as --jobs", function()
+  if not os.execute("command -v parallel >/dev/null 2>&1") then
+    T.skip("parallel", "GNU parallel is not installed (make deps installs it)")
+    return
+  end
+  local root = dir .. "/par"
+  local st, out = run(root, "--list-runs")
+  T.eq(st, 0)
+  local n = 0
+  for line in out:gmatch("[^\n]+") do
+    n = n + 1
+    T.ok(line:find("--run %x+$"), line)
+  end
+  T.eq(n, 4)
+  T.eq((T.sh(string.format("%s %s --root %s --list-runs | parallel -j 2", T.wb, script, root))), 0)
+  local rp, ra = records(root), records(dir .. "/a")
+  T.eq(count(rp), 4)
+  for h, r in pairs(ra) do
+    T.ok(rp[h], "record " .. h .. " made by parallel")
+    T.eq(rp[h].history.val_loss[2], r.history.val_loss[2])
+  end
+  local st2, _, err2 = run(root, "--jobs 2")
+  T.eq(st2, 0)
+  T.ok(not err2:find("test acc"), "the gathered records are reused")
+end)
+
+T.test("a failing variant is reported and the rest of the grid finishes", function()
+  local root = dir .. "/bad"
+  local st, _, err = run(root, "--jobs 2", "GRID_BAD=1")
+  T.eq(st, 1)
+  T.ok(err:find("FAILED"), err)
+  T.ok(err:find("nope"), "the error names the bad activation: " .. err)
+  local n = 0
+  for _, r in pairs(records(root)) do
+    n = n + 1; T.eq(r.config.activation, "relu")
+  end
+  T.eq(n, 2)
+  local md = util.read_file(root .. "/grid/README.md")
+  T.ok(md and md:find("2 run%(s%) failed"), md)
+end)
+
+T.test("killed mid-way: finished runs are kept and not retrained", function()
+  local root = dir .. "/kill"
+  -- start sequentially in the background, kill it once two records exist
+  os.execute(string.format("WB_ECHO=0 %s %s --root %s --jobs 1 >/dev/null 2>&1 & echo $! > %s/pid",
+    T.wb, script, root, dir))
+  local pid = util.read_file(dir .. "/pid"):match("%d+")
+  local t0 = wb.sys.time()
+  while count(records(root)) < 2 and wb.sys.time() - t0 < 60 do os.execute("sleep 0.05") end
+  os.execute("kill -KILL " .. pid .. " 2>/dev/null")
+  os.execute("sleep 0.2")
+  local before = records(root)
+  T.ok(count(before) >= 2 and count(before) < 4, "killed mid-way: " .. count(before))
+  local st, _, err = run(root, "--jobs 1")
+  T.eq(st, 0, err)
+  local after = records(root)
+  T.eq(count(after), 4)
+  for h, r in pairs(before) do T.eq(after[h].finished_at, r.finished_at, "kept, not retrained") end
+  local trained = select(2, err:gsub("test acc", ""))
+  T.eq(trained, 4 - count(before))
+  local leftovers = 0
+  for _, f in ipairs(wb.sys.listdir(root .. "/runs")) do
+    if f:find("%.tmp") then leftovers = leftovers + 1 end
+  end
+  T.eq(leftovers, 0, "no temporary files left")
+end)
+
+T.test("run hashes change with any config value and with the seed", function()
+  local ex = wb.experiment{name = "h", base = {epochs = 3}, vary = {l2 = {0, 1e-4}},
+    seeds = {1, 2}, options = {}}
+  local seen = {}
+  for _, s in ipairs(ex.specs) do
+    T.ok(not seen[s.hash], "distinct hashes"); seen[s.hash] = true
+  end
+  local ex2 = wb.experiment{name = "h", base = {epochs = 4}, vary = {l2 = {0, 1e-4}},
+    seeds = {1, 2}, options = {}}
+  T.ok(ex2.specs[1].hash ~= ex.specs[1].hash)
+  local ex3 = wb.experiment{name = "h", base = {epochs = 3}, vary = {l2 = {0, 1e-4}},
+    seeds = {1, 2}, options = {}}
+  T.eq(ex3.specs[1].hash, ex.specs[1].hash, "stable across calls")
+  T.check_error("unknown config key 'dropuot'", wb.experiment,
+    {name = "h", base = {dropuot = 0.1}, options = {}})
+end)
+
+T.test("task options are parsed and bad ones rejected", function()
+  local o = wb.task_options({[0] = "x.lua", "--dataset", "fashion", "--seeds", "2", "--quick"})
+  T.eq(o.dataset, "fashion"); T.eq(o.seeds, 2); T.ok(o.quick)
+  T.check_error("unknown option --bogus", wb.task_options, {"--bogus"})
+  T.check_error("positive integer", wb.task_options, {"--seeds", "x"})
+  T.check_error("'mnist' or 'fashion'", wb.task_options, {"--dataset", "cifar"})
+  local st, _, err = T.sh(T.wb .. " scripts/task05_dropout.lua --bogus")
+  T.eq(st, 64); T.ok(err:find("unknown option --bogus", 1, true), err)
+end)
+
+T.done()

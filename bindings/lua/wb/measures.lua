@@ -134,6 +134,9 @@ end
 
 -- Sharpness: mean rise of the training loss (fixed sample of n rows) when
 -- every weight is multiplied by (1 + eps * u), u ~ N(0, 1), over draws.
+-- Each draw is antithetic (u and -u, averaged), which cancels the first-
+-- order term exactly, so at any point the estimate approaches the
+-- curvature term 0.5 * eps^2 * sum_i H_ii w_i^2 (plus noise from H_ij).
 function M.sharpness(model, ds, eps, draws, n)
   eps, draws = eps or 0.05, draws or 5
   local x, y = sample(ds, n or 2048)
@@ -143,14 +146,14 @@ function M.sharpness(model, ds, eps, draws, n)
   for i, p in ipairs(ps) do saved[i] = p:clone() end
   local rise = 0
   for _ = 1, draws do
-    for i, p in ipairs(ps) do
-      local shape = p:shape()
-      local u = wb.randn(table.unpack(shape))
-      p:copy(saved[i] + saved[i] * (u * eps))
+    local us = {}
+    for i, p in ipairs(ps) do us[i] = saved[i] * (wb.randn(table.unpack(p:shape())) * eps) end
+    for sign = -1, 1, 2 do
+      for i, p in ipairs(ps) do p:copy(saved[i] + us[i] * sign) end
+      rise = rise + 0.5 * (M.loss_and_grads(model, x, y, false) - base)
     end
-    rise = rise + M.loss_and_grads(model, x, y, false) - base
-    for i, p in ipairs(ps) do p:copy(saved[i]) end
   end
+  for i, p in ipairs(ps) do p:copy(saved[i]) end
   return rise / draws
 end
 

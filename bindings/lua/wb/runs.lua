@@ -8,16 +8,46 @@ local wb = require "wb"
 local util = require "wb.util"
 
 local M = {}
-local Runs = {}
-Runs.__index = Runs
+local Runs = {__name = "wb.Runs"}
+local Run = {__name = "wb.Run"}
+Run.__index = Run
+
+-- A run list indexes like an array (list[i], ipairs) and has the methods
+-- below; its records are also in .records.
+function Runs.__index(self, k)
+  if math.type(k) == "integer" then return rawget(self, "records")[k] end
+  return Runs[k]
+end
+
+-- The runs folder each Run object was read from (weak: records stay plain
+-- data, with nothing added that would end up in their JSON).
+local dir_of = setmetatable({}, {__mode = "k"})
+
+local function as_run(r, dir)
+  if type(r) == "table" and getmetatable(r) == nil then setmetatable(r, Run) end
+  if type(r) == "table" and dir and not dir_of[r] then dir_of[r] = dir end
+  return r
+end
 
 function M.Runs(records, ex)
+  local dir = ex and ((ex.root or util.plots_root()) .. "/runs") or nil
+  for _, r in ipairs(records) do as_run(r, dir) end
   return setmetatable({records = records, experiment = ex}, Runs)
 end
 
 function Runs:__len() return #self.records end
+-- "Runs(6 runs, 3 variants)", then one line per run (at most M.max_listed).
+M.max_listed = 20
 function Runs:__tostring()
-  return string.format("Runs(%d runs, %d variants)", #self.records, #self:variants())
+  local lines = {string.format("Runs(%d runs, %d variants)", #self.records, #self:variants())}
+  for i, r in ipairs(self.records) do
+    if i > M.max_listed then
+      lines[#lines + 1] = string.format("  ... (%d more)", #self.records - M.max_listed)
+      break
+    end
+    lines[#lines + 1] = string.format("  [%d] %s", i, tostring(r))
+  end
+  return table.concat(lines, "\n")
 end
 
 -- Variant labels in experiment order.
@@ -161,6 +191,17 @@ function Runs:plot_curves(name, o)
     ylabel = o.ylabel or name, series = series, logy = o.logy}
 end
 
+-- JSON has one number type and cjson decodes every number as a float: give
+-- back integers where the value is integral (seed 2, not 2.0; subset rows).
+local function integers(v)
+  if type(v) == "table" then
+    for k, x in pairs(v) do v[k] = integers(x) end
+  elseif math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+    return math.tointeger(v)
+  end
+  return v
+end
+
 -- All records in a folder (default <plots>/runs), optionally filtered.
 function M.load_all(dir, filter)
   dir = dir or util.plots_root() .. "/runs"
@@ -173,7 +214,7 @@ function M.load_all(dir, filter)
   table.sort(names)
   local out = {}
   for _, n in ipairs(names) do
-    local r = util.read_json(dir .. "/" .. n)
+    local r = integers(util.read_json(dir .. "/" .. n))
     if r and (not filter or filter(r)) then out[#out + 1] = r end
   end
   return out
@@ -207,6 +248,228 @@ function M.export_csv(path, dir)
   util.write_file(path, table.concat(lines, "\n") .. "\n")
   return #recs
 end
+
+-- {==================== finding runs ====================
+
+-- Record fields a query may name; any other key is a config key.
+local record_keys = {task = true, variant = true, seed = true, status = true, hash = true}
+
+local function matches(want, have)
+  if type(want) == "function" then return want(have) and true or false end
+  if type(want) == "table" then
+    for _, w in ipairs(want) do if matches(w, have) then return true end end
+    return false
+  end
+  return want == have
+end
+
+-- "a=1, b=0.30" labels compare part by part, numbers as numbers, so that
+-- l2=1e-05 sorts before l2=0.001.
+local function label_less(a, b)
+  local pa, pb = {}, {}
+  for p in (a .. ","):gmatch("%s*([^,]*),") do pa[#pa + 1] = p end
+  for p in (b .. ","):gmatch("%s*([^,]*),") do pb[#pb + 1] = p end
+  for i = 1, math.min(#pa, #pb) do
+    if pa[i] ~= pb[i] then
+      local ka, va = pa[i]:match("^(.-)=(.*)$")
+      local kb, vb = pb[i]:match("^(.-)=(.*)$")
+      if ka and ka == kb and tonumber(va) and tonumber(vb) then
+        return tonumber(va) < tonumber(vb)
+      end
+      return pa[i] < pb[i]
+    end
+  end
+  return #pa < #pb
+end
+
+local function run_less(a, b)
+  if a.task ~= b.task then return tostring(a.task) < tostring(b.task) end
+  if a.variant ~= b.variant then return label_less(tostring(a.variant), tostring(b.variant)) end
+  if a.seed ~= b.seed then return (a.seed or 0) < (b.seed or 0) end
+  return tostring(a.hash) < tostring(b.hash)
+end
+
+---wb.runs.find(query) -> wb.Runs
+---The finished runs whose records match every key of `query`, read from
+---the run records (`<root>/runs/*.json`); never trains. A key is a record
+---field (task, variant, seed, status, hash) or a config key (dropout, l2,
+---dataset, epochs, ...). A value matches by equality, a list matches any of
+---its values, a function(value) -> boolean decides. Options: root = the
+---plots folder (default $WB_PLOTS or "plots"), dir = the runs folder itself
+---(default <root>/runs). An unknown key is an error listing the valid ones.
+---The list is sorted by task, variant (numbers compared as numbers), seed.
+---@param query? table
+---@return wb.Runs
+---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
+---  print(#rs, rs[1])
+function M.find(query)
+  query = query or {}
+  if type(query) ~= "table" then
+    error("wb.runs.find: expected a table of keys, got " .. type(query), 2)
+  end
+  local dir = query.dir or ((query.root or util.plots_root()) .. "/runs")
+  local recs = M.load_all(dir)
+  local valid = {root = true, dir = true}
+  for k in pairs(record_keys) do valid[k] = true end
+  local ok_ex, ex = pcall(require, "wb.experiment")
+  if ok_ex then for k in pairs(ex.known_keys) do valid[k] = true end end
+  for _, r in ipairs(recs) do
+    for k in pairs(r.config or {}) do valid[k] = true end
+  end
+  for k in pairs(query) do
+    if not valid[k] then
+      error(string.format("wb.runs.find: unknown key '%s' (valid: %s)", tostring(k),
+        table.concat(util.sorted_keys(valid), ", ")), 2)
+    end
+  end
+  local out = {}
+  for _, r in ipairs(recs) do
+    local keep = true
+    for k, want in pairs(query) do
+      if k ~= "root" and k ~= "dir" then
+        local have
+        if record_keys[k] then have = r[k] else have = r.config and r.config[k] end
+        if not matches(want, have) then keep = false; break end
+      end
+    end
+    if keep then out[#out + 1] = as_run(r, dir) end
+  end
+  table.sort(out, run_less)
+  return setmetatable({records = out, dir = dir}, Runs)
+end
+
+-- }====================
+
+-- {==================== one run ====================
+
+---wb.Run
+---One finished run: its record (fields hash, task, variant, seed, config,
+---status, history, metrics, measures, weights, wall_time, host, version,
+---git_commit) with methods to load its model and plot its curves. Items of
+---wb.runs.find's list and of ex:run()'s list are Run objects.
+---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
+---  print(r, r.config.dropout, r.metrics.test_accuracy)
+
+---wb.Run:__tostring() -> string
+---One line: task, variant, seed and test accuracy, e.g.
+---"Run task05_dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
+---when the run did not finish normally).
+---Example: print(wb.runs.find{}[1])
+function Run:__tostring()
+  local what
+  local acc = self.metrics and self.metrics.test_accuracy
+  if self.status == "ok" and type(acc) == "number" then
+    what = string.format("test acc %.1f%%", 100 * acc)
+  else
+    what = tostring(self.status)
+  end
+  return string.format("Run %s %s seed %s: %s", tostring(self.task), tostring(self.variant),
+    tostring(self.seed), what)
+end
+
+---wb.Run:weights_path(which) -> string
+---The safetensors file of the run's weights: which = "final" (default, the
+---weights at the end of training, `<task>-<hash>.safetensors` beside the
+---record) or "best" (the best epoch's weights: the record's best_weights
+---file, else `<task>-<hash>.best.safetensors`). Raises when the run has no
+---such file.
+---@param which? string
+---@return string
+---Example: print(run:weights_path())
+function Run:weights_path(which)
+  which = which or "final"
+  local dir = dir_of[self] or (util.plots_root() .. "/runs")
+  local name
+  if which == "final" then
+    name = self.weights
+  elseif which == "best" then
+    name = self.best_weights
+    if not name and self.weights then
+      local alt = self.weights:gsub("%.safetensors$", ".best.safetensors")
+      if wb.sys.exists(dir .. "/" .. alt) then name = alt end
+    end
+  else
+    error("run:model: expected \"final\" or \"best\", got " .. tostring(which), 2)
+  end
+  if not name then
+    error(string.format("%s: no %s weights (status %s)", tostring(self), which,
+      tostring(self.status)), 2)
+  end
+  if name:sub(1, 1) == "/" then return name end
+  return dir .. "/" .. util.basename(name)
+end
+
+---wb.Run:model(which) -> wb.Sequential
+---The run's trained model, loaded with wb.load from its weights file (see
+---run:weights_path): which = "final" (default) or "best". Each call loads a
+---fresh copy; loading draws from the global generator (wb.load rebuilds the
+---layers, then overwrites their weights).
+---@param which? string
+---@return wb.Sequential
+---Example: local m = run:model(); print(m:summary())
+function Run:model(which)
+  local ok, path = pcall(self.weights_path, self, which)
+  if not ok then error(path, 2) end
+  return wb.load(path)
+end
+
+---wb.Run:data() -> table
+---The run's datasets {train = ds, test = ds}, as it was trained: its
+---config's dataset and, for --quick runs, the same subset (config.subset).
+---Cached per process.
+---@return table
+---Example: local d = run:data(); print(#d.test)
+function Run:data()
+  return wb.experiment.data_for(self.config)
+end
+
+---wb.Run:evaluate(which) -> table
+---Loads the run's model (which = "final" by default) and evaluates it on
+---the run's test set (run:data().test): {loss = l, accuracy = a}. For a run
+---that finished normally this reproduces record.metrics.test_accuracy.
+---@param which? string
+---@return table
+---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
+function Run:evaluate(which)
+  local ok, m = pcall(self.model, self, which)
+  if not ok then error(m, 2) end
+  return m:evaluate(self:data().test)
+end
+
+---wb.Run:plot(metric, opts) -> wb.Plot
+---The run's per-epoch curve of `metric` (default "loss") as wb.plot.lines:
+---from its history, its measures, or "gap" (val_loss - loss). For "loss"
+---and "accuracy" the validation curve (val_loss, val_accuracy) is drawn
+---too. opts: title, ylabel, logy.
+---@param metric? string
+---@param opts? table
+---@return wb.Plot
+---Example: run:plot("loss"):show()
+function Run:plot(metric, o)
+  metric, o = metric or "loss", o or {}
+  local names = {metric}
+  if (metric == "loss" or metric == "accuracy") and series(self, "val_" .. metric) then
+    names[2] = "val_" .. metric
+  end
+  local ss = {}
+  for _, n in ipairs(names) do
+    local y = series(self, n)
+    if not y then
+      error(string.format("run:plot: %s has no series '%s'", tostring(self), n), 2)
+    end
+    local x = {}
+    for e = 1, #y do x[e] = e end
+    ss[#ss + 1] = {label = n, x = x, y = y}
+  end
+  return wb.plot.lines{title = o.title or string.format("%s %s seed %s: %s",
+    tostring(self.task), tostring(self.variant), tostring(self.seed), metric),
+    xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy}
+end
+
+M.Run = Run
+M.RunList = Runs
+
+-- }====================
 
 wb.runs = M
 return M

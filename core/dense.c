@@ -5,6 +5,13 @@
  *   backward  dz = dy * act'(z)        (skipped for linear / backward_logits)
  *             dW += x^T @ dz (GEMM, beta 1); db += colsum(dz); dW += 2 l2 W
  *             dx = dz @ W^T (GEMM, beta 0), only when asked for
+ *
+ * Sparse inputs: MNIST pixels are 81% zeros, so for a wide input that is
+ * mostly zeros (at most half non-zero) the two products with x skip the
+ * zeros: z[i,:] = sum over non-zero x[i,k] of x[i,k] W[k,:], and dW[k,:] +=
+ * x[i,k] dz[i,:] for the same (i, k). Same sums, fewer terms; about twice
+ * as fast as the dense GEMM on 784-pixel batches. The dense GEMM serves
+ * everything else (and the naive kernel in blas.c checks both in tests).
  */
 #include "dense.h"
 
@@ -147,6 +154,159 @@ static wb_status grow2(wb_tensor **a, int64_t ca, wb_tensor **b, int64_t cb,
 }
 
 /* ---------------------------------------------------------------------------
+ * Sparse-input products */
+
+#define SP_MAX 16384 /* non-zeros handled per chunk (stack arrays) */
+
+/* Worth it for wide layers whose input is at least half zeros. */
+static int use_sparse(const float *restrict x, int64_t n, int64_t I, int64_t O)
+{
+    if (I < 256 || I > SP_MAX || O < 16)
+        return 0;
+    size_t total = (size_t)(n * I), nz = 0;
+    for (size_t k = 0; k < total; k++)
+        nz += x[k] != 0.0f;
+    return nz * 2 <= total;
+}
+
+/* The kernels work on blocks of 32 output columns held in registers (GNU
+ * vector extension: 4 x 8 floats), are compiled twice (baseline x86-64-v2
+ * and AVX2) and picked at run time; both versions do the same multiplies
+ * and adds in the same order, so results are identical. */
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+#define SP_BLOCK 32
+
+#define SPARSE_KERNELS(SUFFIX, ATTR)                                            \
+    ATTR static void xw_##SUFFIX(float *restrict zr, const float *restrict w,   \
+                                 int64_t O, const int32_t *idx, const float *val, \
+                                 int nnz)                                        \
+    {                                                                            \
+        int64_t j0 = 0;                                                          \
+        for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {                             \
+            v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                           \
+            for (int t = 0; t < nnz; t++) {                                      \
+                const v8 *wr = (const v8 *)(w + (int64_t)idx[t] * O + j0);       \
+                float v = val[t];                                                \
+                a0 += v * wr[0]; a1 += v * wr[1]; a2 += v * wr[2]; a3 += v * wr[3]; \
+            }                                                                    \
+            v8 *out = (v8 *)(zr + j0);                                           \
+            out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;                  \
+        }                                                                        \
+        for (; j0 < O; j0++) {                                                   \
+            float acc = 0.0f;                                                    \
+            for (int t = 0; t < nnz; t++)                                        \
+                acc += val[t] * w[(int64_t)idx[t] * O + j0];                     \
+            zr[j0] = acc;                                                        \
+        }                                                                        \
+    }                                                                            \
+    /* dwr [O] += sum_t val[t] * dz[row[t], :] */                                \
+    ATTR static void xtdz_##SUFFIX(float *restrict dwr, const float *restrict dz, \
+                                   int64_t O, const int32_t *row, const float *val, \
+                                   int nnz)                                      \
+    {                                                                            \
+        int64_t j0 = 0;                                                          \
+        for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {                             \
+            v8 *out = (v8 *)(dwr + j0);                                          \
+            v8 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];               \
+            for (int t = 0; t < nnz; t++) {                                      \
+                const v8 *dr = (const v8 *)(dz + (int64_t)row[t] * O + j0);      \
+                float v = val[t];                                                \
+                a0 += v * dr[0]; a1 += v * dr[1]; a2 += v * dr[2]; a3 += v * dr[3]; \
+            }                                                                    \
+            out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;                  \
+        }                                                                        \
+        for (; j0 < O; j0++) {                                                   \
+            float acc = dwr[j0];                                                 \
+            for (int t = 0; t < nnz; t++)                                        \
+                acc += val[t] * dz[(int64_t)row[t] * O + j0];                    \
+            dwr[j0] = acc;                                                       \
+        }                                                                        \
+    }
+
+SPARSE_KERNELS(base, )
+#if defined(__GNUC__) && defined(__x86_64__)
+SPARSE_KERNELS(avx2, __attribute__((target("avx2"))))
+static int have_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0)
+        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return cached;
+}
+#define XW(...) (have_avx2() ? xw_avx2(__VA_ARGS__) : xw_base(__VA_ARGS__))
+#define XTDZ(...) (have_avx2() ? xtdz_avx2(__VA_ARGS__) : xtdz_base(__VA_ARGS__))
+#else
+#define XW xw_base
+#define XTDZ xtdz_base
+#endif
+
+/* The non-zeros of row xr [I]: their columns and values; returns how many.
+ * Branch-free (a zero is written and then overwritten), since pixels are
+ * zero or not at random. */
+static int row_nonzeros(int32_t *restrict idx, float *restrict val,
+                        const float *restrict xr, int64_t I)
+{
+    int nnz = 0;
+    for (int64_t k = 0; k < I; k++) {
+        float v = xr[k];
+        idx[nnz] = (int32_t)k;
+        val[nnz] = v;
+        nnz += v != 0.0f;
+    }
+    return nnz;
+}
+
+/* z [n, O] = x [n, I] @ W [I, O], skipping zeros of x (row by row). */
+static void sparse_xw(float *restrict z, const float *restrict x,
+                      const float *restrict w, int64_t n, int64_t I, int64_t O)
+{
+    int32_t idx[SP_MAX + 1];
+    float val[SP_MAX + 1];
+    for (int64_t i = 0; i < n; i++) {
+        int nnz = row_nonzeros(idx, val, x + i * I, I);
+        XW(z + i * O, w, O, idx, val, nnz);
+    }
+}
+
+/* dw [I, O] += x [n, I]^T @ dz [n, O], skipping zeros of x: for each input
+ * k, the rows i with x[i,k] != 0. Per chunk of rows, the row-wise
+ * non-zeros are counting-sorted into column lists (rows stay in order). */
+static void sparse_xtdz(float *restrict dw, const float *restrict x,
+                        const float *restrict dz, int64_t n, int64_t I, int64_t O)
+{
+    int32_t cidx[SP_MAX + 1], crow[SP_MAX], end[SP_MAX + 1], rowlen[SP_MAX];
+    float cval[SP_MAX + 1], sval[SP_MAX];
+    int64_t chunk = SP_MAX / I; /* rows per chunk: every non-zero fits */
+    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+        int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
+        int total = 0;
+        memset(end, 0, (size_t)(I + 1) * sizeof(int32_t));
+        for (int64_t i = i0; i < i1; i++) {
+            int m = row_nonzeros(cidx + total, cval + total, x + i * I, I);
+            for (int t = total; t < total + m; t++)
+                end[cidx[t] + 1]++;
+            rowlen[i - i0] = m;
+            total += m;
+        }
+        for (int64_t k = 0; k < I; k++) /* end[k] = begin of column k */
+            end[k + 1] += end[k];
+        int q = 0;
+        for (int64_t i = i0; i < i1; i++)
+            for (int r = 0; r < rowlen[i - i0]; r++, q++) {
+                int32_t at = end[cidx[q]]++;
+                crow[at] = (int32_t)i;
+                sval[at] = cval[q];
+            }
+        /* end[k] is now the end of column k, and end[k-1] its begin */
+        for (int64_t k = 0; k < I; k++) {
+            int32_t b = k ? end[k - 1] : 0, e = end[k];
+            if (e > b)
+                XTDZ(dw + k * O, dz, O, crow + b, sval + b, e - b);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
  * Forward */
 
 wb_status wb_dense_forward(wb_dense *d, const wb_tensor *x, wb_err *err)
@@ -163,8 +323,11 @@ wb_status wb_dense_forward(wb_dense *d, const wb_tensor *x, wb_err *err)
     }
     float *z = wb_tensor_f32(d->z);
     float *y = d->y ? wb_tensor_f32(d->y) : z;
-    wb_sgemm(0, 0, n, O, I, 1.0f, wb_tensor_f32(x), I, wb_tensor_f32(d->weight), O,
-             0.0f, z, O);
+    if (use_sparse(wb_tensor_f32(x), n, I, O))
+        sparse_xw(z, wb_tensor_f32(x), wb_tensor_f32(d->weight), n, I, O);
+    else
+        wb_sgemm(0, 0, n, O, I, 1.0f, wb_tensor_f32(x), I, wb_tensor_f32(d->weight), O,
+                 0.0f, z, O);
     wb_act_forward(d->act, y, z, d->bias ? wb_tensor_f32(d->bias) : NULL, n, O);
     d->n_batch = n;
     return WB_OK;
@@ -184,7 +347,10 @@ static void backward_from_dz(wb_dense *d, const float *restrict dz,
 {
     int64_t I = d->n_in, O = d->n_out;
     float *restrict dw = wb_tensor_f32(d->grad_weight);
-    wb_sgemm(1, 0, I, O, n, 1.0f, x, I, dz, O, 1.0f, dw, O); /* dW += x^T dz */
+    if (use_sparse(x, n, I, O)) /* dW += x^T dz */
+        sparse_xtdz(dw, x, dz, n, I, O);
+    else
+        wb_sgemm(1, 0, I, O, n, 1.0f, x, I, dz, O, 1.0f, dw, O);
     if (d->grad_bias) {
         float *restrict db = wb_tensor_f32(d->grad_bias);
         for (int64_t i = 0; i < n; i++) {

@@ -74,7 +74,16 @@ for _, key in ipairs(order) do
     g[1].variant, #g, col("test_accuracy"), col("test_loss"), col("gap"),
     col("sec_per_epoch"))
 end
-lines[#lines + 1] = ""
+local train_s, measure_s = 0, 0
+for _, r in ipairs(recs) do
+  train_s = train_s + (r.metrics and r.metrics.train_seconds or 0)
+  measure_s = measure_s + (r.measure_seconds or 0)
+end
+lines[#lines + 1] = string.format("\n%d runs. Training time summed over runs: %s; the "
+  .. "extra measurements behind the claims (gradient noise, sharpness, silenced units, "
+  .. "per-epoch norms, dead units) added %s (%.1f%%), summed over runs (two run in "
+  .. "parallel).\n", #recs, util.duration(train_s), util.duration(measure_s),
+  100 * measure_s / math.max(train_s, 1e-9))
 for _, t in ipairs(tasks) do
   local md = util.read_file(out_dir .. "/" .. t .. "/README.md")
   if md then

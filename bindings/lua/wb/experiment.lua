@@ -197,7 +197,13 @@ function M.train_run(ex, spec)
   if status == "ok" then
     record.metrics = final_metrics(hist, model:evaluate(d.test))
     if ex.measure then
-      record.measures = util.plain(ex.measure(model, cfg, d, hist, extra))
+      local tm = util.now()
+      record.measures = util.plain(ex.measure(model, cfg, d, hist, extra)) or {}
+      -- the cost of the extra measurements: the hook, plus callbacks that
+      -- timed themselves (wb.measures.track)
+      local cost = util.now() - tm
+      for _, cb in ipairs(extra) do cost = cost + (cb.seconds or 0) end
+      record.measure_seconds = cost
       for k, v in pairs(record.measures or {}) do
         if type(v) == "number" then record.metrics[k] = v end
       end

@@ -167,7 +167,9 @@ function M.track(o)
   function cb:on_train_begin(model)
     self.model = model
   end
+  cb.seconds = 0
   function cb:on_epoch_end()
+    local t0 = wb.sys.time()
     local model = self.model
     if not x then x, y = sample(o.data, o.n or 1024) end
     M.loss_and_grads(model, x, y, true)
@@ -180,6 +182,7 @@ function M.track(o)
       cb.series["weight_norm_" .. i] = w
     end
     model:zero_grad()
+    self.seconds = self.seconds + wb.sys.time() - t0
   end
   return cb
 end

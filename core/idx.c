@@ -16,18 +16,95 @@ typedef struct src {
     gzFile gz;       /* reads both raw and gzip files transparently */
     int compressed;
     uint64_t file_size;
+    /* Memory source (wb_idx_decode) when gz is NULL: raw bytes are copied,
+     * gzip bytes go through inflate (gzread's behaviour: members may be
+     * concatenated, other bytes after the last member are ignored). */
+    const unsigned char *mem;
+    size_t pos;      /* raw: bytes delivered; gzip: bytes given to inflate */
+    z_stream zs;
+    int zinit, zdone;
+    const char *zmsg; /* inflate's error text */
 } src;
+
+/* Inflate up to n bytes from the memory source; -1 on corrupt data. */
+static int mem_inflate(src *s, unsigned char *out, unsigned n)
+{
+    if (s->zdone)
+        return 0;
+    if (!s->zinit) {
+        if (inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK) {
+            s->zmsg = "out of memory for inflate";
+            return -1;
+        }
+        s->zinit = 1;
+    }
+    s->zs.next_out = out;
+    s->zs.avail_out = n;
+    while (s->zs.avail_out > 0) {
+        if (s->zs.avail_in == 0 && s->pos < s->file_size) {
+            uint64_t left = s->file_size - s->pos;
+            s->zs.next_in = (unsigned char *)(uintptr_t)(s->mem + s->pos);
+            s->zs.avail_in = left > (1u << 30) ? (1u << 30) : (unsigned)left;
+            s->pos += s->zs.avail_in;
+        }
+        int r = inflate(&s->zs, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) {
+            /* Another member follows when the next bytes are its magic. */
+            if (s->zs.avail_in == 0 && s->pos < s->file_size) {
+                uint64_t left = s->file_size - s->pos;
+                s->zs.next_in = (unsigned char *)(uintptr_t)(s->mem + s->pos);
+                s->zs.avail_in = left > (1u << 30) ? (1u << 30) : (unsigned)left;
+                s->pos += s->zs.avail_in;
+            }
+            const unsigned char *p = s->zs.next_in;
+            if (s->zs.avail_in >= 2 && p[0] == 0x1f && p[1] == 0x8b &&
+                inflateReset(&s->zs) == Z_OK)
+                continue;
+            s->zdone = 1;
+            break;
+        }
+        if (r == Z_BUF_ERROR && s->zs.avail_in == 0 && s->pos == s->file_size) {
+            s->zmsg = "unexpected end of file";
+            return -1;
+        }
+        if (r != Z_OK) {
+            s->zmsg = s->zs.msg ? s->zs.msg : "inflate failed";
+            return -1;
+        }
+    }
+    return (int)(n - s->zs.avail_out);
+}
+
+/* One read of at most n bytes: >0 bytes read, 0 at the end, -1 error. */
+static int src_read(src *s, unsigned char *buf, unsigned n)
+{
+    if (s->gz)
+        return gzread(s->gz, buf, n);
+    if (s->compressed)
+        return mem_inflate(s, buf, n);
+    uint64_t left = s->file_size - s->pos;
+    unsigned k = left < n ? (unsigned)left : n;
+    memcpy(buf, s->mem + s->pos, k);
+    s->pos += k;
+    return (int)k;
+}
 
 static wb_status read_exact(src *s, void *buf, size_t n, size_t *got)
 {
     size_t done = 0;
     while (done < n) {
         unsigned chunk = n - done > (1u << 30) ? (1u << 30) : (unsigned)(n - done);
-        int r = gzread(s->gz, (char *)buf + done, chunk);
+        int r = src_read(s, (unsigned char *)buf + done, chunk);
         if (r < 0)
             return WB_EIO;
-        if (r == 0)
+        if (r == 0) {
+            int zerr = Z_OK;
+            if (s->gz) /* gzread may end early without -1 (gzip trailer cut off) */
+                gzerror(s->gz, &zerr);
+            if (zerr != Z_OK)
+                return WB_EIO;
             break;
+        }
         done += (size_t)r;
     }
     *got = done;
@@ -91,12 +168,27 @@ static void to_float(float *out, const unsigned char *raw, size_t n, int type)
     }
 }
 
+/* A gzip stream that zlib rejects (bad data, CRC or length, cut short). */
+static wb_status corrupt_gz(src *s, const char *path, wb_err *err)
+{
+    int zerr;
+    const char *zmsg = s->gz ? gzerror(s->gz, &zerr) : s->zmsg;
+    size_t np = strlen(path);
+    if (zmsg && strncmp(zmsg, path, np) == 0 && strncmp(zmsg + np, ": ", 2) == 0)
+        zmsg += np + 2; /* gzerror repeats the path */
+    return wb_err_set(err, WB_EFORMAT, "%s: corrupt gzip data: %s", path,
+                      zmsg ? zmsg : "unknown zlib error");
+}
+
 static wb_tensor *load(const char *path, src *s, wb_err *err)
 {
     unsigned char head[4];
     size_t got = 0;
     char shp[WB_SHAPE_STR_MAX];
-    if (read_exact(s, head, 4, &got) != WB_OK)
+    wb_status rs = read_exact(s, head, 4, &got);
+    if (rs == WB_EIO)
+        return corrupt_gz(s, path, err), NULL;
+    if (rs != WB_OK)
         return wb_err_set(err, WB_EFORMAT, "%s: truncated header: %zu bytes, expected "
                           "at least 4%s", path, got, s->compressed ? " (after gunzip)" : ""),
                NULL;
@@ -110,7 +202,10 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
         return wb_err_set(err, WB_EFORMAT, "%s: %d dimensions, expected 1..%d", path, nd,
                           WB_MAX_DIM), NULL;
     unsigned char dims[4 * WB_MAX_DIM];
-    if (read_exact(s, dims, 4 * (size_t)nd, &got) != WB_OK)
+    rs = read_exact(s, dims, 4 * (size_t)nd, &got);
+    if (rs == WB_EIO)
+        return corrupt_gz(s, path, err), NULL;
+    if (rs != WB_OK)
         return wb_err_set(err, WB_EFORMAT, "%s: truncated header: %zu bytes, expected %d",
                           path, 4 + got, 4 + 4 * nd), NULL;
     int64_t shape[WB_MAX_DIM];
@@ -163,17 +258,16 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     wb_status st = read_exact(s, raw, (size_t)data_bytes, &got);
     unsigned char extra;
     size_t more = 0;
-    if (st == WB_OK && s->compressed)
-        read_exact(s, &extra, 1, &more);
+    if (st == WB_OK && s->compressed &&
+        read_exact(s, &extra, 1, &more) == WB_EIO) /* the gzip trailer (CRC, size) */
+        st = WB_EIO;
     if (st == WB_OK && more == 0 && type != 0x08)
         to_float(wb_tensor_f32(t), raw, n, type);
     if (type != 0x08)
         wb_free(raw);
     if (st == WB_EIO) {
-        int zerr;
-        const char *zmsg = gzerror(s->gz, &zerr);
         wb_tensor_free(t);
-        return wb_err_set(err, WB_EFORMAT, "%s: corrupt gzip data: %s", path, zmsg), NULL;
+        return corrupt_gz(s, path, err), NULL;
     }
     if (st != WB_OK || more) {
         wb_tensor_free(t);
@@ -196,5 +290,18 @@ wb_tensor *wb_idx_load(const char *path, wb_err *err)
         return NULL;
     wb_tensor *t = load(path, &s, err);
     gzclose(s.gz);
+    return t;
+}
+
+wb_tensor *wb_idx_decode(const void *buf, size_t n, const char *name, wb_err *err)
+{
+    src s = {0};
+    const unsigned char *b = buf;
+    s.mem = n ? b : (const unsigned char *)"";
+    s.file_size = n;
+    s.compressed = n >= 2 && b[0] == 0x1f && b[1] == 0x8b;
+    wb_tensor *t = load(name ? name : "<memory>", &s, err);
+    if (s.zinit)
+        inflateEnd(&s.zs);
     return t;
 }

@@ -19,4 +19,8 @@
  * message starts with the path) on failure. */
 wb_tensor *wb_idx_load(const char *path, wb_err *err);
 
+/* Same from n bytes in memory (raw or gzip); `name` (NULL: "<memory>")
+ * starts error messages. Used by the fuzz harness and the corpus tests. */
+wb_tensor *wb_idx_decode(const void *buf, size_t n, const char *name, wb_err *err);
+
 #endif

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "alloc.h"
 #include "fsutil.h"
@@ -38,6 +39,7 @@ typedef struct reader {
     FILE *fp;                    /* file source, or NULL for memory */
     const unsigned char *buf;    /* memory source */
     size_t len;
+    uint64_t size;               /* bytes in the file or buffer (0: unknown) */
     size_t pos;                  /* bytes delivered so far */
     unsigned char head[24];      /* signature + IHDR length/type/w/h */
     int eof;                     /* input ended inside a read */
@@ -139,6 +141,17 @@ static int read_run(reader *r)
     if (w * h > WB_PNG_MAX_PIXELS) { /* both <= 16384: no overflow */
         r->code = WB_ERANGE;
         return -1; /* message composed from the header by the caller */
+    }
+    /* The filtered rows inflate from the IDAT stream, and deflate expands
+     * at most 1032:1: a header declaring more than the file can hold is
+     * refused before the output and row buffers are allocated. */
+    uint64_t need = (uint64_t)h * ((uint64_t)png_get_rowbytes(png, info) + 1);
+    if (r->size && need / 1032 > r->size) {
+        r->code = WB_EFORMAT;
+        snprintf(r->m.err, MSG, "header declares %zux%zu (%llu bytes of image data), "
+                 "more than a %llu-byte file can hold (deflate expands at most 1032:1)",
+                 w, h, (unsigned long long)need, (unsigned long long)r->size);
+        return -1;
     }
     png_set_expand(png); /* palette -> RGB, grey < 8 bit -> 8, tRNS -> alpha */
     int passes = png_set_interlace_handling(png);
@@ -263,6 +276,9 @@ wb_tensor *wb_png_load(const char *path, wb_err *err)
         wb_err_set(err, WB_ENOENT, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat sb;
+    if (fstat(fileno(r.fp), &sb) == 0 && S_ISREG(sb.st_mode))
+        r.size = (uint64_t)sb.st_size;
     wb_tensor *t = decode(&r, err);
     fclose(r.fp);
     return t;
@@ -276,6 +292,7 @@ wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
     r.name = name ? name : "<memory>";
     r.buf = buf;
     r.len = buf ? n : 0;
+    r.size = r.len;
     return decode(&r, err);
 }
 

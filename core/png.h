@@ -16,7 +16,10 @@
  * - Size limit, checked BEFORE any pixel buffer is allocated (decompression
  *   bombs): each side at most WB_PNG_MAX_SIDE and at most WB_PNG_MAX_PIXELS
  *   pixels in all; libpng's own chunk allocations are capped at
- *   WB_PNG_MAX_CHUNK bytes (zTXt/iCCP bombs).
+ *   WB_PNG_MAX_CHUNK bytes (zTXt/iCCP bombs). And the declared image data
+ *   (rows plus filter bytes) must fit in what the file's bytes can inflate
+ *   to (deflate expands at most 1032:1): a 100-byte file cannot make the
+ *   loader allocate a 256 MB image.
  *
  * Errors name the file and keep libpng's own words, for example
  *   "digit.png: not a PNG file"

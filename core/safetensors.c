@@ -867,6 +867,27 @@ fail:
     return NULL;
 }
 
+/* Read and validate an open stream of fsize bytes (file or memory). */
+static wb_safetensors *load_stream(FILE *f, const char *path, uint64_t fsize,
+                                   wb_err *err)
+{
+    uint64_t hlen = 0;
+    char *hdr = NULL;
+    wb_safetensors *st = NULL;
+    parser p = {0};
+    if (read_header(f, path, fsize, &hdr, &hlen, err) == WB_OK) {
+        p.s = hdr;
+        p.n = (size_t)hlen;
+        p.path = path;
+        p.err = err;
+        if (parse_header(&p, fsize - 8 - hlen) == WB_OK)
+            st = build(&p, f, err);
+    }
+    parser_free(&p);
+    wb_free(hdr);
+    return st;
+}
+
 wb_safetensors *wb_safetensors_load(const char *path, wb_err *err)
 {
     wb_err local;
@@ -884,20 +905,28 @@ wb_safetensors *wb_safetensors_load(const char *path, wb_err *err)
         wb_err_set(err, WB_EIO, "%s: not a regular file", path);
         return NULL;
     }
-    uint64_t fsize = (uint64_t)sb.st_size, hlen = 0;
-    char *hdr = NULL;
-    wb_safetensors *st = NULL;
-    parser p = {0};
-    if (read_header(f, path, fsize, &hdr, &hlen, err) == WB_OK) {
-        p.s = hdr;
-        p.n = (size_t)hlen;
-        p.path = path;
-        p.err = err;
-        if (parse_header(&p, fsize - 8 - hlen) == WB_OK)
-            st = build(&p, f, err);
+    wb_safetensors *st = load_stream(f, path, (uint64_t)sb.st_size, err);
+    fclose(f);
+    return st;
+}
+
+wb_safetensors *wb_safetensors_decode(const void *buf, size_t n, const char *name,
+                                      wb_err *err)
+{
+    wb_err local;
+    static const char empty[1];
+    if (!err)
+        err = &local;
+    if (!name)
+        name = "<memory>";
+    /* A read-only memory stream: the reader is shared with the file path. */
+    FILE *f = fmemopen((void *)(uintptr_t)(n ? buf : empty), n ? n : 1, "rb");
+    if (!f) {
+        wb_err_set(err, WB_ENOMEM, "%s: cannot open a memory stream: %s", name,
+                   strerror(errno));
+        return NULL;
     }
-    parser_free(&p);
-    wb_free(hdr);
+    wb_safetensors *st = load_stream(f, name, (uint64_t)n, err);
     fclose(f);
     return st;
 }

@@ -49,6 +49,10 @@ typedef struct wb_safetensors wb_safetensors;
  * WB_EFORMAT (anything malformed; the message starts with the path), WB_EIO,
  * WB_ENOMEM. */
 wb_safetensors *wb_safetensors_load(const char *path, wb_err *err);
+/* Same from n bytes in memory; `name` (NULL: "<memory>") starts error
+ * messages. Used by the fuzz harness and the corpus tests. */
+wb_safetensors *wb_safetensors_decode(const void *buf, size_t n, const char *name,
+                                      wb_err *err);
 void wb_safetensors_free(wb_safetensors *st); /* NULL-safe */
 
 int wb_safetensors_count(const wb_safetensors *st);

@@ -1,0 +1,23 @@
+/* fuzz_idx.c - libFuzzer target for the IDX reader (wb_idx_decode: raw and gzip).
+ *
+ * The property is fz_idx in checks.h (clean success or clean failure, no
+ * leak); ASan and UBSan report memory errors. Built and run by
+ * tests/fuzz/run.sh (make fuzz); its corpus, tests/fuzz/corpus/idx/, is
+ * replayed by tests/c/test_corpus.c in make test.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "checks.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (fz_idx(data, size) != 0) {
+        fprintf(stderr, "fuzz_idx: %s\n", fz_why);
+        abort();
+    }
+    return 0;
+}

@@ -1,0 +1,267 @@
+-- wb/lab.lua: looking at trained weights from the REPL (the "lab bench").
+--
+--   local r0 = wb.runs.find{task = "task05_dropout", dropout = 0, seed = 1}[1]
+--   wb.stats(r0:model())                       per-layer weight statistics
+--   wb.lab.weight_grid(r0:model()):show()      first-layer weights as images
+--   wb.lab.compare_weights(wb.runs.find{task = "task05_dropout"}, 1):save(..)
+--
+-- Layer numbers here count the layers that have weights (Dense layers):
+-- layer 1 is the first Dense layer whatever comes before it, so models with
+-- and without a Dropout layer compare like for like. Everything reads the
+-- weights only; nothing here changes a model. A Run object (wb.runs.find)
+-- is accepted wherever a model is and stands for its final weights.
+local wb = require "wb"
+
+local M = {}
+
+-- The model of x: a Sequential as is, a Run through run:model().
+local function model_of(x, fname)
+  if type(x) == "table" and getmetatable(x) == wb.runs.Run then return x:model(), tostring(x) end
+  if type(x) == "table" and getmetatable(x) == wb.nn.SequentialClass then return x end
+  error(string.format("%s: expected a model (wb.Sequential) or a run, got %s", fname,
+    type(x) == "table" and (getmetatable(x) and getmetatable(x).__name or "table") or type(x)),
+    3)
+end
+
+-- The Dense layers of a model with their Sequential indices.
+local function dense_layers(model)
+  local out = {}
+  for i = 1, #model do
+    if model[i].kind == "Dense" then out[#out + 1] = {index = i, layer = model[i]} end
+  end
+  return out
+end
+
+local function dense(model, k, fname)
+  local ls = dense_layers(model)
+  if math.type(k) ~= "integer" or not ls[k] then
+    error(string.format("%s: layer %s: expected 1..%d (the model's Dense layers)", fname,
+      tostring(k), #ls), 3)
+  end
+  return ls[k]
+end
+
+-- Values of a tensor as one flat Lua array.
+local function flat(t) return t:reshape(t:numel()):totable() end
+
+-- {==================== per-layer statistics ====================
+
+local Stats = {__name = "wb.Stats"}
+Stats.__index = Stats
+
+M.near_zero = 1e-3 -- default threshold of the near-zero fraction
+
+local function tensor_stats(t, eps)
+  local xs = flat(t)
+  local small = 0
+  for _, x in ipairs(xs) do if math.abs(x) < eps then small = small + 1 end end
+  return {n = #xs, mean = t:mean(), std = t:std(), min = t:min(), max = t:max(),
+    near_zero = #xs > 0 and small / #xs or 0, norm = t:norm(), shape = t:shape()}
+end
+
+---wb.stats(model, opts) -> wb.Stats
+---Per-layer statistics of a model's weights: one row per parameter tensor
+---(each Dense layer's weight, then its bias) with mean, std (population),
+---min, max, near_zero (the fraction of entries with |w| < threshold,
+---default 1e-3: about 1/50 of the typical Glorot scale of 784 -> 128, so
+---"pruned-looking" weights) and norm (L2). Rows also carry layer (1 = first
+---Dense layer), index (position in the Sequential), name and param. With
+---opts.data (a dataset), a ReLU layer's weight row also gets dead: the
+---number of its units that never activate on the first opts.n (10000)
+---samples (wb.lab.dead_units). tostring gives an aligned table; the
+---result indexes like an array of rows. `model` may also be a Run.
+---@param model wb.Sequential|wb.Run
+---@param opts? table
+---@return wb.Stats
+---Example: local s = wb.stats(m, {data = wb.data.mnist().test})
+---  print(s); print(s[1].near_zero)
+function wb.stats(model, opts)
+  opts = opts or {}
+  local m, label = model_of(model, "wb.stats")
+  local eps = opts.threshold or M.near_zero
+  local st = setmetatable({threshold = eps, label = label, has_dead = opts.data ~= nil},
+    Stats)
+  for k, d in ipairs(dense_layers(m)) do
+    local ps = d.layer:parameters()
+    for p, t in ipairs(ps) do
+      local row = tensor_stats(t, eps)
+      row.layer, row.index, row.name = k, d.index, tostring(d.layer)
+      row.param = p == 1 and "weight" or p == 2 and "bias" or ("param" .. p)
+      if p == 1 and opts.data and d.layer.activation == "relu" then
+        row.dead = M.dead_units(m, opts.data, k, opts.n)
+        row.units = d.layer.n_out
+      end
+      st[#st + 1] = row
+    end
+  end
+  return st
+end
+
+---wb.Stats:__tostring() -> string
+---The statistics as an aligned text table, one line per parameter tensor.
+---Example: print(wb.stats(m))
+function Stats:__tostring()
+  local head = {"layer", "param", "shape", "mean", "std", "min", "max",
+    string.format("|w|<%g", self.threshold), "L2 norm"}
+  if self.has_dead then head[#head + 1] = "dead" end
+  local rows = {head}
+  for _, r in ipairs(self) do
+    local row = {string.format("%d %s", r.layer, r.name), r.param,
+      "[" .. table.concat(r.shape, ", ") .. "]",
+      string.format("%.4g", r.mean), string.format("%.4g", r.std),
+      string.format("%.4g", r.min), string.format("%.4g", r.max),
+      string.format("%.1f%%", 100 * r.near_zero), string.format("%.4g", r.norm)}
+    if self.has_dead then row[#row + 1] = r.dead and (r.dead .. "/" .. r.units) or "" end
+    rows[#rows + 1] = row
+  end
+  local width = {}
+  for _, row in ipairs(rows) do
+    for j, c in ipairs(row) do width[j] = math.max(width[j] or 0, utf8.len(c) or #c) end
+  end
+  local lines = {}
+  if self.label then lines[1] = self.label end
+  for _, row in ipairs(rows) do
+    local cells = {}
+    for j, c in ipairs(row) do
+      local pad = string.rep(" ", width[j] - (utf8.len(c) or #c))
+      cells[j] = j <= 3 and c .. pad or pad .. c -- text left, numbers right
+    end
+    lines[#lines + 1] = table.concat(cells, "  "):gsub("%s+$", "")
+  end
+  return table.concat(lines, "\n")
+end
+
+-- }====================
+
+-- {==================== dead units ====================
+
+---wb.lab.dead_units(model, ds, layer, n) -> integer|nil
+---The number of units of a ReLU Dense layer (layer = 1 for the first Dense
+---layer, the default) whose output is zero for every one of the first n
+---samples of ds (default 10000): units that no longer learn. nil when the
+---layer's activation is not relu. For the first layer this is
+---wb.measures.dead_units; deeper layers see the outputs of the layers
+---before them (inference mode: Dropout off).
+---@param model wb.Sequential|wb.Run
+---@param ds wb.Dataset
+---@param layer? integer
+---@param n? integer
+---@return integer|nil
+---Example: print(wb.lab.dead_units(m, wb.data.mnist().test))
+function M.dead_units(model, ds, layer, n)
+  local m = model_of(model, "wb.lab.dead_units")
+  local d = dense(m, layer or 1, "wb.lab.dead_units")
+  if d.layer.activation ~= "relu" then return nil end
+  if (layer or 1) == 1 and dense_layers(m)[1].index == 1 then
+    return wb.measures.dead_units(m, ds, n)
+  end
+  n = math.min(n or 10000, #ds)
+  local x = ds:batch(wb.measures.iota(n), 1, n):clone()
+  for i = 1, d.index do x = m[i]:forward(x, false) end
+  local alive, dead = {}, 0
+  for _, row in ipairs(x:totable()) do
+    for j, v in ipairs(row) do if v > 0 then alive[j] = true end end
+  end
+  for j = 1, d.layer.n_out do if not alive[j] then dead = dead + 1 end end
+  return dead
+end
+
+-- }====================
+
+-- {==================== pictures ====================
+
+---wb.lab.weight_grid(model, opts) -> wb.Plot
+---The first Dense layer's weights as a grid of images, one tile per hidden
+---unit: unit j's 784 incoming weights drawn as a 28x28 picture (diverging
+---palette: blue negative, white 0, red positive; each tile scaled to its
+---own largest |w|). opts: units (how many, default all), cols (default
+---16), rows, title, layer (which Dense layer, default 1; its inputs must
+---form a square image). :show() draws it in the terminal, :save(path.png)
+---writes a PNG. `model` may also be a Run.
+---@param model wb.Sequential|wb.Run
+---@param opts? table
+---@return wb.Plot
+---Example: wb.lab.weight_grid(m, {units = 32}):save("plots/lab/w1.png")
+function M.weight_grid(model, opts)
+  opts = opts or {}
+  local m, label = model_of(model, "wb.lab.weight_grid")
+  local d = dense(m, opts.layer or 1, "wb.lab.weight_grid")
+  local n_in, n_out = d.layer.n_in, d.layer.n_out
+  local side = math.floor(math.sqrt(n_in) + 0.5)
+  if side * side ~= n_in then
+    error(string.format("wb.lab.weight_grid: %d inputs do not form a square image", n_in), 2)
+  end
+  local units = math.min(opts.units or n_out, n_out)
+  local w = d.layer.weight:totable() -- [n_in][n_out]
+  local tiles = {}
+  for j = 1, units do
+    local t = {}
+    for i = 1, n_in do t[i] = w[i][j] end
+    tiles[j] = t
+  end
+  local cols = math.min(opts.cols or 16, units)
+  local rows = opts.rows or math.ceil(units / cols)
+  return wb.plot.images{tiles = tiles, rows = rows, cols = cols, palette = "diverging",
+    title = opts.title or string.format("%sweights into %d of %d units of %s",
+      label and (label:match("^Run (.-):") or label) .. ": " or "", units, n_out,
+      tostring(d.layer))}
+end
+
+-- Label of a run for a legend: its variant, plus the seed when by run.
+local function run_label(r, by_run)
+  if by_run then return string.format("%s seed %s", tostring(r.variant), tostring(r.seed)) end
+  return tostring(r.variant)
+end
+
+---wb.lab.compare_weights(runs, layer, opts) -> wb.Plot
+---Histograms of one layer's weights across runs, overlaid on common bins
+---(wb.plot.histogram). runs: a run list (wb.runs.find), a list of Run
+---objects, or a list of models. layer: which Dense layer (default 1, the
+---first; Dropout layers are not counted). opts: by = "variant" (default
+---for runs: the seeds of a variant pooled into one histogram) or "run"
+---(one per run), param = "weight" (default) or "bias", bins (60), density
+---(false), labels (legend for a list of models), title.
+---@param runs wb.Runs|table
+---@param layer? integer
+---@param opts? table
+---@return wb.Plot
+---Example: wb.lab.compare_weights(wb.runs.find{task = "task05_dropout",
+---  dropout = {0, 0.3}}, 1):save("plots/lab/hist.png")
+function M.compare_weights(runs, layer, opts)
+  opts = opts or {}
+  layer = layer or 1
+  if type(runs) ~= "table" or #runs == 0 then
+    error("wb.lab.compare_weights: expected a non-empty list of runs or models", 2)
+  end
+  local p = opts.param == "bias" and 2 or 1
+  local by_run = opts.by == "run"
+  local series, index = {}, {}
+  for i = 1, #runs do
+    local item = runs[i]
+    local is_run = getmetatable(item) == wb.runs.Run
+    local ok, m = pcall(model_of, item, "wb.lab.compare_weights")
+    if not ok then error(m, 2) end
+    local ok2, d = pcall(dense, m, layer, "wb.lab.compare_weights")
+    if not ok2 then error(d, 2) end
+    local t = d.layer:parameters()[p]
+    if not t then error("wb.lab.compare_weights: layer " .. layer .. " has no bias", 2) end
+    local label = is_run and run_label(item, by_run)
+      or (opts.labels and opts.labels[i]) or ("model " .. i)
+    local s = index[label]
+    if not s then
+      s = {label = label, values = {}}
+      index[label] = s
+      series[#series + 1] = s
+    end
+    table.move(flat(t), 1, t:numel(), #s.values + 1, s.values)
+  end
+  return wb.plot.histogram{series = series, bins = opts.bins or 60, density = opts.density,
+    xlabel = p == 1 and "weight" or "bias", ylabel = opts.density and "density" or "count",
+    title = opts.title or string.format("Layer %d %s", layer, p == 1 and "weights" or "biases")}
+end
+
+-- }====================
+
+M.Stats = Stats
+wb.lab = M
+return M

@@ -10,6 +10,7 @@ local wb = ...
 local modules = {
   "wb.data", "wb.tensor_ext", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint",
   "wb.plot", "wb.image", "wb.experiment", "wb.runs", "wb.task", "wb.measures", "wb.study", "wb.report",
+  "wb.lab", "wb.help",
 }
 for _, name in ipairs(modules) do
   local ok_path = package.searchpath(name, package.path)

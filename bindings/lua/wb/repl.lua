@@ -2,6 +2,8 @@
 --
 -- Used by the workbench executable (bindings/workbench.c requires it when
 -- the REPL starts); wb/init.lua does not load it, and it adds nothing to wb.
+-- Loading it defines the global `help` (wb.help.show), the REPL's only
+-- global besides `wb`; scripts call wb.help(x).
 -- Both halves only read: completion walks tables and their metatables'
 -- __index tables (and __methods, where our C types such as wb.Tensor keep
 -- their methods behind an __index function) but never calls an __index
@@ -204,5 +206,13 @@ function M.complete(text, env)
 end
 
 -- }====
+
+-- help(x) in the REPL: wb.help.show (bindings/lua/wb/help.lua).
+do
+  local ok, wb = pcall(require, "wb")
+  if ok and type(wb) == "table" and wb.help and rawget(_G, "help") == nil then
+    _G.help = wb.help.show
+  end
+end
 
 return M

@@ -1,0 +1,502 @@
+-- wb/help.lua: help(x) for every public name of wb, `workbench -h TOPIC`,
+-- a coverage check, and the language-server annotation file.
+--
+-- One source of truth: the text lives next to the code it documents.
+--   * A Lua function or class is documented by a block of `---` comment
+--     lines (LuaLS style) directly above its definition. The block's first
+--     line is the signature that names it: "wb.runs.find(query) -> wb.Runs",
+--     "wb.Tensor:sum() -> number", "wb.Run" (a class), "wb.runs" (a module).
+--     Then a paragraph (what it does, defaults), optional LuaLS tags
+--     (---@param name type, ---@return type) and "Example:" lines.
+--   * A C function is documented by a string of the same form in its
+--     binding file, in a `docs` array beside the luaL_Reg table, which the
+--     opener hands to lwb_docs (bindings/l_doc.c) and which lands in
+--     wb._docs. C has no comments at run time and no source file installed,
+--     so the text is compiled in.
+-- Blocks are read from the installed Lua files (wb.luadir) the first time
+-- help is asked for. A function is found by value (the names it has in wb
+-- and in the class metatables, else the block right above its definition,
+-- which also works for a user's own functions) or by name.
+--
+-- This module adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
+local wb = require "wb"
+
+local M = {}
+
+-- {==================== reading doc blocks ====================
+
+-- The API name at the start of a signature line: "wb.x.y", "wb.C:m", "wb".
+local function sig_name(line)
+  local name = line:match("^(wb[%w_%.:]*)")
+  if not name then return nil end
+  return (name:gsub("[.:]$", ""))
+end
+
+-- An entry from the lines of one block (markers stripped).
+local function entry(lines, file, line)
+  local name = sig_name(lines[1] or "")
+  if not name then return nil end
+  local e = {name = name, sig = lines[1], names = {name}, sigs = {lines[1]}, body = {},
+    params = {}, returns = {}, file = file, line = line}
+  local first = 2
+  while lines[first] and sig_name(lines[first]) do -- more names, same text
+    e.names[#e.names + 1] = sig_name(lines[first])
+    e.sigs[#e.sigs + 1] = lines[first]
+    first = first + 1
+  end
+  for i = first, #lines do
+    local l = lines[i]
+    local tag, rest = l:match("^@(%w+)%s*(.*)$")
+    if tag == "param" then e.params[#e.params + 1] = rest
+    elseif tag == "return" then e.returns[#e.returns + 1] = rest
+    elseif tag then e.tags = e.tags or {}; e.tags[#e.tags + 1] = l
+    else e.body[#e.body + 1] = l end
+  end
+  return e
+end
+
+-- The `---` blocks of a Lua source text: list of {lines, first, last}.
+local function blocks_of(text)
+  local out, cur, n = {}, nil, 0
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    local body = l:match("^%s*%-%-%-(.*)$")
+    if body and body:sub(1, 1) ~= "-" then
+      body = body:gsub("^ ", "")
+      if not cur then cur = {lines = {}, first = n} end
+      cur.lines[#cur.lines + 1] = body
+      cur.last = n
+    elseif cur then
+      out[#out + 1] = cur
+      cur = nil
+    end
+  end
+  if cur then out[#out + 1] = cur end
+  return out
+end
+
+local files = {}   -- source path -> {by_line = {[line after block] = entry}}
+
+local function read_source(path)
+  if files[path] ~= nil then return files[path] end
+  local f = io.open(path, "r")
+  if not f then files[path] = false; return false end
+  local text = f:read("a")
+  f:close()
+  local info = {by_line = {}, entries = {}}
+  for _, b in ipairs(blocks_of(text)) do
+    local e = entry(b.lines, path, b.first)
+    if e then
+      info.entries[#info.entries + 1] = e
+      info.by_line[b.last + 1] = e
+    end
+  end
+  files[path] = info
+  return info
+end
+
+-- Lua files of the library, recursively.
+local function lua_files(dir, out)
+  out = out or {}
+  local ok, names = pcall(wb.sys.listdir, dir)
+  if not ok then return out end
+  for _, n in ipairs(names) do
+    local p = dir .. "/" .. n
+    if n:match("%.lua$") then out[#out + 1] = p
+    elseif not n:find("%.") then lua_files(p, out) end
+  end
+  return out
+end
+
+local index -- name -> entry
+
+-- Every documented name: Lua blocks, then C strings (wb._docs).
+function M._index()
+  if index then return index end
+  index = {}
+  for _, p in ipairs(lua_files(wb.luadir .. "/wb")) do
+    local info = read_source(p)
+    for _, e in ipairs(info and info.entries or {}) do
+      for _, n in ipairs(e.names) do index[n] = index[n] or e end
+    end
+  end
+  for _, s in ipairs(rawget(wb, "_docs") or {}) do
+    local lines = {}
+    for l in (s .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+    local e = entry(lines, "[C]", 0)
+    for _, n in ipairs(e and e.names or {}) do index[n] = index[n] or e end
+  end
+  return index
+end
+
+-- }====================
+
+-- {==================== walking wb ====================
+
+-- Classes: metatables named "wb.X" in the registry (C types) and tables
+-- found in wb that act as metatables (their __index is themselves).
+local function class_methods(mt)
+  local src = rawget(mt, "__methods") or rawget(mt, "__index")
+  local out = {}
+  if type(src) == "table" then
+    for k, v in pairs(src) do
+      if type(k) == "string" and type(v) == "function" and k:sub(1, 1) ~= "_" then
+        out[k] = v
+      end
+    end
+  end
+  return out
+end
+
+-- The class name of a metatable: its __name, else the class part of a
+-- method's doc block ("wb.Plot:save" -> "wb.Plot").
+local function class_name(mt)
+  local n = rawget(mt, "__name")
+  if type(n) == "string" then return n end
+  for _, f in pairs(class_methods(mt)) do
+    local e = M._by_position(f)
+    local c = e and e.name:match("^(.-):")
+    if c then return c end
+  end
+  return nil
+end
+
+local function is_class(t)
+  return type(t) == "table" and (rawget(t, "__index") == t or type(rawget(t, "__name")) == "string")
+end
+
+-- Names of every public function, class and module reachable from wb:
+-- {functions = {fn -> {names}}, classes = {name -> metatable},
+--  modules = {name -> table}, names = {name -> value}}.
+-- `extra` is a list of objects whose classes are not reachable otherwise.
+function M._walk(extra)
+  local w = {functions = {}, classes = {}, modules = {}, names = {}}
+  local function add_fn(f, name)
+    local l = w.functions[f] or {}
+    l[#l + 1] = name
+    w.functions[f] = l
+    w.names[name] = f
+  end
+  local function add_class(mt)
+    local name = class_name(mt)
+    if not name then -- undocumented and unnamed: name it by its methods
+      local ks = {}
+      for k in pairs(class_methods(mt)) do ks[#ks + 1] = k end
+      if #ks == 0 then return end
+      table.sort(ks)
+      name = "wb.?(class with " .. table.concat(ks, ",") .. ")"
+    end
+    if w.classes[name] then return end
+    w.classes[name] = mt
+    w.names[name] = mt
+    for k, f in pairs(class_methods(mt)) do add_fn(f, name .. ":" .. k) end
+  end
+  local seen = {}
+  local function visit(t, path, depth)
+    if seen[t] or depth > 5 then return end
+    seen[t] = true
+    if is_class(t) then add_class(t) end
+    local has_fn = false
+    for k, v in pairs(t) do
+      if type(k) == "string" and k:sub(1, 1) ~= "_" and k:match("^[%a_][%w_]*$") then
+        local name = path .. "." .. k
+        if type(v) == "function" then
+          add_fn(v, name); has_fn = true
+        elseif type(v) == "table" then
+          visit(v, name, depth + 1)
+        end
+      end
+    end
+    local mt = getmetatable(t)
+    if type(mt) == "table" and type(rawget(mt, "__call")) == "function" then
+      add_fn(rawget(mt, "__call"), path); has_fn = true
+    end
+    if has_fn and not is_class(t) then w.modules[path] = t; w.names[path] = t end
+  end
+  visit(wb, "wb", 0)
+  for k, v in pairs(debug.getregistry()) do
+    if type(k) == "string" and k:match("^wb%.%u") and type(v) == "table" then add_class(v) end
+  end
+  for _, obj in ipairs(extra or {}) do
+    local mt = getmetatable(obj)
+    if type(mt) == "table" then add_class(mt) end
+  end
+  return w
+end
+
+local walked
+local function names_of(f)
+  walked = walked or M._walk()
+  return walked.functions[f]
+end
+
+-- }====================
+
+-- {==================== lookup ====================
+
+-- The block right above a Lua function's definition.
+function M._by_position(f)
+  local info = debug.getinfo(f, "S")
+  if not info or info.what ~= "Lua" or info.source:sub(1, 1) ~= "@" then return nil end
+  local src = read_source(info.source:sub(2))
+  return src and src.by_line[info.linedefined] or nil
+end
+
+-- Members of prefix in the index ("wb.runs" + "." or "wb.Run" + ":"),
+-- sorted: list of {name, entry}.
+local function members(prefix, sep)
+  local out = {}
+  for name, e in pairs(M._index()) do
+    if name:sub(1, #prefix + 1) == prefix .. sep and not name:find("[.:]", #prefix + 2) then
+      out[#out + 1] = {name = name, e = e}
+    end
+  end
+  table.sort(out, function(a, b) return a.name < b.name end)
+  return out
+end
+
+-- The entry for x (a name, function, class, module or object) or nil.
+function M.find(x)
+  local idx = M._index()
+  if type(x) == "string" then
+    local n = x:gsub("%(%)$", "")
+    local tries = {n, "wb." .. n, (n:gsub("^(wb%.%u[%w_]*)%.", "%1:")),
+      "wb." .. n:gsub("^(%u[%w_]*)%.", "%1:")}
+    for _, t in ipairs(tries) do if idx[t] then return idx[t] end end
+    -- a path to a value: wb.nn.SequentialClass.fit
+    local v = wb
+    local path = n:gsub("^wb%.?", "")
+    for part in path:gmatch("[^.:]+") do
+      if type(v) ~= "table" then v = nil break end
+      v = rawget(v, part)
+    end
+    if path ~= "" and v ~= nil and type(v) ~= "string" then return M.find(v) end
+    return nil
+  end
+  if x == wb then return idx.wb end
+  if type(x) == "function" then
+    for _, n in ipairs(names_of(x) or {}) do if idx[n] then return idx[n] end end
+    return M._by_position(x)
+  end
+  if type(x) == "table" then
+    walked = walked or M._walk()
+    for name, t in pairs(walked.modules) do if t == x then return idx[name] end end
+    if is_class(x) then
+      local c = class_name(x)
+      if c then return idx[c] end
+    end
+  end
+  local mt = getmetatable(x)
+  if type(mt) == "table" then
+    local c = class_name(mt)
+    if c then return idx[c] end
+  end
+  return nil
+end
+
+-- Names containing s, for "did you mean".
+local function similar(s)
+  s = tostring(s):lower():gsub("^wb%.", "")
+  local out = {}
+  for name in pairs(M._index()) do
+    if #s > 0 and name:lower():find(s, 1, true) then out[#out + 1] = name end
+  end
+  table.sort(out)
+  return out
+end
+
+-- }====================
+
+-- {==================== text ====================
+
+-- The first sentence of an entry's text (an abbreviation such as "e.g."
+-- does not end it: a sentence ends before a capital letter).
+local function first_sentence(e, width)
+  local s = table.concat(e.body, " "):gsub("%s+", " ")
+  local cut = s:find("%.%s+[%u\"`]")
+  if cut then s = s:sub(1, cut) end
+  if s:match("^Example") then s = "" end
+  if #s > width then s = s:sub(1, width - 3) .. "..." end
+  return s
+end
+
+-- The signature line of entry e that names `name`, relative to prefix.
+local function sig_for(e, name, prefix)
+  local sig = e.sig
+  for _, s in ipairs(e.sigs) do if sig_name(s) == name then sig = s end end
+  return (sig:sub(#prefix + 1):gsub("^%.", ""))
+end
+
+-- Members of a module or class, grouped: modules, classes, functions.
+local function member_lines(e, out)
+  local name = e.name
+  local ms = members(name, ".")
+  for _, m in ipairs(members(name, ":")) do ms[#ms + 1] = m end
+  local groups = {{"Modules:"}, {"Classes:"}, {"Functions:"}}
+  for _, m in ipairs(ms) do
+    local rel = sig_for(m.e, m.name, name)
+    local g = rel:find("[({]") and 3 or rel:match("^%u") and 2 or 1
+    if g == 3 and rel:sub(1, 1) == ":" then groups[3][1] = "Methods:" end
+    local left = string.format("    %-28s ", rel)
+    groups[g][#groups[g] + 1] = left .. first_sentence(m.e, math.max(20, 100 - #left))
+  end
+  for _, g in ipairs(groups) do
+    if #g > 1 then
+      out[#out + 1] = "  " .. g[1]
+      for i = 2, #g do out[#out + 1] = g[i] end
+    end
+  end
+end
+
+local function render(e)
+  local out, example = {table.unpack(e.sigs)}, nil
+  for _, l in ipairs(e.body) do
+    if l:match("^Example") then example = {} end
+    local t = example or out
+    t[#t + 1] = "  " .. l
+  end
+  if #e.params > 0 then
+    out[#out + 1] = "  Parameters:"
+    for _, p in ipairs(e.params) do out[#out + 1] = "    " .. p end
+  end
+  if #e.returns > 0 then out[#out + 1] = "  Returns: " .. table.concat(e.returns, ", ") end
+  for _, l in ipairs(example or {}) do out[#out + 1] = l end
+  if not e.sig:find("[({]") then member_lines(e, out) end
+  return table.concat(out, "\n") .. "\n"
+end
+
+---wb.help.text(x) -> string|nil
+---The help text of x (a function, class, module, object, or a name such
+---as "wb.zeros", "zeros", "Tensor:sum", "wb.runs"), or nil and a message
+---naming similar names when there is none. x = nil gives the overview.
+---@param x any
+---@return string|nil
+---Example: print(wb.help.text("wb.runs.find"))
+function M.text(x)
+  if x == nil then x = "wb" end
+  local e = M.find(x)
+  if e then return render(e) end
+  local what = type(x) == "string" and ("'" .. x .. "'") or tostring(x)
+  local msg = "no help for " .. what
+  if type(x) == "string" then
+    local s = similar(x)
+    if #s > 0 then
+      if #s > 12 then s = {table.unpack(s, 1, 12)}; s[#s + 1] = "..." end
+      msg = msg .. "; see: " .. table.concat(s, ", ")
+    end
+  end
+  return nil, msg
+end
+
+---wb.help
+---Help for every public name of wb: help(x) in the REPL, wb.help(x) in a
+---script, `workbench -h TOPIC` on the command line. x is a function, a
+---class, a module, any wb object (a tensor, a model, a run...) or a name:
+---"wb.zeros", "zeros", "Tensor:sum", "wb.runs". help() lists the modules.
+---The text is the doc block next to each function's code (see
+---bindings/lua/wb/help.lua for the format).
+---Example: help(wb.runs.find); help(model.fit); help("Tensor:sum")
+
+---wb
+---The workbench library: tensors (wb.tensor, wb.zeros ...), layers and
+---models (wb.nn), optimizers (wb.optim), data (wb.data), images (wb.image),
+---plots (wb.plot), experiments and their runs (wb.experiment, wb.runs),
+---the study's measures (wb.measures), weight inspection (wb.stats,
+---wb.lab). In the workbench executable it is the global `wb`; from lua5.4,
+---`local wb = require "wb"`. help(x) explains any name below.
+---Example: help(wb.nn); help("wb.runs.find"); help(wb.zeros(2, 3))
+
+---wb.help.show(x)
+---Prints the help text of x (see wb.help.text); the REPL's global `help`.
+---Prints "no help for ..." with similar names when there is none.
+---@param x any
+---Example: wb.help.show(wb.stats)
+function M.show(x)
+  local t, msg = M.text(x)
+  io.stdout:write(t or (msg .. "\n"))
+  io.stdout:flush()
+end
+
+---wb.help.cli(topic) -> integer
+---`workbench -h TOPIC`: prints the help text of the name TOPIC on stdout
+---and returns 0, or prints "no help for ..." on stderr and returns 1.
+---@param topic string
+---@return integer
+---Example: os.exit(wb.help.cli("wb.runs.find"))
+function M.cli(topic)
+  local t, msg = M.text(topic)
+  if t then
+    io.stdout:write(t)
+    io.stdout:flush()
+    return 0
+  end
+  io.stderr:write("workbench: ", msg, "\n")
+  return 1
+end
+
+---wb.help.check(extra) -> table, table
+---Coverage: the public names (functions, methods of classes reachable from
+---wb, the C types' metatables and the classes of the objects in `extra`)
+---that have no help, and the documented names that name nothing (stale
+---docs). Metamethods (__tostring ...) are not required. Both lists sorted.
+---@param extra? table
+---@return table missing
+---@return table stale
+---Example: local missing, stale = wb.help.check(); print(#missing, #stale)
+function M.check(extra)
+  local w = M._walk(extra)
+  local idx = M._index()
+  local missing, found = {}, {}
+  for f, names in pairs(w.functions) do
+    local e
+    for _, n in ipairs(names) do e = e or idx[n] end
+    e = e or M._by_position(f)
+    if e then
+      for _, n in ipairs(e.names) do found[n] = true end
+    else
+      table.sort(names, function(x, y) -- "wb.C:m" over "wb.mod.C.m"
+        local cx, cy = x:find(":", 1, true) ~= nil, y:find(":", 1, true) ~= nil
+        if cx ~= cy then return cx end
+        return #x < #y
+      end)
+      missing[#missing + 1] = names[1]
+    end
+  end
+  for name in pairs(w.classes) do
+    if idx[name] then found[name] = true else missing[#missing + 1] = name end
+  end
+  for name in pairs(w.modules) do
+    if idx[name] then found[name] = true else missing[#missing + 1] = name end
+  end
+  local stale = {}
+  for name in pairs(idx) do
+    if not found[name] and not w.names[name] and name ~= "wb" and not name:find(":__", 1, true) then
+      stale[#stale + 1] = name
+    end
+  end
+  table.sort(missing); table.sort(stale)
+  return missing, stale
+end
+
+-- }====================
+
+---wb.help.reset()
+---Forgets what help has read (doc blocks, the walk of wb), so that names
+---added to wb or source files edited since are seen by the next call.
+---Example: wb.help.reset()
+function M.reset()
+  index, walked, files = nil, nil, {}
+end
+
+---wb.help.meta() -> string
+---The Lua language-server annotation file of the wb API (`---@meta`,
+---`---@class`, `---@param` ...), generated from the same doc blocks as
+---help: bindings/lua/meta/wb.lua is its output (`make meta`).
+---@return string
+---Example: io.write(wb.help.meta())
+function M.meta()
+  return require("wb.help.meta")(M)
+end
+
+wb.help = setmetatable(M, {__call = function(_, x) return M.show(x) end})
+return M

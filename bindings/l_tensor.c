@@ -642,6 +642,168 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
+/* help() text of the names above (format: bindings/l_doc.c). */
+static const char *const docs[] = {
+    "wb.Tensor\n"
+    "An n-dimensional array (at most 8 dimensions), row-major and contiguous,\n"
+    "float32 (all computation) or uint8 (datasets, images). Views (t[i],\n"
+    "t:rows, t:reshape) share storage with their tensor. Indices are 1-based.\n"
+    "Operators: t + u, t - u (same shape), t * s, t / s, s * t, -t give new\n"
+    "tensors; #t is the size of dimension 1; t[i] is row i as a view and\n"
+    "t[i] = v sets element i (1-D) or fills/copies row i. tostring shows the\n"
+    "shape and at most 6 x 8 values. Released by the GC, t:free() or <close>.\n"
+    "Example: local t = wb.tensor{{1, 2}, {3, 4}}; print(t[2], t:sum(), #t)",
+    "wb.tensor(values, dtype) -> wb.Tensor\n"
+    "A new tensor from nested tables of numbers ({{1, 2}, {3, 4}} is [2, 2])\n"
+    "or from one number (a 0-d tensor). dtype: \"float32\" (default) or\n"
+    "\"uint8\". Rows must have equal lengths; the error names the first that\n"
+    "does not.\n"
+    "@param values table|number\n"
+    "@param dtype? string\n"
+    "@return wb.Tensor\n"
+    "Example: local x = wb.tensor{{0, 1}, {2, 3}}",
+    "wb.zeros(d1, d2, ...) -> wb.Tensor\n"
+    "A new float32 tensor of the given shape, filled with 0. The shape may\n"
+    "also be one table: wb.zeros({2, 3}). Sizes are checked: an impossible\n"
+    "size is an error, not a crash.\n"
+    "@return wb.Tensor\n"
+    "Example: local z = wb.zeros(2, 3)",
+    "wb.ones(d1, d2, ...) -> wb.Tensor\n"
+    "A new float32 tensor of the given shape (sizes or one table), filled\n"
+    "with 1.\n"
+    "@return wb.Tensor\n"
+    "Example: local o = wb.ones(4)",
+    "wb.full(shape, value) -> wb.Tensor\n"
+    "A new float32 tensor of shape (a table of sizes) filled with value.\n"
+    "@param shape table\n"
+    "@param value number\n"
+    "@return wb.Tensor\n"
+    "Example: local t = wb.full({2, 3}, 7)",
+    "wb.new_tensor(shape, dtype) -> wb.Tensor\n"
+    "A new zero-filled tensor of shape (a table) and dtype \"float32\"\n"
+    "(default) or \"uint8\".\n"
+    "@param shape table\n"
+    "@param dtype? string\n"
+    "@return wb.Tensor\n"
+    "Example: local img = wb.new_tensor({28, 28}, \"uint8\")",
+    "wb.matmul(a, b) -> wb.Tensor\n"
+    "Matrix product of float32 a [n, k] and b [k, m] as a new [n, m] tensor\n"
+    "(OpenBLAS sgemm). The error names both shapes when they do not fit.\n"
+    "@param a wb.Tensor\n"
+    "@param b wb.Tensor\n"
+    "@return wb.Tensor\n"
+    "Example: local y = wb.matmul(wb.ones(2, 3), wb.ones(3, 4))",
+    "wb.Tensor:shape() -> table\n"
+    "The sizes of the dimensions as a new table, e.g. {2, 3}.\n"
+    "@return integer[]\n"
+    "Example: print(table.concat(wb.zeros(2, 3):shape(), \"x\"))",
+    "wb.Tensor:size(dim) -> integer\n"
+    "The size of dimension dim (1-based).\n"
+    "@param dim integer\n"
+    "@return integer\n"
+    "Example: print(wb.zeros(2, 3):size(2)) --> 3",
+    "wb.Tensor:dim() -> integer\n"
+    "The number of dimensions (0 for a scalar tensor).\n"
+    "@return integer\n"
+    "Example: print(wb.zeros(2, 3):dim()) --> 2",
+    "wb.Tensor:numel() -> integer\n"
+    "The number of elements (the product of the sizes).\n"
+    "@return integer\n"
+    "Example: print(wb.zeros(2, 3):numel()) --> 6",
+    "wb.Tensor:dtype() -> string\n"
+    "The element type: \"float32\" or \"uint8\".\n"
+    "@return string\n"
+    "Example: print(wb.data.mnist().test.images:dtype()) --> uint8",
+    "wb.Tensor:get(i, j, ...) -> number\n"
+    "The element at 1-based indices, one per dimension; out of range is an\n"
+    "error naming the index and its range.\n"
+    "@return number\n"
+    "Example: print(wb.tensor{{1, 2}, {3, 4}}:get(2, 1)) --> 3",
+    "wb.Tensor:set(i, j, ..., value) -> wb.Tensor\n"
+    "Sets the element at 1-based indices (one per dimension) to value (uint8\n"
+    "tensors round and clamp to 0..255).\n"
+    "Example: local t = wb.zeros(2, 2); t:set(1, 2, 5)",
+    "wb.Tensor:row(i) -> wb.Tensor\n"
+    "Row i as a view (dimension 1 removed); the same as t[i]. Writing to the\n"
+    "view writes to t.\n"
+    "@param i integer\n"
+    "@return wb.Tensor\n"
+    "Example: local w = model[1].weight; print(w:row(1):norm())",
+    "wb.Tensor:rows(first, last) -> wb.Tensor\n"
+    "Rows first..last (inclusive, 1-based; last defaults to first) as a view\n"
+    "sharing storage.\n"
+    "@param first integer\n"
+    "@param last? integer\n"
+    "@return wb.Tensor\n"
+    "Example: local batch = x:rows(1, 32)",
+    "wb.Tensor:reshape(d1, d2, ...) -> wb.Tensor\n"
+    "wb.Tensor:view(d1, d2, ...) -> wb.Tensor\n"
+    "A view with another shape and the same number of elements, sharing\n"
+    "storage (sizes or one table; one size may be -1 and is inferred).\n"
+    "@return wb.Tensor\n"
+    "Example: local flat = wb.zeros(28, 28):reshape(784)",
+    "wb.Tensor:clone() -> wb.Tensor\n"
+    "A copy with its own storage (same dtype and shape). Use it to keep a\n"
+    "layer's output, which the next forward overwrites.\n"
+    "@return wb.Tensor\n"
+    "Example: local y = model:forward(x):clone()",
+    "wb.Tensor:float() -> wb.Tensor\n"
+    "A float32 copy (uint8 values unscaled: 255 stays 255.0).\n"
+    "@return wb.Tensor\n"
+    "Example: local f = ds.images:float() / 255",
+    "wb.Tensor:fill(value) -> wb.Tensor\n"
+    "Sets every element to value; returns t.\n"
+    "@param value number\n"
+    "@return wb.Tensor\n"
+    "Example: model[1].bias:fill(0)",
+    "wb.Tensor:copy(src) -> wb.Tensor\n"
+    "Copies src's values into t (same number of elements; dtypes convert);\n"
+    "returns t.\n"
+    "@param src wb.Tensor\n"
+    "@return wb.Tensor\n"
+    "Example: w:copy(saved)",
+    "wb.Tensor:totable() -> table\n"
+    "The values as nested Lua tables (a number for a 0-d tensor); at most\n"
+    "2^26 elements.\n"
+    "@return table\n"
+    "Example: print(wb.tensor{1, 2}:totable()[2])",
+    "wb.Tensor:sum() -> number\n"
+    "The sum of all elements (accumulated in double).\n"
+    "@return number\n"
+    "Example: print(wb.ones(2, 3):sum()) --> 6",
+    "wb.Tensor:mean() -> number\n"
+    "The mean of all elements.\n"
+    "@return number\n"
+    "Example: print(model[1].weight:mean())",
+    "wb.Tensor:std() -> number\n"
+    "The population standard deviation of all elements (divides by n).\n"
+    "@return number\n"
+    "Example: print(model[1].weight:std())",
+    "wb.Tensor:min() -> number\n"
+    "The smallest element.\n"
+    "@return number\n"
+    "Example: print(model[1].weight:min())",
+    "wb.Tensor:max() -> number\n"
+    "The largest element.\n"
+    "@return number\n"
+    "Example: print(model[1].weight:max())",
+    "wb.Tensor:norm() -> number\n"
+    "The L2 (Frobenius) norm: the square root of the sum of squares.\n"
+    "@return number\n"
+    "Example: print(model[1].weight:norm())",
+    "wb.Tensor:argmax(dim) -> wb.Tensor\n"
+    "1-based indices of the largest value along dim (default: the last\n"
+    "dimension), as a float32 tensor with that dimension removed.\n"
+    "@param dim? integer\n"
+    "@return wb.Tensor\n"
+    "Example: local pred = model:predict(x):argmax(2) -- class + 1",
+    "wb.Tensor:free()\n"
+    "Releases the tensor's storage now instead of at garbage collection;\n"
+    "using it afterwards raises \"attempt to use a released tensor\".\n"
+    "Example: big:free()",
+    NULL,
+};
+
 /* }==================== */
 
 int lwb_open_tensor(lua_State *L)
@@ -652,5 +814,6 @@ int lwb_open_tensor(lua_State *L)
     lua_setfield(L, -2, "__methods");
     lua_pop(L, 1);
     luaL_setfuncs(L, functions, 0); /* into wb (argument 1) */
+    lwb_docs(L, 1, docs);
     return 0;
 }

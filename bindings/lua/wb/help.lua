@@ -255,7 +255,12 @@ local function members(prefix, sep)
   return out
 end
 
--- The entry for x (a name, function, class, module or object) or nil.
+---wb.help.find(x) -> table|nil
+---The doc entry of x (what wb.help.text renders): a table with name, sig,
+---body (lines), params, returns, file and line; nil when x has none.
+---@param x any
+---@return table|nil
+---Example: print(wb.help.find(wb.zeros).sig)
 function M.find(x)
   local idx = M._index()
   if type(x) == "string" then

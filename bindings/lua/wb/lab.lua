@@ -12,6 +12,14 @@
 -- is accepted wherever a model is and stands for its final weights.
 local wb = require "wb"
 
+---wb.lab
+---Looking at trained weights from the REPL: per-layer statistics
+---(wb.stats), dead ReLU units, the first layer's weights as a grid of
+---images, and histograms of a layer's weights across runs. Layer numbers
+---count Dense layers (1 = the first), so models with and without Dropout
+---compare like for like. A Run (wb.runs.find) stands for its model.
+---Example: local r = wb.runs.find{task = "task05_dropout", dropout = 0.3}[1]
+---  print(wb.stats(r)); wb.lab.weight_grid(r, {units = 16}):show()
 local M = {}
 
 -- The model of x: a Sequential as is, a Run through run:model().

@@ -7,6 +7,14 @@
 local wb = require "wb"
 local util = require "wb.util"
 
+---wb.runs
+---Finished runs and what can be said about them: find runs by their
+---records (wb.runs.find), Run objects that load their trained model, and
+---run lists (wb.Runs) with mean ± std over seeds, tables and curves.
+---Everything here reads run records (<plots>/runs/*.json and the weights
+---beside them); nothing trains.
+---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = 0.3}
+---  print(rs); print(rs[1]:evaluate().accuracy)
 local M = {}
 local Runs = {__name = "wb.Runs"}
 local Run = {__name = "wb.Run"}
@@ -29,12 +37,28 @@ local function as_run(r, dir)
   return r
 end
 
+---wb.runs.Runs(records, ex) -> wb.Runs
+---A run list over records (run records as read from JSON; each becomes a
+---Run object) of experiment ex (optional: its root locates the weights).
+---ex:run() and wb.runs.find return such lists.
+---@param records table
+---@param ex? wb.Experiment
+---@return wb.Runs
+---Example: local rs = wb.runs.Runs(wb.runs.load_all("plots/runs"))
 function M.Runs(records, ex)
   local dir = ex and ((ex.root or util.plots_root()) .. "/runs") or nil
   for _, r in ipairs(records) do as_run(r, dir) end
   return setmetatable({records = records, experiment = ex}, Runs)
 end
 
+---wb.Runs
+---A list of finished runs (Run objects) with helpers that group them by
+---variant: mean and std over seeds, markdown tables, curves with a std band
+---per variant. #rs, rs[i] and ipairs(rs) work as on an array; the records
+---are also in rs.records. tostring lists the runs (at most 20 lines). It
+---reads records only; it never trains.
+---Example: local rs = wb.runs.find{task = "task05_dropout"}
+---  for i, r in ipairs(rs) do print(i, r) end
 function Runs:__len() return #self.records end
 -- "Runs(6 runs, 3 variants)", then one line per run (at most M.max_listed).
 M.max_listed = 20
@@ -50,7 +74,11 @@ function Runs:__tostring()
   return table.concat(lines, "\n")
 end
 
--- Variant labels in experiment order.
+---wb.Runs:variants() -> table
+---The variant labels of the runs, in order of first appearance (the
+---experiment's order for ex:run(), sorted for wb.runs.find).
+---@return string[]
+---Example: for _, v in ipairs(rs:variants()) do print(v) end
 function Runs:variants()
   local seen, out = {}, {}
   for _, r in ipairs(self.records) do
@@ -59,6 +87,11 @@ function Runs:variants()
   return out
 end
 
+---wb.Runs:of(variant) -> table
+---The runs of one variant (a plain list, seed order).
+---@param variant string
+---@return table
+---Example: local r0 = rs:of("dropout=0")[1]
 function Runs:of(variant)
   local out = {}
   for _, r in ipairs(self.records) do
@@ -67,6 +100,13 @@ function Runs:of(variant)
   return out
 end
 
+---wb.runs.mean_std(xs) -> number, number
+---Mean and sample standard deviation (n - 1; 0 for one value) of a list of
+---numbers; nil, nil for an empty list.
+---@param xs number[]
+---@return number|nil mean
+---@return number|nil std
+---Example: print(wb.runs.mean_std{0.97, 0.98, 0.975})
 function M.mean_std(xs)
   local n = #xs
   if n == 0 then return nil, nil end
@@ -78,10 +118,14 @@ function M.mean_std(xs)
   return m, n > 1 and math.sqrt(v / (n - 1)) or 0 -- sample std over seeds
 end
 
--- Value of a metric in one record: a final metric, or the last entry of a
--- history series.
--- A per-epoch series of a record: from its history, its measures, or
--- derived ("gap" = val_loss - loss, epoch by epoch).
+---wb.runs.series(r, name) -> table|nil
+---A per-epoch series of a run record: history[name], else measures[name]
+---when it is a list, else derived: "gap" = val_loss - loss, epoch by
+---epoch. nil when the record has no such series.
+---@param r table
+---@param name string
+---@return number[]|nil
+---Example: local gap = wb.runs.series(run, "gap")
 local function series(r, name)
   local h = r.history and r.history[name]
   if h == nil and name == "gap" and r.history and r.history.val_loss then
@@ -94,6 +138,14 @@ local function series(r, name)
 end
 M.series = series
 
+---wb.runs.value(r, name) -> number|nil
+---The value of a metric in one run record: metrics[name] (final metrics
+---such as test_accuracy, gap, best_epoch), else a numeric measure, else
+---the last entry of its series (wb.runs.series).
+---@param r table
+---@param name string
+---@return number|nil
+---Example: print(wb.runs.value(run, "val_loss"))
 local function value(r, name)
   if r.metrics and r.metrics[name] ~= nil then return r.metrics[name] end
   if r.measures and type(r.measures[name]) == "number" then return r.measures[name] end
@@ -103,7 +155,13 @@ local function value(r, name)
 end
 M.value = value
 
--- Values of a metric over the seeds of one variant.
+---wb.Runs:values(variant, name) -> table
+---The values of a metric (wb.runs.value) over the runs of one variant,
+---skipping runs without it.
+---@param variant string
+---@param name string
+---@return number[]
+---Example: print(table.concat(rs:values("dropout=0", "test_accuracy"), " "))
 function Runs:values(variant, name)
   local out = {}
   for _, r in ipairs(self:of(variant)) do
@@ -113,6 +171,14 @@ function Runs:values(variant, name)
   return out
 end
 
+---wb.Runs:stat(variant, name) -> number, number
+---Mean and std over seeds of a metric for one variant (wb.runs.mean_std of
+---rs:values).
+---@param variant string
+---@param name string
+---@return number|nil mean
+---@return number|nil std
+---Example: local m, s = rs:stat("dropout=0.3", "gap")
 function Runs:stat(variant, name)
   return M.mean_std(self:values(variant, name))
 end
@@ -122,6 +188,15 @@ local function is_pct(name)
   return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
 end
 
+---wb.runs.fmt_mean_std(m, s, name) -> string
+---"m ± s" for tables: accuracies (and silenced_* measures) in percent with
+---2 decimals, large or integral values with 4 significant digits, others
+---with 4 decimals; "n/a" when m is nil.
+---@param m number|nil
+---@param s number
+---@param name? string
+---@return string
+---Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
 function M.fmt_mean_std(m, s, name)
   if m == nil then return "n/a" end
   if is_pct(name) then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
@@ -131,7 +206,15 @@ function M.fmt_mean_std(m, s, name)
   return string.format("%.4f ± %.4f", m, s)
 end
 
--- Markdown table: one row per variant, mean ± std over seeds per metric.
+---wb.Runs:table(names, opts) -> string
+---A markdown table: one row per variant (with its number of seeds), one
+---column per metric in names, cells "mean ± std" over seeds
+---(wb.runs.fmt_mean_std). opts.variant_header names the first column
+---(default "variant").
+---@param names string[]
+---@param opts? table
+---@return string
+---Example: print(rs:table{"test_accuracy", "val_loss", "gap"})
 function Runs:table(names, o)
   o = o or {}
   local head = {o.variant_header or "variant", "seeds"}
@@ -149,9 +232,16 @@ function Runs:table(names, o)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- Per-epoch mean and std over seeds of a history series for one variant
--- (runs of different lengths, e.g. early stopping, use the seeds still
--- running at each epoch).
+---wb.Runs:curve(variant, name) -> table, table, table
+---Per-epoch mean and std over the seeds of one variant of a series
+---(wb.runs.series): x (epochs 1..n), mean, std. Runs of different lengths
+---(early stopping) use the seeds still running at each epoch.
+---@param variant string
+---@param name string
+---@return integer[] x
+---@return number[] mean
+---@return number[] std
+---Example: local x, m, s = rs:curve("dropout=0.3", "val_loss")
 function Runs:curve(variant, name)
   local rs = self:of(variant)
   local n = 0
@@ -172,8 +262,14 @@ function Runs:curve(variant, name)
   return x, mean, std
 end
 
--- runs:plot_curves(metric, {title, ylabel, x = "epoch" | "time"}): mean
--- line and a std band per variant.
+---wb.Runs:plot_curves(name, opts) -> wb.Plot
+---A wb.plot.lines figure of a series: one mean line with a std band per
+---variant. opts: title, xlabel, ylabel, logy, x = "epoch" (default) or
+---"time" (cumulative training seconds).
+---@param name string
+---@param opts? table
+---@return wb.Plot
+---Example: rs:plot_curves("val_loss"):save("plots/lab/val_loss.png")
 function Runs:plot_curves(name, o)
   o = o or {}
   local series = {}
@@ -202,7 +298,14 @@ local function integers(v)
   return v
 end
 
--- All records in a folder (default <plots>/runs), optionally filtered.
+---wb.runs.load_all(dir, filter) -> table
+---Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
+---or "plots") as plain tables sorted by file name, keeping those for which
+---filter(record) is true. Integral numbers are integers (seed 2, not 2.0).
+---@param dir? string
+---@param filter? function
+---@return table
+---Example: local recs = wb.runs.load_all(nil, function(r) return r.status ~= "ok" end)
 function M.load_all(dir, filter)
   dir = dir or util.plots_root() .. "/runs"
   local names = {}
@@ -220,7 +323,14 @@ function M.load_all(dir, filter)
   return out
 end
 
--- Every run's config and final metrics as one CSV.
+---wb.runs.export_csv(path, dir) -> integer
+---Writes every run record of dir (default <plots>/runs) as one CSV row to
+---path: hash, task, variant, seed, status, config.* columns and final
+---metrics. Returns the number of runs.
+---@param path string
+---@param dir? string
+---@return integer
+---Example: wb.runs.export_csv("runs.csv")
 function M.export_csv(path, dir)
   local recs = M.load_all(dir)
   local ckeys, mkeys = {}, {}

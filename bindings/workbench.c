@@ -10,7 +10,8 @@
  * continuation lines while the syntax error ends in `<eof>`.
  *
  * What it adds to lua.c: the global `wb` (luaL_requiref of luaopen_wb), -v
- * with library versions, -h, sysexits.h exit statuses, the OpenBLAS thread
+ * with library versions, -h and -h NAME (NAME's help text from wb.help.cli;
+ * status 1 when NAME has none), sysexits.h exit statuses, the OpenBLAS thread
  * default, and a REPL with a history file, tab completion and a result
  * printer (the last two in Lua: bindings/lua/wb/repl.lua). Not here:
  * LUA_INIT and -E (workbench runs no code from the environment).
@@ -155,6 +156,8 @@ static int docall(lua_State *L, int narg, int nres)
 
 enum { has_error = 1, has_i = 2, has_v = 4, has_e = 8, has_h = 16 };
 
+static const char *help_topic; /* -h NAME: the name; NULL for plain -h */
+
 static void print_options(FILE *f)
 {
     fprintf(f,
@@ -165,7 +168,8 @@ static void print_options(FILE *f)
             "  -l mod    require library 'mod' into global 'mod'\n"
             "  -v        show the versions of workbench and its libraries\n"
             "  -W        turn warnings on\n"
-            "  -h        show this help\n"
+            "  -h [NAME] show this help, or the help text of NAME (wb.zeros, "
+            "Tensor:sum, wb.runs)\n"
             "  --        stop handling options\n"
             "  -         run stdin as the script and stop handling options\n"
             "With no script, runs the REPL (stdin a terminal) or the program "
@@ -232,6 +236,8 @@ static int collectargs(char **argv, int *first)
             if (argv[i][2] != '\0')
                 return has_error;
             args |= argv[i][1] == 'h' ? has_h : argv[i][1] == 'i' ? has_i : has_v;
+            if (argv[i][1] == 'h' && argv[i + 1] != NULL && argv[i + 1][0] != '-')
+                help_topic = argv[++i]; /* -h NAME */
             break;
         case 'e':
             args |= has_e; /* FALLTHROUGH */
@@ -289,6 +295,22 @@ static int dolibrary(lua_State *L, const char *name)
     if (status == LUA_OK)
         lua_setglobal(L, name);
     return report(L, status);
+}
+
+/* -h NAME: wb.help.cli (bindings/lua/wb/help.lua) prints NAME's help text
+ * and returns the exit status: 0, or 1 when there is none. */
+static int dohelp(lua_State *L, const char *topic)
+{
+    int status = luaL_loadstring(L, "return wb.help.cli(...)");
+    if (status == LUA_OK) {
+        lua_pushstring(L, topic);
+        status = docall(L, 1, 1);
+    }
+    if (report(L, status) != LUA_OK)
+        return 1;
+    int code = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return code;
 }
 
 static int openwb(lua_State *L)
@@ -805,7 +827,7 @@ static int pmain(lua_State *L)
         lua_pushinteger(L, EX_USAGE);
         return 1;
     }
-    if (args & has_h) {
+    if ((args & has_h) && help_topic == NULL) {
         print_options(stdout);
         lua_pushinteger(L, 0);
         return 1;
@@ -819,6 +841,8 @@ static int pmain(lua_State *L)
     lua_pushcfunction(L, openwb);
     if (report(L, docall(L, 0, 0)) != LUA_OK)
         status = 1;
+    else if (args & has_h)
+        status = dohelp(L, help_topic);
     else if (!runargs(L, argv, script))
         status = 1;
     else if (script < argc)
@@ -828,7 +852,7 @@ static int pmain(lua_State *L)
             if (stdin_tty)
                 print_banner();
             status = doREPL(L);
-        } else if (script == argc && !(args & (has_e | has_v))) {
+        } else if (script == argc && !(args & (has_e | has_v | has_h))) {
             if (stdin_tty) {
                 print_banner();
                 status = doREPL(L);

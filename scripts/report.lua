@@ -76,7 +76,7 @@ for _, key in ipairs(order) do
 end
 local train_s, measure_s = 0, 0
 for _, r in ipairs(recs) do
-  train_s = train_s + (r.metrics and r.metrics.train_seconds or 0)
+  if not r.reused_from then train_s = train_s + (r.metrics and r.metrics.train_seconds or 0) end
   measure_s = measure_s + (r.measure_seconds or 0)
 end
 lines[#lines + 1] = string.format("\n%d runs. Training time summed over runs: %s; the "

@@ -5,8 +5,11 @@
 local task = wb.task{name = "task04_early_stopping",
   title = "Task 4: early stopping (patience sweep)"}
 local runs = task:experiment{base = {epochs = 30, validation = 0.1},
-  vary = {early_stopping = {{patience = 2, restore_best_weights = true},
-    {patience = 5, restore_best_weights = true}, {patience = 10, restore_best_weights = true}}},
+  variants = {
+    {label = "patience=2", early_stopping = {patience = 2, restore_best_weights = true}},
+    {label = "patience=5", early_stopping = {patience = 5, restore_best_weights = true}},
+    {label = "patience=10", early_stopping = {patience = 10, restore_best_weights = true}}},
+  reuse = false, -- the callback below must see this run's own last epoch
   callbacks = function(_, _, d)
     -- runs before EarlyStopping's restore: sees the last-epoch weights
     local cb = {}

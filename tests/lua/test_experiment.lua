@@ -126,6 +126,37 @@ T.test("killed mid-way: finished runs are kept and not retrained", function()
   T.eq(leftovers, 0, "no temporary files left")
 end)
 
+T.test("an identical training of another task is adopted, not repeated", function()
+  local root = dir .. "/a"
+  local other = dir .. "/other.lua"
+  util.write_file(other, [[
+local task = wb.task{name = "other", title = "other"}
+local runs = task:experiment{base = {epochs = 2, subset = {train = 600, test = 200}},
+  vary = {activation = {"relu", "sigmoid"}}, seeds = {1, 2},
+  measure = function(model) return {answer = 42, n_layers = #model} end}:run()
+task:finish()
+]])
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 2", T.wb, other, root))
+  T.eq(st, 0, err)
+  local grid, n_adopted = records(root), 0
+  for _, r in pairs(grid) do
+    if r.task == "other" then
+      T.eq(r.measures.answer, 42, "its own measurements ran")
+      if r.config.activation == "relu" then
+        n_adopted = n_adopted + 1
+        T.ok(r.reused_from and r.reused_from:find("^grid%-"), "adopted from grid")
+        local src = grid[r.reused_from:match("%-(%x+)$")]
+        T.eq(r.history.loss[2], src.history.loss[2])
+        T.eq(r.metrics.test_accuracy, src.metrics.test_accuracy)
+      else
+        T.eq(r.reused_from, nil, "sigmoid was trained")
+      end
+    end
+  end
+  T.eq(n_adopted, 2)
+  T.eq(select(2, err:gsub("same training as", "")), 2)
+end)
+
 T.test("run hashes change with any config value and with the seed", function()
   local ex = wb.experiment{name = "h", base = {epochs = 3}, vary = {l2 = {0, 1e-4}},
     seeds = {1, 2}, options = {}}

@@ -159,10 +159,47 @@ local function final_metrics(h, test)
   return m
 end
 
--- Train the run described by spec in this process and write its record.
+-- {==================== reusing identical trainings ====================
+-- Tasks share reference runs: the dropout-0, L2-0 and Adam variants are the
+-- same training as the 20-epoch baseline of task 3. A run's `train_key`
+-- hashes what determines its training (config and version, not the task);
+-- a pending run whose key matches a finished run of another task adopts
+-- that run's weights and history instead of training again, and then runs
+-- its own measurements. Experiments whose callbacks change training (or
+-- read the last-epoch weights, like task 4's) say `reuse = false`;
+-- observing callbacks (wb.measures.track) keep their series in the record
+-- (`callback_series`), so an adopter gets them back.
+
+function M.train_key(cfg)
+  return util.fnv1a64(util.canonical({config = cfg, version = wb.version}))
+end
+
+local donors -- train_key -> record, built once per process
+local function find_donor(ex, spec)
+  if ex.reuse == false or ex.build then return nil end
+  if not donors then
+    donors = {}
+    for _, r in ipairs(runs.load_all(M.runs_dir(ex.root))) do
+      if r.status == "ok" and r.train_key and r.weights and not r.reused_from then
+        donors[r.train_key] = donors[r.train_key] or r
+      end
+    end
+  end
+  local r = donors[M.train_key(spec.config)]
+  if not r or not util.read_file(M.runs_dir(ex.root) .. "/" .. r.weights) then return nil end
+  if ex.callbacks and not (r.callback_series and #r.callback_series > 0) then return nil end
+  return r
+end
+
+-- }====================
+
+-- Train the run described by spec in this process (or adopt an identical
+-- finished training, above) and write its record.
 function M.train_run(ex, spec)
   local cfg = spec.config
   local d = M.data_for(cfg)
+  local donor = find_donor(ex, spec)
+  if donor then return M.adopt_run(ex, spec, donor, d) end
   wb.seed(cfg.seed)
   local model = ex.build and ex.build(cfg, d) or M.build_model(cfg, d.train:input_size())
   local opt = M.build_optimizer(cfg)
@@ -193,9 +230,22 @@ function M.train_run(ex, spec)
     status = "diverged"
   end
   local record = {hash = spec.hash, task = ex.name, variant = spec.variant,
-    seed = cfg.seed, config = cfg, status = status, history = util.plain(hist)}
+    seed = cfg.seed, config = cfg, status = status, history = util.plain(hist),
+    train_key = M.train_key(cfg)}
   if status == "ok" then
+    return M.finish_run(ex, spec, record, model, hist, extra, d, t0)
+  end
+  return M.write_record(ex, spec, record, t0), model
+end
+
+-- Metrics, measurements and weights of a trained (or adopted) model.
+function M.finish_run(ex, spec, record, model, hist, extra, d, t0)
+  local cfg = spec.config
+  do
     record.metrics = final_metrics(hist, model:evaluate(d.test))
+    local series = {}
+    for i, cb in ipairs(extra) do series[i] = cb.series end
+    if #series > 0 then record.callback_series = util.plain(series) end
     if ex.measure then
       local tm = util.now()
       record.measures = util.plain(ex.measure(model, cfg, d, hist, extra)) or {}
@@ -212,8 +262,22 @@ function M.train_run(ex, spec)
     util.mkdir_p(M.runs_dir(ex.root))
     model:save(wpath)
     record.weights = util.basename(wpath)
-    if hist.best_weights_path then record.best_weights = hist.best_weights_path end
   end
+  return M.write_record(ex, spec, record, t0), model
+end
+
+function M.adopt_run(ex, spec, donor, d)
+  local t0 = util.now()
+  local model = wb.load(M.runs_dir(ex.root) .. "/" .. donor.weights)
+  local extra = {}
+  for i, series in ipairs(donor.callback_series or {}) do extra[i] = {series = series} end
+  local record = {hash = spec.hash, task = ex.name, variant = spec.variant,
+    seed = spec.config.seed, config = spec.config, status = "ok", history = donor.history,
+    train_key = donor.train_key, reused_from = donor.task .. "-" .. donor.hash}
+  return M.finish_run(ex, spec, record, model, donor.history, extra, d, t0)
+end
+
+function M.write_record(ex, spec, record, t0)
   record.wall_time = util.now() - t0
   record.sec_per_epoch = record.metrics and record.metrics.sec_per_epoch
   record.host = wb.sys and wb.sys.hostname and wb.sys.hostname() or nil
@@ -221,7 +285,7 @@ function M.train_run(ex, spec)
   record.git_commit = util.git_commit()
   record.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   util.write_json(M.record_path(ex, spec.hash), record)
-  return record, model
+  return record
 end
 
 -- }====================
@@ -246,7 +310,8 @@ function M.new(spec)
   end
   local opts = spec.options or util.task_options(rawget(_G, "arg"))
   local ex = setmetatable({name = spec.name, base = spec.base or {}, build = spec.build,
-    measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options, options = opts,
+    measure = spec.measure, callbacks = spec.callbacks, reuse = spec.reuse,
+    fit_options = spec.fit_options, options = opts,
     root = spec.root or opts.root, overrides = {}}, Experiment)
   if opts.epochs then ex.overrides.epochs = opts.epochs end
   if opts.dataset then ex.overrides.dataset = opts.dataset end
@@ -315,6 +380,12 @@ local function run_children(ex, pending, jobs, on_done)
   os.remove(script); os.remove(list)
 end
 
+function M.describe(rec)
+  if rec.status ~= "ok" then return rec.status end
+  return string.format("test acc %.4f%s", rec.metrics.test_accuracy,
+    rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
+end
+
 -- ex:run{jobs = N, fresh = false, verbose = true} -> Runs
 function Experiment:run(o)
   o = o or {}
@@ -362,8 +433,7 @@ function Experiment:run(o)
       local s = by_hash[h]
       local rec = code == 0 and load_record(self, h)
       if rec then
-        progress(s, rec.status == "ok" and string.format("test acc %.4f",
-          rec.metrics.test_accuracy) or rec.status)
+        progress(s, M.describe(rec))
       else
         local tail = util.first_error(log)
         failures[#failures + 1] = {spec = s, error = tail}
@@ -374,8 +444,7 @@ function Experiment:run(o)
     for _, s in ipairs(pending) do
       local ok, rec = xpcall(M.train_run, debug.traceback, self, s)
       if ok then
-        progress(s, rec.status == "ok" and string.format("test acc %.4f",
-          rec.metrics.test_accuracy) or rec.status)
+        progress(s, M.describe(rec))
       else
         failures[#failures + 1] = {spec = s, error = tostring(rec)}
         progress(s, "FAILED: " .. tostring(rec):match("[^\n]*"))

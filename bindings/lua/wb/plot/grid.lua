@@ -335,6 +335,19 @@ function K.images.body(d, ctx)
         k, q(l), num(x), num(y), q("," .. pt), q(style.text))
     end
   end
+  if ctx.dumb then
+    -- gnuplot's dumb terminal draws no images: each pixel becomes a
+    -- character of a ramp by its scaled level (the last pixel falling in a
+    -- character cell wins); NaN gaps draw nothing.
+    local ramp = d.palette == "diverging" and "=- +#" or " .:-=+*#%@"
+    local lo = d.palette == "diverging" and -1 or 0
+    L[#L + 1] = "ramp = " .. q(ramp)
+    L[#L + 1] = string.format("rk(v) = int((v - (%s)) / (1 - (%s)) * %s) + 1", num(lo), num(lo),
+      num(#ramp - 0.001))
+    L[#L + 1] = "ch(v) = ramp[rk(v):rk(v)]"
+    return extra_and_plot(d, L, "plot " .. q(ctx.csv)
+      .. " skip 1 using 1:2:($3 > 0 && valid(5) ? ch($5) : '') with labels notitle")
+  end
   return extra_and_plot(d, L, "plot " .. q(ctx.csv) .. " skip 1 using 1:2:5 with image notitle")
 end
 

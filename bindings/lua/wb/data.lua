@@ -7,6 +7,10 @@
 local wb = require "wb"
 local data = wb.data
 
+---wb.data
+---Datasets: MNIST (wb.data.mnist), Fashion-MNIST, any IDX pair; the
+---Dataset class; the IDX reader and the batch gatherer (C).
+---Example: local d = wb.data.mnist(); print(d.train, d.test)
 local Dataset = {}
 Dataset.__index = Dataset
 Dataset.__name = "wb.Dataset"
@@ -15,8 +19,15 @@ local function shape_str(t)
   return "[" .. table.concat(t:shape(), ", ") .. "]"
 end
 
--- Dataset.new(images, labels [, name]): images [n, ...] (uint8 or float),
--- labels uint8 [n]. The counts must agree.
+---wb.data.Dataset(images, labels, name) -> wb.Dataset
+---A dataset over images [n, ...] (uint8 as stored, or float32) and labels
+---(uint8 [n], values 0..9 unshifted); name is shown by tostring (default
+---"dataset"). The counts must agree and labels must be uint8.
+---@param images wb.Tensor
+---@param labels wb.Tensor
+---@param name? string
+---@return wb.Dataset
+---Example: local ds = wb.data.Dataset(x_u8, y_u8, "mine")
 function data.Dataset(images, labels, name)
   local n = #images
   if labels:dim() ~= 1 or #labels ~= n then
@@ -30,6 +41,12 @@ function data.Dataset(images, labels, name)
     _views = {}}, Dataset)
 end
 
+---wb.Dataset
+---Images and labels of one split: ds.images (uint8 [n, 28, 28] for MNIST),
+---ds.labels (uint8 [n], 0..9), ds.name; #ds is n. Batches are gathered and
+---scaled to [0, 1] into float buffers the dataset owns and reuses, so
+---ds:batch allocates nothing once a batch size has been seen.
+---Example: local ds = wb.data.mnist().test; print(ds, #ds, ds.labels:get(1))
 function Dataset:__len() return #self.labels end
 
 function Dataset:__tostring()
@@ -37,12 +54,22 @@ function Dataset:__tostring()
     shape_str(self.images))
 end
 
--- Pixels per image (784 for MNIST).
+---wb.Dataset:input_size() -> integer
+---Values per sample (784 for MNIST).
+---@return integer
+---Example: print(wb.data.mnist().train:input_size())
 function Dataset:input_size()
   return self.images:numel() // math.max(#self.images, 1)
 end
 
--- ds:subset(first, last): rows first..last (1-based, inclusive) as a view.
+---wb.Dataset:subset(first, last) -> wb.Dataset
+---Samples first..last (1-based, inclusive; last defaults to the end) as a
+---dataset of views: no copy. --quick runs train on subset(1, 2000) and test
+---on subset(1, 500).
+---@param first integer
+---@param last? integer
+---@return wb.Dataset
+---Example: local small = wb.data.mnist().test:subset(1, 500)
 function Dataset:subset(first, last)
   last = last or #self
   if math.type(first) ~= "integer" or math.type(last) ~= "integer" or first < 1
@@ -59,7 +86,10 @@ function Dataset:subset(first, last)
   return data.Dataset(images, labels, string.format("%s[%d:%d]", self.name, first, last))
 end
 
--- Float [n, 784] in [0, 1] of the whole set (a new tensor).
+---wb.Dataset:float_images() -> wb.Tensor
+---All images as a new float32 [n, input_size] tensor in [0, 1].
+---@return wb.Tensor
+---Example: local x = wb.data.mnist().test:subset(1, 10):float_images()
 function Dataset:float_images()
   local n = #self
   return (self.images:float() / 255):reshape(n, self:input_size())
@@ -78,10 +108,17 @@ local function buffers(self, count)
   return v
 end
 
--- ds:batch(perm, first, count) -> x float [count, d], y uint8 [count]: rows
--- perm[first .. first+count-1] (perm: float tensor of 1-based indices).
--- ds:batch(indices) with a tensor or table of 1-based indices also works.
--- The results are views of reused buffers, valid until the next call.
+---wb.Dataset:batch(perm, first, count) -> wb.Tensor, wb.Tensor
+---The samples perm[first .. first+count-1] (perm: a float tensor of 1-based
+---indices, or a table) as x float32 [count, input_size] in [0, 1] and y
+---uint8 [count]. first defaults to 1, count to the rest of perm. x and y are
+---views of reused buffers, valid until the next call (clone to keep).
+---@param perm wb.Tensor|table
+---@param first? integer
+---@param count? integer
+---@return wb.Tensor x
+---@return wb.Tensor y
+---Example: local x, y = ds:batch({1, 2, 3})
 function Dataset:batch(perm, first, count)
   if type(perm) == "table" then perm = wb.tensor(perm) end
   first = first or 1
@@ -112,6 +149,12 @@ local function data_dir(sub)
   return "data/" .. sub
 end
 
+---wb.data.mnist() -> table
+---MNIST as {train = Dataset (60000), test = Dataset (10000)}, loaded once
+---per process from $WB_DATA/mnist, else the source tree's data/mnist (make
+---data fetches it, SHA-256 checked), else ./data/mnist.
+---@return table
+---Example: local d = wb.data.mnist(); print(#d.train, #d.test)
 function data.mnist()
   if cache.mnist then return cache.mnist end
   local dir = data_dir("mnist")
@@ -128,6 +171,11 @@ end
 
 data.fashion_dir = "/usr/share/datasets/fashion-mnist"
 
+---wb.data.fashion_mnist() -> table
+---Fashion-MNIST, same shape as MNIST ({train, test}), from Debian's
+---dataset-fashion-mnist package (wb.data.fashion_dir).
+---@return table
+---Example: local f = wb.data.fashion_mnist()
 function data.fashion_mnist()
   if cache.fashion then return cache.fashion end
   local dir = data.fashion_dir
@@ -142,7 +190,12 @@ function data.fashion_mnist()
   return cache.fashion
 end
 
--- wb.data.load("mnist" | "fashion")
+---wb.data.load(name) -> table
+---A dataset pair by name: "mnist" (default) or "fashion" (also
+---"fashion_mnist"), as an experiment config's dataset key.
+---@param name? string
+---@return table
+---Example: local d = wb.data.load("fashion")
 function data.load(name)
   if name == nil or name == "mnist" then return data.mnist() end
   if name == "fashion" or name == "fashion_mnist" then return data.fashion_mnist() end

@@ -8,6 +8,11 @@
 local wb = require "wb"
 local image = wb.image
 
+---wb.image
+---Images: PNG files, MNIST-style preprocessing of your own digits
+---(to_mnist), resizing, cropping (C), and tiles of the preprocessing steps.
+---Values are float32 grey [h, w] in [0, 1].
+---Example: local x = wb.image.to_mnist(wb.image.load("digit.png"))
 local function check_img(img, fname)
   local ok, shape = pcall(function() return img:shape() end)
   if not ok or #shape ~= 2 then
@@ -16,9 +21,16 @@ local function check_img(img, fname)
   return shape[1], shape[2]
 end
 
--- image.fit(img, h, w [, fill]): img scaled to fit inside h x w keeping its
--- aspect ratio (area when shrinking, bilinear when enlarging), centred, the
--- margins set to fill (default 0, black).
+---wb.image.fit(img, h, w, fill) -> wb.Tensor
+---img scaled to fit inside h x w keeping its aspect ratio (area when
+---shrinking, bilinear when enlarging), centred; margins set to fill
+---(default 0, black).
+---@param img wb.Tensor
+---@param h integer
+---@param w integer
+---@param fill? number
+---@return wb.Tensor
+---Example: local tile = wb.image.fit(img, 56, 56)
 function image.fit(img, h, w, fill)
   local ih, iw = check_img(img, "fit")
   if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h < 1 or w < 1 then
@@ -38,10 +50,19 @@ function image.fit(img, h, w, fill)
   return out
 end
 
--- image.steps_tiles(img [, size]): the input and the four steps of
--- to_mnist (inverted, cropped, scaled to 20 px, centred 28x28), each fitted
--- into size x size, as one [5, size, size] tensor for wb.plot.images; also
--- returns the tile labels and to_mnist's [1, 784] result and steps table.
+---wb.image.steps_tiles(img, size) -> wb.Tensor, table, wb.Tensor, table
+---The input and the four steps of wb.image.to_mnist (inverted, cropped,
+---scaled to 20 px, centred 28x28), each fitted into size x size (default
+---56), as one [5, size, size] tensor for wb.plot.images; also the tile
+---labels, to_mnist's [1, 784] result and its steps table.
+---@param img wb.Tensor
+---@param size? integer
+---@return wb.Tensor tiles
+---@return table labels
+---@return wb.Tensor x
+---@return table steps
+---Example: local t, l = wb.image.steps_tiles(img)
+---  wb.plot.images{tiles = t, labels = l}:save("steps.png")
 function image.steps_tiles(img, size)
   check_img(img, "steps_tiles")
   size = size or 56

@@ -27,8 +27,10 @@ local M = {}
 
 -- The API name at the start of a signature line: "wb.x.y", "wb.C:m", "wb".
 local function sig_name(line)
-  local name = line:match("^(wb[%w_%.:]*)")
-  if not name then return nil end
+  local name, rest = line:match("^(wb[%w_%.:]*)(.*)$")
+  if not name or not (rest == "" or rest:match("^[({]") or rest:match("^%s*%->")) then
+    return nil
+  end
   return (name:gsub("[.:]$", ""))
 end
 

@@ -10,6 +10,11 @@
 local wb = require "wb"
 local runs_mod = require "wb.runs"
 
+---wb.report
+---The "Claims" section of the study's report: each claim's deciding numbers
+---read from the run records as mean ± std over seeds, and a verdict by one
+---stated rule. Used by scripts/report.lua.
+---Example: print(wb.report.claims_section("plots/runs"))
 local M = {}
 
 local function group(recs)
@@ -89,7 +94,15 @@ local function derive(r)
   end
 end
 
--- Rows of the claims table: {claim, verdict, numbers, figure}.
+---wb.report.claims(runs_dir, dataset, quick) -> table
+---Rows of the claims table, {id, claim, verdict, numbers, figure}, from the
+---records in runs_dir of one dataset ("mnist" default or "fashion"),
+-----quick runs only when quick is true.
+---@param runs_dir string
+---@param dataset? string
+---@param quick? boolean
+---@return table
+---Example: for _, r in ipairs(wb.report.claims("plots/runs")) do print(r.id, r.verdict) end
 function M.claims(runs_dir, dataset, quick)
   dataset = dataset or "mnist"
   local function task(name)
@@ -169,6 +182,14 @@ function M.claims(runs_dir, dataset, quick)
   return rows
 end
 
+---wb.report.claims_section(runs_dir, dataset, quick) -> string
+---The claims as a markdown section: the rule, then one table row per claim
+---(verdict, deciding numbers, figure link).
+---@param runs_dir string
+---@param dataset? string
+---@param quick? boolean
+---@return string
+---Example: io.write(wb.report.claims_section("plots/runs", "mnist"))
 function M.claims_section(runs_dir, dataset, quick)
   local rows = M.claims(runs_dir, dataset, quick)
   local out = {"## Claims of the original study, tested (" .. (dataset or "mnist") .. ")", "",

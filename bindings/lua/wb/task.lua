@@ -16,10 +16,24 @@ local wb = require "wb"
 local util = require "wb.util"
 local runs_mod = require "wb.runs"
 
+---wb.task
+---The frame of a task script (one ablation of the study): wb.task{...}
+---makes a Task that runs its experiment with the script's command line,
+---collects text, tables and figures, and writes <plots>/<name>/README.md.
+---Example: local task = wb.task{name = "task05_dropout", title = "Dropout"}
 local M = {}
 local Task = {}
 Task.__index = Task
 
+---wb.task(spec) -> wb.Task
+---A task: spec.name (required; also the experiment's name and the figure
+---folder <plots>/<name>, <plots>/fashion/<name> for --dataset fashion),
+---title, intro (first paragraph), args (command line; default the global
+---arg: --quick, --seeds N, --epochs N, --dataset, --jobs N, --fresh,
+-----run HASH, --list-runs, --root DIR). A bad option exits with status 64.
+---@param spec table
+---@return wb.Task
+---Example: local task = wb.task{name = "task06_l2", title = "L2 regularization"}
 function M.new(spec)
   if type(spec) ~= "table" or type(spec.name) ~= "string" then
     error("wb.task: expected a table with a 'name'", 2)
@@ -40,23 +54,50 @@ function M.new(spec)
   return t
 end
 
+---wb.Task
+---One task script's output: its folder (task.dir), options (task.opts),
+---the text blocks and figures of its README. In --run and --list-runs
+---modes nothing is drawn or written.
+---Example: local runs = task:experiment{vary = {l2 = {0, 1e-4}}}:run()
+
+---wb.Task:path(file) -> string
+---The path of file in the task's folder.
+---@param file string
+---@return string
+---Example: print(task:path("README.md"))
 function Task:path(file) return self.dir .. "/" .. file end
 
--- An experiment named after the task, with the task's command line.
+---wb.Task:experiment(spec) -> wb.Experiment
+---wb.experiment(spec) named after the task (unless spec.name) and driven
+---by the task's command line.
+---@param spec table
+---@return wb.Experiment
+---Example: local runs = task:experiment{base = {epochs = 20},
+---  vary = {dropout = {0, 0.1, 0.3}}}:run()
 function Task:experiment(spec)
   spec.name = spec.name or self.name
   spec.options = self.opts
   return wb.experiment(spec)
 end
 
--- The trained datasets for this task (subset in --quick mode).
+---wb.Task:data() -> table
+---The task's datasets {train, test} (its --dataset; the --quick subset).
+---@return table
+---Example: local d = task:data()
 function Task:data()
   local cfg = {dataset = self.dataset}
   if self.opts.quick then cfg.subset = {train = 2000, test = 500} end
   return wb.experiment.data_for(cfg)
 end
 
--- Save a plot as <dir>/<name>.png (+ .csv, .gp) and list it in the README.
+---wb.Task:figure(name, plot, caption)
+---Saves plot as <dir>/<name>.png (with .csv and .gp) and lists it in the
+---README with an optional caption. A figure that cannot be drawn is
+---reported in the README and on stderr; the task goes on.
+---@param name string
+---@param plot wb.Plot
+---@param caption? string
+---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
   if self.quiet then return end
   local path = self:path(name .. ".png")
@@ -73,16 +114,33 @@ function Task:figure(name, plot, caption)
     name, caption and ("*" .. caption .. "*\n") or "")
 end
 
+---wb.Task:text(s)
+---Adds a paragraph (markdown) to the README; also printed unless
+---WB_ECHO=0 or in --run/--list-runs mode.
+---@param s string
+---Example: task:text(runs:table{"test_accuracy", "gap"})
 function Task:text(s)
   self.blocks[#self.blocks + 1] = s .. "\n"
   if not self.quiet and os.getenv("WB_ECHO") ~= "0" then io.stdout:write(s, "\n") end
 end
 
+---wb.Task:section(title)
+---Adds a "## title" heading to the README.
+---@param title string
+---Example: task:section("Findings (computed)")
 function Task:section(title) self:text("## " .. title) end
 
--- A sentence comparing variants on a metric, computed from the numbers:
--- which variant is best, by how much, and whether the difference is larger
--- than the spread over seeds (the rule every "finding" uses).
+---wb.compare(runs, metric, opts) -> string, table, table
+---A sentence comparing the variants of a run list on a metric, computed
+---from the numbers: the best variant, the next, the difference and whether
+---it is larger than the spread over seeds (the rule every finding uses);
+---"" with fewer than two variants. opts.better = "lower" (default) or
+---"higher". Also returns the best and all {v, m, s}, sorted.
+---@param runs wb.Runs
+---@param metric string
+---@param opts? table
+---@return string
+---Example: print(wb.compare(runs, "test_accuracy", {better = "higher"}))
 function M.compare(runs, metric, o)
   o = o or {}
   local lower = o.better ~= "higher"
@@ -112,14 +170,24 @@ function M.compare(runs, metric, o)
   return out, best, stats
 end
 
+---wb.Task:compare(runs, metric, opts) -> string
+---wb.compare's sentence, added to the README as a paragraph.
+---@param runs wb.Runs
+---@param metric string
+---@param opts? table
+---@return string
+---Example: task:compare(runs, "gap")
 function Task:compare(runs, metric, o)
   local s = M.compare(runs, metric, o)
   if s ~= "" then self:text(s) end
   return s
 end
 
--- Write README.md; exit non-zero when any run failed (after writing what
--- could be written). In --list-runs / --run modes only exit.
+---wb.Task:finish()
+---Writes <dir>/README.md (failed runs listed first) and exits non-zero
+---when any run failed; in --list-runs and --run modes only exits (64 when
+-----run's hash matched no run).
+---Example: task:finish()
 function Task:finish()
   local failures = wb.experiment.failures or {}
   if self.opts.list_runs then os.exit(0) end

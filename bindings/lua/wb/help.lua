@@ -63,7 +63,7 @@ local function blocks_of(text)
   for l in (text .. "\n"):gmatch("([^\n]*)\n") do
     n = n + 1
     local body = l:match("^%s*%-%-%-(.*)$")
-    if body and body:sub(1, 1) ~= "-" then
+    if body and not body:match("^%-+%s*$") then -- not a ---- rule
       body = body:gsub("^ ", "")
       if not cur then cur = {lines = {}, first = n} end
       cur.lines[#cur.lines + 1] = body

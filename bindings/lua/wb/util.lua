@@ -224,11 +224,16 @@ function M.script_path()
   return a and a[0]
 end
 
--- Parse a task script's command line (the global `arg`):
---   --dataset mnist|fashion  --seeds N  --epochs N  --quick  --jobs N
---   --fresh  --run HASH  --list-runs  --root DIR
--- Returns the options plus `script_args` (the script and the options that
--- define the runs, for child commands) and `rest` (positional arguments).
+---wb.task_options(argv) -> table
+---Parses a task script's command line (default: the global arg): --dataset
+---mnist|fashion, --seeds N, --epochs N, --quick (2000 training / 500 test
+---samples, at most 2 epochs), --jobs N, --fresh, --run HASH, --list-runs,
+-----root DIR. Returns the options plus script_args (the options that define
+---the runs, for child commands) and rest (positional arguments). An unknown
+---option is an error listing the valid ones.
+---@param argv? table
+---@return table
+---Example: local o = wb.task_options{"--quick", "--seeds", "2"}; print(o.quick, o.seeds)
 function M.task_options(argv)
   local o = {rest = {}, script_args = {}}
   if not argv then return o end

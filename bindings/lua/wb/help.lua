@@ -342,6 +342,10 @@ local function member_lines(e, out)
   local groups = {{"Modules:"}, {"Classes:"}, {"Functions:"}}
   for _, m in ipairs(ms) do
     local rel = sig_for(m.e, m.name, name)
+    if #rel > 28 then -- shorten long argument lists in the overview
+      rel = rel:gsub("%b{}", function(x) return #x > 12 and "{...}" or x end)
+        :gsub("%b()", function(x) return #x > 16 and "(...)" or x end)
+    end
     local g = rel:find("[({]") and 3 or rel:match("^%u") and 2 or 1
     if g == 3 and rel:sub(1, 1) == ":" then groups[3][1] = "Methods:" end
     local left = string.format("    %-28s ", rel)

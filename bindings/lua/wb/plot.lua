@@ -33,6 +33,14 @@ local wb = require "wb"
 local U = require "wb.plot.util"
 local R = require "wb.plot.run"
 
+---wb.plot
+---Figures through gnuplot: a constructor (lines, bars, heatmap, histogram,
+---images, panels) checks its options and returns a wb.Plot; :save(path.png)
+---writes the PNG with the CSV and gnuplot script that re-render it, :show()
+---draws it as text in the terminal. wb.plot.style is the house style,
+---wb.plot.gnuplot the program (else $WB_GNUPLOT, else "gnuplot"),
+---wb.plot.timeout the seconds a render may take (60).
+---Example: wb.plot.lines{series = {{label = "loss", y = {1, 0.5, 0.3}}}}:show()
 local M = {}
 
 -- ---------------------------------------------------------------- style
@@ -183,6 +191,10 @@ end
 local Plot = {}
 Plot.__index = Plot
 
+---wb.Plot
+---A figure ready to draw: its kind and data, checked. Nothing is written
+---until :save or :show; tostring gives "Plot(lines, \"title\")".
+---Example: local p = wb.plot.bars{labels = {"a"}, values = {1}}; print(p)
 function Plot:__tostring()
   local t = self.d.title
   return string.format("Plot(%s%s)", self.kind, t and (", " .. string.format("%q", t)) or "")
@@ -205,9 +217,15 @@ local function size_of(p)
   return kinds[p.kind].size(p.d, M.style)
 end
 
--- p:save("dir/name.png") -> p, path. Writes name.csv and name.gp, then runs
--- gnuplot on name.gp to make name.png. Raises on any failure (the CSV and
--- script are kept; no partial PNG is left).
+---wb.Plot:save(path) -> wb.Plot, string
+---Writes dir/name.csv (the data), dir/name.gp (a gnuplot script that
+---re-renders the PNG from the CSV alone) and renders dir/name.png
+---(pngcairo, else png); creates dir. Raises on any failure, keeping the CSV
+---and script but never half a PNG. Returns the plot and the path.
+---@param path string
+---@return wb.Plot
+---@return string
+---Example: run:plot("loss"):save("plots/lab/loss.png")
 function Plot:save(path)
   local ok, dir, name = pcall(split_path, path)
   if not ok then error(dir, 2) end
@@ -235,8 +253,13 @@ function Plot:save(path)
   return self, path
 end
 
--- p:show{width =, height =} draws the figure as text (gnuplot's dumb
--- terminal) on stdout, for the REPL. Returns p.
+---wb.Plot:show(opts) -> wb.Plot
+---Draws the figure as text on stdout (gnuplot's dumb terminal), for the
+---REPL. opts: width, height in characters (default wb.plot.style.dumb_size,
+---100 x 30).
+---@param opts? table
+---@return wb.Plot
+---Example: wb.lab.weight_grid(m, {units = 8}):show{width = 120, height = 40}
 function Plot:show(opts)
   opts = opts or {}
   local ok, err = pcall(function()
@@ -286,8 +309,13 @@ end
 
 for name in pairs(kinds) do M[name] = constructor(name) end
 
--- wb.plot.panels{title =, cols = 2, plots = {p1, p2, ...}, size =}: several
--- plot objects side by side in one PNG (gnuplot multiplot), row by row.
+---wb.plot.panels{title, cols, plots, size} -> wb.Plot
+---Several plot objects side by side in one figure (gnuplot multiplot), row
+---by row: plots = {p1, p2, ...}, cols (default 2, at most #plots), title,
+---size = {w, h} pixels. Panels do not nest.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.panels{plots = {run:plot("loss"), run:plot("accuracy")}}:save("p.png")
 function M.panels(opts)
   local ok, d = pcall(function()
     U.check_keys(opts, {"title", "cols", "plots", "size"})

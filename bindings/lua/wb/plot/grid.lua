@@ -21,12 +21,16 @@ local function check_palette(p, allowed, what)
 end
 
 -- ---------------------------------------------------------------- heatmap
--- wb.plot.heatmap{title, z = rows or 2-D tensor, xlabels, ylabels, xlabel,
---   ylabel, counts = true|false, format = "%d", palette = "sequential" |
---   "diverging", zrange = {lo, hi}}. z[r][c] is drawn at row r (top to
--- bottom), column c; each cell shows its value (counts) in black or white,
--- whichever reads on the cell's colour. A confusion matrix: rows = true
--- class (ylabel "true"), columns = predicted.
+---wb.plot.heatmap{title, z, xlabels, ylabels, xlabel, ylabel, counts, format, palette, zrange} -> wb.Plot
+---A matrix as coloured cells: z = rows (tables) or a 2-D tensor; z[r][c] is
+---drawn at row r (top to bottom), column c. counts = true writes each
+---cell's value (format, default "%d") in black or white, whichever reads on
+---its colour. palette = "sequential" (default) or "diverging"; zrange =
+---{lo, hi}. A confusion matrix: rows = true class, columns = predicted.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.heatmap{z = conf, counts = true, xlabel = "predicted",
+---  ylabel = "true"}:save("plots/lab/confusion.png")
 
 K.heatmap = {keys = {"xlabel", "ylabel", "z", "xlabels", "ylabels", "counts",
                      "format", "palette", "zrange"}}
@@ -160,14 +164,20 @@ end
 function K.heatmap.size(_, style) return {style.size[2] + 120, style.size[2] + 60} end
 
 -- ---------------------------------------------------------------- images
--- wb.plot.images{title, tiles = [n, h*w] or [n, h, w] tensor (or a table of
---   tiles, each flat or rows), rows, cols, labels = {captions}, h, w,
---   palette = "auto" | "grey" | "diverging" | "sequential",
---   scale = "tile" | "global"}: a grid of small images, row by row. Each
--- tile is scaled on its own (scale = "tile"): to [0, 1] between its min and
--- max (grey: white to black ink), or, diverging, to [-1, 1] by its largest
--- |value| so that 0 stays white. "auto" is diverging when any value is
--- negative (weights), else grey (digits). Captions go under each tile.
+---wb.plot.images{title, tiles, rows, cols, labels, h, w, palette, scale} -> wb.Plot
+---A grid of small images, row by row: tiles = [n, h*w] or [n, h, w] tensor
+---(or a table of tiles, each flat or rows; h, w needed when not square),
+---rows, cols, labels = {captions under each tile}. Each tile is scaled on
+---its own (scale = "tile"; "global" shares one scale): to [0, 1] between
+---its min and max (grey: white to black ink), or, diverging, to [-1, 1] by
+---its largest |value| so that 0 stays white. palette "auto" (default) is
+---diverging when any value is negative (weights), else grey (digits). In
+---the terminal (:show) each pixel is a character: " .:-=+*#%@" by level,
+---or "=- +#" from negative to positive.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.images{tiles = wb.data.mnist().test:subset(1, 8):float_images(),
+---  rows = 1}:show()
 
 K.images = {keys = {"tiles", "rows", "cols", "labels", "h", "w", "palette", "scale"}}
 

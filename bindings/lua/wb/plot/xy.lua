@@ -71,10 +71,16 @@ local function integer_step(series)
   end
   return math.tointeger(step) or nil
 end
--- wb.plot.lines{title, xlabel, ylabel, series = {{label, x, y, err}, ...},
---   logx, logy, xrange = {lo, hi}, yrange, points}. x defaults to 1..n;
--- err draws a shaded y +- err band; points (default: when every series
--- has at most 30 points) adds markers.
+---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points} -> wb.Plot
+---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
+---tensors); x defaults to 1..n; err draws a shaded y +- err band; points
+---(default: when every series has at most 30 points) adds markers. logx,
+---logy: log axes; xrange, yrange = {lo, hi}. Also title, size = {w, h}
+---pixels, extra = raw gnuplot commands. Nothing is drawn until :save/:show.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.lines{title = "loss", xlabel = "epoch",
+---  series = {{label = "train", y = h.loss}, {label = "val", y = h.val_loss}}}:show()
 
 K.lines = {keys = {"xlabel", "ylabel", "series", "logx", "logy", "xrange",
                    "yrange", "points"}}
@@ -198,9 +204,14 @@ end
 function K.lines.size(_, style) return style.size end
 
 -- ---------------------------------------------------------------- bars
--- wb.plot.bars{title, xlabel, ylabel, labels = {...}, values = {...},
---   err = {...}} or series = {{label, values, err}, ...} for grouped bars
---   (one group per label); yrange, logy.
+---wb.plot.bars{title, xlabel, ylabel, labels, values, err, series, yrange, logy} -> wb.Plot
+---Bar chart: labels = {...} with values = {...} and optional err = {...}
+---(error bars), or series = {{label, values, err}, ...} for grouped bars
+---(one group per label). yrange = {lo, hi}, logy. Signed values get a
+---zero axis.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.bars{labels = {"a", "b"}, values = {1, 2}, err = {0.1, 0.2}}:show()
 
 K.bars = {keys = {"xlabel", "ylabel", "labels", "values", "err", "series",
                   "yrange", "logy"}}
@@ -318,11 +329,15 @@ end
 function K.bars.size(_, style) return style.size end
 
 -- ---------------------------------------------------------------- histogram
--- wb.plot.histogram{title, xlabel, ylabel, bins = 50, range = {lo, hi},
---   density = false, logy, series = {{label, values}, ...}}: overlaid,
--- semi-transparent histograms over common bins. values: a table or a
--- tensor of any shape. Non-finite values (and, with range, values outside
--- it) are not counted; the legend says how many non-finite were skipped.
+---wb.plot.histogram{title, xlabel, ylabel, series, bins, range, density, logy} -> wb.Plot
+---Overlaid, semi-transparent histograms over common bins: series =
+---{{label, values}, ...}, values a table or a tensor of any shape; bins
+---(default 50), range = {lo, hi} (default: all finite values), density
+---(false: counts), logy. Non-finite values (and, with range, values outside
+---it) are not counted; the legend says how many non-finite were skipped.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.histogram{series = {{label = "w1", values = m[1].weight}}}:show()
 
 K.histogram = {keys = {"xlabel", "ylabel", "series", "bins", "range",
                        "density", "logy"}}

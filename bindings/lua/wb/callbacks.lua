@@ -15,6 +15,16 @@
 -- being filled (already holding the current epoch in on_epoch_end) and
 -- model.optimizer the optimizer (opt.lr is writable).
 local wb = require "wb"
+---wb.callbacks
+---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
+---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
+---table with optional methods on_train_begin(model, logs),
+---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs) (return true to
+---stop) and on_train_end(logs), called with the callback as self; epochs
+---count from 1; logs hold loss, accuracy, data_loss, reg_loss, lr,
+---epoch_time and, with validation, val_loss and val_accuracy.
+---Example: m:fit(d.train, {validation = d.test, epochs = 30,
+---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}
 wb.callbacks = M
 
@@ -64,15 +74,18 @@ local EarlyStopping = {}
 EarlyStopping.__index = EarlyStopping
 EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 
--- EarlyStopping{monitor = "val_loss", min_delta = 0, patience = 0,
---   mode = "auto", baseline = nil, restore_best_weights = false,
---   start_from_epoch = 0, verbose = false}
--- Keras 3: an epoch improves when it is strictly better than best by more
--- than |min_delta|; training stops when `wait >= patience` (wait counts
--- epochs since the last improvement, including this one) and this is not
--- the first epoch. With restore_best_weights the best epoch's weights are
--- restored at the end of training, whether it stopped early or not. Sets
--- model.history.stopped_epoch (when it stopped) and .best_epoch.
+---wb.callbacks.EarlyStopping{monitor, min_delta, patience, mode, baseline, restore_best_weights, start_from_epoch, verbose} -> wb.callbacks.EarlyStopping
+---Stops training when the monitored log (monitor = "val_loss") stops
+---improving: an epoch improves when strictly better than the best by more
+---than |min_delta| (0); training stops when patience (0) epochs in a row did
+---not, never at the first epoch. mode "auto" (max for accuracies), "min",
+---"max"; baseline: a value to beat; start_from_epoch (0): epochs ignored at
+---first. With restore_best_weights (false) the best epoch's weights are
+---restored at the end, stopped early or not. Sets history.stopped_epoch and
+---history.best_epoch.
+---@param opts? table
+---@return wb.callbacks.EarlyStopping
+---Example: wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}
 function M.EarlyStopping(opts)
   opts = check_opts(opts, {"monitor", "min_delta", "patience", "mode", "baseline",
     "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping")
@@ -90,6 +103,14 @@ function EarlyStopping:_better(current, reference)
   return current + self.min_delta < reference
 end
 
+---wb.callbacks.EarlyStopping:on_train_begin(model)
+---wb.callbacks.ModelCheckpoint:on_train_begin(model)
+---wb.callbacks.ReduceLROnPlateau:on_train_begin(model)
+---wb.callbacks.CSVLogger:on_train_begin(model)
+---Called by fit before the first epoch: resets the callback's state for
+---this model (a callback object can be reused across fits).
+---@param model wb.Sequential
+---Example: cb:on_train_begin(model) -- fit does this
 function EarlyStopping:on_train_begin(model)
   if self.model ~= model then self.best_weights = nil end
   self.model = model
@@ -97,6 +118,13 @@ function EarlyStopping:on_train_begin(model)
   self.has_best_weights = false
 end
 
+---wb.callbacks.EarlyStopping:on_epoch_end(epoch, logs) -> boolean
+---Called by fit after each epoch: compares logs[monitor] with the best so
+---far, keeps the best weights if asked, and returns true to stop.
+---@param epoch integer
+---@param logs table
+---@return boolean
+---Example: cb:on_epoch_end(3, {val_loss = 0.1}) -- fit does this
 function EarlyStopping:on_epoch_end(epoch, logs)
   local current = monitor_value(logs, self.monitor, "EarlyStopping")
   if current == nil or epoch <= self.start_from_epoch then return end
@@ -125,6 +153,10 @@ function EarlyStopping:on_epoch_end(epoch, logs)
   end
 end
 
+---wb.callbacks.EarlyStopping:on_train_end()
+---Called by fit at the end: records best_epoch in the history, prints the
+---stop when verbose, and restores the best weights if asked.
+---Example: cb:on_train_end() -- fit does this
 function EarlyStopping:on_train_end()
   local model = self.model
   if model and model.history and self.best_epoch then
@@ -169,9 +201,16 @@ local function format_path(pattern, epoch, logs)
 end
 M._format_path = format_path
 
--- ModelCheckpoint{filepath, monitor = "val_loss", save_best_only = false,
---   save_weights_only = false, mode = "auto", initial_value_threshold = nil,
---   verbose = false}  (filepath may also be the first list element)
+---wb.callbacks.ModelCheckpoint{filepath, monitor, save_best_only, save_weights_only, mode, initial_value_threshold, verbose} -> wb.callbacks.ModelCheckpoint
+---Saves the model after every epoch to filepath (required; may be the first
+---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
+---filled from the epoch and the logs. save_best_only (false): only when
+---monitor ("val_loss") improved (mode "auto", "min", "max"; beyond
+---initial_value_threshold if given). save_weights_only (false): weights
+---without the architecture (model:save_weights).
+---@param opts table
+---@return wb.callbacks.ModelCheckpoint
+---Example: wb.callbacks.ModelCheckpoint{"ckpt/e{epoch:02d}.safetensors", save_best_only = true}
 function M.ModelCheckpoint(opts)
   if type(opts) == "string" then opts = {filepath = opts} end
   opts = opts or {}
@@ -204,6 +243,12 @@ function ModelCheckpoint:_save(path)
   self.last_saved = path
 end
 
+---wb.callbacks.ModelCheckpoint:on_epoch_end(epoch, logs)
+---Called by fit after each epoch: saves the model (or its weights) when the
+---options say so.
+---@param epoch integer
+---@param logs table
+---Example: cb:on_epoch_end(1, {val_loss = 0.2}) -- fit does this
 function ModelCheckpoint:on_epoch_end(epoch, logs)
   local path = format_path(self.filepath, epoch, logs)
   if not self.save_best_only then return self:_save(path) end
@@ -226,11 +271,15 @@ local ReduceLR = {}
 ReduceLR.__index = ReduceLR
 ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 
--- ReduceLROnPlateau{monitor = "val_loss", factor = 0.1, patience = 10,
---   mode = "auto", min_delta = 1e-4, cooldown = 0, min_lr = 0,
---   verbose = false}: lr = max(lr * factor, min_lr) after `patience`
--- epochs without an improvement larger than min_delta; then waits
--- `cooldown` epochs before counting again (Keras).
+---wb.callbacks.ReduceLROnPlateau{monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose} -> wb.callbacks.ReduceLROnPlateau
+---Lowers the learning rate when the monitored log (monitor = "val_loss")
+---stops improving: lr = max(lr * factor, min_lr) (factor 0.1, min_lr 0)
+---after patience (10) epochs without an improvement larger than min_delta
+---(1e-4); then waits cooldown (0) epochs before counting again (Keras).
+---history.lr records the lr used in each epoch.
+---@param opts? table
+---@return wb.callbacks.ReduceLROnPlateau
+---Example: wb.callbacks.ReduceLROnPlateau{factor = 0.5, patience = 2}
 function M.ReduceLROnPlateau(opts)
   opts = check_opts(opts, {"monitor", "factor", "patience", "mode", "min_delta",
     "cooldown", "min_lr", "verbose"}, "ReduceLROnPlateau")
@@ -252,6 +301,12 @@ function ReduceLR:on_train_begin(model)
   self.wait, self.cooldown_counter = 0, 0
 end
 
+---wb.callbacks.ReduceLROnPlateau:on_epoch_end(epoch, logs)
+---Called by fit after each epoch: counts epochs without improvement and
+---lowers the optimizer's lr when patience runs out.
+---@param epoch integer
+---@param logs table
+---Example: cb:on_epoch_end(5, {val_loss = 0.3}) -- fit does this
 function ReduceLR:on_epoch_end(epoch, logs)
   local current = monitor_value(logs, self.monitor, "ReduceLROnPlateau")
   if current == nil then return end
@@ -289,9 +344,14 @@ local CSVLogger = {}
 CSVLogger.__index = CSVLogger
 CSVLogger.__name = "wb.callbacks.CSVLogger"
 
--- CSVLogger(filename [, {separator = ",", append = false}]) or
--- CSVLogger{filename, separator = ",", append = false}: one row per epoch,
--- header "epoch,<sorted log keys>", flushed after each row.
+---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
+---Writes one CSV row per epoch to filename: header "epoch,<sorted log
+---keys>", flushed after each row. opts: separator (","), append (false).
+---Also CSVLogger{filename, separator =, append =}.
+---@param filename string|table
+---@param opts? table
+---@return wb.callbacks.CSVLogger
+---Example: wb.callbacks.CSVLogger("plots/lab/log.csv")
 function M.CSVLogger(filename, opts)
   if type(filename) == "table" then
     opts, filename = filename, filename[1] or filename.filename
@@ -326,6 +386,11 @@ local function csv_value(v)
   return tostring(v)
 end
 
+---wb.callbacks.CSVLogger:on_epoch_end(epoch, logs)
+---Called by fit after each epoch: appends the epoch's row.
+---@param epoch integer
+---@param logs table
+---Example: cb:on_epoch_end(1, {loss = 0.5}) -- fit does this
 function CSVLogger:on_epoch_end(epoch, logs)
   if not self.keys then
     local keys = {}
@@ -342,6 +407,9 @@ function CSVLogger:on_epoch_end(epoch, logs)
   self.file:flush()
 end
 
+---wb.callbacks.CSVLogger:on_train_end()
+---Called by fit at the end: closes the file.
+---Example: cb:on_train_end() -- fit does this
 function CSVLogger:on_train_end()
   if self.file then self.file:close(); self.file = nil end
 end
@@ -349,8 +417,12 @@ end
 -- }====================
 -- {==================== Lambda ====================
 
--- Lambda{on_epoch_end = function(epoch, logs) end, ...}: plain functions,
--- called without self (Keras LambdaCallback).
+---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end} -> table
+---A callback from plain functions called without self (Keras
+---LambdaCallback): on_epoch_end = function(epoch, logs) ... end, etc.
+---@param fns table
+---@return table
+---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
 function M.Lambda(fns)
   fns = check_opts(fns, {"on_train_begin", "on_epoch_begin", "on_epoch_end",
     "on_train_end"}, "Lambda")

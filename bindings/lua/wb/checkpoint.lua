@@ -85,13 +85,25 @@ local function write(model, path, with_arch, fname)
   wb.io.save_safetensors(path, map, metadata(model, with_arch))
 end
 
--- model:save(path): weights and architecture (wb.load rebuilds the model).
+---wb.Sequential:save(path) -> wb.Sequential
+---Writes the weights and the architecture to a safetensors file
+---(atomically), so that wb.load rebuilds the model. Tensor names
+---layers.<i>.weight / .bias (kernels [n_in, n_out], Keras layout); readable
+---from Python (safetensors.numpy.load_file).
+---@param path string
+---@return wb.Sequential
+---Example: m:save("plots/lab/m.safetensors")
 function Sequential:save(path)
   write(self, path, true, "save")
   return self
 end
 
--- model:save_weights(path): weights only (load with model:load_weights).
+---wb.Sequential:save_weights(path) -> wb.Sequential
+---Writes the weights only (load them into a model of the same architecture
+---with model:load_weights).
+---@param path string
+---@return wb.Sequential
+---Example: m:save_weights("w.safetensors")
 function Sequential:save_weights(path)
   write(self, path, false, "save_weights")
   return self
@@ -137,8 +149,14 @@ local function apply(model, path, file)
   for i, name in ipairs(names) do tensors[i]:copy(file[name]) end
 end
 
--- model:load_weights(path): copy the weights of a file saved by save or
--- save_weights from a model of the same architecture.
+---wb.Sequential:load_weights(path) -> wb.Sequential
+---Copies the weights of a file written by save or save_weights into this
+---model (same architecture). Every name, shape and dtype is checked first:
+---on any mismatch nothing is copied and the error names the file and the
+---tensor.
+---@param path string
+---@return wb.Sequential
+---Example: m:load_weights(run:weights_path())
 function Sequential:load_weights(path)
   if type(path) ~= "string" then
     error("load_weights: expected a file name, got " .. type(path), 2)
@@ -170,7 +188,13 @@ local function build_layer(cfg, i, path)
     tostring(kind), cfg.description or "unknown kind"), 0)
 end
 
--- wb.load(path) -> model: rebuild a model saved with model:save.
+---wb.load(path) -> wb.Sequential
+---Rebuilds a model saved with model:save: its layers from the stored
+---architecture, then its weights. Building the layers draws from the global
+---generator (wb.seed), so wb.load advances it.
+---@param path string
+---@return wb.Sequential
+---Example: local m = wb.load("plots/runs/task05_dropout-1054dcc8d9a2a6df.safetensors")
 function wb.load(path)
   if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
   local file, meta = wb.io.load_safetensors(path)

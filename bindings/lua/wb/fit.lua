@@ -35,6 +35,13 @@
 -- is formatted at most 10 times a second.
 local wb = require "wb"
 local Sequential = wb.nn.SequentialClass
+---wb.fit
+---Training: model:fit, model:evaluate, model:predict (methods of
+---wb.Sequential), the History they return and divergence errors, with
+---Keras semantics (batch_size 32, shuffle each epoch, validation_split takes
+---the tail rows, the last partial batch is used, loss includes the L2
+---penalty).
+---Example: local h = m:fit(d.train, {epochs = 5, validation = d.test}); print(h)
 local M = {}
 wb.fit = M
 
@@ -78,8 +85,18 @@ M.History = History
 local SERIES = {"loss", "accuracy", "data_loss", "reg_loss", "epoch_time", "lr"}
 local VAL_SERIES = {"val_loss", "val_accuracy"}
 
--- Every series exists from the start (val_* stay empty without validation),
--- so `#history.val_loss` is always valid.
+---wb.History
+---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
+---(empty without validation), data_loss, reg_loss (the L2 share of loss),
+---epoch_time (seconds), lr, one entry per epoch run; epochs (count);
+---stopped_epoch and best_epoch when a callback set them. tostring gives the
+---last values.
+---Example: local h = m:fit(d.train, {epochs = 3}); print(h.loss[3], h:last("accuracy"))
+
+---wb.fit.new_history() -> wb.History
+---An empty History (every series present, so #h.val_loss is always valid).
+---@return wb.History
+---Example: local h = wb.fit.new_history()
 function M.new_history()
   local h = setmetatable({epochs = 0}, History)
   for _, k in ipairs(SERIES) do h[k] = {} end
@@ -99,7 +116,11 @@ function History:_record(logs)
   end
 end
 
--- history:last(key) -> the last value of a series (nil when absent).
+---wb.History:last(key) -> number|nil
+---The last value of a series (nil when absent or empty).
+---@param key string
+---@return number|nil
+---Example: print(h:last("val_loss"))
 function History:last(key)
   local s = self[key]
   return s and s[#s]
@@ -136,6 +157,15 @@ local function diverged(epoch, step, loss, history, detail)
     history = history, message = msg}, Diverged)
 end
 
+---wb.fit.is_diverged(e) -> boolean
+---Whether e is fit's divergence error object: a table {kind = "diverged",
+---epoch, step, loss, history (the completed epochs), message}, raised when
+---the training loss or the L2 penalty becomes NaN or infinite or the
+---optimizer refuses a non-finite gradient. tostring(e) is the message.
+---@param e any
+---@return boolean
+---Example: local ok, e = pcall(m.fit, m, ds, {optimizer = wb.optim.SGD{lr = 1e6}})
+---  if not ok and wb.fit.is_diverged(e) then print(e.epoch, e.history) end
 function M.is_diverged(e)
   return type(e) == "table" and getmetatable(e) == Diverged
 end
@@ -245,10 +275,17 @@ local function eval_dataset(self, last, ds, batch)
   return loss_sum / n + self:l2_penalty(), correct_sum / n
 end
 
--- model:evaluate(ds [, opts]) or model:evaluate(x, y [, opts]) ->
--- {loss = (incl. L2 penalty), accuracy = fraction}. opts: batch_size (32,
--- Keras; computed in batches of up to 500, same result up to rounding),
--- verbose (ignored).
+---wb.Sequential:evaluate(ds, y, opts) -> table
+---{loss = l, accuracy = a} of the model on a dataset, or on inputs x (a
+---float32 [n, 784] tensor in [0, 1] or uint8, scaled by 1/255) and labels
+---y, with training = false. loss includes the L2 penalty (as Keras).
+---opts: batch_size (32; computed in batches of up to 500, same result up
+---to rounding), verbose (ignored).
+---@param ds wb.Dataset|wb.Tensor
+---@param y? wb.Tensor
+---@param opts? table
+---@return table
+---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 function Sequential:evaluate(ds, y, opts)
   if type(y) == "table" and not is_tensor(y) then opts, y = y, nil end
   opts = opts or {}
@@ -261,10 +298,15 @@ function Sequential:evaluate(ds, y, opts)
   return {loss = loss, accuracy = acc}
 end
 
--- model:predict(x [, opts]) -> float [n, n_classes]: the model's output
--- (class probabilities for a softmax head) with training = false. x: a
--- dataset, a float [n, 784] tensor in [0, 1] or a uint8 tensor (scaled by
--- 1/255).
+---wb.Sequential:predict(x, opts) -> wb.Tensor
+---The model's output for every sample as a new float32 [n, n_classes]
+---tensor (class probabilities for a softmax head), training = false. x: a
+---dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (scaled by
+---1/255). opts: batch_size.
+---@param x wb.Dataset|wb.Tensor
+---@param opts? table
+---@return wb.Tensor
+---Example: local pred = m:predict(wb.image.to_mnist(img)):argmax(2):get(1) - 1
 function Sequential:predict(x, opts)
   opts = opts or {}
   check_keys(opts, {"batch_size", "verbose"}, "predict")
@@ -388,7 +430,21 @@ local function run_epoch(self, ctx, epoch)
   return loss_sum, data_sum, reg_sum, correct_sum, seen
 end
 
--- model:fit(train, opts) -> history. See the top of this file and API.md.
+---wb.Sequential:fit(train, opts) -> wb.History
+---Trains on a dataset. opts: epochs (1), batch_size (32), optimizer (a
+---wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
+---validation (a dataset) or validation_split (a fraction: the tail rows,
+---before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
+---and dropout masks; seed before building the model to fix the initial
+---weights too), verbose (true: a live progress bar and one line per epoch),
+---callbacks (a list, see wb.callbacks). Raises a divergence error object
+---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
+---BLAS thread count give an identical history.
+---@param train wb.Dataset
+---@param opts? table
+---@return wb.History
+---Example: local h = m:fit(d.train, {epochs = 10, validation = d.test,
+---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("fit: options must be a table", 2) end

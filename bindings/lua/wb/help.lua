@@ -337,7 +337,8 @@ end
 -- Members of a module or class, grouped: modules, classes, functions.
 local function member_lines(e, out)
   local name = e.name
-  local ms = members(name, ".")
+  local is_fn = e.sig:find("[({]") ~= nil -- a constructor: only its methods
+  local ms = is_fn and {} or members(name, ".")
   for _, m in ipairs(members(name, ":")) do ms[#ms + 1] = m end
   local groups = {{"Modules:"}, {"Classes:"}, {"Functions:"}}
   for _, m in ipairs(ms) do
@@ -372,7 +373,7 @@ local function render(e)
   end
   if #e.returns > 0 then out[#out + 1] = "  Returns: " .. table.concat(e.returns, ", ") end
   for _, l in ipairs(example or {}) do out[#out + 1] = l end
-  if not e.sig:find("[({]") then member_lines(e, out) end
+  member_lines(e, out)
   return table.concat(out, "\n") .. "\n"
 end
 

@@ -17,6 +17,13 @@ local wb = require "wb"
 local nn = wb.nn or {}
 wb.nn = nn
 
+---wb.nn
+---Layers and models: Dense, Dropout, Activation, Flatten and the fused
+---softmax cross-entropy (C, bindings/l_nn.c), and Sequential, the container
+---(Lua). A Lua table with forward, backward, parameters and zero_grad fits
+---in a Sequential too.
+---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+---  wb.nn.Dropout(0.3), wb.nn.Dense(128, 10, {activation = "softmax"})}
 local Sequential = {}
 Sequential.__index = Sequential
 Sequential.__name = "wb.Sequential"
@@ -44,7 +51,12 @@ local function check_layer(layer, where)
   end
 end
 
--- wb.nn.Sequential{layer, layer, ...}
+---wb.nn.Sequential(layers) -> wb.Sequential
+---A model from a list of layers (each needs a forward method); model[i] is
+---layer i and #model the number of layers.
+---@param layers? table
+---@return wb.Sequential
+---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
 function nn.Sequential(layers)
   layers = layers or {}
   if type(layers) ~= "table" then
@@ -59,7 +71,18 @@ function nn.Sequential(layers)
 end
 nn.SequentialClass = Sequential
 
--- model:add(layer) -> model
+---wb.Sequential
+---A stack of layers applied in order: Keras outside (fit, evaluate,
+---predict, summary, save), Torch underneath (forward, backward,
+---parameters, zero_grad are public). An error inside a layer is rethrown
+---as "layer 2 (Dense 784->128): ...". tostring lists the layers.
+---Example: print(m); print(m:summary()); local h = m:fit(d.train, {epochs = 2})
+
+---wb.Sequential:add(layer) -> wb.Sequential
+---Appends a layer; returns the model.
+---@param layer any
+---@return wb.Sequential
+---Example: m:add(wb.nn.Dense(128, 10, {activation = "softmax"}))
 function Sequential:add(layer)
   check_layer(layer, "add")
   self[#self + 1] = layer
@@ -76,8 +99,15 @@ function Sequential:__tostring()
   return table.concat(lines, "\n")
 end
 
--- model:forward(x, training) -> y. The activations of every layer are kept
--- (views of layer buffers) for backward: self._h[i] is layer i's input.
+---wb.Sequential:forward(x, training) -> wb.Tensor
+---The output of the last layer for a float32 batch x [n, features];
+---training = true turns Dropout on (default false). Every layer's input is
+---kept for backward. The result is a view of a layer-owned buffer, valid
+---until the next forward (clone to keep).
+---@param x wb.Tensor
+---@param training? boolean
+---@return wb.Tensor
+---Example: local probs = m:forward(x):clone()
 function Sequential:forward(x, training)
   local h = self._h
   local n = #self
@@ -92,17 +122,29 @@ function Sequential:forward(x, training)
   return x
 end
 
--- model:backward(x, grad_y [, need_grad_input]) -> grad_x (nil when
--- need_grad_input is false): chains layer:backward from the last layer,
--- given the input x of the last forward and the gradient w.r.t. its output.
--- Parameter gradients accumulate.
+---wb.Sequential:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil
+---Backpropagates grad_y (the gradient w.r.t. the last output) from the
+---last layer to the first, given the x of the last forward. Parameter
+---gradients accumulate (zero_grad clears them). Returns the gradient w.r.t.
+---x, or nil when need_grad_input is false.
+---@param x wb.Tensor
+---@param grad_y wb.Tensor
+---@param need_grad_input? boolean
+---@return wb.Tensor|nil
+---Example: m:zero_grad(); m:forward(x, true); m:backward(x, g)
 function Sequential:backward(x, grad, need_grad_input)
   return self:_backward(x, grad, need_grad_input, false)
 end
 
--- model:backward_logits(x, grad_z [, need_grad_input]): the same, with
--- grad_z the gradient w.r.t. the last layer's pre-activation (the fused
--- softmax + cross-entropy path; the last layer must have backward_logits).
+---wb.Sequential:backward_logits(x, grad_z, need_grad_input) -> wb.Tensor|nil
+---Like backward, with grad_z the gradient w.r.t. the last layer's
+---pre-activation (the fused softmax + cross-entropy path; the last layer
+---must have backward_logits, as Dense does).
+---@param x wb.Tensor
+---@param grad_z wb.Tensor
+---@param need_grad_input? boolean
+---@return wb.Tensor|nil
+---Example: m:backward_logits(x, ce:backward())
 function Sequential:backward_logits(x, grad, need_grad_input)
   return self:_backward(x, grad, need_grad_input, true)
 end
@@ -130,8 +172,13 @@ function Sequential:_backward(x, grad, need_grad_input, logits)
   return grad
 end
 
--- model:parameters() -> params, grads: flat lists over all layers, built
--- once and cached (the same tables every call; do not modify them).
+---wb.Sequential:parameters() -> table, table
+---Flat lists of all parameter tensors and their gradient tensors, layer by
+---layer (weight, then bias). Built once and cached: the same tables every
+---call; do not modify them.
+---@return wb.Tensor[] params
+---@return wb.Tensor[] grads
+---Example: local ps, gs = m:parameters(); opt:step(ps, gs)
 function Sequential:parameters()
   if not self._params then
     local ps, gs = {}, {}
@@ -150,6 +197,10 @@ function Sequential:parameters()
   return self._params, self._grads
 end
 
+---wb.Sequential:zero_grad() -> wb.Sequential
+---Sets every parameter gradient to 0.
+---@return wb.Sequential
+---Example: m:zero_grad()
 function Sequential:zero_grad()
   for i = 1, #self do
     local layer = self[i]
@@ -159,7 +210,11 @@ function Sequential:zero_grad()
   return self
 end
 
--- Sum of the layers' L2 penalties (l2 * sum(W^2), Keras).
+---wb.Sequential:l2_penalty() -> number
+---The sum of the layers' L2 penalties, l2 * sum(W^2) per Dense layer (as
+---Keras adds to the loss).
+---@return number
+---Example: print(m:l2_penalty())
 function Sequential:l2_penalty()
   local s = 0
   for i = 1, #self do
@@ -216,8 +271,11 @@ local function out_width(self, i, prev)
   return prev
 end
 
--- model:summary() -> string, like Keras's (layer, output shape, params;
--- totals in parameters and float32 bytes).
+---wb.Sequential:summary() -> string
+---A Keras-like table: each layer, its output shape and parameter count,
+---then the totals in parameters and float32 bytes.
+---@return string
+---Example: print(m:summary())
 function Sequential:summary()
   local rule, lines = string.rep("_", 65), {}
   local function row(a, b, c)
@@ -251,9 +309,13 @@ function Sequential:summary()
   return table.concat(lines, "\n")
 end
 
--- model:get_weights([into]) -> list of tensors, copies of parameters() in
--- order. With `into` (an earlier result) the copies go into its tensors:
--- no allocation (EarlyStopping keeps best weights this way).
+---wb.Sequential:get_weights(into) -> table
+---Copies of the parameters (parameters() order) as a list of tensors. With
+---into (an earlier result) the copies go into its tensors: no allocation
+---(EarlyStopping keeps the best weights this way).
+---@param into? table
+---@return wb.Tensor[]
+---Example: local saved = m:get_weights(); ...; m:set_weights(saved)
 function Sequential:get_weights(into)
   local ps = self:parameters()
   if into then
@@ -265,8 +327,12 @@ function Sequential:get_weights(into)
   return out
 end
 
--- model:set_weights(list): copy tensors into the parameters (same count and
--- shapes, checked before anything is copied).
+---wb.Sequential:set_weights(list) -> wb.Sequential
+---Copies a list of tensors into the parameters: same count and shapes,
+---checked before anything is copied.
+---@param list wb.Tensor[]
+---@return wb.Sequential
+---Example: m:set_weights(saved)
 function Sequential:set_weights(list)
   local ps = self:parameters()
   if type(list) ~= "table" or #list ~= #ps then
@@ -284,7 +350,10 @@ function Sequential:set_weights(list)
   return self
 end
 
--- Total number of parameters.
+---wb.Sequential:num_params() -> integer
+---The total number of parameters (elements).
+---@return integer
+---Example: print(m:num_params()) --> 101770 for 784-128-10
 function Sequential:num_params()
   local n = 0
   for i = 1, #self do n = n + count_params(self[i]) end

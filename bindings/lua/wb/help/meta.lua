@@ -86,6 +86,10 @@ return function(help)
       classes[name] = true
     end
   end
+  for name in pairs(idx) do -- owners of methods are classes too
+    local owner = name:match("^(.*):[%w_]+$")
+    if owner and not classes[owner] then classes[owner] = "methods" end
+  end
   table.sort(names)
   local L = {"---@meta",
     "-- bindings/lua/meta/wb.lua: Lua language-server (LuaLS) annotations for the",
@@ -126,8 +130,18 @@ return function(help)
       define_table(name)
     end
   end
+  local cnames = {}
+  for name in pairs(classes) do cnames[#cnames + 1] = name end
+  table.sort(cnames)
+  for _, name in ipairs(cnames) do
+    if classes[name] == "methods" then -- a constructor's objects
+      L[#L + 1] = "---@class " .. name
+      L[#L + 1] = "local " .. class_var(name) .. " = {}"
+      L[#L + 1] = ""
+    end
+  end
   for _, name in ipairs(names) do
-    if classes[name] then
+    if classes[name] == true then
       comment(idx[name], L)
       L[#L + 1] = "---@class " .. name
       for _, t in ipairs(idx[name].tags or {}) do L[#L + 1] = "---" .. t end
@@ -138,7 +152,7 @@ return function(help)
   for _, name in ipairs(names) do
     local e = idx[name]
     local owner, sep, fname = name:match("^(.*)([.:])([%w_]+)$")
-    local is_fn = e.sig:find("[({]") and not classes[name]
+    local is_fn = e.sig:find("[({]") and classes[name] ~= true
     if is_fn and owner and not fname:find("^__") and ident(fname) then
       if sep == "." and not defined[owner] and not classes[owner] then define_table(owner) end
       comment(e, L)

@@ -742,6 +742,173 @@ static int l_randperm(lua_State *L)
 
 /* }==================== */
 
+/* help() text of the names above (format: bindings/l_doc.c). */
+static const char *const docs[] = {
+    "wb.nn.Dense(n_in, n_out, opts) -> wb.Dense\n"
+    "A fully connected layer y = act(x W + b), W [n_in, n_out] (Keras layout).\n"
+    "opts: activation (\"linear\" default, \"relu\", \"tanh\", \"softsign\", \"gelu\",\n"
+    "\"gelu_tanh\", \"sigmoid\", \"elu\", \"selu\", \"swish\", \"softmax\"), init\n"
+    "(\"glorot_uniform\" default, \"glorot_normal\", \"he_uniform\", \"he_normal\",\n"
+    "\"lecun_uniform\", \"lecun_normal\", \"uniform\", \"normal\", \"zeros\", \"ones\"),\n"
+    "l2 (0: penalty l2 * sum(W^2) added to the loss), bias (true). Weights are\n"
+    "drawn from the global generator (wb.seed); bias starts at 0.\n"
+    "@param n_in integer\n"
+    "@param n_out integer\n"
+    "@param opts? table\n"
+    "@return wb.Dense\n"
+    "Example: local l = wb.nn.Dense(784, 128, {activation = \"relu\", l2 = 1e-4})",
+    "wb.Dense\n"
+    "A Dense layer (C). Fields: weight [n_in, n_out], bias [n_out],\n"
+    "grad_weight, grad_bias (tensors sharing the layer's storage: writing to\n"
+    "them changes the layer; l.weight == l.weight), n_in, n_out, activation,\n"
+    "init, l2, use_bias, kind = \"Dense\". Outputs are views of layer-owned\n"
+    "buffers, valid until the next call on the layer.\n"
+    "Example: local l = m[1]; print(l, l.weight:norm(), l.activation)",
+    "wb.nn.Dropout(rate) -> wb.Dropout\n"
+    "Inverted dropout: in training, each input is zeroed with probability\n"
+    "rate and the rest scaled by 1 / (1 - rate); at inference it passes x\n"
+    "through unchanged. Masks come from the global generator.\n"
+    "@param rate number\n"
+    "@return wb.Dropout\n"
+    "Example: wb.nn.Dropout(0.3)",
+    "wb.Dropout\n"
+    "A Dropout layer (C). Fields: rate, kind = \"Dropout\". No parameters.\n"
+    "Example: print(m[2].rate)",
+    "wb.nn.Activation(name) -> wb.Activation\n"
+    "An activation as its own layer (a name as for Dense's activation option).\n"
+    "@param name string\n"
+    "@return wb.Activation\n"
+    "Example: wb.nn.Activation(\"tanh\")",
+    "wb.Activation\n"
+    "An Activation layer (C). Fields: activation, kind = \"Activation\".\n"
+    "Example: print(wb.nn.Activation(\"gelu\").activation)",
+    "wb.nn.Flatten() -> wb.Flatten\n"
+    "Flattens [n, ...] to [n, features]: a float input is reshaped (a view), a\n"
+    "uint8 input is also scaled by 1/255.\n"
+    "@return wb.Flatten\n"
+    "Example: wb.nn.Sequential{wb.nn.Flatten(), wb.nn.Dense(784, 10)}",
+    "wb.Flatten\n"
+    "A Flatten layer (C). Fields: kind = \"Flatten\". No parameters.\n"
+    "Example: print(wb.nn.Flatten())",
+    "wb.nn.SparseCrossEntropy() -> wb.SparseCrossEntropy\n"
+    "Softmax cross-entropy on logits with integer labels, fused with the\n"
+    "softmax (what fit uses on a softmax head).\n"
+    "@return wb.SparseCrossEntropy\n"
+    "Example: local ce = wb.nn.SparseCrossEntropy()\n"
+    "  local loss, correct = ce:forward(m[#m]:logits(), y)",
+    "wb.SparseCrossEntropy\n"
+    "The fused softmax cross-entropy loss (C): forward(logits, labels),\n"
+    "backward(). Fields: kind = \"SparseCrossEntropy\".\n"
+    "Example: local ce = wb.nn.SparseCrossEntropy()",
+    "wb.Dense:forward(x, training) -> wb.Tensor\n"
+    "wb.Dropout:forward(x, training) -> wb.Tensor\n"
+    "wb.Activation:forward(x, training) -> wb.Tensor\n"
+    "wb.Flatten:forward(x, training) -> wb.Tensor\n"
+    "The layer's output for a batch x [n, n_in] (float32); training = true\n"
+    "turns dropout on (default false). The result is a view of a layer-owned\n"
+    "buffer (the same object each call): valid until the next call, clone to\n"
+    "keep. Shape errors name both shapes.\n"
+    "@param x wb.Tensor\n"
+    "@param training? boolean\n"
+    "@return wb.Tensor\n"
+    "Example: local h = m[1]:forward(x):clone()",
+    "wb.Dense:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
+    "wb.Dropout:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
+    "wb.Activation:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
+    "wb.Flatten:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
+    "Given the x of the last forward and the gradient w.r.t. its output,\n"
+    "accumulates the parameter gradients (grad_weight += ...) and returns the\n"
+    "gradient w.r.t. x (overwritten each call), or nil when need_grad_input is\n"
+    "false. Backward without a matching forward is an error.\n"
+    "@param x wb.Tensor\n"
+    "@param grad_y wb.Tensor\n"
+    "@param need_grad_input? boolean\n"
+    "@return wb.Tensor|nil\n"
+    "Example: local gx = layer:backward(x, gy)",
+    "wb.Dense:backward_logits(x, grad_z, need_grad_input) -> wb.Tensor|nil\n"
+    "Like backward, with grad_z the gradient w.r.t. the pre-activation z =\n"
+    "x W + b (the fused softmax + cross-entropy path).\n"
+    "@param x wb.Tensor\n"
+    "@param grad_z wb.Tensor\n"
+    "@param need_grad_input? boolean\n"
+    "@return wb.Tensor|nil\n"
+    "Example: m[#m]:backward_logits(h, ce:backward())",
+    "wb.Dense:logits() -> wb.Tensor\n"
+    "The pre-activation z = x W + b of the last forward (a view, [n, n_out]);\n"
+    "an error before any forward.\n"
+    "@return wb.Tensor\n"
+    "Example: m:forward(x); local z = m[#m]:logits()",
+    "wb.Dense:parameters() -> table, table\n"
+    "wb.Dropout:parameters() -> table, table\n"
+    "wb.Activation:parameters() -> table, table\n"
+    "wb.Flatten:parameters() -> table, table\n"
+    "The layer's parameters {weight, bias} and gradients {grad_weight,\n"
+    "grad_bias} (empty lists for layers without weights).\n"
+    "@return wb.Tensor[] params\n"
+    "@return wb.Tensor[] grads\n"
+    "Example: local ps, gs = m[1]:parameters()",
+    "wb.Dense:zero_grad() -> wb.Dense\n"
+    "wb.Dropout:zero_grad() -> wb.Dropout\n"
+    "wb.Activation:zero_grad() -> wb.Activation\n"
+    "wb.Flatten:zero_grad() -> wb.Flatten\n"
+    "Sets the parameter gradients to 0 (nothing for layers without weights);\n"
+    "returns the layer.\n"
+    "Example: m[1]:zero_grad()",
+    "wb.Dense:l2_penalty() -> number\n"
+    "wb.Dropout:l2_penalty() -> number\n"
+    "wb.Activation:l2_penalty() -> number\n"
+    "wb.Flatten:l2_penalty() -> number\n"
+    "The layer's L2 penalty l2 * sum(W^2) (0 without l2 or weights).\n"
+    "@return number\n"
+    "Example: print(m[1]:l2_penalty())",
+    "wb.Dense:free()\n"
+    "wb.Dropout:free()\n"
+    "wb.Activation:free()\n"
+    "wb.Flatten:free()\n"
+    "wb.SparseCrossEntropy:free()\n"
+    "Releases the layer now instead of at garbage collection; using it\n"
+    "afterwards raises \"attempt to use a released layer\". Tensors taken from\n"
+    "it (l.weight) keep their own storage.\n"
+    "Example: l:free()",
+    "wb.SparseCrossEntropy:forward(logits, labels) -> number, integer\n"
+    "The mean cross-entropy of softmax(logits) [n, C] against labels [n]\n"
+    "(uint8 or float, values 0..C-1) and the number of rows whose argmax is\n"
+    "the label.\n"
+    "@param logits wb.Tensor\n"
+    "@param labels wb.Tensor\n"
+    "@return number loss\n"
+    "@return integer correct\n"
+    "Example: local loss, correct = ce:forward(z, y)",
+    "wb.SparseCrossEntropy:backward() -> wb.Tensor\n"
+    "The gradient of the last forward's mean loss w.r.t. the logits,\n"
+    "(softmax - onehot) / n, [n, C] (a view).\n"
+    "@return wb.Tensor\n"
+    "Example: m[#m]:backward_logits(h, ce:backward())",
+    "wb.seed(n)\n"
+    "Reseeds the global generator that Dense initialisation, Dropout masks,\n"
+    "shuffling, wb.rand, wb.randn and wb.randperm draw from (seed 0 at\n"
+    "start-up). Same seed, same numbers.\n"
+    "@param n integer\n"
+    "Example: wb.seed(1); local m = build()",
+    "wb.rand(d1, d2, ...) -> wb.Tensor\n"
+    "A float32 tensor of the given shape (sizes or one table) with values\n"
+    "uniform in [0, 1), from the global generator.\n"
+    "@return wb.Tensor\n"
+    "Example: local u = wb.rand(2, 3)",
+    "wb.randn(d1, d2, ...) -> wb.Tensor\n"
+    "A float32 tensor of the given shape with standard normal values N(0, 1),\n"
+    "from the global generator.\n"
+    "@return wb.Tensor\n"
+    "Example: local noise = wb.randn(784) * 0.1",
+    "wb.randperm(n) -> wb.Tensor\n"
+    "1..n in random order as a float32 [n] tensor (n <= 2^24, exact as\n"
+    "float32), from the global generator; ds:batch takes it as indices.\n"
+    "@param n integer\n"
+    "@return wb.Tensor\n"
+    "Example: local x, y = ds:batch(wb.randperm(#ds), 1, 32)",
+    NULL,
+};
+
 int lwb_open_nn(lua_State *L)
 {
     int wb = lua_absindex(L, 1);
@@ -766,5 +933,6 @@ int lwb_open_nn(lua_State *L)
     lwb_subtable(L, wb, "nn");
     luaL_setfuncs(L, nn_funcs, 0);
     lua_pop(L, 1);
+    lwb_docs(L, wb, docs);
     return 0;
 }

@@ -54,6 +54,11 @@ local function flat(t) return t:reshape(t:numel()):totable() end
 
 -- {==================== per-layer statistics ====================
 
+---wb.Stats
+---The result of wb.stats: an array of rows, one per parameter tensor, each
+---{layer, index, name, param, shape, n, mean, std, min, max, near_zero,
+---norm [, dead, units]}, plus threshold; tostring is an aligned table.
+---Example: local s = wb.stats(m); for _, r in ipairs(s) do print(r.param, r.norm) end
 local Stats = {__name = "wb.Stats"}
 Stats.__index = Stats
 

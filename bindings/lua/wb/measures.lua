@@ -12,9 +12,20 @@
 -- All of them restore the model's weights exactly before returning.
 local wb = require "wb"
 
+---wb.measures
+---The quantities that decide the study's claims (STUDY.md), each a plain
+---function of a trained model and data, usable from any ablation through
+---the experiment runner's measure and callbacks hooks. All of them restore
+---the model's weights exactly before returning.
+---Example: print(wb.measures.silenced_accuracy(m, wb.data.mnist().test, 0.3))
 local M = {}
 
--- Kernels (Dense weights) of a model, in order.
+---wb.measures.dense_layers(model) -> table
+---The Dense layers of a model, in order (their kernels are what the
+---measures look at).
+---@param model wb.Sequential
+---@return wb.Dense[]
+---Example: for i, l in ipairs(wb.measures.dense_layers(m)) do print(i, l) end
 local function dense_layers(model)
   local out = {}
   for i = 1, #model do
@@ -25,6 +36,11 @@ local function dense_layers(model)
 end
 M.dense_layers = dense_layers
 
+---wb.measures.weight_norms(model) -> table
+---The L2 norm of each Dense layer's kernel, in order.
+---@param model wb.Sequential
+---@return number[]
+---Example: print(table.unpack(wb.measures.weight_norms(m)))
 function M.weight_norms(model)
   local out = {}
   for i, l in ipairs(dense_layers(model)) do out[i] = l.weight:norm() end
@@ -39,6 +55,12 @@ local function sample(ds, n)
 end
 
 local iotas = {}
+---wb.measures.iota(n) -> wb.Tensor
+---The float32 tensor 1..n (cached per n): the indices of the first n rows,
+---for ds:batch.
+---@param n integer
+---@return wb.Tensor
+---Example: local x, y = ds:batch(wb.measures.iota(100), 1, 100)
 function M.iota(n)
   if not iotas[n] then
     local t = wb.zeros(n)
@@ -49,8 +71,18 @@ function M.iota(n)
 end
 
 local ce
--- Mean loss (data term only) and, with grads = true, the gradients of the
--- data loss accumulated into the layers' grad tensors (zeroed first).
+---wb.measures.loss_and_grads(model, x, y, grads) -> number, number, wb.Tensor
+---The mean loss (data term only, no L2) and accuracy of the model on the
+---batch x, y (training = false) and its output; with grads = true also the
+---gradients of the data loss, in the layers' grad tensors (zeroed first).
+---@param model wb.Sequential
+---@param x wb.Tensor
+---@param y wb.Tensor
+---@param grads? boolean
+---@return number loss
+---@return number accuracy
+---@return wb.Tensor output
+---Example: local loss, acc = wb.measures.loss_and_grads(m, x, y)
 function M.loss_and_grads(model, x, y, grads)
   ce = ce or wb.nn.SparseCrossEntropy()
   local out = model:forward(x, false)
@@ -63,9 +95,17 @@ function M.loss_and_grads(model, x, y, grads)
   return loss, correct / #y, out
 end
 
--- Test accuracy when a random fraction of the first hidden layer's units is
--- silenced at inference (their outgoing weights zeroed), averaged over
--- draws. f = 0 gives the plain accuracy.
+---wb.measures.silenced_accuracy(model, ds, frac, draws) -> number
+---Accuracy on ds when a random fraction frac of the first hidden layer's
+---units is silenced at inference (their outgoing weights zeroed), averaged
+---over draws (5) random choices; frac = 0 gives the plain accuracy. The
+---claim C3 robustness measure. Needs two Dense layers.
+---@param model wb.Sequential
+---@param ds wb.Dataset
+---@param frac number
+---@param draws? integer
+---@return number
+---Example: print(wb.measures.silenced_accuracy(m, d.test, 0.5))
 function M.silenced_accuracy(model, ds, frac, draws)
   draws = draws or 5
   local layers = dense_layers(model)
@@ -85,8 +125,15 @@ function M.silenced_accuracy(model, ds, frac, draws)
   return total / (k == 0 and 1 or draws)
 end
 
--- Hidden units of the first Dense layer whose output is zero for every
--- sample of ds (dead ReLUs); nil for other activations.
+---wb.measures.dead_units(model, ds, n) -> integer|nil
+---The number of hidden units of the first Dense layer whose output is zero
+---for every one of the first n (10000) samples of ds: dead ReLUs. nil when
+---that layer's activation is not relu. wb.lab.dead_units handles any layer.
+---@param model wb.Sequential
+---@param ds wb.Dataset
+---@param n? integer
+---@return integer|nil
+---Example: print(wb.measures.dead_units(m, d.test))
 function M.dead_units(model, ds, n)
   local first = dense_layers(model)[1]
   if first.activation ~= "relu" then return nil end
@@ -111,10 +158,17 @@ local function grads_copy(model)
   return out
 end
 
--- Gradient noise: the mean squared distance between minibatch gradients (of
--- size `batch`, disjoint batches of a fixed sample of n training rows) and
--- the full-sample gradient: E||g_b - g||^2 (the trace of the minibatch
--- gradient covariance). Zero when batch = n.
+---wb.measures.grad_noise(model, ds, batch, n) -> number
+---Gradient noise: the mean squared distance E||g_b - g||^2 between
+---minibatch gradients (size batch, disjoint batches of the first n = 2048
+---rows of ds) and the full-sample gradient, the trace of the minibatch
+---gradient covariance (claim C6). 0 when batch = n.
+---@param model wb.Sequential
+---@param ds wb.Dataset
+---@param batch integer
+---@param n? integer
+---@return number
+---Example: print(wb.measures.grad_noise(m, d.train, 32))
 function M.grad_noise(model, ds, batch, n)
   n = math.min(n or 2048, #ds)
   local x, y = sample(ds, n)
@@ -132,11 +186,19 @@ function M.grad_noise(model, ds, batch, n)
   return total / nb
 end
 
--- Sharpness: mean rise of the training loss (fixed sample of n rows) when
--- every weight is multiplied by (1 + eps * u), u ~ N(0, 1), over draws.
--- Each draw is antithetic (u and -u, averaged), which cancels the first-
--- order term exactly, so at any point the estimate approaches the
--- curvature term 0.5 * eps^2 * sum_i H_ii w_i^2 (plus noise from H_ij).
+---wb.measures.sharpness(model, ds, eps, draws, n) -> number
+---Sharpness: the mean rise of the training loss (first n = 2048 rows) when
+---every weight is multiplied by (1 + eps * u), u ~ N(0, 1), eps = 0.05, over
+---draws (5). Each draw is antithetic (u and -u, averaged), which cancels
+---the first-order term exactly, so the estimate approaches the curvature
+---term 0.5 * eps^2 * sum_i H_ii w_i^2 (plus noise from H_ij). Claim C6.
+---@param model wb.Sequential
+---@param ds wb.Dataset
+---@param eps? number
+---@param draws? integer
+---@param n? integer
+---@return number
+---Example: print(wb.measures.sharpness(m, d.train))
 function M.sharpness(model, ds, eps, draws, n)
   eps, draws = eps or 0.05, draws or 5
   local x, y = sample(ds, n or 2048)
@@ -157,9 +219,16 @@ function M.sharpness(model, ds, eps, draws, n)
   return rise / draws
 end
 
--- A callback recording, at the end of every epoch, the gradient norm of each
--- Dense layer's kernel on a fixed batch (C7) and each kernel's norm (C4);
--- `cb.series` holds {grad_norm_1 = {...}, weight_norm_1 = {...}, ...}.
+---wb.measures.track(opts) -> table
+---A callback recording, at the end of every epoch, the gradient norm of
+---each Dense layer's kernel on a fixed batch (the first opts.n = 1024 rows
+---of opts.data; claim C7) and each kernel's norm (C4): cb.series holds
+---{grad_norm_1 = {...}, weight_norm_1 = {...}, ...}; cb.seconds the time
+---spent measuring.
+---@param opts table
+---@return table
+---Example: local cb = wb.measures.track{data = d.train}
+---  m:fit(d.train, {epochs = 3, callbacks = {cb}}); print(cb.series.grad_norm_1[3])
 function M.track(o)
   o = o or {}
   local cb = {series = {}}

@@ -16,21 +16,19 @@ local wb = require "wb"
 local util = require "wb.util"
 local runs_mod = require "wb.runs"
 
----wb.task
----The frame of a task script (one ablation of the study): wb.task{...}
----makes a Task that runs its experiment with the script's command line,
----collects text, tables and figures, and writes <plots>/<name>/README.md.
----Example: local task = wb.task{name = "task05_dropout", title = "Dropout"}
 local M = {}
 local Task = {}
 Task.__index = Task
 
 ---wb.task(spec) -> wb.Task
----A task: spec.name (required; also the experiment's name and the figure
----folder <plots>/<name>, <plots>/fashion/<name> for --dataset fashion),
----title, intro (first paragraph), args (command line; default the global
----arg: --quick, --seeds N, --epochs N, --dataset, --jobs N, --fresh,
------run HASH, --list-runs, --root DIR). A bad option exits with status 64.
+---The frame of a task script (one ablation of the study): a Task runs its
+---experiment with the script's command line, collects text, tables and
+---figures, and writes <plots>/<name>/README.md. spec: name (required;
+---also the experiment's name and the figure folder <plots>/<name>,
+---<plots>/fashion/<name> for --dataset fashion), title, intro (a first
+---paragraph), args (the command line; default the global arg: options
+---(--quick, --seeds N, --epochs N, --dataset, --jobs N, --fresh, --run
+---HASH, --list-runs, --root DIR). A bad option exits with status 64.
 ---@param spec table
 ---@return wb.Task
 ---Example: local task = wb.task{name = "task06_l2", title = "L2 regularization"}

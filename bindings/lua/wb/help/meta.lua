@@ -44,7 +44,7 @@ local function params_of(e, classes)
   end
   for p in inside:gmatch("[^,]+") do
     p = p:gsub("^%s+", ""):gsub("%s*=.*$", ""):gsub("%s+$", "")
-    if p == "..." then out[#out + 1] = {"...", "any", ""}
+    if p == "..." then out[#out + 1] = {"...", "any", ""}; break -- Lua: last
     elseif ident(p) then out[#out + 1] = {p, "any", ""}
     else out[#out + 1] = {"arg" .. (#out + 1), "any", ""} end
   end

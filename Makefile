@@ -9,6 +9,7 @@
 #   make report     all ten tasks on MNIST, 3 seeds, plots/REPORT.md
 #   make fuzz       libFuzzer targets, each for a bounded time
 #   make install PREFIX=/usr/local
+#   make meta       bindings/lua/meta/wb.lua (LuaLS annotations) from the docs
 #
 # Objects go to $(O); the two products to $(OUT). Parallel builds of other
 # flavours use their own folders: make O=build/x OUT=build/x.
@@ -38,7 +39,7 @@ BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(O)/tests/%)
 
-.PHONY: all deps data test test-asan bench report fuzz install clean check-deps
+.PHONY: all deps data test test-asan bench report fuzz install clean check-deps meta
 
 all: $(OUT)/workbench $(OUT)/wb.so $(CTEST_BIN)
 
@@ -104,6 +105,13 @@ report: all
 fuzz:
 	@bash tests/fuzz/run.sh
 
+# The language-server annotation file, generated from the same doc blocks
+# as help() (bindings/lua/wb/help.lua); test_lab checks it against wb.
+meta: $(OUT)/workbench
+	@mkdir -p bindings/lua/meta
+	$(OUT)/workbench -e 'io.write(wb.help.meta())' > bindings/lua/meta/wb.lua.tmp
+	mv bindings/lua/meta/wb.lua.tmp bindings/lua/meta/wb.lua
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
 	  $(DESTDIR)$(PREFIX)/share/workbench/lua $(DESTDIR)$(PREFIX)/share/man/man1
@@ -111,6 +119,9 @@ install: all
 	install -m 755 $(OUT)/wb.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/wb.so
 	rm -rf $(DESTDIR)$(PREFIX)/share/workbench/lua/wb
 	cp -R bindings/lua/wb $(DESTDIR)$(PREFIX)/share/workbench/lua/wb
+	rm -rf $(DESTDIR)$(PREFIX)/share/workbench/lua/meta
+	if [ -d bindings/lua/meta ]; then \
+	  cp -R bindings/lua/meta $(DESTDIR)$(PREFIX)/share/workbench/lua/meta; fi
 	chmod -R a+rX $(DESTDIR)$(PREFIX)/share/workbench/lua
 	@if [ -f bindings/workbench.1 ]; then install -m 644 bindings/workbench.1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/workbench.1; fi

@@ -24,15 +24,16 @@ task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - 
 local n = #select(2, runs:curve(v, "loss"))
 local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
 task:section("At " .. table.concat(marks, ", ") .. " epochs")
-task:text("| epochs | train loss | val loss | gap | val accuracy |\n|---|---|---|---|---|")
+local rows = {"| epochs | train loss | val loss | gap | val accuracy |", "|---|---|---|---|---|"}
 for _, e in ipairs(marks) do
   local cols = {}
   for _, name in ipairs{"loss", "val_loss", "gap", "val_accuracy"} do
     local _, m, s = runs:curve(v, name)
     cols[#cols + 1] = wb.runs.fmt_mean_std(m[e], s[e], name)
   end
-  task:text(string.format("| %d | %s |", e, table.concat(cols, " | ")))
+  rows[#rows + 1] = string.format("| %d | %s |", e, table.concat(cols, " | "))
 end
+task:text(table.concat(rows, "\n"))
 task:section("Findings (computed)")
 local mins = runs:values(v, "best_epoch")
 local m, s = wb.runs.mean_std(mins)

@@ -42,10 +42,14 @@ for _, v in ipairs(runs:variants()) do
   local dm, ds = wb.runs.mean_std(diff)
   local am, as = wb.runs.mean_std(acc)
   local sm = wb.runs.mean_std(runs:values(v, "stopped_epoch"))
-  task:text(string.format("- %s: stopped at epoch %.1f on average; restoring lowered the "
-    .. "test loss by %.4f ± %.4f and changed test accuracy by %+.2f ± %.2f points: %s.",
-    v, sm, dm, ds, 100 * am, 100 * as,
-    dm > ds and "restored-best weights generalise better than the last ones"
-      or "no difference larger than the spread over seeds"))
+  local function verdict(m, s, what)
+    if m > s then return what .. " is better with the restored weights" end
+    if m < -s then return what .. " is better with the last weights" end
+    return what .. ": no difference beyond the spread over seeds"
+  end
+  task:text(string.format("- %s: stopped at epoch %.1f on average; restoring changed the "
+    .. "test loss by %+.4f ± %.4f and test accuracy by %+.2f ± %.2f points (restored - "
+    .. "last): %s; %s.", v, sm, -dm, ds, 100 * am, 100 * as, verdict(dm, ds, "test loss"),
+    verdict(am, as, "test accuracy")))
 end
 task:finish()

@@ -190,7 +190,8 @@ end
 
 ---wb.runs.fmt_mean_std(m, s, name) -> string
 ---"m ± s" for tables: accuracies (and silenced_* measures) in percent with
----2 decimals, large or integral values with 4 significant digits, others
+---2 decimals, epoch and unit counts with 1 decimal, large or integral
+---values with 4 significant digits, others
 ---with 4 decimals; "n/a" when m is nil.
 ---@param m number|nil
 ---@param s number
@@ -200,6 +201,9 @@ end
 function M.fmt_mean_std(m, s, name)
   if m == nil then return "n/a" end
   if is_pct(name) then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
+  if name and (name:find("epoch") or name:find("units")) then -- counts
+    return string.format("%.1f ± %.1f", m, s)
+  end
   if math.abs(m) >= 100 or m == math.floor(m) and s == 0 then
     return string.format("%.4g ± %.2g", m, s)
   end

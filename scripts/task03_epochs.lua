@@ -21,6 +21,9 @@ task:figure("loss", wb.plot.panels{cols = 2, plots = {
 task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
   xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}})
 
+task:text("The 5- and 10-epoch models are the first epochs of the 20-epoch runs: with the "
+  .. "same seed, shuffling and initialisation, the first epochs of a longer run are "
+  .. "bit-identical to a shorter run, so one run per seed serves all three lengths.")
 local n = #select(2, runs:curve(v, "loss"))
 local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
 task:section("At " .. table.concat(marks, ", ") .. " epochs")

@@ -142,12 +142,16 @@ function Task:section(title) self:text("## " .. title) end
 function M.compare(runs, metric, o)
   o = o or {}
   local lower = o.better ~= "higher"
-  local stats = {}
+  local stats, missing = {}, {}
   for _, v in ipairs(runs:variants()) do
     local m, s = runs:stat(v, metric)
+    local n, all = #runs:values(v, metric), #runs:of(v)
     if m then stats[#stats + 1] = {v = v, m = m, s = s} end
+    if n < all then missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - n, all) end
   end
-  if #stats < 2 then return "" end
+  local note = #missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
+    table.concat(missing, ", ")) or ""
+  if #stats < 2 then return #missing > 0 and ("- " .. metric .. ":" .. note) or "" end
   table.sort(stats, function(a, b)
     if lower then return a.m < b.m end
     return a.m > b.m
@@ -165,7 +169,7 @@ function M.compare(runs, metric, o)
   if #stats > 2 then
     out = out .. string.format(" Worst: %s with %s.", worst.v, fmt(worst))
   end
-  return out, best, stats
+  return out .. note, best, stats
 end
 
 ---wb.Task:compare(runs, metric, opts) -> string

@@ -185,6 +185,14 @@ local wb_Dense = {}
 ---@class wb.Dropout
 local wb_Dropout = {}
 
+---wb.Experiment
+---One experiment (wb.experiment{...}): its name, variants, seeds and run
+---specs (ex.specs: {variant, seed, config, hash}); ex:run() trains what is
+---not recorded yet. tostring gives "Experiment(name: 3 variants x 3 seeds)".
+---Example: local ex = wb.experiment{name = "x", vary = {l2 = {0, 1e-4}}}; print(ex, #ex.specs)
+---@class wb.Experiment
+local wb_Experiment = {}
+
 ---wb.Flatten
 ---A Flatten layer (C). Fields: kind = "Flatten". No parameters.
 ---Example: print(wb.nn.Flatten())
@@ -487,6 +495,27 @@ function wb_Dropout:parameters() end
 ---Example: m[1]:zero_grad()
 ---@return wb.Dense
 function wb_Dropout:zero_grad() end
+
+---wb.Experiment:command(hash) -> string
+---The shell command that trains run hash on its own: `workbench SCRIPT
+---[ARGS] --run HASH` (what --list-runs prints, for GNU parallel or Slurm).
+---Example: print(ex:command(ex.specs[1].hash))
+---@param hash string
+---@return string
+function wb_Experiment:command(hash) end
+
+---wb.Experiment:run(opts) -> wb.Runs
+---Trains every run without a record (all with fresh = true) and returns the
+---run list in variant and seed order. opts: jobs (default --jobs, else the
+---number of processors: runs go to child processes through xargs -P),
+---fresh, verbose (progress and ETA on stderr, true). A failing run is
+---reported with the tail of its log and the others go on (the list's
+---failures field). With --list-runs it prints the commands instead; with
+-----run HASH it trains that one run.
+---Example: local runs = ex:run{jobs = 2}; print(runs:table{"test_accuracy"})
+---@param opts? table
+---@return wb.Runs
+function wb_Experiment:run(opts) end
 
 ---wb.Dense:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil
 ---Given the x of the last forward and the gradient w.r.t. its output,
@@ -912,7 +941,7 @@ function wb_Task:data() end
 ---Example: local runs = task:experiment{base = {epochs = 20},
 --- vary = {dropout = {0, 0.1, 0.3}}}:run()
 ---@param spec table
----@return any
+---@return wb.Experiment
 function wb_Task:experiment(spec) end
 
 ---wb.Task:figure(name, plot, caption)
@@ -1323,13 +1352,186 @@ function wb.data.load(name) end
 ---@return table
 function wb.data.mnist() end
 
----wb.Task:experiment(spec) -> wb.Experiment
----by the task's command line.
----Example: local runs = task:experiment{base = {epochs = 20},
---- vary = {dropout = {0, 0.1, 0.3}}}:run()
+---wb.experiment{name, base, vary, variants, seeds, build, measure, callbacks, fit_options, reuse, root, options} -> wb.Experiment
+---An experiment: a grid of runs over a base config times seeds; cached,
+---resumable, parallel. vary = {key = {values}} makes the grid (or variants =
+---a list of configs, each with an optional label); seeds ({1, 2, 3});
+---base: config keys of every run (wb.experiment.defaults: hidden 128, relu,
+---dropout 0, l2 0, glorot_uniform, adam, batch_size 32, epochs 10,
+---validation "test", mnist; any of wb.experiment.known_keys). Hooks: build =
+---function(cfg, data) -> model; measure = function(model, cfg, data, hist,
+---callbacks) -> {name = number} (stored in the record's measures and
+---metrics); callbacks = function(cfg, model, data) -> list; fit_options;
+---reuse = false to never adopt an identical training of another task. A
+---run's identity is a hash of its full config; its record and weights go
+---to <root>/runs (root: options.root, else $WB_PLOTS or "plots"). options:
+---the parsed command line (default wb.task_options(arg)).
+---Example: local ex = wb.experiment{name = "mine", vary = {dropout = {0, 0.3}}, seeds = {1, 2}}
+--- local runs = ex:run{jobs = 2}
 ---@param spec table
----@return any
+---@return wb.Experiment
 function wb.experiment(spec) end
+
+---wb.experiment{name, base, vary, variants, seeds, build, measure, callbacks, fit_options, reuse, root, options} -> wb.Experiment
+---An experiment: a grid of runs over a base config times seeds; cached,
+---resumable, parallel. vary = {key = {values}} makes the grid (or variants =
+---a list of configs, each with an optional label); seeds ({1, 2, 3});
+---base: config keys of every run (wb.experiment.defaults: hidden 128, relu,
+---dropout 0, l2 0, glorot_uniform, adam, batch_size 32, epochs 10,
+---validation "test", mnist; any of wb.experiment.known_keys). Hooks: build =
+---function(cfg, data) -> model; measure = function(model, cfg, data, hist,
+---callbacks) -> {name = number} (stored in the record's measures and
+---metrics); callbacks = function(cfg, model, data) -> list; fit_options;
+---reuse = false to never adopt an identical training of another task. A
+---run's identity is a hash of its full config; its record and weights go
+---to <root>/runs (root: options.root, else $WB_PLOTS or "plots"). options:
+---the parsed command line (default wb.task_options(arg)).
+---Example: local ex = wb.experiment{name = "mine", vary = {dropout = {0, 0.3}}, seeds = {1, 2}}
+--- local runs = ex:run{jobs = 2}
+---@class wb.experiment.module
+---@overload fun(spec: table): wb.Experiment
+wb.experiment = {}
+
+---wb.experiment.adopt_run(ex, spec, donor, d) -> table, wb.Sequential
+---Makes run spec from donor, a finished record with the same train_key:
+---loads its weights, takes its history and callback series, and finishes
+---the run with this experiment's own measurements (reused_from names the
+---donor).
+---Example: -- used by train_run
+---@param ex any
+---@param spec any
+---@param donor any
+---@param d any
+---@return table record
+---@return wb.Sequential model
+function wb.experiment.adopt_run(ex, spec, donor, d) end
+
+---wb.experiment.build_model(cfg, n_in) -> wb.Sequential
+---The study's default model for a config: Dense(n_in (784) -> hidden,
+---activation) [-> Dropout(dropout)] -> Dense(hidden -> 10, softmax), l2 on
+---both kernels (Keras kernel_regularizer), init for both.
+---Example: local m = wb.experiment.build_model{hidden = 64, activation = "tanh", dropout = 0}
+---@param cfg table
+---@param n_in? integer
+---@return wb.Sequential
+function wb.experiment.build_model(cfg, n_in) end
+
+---wb.experiment.build_optimizer(cfg) -> wb.Optimizer
+---The optimizer of a config: cfg.optimizer by name with the keys lr,
+---momentum, nesterov, beta1, beta2, eps, weight_decay, rho it sets.
+---Example: local opt = wb.experiment.build_optimizer{optimizer = "sgd", lr = 0.1}
+---@param cfg table
+---@return wb.Optimizer
+function wb.experiment.build_optimizer(cfg) end
+
+---wb.experiment.data_for(cfg) -> table
+---The datasets {train, test} of a config (cfg.dataset), cached per process;
+---cfg.subset = {train = n, test = n} takes the first rows (--quick).
+---run:data() uses it, so a run is evaluated on the data it was tested on.
+---Example: local d = wb.experiment.data_for{dataset = "mnist", subset = {test = 500}}
+---@param cfg table
+---@return table
+function wb.experiment.data_for(cfg) end
+
+---wb.experiment.describe(rec) -> string
+---A run record's result in a few words: "test acc 0.9812" (with "(same
+---training as ...)" for an adopted run), or its status.
+---Example: print(wb.experiment.describe(run))
+---@param rec table
+---@return string
+function wb.experiment.describe(rec) end
+
+---wb.experiment.finish_run(ex, spec, record, model, hist, extra, d, t0) -> table, wb.Sequential
+---Completes a trained (or adopted) run: final metrics on the test set, the
+---measure hook's numbers, the callbacks' series, the weights saved beside
+---the record, then the record written (wb.experiment.write_record).
+---Example: -- used by train_run and adopt_run
+---@param ex any
+---@param spec any
+---@param record any
+---@param model any
+---@param hist any
+---@param extra any
+---@param d any
+---@param t0 any
+---@return table record
+---@return wb.Sequential model
+function wb.experiment.finish_run(ex, spec, record, model, hist, extra, d, t0) end
+
+---wb.experiment.hash(task, variant, cfg) -> string
+---A run's identity: 16 hex digits of FNV-1a over the canonical text of its
+---task, variant label, full config and the workbench version.
+---Example: print(wb.experiment.hash("mine", "base", wb.experiment.defaults))
+---@param task string
+---@param variant string
+---@param cfg table
+---@return string
+function wb.experiment.hash(task, variant, cfg) end
+
+---wb.experiment.new(spec) -> wb.Experiment
+---The same as wb.experiment(spec).
+---Example: local ex = wb.experiment.new{name = "x"}
+---@param spec table
+---@return wb.Experiment
+function wb.experiment.new(spec) end
+
+---wb.experiment.record_path(ex, hash) -> string
+---The record file of run hash of experiment ex: <runs_dir>/<name>-<hash>.json.
+---Example: print(wb.experiment.record_path(ex, ex.specs[1].hash))
+---@param ex wb.Experiment
+---@param hash string
+---@return string
+function wb.experiment.record_path(ex, hash) end
+
+---wb.experiment.runs_dir(root) -> string
+---The folder of run records: <root>/runs (root default $WB_PLOTS or
+---"plots").
+---Example: print(wb.experiment.runs_dir())
+---@param root? string
+---@return string
+function wb.experiment.runs_dir(root) end
+
+---wb.experiment.train_key(cfg) -> string
+---The hash of what determines a run's training (its config and the
+---version, not its task): runs of different tasks with the same key share
+---one training (a pending run adopts the finished one and runs only its own
+---measurements).
+---Example: print(wb.experiment.train_key(run.config))
+---@param cfg table
+---@return string
+function wb.experiment.train_key(cfg) end
+
+---wb.experiment.train_run(ex, spec) -> table, wb.Sequential
+---Trains the run spec ({variant, seed, config, hash}) of experiment ex in
+---this process, or adopts an identical finished training, and writes its
+---record; returns the record and the model. ex:run calls it (in child
+---processes when jobs > 1).
+---Example: local rec = wb.experiment.train_run(ex, ex.specs[1])
+---@param ex wb.Experiment
+---@param spec table
+---@return table record
+---@return wb.Sequential model
+function wb.experiment.train_run(ex, spec) end
+
+---wb.experiment.weights_path(ex, hash) -> string
+---The final weights of run hash of experiment ex, beside its record:
+---<runs_dir>/<name>-<hash>.safetensors.
+---Example: local m = wb.load(wb.experiment.weights_path(ex, ex.specs[1].hash))
+---@param ex wb.Experiment
+---@param hash string
+---@return string
+function wb.experiment.weights_path(ex, hash) end
+
+---wb.experiment.write_record(ex, spec, record, t0) -> table
+---Adds wall_time, host, version, git_commit and finished_at to a record and
+---writes it atomically to <root>/runs/<task>-<hash>.json.
+---Example: -- used by finish_run
+---@param ex any
+---@param spec any
+---@param record any
+---@param t0 any
+---@return table
+function wb.experiment.write_record(ex, spec, record, t0) end
 
 ---wb.fit.is_diverged(e) -> boolean
 ---Whether e is fit's divergence error object: a table {kind = "diverged",
@@ -1957,7 +2159,7 @@ function wb.report.claims_section(runs_dir, dataset, quick) end
 ---ex:run() and wb.runs.find return such lists.
 ---Example: local rs = wb.runs.Runs(wb.runs.load_all("plots/runs"))
 ---@param records table
----@param ex? any
+---@param ex? wb.Experiment
 ---@return wb.Runs
 function wb.runs.Runs(records, ex) end
 
@@ -1988,7 +2190,8 @@ function wb.runs.find(query) end
 
 ---wb.runs.fmt_mean_std(m, s, name) -> string
 ---"m ± s" for tables: accuracies (and silenced_* measures) in percent with
----2 decimals, large or integral values with 4 significant digits, others
+---2 decimals, epoch and unit counts with 1 decimal, large or integral
+---values with 4 significant digits, others
 ---with 4 decimals; "n/a" when m is nil.
 ---Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
 ---@param m number|nil

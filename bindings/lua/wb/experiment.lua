@@ -21,6 +21,24 @@ local cjson = require "cjson"
 local util = require "wb.util"
 local runs = require "wb.runs"
 
+---wb.experiment{name, base, vary, variants, seeds, build, measure, callbacks, fit_options, reuse, root, options} -> wb.Experiment
+---An experiment: a grid of runs over a base config times seeds; cached,
+---resumable, parallel. vary = {key = {values}} makes the grid (or variants =
+---a list of configs, each with an optional label); seeds ({1, 2, 3});
+---base: config keys of every run (wb.experiment.defaults: hidden 128, relu,
+---dropout 0, l2 0, glorot_uniform, adam, batch_size 32, epochs 10,
+---validation "test", mnist; any of wb.experiment.known_keys). Hooks: build =
+---function(cfg, data) -> model; measure = function(model, cfg, data, hist,
+---callbacks) -> {name = number} (stored in the record's measures and
+---metrics); callbacks = function(cfg, model, data) -> list; fit_options;
+---reuse = false to never adopt an identical training of another task. A
+---run's identity is a hash of its full config; its record and weights go
+---to <root>/runs (root: options.root, else $WB_PLOTS or "plots"). options:
+---the parsed command line (default wb.task_options(arg)).
+---@param spec table
+---@return wb.Experiment
+---Example: local ex = wb.experiment{name = "mine", vary = {dropout = {0, 0.3}}, seeds = {1, 2}}
+---  local runs = ex:run{jobs = 2}
 local M = {}
 
 -- The study's MLP and its Keras defaults (KERAS.md); keys a config may set.
@@ -95,6 +113,14 @@ local function check_config(ex, cfg)
   end
 end
 
+---wb.experiment.hash(task, variant, cfg) -> string
+---A run's identity: 16 hex digits of FNV-1a over the canonical text of its
+---task, variant label, full config and the workbench version.
+---@param task string
+---@param variant string
+---@param cfg table
+---@return string
+---Example: print(wb.experiment.hash("mine", "base", wb.experiment.defaults))
 function M.hash(task, variant, cfg)
   return util.fnv1a64(util.canonical({task = task, variant = variant, config = cfg,
     version = wb.version}))
@@ -104,8 +130,14 @@ end
 
 -- {==================== building and training one run ====================
 
--- The default model: Dense(784 -> hidden) [-> Dropout] -> Dense(hidden -> 10,
--- softmax); l2 on both kernels (Keras kernel_regularizer on the Dense layers).
+---wb.experiment.build_model(cfg, n_in) -> wb.Sequential
+---The study's default model for a config: Dense(n_in (784) -> hidden,
+---activation) [-> Dropout(dropout)] -> Dense(hidden -> 10, softmax), l2 on
+---both kernels (Keras kernel_regularizer), init for both.
+---@param cfg table
+---@param n_in? integer
+---@return wb.Sequential
+---Example: local m = wb.experiment.build_model{hidden = 64, activation = "tanh", dropout = 0}
 function M.build_model(cfg, n_in)
   local l2 = cfg.l2 ~= 0 and cfg.l2 or nil
   local layers = {wb.nn.Dense(n_in or 784, cfg.hidden, {activation = cfg.activation,
@@ -118,6 +150,12 @@ end
 
 local opt_keys = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight_decay",
   "rho"}
+---wb.experiment.build_optimizer(cfg) -> wb.Optimizer
+---The optimizer of a config: cfg.optimizer by name with the keys lr,
+---momentum, nesterov, beta1, beta2, eps, weight_decay, rho it sets.
+---@param cfg table
+---@return wb.Optimizer
+---Example: local opt = wb.experiment.build_optimizer{optimizer = "sgd", lr = 0.1}
 function M.build_optimizer(cfg)
   local o = {}
   for _, k in ipairs(opt_keys) do o[k] = cfg[k] end
@@ -127,6 +165,13 @@ end
 -- Datasets for a config, cached per process; `subset` = {train = n, test = n}
 -- takes the first rows (used by --quick).
 local data_cache = {}
+---wb.experiment.data_for(cfg) -> table
+---The datasets {train, test} of a config (cfg.dataset), cached per process;
+---cfg.subset = {train = n, test = n} takes the first rows (--quick).
+---run:data() uses it, so a run is evaluated on the data it was tested on.
+---@param cfg table
+---@return table
+---Example: local d = wb.experiment.data_for{dataset = "mnist", subset = {test = 500}}
 function M.data_for(cfg)
   local key = cfg.dataset .. ":" .. util.canonical(cfg.subset or {})
   if data_cache[key] then return data_cache[key] end
@@ -170,6 +215,14 @@ end
 -- observing callbacks (wb.measures.track) keep their series in the record
 -- (`callback_series`), so an adopter gets them back.
 
+---wb.experiment.train_key(cfg) -> string
+---The hash of what determines a run's training (its config and the
+---version, not its task): runs of different tasks with the same key share
+---one training (a pending run adopts the finished one and runs only its own
+---measurements).
+---@param cfg table
+---@return string
+---Example: print(wb.experiment.train_key(run.config))
 function M.train_key(cfg)
   return util.fnv1a64(util.canonical({config = cfg, version = wb.version}))
 end
@@ -193,8 +246,16 @@ end
 
 -- }====================
 
--- Train the run described by spec in this process (or adopt an identical
--- finished training, above) and write its record.
+---wb.experiment.train_run(ex, spec) -> table, wb.Sequential
+---Trains the run spec ({variant, seed, config, hash}) of experiment ex in
+---this process, or adopts an identical finished training, and writes its
+---record; returns the record and the model. ex:run calls it (in child
+---processes when jobs > 1).
+---@param ex wb.Experiment
+---@param spec table
+---@return table record
+---@return wb.Sequential model
+---Example: local rec = wb.experiment.train_run(ex, ex.specs[1])
 function M.train_run(ex, spec)
   local cfg = spec.config
   local d = M.data_for(cfg)
@@ -238,7 +299,13 @@ function M.train_run(ex, spec)
   return M.write_record(ex, spec, record, t0), model
 end
 
--- Metrics, measurements and weights of a trained (or adopted) model.
+---wb.experiment.finish_run(ex, spec, record, model, hist, extra, d, t0) -> table, wb.Sequential
+---Completes a trained (or adopted) run: final metrics on the test set, the
+---measure hook's numbers, the callbacks' series, the weights saved beside
+---the record, then the record written (wb.experiment.write_record).
+---@return table record
+---@return wb.Sequential model
+---Example: -- used by train_run and adopt_run
 function M.finish_run(ex, spec, record, model, hist, extra, d, t0)
   local cfg = spec.config
   do
@@ -266,6 +333,14 @@ function M.finish_run(ex, spec, record, model, hist, extra, d, t0)
   return M.write_record(ex, spec, record, t0), model
 end
 
+---wb.experiment.adopt_run(ex, spec, donor, d) -> table, wb.Sequential
+---Makes run spec from donor, a finished record with the same train_key:
+---loads its weights, takes its history and callback series, and finishes
+---the run with this experiment's own measurements (reused_from names the
+---donor).
+---@return table record
+---@return wb.Sequential model
+---Example: -- used by train_run
 function M.adopt_run(ex, spec, donor, d)
   local t0 = util.now()
   local model = wb.load(M.runs_dir(ex.root) .. "/" .. donor.weights)
@@ -277,6 +352,11 @@ function M.adopt_run(ex, spec, donor, d)
   return M.finish_run(ex, spec, record, model, donor.history, extra, d, t0)
 end
 
+---wb.experiment.write_record(ex, spec, record, t0) -> table
+---Adds wall_time, host, version, git_commit and finished_at to a record and
+---writes it atomically to <root>/runs/<task>-<hash>.json.
+---@return table
+---Example: -- used by finish_run
 function M.write_record(ex, spec, record, t0)
   record.wall_time = util.now() - t0
   record.sec_per_epoch = record.metrics and record.metrics.sec_per_epoch
@@ -292,18 +372,44 @@ end
 
 -- {==================== the experiment object ====================
 
+---wb.Experiment
+---One experiment (wb.experiment{...}): its name, variants, seeds and run
+---specs (ex.specs: {variant, seed, config, hash}); ex:run() trains what is
+---not recorded yet. tostring gives "Experiment(name: 3 variants x 3 seeds)".
+---Example: local ex = wb.experiment{name = "x", vary = {l2 = {0, 1e-4}}}; print(ex, #ex.specs)
 local Experiment = {}
 Experiment.__index = Experiment
 
+---wb.experiment.runs_dir(root) -> string
+---The folder of run records: <root>/runs (root default $WB_PLOTS or
+---"plots").
+---@param root? string
+---@return string
+---Example: print(wb.experiment.runs_dir())
 function M.runs_dir(root) return (root or util.plots_root()) .. "/runs" end
+---wb.experiment.record_path(ex, hash) -> string
+---The record file of run hash of experiment ex: <runs_dir>/<name>-<hash>.json.
+---@param ex wb.Experiment
+---@param hash string
+---@return string
+---Example: print(wb.experiment.record_path(ex, ex.specs[1].hash))
 function M.record_path(ex, hash) return M.runs_dir(ex.root) .. "/" .. ex.name .. "-" .. hash .. ".json" end
+---wb.experiment.weights_path(ex, hash) -> string
+---The final weights of run hash of experiment ex, beside its record:
+---<runs_dir>/<name>-<hash>.safetensors.
+---@param ex wb.Experiment
+---@param hash string
+---@return string
+---Example: local m = wb.load(wb.experiment.weights_path(ex, ex.specs[1].hash))
 function M.weights_path(ex, hash)
   return M.runs_dir(ex.root) .. "/" .. ex.name .. "-" .. hash .. ".safetensors"
 end
 
--- wb.experiment{name, base, vary | variants, seeds, build, measure, options}
--- options: parsed command line (wb.task_options(arg)); taken from the global
--- `arg` when absent.
+---wb.experiment.new(spec) -> wb.Experiment
+---The same as wb.experiment(spec).
+---@param spec table
+---@return wb.Experiment
+---Example: local ex = wb.experiment.new{name = "x"}
 function M.new(spec)
   if type(spec) ~= "table" or type(spec.name) ~= "string" then
     error("wb.experiment: expected a table with a 'name'", 2)
@@ -343,7 +449,12 @@ function Experiment:__tostring()
     #self.variants, #self.seeds)
 end
 
--- The command that trains one run on its own.
+---wb.Experiment:command(hash) -> string
+---The shell command that trains run hash on its own: `workbench SCRIPT
+---[ARGS] --run HASH` (what --list-runs prints, for GNU parallel or Slurm).
+---@param hash string
+---@return string
+---Example: print(ex:command(ex.specs[1].hash))
 function Experiment:command(hash)
   local parts = {util.shell_quote(util.workbench_exe())}
   for _, a in ipairs(self.options.script_args or {}) do parts[#parts + 1] = util.shell_quote(a) end
@@ -380,13 +491,29 @@ local function run_children(ex, pending, jobs, on_done)
   os.remove(script); os.remove(list)
 end
 
+---wb.experiment.describe(rec) -> string
+---A run record's result in a few words: "test acc 0.9812" (with "(same
+---training as ...)" for an adopted run), or its status.
+---@param rec table
+---@return string
+---Example: print(wb.experiment.describe(run))
 function M.describe(rec)
   if rec.status ~= "ok" then return rec.status end
   return string.format("test acc %.4f%s", rec.metrics.test_accuracy,
     rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
 end
 
--- ex:run{jobs = N, fresh = false, verbose = true} -> Runs
+---wb.Experiment:run(opts) -> wb.Runs
+---Trains every run without a record (all with fresh = true) and returns the
+---run list in variant and seed order. opts: jobs (default --jobs, else the
+---number of processors: runs go to child processes through xargs -P),
+---fresh, verbose (progress and ETA on stderr, true). A failing run is
+---reported with the tail of its log and the others go on (the list's
+---failures field). With --list-runs it prints the commands instead; with
+-----run HASH it trains that one run.
+---@param opts? table
+---@return wb.Runs
+---Example: local runs = ex:run{jobs = 2}; print(runs:table{"test_accuracy"})
 function Experiment:run(o)
   o = o or {}
   local opts = self.options

@@ -337,8 +337,7 @@ end
 -- Members of a module or class, grouped: modules, classes, functions.
 local function member_lines(e, out)
   local name = e.name
-  local is_fn = e.sig:find("[({]") ~= nil -- a constructor: only its methods
-  local ms = is_fn and {} or members(name, ".")
+  local ms = members(name, ".")
   for _, m in ipairs(members(name, ":")) do ms[#ms + 1] = m end
   local groups = {{"Modules:"}, {"Classes:"}, {"Functions:"}}
   for _, m in ipairs(ms) do

@@ -26,6 +26,7 @@ function Runs.__index(self, k)
   if math.type(k) == "integer" then return rawget(self, "records")[k] end
   return Runs[k]
 end
+Runs.__methods = Runs -- behind an __index function: for completion and help
 
 -- The runs folder each Run object was read from (weak: records stay plain
 -- data, with nothing added that would end up in their JSON).

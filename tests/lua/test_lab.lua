@@ -1,0 +1,447 @@
+-- test_lab.lua: the REPL as a lab bench. wb.runs.find and Run objects over
+-- real runs (task 5 in --quick mode, trained once into a temporary root),
+-- their models reproducing the recorded test accuracy exactly, wb.stats,
+-- dead units, the weight grid, weight histograms across runs; help() for
+-- every public name (a walk of wb), `workbench -h NAME`, the language-server
+-- annotation file against the wb table, and the man page.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local root = T.tmpdir()
+local have_mnist = pcall(wb.data.mnist)
+
+-- {==== a small set of real runs ====
+
+local trained = false
+if have_mnist then
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/task05_dropout.lua --quick "
+    .. "--root %s", q(T.wb), q(root)))
+  trained = st == 0
+  T.test("task 5 --quick trains its 9 runs into a temporary root", function()
+    T.eq(st, 0, err)
+  end)
+end
+
+local function files(dir)
+  local ok, names = pcall(wb.sys.listdir, dir)
+  return ok and names or {}
+end
+
+-- }====
+
+-- {==== wb.runs.find and Run objects ====
+
+if not trained then
+  T.skip("wb.runs.find over real runs", "MNIST missing (make data) or training failed")
+else
+  T.test("find{} lists every record, each with its weights beside it", function()
+    local all = wb.runs.find{root = root}
+    local jsons, weights = 0, {}
+    for _, n in ipairs(files(root .. "/runs")) do
+      if n:match("%.json$") then jsons = jsons + 1 end
+      if n:match("%.safetensors$") then weights[n] = true end
+    end
+    T.eq(#all, jsons)
+    T.eq(#all, 9)
+    for _, r in ipairs(all) do
+      T.ok(weights[r.weights], "no weights file for " .. tostring(r))
+      T.eq(getmetatable(r), wb.runs.Run)
+    end
+    -- dir = the runs folder itself; WB_PLOTS is the default root
+    T.eq(#wb.runs.find{dir = root .. "/runs"}, 9)
+    local st, out = T.sh("WB_PLOTS=" .. q(root) .. " " .. q(T.wb)
+      .. " -e 'io.write(#wb.runs.find{task = \"task05_dropout\"})'")
+    T.eq(st, 0); T.eq(out, "9")
+  end)
+
+  T.test("find filters by record fields and config keys; sorted by variant, seed", function()
+    local rs = wb.runs.find{root = root, task = "task05_dropout", dropout = 0.3}
+    T.eq(#rs, 3)
+    for i, r in ipairs(rs) do
+      T.eq(r.config.dropout, 0.3); T.eq(r.variant, "dropout=0.3"); T.eq(r.seed, i)
+      T.eq(math.type(r.seed), "integer")
+    end
+    T.eq(#wb.runs.find{root = root, dropout = {0, 0.3}}, 6)
+    T.eq(#wb.runs.find{root = root, seed = 2, dataset = "mnist"}, 3)
+    T.eq(#wb.runs.find{root = root, dropout = function(v) return v > 0 end}, 6)
+    T.eq(#wb.runs.find{root = root, status = "diverged"}, 0)
+    T.eq(#wb.runs.find{root = root, task = "nope"}, 0)
+    local two = wb.runs.find{root = root, dropout = {0.3, 0}}
+    T.eq(two[1].variant, "dropout=0"); T.eq(two[6].variant, "dropout=0.3")
+    local err = T.check_error("unknown key 'dropuot'", wb.runs.find, {root = root, dropuot = 1})
+    T.ok(err:find("dropout", 1, true) and err:find("task", 1, true), err)
+    T.check_error("expected a table", wb.runs.find, "task05")
+  end)
+
+  T.test("a run list: #, [i], ipairs, tostring, :table, :variants, :stat", function()
+    local rs = wb.runs.find{root = root, dropout = {0, 0.3}}
+    local n = 0
+    for i, r in ipairs(rs) do n = n + 1; T.eq(r, rs.records[i]) end
+    T.eq(n, 6); T.eq(#rs, 6); T.eq(rs[7], nil)
+    local s = tostring(rs)
+    T.ok(s:find("^Runs%(6 runs, 2 variants%)\n  %[1%] Run task05_dropout dropout=0 seed 1: "
+      .. "test acc %d+%.%d%%"), s)
+    T.eq(table.concat(rs:variants(), " "), "dropout=0 dropout=0.3")
+    local md = rs:table{"test_accuracy", "gap"}
+    T.ok(md:find("| variant | seeds | test_accuracy | gap |", 1, true), md)
+    T.ok(md:find("| dropout=0.3 | 3 | ", 1, true), md)
+    local m = rs:stat("dropout=0", "test_accuracy")
+    local sum = 0
+    for _, r in ipairs(rs:of("dropout=0")) do sum = sum + r.metrics.test_accuracy end
+    T.near(m, sum / 3, 1e-12)
+  end)
+
+  T.test("a Run: fields, tostring, model, data, plot; nothing is trained", function()
+    local before = #files(root .. "/runs")
+    local r = wb.runs.find{root = root, dropout = 0.3, seed = 2}[1]
+    T.eq(tostring(r), string.format("Run task05_dropout dropout=0.3 seed 2: test acc %.1f%%",
+      100 * r.metrics.test_accuracy))
+    T.ok(r.history.loss and #r.history.loss == r.config.epochs, "history")
+    T.ok(type(r.measures.silenced_30) == "number", "measures")
+    T.eq(r.config.subset.train, 2000); T.eq(r.config.subset.test, 500)
+    local m = r:model()
+    T.eq(getmetatable(m), wb.nn.SequentialClass)
+    T.eq(#m, 3); T.eq(m[2].kind, "Dropout"); T.near(m[2].rate, 0.3, 1e-7)
+    T.ok(m ~= r:model(), "each call loads a fresh copy")
+    T.eq(#r:data().test, 500)
+    local p = r:plot("loss")
+    T.eq(p.kind, "lines"); T.eq(#p.d.series, 2) -- loss and val_loss
+    T.eq(#r:plot("gap").d.series, 1)
+    T.check_error("no series 'nosuch'", r.plot, r, "nosuch")
+    T.check_error("no best weights", r.model, r, "best")
+    T.check_error('expected "final" or "best"', r.model, r, "worst")
+    T.eq(#files(root .. "/runs"), before)
+  end)
+
+  T.test("run:model('best') loads <task>-<hash>.best.safetensors when it exists", function()
+    local r = wb.runs.find{root = root, dropout = 0, seed = 1}[1]
+    local other = wb.runs.find{root = root, dropout = 0, seed = 2}[1]
+    local best = root .. "/runs/" .. r.weights:gsub("%.safetensors$", ".best.safetensors")
+    util.write_file(best, util.read_file(root .. "/runs/" .. other.weights))
+    local mb = r:model("best")
+    T.eq(mb[1].weight:norm(), other:model()[1].weight:norm())
+    T.ok(mb[1].weight:norm() ~= r:model()[1].weight:norm(), "best differs from final")
+    os.remove(best)
+  end)
+
+  T.test("every run's weights reproduce its recorded test accuracy exactly", function()
+    for _, r in ipairs(wb.runs.find{root = root}) do
+      local e = r:evaluate()
+      T.eq(e.accuracy, r.metrics.test_accuracy, tostring(r))
+      T.near(e.loss, r.metrics.test_loss, 1e-9, tostring(r))
+      -- the same by hand: wb.load + evaluate on the recorded subset
+      local m = wb.load(root .. "/runs/" .. r.weights)
+      local test = wb.data.mnist().test:subset(1, r.config.subset.test)
+      T.eq(m:evaluate(test).accuracy, r.metrics.test_accuracy, tostring(r))
+    end
+  end)
+
+  T.test("ex:run() lists are Run objects too", function()
+    local rs = wb.runs.Runs(wb.runs.load_all(root .. "/runs"))
+    T.eq(getmetatable(rs[1]), wb.runs.Run)
+    T.ok(tostring(rs[1]):find("^Run task05_dropout"), tostring(rs[1]))
+  end)
+end
+
+-- The study's own runs (make report): every record has its weights and a
+-- sample of them reproduces its test accuracy (all with WB_LAB_ALL=1).
+local recs = wb.runs.load_all("plots/runs")
+if #recs == 0 then
+  T.skip("plots/runs reproduces its records", "no runs in plots/runs (make report)")
+else
+  T.test("plots/runs: find{} lists all records; weights reproduce test accuracy", function()
+    local all = wb.runs.find{dir = "plots/runs"}
+    T.eq(#all, #recs)
+    local step = os.getenv("WB_LAB_ALL") and 1 or math.max(1, #all // 12)
+    for i = 1, #all, step do
+      local r = all[i]
+      if r.status == "ok" then
+        T.ok(wb.sys.exists("plots/runs/" .. r.weights), "weights of " .. tostring(r))
+        T.eq(r:evaluate().accuracy, r.metrics.test_accuracy, tostring(r))
+      end
+    end
+  end)
+end
+
+-- }====
+
+-- {==== weight inspection ====
+
+-- A model with known weights: Dense(4, 3, relu) -> Dense(3, 2, relu).
+local function known_model()
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "relu"}),
+    wb.nn.Dropout(0.5), wb.nn.Dense(3, 2, {activation = "relu"})}
+  m[1].weight:copy(wb.tensor{{1, -1, 0}, {2, -2, 0.0005}, {0, 0, 0}, {-3, 3, 0}})
+  m[1].bias:copy(wb.tensor{0, 0, -1})
+  m[3].weight:copy(wb.tensor{{1, 0}, {1, 0}, {0, -1}})
+  m[3].bias:fill(0)
+  return m
+end
+
+T.test("wb.stats: mean, std, min, max, near-zero fraction, L2 norm per tensor", function()
+  local s = wb.stats(known_model())
+  T.eq(#s, 4)
+  local w = s[1]
+  T.eq(w.layer, 1); T.eq(w.index, 1); T.eq(w.param, "weight"); T.eq(w.n, 12)
+  T.eq(table.concat(w.shape, ","), "4,3")
+  T.near(w.mean, 0.0005 / 12, 1e-7)
+  T.near(w.min, -3, 0); T.near(w.max, 3, 0)
+  T.near(w.norm, math.sqrt(1 + 1 + 4 + 4 + 0.0005 ^ 2 + 9 + 9), 1e-6)
+  T.near(w.near_zero, 6 / 12, 1e-12) -- five zeros and 0.0005 < 1e-3
+  local xs = {1, -1, 0, 2, -2, 0.0005, 0, 0, 0, -3, 3, 0}
+  local m, v = w.mean, 0
+  for _, x in ipairs(xs) do v = v + (x - m) ^ 2 end
+  T.near(w.std, math.sqrt(v / 12), 1e-6) -- population std
+  T.eq(s[2].param, "bias"); T.near(s[2].near_zero, 2 / 3, 1e-12)
+  T.eq(s[3].layer, 2); T.eq(s[3].index, 3) -- the Dropout layer is not counted
+  T.near(wb.stats(known_model(), {threshold = 1e-4})[1].near_zero, 5 / 12, 1e-12)
+  local text = tostring(s)
+  T.ok(text:find("layer%s+param%s+shape%s+mean%s+std%s+min%s+max%s+|w|<0.001%s+L2 norm"), text)
+  T.ok(text:find("1 Dense(4 -> 3, relu)  weight  [4, 3]", 1, true), text)
+  T.ok(text:find("50.0%", 1, true), text)
+  T.check_error("expected a model", wb.stats, 42)
+end)
+
+-- Inputs where unit 3 of layer 1 never fires (its weights are zero, bias -1)
+-- and unit 2 of layer 2 never fires (its only input weight is negative on a
+-- unit that is always 0).
+local function known_data()
+  local x = wb.tensor({{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 0, 1}, {1, 1, 1, 1}}, "uint8")
+  return wb.data.Dataset(x, wb.tensor({0, 1, 2, 3}, "uint8"), "known")
+end
+
+T.test("dead units: layer 1 (= wb.measures.dead_units), a deeper layer, non-relu", function()
+  local m, ds = known_model(), known_data()
+  T.eq(wb.lab.dead_units(m, ds), 1)
+  T.eq(wb.lab.dead_units(m, ds, 1), wb.measures.dead_units(m, ds))
+  T.eq(wb.lab.dead_units(m, ds, 2), 1)
+  local s = wb.stats(m, {data = ds})
+  T.eq(s[1].dead, 1); T.eq(s[1].units, 3); T.eq(s[3].dead, 1); T.eq(s[2].dead, nil)
+  T.ok(tostring(s):find("1/3", 1, true), tostring(s))
+  local lin = wb.nn.Sequential{wb.nn.Dense(4, 2)}
+  T.eq(wb.lab.dead_units(lin, ds), nil)
+  T.check_error("layer 3: expected 1..2", wb.lab.dead_units, m, ds, 3)
+end)
+
+T.test("weight_grid: one diverging tile per unit of the first Dense layer", function()
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 20, {activation = "relu"}),
+    wb.nn.Dense(20, 10, {activation = "softmax"})}
+  local p = wb.lab.weight_grid(m)
+  T.eq(p.kind, "images"); T.eq(p.d.n, 20); T.eq(p.d.palette, "diverging")
+  T.eq(p.d.cols, 16); T.eq(p.d.rows, 2)
+  -- tile j is column j of the kernel
+  local w = m[1].weight
+  T.near(p.d.tiles[5][100], w:get(100, 5), 0)
+  local p8 = wb.lab.weight_grid(m, {units = 8, cols = 4})
+  T.eq(p8.d.n, 8); T.eq(p8.d.rows, 2)
+  T.check_error("do not form a square image", wb.lab.weight_grid, m, {layer = 2})
+  local png = root .. "/lab/grid.png"
+  p:save(png)
+  local fh = assert(io.open(png, "rb"))
+  T.eq(fh:read(8), "\137PNG\r\n\26\n")
+  fh:close()
+end)
+
+T.test("weight_grid:show() draws characters in the terminal", function()
+  local st, out, err = T.sh(q(T.wb) .. [[ -e 'wb.seed(3)
+    local m = wb.nn.Sequential{wb.nn.Dense(784, 4)}
+    wb.lab.weight_grid(m, {title = "grid"}):show{width = 100, height = 40}']])
+  T.eq(st, 0, err)
+  T.ok(out:find("grid", 1, true), out)
+  local marks = select(2, out:gsub("[#=+-]", ""))
+  T.ok(marks > 200, "expected the tiles as characters, got:\n" .. out)
+end)
+
+T.test("compare_weights: one histogram per variant (or run, or model)", function()
+  local a = wb.nn.Sequential{wb.nn.Dense(784, 8), wb.nn.Dense(8, 10)}
+  local b = wb.nn.Sequential{wb.nn.Dense(784, 8), wb.nn.Dropout(0.3), wb.nn.Dense(8, 10)}
+  local p = wb.lab.compare_weights({a, b}, 2, {labels = {"plain", "dropout"}})
+  T.eq(p.kind, "histogram"); T.eq(#p.d.series, 2)
+  T.eq(p.d.series[2].label, "dropout")
+  T.eq(wb.lab.compare_weights({a}, 1, {param = "bias"}).d.series[1].label, "model 1")
+  T.check_error("layer 3: expected 1..2", wb.lab.compare_weights, {a, b}, 3)
+  T.check_error("non-empty list", wb.lab.compare_weights, {}, 1)
+  if trained then
+    local rs = wb.runs.find{root = root, dropout = {0, 0.3}}
+    local pv = wb.lab.compare_weights(rs, 1)
+    T.eq(#pv.d.series, 2)
+    T.eq(pv.d.series[1].label, "dropout=0"); T.eq(pv.d.series[2].label, "dropout=0.3")
+    local pr = wb.lab.compare_weights(rs, 2, {by = "run"})
+    T.eq(#pr.d.series, 6); T.eq(pr.d.series[6].label, "dropout=0.3 seed 3")
+    pv:save(root .. "/lab/hist.png")
+    T.ok(wb.sys.exists(root .. "/lab/hist.png"))
+  end
+end)
+
+-- }====
+
+-- {==== help ====
+
+-- One object of every class that is not reachable from wb without one.
+local function instances()
+  local ds = wb.data.Dataset(wb.new_tensor({2, 4}, "uint8"), wb.new_tensor({2}, "uint8"))
+  local out = {ds, wb.zeros(1), wb.optim.Adam{}, wb.nn.Dense(2, 2), wb.nn.Dropout(0.1),
+    wb.nn.Activation("relu"), wb.nn.Flatten(), wb.nn.SparseCrossEntropy(),
+    wb.nn.Sequential{}, wb.fit.new_history(), wb.plot.lines{series = {{y = {1, 2}}}},
+    wb.stats(wb.nn.Sequential{wb.nn.Dense(2, 2)}),
+    wb.experiment{name = "x", options = {}}, wb.task{name = "t", args = {}},
+    wb.runs.Runs({{task = "t", variant = "v", seed = 1, status = "ok"}}),
+    wb.callbacks.EarlyStopping{}, wb.callbacks.ModelCheckpoint{filepath = root .. "/c"},
+    wb.callbacks.ReduceLROnPlateau{}, wb.callbacks.CSVLogger(root .. "/log.csv")}
+  out[#out + 1] = out[#out][1] -- a Run
+  return out
+end
+
+T.test("help covers every public function, class and method (walk of wb)", function()
+  local missing, stale = wb.help.check(instances())
+  T.eq(#missing, 0, "no help for: " .. table.concat(missing, ", "))
+  T.eq(#stale, 0, "help for names that do not exist: " .. table.concat(stale, ", "))
+end)
+
+T.test("help text: signature, description, parameters, example", function()
+  local t = wb.help.text(wb.runs.find)
+  T.ok(t:find("^wb.runs.find%(query%) %-> wb.Runs\n  The finished runs"), t)
+  T.ok(t:find("\n  Parameters:\n    query%? table\n"), t)
+  T.ok(t:find("\n  Example: ", 1, true), t)
+  -- by value: a C function, a C method, a Lua method, an object's class
+  T.ok(wb.help.text(wb.zeros):find("^wb.zeros%(d1, d2, ...%) %-> wb.Tensor"))
+  T.ok(wb.help.text(wb.zeros(1).sum):find("^wb.Tensor:sum%(%)"))
+  local m = wb.nn.Sequential{}
+  T.ok(wb.help.text(m.fit):find("^wb.Sequential:fit%(train, opts%)"))
+  T.ok(wb.help.text(m):find("^wb.Sequential\n"))
+  T.ok(wb.help.text(m):find("\n  Methods:\n", 1, true))
+  T.ok(wb.help.text(wb.optim.SGD{}):find("\n    :step%(params, grads%)"))
+  -- by name, long and short
+  for _, n in ipairs{"wb.Tensor:sum", "Tensor:sum", "Tensor.sum", "wb.Tensor.sum"} do
+    T.ok((wb.help.text(n) or ""):find("^wb.Tensor:sum"), n)
+  end
+  T.ok(wb.help.text("zeros"):find("^wb.zeros"))
+  T.ok(wb.help.text("wb.nn.SequentialClass.fit"):find("^wb.Sequential:fit"))
+  -- modules list their members; help() is the overview
+  local lab = wb.help.text(wb.lab)
+  T.ok(lab:find("\n  Functions:\n", 1, true) and lab:find("weight_grid(model, opts)", 1, true), lab)
+  T.ok(wb.help.text():find("^wb\n") and wb.help.text():find("\n  Modules:\n", 1, true))
+  local none, msg = wb.help.text("weight_gird")
+  T.eq(none, nil); T.ok(msg:find("no help for 'weight_gird'", 1, true), msg)
+  local _, msg2 = wb.help.text("grid")
+  T.ok(msg2:find("wb.lab.weight_grid", 1, true), msg2)
+  -- a user's own function with a --- block above it
+  local src = root .. "/mine.lua"
+  util.write_file(src, "---wb.mine(x) -> number\n---Twice x.\nreturn function(x) return 2 * x end\n")
+  T.ok(wb.help.text(dofile(src)):find("^wb.mine%(x%) %-> number\n  Twice x.\n"))
+end)
+
+T.test("workbench -h NAME prints the same text; unknown names exit 1", function()
+  local st, out, err = T.sh(q(T.wb) .. " -h wb.lab.compare_weights")
+  T.eq(st, 0, err)
+  T.eq(out, wb.help.text("wb.lab.compare_weights"))
+  st, out = T.sh(q(T.wb) .. " -h Tensor:norm")
+  T.eq(st, 0); T.ok(out:find("^wb.Tensor:norm%(%) %-> number"), out)
+  st, out, err = T.sh(q(T.wb) .. " -h no_such_name")
+  T.eq(st, 1); T.eq(out, ""); T.ok(err:find("no help for 'no_such_name'", 1, true), err)
+  st, out = T.sh(q(T.wb) .. " -h")
+  T.eq(st, 0); T.ok(out:find("usage: ", 1, true), out)
+end)
+
+T.test("the REPL defines the global help; scripts do not", function()
+  local st, out = T.sh("printf 'help(wb.seed)\\n' | " .. q(T.wb) .. " -i -e 'x = 1'")
+  T.eq(st, 0)
+  T.ok(out:find("wb.seed(n)", 1, true), out)
+  st, out = T.sh(q(T.wb) .. " -e 'io.write(tostring(rawget(_G, \"help\")))'")
+  T.eq(out, "nil")
+end)
+
+-- }====
+
+-- {==== the language-server annotation file ====
+
+-- Names defined in a LuaLS meta file: tables, classes, functions, methods.
+local function meta_names(text)
+  local names, vars = {}, {}
+  local pending
+  for line in text:gmatch("[^\n]*") do
+    local cls = line:match("^%-%-%-@class ([%w_.]+)$")
+    if cls then pending = cls end
+    local var = line:match("^local ([%w_]+) = {}$")
+    if var and pending then vars[var] = pending; names[pending] = true; pending = nil end
+    local tbl = line:match("^(wb[%w_.]*) = {}$")
+    if tbl then names[tbl] = true end
+    local owner, sep, fn = line:match("^function ([%w_.]+)([.:])([%w_]+)%(")
+    if owner then names[(vars[owner] or owner) .. sep .. fn] = true end
+  end
+  return names
+end
+
+T.test("bindings/lua/meta/wb.lua: parses; its names are wb's, both ways", function()
+  local text = util.read_file("bindings/lua/meta/wb.lua")
+  T.ok(text and text:find("^%-%-%-@meta\n"), "missing ---@meta header")
+  T.ok(load(text, "meta"), "does not parse as Lua")
+  local names = meta_names(text)
+  local w = wb.help._walk(instances())
+  local want = {}
+  for name in pairs(w.modules) do want[name] = true end
+  for name in pairs(w.classes) do want[name] = true end
+  for _, ns in pairs(w.functions) do
+    for _, n in ipairs(ns) do
+      local e = wb.help.find(n) or {}
+      if e.names then for _, m in ipairs(e.names) do if m == n then want[n] = true end end end
+    end
+  end
+  local missing, extra = {}, {}
+  for n in pairs(want) do if not names[n] then missing[#missing + 1] = n end end
+  for n in pairs(names) do
+    if not (w.names[n] or n == "wb" or want[n]) then extra[#extra + 1] = n end
+  end
+  table.sort(missing); table.sort(extra)
+  T.eq(#missing, 0, "not in meta/wb.lua (make meta): " .. table.concat(missing, ", "))
+  T.eq(#extra, 0, "in meta/wb.lua but not in wb (make meta): " .. table.concat(extra, ", "))
+  T.ok(#want > 150, "walked only " .. #want .. " names")
+end)
+
+-- Declarations only (names, ---@ tags, signature lines): prose may lag.
+T.test("meta/wb.lua declares what wb.help.meta() generates (make meta)", function()
+  local have, want = util.read_file("bindings/lua/meta/wb.lua"), wb.help.meta()
+  local function decls(text)
+    local out = {}
+    for l in text:gmatch("[^\n]*") do
+      if l:match("^function ") or l:match("^%-%-%-@") or l:match("^local ")
+          or l:match("^wb[%w_.]* = ") then
+        out[#out + 1] = l
+      end
+    end
+    return out
+  end
+  local n, hl, wl = 0, decls(have), decls(want)
+  if table.concat(hl, "\n") == table.concat(wl, "\n") then return end
+  repeat n = n + 1 until hl[n] ~= wl[n]
+  error(string.format("stale at line %d (run make meta):\n  file: %s\n  docs: %s", n,
+    tostring(hl[n]), tostring(wl[n])))
+end)
+
+-- }====
+
+-- {==== the man page ====
+
+if T.sh("command -v man") ~= 0 then
+  T.skip("man -l bindings/workbench.1", "man is not installed")
+else
+  T.test("man -l bindings/workbench.1 renders without warnings", function()
+    local st, out, err = T.sh("MANWIDTH=80 man --warnings -l bindings/workbench.1")
+    T.eq(st, 0, err)
+    T.eq(err, "")
+    for _, s in ipairs{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS",
+                       "ENVIRONMENT", "FILES", "EXAMPLES", "~/.workbench_history"} do
+      T.ok(out:find(s, 1, true), "man page lacks " .. s)
+    end
+    -- every option of workbench -h is in the page
+    local _, usage = T.sh(q(T.wb) .. " -h")
+    for opt in usage:gmatch("\n  (%-%S*)") do
+      T.ok(out:find(opt, 1, true), "option " .. opt .. " missing from the man page")
+    end
+  end)
+end
+
+-- }====
+
+T.done()

@@ -112,6 +112,22 @@ T.test("claim C3 follows the numbers in the records", function()
   T.ok(row.numbers:find("0.1020 ± 0.0000", 1, true) or row.numbers:find("gap"), row.numbers)
 end)
 
+T.test("C5: a variant that never reaches the target is the slower one", function()
+  for s = 1, 3 do
+    record("task07_optimizers", "SGD lr=0.01", s, {test_accuracy = 0.96})
+    record("task07_optimizers", "Adam", s, {epochs_to_target = 3, late_val_loss_jitter = 0.01})
+    record("task07_optimizers", "AdamW wd=0.004", s, {epochs_to_target = 3,
+      late_val_loss_jitter = 0.002 + 0.0001 * s})
+  end
+  local v, row = verdict("C5")
+  T.eq(v, "supported", row.numbers)
+  T.ok(row.numbers:find("SGD never reached it", 1, true), row.numbers)
+  for s = 1, 3 do
+    record("task07_optimizers", "SGD lr=0.01", s, {epochs_to_target = 1})
+  end
+  T.eq(verdict("C5"), "mixed", "SGD now faster: only the jitter part holds")
+end)
+
 T.test("a claim without runs is undecided and says so", function()
   local v, row = verdict("C7")
   T.eq(v, "undecided"); T.ok(row.numbers:find("no data", 1, true))

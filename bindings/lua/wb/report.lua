@@ -41,6 +41,17 @@ local function fmt(m, s, name) return runs_mod.fmt_mean_std(m, s, name) end
 -- with lower = true). Returns {ok = true|false|nil, text = ...}.
 local function part(desc, ga, gb, name, lower, la, lb)
   local a, b = vals(ga, name), vals(gb, name)
+  -- "epochs to a target": a variant whose every seed has runs but never
+  -- reached the target is slower than one that did (treated as infinity)
+  local never_a = ga and #ga > 0 and #a == 0
+  local never_b = gb and #gb > 0 and #b == 0
+  if name:find("_to_target") and (never_a or never_b) and not (never_a and never_b) then
+    local reached, missed = never_b and la or lb, never_b and lb or la
+    local m, s = runs_mod.mean_std(never_b and a or b)
+    local ok = never_b == (lower == true) -- the claimed faster one reached it
+    return {ok = ok, decided = true, text = string.format("%s: %s %s; %s never reached it",
+      desc, reached, fmt(m, s, name), missed)}
+  end
   if #a == 0 or #b == 0 then return {ok = nil, text = desc .. ": no data"} end
   local ma, sa = runs_mod.mean_std(a)
   local mb, sb = runs_mod.mean_std(b)

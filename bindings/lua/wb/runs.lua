@@ -202,7 +202,7 @@ end
 function M.fmt_mean_std(m, s, name)
   if m == nil then return "n/a" end
   if is_pct(name) then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
-  if name and (name:find("epoch") or name:find("units")) then -- counts
+  if name and (name:find("epoch") and not name:find("^sec") or name:find("units")) then
     return string.format("%.1f ± %.1f", m, s)
   end
   if math.abs(m) >= 100 or m == math.floor(m) and s == 0 then

@@ -22,15 +22,16 @@ task:text(string.format("%d images; preprocessing: invert a light background, cr
   .. "ink, scale the longer side to 20 px, centre of mass at the centre of 28x28. "
   .. "Probabilities are the mean over %d seeds.", #files, #models))
 task:text("| file | label | predicted | probability | correct |\n|---|---|---|---|---|")
-local tiles, caps, bars, right = {}, {}, {}, 0
+local by_step, bars, right = {}, {}, 0
 local steps = {"input", "inverted", "cropped", "scaled", "centred"}
 for k, path in ipairs(files) do
   local img = wb.image.load(path)
   local x, st = wb.image.to_mnist(img, {steps = true})
-  st.input = img
-  for _, s in ipairs(steps) do
-    tiles[#tiles + 1] = wb.image.resize(st[s], 28, 28):reshape(784)
-    caps[#caps + 1] = s == "input" and path:match("[^/]+$") or s
+  -- tiles are drawn ink-dark (high = black): show the input as the file looks
+  st.input = wb.image.invert(img)
+  for i, s in ipairs(steps) do
+    by_step[i] = by_step[i] or {}
+    by_step[i][k] = wb.image.fit(st[s], 28, 28):reshape(784) -- keeps the aspect ratio
   end
   local mean = wb.zeros(1, 10)
   for _, m in ipairs(models) do mean = mean + m:predict(x) end
@@ -44,10 +45,16 @@ for k, path in ipairs(files) do
   bars[#bars + 1] = wb.plot.bars{title = string.format("%s: pred %d", path:match("[^/]+$"),
     best), labels = S.classes, values = probs, yrange = {0, 1}}
 end
-local stack = wb.zeros(#tiles, 784)
-for i, t in ipairs(tiles) do stack[i] = t end
-task:figure("preprocessing", wb.plot.images{title = "Preprocessing steps, one digit per row",
-  tiles = stack, rows = #files, cols = #steps, labels = caps})
+local stack, caps = wb.zeros(#steps * #files, 784), {}
+for i, s in ipairs(steps) do
+  for k, path in ipairs(files) do
+    stack[(i - 1) * #files + k] = by_step[i][k]
+    caps[#caps + 1] = i == 1 and path:match("([^/]+)%.png$") or s
+  end
+end
+task:figure("preprocessing", wb.plot.images{title = "MNIST-style preprocessing: the file, "
+  .. "inverted, cropped to the ink, scaled to 20 px, centred by mass in 28x28",
+  tiles = stack, rows = #steps, cols = #files, labels = caps})
 task:figure("probabilities", wb.plot.panels{title = "Predicted probabilities (mean over "
   .. "seeds)", cols = 4, plots = bars})
 task:section("Findings (computed)")

@@ -13,6 +13,7 @@
  */
 #include "png.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "fsutil.h"
@@ -229,6 +231,45 @@ static wb_status read_fail(reader *r, wb_err *err)
     return wb_err_set(err, WB_EFORMAT, "%s: libpng: %s", n, r->m.err);
 }
 
+/* Walk the chunk headers (length, type) after the signature, up to IEND,
+ * and check each ancillary chunk's length against the bytes that remain
+ * before libpng sees the data: libpng 1.6.39 allocates a text chunk's
+ * declared length (up to 2 GB) before reading it. Critical chunks (IHDR,
+ * PLTE, IDAT, IEND) are read incrementally or have fixed limits, and a cut
+ * in them is left to libpng ("truncated: libpng: Read Error"). Needs the
+ * source size (skipped when unknown, e.g. a pipe). Reads with pread or
+ * memcpy: the source position is not moved. 0, or -1 with r->m.err set. */
+static int prescan(reader *r)
+{
+    uint64_t pos = 8, size = r->size;
+    if (size == 0)
+        return 0;
+    while (size - pos >= 8) {
+        unsigned char h[8];
+        if (r->fp) {
+            if (pread(fileno(r->fp), h, 8, (off_t)pos) != 8)
+                return 0; /* let libpng meet (and report) the read error */
+        } else {
+            memcpy(h, r->buf + pos, 8);
+        }
+        uint64_t len = be32(h);
+        int ancillary = h[4] & 0x20; /* lower-case first letter */
+        if (ancillary && (len > size - pos - 8 || size - pos - 8 - len < 4)) {
+            snprintf(r->m.err, MSG, "truncated: chunk '%c%c%c%c' at byte %llu declares "
+                     "%llu data bytes, but only %llu bytes follow its header (with the "
+                     "4-byte CRC)", isprint(h[4]) ? h[4] : '?', isprint(h[5]) ? h[5] : '?',
+                     isprint(h[6]) ? h[6] : '?', isprint(h[7]) ? h[7] : '?',
+                     (unsigned long long)pos, (unsigned long long)len,
+                     (unsigned long long)(size - pos - 8));
+            return -1;
+        }
+        if (memcmp(h + 4, "IEND", 4) == 0 || len + 12 > size - pos)
+            return 0; /* the end, or a cut critical chunk (libpng's to report) */
+        pos += 12 + len;
+    }
+    return 0; /* no IEND: libpng reports it */
+}
+
 /* Shared by load and decode: signature, libpng setup, run, cleanup. */
 static wb_tensor *decode(reader *r, wb_err *err)
 {
@@ -243,6 +284,10 @@ static wb_tensor *decode(reader *r, wb_err *err)
             wb_err_set(err, WB_EFORMAT, "%s: not a PNG file (empty)", r->name);
         else
             wb_err_set(err, WB_EFORMAT, "%s: not a PNG file", r->name);
+        return NULL;
+    }
+    if (prescan(r) != 0) {
+        wb_err_set(err, WB_EFORMAT, "%s: %s", r->name, r->m.err);
         return NULL;
     }
     r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->m, error_cb,

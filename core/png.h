@@ -19,7 +19,9 @@
  *   WB_PNG_MAX_CHUNK bytes (zTXt/iCCP bombs). And the declared image data
  *   (rows plus filter bytes) must fit in what the file's bytes can inflate
  *   to (deflate expands at most 1032:1): a 100-byte file cannot make the
- *   loader allocate a 256 MB image.
+ *   loader allocate a 256 MB image. Every ancillary chunk's length is
+ *   checked against the bytes that follow it before libpng reads the file
+ *   (libpng itself allocates a text chunk's declared length, up to 2 GB).
  *
  * Errors name the file and keep libpng's own words, for example
  *   "digit.png: not a PNG file"

@@ -704,7 +704,8 @@ static wb_status validate(parser *p, uint64_t data_size)
                               dtype_tag(e->dtype), (unsigned long long)need,
                               (unsigned long long)bytes);
     }
-    qsort(p->e, (size_t)p->ne, sizeof *p->e, cmp_offset);
+    if (p->ne > 1) /* p->e is NULL in a file with no tensors */
+        qsort(p->e, (size_t)p->ne, sizeof *p->e, cmp_offset);
     uint64_t cur = 0;
     for (int i = 0; i < p->ne; i++) {
         entry *e = &p->e[i];
@@ -885,6 +886,10 @@ static wb_safetensors *load_stream(FILE *f, const char *path, uint64_t fsize,
     }
     parser_free(&p);
     wb_free(hdr);
+    if (!st) /* names from the file may hold control characters: one line */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
     return st;
 }
 

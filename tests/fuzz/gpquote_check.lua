@@ -8,11 +8,16 @@
 -- Property of U.q(s) (bindings/lua/wb/plot/util.lua): the text has no
 -- control character (a newline would end the gnuplot command) and, read
 -- by a model of gnuplot's lexer, is one string expression whose value is s
--- with each control character replaced by a space. The model: 'single
--- quoted' strings with '' for a quote and nothing else expanded, except
--- that a token starting with '' is the empty string (gnuplot's quirk);
--- "double quoted" strings expand backslashes, so the quoter may only put
--- quotes in them; tokens joined by the . operator. tests/lua/test_gpquote
+-- with each control character replaced by a space. The model (measured
+-- on gnuplot 5.4): 'single quoted' strings expand nothing but '' (one
+-- quote), and only where the byte before that pair is not a quote itself:
+-- so a token starting with '' is the empty string, and 'a''''b' is "a'"
+-- then a stray 'b' (two quotes in a row cannot be written inside one
+-- single-quoted string); and before lexing, @name is macro-expanded where
+-- gnuplot's naive quote tracking (every ' and every unescaped " toggles)
+-- sees no quote;
+-- "double quoted" strings expand \ooo, \\ and \" (other escapes are
+-- outside the model) and run `backquoted` shell commands (refused); tokens joined by the . operator. tests/lua/test_gpquote
 -- checks the model against the real gnuplot.
 -- Property of U.sh(s): a POSIX shell word ('...' pieces and \' escapes)
 -- whose value is exactly s.
@@ -20,7 +25,49 @@ return function(root)
   local U = dofile(root .. "/bindings/lua/wb/plot/util.lua")
 
   -- The strings of a gnuplot string expression, concatenated; nil, why.
-  local function gp_value(e)
+  -- mode: nil (the full property), "line" (the expression alone on a
+  -- line: only expansion is checked) or "lex" (the lexer alone).
+  local function gp_value(e, mode)
+    local no_macros = mode == "lex"
+    -- gnuplot's macro pass (expand_1level_macros in command.c) runs first,
+    -- over the whole line, with its own quote tracking: every ' toggles
+    -- "in single quotes" (also inside "..."), every " not after a
+    -- backslash toggles "in double quotes", a backslash inside "..."
+    -- toggles "after backslash", # outside both starts a comment, and
+    -- @name (a letter after @) outside both is replaced. The expression
+    -- must not trigger it, and must hold an even number of ' (else the
+    -- rest of the command line is misread).
+    -- Checked from two starting states: outside all quotes, and inside a
+    -- double quote left open earlier on the line (an odd number of " in a
+    -- previous title): U.q output holds " wherever the text does.
+    for _, dq0 in ipairs(mode and {false} or {false, true}) do
+      local sq, dq, bs, comment = false, dq0, false, false
+      for k = 1, #e do
+        local c = e:sub(k, k)
+        if c == "@" then
+          if not sq and not dq and not comment and not no_macros
+              and e:sub(k + 1, k + 1):find("^%a") then
+            return nil, "gnuplot would expand the macro at byte " .. k
+              .. (dq0 and " (after an open double quote)" or "")
+          end
+          bs = false
+        elseif c == '"' then
+          if not bs then dq = not dq end
+          bs = false
+        elseif c == "'" then
+          sq, bs = not sq, false
+        elseif c == "\\" then
+          if dq then bs = not bs end
+        else
+          if c == "#" and not sq and not dq then comment = true end
+          bs = false
+        end
+      end
+      if sq and not mode then
+        return nil, "an odd number of ' : gnuplot's macro scan stays inside single "
+          .. "quotes, so @names later on the line count as outside"
+      end
+    end
     local i, n, out = 1, #e, {}
     local want_string = true
     while i <= n do
@@ -28,15 +75,16 @@ return function(root)
       if c == " " then
         i = i + 1
       elseif want_string and c == "'" then
-        if e:sub(i + 1, i + 1) == "'" then
-          return nil, "a token starts with '' (gnuplot reads the empty string) at byte " .. i
-        end
         local j, buf = i + 1, {}
         while true do
           local d = e:sub(j, j)
           if d == "" then return nil, "unterminated single-quoted string at byte " .. i end
           if d == "'" then
-            if e:sub(j + 1, j + 1) == "'" then buf[#buf + 1] = "'"; j = j + 2
+            -- gnuplot 5.4: a quote escapes the next one only when the byte
+            -- before it is not a quote (so '' is a whole token, and in
+            -- 'a''''b' the string ends after the first pair)
+            if e:sub(j - 1, j - 1) ~= "'" and e:sub(j + 1, j + 1) == "'" then
+              buf[#buf + 1] = "'"; j = j + 2
             else break end
           else
             buf[#buf + 1] = d; j = j + 1
@@ -45,14 +93,29 @@ return function(root)
         out[#out + 1] = table.concat(buf)
         i, want_string = j + 1, false
       elseif want_string and c == '"' then
-        local j = e:find('"', i + 1, true)
-        if not j then return nil, "unterminated double-quoted string at byte " .. i end
-        local body = e:sub(i + 1, j - 1)
-        if body:find("[^']") then
-          return nil, "double-quoted string holds " .. string.format("%q", body)
-            .. " (gnuplot expands backslashes there)"
+        local j, buf = i + 1, {}
+        while true do
+          local d = e:sub(j, j)
+          if d == "" then return nil, "unterminated double-quoted string at byte " .. i end
+          if d == '"' then break end
+          if d == "`" then
+            return nil, "backquote in a double-quoted string at byte " .. j
+              .. " (gnuplot runs it as a shell command)"
+          end
+          if d == "\\" then
+            local oct, nx = e:match("^[0-7][0-7][0-7]", j + 1), e:sub(j + 1, j + 1)
+            if oct then
+              buf[#buf + 1] = string.char(tonumber(oct, 8) % 256); j = j + 4
+            elseif nx == "\\" or nx == '"' then
+              buf[#buf + 1] = nx; j = j + 2
+            else
+              return nil, "escape \\" .. nx .. " at byte " .. j .. " (not in the model)"
+            end
+          else
+            buf[#buf + 1] = d; j = j + 1
+          end
         end
-        out[#out + 1] = body
+        out[#out + 1] = table.concat(buf)
         i, want_string = j + 1, false
       elseif not want_string and c == "." then
         i, want_string = i + 1, true

@@ -17,6 +17,9 @@
 
 struct wb_atomic {
     int fd;
+    int dirfd;     /* the target's folder, opened by _new: commit allocates
+                      nothing after the rename; -1 if it could not be opened */
+    int dir_errno; /* why not */
     char *path; /* target */
     char *tmp;  /* path.tmp.<pid> */
 };
@@ -31,32 +34,28 @@ static char *dupstr(const char *s)
     return p;
 }
 
-/* fsync the folder holding path, so that a rename in it is durable.
- * Filesystems that cannot fsync a directory (EINVAL) are accepted. */
-static int sync_parent(const char *path)
+/* Open the folder holding path (for the fsync that makes a rename in it
+ * durable), using buf (at least strlen(path) + 2 bytes) for its name. */
+static int open_parent(const char *path, char *buf)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? wb_malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (dir) {
+    if (slash) {
         size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/x" -> "/" */
-        memcpy(dir, path, n);
-        dir[n] = '\0';
+        memcpy(buf, path, n);
+        buf[n] = '\0';
     }
-    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    wb_free(dir);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    if (rc != 0 && saved != EINVAL) {
-        errno = saved;
+    return open(slash ? buf : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* fsync the folder; filesystems that cannot fsync one (EINVAL) are fine. */
+static int sync_parent(wb_atomic *f)
+{
+    if (f->dirfd < 0) {
+        errno = f->dir_errno;
         return -1;
     }
+    if (fsync(f->dirfd) != 0 && errno != EINVAL)
+        return -1;
     return 0;
 }
 
@@ -76,6 +75,8 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
                    path);
         return NULL;
     }
+    f->dirfd = open_parent(path, tmp);
+    f->dir_errno = errno;
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
     int fd = open(tmp, flags, 0666);
@@ -87,6 +88,8 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
     if (fd < 0) {
         wb_err_set(err, WB_EIO, "%s: cannot create temporary file %s: %s",
                    path, tmp, strerror(errno));
+        if (f->dirfd >= 0)
+            close(f->dirfd);
         wb_free(f), wb_free(tmp), wb_free(target);
         return NULL;
     }
@@ -119,6 +122,8 @@ void wb_atomic_free(wb_atomic *f)
         return;
     if (f->fd >= 0)
         close(f->fd);
+    if (f->dirfd >= 0)
+        close(f->dirfd);
     if (f->tmp)
         unlink(f->tmp);
     wb_free(f->tmp);
@@ -151,7 +156,7 @@ wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
     wb_free(f->tmp); /* renamed: nothing left to unlink */
     f->tmp = NULL;
     wb_status st = WB_OK;
-    if (sync_parent(f->path) != 0)
+    if (sync_parent(f) != 0)
         st = wb_err_set(err, WB_EIO, "%s: written, but fsync of its folder "
                         "failed: %s", f->path, strerror(errno));
     wb_atomic_free(f);

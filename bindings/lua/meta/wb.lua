@@ -1183,7 +1183,9 @@ function wb_callbacks_CSVLogger:on_train_begin(model) end
 ---Example: cb:on_train_end() -- fit does this
 function wb_callbacks_CSVLogger:on_train_end() end
 
----wb.callbacks.EarlyStopping{monitor, min_delta, patience, mode, baseline, restore_best_weights, start_from_epoch, verbose} -> wb.callbacks.EarlyStopping
+---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
+---Options: monitor, min_delta, patience, mode, baseline,
+---restore_best_weights, start_from_epoch, verbose.
 ---Stops training when the monitored log (monitor = "val_loss") stops
 ---improving: an epoch improves when strictly better than the best by more
 ---than |min_delta| (0); training stops when patience (0) epochs in a row did
@@ -1227,7 +1229,9 @@ function wb_callbacks_EarlyStopping:on_train_end() end
 ---@return table
 function wb.callbacks.Lambda(fns) end
 
----wb.callbacks.ModelCheckpoint{filepath, monitor, save_best_only, save_weights_only, mode, initial_value_threshold, verbose} -> wb.callbacks.ModelCheckpoint
+---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
+---Options: filepath, monitor, save_best_only, save_weights_only, mode,
+---initial_value_threshold, verbose.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
 ---filled from the epoch and the logs. save_best_only (false): only when
@@ -1254,7 +1258,9 @@ function wb_callbacks_ModelCheckpoint:on_epoch_end(epoch, logs) end
 ---@param model wb.Sequential
 function wb_callbacks_ModelCheckpoint:on_train_begin(model) end
 
----wb.callbacks.ReduceLROnPlateau{monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose} -> wb.callbacks.ReduceLROnPlateau
+---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau
+---Options: monitor, factor, patience, mode, min_delta, cooldown, min_lr,
+---verbose.
 ---Lowers the learning rate when the monitored log (monitor = "val_loss")
 ---stops improving: lr = max(lr * factor, min_lr) (factor 0.1, min_lr 0)
 ---after patience (10) epochs without an improvement larger than min_delta
@@ -1352,7 +1358,9 @@ function wb.data.load(name) end
 ---@return table
 function wb.data.mnist() end
 
----wb.experiment{name, base, vary, variants, seeds, build, measure, callbacks, fit_options, reuse, root, options} -> wb.Experiment
+---wb.experiment{name, base, vary, seeds, ...} -> wb.Experiment
+---Spec keys: name, base, vary, variants, seeds, build, measure, callbacks,
+---fit_options, reuse, root, options.
 ---An experiment: a grid of runs over a base config times seeds; cached,
 ---resumable, parallel. vary = {key = {values}} makes the grid (or variants =
 ---a list of configs, each with an optional label); seeds ({1, 2, 3});
@@ -1372,7 +1380,9 @@ function wb.data.mnist() end
 ---@return wb.Experiment
 function wb.experiment(spec) end
 
----wb.experiment{name, base, vary, variants, seeds, build, measure, callbacks, fit_options, reuse, root, options} -> wb.Experiment
+---wb.experiment{name, base, vary, seeds, ...} -> wb.Experiment
+---Spec keys: name, base, vary, variants, seeds, build, measure, callbacks,
+---fit_options, reuse, root, options.
 ---An experiment: a grid of runs over a base config times seeds; cached,
 ---resumable, parallel. vary = {key = {values}} makes the grid (or variants =
 ---a list of configs, each with an optional label); seeds ({1, 2, 3});
@@ -2044,7 +2054,9 @@ function wb.optim.new(name, opts) end
 ---@return wb.Plot
 function wb.plot.bars(opts) end
 
----wb.plot.heatmap{title, z, xlabels, ylabels, xlabel, ylabel, counts, format, palette, zrange} -> wb.Plot
+---wb.plot.heatmap{title, z, xlabels, ylabels, counts, ...} -> wb.Plot
+---Options: title, z, xlabels, ylabels, xlabel, ylabel, counts, format,
+---palette, zrange.
 ---A matrix as coloured cells: z = rows (tables) or a 2-D tensor; z[r][c] is
 ---drawn at row r (top to bottom), column c. counts = true writes each
 ---cell's value (format, default "%d") in black or white, whichever reads on

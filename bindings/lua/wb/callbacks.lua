@@ -74,7 +74,9 @@ local EarlyStopping = {}
 EarlyStopping.__index = EarlyStopping
 EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 
----wb.callbacks.EarlyStopping{monitor, min_delta, patience, mode, baseline, restore_best_weights, start_from_epoch, verbose} -> wb.callbacks.EarlyStopping
+---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
+---Options: monitor, min_delta, patience, mode, baseline,
+---restore_best_weights, start_from_epoch, verbose.
 ---Stops training when the monitored log (monitor = "val_loss") stops
 ---improving: an epoch improves when strictly better than the best by more
 ---than |min_delta| (0); training stops when patience (0) epochs in a row did
@@ -201,7 +203,9 @@ local function format_path(pattern, epoch, logs)
 end
 M._format_path = format_path
 
----wb.callbacks.ModelCheckpoint{filepath, monitor, save_best_only, save_weights_only, mode, initial_value_threshold, verbose} -> wb.callbacks.ModelCheckpoint
+---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
+---Options: filepath, monitor, save_best_only, save_weights_only, mode,
+---initial_value_threshold, verbose.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
 ---filled from the epoch and the logs. save_best_only (false): only when
@@ -271,7 +275,9 @@ local ReduceLR = {}
 ReduceLR.__index = ReduceLR
 ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 
----wb.callbacks.ReduceLROnPlateau{monitor, factor, patience, mode, min_delta, cooldown, min_lr, verbose} -> wb.callbacks.ReduceLROnPlateau
+---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau
+---Options: monitor, factor, patience, mode, min_delta, cooldown, min_lr,
+---verbose.
 ---Lowers the learning rate when the monitored log (monitor = "val_loss")
 ---stops improving: lr = max(lr * factor, min_lr) (factor 0.1, min_lr 0)
 ---after patience (10) epochs without an improvement larger than min_delta

@@ -21,7 +21,9 @@ local cjson = require "cjson"
 local util = require "wb.util"
 local runs = require "wb.runs"
 
----wb.experiment{name, base, vary, variants, seeds, build, measure, callbacks, fit_options, reuse, root, options} -> wb.Experiment
+---wb.experiment{name, base, vary, seeds, ...} -> wb.Experiment
+---Spec keys: name, base, vary, variants, seeds, build, measure, callbacks,
+---fit_options, reuse, root, options.
 ---An experiment: a grid of runs over a base config times seeds; cached,
 ---resumable, parallel. vary = {key = {values}} makes the grid (or variants =
 ---a list of configs, each with an optional label); seeds ({1, 2, 3});

@@ -164,7 +164,8 @@ local function class_name(mt)
 end
 
 local function is_class(t)
-  return type(t) == "table" and (rawget(t, "__index") == t or type(rawget(t, "__name")) == "string")
+  return type(t) == "table"
+    and (rawget(t, "__index") == t or type(rawget(t, "__name")) == "string")
 end
 
 -- Names of every public function, class and module reachable from wb:
@@ -481,7 +482,8 @@ function M.check(extra)
   end
   local stale = {}
   for name in pairs(idx) do
-    if not found[name] and not w.names[name] and name ~= "wb" and not name:find(":__", 1, true) then
+    if not found[name] and not w.names[name] and name ~= "wb"
+        and not name:find(":__", 1, true) then
       stale[#stale + 1] = name
     end
   end

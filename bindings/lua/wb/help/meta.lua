@@ -82,7 +82,8 @@ return function(help)
   local names, classes = {}, {}
   for name in pairs(idx) do
     names[#names + 1] = name
-    if name:match("^[%w_.]*%u[%w_]*$") and not name:find(":") and not idx[name].sig:find("[({]") then
+    if name:match("^[%w_.]*%u[%w_]*$") and not name:find(":")
+        and not idx[name].sig:find("[({]") then
       classes[name] = true
     end
   end
@@ -158,7 +159,8 @@ return function(help)
       comment(e, L)
       local ps, args = params_of(e, classes), {}
       for _, p in ipairs(ps) do
-        L[#L + 1] = string.format("---@param %s %s%s", p[1], p[2], p[3] ~= "" and " " .. p[3] or "")
+        L[#L + 1] = string.format("---@param %s %s%s", p[1], p[2],
+          p[3] ~= "" and " " .. p[3] or "")
         args[#args + 1] = (p[1]:gsub("%?$", ""))
       end
       for _, r in ipairs(returns_of(e, classes)) do L[#L + 1] = "---@return " .. r end

@@ -21,7 +21,9 @@ local function check_palette(p, allowed, what)
 end
 
 -- ---------------------------------------------------------------- heatmap
----wb.plot.heatmap{title, z, xlabels, ylabels, xlabel, ylabel, counts, format, palette, zrange} -> wb.Plot
+---wb.plot.heatmap{title, z, xlabels, ylabels, counts, ...} -> wb.Plot
+---Options: title, z, xlabels, ylabels, xlabel, ylabel, counts, format,
+---palette, zrange.
 ---A matrix as coloured cells: z = rows (tables) or a 2-D tensor; z[r][c] is
 ---drawn at row r (top to bottom), column c. counts = true writes each
 ---cell's value (format, default "%d") in black or white, whichever reads on

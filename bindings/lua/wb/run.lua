@@ -1,0 +1,150 @@
+-- wb/run.lua: one finished run as an object (wb.Run): its record, plus
+-- methods that load its trained model and data and plot its curves. Items
+-- of wb.runs.find's and ex:run()'s lists (wb/runs.lua) are Run objects.
+--
+-- A Run is the record table itself (as read from <plots>/runs/*.json) with
+-- this metatable: records stay plain data, and the folder each one was read
+-- from is kept aside in a weak table, so nothing ends up in their JSON.
+-- Reads records and weights only; never trains.
+local wb = require "wb"
+local util = require "wb.util"
+
+local M = {}
+local Run = {__name = "wb.Run"}
+Run.__index = Run
+
+local dir_of = setmetatable({}, {__mode = "k"})
+
+-- r as a Run (a plain record gets the metatable) read from folder dir.
+function M.as_run(r, dir)
+  if type(r) == "table" and getmetatable(r) == nil then setmetatable(r, Run) end
+  if type(r) == "table" and dir and not dir_of[r] then dir_of[r] = dir end
+  return r
+end
+
+---wb.Run
+---One finished run: its record (fields hash, task, variant, seed, config,
+---status, history, metrics, measures, weights, wall_time, host, version,
+---git_commit) with methods to load its model and plot its curves. Items of
+---wb.runs.find's list and of ex:run()'s list are Run objects.
+---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
+---  print(r, r.config.dropout, r.metrics.test_accuracy)
+
+---wb.Run:__tostring() -> string
+---One line: task, variant, seed and test accuracy, e.g.
+---"Run task05_dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
+---when the run did not finish normally).
+---Example: print(wb.runs.find{}[1])
+function Run:__tostring()
+  local what
+  local acc = self.metrics and self.metrics.test_accuracy
+  if self.status == "ok" and type(acc) == "number" then
+    what = string.format("test acc %.1f%%", 100 * acc)
+  else
+    what = tostring(self.status)
+  end
+  return string.format("Run %s %s seed %s: %s", tostring(self.task), tostring(self.variant),
+    tostring(self.seed), what)
+end
+
+---wb.Run:weights_path(which) -> string
+---The safetensors file of the run's weights: which = "final" (default, the
+---weights at the end of training, `<task>-<hash>.safetensors` beside the
+---record) or "best" (the best epoch's weights: the record's best_weights
+---file, else `<task>-<hash>.best.safetensors`). Raises when the run has no
+---such file.
+---@param which? string
+---@return string
+---Example: print(run:weights_path())
+function Run:weights_path(which)
+  which = which or "final"
+  local dir = dir_of[self] or (util.plots_root() .. "/runs")
+  local name
+  if which == "final" then
+    name = self.weights
+  elseif which == "best" then
+    name = self.best_weights
+    if not name and self.weights then
+      local alt = self.weights:gsub("%.safetensors$", ".best.safetensors")
+      if wb.sys.exists(dir .. "/" .. alt) then name = alt end
+    end
+  else
+    error("run:model: expected \"final\" or \"best\", got " .. tostring(which), 2)
+  end
+  if not name then
+    error(string.format("%s: no %s weights (status %s)", tostring(self), which,
+      tostring(self.status)), 2)
+  end
+  if name:sub(1, 1) == "/" then return name end
+  return dir .. "/" .. util.basename(name)
+end
+
+---wb.Run:model(which) -> wb.Sequential
+---The run's trained model, loaded with wb.load from its weights file (see
+---run:weights_path): which = "final" (default) or "best". Each call loads a
+---fresh copy; loading draws from the global generator (wb.load rebuilds the
+---layers, then overwrites their weights).
+---@param which? string
+---@return wb.Sequential
+---Example: local m = run:model(); print(m:summary())
+function Run:model(which)
+  local ok, path = pcall(self.weights_path, self, which)
+  if not ok then error(path, 2) end
+  return wb.load(path)
+end
+
+---wb.Run:data() -> table
+---The run's datasets {train = ds, test = ds}, as it was trained: its
+---config's dataset and, for --quick runs, the same subset (config.subset).
+---Cached per process.
+---@return table
+---Example: local d = run:data(); print(#d.test)
+function Run:data()
+  return wb.experiment.data_for(self.config)
+end
+
+---wb.Run:evaluate(which) -> table
+---Loads the run's model (which = "final" by default) and evaluates it on
+---the run's test set (run:data().test): {loss = l, accuracy = a}. For a run
+---that finished normally this reproduces record.metrics.test_accuracy.
+---@param which? string
+---@return table
+---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
+function Run:evaluate(which)
+  local ok, m = pcall(self.model, self, which)
+  if not ok then error(m, 2) end
+  return m:evaluate(self:data().test)
+end
+
+---wb.Run:plot(metric, opts) -> wb.Plot
+---The run's per-epoch curve of `metric` (default "loss") as wb.plot.lines:
+---from its history, its measures, or "gap" (val_loss - loss). For "loss"
+---and "accuracy" the validation curve (val_loss, val_accuracy) is drawn
+---too. opts: title, ylabel, logy.
+---@param metric? string
+---@param opts? table
+---@return wb.Plot
+---Example: run:plot("loss"):show()
+function Run:plot(metric, o)
+  metric, o = metric or "loss", o or {}
+  local names = {metric}
+  if (metric == "loss" or metric == "accuracy") and wb.runs.series(self, "val_" .. metric) then
+    names[2] = "val_" .. metric
+  end
+  local ss = {}
+  for _, n in ipairs(names) do
+    local y = wb.runs.series(self, n)
+    if not y then
+      error(string.format("run:plot: %s has no series '%s'", tostring(self), n), 2)
+    end
+    local x = {}
+    for e = 1, #y do x[e] = e end
+    ss[#ss + 1] = {label = n, x = x, y = y}
+  end
+  return wb.plot.lines{title = o.title or string.format("%s %s seed %s: %s",
+    tostring(self.task), tostring(self.variant), tostring(self.seed), metric),
+    xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy}
+end
+
+M.Run = Run
+return M

@@ -13,6 +13,14 @@
 --     opener hands to lwb_docs (bindings/l_doc.c) and which lands in
 --     wb._docs. C has no comments at run time and no source file installed,
 --     so the text is compiled in.
+--   * A block may open with several signature lines: one text for several
+--     names (the layers' shared forward/backward, aliases such as view).
+-- Why this way: the `---` blocks are what lua-language-server reads, so the
+-- same text is the REPL's help, `workbench -h NAME`, and (through
+-- wb.help.meta, `make meta`) the annotation file bindings/lua/meta/wb.lua;
+-- nothing is registered at load time, so help costs nothing until asked;
+-- and a name is only documented where its code is, so a stale or missing
+-- entry is found by wb.help.check (tests/lua/test_lab.lua walks wb).
 -- Blocks are read from the installed Lua files (wb.luadir) the first time
 -- help is asked for. A function is found by value (the names it has in wb
 -- and in the class metatables, else the block right above its definition,

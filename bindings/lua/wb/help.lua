@@ -329,8 +329,15 @@ end
 -- does not end it: a sentence ends before a capital letter).
 local function first_sentence(e, width)
   local s = table.concat(e.body, " "):gsub("%s+", " ")
-  local cut = s:find("%.%s+[%u\"`]")
-  if cut then s = s:sub(1, cut) end
+  local at = 1
+  repeat
+    local cut = s:find("%.%s+[%u\"`]", at)
+    if cut and not s:sub(cut - 3, cut):match("^[ei]%.[gl]%.$") then
+      s = s:sub(1, cut)
+      break
+    end
+    at = cut and cut + 1
+  until not at
   if s:match("^Example") then s = "" end
   if #s > width then s = s:sub(1, width - 3) .. "..." end
   return s

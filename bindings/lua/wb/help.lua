@@ -332,7 +332,7 @@ local function first_sentence(e, width)
   local at = 1
   repeat
     local cut = s:find("%.%s+[%u\"`]", at)
-    if cut and not s:sub(cut - 3, cut):match("^[ei]%.[gl]%.$") then
+    if cut and not s:sub(cut - 3, cut):match("^[ei]%.[ge]%.$") then
       s = s:sub(1, cut)
       break
     end

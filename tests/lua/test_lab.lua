@@ -438,6 +438,15 @@ else
                        "ENVIRONMENT", "FILES", "EXAMPLES", "~/.workbench_history"} do
       T.ok(out:find(s, 1, true), "man page lacks " .. s)
     end
+    -- every exit status of README's "Exit status" section is in the page
+    local readme = util.read_file("README.md") or ""
+    local section = readme:match("\n## Exit status\n(.-)\n## ") or
+      readme:match("\n## Exit status\n(.*)$") or ""
+    local status_part = out:match("EXIT STATUS\n(.-)\nENVIRONMENT") or ""
+    for code in section:gmatch("\n|%s*`?(%d+)`?%s*|") do
+      T.ok(status_part:find("\n%s+" .. code .. "%s"), "exit status " .. code
+        .. " (README.md) missing from the man page's EXIT STATUS")
+    end
     -- every option of workbench -h is in the page
     local _, usage = T.sh(q(T.wb) .. " -h")
     for opt in usage:gmatch("\n  (%-%S*)") do

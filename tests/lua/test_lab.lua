@@ -297,6 +297,17 @@ T.test("help covers every public function, class and method (walk of wb)", funct
   local missing, stale = wb.help.check(instances())
   T.eq(#missing, 0, "no help for: " .. table.concat(missing, ", "))
   T.eq(#stale, 0, "help for names that do not exist: " .. table.concat(stale, ", "))
+  -- each text: a signature, a description, an example
+  local bad = {}
+  for name, e in pairs(wb.help._index()) do
+    local desc, example = false, false
+    for _, l in ipairs(e.body) do
+      if l:match("^Example") then example = true elseif l:find("%S") then desc = true end
+    end
+    if not (desc and example) then bad[#bad + 1] = name end
+  end
+  table.sort(bad)
+  T.eq(#bad, 0, "help without a description or an example: " .. table.concat(bad, ", "))
 end)
 
 T.test("help text: signature, description, parameters, example", function()

@@ -2,14 +2,15 @@
 -- convergence per epoch and per second, epochs and seconds to reach 97%
 -- validation accuracy, and late-training stability of the validation loss.
 local task = wb.task{name = "task07_optimizers", title = "Task 7: optimizers"}
-local TARGET = 0.97
+-- the validation accuracy "converged" means: reachable on each dataset
+local TARGET = task.dataset == "fashion" and 0.85 or 0.97
 local runs = task:experiment{base = {epochs = 20}, variants = {
     {label = "SGD lr=0.01", optimizer = "sgd", lr = 0.01},
     {label = "SGD+momentum 0.9", optimizer = "sgd", lr = 0.01, momentum = 0.9},
     {label = "Adam", optimizer = "adam"},
     {label = "AdamW wd=0.004", optimizer = "adamw"}},
   measure = function(_, _, _, h)
-    local m = {}
+    local m = {target = TARGET}
     local t = 0
     for e, acc in ipairs(h.val_accuracy) do
       t = t + h.epoch_time[e]

@@ -2,12 +2,14 @@
 -- final accuracy over seeds, and per-layer gradient norms during training.
 local M = wb.measures
 local task = wb.task{name = "task09_activations", title = "Task 9: activation functions"}
-local TARGET = 0.97
+-- the validation accuracy "converged" means: reachable on each dataset
+local TARGET = task.dataset == "fashion" and 0.85 or 0.97
 local runs = task:experiment{base = {epochs = 10},
   vary = {activation = {"relu", "tanh", "softsign", "gelu"}},
   callbacks = function(_, _, d) return {M.track{data = d.train}} end,
   measure = function(_, _, _, h, cbs)
     local m = cbs[1].series
+    m.target = TARGET
     for e, acc in ipairs(h.val_accuracy) do
       if acc >= TARGET then m.epochs_to_target = e break end
     end

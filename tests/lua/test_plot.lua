@@ -216,7 +216,7 @@ T.test("images: [n,784] diverging weights 8x16 and [n,h,w] grey with captions", 
     labels = {"7 -> 2", "a'b", "c\"d", "x", "y", "z"}}:save(dir .. "/img/d.png")
   check_saved(dir .. "/img/d.png")
   local gp = slurp(dir .. "/img/d.gp")
-  T.ok(gp:find("set label 2 'a''b'", 1, true), "captions as labels")
+  T.ok(gp:find("set label 2 'a' . \"\\047\" . 'b'", 1, true), "captions as labels")
   T.ok(gp:find("set palette defined (0 '#FFFFFF', 1 '#000000')", 1, true), "grey")
 end)
 

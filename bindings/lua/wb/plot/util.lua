@@ -14,19 +14,27 @@ local inf = math.huge
 
 -- A gnuplot string expression holding `s` as plain text. Inside single
 -- quotes gnuplot expands nothing (no backslash escapes, backquotes or
--- @macros); a quote is doubled. gnuplot's lexer reads a leading '' as an
--- empty string, so leading quotes go in a double-quoted prefix instead
--- ("'" . 'rest': a double-quoted string of quotes has nothing to expand).
--- Control characters (newlines included) would end the command, so they
--- become spaces. Enhanced-text markup (^ _ @ & { }) is disabled separately
--- with `noenhanced`.
+-- @macros). A quote character itself is never written inside a string:
+-- gnuplot's macro scan toggles on every ' it sees (even a doubled one, or
+-- one inside double quotes), so the text is cut at each quote and the
+-- pieces joined with "\047" (octal escape, in double quotes: nothing else
+-- there to expand): a'b -> 'a' . "\047" . 'b'. Control characters
+-- (newlines included) would end the command, so they become spaces.
+-- Enhanced-text markup (^ _ @ & { }) is disabled separately with
+-- `noenhanced`.
 function U.q(s)
   s = tostring(s):gsub("%c", " ")
-  local lead, rest = s:match("^('*)(.*)$")
-  local body = "'" .. rest:gsub("'", "''") .. "'"
-  if lead == "" then return body end
-  if rest == "" then return '"' .. lead .. '"' end
-  return '"' .. lead .. '" . ' .. body
+  if s == "" then return "''" end
+  local out, start = {}, 1
+  while true do
+    local q = s:find("'", start, true)
+    local piece = s:sub(start, (q or #s + 1) - 1)
+    if piece ~= "" then out[#out + 1] = "'" .. piece .. "'" end
+    if not q then break end
+    out[#out + 1] = '"\\047"'
+    start = q + 1
+  end
+  return table.concat(out, " . ")
 end
 
 -- A POSIX shell word holding `s` literally.

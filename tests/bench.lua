@@ -70,7 +70,7 @@ for _, b in ipairs{8, 32, 128} do
       if tr then
         print(string.format("%-28s %6d %10.3f %12.0f %10.1f %9.4f", name, b, tr.sec,
           60000 / tr.sec, tr.rss, tr.acc))
-        print(string.format("%-28s %6s %9.1fx", "  speed-up vs this", "", tr.sec / r.sec))
+        print(string.format("%-28s %6s %9.1fx", "  workbench faster by", "", tr.sec / r.sec))
       else
         print(name .. ": failed: " .. tostring(terr):sub(1, 200))
       end

@@ -475,6 +475,22 @@ static void test_png_huge_declared_sizes(void)
     CHECK(dt < (asan ? 2.0 : 0.5), "took %.3f s", dt);
     wb_tensor_free(t);
     gen_free(&g);
+    /* A text chunk declaring 1.7 GB in a 60-byte file (fuzz finding: libpng
+     * allocated the declared length before reading it). */
+    gen_buf h;
+    png_declared(&h, 7, 5, 40);
+    memset(&g, 0, sizeof g);
+    gen_put(&g, h.p, 33); /* signature + IHDR */
+    gen_be32(&g, 0x68004321u);
+    gen_put(&g, "zTXtab\0", 8);
+    gen_free(&h);
+    t0 = now();
+    t = wb_png_decode(g.p, g.n, FZ_NAME, &err);
+    CHECK(!t && err.code == WB_EFORMAT && strstr(err.msg, "chunk 'zTXt' at byte 33") &&
+          strstr(err.msg, "1744847649"), "zTXt of 1.7 GB: %d %s", err.code, err.msg);
+    CHECK(now() - t0 < 0.1, "took %.3f s", now() - t0);
+    wb_tensor_free(t);
+    gen_free(&g);
 }
 
 /* ----------------------------------------------------------- checkpoints */

@@ -142,7 +142,7 @@ static int sys_mkdir_p(lua_State *L)
 {
     wb_err err;
     if (wb_mkdir_p(luaL_checkstring(L, 1), &err) != WB_OK)
-        return luaL_error(L, "%s", err.msg);
+        return lwb_raise(L, 0, &err);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -154,8 +154,10 @@ static int sys_write_atomic(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
-    if (wb_write_atomic(path, s, n, &err) != WB_OK)
-        return luaL_error(L, "write_atomic: %s", err.msg);
+    if (wb_write_atomic(path, s, n, &err) != WB_OK) {
+        wb_err_prefix(&err, "write_atomic: ");
+        return lwb_raise(L, 0, &err);
+    }
     lua_pushboolean(L, 1);
     return 1;
 }

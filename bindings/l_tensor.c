@@ -55,6 +55,13 @@ void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err)
 int lwb_raise(lua_State *L, int pos, const wb_err *err)
 {
     const char *msg = err ? err->msg : "unknown error";
+    /* For the executable's exit status (bindings/workbench.c): the kind of
+     * the failure and its message, which the final error text contains
+     * unless a script caught this error and raised another. */
+    lua_pushinteger(L, err ? (lua_Integer)err->code : 0);
+    lua_setfield(L, LUA_REGISTRYINDEX, "wb.last_status");
+    lua_pushstring(L, msg);
+    lua_setfield(L, LUA_REGISTRYINDEX, "wb.last_msg");
     if (pos > 0)
         return luaL_argerror(L, pos, msg);
     return luaL_error(L, "%s", msg);

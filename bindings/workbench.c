@@ -16,10 +16,21 @@
  * printer (the last two in Lua: bindings/lua/wb/repl.lua). Not here:
  * LUA_INIT and -E (workbench runs no code from the environment).
  *
- * Exit status: 0 success; 1 Lua error (message and traceback on stderr,
- * also a piped REPL whose input ends inside a statement); EX_USAGE (64) bad
- * option; EX_NOINPUT (66) script file cannot be opened or read; EX_OSERR
- * (71) no memory for the Lua state.
+ * Exit status (README.md, "Exit status"): 0 success; 1 an error in the
+ * script (message and traceback on stderr; also a piped REPL whose input
+ * ends inside a statement); 3 training diverged (fit's {kind = "diverged"}
+ * error object); EX_USAGE (64) bad option; EX_DATAERR (65) malformed input
+ * (WB_EFORMAT, WB_ENONFINITE); EX_NOINPUT (66) script or input file missing
+ * or unreadable (WB_ENOENT); EX_SOFTWARE (70) error in the error handler;
+ * EX_OSERR (71) out of memory (Lua's, WB_ENOMEM, no Lua state);
+ * EX_CANTCREAT (73) an output file cannot be created (WB_EIO "cannot
+ * create"); EX_IOERR (74) other I/O errors (WB_EIO); 130 / 143 stopped by
+ * SIGINT / SIGTERM. How: lwb_raise records each core failure's status and
+ * message in the registry; the message handler, which sees the error
+ * object where it was raised, classifies it (exit_for_error) and a raised
+ * message that contains the recorded one takes its status. SIGPIPE is
+ * caught (a no-op handler, so children still get the default): writes to a
+ * closed pipe fail with EPIPE, print ignores that, the run goes on.
  *
  * Line editing: GNU readline, not libedit. Debian's own lua5.4 links
  * readline, and its completion API (rl_attempted_completion_function,
@@ -67,6 +78,10 @@ int luaopen_wb(lua_State *L);
 static const char *progname = "workbench";
 static lua_State *globalL = NULL;
 
+#define EXIT_DIVERGED 3 /* custom: sysexits.h has nothing for it */
+static volatile sig_atomic_t stop_signal; /* SIGINT or SIGTERM seen in a chunk */
+static int chunk_exit = 1; /* exit status for the last chunk's error */
+
 /* {==================================================================
 ** Signals, messages, protected calls (as in lua.c)
 ** =================================================================== */
@@ -93,6 +108,7 @@ static void lstop(lua_State *L, lua_Debug *ar)
 static void laction(int sig)
 {
     int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+    stop_signal = sig;
     setsignal(sig, SIG_DFL, NULL);
     lua_sethook(globalL, lstop, flag, 1);
 }
@@ -116,8 +132,41 @@ static int report(lua_State *L, int status)
     return status;
 }
 
+/* The exit status an error object means (see the header comment). Runs in
+ * the message handler, where the raised object is still intact. */
+static int exit_for_error(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        int diverged = lua_getfield(L, idx, "kind") == LUA_TSTRING &&
+                       strcmp(lua_tostring(L, -1), "diverged") == 0;
+        lua_pop(L, 1);
+        return diverged ? EXIT_DIVERGED : 1;
+    }
+    const char *msg = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
+    if (!msg)
+        return 1;
+    if (stop_signal && strstr(msg, "interrupted!"))
+        return 128 + stop_signal;
+    int code = 1;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.last_msg") == LUA_TSTRING &&
+        lua_rawlen(L, -1) > 0 && strstr(msg, lua_tostring(L, -1))) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "wb.last_status");
+        switch ((wb_status)lua_tointeger(L, -1)) {
+        case WB_EFORMAT: case WB_ENONFINITE: code = EX_DATAERR; break;
+        case WB_ENOENT: code = EX_NOINPUT; break;
+        case WB_ENOMEM: code = EX_OSERR; break;
+        case WB_EIO: code = strstr(msg, "cannot create") ? EX_CANTCREAT : EX_IOERR; break;
+        default: code = 1; break;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return code;
+}
+
 static int msghandler(lua_State *L)
 {
+    chunk_exit = exit_for_error(L, 1);
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) { /* error object is not a string */
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -137,10 +186,20 @@ static int docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     globalL = L;
-    struct sigaction old;
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "wb.last_msg"); /* a fresh chunk */
+    chunk_exit = 1;
+    stop_signal = 0;
+    struct sigaction old, oldterm;
     setsignal(SIGINT, laction, &old);
+    setsignal(SIGTERM, laction, &oldterm);
     int status = lua_pcall(L, narg, nres, base);
     sigaction(SIGINT, &old, NULL);
+    sigaction(SIGTERM, &oldterm, NULL);
+    if (status == LUA_ERRMEM) /* no message handler for these */
+        chunk_exit = EX_OSERR;
+    else if (status == LUA_ERRERR)
+        chunk_exit = EX_SOFTWARE;
     /* A Ctrl-C that came as the chunk ended must not stop the next one. */
     if (lua_gethook(L) == lstop)
         lua_sethook(L, NULL, 0, 0);
@@ -278,6 +337,8 @@ static int dochunk(lua_State *L, int status)
 {
     if (status == LUA_OK)
         status = docall(L, 0, 0);
+    else
+        chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1;
     return report(L, status);
 }
 
@@ -367,8 +428,10 @@ static int handle_script(lua_State *L, char **argv)
     if (status == LUA_OK) {
         int n = pushargs(L);
         status = docall(L, n, LUA_MULTRET);
+    } else {
+        chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1; /* syntax error: 1 */
     }
-    return report(L, status) == LUA_OK ? 0 : 1;
+    return report(L, status) == LUA_OK ? 0 : chunk_exit;
 }
 
 /* }================================================================== */
@@ -840,11 +903,11 @@ static int pmain(lua_State *L)
     lua_gc(L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(L, openwb);
     if (report(L, docall(L, 0, 0)) != LUA_OK)
-        status = 1;
+        status = chunk_exit;
     else if (args & has_h)
         status = dohelp(L, help_topic);
     else if (!runargs(L, argv, script))
-        status = 1;
+        status = chunk_exit;
     else if (script < argc)
         status = handle_script(L, argv + script);
     if (status == 0) {
@@ -857,7 +920,7 @@ static int pmain(lua_State *L)
                 print_banner();
                 status = doREPL(L);
             } else { /* the program comes from stdin, as in lua5.4 */
-                status = dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : 1;
+                status = dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : chunk_exit;
             }
         }
     }
@@ -865,8 +928,17 @@ static int pmain(lua_State *L)
     return 1;
 }
 
+/* SIGPIPE: a write to a closed pipe fails with EPIPE instead of killing
+ * the run (`workbench x.lua | head -1`). A handler, not SIG_IGN, so that
+ * programs started by the script (gnuplot, sh) get the default again. */
+static void sigpipe_noop(int sig)
+{
+    (void)sig;
+}
+
 int main(int argc, char **argv)
 {
+    setsignal(SIGPIPE, sigpipe_noop, NULL);
     if (argv[0] && argv[0][0]) {
         const char *slash = strrchr(argv[0], '/');
         progname = slash ? slash + 1 : argv[0];

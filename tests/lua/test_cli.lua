@@ -192,13 +192,13 @@ T.test("-l requires a module into a global", function()
   T.eq(st, 1)
 end)
 
-T.test("SIGINT during a script stops it with 'interrupted!' and exit 1", function()
+T.test("SIGINT during a script stops it with 'interrupted!' and exit 130", function()
   -- One SIGINT to the one process (timeout(1) would also signal its process
   -- group: a second SIGINT before the hook runs ends the process, as in lua.c).
   local st, out, err = T.sh("(" .. WB .. " -e 'for i = 1, 1e12 do end' </dev/null & " ..
     "p=$!; sleep 0.5; kill -INT $p; wait $p; echo status=$?)")
   T.eq(st, 0)
-  T.eq(out, "status=1\n")
+  T.eq(out, "status=130\n") -- README "Exit status"
   T.ok(err:find("interrupted!", 1, true), err)
   T.ok(err:find("stack traceback:", 1, true), err)
 end)

@@ -1,0 +1,162 @@
+-- test_exit_status.lua - `workbench script.lua` exits with the documented
+-- status for each kind of failure (README.md, "Exit status";
+-- bindings/workbench.c), and never dies of a signal it could handle.
+local T = dofile("tests/lua/harness.lua")
+local WB = T.wb
+local dir = T.tmpdir()
+local asan = os.getenv("WB_ASAN") ~= nil
+
+local function write(path, s)
+  local fh = assert(io.open(path, "wb"))
+  fh:write(s)
+  fh:close()
+end
+
+-- Run a chunk (written to a script file) and return status, stdout, stderr.
+local n = 0
+local function run(code, args)
+  n = n + 1
+  local path = string.format("%s/s%d.lua", dir, n)
+  write(path, code)
+  return T.sh(WB .. " " .. path .. " " .. (args or "") .. " </dev/null")
+end
+
+local function expect(code, want, pat)
+  local st, _, err = run(code)
+  T.eq(st, want, "status for " .. code .. " (stderr: " .. err .. ")")
+  if pat then T.ok(err:find(pat, 1, true), "stderr lacks '" .. pat .. "': " .. err) end
+  return err
+end
+
+T.test("0: success; 1: a plain error, a syntax error, a non-string error", function()
+  expect("local x = 1", 0)
+  expect("error('plain')", 1, "plain")
+  expect("local x = = 1", 1, "unexpected symbol")
+  expect("error({kind = 'other'})", 1)
+  expect("wb.zeros(2, 3) + wb.zeros(3, 2)", 1)        -- shape mismatch: a script bug
+  -- a core error caught by the script, then an unrelated error: 1, not 66
+  expect("pcall(wb.data.idx, '/no/such/file'); error('later')", 1, "later")
+end)
+
+T.test("64: unknown option, -e without its chunk", function()
+  T.eq(T.sh(WB .. " -z"), 64)
+  T.eq(T.sh(WB .. " -e"), 64)
+end)
+
+T.test("65: malformed IDX, PNG and checkpoint files", function()
+  write(dir .. "/bad.idx", "\0\0\8\3\0\0\0\1")
+  write(dir .. "/bad.png", "\137PNG\r\n\26\n garbage")
+  write(dir .. "/bad.safetensors", "\16\0\0\0\0\0\0\0{\"a\":1}        ")
+  expect("wb.data.idx('" .. dir .. "/bad.idx')", 65, "bad.idx: truncated")
+  expect("wb.image.load('" .. dir .. "/bad.png')", 65, "bad.png")
+  expect("wb.load('" .. dir .. "/bad.safetensors')", 65, "bad.safetensors")
+  expect("wb.io.load_safetensors('" .. dir .. "/bad.safetensors')", 65)
+end)
+
+T.test("66: missing script, missing input files", function()
+  T.eq(T.sh(WB .. " " .. dir .. "/no_such_script.lua"), 66)
+  expect("wb.data.idx('" .. dir .. "/none.idx')", 66, "none.idx")
+  expect("wb.image.load('" .. dir .. "/none.png')", 66, "none.png")
+  expect("wb.load('" .. dir .. "/none.safetensors')", 66, "none.safetensors")
+end)
+
+T.test("71: out of memory (Lua's own, and a core allocation)", function()
+  if asan then return T.skip("71", "ulimit -v does not mix with ASan's shadow memory") end
+  local st = T.sh("ulimit -v 1000000; " .. WB .. " -e 'local t = {} for i = 1, 1e9 do "
+    .. "t[i] = {i} end'")
+  T.eq(st, 71, "Lua out of memory")
+  local st2, _, err = T.sh("ulimit -v 1000000; " .. WB .. " -e 'local t = wb.zeros(30000, 30000)'")
+  T.eq(st2, 71, "core out of memory: " .. err)
+end)
+
+T.test("73: an output file cannot be created", function()
+  expect("wb.sys.write_atomic('" .. dir .. "/missing/x.json', '{}')", 73, "cannot create")
+  expect([[local m = wb.nn.Sequential{wb.nn.Dense(2, 2)}
+    m:save(']] .. dir .. [[/missing/m.safetensors')]], 73, "m.safetensors")
+  expect("wb.image.save(wb.zeros(4, 4), '" .. dir .. "/missing/x.png')", 73)
+end)
+
+T.test("74: an I/O error (rename over a folder)", function()
+  assert(os.execute("mkdir -p " .. dir .. "/afolder"))
+  expect("wb.sys.write_atomic('" .. dir .. "/afolder', 'x')", 74, "rename")
+end)
+
+T.test("3: training diverged (lr = 1e300)", function()
+  local err = expect([[
+    wb.seed(1)
+    local x, y = wb.randn(64, 8), wb.new_tensor({64}, "uint8")
+    for i = 1, 64 do y:set(i, i % 3) end
+    local m = wb.nn.Sequential{wb.nn.Dense(8, 16, {activation = "relu"}),
+                               wb.nn.Dense(16, 3, {activation = "softmax"})}
+    m:fit(wb.data.Dataset(x, y), {epochs = 3, batch_size = 8, verbose = false,
+                                  optimizer = wb.optim.SGD{lr = 1e300}})
+    print("not reached")]], 3, "diverged")
+  T.ok(not err:find("not reached"), err)
+end)
+
+-- Start a script in the background, signal it once it printed "ready",
+-- and return how the shell that waited for it ended (a death by signal N
+-- shows as exit 128 + N), and the script's stderr.
+local function signal_run(code, signals)
+  n = n + 1
+  local path = string.format("%s/s%d.lua", dir, n)
+  write(path, code)
+  local out, errf = dir .. "/sig.out", dir .. "/sig.err"
+  local kills = {}
+  for _, s in ipairs(signals) do kills[#kills + 1] = "sleep 0.3; kill -" .. s .. " $p" end
+  local cmd = string.format("%s %s </dev/null >%s 2>%s & p=$!; "
+    .. "for i in $(seq 100); do grep -q ready %s 2>/dev/null && break; sleep 0.05; done; "
+    .. "%s; wait $p", WB, path, out, errf, out, table.concat(kills, "; "))
+  local _, how, c = os.execute(cmd)
+  local fh = io.open(errf, "rb")
+  local err = fh and fh:read("a") or ""
+  if fh then fh:close() end
+  return how, c, err
+end
+
+T.test("130 / 143: SIGINT and SIGTERM stop a script with the interrupted status", function()
+  local loop = "print('ready') io.stdout:flush() while true do end"
+  local how, c, err = signal_run(loop, {"INT"})
+  T.eq(how .. " " .. c, "exit 130", err)
+  T.ok(err:find("interrupted!", 1, true), err)
+  how, c, err = signal_run(loop, {"TERM"})
+  T.eq(how .. " " .. c, "exit 143", err)
+end)
+
+T.test("a second SIGINT during one long C call ends the process at once", function()
+  -- the hook only runs between Lua instructions; inside a long matmul the
+  -- second SIGINT finds the default action restored
+  -- (one 4000 x 4000 matmul: over a second on one thread; signals 0.3 s apart)
+  local how, c, err = signal_run("local a = wb.ones(4000, 4000) print('ready') "
+    .. "io.stdout:flush() wb.matmul(a, a) print('finished')", {"INT", "INT"})
+  -- the shell reports a death by SIGINT as 130 too: the hook's message
+  -- tells the two apart
+  T.eq(how .. " " .. c, "exit 130", err)
+  T.ok(not err:find("interrupted!", 1, true), "the first SIGINT's hook ran: " .. err)
+end)
+
+T.test("a closed pipe on stdout does not kill the run (SIGPIPE)", function()
+  local marker = dir .. "/finished"
+  n = n + 1
+  local path = string.format("%s/s%d.lua", dir, n)
+  write(path, "for i = 1, 200000 do print(i) end\n"
+    .. "local fh = io.open('" .. marker .. "', 'w') fh:write('yes') fh:close()")
+  local st, out = T.sh("bash -c '" .. WB .. " " .. path .. " | head -1; "
+    .. "echo status=${PIPESTATUS[0]}'")
+  T.eq(st, 0)
+  T.eq(out, "1\nstatus=0\n")
+  local fh = io.open(marker, "rb")
+  T.ok(fh, "the script did not run to its end")
+  if fh then fh:close() end
+end)
+
+T.test("programs started by a script get the default SIGPIPE action", function()
+  -- SigIgn in /proc is a hex mask; SIGPIPE is signal 13 (bit 0x1000)
+  local st, out = run("os.execute('grep SigIgn /proc/self/status')")
+  T.eq(st, 0)
+  local mask = tonumber(out:match("SigIgn:%s*(%x+)"), 16)
+  T.ok(mask, out)
+  T.eq(mask & 0x1000, 0, "SIGPIPE ignored in a child: " .. out)
+end)
+
+T.done()

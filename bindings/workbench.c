@@ -28,9 +28,10 @@
  * SIGINT / SIGTERM. How: lwb_raise records each core failure's status and
  * message in the registry; the message handler, which sees the error
  * object where it was raised, classifies it (exit_for_error) and a raised
- * message that contains the recorded one takes its status. SIGPIPE is
- * caught (a no-op handler, so children still get the default): writes to a
- * closed pipe fail with EPIPE, print ignores that, the run goes on.
+ * message that contains the recorded one takes its status. SIGPIPE and
+ * SIGXFSZ are caught (a no-op handler, so children still get the default):
+ * writes fail with EPIPE / EFBIG instead, and the run goes on or fails
+ * cleanly.
  *
  * Line editing: GNU readline, not libedit. Debian's own lua5.4 links
  * readline, and its completion API (rl_attempted_completion_function,
@@ -928,17 +929,20 @@ static int pmain(lua_State *L)
     return 1;
 }
 
-/* SIGPIPE: a write to a closed pipe fails with EPIPE instead of killing
- * the run (`workbench x.lua | head -1`). A handler, not SIG_IGN, so that
- * programs started by the script (gnuplot, sh) get the default again. */
-static void sigpipe_noop(int sig)
+/* SIGPIPE and SIGXFSZ: a write to a closed pipe fails with EPIPE, a write
+ * past the file size limit (ulimit -f) with EFBIG, instead of killing the
+ * run (`workbench x.lua | head -1`; a checkpoint then fails cleanly, its
+ * temporary file removed). A handler, not SIG_IGN, so that programs started
+ * by the script (gnuplot, sh) get the default actions again. */
+static void signal_noop(int sig)
 {
     (void)sig;
 }
 
 int main(int argc, char **argv)
 {
-    setsignal(SIGPIPE, sigpipe_noop, NULL);
+    setsignal(SIGPIPE, signal_noop, NULL);
+    setsignal(SIGXFSZ, signal_noop, NULL);
     if (argv[0] && argv[0][0]) {
         const char *slash = strrchr(argv[0], '/');
         progname = slash ? slash + 1 : argv[0];

@@ -15,6 +15,7 @@
 -- being filled (already holding the current epoch in on_epoch_end) and
 -- model.optimizer the optimizer (opt.lr is writable).
 local wb = require "wb"
+local util = require "wb.util"
 ---wb.callbacks
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
@@ -31,14 +32,7 @@ wb.callbacks = M
 local function check_opts(opts, valid, fname)
   opts = opts or {}
   if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
-  local set = {}
-  for _, k in ipairs(valid) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      error(string.format("%s: unknown option '%s' (valid: %s)", fname, tostring(k),
-        table.concat(valid, ", ")), 3)
-    end
-  end
+  util.check_options(opts, valid, fname, 3)
   return opts
 end
 

@@ -34,6 +34,7 @@
 -- their own buffers, the parameter lists are cached, and the progress bar
 -- is formatted at most 10 times a second.
 local wb = require "wb"
+local util = require "wb.util"
 local Sequential = wb.nn.SequentialClass
 ---wb.fit
 ---Training: model:fit, model:evaluate, model:predict (methods of
@@ -53,14 +54,7 @@ local FIT_KEYS = {"batch_size", "callbacks", "epochs", "optimizer", "seed",
   "shuffle", "validation", "validation_split", "verbose"}
 
 local function check_keys(opts, valid, fname)
-  local set = {}
-  for _, k in ipairs(valid) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      error(string.format("%s: unknown option '%s' (valid: %s)", fname, tostring(k),
-        table.concat(valid, ", ")), 3)
-    end
-  end
+  util.check_options(opts, valid, fname, 3)
 end
 
 local function check_int(v, name, fname, min)

@@ -65,7 +65,8 @@ function R.write_file(path, text)
   end
 end
 
--- Run `gnuplot -c gpname [arg]` inside dir, stdout to outpath (or nowhere),
+-- Run `gnuplot -c gpname [arg]` inside dir, stdin from /dev/null, stdout to
+-- outpath (or nowhere),
 -- killed after cfg.timeout seconds. cfg.gnuplot (else $WB_GNUPLOT, else
 -- "gnuplot") is the program. Raises with gnuplot's first lines of stderr on
 -- failure, or with how to install gnuplot when it is missing.
@@ -77,15 +78,21 @@ function R.run(dir, gpname, arg, outpath, what, cfg)
   local errf = os.tmpname()
   local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix(cfg) .. U.sh(prog)
     .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
-    .. " >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
+    .. " </dev/null >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
   local _, how, code = os.execute(cmd)
-  local msg = R.slurp(errf)
+  -- only the head of stderr matters (gnuplot's message comes first); a
+  -- flooding program must not become a 10 MB error message
+  local fh = io.open(errf, "rb")
+  local msg = fh and fh:read(4096) or ""
+  if fh then fh:close() end
   os.remove(errf)
   if how == "exit" and code == 0 then return end
   if how == "exit" and code == 127 then error(missing_error(prog), 0) end
   local lines = {}
   for l in msg:gmatch("[^\n]+") do
-    if #lines < 6 and l:find("%S") then lines[#lines + 1] = l end
+    if #lines < 6 and l:find("%S") then
+      lines[#lines + 1] = #l > 300 and l:sub(1, 300) .. "..." or l
+    end
   end
   local why
   if how == "exit" and code == 124 then

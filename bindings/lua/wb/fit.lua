@@ -488,6 +488,16 @@ function Sequential:fit(train, opts)
       if ctx.bar then io.stdout:write("\n"); io.stdout:flush() end
       error(loss_sum, 0)
     end
+    -- the last step's update is not seen by any loss of this epoch: check
+    -- the weights themselves before validation and callbacks (a checkpoint
+    -- of non-finite weights must never be written)
+    for i = 1, #params do
+      local sum = params[i]:sum()
+      if sum ~= sum or sum == huge or sum == -huge then
+        error(diverged(epoch, ctx.steps, sum, history,
+          string.format("parameter %d became non-finite", i)), 0)
+      end
+    end
     local logs = {loss = loss_sum / seen, accuracy = correct / seen,
       data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = lr}
     if val then

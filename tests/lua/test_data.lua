@@ -133,11 +133,11 @@ if have_mnist then
     T.eq(st, 0); T.eq(out, "60000\t10000\n")
   end)
 
-  T.test("CLI: a truncated training file fails with its name and exit status 1", function()
+  T.test("CLI: a truncated training file fails with its name and exit status 65", function()
     local p = dir .. "/train-images-idx3-ubyte"
     assert(os.execute("head -c 1000000 data/mnist/train-images-idx3-ubyte > " .. p))
     local st, _, err = T.sh(T.wb .. " -e 'wb.data.idx(\"" .. p .. "\")'")
-    T.eq(st, 1)
+    T.eq(st, 65, "EX_DATAERR: malformed input (README, Exit status)")
     T.ok(err:find(p .. ": truncated", 1, true), err)
     T.ok(err:find("47040016", 1, true), err)
   end)

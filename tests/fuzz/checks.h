@@ -16,8 +16,11 @@
 #define WB_FUZZ_CHECKS_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "../../core/alloc.h"
 #include "../../core/idx.h"
@@ -99,6 +102,36 @@ static int fz_png(const unsigned char *data, size_t n)
     wb_tensor_free(t);
     if (rc == 0 && wb_alloc_live() != live)
         rc = fz_fail("leak: %s%ld allocations still live", "", wb_alloc_live() - live);
+    return rc;
+}
+
+/* fz_png on the input as given, then on a copy with the CRC of every whole
+ * chunk recomputed (a random change then reaches libpng's decoding instead
+ * of failing its CRC check). */
+static int fz_png_both(const unsigned char *data, size_t n)
+{
+    if (fz_png(data, n) != 0)
+        return -1;
+    unsigned char *c = malloc(n ? n : 1);
+    if (!c)
+        abort();
+    memcpy(c, data, n);
+    size_t pos = 8;
+    while (n >= pos + 12) {
+        uint64_t len = (uint64_t)c[pos] << 24 | (uint64_t)c[pos + 1] << 16 |
+                       (uint64_t)c[pos + 2] << 8 | c[pos + 3];
+        if (len > n - pos - 12)
+            break;
+        uLong crc = crc32(0, c + pos + 4, (uInt)(4 + len));
+        unsigned char *p = c + pos + 8 + len;
+        p[0] = (unsigned char)(crc >> 24);
+        p[1] = (unsigned char)(crc >> 16);
+        p[2] = (unsigned char)(crc >> 8);
+        p[3] = (unsigned char)crc;
+        pos += 12 + (size_t)len;
+    }
+    int rc = fz_png(c, n);
+    free(c);
     return rc;
 }
 

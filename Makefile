@@ -63,14 +63,17 @@ $(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libwbcore.a $(LDLIBS) $(LDFLAGS)
 
-# Debian packages: build, plots, data, REPL, tests, fuzzing, the benchmark's
-# optional PyTorch reference is not here (see bench). Skips what is present.
+# Debian packages: build, plots, data, REPL, tests, fuzzing (the benchmark's
+# optional PyTorch reference is not here, see bench). Skips what is present,
+# and npm when an npm is already on PATH (e.g. one bundled with Node.js,
+# which Debian's npm package would conflict with).
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
             libpng-dev zlib1g-dev gnuplot-nox libreadline-dev lua-cjson \
             dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
             ca-certificates git
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
+	  if [ $$p = npm ] && command -v npm >/dev/null 2>&1; then continue; fi; \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
 	  || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \

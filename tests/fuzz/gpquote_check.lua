@@ -17,8 +17,9 @@
 -- gnuplot's naive quote tracking (every ' and every unescaped " toggles)
 -- sees no quote;
 -- "double quoted" strings expand \ooo, \\ and \" (other escapes are
--- outside the model) and run `backquoted` shell commands (refused); tokens joined by the . operator. tests/lua/test_gpquote
--- checks the model against the real gnuplot.
+-- outside the model) and run `backquoted` shell commands (refused);
+-- tokens are joined by the . operator. tests/lua/test_gpquote checks the
+-- model against the real gnuplot.
 -- Property of U.sh(s): a POSIX shell word ('...' pieces and \' escapes)
 -- whose value is exactly s.
 return function(root)
@@ -153,7 +154,9 @@ return function(root)
     local ok, q = pcall(U.q, s)
     if not ok then return "U.q raised: " .. tostring(q) end
     if type(q) ~= "string" then return "U.q returned a " .. type(q) end
-    if q:find("%c") then return "U.q output holds a control character: " .. string.format("%q", q) end
+    if q:find("%c") then
+      return "U.q output holds a control character: " .. string.format("%q", q)
+    end
     local want = s:gsub("%c", " ")
     local got, why = gp_value(q)
     if not got then return "U.q(" .. string.format("%q", s) .. ") = " .. q .. ": " .. why end

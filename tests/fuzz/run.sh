@@ -53,12 +53,12 @@ rm -rf "$out/seeds"
 "$out/gen_seeds" "$out/seeds" >/dev/null || exit 2
 
 # Dictionaries: the tokens a mutation should know about.
-printf '"IHDR"\n"IDAT"\n"IEND"\n"PLTE"\n"tRNS"\n"zTXt"\n"iCCP"\n"sBIT"\n"\\x89PNG\\x0d\\x0a\\x1a\\x0a"\n' \
-    >"$out/png.dict"
-printf '"dtype"\n"shape"\n"data_offsets"\n"__metadata__"\n"F32"\n"U8"\n"\\\\u00e9"\n"\\\\ud83d"\n' \
-    >"$out/ckpt.dict"
-printf '"\\x1f\\x8b\\x08"\n"\\x00\\x00\\x08\\x03"\n"\\x00\\x00\\x0d\\x02"\n"\\xff\\xff\\xff\\xff"\n' \
-    >"$out/idx.dict"
+printf '%s\n' '"IHDR"' '"IDAT"' '"IEND"' '"PLTE"' '"tRNS"' '"zTXt"' '"iCCP"' '"sBIT"' \
+    '"\x89PNG\x0d\x0a\x1a\x0a"' >"$out/png.dict"
+printf '%s\n' '"dtype"' '"shape"' '"data_offsets"' '"__metadata__"' '"F32"' '"U8"' \
+    '"\\u00e9"' '"\\ud83d"' >"$out/ckpt.dict"
+printf '%s\n' '"\x1f\x8b\x08"' '"\x00\x00\x08\x03"' '"\x00\x00\x0d\x02"' \
+    '"\xff\xff\xff\xff"' >"$out/idx.dict"
 
 findings=0
 for t in "${targets[@]}"; do

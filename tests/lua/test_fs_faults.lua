@@ -64,8 +64,8 @@ T.test("read-only folder: exit 73, the old checkpoint and record intact", functi
   local st, _, err = T.sh(prefix .. T.wb .. " " .. writer .. " " .. ro)
   assert(os.execute("chmod 0755 " .. ro))
   T.eq(st, 73, err)
-  T.ok(err:find("cannot create temporary file", 1, true) and err:find("Permission denied", 1, true),
-    err)
+  T.ok(err:find("cannot create temporary file", 1, true)
+    and err:find("Permission denied", 1, true), err)
   T.eq(slurp(ro .. "/m.safetensors"), before_ck, "checkpoint changed")
   T.eq(slurp(ro .. "/run.json"), before_rec, "record changed")
   T.eq(temporaries(ro), "")

@@ -98,7 +98,8 @@ T.test("the lexer model agrees with gnuplot (values, and which are errors)", fun
       -- from the literal one (an undefined @name expands to nothing)
       want = M.gp_value(e, "lex")
       if got[i] == want then
-        disagree[#disagree + 1] = e .. ": model expects a macro expansion, gnuplot read it literally"
+        disagree[#disagree + 1] = e
+          .. ": model expects a macro expansion, gnuplot read it literally"
       end
       expanded = expanded + 1
     elseif (want or false) ~= got[i] then

@@ -126,6 +126,20 @@ T.test("killed mid-way: finished runs are kept and not retrained", function()
   T.eq(leftovers, 0, "no temporary files left")
 end)
 
+T.test("stale temporaries of killed writers are swept at the next start", function()
+  local root = dir .. "/kill"
+  -- a temporary of a dead process (pid 1 is alive: use a pid that exited)
+  local p = io.popen("sh -c 'echo $$'"); local dead = p:read("l"); p:close()
+  local stale = root .. "/runs/x.json.tmp." .. dead
+  local live = root .. "/runs/y.json.tmp." .. wb.sys.getpid()
+  util.write_file(stale, "half"); util.write_file(live, "mine")
+  local st = run(root, "--jobs 1")
+  T.eq(st, 0)
+  T.ok(not wb.sys.exists(stale), "the dead writer's temporary is gone")
+  T.ok(wb.sys.exists(live), "a live writer's temporary is left alone")
+  os.remove(live)
+end)
+
 T.test("an identical training of another task is adopted, not repeated", function()
   local root = dir .. "/a"
   local other = dir .. "/other.lua"

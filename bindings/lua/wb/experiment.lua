@@ -536,6 +536,7 @@ function Experiment:run(o)
     end
     return runs.Runs({}, self)
   end
+  util.sweep_stale(M.runs_dir(self.root)) -- left by a killed earlier run
   local pending, total = {}, #self.specs
   for _, s in ipairs(self.specs) do
     if fresh or not load_record(self, s.hash) then pending[#pending + 1] = s end

@@ -48,6 +48,7 @@ function M.new(spec)
   if opts.dataset == "fashion" then root = root .. "/fashion" end
   t.dir = root .. "/" .. spec.name
   t.dataset = opts.dataset or "mnist"
+  if not t.quiet then util.sweep_stale(t.dir) end
   if spec.intro then t:text(spec.intro) end
   return t
 end

@@ -176,6 +176,22 @@ function M.tail(path, n)
   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
 end
 
+-- Remove temporary files "<name>.tmp.<pid>" (atomic writes: core/fsutil)
+-- left in dir by a process that was killed: their pid is gone. A live
+-- writer's temporary is left alone. Returns how many were removed.
+function M.sweep_stale(dir)
+  local ok, names = pcall(wb.sys.listdir, dir)
+  if not ok then return 0 end
+  local n = 0
+  for _, name in ipairs(names) do
+    local pid = name:match("%.tmp%.(%d+)$")
+    if pid and not wb.sys.exists("/proc/" .. pid) then
+      if os.remove(dir .. "/" .. name) then n = n + 1 end
+    end
+  end
+  return n
+end
+
 -- The error line of a failed child's log (its first line that is not a
 -- traceback), else its last lines.
 function M.first_error(path)

@@ -171,6 +171,36 @@ task:finish()
   T.eq(select(2, err:gsub("same training as", "")), 2)
 end)
 
+T.test("a run whose best epoch is not its last keeps the best weights too", function()
+  local root = dir .. "/best"
+  local long = dir .. "/long.lua"
+  util.write_file(long, [[
+local task = wb.task{name = "long", title = "long"}
+task:experiment{base = {epochs = 15, lr = 0.01, subset = {train = 100, test = 300}},
+  seeds = {1, 2}}:run()
+task:finish()
+]])
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, long, root))
+  T.eq(st, 0, err)
+  local checked = 0
+  for _, r in pairs(records(root)) do
+    local h = r.history
+    local best = r.metrics.best_epoch
+    if best < #h.val_loss then
+      checked = checked + 1
+      T.eq(r.best_weights, r.weights:gsub("%.safetensors$", ".best.safetensors"))
+      local run = wb.runs.find{root = root, hash = r.hash}[1]
+      local m = run:model("best")
+      T.near(m:evaluate(run:data().test).loss, h.val_loss[best], 1e-5,
+        "the best file holds the weights of the best epoch")
+      T.near(run:model():evaluate(run:data().test).loss, h.val_loss[#h.val_loss], 1e-5)
+    else
+      T.eq(r.best_weights, nil, "the final weights are the best: no second file")
+    end
+  end
+  T.ok(checked > 0, "some run overfits 100 images within 15 epochs")
+end)
+
 T.test("run hashes change with any config value and with the seed", function()
   local ex = wb.experiment{name = "h", base = {epochs = 3}, vary = {l2 = {0, 1e-4}},
     seeds = {1, 2}, options = {}}

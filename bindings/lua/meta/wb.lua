@@ -2389,6 +2389,15 @@ function wb.sys.blas_threads() end
 ---@return boolean
 function wb.sys.exists(path) end
 
+---wb.sys.fail(kind, message)
+---Raises message as an error of a core kind: "EFORMAT" (malformed input),
+---"ENOENT" (missing input), "EIO", "ENOMEM" or "EINVAL", so that
+---workbench exits with that kind's status (65, 66, 74, 71; EINVAL: 1).
+---Example: wb.sys.fail("ENOENT", "data/x.idx: not found: run make data")
+---@param kind string
+---@param message string
+function wb.sys.fail(kind, message) end
+
 ---wb.sys.getpid() -> integer
 ---The process id.
 ---Example: print(wb.sys.getpid())

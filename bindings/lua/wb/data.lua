@@ -154,7 +154,7 @@ end
 local function load_standard(key, dir, suffix, title, how)
   if cache[key] then return cache[key] end
   local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
-  if not f then error(title .. " not found in " .. dir .. ": " .. how, 3) end
+  if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
   f:close()
   cache[key] = {train = load_pair(dir, "train", key .. "-train", suffix),
                 test = load_pair(dir, "t10k", key .. "-test", suffix)}

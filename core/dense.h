@@ -52,6 +52,14 @@ typedef struct wb_dense {
     int64_t cap, gcap;                  /* rows of z/y, rows of dz/dx */
     wb_tensor *z, *y;                   /* [cap, n_out] */
     wb_tensor *dz, *dx;                 /* [gcap, n_out], [gcap, n_in] */
+    /* non-zeros of the last forward's input, row by row (sparse path):
+     * row i's are sp_idx/sp_val[sp_row[i] .. sp_row[i+1]); sp_x is that
+     * input's data (NULL: not kept) so backward can tell it is the same */
+    int32_t *sp_idx;                    /* [sp_cap * n_in + 1] */
+    float *sp_val;                      /* [sp_cap * n_in + 1] */
+    int64_t *sp_row;                    /* [sp_cap + 1] */
+    int64_t sp_cap, sp_n;
+    const float *sp_x;
 } wb_dense;
 
 /* Defaults: linear, glorot_uniform, l2 0, bias on. */

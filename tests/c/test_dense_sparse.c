@@ -96,6 +96,41 @@ static void test_blank_rows(void)
     check_layer(6, 784, 128, 0.0);
 }
 
+/* backward given another input than the last forward's (a different
+ * tensor): the kept non-zeros must not be used; dW comes from that input. */
+static void test_backward_with_another_input(void)
+{
+    wb_rng r;
+    wb_rng_seed(&r, 9);
+    wb_err err;
+    wb_dense_opts o = wb_dense_defaults();
+    wb_dense *d = wb_dense_new(784, 64, &o, &r, &err);
+    wb_tensor *x1 = sparse_input(&r, 5, 784, 0.2), *x2 = sparse_input(&r, 5, 784, 0.2);
+    int64_t s[2] = {5, 64};
+    wb_tensor *dz = wb_tensor_new(WB_F32, 2, s, NULL);
+    float *g = wb_tensor_f32(dz);
+    for (int64_t k = 0; k < 5 * 64; k++)
+        g[k] = (float)(wb_rng_uniform(&r) - 0.5);
+    REQUIRE(wb_dense_forward(d, x1, &err) == WB_OK, "%s", err.msg);
+    REQUIRE(wb_dense_backward_logits(d, x2, dz, 0, &err) == WB_OK, "%s", err.msg);
+    const float *dw = wb_tensor_f32(d->grad_weight), *xv = wb_tensor_f32(x2);
+    double worst = 0;
+    for (int64_t k = 0; k < 784; k++)
+        for (int64_t j = 0; j < 64; j++) {
+            double ref = 0;
+            for (int64_t i = 0; i < 5; i++)
+                ref += (double)xv[i * 784 + k] * g[i * 64 + j];
+            double diff = fabs(dw[k * 64 + j] - ref) / (1e-4 + 1e-4 * fabs(ref));
+            if (diff > worst)
+                worst = diff;
+        }
+    CHECK(worst <= 1.0, "dW from the second input: worst %.3g tolerances", worst);
+    wb_tensor_free(dz);
+    wb_tensor_free(x1);
+    wb_tensor_free(x2);
+    wb_dense_free(d);
+}
+
 static void test_no_allocation_in_steady_state(void)
 {
     wb_rng r;
@@ -125,6 +160,7 @@ int main(void)
     RUN(test_sparse_path_matches_reference);
     RUN(test_dense_input_still_right);
     RUN(test_blank_rows);
+    RUN(test_backward_with_another_input);
     RUN(test_no_allocation_in_steady_state);
     TH_EXIT();
 }

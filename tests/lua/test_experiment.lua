@@ -9,7 +9,8 @@ local script = dir .. "/grid.lua"
 util.write_file(script, [[
 local task = wb.task{name = "grid", title = "grid"}
 local act = os.getenv("GRID_BAD") and {"relu", "nope"} or {"relu", "tanh"}
-local runs = task:experiment{base = {epochs = 2, subset = {train = 600, test = 200}},
+local n_train = tonumber(os.getenv("GRID_TRAIN") or 600)
+local runs = task:experiment{base = {epochs = 2, subset = {train = n_train, test = 200}},
   vary = {activation = act}, seeds = {1, 2}}:run()
 task:text(runs:table{"test_accuracy"})
 task:finish()
@@ -102,17 +103,18 @@ end)
 
 T.test("killed mid-way: finished runs are kept and not retrained", function()
   local root = dir .. "/kill"
-  -- start sequentially in the background, kill it once two records exist
-  os.execute(string.format("WB_ECHO=0 %s %s --root %s --jobs 1 >/dev/null 2>&1 & echo $! > %s/pid",
-    T.wb, script, root, dir))
+  -- start sequentially in the background (runs long enough to be caught:
+  -- 6000 images), kill it once the first record exists
+  os.execute(string.format("GRID_TRAIN=6000 WB_ECHO=0 %s %s --root %s --jobs 1 >/dev/null "
+    .. "2>&1 & echo $! > %s/pid", T.wb, script, root, dir))
   local pid = util.read_file(dir .. "/pid"):match("%d+")
   local t0 = wb.sys.time()
-  while count(records(root)) < 2 and wb.sys.time() - t0 < 60 do os.execute("sleep 0.05") end
+  while count(records(root)) < 1 and wb.sys.time() - t0 < 60 do os.execute("sleep 0.02") end
   os.execute("kill -KILL " .. pid .. " 2>/dev/null")
   os.execute("sleep 0.2")
   local before = records(root)
-  T.ok(count(before) >= 2 and count(before) < 4, "killed mid-way: " .. count(before))
-  local st, _, err = run(root, "--jobs 1")
+  T.ok(count(before) >= 1 and count(before) < 4, "killed mid-way: " .. count(before))
+  local st, _, err = run(root, "--jobs 1", "GRID_TRAIN=6000")
   T.eq(st, 0, err)
   local after = records(root)
   T.eq(count(after), 4)

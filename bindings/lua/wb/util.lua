@@ -176,6 +176,17 @@ function M.tail(path, n)
   return table.concat(lines, "\n", math.max(1, #lines - n + 1))
 end
 
+-- Whether process pid is running: it exists and is not a zombie (a killed
+-- process whose parent has not reaped it yet has written its last byte).
+function M.pid_alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  if not f then return false end
+  local stat = f:read("a") or ""
+  f:close()
+  local state = stat:match("%)%s+(%a)")
+  return state ~= "Z" and state ~= "X"
+end
+
 -- Remove temporary files "<name>.tmp.<pid>" (atomic writes: core/fsutil)
 -- left in dir by a process that was killed: their pid is gone. A live
 -- writer's temporary is left alone. Returns how many were removed.
@@ -185,7 +196,7 @@ function M.sweep_stale(dir)
   local n = 0
   for _, name in ipairs(names) do
     local pid = name:match("%.tmp%.(%d+)$")
-    if pid and not wb.sys.exists("/proc/" .. pid) then
+    if pid and not M.pid_alive(pid) then
       if os.remove(dir .. "/" .. name) then n = n + 1 end
     end
   end

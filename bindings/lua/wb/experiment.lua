@@ -48,6 +48,8 @@ M.defaults = {
   optimizer = "adam", batch_size = 32, epochs = 10, validation = "test",
   dataset = "mnist",
 }
+-- --quick: the first rows of each set (tasks read the same rows for figures)
+M.quick_subset = {train = 2000, test = 500}
 M.known_keys = {
   hidden = true, activation = true, dropout = true, l2 = true, init = true,
   optimizer = true, lr = true, momentum = true, nesterov = true, beta1 = true,
@@ -159,7 +161,7 @@ function M.new(spec)
   if opts.epochs then ex.overrides.epochs = opts.epochs end
   if opts.dataset then ex.overrides.dataset = opts.dataset end
   if opts.quick then
-    ex.overrides.subset = {train = 2000, test = 500}
+    ex.overrides.subset = util.copy(M.quick_subset)
     ex.overrides.epochs = math.min(opts.epochs or 2, ex.base.epochs or 2, 2)
   end
   local seeds = spec.seeds or {1, 2, 3}

@@ -85,7 +85,7 @@ end
 ---Example: local d = task:data()
 function Task:data()
   local cfg = {dataset = self.dataset}
-  if self.opts.quick then cfg.subset = {train = 2000, test = 500} end
+  if self.opts.quick then cfg.subset = wb.experiment.quick_subset end
   return wb.experiment.data_for(cfg)
 end
 

@@ -18,6 +18,9 @@ O       ?= build
 OUT     ?= .
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
+# A hash of the C core's sources: part of every run's identity (a change to
+# the training code retrains; see bindings/lua/wb/identity.lua).
+CORE_ID := $(shell cat core/*.c core/*.h | cksum | cut -d' ' -f1)
 
 CC      ?= cc
 PKGS    := lua5.4 openblas libpng zlib
@@ -28,7 +31,7 @@ RL_LIBS    := $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 OPT     ?= -O2 -march=x86-64-v2 -ffp-contract=off -fvect-cost-model=cheap -fno-math-errno
 WARN    := -Wall -Wextra -Wshadow
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) -g \
-           $(PKG_CFLAGS) -DWB_VERSION='"$(VERSION)"' \
+           $(PKG_CFLAGS) -DWB_VERSION='"$(VERSION)"' -DWB_CORE_ID='"$(CORE_ID)"' \
            -DWB_SRC_LUADIR='"$(CURDIR)/bindings/lua"'
 LDLIBS  += $(PKG_LIBS) -lm -ldl
 
@@ -46,6 +49,12 @@ all: $(OUT)/workbench $(OUT)/wb.so $(CTEST_BIN)
 $(O)/%.o: %.c $(wildcard core/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# wb.core_id is compiled into wb.o: rebuilt whenever core/ changes
+$(O)/bindings/wb.o: $(O)/core_id
+$(O)/core_id: $(wildcard core/*.c core/*.h)
+	@mkdir -p $(dir $@)
+	@echo $(CORE_ID) > $@
 
 $(O)/libwbcore.a: $(CORE_OBJ)
 	@rm -f $@

@@ -106,6 +106,10 @@ int luaopen_wb(lua_State *L)
     }
     lua_pushliteral(L, WB_VERSION);
     lua_setfield(L, wb, "version");
+#ifdef WB_CORE_ID
+    lua_pushliteral(L, WB_CORE_ID); /* hash of core/: part of a run's identity */
+    lua_setfield(L, wb, "core_id");
+#endif
 
     char dir[PATH_MAX];
     if (!find_luadir(dir, sizeof dir)) {

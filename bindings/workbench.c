@@ -416,19 +416,51 @@ static int pushargs(lua_State *L)
 
 /* Run the script argv[0] ("-" is stdin unless it came after "--").
  * Returns an exit status. */
+/* Modules beside the script are found first (as Python's sys.path[0]):
+ * package.path gets "<dir>/?.lua;<dir>/?/init.lua;" in front. */
+static void add_script_dir(lua_State *L, const char *fname)
+{
+    const char *slash = strrchr(fname, '/');
+    if (lua_getglobal(L, "package") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (slash)
+        lua_pushlstring(L, fname, (size_t)(slash - fname));
+    else
+        lua_pushliteral(L, ".");
+    const char *dir = lua_tostring(L, -1);
+    lua_getfield(L, -2, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+    lua_setfield(L, -4, "path");
+    lua_pop(L, 3);
+}
+
 static int handle_script(lua_State *L, char **argv)
 {
     const char *fname = argv[0];
     if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
         fname = NULL;
+    if (fname)
+        add_script_dir(L, fname);
     int status = luaL_loadfile(L, fname);
     if (status == LUA_ERRFILE) {
         report(L, status); /* "cannot open x.lua: No such file or directory" */
         return EX_NOINPUT;
     }
     if (status == LUA_OK) {
+        int base = lua_gettop(L);
         int n = pushargs(L);
         status = docall(L, n, LUA_MULTRET);
+        if (status == LUA_OK && lua_gettop(L) >= base &&
+            luaL_getmetafield(L, base, "__main") == LUA_TFUNCTION) {
+            /* a script that returns a declaration (a task): run its main */
+            lua_pushvalue(L, base);
+            lua_getglobal(L, "arg");
+            status = docall(L, 2, 1);
+            if (status == LUA_OK && lua_isinteger(L, -1))
+                return (int)lua_tointeger(L, -1);
+        }
     } else {
         chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1; /* syntax error: 1 */
     }

@@ -1,53 +1,53 @@
 -- Task 3: 5, 10 and 20 epochs, and the generalization gap.
 -- One 20-epoch run per seed: with the same seed the first 5 and 10 epochs of
 -- it are bit-identical to 5- and 10-epoch runs, so those are its prefixes.
-local S = wb.study
-local task = wb.task{name = "task03_epochs", title = "Task 3: training length and the "
-  .. "generalization gap"}
-local runs = task:experiment{base = {epochs = 20}}:run()
-local v = runs:variants()[1]
-if not v then task:finish() return end
+local S = require "study"
 
-local function band(name, label)
-  local x, m, s = runs:curve(v, name)
-  return {label = label, x = x, y = m, err = s}
-end
-task:section("Curves (mean ± std over seeds)")
-task:figure("loss", wb.plot.panels{cols = 2, plots = {
-  wb.plot.lines{title = "Loss", xlabel = "epoch", ylabel = "cross-entropy",
-    series = {band("loss", "train"), band("val_loss", "validation (test set)")}},
-  wb.plot.lines{title = "Accuracy", xlabel = "epoch", ylabel = "accuracy",
-    series = {band("accuracy", "train"), band("val_accuracy", "validation (test set)")}}}})
-task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
-  xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}})
-
-task:text("The 5- and 10-epoch models are the first epochs of the 20-epoch runs: with the "
-  .. "same seed, shuffling and initialisation, the first epochs of a longer run are "
-  .. "bit-identical to a shorter run, so one run per seed serves all three lengths.")
-local n = #select(2, runs:curve(v, "loss"))
-local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
-task:section("At " .. table.concat(marks, ", ") .. " epochs")
-local rows = {"| epochs | train loss | val loss | gap | val accuracy |", "|---|---|---|---|---|"}
-for _, e in ipairs(marks) do
-  local cols = {}
-  for _, name in ipairs{"loss", "val_loss", "gap", "val_accuracy"} do
-    local _, m, s = runs:curve(v, name)
-    cols[#cols + 1] = wb.runs.fmt_mean_std(m[e], s[e], name)
+local function report(task, runs)
+  local v = runs:variants()[1]
+  if not v then return end
+  local function band(name, label)
+    local x, m, s = runs:curve(v, name)
+    return {label = label, x = x, y = m, err = s}
   end
-  rows[#rows + 1] = string.format("| %d | %s |", e, table.concat(cols, " | "))
+  task:section("Curves (mean ± std over seeds)")
+  task:figure("loss", wb.plot.panels{cols = 2, plots = {
+    wb.plot.lines{title = "Loss", xlabel = "epoch", ylabel = "cross-entropy",
+      series = {band("loss", "train"), band("val_loss", "validation (held out)")}},
+    wb.plot.lines{title = "Accuracy", xlabel = "epoch", ylabel = "accuracy",
+      series = {band("accuracy", "train"), band("val_accuracy", "validation (held out)")}}}})
+  task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
+    xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}}, S.GAP_NOTE)
+  task:text("The 5- and 10-epoch models are the first epochs of the 20-epoch runs: with the "
+    .. "same seed, shuffling and initialisation, the first epochs of a longer run are "
+    .. "bit-identical to a shorter run, so one run per seed serves all three lengths.")
+  local n = #select(2, runs:curve(v, "loss"))
+  local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
+  task:section("At " .. table.concat(marks, ", ") .. " epochs")
+  local rows = {"| epochs | train loss | val loss | gap | val accuracy |", "|---|---|---|---|---|"}
+  for _, e in ipairs(marks) do
+    local cols = {}
+    for _, name in ipairs{"loss", "val_loss", "gap", "val_accuracy"} do
+      local _, m, s = runs:curve(v, name)
+      cols[#cols + 1] = wb.runs.fmt_mean_std(m[e], s[e], name)
+    end
+    rows[#rows + 1] = string.format("| %d | %s |", e, table.concat(cols, " | "))
+  end
+  task:text(table.concat(rows, "\n"))
+  task:section("Findings (computed)")
+  local mins = runs:values(v, "best_epoch")
+  local m, s = wb.runs.mean_std(mins)
+  local _, vl = runs:curve(v, "val_loss")
+  local at = math.floor(m + 0.5)
+  task:text(string.format("- Validation loss is lowest at epoch %.1f ± %.1f (per seed: %s) "
+    .. "and then %s: %.4f at its minimum vs %.4f at epoch %d.", m, s,
+    table.concat(mins, ", "), vl[n] > vl[at] and "rises" or "does not rise", vl[at], vl[n], n))
+  local _, g = runs:curve(v, "gap")
+  local _, tl = runs:curve(v, "loss")
+  task:text(string.format("- The gap goes from %.4f at epoch %d to %.4f at epoch %d while "
+    .. "training loss goes from %.4f to %.4f.", g[marks[1]], marks[1], g[n], n,
+    tl[marks[1]], tl[n]))
 end
-task:text(table.concat(rows, "\n"))
-task:section("Findings (computed)")
-local mins = runs:values(v, "best_epoch")
-local m, s = wb.runs.mean_std(mins)
-local _, vl = runs:curve(v, "val_loss")
-local at = math.floor(m + 0.5)
-task:text(string.format("- Validation loss is lowest at epoch %.1f ± %.1f (per seed: %s) "
-  .. "and then %s: %.4f at its minimum vs %.4f at epoch %d.", m, s,
-  table.concat(mins, ", "), vl[n] > vl[at] and "rises" or "does not rise", vl[at], vl[n], n))
-local _, g = runs:curve(v, "gap")
-local _, tl = runs:curve(v, "loss")
-task:text(string.format("- The gap goes from %.4f at epoch %d to %.4f at epoch %d while "
-  .. "training loss goes from %.4f to %.4f.", g[marks[1]], marks[1], g[n], n,
-  tl[marks[1]], tl[n]))
-task:finish()
+
+return wb.task{name = "task03_epochs", title = "Task 3: training length and the "
+  .. "generalization gap", experiment = S.experiment{base = {epochs = 20}}, report = report}

@@ -1,34 +1,36 @@
 -- Task 5: dropout 0, 0.1, 0.3 after the hidden layer (claim C3): the gap,
 -- accuracy, and robustness when hidden units are silenced at test time.
+local S = require "study"
 local M = wb.measures
-local task = wb.task{name = "task05_dropout", title = "Task 5: dropout"}
-local runs = task:experiment{base = {epochs = 20}, vary = {dropout = {0, 0.1, 0.3}},
-  measure = function(model, _, d)
-    return {silenced_10 = M.silenced_accuracy(model, d.test, 0.1),
-            silenced_30 = M.silenced_accuracy(model, d.test, 0.3),
-            silenced_50 = M.silenced_accuracy(model, d.test, 0.5)}
-  end}:run()
 
-task:section("Results (mean ± std over seeds)")
-task:text(runs:table{"test_accuracy", "val_loss", "best_val_loss", "gap", "best_epoch"})
-task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss"}))
-task:figure("gap", runs:plot_curves("gap", {title = "Generalization gap (val loss - "
-  .. "train loss)"}))
-task:text("Robustness: test accuracy when a random 10 / 30 / 50 % of the 128 hidden units "
-  .. "are silenced at inference (mean of 5 draws per model):")
-task:text(runs:table{"test_accuracy", "silenced_10", "silenced_30", "silenced_50"})
-local labels, series = runs:variants(), {}
-for i, f in ipairs{"test_accuracy", "silenced_10", "silenced_30", "silenced_50"} do
-  local vals, errs = {}, {}
-  for k, v in ipairs(labels) do vals[k], errs[k] = runs:stat(v, f) end
-  series[i] = {label = ({"all units", "10% silenced", "30% silenced", "50% silenced"})[i],
-    values = vals, err = errs}
-end
-task:figure("robustness", wb.plot.bars{title = "Test accuracy with hidden units silenced",
-  labels = labels, series = series, ylabel = "accuracy"})
+return wb.task{name = "task05_dropout", title = "Task 5: dropout",
+  experiment = S.experiment{base = {epochs = 20}, vary = {dropout = {0, 0.1, 0.3}},
+    measure = function(model, _, d)
+      return {silenced_10 = M.silenced_accuracy(model, d.test, 0.1),
+              silenced_30 = M.silenced_accuracy(model, d.test, 0.3),
+              silenced_50 = M.silenced_accuracy(model, d.test, 0.5)}
+    end},
+  report = function(task, runs)
+    task:section("Results (mean ± std over seeds)")
+    task:text(runs:table{"test_accuracy", "val_loss", "best_val_loss", "gap", "best_epoch"})
+    task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss"}))
+    task:figure("gap", runs:plot_curves("gap", {title = "Generalization gap (val loss - "
+      .. "train loss)"}), S.GAP_NOTE)
+    task:text("Robustness: test accuracy when a random 10 / 30 / 50 % of the hidden units "
+      .. "are silenced at inference (mean of 5 draws per model):")
+    task:text(runs:table{"test_accuracy", "silenced_10", "silenced_30", "silenced_50"})
+    local labels, series = runs:variants(), {}
+    for i, f in ipairs{"test_accuracy", "silenced_10", "silenced_30", "silenced_50"} do
+      local vals, errs = {}, {}
+      for k, v in ipairs(labels) do vals[k], errs[k] = runs:stat(v, f) end
+      series[i] = {label = ({"all units", "10% silenced", "30% silenced", "50% silenced"})[i],
+        values = vals, err = errs}
+    end
+    task:figure("robustness", wb.plot.bars{title = "Test accuracy with hidden units silenced",
+      labels = labels, series = series, ylabel = "accuracy"})
 
-task:section("Findings (computed)")
-task:compare(runs, "gap")
-task:compare(runs, "test_accuracy", {better = "higher"})
-task:compare(runs, "silenced_50", {better = "higher"})
-task:finish()
+    task:section("Findings (computed)")
+    task:compare(runs, "gap")
+    task:compare(runs, "test_accuracy", {better = "higher"})
+    task:compare(runs, "silenced_50", {better = "higher"})
+  end}

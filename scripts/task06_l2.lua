@@ -1,34 +1,34 @@
 -- Task 6: L2 on the kernels, 1e-4 / 1e-3 / 1e-2 against none (claim C4):
 -- curves, weight norms and histograms, and the share of the loss that is
 -- the penalty.
-local S, M = wb.study, wb.measures
-local task = wb.task{name = "task06_l2", title = "Task 6: L2 regularisation"}
-local runs = task:experiment{base = {epochs = 20}, vary = {l2 = {0, 1e-4, 1e-3, 1e-2}},
-  measure = function(model, _, _, hist)
-    local n = M.weight_norms(model)
-    local h = hist
-    return {w1_norm = n[1], w2_norm = n[2],
-      reg_share = h.reg_loss and h.reg_loss[#h.reg_loss] / h.loss[#h.loss] or 0}
-  end}:run()
+local S = require "study"
+local M = wb.measures
 
-task:section("Results (mean ± std over seeds)")
-task:text(runs:table{"test_accuracy", "val_loss", "gap", "w1_norm", "w2_norm", "reg_share"})
-task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss (incl. "
-  .. "penalty, as Keras reports it)"}))
-task:figure("reg_loss", runs:plot_curves("reg_loss", {title = "L2 penalty in the loss",
-  logy = true}))
-local hs = {}
-for _, v in ipairs(runs:variants()) do
-  local r = runs:of(v)[1]
-  local model = S.model(r, task.opts.root)
-  hs[#hs + 1] = {label = v, values = model[1].weight}
-end
-if #hs > 0 then
-  task:figure("weights_hist", wb.plot.histogram{title = "First-layer weights (seed 1)",
-    bins = 80, series = hs, xlabel = "weight", ylabel = "count", logy = true})
-end
-task:section("Findings (computed)")
-task:compare(runs, "w1_norm")
-task:compare(runs, "gap")
-task:compare(runs, "test_accuracy", {better = "higher"})
-task:finish()
+return wb.task{name = "task06_l2", title = "Task 6: L2 regularisation",
+  experiment = S.experiment{base = {epochs = 20}, vary = {l2 = {0, 1e-4, 1e-3, 1e-2}},
+    measure = function(model, _, _, h)
+      local n = M.weight_norms(model)
+      return {w1_norm = n[1], w2_norm = n[2],
+        reg_share = h.reg_loss and h.reg_loss[#h.reg_loss] / h.loss[#h.loss] or 0}
+    end},
+  report = function(task, runs)
+    task:section("Results (mean ± std over seeds)")
+    task:text(runs:table{"test_accuracy", "val_loss", "gap", "w1_norm", "w2_norm",
+      "reg_share"})
+    task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss (incl. "
+      .. "penalty, as Keras reports it)"}))
+    task:figure("reg_loss", runs:plot_curves("reg_loss", {title = "L2 penalty in the loss",
+      logy = true}))
+    local hs = {}
+    for _, v in ipairs(runs:variants()) do
+      hs[#hs + 1] = {label = v, values = runs:of(v)[1]:model()[1].weight}
+    end
+    if #hs > 0 then
+      task:figure("weights_hist", wb.plot.histogram{title = "First-layer weights (seed 1)",
+        bins = 80, series = hs, xlabel = "weight", ylabel = "count", logy = true})
+    end
+    task:section("Findings (computed)")
+    task:compare(runs, "w1_norm")
+    task:compare(runs, "gap")
+    task:compare(runs, "test_accuracy", {better = "higher"})
+  end}

@@ -1,21 +1,15 @@
 -- wb/init.lua: the Lua half of the workbench library.
 --
 -- Called by luaopen_wb with the `wb` table that the C bindings filled in
--- (tensors, data, layers, optimizers, images, checkpoints). Each Lua module
--- below adds its part to the same table; they `require "wb"` to reach it.
+-- (tensors, data, layers, optimizers, images, checkpoints). Each module
+-- below adds its names to the same table (they `require "wb"` to reach it).
+-- The list is explicit and a missing module is an error: nothing is skipped.
 local wb = ...
 
--- Lua modules, in dependency order. A module returns a function that
--- installs its names into wb.
 local modules = {
-  "wb.data", "wb.tensor_ext", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint",
-  "wb.plot", "wb.image", "wb.experiment", "wb.runs", "wb.task", "wb.measures", "wb.study", "wb.report",
-  "wb.lab", "wb.help",
+  "wb.data", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint", "wb.plot", "wb.image",
+  "wb.identity", "wb.spec", "wb.runs", "wb.train", "wb.experiment", "wb.compare",
+  "wb.runner", "wb.task", "wb.measures", "wb.lab", "wb.help",
 }
-for _, name in ipairs(modules) do
-  local ok_path = package.searchpath(name, package.path)
-  if ok_path and ok_path:find(wb.luadir, 1, true) == 1 then
-    require(name)
-  end
-end
+for _, name in ipairs(modules) do require(name) end
 return wb

@@ -1,63 +1,73 @@
--- wb/task.lua: the frame of a task script (one ablation of the study).
+-- wb/task.lua: a task script's declaration. A task script returns
 --
---   local task = wb.task{name = "task05_dropout", title = "Dropout"}
---   local runs = task:experiment{base = {epochs = 20},
---     vary = {dropout = {0, 0.1, 0.3}}}:run()
---   task:figure("val_loss", runs:plot_curves("val_loss"))
---   task:text(runs:table{"val_accuracy", "gap"})
---   task:finish()
+--   return wb.task{name = "my_width", title = "Hidden width",
+--     experiment = {base = {epochs = 10}, vary = {hidden = {32, 128, 512}}},
+--     report = function(task, runs)
+--       task:text(runs:table{"test_accuracy", "gap"})
+--       task:figure("val_loss", runs:plot_curves("val_loss"))
+--     end}
 --
--- Figures go to <plots>/<name>/ (<plots>/fashion/<name>/ for Fashion-MNIST)
--- and task:finish() writes README.md there: what was varied, the tables,
--- findings computed from the numbers, and the figures. In --run and
--- --list-runs modes nothing is drawn or written: the script only trains or
--- lists, and finish() exits.
+-- Loading the script has no side effect: wb.task checks the declaration
+-- and returns it. The workbench executable then hands it to the runner
+-- (wb/runner.lua), which trains what is missing and calls `report` once;
+-- report's text blocks and figures make <plots>/<name>/README.md
+-- (<plots>/fashion/<name>/ for Fashion-MNIST, <plots>/quick/... for --quick).
 local wb = require "wb"
 local util = require "wb.util"
-local runs_mod = require "wb.runs"
+local spec_mod = require "wb.spec"
 
 local M = {}
-local Task = {}
+local Task = {__name = "wb.Task"}
 Task.__index = Task
 
 ---wb.task(spec) -> wb.Task
----The frame of a task script (one ablation of the study): a Task runs its
----experiment with the script's command line, collects text, tables and
----figures, and writes <plots>/<name>/README.md. spec: name (required;
----also the experiment's name and the figure folder <plots>/<name>,
----<plots>/fashion/<name> for --dataset fashion), title, intro (a first
----paragraph), args (the command line; default the global arg: options
----(--quick, --seeds N, --epochs N, --dataset, --jobs N, --fresh, --run
----HASH, --list-runs, --root DIR). A bad option exits with status 64.
+---Declares a task; a task script returns it. spec: name (letters, digits,
+---_ and -: the figure folder and the experiment's name), title, intro (a
+---first paragraph), experiment (a wb.experiment spec: base, vary or
+---variants, seeds, hooks), report = function(task, runs) (tables, figures
+---and findings from the runs; runs once, after training). Every key is
+---checked now. `workbench SCRIPT [options]` then runs it (SCRIPT --help
+---lists the options).
 ---@param spec table
 ---@return wb.Task
----Example: local task = wb.task{name = "task06_l2", title = "L2 regularization"}
-function M.new(spec)
-  if type(spec) ~= "table" or type(spec.name) ~= "string" then
-    error("wb.task: expected a table with a 'name'", 2)
+---Example: return wb.task{name = "w", experiment = {base = {hidden = 32, epochs = 1}}}
+function M.new(spec, where)
+  if not where then
+    local info = debug.getinfo(2, "Sl")
+    where = info and (info.short_src .. ":" .. info.currentline) or "?"
   end
-  local ok, opts = pcall(util.task_options, spec.args or rawget(_G, "arg"))
-  if not ok then
-    io.stderr:write(spec.name, ": ", tostring(opts), "\n")
-    os.exit(64) -- EX_USAGE
+  if type(spec) ~= "table" then
+    error(where .. ": wb.task: expected a table {name, experiment, report}", 0)
   end
-  local t = setmetatable({name = spec.name, title = spec.title or spec.name,
-    opts = opts, blocks = {}, figures = {}}, Task)
-  t.quiet = opts.run ~= nil or opts.list_runs
-  local root = opts.root or util.plots_root()
-  if opts.dataset == "fashion" then root = root .. "/fashion" end
-  t.dir = root .. "/" .. spec.name
-  t.dataset = opts.dataset or "mnist"
-  if not t.quiet then util.sweep_stale(t.dir) end
-  if spec.intro then t:text(spec.intro) end
-  return t
+  spec_mod.check_task(spec, where .. ": " .. tostring(spec.name))
+  -- the experiment is checked now too (without the command line's options)
+  wb.experiment.new(spec.experiment, {name = spec.name, where = where})
+  return setmetatable({name = spec.name, title = spec.title or spec.name,
+    intro = spec.intro, experiment = spec.experiment, report = spec.report,
+    where = where, blocks = {}, figures = {}}, Task)
 end
 
 ---wb.Task
----One task script's output: its folder (task.dir), options (task.opts),
----the text blocks and figures of its README. In --run and --list-runs
----modes nothing is drawn or written.
----Example: local runs = task:experiment{vary = {l2 = {0, 1e-4}}}:run()
+---A declared task. Inside report(task, runs): task.dir (its figure folder),
+---task.dataset, task.args (the command line's other arguments), task.quick,
+---task.opts, and the methods text, section, figure, compare, path, data.
+---Example: report = function(task, runs) task:text(runs:table{"test_accuracy"}) end
+
+function Task:__tostring() return string.format("Task(%s)", self.name) end
+
+-- The executable runs a script that returns a task through this.
+function Task.__main(t, argv)
+  local a = {}
+  for i = 1, #(argv or {}) do a[i] = argv[i] end
+  return require("wb.runner").main(t, a, argv and argv[0])
+end
+
+-- Called by the runner once the options are known.
+function Task:_setup(opts, root)
+  self.opts, self.quick, self.args = opts, opts.quick == true, opts.rest
+  self.dataset = opts.dataset or (self.experiment.base or {}).dataset or "mnist"
+  self.dir = root .. (self.dataset == "fashion" and "/fashion/" or "/") .. self.name
+end
 
 ---wb.Task:path(file) -> string
 ---The path of file in the task's folder.
@@ -66,27 +76,15 @@ end
 ---Example: print(task:path("README.md"))
 function Task:path(file) return self.dir .. "/" .. file end
 
----wb.Task:experiment(spec) -> wb.Experiment
----wb.experiment(spec) named after the task (unless spec.name) and driven
----by the task's command line.
----@param spec table
----@return wb.Experiment
----Example: local runs = task:experiment{base = {epochs = 20},
----  vary = {dropout = {0, 0.1, 0.3}}}:run()
-function Task:experiment(spec)
-  spec.name = spec.name or self.name
-  spec.options = self.opts
-  return wb.experiment(spec)
-end
-
 ---wb.Task:data() -> table
----The task's datasets {train, test} (its --dataset; the --quick subset).
+---The datasets {train, test} the task's runs used (their dataset and, for
+-----quick, the same first rows).
 ---@return table
----Example: local d = task:data()
+---Example: local d = task:data(); print(#d.test)
 function Task:data()
-  local cfg = {dataset = self.dataset}
-  if self.opts.quick then cfg.subset = wb.experiment.quick_subset end
-  return wb.experiment.data_for(cfg)
+  local cfg = self.ex and self.ex.specs[1] and self.ex.specs[1].config
+    or {dataset = self.dataset}
+  return wb.data.for_config(cfg)
 end
 
 ---wb.Task:figure(name, plot, caption)
@@ -98,7 +96,6 @@ end
 ---@param caption? string
 ---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
-  if self.quiet then return end
   local path = self:path(name .. ".png")
   local ok, err = pcall(plot.save, plot, path)
   if not ok then
@@ -109,18 +106,17 @@ function Task:figure(name, plot, caption)
     return
   end
   self.figures[#self.figures + 1] = name .. ".png"
-  self.blocks[#self.blocks + 1] = string.format("![%s](%s.png)\n%s\n", caption or name,
-    name, caption and ("*" .. caption .. "*\n") or "")
+  self.blocks[#self.blocks + 1] = string.format("![%s](%s.png)\n%s", caption or name,
+    name, caption and ("\n*" .. caption .. "*\n") or "")
 end
 
 ---wb.Task:text(s)
----Adds a paragraph (markdown) to the README; also printed unless
----WB_ECHO=0 or in --run/--list-runs mode.
+---Adds a paragraph (markdown) to the README; also printed unless WB_ECHO=0.
 ---@param s string
 ---Example: task:text(runs:table{"test_accuracy", "gap"})
 function Task:text(s)
   self.blocks[#self.blocks + 1] = s .. "\n"
-  if not self.quiet and os.getenv("WB_ECHO") ~= "0" then io.stdout:write(s, "\n") end
+  if os.getenv("WB_ECHO") ~= "0" then io.stdout:write(s, "\n") end
 end
 
 ---wb.Task:section(title)
@@ -128,50 +124,6 @@ end
 ---@param title string
 ---Example: task:section("Findings (computed)")
 function Task:section(title) self:text("## " .. title) end
-
----wb.compare(runs, metric, opts) -> string, table, table
----A sentence comparing the variants of a run list on a metric, computed
----from the numbers: the best variant, the next, the difference and whether
----it is larger than the spread over seeds (the rule every finding uses);
----"" with fewer than two variants. opts.better = "lower" (default) or
----"higher". Also returns the best and all {v, m, s}, sorted.
----@param runs wb.Runs
----@param metric string
----@param opts? table
----@return string
----Example: print(wb.compare(runs, "test_accuracy", {better = "higher"}))
-function M.compare(runs, metric, o)
-  o = o or {}
-  local lower = o.better ~= "higher"
-  local stats, missing = {}, {}
-  for _, v in ipairs(runs:variants()) do
-    local m, s = runs:stat(v, metric)
-    local n, all = #runs:values(v, metric), #runs:of(v)
-    if m then stats[#stats + 1] = {v = v, m = m, s = s} end
-    if n < all then missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - n, all) end
-  end
-  local note = #missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
-    table.concat(missing, ", ")) or ""
-  if #stats < 2 then return #missing > 0 and ("- " .. metric .. ":" .. note) or "" end
-  table.sort(stats, function(a, b)
-    if lower then return a.m < b.m end
-    return a.m > b.m
-  end)
-  local best, second = stats[1], stats[2]
-  local fmt = function(x) return runs_mod.fmt_mean_std(x.m, x.s, metric) end
-  local margin = math.abs(best.m - second.m)
-  local spread = math.max(best.s, second.s)
-  local verdict = margin > spread and "larger than" or "within"
-  local out = string.format("- Best %s (%s is better): **%s** with %s; next %s with %s. "
-    .. "The difference (%.4g) is %s the spread over seeds (largest std %.4g).",
-    metric, lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second),
-    margin, verdict, spread)
-  local worst = stats[#stats]
-  if #stats > 2 then
-    out = out .. string.format(" Worst: %s with %s.", worst.v, fmt(worst))
-  end
-  return out .. note, best, stats
-end
 
 ---wb.Task:compare(runs, metric, opts) -> string
 ---wb.compare's sentence, added to the README as a paragraph.
@@ -186,37 +138,72 @@ function Task:compare(runs, metric, o)
   return s
 end
 
----wb.Task:finish()
----Writes <dir>/README.md (failed runs listed first) and exits non-zero
----when any run failed; in --list-runs and --run modes only exits (64 when
------run's hash matched no run).
----Example: task:finish()
-function Task:finish()
-  local failures = wb.experiment.failures or {}
-  if self.opts.list_runs then os.exit(0) end
-  if self.opts.run then
-    if not wb.experiment.matched_run then
-      io.stderr:write(self.name, ": no run with hash ", self.opts.run, "\n")
-      os.exit(64)
-    end
-    os.exit(0)
+-- {==================== the README ====================
+
+local function list_of(specs, get)
+  local seen, out = {}, {}
+  for _, s in ipairs(specs) do
+    local v = util.show(get(s))
+    if not seen[v] then seen[v] = true; out[#out + 1] = v end
   end
-  local head = {"# " .. self.title, ""}
-  if #failures > 0 then
-    head[#head + 1] = string.format("**%d run(s) failed**:", #failures)
-    for _, f in ipairs(failures) do
+  return table.concat(out, ", ")
+end
+
+-- One paragraph: which command, data, validation, epochs, seeds, commit and
+-- date produced the README.
+function Task:provenance(info)
+  local specs = self.ex.specs
+  local cmd = {"workbench", info.script or "?"}
+  for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
+  local cfg = specs[1] and specs[1].config or {}
+  local data = cfg.subset and string.format("first %s training / %s test rows",
+    tostring(cfg.subset.train or "all"), tostring(cfg.subset.test or "all"))
+    or "full training and test sets"
+  local val = list_of(specs, function(s)
+    local v = s.config.validation
+    if v == "test" then return "the test set (the original study's choice)" end
+    if not v then return "none" end
+    return string.format("the last %g %% of the training rows, held out (the test set "
+      .. "only gives the final test metrics)", 100 * v)
+  end)
+  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s, %s. "
+    .. "Validation: %s. Epochs: %s. Seeds: %s. %d runs: %d trained by this command, %d "
+    .. "from records.*\n", table.concat(cmd, " "), wb.version, util.git_commit() or "unknown",
+    os.date("!%Y-%m-%d %H:%M UTC"), self.dataset, data, val,
+    list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
+    #specs, info.trained, info.cached)
+end
+
+-- Runs the report (once) and writes README.md.
+function Task:_report(runs, info)
+  if self.intro then self:text(self.intro) end
+  if self.report then self.report(self, runs) end
+  local head = {"# " .. self.title, "", self:provenance(info)}
+  if #info.failures > 0 then
+    head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
+    for _, f in ipairs(info.failures) do
       head[#head + 1] = string.format("- %s seed %d: `%s`", f.spec.variant, f.spec.seed,
         tostring(f.error):match("[^\n]*"))
     end
     head[#head + 1] = ""
   end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
+  -- which records made this README (the report gathers exactly these)
+  local hashes = {}
+  for i, r in ipairs(runs.records) do hashes[i] = r.hash end
+  util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
+    command = self:provenance(info)})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figures)\n", self.name,
     self:path("README.md"), #self.figures))
-  if #failures > 0 then os.exit(1) end
 end
 
-wb.task = M.new
-wb.compare = M.compare
+-- }====================
+
+require "wb.compare"
+M.compare = wb.compare
+wb.task = setmetatable(M, {__call = function(_, spec)
+  local info = debug.getinfo(2, "Sl")
+  return M.new(spec, info and (info.short_src .. ":" .. info.currentline) or "?")
+end})
 return M

@@ -1,4 +1,4 @@
--- wb/report.lua: the "Claims" section of the report (STUDY.md C1-C7).
+-- scripts/study/claims.lua: the "Claims" section of the report (STUDY.md C1-C7).
 --
 -- For each claim the study drew from single runs, the quantity that decides
 -- it is read from the run records of the task that tests it, as mean ± std
@@ -7,14 +7,8 @@
 -- over seeds (sqrt(sd_a^2 + sd_b^2)) in the claimed direction. A claim
 -- with several parts is "supported" when every part is, "not supported"
 -- when none is, "mixed" otherwise. Nothing here is typed by hand.
-local wb = require "wb"
-local runs_mod = require "wb.runs"
+local runs_mod = wb.runs
 
----wb.report
----The "Claims" section of the study's report: each claim's deciding numbers
----read from the run records as mean ± std over seeds, and a verdict by one
----stated rule. Used by scripts/report.lua.
----Example: print(wb.report.claims_section("plots/runs"))
 local M = {}
 
 local function group(recs)
@@ -116,22 +110,11 @@ local function to_target(groups)
   return "epochs to the target val accuracy"
 end
 
----wb.report.claims(runs_dir, dataset, quick) -> table
----Rows of the claims table, {id, claim, verdict, numbers, figure}, from the
----records in runs_dir of one dataset ("mnist" default or "fashion"),
------quick runs only when quick is true.
----@param runs_dir string
----@param dataset? string
----@param quick? boolean
----@return table
----Example: for _, r in ipairs(wb.report.claims("plots/runs")) do print(r.id, r.verdict) end
-function M.claims(runs_dir, dataset, quick)
-  dataset = dataset or "mnist"
+-- Rows of the claims table, {id, claim, verdict, numbers, figure, parts},
+-- from by_task: task name -> the records its README was made from.
+function M.claims(by_task)
   local function task(name)
-    local recs = runs_mod.load_all(runs_dir, function(r)
-      return r.task == name and r.status == "ok" and (r.config.dataset or "mnist") == dataset
-        and (r.config.subset ~= nil) == (quick == true)
-    end)
+    local recs = by_task[name] or {}
     for _, r in ipairs(recs) do derive(r) end
     return group(recs)
   end
@@ -204,16 +187,10 @@ function M.claims(runs_dir, dataset, quick)
   return rows
 end
 
----wb.report.claims_section(runs_dir, dataset, quick) -> string
----The claims as a markdown section: the rule, then one table row per claim
----(verdict, deciding numbers, figure link).
----@param runs_dir string
----@param dataset? string
----@param quick? boolean
----@return string
----Example: io.write(wb.report.claims_section("plots/runs", "mnist"))
-function M.claims_section(runs_dir, dataset, quick)
-  local rows = M.claims(runs_dir, dataset, quick)
+-- The claims as a markdown section: the rule, then one table row per claim
+-- (verdict, deciding numbers, figure link).
+function M.claims_section(by_task, dataset)
+  local rows = M.claims(by_task)
   local out = {"## Claims of the original study, tested (" .. (dataset or "mnist") .. ")", "",
     "Rule: a part of a claim holds when the difference of the means over seeds is larger "
     .. "than the spread sqrt(sd_a^2 + sd_b^2) in the claimed direction, and fails when it "
@@ -228,5 +205,4 @@ function M.claims_section(runs_dir, dataset, quick)
   return table.concat(out, "\n") .. "\n"
 end
 
-wb.report = M
 return M

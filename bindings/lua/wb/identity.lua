@@ -1,0 +1,157 @@
+-- wb/identity.lua: what makes two runs the same run. A run's identity is a
+-- hash over everything that determines what it trains and measures: its
+-- resolved config, the code of the hooks it calls (build, fit_options,
+-- callbacks, measure) with the values they close over, and the version of
+-- the training code. Editing a hook therefore changes the hash of exactly
+-- the runs that call it; editing a script's reporting code changes nothing.
+--
+-- A hook's code is its stripped bytecode (string.dump(f, true): no line
+-- numbers, so moving a hook within its file keeps its identity); the values
+-- it closes over are fingerprinted recursively: plain data by value, Lua
+-- functions by their own code, the workbench's and Lua's standard modules by
+-- name (their code is covered by the code version). A value that cannot be
+-- identified (a tensor, a dataset, a file handle, a C function from outside
+-- those modules) makes the hook unidentifiable: its runs are not cached.
+local wb = require "wb"
+local util = require "wb.util"
+
+local M = {}
+
+-- Standard modules known by name: their code is Lua's or the workbench's.
+local function module_name(v)
+  for name, m in pairs(package.loaded) do
+    if m == v and (name == "_G" or name:match("^wb") or name == "string" or name == "math"
+        or name == "table" or name == "os" or name == "io" or name == "utf8"
+        or name == "coroutine" or name == "debug" or name == "cjson") then
+      return name
+    end
+  end
+  if v == wb then return "wb" end
+  return nil
+end
+
+local fingerprint
+
+local c_names -- C function -> "module.field", for wb's and Lua's own
+-- The name of a C function of the workbench or of Lua's standard modules.
+function M.c_function_name(f)
+  if not c_names then
+    c_names = {}
+    local function scan(prefix, t, depth)
+      for k, v in pairs(t) do
+        if type(v) == "function" and type(k) == "string" and not c_names[v] then
+          c_names[v] = prefix .. k
+        elseif type(v) == "table" and depth > 0 and type(k) == "string" then
+          scan(prefix .. k .. ".", v, depth - 1)
+        end
+      end
+    end
+    scan("wb.", wb, 2)
+    for _, lib in ipairs{"string", "math", "table", "os", "io", "utf8"} do
+      scan(lib .. ".", package.loaded[lib], 0)
+    end
+    scan("", _G, 0)
+  end
+  return c_names[f]
+end
+
+-- Text that identifies value v; nil plus the reason when it cannot be.
+local function value_text(v, seen)
+  local t = type(v)
+  if t == "nil" or t == "boolean" or t == "number" or t == "string" then
+    return util.canonical(v)
+  end
+  local mod = module_name(v)
+  if mod then return "module:" .. mod end
+  if t == "function" then return fingerprint(v, seen) end
+  if t == "table" then
+    if seen[v] then return "cycle" end
+    seen[v] = true
+    local parts = {}
+    for _, k in ipairs(util.sorted_keys(v)) do
+      local kt, why = value_text(k, seen)
+      if not kt then return nil, why end
+      local vt, why2 = value_text(v[k], seen)
+      if not vt then return nil, why2 end
+      parts[#parts + 1] = kt .. ":" .. vt
+    end
+    seen[v] = nil
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return nil, string.format("it uses a %s (%s)", t, tostring(v))
+end
+
+-- The identity text of a Lua function: its stripped bytecode and the
+-- identity of every upvalue. Returns nil and a reason for a function that
+-- cannot be identified.
+function fingerprint(f, seen)
+  seen = seen or {}
+  if seen[f] then return "recursive" end
+  local ok, code = pcall(string.dump, f, true)
+  if not ok then
+    local name = M.c_function_name(f)
+    if name then return "cfunction:" .. name end
+    return nil, "it calls a C function that is not part of a known module"
+  end
+  seen[f] = true
+  local parts = {code}
+  local i = 1
+  while true do
+    local name, v = debug.getupvalue(f, i)
+    if not name then break end
+    local text, why = value_text(v, seen)
+    if not text then
+      seen[f] = nil
+      return nil, string.format("upvalue '%s': %s", name, why)
+    end
+    parts[#parts + 1] = text
+    i = i + 1
+  end
+  seen[f] = nil
+  return table.concat(parts, "\0")
+end
+
+---wb.identity.hook(f) -> string|nil, string
+---The identity of a hook (a Lua function): 16 hex digits over its stripped
+---bytecode and the values it closes over; "none" for nil. Returns nil and
+---the reason when it closes over something that cannot be identified (a
+---tensor, a dataset, a foreign C function): such a hook's runs are not
+---cached.
+---@param f function|nil
+---@return string|nil
+---@return string|nil
+---Example: print(wb.identity.hook(function(cfg) return cfg.hidden end))
+function M.hook(f)
+  if f == nil then return "none" end
+  local text, why = fingerprint(f)
+  if not text then return nil, why end
+  return util.fnv1a64(text)
+end
+
+-- The Lua modules whose code decides what a run trains and measures.
+M.training_modules = {"wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint", "wb.data",
+  "wb.measures", "wb.train"}
+
+local code_id
+---wb.identity.code() -> string
+---The version of the training code: 16 hex digits over the workbench
+---version, the C core's build id (a hash of core/ made by the Makefile) and
+---the source of the Lua modules that train and measure
+---(wb.identity.training_modules). Part of every run's identity.
+---@return string
+---Example: print(wb.identity.code())
+function M.code()
+  if code_id then return code_id end
+  local parts = {wb.version, wb.core_id or ""}
+  for _, name in ipairs(M.training_modules) do
+    local path = package.searchpath(name, package.path)
+    local src = path and util.read_file(path)
+    if not src then error("wb.identity: cannot read the source of " .. name, 2) end
+    parts[#parts + 1] = src
+  end
+  code_id = util.fnv1a64(table.concat(parts, "\0"))
+  return code_id
+end
+
+wb.identity = M
+return M

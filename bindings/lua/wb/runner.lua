@@ -1,0 +1,373 @@
+-- wb/runner.lua: the life of a task, each phase once.
+--
+--   1. options: the command line is parsed and checked (64 on a bad one);
+--   2. plan: the experiment is made (every key checked, wb/spec.lua) and
+--      each run is found recorded (cached) or pending; the first line says
+--      "N runs: C cached, T to train (J jobs)";
+--   3. train: pending runs go to child processes, `workbench SCRIPT ARGS
+--      --run HASH`, J at a time (xargs -P); a child trains and measures
+--      its one run and writes its record; nothing else of the script runs;
+--   4. report: the task's report function runs once, here, on the records,
+--      and the task's README says which command, data, epochs, seeds and
+--      commit produced it.
+-- A signal stops the whole task (130 / 143): children are stopped, finished
+-- records stay, no README or figure is written from partial data.
+local wb = require "wb"
+local util = require "wb.util"
+local record = require "wb.record"
+local train = require "wb.train"
+
+local M = {}
+
+-- {==================== options ====================
+
+M.USAGE = "options: --dataset mnist|fashion, --seeds N, --epochs N, --quick, --jobs N, "
+  .. "--fresh, --root DIR, --list-runs, --run HASH, --help"
+M.MAX_JOBS = 256
+
+local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
+  function(e) return e.usage end}) end
+
+---wb.runner.options(argv) -> table
+---Parses a task's command line: --dataset mnist|fashion, --seeds N,
+-----epochs N, --quick (2000 training / 500 test rows, at most 2 epochs,
+---under <plots>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
+-----run HASH, --help; other arguments are kept in rest (task 2's files).
+---script_args are the options that decide the runs, for child commands. A
+---bad option raises an error object with field usage.
+---@param argv table
+---@return table
+---Example: local o = wb.runner.options{"--quick", "--seeds", "2"}; print(o.quick, o.seeds)
+function M.options(argv)
+  local o = {rest = {}, script_args = {}}
+  local i = 1
+  local function value(name)
+    i = i + 1
+    if argv[i] == nil then error(usage_error("option " .. name .. " needs a value"), 0) end
+    return argv[i]
+  end
+  local function int(name, max)
+    local v = value(name)
+    local n = math.tointeger(tonumber(v))
+    if not n or n < 1 or n > (max or math.maxinteger) then
+      error(usage_error(string.format("option %s expects an integer from 1 to %s, got '%s'",
+        name, max and tostring(max) or "any", v)), 0)
+    end
+    return n
+  end
+  local function keep(...) for _, a in ipairs{...} do o.script_args[#o.script_args + 1] = a end end
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--dataset" then
+      o.dataset = value(a)
+      if o.dataset == "fashion_mnist" then o.dataset = "fashion" end
+      if o.dataset ~= "mnist" and o.dataset ~= "fashion" then
+        error(usage_error("--dataset expects 'mnist' or 'fashion', got '" .. o.dataset .. "'"), 0)
+      end
+      keep(a, o.dataset)
+    elseif a == "--seeds" then o.seeds = int(a, 1000); keep(a, tostring(o.seeds))
+    elseif a == "--epochs" then o.epochs = int(a, 100000); keep(a, tostring(o.epochs))
+    elseif a == "--quick" then o.quick = true; keep(a)
+    elseif a == "--root" then o.root = value(a)
+    elseif a == "--jobs" then o.jobs = int(a, M.MAX_JOBS)
+    elseif a == "--fresh" then o.fresh = true
+    elseif a == "--run" then
+      o.run = value(a)
+      if not o.run:match("^%x+$") then
+        error(usage_error("--run expects a run's hash (hex digits), got '" .. o.run .. "'"), 0)
+      end
+    elseif a == "--list-runs" then o.list_runs = true
+    elseif a == "--help" or a == "-h" then o.help = true
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      error(usage_error("unknown option " .. a .. " (" .. M.USAGE .. ")"), 0)
+    else
+      o.rest[#o.rest + 1] = a; keep(a)
+    end
+    i = i + 1
+  end
+  return o
+end
+
+-- An absolute path (commands printed for other folders and machines).
+local function absolute(p)
+  if p:sub(1, 1) == "/" then return p end
+  local pwd = os.getenv("PWD") or "."
+  return (pwd .. "/" .. p):gsub("/%./", "/")
+end
+
+-- The root of a task's records: --root, else $WB_PLOTS or plots, with
+-- --quick runs under <root>/quick so they never mix with full ones.
+function M.root_of(opts)
+  if opts.root then return opts.root end
+  local r = record.root()
+  return opts.quick and (r .. "/quick") or r
+end
+
+-- }====================
+
+-- {==================== planning ====================
+
+local function load_record(ex, hash)
+  return util.read_json(record.path(ex.root, ex.name, hash, "json"))
+end
+
+local function pending_of(ex, fresh)
+  local pending = {}
+  for _, s in ipairs(ex.specs) do
+    if fresh or not s.cacheable or not load_record(ex, s.hash) then
+      pending[#pending + 1] = s
+    end
+  end
+  return pending
+end
+
+-- The root is writable and has room, before the first run (73 / 74 now
+-- rather than every run failing one after another).
+local function check_root(root, n_runs)
+  local dir = record.dir(root)
+  wb.sys.mkdir_p(dir .. "/logs")
+  local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
+  wb.sys.write_atomic(probe, string.rep("\0", 65536))
+  os.remove(probe)
+  local p = io.popen("df -Pk " .. util.shell_quote(dir) .. " 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  local avail = tonumber(out:match("\n%S+%s+%d+%s+%d+%s+(%d+)"))
+  local need = n_runs * 2048 -- KiB: weights, best weights, record, log
+  if avail and avail < need then
+    wb.sys.fail("EIO", string.format("%s: %d KiB free, %d runs need about %d KiB",
+      dir, avail, n_runs, need))
+  end
+end
+
+local function write_spec(ex, s)
+  util.write_json(record.path(ex.root, ex.name, s.hash, "spec.json"), {hash = s.hash,
+    task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
+    identity = s.identity, group_key = s.group_key, command = ex.command(s.hash)})
+end
+
+-- }====================
+
+-- {==================== training ====================
+
+local function describe(rec)
+  if rec.status ~= "ok" then return rec.status end
+  return string.format("test accuracy %.2f %%%s", 100 * rec.metrics.test_accuracy,
+    rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
+end
+
+local function epoch_line(spec)
+  return function(epoch, logs)
+    io.stderr:write(string.format("epoch %d/%d loss %.4f accuracy %.2f %%%s\n", epoch,
+      spec.config.epochs, logs.loss, 100 * logs.accuracy, logs.val_loss and
+      string.format(" val_loss %.4f val_accuracy %.2f %%", logs.val_loss,
+      100 * logs.val_accuracy) or ""))
+  end
+end
+
+-- Runs `pending` in child processes, J at a time; on_done(hash, status, log)
+-- for each. Children run in their own session: a signal to this process
+-- stops them here, and its error goes on up.
+local function run_children(ex, pending, jobs, on_done, on_line)
+  local logs = record.dir(ex.root) .. "/logs"
+  local script, list = os.tmpname(), os.tmpname()
+  util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"",
+    "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
+    "( OPENBLAS_NUM_THREADS=1 " .. ex.command("\"$h\"", true) .. " 2>&1; echo \"EXIT $?\" ) |",
+    "while IFS= read -r l; do printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"; done",
+  }, "\n") .. "\n")
+  local hashes = {}
+  for i, s in ipairs(pending) do hashes[i] = s.hash end
+  util.write_file(list, table.concat(hashes, "\n") .. "\n")
+  local p = assert(io.popen(string.format("setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
+    .. "sh %s' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
+  local pgid
+  local function loop()
+    for line in p:lines() do
+      pgid = pgid or tonumber(line:match("^PGID (%d+)"))
+      local h, rest = line:match("^(%x+) (.*)$")
+      local code = rest and rest:match("^EXIT (%d+)$")
+      if code then on_done(h, tonumber(code), logs .. "/" .. ex.name .. "-" .. h .. ".log")
+      elseif rest then on_line(h, rest) end
+    end
+  end
+  -- a signal's hook may raise after the first error too: both are caught
+  local ok, err = pcall(function()
+    local ok2, err2 = pcall(loop)
+    if not ok2 then error(err2, 0) end
+  end)
+  if not ok then
+    if pgid then os.execute("kill -TERM -- -" .. pgid .. " 2>/dev/null") end
+    pcall(p.close, p)
+    os.remove(script); os.remove(list)
+    error(err, 0)
+  end
+  p:close()
+  os.remove(script); os.remove(list)
+end
+
+-- Trains the pending runs; returns the failures ({spec, error}).
+local function train_pending(ex, pending, jobs, in_process)
+  local done, failures, running = 0, {}, {}
+  local by_hash = {}
+  for _, s in ipairs(pending) do by_hash[s.hash] = s end
+  local tty = wb.sys.isatty(2)
+  local function progress(s, what)
+    done = done + 1
+    io.stderr:write(string.format("%s[%s %d/%d] %s seed %d: %s\n", tty and "\r\27[K" or "",
+      ex.name, done, #pending, s.variant, s.seed, what))
+  end
+  if in_process then
+    for _, s in ipairs(pending) do
+      progress(s, describe(train.run(ex, s)))
+    end
+    return failures
+  end
+  run_children(ex, pending, jobs, function(h, code, log)
+    local s = by_hash[h]
+    running[h] = nil
+    local rec = code == 0 and load_record(ex, h)
+    if rec then
+      progress(s, describe(rec))
+    else
+      local first = util.first_error(log)
+      failures[#failures + 1] = {spec = s, error = first, log = log, status = code}
+      progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
+    end
+  end, function(h, line)
+    local e = line:match("^epoch (%d+/%d+)")
+    if e and tty then
+      running[h] = by_hash[h].variant .. " seed " .. by_hash[h].seed .. ": epoch " .. e
+      local parts = {}
+      for _, v in pairs(running) do parts[#parts + 1] = v end
+      table.sort(parts)
+      io.stderr:write("\r\27[K[" .. ex.name .. "] " .. table.concat(parts, "; "))
+    end
+  end)
+  return failures
+end
+
+local function gather(ex)
+  local recs = {}
+  for _, s in ipairs(ex.specs) do
+    local r = load_record(ex, s.hash)
+    if r then recs[#recs + 1] = r end
+  end
+  return wb.runs.Runs(recs, ex)
+end
+
+-- }====================
+
+-- {==================== a task's main ====================
+
+local function count(pending, ex, jobs)
+  return string.format("[%s] %d runs: %d cached, %d to train (%d job%s)", ex.name,
+    #ex.specs, #ex.specs - #pending, #pending, jobs, jobs == 1 and "" or "s")
+end
+
+-- The command that trains run `hash` alone: absolute paths, so it works
+-- from any folder (--list-runs, GNU parallel, Slurm).
+local function command_maker(script, opts, root)
+  local exe = absolute(rawget(_G, "arg") and arg[-1] or "workbench")
+  return function(hash, raw)
+    local parts = {util.shell_quote(exe), util.shell_quote(absolute(script))}
+    for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
+    parts[#parts + 1] = "--root"
+    parts[#parts + 1] = util.shell_quote(absolute(root))
+    parts[#parts + 1] = "--run"
+    parts[#parts + 1] = raw and hash or util.shell_quote(hash)
+    return table.concat(parts, " ")
+  end
+end
+
+---wb.runner.main(task, argv, script) -> integer
+---Runs a task declared with wb.task: parses argv, plans, trains what is
+---not recorded in child processes, runs the task's report once and writes
+---its README. Returns the exit status: 0, 1 when a run failed, 64 for a bad
+---command line or an unknown --run hash. The workbench executable calls it
+---when a script returns a task.
+---@param task wb.Task
+---@param argv table
+---@param script? string
+---@return integer
+---Example: -- workbench scripts/task05_dropout.lua --quick
+function M.main(task, argv, script)
+  local ok, opts = pcall(M.options, argv or {})
+  if not ok then
+    if type(opts) ~= "table" or not opts.usage then error(opts, 0) end
+    io.stderr:write(task.name, ": ", opts.usage, "\n")
+    return 64
+  end
+  if opts.help then
+    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options] [args]\n%s\n",
+      task.name, task.title, script or "SCRIPT", M.USAGE))
+    return 0
+  end
+  local root = M.root_of(opts)
+  task:_setup(opts, root)
+  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
+    root = root, where = task.where, command = command_maker(script or "?", opts, root)})
+  task.ex = ex
+  if opts.list_runs then
+    for _, s in ipairs(ex.specs) do
+      write_spec(ex, s)
+      print(ex.command(s.hash))
+    end
+    return 0
+  end
+  if opts.run then
+    for _, s in ipairs(ex.specs) do
+      if s.hash == opts.run then
+        if opts.fresh or not s.cacheable or not load_record(ex, s.hash) then
+          train.run(ex, s, {on_epoch = epoch_line(s)})
+        end
+        return 0
+      end
+    end
+    local spec = util.read_json(record.path(root, ex.name, opts.run, "spec.json"))
+    io.stderr:write(string.format("%s: no run with hash %s in this task (%d runs)%s\n",
+      task.name, opts.run, #ex.specs, spec and string.format("; its spec file says %s seed "
+      .. "%s: the script has changed since it was listed", tostring(spec.variant),
+      tostring(spec.seed)) or ""))
+    return 64
+  end
+  local jobs = opts.jobs or wb.sys.nproc()
+  local pending = pending_of(ex, opts.fresh)
+  io.stderr:write(count(pending, ex, jobs), "\n")
+  for _, n in ipairs(ex.notes) do
+    io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
+  end
+  check_root(root, #pending)
+  util.sweep_stale(record.dir(root))
+  util.sweep_stale(task.dir)
+  for _, s in ipairs(pending) do write_spec(ex, s) end
+  local failures = {}
+  if #pending > 0 then failures = train_pending(ex, pending, jobs, script == nil) end
+  local runs = gather(ex)
+  runs.failures = failures
+  task:_report(runs, {failures = failures, trained = #pending - #failures,
+    cached = #ex.specs - #pending, argv = argv, script = script})
+  return #failures == 0 and 0 or 1
+end
+
+---wb.runner.run_experiment(ex, opts) -> wb.Runs
+---Trains ex's runs that are not recorded (all with opts.fresh) in this
+---process, one after another, and returns the run list. A failure raises.
+---@param ex wb.Experiment
+---@param opts? table
+---@return wb.Runs
+---Example: local runs = wb.runner.run_experiment(ex)
+function M.run_experiment(ex, o)
+  ex.root = ex.root or record.root()
+  ex.command = ex.command or function() return nil end
+  local pending = pending_of(ex, o.fresh)
+  if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
+  check_root(ex.root, #pending)
+  train_pending(ex, pending, 1, true)
+  return gather(ex)
+end
+
+-- }====================
+
+wb.runner = M
+return M

@@ -1,0 +1,380 @@
+-- wb/spec.lua: checking an experiment's declaration before anything runs.
+--
+-- Every key at every level (task, experiment, base, vary, variants, config
+-- values, fit options) is checked when the declaration is made: an unknown
+-- key is an error naming the key, its place, the script line and the
+-- nearest valid key; values must have the expected type and shape. Nothing
+-- is silently dropped. The config keys are those of the training loop
+-- (optimizer, batch size, epochs, validation, data) plus those of the model:
+-- the default model's (an MLP: hidden, activation, dropout, l2, init), or,
+-- with a `build` hook, the keys it declares (`keys = {"depth"}`).
+local wb = require "wb"
+local util = require "wb.util"
+
+local M = {}
+
+-- {==================== keys and their checks ====================
+
+local function is_int(v, lo) return math.type(v) == "integer" and v >= (lo or 1) end
+local function is_num(v) return type(v) == "number" and v == v and v > -math.huge
+  and v < math.huge end
+
+-- Each check returns nil when the value is fine, else what was expected.
+local function positive_int(v) if not is_int(v) then return "a positive integer" end end
+local function positive_num(v) if not (is_num(v) and v > 0) then return "a positive number" end end
+local function boolean(v) if type(v) ~= "boolean" then return "true or false" end end
+local function fraction(v)
+  if not (is_num(v) and v >= 0 and v < 1) then return "a number in [0, 1)" end
+end
+local function nonneg(v) if not (is_num(v) and v >= 0) then return "a number >= 0" end end
+local function name_in(list)
+  return function(v)
+    for _, x in ipairs(list) do if v == x then return nil end end
+    return "one of " .. table.concat(list, ", ")
+  end
+end
+
+M.train_keys = {
+  optimizer = name_in{"adam", "adamw", "sgd", "rmsprop"},
+  lr = positive_num, momentum = fraction, nesterov = boolean, beta1 = fraction,
+  beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
+  batch_size = positive_int, epochs = positive_int, shuffle = boolean,
+  validation = function(v)
+    if v == "test" or (is_num(v) and v > 0 and v < 1) or v == false then return nil end
+    return '"test", a fraction in (0, 1) of the training rows, or false'
+  end,
+  early_stopping = function(v)
+    if type(v) ~= "table" then return "a table of EarlyStopping options" end
+    local ok, err = pcall(wb.callbacks.EarlyStopping, util.copy(v))
+    if not ok then return "EarlyStopping options (" .. tostring(err):gsub("^.-: ", "") .. ")" end
+  end,
+  dataset = name_in{"mnist", "fashion"},
+  subset = function(v)
+    if type(v) ~= "table" then return "a table {train = n, test = n}" end
+    for k, n in pairs(v) do
+      if (k ~= "train" and k ~= "test") or not is_int(n) then
+        return "a table {train = n, test = n} of positive integers"
+      end
+    end
+  end,
+}
+
+local function hidden(v)
+  if is_int(v) then return nil end
+  if type(v) == "table" and #v > 0 then
+    local n = 0
+    for _ in pairs(v) do n = n + 1 end
+    local ok = n == #v
+    for i = 1, #v do ok = ok and is_int(v[i]) end
+    if ok then return nil end
+  end
+  return "a positive integer or a non-empty list of them ({256, 128}: two hidden layers)"
+end
+
+M.model_keys = {
+  hidden = hidden,
+  activation = function(v)
+    if type(v) ~= "string" then return "an activation name" end
+    if not pcall(wb.nn.Dense, 1, 1, {activation = v}) then
+      return "an activation name (relu, tanh, softsign, gelu, sigmoid, ...)"
+    end
+  end,
+  dropout = fraction, l2 = nonneg,
+  init = function(v)
+    if type(v) ~= "string" or not pcall(wb.nn.Dense, 1, 1, {init = v}) then
+      return "an initializer name (glorot_uniform, ...)"
+    end
+  end,
+}
+
+-- Defaults of the training loop (Keras's, and validation held out as
+-- Keras's validation_split = 0.1) and of the default model.
+M.train_defaults = {optimizer = "adam", batch_size = 32, epochs = 10, validation = 0.1,
+  dataset = "mnist"}
+M.model_defaults = {activation = "relu", dropout = 0, l2 = 0, init = "glorot_uniform"}
+
+local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "keys",
+  "measure", "callbacks", "fit_options", "reuse"}
+local TASK_KEYS = {"name", "title", "intro", "experiment", "report"}
+-- fit() options that the config does not already set
+M.FIT_OPTION_KEYS = {"verbose"}
+local CONFIG_SET = {batch_size = true, epochs = true, optimizer = true, seed = true,
+  shuffle = true, validation = true, validation_split = true, validation_data = true,
+  callbacks = true}
+
+-- }====================
+
+-- {==================== errors ====================
+
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = {[0] = i}
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+---wb.spec.nearest(word, candidates) -> string|nil
+---The candidate closest to word in edit distance (at most 3 edits, or a
+---prefix of one another), for "did you mean" hints.
+---@param word string
+---@param candidates string[]
+---@return string|nil
+---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
+function M.nearest(word, candidates)
+  local best, bd = nil, math.huge
+  for _, c in ipairs(candidates) do
+    local d = distance(tostring(word), c)
+    if d < bd then best, bd = c, d end
+  end
+  if bd <= 3 then return best end
+  return nil
+end
+
+-- Raise "<where>: <place>: <msg>" (where: "script.lua:12: name").
+local function fail(ctx, place, msg)
+  error(string.format("%s: %s: %s", ctx.where, place, msg), 0)
+end
+
+local function unknown(ctx, place, key, valid, what, hint)
+  local near = M.nearest(key, valid)
+  fail(ctx, place, string.format("unknown %s '%s'%s (valid: %s)%s", what or "key",
+    tostring(key), near and (" (did you mean '" .. near .. "'?)") or "",
+    table.concat(valid, ", "), hint or ""))
+end
+
+local function check_table_keys(ctx, t, valid, place, what)
+  local set = {}
+  for _, k in ipairs(valid) do set[k] = true end
+  for _, k in ipairs(util.sorted_keys(t)) do
+    if not set[k] then unknown(ctx, place, k, valid, what) end
+  end
+end
+
+local function describe(v)
+  if type(v) == "string" then return string.format("string %q", v) end
+  return type(v) .. " " .. util.show(v)
+end
+
+-- }====================
+
+-- {==================== configs ====================
+
+local function config_checks(ex)
+  local checks = {}
+  for k, f in pairs(M.train_keys) do checks[k] = f end
+  if ex.build then
+    for _, k in ipairs(ex.keys or {}) do checks[k] = function() end end
+  else
+    for k, f in pairs(M.model_keys) do checks[k] = f end
+  end
+  return checks
+end
+
+local function check_config(ctx, checks, cfg, place, allow_label)
+  local valid = util.sorted_keys(checks)
+  if allow_label then valid[#valid + 1] = "label" end
+  for _, k in ipairs(util.sorted_keys(cfg)) do
+    local v = cfg[k]
+    if k == "label" and allow_label then
+      if type(v) ~= "string" then fail(ctx, place .. ".label", "expected a string, got "
+        .. describe(v)) end
+    elseif k == "seed" then
+      fail(ctx, place .. ".seed", "seeds are set by the experiment's `seeds` list, "
+        .. "not in a config")
+    elseif not checks[k] then
+      local hint = ctx.build and " (a build hook reads only the keys it declares: "
+        .. "keys = {...})" or ""
+      unknown(ctx, place, k, valid, "config key", hint)
+    else
+      local expected = checks[k](v)
+      if expected then
+        fail(ctx, place .. "." .. k, "expected " .. expected .. ", got " .. describe(v))
+      end
+    end
+  end
+end
+
+local function show_value(v)
+  if type(v) == "table" and #v > 0 then
+    local parts = {}
+    for i, x in ipairs(v) do parts[i] = util.show(x) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return util.show(v)
+end
+
+-- The variants of an experiment: {label, values} from `variants` or the
+-- grid of `vary`, each checked.
+local function variants_of(ctx, ex, checks)
+  local out = {}
+  if ex.variants ~= nil then
+    if ex.vary ~= nil then fail(ctx, "experiment", "give either vary or variants, not both") end
+    if type(ex.variants) ~= "table" or #ex.variants == 0 then
+      fail(ctx, "experiment.variants", "expected a non-empty list of configs, got "
+        .. describe(ex.variants))
+    end
+    for i, v in ipairs(ex.variants) do
+      local place = string.format("experiment.variants[%d]", i)
+      if type(v) ~= "table" then fail(ctx, place, "expected a config table, got " .. describe(v)) end
+      check_config(ctx, checks, v, place, true)
+      local keys = util.sorted_keys(v, {label = true})
+      local parts = {}
+      for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. show_value(v[k]) end
+      local values = util.copy(v)
+      values.label = nil
+      out[i] = {label = v.label or (#parts > 0 and table.concat(parts, ", ") or "base"),
+        values = values}
+    end
+  else
+    local vary = ex.vary or {}
+    if type(vary) ~= "table" then fail(ctx, "experiment.vary", "expected a table "
+      .. "{key = {values}}, got " .. describe(vary)) end
+    local keys = util.sorted_keys(vary)
+    out = {{values = {}}}
+    for _, k in ipairs(keys) do
+      local place = "experiment.vary." .. tostring(k)
+      local list = vary[k]
+      if type(list) ~= "table" or #list == 0 then
+        fail(ctx, place, string.format("expected a non-empty list of values, got %s%s",
+          describe(list), type(list) ~= "table" and string.format(
+          " (write vary = {%s = {%s}})", k, util.show(list)) or ""))
+      end
+      for _, val in ipairs(list) do check_config(ctx, checks, {[k] = val}, "experiment.vary") end
+      local nxt = {}
+      for _, partial in ipairs(out) do
+        for _, val in ipairs(list) do
+          local v = util.copy(partial.values)
+          v[k] = util.copy(val)
+          nxt[#nxt + 1] = {values = v}
+        end
+      end
+      out = nxt
+    end
+    for _, v in ipairs(out) do
+      local parts = {}
+      for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. show_value(v.values[k]) end
+      v.label = #parts > 0 and table.concat(parts, ", ") or "base"
+    end
+  end
+  local seen = {}
+  for _, v in ipairs(out) do
+    if seen[v.label] then fail(ctx, "experiment", "two variants are labelled '" .. v.label
+      .. "'") end
+    seen[v.label] = true
+  end
+  return out
+end
+
+-- }====================
+
+---wb.spec.check_experiment(ex, where) -> table
+---Checks an experiment declaration (see wb.experiment) and returns its
+---variants ({label, values}) and seeds. where prefixes every error
+---("script.lua:12: name"). Raises on the first problem.
+---@param ex table
+---@param where string
+---@return table variants
+---@return integer[] seeds
+---Example: local vs = wb.spec.check_experiment({vary = {hidden = {64, 128}}}, "x")
+function M.check_experiment(ex, where)
+  local ctx = {where = where, build = ex.build}
+  if type(ex) ~= "table" then fail(ctx, "experiment", "expected a table, got " .. describe(ex)) end
+  check_table_keys(ctx, ex, EXPERIMENT_KEYS, "experiment")
+  for _, k in ipairs{"build", "measure", "callbacks"} do
+    if ex[k] ~= nil and type(ex[k]) ~= "function" then
+      fail(ctx, "experiment." .. k, "expected a function, got " .. describe(ex[k]))
+    end
+  end
+  if ex.keys ~= nil then
+    if not ex.build then fail(ctx, "experiment.keys", "keys declares what a build hook reads; "
+      .. "there is no build hook") end
+    if type(ex.keys) ~= "table" then fail(ctx, "experiment.keys", "expected a list of key "
+      .. "names, got " .. describe(ex.keys)) end
+    for i, k in ipairs(ex.keys) do
+      if type(k) ~= "string" then fail(ctx, "experiment.keys[" .. i .. "]", "expected a "
+        .. "string, got " .. describe(k)) end
+      if M.train_keys[k] then fail(ctx, "experiment.keys[" .. i .. "]", "'" .. k
+        .. "' is a training key, always known") end
+    end
+  end
+  if ex.reuse ~= nil and type(ex.reuse) ~= "boolean" then
+    fail(ctx, "experiment.reuse", "expected true or false, got " .. describe(ex.reuse))
+  end
+  local fo = ex.fit_options
+  if fo ~= nil and type(fo) ~= "function" then
+    if type(fo) ~= "table" then fail(ctx, "experiment.fit_options", "expected a table or "
+      .. "a function(cfg, model, data) returning one, got " .. describe(fo)) end
+    M.check_fit_options(fo, where)
+  end
+  local seeds = ex.seeds or {1, 2, 3}
+  if type(seeds) ~= "table" or #seeds == 0 then
+    fail(ctx, "experiment.seeds", "expected a non-empty list of integers such as {1, 2, 3}, "
+      .. "got " .. describe(seeds))
+  end
+  for i, s in ipairs(seeds) do
+    if math.type(s) ~= "integer" then fail(ctx, "experiment.seeds[" .. i .. "]",
+      "expected an integer, got " .. describe(s)) end
+  end
+  local checks = config_checks(ex)
+  if ex.base ~= nil and type(ex.base) ~= "table" then
+    fail(ctx, "experiment.base", "expected a config table, got " .. describe(ex.base))
+  end
+  check_config(ctx, checks, ex.base or {}, "experiment.base")
+  return variants_of(ctx, ex, checks), seeds, checks
+end
+
+---wb.spec.check_fit_options(opts, where)
+---Checks options passed on to fit (an experiment's fit_options): only fit
+---options that the config does not set (wb.spec.FIT_OPTION_KEYS); a key the
+---config sets (batch_size, epochs, ...) is refused, so that the record and
+---the run's identity always say what was trained.
+---@param opts table
+---@param where string
+---Example: wb.spec.check_fit_options({verbose = false}, "x")
+function M.check_fit_options(opts, where)
+  local ctx = {where = where}
+  for _, k in ipairs(util.sorted_keys(opts)) do
+    if CONFIG_SET[k] then
+      fail(ctx, "experiment.fit_options." .. tostring(k), "set by the config or the runner; "
+        .. "put it in base or vary, so that the record and the run's identity say it")
+    end
+  end
+  check_table_keys(ctx, opts, M.FIT_OPTION_KEYS, "experiment.fit_options", "fit option")
+end
+
+---wb.spec.check_task(spec, where)
+---Checks a task declaration's own keys (name, title, intro, experiment,
+---report) and their types.
+---@param spec table
+---@param where string
+---Example: wb.spec.check_task({name = "t", report = function() end}, "x")
+function M.check_task(spec, where)
+  local ctx = {where = where}
+  check_table_keys(ctx, spec, TASK_KEYS, "task")
+  if type(spec.name) ~= "string" or not spec.name:match("^[%w_%-]+$") then
+    fail(ctx, "task.name", "expected a name of letters, digits, _ and -, got "
+      .. describe(spec.name))
+  end
+  for _, k in ipairs{"title", "intro"} do
+    if spec[k] ~= nil and type(spec[k]) ~= "string" then
+      fail(ctx, "task." .. k, "expected a string, got " .. describe(spec[k]))
+    end
+  end
+  if spec.report ~= nil and type(spec.report) ~= "function" then
+    fail(ctx, "task.report", "expected a function(task, runs), got " .. describe(spec.report))
+  end
+  if type(spec.experiment) ~= "table" then
+    fail(ctx, "task.experiment", "expected an experiment table, got "
+      .. describe(spec.experiment))
+  end
+end
+
+wb.spec = M
+return M

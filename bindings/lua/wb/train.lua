@@ -1,0 +1,269 @@
+-- wb/train.lua: training one run of an experiment (or adopting a finished
+-- run whose training identity is equal) and writing its record and weights.
+-- The runner (wb/runner.lua) decides which runs to train and calls
+-- M.run(ex, spec) for each, in a child process or in this one.
+--
+-- A record says what was trained: the resolved config (defaults included),
+-- the fit options as used, the identities that made its hash
+-- (wb/identity.lua), where and when it ran, its history and final metrics.
+local wb = require "wb"
+local util = require "wb.util"
+local record = require "wb.record"
+
+local M = {}
+
+-- {==================== model, optimizer, data ====================
+
+-- The default model: an MLP, n_in -> Dense(h) for each h of cfg.hidden
+-- (activation, l2 and init on every kernel; Dropout after each hidden layer
+-- when cfg.dropout > 0) -> Dense(n_out, softmax).
+local function build_mlp(cfg, n_in, n_out)
+  local l2 = cfg.l2 ~= 0 and cfg.l2 or nil
+  local widths = type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}
+  local layers, prev = {}, n_in
+  for _, h in ipairs(widths) do
+    layers[#layers + 1] = wb.nn.Dense(prev, h, {activation = cfg.activation, l2 = l2,
+      init = cfg.init})
+    if cfg.dropout > 0 then layers[#layers + 1] = wb.nn.Dropout(cfg.dropout) end
+    prev = h
+  end
+  layers[#layers + 1] = wb.nn.Dense(prev, n_out, {activation = "softmax", l2 = l2,
+    init = cfg.init})
+  return wb.nn.Sequential(layers)
+end
+
+local OPT_KEYS = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight_decay",
+  "rho"}
+local function build_optimizer(cfg)
+  local o = {}
+  for _, k in ipairs(OPT_KEYS) do o[k] = cfg[k] end
+  return wb.optim.new(cfg.optimizer, o)
+end
+
+local data_cache = {}
+---wb.data.for_config(cfg) -> table
+---The datasets {train, test} of a run's config: cfg.dataset ("mnist" or
+---"fashion") and, when cfg.subset = {train = n, test = n}, its first rows
+---(--quick runs). Cached per process; run:data() uses it, so a run is
+---evaluated on the rows it was tested on.
+---@param cfg table
+---@return table
+---Example: local d = wb.data.for_config{dataset = "mnist", subset = {test = 500}}
+function M.data_for(cfg)
+  local key = cfg.dataset .. ":" .. util.canonical(cfg.subset or {})
+  if data_cache[key] then return data_cache[key] end
+  local d = wb.data.load(cfg.dataset)
+  if cfg.subset then
+    d = {train = d.train:subset(1, math.min(cfg.subset.train or #d.train, #d.train)),
+         test = d.test:subset(1, math.min(cfg.subset.test or #d.test, #d.test))}
+  end
+  data_cache[key] = d
+  return d
+end
+wb.data.for_config = M.data_for
+
+-- }====================
+
+-- {==================== metrics and the best epoch ====================
+
+local function final_metrics(h, test)
+  local n = #h.loss
+  local m = {test_loss = test.loss, test_accuracy = test.accuracy,
+    loss = h.loss[n], accuracy = h.accuracy[n], epochs_run = n}
+  if h.val_loss and #h.val_loss > 0 then
+    m.val_loss, m.val_accuracy = h.val_loss[n], h.val_accuracy[n]
+    m.gap = h.val_loss[n] - h.loss[n]
+    m.acc_gap = h.accuracy[n] - h.val_accuracy[n]
+    m.best_val_loss, m.best_epoch = h.val_loss[h.best_epoch or n], h.best_epoch
+    m.best_val_accuracy = math.max(table.unpack(h.val_accuracy))
+  end
+  local t = 0
+  for _, s in ipairs(h.epoch_time or {}) do t = t + s end
+  m.train_seconds = t
+  m.sec_per_epoch = n > 0 and t / n or 0
+  return m
+end
+
+-- A callback that keeps a copy of the best epoch's weights (the history's
+-- best_epoch: lowest validation loss) and saves them beside the final ones
+-- as <name>.best.safetensors when the last epoch was not the best.
+local function best_keeper()
+  local k = {best = math.huge}
+  function k:on_train_begin(model) self.model = model end
+  function k:on_epoch_end(epoch, logs)
+    if not logs.val_loss or not (logs.val_loss < self.best) then return end
+    local ps = self.model:parameters()
+    self.saved = self.saved or {}
+    for i, p in ipairs(ps) do
+      if self.saved[i] then self.saved[i]:copy(p) else self.saved[i] = p:clone() end
+    end
+    self.best, self.epoch = logs.val_loss, epoch
+  end
+  function k:on_epoch_begin(epoch) self.last = epoch end
+  function k:save(model, final_path)
+    if self.skip or not self.saved or self.epoch == self.last then return nil end
+    local ps = model:parameters()
+    local final = {}
+    for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(self.saved[i]) end
+    local path = final_path:gsub("%.safetensors$", ".best.safetensors")
+    local ok, err = pcall(model.save, model, path)
+    for i, p in ipairs(ps) do p:copy(final[i]) end
+    if not ok then error(err, 0) end
+    return util.basename(path)
+  end
+  return k
+end
+
+-- }====================
+
+-- {==================== one run ====================
+
+local function write(ex, spec, rec, t0)
+  rec.wall_time = util.now() - t0
+  rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
+  rec.host = wb.sys.hostname()
+  rec.pid = wb.sys.getpid()
+  rec.slurm = os.getenv("SLURM_JOB_ID") and {job = os.getenv("SLURM_JOB_ID"),
+    array_job = os.getenv("SLURM_ARRAY_JOB_ID"), task = os.getenv("SLURM_ARRAY_TASK_ID")}
+  rec.version = wb.version
+  rec.git_commit = util.git_commit()
+  rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  rec.command = ex.command and ex.command(spec.hash)
+  util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)
+  return rec
+end
+
+local function new_record(ex, spec, status, hist)
+  return {hash = spec.hash, task = ex.name, variant = spec.variant, seed = spec.seed,
+    config = spec.config, fit_options = util.plain(spec.fit_options_used),
+    status = status, history = util.plain(hist), identity = spec.identity,
+    train_key = spec.identity.train, group_key = spec.group_key, quick = ex.quick}
+end
+
+-- Metrics on the test set, the measure hook's numbers, the callbacks'
+-- series, the final weights: then the record.
+local function finish(ex, spec, rec, model, hist, extra, d, t0)
+  rec.metrics = final_metrics(hist, model:evaluate(d.test))
+  local series = {}
+  for i, cb in ipairs(extra) do series[i] = cb.series end
+  if #series > 0 then rec.callback_series = util.plain(series) end
+  if ex.measure then
+    local tm = util.now()
+    rec.measures = util.plain(ex.measure(model, spec.config, d, hist, extra)) or {}
+    -- the cost of measuring: the hook, plus callbacks that timed themselves
+    local cost = util.now() - tm
+    for _, cb in ipairs(extra) do cost = cost + (cb.seconds or 0) end
+    rec.measure_seconds = cost
+    for k, v in pairs(rec.measures) do
+      if type(v) == "number" then rec.metrics[k] = v end
+    end
+  end
+  local wpath = record.path(ex.root, ex.name, spec.hash, "safetensors")
+  model:save(wpath)
+  rec.weights = util.basename(wpath)
+  return write(ex, spec, rec, t0), model
+end
+
+-- A finished run of another task with the same training identity, whose
+-- weights are still there; nil when none (or reuse = false).
+local donors -- train identity -> record, read once per process and root
+local function find_donor(ex, spec)
+  if ex.reuse == false or not spec.cacheable then return nil end
+  if not donors or donors.root ~= ex.root then
+    donors = {root = ex.root, by = {}}
+    for _, r in ipairs(wb.runs.load_all(record.dir(ex.root))) do
+      if r.status == "ok" and r.train_key and r.weights and not r.reused_from then
+        donors.by[r.train_key] = donors.by[r.train_key] or r
+      end
+    end
+  end
+  local r = donors.by[spec.identity.train]
+  if r and wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights) then return r end
+  return nil
+end
+
+local function adopt(ex, spec, donor, d)
+  local t0 = util.now()
+  local model = wb.load(record.dir(ex.root) .. "/" .. donor.weights)
+  local extra = {}
+  for i, series in ipairs(donor.callback_series or {}) do extra[i] = {series = series} end
+  spec.fit_options_used = donor.fit_options
+  local rec = new_record(ex, spec, "ok", donor.history)
+  rec.reused_from = donor.task .. "-" .. donor.hash
+  rec.best_weights = donor.best_weights -- the donor's file, in the same folder
+  return finish(ex, spec, rec, model, donor.history, extra, d, t0)
+end
+
+---wb.train.run(ex, spec, opts) -> table, wb.Sequential
+---Trains run spec of experiment ex in this process (or adopts a finished run
+---of another task with an equal training identity) and writes its record
+---and weights to ex.root's runs folder; returns the record and the model.
+---opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
+---A diverged run is recorded with status "diverged"; any other failure
+---raises.
+---@param ex table
+---@param spec table
+---@param opts? table
+---@return table record
+---@return wb.Sequential model
+---Example: -- called by the runner for each run to train
+function M.run(ex, spec, o)
+  o = o or {}
+  local cfg = spec.config
+  local d = M.data_for(cfg)
+  local donor = find_donor(ex, spec)
+  if donor then return adopt(ex, spec, donor, d) end
+  wb.seed(cfg.seed)
+  local model
+  if ex.build then
+    model = ex.build(cfg, d)
+  else
+    model = build_mlp(cfg, d.train:input_size(), 10)
+  end
+  local opt = build_optimizer(cfg)
+  -- hook callbacks first: their on_train_end sees the last-epoch weights
+  -- before EarlyStopping restores the best ones
+  local extra = ex.callbacks and ex.callbacks(cfg, model, d) or {}
+  local keeper = best_keeper()
+  keeper.skip = cfg.early_stopping and cfg.early_stopping.restore_best_weights
+  local callbacks = {table.unpack(extra)}
+  callbacks[#callbacks + 1] = keeper
+  if cfg.early_stopping then
+    callbacks[#callbacks + 1] = wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
+  end
+  if o.on_epoch then
+    callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch}
+  end
+  local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
+    seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle}
+  if cfg.validation == "test" then fit_opts.validation = d.test
+  elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
+  local extra_opts = ex.fit_options
+  if type(extra_opts) == "function" then
+    extra_opts = extra_opts(cfg, model, d) or {}
+    wb.spec.check_fit_options(extra_opts, ex.where)
+  end
+  for k, v in pairs(extra_opts or {}) do fit_opts[k] = v end
+  spec.fit_options_used = {epochs = cfg.epochs, batch_size = cfg.batch_size,
+    seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation}
+  for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
+  local t0 = util.now()
+  local ok, hist = pcall(model.fit, model, d.train, fit_opts)
+  local status = "ok"
+  if not ok then
+    if not wb.fit.is_diverged(hist) then error(hist, 0) end
+    status, hist = "diverged", hist.history or {}
+  end
+  local rec = new_record(ex, spec, status, hist)
+  if status == "ok" then
+    rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,
+      "safetensors"))
+    return finish(ex, spec, rec, model, hist, extra, d, t0)
+  end
+  return write(ex, spec, rec, t0), model
+end
+
+-- }====================
+
+wb.train = M
+return M

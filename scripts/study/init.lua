@@ -1,0 +1,184 @@
+-- scripts/study/init.lua (`local S = require "study"`): what the study's task
+-- scripts share, so each
+-- script stays short and declarative: the baseline experiment (reused by
+-- tasks 1, 2 and 10), loading a run's model, confusion matrices, and the
+-- most confidently wrong predictions.
+
+local M = {}
+
+M.classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+M.fashion_classes = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+  "Shirt", "Sneaker", "Bag", "Boot"}
+
+---study.class_names(dataset) -> table
+---The ten class names of a dataset: "0".."9" for "mnist" (S.classes),
+---"T-shirt" .. "Boot" for "fashion" (S.fashion_classes).
+---@param dataset? string
+---@return string[]
+---Example: print(S.class_names("fashion")[10])
+function M.class_names(dataset)
+  return dataset == "fashion" and M.fashion_classes or M.classes
+end
+
+-- The study's MLP: 784 -> Dense 128 -> Dense 10 softmax; every other key at
+-- the library's Keras defaults (Adam, batch 32, relu, glorot_uniform).
+M.defaults = {hidden = 128}
+M.baseline_epochs = 10
+
+---S.target(dataset) -> number
+---The validation accuracy that counts as "converged" on a dataset (97 % on
+---MNIST, 85 % on Fashion-MNIST: reachable by every optimizer of task 7).
+---@param dataset string
+---@return number
+---Example: print(S.target("fashion"))
+function M.target(dataset) return dataset == "fashion" and 0.85 or 0.97 end
+
+-- Said under every gap figure: why the gap starts negative.
+M.GAP_NOTE = "Training loss is the running mean over each epoch, with dropout active "
+  .. "when there is dropout (Keras's semantics), while validation loss is computed after "
+  .. "the epoch without dropout: the gap of epoch 1 is therefore negative."
+
+---study.experiment(spec) -> table
+---An experiment spec with the study's MLP: hidden = 128 added to base
+---(unless spec has its own build hook or base sets hidden).
+---@param spec table
+---@return table
+---Example: experiment = S.experiment{base = {epochs = 20}, vary = {dropout = {0, 0.3}}}
+function M.experiment(spec)
+  local e = {}
+  for k, v in pairs(spec) do e[k] = v end
+  if not spec.build then
+    e.base = {}
+    for k, v in pairs(M.defaults) do e.base[k] = v end
+    for k, v in pairs(spec.base or {}) do e.base[k] = v end
+  end
+  return e
+end
+
+---study.track(cfg, model, data) -> table
+---The callbacks hook that tracks per-epoch kernel and gradient norms
+---(wb.measures.track on the training set). One function shared by every
+---task, so their equal trainings have equal identities and are trained once.
+---Example: experiment = S.experiment{callbacks = S.track}
+function M.track(_, _, d) return {wb.measures.track{data = d.train}} end
+
+-- per-epoch norms from the tracker, and the dead ReLU units at the end
+local function baseline_measure(model, _, d, _, cbs)
+  local m = cbs[1].series
+  m.dead_units = wb.measures.dead_units(model, d.test)
+  return m
+end
+
+---study.baseline() -> table
+---The study's baseline experiment (tasks 1, 2 and 10 share it): 784 ->
+---Dense 128 relu -> Dense 10 softmax, Adam, batch 32, 10 epochs, tracking
+---per-epoch kernel and gradient norms and counting dead ReLU units.
+---Example: return wb.task{name = "t", experiment = S.baseline(), report = ...}
+function M.baseline()
+  return M.experiment{base = {epochs = M.baseline_epochs}, callbacks = M.track,
+    measure = baseline_measure}
+end
+
+---study.confusion(model, ds) -> table, wb.Tensor, table
+---Confusion counts conf[true][predicted] (1-based classes) of a model on a
+---dataset, with the predicted probabilities [n, 10] and predicted classes
+---(1-based list).
+---@param model wb.Sequential
+---@param ds wb.Dataset
+---@return table conf
+---@return wb.Tensor probs
+---@return integer[] pred
+---Example: local conf = S.confusion(m, wb.data.mnist().test); print(conf[10][5])
+function M.confusion(model, ds)
+  local probs = model:predict(ds)
+  local pred = probs:argmax(2):totable()
+  local conf = {}
+  for i = 1, 10 do conf[i] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0} end
+  for i = 1, #ds do
+    local t = ds.labels:get(i) + 1
+    conf[t][pred[i]] = conf[t][pred[i]] + 1
+  end
+  return conf, probs, pred
+end
+
+---study.per_class_accuracy(conf) -> table
+---Accuracy of each true class (row i: conf[i][i] / row total) from a
+---confusion table.
+---@param conf table
+---@return number[]
+---Example: local acc = S.per_class_accuracy(conf)
+function M.per_class_accuracy(conf)
+  local out = {}
+  for i = 1, #conf do
+    local n = 0
+    for j = 1, #conf do n = n + conf[i][j] end
+    out[i] = n > 0 and conf[i][i] / n or 0
+  end
+  return out
+end
+
+---study.top_confusions(conf, k) -> table
+---The k most frequent off-diagonal pairs as {true digit, predicted digit,
+---count} (0-based class values), most frequent first.
+---@param conf table
+---@param k integer
+---@return table
+---Example: for _, p in ipairs(S.top_confusions(conf, 3)) do print(p[1], p[2], p[3]) end
+function M.top_confusions(conf, k)
+  local pairs_ = {}
+  for i = 1, #conf do
+    for j = 1, #conf do
+      if i ~= j and conf[i][j] > 0 then pairs_[#pairs_ + 1] = {i - 1, j - 1, conf[i][j]} end
+    end
+  end
+  table.sort(pairs_, function(a, b) return a[3] > b[3] end)
+  local out = {}
+  for i = 1, math.min(k, #pairs_) do out[i] = pairs_[i] end
+  return out
+end
+
+---study.confident_errors(ds, probs, pred, k) -> table, integer
+---The k misclassified samples with the highest predicted probability as
+---{index (1-based), true label, predicted label, probability}, most
+---confident first, and the number of errors.
+---@param ds wb.Dataset
+---@param probs wb.Tensor
+---@param pred integer[]
+---@param k integer
+---@return table
+---@return integer
+---Example: local errs, n = S.confident_errors(ds, probs, pred, 8)
+function M.confident_errors(ds, probs, pred, k)
+  local p = probs:totable()
+  local errs = {}
+  for i = 1, #ds do
+    local t = ds.labels:get(i)
+    if pred[i] - 1 ~= t then errs[#errs + 1] = {i, t, pred[i] - 1, p[i][pred[i]]} end
+  end
+  table.sort(errs, function(a, b) return a[4] > b[4] end)
+  local out = {}
+  for i = 1, math.min(k, #errs) do out[i] = errs[i] end
+  return out, #errs
+end
+
+---study.images(ds, rows) -> wb.Tensor
+---The images at 1-based indices rows of ds as a new float32 [#rows, 784]
+---tensor in [0, 1] (for wb.plot.images).
+---@param ds wb.Dataset
+---@param rows integer[]
+---@return wb.Tensor
+---Example: wb.plot.images{tiles = S.images(ds, {1, 2, 3})}:show()
+function M.images(ds, rows)
+  local idx = wb.tensor(rows)
+  local x = ds:batch(idx, 1, #rows)
+  return x:clone()
+end
+
+---study.pct(x) -> string
+---x as a percentage with 2 decimals: 0.9812 -> "98.12%".
+---@param x number
+---@return string
+---Example: print(S.pct(0.9812))
+function M.pct(x) return string.format("%.2f%%", 100 * x) end
+
+return M

@@ -7,13 +7,16 @@ local dir = T.tmpdir()
 -- A small grid on a subset of MNIST: 2 variants x 2 seeds, 2 epochs.
 local script = dir .. "/grid.lua"
 util.write_file(script, [[
-local task = wb.task{name = "grid", title = "grid"}
-local act = os.getenv("GRID_BAD") and {"relu", "nope"} or {"relu", "tanh"}
 local n_train = tonumber(os.getenv("GRID_TRAIN") or 600)
-local runs = task:experiment{base = {epochs = 2, subset = {train = n_train, test = 200}},
-  vary = {activation = act}, seeds = {1, 2}}:run()
-task:text(runs:table{"test_accuracy"})
-task:finish()
+return wb.task{name = "grid", title = "grid",
+  experiment = {base = {hidden = 32, epochs = 2, subset = {train = n_train, test = 200}},
+    vary = {activation = {"relu", "tanh"}}, seeds = {1, 2},
+    -- GRID_BAD: the tanh runs fail while training (after the plan was made)
+    build = os.getenv("GRID_BAD") and function(cfg, d)
+      if cfg.activation == "tanh" then error("no tanh today") end
+      return wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
+    end or nil, keys = os.getenv("GRID_BAD") and {"activation", "hidden"} or nil},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
 ]])
 
 local function run(root, extra, env)
@@ -43,12 +46,17 @@ T.test("a grid trains once, writes one record per run, and is cached afterwards"
   end
   local st2, _, err2 = run(root, "--jobs 2")
   T.eq(st2, 0)
-  T.ok(err2:find("4 cached, 0 to train", 1, true) or not err2:find("to train"), err2)
-  T.ok(not err2:find("test acc"), "nothing retrained: " .. err2)
+  T.ok(err2:find("4 runs: 4 cached, 0 to train (2 jobs)", 1, true), err2)
+  T.ok(not err2:find("test accuracy"), "nothing retrained: " .. err2)
+  for h in pairs(recs) do
+    local log = util.read_file(root .. "/runs/logs/grid-" .. h .. ".log") or ""
+    T.ok(log:find("epoch 1/2", 1, true) and log:find("epoch 2/2", 1, true),
+      "the child's log has one line per epoch: " .. log)
+  end
   T.ok(wb.sys.exists(root .. "/grid/README.md"))
 end)
 
-T.test("same seed in a child and in-process: identical histories", function()
+T.test("--jobs 1 and --jobs 2 give identical histories", function()
   local a, b = dir .. "/a", dir .. "/seq"
   T.eq((run(b, "--jobs 1")), 0)
   local ra, rb = records(a), records(b)
@@ -72,9 +80,11 @@ T.test("--list-runs piped to GNU parallel gives the same records as --jobs", fun
   for line in out:gmatch("[^\n]+") do
     n = n + 1
     T.ok(line:find("--run %x+$"), line)
+    T.ok(line:match("^/"), "an absolute workbench path: " .. line)
   end
   T.eq(n, 4)
-  T.eq((T.sh(string.format("%s %s --root %s --list-runs | parallel -j 2", T.wb, script, root))), 0)
+  T.eq((T.sh(string.format("%s %s --root %s --list-runs | (cd / && parallel -j 2)", T.wb,
+    script, root))), 0)
   local rp, ra = records(root), records(dir .. "/a")
   T.eq(count(rp), 4)
   for h, r in pairs(ra) do
@@ -83,7 +93,7 @@ T.test("--list-runs piped to GNU parallel gives the same records as --jobs", fun
   end
   local st2, _, err2 = run(root, "--jobs 2")
   T.eq(st2, 0)
-  T.ok(not err2:find("test acc"), "the gathered records are reused")
+  T.ok(not err2:find("test accuracy"), "the gathered records are reused")
 end)
 
 T.test("a failing variant is reported and the rest of the grid finishes", function()
@@ -91,7 +101,7 @@ T.test("a failing variant is reported and the rest of the grid finishes", functi
   local st, _, err = run(root, "--jobs 2", "GRID_BAD=1")
   T.eq(st, 1)
   T.ok(err:find("FAILED"), err)
-  T.ok(err:find("nope"), "the error names the bad activation: " .. err)
+  T.ok(err:find("no tanh today"), "the error names the failure: " .. err)
   local n = 0
   for _, r in pairs(records(root)) do
     n = n + 1; T.eq(r.config.activation, "relu")
@@ -119,7 +129,7 @@ T.test("killed mid-way: finished runs are kept and not retrained", function()
   local after = records(root)
   T.eq(count(after), 4)
   for h, r in pairs(before) do T.eq(after[h].finished_at, r.finished_at, "kept, not retrained") end
-  local trained = select(2, err:gsub("test acc", ""))
+  local trained = select(2, err:gsub("test accuracy", ""))
   T.eq(trained, 4 - count(before))
   local leftovers = 0
   for _, f in ipairs(wb.sys.listdir(root .. "/runs")) do
@@ -146,11 +156,10 @@ T.test("an identical training of another task is adopted, not repeated", functio
   local root = dir .. "/a"
   local other = dir .. "/other.lua"
   util.write_file(other, [[
-local task = wb.task{name = "other", title = "other"}
-local runs = task:experiment{base = {epochs = 2, subset = {train = 600, test = 200}},
-  vary = {activation = {"relu", "sigmoid"}}, seeds = {1, 2},
-  measure = function(model) return {answer = 42, n_layers = #model} end}:run()
-task:finish()
+return wb.task{name = "other", title = "other",
+  experiment = {base = {hidden = 32, epochs = 2, subset = {train = 600, test = 200}},
+    vary = {activation = {"relu", "sigmoid"}}, seeds = {1, 2},
+    measure = function(model) return {answer = 42, n_layers = #model} end}}
 ]])
   local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 2", T.wb, other, root))
   T.eq(st, 0, err)
@@ -177,10 +186,9 @@ T.test("a run whose best epoch is not its last keeps the best weights too", func
   local root = dir .. "/best"
   local long = dir .. "/long.lua"
   util.write_file(long, [[
-local task = wb.task{name = "long", title = "long"}
-task:experiment{base = {epochs = 15, lr = 0.01, subset = {train = 100, test = 300}},
-  seeds = {1, 2}}:run()
-task:finish()
+return wb.task{name = "long", title = "long", experiment = {base = {hidden = 128,
+  epochs = 15, lr = 0.01, validation = "test", subset = {train = 100, test = 300}},
+  seeds = {1, 2}}}
 ]])
   local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, long, root))
   T.eq(st, 0, err)
@@ -204,30 +212,39 @@ task:finish()
 end)
 
 T.test("run hashes change with any config value and with the seed", function()
-  local ex = wb.experiment{name = "h", base = {epochs = 3}, vary = {l2 = {0, 1e-4}},
-    seeds = {1, 2}, options = {}}
+  local function ex(base) return wb.experiment{name = "h", base = base,
+    vary = {l2 = {0, 1e-4}}, seeds = {1, 2}} end
+  local e1 = ex{hidden = 8, epochs = 3}
   local seen = {}
-  for _, s in ipairs(ex.specs) do
+  for _, s in ipairs(e1.specs) do
     T.ok(not seen[s.hash], "distinct hashes"); seen[s.hash] = true
   end
-  local ex2 = wb.experiment{name = "h", base = {epochs = 4}, vary = {l2 = {0, 1e-4}},
-    seeds = {1, 2}, options = {}}
-  T.ok(ex2.specs[1].hash ~= ex.specs[1].hash)
-  local ex3 = wb.experiment{name = "h", base = {epochs = 3}, vary = {l2 = {0, 1e-4}},
-    seeds = {1, 2}, options = {}}
-  T.eq(ex3.specs[1].hash, ex.specs[1].hash, "stable across calls")
+  T.ok(ex{hidden = 8, epochs = 4}.specs[1].hash ~= e1.specs[1].hash)
+  T.eq(ex{hidden = 8, epochs = 3}.specs[1].hash, e1.specs[1].hash, "stable across calls")
+  T.eq(e1.specs[1].group_key, e1.specs[2].group_key, "seeds of one variant: one group")
+  T.ok(e1.specs[1].group_key ~= e1.specs[3].group_key, "two variants: two groups")
   T.check_error("unknown config key 'dropuot'", wb.experiment,
-    {name = "h", base = {dropuot = 0.1}, options = {}})
+    {name = "h", base = {hidden = 8, dropuot = 0.1}})
 end)
 
 T.test("task options are parsed and bad ones rejected", function()
-  local o = wb.task_options({[0] = "x.lua", "--dataset", "fashion", "--seeds", "2", "--quick"})
+  local o = wb.runner.options({"--dataset", "fashion", "--seeds", "2", "--quick"})
   T.eq(o.dataset, "fashion"); T.eq(o.seeds, 2); T.ok(o.quick)
-  T.check_error("unknown option --bogus", wb.task_options, {"--bogus"})
-  T.check_error("positive integer", wb.task_options, {"--seeds", "x"})
-  T.check_error("'mnist' or 'fashion'", wb.task_options, {"--dataset", "cifar"})
+  local function usage(pat, argv)
+    local ok, e = pcall(wb.runner.options, argv)
+    T.ok(not ok and tostring(e):find(pat, 1, true), tostring(e))
+  end
+  usage("unknown option --bogus", {"--bogus"})
+  usage("integer from 1", {"--seeds", "x"})
+  usage("'mnist' or 'fashion'", {"--dataset", "cifar"})
+  usage("--jobs expects an integer from 1 to 256, got '1e12'", {"--jobs", "1e12"})
   local st, _, err = T.sh(T.wb .. " scripts/task05_dropout.lua --bogus")
   T.eq(st, 64); T.ok(err:find("unknown option --bogus", 1, true), err)
+  st, _, err = T.sh(T.wb .. " scripts/task05_dropout.lua --jobs 1e12")
+  T.eq(st, 64); T.ok(err:find("--jobs expects", 1, true), err)
+  local out
+  st, out = T.sh(T.wb .. " scripts/task05_dropout.lua --help")
+  T.eq(st, 0); T.ok(out:find("--list-runs", 1, true), out)
 end)
 
 T.done()

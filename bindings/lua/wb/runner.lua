@@ -141,7 +141,7 @@ local function check_root(root, n_runs)
 end
 
 local function write_spec(ex, s)
-  util.write_json(record.path(ex.root, ex.name, s.hash, "spec.json"), {hash = s.hash,
+  util.write_json(record.path(ex.root, ex.name, s.hash, "spec"), {hash = s.hash,
     task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
     identity = s.identity, group_key = s.group_key, command = ex.command(s.hash)})
 end
@@ -324,7 +324,7 @@ function M.main(task, argv, script)
         return 0
       end
     end
-    local spec = util.read_json(record.path(root, ex.name, opts.run, "spec.json"))
+    local spec = util.read_json(record.path(root, ex.name, opts.run, "spec"))
     io.stderr:write(string.format("%s: no run with hash %s in this task (%d runs)%s\n",
       task.name, opts.run, #ex.specs, spec and string.format("; its spec file says %s seed "
       .. "%s: the script has changed since it was listed", tostring(spec.variant),

@@ -137,16 +137,41 @@ function M.nearest(word, candidates)
   return nil
 end
 
--- Raise "<where>: <place>: <msg>" (where: "script.lua:12: name").
-local function fail(ctx, place, msg)
-  error(string.format("%s: %s: %s", ctx.where, place, msg), 0)
+-- The line of the script where `word` first appears as a key or value, so
+-- that an error points at the text to change.
+local function line_of(file, word)
+  if type(word) ~= "string" or not file then return nil end
+  local f = io.open(file, "rb")
+  if not f then return nil end
+  local n = 0
+  for l in f:lines() do
+    n = n + 1
+    local code = l:gsub("%-%-.*$", "")
+    if code:find("%f[%w_]" .. word:gsub("%p", "%%%0") .. "%f[^%w_]") then
+      f:close()
+      return n
+    end
+  end
+  f:close()
+  return nil
+end
+
+-- Raise "<file>:<line>: <name>: <place>: <msg>"; the line is where `word`
+-- (the offending key) appears in the script, else the declaration's line.
+local function fail(ctx, place, msg, word)
+  local w = ctx.where
+  local file, line, rest = w:match("^(.-):(%d+): (.*)$")
+  if not file then file, rest = w:match("^(.-): (.*)$") end
+  local at = line_of(file, word) or tonumber(line)
+  local loc = file and (at and (file .. ":" .. at) or file)
+  error(string.format("%s: %s: %s: %s", loc or "?", rest or w, place, msg), 0)
 end
 
 local function unknown(ctx, place, key, valid, what, hint)
   local near = M.nearest(key, valid)
   fail(ctx, place, string.format("unknown %s '%s'%s (valid: %s)%s", what or "key",
     tostring(key), near and (" (did you mean '" .. near .. "'?)") or "",
-    table.concat(valid, ", "), hint or ""))
+    table.concat(valid, ", "), hint or ""), key)
 end
 
 local function check_table_keys(ctx, t, valid, place, what)
@@ -195,7 +220,7 @@ local function check_config(ctx, checks, cfg, place, allow_label)
     else
       local expected = checks[k](v)
       if expected then
-        fail(ctx, place .. "." .. k, "expected " .. expected .. ", got " .. describe(v))
+        fail(ctx, place .. "." .. k, "expected " .. expected .. ", got " .. describe(v), k)
       end
     end
   end
@@ -244,7 +269,7 @@ local function variants_of(ctx, ex, checks)
       if type(list) ~= "table" or #list == 0 then
         fail(ctx, place, string.format("expected a non-empty list of values, got %s%s",
           describe(list), type(list) ~= "table" and string.format(
-          " (write vary = {%s = {%s}})", k, util.show(list)) or ""))
+          " (write vary = {%s = {%s}})", k, util.show(list)) or ""), k)
       end
       for _, val in ipairs(list) do check_config(ctx, checks, {[k] = val}, "experiment.vary") end
       local nxt = {}
@@ -316,7 +341,7 @@ function M.check_experiment(ex, where)
   local seeds = ex.seeds or {1, 2, 3}
   if type(seeds) ~= "table" or #seeds == 0 then
     fail(ctx, "experiment.seeds", "expected a non-empty list of integers such as {1, 2, 3}, "
-      .. "got " .. describe(seeds))
+      .. "got " .. describe(seeds), "seeds")
   end
   for i, s in ipairs(seeds) do
     if math.type(s) ~= "integer" then fail(ctx, "experiment.seeds[" .. i .. "]",

@@ -32,10 +32,7 @@ Task.__index = Task
 ---@return wb.Task
 ---Example: return wb.task{name = "w", experiment = {base = {hidden = 32, epochs = 1}}}
 function M.new(spec, where)
-  if not where then
-    local info = debug.getinfo(2, "Sl")
-    where = info and (info.short_src .. ":" .. info.currentline) or "?"
-  end
+  where = where or M.where_declared(2)
   if type(spec) ~= "table" then
     error(where .. ": wb.task: expected a table {name, experiment, report}", 0)
   end
@@ -202,8 +199,19 @@ end
 
 require "wb.compare"
 M.compare = wb.compare
+-- "file:line" of the declaration; a script's `return wb.task{...}` is a
+-- tail call, whose frame is gone: then the running script's file.
+local function where_declared(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if info and info.what ~= "C" and info.currentline > 0 then
+    return info.short_src .. ":" .. info.currentline
+  end
+  local a = rawget(_G, "arg")
+  return a and a[0] or "?"
+end
+M.where_declared = where_declared
+
 wb.task = setmetatable(M, {__call = function(_, spec)
-  local info = debug.getinfo(2, "Sl")
-  return M.new(spec, info and (info.short_src .. ":" .. info.currentline) or "?")
+  return M.new(spec, where_declared(2))
 end})
 return M

@@ -162,6 +162,8 @@ local function fail(ctx, place, msg, word)
   local w = ctx.where
   local file, line, rest = w:match("^(.-):(%d+): (.*)$")
   if not file then file, rest = w:match("^(.-): (.*)$") end
+  -- the key to look for: the one named, else the last part of the place
+  word = word or place:match("([%w_]+)[^%w_]*$")
   local at = line_of(file, word) or tonumber(line)
   local loc = file and (at and (file .. ":" .. at) or file)
   error(string.format("%s: %s: %s: %s", loc or "?", rest or w, place, msg), 0)

@@ -1,0 +1,186 @@
+-- Numbers you can trust: every case where the runner once gave stale, pooled
+-- or wrong numbers without a word (issue "Numbers you can trust") is a test
+-- here. Each would fail on 8da3788.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+local function records(root)
+  local out = {}
+  for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do out[r.hash] = r end
+  return out
+end
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+-- A task script from pieces: the experiment's body and the report's.
+local function script(name, experiment, report)
+  local path = dir .. "/" .. name .. ".lua"
+  util.write_file(path, string.format([[
+return wb.task{name = %q, title = "t",
+  experiment = {%s},
+  report = function(task, runs) %s end}
+]], name, experiment, report or "task:text(runs:table{\"test_accuracy\"})"))
+  return path
+end
+
+local SMALL = "epochs = 1, subset = {train = 300, test = 100}"
+local function run(path, root, extra)
+  return T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 2 %s", T.wb, path, root,
+    extra or ""))
+end
+local function to_train(err) return tonumber(err:match("(%d+) to train")) end
+
+T.test("editing a build hook retrains its runs; editing the report retrains nothing",
+  function()
+  local root = dir .. "/hook"
+  local exp = [[base = {%s}, seeds = {1, 2}, keys = {"width"}, vary = {width = {8, 16}},
+    build = function(cfg) return wb.nn.Sequential{wb.nn.Dense(784, cfg.width,
+      {activation = "%s"}), wb.nn.Dense(cfg.width, 10, {activation = "softmax"})} end]]
+  local p = script("hook", exp:format(SMALL, "relu"))
+  local st, _, err = run(p, root)
+  T.eq(st, 0, err); T.eq(to_train(err), 4)
+  local before = records(root)
+  p = script("hook", exp:format(SMALL, "relu"), "task:text('only the report changed')")
+  st, _, err = run(p, root)
+  T.eq(st, 0, err); T.eq(to_train(err), 0, "a report edit trains nothing: " .. err)
+  p = script("hook", exp:format(SMALL, "tanh"))
+  st, _, err = run(p, root)
+  T.eq(st, 0, err); T.eq(to_train(err), 4, "the build edit retrains: " .. err)
+  local after = records(root)
+  T.eq(count(after), 8, "old records stay, new ones beside them")
+  for h in pairs(before) do T.ok(after[h], "the relu records are untouched") end
+end)
+
+T.test("a measure edit re-measures on the same training (no retraining)", function()
+  local root = dir .. "/measure"
+  local exp = "base = {hidden = 8, " .. SMALL .. "}, seeds = {1},"
+    .. " measure = function() return {answer = %d} end"
+  local st, _, err = run(script("meas", exp:format(1)), root)
+  T.eq(st, 0, err)
+  st, _, err = run(script("meas", exp:format(2)), root)
+  T.eq(st, 0, err); T.eq(to_train(err), 1)
+  T.ok(err:find("same training as meas-", 1, true), "adopts its own training: " .. err)
+  local answers = {}
+  for _, r in pairs(records(root)) do answers[r.measures.answer] = r end
+  T.ok(answers[1] and answers[2], "both measurements recorded")
+  T.eq(answers[1].history.loss[1], answers[2].history.loss[1])
+end)
+
+T.test("fit options are recorded, refused when the config sets them, never adopted across",
+  function()
+  local root = dir .. "/fitopts"
+  local st, _, err = run(script("fo1", "base = {hidden = 8, " .. SMALL .. "}, seeds = {1}"),
+    root)
+  T.eq(st, 0, err)
+  st, _, err = run(script("fo2", "base = {hidden = 8, " .. SMALL .. "}, seeds = {1}, "
+    .. "fit_options = {verbose = false}"), root)
+  T.eq(st, 0, err)
+  T.ok(not err:find("same training as"), "a different fit_options is another training")
+  for _, r in pairs(records(root)) do
+    T.eq(r.fit_options.batch_size, 32, "the record says the batch size used")
+    if r.task == "fo2" then T.eq(r.fit_options.verbose, false) end
+  end
+  local p = script("fo3", "base = {hidden = 8, " .. SMALL .. "}, seeds = {1}, "
+    .. "fit_options = function() return {batch_size = 500} end")
+  st, _, err = run(p, root)
+  T.eq(st, 1)
+  T.ok(err:find("fit_options.batch_size: set by the config", 1, true), err)
+  st, _, err = run(script("fo4", "base = {hidden = 8}, fit_options = {batch_size = 500}"), root)
+  T.eq(st, 1); T.ok(err:find("fit_options.batch_size", 1, true), err)
+  T.ok(not err:find("to train"), "refused before planning: " .. err)
+end)
+
+-- Each bad declaration fails before anything trains, naming key, place and line.
+local bad = {
+  {"unknown base key", "base = {hidden = 8, dropuot = 0.1}",
+    "experiment.base: unknown config key 'dropuot' (did you mean 'dropout'?)", 2},
+  {"key at the experiment level", "base = {hidden = 8}, batch_size = 128",
+    "experiment: unknown key 'batch_size'", 2},
+  {"unknown vary key", "base = {hidden = 8}, vary = {layers = {1, 2}}",
+    "experiment.vary: unknown config key 'layers'", 2},
+  {"undeclared key with a build hook", "base = {epochs = 1}, vary = {depth = {1, 2}}, "
+    .. "build = function(cfg) return nil end", "unknown config key 'depth'", 2},
+  {"build hook and a wrong optimizer key", "base = {optimiser = 'sgd'}, "
+    .. "build = function(cfg) return nil end", "unknown config key 'optimiser' (did you mean "
+    .. "'optimizer'?)", 2},
+  {"scalar for a list", "base = {epochs = 1}, vary = {hidden = 64}",
+    "experiment.vary.hidden: expected a non-empty list of values, got number 64", 2},
+  {"string for a number", "base = {epochs = 1}, vary = {hidden = {'64'}}",
+    "experiment.vary.hidden: expected a positive integer or a non-empty list", 2},
+  {"empty value list", "base = {hidden = 8}, vary = {dropout = {}}",
+    "experiment.vary.dropout: expected a non-empty list of values, got table", 2},
+  {"seeds as a number", "base = {hidden = 8}, seeds = 2",
+    "experiment.seeds: expected a non-empty list of integers", 2},
+  {"fit_options of a wrong type", "base = {hidden = 8}, fit_options = 3",
+    "experiment.fit_options: expected a table or a function", 2},
+  {"no hidden for the default model", "base = {epochs = 1}",
+    "the default model (an MLP) needs 'hidden'", nil},
+}
+for _, case in ipairs(bad) do
+  T.test("refused before training: " .. case[1], function()
+    local root = dir .. "/bad"
+    local p = script("bad", case[2])
+    local st, _, err = run(p, root)
+    T.eq(st, 1, err)
+    T.ok(err:find(case[3], 1, true), "message: " .. err)
+    if case[4] then T.ok(err:find(p .. ":" .. case[4] .. ":", 1, true), "names the line: " .. err) end
+    T.ok(not err:find("to train"), "nothing planned: " .. err)
+    T.ok(not wb.sys.exists(root .. "/runs"), "nothing written")
+  end)
+end
+
+T.test("keys at the task level are refused too", function()
+  local p = dir .. "/tk.lua"
+  util.write_file(p, "return wb.task{name = 'tk', epochs = 3,\n  experiment = {base = "
+    .. "{hidden = 8}}}\n")
+  local st, _, err = T.sh(T.wb .. " " .. p)
+  T.eq(st, 1)
+  T.ok(err:find(p .. ":1: tk: task: unknown key 'epochs'", 1, true), err)
+end)
+
+T.test("hidden = {64, 32} trains two hidden layers", function()
+  local root = dir .. "/deep"
+  local st, _, err = run(script("deep", "base = {hidden = {64, 32}, " .. SMALL
+    .. "}, seeds = {1}"), root)
+  T.eq(st, 0, err)
+  local r = wb.runs.find{root = root, task = "deep"}[1]
+  local m = r:model()
+  T.eq(#m, 3, "Dense 784->64, Dense 64->32, Dense 32->10")
+  T.eq(m[1].weight:shape()[2], 64); T.eq(m[2].weight:shape()[2], 32)
+  T.ok(tostring(m:summary()):find("32", 1, true))
+end)
+
+T.test("--quick runs live under <plots>/quick, never beside full ones", function()
+  local work = dir .. "/q"
+  wb.sys.mkdir_p(work)
+  local p = script("qq", "base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},"
+    .. " seeds = {1}")
+  local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+  local st, _, err = T.sh(string.format("cd %s && WB_ECHO=0 %s %s --quick --jobs 1", work,
+    exe, p))
+  T.eq(st, 0, err)
+  T.ok(wb.sys.exists(work .. "/plots/quick/runs"), "quick records under plots/quick")
+  T.ok(not wb.sys.exists(work .. "/plots/runs"), "none in the full runs folder")
+  local md = util.read_file(work .. "/plots/quick/qq/README.md")
+  T.ok(md:find("first 2000 training / 500 test rows", 1, true), md)
+  T.ok(md:find("--quick", 1, true) and md:find("commit", 1, true), "says how it was made")
+  T.ok(md:find("held out", 1, true), "says validation is held out")
+end)
+
+T.test("validation is held out by default: 10 % of the training rows, not the test set",
+  function()
+  local ex = wb.experiment{name = "v", base = {hidden = 8}}
+  T.eq(ex.specs[1].config.validation, 0.1)
+  local root = dir .. "/val"
+  local st, _, err = run(script("val", "base = {hidden = 8, " .. SMALL .. "}, seeds = {1}"),
+    root)
+  T.eq(st, 0, err)
+  local r = wb.runs.find{root = root, task = "val"}[1]
+  local m = r:model()
+  local d = r:data()
+  -- the last 30 of the 300 training rows were the validation set
+  T.near(m:evaluate(d.train:subset(271, 300)).loss, r.history.val_loss[1], 1e-5)
+  T.ok(math.abs(m:evaluate(d.test).loss - r.history.val_loss[1]) > 1e-6, "not the test set")
+end)
+
+T.done()

@@ -197,7 +197,7 @@ local function run_children(ex, pending, jobs, on_done, on_line)
     if not ok2 then error(err2, 0) end
   end)
   if not ok then
-    if pgid then os.execute("kill -TERM -- -" .. pgid .. " 2>/dev/null") end
+    if pgid then os.execute("kill -TERM -" .. pgid .. " 2>/dev/null") end
     pcall(p.close, p)
     os.remove(script); os.remove(list)
     error(err, 0)
@@ -333,11 +333,11 @@ function M.main(task, argv, script)
   end
   local jobs = opts.jobs or wb.sys.nproc()
   local pending = pending_of(ex, opts.fresh)
+  check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")
   for _, n in ipairs(ex.notes) do
     io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
   end
-  check_root(root, #pending)
   util.sweep_stale(record.dir(root))
   util.sweep_stale(task.dir)
   for _, s in ipairs(pending) do write_spec(ex, s) end

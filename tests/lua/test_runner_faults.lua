@@ -1,0 +1,109 @@
+-- The runner under faults: signals stop the whole task (130 / 143) whatever
+-- --jobs, keep finished records and write no README from partial data; a
+-- root that cannot hold the runs fails at once (73 / 74); --list-runs and
+-- --run work as plain commands from any folder.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+
+local script = dir .. "/slow.lua"
+util.write_file(script, [[
+return wb.task{name = "slow", title = "slow",
+  experiment = {base = {hidden = 256, epochs = 2, subset = {test = 200}},
+    vary = {dropout = {0, 0.1, 0.2}}, seeds = {1, 2}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+
+local function records(root)
+  local ok, names = pcall(wb.sys.listdir, root .. "/runs")
+  local n = 0
+  for _, f in ipairs(ok and names or {}) do
+    if f:match("^slow%-%x+%.json$") then n = n + 1 end
+  end
+  return n
+end
+
+-- Starts the task in the background; returns a function that sends a
+-- signal once the first record exists and returns the exit status.
+local function start(root, jobs)
+  local pidf, stf = root .. ".pid", root .. ".status"
+  os.execute(string.format("sh -c '%s %s --root %s --jobs %d >%s.out 2>&1 & echo $! > %s; "
+    .. "wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, jobs, root, pidf, stf))
+  return function(sig)
+    local t0 = wb.sys.time()
+    while records(root) < 1 and wb.sys.time() - t0 < 120 do os.execute("sleep 0.05") end
+    local pid = (util.read_file(pidf) or ""):match("%d+")
+    os.execute("kill -" .. sig .. " " .. tostring(pid))
+    t0 = wb.sys.time()
+    while not util.read_file(stf) and wb.sys.time() - t0 < 60 do os.execute("sleep 0.05") end
+    return tonumber((util.read_file(stf) or ""):match("%d+")), util.read_file(root .. ".out")
+  end
+end
+
+for _, case in ipairs{{"TERM", 1, 143}, {"TERM", 2, 143}, {"INT", 1, 130}, {"INT", 2, 130}} do
+  local sig, jobs, want = case[1], case[2], case[3]
+  T.test(string.format("SIG%s with --jobs %d stops the task with %d", sig, jobs, want),
+    function()
+    local root = string.format("%s/sig_%s_%d", dir, sig, jobs)
+    local status, out = start(root, jobs)(sig)
+    T.eq(status, want, out)
+    local kept = records(root)
+    T.ok(kept >= 1 and kept < 6, "finished records kept, the rest not trained: " .. kept)
+    T.ok(not wb.sys.exists(root .. "/slow/README.md"), "no README from partial data")
+    os.execute("sleep 0.5")
+    -- "[ ]" keeps the pattern from matching this pgrep's own shell
+    local p = io.popen("pgrep -f -- '--root[ ]" .. root .. "' | wc -l")
+    local left = tonumber(p:read("a")); p:close()
+    T.eq(left, 0, "no child left running")
+  end)
+end
+
+T.test("a root that cannot be created fails at once with 73", function()
+  util.write_file(dir .. "/afile", "x")
+  local st, _, err = T.sh(string.format("%s %s --root %s/afile/sub", exe, script, dir))
+  T.eq(st, 73, err)
+  T.ok(err:find("afile/sub", 1, true), err)
+  T.ok(not err:find("FAILED", 1, true), "no run was tried: " .. err)
+end)
+
+T.test("a full root fails at once with 74", function()
+  local full = dir .. "/full"
+  wb.sys.mkdir_p(full)
+  if T.sh("mount -t tmpfs -o size=64k tmpfs " .. full .. " 2>/dev/null") ~= 0 then
+    return T.skip("full root", "this machine refuses `mount -t tmpfs`")
+  end
+  local st, _, err = T.sh(string.format("%s %s --root %s", exe, script, full))
+  os.execute("umount " .. full)
+  T.eq(st, 74, err)
+  T.ok(not err:find("FAILED", 1, true), "no run was tried: " .. err)
+end)
+
+T.test("--list-runs prints commands that train from any folder; exit 0", function()
+  local root = dir .. "/listed"
+  local small = dir .. "/small.lua"
+  util.write_file(small, [[
+return wb.task{name = "small", experiment = {base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 100}}, seeds = {1, 2}},
+  report = function() error("the report must not run for --list-runs or --run") end}
+]])
+  local st, out, err = T.sh(string.format("%s %s --root %s --list-runs", T.wb, small, root))
+  T.eq(st, 0, err)
+  local n = select(2, out:gsub("\n", ""))
+  T.eq(n, 2, out)
+  st, _, err = T.sh(string.format("cd / && %s %s --root %s --list-runs | sh", exe,
+    small:sub(1, 1) == "/" and small or (os.getenv("PWD") .. "/" .. small), root))
+  T.eq(st, 0, err)
+  local recs = wb.runs.load_all(root .. "/runs")
+  T.eq(#recs, 2, "both runs trained by the listed commands")
+  for _, r in ipairs(recs) do T.ok(r.command and r.command:find("--run " .. r.hash, 1, true)) end
+end)
+
+T.test("--run with an unknown hash names it and exits 64", function()
+  local st, _, err = T.sh(string.format("%s %s --root %s/x --run 0123456789abcdef", T.wb,
+    script, dir))
+  T.eq(st, 64)
+  T.ok(err:find("no run with hash 0123456789abcdef", 1, true), err)
+end)
+
+T.done()

@@ -285,7 +285,8 @@ local function instances()
     wb.nn.Activation("relu"), wb.nn.Flatten(), wb.nn.SparseCrossEntropy(),
     wb.nn.Sequential{}, wb.fit.new_history(), wb.plot.lines{series = {{y = {1, 2}}}},
     wb.stats(wb.nn.Sequential{wb.nn.Dense(2, 2)}),
-    wb.experiment{name = "x", options = {}}, wb.task{name = "t", args = {}},
+    wb.experiment{name = "x", base = {hidden = 8}},
+    wb.task{name = "t", experiment = {base = {hidden = 8}}},
     wb.runs.Runs({{task = "t", variant = "v", seed = 1, status = "ok"}}),
     wb.callbacks.EarlyStopping{}, wb.callbacks.ModelCheckpoint{filepath = root .. "/c"},
     wb.callbacks.ReduceLROnPlateau{}, wb.callbacks.CSVLogger(root .. "/log.csv")}

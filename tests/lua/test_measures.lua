@@ -92,8 +92,17 @@ local function dropout_records(gap0, gap3)
     record("task05_dropout", "dropout=0.3", s, {gap = gap3 + 0.001 * s, silenced_50 = 0.90})
   end
 end
+local claims = dofile("scripts/study/claims.lua")
+local function by_task()
+  local out = {}
+  for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do
+    out[r.task] = out[r.task] or {}
+    table.insert(out[r.task], r)
+  end
+  return out
+end
 local function verdict(id)
-  for _, r in ipairs(wb.report.claims(root .. "/runs", "mnist", false)) do
+  for _, r in ipairs(claims.claims(by_task())) do
     if r.id == id then return r.verdict, r end
   end
 end
@@ -131,7 +140,7 @@ end)
 T.test("a claim without runs is undecided and says so", function()
   local v, row = verdict("C7")
   T.eq(v, "undecided"); T.ok(row.numbers:find("no data", 1, true))
-  local md = wb.report.claims_section(root .. "/runs", "mnist", false)
+  local md = claims.claims_section(by_task(), "mnist")
   T.ok(md:find("| C3 |", 1, true) and md:find("Rule:", 1, true))
 end)
 -- }====================

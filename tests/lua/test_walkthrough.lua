@@ -50,7 +50,7 @@ local st, _, err = T.sh(string.format("cd %s && WB_ECHO=0 %s %s --quick", q(dir)
   q(os.getenv("PWD") .. "/scripts/task05_dropout.lua")))
 T.test("task 5 --quick makes the runs the walkthrough reads", function()
   T.eq(st, 0, err)
-  T.eq(#wb.runs.find{root = dir .. "/plots", task = "task05_dropout"}, 9)
+  T.eq(#wb.runs.find{root = dir .. "/plots/quick", task = "task05_dropout"}, 9)
 end)
 
 -- {==== driving the REPL ====
@@ -99,14 +99,15 @@ end
 
 -- {==== what each line must print ====
 
-local rs = wb.runs.find{root = dir .. "/plots", task = "task05_dropout", dropout = {0, 0.3},
+local rs = wb.runs.find{root = dir .. "/plots/quick", task = "task05_dropout", dropout = {0, 0.3},
   seed = 1}
 local function stats_text(r)
   return tostring(wb.stats(r:model(), {data = rs[1]:data().test})):gsub("[ \t]+\n", "\n")
 end
 
 local expect = {
-  ['rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}, seed = 1}'] =
+  ['rs = wb.runs.find{root = "plots/quick", task = "task05_dropout", dropout = {0, 0.3}, '
+    .. 'seed = 1}'] =
     function(out) T.eq(out, "") end,
   ["rs"] = function(out)
     T.eq(out, tostring(rs))
@@ -127,7 +128,8 @@ local expect = {
     T.ok(select(2, out:gsub("[#=+-]", "")) > 300, "no tiles drawn:\n" .. out)
     T.ok(out:find('\nPlot%(images, "weights into 8 of 128 units'), out)
   end,
-  ['wb.lab.compare_weights(wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}, 1)'
+  ['wb.lab.compare_weights(wb.runs.find{root = "plots/quick", task = "task05_dropout", '
+    .. 'dropout = {0, 0.3}}, 1)'
     .. ':save("plots/lab/hidden_weights.png")'] = function(out)
     T.ok(out:find('^Plot%(histogram, "Layer 1 weights"%)%s+"plots/lab/hidden_weights.png"$'),
       out)

@@ -52,6 +52,13 @@ wb.fit = {}
 ---Example: help(wb.runs.find); help(model.fit); help("Tensor:sum")
 wb.help = {}
 
+---wb.identity
+---What makes two runs the same run: the identity of a hook (its stripped
+---bytecode and what it closes over) and of the training code. The runner
+---hashes them into every run's identity.
+---Example: print(wb.identity.code())
+wb.identity = {}
+
 ---wb.image
 ---Images: PNG files, MNIST-style preprocessing of your own digits
 ---(to_mnist), resizing, cropping (C), and tiles of the preprocessing steps.
@@ -110,12 +117,13 @@ wb.optim = {}
 ---Example: wb.plot.lines{series = {{label = "loss", y = {1, 0.5, 0.3}}}}:show()
 wb.plot = {}
 
----wb.report
----The "Claims" section of the study's report: each claim's deciding numbers
----read from the run records as mean ± std over seeds, and a verdict by one
----stated rule. Used by scripts/report.lua.
----Example: print(wb.report.claims_section("plots/runs"))
-wb.report = {}
+---wb.runner
+---The life of a task, each phase once: options, plan (cached or to train),
+---training in child processes, the report once in the parent. The
+---workbench executable calls wb.runner.main for a script that returns a
+---task.
+---Example: local o = wb.runner.options{"--quick"}; print(o.quick)
+wb.runner = {}
 
 ---wb.runs
 ---Finished runs and what can be said about them: find runs by their
@@ -127,12 +135,12 @@ wb.report = {}
 --- print(rs); print(rs[1]:evaluate().accuracy)
 wb.runs = {}
 
----wb.study
----Pieces the reference study's task scripts share: the baseline experiment,
----a run's model, confusion matrices, per-class accuracy and the most
----confidently wrong predictions.
----Example: local conf = wb.study.confusion(model, wb.data.mnist().test)
-wb.study = {}
+---wb.spec
+---Checks of experiment and task declarations: every key at every level,
+---value types and shapes, with the script line and the nearest valid key in
+---each error (used by wb.experiment and wb.task before anything trains).
+---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
+wb.spec = {}
 
 ---wb.sys
 ---The few operating-system helpers the library needs: time, process and
@@ -141,6 +149,12 @@ wb.study = {}
 ---test return a boolean.
 ---Example: print(wb.sys.hostname(), wb.sys.nproc())
 wb.sys = {}
+
+---wb.train
+---Training one run of an experiment (or adopting an equal finished
+---training) and writing its record and weights; called by the runner.
+---Example: -- wb.train.run(ex, ex.specs[1])
+wb.train = {}
 
 ---@class wb.callbacks.CSVLogger
 local wb_callbacks_CSVLogger = {}
@@ -187,9 +201,10 @@ local wb_Dropout = {}
 
 ---wb.Experiment
 ---One experiment (wb.experiment{...}): its name, variants, seeds and run
----specs (ex.specs: {variant, seed, config, hash}); ex:run() trains what is
----not recorded yet. tostring gives "Experiment(name: 3 variants x 3 seeds)".
----Example: local ex = wb.experiment{name = "x", vary = {l2 = {0, 1e-4}}}; print(ex, #ex.specs)
+---specs (ex.specs: {variant, seed, config, hash, identity, group_key});
+---ex:run() trains what is not recorded yet. tostring gives
+---"Experiment(name: 3 variants x 3 seeds)".
+---Example: local ex = wb.experiment{name = "x", base = {hidden = 32}}; print(ex, #ex.specs)
 ---@class wb.Experiment
 local wb_Experiment = {}
 
@@ -272,10 +287,10 @@ local wb_SparseCrossEntropy = {}
 local wb_Stats = {}
 
 ---wb.Task
----One task script's output: its folder (task.dir), options (task.opts),
----the text blocks and figures of its README. In --run and --list-runs
----modes nothing is drawn or written.
----Example: local runs = task:experiment{vary = {l2 = {0, 1e-4}}}:run()
+---A declared task. Inside report(task, runs): task.dir (its figure folder),
+---task.dataset, task.args (the command line's other arguments), task.quick,
+---task.opts, and the methods text, section, figure, compare, path, data.
+---Example: report = function(task, runs) task:text(runs:table{"test_accuracy"}) end
 ---@class wb.Task
 local wb_Task = {}
 
@@ -496,23 +511,12 @@ function wb_Dropout:parameters() end
 ---@return wb.Dense
 function wb_Dropout:zero_grad() end
 
----wb.Experiment:command(hash) -> string
----The shell command that trains run hash on its own: `workbench SCRIPT
----[ARGS] --run HASH` (what --list-runs prints, for GNU parallel or Slurm).
----Example: print(ex:command(ex.specs[1].hash))
----@param hash string
----@return string
-function wb_Experiment:command(hash) end
-
 ---wb.Experiment:run(opts) -> wb.Runs
----Trains every run without a record (all with fresh = true) and returns the
----run list in variant and seed order. opts: jobs (default --jobs, else the
----number of processors: runs go to child processes through xargs -P),
----fresh, verbose (progress and ETA on stderr, true). A failing run is
----reported with the tail of its log and the others go on (the list's
----failures field). With --list-runs it prints the commands instead; with
------run HASH it trains that one run.
----Example: local runs = ex:run{jobs = 2}; print(runs:table{"test_accuracy"})
+---Trains, in this process and one after another, every run without a record
+---(all of them with opts.fresh) and returns the run list in variant and seed
+---order. A failing run raises (finished runs keep their records). Task
+---scripts do not call this: the runner trains their runs in child processes.
+---Example: local runs = wb.experiment{name = "x", base = {hidden = 32, epochs = 1}}:run()
 ---@param opts? table
 ---@return wb.Runs
 function wb_Experiment:run(opts) end
@@ -931,18 +935,11 @@ function wb_SparseCrossEntropy:free() end
 function wb_Task:compare(runs, metric, opts) end
 
 ---wb.Task:data() -> table
----The task's datasets {train, test} (its --dataset; the --quick subset).
----Example: local d = task:data()
+---The datasets {train, test} the task's runs used (their dataset and, for
+-----quick, the same first rows).
+---Example: local d = task:data(); print(#d.test)
 ---@return table
 function wb_Task:data() end
-
----wb.Task:experiment(spec) -> wb.Experiment
----by the task's command line.
----Example: local runs = task:experiment{base = {epochs = 20},
---- vary = {dropout = {0, 0.1, 0.3}}}:run()
----@param spec table
----@return wb.Experiment
-function wb_Task:experiment(spec) end
 
 ---wb.Task:figure(name, plot, caption)
 ---Saves plot as <dir>/<name>.png (with .csv and .gp) and lists it in the
@@ -953,13 +950,6 @@ function wb_Task:experiment(spec) end
 ---@param plot wb.Plot
 ---@param caption? string
 function wb_Task:figure(name, plot, caption) end
-
----wb.Task:finish()
----Writes <dir>/README.md (failed runs listed first) and exits non-zero
----when any run failed; in --list-runs and --run modes only exits (64 when
------run's hash matched no run).
----Example: task:finish()
-function wb_Task:finish() end
 
 ---wb.Task:path(file) -> string
 ---The path of file in the task's folder.
@@ -975,8 +965,7 @@ function wb_Task:path(file) end
 function wb_Task:section(title) end
 
 ---wb.Task:text(s)
----Adds a paragraph (markdown) to the README; also printed unless
----WB_ECHO=0 or in --run/--list-runs mode.
+---Adds a paragraph (markdown) to the README; also printed unless WB_ECHO=0.
 ---Example: task:text(runs:table{"test_accuracy", "gap"})
 ---@param s string
 function wb_Task:text(s) end
@@ -1317,6 +1306,16 @@ function wb.data.Dataset(images, labels, name) end
 ---@return table
 function wb.data.fashion_mnist() end
 
+---wb.data.for_config(cfg) -> table
+---The datasets {train, test} of a run's config: cfg.dataset ("mnist" or
+---"fashion") and, when cfg.subset = {train = n, test = n}, its first rows
+---(--quick runs). Cached per process; run:data() uses it, so a run is
+---evaluated on the rows it was tested on.
+---Example: local d = wb.data.for_config{dataset = "mnist", subset = {test = 500}}
+---@param cfg table
+---@return table
+function wb.data.for_config(cfg) end
+
 ---wb.data.gather(x, y, images, labels, idx, first, count)
 ---Copies the samples idx[first .. first+count-1] (1-based row numbers in a
 ---float32 tensor) of images [n, ...] (uint8, scaled by 1/255, or float32) and
@@ -1358,201 +1357,28 @@ function wb.data.load(name) end
 ---@return table
 function wb.data.mnist() end
 
----wb.experiment{name, base, vary, seeds, ...} -> wb.Experiment
----Spec keys: name, base, vary, variants, seeds, build, measure, callbacks,
----fit_options, reuse, root, options.
----An experiment: a grid of runs over a base config times seeds; cached,
----resumable, parallel. vary = {key = {values}} makes the grid (or variants =
----a list of configs, each with an optional label); seeds ({1, 2, 3});
----base: config keys of every run (wb.experiment.defaults: hidden 128, relu,
----dropout 0, l2 0, glorot_uniform, adam, batch_size 32, epochs 10,
----validation "test", mnist; any of wb.experiment.known_keys). Hooks: build =
----function(cfg, data) -> model; measure = function(model, cfg, data, hist,
----callbacks) -> {name = number} (stored in the record's measures and
----metrics); callbacks = function(cfg, model, data) -> list; fit_options;
----reuse = false to never adopt an identical training of another task. A
----run's identity is a hash of its full config; its record and weights go
----to <root>/runs (root: options.root, else $WB_PLOTS or "plots"). options:
----the parsed command line (default wb.task_options(arg)).
----Example: local ex = wb.experiment{name = "mine", vary = {dropout = {0, 0.3}}, seeds = {1, 2}}
---- local runs = ex:run{jobs = 2}
+---wb.experiment(spec, opts) -> wb.Experiment
+---An experiment: the runs of a grid over a base config, times seeds. spec:
+---name, base (config keys of every run), vary = {key = {values}} (the grid)
+---or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3}), and
+---hooks: build = function(cfg, data) -> model with keys = {...} (the extra
+---config keys it reads), measure = function(model, cfg, data, history,
+---callbacks) -> {name = number}, callbacks = function(cfg, model, data) ->
+---list, fit_options (a table, or a function returning one, of fit options
+---the config does not set), reuse = false (never adopt an equal training of
+---another task). Config keys: optimizer, lr, momentum, nesterov, beta1,
+---beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle,
+---validation (0.1: the last 10% of the training rows, held out; "test"; or
+---false), early_stopping, dataset ("mnist"), subset; without a build hook
+---the default MLP's: hidden (required: 128, or {256, 128} for two layers),
+---activation ("relu"), dropout (0), l2 (0), init ("glorot_uniform").
+---Everything is checked here, before anything trains. opts: options (the
+---parsed command line: quick, epochs, seeds, dataset), root, where.
+---Example: local ex = wb.experiment{name = "w", base = {epochs = 2}, vary = {hidden = {32, 64}}}
 ---@param spec table
+---@param opts? table
 ---@return wb.Experiment
-function wb.experiment(spec) end
-
----wb.experiment{name, base, vary, seeds, ...} -> wb.Experiment
----Spec keys: name, base, vary, variants, seeds, build, measure, callbacks,
----fit_options, reuse, root, options.
----An experiment: a grid of runs over a base config times seeds; cached,
----resumable, parallel. vary = {key = {values}} makes the grid (or variants =
----a list of configs, each with an optional label); seeds ({1, 2, 3});
----base: config keys of every run (wb.experiment.defaults: hidden 128, relu,
----dropout 0, l2 0, glorot_uniform, adam, batch_size 32, epochs 10,
----validation "test", mnist; any of wb.experiment.known_keys). Hooks: build =
----function(cfg, data) -> model; measure = function(model, cfg, data, hist,
----callbacks) -> {name = number} (stored in the record's measures and
----metrics); callbacks = function(cfg, model, data) -> list; fit_options;
----reuse = false to never adopt an identical training of another task. A
----run's identity is a hash of its full config; its record and weights go
----to <root>/runs (root: options.root, else $WB_PLOTS or "plots"). options:
----the parsed command line (default wb.task_options(arg)).
----Example: local ex = wb.experiment{name = "mine", vary = {dropout = {0, 0.3}}, seeds = {1, 2}}
---- local runs = ex:run{jobs = 2}
----@class wb.experiment.module
----@overload fun(spec: table): wb.Experiment
-wb.experiment = {}
-
----wb.experiment.adopt_run(ex, spec, donor, d) -> table, wb.Sequential
----Makes run spec from donor, a finished record with the same train_key:
----loads its weights, takes its history and callback series, and finishes
----the run with this experiment's own measurements (reused_from names the
----donor).
----Example: -- used by train_run
----@param ex any
----@param spec any
----@param donor any
----@param d any
----@return table record
----@return wb.Sequential model
-function wb.experiment.adopt_run(ex, spec, donor, d) end
-
----wb.experiment.best_keeper() -> table
----A callback that keeps a copy of the weights of the epoch with the lowest
----validation loss (copied into tensors cloned once, at the first
----improvement); keeper:save(model, final_path) writes them beside the final
----weights as <name>.best.safetensors and returns that file name, or nil
----when the last epoch was the best (the final weights are the best ones)
----or there was no validation. The model's weights are left as they were.
----Example: local k = wb.experiment.best_keeper(); m:fit(d.train, {validation = d.test, callbacks = {k}})
----@return table
-function wb.experiment.best_keeper() end
-
----wb.experiment.build_model(cfg, n_in) -> wb.Sequential
----The study's default model for a config: Dense(n_in (784) -> hidden,
----activation) [-> Dropout(dropout)] -> Dense(hidden -> 10, softmax), l2 on
----both kernels (Keras kernel_regularizer), init for both.
----Example: local m = wb.experiment.build_model{hidden = 64, activation = "tanh", dropout = 0}
----@param cfg table
----@param n_in? integer
----@return wb.Sequential
-function wb.experiment.build_model(cfg, n_in) end
-
----wb.experiment.build_optimizer(cfg) -> wb.Optimizer
----The optimizer of a config: cfg.optimizer by name with the keys lr,
----momentum, nesterov, beta1, beta2, eps, weight_decay, rho it sets.
----Example: local opt = wb.experiment.build_optimizer{optimizer = "sgd", lr = 0.1}
----@param cfg table
----@return wb.Optimizer
-function wb.experiment.build_optimizer(cfg) end
-
----wb.experiment.data_for(cfg) -> table
----The datasets {train, test} of a config (cfg.dataset), cached per process;
----cfg.subset = {train = n, test = n} takes the first rows (--quick).
----run:data() uses it, so a run is evaluated on the data it was tested on.
----Example: local d = wb.experiment.data_for{dataset = "mnist", subset = {test = 500}}
----@param cfg table
----@return table
-function wb.experiment.data_for(cfg) end
-
----wb.experiment.describe(rec) -> string
----A run record's result in a few words: "test acc 0.9812" (with "(same
----training as ...)" for an adopted run), or its status.
----Example: print(wb.experiment.describe(run))
----@param rec table
----@return string
-function wb.experiment.describe(rec) end
-
----wb.experiment.finish_run(ex, spec, record, model, hist, extra, d, t0) -> table, wb.Sequential
----Completes a trained (or adopted) run: final metrics on the test set, the
----measure hook's numbers, the callbacks' series, the weights saved beside
----the record, then the record written (wb.experiment.write_record).
----Example: -- used by train_run and adopt_run
----@param ex any
----@param spec any
----@param record any
----@param model any
----@param hist any
----@param extra any
----@param d any
----@param t0 any
----@return table record
----@return wb.Sequential model
-function wb.experiment.finish_run(ex, spec, record, model, hist, extra, d, t0) end
-
----wb.experiment.hash(task, variant, cfg) -> string
----A run's identity: 16 hex digits of FNV-1a over the canonical text of its
----task, variant label, full config and the workbench version.
----Example: print(wb.experiment.hash("mine", "base", wb.experiment.defaults))
----@param task string
----@param variant string
----@param cfg table
----@return string
-function wb.experiment.hash(task, variant, cfg) end
-
----wb.experiment.new(spec) -> wb.Experiment
----The same as wb.experiment(spec).
----Example: local ex = wb.experiment.new{name = "x"}
----@param spec table
----@return wb.Experiment
-function wb.experiment.new(spec) end
-
----wb.experiment.record_path(ex, hash) -> string
----The record file of run hash of experiment ex: <runs_dir>/<name>-<hash>.json.
----Example: print(wb.experiment.record_path(ex, ex.specs[1].hash))
----@param ex wb.Experiment
----@param hash string
----@return string
-function wb.experiment.record_path(ex, hash) end
-
----wb.experiment.runs_dir(root) -> string
----The folder of run records: <root>/runs (root default $WB_PLOTS or
----"plots").
----Example: print(wb.experiment.runs_dir())
----@param root? string
----@return string
-function wb.experiment.runs_dir(root) end
-
----wb.experiment.train_key(cfg) -> string
----The hash of what determines a run's training (its config and the
----version, not its task): runs of different tasks with the same key share
----one training (a pending run adopts the finished one and runs only its own
----measurements).
----Example: print(wb.experiment.train_key(run.config))
----@param cfg table
----@return string
-function wb.experiment.train_key(cfg) end
-
----wb.experiment.train_run(ex, spec) -> table, wb.Sequential
----Trains the run spec ({variant, seed, config, hash}) of experiment ex in
----this process, or adopts an identical finished training, and writes its
----record; returns the record and the model. ex:run calls it (in child
----processes when jobs > 1).
----Example: local rec = wb.experiment.train_run(ex, ex.specs[1])
----@param ex wb.Experiment
----@param spec table
----@return table record
----@return wb.Sequential model
-function wb.experiment.train_run(ex, spec) end
-
----wb.experiment.weights_path(ex, hash) -> string
----The final weights of run hash of experiment ex, beside its record:
----<runs_dir>/<name>-<hash>.safetensors.
----Example: local m = wb.load(wb.experiment.weights_path(ex, ex.specs[1].hash))
----@param ex wb.Experiment
----@param hash string
----@return string
-function wb.experiment.weights_path(ex, hash) end
-
----wb.experiment.write_record(ex, spec, record, t0) -> table
----Adds wall_time, host, version, git_commit and finished_at to a record and
----writes it atomically to <root>/runs/<task>-<hash>.json.
----Example: -- used by finish_run
----@param ex any
----@param spec any
----@param record any
----@param t0 any
----@return table
-function wb.experiment.write_record(ex, spec, record, t0) end
+function wb.experiment(spec, opts) end
 
 ---wb.fit.is_diverged(e) -> boolean
 ---Whether e is fit's divergence error object: a table {kind = "diverged",
@@ -1635,6 +1461,27 @@ function wb.help.show(x) end
 ---@param x any
 ---@return string|nil
 function wb.help.text(x) end
+
+---wb.identity.code() -> string
+---The version of the training code: 16 hex digits over the workbench
+---version, the C core's build id (a hash of core/ made by the Makefile) and
+---the source of the Lua modules that train and measure
+---(wb.identity.training_modules). Part of every run's identity.
+---Example: print(wb.identity.code())
+---@return string
+function wb.identity.code() end
+
+---wb.identity.hook(f) -> string|nil, string
+---The identity of a hook (a Lua function): 16 hex digits over its stripped
+---bytecode and the values it closes over; "none" for nil. Returns nil and
+---the reason when it closes over something that cannot be identified (a
+---tensor, a dataset, a foreign C function): such a hook's runs are not
+---cached.
+---Example: print(wb.identity.hook(function(cfg) return cfg.hidden end))
+---@param f function|nil
+---@return string|nil
+---@return string|nil
+function wb.identity.hook(f) end
 
 ---wb.image.bbox(img, level) -> integer, integer, integer, integer
 ---The bounding box y, x, h, w (1-based top-left corner) of the pixels
@@ -2155,26 +2002,48 @@ function wb.randn(d1, d2, ...) end
 ---@return wb.Tensor
 function wb.randperm(n) end
 
----wb.report.claims(runs_dir, dataset, quick) -> table
----Rows of the claims table, {id, claim, verdict, numbers, figure}, from the
----records in runs_dir of one dataset ("mnist" default or "fashion"),
------quick runs only when quick is true.
----Example: for _, r in ipairs(wb.report.claims("plots/runs")) do print(r.id, r.verdict) end
----@param runs_dir string
----@param dataset? string
----@param quick? boolean
----@return table
-function wb.report.claims(runs_dir, dataset, quick) end
+---wb.runner.main(task, argv, script) -> integer
+---Runs a task declared with wb.task: parses argv, plans, trains what is
+---not recorded in child processes, runs the task's report once and writes
+---its README. Returns the exit status: 0, 1 when a run failed, 64 for a bad
+---command line or an unknown --run hash. The workbench executable calls it
+---when a script returns a task.
+---Example: -- workbench scripts/task05_dropout.lua --quick
+---@param task wb.Task
+---@param argv table
+---@param script? string
+---@return integer
+function wb.runner.main(task, argv, script) end
 
----wb.report.claims_section(runs_dir, dataset, quick) -> string
----The claims as a markdown section: the rule, then one table row per claim
----(verdict, deciding numbers, figure link).
----Example: io.write(wb.report.claims_section("plots/runs", "mnist"))
----@param runs_dir string
----@param dataset? string
----@param quick? boolean
+---wb.runner.options(argv) -> table
+---Parses a task's command line: --dataset mnist|fashion, --seeds N,
+-----epochs N, --quick (2000 training / 500 test rows, at most 2 epochs,
+---under <plots>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
+-----run HASH, --help; other arguments are kept in rest (task 2's files).
+---script_args are the options that decide the runs, for child commands. A
+---bad option raises an error object with field usage.
+---Example: local o = wb.runner.options{"--quick", "--seeds", "2"}; print(o.quick, o.seeds)
+---@param argv table
+---@return table
+function wb.runner.options(argv) end
+
+---wb.runner.root_of(opts) -> string
+---The root folder of a task's figures and records for parsed options:
+-----root, else $WB_PLOTS or "plots", with --quick runs under <root>/quick
+---so that they never mix with full ones.
+---Example: print(wb.runner.root_of(wb.runner.options{"--quick"}))
+---@param opts table
 ---@return string
-function wb.report.claims_section(runs_dir, dataset, quick) end
+function wb.runner.root_of(opts) end
+
+---wb.runner.run_experiment(ex, opts) -> wb.Runs
+---Trains ex's runs that are not recorded (all with opts.fresh) in this
+---process, one after another, and returns the run list. A failure raises.
+---Example: local runs = wb.runner.run_experiment(ex)
+---@param ex wb.Experiment
+---@param opts? table
+---@return wb.Runs
+function wb.runner.run_experiment(ex, opts) end
 
 ---wb.runs.Runs(records, ex) -> wb.Runs
 ---A run list over records (run records as read from JSON; each becomes a
@@ -2270,6 +2139,51 @@ function wb.runs.value(r, name) end
 ---@param n integer
 function wb.seed(n) end
 
+---wb.spec.check_experiment(ex, where) -> table
+---Checks an experiment declaration (see wb.experiment) and returns its
+---variants ({label, values}) and seeds. where prefixes every error
+---("script.lua:12: name"). Raises on the first problem.
+---Example: local vs = wb.spec.check_experiment({vary = {hidden = {64, 128}}}, "x")
+---@param ex table
+---@param where string
+---@return table variants
+---@return integer[] seeds
+function wb.spec.check_experiment(ex, where) end
+
+---wb.spec.check_fit_options(opts, where)
+---Checks options passed on to fit (an experiment's fit_options): only fit
+---options that the config does not set (wb.spec.FIT_OPTION_KEYS); a key the
+---config sets (batch_size, epochs, ...) is refused, so that the record and
+---the run's identity always say what was trained.
+---Example: wb.spec.check_fit_options({verbose = false}, "x")
+---@param opts table
+---@param where string
+function wb.spec.check_fit_options(opts, where) end
+
+---wb.spec.check_task(spec, where)
+---Checks a task declaration's own keys (name, title, intro, experiment,
+---report) and their types.
+---Example: wb.spec.check_task({name = "t", report = function() end}, "x")
+---@param spec table
+---@param where string
+function wb.spec.check_task(spec, where) end
+
+---wb.spec.config_keys() -> table
+---Every config key an experiment knows (training keys and the default
+---model's), as a set {key = true}.
+---Example: print(wb.spec.config_keys().dropout)
+---@return table
+function wb.spec.config_keys() end
+
+---wb.spec.nearest(word, candidates) -> string|nil
+---The candidate closest to word in edit distance (at most 3 edits, or a
+---prefix of one another), for "did you mean" hints.
+---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
+---@param word string
+---@param candidates string[]
+---@return string|nil
+function wb.spec.nearest(word, candidates) end
+
 ---wb.stats(model, opts) -> wb.Stats
 ---Per-layer statistics of a model's weights: one row per parameter tensor
 ---(each Dense layer's weight, then its bias) with mean, std (population),
@@ -2287,93 +2201,6 @@ function wb.seed(n) end
 ---@param opts? table
 ---@return wb.Stats
 function wb.stats(model, opts) end
-
----wb.study.baseline(task, opts) -> wb.Runs
----The study's baseline run by `task` (tasks 1, 2 and 10 share it): 784 ->
----Dense 128 relu -> Dense 10 softmax, Adam, batch 32, opts.epochs
----(default wb.study.baseline_epochs = 10), tracking per-epoch kernel and
----gradient norms and counting dead ReLU units at the end.
----Example: local runs = wb.study.baseline(task)
----@param task wb.Task
----@param opts? table
----@return wb.Runs
-function wb.study.baseline(task, opts) end
-
----wb.study.class_names(dataset) -> table
----The ten class names of a dataset: "0".."9" for "mnist" (wb.study.classes),
----"T-shirt" .. "Boot" for "fashion" (wb.study.fashion_classes).
----Example: print(wb.study.class_names("fashion")[10])
----@param dataset? string
----@return string[]
-function wb.study.class_names(dataset) end
-
----wb.study.confident_errors(ds, probs, pred, k) -> table, integer
----The k misclassified samples with the highest predicted probability as
----{index (1-based), true label, predicted label, probability}, most
----confident first, and the number of errors.
----Example: local errs, n = wb.study.confident_errors(ds, probs, pred, 8)
----@param ds wb.Dataset
----@param probs wb.Tensor
----@param pred integer[]
----@param k integer
----@return table
----@return integer
-function wb.study.confident_errors(ds, probs, pred, k) end
-
----wb.study.confusion(model, ds) -> table, wb.Tensor, table
----Confusion counts conf[true][predicted] (1-based classes) of a model on a
----dataset, with the predicted probabilities [n, 10] and predicted classes
----(1-based list).
----Example: local conf = wb.study.confusion(m, wb.data.mnist().test); print(conf[10][5])
----@param model wb.Sequential
----@param ds wb.Dataset
----@return table conf
----@return wb.Tensor probs
----@return integer[] pred
-function wb.study.confusion(model, ds) end
-
----wb.study.images(ds, rows) -> wb.Tensor
----The images at 1-based indices rows of ds as a new float32 [#rows, 784]
----tensor in [0, 1] (for wb.plot.images).
----Example: wb.plot.images{tiles = wb.study.images(ds, {1, 2, 3})}:show()
----@param ds wb.Dataset
----@param rows integer[]
----@return wb.Tensor
-function wb.study.images(ds, rows) end
-
----wb.study.model(r, root) -> wb.Sequential
----The trained model of a run record (its final weights) from <root>/runs
----(root default $WB_PLOTS or "plots"). For Run objects, run:model() does
----the same.
----Example: local m = wb.study.model(runs[1])
----@param r table
----@param root? string
----@return wb.Sequential
-function wb.study.model(r, root) end
-
----wb.study.pct(x) -> string
----x as a percentage with 2 decimals: 0.9812 -> "98.12%".
----Example: print(wb.study.pct(0.9812))
----@param x number
----@return string
-function wb.study.pct(x) end
-
----wb.study.per_class_accuracy(conf) -> table
----Accuracy of each true class (row i: conf[i][i] / row total) from a
----confusion table.
----Example: local acc = wb.study.per_class_accuracy(conf)
----@param conf table
----@return number[]
-function wb.study.per_class_accuracy(conf) end
-
----wb.study.top_confusions(conf, k) -> table
----The k most frequent off-diagonal pairs as {true digit, predicted digit,
----count} (0-based class values), most frequent first.
----Example: for _, p in ipairs(wb.study.top_confusions(conf, 3)) do print(p[1], p[2], p[3]) end
----@param conf table
----@param k integer
----@return table
-function wb.study.top_confusions(conf, k) end
 
 ---wb.sys.blas_threads() -> integer
 ---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
@@ -2469,30 +2296,17 @@ function wb.sys.time() end
 function wb.sys.write_atomic(path, s) end
 
 ---wb.task(spec) -> wb.Task
----The frame of a task script (one ablation of the study): a Task runs its
----experiment with the script's command line, collects text, tables and
----figures, and writes <plots>/<name>/README.md. spec: name (required;
----also the experiment's name and the figure folder <plots>/<name>,
----<plots>/fashion/<name> for --dataset fashion), title, intro (a first
----paragraph), args (the command line; default the global arg: options
----(--quick, --seeds N, --epochs N, --dataset, --jobs N, --fresh, --run
----HASH, --list-runs, --root DIR). A bad option exits with status 64.
----Example: local task = wb.task{name = "task06_l2", title = "L2 regularization"}
+---Declares a task; a task script returns it. spec: name (letters, digits,
+---_ and -: the figure folder and the experiment's name), title, intro (a
+---first paragraph), experiment (a wb.experiment spec: base, vary or
+---variants, seeds, hooks), report = function(task, runs) (tables, figures
+---and findings from the runs; runs once, after training). Every key is
+---checked now. `workbench SCRIPT [options]` then runs it (SCRIPT --help
+---lists the options).
+---Example: return wb.task{name = "w", experiment = {base = {hidden = 32, epochs = 1}}}
 ---@param spec table
 ---@return wb.Task
 function wb.task(spec) end
-
----wb.task_options(argv) -> table
----Parses a task script's command line (default: the global arg): --dataset
----mnist|fashion, --seeds N, --epochs N, --quick (2000 training / 500 test
----samples, at most 2 epochs), --jobs N, --fresh, --run HASH, --list-runs,
------root DIR. Returns the options plus script_args (the options that define
----the runs, for child commands) and rest (positional arguments). An unknown
----option is an error listing the valid ones.
----Example: local o = wb.task_options{"--quick", "--seeds", "2"}; print(o.quick, o.seeds)
----@param argv? table
----@return table
-function wb.task_options(argv) end
 
 ---wb.tensor(values, dtype) -> wb.Tensor
 ---A new tensor from nested tables of numbers ({{1, 2}, {3, 4}} is [2, 2])
@@ -2504,6 +2318,21 @@ function wb.task_options(argv) end
 ---@param dtype? string
 ---@return wb.Tensor
 function wb.tensor(values, dtype) end
+
+---wb.train.run(ex, spec, opts) -> table, wb.Sequential
+---Trains run spec of experiment ex in this process (or adopts a finished run
+---of another task with an equal training identity) and writes its record
+---and weights to ex.root's runs folder; returns the record and the model.
+---opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
+---A diverged run is recorded with status "diverged"; any other failure
+---raises.
+---Example: -- called by the runner for each run to train
+---@param ex table
+---@param spec table
+---@param opts? table
+---@return table record
+---@return wb.Sequential model
+function wb.train.run(ex, spec, opts) end
 
 ---wb.zeros(d1, d2, ...) -> wb.Tensor
 ---A new float32 tensor of the given shape, filled with 0. The shape may

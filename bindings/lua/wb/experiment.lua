@@ -18,10 +18,7 @@ local identity = require "wb.identity"
 local M = {}
 
 -- Every config key (for wb.runs.find's query check).
-M.known_keys = {}
-for k in pairs(spec_mod.train_keys) do M.known_keys[k] = true end
-for k in pairs(spec_mod.model_keys) do M.known_keys[k] = true end
-M.data_for = function(cfg) return wb.data.for_config(cfg) end
+M.known_keys = spec_mod.config_keys()
 
 -- --quick: the first rows of each set, at most 2 epochs (a smoke test)
 M.quick_subset = {train = 2000, test = 500}
@@ -32,7 +29,6 @@ local function caller(level)
   if not info or info.currentline < 0 then return "?" end
   return info.short_src .. ":" .. info.currentline
 end
-M.caller = caller
 
 -- The identity of one hook, or nil and why it cannot be identified.
 local function hook_id(name, f)

@@ -15,6 +15,11 @@
 local wb = require "wb"
 local util = require "wb.util"
 
+---wb.identity
+---What makes two runs the same run: the identity of a hook (its stripped
+---bytecode and what it closes over) and of the training code. The runner
+---hashes them into every run's identity.
+---Example: print(wb.identity.code())
 local M = {}
 
 -- Standard modules known by name: their code is Lua's or the workbench's.
@@ -34,7 +39,7 @@ local fingerprint
 
 local c_names -- C function -> "module.field", for wb's and Lua's own
 -- The name of a C function of the workbench or of Lua's standard modules.
-function M.c_function_name(f)
+local function c_function_name(f)
   if not c_names then
     c_names = {}
     local function scan(prefix, t, depth)
@@ -89,7 +94,7 @@ function fingerprint(f, seen)
   if seen[f] then return "recursive" end
   local ok, code = pcall(string.dump, f, true)
   if not ok then
-    local name = M.c_function_name(f)
+    local name = c_function_name(f)
     if name then return "cfunction:" .. name end
     return nil, "it calls a C function that is not part of a known module"
   end

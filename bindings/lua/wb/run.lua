@@ -100,7 +100,7 @@ end
 ---@return table
 ---Example: local d = run:data(); print(#d.test)
 function Run:data()
-  return wb.experiment.data_for(self.config)
+  return wb.data.for_config(self.config)
 end
 
 ---wb.Run:evaluate(which) -> table

@@ -17,6 +17,12 @@ local util = require "wb.util"
 local record = require "wb.record"
 local train = require "wb.train"
 
+---wb.runner
+---The life of a task, each phase once: options, plan (cached or to train),
+---training in child processes, the report once in the parent. The
+---workbench executable calls wb.runner.main for a script that returns a
+---task.
+---Example: local o = wb.runner.options{"--quick"}; print(o.quick)
 local M = {}
 
 -- {==================== options ====================
@@ -95,8 +101,13 @@ local function absolute(p)
   return (pwd .. "/" .. p):gsub("/%./", "/")
 end
 
--- The root of a task's records: --root, else $WB_PLOTS or plots, with
--- --quick runs under <root>/quick so they never mix with full ones.
+---wb.runner.root_of(opts) -> string
+---The root folder of a task's figures and records for parsed options:
+-----root, else $WB_PLOTS or "plots", with --quick runs under <root>/quick
+---so that they never mix with full ones.
+---@param opts table
+---@return string
+---Example: print(wb.runner.root_of(wb.runner.options{"--quick"}))
 function M.root_of(opts)
   if opts.root then return opts.root end
   local r = record.root()

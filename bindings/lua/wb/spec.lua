@@ -11,6 +11,11 @@
 local wb = require "wb"
 local util = require "wb.util"
 
+---wb.spec
+---Checks of experiment and task declarations: every key at every level,
+---value types and shapes, with the script line and the nearest valid key in
+---each error (used by wb.experiment and wb.task before anything trains).
+---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
 local M = {}
 
 -- {==================== keys and their checks ====================
@@ -34,7 +39,7 @@ local function name_in(list)
   end
 end
 
-M.train_keys = {
+local TRAIN_KEYS = {
   optimizer = name_in{"adam", "adamw", "sgd", "rmsprop"},
   lr = positive_num, momentum = fraction, nesterov = boolean, beta1 = fraction,
   beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
@@ -71,7 +76,7 @@ local function hidden(v)
   return "a positive integer or a non-empty list of them ({256, 128}: two hidden layers)"
 end
 
-M.model_keys = {
+local MODEL_KEYS = {
   hidden = hidden,
   activation = function(v)
     if type(v) ~= "string" then return "an activation name" end
@@ -92,6 +97,18 @@ M.model_keys = {
 M.train_defaults = {optimizer = "adam", batch_size = 32, epochs = 10, validation = 0.1,
   dataset = "mnist"}
 M.model_defaults = {activation = "relu", dropout = 0, l2 = 0, init = "glorot_uniform"}
+
+---wb.spec.config_keys() -> table
+---Every config key an experiment knows (training keys and the default
+---model's), as a set {key = true}.
+---@return table
+---Example: print(wb.spec.config_keys().dropout)
+function M.config_keys()
+  local out = {}
+  for k in pairs(TRAIN_KEYS) do out[k] = true end
+  for k in pairs(MODEL_KEYS) do out[k] = true end
+  return out
+end
 
 local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "keys",
   "measure", "callbacks", "fit_options", "reuse"}
@@ -195,11 +212,11 @@ end
 
 local function config_checks(ex)
   local checks = {}
-  for k, f in pairs(M.train_keys) do checks[k] = f end
+  for k, f in pairs(TRAIN_KEYS) do checks[k] = f end
   if ex.build then
     for _, k in ipairs(ex.keys or {}) do checks[k] = function() end end
   else
-    for k, f in pairs(M.model_keys) do checks[k] = f end
+    for k, f in pairs(MODEL_KEYS) do checks[k] = f end
   end
   return checks
 end
@@ -327,7 +344,7 @@ function M.check_experiment(ex, where)
     for i, k in ipairs(ex.keys) do
       if type(k) ~= "string" then fail(ctx, "experiment.keys[" .. i .. "]", "expected a "
         .. "string, got " .. describe(k)) end
-      if M.train_keys[k] then fail(ctx, "experiment.keys[" .. i .. "]", "'" .. k
+      if TRAIN_KEYS[k] then fail(ctx, "experiment.keys[" .. i .. "]", "'" .. k
         .. "' is a training key, always known") end
     end
   end

@@ -16,6 +16,17 @@ local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"
 
+-- "file:line" of the declaration; a script's `return wb.task{...}` is a
+-- tail call, whose frame is gone: then the running script's file.
+local function where_declared(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if info and info.what ~= "C" and info.currentline > 0 then
+    return info.short_src .. ":" .. info.currentline
+  end
+  local a = rawget(_G, "arg")
+  return a and a[0] or "?"
+end
+
 local M = {}
 local Task = {__name = "wb.Task"}
 Task.__index = Task
@@ -32,7 +43,7 @@ Task.__index = Task
 ---@return wb.Task
 ---Example: return wb.task{name = "w", experiment = {base = {hidden = 32, epochs = 1}}}
 function M.new(spec, where)
-  where = where or M.where_declared(2)
+  where = where or where_declared(2)
   if type(spec) ~= "table" then
     error(where .. ": wb.task: expected a table {name, experiment, report}", 0)
   end
@@ -148,7 +159,7 @@ end
 
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
 -- date produced the README.
-function Task:provenance(info)
+function Task:_provenance(info)
   local specs = self.ex.specs
   local cmd = {"workbench", info.script or "?"}
   for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
@@ -175,7 +186,7 @@ end
 function Task:_report(runs, info)
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end
-  local head = {"# " .. self.title, "", self:provenance(info)}
+  local head = {"# " .. self.title, "", self:_provenance(info)}
   if #info.failures > 0 then
     head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
     for _, f in ipairs(info.failures) do
@@ -189,7 +200,7 @@ function Task:_report(runs, info)
   local hashes = {}
   for i, r in ipairs(runs.records) do hashes[i] = r.hash end
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
-    command = self:provenance(info)})
+    command = self:_provenance(info)})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figures)\n", self.name,
     self:path("README.md"), #self.figures))
@@ -199,18 +210,6 @@ end
 
 require "wb.compare"
 M.compare = wb.compare
--- "file:line" of the declaration; a script's `return wb.task{...}` is a
--- tail call, whose frame is gone: then the running script's file.
-local function where_declared(level)
-  local info = debug.getinfo(level + 1, "Sl")
-  if info and info.what ~= "C" and info.currentline > 0 then
-    return info.short_src .. ":" .. info.currentline
-  end
-  local a = rawget(_G, "arg")
-  return a and a[0] or "?"
-end
-M.where_declared = where_declared
-
 wb.task = setmetatable(M, {__call = function(_, spec)
   return M.new(spec, where_declared(2))
 end})

@@ -10,6 +10,10 @@ local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
 
+---wb.train
+---Training one run of an experiment (or adopting an equal finished
+---training) and writing its record and weights; called by the runner.
+---Example: -- wb.train.run(ex, ex.specs[1])
 local M = {}
 
 -- {==================== model, optimizer, data ====================

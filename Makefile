@@ -9,7 +9,7 @@
 #   make report     all ten tasks on MNIST, 3 seeds, plots/REPORT.md
 #   make fuzz       libFuzzer targets, each for a bounded time
 #   make install PREFIX=/usr/local
-#   make meta       bindings/lua/meta/wb.lua (LuaLS annotations) from the docs
+#   make meta       $(O)/meta/wb.lua: LuaLS annotations of the Lua modules
 #
 # Objects go to $(O); the two products to $(OUT). Parallel builds of other
 # flavours use their own folders: make O=build/x OUT=build/x.
@@ -117,12 +117,13 @@ report: all
 fuzz:
 	@bash tests/fuzz/run.sh
 
-# The language-server annotation file, generated from the same doc blocks
-# as help() (bindings/lua/wb/help.lua); test_lab checks it against wb.
+# The Lua modules' language-server annotations, generated on demand from the
+# doc blocks help() reads (never committed); the C API's are the hand-written
+# bindings/lua/meta/*.lua. Point Lua.workspace.library at both folders.
 meta: $(OUT)/workbench
-	@mkdir -p bindings/lua/meta
-	$(OUT)/workbench -e 'io.write(wb.help.meta())' > bindings/lua/meta/wb.lua.tmp
-	mv bindings/lua/meta/wb.lua.tmp bindings/lua/meta/wb.lua
+	@mkdir -p $(O)/meta
+	$(OUT)/workbench -e 'io.write(wb.help.meta())' > $(O)/meta/wb.lua.tmp
+	mv $(O)/meta/wb.lua.tmp $(O)/meta/wb.lua
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 \

@@ -227,86 +227,6 @@ static int image_rgb(lua_State *L)
     return 1;
 }
 
-/* help() text of the names above (format: bindings/l_doc.c). */
-static const char *const docs[] = {
-    "wb.image.load(path) -> wb.Tensor\n"
-    "Reads a PNG (any colour type and bit depth; alpha composited on white) as\n"
-    "a float32 [h, w] grey image in [0, 1]. Errors name the file and the\n"
-    "reason (\"x.png: truncated: ...\").\n"
-    "@param path string\n"
-    "@return wb.Tensor\n"
-    "Example: local img = wb.image.load(\"digit.png\")",
-    "wb.image.save(t, path)\n"
-    "Writes t as an 8-bit PNG: [h, w] grey or [h, w, 3] RGB, float32 values in\n"
-    "[0, 1] (uint8 as is). Non-finite or out-of-range values are an error.\n"
-    "@param t wb.Tensor\n"
-    "@param path string\n"
-    "Example: wb.image.save(wb.image.invert(img), \"inverted.png\")",
-    "wb.image.to_mnist(img, opts) -> wb.Tensor, table\n"
-    "Preprocesses a grey image [h, w] the way MNIST was made: background\n"
-    "removed and ink made bright (inverting a light background), cropped to\n"
-    "the ink's bounding box, scaled so the longer side is 20 pixels, centred\n"
-    "by centre of mass in 28 x 28. Returns [1, 784] ready for model:predict;\n"
-    "with opts.steps = true also a table of the steps (inverted, cropped,\n"
-    "scaled, centred tensors; light_background, background, bbox, offset).\n"
-    "@param img wb.Tensor\n"
-    "@param opts? table\n"
-    "@return wb.Tensor\n"
-    "@return table steps\n"
-    "Example: local x = wb.image.to_mnist(wb.image.load(\"digit.png\"))\n"
-    "  print(model:predict(x):argmax(2):get(1) - 1)",
-    "wb.image.resize(img, h, w, opts) -> wb.Tensor\n"
-    "A resized copy of a grey image [h0, w0]. opts.method: \"area\" (the default\n"
-    "when shrinking: averages the covered pixels) or \"bilinear\" (the default\n"
-    "when growing).\n"
-    "@param img wb.Tensor\n"
-    "@param h integer\n"
-    "@param w integer\n"
-    "@param opts? table\n"
-    "@return wb.Tensor\n"
-    "Example: local small = wb.image.resize(img, 28, 28)",
-    "wb.image.invert(img) -> wb.Tensor\n"
-    "1 - img, as a new image (dark ink on light paper becomes light on dark).\n"
-    "@param img wb.Tensor\n"
-    "@return wb.Tensor\n"
-    "Example: local inv = wb.image.invert(img)",
-    "wb.image.crop(img, y, x, h, w) -> wb.Tensor\n"
-    "The h x w region with top-left corner at row y, column x (1-based) as a\n"
-    "new image; a region outside the image is an error giving both.\n"
-    "@param img wb.Tensor\n"
-    "@param y integer\n"
-    "@param x integer\n"
-    "@param h integer\n"
-    "@param w integer\n"
-    "@return wb.Tensor\n"
-    "Example: local c = wb.image.crop(img, wb.image.bbox(img, 0.5))",
-    "wb.image.bbox(img, level) -> integer, integer, integer, integer\n"
-    "The bounding box y, x, h, w (1-based top-left corner) of the pixels\n"
-    "brighter than level (default 0).\n"
-    "@param img wb.Tensor\n"
-    "@param level? number\n"
-    "@return integer y\n"
-    "@return integer x\n"
-    "@return integer h\n"
-    "@return integer w\n"
-    "Example: print(wb.image.bbox(x:reshape(28, 28)))",
-    "wb.image.centre_of_mass(img) -> number, number\n"
-    "The intensity-weighted centre y, x of an image (1-based, fractional).\n"
-    "@param img wb.Tensor\n"
-    "@return number y\n"
-    "@return number x\n"
-    "Example: print(wb.image.centre_of_mass(x:reshape(28, 28)))",
-    "wb.image.rgb(r, g, b) -> wb.Tensor\n"
-    "An RGB image [h, w, 3] from three grey images [h, w] (one given: used\n"
-    "for all three channels), for wb.image.save.\n"
-    "@param r wb.Tensor\n"
-    "@param g? wb.Tensor\n"
-    "@param b? wb.Tensor\n"
-    "@return wb.Tensor\n"
-    "Example: wb.image.save(wb.image.rgb(img, img * 0, img * 0), \"red.png\")",
-    NULL,
-};
-
 int lwb_open_image(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
@@ -318,7 +238,6 @@ int lwb_open_image(lua_State *L)
     };
     lwb_subtable(L, 1, "image");
     luaL_setfuncs(L, funcs, 0);
-    lwb_docs(L, 1, docs);
     lua_pushinteger(L, WB_PNG_MAX_SIDE);
     lua_setfield(L, -2, "max_side");
     lua_pop(L, 1);

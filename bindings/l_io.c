@@ -153,33 +153,6 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-/* help() text of the names above (format: bindings/l_doc.c). */
-static const char *const docs[] = {
-    "wb.io\n"
-    "Low-level safetensors files (the format of model:save and checkpoints,\n"
-    "readable by Python's safetensors). Models use model:save, wb.load and\n"
-    "model:load_weights instead.\n"
-    "Example: local ts, meta = wb.io.load_safetensors(\"m.safetensors\")",
-    "wb.io.save_safetensors(path, tensors, metadata)\n"
-    "Writes the tensors (a table name -> wb.Tensor) and optional string\n"
-    "metadata (name -> string) to path as a safetensors file, atomically\n"
-    "(temporary file, then rename), names sorted.\n"
-    "@param path string\n"
-    "@param tensors table\n"
-    "@param metadata? table\n"
-    "Example: wb.io.save_safetensors(\"w.safetensors\", {w = model[1].weight})",
-    "wb.io.load_safetensors(path) -> table, table, table\n"
-    "Reads a safetensors file: its tensors (name -> wb.Tensor), its metadata\n"
-    "(name -> string) and the tensor names in file order. float32 and uint8\n"
-    "are supported; every offset and shape is checked against the file.\n"
-    "@param path string\n"
-    "@return table tensors\n"
-    "@return table metadata\n"
-    "@return table names\n"
-    "Example: local ts, meta, names = wb.io.load_safetensors(run:weights_path())",
-    NULL,
-};
-
 int lwb_open_io(lua_State *L)
 {
     luaL_newmetatable(L, IO_FILE);
@@ -188,7 +161,6 @@ int lwb_open_io(lua_State *L)
     lua_pop(L, 1);
     lwb_subtable(L, 1, "io");
     luaL_setfuncs(L, functions, 0);
-    lwb_docs(L, 1, docs);
     lua_pop(L, 1);
     return 0;
 }

@@ -3,9 +3,11 @@
  * Classes (metatables): wb.Dense, wb.Dropout, wb.Activation, wb.Flatten,
  * wb.SparseCrossEntropy. Each userdata is a box holding one core object; __gc
  * and __close are the same idempotent release; a released layer raises
- * "attempt to use a released layer". The layer protocol is in
- * /work/notes/protocol.md (forward, backward, parameters, zero_grad,
- * l2_penalty; Dense also backward_logits and logits).
+ * "attempt to use a released layer". The scaffolding of each class
+ * (metatable, fields, tostring, gc) comes from one descriptor table,
+ * classes[]. Layers follow the protocol wb.nn.Sequential calls: forward,
+ * backward, parameters, zero_grad, l2_penalty (Dense also backward_logits
+ * and logits).
  *
  * Returned tensors are views of layer-owned buffers, valid until the next call
  * on the layer. To make no garbage per training step, each returned view is a
@@ -113,41 +115,65 @@ static int need_grad_input(lua_State *L, int idx)
     return lua_isnoneornil(L, idx) ? 1 : lua_toboolean(L, idx);
 }
 
-/* __index: methods first, then the class's field getter (upvalue 2). */
-static int l_index(lua_State *L)
+/* One class: what differs between the layer types. The metatable, __index
+ * (methods, then `kind`, then the class's fields), __newindex, __tostring,
+ * __gc, __close and free are built from it by newclass. */
+typedef struct layer_class {
+    const char *tname;                     /* metatable name, "wb.Dense" */
+    const char *kind;                      /* the kind field, the name in wb.nn */
+    lua_CFunction new;                     /* wb.nn.<kind>(...) */
+    void (*free)(void *p);                 /* the core release */
+    void (*str)(lua_State *L, void *p);    /* push "Kind(...)" of a live layer;
+                                              NULL: "Kind()" */
+    int (*fields)(lua_State *L, void *p);  /* push field [key at index 2] and
+                                              return 1, or 0; NULL: kind only */
+    const luaL_Reg *methods;               /* the class's own methods */
+    int no_params;                         /* add the parameter-free protocol */
+} layer_class;
+
+#define CLASS(L) ((const layer_class *)lua_touserdata(L, lua_upvalueindex(1)))
+
+static int layer_gc(lua_State *L)
+{
+    layer_box *b = luaL_checkudata(L, 1, CLASS(L)->tname);
+    CLASS(L)->free(b->p);
+    b->p = NULL;
+    return 0;
+}
+
+static int layer_tostring(lua_State *L)
+{
+    layer_box *b = luaL_checkudata(L, 1, CLASS(L)->tname);
+    if (b->p && CLASS(L)->str)
+        CLASS(L)->str(L, b->p);
+    else
+        lua_pushfstring(L, b->p ? "%s()" : "%s(released)", CLASS(L)->kind);
+    return 1;
+}
+
+/* __index: methods (upvalue 2) first, then kind and the class's fields. */
+static int layer_index(lua_State *L)
 {
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+    if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
     if (lua_type(L, 2) != LUA_TSTRING)
         return 1; /* nil */
     lua_pop(L, 1);
-    return lua_tocfunction(L, lua_upvalueindex(2))(L);
+    const layer_class *c = CLASS(L);
+    void *p = checklayer(L, 1, c->tname);
+    if (strcmp(lua_tostring(L, 2), "kind") == 0)
+        lua_pushstring(L, c->kind);
+    else if (!c->fields || !c->fields(L, p))
+        lua_pushnil(L);
+    return 1;
 }
 
-static int l_newindex(lua_State *L)
+static int layer_newindex(lua_State *L)
 {
     const char *key = luaL_tolstring(L, 2, NULL);
     return luaL_error(L, "cannot set field '%s' of %s (layer fields are read-only)", key,
                       luaL_tolstring(L, 1, NULL));
-}
-
-/* Metatable `tname` with methods, a field getter and metamethods. */
-static void newclass(lua_State *L, const char *tname, const luaL_Reg *methods,
-                     lua_CFunction fields, const luaL_Reg *meta)
-{
-    luaL_newmetatable(L, tname);
-    luaL_setfuncs(L, meta, 0);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "__methods"); /* for the REPL's tab completion */
-    lua_pushcfunction(L, fields);
-    lua_pushcclosure(L, l_index, 2);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pop(L, 1);
 }
 
 /* No parameters: parameters() -> {}, {}; zero_grad() -> self; penalty 0. */
@@ -168,6 +194,36 @@ static int l_zero(lua_State *L)
 {
     lua_pushnumber(L, 0);
     return 1;
+}
+
+/* The metatable of class c, left registered under c->tname. */
+static void newclass(lua_State *L, const layer_class *c)
+{
+    static const luaL_Reg meta[] = {
+        {"__tostring", layer_tostring}, {"__gc", layer_gc}, {"__close", layer_gc},
+        {"__newindex", layer_newindex}, {NULL, NULL},
+    };
+    static const luaL_Reg no_params[] = {
+        {"parameters", l_noparams}, {"zero_grad", l_noop_self}, {"l2_penalty", l_zero},
+        {NULL, NULL},
+    };
+    luaL_newmetatable(L, c->tname);
+    lua_pushlightuserdata(L, (void *)c);
+    luaL_setfuncs(L, meta, 1);
+    lua_newtable(L); /* methods */
+    luaL_setfuncs(L, c->methods, 0);
+    if (c->no_params)
+        luaL_setfuncs(L, no_params, 0);
+    lua_pushlightuserdata(L, (void *)c);
+    lua_pushcclosure(L, layer_gc, 1);
+    lua_setfield(L, -2, "free");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__methods"); /* for the REPL's tab completion */
+    lua_pushlightuserdata(L, (void *)c);
+    lua_insert(L, -2);
+    lua_pushcclosure(L, layer_index, 2);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
 }
 
 /* }==================== */
@@ -310,13 +366,11 @@ static int dense_l2_penalty(lua_State *L)
     return 1;
 }
 
-static int dense_fields(lua_State *L)
+static int dense_fields(lua_State *L, void *p)
 {
-    wb_dense *d = checklayer(L, 1, LWB_DENSE);
+    wb_dense *d = p;
     const char *k = lua_tostring(L, 2);
-    if (strcmp(k, "kind") == 0)
-        lua_pushliteral(L, "Dense");
-    else if (strcmp(k, "n_in") == 0)
+    if (strcmp(k, "n_in") == 0)
         lua_pushinteger(L, d->n_in);
     else if (strcmp(k, "n_out") == 0)
         lua_pushinteger(L, d->n_out);
@@ -337,39 +391,22 @@ static int dense_fields(lua_State *L)
     else if (strcmp(k, "grad_bias") == 0)
         push_param(L, 1, UV_GBIAS, d->grad_bias);
     else
-        lua_pushnil(L);
+        return 0;
     return 1;
 }
 
-static int dense_tostring(lua_State *L)
+static void dense_str(lua_State *L, void *p)
 {
-    layer_box *b = luaL_checkudata(L, 1, LWB_DENSE);
-    wb_dense *d = b->p;
-    if (!d)
-        lua_pushliteral(L, "Dense(released)");
-    else
-        lua_pushfstring(L, "Dense(%I -> %I, %s)", (lua_Integer)d->n_in,
-                        (lua_Integer)d->n_out, wb_act_name(d->act));
-    return 1;
-}
-
-static int dense_gc(lua_State *L)
-{
-    layer_box *b = luaL_checkudata(L, 1, LWB_DENSE);
-    wb_dense_free(b->p);
-    b->p = NULL;
-    return 0;
+    wb_dense *d = p;
+    lua_pushfstring(L, "Dense(%I -> %I, %s)", (lua_Integer)d->n_in, (lua_Integer)d->n_out,
+                    wb_act_name(d->act));
 }
 
 static const luaL_Reg dense_methods[] = {
     {"forward", dense_forward}, {"backward", dense_backward},
     {"backward_logits", dense_backward_logits}, {"logits", dense_logits},
     {"parameters", dense_parameters}, {"zero_grad", dense_zero_grad},
-    {"l2_penalty", dense_l2_penalty}, {"free", dense_gc}, {NULL, NULL},
-};
-static const luaL_Reg dense_meta[] = {
-    {"__tostring", dense_tostring}, {"__gc", dense_gc}, {"__close", dense_gc},
-    {NULL, NULL},
+    {"l2_penalty", dense_l2_penalty}, {NULL, NULL},
 };
 
 /* }==================== */
@@ -421,47 +458,23 @@ static int dropout_backward(lua_State *L)
     return 1;
 }
 
-static int dropout_fields(lua_State *L)
+static int dropout_fields(lua_State *L, void *p)
 {
-    wb_dropout *d = checklayer(L, 1, LWB_DROPOUT);
-    const char *k = lua_tostring(L, 2);
-    if (strcmp(k, "kind") == 0)
-        lua_pushliteral(L, "Dropout");
-    else if (strcmp(k, "rate") == 0)
-        lua_pushnumber(L, d->rate);
-    else
-        lua_pushnil(L);
+    if (strcmp(lua_tostring(L, 2), "rate") != 0)
+        return 0;
+    lua_pushnumber(L, ((wb_dropout *)p)->rate);
     return 1;
 }
 
-static int dropout_tostring(lua_State *L)
+static void dropout_str(lua_State *L, void *p)
 {
-    layer_box *b = luaL_checkudata(L, 1, LWB_DROPOUT);
     char buf[64];
-    if (b->p)
-        snprintf(buf, sizeof buf, "Dropout(%g)", ((wb_dropout *)b->p)->rate);
-    else
-        snprintf(buf, sizeof buf, "Dropout(released)");
+    snprintf(buf, sizeof buf, "Dropout(%g)", ((wb_dropout *)p)->rate);
     lua_pushstring(L, buf);
-    return 1;
-}
-
-static int dropout_gc(lua_State *L)
-{
-    layer_box *b = luaL_checkudata(L, 1, LWB_DROPOUT);
-    wb_dropout_free(b->p);
-    b->p = NULL;
-    return 0;
 }
 
 static const luaL_Reg dropout_methods[] = {
-    {"forward", dropout_forward}, {"backward", dropout_backward},
-    {"parameters", l_noparams}, {"zero_grad", l_noop_self},
-    {"l2_penalty", l_zero}, {"free", dropout_gc}, {NULL, NULL},
-};
-static const luaL_Reg dropout_meta[] = {
-    {"__tostring", dropout_tostring}, {"__gc", dropout_gc}, {"__close", dropout_gc},
-    {NULL, NULL},
+    {"forward", dropout_forward}, {"backward", dropout_backward}, {NULL, NULL},
 };
 
 /* }==================== */
@@ -504,43 +517,21 @@ static int activation_backward(lua_State *L)
     return 1;
 }
 
-static int activation_fields(lua_State *L)
+static int activation_fields(lua_State *L, void *p)
 {
-    wb_activation *a = checklayer(L, 1, LWB_ACTIVATION);
-    const char *k = lua_tostring(L, 2);
-    if (strcmp(k, "kind") == 0)
-        lua_pushliteral(L, "Activation");
-    else if (strcmp(k, "activation") == 0)
-        lua_pushstring(L, wb_act_name(a->act));
-    else
-        lua_pushnil(L);
+    if (strcmp(lua_tostring(L, 2), "activation") != 0)
+        return 0;
+    lua_pushstring(L, wb_act_name(((wb_activation *)p)->act));
     return 1;
 }
 
-static int activation_tostring(lua_State *L)
+static void activation_str(lua_State *L, void *p)
 {
-    layer_box *b = luaL_checkudata(L, 1, LWB_ACTIVATION);
-    lua_pushfstring(L, "Activation(%s)",
-                    b->p ? wb_act_name(((wb_activation *)b->p)->act) : "released");
-    return 1;
-}
-
-static int activation_gc(lua_State *L)
-{
-    layer_box *b = luaL_checkudata(L, 1, LWB_ACTIVATION);
-    wb_activation_free(b->p);
-    b->p = NULL;
-    return 0;
+    lua_pushfstring(L, "Activation(%s)", wb_act_name(((wb_activation *)p)->act));
 }
 
 static const luaL_Reg activation_methods[] = {
-    {"forward", activation_forward}, {"backward", activation_backward},
-    {"parameters", l_noparams}, {"zero_grad", l_noop_self},
-    {"l2_penalty", l_zero}, {"free", activation_gc}, {NULL, NULL},
-};
-static const luaL_Reg activation_meta[] = {
-    {"__tostring", activation_tostring}, {"__gc", activation_gc},
-    {"__close", activation_gc}, {NULL, NULL},
+    {"forward", activation_forward}, {"backward", activation_backward}, {NULL, NULL},
 };
 
 /* }==================== */
@@ -583,39 +574,8 @@ static int flatten_backward(lua_State *L)
     return 1;
 }
 
-static int flatten_fields(lua_State *L)
-{
-    checklayer(L, 1, LWB_FLATTEN);
-    if (strcmp(lua_tostring(L, 2), "kind") == 0)
-        lua_pushliteral(L, "Flatten");
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-static int flatten_tostring(lua_State *L)
-{
-    luaL_checkudata(L, 1, LWB_FLATTEN);
-    lua_pushliteral(L, "Flatten()");
-    return 1;
-}
-
-static int flatten_gc(lua_State *L)
-{
-    layer_box *b = luaL_checkudata(L, 1, LWB_FLATTEN);
-    wb_flatten_free(b->p);
-    b->p = NULL;
-    return 0;
-}
-
 static const luaL_Reg flatten_methods[] = {
-    {"forward", flatten_forward}, {"backward", flatten_backward},
-    {"parameters", l_noparams}, {"zero_grad", l_noop_self},
-    {"l2_penalty", l_zero}, {"free", flatten_gc}, {NULL, NULL},
-};
-static const luaL_Reg flatten_meta[] = {
-    {"__tostring", flatten_tostring}, {"__gc", flatten_gc}, {"__close", flatten_gc},
-    {NULL, NULL},
+    {"forward", flatten_forward}, {"backward", flatten_backward}, {NULL, NULL},
 };
 
 /* }==================== */
@@ -659,37 +619,8 @@ static int sce_backward(lua_State *L)
     return 1;
 }
 
-static int sce_fields(lua_State *L)
-{
-    checklayer(L, 1, LWB_SCE);
-    if (strcmp(lua_tostring(L, 2), "kind") == 0)
-        lua_pushliteral(L, "SparseCrossEntropy");
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
-static int sce_tostring(lua_State *L)
-{
-    luaL_checkudata(L, 1, LWB_SCE);
-    lua_pushliteral(L, "SparseCrossEntropy()");
-    return 1;
-}
-
-static int sce_gc(lua_State *L)
-{
-    layer_box *b = luaL_checkudata(L, 1, LWB_SCE);
-    wb_sce_free(b->p);
-    b->p = NULL;
-    return 0;
-}
-
 static const luaL_Reg sce_methods[] = {
-    {"forward", sce_forward}, {"backward", sce_backward}, {"free", sce_gc},
-    {NULL, NULL},
-};
-static const luaL_Reg sce_meta[] = {
-    {"__tostring", sce_tostring}, {"__gc", sce_gc}, {"__close", sce_gc}, {NULL, NULL},
+    {"forward", sce_forward}, {"backward", sce_backward}, {NULL, NULL},
 };
 
 /* }==================== */
@@ -742,182 +673,25 @@ static int l_randperm(lua_State *L)
 
 /* }==================== */
 
-/* help() text of the names above (format: bindings/l_doc.c). */
-static const char *const docs[] = {
-    "wb.nn.Dense(n_in, n_out, opts) -> wb.Dense\n"
-    "A fully connected layer y = act(x W + b), W [n_in, n_out] (Keras layout).\n"
-    "opts: activation (\"linear\" default, \"relu\", \"tanh\", \"softsign\", \"gelu\",\n"
-    "\"gelu_tanh\", \"sigmoid\", \"elu\", \"selu\", \"swish\", \"softmax\"), init\n"
-    "(\"glorot_uniform\" default, \"glorot_normal\", \"he_uniform\", \"he_normal\",\n"
-    "\"lecun_uniform\", \"lecun_normal\", \"uniform\", \"normal\", \"zeros\", \"ones\"),\n"
-    "l2 (0: penalty l2 * sum(W^2) added to the loss), bias (true). Weights are\n"
-    "drawn from the global generator (wb.seed); bias starts at 0.\n"
-    "@param n_in integer\n"
-    "@param n_out integer\n"
-    "@param opts? table\n"
-    "@return wb.Dense\n"
-    "Example: local l = wb.nn.Dense(784, 128, {activation = \"relu\", l2 = 1e-4})",
-    "wb.Dense\n"
-    "A Dense layer (C). Fields: weight [n_in, n_out], bias [n_out],\n"
-    "grad_weight, grad_bias (tensors sharing the layer's storage: writing to\n"
-    "them changes the layer; l.weight == l.weight), n_in, n_out, activation,\n"
-    "init, l2, use_bias, kind = \"Dense\". Outputs are views of layer-owned\n"
-    "buffers, valid until the next call on the layer.\n"
-    "Example: local l = m[1]; print(l, l.weight:norm(), l.activation)",
-    "wb.nn.Dropout(rate) -> wb.Dropout\n"
-    "Inverted dropout: in training, each input is zeroed with probability\n"
-    "rate and the rest scaled by 1 / (1 - rate); at inference it passes x\n"
-    "through unchanged. Masks come from the global generator.\n"
-    "@param rate number\n"
-    "@return wb.Dropout\n"
-    "Example: wb.nn.Dropout(0.3)",
-    "wb.Dropout\n"
-    "A Dropout layer (C). Fields: rate, kind = \"Dropout\". No parameters.\n"
-    "Example: print(m[2].rate)",
-    "wb.nn.Activation(name) -> wb.Activation\n"
-    "An activation as its own layer (a name as for Dense's activation option).\n"
-    "@param name string\n"
-    "@return wb.Activation\n"
-    "Example: wb.nn.Activation(\"tanh\")",
-    "wb.Activation\n"
-    "An Activation layer (C). Fields: activation, kind = \"Activation\".\n"
-    "Example: print(wb.nn.Activation(\"gelu\").activation)",
-    "wb.nn.Flatten() -> wb.Flatten\n"
-    "Flattens [n, ...] to [n, features]: a float input is reshaped (a view), a\n"
-    "uint8 input is also scaled by 1/255.\n"
-    "@return wb.Flatten\n"
-    "Example: wb.nn.Sequential{wb.nn.Flatten(), wb.nn.Dense(784, 10)}",
-    "wb.Flatten\n"
-    "A Flatten layer (C). Fields: kind = \"Flatten\". No parameters.\n"
-    "Example: print(wb.nn.Flatten())",
-    "wb.nn.SparseCrossEntropy() -> wb.SparseCrossEntropy\n"
-    "Softmax cross-entropy on logits with integer labels, fused with the\n"
-    "softmax (what fit uses on a softmax head).\n"
-    "@return wb.SparseCrossEntropy\n"
-    "Example: local ce = wb.nn.SparseCrossEntropy()\n"
-    "  local loss, correct = ce:forward(m[#m]:logits(), y)",
-    "wb.SparseCrossEntropy\n"
-    "The fused softmax cross-entropy loss (C): forward(logits, labels),\n"
-    "backward(). Fields: kind = \"SparseCrossEntropy\".\n"
-    "Example: local ce = wb.nn.SparseCrossEntropy()",
-    "wb.Dense:forward(x, training) -> wb.Tensor\n"
-    "wb.Dropout:forward(x, training) -> wb.Tensor\n"
-    "wb.Activation:forward(x, training) -> wb.Tensor\n"
-    "wb.Flatten:forward(x, training) -> wb.Tensor\n"
-    "The layer's output for a batch x [n, n_in] (float32); training = true\n"
-    "turns dropout on (default false). The result is a view of a layer-owned\n"
-    "buffer (the same object each call): valid until the next call, clone to\n"
-    "keep. Shape errors name both shapes.\n"
-    "@param x wb.Tensor\n"
-    "@param training? boolean\n"
-    "@return wb.Tensor\n"
-    "Example: local h = m[1]:forward(x):clone()",
-    "wb.Dense:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
-    "wb.Dropout:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
-    "wb.Activation:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
-    "wb.Flatten:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil\n"
-    "Given the x of the last forward and the gradient w.r.t. its output,\n"
-    "accumulates the parameter gradients (grad_weight += ...) and returns the\n"
-    "gradient w.r.t. x (overwritten each call), or nil when need_grad_input is\n"
-    "false. Backward without a matching forward is an error.\n"
-    "@param x wb.Tensor\n"
-    "@param grad_y wb.Tensor\n"
-    "@param need_grad_input? boolean\n"
-    "@return wb.Tensor|nil\n"
-    "Example: local gx = layer:backward(x, gy)",
-    "wb.Dense:backward_logits(x, grad_z, need_grad_input) -> wb.Tensor|nil\n"
-    "Like backward, with grad_z the gradient w.r.t. the pre-activation z =\n"
-    "x W + b (the fused softmax + cross-entropy path).\n"
-    "@param x wb.Tensor\n"
-    "@param grad_z wb.Tensor\n"
-    "@param need_grad_input? boolean\n"
-    "@return wb.Tensor|nil\n"
-    "Example: m[#m]:backward_logits(h, ce:backward())",
-    "wb.Dense:logits() -> wb.Tensor\n"
-    "The pre-activation z = x W + b of the last forward (a view, [n, n_out]);\n"
-    "an error before any forward.\n"
-    "@return wb.Tensor\n"
-    "Example: m:forward(x); local z = m[#m]:logits()",
-    "wb.Dense:parameters() -> table, table\n"
-    "wb.Dropout:parameters() -> table, table\n"
-    "wb.Activation:parameters() -> table, table\n"
-    "wb.Flatten:parameters() -> table, table\n"
-    "The layer's parameters {weight, bias} and gradients {grad_weight,\n"
-    "grad_bias} (empty lists for layers without weights).\n"
-    "@return wb.Tensor[] params\n"
-    "@return wb.Tensor[] grads\n"
-    "Example: local ps, gs = m[1]:parameters()",
-    "wb.Dense:zero_grad() -> wb.Dense\n"
-    "wb.Dropout:zero_grad() -> wb.Dropout\n"
-    "wb.Activation:zero_grad() -> wb.Activation\n"
-    "wb.Flatten:zero_grad() -> wb.Flatten\n"
-    "Sets the parameter gradients to 0 (nothing for layers without weights);\n"
-    "returns the layer.\n"
-    "Example: m[1]:zero_grad()",
-    "wb.Dense:l2_penalty() -> number\n"
-    "wb.Dropout:l2_penalty() -> number\n"
-    "wb.Activation:l2_penalty() -> number\n"
-    "wb.Flatten:l2_penalty() -> number\n"
-    "The layer's L2 penalty l2 * sum(W^2) (0 without l2 or weights).\n"
-    "@return number\n"
-    "Example: print(m[1]:l2_penalty())",
-    "wb.Dense:free()\n"
-    "wb.Dropout:free()\n"
-    "wb.Activation:free()\n"
-    "wb.Flatten:free()\n"
-    "wb.SparseCrossEntropy:free()\n"
-    "Releases the layer now instead of at garbage collection; using it\n"
-    "afterwards raises \"attempt to use a released layer\". Tensors taken from\n"
-    "it (l.weight) keep their own storage.\n"
-    "Example: l:free()",
-    "wb.SparseCrossEntropy:forward(logits, labels) -> number, integer\n"
-    "The mean cross-entropy of softmax(logits) [n, C] against labels [n]\n"
-    "(uint8 or float, values 0..C-1) and the number of rows whose argmax is\n"
-    "the label.\n"
-    "@param logits wb.Tensor\n"
-    "@param labels wb.Tensor\n"
-    "@return number loss\n"
-    "@return integer correct\n"
-    "Example: local loss, correct = ce:forward(z, y)",
-    "wb.SparseCrossEntropy:backward() -> wb.Tensor\n"
-    "The gradient of the last forward's mean loss w.r.t. the logits,\n"
-    "(softmax - onehot) / n, [n, C] (a view).\n"
-    "@return wb.Tensor\n"
-    "Example: m[#m]:backward_logits(h, ce:backward())",
-    "wb.seed(n)\n"
-    "Reseeds the global generator that Dense initialisation, Dropout masks,\n"
-    "shuffling, wb.rand, wb.randn and wb.randperm draw from (seed 0 at\n"
-    "start-up). Same seed, same numbers.\n"
-    "@param n integer\n"
-    "Example: wb.seed(1); local m = build()",
-    "wb.rand(d1, d2, ...) -> wb.Tensor\n"
-    "A float32 tensor of the given shape (sizes or one table) with values\n"
-    "uniform in [0, 1), from the global generator.\n"
-    "@return wb.Tensor\n"
-    "Example: local u = wb.rand(2, 3)",
-    "wb.randn(d1, d2, ...) -> wb.Tensor\n"
-    "A float32 tensor of the given shape with standard normal values N(0, 1),\n"
-    "from the global generator.\n"
-    "@return wb.Tensor\n"
-    "Example: local noise = wb.randn(784) * 0.1",
-    "wb.randperm(n) -> wb.Tensor\n"
-    "1..n in random order as a float32 [n] tensor (n <= 2^24, exact as\n"
-    "float32), from the global generator; ds:batch takes it as indices.\n"
-    "@param n integer\n"
-    "@return wb.Tensor\n"
-    "Example: local x, y = ds:batch(wb.randperm(#ds), 1, 32)",
-    NULL,
+static void dense_free(void *p) { wb_dense_free(p); }
+static void dropout_free(void *p) { wb_dropout_free(p); }
+static void activation_free(void *p) { wb_activation_free(p); }
+static void flatten_free(void *p) { wb_flatten_free(p); }
+static void sce_free(void *p) { wb_sce_free(p); }
+
+static const layer_class classes[] = {
+    {LWB_DENSE, "Dense", l_dense, dense_free, dense_str, dense_fields, dense_methods, 0},
+    {LWB_DROPOUT, "Dropout", l_dropout, dropout_free, dropout_str, dropout_fields,
+     dropout_methods, 1},
+    {LWB_ACTIVATION, "Activation", l_activation, activation_free, activation_str,
+     activation_fields, activation_methods, 1},
+    {LWB_FLATTEN, "Flatten", l_flatten, flatten_free, NULL, NULL, flatten_methods, 1},
+    {LWB_SCE, "SparseCrossEntropy", l_sce, sce_free, NULL, NULL, sce_methods, 0},
 };
 
 int lwb_open_nn(lua_State *L)
 {
     int wb = lua_absindex(L, 1);
-    newclass(L, LWB_DENSE, dense_methods, dense_fields, dense_meta);
-    newclass(L, LWB_DROPOUT, dropout_methods, dropout_fields, dropout_meta);
-    newclass(L, LWB_ACTIVATION, activation_methods, activation_fields, activation_meta);
-    newclass(L, LWB_FLATTEN, flatten_methods, flatten_fields, flatten_meta);
-    newclass(L, LWB_SCE, sce_methods, sce_fields, sce_meta);
-
     static const luaL_Reg rng_funcs[] = {
         {"seed", l_seed}, {"rand", l_rand}, {"randn", l_randn},
         {"randperm", l_randperm}, {NULL, NULL},
@@ -926,13 +700,12 @@ int lwb_open_nn(lua_State *L)
     luaL_setfuncs(L, rng_funcs, 0);
     lua_pop(L, 1);
 
-    static const luaL_Reg nn_funcs[] = {
-        {"Dense", l_dense}, {"Dropout", l_dropout}, {"Activation", l_activation},
-        {"Flatten", l_flatten}, {"SparseCrossEntropy", l_sce}, {NULL, NULL},
-    };
     lwb_subtable(L, wb, "nn");
-    luaL_setfuncs(L, nn_funcs, 0);
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+        newclass(L, &classes[i]);
+        lua_pushcfunction(L, classes[i].new);
+        lua_setfield(L, -2, classes[i].kind);
+    }
     lua_pop(L, 1);
-    lwb_docs(L, wb, docs);
     return 0;
 }

@@ -245,72 +245,6 @@ static int o_free(lua_State *L)
     return 0;
 }
 
-/* help() text of the names above (format: bindings/l_doc.c). */
-static const char *const docs[] = {
-    "wb.optim\n"
-    "Optimizers with Keras defaults (SGD, Adam, AdamW, RMSprop), as used by\n"
-    "model:fit{optimizer = ...} or by a hand-written loop through opt:step.\n"
-    "Each is a wb.Optimizer.\n"
-    "Example: local opt = wb.optim.Adam{lr = 1e-3}",
-    "wb.Optimizer\n"
-    "An optimizer (core/optim.c). Fields: lr (readable and writable, e.g. by\n"
-    "ReduceLROnPlateau), name (\"adam\" ...), iterations (steps taken),\n"
-    "n_params, and each hyper-parameter (beta1, momentum ...) read-only.\n"
-    "Per-parameter state (moments) is allocated at the first step; later\n"
-    "steps allocate nothing.\n"
-    "Example: local opt = wb.optim.SGD{lr = 0.1, momentum = 0.9}; print(opt, opt.lr)",
-    "wb.optim.SGD(opts) -> wb.Optimizer\n"
-    "Stochastic gradient descent: opts lr = 0.01, momentum = 0, nesterov =\n"
-    "false (Keras defaults). An unknown option is an error listing the valid\n"
-    "ones.\n"
-    "@param opts? table\n"
-    "@return wb.Optimizer\n"
-    "Example: wb.optim.SGD{lr = 0.1, momentum = 0.9, nesterov = true}",
-    "wb.optim.Adam(opts) -> wb.Optimizer\n"
-    "Adam: opts lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-7 (Keras\n"
-    "defaults).\n"
-    "@param opts? table\n"
-    "@return wb.Optimizer\n"
-    "Example: model:fit(d.train, {optimizer = wb.optim.Adam{lr = 3e-4}})",
-    "wb.optim.AdamW(opts) -> wb.Optimizer\n"
-    "Adam with decoupled weight decay: opts lr = 1e-3, beta1 = 0.9, beta2 =\n"
-    "0.999, eps = 1e-7, weight_decay = 0.004 (Keras defaults).\n"
-    "@param opts? table\n"
-    "@return wb.Optimizer\n"
-    "Example: wb.optim.AdamW{weight_decay = 0.01}",
-    "wb.optim.RMSprop(opts) -> wb.Optimizer\n"
-    "RMSprop: opts lr = 1e-3, rho = 0.9, eps = 1e-7 (Keras defaults).\n"
-    "@param opts? table\n"
-    "@return wb.Optimizer\n"
-    "Example: wb.optim.RMSprop{lr = 1e-3}",
-    "wb.optim.new(name, opts) -> wb.Optimizer\n"
-    "An optimizer by name: \"sgd\", \"adam\", \"adamw\" or \"rmsprop\" (as in an\n"
-    "experiment config), with the same options as its constructor.\n"
-    "@param name string\n"
-    "@param opts? table\n"
-    "@return wb.Optimizer\n"
-    "Example: local opt = wb.optim.new(\"sgd\", {lr = 0.1})",
-    "wb.Optimizer:step(params, grads) -> wb.Optimizer\n"
-    "One update of the float32 tensors params from grads (two lists of the\n"
-    "same length and shapes, as model:parameters() returns). Applies fully or\n"
-    "not at all: a non-finite gradient is an error naming the parameter. Later\n"
-    "calls must pass the same count and shapes.\n"
-    "@param params table\n"
-    "@param grads table\n"
-    "@return wb.Optimizer\n"
-    "Example: local ps, gs = model:parameters(); opt:step(ps, gs)",
-    "wb.Optimizer:config() -> table\n"
-    "The optimizer's settings: {name = \"adam\", lr = ..., beta1 = ..., ...}.\n"
-    "@return table\n"
-    "Example: print(wb.optim.Adam{}:config().beta2)",
-    "wb.Optimizer:reset() -> wb.Optimizer\n"
-    "Forgets the per-parameter state and the step count (the next step starts\n"
-    "as the first did).\n"
-    "@return wb.Optimizer\n"
-    "Example: opt:reset()",
-    NULL,
-};
-
 int lwb_open_optim(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -333,6 +267,5 @@ int lwb_open_optim(lua_State *L)
     lwb_subtable(L, wb, "optim");
     luaL_setfuncs(L, functions, 0);
     lua_pop(L, 1);
-    lwb_docs(L, wb, docs);
     return 0;
 }

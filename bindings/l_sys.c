@@ -256,84 +256,6 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-/* help() text of the names above (format: bindings/l_doc.c). */
-static const char *const docs[] = {
-    "wb.sys\n"
-    "The few operating-system helpers the library needs: time, process and\n"
-    "host, folders, atomic writes, memory use, OpenBLAS threads (POSIX).\n"
-    "Functions that act raise with the path and the reason; functions that\n"
-    "test return a boolean.\n"
-    "Example: print(wb.sys.hostname(), wb.sys.nproc())",
-    "wb.sys.fail(kind, message)\n"
-    "Raises message as an error of a core kind: \"EFORMAT\" (malformed input),\n"
-    "\"ENOENT\" (missing input), \"EIO\", \"ENOMEM\" or \"EINVAL\", so that\n"
-    "workbench exits with that kind's status (65, 66, 74, 71; EINVAL: 1).\n"
-    "@param kind string\n"
-    "@param message string\n"
-    "Example: wb.sys.fail(\"ENOENT\", \"data/x.idx: not found: run make data\")",
-    "wb.sys.isatty(fd) -> boolean\n"
-    "Whether fd (an integer, 0 = stdin, or an io file such as io.stdout) is a\n"
-    "terminal.\n"
-    "@param fd integer|userdata\n"
-    "@return boolean\n"
-    "Example: if wb.sys.isatty(io.stdout) then print(\"terminal\") end",
-    "wb.sys.time() -> number\n"
-    "Seconds from an arbitrary start on a monotonic clock, for durations.\n"
-    "@return number\n"
-    "Example: local t0 = wb.sys.time(); ...; print(wb.sys.time() - t0)",
-    "wb.sys.getpid() -> integer\n"
-    "The process id.\n"
-    "@return integer\n"
-    "Example: print(wb.sys.getpid())",
-    "wb.sys.hostname() -> string\n"
-    "The machine's host name (stored in run records).\n"
-    "@return string\n"
-    "Example: print(wb.sys.hostname())",
-    "wb.sys.nproc() -> integer\n"
-    "The number of processors online (the default of ex:run's jobs).\n"
-    "@return integer\n"
-    "Example: print(wb.sys.nproc())",
-    "wb.sys.peak_rss_kb() -> integer\n"
-    "The process's peak resident memory in KiB.\n"
-    "@return integer\n"
-    "Example: print(wb.sys.peak_rss_kb() / 1024, \"MiB\")",
-    "wb.sys.exists(path) -> boolean\n"
-    "Whether path exists (file or folder).\n"
-    "@param path string\n"
-    "@return boolean\n"
-    "Example: print(wb.sys.exists(\"data/mnist\"))",
-    "wb.sys.mkdir_p(path) -> boolean\n"
-    "Creates the folder path and its missing parents (like mkdir -p); true,\n"
-    "or an error naming the path and the reason.\n"
-    "@param path string\n"
-    "@return boolean\n"
-    "Example: wb.sys.mkdir_p(\"plots/lab\")",
-    "wb.sys.write_atomic(path, s) -> boolean\n"
-    "Replaces the file path by the string s through a temporary file and a\n"
-    "rename, so a reader never sees half a file.\n"
-    "@param path string\n"
-    "@param s string\n"
-    "@return boolean\n"
-    "Example: wb.sys.write_atomic(\"out.txt\", \"hello\\n\")",
-    "wb.sys.listdir(path) -> table\n"
-    "The names in folder path, sorted bytewise, without \".\" and \"..\".\n"
-    "@param path string\n"
-    "@return string[]\n"
-    "Example: for _, n in ipairs(wb.sys.listdir(\"plots/runs\")) do print(n) end",
-    "wb.sys.blas_threads() -> integer\n"
-    "The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,\n"
-    "GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).\n"
-    "@return integer\n"
-    "Example: print(wb.sys.blas_threads())",
-    "wb.sys.set_blas_threads(n) -> integer\n"
-    "Sets OpenBLAS's thread count; returns the count now in effect (OpenBLAS\n"
-    "may cap it).\n"
-    "@param n integer\n"
-    "@return integer\n"
-    "Example: wb.sys.set_blas_threads(2)",
-    NULL,
-};
-
 int lwb_open_sys(lua_State *L)
 {
     lwb_sys_blas_init();
@@ -343,7 +265,6 @@ int lwb_open_sys(lua_State *L)
     lua_pop(L, 1);
     lwb_subtable(L, 1, "sys");
     luaL_setfuncs(L, functions, 0);
-    lwb_docs(L, 1, docs);
     lua_pop(L, 1);
     return 0;
 }

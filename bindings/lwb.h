@@ -47,11 +47,6 @@ void lwb_subtable(lua_State *L, int wbidx, const char *name);
  * `first`; fills shape/ndim. Raises on a bad value. */
 int lwb_checkshape(lua_State *L, int first, int64_t *shape);
 
-/* Append help texts (NULL-terminated array of strings, each starting with
- * the signature line that names it; format in bindings/l_doc.c) to
- * wb._docs, where help() finds them. The wb table is at index wbidx. */
-void lwb_docs(lua_State *L, int wbidx, const char *const *docs);
-
 /* Openers, one per binding file. */
 int lwb_open_tensor(lua_State *L);
 int lwb_open_data(lua_State *L);

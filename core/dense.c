@@ -23,6 +23,7 @@
 
 #include "alloc.h"
 #include "blas.h"
+#include "simd.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=cheap") /* see activation.c */
@@ -176,75 +177,65 @@ static int use_sparse(const float *restrict x, int64_t n, int64_t I, int64_t O)
 }
 
 /* The kernels work on blocks of 32 output columns held in registers (GNU
- * vector extension: 4 x 8 floats), are compiled twice (baseline x86-64-v2
- * and AVX2) and picked at run time; both versions do the same multiplies
- * and adds in the same order, so results are identical. */
+ * vector extension: 4 x 8 floats) and are compiled for the baseline and for
+ * AVX2 (core/simd.h); both copies do the same multiplies and adds in the
+ * same order, so results are identical. */
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define SP_BLOCK 32
 
-#define SPARSE_KERNELS(SUFFIX, ATTR)                                            \
-    ATTR static void xw_##SUFFIX(float *restrict zr, const float *restrict w,   \
-                                 int64_t O, const int32_t *idx, const float *val, \
-                                 int nnz)                                        \
-    {                                                                            \
-        int64_t j0 = 0;                                                          \
-        for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {                             \
-            v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                           \
-            for (int t = 0; t < nnz; t++) {                                      \
-                const v8 *wr = (const v8 *)(w + (int64_t)idx[t] * O + j0);       \
-                float v = val[t];                                                \
-                a0 += v * wr[0]; a1 += v * wr[1]; a2 += v * wr[2]; a3 += v * wr[3]; \
-            }                                                                    \
-            v8 *out = (v8 *)(zr + j0);                                           \
-            out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;                  \
-        }                                                                        \
-        for (; j0 < O; j0++) {                                                   \
-            float acc = 0.0f;                                                    \
-            for (int t = 0; t < nnz; t++)                                        \
-                acc += val[t] * w[(int64_t)idx[t] * O + j0];                     \
-            zr[j0] = acc;                                                        \
-        }                                                                        \
-    }                                                                            \
-    /* dwr [O] += sum_t val[t] * dz[row[t], :] */                                \
-    ATTR static void xtdz_##SUFFIX(float *restrict dwr, const float *restrict dz, \
-                                   int64_t O, const int32_t *row, const float *val, \
-                                   int nnz)                                      \
-    {                                                                            \
-        int64_t j0 = 0;                                                          \
-        for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {                             \
-            v8 *out = (v8 *)(dwr + j0);                                          \
-            v8 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];               \
-            for (int t = 0; t < nnz; t++) {                                      \
-                const v8 *dr = (const v8 *)(dz + (int64_t)row[t] * O + j0);      \
-                float v = val[t];                                                \
-                a0 += v * dr[0]; a1 += v * dr[1]; a2 += v * dr[2]; a3 += v * dr[3]; \
-            }                                                                    \
-            out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;                  \
-        }                                                                        \
-        for (; j0 < O; j0++) {                                                   \
-            float acc = dwr[j0];                                                 \
-            for (int t = 0; t < nnz; t++)                                        \
-                acc += val[t] * dz[(int64_t)row[t] * O + j0];                    \
-            dwr[j0] = acc;                                                       \
-        }                                                                        \
-    }
-
-SPARSE_KERNELS(base, )
-#if defined(__GNUC__) && defined(__x86_64__)
-SPARSE_KERNELS(avx2, __attribute__((target("avx2"))))
-static int have_avx2(void)
+/* zr [O] = sum_t val[t] * w[idx[t], :] */
+WB_SIMD_BODY xw_body(float *restrict zr, const float *restrict w, int64_t O,
+                     const int32_t *idx, const float *val, int nnz)
 {
-    static int cached = -1;
-    if (cached < 0)
-        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-    return cached;
+    int64_t j0 = 0;
+    for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int t = 0; t < nnz; t++) {
+            const v8 *wr = (const v8 *)(w + (int64_t)idx[t] * O + j0);
+            float v = val[t];
+            a0 += v * wr[0]; a1 += v * wr[1]; a2 += v * wr[2]; a3 += v * wr[3];
+        }
+        v8 *out = (v8 *)(zr + j0);
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+    }
+    for (; j0 < O; j0++) {
+        float acc = 0.0f;
+        for (int t = 0; t < nnz; t++)
+            acc += val[t] * w[(int64_t)idx[t] * O + j0];
+        zr[j0] = acc;
+    }
 }
-#define XW(...) (have_avx2() ? xw_avx2(__VA_ARGS__) : xw_base(__VA_ARGS__))
-#define XTDZ(...) (have_avx2() ? xtdz_avx2(__VA_ARGS__) : xtdz_base(__VA_ARGS__))
-#else
-#define XW xw_base
-#define XTDZ xtdz_base
-#endif
+WB_SIMD_KERNEL(xw, xw_body,
+               (float *restrict zr, const float *restrict w, int64_t O,
+                const int32_t *idx, const float *val, int nnz),
+               (zr, w, O, idx, val, nnz))
+
+/* dwr [O] += sum_t val[t] * dz[row[t], :] */
+WB_SIMD_BODY xtdz_body(float *restrict dwr, const float *restrict dz, int64_t O,
+                       const int32_t *row, const float *val, int nnz)
+{
+    int64_t j0 = 0;
+    for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {
+        v8 *out = (v8 *)(dwr + j0);
+        v8 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
+        for (int t = 0; t < nnz; t++) {
+            const v8 *dr = (const v8 *)(dz + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            a0 += v * dr[0]; a1 += v * dr[1]; a2 += v * dr[2]; a3 += v * dr[3];
+        }
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+    }
+    for (; j0 < O; j0++) {
+        float acc = dwr[j0];
+        for (int t = 0; t < nnz; t++)
+            acc += val[t] * dz[(int64_t)row[t] * O + j0];
+        dwr[j0] = acc;
+    }
+}
+WB_SIMD_KERNEL(xtdz, xtdz_body,
+               (float *restrict dwr, const float *restrict dz, int64_t O,
+                const int32_t *row, const float *val, int nnz),
+               (dwr, dz, O, row, val, nnz))
 
 /* The non-zeros of row xr [I]: their columns and values; returns how many.
  * Branch-free (a zero is written and then overwritten), since pixels are
@@ -291,7 +282,7 @@ static void xtdz_chunk(float *restrict dw, const float *restrict dz, int64_t I,
     for (int64_t k = 0; k < I; k++) {
         int32_t b = k ? end[k - 1] : 0, e = end[k];
         if (e > b)
-            XTDZ(dw + k * O, dz, O, crow + b, sval + b, e - b);
+            WB_SIMD_CALL(xtdz)(dw + k * O, dz, O, crow + b, sval + b, e - b);
     }
 }
 
@@ -367,8 +358,8 @@ static int sparse_forward(wb_dense *d, float *restrict z, const float *restrict 
     if (total * 2 > n * I)
         return 0;
     for (int64_t i = 0; i < n; i++)
-        XW(z + i * O, wb_tensor_f32(d->weight), O, d->sp_idx + d->sp_row[i],
-           d->sp_val + d->sp_row[i], (int)(d->sp_row[i + 1] - d->sp_row[i]));
+        WB_SIMD_CALL(xw)(z + i * O, wb_tensor_f32(d->weight), O, d->sp_idx + d->sp_row[i],
+                         d->sp_val + d->sp_row[i], (int)(d->sp_row[i + 1] - d->sp_row[i]));
     d->sp_x = x;
     d->sp_n = n;
     return 1;

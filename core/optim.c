@@ -3,10 +3,9 @@
  *
  * Legend for the kernels: w = parameter [n], g = its gradient [n], m and v =
  * state buffers [n] (SGD velocity, Adam first/second moment, RMSprop mean
- * square), n = number of elements. Every kernel is one fused loop, written
- * three times: AVX2 (chosen at run time), SSE2 and the scalar reference that
- * also does the tails. They do the same float operations in the same order,
- * so the results do not depend on which one ran (test_widths_bit_identical).
+ * square), n = number of elements. Every kernel is one fused plain loop,
+ * compiled for the baseline and for AVX2 by simd.h; both copies give the
+ * same bits (test_widths_bit_identical, test_golden_bits).
  *
  * A step checks everything first (shapes, state, every gradient finite),
  * then allocates the state if this is the first step, then writes.
@@ -15,24 +14,13 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "alloc.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define WB_OPTIM_SSE 1
-#endif
-/* AVX2 kernels are compiled with a target attribute and chosen at run time
- * (the build targets x86-64-v2, i.e. SSE4.2). WB_OPTIM_NO_AVX2 turns off. */
-#if defined(WB_OPTIM_SSE) && defined(__x86_64__) && defined(__GNUC__) && \
-    !defined(WB_OPTIM_NO_AVX2)
-#include <immintrin.h>
-#define WB_OPTIM_AVX2 1
-#define AVX2 __attribute__((target("avx2")))
-#endif
+#include "simd.h"
 
 /* Per-parameter record: the shape seen at the first step and its state. */
 typedef struct pstate {
@@ -359,67 +347,34 @@ static wb_status check_pair(const wb_optim *o, int i, const wb_tensor *p,
     return WB_OK;
 }
 
-/* Index of the first non-finite element of x[n], or n when all are finite.
- * A float is NaN or infinite exactly when its exponent bits are all ones; the
- * fast paths OR that test over the array (integer ops, no FP dependency). */
-#ifdef WB_OPTIM_AVX2
-AVX2 static size_t finite_avx2(const float *restrict x, size_t n, int *bad)
+/* Whether x[n] holds a NaN or an infinity: a float is one exactly when its
+ * exponent bits are all ones. Integer ops, so the loop vectorises as an OR. */
+WB_SIMD_BODY any_nonfinite_body(const float *restrict x, size_t n, int *bad)
 {
-    const __m256i ex = _mm256_set1_epi32(0x7f800000);
-    __m256i acc = _mm256_setzero_si256();
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(x + i));
-        acc = _mm256_or_si256(acc, _mm256_cmpeq_epi32(_mm256_and_si256(b, ex), ex));
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        acc |= (b & 0x7f800000u) == 0x7f800000u;
     }
-    *bad = _mm256_movemask_epi8(acc) != 0;
-    return i;
+    *bad = acc != 0;
 }
-#endif
+WB_SIMD_KERNEL(any_nonfinite, any_nonfinite_body,
+               (const float *restrict x, size_t n, int *bad), (x, n, bad))
 
-#ifdef WB_OPTIM_SSE
-static size_t finite_sse(const float *restrict x, size_t n, int *bad)
+/* Index of the first non-finite element of x[n], or n when all are finite. */
+static size_t first_nonfinite(const float *restrict x, size_t n)
 {
-    const __m128i ex = _mm_set1_epi32(0x7f800000);
-    __m128i acc = _mm_setzero_si128();
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(x + i));
-        acc = _mm_or_si128(acc, _mm_cmpeq_epi32(_mm_and_si128(b, ex), ex));
-    }
-    *bad = _mm_movemask_epi8(acc) != 0;
-    return i;
-}
-#endif
-
-static size_t first_nonfinite(const float *restrict x, size_t n, int lv)
-{
-    size_t i = 0;
-    int bad = 0;
-    (void)lv;
-#ifdef WB_OPTIM_AVX2
-    if (lv >= 2)
-        i = finite_avx2(x, n, &bad);
-#endif
-#ifdef WB_OPTIM_SSE
-    if (lv >= 1 && !bad) {
-        int bad2 = 0;
-        i += finite_sse(x + i, n - i, &bad2);
-        bad = bad2;
-    }
-#endif
-    for (; i < n && !bad; i++)
-        bad = !isfinite(x[i]);
-    if (!bad)
-        return n;
-    for (i = 0; i < n; i++)
+    int bad;
+    WB_SIMD_CALL(any_nonfinite)(x, n, &bad);
+    for (size_t i = 0; bad && i < n; i++)
         if (!isfinite(x[i]))
             return i;
     return n;
 }
 
 static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
-                            const wb_tensor *const *grads, int lv, wb_err *err)
+                            const wb_tensor *const *grads, wb_err *err)
 {
     char s[WB_SHAPE_STR_MAX];
     if (n < 1)
@@ -436,7 +391,7 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
     for (int i = 0; i < n; i++) {
         size_t numel = wb_tensor_numel(grads[i]);
         const float *g = wb_tensor_f32(grads[i]);
-        size_t j = first_nonfinite(g, numel, lv);
+        size_t j = first_nonfinite(g, numel);
         if (j < numel)
             return wb_err_set(err, WB_ENONFINITE,
                               "gradient %d %s has a non-finite value (%g at element %zu); "
@@ -448,296 +403,91 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
 }
 
 /* ------------------------------------------------------------------------
- * Kernels: one fused loop each, in up to three widths
- *
- * x_avx2 and x_sse handle the leading multiple of 8 or 4 elements and return
- * how many they did; the scalar loop (the reference) finishes. All three do
- * the same IEEE operations in the same order (no FMA), so the width never
- * changes a result.
+ * Kernels: one fused loop each (no FMA: -ffp-contract=off)
  * ------------------------------------------------------------------------ */
 
 /* Per-step scalars, computed once per step. */
 typedef struct coef {
     float lr, mu;       /* sgd */
-    int nesterov;       /* sgd */
+    int nesterov;       /* sgd: which kernel runs */
     float c1, c2;       /* adam: 1 - beta1, 1 - beta2 */
     float alpha, eps;   /* adam: lr*sqrt(1 - beta2^t)/(1 - beta1^t); adam, rmsprop */
     float dk;           /* adamw: weight_decay*lr (0: no decay) */
     float rho, crho;    /* rmsprop: rho, 1 - rho */
 } coef;
 
-static int simd_cap = 2; /* wb_optim_simd */
-
-static int simd_level(void)
-{
-    int lv = 0;
-#ifdef WB_OPTIM_SSE
-    lv = 1;
-#endif
-#ifdef WB_OPTIM_AVX2
-    static int avx2 = -1;
-    if (avx2 < 0)
-        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-    if (avx2)
-        lv = 2;
-#endif
-    return lv < simd_cap ? lv : simd_cap;
-}
-
-int wb_optim_simd(int level)
-{
-    if (level >= 0)
-        simd_cap = level;
-    return simd_level();
-}
-
-/* ---- sgd without momentum: w -= g*lr ---- */
-
-#ifdef WB_OPTIM_AVX2
-AVX2 static size_t sgd_plain_avx2(float *restrict w, const float *restrict g, size_t n,
-                                  const coef *k)
-{
-    const __m256 lr = _mm256_set1_ps(k->lr);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 d = _mm256_mul_ps(_mm256_loadu_ps(g + i), lr);
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), d));
-    }
-    return i;
-}
-#endif
-
-#ifdef WB_OPTIM_SSE
-static size_t sgd_plain_sse(float *restrict w, const float *restrict g, size_t n,
+/* sgd without momentum: w -= g*lr */
+WB_SIMD_BODY sgd_plain_body(float *restrict w, const float *restrict g, size_t n,
                             const coef *k)
 {
-    const __m128 lr = _mm_set1_ps(k->lr);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128 d = _mm_mul_ps(_mm_loadu_ps(g + i), lr);
-        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), d));
-    }
-    return i;
+    const float lr = k->lr;
+    for (size_t i = 0; i < n; i++)
+        w[i] -= g[i] * lr;
 }
-#endif
+WB_SIMD_KERNEL(sgd_plain, sgd_plain_body,
+               (float *restrict w, const float *restrict g, size_t n, const coef *k),
+               (w, g, n, k))
 
-static void sgd_plain(float *restrict w, const float *restrict g, size_t n, const coef *k,
-                      int lv)
+/* sgd with momentum: m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr,
+ * with the new m). nesterov is a constant in each kernel below. */
+WB_SIMD_BODY sgd_momentum_body(float *restrict w, const float *restrict g,
+                               float *restrict m, size_t n, const coef *k, int nesterov)
 {
-    size_t i = 0;
-    (void)lv;
-#ifdef WB_OPTIM_AVX2
-    if (lv >= 2)
-        i = sgd_plain_avx2(w, g, n, k);
-#endif
-#ifdef WB_OPTIM_SSE
-    if (lv >= 1)
-        i += sgd_plain_sse(w + i, g + i, n - i, k);
-#endif
-    for (; i < n; i++)
-        w[i] -= g[i] * k->lr;
-}
-
-/* ---- sgd with momentum: m = m*mu - g*lr; w += m
- *      (nesterov: w += m*mu - g*lr, with the new m) ---- */
-
-#ifdef WB_OPTIM_AVX2
-AVX2 static size_t sgd_momentum_avx2(float *restrict w, const float *restrict g,
-                                     float *restrict m, size_t n, const coef *k)
-{
-    const __m256 lr = _mm256_set1_ps(k->lr), mu = _mm256_set1_ps(k->mu);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 glr = _mm256_mul_ps(_mm256_loadu_ps(g + i), lr);
-        __m256 mi = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), mu), glr);
-        _mm256_storeu_ps(m + i, mi);
-        __m256 d = k->nesterov ? _mm256_sub_ps(_mm256_mul_ps(mi, mu), glr) : mi;
-        _mm256_storeu_ps(w + i, _mm256_add_ps(_mm256_loadu_ps(w + i), d));
-    }
-    return i;
-}
-#endif
-
-#ifdef WB_OPTIM_SSE
-static size_t sgd_momentum_sse(float *restrict w, const float *restrict g,
-                               float *restrict m, size_t n, const coef *k)
-{
-    const __m128 lr = _mm_set1_ps(k->lr), mu = _mm_set1_ps(k->mu);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128 glr = _mm_mul_ps(_mm_loadu_ps(g + i), lr);
-        __m128 mi = _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(m + i), mu), glr);
-        _mm_storeu_ps(m + i, mi);
-        __m128 d = k->nesterov ? _mm_sub_ps(_mm_mul_ps(mi, mu), glr) : mi;
-        _mm_storeu_ps(w + i, _mm_add_ps(_mm_loadu_ps(w + i), d));
-    }
-    return i;
-}
-#endif
-
-static void sgd_momentum(float *restrict w, const float *restrict g, float *restrict m,
-                         size_t n, const coef *k, int lv)
-{
-    size_t i = 0;
-    (void)lv;
-#ifdef WB_OPTIM_AVX2
-    if (lv >= 2)
-        i = sgd_momentum_avx2(w, g, m, n, k);
-#endif
-#ifdef WB_OPTIM_SSE
-    if (lv >= 1)
-        i += sgd_momentum_sse(w + i, g + i, m + i, n - i, k);
-#endif
-    for (; i < n; i++) {
-        float glr = g[i] * k->lr;
-        float mi = m[i] * k->mu - glr;
+    const float lr = k->lr, mu = k->mu;
+    for (size_t i = 0; i < n; i++) {
+        float glr = g[i] * lr;
+        float mi = m[i] * mu - glr;
         m[i] = mi;
-        w[i] += k->nesterov ? mi * k->mu - glr : mi;
+        w[i] += nesterov ? mi * mu - glr : mi;
     }
 }
+WB_SIMD_KERNEL(sgd_momentum, sgd_momentum_body,
+               (float *restrict w, const float *restrict g, float *restrict m,
+                size_t n, const coef *k), (w, g, m, n, k, 0))
+WB_SIMD_KERNEL(sgd_nesterov, sgd_momentum_body,
+               (float *restrict w, const float *restrict g, float *restrict m,
+                size_t n, const coef *k), (w, g, m, n, k, 1))
 
-/* ---- adam / adamw, Keras's operation order:
- *      (1) w -= w*dk (adamw only); (2) m += (g - m)*c1; v += (g^2 - v)*c2;
- *      (4) w -= (m*alpha)/(sqrt(v) + eps) ---- */
-
-#ifdef WB_OPTIM_AVX2
-AVX2 static size_t adam_avx2(float *restrict w, const float *restrict g, float *restrict m,
-                             float *restrict v, size_t n, const coef *k)
+/* adam / adamw, Keras's operation order: (1) w -= w*dk (adamw only);
+ * (2) m += (g - m)*c1; v += (g^2 - v)*c2; (4) w -= (m*alpha)/(sqrt(v) + eps).
+ * decay is a constant in each kernel below. */
+WB_SIMD_BODY adam_body(float *restrict w, const float *restrict g, float *restrict m,
+                       float *restrict v, size_t n, const coef *k, int decay)
 {
-    const __m256 c1 = _mm256_set1_ps(k->c1), c2 = _mm256_set1_ps(k->c2);
-    const __m256 alpha = _mm256_set1_ps(k->alpha), eps = _mm256_set1_ps(k->eps);
-    const __m256 dk = _mm256_set1_ps(k->dk);
-    const int decay = k->dk != 0.0f;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 gi = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i);
-        __m256 vi = _mm256_loadu_ps(v + i), wi = _mm256_loadu_ps(w + i);
-        if (decay)
-            wi = _mm256_sub_ps(wi, _mm256_mul_ps(wi, dk));
-        mi = _mm256_add_ps(mi, _mm256_mul_ps(_mm256_sub_ps(gi, mi), c1));
-        vi = _mm256_add_ps(vi, _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(gi, gi), vi), c2));
-        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(vi), eps);
-        wi = _mm256_sub_ps(wi, _mm256_div_ps(_mm256_mul_ps(mi, alpha), den));
-        _mm256_storeu_ps(m + i, mi);
-        _mm256_storeu_ps(v + i, vi);
-        _mm256_storeu_ps(w + i, wi);
-    }
-    return i;
-}
-#endif
-
-#ifdef WB_OPTIM_SSE
-static size_t adam_sse(float *restrict w, const float *restrict g, float *restrict m,
-                       float *restrict v, size_t n, const coef *k)
-{
-    const __m128 c1 = _mm_set1_ps(k->c1), c2 = _mm_set1_ps(k->c2);
-    const __m128 alpha = _mm_set1_ps(k->alpha), eps = _mm_set1_ps(k->eps);
-    const __m128 dk = _mm_set1_ps(k->dk);
-    const int decay = k->dk != 0.0f;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128 gi = _mm_loadu_ps(g + i), mi = _mm_loadu_ps(m + i);
-        __m128 vi = _mm_loadu_ps(v + i), wi = _mm_loadu_ps(w + i);
-        if (decay)
-            wi = _mm_sub_ps(wi, _mm_mul_ps(wi, dk));
-        mi = _mm_add_ps(mi, _mm_mul_ps(_mm_sub_ps(gi, mi), c1));
-        vi = _mm_add_ps(vi, _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(gi, gi), vi), c2));
-        __m128 den = _mm_add_ps(_mm_sqrt_ps(vi), eps);
-        wi = _mm_sub_ps(wi, _mm_div_ps(_mm_mul_ps(mi, alpha), den));
-        _mm_storeu_ps(m + i, mi);
-        _mm_storeu_ps(v + i, vi);
-        _mm_storeu_ps(w + i, wi);
-    }
-    return i;
-}
-#endif
-
-static void adam_update(float *restrict w, const float *restrict g, float *restrict m,
-                        float *restrict v, size_t n, const coef *k, int lv)
-{
-    size_t i = 0;
-    (void)lv;
-#ifdef WB_OPTIM_AVX2
-    if (lv >= 2)
-        i = adam_avx2(w, g, m, v, n, k);
-#endif
-#ifdef WB_OPTIM_SSE
-    if (lv >= 1)
-        i += adam_sse(w + i, g + i, m + i, v + i, n - i, k);
-#endif
-    for (; i < n; i++) {
+    const float c1 = k->c1, c2 = k->c2, alpha = k->alpha, eps = k->eps, dk = k->dk;
+    for (size_t i = 0; i < n; i++) {
         float gi = g[i], wi = w[i];
-        if (k->dk != 0.0f)
-            wi -= wi * k->dk;
-        float mi = m[i] + (gi - m[i]) * k->c1;
-        float vi = v[i] + (gi * gi - v[i]) * k->c2;
+        if (decay)
+            wi -= wi * dk;
+        float mi = m[i] + (gi - m[i]) * c1;
+        float vi = v[i] + (gi * gi - v[i]) * c2;
         m[i] = mi;
         v[i] = vi;
-        w[i] = wi - (mi * k->alpha) / (sqrtf(vi) + k->eps);
+        w[i] = wi - (mi * alpha) / (sqrtf(vi) + eps);
     }
 }
+WB_SIMD_KERNEL(adam_update, adam_body,
+               (float *restrict w, const float *restrict g, float *restrict m,
+                float *restrict v, size_t n, const coef *k), (w, g, m, v, n, k, 0))
+WB_SIMD_KERNEL(adamw_update, adam_body,
+               (float *restrict w, const float *restrict g, float *restrict m,
+                float *restrict v, size_t n, const coef *k), (w, g, m, v, n, k, 1))
 
-/* ---- rmsprop: v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) ---- */
-
-#ifdef WB_OPTIM_AVX2
-AVX2 static size_t rmsprop_avx2(float *restrict w, const float *restrict g,
-                                float *restrict v, size_t n, const coef *k)
+/* rmsprop: v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) */
+WB_SIMD_BODY rmsprop_update_body(float *restrict w, const float *restrict g,
+                                 float *restrict v, size_t n, const coef *k)
 {
-    const __m256 lr = _mm256_set1_ps(k->lr), rho = _mm256_set1_ps(k->rho);
-    const __m256 crho = _mm256_set1_ps(k->crho), eps = _mm256_set1_ps(k->eps);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 gi = _mm256_loadu_ps(g + i);
-        __m256 vi = _mm256_add_ps(_mm256_mul_ps(rho, _mm256_loadu_ps(v + i)),
-                                  _mm256_mul_ps(crho, _mm256_mul_ps(gi, gi)));
-        _mm256_storeu_ps(v + i, vi);
-        __m256 d = _mm256_div_ps(_mm256_mul_ps(lr, gi),
-                                 _mm256_sqrt_ps(_mm256_add_ps(vi, eps)));
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), d));
-    }
-    return i;
-}
-#endif
-
-#ifdef WB_OPTIM_SSE
-static size_t rmsprop_sse(float *restrict w, const float *restrict g, float *restrict v,
-                          size_t n, const coef *k)
-{
-    const __m128 lr = _mm_set1_ps(k->lr), rho = _mm_set1_ps(k->rho);
-    const __m128 crho = _mm_set1_ps(k->crho), eps = _mm_set1_ps(k->eps);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m128 gi = _mm_loadu_ps(g + i);
-        __m128 vi = _mm_add_ps(_mm_mul_ps(rho, _mm_loadu_ps(v + i)),
-                               _mm_mul_ps(crho, _mm_mul_ps(gi, gi)));
-        _mm_storeu_ps(v + i, vi);
-        __m128 d = _mm_div_ps(_mm_mul_ps(lr, gi), _mm_sqrt_ps(_mm_add_ps(vi, eps)));
-        _mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), d));
-    }
-    return i;
-}
-#endif
-
-static void rmsprop_update(float *restrict w, const float *restrict g, float *restrict v,
-                           size_t n, const coef *k, int lv)
-{
-    size_t i = 0;
-    (void)lv;
-#ifdef WB_OPTIM_AVX2
-    if (lv >= 2)
-        i = rmsprop_avx2(w, g, v, n, k);
-#endif
-#ifdef WB_OPTIM_SSE
-    if (lv >= 1)
-        i += rmsprop_sse(w + i, g + i, v + i, n - i, k);
-#endif
-    for (; i < n; i++) {
+    const float lr = k->lr, rho = k->rho, crho = k->crho, eps = k->eps;
+    for (size_t i = 0; i < n; i++) {
         float gi = g[i];
-        float vi = k->rho * v[i] + k->crho * (gi * gi);
+        float vi = rho * v[i] + crho * (gi * gi);
         v[i] = vi;
-        w[i] -= (k->lr * gi) / sqrtf(vi + k->eps);
+        w[i] -= (lr * gi) / sqrtf(vi + eps);
     }
 }
+WB_SIMD_KERNEL(rmsprop_update, rmsprop_update_body,
+               (float *restrict w, const float *restrict g, float *restrict v, size_t n,
+                const coef *k), (w, g, v, n, k))
 
 /* ------------------------------------------------------------------------
  * The step
@@ -748,8 +498,7 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
 {
     if (!o || (n > 0 && (!params || !grads)))
         return wb_err_set(err, WB_EINVAL, "step: NULL optimizer or tensor list");
-    const int lv = simd_level();
-    wb_status st = check_step(o, n, params, grads, lv, err);
+    wb_status st = check_step(o, n, params, grads, err);
     if (!st && !o->n_params)
         st = state_alloc(o, n, params, err);
     if (st)
@@ -773,17 +522,22 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
         const pstate *s = &o->params[i];
         switch (c->kind) {
         case WB_OPTIM_SGD:
-            if (s->m)
-                sgd_momentum(w, g, s->m, s->numel, &k, lv);
+            if (!s->m)
+                WB_SIMD_CALL(sgd_plain)(w, g, s->numel, &k);
+            else if (k.nesterov)
+                WB_SIMD_CALL(sgd_nesterov)(w, g, s->m, s->numel, &k);
             else
-                sgd_plain(w, g, s->numel, &k, lv);
+                WB_SIMD_CALL(sgd_momentum)(w, g, s->m, s->numel, &k);
             break;
         case WB_OPTIM_ADAM:
-        case WB_OPTIM_ADAMW:
-            adam_update(w, g, s->m, s->v, s->numel, &k, lv);
+        case WB_OPTIM_ADAMW: /* weight_decay 0 runs the adam kernel, as before */
+            if (k.dk != 0.0f)
+                WB_SIMD_CALL(adamw_update)(w, g, s->m, s->v, s->numel, &k);
+            else
+                WB_SIMD_CALL(adam_update)(w, g, s->m, s->v, s->numel, &k);
             break;
         case WB_OPTIM_RMSPROP:
-            rmsprop_update(w, g, s->m, s->numel, &k, lv);
+            WB_SIMD_CALL(rmsprop_update)(w, g, s->m, s->numel, &k);
             break;
         }
     }

@@ -136,10 +136,6 @@ wb_status wb_optim_set_lr(wb_optim *o, double lr, wb_err *err);
 int64_t wb_optim_iterations(const wb_optim *o);
 /* Number of parameter tensors with state (0 before the first step). */
 int wb_optim_n_params(const wb_optim *o);
-/* SIMD width used by the kernels: 0 scalar reference, 1 SSE2, 2 AVX2.
- * level >= 0 caps it (tests compare widths); -1 only queries. Returns the
- * level now in use (the cap, lowered to what the build and CPU support). */
-int wb_optim_simd(int level);
 /* "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)" into buf; returns buf. */
 char *wb_optim_str(const wb_optim *o, char *buf, size_t n);
 #define WB_OPTIM_STR_MAX 160

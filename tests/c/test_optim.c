@@ -8,11 +8,13 @@
  * hyper-parameter validation, allocation counts and a convergence check.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../../core/alloc.h"
 #include "../../core/optim.h"
+#include "../../core/simd.h"
 #include "../../core/tensor.h"
 #include "harness.h"
 
@@ -271,9 +273,10 @@ static void test_simd_and_tail_agree(void)
     }
 }
 
-/* Every kernel width (scalar reference, SSE2, AVX2 where the CPU has it)
- * gives bit-identical weights after three steps, and finds a NaN wherever it
- * is (vector body or tail). 1013 = 126*8 + 4 + 1 exercises all three loops. */
+/* Both copies of every kernel (baseline, and AVX2 where the CPU has it; see
+ * core/simd.h) give bit-identical weights after three steps, and find an
+ * infinity wherever it is (vector body or tail). 1013 = 126*8 + 4 + 1
+ * leaves a tail for every vector width. */
 static void test_widths_bit_identical(void)
 {
     enum { N = 1013 };
@@ -284,11 +287,11 @@ static void test_widths_bit_identical(void)
     cs[4] = cfg_of(WB_OPTIM_SGD);
     cs[4].momentum = 0.9;
     cs[4].nesterov = 1;
-    int top = wb_optim_simd(2);
+    int top = wb_simd_allow_avx2(1);
     static float base[N], wv[N];
     for (int q = 0; q < 5; q++) {
         for (int lv = 0; lv <= top; lv++) {
-            CHECK(wb_optim_simd(lv) == lv, "simd level %d", lv);
+            CHECK(wb_simd_allow_avx2(lv) == lv, "avx2 %d", lv);
             for (int k = 0; k < N; k++)
                 wv[k] = (float)cos(0.37 * k);
             wb_tensor *w = vec(N, wv), *g = vec(N, NULL);
@@ -324,7 +327,59 @@ static void test_widths_bit_identical(void)
             wb_optim_free(o);
         }
     }
-    wb_optim_simd(2);
+    wb_simd_allow_avx2(1);
+}
+
+/* Bit patterns recorded from the optimizer kernels as they were before the
+ * SIMD rewrite (three hand-written widths, commit 8da3788), on an AVX2
+ * machine: five steps of each optimizer over 1013 elements (vector bodies
+ * and tails), hashed (FNV-1a over the float bits). A kernel change that moves
+ * any element by one ulp changes the hash. */
+static void test_golden_bits(void)
+{
+    enum { N = 1013 };
+    static const struct {
+        wb_optim_kind kind;
+        double momentum;
+        int nesterov;
+        uint64_t hash;
+    } gold[] = {
+        {WB_OPTIM_SGD, 0.0, 0, 0xbb3cb02cf802b32bu},
+        {WB_OPTIM_SGD, 0.9, 0, 0x752ff2ab79d5a376u},
+        {WB_OPTIM_SGD, 0.9, 1, 0x9cacecb902701b6eu},
+        {WB_OPTIM_ADAM, 0.0, 0, 0x21618b9f2790f9afu},
+        {WB_OPTIM_ADAMW, 0.0, 0, 0xe96d7b39024611aeu},
+        {WB_OPTIM_RMSPROP, 0.0, 0, 0x5faa23468b7db9c8u},
+    };
+    static float wv[N];
+    for (size_t q = 0; q < sizeof gold / sizeof gold[0]; q++) {
+        wb_optim_config c = cfg_of(gold[q].kind);
+        c.momentum = gold[q].momentum;
+        c.nesterov = gold[q].nesterov;
+        for (int k = 0; k < N; k++)
+            wv[k] = (float)cos(0.37 * k);
+        wb_tensor *w = vec(N, wv), *g = vec(N, NULL);
+        wb_optim *o = wb_optim_new(&c, NULL);
+        REQUIRE(w && g && o, "setup");
+        for (int s = 1; s <= 5; s++) {
+            for (int k = 0; k < N; k++)
+                wb_tensor_f32(g)[k] = grad_at(s, k % 50) * (float)(1 + k % 7);
+            CHECK(wb_optim_step(o, 1, &w, (const wb_tensor *const *)&g, NULL) == 0, "step");
+        }
+        uint64_t h = 14695981039346656037u;
+        for (int k = 0; k < N; k++) {
+            uint32_t bits;
+            memcpy(&bits, wb_tensor_f32(w) + k, sizeof bits);
+            for (int b = 0; b < 4; b++)
+                h = (h ^ ((bits >> (8 * b)) & 0xffu)) * 1099511628211u;
+        }
+        CHECK(h == gold[q].hash, "%s momentum %g nesterov %d: hash 0x%016llx, recorded "
+              "0x%016llx", wb_optim_kind_name(c.kind), c.momentum, c.nesterov,
+              (unsigned long long)h, (unsigned long long)gold[q].hash);
+        wb_tensor_free(w);
+        wb_tensor_free(g);
+        wb_optim_free(o);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -705,6 +760,7 @@ int main(void)
     RUN(test_adamw_decays_bias);
     RUN(test_simd_and_tail_agree);
     RUN(test_widths_bit_identical);
+    RUN(test_golden_bits);
     RUN(test_state_shape_change);
     RUN(test_grad_shape_and_type);
     RUN(test_nonfinite_changes_nothing);

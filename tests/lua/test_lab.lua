@@ -387,11 +387,37 @@ local function meta_names(text)
   return names
 end
 
-T.test("bindings/lua/meta/wb.lua: parses; its names are wb's, both ways", function()
-  local text = util.read_file("bindings/lua/meta/wb.lua")
-  T.ok(text and text:find("^%-%-%-@meta\n"), "missing ---@meta header")
-  T.ok(load(text, "meta"), "does not parse as Lua")
-  local names = meta_names(text)
+-- The annotations: the hand-written C API stubs (bindings/lua/meta/*.lua,
+-- also help's source for the C names) plus what wb.help.meta() generates
+-- for the Lua modules (`make meta`).
+local function meta_texts()
+  local out = {}
+  for _, n in ipairs(wb.sys.listdir("bindings/lua/meta")) do
+    if n:match("%.lua$") then out[#out + 1] = {"bindings/lua/meta/" .. n,
+      util.read_file("bindings/lua/meta/" .. n)} end
+  end
+  table.sort(out, function(x, y) return x[1] < y[1] end)
+  out[#out + 1] = {"wb.help.meta()", wb.help.meta()}
+  return out
+end
+
+T.test("meta stubs and wb.help.meta(): parse; their names are wb's, both ways", function()
+  local names, fns = {}, {}
+  local texts = meta_texts()
+  T.ok(#texts >= 8, "expected 7 C stub files and the generated one, got " .. #texts)
+  for _, ft in ipairs(texts) do
+    local file, text = ft[1], ft[2]
+    T.ok(text and text:find("^%-%-%-@meta\n"), file .. ": missing ---@meta header")
+    T.ok(load(text, "=" .. file), file .. ": does not parse as Lua")
+    for n in pairs(meta_names(text)) do names[n] = true end
+    for l in text:gmatch("[^\n]*") do -- each function is declared once
+      local f = l:match("^function ([%w_.:]+)%(")
+      if f and f:match("^wb") then
+        T.ok(not fns[f], f .. " declared in " .. file .. " and " .. tostring(fns[f]))
+        fns[f] = file
+      end
+    end
+  end
   local w = wb.help._walk(instances())
   local want = {}
   for name in pairs(w.modules) do want[name] = true end
@@ -408,31 +434,28 @@ T.test("bindings/lua/meta/wb.lua: parses; its names are wb's, both ways", functi
     if not (w.names[n] or n == "wb" or want[n]) then extra[#extra + 1] = n end
   end
   table.sort(missing); table.sort(extra)
-  T.eq(#missing, 0, "not in meta/wb.lua (make meta): " .. table.concat(missing, ", "))
-  T.eq(#extra, 0, "in meta/wb.lua but not in wb (make meta): " .. table.concat(extra, ", "))
+  T.eq(#missing, 0, "not annotated: " .. table.concat(missing, ", "))
+  T.eq(#extra, 0, "annotated but not in wb: " .. table.concat(extra, ", "))
   local n = 0
   for _ in pairs(want) do n = n + 1 end
   T.ok(n > 200, "walked only " .. n .. " names")
 end)
 
--- Declarations only (names, ---@ tags, signature lines): prose may lag.
-T.test("meta/wb.lua declares what wb.help.meta() generates (make meta)", function()
-  local have, want = util.read_file("bindings/lua/meta/wb.lua"), wb.help.meta()
-  local function decls(text)
-    local out = {}
-    for l in text:gmatch("[^\n]*") do
-      if l:match("^function ") or l:match("^%-%-%-@") or l:match("^local ")
-          or l:match("^wb[%w_.]* = ") then
-        out[#out + 1] = l
-      end
+T.test("a C function's help comes from its stub in meta/, the only copy", function()
+  T.eq(rawget(wb, "_docs"), nil)
+  local w, n = wb.help._walk(instances()), 0
+  for f, ns in pairs(w.functions) do
+    if debug.getinfo(f, "S").what == "C" then
+      local e = wb.help.find(f)
+      T.ok(e and e.file:find("/meta/[%w_]+%.lua$"), ns[1] .. ": help from " ..
+        tostring(e and e.file))
+      n = n + 1
     end
-    return out
   end
-  local n, hl, wl = 0, decls(have), decls(want)
-  if table.concat(hl, "\n") == table.concat(wl, "\n") then return end
-  repeat n = n + 1 until hl[n] ~= wl[n]
-  error(string.format("stale at line %d (run make meta):\n  file: %s\n  docs: %s", n,
-    tostring(hl[n]), tostring(wl[n])))
+  T.ok(n > 80, "only " .. n .. " C functions")
+  T.ok(wb.help.text(wb.zeros):find("^wb.zeros%(d1, d2, ...%) %-> wb.Tensor\n"))
+  local st, out = T.sh(q(T.wb) .. " -h wb.zeros")
+  T.eq(st, 0); T.eq(out, wb.help.text(wb.zeros))
 end)
 
 -- }====

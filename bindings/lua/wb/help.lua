@@ -1,30 +1,32 @@
 -- wb/help.lua: help(x) for every public name of wb, `workbench -h TOPIC`,
--- a coverage check, and the language-server annotation file.
+-- a coverage check, and the language-server annotations of the Lua modules.
 --
--- One source of truth: the text lives next to the code it documents.
---   * A Lua function or class is documented by a block of `---` comment
---     lines (LuaLS style) directly above its definition. The block's first
---     line is the signature that names it: "wb.runs.find(query) -> wb.Runs",
---     "wb.Tensor:sum() -> number", "wb.Run" (a class), "wb.runs" (a module).
---     Then a paragraph (what it does, defaults), optional LuaLS tags
---     (---@param name type, ---@return type) and "Example:" lines.
---   * A C function is documented by a string of the same form in its
---     binding file, in a `docs` array beside the luaL_Reg table, which the
---     opener hands to lwb_docs (bindings/l_doc.c) and which lands in
---     wb._docs. C has no comments at run time and no source file installed,
---     so the text is compiled in.
+-- One source per name: the text lives next to the code it documents, as a
+-- block of `---` comment lines (LuaLS style) directly above a definition.
+--   * A Lua function or class is documented in its module under wb/.
+--   * A C function or class is documented in a hand-written stub file of
+--     the language server's format, meta/<module>.lua (one per binding
+--     file): the same block above an empty `function wb.zeros(...) end`,
+--     a `---@class` with its `local` table, or a module's `wb.sys = {}`.
+--   * The block's first line is the signature that names it:
+--     "wb.runs.find(query) -> wb.Runs", "wb.Tensor:sum() -> number",
+--     "wb.Run" (a class), "wb.runs" (a module). Then a paragraph (what it
+--     does, defaults), optional LuaLS tags (---@param name type,
+--     ---@return type) and "Example:" lines.
 --   * A block may open with several signature lines: one text for several
 --     names (the layers' shared forward/backward, aliases such as view).
 -- Why this way: the `---` blocks are what lua-language-server reads, so the
--- same text is the REPL's help, `workbench -h NAME`, and (through
--- wb.help.meta, `make meta`) the annotation file bindings/lua/meta/wb.lua;
--- nothing is registered at load time, so help costs nothing until asked;
--- and a name is only documented where its code is, so a stale or missing
--- entry is found by wb.help.check (tests/lua/test_lab.lua walks wb).
--- Blocks are read from the installed Lua files (wb.luadir) the first time
--- help is asked for. A function is found by value (the names it has in wb
--- and in the class metatables, else the block right above its definition,
--- which also works for a user's own functions) or by name.
+-- same text is the REPL's help, `workbench -h NAME` and the editor's; the
+-- Lua modules' annotations are generated on demand (wb.help.meta, `make
+-- meta` into build/), the C stubs are read as they are; nothing is
+-- registered at load time, so help costs nothing until asked; and a name is
+-- only documented in one place, so a stale or missing entry is found by
+-- wb.help.check (tests/lua/test_lab.lua walks wb).
+-- Blocks are read from the installed Lua files (wb.luadir: wb/ and meta/)
+-- the first time help is asked for. A function is found by value (the
+-- names it has in wb and in the class metatables, else the block right
+-- above its definition, which also works for a user's own functions) or by
+-- name.
 --
 -- This module adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
 local wb = require "wb"
@@ -120,21 +122,17 @@ end
 
 local index -- name -> entry
 
--- Every documented name: Lua blocks, then C strings (wb._docs).
+-- Every documented name: the Lua modules' blocks, then the C API's stubs.
 function M._index()
   if index then return index end
   index = {}
-  for _, p in ipairs(lua_files(wb.luadir .. "/wb")) do
-    local info = read_source(p)
-    for _, e in ipairs(info and info.entries or {}) do
-      for _, n in ipairs(e.names) do index[n] = index[n] or e end
+  for _, dir in ipairs{"/wb", "/meta"} do
+    for _, p in ipairs(lua_files(wb.luadir .. dir)) do
+      local info = read_source(p)
+      for _, e in ipairs(info and info.entries or {}) do
+        for _, n in ipairs(e.names) do index[n] = index[n] or e end
+      end
     end
-  end
-  for _, s in ipairs(rawget(wb, "_docs") or {}) do
-    local lines = {}
-    for l in (s .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
-    local e = entry(lines, "[C]", 0)
-    for _, n in ipairs(e and e.names or {}) do index[n] = index[n] or e end
   end
   return index
 end
@@ -517,9 +515,10 @@ function M.reset()
 end
 
 ---wb.help.meta() -> string
----The Lua language-server annotation file of the wb API (`---@meta`,
----`---@class`, `---@param` ...), generated from the same doc blocks as
----help: bindings/lua/meta/wb.lua is its output (`make meta`).
+---The Lua language-server annotation file of the Lua modules of wb
+---(`---@meta`, `---@class`, `---@param` ...), generated from the same doc
+---blocks as help (`make meta` writes it to build/meta/wb.lua). The C API's
+---annotations are the hand-written files in meta/ beside wb/.
 ---@return string
 ---Example: io.write(wb.help.meta())
 function M.meta()

@@ -1,0 +1,99 @@
+---@meta
+-- bindings/lua/meta/image.lua: the C API of bindings/l_image.c, PNG files and
+-- image preprocessing of wb.image.
+-- Hand-written Lua language-server annotations, and the one source of
+-- these names' help text: help() reads the `---` blocks as it reads the Lua
+-- modules' (format: bindings/lua/wb/help.lua). Never run: bodies are empty.
+
+---wb.image.load(path) -> wb.Tensor
+---Reads a PNG (any colour type and bit depth; alpha composited on white) as
+---a float32 [h, w] grey image in [0, 1]. Errors name the file and the
+---reason ("x.png: truncated: ...").
+---@param path string
+---@return wb.Tensor
+---Example: local img = wb.image.load("digit.png")
+function wb.image.load(path) end
+
+---wb.image.save(t, path)
+---Writes t as an 8-bit PNG: [h, w] grey or [h, w, 3] RGB, float32 values in
+---[0, 1] (uint8 as is). Non-finite or out-of-range values are an error.
+---@param t wb.Tensor
+---@param path string
+---Example: wb.image.save(wb.image.invert(img), "inverted.png")
+function wb.image.save(t, path) end
+
+---wb.image.to_mnist(img, opts) -> wb.Tensor, table
+---Preprocesses a grey image [h, w] the way MNIST was made: background
+---removed and ink made bright (inverting a light background), cropped to
+---the ink's bounding box, scaled so the longer side is 20 pixels, centred
+---by centre of mass in 28 x 28. Returns [1, 784] ready for model:predict;
+---with opts.steps = true also a table of the steps (inverted, cropped,
+---scaled, centred tensors; light_background, background, bbox, offset).
+---@param img wb.Tensor
+---@param opts? table
+---@return wb.Tensor
+---@return table steps
+---Example: local x = wb.image.to_mnist(wb.image.load("digit.png"))
+---   print(model:predict(x):argmax(2):get(1) - 1)
+function wb.image.to_mnist(img, opts) end
+
+---wb.image.resize(img, h, w, opts) -> wb.Tensor
+---A resized copy of a grey image [h0, w0]. opts.method: "area" (the default
+---when shrinking: averages the covered pixels) or "bilinear" (the default
+---when growing).
+---@param img wb.Tensor
+---@param h integer
+---@param w integer
+---@param opts? table
+---@return wb.Tensor
+---Example: local small = wb.image.resize(img, 28, 28)
+function wb.image.resize(img, h, w, opts) end
+
+---wb.image.invert(img) -> wb.Tensor
+---1 - img, as a new image (dark ink on light paper becomes light on dark).
+---@param img wb.Tensor
+---@return wb.Tensor
+---Example: local inv = wb.image.invert(img)
+function wb.image.invert(img) end
+
+---wb.image.crop(img, y, x, h, w) -> wb.Tensor
+---The h x w region with top-left corner at row y, column x (1-based) as a
+---new image; a region outside the image is an error giving both.
+---@param img wb.Tensor
+---@param y integer
+---@param x integer
+---@param h integer
+---@param w integer
+---@return wb.Tensor
+---Example: local c = wb.image.crop(img, wb.image.bbox(img, 0.5))
+function wb.image.crop(img, y, x, h, w) end
+
+---wb.image.bbox(img, level) -> integer, integer, integer, integer
+---The bounding box y, x, h, w (1-based top-left corner) of the pixels
+---brighter than level (default 0).
+---@param img wb.Tensor
+---@param level? number
+---@return integer y
+---@return integer x
+---@return integer h
+---@return integer w
+---Example: print(wb.image.bbox(x:reshape(28, 28)))
+function wb.image.bbox(img, level) end
+
+---wb.image.centre_of_mass(img) -> number, number
+---The intensity-weighted centre y, x of an image (1-based, fractional).
+---@param img wb.Tensor
+---@return number y
+---@return number x
+---Example: print(wb.image.centre_of_mass(x:reshape(28, 28)))
+function wb.image.centre_of_mass(img) end
+
+---wb.image.rgb(r, g, b) -> wb.Tensor
+---An RGB image [h, w, 3] from three grey images [h, w] (one given: used
+---for all three channels), for wb.image.save.
+---@param r wb.Tensor
+---@param g? wb.Tensor
+---@param b? wb.Tensor
+---@return wb.Tensor
+---Example: wb.image.save(wb.image.rgb(img, img * 0, img * 0), "red.png")
+function wb.image.rgb(r, g, b) end

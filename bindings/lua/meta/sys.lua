@@ -1,0 +1,107 @@
+---@meta
+-- bindings/lua/meta/sys.lua: the C API of bindings/l_sys.c, the system calls
+-- of wb.sys.
+-- Hand-written Lua language-server annotations, and the one source of
+-- these names' help text: help() reads the `---` blocks as it reads the Lua
+-- modules' (format: bindings/lua/wb/help.lua). Never run: bodies are empty.
+
+---wb.sys
+---The few operating-system helpers the library needs: time, process and
+---host, folders, atomic writes, memory use, OpenBLAS threads (POSIX).
+---Functions that act raise with the path and the reason; functions that
+---test return a boolean.
+---Example: print(wb.sys.hostname(), wb.sys.nproc())
+wb.sys = {}
+
+---wb.sys.fail(kind, message)
+---Raises message as an error of a core kind: "EFORMAT" (malformed input),
+---"ENOENT" (missing input), "EIO", "ENOMEM" or "EINVAL", so that
+---workbench exits with that kind's status (65, 66, 74, 71; EINVAL: 1).
+---@param kind string
+---@param message string
+---Example: wb.sys.fail("ENOENT", "data/x.idx: not found: run make data")
+function wb.sys.fail(kind, message) end
+
+---wb.sys.isatty(fd) -> boolean
+---Whether fd (an integer, 0 = stdin, or an io file such as io.stdout) is a
+---terminal.
+---@param fd integer|userdata
+---@return boolean
+---Example: if wb.sys.isatty(io.stdout) then print("terminal") end
+function wb.sys.isatty(fd) end
+
+---wb.sys.time() -> number
+---Seconds from an arbitrary start on a monotonic clock, for durations.
+---@return number
+---Example: local t0 = wb.sys.time(); ...; print(wb.sys.time() - t0)
+function wb.sys.time() end
+
+---wb.sys.getpid() -> integer
+---The process id.
+---@return integer
+---Example: print(wb.sys.getpid())
+function wb.sys.getpid() end
+
+---wb.sys.hostname() -> string
+---The machine's host name (stored in run records).
+---@return string
+---Example: print(wb.sys.hostname())
+function wb.sys.hostname() end
+
+---wb.sys.nproc() -> integer
+---The number of processors online (the default of ex:run's jobs).
+---@return integer
+---Example: print(wb.sys.nproc())
+function wb.sys.nproc() end
+
+---wb.sys.peak_rss_kb() -> integer
+---The process's peak resident memory in KiB.
+---@return integer
+---Example: print(wb.sys.peak_rss_kb() / 1024, "MiB")
+function wb.sys.peak_rss_kb() end
+
+---wb.sys.exists(path) -> boolean
+---Whether path exists (file or folder).
+---@param path string
+---@return boolean
+---Example: print(wb.sys.exists("data/mnist"))
+function wb.sys.exists(path) end
+
+---wb.sys.mkdir_p(path) -> boolean
+---Creates the folder path and its missing parents (like mkdir -p); true,
+---or an error naming the path and the reason.
+---@param path string
+---@return boolean
+---Example: wb.sys.mkdir_p("plots/lab")
+function wb.sys.mkdir_p(path) end
+
+---wb.sys.write_atomic(path, s) -> boolean
+---Replaces the file path by the string s through a temporary file and a
+---rename, so a reader never sees half a file.
+---@param path string
+---@param s string
+---@return boolean
+---Example: wb.sys.write_atomic("out.txt", "hello\n")
+function wb.sys.write_atomic(path, s) end
+
+---wb.sys.listdir(path) -> table
+---The names in folder path, sorted bytewise, without "." and "..".
+---@param path string
+---@return string[]
+---Example: for _, n in ipairs(wb.sys.listdir("plots/runs")) do print(n) end
+function wb.sys.listdir(path) end
+
+---wb.sys.blas_threads() -> integer
+---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
+---GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).
+---@return integer
+---Example: print(wb.sys.blas_threads())
+function wb.sys.blas_threads() end
+
+---wb.sys.set_blas_threads(n) -> integer
+---Sets OpenBLAS's thread count; returns the count now in effect (OpenBLAS
+---may cap it).
+---@param n integer
+---@return integer
+---Example: wb.sys.set_blas_threads(2)
+function wb.sys.set_blas_threads(n) end

@@ -11,6 +11,8 @@
 -- weights only; nothing here changes a model. A Run object (wb.runs.find)
 -- is accepted wherever a model is and stands for its final weights.
 local wb = require "wb"
+local util = require "wb.util"
+local pretty = require "wb.pretty"
 
 ---wb.lab
 ---Looking at trained weights from the REPL: per-layer statistics
@@ -274,6 +276,25 @@ function M.compare_weights(runs, layer, opts)
 end
 
 -- }====================
+
+---wb.show(x, opts)
+---Prints x as the REPL shows it: a table one level deep, sorted, up to a
+---screenful (the terminal's height, else about 40 lines; the last line
+---says how many entries are left out); {all = true} prints every entry.
+---Whole floats print as integers (run records come from JSON: seed 1, not
+---1.0); anything else through tostring.
+---@param x any
+---@param opts? table
+---Example: wb.show(wb.runs.find{task = "task03_epochs"}[1].metrics, {all = true})
+function wb.show(x, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(string.format("bad argument #2 to 'show' (table expected, got %s)", type(opts)), 2)
+  end
+  opts = opts or {}
+  util.check_options(opts, {"all"}, "wb.show", 2)
+  io.stdout:write(pretty.format(x, opts.all), "\n")
+  io.stdout:flush()
+end
 
 M.Stats = Stats
 wb.lab = M

@@ -2270,6 +2270,17 @@ function wb.runs.value(r, name) end
 ---@param n integer
 function wb.seed(n) end
 
+---wb.show(x, opts)
+---Prints x as the REPL shows it: a table one level deep, sorted, up to a
+---screenful (the terminal's height, else about 40 lines; the last line
+---says how many entries are left out); {all = true} prints every entry.
+---Whole floats print as integers (run records come from JSON: seed 1, not
+---1.0); anything else through tostring.
+---Example: wb.show(wb.runs.find{task = "task03_epochs"}[1].metrics, {all = true})
+---@param x any
+---@param opts? table
+function wb.show(x, opts) end
+
 ---wb.stats(model, opts) -> wb.Stats
 ---Per-layer statistics of a model's weights: one row per parameter tensor
 ---(each Dense layer's weight, then its bias) with mean, std (population),

@@ -374,4 +374,32 @@ end)
 
 --}====================
 
+--{==================== Sequential ====================
+
+T.test("summary: an object that prints as text and acts as its string", function()
+  local m = nn.Sequential{nn.Dense(784, 128, {activation = "relu"}),
+                          nn.Dense(128, 10, {activation = "softmax"})}
+  local s = m:summary()
+  local text = tostring(s)
+  T.eq(type(text), "string")
+  T.ok(text:find("^Model: \"sequential\"\n") and text:find("Total params: 101,770", 1, true),
+    text)
+  -- The REPL shows the text, not a quoted string with \n escapes.
+  T.eq(require("wb.repl").format(s), text)
+  -- What callers do with the string keeps working.
+  T.ok(s:find("Total params: 101,770 (397.54 KB)", 1, true))
+  T.eq(s:match("Trainable params: ([%d,]+)"), "101,770")
+  T.eq(s:sub(1, 6), "Model:")
+  T.eq("> " .. s, "> " .. text)
+  T.eq(s .. "!", text .. "!")
+  T.eq(#s, #text)
+  T.eq(s.nonexistent_method, nil)
+  -- print writes the text.
+  local st, out = T.sh(T.wb .. [[ -e 'print(wb.nn.Sequential{wb.nn.Dense(2, 3)}:summary())']])
+  T.eq(st, 0)
+  T.ok(out:find("^Model: \"sequential\"\n") and out:find("Total params: 9 ", 1, true), out)
+end)
+
+--}====================
+
 T.done()

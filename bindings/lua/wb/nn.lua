@@ -271,10 +271,29 @@ local function out_width(self, i, prev)
   return prev
 end
 
----wb.Sequential:summary() -> string
+-- The result of summary(): text that prints as text. A plain string would
+-- show quoted, with \n escapes, in the REPL; this object prints through
+-- __tostring, and keeps the string's behaviour callers rely on: methods
+-- (s:find, s:match ...) through __index, `..` on either side, #s.
+local Summary = {__name = "wb.Summary"}
+function Summary.__tostring(s) return s.text end
+function Summary.__len(s) return #s.text end
+function Summary.__concat(a, b)
+  local function str(x) return getmetatable(x) == Summary and x.text or x end
+  return str(a) .. str(b)
+end
+function Summary.__index(_, k)
+  local f = string[k]
+  if f == nil then return nil end
+  return function(s, ...) return f(s.text, ...) end
+end
+
+---wb.Sequential:summary() -> wb.Summary
 ---A Keras-like table: each layer, its output shape and parameter count,
----then the totals in parameters and float32 bytes.
----@return string
+---then the totals in parameters and float32 bytes. The result prints as
+---text (print, the REPL); tostring(s) is the string, and string methods
+---(s:find, s:match) and `..` work on it as on the string.
+---@return table
 ---Example: print(m:summary())
 function Sequential:summary()
   local rule, lines = string.rep("_", 65), {}
@@ -306,7 +325,7 @@ function Sequential:summary()
     readable_size(total * 4))
   lines[#lines + 1] = "Non-trainable params: 0 (0.00 B)"
   lines[#lines + 1] = rule
-  return table.concat(lines, "\n")
+  return setmetatable({text = table.concat(lines, "\n")}, Summary)
 end
 
 ---wb.Sequential:get_weights(into) -> table

@@ -883,11 +883,13 @@ function wb_Sequential:save_weights(path) end
 ---@return wb.Sequential
 function wb_Sequential:set_weights(list) end
 
----wb.Sequential:summary() -> string
+---wb.Sequential:summary() -> wb.Summary
 ---A Keras-like table: each layer, its output shape and parameter count,
----then the totals in parameters and float32 bytes.
+---then the totals in parameters and float32 bytes. The result prints as
+---text (print, the REPL); tostring(s) is the string, and string methods
+---(s:find, s:match) and `..` work on it as on the string.
 ---Example: print(m:summary())
----@return string
+---@return table
 function wb_Sequential:summary() end
 
 ---wb.Sequential:zero_grad() -> wb.Sequential

@@ -57,6 +57,33 @@ local function check_keys(opts, valid, fname)
   util.check_options(opts, valid, fname, 3)
 end
 
+-- Keras's names for fit options that mean exactly the same, so a Keras
+-- user's first script runs: alias -> our name.
+local FIT_ALIASES = {validation_data = "validation"}
+
+-- opts with aliases renamed; an unknown key is an error listing the names
+-- and the aliases, an alias given with its name is an error naming both.
+local function resolve_keys(opts, valid, aliases, fname)
+  local known, out = {}, {}
+  for _, k in ipairs(valid) do known[k] = true end
+  for k, v in pairs(opts) do
+    local name = aliases[k]
+    if name and opts[name] ~= nil then
+      error(string.format("%s: options '%s' and '%s' are the same (%s is Keras's name " ..
+        "for %s); give one", fname, k, name, k, name), 3)
+    end
+    if not (name or known[k]) then
+      local al = {}
+      for a, n in pairs(aliases) do al[#al + 1] = a .. " = " .. n end
+      table.sort(al)
+      error(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)", fname,
+        tostring(k), table.concat(valid, ", "), table.concat(al, ", ")), 3)
+    end
+    out[name or k] = v
+  end
+  return out
+end
+
 local function check_int(v, name, fname, min)
   if math.type(v) ~= "integer" then
     if type(v) == "number" and v == floor(v) then v = floor(v)
@@ -427,8 +454,8 @@ end
 ---wb.Sequential:fit(train, opts) -> wb.History
 ---Trains on a dataset. opts: epochs (1), batch_size (32), optimizer (a
 ---wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
----validation (a dataset) or validation_split (a fraction: the tail rows,
----before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
+---validation (a dataset; Keras's validation_data is the same) or
+---validation_split (a fraction: the tail rows, before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
 ---callbacks (a list, see wb.callbacks). Raises a divergence error object
@@ -442,7 +469,7 @@ end
 function Sequential:fit(train, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("fit: options must be a table", 2) end
-  check_keys(opts, FIT_KEYS, "fit")
+  opts = resolve_keys(opts, FIT_KEYS, FIT_ALIASES, "fit")
   if not is_dataset(train) then
     error("fit: expected a dataset (wb.data.mnist().train, ds:subset(...)), got "
       .. tostring(train), 2)

@@ -96,7 +96,8 @@ wb.nn = {}
 ---wb.optim
 ---Optimizers with Keras defaults (SGD, Adam, AdamW, RMSprop), as used by
 ---model:fit{optimizer = ...} or by a hand-written loop through opt:step.
----Each is a wb.Optimizer.
+---Each is a wb.Optimizer. Keras's option names are accepted too:
+---learning_rate (= lr), beta_1, beta_2 (= beta1, beta2), epsilon (= eps).
 ---Example: local opt = wb.optim.Adam{lr = 1e-3}
 wb.optim = {}
 
@@ -780,8 +781,8 @@ function wb_Sequential:evaluate(ds, y, opts) end
 ---wb.Sequential:fit(train, opts) -> wb.History
 ---Trains on a dataset. opts: epochs (1), batch_size (32), optimizer (a
 ---wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
----validation (a dataset) or validation_split (a fraction: the tail rows,
----before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
+---validation (a dataset; Keras's validation_data is the same) or
+---validation_split (a fraction: the tail rows, before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
 ---callbacks (a list, see wb.callbacks). Raises a divergence error object

@@ -32,6 +32,7 @@
 local wb = require "wb"
 local U = require "wb.plot.util"
 local R = require "wb.plot.run"
+local args = require "wb.args"
 
 ---wb.plot
 ---Figures through gnuplot: a constructor (lines, bars, heatmap, histogram,
@@ -200,9 +201,24 @@ function Plot:__tostring()
   return string.format("Plot(%s%s)", self.kind, t and (", " .. string.format("%q", t)) or "")
 end
 
+-- A path as %q shows it, but on one line: a newline as \n.
+local function quoted(path)
+  return (string.format("%q", path):gsub("\\\n", "\\n"))
+end
+
 local function split_path(path)
-  if type(path) ~= "string" or not path:find("%.png$") or path:find("[%c]") then
-    error("wb.plot: save: expected a path ending in .png, got " .. tostring(path), 0)
+  if type(path) ~= "string" then
+    error("bad argument #1 to 'save' (string expected, got " .. args.typename(path) .. ")", 0)
+  end
+  -- A control character would break the generated gnuplot script's lines
+  -- (and a terminal showing the path), so it is refused whatever follows.
+  local c = path:match("%c")
+  if c then
+    error(string.format("wb.plot: save: the path contains a %s: %s",
+      c == "\n" and "newline" or "control character", quoted(path)), 0)
+  end
+  if not path:find("%.png$") then
+    error("wb.plot: save: expected a path ending in .png, got " .. quoted(path), 0)
   end
   local dir, base = path:match("^(.*)/([^/]*)$")
   if not dir then dir, base = ".", path end

@@ -29,18 +29,32 @@ local function is(v, want)
   return type(v) == want
 end
 
+-- "a|b" -> {"a", "b"}, split once per distinct text: checks run in every
+-- training step (Sequential:forward), where nothing may be allocated.
+local alternatives = {}
+local function split(want)
+  local list = alternatives[want]
+  if not list then
+    list = {}
+    for w in want:gmatch("[^|]+") do list[#list + 1] = w end
+    alternatives[want] = list
+  end
+  return list
+end
+
 -- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
 -- (default 3: the caller of the function that called check) unless v has
 -- one of the types in want, "a|b" for either.
 function M.check(fname, n, v, want, level)
-  for w in want:gmatch("[^|]+") do
+  for _, w in ipairs(split(want)) do
     if is(v, w) then return v end
   end
   local msg
   if want == "integer" and type(v) == "number" then
     msg = "number has no integer representation"
   else
-    msg = want:gsub("|", " or ") .. " expected, got " .. M.typename(v)
+    -- lauxlib says "number expected" for an integer too
+    msg = want:gsub("integer", "number"):gsub("|", " or ") .. " expected, got " .. M.typename(v)
   end
   error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
 end

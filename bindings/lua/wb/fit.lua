@@ -35,6 +35,7 @@
 -- is formatted at most 10 times a second.
 local wb = require "wb"
 local util = require "wb.util"
+local args = require "wb.args"
 local Sequential = wb.nn.SequentialClass
 ---wb.fit
 ---Training: model:fit, model:evaluate, model:predict (methods of
@@ -231,6 +232,14 @@ local function is_tensor(x)
     and type(x.numel) == "function"
 end
 
+-- Argument 1 of evaluate and predict: a dataset (or a table that acts as
+-- one) or a tensor.
+local function check_data(x, fname)
+  if not (is_dataset(x) or is_tensor(x)) then
+    args.check(fname, 1, x, "wb.Dataset|wb.Tensor", 4)
+  end
+end
+
 -- A dataset over a tensor of inputs ([n, ...] float in [0, 1] or uint8)
 -- and labels (uint8 [n]; zeros when only predicting).
 local function as_dataset(x, y, fname)
@@ -302,12 +311,16 @@ end
 ---y, with training = false. loss includes the L2 penalty (as Keras).
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), verbose (ignored).
+---evaluate(ds, opts) is evaluate(ds, nil, opts).
 ---@param ds wb.Dataset|wb.Tensor
----@param y? wb.Tensor
+---@param y? wb.Tensor|table
 ---@param opts? table
 ---@return table
 ---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 function Sequential:evaluate(ds, y, opts)
+  check_data(ds, "evaluate")
+  args.opt("evaluate", 2, y, "wb.Tensor|table")
+  args.opt("evaluate", 3, opts, "table")
   if type(y) == "table" and not is_tensor(y) then opts, y = y, nil end
   opts = opts or {}
   check_keys(opts, {"batch_size", "verbose"}, "evaluate")
@@ -329,6 +342,8 @@ end
 ---@return wb.Tensor
 ---Example: local pred = m:predict(wb.image.to_mnist(img)):argmax(2):get(1) - 1
 function Sequential:predict(x, opts)
+  check_data(x, "predict")
+  args.opt("predict", 2, opts, "table")
   opts = opts or {}
   check_keys(opts, {"batch_size", "verbose"}, "predict")
   local bs = math.max(check_int(opts.batch_size or 32, "batch_size", "predict", 1),
@@ -467,13 +482,9 @@ end
 ---Example: local h = m:fit(d.train, {epochs = 10, validation = d.test,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("fit: options must be a table", 2) end
-  opts = resolve_keys(opts, FIT_KEYS, FIT_ALIASES, "fit")
-  if not is_dataset(train) then
-    error("fit: expected a dataset (wb.data.mnist().train, ds:subset(...)), got "
-      .. tostring(train), 2)
-  end
+  if not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset") end
+  args.opt("fit", 2, opts, "table")
+  opts = resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
   local epochs = check_int(opts.epochs or 1, "epochs", "fit", 0)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
   local opt = make_optimizer(opts.optimizer)

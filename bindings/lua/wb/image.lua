@@ -6,6 +6,7 @@
 --   wb.image.steps_tiles(img [, size = 56]) --> [5, size, size], labels, result
 -- Tiles are small (a few thousand pixels), so plain get/set loops suffice.
 local wb = require "wb"
+local args = require "wb.args"
 local image = wb.image
 
 ---wb.image
@@ -14,9 +15,11 @@ local image = wb.image
 ---Values are float32 grey [h, w] in [0, 1].
 ---Example: local x = wb.image.to_mnist(wb.image.load("digit.png"))
 local function check_img(img, fname)
-  local ok, shape = pcall(function() return img:shape() end)
-  if not ok or #shape ~= 2 then
-    error(fname .. ": expected a [h, w] image tensor", 3)
+  args.check(fname, 1, img, "wb.Tensor", 4)
+  local shape = img:shape()
+  if #shape ~= 2 then
+    error(string.format("%s: expected a [h, w] image tensor, got [%s]", fname,
+      table.concat(shape, ", ")), 3)
   end
   return shape[1], shape[2]
 end
@@ -71,6 +74,10 @@ end
 ---@return wb.Tensor
 ---Example: local tile = wb.image.fit(img, 56, 56)
 function image.fit(img, h, w, fill)
+  args.check("fit", 1, img, "wb.Tensor")
+  args.check("fit", 2, h, "integer")
+  args.check("fit", 3, w, "integer")
+  args.opt("fit", 4, fill, "number")
   local ih, iw = check_img(img, "fit")
   if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h < 1 or w < 1 then
     error("fit: size must be two positive integers", 2)
@@ -103,6 +110,8 @@ end
 ---Example: local t, l = wb.image.steps_tiles(img)
 ---  wb.plot.images{tiles = t, labels = l}:save("steps.png")
 function image.steps_tiles(img, size)
+  args.check("steps_tiles", 1, img, "wb.Tensor")
+  args.opt("steps_tiles", 2, size, "integer")
   check_img(img, "steps_tiles")
   size = size or 56
   local result, st = image.to_mnist(img, {steps = true})

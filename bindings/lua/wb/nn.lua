@@ -14,6 +14,7 @@
 -- pcall, which makes no garbage). Error objects (tables) pass through
 -- unchanged.
 local wb = require "wb"
+local args = require "wb.args"
 local nn = wb.nn or {}
 wb.nn = nn
 
@@ -58,10 +59,8 @@ end
 ---@return wb.Sequential
 ---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
 function nn.Sequential(layers)
+  args.opt("Sequential", 1, layers, "table")
   layers = layers or {}
-  if type(layers) ~= "table" then
-    error("Sequential: expected a list of layers, got " .. type(layers), 2)
-  end
   local self = setmetatable({_h = {}}, Sequential)
   for i, layer in ipairs(layers) do
     check_layer(layer, "Sequential: layer " .. i)
@@ -109,6 +108,7 @@ end
 ---@return wb.Tensor
 ---Example: local probs = m:forward(x):clone()
 function Sequential:forward(x, training)
+  args.check("forward", 1, x, "wb.Tensor")
   local h = self._h
   local n = #self
   for i = 1, n do
@@ -133,6 +133,8 @@ end
 ---@return wb.Tensor|nil
 ---Example: m:zero_grad(); m:forward(x, true); m:backward(x, g)
 function Sequential:backward(x, grad, need_grad_input)
+  args.check("backward", 1, x, "wb.Tensor")
+  args.check("backward", 2, grad, "wb.Tensor")
   return self:_backward(x, grad, need_grad_input, false)
 end
 
@@ -146,6 +148,8 @@ end
 ---@return wb.Tensor|nil
 ---Example: m:backward_logits(x, ce:backward())
 function Sequential:backward_logits(x, grad, need_grad_input)
+  args.check("backward_logits", 1, x, "wb.Tensor")
+  args.check("backward_logits", 2, grad, "wb.Tensor")
   return self:_backward(x, grad, need_grad_input, true)
 end
 
@@ -328,6 +332,19 @@ function Sequential:summary()
   return setmetatable({text = table.concat(lines, "\n")}, Summary)
 end
 
+-- list: as many tensors as the parameters ps (shapes are the caller's).
+local function check_tensors(list, ps, fname)
+  if #list ~= #ps then
+    error(string.format("%s: expected %d tensors, got %d", fname, #ps, #list), 3)
+  end
+  for i = 1, #ps do
+    if args.typename(list[i]) ~= "wb.Tensor" then
+      error(string.format("%s: tensor %d: wb.Tensor expected, got %s", fname, i,
+        args.typename(list[i])), 3)
+    end
+  end
+end
+
 ---wb.Sequential:get_weights(into) -> table
 ---Copies of the parameters (parameters() order) as a list of tensors. With
 ---into (an earlier result) the copies go into its tensors: no allocation
@@ -336,8 +353,10 @@ end
 ---@return wb.Tensor[]
 ---Example: local saved = m:get_weights(); ...; m:set_weights(saved)
 function Sequential:get_weights(into)
+  args.opt("get_weights", 1, into, "table")
   local ps = self:parameters()
   if into then
+    check_tensors(into, ps, "get_weights")
     for i = 1, #ps do into[i]:copy(ps[i]) end
     return into
   end
@@ -353,11 +372,9 @@ end
 ---@return wb.Sequential
 ---Example: m:set_weights(saved)
 function Sequential:set_weights(list)
+  args.check("set_weights", 1, list, "table")
   local ps = self:parameters()
-  if type(list) ~= "table" or #list ~= #ps then
-    error(string.format("set_weights: expected %d tensors, got %s", #ps,
-      type(list) == "table" and tostring(#list) or type(list)), 2)
-  end
+  check_tensors(list, ps, "set_weights")
   for i = 1, #ps do
     local a, b = ps[i]:shape(), list[i]:shape()
     if table.concat(a, ",") ~= table.concat(b, ",") then

@@ -277,6 +277,7 @@ end
 ---@return wb.Plot
 ---Example: wb.lab.weight_grid(m, {units = 8}):show{width = 120, height = 40}
 function Plot:show(opts)
+  args.opt("show", 1, opts, "table")
   opts = opts or {}
   local ok, err = pcall(function()
     U.check_keys(opts, {"width", "height"})
@@ -310,6 +311,7 @@ local function constructor(kind_name)
   for _, k in ipairs(common) do keys[#keys + 1] = k end
   for _, k in ipairs(K.keys) do keys[#keys + 1] = k end
   return function(opts)
+    args.check(kind_name, 1, opts, "table")
     local ok, d = pcall(function()
       U.check_keys(opts, keys)
       local dd = K.prepare(opts)
@@ -333,6 +335,7 @@ for name in pairs(kinds) do M[name] = constructor(name) end
 ---@return wb.Plot
 ---Example: wb.plot.panels{plots = {run:plot("loss"), run:plot("accuracy")}}:save("p.png")
 function M.panels(opts)
+  args.check("panels", 1, opts, "table")
   local ok, d = pcall(function()
     U.check_keys(opts, {"title", "cols", "plots", "size"})
     local plots = opts.plots

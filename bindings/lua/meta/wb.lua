@@ -771,9 +771,10 @@ function wb_Sequential:backward_logits(x, grad_z, need_grad_input) end
 ---y, with training = false. loss includes the L2 penalty (as Keras).
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), verbose (ignored).
+---evaluate(ds, opts) is evaluate(ds, nil, opts).
 ---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 ---@param ds wb.Dataset|wb.Tensor
----@param y? wb.Tensor
+---@param y? wb.Tensor|table
 ---@param opts? table
 ---@return table
 function wb_Sequential:evaluate(ds, y, opts) end
@@ -1228,7 +1229,7 @@ function wb_callbacks_EarlyStopping:on_train_end() end
 ---A callback from plain functions called without self (Keras
 ---LambdaCallback): on_epoch_end = function(epoch, logs) ... end, etc.
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
----@param fns table
+---@param fns? table
 ---@return table
 function wb.callbacks.Lambda(fns) end
 

@@ -10,6 +10,7 @@
  * Its user value 1 caches a scratch array of tensor pointers for step, so a
  * step after the first allocates nothing, in C or in Lua.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/optim.h"
@@ -31,22 +32,66 @@ static wb_optim *checkoptim(lua_State *L, int idx)
 
 /* ---- construction ----------------------------------------------------- */
 
+/* Keras's names for options that mean exactly the same, so a Keras user's
+ * first script runs (wb.optim.SGD{learning_rate = 0.1}). An alias counts
+ * only where its name is an option of the class (no beta_1 for SGD). */
+static const char *const aliases[][2] = {
+    {"learning_rate", "lr"}, {"beta_1", "beta1"}, {"beta_2", "beta2"}, {"epsilon", "eps"},
+};
+#define NALIASES (sizeof aliases / sizeof aliases[0])
+
+/* The option index of key (a name or an alias) for kind, or -1. Sets
+ * *alias to the alias row when key is one. */
+static int findkey(wb_optim_kind kind, const char *key, int *alias)
+{
+    *alias = -1;
+    for (size_t i = 0; i < NALIASES; i++)
+        if (strcmp(key, aliases[i][0]) == 0) {
+            int k = wb_optim_key_find(kind, aliases[i][1]);
+            if (k >= 0)
+                *alias = (int)i;
+            return k;
+        }
+    return wb_optim_key_find(kind, key);
+}
+
+/* The core's "unknown option" text, then the aliases this class takes. */
+static void keyerror(lua_State *L, int idx, wb_optim_kind kind, const char *key)
+{
+    wb_err err;
+    wb_optim_key_error(kind, key, &err);
+    size_t used = strlen(err.msg);
+    const char *sep = "; Keras names: ";
+    for (size_t i = 0; i < NALIASES && used < sizeof err.msg; i++) {
+        if (wb_optim_key_find(kind, aliases[i][1]) < 0)
+            continue;
+        used += (size_t)snprintf(err.msg + used, sizeof err.msg - used, "%s%s = %s", sep,
+                                 aliases[i][0], aliases[i][1]);
+        sep = ", ";
+    }
+    lwb_raise(L, idx, &err);
+}
+
 /* Apply the options table at idx to cfg; errors name the option. */
 static void readopts(lua_State *L, int idx, wb_optim_config *cfg)
 {
     const char *cls = wb_optim_class_name(cfg->kind);
-    wb_err err;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_argerror(L, idx, lua_pushfstring(L, "%s: options are named (lr = ...), got "
                           "a %s key", cls, luaL_typename(L, -2)));
         const char *key = lua_tostring(L, -2);
-        int k = wb_optim_key_find(cfg->kind, key);
-        if (k < 0) {
-            wb_optim_key_error(cfg->kind, key, &err);
-            lwb_raise(L, idx, &err);
-        }
+        int alias;
+        int k = findkey(cfg->kind, key, &alias);
+        if (k < 0)
+            keyerror(L, idx, cfg->kind, key);
+        if (alias >= 0 && lua_getfield(L, idx, aliases[alias][1]) != LUA_TNIL)
+            luaL_argerror(L, idx, lua_pushfstring(L, "%s: options '%s' and '%s' are the same "
+                          "(%s is Keras's name for %s); give one", cls, key,
+                          aliases[alias][1], key, aliases[alias][1]));
+        if (alias >= 0)
+            lua_pop(L, 1);
         int want = wb_optim_key_is_bool(cfg->kind, k) ? LUA_TBOOLEAN : LUA_TNUMBER;
         if (lua_type(L, -1) != want)
             luaL_argerror(L, idx, lua_pushfstring(L, "%s: option '%s' must be a %s, got %s",

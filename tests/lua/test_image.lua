@@ -150,6 +150,28 @@ T.test("to_mnist errors", function()
   T.eq(st, nil)
 end)
 
+T.test("to_mnist: an all-white digit from a file names the file", function()
+  local path = dir .. "/blank digit.png"
+  img.save(wb.ones(28, 28), path)
+  local err = T.check_error(path .. ": no digit found: ink contrast 0 against the light " ..
+    "background", img.to_mnist, img.load(path), {steps = true})
+  T.ok(not err:find("img:", 1, true), err)
+  -- raised from the caller's line, functions named as in C
+  T.check_error("^tests/lua/test_image.lua:%d+: /.*/blank digit.png: no digit", function()
+    img.to_mnist(img.load(path)) end)
+  T.check_error("^tests/lua/test_image.lua:%d+: bad argument #2 to 'to_mnist' %(unknown " ..
+    "option 'step'", function() img.to_mnist(img.load(path), {step = true}) end)
+  T.check_error("^tests/lua/test_image.lua:%d+: bad argument #1 to 'to_mnist' %(wb.Tensor " ..
+    "expected, got nil%)", function() img.to_mnist() end)
+  T.check_error("^tests/lua/test_image.lua:%d+: bad argument #1 to 'load' %(string " ..
+    "expected, got table%)", function() img.load({}) end)
+  -- not from a file: the core's own name for it
+  T.check_error("img: no digit found", img.to_mnist, wb.ones(28, 28))
+  -- a loaded image that has a digit goes through, with its steps
+  local x, st = img.to_mnist(img.load(dir .. "/grey.png"), {steps = true})
+  T.eq(x:shape()[2], 784); T.eq(type(st.bbox), "table")
+end)
+
 T.test("fit letterboxes; steps_tiles gives five tiles for wb.plot.images", function()
   local t = make(10, 4, function() return 1 end)
   local f = img.fit(t, 20, 20)

@@ -200,7 +200,8 @@ T.test("wb.stats: mean, std, min, max, near-zero fraction, L2 norm per tensor", 
   T.ok(text:find("layer%s+param%s+shape%s+mean%s+std%s+min%s+max%s+|w|<0.001%s+L2 norm"), text)
   T.ok(text:find("1 Dense(4 -> 3, relu)  weight  [4, 3]", 1, true), text)
   T.ok(text:find("50.0%", 1, true), text)
-  T.check_error("expected a model", wb.stats, 42)
+  T.check_error("bad argument #1 to 'stats' (wb.Sequential or wb.Run expected, got number)",
+    wb.stats, 42)
 end)
 
 -- Inputs where unit 3 of layer 1 never fires (its weights are zero, bias -1)

@@ -374,4 +374,49 @@ end)
 
 --}====================
 
+--{==================== Sequential ====================
+
+T.test("summary: an object that prints as text and acts as its string", function()
+  local m = nn.Sequential{nn.Dense(784, 128, {activation = "relu"}),
+                          nn.Dense(128, 10, {activation = "softmax"})}
+  local s = m:summary()
+  local text = tostring(s)
+  T.eq(type(text), "string")
+  T.ok(text:find("^Model: \"sequential\"\n") and text:find("Total params: 101,770", 1, true),
+    text)
+  -- The REPL shows the text, not a quoted string with \n escapes.
+  T.eq(require("wb.repl").format(s), text)
+  -- What callers do with the string keeps working.
+  T.ok(s:find("Total params: 101,770 (397.54 KB)", 1, true))
+  T.eq(s:match("Trainable params: ([%d,]+)"), "101,770")
+  T.eq(s:sub(1, 6), "Model:")
+  T.eq("> " .. s, "> " .. text)
+  T.eq(s .. "!", text .. "!")
+  T.eq(#s, #text)
+  T.eq(s.nonexistent_method, nil)
+  -- print writes the text.
+  local st, out = T.sh(T.wb .. [[ -e 'print(wb.nn.Sequential{wb.nn.Dense(2, 3)}:summary())']])
+  T.eq(st, 0)
+  T.ok(out:find("^Model: \"sequential\"\n") and out:find("Total params: 9 ", 1, true), out)
+end)
+
+T.test("fit: Keras's validation_data is validation; both is an error naming both", function()
+  local x, y = wb.new_tensor({8, 4}, "uint8"), wb.new_tensor({8}, "uint8")
+  for i = 1, 8 do y:set(i, i % 2); x:set(i, 1, 255 * (i % 2)) end
+  local ds = wb.data.Dataset(x, y)
+  local m = nn.Sequential{nn.Dense(4, 2, {activation = "softmax"})}
+  local h = m:fit(ds, {epochs = 1, validation_data = ds:subset(1, 4), verbose = false})
+  T.eq(#h.val_loss, 1, "validation_data gives a val_loss per epoch")
+  T.check_error("fit: options 'validation_data' and 'validation' are the same " ..
+    "(validation_data is Keras's name for validation); give one",
+    function() m:fit(ds, {validation = ds, validation_data = ds, verbose = false}) end)
+  local err = T.check_error("fit: unknown option 'validation_set'", function()
+    m:fit(ds, {validation_set = ds, verbose = false}) end)
+  T.ok(err:find("(valid: batch_size, ", 1, true)
+    and err:find("; Keras names: validation_data = validation)", 1, true), err)
+  T.ok(err:find("^tests/lua/test_nn.lua:%d+:"), "raised at the caller: " .. err)
+end)
+
+--}====================
+
 T.done()

@@ -60,11 +60,37 @@ T.test("wb.optim.new by name", function()
                 function() wb.optim.new() end)
 end)
 
+T.test("Keras's option names are aliases: learning_rate, beta_1, beta_2, epsilon", function()
+  for _, cls in ipairs{"SGD", "Adam", "AdamW", "RMSprop"} do
+    local o = wb.optim[cls]{learning_rate = 0.25}
+    T.eq(o.lr, 0.25, cls)
+    T.eq(wb.optim.new(cls:lower(), {learning_rate = 0.5}).lr, 0.5, cls)
+    T.check_error("bad argument #1 to '?' (" .. cls .. ": options 'learning_rate' " ..
+                  "and 'lr' are the same (learning_rate is Keras's name for lr); give one)",
+                  function() wb.optim[cls]{learning_rate = 0.1, lr = 0.1} end)
+  end
+  local c = wb.optim.Adam{beta_1 = 0.8, beta_2 = 0.99, epsilon = 1e-5}:config()
+  T.near(c.beta1, 0.8, 1e-12); T.near(c.beta2, 0.99, 1e-12); T.near(c.eps, 1e-5, 1e-12)
+  T.eq(c.beta_1, nil, "config() uses our names")
+  T.near(wb.optim.RMSprop{epsilon = 1e-6}:config().eps, 1e-6, 1e-15)
+  T.check_error("AdamW: options 'epsilon' and 'eps' are the same", wb.optim.AdamW,
+                {epsilon = 1e-6, eps = 1e-6})
+  -- An alias is checked like its name.
+  T.check_error("Adam: option 'learning_rate' must be a number, got string", wb.optim.Adam,
+                {learning_rate = "0.1"})
+  T.check_error("SGD: lr must be a finite number >= 0, got -1", wb.optim.SGD,
+                {learning_rate = -1})
+  -- The unknown-key error lists the aliases the class takes.
+  T.check_error("bad argument #1 to 'Adam' (Adam: unknown option 'beta' (valid keys: lr, " ..
+                "beta1, beta2, eps); Keras names: learning_rate = lr, beta_1 = beta1, " ..
+                "beta_2 = beta2, epsilon = eps)", function() wb.optim.Adam{beta = 0.9} end)
+  T.check_error("RMSprop: unknown option 'beta_1' (valid keys: lr, rho, eps); Keras names: " ..
+                "learning_rate = lr, epsilon = eps)", wb.optim.RMSprop, {beta_1 = 0.9})
+end)
+
 T.test("bad options are rejected with the option and value", function()
-  T.check_error("bad argument #1 to 'Adam' (Adam: unknown option 'beta_1' " ..
-                "(valid keys: lr, beta1, beta2, eps))", function() wb.optim.Adam{beta_1 = 0.9} end)
-  T.check_error("SGD: unknown option 'learning_rate' (valid keys: lr, momentum, nesterov)",
-                wb.optim.SGD, {learning_rate = 0.1})
+  T.check_error("SGD: unknown option 'beta_1' (valid keys: lr, momentum, nesterov); " ..
+                "Keras names: learning_rate = lr)", wb.optim.SGD, {beta_1 = 0.9})
   T.check_error("Adam: option 'lr' must be a number, got string", wb.optim.Adam, {lr = "0.1"})
   T.check_error("SGD: option 'nesterov' must be a boolean, got number",
                 wb.optim.SGD, {nesterov = 1})

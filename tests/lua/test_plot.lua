@@ -329,6 +329,21 @@ T.test("errors: options, data, paths", function()
     P.lines{series = {{y = {1}}}}, dir .. "/x.pdf")
 end)
 
+T.test("save: a control character in the path is refused for that reason, shown escaped",
+    function()
+  local p = P.lines{series = {{y = {1}}}}
+  local err = T.check_error("wb.plot: save: the path contains a newline: \"" .. dir ..
+    "/a\\nb.png\"", p.save, p, dir .. "/a\nb.png")
+  T.ok(not err:find("\n", 1, true), "the newline is echoed raw: " .. err)
+  -- Refused for the newline even when the suffix is wrong too.
+  T.check_error("the path contains a newline: \"x.png\\n\"", p.save, p, "x.png\n")
+  T.check_error("the path contains a control character: \"a\\9b.png\"", p.save, p,
+    "a\tb.png")
+  T.check_error("expected a path ending in .png, got \"" .. dir .. "/x.pdf\"", p.save, p,
+    dir .. "/x.pdf")
+  T.check_error("bad argument #1 to 'save' (string expected, got nil)", p.save, p)
+end)
+
 T.test("a gnuplot failure is a Lua error quoting gnuplot; no partial PNG is left", function()
   local path = dir .. "/fail/f.png"
   P.lines{series = {{y = {1, 2}}}}:save(path)

@@ -3,6 +3,7 @@
 -- session, driven with send-keys and read back with capture-pane.
 local T = dofile("tests/lua/harness.lua")
 local R = require "wb.repl"
+local P = require "wb.pretty"
 
 -- {==== wb.repl.format / print ====
 
@@ -12,29 +13,78 @@ T.test("format: strings quoted, scalars plain", function()
   T.eq(R.format(2.5), "2.5")
   T.eq(R.format(nil), "nil")
   T.eq(R.format(true), "true")
-  local long = R.format(string.rep("x", R.max_string + 5))
-  T.ok(long:find('" ... (' .. (R.max_string + 5) .. ' bytes)', 1, true), long:sub(-40))
+  local long = R.format(string.rep("x", P.max_string + 5))
+  T.ok(long:find('" ... (' .. (P.max_string + 5) .. ' bytes)', 1, true), long:sub(-40))
 end)
 
-T.test("format: tables shallow, sorted, a few entries", function()
+T.test("format: whole floats print as integers (JSON numbers), others as they are", function()
+  T.eq(R.format(1.0), "1")
+  T.eq(R.format(-3.0), "-3")
+  T.eq(R.format(2^53 + 0.0), tostring(2^53 + 0.0))
+  T.eq(R.format(0.5), "0.5")
+  T.eq(R.format(1/0), tostring(1/0))
+  T.eq(R.format({seed = 1.0, epochs = 20.0, lr = 0.001}), "{epochs = 20, lr = 0.001, seed = 1}")
+  local rec = require("cjson").decode('{"seed": 1.0, "n": 3}')
+  T.eq(R.format(rec), "{n = 3, seed = 1}")
+end)
+
+T.test("format: tables shallow, sorted, whole up to a screenful", function()
   T.eq(R.format({}), "{}")
   T.eq(R.format({1, "two", {3}, x = 1, ["a b"] = {}, f = print}),
     '{1, "two", {...}, ["a b"] = {}, f = function, x = 1}')
+  -- 100 numbers: packed several to a line, all shown.
   local big = {}
   for i = 1, 100 do big[i] = i end
   local s = R.format(big)
-  T.ok(s:find("... (100 entries)", 1, true), s)
-  T.ok(not s:find("11", 1, true), "shows more than max_items: " .. s)
+  T.ok(s:find("^{\n  1, 2, 3,") and s:find(" 100\n}$") and not s:find("more"), s)
   -- Long lines break into one entry per line.
   local wide = {}
   for i = 1, 5 do wide["key_number_" .. i] = string.rep("v", 10) end
   s = R.format(wide)
   T.ok(s:find('^{\n  key_number_1 = "vvvvvvvvvv",\n  key_number_2'), s)
+  -- A run's metrics (17 entries): every one shown, test_accuracy too.
+  local metrics = {test_accuracy = 0.98}
+  for i = 1, 16 do metrics["metric_" .. i] = i + 0.5 end
+  s = R.format(metrics)
+  T.ok(s:find("test_accuracy = 0.98", 1, true) and not s:find("more"), s)
   -- __tostring is used, and a failing one does not raise.
   T.eq(R.format(setmetatable({}, {__tostring = function() return "Thing()" end})),
     "Thing()")
   s = R.format(setmetatable({}, {__tostring = function() error("boom") end}))
   T.ok(s:find("__tostring failed", 1, true) and s:find("boom", 1, true), s)
+end)
+
+T.test("format: past a screenful, the rest is counted and wb.show named", function()
+  local t = {}
+  for i = 1, 60 do t[string.format("key_%02d", i)] = i end
+  local function lines(s) return select(2, s:gsub("\n", "")) + 1 end
+  P.max_lines = 20
+  local s = R.format(t)
+  T.eq(lines(s), 20, s)
+  -- 17 entries shown ({, 17 lines, the hint, }), 43 left
+  T.ok(s:find("key_17 = 17,\n  ... 43 more: wb.show(x, {all = true}) prints all\n}", 1, true)
+    and s:sub(-1) == "}", s)
+  T.ok(not s:find("key_18", 1, true), s)
+  -- The default: $LINES minus the typed line and the prompt, else 40.
+  P.max_lines = nil
+  T.eq(lines(R.format(t)), tonumber(os.getenv("LINES") or "42") - 2)
+  local st, out = T.sh("LINES=30 " .. T.wb .. [[ -e 'local t = {} for i = 1, 60 do t[i] = ("x"):rep(50) end
+    io.write(require("wb.repl").format(t))']])
+  T.eq(st, 0, out)
+  T.eq(lines(out), 28, out)
+  T.ok(out:find("... 35 more", 1, true), out) -- 25 shown
+  -- wb.show prints the whole table, or a screenful.
+  st, out = T.sh(T.wb .. [[ -e 'local t = {} for i = 1, 60 do t[("k%02d"):format(i)] = i end
+    wb.show(t, {all = true})']])
+  T.eq(st, 0, out)
+  T.eq(lines(out), 63, out) -- {, 60 entries, }, and the final newline
+  T.ok(out:find("k60 = 60\n}\n$") and not out:find("more"), out)
+  local err
+  st, _, err = T.sh(T.wb .. [[ -e 'wb.show({1}, {every = true})']])
+  T.ok(st ~= 0 and err:find("wb.show: unknown option 'every' (valid: all)", 1, true), err)
+  st, _, err = T.sh(T.wb .. [[ -e 'wb.show({1}, 5)']])
+  T.ok(st ~= 0 and err:find("bad argument #2 to 'show' (table expected, got number)", 1, true),
+    err)
 end)
 
 T.test("format: tensors print through their tostring", function()
@@ -189,6 +239,14 @@ else
     wait_for("a", function(s) return s:find('\n6%s+"str"%s*\n') end, "6 \"str\"")
     type_line("a", "wb.zeros(2, 3)")
     wait_for("a", function(s) return s:find("Tensor[2, 3]", 1, true) end, "the tensor")
+  end)
+
+  T.test("a record of 18 entries is shown whole, whole floats as integers", function()
+    type_line("a", "m = {seed = 1.0, test_accuracy = 0.98} for i = 1, 16 do m['m' .. i] = i end")
+    type_line("a", "m")
+    local s = wait_for("a", function(s) return s:find("test_accuracy = 0.98", 1, true) end,
+      "test_accuracy")
+    T.ok(s:find("\n%s*seed = 1,\n") and not s:find("more", 1, true), s)
   end)
 
   T.test("a multi-line for statement", function()

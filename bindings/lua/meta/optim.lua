@@ -8,7 +8,8 @@
 ---wb.optim
 ---Optimizers with Keras defaults (SGD, Adam, AdamW, RMSprop), as used by
 ---model:fit{optimizer = ...} or by a hand-written loop through opt:step.
----Each is a wb.Optimizer.
+---Each is a wb.Optimizer. Keras's option names are accepted too:
+---learning_rate (= lr), beta_1, beta_2 (= beta1, beta2), epsilon (= eps).
 ---Example: local opt = wb.optim.Adam{lr = 1e-3}
 wb.optim = {}
 

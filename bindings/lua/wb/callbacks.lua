@@ -16,6 +16,7 @@
 -- model.optimizer the optimizer (opt.lr is writable).
 local wb = require "wb"
 local util = require "wb.util"
+local args = require "wb.args"
 ---wb.callbacks
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
@@ -29,11 +30,21 @@ local util = require "wb.util"
 local M = {}
 wb.callbacks = M
 
-local function check_opts(opts, valid, fname)
+-- opts (argument n of fname) checked: a table (or nil) with known keys.
+local function check_opts(opts, valid, fname, n)
+  args.opt(fname, n or 1, opts, "table", 4)
   opts = opts or {}
-  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
   util.check_options(opts, valid, fname, 3)
   return opts
+end
+
+-- The arguments fit passes to every callback method (self not counted).
+local function check_begin(model, fname)
+  args.check(fname, 1, model, "wb.Sequential", 4)
+end
+local function check_epoch(epoch, logs, fname)
+  args.check(fname, 1, epoch, "integer", 4)
+  args.check(fname, 2, logs, "table", 4)
 end
 
 -- true when larger is better for this monitor: mode "max", or mode "auto"
@@ -108,6 +119,7 @@ end
 ---@param model wb.Sequential
 ---Example: cb:on_train_begin(model) -- fit does this
 function EarlyStopping:on_train_begin(model)
+  check_begin(model, "on_train_begin")
   if self.model ~= model then self.best_weights = nil end
   self.model = model
   self.wait, self.stopped_epoch, self.best, self.best_epoch = 0, nil, nil, nil
@@ -122,6 +134,7 @@ end
 ---@return boolean
 ---Example: cb:on_epoch_end(3, {val_loss = 0.1}) -- fit does this
 function EarlyStopping:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
   local current = monitor_value(logs, self.monitor, "EarlyStopping")
   if current == nil or epoch <= self.start_from_epoch then return end
   local model = self.model
@@ -210,6 +223,7 @@ M._format_path = format_path
 ---@return wb.callbacks.ModelCheckpoint
 ---Example: wb.callbacks.ModelCheckpoint{"ckpt/e{epoch:02d}.safetensors", save_best_only = true}
 function M.ModelCheckpoint(opts)
+  args.check("ModelCheckpoint", 1, opts, "table|string")
   if type(opts) == "string" then opts = {filepath = opts} end
   opts = opts or {}
   if opts[1] and not opts.filepath then
@@ -229,6 +243,7 @@ function M.ModelCheckpoint(opts)
 end
 
 function ModelCheckpoint:on_train_begin(model)
+  check_begin(model, "on_train_begin")
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)
 end
@@ -248,6 +263,7 @@ end
 ---@param logs table
 ---Example: cb:on_epoch_end(1, {val_loss = 0.2}) -- fit does this
 function ModelCheckpoint:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
   local path = format_path(self.filepath, epoch, logs)
   if not self.save_best_only then return self:_save(path) end
   local current = monitor_value(logs, self.monitor, "ModelCheckpoint")
@@ -296,6 +312,7 @@ function M.ReduceLROnPlateau(opts)
 end
 
 function ReduceLR:on_train_begin(model)
+  check_begin(model, "on_train_begin")
   self.model = model
   self.best = self.max and -math.huge or math.huge
   self.wait, self.cooldown_counter = 0, 0
@@ -308,6 +325,7 @@ end
 ---@param logs table
 ---Example: cb:on_epoch_end(5, {val_loss = 0.3}) -- fit does this
 function ReduceLR:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
   local current = monitor_value(logs, self.monitor, "ReduceLROnPlateau")
   if current == nil then return end
   if self.cooldown_counter > 0 then
@@ -353,17 +371,19 @@ CSVLogger.__name = "wb.callbacks.CSVLogger"
 ---@return wb.callbacks.CSVLogger
 ---Example: wb.callbacks.CSVLogger("plots/lab/log.csv")
 function M.CSVLogger(filename, opts)
+  args.check("CSVLogger", 1, filename, "string|table")
   if type(filename) == "table" then
     opts, filename = filename, filename[1] or filename.filename
     opts = {separator = opts.separator, append = opts.append}
   end
-  opts = check_opts(opts, {"separator", "append"}, "CSVLogger")
+  opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2)
   if type(filename) ~= "string" then error("CSVLogger: filename (a string) is required", 2) end
   return setmetatable({filename = filename, sep = opts.separator or ",",
     append = opts.append == true}, CSVLogger)
 end
 
 function CSVLogger:on_train_begin(model)
+  check_begin(model, "on_train_begin")
   if self.file then self.file:close(); self.file = nil end -- a run that raised
   self.model = model
   self.header = true
@@ -392,6 +412,7 @@ end
 ---@param logs table
 ---Example: cb:on_epoch_end(1, {loss = 0.5}) -- fit does this
 function CSVLogger:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
   if not self.keys then
     local keys = {}
     for k, v in pairs(logs) do if type(v) == "number" then keys[#keys + 1] = k end end
@@ -420,7 +441,7 @@ end
 ---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end} -> table
 ---A callback from plain functions called without self (Keras
 ---LambdaCallback): on_epoch_end = function(epoch, logs) ... end, etc.
----@param fns table
+---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
 function M.Lambda(fns)

@@ -5,6 +5,7 @@
 -- [0, 1] into float buffers the dataset owns and reuses: `ds:batch` makes
 -- no allocation once a batch size has been seen (views are cached per size).
 local wb = require "wb"
+local args = require "wb.args"
 local data = wb.data
 
 ---wb.data
@@ -29,6 +30,9 @@ end
 ---@return wb.Dataset
 ---Example: local ds = wb.data.Dataset(x_u8, y_u8, "mine")
 function data.Dataset(images, labels, name)
+  args.check("Dataset", 1, images, "wb.Tensor")
+  args.check("Dataset", 2, labels, "wb.Tensor")
+  args.opt("Dataset", 3, name, "string")
   local n = #images
   if labels:dim() ~= 1 or #labels ~= n then
     error(string.format("%s: %d images but labels of shape %s (expected [%d])",
@@ -71,6 +75,8 @@ end
 ---@return wb.Dataset
 ---Example: local small = wb.data.mnist().test:subset(1, 500)
 function Dataset:subset(first, last)
+  args.check("subset", 1, first, "integer")
+  args.opt("subset", 2, last, "integer")
   last = last or #self
   if math.type(first) ~= "integer" or math.type(last) ~= "integer" or first < 1
       or last > #self or first > last + 1 then
@@ -120,6 +126,9 @@ end
 ---@return wb.Tensor y
 ---Example: local x, y = ds:batch({1, 2, 3})
 function Dataset:batch(perm, first, count)
+  args.check("batch", 1, perm, "wb.Tensor|table")
+  args.opt("batch", 2, first, "integer")
+  args.opt("batch", 3, count, "integer")
   if type(perm) == "table" then perm = wb.tensor(perm) end
   first = first or 1
   count = count or (perm:numel() - first + 1)
@@ -191,6 +200,7 @@ end
 ---@return table
 ---Example: local d = wb.data.load("fashion")
 function data.load(name)
+  args.opt("load", 1, name, "string")
   if name == nil or name == "mnist" then return data.mnist() end
   if name == "fashion" or name == "fashion_mnist" then return data.fashion_mnist() end
   error("unknown dataset '" .. tostring(name) .. "' (expected 'mnist' or 'fashion')", 2)

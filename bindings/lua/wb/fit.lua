@@ -35,6 +35,7 @@
 -- is formatted at most 10 times a second.
 local wb = require "wb"
 local util = require "wb.util"
+local args = require "wb.args"
 local Sequential = wb.nn.SequentialClass
 ---wb.fit
 ---Training: model:fit, model:evaluate, model:predict (methods of
@@ -55,6 +56,33 @@ local FIT_KEYS = {"batch_size", "callbacks", "epochs", "optimizer", "seed",
 
 local function check_keys(opts, valid, fname)
   util.check_options(opts, valid, fname, 3)
+end
+
+-- Keras's names for fit options that mean exactly the same, so a Keras
+-- user's first script runs: alias -> our name.
+local FIT_ALIASES = {validation_data = "validation"}
+
+-- opts with aliases renamed; an unknown key is an error listing the names
+-- and the aliases, an alias given with its name is an error naming both.
+local function resolve_keys(opts, valid, aliases, fname)
+  local known, out = {}, {}
+  for _, k in ipairs(valid) do known[k] = true end
+  for k, v in pairs(opts) do
+    local name = aliases[k]
+    if name and opts[name] ~= nil then
+      error(string.format("%s: options '%s' and '%s' are the same (%s is Keras's name " ..
+        "for %s); give one", fname, k, name, k, name), 3)
+    end
+    if not (name or known[k]) then
+      local al = {}
+      for a, n in pairs(aliases) do al[#al + 1] = a .. " = " .. n end
+      table.sort(al)
+      error(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)", fname,
+        tostring(k), table.concat(valid, ", "), table.concat(al, ", ")), 3)
+    end
+    out[name or k] = v
+  end
+  return out
 end
 
 local function check_int(v, name, fname, min)
@@ -204,6 +232,14 @@ local function is_tensor(x)
     and type(x.numel) == "function"
 end
 
+-- Argument 1 of evaluate and predict: a dataset (or a table that acts as
+-- one) or a tensor.
+local function check_data(x, fname)
+  if not (is_dataset(x) or is_tensor(x)) then
+    args.check(fname, 1, x, "wb.Dataset|wb.Tensor", 4)
+  end
+end
+
 -- A dataset over a tensor of inputs ([n, ...] float in [0, 1] or uint8)
 -- and labels (uint8 [n]; zeros when only predicting).
 local function as_dataset(x, y, fname)
@@ -275,12 +311,16 @@ end
 ---y, with training = false. loss includes the L2 penalty (as Keras).
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), verbose (ignored).
+---evaluate(ds, opts) is evaluate(ds, nil, opts).
 ---@param ds wb.Dataset|wb.Tensor
----@param y? wb.Tensor
+---@param y? wb.Tensor|table
 ---@param opts? table
 ---@return table
 ---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 function Sequential:evaluate(ds, y, opts)
+  check_data(ds, "evaluate")
+  args.opt("evaluate", 2, y, "wb.Tensor|table")
+  args.opt("evaluate", 3, opts, "table")
   if type(y) == "table" and not is_tensor(y) then opts, y = y, nil end
   opts = opts or {}
   check_keys(opts, {"batch_size", "verbose"}, "evaluate")
@@ -302,6 +342,8 @@ end
 ---@return wb.Tensor
 ---Example: local pred = m:predict(wb.image.to_mnist(img)):argmax(2):get(1) - 1
 function Sequential:predict(x, opts)
+  check_data(x, "predict")
+  args.opt("predict", 2, opts, "table")
   opts = opts or {}
   check_keys(opts, {"batch_size", "verbose"}, "predict")
   local bs = math.max(check_int(opts.batch_size or 32, "batch_size", "predict", 1),
@@ -427,8 +469,8 @@ end
 ---wb.Sequential:fit(train, opts) -> wb.History
 ---Trains on a dataset. opts: epochs (1), batch_size (32), optimizer (a
 ---wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
----validation (a dataset) or validation_split (a fraction: the tail rows,
----before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
+---validation (a dataset; Keras's validation_data is the same) or
+---validation_split (a fraction: the tail rows, before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
 ---callbacks (a list, see wb.callbacks). Raises a divergence error object
@@ -440,13 +482,9 @@ end
 ---Example: local h = m:fit(d.train, {epochs = 10, validation = d.test,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts)
-  opts = opts or {}
-  if type(opts) ~= "table" then error("fit: options must be a table", 2) end
-  check_keys(opts, FIT_KEYS, "fit")
-  if not is_dataset(train) then
-    error("fit: expected a dataset (wb.data.mnist().train, ds:subset(...)), got "
-      .. tostring(train), 2)
-  end
+  if not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset") end
+  args.opt("fit", 2, opts, "table")
+  opts = resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
   local epochs = check_int(opts.epochs or 1, "epochs", "fit", 0)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
   local opt = make_optimizer(opts.optimizer)

@@ -6,6 +6,7 @@
 --   wb.image.steps_tiles(img [, size = 56]) --> [5, size, size], labels, result
 -- Tiles are small (a few thousand pixels), so plain get/set loops suffice.
 local wb = require "wb"
+local args = require "wb.args"
 local image = wb.image
 
 ---wb.image
@@ -14,12 +15,53 @@ local image = wb.image
 ---Values are float32 grey [h, w] in [0, 1].
 ---Example: local x = wb.image.to_mnist(wb.image.load("digit.png"))
 local function check_img(img, fname)
-  local ok, shape = pcall(function() return img:shape() end)
-  if not ok or #shape ~= 2 then
-    error(fname .. ": expected a [h, w] image tensor", 3)
+  args.check(fname, 1, img, "wb.Tensor", 4)
+  local shape = img:shape()
+  if #shape ~= 2 then
+    error(string.format("%s: expected a [h, w] image tensor, got [%s]", fname,
+      table.concat(shape, ", ")), 3)
   end
   return shape[1], shape[2]
 end
+
+-- {==================== images that came from files ====================
+
+-- The file each image from wb.image.load came from, so that to_mnist's
+-- errors name the file (task 2 reads a folder of user digits: "img: no
+-- digit found" alone does not say which). Weak keys: an image collected is
+-- forgotten; a new tensor made from one (clone, crop) has no file.
+local loaded_from = setmetatable({}, {__mode = "k"})
+local c_load, c_to_mnist = image.load, image.to_mnist
+
+-- f(...) for a C function f; its error is raised again from the wrapper's
+-- caller (level 3), named `name` (called through pcall, f cannot know its
+-- name), after fix(message) when given. A non-string error goes on as is.
+local function call_c(name, fix, f, ...)
+  local res = table.pack(pcall(f, ...))
+  if res[1] then return table.unpack(res, 2, res.n) end
+  local e = res[2]
+  if type(e) ~= "string" then error(e, 0) end
+  e = e:gsub("^bad argument (#%d+) to '%?'", "bad argument %1 to '" .. name .. "'")
+  error(fix and fix(e) or e, 3)
+end
+
+function image.load(path)
+  local img = call_c("load", nil, c_load, path)
+  loaded_from[img] = path
+  return img
+end
+
+function image.to_mnist(img, opts)
+  -- The core names the image "img"; a loaded one has a better name.
+  local path = loaded_from[img]
+  local function fix(e)
+    return path and e:gsub("^img: ", function() return path .. ": " end) or e
+  end
+  local x, st = call_c("to_mnist", fix, c_to_mnist, img, opts) -- not a tail call: level 3
+  return x, st
+end
+
+-- }====================
 
 ---wb.image.fit(img, h, w, fill) -> wb.Tensor
 ---img scaled to fit inside h x w keeping its aspect ratio (area when
@@ -32,6 +74,10 @@ end
 ---@return wb.Tensor
 ---Example: local tile = wb.image.fit(img, 56, 56)
 function image.fit(img, h, w, fill)
+  args.check("fit", 1, img, "wb.Tensor")
+  args.check("fit", 2, h, "integer")
+  args.check("fit", 3, w, "integer")
+  args.opt("fit", 4, fill, "number")
   local ih, iw = check_img(img, "fit")
   if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h < 1 or w < 1 then
     error("fit: size must be two positive integers", 2)
@@ -64,6 +110,8 @@ end
 ---Example: local t, l = wb.image.steps_tiles(img)
 ---  wb.plot.images{tiles = t, labels = l}:save("steps.png")
 function image.steps_tiles(img, size)
+  args.check("steps_tiles", 1, img, "wb.Tensor")
+  args.opt("steps_tiles", 2, size, "integer")
   check_img(img, "steps_tiles")
   size = size or 56
   local result, st = image.to_mnist(img, {steps = true})

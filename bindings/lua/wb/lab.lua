@@ -11,6 +11,9 @@
 -- weights only; nothing here changes a model. A Run object (wb.runs.find)
 -- is accepted wherever a model is and stands for its final weights.
 local wb = require "wb"
+local util = require "wb.util"
+local args = require "wb.args"
+local pretty = require "wb.pretty"
 
 ---wb.lab
 ---Looking at trained weights from the REPL: per-layer statistics
@@ -22,13 +25,19 @@ local wb = require "wb"
 ---  print(wb.stats(r)); wb.lab.weight_grid(r, {units = 16}):show()
 local M = {}
 
--- The model of x: a Sequential as is, a Run through run:model().
-local function model_of(x, fname)
+-- Argument #1 of fname: a model or a run (checked before any work: a
+-- run's model is loaded from disk).
+local function check_model(x, fname)
+  args.check(fname, 1, x, "wb.Sequential|wb.Run", 4)
+end
+
+-- The model of x: a Sequential as is, a Run through run:model(). x is
+-- `what` (argument #1 checked by check_model, or a list element) of fname.
+local function model_of(x, fname, what)
   if type(x) == "table" and getmetatable(x) == wb.runs.Run then return x:model(), tostring(x) end
   if type(x) == "table" and getmetatable(x) == wb.nn.SequentialClass then return x end
-  error(string.format("%s: expected a model (wb.Sequential) or a run, got %s", fname,
-    type(x) == "table" and (getmetatable(x) and getmetatable(x).__name or "table") or type(x)),
-    3)
+  error(string.format("%s: %s: expected a model (wb.Sequential) or a run, got %s", fname,
+    what or "argument 1", args.typename(x)), 3)
 end
 
 -- The Dense layers of a model with their Sequential indices.
@@ -89,8 +98,10 @@ end
 ---Example: local s = wb.stats(m, {data = wb.data.mnist().test})
 ---  print(s); print(s[1].near_zero)
 function wb.stats(model, opts)
+  check_model(model, "stats")
+  args.opt("stats", 2, opts, "table")
+  local m, label = model_of(model, "stats")
   opts = opts or {}
-  local m, label = model_of(model, "wb.stats")
   local eps = opts.threshold or M.near_zero
   local st = setmetatable({threshold = eps, label = label, has_dead = opts.data ~= nil},
     Stats)
@@ -162,7 +173,11 @@ end
 ---@return integer|nil
 ---Example: print(wb.lab.dead_units(m, wb.data.mnist().test))
 function M.dead_units(model, ds, layer, n)
-  local m = model_of(model, "wb.lab.dead_units")
+  check_model(model, "dead_units")
+  args.check("dead_units", 2, ds, "wb.Dataset")
+  args.opt("dead_units", 3, layer, "integer")
+  args.opt("dead_units", 4, n, "integer")
+  local m = model_of(model, "dead_units")
   local d = dense(m, layer or 1, "wb.lab.dead_units")
   if d.layer.activation ~= "relu" then return nil end
   if (layer or 1) == 1 and dense_layers(m)[1].index == 1 then
@@ -196,8 +211,10 @@ end
 ---@return wb.Plot
 ---Example: wb.lab.weight_grid(m, {units = 32}):save("plots/lab/w1.png")
 function M.weight_grid(model, opts)
+  check_model(model, "weight_grid")
+  args.opt("weight_grid", 2, opts, "table")
+  local m, label = model_of(model, "weight_grid")
   opts = opts or {}
-  local m, label = model_of(model, "wb.lab.weight_grid")
   local d = dense(m, opts.layer or 1, "wb.lab.weight_grid")
   local n_in, n_out = d.layer.n_in, d.layer.n_out
   local side = math.floor(math.sqrt(n_in) + 0.5)
@@ -241,6 +258,9 @@ end
 ---Example: wb.lab.compare_weights(wb.runs.find{task = "task05_dropout",
 ---  dropout = {0, 0.3}}, 1):save("plots/lab/hist.png")
 function M.compare_weights(runs, layer, opts)
+  args.check("compare_weights", 1, runs, "table")
+  args.opt("compare_weights", 2, layer, "integer")
+  args.opt("compare_weights", 3, opts, "table")
   opts = opts or {}
   layer = layer or 1
   if type(runs) ~= "table" or #runs == 0 then
@@ -252,7 +272,7 @@ function M.compare_weights(runs, layer, opts)
   for i = 1, #runs do
     local item = runs[i]
     local is_run = getmetatable(item) == wb.runs.Run
-    local ok, m = pcall(model_of, item, "wb.lab.compare_weights")
+    local ok, m = pcall(model_of, item, "wb.lab.compare_weights", "runs[" .. i .. "]")
     if not ok then error(m, 2) end
     local ok2, d = pcall(dense, m, layer, "wb.lab.compare_weights")
     if not ok2 then error(d, 2) end
@@ -274,6 +294,25 @@ function M.compare_weights(runs, layer, opts)
 end
 
 -- }====================
+
+---wb.show(x, opts)
+---Prints x as the REPL shows it: a table one level deep, sorted, up to a
+---screenful (the terminal's height, else about 40 lines; the last line
+---says how many entries are left out); {all = true} prints every entry.
+---Whole floats print as integers (run records come from JSON: seed 1, not
+---1.0); anything else through tostring.
+---@param x any
+---@param opts? table
+---Example: wb.show(wb.runs.find{task = "task03_epochs"}[1].metrics, {all = true})
+function wb.show(x, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error(string.format("bad argument #2 to 'show' (table expected, got %s)", type(opts)), 2)
+  end
+  opts = opts or {}
+  util.check_options(opts, {"all"}, "wb.show", 2)
+  io.stdout:write(pretty.format(x, opts.all), "\n")
+  io.stdout:flush()
+end
 
 M.Stats = Stats
 wb.lab = M

@@ -11,6 +11,8 @@
 --                                              weight norms (C4, C7)
 -- All of them restore the model's weights exactly before returning.
 local wb = require "wb"
+local args = require "wb.args"
+local util = require "wb.util"
 
 ---wb.measures
 ---The quantities that decide the study's claims (STUDY.md), each a plain
@@ -27,6 +29,7 @@ local M = {}
 ---@return wb.Dense[]
 ---Example: for i, l in ipairs(wb.measures.dense_layers(m)) do print(i, l) end
 local function dense_layers(model)
+  args.check("dense_layers", 1, model, "wb.Sequential")
   local out = {}
   for i = 1, #model do
     local l = model[i]
@@ -42,6 +45,7 @@ M.dense_layers = dense_layers
 ---@return number[]
 ---Example: print(table.unpack(wb.measures.weight_norms(m)))
 function M.weight_norms(model)
+  args.check("weight_norms", 1, model, "wb.Sequential")
   local out = {}
   for i, l in ipairs(dense_layers(model)) do out[i] = l.weight:norm() end
   return out
@@ -62,6 +66,7 @@ local iotas = {}
 ---@return wb.Tensor
 ---Example: local x, y = ds:batch(wb.measures.iota(100), 1, 100)
 function M.iota(n)
+  args.check("iota", 1, n, "integer")
   if not iotas[n] then
     local t = wb.zeros(n)
     for i = 1, n do t:set(i, i) end
@@ -84,6 +89,9 @@ local ce
 ---@return wb.Tensor output
 ---Example: local loss, acc = wb.measures.loss_and_grads(m, x, y)
 function M.loss_and_grads(model, x, y, grads)
+  args.check("loss_and_grads", 1, model, "wb.Sequential")
+  args.check("loss_and_grads", 2, x, "wb.Tensor")
+  args.check("loss_and_grads", 3, y, "wb.Tensor")
   ce = ce or wb.nn.SparseCrossEntropy()
   local out = model:forward(x, false)
   local last = model[#model]
@@ -107,6 +115,10 @@ end
 ---@return number
 ---Example: print(wb.measures.silenced_accuracy(m, d.test, 0.5))
 function M.silenced_accuracy(model, ds, frac, draws)
+  args.check("silenced_accuracy", 1, model, "wb.Sequential")
+  args.check("silenced_accuracy", 2, ds, "wb.Dataset")
+  args.check("silenced_accuracy", 3, frac, "number")
+  args.opt("silenced_accuracy", 4, draws, "integer")
   draws = draws or 5
   local layers = dense_layers(model)
   local nxt = layers[2]
@@ -135,6 +147,9 @@ end
 ---@return integer|nil
 ---Example: print(wb.measures.dead_units(m, d.test))
 function M.dead_units(model, ds, n)
+  args.check("dead_units", 1, model, "wb.Sequential")
+  args.check("dead_units", 2, ds, "wb.Dataset")
+  args.opt("dead_units", 3, n, "integer")
   local first = dense_layers(model)[1]
   if first.activation ~= "relu" then return nil end
   local x = sample(ds, n or 10000)
@@ -170,6 +185,10 @@ end
 ---@return number
 ---Example: print(wb.measures.grad_noise(m, d.train, 32))
 function M.grad_noise(model, ds, batch, n)
+  args.check("grad_noise", 1, model, "wb.Sequential")
+  args.check("grad_noise", 2, ds, "wb.Dataset")
+  args.check("grad_noise", 3, batch, "integer")
+  args.opt("grad_noise", 4, n, "integer")
   n = math.min(n or 2048, #ds)
   local x, y = sample(ds, n)
   M.loss_and_grads(model, x, y, true)
@@ -200,6 +219,11 @@ end
 ---@return number
 ---Example: print(wb.measures.sharpness(m, d.train))
 function M.sharpness(model, ds, eps, draws, n)
+  args.check("sharpness", 1, model, "wb.Sequential")
+  args.check("sharpness", 2, ds, "wb.Dataset")
+  args.opt("sharpness", 3, eps, "number")
+  args.opt("sharpness", 4, draws, "integer")
+  args.opt("sharpness", 5, n, "integer")
   eps, draws = eps or 0.05, draws or 5
   local x, y = sample(ds, n or 2048)
   local base = M.loss_and_grads(model, x, y, false)
@@ -230,7 +254,14 @@ end
 ---Example: local cb = wb.measures.track{data = d.train}
 ---  m:fit(d.train, {epochs = 3, callbacks = {cb}}); print(cb.series.grad_norm_1[3])
 function M.track(o)
-  o = o or {}
+  args.check("track", 1, o, "table")
+  util.check_options(o, {"data", "n"}, "track", 2)
+  if args.typename(o.data) ~= "wb.Dataset" then
+    error("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
+  end
+  if o.n ~= nil and math.type(o.n) ~= "integer" then
+    error("track: n must be an integer, got " .. tostring(o.n), 2)
+  end
   local cb = {series = {}}
   local x, y
   function cb:on_train_begin(model)

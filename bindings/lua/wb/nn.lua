@@ -14,6 +14,7 @@
 -- pcall, which makes no garbage). Error objects (tables) pass through
 -- unchanged.
 local wb = require "wb"
+local args = require "wb.args"
 local nn = wb.nn or {}
 wb.nn = nn
 
@@ -58,10 +59,8 @@ end
 ---@return wb.Sequential
 ---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
 function nn.Sequential(layers)
+  args.opt("Sequential", 1, layers, "table")
   layers = layers or {}
-  if type(layers) ~= "table" then
-    error("Sequential: expected a list of layers, got " .. type(layers), 2)
-  end
   local self = setmetatable({_h = {}}, Sequential)
   for i, layer in ipairs(layers) do
     check_layer(layer, "Sequential: layer " .. i)
@@ -109,6 +108,7 @@ end
 ---@return wb.Tensor
 ---Example: local probs = m:forward(x):clone()
 function Sequential:forward(x, training)
+  args.check("forward", 1, x, "wb.Tensor")
   local h = self._h
   local n = #self
   for i = 1, n do
@@ -133,6 +133,8 @@ end
 ---@return wb.Tensor|nil
 ---Example: m:zero_grad(); m:forward(x, true); m:backward(x, g)
 function Sequential:backward(x, grad, need_grad_input)
+  args.check("backward", 1, x, "wb.Tensor")
+  args.check("backward", 2, grad, "wb.Tensor")
   return self:_backward(x, grad, need_grad_input, false)
 end
 
@@ -146,6 +148,8 @@ end
 ---@return wb.Tensor|nil
 ---Example: m:backward_logits(x, ce:backward())
 function Sequential:backward_logits(x, grad, need_grad_input)
+  args.check("backward_logits", 1, x, "wb.Tensor")
+  args.check("backward_logits", 2, grad, "wb.Tensor")
   return self:_backward(x, grad, need_grad_input, true)
 end
 
@@ -271,10 +275,29 @@ local function out_width(self, i, prev)
   return prev
 end
 
----wb.Sequential:summary() -> string
+-- The result of summary(): text that prints as text. A plain string would
+-- show quoted, with \n escapes, in the REPL; this object prints through
+-- __tostring, and keeps the string's behaviour callers rely on: methods
+-- (s:find, s:match ...) through __index, `..` on either side, #s.
+local Summary = {__name = "wb.Summary"}
+function Summary.__tostring(s) return s.text end
+function Summary.__len(s) return #s.text end
+function Summary.__concat(a, b)
+  local function str(x) return getmetatable(x) == Summary and x.text or x end
+  return str(a) .. str(b)
+end
+function Summary.__index(_, k)
+  local f = string[k]
+  if f == nil then return nil end
+  return function(s, ...) return f(s.text, ...) end
+end
+
+---wb.Sequential:summary() -> wb.Summary
 ---A Keras-like table: each layer, its output shape and parameter count,
----then the totals in parameters and float32 bytes.
----@return string
+---then the totals in parameters and float32 bytes. The result prints as
+---text (print, the REPL); tostring(s) is the string, and string methods
+---(s:find, s:match) and `..` work on it as on the string.
+---@return table
 ---Example: print(m:summary())
 function Sequential:summary()
   local rule, lines = string.rep("_", 65), {}
@@ -306,7 +329,20 @@ function Sequential:summary()
     readable_size(total * 4))
   lines[#lines + 1] = "Non-trainable params: 0 (0.00 B)"
   lines[#lines + 1] = rule
-  return table.concat(lines, "\n")
+  return setmetatable({text = table.concat(lines, "\n")}, Summary)
+end
+
+-- list: as many tensors as the parameters ps (shapes are the caller's).
+local function check_tensors(list, ps, fname)
+  if #list ~= #ps then
+    error(string.format("%s: expected %d tensors, got %d", fname, #ps, #list), 3)
+  end
+  for i = 1, #ps do
+    if args.typename(list[i]) ~= "wb.Tensor" then
+      error(string.format("%s: tensor %d: wb.Tensor expected, got %s", fname, i,
+        args.typename(list[i])), 3)
+    end
+  end
 end
 
 ---wb.Sequential:get_weights(into) -> table
@@ -317,8 +353,10 @@ end
 ---@return wb.Tensor[]
 ---Example: local saved = m:get_weights(); ...; m:set_weights(saved)
 function Sequential:get_weights(into)
+  args.opt("get_weights", 1, into, "table")
   local ps = self:parameters()
   if into then
+    check_tensors(into, ps, "get_weights")
     for i = 1, #ps do into[i]:copy(ps[i]) end
     return into
   end
@@ -334,11 +372,9 @@ end
 ---@return wb.Sequential
 ---Example: m:set_weights(saved)
 function Sequential:set_weights(list)
+  args.check("set_weights", 1, list, "table")
   local ps = self:parameters()
-  if type(list) ~= "table" or #list ~= #ps then
-    error(string.format("set_weights: expected %d tensors, got %s", #ps,
-      type(list) == "table" and tostring(#list) or type(list)), 2)
-  end
+  check_tensors(list, ps, "set_weights")
   for i = 1, #ps do
     local a, b = ps[i]:shape(), list[i]:shape()
     if table.concat(a, ",") ~= table.concat(b, ",") then

@@ -32,6 +32,7 @@
 local wb = require "wb"
 local U = require "wb.plot.util"
 local R = require "wb.plot.run"
+local args = require "wb.args"
 
 ---wb.plot
 ---Figures through gnuplot: a constructor (lines, bars, heatmap, histogram,
@@ -200,9 +201,24 @@ function Plot:__tostring()
   return string.format("Plot(%s%s)", self.kind, t and (", " .. string.format("%q", t)) or "")
 end
 
+-- A path as %q shows it, but on one line: a newline as \n.
+local function quoted(path)
+  return (string.format("%q", path):gsub("\\\n", "\\n"))
+end
+
 local function split_path(path)
-  if type(path) ~= "string" or not path:find("%.png$") or path:find("[%c]") then
-    error("wb.plot: save: expected a path ending in .png, got " .. tostring(path), 0)
+  if type(path) ~= "string" then
+    error("bad argument #1 to 'save' (string expected, got " .. args.typename(path) .. ")", 0)
+  end
+  -- A control character would break the generated gnuplot script's lines
+  -- (and a terminal showing the path), so it is refused whatever follows.
+  local c = path:match("%c")
+  if c then
+    error(string.format("wb.plot: save: the path contains a %s: %s",
+      c == "\n" and "newline" or "control character", quoted(path)), 0)
+  end
+  if not path:find("%.png$") then
+    error("wb.plot: save: expected a path ending in .png, got " .. quoted(path), 0)
   end
   local dir, base = path:match("^(.*)/([^/]*)$")
   if not dir then dir, base = ".", path end
@@ -261,6 +277,7 @@ end
 ---@return wb.Plot
 ---Example: wb.lab.weight_grid(m, {units = 8}):show{width = 120, height = 40}
 function Plot:show(opts)
+  args.opt("show", 1, opts, "table")
   opts = opts or {}
   local ok, err = pcall(function()
     U.check_keys(opts, {"width", "height"})
@@ -294,6 +311,7 @@ local function constructor(kind_name)
   for _, k in ipairs(common) do keys[#keys + 1] = k end
   for _, k in ipairs(K.keys) do keys[#keys + 1] = k end
   return function(opts)
+    args.check(kind_name, 1, opts, "table")
     local ok, d = pcall(function()
       U.check_keys(opts, keys)
       local dd = K.prepare(opts)
@@ -317,6 +335,7 @@ for name in pairs(kinds) do M[name] = constructor(name) end
 ---@return wb.Plot
 ---Example: wb.plot.panels{plots = {run:plot("loss"), run:plot("accuracy")}}:save("p.png")
 function M.panels(opts)
+  args.check("panels", 1, opts, "table")
   local ok, d = pcall(function()
     U.check_keys(opts, {"title", "cols", "plots", "size"})
     local plots = opts.plots

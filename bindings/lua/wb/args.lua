@@ -1,0 +1,68 @@
+-- wb/args.lua: argument type checks for the Lua library, worded as
+-- lauxlib's luaL_typeerror words them, so a wrong type reads the same from
+-- a Lua function as from a C one:
+--   bad argument #2 to 'batch' (number expected, got string)
+-- A public function checks its arguments with these first, before doing any
+-- work, so a wrong type never surfaces as "attempt to index a nil value"
+-- from somewhere inside. Not part of the public API (no wb names).
+local M = {}
+
+-- The type name luaL_typeerror shows: a metatable's __name ("wb.Tensor",
+-- "wb.Dataset"), else the basic type.
+function M.typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" then
+    local name = rawget(mt, "__name")
+    if type(name) == "string" then return name end
+  end
+  return type(v)
+end
+
+-- Does v have type `want`: a basic type ("table", "string", "number",
+-- "function"), "integer" (a number with an integral value, as
+-- luaL_checkinteger accepts 3.0), or a class name ("wb.Tensor").
+local function is(v, want)
+  if want == "integer" then
+    return math.type(v) == "integer" or math.type(v) == "float" and v == math.floor(v)
+  end
+  if want:find(".", 1, true) then return M.typename(v) == want end
+  return type(v) == want
+end
+
+-- "a|b" -> {"a", "b"}, split once per distinct text: checks run in every
+-- training step (Sequential:forward), where nothing may be allocated.
+local alternatives = {}
+local function split(want)
+  local list = alternatives[want]
+  if not list then
+    list = {}
+    for w in want:gmatch("[^|]+") do list[#list + 1] = w end
+    alternatives[want] = list
+  end
+  return list
+end
+
+-- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
+-- (default 3: the caller of the function that called check) unless v has
+-- one of the types in want, "a|b" for either.
+function M.check(fname, n, v, want, level)
+  for _, w in ipairs(split(want)) do
+    if is(v, w) then return v end
+  end
+  local msg
+  if want == "integer" and type(v) == "number" then
+    msg = "number has no integer representation"
+  else
+    -- lauxlib says "number expected" for an integer too
+    msg = want:gsub("integer", "number"):gsub("|", " or ") .. " expected, got " .. M.typename(v)
+  end
+  error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
+end
+
+-- The same for an optional argument: nil passes.
+function M.opt(fname, n, v, want, level)
+  if v == nil then return nil end
+  return M.check(fname, n, v, want, (level or 3) + 1)
+end
+
+return M

@@ -254,8 +254,7 @@ typedef struct parser {
     json_t *root;
     entry *e;                   /* [ne] */
     int ne;
-    const char **mk, **mv;      /* [nm] metadata keys and values, borrowed */
-    int nm;
+    json_t *meta;               /* the __metadata__ object (borrowed), or NULL */
 } parser;
 
 static const char *type_name(const json_t *v)
@@ -353,7 +352,7 @@ static int read_entry(parser *p, const char *name, const json_t *v, entry *e)
     return 0;
 }
 
-static int read_meta(parser *p, const json_t *m)
+static int check_meta(parser *p, json_t *m)
 {
     const char *key;
     const json_t *v;
@@ -368,9 +367,8 @@ static int read_meta(parser *p, const json_t *m)
                        "got %s", p->path, key, type_name(v));
             return -1;
         }
-        p->mk[p->nm] = key;
-        p->mv[p->nm++] = json_string_value(v);
     }
+    p->meta = m;
     return 0;
 }
 
@@ -452,15 +450,12 @@ static wb_status parse_header(parser *p, const char *hdr, size_t n, uint64_t dat
     if (!json_is_object(p->root))
         return wb_err_set(p->err, WB_EFORMAT, "%s: header: expected a JSON object, got %s",
                           p->path, type_name(p->root));
-    const json_t *meta = json_object_get(p->root, "__metadata__");
-    size_t nt = json_object_size(p->root), nm = json_is_object(meta) ? json_object_size(meta) : 0;
-    p->e = wb_calloc(nt + 1, sizeof *p->e);
-    p->mk = wb_calloc(nm + 1, sizeof *p->mk);
-    p->mv = wb_calloc(nm + 1, sizeof *p->mv);
-    if (!p->e || !p->mk || !p->mv)
+    json_t *meta = json_object_get(p->root, "__metadata__");
+    p->e = wb_calloc(json_object_size(p->root) + 1, sizeof *p->e);
+    if (!p->e)
         return wb_err_set(p->err, WB_ENOMEM, "%s: out of memory reading the header",
                           p->path);
-    if (meta && read_meta(p, meta))
+    if (meta && check_meta(p, meta))
         return WB_EFORMAT;
     for (void *it = json_object_iter(p->root); it; it = json_object_iter_next(p->root, it)) {
         const char *key = json_object_iter_key(it);
@@ -541,18 +536,19 @@ static wb_safetensors *build(parser *p, FILE *f, wb_err *err)
         goto oom;
     st->names = wb_calloc((size_t)p->ne + 1, sizeof *st->names);
     st->tensors = wb_calloc((size_t)p->ne + 1, sizeof *st->tensors);
-    st->meta_keys = wb_calloc((size_t)p->nm + 1, sizeof *st->meta_keys);
-    st->meta_vals = wb_calloc((size_t)p->nm + 1, sizeof *st->meta_vals);
+    size_t nm = p->meta ? json_object_size(p->meta) : 0;
+    st->meta_keys = wb_calloc(nm + 1, sizeof *st->meta_keys);
+    st->meta_vals = wb_calloc(nm + 1, sizeof *st->meta_vals);
     if (!st->names || !st->tensors || !st->meta_keys || !st->meta_vals)
         goto oom;
-    for (; st->n_meta < p->nm; st->n_meta++) {
-        char *k = dupstr(p->mk[st->n_meta]), *v = k ? dupstr(p->mv[st->n_meta]) : NULL;
-        if (!v) {
-            wb_free(k);
+    for (void *it = p->meta ? json_object_iter(p->meta) : NULL; it;
+         it = json_object_iter_next(p->meta, it), st->n_meta++) {
+        st->meta_keys[st->n_meta] = dupstr(json_object_iter_key(it));
+        st->meta_vals[st->n_meta] = dupstr(json_string_value(json_object_iter_value(it)));
+        if (!st->meta_keys[st->n_meta] || !st->meta_vals[st->n_meta]) {
+            st->n_meta++; /* freed with the rest */
             goto oom;
         }
-        st->meta_keys[st->n_meta] = k;
-        st->meta_vals[st->n_meta] = v;
     }
     for (int i = 0; i < p->ne; i++) {
         entry *e = &p->e[i];
@@ -601,8 +597,6 @@ static wb_safetensors *load_fd(int fd, const char *path, uint64_t fsize, wb_err 
     }
     json_decref(p.root);
     wb_free(p.e);
-    wb_free(p.mk);
-    wb_free(p.mv);
     wb_free(hdr);
     if (f)
         fclose(f);

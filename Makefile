@@ -23,7 +23,7 @@ VERSION := 0.1.0
 CORE_ID := $(shell cat core/*.c core/*.h | cksum | cut -d' ' -f1)
 
 CC      ?= cc
-PKGS    := lua5.4 openblas libpng zlib
+PKGS    := lua5.4 openblas libpng zlib jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 RL_LIBS    := $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
@@ -77,7 +77,7 @@ $(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
 # and npm when an npm is already on PATH (e.g. one bundled with Node.js,
 # which Debian's npm package would conflict with).
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
-            libpng-dev zlib1g-dev gnuplot-nox libreadline-dev lua-cjson \
+            libpng-dev zlib1g-dev libjansson-dev gnuplot-nox libreadline-dev lua-cjson \
             dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
             ca-certificates git
 deps:

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/alloc.h"
+#include "../core/fsutil.h"
 #include "../core/safetensors.h"
 #include "lwb.h"
 
@@ -85,6 +87,7 @@ static int io_save_safetensors(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 3); /* metadata may be absent: slot 3 is nil, not a scratch value */
     named *v;
     const char **keys, **vals;
     int n = collect_tensors(L, 2, &v);
@@ -147,9 +150,25 @@ static int io_load_safetensors(lua_State *L)
     return 3;
 }
 
+/* wb.io._faults() -> alloc_injected, io_injected, allocs, ios, live: the
+ * faults WB_FAULT_ALLOC / WB_FAULT_IO injected so far (core/alloc.h,
+ * core/fsutil.h), the core allocations and the writes/fsyncs/renames made,
+ * and the core allocations still live. For the fault-loop test
+ * (tests/lua/test_fault_loop.lua); private (underscore), not documented API. */
+static int io_faults(lua_State *L)
+{
+    lua_pushinteger(L, wb_alloc_injected());
+    lua_pushinteger(L, wb_fsutil_injected());
+    lua_pushinteger(L, wb_alloc_count());
+    lua_pushinteger(L, wb_fsutil_io_count());
+    lua_pushinteger(L, wb_alloc_live());
+    return 5;
+}
+
 static const luaL_Reg functions[] = {
     {"save_safetensors", io_save_safetensors},
     {"load_safetensors", io_load_safetensors},
+    {"_faults", io_faults},
     {NULL, NULL},
 };
 

@@ -2,7 +2,9 @@
  *
  * Not thread-safe by design: the core is single-threaded (OpenBLAS has its
  * own pool and never calls back into us). The live counter lets tests assert
- * that a steady-state training step allocates nothing.
+ * that a steady-state training step allocates nothing. WB_FAULT_ALLOC is
+ * read at the first allocation, so no entry point needs an init call and a
+ * whole `workbench` run counts from its first core allocation.
  */
 #include "alloc.h"
 
@@ -12,21 +14,30 @@
 
 static long fail_nth;       /* 0: off */
 static int fail_persistent;
+static int configured;      /* by WB_FAULT_ALLOC or wb_alloc_fail_at */
 static long counter;
 static long live;
+static long injected, failures;
 
 static int should_fail(void)
 {
+    if (!configured) {
+        const char *s = getenv("WB_FAULT_ALLOC");
+        configured = 1;
+        fail_nth = s ? strtol(s, NULL, 10) : 0;
+        fail_nth = fail_nth > 0 ? fail_nth : 0;
+    }
     counter++;
-    if (fail_nth == 0)
-        return 0;
-    if (counter == fail_nth)
-        return 1;
-    return fail_persistent && counter > fail_nth;
+    int fail = fail_nth != 0 && (counter == fail_nth ||
+                                 (fail_persistent && counter > fail_nth));
+    injected += fail;
+    failures += fail;
+    return fail;
 }
 
 void wb_alloc_fail_at(long nth, int persistent)
 {
+    configured = 1;
     fail_nth = nth;
     fail_persistent = persistent;
     counter = 0;
@@ -34,14 +45,16 @@ void wb_alloc_fail_at(long nth, int persistent)
 
 long wb_alloc_count(void) { return counter; }
 long wb_alloc_live(void) { return live; }
+long wb_alloc_injected(void) { return injected; }
+long wb_alloc_failures(void) { return failures; }
 
 void *wb_malloc(size_t n)
 {
     if (n == 0 || should_fail())
         return NULL;
     void *p = malloc(n);
-    if (p)
-        live++;
+    live += p != NULL;
+    failures += p == NULL;
     return p;
 }
 
@@ -50,8 +63,8 @@ void *wb_calloc(size_t count, size_t size)
     if (count == 0 || size == 0 || count > SIZE_MAX / size || should_fail())
         return NULL;
     void *p = calloc(count, size);
-    if (p)
-        live++;
+    live += p != NULL;
+    failures += p == NULL;
     return p;
 }
 
@@ -61,7 +74,9 @@ void *wb_realloc(void *p, size_t n)
         return wb_malloc(n);
     if (n == 0 || should_fail())
         return NULL;
-    return realloc(p, n);
+    void *q = realloc(p, n);
+    failures += q == NULL;
+    return q;
 }
 
 void *wb_alloc_aligned(size_t n)
@@ -74,6 +89,7 @@ void *wb_alloc_aligned(size_t n)
         memset(p, 0, rounded);
         live++;
     }
+    failures += p == NULL;
     return p;
 }
 

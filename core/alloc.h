@@ -18,8 +18,16 @@ void wb_free(void *p);                     /* NULL-safe */
 
 /* Fault injection for tests: make allocation number `nth` (1-based, counted
  * from this call) fail; with `persistent` every later one fails too.
- * nth = 0 turns injection off. */
+ * nth = 0 turns injection off. From the command line, the environment
+ * variable WB_FAULT_ALLOC=N makes the Nth allocation of the process fail,
+ * once (read at the first allocation; a call here overrides it). */
 void wb_alloc_fail_at(long nth, int persistent);
+/* Failures injected so far (by either means) in this process. */
+long wb_alloc_injected(void);
+/* Allocations that returned NULL so far, injected or not: a caller whose
+ * library returns NULL for two reasons (jansson: no memory, or a string
+ * that is not UTF-8) compares it before and after to tell them apart. */
+long wb_alloc_failures(void);
 /* Allocations made since the last wb_alloc_fail_at / counter reset. */
 long wb_alloc_count(void);
 /* Allocations currently live (malloc'd and not yet freed). */

@@ -37,6 +37,24 @@ wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)
     return err->code;
 }
 
+/* Cut points move off UTF-8 continuation bytes, so no character is split. */
+const char *wb_err_path(char buf[WB_ERR_PATH], const char *path)
+{
+    size_t n = strlen(path);
+    if (n < WB_ERR_PATH)
+        return path;
+    size_t head = (WB_ERR_PATH - 4) / 3, tail = WB_ERR_PATH - 4 - head;
+    while (head > 0 && ((unsigned char)path[head] & 0xC0) == 0x80)
+        head--;
+    const char *end = path + n - tail;
+    while (*end && ((unsigned char)*end & 0xC0) == 0x80)
+        end++;
+    memcpy(buf, path, head);
+    memcpy(buf + head, "...", 3);
+    memcpy(buf + head + 3, end, strlen(end) + 1);
+    return buf;
+}
+
 const char *wb_status_name(wb_status code)
 {
     static const char *names[] = {

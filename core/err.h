@@ -43,6 +43,15 @@ wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)
 #endif
     ;
 
+/* Paths longer than this are shown elided in messages (wb_err_path). */
+#define WB_ERR_PATH 160
+
+/* path as a message shows it: itself when shorter than WB_ERR_PATH bytes,
+ * else its start, "...", and its end (the file name), copied into buf
+ * (WB_ERR_PATH bytes). A message with a 4000-byte path then still fits
+ * WB_ERR_MSG with its reason ("File name too long"). */
+const char *wb_err_path(char buf[WB_ERR_PATH], const char *path);
+
 /* Short name of a status ("EFORMAT"), for tests and exit-status mapping. */
 const char *wb_status_name(wb_status code);
 

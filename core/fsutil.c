@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -23,6 +24,37 @@ struct wb_atomic {
     char *path; /* target */
     char *tmp;  /* path.tmp.<pid> */
 };
+
+/* Fault injection: WB_FAULT_IO=N (read at the first operation) or
+ * wb_fsutil_fail_at(N) makes the Nth write, fsync or rename fail with EIO,
+ * once, so that every failure path of the atomic writer can be reached from
+ * a test, in C or through a whole `workbench` run. */
+static long io_nth, io_count, io_injected;
+static int io_configured;
+
+static int io_fault(void)
+{
+    if (!io_configured) {
+        const char *s = getenv("WB_FAULT_IO");
+        io_configured = 1;
+        io_nth = s ? strtol(s, NULL, 10) : 0;
+    }
+    if (++io_count != io_nth || io_nth <= 0)
+        return 0;
+    io_injected++;
+    errno = EIO;
+    return 1;
+}
+
+void wb_fsutil_fail_at(long nth)
+{
+    io_configured = 1;
+    io_nth = nth;
+    io_count = 0;
+}
+
+long wb_fsutil_io_count(void) { return io_count; }
+long wb_fsutil_injected(void) { return io_injected; }
 
 /* A heap copy of s, or NULL. */
 static char *dupstr(const char *s)
@@ -54,7 +86,7 @@ static int sync_parent(wb_atomic *f)
         errno = f->dir_errno;
         return -1;
     }
-    if (fsync(f->dirfd) != 0 && errno != EINVAL)
+    if (io_fault() || (fsync(f->dirfd) != 0 && errno != EINVAL))
         return -1;
     return 0;
 }
@@ -104,7 +136,7 @@ wb_status wb_atomic_write(wb_atomic *f, const void *buf, size_t n,
 {
     const char *p = buf;
     while (n > 0) {
-        ssize_t w = write(f->fd, p, n);
+        ssize_t w = io_fault() ? -1 : write(f->fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
@@ -134,7 +166,7 @@ void wb_atomic_free(wb_atomic *f)
 wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
 {
     const char *step = NULL;
-    if (fsync(f->fd) != 0)
+    if (io_fault() || fsync(f->fd) != 0)
         step = "fsync";
     int saved = errno;
     int rc = close(f->fd);
@@ -143,7 +175,7 @@ wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
         step = "close";
         saved = errno;
     }
-    if (!step && rename(f->tmp, f->path) != 0) {
+    if (!step && (io_fault() || rename(f->tmp, f->path) != 0)) {
         step = "rename";
         saved = errno;
     }

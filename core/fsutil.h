@@ -47,6 +47,16 @@ wb_status wb_atomic_commit(wb_atomic *f, wb_err *err);
 /* Abandon: close and remove the temporary file, free f. NULL-safe. */
 void wb_atomic_free(wb_atomic *f);
 
+/* Fault injection: make the nth write, fsync or rename of this module
+ * (1-based, counted from this call) fail with EIO, once; 0 turns it off.
+ * From the command line, WB_FAULT_IO=N does the same, counted from the
+ * process's first operation. */
+void wb_fsutil_fail_at(long nth);
+/* Writes, fsyncs and renames so far (since the last wb_fsutil_fail_at). */
+long wb_fsutil_io_count(void);
+/* Failures injected so far in this process. */
+long wb_fsutil_injected(void);
+
 /* Create path and any missing parents (like `mkdir -p`, mode 0777 before
  * the umask). OK when path already is a directory; WB_EIO naming the
  * component when a component exists and is not a directory or cannot be

@@ -1,13 +1,14 @@
-/* idx.c - IDX reader. See idx.h. */
+/* idx.c - IDX reader. See idx.h. Files and memory take one path: a
+ * descriptor (infile.h) read through zlib's gzdopen. */
 #include "idx.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "alloc.h"
+#include "infile.h"
 
 /* Largest expansion of a deflate stream: 1032:1 (zlib's technical notes). */
 #define DEFLATE_MAX_RATIO 1032u
@@ -16,91 +17,19 @@ typedef struct src {
     gzFile gz;       /* reads both raw and gzip files transparently */
     int compressed;
     uint64_t file_size;
-    /* Memory source (wb_idx_decode) when gz is NULL: raw bytes are copied,
-     * gzip bytes go through inflate (gzread's behaviour: members may be
-     * concatenated, other bytes after the last member are ignored). */
-    const unsigned char *mem;
-    size_t pos;      /* raw: bytes delivered; gzip: bytes given to inflate */
-    z_stream zs;
-    int zinit, zdone;
-    const char *zmsg; /* inflate's error text */
 } src;
-
-/* Inflate up to n bytes from the memory source; -1 on corrupt data. */
-static int mem_inflate(src *s, unsigned char *out, unsigned n)
-{
-    if (s->zdone)
-        return 0;
-    if (!s->zinit) {
-        if (inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK) {
-            s->zmsg = "out of memory for inflate";
-            return -1;
-        }
-        s->zinit = 1;
-    }
-    s->zs.next_out = out;
-    s->zs.avail_out = n;
-    while (s->zs.avail_out > 0) {
-        if (s->zs.avail_in == 0 && s->pos < s->file_size) {
-            uint64_t left = s->file_size - s->pos;
-            s->zs.next_in = (unsigned char *)(uintptr_t)(s->mem + s->pos);
-            s->zs.avail_in = left > (1u << 30) ? (1u << 30) : (unsigned)left;
-            s->pos += s->zs.avail_in;
-        }
-        int r = inflate(&s->zs, Z_NO_FLUSH);
-        if (r == Z_STREAM_END) {
-            /* Another member follows when the next bytes are its magic. */
-            if (s->zs.avail_in == 0 && s->pos < s->file_size) {
-                uint64_t left = s->file_size - s->pos;
-                s->zs.next_in = (unsigned char *)(uintptr_t)(s->mem + s->pos);
-                s->zs.avail_in = left > (1u << 30) ? (1u << 30) : (unsigned)left;
-                s->pos += s->zs.avail_in;
-            }
-            const unsigned char *p = s->zs.next_in;
-            if (s->zs.avail_in >= 2 && p[0] == 0x1f && p[1] == 0x8b &&
-                inflateReset(&s->zs) == Z_OK)
-                continue;
-            s->zdone = 1;
-            break;
-        }
-        if (r == Z_BUF_ERROR && s->zs.avail_in == 0 && s->pos == s->file_size) {
-            s->zmsg = "unexpected end of file";
-            return -1;
-        }
-        if (r != Z_OK) {
-            s->zmsg = s->zs.msg ? s->zs.msg : "inflate failed";
-            return -1;
-        }
-    }
-    return (int)(n - s->zs.avail_out);
-}
-
-/* One read of at most n bytes: >0 bytes read, 0 at the end, -1 error. */
-static int src_read(src *s, unsigned char *buf, unsigned n)
-{
-    if (s->gz)
-        return gzread(s->gz, buf, n);
-    if (s->compressed)
-        return mem_inflate(s, buf, n);
-    uint64_t left = s->file_size - s->pos;
-    unsigned k = left < n ? (unsigned)left : n;
-    memcpy(buf, s->mem + s->pos, k);
-    s->pos += k;
-    return (int)k;
-}
 
 static wb_status read_exact(src *s, void *buf, size_t n, size_t *got)
 {
     size_t done = 0;
     while (done < n) {
         unsigned chunk = n - done > (1u << 30) ? (1u << 30) : (unsigned)(n - done);
-        int r = src_read(s, (unsigned char *)buf + done, chunk);
+        int r = gzread(s->gz, (unsigned char *)buf + done, chunk);
         if (r < 0)
             return WB_EIO;
         if (r == 0) {
             int zerr = Z_OK;
-            if (s->gz) /* gzread may end early without -1 (gzip trailer cut off) */
-                gzerror(s->gz, &zerr);
+            gzerror(s->gz, &zerr); /* gzread may end early without -1 (trailer cut off) */
             if (zerr != Z_OK)
                 return WB_EIO;
             break;
@@ -111,25 +40,19 @@ static wb_status read_exact(src *s, void *buf, size_t n, size_t *got)
     return done == n ? WB_OK : WB_EFORMAT;
 }
 
-static wb_status open_src(const char *path, src *s, wb_err *err)
+/* Take fd (closed here on failure, by gzclose later on success): sniff the
+ * gzip magic, then read through zlib, which passes raw files through. */
+static wb_status open_src(int fd, uint64_t size, const char *name, src *s, wb_err *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return wb_err_set(err, WB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return wb_err_set(err, WB_EFORMAT, "%s: not a regular file (a %s)", path,
-                          S_ISDIR(st.st_mode) ? "directory" : "device or pipe");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return wb_err_set(err, WB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
     unsigned char magic[2] = {0, 0};
-    size_t m = fread(magic, 1, 2, f);
-    fclose(f);
+    ssize_t m = pread(fd, magic, 2, 0);
     s->compressed = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    s->file_size = (uint64_t)st.st_size;
-    s->gz = gzopen(path, "rb");
-    if (!s->gz)
-        return wb_err_set(err, WB_ENOMEM, "%s: cannot open: %s", path, strerror(errno));
+    s->file_size = size;
+    s->gz = gzdopen(fd, "rb");
+    if (!s->gz) {
+        close(fd);
+        return wb_err_set(err, WB_ENOMEM, "%s: out of memory opening the stream", name);
+    }
     gzbuffer(s->gz, 1 << 17);
     return WB_OK;
 }
@@ -172,10 +95,10 @@ static void to_float(float *out, const unsigned char *raw, size_t n, int type)
 static wb_status corrupt_gz(src *s, const char *path, wb_err *err)
 {
     int zerr;
-    const char *zmsg = s->gz ? gzerror(s->gz, &zerr) : s->zmsg;
-    size_t np = strlen(path);
-    if (zmsg && strncmp(zmsg, path, np) == 0 && strncmp(zmsg + np, ": ", 2) == 0)
-        zmsg += np + 2; /* gzerror repeats the path */
+    const char *zmsg = gzerror(s->gz, &zerr);
+    const char *sep = zmsg && strncmp(zmsg, "<fd:", 4) == 0 ? strstr(zmsg, ">: ") : NULL;
+    if (sep)
+        zmsg = sep + 3; /* gzerror starts with gzdopen's name, "<fd:3>: " */
     return wb_err_set(err, WB_EFORMAT, "%s: corrupt gzip data: %s", path,
                       zmsg ? zmsg : "unknown zlib error");
 }
@@ -283,25 +206,28 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     return t;
 }
 
-wb_tensor *wb_idx_load(const char *path, wb_err *err)
+/* Read from fd (owned: closed on every path). */
+static wb_tensor *load_fd(int fd, uint64_t size, const char *name, wb_err *err)
 {
     src s = {0};
-    if (open_src(path, &s, err) != WB_OK)
+    if (open_src(fd, size, name, &s, err) != WB_OK)
         return NULL;
-    wb_tensor *t = load(path, &s, err);
+    wb_tensor *t = load(name, &s, err);
     gzclose(s.gz);
     return t;
 }
 
+wb_tensor *wb_idx_load(const char *path, wb_err *err)
+{
+    char shown[WB_ERR_PATH];
+    uint64_t size;
+    int fd = wb_infile_open(path, &size, err);
+    return fd < 0 ? NULL : load_fd(fd, size, wb_err_path(shown, path), err);
+}
+
 wb_tensor *wb_idx_decode(const void *buf, size_t n, const char *name, wb_err *err)
 {
-    src s = {0};
-    const unsigned char *b = buf;
-    s.mem = n ? b : (const unsigned char *)"";
-    s.file_size = n;
-    s.compressed = n >= 2 && b[0] == 0x1f && b[1] == 0x8b;
-    wb_tensor *t = load(name ? name : "<memory>", &s, err);
-    if (s.zinit)
-        inflateEnd(&s.zs);
-    return t;
+    name = name ? name : "<memory>";
+    int fd = wb_infile_mem(buf, n, name, err);
+    return fd < 0 ? NULL : load_fd(fd, n, name, err);
 }

@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "fsutil.h"
+#include "infile.h"
 
 #define MSG WB_ERR_MSG
 
@@ -38,10 +39,8 @@ typedef struct pngmsg {
 
 typedef struct reader {
     const char *name;            /* for messages */
-    FILE *fp;                    /* file source, or NULL for memory */
-    const unsigned char *buf;    /* memory source */
-    size_t len;
-    uint64_t size;               /* bytes in the file or buffer (0: unknown) */
+    FILE *fp;                    /* the file, or memory as a file (infile.h) */
+    uint64_t size;               /* bytes in it */
     size_t pos;                  /* bytes delivered so far */
     unsigned char head[24];      /* signature + IHDR length/type/w/h */
     int eof;                     /* input ended inside a read */
@@ -58,15 +57,9 @@ typedef struct reader {
 /* Read up to n bytes from the source; records the first 24 bytes. */
 static size_t src_read(reader *r, unsigned char *dst, size_t n)
 {
-    size_t got;
-    if (r->fp) {
-        got = fread(dst, 1, n, r->fp);
-        if (got < n && ferror(r->fp))
-            r->ioerr = errno ? errno : EIO;
-    } else {
-        got = r->len - r->pos < n ? r->len - r->pos : n;
-        memcpy(dst, r->buf + r->pos, got);
-    }
+    size_t got = fread(dst, 1, n, r->fp);
+    if (got < n && ferror(r->fp))
+        r->ioerr = errno ? errno : EIO;
     for (size_t i = 0; i < got && r->pos + i < sizeof r->head; i++)
         r->head[r->pos + i] = dst[i];
     r->pos += got;
@@ -237,8 +230,7 @@ static wb_status read_fail(reader *r, wb_err *err)
  * declared length (up to 2 GB) before reading it. Critical chunks (IHDR,
  * PLTE, IDAT, IEND) are read incrementally or have fixed limits, and a cut
  * in them is left to libpng ("truncated: libpng: Read Error"). Needs the
- * source size (skipped when unknown, e.g. a pipe). Reads with pread or
- * memcpy: the source position is not moved. 0, or -1 with r->m.err set. */
+ * source size. Reads with pread: the stream position is not moved. 0, or -1 with r->m.err set. */
 static int prescan(reader *r)
 {
     uint64_t pos = 8, size = r->size;
@@ -246,12 +238,8 @@ static int prescan(reader *r)
         return 0;
     while (size - pos >= 8) {
         unsigned char h[8];
-        if (r->fp) {
-            if (pread(fileno(r->fp), h, 8, (off_t)pos) != 8)
-                return 0; /* let libpng meet (and report) the read error */
-        } else {
-            memcpy(h, r->buf + pos, 8);
-        }
+        if (pread(fileno(r->fp), h, 8, (off_t)pos) != 8)
+            return 0; /* let libpng meet (and report) the read error */
         uint64_t len = be32(h);
         int ancillary = h[4] & 0x20; /* lower-case first letter */
         if (ancillary && (len > size - pos - 8 || size - pos - 8 - len < 4)) {
@@ -311,34 +299,38 @@ static wb_tensor *decode(reader *r, wb_err *err)
     return r->out;
 }
 
-wb_tensor *wb_png_load(const char *path, wb_err *err)
+/* Decode from fd (owned: closed on every path). */
+static wb_tensor *load_fd(int fd, uint64_t size, const char *name, wb_err *err)
 {
     reader r;
     memset(&r, 0, sizeof r);
-    r.name = path;
-    r.fp = fopen(path, "rb");
+    r.name = name;
+    r.size = size;
+    r.fp = fdopen(fd, "rb");
     if (!r.fp) {
-        wb_err_set(err, WB_ENOENT, "%s: %s", path, strerror(errno));
+        wb_err_set(err, WB_ENOMEM, "%s: cannot open a stream: %s", name, strerror(errno));
+        close(fd);
         return NULL;
     }
-    struct stat sb;
-    if (fstat(fileno(r.fp), &sb) == 0 && S_ISREG(sb.st_mode))
-        r.size = (uint64_t)sb.st_size;
     wb_tensor *t = decode(&r, err);
     fclose(r.fp);
     return t;
 }
 
+wb_tensor *wb_png_load(const char *path, wb_err *err)
+{
+    char shown[WB_ERR_PATH];
+    uint64_t size;
+    int fd = wb_infile_open(path, &size, err);
+    return fd < 0 ? NULL : load_fd(fd, size, wb_err_path(shown, path), err);
+}
+
 wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
                          wb_err *err)
 {
-    reader r;
-    memset(&r, 0, sizeof r);
-    r.name = name ? name : "<memory>";
-    r.buf = buf;
-    r.len = buf ? n : 0;
-    r.size = r.len;
-    return decode(&r, err);
+    name = name ? name : "<memory>";
+    int fd = wb_infile_mem(buf, n, name, err);
+    return fd < 0 ? NULL : load_fd(fd, n, name, err);
 }
 
 /* ---------------------------------------------------------------- save */

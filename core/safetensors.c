@@ -1,26 +1,31 @@
 /* safetensors.c - safetensors writer and validating reader. See safetensors.h.
  *
- * Not a general JSON library: the reader's parser accepts the safetensors
- * header schema only (one object of objects, strings, unsigned integers and
- * arrays of them), which keeps it short enough to audit. Every length and
- * offset read from a file is checked against the file size, in uint64
+ * The header's JSON goes through libjansson both ways: json_dumpb writes it,
+ * json_loadb parses it (JSON_REJECT_DUPLICATES: a name twice is an error)
+ * and validates its UTF-8. jansson allocates through the core's choke point
+ * (alloc.h), so fault injection and the fuzzer's leak check cover it. What
+ * is left here is safetensors itself: the schema (dtype, shape,
+ * data_offsets, a __metadata__ object of strings), and every length and
+ * offset read from a file checked against the file size, in uint64
  * arithmetic, before anything is allocated from it.
  *
- * Files are written through fsutil's streaming atomic writer (temporary
- * file in the same folder, fsync, rename, folder fsync).
+ * Files are read from a descriptor (infile.h: regular files only; memory
+ * through a memfd, the same path) and written through fsutil's streaming
+ * atomic writer (temporary file in the same folder, fsync, rename, folder
+ * fsync).
  */
 #include "safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "fsutil.h"
+#include "infile.h"
 
 struct wb_safetensors {
     int n, n_meta;
@@ -51,64 +56,18 @@ static void swap32(void *p, size_t n)
 
 static const char *dtype_tag(wb_dtype dt) { return dt == WB_U8 ? "U8" : "F32"; }
 
-/* ---------------------------------------------------------------------------
- * Growable string buffer (for the header the writer builds)
- */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
+static void *json_alloc(size_t n) { return wb_malloc(n ? n : 1); }
 
-static void sb_add(sbuf *b, const char *s, size_t n)
+/* Before each use: idempotent, and the core is single-threaded. */
+static void json_setup(void) { json_set_alloc_funcs(json_alloc, wb_free); }
+
+static char *dupstr(const char *s)
 {
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *q = wb_realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_u64(sbuf *b, uint64_t v)
-{
-    char tmp[32];
-    int k = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    sb_add(b, tmp, (size_t)k);
-}
-
-/* A JSON string literal: quotes, backslash and control characters escaped;
- * other bytes (UTF-8) as they are. */
-static void sb_json(sbuf *b, const char *s)
-{
-    sb_add(b, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        char esc[8];
-        if (*c == '"' || *c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*c;
-            sb_add(b, esc, 2);
-        } else if (*c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *c);
-            sb_add(b, esc, 6);
-        } else {
-            sb_add(b, (const char *)c, 1);
-        }
-    }
-    sb_add(b, "\"", 1);
+    size_t n = strlen(s) + 1;
+    char *p = wb_malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
 }
 
 /* ---------------------------------------------------------------------------
@@ -140,52 +99,78 @@ static wb_status check_save_args(int n, const char *const *names,
     return WB_OK;
 }
 
-/* The header JSON, padded with spaces to a multiple of 8. */
-static wb_status build_header(sbuf *b, int n, const char *const *names,
+/* {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, or NULL. */
+static json_t *tensor_json(const wb_tensor *t, uint64_t begin, uint64_t end)
+{
+    json_t *shape = json_array();
+    for (int d = 0; shape && d < t->ndim; d++)
+        if (json_array_append_new(shape, json_integer(t->shape[d])) != 0) {
+            json_decref(shape);
+            shape = NULL;
+        }
+    return json_pack("{s:s, s:o, s:[I, I]}", "dtype", dtype_tag(t->dtype), "shape",
+                     shape, "data_offsets", (json_int_t)begin, (json_int_t)end);
+}
+
+/* obj[key] = val (stolen). jansson refuses both a failed allocation and a
+ * string that is not UTF-8 with NULL or -1; the allocator's failure count
+ * tells the two apart. `what` and `i` name the entry. */
+static wb_status put(json_t *obj, const char *key, json_t *val, long fails0,
+                     const char *what, int i, wb_err *err)
+{
+    if (json_object_set_new(obj, key, val) == 0)
+        return WB_OK;
+    if (wb_alloc_failures() != fails0)
+        return wb_err_set(err, WB_ENOMEM, "out of memory building the header");
+    return wb_err_set(err, WB_EINVAL, "%s %d is not valid UTF-8", what, i + 1);
+}
+
+/* The header JSON, padded with spaces to a multiple of 8: *out [*len]. */
+static wb_status build_header(char **out, size_t *len, int n, const char *const *names,
                               const wb_tensor *const *tensors, int n_meta,
                               const char *const *keys, const char *const *vals,
                               wb_err *err)
 {
-    sb_str(b, "{");
-    if (n_meta > 0) {
-        sb_str(b, "\"__metadata__\":{");
-        for (int i = 0; i < n_meta; i++) {
-            if (i)
-                sb_str(b, ",");
-            sb_json(b, keys[i]);
-            sb_str(b, ":");
-            sb_json(b, vals[i]);
-        }
-        sb_str(b, "}");
+    long fails0 = wb_alloc_failures();
+    json_t *root = json_object(), *meta = NULL;
+    wb_status st = root ? WB_OK : WB_ENOMEM;
+    if (st == WB_OK && n_meta > 0) {
+        meta = json_object(); /* borrowed once put into root */
+        st = put(root, "__metadata__", meta, fails0, "metadata", 0, err);
+    }
+    for (int i = 0; st == WB_OK && i < n_meta; i++) {
+        json_t *v = json_string(vals[i]);
+        if (!v && wb_alloc_failures() == fails0)
+            st = wb_err_set(err, WB_EINVAL, "metadata value %d is not valid UTF-8", i + 1);
+        else
+            st = put(meta, keys[i], v, fails0, "metadata key", i, err);
     }
     uint64_t off = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; st == WB_OK && i < n; i++) {
         const wb_tensor *t = tensors[i];
         uint64_t bytes = (uint64_t)wb_tensor_numel(t) * wb_dtype_size(t->dtype);
-        if (i || n_meta > 0)
-            sb_str(b, ",");
-        sb_json(b, names[i]);
-        sb_str(b, ":{\"dtype\":\"");
-        sb_str(b, dtype_tag(t->dtype));
-        sb_str(b, "\",\"shape\":[");
-        for (int d = 0; d < t->ndim; d++) {
-            if (d)
-                sb_str(b, ",");
-            sb_u64(b, (uint64_t)t->shape[d]);
-        }
-        sb_str(b, "],\"data_offsets\":[");
-        sb_u64(b, off);
-        sb_str(b, ",");
-        sb_u64(b, off + bytes);
-        sb_str(b, "]}");
+        st = put(root, names[i], tensor_json(t, off, off + bytes), fails0, "tensor name",
+                 i, err);
         off += bytes;
     }
-    sb_str(b, "}");
-    while (!b->oom && b->n % 8)
-        sb_str(b, " ");
-    if (b->oom)
-        return wb_err_set(err, WB_ENOMEM, "out of memory building the header");
-    return WB_OK;
+    if (st == WB_OK) {
+        size_t need = json_dumpb(root, NULL, 0, JSON_COMPACT); /* 0: no memory */
+        char *buf = need ? wb_malloc(need + 8) : NULL;
+        if (buf && json_dumpb(root, buf, need, JSON_COMPACT) == need &&
+            wb_alloc_failures() == fails0) { /* no byte dropped on the way */
+            while (need % 8)
+                buf[need++] = ' ';
+            *out = buf;
+            *len = need;
+        } else {
+            wb_free(buf);
+            st = WB_ENOMEM;
+        }
+    }
+    json_decref(root);
+    if (st == WB_ENOMEM)
+        wb_err_set(err, WB_ENOMEM, "out of memory building the header");
+    return st;
 }
 
 static wb_status write_tensor(wb_atomic *f, const wb_tensor *t, wb_err *err)
@@ -208,7 +193,7 @@ static wb_status write_tensor(wb_atomic *f, const wb_tensor *t, wb_err *err)
 }
 
 /* Length, header, data through the streaming atomic writer (fsutil.h). */
-static wb_status write_atomic(const char *path, const sbuf *hdr, int n,
+static wb_status write_atomic(const char *path, const char *hdr, size_t hlen, int n,
                               const wb_tensor *const *tensors, wb_err *err)
 {
     wb_atomic *f = wb_atomic_new(path, err);
@@ -216,10 +201,10 @@ static wb_status write_atomic(const char *path, const sbuf *hdr, int n,
         return err ? err->code : WB_EIO;
     uint8_t len8[8];
     for (int i = 0; i < 8; i++)
-        len8[i] = (uint8_t)((uint64_t)hdr->n >> (8 * i));
+        len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
     wb_status st = wb_atomic_write(f, len8, 8, err);
     if (st == WB_OK)
-        st = wb_atomic_write(f, hdr->p, hdr->n, err);
+        st = wb_atomic_write(f, hdr, hlen, err);
     for (int i = 0; st == WB_OK && i < n; i++)
         st = write_tensor(f, tensors[i], err);
     if (st != WB_OK) {
@@ -234,433 +219,157 @@ wb_status wb_safetensors_save(const char *path, int n, const char *const *names,
                               const char *const *meta_keys,
                               const char *const *meta_vals, wb_err *err)
 {
-    if (check_save_args(n, names, tensors, n_meta, meta_keys, meta_vals, err))
-        return wb_err_prefix(err, "%s: ", path);
-    sbuf hdr = {0};
-    wb_status st = build_header(&hdr, n, names, tensors, n_meta, meta_keys,
-                                meta_vals, err);
+    wb_err local;
+    char shown[WB_ERR_PATH];
+    if (!err)
+        err = &local;
+    json_setup();
+    char *hdr = NULL;
+    size_t hlen = 0;
+    wb_status st = check_save_args(n, names, tensors, n_meta, meta_keys, meta_vals, err);
     if (st == WB_OK)
-        st = write_atomic(path, &hdr, n, tensors, err);
-    wb_free(hdr.p);
+        st = build_header(&hdr, &hlen, n, names, tensors, n_meta, meta_keys, meta_vals,
+                          err);
+    if (st != WB_OK)
+        return wb_err_prefix(err, "%s: ", wb_err_path(shown, path));
+    st = write_atomic(path, hdr, hlen, n, tensors, err);
+    wb_free(hdr);
     return st;
 }
 
 /* ---------------------------------------------------------------------------
- * Header parser (the safetensors schema only)
+ * Header reader (the safetensors schema, on jansson's tree)
  */
 typedef struct entry {
-    char *name;                 /* owned until moved into the result */
+    const char *name;           /* borrowed from the tree */
     wb_dtype dtype;
     int ndim;
     int64_t shape[WB_MAX_DIM];
     uint64_t begin, end;        /* data_offsets, relative to the data start */
-    int seen;                   /* fields read: 1 dtype, 2 shape, 4 offsets */
 } entry;
 
 typedef struct parser {
-    const char *s;              /* header text [n], NUL-terminated */
-    size_t n, i;
     const char *path;
     wb_err *err;
-    entry *e;
-    int ne, cap_e;
-    char **mk, **mv;            /* metadata keys and values */
-    int nm, cap_m, have_meta;
+    json_t *root;
+    entry *e;                   /* [ne] */
+    int ne;
+    json_t *meta;               /* the __metadata__ object (borrowed), or NULL */
 } parser;
 
-static int perr(parser *p, const char *what)
+static const char *type_name(const json_t *v)
 {
-    wb_err_set(p->err, WB_EFORMAT, "%s: header byte %zu: %s", p->path, p->i, what);
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a fraction or exponent";
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    default: return "null";
+    }
+}
+
+static int perr(parser *p, const char *tensor, const char *what, const json_t *v)
+{
+    wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': %s, got %s", p->path, tensor, what,
+               type_name(v));
     return -1;
 }
 
-static void ws(parser *p)
+/* An array of at most max unsigned integers into out[*count]. */
+static int u64_array(parser *p, const char *tensor, const char *field, const json_t *a,
+                     uint64_t *out, int max, int *count)
 {
-    while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' ||
-                           p->s[p->i] == '\n' || p->s[p->i] == '\r'))
-        p->i++;
-}
-
-static int expect(parser *p, char c)
-{
-    char msg[40];
-    ws(p);
-    if (p->i < p->n && p->s[p->i] == c) {
-        p->i++;
-        return 0;
-    }
-    snprintf(msg, sizeof msg, "expected '%c'", c);
-    return perr(p, msg);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most avail bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (avail < len)
-        return 0;
-    unsigned cp = c & (0x3F >> (len - 1));
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-static int hex4(parser *p, size_t at, unsigned *out)
-{
-    unsigned v = 0;
-    if (at + 4 > p->n)
+    char what[64];
+    if (!json_is_array(a))
+        return snprintf(what, sizeof what, "%s: expected an array", field),
+               perr(p, tensor, what, a);
+    if (json_array_size(a) > (size_t)max) {
+        wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': %s has %zu elements, at most "
+                   "%d", p->path, tensor, field, json_array_size(a), max);
         return -1;
-    for (size_t k = at; k < at + 4; k++) {
-        char c = p->s[k];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
     }
-    *out = v;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return snprintf(what, sizeof what, "%s[%zu]: expected an unsigned integer",
+                            field, i + 1), perr(p, tensor, what, v);
+        out[i] = (uint64_t)json_integer_value(v);
+    }
+    *count = (int)json_array_size(a);
     return 0;
 }
 
-static size_t put_utf8(char *o, unsigned cp)
+static int read_entry(parser *p, const char *name, const json_t *v, entry *e)
 {
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
+    uint64_t u[WB_MAX_DIM];
+    int k;
+    if (!json_is_object(v))
+        return perr(p, name, "expected an object", v);
+    for (void *it = json_object_iter((json_t *)v); it;
+         it = json_object_iter_next((json_t *)v, it)) {
+        const char *key = json_object_iter_key(it);
+        if (strcmp(key, "dtype") && strcmp(key, "shape") && strcmp(key, "data_offsets")) {
+            wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': unknown field '%s' (expected "
+                       "dtype, shape, data_offsets)", p->path, name, key);
+            return -1;
+        }
     }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
+    static const char *const fields[] = {"dtype", "shape", "data_offsets"};
+    for (int i = 0; i < 3; i++)
+        if (!json_object_get(v, fields[i])) {
+            wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': missing field '%s'",
+                       p->path, name, fields[i]);
+            return -1;
+        }
+    e->name = name;
+    const char *dt = json_string_value(json_object_get(v, "dtype"));
+    if (!dt)
+        return perr(p, name, "dtype: expected a string", json_object_get(v, "dtype"));
+    if (strcmp(dt, "F32") && strcmp(dt, "U8")) {
+        wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': dtype %s is not supported "
+                   "(F32 or U8)", p->path, name, dt);
+        return -1;
     }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
+    e->dtype = strcmp(dt, "U8") == 0 ? WB_U8 : WB_F32;
+    if (u64_array(p, name, "shape", json_object_get(v, "shape"), u, WB_MAX_DIM, &k))
+        return -1;
+    for (int d = 0; d < k; d++)
+        e->shape[d] = (int64_t)u[d]; /* jansson's integers are int64: no overflow */
+    e->ndim = k;
+    if (u64_array(p, name, "data_offsets", json_object_get(v, "data_offsets"), u, 2, &k))
+        return -1;
+    if (k != 2) {
+        wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': data_offsets must have 2 "
+                   "elements, got %d", p->path, name, k);
+        return -1;
     }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* One escape after a backslash at p->i; appends to o, advances p->i. */
-static int unescape(parser *p, char *o, size_t *olen)
-{
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    char c = p->i < p->n ? p->s[p->i] : '\0';
-    const char *hit = c ? strchr(from, c) : NULL;
-    if (hit) {
-        o[(*olen)++] = to[hit - from];
-        p->i++;
-        return 0;
-    }
-    unsigned cp, lo;
-    if (c != 'u' || hex4(p, p->i + 1, &cp) != 0)
-        return perr(p, "bad escape in string");
-    p->i += 5;
-    if (cp >= 0xDC00 && cp <= 0xDFFF)
-        return perr(p, "lone low surrogate in \\u escape");
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (p->i + 1 >= p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u' ||
-            hex4(p, p->i + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
-            return perr(p, "high surrogate without a low surrogate");
-        p->i += 6;
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-    }
-    if (cp == 0)
-        return perr(p, "\\u0000 is not supported in names");
-    *olen += put_utf8(o + *olen, cp);
+    e->begin = u[0];
+    e->end = u[1];
     return 0;
 }
 
-/* A JSON string at p->i into a new NUL-terminated buffer (*out, owned). */
-static int parse_string(parser *p, char **out)
+static int check_meta(parser *p, json_t *m)
 {
-    ws(p);
-    if (p->i >= p->n || p->s[p->i] != '"')
-        return perr(p, "expected a string");
-    size_t start = ++p->i, end = start;
-    while (end < p->n && p->s[end] != '"')
-        end += p->s[end] == '\\' ? 2 : 1;
-    if (end >= p->n)
-        return perr(p, "unterminated string");
-    char *o = wb_malloc(end - start + 1); /* decoding never lengthens */
-    if (!o) {
-        wb_err_set(p->err, WB_ENOMEM, "%s: out of memory reading the header", p->path);
+    const char *key;
+    const json_t *v;
+    if (!json_is_object(m)) {
+        wb_err_set(p->err, WB_EFORMAT, "%s: __metadata__: expected an object, got %s",
+                   p->path, type_name(m));
         return -1;
     }
-    size_t olen = 0;
-    while (p->i < end) {
-        const unsigned char *c = (const unsigned char *)p->s + p->i;
-        size_t k;
-        if (*c == '\\') {
-            p->i++;
-            if (unescape(p, o, &olen) != 0)
-                goto fail;
-        } else if (*c < 0x20) {
-            perr(p, "control character in string");
-            goto fail;
-        } else if ((k = utf8_len(c, end - p->i)) == 0) {
-            perr(p, "invalid UTF-8 in string");
-            goto fail;
-        } else {
-            memcpy(o + olen, c, k);
-            olen += k;
-            p->i += k;
+    json_object_foreach((json_t *)m, key, v) {
+        if (!json_is_string(v)) {
+            wb_err_set(p->err, WB_EFORMAT, "%s: __metadata__ '%s': expected a string, "
+                       "got %s", p->path, key, type_name(v));
+            return -1;
         }
     }
-    if (p->i != end) {
-        perr(p, "bad escape at the end of a string");
-        goto fail;
-    }
-    p->i = end + 1;
-    o[olen] = '\0';
-    *out = o;
+    p->meta = m;
     return 0;
-fail:
-    wb_free(o);
-    return -1;
-}
-
-/* An unsigned integer without sign, fraction or exponent. */
-static int parse_u64(parser *p, uint64_t *out)
-{
-    ws(p);
-    size_t start = p->i;
-    uint64_t v = 0;
-    while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') {
-        unsigned d = (unsigned)(p->s[p->i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return perr(p, "integer does not fit in 64 bits");
-        v = v * 10 + d;
-        p->i++;
-    }
-    if (p->i == start)
-        return perr(p, "expected an unsigned integer");
-    if (p->s[start] == '0' && p->i - start > 1)
-        return perr(p, "integer with a leading zero");
-    if (p->i < p->n && (p->s[p->i] == '.' || p->s[p->i] == 'e' || p->s[p->i] == 'E'))
-        return perr(p, "expected an integer, got a fraction or exponent");
-    *out = v;
-    return 0;
-}
-
-/* [u64, ...] with at most max elements. */
-static int parse_u64_array(parser *p, uint64_t *out, int max, int *count)
-{
-    *count = 0;
-    if (expect(p, '['))
-        return -1;
-    ws(p);
-    if (p->i < p->n && p->s[p->i] == ']') {
-        p->i++;
-        return 0;
-    }
-    for (;;) {
-        if (*count == max)
-            return perr(p, "too many array elements");
-        if (parse_u64(p, &out[(*count)++]))
-            return -1;
-        ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        return expect(p, ']');
-    }
-}
-
-/* Calls item(p, key, ctx) for each "key": of an object; item consumes the
- * value and takes ownership of key (frees or keeps it). */
-static int parse_object(parser *p, int (*item)(parser *, char *, void *), void *ctx)
-{
-    if (expect(p, '{'))
-        return -1;
-    ws(p);
-    if (p->i < p->n && p->s[p->i] == '}') {
-        p->i++;
-        return 0;
-    }
-    for (;;) {
-        char *key;
-        if (parse_string(p, &key))
-            return -1;
-        if (expect(p, ':')) {
-            wb_free(key);
-            return -1;
-        }
-        if (item(p, key, ctx))
-            return -1;
-        ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        return expect(p, '}');
-    }
-}
-
-static int meta_item(parser *p, char *key, void *ctx)
-{
-    (void)ctx;
-    if (p->nm == p->cap_m) {
-        int cap = p->cap_m ? 2 * p->cap_m : 8;
-        char **k = wb_realloc(p->mk, (size_t)cap * sizeof *k);
-        if (k)
-            p->mk = k;
-        char **v = k ? wb_realloc(p->mv, (size_t)cap * sizeof *v) : NULL;
-        if (!v) {
-            wb_err_set(p->err, WB_ENOMEM, "%s: out of memory reading the header",
-                       p->path);
-            wb_free(key);
-            return -1;
-        }
-        p->mv = v;
-        p->cap_m = cap;
-    }
-    char *val;
-    if (parse_string(p, &val)) {
-        wb_free(key);
-        return -1;
-    }
-    p->mk[p->nm] = key;
-    p->mv[p->nm++] = val;
-    return 0;
-}
-
-static int tensor_field_(parser *p, const char *key, entry *e);
-
-static int tensor_field(parser *p, char *key, void *ctx)
-{
-    int r = tensor_field_(p, key, ctx);
-    wb_free(key);
-    return r;
-}
-
-static int tensor_field_(parser *p, const char *key, entry *e)
-{
-    uint64_t v[WB_MAX_DIM];
-    int k, bit;
-    if (strcmp(key, "dtype") == 0)
-        bit = 1;
-    else if (strcmp(key, "shape") == 0)
-        bit = 2;
-    else if (strcmp(key, "data_offsets") == 0)
-        bit = 4;
-    else {
-        wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': unknown field '%s'",
-                   p->path, e->name, key);
-        return -1;
-    }
-    if (e->seen & bit) {
-        wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': field '%s' appears twice",
-                   p->path, e->name, key);
-        return -1;
-    }
-    e->seen |= bit;
-    if (bit == 1) {
-        char *dt;
-        if (parse_string(p, &dt))
-            return -1;
-        int f32 = strcmp(dt, "F32") == 0, u8 = strcmp(dt, "U8") == 0;
-        if (!f32 && !u8)
-            wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': dtype %s is not "
-                       "supported (F32 or U8)", p->path, e->name, dt);
-        wb_free(dt);
-        e->dtype = u8 ? WB_U8 : WB_F32;
-        return f32 || u8 ? 0 : -1;
-    }
-    if (bit == 2) {
-        if (parse_u64_array(p, v, WB_MAX_DIM, &k))
-            return -1;
-        for (int d = 0; d < k; d++) {
-            if (v[d] > (uint64_t)INT64_MAX)
-                return perr(p, "shape dimension too large");
-            e->shape[d] = (int64_t)v[d];
-        }
-        e->ndim = k;
-        return 0;
-    }
-    if (parse_u64_array(p, v, 2, &k))
-        return -1;
-    if (k != 2)
-        return perr(p, "data_offsets must have 2 elements");
-    e->begin = v[0];
-    e->end = v[1];
-    return 0;
-}
-
-static int top_item(parser *p, char *key, void *ctx)
-{
-    (void)ctx;
-    if (strcmp(key, "__metadata__") == 0) {
-        wb_free(key);
-        if (p->have_meta)
-            return perr(p, "__metadata__ appears twice");
-        p->have_meta = 1;
-        return parse_object(p, meta_item, NULL);
-    }
-    if (p->ne == p->cap_e) {
-        int cap = p->cap_e ? 2 * p->cap_e : 8;
-        entry *e = wb_realloc(p->e, (size_t)cap * sizeof *e);
-        if (!e) {
-            wb_err_set(p->err, WB_ENOMEM, "%s: out of memory reading the header",
-                       p->path);
-            wb_free(key);
-            return -1;
-        }
-        p->e = e;
-        p->cap_e = cap;
-    }
-    entry *e = &p->e[p->ne++];
-    memset(e, 0, sizeof *e);
-    e->name = key; /* owned by the entry (parser_free) from here on */
-    if (parse_object(p, tensor_field, e))
-        return -1;
-    if (e->seen != 7) {
-        wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': missing field '%s'", p->path,
-                   key, !(e->seen & 1) ? "dtype" : !(e->seen & 2) ? "shape"
-                                                               : "data_offsets");
-        return -1;
-    }
-    return 0;
-}
-
-static void parser_free(parser *p)
-{
-    for (int i = 0; i < p->ne; i++)
-        wb_free(p->e[i].name);
-    for (int i = 0; i < p->nm; i++) {
-        wb_free(p->mk[i]);
-        wb_free(p->mv[i]);
-    }
-    wb_free(p->e);
-    wb_free(p->mk);
-    wb_free(p->mv);
 }
 
 static int cmp_offset(const void *a, const void *b)
@@ -669,11 +378,6 @@ static int cmp_offset(const void *a, const void *b)
     if (x->begin != y->begin)
         return x->begin < y->begin ? -1 : 1;
     return (x->end > y->end) - (x->end < y->end);
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Offsets against the data size, byte counts against shapes, packing. */
@@ -730,36 +434,36 @@ static wb_status validate(parser *p, uint64_t data_size)
     return WB_OK;
 }
 
-/* Duplicate tensor or metadata names. */
-static wb_status check_unique(parser *p, char **names, int n, const char *what)
+static wb_status parse_header(parser *p, const char *hdr, size_t n, uint64_t data_size)
 {
-    qsort(names, (size_t)n, sizeof *names, cmp_name);
-    for (int i = 1; i < n; i++)
-        if (strcmp(names[i - 1], names[i]) == 0)
-            return wb_err_set(p->err, WB_EFORMAT, "%s: %s '%s' appears twice",
-                              p->path, what, names[i]);
-    return WB_OK;
-}
-
-static wb_status parse_header(parser *p, uint64_t data_size)
-{
-    if (parse_object(p, top_item, NULL))
-        return p->err->code ? p->err->code : WB_EFORMAT;
-    ws(p);
-    if (p->i != p->n)
-        return perr(p, "unexpected bytes after the header object"), WB_EFORMAT;
-    char **tmp = wb_calloc((size_t)(p->ne > p->nm ? p->ne : p->nm) + 1, sizeof *tmp);
-    if (!tmp)
-        return wb_err_set(p->err, WB_ENOMEM, "%s: out of memory", p->path);
-    for (int i = 0; i < p->ne; i++)
-        tmp[i] = p->e[i].name;
-    wb_status st = check_unique(p, tmp, p->ne, "tensor");
-    for (int i = 0; st == WB_OK && i < p->nm; i++)
-        tmp[i] = p->mk[i];
-    if (st == WB_OK)
-        st = check_unique(p, tmp, p->nm, "metadata key");
-    wb_free(tmp);
-    return st ? st : validate(p, data_size);
+    json_error_t je;
+    /* Any failed allocation inside jansson fails the parse: jansson 2.14's
+     * lexer drops a byte it cannot store and goes on (a truncated name). */
+    long fails0 = wb_alloc_failures();
+    p->root = json_loadb(hdr, n, JSON_REJECT_DUPLICATES, &je);
+    if (wb_alloc_failures() != fails0)
+        return wb_err_set(p->err, WB_ENOMEM, "%s: out of memory parsing the header",
+                          p->path);
+    if (!p->root)
+        return wb_err_set(p->err, WB_EFORMAT, "%s: header byte %d: %s", p->path,
+                          je.position, je.text);
+    if (!json_is_object(p->root))
+        return wb_err_set(p->err, WB_EFORMAT, "%s: header: expected a JSON object, got %s",
+                          p->path, type_name(p->root));
+    json_t *meta = json_object_get(p->root, "__metadata__");
+    p->e = wb_calloc(json_object_size(p->root) + 1, sizeof *p->e);
+    if (!p->e)
+        return wb_err_set(p->err, WB_ENOMEM, "%s: out of memory reading the header",
+                          p->path);
+    if (meta && check_meta(p, meta))
+        return WB_EFORMAT;
+    for (void *it = json_object_iter(p->root); it; it = json_object_iter_next(p->root, it)) {
+        const char *key = json_object_iter_key(it);
+        if (strcmp(key, "__metadata__") != 0 &&
+            read_entry(p, key, json_object_iter_value(it), &p->e[p->ne++]))
+            return WB_EFORMAT;
+    }
+    return validate(p, data_size);
 }
 
 /* ---------------------------------------------------------------------------
@@ -823,8 +527,8 @@ static wb_status read_header(FILE *f, const char *path, uint64_t fsize, char **h
     return WB_OK;
 }
 
-/* Move the parsed names and metadata into a new result and read the data
- * (entries are in offset order, packed, so one sequential read). */
+/* Copy the parsed names and metadata out of the tree into a new result and
+ * read the data (entries are in offset order, packed: one sequential read). */
 static wb_safetensors *build(parser *p, FILE *f, wb_err *err)
 {
     wb_safetensors *st = wb_calloc(1, sizeof *st);
@@ -832,29 +536,37 @@ static wb_safetensors *build(parser *p, FILE *f, wb_err *err)
         goto oom;
     st->names = wb_calloc((size_t)p->ne + 1, sizeof *st->names);
     st->tensors = wb_calloc((size_t)p->ne + 1, sizeof *st->tensors);
-    st->meta_keys = wb_calloc((size_t)p->nm + 1, sizeof *st->meta_keys);
-    st->meta_vals = wb_calloc((size_t)p->nm + 1, sizeof *st->meta_vals);
+    size_t nm = p->meta ? json_object_size(p->meta) : 0;
+    st->meta_keys = wb_calloc(nm + 1, sizeof *st->meta_keys);
+    st->meta_vals = wb_calloc(nm + 1, sizeof *st->meta_vals);
     if (!st->names || !st->tensors || !st->meta_keys || !st->meta_vals)
         goto oom;
-    for (; st->n_meta < p->nm; st->n_meta++) {
-        st->meta_keys[st->n_meta] = p->mk[st->n_meta];
-        st->meta_vals[st->n_meta] = p->mv[st->n_meta];
+    for (void *it = p->meta ? json_object_iter(p->meta) : NULL; it;
+         it = json_object_iter_next(p->meta, it), st->n_meta++) {
+        st->meta_keys[st->n_meta] = dupstr(json_object_iter_key(it));
+        st->meta_vals[st->n_meta] = dupstr(json_string_value(json_object_iter_value(it)));
+        if (!st->meta_keys[st->n_meta] || !st->meta_vals[st->n_meta]) {
+            st->n_meta++; /* freed with the rest */
+            goto oom;
+        }
     }
-    p->nm = 0;
     for (int i = 0; i < p->ne; i++) {
         entry *e = &p->e[i];
+        char *name = dupstr(e->name);
+        if (!name)
+            goto oom;
         wb_tensor *t = wb_tensor_new(e->dtype, e->ndim, e->shape, err);
         if (!t) {
+            wb_free(name);
             wb_err_prefix(err, "%s: tensor '%s': ", p->path, e->name);
             goto fail;
         }
-        st->names[st->n] = e->name;
+        st->names[st->n] = name;
         st->tensors[st->n++] = t;
-        e->name = NULL;
         size_t bytes = (size_t)(e->end - e->begin);
         if (bytes && fread(t->storage->data, 1, bytes, f) != bytes) {
             wb_err_set(err, WB_EIO, "%s: tensor '%s': read failed at data offset %llu",
-                       p->path, st->names[i], (unsigned long long)e->begin);
+                       p->path, name, (unsigned long long)e->begin);
             goto fail;
         }
         if (t->dtype == WB_F32 && !little_endian())
@@ -868,24 +580,26 @@ fail:
     return NULL;
 }
 
-/* Read and validate an open stream of fsize bytes (file or memory). */
-static wb_safetensors *load_stream(FILE *f, const char *path, uint64_t fsize,
-                                   wb_err *err)
+/* Read and validate fd (owned: closed here) of fsize bytes, file or memory. */
+static wb_safetensors *load_fd(int fd, const char *path, uint64_t fsize, wb_err *err)
 {
     uint64_t hlen = 0;
     char *hdr = NULL;
     wb_safetensors *st = NULL;
-    parser p = {0};
-    if (read_header(f, path, fsize, &hdr, &hlen, err) == WB_OK) {
-        p.s = hdr;
-        p.n = (size_t)hlen;
-        p.path = path;
-        p.err = err;
-        if (parse_header(&p, fsize - 8 - hlen) == WB_OK)
-            st = build(&p, f, err);
+    parser p = {.path = path, .err = err};
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        wb_err_set(err, WB_ENOMEM, "%s: cannot open a stream: %s", path, strerror(errno));
+    } else if (read_header(f, path, fsize, &hdr, &hlen, err) == WB_OK &&
+               parse_header(&p, hdr, (size_t)hlen, fsize - 8 - hlen) == WB_OK) {
+        st = build(&p, f, err);
     }
-    parser_free(&p);
+    json_decref(p.root);
+    wb_free(p.e);
     wb_free(hdr);
+    if (f)
+        fclose(f);
     if (!st) /* names from the file may hold control characters: one line */
         for (char *c = err->msg; *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -896,44 +610,25 @@ static wb_safetensors *load_stream(FILE *f, const char *path, uint64_t fsize,
 wb_safetensors *wb_safetensors_load(const char *path, wb_err *err)
 {
     wb_err local;
+    char shown[WB_ERR_PATH];
+    uint64_t size;
     if (!err)
         err = &local;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        wb_err_set(err, errno == ENOENT ? WB_ENOENT : WB_EIO, "%s: cannot open: %s",
-                   path, strerror(errno));
-        return NULL;
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        wb_err_set(err, WB_EIO, "%s: not a regular file", path);
-        return NULL;
-    }
-    wb_safetensors *st = load_stream(f, path, (uint64_t)sb.st_size, err);
-    fclose(f);
-    return st;
+    json_setup();
+    int fd = wb_infile_open(path, &size, err);
+    return fd < 0 ? NULL : load_fd(fd, wb_err_path(shown, path), size, err);
 }
 
 wb_safetensors *wb_safetensors_decode(const void *buf, size_t n, const char *name,
                                       wb_err *err)
 {
     wb_err local;
-    static const char empty[1];
     if (!err)
         err = &local;
-    if (!name)
-        name = "<memory>";
-    /* A read-only memory stream: the reader is shared with the file path. */
-    FILE *f = fmemopen((void *)(uintptr_t)(n ? buf : empty), n ? n : 1, "rb");
-    if (!f) {
-        wb_err_set(err, WB_ENOMEM, "%s: cannot open a memory stream: %s", name,
-                   strerror(errno));
-        return NULL;
-    }
-    wb_safetensors *st = load_stream(f, name, (uint64_t)n, err);
-    fclose(f);
-    return st;
+    name = name ? name : "<memory>";
+    json_setup();
+    int fd = wb_infile_mem(buf, n, name, err);
+    return fd < 0 ? NULL : load_fd(fd, name, n, err);
 }
 
 int wb_safetensors_count(const wb_safetensors *st) { return st->n; }

@@ -14,9 +14,11 @@
  * and renames it over the destination: a crash never leaves half a file.
  * The reader checks every length against the file size before allocating
  * anything from it (header length, JSON syntax, dtype, shape, offsets) and
- * names the file and the problem with numbers. It is not a general JSON
- * parser: it accepts exactly the schema above (which is what Python's
- * safetensors writes), with any JSON string escapes.
+ * names the file and the problem with numbers. The JSON is libjansson's
+ * (duplicate keys rejected, UTF-8 validated); the schema above is ours:
+ * anything else in the header (an unknown field, a non-string metadata
+ * value) is an error. What Python's safetensors writes loads, and Python's
+ * json + struct read what we write.
  */
 #ifndef WB_SAFETENSORS_H
 #define WB_SAFETENSORS_H
@@ -32,7 +34,8 @@
 /* Write n tensors (names[i], tensors[i]; names unique and non-empty, not
  * "__metadata__") and n_meta metadata pairs (meta_keys[i], meta_vals[i],
  * any UTF-8 strings; may be 0/NULL) to path, atomically. Tensors are written
- * in the order given. Fails with WB_EINVAL on a bad name, WB_EIO when the
+ * in the order given. Fails with WB_EINVAL on a bad name (or a string that
+ * is not UTF-8), WB_EIO when the
  * folder is not writable, the disk is full or the rename fails (the
  * destination is then unchanged and no temporary file is left). */
 wb_status wb_safetensors_save(const char *path, int n, const char *const *names,
@@ -47,7 +50,7 @@ typedef struct wb_safetensors wb_safetensors;
 /* Read and validate path. Returns an owned object (free with
  * wb_safetensors_free) or NULL with err: WB_ENOENT (cannot open),
  * WB_EFORMAT (anything malformed; the message starts with the path), WB_EIO,
- * WB_ENOMEM. */
+ * WB_ENOMEM. A FIFO, device or directory is WB_ENOENT at once (infile.h). */
 wb_safetensors *wb_safetensors_load(const char *path, wb_err *err);
 /* Same from n bytes in memory; `name` (NULL: "<memory>") starts error
  * messages. Used by the fuzz harness and the corpus tests. */

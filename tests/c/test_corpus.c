@@ -13,15 +13,16 @@
  * where "cleanly" is tests/fuzz/checks.h: a status, one line naming the
  * input, no leak (wb_alloc_live), and nothing for ASan/UBSan to report.
  * Then hostile inputs: declared sizes far beyond the file (no allocation at
- * all before the error), 1 MB malformed inputs (each fails in well under a
- * second), odd paths (missing, a directory, /dev/zero, empty), and the
- * committed fuzz findings in tests/fuzz/corpus/{idx,png,ckpt} replayed.
+ * all before the error), 1 MB malformed inputs (each fails within a bound
+ * on core allocations: work is counted, never timed), odd paths (missing, a
+ * directory, /dev/zero, empty: the non-regular ones refused before any read),
+ * and the committed fuzz findings in tests/fuzz/corpus/{idx,png,ckpt}
+ * replayed.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../../core/rng.h"
@@ -32,14 +33,6 @@
 typedef int (*fz_fn)(const unsigned char *, size_t);
 
 static char tmpdir[256];
-static int asan; /* sanitizers slow everything down: looser time limits */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Every truncation of g must fail cleanly: returns the count checked. */
 static long truncations(const gen_buf *g, wb_tensor *(*load)(const void *, size_t,
@@ -464,16 +457,13 @@ static void test_png_huge_declared_sizes(void)
      * before allocating the 256 MB output (the issue's "never allocates
      * more than its file size justifies"). */
     png_declared(&g, 8192, 8192, 1000);
-    double t0 = now();
     wb_alloc_fail_at(0, 0);
     t = wb_png_decode(g.p, g.n, FZ_NAME, &err);
     long allocs = wb_alloc_count();
-    double dt = now() - t0;
     CHECK(!t && err.code == WB_EFORMAT, "8192x8192 in %zu bytes: %d %s", g.n, err.code,
           err.msg);
     CHECK(allocs == 0, "8192x8192 in %zu bytes: %ld core allocations before failing "
           "(%s)", g.n, allocs, err.msg);
-    CHECK(dt < (asan ? 2.0 : 0.5), "took %.3f s", dt);
     wb_tensor_free(t);
     gen_free(&g);
     /* A text chunk declaring 1.7 GB in a 60-byte file (fuzz finding: libpng
@@ -485,11 +475,11 @@ static void test_png_huge_declared_sizes(void)
     gen_be32(&g, 0x68004321u);
     gen_put(&g, "zTXtab\0", 8);
     gen_free(&h);
-    t0 = now();
+    wb_alloc_fail_at(0, 0);
     t = wb_png_decode(g.p, g.n, FZ_NAME, &err);
     CHECK(!t && err.code == WB_EFORMAT && strstr(err.msg, "chunk 'zTXt' at byte 33") &&
           strstr(err.msg, "1744847649"), "zTXt of 1.7 GB: %d %s", err.code, err.msg);
-    CHECK(now() - t0 < 0.1, "took %.3f s", now() - t0);
+    CHECK(wb_alloc_count() == 0, "zTXt of 1.7 GB: %ld core allocations", wb_alloc_count());
     wb_tensor_free(t);
     gen_free(&g);
 }
@@ -626,7 +616,6 @@ static void test_ckpt_hostile_headers(void)
 static void test_malformed_megabyte_fails_fast(void)
 {
     const size_t MB = 1 << 20;
-    double limit = asan ? 2.0 : 0.25;
     unsigned char *buf = malloc(MB);
     wb_rng r;
     wb_rng_seed(&r, 6);
@@ -636,15 +625,16 @@ static void test_malformed_megabyte_fails_fast(void)
         const char *what;
         fz_fn fn;
         int setup;
+        long max_allocs;
     } cases[] = {
-        {"idx: random bytes", fz_idx, 0},
-        {"idx: 60000x28x28 header, 1 MB of data", fz_idx, 1},
-        {"idx: gzip magic, then garbage", fz_idx, 2},
-        {"png: signature, then random chunks", fz_png, 3},
-        {"png: valid IHDR, 1 MB IDAT of garbage", fz_png, 4},
-        {"ckpt: 1 MB header of nested brackets", fz_ckpt, 5},
-        {"ckpt: 1 MB header holding one long string", fz_ckpt, 6},
-        {"ckpt: 40000 tensors declared, data missing", fz_ckpt, 7},
+        {"idx: random bytes", fz_idx, 0, 0},
+        {"idx: 60000x28x28 header, 1 MB of data", fz_idx, 1, 0},
+        {"idx: gzip magic, then garbage", fz_idx, 2, 0},
+        {"png: signature, then random chunks", fz_png, 3, 0},
+        {"png: valid IHDR, 1 MB IDAT of garbage", fz_png, 4, 8},
+        {"ckpt: 1 MB header of nested brackets", fz_ckpt, 5, 8},
+        {"ckpt: 1 MB header holding one long string", fz_ckpt, 6, 64},
+        {"ckpt: 40000 tensors declared, data missing", fz_ckpt, 7, 10 * 40000},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         gen_buf g;
@@ -693,11 +683,12 @@ static void test_malformed_megabyte_fails_fast(void)
             break;
         }
         }
-        double t0 = now();
+        wb_alloc_fail_at(0, 0); /* resets the count */
         int rc = cases[c].fn(g.p, g.n);
-        double dt = now() - t0;
+        long allocs = wb_alloc_count();
         CHECK(rc == 0, "%s: %s", cases[c].what, fz_why);
-        CHECK(dt < limit, "%s: %.3f s (limit %.2f s)", cases[c].what, dt, limit);
+        CHECK(allocs <= cases[c].max_allocs, "%s: %ld core allocations, at most %ld",
+              cases[c].what, allocs, cases[c].max_allocs);
         /* It must be a failure, not a load. */
         wb_err err;
         memset(&err, 0, sizeof err);
@@ -732,7 +723,6 @@ static void test_odd_paths(void)
             wb_err err;
             memset(&err, 0, sizeof err);
             long live = wb_alloc_live();
-            double t0 = now();
             int loaded = 0;
             if (k == 0) {
                 wb_tensor *t = wb_idx_load(paths[p], &err);
@@ -755,7 +745,9 @@ static void test_odd_paths(void)
             if (p == 0)
                 CHECK(err.code == WB_ENOENT, "%s missing file: status %d (%s)", what,
                       err.code, err.msg);
-            CHECK(now() - t0 < 1.0, "%s %s took %.2f s", what, paths[p], now() - t0);
+            if (p == 1 || p == 2) /* refused at open: never read (no wait on a device) */
+                CHECK(err.code == WB_ENOENT && strstr(err.msg, "not a regular file"),
+                      "%s %s: status %d (%s)", what, paths[p], err.code, err.msg);
             CHECK(wb_alloc_live() == live, "%s %s: leak", what, paths[p]);
         }
     }
@@ -807,7 +799,6 @@ static void test_fuzz_corpora_replay(void)
 
 int main(void)
 {
-    asan = getenv("WB_ASAN") != NULL;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/wb_test_corpus.%d", (int)getpid());
     if (mkdir(tmpdir, 0700) != 0) {
         perror(tmpdir);

@@ -213,7 +213,7 @@ static void test_offsets(void)
     expect_bad(T1("F32", "[4]", "[4,20]"), 20, "4 unused data bytes before tensor 'a'");
     expect_bad(T1("F32", "[4]", "[0,16]"), 20, "4 bytes after the last tensor");
     expect_bad(T1("F32", "[4611686018427387904,4]", "[0,16]"), 16, "needs 18446744073709551615");
-    expect_bad(T1("F32", "[4]", "[0,18446744073709551616]"), 16, "does not fit in 64 bits");
+    expect_bad(T1("F32", "[4]", "[0,18446744073709551616]"), 16, "too big integer");
     CHECK(wb_alloc_live() == live0, "leak");
 }
 
@@ -222,30 +222,30 @@ static void test_bad_dtype_and_json(void)
     long live0 = wb_alloc_live();
     expect_bad(T1("F16", "[4]", "[0,8]"), 8, "tensor 'a': dtype F16 is not supported");
     expect_bad(T1("F64", "[1]", "[0,8]"), 8, "dtype F64");
-    expect_bad("[]      ", 0, "expected '{'");
+    expect_bad("[]      ", 0, "header: expected a JSON object, got an array");
     expect_bad("{\"a\":{}}", 0, "tensor 'a': missing field 'dtype'");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[]}}", 0, "missing field 'data_offsets'");
-    expect_bad("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\"}}", 0, "field 'dtype' appears twice");
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\"}}", 0, "duplicate object key");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"x\":1}}", 0, "unknown field 'x'");
     expect_bad(T1("F32", "[-4]", "[0,16]"), 16, "expected an unsigned integer");
-    expect_bad(T1("F32", "[04]", "[0,16]"), 16, "leading zero");
+    expect_bad(T1("F32", "[04]", "[0,16]"), 16, "invalid token");
     expect_bad(T1("F32", "[4.0]", "[0,16]"), 16, "fraction or exponent");
-    expect_bad(T1("F32", "[1,1,1,1,1,1,1,1,1]", "[0,4]"), 4, "too many array elements");
-    expect_bad(T1("F32", "[4]", "[0,16,3]"), 16, "too many array elements");
+    expect_bad(T1("F32", "[1,1,1,1,1,1,1,1,1]", "[0,4]"), 4, "shape has 9 elements, at most 8");
+    expect_bad(T1("F32", "[4]", "[0,16,3]"), 16, "data_offsets has 3 elements, at most 2");
     expect_bad(T1("F32", "[4]", "[0]"), 16, "data_offsets must have 2 elements");
-    expect_bad("{\"a\\q\":{}}", 0, "bad escape");
-    expect_bad("{\"a\\ud800\":{}}", 0, "high surrogate");
-    expect_bad("{\"\xff\":{}}", 0, "invalid UTF-8");
-    expect_bad("{\"\xc0\x80\":{}}", 0, "invalid UTF-8");
-    expect_bad("{\"a\nb\":{}}", 0, "control character");
-    expect_bad("{\"a", 0, "unterminated string");
+    expect_bad("{\"a\\q\":{}}", 0, "invalid escape");
+    expect_bad("{\"a\\ud800\":{}}", 0, "invalid Unicode");
+    expect_bad("{\"\xff\":{}}", 0, "unable to decode byte 0xff");
+    expect_bad("{\"\xc0\x80\":{}}", 0, "unable to decode byte 0xc0");
+    expect_bad("{\"a\nb\":{}}", 0, "unexpected newline");
+    expect_bad("{\"a", 0, "premature end of input");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
                "\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}",
-               0, "tensor 'a' appears twice");
+               0, "duplicate object key near '\"a\"'");
     expect_bad("{\"__metadata__\":{\"k\":1}}", 0, "expected a string");
-    expect_bad("{\"__metadata__\":{\"k\":\"v\",\"k\":\"w\"}}", 0, "metadata key 'k' appears twice");
-    expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "__metadata__ appears twice");
-    expect_bad("{} x", 0, "unexpected bytes after the header object");
+    expect_bad("{\"__metadata__\":{\"k\":\"v\",\"k\":\"w\"}}", 0, "duplicate object key near '\"k\"'");
+    expect_bad("{\"__metadata__\":{},\"__metadata__\":{}}", 0, "duplicate object key near '\"__metadata__\"'");
+    expect_bad("{} x", 0, "header byte 4: end of file expected");
     CHECK(wb_alloc_live() == live0, "leak");
 }
 
@@ -292,7 +292,7 @@ static void test_alloc_failures(void)
     const char *path = tmp_path("oom.safetensors");
     REQUIRE(save_small(path, &err) == WB_OK, "save: %s", err.msg);
     int ok_load = 0, ok_save = 0;
-    for (long k = 1; k < 80; k++) {
+    for (long k = 1; k < 300; k++) {
         wb_alloc_fail_at(k, 0);
         wb_safetensors *st = wb_safetensors_load(path, &err);
         wb_alloc_fail_at(0, 0);
@@ -307,7 +307,7 @@ static void test_alloc_failures(void)
     int64_t s[2] = {5, 7};
     wb_tensor *t = ramp(WB_F32, 2, s, 1);
     const char *name = "w";
-    for (long k = 1; k < 20; k++) {
+    for (long k = 1; k < 200; k++) {
         wb_alloc_fail_at(k, 0);
         wb_status st = wb_safetensors_save(path, 1, &name, (const wb_tensor *const *)&t,
                                            0, NULL, NULL, &err);

@@ -2,7 +2,8 @@
  * replay in `make test` (tests/c/test_corpus.c).
  *
  * fz_idx / fz_png / fz_ckpt feed n bytes to a parser's memory entry point
- * (wb_idx_decode, wb_png_decode, wb_safetensors_decode) and return 0 when
+ * (wb_idx_decode, wb_png_decode, wb_safetensors_decode: each hands the bytes
+ * to the file reader through a memfd, core/infile.h) and return 0 when
  * the result is clean, else fill why[] and return -1. Clean means:
  *   - success: the result is self-consistent (shape and element count,
  *     PNG values finite and in [0, 1], every checkpoint tensor readable);

@@ -30,7 +30,7 @@ CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || { echo "fuzz: $CLANG not found (make deps)"; exit 2; }
 mkdir -p "$out/obj" "$out/work" "$out/findings" || exit 2
 
-pkgs="lua5.4 openblas libpng zlib"
+pkgs="lua5.4 openblas libpng zlib jansson"
 cflags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
   $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -ldl"

@@ -164,9 +164,7 @@ T.test("a piped REPL (-i) auto-prints results and continues after errors", funct
 end)
 
 T.test("EOF inside a statement in a piped REPL: clear error, exit 1, no hang", function()
-  local t0 = wb.sys.time()
   local st, out, err = run("-i", "x = 1\nfor i = 1, 3 do\n  print(i)\n")
-  T.ok(wb.sys.time() - t0 < 10, "took too long")
   T.eq(st, 1)
   T.eq(out, "")
   T.ok(err:find("input ended inside an unfinished statement", 1, true), err)

@@ -58,7 +58,8 @@ T.test("save RGB [h, w, 3]: loads as BT.601 luma", function()
 end)
 
 T.test("load errors name the file", function()
-  T.check_error(dir .. "/none.png: No such file or directory", img.load, dir .. "/none.png")
+  T.check_error(dir .. "/none.png: cannot open: No such file or directory", img.load,
+    dir .. "/none.png")
   local f = io.open(dir .. "/text.png", "w"); f:write("not an image"); f:close()
   T.check_error("text.png: not a PNG file", img.load, dir .. "/text.png")
   local src = io.open(dir .. "/grey.png", "rb"); local bytes = src:read("a"); src:close()

@@ -167,10 +167,38 @@ function Sequential:load_weights(path)
   return self
 end
 
--- Build one layer from its config.
-local function build_layer(cfg, i, path)
+-- What each built-in kind's config must hold (the file is input: a field of
+-- the wrong type is named here, not met as a nil deep inside a constructor).
+local function field(cfg, key, want, optional)
+  local v = cfg[key]
+  if v == nil and optional then return nil end
+  if want == "count" then
+    local n = math.type(v) and math.tointeger(v)
+    if n and n > 0 then return nil end
+    return string.format("%s must be a positive integer, got %s", key, tostring(v))
+  end
+  if type(v) ~= want then
+    return string.format("%s must be a %s, got %s", key, want, type(v))
+  end
+end
+
+local fields = {
+  Dense = {{"n_in", "count"}, {"n_out", "count"}, {"activation", "string", true},
+           {"l2", "number", true}, {"init", "string", true}, {"use_bias", "boolean", true}},
+  Dropout = {{"rate", "number"}},
+  Activation = {{"activation", "string"}},
+  Flatten = {},
+}
+
+-- Build one layer from its config; raises a message without the path.
+local function build_layer(cfg)
   local nn = wb.nn
+  if type(cfg) ~= "table" then error("expected an object, got " .. type(cfg), 0) end
   local kind = cfg.kind
+  for _, f in ipairs(fields[kind] or {}) do
+    local why = field(cfg, f[1], f[2], f[3])
+    if why then error(why, 0) end
+  end
   if kind == "Dense" then
     return nn.Dense(math.tointeger(cfg.n_in), math.tointeger(cfg.n_out),
       {activation = cfg.activation, l2 = cfg.l2, init = cfg.init,
@@ -184,8 +212,14 @@ local function build_layer(cfg, i, path)
   elseif type(kind) == "string" and type(nn[kind]) == "function" then
     return nn[kind](cfg)
   end
-  error(string.format("%s: layer %d (%s) cannot be rebuilt: %s", path, i,
-    tostring(kind), cfg.description or "unknown kind"), 0)
+  error(string.format("cannot be rebuilt: %s", type(cfg.description) == "string"
+    and cfg.description or "unknown kind"), 0)
+end
+
+-- A malformed file: exit status 65 (README, Exit status), naming the file.
+local function bad_arch(path, fmt, ...)
+  wb.sys.fail("EFORMAT", path .. ": bad workbench.architecture metadata: "
+    .. string.format(fmt, ...))
 end
 
 ---wb.load(path) -> wb.Sequential
@@ -204,13 +238,21 @@ function wb.load(path)
       .. "build the model and call model:load_weights", 2)
   end
   local ok, cfgs = pcall(cjson.decode, arch)
-  if not ok or type(cfgs) ~= "table" then
-    error(path .. ": bad workbench.architecture metadata: " .. tostring(cfgs), 2)
+  if not ok then bad_arch(path, "%s", tostring(cfgs)) end
+  if type(cfgs) ~= "table" then bad_arch(path, "expected a list, got %s", type(cfgs)) end
+  for k in pairs(cfgs) do
+    if math.type(k) ~= "integer" or k < 1 or k > #cfgs then
+      bad_arch(path, "expected a list of layers, got the key %s", tostring(k))
+    end
   end
   local model = wb.nn.Sequential{}
   for i, cfg in ipairs(cfgs) do
-    local okl, layer = pcall(build_layer, cfg, i, path)
-    if not okl then error(layer, 2) end
+    local okl, layer = pcall(build_layer, cfg)
+    if not okl then
+      local why = tostring(layer):gsub("^[^\n:]+%.lua:%d+: ", "") -- the file is at fault
+      bad_arch(path, "layer %d (%s): %s", i, type(cfg) == "table" and tostring(cfg.kind)
+        or "?", why)
+    end
     model:add(layer)
   end
   local oka, err = pcall(apply, model, path, file)

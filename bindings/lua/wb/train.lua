@@ -9,6 +9,7 @@
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
+local args = require "wb.args"
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -54,6 +55,7 @@ local data_cache = {}
 ---@return table
 ---Example: local d = wb.data.for_config{dataset = "mnist", subset = {test = 500}}
 function M.data_for(cfg)
+  args.check("for_config", 1, cfg, "table")
   local key = cfg.dataset .. ":" .. util.canonical(cfg.subset or {})
   if data_cache[key] then return data_cache[key] end
   local d = wb.data.load(cfg.dataset)

@@ -496,6 +496,17 @@ function wb_Dropout:parameters() end
 ---@return wb.Dense
 function wb_Dropout:zero_grad() end
 
+---wb.Error{code = code, message = message, path = path} -> wb.Error
+---The error object a failure of the core raises: code is the kind
+---("EINVAL", "ESHAPE", "ERANGE", "ENOMEM", "EIO", "EFORMAT", "ESTATE",
+---"ENONFINITE", "ENOENT", "ECREATE"), message the text (tostring(e)
+---gives it), path the file involved when there is one. workbench exits
+---by code (README, Exit status). Raise one from Lua with error(wb.Error{...}).
+---Example: local ok, e = pcall(wb.load, "none.safetensors"); print(e.code, e.path)
+---@param t table
+---@return any
+function wb.Error(t) end
+
 ---wb.Experiment:command(hash) -> string
 ---The shell command that trains run hash on its own: `workbench SCRIPT
 ---[ARGS] --run HASH` (what --list-runs prints, for GNU parallel or Slurm).
@@ -1776,6 +1787,13 @@ function wb.io.load_safetensors(path) end
 ---@param tensors table
 ---@param metadata? table
 function wb.io.save_safetensors(path, tensors, metadata) end
+
+---wb.is_error(v) -> boolean
+---Whether v is a wb.Error (the value pcall returns for a core failure).
+---Example: local ok, e = pcall(wb.data.idx, "x"); if wb.is_error(e) then print(e.code) end
+---@param v any
+---@return boolean
+function wb.is_error(v) end
 
 ---wb.lab.compare_weights(runs, layer, opts) -> wb.Plot
 ---Histograms of one layer's weights across runs, overlaid on common bins

@@ -19,16 +19,11 @@
  * a result printer (bindings/lua/wb/repl.lua). Not here: LUA_INIT and -E
  * (workbench runs no code from the environment).
  *
- * Exit status (README.md, "Exit status") comes from the error object, never
- * from its text: a wb.Error's `code` (bindings/lwb.c) gives EX_DATAERR (65)
- * for EFORMAT and ENONFINITE, EX_NOINPUT (66) ENOENT, EX_OSERR (71) ENOMEM,
- * EX_CANTCREAT (73) ECREATE, EX_IOERR (74) EIO, 1 for the other codes; fit's
- * {kind = "diverged"} object gives 3; the "interrupted!" error raised by the
- * signal hook gives 130 / 143 (SIGINT / SIGTERM); any other error 1 (also a
- * syntax error, and a piped REPL whose input ends inside a statement);
- * EX_USAGE (64) a bad option, EX_NOINPUT a missing script, EX_OSERR Lua's
- * out of memory, EX_SOFTWARE (70) an error in the message handler. The
- * message handler reads it, because it sees the object where it was raised.
+ * Exit status (README.md, "Exit status"; the table in code_exit) comes
+ * from the error object, never from its text: a wb.Error's `code`
+ * (bindings/lwb.c), fit's {kind = "diverged"} (3), or the identity of the
+ * signal hook's "interrupted!" error (130 / 143). msghandler reads it, as it
+ * sees the object where it was raised; any other error is 1.
  *
  * A main script that returns a value v whose metatable has a function
  * __main is a task declaration: __main(v, arg) runs under the same docall
@@ -36,10 +31,7 @@
  * script's. A returned integer is the exit status (0..255), a returned
  * error object (wb.Error, {kind = "diverged"}) is reported and exits by its
  * kind; nil, nothing or any other value means 0, as before.
- *
- * SIGPIPE and SIGXFSZ are caught (a no-op handler, so children still get
- * the default): writes fail with EPIPE / EFBIG instead, and the run goes on
- * or fails cleanly.
+ * SIGPIPE and SIGXFSZ: see signal_noop.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -29,8 +29,7 @@
 
 #define HISTORY_MAX 1000
 
-static int use_readline; /* stdin and stdout are terminals */
-static int stdin_tty;    /* prompts are printed */
+static int stdin_tty; /* prompts are printed */
 static volatile sig_atomic_t got_sigint;
 
 void le_sigint(int sig)
@@ -69,6 +68,7 @@ static int plain_readline(const char *prompt, char **out)
 
 /* {==================== history ==================== */
 
+static int use_readline; /* stdin and stdout are terminals */
 static const char *le_progname = "workbench";
 static char history_path[PATH_MAX];
 static int history_warned;

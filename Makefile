@@ -36,7 +36,9 @@ CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) -g \
 LDLIBS  += $(PKG_LIBS) -lm -ldl
 
 CORE_SRC := $(wildcard core/*.c)
-BIND_SRC := $(filter-out bindings/workbench.c,$(wildcard bindings/*.c))
+# workbench.c and its line editing (readline) go into the executable only.
+EXE_SRC  := bindings/workbench.c bindings/lineedit.c
+BIND_SRC := $(filter-out $(EXE_SRC),$(wildcard bindings/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
@@ -60,7 +62,7 @@ $(O)/libwbcore.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(OUT)/workbench: $(O)/bindings/workbench.o $(BIND_OBJ) $(O)/libwbcore.a
+$(OUT)/workbench: $(EXE_SRC:%.c=$(O)/%.o) $(BIND_OBJ) $(O)/libwbcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(RL_LIBS) $(LDFLAGS)
 

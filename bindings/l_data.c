@@ -15,7 +15,7 @@ static int data_idx(lua_State *L)
     lwb_tensor_box *b = lwb_newtensorbox(L);
     b->t = wb_idx_load(path, &err);
     if (!b->t)
-        return lwb_raise(L, 0, &err);
+        return lwb_raise_path(L, 0, &err, path);
     lwb_gc_hint(L, b->t->storage->nbytes);
     return 1;
 }

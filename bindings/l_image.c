@@ -63,7 +63,7 @@ static int image_load(lua_State *L)
     wb_err err;
     box->t = wb_png_load(path, &err);
     if (!box->t)
-        return lwb_raise(L, 0, &err);
+        return lwb_raise_path(L, 0, &err, path);
     lwb_gc_hint(L, box->t->storage->nbytes);
     return 1;
 }
@@ -74,8 +74,8 @@ static int image_save(lua_State *L)
     const char *path = luaL_checkstring(L, 2);
     wb_err err;
     if (wb_png_save(t, path, &err) != WB_OK)
-        return lwb_raise(L, err.code == WB_ESHAPE || err.code == WB_ERANGE ||
-                         err.code == WB_ENONFINITE ? 1 : 0, &err);
+        return lwb_raise_path(L, err.code == WB_ESHAPE || err.code == WB_ERANGE ||
+                              err.code == WB_ENONFINITE ? 1 : 0, &err, path);
     return 0;
 }
 

@@ -100,7 +100,7 @@ static int io_save_safetensors(lua_State *L)
     }
     wb_err err;
     if (wb_safetensors_save(path, n, names, ts, n_meta, keys, vals, &err) != WB_OK)
-        return lwb_raise(L, 0, &err);
+        return lwb_raise_path(L, 0, &err, path);
     return 0;
 }
 
@@ -125,7 +125,7 @@ static int io_load_safetensors(lua_State *L)
     wb_err err;
     b->st = wb_safetensors_load(path, &err);
     if (!b->st)
-        return lwb_raise(L, 0, &err);
+        return lwb_raise_path(L, 0, &err, path);
     int n = wb_safetensors_count(b->st), nm = wb_safetensors_meta_count(b->st);
     lua_createtable(L, 0, n);  /* tensors */
     lua_createtable(L, 0, nm); /* metadata */

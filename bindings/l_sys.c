@@ -141,8 +141,9 @@ static int sys_exists(lua_State *L)
 static int sys_mkdir_p(lua_State *L)
 {
     wb_err err;
-    if (wb_mkdir_p(luaL_checkstring(L, 1), &err) != WB_OK)
-        return lwb_raise(L, 0, &err);
+    const char *path = luaL_checkstring(L, 1);
+    if (wb_mkdir_p(path, &err) != WB_OK)
+        return lwb_raise_path(L, 0, &err, path);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -156,7 +157,7 @@ static int sys_write_atomic(lua_State *L)
     const char *s = luaL_checklstring(L, 2, &n);
     if (wb_write_atomic(path, s, n, &err) != WB_OK) {
         wb_err_prefix(&err, "write_atomic: ");
-        return lwb_raise(L, 0, &err);
+        return lwb_raise_path(L, 0, &err, path);
     }
     lua_pushboolean(L, 1);
     return 1;
@@ -224,19 +225,22 @@ static int sys_listdir(lua_State *L)
     return 1;
 }
 
-/* wb.sys.fail(kind, message): raise message as an error of a core kind
- * ("EFORMAT", "ENOENT", "EIO", "ENOMEM", "EINVAL"), so that the executable's
- * exit status says what failed (README, Exit status) for errors found by
- * Lua code, e.g. a missing dataset. */
+/* wb.sys.fail(kind, message): raise message as a wb.Error of a core kind
+ * ("EFORMAT", "ENOENT", "ECREATE", "EIO", "ENOMEM", "EINVAL", ...), so that
+ * the executable's exit status says what failed (README, Exit status) for
+ * errors found by Lua code, e.g. a missing dataset. The message gets the
+ * caller's position, as error(message) would give it. */
 static int sys_fail(lua_State *L)
 {
-    static const char *const kinds[] = {"EINVAL", "EFORMAT", "ENOENT", "EIO", "ENOMEM",
-                                        NULL};
-    static const wb_status codes[] = {WB_EINVAL, WB_EFORMAT, WB_ENOENT, WB_EIO, WB_ENOMEM};
-    int k = luaL_checkoption(L, 1, NULL, kinds);
-    wb_err err;
-    wb_err_set(&err, codes[k], "%s", luaL_checkstring(L, 2));
-    return lwb_raise(L, 0, &err);
+    static const char *const kinds[] = {"EINVAL", "ESHAPE", "ERANGE", "ENOMEM", "EIO",
+                                        "EFORMAT", "ESTATE", "ENONFINITE", "ENOENT",
+                                        "ECREATE", NULL};
+    const char *kind = kinds[luaL_checkoption(L, 1, NULL, kinds)];
+    luaL_where(L, 1);
+    lua_pushstring(L, luaL_checkstring(L, 2));
+    lua_concat(L, 2);
+    lwb_pusherror(L, kind, lua_tostring(L, -1), NULL);
+    return lua_error(L);
 }
 
 static const luaL_Reg functions[] = {

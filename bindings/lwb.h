@@ -36,8 +36,18 @@ void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err);
 /* Report a tensor's storage to the Lua GC so big tensors get collected. */
 void lwb_gc_hint(lua_State *L, size_t nbytes);
 
-/* Raise err as a Lua error: luaL_argerror when pos > 0, else luaL_error. */
+#define LWB_ERROR "wb.Error"
+
+/* Raise err as a wb.Error {code = wb_status_name(err->code), message, path}
+ * whose message is the text luaL_argerror(L, pos, err->msg) (pos > 0) or
+ * luaL_error(L, "%s", err->msg) would raise. path (may be NULL) is the file
+ * involved, when the binding knows it. Never returns. */
 int lwb_raise(lua_State *L, int pos, const wb_err *err);
+int lwb_raise_path(lua_State *L, int pos, const wb_err *err, const char *path);
+/* Push a wb.Error {code, message, path (may be NULL)} without raising it. */
+void lwb_pusherror(lua_State *L, const char *code, const char *message, const char *path);
+/* Whether the value at idx is a wb.Error. */
+int lwb_is_error(lua_State *L, int idx);
 
 /* Get or create wb[name] as a table (the wb table is at index wbidx);
  * leaves it on top of the stack. */
@@ -47,7 +57,9 @@ void lwb_subtable(lua_State *L, int wbidx, const char *name);
  * `first`; fills shape/ndim. Raises on a bad value. */
 int lwb_checkshape(lua_State *L, int first, int64_t *shape);
 
-/* Openers, one per binding file. */
+/* Openers, one per binding file; lwb_open_error (wb.Error, wb.is_error)
+ * runs first, so every later raise finds the wb.Error metatable. */
+int lwb_open_error(lua_State *L);
 int lwb_open_tensor(lua_State *L);
 int lwb_open_data(lua_State *L);
 int lwb_open_nn(lua_State *L);

@@ -96,7 +96,7 @@ int luaopen_wb(lua_State *L)
     lua_pushvalue(L, wb);
     lua_setfield(L, -3, "wb"); /* package.loaded.wb: submodules require it */
 
-    lua_CFunction openers[] = {lwb_open_tensor, lwb_open_data, lwb_open_nn,
+    lua_CFunction openers[] = {lwb_open_error, lwb_open_tensor, lwb_open_data, lwb_open_nn,
                                lwb_open_optim, lwb_open_image, lwb_open_io,
                                lwb_open_sys};
     for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++) {

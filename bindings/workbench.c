@@ -1,53 +1,42 @@
 /* workbench.c - the `workbench` executable: scripts, -e chunks and the REPL.
  *
- * Built like Lua 5.4's lua.c, and deliberately close to it so that its
- * behaviour is familiar: main runs pmain under lua_pcall; every chunk runs
- * through docall, which installs a traceback message handler and a SIGINT
- * handler that only sets a hook raising "interrupted!" (so Ctrl-C stops a
- * long loop or `fit` and the REPL survives; a second Ctrl-C before the hook
- * runs, e.g. inside one long C call, ends the process, as in lua.c). The
- * REPL tries `return <line>` first, then the line as a statement, and reads
- * continuation lines while the syntax error ends in `<eof>`.
+ * Built like Lua 5.4's lua.c, function for function, so that its behaviour
+ * is familiar: main runs pmain under lua_pcall; every chunk runs through
+ * docall, which installs msghandler (traceback) and a SIGINT/SIGTERM
+ * handler that only sets a hook raising "interrupted!" (Ctrl-C stops a long
+ * loop or `fit` and the REPL survives; a second Ctrl-C before the hook runs,
+ * e.g. inside one long C call, ends the process, as in lua.c). The REPL
+ * tries `return <line>` first, then the line as a statement, and reads
+ * continuation lines while the syntax error ends in `<eof>`. Line input
+ * (readline, history, completion) sits behind bindings/lineedit.h, as
+ * lua.c's lua_readline macros.
  *
- * What it adds to lua.c: the global `wb` (luaL_requiref of luaopen_wb), -v
- * with library versions, -h and -h NAME (NAME's help text from wb.help.cli;
- * status 1 when NAME has none), sysexits.h exit statuses, the OpenBLAS thread
- * default, and a REPL with a history file, tab completion and a result
- * printer (the last two in Lua: bindings/lua/wb/repl.lua). Not here:
- * LUA_INIT and -E (workbench runs no code from the environment).
+ * What it adds to lua.c: the globals `wb` (luaL_requiref of luaopen_wb) and
+ * `help` (wb.help.show); -v with library versions; -h / --help and -h NAME
+ * (NAME's help text from wb.help.cli; status 1 when NAME has none); exit
+ * statuses from sysexits.h; the OpenBLAS thread default; a main script may
+ * return a task (below); and a REPL with a history file, tab completion and
+ * a result printer (bindings/lua/wb/repl.lua). Not here: LUA_INIT and -E
+ * (workbench runs no code from the environment).
  *
- * Exit status (README.md, "Exit status"): 0 success; 1 an error in the
- * script (message and traceback on stderr; also a piped REPL whose input
- * ends inside a statement); 3 training diverged (fit's {kind = "diverged"}
- * error object); EX_USAGE (64) bad option; EX_DATAERR (65) malformed input
- * (WB_EFORMAT, WB_ENONFINITE); EX_NOINPUT (66) script or input file missing
- * or unreadable (WB_ENOENT); EX_SOFTWARE (70) error in the error handler;
- * EX_OSERR (71) out of memory (Lua's, WB_ENOMEM, no Lua state);
- * EX_CANTCREAT (73) an output file cannot be created (WB_EIO "cannot
- * create"); EX_IOERR (74) other I/O errors (WB_EIO); 130 / 143 stopped by
- * SIGINT / SIGTERM. How: lwb_raise records each core failure's status and
- * message in the registry; the message handler, which sees the error
- * object where it was raised, classifies it (exit_for_error) and a raised
- * message that contains the recorded one takes its status. SIGPIPE and
- * SIGXFSZ are caught (a no-op handler, so children still get the default):
- * writes fail with EPIPE / EFBIG instead, and the run goes on or fails
- * cleanly.
+ * Exit status (README.md, "Exit status"; the table in code_exit) comes
+ * from the error object, never from its text: a wb.Error's `code`
+ * (bindings/lwb.c), fit's {kind = "diverged"} (3), or the identity of the
+ * signal hook's "interrupted!" error (130 / 143). msghandler reads it, as it
+ * sees the object where it was raised; any other error is 1.
  *
- * Line editing: GNU readline, not libedit. Debian's own lua5.4 links
- * readline, and its completion API (rl_attempted_completion_function,
- * rl_completion_matches, the callback interface we use to make Ctrl-C clear
- * the line) and history file (append_history, multi-line entries with
- * timestamps) are richer than libedit's emulation of them. Build with
- * -DWB_NO_READLINE for the plain getline fallback, which is also what runs
- * whenever stdin or stdout is not a terminal.
+ * A main script that returns a value v whose metatable has a function
+ * __main is a task declaration: __main(v, arg) runs under the same docall
+ * (errors and signals as for the script), and its result counts as the
+ * script's. A returned integer is the exit status (0..255), a returned
+ * error object (wb.Error, {kind = "diverged"}) is reported and exits by its
+ * kind; nil, nothing or any other value means 0, as before.
+ * SIGPIPE and SIGXFSZ: see signal_noop.
  */
-#include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -57,11 +46,7 @@
 #include <lualib.h>
 #include <png.h>
 
-#if !defined(WB_NO_READLINE)
-#include <readline/history.h>
-#include <readline/readline.h>
-#endif
-
+#include "lineedit.h"
 #include "lwb.h"
 
 #ifndef WB_VERSION
@@ -72,16 +57,17 @@ int luaopen_wb(lua_State *L);
 
 #define PROMPT "> "
 #define PROMPT2 ">> "
-#define HISTORY_MAX 1000
 #define EOFMARK "<eof>"
 #define MARKLEN (sizeof(EOFMARK) - 1)
+#define EXIT_DIVERGED 3 /* custom: sysexits.h has nothing for it */
 
 static const char *progname = "workbench";
 static lua_State *globalL = NULL;
 
-#define EXIT_DIVERGED 3 /* custom: sysexits.h has nothing for it */
 static volatile sig_atomic_t stop_signal; /* SIGINT or SIGTERM seen in a chunk */
-static int chunk_exit = 1; /* exit status for the last chunk's error */
+static int chunk_exit = 1;  /* exit status for the last chunk's error */
+static int interrupt_key;   /* registry[&interrupt_key]: the hook's error */
+static int repl_key;        /* registry[&repl_key]: the wb.repl module */
 
 /* {==================================================================
 ** Signals, messages, protected calls (as in lua.c)
@@ -96,12 +82,18 @@ static void setsignal(int sig, void (*handler)(int), struct sigaction *old)
     sigaction(sig, &sa, old);
 }
 
-/* Hook set by laction: stop the interpreter at the next Lua instruction. */
+/* Hook set by laction: stop the interpreter at the next Lua instruction.
+ * The error is remembered, so the exit status knows it by identity. */
 static void lstop(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted!");
+    luaL_where(L, 1);
+    lua_pushliteral(L, "interrupted!");
+    lua_concat(L, 2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &interrupt_key);
+    lua_error(L);
 }
 
 /* A C signal cannot touch a Lua state safely; it only sets a hook. The
@@ -133,47 +125,55 @@ static int report(lua_State *L, int status)
     return status;
 }
 
-/* The exit status an error object means (see the header comment). Runs in
- * the message handler, where the raised object is still intact. */
-static int exit_for_error(lua_State *L, int idx)
+/* The exit status of a wb.Error code (README, Exit status). */
+static int code_exit(const char *code)
 {
-    if (lua_type(L, idx) == LUA_TTABLE) {
-        int diverged = lua_getfield(L, idx, "kind") == LUA_TSTRING &&
-                       strcmp(lua_tostring(L, -1), "diverged") == 0;
-        lua_pop(L, 1);
-        return diverged ? EXIT_DIVERGED : 1;
-    }
-    const char *msg = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
-    if (!msg)
-        return 1;
-    if (stop_signal && strstr(msg, "interrupted!"))
-        return 128 + stop_signal;
-    int code = 1;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.last_msg") == LUA_TSTRING &&
-        lua_rawlen(L, -1) > 0 && strstr(msg, lua_tostring(L, -1))) {
-        lua_getfield(L, LUA_REGISTRYINDEX, "wb.last_status");
-        switch ((wb_status)lua_tointeger(L, -1)) {
-        case WB_EFORMAT: case WB_ENONFINITE: code = EX_DATAERR; break;
-        case WB_ENOENT: code = EX_NOINPUT; break;
-        case WB_ENOMEM: code = EX_OSERR; break;
-        case WB_EIO: code = strstr(msg, "cannot create") ? EX_CANTCREAT : EX_IOERR; break;
-        default: code = 1; break;
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return code;
+    static const struct { const char *code; int status; } map[] = {
+        {"EFORMAT", EX_DATAERR}, {"ENONFINITE", EX_DATAERR}, {"ENOENT", EX_NOINPUT},
+        {"ENOMEM", EX_OSERR},    {"ECREATE", EX_CANTCREAT},  {"EIO", EX_IOERR},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(code, map[i].code) == 0)
+            return map[i].status;
+    return 1;
 }
 
+/* The exit status an error object means (see the header comment). */
+static int exit_for_error(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    int status = 1;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &interrupt_key);
+    if (stop_signal && lua_rawequal(L, idx, -1))
+        status = 128 + stop_signal;
+    lua_pop(L, 1);
+    if (status != 1 || !lua_istable(L, idx))
+        return status;
+    lua_pushliteral(L, "kind");
+    if (lua_rawget(L, idx) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "diverged") == 0)
+        status = EXIT_DIVERGED;
+    lua_pushliteral(L, "code");
+    if (lua_rawget(L, idx) == LUA_TSTRING && status == 1)
+        status = code_exit(lua_tostring(L, -1));
+    lua_pop(L, 2);
+    return status;
+}
+
+/* A wb.Error reads as a string error does: its text and a traceback. Other
+ * objects with __tostring print as that, as in lua.c. */
 static int msghandler(lua_State *L)
 {
     chunk_exit = exit_for_error(L, 1);
     const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) { /* error object is not a string */
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            return 1;
-        msg = lua_pushfstring(L, "(error object is a %s value)",
-                              luaL_typename(L, 1));
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+            if (!lwb_is_error(L, 1))
+                return 1;
+            msg = lua_tostring(L, -1);
+        } else {
+            msg = lua_pushfstring(L, "(error object is a %s value)",
+                                  luaL_typename(L, 1));
+        }
     }
     luaL_traceback(L, L, msg, 1);
     return 1;
@@ -187,8 +187,6 @@ static int docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     globalL = L;
-    lua_pushnil(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, "wb.last_msg"); /* a fresh chunk */
     chunk_exit = 1;
     stop_signal = 0;
     struct sigaction old, oldterm;
@@ -211,7 +209,7 @@ static int docall(lua_State *L, int narg, int nres)
 /* }================================================================== */
 
 /* {==================================================================
-** Options, versions, arguments, scripts
+** Options and versions
 ** =================================================================== */
 
 enum { has_error = 1, has_i = 2, has_v = 4, has_e = 8, has_h = 16 };
@@ -230,6 +228,7 @@ static void print_options(FILE *f)
             "  -W        turn warnings on\n"
             "  -h [NAME] show this help, or the help text of NAME (wb.zeros, "
             "Tensor:sum, wb.runs)\n"
+            "  --help [NAME]  the same as -h\n"
             "  --        stop handling options\n"
             "  -         run stdin as the script and stop handling options\n"
             "With no script, runs the REPL (stdin a terminal) or the program "
@@ -249,24 +248,20 @@ static void print_usage(const char *badoption)
 static void print_version(void)
 {
     int nt = openblas_get_num_threads();
+    char rl[64];
     printf("workbench %s\n", WB_VERSION);
     printf("Lua       %s\n", LUA_RELEASE);
     printf("OpenBLAS  %s (core %s, %d thread%s)\n", openblas_get_config(),
            openblas_get_corename(), nt, nt == 1 ? "" : "s");
     printf("libpng    %s (built with %s)\n", png_get_libpng_ver(NULL),
            PNG_LIBPNG_VER_STRING);
-#if !defined(WB_NO_READLINE)
-    printf("readline  %s (built with %d.%d)\n", rl_library_version,
-           RL_VERSION_MAJOR, RL_VERSION_MINOR);
-#else
-    printf("readline  none (built with WB_NO_READLINE)\n");
-#endif
+    printf("readline  %s\n", le_version(rl, sizeof rl));
     fflush(stdout);
 }
 
-/* Traverse the options (lua.c's collectargs, plus -h). Returns a mask; sets
- * *first to the script's index (argc when none), or to the bad option's
- * index together with has_error. */
+/* Traverse the options (lua.c's collectargs, plus -h / --help). Returns a
+ * mask; sets *first to the script's index (argc when none), or to the bad
+ * option's index together with has_error. */
 static int collectargs(char **argv, int *first)
 {
     int args = 0, i;
@@ -278,6 +273,12 @@ static int collectargs(char **argv, int *first)
         *first = i;
         if (argv[i][0] != '-')
             return args; /* the script */
+        if (strcmp(argv[i], "--help") == 0) { /* the same as -h */
+            args |= has_h;
+            if (argv[i + 1] != NULL && argv[i + 1][0] != '-')
+                help_topic = argv[++i];
+            continue;
+        }
         switch (argv[i][1]) {
         case '-': /* "--" */
             if (argv[i][2] != '\0')
@@ -317,6 +318,12 @@ static int collectargs(char **argv, int *first)
     *first = i;
     return args;
 }
+
+/* }================================================================== */
+
+/* {==================================================================
+** Chunks: -e, -l, -h NAME, the script
+** =================================================================== */
 
 /* The global `arg` as lua5.4 builds it: arg[0] the script, arg[1..] its
  * arguments, negative indices the interpreter and options. Without a
@@ -375,9 +382,13 @@ static int dohelp(lua_State *L, const char *topic)
     return code;
 }
 
+/* The globals `wb` and `help` (the REPL's help(x), in scripts and -e too). */
 static int openwb(lua_State *L)
 {
-    luaL_requiref(L, "wb", luaopen_wb, 1); /* also the global `wb` */
+    luaL_requiref(L, "wb", luaopen_wb, 1);
+    if (lua_getfield(L, -1, "help") == LUA_TTABLE &&
+        lua_getfield(L, -1, "show") == LUA_TFUNCTION)
+        lua_setglobal(L, "help");
     return 0;
 }
 
@@ -414,8 +425,47 @@ static int pushargs(lua_State *L)
     return n;
 }
 
-/* Run the script argv[0] ("-" is stdin unless it came after "--").
- * Returns an exit status. */
+/* Below its arguments, the main chunk: call it; if it returns a task (a
+ * value whose metatable has __main), run __main(task, arg). One result. */
+static int runmain(lua_State *L)
+{
+    lua_call(L, lua_gettop(L) - 1, 1);
+    int t = luaL_getmetafield(L, 1, "__main");
+    if (t == LUA_TNIL)
+        return 1;
+    if (t != LUA_TFUNCTION)
+        return luaL_error(L, "the script returned a value whose __main is a %s, "
+                             "expected a function", luaL_typename(L, -1));
+    lua_insert(L, 1);
+    lua_getglobal(L, "arg");
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* The exit status a script's result means (header comment). */
+static int result_exit(lua_State *L)
+{
+    int isint;
+    lua_Integer n = lua_tointegerx(L, -1, &isint);
+    int status = 0;
+    if (isint && lua_type(L, -1) == LUA_TNUMBER) {
+        if (n >= 0 && n <= 255)
+            status = (int)n;
+        else {
+            l_message(progname, lua_pushfstring(L, "the script returned exit status "
+                      "%I, expected 0..255", n));
+            lua_pop(L, 1);
+            status = 1;
+        }
+    } else if (lua_istable(L, -1) && (lwb_is_error(L, -1) || exit_for_error(L, -1) != 1)) {
+        status = exit_for_error(L, -1); /* an error object, returned */
+        l_message(progname, luaL_tolstring(L, -1, NULL));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return status;
+}
+
 /* Modules beside the script are found first (as Python's sys.path[0]):
  * package.path gets "<dir>/?.lua;<dir>/?/init.lua;" in front. */
 static void add_script_dir(lua_State *L, const char *fname)
@@ -436,6 +486,8 @@ static void add_script_dir(lua_State *L, const char *fname)
     lua_pop(L, 3);
 }
 
+/* Run the script argv[0] ("-" is stdin unless it came after "--").
+ * Returns an exit status. */
 static int handle_script(lua_State *L, char **argv)
 {
     const char *fname = argv[0];
@@ -443,259 +495,34 @@ static int handle_script(lua_State *L, char **argv)
         fname = NULL;
     if (fname)
         add_script_dir(L, fname);
+    lua_pushcfunction(L, runmain);
     int status = luaL_loadfile(L, fname);
     if (status == LUA_ERRFILE) {
         report(L, status); /* "cannot open x.lua: No such file or directory" */
+        lua_pop(L, 1);
         return EX_NOINPUT;
     }
     if (status == LUA_OK) {
-        int base = lua_gettop(L);
         int n = pushargs(L);
-        status = docall(L, n, LUA_MULTRET);
-        if (status == LUA_OK && lua_gettop(L) >= base &&
-            luaL_getmetafield(L, base, "__main") == LUA_TFUNCTION) {
-            /* a script that returns a declaration (a task): run its main */
-            lua_pushvalue(L, base);
-            lua_getglobal(L, "arg");
-            status = docall(L, 2, 1);
-            if (status == LUA_OK && lua_isinteger(L, -1))
-                return (int)lua_tointeger(L, -1);
-        }
+        status = docall(L, n + 1, 1);
+        if (status == LUA_OK)
+            return result_exit(L);
     } else {
+        lua_remove(L, -2); /* runmain */
         chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1; /* syntax error: 1 */
     }
-    return report(L, status) == LUA_OK ? 0 : chunk_exit;
+    report(L, status);
+    return chunk_exit;
 }
 
 /* }================================================================== */
 
 /* {==================================================================
-** Line input: readline on a terminal, getline otherwise
+** The REPL (lua.c's get_prompt / pushline / addreturn / multiline /
+** loadline / l_print / doREPL)
 ** =================================================================== */
 
-enum { LINE_EOF = 0, LINE_OK = 1, LINE_CANCEL = -1 };
-
-static int use_readline;         /* stdin and stdout are terminals */
-static int stdin_tty;            /* prompts are printed */
-static int eof_in_statement;     /* input ended inside a statement */
-static volatile sig_atomic_t got_sigint;
-static int repl_key;             /* registry[&repl_key] = the wb.repl module */
-
-static void sigint_flag(int sig)
-{
-    (void)sig;
-    got_sigint = 1;
-}
-
-#if !defined(WB_NO_READLINE)
-
-static char history_path[PATH_MAX];
-static int history_warned;
-static char *rl_result;
-static int rl_finished;
-
-/* Persist one entry: append it to the file (creating it if needed) and cap
- * the file at HISTORY_MAX entries. Failures warn once, never stop the REPL. */
-static void history_save(const char *line)
-{
-    if (!line[0])
-        return;
-    HIST_ENTRY *last = history_get(history_base + history_length - 1);
-    if (last && strcmp(last->line, line) == 0)
-        return; /* no consecutive duplicates */
-    add_history(line);
-    if (!history_path[0])
-        return;
-    int e = append_history(1, history_path);
-    if (e == ENOENT)
-        e = write_history(history_path);
-    if (e == 0)
-        e = history_truncate_file(history_path, HISTORY_MAX);
-    if (e != 0 && !history_warned) {
-        history_warned = 1;
-        fprintf(stderr, "%s: cannot write history file %s: %s\n", progname,
-                history_path, strerror(e));
-    }
-}
-
-static void history_open(void)
-{
-    const char *p = getenv("WB_HISTORY"), *home = getenv("HOME");
-    if (p && p[0])
-        snprintf(history_path, sizeof history_path, "%s", p);
-    else if (home && home[0])
-        snprintf(history_path, sizeof history_path, "%s/.workbench_history",
-                 home);
-    using_history();
-    stifle_history(HISTORY_MAX);
-    /* Timestamps separate entries in the file, so a multi-line statement
-     * comes back as one entry. */
-    history_comment_char = '#'; /* else the timestamps are not written */
-    history_write_timestamps = 1;
-    history_multiline_entries = 1;
-    if (history_path[0])
-        read_history(history_path); /* a missing file is fine */
-}
-
-/* {---- completion: candidates come from wb.repl.complete(text) ---- */
-
-static lua_State *completeL;
-static char **cands;
-static size_t ncands, icand;
-
-static void free_cands(void)
-{
-    for (size_t i = icand; i < ncands; i++)
-        free(cands[i]);
-    free(cands);
-    cands = NULL;
-    ncands = icand = 0;
-}
-
-static int l_complete(lua_State *L)
-{
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &repl_key);
-    lua_getfield(L, -1, "complete");
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 1);
-    return 1;
-}
-
-/* Fill cands from Lua; errors in the completer are ignored (no matches). */
-static void fill_cands(const char *text)
-{
-    lua_State *L = completeL;
-    free_cands();
-    if (!L || !lua_checkstack(L, 4))
-        return;
-    lua_pushcfunction(L, l_complete);
-    lua_pushstring(L, text);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-        size_t n = lua_rawlen(L, -1);
-        cands = n ? calloc(n, sizeof *cands) : NULL;
-        for (size_t i = 0; cands && i < n; i++) {
-            lua_rawgeti(L, -1, (lua_Integer)i + 1);
-            const char *s = lua_tostring(L, -1);
-            char *c = s ? strdup(s) : NULL;
-            if (c)
-                cands[ncands++] = c;
-            lua_pop(L, 1);
-        }
-    }
-    lua_pop(L, 1);
-}
-
-/* readline generator: hands over one malloc'd candidate per call. */
-static char *next_cand(const char *text, int state)
-{
-    if (state == 0)
-        fill_cands(text);
-    return icand < ncands ? cands[icand++] : NULL;
-}
-
-static char **complete(const char *text, int start, int end)
-{
-    (void)start, (void)end;
-    rl_attempted_completion_over = 1; /* never fall back to file names */
-    rl_completion_suppress_append = 1;
-    return rl_completion_matches(text, next_cand);
-}
-
-/* }---- */
-
-static void rl_online(char *line)
-{
-    rl_result = line;
-    rl_finished = 1;
-    rl_callback_handler_remove();
-}
-
-/* readline through its callback interface, so that Ctrl-C (our handler
- * only sets a flag; select sees EINTR) abandons the line cleanly. */
-static int rl_getline(const char *prompt, char **out)
-{
-    int fd = fileno(rl_instream ? rl_instream : stdin);
-    rl_result = NULL;
-    rl_finished = 0;
-    got_sigint = 0;
-    rl_callback_handler_install(prompt, rl_online);
-    while (!rl_finished) {
-        fd_set fds;
-        FD_ZERO(&fds);
-        FD_SET(fd, &fds);
-        int r = select(fd + 1, &fds, NULL, NULL, NULL);
-        if (got_sigint) {
-            got_sigint = 0;
-            rl_free_line_state();
-            rl_callback_sigcleanup();
-            rl_echo_signal_char(SIGINT);
-            rl_callback_handler_remove();
-            fputc('\n', stdout);
-            fflush(stdout);
-            return LINE_CANCEL;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rl_callback_handler_remove();
-            return LINE_EOF;
-        }
-        rl_callback_read_char();
-    }
-    *out = rl_result;
-    return rl_result ? LINE_OK : LINE_EOF;
-}
-
-static void saveline(const char *line)
-{
-    if (use_readline)
-        history_save(line);
-}
-
-#else /* WB_NO_READLINE */
-
-static void saveline(const char *line)
-{
-    (void)line;
-}
-
-#endif
-
-/* Read one line into a malloc'd *out (without the newline). */
-static int readline_any(const char *prompt, char **out)
-{
-#if !defined(WB_NO_READLINE)
-    if (use_readline)
-        return rl_getline(prompt, out);
-#endif
-    if (stdin_tty) {
-        fputs(prompt, stdout);
-        fflush(stdout);
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    got_sigint = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) {
-        free(line);
-        if (got_sigint && ferror(stdin)) { /* Ctrl-C: EINTR, not the end */
-            clearerr(stdin);
-            fputc('\n', stdout);
-            return LINE_CANCEL;
-        }
-        return LINE_EOF;
-    }
-    if (n > 0 && line[n - 1] == '\n')
-        line[n - 1] = '\0';
-    *out = line;
-    return LINE_OK;
-}
-
-/* }================================================================== */
-
-/* {==================================================================
-** The REPL (lua.c's loadline / addreturn / multiline / doREPL)
-** =================================================================== */
+static int eof_in_statement; /* input ended inside a statement */
 
 static const char *get_prompt(lua_State *L, int firstline)
 {
@@ -717,21 +544,21 @@ static int incomplete(lua_State *L, int status)
     return lmsg >= MARKLEN && strcmp(msg + lmsg - MARKLEN, EOFMARK) == 0;
 }
 
-/* Prompt, read a line, push it. Returns LINE_OK, LINE_EOF or LINE_CANCEL. */
+/* Prompt, read a line, push it. Returns LE_OK, LE_EOF or LE_CANCEL. */
 static int pushline(lua_State *L, int firstline)
 {
     char *b = NULL;
     const char *prompt = get_prompt(L, firstline);
-    int r = readline_any(prompt, &b);
+    int r = le_readline(prompt, &b);
     lua_pop(L, 1); /* prompt */
-    if (r != LINE_OK)
+    if (r != LE_OK)
         return r;
     if (firstline && b[0] == '=') /* 5.2 compatibility: "=x" means "return x" */
         lua_pushfstring(L, "return %s", b + 1);
     else
         lua_pushstring(L, b);
     free(b);
-    return LINE_OK;
+    return LE_OK;
 }
 
 /* Compile the line on the stack as "return <line>;". On success the chunk
@@ -744,7 +571,7 @@ static int addreturn(lua_State *L)
     if (status == LUA_OK) {
         lua_remove(L, -2);
         if (line[0] != '\0')
-            saveline(line);
+            le_saveline(line);
     } else {
         lua_pop(L, 2);
     }
@@ -759,21 +586,21 @@ static int multiline(lua_State *L)
         const char *line = lua_tolstring(L, 1, &len);
         int status = luaL_loadbuffer(L, line, len, "=stdin");
         if (!incomplete(L, status)) {
-            saveline(line);
+            le_saveline(line);
             return status;
         }
         int r = pushline(L, 0);
-        if (r == LINE_EOF) { /* keep the syntax error, say what happened */
-            saveline(line);
+        if (r == LE_EOF) { /* keep the syntax error, say what happened */
+            le_saveline(line);
             eof_in_statement = 1;
             lua_pushfstring(L, "input ended inside an unfinished statement (%s)",
                             lua_tostring(L, -1));
             lua_remove(L, -2);
             return LUA_ERRSYNTAX;
         }
-        if (r == LINE_CANCEL) {
+        if (r == LE_CANCEL) {
             lua_pop(L, 1);
-            return LINE_CANCEL;
+            return LE_CANCEL;
         }
         lua_remove(L, -2); /* the syntax error */
         lua_pushliteral(L, "\n");
@@ -783,16 +610,16 @@ static int multiline(lua_State *L)
 }
 
 /* Read one complete statement and compile it. Returns a Lua status with
- * the chunk (or error) on the stack, LINE_CANCEL, or -10 at end of input. */
+ * the chunk (or error) on the stack, LE_CANCEL, or REPL_EOF. */
 #define REPL_EOF (-10)
 static int loadline(lua_State *L)
 {
     lua_settop(L, 0);
     int r = pushline(L, 1);
-    if (r == LINE_EOF)
+    if (r == LE_EOF)
         return REPL_EOF;
-    if (r == LINE_CANCEL)
-        return LINE_CANCEL;
+    if (r == LE_CANCEL)
+        return LE_CANCEL;
     int status = addreturn(L);
     if (status != LUA_OK)
         status = multiline(L);
@@ -829,6 +656,7 @@ static int loadrepl(lua_State *L)
     return 0;
 }
 
+/* Load wb.repl (printer, completer) and start line editing. */
 static void repl_open(lua_State *L)
 {
     lua_pushcfunction(L, loadrepl);
@@ -837,29 +665,13 @@ static void repl_open(lua_State *L)
                   "print plainly, no completion (%s)", lua_tostring(L, -1)));
         lua_pop(L, 2);
     }
-    use_readline = 0;
-#if !defined(WB_NO_READLINE)
-    use_readline = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-    if (use_readline) {
-        static char breaks[] = " \t\n\"\\'><=;+-*/%^~#{}()[],&|";
-        completeL = L;
-        rl_readline_name = "workbench"; /* for $if workbench in ~/.inputrc */
-        rl_catch_signals = 0;           /* SIGINT is ours (rl_getline) */
-        rl_basic_word_break_characters = breaks;
-        rl_completer_word_break_characters = breaks;
-        rl_attempted_completion_function = complete;
-        history_open();
-    }
-#endif
-}
-
-static void repl_close(void)
-{
-#if !defined(WB_NO_READLINE)
-    if (use_readline)
-        free_cands();
-    completeL = NULL;
-#endif
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &repl_key);
+    if (lua_istable(L, -1))
+        lua_getfield(L, -1, "complete");
+    else
+        lua_pushnil(L);
+    le_open(L, lua_gettop(L), progname);
+    lua_pop(L, 2);
 }
 
 /* Returns the exit status: 1 if a piped REPL's input ended inside a
@@ -867,13 +679,14 @@ static void repl_close(void)
 static int doREPL(lua_State *L)
 {
     const char *oldprogname = progname;
-    progname = NULL; /* REPL errors read "stdin:1: ...", as in lua.c */
+    int stdin_tty = isatty(STDIN_FILENO);
     repl_open(L);
+    progname = NULL; /* REPL errors read "stdin:1: ...", as in lua.c */
     struct sigaction old;
-    setsignal(SIGINT, sigint_flag, &old); /* between lines, Ctrl-C is a flag */
+    setsignal(SIGINT, le_sigint, &old); /* between lines, Ctrl-C is a flag */
     int status, result = 0;
     while ((status = loadline(L)) != REPL_EOF) {
-        if (status == LINE_CANCEL)
+        if (status == LE_CANCEL)
             continue;
         if (status == LUA_OK)
             status = docall(L, 0, LUA_MULTRET);
@@ -893,7 +706,7 @@ static int doREPL(lua_State *L)
         fflush(stdout);
     }
     sigaction(SIGINT, &old, NULL);
-    repl_close();
+    le_close(L);
     progname = oldprogname;
     return result;
 }
@@ -916,8 +729,8 @@ static int pmain(lua_State *L)
     char **argv = (char **)lua_touserdata(L, 2);
     int script, status = 0;
     int args = collectargs(argv, &script);
+    int stdin_tty = isatty(STDIN_FILENO);
     luaL_checkversion(L);
-    stdin_tty = isatty(STDIN_FILENO);
     if (args == has_error) {
         print_usage(argv[script]);
         lua_pushinteger(L, EX_USAGE);

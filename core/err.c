@@ -59,7 +59,7 @@ const char *wb_status_name(wb_status code)
 {
     static const char *names[] = {
         "OK", "EINVAL", "ESHAPE", "ERANGE", "ENOMEM",
-        "EIO", "EFORMAT", "ESTATE", "ENONFINITE", "ENOENT",
+        "EIO", "EFORMAT", "ESTATE", "ENONFINITE", "ENOENT", "ECREATE",
     };
     if ((unsigned)code < sizeof names / sizeof names[0])
         return names[code];

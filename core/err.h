@@ -18,7 +18,10 @@ typedef enum wb_status {
     WB_EFORMAT,     /* malformed file: bad magic, truncated, bad header */
     WB_ESTATE,      /* call out of order (backward before forward) */
     WB_ENONFINITE,  /* NaN or infinity where a finite number is required */
-    WB_ENOENT       /* input file does not exist or cannot be opened */
+    WB_ENOENT,      /* input file does not exist or cannot be opened */
+    WB_ECREATE      /* output file cannot be created (missing or read-only
+                       folder): a kind of its own, so callers need not read
+                       the message to tell it from other I/O failures */
 } wb_status;
 
 #define WB_ERR_MSG 512
@@ -52,7 +55,8 @@ wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)
  * WB_ERR_MSG with its reason ("File name too long"). */
 const char *wb_err_path(char buf[WB_ERR_PATH], const char *path);
 
-/* Short name of a status ("EFORMAT"), for tests and exit-status mapping. */
+/* Short name of a status ("EFORMAT"): the `code` of a wb.Error in Lua, which
+ * the executable maps to its exit status; "EUNKNOWN" past the last one. */
 const char *wb_status_name(wb_status code);
 
 #endif

@@ -118,7 +118,7 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
         fd = open(tmp, flags, 0666);
     }
     if (fd < 0) {
-        wb_err_set(err, WB_EIO, "%s: cannot create temporary file %s: %s",
+        wb_err_set(err, WB_ECREATE, "%s: cannot create temporary file %s: %s",
                    path, tmp, strerror(errno));
         if (f->dirfd >= 0)
             close(f->dirfd);
@@ -222,7 +222,7 @@ static wb_status mkdir_one(const char *dir, wb_err *err)
         return wb_err_set(err, WB_EIO, "mkdir_p: %s exists and is not a "
                           "directory", dir);
     }
-    return wb_err_set(err, WB_EIO, "mkdir_p: cannot create %s: %s", dir,
+    return wb_err_set(err, WB_ECREATE, "mkdir_p: cannot create %s: %s", dir,
                       strerror(saved));
 }
 

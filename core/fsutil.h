@@ -19,8 +19,9 @@
 #include "err.h"
 
 /* Replace the file at path with the n bytes at buf, atomically (above).
- * WB_EIO on any system-call failure, WB_ENOMEM if the temporary name cannot
- * be allocated, WB_EINVAL for an empty path. */
+ * WB_ECREATE when the temporary file cannot be created (missing or read-only
+ * folder), WB_EIO on any other system-call failure, WB_ENOMEM if the
+ * temporary name cannot be allocated, WB_EINVAL for an empty path. */
 wb_status wb_write_atomic(const char *path, const void *buf, size_t n,
                           wb_err *err);
 
@@ -28,7 +29,7 @@ wb_status wb_write_atomic(const char *path, const void *buf, size_t n,
  * checkpoint writer): _new opens the temporary file, _write appends,
  * _commit makes it visible at path, _free abandons it.
  *
- *   wb_atomic *f = wb_atomic_new(path, &err);    NULL + err on failure
+ *   wb_atomic *f = wb_atomic_new(path, &err);    NULL + err (WB_ECREATE...)
  *   wb_atomic_write(f, buf, n, &err) ...         WB_EIO on failure
  *   wb_atomic_commit(f, &err);                   frees f, success or not
  *
@@ -59,8 +60,8 @@ long wb_fsutil_injected(void);
 
 /* Create path and any missing parents (like `mkdir -p`, mode 0777 before
  * the umask). OK when path already is a directory; WB_EIO naming the
- * component when a component exists and is not a directory or cannot be
- * created. */
+ * component when a component exists and is not a directory, WB_ECREATE when
+ * one cannot be created. */
 wb_status wb_mkdir_p(const char *path, wb_err *err);
 
 #endif

@@ -76,6 +76,16 @@ T.test("73: an output file cannot be created", function()
   expect("wb.image.save(wb.zeros(4, 4), '" .. dir .. "/missing/x.png')", 73)
 end)
 
+T.test("73: ECREATE from a missing folder, from wb.sys.fail and through a layer", function()
+  local ok, e = pcall(wb.sys.write_atomic, dir .. "/missing/x.json", "{}")
+  T.ok(not ok and wb.is_error(e), tostring(e))
+  T.eq(e.code, "ECREATE")
+  T.eq(e.path, dir .. "/missing/x.json")
+  ok, e = pcall(wb.sys.mkdir_p, "/proc/no/such")
+  T.eq(e.code, "ECREATE", tostring(e))
+  expect("wb.sys.fail('ECREATE', 'out/x: cannot create')", 73, "out/x: cannot create")
+end)
+
 T.test("74: an I/O error (rename over a folder)", function()
   assert(os.execute("mkdir -p " .. dir .. "/afolder"))
   expect("wb.sys.write_atomic('" .. dir .. "/afolder', 'x')", 74, "rename")
@@ -93,6 +103,96 @@ T.test("3: training diverged (lr = 1e300)", function()
     print("not reached")]], 3, "diverged")
   T.ok(not err:find("not reached"), err)
 end)
+
+-- {==== errors as values: wb.Error ====
+
+T.test("a core failure is a wb.Error {code, message, path}; tostring is its text", function()
+  local path = dir .. "/none.idx"
+  local ok, e = pcall(wb.data.idx, path)
+  T.ok(not ok and wb.is_error(e), tostring(e))
+  T.eq(e.code, "ENOENT")
+  T.eq(e.path, path)
+  T.eq(tostring(e), e.message)
+  T.ok(e.message:find(path, 1, true), e.message)
+  T.eq(getmetatable(e), wb.Error)
+  -- argument errors read as luaL_argerror's, position included
+  local f = load("return wb.zeros(1e10, 1e10)", "=chunk")
+  ok, e = pcall(f)
+  T.ok(wb.is_error(e), tostring(e))
+  T.ok(tostring(e):find("^chunk:1: "), tostring(e))
+  T.eq(e.code, "ERANGE")
+  f = load("local t = wb.zeros(2, 3)\nt:copy(wb.zeros(4))", "=chunk")
+  ok, e = pcall(f)
+  T.ok(tostring(e):find("^chunk:2: bad argument #1 to 'copy' %("), tostring(e))
+  local t = wb.zeros(2, 3)
+  ok, e = pcall(function() return t:reshape(7) end)
+  T.eq(e.code, "ESHAPE"); T.eq(e.path, nil)
+  -- "..." .. e builds a string, as with a string error
+  T.eq("x: " .. e, "x: " .. e.message)
+  T.eq(wb.is_error("x"), false); T.eq(wb.is_error({code = "EIO"}), false)
+  local n = wb.Error{code = "EIO", message = "disk gone", path = "a/b"}
+  T.ok(wb.is_error(n)); T.eq(tostring(n), "disk gone"); T.eq(n.path, "a/b")
+  T.check_error("unknown key 'kind'", wb.Error, {code = "EIO", message = "m", kind = 1})
+  T.check_error("unknown code 'EWHAT'", wb.Error, {code = "EWHAT", message = "m"})
+  T.check_error("'message' must be a string", wb.Error, {code = "EIO"})
+  T.check_error("invalid option 'ENOPE'", wb.sys.fail, "ENOPE", "m")
+end)
+
+T.test("exit statuses come from .code, not from the text", function()
+  expect("error(wb.Error{code = 'EFORMAT', message = 'my own words'})", 65, "my own words")
+  expect("error(wb.Error{code = 'EIO', message = 'x'})", 74)
+  -- a text that reads like a core failure is still a plain error
+  expect("error('cannot create temporary file: No such file or directory')", 1)
+  -- wb.sys.fail raises a wb.Error with the caller's position
+  local err = expect("local function f() wb.sys.fail('ENOENT', 'data/x: missing') end\nf()",
+    66, ":1: data/x: missing")
+  T.ok(err:find("stack traceback:", 1, true), err)
+end)
+
+T.test("a layer's failure keeps its code through Sequential's prefix", function()
+  local err = expect([[
+    local bad = {forward = function() wb.sys.fail('EFORMAT', 'bad bytes') end,
+                 parameters = function() return {} end, zero_grad = function() end}
+    local m = wb.nn.Sequential{wb.nn.Dense(2, 2), bad}
+    m:forward(wb.zeros(1, 2))]], 65, "layer 2 (")
+  T.ok(err:find("bad bytes", 1, true), err)
+  local ok, e = pcall(function()
+    local m = wb.nn.Sequential{wb.nn.Dense(2, 2)}
+    m:forward(wb.zeros(1, 3))
+  end)
+  T.ok(wb.is_error(e) and e.code == "ESHAPE", tostring(e))
+  T.ok(e.message:find("^layer 1 %(Dense 2%->2%): "), e.message)
+end)
+
+T.test("a script returning a task runs its __main(task, arg); its result is the status",
+  function()
+  T.eq(run("return setmetatable({}, {__main = function(t, a) return 7 end})"), 7)
+  local st, out = run("return setmetatable({n = 2}, {__main = function(t, a) "
+    .. "io.write(t.n, ' ', #a, ' ', a[1]) end})", "x")
+  T.eq(st, 0); T.eq(out, "2 1 x")
+  -- errors in __main are handled as the script's own
+  expect("return setmetatable({}, {__main = function() wb.sys.fail('ENOENT', 'gone') end})",
+    66, "gone")
+  expect("return setmetatable({}, {__main = 3})", 1, "__main is a number")
+  expect("return wb.Error{code = 'EIO', message = 'returned failure'}", 74, "returned failure")
+  expect("return 0", 0)
+  expect("return 5", 5)
+  expect("return 256", 1, "expected 0..255")
+  expect("return 'a string'", 0)
+end)
+
+T.test("no classification by text in the sources (strstr, find(\"non)", function()
+  if T.sh("git rev-parse --is-inside-work-tree") ~= 0 then return T.skip("grep", "no git") end
+  local _, out = T.sh("git grep -n strstr -- bindings/*.c")
+  for line in out:gmatch("[^\n]+") do
+    T.ok(not line:find("msg") and not line:find("err"), "strstr on a message: " .. line)
+  end
+  local st
+  st, out = T.sh("git grep -n 'find(\"non' -- bindings/lua")
+  T.eq(out, "", "find(\"non in bindings/lua")
+end)
+
+-- }====
 
 -- Start a script in the background, signal it once it printed "ready",
 -- and return how the shell that waited for it ended (a death by signal N

@@ -14,9 +14,10 @@
 wb.sys = {}
 
 ---wb.sys.fail(kind, message)
----Raises message as an error of a core kind: "EFORMAT" (malformed input),
----"ENOENT" (missing input), "EIO", "ENOMEM" or "EINVAL", so that
----workbench exits with that kind's status (65, 66, 74, 71; EINVAL: 1).
+---Raises message as a wb.Error of a core kind: "EFORMAT" (malformed input),
+---"ENOENT" (missing input), "ECREATE" (an output cannot be created), "EIO",
+---"ENOMEM", "EINVAL" or any other status name, so that workbench exits with
+---that kind's status (65, 66, 73, 74, 71; EINVAL: 1).
 ---@param kind string
 ---@param message string
 ---Example: wb.sys.fail("ENOENT", "data/x.idx: not found: run make data")

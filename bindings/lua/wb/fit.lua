@@ -444,7 +444,7 @@ local function run_epoch(self, ctx, epoch)
     self:backward_logits(x, ce:backward(), false)
     local ok, err = pcall(opt.step, opt, params, grads)
     if not ok then
-      if type(err) == "string" and err:find("non%-finite") then
+      if wb.is_error(err) and err.code == "ENONFINITE" then
         error(diverged(epoch, step, total, ctx.history, err), 0)
       end
       error(err, 0)

@@ -11,8 +11,10 @@
 --
 -- Errors raised by a layer are rethrown with a prefix naming it, "layer 2
 -- (Dense 784->128): ...", only on the error path (the call itself is a plain
--- pcall, which makes no garbage). Error objects (tables) pass through
--- unchanged.
+-- pcall, which makes no garbage). A wb.Error comes back as a new wb.Error
+-- with the prefixed message and the same code and path, so the kind of the
+-- failure (and workbench's exit status) survives; other error objects
+-- (tables) pass through unchanged.
 local wb = require "wb"
 local args = require "wb.args"
 local nn = wb.nn or {}
@@ -40,8 +42,12 @@ end
 Sequential._describe = describe
 
 local function rethrow(i, layer, err)
+  local prefix = string.format("layer %d (%s): ", i, describe(layer))
+  if wb.is_error(err) then
+    error(wb.Error{code = err.code, message = prefix .. err.message, path = err.path}, 0)
+  end
   if type(err) ~= "string" then error(err, 0) end
-  error(string.format("layer %d (%s): %s", i, describe(layer), err), 0)
+  error(prefix .. err, 0)
 end
 
 local function check_layer(layer, where)

@@ -2,8 +2,8 @@
 --
 -- Used by the workbench executable (bindings/workbench.c requires it when
 -- the REPL starts); wb/init.lua does not load it, and it adds nothing to wb.
--- Loading it defines the global `help` (wb.help.show), the REPL's only
--- global besides `wb`; scripts call wb.help(x).
+-- Loading it defines the global `help` (wb.help.show) when it is missing;
+-- the executable already defines it for scripts and -e too.
 -- Both halves only read: completion walks tables and their metatables'
 -- __index tables (and __methods, where our C types such as wb.Tensor keep
 -- their methods behind an __index function) but never calls an __index

@@ -1,0 +1,301 @@
+/* lwb.c - helpers shared by the binding files (declared in lwb.h): tensor
+ * boxes, shapes, and wb.Error, the value a core failure becomes in Lua.
+ *
+ * A core failure travels as a value, the way liolib's luaL_fileresult hands
+ * back (fail, message, errno): lwb_raise raises a wb.Error table
+ * {code = "EIO", message = ..., path = ...}, `code` being the core status's
+ * name (core/err.c wb_status_name). Whoever catches it (fit's divergence
+ * check, the executable's exit status) reads `code`, never the text. Its
+ * __tostring is the text a plain luaL_error / luaL_argerror would have
+ * raised, position and "bad argument #n to 'f' (...)" included, so messages
+ * read as before. Not here: the per-type bindings (l_*.c).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "lwb.h"
+
+/* {==================== tensor boxes and shapes ==================== */
+
+wb_tensor *lwb_totensor(lua_State *L, int idx)
+{
+    lwb_tensor_box *b = luaL_testudata(L, idx, LWB_TENSOR);
+    return b ? b->t : NULL;
+}
+
+wb_tensor *lwb_checktensor(lua_State *L, int idx)
+{
+    lwb_tensor_box *b = luaL_checkudata(L, idx, LWB_TENSOR);
+    if (!b->t)
+        luaL_error(L, "attempt to use a released tensor");
+    return b->t;
+}
+
+lwb_tensor_box *lwb_newtensorbox(lua_State *L)
+{
+    lwb_tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->t = NULL;
+    luaL_setmetatable(L, LWB_TENSOR);
+    return b;
+}
+
+void lwb_gc_hint(lua_State *L, size_t nbytes)
+{
+    if (nbytes >= 64 * 1024)
+        lua_gc(L, LUA_GCSTEP, (int)(nbytes / 1024 > 1 << 20 ? 1 << 20 : nbytes / 1024));
+}
+
+void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err)
+{
+    if (!t)
+        lwb_raise(L, 0, err);
+    lwb_tensor_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->t = t;
+    luaL_setmetatable(L, LWB_TENSOR);
+    if (t->storage->refcount == 1)
+        lwb_gc_hint(L, t->storage->nbytes);
+}
+
+static int64_t checkdim(lua_State *L, int idx)
+{
+    lua_Integer n;
+    int isnum;
+    n = lua_tointegerx(L, idx, &isnum);
+    if (!isnum) {
+        /* 1e10 is a float with an exact integer value: accept it. */
+        lua_Number d = lua_tonumberx(L, idx, &isnum);
+        if (!isnum || d != floor(d) || !(fabs(d) < 9.2e18))
+            luaL_argerror(L, idx, "dimension must be an integer");
+        n = (lua_Integer)d;
+    }
+    if (n < 0)
+        luaL_argerror(L, idx, "dimension must not be negative");
+    return (int64_t)n;
+}
+
+int lwb_checkshape(lua_State *L, int first, int64_t *shape)
+{
+    int ndim = 0;
+    if (lua_istable(L, first)) {
+        int n = (int)luaL_len(L, first);
+        luaL_argcheck(L, n <= WB_MAX_DIM, first, "too many dimensions");
+        for (int i = 1; i <= n; i++) {
+            lua_geti(L, first, i);
+            shape[ndim++] = checkdim(L, -1);
+            lua_pop(L, 1);
+        }
+        return ndim;
+    }
+    int top = lua_gettop(L);
+    luaL_argcheck(L, top - first + 1 <= WB_MAX_DIM, first, "too many dimensions");
+    for (int i = first; i <= top; i++)
+        shape[ndim++] = checkdim(L, i);
+    return ndim;
+}
+
+/* }==================== */
+
+/* {==================== wb.Error ==================== */
+
+/* The status names a wb.Error may carry: every core status but WB_OK. */
+static int known_code(const char *code)
+{
+    for (int c = WB_OK + 1; strcmp(wb_status_name((wb_status)c), "EUNKNOWN") != 0; c++)
+        if (strcmp(code, wb_status_name((wb_status)c)) == 0)
+            return 1;
+    return 0;
+}
+
+void lwb_pusherror(lua_State *L, const char *code, const char *message, const char *path)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+    if (path) {
+        lua_pushstring(L, path);
+        lua_setfield(L, -2, "path");
+    }
+    luaL_setmetatable(L, LWB_ERROR);
+}
+
+/* lauxlib.c's findfield / pushglobalfuncname (Lua 5.4, MIT licence): the
+ * name under which package.loaded reaches the function at ar ("wb.zeros"),
+ * as luaL_argerror finds it when the call site gives none. */
+static int findfield(lua_State *L, int objidx, int level)
+{
+    if (level == 0 || !lua_istable(L, -1))
+        return 0;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            if (lua_rawequal(L, objidx, -1)) {
+                lua_pop(L, 1);
+                return 1;
+            } else if (findfield(L, objidx, level - 1)) {
+                lua_pushliteral(L, ".");
+                lua_replace(L, -3);
+                lua_concat(L, 3);
+                return 1;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int pushglobalfuncname(lua_State *L, lua_Debug *ar)
+{
+    int top = lua_gettop(L);
+    lua_getinfo(L, "f", ar);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    luaL_checkstack(L, 6, "not enough stack");
+    if (findfield(L, top + 1, 2)) {
+        const char *name = lua_tostring(L, -1);
+        if (strncmp(name, LUA_GNAME ".", 3) == 0) {
+            lua_pushstring(L, name + 3);
+            lua_remove(L, -2);
+        }
+        lua_copy(L, -1, top + 1);
+        lua_settop(L, top + 1);
+        return 1;
+    }
+    lua_settop(L, top);
+    return 0;
+}
+
+/* Push the text luaL_argerror(L, arg, extramsg) raises, without raising. */
+static void pushargtext(lua_State *L, int arg, const char *extramsg)
+{
+    lua_Debug ar;
+    if (!lua_getstack(L, 0, &ar)) {
+        lua_pushfstring(L, "bad argument #%d (%s)", arg, extramsg);
+        return;
+    }
+    lua_getinfo(L, "n", &ar);
+    if (ar.namewhat && strcmp(ar.namewhat, "method") == 0) {
+        arg--; /* self is not counted */
+        if (arg == 0) {
+            lua_pushfstring(L, "calling '%s' on bad self (%s)", ar.name, extramsg);
+            return;
+        }
+    }
+    int named = 0;
+    if (ar.name == NULL) {
+        named = pushglobalfuncname(L, &ar);
+        ar.name = named ? lua_tostring(L, -1) : "?";
+    }
+    lua_pushfstring(L, "bad argument #%d to '%s' (%s)", arg, ar.name, extramsg);
+    if (named)
+        lua_remove(L, -2);
+}
+
+int lwb_raise_path(lua_State *L, int pos, const wb_err *err, const char *path)
+{
+    const char *msg = err ? err->msg : "unknown error";
+    const char *code = err ? wb_status_name(err->code) : "EUNKNOWN";
+    luaL_where(L, 1); /* as luaL_error: the caller's position */
+    if (pos > 0)
+        pushargtext(L, pos, msg);
+    else
+        lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    lwb_pusherror(L, code, lua_tostring(L, -1), path);
+    return lua_error(L);
+}
+
+int lwb_raise(lua_State *L, int pos, const wb_err *err)
+{
+    return lwb_raise_path(L, pos, err, NULL);
+}
+
+int lwb_is_error(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    luaL_getmetatable(L, LWB_ERROR);
+    int is = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is;
+}
+
+/* wb.Error{code = "EIO", message = "...", path = "..."}: a new error object
+ * (called through wb.Error's __call, so the table is argument 2). */
+static int error_new(lua_State *L)
+{
+    static const char *const keys[] = {"code", "message", "path"};
+    if (!lua_istable(L, 2))
+        return luaL_error(L, "wb.Error: expected a table {code =, message =, path =}, "
+                             "got %s", luaL_typename(L, 2));
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        int ok = 0;
+        for (int i = 0; i < 3 && !ok; i++)
+            ok = lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), keys[i]) == 0;
+        if (!ok)
+            return luaL_error(L, "wb.Error: unknown key '%s' (valid: code, message, path)",
+                              luaL_tolstring(L, -2, NULL));
+        lua_pop(L, 1);
+    }
+    const char *f[3];
+    for (int i = 0; i < 3; i++) {
+        int t = lua_getfield(L, 2, keys[i]);
+        if (t != LUA_TSTRING && !(i == 2 && t == LUA_TNIL))
+            return luaL_error(L, "wb.Error: '%s' must be a string, got %s", keys[i],
+                              luaL_typename(L, -1));
+        f[i] = lua_tostring(L, -1);
+    }
+    if (!known_code(f[0]))
+        return luaL_error(L, "wb.Error: unknown code '%s' (valid: EINVAL, ESHAPE, ERANGE, "
+                             "ENOMEM, EIO, EFORMAT, ESTATE, ENONFINITE, ENOENT, ECREATE)",
+                          f[0]);
+    lwb_pusherror(L, f[0], f[1], f[2]);
+    return 1;
+}
+
+/* wb.is_error(v): whether v is a wb.Error. */
+static int error_is(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_pushboolean(L, lwb_is_error(L, 1));
+    return 1;
+}
+
+static int error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "message");
+    if (!lua_isstring(L, -1))
+        lua_pushliteral(L, "(wb.Error without a message)");
+    return 1;
+}
+
+/* `"context: " .. err` keeps working where code built a message from a
+ * caught error (the result is a string: the code is lost, so the library
+ * rethrows a new wb.Error instead, see nn.lua). */
+static int error_concat(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    luaL_tolstring(L, 2, NULL);
+    lua_concat(L, 2);
+    return 1;
+}
+
+int lwb_open_error(lua_State *L)
+{
+    luaL_newmetatable(L, LWB_ERROR); /* __name = "wb.Error" */
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, error_concat);
+    lua_setfield(L, -2, "__concat");
+    lua_createtable(L, 0, 1); /* wb.Error{...} constructs */
+    lua_pushcfunction(L, error_new);
+    lua_setfield(L, -2, "__call");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, 1, "Error");
+    lua_pushcfunction(L, error_is);
+    lua_setfield(L, 1, "is_error");
+    return 0;
+}
+
+/* }==================== */

@@ -9,7 +9,7 @@ local wb = ...
 -- installs its names into wb.
 local modules = {
   "wb.data", "wb.tensor_ext", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint",
-  "wb.plot", "wb.image", "wb.experiment", "wb.runs", "wb.task", "wb.measures", "wb.study", "wb.report",
+  "wb.plot", "wb.image", "wb.record", "wb.experiment", "wb.runs", "wb.runs_export", "wb.task", "wb.measures", "wb.study", "wb.report",
   "wb.lab", "wb.help",
 }
 for _, name in ipairs(modules) do

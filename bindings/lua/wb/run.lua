@@ -40,16 +40,19 @@ end
 ---"Run task05_dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
 ---when the run did not finish normally).
 ---Example: print(wb.runs.find{}[1])
-function Run:__tostring()
+function Run:__tostring() return M.describe(self) end
+
+-- The one line of run r, listed under label (default its variant).
+function M.describe(r, label)
   local what
-  local acc = self.metrics and self.metrics.test_accuracy
-  if self.status == "ok" and type(acc) == "number" then
+  local acc = type(r.metrics) == "table" and r.metrics.test_accuracy
+  if r.status == "ok" and type(acc) == "number" then
     what = string.format("test acc %.1f%%", 100 * acc)
   else
-    what = tostring(self.status)
+    what = tostring(r.status)
   end
-  return string.format("Run %s %s seed %s: %s", tostring(self.task), tostring(self.variant),
-    util.show(self.seed), what)
+  return string.format("Run %s %s seed %s: %s", tostring(r.task), tostring(label or r.variant),
+    util.show(r.seed), what)
 end
 
 ---wb.Run:weights_path(which) -> string

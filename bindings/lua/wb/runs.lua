@@ -34,6 +34,13 @@ local series, numbers = stats.raw.series, stats.raw.numbers
 M.mean_std, M.series, M.value = stats.mean_std, stats.series, stats.value
 M.fmt_mean_std = stats.fmt_mean_std
 
+-- The label a run is listed under: its variant, or the label wb.runs.find
+-- gave its group when runs of one variant differ in more than the seed.
+local function label(self, r)
+  local labels = rawget(self, "labels")
+  return labels and labels[r] or r.variant
+end
+
 -- A run list indexes like an array (list[i], ipairs) and has the methods
 -- below; its records are also in .records.
 function Runs.__index(self, k)
@@ -82,16 +89,9 @@ function Runs:__tostring()
       lines[#lines + 1] = string.format("  ... (%d more)", #self.records - M.max_listed)
       break
     end
-    lines[#lines + 1] = string.format("  [%d] %s", i, tostring(r))
+    lines[#lines + 1] = string.format("  [%d] %s", i, run_mod.describe(r, label(self, r)))
   end
   return table.concat(lines, "\n")
-end
-
--- The label a run is listed under: its variant, or the label wb.runs.find
--- gave its group when runs of one variant differ in more than the seed.
-local function label(self, r)
-  local labels = rawget(self, "labels")
-  return labels and labels[r] or r.variant
 end
 
 ---wb.Runs:variants() -> table

@@ -18,11 +18,11 @@ local M = runs
 -- wb.Runs or a list of records.
 local function records_of(x, fname)
   argcheck(x == nil or type(x) == "string" or type(x) == "table", 2, fname,
-    "runs folder or run list", x)
+    "runs folder or run list", x, nil, 1)
   if type(x) == "table" then
     local recs = rawget(x, "records") or x
     for i, r in ipairs(recs) do
-      argcheck(type(r) == "table", 2, fname, "list of run records", r, i)
+      argcheck(type(r) == "table", 2, fname, "list of run records", r, i, 1)
     end
     return recs
   end

@@ -11,12 +11,13 @@ local record = require "wb.record"
 local M = {}
 
 -- Raise "bad argument #n to 'fname' (expected expected, got type(v))" at
--- the caller of the function that checks; i: the index of a bad item.
-function M.argcheck(ok, n, fname, expected, v, i)
+-- the caller of the function that checks (depth more levels further up);
+-- i: the index of a bad item.
+function M.argcheck(ok, n, fname, expected, v, i, depth)
   if ok then return end
   local got = type(v) .. (i and string.format(" at [%d]", i) or "")
   error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected,
-    got), 3)
+    got), 3 + (depth or 0))
 end
 
 local keys = setmetatable({}, {__mode = "k"}) -- record -> group key, computed once
@@ -91,8 +92,8 @@ function M.mixed(rs)
   for i, d in ipairs(differences(groups)) do
     if i > max_shown then parts[#parts + 1] = "..."; break end
     local seen, vs = {}, {}
-    for _, v in ipairs(d.values) do
-      local s = show(v)
+    for gi = 1, #groups do
+      local s = show(d.values[gi])
       if not seen[s] then seen[s] = true; vs[#vs + 1] = s end
     end
     parts[#parts + 1] = d.path .. " " .. table.concat(vs, " vs ")

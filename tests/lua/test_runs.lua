@@ -45,10 +45,13 @@ T.test("wb.record: the runs folder and a run's files, in one place", function()
   T.ok(wb.record.is_record_file("t-ab.json"))
   T.ok(not wb.record.is_record_file("t-ab.spec.json"))
   T.ok(not wb.record.is_record_file("t-ab.safetensors"))
-  local st, out = T.sh("WB_PLOTS=/x/y " .. q(T.wb) .. " -e 'io.write(wb.record.path(nil, \"t\", \"h\"))'")
+  local st, out = T.sh("WB_PLOTS=/x/y " .. q(T.wb)
+    .. " -e 'io.write(wb.record.path(nil, \"t\", \"h\"))'")
   T.eq(st, 0); T.eq(out, "/x/y/runs/t-h.json")
-  T.check_error("bad argument #2 to 'path' (string expected, got number)", wb.record.path, "r", 1, "h")
-  T.check_error("bad argument #3 to 'path' (a name without '/' expected", wb.record.path, "r", "t", "../x")
+  T.check_error("bad argument #2 to 'path' (string expected, got number)",
+    wb.record.path, "r", 1, "h")
+  T.check_error("bad argument #3 to 'path' (a name without '/' expected",
+    wb.record.path, "r", "t", "../x")
   T.check_error("bad argument #1 to 'dir' (string expected, got table)", wb.record.dir, {})
 end)
 
@@ -173,8 +176,8 @@ T.test("malformed records are skipped with one warning each, naming file and fau
   }
   for name, b in pairs(bad) do util.write_file(dir .. "/" .. name, b[1]) end
   util.write_file(dir .. "/t-x.spec.json", "{}") -- an artefact beside records: not a record
-  local st, out, err = T.sh(q(T.wb) .. " -e " .. q("local rs = wb.runs.find{dir = " .. string.format("%q", dir)
-    .. "}; io.write(#rs, ' ', tostring(rs[1]))"))
+  local st, out, err = T.sh(q(T.wb) .. " -e " .. q("local rs = wb.runs.find{dir = "
+    .. string.format("%q", dir) .. "}; io.write(#rs, ' ', tostring(rs[1]))"))
   T.eq(st, 0, err)
   T.eq(out, "1 Run t v seed 1: test acc 90.0%")
   local lines = {}

@@ -180,7 +180,9 @@ end
 ---Example: print(rs:table{"test_accuracy", "val_loss", "gap"})
 function Runs:table(names, o)
   argcheck(type(names) == "table", 1, "table", "table", names)
-  for i, n in ipairs(names) do argcheck(type(n) == "string", 1, "table", "list of strings", n, i) end
+  for i, n in ipairs(names) do
+    argcheck(type(n) == "string", 1, "table", "list of strings", n, i)
+  end
   argcheck(o == nil or type(o) == "table", 2, "table", "table", o)
   o = o or {}
   util.check_options(o, {"variant_header"}, "wb.Runs:table", 2)

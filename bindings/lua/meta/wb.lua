@@ -110,6 +110,14 @@ wb.optim = {}
 ---Example: wb.plot.lines{series = {{label = "loss", y = {1, 0.5, 0.3}}}}:show()
 wb.plot = {}
 
+---wb.record
+---Run records as files: the runs folder (wb.record.dir), the path of a
+---run's record or artefact (wb.record.path), reading a record with the
+---reason when it is malformed (wb.record.read) and the key that says which
+---records are seeds of one configuration (wb.record.group_key).
+---Example: print(wb.record.path(nil, "task05_dropout", "0123456789abcdef"))
+wb.record = {}
+
 ---wb.report
 ---The "Claims" section of the study's report: each claim's deciding numbers
 ---read from the run records as mean ± std over seeds, and a verdict by one
@@ -241,7 +249,10 @@ local wb_Run = {}
 ---variant: mean and std over seeds, markdown tables, curves with a std band
 ---per variant. #rs, rs[i] and ipairs(rs) work as on an array; the records
 ---are also in rs.records. tostring lists the runs (at most 20 lines). It
----reads records only; it never trains.
+---reads records only; it never trains. Runs of one variant label are
+---averaged only when they are seeds of one configuration (equal
+---wb.record.group_key); otherwise stat, values, curve, table and
+---plot_curves raise, naming the label and what differs.
 ---Example: local rs = wb.runs.find{task = "task05_dropout"}
 --- for i, r in ipairs(rs) do print(i, r) end
 ---@class wb.Runs
@@ -671,7 +682,8 @@ function wb_Run:weights_path(which) end
 ---wb.Runs:curve(variant, name) -> table, table, table
 ---Per-epoch mean and std over the seeds of one variant of a series
 ---(wb.runs.series): x (epochs 1..n), mean, std. Runs of different lengths
----(early stopping) use the seeds still running at each epoch.
+---(early stopping) use the seeds still running at each epoch. Raises when
+---the variant's runs are not seeds of one configuration.
 ---Example: local x, m, s = rs:curve("dropout=0.3", "val_loss")
 ---@param variant string
 ---@param name string
@@ -681,7 +693,9 @@ function wb_Run:weights_path(which) end
 function wb_Runs:curve(variant, name) end
 
 ---wb.Runs:of(variant) -> table
----The runs of one variant (a plain list, seed order).
+---The runs of one variant label (a plain list, seed order). In a list made
+---by hand (wb.runs.Runs) they may differ in more than the seed: stat,
+---values, curve and table refuse to average those.
 ---Example: local r0 = rs:of("dropout=0")[1]
 ---@param variant string
 ---@return table
@@ -690,7 +704,8 @@ function wb_Runs:of(variant) end
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
 ---A wb.plot.lines figure of a series: one mean line with a std band per
 ---variant. opts: title, xlabel, ylabel, logy, x = "epoch" (default) or
----"time" (cumulative training seconds).
+---"time" (cumulative training seconds). Raises when a variant's runs are
+---not seeds of one configuration.
 ---Example: rs:plot_curves("val_loss"):save("plots/lab/val_loss.png")
 ---@param name string
 ---@param opts? table
@@ -699,7 +714,8 @@ function wb_Runs:plot_curves(name, opts) end
 
 ---wb.Runs:stat(variant, name) -> number, number
 ---Mean and std over seeds of a metric for one variant (wb.runs.mean_std of
----rs:values).
+---rs:values). Raises when the variant's runs are not seeds of one
+---configuration.
 ---Example: local m, s = rs:stat("dropout=0.3", "gap")
 ---@param variant string
 ---@param name string
@@ -711,7 +727,8 @@ function wb_Runs:stat(variant, name) end
 ---A markdown table: one row per variant (with its number of seeds), one
 ---column per metric in names, cells "mean ± std" over seeds
 ---(wb.runs.fmt_mean_std). opts.variant_header names the first column
----(default "variant").
+---(default "variant"). Raises when a variant's runs are not seeds of one
+---configuration, naming the variant and what differs.
 ---Example: print(rs:table{"test_accuracy", "val_loss", "gap"})
 ---@param names string[]
 ---@param opts? table
@@ -720,7 +737,8 @@ function wb_Runs:table(names, opts) end
 
 ---wb.Runs:values(variant, name) -> table
 ---The values of a metric (wb.runs.value) over the runs of one variant,
----skipping runs without it.
+---skipping runs without it. Raises when the variant's runs are not seeds
+---of one configuration.
 ---Example: print(table.concat(rs:values("dropout=0", "test_accuracy"), " "))
 ---@param variant string
 ---@param name string
@@ -729,7 +747,9 @@ function wb_Runs:values(variant, name) end
 
 ---wb.Runs:variants() -> table
 ---The variant labels of the runs, in order of first appearance (the
----experiment's order for ex:run(), sorted for wb.runs.find).
+---experiment's order for ex:run(), sorted for wb.runs.find). wb.runs.find
+---suffixes the label of runs that differ in more than the seed, e.g.
+---"base [epochs=2, subset={test=500,train=2000}]".
 ---Example: for _, v in ipairs(rs:variants()) do print(v) end
 ---@return string[]
 function wb_Runs:variants() end
@@ -2155,6 +2175,57 @@ function wb.randn(d1, d2, ...) end
 ---@return wb.Tensor
 function wb.randperm(n) end
 
+---wb.record.dir(root) -> string
+---The folder of run records under root (default $WB_PLOTS or "plots"):
+---"<root>/runs".
+---Example: print(wb.record.dir("plots/quick"))
+---@param root? string
+---@return string
+function wb.record.dir(root) end
+
+---wb.record.group_key(r) -> string
+---The key of everything that determines run record r except its seed:
+---records with equal keys are seeds of one configuration and may be
+---averaged together. r.group_key when the record has one, else (older
+---records) the hash of its task and its config without the seed.
+---Example: print(wb.record.group_key(run) == wb.record.group_key(other))
+---@param r table
+---@return string
+function wb.record.group_key(r) end
+
+---wb.record.is_record_file(name) -> boolean
+---Whether a file name in a runs folder is a run record: it ends in ".json"
+---and is not an artefact "<task>-<hash>.<kind>.json" kept beside a record.
+---Example: print(wb.record.is_record_file("t-0123456789abcdef.json"))
+---@param name string
+---@return boolean
+function wb.record.is_record_file(name) end
+
+---wb.record.path(root, task, hash, ext) -> string
+---The file of run `hash` of `task` in the runs folder of root (see
+---wb.record.dir): "<root>/runs/<task>-<hash>.<ext>", ext default "json"
+---(the record); "safetensors" for its weights, or any other kind.
+---Example: print(wb.record.path(nil, "task05_dropout", run.hash, "safetensors"))
+---@param root? string
+---@param task string
+---@param hash string
+---@param ext? string
+---@return string
+function wb.record.path(root, task, hash, ext) end
+
+---wb.record.read(path) -> table | nil, string
+---The run record in file path, with integral numbers as integers (seed 2,
+---not 2.0); nil and the reason when the file cannot be read, is not a JSON
+---object, or lacks a field every record has (hash, task, variant, status:
+---strings; seed: integer; config: object) or has one of the wrong type
+---(group_key: string; history, metrics, measures, fit_options, identity:
+---objects).
+---Example: local r, why = wb.record.read("plots/runs/t-0123456789abcdef.json")
+---@param path string
+---@return table|nil
+---@return string|nil why
+function wb.record.read(path) end
+
 ---wb.report.claims(runs_dir, dataset, quick) -> table
 ---Rows of the claims table, {id, claim, verdict, numbers, figure}, from the
 ---records in runs_dir of one dataset ("mnist" default or "fashion"),
@@ -2186,25 +2257,48 @@ function wb.report.claims_section(runs_dir, dataset, quick) end
 ---@return wb.Runs
 function wb.runs.Runs(records, ex) end
 
----wb.runs.export_csv(path, dir) -> integer
----Writes every run record of dir (default <plots>/runs) as one CSV row to
----path: hash, task, variant, seed, status, config.* columns and final
----metrics. Returns the number of runs.
+---wb.runs.export_csv(path, runs_or_dir) -> integer
+---Writes one CSV row per run to path: hash, task, variant, seed,
+---group_key, status, the config flattened to columns (config.hidden,
+---config.subset.train, ...) and the final metrics. runs_or_dir: a runs
+---folder (default <plots>/runs), a wb.Runs or a list of records. Returns
+---the number of runs.
 ---Example: wb.runs.export_csv("runs.csv")
 ---@param path string
----@param dir? string
+---@param runs_or_dir? string|wb.Runs
 ---@return integer
-function wb.runs.export_csv(path, dir) end
+function wb.runs.export_csv(path, runs_or_dir) end
+
+---wb.runs.export_history(path, runs_or_dir) -> integer
+---Writes every run's per-epoch history to path as a long-format CSV that
+---pandas reads as it is (pandas.read_csv(path)): columns hash, task,
+---variant, seed, group_key, status, the config flattened to columns
+---(config.hidden, config.subset.train, ...; the union over the runs,
+---empty where absent), epoch, metric, value; one row per run, epoch and
+---metric (history series such as loss, val_accuracy, lr, and per-epoch
+---measures). Seeds of one configuration share a group_key: group by it,
+---not by variant, to average. runs_or_dir: a runs folder (default
+---<plots>/runs), a wb.Runs or a list of records. Returns the number of
+---rows written.
+---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "task05_dropout"})
+---@param path string
+---@param runs_or_dir? string|wb.Runs
+---@return integer
+function wb.runs.export_history(path, runs_or_dir) end
 
 ---wb.runs.find(query) -> wb.Runs
 ---The finished runs whose records match every key of `query`, read from
 ---the run records (`<root>/runs/*.json`); never trains. A key is a record
----field (task, variant, seed, status, hash) or a config key (dropout, l2,
----dataset, epochs, ...). A value matches by equality, a list matches any of
----its values, a function(value) -> boolean decides. Options: root = the
----plots folder (default $WB_PLOTS or "plots"), dir = the runs folder itself
----(default <root>/runs). An unknown key is an error listing the valid ones.
+---field (task, variant, seed, status, hash, group_key) or a config key
+---(dropout, l2, dataset, epochs, ...). A value matches by equality, a list
+---matches any of its values, a function(value) -> boolean decides. Options:
+---root = the plots folder (default $WB_PLOTS or "plots"), dir = the runs
+---folder itself (default <root>/runs). An unknown key is an error listing
+---the valid ones. Runs of one variant that differ in more than the seed
+---(say --quick and full runs) are never pooled: each group's label gets
+---what sets it apart, "base [epochs=2, subset={test=500,train=2000}]".
 ---The list is sorted by task, variant (numbers compared as numbers), seed.
+---Malformed records are skipped with a warning (wb.runs.load_all).
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
 --- print(#rs, rs[1])
 ---@param query? table
@@ -2213,9 +2307,9 @@ function wb.runs.find(query) end
 
 ---wb.runs.fmt_mean_std(m, s, name) -> string
 ---"m ± s" for tables: accuracies (and silenced_* measures) in percent with
----2 decimals, epoch and unit counts with 1 decimal, large or integral
----values with 4 significant digits, others
----with 4 decimals; "n/a" when m is nil.
+---2 decimals, epoch and unit counts with 1 decimal (as integers when every
+---seed agrees: "12 ± 0"), large or integral values with 4 significant
+---digits, others with 4 decimals; "n/a" when m is nil.
 ---Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
 ---@param m number|nil
 ---@param s number
@@ -2226,7 +2320,10 @@ function wb.runs.fmt_mean_std(m, s, name) end
 ---wb.runs.load_all(dir, filter) -> table
 ---Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
 ---or "plots") as plain tables sorted by file name, keeping those for which
----filter(record) is true. Integral numbers are integers (seed 2, not 2.0).
+---filter(record) is true; {} when the folder does not exist. Integral
+---numbers are integers (seed 2, not 2.0). A malformed record (see
+---wb.record.read) is skipped with a one-line warning on stderr naming the
+---file and what is wrong.
 ---Example: local recs = wb.runs.load_all(nil, function(r) return r.status ~= "ok" end)
 ---@param dir? string
 ---@param filter? function

@@ -1,17 +1,174 @@
--- wb/record.lua: where run records live. One place composes the runs
--- folder and the file names of a run's record, weights and spec.
+-- wb/record.lua: where run records live, what a well-formed one is, and
+-- which records are seeds of one configuration.
+--
+-- A run record is a JSON object in <root>/runs/<task>-<hash>.<ext> (root:
+-- $WB_PLOTS or "plots"): the record is ext "json", its weights
+-- "safetensors" beside it, other artefacts "<kind>.json" and the like. This
+-- module is the one place that composes those paths. It reads a record
+-- file and says what is wrong with a malformed one; it never writes, trains
+-- or names a task.
+local wb = require "wb"
+local util = require "wb.util"
+local cjson = require "cjson"
+
+---wb.record
+---Run records as files: the runs folder (wb.record.dir), the path of a
+---run's record or artefact (wb.record.path), reading a record with the
+---reason when it is malformed (wb.record.read) and the key that says which
+---records are seeds of one configuration (wb.record.group_key).
+---Example: print(wb.record.path(nil, "task05_dropout", "0123456789abcdef"))
 local M = {}
 
--- The root folder of figures and runs: root, else $WB_PLOTS, else "plots".
-function M.root(root) return root or os.getenv("WB_PLOTS") or "plots" end
-
--- The runs folder of a root: <root>/runs.
-function M.dir(root) return M.root(root) .. "/runs" end
-
--- A run's file: <root>/runs/<task>-<hash>.<ext> (ext "json", "safetensors",
--- "spec.json", "log").
-function M.path(root, task, hash, ext)
-  return M.dir(root) .. "/" .. task .. "-" .. hash .. "." .. ext
+local function argcheck(ok, n, fname, expected, v)
+  if not ok then
+    error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected,
+      type(v)), 3)
+  end
 end
 
+---wb.record.root(root) -> string
+---The root folder of figures and runs: root, else $WB_PLOTS, else "plots".
+---@param root? string
+---@return string
+---Example: print(wb.record.root())
+function M.root(root)
+  argcheck(root == nil or type(root) == "string", 1, "root", "string", root)
+  return root or util.plots_root()
+end
+
+---wb.record.dir(root) -> string
+---The folder of run records under root (default $WB_PLOTS or "plots"):
+---"<root>/runs".
+---@param root? string
+---@return string
+---Example: print(wb.record.dir("plots/quick"))
+function M.dir(root)
+  argcheck(root == nil or type(root) == "string", 1, "dir", "string", root)
+  return (root or util.plots_root()) .. "/runs"
+end
+
+---wb.record.path(root, task, hash, ext) -> string
+---The file of run `hash` of `task` in the runs folder of root (see
+---wb.record.dir): "<root>/runs/<task>-<hash>.<ext>", ext default "json"
+---(the record); "safetensors" for its weights, or any other kind.
+---@param root? string
+---@param task string
+---@param hash string
+---@param ext? string
+---@return string
+---Example: print(wb.record.path(nil, "task05_dropout", run.hash, "safetensors"))
+function M.path(root, task, hash, ext)
+  argcheck(root == nil or type(root) == "string", 1, "path", "string", root)
+  argcheck(type(task) == "string", 2, "path", "string", task)
+  argcheck(type(hash) == "string", 3, "path", "string", hash)
+  argcheck(ext == nil or type(ext) == "string", 4, "path", "string", ext)
+  for _, p in ipairs{{task, 2}, {hash, 3}} do
+    if p[1] == "" or p[1]:find("/", 1, true) then
+      error(string.format("bad argument #%d to 'path' (a name without '/' expected, got %q)",
+        p[2], p[1]), 2)
+    end
+  end
+  return string.format("%s/%s-%s.%s", M.dir(root), task, hash, ext or "json")
+end
+
+---wb.record.is_record_file(name) -> boolean
+---Whether a file name in a runs folder is a run record: it ends in ".json"
+---and is not an artefact "<task>-<hash>.<kind>.json" kept beside a record.
+---@param name string
+---@return boolean
+---Example: print(wb.record.is_record_file("t-0123456789abcdef.json"))
+function M.is_record_file(name)
+  argcheck(type(name) == "string", 1, "is_record_file", "string", name)
+  return name:find("%.json$") ~= nil and name:find("%.%a+%.json$") == nil
+end
+
+-- JSON has one number type and cjson decodes every number as a float: give
+-- back integers where the value is integral (seed 2, not 2.0; subset rows).
+local function integers(v)
+  if type(v) == "table" then
+    for k, x in pairs(v) do v[k] = integers(x) end
+  elseif math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+    return math.tointeger(v)
+  end
+  return v
+end
+
+-- The fields every record has, and those it may have, with their types.
+local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
+  {"seed", "integer"}, {"config", "table"}, {"status", "string"}}
+local optional = {{"group_key", "string"}, {"history", "table"}, {"metrics", "table"},
+  {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"}}
+
+local function type_of(v)
+  if math.type(v) == "integer" then return "integer" end
+  if math.type(v) == "float" then return "number " .. util.show(v) end
+  return type(v)
+end
+
+-- nil when r has the fields of a record with their types, else the reason.
+local function malformed(r)
+  for _, f in ipairs(required) do
+    local v = r[f[1]]
+    if v == nil then return "missing field '" .. f[1] .. "'" end
+    if type_of(v) ~= f[2] then
+      return string.format("field '%s': %s expected, got %s", f[1], f[2], type_of(v))
+    end
+  end
+  for _, f in ipairs(optional) do
+    local v = r[f[1]]
+    if v ~= nil and type(v) ~= f[2] then
+      return string.format("field '%s': %s expected, got %s", f[1], f[2], type_of(v))
+    end
+  end
+  return nil
+end
+
+---wb.record.read(path) -> table | nil, string
+---The run record in file path, with integral numbers as integers (seed 2,
+---not 2.0); nil and the reason when the file cannot be read, is not a JSON
+---object, or lacks a field every record has (hash, task, variant, status:
+---strings; seed: integer; config: object) or has one of the wrong type
+---(group_key: string; history, metrics, measures, fit_options, identity:
+---objects).
+---@param path string
+---@return table|nil
+---@return string|nil why
+---Example: local r, why = wb.record.read("plots/runs/t-0123456789abcdef.json")
+function M.read(path)
+  argcheck(type(path) == "string", 1, "read", "string", path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, "cannot read: " .. tostring(err) end
+  local s, rerr = f:read("a")
+  f:close()
+  if not s then return nil, "cannot read: " .. tostring(rerr) end
+  local first = s:match("^%s*(.)")
+  if not first then return nil, "empty file" end
+  if first ~= "{" then return nil, "not a JSON object (starts with '" .. first .. "')" end
+  local ok, r = pcall(cjson.decode, s)
+  if not ok then return nil, "not valid JSON (" .. tostring(r) .. ")" end
+  r = integers(util.denull(r))
+  local why = malformed(r)
+  if why then return nil, why end
+  return r
+end
+
+---wb.record.group_key(r) -> string
+---The key of everything that determines run record r except its seed:
+---records with equal keys are seeds of one configuration and may be
+---averaged together. r.group_key when the record has one, else (older
+---records) the hash of its task and its config without the seed.
+---@param r table
+---@return string
+---Example: print(wb.record.group_key(run) == wb.record.group_key(other))
+function M.group_key(r)
+  argcheck(type(r) == "table", 1, "group_key", "table", r)
+  if type(r.group_key) == "string" then return r.group_key end
+  local cfg = {}
+  if type(r.config) == "table" then
+    for k, v in pairs(r.config) do if k ~= "seed" then cfg[k] = v end end
+  end
+  return util.fnv1a64(util.canonical({task = r.task, config = cfg}))
+end
+
+wb.record = M
 return M

@@ -8,6 +8,7 @@
 -- Reads records and weights only; never trains.
 local wb = require "wb"
 local util = require "wb.util"
+local record = require "wb.record"
 
 local M = {}
 local Run = {__name = "wb.Run"}
@@ -15,8 +16,12 @@ Run.__index = Run
 
 local dir_of = setmetatable({}, {__mode = "k"})
 
--- r as a Run (a plain record gets the metatable) read from folder dir.
+-- r as a Run (a plain record gets the metatable) read from folder dir. A
+-- seed decoded from JSON as a float (1.0) becomes the integer it is.
 function M.as_run(r, dir)
+  if type(r) == "table" and math.type(r.seed) == "float" then
+    r.seed = math.tointeger(r.seed) or r.seed
+  end
   if type(r) == "table" and getmetatable(r) == nil then setmetatable(r, Run) end
   if type(r) == "table" and dir and not dir_of[r] then dir_of[r] = dir end
   return r
@@ -35,16 +40,19 @@ end
 ---"Run task05_dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
 ---when the run did not finish normally).
 ---Example: print(wb.runs.find{}[1])
-function Run:__tostring()
+function Run:__tostring() return M.describe(self) end
+
+-- The one line of run r, listed under label (default its variant).
+function M.describe(r, label)
   local what
-  local acc = self.metrics and self.metrics.test_accuracy
-  if self.status == "ok" and type(acc) == "number" then
+  local acc = type(r.metrics) == "table" and r.metrics.test_accuracy
+  if r.status == "ok" and type(acc) == "number" then
     what = string.format("test acc %.1f%%", 100 * acc)
   else
-    what = tostring(self.status)
+    what = tostring(r.status)
   end
-  return string.format("Run %s %s seed %s: %s", tostring(self.task), tostring(self.variant),
-    tostring(self.seed), what)
+  return string.format("Run %s %s seed %s: %s", tostring(r.task), tostring(label or r.variant),
+    util.show(r.seed), what)
 end
 
 ---wb.Run:weights_path(which) -> string
@@ -58,7 +66,7 @@ end
 ---Example: print(run:weights_path())
 function Run:weights_path(which)
   which = which or "final"
-  local dir = dir_of[self] or (util.plots_root() .. "/runs")
+  local dir = dir_of[self] or record.dir()
   local name
   if which == "final" then
     name = self.weights
@@ -142,7 +150,7 @@ function Run:plot(metric, o)
     ss[#ss + 1] = {label = n, x = x, y = y}
   end
   return wb.plot.lines{title = o.title or string.format("%s %s seed %s: %s",
-    tostring(self.task), tostring(self.variant), tostring(self.seed), metric),
+    tostring(self.task), tostring(self.variant), util.show(self.seed), metric),
     xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy}
 end
 

@@ -1,0 +1,178 @@
+-- wb/runs_export.lua: run records as CSV files for pandas, R or a
+-- spreadsheet: wb.runs.export_csv (one row per run, final metrics) and
+-- wb.runs.export_history (long format, one row per run, epoch and metric).
+--
+-- Both follow RFC 4180 (a field holding a comma, quote or line break is
+-- quoted, quotes doubled) and have the same columns for every run: config
+-- tables are flattened to dotted columns (config.subset.train), the union
+-- over the runs, empty where a run has no such key. A list value (hidden =
+-- {256, 128}) is one cell in JSON ("[256,128]"). Reads records only.
+local util = require "wb.util"
+local runs = require "wb.runs"
+local record = require "wb.record"
+local argcheck = require("wb.runs_group").argcheck
+
+local M = runs
+
+-- The records of runs_or_dir: a runs folder (default <plots>/runs), a
+-- wb.Runs or a list of records.
+local function records_of(x, fname)
+  argcheck(x == nil or type(x) == "string" or type(x) == "table", 2, fname,
+    "runs folder or run list", x, nil, 1)
+  if type(x) == "table" then
+    local recs = rawget(x, "records") or x
+    for i, r in ipairs(recs) do
+      argcheck(type(r) == "table", 2, fname, "list of run records", r, i, 1)
+    end
+    return recs
+  end
+  return runs.load_all(x or record.dir())
+end
+
+local function is_list(t) return t[1] ~= nil or next(t) == nil end
+
+-- Flattened config of one record: {["subset.train"] = 2000, hidden = 128}.
+local function flatten(t, prefix, out)
+  for k, v in pairs(t) do
+    local name = prefix .. tostring(k)
+    if type(v) == "table" and not is_list(v) then
+      flatten(v, name .. ".", out)
+    elseif type(v) ~= "table" or next(v) ~= nil then
+      out[name] = v
+    end
+  end
+  return out
+end
+
+local function number_text(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+  local s = string.format("%.15g", v) -- the shortest of the two that reads back exactly
+  if tonumber(s) == v then return s end
+  return string.format("%.17g", v)
+end
+
+-- One CSV field (RFC 4180).
+local function cell(v)
+  if v == nil then return "" end
+  local s
+  if type(v) == "number" then
+    s = number_text(v)
+  elseif type(v) == "table" then
+    s = util.encode_json(v)
+  else
+    s = tostring(v)
+  end
+  if s:find('[,"\r\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+-- Flattened configs of recs and the sorted union of their keys.
+local function configs(recs)
+  local flat, keys = {}, {}
+  for i, r in ipairs(recs) do
+    flat[i] = type(r.config) == "table" and flatten(r.config, "", {}) or {}
+    for k in pairs(flat[i]) do keys[k] = true end
+  end
+  return flat, util.sorted_keys(keys)
+end
+
+local function write(path, lines)
+  util.write_file(path, table.concat(lines, "\n") .. "\n")
+end
+
+---wb.runs.export_csv(path, runs_or_dir) -> integer
+---Writes one CSV row per run to path: hash, task, variant, seed,
+---group_key, status, the config flattened to columns (config.hidden,
+---config.subset.train, ...) and the final metrics. runs_or_dir: a runs
+---folder (default <plots>/runs), a wb.Runs or a list of records. Returns
+---the number of runs.
+---@param path string
+---@param runs_or_dir? string|wb.Runs
+---@return integer
+---Example: wb.runs.export_csv("runs.csv")
+function M.export_csv(path, runs_or_dir)
+  argcheck(type(path) == "string", 1, "export_csv", "string", path)
+  local recs = records_of(runs_or_dir, "export_csv")
+  local flat, ckeys = configs(recs)
+  local mkeys = {}
+  for _, r in ipairs(recs) do
+    if type(r.metrics) == "table" then for k in pairs(r.metrics) do mkeys[k] = true end end
+  end
+  mkeys = util.sorted_keys(mkeys)
+  local head = {"hash", "task", "variant", "seed", "group_key", "status"}
+  for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
+  for _, k in ipairs(mkeys) do head[#head + 1] = cell(k) end
+  local lines = {table.concat(head, ",")}
+  for i, r in ipairs(recs) do
+    local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
+      cell(record.group_key(r)), cell(r.status)}
+    for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[i][k]) end
+    for _, k in ipairs(mkeys) do
+      row[#row + 1] = cell(type(r.metrics) == "table" and r.metrics[k] or nil)
+    end
+    lines[#lines + 1] = table.concat(row, ",")
+  end
+  write(path, lines)
+  return #recs
+end
+
+-- The per-epoch series of a record, sorted by name: its history's lists of
+-- numbers, then list-valued measures not in the history.
+local function series_of(r)
+  local out, seen = {}, {}
+  for _, field in ipairs{"history", "measures"} do
+    local t = type(r[field]) == "table" and r[field] or {}
+    for _, k in ipairs(util.sorted_keys(t)) do
+      local h = t[k]
+      if type(h) == "table" and type(h[1]) == "number" and not seen[k] then
+        seen[k] = true
+        out[#out + 1] = {name = tostring(k), values = h}
+      end
+    end
+  end
+  return out
+end
+
+---wb.runs.export_history(path, runs_or_dir) -> integer
+---Writes every run's per-epoch history to path as a long-format CSV that
+---pandas reads as it is (pandas.read_csv(path)): columns hash, task,
+---variant, seed, group_key, status, the config flattened to columns
+---(config.hidden, config.subset.train, ...; the union over the runs,
+---empty where absent), epoch, metric, value; one row per run, epoch and
+---metric (history series such as loss, val_accuracy, lr, and per-epoch
+---measures). Seeds of one configuration share a group_key: group by it,
+---not by variant, to average. runs_or_dir: a runs folder (default
+---<plots>/runs), a wb.Runs or a list of records. Returns the number of
+---rows written.
+---@param path string
+---@param runs_or_dir? string|wb.Runs
+---@return integer
+---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "task05_dropout"})
+function M.export_history(path, runs_or_dir)
+  argcheck(type(path) == "string", 1, "export_history", "string", path)
+  local recs = records_of(runs_or_dir, "export_history")
+  local flat, ckeys = configs(recs)
+  local head = {"hash", "task", "variant", "seed", "group_key", "status"}
+  for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
+  for _, k in ipairs{"epoch", "metric", "value"} do head[#head + 1] = k end
+  local lines, n = {table.concat(head, ",")}, 0
+  for i, r in ipairs(recs) do
+    local left = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
+      cell(record.group_key(r)), cell(r.status)}
+    for _, k in ipairs(ckeys) do left[#left + 1] = cell(flat[i][k]) end
+    local prefix = table.concat(left, ",")
+    for _, s in ipairs(series_of(r)) do
+      for e, v in ipairs(s.values) do
+        if type(v) == "number" then
+          lines[#lines + 1] = string.format("%s,%d,%s,%s", prefix, e, cell(s.name), cell(v))
+          n = n + 1
+        end
+      end
+    end
+  end
+  write(path, lines)
+  return n
+end
+
+return M

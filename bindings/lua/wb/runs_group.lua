@@ -1,0 +1,181 @@
+-- wb/runs_group.lua: which runs may be averaged together, and how to say
+-- what sets the others apart. Private to wb/runs.lua (and its exports).
+--
+-- Runs pool only when they are seeds of one configuration: equal
+-- wb.record.group_key. For runs under one variant label that are not, this
+-- module names what differs (task, config keys, fit options, identity
+-- hashes), for an error or for labels that keep the groups apart.
+local util = require "wb.util"
+local record = require "wb.record"
+
+local M = {}
+
+-- Raise "bad argument #n to 'fname' (expected expected, got type(v))" at
+-- the caller of the function that checks (depth more levels further up);
+-- i: the index of a bad item.
+function M.argcheck(ok, n, fname, expected, v, i, depth)
+  if ok then return end
+  local got = type(v) .. (i and string.format(" at [%d]", i) or "")
+  error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected,
+    got), 3 + (depth or 0))
+end
+
+local keys = setmetatable({}, {__mode = "k"}) -- record -> group key, computed once
+local function key(r)
+  local k = keys[r]
+  if not k then k = record.group_key(r); keys[r] = k end
+  return k
+end
+
+-- Runs rs split by group key, groups in order of first appearance:
+-- {{key = k, runs = {...}}, ...}.
+local function split(rs)
+  local out, at = {}, {}
+  for _, r in ipairs(rs) do
+    local k = key(r)
+    if not at[k] then at[k] = #out + 1; out[#out + 1] = {key = k, runs = {}} end
+    local g = out[at[k]].runs
+    g[#g + 1] = r
+  end
+  return out
+end
+
+-- The value at "task" or "<field>.<key>" (config, fit_options, identity).
+local function get(r, path)
+  local field, k = path:match("^([^.]+)%.(.+)$")
+  if not field then return r[path] end
+  return type(r[field]) == "table" and r[field][k] or nil
+end
+
+local function show(v)
+  if v == nil then return "none" end
+  return util.show(v)
+end
+
+-- What differs between groups (their first runs): a list of {path = p,
+-- values = {value of group 1, ...}} for every path with more than one value.
+local function differences(groups)
+  local paths = {"task"}
+  for _, field in ipairs{"config", "fit_options", "identity"} do
+    local ks = {}
+    for _, g in ipairs(groups) do
+      local t = g.runs[1][field]
+      if type(t) == "table" then
+        for k in pairs(t) do
+          if not (field == "config" and k == "seed") then ks[k] = true end
+        end
+      end
+    end
+    for _, k in ipairs(util.sorted_keys(ks)) do paths[#paths + 1] = field .. "." .. tostring(k) end
+  end
+  local out = {}
+  for _, p in ipairs(paths) do
+    local vals, seen, n = {}, {}, 0
+    for i, g in ipairs(groups) do
+      vals[i] = get(g.runs[1], p)
+      local c = util.canonical(vals[i])
+      if not seen[c] then seen[c] = true; n = n + 1 end
+    end
+    if n > 1 then out[#out + 1] = {path = p, values = vals} end
+  end
+  return out
+end
+
+local max_shown = 4
+
+-- nil when runs rs are seeds of one configuration, else a text saying what
+-- differs: "config.epochs 2 vs 10, config.subset {test=500,train=2000} vs none".
+function M.mixed(rs)
+  local groups = split(rs)
+  if #groups < 2 then return nil end
+  local parts = {}
+  for i, d in ipairs(differences(groups)) do
+    if i > max_shown then parts[#parts + 1] = "..."; break end
+    local seen, vs = {}, {}
+    for gi = 1, #groups do
+      local s = show(d.values[gi])
+      if not seen[s] then seen[s] = true; vs[#vs + 1] = s end
+    end
+    parts[#parts + 1] = d.path .. " " .. table.concat(vs, " vs ")
+  end
+  if #parts == 0 then
+    -- the keys differ in what the record does not show (hooks, version)
+    local ks = {}
+    for _, g in ipairs(groups) do ks[#ks + 1] = g.key end
+    parts[1] = "group_key " .. table.concat(ks, " vs ")
+  end
+  return table.concat(parts, ", ")
+end
+
+-- "a=1, b=0.30" labels compare part by part, numbers as numbers, so that
+-- l2=1e-05 sorts before l2=0.001.
+local function label_less(a, b)
+  local pa, pb = {}, {}
+  for p in (a .. ","):gmatch("%s*([^,]*),") do pa[#pa + 1] = p end
+  for p in (b .. ","):gmatch("%s*([^,]*),") do pb[#pb + 1] = p end
+  for i = 1, math.min(#pa, #pb) do
+    if pa[i] ~= pb[i] then
+      local ka, va = pa[i]:match("^(.-)=(.*)$")
+      local kb, vb = pb[i]:match("^(.-)=(.*)$")
+      if ka and ka == kb and tonumber(va) and tonumber(vb) then
+        return tonumber(va) < tonumber(vb)
+      end
+      return pa[i] < pb[i]
+    end
+  end
+  return #pa < #pb
+end
+
+local function less(labels)
+  return function(a, b)
+    if a.task ~= b.task then return a.task < b.task end
+    if a.variant ~= b.variant then return label_less(a.variant, b.variant) end
+    local la, lb = labels[a] or a.variant, labels[b] or b.variant
+    if la ~= lb then return label_less(la, lb) end
+    if a.seed ~= b.seed then return a.seed < b.seed end
+    return a.hash < b.hash
+  end
+end
+
+-- Labels for the groups of one variant v: "v [k=x, ...]" with what sets
+-- each group apart; the group key when that does not tell them apart.
+local function group_labels(v, groups, labels)
+  local diffs, used = differences(groups), {}
+  for gi, g in ipairs(groups) do
+    local parts = {}
+    for i, d in ipairs(diffs) do
+      if i > max_shown then break end
+      parts[#parts + 1] = d.path:gsub("^config%.", "") .. "=" .. show(d.values[gi])
+    end
+    local l = v .. " [" .. table.concat(parts, ", ") .. "]"
+    if #parts == 0 or used[l] then
+      parts[#parts + 1] = "group=" .. g.key
+      l = v .. " [" .. table.concat(parts, ", ") .. "]"
+    end
+    used[l] = true
+    for _, r in ipairs(g.runs) do labels[r] = l end
+  end
+end
+
+-- Sorts records recs (well-formed: see wb.record.read) by task, variant,
+-- seed, and returns labels {record -> label} for the runs of a variant
+-- that are not all seeds of one configuration (nil when there are none).
+function M.label_apart(recs)
+  local labels, any = {}, false
+  table.sort(recs, less(labels))
+  local by_variant, order = {}, {}
+  for _, r in ipairs(recs) do
+    if not by_variant[r.variant] then by_variant[r.variant] = {}; order[#order + 1] = r.variant end
+    local rs = by_variant[r.variant]
+    rs[#rs + 1] = r
+  end
+  for _, v in ipairs(order) do
+    local groups = split(by_variant[v])
+    if #groups > 1 then any = true; group_labels(v, groups, labels) end
+  end
+  if not any then return nil end
+  table.sort(recs, less(labels))
+  return labels
+end
+
+return M

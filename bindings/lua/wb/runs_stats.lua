@@ -1,0 +1,118 @@
+-- wb/runs_stats.lua: the numbers of run records: a series or value of a
+-- record, mean and std over seeds, and their text in tables. Installed as
+-- wb.runs.mean_std, series, value, fmt_mean_std by wb/runs.lua; reads
+-- records only.
+local M = {}
+local argcheck = require("wb.runs_group").argcheck
+
+---wb.runs.mean_std(xs) -> number, number
+---Mean and sample standard deviation (n - 1; 0 for one value) of a list of
+---numbers; nil, nil for an empty list.
+---@param xs number[]
+---@return number|nil mean
+---@return number|nil std
+---Example: print(wb.runs.mean_std{0.97, 0.98, 0.975})
+function M.mean_std(xs)
+  argcheck(type(xs) == "table", 1, "mean_std", "table", xs)
+  local n = #xs
+  for i = 1, n do argcheck(type(xs[i]) == "number", 1, "mean_std", "list of numbers", xs[i], i) end
+  if n == 0 then return nil, nil end
+  local s = 0
+  for _, x in ipairs(xs) do s = s + x end
+  local m = s / n
+  local v = 0
+  for _, x in ipairs(xs) do v = v + (x - m) ^ 2 end
+  return m, n > 1 and math.sqrt(v / (n - 1)) or 0 -- sample std over seeds
+end
+
+---wb.runs.series(r, name) -> table|nil
+---A per-epoch series of a run record: history[name], else measures[name]
+---when it is a list, else derived: "gap" = val_loss - loss, epoch by
+---epoch. nil when the record has no such series.
+---@param r table
+---@param name string
+---@return number[]|nil
+---Example: local gap = wb.runs.series(run, "gap")
+local function series(r, name)
+  local h = type(r.history) == "table" and r.history[name] or nil
+  if h == nil and name == "gap" and type(r.history) == "table"
+      and type(r.history.val_loss) == "table" and type(r.history.loss) == "table" then
+    h = {}
+    for e, v in ipairs(r.history.val_loss) do
+      if r.history.loss[e] then h[e] = v - r.history.loss[e] end
+    end
+  end
+  if type(h) ~= "table" and type(r.measures) == "table" then h = r.measures[name] end
+  return type(h) == "table" and h or nil
+end
+function M.series(r, name)
+  argcheck(type(r) == "table", 1, "series", "table", r)
+  argcheck(type(name) == "string", 2, "series", "string", name)
+  return series(r, name)
+end
+
+---wb.runs.value(r, name) -> number|nil
+---The value of a metric in one run record: metrics[name] (final metrics
+---such as test_accuracy, gap, best_epoch), else a numeric measure, else
+---the last entry of its series (wb.runs.series).
+---@param r table
+---@param name string
+---@return number|nil
+---Example: print(wb.runs.value(run, "val_loss"))
+local function value(r, name)
+  if type(r.metrics) == "table" and r.metrics[name] ~= nil then return r.metrics[name] end
+  if type(r.measures) == "table" and type(r.measures[name]) == "number" then
+    return r.measures[name]
+  end
+  local h = series(r, name)
+  if h then return h[#h] end
+  return nil
+end
+function M.value(r, name)
+  argcheck(type(r) == "table", 1, "value", "table", r)
+  argcheck(type(name) == "string", 2, "value", "string", name)
+  return value(r, name)
+end
+
+-- The numbers of metric name over runs rs.
+local function numbers(rs, name)
+  local out = {}
+  for _, r in ipairs(rs) do
+    local v = value(r, name)
+    if type(v) == "number" then out[#out + 1] = v end
+  end
+  return out
+end
+
+-- Accuracies (and accuracies under perturbation) are shown in percent.
+local function is_pct(name)
+  return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
+end
+
+---wb.runs.fmt_mean_std(m, s, name) -> string
+---"m ± s" for tables: accuracies (and silenced_* measures) in percent with
+---2 decimals, epoch and unit counts with 1 decimal (as integers when every
+---seed agrees: "12 ± 0"), large or integral values with 4 significant
+---digits, others with 4 decimals; "n/a" when m is nil.
+---@param m number|nil
+---@param s number
+---@param name? string
+---@return string
+---Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
+function M.fmt_mean_std(m, s, name)
+  if m == nil then return "n/a" end
+  if is_pct(name) then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
+  if name and (name:find("epoch") and not name:find("^sec") or name:find("units")) then
+    if m == math.floor(m) and s == 0 then return string.format("%d ± 0", m) end
+    return string.format("%.1f ± %.1f", m, s)
+  end
+  if math.abs(m) >= 100 or m == math.floor(m) and s == 0 then
+    return string.format("%.4g ± %.2g", m, s)
+  end
+  return string.format("%.4f ± %.4f", m, s)
+end
+
+-- Unchecked, for wb/runs.lua's loops over records it has checked.
+M.raw = {series = series, value = value, numbers = numbers}
+
+return M

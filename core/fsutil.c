@@ -219,7 +219,7 @@ static wb_status mkdir_one(const char *dir, wb_err *err)
     if (saved == EEXIST && stat(dir, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             return WB_OK;
-        return wb_err_set(err, WB_EIO, "mkdir_p: %s exists and is not a "
+        return wb_err_set(err, WB_ECREATE, "mkdir_p: %s exists and is not a "
                           "directory", dir);
     }
     return wb_err_set(err, WB_ECREATE, "mkdir_p: cannot create %s: %s", dir,

@@ -63,7 +63,7 @@ T.test("a root that cannot be created fails at once with 73", function()
   util.write_file(dir .. "/afile", "x")
   local st, _, err = T.sh(string.format("%s %s --root %s/afile/sub", exe, script, dir))
   T.eq(st, 73, err)
-  T.ok(err:find("afile/sub", 1, true), err)
+  T.ok(err:find("afile", 1, true), err)
   T.ok(not err:find("FAILED", 1, true), "no run was tried: " .. err)
 end)
 

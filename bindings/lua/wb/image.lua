@@ -40,9 +40,17 @@ local function call_c(name, fix, f, ...)
   local res = table.pack(pcall(f, ...))
   if res[1] then return table.unpack(res, 2, res.n) end
   local e = res[2]
-  if type(e) ~= "string" then error(e, 0) end
+  local obj = wb.is_error(e) and e
+  if obj then e = tostring(obj) elseif type(e) ~= "string" then error(e, 0) end
   e = e:gsub("^bad argument (#%d+) to '%?'", "bad argument %1 to '" .. name .. "'")
-  error(fix and fix(e) or e, 3)
+  e = fix and fix(e) or e
+  -- a core failure stays a wb.Error: its code decides the exit status
+  if obj then
+    local at = debug.getinfo(3, "Sl")
+    local pos = at and at.currentline > 0 and (at.short_src .. ":" .. at.currentline .. ": ") or ""
+    error(wb.Error{code = obj.code, path = obj.path, message = pos .. e}, 0)
+  end
+  error(e, 3)
 end
 
 function image.load(path)

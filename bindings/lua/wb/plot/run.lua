@@ -41,28 +41,19 @@ function R.slurp(path)
   return s
 end
 
--- Write text to path through a temporary file and a rename (wb.sys's
--- write_atomic when the bindings have it).
+-- A failure of the core, raised again with `prefix` in front of its text:
+-- a wb.Error keeps its code and path (so the exit status says the kind).
+local function rethrow(prefix, err)
+  if wb.is_error(err) then
+    error(wb.Error{code = err.code, path = err.path, message = prefix .. tostring(err)}, 0)
+  end
+  error(prefix .. tostring(err), 0)
+end
+
+-- Write text to path atomically (temporary file, fsync, rename).
 function R.write_file(path, text)
-  if wb.sys and type(wb.sys.write_atomic) == "function" then
-    local ok, err = pcall(wb.sys.write_atomic, path, text)
-    if not ok then error("wb.plot: cannot write " .. path .. ": " .. tostring(err), 0) end
-    return
-  end
-  local tmp = path .. ".tmp"
-  local fh, msg = io.open(tmp, "wb")
-  if not fh then error("wb.plot: cannot write " .. path .. ": " .. tostring(msg), 0) end
-  local ok, werr = fh:write(text)
-  fh:close()
-  if not ok then
-    os.remove(tmp)
-    error("wb.plot: cannot write " .. path .. ": " .. tostring(werr), 0)
-  end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then
-    os.remove(tmp)
-    error("wb.plot: cannot write " .. path .. ": " .. tostring(rerr), 0)
-  end
+  local ok, err = pcall(wb.sys.write_atomic, path, text)
+  if not ok then rethrow("wb.plot: cannot write " .. path .. ": ", err) end
 end
 
 -- Run `gnuplot -c gpname [arg]` inside dir, stdin from /dev/null, stdout to
@@ -105,14 +96,8 @@ function R.run(dir, gpname, arg, outpath, what, cfg)
 end
 
 function R.mkdir_p(dir)
-  if wb.sys and type(wb.sys.mkdir_p) == "function" then
-    local ok, err = pcall(wb.sys.mkdir_p, dir)
-    if ok then return end
-    error("wb.plot: cannot create folder " .. dir .. ": " .. tostring(err), 0)
-  end
-  if not sh_ok("mkdir -p " .. U.sh(dir) .. " 2>/dev/null") then
-    error("wb.plot: cannot create folder " .. dir, 0)
-  end
+  local ok, err = pcall(wb.sys.mkdir_p, dir)
+  if not ok then rethrow("wb.plot: cannot create folder " .. dir .. ": ", err) end
 end
 
 return R

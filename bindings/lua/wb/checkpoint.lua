@@ -228,7 +228,7 @@ end
 ---generator (wb.seed), so wb.load advances it.
 ---@param path string
 ---@return wb.Sequential
----Example: local m = wb.load("plots/runs/task05_dropout-1054dcc8d9a2a6df.safetensors")
+---Example: local m = wb.load("plots/runs/dropout-1054dcc8d9a2a6df.safetensors")
 function wb.load(path)
   if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
   local file, meta = wb.io.load_safetensors(path)

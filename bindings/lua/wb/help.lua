@@ -447,7 +447,7 @@ end
 ---and returns 0, or prints "no help for ..." on stderr and returns 1.
 ---@param topic string
 ---@return integer
----Example: os.exit(wb.help.cli("wb.runs.find"))
+---Example: local status = wb.help.cli("wb.runs.find")
 function M.cli(topic)
   local t, msg = M.text(topic)
   if t then

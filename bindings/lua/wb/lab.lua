@@ -1,9 +1,9 @@
 -- wb/lab.lua: looking at trained weights from the REPL (the "lab bench").
 --
---   local r0 = wb.runs.find{task = "task05_dropout", dropout = 0, seed = 1}[1]
+--   local r0 = wb.runs.find{task = "dropout", dropout = 0, seed = 1}[1]
 --   wb.stats(r0:model())                       per-layer weight statistics
 --   wb.lab.weight_grid(r0:model()):show()      first-layer weights as images
---   wb.lab.compare_weights(wb.runs.find{task = "task05_dropout"}, 1):save(..)
+--   wb.lab.compare_weights(wb.runs.find{task = "dropout"}, 1):save(..)
 --
 -- Layer numbers here count the layers that have weights (Dense layers):
 -- layer 1 is the first Dense layer whatever comes before it, so models with
@@ -21,7 +21,7 @@ local pretty = require "wb.pretty"
 ---images, and histograms of a layer's weights across runs. Layer numbers
 ---count Dense layers (1 = the first), so models with and without Dropout
 ---compare like for like. A Run (wb.runs.find) stands for its model.
----Example: local r = wb.runs.find{task = "task05_dropout", dropout = 0.3}[1]
+---Example: local r = wb.runs.find{task = "dropout", dropout = 0.3}[1]
 ---  print(wb.stats(r)); wb.lab.weight_grid(r, {units = 16}):show()
 local M = {}
 
@@ -255,7 +255,7 @@ end
 ---@param layer? integer
 ---@param opts? table
 ---@return wb.Plot
----Example: wb.lab.compare_weights(wb.runs.find{task = "task05_dropout",
+---Example: wb.lab.compare_weights(wb.runs.find{task = "dropout",
 ---  dropout = {0, 0.3}}, 1):save("plots/lab/hist.png")
 function M.compare_weights(runs, layer, opts)
   args.check("compare_weights", 1, runs, "table")
@@ -303,7 +303,7 @@ end
 ---1.0); anything else through tostring.
 ---@param x any
 ---@param opts? table
----Example: wb.show(wb.runs.find{task = "task03_epochs"}[1].metrics, {all = true})
+---Example: wb.show(wb.runs.find{task = "epochs"}[1].metrics, {all = true})
 function wb.show(x, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error(string.format("bad argument #2 to 'show' (table expected, got %s)", type(opts)), 2)

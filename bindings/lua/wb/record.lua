@@ -16,7 +16,7 @@ local cjson = require "cjson"
 ---run's record or artefact (wb.record.path), reading a record with the
 ---reason when it is malformed (wb.record.read) and the key that says which
 ---records are seeds of one configuration (wb.record.group_key).
----Example: print(wb.record.path(nil, "task05_dropout", "0123456789abcdef"))
+---Example: print(wb.record.path(nil, "dropout", "0123456789abcdef"))
 local M = {}
 
 local function argcheck(ok, n, fname, expected, v)
@@ -56,7 +56,7 @@ end
 ---@param hash string
 ---@param ext? string
 ---@return string
----Example: print(wb.record.path(nil, "task05_dropout", run.hash, "safetensors"))
+---Example: print(wb.record.path(nil, "dropout", run.hash, "safetensors"))
 function M.path(root, task, hash, ext)
   argcheck(root == nil or type(root) == "string", 1, "path", "string", root)
   argcheck(type(task) == "string", 2, "path", "string", task)

@@ -32,12 +32,12 @@ end
 ---status, history, metrics, measures, weights, wall_time, host, version,
 ---git_commit) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.
----Example: local r = wb.runs.find{task = "task05_dropout"}[1]
+---Example: local r = wb.runs.find{task = "dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
 
 ---wb.Run:__tostring() -> string
 ---One line: task, variant, seed and test accuracy, e.g.
----"Run task05_dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
+---"Run dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
 ---when the run did not finish normally).
 ---Example: print(wb.runs.find{}[1])
 function Run:__tostring() return M.describe(self) end

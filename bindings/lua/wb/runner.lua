@@ -301,7 +301,7 @@ end
 ---@param argv table
 ---@param script? string
 ---@return integer
----Example: -- workbench scripts/task05_dropout.lua --quick
+---Example: -- workbench scripts/my_dropout.lua --quick
 function M.main(task, argv, script)
   local ok, opts = pcall(M.options, argv or {})
   if not ok then

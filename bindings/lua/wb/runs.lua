@@ -23,7 +23,7 @@ local stats = require "wb.runs_stats"
 ---run lists (wb.Runs) with mean ± std over seeds, tables and curves.
 ---Everything here reads run records (<plots>/runs/*.json and the weights
 ---beside them); nothing trains.
----Example: local rs = wb.runs.find{task = "task05_dropout", dropout = 0.3}
+---Example: local rs = wb.runs.find{task = "dropout", dropout = 0.3}
 ---  print(rs); print(rs[1]:evaluate().accuracy)
 local M = {}
 local Runs = {__name = "wb.Runs"}
@@ -77,7 +77,7 @@ end
 ---averaged only when they are seeds of one configuration (equal
 ---wb.record.group_key); otherwise stat, values, curve, table and
 ---plot_curves raise, naming the label and what differs.
----Example: local rs = wb.runs.find{task = "task05_dropout"}
+---Example: local rs = wb.runs.find{task = "dropout"}
 ---  for i, r in ipairs(rs) do print(i, r) end
 function Runs:__len() return #self.records end
 -- "Runs(6 runs, 3 variants)", then one line per run (at most M.max_listed).
@@ -347,7 +347,7 @@ end
 ---Malformed records are skipped with a warning (wb.runs.load_all).
 ---@param query? table
 ---@return wb.Runs
----Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
+---Example: local rs = wb.runs.find{task = "dropout", dropout = {0, 0.3}}
 ---  print(#rs, rs[1])
 function M.find(query)
   query = query or {}

@@ -148,7 +148,7 @@ end
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs
 ---@return integer
----Example: wb.runs.export_history("history.csv", wb.runs.find{task = "task05_dropout"})
+---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "dropout"})
 function M.export_history(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_history", "string", path)
   local recs = records_of(runs_or_dir, "export_history")

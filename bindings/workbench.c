@@ -30,7 +30,8 @@
  * (errors and signals as for the script), and its result counts as the
  * script's. A returned integer is the exit status (0..255), a returned
  * error object (wb.Error, {kind = "diverged"}) is reported and exits by its
- * kind; nil, nothing or any other value means 0, as before.
+ * kind; nil, nothing or any other value means 0, as before. Modules
+ * beside a script are found first, as Python's sys.path[0] (add_script_dir).
  * SIGPIPE and SIGXFSZ: see signal_noop.
  */
 #include <signal.h>
@@ -49,10 +50,6 @@
 #include "lineedit.h"
 #include "lwb.h"
 
-#ifndef WB_VERSION
-#define WB_VERSION "0.1.0"
-#endif
-
 int luaopen_wb(lua_State *L);
 
 #define PROMPT "> "
@@ -69,9 +66,7 @@ static int chunk_exit = 1;  /* exit status for the last chunk's error */
 static int interrupt_key;   /* registry[&interrupt_key]: the hook's error */
 static int repl_key;        /* registry[&repl_key]: the wb.repl module */
 
-/* {==================================================================
-** Signals, messages, protected calls (as in lua.c)
-** =================================================================== */
+/* {==================== Signals, messages, protected calls (as in lua.c) ==================== */
 
 static void setsignal(int sig, void (*handler)(int), struct sigaction *old)
 {
@@ -208,9 +203,7 @@ static int docall(lua_State *L, int narg, int nres)
 
 /* }================================================================== */
 
-/* {==================================================================
-** Options and versions
-** =================================================================== */
+/* {==================== Options and versions ==================== */
 
 enum { has_error = 1, has_i = 2, has_v = 4, has_e = 8, has_h = 16 };
 
@@ -321,9 +314,7 @@ static int collectargs(char **argv, int *first)
 
 /* }================================================================== */
 
-/* {==================================================================
-** Chunks: -e, -l, -h NAME, the script
-** =================================================================== */
+/* {==================== Chunks: -e, -l, -h NAME, the script ==================== */
 
 /* The global `arg` as lua5.4 builds it: arg[0] the script, arg[1..] its
  * arguments, negative indices the interpreter and options. Without a
@@ -466,8 +457,7 @@ static int result_exit(lua_State *L)
     return status;
 }
 
-/* Modules beside the script are found first (as Python's sys.path[0]):
- * package.path gets "<dir>/?.lua;<dir>/?/init.lua;" in front. */
+/* package.path gets "<dir>/?.lua;<dir>/?/init.lua;" of the script in front */
 static void add_script_dir(lua_State *L, const char *fname)
 {
     const char *slash = strrchr(fname, '/');
@@ -475,10 +465,7 @@ static void add_script_dir(lua_State *L, const char *fname)
         lua_pop(L, 1);
         return;
     }
-    if (slash)
-        lua_pushlstring(L, fname, (size_t)(slash - fname));
-    else
-        lua_pushliteral(L, ".");
+    lua_pushlstring(L, slash ? fname : ".", slash ? (size_t)(slash - fname) : 1);
     const char *dir = lua_tostring(L, -1);
     lua_getfield(L, -2, "path");
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));

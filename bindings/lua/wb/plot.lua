@@ -249,7 +249,7 @@ function Plot:save(path)
     R.mkdir_p(dir)
     for _, f in ipairs(data_files(self, name)) do R.write_file(dir .. "/" .. f[1], f[2]) end
     R.write_file(dir .. "/" .. name .. ".gp", script(self, name, "png", size_of(self)))
-    local pid = wb.sys and wb.sys.getpid and wb.sys.getpid() or 0
+    local pid = wb.sys.getpid()
     local tmp = string.format(".%s.%d.%d%06d.tmp.png", name, pid, os.time(),
       math.random(0, 999999))
     local rok, rerr = pcall(R.run, dir, name .. ".gp", tmp, nil, path, M)

@@ -113,11 +113,7 @@ function M.shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
-function M.mkdir_p(path)
-  if wb.sys and wb.sys.mkdir_p then return wb.sys.mkdir_p(path) end
-  local ok = os.execute("mkdir -p " .. M.shell_quote(path))
-  if not ok then error("cannot create folder " .. path, 2) end
-end
+function M.mkdir_p(path) return wb.sys.mkdir_p(path) end
 
 function M.read_file(path)
   local f = io.open(path, "rb")
@@ -130,15 +126,7 @@ end
 -- Write a file atomically (temporary file + fsync + rename).
 function M.write_file(path, s)
   M.mkdir_p(M.dirname(path))
-  if wb.sys and wb.sys.write_atomic then return wb.sys.write_atomic(path, s) end
-  local tmp = path .. ".tmp." .. tostring(os.time()) .. math.random(1e9)
-  local f, err = io.open(tmp, "wb")
-  if not f then error(err, 2) end
-  local ok, werr = f:write(s)
-  f:close()
-  if not ok then os.remove(tmp); error(path .. ": " .. tostring(werr), 2) end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then os.remove(tmp); error(rerr, 2) end
+  return wb.sys.write_atomic(path, s)
 end
 
 function M.encode_json(v)
@@ -219,10 +207,7 @@ end
 
 -- {==================== process and environment ====================
 
-function M.now()
-  if wb.sys and wb.sys.time then return wb.sys.time() end
-  return os.clock()
-end
+function M.now() return wb.sys.time() end
 
 function M.duration(s)
   if s < 60 then return string.format("%.0fs", s) end

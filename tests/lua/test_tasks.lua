@@ -78,6 +78,14 @@ T.test("task 2 checks its files before training; unlabelled digits are left out"
   T.ok(readme:find("1 unlabelled", 1, true), readme)
 end)
 
+T.test("the gap figures say why the gap starts negative (dropout active in training loss)",
+  function()
+  for _, t in ipairs{"task03_epochs", "task05_dropout"} do
+    local md = util.read_file(root .. "/" .. t .. "/README.md") or ""
+    T.ok(md:find("the gap of epoch 1 is therefore negative", 1, true), t)
+  end
+end)
+
 T.test("a second report reuses every run (nothing retrained)", function()
   local st, _, err = T.sh(string.format("%s scripts/report.lua --quick --seeds 2 --root %s",
     T.wb, root))

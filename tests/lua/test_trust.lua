@@ -39,6 +39,7 @@ T.test("editing a build hook retrains its runs; editing the report retrains noth
   local p = script("hook", exp:format(SMALL, "relu"))
   local st, _, err = run(p, root)
   T.eq(st, 0, err); T.eq(to_train(err), 4)
+  T.ok(err:find("test accuracy %d+%.%d%d %%"), "progress in the tables' unit (%): " .. err)
   local before = records(root)
   p = script("hook", exp:format(SMALL, "relu"), "task:text('only the report changed')")
   st, _, err = run(p, root)

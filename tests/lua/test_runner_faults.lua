@@ -10,7 +10,7 @@ local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
 local script = dir .. "/slow.lua"
 util.write_file(script, [[
 return wb.task{name = "slow", title = "slow",
-  experiment = {base = {hidden = 256, epochs = 2, subset = {test = 200}},
+  experiment = {base = {hidden = 256, epochs = 2, subset = {train = 20000, test = 200}},
     vary = {dropout = {0, 0.1, 0.2}}, seeds = {1, 2}},
   report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
 ]])

@@ -28,210 +28,21 @@
 -- above its definition, which also works for a user's own functions) or by
 -- name.
 --
--- This module adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
+-- Reading and indexing the blocks is wb/help/index.lua, finding the names
+-- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua; this file
+-- looks up, renders and checks. It adds wb.help; the REPL (wb/repl.lua)
+-- sets the global `help`.
 local wb = require "wb"
+local index = require "wb.help.index"
+local walk = require "wb.help.walk"
 
 local M = {}
 
--- {==================== reading doc blocks ====================
-
--- The API name at the start of a signature line: "wb.x.y", "wb.C:m", "wb".
-local function sig_name(line)
-  local name, rest = line:match("^(wb[%w_%.:]*)(.*)$")
-  if not name or not (rest == "" or rest:match("^[({]") or rest:match("^%s*%->")) then
-    return nil
-  end
-  return (name:gsub("[.:]$", ""))
-end
-
--- An entry from the lines of one block (markers stripped).
-local function entry(lines, file, line)
-  local name = sig_name(lines[1] or "")
-  if not name then return nil end
-  local e = {name = name, sig = lines[1], names = {name}, sigs = {lines[1]}, body = {},
-    params = {}, returns = {}, file = file, line = line}
-  local first = 2
-  while lines[first] and sig_name(lines[first]) do -- more names, same text
-    e.names[#e.names + 1] = sig_name(lines[first])
-    e.sigs[#e.sigs + 1] = lines[first]
-    first = first + 1
-  end
-  for i = first, #lines do
-    local l = lines[i]
-    local tag, rest = l:match("^@(%w+)%s*(.*)$")
-    if tag == "param" then e.params[#e.params + 1] = rest
-    elseif tag == "return" then e.returns[#e.returns + 1] = rest
-    elseif tag then e.tags = e.tags or {}; e.tags[#e.tags + 1] = l
-    else e.body[#e.body + 1] = l end
-  end
-  return e
-end
-
--- The `---` blocks of a Lua source text: list of {lines, first, last}.
-local function blocks_of(text)
-  local out, cur, n = {}, nil, 0
-  for l in (text .. "\n"):gmatch("([^\n]*)\n") do
-    n = n + 1
-    local body = l:match("^%s*%-%-%-(.*)$")
-    if body and not body:match("^%-+%s*$") then -- not a ---- rule
-      body = body:gsub("^ ", "")
-      if not cur then cur = {lines = {}, first = n} end
-      cur.lines[#cur.lines + 1] = body
-      cur.last = n
-    elseif cur then
-      out[#out + 1] = cur
-      cur = nil
-    end
-  end
-  if cur then out[#out + 1] = cur end
-  return out
-end
-
-local files = {}   -- source path -> {by_line = {[line after block] = entry}}
-
-local function read_source(path)
-  if files[path] ~= nil then return files[path] end
-  local f = io.open(path, "r")
-  if not f then files[path] = false; return false end
-  local text = f:read("a")
-  f:close()
-  local info = {by_line = {}, entries = {}}
-  for _, b in ipairs(blocks_of(text)) do
-    local e = entry(b.lines, path, b.first)
-    if e then
-      info.entries[#info.entries + 1] = e
-      info.by_line[b.last + 1] = e
-    end
-  end
-  files[path] = info
-  return info
-end
-
--- Lua files of the library, recursively.
-local function lua_files(dir, out)
-  out = out or {}
-  local ok, names = pcall(wb.sys.listdir, dir)
-  if not ok then return out end
-  for _, n in ipairs(names) do
-    local p = dir .. "/" .. n
-    if n:match("%.lua$") then out[#out + 1] = p
-    elseif not n:find("%.") then lua_files(p, out) end
-  end
-  return out
-end
-
-local index -- name -> entry
-
--- Every documented name: the Lua modules' blocks, then the C API's stubs.
-function M._index()
-  if index then return index end
-  index = {}
-  for _, dir in ipairs{"/wb", "/meta"} do
-    for _, p in ipairs(lua_files(wb.luadir .. dir)) do
-      local info = read_source(p)
-      for _, e in ipairs(info and info.entries or {}) do
-        for _, n in ipairs(e.names) do index[n] = index[n] or e end
-      end
-    end
-  end
-  return index
-end
-
--- }====================
-
--- {==================== walking wb ====================
-
--- Classes: metatables named "wb.X" in the registry (C types) and tables
--- found in wb that act as metatables (their __index is themselves).
-local function class_methods(mt)
-  local src = rawget(mt, "__methods") or rawget(mt, "__index")
-  local out = {}
-  if type(src) == "table" then
-    for k, v in pairs(src) do
-      if type(k) == "string" and type(v) == "function" and k:sub(1, 1) ~= "_" then
-        out[k] = v
-      end
-    end
-  end
-  return out
-end
-
--- The class name of a metatable: its __name, else the class part of a
--- method's doc block ("wb.Plot:save" -> "wb.Plot").
-local function class_name(mt)
-  local n = rawget(mt, "__name")
-  if type(n) == "string" then return n end
-  for _, f in pairs(class_methods(mt)) do
-    local e = M._by_position(f)
-    local c = e and e.name:match("^(.-):")
-    if c then return c end
-  end
-  return nil
-end
-
-local function is_class(t)
-  return type(t) == "table"
-    and (rawget(t, "__index") == t or type(rawget(t, "__name")) == "string")
-end
-
--- Names of every public function, class and module reachable from wb:
--- {functions = {fn -> {names}}, classes = {name -> metatable},
---  modules = {name -> table}, names = {name -> value}}.
--- `extra` is a list of objects whose classes are not reachable otherwise.
-function M._walk(extra)
-  local w = {functions = {}, classes = {}, modules = {}, names = {}}
-  local function add_fn(f, name)
-    local l = w.functions[f] or {}
-    l[#l + 1] = name
-    w.functions[f] = l
-    w.names[name] = f
-  end
-  local function add_class(mt)
-    local name = class_name(mt)
-    if not name then -- undocumented and unnamed: name it by its methods
-      local ks = {}
-      for k in pairs(class_methods(mt)) do ks[#ks + 1] = k end
-      if #ks == 0 then return end
-      table.sort(ks)
-      name = "wb.?(class with " .. table.concat(ks, ",") .. ")"
-    end
-    if w.classes[name] then return end
-    w.classes[name] = mt
-    w.names[name] = mt
-    for k, f in pairs(class_methods(mt)) do add_fn(f, name .. ":" .. k) end
-  end
-  local seen = {}
-  local function visit(t, path, depth)
-    if seen[t] or depth > 5 then return end
-    seen[t] = true
-    if is_class(t) then add_class(t) end
-    local has_fn = false
-    for k, v in pairs(t) do
-      if type(k) == "string" and k:sub(1, 1) ~= "_" and k:match("^[%a_][%w_]*$") then
-        local name = path .. "." .. k
-        if type(v) == "function" then
-          add_fn(v, name); has_fn = true
-        elseif type(v) == "table" then
-          visit(v, name, depth + 1)
-        end
-      end
-    end
-    local mt = getmetatable(t)
-    if type(mt) == "table" and type(rawget(mt, "__call")) == "function" then
-      add_fn(rawget(mt, "__call"), path); has_fn = true
-    end
-    if has_fn and not is_class(t) then w.modules[path] = t; w.names[path] = t end
-  end
-  visit(wb, "wb", 0)
-  for k, v in pairs(debug.getregistry()) do
-    if type(k) == "string" and k:match("^wb%.%u") and type(v) == "table" then add_class(v) end
-  end
-  for _, obj in ipairs(extra or {}) do
-    local mt = getmetatable(obj)
-    if type(mt) == "table" then add_class(mt) end
-  end
-  return w
-end
+-- Every documented name (help/index.lua), the block right above a Lua
+-- function, the walk of wb (help/walk.lua): kept on wb.help for the tests
+-- and the annotation writer.
+M._index, M._by_position, M._walk = index.index, index.by_position, walk.walk
+local sig_name, class_name, is_class = index.sig_name, walk.class_name, walk.is_class
 
 local walked
 local function names_of(f)
@@ -239,17 +50,7 @@ local function names_of(f)
   return walked.functions[f]
 end
 
--- }====================
-
 -- {==================== lookup ====================
-
--- The block right above a Lua function's definition.
-function M._by_position(f)
-  local info = debug.getinfo(f, "S")
-  if not info or info.what ~= "Lua" or info.source:sub(1, 1) ~= "@" then return nil end
-  local src = read_source(info.source:sub(2))
-  return src and src.by_line[info.linedefined] or nil
-end
 
 -- Members of prefix in the index ("wb.runs" + "." or "wb.Run" + ":"),
 -- sorted: list of {name, entry}.
@@ -511,7 +312,8 @@ end
 ---added to wb or source files edited since are seen by the next call.
 ---Example: wb.help.reset()
 function M.reset()
-  index, walked, files = nil, nil, {}
+  index.reset()
+  walked = nil
 end
 
 ---wb.help.meta() -> string

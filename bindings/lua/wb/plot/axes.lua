@@ -1,0 +1,42 @@
+-- wb/plot/axes.lua: the gnuplot lines the x-y kinds of wb.plot (lines, bars,
+-- histogram) share: title, axis labels, log axes and ranges; the key when no
+-- series is labelled; the final `plot` command; the check of a series list.
+local U = require "wb.plot.util"
+
+local q = U.q
+local M = {}
+
+-- Lines shared by every kind: title, axis labels, log axes and ranges.
+function M.axes(d, ctx, L)
+  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
+  if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
+  if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
+  if d.logx then L[#L + 1] = "set logscale x" end
+  if d.logy then L[#L + 1] = "set logscale y" end
+  if d.xrange then L[#L + 1] = "set xrange " .. U.gprange(d.xrange) end
+  if d.yrange then L[#L + 1] = "set yrange " .. U.gprange(d.yrange) end
+end
+
+function M.finish(d, L, plots)
+  for _, s in ipairs(d.extra) do L[#L + 1] = s end
+  L[#L + 1] = "plot \\"
+  for i, p in ipairs(plots) do
+    L[#L + 1] = "  " .. p .. (i < #plots and ", \\" or "")
+  end
+  return L
+end
+
+function M.series_list(v, what)
+  if type(v) ~= "table" or #v == 0 then
+    error(what .. ": expected a non-empty array of series tables", 0)
+  end
+  return v
+end
+
+function M.no_key_if_unlabelled(series, L)
+  for _, s in ipairs(series) do if s.label then return end end
+  L[#L + 1] = "unset key"
+  L[#L + 1] = "set rmargin 3"   -- gnuplot would keep room for rotated tic text
+end
+
+return M

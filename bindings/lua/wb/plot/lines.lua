@@ -1,0 +1,166 @@
+-- wb/plot/lines.lua: the lines kind of wb.plot (line plots of series, with
+-- an optional error band), in the kind interface of wb/plot/xy.lua.
+--
+-- Integer x values (epochs) get integer tics; series sharing their x values
+-- share one CSV column; a figure with no finite point still draws its axes.
+local U = require "wb.plot.util"
+local A = require "wb.plot.axes"
+
+local q, num = U.q, U.num
+local axes, finish, series_list = A.axes, A.finish, A.series_list
+local no_key_if_unlabelled = A.no_key_if_unlabelled
+
+-- A tic step for x values that are all integers (1, 2, 5, 10, 20, ...
+-- giving at most about 10 tics), or nil when some x is not an integer.
+local function integer_step(series)
+  local lo, hi
+  for _, s in ipairs(series) do
+    for _, x in ipairs(s.x) do
+      if math.type(x) ~= "integer" and (not U.is_finite(x) or x ~= math.floor(x)) then
+        return nil
+      end
+    end
+    lo, hi = U.finite_range(s.x, lo, hi)
+  end
+  local span = (hi or 1) - (lo or 0)
+  local step, mult = 1, {2, 2.5, 2}
+  local i = 0
+  while span / step > 10 do
+    i = i % 3 + 1
+    step = step * mult[i]
+  end
+  return math.tointeger(step) or nil
+end
+---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points} -> wb.Plot
+---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
+---tensors); x defaults to 1..n; err draws a shaded y +- err band; points
+---(default: when every series has at most 30 points) adds markers. logx,
+---logy: log axes; xrange, yrange = {lo, hi}. Also title, size = {w, h}
+---pixels, extra = raw gnuplot commands. Nothing is drawn until :save/:show.
+---@param opts table
+---@return wb.Plot
+---Example: wb.plot.lines{title = "loss", xlabel = "epoch",
+---  series = {{label = "train", y = h.loss}, {label = "val", y = h.val_loss}}}:show()
+
+local K = {keys = {"xlabel", "ylabel", "series", "logx", "logy", "xrange",
+                   "yrange", "points"}}
+
+function K.prepare(o)
+  local d = {xlabel = U.text(o.xlabel, "xlabel"), ylabel = U.text(o.ylabel, "ylabel"),
+             logx = o.logx and true, logy = o.logy and true,
+             xrange = U.range(o.xrange, "xrange"), yrange = U.range(o.yrange, "yrange"),
+             series = {}}
+  local max_n = 0
+  for i, s in ipairs(series_list(o.series, "series")) do
+    local w = string.format("series[%d]", i)
+    if type(s) ~= "table" then error(w .. ": expected a table", 0) end
+    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err"})
+    if not ok then error(w .. ": " .. err, 0) end
+    local y = U.vector(s.y, w .. ".y")
+    if #y == 0 then error(w .. ".y: expected at least one value", 0) end
+    local x
+    if s.x ~= nil then
+      x = U.vector(s.x, w .. ".x")
+      if #x ~= #y then
+        error(string.format("%s.x: expected %d values (as y), got %d", w, #y, #x), 0)
+      end
+    else
+      x = {}
+      for j = 1, #y do x[j] = j end
+    end
+    local e
+    if s.err ~= nil then
+      e = U.vector(s.err, w .. ".err")
+      if #e ~= #y then
+        error(string.format("%s.err: expected %d values (as y), got %d", w, #y, #e), 0)
+      end
+    end
+    d.series[i] = {label = U.text(s.label, w .. ".label"), x = x, y = y, err = e}
+    max_n = math.max(max_n, #y)
+  end
+  if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
+  d.x_step = integer_step(d.series)
+  -- A run that diverged at once has no finite point: still draw the axes.
+  d.empty = true
+  for _, s in ipairs(d.series) do
+    for j = 1, #s.y do
+      if U.is_finite(s.x[j]) and U.is_finite(s.y[j]) then d.empty = false break end
+    end
+  end
+  -- One shared x column when every series has the same x values.
+  local x1 = d.series[1].x
+  d.shared_x = true
+  for _, s in ipairs(d.series) do
+    if #s.x ~= #x1 then d.shared_x = false break end
+    for j = 1, #x1 do
+      if s.x[j] ~= x1[j] then d.shared_x = false break end
+    end
+  end
+  -- Column numbers of each series in the CSV.
+  local col = d.shared_x and 1 or 0
+  d.header = d.shared_x and {d.xlabel or "x"} or {}
+  d.max_n = max_n
+  for i, s in ipairs(d.series) do
+    local name = s.label or ("series " .. i)
+    if d.shared_x then s.xc = 1
+    else col = col + 1; s.xc = col; d.header[col] = name .. " x" end
+    col = col + 1; s.yc = col; d.header[col] = name
+    if s.err then col = col + 1; s.ec = col; d.header[col] = name .. " err" end
+  end
+  return d
+end
+
+function K.csv(d)
+  local rows = {}
+  for j = 1, d.max_n do
+    local row = {}
+    for _, s in ipairs(d.series) do
+      local nan = 0 / 0
+      row[s.xc] = s.x[j] or nan
+      row[s.yc] = s.y[j] or nan
+      if s.ec then row[s.ec] = s.err[j] or nan end
+    end
+    rows[j] = row
+  end
+  return U.csv(d.header, rows)
+end
+
+function K.body(d, ctx)
+  local L = {}
+  axes(d, ctx, L)
+  no_key_if_unlabelled(d.series, L)
+  -- x spans the data exactly (plus a small margin); integer x (epochs) gets
+  -- integer tics.
+  L[#L + 1] = "set autoscale xfix"
+  L[#L + 1] = "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
+  if d.x_step and not d.logx and not d.xrange then
+    L[#L + 1] = "set xtics " .. d.x_step
+  end
+  if d.empty then
+    local xlo, xhi = nil, nil
+    for _, s in ipairs(d.series) do xlo, xhi = U.finite_range(s.x, xlo, xhi) end
+    if not xlo or xlo >= xhi then xlo, xhi = (xlo or 1) - 1, (xlo or 1) + 1 end
+    if not d.xrange then L[#L + 1] = "set xrange [" .. num(xlo) .. ":" .. num(xhi) .. "]" end
+    if not d.yrange then L[#L + 1] = d.logy and "set yrange [0.1:10]" or "set yrange [0:1]" end
+    L[#L + 1] = "set label 1 'no finite values' at graph 0.5, graph 0.5 center"
+  end
+  local f = q(ctx.csv) .. " skip 1 using "
+  local plots = {}
+  for k, s in ipairs(d.series) do
+    if s.ec and not ctx.dumb then
+      plots[#plots + 1] = string.format("%s%d:(column(%d)-column(%d)):(column(%d)+column(%d))"
+        .. " with filledcurves lt %d fs transparent solid %s noborder notitle",
+        f, s.xc, s.yc, s.ec, s.yc, s.ec, k, num(ctx.style.band_alpha))
+    end
+  end
+  for k, s in ipairs(d.series) do
+    local with = (d.points and not ctx.dumb) and "linespoints" or "lines"
+    plots[#plots + 1] = string.format("%s%d:%d with %s lt %d %s", f, s.xc, s.yc, with, k,
+      s.label and ("title " .. q(s.label)) or "notitle")
+  end
+  return finish(d, L, plots)
+end
+
+function K.size(_, style) return style.size end
+
+return K

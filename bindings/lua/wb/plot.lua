@@ -13,7 +13,7 @@
 -- enhanced text off: it is drawn, never executed or expanded.
 -- This is not an interactive plotting library: no windows, no mouse.
 --
--- API (options of each kind are documented beside it in wb/plot/xy.lua
+-- API (options of each kind are documented beside each kind in wb/plot/lines.lua, bars.lua, histogram.lua (xy.lua lists them)
 -- and wb/plot/grid.lua; every kind also takes title, size = {w, h} in
 -- pixels and extra = raw gnuplot commands, trusted, run before `plot`):
 --   wb.plot.lines{xlabel, ylabel, series = {{label, x, y, err}}, logx, logy,

@@ -54,7 +54,8 @@ local function duration(s)
   return string.format("%d min %02d s", s // 60, math.floor(s % 60))
 end
 local function commit()
-  local p = io.popen("git -C " .. q(wb.luadir .. "/../..") .. " rev-parse --short HEAD 2>/dev/null")
+  local p = io.popen("git -C " .. q(wb.luadir .. "/../..")
+    .. " rev-parse --short HEAD 2>/dev/null")
   local c = p and p:read("l")
   if p then p:close() end
   return c or "unknown"

@@ -124,7 +124,9 @@ for _, case in ipairs(bad) do
     local st, _, err = run(p, root)
     T.eq(st, 1, err)
     T.ok(err:find(case[3], 1, true), "message: " .. err)
-    if case[4] then T.ok(err:find(p .. ":" .. case[4] .. ":", 1, true), "names the line: " .. err) end
+    if case[4] then
+      T.ok(err:find(p .. ":" .. case[4] .. ":", 1, true), "names the line: " .. err)
+    end
     T.ok(not err:find("to train"), "nothing planned: " .. err)
     T.ok(not wb.sys.exists(root .. "/runs"), "nothing written")
   end)

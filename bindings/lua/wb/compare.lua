@@ -24,7 +24,9 @@ function M.compare(runs, metric, o)
     local m, s = runs:stat(v, metric)
     local n, all = #runs:values(v, metric), #runs:of(v)
     if m then stats[#stats + 1] = {v = v, m = m, s = s} end
-    if n < all then missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - n, all) end
+    if n < all then
+      missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - n, all)
+    end
   end
   local note = #missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
     table.concat(missing, ", ")) or ""

@@ -13,7 +13,8 @@
 -- enhanced text off: it is drawn, never executed or expanded.
 -- This is not an interactive plotting library: no windows, no mouse.
 --
--- API (options of each kind are documented beside each kind in wb/plot/lines.lua, bars.lua, histogram.lua (xy.lua lists them)
+-- API (the options of each kind are documented beside it: wb/plot/lines.lua,
+-- bars.lua, histogram.lua, listed in xy.lua)
 -- and wb/plot/grid.lua; every kind also takes title, size = {w, h} in
 -- pixels and extra = raw gnuplot commands, trusted, run before `plot`):
 --   wb.plot.lines{xlabel, ylabel, series = {{label, x, y, err}}, logx, logy,

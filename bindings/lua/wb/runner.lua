@@ -185,7 +185,9 @@ local function run_children(ex, pending, jobs, on_done, on_line)
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"",
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
     "( OPENBLAS_NUM_THREADS=1 " .. ex.command("\"$h\"", true) .. " 2>&1; echo \"EXIT $?\" ) |",
-    "while IFS= read -r l; do printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"; done",
+    "while IFS= read -r l; do",
+    "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",
+    "done",
   }, "\n") .. "\n")
   local hashes = {}
   for i, s in ipairs(pending) do hashes[i] = s.hash end

@@ -190,7 +190,9 @@ local function variants_of(ctx, ex, checks)
     end
     for i, v in ipairs(ex.variants) do
       local place = string.format("experiment.variants[%d]", i)
-      if type(v) ~= "table" then fail(ctx, place, "expected a config table, got " .. describe(v)) end
+      if type(v) ~= "table" then
+        fail(ctx, place, "expected a config table, got " .. describe(v))
+      end
       check_config(ctx, checks, v, place, true)
       local keys = util.sorted_keys(v, {label = true})
       local parts = {}

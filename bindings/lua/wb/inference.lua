@@ -1,0 +1,194 @@
+-- wb/inference.lua: the one comparison every table, finding and claim uses:
+-- Welch's t-test on per-seed values, with the confidence interval of the
+-- difference of means (Welch-Satterthwaite degrees of freedom), and Holm's
+-- correction for the parts of one claim. Student's t distribution comes
+-- from the regularized incomplete beta function (Numerical Recipes' continued
+-- fraction, Lanczos's log-gamma); tests/lua/test_stats.lua checks it against
+-- scipy.
+local wb = require "wb"
+local args = require "wb.args"
+
+---wb.inference
+---Statistics the comparisons use: Welch's test (wb.welch), confidence
+---half-widths of means (the bands of curves), Student's t quantiles and
+---Holm's correction.
+---Example: print(wb.inference.ci_half({0.97, 0.98, 0.975}))
+local M = {}
+
+-- log Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms: ~15 digits)
+local LANCZOS = {0.99999999999980993, 676.5203681218851, -1259.1392167224028,
+  771.32342877765313, -176.61502916214059, 12.507343278686905,
+  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7}
+local function lgamma(x)
+  if x < 0.5 then return math.log(math.pi / math.abs(math.sin(math.pi * x))) - lgamma(1 - x) end
+  x = x - 1
+  local a = LANCZOS[1]
+  local t = x + 7.5
+  for i = 2, 9 do a = a + LANCZOS[i] / (x + i - 1) end
+  return 0.5 * math.log(2 * math.pi) + (x + 0.5) * math.log(t) - t + math.log(a)
+end
+
+-- continued fraction of the incomplete beta function (modified Lentz)
+local function betacf(a, b, x)
+  local tiny = 1e-300
+  local qab, qap, qam = a + b, a + 1, a - 1
+  local c, d = 1, 1 - qab * x / qap
+  if math.abs(d) < tiny then d = tiny end
+  d = 1 / d
+  local h = d
+  for m = 1, 300 do
+    local m2 = 2 * m
+    local aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+    d = 1 + aa * d; if math.abs(d) < tiny then d = tiny end
+    c = 1 + aa / c; if math.abs(c) < tiny then c = tiny end
+    d = 1 / d
+    h = h * d * c
+    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+    d = 1 + aa * d; if math.abs(d) < tiny then d = tiny end
+    c = 1 + aa / c; if math.abs(c) < tiny then c = tiny end
+    d = 1 / d
+    local del = d * c
+    h = h * del
+    if math.abs(del - 1) < 1e-15 then break end
+  end
+  return h
+end
+
+-- I_x(a, b), the regularized incomplete beta function
+local function betai(a, b, x)
+  if x <= 0 then return 0 end
+  if x >= 1 then return 1 end
+  local bt = math.exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * math.log(x)
+    + b * math.log(1 - x))
+  if x < (a + 1) / (a + b + 2) then return bt * betacf(a, b, x) / a end
+  return 1 - bt * betacf(b, a, 1 - x) / b
+end
+
+-- P(|T| > t) for Student's t with df degrees of freedom
+local function t_two_sided(t, df)
+  return betai(df / 2, 0.5, df / (df + t * t))
+end
+
+-- the t with P(|T| > t) = alpha (bisection: monotone, 200 halvings)
+local function t_quantile(alpha, df)
+  local lo, hi = 0, 1
+  while t_two_sided(hi, df) > alpha do hi = hi * 2 end
+  for _ = 1, 200 do
+    local mid = (lo + hi) / 2
+    if t_two_sided(mid, df) > alpha then lo = mid else hi = mid end
+  end
+  return (lo + hi) / 2
+end
+
+local function mean_var(xs)
+  local n, s = #xs, 0
+  for i = 1, n do s = s + xs[i] end
+  local m = s / n
+  local v = 0
+  for i = 1, n do v = v + (xs[i] - m) ^ 2 end
+  return m, n > 1 and v / (n - 1) or 0
+end
+
+local function check_list(fname, n, xs)
+  args.check(fname, n, xs, "table")
+  for i, x in ipairs(xs) do
+    if type(x) ~= "number" or x ~= x then
+      error(string.format("bad argument #%d to '%s' (numbers expected, item %d is %s)", n,
+        fname, i, tostring(x)), 3)
+    end
+  end
+end
+
+---wb.welch(a, b, opts) -> table
+---Welch's t-test of two lists of per-seed values: {diff = mean(a) -
+---mean(b), lo, hi (the confidence interval of diff, Welch-Satterthwaite
+---degrees of freedom), p (two-sided), df, t, n_a, n_b, mean_a, mean_b,
+---sd_a, sd_b, half (the interval's half-width)}. With fewer than 2 values a
+---side, lo, hi, p and df are nil: nothing can be decided. opts.confidence
+---(default 0.95).
+---@param a number[]
+---@param b number[]
+---@param opts? table
+---@return table
+---Example: local w = wb.welch({0.97, 0.98, 0.975}, {0.95, 0.96, 0.955}); print(w.lo, w.hi, w.p)
+function M.welch(a, b, o)
+  check_list("welch", 1, a)
+  check_list("welch", 2, b)
+  args.opt("welch", 3, o, "table")
+  local conf = o and o.confidence or 0.95
+  if type(conf) ~= "number" or conf <= 0 or conf >= 1 then
+    error("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "
+      .. tostring(conf) .. ")", 2)
+  end
+  local ma, va = mean_var(a)
+  local mb, vb = mean_var(b)
+  local r = {diff = (#a > 0 and #b > 0) and ma - mb or nil, n_a = #a, n_b = #b,
+    mean_a = #a > 0 and ma or nil, mean_b = #b > 0 and mb or nil,
+    sd_a = math.sqrt(va), sd_b = math.sqrt(vb), confidence = conf}
+  if #a < 2 or #b < 2 then return r end
+  local sa, sb = va / #a, vb / #b
+  local se = math.sqrt(sa + sb)
+  if se == 0 then
+    r.lo, r.hi, r.half, r.df, r.p = r.diff, r.diff, 0, #a + #b - 2, r.diff == 0 and 1 or 0
+    return r
+  end
+  r.df = (sa + sb) ^ 2 / (sa ^ 2 / (#a - 1) + sb ^ 2 / (#b - 1))
+  r.t = r.diff / se
+  r.p = t_two_sided(math.abs(r.t), r.df)
+  r.half = t_quantile(1 - conf, r.df) * se
+  r.lo, r.hi = r.diff - r.half, r.diff + r.half
+  return r
+end
+
+---wb.inference.ci_half(xs, confidence) -> number|nil
+---The half-width of the confidence interval of the mean of xs (Student's
+---t, n - 1 degrees of freedom): what the bands of the curves show. nil
+---with fewer than 2 values.
+---@param xs number[]
+---@param confidence? number
+---@return number|nil
+---Example: print(wb.inference.ci_half({1, 2, 3}))
+function M.ci_half(xs, conf)
+  check_list("ci_half", 1, xs)
+  if #xs < 2 then return nil end
+  local _, v = mean_var(xs)
+  return t_quantile(1 - (conf or 0.95), #xs - 1) * math.sqrt(v / #xs)
+end
+
+---wb.inference.t_quantile(alpha, df) -> number
+---The t with P(|T| > t) = alpha for Student's t with df degrees of freedom.
+---@param alpha number
+---@param df number
+---@return number
+---Example: print(wb.inference.t_quantile(0.05, 2)) -- 4.30265
+M.t_quantile = t_quantile
+
+---wb.inference.holm(ps, alpha) -> table
+---Holm's step-down correction: for p-values ps, which are rejected at
+---family-wise level alpha (default 0.05): a list of booleans, and the
+---adjusted p-values.
+---@param ps number[]
+---@param alpha? number
+---@return boolean[]
+---@return number[]
+---Example: print(table.concat(wb.inference.holm({0.01, 0.04, 0.03}), " "))
+function M.holm(ps, alpha)
+  check_list("holm", 1, ps)
+  alpha = alpha or 0.05
+  local order = {}
+  for i = 1, #ps do order[i] = i end
+  table.sort(order, function(x, y) return ps[x] < ps[y] end)
+  local reject, adj, running, stop = {}, {}, 0, false
+  for rank, i in ipairs(order) do
+    local a = math.min(1, (#ps - rank + 1) * ps[i])
+    running = math.max(running, a)
+    adj[i] = running
+    if not stop and ps[i] <= alpha / (#ps - rank + 1) then reject[i] = true
+    else stop = true; reject[i] = false end
+  end
+  return reject, adj
+end
+
+wb.inference = M
+wb.welch = M.welch
+return M

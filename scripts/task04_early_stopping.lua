@@ -20,18 +20,26 @@ local function report(task, runs)
       diff[i] = r.metrics.last_test_loss - r.metrics.test_loss
       acc[i] = r.metrics.test_accuracy - r.metrics.last_test_accuracy
     end
-    local dm, ds = wb.runs.mean_std(diff)
-    local am, as = wb.runs.mean_std(acc)
     local sm = wb.runs.mean_std(runs:values(v, "stopped_epoch"))
-    local function verdict(m, s, what)
-      if m > s then return what .. " is better with the restored weights" end
-      if m < -s then return what .. " is better with the last weights" end
-      return what .. ": no difference beyond the spread over seeds"
+    -- paired over seeds: the restored and the last weights of the same run
+    local function verdict(xs, what, name, lower)
+      local zeros = {}
+      for i = 1, #xs do zeros[i] = 0 end
+      local w = wb.welch(xs, zeros)
+      local change = string.format("%s %s %s", what, w.diff < 0 and "-" or "+",
+        wb.runs.fmt_mean_std(math.abs(w.diff), nil, name))
+      if not w.p then return change .. " (one seed: no verdict)" end
+      local interval = string.format(", 95 %% CI [%s, %s]", wb.runs.fmt_mean_std(w.lo, nil,
+        name), wb.runs.fmt_mean_std(w.hi, nil, name))
+      local better = lower and w.hi < 0 or not lower and w.lo > 0
+      local worse = lower and w.lo > 0 or not lower and w.hi < 0
+      return change .. interval .. (better and ": better with the restored weights"
+        or worse and ": better with the last weights" or ": not decided by the seeds")
     end
-    task:text(string.format("- %s: stopped at epoch %.1f on average; restoring changed the "
-      .. "test loss by %+.4f ± %.4f and test accuracy by %+.2f ± %.2f points (restored - "
-      .. "last): %s; %s.", v, sm, -dm, ds, 100 * am, 100 * as, verdict(dm, ds, "test loss"),
-      verdict(am, as, "test accuracy")))
+    for i = 1, #diff do diff[i] = -diff[i] end -- restored - last
+    task:text(string.format("- %s: stopped at epoch %.1f on average; restored - last: %s; "
+      .. "%s.", v, sm, verdict(diff, "test loss", "test_loss", true),
+      verdict(acc, "test accuracy", "test_accuracy", false)))
   end
 end
 

@@ -1,12 +1,13 @@
 -- scripts/study/claims.lua: the "Claims" section of the report (STUDY.md C1-C7).
 --
 -- For each claim the study drew from single runs, the quantity that decides
--- it is read from the run records of the task that tests it, as mean ± std
--- over seeds, and a verdict is derived by one rule, stated in the report:
--- an effect counts when the difference of means is larger than the spread
--- over seeds (sqrt(sd_a^2 + sd_b^2)) in the claimed direction. A claim
--- with several parts is "supported" when every part is, "not supported"
--- when none is, "mixed" otherwise. Nothing here is typed by hand.
+-- it is read from the run records of the task that tests it (per seed), and
+-- a verdict is derived by one rule, stated in the report: Welch's t-test
+-- with the 95 % confidence interval of the difference of means; the parts
+-- of one claim are corrected together (Holm, 5 %); a part holds when its
+-- test rejects in the claimed direction and fails when it rejects the other
+-- way. A claim is "supported" when every part holds, "not supported" when
+-- every part fails, "mixed" otherwise. Nothing here is typed by hand.
 local runs_mod = wb.runs
 
 local M = {}
@@ -31,8 +32,17 @@ end
 
 local function fmt(m, s, name) return runs_mod.fmt_mean_std(m, s, name) end
 
+local function signed(x, name) return (x < 0 and "-" or "+") .. fmt(math.abs(x), nil, name) end
+
+-- The interval clause of a part: difference (or mean), 95 % CI, p.
+local function clause(what, d, lo, hi, p, name)
+  return string.format("%s %s, 95 %% CI [%s, %s], p = %.2g", what, signed(d, name),
+    signed(lo, name), signed(hi, name), p)
+end
+
 -- A part of a claim: "a is larger than b" in quantity `name` (or smaller
--- with lower = true). Returns {ok = true|false|nil, text = ...}.
+-- with lower = true), by Welch's test. Returns {p, sign (the claimed
+-- direction agrees: +1, disagrees: -1), text}; decided later (Holm).
 local function part(desc, ga, gb, name, lower, la, lb)
   local a, b = vals(ga, name), vals(gb, name)
   -- "epochs to a target": a variant whose every seed has runs but never
@@ -43,28 +53,56 @@ local function part(desc, ga, gb, name, lower, la, lb)
     local reached, missed = never_b and la or lb, never_b and lb or la
     local m, s = runs_mod.mean_std(never_b and a or b)
     local ok = never_b == (lower == true) -- the claimed faster one reached it
-    return {ok = ok, decided = true, text = string.format("%s: %s %s; %s never reached it",
-      desc, reached, fmt(m, s, name), missed)}
+    return {ok = ok, decided = true, text = string.format("%s: %s %s (n = %d); %s never "
+      .. "reached it", desc, reached, fmt(m, s, name), #(never_b and a or b), missed)}
   end
-  if #a == 0 or #b == 0 then return {ok = nil, text = desc .. ": no data"} end
-  local ma, sa = runs_mod.mean_std(a)
-  local mb, sb = runs_mod.mean_std(b)
-  local effect = lower and (mb - ma) or (ma - mb)
-  local spread = math.sqrt(sa ^ 2 + sb ^ 2)
-  local ok
-  if effect > spread then ok = true elseif effect < -spread then ok = false end
-  return {ok = ok, decided = ok ~= nil, text = string.format("%s: %s %s vs %s %s", desc,
-    la, fmt(ma, sa, name), lb, fmt(mb, sb, name))}
+  if #a == 0 or #b == 0 then return {text = desc .. ": no data"} end
+  local w = wb.welch(a, b)
+  local text = string.format("%s: %s %s vs %s %s (n = %d, %d)", desc, la,
+    fmt(w.mean_a, w.sd_a, name), lb, fmt(w.mean_b, w.sd_b, name), #a, #b)
+  if not w.p then return {text = text .. "; fewer than 2 seeds a side: no verdict"} end
+  local sign = (w.diff < 0) == (lower == true) and 1 or -1
+  return {p = w.p, sign = sign, half = w.half, name = name, text = text .. "; "
+    .. clause("difference", w.diff, w.lo, w.hi, w.p, name)}
 end
 
--- A one-sample part: quantity `name` per seed is positive beyond its spread.
+-- A one-sample part: quantity `name` per seed is positive (t-test of the
+-- mean against 0).
 local function positive(desc, g, name)
   local a = vals(g, name)
-  if #a == 0 then return {ok = nil, text = desc .. ": no data"} end
+  if #a == 0 then return {text = desc .. ": no data"} end
   local m, s = runs_mod.mean_std(a)
-  local ok
-  if m > s then ok = true elseif m < -s then ok = false end
-  return {ok = ok, decided = ok ~= nil, text = string.format("%s: %s", desc, fmt(m, s, name))}
+  local text = string.format("%s: %s (n = %d)", desc, fmt(m, s, name), #a)
+  if #a < 2 then return {text = text .. "; one seed: no verdict"} end
+  if s == 0 then
+    return {p = m == 0 and 1 or 0, sign = m >= 0 and 1 or -1, half = 0, name = name,
+      text = text}
+  end
+  local half = wb.inference.ci_half(a)
+  local p = wb.inference.t_two_sided(math.abs(m) / (s / math.sqrt(#a)), #a - 1)
+  return {p = p, sign = m > 0 and 1 or -1, half = half, name = name,
+    text = text .. "; " .. clause("mean", m, m - half, m + half, p, name)}
+end
+
+-- Decides the parts of one claim together: Holm's correction over their
+-- p-values at 5 %; a rejected part holds when its direction is the claimed
+-- one and fails otherwise; an undecided part says what the seeds could
+-- have detected.
+local function decide(parts)
+  local ps, idx = {}, {}
+  for i, p in ipairs(parts) do
+    if p.p then ps[#ps + 1] = p.p; idx[#idx + 1] = i end
+  end
+  local reject = #ps > 0 and wb.inference.holm(ps, 0.05) or {}
+  for k, i in ipairs(idx) do
+    local p = parts[i]
+    if reject[k] then
+      p.ok, p.decided = p.sign > 0, true
+    else
+      p.text = p.text .. string.format(" (undecided: the seeds resolve about %s)",
+        fmt(p.half, nil, p.name))
+    end
+  end
 end
 
 local function combine(parts)
@@ -120,6 +158,7 @@ function M.claims(by_task)
   end
   local rows = {}
   local function add(id, claim, parts, fig)
+    decide(parts)
     local texts = {}
     for _, p in ipairs(parts) do texts[#texts + 1] = p.text end
     rows[#rows + 1] = {id = id, claim = claim, verdict = combine(parts),
@@ -192,11 +231,17 @@ end
 function M.claims_section(by_task, dataset)
   local rows = M.claims(by_task)
   local out = {"## Claims of the original study, tested (" .. (dataset or "mnist") .. ")", "",
-    "Rule: a part of a claim holds when the difference of the means over seeds is larger "
-    .. "than the spread sqrt(sd_a^2 + sd_b^2) in the claimed direction, and fails when it "
-    .. "is that large the other way; otherwise it is undecided. A claim is *supported* "
-    .. "when every part holds, *not supported* when every part fails, *mixed* otherwise.",
-    "", "| # | claim (study) | verdict | deciding numbers (mean ± std over seeds) | figure |",
+    "Rule: each part of a claim compares per-seed values by Welch's t-test (two-sided, "
+    .. "95 % confidence interval of the difference of means, Welch-Satterthwaite degrees "
+    .. "of freedom; a one-sample t-test for a quantity that should be positive); the parts "
+    .. "of one claim are corrected together (Holm, family-wise 5 %). A part holds when its "
+    .. "test rejects in the claimed direction, fails when it rejects the other way, and is "
+    .. "undecided otherwise (then the half-width of the interval says what the seeds could "
+    .. "have resolved); with fewer than 2 seeds a side there is no verdict. A claim is "
+    .. "*supported* when every part holds, *not supported* when every part fails, *mixed* "
+    .. "otherwise.",
+    "", "| # | claim (study) | verdict | deciding numbers (mean ± sd over seeds, n, 95 % CI, "
+    .. "p) | figure |",
     "|---|---|---|---|---|"}
   for _, r in ipairs(rows) do
     out[#out + 1] = string.format("| %s | %s | **%s** | %s | [%s](%s) |", r.id, r.claim,

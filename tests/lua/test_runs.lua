@@ -305,7 +305,7 @@ T.test("seeds, epochs and counts print as integers, also from JSON floats", func
   local rs = wb.runs.find{dir = dir}
   T.eq(tostring(rs[1]), "Run t v seed 1: test acc 50.0%")
   T.eq(math.type(rs[1].seed), "integer"); T.eq(math.type(rs[1].config.epochs), "integer")
-  T.ok(rs:table{"best_epoch"}:find("| v | 1 | 2 ± 0 |", 1, true), rs:table{"best_epoch"})
+  T.ok(rs:table{"best_epoch"}:find("| v | 1 | 2 |", 1, true), "one seed: no ±, " .. rs:table{"best_epoch"})
   -- a record handed over as decoded JSON (floats) prints the same
   local r = cjson.decode('{"hash": "h", "task": "t", "variant": "v", "seed": 3.0, '
     .. '"status": "failed", "config": {}}')

@@ -1,31 +1,73 @@
--- wb/compare.lua: wb.compare, the one sentence that every finding of a
--- task's README uses to compare variants on a metric.
+-- wb/compare.lua: wb.compare, the sentence every finding of a task's README
+-- uses to compare variants on a metric. It decides by the one rule of the
+-- workbench (wb.welch): the best variant is better than the next when the
+-- 95 % confidence interval of the difference of their means over seeds
+-- excludes 0; numbers in the sentence have the units of the tables.
 local wb = require "wb"
 local runs_mod = require "wb.runs"
+local args = require "wb.args"
 
 local M = {}
 
+-- A signed difference in the metric's units ("+0.15 %", "-0.0021").
+local function signed(x, metric)
+  local s = runs_mod.fmt_mean_std(math.abs(x), nil, metric)
+  return (x < 0 and "-" or "+") .. s
+end
+
+---wb.compare.decide(a, b, metric, better) -> string, table
+---The verdict of the rule on two lists of per-seed values: "a is better",
+---"b is better" or "not decided" (better = "higher" or "lower": which
+---direction is better), with a clause giving the difference, its 95 %
+---interval and p (Welch), in the metric's units. Also returns wb.welch's
+---table.
+---@param a number[]
+---@param b number[]
+---@param metric string
+---@param better string
+---@return string
+---@return table
+---Example: print(wb.compare.decide({0.98, 0.981}, {0.97, 0.972}, "test_accuracy", "higher"))
+function M.decide(a, b, metric, better)
+  local w = wb.welch(a, b)
+  if not w.p then
+    return "not decided", w, "fewer than 2 seeds a side: no interval"
+  end
+  local up = better == "higher"
+  local verdict = "not decided"
+  if w.lo > 0 then verdict = up and "a is better" or "b is better"
+  elseif w.hi < 0 then verdict = up and "b is better" or "a is better" end
+  local clause = string.format("difference %s, 95 %% CI [%s, %s], p = %.2g (Welch, n = %d "
+    .. "and %d)", signed(w.diff, metric), signed(w.lo, metric), signed(w.hi, metric), w.p,
+    w.n_a, w.n_b)
+  return verdict, w, clause
+end
+
 ---wb.compare(runs, metric, opts) -> string, table, table
----A sentence comparing the variants of a run list on a metric, computed
----from the numbers: the best variant, the next, the difference and whether
----it is larger than the spread over seeds (the rule every finding uses);
----"" with fewer than two variants. opts.better = "lower" (default) or
----"higher". Also returns the best and all {v, m, s}, sorted.
+---A sentence comparing the variants of a run list on a metric: the best
+---variant by mean over seeds and the next, and whether the best is better
+---by the rule every finding uses (Welch's test: the 95 % confidence interval
+---of the difference excludes 0), with the interval and p in the metric's
+---units; "" with fewer than two variants. opts.better = "lower" (default)
+---or "higher". Also returns the best and all {v, m, s, n}, sorted.
 ---@param runs wb.Runs
 ---@param metric string
 ---@param opts? table
 ---@return string
 ---Example: print(wb.compare(runs, "test_accuracy", {better = "higher"}))
 function M.compare(runs, metric, o)
+  args.check("compare", 2, metric, "string")
+  args.opt("compare", 3, o, "table")
   o = o or {}
   local lower = o.better ~= "higher"
   local stats, missing = {}, {}
   for _, v in ipairs(runs:variants()) do
+    local xs = runs:values(v, metric)
     local m, s = runs:stat(v, metric)
-    local n, all = #runs:values(v, metric), #runs:of(v)
-    if m then stats[#stats + 1] = {v = v, m = m, s = s} end
-    if n < all then
-      missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - n, all)
+    local all = #runs:of(v)
+    if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs} end
+    if #xs < all then
+      missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - #xs, all)
     end
   end
   local note = #missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
@@ -36,20 +78,17 @@ function M.compare(runs, metric, o)
     return a.m > b.m
   end)
   local best, second = stats[1], stats[2]
-  local fmt = function(x) return runs_mod.fmt_mean_std(x.m, x.s, metric) end
-  local margin = math.abs(best.m - second.m)
-  local spread = math.max(best.s, second.s)
-  local verdict = margin > spread and "larger than" or "within"
-  local out = string.format("- Best %s (%s is better): **%s** with %s; next %s with %s. "
-    .. "The difference (%.4g) is %s the spread over seeds (largest std %.4g).",
-    metric, lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second),
-    margin, verdict, spread)
-  local worst = stats[#stats]
+  local fmt = function(x) return runs_mod.fmt_mean_std(x.m, x.s, metric, x.n) end
+  local verdict, _, clause = M.decide(best.xs, second.xs, metric, lower and "lower" or "higher")
+  local out = string.format("- %s (%s is better): **%s** %s; next %s %s. %s: %s.", metric,
+    lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second),
+    verdict == "a is better" and "Better beyond the seeds' uncertainty"
+      or "Not decided by the seeds", clause)
   if #stats > 2 then
-    out = out .. string.format(" Worst: %s with %s.", worst.v, fmt(worst))
+    out = out .. string.format(" Worst: %s %s.", stats[#stats].v, fmt(stats[#stats]))
   end
   return out .. note, best, stats
 end
 
-wb.compare = M.compare
+wb.compare = setmetatable(M, {__call = function(_, ...) return M.compare(...) end})
 return M

@@ -155,6 +155,15 @@ function M.ci_half(xs, conf)
   return t_quantile(1 - (conf or 0.95), #xs - 1) * math.sqrt(v / #xs)
 end
 
+---wb.inference.t_two_sided(t, df) -> number
+---P(|T| > t) for Student's t with df degrees of freedom (a two-sided
+---p-value).
+---@param t number
+---@param df number
+---@return number
+---Example: print(wb.inference.t_two_sided(2.0, 10))
+M.t_two_sided = t_two_sided
+
 ---wb.inference.t_quantile(alpha, df) -> number
 ---The t with P(|T| > t) = alpha for Student's t with df degrees of freedom.
 ---@param alpha number

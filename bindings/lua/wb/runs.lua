@@ -194,8 +194,9 @@ function Runs:table(names, o)
     local rs = seeds(self, v, "table")
     local row = {v, string.format("%d", #rs)}
     for _, n in ipairs(names) do
-      local m, s = M.mean_std(numbers(rs, n))
-      row[#row + 1] = M.fmt_mean_std(m, s, n)
+      local xs = numbers(rs, n)
+      local m, s = M.mean_std(xs)
+      row[#row + 1] = M.fmt_mean_std(m, s, n, #xs)
     end
     lines[#lines + 1] = "| " .. table.concat(row, " | ") .. " |"
   end
@@ -209,7 +210,7 @@ local function curve(rs, name)
     local h = series(r, name)
     if h then hs[#hs + 1] = h; n = math.max(n, #h) end
   end
-  local mean, std, x = {}, {}, {}
+  local mean, std, x, ci = {}, {}, {}, {}
   for e = 1, n do
     local xs = {}
     for _, h in ipairs(hs) do
@@ -217,8 +218,9 @@ local function curve(rs, name)
     end
     x[e] = e
     mean[e], std[e] = M.mean_std(xs)
+    ci[e] = wb.inference.ci_half(xs) or 0
   end
-  return x, mean, std
+  return x, mean, std, ci
 end
 
 ---wb.Runs:curve(variant, name) -> table, table, table
@@ -239,8 +241,9 @@ function Runs:curve(variant, name)
 end
 
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
----A wb.plot.lines figure of a series: one mean line with a std band per
----variant. opts: title, xlabel, ylabel, logy, x = "epoch" (default) or
+---A wb.plot.lines figure of a series: one mean line per variant with a
+---band of the 95 % confidence interval of the mean over seeds (the title
+---says so). opts: title, xlabel, ylabel, logy, x = "epoch" (default) or
 ---"time" (cumulative training seconds). Raises when a variant's runs are
 ---not seeds of one configuration.
 ---@param name string
@@ -255,15 +258,19 @@ function Runs:plot_curves(name, o)
   local ss = {}
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "plot_curves")
-    local x, m, s = curve(rs, name)
+    local x, m, _, ci = curve(rs, name)
     if o.x == "time" then
       local _, t = curve(rs, "epoch_time")
       local acc = 0
       for i = 1, #x do acc = acc + (t[i] or 0); x[i] = acc end
     end
-    ss[#ss + 1] = {label = v, x = x, y = m, err = s}
+    ss[#ss + 1] = {label = v, x = x, y = m, err = ci}
   end
-  return wb.plot.lines{title = o.title or (name .. " (mean ± std over seeds)"),
+  local n = 0
+  for _, v in ipairs(self:variants()) do n = math.max(n, #self:of(v)) end
+  local band = n > 1 and string.format("mean over %d seeds, band: 95 %% CI of the mean", n)
+    or "one seed"
+  return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or "epoch"),
     ylabel = o.ylabel or name, series = ss, logy = o.logy}
 end

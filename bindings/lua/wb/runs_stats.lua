@@ -89,27 +89,30 @@ local function is_pct(name)
   return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
 end
 
----wb.runs.fmt_mean_std(m, s, name) -> string
----"m ± s" for tables: accuracies (and silenced_* measures) in percent with
----2 decimals, epoch and unit counts with 1 decimal (as integers when every
----seed agrees: "12 ± 0"), large or integral values with 4 significant
----digits, others with 4 decimals; "n/a" when m is nil.
+---wb.runs.fmt_mean_std(m, s, name, n) -> string
+---"m ± s" (mean ± sd over seeds) for tables: accuracies (and silenced_*
+---measures) in percent with 2 decimals, epoch and unit counts with 1
+---decimal (as integers when every seed agrees: "12 ± 0"), large or integral
+---values with 4 significant digits, others with 4 decimals; the value alone
+---when n is 1 or s is nil (one seed has no spread); "n/a" when m is nil.
 ---@param m number|nil
----@param s number
+---@param s number|nil
 ---@param name? string
+---@param n? integer
 ---@return string
 ---Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
-function M.fmt_mean_std(m, s, name)
+function M.fmt_mean_std(m, s, name, n)
   if m == nil then return "n/a" end
-  if is_pct(name) then return string.format("%.2f ± %.2f %%", 100 * m, 100 * s) end
-  if name and (name:find("epoch") and not name:find("^sec") or name:find("units")) then
-    if m == math.floor(m) and s == 0 then return string.format("%d ± 0", m) end
-    return string.format("%.1f ± %.1f", m, s)
-  end
-  if math.abs(m) >= 100 or m == math.floor(m) and s == 0 then
-    return string.format("%.4g ± %.2g", m, s)
-  end
-  return string.format("%.4f ± %.4f", m, s)
+  local one = s == nil or n == 1
+  local pct = is_pct(name)
+  local fm, fs
+  if pct then fm, fs, m, s = "%.2f", "%.2f", 100 * m, 100 * (s or 0)
+  elseif name and (name:find("epoch") and not name:find("^sec") or name:find("units")) then
+    if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d" else fm, fs = "%.1f", "%.1f" end
+  elseif math.abs(m) >= 100 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"
+  else fm, fs = "%.4f", "%.4f" end
+  local text = one and string.format(fm, m) or string.format(fm .. " ± " .. fs, m, s)
+  return pct and (text .. " %") or text
 end
 
 -- Unchecked, for wb/runs.lua's loops over records it has checked.

@@ -1,7 +1,7 @@
 -- report.lua: run the ten tasks and write <plots>/REPORT.md.
 --
 --   workbench scripts/report.lua [--dataset fashion] [--seeds N] [--quick]
---                                [--jobs N] [--fresh] [--root DIR]
+--                                [--jobs N] [--fresh] [--root DIR]   (5 seeds by default)
 -- Each task runs as its own process (the tasks' runs are cached, so a second
 -- report retrains nothing); then the tasks' READMEs are gathered into one
 -- report with a summary table of every variant. A failing task is reported
@@ -24,6 +24,8 @@ local function q(s)
 end
 local root = wb.runner.root_of(opts)
 local out_dir = opts.dataset == "fashion" and root .. "/fashion" or root
+-- five seeds unless told: enough for the intervals to decide most parts
+opts.seeds = opts.seeds or 5
 local pass = {"--root", q(root)}
 for _, k in ipairs{"dataset", "seeds", "epochs", "jobs"} do
   if opts[k] then pass[#pass + 1] = "--" .. k .. " " .. q(opts[k]) end

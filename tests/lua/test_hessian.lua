@@ -187,8 +187,8 @@ T.test("errors", function()
   T.check_error("layer: expected the position of a Dense layer in 1..3, got 1",
     wb.hessian.eigs, m, data, {layer = 1})
   T.check_error("hvp: v: expected a list of 4 tensors", wb.hessian.hvp, m, data, {v[1]})
-  T.check_error("hvp: v: tensor 2: expected float32 [6], got float32 [12, 6]", wb.hessian.hvp, m, data,
-    {v[1], v[1], v[3], v[4]})
+  T.check_error("hvp: v: tensor 2: expected float32 [6], got float32 [12, 6]",
+    wb.hessian.hvp, m, data, {v[1], v[1], v[3], v[4]})
   T.check_error("eigs: max_iter: expected >= k (3), got 2", wb.hessian.eigs, m, data,
     {k = 3, max_iter = 2})
   local bad = wb.nn.Sequential{wb.nn.Dense(12, 3, {activation = "relu"})}

@@ -67,6 +67,7 @@ int lwb_open_optim(lua_State *L);
 int lwb_open_image(lua_State *L);
 int lwb_open_io(lua_State *L);
 int lwb_open_sys(lua_State *L);
+int lwb_open_hessian(lua_State *L);
 
 /* Once per process: one OpenBLAS thread unless OPENBLAS_NUM_THREADS,
  * GOTO_NUM_THREADS or OMP_NUM_THREADS is set (l_sys.c). */

@@ -98,7 +98,7 @@ int luaopen_wb(lua_State *L)
 
     lua_CFunction openers[] = {lwb_open_error, lwb_open_tensor, lwb_open_data, lwb_open_nn,
                                lwb_open_optim, lwb_open_image, lwb_open_io,
-                               lwb_open_sys};
+                               lwb_open_sys, lwb_open_hessian};
     for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++) {
         lua_pushcfunction(L, openers[i]);
         lua_pushvalue(L, wb);

@@ -377,3 +377,68 @@ double wb_act_ref_grad(wb_act a, double v)
     default: return NAN;
     }
 }
+
+/* f'(z) and f''(z) in double (the Hessian-vector products, core/hvp.c):
+ *   tanh      1 - t^2,  -2 t (1 - t^2)           t = tanh z
+ *   softsign  1/(1+|z|)^2,  -2 sign(z)/(1+|z|)^3
+ *   sigmoid   s(1-s),  s(1-s)(1-2s)
+ *   swish     s + z s(1-s),  s(1-s)(2 + z(1-2s))
+ *   gelu      Phi + z phi,  phi (2 - z^2)
+ *   gelu_tanh (1+t)/2 + z/2 (1-t^2) u',  (1-t^2)(u' + z/2 (u'' - 2 t u'^2)),
+ *             u = c (z + a z^3)
+ *   elu/selu  z > 0 ? (1 | scale), 0 : the exponential branch, twice
+ * relu and linear have f'' = 0 (relu: f'(0) = 0, as the backward). */
+void wb_act_ref_d12(wb_act a, double v, double *d1, double *d2)
+{
+    *d2 = 0;
+    switch (a) {
+    case WB_ACT_TANH: {
+        double t = tanh(v);
+        *d1 = 1 - t * t;
+        *d2 = -2 * t * *d1;
+        return;
+    }
+    case WB_ACT_SOFTSIGN: {
+        double q = 1 / (1 + fabs(v));
+        *d1 = q * q;
+        *d2 = v > 0 ? -2 * q * q * q : v < 0 ? 2 * q * q * q : 0;
+        return;
+    }
+    case WB_ACT_SIGMOID: {
+        double s = 1 / (1 + exp(-v));
+        *d1 = s * (1 - s);
+        *d2 = *d1 * (1 - 2 * s);
+        return;
+    }
+    case WB_ACT_SWISH: {
+        double s = 1 / (1 + exp(-v));
+        *d1 = s * (1 + v * (1 - s));
+        *d2 = s * (1 - s) * (2 + v * (1 - 2 * s));
+        return;
+    }
+    case WB_ACT_GELU: {
+        double phi = INV_SQRT_2PI * exp(-0.5 * v * v);
+        *d1 = 0.5 * (1 + erf(v * SQRT1_2)) + v * phi;
+        *d2 = phi * (2 - v * v);
+        return;
+    }
+    case WB_ACT_GELU_TANH: {
+        double t = tanh(SQRT_2_PI * (v + GELU_C * v * v * v));
+        double u1 = SQRT_2_PI * (1 + 3 * GELU_C * v * v), u2 = SQRT_2_PI * 6 * GELU_C * v;
+        *d1 = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * u1;
+        *d2 = (1 - t * t) * (u1 + 0.5 * v * (u2 - 2 * t * u1 * u1));
+        return;
+    }
+    case WB_ACT_ELU:
+        *d1 = v > 0 ? 1 : exp(v);
+        *d2 = v > 0 ? 0 : exp(v);
+        return;
+    case WB_ACT_SELU:
+        *d1 = v > 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * exp(v);
+        *d2 = v > 0 ? 0 : SELU_SCALE * SELU_ALPHA * exp(v);
+        return;
+    case WB_ACT_RELU: *d1 = v > 0 ? 1 : 0; return;
+    case WB_ACT_LINEAR: *d1 = 1; return;
+    default: *d1 = NAN; *d2 = NAN; return;
+    }
+}

@@ -90,5 +90,8 @@ const wb_tensor *wb_activation_grad_input(const wb_activation *a); /* [gcap] */
 /* Scalar references in double (tests): f(z) and f'(z); softmax excluded. */
 double wb_act_ref(wb_act a, double z);
 double wb_act_ref_grad(wb_act a, double z);
+/* f'(z) and f''(z) in double, the second derivatives of the Hessian-vector
+ * products (core/hvp.c); softmax excluded (NaN). */
+void wb_act_ref_d12(wb_act a, double z, double *d1, double *d2);
 
 #endif

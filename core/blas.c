@@ -20,6 +20,23 @@ void wb_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                 a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+void wb_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+              double alpha, const double *a, int64_t lda, const double *b,
+              int64_t ldb, double beta, double *c, int64_t ldc)
+{
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                c[i * ldc + j] = beta == 0.0 ? 0.0 : beta * c[i * ldc + j];
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
+                a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
 void wb_sgemm_naive(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                     float alpha, const float *a, int64_t lda, const float *b,
                     int64_t ldb, float beta, float *c, int64_t ldc)

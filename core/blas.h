@@ -17,6 +17,11 @@
 void wb_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
               float alpha, const float *a, int64_t lda, const float *b,
               int64_t ldb, float beta, float *c, int64_t ldc);
+/* The same in double precision (the Hessian-vector products' float64 mode,
+ * core/hvp.h): C = alpha * op(A) @ op(B) + beta * C through cblas_dgemm. */
+void wb_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+              double alpha, const double *a, int64_t lda, const double *b,
+              int64_t ldb, double beta, double *c, int64_t ldc);
 /* The same product with plain loops and double accumulation (tests). */
 void wb_sgemm_naive(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                     float alpha, const float *a, int64_t lda, const float *b,

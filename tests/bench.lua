@@ -10,6 +10,12 @@
 -- within one run: these machines are shared and noisy.
 local EPOCHS = tonumber(os.getenv("WB_BENCH_EPOCHS")) or 5
 
+local function median(xs)
+  table.sort(xs)
+  local n = #xs
+  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
+end
+
 if arg[1] == "--child" then
   local batch, epochs = tonumber(arg[2]), tonumber(arg[3])
   local d = wb.data.mnist()
@@ -23,11 +29,71 @@ if arg[1] == "--child" then
   os.exit(0)
 end
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
+if arg[1] == "--hessian" then
+  -- Curvature section: cost of one Hessian-vector product relative to one
+  -- gradient on the same 2,048 rows (the baseline model), and the products
+  -- a warm-started lambda_max needs per epoch.
+  local d = wb.data.mnist()
+  wb.seed(1)
+  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+    wb.nn.Dense(128, 10, {activation = "softmax"})}
+  local sample = d.train:subset(1, 2048)
+  local x, y = sample:batch(wb.randperm(2048))
+  x, y = x:clone(), y:clone()
+  local data, ce, last = {x = x, y = y}, wb.nn.SparseCrossEntropy(), model[2]
+  local function timed(f, reps)
+    local ts = {}
+    for r = 1, reps do
+      local t0 = wb.sys.time()
+      f()
+      ts[r] = wb.sys.time() - t0
+    end
+    return median(ts)
+  end
+  local function layers() return {model[1], model[2]} end
+  local function report(tag)
+    local grad = timed(function()
+      model:zero_grad()
+      model:forward(x, false)
+      ce:forward(last:logits(), y)
+      model:backward_logits(x, ce:backward())
+    end, 7)
+    local v = model:get_weights()
+    local create = timed(function()
+      local op <close> = wb.hessian.Operator(layers(), x, y, "cross_entropy", false, 2048)
+    end, 7)
+    local first = timed(function()
+      local op <close> = wb.hessian.Operator(layers(), x, y, "cross_entropy", false, 2048)
+      op:hvp(v)
+    end, 7)
+    local op <close> = wb.hessian.Operator(layers(), x, y, "cross_entropy", false, 2048)
+    op:hvp(v)
+    local reuse = timed(function() op:hvp(v) end, 7)
+    print(string.format("%-24s %9.2f ms %9.2f ms %7.2fx %9.2f ms %7.2fx", tag, grad * 1e3,
+      (first - create) * 1e3, (first - create) / grad, reuse * 1e3, reuse / grad))
+  end
+  print(string.format("\nHessian-vector products, 784-128-10 relu, 2,048 rows, median of 7"))
+  print(string.format("%-24s %12s %12s %8s %12s %8s", "model", "gradient", "hvp (fresh)",
+    "ratio", "hvp (reuse)", "ratio"))
+  report("initial weights")
+  local lam, v0, eps = {}, nil, {}
+  for epoch = 1, 3 do
+    model:fit(d.train, {epochs = 1, batch_size = 32, optimizer = wb.optim.Adam{},
+      seed = epoch, verbose = false})
+    local e = wb.hessian.eigs(model, data, {tol = 1e-3, v0 = v0})
+    local ref = wb.hessian.eigs(model, data, {tol = 1e-8, max_iter = 200})
+    v0 = e.vectors[1]
+    lam[epoch] = string.format("epoch %d: lambda_max %.4f in %d products%s (rel. error "
+      .. "%.1e vs tol 1e-8)", epoch, e.values[1], e.hvps, epoch == 1 and " (cold)" or
+      " (warm)", math.abs(e.values[1] - ref.values[1]) / ref.values[1])
+    eps[epoch] = e.hvps
+  end
+  report("after 3 epochs")
+  print("\nlambda_max (Lanczos, tol 1e-3) per epoch on the 2,048 rows:")
+  for _, l in ipairs(lam) do print("  " .. l) end
+  os.exit(0)
 end
+
 
 local function run(cmd)
   local p = io.popen(cmd .. " 2>&1")
@@ -84,3 +150,9 @@ if not torch then
 end
 print("\ntargets (2-core machine, 1 OpenBLAS thread): <= 0.40 / 0.27 / 0.22 s/epoch at "
   .. "batch 8 / 32 / 128; peak RSS <= 120 MiB")
+io.stdout:flush()
+if not os.execute(string.format("%s %s --hessian", exe, arg[0])) then
+  io.stderr:write("bench: the Hessian section failed\n")
+  os.exit(1)
+end
+print("target: one Hessian-vector product <= 2.5x one gradient on the same rows")

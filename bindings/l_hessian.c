@@ -1,0 +1,356 @@
+/* l_hessian.c - wb.hessian.Operator: the C half of wb.hessian (the Lua half,
+ * bindings/lua/wb/hessian.lua, is the public API).
+ *
+ * wb.hessian.Operator(layers, x, y, {loss, float64, max_rows}) makes a
+ * wb.HessianOperator over a model's layers (a list of wb.Dense, wb.Dropout,
+ * wb.Flatten, wb.Activation userdata) and its data, with the parameters as
+ * they are now. Vectors cross as lists of float32 tensors shaped like the
+ * parameters (Sequential:parameters() order); inside they are double.
+ * Layers are 1-based model positions. The operator keeps the layers in its
+ * user value (the engine borrows them) and views of x and y.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lwb.h"
+
+#include "../core/alloc.h"
+#include "../core/hvp.h"
+#include "../core/hvp_eig.h"
+#include "../core/rng.h"
+
+#define LWB_HOP "wb.HessianOperator"
+
+/* l_nn.c's layer box: the core object first (NULL once released). */
+typedef struct layer_box {
+    void *p;
+} layer_box;
+
+typedef struct hop {
+    wb_hvp *h;
+    int nparam;              /* parameter tensors */
+    double *v, *hv;          /* [P] scratch */
+    int64_t shape[][2];      /* per parameter: [I, O], or [O, 0] for a bias */
+} hop;
+
+static hop *checkop(lua_State *L)
+{
+    hop *o = luaL_checkudata(L, 1, LWB_HOP);
+    if (!o->h)
+        luaL_error(L, "attempt to use a released Hessian operator");
+    return o;
+}
+
+static int hop_gc(lua_State *L)
+{
+    hop *o = luaL_checkudata(L, 1, LWB_HOP);
+    wb_hvp_free(o->h);
+    wb_free(o->v);
+    wb_free(o->hv);
+    o->h = NULL, o->v = o->hv = NULL;
+    return 0;
+}
+
+/* Layer i of the list at idx as an engine layer; raises on others. */
+static wb_hvp_layer tolayer(lua_State *L, int idx, int i, int *nparam)
+{
+    wb_hvp_layer l = {WB_HVP_IDENTITY, NULL, WB_ACT_LINEAR};
+    lua_geti(L, idx, i);
+    layer_box *b;
+    if ((b = luaL_testudata(L, -1, "wb.Dense"))) {
+        l.kind = WB_HVP_DENSE, l.dense = b->p;
+        *nparam += b->p && ((wb_dense *)b->p)->use_bias ? 2 : 1;
+    } else if ((b = luaL_testudata(L, -1, "wb.Activation"))) {
+        l.kind = WB_HVP_ACTIVATION;
+        l.act = b->p ? ((wb_activation *)b->p)->act : WB_ACT_LINEAR;
+    } else if (!(b = luaL_testudata(L, -1, "wb.Dropout")) &&
+               !(b = luaL_testudata(L, -1, "wb.Flatten")))
+        luaL_error(L, "layer %d: %s is not supported by wb.hessian (Dense, Activation, "
+                   "Dropout, Flatten)", i, luaL_typename(L, -1));
+    if (!b->p)
+        luaL_error(L, "layer %d: attempt to use a released layer", i);
+    lua_pop(L, 1);
+    return l;
+}
+
+/* Operator(layers, x, y, loss, float64, max_rows) */
+static int l_operator(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const wb_tensor *x = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
+    static const char *const losses[] = {"cross_entropy", "mse", NULL};
+    int loss = luaL_checkoption(L, 4, "cross_entropy", losses), f64 = lua_toboolean(L, 5);
+    lua_Integer rows = luaL_checkinteger(L, 6);
+    int n = (int)luaL_len(L, 1), nparam = 0;
+    luaL_argcheck(L, n >= 1 && n <= 4096, 1, "expected 1..4096 layers");
+    wb_hvp_layer *ls = lua_newuserdatauv(L, (size_t)n * sizeof *ls, 0); /* GC-owned */
+    for (int i = 0; i < n; i++)
+        ls[i] = tolayer(L, 1, i + 1, &nparam);
+    hop *o = lua_newuserdatauv(L, sizeof *o + (size_t)nparam * sizeof o->shape[0], 1);
+    memset(o, 0, sizeof *o);
+    luaL_setmetatable(L, LWB_HOP);
+    wb_hvp_opts op = {loss ? WB_HVP_MSE : WB_HVP_SCE, f64, rows};
+    wb_err err;
+    if (!(o->h = wb_hvp_new(ls, n, &op, &err)))
+        return lwb_raise(L, 0, &err);
+    if (wb_hvp_set_data(o->h, x, y, &err))
+        return lwb_raise(L, 0, &err);
+    size_t P = (size_t)wb_hvp_numel(o->h);
+    if (!(o->v = wb_malloc(P * sizeof(double))) || !(o->hv = wb_malloc(P * sizeof(double))))
+        return luaL_error(L, "out of memory for vectors of %d parameters", (int)P);
+    for (int i = 0; i < n; i++)
+        if (ls[i].kind == WB_HVP_DENSE) {
+            const wb_dense *d = ls[i].dense;
+            o->shape[o->nparam][0] = d->n_in, o->shape[o->nparam++][1] = d->n_out;
+            if (d->use_bias)
+                o->shape[o->nparam][0] = d->n_out, o->shape[o->nparam++][1] = 0;
+        }
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);
+    return 1;
+}
+
+/* The list of tensors at idx (shaped like the parameters) into out [P];
+ * raises "v: ..." (wb.hessian prefixes the function's name). */
+static void checklist(lua_State *L, hop *o, int idx, double *out)
+{
+    if (lua_type(L, idx) != LUA_TTABLE || luaL_len(L, idx) != o->nparam)
+        luaL_error(L, "v: expected a list of %d tensors (shaped like the parameters), "
+                   "got %s of %d", o->nparam, luaL_typename(L, idx),
+                   lua_type(L, idx) == LUA_TTABLE ? (int)luaL_len(L, idx) : 0);
+    size_t at = 0;
+    for (int k = 0; k < o->nparam; k++) {
+        lua_geti(L, idx, k + 1);
+        const wb_tensor *t = lwb_totensor(L, -1);
+        int64_t r = o->shape[k][0], c = o->shape[k][1];
+        size_t cnt = (size_t)(c ? r * c : r);
+        if (!t || t->dtype != WB_F32 || t->ndim != (c ? 2 : 1) || t->shape[0] != r ||
+            (c && t->shape[1] != c)) {
+            char want[64], got[WB_SHAPE_STR_MAX];
+            snprintf(want, sizeof want, c ? "[%lld, %lld]" : "[%lld]", (long long)r,
+                     (long long)c);
+            if (t)
+                wb_shape_str(got, sizeof got, t->ndim, t->shape);
+            luaL_error(L, "v: tensor %d: expected float32 %s, got %s %s", k + 1, want,
+                       t ? wb_dtype_name(t->dtype) : luaL_typename(L, -1), t ? got : "");
+        }
+        const float *s = wb_tensor_f32(t);
+        for (size_t q = 0; q < cnt; q++)
+            out[at + q] = s[q];
+        at += cnt;
+        lua_pop(L, 1);
+    }
+}
+
+/* Push v [P] as a new list of float32 tensors shaped like the parameters. */
+static void pushlist(lua_State *L, hop *o, const double *v)
+{
+    lua_createtable(L, o->nparam, 0);
+    size_t at = 0;
+    for (int k = 0; k < o->nparam; k++) {
+        int64_t shape[2] = {o->shape[k][0], o->shape[k][1]};
+        wb_err err;
+        lwb_tensor_box *b = lwb_newtensorbox(L);
+        if (!(b->t = wb_tensor_new(WB_F32, shape[1] ? 2 : 1, shape, &err)))
+            lwb_raise(L, 0, &err);
+        float *d = wb_tensor_f32(b->t);
+        size_t cnt = wb_tensor_numel(b->t);
+        for (size_t q = 0; q < cnt; q++)
+            d[q] = (float)v[at + q];
+        at += cnt;
+        lua_rawseti(L, -2, k + 1);
+    }
+}
+
+/* The block of layer (1-based position, or nil/0: everything). */
+static void block(lua_State *L, hop *o, int idx, int64_t *first, int64_t *count)
+{
+    lua_Integer layer = luaL_optinteger(L, idx, 0);
+    *first = 0, *count = wb_hvp_numel(o->h);
+    wb_err err;
+    if (layer != 0 && wb_hvp_block(o->h, (int)layer - 1, first, count, &err))
+        lwb_raise(L, idx, &err);
+}
+
+static void *scratch(lua_State *L, size_t n)
+{
+    return lua_newuserdatauv(L, n ? n : 1, 0);
+}
+
+/* op:hvp(v) -> list */
+static int hop_hvp(lua_State *L)
+{
+    hop *o = checkop(L);
+    checklist(L, o, 2, o->v);
+    wb_err err;
+    if (wb_hvp_apply(o->h, o->v, o->hv, &err))
+        return lwb_raise(L, 0, &err);
+    pushlist(L, o, o->hv);
+    return 1;
+}
+
+/* op:loss_grad() -> loss, gradient list */
+static int hop_loss_grad(lua_State *L)
+{
+    hop *o = checkop(L);
+    double loss;
+    wb_err err;
+    if (wb_hvp_loss_grad(o->h, &loss, o->hv, &err))
+        return lwb_raise(L, 0, &err);
+    lua_pushnumber(L, loss);
+    pushlist(L, o, o->hv);
+    return 2;
+}
+
+/* op:eigs(k, tol, max_iter, v0 list|nil, layer|nil) -> values, vectors, converged */
+static int hop_eigs(lua_State *L)
+{
+    hop *o = checkop(L);
+    wb_eigs_opts eo = {(int)luaL_checkinteger(L, 2), luaL_checknumber(L, 3),
+                       (int)luaL_checkinteger(L, 4), NULL};
+    int64_t first, count, P = wb_hvp_numel(o->h);
+    block(L, o, 6, &first, &count);
+    luaL_argcheck(L, eo.k >= 1 && eo.k <= count, 2, "k is out of range");
+    if (!lua_isnoneornil(L, 5)) {
+        checklist(L, o, 5, o->v);
+        eo.v0 = o->v + first;
+    }
+    double *vals = scratch(L, (size_t)eo.k * sizeof(double));
+    double *vecs = scratch(L, (size_t)eo.k * (size_t)count * sizeof(double));
+    int found, conv;
+    wb_err err;
+    if (wb_hvp_eigs(o->h, first, count, &eo, wb_rng_global(), vals, vecs, &found, &conv,
+                    &err))
+        return lwb_raise(L, 0, &err);
+    lua_createtable(L, found, 0);
+    for (int i = 0; i < found; i++) {
+        lua_pushnumber(L, vals[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_createtable(L, found, 0);
+    for (int i = 0; i < found; i++) {
+        memset(o->hv, 0, (size_t)P * sizeof(double));
+        memcpy(o->hv + first, vecs + (size_t)i * (size_t)count, (size_t)count * sizeof(double));
+        pushlist(L, o, o->hv);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushboolean(L, conv);
+    return 3;
+}
+
+/* op:trace(probes, layer|nil) -> mean, stderr */
+static int hop_trace(lua_State *L)
+{
+    hop *o = checkop(L);
+    int probes = (int)luaL_checkinteger(L, 2);
+    int64_t first, count;
+    block(L, o, 3, &first, &count);
+    double mean, se;
+    wb_err err;
+    if (wb_hvp_trace(o->h, first, count, probes, wb_rng_global(), &mean, &se, &err))
+        return lwb_raise(L, 2, &err);
+    lua_pushnumber(L, mean);
+    lua_pushnumber(L, se);
+    return 2;
+}
+
+/* op:slq(probes, steps, layer|nil) -> nodes, weights (lists of lists) */
+static int hop_slq(lua_State *L)
+{
+    hop *o = checkop(L);
+    int probes = (int)luaL_checkinteger(L, 2), steps = (int)luaL_checkinteger(L, 3);
+    luaL_argcheck(L, probes >= 1 && probes <= 100000, 2, "expected 1..100000");
+    luaL_argcheck(L, steps >= 1 && steps <= 100000, 3, "expected 1..100000");
+    int64_t first, count;
+    block(L, o, 4, &first, &count);
+    size_t cells = (size_t)probes * (size_t)steps;
+    double *nodes = scratch(L, cells * sizeof(double));
+    double *wts = scratch(L, cells * sizeof(double));
+    int *taken = scratch(L, (size_t)probes * sizeof(int));
+    wb_err err;
+    if (wb_hvp_slq(o->h, first, count, probes, steps, wb_rng_global(), nodes, wts, taken,
+                   &err))
+        return lwb_raise(L, 0, &err);
+    for (int which = 0; which < 2; which++) {
+        const double *src = which ? wts : nodes;
+        lua_createtable(L, probes, 0);
+        for (int p = 0; p < probes; p++) {
+            lua_createtable(L, taken[p], 0);
+            for (int i = 0; i < taken[p]; i++) {
+                lua_pushnumber(L, src[(size_t)p * (size_t)steps + (size_t)i]);
+                lua_rawseti(L, -2, i + 1);
+            }
+            lua_rawseti(L, -2, p + 1);
+        }
+    }
+    return 2;
+}
+
+/* op:full() -> float32 [P, P], column j = H e_j */
+static int hop_full(lua_State *L)
+{
+    hop *o = checkop(L);
+    int64_t P = wb_hvp_numel(o->h), shape[2] = {P, P};
+    wb_err err;
+    lwb_tensor_box *b = lwb_newtensorbox(L);
+    if (!(b->t = wb_tensor_new(WB_F32, 2, shape, &err)))
+        return lwb_raise(L, 0, &err);
+    lwb_gc_hint(L, (size_t)(P * P) * sizeof(float));
+    float *H = wb_tensor_f32(b->t);
+    memset(o->v, 0, (size_t)P * sizeof(double));
+    for (int64_t j = 0; j < P; j++) {
+        o->v[j] = 1;
+        if (wb_hvp_apply(o->h, o->v, o->hv, &err))
+            return lwb_raise(L, 0, &err);
+        o->v[j] = 0;
+        for (int64_t i = 0; i < P; i++)
+            H[i * P + j] = (float)o->hv[i];
+    }
+    return 1;
+}
+
+static int hop_numel(lua_State *L)
+{
+    lua_pushinteger(L, wb_hvp_numel(checkop(L)->h));
+    return 1;
+}
+
+static int hop_count(lua_State *L)
+{
+    lua_pushinteger(L, wb_hvp_count(checkop(L)->h));
+    return 1;
+}
+
+static int hop_tostring(lua_State *L)
+{
+    hop *o = luaL_checkudata(L, 1, LWB_HOP);
+    if (!o->h)
+        lua_pushliteral(L, "HessianOperator(released)");
+    else
+        lua_pushfstring(L, "HessianOperator(%I parameters, %I products)",
+                        (lua_Integer)wb_hvp_numel(o->h), (lua_Integer)wb_hvp_count(o->h));
+    return 1;
+}
+
+int lwb_open_hessian(lua_State *L)
+{
+    static const luaL_Reg meta[] = {
+        {"__gc", hop_gc}, {"__close", hop_gc}, {"__tostring", hop_tostring}, {NULL, NULL},
+    };
+    static const luaL_Reg methods[] = {
+        {"hvp", hop_hvp}, {"loss_grad", hop_loss_grad}, {"eigs", hop_eigs},
+        {"trace", hop_trace}, {"slq", hop_slq}, {"full", hop_full}, {"numel", hop_numel},
+        {"count", hop_count}, {"free", hop_gc}, {NULL, NULL},
+    };
+    int wb = lua_absindex(L, 1);
+    luaL_newmetatable(L, LWB_HOP);
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lwb_subtable(L, wb, "hessian");
+    lua_pushcfunction(L, l_operator);
+    lua_setfield(L, -2, "Operator");
+    lua_pop(L, 1);
+    return 0;
+}

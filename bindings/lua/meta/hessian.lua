@@ -1,0 +1,104 @@
+---@meta
+-- bindings/lua/meta/hessian.lua: the C API of bindings/l_hessian.c, the
+-- Hessian operator under wb.hessian (the public functions, hvp, eigs, trace,
+-- density and full, are Lua: bindings/lua/wb/hessian.lua). Hand-written
+-- language-server annotations and help text; never run.
+
+---wb.hessian.Operator(layers, x, y, loss, float64, max_rows) -> wb.HessianOperator
+---The C operator under wb.hessian's functions: layers is a list of
+---wb.Dense, wb.Activation (element-wise), wb.Dropout (off) and wb.Flatten;
+---x float32 or uint8 [n, ...] (uint8 scaled by 1/255); y integer labels [n]
+---for loss "cross_entropy" (softmax or linear last Dense), float32 targets
+---[n, C] for "mse"; float64 true computes in double; max_rows rows per
+---chunk. It copies the weights now and keeps the layers and data alive.
+---@param layers table
+---@param x wb.Tensor
+---@param y wb.Tensor
+---@param loss string
+---@param float64 boolean
+---@param max_rows integer
+---@return wb.HessianOperator
+---Example: local op = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 4096)
+function wb.hessian.Operator(layers, x, y, loss, float64, max_rows) end
+
+---wb.HessianOperator
+---H of the mean loss (L2 included) at the weights it was made with. Vectors
+---are lists of float32 tensors shaped like the parameters; a layer argument
+---is a Dense's position in the list (nil: all parameters). Products are
+---counted (count). Also a to-be-closed variable.
+---Example: local op <close> = wb.hessian.Operator({m[1], m[2]}, x, y, "mse", true, 64)
+---@class wb.HessianOperator
+local HessianOperator = {}
+
+---wb.HessianOperator:hvp(v) -> table
+---H v, a new list of float32 tensors shaped like the parameters.
+---@param v wb.Tensor[]
+---@return wb.Tensor[]
+---Example: local hv = op:hvp(m:get_weights())
+function HessianOperator:hvp(v) end
+
+---wb.HessianOperator:loss_grad() -> number, table
+---The mean loss (L2 included) and its gradient (a list like hvp's).
+---@return number
+---@return wb.Tensor[]
+---Example: local loss, g = op:loss_grad()
+function HessianOperator:loss_grad() end
+
+---wb.HessianOperator:eigs(k, tol, max_iter, v0, layer) -> table, table, boolean
+---The k largest eigenvalues (largest first), their unit eigenvectors (lists
+---like hvp's, zero outside the layer's block) and whether tol was met, by
+---Lanczos with full reorthogonalisation from v0 (nil: a Gaussian start).
+---@param k integer
+---@param tol number
+---@param max_iter integer
+---@param v0? wb.Tensor[]
+---@param layer? integer
+---@return number[]
+---@return table
+---@return boolean
+---Example: local values, vectors = op:eigs(3, 1e-4, 100)
+function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
+
+---wb.HessianOperator:trace(probes, layer) -> number, number
+---Hutchinson's trace estimate over Rademacher probes: mean, standard error.
+---@param probes integer
+---@param layer? integer
+---@return number
+---@return number
+---Example: local mean, se = op:trace(100)
+function HessianOperator:trace(probes, layer) end
+
+---wb.HessianOperator:slq(probes, steps, layer) -> table, table
+---Stochastic Lanczos quadrature: per Gaussian probe, the nodes (Ritz
+---values) and weights (summing to 1) of `steps` Lanczos steps.
+---@param probes integer
+---@param steps integer
+---@param layer? integer
+---@return table
+---@return table
+---Example: local nodes, weights = op:slq(5, 80)
+function HessianOperator:slq(probes, steps, layer) end
+
+---wb.HessianOperator:full() -> wb.Tensor
+---The whole Hessian, float32 [P, P] (column j is H e_j; P products).
+---@return wb.Tensor
+---Example: local H = op:full()
+function HessianOperator:full() end
+
+---wb.HessianOperator:numel() -> integer
+---P, the number of parameters.
+---@return integer
+---Example: print(op:numel())
+function HessianOperator:numel() end
+
+---wb.HessianOperator:count() -> integer
+---Hessian-vector products computed so far.
+---@return integer
+---Example: print(op:count())
+function HessianOperator:count() end
+
+---wb.HessianOperator:free()
+---Releases the operator now (also done by the garbage collector and on
+---leaving a to-be-closed variable's scope); using it afterwards raises.
+---Example: op:free()
+function HessianOperator:free() end

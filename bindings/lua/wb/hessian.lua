@@ -1,0 +1,264 @@
+-- wb/hessian.lua: curvature of a model's loss, exactly, from Hessian-vector
+-- products computed in C (core/hvp.c, forward-over-backward; the operator
+-- is wb.hessian.Operator, bindings/l_hessian.c).
+--
+--   wb.hessian.hvp(model, data, v)      H v, a list shaped like get_weights()
+--   wb.hessian.eigs(model, data, opts)  top eigenpairs (Lanczos)
+--   wb.hessian.trace(model, data, opts) Hutchinson's trace estimate
+--   wb.hessian.density(model, data, opts) spectral density (SLQ)
+--   wb.hessian.full(model, data)        the P x P matrix (P <= 5000)
+--
+-- H is the Hessian of the mean loss over data (a dataset, or {x = tensor, y
+-- = labels}) plus the L2 penalty, at the model's current weights, with
+-- Dropout off (as at inference). The loss is the fused softmax
+-- cross-entropy of fit (the last layer a softmax or linear Dense), or
+-- loss = "mse". Random probes draw from the global generator (wb.seed).
+local wb = require "wb"
+local args = require "wb.args"
+
+---wb.hessian
+---Exact curvature of a model's loss: Hessian-vector products in C
+---(Pearlmutter's R-operator through Dense, Activation, Flatten, Dropout, the
+---fused softmax cross-entropy or mse, and L2), and the instruments built on
+---them: top eigenvalues (Lanczos), trace (Hutchinson), spectral density
+---(stochastic Lanczos quadrature), the full matrix for small models. data
+---is a dataset or {x = tensor, y = labels}; every function also takes
+---loss ("cross_entropy" default, "mse"), precision ("float32" default,
+---"float64") and max_rows (rows per chunk, default 4096; data that fits in
+---one chunk has its forward pass computed once and reused by every product).
+---Example: print(wb.hessian.eigs(m, {x = x, y = y}, {k = 3}).values[1])
+local M = wb.hessian or {}
+wb.hessian = M
+
+local COMMON = {loss = "string", precision = "string", max_rows = "integer"}
+
+-- opts checked against COMMON plus `own` (key -> type); unknown keys are
+-- errors naming the valid ones.
+local function check_opts(fname, pos, opts, own)
+  args.opt(fname, pos, opts, "table", 4)
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    local want = own[k] or COMMON[k]
+    if not want then
+      local keys = {}
+      for name in pairs(own) do keys[#keys + 1] = name end
+      for name in pairs(COMMON) do keys[#keys + 1] = name end
+      table.sort(keys)
+      error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
+        table.concat(keys, ", ")), 3)
+    end
+    if want ~= "any" then
+      args.check(fname .. ": option '" .. k .. "'", pos, v, want, 4)
+    end
+  end
+  local p = opts.precision or "float32"
+  if p ~= "float32" and p ~= "float64" then
+    error(fname .. ": precision: expected 'float32' or 'float64', got '" .. p .. "'", 3)
+  end
+  local l = opts.loss or "cross_entropy"
+  if l ~= "cross_entropy" and l ~= "mse" then
+    error(fname .. ": loss: expected 'cross_entropy' or 'mse', got '" .. l .. "'", 3)
+  end
+  if opts.max_rows and opts.max_rows < 1 then
+    error(fname .. ": max_rows: expected >= 1, got " .. opts.max_rows, 3)
+  end
+  return opts
+end
+
+-- x, y of data: a dataset (its stored images and labels) or {x = , y = }.
+local function data_xy(fname, data)
+  if args.typename(data) == "wb.Dataset" then return data.images, data.labels end
+  args.check(fname, 2, data, "wb.Dataset|table", 5)
+  for k in pairs(data) do
+    if k ~= "x" and k ~= "y" then
+      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
+        .. "tensor, y = labels})", fname, tostring(k)), 4)
+    end
+  end
+  if args.typename(data.x) ~= "wb.Tensor" or args.typename(data.y) ~= "wb.Tensor" then
+    error(fname .. ": data: expected a dataset or {x = tensor, y = labels}, got x = "
+      .. args.typename(data.x) .. ", y = " .. args.typename(data.y), 4)
+  end
+  return data.x, data.y
+end
+
+-- The C operator over model's layers and data, at the current weights.
+local function operator(fname, model, data, opts)
+  args.check(fname, 1, model, "wb.Sequential", 4)
+  local x, y = data_xy(fname, data)
+  local layers = {}
+  for i = 1, #model do layers[i] = model[i] end
+  local rows = opts.max_rows or math.min(#x, 4096)
+  local ok, op = pcall(M.Operator, layers, x, y, opts.loss or "cross_entropy",
+    opts.precision == "float64", rows)
+  if not ok then
+    if wb.is_error(op) then
+      error(wb.Error{code = op.code, message = fname .. ": " .. op.message, path = op.path}, 0)
+    end
+    error(fname .. ": " .. tostring(op), 3)
+  end
+  return op
+end
+
+-- op:method(...), its failures prefixed with fname and raised at the caller
+-- of the public function (a wb.Error keeps its code).
+local function call(fname, op, method, ...)
+  local res = table.pack(pcall(op[method], op, ...))
+  if res[1] then return table.unpack(res, 2, res.n) end
+  local err = res[2]
+  if wb.is_error(err) then
+    error(wb.Error{code = err.code, message = fname .. ": " .. err.message,
+      path = err.path}, 0)
+  end
+  error(fname .. ": " .. tostring(err), 3)
+end
+
+-- A layer option: a model position with parameters.
+local function check_layer(fname, model, layer)
+  if layer == nil then return nil end
+  if layer < 1 or layer > #model or model[layer].kind ~= "Dense" then
+    error(string.format("%s: layer: expected the position of a Dense layer in 1..%d, "
+      .. "got %d", fname, #model, layer), 3)
+  end
+  return layer
+end
+
+---wb.hessian.hvp(model, data, v, opts) -> table
+---H v for the Hessian H of the mean loss over data (L2 included) at the
+---model's weights: a list of float32 tensors shaped like
+---model:get_weights(); v is such a list. Exact (forward-over-backward),
+---computed in float32 with double sums, or in double with precision =
+---"float64". opts: loss, precision, max_rows (see wb.hessian).
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param v wb.Tensor[]
+---@param opts? table
+---@return wb.Tensor[]
+---Example: local hv = wb.hessian.hvp(m, {x = x, y = y}, m:get_weights())
+function M.hvp(model, data, v, opts)
+  args.check("hvp", 3, v, "table")
+  opts = check_opts("hvp", 4, opts, {})
+  local op <close> = operator("hvp", model, data, opts)
+  return call("hvp", op, "hvp", v)
+end
+
+---wb.hessian.eigs(model, data, opts) -> table
+---The k largest eigenvalues of the Hessian (largest first) and their unit
+---eigenvectors (lists shaped like get_weights()), by Lanczos with full
+---reorthogonalisation: {values, vectors, hvps = products used, converged}.
+---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
+---max_iter (100 products at most), v0 (a start vector, e.g. an earlier
+---result's vectors[1]: warm start), layer (a Dense's position in the
+---model: that layer's diagonal block only), loss, precision, max_rows.
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param opts? table
+---@return table
+---Example: local e = wb.hessian.eigs(m, {x = x, y = y}, {k = 5}); print(e.values[1])
+function M.eigs(model, data, opts)
+  opts = check_opts("eigs", 3, opts, {k = "integer", tol = "number",
+    max_iter = "integer", v0 = "table", layer = "integer"})
+  local k, tol, max_iter = opts.k or 1, opts.tol or 1e-4, opts.max_iter or 100
+  if k < 1 then error("eigs: k: expected >= 1, got " .. k, 2) end
+  if not (tol > 0) then error("eigs: tol: expected a number > 0, got " .. tol, 2) end
+  if max_iter < k then
+    error(string.format("eigs: max_iter: expected >= k (%d), got %d", k, max_iter), 2)
+  end
+  local layer = check_layer("eigs", model, opts.layer)
+  local op <close> = operator("eigs", model, data, opts)
+  local values, vectors, converged = call("eigs", op, "eigs", k, tol,
+    max_iter, opts.v0, layer)
+  return {values = values, vectors = vectors, hvps = op:count(), converged = converged}
+end
+
+---wb.hessian.trace(model, data, opts) -> table
+---Hutchinson's estimate of the Hessian's trace, the mean of z^T H z over
+---Rademacher probes z: {mean, stderr (of the mean), hvps}. opts: probes
+---(100), layer (a Dense's position: its block's trace), loss, precision,
+---max_rows.
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param opts? table
+---@return table
+---Example: local t = wb.hessian.trace(m, {x = x, y = y}, {probes = 200}); print(t.mean, t.stderr)
+function M.trace(model, data, opts)
+  opts = check_opts("trace", 3, opts, {probes = "integer", layer = "integer"})
+  local probes = opts.probes or 100
+  if probes < 2 then error("trace: probes: expected >= 2, got " .. probes, 2) end
+  local layer = check_layer("trace", model, opts.layer)
+  local op <close> = operator("trace", model, data, opts)
+  local mean, se = call("trace", op, "trace", probes, layer)
+  return {mean = mean, stderr = se, hvps = op:count()}
+end
+
+---wb.hessian.density(model, data, opts) -> table
+---The Hessian's eigenvalue density by stochastic Lanczos quadrature
+---(Ghorbani et al. 2019): per Gaussian probe, `steps` Lanczos steps give
+---nodes (Ritz values) and weights summing to 1; the density is their
+---average, each node smoothed by a Gaussian of width sigma. Returns {x, y}
+---(grid points and density, integrating to about 1) and nodes, weights
+---(per probe) and hvps. opts: steps (80), probes (5), grid (1000 points),
+---sigma (default 1% of the nodes' range), layer, loss, precision, max_rows.
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param opts? table
+---@return table
+---Example: local d = wb.hessian.density(m, {x = x, y = y}); print(#d.x, d.y[1])
+function M.density(model, data, opts)
+  opts = check_opts("density", 3, opts, {steps = "integer", probes = "integer",
+    grid = "integer", sigma = "number", layer = "integer"})
+  local steps, probes, grid = opts.steps or 80, opts.probes or 5, opts.grid or 1000
+  if steps < 1 or probes < 1 or grid < 2 then
+    error(string.format("density: expected steps >= 1, probes >= 1, grid >= 2, got %d, "
+      .. "%d, %d", steps, probes, grid), 2)
+  end
+  if opts.sigma and not (opts.sigma > 0) then
+    error("density: sigma: expected a number > 0, got " .. opts.sigma, 2)
+  end
+  local layer = check_layer("density", model, opts.layer)
+  local op <close> = operator("density", model, data, opts)
+  local nodes, weights = call("density", op, "slq", probes, steps, layer)
+  local lo, hi = math.huge, -math.huge
+  for _, row in ipairs(nodes) do
+    for _, t in ipairs(row) do lo, hi = math.min(lo, t), math.max(hi, t) end
+  end
+  local sigma = opts.sigma or math.max((hi - lo) * 0.01, 1e-12)
+  lo, hi = lo - 5 * sigma, hi + 5 * sigma
+  local x, y = {}, {}
+  local c = 1 / (probes * sigma * math.sqrt(2 * math.pi))
+  for g = 1, grid do
+    local t = lo + (hi - lo) * (g - 1) / (grid - 1)
+    local s = 0
+    for p = 1, #nodes do
+      local np, wp = nodes[p], weights[p]
+      for i = 1, #np do
+        local u = (t - np[i]) / sigma
+        if u > -8 and u < 8 then s = s + wp[i] * math.exp(-0.5 * u * u) end
+      end
+    end
+    x[g], y[g] = t, s * c
+  end
+  return {x = x, y = y, nodes = nodes, weights = weights, hvps = op:count(), sigma = sigma}
+end
+
+---wb.hessian.full(model, data, opts) -> wb.Tensor
+---The whole Hessian as a float32 [P, P] tensor (column j is H e_j), for
+---models of at most 5,000 parameters (tests and teaching: P products).
+---opts: loss, precision, max_rows.
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param opts? table
+---@return wb.Tensor
+---Example: local H = wb.hessian.full(m, {x = x, y = y}); print(H:shape()[1])
+function M.full(model, data, opts)
+  opts = check_opts("full", 3, opts, {})
+  local op <close> = operator("full", model, data, opts)
+  local P = op:numel()
+  if P > 5000 then
+    error(string.format("full: the model has %d parameters, more than 5000 (use eigs, "
+      .. "trace or density)", P), 2)
+  end
+  return call("full", op, "full")
+end
+
+return M

@@ -1,0 +1,103 @@
+/* hvp.h - exact Hessian-vector products of a model's mean loss.
+ *
+ * H v for the Hessian H of L(theta) = mean_i loss(model(x_i; theta), y_i) +
+ * sum over Dense layers of l2 * sum(W^2), by forward-over-backward
+ * differentiation (Pearlmutter 1994, the R-operator R{f} = d/dr f(theta + r v)
+ * at r = 0): one forward pass, one backward pass, then R of both. No finite
+ * differences: exact up to rounding.
+ *
+ * Layers: Dense (every activation; softmax only as the last, fused with the
+ * cross-entropy), Activation (element-wise ones), and identities (Flatten,
+ * Dropout, which runs as at inference). Losses: the fused softmax sparse
+ * cross-entropy on the last layer's logits (core/loss.h), or the mean
+ * squared error mean_i mean_j (y_ij - t_ij)^2 (Keras "mse") on its output.
+ *
+ * theta (P numbers) is the parameters in Sequential:parameters() order: per
+ * Dense layer, W [n_in, n_out] row-major then b [n_out]. Vectors crossing
+ * this interface (theta, v, H v, the gradient) are double [P].
+ *
+ * Precision: by default float32 buffers and BLAS sgemm, with the products
+ * summed over chunks and the bias column sums in double; with f64 every
+ * buffer and product is double (dgemm): the mode the tests use against
+ * finite differences and LAPACK. Inputs are float32 or uint8 (scaled by
+ * 1/255, as Flatten does).
+ *
+ * Memory: everything is allocated by wb_hvp_new (max_rows rows of every
+ * activation, forward and R) and wb_hvp_set_data (the labels); a product
+ * allocates nothing. When the data has at most max_rows rows, the forward
+ * and backward passes are kept between products (they do not depend on v):
+ * a product is then only the two R passes. Otherwise each product runs the
+ * data in chunks of max_rows rows.
+ *
+ * The engine borrows the layers (wb_dense pointers): they must outlive it.
+ * It copies their weights at wb_hvp_sync, never writes them.
+ */
+#ifndef WB_HVP_H
+#define WB_HVP_H
+
+#include <stdint.h>
+
+#include "activation.h"
+#include "dense.h"
+#include "err.h"
+#include "tensor.h"
+
+typedef enum wb_hvp_kind {
+    WB_HVP_DENSE = 0,  /* dense: a wb_dense */
+    WB_HVP_ACTIVATION, /* act: element-wise (not softmax) */
+    WB_HVP_IDENTITY    /* Flatten, Dropout at inference */
+} wb_hvp_kind;
+
+typedef struct wb_hvp_layer {
+    wb_hvp_kind kind;
+    const wb_dense *dense; /* WB_HVP_DENSE; borrowed */
+    wb_act act;            /* WB_HVP_ACTIVATION */
+} wb_hvp_layer;
+
+typedef enum wb_hvp_loss { WB_HVP_SCE = 0, WB_HVP_MSE } wb_hvp_loss;
+
+typedef struct wb_hvp_opts {
+    wb_hvp_loss loss;
+    int f64;          /* 1: double throughout */
+    int64_t max_rows; /* rows per chunk, >= 1 */
+} wb_hvp_opts;
+
+typedef struct wb_hvp wb_hvp;
+
+/* An engine for the layers (n_layers >= 1, at least one Dense). Errors:
+ * WB_EINVAL naming the layer (1-based) for softmax other than last, an
+ * Activation softmax, a Dense whose n_in does not match the width before
+ * it, no Dense; WB_ERANGE for max_rows; WB_ENOMEM. */
+wb_hvp *wb_hvp_new(const wb_hvp_layer *layers, int n_layers, const wb_hvp_opts *opts,
+                   wb_err *err);
+void wb_hvp_free(wb_hvp *h);
+
+/* P, the number of parameters. */
+int64_t wb_hvp_numel(const wb_hvp *h);
+/* The parameters of layer `layer` (0-based, counting every layer): their
+ * offset and count in theta; WB_EINVAL when it has none or is out of range. */
+wb_status wb_hvp_block(const wb_hvp *h, int layer, int64_t *first, int64_t *count,
+                       wb_err *err);
+/* Products computed so far (each wb_hvp_apply is one). */
+int64_t wb_hvp_count(const wb_hvp *h);
+
+/* The data: x float32 or uint8 [N, ...] with numel / N equal to the first
+ * Dense's n_in; y for cross-entropy integer labels [N] (uint8 or float32)
+ * in 0..C-1, for mse float32 [N, C] (or [N] when C is 1). Keeps references
+ * (views) of both; checks every label. Errors name "x" or "y" with the
+ * shapes, or the label's 1-based position. */
+wb_status wb_hvp_set_data(wb_hvp *h, const wb_tensor *x, const wb_tensor *y,
+                          wb_err *err);
+/* theta <- the layers' current weights. */
+void wb_hvp_sync(wb_hvp *h);
+/* theta <- t [P] / t [P] <- theta. */
+void wb_hvp_set_theta(wb_hvp *h, const double *t);
+void wb_hvp_get_theta(const wb_hvp *h, double *t);
+
+/* Mean loss (L2 included) and, when grad is not NULL, its gradient [P] at
+ * theta. WB_ESTATE without data; WB_ENONFINITE when the loss is not finite. */
+wb_status wb_hvp_loss_grad(wb_hvp *h, double *loss, double *grad, wb_err *err);
+/* hv [P] = H v [P] at theta (hv must not overlap v). WB_ESTATE without data. */
+wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err);
+
+#endif

@@ -1,0 +1,56 @@
+/* hvp_eig.h - spectrum instruments on the Hessian-vector products.
+ *
+ * Each works on one block of theta (first, count): the whole vector (0, P)
+ * or one layer's parameters (wb_hvp_block); the operator is then the
+ * block's diagonal block of H (v is zero outside it, H v is read inside it).
+ *
+ *   eigs     the k largest eigenvalues (algebraic) and their eigenvectors, by
+ *            Lanczos with full reorthogonalisation (each new vector is
+ *            orthogonalised against all earlier ones, twice), from v0 or a
+ *            Gaussian start. Converged when every wanted Ritz pair has
+ *            residual |beta_j s_ji| <= tol * max(|theta_i|, 1e-30).
+ *   trace    Hutchinson: mean of z^T H z over Rademacher probes z.
+ *   slq      stochastic Lanczos quadrature: per Gaussian probe, `steps`
+ *            Lanczos steps; the nodes (Ritz values) and weights (squared
+ *            first components of the Ritz vectors, summing to 1), from
+ *            which the spectral density is a sum of smoothed spikes.
+ * Random numbers come from the given generator. Work buffers are allocated
+ * at the start of each call (none per product) and freed before return.
+ * The tridiagonal eigenproblems go to LAPACK's dstev (OpenBLAS ships it).
+ */
+#ifndef WB_HVP_EIG_H
+#define WB_HVP_EIG_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "hvp.h"
+#include "rng.h"
+
+typedef struct wb_eigs_opts {
+    int k;              /* eigenpairs wanted, 1..count */
+    double tol;         /* > 0 */
+    int max_iter;       /* Lanczos steps at most, >= k (capped at count) */
+    const double *v0;   /* [count] start, or NULL: Gaussian */
+} wb_eigs_opts;
+
+/* values [k] (largest first), vectors [k, count] (unit norm; may be NULL),
+ * *found (k, or fewer when the Krylov space is exhausted first),
+ * *converged (1 when tol was met). Errors: bad options (WB_EINVAL), a zero
+ * v0, WB_ENOMEM, failures of wb_hvp_apply. */
+wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opts *o,
+                      wb_rng *rng, double *values, double *vectors, int *found,
+                      int *converged, wb_err *err);
+
+/* Hutchinson estimate of the block's trace over `probes` (>= 2) probes:
+ * *mean and its standard error *stderr_ (sample sd / sqrt(probes)). */
+wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_rng *rng,
+                       double *mean, double *stderr_, wb_err *err);
+
+/* nodes, weights [probes, steps]: row p holds probe p's quadrature (steps
+ * actually taken in *taken[p]; the rest zero). */
+wb_status wb_hvp_slq(wb_hvp *h, int64_t first, int64_t count, int probes, int steps,
+                     wb_rng *rng, double *nodes, double *weights, int *taken,
+                     wb_err *err);
+
+#endif

@@ -1,0 +1,258 @@
+/* hvp_pass.h - the passes of core/hvp.c for one precision (no include guard:
+ * hvp.c includes it twice, with R = float, SFX(n) = n##_f32, GEMM =
+ * wb_sgemm, and with R = double, n##_f64, wb_dgemm).
+ *
+ * Legend: n = rows of the chunk, I/O = a layer's widths in/out, a = a
+ * point's value, g = dL/da, ra = R{a}, rg = R{g}; z the pre-activation,
+ * d1/d2 = f'(z), f''(z). Each pass has its R twin beside it:
+ *   element-wise  y = f(z)              R{y} = f'(z) R{z}
+ *                 gz = f'(z) gy         R{gz} = f'(z) R{gy} + f''(z) gy R{z}
+ *   Dense         z = a W + b           R{z} = R{a} W + a V + Vb
+ *                 dW = a^T gz           R{dW} = R{a}^T gz + a^T R{gz}
+ *                 ga = gz W^T           R{ga} = R{gz} W^T + gz V^T
+ *   softmax CE    g = (p - onehot) / N  R{g} = p (R{z} - <p, R{z}>) / N
+ *   mse           g = 2 (y - t) / (N C) R{g} = 2 R{y} / (N C)
+ * Parameter sums over rows are added into double vectors.
+ */
+
+/* ---------------------------------------------------------------------------
+ * Element-wise stage */
+
+static void SFX(ew_forward)(wb_act act, R *restrict y, R *restrict d1, R *restrict d2,
+                            const R *restrict z, size_t cnt)
+{
+    for (size_t k = 0; k < cnt; k++) {
+        double v = (double)z[k], e1, e2;
+        wb_act_ref_d12(act, v, &e1, &e2);
+        y[k] = (R)wb_act_ref(act, v);
+        d1[k] = (R)e1;
+        d2[k] = (R)e2;
+    }
+}
+
+static void SFX(ew_rforward)(R *restrict ry, const R *restrict d1, const R *restrict rz,
+                             size_t cnt)
+{
+    for (size_t k = 0; k < cnt; k++)
+        ry[k] = d1[k] * rz[k];
+}
+
+static void SFX(ew_backward)(R *restrict gz, const R *restrict gy, const R *restrict d1,
+                             size_t cnt)
+{
+    for (size_t k = 0; k < cnt; k++)
+        gz[k] = gy[k] * d1[k];
+}
+
+static void SFX(ew_rbackward)(R *restrict rgz, const R *restrict rgy,
+                              const R *restrict gy, const R *restrict rz,
+                              const R *restrict d1, const R *restrict d2, size_t cnt)
+{
+    for (size_t k = 0; k < cnt; k++)
+        rgz[k] = rgy[k] * d1[k] + d2[k] * gy[k] * rz[k];
+}
+
+/* ---------------------------------------------------------------------------
+ * Input: point 0 <- rows [r0, r0 + n) of x (uint8 scaled as Flatten does) */
+
+static void SFX(load)(wb_hvp *h, int64_t r0, int64_t n)
+{
+    R *a = h->pts[0].a;
+    int64_t w = h->pts[0].w;
+    size_t cnt = (size_t)(n * w), at = (size_t)(r0 * w);
+    if (h->x->dtype == WB_U8) {
+        const uint8_t *s = wb_tensor_u8(h->x) + at;
+        for (size_t k = 0; k < cnt; k++)
+            a[k] = (R)((float)s[k] * (1.0f / 255.0f));
+    } else {
+        const float *s = wb_tensor_f32(h->x) + at;
+        for (size_t k = 0; k < cnt; k++)
+            a[k] = (R)s[k];
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Dense and Activation, forward and backward */
+
+static void SFX(forward)(wb_hvp *h, int64_t n)
+{
+    const R *theta = h->theta;
+    for (int k = 0; k < h->n; k++) {
+        hl *l = &h->L[k];
+        pt *pi = &h->pts[l->in], *po = &h->pts[l->out];
+        size_t cnt = (size_t)(n * l->O);
+        if (l->kind == WB_HVP_DENSE) {
+            const R *W = theta + l->off, *b = W + l->I * l->O;
+            GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, W, l->O, 0, l->z, l->O);
+            if (l->use_bias)
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        ((R *)l->z)[i * l->O + j] += b[j];
+        }
+        if (l->elem)
+            SFX(ew_forward)(l->act, po->a, l->d1, l->d2, l->z, cnt);
+    }
+}
+
+/* g of the last point is set; gz and g of every point below, and with grad,
+ * the parameter gradient (added into grad). */
+static void SFX(backward)(wb_hvp *h, int64_t n, double *grad)
+{
+    R *tmp = h->tmp;
+    for (int k = h->n - 1; k >= 0; k--) {
+        hl *l = &h->L[k];
+        pt *pi = &h->pts[l->in], *po = &h->pts[l->out];
+        if (l->kind == WB_HVP_IDENTITY || !po->g)
+            continue;
+        size_t cnt = (size_t)(n * l->O);
+        if (l->elem)
+            SFX(ew_backward)(l->gz, po->g, l->d1, cnt);
+        if (l->kind != WB_HVP_DENSE)
+            continue;
+        const R *W = (const R *)h->theta + l->off;
+        const R *gz = l->gz;
+        if (grad) {
+            size_t nw = (size_t)(l->I * l->O);
+            GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, gz, l->O, 0, tmp, l->O);
+            for (size_t q = 0; q < nw; q++)
+                grad[l->off + (int64_t)q] += (double)tmp[q];
+            if (l->use_bias)
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        grad[l->off + (int64_t)nw + j] += (double)gz[i * l->O + j];
+        }
+        if (pi->g)
+            GEMM(0, 1, n, l->I, l->O, 1, gz, l->O, W, l->O, 0, pi->g, l->I);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * R passes: V = h->vr (v in this precision) */
+
+static void SFX(rforward)(wb_hvp *h, int64_t n)
+{
+    const R *theta = h->theta, *vr = h->vr;
+    for (int k = 0; k < h->n; k++) {
+        hl *l = &h->L[k];
+        pt *pi = &h->pts[l->in], *po = &h->pts[l->out];
+        size_t cnt = (size_t)(n * l->O);
+        if (l->kind == WB_HVP_DENSE) {
+            const R *W = theta + l->off, *V = vr + l->off, *vb = V + l->I * l->O;
+            R *rz = l->rz;
+            GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, V, l->O, 0, rz, l->O);
+            if (pi->ra)
+                GEMM(0, 0, n, l->O, l->I, 1, pi->ra, l->I, W, l->O, 1, rz, l->O);
+            if (l->use_bias)
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        rz[i * l->O + j] += vb[j];
+        }
+        if (l->elem && po->ra)
+            SFX(ew_rforward)(po->ra, l->d1, l->rz, cnt);
+    }
+}
+
+static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv)
+{
+    R *tmp = h->tmp;
+    const R *theta = h->theta, *vr = h->vr;
+    for (int k = h->n - 1; k >= 0; k--) {
+        hl *l = &h->L[k];
+        pt *pi = &h->pts[l->in], *po = &h->pts[l->out];
+        if (l->kind == WB_HVP_IDENTITY || !po->g)
+            continue;
+        size_t cnt = (size_t)(n * l->O);
+        if (l->elem)
+            SFX(ew_rbackward)(l->rgz, po->rg, po->g, l->rz, l->d1, l->d2, cnt);
+        if (l->kind != WB_HVP_DENSE)
+            continue;
+        const R *W = theta + l->off, *V = vr + l->off;
+        const R *gz = l->gz, *rgz = l->rgz;
+        size_t nw = (size_t)(l->I * l->O);
+        GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, tmp, l->O);
+        if (pi->ra)
+            GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, tmp, l->O);
+        for (size_t q = 0; q < nw; q++)
+            hv[l->off + (int64_t)q] += (double)tmp[q];
+        if (l->use_bias)
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t j = 0; j < l->O; j++)
+                    hv[l->off + (int64_t)nw + j] += (double)rgz[i * l->O + j];
+        if (pi->rg) {
+            GEMM(0, 1, n, l->I, l->O, 1, rgz, l->O, W, l->O, 0, pi->rg, l->I);
+            GEMM(0, 1, n, l->I, l->O, 1, gz, l->O, V, l->O, 1, pi->rg, l->I);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Loss: value and g of the last point, and its R twin */
+
+/* Sum over the chunk's rows of their loss; g of the last point. */
+static double SFX(loss_forward)(wb_hvp *h, int64_t r0, int64_t n)
+{
+    pt *o = &h->pts[h->L[h->n - 1].out];
+    int64_t C = o->w;
+    const R *a = o->a;
+    R *g = o->g;
+    double total = 0, inv = 1.0 / (double)h->N;
+    if (h->loss == WB_HVP_MSE) {
+        const float *t = wb_tensor_f32(h->y) + r0 * C;
+        double s = 2.0 / ((double)h->N * (double)C);
+        for (size_t k = 0; k < (size_t)(n * C); k++) {
+            double e = (double)a[k] - (double)t[k];
+            total += e * e / (double)C;
+            g[k] = (R)(s * e);
+        }
+        return total;
+    }
+    R *p = h->prob;
+    for (int64_t i = 0; i < n; i++) {
+        const R *zr = a + i * C;
+        R *pr = p + i * C, *gr = g + i * C;
+        double m = (double)zr[0], s = 0;
+        for (int64_t j = 1; j < C; j++)
+            m = (double)zr[j] > m ? (double)zr[j] : m;
+        for (int64_t j = 0; j < C; j++)
+            s += exp((double)zr[j] - m);
+        int32_t t = h->labels[r0 + i];
+        total += log(s) + m - (double)zr[t];
+        for (int64_t j = 0; j < C; j++) {
+            double pj = exp((double)zr[j] - m) / s;
+            pr[j] = (R)pj;
+            gr[j] = (R)((pj - (j == t)) * inv);
+        }
+    }
+    return total;
+}
+
+static void SFX(loss_rforward)(wb_hvp *h, int64_t n)
+{
+    pt *o = &h->pts[h->L[h->n - 1].out];
+    int64_t C = o->w;
+    const R *ra = o->ra;
+    R *rg = o->rg;
+    if (h->loss == WB_HVP_MSE) {
+        R s = (R)(2.0 / ((double)h->N * (double)C));
+        for (size_t k = 0; k < (size_t)(n * C); k++)
+            rg[k] = s * ra[k];
+        return;
+    }
+    const R *p = h->prob;
+    R inv = (R)(1.0 / (double)h->N);
+    for (int64_t i = 0; i < n; i++) {
+        const R *pr = p + i * C, *rr = ra + i * C;
+        double dot = 0;
+        for (int64_t j = 0; j < C; j++)
+            dot += (double)pr[j] * (double)rr[j];
+        for (int64_t j = 0; j < C; j++)
+            rg[i * C + j] = pr[j] * (rr[j] - (R)dot) * inv;
+    }
+}
+
+/* theta <- t, v (double) -> vr */
+static void SFX(to_real)(R *restrict dst, const double *restrict src, int64_t cnt)
+{
+    for (int64_t k = 0; k < cnt; k++)
+        dst[k] = (R)src[k];
+}

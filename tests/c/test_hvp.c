@@ -1,0 +1,418 @@
+/* test_hvp.c - Hessian-vector products (core/hvp.c) and the spectrum
+ * instruments (core/hvp_eig.c).
+ *
+ * Known answers and independent checks, all in the float64 mode unless
+ * stated:
+ *   - central differences of the engine's own float64 gradient, (g(t + e v)
+ *     - g(t - e v)) / 2e with e = 1e-5: relative error |Hv - fd| / |fd| <
+ *     1e-6 for every activation, for Activation, Flatten and Dropout layers,
+ *     both losses, with L2;
+ *   - linear least squares: H = 2 [X 1]^T [X 1] / N exactly (mse, 1 output);
+ *   - softmax regression: H = (1/N) sum_i (diag p_i - p_i p_i^T) (x) x_i x_i^T;
+ *   - a 784-4-10 net (3,190 parameters): the full Hessian is symmetric to
+ *     1e-10 and eigs{k = 5} equals LAPACK dsyev's top 5 to 1e-6 (relative);
+ *   - Hutchinson over 1,000 probes within 3 standard errors of the exact
+ *     trace; SLQ weights sum to 1 and its first moment matches tr(H)/P;
+ *   - float32 mode within 1e-4 (relative norm) of float64, chunked runs
+ *     equal to one chunk, no allocation per product, errors.
+ */
+#include <stdlib.h>
+
+#include "../../core/alloc.h"
+#include "../../core/hvp.h"
+#include "../../core/hvp_eig.h"
+#include "harness.h"
+
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+            double *w, double *work, const int *lwork, int *info, size_t l1, size_t l2);
+
+static wb_rng rng;
+
+/* A Dense layer with its weights and bias drawn uniform in [-s, s]. */
+static wb_dense *dense(int64_t i, int64_t o, const char *act, double l2, double s)
+{
+    wb_dense_opts op = wb_dense_defaults();
+    op.activation = act;
+    op.l2 = l2;
+    wb_dense *d = wb_dense_new(i, o, &op, &rng, NULL);
+    if (d) {
+        wb_rng_fill_uniform(&rng, wb_tensor_f32(d->weight), (size_t)(i * o), -s, s);
+        wb_rng_fill_uniform(&rng, wb_tensor_f32(d->bias), (size_t)o, -s, s);
+    }
+    return d;
+}
+
+static wb_tensor *uniform(int64_t r, int64_t c, double lo, double hi)
+{
+    int64_t s[2] = {r, c};
+    wb_tensor *t = wb_tensor_new(WB_F32, c > 0 ? 2 : 1, s, NULL);
+    if (t)
+        wb_rng_fill_uniform(&rng, wb_tensor_f32(t), wb_tensor_numel(t), lo, hi);
+    return t;
+}
+
+static wb_tensor *labels(int64_t n, int C)
+{
+    wb_tensor *t = wb_tensor_new(WB_U8, 1, &n, NULL);
+    for (int64_t i = 0; t && i < n; i++)
+        wb_tensor_u8(t)[i] = (uint8_t)wb_rng_below(&rng, (uint64_t)C);
+    return t;
+}
+
+static wb_hvp *engine(wb_hvp_layer *ls, int n, wb_hvp_loss loss, int f64, int64_t rows)
+{
+    wb_hvp_opts o = {loss, f64, rows};
+    wb_err err;
+    wb_hvp *h = wb_hvp_new(ls, n, &o, &err);
+    if (!h)
+        printf("# wb_hvp_new: %s\n", err.msg);
+    return h;
+}
+
+static double *vec(int64_t n)
+{
+    double *v = wb_calloc((size_t)n, sizeof *v);
+    for (int64_t i = 0; v && i < n; i++)
+        v[i] = wb_rng_normal(&rng);
+    return v;
+}
+
+static double norm_diff(const double *a, const double *b, int64_t n, double *nb)
+{
+    double d = 0, s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        d += (a[i] - b[i]) * (a[i] - b[i]);
+        s += b[i] * b[i];
+    }
+    *nb = sqrt(s);
+    return sqrt(d);
+}
+
+/* |Hv - fd| / |fd| at a random v, fd the central difference of the gradient */
+static double fd_error(wb_hvp *h)
+{
+    int64_t P = wb_hvp_numel(h);
+    double *t = vec(P), *v = vec(P), *hv = vec(P), *gp = vec(P), *gm = vec(P), loss, e = 1e-5;
+    wb_hvp_get_theta(h, t);
+    wb_err err;
+    double rel = INFINITY, nb;
+    if (wb_hvp_apply(h, v, hv, &err))
+        goto out;
+    for (int64_t i = 0; i < P; i++)
+        t[i] += e * v[i];
+    wb_hvp_set_theta(h, t);
+    wb_hvp_loss_grad(h, &loss, gp, &err);
+    for (int64_t i = 0; i < P; i++)
+        t[i] -= 2 * e * v[i];
+    wb_hvp_set_theta(h, t);
+    wb_hvp_loss_grad(h, &loss, gm, &err);
+    for (int64_t i = 0; i < P; i++)
+        gp[i] = (gp[i] - gm[i]) / (2 * e);
+    rel = norm_diff(hv, gp, P, &nb) / nb;
+out:
+    wb_free(t), wb_free(v), wb_free(hv), wb_free(gp), wb_free(gm);
+    return rel;
+}
+
+/* ---------------------------------------------------------------------------
+ * Finite differences, every activation */
+
+static const char *const acts[] = {"linear", "relu", "tanh", "softsign", "gelu",
+                                   "gelu_tanh", "sigmoid", "elu", "selu", "swish"};
+
+static void test_fd_every_activation(void)
+{
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        for (int batch = 1; batch <= 9; batch += 8) {
+            wb_dense *d1 = dense(5, 6, acts[a], 0.01, 0.8), *d2 = dense(6, 4, acts[a], 0, 0.8);
+            wb_dense *d3 = dense(4, 3, "softmax", 0.02, 0.8);
+            wb_tensor *x = uniform(batch, 5, -1, 1), *y = labels(batch, 3);
+            wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_IDENTITY, NULL, 0},
+                                 {WB_HVP_DENSE, d2, 0}, {WB_HVP_DENSE, d3, 0}};
+            wb_hvp *h = engine(ls, 4, WB_HVP_SCE, 1, 16);
+            REQUIRE(h && !wb_hvp_set_data(h, x, y, NULL), "setup %s", acts[a]);
+            double rel = fd_error(h);
+            CHECK(rel < 1e-6, "%s batch %d: relative error %g", acts[a], batch, rel);
+            wb_hvp_free(h);
+            wb_dense_free(d1), wb_dense_free(d2), wb_dense_free(d3);
+            wb_tensor_free(x), wb_tensor_free(y);
+        }
+    }
+}
+
+/* Activation layers, Flatten of a 3-D input, mse on a non-linear output */
+static void test_fd_activation_layer_and_mse(void)
+{
+    for (size_t a = 1; a < sizeof acts / sizeof acts[0]; a++) {
+        wb_act act;
+        wb_act_parse(acts[a], "act", &act, NULL);
+        wb_dense *d1 = dense(6, 5, "linear", 0, 0.8), *d2 = dense(5, 2, acts[a], 0.05, 0.8);
+        int64_t s3[3] = {7, 2, 3};
+        wb_tensor *x = wb_tensor_new(WB_F32, 3, s3, NULL), *t = uniform(7, 2, -1, 1);
+        wb_rng_fill_uniform(&rng, wb_tensor_f32(x), 42, -1, 1);
+        wb_hvp_layer ls[] = {{WB_HVP_IDENTITY, NULL, 0}, {WB_HVP_DENSE, d1, 0},
+                             {WB_HVP_ACTIVATION, NULL, act}, {WB_HVP_DENSE, d2, 0}};
+        wb_hvp *h = engine(ls, 4, WB_HVP_MSE, 1, 3); /* 3 chunks */
+        REQUIRE(h && !wb_hvp_set_data(h, x, t, NULL), "setup %s", acts[a]);
+        double rel = fd_error(h);
+        CHECK(rel < 1e-6, "%s: relative error %g", acts[a], rel);
+        wb_hvp_free(h);
+        wb_dense_free(d1), wb_dense_free(d2);
+        wb_tensor_free(x), wb_tensor_free(t);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Closed forms */
+
+/* column j of H into col (P numbers) */
+static void full(wb_hvp *h, double *H)
+{
+    int64_t P = wb_hvp_numel(h);
+    double *e = wb_calloc((size_t)P, sizeof *e);
+    for (int64_t j = 0; j < P; j++) {
+        e[j] = 1;
+        wb_hvp_apply(h, e, H + j * P, NULL);
+        e[j] = 0;
+    }
+    wb_free(e);
+}
+
+static void test_least_squares(void)
+{
+    int64_t N = 11, I = 3;
+    wb_dense *d = dense(I, 1, "linear", 0, 1);
+    wb_tensor *x = uniform(N, I, -2, 2), *t = uniform(N, 1, -1, 1);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d, 0}};
+    wb_hvp *h = engine(ls, 1, WB_HVP_MSE, 1, 64);
+    REQUIRE(h && !wb_hvp_set_data(h, x, t, NULL), "setup");
+    double H[16], worst = 0;
+    full(h, H);
+    const float *X = wb_tensor_f32(x);
+    for (int a = 0; a <= I; a++)
+        for (int b = 0; b <= I; b++) {
+            double s = 0;
+            for (int64_t i = 0; i < N; i++)
+                s += (a < I ? X[i * I + a] : 1.0) * (b < I ? X[i * I + b] : 1.0);
+            double want = 2 * s / (double)N, got = H[a * 4 + b];
+            worst = fmax(worst, fabs(got - want));
+        }
+    CHECK(worst < 1e-12, "max |H - 2 X^T X / N| = %g", worst);
+    wb_hvp_free(h);
+    wb_dense_free(d);
+    wb_tensor_free(x), wb_tensor_free(t);
+}
+
+static void test_softmax_regression(void)
+{
+    int64_t N = 13, I = 4, C = 3, P = I * C + C;
+    wb_dense *d = dense(I, C, "softmax", 0, 1);
+    wb_tensor *x = uniform(N, I, -1, 1), *y = labels(N, (int)C);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d, 0}};
+    wb_hvp *h = engine(ls, 1, WB_HVP_SCE, 1, 64);
+    REQUIRE(h && !wb_hvp_set_data(h, x, y, NULL), "setup");
+    double *H = wb_calloc((size_t)(P * P), sizeof *H), worst = 0;
+    full(h, H);
+    const float *X = wb_tensor_f32(x), *W = wb_tensor_f32(d->weight), *B = wb_tensor_f32(d->bias);
+    /* index of (input a, class c): W is a * C + c, the bias I * C + c */
+    for (int64_t p = 0; p < P; p++)
+        for (int64_t q = 0; q < P; q++) {
+            int64_t a = p < I * C ? p / C : I, c = p < I * C ? p % C : p - I * C;
+            int64_t b = q < I * C ? q / C : I, e = q < I * C ? q % C : q - I * C;
+            double s = 0;
+            for (int64_t i = 0; i < N; i++) {
+                double z[3], m = 0, pr[3];
+                for (int64_t k = 0; k < C; k++) {
+                    z[k] = B[k];
+                    for (int64_t j = 0; j < I; j++)
+                        z[k] += (double)X[i * I + j] * W[j * C + k];
+                    m += exp(z[k]);
+                }
+                for (int64_t k = 0; k < C; k++)
+                    pr[k] = exp(z[k]) / m;
+                double xa = a < I ? X[i * I + a] : 1, xb = b < I ? X[i * I + b] : 1;
+                s += xa * xb * ((c == e) * pr[c] - pr[c] * pr[e]);
+            }
+            worst = fmax(worst, fabs(H[p * P + q] - s / (double)N));
+        }
+    CHECK(worst < 1e-12, "max |H - closed form| = %g", worst);
+    wb_free(H);
+    wb_hvp_free(h);
+    wb_dense_free(d);
+    wb_tensor_free(x), wb_tensor_free(y);
+}
+
+/* ---------------------------------------------------------------------------
+ * 784-4-10: symmetry, eigs against LAPACK, Hutchinson, SLQ */
+
+static void test_mnist_shape_spectrum(void)
+{
+    int64_t N = 48;
+    wb_dense *d1 = dense(784, 4, "tanh", 1e-3, 0.1), *d2 = dense(4, 10, "softmax", 0, 0.5);
+    wb_tensor *x = uniform(N, 784, 0, 1), *y = labels(N, 10);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
+    wb_hvp *h = engine(ls, 2, WB_HVP_SCE, 1, 64);
+    REQUIRE(h && !wb_hvp_set_data(h, x, y, NULL), "setup");
+    int64_t P = wb_hvp_numel(h);
+    REQUIRE(P == 3190, "P = %lld", (long long)P);
+    double *H = wb_calloc((size_t)(P * P), sizeof *H), asym = 0, hmax = 0;
+    full(h, H);
+    for (int64_t i = 0; i < P; i++)
+        for (int64_t j = 0; j < i; j++) {
+            asym = fmax(asym, fabs(H[i * P + j] - H[j * P + i]));
+            hmax = fmax(hmax, fabs(H[i * P + j]));
+        }
+    CHECK(asym <= 1e-10 * fmax(1, hmax), "asymmetry %g (max |H| %g)", asym, hmax);
+    double tr = 0;
+    for (int64_t i = 0; i < P; i++)
+        tr += H[i * P + i];
+    int n = (int)P, lwork = -1, info;
+    double *w = wb_calloc((size_t)P, sizeof *w), q;
+    dsyev_("N", "U", &n, H, &n, w, &q, &lwork, &info, 1, 1);
+    lwork = (int)q;
+    double *work = wb_calloc((size_t)lwork, sizeof *work);
+    dsyev_("N", "U", &n, H, &n, w, work, &lwork, &info, 1, 1);
+    REQUIRE(info == 0, "dsyev info %d", info);
+    double vals[5];
+    int found, conv;
+    wb_eigs_opts o = {5, 1e-10, 300, NULL};
+    long before = wb_hvp_count(h);
+    REQUIRE(!wb_hvp_eigs(h, 0, P, &o, &rng, vals, NULL, &found, &conv, NULL), "eigs");
+    CHECK(found == 5 && conv, "found %d converged %d", found, conv);
+    for (int i = 0; i < 5; i++)
+        CHECK(fabs(vals[i] - w[P - 1 - i]) <= 1e-6 * fabs(w[P - 1]), "eig %d: %.12g vs "
+              "LAPACK %.12g", i + 1, vals[i], w[P - 1 - i]);
+    printf("# eigs: %lld products; lambda_max %.9g (LAPACK %.9g)\n",
+           (long long)(wb_hvp_count(h) - before), vals[0], w[P - 1]);
+    double mean, se;
+    REQUIRE(!wb_hvp_trace(h, 0, P, 1000, &rng, &mean, &se, NULL), "trace");
+    CHECK(fabs(mean - tr) <= 3 * se, "Hutchinson %.6g +- %.3g, exact %.6g", mean, se, tr);
+    wb_free(H), wb_free(w), wb_free(work);
+    wb_hvp_free(h);
+    wb_dense_free(d1), wb_dense_free(d2);
+    wb_tensor_free(x), wb_tensor_free(y);
+}
+
+static void test_slq_moments(void)
+{
+    wb_dense *d1 = dense(3, 3, "tanh", 0, 1), *d2 = dense(3, 2, "softmax", 0, 1);
+    wb_tensor *x = uniform(9, 3, -1, 1), *y = labels(9, 2);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
+    wb_hvp *h = engine(ls, 2, WB_HVP_SCE, 1, 64);
+    REQUIRE(h && !wb_hvp_set_data(h, x, y, NULL), "setup");
+    int64_t P = wb_hvp_numel(h);
+    double *H = wb_calloc((size_t)(P * P), sizeof *H), tr = 0, tr2 = 0;
+    full(h, H);
+    for (int64_t i = 0; i < P; i++) {
+        tr += H[i * P + i];
+        for (int64_t j = 0; j < P; j++)
+            tr2 += H[i * P + j] * H[j * P + i];
+    }
+    enum { PR = 400, ST = 30 };
+    static double nodes[PR * ST], wts[PR * ST];
+    int taken[PR];
+    REQUIRE(!wb_hvp_slq(h, 0, P, PR, ST, &rng, nodes, wts, taken, NULL), "slq");
+    double m1[PR], m2[PR], s1 = 0, s2 = 0, q1 = 0, q2 = 0;
+    for (int p = 0; p < PR; p++) {
+        double w0 = 0;
+        m1[p] = m2[p] = 0;
+        for (int i = 0; i < taken[p]; i++) {
+            double th = nodes[p * ST + i], ww = wts[p * ST + i];
+            w0 += ww, m1[p] += ww * th, m2[p] += ww * th * th;
+        }
+        CHECK(fabs(w0 - 1) < 1e-12, "probe %d: weights sum to %.15g", p, w0);
+        s1 += m1[p], s2 += m2[p], q1 += m1[p] * m1[p], q2 += m2[p] * m2[p];
+    }
+    double e1 = s1 / PR, e2 = s2 / PR;
+    double se1 = sqrt((q1 / PR - e1 * e1) / PR), se2 = sqrt((q2 / PR - e2 * e2) / PR);
+    CHECK(fabs(e1 - tr / P) <= 4 * se1, "first moment %.6g +- %.2g, tr(H)/P %.6g", e1, se1,
+          tr / P);
+    CHECK(fabs(e2 - tr2 / P) <= 4 * se2, "second moment %.6g +- %.2g, tr(H^2)/P %.6g", e2,
+          se2, tr2 / P);
+    wb_free(H);
+    wb_hvp_free(h);
+    wb_dense_free(d1), wb_dense_free(d2);
+    wb_tensor_free(x), wb_tensor_free(y);
+}
+
+/* ---------------------------------------------------------------------------
+ * float32 mode, chunks, allocation, errors */
+
+static void test_f32_chunks_alloc(void)
+{
+    wb_dense *d1 = dense(30, 16, "gelu", 1e-3, 0.3), *d2 = dense(16, 10, "softmax", 0, 0.3);
+    wb_tensor *x = uniform(50, 30, 0, 1), *y = labels(50, 10);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
+    wb_hvp *h64 = engine(ls, 2, WB_HVP_SCE, 1, 64), *h32 = engine(ls, 2, WB_HVP_SCE, 0, 64);
+    wb_hvp *hc = engine(ls, 2, WB_HVP_SCE, 1, 7);
+    REQUIRE(h64 && h32 && hc, "engines");
+    REQUIRE(!wb_hvp_set_data(h64, x, y, NULL) && !wb_hvp_set_data(h32, x, y, NULL) &&
+            !wb_hvp_set_data(hc, x, y, NULL), "data");
+    int64_t P = wb_hvp_numel(h64);
+    double *v = vec(P), *a = vec(P), *b = vec(P), *c = vec(P), nb;
+    wb_hvp_apply(h64, v, a, NULL);
+    wb_hvp_apply(h32, v, b, NULL);
+    wb_hvp_apply(hc, v, c, NULL);
+    double r32 = norm_diff(b, a, P, &nb) / nb, rc = norm_diff(c, a, P, &nb) / nb;
+    CHECK(r32 < 1e-4, "float32 vs float64: relative %g", r32);
+    CHECK(rc < 1e-12, "7-row chunks vs one: relative %g", rc);
+    long n0 = wb_alloc_count();
+    wb_hvp_apply(h32, a, b, NULL);
+    wb_hvp_apply(hc, a, c, NULL);
+    CHECK(wb_alloc_count() == n0, "%ld allocations in two products", wb_alloc_count() - n0);
+    CHECK(wb_hvp_count(h32) == 2, "count %lld", (long long)wb_hvp_count(h32));
+    wb_free(v), wb_free(a), wb_free(b), wb_free(c);
+    wb_hvp_free(h64), wb_hvp_free(h32), wb_hvp_free(hc);
+    wb_dense_free(d1), wb_dense_free(d2);
+    wb_tensor_free(x), wb_tensor_free(y);
+}
+
+static void test_errors(void)
+{
+    wb_dense *d1 = dense(4, 3, "softmax", 0, 1), *d2 = dense(3, 2, "relu", 0, 1);
+    wb_dense *d3 = dense(5, 2, "linear", 0, 1);
+    wb_hvp_opts o = {WB_HVP_SCE, 1, 8};
+    wb_err err;
+    wb_hvp_layer a[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
+    CHECK(!wb_hvp_new(a, 2, &o, &err) && strstr(err.msg, "layer 1: softmax"), "%s", err.msg);
+    CHECK(!wb_hvp_new(a + 1, 1, &o, &err) && strstr(err.msg, "softmax or linear, got relu"),
+          "%s", err.msg);
+    wb_hvp_layer b[] = {{WB_HVP_DENSE, d2, 0}, {WB_HVP_DENSE, d3, 0}};
+    CHECK(!wb_hvp_new(b, 2, &o, &err) && err.code == WB_ESHAPE &&
+          strstr(err.msg, "expects 5 inputs, the layers before give 2"), "%s", err.msg);
+    wb_hvp_layer c[] = {{WB_HVP_IDENTITY, NULL, 0}};
+    CHECK(!wb_hvp_new(c, 1, &o, &err) && strstr(err.msg, "Dense"), "%s", err.msg);
+    wb_hvp *h = engine(b + 1, 1, WB_HVP_SCE, 1, 8);
+    REQUIRE(h, "engine");
+    double loss, v[12] = {0}, hv[12];
+    CHECK(wb_hvp_apply(h, v, hv, &err) == WB_ESTATE, "apply without data");
+    CHECK(wb_hvp_loss_grad(h, &loss, NULL, &err) == WB_ESTATE, "loss without data");
+    wb_tensor *x = uniform(3, 4, 0, 1), *x5 = uniform(3, 5, 0, 1), *y = labels(3, 2);
+    CHECK(wb_hvp_set_data(h, x, y, &err) == WB_ESHAPE &&
+          strstr(err.msg, "x: expected [n, ...] with n >= 1 and 5 numbers per row, got "
+                 "[3, 4]"), "%s", err.msg);
+    wb_tensor_u8(y)[1] = 2;
+    CHECK(wb_hvp_set_data(h, x5, y, &err) == WB_ERANGE &&
+          strstr(err.msg, "label 2 (1-based position) is 2, expected an integer in 0..1"),
+          "%s", err.msg);
+    int64_t first, count;
+    CHECK(wb_hvp_block(h, 1, &first, &count, &err) == WB_EINVAL, "block out of range");
+    CHECK(!wb_hvp_block(h, 0, &first, &count, &err) && first == 0 && count == 12, "block");
+    wb_hvp_free(h);
+    wb_dense_free(d1), wb_dense_free(d2), wb_dense_free(d3);
+    wb_tensor_free(x), wb_tensor_free(x5), wb_tensor_free(y);
+}
+
+int main(void)
+{
+    wb_rng_seed(&rng, 15);
+    RUN(test_fd_every_activation);
+    RUN(test_fd_activation_layer_and_mse);
+    RUN(test_least_squares);
+    RUN(test_softmax_regression);
+    RUN(test_mnist_shape_spectrum);
+    RUN(test_slq_moments);
+    RUN(test_f32_chunks_alloc);
+    RUN(test_errors);
+    TH_EXIT();
+}

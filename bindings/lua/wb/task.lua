@@ -141,7 +141,7 @@ function Task:section(title) self:text("## " .. title) end
 ---@return string
 ---Example: task:compare(runs, "gap")
 function Task:compare(runs, metric, o)
-  local s = M.compare(runs, metric, o)
+  local s = wb.compare(runs, metric, o)
   if s ~= "" then self:text(s) end
   return s
 end
@@ -209,7 +209,6 @@ end
 -- }====================
 
 require "wb.compare"
-M.compare = wb.compare
 wb.task = setmetatable(M, {__call = function(_, spec)
   return M.new(spec, where_declared(2))
 end})

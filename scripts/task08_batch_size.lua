@@ -1,34 +1,70 @@
--- Task 8: batch size 8, 32, 128 (claim C6): curves per epoch and per second,
--- gradient noise of each model at its own batch size, and sharpness (loss
--- rise under small random relative weight perturbations).
+-- Task 8: batch size 8, 32, 128 and 6,000 (claim C6): curves per epoch and
+-- per second, gradient noise of each model at its own batch size, and the
+-- curvature of the minimum reached: the top eigenvalue and the trace of the
+-- training-loss Hessian on a fixed sample (exact Hessian-vector products,
+-- wb.hessian), beside the older proxy (loss rise under random relative
+-- weight perturbations). 6,000 is Keskar et al. 2017's "large batch" (10 %
+-- of the data); it trains for more epochs so that it reaches the training
+-- loss the small batches reach in 10 (S.LARGE_BATCH_EPOCHS, see README).
 local S = require "study"
 local M = wb.measures
 
+-- the fixed sample the curvature is measured on: the first 2,048 rows
+local SAMPLE = 2048
+
 return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
-  experiment = S.experiment{base = {epochs = 10}, vary = {batch_size = {8, 32, 128}},
+  experiment = S.experiment{base = {epochs = 10}, variants = {
+      {batch_size = 8}, {batch_size = 32}, {batch_size = 128},
+      {label = "batch_size=6000", batch_size = 6000, epochs = S.LARGE_BATCH_EPOCHS}},
     measure = function(model, cfg, d)
-      return {grad_noise = M.grad_noise(model, d.train, cfg.batch_size),
+      local sample = d.train:subset(1, math.min(SAMPLE, #d.train))
+      local top = wb.hessian.eigs(model, sample, {k = 1, tol = 1e-3})
+      local tr = wb.hessian.trace(model, sample, {probes = 30})
+      -- gradient noise is measured around a 2,048-row sample: not for larger batches
+      return {grad_noise = cfg.batch_size <= 2048 and M.grad_noise(model, d.train,
+        cfg.batch_size) or nil,
         grad_noise_32 = M.grad_noise(model, d.train, 32),
-        sharpness = M.sharpness(model, d.train, 0.05, 5)}
+        sharpness = M.sharpness(model, d.train, 0.05, 5),
+        lambda_max = top.values[1], hessian_trace = tr.mean, trace_stderr = tr.stderr,
+        curvature_hvps = top.hvps + tr.hvps}
     end},
   report = function(task, runs)
-    task:section("Results (mean ± std over seeds)")
-    task:text(runs:table{"test_accuracy", "val_loss", "sec_per_epoch", "grad_noise",
-      "grad_noise_32", "sharpness"})
-    task:text("`grad_noise`: E||g_B - g||^2 of minibatch gradients of the model's own batch "
-      .. "size B around the gradient of a fixed 2048-image training sample (`grad_noise_32`: "
-      .. "the same at B = 32 for every model). `sharpness`: mean training-loss rise when every "
-      .. "weight is scaled by (1 + 0.05 u), u ~ N(0, 1), over 5 draws.")
+    task:section("Results (mean ± sd over seeds)")
+    task:text(runs:table{"test_accuracy", "loss", "val_loss", "sec_per_epoch", "grad_noise",
+      "lambda_max", "hessian_trace", "sharpness"})
+    task:text(string.format("`lambda_max`, `hessian_trace`: the largest eigenvalue (Lanczos, "
+      .. "1e-3 relative) and the trace (Hutchinson, 30 Rademacher probes) of the Hessian of "
+      .. "the training loss on the first %d training rows, at the final weights. "
+      .. "`grad_noise`: E||g_B - g||^2 of minibatch gradients of the model's own batch size "
+      .. "B (up to 2,048; not measured above) around the gradient of a fixed 2,048-image "
+      .. "sample. `sharpness` "
+      .. "(the older proxy): mean training-loss rise when every weight is scaled by "
+      .. "(1 + 0.05 u), u ~ N(0, 1), over 5 draws. Batch 6,000 trains for %d epochs, so that "
+      .. "its final training loss (`loss`) is in the region the small batches reach in 10.",
+      SAMPLE, S.LARGE_BATCH_EPOCHS))
     task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss per epoch"}))
-    task:figure("val_loss_time", runs:plot_curves("val_loss", {x = "time",
-      title = "Validation loss against training time"}))
-    local labels, noise, nerr = runs:variants(), {}, {}
-    for i, v in ipairs(labels) do noise[i], nerr[i] = runs:stat(v, "grad_noise") end
+    task:figure("loss_time", runs:plot_curves("loss", {x = "time", logy = true,
+      title = "Training loss against training time"}))
+    -- the variants that have the measure, with its mean and sd
+    local function bars(name)
+      local labels, m, s = {}, {}, {}
+      for _, v in ipairs(runs:variants()) do
+        local mean, sd = runs:stat(v, name)
+        if mean then labels[#labels + 1], m[#m + 1], s[#s + 1] = v, mean, sd end
+      end
+      return labels, m, s
+    end
+    local labels, lmax, lerr = bars("lambda_max")
+    task:figure("lambda_max", wb.plot.bars{title = "Top Hessian eigenvalue at the end of "
+      .. "training (mean ± sd over seeds)", labels = labels, values = lmax, err = lerr,
+      ylabel = "lambda_max"})
+    local nlabels, noise, nerr = bars("grad_noise")
     task:figure("grad_noise", wb.plot.bars{title = "Gradient noise at the model's batch size",
-      labels = labels, values = noise, err = nerr, ylabel = "E||g_B - g||^2", logy = true})
+      labels = nlabels, values = noise, err = nerr, ylabel = "E||g_B - g||^2", logy = true})
     task:section("Findings (computed)")
     task:compare(runs, "grad_noise")
     task:compare(runs, "sec_per_epoch")
-    task:compare(runs, "sharpness")
+    task:compare(runs, "lambda_max")
+    task:compare(runs, "hessian_trace")
     task:compare(runs, "test_accuracy", {better = "higher"})
   end}

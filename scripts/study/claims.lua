@@ -204,15 +204,18 @@ function M.claims(by_task)
     "task07_optimizers/val_accuracy.png")
 
   local t8 = task("task08_batch_size")
+  local large = t8["batch_size=6000"]
   add("C6", "small batches give noisier gradients; large batches are faster per epoch "
     .. "but reach sharper minima", {
       part("gradient noise at own batch size", t8["batch_size=8"], t8["batch_size=128"],
         "grad_noise", false, "batch 8", "128"),
       part("seconds per epoch", t8["batch_size=128"], t8["batch_size=8"], "sec_per_epoch",
         true, "batch 128", "8"),
-      part("sharpness", t8["batch_size=128"], t8["batch_size=8"], "sharpness", false,
-        "batch 128", "8")},
-    "task08_batch_size/grad_noise.png")
+      part("Hessian lambda_max", large, t8["batch_size=32"], "lambda_max", false,
+        "batch 6000", "32"),
+      part("Hessian trace", large, t8["batch_size=32"], "hessian_trace", false,
+        "batch 6000", "32")},
+    "task08_batch_size/lambda_max.png")
 
   local t9 = task("task09_activations")
   add("C7", "GELU improves gradient flow and convergence over ReLU", {

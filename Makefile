@@ -18,9 +18,11 @@ O       ?= build
 OUT     ?= .
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
-# A hash of the C core's sources: part of every run's identity (a change to
-# the training code retrains; see bindings/lua/wb/identity.lua).
-CORE_ID := $(shell cat core/*.c core/*.h | cksum | cut -d' ' -f1)
+# A hash of the C sources a run can reach (the core and the bindings hooks
+# call): part of every run's identity (a change to the training or measuring
+# code retrains; see bindings/lua/wb/identity.lua).
+ID_SRC  := $(wildcard core/*.c core/*.h bindings/l_*.c bindings/lwb.c bindings/lwb.h bindings/wb.c)
+CORE_ID := $(shell cat $(ID_SRC) | cksum | cut -d' ' -f1)
 
 CC      ?= cc
 PKGS    := lua5.4 openblas libpng zlib jansson
@@ -52,9 +54,9 @@ $(O)/%.o: %.c $(wildcard core/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# wb.core_id is compiled into wb.o: rebuilt whenever core/ changes
+# wb.core_id is compiled into wb.o: rebuilt whenever those sources change
 $(O)/bindings/wb.o: $(O)/core_id
-$(O)/core_id: $(wildcard core/*.c core/*.h)
+$(O)/core_id: $(ID_SRC)
 	@mkdir -p $(dir $@)
 	@echo $(CORE_ID) > $@
 

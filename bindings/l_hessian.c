@@ -28,6 +28,8 @@ typedef struct layer_box {
 
 typedef struct hop {
     wb_hvp *h;
+    wb_rng rng;              /* the probes' own generator: never the global one,
+                              * so measuring during training does not change it */
     int nparam;              /* parameter tensors */
     double *v, *hv;          /* [P] scratch */
     int64_t shape[][2];      /* per parameter: [I, O], or [O, 0] for a bias */
@@ -73,7 +75,7 @@ static wb_hvp_layer tolayer(lua_State *L, int idx, int i, int *nparam)
     return l;
 }
 
-/* Operator(layers, x, y, loss, float64, max_rows) */
+/* Operator(layers, x, y, loss, float64, max_rows, seed) */
 static int l_operator(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -81,6 +83,7 @@ static int l_operator(lua_State *L)
     static const char *const losses[] = {"cross_entropy", "mse", NULL};
     int loss = luaL_checkoption(L, 4, "cross_entropy", losses), f64 = lua_toboolean(L, 5);
     lua_Integer rows = luaL_checkinteger(L, 6);
+    lua_Integer seed = luaL_optinteger(L, 7, 1);
     int n = (int)luaL_len(L, 1), nparam = 0;
     luaL_argcheck(L, n >= 1 && n <= 4096, 1, "expected 1..4096 layers");
     wb_hvp_layer *ls = lua_newuserdatauv(L, (size_t)n * sizeof *ls, 0); /* GC-owned */
@@ -88,6 +91,7 @@ static int l_operator(lua_State *L)
         ls[i] = tolayer(L, 1, i + 1, &nparam);
     hop *o = lua_newuserdatauv(L, sizeof *o + (size_t)nparam * sizeof o->shape[0], 1);
     memset(o, 0, sizeof *o);
+    wb_rng_seed(&o->rng, (uint64_t)seed);
     luaL_setmetatable(L, LWB_HOP);
     wb_hvp_opts op = {loss ? WB_HVP_MSE : WB_HVP_SCE, f64, rows};
     wb_err err;
@@ -219,7 +223,7 @@ static int hop_eigs(lua_State *L)
     double *vecs = scratch(L, (size_t)eo.k * (size_t)count * sizeof(double));
     int found, conv;
     wb_err err;
-    if (wb_hvp_eigs(o->h, first, count, &eo, wb_rng_global(), vals, vecs, &found, &conv,
+    if (wb_hvp_eigs(o->h, first, count, &eo, &o->rng, vals, vecs, &found, &conv,
                     &err))
         return lwb_raise(L, 0, &err);
     lua_createtable(L, found, 0);
@@ -247,7 +251,7 @@ static int hop_trace(lua_State *L)
     block(L, o, 3, &first, &count);
     double mean, se;
     wb_err err;
-    if (wb_hvp_trace(o->h, first, count, probes, wb_rng_global(), &mean, &se, &err))
+    if (wb_hvp_trace(o->h, first, count, probes, &o->rng, &mean, &se, &err))
         return lwb_raise(L, 2, &err);
     lua_pushnumber(L, mean);
     lua_pushnumber(L, se);
@@ -268,7 +272,7 @@ static int hop_slq(lua_State *L)
     double *wts = scratch(L, cells * sizeof(double));
     int *taken = scratch(L, (size_t)probes * sizeof(int));
     wb_err err;
-    if (wb_hvp_slq(o->h, first, count, probes, steps, wb_rng_global(), nodes, wts, taken,
+    if (wb_hvp_slq(o->h, first, count, probes, steps, &o->rng, nodes, wts, taken,
                    &err))
         return lwb_raise(L, 0, &err);
     for (int which = 0; which < 2; which++) {

@@ -74,6 +74,52 @@ local function baseline_measure(model, _, d, _, cbs)
   return m
 end
 
+-- The fixed training sample curvature is measured on: the first 2,048 rows.
+M.CURVATURE_ROWS = 2048
+
+---S.curvature_track(cfg, model, data) -> table
+---The callbacks hook of task 10: wb.measures.track as S.track, and
+---lambda_max of the training-loss Hessian on the first 2,048 training rows
+---after every epoch (Lanczos to 1e-3, warm-started from the previous
+---epoch's eigenvector; series lambda_max and lambda_max_hvps, the products
+---each epoch used).
+---Example: experiment = S.experiment{callbacks = S.curvature_track}
+function M.curvature_track(_, _, d)
+  local sample = d.train:subset(1, math.min(M.CURVATURE_ROWS, #d.train))
+  local cb = {series = {lambda_max = {}, lambda_max_hvps = {}}}
+  function cb:on_train_begin(model) self.model = model end
+  function cb:on_epoch_end(epoch)
+    local e = wb.hessian.eigs(self.model, sample, {k = 1, tol = 1e-3, v0 = self.v})
+    self.v = e.vectors[1]
+    self.series.lambda_max[epoch], self.series.lambda_max_hvps[epoch] = e.values[1], e.hvps
+  end
+  return {wb.measures.track{data = d.train}, cb}
+end
+
+-- task 10's measurements: the baseline's, lambda_max per epoch, and for the
+-- first seed the Hessian's eigenvalue density and its top 20 eigenvalues
+local function curvature_measure(model, cfg, d, h, cbs)
+  local m = baseline_measure(model, cfg, d, h, cbs)
+  for k, v in pairs(cbs[2].series) do m[k] = v end
+  if cfg.seed == 1 then
+    local sample = d.train:subset(1, math.min(M.CURVATURE_ROWS, #d.train))
+    local dens = wb.hessian.density(model, sample, {steps = 80, probes = 5})
+    m.density_x, m.density_y = dens.x, dens.y
+    m.top_eigenvalues = wb.hessian.eigs(model, sample, {k = 20, tol = 1e-3,
+      max_iter = 200}).values
+  end
+  return m
+end
+
+---S.baseline_curvature() -> table
+---The baseline experiment with the Hessian instruments of task 10
+---(S.curvature_track; the density and top eigenvalues of the first seed).
+---Example: return wb.task{name = "t", experiment = S.baseline_curvature(), report = ...}
+function M.baseline_curvature()
+  return M.experiment{base = {epochs = M.baseline_epochs}, callbacks = M.curvature_track,
+    measure = curvature_measure}
+end
+
 ---study.baseline() -> table
 ---The study's baseline experiment (tasks 1, 2 and 10 share it): 784 ->
 ---Dense 128 relu -> Dense 10 softmax, Adam, batch 32, 10 epochs, tracking

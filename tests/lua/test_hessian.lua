@@ -207,4 +207,21 @@ T.test("errors", function()
     wb.nn.Sequential{lua_layer, wb.nn.Dense(12, 3)}, data, v)
 end)
 
+T.test("curvature measurements never draw from the global generator (training unchanged)",
+  function()
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "tanh"}),
+    wb.nn.Dense(3, 2, {activation = "softmax"})}
+  local x, y = wb.rand(16, 4), wb.tensor({0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0})
+  wb.seed(42); local a = wb.rand(1, 5):totable()[1]
+  wb.seed(42)
+  wb.hessian.eigs(m, {x = x, y = y}, {k = 2})
+  wb.hessian.trace(m, {x = x, y = y}, {probes = 10})
+  wb.hessian.density(m, {x = x, y = y}, {steps = 5, probes = 2})
+  local b = wb.rand(1, 5):totable()[1]
+  for i = 1, 5 do T.eq(b[i], a[i], "the global generator is where it was") end
+  local t1 = wb.hessian.trace(m, {x = x, y = y}, {probes = 10, seed = 7}).mean
+  local t2 = wb.hessian.trace(m, {x = x, y = y}, {probes = 10, seed = 7}).mean
+  T.eq(t1, t2, "the same seed gives the same probes")
+end)
+
 T.done()

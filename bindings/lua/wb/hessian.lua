@@ -12,7 +12,9 @@
 -- = labels}) plus the L2 penalty, at the model's current weights, with
 -- Dropout off (as at inference). The loss is the fused softmax
 -- cross-entropy of fit (the last layer a softmax or linear Dense), or
--- loss = "mse". Random probes draw from the global generator (wb.seed).
+-- loss = "mse". Random probes and start vectors come from the call's own
+-- generator (opts.seed, default 1), never the global one: measuring curvature
+-- during training leaves its shuffling and dropout as they were.
 local wb = require "wb"
 local args = require "wb.args"
 
@@ -30,7 +32,8 @@ local args = require "wb.args"
 local M = wb.hessian or {}
 wb.hessian = M
 
-local COMMON = {loss = "string", precision = "string", max_rows = "integer"}
+local COMMON = {loss = "string", precision = "string", max_rows = "integer",
+  seed = "integer"}
 
 -- opts checked against COMMON plus `own` (key -> type); unknown keys are
 -- errors naming the valid ones.
@@ -90,7 +93,7 @@ local function operator(fname, model, data, opts)
   for i = 1, #model do layers[i] = model[i] end
   local rows = opts.max_rows or math.min(#x, 4096)
   local ok, op = pcall(M.Operator, layers, x, y, opts.loss or "cross_entropy",
-    opts.precision == "float64", rows)
+    opts.precision == "float64", rows, opts.seed or 1)
   if not ok then
     if wb.is_error(op) then
       error(wb.Error{code = op.code, message = fname .. ": " .. op.message, path = op.path}, 0)
@@ -128,7 +131,7 @@ end
 ---model's weights: a list of float32 tensors shaped like
 ---model:get_weights(); v is such a list. Exact (forward-over-backward),
 ---computed in float32 with double sums, or in double with precision =
----"float64". opts: loss, precision, max_rows (see wb.hessian).
+---"float64". opts: loss, precision, max_rows, seed (the probes' own generator, 1) (see wb.hessian).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param v wb.Tensor[]
@@ -149,7 +152,7 @@ end
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
 ---max_iter (100 products at most), v0 (a start vector, e.g. an earlier
 ---result's vectors[1]: warm start), layer (a Dense's position in the
----model: that layer's diagonal block only), loss, precision, max_rows.
+---model: that layer's diagonal block only), loss, precision, max_rows, seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -198,7 +201,7 @@ end
 ---average, each node smoothed by a Gaussian of width sigma. Returns {x, y}
 ---(grid points and density, integrating to about 1) and nodes, weights
 ---(per probe) and hvps. opts: steps (80), probes (5), grid (1000 points),
----sigma (default 1% of the nodes' range), layer, loss, precision, max_rows.
+---sigma (default 1% of the nodes' range), layer, loss, precision, max_rows, seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -244,7 +247,7 @@ end
 ---wb.hessian.full(model, data, opts) -> wb.Tensor
 ---The whole Hessian as a float32 [P, P] tensor (column j is H e_j), for
 ---models of at most 5,000 parameters (tests and teaching: P products).
----opts: loss, precision, max_rows.
+---opts: loss, precision, max_rows, seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table

@@ -14,6 +14,7 @@ if not ok_opts then
 end
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
+  "task07b_lr_grid", "task07c_tuned_optimizers",
   "task08_batch_size", "task09_activations", "task10_weights"}
 if opts.rest[1] then tasks = opts.rest end
 
@@ -27,9 +28,11 @@ local out_dir = opts.dataset == "fashion" and root .. "/fashion" or root
 -- five seeds unless told: enough for the intervals to decide most parts
 opts.seeds = opts.seeds or 5
 local pass = {"--root", q(root)}
-for _, k in ipairs{"dataset", "seeds", "epochs", "jobs"} do
+for _, k in ipairs{"dataset", "epochs", "jobs"} do
   if opts[k] then pass[#pass + 1] = "--" .. k .. " " .. q(opts[k]) end
 end
+-- the learning-rate grid keeps its one seed per rate (DeepOBS's protocol)
+local one_seed = {task07b_lr_grid = true}
 if opts.quick then pass[#pass + 1] = "--quick" end
 if opts.fresh then pass[#pass + 1] = "--fresh" end
 
@@ -39,8 +42,9 @@ local t0, failed, timings = wb.sys.time(), {}, {}
 for _, t in ipairs(tasks) do
   io.stderr:write(string.format("== %s\n", t))
   local ts = wb.sys.time()
-  local ok, how, code = os.execute(string.format("WB_ECHO=0 %s %s %s", q(exe),
-    q(script_dir .. "/" .. t .. ".lua"), table.concat(pass, " ")))
+  local ok, how, code = os.execute(string.format("WB_ECHO=0 %s %s %s%s", q(exe),
+    q(script_dir .. "/" .. t .. ".lua"), table.concat(pass, " "),
+    one_seed[t] and "" or " --seeds " .. opts.seeds))
   timings[t] = wb.sys.time() - ts
   -- a task stopped by a signal stops the report: nothing is written
   if how == "signal" or code == 130 or code == 143 then

@@ -10,21 +10,7 @@ return wb.task{name = "task07_optimizers", title = "Task 7: optimizers",
       {label = "SGD+momentum 0.9", optimizer = "sgd", lr = 0.01, momentum = 0.9},
       {label = "Adam", optimizer = "adam"},
       {label = "AdamW wd=0.004", optimizer = "adamw"}},
-    measure = function(_, cfg, _, h)
-      local m = {target = S.target(cfg.dataset)}
-      local t = 0
-      for e, acc in ipairs(h.val_accuracy) do
-        t = t + h.epoch_time[e]
-        if acc >= m.target and not m.epochs_to_target then
-          m.epochs_to_target, m.seconds_to_target = e, t
-        end
-      end
-      local late, n = {}, #h.val_loss
-      for e = math.max(2, n - 4), n do late[#late + 1] = h.val_loss[e] - h.val_loss[e - 1] end
-      local _, s = wb.runs.mean_std(late)
-      m.late_val_loss_jitter = s
-      return m
-    end},
+    measure = S.convergence_measure},
   report = function(task, runs)
     task:section("Results (mean ± std over seeds)")
     task:text(runs:table{"test_accuracy", "val_loss", "epochs_to_target", "seconds_to_target",

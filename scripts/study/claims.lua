@@ -203,6 +203,16 @@ function M.claims(by_task)
         true, "AdamW", "Adam")},
     "task07_optimizers/val_accuracy.png")
 
+  local t7c = task("task07c_tuned_optimizers")
+  add("C5 tuned", "the same, each optimizer at its tuned learning rate (task 7b's grid)", {
+      part(to_target(t7c), t7c["Adam (tuned)"], t7c["SGD (tuned)"], "epochs_to_target",
+        true, "Adam", "SGD"),
+      part(to_target(t7c), t7c["AdamW (tuned)"], t7c["SGD (tuned)"], "epochs_to_target",
+        true, "AdamW", "SGD"),
+      part("late val-loss jitter", t7c["AdamW (tuned)"], t7c["Adam (tuned)"],
+        "late_val_loss_jitter", true, "AdamW", "Adam")},
+    "task07c_tuned_optimizers/val_accuracy.png")
+
   local t8 = task("task08_batch_size")
   local large = t8["batch_size=6000"]
   add("C6", "small batches give noisier gradients; large batches are faster per epoch "

@@ -74,6 +74,69 @@ local function baseline_measure(model, _, d, _, cbs)
   return m
 end
 
+-- {==================== optimizers (tasks 7, 7b, 7c) ====================
+
+---S.convergence_measure(model, cfg, data, history) -> table
+---The measure hook of the optimizer tasks: target (S.target), the first
+---epoch and the training seconds with validation accuracy >= target
+---(epochs_to_target, seconds_to_target; nil when never), and
+---late_val_loss_jitter, the sd of the epoch-to-epoch change of validation
+---loss over the last five epochs.
+---Example: experiment = S.experiment{measure = S.convergence_measure}
+function M.convergence_measure(_, cfg, _, h)
+  local m = {target = M.target(cfg.dataset)}
+  local t = 0
+  for e, acc in ipairs(h.val_accuracy) do
+    t = t + h.epoch_time[e]
+    if acc >= m.target and not m.epochs_to_target then
+      m.epochs_to_target, m.seconds_to_target = e, t
+    end
+  end
+  local late, n = {}, #h.val_loss
+  for e = math.max(2, n - 4), n do late[#late + 1] = h.val_loss[e] - h.val_loss[e - 1] end
+  local _, s = wb.runs.mean_std(late)
+  m.late_val_loss_jitter = s
+  return m
+end
+
+-- The optimizers of claim C5, and the learning-rate grid of their tuning
+-- (7 values, log-spaced from 1e-4 to 1, DeepOBS's protocol).
+M.OPTIMIZERS = {{label = "SGD", config = {optimizer = "sgd"}},
+  {label = "SGD+momentum 0.9", config = {optimizer = "sgd", momentum = 0.9}},
+  {label = "Adam", config = {optimizer = "adam"}},
+  {label = "AdamW", config = {optimizer = "adamw"}}}
+M.LR_GRID = {1e-4, 4.64e-4, 2.15e-3, 1e-2, 4.64e-2, 0.215, 1}
+M.TUNE_EPOCHS = 10
+
+---S.best_lr(runs, opt) -> number|nil, number|nil
+---The learning rate of task 7b's grid with the lowest final held-out
+---validation loss for optimizer opt (an entry of S.OPTIMIZERS), and that
+---loss; diverged runs do not count.
+---Example: local lr = S.best_lr(wb.runs.find{task = "task07b_lr_grid"}, S.OPTIMIZERS[3])
+function M.best_lr(runs, o)
+  local best, loss
+  for _, r in ipairs(runs.records or runs) do
+    local v = r.metrics and r.metrics.val_loss
+    if r.status == "ok" and r.variant:sub(1, #o.label + 4) == o.label .. " lr="
+        and v and v == v and (not loss or v < loss) then
+      best, loss = r.config.lr, v
+    end
+  end
+  return best, loss
+end
+
+---S.grid_runs() -> wb.Runs
+---Task 7b's records for this command line's root and dataset (task 7c
+---reads them when it is loaded).
+---Example: local grid = S.grid_runs()
+function M.grid_runs()
+  local opts = wb.runner.options(rawget(_G, "arg") or {})
+  return wb.runs.find{root = wb.runner.root_of(opts), task = "task07b_lr_grid",
+    dataset = opts.dataset or "mnist"}
+end
+
+-- }====================
+
 -- The fixed training sample curvature is measured on: the first 2,048 rows.
 M.CURVATURE_ROWS = 2048
 

@@ -6,6 +6,7 @@ local root = T.tmpdir()
 
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
+  "task07b_lr_grid", "task07c_tuned_optimizers",
   "task08_batch_size", "task09_activations", "task10_weights"}
 
 T.test("report --quick runs all ten tasks and writes REPORT.md", function()
@@ -15,7 +16,7 @@ T.test("report --quick runs all ten tasks and writes REPORT.md", function()
   local md = util.read_file(root .. "/REPORT.md")
   T.ok(md, "REPORT.md written")
   T.ok(md:find("## Claims of the original study, tested", 1, true), "claims section")
-  for _, c in ipairs{"C1", "C2", "C3", "C4", "C5", "C6", "C7"} do
+  for _, c in ipairs{"C1", "C2", "C3", "C4", "C5", "C5 tuned", "C6", "C7"} do
     T.ok(md:find("| " .. c .. " |", 1, true), "claim row " .. c)
   end
   T.ok(md:find("Summary of every variant", 1, true))

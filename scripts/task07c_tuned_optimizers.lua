@@ -1,0 +1,37 @@
+-- Task 7c: the four optimizers of task 7, each at its tuned learning rate
+-- (the best of task 7b's grid on held-out validation loss), with the
+-- report's seeds: claim C5 decided without the study's fixed rates. Reads
+-- task 7b's records when the script is loaded: run task 7b first.
+local S = require "study"
+
+local grid = S.grid_runs()
+local variants = {}
+for _, o in ipairs(S.OPTIMIZERS) do
+  local lr = S.best_lr(grid, o)
+  if not lr then
+    error("task07c: no finished run of " .. o.label .. " in task07b_lr_grid's records: "
+      .. "run scripts/task07b_lr_grid.lua (with the same --root, --quick, --dataset) first", 0)
+  end
+  local v = {label = o.label .. " (tuned)", lr = lr}
+  for k, x in pairs(o.config) do v[k] = x end
+  variants[#variants + 1] = v
+end
+
+return wb.task{name = "task07c_tuned_optimizers",
+  title = "Task 7c: optimizers at their tuned learning rates",
+  experiment = S.experiment{base = {epochs = 20}, variants = variants,
+    measure = S.convergence_measure},
+  report = function(task, runs)
+    task:section("Results (mean ± sd over seeds)")
+    local lrs = {}
+    for _, v in ipairs(variants) do lrs[#lrs + 1] = string.format("%s: lr %g", v.label, v.lr) end
+    task:text("Learning rates from task 7b's grid: " .. table.concat(lrs, "; ") .. ".")
+    task:text(runs:table{"test_accuracy", "val_loss", "epochs_to_target", "seconds_to_target",
+      "late_val_loss_jitter"})
+    task:figure("val_accuracy", runs:plot_curves("val_accuracy",
+      {title = "Validation accuracy, tuned learning rates"}))
+    task:section("Findings (computed)")
+    task:compare(runs, "epochs_to_target")
+    task:compare(runs, "test_accuracy", {better = "higher"})
+    task:compare(runs, "late_val_loss_jitter")
+  end}

@@ -10,6 +10,27 @@
 --   on_epoch_end(self, epoch, logs)     return true (or set
 --                                       model.stop_training = true) to stop
 --   on_train_end(self, logs)
+--   on_train_batch_begin(self, step, logs)   before each training step
+--   on_train_batch_end(self, step, logs)     after it (the optimizer has
+--                                            stepped); return true (or set
+--                                            model.stop_training) to end
+--                                            the epoch here and stop
+-- Keras's order: train_begin, then per epoch epoch_begin, per step
+-- batch_begin and batch_end, then epoch_end; train_end. A stop from a step
+-- hook ends the epoch after that step; the epoch's logs (means over the
+-- steps run), validation and on_epoch_end still happen (Keras 3).
+-- step counts the steps of the whole fit from 1 (Keras counts within the
+-- epoch from 0). The per-step logs are ONE table reused for every step
+-- (copy what you keep): epoch, step, batch_size (this step's), lr (the lr
+-- this step uses: a batch_begin hook may set model.optimizer.lr), and after
+-- the step loss (this step's loss, L2 included) and accuracy (this step's;
+-- Keras reports running means over the epoch instead, which hide the
+-- step-to-step dynamics these hooks are for; the epoch logs keep Keras's
+-- means). A number a batch_end hook writes into logs (logs.grad_norm = g)
+-- is recorded in history.steps with fit's log_every at logging steps, then
+-- removed from the table.
+-- A callback with a method named on_* that is none of these hooks is an
+-- error (a misspelt hook would otherwise never run).
 -- Epochs are numbered from 1. logs holds loss, accuracy, data_loss,
 -- reg_loss, lr, epoch_time and, with validation, val_loss, val_accuracy.
 -- For plain functions without self, use wb.callbacks.Lambda{on_epoch_end =
@@ -24,9 +45,13 @@ local args = require "wb.args"
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
 ---table with optional methods on_train_begin(model, logs),
 ---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs) (return true to
----stop) and on_train_end(logs), called with the callback as self; epochs
----count from 1; logs hold loss, accuracy, data_loss, reg_loss, lr,
----epoch_time and, with validation, val_loss and val_accuracy.
+---stop), on_train_end(logs), on_train_batch_begin(step, logs) and
+---on_train_batch_end(step, logs) (step counts from 1 over the whole fit;
+---logs = {loss, accuracy, lr, epoch, step, batch_size}, the step's own
+---values, one table reused every step; return true to stop), called with
+---the callback as self; epochs count from 1; epoch logs hold loss,
+---accuracy, data_loss, reg_loss, lr, epoch_time and, with validation,
+---val_loss and val_accuracy. A method on_* that is no hook is an error.
 ---Example: m:fit(d.train, {validation = d.test, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}
@@ -75,19 +100,68 @@ local function monitor_value(logs, monitor, who)
   return v
 end
 
+-- {==================== hooks ====================
+
+-- The hooks fit calls, in Keras's order.
+local HOOKS = {"on_train_begin", "on_epoch_begin", "on_train_batch_begin",
+  "on_train_batch_end", "on_epoch_end", "on_train_end"}
+local IS_HOOK = {}
+for _, h in ipairs(HOOKS) do IS_HOOK[h] = true end
+M._HOOKS = HOOKS
+
+local function check_methods(t, where, fname)
+  for k, v in pairs(t) do
+    if type(k) == "string" and k:sub(1, 3) == "on_" and not IS_HOOK[k] then
+      error(string.format("%s: %s has a method '%s', which is no callback hook (hooks: %s)",
+        fname, where, k, table.concat(HOOKS, ", ")), 4)
+    end
+    if IS_HOOK[k] and type(v) ~= "function" then
+      error(string.format("%s: %s.%s must be a function, got %s", fname, where, k,
+        type(v)), 4)
+    end
+  end
+end
+
+-- fit's callbacks list checked: tables whose on_* methods (own or from
+-- their class) are all hooks. Returns the callbacks with a per-step hook
+-- (nil when none, so that the step loop skips the hooks altogether).
+function M._check_callbacks(cbs, fname)
+  if type(cbs) ~= "table" then
+    error(string.format("%s: callbacks must be a list of callbacks, got %s", fname,
+      type(cbs)), 3)
+  end
+  local per_step = {}
+  for i, cb in ipairs(cbs) do
+    local where = string.format("callbacks[%d] (%s)", i, tostring(cb))
+    if type(cb) ~= "table" then
+      error(string.format("%s: callbacks[%d] must be a table with hook methods, got %s",
+        fname, i, type(cb)), 3)
+    end
+    check_methods(cb, where, fname)
+    local mt = getmetatable(cb)
+    if mt and type(mt.__index) == "table" then check_methods(mt.__index, where, fname) end
+    if cb.on_train_batch_begin or cb.on_train_batch_end then per_step[#per_step + 1] = cb end
+  end
+  return #per_step > 0 and per_step or nil
+end
+
+-- }====================
 -- {==================== Lambda ====================
 
----wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end} -> table
+---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end, on_train_batch_begin, on_train_batch_end} -> table
 ---A callback from plain functions called without self (Keras
----LambdaCallback): on_epoch_end = function(epoch, logs) ... end, etc.
+---LambdaCallback): on_epoch_end = function(epoch, logs) ... end,
+---on_train_batch_end = function(step, logs) ... end, etc.
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
 function M.Lambda(fns)
-  fns = check_opts(fns, {"on_train_begin", "on_epoch_begin", "on_epoch_end",
-    "on_train_end"}, "Lambda")
+  fns = check_opts(fns, HOOKS, "Lambda")
   local cb = {}
   for name, f in pairs(fns) do
+    if type(f) ~= "function" then
+      error(string.format("Lambda: %s must be a function, got %s", name, type(f)), 2)
+    end
     cb[name] = function(_, ...) return f(...) end
   end
   return cb

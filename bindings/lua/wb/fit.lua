@@ -31,16 +31,15 @@
 -- when the layers were built: call wb.seed(n) BEFORE building the model to
 -- fix them too. Same seeds (and BLAS thread count) -> identical history.
 --
--- Speed: a training step makes a handful of C calls and no Lua garbage: the
--- batch comes from the dataset's reused buffers, layers return views of
--- their own buffers, the parameter lists are cached, and the progress bar
--- is formatted at most 10 times a second.
+-- Speed: see wb/fit_loop.lua (the step loop makes no Lua garbage).
 local wb = require "wb"
 local args = require "wb.args"
 local fa = require "wb.fit_args"
 local ev = require "wb.evaluate"
 local History = require "wb.history"
 local progress = require "wb.progress"
+local loop = require "wb.fit_loop"
+local callbacks = require "wb.callbacks"
 local Sequential = wb.nn.SequentialClass
 ---wb.fit
 ---Training: model:fit, model:evaluate, model:predict (methods of
@@ -65,7 +64,8 @@ local FIT_ALIASES = {validation_data = "validation"}
 
 local check_int, is_dataset, check_head = fa.check_int, fa.is_dataset, fa.check_head
 local eval_dataset, EVAL_BATCH = ev.eval_dataset, ev.EVAL_BATCH
-local bar_line, epoch_line = progress.bar_line, progress.epoch_line
+local epoch_line = progress.epoch_line
+local call_cbs, run_epoch, diverged = loop.call_cbs, loop.run_epoch, loop.diverged
 
 M.History = History
 
@@ -77,24 +77,6 @@ M.new_history = History.new
 
 -- {==================== divergence ====================
 
-local Diverged = {}
-Diverged.__index = Diverged
-Diverged.__name = "wb.Diverged"
-Diverged.__tostring = function(e) return e.message end
-
-local function diverged(epoch, step, loss, history, detail)
-  local msg
-  if detail then
-    msg = string.format("training diverged at epoch %d, step %d: %s", epoch, step, detail)
-  else
-    msg = string.format("training diverged: loss is %s at epoch %d, step %d",
-      loss ~= loss and "nan" or tostring(loss), epoch, step)
-  end
-  history.stopped = msg
-  return setmetatable({kind = "diverged", epoch = epoch, step = step, loss = loss,
-    history = history, message = msg}, Diverged)
-end
-
 ---wb.fit.is_diverged(e) -> boolean
 ---Whether e is fit's divergence error object: a table {kind = "diverged",
 ---epoch, step, loss, history (the completed epochs), message}, raised when
@@ -105,7 +87,7 @@ end
 ---Example: local ok, e = pcall(m.fit, m, ds, {optimizer = wb.optim.SGD{lr = 1e6}})
 ---  if not ok and wb.fit.is_diverged(e) then print(e.epoch, e.history) end
 function M.is_diverged(e)
-  return type(e) == "table" and getmetatable(e) == Diverged
+  return type(e) == "table" and getmetatable(e) == loop.Diverged
 end
 
 -- }====================
@@ -143,16 +125,6 @@ local function split(train, v)
   return train:subset(1, ntr), train:subset(ntr + 1, n)
 end
 
-local function call_cbs(cbs, name, ...)
-  local stop = false
-  for i = 1, #cbs do
-    local cb = cbs[i]
-    local f = cb[name]
-    if f and f(cb, ...) == true then stop = true end
-  end
-  return stop
-end
-
 -- Does any layer have an L2 penalty? (Then each step computes it.)
 local function has_l2(self)
   for i = 1, #self do
@@ -161,53 +133,6 @@ local function has_l2(self)
     if type(self[i]) == "table" and self[i].l2_penalty then return true end
   end
   return false
-end
-
--- One epoch of training; returns loss_sum, data_sum, reg_sum, correct, seen
--- or raises the divergence object.
-local function run_epoch(self, ctx, epoch)
-  local train, perm, bs, n, steps = ctx.train, ctx.perm, ctx.bs, ctx.n, ctx.steps
-  local ce, last, opt, params, grads = ctx.ce, ctx.last, ctx.opt, ctx.params, ctx.grads
-  local l2, bar = ctx.l2, ctx.bar
-  local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
-  local next_draw = 0
-  if bar then bar.t0 = clock(); bar.epoch = epoch end
-  for step = 1, steps do
-    local first = (step - 1) * bs + 1
-    local count = n - first + 1
-    if count > bs then count = bs end
-    local x, y = train:batch(perm, first, count)
-    self:forward(x, true)
-    local loss, correct = ce:forward(last:logits(), y)
-    local reg = l2 and self:l2_penalty() or 0
-    local total = loss + reg
-    if total ~= total or total == huge or total == -huge then
-      error(diverged(epoch, step, total, ctx.history), 0)
-    end
-    self:zero_grad()
-    self:backward_logits(x, ce:backward(), false)
-    local ok, err = pcall(opt.step, opt, params, grads)
-    if not ok then
-      if wb.is_error(err) and err.code == "ENONFINITE" then
-        error(diverged(epoch, step, total, ctx.history, err), 0)
-      end
-      error(err, 0)
-    end
-    loss_sum = loss_sum + total * count
-    data_sum = data_sum + loss * count
-    reg_sum = reg_sum + reg * count
-    correct_sum = correct_sum + correct
-    seen = seen + count
-    if bar then
-      local now = clock()
-      if now >= next_draw or step == steps then
-        next_draw = now + 0.1
-        io.stdout:write(bar_line(bar, step, loss_sum, correct_sum, seen, now))
-        io.stdout:flush()
-      end
-    end
-  end
-  return loss_sum, data_sum, reg_sum, correct_sum, seen
 end
 
 ---wb.Sequential:fit(train, opts) -> wb.History
@@ -248,13 +173,15 @@ function Sequential:fit(train, opts)
   local last = check_head(self, "fit")
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}
+  local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
   local history = M.new_history()
   self.history, self.optimizer, self.stop_training = history, opt, false
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), ce = fa.loss_fn(self),
     last = last, opt = opt, params = params, grads = grads, l2 = has_l2(self),
-    history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil}
+    history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
+    batch_cbs = batch_cbs, step = 0, step_logs = {}}
   local fixed = opts.shuffle == false and identity_perm(n) or nil
   self:zero_grad()
   call_cbs(cbs, "on_train_begin", self, {})

@@ -179,5 +179,78 @@ T.test("with a per-step callback a steady-state step still makes no garbage", fu
 end)
 
 -- }====================
+-- {==================== step series ====================
+
+T.test("log_every: history.steps equals what a per-step callback sees", function()
+  local m, seen = tiny_model(5, 1e-3), {}
+  local lam = cb.Lambda{on_train_batch_end = function(step, logs)
+    T.eq(logs.gnorm, nil, "a key written at the previous step is gone")
+    seen[step] = {loss = logs.loss, accuracy = logs.accuracy, lr = logs.lr,
+      epoch = logs.epoch, batch_size = logs.batch_size}
+    if step % 4 == 0 then logs.gnorm = step * 1.5 end -- recorded in history.steps
+  end}
+  local h = m:fit(data, {epochs = 2, batch_size = 25, log_every = 2, verbose = false,
+    callbacks = {lam}, optimizer = wb.optim.SGD{lr = 0.05}})
+  -- 5 steps per epoch (120 / 25), 10 in all: logged at 2, 4, 6, 8, 10
+  local st = h.steps
+  T.eq(table.concat(st.step, ","), "2,4,6,8,10")
+  for i, step in ipairs(st.step) do
+    for _, k in ipairs{"loss", "accuracy", "lr", "epoch", "batch_size"} do
+      T.eq(st[k][i], seen[step][k], k .. " at step " .. step)
+    end
+    if step % 4 == 0 then T.eq(st.gnorm[i], step * 1.5)
+    else T.ok(st.gnorm[i] ~= st.gnorm[i], "NaN where the hook wrote nothing") end
+  end
+  T.eq(table.concat(st.batch_size, ","), "25,25,25,25,20", "step 10: the partial batch")
+  T.eq(table.concat(st.epoch, ","), "1,1,2,2,2")
+  -- without a callback the same series (same seeds)
+  local m2 = tiny_model(5, 1e-3)
+  local h2 = m2:fit(data, {epochs = 2, batch_size = 25, log_every = 2, verbose = false,
+    optimizer = wb.optim.SGD{lr = 0.05}})
+  T.eq(table.concat(h2.steps.loss, ","), table.concat(st.loss, ","))
+  T.eq(h2.steps.gnorm, nil)
+  T.eq(m2:fit(data, {verbose = false}).steps, nil, "no step series without log_every")
+  T.check_error("log_every must be >= 1, got 0", function()
+    m2:fit(data, {log_every = 0}) end)
+  T.check_error("log_every must be an integer, got 1.5", function()
+    m2:fit(data, {log_every = 1.5}) end)
+end)
+
+T.test("an experiment config with log_every keeps the step series; plot_curves x = step",
+    function()
+  local dir = T.tmpdir()
+  local script = dir .. "/steps.lua"
+  local f = assert(io.open(script, "w"))
+  f:write([[
+return wb.task{name = "steps", title = "steps",
+  experiment = {base = {hidden = 8, epochs = 1, batch_size = 50, log_every = 2,
+    subset = {train = 300, test = 100}}, seeds = {1, 2}},
+  report = function(task, runs) task:text("ok") end}
+]])
+  f:close()
+  local st, out, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, script,
+    dir .. "/root"))
+  T.eq(st, 0, tostring(out) .. tostring(err))
+  local recs = wb.runs.load_all(dir .. "/root/runs")
+  T.eq(#recs, 2)
+  for _, r in ipairs(recs) do
+    -- validation 0.1 of 300 leaves 270 rows: 6 steps of 50 (last 20)
+    T.eq(table.concat(r.history.steps.step, ","), "2,4,6")
+    T.eq(#r.history.steps.loss, 3)
+    T.eq(r.config.log_every, 2)
+  end
+  local p = wb.runs.Runs(recs):plot_curves("loss", {x = "step"})
+  local s = p.d.series[1]
+  T.eq(table.concat(s.x, ","), "2,4,6")
+  local a, b = recs[1].history.steps.loss[2], recs[2].history.steps.loss[2]
+  T.near(s.y[2], (a + b) / 2, 1e-12)
+  T.near(s.err[2], math.abs(a - b) / math.sqrt(2), 1e-12, "sample std of two seeds")
+  T.check_error("has no step series 'val_loss'", function()
+    wb.runs.Runs(recs):plot_curves("val_loss", {x = "step"}) end)
+  T.check_error('x must be "epoch", "time" or "step", got steps', function()
+    wb.runs.Runs(recs):plot_curves("loss", {x = "steps"}) end)
+end)
+
+-- }====================
 
 T.done()

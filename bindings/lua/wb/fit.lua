@@ -55,7 +55,7 @@ local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local clock = (wb.sys and wb.sys.time) or os.clock
 
-local FIT_KEYS = {"batch_size", "callbacks", "epochs", "optimizer", "seed",
+local FIT_KEYS = {"batch_size", "callbacks", "epochs", "log_every", "optimizer", "seed",
   "shuffle", "validation", "validation_split", "verbose"}
 
 -- Keras's names for fit options that mean exactly the same, so a Keras
@@ -142,7 +142,11 @@ end
 ---validation_split (a fraction: the tail rows, before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
----callbacks (a list, see wb.callbacks). Raises a divergence error object
+---callbacks (a list, see wb.callbacks; per-step hooks
+---on_train_batch_begin/end included), log_every (k: keep the loss,
+---accuracy, lr, epoch and batch_size of every k-th step, plus the numbers
+---per-step hooks write into their logs, in history.steps: history.steps.step
+---lists the global step numbers, history.steps.loss the losses, ...). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
@@ -156,6 +160,8 @@ function Sequential:fit(train, opts)
   opts = fa.resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
   local epochs = check_int(opts.epochs or 1, "epochs", "fit", 0)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
+  local log_every = opts.log_every ~= nil and check_int(opts.log_every, "log_every", "fit", 1)
+    or nil
   local opt = make_optimizer(opts.optimizer)
   local verbose = opts.verbose
   if verbose == nil then verbose = true end
@@ -176,12 +182,13 @@ function Sequential:fit(train, opts)
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
   local history = M.new_history()
+  if log_every then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, false
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), ce = fa.loss_fn(self),
     last = last, opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
-    batch_cbs = batch_cbs, step = 0, step_logs = {}}
+    batch_cbs = batch_cbs, step = 0, step_logs = {}, log_every = log_every}
   local fixed = opts.shuffle == false and identity_perm(n) or nil
   self:zero_grad()
   call_cbs(cbs, "on_train_begin", self, {})

@@ -12,9 +12,12 @@ local VAL_SERIES = {"val_loss", "val_accuracy"}
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
 ---(empty without validation), data_loss, reg_loss (the L2 share of loss),
 ---epoch_time (seconds), lr, one entry per epoch run; epochs (count);
----stopped_epoch and best_epoch when a callback set them. tostring gives the
----last values.
----Example: local h = m:fit(d.train, {epochs = 3}); print(h.loss[3], h:last("accuracy"))
+---stopped_epoch and best_epoch when a callback set them; with fit's
+---log_every = k, steps: the step series {step = {k, 2k, ...}, epoch, loss,
+---accuracy, lr, batch_size, and what per-step hooks wrote into their logs}
+---(the step's own values, not epoch means). tostring gives the last values.
+---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
+---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 
 -- An empty History (every series present, so #h.val_loss is always valid).
 function History.new()

@@ -240,8 +240,9 @@ end
 
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
 ---A wb.plot.lines figure of a series: one mean line with a std band per
----variant. opts: title, xlabel, ylabel, logy, x = "epoch" (default) or
----"time" (cumulative training seconds). Raises when a variant's runs are
+---variant. opts: title, xlabel, ylabel, logy, x = "epoch" (default),
+---"time" (cumulative training seconds) or "step" (the step series
+---history.steps of configs with log_every). Raises when a variant's runs are
 ---not seeds of one configuration.
 ---@param name string
 ---@param opts? table
@@ -252,10 +253,15 @@ function Runs:plot_curves(name, o)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
   util.check_options(o, {"title", "xlabel", "ylabel", "logy", "x"}, "wb.Runs:plot_curves", 2)
+  if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
+    error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
+  end
   local ss = {}
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "plot_curves")
-    local x, m, s = curve(rs, name)
+    local x, m, s
+    if o.x == "step" then x, m, s = require("wb.runs_steps").curve(rs, name, v)
+    else x, m, s = curve(rs, name) end
     if o.x == "time" then
       local _, t = curve(rs, "epoch_time")
       local acc = 0
@@ -264,7 +270,7 @@ function Runs:plot_curves(name, o)
     ss[#ss + 1] = {label = v, x = x, y = m, err = s}
   end
   return wb.plot.lines{title = o.title or (name .. " (mean ± std over seeds)"),
-    xlabel = o.xlabel or (o.x == "time" and "training time (s)" or "epoch"),
+    xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logy = o.logy}
 end
 

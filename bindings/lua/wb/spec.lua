@@ -44,6 +44,7 @@ local TRAIN_KEYS = {
   lr = positive_num, momentum = fraction, nesterov = boolean, beta1 = fraction,
   beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
   batch_size = positive_int, epochs = positive_int, shuffle = boolean,
+  log_every = positive_int, -- fit's step series (history.steps), kept in the record
   validation = function(v)
     if v == "test" or (is_num(v) and v > 0 and v < 1) or v == false then return nil end
     return '"test", a fraction in (0, 1) of the training rows, or false'
@@ -115,7 +116,8 @@ local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "
 local TASK_KEYS = {"name", "title", "intro", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
-local CONFIG_SET = {batch_size = true, epochs = true, optimizer = true, seed = true,
+local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimizer = true,
+  seed = true,
   shuffle = true, validation = true, validation_split = true, validation_data = true,
   callbacks = true}
 

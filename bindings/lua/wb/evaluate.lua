@@ -3,11 +3,12 @@
 local wb = require "wb"
 local args = require "wb.args"
 local fa = require "wb.fit_args"
+local losses = require "wb.losses"
 local Sequential = wb.nn.SequentialClass
 local M = {}
 
 local check_keys, check_int, check_data = fa.check_keys, fa.check_int, fa.check_data
-local as_dataset, check_head, is_tensor = fa.as_dataset, fa.check_head, fa.is_tensor
+local as_dataset, is_tensor = fa.as_dataset, fa.is_tensor
 
 
 -- Larger internal batches make evaluation faster; the result (a mean over
@@ -15,10 +16,9 @@ local as_dataset, check_head, is_tensor = fa.as_dataset, fa.check_head, fa.is_te
 M.EVAL_BATCH = 500
 local EVAL_BATCH = M.EVAL_BATCH
 
--- Mean loss (incl. the L2 penalty) and accuracy over a dataset.
-function M.eval_dataset(self, last, ds, batch)
-  local ce = self._eval_ce
-  if not ce then ce = wb.nn.SparseCrossEntropy(); self._eval_ce = ce end
+-- Mean loss (incl. the L2 penalty) and accuracy over a dataset; lossf is
+-- a loss object of wb/losses.lua.
+function M.eval_dataset(self, lossf, ds, batch)
   local n = #ds
   if n == 0 then error("evaluate: the dataset is empty", 0) end
   local perm = self._eval_perm
@@ -33,8 +33,7 @@ function M.eval_dataset(self, last, ds, batch)
     local count = n - first + 1
     if count > batch then count = batch end
     local x, y = ds:batch(perm, first, count)
-    self:forward(x, false)
-    local loss, correct = ce:forward(last:logits(), y)
+    local loss, correct = lossf:value(self, x, y, false)
     loss_sum = loss_sum + loss * count
     correct_sum = correct_sum + correct
   end
@@ -46,7 +45,8 @@ end
 ---float32 [n, 784] tensor in [0, 1] or uint8, scaled by 1/255) and labels
 ---y, with training = false. loss includes the L2 penalty (as Keras).
 ---opts: batch_size (32; computed in batches of up to 500, same result up
----to rounding), verbose (ignored).
+---to rounding), loss (as fit's: "sparse_categorical_crossentropy", the
+---default, "mse" or a function, see wb.losses), verbose (ignored).
 ---evaluate(ds, opts) is evaluate(ds, nil, opts).
 ---@param ds wb.Dataset|wb.Tensor
 ---@param y? wb.Tensor|table
@@ -59,12 +59,12 @@ function Sequential:evaluate(ds, y, opts)
   args.opt("evaluate", 3, opts, "table")
   if type(y) == "table" and not is_tensor(y) then opts, y = y, nil end
   opts = opts or {}
-  check_keys(opts, {"batch_size", "verbose"}, "evaluate")
+  check_keys(opts, {"batch_size", "loss", "verbose"}, "evaluate")
   local bs = check_int(opts.batch_size or 32, "batch_size", "evaluate", 1)
   ds = as_dataset(ds, y, "evaluate")
-  local last = check_head(self, "evaluate")
+  local lossf = losses._get(opts.loss, self, "eval", "evaluate")
   if #ds == 0 then error("evaluate: the dataset is empty", 2) end
-  local loss, acc = M.eval_dataset(self, last, ds, math.max(bs, EVAL_BATCH))
+  local loss, acc = M.eval_dataset(self, lossf, ds, math.max(bs, EVAL_BATCH))
   return {loss = loss, accuracy = acc}
 end
 

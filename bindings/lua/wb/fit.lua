@@ -40,6 +40,7 @@ local History = require "wb.history"
 local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
 local callbacks = require "wb.callbacks"
+local losses = require "wb.losses"
 local Sequential = wb.nn.SequentialClass
 ---wb.fit
 ---Training: model:fit, model:evaluate, model:predict (methods of
@@ -55,14 +56,14 @@ local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local clock = (wb.sys and wb.sys.time) or os.clock
 
-local FIT_KEYS = {"batch_size", "callbacks", "epochs", "log_every", "optimizer", "seed",
+local FIT_KEYS = {"batch_size", "callbacks", "epochs", "log_every", "loss", "optimizer", "seed",
   "shuffle", "validation", "validation_split", "verbose"}
 
 -- Keras's names for fit options that mean exactly the same, so a Keras
 -- user's first script runs: alias -> our name.
 local FIT_ALIASES = {validation_data = "validation"}
 
-local check_int, is_dataset, check_head = fa.check_int, fa.is_dataset, fa.check_head
+local check_int, is_dataset = fa.check_int, fa.is_dataset
 local eval_dataset, EVAL_BATCH = ev.eval_dataset, ev.EVAL_BATCH
 local epoch_line = progress.epoch_line
 local call_cbs, run_epoch, diverged = loop.call_cbs, loop.run_epoch, loop.diverged
@@ -136,7 +137,11 @@ local function has_l2(self)
 end
 
 ---wb.Sequential:fit(train, opts) -> wb.History
----Trains on a dataset. opts: epochs (1), batch_size (32), optimizer (a
+---Trains on a dataset, or on tensors: fit(x, y, opts) with x [n, ...] (float
+---in [0, 1] or uint8) and y uint8 [n] class ids from 0, as evaluate takes
+---them. opts: loss ("sparse_categorical_crossentropy", the default, fused
+---with the softmax head; "mse"; or a function, see wb.losses; the L2
+---penalty is added to it; validation uses the same loss), epochs (1), batch_size (32), optimizer (a
 ---wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
 ---validation (a dataset; Keras's validation_data is the same) or
 ---validation_split (a fraction: the tail rows, before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
@@ -154,8 +159,14 @@ end
 ---@return wb.History
 ---Example: local h = m:fit(d.train, {epochs = 10, validation = d.test,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
-function Sequential:fit(train, opts)
-  if not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset") end
+function Sequential:fit(train, opts, more)
+  if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)
+    args.check("fit", 2, opts, "wb.Tensor")
+    train, opts = fa.as_dataset(train, opts, "fit"), more
+  elseif more ~= nil then
+    error("fit: fit(train, opts) takes no third argument (fit(x, y, opts) takes tensors)", 2)
+  end
+  if not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset|wb.Tensor") end
   args.opt("fit", 2, opts, "table")
   opts = fa.resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
   local epochs = check_int(opts.epochs or 1, "epochs", "fit", 0)
@@ -176,7 +187,8 @@ function Sequential:fit(train, opts)
   if val ~= nil and #val == 0 then error("fit: the validation set is empty", 2) end
   local n = #train
   if n == 0 then error("fit: the training set is empty", 2) end
-  local last = check_head(self, "fit")
+  local train_loss = losses._get(opts.loss, self, "train", "fit")
+  local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
@@ -185,8 +197,8 @@ function Sequential:fit(train, opts)
   if log_every then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, false
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
-  local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), ce = fa.loss_fn(self),
-    last = last, opt = opt, params = params, grads = grads, l2 = has_l2(self),
+  local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
+    opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
     batch_cbs = batch_cbs, step = 0, step_logs = {}, log_every = log_every}
   local fixed = opts.shuffle == false and identity_perm(n) or nil
@@ -217,7 +229,7 @@ function Sequential:fit(train, opts)
     local logs = {loss = loss_sum / seen, accuracy = correct / seen,
       data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = lr}
     if val then
-      logs.val_loss, logs.val_accuracy = eval_dataset(self, last, val,
+      logs.val_loss, logs.val_accuracy = eval_dataset(self, val_loss, val,
         math.max(bs, EVAL_BATCH))
     end
     logs.epoch_time = clock() - t0

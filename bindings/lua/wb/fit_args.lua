@@ -78,24 +78,17 @@ end
 
 -- The loss layer: the last layer must be a Dense with softmax (or linear
 -- logits); the cross-entropy is fused with it.
-function M.check_head(self, fname)
+function M.check_head(self, fname, level)
+  level = level or 3
   local last = self[#self]
-  if not last then error(fname .. ": the model has no layers", 3) end
+  if not last then error(fname .. ": the model has no layers", level) end
   local ok, act = pcall(function() return last.activation end)
   if not ok or not last.backward_logits or (act ~= "softmax" and act ~= "linear") then
     error(string.format("%s: the last layer must be Dense(..., {activation = "
       .. "'softmax'}) (cross-entropy is fused with it), got %s", fname,
-      tostring(last)), 3)
+      tostring(last)), level)
   end
   return last
-end
-
--- The fused softmax cross-entropy of fit, one per model (its buffers are
--- reused from step to step).
-function M.loss_fn(self)
-  local ce = self._ce
-  if not ce then ce = wb.nn.SparseCrossEntropy(); self._ce = ce end
-  return ce
 end
 
 return M

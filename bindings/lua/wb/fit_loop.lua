@@ -108,7 +108,7 @@ end
 -- the divergence object. ctx.step counts the steps of the whole fit.
 function M.run_epoch(self, ctx, epoch)
   local train, perm, bs, n, steps = ctx.train, ctx.perm, ctx.bs, ctx.n, ctx.steps
-  local ce, last, opt, params, grads = ctx.ce, ctx.last, ctx.opt, ctx.params, ctx.grads
+  local lossf, opt, params, grads = ctx.loss, ctx.opt, ctx.params, ctx.grads
   local l2, bar, bcb, logs = ctx.l2, ctx.bar, ctx.batch_cbs, ctx.step_logs
   local hooked = bcb ~= nil or ctx.log_every ~= nil
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
@@ -129,15 +129,14 @@ function M.run_epoch(self, ctx, epoch)
       end
     end
     local x, y = train:batch(perm, first, count)
-    self:forward(x, true)
-    local loss, correct = ce:forward(last:logits(), y)
+    local loss, correct = lossf:value(self, x, y, true)
     local reg = l2 and self:l2_penalty() or 0
     local total = loss + reg
     if total ~= total or total == huge or total == -huge then
       error(diverged(epoch, step, total, ctx.history), 0)
     end
     self:zero_grad()
-    self:backward_logits(x, ce:backward(), false)
+    lossf:backward(self, x)
     local ok, err = pcall(opt.step, opt, params, grads)
     if not ok then
       if wb.is_error(err) and err.code == "ENONFINITE" then

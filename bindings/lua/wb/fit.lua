@@ -41,6 +41,7 @@ local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
 local callbacks = require "wb.callbacks"
 local losses = require "wb.losses"
+local state = require "wb.state"
 local Sequential = wb.nn.SequentialClass
 ---wb.fit
 ---Training: model:fit, model:evaluate, model:predict (methods of
@@ -56,8 +57,8 @@ local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local clock = (wb.sys and wb.sys.time) or os.clock
 
-local FIT_KEYS = {"batch_size", "callbacks", "epochs", "log_every", "loss", "optimizer", "seed",
-  "shuffle", "validation", "validation_split", "verbose"}
+local FIT_KEYS = {"batch_size", "callbacks", "epochs", "initial_epoch", "log_every", "loss",
+  "optimizer", "resume", "seed", "shuffle", "validation", "validation_split", "verbose"}
 
 -- Keras's names for fit options that mean exactly the same, so a Keras
 -- user's first script runs: alias -> our name.
@@ -151,7 +152,12 @@ end
 ---on_train_batch_begin/end included), log_every (k: keep the loss,
 ---accuracy, lr, epoch and batch_size of every k-th step, plus the numbers
 ---per-step hooks write into their logs, in history.steps: history.steps.step
----lists the global step numbers, history.steps.loss the losses, ...). Raises a divergence error object
+---lists the global step numbers, history.steps.loss the losses, ...),
+---resume (a file of model:save_state: weights, optimizer state, RNG and
+---history are restored and training goes on from the saved epoch to
+---epochs, bit-identical to an uninterrupted run; the optimizer is rebuilt
+---from the file unless one of the same kind is given; callback state is not
+---restored), initial_epoch (Keras: epochs already done, 0). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
@@ -174,6 +180,11 @@ function Sequential:fit(train, opts, more)
   local log_every = opts.log_every ~= nil and check_int(opts.log_every, "log_every", "fit", 1)
     or nil
   local opt = make_optimizer(opts.optimizer)
+  local initial = check_int(opts.initial_epoch or 0, "initial_epoch", "fit", 0)
+  if opts.resume ~= nil and type(opts.resume) ~= "string" then
+    error("fit: resume must be the path of a file written by model:save_state, got "
+      .. tostring(opts.resume), 2)
+  end
   local verbose = opts.verbose
   if verbose == nil then verbose = true end
   if verbose == 0 then verbose = false end
@@ -193,19 +204,28 @@ function Sequential:fit(train, opts, more)
   local cbs = opts.callbacks or {}
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
-  local history = M.new_history()
-  if log_every then history.steps = loop.new_steps() end
+  local history, step0 = M.new_history(), 0
+  if opts.resume then -- after seed: the saved RNG state wins
+    local rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil)
+    if opts.initial_epoch ~= nil and initial ~= rs.epoch then
+      error(string.format("fit: initial_epoch %d differs from the %d epochs of %s", initial,
+        rs.epoch, opts.resume), 2)
+    end
+    opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
+  end
+  if log_every and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, false
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
-    batch_cbs = batch_cbs, step = 0, step_logs = {}, log_every = log_every}
+    batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every}
   local fixed = opts.shuffle == false and identity_perm(n) or nil
   self:zero_grad()
   call_cbs(cbs, "on_train_begin", self, {})
   local best
-  for epoch = 1, epochs do
+  for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
+  for epoch = initial + 1, epochs do
     call_cbs(cbs, "on_epoch_begin", epoch, {})
     local t0 = clock()
     local lr = opt.lr
@@ -234,6 +254,7 @@ function Sequential:fit(train, opts, more)
     end
     logs.epoch_time = clock() - t0
     history:_record(logs)
+    rawset(self, "_fit_step", ctx.step)
     if val and (not best or logs.val_loss < best) then
       best = logs.val_loss
       history.best_epoch = epoch

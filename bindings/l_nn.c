@@ -634,6 +634,47 @@ static int l_seed(lua_State *L)
     return 0;
 }
 
+/* wb.rng_state() -> string: the global generator's whole state as 81 hex
+ * digits (s[0..3], the cached normal's bits, has_spare), for exact resume. */
+static int l_rng_state(lua_State *L)
+{
+    const wb_rng *r = wb_rng_global();
+    uint64_t spare;
+    memcpy(&spare, &r->spare, sizeof spare);
+    char buf[96];
+    snprintf(buf, sizeof buf, "%016llx%016llx%016llx%016llx%016llx%d",
+             (unsigned long long)r->s[0], (unsigned long long)r->s[1],
+             (unsigned long long)r->s[2], (unsigned long long)r->s[3],
+             (unsigned long long)spare, r->has_spare ? 1 : 0);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* wb.set_rng_state(s): restores a state from wb.rng_state. */
+static int l_set_rng_state(lua_State *L)
+{
+    size_t len;
+    const char *str = luaL_checklstring(L, 1, &len);
+    uint64_t v[5];
+    int ok = len == 81 && (str[80] == '0' || str[80] == '1');
+    for (int i = 0; ok && i < 5; i++) {
+        v[i] = 0;
+        for (int j = 0; j < 16; j++) {
+            char c = str[i * 16 + j];
+            int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
+            if (d < 0) { ok = 0; break; }
+            v[i] = v[i] << 4 | (uint64_t)d;
+        }
+    }
+    if (!ok)
+        return luaL_argerror(L, 1, "expected a state from wb.rng_state() (81 hex digits)");
+    wb_rng *r = wb_rng_global();
+    memcpy(r->s, v, sizeof r->s);
+    memcpy(&r->spare, &v[4], sizeof r->spare);
+    r->has_spare = str[80] == '1';
+    return 0;
+}
+
 static int rand_common(lua_State *L, int normal)
 {
     int64_t shape[WB_MAX_DIM];
@@ -694,7 +735,8 @@ int lwb_open_nn(lua_State *L)
     int wb = lua_absindex(L, 1);
     static const luaL_Reg rng_funcs[] = {
         {"seed", l_seed}, {"rand", l_rand}, {"randn", l_randn},
-        {"randperm", l_randperm}, {NULL, NULL},
+        {"randperm", l_randperm}, {"rng_state", l_rng_state},
+        {"set_rng_state", l_set_rng_state}, {NULL, NULL},
     };
     lua_pushvalue(L, wb);
     luaL_setfuncs(L, rng_funcs, 0);

@@ -231,6 +231,51 @@ static int o_reset(lua_State *L)
     return 1;
 }
 
+/* opt:state() -> {iterations = t, slots = k, buffers = {copies, parameter-
+ * major}} for exact resume (wb/state.lua). */
+static int o_state(lua_State *L)
+{
+    wb_optim *o = checkoptim(L, 1);
+    int n = wb_optim_n_params(o), k = wb_optim_n_slots(o);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, wb_optim_iterations(o));
+    lua_setfield(L, -2, "iterations");
+    lua_pushinteger(L, k);
+    lua_setfield(L, -2, "slots");
+    lua_createtable(L, n * k, 0);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) {
+            wb_err err;
+            lwb_pushtensor(L, wb_optim_state_get(o, i, j, &err), &err);
+            lua_rawseti(L, -2, i * k + j + 1);
+        }
+    lua_setfield(L, -2, "buffers");
+    return 1;
+}
+
+/* opt:set_state(params, buffers, iterations) -> opt */
+static int o_set_state(lua_State *L)
+{
+    wb_optim *o = checkoptim(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_Integer it = luaL_checkinteger(L, 4);
+    lua_Integer np = luaL_len(L, 2), nb = luaL_len(L, 3), k = wb_optim_n_slots(o);
+    luaL_argcheck(L, np <= 1 << 20, 2, "too many parameters");
+    if (nb != np * k)
+        return luaL_argerror(L, 3, lua_pushfstring(L, "%d buffers for %d parameters "
+                             "(expected %d each)", (int)nb, (int)np, (int)k));
+    wb_tensor **ps = scratch(L, np + nb), **bs = ps + np;
+    readlist(L, 2, np, ps, "parameter");
+    readlist(L, 3, nb, bs, "buffer");
+    wb_err err;
+    if (wb_optim_state_set(o, (int)np, (const wb_tensor *const *)ps,
+                           (const wb_tensor *const *)bs, it, &err))
+        return lwb_raise(L, 0, &err);
+    lua_settop(L, 1);
+    return 1;
+}
+
 static int o_index(lua_State *L)
 {
     wb_optim *o = checkoptim(L, 1);
@@ -293,7 +338,8 @@ static int o_free(lua_State *L)
 int lwb_open_optim(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"step", o_step}, {"config", o_config}, {"reset", o_reset}, {NULL, NULL}};
+        {"step", o_step}, {"config", o_config}, {"reset", o_reset},
+        {"state", o_state}, {"set_state", o_set_state}, {NULL, NULL}};
     static const luaL_Reg metamethods[] = {
         {"__newindex", o_newindex}, {"__tostring", o_tostring},
         {"__gc", o_free}, {"__close", o_free}, {NULL, NULL}};

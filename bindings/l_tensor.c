@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lwb.h"
+#include "../core/tensor_math.h"
 
 static wb_tensor *newtensor(lua_State *L, wb_dtype dt, int ndim, const int64_t *shape)
 {
@@ -349,10 +350,24 @@ static int t_totable(lua_State *L)
     return 1;
 }
 
-static int reduce(lua_State *L, int which)
+/* t:sum(dim) etc.: along a dimension (1-based), which is removed. */
+static int reduce_dim(lua_State *L, wb_reduce op)
 {
     wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    lua_Integer dim = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
+    lwb_pushtensor(L, wb_tensor_reduce_dim(t, (int)dim - 1, op, &err), &err);
+    return 1;
+}
+
+static int reduce(lua_State *L, int which)
+{
+    static const wb_reduce dim_ops[] = {WB_RED_SUM, WB_RED_MEAN, 0, WB_RED_MIN, WB_RED_MAX};
+    wb_err err;
     wb_stats st;
+    if (!lua_isnoneornil(L, 2) && which != 2 && which != 5)
+        return reduce_dim(L, dim_ops[which]);
     if (wb_tensor_stats(lwb_checktensor(L, 1), &st, &err) != WB_OK)
         return lwb_raise(L, 1, &err);
     double v[] = {st.sum, st.mean, st.std, st.min, st.max, st.norm};
@@ -381,6 +396,56 @@ static int t_argmax(lua_State *L)
     float *p = wb_tensor_f32(b->t);
     for (size_t i = 0; i < n; i++)
         p[i] += 1.0f;
+    return 1;
+}
+
+static int unop(lua_State *L, wb_unop op)
+{
+    wb_err err;
+    lwb_pushtensor(L, wb_tensor_unop(lwb_checktensor(L, 1), op, &err), &err);
+    return 1;
+}
+static int t_exp(lua_State *L) { return unop(L, WB_EXP); }
+static int t_log(lua_State *L) { return unop(L, WB_LOG); }
+static int t_abs(lua_State *L) { return unop(L, WB_ABS); }
+static int t_sqrt(lua_State *L) { return unop(L, WB_SQRT); }
+static int t_sign(lua_State *L) { return unop(L, WB_SIGN); }
+
+static int t_pow(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    float p = (float)luaL_checknumber(L, 2);
+    lwb_pushtensor(L, wb_tensor_pow(t, p, &err), &err);
+    return 1;
+}
+
+static int t_clamp(lua_State *L)
+{
+    wb_err err;
+    wb_tensor *t = lwb_checktensor(L, 1);
+    float lo = (float)luaL_checknumber(L, 2), hi = (float)luaL_checknumber(L, 3);
+    lwb_pushtensor(L, wb_tensor_clamp(t, lo, hi, &err), &err);
+    return 1;
+}
+
+static int t_t(lua_State *L)
+{
+    wb_err err;
+    lwb_pushtensor(L, wb_tensor_transpose(lwb_checktensor(L, 1), &err), &err);
+    return 1;
+}
+
+/* t:item(): the value of a one-element tensor. */
+static int t_item(lua_State *L)
+{
+    wb_tensor *t = lwb_checktensor(L, 1);
+    if (wb_tensor_numel(t) != 1) {
+        char s[WB_SHAPE_STR_MAX];
+        return luaL_error(L, "item: expected a tensor of one element, got %s",
+                          wb_shape_str(s, sizeof s, t->ndim, t->shape));
+    }
+    lua_pushnumber(L, wb_tensor_get_flat(t, 0));
     return 1;
 }
 
@@ -538,6 +603,9 @@ static const luaL_Reg methods[] = {
     {"totable", t_totable}, {"sum", t_sum},     {"mean", t_mean},
     {"std", t_std},       {"min", t_min},       {"max", t_max},
     {"norm", t_norm},     {"argmax", t_argmax}, {"free", t_free},
+    {"exp", t_exp},       {"log", t_log},       {"abs", t_abs},
+    {"sqrt", t_sqrt},     {"sign", t_sign},     {"pow", t_pow},
+    {"clamp", t_clamp},   {"t", t_t},           {"item", t_item},
     {NULL, NULL},
 };
 

@@ -579,3 +579,74 @@ char *wb_optim_str(const wb_optim *o, char *buf, size_t n)
         snprintf(buf + used, n - used, ")");
     return buf;
 }
+
+/* ------------------------------------------------------------------------
+ * State export / import
+ * ------------------------------------------------------------------------ */
+
+int wb_optim_n_slots(const wb_optim *o) { return n_slots(&o->cfg); }
+
+wb_tensor *wb_optim_state_get(const wb_optim *o, int i, int slot, wb_err *err)
+{
+    if (!o->n_params)
+        return wb_err_set(err, WB_ESTATE, "optimizer state: none before the first step"),
+               NULL;
+    if (i < 0 || i >= o->n_params || slot < 0 || slot >= n_slots(&o->cfg))
+        return wb_err_set(err, WB_ERANGE, "optimizer state: parameter %d, buffer %d out "
+                          "of range (%d parameters, %d buffers each)", i + 1, slot + 1,
+                          o->n_params, n_slots(&o->cfg)), NULL;
+    const pstate *ps = &o->params[i];
+    wb_tensor *t = wb_tensor_new(WB_F32, ps->ndim, ps->shape, err);
+    if (t)
+        memcpy(wb_tensor_f32(t), slot == 0 ? ps->m : ps->v, ps->numel * sizeof(float));
+    return t;
+}
+
+wb_status wb_optim_state_set(wb_optim *o, int n, const wb_tensor *const *params,
+                             const wb_tensor *const *bufs, int64_t iterations,
+                             wb_err *err)
+{
+    int slots = n_slots(&o->cfg);
+    if (n < 0 || iterations < 0 || (n == 0) != (iterations == 0) ||
+        (n > 0 && (!params || (slots && !bufs))))
+        return wb_err_set(err, WB_EINVAL, "optimizer state: %d parameters after %lld "
+                          "steps (expected both 0 or both positive)", n,
+                          (long long)iterations);
+    for (int i = 0; i < n; i++) {
+        if (!params[i] || params[i]->dtype != WB_F32)
+            return wb_err_set(err, WB_EINVAL, "optimizer state: parameter %d is not "
+                              "float32", i + 1);
+        for (int k = 0; k < slots; k++) {
+            const wb_tensor *b = bufs[i * slots + k];
+            if (!b)
+                return wb_err_set(err, WB_EINVAL, "optimizer state: buffer %d of "
+                                  "parameter %d is missing", k + 1, i + 1);
+            if (b->dtype != WB_F32 || b->ndim != params[i]->ndim ||
+                memcmp(b->shape, params[i]->shape, sizeof(int64_t) * (size_t)b->ndim))
+                return wb_err_shape(err, "optimizer state buffer", params[i], b);
+        }
+    }
+    pstate *old_ps = o->params;
+    float *old_block = o->block;
+    int old_n = o->n_params;
+    o->params = NULL;
+    o->block = NULL;
+    o->n_params = 0;
+    if (n > 0) {
+        wb_status st = state_alloc(o, n, (wb_tensor *const *)params, err);
+        if (st) {
+            o->params = old_ps;
+            o->block = old_block;
+            o->n_params = old_n;
+            return st;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < slots; k++)
+            memcpy(k == 0 ? o->params[i].m : o->params[i].v,
+                   wb_tensor_f32(bufs[i * slots + k]), o->params[i].numel * sizeof(float));
+    wb_free(old_ps);
+    wb_free(old_block);
+    o->iterations = iterations;
+    return WB_OK;
+}

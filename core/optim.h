@@ -136,6 +136,24 @@ wb_status wb_optim_set_lr(wb_optim *o, double lr, wb_err *err);
 int64_t wb_optim_iterations(const wb_optim *o);
 /* Number of parameter tensors with state (0 before the first step). */
 int wb_optim_n_params(const wb_optim *o);
+/* ---- state export / import (exact resume) ------------------------------ */
+/* State buffers per parameter: 0 (sgd without momentum), 1 (sgd velocity,
+ * rmsprop mean square) or 2 (adam/adamw m then v). */
+int wb_optim_n_slots(const wb_optim *o);
+/* A new float32 copy of buffer `slot` (0-based) of parameter i (0-based),
+ * shaped as the parameter. WB_ESTATE before the first step, WB_ERANGE for
+ * an index out of range. */
+wb_tensor *wb_optim_state_get(const wb_optim *o, int i, int slot, wb_err *err);
+/* Replace the whole state, as if the optimizer had stepped `iterations`
+ * times over n parameters shaped like params[0..n): bufs holds n * n_slots
+ * float32 tensors, parameter-major (p1 m, p1 v, p2 m, ...), each of its
+ * parameter's shape. n = 0 with iterations = 0 is a reset. Everything is
+ * checked first: on failure nothing has changed (WB_EINVAL, WB_ESHAPE,
+ * WB_ENOMEM). Borrows params and bufs (the data is copied). */
+wb_status wb_optim_state_set(wb_optim *o, int n, const wb_tensor *const *params,
+                             const wb_tensor *const *bufs, int64_t iterations,
+                             wb_err *err);
+
 /* "Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)" into buf; returns buf. */
 char *wb_optim_str(const wb_optim *o, char *buf, size_t n);
 #define WB_OPTIM_STR_MAX 160

@@ -280,8 +280,20 @@ wb_tensor *wb_tensor_binop(const wb_tensor *a, const wb_tensor *b, float s,
     static const char *names[] = {"add", "sub", "mul", "div"};
     if (need_f32(a, names[op], err) || (b && need_f32(b, names[op], err)))
         return NULL;
-    if (b && !wb_tensor_same_shape(a, b))
-        return wb_err_shape(err, names[op], a, b), NULL;
+    /* b of a's shape, or a row ([C] or [1, C]) repeated over a's rows */
+    size_t period = 0;
+    if (b && !wb_tensor_same_shape(a, b)) {
+        int row = a->ndim == 2 && b->ndim >= 1 && b->shape[b->ndim - 1] == a->shape[1] &&
+                  (b->ndim == 1 || (b->ndim == 2 && b->shape[0] == 1));
+        if (!row) {
+            char sa[WB_SHAPE_STR_MAX], sb[WB_SHAPE_STR_MAX];
+            return wb_err_set(err, WB_ESHAPE, "%s: shapes %s and %s do not fit (expected "
+                              "the same shape, or [n, C] and a row [C] or [1, C])",
+                              names[op], wb_shape_str(sa, sizeof sa, a->ndim, a->shape),
+                              wb_shape_str(sb, sizeof sb, b->ndim, b->shape)), NULL;
+        }
+        period = (size_t)a->shape[1];
+    }
     wb_tensor *c = wb_tensor_new(WB_F32, a->ndim, a->shape, err);
     if (!c)
         return NULL;
@@ -290,7 +302,7 @@ wb_tensor *wb_tensor_binop(const wb_tensor *a, const wb_tensor *b, float s,
     const float *y = b ? wb_tensor_f32(b) : NULL;
     float *z = wb_tensor_f32(c);
     for (size_t i = 0; i < n; i++) {
-        float r = y ? y[i] : s;
+        float r = y ? y[period ? i % period : i] : s;
         switch (op) {
         case WB_ADD: z[i] = x[i] + r; break;
         case WB_SUB: z[i] = x[i] - r; break;

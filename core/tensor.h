@@ -93,7 +93,8 @@ double wb_tensor_get_flat(const wb_tensor *t, size_t i);   /* any dtype */
 void wb_tensor_set_flat(wb_tensor *t, size_t i, double v); /* any dtype */
 
 typedef enum wb_binop { WB_ADD, WB_SUB, WB_MUL, WB_DIV } wb_binop;
-/* out = a op b, same shape (b may also be a scalar when b_tensor is NULL). */
+/* out = a op b, same shape, or a [n, C] and b a row [C] or [1, C] applied to
+ * every row (b may also be a scalar s when b is NULL). */
 wb_tensor *wb_tensor_binop(const wb_tensor *a, const wb_tensor *b, float s,
                            wb_binop op, wb_err *err);
 

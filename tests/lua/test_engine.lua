@@ -180,8 +180,10 @@ T.test("fit options: unknown key lists valid keys; bad values; head", function()
   T.check_error("batch_size must be >= 1", function() m:fit(data, {batch_size = 0}) end)
   T.check_error("validation_split must be a number in %(0, 1%)",
     function() m:fit(data, {validation_split = 1.5}) end)
-  T.check_error("bad argument #1 to 'fit' (wb.Dataset expected, got wb.Tensor)",
-    function() m:fit(wb.zeros(3, 20)) end)
+  T.check_error("bad argument #2 to 'fit' (wb.Tensor expected, got nil)",
+    function() m:fit(wb.zeros(3, 20)) end) -- fit(x, y, opts): y is missing
+  T.check_error("bad argument #1 to 'fit' (wb.Dataset or wb.Tensor expected, got number)",
+    function() m:fit(3) end)
   local relu_head = nn.Sequential{nn.Dense(20, 3, {activation = "relu"})}
   T.check_error("last layer must be Dense", function()
     relu_head:fit(data, {verbose = false}) end)

@@ -319,7 +319,7 @@ T.test("help text: signature, description, parameters, example", function()
   T.ok(t:find("\n  Example: ", 1, true), t)
   -- by value: a C function, a C method, a Lua method, an object's class
   T.ok(wb.help.text(wb.zeros):find("^wb.zeros%(d1, d2, ...%) %-> wb.Tensor"))
-  T.ok(wb.help.text(wb.zeros(1).sum):find("^wb.Tensor:sum%(%)"))
+  T.ok(wb.help.text(wb.zeros(1).sum):find("^wb.Tensor:sum%(dim%)"))
   local m = wb.nn.Sequential{}
   T.ok(wb.help.text(m.fit):find("^wb.Sequential:fit%(train, opts%)"))
   T.ok(wb.help.text(m):find("^wb.Sequential\n"))

@@ -217,6 +217,20 @@ function SparseCrossEntropy:backward() end
 ---Example: wb.seed(1); local m = build()
 function wb.seed(n) end
 
+---wb.rng_state() -> string
+---The global generator's whole state (81 hex digits), for an exact resume
+---(model:save_state stores it).
+---@return string
+---Example: local s = wb.rng_state(); local a = wb.rand(3); wb.set_rng_state(s)
+function wb.rng_state() end
+
+---wb.set_rng_state(s)
+---Restores a state returned by wb.rng_state: the generator then draws the
+---same numbers as after that call.
+---@param s string
+---Example: wb.set_rng_state(s)
+function wb.set_rng_state(s) end
+
 ---wb.rand(d1, d2, ...) -> wb.Tensor
 ---A float32 tensor of the given shape (sizes or one table) with values
 ---uniform in [0, 1), from the global generator.

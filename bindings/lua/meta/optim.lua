@@ -87,3 +87,23 @@ function Optimizer:config() end
 ---@return wb.Optimizer
 ---Example: opt:reset()
 function Optimizer:reset() end
+
+---wb.Optimizer:state() -> table
+---A copy of the optimizer's state for an exact resume: {iterations (steps
+---taken), slots (buffers per parameter: 0, 1 or 2), buffers (float32
+---copies, parameter-major: Adam's m then v of parameter 1, then 2, ...)}.
+---@return table
+---Example: print(opt:state().iterations)
+function Optimizer:state() end
+
+---wb.Optimizer:set_state(params, buffers, iterations) -> wb.Optimizer
+---Replaces the state, as if the optimizer had taken `iterations` steps over
+---params (the list model:parameters() gives): buffers as state() returns
+---them, each of its parameter's shape. Checked first: on an error nothing
+---changes.
+---@param params table
+---@param buffers table
+---@param iterations integer
+---@return wb.Optimizer
+---Example: opt2:set_state(m:parameters(), opt:state().buffers, opt:state().iterations)
+function Optimizer:set_state(params, buffers, iterations) end

@@ -9,7 +9,8 @@
 ---An n-dimensional array (at most 8 dimensions), row-major and contiguous,
 ---float32 (all computation) or uint8 (datasets, images). Views (t[i],
 ---t:rows, t:reshape) share storage with their tensor. Indices are 1-based.
----Operators: t + u, t - u (same shape), t * s, t / s, s * t, -t give new
+---Operators: t + u, t - u, t * u, t / u (same shape, or t [n, C] and u a
+---row [C] or [1, C] applied to every row), t * s, t / s, s * t, -t give new
 ---tensors; #t is the size of dimension 1; t[i] is row i as a view and
 ---t[i] = v sets element i (1-D) or fills/copies row i. tostring shows the
 ---shape and at most 6 x 8 values. Released by the GC, t:free() or <close>.
@@ -174,17 +175,23 @@ function Tensor:copy(src) end
 ---Example: print(wb.tensor{1, 2}:totable()[2])
 function Tensor:totable() end
 
----wb.Tensor:sum() -> number
----The sum of all elements (accumulated in double).
----@return number
+---wb.Tensor:sum(dim) -> number|wb.Tensor
+---The sum of all elements (accumulated in double); with dim, the sums
+---along that dimension as a new tensor with the dimension removed
+---(PyTorch's keepdim = false): [n, C]:sum(2) is [n].
+---@param dim? integer
+---@return number|wb.Tensor
 ---Example: print(wb.ones(2, 3):sum()) --> 6
-function Tensor:sum() end
+---  print(wb.ones(2, 3):sum(1)) --> Tensor[3] 2 2 2
+function Tensor:sum(dim) end
 
----wb.Tensor:mean() -> number
----The mean of all elements.
----@return number
----Example: print(model[1].weight:mean())
-function Tensor:mean() end
+---wb.Tensor:mean(dim) -> number|wb.Tensor
+---The mean of all elements; with dim, the means along that dimension (a
+---new tensor without that dimension).
+---@param dim? integer
+---@return number|wb.Tensor
+---Example: print(model[1].weight:mean(), wb.tensor{{1, 2}, {3, 5}}:mean(2))
+function Tensor:mean(dim) end
 
 ---wb.Tensor:std() -> number
 ---The population standard deviation of all elements (divides by n).
@@ -192,17 +199,64 @@ function Tensor:mean() end
 ---Example: print(model[1].weight:std())
 function Tensor:std() end
 
----wb.Tensor:min() -> number
----The smallest element.
----@return number
+---wb.Tensor:min(dim) -> number|wb.Tensor
+---The smallest element; with dim, the minima along that dimension (a new
+---tensor without that dimension).
+---@param dim? integer
+---@return number|wb.Tensor
 ---Example: print(model[1].weight:min())
-function Tensor:min() end
+function Tensor:min(dim) end
 
----wb.Tensor:max() -> number
----The largest element.
+---wb.Tensor:max(dim) -> number|wb.Tensor
+---The largest element; with dim, the maxima along that dimension (a new
+---tensor without that dimension; NaN wins, as in PyTorch).
+---@param dim? integer
+---@return number|wb.Tensor
+---Example: print(model[1].weight:max(), wb.tensor{{1, 7}, {3, 2}}:max(2)) --> 7 3
+function Tensor:max(dim) end
+
+---wb.Tensor:exp() -> wb.Tensor
+---wb.Tensor:log() -> wb.Tensor
+---wb.Tensor:abs() -> wb.Tensor
+---wb.Tensor:sqrt() -> wb.Tensor
+---wb.Tensor:sign() -> wb.Tensor
+---Element-wise e^x, natural log, |x|, square root and sign (-1, 0, 1) as a
+---new float32 tensor. IEEE values as in PyTorch: log(0) = -inf, log and
+---sqrt of a negative number NaN.
+---@return wb.Tensor
+---Example: local p = m:predict(x); local nll = -(p:clamp(1e-7, 1):log())
+function Tensor:exp() end
+function Tensor:log() end
+function Tensor:abs() end
+function Tensor:sqrt() end
+function Tensor:sign() end
+
+---wb.Tensor:pow(p) -> wb.Tensor
+---Element-wise x^p as a new tensor.
+---@param p number
+---@return wb.Tensor
+---Example: local mse = (out - target):pow(2):mean()
+function Tensor:pow(p) end
+
+---wb.Tensor:clamp(lo, hi) -> wb.Tensor
+---Element-wise min(max(x, lo), hi) as a new tensor; lo <= hi.
+---@param lo number
+---@param hi number
+---@return wb.Tensor
+---Example: local p = probs:clamp(1e-7, 1 - 1e-7)
+function Tensor:clamp(lo, hi) end
+
+---wb.Tensor:t() -> wb.Tensor
+---The transpose of a 2-D tensor ([m, n] -> [n, m]) as a new tensor.
+---@return wb.Tensor
+---Example: local g = wb.matmul(x:t(), grad) -- [784, n] x [n, 10]
+function Tensor:t() end
+
+---wb.Tensor:item() -> number
+---The value of a tensor of one element (any shape); an error otherwise.
 ---@return number
----Example: print(model[1].weight:max())
-function Tensor:max() end
+---Example: print(wb.tensor{{3}}:item()) --> 3.0
+function Tensor:item() end
 
 ---wb.Tensor:norm() -> number
 ---The L2 (Frobenius) norm: the square root of the sum of squares.

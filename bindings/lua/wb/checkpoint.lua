@@ -260,4 +260,6 @@ function wb.load(path)
   return model
 end
 
-return {}
+-- For wb/state.lua (save_state and fit's resume): the parameter names and
+-- the checked copy of a file's weights into a model.
+return {named_params = named_params, apply = apply}

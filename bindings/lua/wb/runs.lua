@@ -203,25 +203,7 @@ function Runs:table(names, o)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- Per-epoch mean and std of a series over runs rs (see Runs:curve).
-local function curve(rs, name)
-  local n, hs = 0, {}
-  for _, r in ipairs(rs) do
-    local h = series(r, name)
-    if h then hs[#hs + 1] = h; n = math.max(n, #h) end
-  end
-  local mean, std, x, ci = {}, {}, {}, {}
-  for e = 1, n do
-    local xs = {}
-    for _, h in ipairs(hs) do
-      if type(h[e]) == "number" then xs[#xs + 1] = h[e] end
-    end
-    x[e] = e
-    mean[e], std[e] = M.mean_std(xs)
-    ci[e] = wb.inference.ci_half(xs) or 0
-  end
-  return x, mean, std, ci
-end
+local curve = stats.raw.curve
 
 ---wb.Runs:curve(variant, name) -> table, table, table
 ---Per-epoch mean and std over the seeds of one variant of a series
@@ -242,9 +224,11 @@ end
 
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
 ---A wb.plot.lines figure of a series: one mean line per variant with a
----band of the 95 % confidence interval of the mean over seeds (the title
----says so). opts: title, xlabel, ylabel, logy, x = "epoch" (default) or
----"time" (cumulative training seconds). Raises when a variant's runs are
+---band of the 95 % confidence interval of the mean over seeds (sd over
+---seeds for step series; the title says which). opts: title, xlabel,
+---ylabel, logy, x = "epoch" (default), "time" (cumulative training seconds)
+---or "step" (history.steps of configs with log_every). Raises when a
+---variant's runs are
 ---not seeds of one configuration.
 ---@param name string
 ---@param opts? table
@@ -255,10 +239,15 @@ function Runs:plot_curves(name, o)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
   util.check_options(o, {"title", "xlabel", "ylabel", "logy", "x"}, "wb.Runs:plot_curves", 2)
+  if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
+    error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
+  end
   local ss = {}
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "plot_curves")
-    local x, m, _, ci = curve(rs, name)
+    local x, m, ci, _
+    if o.x == "step" then x, m, ci = require("wb.runs_steps").curve(rs, name, v)
+    else x, m, _, ci = curve(rs, name) end
     if o.x == "time" then
       local _, t = curve(rs, "epoch_time")
       local acc = 0
@@ -268,10 +257,10 @@ function Runs:plot_curves(name, o)
   end
   local n = 0
   for _, v in ipairs(self:variants()) do n = math.max(n, #self:of(v)) end
-  local band = n > 1 and string.format("mean over %d seeds, band: 95 %% CI of the mean", n)
-    or "one seed"
+  local band = n > 1 and string.format("mean over %d seeds, band: %s", n,
+    o.x == "step" and "sd over seeds" or "95 % CI of the mean") or "one seed"
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
-    xlabel = o.xlabel or (o.x == "time" and "training time (s)" or "epoch"),
+    xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logy = o.logy}
 end
 

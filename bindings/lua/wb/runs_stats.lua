@@ -115,7 +115,27 @@ function M.fmt_mean_std(m, s, name, n)
   return pct and (text .. " %") or text
 end
 
+-- Per-epoch mean and std of a series over runs rs (see Runs:curve).
+local function curve(rs, name)
+  local n, hs = 0, {}
+  for _, r in ipairs(rs) do
+    local h = series(r, name)
+    if h then hs[#hs + 1] = h; n = math.max(n, #h) end
+  end
+  local mean, std, x, ci = {}, {}, {}, {}
+  for e = 1, n do
+    local xs = {}
+    for _, h in ipairs(hs) do
+      if type(h[e]) == "number" then xs[#xs + 1] = h[e] end
+    end
+    x[e] = e
+    mean[e], std[e] = M.mean_std(xs)
+    ci[e] = require("wb.inference").ci_half(xs) or 0
+  end
+  return x, mean, std, ci
+end
+
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
-M.raw = {series = series, value = value, numbers = numbers}
+M.raw = {series = series, value = value, numbers = numbers, curve = curve}
 
 return M

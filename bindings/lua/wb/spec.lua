@@ -39,7 +39,8 @@ local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "
 local TASK_KEYS = {"name", "title", "intro", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
-local CONFIG_SET = {batch_size = true, epochs = true, optimizer = true, seed = true,
+local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimizer = true,
+  seed = true,
   shuffle = true, validation = true, validation_split = true, validation_data = true,
   callbacks = true}
 

@@ -32,6 +32,7 @@ M.train = {
   lr = positive_num, momentum = fraction, nesterov = boolean, beta1 = fraction,
   beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
   batch_size = positive_int, epochs = positive_int, shuffle = boolean,
+  log_every = positive_int, -- fit's step series (history.steps), kept in the record
   validation = function(v)
     if v == "test" or (is_num(v) and v > 0 and v < 1) or v == false then return nil end
     return '"test", a fraction in (0, 1) of the training rows, or false'

@@ -241,7 +241,8 @@ function M.run(ex, spec, o)
     callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch}
   end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
-    seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle}
+    seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
+    log_every = cfg.log_every}
   if cfg.validation == "test" then fit_opts.validation = d.test
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
   local extra_opts = ex.fit_options
@@ -251,7 +252,8 @@ function M.run(ex, spec, o)
   end
   for k, v in pairs(extra_opts or {}) do fit_opts[k] = v end
   spec.fit_options_used = {epochs = cfg.epochs, batch_size = cfg.batch_size,
-    seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation}
+    seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
+    log_every = cfg.log_every}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
   local t0 = util.now()
   local ok, hist = pcall(model.fit, model, d.train, fit_opts)

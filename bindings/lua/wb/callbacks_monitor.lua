@@ -1,0 +1,199 @@
+-- wb/callbacks_monitor.lua: the callbacks that watch a monitored log:
+-- EarlyStopping and ReduceLROnPlateau (Keras 3, KERAS.md 16 and 18). Part
+-- of wb.callbacks (loaded by wb/callbacks.lua).
+local wb = require "wb"
+local M = wb.callbacks
+
+local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
+local wants_max, monitor_value = M._wants_max, M._monitor_value
+
+-- {==================== EarlyStopping ====================
+
+local EarlyStopping = {}
+EarlyStopping.__index = EarlyStopping
+EarlyStopping.__name = "wb.callbacks.EarlyStopping"
+
+---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
+---Options: monitor, min_delta, patience, mode, baseline,
+---restore_best_weights, start_from_epoch, verbose.
+---Stops training when the monitored log (monitor = "val_loss") stops
+---improving: an epoch improves when strictly better than the best by more
+---than |min_delta| (0); training stops when patience (0) epochs in a row did
+---not, never at the first epoch. mode "auto" (max for accuracies), "min",
+---"max"; baseline: a value to beat; start_from_epoch (0): epochs ignored at
+---first. With restore_best_weights (false) the best epoch's weights are
+---restored at the end, stopped early or not. Sets history.stopped_epoch and
+---history.best_epoch.
+---@param opts? table
+---@return wb.callbacks.EarlyStopping
+---Example: wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}
+function M.EarlyStopping(opts)
+  opts = check_opts(opts, {"monitor", "min_delta", "patience", "mode", "baseline",
+    "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping")
+  local self = setmetatable({monitor = opts.monitor or "val_loss",
+    min_delta = math.abs(opts.min_delta or 0), patience = opts.patience or 0,
+    baseline = opts.baseline, restore_best_weights = opts.restore_best_weights == true,
+    start_from_epoch = opts.start_from_epoch or 0, verbose = opts.verbose}, EarlyStopping)
+  self.max = wants_max(self.monitor, opts.mode, "EarlyStopping")
+  return self
+end
+
+function EarlyStopping:_better(current, reference)
+  if reference == nil then return true end
+  if self.max then return current - self.min_delta > reference end
+  return current + self.min_delta < reference
+end
+
+---wb.callbacks.EarlyStopping:on_train_begin(model)
+---wb.callbacks.ModelCheckpoint:on_train_begin(model)
+---wb.callbacks.ReduceLROnPlateau:on_train_begin(model)
+---wb.callbacks.CSVLogger:on_train_begin(model)
+---Called by fit before the first epoch: resets the callback's state for
+---this model (a callback object can be reused across fits).
+---@param model wb.Sequential
+---Example: cb:on_train_begin(model) -- fit does this
+function EarlyStopping:on_train_begin(model)
+  check_begin(model, "on_train_begin")
+  if self.model ~= model then self.best_weights = nil end
+  self.model = model
+  self.wait, self.stopped_epoch, self.best, self.best_epoch = 0, nil, nil, nil
+  self.has_best_weights = false
+end
+
+---wb.callbacks.EarlyStopping:on_epoch_end(epoch, logs) -> boolean
+---Called by fit after each epoch: compares logs[monitor] with the best so
+---far, keeps the best weights if asked, and returns true to stop.
+---@param epoch integer
+---@param logs table
+---@return boolean
+---Example: cb:on_epoch_end(3, {val_loss = 0.1}) -- fit does this
+function EarlyStopping:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
+  local current = monitor_value(logs, self.monitor, "EarlyStopping")
+  if current == nil or epoch <= self.start_from_epoch then return end
+  local model = self.model
+  if self.restore_best_weights and not self.has_best_weights then
+    -- never set: the current weights are the best so far
+    self.best_weights = model:get_weights(self.best_weights)
+    self.has_best_weights, self.best_epoch = true, epoch
+  end
+  self.wait = self.wait + 1
+  if self:_better(current, self.best) then
+    self.best, self.best_epoch = current, epoch
+    if self.restore_best_weights then
+      self.best_weights = model:get_weights(self.best_weights)
+    end
+    if self.baseline == nil or self:_better(current, self.baseline) then
+      self.wait = 0
+    end
+    if model.history then model.history.best_epoch = epoch end
+    return
+  end
+  if self.wait >= self.patience and epoch > 1 then
+    self.stopped_epoch = epoch
+    model.stop_training = true
+    if model.history then model.history.stopped_epoch = epoch end
+  end
+end
+
+---wb.callbacks.EarlyStopping:on_train_end()
+---Called by fit at the end: records best_epoch in the history, prints the
+---stop when verbose, and restores the best weights if asked.
+---Example: cb:on_train_end() -- fit does this
+function EarlyStopping:on_train_end()
+  local model = self.model
+  if model and model.history and self.best_epoch then
+    model.history.best_epoch = self.best_epoch
+  end
+  if self.stopped_epoch and self.verbose then
+    io.stdout:write(string.format("epoch %d: early stopping\n", self.stopped_epoch))
+  end
+  if self.restore_best_weights and self.has_best_weights then
+    if self.verbose then
+      io.stdout:write(string.format("restoring model weights from the end of the best "
+        .. "epoch: %d\n", self.best_epoch))
+    end
+    model:set_weights(self.best_weights)
+  end
+end
+
+-- }====================
+-- {==================== ReduceLROnPlateau ====================
+
+local ReduceLR = {}
+ReduceLR.__index = ReduceLR
+ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
+
+---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau
+---Options: monitor, factor, patience, mode, min_delta, cooldown, min_lr,
+---verbose.
+---Lowers the learning rate when the monitored log (monitor = "val_loss")
+---stops improving: lr = max(lr * factor, min_lr) (factor 0.1, min_lr 0)
+---after patience (10) epochs without an improvement larger than min_delta
+---(1e-4); then waits cooldown (0) epochs before counting again (Keras).
+---history.lr records the lr used in each epoch.
+---@param opts? table
+---@return wb.callbacks.ReduceLROnPlateau
+---Example: wb.callbacks.ReduceLROnPlateau{factor = 0.5, patience = 2}
+function M.ReduceLROnPlateau(opts)
+  opts = check_opts(opts, {"monitor", "factor", "patience", "mode", "min_delta",
+    "cooldown", "min_lr", "verbose"}, "ReduceLROnPlateau")
+  local factor = opts.factor or 0.1
+  if type(factor) ~= "number" or factor >= 1 or factor < 0 then
+    error("ReduceLROnPlateau: factor must be in [0, 1), got " .. tostring(factor), 2)
+  end
+  local self = setmetatable({monitor = opts.monitor or "val_loss", factor = factor,
+    patience = opts.patience or 10, min_delta = opts.min_delta or 1e-4,
+    cooldown = opts.cooldown or 0, min_lr = opts.min_lr or 0, verbose = opts.verbose},
+    ReduceLR)
+  self.max = wants_max(self.monitor, opts.mode, "ReduceLROnPlateau")
+  return self
+end
+
+function ReduceLR:on_train_begin(model)
+  check_begin(model, "on_train_begin")
+  self.model = model
+  self.best = self.max and -math.huge or math.huge
+  self.wait, self.cooldown_counter = 0, 0
+end
+
+---wb.callbacks.ReduceLROnPlateau:on_epoch_end(epoch, logs)
+---Called by fit after each epoch: counts epochs without improvement and
+---lowers the optimizer's lr when patience runs out.
+---@param epoch integer
+---@param logs table
+---Example: cb:on_epoch_end(5, {val_loss = 0.3}) -- fit does this
+function ReduceLR:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
+  local current = monitor_value(logs, self.monitor, "ReduceLROnPlateau")
+  if current == nil then return end
+  if self.cooldown_counter > 0 then
+    self.cooldown_counter = self.cooldown_counter - 1
+    self.wait = 0
+  end
+  local better
+  if self.max then better = current > self.best + self.min_delta
+  else better = current < self.best - self.min_delta end
+  if better then
+    self.best, self.wait = current, 0
+  elseif self.cooldown_counter <= 0 then
+    self.wait = self.wait + 1
+    if self.wait >= self.patience then
+      local opt = self.model.optimizer
+      local old = opt.lr
+      if old > self.min_lr then
+        local new = math.max(old * self.factor, self.min_lr)
+        opt.lr = new
+        if self.verbose then
+          io.stdout:write(string.format("epoch %d: ReduceLROnPlateau reducing learning "
+            .. "rate to %g\n", epoch, new))
+        end
+        self.cooldown_counter, self.wait = self.cooldown, 0
+      end
+    end
+  end
+end
+
+-- }====================
+
+return M

@@ -1,0 +1,187 @@
+-- wb/callbacks_save.lua: the callbacks that write files: ModelCheckpoint
+-- and CSVLogger (Keras 3, KERAS.md 17 and 19). Part of wb.callbacks
+-- (loaded by wb/callbacks.lua).
+local wb = require "wb"
+local args = require "wb.args"
+local M = wb.callbacks
+
+local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
+local wants_max, monitor_value = M._wants_max, M._monitor_value
+
+-- {==================== ModelCheckpoint ====================
+
+local ModelCheckpoint = {}
+ModelCheckpoint.__index = ModelCheckpoint
+ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
+
+-- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled
+-- from the epoch number and the logs.
+local function format_path(pattern, epoch, logs)
+  return (pattern:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
+    local v = key == "epoch" and epoch or logs[key]
+    if v == nil then
+      error("ModelCheckpoint: filepath field {" .. key .. "} is not in the logs", 0)
+    end
+    if spec == "" then
+      return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
+    end
+    if not spec:match("[dfgeFGExs]$") then
+      spec = spec .. (math.type(v) == "integer" and "d" or "g")
+    end
+    if spec:match("d$") then v = math.floor(v) end
+    return string.format("%" .. spec, v)
+  end))
+end
+M._format_path = format_path
+
+---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
+---Options: filepath, monitor, save_best_only, save_weights_only, mode,
+---initial_value_threshold, verbose.
+---Saves the model after every epoch to filepath (required; may be the first
+---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
+---filled from the epoch and the logs. save_best_only (false): only when
+---monitor ("val_loss") improved (mode "auto", "min", "max"; beyond
+---initial_value_threshold if given). save_weights_only (false): weights
+---without the architecture (model:save_weights).
+---@param opts table
+---@return wb.callbacks.ModelCheckpoint
+---Example: wb.callbacks.ModelCheckpoint{"ckpt/e{epoch:02d}.safetensors", save_best_only = true}
+function M.ModelCheckpoint(opts)
+  args.check("ModelCheckpoint", 1, opts, "table|string")
+  if type(opts) == "string" then opts = {filepath = opts} end
+  opts = opts or {}
+  if opts[1] and not opts.filepath then
+    opts.filepath, opts[1] = opts[1], nil
+  end
+  opts = check_opts(opts, {"filepath", "monitor", "save_best_only", "save_weights_only",
+    "mode", "initial_value_threshold", "verbose"}, "ModelCheckpoint")
+  if type(opts.filepath) ~= "string" then
+    error("ModelCheckpoint: filepath (a string) is required", 2)
+  end
+  local self = setmetatable({filepath = opts.filepath, monitor = opts.monitor or "val_loss",
+    save_best_only = opts.save_best_only == true,
+    save_weights_only = opts.save_weights_only == true,
+    threshold = opts.initial_value_threshold, verbose = opts.verbose}, ModelCheckpoint)
+  self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
+  return self
+end
+
+function ModelCheckpoint:on_train_begin(model)
+  check_begin(model, "on_train_begin")
+  self.model = model
+  self.best = self.threshold or (self.max and -math.huge or math.huge)
+end
+
+function ModelCheckpoint:_save(path)
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
+  if self.save_weights_only then self.model:save_weights(path)
+  else self.model:save(path) end
+  self.last_saved = path
+end
+
+---wb.callbacks.ModelCheckpoint:on_epoch_end(epoch, logs)
+---Called by fit after each epoch: saves the model (or its weights) when the
+---options say so.
+---@param epoch integer
+---@param logs table
+---Example: cb:on_epoch_end(1, {val_loss = 0.2}) -- fit does this
+function ModelCheckpoint:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
+  local path = format_path(self.filepath, epoch, logs)
+  if not self.save_best_only then return self:_save(path) end
+  local current = monitor_value(logs, self.monitor, "ModelCheckpoint")
+  if current == nil then return end
+  if (self.max and current > self.best) or (not self.max and current < self.best) then
+    if self.verbose then
+      io.stdout:write(string.format("epoch %d: %s improved from %.5f to %.5f, saving "
+        .. "model to %s\n", epoch, self.monitor, self.best, current, path))
+    end
+    self.best = current
+    self:_save(path)
+  end
+end
+
+-- }====================
+-- {==================== CSVLogger ====================
+
+local CSVLogger = {}
+CSVLogger.__index = CSVLogger
+CSVLogger.__name = "wb.callbacks.CSVLogger"
+
+---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
+---Writes one CSV row per epoch to filename: header "epoch,<sorted log
+---keys>", flushed after each row. opts: separator (","), append (false).
+---Also CSVLogger{filename, separator =, append =}.
+---@param filename string|table
+---@param opts? table
+---@return wb.callbacks.CSVLogger
+---Example: wb.callbacks.CSVLogger("plots/lab/log.csv")
+function M.CSVLogger(filename, opts)
+  args.check("CSVLogger", 1, filename, "string|table")
+  if type(filename) == "table" then
+    opts, filename = filename, filename[1] or filename.filename
+    opts = {separator = opts.separator, append = opts.append}
+  end
+  opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2)
+  if type(filename) ~= "string" then error("CSVLogger: filename (a string) is required", 2) end
+  return setmetatable({filename = filename, sep = opts.separator or ",",
+    append = opts.append == true}, CSVLogger)
+end
+
+function CSVLogger:on_train_begin(model)
+  check_begin(model, "on_train_begin")
+  if self.file then self.file:close(); self.file = nil end -- a run that raised
+  self.model = model
+  self.header = true
+  if self.append then
+    local f = io.open(self.filename, "r")
+    if f then
+      self.header = (f:read("l") or "") == ""
+      f:close()
+    end
+  end
+  local f, err = io.open(self.filename, self.append and "a" or "w")
+  if not f then error("CSVLogger: " .. err, 0) end
+  self.file, self.keys = f, nil
+end
+
+local function csv_value(v)
+  if v == nil then return "NA" end
+  if math.type(v) == "integer" then return tostring(v) end
+  if type(v) == "number" then return string.format("%.10g", v) end
+  return tostring(v)
+end
+
+---wb.callbacks.CSVLogger:on_epoch_end(epoch, logs)
+---Called by fit after each epoch: appends the epoch's row.
+---@param epoch integer
+---@param logs table
+---Example: cb:on_epoch_end(1, {loss = 0.5}) -- fit does this
+function CSVLogger:on_epoch_end(epoch, logs)
+  check_epoch(epoch, logs, "on_epoch_end")
+  if not self.keys then
+    local keys = {}
+    for k, v in pairs(logs) do if type(v) == "number" then keys[#keys + 1] = k end end
+    table.sort(keys)
+    self.keys = keys
+    if self.header then
+      self.file:write("epoch", self.sep, table.concat(keys, self.sep), "\n")
+    end
+  end
+  local row = {tostring(epoch)}
+  for i, k in ipairs(self.keys) do row[i + 1] = csv_value(logs[k]) end
+  self.file:write(table.concat(row, self.sep), "\n")
+  self.file:flush()
+end
+
+---wb.callbacks.CSVLogger:on_train_end()
+---Called by fit at the end: closes the file.
+---Example: cb:on_train_end() -- fit does this
+function CSVLogger:on_train_end()
+  if self.file then self.file:close(); self.file = nil end
+end
+
+-- }====================
+
+return M

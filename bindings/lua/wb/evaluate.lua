@@ -1,0 +1,104 @@
+-- wb/evaluate.lua: model:evaluate and model:predict (training = false,
+-- Keras batch_size 32), and the evaluation fit runs for validation.
+local wb = require "wb"
+local args = require "wb.args"
+local fa = require "wb.fit_args"
+local losses = require "wb.losses"
+local Sequential = wb.nn.SequentialClass
+local M = {}
+
+local check_keys, check_int, check_data = fa.check_keys, fa.check_int, fa.check_data
+local as_dataset, is_tensor = fa.as_dataset, fa.is_tensor
+
+
+-- Larger internal batches make evaluation faster; the result (a mean over
+-- samples) does not depend on the batch size except for float rounding.
+M.EVAL_BATCH = 500
+local EVAL_BATCH = M.EVAL_BATCH
+
+-- Mean loss (incl. the L2 penalty) and accuracy over a dataset; lossf is
+-- a loss object of wb/losses.lua.
+function M.eval_dataset(self, lossf, ds, batch)
+  local n = #ds
+  if n == 0 then error("evaluate: the dataset is empty", 0) end
+  local perm = self._eval_perm
+  if not perm or #perm < n then
+    local t = {}
+    for i = 1, n do t[i] = i end
+    perm = wb.tensor(t)
+    self._eval_perm = perm
+  end
+  local loss_sum, correct_sum = 0, 0
+  for first = 1, n, batch do
+    local count = n - first + 1
+    if count > batch then count = batch end
+    local x, y = ds:batch(perm, first, count)
+    local loss, correct = lossf:value(self, x, y, false)
+    loss_sum = loss_sum + loss * count
+    correct_sum = correct_sum + correct
+  end
+  return loss_sum / n + self:l2_penalty(), correct_sum / n
+end
+
+---wb.Sequential:evaluate(ds, y, opts) -> table
+---{loss = l, accuracy = a} of the model on a dataset, or on inputs x (a
+---float32 [n, 784] tensor in [0, 1] or uint8, scaled by 1/255) and labels
+---y, with training = false. loss includes the L2 penalty (as Keras).
+---opts: batch_size (32; computed in batches of up to 500, same result up
+---to rounding), loss (as fit's: "sparse_categorical_crossentropy", the
+---default, "mse" or a function, see wb.losses), verbose (ignored).
+---evaluate(ds, opts) is evaluate(ds, nil, opts).
+---@param ds wb.Dataset|wb.Tensor
+---@param y? wb.Tensor|table
+---@param opts? table
+---@return table
+---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
+function Sequential:evaluate(ds, y, opts)
+  check_data(ds, "evaluate")
+  args.opt("evaluate", 2, y, "wb.Tensor|table")
+  args.opt("evaluate", 3, opts, "table")
+  if type(y) == "table" and not is_tensor(y) then opts, y = y, nil end
+  opts = opts or {}
+  check_keys(opts, {"batch_size", "loss", "verbose"}, "evaluate")
+  local bs = check_int(opts.batch_size or 32, "batch_size", "evaluate", 1)
+  ds = as_dataset(ds, y, "evaluate")
+  local lossf = losses._get(opts.loss, self, "eval", "evaluate")
+  if #ds == 0 then error("evaluate: the dataset is empty", 2) end
+  local loss, acc = M.eval_dataset(self, lossf, ds, math.max(bs, EVAL_BATCH))
+  return {loss = loss, accuracy = acc}
+end
+
+---wb.Sequential:predict(x, opts) -> wb.Tensor
+---The model's output for every sample as a new float32 [n, n_classes]
+---tensor (class probabilities for a softmax head), training = false. x: a
+---dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (scaled by
+---1/255). opts: batch_size.
+---@param x wb.Dataset|wb.Tensor
+---@param opts? table
+---@return wb.Tensor
+---Example: local pred = m:predict(wb.image.to_mnist(img)):argmax(2):get(1) - 1
+function Sequential:predict(x, opts)
+  check_data(x, "predict")
+  args.opt("predict", 2, opts, "table")
+  opts = opts or {}
+  check_keys(opts, {"batch_size", "verbose"}, "predict")
+  local bs = math.max(check_int(opts.batch_size or 32, "batch_size", "predict", 1),
+    EVAL_BATCH)
+  local ds = as_dataset(x, nil, "predict")
+  local n = #ds
+  local out
+  local perm = {}
+  for i = 1, n do perm[i] = i end
+  perm = wb.tensor(n > 0 and perm or {0})
+  for first = 1, n, bs do
+    local count = math.min(bs, n - first + 1)
+    local xb = ds:batch(perm, first, count)
+    local y = self:forward(xb, false)
+    if not out then out = wb.zeros(n, y:shape()[2]) end
+    out:rows(first, first + count - 1):copy(y)
+  end
+  return out or wb.zeros(0, 0)
+end
+
+
+return M

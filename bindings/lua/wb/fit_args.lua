@@ -1,0 +1,94 @@
+-- wb/fit_args.lua: argument checks shared by fit, evaluate and predict:
+-- option keys (with Keras aliases), integers, datasets or tensors as data,
+-- and the loss head the model must end with.
+local wb = require "wb"
+local util = require "wb.util"
+local args = require "wb.args"
+local M = {}
+
+local floor = math.floor
+
+function M.check_keys(opts, valid, fname)
+  util.check_options(opts, valid, fname, 3)
+end
+
+-- opts with aliases renamed; an unknown key is an error listing the names
+-- and the aliases, an alias given with its name is an error naming both.
+function M.resolve_keys(opts, valid, aliases, fname)
+  local known, out = {}, {}
+  for _, k in ipairs(valid) do known[k] = true end
+  for k, v in pairs(opts) do
+    local name = aliases[k]
+    if name and opts[name] ~= nil then
+      error(string.format("%s: options '%s' and '%s' are the same (%s is Keras's name " ..
+        "for %s); give one", fname, k, name, k, name), 3)
+    end
+    if not (name or known[k]) then
+      local al = {}
+      for a, n in pairs(aliases) do al[#al + 1] = a .. " = " .. n end
+      table.sort(al)
+      error(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)", fname,
+        tostring(k), table.concat(valid, ", "), table.concat(al, ", ")), 3)
+    end
+    out[name or k] = v
+  end
+  return out
+end
+
+function M.check_int(v, name, fname, min)
+  if math.type(v) ~= "integer" then
+    if type(v) == "number" and v == floor(v) then v = floor(v)
+    else error(string.format("%s: %s must be an integer, got %s", fname, name,
+      tostring(v)), 3) end
+  end
+  if v < min then
+    error(string.format("%s: %s must be >= %d, got %d", fname, name, min, v), 3)
+  end
+  return v
+end
+
+function M.is_dataset(x)
+  return type(x) == "table" and type(x.batch) == "function" and x.labels ~= nil
+end
+
+function M.is_tensor(x)
+  return type(x) == "userdata" and pcall(function() return x.numel end)
+    and type(x.numel) == "function"
+end
+
+-- Argument 1 of evaluate and predict: a dataset (or a table that acts as
+-- one) or a tensor.
+function M.check_data(x, fname)
+  if not (M.is_dataset(x) or M.is_tensor(x)) then
+    args.check(fname, 1, x, "wb.Dataset|wb.Tensor", 4)
+  end
+end
+
+-- A dataset over a tensor of inputs ([n, ...] float in [0, 1] or uint8)
+-- and labels (uint8 [n]; zeros when only predicting).
+function M.as_dataset(x, y, fname)
+  if M.is_dataset(x) then return x end
+  if not M.is_tensor(x) then
+    error(fname .. ": expected a dataset or a tensor [n, 784], got " .. tostring(x), 3)
+  end
+  local n = #x
+  if y == nil then y = wb.new_tensor({n}, "uint8") end
+  return wb.data.Dataset(x, y, "input")
+end
+
+-- The loss layer: the last layer must be a Dense with softmax (or linear
+-- logits); the cross-entropy is fused with it.
+function M.check_head(self, fname, level)
+  level = level or 3
+  local last = self[#self]
+  if not last then error(fname .. ": the model has no layers", level) end
+  local ok, act = pcall(function() return last.activation end)
+  if not ok or not last.backward_logits or (act ~= "softmax" and act ~= "linear") then
+    error(string.format("%s: the last layer must be Dense(..., {activation = "
+      .. "'softmax'}) (cross-entropy is fused with it), got %s", fname,
+      tostring(last)), level)
+  end
+  return last
+end
+
+return M

@@ -1,0 +1,168 @@
+-- wb/fit_loop.lua: the step loop of model:fit (one epoch), the per-step
+-- hooks, the step series (history.steps) and the divergence error object.
+--
+-- Speed: a training step makes a handful of C calls and no Lua garbage: the
+-- batch comes from the dataset's reused buffers, layers return views of
+-- their own buffers, the parameter lists are cached, and the progress bar
+-- is formatted at most 10 times a second. Without per-step callbacks and
+-- without log_every, a step does nothing more than that; with them, the
+-- logs table handed to the hooks is one table reused for every step, so
+-- the loop still makes no garbage (recording a step series grows its
+-- lists, every log_every steps).
+local wb = require "wb"
+local progress = require "wb.progress"
+local M = {}
+
+local huge = math.huge
+local clock = (wb.sys and wb.sys.time) or os.clock
+local bar_line = progress.bar_line
+
+-- {==================== divergence ====================
+
+local Diverged = {}
+Diverged.__index = Diverged
+Diverged.__name = "wb.Diverged"
+Diverged.__tostring = function(e) return e.message end
+M.Diverged = Diverged
+
+function M.diverged(epoch, step, loss, history, detail)
+  local msg
+  if detail then
+    msg = string.format("training diverged at epoch %d, step %d: %s", epoch, step, detail)
+  else
+    msg = string.format("training diverged: loss is %s at epoch %d, step %d",
+      loss ~= loss and "nan" or tostring(loss), epoch, step)
+  end
+  history.stopped = msg
+  return setmetatable({kind = "diverged", epoch = epoch, step = step, loss = loss,
+    history = history, message = msg}, Diverged)
+end
+local diverged = M.diverged
+
+-- }====================
+-- {==================== step logs and series ====================
+
+-- The keys fit writes into the per-step logs; any other key a callback
+-- wrote is recorded (at a logging step) and then removed.
+local STEP_KEYS = {epoch = true, step = true, batch_size = true, lr = true, loss = true,
+  accuracy = true}
+
+-- Append the numeric entries of logs to the step series; a series that is
+-- new starts with NaN for the earlier records, one absent this time gets NaN.
+local function record_step(steps, logs)
+  local i = #steps.step + 1
+  for k, v in pairs(logs) do
+    if type(v) == "number" then
+      local s = steps[k]
+      if not s then
+        s = {}
+        for j = 1, i - 1 do s[j] = 0 / 0 end
+        steps[k] = s
+      end
+      s[i] = v
+    end
+  end
+  for _, s in pairs(steps) do
+    if #s < i then s[i] = 0 / 0 end
+  end
+end
+
+-- An empty step series: the series fit always records.
+function M.new_steps()
+  return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
+end
+
+local function call_cbs(cbs, name, ...)
+  local stop = false
+  for i = 1, #cbs do
+    local cb = cbs[i]
+    local f = cb[name]
+    if f and f(cb, ...) == true then stop = true end
+  end
+  return stop
+end
+M.call_cbs = call_cbs
+
+-- }====================
+-- {==================== one epoch ====================
+
+-- The per-step work beyond the plain step: hooks after the step, the step
+-- series, the removal of the keys the hooks added. Returns true to stop.
+local function after_step(model, ctx, logs, total, correct, count)
+  local every, bcb = ctx.log_every, ctx.batch_cbs
+  local stop = false
+  logs.loss, logs.accuracy = total, correct / count
+  if bcb then stop = call_cbs(bcb, "on_train_batch_end", logs.step, logs) end
+  if every and logs.step % every == 0 then record_step(ctx.history.steps, logs) end
+  if bcb then
+    for k in pairs(logs) do
+      if not STEP_KEYS[k] then logs[k] = nil end
+    end
+  end
+  if stop then model.stop_training = true end
+  return model.stop_training == true
+end
+
+-- One epoch of training; returns loss_sum, data_sum, reg_sum, correct, seen
+-- (over the steps run: a per-step hook may stop the epoch early) or raises
+-- the divergence object. ctx.step counts the steps of the whole fit.
+function M.run_epoch(self, ctx, epoch)
+  local train, perm, bs, n, steps = ctx.train, ctx.perm, ctx.bs, ctx.n, ctx.steps
+  local lossf, opt, params, grads = ctx.loss, ctx.opt, ctx.params, ctx.grads
+  local l2, bar, bcb, logs = ctx.l2, ctx.bar, ctx.batch_cbs, ctx.step_logs
+  local hooked = bcb ~= nil or ctx.log_every ~= nil
+  local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
+  local next_draw = 0
+  if bar then bar.t0 = clock(); bar.epoch = epoch end
+  for step = 1, steps do
+    local first = (step - 1) * bs + 1
+    local count = n - first + 1
+    if count > bs then count = bs end
+    local gstep = ctx.step + 1
+    ctx.step = gstep
+    if hooked then
+      logs.epoch, logs.step, logs.batch_size = epoch, gstep, count
+      logs.loss, logs.accuracy, logs.lr = nil, nil, opt.lr
+      if bcb then
+        call_cbs(bcb, "on_train_batch_begin", gstep, logs)
+        logs.lr = opt.lr -- a hook may have set it: the lr this step uses
+      end
+    end
+    local x, y = train:batch(perm, first, count)
+    local loss, correct = lossf:value(self, x, y, true)
+    local reg = l2 and self:l2_penalty() or 0
+    local total = loss + reg
+    if total ~= total or total == huge or total == -huge then
+      error(diverged(epoch, step, total, ctx.history), 0)
+    end
+    self:zero_grad()
+    lossf:backward(self, x)
+    local ok, err = pcall(opt.step, opt, params, grads)
+    if not ok then
+      if wb.is_error(err) and err.code == "ENONFINITE" then
+        error(diverged(epoch, step, total, ctx.history, err), 0)
+      end
+      error(err, 0)
+    end
+    loss_sum = loss_sum + total * count
+    data_sum = data_sum + loss * count
+    reg_sum = reg_sum + reg * count
+    correct_sum = correct_sum + correct
+    seen = seen + count
+    local stop = hooked and after_step(self, ctx, logs, total, correct, count)
+    if bar then
+      local now = clock()
+      if now >= next_draw or step == steps or stop then
+        next_draw = now + 0.1
+        io.stdout:write(bar_line(bar, step, loss_sum, correct_sum, seen, now))
+        io.stdout:flush()
+      end
+    end
+    if stop then break end
+  end
+  return loss_sum, data_sum, reg_sum, correct_sum, seen
+end
+
+-- }====================
+
+return M

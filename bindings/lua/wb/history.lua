@@ -1,0 +1,62 @@
+-- wb/history.lua: wb.History, the per-epoch logs a fit returns (Keras's
+-- History callback, always attached). fit.lua fills it; the experiment
+-- runner stores it in run records.
+local History = {}
+History.__index = History
+History.__name = "wb.History"
+
+local SERIES = {"loss", "accuracy", "data_loss", "reg_loss", "epoch_time", "lr"}
+local VAL_SERIES = {"val_loss", "val_accuracy"}
+
+---wb.History
+---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
+---(empty without validation), data_loss, reg_loss (the L2 share of loss),
+---epoch_time (seconds), lr, one entry per epoch run; epochs (count);
+---stopped_epoch and best_epoch when a callback set them; with fit's
+---log_every = k, steps: the step series {step = {k, 2k, ...}, epoch, loss,
+---accuracy, lr, batch_size, and what per-step hooks wrote into their logs}
+---(the step's own values, not epoch means). tostring gives the last values.
+---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
+---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
+
+-- An empty History (every series present, so #h.val_loss is always valid).
+function History.new()
+  local h = setmetatable({epochs = 0}, History)
+  for _, k in ipairs(SERIES) do h[k] = {} end
+  for _, k in ipairs(VAL_SERIES) do h[k] = {} end
+  return h
+end
+
+-- Append one epoch's logs.
+function History:_record(logs)
+  self.epochs = self.epochs + 1
+  for k, v in pairs(logs) do
+    if type(v) == "number" then
+      local s = self[k]
+      if not s then s = {}; self[k] = s end
+      s[self.epochs] = v
+    end
+  end
+end
+
+---wb.History:last(key) -> number|nil
+---The last value of a series (nil when absent or empty).
+---@param key string
+---@return number|nil
+---Example: print(h:last("val_loss"))
+function History:last(key)
+  local s = self[key]
+  return s and s[#s]
+end
+
+function History:__tostring()
+  local parts = {string.format("History(%d epochs", self.epochs)}
+  for _, k in ipairs({"loss", "accuracy", "val_loss", "val_accuracy"}) do
+    local v = self:last(k)
+    if v then parts[#parts + 1] = string.format("%s %.4f", k, v) end
+  end
+  if self.stopped_epoch then parts[#parts + 1] = "stopped at " .. self.stopped_epoch end
+  return table.concat(parts, ", ") .. ")"
+end
+
+return History

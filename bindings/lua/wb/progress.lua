@@ -1,0 +1,34 @@
+-- wb/progress.lua: fit's output with verbose: the live bar on a terminal
+-- (formatted at most 10 times a second by the caller) and one line per
+-- epoch.
+local M = {}
+
+local floor = math.floor
+
+-- State of the live bar; draw() formats only when called (<= 10 Hz).
+function M.bar_line(p, step, loss_sum, correct, seen, now)
+  local width = 24
+  local done = floor(width * step / p.steps)
+  local bar = string.rep("=", done) .. (done < width and ">" or "") ..
+    string.rep(".", width - done - 1)
+  local elapsed = now - p.t0
+  local eta = step > 0 and elapsed / step * (p.steps - step) or 0
+  local wd = #tostring(p.steps)
+  return string.format("\repoch %d/%d %" .. wd .. "d/%d [%s] ETA %3.0fs  loss %.4f  acc %.4f",
+    p.epoch, p.epochs, step, p.steps, bar:sub(1, width), eta,
+    seen > 0 and loss_sum / seen or 0, seen > 0 and correct / seen or 0)
+end
+
+function M.epoch_line(epoch, epochs, logs)
+  local s = {string.format("epoch %d/%d", epoch, epochs),
+    string.format("loss %.4f", logs.loss), string.format("acc %.4f", logs.accuracy)}
+  if logs.val_loss then
+    s[#s + 1] = string.format("val_loss %.4f", logs.val_loss)
+    s[#s + 1] = string.format("val_acc %.4f", logs.val_accuracy)
+  end
+  s[#s + 1] = string.format("%.1fs", logs.epoch_time)
+  return table.concat(s, "  ")
+end
+
+
+return M

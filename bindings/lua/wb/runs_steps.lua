@@ -1,0 +1,36 @@
+-- wb/runs_steps.lua: the step series of run records (history.steps, kept
+-- when the config sets log_every) averaged over seeds, for
+-- wb.Runs:plot_curves(name, {x = "step"}).
+local stats = require "wb.runs_stats"
+local M = {}
+
+-- x (the logged step numbers, sorted), mean and std over the runs that
+-- logged `name` at each of them; raises (at the caller of plot_curves) when
+-- no run has that step series.
+function M.curve(rs, name, variant)
+  local at, xs = {}, {}
+  for _, r in ipairs(rs) do
+    local st = type(r.history) == "table" and r.history.steps
+    local s, x = type(st) == "table" and st[name], type(st) == "table" and st.step
+    if type(s) == "table" and type(x) == "table" then
+      for i = 1, #x do
+        local v, step = s[i], x[i]
+        if type(v) == "number" and type(step) == "number" then
+          if not at[step] then at[step] = {}; xs[#xs + 1] = step end
+          local l = at[step]
+          l[#l + 1] = v
+        end
+      end
+    end
+  end
+  if #xs == 0 then
+    error(string.format("wb.Runs:plot_curves: variant '%s' has no step series '%s' "
+      .. "(history.steps: set log_every in the config)", tostring(variant), name), 3)
+  end
+  table.sort(xs)
+  local mean, std = {}, {}
+  for i, step in ipairs(xs) do mean[i], std[i] = stats.mean_std(at[step]) end
+  return xs, mean, std
+end
+
+return M

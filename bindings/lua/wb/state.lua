@@ -1,0 +1,190 @@
+-- wb/state.lua: model:save_state and fit's resume: the full training state
+-- in one safetensors file (written atomically), so that training 3 epochs
+-- straight and 2 epochs + save_state + fit{resume = path} 1 more give
+-- bit-identical weights and histories.
+--
+-- The file (Python: safetensors.numpy.load_file, and the header's
+-- __metadata__ for the rest):
+--   tensors  layers.<i>.weight / .bias      the weights (as model:save)
+--            optimizer.<name>.m / .v        the optimizer's buffers per
+--                                           parameter (SGD velocity is m,
+--                                           RMSprop's mean square is m)
+--   metadata format = "workbench-state"
+--            workbench.state   JSON {epoch (completed), step (global step
+--                              count), rng (wb.rng_state()), optimizer =
+--                              {name, config, iterations}}
+--            workbench.history JSON of the History (numbers to 17 digits,
+--                              so that they read back exactly)
+-- Not saved: callback state (an EarlyStopping's patience counter starts
+-- again on resume), the dataset and the fit options.
+local wb = require "wb"
+local cjson = require "cjson"
+local args = require "wb.args"
+local History = require "wb.history"
+local ckpt = require "wb.checkpoint"
+local Sequential = wb.nn.SequentialClass
+local M = {}
+
+local SLOT_NAMES = {"m", "v"}
+
+-- {==================== exact JSON ====================
+
+-- JSON of plain data with numbers to 17 significant digits (cjson keeps
+-- 14), NaN and infinities as null. Keys are strings or list indices.
+local function encode(v, out)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
+    elseif math.type(v) == "integer" then out[#out + 1] = tostring(v)
+    else out[#out + 1] = string.format("%.17g", v) end
+  elseif t == "string" or t == "boolean" then
+    out[#out + 1] = cjson.encode(v)
+  elseif t == "table" then
+    if #v > 0 or next(v) == nil then
+      out[#out + 1] = "["
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out)
+      end
+      out[#out + 1] = "]"
+    else
+      out[#out + 1] = "{"
+      local first = true
+      for k, x in pairs(v) do
+        if type(k) == "string" and type(x) ~= "function" then
+          if not first then out[#out + 1] = "," end
+          first = false
+          out[#out + 1] = cjson.encode(k) .. ":"
+          encode(x, out)
+        end
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    out[#out + 1] = "null"
+  end
+  return out
+end
+
+-- Decoded JSON back to Lua: null -> NaN inside lists (a series keeps its
+-- length), integral floats that were integers -> integers for counts.
+local function undecode(v)
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do out[k] = undecode(x) end
+    return out
+  end
+  if v == cjson.null then return 0 / 0 end
+  return v
+end
+
+-- }====================
+-- {==================== save ====================
+
+---wb.Sequential:save_state(path) -> wb.Sequential
+---Writes the full training state after a fit (weights, optimizer state with
+---its moments and step count, completed epochs, global step, RNG state,
+---history) atomically to a safetensors file; model:fit(train, {resume =
+---path, epochs = n}) continues from it bit for bit. Python reads it with
+---safetensors (tensors layers.<i>.weight, optimizer.<name>.m/.v; JSON in
+---the metadata). Callback state is not saved.
+---@param path string
+---@return wb.Sequential
+---Example: m:fit(d.train, {epochs = 2}); m:save_state("s.safetensors")
+---  m:fit(d.train, {epochs = 3, resume = "s.safetensors"})
+function Sequential:save_state(path)
+  args.check("save_state", 1, path, "string")
+  local h, opt = rawget(self, "history"), rawget(self, "optimizer")
+  if not h or not opt then
+    error("save_state: the model has no training state yet (call fit first)", 2)
+  end
+  if type(opt) ~= "userdata" or not opt.state then
+    error("save_state: the optimizer " .. tostring(opt) .. " cannot export its state "
+      .. "(a wb.optim optimizer can)", 2)
+  end
+  local names, tensors = ckpt.named_params(self)
+  local map = {}
+  for i, name in ipairs(names) do map[name] = tensors[i] end
+  local os = opt:state()
+  for i, b in ipairs(os.buffers) do
+    local p = (i - 1) // os.slots + 1
+    map[string.format("optimizer.%s.%s", names[p], SLOT_NAMES[(i - 1) % os.slots + 1])] = b
+  end
+  local config = opt:config()
+  local st = {epoch = h.epochs, step = rawget(self, "_fit_step") or 0, rng = wb.rng_state(),
+    optimizer = {name = config.name, config = config, iterations = os.iterations}}
+  wb.io.save_safetensors(path, map, {format = "workbench-state",
+    ["workbench.version"] = tostring(wb.version),
+    ["workbench.state"] = table.concat(encode(st, {})),
+    ["workbench.history"] = table.concat(encode(h, {}))})
+  return self
+end
+
+-- }====================
+-- {==================== resume ====================
+
+-- Restores the state of file `path` into model: weights, the optimizer's
+-- state (into `opt` when given: it must be of the saved kind; else a new
+-- optimizer with the saved hyper-parameters), the RNG. Returns {epoch,
+-- step, history, optimizer}. Errors name the file.
+function M.resume(model, path, opt)
+  local file, meta = wb.io.load_safetensors(path)
+  if type(meta) ~= "table" or meta.format ~= "workbench-state" then
+    error(string.format("fit: resume: %s is not a training state (format %s, expected "
+      .. "workbench-state, written by model:save_state)", path,
+      tostring(meta and meta.format)), 0)
+  end
+  local ok, st = pcall(cjson.decode, meta["workbench.state"] or "")
+  local ok2, hist = pcall(cjson.decode, meta["workbench.history"] or "")
+  if not (ok and ok2 and type(st) == "table" and type(hist) == "table") then
+    error("fit: resume: " .. path .. ": bad workbench.state or workbench.history metadata", 0)
+  end
+  local weights, buffers = {}, {}
+  for name, t in pairs(file) do
+    if name:match("^optimizer%.") then buffers[name] = t else weights[name] = t end
+  end
+  local saved = st.optimizer or {}
+  if opt then
+    if opt.name ~= saved.name then
+      error(string.format("fit: resume: %s holds the state of a %s optimizer, the "
+        .. "optimizer given is %s", path, tostring(saved.name), tostring(opt)), 0)
+    end
+  else
+    local cfg = {}
+    for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end
+    opt = wb.optim.new(tostring(saved.name), cfg)
+  end
+  local names = ckpt.named_params(model)
+  local params = model:parameters()
+  local slots, bufs = opt:state().slots, {}
+  local iterations = math.tointeger(saved.iterations) or 0
+  if iterations > 0 then
+    for p = 1, #names do
+      for k = 1, slots do
+        local key = string.format("optimizer.%s.%s", names[p], SLOT_NAMES[k])
+        if not buffers[key] then
+          error(string.format("fit: resume: %s has no tensor '%s'", path, key), 0)
+        end
+        bufs[#bufs + 1] = buffers[key]
+      end
+    end
+  end
+  local okw, err = pcall(ckpt.apply, model, path, weights)
+  if not okw then error("fit: resume: " .. tostring(err), 0) end
+  opt:set_state(iterations > 0 and params or {}, bufs, iterations)
+  wb.set_rng_state(st.rng)
+  local h = History.new()
+  for k, v in pairs(undecode(hist)) do h[k] = v end
+  h.epochs = math.tointeger(h.epochs) or 0
+  for _, k in ipairs{"best_epoch", "stopped_epoch"} do h[k] = math.tointeger(h[k]) end
+  for _, k in ipairs{"step", "epoch", "batch_size"} do
+    local s = h.steps and h.steps[k]
+    if s then for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end end
+  end
+  return {epoch = math.tointeger(st.epoch) or 0, step = math.tointeger(st.step) or 0,
+    history = h, optimizer = opt}
+end
+
+-- }====================
+
+return M

@@ -1,0 +1,256 @@
+-- test_fit_steps.lua: the training loop step by step: per-step hooks
+-- (Keras order, logs, stopping), the hook-name check, the step series of
+-- log_every, and the no-garbage step loop with a per-step callback.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local nn, cb = wb.nn, wb.callbacks
+
+-- {==================== fixtures ====================
+
+-- d features in [0, 1], k classes from a fixed random linear map (own LCG).
+local function make_data(n, d, k, seed)
+  local s = seed
+  local function rnd()
+    s = (s * 1103515245 + 12345) % 2147483648
+    return s / 2147483648
+  end
+  local proj = {}
+  for j = 1, d * k do proj[j] = rnd() - 0.5 end
+  local rows, labels = {}, wb.new_tensor({n}, "uint8")
+  for i = 1, n do
+    local r, best, arg = {}, -math.huge, 0
+    for j = 1, d do r[j] = rnd() end
+    for c = 1, k do
+      local z = 0
+      for j = 1, d do z = z + r[j] * proj[(c - 1) * d + j] end
+      if z > best then best, arg = z, c - 1 end
+    end
+    rows[i] = r
+    labels:set(i, arg)
+  end
+  return wb.data.Dataset(wb.tensor(rows), labels, "synthetic")
+end
+
+local function tiny_model(seed, l2)
+  wb.seed(seed)
+  return nn.Sequential{nn.Dense(20, 16, {activation = "relu", l2 = l2}),
+    nn.Dense(16, 3, {activation = "softmax"})}
+end
+
+local data = make_data(120, 20, 3, 11)
+
+-- A callback that logs every hook call as "name:arg" and copies the logs.
+local function tracer()
+  local t = {calls = {}, steps = {}}
+  local function add(name, a) t.calls[#t.calls + 1] = name .. ":" .. tostring(a) end
+  function t:on_train_begin() add("train_begin", "") end
+  function t:on_epoch_begin(e) add("epoch_begin", e) end
+  function t:on_train_batch_begin(s, logs)
+    add("batch_begin", s)
+    T.eq(logs.loss, nil, "no loss before the step")
+  end
+  function t:on_train_batch_end(s, logs)
+    add("batch_end", s)
+    local c = {}
+    for k, v in pairs(logs) do c[k] = v end
+    self.steps[#self.steps + 1] = c
+  end
+  function t:on_epoch_end(e) add("epoch_end", e) end
+  function t:on_train_end() add("train_end", "") end
+  return t
+end
+
+-- }====================
+-- {==================== per-step hooks ====================
+
+T.test("per-step hooks: called once per step, Keras order, the step's logs", function()
+  local m, tr = tiny_model(1, 1e-3), tracer()
+  local h = m:fit(data, {epochs = 2, batch_size = 50, verbose = false, seed = 3,
+    optimizer = wb.optim.SGD{lr = 0.1}, callbacks = {tr}})
+  local want = {"train_begin:"}
+  for e = 1, 2 do
+    want[#want + 1] = "epoch_begin:" .. e
+    for s = 1, 3 do
+      local g = (e - 1) * 3 + s
+      want[#want + 1] = "batch_begin:" .. g
+      want[#want + 1] = "batch_end:" .. g
+    end
+    want[#want + 1] = "epoch_end:" .. e
+  end
+  want[#want + 1] = "train_end:"
+  T.eq(table.concat(tr.calls, " "), table.concat(want, " "))
+  T.eq(#tr.steps, 6)
+  for i, s in ipairs(tr.steps) do
+    T.eq(s.step, i); T.eq(s.epoch, (i - 1) // 3 + 1)
+    T.eq(s.batch_size, i % 3 == 0 and 20 or 50)
+    T.near(s.lr, 0.1, 1e-7)
+    T.ok(s.accuracy >= 0 and s.accuracy <= 1 and s.accuracy * s.batch_size
+      == math.floor(s.accuracy * s.batch_size + 0.5), "accuracy " .. s.accuracy)
+  end
+  -- the epoch's loss is the batch-size-weighted mean of its steps' losses
+  for e = 1, 2 do
+    local sum = 0
+    for i = (e - 1) * 3 + 1, e * 3 do sum = sum + tr.steps[i].loss * tr.steps[i].batch_size end
+    T.near(sum / 120, h.loss[e], 1e-12, "epoch " .. e)
+  end
+end)
+
+T.test("Lambda takes the per-step hooks; the lr a begin hook sets is used", function()
+  local m, seen = tiny_model(2), {}
+  local lam = cb.Lambda{
+    on_train_batch_begin = function(step) m.optimizer.lr = 0.01 * step end,
+    on_train_batch_end = function(step, logs) seen[step] = logs.lr end}
+  local before = m:get_weights()
+  m:fit(data, {epochs = 1, batch_size = 60, verbose = false, callbacks = {lam},
+    optimizer = wb.optim.SGD{lr = 1}})
+  T.eq(#seen, 2)
+  T.near(seen[1], 0.01, 1e-7); T.near(seen[2], 0.02, 1e-7)
+  -- lr 0 at every step: the weights do not move
+  local frozen = cb.Lambda{on_train_batch_begin = function() m.optimizer.lr = 0 end}
+  m:set_weights(before)
+  m:fit(data, {epochs = 1, batch_size = 60, verbose = false, callbacks = {frozen},
+    optimizer = wb.optim.SGD{lr = 1}})
+  local after = m:get_weights()
+  for i = 1, #before do
+    local d = after[i] - before[i]
+    T.eq(d:max(), 0); T.eq(d:min(), 0)
+  end
+end)
+
+T.test("a per-step hook that returns true ends the epoch there (Keras 3)", function()
+  local m, ends = tiny_model(3), 0
+  local stopper = cb.Lambda{
+    on_train_batch_end = function(step) return step == 2 end,
+    on_epoch_end = function() ends = ends + 1 end}
+  local tr = tracer()
+  local h = m:fit(data, {epochs = 3, batch_size = 30, verbose = false,
+    callbacks = {stopper, tr}})
+  T.eq(h.epochs, 1); T.eq(ends, 1); T.eq(#tr.steps, 2)
+  T.eq(h.stopped_epoch, 1)
+  T.near(h.loss[1], (tr.steps[1].loss + tr.steps[2].loss) / 2, 1e-12)
+end)
+
+T.test("a hook name that fit does not call is an error naming it", function()
+  local m = tiny_model(4)
+  T.check_error("callbacks%[1%].*'on_batch_end', which is no callback hook %(hooks: "
+    .. "on_train_begin, on_epoch_begin, on_train_batch_begin, on_train_batch_end",
+    function() m:fit(data, {verbose = false, callbacks = {{on_batch_end = function() end}}}) end)
+  local Cls = {}
+  Cls.__index = Cls
+  function Cls:on_epoch_ends() end
+  T.check_error("'on_epoch_ends', which is no callback hook", function()
+    m:fit(data, {verbose = false, callbacks = {setmetatable({}, Cls)}}) end)
+  T.check_error("callbacks%[1%] must be a table", function()
+    m:fit(data, {verbose = false, callbacks = {function() end}}) end)
+  T.check_error("on_epoch_end must be a function, got number", function()
+    m:fit(data, {verbose = false, callbacks = {{on_epoch_end = 1}}}) end)
+  T.check_error("Lambda: unknown option 'on_test_batch_end'", function()
+    cb.Lambda{on_test_batch_end = function() end} end)
+  T.check_error("Lambda: on_train_batch_end must be a function", function()
+    cb.Lambda{on_train_batch_end = 3} end)
+  -- the library's callbacks pass the check
+  m:fit(data, {verbose = false, callbacks = {cb.EarlyStopping{monitor = "loss"},
+    cb.ReduceLROnPlateau{monitor = "loss"}}})
+end)
+
+T.test("with a per-step callback a steady-state step still makes no garbage", function()
+  local ds = data:subset(1, 120)
+  local m = tiny_model(7)
+  local opt = wb.optim.Adam{}
+  local counter = {n = 0, sum = 0}
+  function counter:on_train_batch_begin(_, logs) self.sum = self.sum + logs.lr end
+  function counter:on_train_batch_end(_, logs) self.n = self.n + 1; self.sum = self.sum + logs.loss end
+  local function garbage(bs)
+    m:fit(ds, {epochs = 1, batch_size = bs, verbose = false, optimizer = opt,
+      callbacks = {counter}})
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    m:fit(ds, {epochs = 1, batch_size = bs, verbose = false, optimizer = opt,
+      callbacks = {counter}})
+    local used = collectgarbage("count") - before
+    collectgarbage("restart")
+    return used
+  end
+  local n0 = counter.n
+  local few, many = garbage(60), garbage(2) -- 2 steps vs 60 steps
+  T.eq(counter.n - n0, 2 * 2 + 2 * 60, "the hook ran at every step")
+  T.ok(many - few < 1.0, string.format("%.2f KB more for 58 more steps", many - few))
+end)
+
+-- }====================
+-- {==================== step series ====================
+
+T.test("log_every: history.steps equals what a per-step callback sees", function()
+  local m, seen = tiny_model(5, 1e-3), {}
+  local lam = cb.Lambda{on_train_batch_end = function(step, logs)
+    T.eq(logs.gnorm, nil, "a key written at the previous step is gone")
+    seen[step] = {loss = logs.loss, accuracy = logs.accuracy, lr = logs.lr,
+      epoch = logs.epoch, batch_size = logs.batch_size}
+    if step % 4 == 0 then logs.gnorm = step * 1.5 end -- recorded in history.steps
+  end}
+  local h = m:fit(data, {epochs = 2, batch_size = 25, log_every = 2, verbose = false,
+    callbacks = {lam}, optimizer = wb.optim.SGD{lr = 0.05}})
+  -- 5 steps per epoch (120 / 25), 10 in all: logged at 2, 4, 6, 8, 10
+  local st = h.steps
+  T.eq(table.concat(st.step, ","), "2,4,6,8,10")
+  for i, step in ipairs(st.step) do
+    for _, k in ipairs{"loss", "accuracy", "lr", "epoch", "batch_size"} do
+      T.eq(st[k][i], seen[step][k], k .. " at step " .. step)
+    end
+    if step % 4 == 0 then T.eq(st.gnorm[i], step * 1.5)
+    else T.ok(st.gnorm[i] ~= st.gnorm[i], "NaN where the hook wrote nothing") end
+  end
+  T.eq(table.concat(st.batch_size, ","), "25,25,25,25,20", "step 10: the partial batch")
+  T.eq(table.concat(st.epoch, ","), "1,1,2,2,2")
+  -- without a callback the same series (same seeds)
+  local m2 = tiny_model(5, 1e-3)
+  local h2 = m2:fit(data, {epochs = 2, batch_size = 25, log_every = 2, verbose = false,
+    optimizer = wb.optim.SGD{lr = 0.05}})
+  T.eq(table.concat(h2.steps.loss, ","), table.concat(st.loss, ","))
+  T.eq(h2.steps.gnorm, nil)
+  T.eq(m2:fit(data, {verbose = false}).steps, nil, "no step series without log_every")
+  T.check_error("log_every must be >= 1, got 0", function()
+    m2:fit(data, {log_every = 0}) end)
+  T.check_error("log_every must be an integer, got 1.5", function()
+    m2:fit(data, {log_every = 1.5}) end)
+end)
+
+T.test("an experiment config with log_every keeps the step series; plot_curves x = step",
+    function()
+  local dir = T.tmpdir()
+  local script = dir .. "/steps.lua"
+  local f = assert(io.open(script, "w"))
+  f:write([[
+return wb.task{name = "steps", title = "steps",
+  experiment = {base = {hidden = 8, epochs = 1, batch_size = 50, log_every = 2,
+    subset = {train = 300, test = 100}}, seeds = {1, 2}},
+  report = function(task, runs) task:text("ok") end}
+]])
+  f:close()
+  local st, out, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, script,
+    dir .. "/root"))
+  T.eq(st, 0, tostring(out) .. tostring(err))
+  local recs = wb.runs.load_all(dir .. "/root/runs")
+  T.eq(#recs, 2)
+  for _, r in ipairs(recs) do
+    -- validation 0.1 of 300 leaves 270 rows: 6 steps of 50 (last 20)
+    T.eq(table.concat(r.history.steps.step, ","), "2,4,6")
+    T.eq(#r.history.steps.loss, 3)
+    T.eq(r.config.log_every, 2)
+  end
+  local p = wb.runs.Runs(recs):plot_curves("loss", {x = "step"})
+  local s = p.d.series[1]
+  T.eq(table.concat(s.x, ","), "2,4,6")
+  local a, b = recs[1].history.steps.loss[2], recs[2].history.steps.loss[2]
+  T.near(s.y[2], (a + b) / 2, 1e-12)
+  T.near(s.err[2], math.abs(a - b) / math.sqrt(2), 1e-12, "sample std of two seeds")
+  T.check_error("has no step series 'val_loss'", function()
+    wb.runs.Runs(recs):plot_curves("val_loss", {x = "step"}) end)
+  T.check_error('x must be "epoch", "time" or "step", got steps', function()
+    wb.runs.Runs(recs):plot_curves("loss", {x = "steps"}) end)
+end)
+
+-- }====================
+
+T.done()

@@ -1,0 +1,120 @@
+-- test_losses.lua: fit's and evaluate's `loss` option: the built-in MSE
+-- against its closed form and finite differences (alone and through the
+-- softmax head), a hand-written loss, fit(x, y, opts) with tensors.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local nn = wb.nn
+
+local s = 777
+local function rnd()
+  s = (s * 1103515245 + 12345) % 2147483648
+  return s / 2147483648
+end
+local function rand(m, n)
+  local rows = {}
+  for i = 1, m do
+    rows[i] = {}
+    for j = 1, n do rows[i][j] = rnd() end
+  end
+  return wb.tensor(rows)
+end
+local function labels(n, c)
+  local y = wb.new_tensor({n}, "uint8")
+  for i = 1, n do y:set(i, math.floor(rnd() * c)) end
+  return y
+end
+
+local x, y = rand(24, 6), labels(24, 4)
+
+local function model(seed)
+  wb.seed(seed)
+  return nn.Sequential{nn.Dense(6, 5, {activation = "tanh"}),
+    nn.Dense(5, 4, {activation = "softmax"})}
+end
+
+T.test("mse: value and gradient equal the closed form (Keras: mean over classes, batch)",
+    function()
+  local out, yy = rand(5, 3), labels(5, 3)
+  local v, g = wb.losses.mse(out, yy)
+  local sum = 0
+  for i = 1, 5 do
+    for j = 1, 3 do
+      local d = out:get(i, j) - (yy:get(i) == j - 1 and 1 or 0)
+      sum = sum + d * d
+      T.near(g:get(i, j), 2 * d / 15, 1e-7, "grad " .. i .. "," .. j)
+    end
+  end
+  T.near(v, sum / 15, 1e-7)
+  -- central differences of the value
+  for _, ij in ipairs{{1, 1}, {3, 2}, {5, 3}} do
+    local i, j, h = ij[1], ij[2], 1e-2
+    local o = out:get(i, j)
+    out:set(i, j, o + h); local up = wb.losses.mse(out, yy)
+    out:set(i, j, o - h); local down = wb.losses.mse(out, yy)
+    out:set(i, j, o)
+    T.near((up - down) / (2 * h), g:get(i, j), 1e-5, "fd " .. i .. "," .. j)
+  end
+  T.check_error("label 2 %(1%-based position%) is 3, expected 0..2", function()
+    wb.losses.mse(out, wb.tensor({0, 3, 1, 1, 1}):float()) end)
+end)
+
+T.test("fit with loss = mse: one SGD step moves the weights by the finite-difference gradient",
+    function()
+  local m = model(1)
+  local w = m[1].weight
+  local before = {}
+  for _, ij in ipairs{{1, 1}, {4, 3}, {6, 5}} do
+    local i, j, h = ij[1], ij[2], 1e-2
+    local o = w:get(i, j)
+    w:set(i, j, o + h); local up = m:evaluate(x, y, {loss = "mse", batch_size = 24}).loss
+    w:set(i, j, o - h); local down = m:evaluate(x, y, {loss = "mse", batch_size = 24}).loss
+    w:set(i, j, o)
+    before[#before + 1] = {i, j, o, (up - down) / (2 * h)}
+  end
+  m:fit(x, y, {loss = "mse", batch_size = 24, epochs = 1, shuffle = false, verbose = false,
+    optimizer = wb.optim.SGD{lr = 1}})
+  for _, b in ipairs(before) do
+    local step = b[3] - w:get(b[1], b[2]) -- lr 1: the gradient
+    T.ok(math.abs(step - b[4]) <= 2e-3 * math.abs(b[4]) + 2e-6,
+      string.format("w[%d][%d]: step %.8g, fd gradient %.8g", b[1], b[2], step, b[4]))
+  end
+  T.ok(math.abs(before[1][4]) > 1e-5, "a gradient that is not zero")
+end)
+
+T.test("a hand-written loss from the tensor basics equals the built-in mse", function()
+  local function my_mse(out, labels)
+    local n, c = out:size(1), out:size(2)
+    local onehot = wb.zeros(n, c)
+    for i = 1, n do onehot:set(i, labels:get(i) + 1, 1) end
+    local d = out - onehot
+    return d:pow(2):mean(), d * (2 / (n * c))
+  end
+  local h1 = model(2):fit(x, y, {loss = "mse", epochs = 3, batch_size = 8, seed = 1,
+    verbose = false, optimizer = wb.optim.SGD{lr = 0.5}})
+  local h2 = model(2):fit(x, y, {loss = my_mse, epochs = 3, batch_size = 8, seed = 1,
+    verbose = false, optimizer = wb.optim.SGD{lr = 0.5}})
+  for e = 1, 3 do T.near(h2.loss[e], h1.loss[e], 1e-6); T.eq(h2.accuracy[e], h1.accuracy[e]) end
+  T.ok(h1.loss[3] < h1.loss[1], "it learns")
+  local bad = function(out) return 1, out:sum(1) end
+  T.check_error("second result must be the gradient w.r.t. the output, a tensor of the "
+    .. "output's shape %[8, 4%]", function()
+    model(2):fit(x, y, {loss = bad, batch_size = 8, verbose = false}) end)
+  T.check_error("loss must be sparse_categorical_crossentropy, mse or a function", function()
+    model(2):fit(x, y, {loss = "hinge", verbose = false}) end)
+end)
+
+T.test("evaluate's loss option; fit(x, y) equals fit on the dataset", function()
+  local m = model(3)
+  local p = m:predict(x)
+  local want = wb.losses.mse(p, y)
+  T.near(m:evaluate(x, y, {loss = "mse"}).loss, want, 1e-6)
+  T.ok(math.abs(m:evaluate(x, y).loss - want) > 1e-3, "the default is cross-entropy")
+  local o = {epochs = 2, batch_size = 5, seed = 4, verbose = false}
+  local h1 = model(5):fit(x, y, o)
+  local h2 = model(5):fit(wb.data.Dataset(x, y), o)
+  T.eq(table.concat(h1.loss, ","), table.concat(h2.loss, ","))
+  T.check_error("fit: fit%(train, opts%) takes no third argument", function()
+    model(5):fit(wb.data.Dataset(x, y), o, {}) end)
+end)
+
+T.done()

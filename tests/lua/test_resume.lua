@@ -1,0 +1,107 @@
+-- test_resume.lua: model:save_state and fit{resume = path}: 3 epochs
+-- straight equal 2 epochs + save_state + resume 1 more, bit for bit
+-- (weights and history), for SGD with momentum, Adam and AdamW, with
+-- dropout and a step series; the state file's contents; errors.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local nn = wb.nn
+
+local s = 4242
+local function rnd()
+  s = (s * 1103515245 + 12345) % 2147483648
+  return s / 2147483648
+end
+local rows, y = {}, wb.new_tensor({90}, "uint8")
+for i = 1, 90 do
+  rows[i] = {}
+  local z = 0
+  for j = 1, 8 do rows[i][j] = rnd(); z = z + rows[i][j] * (j % 3 - 1) end
+  y:set(i, z > 0.2 and 2 or (z > -0.3 and 1 or 0))
+end
+local data = wb.data.Dataset(wb.tensor(rows), y, "synthetic")
+local train, val = data:subset(1, 70), data:subset(71, 90)
+
+local function model(seed)
+  wb.seed(seed)
+  return nn.Sequential{nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}), nn.Dropout(0.3),
+    nn.Dense(12, 3, {activation = "softmax"})}
+end
+
+local SERIES = {"loss", "accuracy", "val_loss", "val_accuracy", "data_loss", "reg_loss", "lr"}
+
+local function same_weights(a, b)
+  local wa, wb_ = a:get_weights(), b:get_weights()
+  for i = 1, #wa do
+    local d = wa[i] - wb_[i]
+    if d:max() ~= 0 or d:min() ~= 0 then return false, "weight " .. i end
+  end
+  return true
+end
+
+local dir = T.tmpdir()
+local optimizers = {
+  sgd = function() return wb.optim.SGD{lr = 0.1, momentum = 0.9, nesterov = true} end,
+  adam = function() return wb.optim.Adam{lr = 0.01} end,
+  adamw = function() return wb.optim.AdamW{lr = 0.01} end,
+}
+
+for _, name in ipairs{"sgd", "adam", "adamw"} do
+  T.test("resume is exact: 3 epochs = 2 + save_state + 1 (" .. name .. ", dropout)", function()
+    local o = {batch_size = 16, validation = val, verbose = false, seed = 9, log_every = 3}
+    local straight = model(1)
+    o.epochs, o.optimizer = 3, optimizers[name]()
+    local h3 = straight:fit(train, o)
+    local first = model(1)
+    o.epochs, o.optimizer = 2, optimizers[name]()
+    first:fit(train, o)
+    local path = dir .. "/" .. name .. ".safetensors"
+    first:save_state(path)
+    wb.randn(5) -- the RNG moves on; the state file restores it
+    local resumed = model(2) -- other initial weights: the file restores them
+    o.epochs, o.optimizer, o.seed = 3, nil, nil
+    o.resume = path
+    local hr = resumed:fit(train, o)
+    T.eq(hr.epochs, 3)
+    for _, k in ipairs(SERIES) do
+      T.eq(#hr[k], 3, k)
+      for e = 1, 3 do T.eq(hr[k][e], h3[k][e], k .. " epoch " .. e) end
+    end
+    for _, k in ipairs{"step", "loss", "lr", "epoch"} do
+      T.eq(table.concat(hr.steps[k], ","), table.concat(h3.steps[k], ","), "steps." .. k)
+    end
+    T.ok(same_weights(straight, resumed))
+    T.eq(tostring(resumed.optimizer), tostring(straight.optimizer))
+  end)
+end
+
+T.test("the state file: named tensors and JSON metadata; errors name the file", function()
+  local m = model(3)
+  m:fit(train, {epochs = 1, batch_size = 16, verbose = false, optimizer = wb.optim.Adam{}})
+  local path = dir .. "/s.safetensors"
+  m:save_state(path)
+  local file, meta = wb.io.load_safetensors(path)
+  T.ok(file["layers.1.weight"] and file["optimizer.layers.1.weight.m"]
+    and file["optimizer.layers.3.bias.v"], "weights and Adam moments by name")
+  T.eq(meta.format, "workbench-state")
+  local st = require("cjson").decode(meta["workbench.state"])
+  T.eq(st.epoch, 1); T.eq(st.step, 5); T.eq(st.optimizer.name, "adam")
+  T.eq(st.optimizer.iterations, 5)
+  local w = dir .. "/w.safetensors"
+  m:save_weights(w)
+  T.check_error("resume: " .. w:gsub("%p", "%%%0") .. " is not a training state", function()
+    model(3):fit(train, {epochs = 2, verbose = false, resume = w}) end)
+  T.check_error("holds the state of a adam optimizer, the optimizer given is SGD", function()
+    model(3):fit(train, {epochs = 2, verbose = false, resume = path,
+      optimizer = wb.optim.SGD{}}) end)
+  T.check_error("initial_epoch 0 differs from the 1 epochs of", function()
+    model(3):fit(train, {epochs = 2, verbose = false, resume = path, initial_epoch = 0}) end)
+  T.check_error("save_state: the model has no training state yet", function()
+    model(3):save_state(path) end)
+  -- initial_epoch without resume: the epochs are numbered on from it (Keras)
+  local seen = {}
+  model(3):fit(train, {epochs = 4, initial_epoch = 2, verbose = false,
+    callbacks = {wb.callbacks.Lambda{on_epoch_end = function(e) seen[#seen + 1] = e end}}})
+  T.eq(table.concat(seen, ","), "3,4")
+end)
+
+T.done()

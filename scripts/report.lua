@@ -77,15 +77,15 @@ end
 -- {==================== REPORT.md ====================
 -- Only the runs each task's README was made from (its runs.json), never
 -- other records that happen to share the folder.
-local recs, by_task = {}, {}
+local recs, by_task, all = {}, {}, {}
+for _, r in ipairs(wb.runs.load_all(wb.record.dir(root))) do all[r.task .. "-" .. r.hash] = r end
 for _, t in ipairs(tasks) do
   local list = read(out_dir .. "/" .. t .. "/runs.json")
   local ok, hashes = pcall(function() return require("cjson").decode(list).runs end)
   by_task[t] = {}
   for _, h in ipairs(ok and hashes or {}) do
-    local r = wb.runs.load_all(root .. "/runs", function(x) return x.task == t and x.hash == h
-      and x.status == "ok" end)[1]
-    if r then recs[#recs + 1] = r; table.insert(by_task[t], r) end
+    local r = all[t .. "-" .. h]
+    if r and r.status == "ok" then recs[#recs + 1] = r; table.insert(by_task[t], r) end
   end
 end
 local first = recs[1] and recs[1].config or {}

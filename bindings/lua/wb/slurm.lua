@@ -143,7 +143,7 @@ local function wait(job, on_poll)
     end
   end)
   if not ok then
-    run("scancel " .. job)
+    run("timeout 60 scancel " .. job) -- bounded: the controller may be gone
     io.stderr:write("cancelled Slurm job array ", job, "\n")
     error(err, 0)
   end

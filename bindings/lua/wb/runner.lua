@@ -7,6 +7,7 @@
 --   3. train: pending runs go to child processes, `workbench SCRIPT ARGS
 --      --run HASH`, J at a time (xargs -P); a child trains and measures
 --      its one run and writes its record; nothing else of the script runs;
+--      with --slurm, one Slurm job array instead (wb/slurm.lua);
 --   4. report: the task's report function runs once, here, on the records,
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
@@ -305,8 +306,9 @@ end
 ---wb.runner.main(task, argv, script) -> integer
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
----its README. Returns the exit status: 0, 1 when a run failed, 64 for a bad
----command line or an unknown --run hash. The workbench executable calls it
+---its README. Returns the exit status: 0, 1 when a run failed (or --gather
+---met a conflicting record), 64 for a bad command line or an unknown --run
+---hash. The workbench executable calls it
 ---when a script returns a task.
 ---@param task wb.Task
 ---@param argv table

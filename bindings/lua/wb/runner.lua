@@ -87,9 +87,8 @@ function M.options(argv)
         error(usage_error("--run expects a run's hash (hex digits), got '" .. o.run .. "'"), 0)
       end
     elseif a == "--list-runs" then o.list_runs = true
-    elseif a == "--slurm" then o.slurm = true
+    elseif a == "--slurm" or a == "--detach" then o[a:sub(3)] = true
     elseif a == "--sbatch" then o.sbatch = value(a)
-    elseif a == "--detach" then o.detach = true
     elseif a == "--gather" then o.gather = o.gather or {}; o.gather[#o.gather + 1] = value(a)
     elseif a == "--help" or a == "-h" then o.help = true
     elseif a:sub(1, 1) == "-" and #a > 1 then
@@ -99,7 +98,7 @@ function M.options(argv)
     end
     i = i + 1
   end
-  local why = slurm.check_options(o)
+  local why = slurm.check_options(o) -- how --slurm, --gather and the rest go together
   if why then error(usage_error(why), 0) end
   return o
 end
@@ -308,8 +307,7 @@ end
 ---not recorded in child processes, runs the task's report once and writes
 ---its README. Returns the exit status: 0, 1 when a run failed (or --gather
 ---met a conflicting record), 64 for a bad command line or an unknown --run
----hash. The workbench executable calls it
----when a script returns a task.
+---hash. The workbench executable calls it when a script returns a task.
 ---@param task wb.Task
 ---@param argv table
 ---@param script? string

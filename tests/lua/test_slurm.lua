@@ -107,17 +107,18 @@ local function start_cluster()
     .. "400 %s/munge/key", dir, dir, dir, dir, dir, dir, dir))
   write_conf(user)
   daemons.munged = dir .. "/munged.pid"
-  local st = T.sh(string.format("PATH=$PATH:/usr/sbin munged --socket=%s/munge/socket "
-    .. "--key-file=%s/munge/key --pid-file=%s --log-file=%s/munged.log --seed-file=%s/munge/seed",
-    dir, dir, daemons.munged, dir, dir))
-  if st ~= 0 then error("munged did not start:\n" .. logs()) end
+  -- a daemon that cannot start says why on stderr (a bad config) or in its log
+  local function start(name, cmd)
+    local st, out, err = sh("PATH=$PATH:/usr/sbin " .. cmd)
+    if st ~= 0 then error(string.format("%s did not start (exit %s): %s%s\n%s", name,
+      tostring(st), out, err, logs())) end
+  end
+  start("munged", string.format("munged --socket=%s/munge/socket --key-file=%s/munge/key "
+    .. "--pid-file=%s --log-file=%s/munged.log --seed-file=%s/munge/seed", dir, dir,
+    daemons.munged, dir, dir))
   daemons.slurmctld, daemons.slurmd = dir .. "/slurmctld.pid", dir .. "/slurmd.pid"
-  if sh("PATH=$PATH:/usr/sbin slurmctld -f " .. dir .. "/slurm.conf") ~= 0 then
-    error("slurmctld did not start:\n" .. logs())
-  end
-  if sh("PATH=$PATH:/usr/sbin slurmd -f " .. dir .. "/slurm.conf -N wbnode") ~= 0 then
-    error("slurmd did not start:\n" .. logs())
-  end
+  start("slurmctld", "slurmctld -f " .. dir .. "/slurm.conf")
+  start("slurmd", "slurmd -f " .. dir .. "/slurm.conf -N wbnode")
   -- the node is up when the controller calls it idle (at most 60 s)
   if not poll(300, function()
     local s, out = sh("sinfo -h -o %T")

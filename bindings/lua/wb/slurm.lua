@@ -209,7 +209,7 @@ function M.train(ex, pending, opts, describe)
     io.stderr:write(string.format("[%s %d/%d] %s seed %d: %s\n", ex.name, done, #pending,
       s.variant, s.seed, what))
   end
-  wait(job, function()
+  local function look()
     for i, s in ipairs(pending) do
       local path = record.path(ex.root, ex.name, s.hash)
       local rec = not seen[i] and (util.read_file(path) or before[i]) ~= before[i]
@@ -217,7 +217,20 @@ function M.train(ex, pending, opts, describe)
       if rec then seen[i] = true; report(i, describe(rec) .. " (Slurm job " .. job .. "_"
         .. i .. ")") end
     end
-  end)
+  end
+  wait(job, look)
+  -- a shared folder may show a record a little after its element ended (NFS
+  -- attribute caches): a few more looks while an element said EXIT 0 alone
+  for _ = 1, 10 do
+    local late = false
+    for i in ipairs(pending) do
+      local log = util.read_file((log_of:gsub("%%a", tostring(i)))) or ""
+      late = late or (not seen[i] and log:find("EXIT 0%s*$") ~= nil)
+    end
+    if not late then break end
+    os.execute("sleep 1")
+    look()
+  end
   local failures = {}
   for i, s in ipairs(pending) do
     if not seen[i] then

@@ -83,7 +83,7 @@ $(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
             libpng-dev zlib1g-dev libjansson-dev gnuplot-nox libreadline-dev lua-cjson \
             dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
-            ca-certificates git python3-scipy
+            ca-certificates git python3-scipy slurm-wlm munge openssh-server
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	  if [ $$p = npm ] && command -v npm >/dev/null 2>&1; then continue; fi; \

@@ -7,6 +7,7 @@
 --   3. train: pending runs go to child processes, `workbench SCRIPT ARGS
 --      --run HASH`, J at a time (xargs -P); a child trains and measures
 --      its one run and writes its record; nothing else of the script runs;
+--      with --slurm, one Slurm job array instead (wb/slurm.lua);
 --   4. report: the task's report function runs once, here, on the records,
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
@@ -16,6 +17,7 @@ local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
 local train = require "wb.train"
+local slurm = require "wb.slurm"
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -28,7 +30,8 @@ local M = {}
 -- {==================== options ====================
 
 M.USAGE = "options: --dataset mnist|fashion, --seeds N, --epochs N, --quick, --jobs N, "
-  .. "--fresh, --root DIR, --list-runs, --run HASH, --help"
+  .. "--fresh, --root DIR, --list-runs, --run HASH, --slurm, --sbatch OPTS, --detach, "
+  .. "--gather DIR, --help"
 M.MAX_JOBS = 256
 
 local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
@@ -38,7 +41,8 @@ local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
 ---Parses a task's command line: --dataset mnist|fashion, --seeds N,
 -----epochs N, --quick (2000 training / 500 test rows, at most 2 epochs,
 ---under <plots>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
------run HASH, --help; other arguments are kept in rest (task 2's files).
+-----run HASH, --slurm, --sbatch OPTS, --detach, --gather DIR (repeatable; see
+---wb.slurm), --help; other arguments are kept in rest (task 2's files).
 ---script_args are the options that decide the runs, for child commands. A
 ---bad option raises an error object with field usage.
 ---@param argv table
@@ -83,6 +87,9 @@ function M.options(argv)
         error(usage_error("--run expects a run's hash (hex digits), got '" .. o.run .. "'"), 0)
       end
     elseif a == "--list-runs" then o.list_runs = true
+    elseif a == "--slurm" or a == "--detach" then o[a:sub(3)] = true
+    elseif a == "--sbatch" then o.sbatch = value(a)
+    elseif a == "--gather" then o.gather = o.gather or {}; o.gather[#o.gather + 1] = value(a)
     elseif a == "--help" or a == "-h" then o.help = true
     elseif a:sub(1, 1) == "-" and #a > 1 then
       error(usage_error("unknown option " .. a .. " (" .. M.USAGE .. ")"), 0)
@@ -91,6 +98,8 @@ function M.options(argv)
     end
     i = i + 1
   end
+  local why = slurm.check_options(o) -- how --slurm, --gather and the rest go together
+  if why then error(usage_error(why), 0) end
   return o
 end
 
@@ -296,9 +305,9 @@ end
 ---wb.runner.main(task, argv, script) -> integer
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
----its README. Returns the exit status: 0, 1 when a run failed, 64 for a bad
----command line or an unknown --run hash. The workbench executable calls it
----when a script returns a task.
+---its README. Returns the exit status: 0, 1 when a run failed (or --gather
+---met a conflicting record), 64 for a bad command line or an unknown --run
+---hash. The workbench executable calls it when a script returns a task.
 ---@param task wb.Task
 ---@param argv table
 ---@param script? string
@@ -345,6 +354,7 @@ function M.main(task, argv, script)
     return 64
   end
   local jobs = opts.jobs or wb.sys.nproc()
+  local conflicts = opts.gather and slurm.gather(ex, opts.gather) or 0
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")
@@ -355,12 +365,16 @@ function M.main(task, argv, script)
   util.sweep_stale(task.dir)
   for _, s in ipairs(pending) do write_spec(ex, s) end
   local failures = {}
-  if #pending > 0 then failures = train_pending(ex, pending, jobs, script == nil) end
+  if #pending > 0 and opts.slurm then
+    local status
+    failures, status = slurm.train(ex, pending, opts, describe)
+    if not failures then return status end -- detached (a later run draws), or not submitted
+  elseif #pending > 0 then failures = train_pending(ex, pending, jobs, script == nil) end
   local runs = gather(ex)
   runs.failures = failures
   task:_report(runs, {failures = failures, trained = #pending - #failures,
     cached = #ex.specs - #pending, argv = argv, script = script})
-  return #failures == 0 and 0 or 1
+  return (#failures == 0 and conflicts == 0) and 0 or 1
 end
 
 ---wb.runner.run_experiment(ex, opts) -> wb.Runs

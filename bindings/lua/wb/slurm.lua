@@ -1,0 +1,333 @@
+-- wb/slurm.lua: a task's runs on other machines.
+--
+--   --slurm: the runs still to train go to ONE Slurm job array (sbatch
+--     --array=1-N), element i running line i of a commands file (the same
+--     absolute command --list-runs prints); the runner then waits (polling
+--     squeue), and gathers and draws as after a local training. A run whose
+--     element left no record is a failure named with its Slurm job id and
+--     log. --detach submits, prints the job id and returns.
+--   --gather DIR: records (and their weights) of this task's runs, copied
+--     from another root (GNU parallel over ssh without a shared folder),
+--     each checked by identity and never over a different record here.
+-- The cluster must see this root (records are written there by the array's
+-- elements), as Slurm clusters share home or project folders.
+local wb = require "wb"
+local util = require "wb.util"
+local record = require "wb.record"
+
+---wb.slurm
+---A task's pending runs as one Slurm job array (--slurm, --sbatch OPTS,
+-----detach) and records imported from another root (--gather DIR). The
+---runner calls these; a script never needs to.
+---Example: -- workbench scripts/task05_dropout.lua --slurm --sbatch "--time=1:00:00"
+local M = {}
+
+-- sbatch options the array itself sets: given in --sbatch they would break
+-- the mapping from elements to runs or the wait.
+M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
+  "--parsable", "--wrap"}
+
+-- Longest pause between two squeue polls, in seconds (a signal waits at
+-- most this long for sleep to end; clusters ask for sparse polling).
+M.MAX_POLL = 10
+
+---wb.slurm.check_options(opts) -> string | nil
+---Why a parsed command line's --slurm, --sbatch, --detach and --gather
+---options do not go together (nil when they do): --sbatch and --detach need
+-----slurm; --slurm and --gather train or import, so not with --run or
+-----list-runs; --jobs is for local processes; --sbatch may not set the
+---options the array sets itself (M.RESERVED).
+---@param opts table
+---@return string|nil
+---Example: print(wb.slurm.check_options{sbatch = "--time=5"})
+function M.check_options(o)
+  if o.sbatch and not o.slurm then return "--sbatch passes options to sbatch: it needs --slurm" end
+  if o.detach and not o.slurm then return "--detach leaves a Slurm job array: it needs --slurm" end
+  for _, x in ipairs{"slurm", "gather"} do
+    for _, y in ipairs{"run", "list_runs"} do
+      if o[x] and o[y] then
+        return string.format("--%s does not go with --%s", x, (y:gsub("_", "-")))
+      end
+    end
+  end
+  if o.slurm and o.jobs then
+    return "--jobs is the number of local processes; with --slurm, Slurm places the runs "
+      .. "(give it --sbatch \"--cpus-per-task=N\" and the like)"
+  end
+  for word in (o.sbatch or ""):gmatch("%S+") do
+    local name = word:match("^(%-%-?[%w%-]+)")
+    for _, r in ipairs(M.RESERVED) do
+      if name == r or (#r == 2 and word:sub(1, 2) == r) then
+        return string.format("--sbatch: %s is set by workbench (one array element per run, "
+          .. "its log, the wait); leave it out", word)
+      end
+    end
+  end
+  return nil
+end
+
+-- {==================== the job array ====================
+
+-- Output of a shell command (stderr included, the shell's own syntax
+-- errors too) and whether it exited 0.
+local function run(cmd)
+  local p = assert(io.popen("sh -c " .. util.shell_quote(cmd) .. " 2>&1"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok == true, code
+end
+
+-- The element script: line $SLURM_ARRAY_TASK_ID of the commands file, run
+-- with one BLAS thread per CPU Slurm gave it; "EXIT n" ends its log (a log
+-- without it was cut short: time limit, cancellation, a lost node).
+local function element_script(commands)
+  return table.concat({"#!/bin/sh",
+    "# written by workbench --slurm: array element i trains the run on line i of",
+    "# " .. commands,
+    "cmd=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" " .. util.shell_quote(commands) .. ")",
+    "if [ -z \"$cmd\" ]; then",
+    "  echo \"no run on line $SLURM_ARRAY_TASK_ID of " .. commands:gsub("[\"$`\\]", "") .. "\"",
+    "  echo 'EXIT 2'; exit 2",
+    "fi",
+    "export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\"",
+    "sh -c \"$cmd\"", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
+end
+
+-- Submits the array; returns its job id and the log pattern ("%a": index),
+-- or nil and why sbatch could not.
+local function submit(ex, pending, sbatch)
+  local _, found = run("command -v sbatch")
+  if not found then
+    return nil, "sbatch is not on PATH (run where Slurm's client commands are, or install "
+      .. "slurm-client)"
+  end
+  local dir = record.dir(ex.root) .. "/slurm"
+  local lines, hashes = {}, {}
+  for i, s in ipairs(pending) do lines[i] = ex.command(s.hash); hashes[i] = s.hash end
+  local tag = ex.name .. "-" .. util.fnv1a64(table.concat(hashes, " "))
+  local commands, script = dir .. "/" .. tag .. ".commands", dir .. "/" .. tag .. ".sh"
+  util.write_file(commands, table.concat(lines, "\n") .. "\n")
+  util.write_file(script, element_script(commands))
+  local logs = record.dir(ex.root) .. "/logs"
+  wb.sys.mkdir_p(logs)
+  -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
+  local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
+    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending,
+    util.shell_quote(logs .. "/" .. ex.name .. "-slurm-%A_%a.log"), util.shell_quote(script))
+  local out, ok, code = run(cmd)
+  local job = out:match("^%s*(%d+)[;%s]")
+  if not ok or not job then
+    return nil, string.format("sbatch failed (exit %s): %s\ncommand: %s", tostring(code),
+      out:gsub("%s+$", ""), cmd)
+  end
+  return job, logs .. "/" .. ex.name .. "-slurm-" .. job .. "_%a.log"
+end
+
+-- Waits until the array has left the queue; on_poll() after each look.
+-- An error (a signal) cancels the array first.
+local function wait(job, on_poll)
+  local pause, misses = 1, 0
+  local ok, err = pcall(function()
+    while true do
+      local out, fine = run("squeue -h -j " .. job .. " -o %i")
+      on_poll()
+      if fine and not out:find("%S") then return end
+      if not fine then
+        -- a finished array is forgotten after MinJobAge: "Invalid job id"
+        if out:find("Invalid job id", 1, true) then return end
+        misses = misses + 1
+        if misses > 30 then error("--slurm: squeue keeps failing: " .. out, 0) end
+      end
+      os.execute("sleep " .. pause)
+      pause = math.min(M.MAX_POLL, pause + 1)
+    end
+  end)
+  if not ok then
+    run("timeout 60 scancel " .. job) -- bounded: the controller may be gone
+    io.stderr:write("cancelled Slurm job array ", job, "\n")
+    error(err, 0)
+  end
+end
+
+-- Why element `id`'s run left no record: its log's error line, else what
+-- Slurm says of the element (a killed element has no "EXIT" line).
+local function why_failed(id, log)
+  local s = util.read_file(log)
+  if not s then
+    local st = run("scontrol -o show job " .. id)
+    return "no log; Slurm says " .. (st:match("JobState=%S+") or st:gsub("%s+$", ""))
+  end
+  local code = s:match("\nEXIT (%d+)%s*$") or s:match("^EXIT (%d+)%s*$")
+  local first
+  for l in s:gmatch("[^\n]+") do
+    if not (l:match("^%s") or l:match("^stack traceback") or l:match("^epoch %d")
+      or l:match("^EXIT %d")) then first = first or l end
+  end
+  if not code then
+    local st = run("scontrol -o show job " .. id)
+    return string.format("cut short (%s)%s", st:match("JobState=%S+") or "Slurm forgot it",
+      first and (": " .. first) or "")
+  end
+  return string.format("exit %s: %s", code, first or "no message")
+end
+
+---wb.slurm.train(ex, pending, opts, describe) -> table | nil, integer
+---Trains the pending runs of experiment ex as one Slurm job array and waits
+---for it; returns the failures ({spec, error, log, job}); or nil and the
+---exit status after submitting with opts.detach (0) or when sbatch refused
+---(1, its message on stderr). opts.sbatch: more sbatch options (split as
+---the shell splits words). describe(record) says how a run ended.
+---@param ex wb.Experiment
+---@param pending table
+---@param opts table
+---@param describe function
+---@return table|nil
+---@return integer|nil
+---Example: -- called by wb.runner.main for --slurm
+function M.train(ex, pending, opts, describe)
+  local job, log_of = submit(ex, pending, opts.sbatch)
+  if not job then
+    io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, log_of))
+    return nil, 1
+  end
+  io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
+    #pending, log_of:gsub("%%a", "*")))
+  if opts.detach then
+    io.stdout:write(job, "\n")
+    io.stderr:write(string.format("[%s] detached: run the task again without --slurm once "
+      .. "job %s has left the queue (squeue -j %s) to draw from its records\n", ex.name, job,
+      job))
+    return nil, 0
+  end
+  -- a record is new when its file differs from before (--fresh keeps the old)
+  local before, seen, done = {}, {}, 0
+  for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
+    s.hash)) or "" end
+  local function report(i, what)
+    done = done + 1
+    local s = pending[i]
+    io.stderr:write(string.format("[%s %d/%d] %s seed %d: %s\n", ex.name, done, #pending,
+      s.variant, s.seed, what))
+  end
+  local function look()
+    for i, s in ipairs(pending) do
+      local path = record.path(ex.root, ex.name, s.hash)
+      local rec = not seen[i] and (util.read_file(path) or before[i]) ~= before[i]
+        and util.read_json(path)
+      if rec then seen[i] = true; report(i, describe(rec) .. " (Slurm job " .. job .. "_"
+        .. i .. ")") end
+    end
+  end
+  wait(job, look)
+  -- a shared folder may show a record a little after its element ended (NFS
+  -- attribute caches): a few more looks while an element said EXIT 0 alone
+  for _ = 1, 10 do
+    local late = false
+    for i in ipairs(pending) do
+      local log = util.read_file((log_of:gsub("%%a", tostring(i)))) or ""
+      late = late or (not seen[i] and log:find("EXIT 0%s*$") ~= nil)
+    end
+    if not late then break end
+    os.execute("sleep 1")
+    look()
+  end
+  local failures = {}
+  for i, s in ipairs(pending) do
+    if not seen[i] then
+      local id, log = job .. "_" .. i, log_of:gsub("%%a", tostring(i))
+      local why = why_failed(id, log)
+      failures[#failures + 1] = {spec = s, job = id, log = log,
+        error = string.format("Slurm job %s: %s (log: %s)", id, why, log)}
+      report(i, "FAILED on Slurm job " .. id .. ": " .. why .. " (log: " .. log .. ")")
+    end
+  end
+  return failures
+end
+
+-- }====================
+
+-- {==================== gathering records ====================
+
+-- The files of run `hash` in runs folder src besides its record and spec:
+-- weights, best weights, artefacts ("<task>-<hash>.<kind>.json").
+local function companions(names, task, hash)
+  local out, prefix = {}, task .. "-" .. hash .. "."
+  for _, n in ipairs(names) do
+    local ext = n:sub(1, #prefix) == prefix and n:sub(#prefix + 1)
+    if ext and ext ~= "json" and ext ~= "spec" and not ext:find("%.tmp%.%d+$") then
+      out[#out + 1] = n
+    end
+  end
+  return out
+end
+
+local function copy(from, to)
+  local s = util.read_file(from)
+  if not s then error("--gather: cannot read " .. from, 0) end
+  util.write_file(to, s)
+end
+
+---wb.slurm.gather(ex, dirs) -> integer
+---Imports into ex's root the records of ex's runs found in each of dirs (a
+---root, or its runs folder), with their weights and artefacts: a record is
+---taken when it is well formed, its content's hash and task are those of its
+---file name and it is one of ex's runs; one already here is kept (an equal
+---one is counted, a different one is a conflict). Prints one line per dir
+---and one per problem; returns the number of problems (conflicts, malformed
+---or mislabelled records). A dir that is not a folder raises.
+---@param ex wb.Experiment
+---@param dirs table
+---@return integer
+---Example: -- workbench scripts/task05_dropout.lua --gather /mnt/other/plots
+function M.gather(ex, dirs)
+  local by_hash = {}
+  for _, s in ipairs(ex.specs) do by_hash[s.hash] = s end
+  local problems = 0
+  for _, dir in ipairs(dirs) do
+    local src = wb.sys.exists(dir .. "/runs") and (dir .. "/runs") or dir
+    local ok, names = pcall(wb.sys.listdir, src)
+    if not ok then wb.sys.fail("ENOENT", "--gather " .. dir .. ": not a folder of records") end
+    table.sort(names)
+    local n = {imported = 0, here = 0, other = 0}
+    local function problem(name, what)
+      problems = problems + 1
+      io.stderr:write(string.format("[%s] --gather: %s/%s: %s\n", ex.name, src, name, what))
+    end
+    for _, name in ipairs(names) do
+      local hash = name:sub(1, #ex.name + 1) == ex.name .. "-"
+        and name:sub(#ex.name + 2):match("^(%x+)%.json$")
+      local r, why = hash and record.read(src .. "/" .. name)
+      if not hash then -- another task's file, or not a record
+      elseif not r then problem(name, "not taken: " .. why)
+      elseif r.hash ~= hash or r.task ~= ex.name then
+        problem(name, string.format("not taken: its content is run %s of task %s", r.hash,
+          r.task))
+      elseif not by_hash[hash] then n.other = n.other + 1
+      else
+        local dest = record.path(ex.root, ex.name, hash)
+        local mine, theirs = util.read_file(dest), util.read_file(src .. "/" .. name)
+        if mine == theirs then n.here = n.here + 1
+        elseif mine then
+          problem(name, string.format("conflict: %s seed %d is recorded here with other "
+            .. "results (%s); kept this one (remove it to take the other)", r.variant, r.seed,
+            dest))
+        else
+          -- weights first: a record here means its files are here
+          for _, c in ipairs(companions(names, ex.name, hash)) do
+            copy(src .. "/" .. c, record.dir(ex.root) .. "/" .. c)
+          end
+          util.write_file(dest, theirs)
+          n.imported = n.imported + 1
+        end
+      end
+    end
+    io.stderr:write(string.format("[%s] gathered from %s: %d imported, %d already here, %d "
+      .. "of other runs left\n", ex.name, src, n.imported, n.here, n.other))
+  end
+  return problems
+end
+
+-- }====================
+
+wb.slurm = M
+return M

@@ -24,11 +24,12 @@ local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn
 
-local SKIPPED = {"wb.runs", "wb.experiment", "wb.task", "wb.study", "wb.report",
+local SKIPPED = {"wb.experiment", "wb.task", "wb.runner", "wb.spec", "wb.train",
   "wb.Sequential:save", "wb.Sequential:save_weights", "wb.Sequential:load_weights"}
 local SWEPT = {"wb.data.", "wb.Dataset:", "wb.callbacks.", "wb.measures.", "wb.nn.Sequential",
   "wb.Sequential:", "wb.plot.", "wb.Plot:", "wb.lab.", "wb.stats", "wb.Stats:", "wb.show",
-  "wb.image."}
+  "wb.image.", "wb.runs.", "wb.Runs:", "wb.record.", "wb.inference.", "wb.welch",
+  "wb.hessian.", "wb.losses."}
 
 local dir = T.tmpdir()
 

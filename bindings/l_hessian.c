@@ -75,15 +75,19 @@ static wb_hvp_layer tolayer(lua_State *L, int idx, int i, int *nparam)
     return l;
 }
 
-/* Operator(layers, x, y, loss, float64, max_rows, seed) */
+/* Operator(layers, x, y, loss, float64, max_rows, seed): every argument's
+ * type is checked in order before any value (loss's name, the number of
+ * layers), so a wrong type is reported at its own position. */
 static int l_operator(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     const wb_tensor *x = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
-    static const char *const losses[] = {"cross_entropy", "mse", NULL};
-    int loss = luaL_checkoption(L, 4, "cross_entropy", losses), f64 = lua_toboolean(L, 5);
+    luaL_optstring(L, 4, NULL);
+    int f64 = lua_toboolean(L, 5);
     lua_Integer rows = luaL_checkinteger(L, 6);
     lua_Integer seed = luaL_optinteger(L, 7, 1);
+    static const char *const losses[] = {"cross_entropy", "mse", NULL};
+    int loss = luaL_checkoption(L, 4, "cross_entropy", losses);
     int n = (int)luaL_len(L, 1), nparam = 0;
     luaL_argcheck(L, n >= 1 && n <= 4096, 1, "expected 1..4096 layers");
     wb_hvp_layer *ls = lua_newuserdatauv(L, (size_t)n * sizeof *ls, 0); /* GC-owned */

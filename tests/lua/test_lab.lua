@@ -71,7 +71,8 @@ else
     T.eq(two[1].variant, "dropout=0"); T.eq(two[6].variant, "dropout=0.3")
     local err = T.check_error("unknown key 'dropuot'", wb.runs.find, {root = root, dropuot = 1})
     T.ok(err:find("dropout", 1, true) and err:find("task", 1, true), err)
-    T.check_error("expected a table", wb.runs.find, "task05")
+    T.check_error("bad argument #1 to 'find' (table expected, got string)",
+      wb.runs.find, "task05")
   end)
 
   T.test("a run list: #, [i], ipairs, tostring, :table, :variants, :stat", function()

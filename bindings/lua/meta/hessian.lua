@@ -8,16 +8,17 @@
 ---The C operator under wb.hessian's functions: layers is a list of
 ---wb.Dense, wb.Activation (element-wise), wb.Dropout (off) and wb.Flatten;
 ---x float32 or uint8 [n, ...] (uint8 scaled by 1/255); y integer labels [n]
----for loss "cross_entropy" (softmax or linear last Dense), float32 targets
----[n, C] for "mse"; float64 true computes in double; max_rows rows per
----chunk; seed (default 1) seeds the operator's own generator for random
----probes and start vectors (the global one is never drawn from). It copies
----the weights now and keeps the layers and data alive.
+---for loss "cross_entropy" (the default: softmax or linear last Dense),
+---float32 targets [n, C] for "mse"; float64 true computes in double (nil:
+---false); max_rows rows per chunk; seed (default 1) seeds the operator's
+---own generator for random probes and start vectors (the global one is
+---never drawn from). It copies the weights now and keeps the layers and
+---data alive.
 ---@param layers table
 ---@param x wb.Tensor
 ---@param y wb.Tensor
----@param loss string
----@param float64 boolean
+---@param loss? string
+---@param float64? boolean
 ---@param max_rows integer
 ---@param seed? integer
 ---@return wb.HessianOperator

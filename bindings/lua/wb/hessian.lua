@@ -68,10 +68,17 @@ local function check_opts(fname, pos, opts, own)
   return opts
 end
 
--- x, y of data: a dataset (its stored images and labels) or {x = , y = }.
+-- The types of model (#1) and data (#2), checked first by every public
+-- function, before its other arguments and before any work.
+local function check_model_data(fname, model, data)
+  args.check(fname, 1, model, "wb.Sequential", 4)
+  args.check(fname, 2, data, "wb.Dataset|table", 4)
+end
+
+-- x, y of data (type checked): a dataset (its stored images and labels) or
+-- {x = , y = }.
 local function data_xy(fname, data)
   if args.typename(data) == "wb.Dataset" then return data.images, data.labels end
-  args.check(fname, 2, data, "wb.Dataset|table", 5)
   for k in pairs(data) do
     if k ~= "x" and k ~= "y" then
       error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
@@ -87,7 +94,6 @@ end
 
 -- The C operator over model's layers and data, at the current weights.
 local function operator(fname, model, data, opts)
-  args.check(fname, 1, model, "wb.Sequential", 4)
   local x, y = data_xy(fname, data)
   local layers = {}
   for i = 1, #model do layers[i] = model[i] end
@@ -131,7 +137,8 @@ end
 ---model's weights: a list of float32 tensors shaped like
 ---model:get_weights(); v is such a list. Exact (forward-over-backward),
 ---computed in float32 with double sums, or in double with precision =
----"float64". opts: loss, precision, max_rows, seed (the probes' own generator, 1) (see wb.hessian).
+---"float64". opts: loss, precision, max_rows, seed (the probes' own
+---generator, 1) (see wb.hessian).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param v wb.Tensor[]
@@ -139,6 +146,7 @@ end
 ---@return wb.Tensor[]
 ---Example: local hv = wb.hessian.hvp(m, {x = x, y = y}, m:get_weights())
 function M.hvp(model, data, v, opts)
+  check_model_data("hvp", model, data)
   args.check("hvp", 3, v, "table")
   opts = check_opts("hvp", 4, opts, {})
   local op <close> = operator("hvp", model, data, opts)
@@ -152,13 +160,15 @@ end
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
 ---max_iter (100 products at most), v0 (a start vector, e.g. an earlier
 ---result's vectors[1]: warm start), layer (a Dense's position in the
----model: that layer's diagonal block only), loss, precision, max_rows, seed (the probes' own generator, 1).
+---model: that layer's diagonal block only), loss, precision, max_rows,
+---seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
 ---@return table
 ---Example: local e = wb.hessian.eigs(m, {x = x, y = y}, {k = 5}); print(e.values[1])
 function M.eigs(model, data, opts)
+  check_model_data("eigs", model, data)
   opts = check_opts("eigs", 3, opts, {k = "integer", tol = "number",
     max_iter = "integer", v0 = "table", layer = "integer"})
   local k, tol, max_iter = opts.k or 1, opts.tol or 1e-4, opts.max_iter or 100
@@ -185,6 +195,7 @@ end
 ---@return table
 ---Example: local t = wb.hessian.trace(m, {x = x, y = y}, {probes = 200}); print(t.mean, t.stderr)
 function M.trace(model, data, opts)
+  check_model_data("trace", model, data)
   opts = check_opts("trace", 3, opts, {probes = "integer", layer = "integer"})
   local probes = opts.probes or 100
   if probes < 2 then error("trace: probes: expected >= 2, got " .. probes, 2) end
@@ -201,13 +212,15 @@ end
 ---average, each node smoothed by a Gaussian of width sigma. Returns {x, y}
 ---(grid points and density, integrating to about 1) and nodes, weights
 ---(per probe) and hvps. opts: steps (80), probes (5), grid (1000 points),
----sigma (default 1% of the nodes' range), layer, loss, precision, max_rows, seed (the probes' own generator, 1).
+---sigma (default 1% of the nodes' range), layer, loss, precision,
+---max_rows, seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
 ---@return table
 ---Example: local d = wb.hessian.density(m, {x = x, y = y}); print(#d.x, d.y[1])
 function M.density(model, data, opts)
+  check_model_data("density", model, data)
   opts = check_opts("density", 3, opts, {steps = "integer", probes = "integer",
     grid = "integer", sigma = "number", layer = "integer"})
   local steps, probes, grid = opts.steps or 80, opts.probes or 5, opts.grid or 1000
@@ -254,6 +267,7 @@ end
 ---@return wb.Tensor
 ---Example: local H = wb.hessian.full(m, {x = x, y = y}); print(H:shape()[1])
 function M.full(model, data, opts)
+  check_model_data("full", model, data)
   opts = check_opts("full", 3, opts, {})
   local op <close> = operator("full", model, data, opts)
   local P = op:numel()

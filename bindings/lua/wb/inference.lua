@@ -150,6 +150,7 @@ end
 ---Example: print(wb.inference.ci_half({1, 2, 3}))
 function M.ci_half(xs, conf)
   check_list("ci_half", 1, xs)
+  args.opt("ci_half", 2, conf, "number")
   if #xs < 2 then return nil end
   local _, v = mean_var(xs)
   return t_quantile(1 - (conf or 0.95), #xs - 1) * math.sqrt(v / #xs)
@@ -162,7 +163,11 @@ end
 ---@param df number
 ---@return number
 ---Example: print(wb.inference.t_two_sided(2.0, 10))
-M.t_two_sided = t_two_sided
+function M.t_two_sided(t, df)
+  args.check("t_two_sided", 1, t, "number")
+  args.check("t_two_sided", 2, df, "number")
+  return t_two_sided(t, df)
+end
 
 ---wb.inference.t_quantile(alpha, df) -> number
 ---The t with P(|T| > t) = alpha for Student's t with df degrees of freedom.
@@ -170,7 +175,11 @@ M.t_two_sided = t_two_sided
 ---@param df number
 ---@return number
 ---Example: print(wb.inference.t_quantile(0.05, 2)) -- 4.30265
-M.t_quantile = t_quantile
+function M.t_quantile(alpha, df)
+  args.check("t_quantile", 1, alpha, "number")
+  args.check("t_quantile", 2, df, "number")
+  return t_quantile(alpha, df)
+end
 
 ---wb.inference.holm(ps, alpha) -> table
 ---Holm's step-down correction: for p-values ps, which are rejected at
@@ -183,6 +192,7 @@ M.t_quantile = t_quantile
 ---Example: print(table.concat(wb.inference.holm({0.01, 0.04, 0.03}), " "))
 function M.holm(ps, alpha)
   check_list("holm", 1, ps)
+  args.opt("holm", 2, alpha, "number")
   alpha = alpha or 0.05
   local order = {}
   for i = 1, #ps do order[i] = i end

@@ -11,6 +11,7 @@
 -- so that validation never overwrites the gradient of the step.
 local wb = require "wb"
 local fa = require "wb.fit_args"
+local args = require "wb.args"
 ---wb.losses
 ---The losses of model:fit and model:evaluate (their `loss` option):
 ---"sparse_categorical_crossentropy" (default, fused with the softmax head),
@@ -74,6 +75,8 @@ end
 ---@return number, wb.Tensor
 ---Example: local v, g = wb.losses.mse(m:predict(x), y)
 function M.mse(output, labels)
+  args.check("mse", 1, output, "wb.Tensor")
+  args.check("mse", 2, labels, "wb.Tensor")
   local shape = output:shape()
   if #shape ~= 2 then error("mse: output must be [n, C], got " .. tostring(output), 2) end
   local n, c = shape[1], shape[2]

@@ -9,6 +9,7 @@
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
+local args = require "wb.args"
 
 local M = {}
 local Run = {__name = "wb.Run"}
@@ -65,6 +66,7 @@ end
 ---@return string
 ---Example: print(run:weights_path())
 function Run:weights_path(which)
+  args.opt("weights_path", 1, which, "string")
   which = which or "final"
   local dir = dir_of[self] or record.dir()
   local name
@@ -96,6 +98,7 @@ end
 ---@return wb.Sequential
 ---Example: local m = run:model(); print(m:summary())
 function Run:model(which)
+  args.opt("model", 1, which, "string")
   local ok, path = pcall(self.weights_path, self, which)
   if not ok then error(path, 2) end
   return wb.load(path)
@@ -119,6 +122,7 @@ end
 ---@return table
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
 function Run:evaluate(which)
+  args.opt("evaluate", 1, which, "string")
   local ok, m = pcall(self.model, self, which)
   if not ok then error(m, 2) end
   return m:evaluate(self:data().test)
@@ -134,6 +138,8 @@ end
 ---@return wb.Plot
 ---Example: run:plot("loss"):show()
 function Run:plot(metric, o)
+  args.opt("plot", 1, metric, "string")
+  args.opt("plot", 2, o, "table")
   metric, o = metric or "loss", o or {}
   local names = {metric}
   if (metric == "loss" or metric == "accuracy") and wb.runs.series(self, "val_" .. metric) then

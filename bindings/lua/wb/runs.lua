@@ -16,6 +16,7 @@ local util = require "wb.util"
 local record = require "wb.record"
 local group = require "wb.runs_group"
 local stats = require "wb.runs_stats"
+local args = require "wb.args"
 
 ---wb.runs
 ---Finished runs and what can be said about them: find runs by their
@@ -346,10 +347,7 @@ end
 ---Example: local rs = wb.runs.find{task = "dropout", dropout = {0, 0.3}}
 ---  print(#rs, rs[1])
 function M.find(query)
-  query = query or {}
-  if type(query) ~= "table" then
-    error("wb.runs.find: expected a table of keys, got " .. type(query), 2)
-  end
+  query = args.opt("find", 1, query, "table") or {}
   for _, k in ipairs{"root", "dir"} do
     if query[k] ~= nil and type(query[k]) ~= "string" then
       error(string.format("wb.runs.find: %s: expected a string, got %s", k, type(query[k])), 2)

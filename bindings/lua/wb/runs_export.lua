@@ -88,7 +88,7 @@ end
 ---folder (default <plots>/runs), a wb.Runs or a list of records. Returns
 ---the number of runs.
 ---@param path string
----@param runs_or_dir? string|wb.Runs
+---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
 ---Example: wb.runs.export_csv("runs.csv")
 function M.export_csv(path, runs_or_dir)
@@ -146,7 +146,7 @@ end
 ---<plots>/runs), a wb.Runs or a list of records. Returns the number of
 ---rows written.
 ---@param path string
----@param runs_or_dir? string|wb.Runs
+---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
 ---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "dropout"})
 function M.export_history(path, runs_or_dir)

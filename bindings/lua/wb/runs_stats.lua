@@ -4,6 +4,7 @@
 -- records only.
 local M = {}
 local argcheck = require("wb.runs_group").argcheck
+local args = require "wb.args"
 
 ---wb.runs.mean_std(xs) -> number, number
 ---Mean and sample standard deviation (n - 1; 0 for one value) of a list of
@@ -95,20 +96,25 @@ end
 ---decimal (as integers when every seed agrees: "12 ± 0"), large or integral
 ---values with 4 significant digits, others with 4 decimals; the value alone
 ---when n is 1 or s is nil (one seed has no spread); "n/a" when m is nil.
----@param m number|nil
----@param s number|nil
+---@param m? number
+---@param s? number
 ---@param name? string
 ---@param n? integer
 ---@return string
 ---Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
 function M.fmt_mean_std(m, s, name, n)
+  args.opt("fmt_mean_std", 1, m, "number")
+  args.opt("fmt_mean_std", 2, s, "number")
+  args.opt("fmt_mean_std", 3, name, "string")
+  args.opt("fmt_mean_std", 4, n, "integer")
   if m == nil then return "n/a" end
   local one = s == nil or n == 1
   local pct = is_pct(name)
   local fm, fs
   if pct then fm, fs, m, s = "%.2f", "%.2f", 100 * m, 100 * (s or 0)
   elseif name and (name:find("epoch") and not name:find("^sec") or name:find("units")) then
-    if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d" else fm, fs = "%.1f", "%.1f" end
+    if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d"
+    else fm, fs = "%.1f", "%.1f" end
   elseif math.abs(m) >= 100 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"
   else fm, fs = "%.4f", "%.4f" end
   local text = one and string.format(fm, m) or string.format(fm .. " ± " .. fs, m, s)

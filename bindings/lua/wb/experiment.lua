@@ -14,6 +14,7 @@ local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"
 local identity = require "wb.identity"
+local args = require "wb.args"
 
 local M = {}
 
@@ -66,6 +67,7 @@ end
 ---@return wb.Experiment
 ---Example: local ex = wb.experiment{name = "w", base = {epochs = 2}, vary = {hidden = {32, 64}}}
 function M.new(spec, o)
+  args.opt("experiment", 2, o, "table")
   o = o or {}
   local where = o.where or caller(2)
   if type(spec) ~= "table" then error(where .. ": wb.experiment: expected a table", 0) end
@@ -166,8 +168,10 @@ end
 -- }====================
 
 wb.experiment = setmetatable(M, {__call = function(_, spec, o)
-  o = o or {}
-  o.where = o.where or caller(2)
-  return M.new(spec, o)
+  args.opt("experiment", 2, o, "table")
+  local opts = {}
+  for k, v in pairs(o or {}) do opts[k] = v end
+  opts.where = opts.where or caller(2)
+  return M.new(spec, opts)
 end})
 return M

@@ -266,6 +266,40 @@ static int l_keep_dz(lua_State *L)
     return 1;
 }
 
+/* A float32 tensor at idx with as many elements as the one at `like`. */
+static const float *samevec(lua_State *L, int idx, int like)
+{
+    return checkvec(L, idx, (int64_t)wb_tensor_numel(lwb_checktensor(L, like)), 0);
+}
+
+/* _sqdist(a [, b]) -> sum (a - b)^2 in double (b nil: sum a^2) */
+static int l_sqdist(lua_State *L)
+{
+    const float *a = samevec(L, 1, 1), *b = lua_isnoneornil(L, 2) ? NULL : samevec(L, 2, 1);
+    lua_pushnumber(L, wb_persample_sqdist(a, b, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
+    return 1;
+}
+
+/* _diff(out, a, b): out = a - b; returns sum out^2 */
+static int l_diff(lua_State *L)
+{
+    float *out = (float *)samevec(L, 1, 1);
+    const float *a = samevec(L, 2, 1), *b = samevec(L, 3, 1);
+    lua_pushnumber(L, wb_persample_diff(out, a, b, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
+    return 1;
+}
+
+/* _gsnr(g, S, B, eps [, w, c]) -> Cockpit's GSNR summed over the entries */
+static int l_gsnr(lua_State *L)
+{
+    const float *g = samevec(L, 1, 1), *S = samevec(L, 2, 1);
+    const float *w = lua_isnoneornil(L, 5) ? NULL : samevec(L, 5, 1);
+    lua_pushnumber(L, wb_persample_gsnr(g, w, luaL_optnumber(L, 6, 0), S,
+                                        (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)),
+                                        luaL_checknumber(L, 3), luaL_checknumber(L, 4)));
+    return 1;
+}
+
 int lwb_open_instruments(lua_State *L)
 {
     static const luaL_Reg meta[] = {{"__gc", ps_gc}, {"__close", ps_gc}, {NULL, NULL}};
@@ -286,6 +320,10 @@ int lwb_open_instruments(lua_State *L)
     lua_setfield(L, -2, "Scratch");
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
+    static const luaL_Reg helpers[] = {
+        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {NULL, NULL},
+    };
+    luaL_setfuncs(L, helpers, 0);
     lua_pop(L, 1);
     return 0;
 }

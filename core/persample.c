@@ -12,6 +12,8 @@
 #include "alloc.h"
 #include "blas.h"
 
+#define HIST_FAST 256 /* up to this many bins, integer counts on the stack */
+
 struct wb_persample {
     float *buf; /* scratch, cap floats */
     size_t cap;
@@ -124,35 +126,72 @@ wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
     return WB_OK;
 }
 
-/* The bin of v: equal bins over [lo, hi), the outside into the end bins. */
-static int bin_of(double v, double lo, double width, int nbins)
+/* The bin of v: equal bins over [lo, hi) (inv = nbins / (hi - lo)), the
+ * outside into the end bins; truncation is floor for f >= 0. */
+static inline int bin_of(double v, double lo, double inv, int nbins)
 {
-    double f = floor((v - lo) / width);
+    double f = (v - lo) * inv;
     if (!(f >= 0)) /* also NaN: counted, in the first bin */
         return 0;
     return f >= nbins ? nbins - 1 : (int)f;
+}
+
+/* Count k's entries ak * d[j] (j < O) into four interleaved integer
+ * histograms c[4][nbins]: most entries fall in the few bins around 0, and
+ * four copies keep consecutive increments of one bin from waiting on each
+ * other. */
+static void count_row(uint32_t (*c)[HIST_FAST], double ak, const float *d, int64_t O,
+                      double lo, double inv, int nbins)
+{
+    int64_t j = 0;
+    for (; j + 4 <= O; j += 4) {
+        c[0][bin_of(ak * d[j], lo, inv, nbins)]++;
+        c[1][bin_of(ak * d[j + 1], lo, inv, nbins)]++;
+        c[2][bin_of(ak * d[j + 2], lo, inv, nbins)]++;
+        c[3][bin_of(ak * d[j + 3], lo, inv, nbins)]++;
+    }
+    for (; j < O; j++)
+        c[0][bin_of(ak * d[j], lo, inv, nbins)]++;
 }
 
 void wb_persample_hist(double *hist, int nbins, double lo, double hi,
                        const float *a, const float *dz, int64_t B, int64_t I,
                        int64_t O, int bias, double scale)
 {
-    double width = (hi - lo) / nbins;
-    int zero = bin_of(0.0, lo, width, nbins);
-    for (int64_t i = 0; i < B; i++) {
-        const float *ar = a + i * I, *d = dz + i * O;
-        for (int64_t k = 0; k < I; k++) {
-            if (ar[k] == 0.0f) { /* a zero pixel: O zero entries */
-                hist[zero] += (double)O;
-                continue;
+    double inv = nbins / (hi - lo);
+    int zero = bin_of(0.0, lo, inv, nbins);
+    if (nbins > HIST_FAST) { /* rare: plain double counts */
+        for (int64_t i = 0; i < B; i++) {
+            const float *ar = a + i * I, *d = dz + i * O;
+            for (int64_t k = 0; k < I; k++) {
+                if (ar[k] == 0.0f) {
+                    hist[zero] += (double)O;
+                    continue;
+                }
+                for (int64_t j = 0; j < O; j++)
+                    hist[bin_of(scale * ar[k] * d[j], lo, inv, nbins)] += 1.0;
             }
-            double ak = scale * ar[k];
-            for (int64_t j = 0; j < O; j++)
-                hist[bin_of(ak * d[j], lo, width, nbins)] += 1.0;
+            for (int64_t j = 0; bias && j < O; j++)
+                hist[bin_of(scale * d[j], lo, inv, nbins)] += 1.0;
+        }
+        return;
+    }
+    uint32_t c[4][HIST_FAST];
+    for (int64_t i = 0; i < B; i++) { /* per row, so no count can overflow */
+        memset(c, 0, sizeof c);
+        const float *ar = a + i * I, *d = dz + i * O;
+        double zeros = 0;
+        for (int64_t k = 0; k < I; k++) {
+            if (ar[k] == 0.0f) /* a zero input: O zero entries, no products */
+                zeros += (double)O;
+            else
+                count_row(c, scale * ar[k], d, O, lo, inv, nbins);
         }
         if (bias)
-            for (int64_t j = 0; j < O; j++)
-                hist[bin_of(scale * d[j], lo, width, nbins)] += 1.0;
+            count_row(c, scale, d, O, lo, inv, nbins);
+        hist[zero] += zeros;
+        for (int b = 0; b < nbins; b++)
+            hist[b] += (double)c[0][b] + c[1][b] + c[2][b] + c[3][b];
     }
 }
 
@@ -173,4 +212,38 @@ wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_
         loss[i] = m + log(s) - r[y[i]];
     }
     return WB_OK;
+}
+
+double wb_persample_sqdist(const float *a, const float *b, int64_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains: the loop vectorises */
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        double d0 = (double)a[k] - (b ? b[k] : 0.0f), d1 = (double)a[k + 1] - (b ? b[k + 1] : 0.0f);
+        double d2 = (double)a[k + 2] - (b ? b[k + 2] : 0.0f), d3 = (double)a[k + 3] - (b ? b[k + 3] : 0.0f);
+        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+    }
+    for (; k < n; k++) {
+        double d = (double)a[k] - (b ? b[k] : 0.0f);
+        s0 += d * d;
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+double wb_persample_diff(float *out, const float *a, const float *b, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        out[k] = a[k] - b[k];
+    return wb_persample_sqdist(out, NULL, n);
+}
+
+double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
+                         int64_t n, double B, double eps)
+{
+    double s = 0;
+    for (int64_t k = 0; k < n; k++) {
+        double m = (double)g[k] - (w ? c * w[k] : 0.0);
+        s += m * m / (S[k] / B - m * m + eps);
+    }
+    return s;
 }

@@ -109,7 +109,9 @@ function Cb:on_train_begin(model)
     local p, g = layer:parameters()
     -- k: where this layer's parameters start in model:parameters()
     while params[k + 1] ~= p[1] do k = k + 1 end
-    self.layers[j] = {i = i, layer = layer, p = p, g = g, k = k, l2 = layer.l2}
+    self.layers[j] = {i = i, layer = layer, p = p, g = g, k = k, l2 = layer.l2,
+      names = {grad_norm = "grad_norm_" .. j, distance = "distance_" .. j,
+        update_size = "update_size_" .. j}}
   end
   if on.distance then self.theta0 = clones(params) end
   self.theta = clones(params) -- theta_t of the step
@@ -156,20 +158,14 @@ end
 
 -- Per layer and total norms of list a (or a - b), as logs name_j, name.
 local function norms(logs, name, layers, a, b)
-  local total = 0
+  local total, sqdist = 0, M._sqdist
   for j, l in ipairs(layers) do
     local s = 0
     for q = 1, #l.p do
       local k = l.k + q
-      if b then
-        local d = a[k] - b[k]
-        s = s + d:norm() ^ 2
-        d:free()
-      else
-        s = s + a[k]:norm() ^ 2
-      end
+      s = s + sqdist(a[k], b and b[k])
     end
-    logs[name .. "_" .. j] = math.sqrt(s)
+    logs[l.names[name]] = math.sqrt(s)
     total = total + s
   end
   logs[name] = math.sqrt(total)
@@ -192,7 +188,7 @@ function Cb:_samples(logs, B)
     local a = h[l.i]
     if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
     local gw, tw = gbar(self, l, 1)
-    g2 = g2 + gw:norm() ^ 2 + (l.g[2] and l.g[2]:norm() ^ 2 or 0)
+    g2 = g2 + M._sqdist(gw) + (l.g[2] and M._sqdist(l.g[2]) or 0)
     if on.inner_test or on.ortho_test then ps:add_dot(l.layer, a, B, 1, gw, l.g[2]) end
     if tw then gw:free() end
   end
@@ -215,17 +211,17 @@ end
 
 -- Cockpit's MeanGSNR: mean over parameters of g^2 / (E[g_i^2] - g^2 + eps).
 function Cb:_gsnr(logs, B)
-  local total, count, h = 0, 0, self.model._h
+  local total, count, h, S = 0, 0, self.model._h, self.sumsq
   for _, l in ipairs(self.layers) do
-    local S = self.sumsq
     self.ps:sum_sq(l.layer, h[l.i], B, S[l.k + 1], S[l.k + 2])
     for q = 1, #l.p do
-      local g, tmp = gbar(self, l, q)
-      local g2 = g * g
-      local r = g2 / ((S[l.k + q] * (1 / B) - g2) + GSNR_EPS)
-      total, count = total + r:sum(), count + r:numel()
-      g2:free(); r:free()
-      if tmp then g:free() end
+      local k = l.k + q
+      if q == 1 and l.l2 > 0 then -- the mean gradient is g - 2 l2 theta_t
+        total = total + M._gsnr(l.g[q], S[k], B, GSNR_EPS, self.theta[k], 2 * l.l2)
+      else
+        total = total + M._gsnr(l.g[q], S[k], B, GSNR_EPS)
+      end
+      count = count + S[k]:numel()
     end
   end
   logs.gsnr = total / count
@@ -259,12 +255,7 @@ function Cb:_alpha(logs, B)
   if self.track then
     local len2 = 0
     for k = 1, #self.params do
-      local d = self.dir[k]
-      d:copy(self.params[k])
-      local diff = d - self.theta[k]
-      d:copy(diff)
-      diff:free()
-      len2 = len2 + d:norm() ^ 2
+      len2 = len2 + M._diff(self.dir[k], self.params[k], self.theta[k])
     end
     local len = math.sqrt(len2)
     for _, l in ipairs(self.layers) do

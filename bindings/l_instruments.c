@@ -285,7 +285,8 @@ static int l_diff(lua_State *L)
 {
     float *out = (float *)samevec(L, 1, 1);
     const float *a = samevec(L, 2, 1), *b = samevec(L, 3, 1);
-    lua_pushnumber(L, wb_persample_diff(out, a, b, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
+    int64_t n = (int64_t)wb_tensor_numel(lwb_checktensor(L, 1));
+    lua_pushnumber(L, wb_persample_diff(out, a, b, n));
     return 1;
 }
 

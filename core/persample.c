@@ -219,8 +219,10 @@ double wb_persample_sqdist(const float *a, const float *b, int64_t n)
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains: the loop vectorises */
     int64_t k = 0;
     for (; k + 4 <= n; k += 4) {
-        double d0 = (double)a[k] - (b ? b[k] : 0.0f), d1 = (double)a[k + 1] - (b ? b[k + 1] : 0.0f);
-        double d2 = (double)a[k + 2] - (b ? b[k + 2] : 0.0f), d3 = (double)a[k + 3] - (b ? b[k + 3] : 0.0f);
+        double d0 = (double)a[k] - (b ? b[k] : 0.0f);
+        double d1 = (double)a[k + 1] - (b ? b[k + 1] : 0.0f);
+        double d2 = (double)a[k + 2] - (b ? b[k + 2] : 0.0f);
+        double d3 = (double)a[k + 3] - (b ? b[k + 3] : 0.0f);
         s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
     }
     for (; k < n; k++) {

@@ -195,9 +195,15 @@ function Cb:_samples(logs, B)
   local sq = ps:moments("sq")
   local _, p2 = ps:moments("proj1")
   t0 = timed(self, "_samples", t0)
-  if on.norm_test then logs.norm_test = M.norm_test(B, sq, g2); t0 = timed(self, "norm_test", t0) end
-  if on.inner_test then logs.inner_test = M.inner_test(B, p2, g2); t0 = timed(self, "inner_test", t0) end
-  if on.ortho_test then logs.ortho_test = M.ortho_test(B, sq, p2, g2); t0 = timed(self, "ortho_test", t0) end
+  if on.norm_test then
+    logs.norm_test = M.norm_test(B, sq, g2); t0 = timed(self, "norm_test", t0)
+  end
+  if on.inner_test then
+    logs.inner_test = M.inner_test(B, p2, g2); t0 = timed(self, "inner_test", t0)
+  end
+  if on.ortho_test then
+    logs.ortho_test = M.ortho_test(B, sq, p2, g2); t0 = timed(self, "ortho_test", t0)
+  end
   if on.gsnr then self:_gsnr(logs, B); t0 = timed(self, "gsnr", t0) end
   if on.grad_hist and self.track then
     for _, l in ipairs(self.layers) do ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI) end

@@ -84,6 +84,8 @@ void lwb_subtable(lua_State *L, int wbidx, const char *name)
     }
 }
 
+int lwb_open_instruments(lua_State *L); /* l_instruments.c */
+
 int luaopen_wb(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
@@ -98,7 +100,7 @@ int luaopen_wb(lua_State *L)
 
     lua_CFunction openers[] = {lwb_open_error, lwb_open_tensor, lwb_open_data, lwb_open_nn,
                                lwb_open_optim, lwb_open_image, lwb_open_io,
-                               lwb_open_sys, lwb_open_hessian};
+                               lwb_open_sys, lwb_open_hessian, lwb_open_instruments};
     for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++) {
         lua_pushcfunction(L, openers[i]);
         lua_pushvalue(L, wb);

@@ -67,6 +67,7 @@ wb_dense *wb_dense_new(int64_t n_in, int64_t n_out, const wb_dense_opts *opts,
     d->l2 = o.l2;
     d->use_bias = o.use_bias != 0;
     d->n_batch = -1;
+    d->dz_n = -1;
     int64_t wshape[2] = {n_in, n_out};
     if (!(d->weight = wb_tensor_new(WB_F32, 2, wshape, err)) ||
         !(d->grad_weight = wb_tensor_new(WB_F32, 2, wshape, err)))
@@ -391,6 +392,7 @@ wb_status wb_dense_forward(wb_dense *d, const wb_tensor *x, wb_err *err)
     }
     wb_act_forward(d->act, y, z, d->bias ? wb_tensor_f32(d->bias) : NULL, n, O);
     d->n_batch = n;
+    d->dz_n = -1;
     return WB_OK;
 }
 
@@ -471,11 +473,18 @@ static wb_status backward_prepare(wb_dense *d, const wb_tensor *x, const wb_tens
     return WB_OK;
 }
 
+/* dz [n, O] into the dz buffer (keep_dz: the gradient was handed in). */
+static void keep(wb_dense *d, const float *dz, int64_t n)
+{
+    memcpy(wb_tensor_f32(d->dz), dz, (size_t)(n * d->n_out) * sizeof(float));
+}
+
 wb_status wb_dense_backward(wb_dense *d, const wb_tensor *x, const wb_tensor *grad_y,
                             int need_grad_input, wb_err *err)
 {
     int linear = d->act == WB_ACT_LINEAR;
-    if (backward_prepare(d, x, grad_y, "grad_output", !linear, need_grad_input, err))
+    if (backward_prepare(d, x, grad_y, "grad_output", !linear || d->keep_dz,
+                         need_grad_input, err))
         return err ? err->code : WB_EINVAL;
     int64_t n = d->n_batch;
     const float *dz = wb_tensor_f32(grad_y); /* linear: dz is dy */
@@ -483,8 +492,11 @@ wb_status wb_dense_backward(wb_dense *d, const wb_tensor *x, const wb_tensor *gr
         wb_act_backward(d->act, wb_tensor_f32(d->dz), wb_tensor_f32(grad_y),
                         wb_tensor_f32(d->z), wb_tensor_f32(d->y), n, d->n_out);
         dz = wb_tensor_f32(d->dz);
+    } else if (d->keep_dz) {
+        keep(d, dz, n);
     }
     backward_from_dz(d, dz, wb_tensor_f32(x), n, need_grad_input);
+    d->dz_n = d->keep_dz ? n : -1;
     return WB_OK;
 }
 
@@ -492,10 +504,13 @@ wb_status wb_dense_backward_logits(wb_dense *d, const wb_tensor *x,
                                    const wb_tensor *grad_z, int need_grad_input,
                                    wb_err *err)
 {
-    if (backward_prepare(d, x, grad_z, "grad_logits", 0, need_grad_input, err))
+    if (backward_prepare(d, x, grad_z, "grad_logits", d->keep_dz, need_grad_input, err))
         return err ? err->code : WB_EINVAL;
+    if (d->keep_dz)
+        keep(d, wb_tensor_f32(grad_z), d->n_batch);
     backward_from_dz(d, wb_tensor_f32(grad_z), wb_tensor_f32(x), d->n_batch,
                      need_grad_input);
+    d->dz_n = d->keep_dz ? d->n_batch : -1;
     return WB_OK;
 }
 

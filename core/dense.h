@@ -10,6 +10,9 @@
  *               needs it (not for linear, not for backward_logits)
  *   dx          [gcap, n_in] dL/dx, allocated at the first backward with
  *               need_grad_input
+ * With keep_dz set (per-sample statistics, core/persample.h), every backward
+ * leaves dL/dz in dz (a copy for linear and backward_logits) and dz_n is its
+ * row count; a forward sets dz_n to -1 (dz no longer matches the input).
  * The input x is not copied: backward takes the forward's x again. Buffers
  * are allocated when a batch larger than the capacity arrives (once) and
  * reused; a smaller batch uses the first B rows. A steady-state forward +
@@ -60,6 +63,8 @@ typedef struct wb_dense {
     int64_t *sp_row;                    /* [sp_cap + 1] */
     int64_t sp_cap, sp_n;
     const float *sp_x;
+    int keep_dz;                        /* backward keeps dL/dz in dz */
+    int64_t dz_n;                       /* rows of dz from the last backward; -1 */
 } wb_dense;
 
 /* Defaults: linear, glorot_uniform, l2 0, bias on. */

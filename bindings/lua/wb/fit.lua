@@ -57,8 +57,9 @@ local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local clock = (wb.sys and wb.sys.time) or os.clock
 
-local FIT_KEYS = {"batch_size", "callbacks", "epochs", "initial_epoch", "log_every", "loss",
-  "optimizer", "resume", "seed", "shuffle", "validation", "validation_split", "verbose"}
+local FIT_KEYS = {"batch_size", "callbacks", "epochs", "every", "initial_epoch",
+  "instruments", "log_every", "loss", "optimizer", "resume", "seed", "shuffle", "validation",
+  "validation_split", "verbose"}
 
 -- Keras's names for fit options that mean exactly the same, so a Keras
 -- user's first script runs: alias -> our name.
@@ -157,7 +158,10 @@ end
 ---history are restored and training goes on from the saved epoch to
 ---epochs, bit-identical to an uninterrupted run; the optimizer is rebuilt
 ---from the file unless one of the same kind is given; callback state is not
----restored), initial_epoch (Keras: epochs already done, 0). Raises a divergence error object
+---restored), initial_epoch (Keras: epochs already done, 0), instruments (a
+---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
+---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
+---1) or "log"; see wb.instruments). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
@@ -202,6 +206,13 @@ function Sequential:fit(train, opts, more)
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}
+  local instr
+  if opts.instruments ~= nil then -- first, so the other hooks see its numbers
+    instr = wb.instruments._callback(opts.instruments, opts.every, opts.loss)
+    cbs = {instr, table.unpack(cbs)}
+  elseif opts.every ~= nil then
+    error("fit: every sets how often instruments measure; give instruments too", 2)
+  end
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
   local history, step0 = M.new_history(), 0
@@ -213,13 +224,14 @@ function Sequential:fit(train, opts, more)
     end
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
   end
-  if log_every and not history.steps then history.steps = loop.new_steps() end
+  if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, false
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every}
+  if instr then instr.ctx = ctx end
   local fixed = opts.shuffle == false and identity_perm(n) or nil
   self:zero_grad()
   call_cbs(cbs, "on_train_begin", self, {})

@@ -93,7 +93,10 @@ local function after_step(model, ctx, logs, total, correct, count)
   local stop = false
   logs.loss, logs.accuracy = total, correct / count
   if bcb then stop = call_cbs(bcb, "on_train_batch_end", logs.step, logs) end
-  if every and logs.step % every == 0 then record_step(ctx.history.steps, logs) end
+  if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
+    record_step(ctx.history.steps, logs)
+    ctx.record_now = nil
+  end
   if bcb then
     for k in pairs(logs) do
       if not STEP_KEYS[k] then logs[k] = nil end
@@ -129,6 +132,7 @@ function M.run_epoch(self, ctx, epoch)
       end
     end
     local x, y = train:batch(perm, first, count)
+    ctx.batch_x, ctx.batch_y = x, y -- for instruments (wb/instruments_fit.lua)
     local loss, correct = lossf:value(self, x, y, true)
     local reg = l2 and self:l2_penalty() or 0
     local total = loss + reg

@@ -9,8 +9,8 @@ local wb = ...
 local modules = {
   "wb.data", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint", "wb.plot", "wb.image",
   "wb.record", "wb.inference", "wb.identity", "wb.spec", "wb.runs", "wb.runs_export",
-  "wb.train", "wb.experiment", "wb.compare", "wb.slurm", "wb.runner", "wb.task", "wb.measures",
-  "wb.hessian", "wb.lab", "wb.help",
+  "wb.train", "wb.experiment", "wb.compare", "wb.slurm", "wb.runner", "wb.task",
+  "wb.measures", "wb.hessian", "wb.instruments", "wb.lab", "wb.help",
 }
 for _, name in ipairs(modules) do require(name) end
 return wb

@@ -40,7 +40,7 @@ local TASK_KEYS = {"name", "title", "intro", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
 local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimizer = true,
-  seed = true,
+  seed = true, instruments = true, every = true,
   shuffle = true, validation = true, validation_split = true, validation_data = true,
   callbacks = true}
 

@@ -33,6 +33,17 @@ M.train = {
   beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
   batch_size = positive_int, epochs = positive_int, shuffle = boolean,
   log_every = positive_int, -- fit's step series (history.steps), kept in the record
+  instruments = function(v) -- wb.instruments: a preset's name or a list of names
+    local want = '"economy", "full" or a list of instrument names (wb.instruments)'
+    if v == "economy" or v == "full" then return nil end
+    if type(v) ~= "table" or #v == 0 then return want end
+    for _, n in pairs(v) do
+      if name_in(wb.instruments.NAMES)(n) then return want end
+    end
+  end,
+  every = function(v) -- how often instruments measure
+    if v ~= "log" and not is_int(v) then return 'a positive integer or "log"' end
+  end,
   validation = function(v)
     if v == "test" or (is_num(v) and v > 0 and v < 1) or v == false then return nil end
     return '"test", a fraction in (0, 1) of the training rows, or false'

@@ -242,7 +242,8 @@ function M.run(ex, spec, o)
   end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
-    log_every = cfg.log_every}
+    log_every = cfg.log_every, every = cfg.every,
+    instruments = wb.instruments[cfg.instruments] or cfg.instruments}
   if cfg.validation == "test" then fit_opts.validation = d.test
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
   local extra_opts = ex.fit_options

@@ -1,0 +1,330 @@
+/* l_instruments.c - wb.instruments.Scratch and keep_dz: the C half of
+ * wb.instruments (the Lua half, bindings/lua/wb/instruments.lua, is the
+ * public API: per_sample, the presets and the fit instruments).
+ *
+ * A wb.PerSample holds core/persample.h's scratch and the per-batch
+ * accumulators, in double: sq [B] (per-sample squared norms), gram [B, B],
+ * three projections proj1..proj3 [B], per-sample losses [B] and a histogram.
+ * begin(B, nbins) zeroes them; the add_* methods take one Dense layer, its
+ * input a [B, n_in] (the forward's input) and the scale s (B for a mean
+ * loss), and read the layer's kept dL/dz (keep_dz on before the backward).
+ */
+#include <string.h>
+
+#include "lwb.h"
+
+#include "../core/alloc.h"
+#include "../core/dense.h"
+#include "../core/persample.h"
+
+#define LWB_PS "wb.PerSample"
+
+/* l_nn.c's layer box: the core object first (NULL once released). */
+typedef struct layer_box {
+    void *p;
+} layer_box;
+
+typedef struct ps_box {
+    wb_persample *p;
+    double *acc; /* sq, proj1..3, loss [B each], gram [B, B], hist [nbins] */
+    int64_t cap, B; /* rows the accumulators hold, rows of this batch */
+    int nbins, hcap;
+} ps_box;
+
+enum { SQ, P1, P2, P3, LOSS, NVEC };
+
+static ps_box *checkps(lua_State *L)
+{
+    ps_box *b = luaL_checkudata(L, 1, LWB_PS);
+    if (!b->p)
+        luaL_error(L, "attempt to use a released per-sample scratch");
+    return b;
+}
+
+static double *vec(ps_box *b, int which) { return b->acc + which * b->cap; }
+static double *gram(ps_box *b) { return b->acc + NVEC * b->cap; }
+static double *hist(ps_box *b) { return gram(b) + b->cap * b->cap; }
+
+static int ps_gc(lua_State *L)
+{
+    ps_box *b = luaL_checkudata(L, 1, LWB_PS);
+    wb_persample_free(b->p);
+    wb_free(b->acc);
+    b->p = NULL, b->acc = NULL;
+    return 0;
+}
+
+static int l_scratch(lua_State *L)
+{
+    ps_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+    memset(b, 0, sizeof *b);
+    luaL_setmetatable(L, LWB_PS);
+    wb_err err;
+    if (!(b->p = wb_persample_new(&err)))
+        return lwb_raise(L, 0, &err);
+    return 1;
+}
+
+/* begin(B, nbins): zero the accumulators for a batch of B rows. */
+static int ps_begin(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    lua_Integer B = luaL_checkinteger(L, 2), nb = luaL_optinteger(L, 3, 0);
+    luaL_argcheck(L, B >= 1 && B <= 65536, 2, "expected a batch of 1..65536 rows");
+    luaL_argcheck(L, nb >= 0 && nb <= 100000, 3, "expected 0..100000 bins");
+    if (B > b->cap || nb > b->hcap) {
+        int64_t cap = B > b->cap ? B : b->cap;
+        int hcap = nb > b->hcap ? (int)nb : b->hcap;
+        size_t n = (size_t)(NVEC * cap + cap * cap + hcap);
+        double *acc = wb_malloc(n * sizeof *acc);
+        if (!acc)
+            return luaL_error(L, "out of memory for per-sample accumulators of %d rows",
+                              (int)B);
+        wb_free(b->acc);
+        b->acc = acc, b->cap = cap, b->hcap = hcap;
+    }
+    b->B = B, b->nbins = (int)nb;
+    memset(b->acc, 0, (size_t)(NVEC * b->cap + b->cap * b->cap + b->hcap) * sizeof(double));
+    return 0;
+}
+
+/* The Dense layer at idx, its input at idx + 1 and kept dz, checked. */
+static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float **a)
+{
+    layer_box *lb = luaL_checkudata(L, idx, "wb.Dense");
+    if (!lb->p)
+        luaL_error(L, "attempt to use a released layer");
+    wb_dense *d = lb->p;
+    const wb_tensor *x = lwb_checktensor(L, idx + 1);
+    if (x->dtype != WB_F32 || x->ndim != 2 || x->shape[0] != b->B || x->shape[1] != d->n_in)
+        luaL_argerror(L, idx + 1, lua_pushfstring(L, "expected the layer's float32 input "
+                      "[%d, %d]", (int)b->B, (int)d->n_in));
+    if (d->dz_n != b->B || !d->dz)
+        luaL_error(L, "the layer kept no dL/dz of %d rows (keep_dz before the backward; "
+                   "a forward discards it)", (int)b->B);
+    *a = wb_tensor_f32(x);
+    return d;
+}
+
+/* add_norms(layer, a, scale) */
+static int ps_add_norms(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    wb_persample_norms(vec(b, SQ), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
+                       d->use_bias, luaL_checknumber(L, 4));
+    return 0;
+}
+
+/* add_gram(layer, a, scale) */
+static int ps_add_gram(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    wb_err err;
+    if (wb_persample_gram(b->p, gram(b), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
+                          d->use_bias, luaL_checknumber(L, 4), &err))
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
+/* A float32 tensor at idx with n elements (or nil when `opt`). */
+static const float *checkvec(lua_State *L, int idx, int64_t n, int opt)
+{
+    if (opt && lua_isnoneornil(L, idx))
+        return NULL;
+    const wb_tensor *t = lwb_checktensor(L, idx);
+    if (t->dtype != WB_F32 || (int64_t)wb_tensor_numel(t) != n)
+        luaL_argerror(L, idx, lua_pushfstring(L, "expected float32 with %d elements",
+                      (int)n));
+    return wb_tensor_f32(t);
+}
+
+/* add_dot(layer, a, scale, slot, v_w, v_b): proj<slot> += g_i . v (slot 1..3) */
+static int ps_add_dot(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    lua_Integer slot = luaL_checkinteger(L, 5);
+    luaL_argcheck(L, slot >= 1 && slot <= 3, 5, "expected 1, 2 or 3");
+    const float *vw = checkvec(L, 6, d->n_in * d->n_out, 0);
+    const float *vb = d->use_bias ? checkvec(L, 7, d->n_out, 0) : NULL;
+    wb_err err;
+    if (wb_persample_dot(b->p, vec(b, P1 + (int)slot - 1), a, wb_tensor_f32(d->dz), b->B,
+                         d->n_in, d->n_out, vw, vb, luaL_checknumber(L, 4), &err))
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
+/* add_hist(layer, a, scale, lo, hi) */
+static int ps_add_hist(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    double lo = luaL_checknumber(L, 5), hi = luaL_checknumber(L, 6);
+    luaL_argcheck(L, b->nbins > 0, 1, "begin was given no bins");
+    luaL_argcheck(L, hi > lo, 6, "expected hi > lo");
+    wb_persample_hist(hist(b), b->nbins, lo, hi, a, wb_tensor_f32(d->dz), b->B, d->n_in,
+                      d->n_out, d->use_bias, luaL_checknumber(L, 4));
+    return 0;
+}
+
+/* sum_sq(layer, a, scale, out_w, out_b): sum_i g_i^2 into float32 tensors */
+static int ps_sum_sq(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    float *ow = (float *)checkvec(L, 5, d->n_in * d->n_out, 0);
+    float *ob = d->use_bias ? (float *)checkvec(L, 6, d->n_out, 0) : NULL;
+    wb_err err;
+    if (wb_persample_sum_sq(b->p, ow, ob, a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
+                            luaL_checknumber(L, 4), &err))
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
+/* ce(z, y): the per-sample losses of softmax cross-entropy */
+static int ps_ce(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const wb_tensor *z = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
+    luaL_argcheck(L, z->dtype == WB_F32 && z->ndim == 2 && z->shape[0] == b->B, 2,
+                  "expected float32 logits [B, C] of this batch");
+    luaL_argcheck(L, y->dtype == WB_U8 && (int64_t)wb_tensor_numel(y) == b->B, 3,
+                  "expected uint8 labels [B]");
+    wb_err err;
+    if (wb_persample_ce(vec(b, LOSS), wb_tensor_f32(z), wb_tensor_u8(y), b->B, z->shape[1],
+                        &err))
+        return lwb_raise(L, 3, &err);
+    return 0;
+}
+
+static const char *const VECS[] = {"sq", "proj1", "proj2", "proj3", "loss", "gram",
+                                   "hist", NULL};
+enum { GRAM = NVEC, HIST };
+
+/* moments(what) -> sum, sum of squares (what: sq, proj1..proj3, loss) */
+static int ps_moments(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    int w = luaL_checkoption(L, 2, NULL, VECS);
+    luaL_argcheck(L, w < NVEC, 2, "expected sq, proj1, proj2, proj3 or loss");
+    const double *v = vec(b, w);
+    double s = 0, s2 = 0;
+    for (int64_t i = 0; i < b->B; i++)
+        s += v[i], s2 += v[i] * v[i];
+    lua_pushnumber(L, s);
+    lua_pushnumber(L, s2);
+    return 2;
+}
+
+/* tensor(what) -> a new float32 tensor: [B] vectors, gram [B, B], hist */
+static int ps_tensor(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    int w = luaL_checkoption(L, 2, NULL, VECS);
+    int64_t shape[2] = {w == HIST ? b->nbins : b->B, b->B};
+    const double *src = w < NVEC ? vec(b, w) : w == GRAM ? gram(b) : hist(b);
+    wb_err err;
+    wb_tensor *t = wb_tensor_new(WB_F32, w == GRAM ? 2 : 1, shape, &err);
+    if (t) {
+        float *o = wb_tensor_f32(t);
+        for (size_t k = 0; k < wb_tensor_numel(t); k++)
+            o[k] = (float)src[k];
+    }
+    lwb_pushtensor(L, t, &err);
+    return 1;
+}
+
+/* counts() -> the histogram's counts, a list of nbins numbers (exact:
+ * doubles, where a float32 tensor would round counts above 2^24) */
+static int ps_counts(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    lua_createtable(L, b->nbins, 0);
+    for (int k = 0; k < b->nbins; k++) {
+        lua_pushnumber(L, hist(b)[k]);
+        lua_rawseti(L, -2, k + 1);
+    }
+    return 1;
+}
+
+/* wb.instruments.keep_dz(layer, on) -> the previous setting */
+static int l_keep_dz(lua_State *L)
+{
+    layer_box *lb = luaL_checkudata(L, 1, "wb.Dense");
+    if (!lb->p)
+        return luaL_error(L, "attempt to use a released layer");
+    wb_dense *d = lb->p;
+    lua_pushboolean(L, d->keep_dz);
+    d->keep_dz = lua_toboolean(L, 2);
+    return 1;
+}
+
+/* A float32 tensor at idx with as many elements as the one at `like`. */
+static const float *samevec(lua_State *L, int idx, int like)
+{
+    return checkvec(L, idx, (int64_t)wb_tensor_numel(lwb_checktensor(L, like)), 0);
+}
+
+/* _sqdist(a [, b]) -> sum (a - b)^2 in double (b nil: sum a^2) */
+static int l_sqdist(lua_State *L)
+{
+    const float *a = samevec(L, 1, 1), *b = lua_isnoneornil(L, 2) ? NULL : samevec(L, 2, 1);
+    lua_pushnumber(L, wb_persample_sqdist(a, b, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
+    return 1;
+}
+
+/* _diff(out, a, b): out = a - b; returns sum out^2 */
+static int l_diff(lua_State *L)
+{
+    float *out = (float *)samevec(L, 1, 1);
+    const float *a = samevec(L, 2, 1), *b = samevec(L, 3, 1);
+    int64_t n = (int64_t)wb_tensor_numel(lwb_checktensor(L, 1));
+    lua_pushnumber(L, wb_persample_diff(out, a, b, n));
+    return 1;
+}
+
+/* _gsnr(g, S, B, eps [, w, c]) -> Cockpit's GSNR summed over the entries */
+static int l_gsnr(lua_State *L)
+{
+    const float *g = samevec(L, 1, 1), *S = samevec(L, 2, 1);
+    const float *w = lua_isnoneornil(L, 5) ? NULL : samevec(L, 5, 1);
+    lua_pushnumber(L, wb_persample_gsnr(g, w, luaL_optnumber(L, 6, 0), S,
+                                        (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)),
+                                        luaL_checknumber(L, 3), luaL_checknumber(L, 4)));
+    return 1;
+}
+
+int lwb_open_instruments(lua_State *L)
+{
+    static const luaL_Reg meta[] = {{"__gc", ps_gc}, {"__close", ps_gc}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {
+        {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
+        {"add_dot", ps_add_dot}, {"add_hist", ps_add_hist}, {"sum_sq", ps_sum_sq},
+        {"ce", ps_ce}, {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
+        {NULL, NULL},
+    };
+    int wb = lua_absindex(L, 1);
+    luaL_newmetatable(L, LWB_PS);
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lwb_subtable(L, wb, "instruments");
+    lua_pushcfunction(L, l_scratch);
+    lua_setfield(L, -2, "Scratch");
+    lua_pushcfunction(L, l_keep_dz);
+    lua_setfield(L, -2, "keep_dz");
+    static const luaL_Reg helpers[] = {
+        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {NULL, NULL},
+    };
+    luaL_setfuncs(L, helpers, 0);
+    lua_pop(L, 1);
+    return 0;
+}

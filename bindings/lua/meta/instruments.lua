@@ -1,0 +1,113 @@
+---@meta
+-- bindings/lua/meta/instruments.lua: the C API of bindings/l_instruments.c
+-- under wb.instruments (the public functions, per_sample and the fit
+-- instruments, are Lua: bindings/lua/wb/instruments.lua). Hand-written
+-- language-server annotations and help text; never run.
+
+---wb.instruments.Scratch() -> wb.PerSample
+---Scratch and per-batch accumulators (double) for per-sample gradient
+---statistics of Dense layers (core/persample.h), grown to the largest batch
+---seen and then reused.
+---@return wb.PerSample
+---Example: local ps = wb.instruments.Scratch(); ps:begin(32)
+function wb.instruments.Scratch() end
+
+---wb.instruments.keep_dz(layer, on) -> boolean
+---Makes a wb.Dense keep dL/dz of every backward (a copy for linear layers
+---and backward_logits) for the per-sample statistics; returns the previous
+---setting. A forward discards the kept rows.
+---@param layer wb.Dense
+---@param on boolean
+---@return boolean
+---Example: local was = wb.instruments.keep_dz(m[1], true)
+function wb.instruments.keep_dz(layer, on) end
+
+---wb.PerSample
+---Per-sample statistics of one batch, accumulated layer by layer: begin,
+---then add_* per Dense layer (its forward input a and scale B for a mean
+---loss, after a backward with keep_dz on), then moments / tensor / counts.
+---Example: ps:begin(B); ps:add_norms(m[1], m._h[1], B); print(ps:moments("sq"))
+---@class wb.PerSample
+local PerSample = {}
+
+---wb.PerSample:begin(B, nbins)
+---Zeroes the accumulators for a batch of B rows (and nbins histogram bins).
+---@param B integer
+---@param nbins? integer
+---Example: ps:begin(32, 64)
+function PerSample:begin(B, nbins) end
+
+---wb.PerSample:add_norms(layer, a, scale)
+---sq[i] += ||g_i||^2 of the layer (kernel and bias).
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---Example: ps:add_norms(m[1], x, 32)
+function PerSample:add_norms(layer, a, scale) end
+
+---wb.PerSample:add_gram(layer, a, scale)
+---gram[i, j] += g_i . g_j of the layer.
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---Example: ps:add_gram(m[1], x, 32)
+function PerSample:add_gram(layer, a, scale) end
+
+---wb.PerSample:add_dot(layer, a, scale, slot, v_w, v_b)
+---proj<slot>[i] += g_i . v for v = (v_w [n_in, n_out], v_b [n_out]); slot 1..3.
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---@param slot integer
+---@param v_w wb.Tensor
+---@param v_b? wb.Tensor
+---Example: ps:add_dot(m[1], x, 32, 1, m[1].grad_weight, m[1].grad_bias)
+function PerSample:add_dot(layer, a, scale, slot, v_w, v_b) end
+
+---wb.PerSample:add_hist(layer, a, scale, lo, hi)
+---Counts the layer's per-sample gradient entries in begin's bins over [lo, hi).
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---@param lo number
+---@param hi number
+---Example: ps:add_hist(m[1], x, 32, -1, 1)
+function PerSample:add_hist(layer, a, scale, lo, hi) end
+
+---wb.PerSample:sum_sq(layer, a, scale, out_w, out_b)
+---Writes sum_i g_i^2 of the kernel into out_w and of the bias into out_b.
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---@param out_w wb.Tensor
+---@param out_b? wb.Tensor
+---Example: ps:sum_sq(m[1], x, 32, wb.zeros(784, 128), wb.zeros(128))
+function PerSample:sum_sq(layer, a, scale, out_w, out_b) end
+
+---wb.PerSample:ce(z, y)
+---Per-sample softmax cross-entropy losses of logits z [B, C] and uint8 labels y.
+---@param z wb.Tensor
+---@param y wb.Tensor
+---Example: ps:ce(m[#m]:logits(), y)
+function PerSample:ce(z, y) end
+
+---wb.PerSample:moments(what) -> number, number
+---Sum and sum of squares of "sq", "proj1", "proj2", "proj3" or "loss".
+---@param what string
+---@return number
+---@return number
+---Example: local s, s2 = ps:moments("proj1")
+function PerSample:moments(what) end
+
+---wb.PerSample:tensor(what) -> wb.Tensor
+---A float32 copy of an accumulator: [B] vectors, "gram" [B, B], "hist".
+---@param what string
+---@return wb.Tensor
+---Example: local g = ps:tensor("gram")
+function PerSample:tensor(what) end
+
+---wb.PerSample:counts() -> number[]
+---The histogram counts (exact, as Lua numbers).
+---@return number[]
+---Example: local c = ps:counts()
+function PerSample:counts() end

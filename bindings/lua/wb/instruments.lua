@@ -1,0 +1,225 @@
+-- wb/instruments.lua: Cockpit's instruments (Schneider, Dangel, Hennig,
+-- "Cockpit: A Practical Debugging Tool for the Training of Deep Neural
+-- Networks", NeurIPS 2021), computed exactly from per-sample statistics of
+-- Dense layers in C (core/persample.h: no batch x parameters tensor).
+--
+--   wb.instruments.per_sample(model, x, y)  norms, Gram matrix, sum of squares
+--   wb.instruments.economy / .full          Cockpit's presets (lists of names)
+--   model:fit{instruments = {...}, every = k | "log"}  (wb/instruments_fit.lua)
+--
+-- The test statistics below are Cockpit's (cockpit/quantities/*.py), written
+-- with true per-sample gradients g_i (BackPACK's batch_grad is g_i / B) and
+-- the mean gradient g = (1/B) sum_i g_i of the data loss (L2 excluded).
+local wb = require "wb"
+local args = require "wb.args"
+local losses = require "wb.losses"
+
+---wb.instruments
+---Cockpit's instruments (Schneider et al., NeurIPS 2021) for Dense models,
+---exact and cheap: per-sample gradient statistics come from each Dense
+---layer's input and output gradient (no batch x parameters tensor).
+---model:fit{instruments = wb.instruments.economy, every = 1} records them in
+---history.steps (grad_norm, distance, update_size, norm_test, inner_test,
+---ortho_test, gsnr, alpha, tic, hess_max, hess_trace; per Dense layer j
+---also grad_norm_j, distance_j, update_size_j) and history.instruments
+---(grad_hist counts, seconds per instrument). Presets (lists of names):
+---wb.instruments.economy (Cockpit's: alpha, distance, grad_hist, grad_norm,
+---inner_test, loss, norm_test, ortho_test, update_size) and
+---wb.instruments.full (economy + tic, hess_trace, hess_max; Cockpit's 2-D
+---histogram is not provided); gsnr is in neither, as in Cockpit.
+---Example: local h = m:fit(d.train, {instruments = wb.instruments.economy, every = 16})
+local M = wb.instruments or {}
+wb.instruments = M
+
+-- Cockpit's "economy" configuration (cockpit/utils/configuration.py).
+M.economy = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
+  "norm_test", "ortho_test", "update_size"}
+
+-- Cockpit's "full": economy plus tic, hess_trace (its "business") and
+-- hess_max; its GradHist2d is not provided.
+M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
+  "norm_test", "ortho_test", "update_size", "tic", "hess_trace", "hess_max"}
+
+-- Every known instrument (gsnr is Cockpit's MeanGSNR, in none of its presets).
+M.NAMES = {"loss", "grad_norm", "distance", "update_size", "norm_test", "inner_test",
+  "ortho_test", "gsnr", "alpha", "tic", "grad_hist", "hess_max", "hess_trace"}
+
+-- {==================== the model's Dense layers ====================
+
+-- The positions of model's Dense layers; other layers must have no
+-- parameters (per-sample statistics are derived for Dense only).
+function M._dense_positions(model, fname)
+  local out = {}
+  for i = 1, #model do
+    local l = model[i]
+    if args.typename(l) == "wb.Dense" then
+      out[#out + 1] = i
+    elseif type(l) == "table" and l.parameters and #(l:parameters()) > 0 then
+      error(string.format("%s: layer %d has parameters but is not a wb.Dense "
+        .. "(per-sample statistics are computed for Dense layers only)", fname, i), 3)
+    end
+  end
+  if #out == 0 then error(fname .. ": the model has no Dense layer", 3) end
+  return out
+end
+
+-- }====================
+-- {==================== per_sample ====================
+
+---wb.instruments.per_sample(model, x, y) -> table
+---Per-sample gradient statistics of the mean softmax cross-entropy (the
+---model's softmax or linear last Dense; L2 excluded; Dropout off) on x
+---[B, features] and labels y [B]: {norms = tensor [B] (||g_i||),
+---gram = tensor [B, B] (g_i . g_j), sum_sq = list shaped like
+---get_weights() (sum_i g_i^2 per parameter)}, with g_i the gradient of row
+---i's own loss (the batch gradient is their mean). Runs a forward and a
+---backward pass; the parameter gradients are restored afterwards.
+---@param model wb.Sequential
+---@param x wb.Tensor
+---@param y wb.Tensor
+---@return table
+---Example: local s = wb.instruments.per_sample(m, x, y); print(s.norms:max())
+function M.per_sample(model, x, y)
+  args.check("per_sample", 1, model, "wb.Sequential")
+  args.check("per_sample", 2, x, "wb.Tensor")
+  args.check("per_sample", 3, y, "wb.Tensor")
+  local pos = M._dense_positions(model, "per_sample")
+  local B = x:size(1)
+  local _, grads = model:parameters()
+  local saved = {}
+  for k = 1, #grads do saved[k] = grads[k]:clone() end
+  local prev = {}
+  for j, i in ipairs(pos) do prev[j] = M.keep_dz(model[i], true) end
+  local ps = M.Scratch()
+  local ok, res = pcall(function()
+    local l = losses._get(nil, model, "instruments", "per_sample")
+    l:value(model, x, y, false)
+    model:zero_grad()
+    l:backward(model, x)
+    ps:begin(B)
+    local h, sum_sq = model._h, {}
+    for _, i in ipairs(pos) do
+      local layer = model[i]
+      ps:add_norms(layer, h[i], B)
+      ps:add_gram(layer, h[i], B)
+      local w = wb.zeros(layer.n_in, layer.n_out)
+      local b = layer.use_bias and wb.zeros(layer.n_out) or nil
+      ps:sum_sq(layer, h[i], B, w, b)
+      sum_sq[#sum_sq + 1] = w
+      if b then sum_sq[#sum_sq + 1] = b end
+    end
+    return {norms = ps:tensor("sq"):sqrt(), gram = ps:tensor("gram"), sum_sq = sum_sq}
+  end)
+  for j, i in ipairs(pos) do M.keep_dz(model[i], prev[j]) end
+  for k = 1, #grads do grads[k]:copy(saved[k]) end
+  if not ok then
+    if type(res) == "string" then error("per_sample: " .. res, 2) end
+    error(res, 0)
+  end
+  return res
+end
+
+-- }====================
+-- {==================== Cockpit's statistics ====================
+-- B rows; sq = sum_i ||g_i||^2; g2 = ||g||^2; p1, p2 = sum_i (g_i . g) and
+-- sum_i (g_i . g)^2. NaN when B < 2 or g = 0 (as Cockpit's 0/0).
+
+---wb.instruments.norm_test(B, sq, g2) -> number
+---Cockpit's norm test (Byrd et al. 2012, eq. 3.9): the largest theta it
+---passes, from B rows, sq = sum_i ||g_i||^2 and g2 = ||g||^2.
+---@param B integer
+---@param sq number
+---@param g2 number
+---@return number
+---Example: print(wb.instruments.norm_test(32, 3.2, 0.05))
+function M.norm_test(B, sq, g2)
+  local var_l1 = (sq - B * g2) / (B - 1)
+  return math.sqrt(var_l1 / B / g2)
+end
+
+---wb.instruments.inner_test(B, p2, g2) -> number
+---Cockpit's inner-product test (Bollapragada et al. 2018, eq. 2.6) from B
+---rows, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2.
+---@param B integer
+---@param p2 number
+---@param g2 number
+---@return number
+---Example: print(wb.instruments.inner_test(32, 0.01, 0.05))
+function M.inner_test(B, p2, g2)
+  local var = (p2 - B * g2 * g2) / (B - 1)
+  return math.sqrt(var / B / (g2 * g2))
+end
+
+---wb.instruments.ortho_test(B, sq, p2, g2) -> number
+---Cockpit's orthogonality test (Bollapragada et al. 2018, eq. 3.3) from B
+---rows, sq = sum_i ||g_i||^2, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2.
+---@param B integer
+---@param sq number
+---@param p2 number
+---@param g2 number
+---@return number
+---Example: print(wb.instruments.ortho_test(32, 3.2, 0.01, 0.05))
+function M.ortho_test(B, sq, p2, g2)
+  local var = (sq - p2 / g2) / (B - 1)
+  return math.sqrt(var / B / g2)
+end
+
+-- Cockpit's alpha (alpha.py, _fit_quadratic and _get_alpha): the quadratic
+-- q(s) = m0 + m1 s + m2 s^2 fitted by weighted least squares to the noisy
+-- loss and slope at s = 0 (start) and s = t (end of the step), weights the
+-- inverse variances (0 replaced by 1e-10); alpha = 2t / (-m1 / m2) - 1, so 0
+-- is stepping to the minimum of q and 1 to the other side of the valley;
+-- -1 when q is concave or flat (m2 <= 0) or t = 0, NaN when singular.
+---wb.instruments.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1) -> number
+---Cockpit's alpha: the step of length t on the quadratic fitted to the
+---loss f and slope df at its start and end (variances vf, vd): 0 is
+---stepping to the minimum, 1 to the other side, -1 concave or no step.
+---@param t number
+---@param f0 number
+---@param f1 number
+---@param df0 number
+---@param df1 number
+---@param vf0 number
+---@param vf1 number
+---@param vd0 number
+---@param vd1 number
+---@return number
+---Example: print(wb.instruments.alpha(1, 1, 0, -2, 0, 1, 1, 1, 1)) --> 0
+function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
+  if t == 0 then return -1 end
+  local function w(v) return 1 / (v == 0 and 1e-10 or v) end
+  local rows = {{1, 0, 0, f0, w(vf0)}, {1, t, t * t, f1, w(vf1)}, {0, 1, 0, df0, w(vd0)},
+    {0, 1, 2 * t, df1, w(vd1)}}
+  local A, b = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}}, {0, 0, 0}
+  for _, r in ipairs(rows) do -- normal equations Phi W Phi^T m = Phi W y
+    for p = 1, 3 do
+      b[p] = b[p] + r[p] * r[5] * r[4]
+      for q = 1, 3 do A[p][q] = A[p][q] + r[p] * r[5] * r[q] end
+    end
+  end
+  for c = 1, 3 do -- Gaussian elimination with partial pivoting
+    local piv = c
+    for r = c + 1, 3 do if math.abs(A[r][c]) > math.abs(A[piv][c]) then piv = r end end
+    A[c], A[piv], b[c], b[piv] = A[piv], A[c], b[piv], b[c]
+    if A[c][c] == 0 then return 0 / 0 end
+    for r = c + 1, 3 do
+      local f = A[r][c] / A[c][c]
+      for q = c, 3 do A[r][q] = A[r][q] - f * A[c][q] end
+      b[r] = b[r] - f * b[c]
+    end
+  end
+  local m = {}
+  for r = 3, 1, -1 do
+    local s = b[r]
+    for q = r + 1, 3 do s = s - A[r][q] * m[q] end
+    m[r] = s / A[r][r]
+  end
+  if not (m[3] > 0) then return -1 end
+  return 2 * t / (-m[2] / m[3]) - 1
+end
+
+-- }====================
+
+require "wb.instruments_fit" -- the fit callback (M._callback)
+
+return M

@@ -1,0 +1,78 @@
+/* persample.h - per-sample gradient statistics of Dense layers, without a
+ * B x P tensor of per-sample gradients.
+ *
+ * Legend: B = rows of the batch, I = n_in, O = n_out, s = scale. For a Dense
+ * layer with input rows a_i [I] and dz_i [O] = dL/dz_i of a batch-mean loss
+ * L = (1/B) sum_i l_i (Keras reduction), row i's own gradient is
+ *   kernel  g_i = s a_i dz_i^T  [I, O]     bias  s dz_i  [O]      (s = B)
+ * so, with d_i = s dz_i,
+ *   ||g_i||^2        = (||a_i||^2 + 1) ||d_i||^2           (+1: the bias)
+ *   g_i . g_j        = (a_i . a_j + 1) (d_i . d_j)          two B x B products
+ *   sum_i g_i (.) g_i = (a (.) a)^T (d (.) d), colsum(d (.) d) one I x O product
+ *   g_i . v          = a_i^T V d_i + d_i . v_b              one B x O product
+ * (Dangel, Kunstner, Hennig, BackPACK, ICLR 2020, sec. 2 and appendix A: the
+ * same identities, used there for the batch L2 norms and dot products).
+ * The +1 terms are absent when the layer has no bias (bias = 0).
+ *
+ * A wb_persample holds scratch buffers grown to the largest B seen (once);
+ * later calls with that B or fewer allocate nothing. Results ACCUMULATE
+ * (+=) over layers where documented: the caller zeroes them once per batch.
+ * Inputs are trusted to have the shapes given (the binding checks them).
+ */
+#ifndef WB_PERSAMPLE_H
+#define WB_PERSAMPLE_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct wb_persample wb_persample;
+
+wb_persample *wb_persample_new(wb_err *err);
+void wb_persample_free(wb_persample *p);
+
+/* sq [B] += ||g_i||^2 of this layer's parameters (no scratch). */
+void wb_persample_norms(double *sq, const float *a, const float *dz, int64_t B,
+                        int64_t I, int64_t O, int bias, double scale);
+
+/* gram [B, B] += g_i . g_j of this layer. WB_ENOMEM growing scratch. */
+wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
+                            const float *dz, int64_t B, int64_t I, int64_t O,
+                            int bias, double scale, wb_err *err);
+
+/* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
+ * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */
+wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
+                              const float *a, const float *dz, int64_t B,
+                              int64_t I, int64_t O, double scale, wb_err *err);
+
+/* proj [B] += g_i . v for v = (v_w [I, O], v_b [O] or NULL). */
+wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
+                           const float *dz, int64_t B, int64_t I, int64_t O,
+                           const float *v_w, const float *v_b, double scale,
+                           wb_err *err);
+
+/* hist [nbins] += the per-sample gradient entries of this layer (B * (I + 1)
+ * * O numbers, the bias's included when bias) counted in nbins equal bins
+ * over [lo, hi); entries outside go to the first or last bin. A zero input
+ * a_ik makes O zero entries at once (no product). */
+void wb_persample_hist(double *hist, int nbins, double lo, double hi,
+                       const float *a, const float *dz, int64_t B, int64_t I,
+                       int64_t O, int bias, double scale);
+
+/* loss [B] = each row's softmax cross-entropy from logits z [B, C] and
+ * class ids y [B] (uint8). Errors: a label >= C (WB_ERANGE, naming its
+ * row, 1-based). */
+wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_t B,
+                          int64_t C, wb_err *err);
+
+/* Vector helpers of the instruments, in double over float data (n >= 0):
+ * sum (a - b)^2 (b NULL: sum a^2); out = a - b returning sum out^2; and
+ * Cockpit's GSNR sum over k of m_k^2 / (S_k / B - m_k^2 + eps) with the
+ * mean gradient m = g - c w (w NULL: m = g) and S the sum of squares. */
+double wb_persample_sqdist(const float *a, const float *b, int64_t n);
+double wb_persample_diff(float *out, const float *a, const float *b, int64_t n);
+double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
+                         int64_t n, double B, double eps);
+
+#endif

@@ -1,0 +1,274 @@
+-- test_instruments.lua: wb.instruments (per-sample statistics in C,
+-- Cockpit's instruments in fit). Per-sample results are compared with B
+-- single-row backward passes; the statistics with their definitions from
+-- explicit per-sample gradients; fit with and without instruments must
+-- train identically.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+
+local ACTS = {"linear", "relu", "tanh", "softsign", "gelu", "gelu_tanh", "sigmoid", "elu",
+  "selu", "swish"}
+
+local function labels(n, c)
+  local y = wb.new_tensor({n}, "uint8")
+  for i = 1, n do y:set(i, (i * 7) % c) end
+  return y
+end
+
+-- A small model: Dense (act, L2) -> Dropout -> Dense (no bias) -> softmax.
+local function small(act, seed, rate)
+  wb.seed(seed or 3)
+  return wb.nn.Sequential{wb.nn.Dense(12, 6, {activation = act, l2 = 1e-2}),
+    wb.nn.Dropout(rate or 0.5), wb.nn.Dense(6, 5, {activation = "tanh", bias = false}),
+    wb.nn.Dense(5, 3, {activation = "softmax"})}
+end
+
+-- Flat per-sample gradients of each row's own loss (dropout off, L2 term
+-- removed), as Lua arrays: g[i][p].
+local function explicit(m, x, y)
+  local ce, B = wb.nn.SparseCrossEntropy(), x:size(1)
+  local ps, gs = m:parameters()
+  local g = {}
+  for i = 1, B do
+    local xi = x:rows(i, i):clone()
+    local yi = wb.new_tensor({1}, "uint8")
+    yi:set(1, y:get(i))
+    m:forward(xi, false)
+    ce:forward(m[#m]:logits(), yi)
+    m:zero_grad()
+    m:backward_logits(xi, ce:backward(), false)
+    local row = {}
+    for k = 1, #gs do
+      local t = gs[k]
+      if k == 1 then t = t - ps[1] * (2 * m[1].l2) end
+      local v = t:reshape(t:numel()):totable()
+      for _, e in ipairs(v) do row[#row + 1] = e end
+    end
+    g[i] = row
+  end
+  return g
+end
+
+local function dot(a, b)
+  local s = 0
+  for k = 1, #a do s = s + a[k] * b[k] end
+  return s
+end
+
+local function close(a, b, scale, tol, what)
+  T.ok(math.abs(a - b) <= tol * scale, string.format("%s: %.9g vs %.9g (scale %g)", what,
+    a, b, scale))
+end
+
+T.test("per_sample equals single-row backward passes for every activation", function()
+  for _, act in ipairs(ACTS) do
+    local m = small(act)
+    local x, y = wb.randn(7, 12), labels(7, 3)
+    local s = wb.instruments.per_sample(m, x, y)
+    local g = explicit(m, x, y)
+    local B = 7
+    T.eq(#s.sum_sq, #select(1, m:parameters()), act .. ": sum_sq count")
+    local big = 0
+    for i = 1, B do big = math.max(big, dot(g[i], g[i])) end
+    for i = 1, B do
+      close(s.norms:get(i), math.sqrt(dot(g[i], g[i])), math.sqrt(big), 1e-5, act .. " norm")
+      for j = 1, B do
+        close(s.gram:get(i, j), dot(g[i], g[j]), big, 1e-5, act .. " gram")
+      end
+    end
+    local flat = {}
+    for _, t in ipairs(s.sum_sq) do
+      for _, e in ipairs(t:reshape(t:numel()):totable()) do flat[#flat + 1] = e end
+    end
+    local P, top = #g[1], 0
+    for p = 1, P do
+      local want = 0
+      for i = 1, B do want = want + g[i][p] ^ 2 end
+      top = math.max(top, want)
+      g.want = g.want or {}
+      g.want[p] = want
+    end
+    for p = 1, P do close(flat[p], g.want[p], top, 1e-5, act .. " sum_sq") end
+  end
+end)
+
+T.test("the mean of per-sample gradients is the batch gradient (L2 excluded)", function()
+  local m = small("relu")
+  local x, y = wb.randn(9, 12), labels(9, 3)
+  local g = explicit(m, x, y)
+  local ce = wb.nn.SparseCrossEntropy()
+  m:forward(x, false)
+  ce:forward(m[#m]:logits(), y)
+  m:zero_grad()
+  m:backward_logits(x, ce:backward(), false)
+  local ps, gs = m:parameters()
+  local flat = {}
+  for k = 1, #gs do
+    local t = k == 1 and gs[1] - ps[1] * (2 * m[1].l2) or gs[k]
+    for _, e in ipairs(t:reshape(t:numel()):totable()) do flat[#flat + 1] = e end
+  end
+  for p = 1, #flat do
+    local mean = 0
+    for i = 1, 9 do mean = mean + g[i][p] / 9 end
+    close(mean, flat[p], 1, 1e-6, "component " .. p)
+  end
+end)
+
+T.test("per_sample restores the gradients and checks its arguments", function()
+  local m = small("tanh")
+  local x, y = wb.randn(4, 12), labels(4, 3)
+  local _, gs = m:parameters()
+  gs[1]:fill(0.25)
+  wb.instruments.per_sample(m, x, y)
+  T.eq(gs[1]:min(), 0.25); T.eq(gs[1]:max(), 0.25)
+  T.ok(not pcall(wb.instruments.per_sample, m, x))
+  local ok, e = pcall(wb.instruments.per_sample, {}, x, y)
+  T.ok(not ok and tostring(e):find("wb.Sequential"), tostring(e))
+end)
+
+-- {==================== the statistics ====================
+
+-- Cockpit's statistics from explicit per-sample gradients (its __run_check
+-- forms: sample variances of the gradients and of their projections).
+local function reference(g)
+  local B, P = #g, #g[1]
+  local mean = {}
+  for p = 1, P do
+    local s = 0
+    for i = 1, B do s = s + g[i][p] end
+    mean[p] = s / B
+  end
+  local g2 = dot(mean, mean)
+  local var_l1, proj, orth = 0, {}, 0
+  for i = 1, B do
+    for p = 1, P do var_l1 = var_l1 + (g[i][p] - mean[p]) ^ 2 end
+    proj[i] = dot(g[i], mean)
+  end
+  var_l1 = var_l1 / (B - 1)
+  local pv = 0
+  for i = 1, B do pv = pv + (proj[i] - g2) ^ 2 end
+  pv = pv / (B - 1)
+  for i = 1, B do -- squared norm of g_i's part orthogonal to the mean
+    orth = orth + dot(g[i], g[i]) - proj[i] ^ 2 / g2
+  end
+  orth = orth / (B - 1)
+  local gsnr = 0
+  for p = 1, P do
+    local m2 = 0
+    for i = 1, B do m2 = m2 + g[i][p] ^ 2 / B end
+    gsnr = gsnr + mean[p] ^ 2 / (m2 - mean[p] ^ 2 + 1e-5)
+  end
+  return {norm_test = math.sqrt(var_l1 / B / g2), inner_test = math.sqrt(pv / B / g2 ^ 2),
+    ortho_test = math.sqrt(orth / B / g2), gsnr = gsnr / P}
+end
+
+T.test("fit's test statistics equal their definitions at step 1", function()
+  local m = small("tanh", 3, 0) -- the definitions are for dropout off
+  local n, bs = 24, 8
+  local x, y = wb.rand(n, 12), labels(n, 3)
+  local theta0 = m:get_weights()
+  local h = m:fit(x, y, {batch_size = bs, shuffle = false, verbose = false, seed = 1,
+    optimizer = wb.optim.SGD{lr = 0.1}, every = 100,
+    instruments = {"norm_test", "inner_test", "ortho_test", "gsnr", "grad_norm"}})
+  local after = m:get_weights()
+  m:set_weights(theta0)
+  local want = reference(explicit(m, x:rows(1, bs):clone(), (function()
+    local yb = wb.new_tensor({bs}, "uint8")
+    for i = 1, bs do yb:set(i, y:get(i)) end
+    return yb
+  end)()))
+  m:set_weights(after)
+  local st = h.steps
+  T.eq(st.step[1], 1)
+  T.eq(#st.step, 1, "every = 100 over 3 steps records step 1 only")
+  for _, k in ipairs{"norm_test", "inner_test", "ortho_test", "gsnr"} do
+    close(st[k][1], want[k], math.abs(want[k]), 1e-4, k)
+  end
+  T.ok(st.grad_norm[1] > 0 and st.grad_norm_1[1] > 0 and st.grad_norm_3[1] > 0)
+  T.ok(h.instruments.seconds.norm_test >= 0 and h.instruments.calls.norm_test == 1)
+end)
+
+-- }====================
+-- {==================== fit ====================
+
+-- Train a fresh small model (dropout on: the RNG matters) with opts.
+local function run(opts)
+  local m = small("relu", 5, 0.3)
+  local x, y = wb.rand(40, 12), labels(40, 3)
+  local o = {batch_size = 8, epochs = 2, verbose = false, seed = 9, log_every = 1,
+    optimizer = wb.optim.SGD{lr = 0.2, momentum = 0.9}}
+  for k, v in pairs(opts) do o[k] = v end
+  if o.log_every == false then o.log_every = nil end
+  local h = m:fit(x, y, o)
+  return h, m:get_weights()
+end
+
+T.test("instruments never change training (bit-identical history and weights)", function()
+  local h0, w0 = run{}
+  for _, every in ipairs{1, 3, "log"} do
+    local h1, w1 = run{instruments = wb.instruments.full, every = every}
+    for _, k in ipairs{"loss", "accuracy"} do
+      for e = 1, #h0[k] do T.eq(h1[k][e], h0[k][e], k .. " epoch " .. e) end
+      for s = 1, #h0.steps[k] do T.eq(h1.steps[k][s], h0.steps[k][s], k .. " step " .. s) end
+    end
+    for i = 1, #w0 do
+      T.eq((w1[i] - w0[i]):abs():max(), 0, "weights " .. i .. " every " .. tostring(every))
+    end
+    T.eq(wb.rand(1):get(1), (function() run{}; return wb.rand(1):get(1) end)(),
+      "the global generator is left where training leaves it")
+  end
+end)
+
+T.test("full instruments record every series at the scheduled steps", function()
+  local h = run{instruments = wb.instruments.full, every = 4, log_every = false}
+  local st = h.steps
+  T.eq(table.concat(st.step, ","), "1,5,9")
+  for _, k in ipairs{"grad_norm", "grad_norm_1", "grad_norm_3", "distance", "update_size",
+    "norm_test", "inner_test", "ortho_test", "tic", "hess_max", "hess_trace", "alpha"} do
+    T.ok(st[k], "series " .. k)
+    for r = 1, 3 do T.ok(st[k][r] == st[k][r], k .. " row " .. r .. " is NaN") end
+  end
+  T.eq(st.distance[1], 0, "no distance at the first step")
+  T.ok(st.update_size[1] > 0)
+  local gh = h.instruments.grad_hist
+  T.eq(#gh.counts, 3)
+  local total = 0
+  for _, c in ipairs(gh.counts[1]) do total = total + c end
+  T.eq(total, 8 * (12 * 6 + 6 + 6 * 5 + 5 * 3 + 3), "every per-sample entry counted once")
+  for _, n in ipairs(wb.instruments.full) do
+    if n ~= "loss" then T.ok(h.instruments.seconds[n], "seconds of " .. n) end
+  end
+end)
+
+T.test("the log schedule and option errors", function()
+  local h = run{instruments = {"grad_norm"}, every = "log", log_every = false}
+  T.eq(table.concat(h.steps.step, ","), "1,2,3,4,5,6,7,8,9,10")
+  local function err(o)
+    local ok, e = pcall(run, o)
+    T.ok(not ok)
+    return tostring(e)
+  end
+  T.ok(err{instruments = {"grad_nrom"}}:find("unknown instrument grad_nrom"))
+  T.ok(err{every = 2}:find("give instruments too"))
+  T.ok(err{instruments = {"loss"}, every = 0}:find("every must be"))
+  T.ok(err{instruments = {"alpha"}, loss = "mse"}:find("alpha needs"))
+end)
+
+T.test("alpha is 0 at the minimum of a quadratic and 1 on its other side", function()
+  -- f(s) = (s - 1)^2: slope -2 at 0; at t = 1 the minimum, at t = 2 the mirror
+  T.eq(wb.instruments.alpha(1, 1, 0, -2, 0, 1, 1, 1, 1), 0)
+  T.eq(wb.instruments.alpha(2, 1, 1, -2, 2, 1, 1, 1, 1), 1)
+  T.eq(wb.instruments.alpha(1, 0, -1, -1, -3, 1, 1, 1, 1), -1, "concave")
+end)
+
+T.test("experiment configs take instruments and every", function()
+  local keys = require("wb.spec_keys").train
+  T.eq(keys.instruments("economy"), nil)
+  T.eq(keys.instruments({"gsnr", "alpha"}), nil)
+  T.ok(keys.instruments({"gsnr", "bogus"}):find("economy"))
+  T.ok(keys.instruments(3))
+  T.eq(keys.every("log"), nil); T.eq(keys.every(16), nil)
+  T.ok(keys.every(0)); T.ok(keys.every("lin"))
+end)
+
+T.done()

@@ -118,8 +118,10 @@ lines[#lines + 1] = "|---|---|---|---|---|---|---|"
 for _, t in ipairs(tasks) do
   local rs = wb.runs.Runs(by_task[t])
   for _, v in ipairs(rs:variants()) do
-    local function col(name) return wb.runs.fmt_mean_std(rs:stat(v, name), select(2,
-      rs:stat(v, name)), name) end
+    local function col(name)
+      local m, s = rs:stat(v, name)
+      return wb.runs.fmt_mean_std(m, s, name, #rs:values(v, name))
+    end
     lines[#lines + 1] = string.format("| %s | %s | %d | %s | %s | %s | %s |", t, v,
       #rs:of(v), col("test_accuracy"), col("test_loss"), col("gap"), col("sec_per_epoch"))
   end

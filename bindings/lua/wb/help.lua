@@ -4,7 +4,7 @@
 -- One source per name: the text lives next to the code it documents, as a
 -- block of `---` comment lines (LuaLS style) directly above a definition.
 --   * A Lua function or class is documented in its module under wb/.
---   * A C function or class is documented in a hand-written stub file of
+--   * A C function or class is documented in a hand-written annotation file of
 --     the language server's format, meta/<module>.lua (one per binding
 --     file): the same block above an empty `function wb.zeros(...) end`,
 --     a `---@class` with its `local` table, or a module's `wb.sys = {}`.

@@ -21,7 +21,7 @@ local function report(task, runs)
   end
   table.sort(recs, function(a, b) return a.config.lr < b.config.lr end)
   if #recs == 0 then task:text("No run recorded its sharpness."); return end
-  local lam_series, loss_series, reads = {}, {}, {}
+  local lam_series, loss_series, reads, top = {}, {}, {}, 0
   for _, r in ipairs(recs) do
     local loss, lr = r.history.loss, r.config.lr
     local x, y = E.series(r)
@@ -30,6 +30,7 @@ local function report(task, runs)
       x = {1, #loss}, y = {2 / lr, 2 / lr}}
     loss_series[#loss_series + 1] = {label = "lr = " .. lr, y = loss}
     reads[#reads + 1] = E.read(lr, x, y, loss)
+    top = math.max(top, reads[#reads].peak)
   end
   local rows = recs[1].config.subset and recs[1].config.subset.train or ROWS
   task:section(string.format("Sharpness and loss (full batch: the first %d training rows, "
@@ -37,10 +38,12 @@ local function report(task, runs)
   task:figure("sharpness", wb.plot.panels{cols = 2, plots = {
     wb.plot.lines{title = "lambda_max of the training loss (step 1, then every " .. E.EVERY
       .. " steps)",
-      xlabel = "step", ylabel = "lambda_max", series = lam_series, points = false},
+      xlabel = "step", ylabel = "lambda_max", series = lam_series, points = false,
+      yrange = {0, 1.3 * top}},
     wb.plot.lines{title = "Training loss (full batch)", xlabel = "step", ylabel = "loss",
       logy = true, series = loss_series, points = false}}},
-    "Flat lines: the stability threshold 2/lr of gradient descent on a quadratic.")
+    "Flat lines: the stability threshold 2/lr of gradient descent on a quadratic (a "
+    .. "threshold above the plotted range is off the plot).")
 
   task:section("Findings (computed)")
   local t = {"| lr | 2/lr | lambda_max at step 1 | peak | first step >= " .. E.REACH
@@ -79,6 +82,9 @@ local function report(task, runs)
         f.reach_step, f.ratio_median, f.hovers and string.format("hovers at 2/lr (within "
         .. "%.0f %%), as Cohen et al. report", 100 * E.HOVER) or string.format("does not "
         .. "hover within %.0f %% of 2/lr, unlike Cohen et al.", 100 * E.HOVER))
+      parts[#parts + 1] = string.format("its last value is %.2f of 2/lr%s", f.ratio_last,
+        f.ratio_last < 1 - E.HOVER and " (drifting below 2/lr, where Cohen et al. see it "
+        .. "stay at 2/lr; with cross-entropy they also report a late decrease)" or "")
       local falls = f.loss_final < f.loss_at_reach
       parts[#parts + 1] = string.format("the loss rose on %d of the steps from then on "
         .. "(%d before) and went from %.3g to %.3g: %s", f.rises_after, f.rises_before,

@@ -89,7 +89,8 @@ end
 ---when never), sharpened (lambda_max at reach_step, else the peak, over
 ---lam0), ratio_median (median of lambda_max * lr / 2 from reach_step on,
 ---over `after` measurements), hovers (|ratio_median - 1| <= HOVER over at
----least MIN_AFTER measurements), rises_before / rises_after (steps whose
+---least MIN_AFTER measurements), ratio_last (the last lambda_max * lr / 2),
+---rises_before / rises_after (steps whose
 ---loss is above the previous step's, before / from reach_step),
 ---loss_at_reach, loss_final, steps.
 ---Example: local x, lam = E.series(r); local f = E.read(r.config.lr, x, lam, r.history.loss)
@@ -109,6 +110,7 @@ function M.read(lr, ls, lam, loss)
   end
   f.sharpened = lam[1] and (at_reach or f.peak) / lam[1]
   f.ratio_median = median(after)
+  f.ratio_last = lam[#lam] and lam[#lam] * lr / 2
   f.after = #after
   f.hovers = #after >= M.MIN_AFTER and math.abs(f.ratio_median - 1) <= M.HOVER
   f.rises_before, f.rises_after = 0, 0

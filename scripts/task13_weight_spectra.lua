@@ -34,6 +34,13 @@ local function alpha_text(d)
   return string.format("%.2f ± %.2f (tail of %d)", d.fit.alpha, d.fit.sigma, d.fit.k)
 end
 
+-- WeightWatcher's reading of alpha
+local function ww_range(a)
+  if a < 2 then return "is below 2 (its over-trained range)" end
+  if a > 6 then return "is above 6 (its under-trained range)" end
+  return "lies in [2, 6]"
+end
+
 local function report(task, runs)
   local recs = {}
   for _, r in ipairs(runs.records) do if r.status == "ok" then recs[#recs + 1] = r end end
@@ -140,11 +147,11 @@ local function report(task, runs)
         + rnd.fit.sigma ^ 2)
       lines[#lines + 1] = string.format("alpha %.2f ± %.2f against %.2f ± %.2f for the "
         .. "random matrix (%.1f combined sigma apart): %s; WeightWatcher reads alpha in "
-        .. "[2, 6] as well trained, and %s", d.fit.alpha, d.fit.sigma, rnd.fit.alpha,
+        .. "[2, 6] as well trained (below 2 over-trained, above 6 under-trained): ours "
+        .. "%s, and the random matrix's %s", d.fit.alpha, d.fit.sigma, rnd.fit.alpha,
         rnd.fit.sigma, z, z > 2 and "alpha separates the trained layer from a random one"
         or "alpha does not separate the trained layer from a random one at this size",
-        (d.fit.alpha >= 2 and d.fit.alpha <= 6) and "ours lies in that range"
-        or "ours lies outside it")
+        ww_range(d.fit.alpha), ww_range(rnd.fit.alpha))
     else
       lines[#lines + 1] = string.format("alpha %s: with so few eigenvalues a tail fit "
         .. "means nothing (the question of WeightWatcher's issues #15 and #328)",

@@ -15,7 +15,11 @@ end
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
   "task07b_lr_grid", "task07c_tuned_optimizers",
-  "task08_batch_size", "task09_activations", "task10_weights"}
+  "task08_batch_size", "task09_activations", "task10_weights", "task13_weight_spectra"}
+-- Experiments beyond the notebook's ten (issue 17), under their own heading;
+-- only those costing seconds once the study's runs are recorded join here
+-- (task 12, the edge of stability, trains for about a minute: run it alone).
+local beyond = {task13_weight_spectra = true}
 if opts.rest[1] then tasks = opts.rest end
 
 local function q(s)
@@ -135,7 +139,13 @@ lines[#lines + 1] = string.format("\n%d runs. Training time summed over runs: %s
   .. "extra measurements behind the claims (gradient noise, sharpness, silenced units, "
   .. "per-epoch norms, dead units) added %s (%.1f %%), summed over runs.\n", #recs,
   duration(train_s), duration(measure_s), 100 * measure_s / math.max(train_s, 1e-9))
+local beyond_said = false
 for _, t in ipairs(tasks) do
+  if beyond[t] and not beyond_said then
+    beyond_said = true
+    lines[#lines + 1] = "## Beyond the study\n\nExperiments the notebook did not run, each "
+      .. "held against a published result and saying where ours agrees and where not.\n"
+  end
   local md = read(out_dir .. "/" .. t .. "/README.md")
   if md then
     md = md:gsub("^# ", "## "):gsub("\n## ", "\n### ")

@@ -1,0 +1,154 @@
+-- test_spectra.lua: task 13's weight-spectrum helpers (scripts/study/spectra.lua)
+-- against known answers: a known SVD, a rank-1 matrix's stable rank, the
+-- Marchenko-Pastur edges of a Glorot-random matrix, Pareto samples' alpha,
+-- and Clauset's fit on fixed numbers against a brute-force search.
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local P = require "study.spectra"
+
+local function lcg(seed)
+  local s = seed
+  return function()
+    s = (s * 1103515245 + 12345) % 2147483648
+    return (s + 0.5) / 2147483648
+  end
+end
+
+T.test("eigh: a 2 x 2 and a diagonal-free 3 x 3", function()
+  local ev = P.eigh{{2, 1}, {1, 2}}
+  T.near(ev[1], 3, 1e-12)
+  T.near(ev[2], 1, 1e-12)
+  -- the path graph's Laplacian-like matrix: eigenvalues 2 + sqrt(2), 2, 2 - sqrt(2)
+  ev = P.eigh{{2, -1, 0}, {-1, 2, -1}, {0, -1, 2}}
+  T.near(ev[1], 2 + math.sqrt(2), 1e-12)
+  T.near(ev[2], 2, 1e-12)
+  T.near(ev[3], 2 - math.sqrt(2), 1e-12)
+end)
+
+-- W = U diag(s) V^T with U, V products of Givens rotations: its singular
+-- values are s, whatever the rotations.
+local function rotations(n, rnd)
+  local Q = {}
+  for i = 1, n do
+    Q[i] = {}
+    for j = 1, n do Q[i][j] = i == j and 1 or 0 end
+  end
+  for p = 1, n - 1 do
+    for q = p + 1, n do
+      local a = 2 * math.pi * rnd()
+      local c, s = math.cos(a), math.sin(a)
+      for k = 1, n do
+        local x, y = Q[k][p], Q[k][q]
+        Q[k][p], Q[k][q] = c * x - s * y, s * x + c * y
+      end
+    end
+  end
+  return Q
+end
+
+T.test("gram_eigs: a known SVD (6 x 4, singular values 5, 3, 1, 0.5)", function()
+  local rnd = lcg(3)
+  local s = {5, 3, 1, 0.5}
+  local U, V = rotations(6, rnd), rotations(4, rnd)
+  local rows = {}
+  for i = 1, 6 do
+    rows[i] = {}
+    for j = 1, 4 do
+      local v = 0
+      for k = 1, 4 do v = v + U[i][k] * s[k] * V[j][k] end
+      rows[i][j] = v
+    end
+  end
+  for _, W in ipairs{wb.tensor(rows), wb.tensor(rows):t():clone()} do
+    local ev = P.gram_eigs(W)
+    T.eq(#ev, 4)
+    for k = 1, 4 do T.near(math.sqrt(ev[k]), s[k], 1e-5 * s[1]) end
+  end
+end)
+
+T.test("describe: a rank-1 matrix has stable rank 1", function()
+  local rows = {}
+  for i = 1, 12 do
+    rows[i] = {}
+    for j = 1, 5 do rows[i][j] = (i - 6.5) * (j + 1) end
+  end
+  local d = P.describe(wb.tensor(rows))
+  T.near(d.stable_rank, 1, 1e-5)
+  T.near(d.spectral_norm ^ 2, d.eigs[1], 1e-9)
+  T.eq(d.fit, nil)
+  T.eq(d.not_fitted, "not fitted: 1 eigenvalues, fewer than 50", "the float32 zeros are no tail")
+end)
+
+T.test("a Glorot-random 784 x 128 matrix at initialisation fills the MP bulk", function()
+  wb.seed(7)
+  local W = wb.nn.Dense(784, 128).weight
+  local d = P.describe(W)
+  -- Glorot uniform: variance 2 / (fan_in + fan_out)
+  T.near(d.sigma2, 2 / 912, 0.02 * 2 / 912)
+  local mp = P.mp(784, 128, 2 / 912)
+  -- the extreme eigenvalues converge to the edges, with fluctuations of
+  -- order m^(-2/3) (Tracy-Widom): a few % at the top, more at the bottom
+  T.near(d.eigs[1], mp.hi, 0.05 * mp.hi)
+  T.near(d.eigs[128], mp.lo, 0.12 * mp.lo)
+  T.eq(d.spikes, 0, "no eigenvalue beyond the edge of its own variance")
+  -- the density integrates to 1 over the bulk (midpoint rule)
+  local s, steps = 0, 20000
+  local h = (mp.hi - mp.lo) / steps
+  for i = 1, steps do s = s + mp.density(mp.lo + (i - 0.5) * h) * h end
+  T.near(s, 1, 2e-3)
+end)
+
+T.test("powerlaw: Pareto samples with alpha = 3 are recovered within 2 sigma", function()
+  -- 20 draws of 1,000: the mean alpha within 2 standard errors of 3 (the
+  -- fit is unbiased), and no draw further than 3.5 of its own sigma
+  wb.seed(11)
+  local sum, se, draws = 0, 0, 20
+  for _ = 1, draws do
+    local u = wb.rand(1000):totable()
+    local x = {}
+    -- inverse CDF: P(X > x) = x^(1 - alpha) for x >= 1, density ~ x^-alpha
+    for i = 1, #u do x[i] = u[i] ^ (-1 / 2) end
+    local f = P.powerlaw(x)
+    T.ok(math.abs(f.alpha - 3) <= 3.5 * f.sigma, string.format("alpha %.3f +- %.3f",
+      f.alpha, f.sigma))
+    sum, se = sum + f.alpha, se + f.sigma
+  end
+  local mean, sem = sum / draws, se / draws / math.sqrt(draws)
+  T.ok(math.abs(mean - 3) <= 2 * sem, string.format("mean alpha %.4f +- %.4f", mean, sem))
+end)
+
+T.test("powerlaw: Clauset's choice equals a brute-force search on fixed numbers",
+    function()
+  local x = {}
+  for i = 1, 60 do x[i] = 1 + (i % 7) * 0.3 + (i / 10) ^ 2.5 end
+  local f = P.powerlaw(x)
+  -- brute force: every x_min leaving >= MIN_TAIL values, alpha by MLE, KS by
+  -- the largest gap between the fitted CDF and the empirical one on either
+  -- side of every tail point
+  local s = {}
+  for i, v in ipairs(x) do s[i] = v end
+  table.sort(s)
+  local bestD, bestA, bestX = math.huge, nil, nil
+  for i = 1, #s - P.MIN_TAIL + 1 do
+    local tail = {}
+    for j = i, #s do tail[#tail + 1] = s[j] end
+    local L = 0
+    for _, v in ipairs(tail) do L = L + math.log(v / s[i]) end
+    local a = 1 + #tail / L
+    local D = 0
+    for j, v in ipairs(tail) do
+      local F = 1 - (v / s[i]) ^ (1 - a)
+      D = math.max(D, math.abs(F - (j - 1) / #tail), math.abs(F - j / #tail))
+    end
+    if D < bestD then bestD, bestA, bestX = D, a, s[i] end
+  end
+  T.near(f.alpha, bestA, 1e-12)
+  T.eq(f.xmin, bestX)
+  T.near(f.D, bestD, 1e-12)
+  local none, why = P.powerlaw{1, 2, 3}
+  T.eq(none, nil)
+  T.eq(why, "not fitted: 3 eigenvalues, fewer than 50")
+end)
+
+T.done()

@@ -367,4 +367,18 @@ end)
 
 -- }====
 
+T.test("a step series measured on some steps only is written as a list with nulls", function()
+  local util = require "wb.util"
+  local dir = T.tmpdir()
+  local ys = {1.5}
+  for i = 2, 40 do ys[i] = 0 / 0 end
+  ys[41] = 2.5
+  local path = dir .. "/t-00000000000000aa.json"
+  util.write_json(path, util.plain({hash = "00000000000000aa", task = "t", variant = "v",
+    seed = 1, status = "ok", config = {}, history = {steps = {hess = ys}}}))
+  local r = wb.runs.find{dir = dir}[1]
+  T.eq(r.history.steps.hess[1], 1.5); T.eq(r.history.steps.hess[2], nil)
+  T.eq(r.history.steps.hess[41], 2.5)
+end)
+
 T.done()

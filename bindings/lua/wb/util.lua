@@ -69,7 +69,7 @@ function M.fnv1a64(s)
 end
 
 -- Copy of a history/metrics table with only plain data (numbers, strings,
--- booleans, nested tables): safe to encode as JSON. NaN/inf become nil.
+-- booleans, nested tables): safe to encode as JSON. NaN/inf become nil (null inside lists, which stay lists).
 function M.plain(v)
   local t = type(v)
   if t == "number" then
@@ -80,7 +80,14 @@ function M.plain(v)
   elseif t == "table" then
     local out = {}
     for k, x in pairs(v) do
-      if type(k) == "string" or type(k) == "number" then out[k] = M.plain(x) end
+      if type(k) == "string" or type(k) == "number" then
+        local p = M.plain(x)
+        -- a missing or non-finite entry of a list (a step series measured on
+        -- some steps only) becomes JSON null, so the list stays a list;
+        -- reading turns it back into a hole (util.denull)
+        if p == nil and math.type(k) == "integer" then p = cjson.null end
+        out[k] = p
+      end
     end
     return out
   end

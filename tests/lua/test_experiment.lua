@@ -203,6 +203,33 @@ return wb.task{name = "resume", title = "resume",
   end
 end)
 
+T.test("the loss config key trains and measures with that loss; bad names are refused",
+    function()
+  local ls = dir .. "/loss.lua"
+  util.write_file(ls, [[
+return wb.task{name = "loss", title = "loss", experiment = {base = {hidden = 16,
+  epochs = 1, subset = {train = 300, test = 100}}, vary = {loss = {"mse",
+  "sparse_categorical_crossentropy"}}, seeds = {1}}}
+]])
+  local root = dir .. "/loss"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, ls, root))
+  T.eq(st, 0, err)
+  local n = 0
+  for _, r in pairs(records(root)) do
+    n = n + 1
+    local run = wb.runs.find{root = root, hash = r.hash}[1]
+    local m, test = run:model(), run:data().test
+    T.eq(r.fit_options.loss, r.config.loss)
+    T.near(r.metrics.test_loss, m:evaluate(test, {loss = r.config.loss}).loss, 1e-6,
+      "test_loss with " .. r.config.loss)
+    T.ok(math.abs(r.metrics.test_loss - m:evaluate(test, {loss = r.config.loss == "mse"
+      and "sparse_categorical_crossentropy" or "mse"}).loss) > 1e-3, "not the other loss")
+  end
+  T.eq(n, 2)
+  T.check_error("loss: expected one of sparse_categorical_crossentropy, mse", wb.experiment,
+    {name = "h", base = {hidden = 8, loss = "hinge"}})
+end)
+
 T.test("stale temporaries of killed writers are swept at the next start", function()
   local root = dir .. "/kill"
   -- a temporary of a dead process (pid 1 is alive: use a pid that exited)

@@ -170,7 +170,7 @@ end
 -- Metrics on the test set, the measure hook's numbers, the callbacks'
 -- series, the final weights: then the record.
 local function finish(ex, spec, rec, model, hist, extra, d, t0)
-  rec.metrics = final_metrics(hist, model:evaluate(d.test))
+  rec.metrics = final_metrics(hist, model:evaluate(d.test, {loss = spec.config.loss}))
   local series = {}
   for i, cb in ipairs(extra) do series[i] = cb.series end
   if #series > 0 then rec.callback_series = util.plain(series) end
@@ -303,7 +303,7 @@ function M.run(ex, spec, o)
   end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
-    log_every = cfg.log_every, every = cfg.every,
+    log_every = cfg.log_every, every = cfg.every, loss = cfg.loss,
     instruments = wb.instruments[cfg.instruments] or cfg.instruments}
   if cfg.validation == "test" then fit_opts.validation = d.test
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
@@ -315,7 +315,7 @@ function M.run(ex, spec, o)
   for k, v in pairs(extra_opts or {}) do fit_opts[k] = v end
   spec.fit_options_used = {epochs = cfg.epochs, batch_size = cfg.batch_size,
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
-    log_every = cfg.log_every}
+    log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
   local resumed = resume_from(ex, spec, fit_opts, callbacks, extra, opt)
   local t0 = util.now()

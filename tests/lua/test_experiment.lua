@@ -230,6 +230,27 @@ return wb.task{name = "loss", title = "loss", experiment = {base = {hidden = 16,
     {name = "h", base = {hidden = 8, loss = "hinge"}})
 end)
 
+T.test("the example step_schedule runs with --quick: per-step lr follows the schedule",
+    function()
+  local root = dir .. "/example"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/examples/step_schedule.lua "
+    .. "--quick --seeds 2 --jobs 2 --root %s", T.wb, root))
+  T.eq(st, 0, err)
+  for _, f in ipairs{"loss.png", "lr.png", "README.md"} do
+    T.ok(wb.sys.exists(root .. "/step_schedule/" .. f), f)
+  end
+  local n = 0
+  for _, r in pairs(records(root)) do
+    n = n + 1
+    local s, lr0 = r.history.steps, r.config.lr
+    T.eq(s.step[1], 10); T.eq(s.step[2], 20)
+    T.near(s.lr[1], lr0, 1e-12, "the first third at lr")
+    T.near(s.lr[#s.lr], lr0 / 100, 1e-12, "the last third at lr / 100")
+    T.eq(#s.loss, #s.step)
+  end
+  T.eq(n, 4)
+end)
+
 T.test("stale temporaries of killed writers are swept at the next start", function()
   local root = dir .. "/kill"
   -- a temporary of a dead process (pid 1 is alive: use a pid that exited)

@@ -138,6 +138,119 @@ T.test("killed mid-way: finished runs are kept and not retrained", function()
   T.eq(leftovers, 0, "no temporary files left")
 end)
 
+T.test("a run killed (SIGKILL) mid-training resumes from its state, bit-identical", function()
+  local ks = dir .. "/resume.lua"
+  util.write_file(ks, [[
+return wb.task{name = "resume", title = "resume",
+  experiment = {base = {hidden = 64, epochs = 8, subset = {train = 8000, test = 200},
+    early_stopping = {patience = 3}}, seeds = {1, 2}}}
+]])
+  local function go(root, extra)
+    return T.sh(string.format("WB_ECHO=0 %s %s --root %s %s", T.wb, ks, root, extra))
+  end
+  local ref, root = dir .. "/resume_ref", dir .. "/resume"
+  T.eq((go(ref, "--jobs 1")), 0)
+  local _, list = go(root, "--list-runs")
+  local cmds = {}
+  for line in list:gmatch("[^\n]+") do cmds[#cmds + 1] = line end
+  T.eq(#cmds, 2)
+  local a, b = cmds[1]:match("%-%-run (%x+)$"), cmds[2]:match("%-%-run (%x+)$")
+  local function path(h, ext) return wb.record.path(root, "resume", h, ext) end
+  -- the child training run a, killed once its state after some epoch exists
+  os.execute(string.format("WB_ECHO=0 %s >/dev/null 2>&1 & echo $! > %s/kpid", cmds[1], dir))
+  local pid = util.read_file(dir .. "/kpid"):match("%d+")
+  local t0 = wb.sys.time()
+  while not wb.sys.exists(path(a, "state.safetensors")) and wb.sys.time() - t0 < 60 do
+    os.execute("sleep 0.01")
+  end
+  os.execute("kill -KILL " .. pid .. " 2>/dev/null")
+  os.execute("sleep 0.2")
+  T.ok(not wb.sys.exists(path(a, "json")), "killed before its record")
+  local _, meta = wb.io.load_safetensors(path(a, "state.safetensors"))
+  local k = math.tointeger(require("cjson").decode(meta["workbench.state"]).epoch)
+  T.ok(k >= 1 and k < 8, "killed mid-way, after epoch " .. tostring(k))
+  -- a state of another run is never taken: run b finds a's state under its name
+  util.write_file(path(b, "state.safetensors"), util.read_file(path(a, "state.safetensors")))
+  local st, _, err = go(root, "--jobs 1")
+  T.eq(st, 0, err)
+  local blog = util.read_file(root .. "/runs/logs/resume-" .. b .. ".log") or ""
+  T.ok(blog:find("is not a training state of run resume-" .. b, 1, true), blog)
+  local recs, refs = records(root), records(ref)
+  T.eq(recs[a].resumed_after_epoch, k, "run a resumed")
+  -- the epochs before the kill were not trained again: their times are the killed run's
+  local killed = require("cjson").decode(meta["workbench.history"])
+  T.near(recs[a].history.epoch_time[k], killed.epoch_time[k], 1e-9, "epoch " .. k .. " kept")
+  T.eq(recs[b].resumed_after_epoch, nil, "run b trained from scratch")
+  for _, h in ipairs{a, b} do
+    local r, want = recs[h], refs[h]
+    T.eq(#r.history.loss, #want.history.loss, h)
+    for e = 1, #want.history.loss do
+      for _, key in ipairs{"loss", "val_loss", "accuracy", "lr"} do
+        T.eq(r.history[key][e], want.history[key][e], h .. " " .. key .. " epoch " .. e)
+      end
+    end
+    T.eq(r.metrics.test_loss, want.metrics.test_loss, h)
+    T.eq(r.metrics.best_epoch, want.metrics.best_epoch, h)
+    T.eq(r.best_weights ~= nil, want.best_weights ~= nil, h .. " best weights kept alike")
+    local wa, wr = wb.load(path(h, "safetensors")):get_weights(),
+      wb.load(wb.record.path(ref, "resume", h, "safetensors")):get_weights()
+    for i = 1, #wa do
+      local d = wa[i] - wr[i]
+      T.ok(d:max() == 0 and d:min() == 0, h .. " weights " .. i .. " bit-identical")
+    end
+    T.eq(r.hash, h); T.eq(r.train_key, want.train_key, "the identity is unchanged")
+    T.ok(not wb.sys.exists(path(h, "state.safetensors")), "the state is removed")
+  end
+end)
+
+T.test("the loss config key trains and measures with that loss; bad names are refused",
+    function()
+  local ls = dir .. "/loss.lua"
+  util.write_file(ls, [[
+return wb.task{name = "loss", title = "loss", experiment = {base = {hidden = 16,
+  epochs = 1, subset = {train = 300, test = 100}}, vary = {loss = {"mse",
+  "sparse_categorical_crossentropy"}}, seeds = {1}}}
+]])
+  local root = dir .. "/loss"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, ls, root))
+  T.eq(st, 0, err)
+  local n = 0
+  for _, r in pairs(records(root)) do
+    n = n + 1
+    local run = wb.runs.find{root = root, hash = r.hash}[1]
+    local m, test = run:model(), run:data().test
+    T.eq(r.fit_options.loss, r.config.loss)
+    T.near(r.metrics.test_loss, m:evaluate(test, {loss = r.config.loss}).loss, 1e-6,
+      "test_loss with " .. r.config.loss)
+    T.ok(math.abs(r.metrics.test_loss - m:evaluate(test, {loss = r.config.loss == "mse"
+      and "sparse_categorical_crossentropy" or "mse"}).loss) > 1e-3, "not the other loss")
+  end
+  T.eq(n, 2)
+  T.check_error("loss: expected one of sparse_categorical_crossentropy, mse", wb.experiment,
+    {name = "h", base = {hidden = 8, loss = "hinge"}})
+end)
+
+T.test("the example step_schedule runs with --quick: per-step lr follows the schedule",
+    function()
+  local root = dir .. "/example"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/examples/step_schedule.lua "
+    .. "--quick --seeds 2 --jobs 2 --root %s", T.wb, root))
+  T.eq(st, 0, err)
+  for _, f in ipairs{"loss.png", "lr.png", "README.md"} do
+    T.ok(wb.sys.exists(root .. "/step_schedule/" .. f), f)
+  end
+  local n = 0
+  for _, r in pairs(records(root)) do
+    n = n + 1
+    local s, lr0 = r.history.steps, r.config.lr
+    T.eq(s.step[1], 10); T.eq(s.step[2], 20)
+    T.near(s.lr[1], lr0, 1e-12, "the first third at lr")
+    T.near(s.lr[#s.lr], lr0 / 100, 1e-12, "the last third at lr / 100")
+    T.eq(#s.loss, #s.step)
+  end
+  T.eq(n, 4)
+end)
+
 T.test("stale temporaries of killed writers are swept at the next start", function()
   local root = dir .. "/kill"
   -- a temporary of a dead process (pid 1 is alive: use a pid that exited)

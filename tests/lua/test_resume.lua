@@ -74,6 +74,48 @@ for _, name in ipairs{"sgd", "adam", "adamw"} do
   end)
 end
 
+T.test("resume keeps callback state: EarlyStopping and ReduceLROnPlateau (ModelCheckpoint "
+    .. "save_state each epoch)", function()
+  -- min_delta 10: no epoch after the first improves, so EarlyStopping
+  -- (patience 3) stops at epoch 4 and ReduceLROnPlateau (patience 1) halves
+  -- the lr after epochs 2, 3 and 4; with their counters lost on resume at
+  -- epoch 2, training would run on and the lr would halve once less
+  local function cbs(ckdir)
+    return {wb.callbacks.EarlyStopping{patience = 3, min_delta = 10,
+        restore_best_weights = true},
+      wb.callbacks.ModelCheckpoint{ckdir .. "/e{epoch}.safetensors", save_state = true,
+        tag = "t"},
+      wb.callbacks.ReduceLROnPlateau{patience = 1, factor = 0.5, min_delta = 10}}
+  end
+  local o = {batch_size = 16, validation = val, verbose = false, seed = 9, epochs = 6,
+    optimizer = wb.optim.Adam{lr = 0.01}, callbacks = cbs(dir .. "/cb")}
+  local straight = model(1)
+  local h = straight:fit(train, o)
+  T.eq(h.epochs, 4, "stopped early"); T.eq(h.stopped_epoch, 4); T.eq(h.best_epoch, 1)
+  T.eq(table.concat(h.lr, ","), table.concat({0.01, 0.01, 0.005, 0.0025}, ","))
+  local _, meta = wb.io.load_safetensors(dir .. "/cb/e2.safetensors")
+  T.eq(meta["workbench.tag"], "t")
+  T.ok(meta["workbench.callbacks"]:find("EarlyStopping", 1, true), "callback state saved")
+  for _, from in ipairs{2, 4} do -- 4: saved at the stop: the resumed fit stays stopped
+    local resumed = model(2)
+    local seen = 0
+    local list = cbs(dir .. "/cb" .. from)
+    list[#list + 1] = wb.callbacks.Lambda{on_epoch_end = function() seen = seen + 1 end}
+    local hr = resumed:fit(train, {batch_size = 16, validation = val, verbose = false,
+      epochs = 6, resume = dir .. "/cb/e" .. from .. ".safetensors", callbacks = list})
+    T.eq(seen, 4 - from, "epochs trained after resuming at " .. from)
+    T.eq(hr.epochs, 4); T.eq(hr.stopped_epoch, 4); T.eq(hr.best_epoch, 1)
+    for _, k in ipairs(SERIES) do
+      for e = 1, 4 do T.eq(hr[k][e], h[k][e], k .. " epoch " .. e .. " from " .. from) end
+    end
+    T.ok(same_weights(straight, resumed), "the best (epoch 1) weights restored at the end")
+  end
+  -- a saved callback state that no callback takes is refused
+  T.check_error("holds the state of a wb.callbacks.EarlyStopping callback that none",
+    function() model(2):fit(train, {epochs = 6, verbose = false,
+      resume = dir .. "/cb/e2.safetensors"}) end)
+end)
+
 T.test("the state file: named tensors and JSON metadata; errors name the file", function()
   local m = model(3)
   m:fit(train, {epochs = 1, batch_size = 16, verbose = false, optimizer = wb.optim.Adam{}})

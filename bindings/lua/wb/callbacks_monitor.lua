@@ -2,6 +2,7 @@
 -- EarlyStopping and ReduceLROnPlateau (Keras 3, KERAS.md 16 and 18). Part
 -- of wb.callbacks (loaded by wb/callbacks.lua).
 local wb = require "wb"
+local args = require "wb.args"
 local M = wb.callbacks
 
 local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
@@ -117,6 +118,34 @@ function EarlyStopping:on_train_end()
   end
 end
 
+---wb.callbacks.EarlyStopping:get_state() -> table
+---wb.callbacks.ReduceLROnPlateau:get_state() -> table
+---wb.callbacks.ModelCheckpoint:get_state() -> table
+---The callback's counters (and EarlyStopping's best weights) as plain data
+---and tensors: model:save_state keeps them, fit{resume} gives them back
+---with set_state after on_train_begin, so a resumed fit stops (or lowers
+---the lr) at the same epoch as an uninterrupted one.
+---@return table
+---Example: local st = cb:get_state() -- save_state does this
+function EarlyStopping:get_state()
+  return {wait = self.wait, stopped_epoch = self.stopped_epoch, best = self.best,
+    best_epoch = self.best_epoch, has_best_weights = self.has_best_weights,
+    best_weights = self.best_weights}
+end
+
+---wb.callbacks.EarlyStopping:set_state(state)
+---wb.callbacks.ReduceLROnPlateau:set_state(state)
+---wb.callbacks.ModelCheckpoint:set_state(state)
+---Restores what get_state returned (fit{resume} does this).
+---@param state table
+---Example: cb:set_state(st) -- fit{resume = path} does this
+function EarlyStopping:set_state(st)
+  args.check("set_state", 1, st, "table")
+  self.wait, self.stopped_epoch, self.best = st.wait or 0, st.stopped_epoch, st.best
+  self.best_epoch, self.has_best_weights = st.best_epoch, st.has_best_weights == true
+  self.best_weights = st.best_weights
+end
+
 -- }====================
 -- {==================== ReduceLROnPlateau ====================
 
@@ -192,6 +221,15 @@ function ReduceLR:on_epoch_end(epoch, logs)
       end
     end
   end
+end
+
+function ReduceLR:get_state()
+  return {best = self.best, wait = self.wait, cooldown_counter = self.cooldown_counter}
+end
+
+function ReduceLR:set_state(st)
+  args.check("set_state", 1, st, "table")
+  self.best, self.wait, self.cooldown_counter = st.best, st.wait, st.cooldown_counter
 end
 
 -- }====================

@@ -36,13 +36,17 @@ M._format_path = format_path
 
 ---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
 ---Options: filepath, monitor, save_best_only, save_weights_only, mode,
----initial_value_threshold, verbose.
+---initial_value_threshold, save_state, tag, verbose.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
 ---filled from the epoch and the logs. save_best_only (false): only when
 ---monitor ("val_loss") improved (mode "auto", "min", "max"; beyond
 ---initial_value_threshold if given). save_weights_only (false): weights
----without the architecture (model:save_weights).
+---without the architecture (model:save_weights). save_state (false): the
+---full training state (model:save_state: weights, optimizer, RNG, history,
+---callback state), written atomically after all the callbacks' on_epoch_end
+---so that fit{resume = file} continues bit for bit; tag: a string kept in
+---that file (save_state's tag).
 ---@param opts table
 ---@return wb.callbacks.ModelCheckpoint
 ---Example: wb.callbacks.ModelCheckpoint{"ckpt/e{epoch:02d}.safetensors", save_best_only = true}
@@ -54,14 +58,21 @@ function M.ModelCheckpoint(opts)
     opts.filepath, opts[1] = opts[1], nil
   end
   opts = check_opts(opts, {"filepath", "monitor", "save_best_only", "save_weights_only",
-    "mode", "initial_value_threshold", "verbose"}, "ModelCheckpoint")
+    "mode", "initial_value_threshold", "save_state", "tag", "verbose"}, "ModelCheckpoint")
   if type(opts.filepath) ~= "string" then
     error("ModelCheckpoint: filepath (a string) is required", 2)
   end
+  if opts.save_state and opts.save_weights_only then
+    error("ModelCheckpoint: save_state and save_weights_only exclude each other", 2)
+  end
+  if opts.tag ~= nil and (type(opts.tag) ~= "string" or not opts.save_state) then
+    error("ModelCheckpoint: tag must be a string, given with save_state = true", 2)
+  end
   local self = setmetatable({filepath = opts.filepath, monitor = opts.monitor or "val_loss",
     save_best_only = opts.save_best_only == true,
-    save_weights_only = opts.save_weights_only == true,
-    threshold = opts.initial_value_threshold, verbose = opts.verbose}, ModelCheckpoint)
+    save_weights_only = opts.save_weights_only == true, save_state = opts.save_state == true,
+    tag = opts.tag, threshold = opts.initial_value_threshold, verbose = opts.verbose},
+    ModelCheckpoint)
   self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
   return self
 end
@@ -70,13 +81,33 @@ function ModelCheckpoint:on_train_begin(model)
   check_begin(model, "on_train_begin")
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)
+  self.pending = nil
+end
+
+function ModelCheckpoint:get_state() return {best = self.best} end
+function ModelCheckpoint:set_state(st)
+  args.check("set_state", 1, st, "table")
+  self.best = st.best
 end
 
 function ModelCheckpoint:_save(path)
+  if self.save_state then self.pending = path; return end -- see _after_epoch_end
   local dir = path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
   if self.save_weights_only then self.model:save_weights(path)
   else self.model:save(path) end
+  self.last_saved = path
+end
+
+-- Called by fit after every callback's on_epoch_end (a private hook): the
+-- training state is complete only then (EarlyStopping's counters, a stop).
+function ModelCheckpoint:_after_epoch_end()
+  local path = self.pending
+  if not path then return end
+  self.pending = nil
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
+  self.model:save_state(path, {tag = self.tag})
   self.last_saved = path
 end
 

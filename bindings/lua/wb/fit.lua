@@ -157,8 +157,10 @@ end
 ---resume (a file of model:save_state: weights, optimizer state, RNG and
 ---history are restored and training goes on from the saved epoch to
 ---epochs, bit-identical to an uninterrupted run; the optimizer is rebuilt
----from the file unless one of the same kind is given; callback state is not
----restored), initial_epoch (Keras: epochs already done, 0), instruments (a
+---from the file unless one of the same kind is given; the state of
+---callbacks with get_state/set_state, e.g. EarlyStopping, is restored; a
+---fit that was stopped stays stopped), initial_epoch (Keras: epochs
+---already done, 0), instruments (a
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
 ---1) or "log"; see wb.instruments). Raises a divergence error object
@@ -215,9 +217,9 @@ function Sequential:fit(train, opts, more)
   end
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
-  local history, step0 = M.new_history(), 0
+  local history, step0, rs = M.new_history(), 0, nil
   if opts.resume then -- after seed: the saved RNG state wins
-    local rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil)
+    rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil)
     if opts.initial_epoch ~= nil and initial ~= rs.epoch then
       error(string.format("fit: initial_epoch %d differs from the %d epochs of %s", initial,
         rs.epoch, opts.resume), 2)
@@ -225,7 +227,8 @@ function Sequential:fit(train, opts, more)
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
   end
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
-  self.history, self.optimizer, self.stop_training = history, opt, false
+  self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
+  rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
   local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
@@ -235,9 +238,10 @@ function Sequential:fit(train, opts, more)
   local fixed = opts.shuffle == false and identity_perm(n) or nil
   self:zero_grad()
   call_cbs(cbs, "on_train_begin", self, {})
+  if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   local best
   for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
-  for epoch = initial + 1, epochs do
+  for epoch = initial + 1, self.stop_training and initial or epochs do -- a stopped fit stays so
     call_cbs(cbs, "on_epoch_begin", epoch, {})
     local t0 = clock()
     local lr = opt.lr
@@ -275,11 +279,14 @@ function Sequential:fit(train, opts, more)
       io.stdout:write(tty and "\r\27[K" or "", epoch_line(epoch, epochs, logs), "\n")
       io.stdout:flush()
     end
-    local stop = call_cbs(cbs, "on_epoch_end", epoch, logs)
-    if stop or self.stop_training then
+    local stop = call_cbs(cbs, "on_epoch_end", epoch, logs) or self.stop_training
+    if stop then
+      self.stop_training = true
       history.stopped_epoch = history.stopped_epoch or epoch
-      break
     end
+    -- ModelCheckpoint{save_state}: after every hook, so the state holds them all
+    call_cbs(cbs, "_after_epoch_end", epoch, logs)
+    if stop then break end
   end
   call_cbs(cbs, "on_train_end", {})
   return history

@@ -33,6 +33,9 @@ M.train = {
   beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
   batch_size = positive_int, epochs = positive_int, shuffle = boolean,
   log_every = positive_int, -- fit's step series (history.steps), kept in the record
+  -- fit's and the test metrics' loss; absent means the default
+  -- sparse_categorical_crossentropy (no default entry: hashes stay as they were)
+  loss = name_in{"sparse_categorical_crossentropy", "mse"},
   instruments = function(v) -- wb.instruments: a preset's name or a list of names
     local want = '"economy", "full" or a list of instrument names (wb.instruments)'
     if v == "economy" or v == "full" then return nil end

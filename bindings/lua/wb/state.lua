@@ -15,8 +15,17 @@
 --                              {name, config, iterations}}
 --            workbench.history JSON of the History (numbers to 17 digits,
 --                              so that they read back exactly)
--- Not saved: callback state (an EarlyStopping's patience counter starts
--- again on resume), the dataset and the fit options.
+--            workbench.callbacks JSON list {kind, state} of the state of
+--                              fit's callbacks that have get_state (their
+--                              tensors are callbacks.<j>.<key>...)
+--            workbench.tag     save_state's tag, when given
+-- A callback keeps state across a resume when it has get_state() -> table
+-- (plain data and tensors) and set_state(table), called after its
+-- on_train_begin: EarlyStopping, ReduceLROnPlateau and ModelCheckpoint do.
+-- On resume the j-th callback of a kind takes the j-th saved state of that
+-- kind; a stateful callback with no saved state starts afresh, a saved
+-- state that no callback takes is an error. Not saved: the dataset and the
+-- fit options.
 local wb = require "wb"
 local cjson = require "cjson"
 local args = require "wb.args"
@@ -26,6 +35,10 @@ local Sequential = wb.nn.SequentialClass
 local M = {}
 
 local SLOT_NAMES = {"m", "v"}
+
+local function is_tensor(x)
+  return type(x) == "userdata" and (getmetatable(x) or {}).__name == "wb.Tensor"
+end
 
 -- {==================== exact JSON ====================
 
@@ -79,21 +92,130 @@ local function undecode(v)
 end
 
 -- }====================
+-- {==================== callback state ====================
+
+-- A callback's state as JSON-safe data: integers, non-finite numbers and
+-- tensors are tagged (cjson reads every number back as a float and has no
+-- infinities); tensors go into map under prefix.<key>...
+local function pack(v, prefix, map)
+  if is_tensor(v) then
+    map[prefix] = v
+    return {tensor = prefix}
+  elseif math.type(v) == "integer" then
+    return {int = v}
+  elseif type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge) then
+    return {num = v ~= v and "nan" or (v > 0 and "inf" or "-inf")}
+  elseif type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do
+      if type(k) ~= "string" and math.type(k) ~= "integer" then
+        error("save_state: callback state keys must be strings or list indices, got "
+          .. type(k), 0)
+      end
+      out[k] = pack(x, prefix .. "." .. k, map)
+    end
+    return {table = out}
+  elseif type(v) == "number" or type(v) == "string" or type(v) == "boolean" then
+    return v
+  end
+  error("save_state: a callback state holds a " .. type(v) .. " (plain data and "
+    .. "tensors only)", 0)
+end
+
+local NUMS = {nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge}
+local function unpack_state(v, tensors, path)
+  if type(v) ~= "table" then return v end
+  if v.tensor then
+    local t = tensors[v.tensor]
+    if not t then
+      error(string.format("fit: resume: %s has no tensor '%s'", path, tostring(v.tensor)), 0)
+    end
+    return t
+  end
+  if v.int then return math.tointeger(v.int) end
+  if v.num then return NUMS[v.num] end
+  local out = {}
+  for k, x in pairs(v.table or {}) do
+    out[tonumber(k) and math.tointeger(tonumber(k)) or k] = unpack_state(x, tensors, path)
+  end
+  return out
+end
+
+local function kind_of(cb)
+  local mt = getmetatable(cb)
+  return mt and type(mt.__name) == "string" and mt.__name or "callback"
+end
+
+-- The states of the callbacks with get_state, in order, as JSON.
+local function callback_states(cbs, map)
+  local out = {}
+  for _, cb in ipairs(cbs or {}) do
+    if type(cb.get_state) == "function" then
+      local j = #out + 1
+      out[j] = {kind = kind_of(cb), state = pack(cb:get_state(), "callbacks." .. j, map)}
+    end
+  end
+  return out
+end
+
+-- restore_callbacks(cbs, saved, path):
+-- for fit: gives each callback with set_state its saved state (the j-th of a
+-- kind takes the j-th saved of that kind); a saved state left over is an
+-- error naming the file.
+function M.restore_callbacks(cbs, saved, path)
+  saved = saved or {}
+  local taken = {}
+  for _, cb in ipairs(cbs) do
+    if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
+      local kind = kind_of(cb)
+      for j, e in ipairs(saved) do
+        if not taken[j] and e.kind == kind then
+          taken[j] = true
+          cb:set_state(e.state)
+          break
+        end
+      end
+    end
+  end
+  for j, e in ipairs(saved) do
+    if not taken[j] then
+      error(string.format("fit: resume: %s holds the state of a %s callback that none "
+        .. "of fit's callbacks takes (give the callbacks of the saved fit)", path, e.kind), 0)
+    end
+  end
+end
+
+-- }====================
 -- {==================== save ====================
 
----wb.Sequential:save_state(path) -> wb.Sequential
+---wb.Sequential:save_state(path, opts) -> wb.Sequential
 ---Writes the full training state after a fit (weights, optimizer state with
 ---its moments and step count, completed epochs, global step, RNG state,
----history) atomically to a safetensors file; model:fit(train, {resume =
----path, epochs = n}) continues from it bit for bit. Python reads it with
----safetensors (tensors layers.<i>.weight, optimizer.<name>.m/.v; JSON in
----the metadata). Callback state is not saved.
+---history, the state of the fit's callbacks that have get_state:
+---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint; whether the fit was
+---stopped) atomically to a safetensors file; model:fit(train, {resume =
+---path, epochs = n}) continues from it bit for bit (a stopped fit stays
+---stopped). opts: tag (a string kept in the file as metadata workbench.tag,
+---e.g. the run that wrote it). Python reads it with safetensors (tensors
+---layers.<i>.weight, optimizer.<name>.m/.v; JSON in the metadata).
+---ModelCheckpoint{save_state = true} calls it after every epoch.
 ---@param path string
+---@param opts? table
 ---@return wb.Sequential
 ---Example: m:fit(d.train, {epochs = 2}); m:save_state("s.safetensors")
 ---  m:fit(d.train, {epochs = 3, resume = "s.safetensors"})
-function Sequential:save_state(path)
+function Sequential:save_state(path, opts)
   args.check("save_state", 1, path, "string")
+  args.opt("save_state", 2, opts, "table")
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "tag" then
+      error("save_state: unknown option '" .. tostring(k) .. "' (valid: tag)", 2)
+    end
+  end
+  if opts.tag ~= nil and type(opts.tag) ~= "string" then
+    error("save_state: tag must be a string, got " .. type(opts.tag), 2)
+  end
   local h, opt = rawget(self, "history"), rawget(self, "optimizer")
   if not h or not opt then
     error("save_state: the model has no training state yet (call fit first)", 2)
@@ -112,11 +234,15 @@ function Sequential:save_state(path)
   end
   local config = opt:config()
   local st = {epoch = h.epochs, step = rawget(self, "_fit_step") or 0, rng = wb.rng_state(),
-    optimizer = {name = config.name, config = config, iterations = os.iterations}}
+    optimizer = {name = config.name, config = config, iterations = os.iterations},
+    stopped = self.stop_training == true}
+  local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
+  if not ok then error(cbs, 2) end
   wb.io.save_safetensors(path, map, {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = table.concat(encode(st, {})),
-    ["workbench.history"] = table.concat(encode(h, {}))})
+    ["workbench.history"] = table.concat(encode(h, {})),
+    ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag})
   return self
 end
 
@@ -126,7 +252,8 @@ end
 -- Restores the state of file `path` into model: weights, the optimizer's
 -- state (into `opt` when given: it must be of the saved kind; else a new
 -- optimizer with the saved hyper-parameters), the RNG. Returns {epoch,
--- step, history, optimizer}. Errors name the file.
+-- step, history, optimizer, stopped, callbacks (for restore_callbacks)}.
+-- Errors name the file.
 function M.resume(model, path, opt)
   local file, meta = wb.io.load_safetensors(path)
   if type(meta) ~= "table" or meta.format ~= "workbench-state" then
@@ -139,9 +266,21 @@ function M.resume(model, path, opt)
   if not (ok and ok2 and type(st) == "table" and type(hist) == "table") then
     error("fit: resume: " .. path .. ": bad workbench.state or workbench.history metadata", 0)
   end
-  local weights, buffers = {}, {}
+  local okc, cbs = pcall(cjson.decode, meta["workbench.callbacks"] or "[]")
+  if not okc or type(cbs) ~= "table" then
+    error("fit: resume: " .. path .. ": bad workbench.callbacks metadata", 0)
+  end
+  local weights, buffers, cbt = {}, {}, {}
   for name, t in pairs(file) do
-    if name:match("^optimizer%.") then buffers[name] = t else weights[name] = t end
+    if name:match("^optimizer%.") then buffers[name] = t
+    elseif name:match("^callbacks%.") then cbt[name] = t
+    else weights[name] = t end
+  end
+  for _, e in ipairs(cbs) do
+    if type(e) ~= "table" or type(e.kind) ~= "string" then
+      error("fit: resume: " .. path .. ": bad workbench.callbacks metadata", 0)
+    end
+    e.state = unpack_state(e.state, cbt, path)
   end
   local saved = st.optimizer or {}
   if opt then
@@ -182,7 +321,7 @@ function M.resume(model, path, opt)
     if s then for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end end
   end
   return {epoch = math.tointeger(st.epoch) or 0, step = math.tointeger(st.step) or 0,
-    history = h, optimizer = opt}
+    history = h, optimizer = opt, stopped = st.stopped == true, callbacks = cbs}
 end
 
 -- }====================

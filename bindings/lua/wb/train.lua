@@ -3,10 +3,23 @@
 -- The runner (wb/runner.lua) decides which runs to train and calls
 -- M.run(ex, spec) for each, in a child process or in this one.
 --
+-- A killed run resumes: after every epoch the full training state
+-- (model:save_state, via ModelCheckpoint{save_state}) is written atomically
+-- beside the record, as <task>-<hash>.state.safetensors, tagged with the
+-- run's task and hash; training that run again resumes from it and ends
+-- bit-identical to an uninterrupted run. The file is removed once the
+-- record is written. The path and the tag are per run hash, so a state is
+-- never taken by another run, and resuming changes neither the run's
+-- config, fit options nor identity. A run is resumable when every callback
+-- it trains with keeps its state (a task's callbacks need get_state and
+-- set_state, as wb.callbacks' own have) and it measures no instruments;
+-- other runs restart from scratch when killed, as before.
+--
 -- A record says what was trained: the resolved config (defaults included),
 -- the fit options as used, the identities that made its hash
 -- (wb/identity.lua), where and when it ran, its history and final metrics.
 local wb = require "wb"
+local cjson = require "cjson"
 local util = require "wb.util"
 local record = require "wb.record"
 local args = require "wb.args"
@@ -106,6 +119,13 @@ local function best_keeper()
     self.best, self.epoch = logs.val_loss, epoch
   end
   function k:on_epoch_begin(epoch) self.last = epoch end
+  -- a resumed run keeps the best weights seen before it was killed
+  function k:get_state()
+    return {best = self.best, saved = self.saved, epoch = self.epoch, last = self.last}
+  end
+  function k:set_state(st)
+    self.best, self.saved, self.epoch, self.last = st.best, st.saved, st.epoch, st.last
+  end
   function k:save(model, final_path)
     if self.skip or not self.saved or self.epoch == self.last then return nil end
     local ps = model:parameters()
@@ -136,6 +156,7 @@ local function write(ex, spec, rec, t0)
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
   util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)
+  os.remove(record.path(ex.root, ex.name, spec.hash, "state.safetensors")) -- done with it
   return rec
 end
 
@@ -149,7 +170,7 @@ end
 -- Metrics on the test set, the measure hook's numbers, the callbacks'
 -- series, the final weights: then the record.
 local function finish(ex, spec, rec, model, hist, extra, d, t0)
-  rec.metrics = final_metrics(hist, model:evaluate(d.test))
+  rec.metrics = final_metrics(hist, model:evaluate(d.test, {loss = spec.config.loss}))
   local series = {}
   for i, cb in ipairs(extra) do series[i] = cb.series end
   if #series > 0 then rec.callback_series = util.plain(series) end
@@ -200,6 +221,46 @@ local function adopt(ex, spec, donor, d)
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end
 
+-- Whether the run can be resumed: every callback keeps its state, no
+-- instruments, and fit's options are the runner's own.
+local function resumable(fit_opts, callbacks, extra, opt)
+  if fit_opts.instruments or fit_opts.resume or fit_opts.callbacks ~= callbacks
+      or fit_opts.optimizer ~= opt then
+    return false
+  end
+  for _, cb in ipairs(extra) do
+    if type(cb.get_state) ~= "function" or type(cb.set_state) ~= "function" then
+      return false
+    end
+  end
+  return true
+end
+
+-- Sets fit_opts up to save the state after every epoch and, when this
+-- run's state file is there, to resume from it; returns the epoch resumed
+-- after (nil when training starts afresh).
+local function resume_from(ex, spec, fit_opts, callbacks, extra, opt)
+  if not resumable(fit_opts, callbacks, extra, opt) then return nil end
+  local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
+  local tag = ex.name .. "-" .. spec.hash
+  callbacks[#callbacks + 1] = wb.callbacks.ModelCheckpoint{path, save_state = true, tag = tag}
+  if not wb.sys.exists(path) then return nil end
+  local ok, epoch = pcall(function()
+    local _, meta = wb.io.load_safetensors(path)
+    if meta["workbench.tag"] ~= tag then error("tag " .. tostring(meta["workbench.tag"])) end
+    return math.tointeger(cjson.decode(meta["workbench.state"]).epoch)
+  end)
+  if not ok or not epoch then
+    io.stderr:write(string.format("warning: %s is not a training state of run %s (%s); "
+      .. "training from scratch\n", path, tag, tostring(epoch)))
+    os.remove(path)
+    return nil
+  end
+  -- the optimizer comes from the file: its lr may have been changed by a callback
+  fit_opts.resume, fit_opts.optimizer = path, nil
+  return epoch
+end
+
 ---wb.train.run(ex, spec, opts) -> table, wb.Sequential
 ---Trains run spec of experiment ex in this process (or adopts a finished run
 ---of another task with an equal training identity) and writes its record
@@ -242,7 +303,7 @@ function M.run(ex, spec, o)
   end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
-    log_every = cfg.log_every, every = cfg.every,
+    log_every = cfg.log_every, every = cfg.every, loss = cfg.loss,
     instruments = wb.instruments[cfg.instruments] or cfg.instruments}
   if cfg.validation == "test" then fit_opts.validation = d.test
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
@@ -254,8 +315,9 @@ function M.run(ex, spec, o)
   for k, v in pairs(extra_opts or {}) do fit_opts[k] = v end
   spec.fit_options_used = {epochs = cfg.epochs, batch_size = cfg.batch_size,
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
-    log_every = cfg.log_every}
+    log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
+  local resumed = resume_from(ex, spec, fit_opts, callbacks, extra, opt)
   local t0 = util.now()
   local ok, hist = pcall(model.fit, model, d.train, fit_opts)
   local status = "ok"
@@ -264,6 +326,7 @@ function M.run(ex, spec, o)
     status, hist = "diverged", hist.history or {}
   end
   local rec = new_record(ex, spec, status, hist)
+  rec.resumed_after_epoch = resumed
   if status == "ok" then
     rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,
       "safetensors"))

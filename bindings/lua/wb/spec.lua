@@ -42,7 +42,7 @@ M.FIT_OPTION_KEYS = {"verbose"}
 local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimizer = true,
   seed = true, instruments = true, every = true,
   shuffle = true, validation = true, validation_split = true, validation_data = true,
-  callbacks = true}
+  callbacks = true, loss = true}
 
 -- }====================
 

@@ -199,5 +199,47 @@ T.test("a bad cockpit option is an error naming it", function()
 end)
 
 -- }====================
+-- {==================== the runner's --cockpit ====================
+
+T.test("--cockpit trains the first run in the foreground, with the same record", function()
+  local task = dir .. "/small.lua"
+  local f = assert(io.open(task, "w"))
+  f:write([[
+return wb.task{name = "small", experiment = {base = {hidden = 8, epochs = 1,
+  batch_size = 50, subset = {train = 200, test = 100}, instruments = "economy"},
+  seeds = {1, 2}}, report = function(task, runs) end}
+]])
+  f:close()
+  local function task_run(root, extra)
+    local st, out, err = T.sh(string.format("%s %s --root %s --jobs 1 %s", q(T.wb), q(task),
+      q(root), extra))
+    T.eq(st, 0, err)
+    local by = {}
+    for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do by[r.hash] = r end
+    return out, err, by
+  end
+  local out, err, fg = task_run(dir .. "/fg", "--cockpit")
+  T.ok(err:find("seed 1: in the foreground (--cockpit)", 1, true), err)
+  local _, frames = out:gsub("cockpit: step", "")
+  T.eq(frames, 1, "one frame: 4 steps, drawn at the end")
+  T.ok(out:find("-- gradient norm", 1, true), "economy's gradient norm is drawn")
+  local _, _, plain = task_run(dir .. "/plain", "")
+  local n = 0
+  for h, r in pairs(plain) do
+    n = n + 1
+    T.ok(fg[h], "the same runs")
+    T.eq(#fg[h].history.steps.step, #r.history.steps.step)
+    for i, v in ipairs(r.history.steps.grad_norm) do
+      T.eq(fg[h].history.steps.grad_norm[i], v, "the same step series")
+    end
+    T.eq(fg[h].metrics.test_accuracy, r.metrics.test_accuracy)
+  end
+  T.eq(n, 2)
+  local st, _, e2 = T.sh(string.format("%s %s --cockpit --slurm", q(T.wb), q(task)))
+  T.eq(st, 64)
+  T.ok(e2:find("--cockpit trains the first run here: not with --slurm", 1, true), e2)
+end)
+
+-- }====================
 
 T.done()

@@ -57,7 +57,7 @@ local PANELS = {
 -- Errors name the fit option and what was expected.
 local function options(v)
   if v == true then return {every = M.EVERY, renderer = "text"} end
-  if math.type(v) == "integer" or type(v) == "number" then v = {every = v} end
+  if type(v) == "number" then v = {every = v} end
   if type(v) ~= "table" then
     error("fit: cockpit must be true, false, a number of steps or a table {every, save, "
       .. "renderer}, got " .. tostring(v), 0)

@@ -176,7 +176,7 @@ end)
 T.test("fit options: unknown key lists valid keys; bad values; head", function()
   local m = tiny_model(1)
   local err = T.check_error("unknown option 'epoch'", function() m:fit(data, {epoch = 1}) end)
-  T.ok(err:find("valid: batch_size, callbacks, epochs"), err)
+  T.ok(err:find("valid: batch_size, callbacks, cockpit, epochs"), err)
   T.check_error("batch_size must be >= 1", function() m:fit(data, {batch_size = 0}) end)
   T.check_error("validation_split must be a number in %(0, 1%)",
     function() m:fit(data, {validation_split = 1.5}) end)

@@ -57,7 +57,7 @@ local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local clock = (wb.sys and wb.sys.time) or os.clock
 
-local FIT_KEYS = {"batch_size", "callbacks", "epochs", "every", "initial_epoch",
+local FIT_KEYS = {"batch_size", "callbacks", "cockpit", "epochs", "every", "initial_epoch",
   "instruments", "log_every", "loss", "optimizer", "resume", "seed", "shuffle", "validation",
   "validation_split", "verbose"}
 
@@ -163,7 +163,9 @@ end
 ---already done, 0), instruments (a
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
----1) or "log"; see wb.instruments). Raises a divergence error object
+---1) or "log"; see wb.instruments), cockpit (true, N or {every, save,
+---renderer}: a live panel of the instruments in the terminal every N steps;
+---see wb.cockpit). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
@@ -208,6 +210,13 @@ function Sequential:fit(train, opts, more)
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}
+  local cockpit -- nil or false: nothing is added to the step loop
+  if opts.cockpit then
+    local ok, c = pcall(require("wb.cockpit")._callback, opts.cockpit)
+    if not ok then error(c, 2) end
+    cockpit = c
+    if opts.instruments == nil then opts.instruments = wb.cockpit.DEFAULT end
+  end
   local instr
   if opts.instruments ~= nil then -- first, so the other hooks see its numbers
     instr = wb.instruments._callback(opts.instruments, opts.every, opts.loss)
@@ -215,6 +224,7 @@ function Sequential:fit(train, opts, more)
   elseif opts.every ~= nil then
     error("fit: every sets how often instruments measure; give instruments too", 2)
   end
+  if cockpit then cbs = {table.unpack(cbs)}; cbs[#cbs + 1] = cockpit end -- last: sees all
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
   local history, step0, rs = M.new_history(), 0, nil

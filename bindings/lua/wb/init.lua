@@ -10,7 +10,7 @@ local modules = {
   "wb.data", "wb.nn", "wb.fit", "wb.callbacks", "wb.checkpoint", "wb.plot", "wb.image",
   "wb.record", "wb.inference", "wb.identity", "wb.spec", "wb.runs", "wb.runs_export",
   "wb.train", "wb.experiment", "wb.compare", "wb.slurm", "wb.runner", "wb.task",
-  "wb.measures", "wb.hessian", "wb.instruments", "wb.lab", "wb.help",
+  "wb.measures", "wb.hessian", "wb.instruments", "wb.cockpit", "wb.lab", "wb.help",
 }
 for _, name in ipairs(modules) do require(name) end
 return wb

@@ -18,6 +18,7 @@ local util = require "wb.util"
 local record = require "wb.record"
 local train = require "wb.train"
 local slurm = require "wb.slurm"
+local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -30,7 +31,7 @@ local M = {}
 -- {==================== options ====================
 
 M.USAGE = "options: --dataset mnist|fashion, --seeds N, --epochs N, --quick, --jobs N, "
-  .. "--fresh, --root DIR, --list-runs, --run HASH, --slurm, --sbatch OPTS, --detach, "
+  .. "--fresh, --root DIR, --list-runs, --run HASH, --cockpit, --slurm, --sbatch OPTS, --detach, "
   .. "--gather DIR, --help"
 M.MAX_JOBS = 256
 
@@ -41,7 +42,8 @@ local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
 ---Parses a task's command line: --dataset mnist|fashion, --seeds N,
 -----epochs N, --quick (2000 training / 500 test rows, at most 2 epochs,
 ---under <plots>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
------run HASH, --slurm, --sbatch OPTS, --detach, --gather DIR (repeatable; see
+-----run HASH, --cockpit (the first run to train runs here, drawing wb.cockpit),
+-----slurm, --sbatch OPTS, --detach, --gather DIR (repeatable; see
 ---wb.slurm), --help; other arguments are kept in rest (task 2's files).
 ---script_args are the options that decide the runs, for child commands. A
 ---bad option raises an error object with field usage.
@@ -87,7 +89,7 @@ function M.options(argv)
         error(usage_error("--run expects a run's hash (hex digits), got '" .. o.run .. "'"), 0)
       end
     elseif a == "--list-runs" then o.list_runs = true
-    elseif a == "--slurm" or a == "--detach" then o[a:sub(3)] = true
+    elseif a == "--slurm" or a == "--detach" or a == "--cockpit" then o[a:sub(3)] = true
     elseif a == "--sbatch" then o.sbatch = value(a)
     elseif a == "--gather" then o.gather = o.gather or {}; o.gather[#o.gather + 1] = value(a)
     elseif a == "--help" or a == "-h" then o.help = true
@@ -98,7 +100,7 @@ function M.options(argv)
     end
     i = i + 1
   end
-  local why = slurm.check_options(o) -- how --slurm, --gather and the rest go together
+  local why = slurm.check_options(o) or cockpit_run.check_options(o) -- which go together
   if why then error(usage_error(why), 0) end
   return o
 end
@@ -174,15 +176,6 @@ local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
   return string.format("test accuracy %.2f %%%s", 100 * rec.metrics.test_accuracy,
     rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
-end
-
-local function epoch_line(spec)
-  return function(epoch, logs)
-    io.stderr:write(string.format("epoch %d/%d loss %.4f accuracy %.2f %%%s\n", epoch,
-      spec.config.epochs, logs.loss, 100 * logs.accuracy, logs.val_loss and
-      string.format(" val_loss %.4f val_accuracy %.2f %%", logs.val_loss,
-      100 * logs.val_accuracy) or ""))
-  end
 end
 
 -- Runs `pending` in child processes, J at a time; on_done(hash, status, log)
@@ -341,7 +334,7 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not load_record(ex, s.hash) then
-          train.run(ex, s, {on_epoch = epoch_line(s)})
+          train.run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
         end
         return 0
       end
@@ -369,7 +362,10 @@ function M.main(task, argv, script)
     local status
     failures, status = slurm.train(ex, pending, opts, describe)
     if not failures then return status end -- detached (a later run draws), or not submitted
-  elseif #pending > 0 then failures = train_pending(ex, pending, jobs, script == nil) end
+  elseif #pending > 0 then
+    local rest = opts.cockpit and cockpit_run.foreground(ex, pending, describe) or pending
+    failures = train_pending(ex, rest, jobs, script == nil)
+  end
   local runs = gather(ex)
   runs.failures = failures
   task:_report(runs, {failures = failures, trained = #pending - #failures,

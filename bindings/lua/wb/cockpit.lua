@@ -1,0 +1,224 @@
+-- wb/cockpit.lua: the live cockpit of model:fit{cockpit = ...}: a panel of
+-- small plots redrawn in the terminal every N steps (loss, gradient norm,
+-- lambda_max against 2/lr, alpha, gradient SNR), after Cockpit's dashboard
+-- (Schneider, Dangel, Hennig, NeurIPS 2021). It is not an instrument: it
+-- only shows the numbers the instruments (wb/instruments_fit.lua) put into
+-- the step logs and history.steps, so it never changes training.
+--
+-- Cost: with cockpit nil or false fit adds nothing to its callbacks, so the
+-- step loop is exactly the one without it. When on, it is a per-step
+-- callback placed after every other one (it sees the step's instrument
+-- numbers): it appends the step's numbers to its own series and draws one
+-- frame every N steps and at the end.
+-- Output: frames go to stdout. Text frames (wb/cockpit_text.lua) depend on
+-- the numbers only (no timings), so a fixed run gives fixed text. On a
+-- terminal a frame replaces the previous one (cursor up, clear down) until
+-- an epoch line is printed; elsewhere (a log file, a pipe) frames follow one
+-- another. renderer = "gnuplot" draws with gnuplot's dumb terminal (wb.plot
+-- :show) instead, clearing the screen between frames on a terminal.
+-- No DISPLAY is needed either way. save = "dir/name.png" writes the same
+-- series at the end as wb.plot.panels: name.csv (+ one CSV per panel),
+-- name.gp and name.png.
+local wb = require "wb"
+local text = require "wb.cockpit_text"
+
+---wb.cockpit
+---The live cockpit of model:fit: cockpit = true (a frame every 50 steps), N
+---(every N steps) or {every = N, save = "dir/cockpit.png", renderer =
+---"text" | "gnuplot"} redraws small plots of loss, gradient norm,
+---lambda_max against 2/lr (when hess_max is measured), alpha and gsnr in the
+---terminal (no DISPLAY needed); save writes the series as CSV, .gp and PNG
+---at the end. Without instruments, fit turns on wb.cockpit.DEFAULT (loss,
+---grad_norm, alpha, gsnr) with fit's every (default 1); with instruments it
+---shows what they measure. Training is unchanged; cockpit = false adds no
+---work.
+---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
+local M = {}
+
+-- The instruments fit turns on for a cockpit when none are given.
+M.DEFAULT = {"loss", "grad_norm", "alpha", "gsnr"}
+M.EVERY = 50 -- steps between frames for cockpit = true
+
+local KEYS = {"every", "save", "renderer"}
+
+-- The panels, in order: key (the series), the instrument that measures it
+-- (nil: always there), title.
+local PANELS = {
+  {key = "loss", title = "loss"},
+  {key = "grad_norm", on = "grad_norm", title = "gradient norm"},
+  {key = "hess_max", on = "hess_max", title = "lambda_max vs 2/lr", limit = true},
+  {key = "alpha", on = "alpha", title = "alpha (0 = ideal step)", zero = true},
+  {key = "gsnr", on = "gsnr", title = "gradient signal-to-noise ratio"},
+}
+
+-- {==================== options ====================
+
+-- Checked options of fit's cockpit value: {every, save, renderer}.
+-- Errors name the fit option and what was expected.
+local function options(v)
+  if v == true then return {every = M.EVERY, renderer = "text"} end
+  if type(v) == "number" then v = {every = v} end
+  if type(v) ~= "table" then
+    error("fit: cockpit must be true, false, a number of steps or a table {every, save, "
+      .. "renderer}, got " .. tostring(v), 0)
+  end
+  local known = {}
+  for _, k in ipairs(KEYS) do known[k] = true end
+  for k in pairs(v) do
+    if not known[k] then
+      error(string.format("fit: cockpit: unknown option '%s' (valid: %s)", tostring(k),
+        table.concat(KEYS, ", ")), 0)
+    end
+  end
+  local every = v.every == nil and M.EVERY or v.every
+  if math.type(every) ~= "integer" then every = math.tointeger(every) or every end
+  if math.type(every) ~= "integer" or every < 1 then
+    error("fit: cockpit: every must be a positive integer (steps), got " .. tostring(every), 0)
+  end
+  if v.save ~= nil and (type(v.save) ~= "string" or not v.save:find("%.png$")) then
+    error("fit: cockpit: save must be a path ending in .png, got " .. tostring(v.save), 0)
+  end
+  local r = v.renderer == nil and "text" or v.renderer
+  if r ~= "text" and r ~= "gnuplot" then
+    error("fit: cockpit: renderer must be \"text\" or \"gnuplot\", got " .. tostring(r), 0)
+  end
+  return {every = every, save = v.save, renderer = r}
+end
+
+-- }====================
+-- {==================== the callback ====================
+
+local Cockpit = {}
+Cockpit.__index = Cockpit
+
+-- The callback for fit's cockpit value v (true, N or a table); raises on a
+-- bad value. Also used by the runner's --cockpit (wb/cockpit_run.lua).
+function M._callback(v)
+  local o = options(v)
+  return setmetatable({every = o.every, save = o.save, renderer = o.renderer}, Cockpit)
+end
+
+local function push(s, x, y)
+  local n = #s.x + 1
+  s.x[n], s.y[n] = x, y
+end
+
+function Cockpit:on_train_begin(model)
+  self.model = model
+  local h = model.history
+  local on = {}
+  for _, n in ipairs(h.instruments and h.instruments.names or {}) do on[n] = true end
+  self.panels, self.s = {}, {limit = {x = {}, y = {}}}
+  for _, p in ipairs(PANELS) do
+    if not p.on or on[p.on] then
+      self.panels[#self.panels + 1] = p
+      self.s[p.key] = {x = {}, y = {}}
+    end
+  end
+  self.tty = wb.sys and wb.sys.isatty and wb.sys.isatty(1) or false
+  self.lines, self.step, self.drawn = 0, nil, nil
+end
+
+function Cockpit:on_train_batch_end(step, logs)
+  local s = self.s
+  for _, p in ipairs(self.panels) do
+    local v = logs[p.key]
+    if p.key ~= "alpha" and type(v) == "number" then
+      push(s[p.key], step, v)
+      if p.limit then push(s.limit, step, 2 / logs.lr) end
+    end
+  end
+  self.step, self.epoch, self.lr = step, logs.epoch, logs.lr
+  if step % self.every == 0 then self:_draw() end
+end
+
+function Cockpit:on_epoch_end()
+  self.lines = 0 -- fit printed an epoch line below the frame: keep both
+end
+
+function Cockpit:on_train_end()
+  if self.step and self.drawn ~= self.step then self:_draw() end
+  if self.save then M.figure(self:_panels(), self.model.history):save(self.save) end
+end
+
+-- Alpha is measured one step late (it needs the next step's batch), so it
+-- is read from history.steps, where the instrument writes it.
+function Cockpit:_alpha()
+  local st, s = self.model.history.steps, {x = {}, y = {}}
+  local a = st and st.alpha
+  if a then
+    for r = 1, #a do push(s, st.step[r], a[r]) end
+  end
+  return s
+end
+
+-- The panels with their series: {title, key, series = {{x, y, mark}}}.
+function Cockpit:_panels()
+  local out = {}
+  for _, p in ipairs(self.panels) do
+    local s = p.key == "alpha" and self:_alpha() or self.s[p.key]
+    local series = {{x = s.x, y = s.y, mark = "*", label = p.key}}
+    if p.limit then
+      series[2] = {x = self.s.limit.x, y = self.s.limit.y, mark = "-", label = "2/lr"}
+    end
+    out[#out + 1] = {title = p.title, key = p.key, zero = p.zero, series = series}
+  end
+  return out
+end
+
+function Cockpit:_draw()
+  self.drawn = self.step
+  local head = string.format("cockpit: step %d, epoch %d, lr %.4g", self.step, self.epoch,
+    self.lr)
+  local panels = self:_panels()
+  local out = io.stdout
+  if self.renderer == "gnuplot" then
+    if self.tty then out:write("\r\27[K\27[H\27[J") end
+    out:write(head, "\n")
+    out:flush()
+    M.figure(panels):show()
+    return
+  end
+  local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step)
+  if self.tty then
+    out:write("\r\27[K", self.lines > 0 and string.format("\27[%dA\27[J", self.lines) or "")
+    local _, n = frame:gsub("\n", "")
+    self.lines = n
+  end
+  out:write(frame)
+  out:flush()
+end
+
+-- }====================
+-- {==================== the figure ====================
+
+---wb.cockpit.figure(panels, history) -> wb.Plot
+---The cockpit's panels as one wb.plot.panels figure (a line plot per panel,
+---x = step), for :save("dir/cockpit.png") or :show(). panels is a list of
+---{title, key, zero (draw y = 0), series = {{x, y, label}}}, as the cockpit
+---keeps them.
+---@param panels table
+---@param history? wb.History
+---@return wb.Plot
+---Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
+function M.figure(panels, history)
+  local plots = {}
+  for _, p in ipairs(panels) do
+    local series = {}
+    for _, s in ipairs(p.series) do
+      if #s.y > 0 then series[#series + 1] = {label = s.label, x = s.x, y = s.y} end
+    end
+    if #series == 0 then series[1] = {label = p.key, x = {0}, y = {0 / 0}} end
+    plots[#plots + 1] = wb.plot.lines{title = p.title, xlabel = "step", series = series,
+      points = false, extra = p.zero and "set xzeroaxis lt 1 lc rgb '#888888'" or nil}
+  end
+  local steps = history and history.steps and history.steps.step
+  return wb.plot.panels{title = "cockpit" .. (steps and #steps > 0
+    and string.format(" (%d steps recorded)", #steps) or ""), plots = plots,
+    cols = math.min(#plots, 3)}
+end
+
+-- }====================
+
+wb.cockpit = M
+return M

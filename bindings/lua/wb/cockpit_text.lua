@@ -1,0 +1,126 @@
+-- wb/cockpit_text.lua: the cockpit's plain-text frame (wb/cockpit.lua), a
+-- pure function of the series: no clock, no terminal codes, no gnuplot, so
+-- the same run gives the same text (tests/fixtures/cockpit_*.txt).
+--
+-- A frame is a header line, then one small panel per series group:
+--   -- loss  last 0.5123  min 0.4 .. max 1.1 -------------------------
+--        1.1 |*
+--            |  **
+--        0.4 |     ******
+-- and one x axis under them all:
+--            +------------------------------------------------------------
+--             1                                                    24  step
+-- x is the step, shared by every panel (first recorded step .. now); the
+-- points of one column are averaged; NaN (not measured) is skipped.
+local M = {}
+
+local floor = math.floor
+
+M.WIDTH = 60  -- plot columns
+M.HEIGHT = 5  -- plot rows per panel
+local LABEL = 9 -- y-axis label width
+
+local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+local function num(v) return string.format("%.4g", v) end
+
+-- The column means of series s ({x = {...}, y = {...}}) over [x0, x1]:
+-- a table col -> mean (columns 1..W).
+local function columns(s, x0, x1, W)
+  local sum, cnt, out = {}, {}, {}
+  for i = 1, #s.x do
+    local x, y = s.x[i], s.y[i]
+    if y and finite(y) and x >= x0 and x <= x1 then
+      local c = x1 > x0 and floor((x - x0) / (x1 - x0) * (W - 1) + 0.5) + 1 or 1
+      sum[c], cnt[c] = (sum[c] or 0) + y, (cnt[c] or 0) + 1
+    end
+  end
+  for c, v in pairs(sum) do out[c] = v / cnt[c] end
+  return out
+end
+
+-- The last finite value of s, its min and max: nil when it has none.
+local function summary(s)
+  local last, lo, hi
+  for i = 1, #s.y do
+    local y = s.y[i]
+    if finite(y) then
+      last = y
+      lo = (lo == nil or y < lo) and y or lo
+      hi = (hi == nil or y > hi) and y or hi
+    end
+  end
+  return last, lo, hi
+end
+
+-- Lines of one panel: p = {title, zero, series = {{x, y, mark, label}, ...}}
+-- (zero: a row of dots at y = 0 when 0 is in range); the first
+-- series gives the summary in the title; later series are drawn first, so
+-- the first one's marks stay on top.
+local function panel(p, x0, x1, W, H)
+  local first = p.series[1]
+  local last, lo, hi = summary(first)
+  local head = "-- " .. p.title
+  if last then
+    head = head .. string.format("  last %s  min %s .. max %s", num(last), num(lo), num(hi))
+  end
+  if #p.series > 1 or p.zero then -- which mark is which
+    local keys = {}
+    for _, s in ipairs(p.series) do keys[#keys + 1] = (s.mark or "*") .. " " .. s.label end
+    if p.zero then keys[#keys + 1] = ". 0" end
+    head = head .. "  (" .. table.concat(keys, ", ") .. ")"
+  end
+  head = head .. " "
+  local L = {head .. string.rep("-", math.max(3, LABEL + 2 + W - #head))}
+  local cols, ylo, yhi = {}, nil, nil
+  for k, s in ipairs(p.series) do
+    cols[k] = columns(s, x0, x1, W)
+    for _, v in pairs(cols[k]) do
+      ylo = (ylo == nil or v < ylo) and v or ylo
+      yhi = (yhi == nil or v > yhi) and v or yhi
+    end
+  end
+  if ylo == nil then
+    L[#L + 1] = string.rep(" ", LABEL) .. " | (not measured yet)"
+    return L
+  end
+  local grid = {}
+  for r = 1, H do grid[r] = {} end
+  local function row_of(v)
+    return yhi > ylo and floor((v - ylo) / (yhi - ylo) * (H - 1) + 0.5) + 1 or 1
+  end
+  if p.zero and ylo <= 0 and yhi >= 0 then -- a reference line under the marks
+    for c = 1, W do grid[H - row_of(0) + 1][c] = "." end
+  end
+  for k = #p.series, 1, -1 do
+    local mark = p.series[k].mark or "*"
+    for c, v in pairs(cols[k]) do
+      grid[H - row_of(v) + 1][c] = mark
+    end
+  end
+  for r = 1, H do
+    local row = {}
+    for c = 1, W do row[c] = grid[r][c] or " " end
+    local label = r == 1 and num(yhi) or r == H and num(ylo) or ""
+    L[#L + 1] = (string.format("%" .. LABEL .. "s |", label)
+      .. table.concat(row)):gsub("%s+$", "")
+  end
+  return L
+end
+
+-- The frame's text (ending in a newline): head (one line), panels (a list
+-- of {title, zero, series = {{x, y, mark, label}}}), x over [x0, x1].
+function M.frame(head, panels, x0, x1, W, H)
+  W, H = W or M.WIDTH, H or M.HEIGHT
+  local L = {head}
+  for _, p in ipairs(panels) do
+    for _, l in ipairs(panel(p, x0, x1, W, H)) do L[#L + 1] = l end
+  end
+  local a, b = tostring(math.tointeger(x0) or x0), tostring(math.tointeger(x1) or x1)
+  L[#L + 1] = string.rep(" ", LABEL) .. " +" .. string.rep("-", W)
+  L[#L + 1] = string.rep(" ", LABEL + 2) .. a .. string.rep(" ", math.max(1, W - #a - #b))
+    .. b .. "  step"
+  return table.concat(L, "\n") .. "\n"
+end
+
+return M

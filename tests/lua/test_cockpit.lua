@@ -1,0 +1,245 @@
+-- test_cockpit.lua: fit{cockpit = ...} (wb/cockpit.lua): the frames of a
+-- fixed tiny run against stored text (tests/fixtures/cockpit_*.txt; rewrite
+-- them with WB_UPDATE_GOLDEN=1 after a deliberate change, and read the
+-- diff), cockpit = false leaving fit's output and history unchanged and
+-- adding no per-step work, the figure written by save, the option errors.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+
+-- {==================== fixtures ====================
+
+-- The tiny run, as a script for a child process (frames go to stdout):
+-- 120 synthetic rows (own LCG), 20 -> 16 -> 3, SGD lr 0.1, batch 10, 2
+-- epochs = 24 steps. arg[1] is fit's extra options, as Lua source.
+local RUN = [[
+local wb = require "wb"
+local s = 11
+local function rnd() s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 end
+local n, d, k = 120, 20, 3
+local proj = {}
+for j = 1, d * k do proj[j] = rnd() - 0.5 end
+local rows, labels = {}, wb.new_tensor({n}, "uint8")
+for i = 1, n do
+  local r, best, arg_ = {}, -math.huge, 0
+  for j = 1, d do r[j] = rnd() end
+  for c = 1, k do
+    local z = 0
+    for j = 1, d do z = z + r[j] * proj[(c - 1) * d + j] end
+    if z > best then best, arg_ = z, c - 1 end
+  end
+  rows[i] = r
+  labels:set(i, arg_)
+end
+local data = wb.data.Dataset(wb.tensor(rows), labels, "synthetic")
+wb.seed(5)
+local m = wb.nn.Sequential{wb.nn.Dense(20, 16, {activation = "relu"}),
+  wb.nn.Dense(16, 3, {activation = "softmax"})}
+local o = {epochs = 2, batch_size = 10, optimizer = wb.optim.SGD{lr = 0.1}, seed = 1}
+for key, v in pairs(load("return " .. arg[1], "opts", "t", {wb = wb})()) do o[key] = v end
+local h = m:fit(data, o)
+if arg[2] then
+  local f = assert(io.open(arg[2], "w"))
+  f:write(string.format("%.17g %.17g\n", h.loss[1], h.loss[2]))
+  local st = h.steps
+  for i = 1, st and #st.step or 0 do f:write(string.format("%.17g ", st.loss[i])) end
+  f:close()
+end
+]]
+
+local dir = T.tmpdir()
+local script = dir .. "/run.lua"
+do
+  local f = assert(io.open(script, "w")); f:write(RUN); f:close()
+end
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- stdout of the tiny run with extra fit options (Lua source); out: a file
+-- for the losses, to compare histories.
+local function run(opts, out)
+  local st, stdout, stderr = T.sh("OPENBLAS_NUM_THREADS=1 " .. q(T.wb) .. " " .. q(script)
+    .. " " .. q(opts) .. (out and " " .. q(out) or ""))
+  T.ok(st == 0, "the run failed: " .. stderr)
+  return stdout
+end
+
+local function slurp(p)
+  local f = io.open(p, "rb")
+  if not f then return nil end
+  local s = f:read("a"); f:close()
+  return s
+end
+
+-- Compares text with tests/fixtures/cockpit_<name>.txt, or writes it there
+-- when WB_UPDATE_GOLDEN=1.
+local function golden(name, text)
+  local path = "tests/fixtures/cockpit_" .. name .. ".txt"
+  if os.getenv("WB_UPDATE_GOLDEN") == "1" then
+    local f = assert(io.open(path, "w")); f:write(text); f:close()
+  end
+  local want = slurp(path)
+  T.ok(want, "missing " .. path .. " (run with WB_UPDATE_GOLDEN=1 to write it)")
+  if text ~= want then
+    local function lines(s)
+      local t = {}
+      for l in (s .. "\n"):gmatch("([^\n]*)\n") do t[#t + 1] = l end
+      return t
+    end
+    local a, b, i = lines(text), lines(want), 1
+    while a[i] == b[i] do i = i + 1 end
+    error(string.format("%s differs at line %d:\n got: %s\nwant: %s", path, i,
+      tostring(a[i]), tostring(b[i])))
+  end
+end
+
+-- }====================
+-- {==================== frames ====================
+
+T.test("frames of the tiny run with the default instruments equal the stored text", function()
+  local out = run("{verbose = false, cockpit = 8}")
+  local _, frames = out:gsub("cockpit: step", "")
+  T.eq(frames, 3, "a frame every 8 of 24 steps")
+  T.ok(out:find("-- gsnr", 1, true) == nil and out:find("gradient signal-to-noise", 1, true),
+    "the default instruments include gsnr")
+  T.ok(not out:find("lambda_max", 1, true), "no lambda_max panel without hess_max")
+  golden("default", out)
+end)
+
+T.test("with hess_max measured, lambda_max is drawn against 2/lr (stored text)", function()
+  local out = run("{verbose = false, instruments = wb.instruments.full, every = 2, "
+    .. "cockpit = {every = 10}}")
+  local _, frames = out:gsub("cockpit: step", "")
+  T.eq(frames, 3, "frames at steps 10, 20 and the last, 24")
+  T.ok(out:find("cockpit: step 24,", 1, true), "a last frame at the end")
+  T.ok(out:find("lambda_max vs 2/lr", 1, true), "the lambda_max panel")
+  T.ok(out:find("\n       20 |%-"), "2/lr = 20 at lr 0.1 tops the panel")
+  T.ok(not out:find("gradient signal-to-noise", 1, true), "gsnr is not in full")
+  golden("full", out)
+end)
+
+T.test("frames hold no terminal codes and no timings off a terminal", function()
+  local out = run("{verbose = false, cockpit = 12}")
+  T.ok(not out:find("\27", 1, true), "no escape codes")
+  T.ok(not out:find("%d+%.%ds"), "no seconds")
+end)
+
+-- }====================
+-- {==================== off ====================
+
+T.test("cockpit = false leaves fit's output and history unchanged", function()
+  local h1, h2, h3 = dir .. "/h1", dir .. "/h2", dir .. "/h3"
+  local plain = run("{verbose = true}", h1)
+  local off = run("{verbose = true, cockpit = false}", h2)
+  -- epoch lines end with the epoch's seconds, the one thing that may differ
+  local function untimed(s) return (s:gsub("%d+%.%ds\n", "Ts\n")) end
+  T.ok(plain:find("epoch 2/2", 1, true), "fit printed its epoch lines")
+  T.eq(untimed(off), untimed(plain))
+  T.eq(slurp(h2), slurp(h1), "the same history")
+  -- on, with the same instruments: the same training
+  run("{verbose = false, instruments = wb.cockpit.DEFAULT, cockpit = 8}", h3)
+  T.eq(slurp(h3):match("^[^\n]*"), slurp(h1):match("^[^\n]*"), "the cockpit changes no loss")
+end)
+
+T.test("cockpit = false: a steady-state step still makes no garbage", function()
+  local rows = {}
+  for i = 1, 120 do rows[i] = {i % 3 / 3, i % 5 / 5, i % 7 / 7, 0.5} end
+  local labels = wb.new_tensor({120}, "uint8")
+  for i = 1, 120 do labels:set(i, i % 2) end
+  local ds = wb.data.Dataset(wb.tensor(rows), labels, "synthetic")
+  wb.seed(2)
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 8, {activation = "relu"}),
+    wb.nn.Dense(8, 2, {activation = "softmax"})}
+  local opt = wb.optim.SGD{lr = 0.05}
+  local function garbage(bs)
+    m:fit(ds, {epochs = 1, batch_size = bs, verbose = false, optimizer = opt, cockpit = false})
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    local h = m:fit(ds, {epochs = 1, batch_size = bs, verbose = false, optimizer = opt,
+      cockpit = false})
+    local used = collectgarbage("count") - before
+    collectgarbage("restart")
+    T.eq(h.steps, nil, "cockpit = false turns on no instrument")
+    return used
+  end
+  local few, many = garbage(60), garbage(2) -- 2 steps vs 60 steps
+  T.ok(many - few < 1.0, string.format("%.2f KB more for 58 more steps", many - few))
+end)
+
+-- }====================
+-- {==================== save and errors ====================
+
+T.test("save writes the series as CSV, a gnuplot script and a PNG", function()
+  if not os.execute("command -v gnuplot >/dev/null 2>&1") then
+    T.skip("save", "no gnuplot")
+    return
+  end
+  local png = dir .. "/fig/cockpit.png"
+  run(string.format("{verbose = false, cockpit = {every = 100, save = %q}}", png))
+  T.ok(slurp(png) and #slurp(png) > 1000, "a PNG")
+  T.ok(slurp(dir .. "/fig/cockpit.gp"):find("multiplot", 1, true), "a panels script")
+  local loss = slurp(dir .. "/fig/cockpit-1.csv")
+  local _, rows = loss:gsub("\n", "")
+  T.eq(rows, 1 + 24, "the loss panel's CSV: a header and 24 steps")
+end)
+
+T.test("a bad cockpit option is an error naming it", function()
+  local x = wb.tensor({{0.1, 0.2}, {0.3, 0.4}})
+  local y = wb.new_tensor({2}, "uint8")
+  local m = wb.nn.Sequential{wb.nn.Dense(2, 2, {activation = "softmax"})}
+  local function fit(c) return m:fit(x, y, {verbose = false, cockpit = c}) end
+  T.check_error("fit: cockpit: unknown option 'evry' (valid: every, save, renderer)", fit,
+    {evry = 3})
+  T.check_error("fit: cockpit: every must be a positive integer (steps), got 0", fit, 0)
+  T.check_error("every must be a positive integer (steps), got 2.5", fit, {every = 2.5})
+  T.check_error("fit: cockpit: save must be a path ending in .png, got x.jpg", fit,
+    {save = "x.jpg"})
+  T.check_error('renderer must be "text" or "gnuplot", got ascii', fit, {renderer = "ascii"})
+  T.check_error("fit: cockpit must be true, false, a number of steps or a table", fit, "on")
+end)
+
+-- }====================
+-- {==================== the runner's --cockpit ====================
+
+T.test("--cockpit trains the first run in the foreground, with the same record", function()
+  local task = dir .. "/small.lua"
+  local f = assert(io.open(task, "w"))
+  f:write([[
+return wb.task{name = "small", experiment = {base = {hidden = 8, epochs = 1,
+  batch_size = 50, subset = {train = 200, test = 100}, instruments = "economy"},
+  seeds = {1, 2}}, report = function(task, runs) end}
+]])
+  f:close()
+  local function task_run(root, extra)
+    local st, out, err = T.sh(string.format("%s %s --root %s --jobs 1 %s", q(T.wb), q(task),
+      q(root), extra))
+    T.eq(st, 0, err)
+    local by = {}
+    for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do by[r.hash] = r end
+    return out, err, by
+  end
+  local out, err, fg = task_run(dir .. "/fg", "--cockpit")
+  T.ok(err:find("seed 1: in the foreground (--cockpit)", 1, true), err)
+  local _, frames = out:gsub("cockpit: step", "")
+  T.eq(frames, 1, "one frame: 4 steps, drawn at the end")
+  T.ok(out:find("-- gradient norm", 1, true), "economy's gradient norm is drawn")
+  local _, _, plain = task_run(dir .. "/plain", "")
+  local n = 0
+  for h, r in pairs(plain) do
+    n = n + 1
+    T.ok(fg[h], "the same runs")
+    T.eq(#fg[h].history.steps.step, #r.history.steps.step)
+    for i, v in ipairs(r.history.steps.grad_norm) do
+      T.eq(fg[h].history.steps.grad_norm[i], v, "the same step series")
+    end
+    T.eq(fg[h].metrics.test_accuracy, r.metrics.test_accuracy)
+  end
+  T.eq(n, 2)
+  local st, _, e2 = T.sh(string.format("%s %s --cockpit --slurm", q(T.wb), q(task)))
+  T.eq(st, 64)
+  T.ok(e2:find("--cockpit trains the first run here: not with --slurm", 1, true), e2)
+end)
+
+-- }====================
+
+T.done()

@@ -3,8 +3,10 @@
 -- A child workbench saves a checkpoint (model:save, ~400 KB) and a run
 -- record (wb.sys.write_atomic, JSON) in a loop, each version k holding k
 -- everywhere (every weight, the record's "iter" and its padding). It is
--- killed with SIGKILL after a seeded random delay, 30 times, each child
--- continuing from the version on disk. After every kill both files must
+-- killed with SIGKILL after a seeded random delay counted from its first
+-- complete save (so that a slow, loaded machine still saves in every round:
+-- the test must not depend on how fast the child starts), 30 times, each
+-- child continuing from the version on disk. After every kill both files must
 -- parse and be one complete version (all values equal, record consistent),
 -- versions never go back, and stale temporary files (*.tmp.<pid>) from the
 -- killed writer are counted and reported: core/fsutil.c names them by pid
@@ -24,7 +26,7 @@ local dir = arg[1]
 local ck, rec = dir .. "/m.safetensors", dir .. "/run.json"
 local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
                            wb.nn.Dense(128, 10, {activation = "softmax"})}
-local k = 0
+local k, said = 0, false
 local ok, old = pcall(wb.load, ck)
 if ok then k = math.tointeger(old[1].weight:get(1, 1)) end
 while true do
@@ -33,6 +35,10 @@ while true do
   m:save(ck)
   wb.sys.write_atomic(rec, cjson.encode{iter = k,
     pad = string.rep(string.char(65 + k % 26), 1000 + (k * 7919) % 20000)})
+  if not said then -- tell the parent this round has saved once
+    said = true
+    assert(io.open(dir .. "/alive", "wb")):close()
+  end
 end
 ]])
   fh:close()
@@ -81,10 +87,14 @@ T.test("SIGKILL at " .. KILLS .. " seeded random moments: files are always whole
   math.randomseed(20261125)
   local last_ck, last_rec, stale, mid_write = 0, 0, 0, 0
   for round = 1, KILLS do
-    -- 20..300 ms after start (startup takes ~20 ms; a save a few ms)
-    local delay = (20 + math.random(0, 280)) / 1000
-    local ok = os.execute(string.format("%s %s %s >/dev/null 2>%s/err & p=$!; sleep %.3f; "
-      .. "kill -KILL $p; wait $p 2>/dev/null; true", T.wb, child, dir, dir, delay))
+    -- 0..280 ms after the child's first complete save (a save takes a few
+    -- ms); the wait for it is bounded by a count of polls, and ends early if
+    -- the child died (then the checks below report what it left)
+    local delay = math.random(0, 280) / 1000
+    local ok = os.execute(string.format("%s %s %s >/dev/null 2>%s/err & p=$!; n=0; "
+      .. "while [ ! -e %s/alive ] && [ $n -lt 6000 ] && kill -0 $p 2>/dev/null; do "
+      .. "sleep 0.01; n=$((n+1)); done; sleep %.3f; kill -KILL $p; wait $p 2>/dev/null; "
+      .. "rm -f %s/alive; true", T.wb, child, dir, dir, dir, delay, dir))
     T.ok(ok, "round " .. round .. ": shell failed")
     if wb.sys.exists(dir .. "/m.safetensors") then
       local k, why = ckpt_version(dir .. "/m.safetensors")

@@ -214,8 +214,12 @@ end)
 T.test("SIGINT during a script stops it with 'interrupted!' and exit 130", function()
   -- One SIGINT to the one process (timeout(1) would also signal its process
   -- group: a second SIGINT before the hook runs ends the process, as in lua.c).
-  local st, out, err = T.sh("(" .. WB .. " -e 'for i = 1, 1e12 do end' </dev/null & " ..
-    "p=$!; sleep 0.5; kill -INT $p; wait $p; echo status=$?)")
+  -- The signal goes once the loop runs (a marker file says so; the wait is
+  -- bounded by a count of polls), however slow the machine is to start.
+  local mark = dir .. "/looping"
+  local st, out, err = T.sh("(" .. WB .. " -e 'io.open(\"" .. mark .. "\", \"w\"):close(); "
+    .. "for i = 1, 1e12 do end' </dev/null & p=$!; n=0; while [ ! -e " .. q(mark) .. " ] "
+    .. "&& [ $n -lt 3000 ]; do sleep 0.02; n=$((n+1)); done; kill -INT $p; wait $p; echo status=$?)")
   T.eq(st, 0)
   T.eq(out, "status=130\n") -- README "Exit status"
   T.ok(err:find("interrupted!", 1, true), err)

@@ -51,10 +51,16 @@ for _, case in ipairs{{"TERM", 1, 143}, {"TERM", 2, 143}, {"INT", 1, 130}, {"INT
     local kept = records(root)
     T.ok(kept >= 1 and kept < 6, "finished records kept, the rest not trained: " .. kept)
     T.ok(not wb.sys.exists(root .. "/slow/README.md"), "no README from partial data")
-    os.execute("sleep 0.5")
+    -- children get the signal with the task; a loaded machine may take a
+    -- while to reap them, so poll (a bounded count) rather than sleep once.
     -- "[ ]" keeps the pattern from matching this pgrep's own shell
-    local p = io.popen("pgrep -f -- '--root[ ]" .. root .. "' | wc -l")
-    local left = tonumber(p:read("a")); p:close()
+    local left
+    for _ = 1, 300 do
+      local p = io.popen("pgrep -f -- '--root[ ]" .. root .. "' | wc -l")
+      left = tonumber(p:read("a")); p:close()
+      if left == 0 then break end
+      os.execute("sleep 0.1")
+    end
     T.eq(left, 0, "no child left running")
   end)
 end

@@ -30,9 +30,9 @@ end
 
 local x, y = rand(24, 6), labels(24, 4)
 
-local function model(seed, head)
+local function model(seed, head, l2)
   wb.seed(seed)
-  return nn.Sequential{nn.Dense(6, 5, {activation = "tanh"}),
+  return nn.Sequential{nn.Dense(6, 5, {activation = "tanh", l2 = l2}),
     nn.Dense(5, 4, {activation = head or "softmax"})}
 end
 
@@ -69,11 +69,16 @@ local HEADS = {{"sparse_categorical_crossentropy", "softmax"},
   {"categorical_crossentropy", "softmax"}, {"categorical_crossentropy", "sigmoid"},
   {"mse", "softmax"}, {"hinge", "tanh"}, {"squared_hinge", "tanh"}}
 
-T.test("fit with each loss: one SGD step moves the weights by the finite-difference gradient",
-    function()
+T.test("fit with each loss: one SGD step moves the weights by the finite-difference gradient"
+    .. " (with the L2 penalty)", function()
   for _, lh in ipairs(HEADS) do
     local loss, what = lh[1], lh[1] .. " on " .. lh[2]
-    local m = model(1, lh[2])
+    local m = model(1, lh[2], 0.05)
+    T.ok(m:l2_penalty() > 1e-3, "a penalty")
+    if wb.losses[loss] then -- the penalty is added to the data loss
+      T.near(m:evaluate(x, y, {loss = loss}).loss,
+        wb.losses[loss](m:predict(x), y) + m:l2_penalty(), 1e-6, what .. ": evaluate")
+    end
     local before = {}
     for _, lij in ipairs{{1, 1, 1}, {1, 4, 3}, {1, 6, 5}, {2, 2, 3}} do
       local w, i, j, h = m[lij[1]].weight, lij[2], lij[3], 1e-2

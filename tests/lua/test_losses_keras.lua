@@ -119,7 +119,9 @@ T.test("each loss on the output: value and gradient equal Keras's formula on fix
       same_grad(g, rg, 1e-6, what)
     end
   end
-  local function cce(set) return (wb.losses.categorical_crossentropy(tensors(set.rows, set.ids))) end
+  local function cce(set)
+    return (wb.losses.categorical_crossentropy(tensors(set.rows, set.ids)))
+  end
   T.near(cce(FIXED[1]), (0.10536 + 0.11653 + 0.06188) / 3, 2e-6, "Keras's docstring")
   T.near(cce(FIXED[2]), 1.1769392, 1e-6, "Keras's metric docstring")
   local v, g = wb.losses.categorical_crossentropy(tensors({{0, 1, 1}, {0, 1, 0}}, {0, 1}))

@@ -68,10 +68,29 @@ end
 -- }====================
 -- {==================== losses on the output ====================
 
+-- The class ids of labels as Lua integers, checked against n rows and c
+-- classes.
+local function class_ids(fname, labels, n, c)
+  if #labels ~= n then
+    error(string.format("%s: %d labels for an output of %d rows", fname, #labels, n), 0)
+  end
+  local ids = {}
+  for i = 1, n do
+    local k = labels:get(i)
+    if k < 0 or k >= c or k ~= math.floor(k) then
+      error(string.format("%s: label %d (1-based position) is %g, expected 0..%d", fname, i,
+        k, c - 1), 0)
+    end
+    ids[i] = math.tointeger(k)
+  end
+  return ids
+end
+
 -- One-hot targets [n, C] of labels (class ids from 0), in a buffer kept
 -- between calls of the same shape.
 local onehot_buf = setmetatable({}, {__mode = "k"})
-local function onehot(labels, n, c, owner)
+local function onehot(fname, labels, n, c, owner)
+  local ids = class_ids(fname, labels, n, c)
   local t = onehot_buf[owner]
   if not t or t:size(1) ~= n or t:size(2) ~= c then
     t = wb.zeros(n, c)
@@ -79,14 +98,7 @@ local function onehot(labels, n, c, owner)
   else
     t:fill(0)
   end
-  for i = 1, n do
-    local k = labels:get(i)
-    if k < 0 or k >= c or k ~= math.floor(k) then
-      error(string.format("loss: label %d (1-based position) is %g, expected 0..%d", i, k,
-        c - 1), 0)
-    end
-    t:set(i, k + 1, 1)
-  end
+  for i = 1, n do t:set(i, ids[i] + 1, 1) end
   return t
 end
 
@@ -104,26 +116,8 @@ function M.mse(output, labels)
   local shape = output:shape()
   if #shape ~= 2 then error("mse: output must be [n, C], got " .. tostring(output), 2) end
   local n, c = shape[1], shape[2]
-  local d = output - onehot(labels, n, c, M.mse)
+  local d = output - onehot("mse", labels, n, c, M.mse)
   return (d * d):sum() / (n * c), d * (2 / (n * c))
-end
-
--- The class ids of labels as Lua integers, checked against n rows and c
--- classes.
-local function class_ids(fname, labels, n, c)
-  if #labels ~= n then
-    error(string.format("%s: %d labels for an output of %d rows", fname, #labels, n), 3)
-  end
-  local ids = {}
-  for i = 1, n do
-    local k = labels:get(i)
-    if k < 0 or k >= c or k ~= math.floor(k) then
-      error(string.format("%s: label %d (1-based position) is %g, expected 0..%d", fname, i,
-        k, c - 1), 3)
-    end
-    ids[i] = math.tointeger(k)
-  end
-  return ids
 end
 
 -- A loss of wb/losses_keras.lua on tensors: checks, the rows as Lua numbers

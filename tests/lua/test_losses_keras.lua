@@ -236,11 +236,8 @@ T.test("on a softmax head both cross-entropies are Keras's from the logits, uncl
   end
 end)
 
-T.test("each loss equals PyTorch's in float64 on the same numbers", function()
-  local py = "/usr/bin/python3"
-  if not os.execute(py .. " -c 'import torch' 2>/dev/null") then
-    return T.skip("PyTorch comparison", py .. " has no torch (Debian: python3-torch)")
-  end
+local py = "/usr/bin/python3"
+local function against_torch()
   math.randomseed(5)
   local cases, lines = {}, {}
   local function add(name, rows, ids, v, g)
@@ -309,6 +306,10 @@ for line in open(sys.argv[1]):
     same_grad(c.g, want, 1e-6, what)
   end
   T.eq(n, #cases, text)
-end)
+end
+
+local TORCH_TEST = "each loss equals PyTorch's in float64 on the same numbers"
+if os.execute(py .. " -c 'import torch' 2>/dev/null") then T.test(TORCH_TEST, against_torch)
+else T.skip(TORCH_TEST, py .. " has no torch (Debian: python3-torch)") end
 
 T.done()

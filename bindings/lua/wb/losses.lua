@@ -4,10 +4,10 @@
 -- "categorical_crossentropy" (the same fused path on a softmax head, as
 -- Keras on TensorFlow takes the softmax's logits; Keras's clipped
 -- probability formula on any other head), "mse", "hinge", "squared_hinge"
--- (Keras: one-hot targets; the arithmetic of the last three kinds is in
--- wb/losses_keras.lua) and a Lua function loss(output, labels) -> value,
--- grad_output. Outside the fused path, a step allocates a few temporary
--- tensors and tables.
+-- (Keras: one-hot targets; the arithmetic of the clipped cross-entropy and
+-- of the hinges is in wb/losses_keras.lua, this file wraps it for tensors)
+-- and a Lua function loss(output, labels) -> value, grad_output. Outside
+-- the fused path, a step allocates a few temporary tensors and tables.
 --
 -- A loss object has value(model, x, y, training) -> mean data loss, correct
 -- count (it runs the forward pass) and backward(model, x) (the backward pass

@@ -226,8 +226,9 @@ return wb.task{name = "loss", title = "loss", experiment = {base = {hidden = 16,
       and "sparse_categorical_crossentropy" or "mse"}).loss) > 1e-3, "not the other loss")
   end
   T.eq(n, 2)
-  T.check_error("loss: expected one of sparse_categorical_crossentropy, mse", wb.experiment,
-    {name = "h", base = {hidden = 8, loss = "hinge"}})
+  T.check_error("loss: expected one of sparse_categorical_crossentropy, "
+    .. "categorical_crossentropy, mse, hinge, squared_hinge", wb.experiment,
+    {name = "h", base = {hidden = 8, loss = "bogus"}})
 end)
 
 T.test("the example step_schedule runs with --quick: per-step lr follows the schedule",

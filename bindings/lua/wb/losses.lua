@@ -1,9 +1,13 @@
 -- wb/losses.lua: the losses of fit and evaluate (option `loss`):
 -- "sparse_categorical_crossentropy" (the default: fused with the softmax of
--- the last Dense layer, computed in C, no garbage per step), "mse" (Keras:
--- one-hot targets, mean over classes then over the batch) and a Lua
--- function loss(output, labels) -> value, grad_output. Outside the fused
--- default, a step allocates a few temporary tensors.
+-- the last Dense layer, computed in C, no garbage per step),
+-- "categorical_crossentropy" (the same fused path on a softmax head, as
+-- Keras on TensorFlow takes the softmax's logits; Keras's clipped
+-- probability formula on any other head), "mse", "hinge", "squared_hinge"
+-- (Keras: one-hot targets; the arithmetic of the clipped cross-entropy and
+-- of the hinges is in wb/losses_keras.lua, this file wraps it for tensors)
+-- and a Lua function loss(output, labels) -> value, grad_output. Outside
+-- the fused path, a step allocates a few temporary tensors and tables.
 --
 -- A loss object has value(model, x, y, training) -> mean data loss, correct
 -- count (it runs the forward pass) and backward(model, x) (the backward pass
@@ -12,20 +16,40 @@
 local wb = require "wb"
 local fa = require "wb.fit_args"
 local args = require "wb.args"
+local keras = require "wb.losses_keras"
 ---wb.losses
----The losses of model:fit and model:evaluate (their `loss` option):
----"sparse_categorical_crossentropy" (default, fused with the softmax head),
----"mse" (Keras MeanSquaredError on one-hot targets: mean over classes, then
----over the batch) or a function loss(output, labels) -> value, grad_output
----(output: the model's [n, C] output; labels: the dataset's uint8 [n] class
----ids from 0; value: a number or a one-element tensor; grad_output: the
----gradient of value w.r.t. output, [n, C]). The L2 penalty is added to any
----of them, as Keras adds regularization losses.
+---The losses of model:fit and model:evaluate (their `loss` option), Keras's
+---names and formulas; labels are class ids, made one-hot where a loss
+---needs targets [n, C]:
+---"sparse_categorical_crossentropy" (default): cross-entropy fused with the
+---softmax head (the last layer must be Dense with activation "softmax").
+---"categorical_crossentropy": on a softmax head the same number as the
+---default (Keras on TensorFlow computes it from the softmax's logits); on
+---any other last layer the output is taken as probabilities, as Keras does:
+---each row divided by its sum, clipped to [1e-7, 1 - 1e-7], then
+----log(p of the true class), mean over the batch (gradient 0 where the
+---clip is active).
+---"mse": mean over classes, then over the batch, of (output - onehot)^2.
+---"hinge", "squared_hinge": one-hot 0/1 made -1/+1 (t), the mean over
+---classes of max(1 - t output, 0) (squared_hinge: of its square), then
+---over the batch; use a linear (or tanh) last layer. At the kink
+---1 - t output = 0 the gradient is TensorFlow's: hinge passes -t/(n C)
+---(tf.maximum gives the gradient to its first argument on a tie; PyTorch's
+---clamp(min = 0) agrees, relu would give 0); squared_hinge's is 0.
+---A function loss(output, labels) -> value, grad_output (output: the
+---model's [n, C] output; labels: the dataset's uint8 [n] class ids from 0;
+---value: a number or a one-element tensor; grad_output: the gradient of
+---value w.r.t. output, [n, C]).
+---The L2 penalty is added to any of them, as Keras adds regularization
+---losses. wb.losses.NAMES lists the names.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})
 local M = {}
 wb.losses = M
 
-local NAMES = {"sparse_categorical_crossentropy", "mse"}
+-- The order is that of the messages; the first is the default.
+local NAMES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "mse", "hinge",
+  "squared_hinge"}
+M.NAMES = NAMES
 
 -- {==================== the fused default ====================
 
@@ -44,10 +68,29 @@ end
 -- }====================
 -- {==================== losses on the output ====================
 
+-- The class ids of labels as Lua integers, checked against n rows and c
+-- classes.
+local function class_ids(fname, labels, n, c)
+  if #labels ~= n then
+    error(string.format("%s: %d labels for an output of %d rows", fname, #labels, n), 0)
+  end
+  local ids = {}
+  for i = 1, n do
+    local k = labels:get(i)
+    if k < 0 or k >= c or k ~= math.floor(k) then
+      error(string.format("%s: label %d (1-based position) is %g, expected 0..%d", fname, i,
+        k, c - 1), 0)
+    end
+    ids[i] = math.tointeger(k)
+  end
+  return ids
+end
+
 -- One-hot targets [n, C] of labels (class ids from 0), in a buffer kept
 -- between calls of the same shape.
 local onehot_buf = setmetatable({}, {__mode = "k"})
-local function onehot(labels, n, c, owner)
+local function onehot(fname, labels, n, c, owner)
+  local ids = class_ids(fname, labels, n, c)
   local t = onehot_buf[owner]
   if not t or t:size(1) ~= n or t:size(2) ~= c then
     t = wb.zeros(n, c)
@@ -55,14 +98,7 @@ local function onehot(labels, n, c, owner)
   else
     t:fill(0)
   end
-  for i = 1, n do
-    local k = labels:get(i)
-    if k < 0 or k >= c or k ~= math.floor(k) then
-      error(string.format("loss: label %d (1-based position) is %g, expected 0..%d", i, k,
-        c - 1), 0)
-    end
-    t:set(i, k + 1, 1)
-  end
+  for i = 1, n do t:set(i, ids[i] + 1, 1) end
   return t
 end
 
@@ -80,9 +116,60 @@ function M.mse(output, labels)
   local shape = output:shape()
   if #shape ~= 2 then error("mse: output must be [n, C], got " .. tostring(output), 2) end
   local n, c = shape[1], shape[2]
-  local d = output - onehot(labels, n, c, M.mse)
+  local d = output - onehot("mse", labels, n, c, M.mse)
   return (d * d):sum() / (n * c), d * (2 / (n * c))
 end
+
+-- A loss of wb/losses_keras.lua on tensors: checks, the rows as Lua numbers
+-- (float64), the gradient back as a float32 tensor.
+local function on_rows(fname, f, extra)
+  return function(output, labels)
+    args.check(fname, 1, output, "wb.Tensor")
+    args.check(fname, 2, labels, "wb.Tensor")
+    local shape = output:shape()
+    if #shape ~= 2 then
+      error(fname .. ": output must be [n, C], got " .. tostring(output), 2)
+    end
+    local ids = class_ids(fname, labels, shape[1], shape[2])
+    local v, g = f(output:totable(), ids, extra)
+    return v, wb.tensor(g)
+  end
+end
+
+---wb.losses.categorical_crossentropy(output, labels) -> number, wb.Tensor
+---Keras's categorical cross-entropy of probabilities on one-hot targets:
+---each row of output divided by its sum, clipped to [1e-7, 1 - 1e-7],
+----log(p of class labels[i]) averaged over the rows; and its gradient
+---w.r.t. output (0 in a row whose true-class p is clipped). This is the
+---loss fit uses with a last layer that is not softmax; on a softmax head
+---fit computes the same loss from the logits, unclipped (Keras on
+---TensorFlow does the same).
+---@param output wb.Tensor
+---@param labels wb.Tensor
+---@return number, wb.Tensor
+---Example: local v, g = wb.losses.categorical_crossentropy(m:predict(x), y)
+M.categorical_crossentropy = on_rows("categorical_crossentropy", keras.categorical_crossentropy)
+
+---wb.losses.hinge(output, labels) -> number, wb.Tensor
+---Keras's hinge on one-hot targets made -1/+1 (t): the mean over rows of
+---the mean over classes of max(1 - t output, 0), and its gradient w.r.t.
+---output: -t/(n C) where 1 - t output >= 0 (at the kink too, as
+---TensorFlow's maximum), else 0.
+---@param output wb.Tensor
+---@param labels wb.Tensor
+---@return number, wb.Tensor
+---Example: local v, g = wb.losses.hinge(m:predict(x), y)
+M.hinge = on_rows("hinge", keras.hinge, false)
+
+---wb.losses.squared_hinge(output, labels) -> number, wb.Tensor
+---Keras's squared hinge on one-hot targets made -1/+1 (t): the mean over
+---rows of the mean over classes of max(1 - t output, 0)^2, and its
+---gradient -2 t max(1 - t output, 0)/(n C) w.r.t. output.
+---@param output wb.Tensor
+---@param labels wb.Tensor
+---@return number, wb.Tensor
+---Example: local v, g = wb.losses.squared_hinge(m:predict(x), y)
+M.squared_hinge = on_rows("squared_hinge", keras.hinge, true)
 
 local Output = {}
 Output.__index = Output
@@ -122,10 +209,24 @@ end
 
 -- }====================
 
+-- Is the last layer Dense with a softmax? Keras on TensorFlow then takes
+-- categorical_crossentropy from the softmax's logits (_get_logits in its
+-- backend), which is the fused path.
+local function softmax_head(model)
+  local last = model[#model]
+  if not last or not last.backward_logits then return false end
+  local ok, act = pcall(function() return last.activation end)
+  return ok and act == "softmax"
+end
+
+local ON_OUTPUT = {mse = M.mse, categorical_crossentropy = M.categorical_crossentropy,
+  hinge = M.hinge, squared_hinge = M.squared_hinge}
+
 -- The loss object of `spec` (nil: the default) for model; slot keeps the
 -- training and validation objects apart. fname names the caller in errors.
 function M._get(spec, model, slot, fname)
-  if spec == nil or spec == "sparse_categorical_crossentropy" then
+  if spec == nil or spec == "sparse_categorical_crossentropy"
+      or (spec == "categorical_crossentropy" and softmax_head(model)) then
     local key = "_loss_fused_" .. slot
     local l = rawget(model, key)
     local last = fa.check_head(model, fname, 4)
@@ -136,11 +237,12 @@ function M._get(spec, model, slot, fname)
     l.last = last
     return l
   end
-  local fn = spec
-  if spec == "mse" then fn = M.mse
-  elseif type(spec) ~= "function" then
-    error(string.format("%s: loss must be %s or a function(output, labels) -> value, "
-      .. "grad_output, got %s", fname, table.concat(NAMES, ", "), tostring(spec)), 3)
+  local fn = ON_OUTPUT[spec] or spec
+  if type(fn) ~= "function" then
+    error(string.format("%s: unknown loss %s, expected one of %s, or a function(output, "
+      .. "labels) -> value, grad_output", fname,
+      type(spec) == "string" and string.format("%q", spec) or tostring(spec),
+      table.concat(NAMES, ", ")), 3)
   end
   return setmetatable({fn = fn, fname = fname}, Output)
 end

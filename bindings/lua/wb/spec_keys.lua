@@ -35,7 +35,8 @@ M.train = {
   log_every = positive_int, -- fit's step series (history.steps), kept in the record
   -- fit's and the test metrics' loss; absent means the default
   -- sparse_categorical_crossentropy (no default entry: hashes stay as they were)
-  loss = name_in{"sparse_categorical_crossentropy", "mse"},
+  -- (the names of wb.losses, required here lazily: wb.losses needs wb loaded)
+  loss = function(v) return name_in(require("wb.losses").NAMES)(v) end,
   instruments = function(v) -- wb.instruments: a preset's name or a list of names
     local want = '"economy", "full" or a list of instrument names (wb.instruments)'
     if v == "economy" or v == "full" then return nil end

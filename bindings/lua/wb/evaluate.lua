@@ -46,7 +46,8 @@ end
 ---y, with training = false. loss includes the L2 penalty (as Keras).
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), loss (as fit's: "sparse_categorical_crossentropy", the
----default, "mse" or a function, see wb.losses), verbose (ignored).
+---default, "categorical_crossentropy", "mse", "hinge", "squared_hinge" or
+---a function, see wb.losses), verbose (ignored).
 ---evaluate(ds, opts) is evaluate(ds, nil, opts).
 ---@param ds wb.Dataset|wb.Tensor
 ---@param y? wb.Tensor|table

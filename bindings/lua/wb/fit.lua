@@ -142,7 +142,8 @@ end
 ---Trains on a dataset, or on tensors: fit(x, y, opts) with x [n, ...] (float
 ---in [0, 1] or uint8) and y uint8 [n] class ids from 0, as evaluate takes
 ---them. opts: loss ("sparse_categorical_crossentropy", the default, fused
----with the softmax head; "mse"; or a function, see wb.losses; the L2
+---with the softmax head; "categorical_crossentropy", "mse", "hinge",
+---"squared_hinge" (Keras's); or a function, see wb.losses; the L2
 ---penalty is added to it; validation uses the same loss), epochs (1), batch_size (32), optimizer (a
 ---wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
 ---validation (a dataset; Keras's validation_data is the same) or

@@ -76,6 +76,9 @@ $(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libwbcore.a $(LDLIBS) $(LDFLAGS)
 
+# fails the core's Nth malloc, libpng's through png.c's allocator included
+$(O)/tests/test_png_oom: LDFLAGS += -Wl,--wrap=malloc
+
 # Debian packages: build, plots, data, REPL, tests, fuzzing (the benchmark's
 # optional PyTorch reference is not here, see bench). Skips what is present,
 # and npm when an npm is already on PATH (e.g. one bundled with Node.js,

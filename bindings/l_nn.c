@@ -67,7 +67,8 @@ static layer_box *newbox(lua_State *L, const char *tname)
 }
 
 /* Raise a core failure: argument `pos` is at fault for bad values and
- * shapes; out-of-order calls and out-of-memory are plain errors. */
+ * shapes; out-of-order calls and out-of-memory are plain errors. Where the
+ * Lua call mirrors the C signature, pos is err->arg (see err.h). */
 static int fail(lua_State *L, int pos, const wb_err *err)
 {
     int arg = err->code == WB_EINVAL || err->code == WB_ESHAPE || err->code == WB_ERANGE;
@@ -102,12 +103,6 @@ static void push_rows(lua_State *L, int owner, int slot, const wb_tensor *buf, i
 {
     int64_t shape[2] = {n, buf->shape[1]};
     push_view(L, owner, slot, buf, 2, shape);
-}
-
-/* Argument position of a backward failure: messages start with the operand. */
-static int backward_pos(const wb_err *err)
-{
-    return strncmp(err->msg, "input", 5) == 0 ? 2 : 3;
 }
 
 static int need_grad_input(lua_State *L, int idx)
@@ -274,13 +269,8 @@ static int l_dense(lua_State *L)
     layer_box *b = newbox(L, LWB_DENSE);
     wb_err err;
     b->p = wb_dense_new(n_in, n_out, &o, wb_rng_global(), &err);
-    if (!b->p) {
-        int pos = strncmp(err.msg, "n_in:", 5) == 0    ? 1
-                  : strncmp(err.msg, "n_out:", 6) == 0 ? 2
-                  : strncmp(err.msg, "weight", 6) == 0 ? 0
-                                                       : 3;
-        return fail(L, pos, &err);
-    }
+    if (!b->p)
+        return fail(L, err.arg, &err); /* n_in, n_out, opts: as in C */
     lwb_gc_hint(L, 2 * (size_t)n_in * (size_t)n_out * sizeof(float));
     return 1;
 }
@@ -305,7 +295,7 @@ static int dense_backward_common(lua_State *L, int logits)
     wb_status st = logits ? wb_dense_backward_logits(d, x, g, need, &err)
                           : wb_dense_backward(d, x, g, need, &err);
     if (st)
-        return fail(L, backward_pos(&err), &err);
+        return fail(L, err.arg, &err); /* self, x, grad: as in C */
     if (!need)
         return 0;
     push_rows(L, 1, UV_GRAD_IN, wb_dense_grad_input(d), d->n_batch);
@@ -510,7 +500,7 @@ static int activation_backward(lua_State *L)
     int need = need_grad_input(L, 4);
     wb_err err;
     if (wb_activation_backward(a, x, g, need, &err))
-        return fail(L, backward_pos(&err), &err);
+        return fail(L, err.arg, &err);
     if (!need)
         return 0;
     push_view(L, 1, UV_GRAD_IN, wb_activation_grad_input(a), a->ndim, a->shape);
@@ -600,7 +590,7 @@ static int sce_forward(lua_State *L)
     int64_t correct;
     wb_err err;
     if (wb_sce_forward(ce, z, t, &loss, &correct, &err))
-        return fail(L, strncmp(err.msg, "labels", 6) == 0 ? 3 : 2, &err);
+        return fail(L, err.arg, &err); /* self, logits, labels: as in C */
     lua_pushnumber(L, loss);
     lua_pushinteger(L, correct);
     return 2;

@@ -188,10 +188,8 @@ static int o_step(lua_State *L)
     readlist(L, 3, np, gs, "gradient");
     wb_err err;
     if (wb_optim_step(o, (int)np, ps, (const wb_tensor *const *)gs, &err)) {
-        int pos = strncmp(err.msg, "gradient", 8) == 0    ? 3
-                  : strncmp(err.msg, "parameter", 9) == 0 ? 2
-                                                          : 0;
-        return lwb_raise(L, pos, &err);
+        /* C (o, n, params, grads) -> Lua (self, params, grads); n is no argument */
+        return lwb_raise(L, err.arg >= 3 ? err.arg - 1 : 0, &err);
     }
     lua_settop(L, 1);
     return 1;

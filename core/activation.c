@@ -285,12 +285,12 @@ static wb_status check_like(const wb_activation *a, const wb_tensor *t,
 wb_status wb_activation_forward(wb_activation *a, const wb_tensor *x, wb_err *err)
 {
     if (x->dtype != WB_F32)
-        return wb_err_set(err, WB_EINVAL, "input: expected a float32 tensor, got %s "
-                          "(use :float())", wb_dtype_name(x->dtype));
+        return wb_err_arg(err, 2, wb_err_set(err, WB_EINVAL, "input: expected a float32 "
+                          "tensor, got %s (use :float())", wb_dtype_name(x->dtype)));
     if (x->ndim < 1)
-        return wb_err_set(err, WB_ESHAPE, "input: expected at least one dimension, "
-                          "got a scalar");
-    if (check_not_own(x, a->y, "input", err))
+        return wb_err_arg(err, 2, wb_err_set(err, WB_ESHAPE, "input: expected at least "
+                          "one dimension, got a scalar"));
+    if (wb_err_arg(err, 2, check_not_own(x, a->y, "input", err)))
         return WB_EINVAL;
     size_t n = wb_tensor_numel(x);
     if (ensure_flat(&a->y, &a->cap, n, err))
@@ -312,9 +312,10 @@ wb_status wb_activation_backward(wb_activation *a, const wb_tensor *x,
 {
     if (!a->have_forward)
         return wb_err_set(err, WB_ESTATE, "backward called before forward");
-    if (check_like(a, x, "input", err) || check_like(a, grad_y, "grad_output", err) ||
-        check_not_own(x, a->dx, "input", err) ||
-        check_not_own(grad_y, a->dx, "grad_output", err))
+    if (wb_err_arg(err, 2, check_like(a, x, "input", err)) ||
+        wb_err_arg(err, 3, check_like(a, grad_y, "grad_output", err)) ||
+        wb_err_arg(err, 2, check_not_own(x, a->dx, "input", err)) ||
+        wb_err_arg(err, 3, check_not_own(grad_y, a->dx, "grad_output", err)))
         return err ? err->code : WB_ESHAPE;
     if (!need_grad_input)
         return WB_OK;

@@ -50,13 +50,14 @@ wb_dense *wb_dense_new(int64_t n_in, int64_t n_out, const wb_dense_opts *opts,
     wb_dense_opts o = opts ? *opts : wb_dense_defaults();
     wb_act act;
     wb_init init;
-    if (check_size(n_in, "n_in", err) || check_size(n_out, "n_out", err) ||
-        wb_act_parse(o.activation, "activation", &act, err) ||
-        wb_init_parse(o.init, &init, err))
+    if (wb_err_arg(err, 1, check_size(n_in, "n_in", err)) ||
+        wb_err_arg(err, 2, check_size(n_out, "n_out", err)) ||
+        wb_err_arg(err, 3, wb_act_parse(o.activation, "activation", &act, err)) ||
+        wb_err_arg(err, 3, wb_init_parse(o.init, &init, err)))
         return NULL;
     if (!(o.l2 >= 0.0) || !isfinite(o.l2))
-        return wb_err_set(err, WB_EINVAL, "l2: expected a finite number >= 0, got %g",
-                          o.l2), NULL;
+        return wb_err_arg(err, 3, wb_err_set(err, WB_EINVAL, "l2: expected a finite "
+                                             "number >= 0, got %g", o.l2)), NULL;
     wb_dense *d = wb_calloc(1, sizeof *d);
     if (!d)
         return wb_err_set(err, WB_ENOMEM, "out of memory allocating a Dense layer"), NULL;
@@ -371,8 +372,8 @@ static int sparse_forward(wb_dense *d, float *restrict z, const float *restrict 
 
 wb_status wb_dense_forward(wb_dense *d, const wb_tensor *x, wb_err *err)
 {
-    if (check_2d(x, "input", -1, d->n_in, err) ||
-        check_not_own(x, d->z, d->y, "input", err))
+    if (wb_err_arg(err, 2, check_2d(x, "input", -1, d->n_in, err)) ||
+        wb_err_arg(err, 2, check_not_own(x, d->z, d->y, "input", err)))
         return err ? err->code : WB_ESHAPE;
     int64_t n = x->shape[0], I = d->n_in, O = d->n_out;
     if (n > d->cap || !d->z) {
@@ -444,9 +445,9 @@ static wb_status backward_prepare(wb_dense *d, const wb_tensor *x, const wb_tens
 {
     if (d->n_batch < 0)
         return wb_err_set(err, WB_ESTATE, "backward called before forward");
-    if (check_2d(x, "input", d->n_batch, d->n_in, err) ||
-        check_2d(g, grad_name, d->n_batch, d->n_out, err) ||
-        check_not_own(g, d->dz, d->dx, grad_name, err))
+    if (wb_err_arg(err, 2, check_2d(x, "input", d->n_batch, d->n_in, err)) ||
+        wb_err_arg(err, 3, check_2d(g, grad_name, d->n_batch, d->n_out, err)) ||
+        wb_err_arg(err, 3, check_not_own(g, d->dz, d->dx, grad_name, err)))
         return err ? err->code : WB_ESHAPE;
     int64_t n = d->n_batch;
     /* one capacity gcap for both buffers: growing remakes whichever exist or

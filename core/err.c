@@ -11,10 +11,18 @@ wb_status wb_err_set(wb_err *err, wb_status code, const char *fmt, ...)
         va_list ap;
         va_start(ap, fmt);
         err->code = code;
+        err->arg = 0;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
     }
     return code;
+}
+
+wb_status wb_err_arg(wb_err *err, int arg, wb_status st)
+{
+    if (err && st != WB_OK)
+        err->arg = arg;
+    return st;
 }
 
 wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)

@@ -26,20 +26,41 @@ typedef enum wb_status {
 
 #define WB_ERR_MSG 512
 
+/* `arg` says which operand a failure is about, as a value, so that a binding
+ * can blame the right Lua argument without reading the message: the 1-based
+ * position of the failing parameter in the core function's own C signature
+ * (wb_sce_forward(ce, logits, labels, ...): 2 = logits, 3 = labels), or 0
+ * when the failure is not about one operand (out of memory, I/O, a call out
+ * of order, a count of operands). Set by wb_dense_new, wb_dense_forward,
+ * wb_dense_backward(_logits), wb_activation_forward/backward, wb_sce_forward
+ * and wb_optim_step; every other failure leaves 0.
+ *
+ * Bindings map it to their Lua argument position: where the Lua call mirrors
+ * the C signature (the object as self, then the same operands in order, as
+ * layer:backward(x, grad) for wb_dense_backward(d, x, grad_y, ...)) the two
+ * are equal; elsewhere the binding translates (opt:step(params, grads) has no
+ * `n`, so wb_optim_step's 3 and 4 become 2 and 3, its 2 becomes 0). */
 typedef struct wb_err {
     wb_status code;
+    int arg;
     char msg[WB_ERR_MSG];
 } wb_err;
 
-/* Fill err (may be NULL) with code and a printf-style message; returns code
- * so that `return wb_err_set(err, WB_EINVAL, "...")` reads naturally. */
+/* Fill err (may be NULL) with code and a printf-style message, arg 0;
+ * returns code so that `return wb_err_set(err, WB_EINVAL, "...")` reads
+ * naturally. */
 wb_status wb_err_set(wb_err *err, wb_status code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
-/* Prefix an existing message: "path: " + old message. Keeps the code. */
+/* Mark operand `arg` as the one at fault when st is a failure already filled
+ * into err (may be NULL); returns st, so that checks chain:
+ * `if (wb_err_arg(err, 2, check(x, "input", err))) return ...`. */
+wb_status wb_err_arg(wb_err *err, int arg, wb_status st);
+
+/* Prefix an existing message: "path: " + old message. Keeps code and arg. */
 wb_status wb_err_prefix(wb_err *err, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

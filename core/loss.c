@@ -27,9 +27,9 @@ void wb_sce_free(wb_sce *ce)
     }
 }
 
-static wb_status check_args(const wb_tensor *z, const wb_tensor *t, wb_err *err)
+static wb_status check_logits(const wb_tensor *z, wb_err *err)
 {
-    char a[WB_SHAPE_STR_MAX], b[WB_SHAPE_STR_MAX];
+    char a[WB_SHAPE_STR_MAX];
     if (z->dtype != WB_F32)
         return wb_err_set(err, WB_EINVAL, "logits: expected a float32 tensor, got %s",
                           wb_dtype_name(z->dtype));
@@ -37,6 +37,14 @@ static wb_status check_args(const wb_tensor *z, const wb_tensor *t, wb_err *err)
     if (z->ndim != 2 || z->shape[0] < 1 || z->shape[1] < 1)
         return wb_err_set(err, WB_ESHAPE, "logits: expected [n, classes] with n, "
                           "classes >= 1, got %s", a);
+    return WB_OK;
+}
+
+/* Labels t against logits z, which check_logits accepted. */
+static wb_status check_labels(const wb_tensor *z, const wb_tensor *t, wb_err *err)
+{
+    char a[WB_SHAPE_STR_MAX], b[WB_SHAPE_STR_MAX];
+    wb_shape_str(a, sizeof a, z->ndim, z->shape);
     wb_shape_str(b, sizeof b, t->ndim, t->shape);
     if (t->ndim != 1 || t->shape[0] != z->shape[0])
         return wb_err_set(err, WB_ESHAPE, "labels: expected [%lld] (one per row of "
@@ -55,7 +63,8 @@ static wb_status check_args(const wb_tensor *z, const wb_tensor *t, wb_err *err)
 wb_status wb_sce_forward(wb_sce *ce, const wb_tensor *logits, const wb_tensor *labels,
                          double *loss, int64_t *correct, wb_err *err)
 {
-    if (check_args(logits, labels, err))
+    if (wb_err_arg(err, 2, check_logits(logits, err)) ||
+        wb_err_arg(err, 3, check_labels(logits, labels, err)))
         return err ? err->code : WB_EINVAL;
     int64_t n = logits->shape[0], C = logits->shape[1];
     size_t need = (size_t)(n * C);

@@ -314,35 +314,41 @@ static int overlap(const wb_tensor *a, const wb_tensor *b)
     return na && nb && a->offset < b->offset + nb && b->offset < a->offset + na;
 }
 
+/* wb_optim_step's positions of its operands, for err->arg. */
+enum { ARG_N = 2, ARG_PARAMS = 3, ARG_GRADS = 4 };
+
 /* Parameter i (0-based) against its gradient and the recorded state. */
 static wb_status check_pair(const wb_optim *o, int i, const wb_tensor *p,
                             const wb_tensor *g, wb_err *err)
 {
     char s1[WB_SHAPE_STR_MAX], s2[WB_SHAPE_STR_MAX];
     if (!p || !g)
-        return wb_err_set(err, WB_EINVAL, "%s %d is NULL", p ? "gradient" : "parameter",
-                          i + 1);
+        return wb_err_arg(err, p ? ARG_GRADS : ARG_PARAMS,
+                          wb_err_set(err, WB_EINVAL, "%s %d is NULL",
+                                     p ? "gradient" : "parameter", i + 1));
     if (p->dtype != WB_F32 || g->dtype != WB_F32)
-        return wb_err_set(err, WB_EINVAL, "%s %d: expected float32, got %s",
-                          p->dtype != WB_F32 ? "parameter" : "gradient", i + 1,
-                          wb_dtype_name(p->dtype != WB_F32 ? p->dtype : g->dtype));
+        return wb_err_arg(err, p->dtype != WB_F32 ? ARG_PARAMS : ARG_GRADS,
+                          wb_err_set(err, WB_EINVAL, "%s %d: expected float32, got %s",
+                                     p->dtype != WB_F32 ? "parameter" : "gradient", i + 1,
+                                     wb_dtype_name(p->dtype != WB_F32 ? p->dtype
+                                                                      : g->dtype)));
     if (!wb_tensor_same_shape(p, g))
-        return wb_err_set(err, WB_ESHAPE,
+        return wb_err_arg(err, ARG_GRADS, wb_err_set(err, WB_ESHAPE,
                           "gradient %d: expected %s (the shape of parameter %d), got %s",
                           i + 1, wb_shape_str(s1, sizeof s1, p->ndim, p->shape), i + 1,
-                          wb_shape_str(s2, sizeof s2, g->ndim, g->shape));
+                          wb_shape_str(s2, sizeof s2, g->ndim, g->shape)));
     if (overlap(p, g))
-        return wb_err_set(err, WB_EINVAL, "parameter %d and its gradient share memory",
-                          i + 1);
+        return wb_err_arg(err, ARG_PARAMS, wb_err_set(err, WB_EINVAL,
+                          "parameter %d and its gradient share memory", i + 1));
     if (o->n_params) {
         const pstate *s = &o->params[i];
         if (s->ndim != p->ndim ||
             memcmp(s->shape, p->shape, (size_t)p->ndim * sizeof p->shape[0]) != 0)
-            return wb_err_set(err, WB_ESHAPE,
+            return wb_err_arg(err, ARG_PARAMS, wb_err_set(err, WB_ESHAPE,
                               "parameter %d: shape %s differs from %s at the first step "
                               "(reset() the optimizer to start over)",
                               i + 1, wb_shape_str(s1, sizeof s1, p->ndim, p->shape),
-                              wb_shape_str(s2, sizeof s2, s->ndim, s->shape));
+                              wb_shape_str(s2, sizeof s2, s->ndim, s->shape)));
     }
     return WB_OK;
 }
@@ -378,11 +384,12 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
 {
     char s[WB_SHAPE_STR_MAX];
     if (n < 1)
-        return wb_err_set(err, WB_EINVAL, "no parameters to update (empty list)");
+        return wb_err_arg(err, ARG_N, wb_err_set(err, WB_EINVAL,
+                          "no parameters to update (empty list)"));
     if (o->n_params && n != o->n_params)
-        return wb_err_set(err, WB_ESHAPE,
+        return wb_err_arg(err, ARG_N, wb_err_set(err, WB_ESHAPE,
                           "expected %d parameters as at the first step, got %d "
-                          "(reset() the optimizer to start over)", o->n_params, n);
+                          "(reset() the optimizer to start over)", o->n_params, n));
     for (int i = 0; i < n; i++) {
         wb_status st = check_pair(o, i, params[i], grads[i], err);
         if (st)
@@ -393,11 +400,11 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
         const float *g = wb_tensor_f32(grads[i]);
         size_t j = first_nonfinite(g, numel);
         if (j < numel)
-            return wb_err_set(err, WB_ENONFINITE,
+            return wb_err_arg(err, ARG_GRADS, wb_err_set(err, WB_ENONFINITE,
                               "gradient %d %s has a non-finite value (%g at element %zu); "
                               "no parameter was updated", i + 1,
                               wb_shape_str(s, sizeof s, grads[i]->ndim, grads[i]->shape),
-                              (double)g[j], j + 1);
+                              (double)g[j], j + 1));
     }
     return WB_OK;
 }

@@ -19,6 +19,7 @@
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ typedef struct reader {
     unsigned char head[24];      /* signature + IHDR length/type/w/h */
     int eof;                     /* input ended inside a read */
     int ioerr;                   /* errno of a failed read, else 0 */
+    int oom;                     /* an allocation by libpng failed */
     wb_status code;              /* set by us for our own failures */
     pngmsg m;                    /* libpng's words, or ours with code */
     png_structp png;
@@ -73,6 +75,22 @@ static void read_cb(png_structp png, png_bytep data, size_t length)
     reader *r = png_get_io_ptr(png);
     if (src_read(r, data, length) < length)
         png_error(png, "Read Error");
+}
+
+/* libpng's allocator: malloc, noting a failure so that read_fail tells
+ * out-of-memory from a bad file by value (libpng says it only in words). */
+static png_voidp alloc_cb(png_structp png, png_alloc_size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        *(int *)png_get_mem_ptr(png) = 1;
+    return p;
+}
+
+static void free_cb(png_structp png, png_voidp p)
+{
+    (void)png;
+    free(p);
 }
 
 static void error_cb(png_structp png, png_const_charp msg)
@@ -216,7 +234,7 @@ static wb_status read_fail(reader *r, wb_err *err)
                           strerror(r->ioerr), r->m.err);
     if (r->eof)
         return wb_err_set(err, WB_EFORMAT, "%s: truncated: libpng: %s", n, r->m.err);
-    if (strstr(r->m.err, "ut of memory") || strstr(r->m.err, "ut of Memory"))
+    if (r->oom)
         return wb_err_set(err, WB_ENOMEM, "%s: libpng: %s", n, r->m.err);
     if (strcmp(r->m.err, "Invalid IHDR data") == 0 && r->m.warn[0])
         return wb_err_set(err, WB_EFORMAT, "%s: libpng: %s (%s)", n, r->m.err,
@@ -278,8 +296,8 @@ static wb_tensor *decode(reader *r, wb_err *err)
         wb_err_set(err, WB_EFORMAT, "%s: %s", r->name, r->m.err);
         return NULL;
     }
-    r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->m, error_cb,
-                                     warn_cb);
+    r->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &r->m, error_cb, warn_cb,
+                                       &r->oom, alloc_cb, free_cb);
     if (r->png)
         r->info = png_create_info_struct(r->png);
     if (!r->png || !r->info) {
@@ -340,6 +358,7 @@ typedef struct writer {
     wb_atomic *f;            /* the temporary file (core/fsutil.h) */
     wb_err werr;             /* why a write failed */
     int failed;
+    int oom;                 /* an allocation by libpng failed */
     pngmsg m;
     png_structp png;
     png_infop info;
@@ -421,8 +440,8 @@ static wb_status save_check(const wb_tensor *t, const char *path, wb_err *err)
 /* Write the PNG into the open temporary file; returns status. */
 static wb_status save_into(writer *w, const char *path, wb_err *err)
 {
-    w->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w->m, error_cb,
-                                     warn_cb);
+    w->png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &w->m, error_cb, warn_cb,
+                                        &w->oom, alloc_cb, free_cb);
     if (w->png)
         w->info = png_create_info_struct(w->png);
     size_t ch = w->t->ndim == 3 ? (size_t)w->t->shape[2] : 1;
@@ -434,8 +453,8 @@ static wb_status save_into(writer *w, const char *path, wb_err *err)
                         path);
     else if (write_run(w) != 0)
         st = w->failed ? wb_err_set(err, w->werr.code, "%s", w->werr.msg)
-                       : wb_err_set(err, WB_EFORMAT, "%s: libpng: %s", path,
-                                    w->m.err);
+                       : wb_err_set(err, w->oom ? WB_ENOMEM : WB_EFORMAT,
+                                    "%s: libpng: %s", path, w->m.err);
     png_destroy_write_struct(w->png ? &w->png : NULL, w->info ? &w->info : NULL);
     wb_free(w->row);
     return st;

@@ -14,121 +14,6 @@ local QUICK = wb.runner.options(rawget(_G, "arg") or {}).quick == true
 
 local function fmt(x) return x and x == x and string.format("%.3g", x) or "-" end
 
--- parts averaged over the measurements k with keep(k), then divided (the
--- paper averages numerator and denominator separately)
-local function averaged(s, tr, g2, keep)
-  local a, b, n = 0, 0, 0
-  for k = 1, #s.step do
-    if keep(k) then a, b, n = a + s[tr][k], b + s[g2][k], n + 1 end
-  end
-  if n == 0 or b <= 0 then return nil, n end
-  return a / b, n
-end
-
--- B_simple series of one tracked run (positive finite values only: a log axis)
-local function series_of(s, tr, g2, xkey)
-  local x, y = {}, {}
-  for k = 1, #s.step do
-    local v = s[tr][k] / s[g2][k]
-    if s[g2][k] > 0 and v > 0 then x[#x + 1], y[#y + 1] = s[xkey][k], v end
-  end
-  return x, y
-end
-
-local function tracked_section(task, tracks)
-  local s = tracks[1].callback_series[1]
-  local series, by_loss = {}, {}
-  local x, y = series_of(s, "ps_trace", "ps_g2", "step")
-  series[#series + 1] = {label = "B_simple, per-example (exact)", x = x, y = y}
-  x, y = series_of(s, "tb_trace", "tb_g2", "step")
-  series[#series + 1] = {label = "B_simple, two-batch (B = " .. Z.SMALL .. " and "
-    .. Z.MEASURE_ROWS .. ")", x = x, y = y}
-  local nx, ny = {}, {}
-  for j = 1, #s.noise_step do
-    if s.ghg[j] > 0 and s.trace_h[j] > 0 then
-      nx[#nx + 1], ny[#ny + 1] = s.noise_step[j], s.trace_h[j] / s.ghg[j]
-    end
-  end
-  if #nx > 0 then series[#series + 1] = {label = "B_noise (HVPs)", x = nx, y = ny} end
-  x, y = series_of(s, "ps_trace", "ps_g2", "loss")
-  by_loss[1] = {label = "B_simple, per-example", x = x, y = y}
-  task:figure("noise_scale", wb.plot.panels{cols = 2, plots = {
-    wb.plot.lines{title = string.format("Noise scales through training (SGD, batch %d, lr "
-      .. "%g, seed %d)", tracks[1].config.batch_size, tracks[1].config.lr, tracks[1].seed),
-      xlabel = "step", ylabel = "batch size", logy = true, series = series},
-    wb.plot.lines{title = "B_simple against the loss on the measured rows",
-      xlabel = "training loss", ylabel = "B_simple", logx = true, logy = true,
-      series = by_loss}}},
-    string.format("Each B_simple point is measured on %d training rows (a different block "
-      .. "each time) at the weights the step starts from; B_noise on %d per-example "
-      .. "gradients with H on %d other rows. Single measurements, not smoothed.",
-      Z.MEASURE_ROWS, Z.NOISE_SAMPLES, Z.MEASURE_ROWS))
-  -- the step the tracked run first reached the target (held-out accuracy)
-  local reach
-  for k = 1, #s.step do
-    if not reach and s.val_accuracy[k] >= Z.TARGET then reach = k end
-  end
-  local r = {first = s.ps_trace[1] / s.ps_g2[1], reach = reach and s.step[reach],
-    n = #s.step, last = s.ps_trace[#s.step] / s.ps_g2[#s.step]}
-  r.to_target = averaged(s, "ps_trace", "ps_g2", function(k) return k <= (reach or #s.step) end)
-  r.tb_to_target = averaged(s, "tb_trace", "tb_g2", function(k) return k <= (reach or #s.step) end)
-  r.whole = averaged(s, "ps_trace", "ps_g2", function() return true end)
-  r.noise = {}
-  for j = 1, #s.noise_step do
-    r.noise[j] = {step = s.noise_step[j], b = s.trace_h[j] / s.ghg[j],
-      se = s.trace_h_se[j] / math.abs(s.ghg[j]), hvps = s.hvps[j]}
-  end
-  return r
-end
-
-local function sweep_section(task, recs)
-  local rows = Z.best(recs)
-  local t = {"| batch | learning rates tried: steps to target (why a run stopped) | best lr | "
-    .. "steps S | examples E |", "|---|---|---|---|---|"}
-  local Sv, Ev, pts, others = {}, {}, {x = {}, y = {}}, {x = {}, y = {}}
-  for _, b in ipairs(rows) do
-    local tried = {}
-    for _, r in ipairs(b.runs) do
-      tried[#tried + 1] = string.format("%g: %s", r.lr, r.steps and string.format("%.0f",
-        r.steps) or r.stop)
-      if r.steps and r ~= b.best then
-        others.x[#others.x + 1], others.y[#others.y + 1] = r.examples, r.steps
-      end
-    end
-    local best = b.best
-    t[#t + 1] = string.format("| %d | %s | %s%s | %s | %s |", b.B, table.concat(tried, "; "),
-      best and string.format("%g", best.lr) or "none", b.edge and " (grid end)" or "",
-      best and string.format("%.0f", best.steps) or "-",
-      best and string.format("%.0f", best.examples) or "-")
-    if best then
-      Sv[#Sv + 1], Ev[#Ev + 1] = best.steps, best.examples
-      pts.x[#pts.x + 1], pts.y[#pts.y + 1] = best.examples, best.steps
-    end
-  end
-  task:text(table.concat(t, "\n") .. "\n")
-  local ok, fit = pcall(wb.noise_scale.fit_tradeoff, Sv, Ev)
-  if not ok then fit = nil end
-  local series = {{label = "best lr per batch size", x = pts.x, y = pts.y}}
-  if #others.x > 0 then
-    series[#series + 1] = {label = "other learning rates", x = others.x, y = others.y}
-  end
-  if fit then
-    local fx, fy = {}, {}
-    for k = 0, 29 do
-      local B = 2 * 10 ^ (k / 29 * 4.3)
-      fx[#fx + 1], fy[#fy + 1] = fit.examples(B), fit.steps(B)
-    end
-    series[#series + 1] = {label = string.format("fit: S_min %.3g, E_min %.3g", fit.s_min,
-      fit.e_min), x = fx, y = fy}
-  end
-  task:figure("tradeoff", wb.plot.lines{title = string.format("Steps and examples to %.0f %% "
-    .. "held-out accuracy", 100 * Z.TARGET), xlabel = "examples E", ylabel = "steps S",
-    logx = true, logy = true, series = series},
-    "(S/S_min - 1)(E/E_min - 1) = 1 fitted to the best learning rate of each batch size "
-    .. "(McCandlish et al., eq. 2.11); B_crit = E_min / S_min is where the curve bends.")
-  return fit, #Sv, #rows
-end
-
 local function report(task, runs)
   local tracks, sweep = {}, {}
   for _, r in ipairs(runs.records) do
@@ -139,9 +24,9 @@ local function report(task, runs)
   table.sort(tracks, function(a, b) return a.seed < b.seed end)
   if #tracks == 0 then task:text("The tracked run did not finish."); return end
   task:section("B_simple and B_noise through training")
-  local tr = tracked_section(task, tracks)
+  local tr = Z.track_figure(task, tracks)
   task:section(string.format("Batch-size sweep to %.0f %% held-out accuracy", 100 * Z.TARGET))
-  local fit, reached, sizes = sweep_section(task, sweep)
+  local fit, reached, sizes = Z.sweep_figure(task, sweep)
 
   local cost = {train = 0, runs = #runs.records, measure = 0, hvps = 0}
   for _, r in ipairs(runs.records) do
@@ -153,18 +38,21 @@ local function report(task, runs)
   end
   task:section("Findings (computed)")
   local f = {}
-  f[#f + 1] = string.format("- B_simple (exact, per-example) is %s at the first step and "
-    .. "%s at the last of %d measurements; averaged (numerator and denominator separately, "
-    .. "as McCandlish et al. average) up to the tracked run's reaching %.0f %% (%s) it is %s "
-    .. "(two-batch estimator: %s).", fmt(tr.first), fmt(tr.last), tr.n, 100 * Z.TARGET,
+  f[#f + 1] = string.format("- B_simple (exact, per-example) is %s at the first step; "
+    .. "numerator and denominator averaged separately (as McCandlish et al. average) it "
+    .. "is %s up to the tracked run's reaching %.0f %% (%s; two-batch estimator: %s), %s "
+    .. "over the first %d measurements (steps 1-%d) and %s over the last %d (steps %d-%d).",
+    fmt(tr.first), fmt(tr.to_target), 100 * Z.TARGET,
     tr.reach and string.format("step %d", tr.reach) or "never reached: over the whole run",
-    fmt(tr.to_target), fmt(tr.tb_to_target))
-  local grows = tr.n > 1 and tr.last > 1.5 * tr.first
-  if tr.n > 1 then
-    f[#f + 1] = string.format("- It %s as the loss falls (%.1fx from first to last): %s.",
-      grows and "grows" or "does not grow", tr.last / tr.first, grows and "as McCandlish "
-      .. "et al. report (\"the noise scale increases as the loss decreases\")" or "unlike "
-      .. "McCandlish et al.'s finding that it increases as the loss decreases")
+    fmt(tr.tb_to_target), fmt(tr.early), math.min(Z.SMOOTH, tr.n), tr.early_to,
+    fmt(tr.late), math.min(Z.SMOOTH, tr.n), tr.late_from, tr.last_step)
+  local grows = tr.n > Z.SMOOTH and tr.early and tr.late and tr.late > 1.5 * tr.early
+  if tr.n > Z.SMOOTH and tr.early and tr.late then
+    f[#f + 1] = string.format("- It %s as the loss falls (%.1fx from the first to the last "
+      .. "%d measurements): %s.", grows and "grows" or "does not grow", tr.late / tr.early,
+      Z.SMOOTH, grows and "as McCandlish et al. report (\"the noise scale increases as the "
+      .. "loss decreases\")" or "unlike McCandlish et al.'s finding that it increases as "
+      .. "the loss decreases")
   end
   local nb = {}
   for _, n in ipairs(tr.noise) do
@@ -177,8 +65,8 @@ local function report(task, runs)
     .. "simplification; B_noise / B_simple at the first step is %s.", table.concat(nb, "; "),
     Z.NOISE_SAMPLES + 1, Z.MEASURE_ROWS, Z.G_ROWS,
     fmt(tr.noise[1] and tr.noise[1].b / tr.first))
-  local verdict, ours = "partly", string.format("B_simple %s -> %s", fmt(tr.first),
-    fmt(tr.last))
+  local verdict, ours = "partly", string.format("B_simple %s -> %s", fmt(tr.early),
+    fmt(tr.late))
   if fit then
     local ratio = fit.b_crit / (tr.to_target or tr.whole)
     f[#f + 1] = string.format("- The fit over %d batch sizes (of %d) gives S_min = %.3g "
@@ -190,7 +78,7 @@ local function report(task, runs)
       or "not the same order (the paper finds B_crit ~ B_simple within a small factor)")
     ours = string.format("B_crit %.3g (S_min %.3g, E_min %.3g) vs B_simple %s averaged to "
       .. "%.0f %%; B_simple %s -> %s over training", fit.b_crit, fit.s_min, fit.e_min,
-      fmt(tr.to_target), 100 * Z.TARGET, fmt(tr.first), fmt(tr.last))
+      fmt(tr.to_target), 100 * Z.TARGET, fmt(tr.early), fmt(tr.late))
     local close = ratio > 1 / 3 and ratio < 3
     verdict = (close and grows) and "agree" or (close or grows) and "partly" or "differ"
   else
@@ -212,6 +100,13 @@ local function report(task, runs)
     Z.TRACK_EPOCHS, cost.train, cost.runs, cost.measure, cost.hvps, QUICK and "This is --quick: "
     .. "2,000 rows, at most 2 epochs, three batch sizes at one learning rate; its numbers "
     .. "are a smoke test." or "")
+  f[#f + 1] = string.format("- Caveat: the target is %.0f %% held-out accuracy, not the "
+    .. "study's 97 %%: the paper's B_crit refers to a target near the end of training, and "
+    .. "since the noise scale grows as the loss falls, a harder target would give a larger "
+    .. "B_crit. The lower target keeps the largest batch near 35 steps, so that the whole "
+    .. "task stays within about 2 CPU-minutes (the full training set, no subset; the sweep's "
+    .. "runs stop at the target; the tracked run is %d epochs).", 100 * Z.TARGET,
+    Z.TRACK_EPOCHS)
   task:text(table.concat(f, "\n"))
   util.write_json(task:path("beyond.json"), {experiment = "gradient noise scale "
     .. "(McCandlish et al. 2018)", ours = ours, published = "noise scale grows as the "

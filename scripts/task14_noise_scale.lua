@@ -68,7 +68,7 @@ local function report(task, runs)
   local verdict, ours = "partly", string.format("B_simple %s -> %s", fmt(tr.early),
     fmt(tr.late))
   if fit then
-    local ratio = fit.b_crit / (tr.to_target or tr.whole)
+    local ratio = fit.b_crit / (tr.to_target or math.huge)
     f[#f + 1] = string.format("- The fit over %d batch sizes (of %d) gives S_min = %.3g "
       .. "steps, E_min = %.3g examples and B_crit = %.3g%s (rms error of log S %.2f). "
       .. "B_crit / B_simple (averaged to the target) = %.2f: %s.", reached, sizes, fit.s_min,

@@ -9,8 +9,7 @@ local M = {}
 
 -- Every run holds out the last 10 % of the training rows (the study's
 -- validation split) and judges the target on the first VAL_ROWS of them.
-M.VALIDATION = 0.1
-M.VAL_ROWS = 2000
+M.VALIDATION, M.VAL_ROWS = 0.1, 2000
 -- The fixed target: held-out accuracy. 90 % keeps the largest batch within
 -- about 40 steps (measured: 36 at lr 1); a higher target multiplies the
 -- large batches' cost, which the report's 2-minute budget cannot carry.
@@ -41,8 +40,7 @@ M.CHECK_GROWTH = 1.12
 -- on up to G_ROWS more (one gradient: late in training G is small and
 -- G^T H G needs a large batch): NOISE_SAMPLES + 1 Hessian-vector products.
 M.TRACK_BATCH, M.TRACK_EPOCHS, M.EVERY = 128, 2, 50
-M.MEASURE_ROWS, M.SMALL, M.G_ROWS = 512, 32, 8192
-M.NOISE_SAMPLES = 32
+M.MEASURE_ROWS, M.SMALL, M.G_ROWS, M.NOISE_SAMPLES = 512, 32, 8192, 32
 
 local function round2(x)
   local e = 10 ^ (math.floor(math.log(x, 10)) - 1)
@@ -52,7 +50,7 @@ end
 ---Z.lr_centre(B) -> number
 ---The centre of batch size B's learning-rate grid, LR_MAX / (1 + B_LR / B)
 ---to two significant digits.
----Example: print(Z.lr_centre(8)) --> 0.074
+---Example: print(Z.lr_centre(8)) --> 0.21
 function M.lr_centre(B) return round2(M.LR_MAX / (1 + M.B_LR / B)) end
 
 ---Z.variants(quick) -> table
@@ -68,6 +66,7 @@ function M.variants(quick)
     for _, f in ipairs(quick and {1} or M.LR_FACTORS) do
       local lr = round2(f * M.lr_centre(B))
       local steps = math.min(M.MAX_STEPS, math.ceil(M.CAP_EXAMPLES / B))
+      -- epochs enough for the cap on MNIST's 54,000 training rows (the stopper stops)
       out[#out + 1] = {label = string.format("B=%d lr=%g", B, lr), batch_size = B, lr = lr,
         epochs = math.ceil(steps * B / 54000)}
     end
@@ -185,9 +184,9 @@ end
 function M.measure(_, cfg, _, _, cbs)
   local cb = cbs[1]
   if cfg.log_every then
-    local hvps = 0
-    for _, v in ipairs(cb.series.hvps) do hvps = hvps + v end
-    return {measure_seconds_track = cb.seconds, hvps = hvps}
+    local h = 0
+    for _, v in ipairs(cb.series.hvps) do h = h + v end
+    return {measure_seconds_track = cb.seconds, hvps = h}
   end
   local s = cb.series
   local m = {target = M.TARGET, stop = cb.hit and "target" or cb.capped and "cap"
@@ -210,25 +209,41 @@ end
 -- {==================== reading the records ====================
 
 ---Z.best(records) -> table
----Per batch size (ascending) the sweep's runs and the one reaching the
----target in the fewest steps: {B, runs = {{lr, steps, examples, stop}},
+---Per batch size (ascending) the sweep's learning rates and the one that
+---reaches the target in the fewest steps: {B, runs = {{lr, steps,
+---examples (means over the seeds that reached it), reached, seeds, stop}},
 ---best (a run or nil), edge (the best lr is the lowest or highest tried)}.
 ---Example: for _, b in ipairs(Z.best(runs.records)) do print(b.B, b.best and b.best.steps) end
 function M.best(records)
   local by = {}
   for _, r in ipairs(records) do
     if r.variant ~= "track" then
-      local B = r.config.batch_size
-      by[B] = by[B] or {B = B, runs = {}}
-      local m = r.measures or {}
-      table.insert(by[B].runs, {lr = r.config.lr, steps = m.steps_to_target,
-        examples = m.examples_to_target, stop = r.status ~= "ok" and r.status or m.stop})
+      local B, lr, m = r.config.batch_size, r.config.lr, r.measures or {}
+      by[B] = by[B] or {B = B, runs = {}, at_lr = {}}
+      local run = by[B].at_lr[lr]
+      if not run then
+        run = {lr = lr, seeds = 0, reached = 0, sum_s = 0, sum_e = 0}
+        by[B].at_lr[lr] = run
+        table.insert(by[B].runs, run)
+      end
+      run.seeds = run.seeds + 1
+      if m.steps_to_target then
+        run.reached, run.sum_s = run.reached + 1, run.sum_s + m.steps_to_target
+        run.sum_e = run.sum_e + m.examples_to_target
+      end
+      run.stop = run.stop or (r.status ~= "ok" and r.status or m.stop)
     end
   end
   local out = {}
   for _, b in pairs(by) do
     table.sort(b.runs, function(x, y) return x.lr < y.lr end)
     for i, run in ipairs(b.runs) do
+      if run.reached > 0 then
+        run.steps, run.examples = run.sum_s / run.reached, run.sum_e / run.reached
+        if run.reached < run.seeds then
+          run.stop = string.format("%d of %d seeds", run.reached, run.seeds)
+        end
+      end
       if run.steps and (not b.best or run.steps < b.best.steps) then b.best, b.at = run, i end
     end
     b.edge = b.best and #b.runs > 1 and (b.at == 1 or b.at == #b.runs)
@@ -276,12 +291,12 @@ end
 ---The figure of B_simple and B_noise through the first tracked run
 ---(records of variant "track", seed order) and its reading: first, early,
 ---late (B_simple over the first / last SMOOTH measurements), to_target and
----tb_to_target (averaged up to the held-out target), reach (that step),
----whole, n, noise ({step, b, se, hvps} per B_noise measurement).
+---tb_to_target (averaged up to the held-out target, or over the whole run),
+---reach (that step), n, last_step, noise ({step, b, se, hvps} per B_noise measurement).
 ---Example: local tr = Z.track_figure(task, tracks); print(tr.late / tr.early)
 function M.track_figure(task, tracks)
   local s = tracks[1].callback_series[1]
-  local series, by_loss = {}, {}
+  local series = {}
   local x, y = series_of(s, "ps_trace", "ps_g2", "step")
   series[#series + 1] = {label = "B_simple, per-example (exact), each measurement", x = x,
     y = y}
@@ -299,14 +314,13 @@ function M.track_figure(task, tracks)
   end
   if #nx > 0 then series[#series + 1] = {label = "B_noise (HVPs)", x = nx, y = ny} end
   x, y = series_of(s, "ps_trace", "ps_g2", "loss", M.SMOOTH)
-  by_loss[1] = {label = "B_simple, per-example, summed over " .. M.SMOOTH, x = x, y = y}
   task:figure("noise_scale", wb.plot.panels{cols = 1, size = {1000, 1000}, plots = {
     wb.plot.lines{title = string.format("Noise scales through training (SGD, batch %d, lr "
       .. "%g, seed %d)", tracks[1].config.batch_size, tracks[1].config.lr, tracks[1].seed),
       xlabel = "step", ylabel = "batch size", logy = true, series = series},
     wb.plot.lines{title = "B_simple against the mean loss on the measured rows",
       xlabel = "training loss", ylabel = "B_simple", logx = true, logy = true,
-      series = by_loss}}},
+      series = {{label = "B_simple, per-example, summed over " .. M.SMOOTH, x = x, y = y}}}}},
     string.format("Each B_simple measurement uses %d training rows (a different block each "
       .. "time) at the weights the step starts from; B_noise uses %d per-example gradients "
       .. "with H on %d other rows.", M.MEASURE_ROWS, M.NOISE_SAMPLES, M.MEASURE_ROWS))
@@ -326,9 +340,8 @@ function M.track_figure(task, tracks)
   local function upto(k) return k <= (reach or n) end
   r.to_target = M.averaged(s, "ps_trace", "ps_g2", upto)
   r.tb_to_target = M.averaged(s, "tb_trace", "tb_g2", upto)
-  r.whole = M.averaged(s, "ps_trace", "ps_g2", function() return true end)
   r.last_step = s.step[n]
-  r.noise = {}
+  r.noise = {} -- B_noise's +- is trace_h's standard error only
   for j = 1, #s.noise_step do
     r.noise[j] = {step = s.noise_step[j], b = s.trace_h[j] / s.ghg[j],
       se = s.trace_h_se[j] / math.abs(s.ghg[j]), hvps = s.hvps[j]}
@@ -346,12 +359,12 @@ function M.sweep_figure(task, recs)
   local rows = M.best(recs)
   local t = {"| batch | learning rates tried: steps to target (why a run stopped) | best lr | "
     .. "steps S | examples E |", "|---|---|---|---|---|"}
-  local Sv, Ev, pts, by_rank = {}, {}, {x = {}, y = {}}, {}
+  local Sv, Ev, by_rank = {}, {}, {}
   for _, b in ipairs(rows) do
     local tried = {}
     for i, r in ipairs(b.runs) do
-      tried[#tried + 1] = string.format("%g: %s", r.lr, r.steps and string.format("%.0f",
-        r.steps) or r.stop)
+      tried[#tried + 1] = string.format("%g: %s", r.lr, r.steps and string.format("%.0f%s",
+        r.steps, r.reached < r.seeds and " (" .. r.stop .. ")" or "") or r.stop)
       -- the i-th smallest learning rate of every batch size's grid: one curve
       by_rank[i] = by_rank[i] or {x = {}, y = {}}
       if r.steps then
@@ -363,15 +376,12 @@ function M.sweep_figure(task, recs)
       best and string.format("%g", best.lr) or "none", b.edge and " (grid end)" or "",
       best and string.format("%.0f", best.steps) or "-",
       best and string.format("%.0f", best.examples) or "-")
-    if best then
-      Sv[#Sv + 1], Ev[#Ev + 1] = best.steps, best.examples
-      pts.x[#pts.x + 1], pts.y[#pts.y + 1] = best.examples, best.steps
-    end
+    if best then Sv[#Sv + 1], Ev[#Ev + 1] = best.steps, best.examples end
   end
   task:text(table.concat(t, "\n") .. "\n")
   local ok, fit = pcall(wb.noise_scale.fit_tradeoff, Sv, Ev)
-  if not ok then fit = nil end
-  local series = {{label = "best lr per batch size", x = pts.x, y = pts.y}}
+  fit = ok and fit or nil
+  local series = {{label = "best lr per batch size", x = Ev, y = Sv}}
   for i, c in ipairs(by_rank) do
     if #by_rank > 1 and #c.x > 0 then
       series[#series + 1] = {label = string.format("lr = %g x lr(B)", M.LR_FACTORS[i]),

@@ -8,6 +8,7 @@
 -- the optimal step and of the tradeoff is derived for SGD.
 local S = require "study"
 local Z = require "study.noise"
+local R = require "study.noise_report"
 local util = require "wb.util"
 
 local QUICK = wb.runner.options(rawget(_G, "arg") or {}).quick == true
@@ -24,9 +25,9 @@ local function report(task, runs)
   table.sort(tracks, function(a, b) return a.seed < b.seed end)
   if #tracks == 0 then task:text("The tracked run did not finish."); return end
   task:section("B_simple and B_noise through training")
-  local tr = Z.track_figure(task, tracks)
+  local tr = R.track_figure(task, tracks)
   task:section(string.format("Batch-size sweep to %.0f %% held-out accuracy", 100 * Z.TARGET))
-  local fit, reached, sizes = Z.sweep_figure(task, sweep)
+  local fit, reached, sizes = R.sweep_figure(task, sweep)
 
   local cost = {train = 0, runs = #runs.records, measure = 0, hvps = 0}
   for _, r in ipairs(runs.records) do
@@ -44,13 +45,29 @@ local function report(task, runs)
     .. "over the first %d measurements (steps 1-%d) and %s over the last %d (steps %d-%d).",
     fmt(tr.first), fmt(tr.to_target), 100 * Z.TARGET,
     tr.reach and string.format("step %d", tr.reach) or "never reached: over the whole run",
-    fmt(tr.tb_to_target), fmt(tr.early), math.min(Z.SMOOTH, tr.n), tr.early_to,
-    fmt(tr.late), math.min(Z.SMOOTH, tr.n), tr.late_from, tr.last_step)
-  local grows = tr.n > Z.SMOOTH and tr.early and tr.late and tr.late > 1.5 * tr.early
-  if tr.n > Z.SMOOTH and tr.early and tr.late then
+    fmt(tr.tb_to_target), fmt(tr.early), math.min(R.SMOOTH, tr.n), tr.early_to,
+    fmt(tr.late), math.min(R.SMOOTH, tr.n), tr.late_from, tr.last_step)
+  if #tracks > 1 then
+    local cols = {to_target = {}, early = {}, late = {}, noise = {}}
+    for i, r in ipairs(tracks) do
+      local t = i == 1 and tr or R.track_reading(r)
+      cols.to_target[i], cols.early[i], cols.late[i] = t.to_target or 0 / 0, t.early or 0 / 0,
+        t.late or 0 / 0
+      cols.noise[i] = t.noise[1] and t.noise[1].b or 0 / 0
+    end
+    local function ms(c)
+      local m, sd = wb.runs.mean_std(c)
+      return string.format("%s ± %s", fmt(m), fmt(sd))
+    end
+    f[#f + 1] = string.format("- Over the %d seeds' tracked runs (mean ± sd): B_simple to the "
+      .. "target %s, over the first measurements %s, over the last %s; B_noise at step 1 %s.",
+      #tracks, ms(cols.to_target), ms(cols.early), ms(cols.late), ms(cols.noise))
+  end
+  local grows = tr.n > R.SMOOTH and tr.early and tr.late and tr.late > 1.5 * tr.early
+  if tr.n > R.SMOOTH and tr.early and tr.late then
     f[#f + 1] = string.format("- It %s as the loss falls (%.1fx from the first to the last "
       .. "%d measurements): %s.", grows and "grows" or "does not grow", tr.late / tr.early,
-      Z.SMOOTH, grows and "as McCandlish et al. report (\"the noise scale increases as the "
+      R.SMOOTH, grows and "as McCandlish et al. report (\"the noise scale increases as the "
       .. "loss decreases\")" or "unlike McCandlish et al.'s finding that it increases as "
       .. "the loss decreases")
   end
@@ -93,19 +110,20 @@ local function report(task, runs)
   f[#f + 1] = string.format("- Setup and cost: SGD without momentum on the full training "
     .. "set's first 90 %%, target judged on %d held-out rows at growing intervals (steps "
     .. "interpolated between checks); learning rates %s x lr(B) with lr(B) = %g / (1 + %g / "
-    .. "B); runs capped at %d examples or %d steps; one seed unless --seeds. The tracked "
+    .. "B) (McCandlish et al.'s eq. 2.6 form, constants guessed from a probe); runs capped at %d examples or %d steps; one seed unless --seeds. The tracked "
     .. "run is %d epochs. Training took %.0f s in all (wall clock, %d runs), of which %.0f s "
-    .. "were the tracked run's measurements (%d Hessian-vector products). %s", Z.VAL_ROWS,
+    .. "were the tracked run's measurements (%d Hessian-vector products).%s", Z.VAL_ROWS,
     table.concat(Z.LR_FACTORS, ", "), Z.LR_MAX, Z.B_LR, Z.CAP_EXAMPLES, Z.MAX_STEPS,
-    Z.TRACK_EPOCHS, cost.train, cost.runs, cost.measure, cost.hvps, QUICK and "This is --quick: "
+    Z.TRACK_EPOCHS, cost.train, cost.runs, cost.measure, cost.hvps, QUICK and " This is --quick: "
     .. "2,000 rows, at most 2 epochs, three batch sizes at one learning rate; its numbers "
     .. "are a smoke test." or "")
   f[#f + 1] = string.format("- Caveat: the target is %.0f %% held-out accuracy, not the "
     .. "study's 97 %%: the paper's B_crit refers to a target near the end of training, and "
     .. "since the noise scale grows as the loss falls, a harder target would give a larger "
     .. "B_crit. The lower target keeps the largest batch near 35 steps, so that the whole "
-    .. "task stays within about 2 CPU-minutes (the full training set, no subset; the sweep's "
-    .. "runs stop at the target; the tracked run is %d epochs).", 100 * Z.TARGET,
+    .. "task stays within the report's budget of about 2 CPU-minutes (25 CPU-seconds per "
+    .. "seed when this was written; the full training set, no subset; the sweep's runs "
+    .. "stop at the target; the tracked run is %d epochs).", 100 * Z.TARGET,
     Z.TRACK_EPOCHS)
   task:text(table.concat(f, "\n"))
   util.write_json(task:path("beyond.json"), {experiment = "gradient noise scale "

@@ -110,10 +110,11 @@ local function report(task, runs)
   f[#f + 1] = string.format("- Setup and cost: SGD without momentum on the full training "
     .. "set's first 90 %%, target judged on %d held-out rows at growing intervals (steps "
     .. "interpolated between checks); learning rates %s x lr(B) with lr(B) = %g / (1 + %g / "
-    .. "B) (McCandlish et al.'s eq. 2.6 form, constants guessed from a probe); runs "
-    .. "capped at %d examples or %d steps; one seed unless --seeds. The tracked run is %d "
-    .. "epochs. Training took %.0f s in all (wall clock, %d runs), of which %.0f s "
-    .. "were the tracked run's measurements (%d Hessian-vector products).%s", Z.VAL_ROWS,
+    .. "B) (the form of McCandlish et al.'s optimal step, eps_max / (1 + B_noise / B), with "
+    .. "constants guessed from a probe); runs capped at %d examples or %d steps; one seed "
+    .. "unless --seeds. The tracked run is %d epochs. Training took %.0f s in all (wall "
+    .. "clock, %d runs), of which %.0f s were the tracked run's measurements (%d "
+    .. "Hessian-vector products).%s", Z.VAL_ROWS,
     table.concat(Z.LR_FACTORS, ", "), Z.LR_MAX, Z.B_LR, Z.CAP_EXAMPLES, Z.MAX_STEPS,
     Z.TRACK_EPOCHS, cost.train, cost.runs, cost.measure, cost.hvps, QUICK and " This is --quick: "
     .. "2,000 rows, at most 2 epochs, three batch sizes at one learning rate; its numbers "

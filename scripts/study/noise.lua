@@ -18,7 +18,7 @@ M.TARGET = 0.90
 
 -- The sweep. Learning rate: McCandlish et al. tune it per batch size; we
 -- try three per batch size, 1/2, 1 and 2 times lr(B) = LR_MAX / (1 + B_LR /
--- B), their eq. 2.6 for the optimal step with guessed constants (probed on
+-- B), the form of their optimal step with guessed constants (probed on
 -- seed 1: about 0.15 is best at B = 8, 1 at B = 6,000, 2 diverges there);
 -- the report says when the best sits at an end of its grid.
 M.BATCHES = {8, 32, 128, 512, 2048, 6000}

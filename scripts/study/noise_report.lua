@@ -159,7 +159,7 @@ function M.sweep_figure(task, recs)
     .. "held-out accuracy", 100 * Z.TARGET), xlabel = "examples E", ylabel = "steps S",
     logx = true, logy = true, series = series},
     "(S/S_min - 1)(E/E_min - 1) = 1 fitted to the best learning rate of each batch size "
-    .. "(McCandlish et al., eq. 2.11); B_crit = E_min / S_min is where the curve bends.")
+    .. "(McCandlish et al.); B_crit = E_min / S_min is where the curve bends.")
   return fit, #Sv, #rows
 end
 

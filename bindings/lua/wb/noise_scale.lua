@@ -2,7 +2,7 @@
 -- Amodei, "An Empirical Model of Large-Batch Training" (2018), and the
 -- steps / examples tradeoff it predicts.
 --
---   wb.noise_scale.two_batch(b_small, g2_small, b_big, g2_big)  Appendix A.1
+--   wb.noise_scale.two_batch(b_small, g2_small, b_big, g2_big)  their Appendix A
 --   wb.noise_scale.per_sample(n, sum_sq, mean_sq)               exact, from g_i
 --   wb.noise_scale.b_noise(n, sum_q, mean_q, b_big, q_big)      tr(H S) / G^T H G
 --   wb.noise_scale.simple(model, x, y, opts)     B_simple of a model, both ways
@@ -51,7 +51,7 @@ end
 -- {==================== estimators on numbers ====================
 
 ---wb.noise_scale.two_batch(b_small, g2_small, b_big, g2_big) -> table
----McCandlish et al.'s Appendix A.1 estimator from squared norms of batch
+---McCandlish et al.'s Appendix A estimator from squared norms of batch
 ---gradients at two batch sizes (g2_small may be the mean over several
 ---small batches, which lowers its variance and keeps it unbiased):
 ---g2 = (b_big g2_big - b_small g2_small) / (b_big - b_small), an unbiased
@@ -280,8 +280,8 @@ end
 -- {==================== the steps / examples tradeoff ====================
 
 ---wb.noise_scale.fit_tradeoff(S, E) -> table
----Fits McCandlish et al.'s (S/S_min - 1)(E/E_min - 1) = 1 (their eq.
----2.11) to runs that reached one target: S[i] steps, E[i] examples (batch
+---Fits McCandlish et al.'s (S/S_min - 1)(E/E_min - 1) = 1 to runs that
+---reached one target: S[i] steps, E[i] examples (batch
 ---B_i = E[i]/S[i]). On the curve S = S_min (1 + B_crit/B) and E = E_min
 ---(1 + B/B_crit), B_crit = E_min/S_min; the fit minimises the squared
 ---error of log S (equal to that of log E at given B) over B_crit (a

@@ -11,6 +11,7 @@ local modules = {
   "wb.record", "wb.inference", "wb.identity", "wb.spec", "wb.runs", "wb.runs_export",
   "wb.train", "wb.experiment", "wb.compare", "wb.slurm", "wb.runner", "wb.task",
   "wb.measures", "wb.hessian", "wb.instruments", "wb.cockpit", "wb.lab", "wb.help",
+  "wb.landscape",
 }
 for _, name in ipairs(modules) do require(name) end
 return wb

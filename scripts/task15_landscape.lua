@@ -14,21 +14,6 @@ local cjson = require "cjson"
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 
--- tick labels for a heatmap: every fifth value, the rest blank
-local function ticks(v)
-  local out = {}
-  for i, x in ipairs(v) do out[i] = (i - 1) % 5 == 0 and string.format("%.2g", x) or "" end
-  return out
-end
-
--- a grid's rows top to bottom (largest y first), and its y labels
-local function heat(g, title, xlabel, ylabel)
-  local z, yl = {}, {}
-  for j = #g.y, 1, -1 do z[#z + 1], yl[#yl + 1] = g.loss[j], ticks(g.y)[j] end
-  return wb.plot.heatmap{title = title, z = z, xlabels = ticks(g.x), ylabels = yl,
-    xlabel = xlabel, ylabel = ylabel}
-end
-
 local function report(task, runs)
   local r
   for _, x in ipairs(runs.records) do
@@ -43,7 +28,8 @@ local function report(task, runs)
     wb.plot.lines{title = string.format("1-D, filter-normalised direction (%d passes)",
       m.fn1.passes), xlabel = "a", ylabel = "loss", points = false,
       series = {{label = "loss(w + a d1)", x = m.fn1.x, y = m.fn1.loss}}},
-    heat(m.fn2, string.format("2-D, filter-normalised (%d passes): loss", m.fn2.passes),
+    LS.heatmap(m.fn2, string.format("2-D, filter-normalised (%d passes): log10 loss",
+      m.fn2.passes),
       "a (d1)", "b (d2)")}},
     string.format("Random Gaussian directions, each Dense column (one unit's incoming "
       .. "weights) rescaled to the norm of the trained column, biases not moved (Li et "
@@ -56,8 +42,8 @@ local function report(task, runs)
     q1[i], q2[i] = m.centre_loss + 0.5 * e.values[1] * a * a,
       m.centre_loss + 0.5 * e.values[2] * a * a
   end
-  task:figure("hessian_slices", wb.plot.lines{title = string.format("Along the top Hessian "
-    .. "eigenvectors (%d passes + %d Hessian-vector products)", e.passes, e.hvps),
+  task:figure("hessian_slices", wb.plot.lines{title = string.format("Along the top two "
+    .. "Hessian eigenvectors (%d passes, %d HVPs)", e.passes, e.hvps),
     xlabel = "a (unit eigenvector)", ylabel = "loss", points = false, series = {
       {label = string.format("v1 (lambda = %.3g)", e.values[1]), x = e.x, y = e.loss1},
       {label = "quadratic: L0 + lambda1 a^2 / 2", x = e.x, y = q1},
@@ -98,29 +84,29 @@ local function report(task, runs)
   local labels = {}
   for i = 1, #tr.x do labels[i] = i - 1 end
   task:figure("trajectory", wb.plot.panels{cols = 2, plots = {
-    heat(tr.grid, string.format("Loss in the PCA plane (%d passes)", tr.passes), "PC1",
+    LS.heatmap(tr.grid, string.format("log10 loss in the PCA plane (%d passes)", tr.passes), "PC1",
       "PC2"),
     wb.plot.lines{title = string.format("B after epochs 0..%d (PC1 %.1f %%, PC2 %.1f %%)",
       #tr.x - 1, 100 * tr.explained[1], 100 * (tr.explained[2] or 0)), xlabel = "PC1",
       ylabel = "PC2", points = true,
-      series = {{label = "epoch 0 (init) -> last (0, 0)", x = tr.x, y = tr.y}}}}},
+      series = {{label = "one point per epoch", x = tr.x, y = tr.y},
+        {label = "initialisation", x = {tr.x[1]}, y = {tr.y[1]}},
+        {label = "last epoch (0, 0)", x = {0}, y = {0}}}}}},
     string.format("PCA of the snapshots minus the last one (Li et al. 2018, section 7); "
       .. "the plane is spanned by the two unit principal directions through the last "
       .. "snapshot. Cost: %d forward passes over the %s.", tr.passes, n))
 
   task:section("Findings (computed)")
   local ia, ib, ab = p.init_a.train, p.init_b.train, p.a_b
-  local nr, top, first = LS.rises(ia.loss)
-  local monotone = nr == 0
+  local rd = LS.read(m)
   task:text(string.format("- Goodfellow et al. (2015) report that on MNIST MLPs the "
     .. "training loss falls monotonically along the straight line from the initialisation "
     .. "to the solution. Ours: loss %.3g at t = 0, %.3g at t = 1; %s. The path init -> B "
-    .. "has %d rises.", ia.loss[1], ia.loss[#ia.loss], monotone
+    .. "has %d rises.", ia.loss[1], ia.loss[#ia.loss], rd.monotone
     and "it falls at every one of the " .. (#ia.t - 1) .. " steps of t, as they report"
     or string.format("it rises %d times (the first at t = %.2f, the largest by %.3g), "
-    .. "unlike their report", nr, ia.t[first], top), (LS.rises(ib.loss))))
-  local be = ab.test.barrier
-  local stable = be.error < 0.02
+    .. "unlike their report", rd.rises, ia.t[rd.first], rd.top), (LS.rises(ib.loss))))
+  local be = rd.barrier
   task:text(string.format("- Frankle et al. (2020) report an error barrier near zero "
     .. "between two LeNet-300-100 solutions trained from the same initialisation (step 0) "
     .. "with different SGD noise; they call a network stable when the barrier is under "
@@ -128,14 +114,15 @@ local function report(task, runs)
     .. "barrier of %s (%s on the training rows; loss barrier %.3g): %s.",
     pct(be.ends[1]), pct(be.ends[2]), pct(be.error + (be.ends[1] + be.ends[2]) / 2),
     be.error_at, pct(be.error), pct(ab.train.barrier.error), ab.train.barrier.loss,
-    stable and "stable, as they report for LeNet-300-100"
+    rd.stable and "stable, as they report for LeNet-300-100"
     or "not stable, unlike their LeNet-300-100"))
-  local function ends(l) return (l[1] + l[#l]) / 2 - m.centre_loss end
-  task:text(string.format("- Curvature: the Hessian's top eigenvalues are %.3g and %.3g. "
-    .. "At the ends of the eigenvector slices (|a| = %.3g) the loss rose by %.3g (v1) and "
-    .. "%.3g (v2) on average of the two ends, where the quadratic predicts %.3g and %.3g: "
-    .. "the ratio measures how far the second-order picture holds.", e.values[1],
-    e.values[2], e.x[#e.x], ends(e.loss1), ends(e.loss2), ends(q1), ends(q2)))
+  local c = LS.curvature(m)
+  task:text(string.format("- Curvature: the Hessian's top eigenvalues on these rows are "
+    .. "%.3g and %.3g (the training loss there is %.3g). Measured over predicted rise "
+    .. "(1/2 lambda a^2) along v1 and v2: %.2f and %.2f at |a| = %.2g, %.2f and %.2f at "
+    .. "|a| = %.2g: the quadratic %s near the solution and %s at the ends.",
+    e.values[1], e.values[2], m.centre_loss, c.near[1], c.near[2], c.a_near, c.far[1],
+    c.far[2], c.a_far, c.reads(c.near[1]), c.reads(c.far[1])))
   task:text(string.format("- Trajectory: the first two principal directions explain "
     .. "%.1f %% of the variance of B's %d snapshots.", 100 * m.pca_explained_2, #tr.x))
   task:text(string.format("- Cost: %d forward passes over %d-image subsets in all, %d "
@@ -144,19 +131,7 @@ local function report(task, runs)
     .. "across seeds; Frankle et al. use LeNet-300-100 with SGD, ours 784-128-10 with "
     .. "Adam.", m.measure_passes, m.rows, e.hvps, m.second_seconds))
 
-  local verdict = (monotone and stable) and "agree"
-    or (monotone or stable) and "partly" or "differ"
-  wb.sys.write_atomic(task:path("beyond.json"), cjson.encode{
-    experiment = "loss landscape: interpolation and barrier (Goodfellow et al. 2015; "
-      .. "Frankle et al. 2020)",
-    ours = string.format("init -> solution loss %s; error barrier between two solutions "
-      .. "from one init %s (test, seed %d)", monotone and "monotone"
-      or string.format("not monotone (%d rises)", nr), pct(be.error), r.seed),
-    published = "monotone decrease on MNIST MLPs (Goodfellow et al.); error barrier "
-      .. "near 0 (stable: < 2 %) for LeNet-300-100 from step 0 (Frankle et al.)",
-    source = "Goodfellow, Vinyals and Saxe, ICLR 2015; Frankle, Dziugaite, Roy and Carbin, "
-      .. "ICML 2020",
-    verdict = verdict})
+  wb.sys.write_atomic(task:path("beyond.json"), cjson.encode(LS.beyond(rd, r.seed)))
 end
 
 return wb.task{name = "task15_landscape", title = "Task 15: the loss landscape",

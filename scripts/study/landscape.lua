@@ -14,27 +14,31 @@
 -- solution is trained here, from those weights, with another data order.
 
 local M = {}
+-- The constants (also M's: LS.ROWS ...). The measure hook reaches only
+-- locals, so the run's identity covers them and the hook's helpers, not
+-- the reporting helpers below it: editing those re-measures nothing.
+local C = {}
 
 -- Every slice point is evaluated on the first ROWS training images and the
 -- interpolations also on the first TEST_ROWS test images (Frankle et al.
 -- measure the barrier in test error). One evaluation = one forward pass
 -- over those rows.
-M.ROWS, M.TEST_ROWS = 2000, 2000
-M.GRID = 21 -- 2-D slices: GRID x GRID points
-M.LINE = 41 -- 1-D slices
-M.PATH = 21 -- interpolations: t = 0, 0.05, ..., 1
+C.ROWS, C.TEST_ROWS = 2000, 2000
+C.GRID = 21 -- 2-D slices: GRID x GRID points
+C.LINE = 41 -- 1-D slices
+C.PATH = 21 -- interpolations: t = 0, 0.05, ..., 1
 -- A run on a subset (--quick) gets coarse grids on fewer rows: it checks
 -- that everything runs, not what the landscape looks like.
-M.QUICK = {ROWS = 500, TEST_ROWS = 500, GRID = 7, LINE = 11, PATH = 11}
+C.QUICK = {ROWS = 500, TEST_ROWS = 500, GRID = 7, LINE = 11, PATH = 11}
 -- The second solution's data order: fit's seed is the run's + ORDER_SEED
 -- (its initial weights are the run's own).
-M.ORDER_SEED = 1000
+C.ORDER_SEED = 1000
 -- Along the Hessian's eigenvectors the slice spans |a| <= sqrt(2 RISE /
 -- lambda_1): where the quadratic 1/2 lambda_1 a^2 predicts a rise of RISE.
-M.RISE = 0.5
+C.RISE = 0.5
 -- The heavy measurements are made for this seed only; other seeds adopt
 -- the baseline and measure nothing.
-M.SEED = 1
+C.SEED = 1
 
 local OPT_KEYS = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight_decay",
   "rho"}
@@ -44,7 +48,7 @@ local OPT_KEYS = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight
 ---then the layers in the order the runner builds them (one hidden layer,
 ---no dropout: the baseline's shape; anything else raises).
 ---Example: local m0 = LS.initial_model(r.config, 784, 10)
-function M.initial_model(cfg, n_in, n_out)
+local function initial_model(cfg, n_in, n_out)
   if math.type(cfg.hidden) ~= "integer" or (cfg.dropout or 0) ~= 0 then
     error("initial_model: expected one hidden layer and no dropout (the baseline)", 2)
   end
@@ -61,15 +65,15 @@ end
 ---order of the batches differs. Returns the model, the weights before
 ---training and after every epoch (the trajectory), and fit's history.
 ---Example: local mb, snaps = LS.train_second(r.config, wb.data.for_config(r.config))
-function M.train_second(cfg, d)
-  local m = M.initial_model(cfg, d.train:input_size(), 10)
+local function train_second(cfg, d)
+  local m = initial_model(cfg, d.train:input_size(), 10)
   local o = {}
   for _, k in ipairs(OPT_KEYS) do o[k] = cfg[k] end
   local snaps = {m:get_weights()}
   local keep = {}
   function keep.on_epoch_end() snaps[#snaps + 1] = m:get_weights() end
   local fo = {epochs = cfg.epochs, batch_size = cfg.batch_size, verbose = false,
-    optimizer = wb.optim.new(cfg.optimizer, o), seed = cfg.seed + M.ORDER_SEED,
+    optimizer = wb.optim.new(cfg.optimizer, o), seed = cfg.seed + C.ORDER_SEED,
     shuffle = cfg.shuffle, callbacks = {keep}, loss = cfg.loss}
   -- the same validation split: the same rows are trained on
   if cfg.validation == "test" then fo.validation = d.test
@@ -94,7 +98,10 @@ local function curve(c, extra)
   return out
 end
 
--- rises of a list: count, the largest, and where the first is
+---LS.rises(values) -> integer, number, integer|nil
+---How often a list goes up from one entry to the next, the largest such
+---rise, and the index of the first (nil when it never rises).
+---Example: local n, top, first = LS.rises{3, 2, 2.5, 1}
 local function rises(v)
   local n, top, first = 0, 0, nil
   for i = 2, #v do
@@ -104,7 +111,6 @@ local function rises(v)
   end
   return n, top, first
 end
-M.rises = rises
 
 ---LS.measure(model, cfg, data, history) -> table
 ---Task 15's measure hook; for seed LS.SEED only (others: {}): the
@@ -113,9 +119,9 @@ M.rises = rises
 ---metrics: error_barrier (test), loss_barrier (train), init_path_rises,
 ---pca_explained_2, second_test_accuracy, measure_passes.
 ---Example: experiment = S.experiment{callbacks = S.track, measure = LS.measure, ...}
-function M.measure(model, cfg, d)
-  if cfg.seed ~= M.SEED then return {} end
-  local L, Z = wb.landscape, cfg.subset and M.QUICK or M
+local function measure(model, cfg, d)
+  if cfg.seed ~= C.SEED then return {} end
+  local L, Z = wb.landscape, cfg.subset and C.QUICK or C
   local sub = d.train:subset(1, math.min(Z.ROWS, #d.train))
   local tsub = d.test:subset(1, math.min(Z.TEST_ROWS, #d.test))
   local wa = model:get_weights()
@@ -130,7 +136,7 @@ function M.measure(model, cfg, d)
   out.fn2 = {x = s2.x, y = s2.y, loss = finite(s2.loss), passes = s2.passes}
   -- the top two Hessian eigenvectors (Lanczos on the same rows)
   local e = wb.hessian.eigs(model, sub, {k = 2, tol = 1e-3})
-  local amax = math.sqrt(2 * M.RISE / e.values[1])
+  local amax = math.sqrt(2 * C.RISE / e.values[1])
   out.eig = {values = e.values, hvps = e.hvps, passes = 0}
   for k = 1, 2 do
     local s = L.slice(model, sub, {dirs = {e.vectors[k]}, points = Z.LINE,
@@ -140,7 +146,7 @@ function M.measure(model, cfg, d)
   end
   -- the second solution, and the straight paths
   local t0 = wb.sys.time()
-  local mb, snaps = M.train_second(cfg, d)
+  local mb, snaps = train_second(cfg, d)
   out.second_seconds = wb.sys.time() - t0
   out.second_test_accuracy = mb:evaluate(d.test).accuracy
   local w0, wb_ = snaps[1], snaps[#snaps]
@@ -178,5 +184,93 @@ function M.measure(model, cfg, d)
     + 6 * Z.PATH + out.traj.passes
   return out
 end
+
+M.initial_model, M.train_second, M.measure, M.rises = initial_model, train_second, measure,
+  rises
+for k, v in pairs(C) do M[k] = v end
+
+-- {==================== reading the measures (report only) ====================
+
+---LS.curvature(measures) -> table
+---The eigenvector slices against the quadratic 1/2 lambda a^2: near[k]
+---and far[k], the measured over the predicted rise along v_k at |a| =
+---a_near (about a quarter of the range) and a_far (the ends), each the
+---mean of the two sides; reads(ratio) says "holds" (within 20 %),
+---"underestimates the rise" or "overestimates the rise".
+---Example: local c = LS.curvature(r.measures); print(c.far[1])
+function M.curvature(m)
+  local e = m.eig
+  local n = #e.x
+  local qi = math.floor(3 * n / 8) + 1
+  local function ratio(l, k, i)
+    local a = e.x[i]
+    return ((l[i] + l[n + 1 - i]) / 2 - m.centre_loss) / (0.5 * e.values[k] * a * a)
+  end
+  return {a_near = math.abs(e.x[qi]), a_far = math.abs(e.x[1]),
+    near = {ratio(e.loss1, 1, qi), ratio(e.loss2, 2, qi)},
+    far = {ratio(e.loss1, 1, 1), ratio(e.loss2, 2, 1)},
+    reads = function(r)
+      return r > 1.2 and "underestimates the rise" or r < 0.8 and "overestimates the rise"
+        or "holds"
+    end}
+end
+
+-- tick labels for a heatmap: every fifth value, the rest blank
+local function ticks(v)
+  local out = {}
+  for i, x in ipairs(v) do out[i] = (i - 1) % 5 == 0 and string.format("%.2g", x) or "" end
+  return out
+end
+
+---LS.heatmap(grid, title, xlabel, ylabel) -> wb.Plot
+---A 2-D slice ({x, y, loss[j][i]}) as a heatmap of log10 loss, the largest
+---y at the top, every fifth coordinate labelled.
+---Example: task:figure("slices", LS.heatmap(r.measures.fn2, "loss", "a", "b"))
+function M.heatmap(g, title, xlabel, ylabel)
+  local z, yl = {}, {}
+  for j = #g.y, 1, -1 do
+    local row = {}
+    for i, v in ipairs(g.loss[j]) do row[i] = math.log(v, 10) end
+    z[#z + 1], yl[#yl + 1] = row, ticks(g.y)[j]
+  end
+  return wb.plot.heatmap{title = title, z = z, xlabels = ticks(g.x), ylabels = yl,
+    xlabel = xlabel, ylabel = ylabel}
+end
+
+---LS.read(measures) -> table
+---The two published checks: along init -> A (training rows) rises,
+---top, first (LS.rises) and monotone (no rise: Goodfellow et al.); the
+---test-error barrier A -> B (barrier: wb.landscape.barrier's) and stable
+---(under 2 %, Frankle et al.'s threshold); verdict "agree" (both as
+---published), "partly" (one) or "differ".
+---Example: print(LS.read(r.measures).verdict)
+function M.read(m)
+  local ia = m.paths.init_a.train
+  local out = {barrier = m.paths.a_b.test.barrier}
+  out.rises, out.top, out.first = rises(ia.loss)
+  out.monotone = out.rises == 0
+  out.stable = out.barrier.error < 0.02
+  out.verdict = (out.monotone and out.stable) and "agree"
+    or (out.monotone or out.stable) and "partly" or "differ"
+  return out
+end
+
+---LS.beyond(read, seed) -> table
+---The report's "Beyond the study" row (beyond.json) from LS.read.
+---Example: local row = LS.beyond(LS.read(r.measures), r.seed)
+function M.beyond(rd, seed)
+  return {experiment = "loss landscape: interpolation and barrier (Goodfellow et al. "
+      .. "2015; Frankle et al. 2020)",
+    ours = string.format("init -> solution loss %s; error barrier between two solutions "
+      .. "from one init %.2f %% (test, seed %d)", rd.monotone and "monotone"
+      or string.format("not monotone (%d rises)", rd.rises), 100 * rd.barrier.error, seed),
+    published = "monotone decrease on MNIST MLPs (Goodfellow et al.); error barrier "
+      .. "near 0 (stable: < 2 %) for LeNet-300-100 from step 0 (Frankle et al.)",
+    source = "Goodfellow, Vinyals and Saxe, ICLR 2015; Frankle, Dziugaite, Roy and "
+      .. "Carbin, ICML 2020",
+    verdict = rd.verdict}
+end
+
+-- }====================
 
 return M

@@ -49,7 +49,8 @@ local OPT_KEYS = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight
 ---no dropout: the baseline's shape; anything else raises).
 ---Example: local m0 = LS.initial_model(r.config, 784, 10)
 local function initial_model(cfg, n_in, n_out)
-  if math.type(cfg.hidden) ~= "integer" or (cfg.dropout or 0) ~= 0 then
+  -- a config read back from JSON may hold 128.0: an integral float counts
+  if not math.tointeger(cfg.hidden) or (cfg.dropout or 0) ~= 0 then
     error("initial_model: expected one hidden layer and no dropout (the baseline)", 2)
   end
   local l2 = cfg.l2 ~= 0 and cfg.l2 or nil

@@ -134,7 +134,8 @@ local function report(task, runs)
     .. "across seeds; Frankle et al.'s LeNet-300-100 (two hidden layers) was trained with "
     .. "SGD, ours (one hidden layer of 128) with Adam; Goodfellow et al.'s networks and "
     .. "optimisers are not ours either. Our barrier is on the first "
-    .. string.format("%.0f", m.test_rows) .. " test images, so one image is " .. pct(1 / m.test_rows) .. ".")
+    .. string.format("%.0f", m.test_rows) .. " test images, so one image is "
+    .. pct(1 / m.test_rows) .. ".")
   wb.sys.write_atomic(task:path("beyond.json"), cjson.encode(LS.beyond(rd, r.seed)))
 end
 

@@ -12,6 +12,7 @@ local modules = {
   "wb.train", "wb.experiment", "wb.compare", "wb.slurm", "wb.runner", "wb.task",
   "wb.measures", "wb.hessian", "wb.instruments", "wb.cockpit", "wb.lab", "wb.help",
   "wb.noise_scale",
+  "wb.landscape",
 }
 for _, name in ipairs(modules) do require(name) end
 return wb

@@ -177,18 +177,35 @@ static int use_sparse(const float *restrict x, int64_t n, int64_t I, int64_t O)
     return nz * 2 <= total;
 }
 
-/* The kernels work on blocks of 32 output columns held in registers (GNU
- * vector extension: 4 x 8 floats) and are compiled for the baseline and for
- * AVX2 (core/simd.h); both copies do the same multiplies and adds in the
- * same order, so results are identical. */
+/* The kernels work on blocks of output columns held in registers (GNU
+ * vector extension): 32 columns as 4 x 8 floats, and in the AVX-512 copy
+ * (wide = 1) first 128 columns as 8 x 16 floats, so that one pass over the
+ * non-zeros serves a whole 128-wide layer. Compiled for the baseline, AVX2
+ * and AVX-512 (core/simd.h); every copy does, per output element, the same
+ * multiplies and adds in the same order (the block width only decides
+ * which elements share a register), so results are identical. */
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define SP_BLOCK 32
+#define SP_WIDE 128
 
 /* zr [O] = sum_t val[t] * w[idx[t], :] */
 WB_SIMD_BODY xw_body(float *restrict zr, const float *restrict w, int64_t O,
-                     const int32_t *idx, const float *val, int nnz)
+                     const int32_t *idx, const float *val, int nnz, int wide)
 {
     int64_t j0 = 0;
+    for (; wide && j0 + SP_WIDE <= O; j0 += SP_WIDE) {
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+        for (int t = 0; t < nnz; t++) {
+            const v16 *wr = (const v16 *)(w + (int64_t)idx[t] * O + j0);
+            float v = val[t];
+            a0 += v * wr[0]; a1 += v * wr[1]; a2 += v * wr[2]; a3 += v * wr[3];
+            a4 += v * wr[4]; a5 += v * wr[5]; a6 += v * wr[6]; a7 += v * wr[7];
+        }
+        v16 *out = (v16 *)(zr + j0);
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7;
+    }
     for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {
         v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
         for (int t = 0; t < nnz; t++) {
@@ -206,16 +223,29 @@ WB_SIMD_BODY xw_body(float *restrict zr, const float *restrict w, int64_t O,
         zr[j0] = acc;
     }
 }
-WB_SIMD_KERNEL(xw, xw_body,
-               (float *restrict zr, const float *restrict w, int64_t O,
-                const int32_t *idx, const float *val, int nnz),
-               (zr, w, O, idx, val, nnz))
+WB_SIMD_KERNEL_W(xw, xw_body,
+                 (float *restrict zr, const float *restrict w, int64_t O,
+                  const int32_t *idx, const float *val, int nnz),
+                 (zr, w, O, idx, val, nnz, 0), (zr, w, O, idx, val, nnz, 1))
 
 /* dwr [O] += sum_t val[t] * dz[row[t], :] */
 WB_SIMD_BODY xtdz_body(float *restrict dwr, const float *restrict dz, int64_t O,
-                       const int32_t *row, const float *val, int nnz)
+                       const int32_t *row, const float *val, int nnz, int wide)
 {
     int64_t j0 = 0;
+    for (; wide && j0 + SP_WIDE <= O; j0 += SP_WIDE) {
+        v16 *out = (v16 *)(dwr + j0);
+        v16 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
+        v16 a4 = out[4], a5 = out[5], a6 = out[6], a7 = out[7];
+        for (int t = 0; t < nnz; t++) {
+            const v16 *dr = (const v16 *)(dz + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            a0 += v * dr[0]; a1 += v * dr[1]; a2 += v * dr[2]; a3 += v * dr[3];
+            a4 += v * dr[4]; a5 += v * dr[5]; a6 += v * dr[6]; a7 += v * dr[7];
+        }
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7;
+    }
     for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {
         v8 *out = (v8 *)(dwr + j0);
         v8 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
@@ -233,10 +263,10 @@ WB_SIMD_BODY xtdz_body(float *restrict dwr, const float *restrict dz, int64_t O,
         dwr[j0] = acc;
     }
 }
-WB_SIMD_KERNEL(xtdz, xtdz_body,
-               (float *restrict dwr, const float *restrict dz, int64_t O,
-                const int32_t *row, const float *val, int nnz),
-               (dwr, dz, O, row, val, nnz))
+WB_SIMD_KERNEL_W(xtdz, xtdz_body,
+                 (float *restrict dwr, const float *restrict dz, int64_t O,
+                  const int32_t *row, const float *val, int nnz),
+                 (dwr, dz, O, row, val, nnz, 0), (dwr, dz, O, row, val, nnz, 1))
 
 /* The non-zeros of row xr [I]: their columns and values; returns how many.
  * Branch-free (a zero is written and then overwritten), since pixels are

@@ -42,10 +42,17 @@ int wb_simd_allow_avx2(int on);
     WB_SIMD_BASE(name, body, params, args)                                      \
     __attribute__((target("avx2"))) static void name##_avx2 params { body args; } \
     __attribute__((WB_SIMD_AVX512_TARGET)) static void name##_avx512 params { body args; }
+/* The same with other arguments for the AVX-512 copy (args512), e.g. a flag
+ * that turns on a loop written for 512-bit vectors. */
+#define WB_SIMD_KERNEL_W(name, body, params, args, args512)                     \
+    WB_SIMD_BASE(name, body, params, args)                                      \
+    __attribute__((target("avx2"))) static void name##_avx2 params { body args; } \
+    __attribute__((WB_SIMD_AVX512_TARGET)) static void name##_avx512 params { body args512; }
 #define WB_SIMD_CALL(name)                                                      \
     (wb_simd_avx512() ? name##_avx512 : wb_simd_avx2() ? name##_avx2 : name##_base)
 #else
 #define WB_SIMD_KERNEL WB_SIMD_BASE
+#define WB_SIMD_KERNEL_W(name, body, params, args, args512) WB_SIMD_BASE(name, body, params, args)
 #define WB_SIMD_CALL(name) name##_base
 #endif
 

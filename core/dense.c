@@ -25,6 +25,10 @@
 #include "blas.h"
 #include "simd.h"
 
+#ifdef WB_SIMD_HAVE_AVX2
+#include <immintrin.h>
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=cheap") /* see activation.c */
 #endif
@@ -271,8 +275,8 @@ WB_SIMD_KERNEL_W(xtdz, xtdz_body,
 /* The non-zeros of row xr [I]: their columns and values; returns how many.
  * Branch-free (a zero is written and then overwritten), since pixels are
  * zero or not at random. */
-static int row_nonzeros(int32_t *restrict idx, float *restrict val,
-                        const float *restrict xr, int64_t I)
+static int row_nonzeros_base(int32_t *restrict idx, float *restrict val,
+                             const float *restrict xr, int64_t I)
 {
     int nnz = 0;
     for (int64_t k = 0; k < I; k++) {
@@ -282,6 +286,48 @@ static int row_nonzeros(int32_t *restrict idx, float *restrict val,
         nnz += v != 0.0f;
     }
     return nnz;
+}
+
+#ifdef WB_SIMD_HAVE_AVX2
+/* The same, 16 columns per instruction: compress the non-zeros of a vector
+ * (not-equal-unordered, as C's != : NaN counts as non-zero) and store all
+ * 16 lanes, the ones past the non-zeros to be overwritten like the scalar
+ * loop's extra cell. Every caller's buffer holds I cells per row scanned so
+ * far, so a store at nnz <= k never passes the cells of the current row. */
+__attribute__((WB_SIMD_AVX512_TARGET)) static int
+row_nonzeros_avx512(int32_t *restrict idx, float *restrict val, const float *restrict xr,
+                    int64_t I)
+{
+    int nnz = 0;
+    int64_t k = 0;
+    __m512i col = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    for (; k + 16 <= I; k += 16) {
+        __m512 v = _mm512_loadu_ps(xr + k);
+        __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_storeu_ps(val + nnz, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512(idx + nnz, _mm512_maskz_compress_epi32(m, col));
+        nnz += __builtin_popcount((unsigned)m);
+        col = _mm512_add_epi32(col, sixteen);
+    }
+    for (; k < I; k++) {
+        float v = xr[k];
+        idx[nnz] = (int32_t)k;
+        val[nnz] = v;
+        nnz += v != 0.0f;
+    }
+    return nnz;
+}
+#endif
+
+static int row_nonzeros(int32_t *restrict idx, float *restrict val,
+                        const float *restrict xr, int64_t I)
+{
+#ifdef WB_SIMD_HAVE_AVX2
+    if (wb_simd_avx512())
+        return row_nonzeros_avx512(idx, val, xr, I);
+#endif
+    return row_nonzeros_base(idx, val, xr, I);
 }
 
 /* dw [I, O] += x[i0..i1)^T @ dz for one chunk of rows whose non-zeros are

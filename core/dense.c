@@ -355,11 +355,14 @@ static void xtdz_chunk(float *restrict dw, const float *restrict dz, int64_t I,
             crow[at] = (int32_t)i;
             sval[at] = cval[q];
         }
-    /* end[k] is now the end of column k, and end[k-1] its begin */
+    /* end[k] is now the end of column k, and end[k-1] its begin; the copy
+     * of the kernel is picked once, not per column */
+    void (*kernel)(float *restrict, const float *restrict, int64_t, const int32_t *,
+                   const float *, int) = WB_SIMD_CALL(xtdz);
     for (int64_t k = 0; k < I; k++) {
         int32_t b = k ? end[k - 1] : 0, e = end[k];
         if (e > b)
-            WB_SIMD_CALL(xtdz)(dw + k * O, dz, O, crow + b, sval + b, e - b);
+            kernel(dw + k * O, dz, O, crow + b, sval + b, e - b);
     }
 }
 

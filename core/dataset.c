@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "simd.h"
+
 static size_t row_size(const wb_tensor *t)
 {
     size_t n = 1;
@@ -37,6 +39,17 @@ static inline __attribute__((always_inline)) void prefetch_row(const wb_tensor *
     __builtin_prefetch(row + bytes - 1);
 }
 
+/* dst [d] = src [d] / 255 as float (scale = 1/255 in float, as always) */
+WB_SIMD_BODY to_f32_body(float *restrict dst, const uint8_t *restrict src, size_t d,
+                         float scale)
+{
+    for (size_t j = 0; j < d; j++)
+        dst[j] = (float)src[j] * scale;
+}
+WB_SIMD_KERNEL(to_f32, to_f32_body,
+               (float *restrict dst, const uint8_t *restrict src, size_t d, float scale),
+               (dst, src, d, scale))
+
 wb_status wb_dataset_gather(wb_tensor *x, wb_tensor *y, const wb_tensor *images,
                             const wb_tensor *labels, const wb_tensor *idx,
                             int64_t first, int64_t count, wb_err *err)
@@ -66,6 +79,8 @@ wb_status wb_dataset_gather(wb_tensor *x, wb_tensor *y, const wb_tensor *images,
     uint8_t *yo = wb_tensor_u8(y);
     const uint8_t *lab = wb_tensor_u8(labels);
     const float scale = 1.0f / 255.0f;
+    void (*convert)(float *restrict, const uint8_t *restrict, size_t, float) =
+        WB_SIMD_CALL(to_f32);
     for (int64_t i = 0; i < count && i < AHEAD; i++)
         prefetch_row(images, ix[i], d);
     for (int64_t i = 0; i < count; i++) {
@@ -74,9 +89,7 @@ wb_status wb_dataset_gather(wb_tensor *x, wb_tensor *y, const wb_tensor *images,
         size_t r = (size_t)ix[i] - 1;
         float *restrict dst = xo + (size_t)i * d;
         if (images->dtype == WB_U8) {
-            const uint8_t *restrict src = wb_tensor_u8(images) + r * d;
-            for (size_t j = 0; j < d; j++)
-                dst[j] = (float)src[j] * scale;
+            convert(dst, wb_tensor_u8(images) + r * d, d, scale);
         } else {
             memcpy(dst, wb_tensor_f32(images) + r * d, d * sizeof(float));
         }

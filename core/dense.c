@@ -25,6 +25,10 @@
 #include "blas.h"
 #include "simd.h"
 
+#ifdef WB_SIMD_HAVE_AVX2
+#include <immintrin.h>
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=cheap") /* see activation.c */
 #endif
@@ -178,18 +182,35 @@ static int use_sparse(const float *restrict x, int64_t n, int64_t I, int64_t O)
     return nz * 2 <= total;
 }
 
-/* The kernels work on blocks of 32 output columns held in registers (GNU
- * vector extension: 4 x 8 floats) and are compiled for the baseline and for
- * AVX2 (core/simd.h); both copies do the same multiplies and adds in the
- * same order, so results are identical. */
+/* The kernels work on blocks of output columns held in registers (GNU
+ * vector extension): 32 columns as 4 x 8 floats, and in the AVX-512 copy
+ * (wide = 1) first 128 columns as 8 x 16 floats, so that one pass over the
+ * non-zeros serves a whole 128-wide layer. Compiled for the baseline, AVX2
+ * and AVX-512 (core/simd.h); every copy does, per output element, the same
+ * multiplies and adds in the same order (the block width only decides
+ * which elements share a register), so results are identical. */
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define SP_BLOCK 32
+#define SP_WIDE 128
 
 /* zr [O] = sum_t val[t] * w[idx[t], :] */
 WB_SIMD_BODY xw_body(float *restrict zr, const float *restrict w, int64_t O,
-                     const int32_t *idx, const float *val, int nnz)
+                     const int32_t *idx, const float *val, int nnz, int wide)
 {
     int64_t j0 = 0;
+    for (; wide && j0 + SP_WIDE <= O; j0 += SP_WIDE) {
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+        for (int t = 0; t < nnz; t++) {
+            const v16 *wr = (const v16 *)(w + (int64_t)idx[t] * O + j0);
+            float v = val[t];
+            a0 += v * wr[0]; a1 += v * wr[1]; a2 += v * wr[2]; a3 += v * wr[3];
+            a4 += v * wr[4]; a5 += v * wr[5]; a6 += v * wr[6]; a7 += v * wr[7];
+        }
+        v16 *out = (v16 *)(zr + j0);
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7;
+    }
     for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {
         v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
         for (int t = 0; t < nnz; t++) {
@@ -207,16 +228,29 @@ WB_SIMD_BODY xw_body(float *restrict zr, const float *restrict w, int64_t O,
         zr[j0] = acc;
     }
 }
-WB_SIMD_KERNEL(xw, xw_body,
-               (float *restrict zr, const float *restrict w, int64_t O,
-                const int32_t *idx, const float *val, int nnz),
-               (zr, w, O, idx, val, nnz))
+WB_SIMD_KERNEL_W(xw, xw_body,
+                 (float *restrict zr, const float *restrict w, int64_t O,
+                  const int32_t *idx, const float *val, int nnz),
+                 (zr, w, O, idx, val, nnz, 0), (zr, w, O, idx, val, nnz, 1))
 
 /* dwr [O] += sum_t val[t] * dz[row[t], :] */
 WB_SIMD_BODY xtdz_body(float *restrict dwr, const float *restrict dz, int64_t O,
-                       const int32_t *row, const float *val, int nnz)
+                       const int32_t *row, const float *val, int nnz, int wide)
 {
     int64_t j0 = 0;
+    for (; wide && j0 + SP_WIDE <= O; j0 += SP_WIDE) {
+        v16 *out = (v16 *)(dwr + j0);
+        v16 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
+        v16 a4 = out[4], a5 = out[5], a6 = out[6], a7 = out[7];
+        for (int t = 0; t < nnz; t++) {
+            const v16 *dr = (const v16 *)(dz + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            a0 += v * dr[0]; a1 += v * dr[1]; a2 += v * dr[2]; a3 += v * dr[3];
+            a4 += v * dr[4]; a5 += v * dr[5]; a6 += v * dr[6]; a7 += v * dr[7];
+        }
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7;
+    }
     for (; j0 + SP_BLOCK <= O; j0 += SP_BLOCK) {
         v8 *out = (v8 *)(dwr + j0);
         v8 a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
@@ -234,16 +268,16 @@ WB_SIMD_BODY xtdz_body(float *restrict dwr, const float *restrict dz, int64_t O,
         dwr[j0] = acc;
     }
 }
-WB_SIMD_KERNEL(xtdz, xtdz_body,
-               (float *restrict dwr, const float *restrict dz, int64_t O,
-                const int32_t *row, const float *val, int nnz),
-               (dwr, dz, O, row, val, nnz))
+WB_SIMD_KERNEL_W(xtdz, xtdz_body,
+                 (float *restrict dwr, const float *restrict dz, int64_t O,
+                  const int32_t *row, const float *val, int nnz),
+                 (dwr, dz, O, row, val, nnz, 0), (dwr, dz, O, row, val, nnz, 1))
 
 /* The non-zeros of row xr [I]: their columns and values; returns how many.
  * Branch-free (a zero is written and then overwritten), since pixels are
  * zero or not at random. */
-static int row_nonzeros(int32_t *restrict idx, float *restrict val,
-                        const float *restrict xr, int64_t I)
+static int row_nonzeros_base(int32_t *restrict idx, float *restrict val,
+                             const float *restrict xr, int64_t I)
 {
     int nnz = 0;
     for (int64_t k = 0; k < I; k++) {
@@ -253,6 +287,48 @@ static int row_nonzeros(int32_t *restrict idx, float *restrict val,
         nnz += v != 0.0f;
     }
     return nnz;
+}
+
+#ifdef WB_SIMD_HAVE_AVX2
+/* The same, 16 columns per instruction: compress the non-zeros of a vector
+ * (not-equal-unordered, as C's != : NaN counts as non-zero) and store all
+ * 16 lanes, the ones past the non-zeros to be overwritten like the scalar
+ * loop's extra cell. Every caller's buffer holds I cells per row scanned so
+ * far, so a store at nnz <= k never passes the cells of the current row. */
+__attribute__((WB_SIMD_AVX512_TARGET)) static int
+row_nonzeros_avx512(int32_t *restrict idx, float *restrict val, const float *restrict xr,
+                    int64_t I)
+{
+    int nnz = 0;
+    int64_t k = 0;
+    __m512i col = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    for (; k + 16 <= I; k += 16) {
+        __m512 v = _mm512_loadu_ps(xr + k);
+        __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_storeu_ps(val + nnz, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512(idx + nnz, _mm512_maskz_compress_epi32(m, col));
+        nnz += __builtin_popcount((unsigned)m);
+        col = _mm512_add_epi32(col, sixteen);
+    }
+    for (; k < I; k++) {
+        float v = xr[k];
+        idx[nnz] = (int32_t)k;
+        val[nnz] = v;
+        nnz += v != 0.0f;
+    }
+    return nnz;
+}
+#endif
+
+static int row_nonzeros(int32_t *restrict idx, float *restrict val,
+                        const float *restrict xr, int64_t I)
+{
+#ifdef WB_SIMD_HAVE_AVX2
+    if (wb_simd_avx512())
+        return row_nonzeros_avx512(idx, val, xr, I);
+#endif
+    return row_nonzeros_base(idx, val, xr, I);
 }
 
 /* dw [I, O] += x[i0..i1)^T @ dz for one chunk of rows whose non-zeros are
@@ -280,11 +356,14 @@ static void xtdz_chunk(float *restrict dw, const float *restrict dz, int64_t I,
             crow[at] = (int32_t)i;
             sval[at] = cval[q];
         }
-    /* end[k] is now the end of column k, and end[k-1] its begin */
+    /* end[k] is now the end of column k, and end[k-1] its begin; the copy
+     * of the kernel is picked once, not per column */
+    void (*kernel)(float *restrict, const float *restrict, int64_t, const int32_t *,
+                   const float *, int) = WB_SIMD_CALL(xtdz);
     for (int64_t k = 0; k < I; k++) {
         int32_t b = k ? end[k - 1] : 0, e = end[k];
         if (e > b)
-            WB_SIMD_CALL(xtdz)(dw + k * O, dz, O, crow + b, sval + b, e - b);
+            kernel(dw + k * O, dz, O, crow + b, sval + b, e - b);
     }
 }
 

@@ -1,0 +1,124 @@
+/* test_simd_widths.c - every copy of the vector kernels (baseline, AVX2,
+ * AVX-512; core/simd.h) gives the same bits: Dense's sparse-input forward
+ * and backward (the non-zero scan, the 128-wide AVX-512 blocks, the 32-wide
+ * blocks and the scalar tail) and an Adam step, at each level the CPU runs.
+ * test_optim.c compares the baseline with the widest copy; this also
+ * compares the middle one and widths that leave every kind of tail.
+ */
+#include <string.h>
+
+#include "../../core/dense.h"
+#include "../../core/optim.h"
+#include "../../core/simd.h"
+#include "harness.h"
+
+/* allow_avx2 argument for level 0 (baseline), 1 (AVX2), 2 (widest) */
+static const int LEVEL_ARG[3] = {0, 2, 1};
+
+static int levels(void)
+{
+    wb_simd_allow_avx2(1);
+    int top = wb_simd_avx512() ? 2 : wb_simd_avx2() ? 1 : 0;
+    return top;
+}
+
+/* z and dW of one forward/backward on a sparse input x [n, I] -> out. */
+static void dense_run(int64_t n, int64_t I, int64_t O, float *zout, float *dwout)
+{
+    wb_rng r;
+    wb_rng_seed(&r, 7 + (uint64_t)(n * I + O));
+    wb_err err;
+    wb_dense_opts o = wb_dense_defaults();
+    wb_dense *d = wb_dense_new(I, O, &o, &r, &err);
+    REQUIRE(d, "%s", err.msg);
+    int64_t sx[2] = {n, I}, sz[2] = {n, O};
+    wb_tensor *x = wb_tensor_new(WB_F32, 2, sx, NULL), *dz = wb_tensor_new(WB_F32, 2, sz, NULL);
+    REQUIRE(x && dz, "alloc");
+    float *xv = wb_tensor_f32(x);
+    for (int64_t k = 0; k < n * I; k++) /* ~25% non-zero, some -0.0 (a zero) */
+        xv[k] = wb_rng_uniform(&r) < 0.25 ? (float)(wb_rng_uniform(&r) - 0.5)
+                                          : (k % 3 ? 0.0f : -0.0f);
+    for (int64_t k = 0; k < n * O; k++)
+        wb_tensor_f32(dz)[k] = (float)(wb_rng_uniform(&r) - 0.5);
+    REQUIRE(wb_dense_forward(d, x, &err) == WB_OK, "%s", err.msg);
+    memcpy(zout, wb_tensor_f32(wb_dense_logits(d)), (size_t)(n * O) * sizeof(float));
+    wb_dense_zero_grad(d);
+    REQUIRE(wb_dense_backward_logits(d, x, dz, 0, &err) == WB_OK, "%s", err.msg);
+    memcpy(dwout, wb_tensor_f32(d->grad_weight), (size_t)(I * O) * sizeof(float));
+    wb_tensor_free(x);
+    wb_tensor_free(dz);
+    wb_dense_free(d);
+}
+
+static void test_dense_sparse_same_bits(void)
+{
+    /* O: one 128 block; 128 + 32-blocks + tail; only 32-blocks + tail. I: a
+     * multiple of 16 and not (the scan's tail). n: within and across chunks. */
+    static const int64_t cases[][3] = {{8, 784, 128}, {3, 300, 173}, {25, 781, 37},
+                                       {1, 257, 16}};
+    static float z[3][25 * 173], dw[3][784 * 173];
+    int top = levels();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int64_t n = cases[c][0], I = cases[c][1], O = cases[c][2];
+        for (int lv = 0; lv <= top; lv++) {
+            wb_simd_allow_avx2(LEVEL_ARG[lv]);
+            dense_run(n, I, O, z[lv], dw[lv]);
+            CHECK(memcmp(z[lv], z[0], (size_t)(n * O) * sizeof(float)) == 0,
+                  "z differs at level %d (n %lld, I %lld, O %lld)", lv, (long long)n,
+                  (long long)I, (long long)O);
+            CHECK(memcmp(dw[lv], dw[0], (size_t)(I * O) * sizeof(float)) == 0,
+                  "dW differs at level %d (n %lld, I %lld, O %lld)", lv, (long long)n,
+                  (long long)I, (long long)O);
+        }
+    }
+    wb_simd_allow_avx2(1);
+}
+
+/* The levels the CPU runs are reported as such (a test of the test). */
+static void test_levels(void)
+{
+    int top = levels();
+    for (int lv = 0; lv <= top; lv++) {
+        wb_simd_allow_avx2(LEVEL_ARG[lv]);
+        CHECK(wb_simd_avx2() == (lv >= 1) && wb_simd_avx512() == (lv >= 2), "level %d", lv);
+    }
+    wb_simd_allow_avx2(1);
+}
+
+/* Three Adam steps over 1013 elements (a tail for every width). */
+static void test_adam_same_bits(void)
+{
+    enum { N = 1013 };
+    static float out[3][N];
+    int top = levels();
+    for (int lv = 0; lv <= top; lv++) {
+        wb_simd_allow_avx2(LEVEL_ARG[lv]);
+        int64_t len = N;
+        wb_tensor *w = wb_tensor_new(WB_F32, 1, &len, NULL), *g = wb_tensor_new(WB_F32, 1, &len, NULL);
+        wb_optim_config c;
+        wb_optim_defaults(WB_OPTIM_ADAM, &c);
+        wb_optim *o = wb_optim_new(&c, NULL);
+        REQUIRE(w && g && o, "setup");
+        for (int k = 0; k < N; k++)
+            wb_tensor_f32(w)[k] = (float)k / N - 0.5f;
+        for (int s = 1; s <= 3; s++) {
+            for (int k = 0; k < N; k++)
+                wb_tensor_f32(g)[k] = (float)((k * 37 + s * 11) % 101) / 101.0f - 0.5f;
+            CHECK(wb_optim_step(o, 1, &w, (const wb_tensor *const *)&g, NULL) == WB_OK, "step");
+        }
+        memcpy(out[lv], wb_tensor_f32(w), sizeof out[lv]);
+        CHECK(memcmp(out[lv], out[0], sizeof out[lv]) == 0, "Adam differs at level %d", lv);
+        wb_tensor_free(w);
+        wb_tensor_free(g);
+        wb_optim_free(o);
+    }
+    wb_simd_allow_avx2(1);
+}
+
+int main(void)
+{
+    RUN(test_levels);
+    RUN(test_dense_sparse_same_bits);
+    RUN(test_adam_same_bits);
+    TH_EXIT();
+}

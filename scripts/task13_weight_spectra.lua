@@ -160,7 +160,7 @@ local function report(task, runs)
     task:text("- " .. table.concat(lines, "; ") .. ".")
   end
   task:text(string.format("- Cost: %.1f s for the spectra of %d trained and %d random "
-    .. "kernels (Jacobi on W^T W in Lua, double precision); no training beyond the "
+    .. "kernels (Householder and QL on W^T W in Lua, double precision); no training beyond the "
     .. "baseline's.", wb.sys.time() - t0, #recs * #per, #recs * #per))
   task:text(string.format("- Caveat: the hidden kernel has only %d eigenvalues, where "
     .. "WeightWatcher's fits use layers with hundreds to thousands; alpha's sigma is "

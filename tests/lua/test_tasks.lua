@@ -75,6 +75,35 @@ T.test("S.patience_track equals one early-stopped run per patience, and leaves t
   T.ok(fired >= 1, "at least one patience fired within 12 epochs")
 end)
 
+-- The cached report runs no gnuplot: a figure whose PNG, CSV and script on
+-- disk are already its own is left alone, anything else is drawn again.
+T.test("a figure is drawn again exactly when its data, script or last drawing changed",
+  function()
+  local d = T.tmpdir()
+  local path = d .. "/f.png"
+  local function fig(y) return wb.plot.lines{title = "t", series = {{y = y}}} end
+  local function png() return util.read_file(path) or "" end
+  fig{1, 2}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "drawn")
+  util.write_file(path, "stand-in")
+  fig{1, 2}:save(path)
+  T.eq(png(), "stand-in", "same data and script: not drawn again")
+  fig{1, 3}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "changed data: drawn again")
+  util.write_file(path, "stand-in")
+  wb.plot.lines{title = "u", series = {{y = {1, 3}}}}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "changed script: drawn again")
+  -- a render that was interrupted leaves the script marked as not drawn
+  util.write_file(path, "stand-in")
+  util.write_file(d .. "/f.gp", util.read_file(d .. "/f.gp") .. "# (not drawn yet: wb.plot "
+    .. "removes this line once the PNG is in place)\n")
+  wb.plot.lines{title = "u", series = {{y = {1, 3}}}}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "interrupted drawing: drawn again")
+  os.remove(path)
+  wb.plot.lines{title = "u", series = {{y = {1, 3}}}}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "missing PNG: drawn again")
+end)
+
 T.test("beyond.json: the contract between a beyond task and the report", function()
   local d = T.tmpdir()
   local good = {experiment = "e", ours = "1", published = "2", source = "s", verdict = "agree"}

@@ -20,7 +20,8 @@ local function report(task, runs)
     xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}}, S.GAP_NOTE)
   task:text("The 5- and 10-epoch models are the first epochs of the 20-epoch runs: with the "
     .. "same seed, shuffling and initialisation, the first epochs of a longer run are "
-    .. "bit-identical to a shorter run, so one run per seed serves all three lengths.")
+    .. "bit-identical to a shorter run, so one run per seed serves all three lengths, and "
+    .. "task 4's early stops (patience 2, 5, 10) are read off the same runs.")
   local n = #select(2, runs:curve(v, "loss"))
   local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
   task:section("At " .. table.concat(marks, ", ") .. " epochs")
@@ -49,5 +50,7 @@ local function report(task, runs)
     tl[marks[1]], tl[n]))
 end
 
+-- The same runs serve task 4: S.long_runs reads each patience's early
+-- stop off them (see study/init.lua).
 return wb.task{name = "task03_epochs", title = "Task 3: training length and the "
-  .. "generalization gap", experiment = S.experiment{base = {epochs = 20}}, report = report}
+  .. "generalization gap", experiment = S.long_runs(), report = report}

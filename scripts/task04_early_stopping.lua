@@ -1,65 +1,93 @@
--- Task 4: early stopping on validation loss, with a patience sweep.
--- Validation is the last 10% of the training set (Keras validation_split),
--- so the test set stays untouched for judging restored-best against
--- last-epoch weights (claim C2).
+-- Task 4: early stopping on validation loss, with a patience sweep (claim
+-- C2). Validation is the last 10% of the training set (Keras
+-- validation_split), so the test set stays untouched for judging
+-- restored-best against last-epoch weights. Nothing trains here: with the
+-- same seed, a run that early stopping ends at epoch e is bit-identical to
+-- the first e epochs of task 3's 20-epoch run, so each patience's stop is
+-- read off those runs (S.patience_track, the Keras 3 rule itself) and this
+-- task adopts them.
 local S = require "study"
 
+local function fmt(v, name) return wb.runs.fmt_mean_std(v, nil, name) end
+
+-- "restored - last" over seeds, paired (the same run's two weights), by
+-- Welch's test against zero.
+local function verdict(xs, what, name, lower)
+  local zeros = {}
+  for i = 1, #xs do zeros[i] = 0 end
+  local w = wb.welch(xs, zeros)
+  local change = string.format("%s %s %s", what, w.diff < 0 and "-" or "+",
+    fmt(math.abs(w.diff), name))
+  if not w.p then return change .. " (one seed: no verdict)" end
+  local interval = string.format(", 95 %% CI [%s, %s]", fmt(w.lo, name), fmt(w.hi, name))
+  local better = lower and w.hi < 0 or not lower and w.lo > 0
+  local worse = lower and w.lo > 0 or not lower and w.hi < 0
+  return change .. interval .. (better and ": better with the restored weights"
+    or worse and ": better with the last weights" or ": not decided by the seeds")
+end
+
 local function report(task, runs)
+  local v = runs:variants()[1]
+  if not v then return end
+  local recs = runs:of(v)
+  local epochs = recs[1].config.epochs
   task:section("Where training stopped, and what restoring the best weights bought")
-  task:text("Each run trains for at most 30 epochs and stops when the validation loss has "
-    .. "not improved for `patience` epochs; the best weights are restored at the end "
-    .. "(Keras 3 semantics). Test metrics of the restored weights vs the last epoch's:")
-  task:text(runs:table({"stopped_epoch", "best_epoch", "test_loss", "last_test_loss",
-    "test_accuracy", "last_test_accuracy"}, {variant_header = "early stopping"}))
-  task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss until "
-    .. "the stop (mean ± std over seeds still running)"}))
+  task:text(string.format("Each patience's run trains for at most %d epochs and stops when "
+    .. "the validation loss has not improved for `patience` epochs; the best weights are "
+    .. "restored at the end (Keras 3 semantics, also when the rule never fires). The runs "
+    .. "are task 3's: with the same seed, a run stopped at epoch e is bit-identical to the "
+    .. "first e epochs of a longer one, so the rule is applied to those runs as they train "
+    .. "and the weights are evaluated where it fires. Test metrics of the restored weights "
+    .. "vs the last epoch's (mean ± sd over %d seeds):", epochs, #recs))
+  local rows = {"| early stopping | seeds stopped before the end | stopped_epoch | best_epoch "
+    .. "| test_loss | last_test_loss | test_accuracy | last_test_accuracy |",
+    "|---|---|---|---|---|---|---|---|"}
+  for _, p in ipairs(S.PATIENCES) do
+    local cols, fired = {}, 0
+    for _, r in ipairs(recs) do fired = fired + (r.metrics["stopped_" .. p] or 0) end
+    for _, name in ipairs{"stopped_epoch", "best_epoch", "test_loss", "last_test_loss",
+        "test_accuracy", "last_test_accuracy"} do
+      local m, s = runs:stat(v, name .. "_" .. p)
+      cols[#cols + 1] = m and wb.runs.fmt_mean_std(m, s, name) or "n/a"
+    end
+    rows[#rows + 1] = string.format("| patience=%d | %d of %d | %s |", p, fired, #recs,
+      table.concat(cols, " | "))
+  end
+  task:text(table.concat(rows, "\n"))
+  -- validation loss up to each patience's stop, over the seeds still running
+  local series = {}
+  for _, p in ipairs(S.PATIENCES) do
+    local x, y, err = {}, {}, {}
+    for e = 1, epochs do
+      local vals = {}
+      for _, r in ipairs(recs) do
+        local stop = r.metrics["stopped_epoch_" .. p]
+        if stop and e <= stop and r.history.val_loss[e] then
+          vals[#vals + 1] = r.history.val_loss[e]
+        end
+      end
+      if #vals > 0 then
+        x[#x + 1] = e
+        y[#y + 1], err[#err + 1] = wb.runs.mean_std(vals)
+      end
+    end
+    series[#series + 1] = {label = "patience=" .. p, x = x, y = y, err = err}
+  end
+  task:figure("val_loss", wb.plot.lines{title = "Validation loss until the stop (mean ± sd "
+    .. "over the seeds still running)", xlabel = "epoch", ylabel = "validation loss",
+    series = series})
   task:section("Findings (computed)")
-  for _, v in ipairs(runs:variants()) do
-    local diff, acc = {}, {}
-    for i, r in ipairs(runs:of(v)) do
-      diff[i] = r.metrics.last_test_loss - r.metrics.test_loss
-      acc[i] = r.metrics.test_accuracy - r.metrics.last_test_accuracy
-    end
-    local sm = wb.runs.mean_std(runs:values(v, "stopped_epoch"))
-    -- paired over seeds: the restored and the last weights of the same run
-    local function verdict(xs, what, name, lower)
-      local zeros = {}
-      for i = 1, #xs do zeros[i] = 0 end
-      local w = wb.welch(xs, zeros)
-      local change = string.format("%s %s %s", what, w.diff < 0 and "-" or "+",
-        wb.runs.fmt_mean_std(math.abs(w.diff), nil, name))
-      if not w.p then return change .. " (one seed: no verdict)" end
-      local interval = string.format(", 95 %% CI [%s, %s]", wb.runs.fmt_mean_std(w.lo, nil,
-        name), wb.runs.fmt_mean_std(w.hi, nil, name))
-      local better = lower and w.hi < 0 or not lower and w.lo > 0
-      local worse = lower and w.lo > 0 or not lower and w.hi < 0
-      return change .. interval .. (better and ": better with the restored weights"
-        or worse and ": better with the last weights" or ": not decided by the seeds")
-    end
-    for i = 1, #diff do diff[i] = -diff[i] end -- restored - last
-    task:text(string.format("- %s: stopped at epoch %.1f on average; restored - last: %s; "
-      .. "%s.", v, sm, verdict(diff, "test loss", "test_loss", true),
+  for _, p in ipairs(S.PATIENCES) do
+    local loss, acc = runs:values(v, "restore_gain_loss_" .. p),
+      runs:values(v, "restore_gain_acc_" .. p)
+    for i = 1, #loss do loss[i] = -loss[i] end -- restored - last
+    local sm = wb.runs.mean_std(runs:values(v, "stopped_epoch_" .. p))
+    task:text(string.format("- patience=%d: stopped at epoch %.1f on average; restored - "
+      .. "last: %s; %s.", p, sm or 0, verdict(loss, "test loss", "test_loss", true),
       verdict(acc, "test accuracy", "test_accuracy", false)))
   end
 end
 
-local function patience(p) return {label = "patience=" .. p,
-  early_stopping = {patience = p, restore_best_weights = true}} end
-
 return wb.task{name = "task04_early_stopping",
   title = "Task 4: early stopping (patience sweep)",
-  experiment = S.experiment{base = {epochs = 30, validation = 0.1},
-    variants = {patience(2), patience(5), patience(10)},
-    reuse = false, -- the callback below must see this run's own last epoch
-    callbacks = function(_, _, d)
-      -- runs before EarlyStopping's restore: sees the last-epoch weights
-      local cb = {}
-      function cb:on_train_begin(model) self.model = model end
-      function cb:on_train_end() self.last = self.model:evaluate(d.test) end
-      return {cb}
-    end,
-    measure = function(_, _, _, hist, cbs)
-      return {last_test_loss = cbs[1].last.loss, last_test_accuracy = cbs[1].last.accuracy,
-        stopped_epoch = #hist.loss, best_epoch_restored = hist.best_epoch}
-    end},
-  report = report}
+  experiment = S.long_runs(), report = report}

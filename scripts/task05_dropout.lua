@@ -1,10 +1,14 @@
 -- Task 5: dropout 0, 0.1, 0.3 after the hidden layer (claim C3): the gap,
 -- accuracy, and robustness when hidden units are silenced at test time.
+-- The baseline's 10 epochs and tracker (S.track): dropout 0 is the
+-- baseline's training, adopted, not redone; overfitting has begun by then
+-- (task 3: validation loss is lowest near epoch 8).
 local S = require "study"
 local M = wb.measures
 
 return wb.task{name = "task05_dropout", title = "Task 5: dropout",
-  experiment = S.experiment{base = {epochs = 20}, vary = {dropout = {0, 0.1, 0.3}},
+  experiment = S.experiment{base = {epochs = S.baseline_epochs},
+    vary = {dropout = {0, 0.1, 0.3}}, callbacks = S.track,
     measure = function(model, _, d)
       return {silenced_10 = M.silenced_accuracy(model, d.test, 0.1),
               silenced_30 = M.silenced_accuracy(model, d.test, 0.3),

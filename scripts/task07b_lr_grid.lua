@@ -2,7 +2,9 @@
 -- SGD + momentum 0.9, Adam and AdamW on a log grid of 7 learning rates from
 -- 1e-4 to 1, one seed each, 10 epochs (DeepOBS's protocol, Schneider et al.
 -- 2019). The best rate of each optimizer (lowest final held-out validation
--- loss) is what task 7c reruns with the report's seeds.
+-- loss) is what task 7c reruns with the report's seeds. The baseline's
+-- tracker (S.track), so that the runs equal to task 7's and 7c's first
+-- seed are trained once.
 local S = require "study"
 
 local variants = {}
@@ -16,7 +18,7 @@ end
 
 return wb.task{name = "task07b_lr_grid", title = "Task 7b: learning-rate grid per optimizer",
   experiment = S.experiment{base = {epochs = S.TUNE_EPOCHS}, variants = variants,
-    seeds = {1}},
+    seeds = {1}, callbacks = S.track},
   report = function(task, runs)
     local series = {}
     for _, o in ipairs(S.OPTIMIZERS) do

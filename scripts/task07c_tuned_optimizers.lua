@@ -1,7 +1,10 @@
 -- Task 7c: the four optimizers of task 7, each at its tuned learning rate
 -- (the best of task 7b's grid on held-out validation loss), with the
 -- report's seeds: claim C5 decided without the study's fixed rates. Reads
--- task 7b's records when the script is loaded: run task 7b first.
+-- task 7b's records when the script is loaded: run task 7b first. The grid's
+-- budget (S.TUNE_EPOCHS): the rate is tuned and tested on the same number
+-- of epochs (DeepOBS), and the first seed of each is the grid's run at that
+-- rate, adopted (the same tracker, S.track).
 local S = require "study"
 
 local grid = S.grid_runs()
@@ -19,8 +22,8 @@ end
 
 return wb.task{name = "task07c_tuned_optimizers",
   title = "Task 7c: optimizers at their tuned learning rates",
-  experiment = S.experiment{base = {epochs = 20}, variants = variants,
-    measure = S.convergence_measure},
+  experiment = S.experiment{base = {epochs = S.TUNE_EPOCHS}, variants = variants,
+    callbacks = S.track, measure = S.convergence_measure},
   report = function(task, runs)
     task:section("Results (mean ± sd over seeds)")
     local lrs = {}

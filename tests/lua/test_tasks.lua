@@ -1,7 +1,10 @@
 -- Every task script runs with --quick and leaves its figures (valid, not
 -- blank PNGs) and its README.md; the report gathers them with the claims.
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
+local S = require "study"
+local B = require "study.beyond"
 local root = T.tmpdir()
 
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
@@ -21,6 +24,115 @@ T.test("report --quick runs all ten tasks and writes REPORT.md", function()
   end
   T.ok(md:find("Summary of every variant", 1, true))
   for _, t in ipairs(tasks) do T.ok(md:find(t .. "/", 1, true), "links into " .. t) end
+  -- the "Beyond the study" table, with task 13's row from its beyond.json
+  T.ok(md:find("## Beyond the study\n", 1, true), "beyond section")
+  T.ok(md:find("| weight spectra of the trained 784x128 kernel | alpha ", 1, true), md)
+  T.ok(md:find("Martin and Mahoney 2021", 1, true), "the row names its source")
+  local row = T.ok(B.read(root .. "/task13_weight_spectra/beyond.json"))
+  T.ok(md:find("| **" .. row.verdict .. "** | [task13_weight_spectra]", 1, true), row.verdict)
+end)
+
+T.test("task 4 trains nothing: each patience's stop is read off task 3's runs", function()
+  local md = util.read_file(root .. "/task04_early_stopping/README.md") or ""
+  local listed = util.read_json(root .. "/task04_early_stopping/runs.json").runs
+  T.eq(#listed, 2, "one run per seed")
+  for _, h in ipairs(listed) do
+    local r = util.read_json(root .. "/runs/task04_early_stopping-" .. h .. ".json")
+    T.ok(r.reused_from and r.reused_from:find("^task03_epochs%-"), "adopted from task 3: "
+      .. tostring(r.reused_from))
+  end
+  for _, p in ipairs(S.PATIENCES) do
+    T.ok(md:find("| patience=" .. p .. " | ", 1, true), "row for patience " .. p)
+  end
+end)
+
+T.test("S.patience_track equals one early-stopped run per patience, and leaves the run "
+  .. "as it was", function()
+  local r = T.tmpdir()
+  wb.sys.mkdir_p(r .. "/runs")
+  local base = {hidden = 16, epochs = 12, lr = 0.01, subset = {train = 1000, test = 500}}
+  local function ex(name, spec)
+    spec.base, spec.seeds = base, {1}
+    return wb.experiment.new(spec, {name = name, root = r, command = function() end})
+  end
+  local a = ex("a", {callbacks = S.patience_track, measure = S.patience_measure})
+  local reca = wb.train.run(a, a.specs[1])
+  local ra = reca.measures
+  local plain = ex("plain", {})
+  local rp = wb.train.run(plain, plain.specs[1])
+  T.eq(table.concat(reca.history.val_loss, " "), table.concat(rp.history.val_loss, " "),
+    "the tracked run trains as a plain one")
+  T.eq(reca.metrics.test_loss, rp.metrics.test_loss, "and ends with the same weights")
+  local variants, fired = {}, 0
+  for _, p in ipairs(S.PATIENCES) do
+    variants[#variants + 1] = {label = "p" .. p,
+      early_stopping = {patience = p, restore_best_weights = true}}
+  end
+  local b = ex("b", {variants = variants,
+    measure = function(_, _, _, h) return {stopped = #h.loss} end})
+  for i, s in ipairs(b.specs) do
+    local p, rb = S.PATIENCES[i], wb.train.run(b, s)
+    fired = fired + ra["stopped_" .. p]
+    T.eq(ra["stopped_epoch_" .. p], rb.measures.stopped, "stop, patience " .. p)
+    T.eq(ra["best_epoch_" .. p], rb.metrics.best_epoch, "best epoch, patience " .. p)
+    T.eq(ra["test_loss_" .. p], rb.metrics.test_loss, "restored test loss, patience " .. p)
+    T.eq(ra["test_accuracy_" .. p], rb.metrics.test_accuracy, "accuracy, patience " .. p)
+  end
+  T.ok(fired >= 1, "at least one patience fired within 12 epochs")
+end)
+
+-- The cached report runs no gnuplot: a figure whose PNG, CSV and script on
+-- disk are already its own is left alone, anything else is drawn again.
+T.test("a figure is drawn again exactly when its data, script or last drawing changed",
+  function()
+  local d = T.tmpdir()
+  local path = d .. "/f.png"
+  local function fig(y) return wb.plot.lines{title = "t", series = {{y = y}}} end
+  local function png() return util.read_file(path) or "" end
+  fig{1, 2}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "drawn")
+  util.write_file(path, "stand-in")
+  fig{1, 2}:save(path)
+  T.eq(png(), "stand-in", "same data and script: not drawn again")
+  fig{1, 3}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "changed data: drawn again")
+  util.write_file(path, "stand-in")
+  wb.plot.lines{title = "u", series = {{y = {1, 3}}}}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "changed script: drawn again")
+  -- a render that was interrupted leaves the script marked as not drawn
+  util.write_file(path, "stand-in")
+  util.write_file(d .. "/f.gp", util.read_file(d .. "/f.gp") .. "# (not drawn yet: wb.plot "
+    .. "removes this line once the PNG is in place)\n")
+  wb.plot.lines{title = "u", series = {{y = {1, 3}}}}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "interrupted drawing: drawn again")
+  os.remove(path)
+  wb.plot.lines{title = "u", series = {{y = {1, 3}}}}:save(path)
+  T.ok(png():sub(2, 4) == "PNG", "missing PNG: drawn again")
+end)
+
+T.test("beyond.json: the contract between a beyond task and the report", function()
+  local d = T.tmpdir()
+  local good = {experiment = "e", ours = "1", published = "2", source = "s", verdict = "agree"}
+  local task = {name = "t", path = function(_, f) return d .. "/" .. f end}
+  B.write(task, good)
+  local row = T.ok(B.read(d .. "/beyond.json"))
+  T.eq(row.verdict, "agree")
+  local _, why = B.read(d .. "/none.json")
+  T.ok(why:find("none.json: no such file", 1, true), why)
+  util.write_file(d .. "/bad.json", "{not json")
+  _, why = B.read(d .. "/bad.json")
+  T.ok(why:find("bad.json: not JSON", 1, true), why)
+  for key, value in pairs{ours = false, verdict = "maybe", extra = "x"} do
+    local t = {}
+    for k, v in pairs(good) do t[k] = v end
+    t[key] = value or nil
+    util.write_json(d .. "/k.json", t)
+    _, why = B.read(d .. "/k.json")
+    T.ok(why and why:find(key, 1, true), key .. ": " .. tostring(why))
+    T.check_error(key, B.write, task, t)
+  end
+  T.eq(B.verdict(2, 2), "agree"); T.eq(B.verdict(0, 2), "differ")
+  T.eq(B.verdict(1, 2), "partly")
 end)
 
 for _, t in ipairs(tasks) do

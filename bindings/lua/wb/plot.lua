@@ -229,6 +229,26 @@ local function split_path(path)
   return dir, name
 end
 
+-- Until its PNG is in place, a figure's script on disk ends with this line,
+-- so that a render that failed or was interrupted is never taken for a
+-- finished one by drawn().
+local UNDRAWN = "# (not drawn yet: wb.plot removes this line once the PNG is in place)\n"
+
+-- Whether dir/name.png is the drawing of exactly these data files and
+-- script (each equal on disk, the script without the UNDRAWN mark): saving
+-- again would redraw the same picture, so a cached report runs no gnuplot.
+local function drawn(dir, name, files, gp)
+  local fh = io.open(dir .. "/" .. name .. ".png", "rb")
+  if not fh then return false end
+  local size = fh:seek("end")
+  fh:close()
+  if not size or size == 0 or R.slurp(dir .. "/" .. name .. ".gp") ~= gp then return false end
+  for _, f in ipairs(files) do
+    if R.slurp(dir .. "/" .. f[1]) ~= f[2] then return false end
+  end
+  return true
+end
+
 local function size_of(p)
   if p.d.size then return p.d.size end
   return kinds[p.kind].size(p.d, M.style)
@@ -238,7 +258,9 @@ end
 ---Writes dir/name.csv (the data), dir/name.gp (a gnuplot script that
 ---re-renders the PNG from the CSV alone) and renders dir/name.png
 ---(pngcairo, else png); creates dir. Raises on any failure, keeping the CSV
----and script but never half a PNG. Returns the plot and the path.
+---and script but never half a PNG. When the PNG, CSV and script on disk are
+---already exactly this figure's, nothing is rewritten or redrawn. Returns
+---the plot and the path.
 ---@param path string
 ---@return wb.Plot
 ---@return string
@@ -247,9 +269,11 @@ function Plot:save(path)
   local ok, dir, name = pcall(split_path, path)
   if not ok then error(dir, 2) end
   local ok2, err = pcall(function()
+    local files, gp = data_files(self, name), script(self, name, "png", size_of(self))
+    if drawn(dir, name, files, gp) then return end
     R.mkdir_p(dir)
-    for _, f in ipairs(data_files(self, name)) do R.write_file(dir .. "/" .. f[1], f[2]) end
-    R.write_file(dir .. "/" .. name .. ".gp", script(self, name, "png", size_of(self)))
+    for _, f in ipairs(files) do R.write_file(dir .. "/" .. f[1], f[2]) end
+    R.write_file(dir .. "/" .. name .. ".gp", gp .. UNDRAWN)
     local pid = wb.sys.getpid()
     local tmp = string.format(".%s.%d.%d%06d.tmp.png", name, pid, os.time(),
       math.random(0, 999999))
@@ -265,6 +289,7 @@ function Plot:save(path)
     end
     local mok, merr = os.rename(tmppath, dir .. "/" .. name .. ".png")
     if not mok then os.remove(tmppath); error("wb.plot: " .. tostring(merr), 0) end
+    R.write_file(dir .. "/" .. name .. ".gp", gp)
   end)
   if not ok2 then error(err, 2) end
   return self, path

@@ -133,13 +133,17 @@ local function load_record(ex, hash)
   return util.read_json(record.path(ex.root, ex.name, hash, "json"))
 end
 
+-- The runs to train, longest first (epochs, times the per-step overhead of
+-- small batches): a long run started last would leave the other jobs idle.
 local function pending_of(ex, fresh)
-  local pending = {}
-  for _, s in ipairs(ex.specs) do
+  local pending, cost = {}, {}
+  for i, s in ipairs(ex.specs) do
     if fresh or not s.cacheable or not load_record(ex, s.hash) then
       pending[#pending + 1] = s
+      cost[s] = (s.config.epochs or 10) * (1 + 16 / (s.config.batch_size or 32)) - i * 1e-9
     end
   end
+  table.sort(pending, function(a, b) return cost[a] > cost[b] end)
   return pending
 end
 

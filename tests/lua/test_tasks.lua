@@ -10,9 +10,10 @@ local root = T.tmpdir()
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
   "task07b_lr_grid", "task07c_tuned_optimizers",
-  "task08_batch_size", "task09_activations", "task10_weights"}
+  "task08_batch_size", "task09_activations", "task10_weights", "task12_edge_of_stability",
+  "task13_weight_spectra", "task14_noise_scale", "task15_landscape"}
 
-T.test("report --quick runs all ten tasks and writes REPORT.md", function()
+T.test("report --quick runs every task and writes REPORT.md", function()
   local st, _, err = T.sh(string.format("%s scripts/report.lua --quick --seeds 2 --root %s",
     T.wb, root))
   T.eq(st, 0, err)
@@ -28,8 +29,13 @@ T.test("report --quick runs all ten tasks and writes REPORT.md", function()
   T.ok(md:find("## Beyond the study\n", 1, true), "beyond section")
   T.ok(md:find("| weight spectra of the trained 784x128 kernel | alpha ", 1, true), md)
   T.ok(md:find("Martin and Mahoney 2021", 1, true), "the row names its source")
-  local row = T.ok(B.read(root .. "/task13_weight_spectra/beyond.json"))
-  T.ok(md:find("| **" .. row.verdict .. "** | [task13_weight_spectra]", 1, true), row.verdict)
+  -- one row per experiment beyond the study, each from its task's beyond.json
+  for _, t in ipairs{"task12_edge_of_stability", "task13_weight_spectra",
+    "task14_noise_scale", "task15_landscape"} do
+    local row = T.ok(B.read(root .. "/" .. t .. "/beyond.json"))
+    T.ok(row and md:find("| **" .. row.verdict .. "** | [" .. t .. "]", 1, true),
+      t .. ": " .. tostring(row and row.verdict))
+  end
 end)
 
 T.test("task 4 trains nothing: each patience's stop is read off task 3's runs", function()

@@ -120,8 +120,19 @@ T.test("killed mid-way: finished runs are kept and not retrained", function()
   local pid = util.read_file(dir .. "/pid"):match("%d+")
   local t0 = wb.sys.time()
   while count(records(root)) < 1 and wb.sys.time() - t0 < 60 do os.execute("sleep 0.02") end
+  -- a crash takes the whole task: the runner and its training children,
+  -- which run in a session of their own (xargs included), so SIGKILL to the
+  -- runner alone would leave them training and writing records behind the
+  -- test's back. Each child's session is killed, never this shell's own;
+  -- "[ ]" keeps the pattern from matching pgrep's own shell.
   os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-  os.execute("sleep 0.2")
+  for _ = 1, 300 do
+    os.execute("me=$(ps -o sid= -p $$ | tr -d ' '); for p in $(pgrep -f -- '--root[ ]"
+      .. root .. "'); do s=$(ps -o sid= -p $p | tr -d ' '); if [ -n \"$s\" ] && "
+      .. "[ \"$s\" != \"$me\" ]; then pkill -KILL -s $s; fi; kill -KILL $p; done 2>/dev/null")
+    if not os.execute("pgrep -f -- '--root[ ]" .. root .. "' >/dev/null") then break end
+    os.execute("sleep 0.05")
+  end
   local before = records(root)
   T.ok(count(before) >= 1 and count(before) < 4, "killed mid-way: " .. count(before))
   local st, _, err = run(root, "--jobs 1", "GRID_TRAIN=6000")

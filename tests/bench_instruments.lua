@@ -1,0 +1,92 @@
+-- bench_instruments.lua (part of make bench): the instruments' overhead
+-- table, like Cockpit's Figure 6. Seconds of a training epoch with
+-- instruments over the plain epoch, for the baseline model (784-128-10
+-- relu, SGD) on 8,192 MNIST rows (WB_BENCH_ROWS to change), at batch 32 and
+-- 128, measuring every step and every 16th. One OpenBLAS thread (the
+-- workbench default). The machines are shared and noisy: each cell is the
+-- fastest of WB_BENCH_REPS epochs (default 2; plain: 3), and the breakdown
+-- below the table gives each instrument's own seconds per measured step
+-- (from history.instruments.seconds) over a plain step, which background
+-- load disturbs less than a whole epoch's ratio.
+local ROWS = tonumber(os.getenv("WB_BENCH_ROWS")) or 8192
+local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 2
+
+local d = wb.data.mnist()
+local rows = d.train:subset(1, ROWS)
+
+-- One epoch: its seconds and history.
+local function epoch(bs, instruments, every)
+  wb.seed(1)
+  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+    wb.nn.Dense(128, 10, {activation = "softmax"})}
+  local h = model:fit(rows, {batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05},
+    seed = 1, verbose = false, instruments = instruments, every = instruments and every})
+  return h.epoch_time[1], h
+end
+
+-- The fastest of n epochs, and the history of that one.
+local function fastest(n, bs, instruments, every)
+  local best, hist = math.huge, nil
+  for _ = 1, n do
+    local t, h = epoch(bs, instruments, every)
+    if t < best then best, hist = t, h end
+  end
+  return best, hist
+end
+
+local cols = {{32, 1}, {32, 16}, {128, 1}, {128, 16}}
+local plain, steps = {}, {}
+for _, bs in ipairs{32, 128} do
+  plain[bs] = fastest(REPS + 1, bs)
+  steps[bs] = math.ceil(ROWS / bs)
+end
+print(string.format("\nInstruments, 784-128-10 relu, SGD, %d rows, 1 thread: epoch time "
+  .. "over the plain epoch (%.3f s at batch 32, %.3f s at batch 128)", ROWS, plain[32],
+  plain[128]))
+print(string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
+  "b128 every1", "b128 /16"))
+local configs = {}
+for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
+configs[#configs + 1] = {"economy", wb.instruments.economy}
+configs[#configs + 1] = {"full", wb.instruments.full}
+local full = {}
+for _, cfg in ipairs(configs) do
+  local cells = {}
+  for c, col in ipairs(cols) do
+    local t, h = fastest(REPS, col[1], cfg[2], col[2])
+    cells[c] = string.format("%10.2fx", t / plain[col[1]])
+    if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
+  end
+  print(string.format("%-14s %s", cfg[1], table.concat(cells, " ")))
+  io.stdout:flush()
+end
+print("Cockpit (its benchmark, DeepOBS MNIST MLP, CPU): economy 64x every step, 5.2x "
+  .. "every 16; full 262x and 17.5x")
+print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
+
+-- Breakdown of "full" every step: each instrument's seconds per measured
+-- step over a plain step's seconds (_base: the copies at the step's start,
+-- _samples: the per-sample norms and projections the tests share).
+print("\nfull, every step: each instrument's seconds per measured step / a plain step")
+local names = {"_base", "_samples"}
+for _, n in ipairs(wb.instruments.full) do names[#names + 1] = n end
+print(string.format("%-14s %11s %11s", "instrument", "b32", "b128"))
+for _, n in ipairs(names) do
+  local cells = {}
+  for c, bs in ipairs{32, 128} do
+    local ins = full[bs].instruments
+    local calls = ins.calls[n] or 0
+    cells[c] = calls > 0 and string.format("%10.3fx", ins.seconds[n] / calls /
+      (plain[bs] / steps[bs])) or string.format("%11s", "-")
+  end
+  print(string.format("%-14s %s", n, table.concat(cells, " ")))
+end
+for _, bs in ipairs{32, 128} do
+  local ins = full[bs].instruments
+  if ins.hess_max then
+    print(string.format("hess_max at batch %d: %.1f Lanczos products per step on "
+      .. "average, largest residual %.2e (relative)", bs, ins.hess_max.products /
+      ins.calls.hess_max, ins.hess_max.max_residual))
+  end
+end
+os.exit(0)

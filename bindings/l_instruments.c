@@ -99,8 +99,8 @@ static const wb_persample_csr *kept(const wb_dense *d, const float *a, int64_t B
     return sp;
 }
 
-/* The Dense layer at idx, its input at idx + 1 and kept dz, checked. */
-static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float **a)
+/* The Dense layer at idx and its input at idx + 1, checked. */
+static wb_dense *dense_and_a(lua_State *L, ps_box *b, int idx, const float **a)
 {
     layer_box *lb = luaL_checkudata(L, idx, "wb.Dense");
     if (!lb->p)
@@ -110,10 +110,17 @@ static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float *
     if (x->dtype != WB_F32 || x->ndim != 2 || x->shape[0] != b->B || x->shape[1] != d->n_in)
         luaL_argerror(L, idx + 1, lua_pushfstring(L, "expected the layer's float32 input "
                       "[%d, %d]", (int)b->B, (int)d->n_in));
+    *a = wb_tensor_f32(x);
+    return d;
+}
+
+/* The same and the layer's kept dz, checked. */
+static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float **a)
+{
+    wb_dense *d = dense_and_a(L, b, idx, a);
     if (d->dz_n != b->B || !d->dz)
         luaL_error(L, "the layer kept no dL/dz of %d rows (keep_dz before the backward; "
                    "a forward discards it)", (int)b->B);
-    *a = wb_tensor_f32(x);
     return d;
 }
 
@@ -229,13 +236,13 @@ static int ps_hess_diag(lua_State *L)
     for (int l = 0; l < n; l++) {
         lua_geti(L, 2, l + 1);
         lua_geti(L, 3, l + 1);
-        wb_dense *d = dense_and_input(L, b, lua_gettop(L) - 1, &in[l]);
+        wb_dense *d = dense_and_a(L, b, lua_gettop(L) - 1, &in[l]);
         ls[l] = d, sps[l] = kept(d, in[l], b->B, &sp[l]);
         lua_pop(L, 2);
         lua_geti(L, 4, q++);
-        dw[l] = (float *)checkvec(L, -1, d->n_in * d->n_out, 0);
+        dw[l] = (float *)checkvec(L, lua_gettop(L), d->n_in * d->n_out, 0);
         lua_geti(L, 4, q);
-        db[l] = d->use_bias ? (float *)checkvec(L, -1, d->n_out, 0) : NULL;
+        db[l] = d->use_bias ? (float *)checkvec(L, lua_gettop(L), d->n_out, 0) : NULL;
         q += d->use_bias;
         lua_pop(L, 2);
     }
@@ -347,6 +354,15 @@ static int l_diff(lua_State *L)
     return 1;
 }
 
+/* _resid(a, b, c) -> sum (a - c b)^2 in double */
+static int l_resid(lua_State *L)
+{
+    const float *a = samevec(L, 1, 1), *b = samevec(L, 2, 1);
+    lua_pushnumber(L, wb_persample_resid(a, b, luaL_checknumber(L, 3),
+                                         (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
+    return 1;
+}
+
 /* _gsnr(g, S, B, eps [, w, c]) -> Cockpit's GSNR summed over the entries */
 static int l_gsnr(lua_State *L)
 {
@@ -379,7 +395,7 @@ int lwb_open_instruments(lua_State *L)
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
-        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {NULL, NULL},
+        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {"_resid", l_resid}, {NULL, NULL},
     };
     luaL_setfuncs(L, helpers, 0);
     lua_pop(L, 1);

@@ -450,6 +450,16 @@ double wb_persample_diff(float *out, const float *a, const float *b, int64_t n)
     return wb_persample_sqdist(out, NULL, n);
 }
 
+double wb_persample_resid(const float *a, const float *b, double c, int64_t n)
+{
+    double s = 0;
+    for (int64_t k = 0; k < n; k++) {
+        double d = (double)a[k] - c * b[k];
+        s += d * d;
+    }
+    return s;
+}
+
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
                          int64_t n, double B, double eps)
 {

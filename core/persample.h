@@ -112,6 +112,9 @@ wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_
  * mean gradient m = g - c w (w NULL: m = g) and S the sum of squares. */
 double wb_persample_sqdist(const float *a, const float *b, int64_t n);
 double wb_persample_diff(float *out, const float *a, const float *b, int64_t n);
+/* sum (a - c b)^2: an eigenpair's squared residual ||H v - lambda v||^2
+ * from a = H v and b = v, without a temporary. */
+double wb_persample_resid(const float *a, const float *b, double c, int64_t n);
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
                          int64_t n, double B, double eps);
 

@@ -216,9 +216,9 @@ static int ps_sum_sq(lua_State *L)
 
 #define MAX_CHAIN 64
 
-/* hess_diag(layers, inputs, out): the exact Hessian diagonal of the chain
- * of Dense layers (core/persample.h) at their current state, into out (a
- * list of float32 tensors shaped like the layers' parameters). */
+/* hess_diag(layers, inputs, out) -> trace: the exact Hessian diagonal of
+ * the chain of Dense layers (core/persample.h) at their current state, into
+ * out (a list of float32 tensors shaped like the layers' parameters). */
 static int ps_hess_diag(lua_State *L)
 {
     ps_box *b = checkps(L);
@@ -247,9 +247,11 @@ static int ps_hess_diag(lua_State *L)
         lua_pop(L, 2);
     }
     wb_err err;
-    if (wb_persample_hess_diag(b->p, n, ls, in, sps, b->B, dw, db, &err))
+    double trace;
+    if (wb_persample_hess_diag(b->p, n, ls, in, sps, b->B, dw, db, &trace, &err))
         return lwb_raise(L, 0, &err);
-    return 0;
+    lua_pushnumber(L, trace);
+    return 1;
 }
 
 /* ce(z, y): the per-sample losses of softmax cross-entropy */

@@ -85,7 +85,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
  * input inputs[l + 1]; layers before the last relu or linear, the last's
  * pre-activation z its logits), at the weights and forward state the
  * layers hold now, L2 included: diag_w[l] [I, O] and diag_b[l] [O] (NULL
- * when the layer has no bias), overwritten. With piecewise-linear
+ * when the layer has no bias), overwritten, and their sum, the Hessian's
+ * trace, into *trace (summed in double). With piecewise-linear
  * activations (f'' = 0 almost everywhere) the Hessian equals the
  * generalised Gauss-Newton matrix J^T H_z J, whose diagonal is
  *   diag(W) = sum_i sum_c (a_i (.) a_i) (x) (s_ic (.) s_ic)
@@ -98,7 +99,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
 wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,
                                  const float *const *inputs,
                                  const wb_persample_csr *const *sps, int64_t B,
-                                 float *const *diag_w, float *const *diag_b, wb_err *err);
+                                 float *const *diag_w, float *const *diag_b,
+                                 double *trace, wb_err *err);
 
 /* loss [B] = each row's softmax cross-entropy from logits z [B, C] and
  * class ids y [B] (uint8). Errors: a label >= C (WB_ERANGE, naming its

@@ -163,6 +163,7 @@ end
 
 function Cb:on_train_end()
   for _, l in ipairs(self.layers or {}) do M.keep_dz(l.layer, false) end
+  if self.hop then self.hop:free(); self.hop = nil end
 end
 
 -- }====================
@@ -311,8 +312,14 @@ end
 -- hess_max: Lanczos on this batch's Hessian, warm-started from the last
 -- eigenvector, and the relative residual of the value it reports.
 function Cb:_hess_max(logs, data, B)
-  local op <close> = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B,
-    logs.step)
+  local op = self.hop
+  if op then
+    op:reset(data.x, data.y)
+  else -- made once, at the first measured step's batch size, then reused
+    op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
+    self.hop = op
+  end
+  local before = op:count()
   local vals, vecs = op:eigs(1, LANCZOS_TOL, self.hess_v and LANCZOS_WARM or LANCZOS_COLD,
     self.hess_v)
   local lam, v = vals[1], vecs[1]
@@ -321,7 +328,7 @@ function Cb:_hess_max(logs, data, B)
   local res = math.sqrt(r2) / math.max(math.abs(lam), 1e-30)
   logs.hess_max, logs.hess_max_residual, self.hess_v = lam, res, v
   local rec = self.model.history.instruments.hess_max
-  rec.products = rec.products + op:count()
+  rec.products = rec.products + op:count() - before
   rec.max_residual = math.max(rec.max_residual, res)
 end
 
@@ -335,10 +342,7 @@ function Cb:_hess_trace(logs, data, B)
   end
   local h, inputs = self.model._h, {}
   for i = 1, #self.exact do inputs[i] = h[i] end
-  self.ps:hess_diag(self.exact, inputs, self.diag)
-  local t = 0
-  for k = 1, #self.diag do t = t + self.diag[k]:sum() end
-  return t, 0
+  return self.ps:hess_diag(self.exact, inputs, self.diag), 0
 end
 
 -- Hessian instruments at theta_t on this batch (weights swapped in and out).

@@ -232,28 +232,75 @@ static void sort_doubles(double *v, int64_t n)
     }
 }
 
-/* hist += the bins of v[t] * d for sorted v [n] (n >= 1): the bins are
- * monotone along t (rounding is monotone), so each bin's run ends where a
- * binary search for the first entry outside it lands. */
-static void count_sorted(double *hist, const double *v, int64_t n, double d, double lo,
-                         double inv, int nbins)
+/* One row's sorted non-zero inputs, deduplicated: u [m] ascending, cum
+ * [m + 1] (cum[p] = entries before u[p], cum[m] = n), and a table t [M + 1]
+ * over [u[0], u[m-1]]: t[q] is the first p with u[p] >= u[0] + q / inv. */
+typedef struct row_index {
+    const double *u;
+    const int32_t *cum, *t;
+    int64_t m, M;
+    double inv;
+} row_index;
+
+/* The first p in [0, m - 1] with u[p] >= x, or m - 1 (approximately: from
+ * the table, then along the bucket). */
+static int64_t near(const row_index *r, double x)
 {
-    int cur = bin_of(v[0] * d, lo, inv, nbins), last = bin_of(v[n - 1] * d, lo, inv, nbins);
-    int64_t pos = 0;
+    if (!(x > r->u[0]))
+        return 0;
+    double f = (x - r->u[0]) * r->inv;
+    int64_t q = f >= (double)r->M ? r->M : (int64_t)f, p = r->t[q];
+    while (p < r->m - 1 && r->u[p] < x)
+        p++;
+    return p;
+}
+
+/* hist += the bins of u[p] * d, each cum[p + 1] - cum[p] times. The bins
+ * are monotone in p (rounding is monotone), so each run of one bin ends at
+ * the first p whose bin differs: the table guesses it from the bin's edge
+ * divided by d, and a walk of a step or two along u makes it exact. */
+static void count_row(double *hist, const row_index *r, double d, double lo, double w,
+                      double inv, int nbins)
+{
+    const double *u = r->u;
+    int64_t m = r->m, pos = 0;
+    int cur = bin_of(u[0] * d, lo, inv, nbins), last = bin_of(u[m - 1] * d, lo, inv, nbins);
     while (cur != last) {
-        int64_t l = pos + 1, h = n - 1; /* the first t with another bin, in (pos, n - 1] */
-        while (l < h) {
-            int64_t m = l + (h - l) / 2;
-            if (bin_of(v[m] * d, lo, inv, nbins) == cur)
-                l = m + 1;
-            else
-                h = m;
-        }
-        hist[cur] += (double)(l - pos);
-        pos = l;
-        cur = bin_of(v[pos] * d, lo, inv, nbins);
+        int64_t p = near(r, (d > 0 ? lo + (cur + 1) * w : lo + cur * w) / d);
+        p = p > pos ? p : pos + 1;
+        while (p < m - 1 && bin_of(u[p] * d, lo, inv, nbins) == cur)
+            p++;
+        while (p - 1 > pos && bin_of(u[p - 1] * d, lo, inv, nbins) != cur)
+            p--;
+        hist[cur] += (double)(r->cum[p] - r->cum[pos]);
+        pos = p;
+        cur = bin_of(u[p] * d, lo, inv, nbins);
     }
-    hist[last] += (double)(n - pos);
+    hist[last] += (double)(r->cum[m] - r->cum[pos]);
+}
+
+/* Sorts v [n] (n >= 1, finite) and builds its row_index in scratch: u over
+ * v itself, cum and t after it in ints (n + 1 and 2n + 1 of them). */
+static void index_row(row_index *r, double *v, int64_t n, int32_t *ints)
+{
+    sort_doubles(v, n);
+    int32_t *cum = ints, *t = ints + n + 1;
+    int64_t m = 0;
+    for (int64_t k = 0; k < n; k++)
+        if (k == 0 || v[k] != v[m - 1]) {
+            cum[m] = (int32_t)k;
+            v[m++] = v[k];
+        }
+    cum[m] = (int32_t)n;
+    int64_t M = 2 * m;
+    double range = v[m - 1] - v[0], inv = range > 0 ? (double)M / range : 0;
+    for (int64_t q = 0, p = 0; q <= M; q++) {
+        double edge = v[0] + (double)q / inv;
+        while (p < m - 1 && v[p] < edge)
+            p++;
+        t[q] = (int32_t)p;
+    }
+    *r = (row_index){v, cum, t, m, range > 0 ? M : 0, inv};
 }
 
 wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
@@ -261,10 +308,12 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    double *v = dscratch(p, (size_t)I, err);
+    /* v [I] doubles, then cum [I + 1] and t [2I + 1] as ints */
+    double *v = dscratch(p, (size_t)I + (size_t)(3 * I + 2 + 1) / 2 + 1, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
-    double inv = nbins / (hi - lo);
+    int32_t *ints = (int32_t *)(v + I);
+    double w = (hi - lo) / nbins, inv = nbins / (hi - lo);
     int zero = bin_of(0.0, lo, inv, nbins);
     for (int64_t i = 0; i < B; i++) {
         const float *d = dz + i * O;
@@ -282,9 +331,10 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
             finite &= isfinite(v[t]) != 0;
         hist[zero] += (double)((I - nnz) * O); /* a zero input: O zero entries */
         if (finite && nnz > 0) {
-            sort_doubles(v, nnz);
+            row_index r;
+            index_row(&r, v, nnz, ints);
             for (int64_t j = 0; j < O; j++)
-                count_sorted(hist, v, nnz, d[j], lo, inv, nbins);
+                count_row(hist, &r, d[j], lo, w, inv, nbins);
         } else { /* inf * 0 is NaN: not monotone, one by one */
             for (int64_t t = 0; t < nnz; t++)
                 for (int64_t j = 0; j < O; j++)

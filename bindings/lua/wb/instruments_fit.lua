@@ -10,8 +10,8 @@
 -- of theta_t taken in on_train_batch_begin; the Hessian instruments swap
 -- theta_t back in for the call and restore theta_{t+1} after. Nothing an
 -- instrument does reaches training: no random numbers are drawn (the
--- Hessian calls use their own generator, seeded with the step), weights
--- are restored bit for bit, and keep_dz only copies a buffer.
+-- Hessian calls use their own generators), weights are restored bit for
+-- bit, and keep_dz only copies a buffer.
 --
 -- Definitions follow Cockpit (cockpit/quantities/*.py; see wb/instruments.lua
 -- for the test statistics and alpha). Differences: tic is Cockpit's TICTrace
@@ -125,8 +125,9 @@ function Cb:on_train_begin(model)
   if on.hess_max or on.hess_trace or on.tic then self.swap = clones(params) end
   if on.alpha then self.dir = clones(params) end
   if on.gsnr then self.sumsq = clones(params) end
-  self.exact = (on.hess_trace or on.tic) and self:_exact_chain(model, #pos) or nil
-  if self.exact then self.diag = clones(params) end
+  self.exact = (on.hess_trace or on.tic) and M._exact_chain(model, #pos, self.loss) or nil
+  if self.exact then self.diag, self.hinputs = clones(params), {} end
+  self.hdata = {}
   if self.samples or self.exact then self.ps = M.Scratch() end
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
@@ -143,22 +144,6 @@ function Cb:on_train_begin(model)
   for _, n in ipairs(M.NAMES) do
     if on[n] then h.instruments.names[#h.instruments.names + 1] = n end
   end
-end
-
--- The model's layers when they are n Dense layers in a row, relu or linear
--- with a softmax or linear last, under cross-entropy: the chain whose
--- Hessian diagonal hess_diag computes exactly. nil otherwise.
-function Cb:_exact_chain(model, n)
-  if self.loss ~= "cross_entropy" or n ~= #model then return nil end
-  local chain = {}
-  for i = 1, n do
-    local act = model[i].activation
-    local ok = i < n and (act == "relu" or act == "linear") or
-      i == n and (act == "softmax" or act == "linear")
-    if not ok then return nil end
-    chain[i] = model[i]
-  end
-  return chain
 end
 
 function Cb:on_train_end()
@@ -267,6 +252,13 @@ function Cb:_gsnr(logs, B)
   logs.gsnr = total / count
 end
 
+-- Mean and variance of the slope along a step of length len from the
+-- projections in slot ("proj2", "proj3").
+local function slope(ps, slot, B, len)
+  local s, s2 = ps:moments(slot)
+  return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
+end
+
 -- Alpha: the end of the fit started last step (this batch, theta_{t+1},
 -- projected on last step's update), then the start of this step's.
 function Cb:_alpha(logs, B)
@@ -275,16 +267,12 @@ function Cb:_alpha(logs, B)
   ps:ce(z, self.ctx.batch_y)
   local fs, fs2 = ps:moments("loss")
   local f, vf = fs / B, (fs2 - fs * fs / B) / (B - 1)
-  local function moments(slot, len)
-    local s, s2 = ps:moments("proj" .. slot)
-    return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
-  end
   local a = self.alpha_start
   if a then
     for _, l in ipairs(self.layers) do
       ps:add_dot(l.layer, h[l.i], B, 2, self.dir[l.k + 1], self.dir[l.k + 2])
     end
-    local df, vd = moments(2, a.t)
+    local df, vd = slope(ps, "proj2", B, a.t)
     local alpha = M.alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
     local steps = self.model.history.steps
     local s = steps.alpha or {}
@@ -301,7 +289,7 @@ function Cb:_alpha(logs, B)
     for _, l in ipairs(self.layers) do
       ps:add_dot(l.layer, h[l.i], B, 3, self.dir[l.k + 1], self.dir[l.k + 2])
     end
-    local df, vd = moments(3, len)
+    local df, vd = slope(ps, "proj3", B, len)
     local r = self.alpha_rec -- reused: no table per step
     r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
     self.alpha_start = r
@@ -340,33 +328,39 @@ function Cb:_hess_trace(logs, data, B)
       loss = self.loss})
     return r.mean, r.stderr
   end
-  local h, inputs = self.model._h, {}
+  local h, inputs = self.model._h, self.hinputs -- reused: no table per step
   for i = 1, #self.exact do inputs[i] = h[i] end
   return self.ps:hess_diag(self.exact, inputs, self.diag), 0
 end
 
--- Hessian instruments at theta_t on this batch (weights swapped in and out).
+-- The Hessian instruments at theta_t (Cb:_hessian swaps it in).
+function Cb:_hessian_at(logs, B, sq, data)
+  local on, t0 = self.on, clock()
+  if on.hess_max then
+    self:_hess_max(logs, data, B)
+    t0 = timed(self, "hess_max", t0)
+  end
+  if on.hess_trace or on.tic then
+    local mean, se = self:_hess_trace(logs, data, B)
+    if on.hess_trace then
+      logs.hess_trace, logs.hess_trace_se = mean, se
+      t0 = timed(self, "hess_trace", t0)
+    end
+    if on.tic then
+      logs.tic = (sq / B) / (mean + TIC_EPS)
+      timed(self, "tic", t0)
+    end
+  end
+end
+
+-- Hessian instruments at theta_t on this batch (weights swapped in and
+-- out; no closure or table per step).
 function Cb:_hessian(logs, B, sq)
-  local on, params, t0 = self.on, self.params, clock()
+  local params = self.params
   for k = 1, #params do self.swap[k]:copy(params[k]); params[k]:copy(self.theta[k]) end
-  local data = {x = self.ctx.batch_x, y = self.ctx.batch_y}
-  local ok, err = pcall(function()
-    if on.hess_max then
-      self:_hess_max(logs, data, B)
-      t0 = timed(self, "hess_max", t0)
-    end
-    if on.hess_trace or on.tic then
-      local mean, se = self:_hess_trace(logs, data, B)
-      if on.hess_trace then
-        logs.hess_trace, logs.hess_trace_se = mean, se
-        t0 = timed(self, "hess_trace", t0)
-      end
-      if on.tic then
-        logs.tic = (sq / B) / (mean + TIC_EPS)
-        t0 = timed(self, "tic", t0)
-      end
-    end
-  end)
+  local data = self.hdata
+  data.x, data.y = self.ctx.batch_x, self.ctx.batch_y
+  local ok, err = pcall(self._hessian_at, self, logs, B, sq, data)
   for k = 1, #params do params[k]:copy(self.swap[k]) end
   if not ok then error(err, 0) end
 end

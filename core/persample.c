@@ -294,8 +294,9 @@ static void index_row(row_index *r, double *v, int64_t n, int32_t *ints)
     cum[m] = (int32_t)n;
     int64_t M = 2 * m;
     double range = v[m - 1] - v[0], inv = range > 0 ? (double)M / range : 0;
+    double step = range / (double)M; /* the table only guesses: no division per q */
     for (int64_t q = 0, p = 0; q <= M; q++) {
-        double edge = v[0] + (double)q / inv;
+        double edge = v[0] + (double)q * step;
         while (p < m - 1 && v[p] < edge)
             p++;
         t[q] = (int32_t)p;

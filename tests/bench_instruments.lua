@@ -6,9 +6,9 @@
 -- workbench default). Times are the process's CPU seconds (os.clock) around
 -- fit, not wall-clock: the machines are shared, and under a load of ten on
 -- two cores a wall-clock epoch measures the other processes. Each cell is
--- the fastest of WB_BENCH_REPS epochs (default 2; plain: 3). The breakdown
--- below the table gives each instrument's own seconds per measured step
--- (history.instruments.seconds, wall-clock: only indicative under load).
+-- the fastest of WB_BENCH_REPS epochs (default 2; plain: 3). (The records'
+-- per-instrument seconds are wall-clock: under load they measure the
+-- machine, so the table uses each instrument alone instead.)
 local ROWS = tonumber(os.getenv("WB_BENCH_ROWS")) or 8192
 local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 2
 
@@ -66,24 +66,8 @@ print("Cockpit (its benchmark, DeepOBS MNIST MLP, CPU): economy 64x every step, 
   .. "every 16; full 262x and 17.5x")
 print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
 
--- Breakdown of "full" every step: each instrument's seconds per measured
--- step over a plain step's seconds (_base: the copies at the step's start,
--- _samples: the per-sample norms and projections the tests share).
-print("\nfull, every step: each instrument's wall seconds per measured step / a plain "
-  .. "step's CPU seconds")
-local names = {"_base", "_samples"}
-for _, n in ipairs(wb.instruments.full) do names[#names + 1] = n end
-print(string.format("%-14s %11s %11s", "instrument", "b32", "b128"))
-for _, n in ipairs(names) do
-  local cells = {}
-  for c, bs in ipairs{32, 128} do
-    local ins = full[bs].instruments
-    local calls = ins.calls[n] or 0
-    cells[c] = calls > 0 and string.format("%10.3fx", ins.seconds[n] / calls /
-      (plain[bs] / steps[bs])) or string.format("%11s", "-")
-  end
-  print(string.format("%-14s %s", n, table.concat(cells, " ")))
-end
+-- hess_max's accuracy: Lanczos is capped, so each value carries its
+-- residual (history.steps.hess_max_residual).
 for _, bs in ipairs{32, 128} do
   local ins = full[bs].instruments
   if ins.hess_max then

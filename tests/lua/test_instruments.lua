@@ -340,6 +340,27 @@ T.test("fit's hess_trace sums the exact diagonal and agrees with Hutchinson", fu
   T.ok(h2.steps.hess_trace_se[1] > 0)
 end)
 
+T.test("a Hessian operator reset to new data and weights equals a fresh one", function()
+  local m, x, y = chain()
+  local layers = {m[1], m[2]}
+  local y5 = wb.new_tensor({5}, "uint8")
+  for i = 1, 5 do y5:set(i, y:get(i + 5)) end
+  local op <close> = wb.hessian.Operator(layers, x:rows(6, 10):clone(), y5, "cross_entropy",
+    false, 10)
+  local v = m:get_weights()
+  op:eigs(1, 1e-3, 30) -- grows the Lanczos work space; later calls reuse it
+  local w = m:get_weights()
+  w[1]:copy(w[1] * 1.5)
+  m:set_weights(w)
+  op:reset(x, y)
+  local fresh <close> = wb.hessian.Operator(layers, x, y, "cross_entropy", false, 10)
+  local a, b = op:hvp(v), fresh:hvp(v)
+  for k = 1, #a do T.eq((a[k] - b[k]):abs():max(), 0, "tensor " .. k) end
+  local ea, eb = op:eigs(1, 1e-6, 12, v), fresh:eigs(1, 1e-6, 12, v)
+  T.eq(ea[1], eb[1], "the same Lanczos from the reused work space")
+  T.ok(not pcall(op.reset, op, x, wb.zeros(3)), "reset checks the data")
+end)
+
 T.test("warm-started hess_max matches a cold Lanczos within its recorded residual",
   function()
   local m, x, y = chain()

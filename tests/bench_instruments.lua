@@ -6,11 +6,12 @@
 -- workbench default). Times are the process's CPU seconds (os.clock) around
 -- fit, not wall-clock: the machines are shared, and under a load of ten on
 -- two cores a wall-clock epoch measures the other processes. Each cell is
--- the fastest of WB_BENCH_REPS epochs (default 2; plain: 3). (The records'
+-- the fastest of WB_BENCH_REPS epochs (default 3) over the fastest of as
+-- many plain epochs run in alternation with them. (The records'
 -- per-instrument seconds are wall-clock: under load they measure the
 -- machine, so the table uses each instrument alone instead.)
 local ROWS = tonumber(os.getenv("WB_BENCH_ROWS")) or 8192
-local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 2
+local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 3
 
 local d = wb.data.mnist()
 local rows = d.train:subset(1, ROWS)
@@ -26,25 +27,24 @@ local function epoch(bs, instruments, every)
   return os.clock() - t0, h
 end
 
--- The fastest of n epochs, and the history of that one.
-local function fastest(n, bs, instruments, every)
-  local best, hist = math.huge, nil
-  for _ = 1, n do
+-- One cell: the fastest of REPS epochs with instruments over the fastest
+-- of REPS plain epochs run in alternation with them (so a change in the
+-- machine's load between cells does not skew the ratio), and the history.
+local function cell(bs, instruments, every)
+  local best, plain, hist = math.huge, math.huge, nil
+  for _ = 1, REPS do
+    plain = math.min(plain, (epoch(bs)))
     local t, h = epoch(bs, instruments, every)
     if t < best then best, hist = t, h end
   end
-  return best, hist
+  return best / plain, hist, plain
 end
 
 local cols = {{32, 1}, {32, 16}, {128, 1}, {128, 16}}
-local plain, steps = {}, {}
-for _, bs in ipairs{32, 128} do
-  plain[bs] = fastest(REPS + 1, bs)
-  steps[bs] = math.ceil(ROWS / bs)
-end
-print(string.format("\nInstruments, 784-128-10 relu, SGD, %d rows, 1 thread: epoch CPU "
-  .. "time over the plain epoch's (%.3f s at batch 32, %.3f s at batch 128)", ROWS, plain[32],
-  plain[128]))
+local _, _, p32 = cell(32)
+local _, _, p128 = cell(128)
+print(string.format("\nInstruments, 784-128-10 relu, SGD, %d rows, 1 thread: epoch CPU time "
+  .. "over a plain epoch's (about %.3f s at batch 32, %.3f s at batch 128)", ROWS, p32, p128))
 print(string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
   "b128 every1", "b128 /16"))
 local configs = {}
@@ -55,8 +55,8 @@ local full = {}
 for _, cfg in ipairs(configs) do
   local cells = {}
   for c, col in ipairs(cols) do
-    local t, h = fastest(REPS, col[1], cfg[2], col[2])
-    cells[c] = string.format("%10.2fx", t / plain[col[1]])
+    local r, h = cell(col[1], cfg[2], col[2])
+    cells[c] = string.format("%10.2fx", r)
     if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
   end
   print(string.format("%-14s %s", cfg[1], table.concat(cells, " ")))

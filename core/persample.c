@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "blas.h"
+#include "simd.h"
 
 struct wb_persample {
     float *buf; /* scratch, cap floats */
@@ -152,6 +153,37 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
     return WB_OK;
 }
 
+/* out [O] = sum_t val[t] * v[idx[t], :], blocks of 32 columns held in
+ * registers (as dense.c's forward does; core/simd.h: baseline and AVX2
+ * copies, the same operations in the same order). */
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+WB_SIMD_BODY xv_body(float *restrict out, const float *restrict v, int64_t O,
+                     const int32_t *idx, const float *val, int64_t nnz)
+{
+    int64_t j0 = 0;
+    for (; j0 + 32 <= O; j0 += 32) {
+        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int64_t t = 0; t < nnz; t++) {
+            const v8f *r = (const v8f *)(v + (int64_t)idx[t] * O + j0);
+            float x = val[t];
+            a0 += x * r[0]; a1 += x * r[1]; a2 += x * r[2]; a3 += x * r[3];
+        }
+        v8f *o = (v8f *)(out + j0);
+        o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;
+    }
+    for (; j0 < O; j0++) {
+        float acc = 0.0f;
+        for (int64_t t = 0; t < nnz; t++)
+            acc += val[t] * v[(int64_t)idx[t] * O + j0];
+        out[j0] = acc;
+    }
+}
+WB_SIMD_KERNEL(xv, xv_body,
+               (float *restrict out, const float *restrict v, int64_t O,
+                const int32_t *idx, const float *val, int64_t nnz),
+               (out, v, O, idx, val, nnz))
+
 wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
                            const wb_persample_csr *sp, const float *dz, int64_t B,
                            int64_t I, int64_t O, const float *v_w, const float *v_b,
@@ -166,13 +198,8 @@ wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
         const float *r = av + i * O, *d = dz + i * O;
         if (sp) { /* a_i^T V from the non-zeros: rows of V */
             r = av;
-            memset(av, 0, (size_t)O * sizeof *av);
-            for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++) {
-                const float *vr = v_w + (int64_t)sp->idx[t] * O;
-                float x = sp->val[t];
-                for (int64_t j = 0; j < O; j++)
-                    av[j] += x * vr[j];
-            }
+            WB_SIMD_CALL(xv)(av, v_w, O, sp->idx + sp->row[i], sp->val + sp->row[i],
+                             sp->row[i + 1] - sp->row[i]);
         }
         double s = 0;
         for (int64_t j = 0; j < O; j++)

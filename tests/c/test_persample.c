@@ -188,6 +188,19 @@ static void test_hist_exact(void)
             for (int j = 0; j < HO; j++)
                 want[naive_bin(s * d[i * HO + j], lo, hi, nbins)] += 1;
         }
+        if (round == 1) { /* the register-blocked sparse dot (37 outputs: a block
+                           * of 32 and a tail) against the dense GEMM */
+            static float vw[HI * HO];
+            double pd[HB] = {0}, ps2[HB] = {0};
+            for (int k = 0; k < HI * HO; k++)
+                vw[k] = (float)((k * 7) % 13) * 0.01f - 0.06f;
+            CHECK(wb_persample_dot(ps, pd, x, NULL, d, HB, HI, HO, vw, NULL, s, &err) ==
+                  WB_OK, "dense dot");
+            CHECK(wb_persample_dot(ps, ps2, NULL, &sp, d, HB, HI, HO, vw, NULL, s, &err) ==
+                  WB_OK, "sparse dot");
+            for (int i = 0; i < HB; i++)
+                CHECK_NEAR(ps2[i], pd[i], 1e-5 * (fabs(pd[i]) + 1e-3));
+        }
         int bad = 0;
         for (int b = 0; b < nbins; b++)
             bad += got[b] != want[b] || got2[b] != want[b];

@@ -197,6 +197,19 @@ static int hop_hvp(lua_State *L)
     return 1;
 }
 
+/* op:reset(x, y): new data and the layers' current weights, in the same
+ * buffers (an operator kept across training steps allocates nothing). */
+static int hop_reset(lua_State *L)
+{
+    hop *o = checkop(L);
+    const wb_tensor *x = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
+    wb_err err;
+    if (wb_hvp_set_data(o->h, x, y, &err))
+        return lwb_raise(L, 0, &err);
+    wb_hvp_sync(o->h);
+    return 0;
+}
+
 /* op:loss_grad() -> loss, gradient list */
 static int hop_loss_grad(lua_State *L)
 {
@@ -346,7 +359,7 @@ int lwb_open_hessian(lua_State *L)
         {"__gc", hop_gc}, {"__close", hop_gc}, {"__tostring", hop_tostring}, {NULL, NULL},
     };
     static const luaL_Reg methods[] = {
-        {"hvp", hop_hvp}, {"loss_grad", hop_loss_grad}, {"eigs", hop_eigs},
+        {"hvp", hop_hvp}, {"reset", hop_reset}, {"loss_grad", hop_loss_grad}, {"eigs", hop_eigs},
         {"trace", hop_trace}, {"slq", hop_slq}, {"full", hop_full}, {"numel", hop_numel},
         {"count", hop_count}, {"free", hop_gc}, {NULL, NULL},
     };

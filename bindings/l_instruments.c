@@ -88,8 +88,19 @@ static int ps_begin(lua_State *L)
     return 0;
 }
 
-/* The Dense layer at idx, its input at idx + 1 and kept dz, checked. */
-static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float **a)
+/* The non-zeros layer d kept of its forward's input a [B, n_in] (dense.h
+ * sp_*), or NULL when it kept none of that input. */
+static const wb_persample_csr *kept(const wb_dense *d, const float *a, int64_t B,
+                                    wb_persample_csr *sp)
+{
+    if (d->sp_x != a || d->sp_n != B)
+        return NULL;
+    sp->row = d->sp_row, sp->idx = d->sp_idx, sp->val = d->sp_val;
+    return sp;
+}
+
+/* The Dense layer at idx and its input at idx + 1, checked. */
+static wb_dense *dense_and_a(lua_State *L, ps_box *b, int idx, const float **a)
 {
     layer_box *lb = luaL_checkudata(L, idx, "wb.Dense");
     if (!lb->p)
@@ -99,10 +110,17 @@ static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float *
     if (x->dtype != WB_F32 || x->ndim != 2 || x->shape[0] != b->B || x->shape[1] != d->n_in)
         luaL_argerror(L, idx + 1, lua_pushfstring(L, "expected the layer's float32 input "
                       "[%d, %d]", (int)b->B, (int)d->n_in));
+    *a = wb_tensor_f32(x);
+    return d;
+}
+
+/* The same and the layer's kept dz, checked. */
+static wb_dense *dense_and_input(lua_State *L, ps_box *b, int idx, const float **a)
+{
+    wb_dense *d = dense_and_a(L, b, idx, a);
     if (d->dz_n != b->B || !d->dz)
         luaL_error(L, "the layer kept no dL/dz of %d rows (keep_dz before the backward; "
                    "a forward discards it)", (int)b->B);
-    *a = wb_tensor_f32(x);
     return d;
 }
 
@@ -112,8 +130,9 @@ static int ps_add_norms(lua_State *L)
     ps_box *b = checkps(L);
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
-    wb_persample_norms(vec(b, SQ), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
-                       d->use_bias, luaL_checknumber(L, 4));
+    wb_persample_csr sp;
+    wb_persample_norms(vec(b, SQ), a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz), b->B,
+                       d->n_in, d->n_out, d->use_bias, luaL_checknumber(L, 4));
     return 0;
 }
 
@@ -153,8 +172,10 @@ static int ps_add_dot(lua_State *L)
     const float *vw = checkvec(L, 6, d->n_in * d->n_out, 0);
     const float *vb = d->use_bias ? checkvec(L, 7, d->n_out, 0) : NULL;
     wb_err err;
-    if (wb_persample_dot(b->p, vec(b, P1 + (int)slot - 1), a, wb_tensor_f32(d->dz), b->B,
-                         d->n_in, d->n_out, vw, vb, luaL_checknumber(L, 4), &err))
+    wb_persample_csr sp;
+    if (wb_persample_dot(b->p, vec(b, P1 + (int)slot - 1), a, kept(d, a, b->B, &sp),
+                         wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out, vw, vb,
+                         luaL_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -168,8 +189,12 @@ static int ps_add_hist(lua_State *L)
     double lo = luaL_checknumber(L, 5), hi = luaL_checknumber(L, 6);
     luaL_argcheck(L, b->nbins > 0, 1, "begin was given no bins");
     luaL_argcheck(L, hi > lo, 6, "expected hi > lo");
-    wb_persample_hist(hist(b), b->nbins, lo, hi, a, wb_tensor_f32(d->dz), b->B, d->n_in,
-                      d->n_out, d->use_bias, luaL_checknumber(L, 4));
+    wb_err err;
+    wb_persample_csr sp;
+    if (wb_persample_hist(b->p, hist(b), b->nbins, lo, hi, a, kept(d, a, b->B, &sp),
+                          wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out, d->use_bias,
+                          luaL_checknumber(L, 4), &err))
+        return lwb_raise(L, 0, &err);
     return 0;
 }
 
@@ -182,10 +207,51 @@ static int ps_sum_sq(lua_State *L)
     float *ow = (float *)checkvec(L, 5, d->n_in * d->n_out, 0);
     float *ob = d->use_bias ? (float *)checkvec(L, 6, d->n_out, 0) : NULL;
     wb_err err;
-    if (wb_persample_sum_sq(b->p, ow, ob, a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
-                            luaL_checknumber(L, 4), &err))
+    wb_persample_csr sp;
+    if (wb_persample_sum_sq(b->p, ow, ob, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz),
+                            b->B, d->n_in, d->n_out, luaL_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
+}
+
+#define MAX_CHAIN 64
+
+/* hess_diag(layers, inputs, out) -> trace: the exact Hessian diagonal of
+ * the chain of Dense layers (core/persample.h) at their current state, into
+ * out (a list of float32 tensors shaped like the layers' parameters). */
+static int ps_hess_diag(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    int n = (int)luaL_len(L, 2), q = 1;
+    luaL_argcheck(L, n >= 1 && n <= MAX_CHAIN && luaL_len(L, 3) == n, 2,
+                  "expected 1..64 Dense layers and as many inputs");
+    const wb_dense *ls[MAX_CHAIN];
+    const float *in[MAX_CHAIN];
+    float *dw[MAX_CHAIN], *db[MAX_CHAIN];
+    wb_persample_csr sp[MAX_CHAIN];
+    const wb_persample_csr *sps[MAX_CHAIN];
+    for (int l = 0; l < n; l++) {
+        lua_geti(L, 2, l + 1);
+        lua_geti(L, 3, l + 1);
+        wb_dense *d = dense_and_a(L, b, lua_gettop(L) - 1, &in[l]);
+        ls[l] = d, sps[l] = kept(d, in[l], b->B, &sp[l]);
+        lua_pop(L, 2);
+        lua_geti(L, 4, q++);
+        dw[l] = (float *)checkvec(L, lua_gettop(L), d->n_in * d->n_out, 0);
+        lua_geti(L, 4, q);
+        db[l] = d->use_bias ? (float *)checkvec(L, lua_gettop(L), d->n_out, 0) : NULL;
+        q += d->use_bias;
+        lua_pop(L, 2);
+    }
+    wb_err err;
+    double trace;
+    if (wb_persample_hess_diag(b->p, n, ls, in, sps, b->B, dw, db, &trace, &err))
+        return lwb_raise(L, 0, &err);
+    lua_pushnumber(L, trace);
+    return 1;
 }
 
 /* ce(z, y): the per-sample losses of softmax cross-entropy */
@@ -290,6 +356,15 @@ static int l_diff(lua_State *L)
     return 1;
 }
 
+/* _resid(a, b, c) -> sum (a - c b)^2 in double */
+static int l_resid(lua_State *L)
+{
+    const float *a = samevec(L, 1, 1), *b = samevec(L, 2, 1);
+    lua_pushnumber(L, wb_persample_resid(a, b, luaL_checknumber(L, 3),
+                                         (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
+    return 1;
+}
+
 /* _gsnr(g, S, B, eps [, w, c]) -> Cockpit's GSNR summed over the entries */
 static int l_gsnr(lua_State *L)
 {
@@ -307,7 +382,7 @@ int lwb_open_instruments(lua_State *L)
     static const luaL_Reg methods[] = {
         {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
         {"add_dot", ps_add_dot}, {"add_hist", ps_add_hist}, {"sum_sq", ps_sum_sq},
-        {"ce", ps_ce}, {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
+        {"ce", ps_ce}, {"hess_diag", ps_hess_diag}, {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
         {NULL, NULL},
     };
     int wb = lua_absindex(L, 1);
@@ -322,7 +397,7 @@ int lwb_open_instruments(lua_State *L)
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
-        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {NULL, NULL},
+        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {"_resid", l_resid}, {NULL, NULL},
     };
     luaL_setfuncs(L, helpers, 0);
     lua_pop(L, 1);

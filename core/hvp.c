@@ -55,6 +55,8 @@ struct wb_hvp {
     int64_t N;
     int cached;            /* the single chunk's forward and backward are current */
     int64_t count;
+    double *work;          /* wb_hvp_work's scratch, wcap doubles */
+    size_t wcap;
 };
 
 #define R float
@@ -245,9 +247,23 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->L);
     wb_free(h->pts);
     wb_free(h->labels);
+    wb_free(h->work);
     wb_tensor_free(h->x);
     wb_tensor_free(h->y);
     wb_free(h);
+}
+
+double *wb_hvp_work(wb_hvp *h, size_t n, wb_err *err)
+{
+    if (n <= h->wcap)
+        return h->work;
+    double *w = wb_malloc(n * sizeof *w);
+    if (!w)
+        return wb_err_set(err, WB_ENOMEM, "out of memory for %zu doubles of Lanczos "
+                          "work space", n), NULL;
+    wb_free(h->work);
+    h->work = w, h->wcap = n;
+    return w;
 }
 
 int64_t wb_hvp_numel(const wb_hvp *h) { return h->P; }

@@ -78,6 +78,11 @@ int64_t wb_hvp_numel(const wb_hvp *h);
  * offset and count in theta; WB_EINVAL when it has none or is out of range. */
 wb_status wb_hvp_block(const wb_hvp *h, int layer, int64_t *first, int64_t *count,
                        wb_err *err);
+/* Scratch of at least n doubles owned by the engine (for hvp_eig.c's work
+ * space), grown once and reused by later calls: an engine kept across
+ * training steps allocates nothing per call. Contents are not kept across
+ * calls that grow it. NULL and WB_ENOMEM when it cannot grow. */
+double *wb_hvp_work(wb_hvp *h, size_t n, wb_err *err);
 /* Products computed so far (each wb_hvp_apply is one). */
 int64_t wb_hvp_count(const wb_hvp *h);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "simd.h"
 
 /* LAPACK (Fortran) symmetric tridiagonal eigensolver, in OpenBLAS. */
 void dstev_(const char *jobz, const int *n, double *d, double *e, double *z,
@@ -32,13 +33,56 @@ static wb_status blk_apply(blk *b, const double *x, double *y, wb_err *err)
     return WB_OK;
 }
 
+/* Four chains: a single one waits on each add (the reorthogonalisation's
+ * dots over all P parameters were most of a Lanczos step); four vectorise. */
 static double dot(const double *a, const double *b, int64_t n)
 {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i], s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2], s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
 }
+
+/* The reorthogonalisation's sweeps over P-long vectors, one body, compiled
+ * for the baseline and AVX2 (core/simd.h): when upd, w += a x; when dot,
+ * *out = y . w (the new w). Lane l of the vector sum is the chain of
+ * entries l mod 4, added up as (l0 + l1) + (l2 + l3): dot()'s order. */
+typedef double v4d __attribute__((vector_size(32), aligned(8)));
+
+WB_SIMD_BODY sweep_body(double *restrict w, double a, const double *restrict x,
+                        const double *restrict y, int64_t n, int upd, int dot,
+                        double *out)
+{
+    v4d s = {0, 0, 0, 0}, av = {a, a, a, a};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d wv = *(const v4d *)(w + i);
+        if (upd) {
+            wv = wv + av * *(const v4d *)(x + i);
+            *(v4d *)(w + i) = wv;
+        }
+        if (dot)
+            s += *(const v4d *)(y + i) * wv;
+    }
+    double s0 = s[0];
+    for (; i < n; i++) {
+        if (upd)
+            w[i] += a * x[i];
+        if (dot)
+            s0 += y[i] * w[i];
+    }
+    if (dot)
+        *out = (s0 + s[1]) + (s[2] + s[3]);
+}
+WB_SIMD_KERNEL(sweep, sweep_body,
+               (double *restrict w, double a, const double *restrict x,
+                const double *restrict y, int64_t n, int upd, int dot, double *out),
+               (w, a, x, y, n, upd, dot, out))
 
 static wb_status check_block(const wb_hvp *h, int64_t first, int64_t count, wb_err *err)
 {
@@ -57,18 +101,10 @@ typedef struct work {
     double *alpha, *beta, *d, *e, *s, *lw; /* [m], [m], [m], [m], [m*m], [2m] */
 } work;
 
+/* The work space lives in the engine (wb_hvp_work): nothing to free. */
 static void work_free(work *k)
 {
-    wb_free(k->b.v);
-    wb_free(k->b.hv);
-    wb_free(k->Q);
-    wb_free(k->w);
-    wb_free(k->alpha);
-    wb_free(k->beta);
-    wb_free(k->d);
-    wb_free(k->e);
-    wb_free(k->s);
-    wb_free(k->lw);
+    (void)k;
 }
 
 static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int m,
@@ -76,23 +112,25 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
 {
     memset(k, 0, sizeof *k);
     int64_t P = wb_hvp_numel(h);
-    k->b = (blk){h, first, count, P, wb_calloc((size_t)P, sizeof(double)),
-                 wb_calloc((size_t)P, sizeof(double))};
-    size_t mm = (size_t)m;
-    k->Q = wb_calloc((mm + 1) * (size_t)count, sizeof(double));
-    k->w = wb_calloc((size_t)count, sizeof(double));
-    k->alpha = wb_calloc(mm, sizeof(double));
-    k->beta = wb_calloc(mm, sizeof(double));
-    k->d = wb_calloc(mm, sizeof(double));
-    k->e = wb_calloc(mm, sizeof(double));
-    k->s = wb_calloc(mm * mm, sizeof(double));
-    k->lw = wb_calloc(2 * mm, sizeof(double));
-    if (!k->b.v || !k->b.hv || !k->Q || !k->w || !k->alpha || !k->beta || !k->d ||
-        !k->e || !k->s || !k->lw) {
-        work_free(k);
-        return wb_err_set(err, WB_ENOMEM, "out of memory for %d Lanczos vectors of %lld",
-                          m + 1, (long long)count);
-    }
+    size_t mm = (size_t)m, c = (size_t)count;
+    /* v [P], hv [P], Q [m + 1, count], w [count], alpha, beta, d, e [m],
+     * s [m * m], lw [2m]; every entry is written before it is read, except
+     * v outside the block, zeroed here */
+    double *p = wb_hvp_work(h, 2 * (size_t)P + (mm + 2) * c + 6 * mm + mm * mm, err);
+    if (!p)
+        return err->code;
+    k->b = (blk){h, first, count, P, p, p + P};
+    if (count < P)
+        memset(k->b.v, 0, (size_t)P * sizeof(double));
+    p += 2 * P;
+    k->Q = p, p += (mm + 1) * c;
+    k->w = p, p += c;
+    k->alpha = p, p += mm;
+    k->beta = p, p += mm;
+    k->d = p, p += mm;
+    k->e = p, p += mm;
+    k->s = p, p += mm * mm;
+    k->lw = p;
     return WB_OK;
 }
 
@@ -133,14 +171,19 @@ static wb_status step(work *k, int j, int *stop, wb_err *err)
     double a = dot(q, w, c);
     k->alpha[j] = a;
     double wn0 = sqrt(dot(w, w, c));
-    /* full reorthogonalisation against q_0..q_j, twice ("twice is enough") */
-    for (int pass = 0; pass < 2; pass++)
+    /* full reorthogonalisation against q_0..q_j, twice ("twice is enough"),
+     * modified Gram-Schmidt: w -= (q_i . w) q_i for i = 0..j, each pass. The
+     * update by q_i and the dot with the next q are one sweep (the same
+     * numbers as two, in the same order, from half the memory traffic:
+     * with P in the 100,000s this loop is most of a Lanczos step). */
+    for (int pass = 0; pass < 2; pass++) {
+        double r;
+        WB_SIMD_CALL(sweep)(w, 0.0, NULL, k->Q, c, 0, 1, &r);
         for (int i = 0; i <= j; i++) {
             const double *qi = k->Q + (size_t)i * (size_t)c;
-            double r = dot(qi, w, c);
-            for (int64_t t = 0; t < c; t++)
-                w[t] -= r * qi[t];
+            WB_SIMD_CALL(sweep)(w, -r, qi, qi + c, c, 1, i < j, &r);
         }
+    }
     double b = sqrt(dot(w, w, c));
     k->beta[j] = b;
     *stop = !(b > 1e-12 * (wn0 > fabs(a) ? wn0 : fabs(a))) || b == 0;

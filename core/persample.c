@@ -11,12 +11,13 @@
 
 #include "alloc.h"
 #include "blas.h"
-
-#define HIST_FAST 256 /* up to this many bins, integer counts on the stack */
+#include "simd.h"
 
 struct wb_persample {
     float *buf; /* scratch, cap floats */
     size_t cap;
+    double *dbuf; /* scratch, dcap doubles (grad_hist's sorted inputs) */
+    size_t dcap;
 };
 
 wb_persample *wb_persample_new(wb_err *err)
@@ -32,6 +33,7 @@ void wb_persample_free(wb_persample *p)
     if (!p)
         return;
     wb_free(p->buf);
+    wb_free(p->dbuf);
     wb_free(p);
 }
 
@@ -50,6 +52,21 @@ static float *scratch(wb_persample *p, size_t n, wb_err *err)
     return b;
 }
 
+/* Doubles scratch of at least n (grown once; the old contents dropped). */
+static double *dscratch(wb_persample *p, size_t n, wb_err *err)
+{
+    if (n <= p->dcap)
+        return p->dbuf;
+    double *b = wb_malloc(n * sizeof *b);
+    if (!b)
+        return wb_err_set(err, WB_ENOMEM, "out of memory for %zu doubles of per-sample "
+                          "scratch", n), NULL;
+    wb_free(p->dbuf);
+    p->dbuf = b;
+    p->dcap = n;
+    return b;
+}
+
 static double sumsq(const float *v, int64_t n)
 {
     double s = 0;
@@ -58,11 +75,20 @@ static double sumsq(const float *v, int64_t n)
     return s;
 }
 
-void wb_persample_norms(double *sq, const float *a, const float *dz, int64_t B,
-                        int64_t I, int64_t O, int bias, double scale)
+/* ||a_i||^2 from the dense row or its non-zeros. */
+static double row_sumsq(const float *a, const wb_persample_csr *sp, int64_t i, int64_t I)
+{
+    if (!sp)
+        return sumsq(a + i * I, I);
+    return sumsq(sp->val + sp->row[i], sp->row[i + 1] - sp->row[i]);
+}
+
+void wb_persample_norms(double *sq, const float *a, const wb_persample_csr *sp,
+                        const float *dz, int64_t B, int64_t I, int64_t O, int bias,
+                        double scale)
 {
     for (int64_t i = 0; i < B; i++)
-        sq[i] += (sumsq(a + i * I, I) + (bias ? 1.0 : 0.0)) * scale * scale *
+        sq[i] += (row_sumsq(a, sp, i, I) + (bias ? 1.0 : 0.0)) * scale * scale *
                  sumsq(dz + i * O, O);
 }
 
@@ -82,20 +108,40 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
     return WB_OK;
 }
 
-wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
-                              const float *a, const float *dz, int64_t B,
-                              int64_t I, int64_t O, double scale, wb_err *err)
+/* out [I, O] = (a (.) a)^T d2 for d2 [B, O]: from the non-zeros, row by
+ * row into out's rows, or one GEMM with a2 [B, I] scratch. */
+static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const float *d2,
+                   int64_t B, int64_t I, int64_t O, float *a2)
 {
-    float *a2 = scratch(p, (size_t)(B * (I + O)), err);
-    if (!a2)
+    if (!sp) {
+        for (int64_t k = 0; k < B * I; k++)
+            a2[k] = a[k] * a[k];
+        wb_sgemm(1, 0, I, O, B, 1.0f, a2, I, d2, O, 0.0f, out, O);
+        return;
+    }
+    memset(out, 0, (size_t)(I * O) * sizeof *out);
+    for (int64_t i = 0; i < B; i++) {
+        const float *dr = d2 + i * O;
+        for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++) {
+            float v2 = sp->val[t] * sp->val[t], *o = out + (int64_t)sp->idx[t] * O;
+            for (int64_t j = 0; j < O; j++)
+                o[j] += v2 * dr[j];
+        }
+    }
+}
+
+wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
+                              const float *a, const wb_persample_csr *sp,
+                              const float *dz, int64_t B, int64_t I, int64_t O,
+                              double scale, wb_err *err)
+{
+    float *d2 = scratch(p, (size_t)(B * O + (sp ? 0 : B * I)), err);
+    if (!d2)
         return err ? err->code : WB_ENOMEM;
-    float *d2 = a2 + B * I;
     float s2 = (float)(scale * scale);
-    for (int64_t k = 0; k < B * I; k++)
-        a2[k] = a[k] * a[k];
     for (int64_t k = 0; k < B * O; k++)
         d2[k] = s2 * dz[k] * dz[k];
-    wb_sgemm(1, 0, I, O, B, 1.0f, a2, I, d2, O, 0.0f, sq_w, O);
+    a2t_d2(sq_w, a, sp, d2, B, I, O, d2 + B * O);
     if (sq_b) {
         for (int64_t j = 0; j < O; j++) {
             double c = 0;
@@ -107,17 +153,54 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
     return WB_OK;
 }
 
-wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
-                           const float *dz, int64_t B, int64_t I, int64_t O,
-                           const float *v_w, const float *v_b, double scale,
-                           wb_err *err)
+/* out [O] = sum_t val[t] * v[idx[t], :], blocks of 32 columns held in
+ * registers (as dense.c's forward does; core/simd.h: baseline and AVX2
+ * copies, the same operations in the same order). */
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+WB_SIMD_BODY xv_body(float *restrict out, const float *restrict v, int64_t O,
+                     const int32_t *idx, const float *val, int64_t nnz)
 {
-    float *av = scratch(p, (size_t)(B * O), err);
+    int64_t j0 = 0;
+    for (; j0 + 32 <= O; j0 += 32) {
+        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int64_t t = 0; t < nnz; t++) {
+            const v8f *r = (const v8f *)(v + (int64_t)idx[t] * O + j0);
+            float x = val[t];
+            a0 += x * r[0]; a1 += x * r[1]; a2 += x * r[2]; a3 += x * r[3];
+        }
+        v8f *o = (v8f *)(out + j0);
+        o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;
+    }
+    for (; j0 < O; j0++) {
+        float acc = 0.0f;
+        for (int64_t t = 0; t < nnz; t++)
+            acc += val[t] * v[(int64_t)idx[t] * O + j0];
+        out[j0] = acc;
+    }
+}
+WB_SIMD_KERNEL(xv, xv_body,
+               (float *restrict out, const float *restrict v, int64_t O,
+                const int32_t *idx, const float *val, int64_t nnz),
+               (out, v, O, idx, val, nnz))
+
+wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
+                           const wb_persample_csr *sp, const float *dz, int64_t B,
+                           int64_t I, int64_t O, const float *v_w, const float *v_b,
+                           double scale, wb_err *err)
+{
+    float *av = scratch(p, (size_t)(sp ? O : B * O), err);
     if (!av)
         return err ? err->code : WB_ENOMEM;
-    wb_sgemm(0, 0, B, O, I, 1.0f, a, I, v_w, O, 0.0f, av, O); /* a_i^T V */
+    if (!sp)
+        wb_sgemm(0, 0, B, O, I, 1.0f, a, I, v_w, O, 0.0f, av, O); /* a_i^T V */
     for (int64_t i = 0; i < B; i++) {
         const float *r = av + i * O, *d = dz + i * O;
+        if (sp) { /* a_i^T V from the non-zeros: rows of V */
+            r = av;
+            WB_SIMD_CALL(xv)(av, v_w, O, sp->idx + sp->row[i], sp->val + sp->row[i],
+                             sp->row[i + 1] - sp->row[i]);
+        }
         double s = 0;
         for (int64_t j = 0; j < O; j++)
             s += ((double)r[j] + (v_b ? v_b[j] : 0.0f)) * d[j];
@@ -126,8 +209,11 @@ wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
     return WB_OK;
 }
 
+/* {---- grad_hist ---- */
+
 /* The bin of v: equal bins over [lo, hi) (inv = nbins / (hi - lo)), the
- * outside into the end bins; truncation is floor for f >= 0. */
+ * outside into the end bins; truncation is floor for f >= 0. Monotone
+ * non-decreasing in v (NaN aside). */
 static inline int bin_of(double v, double lo, double inv, int nbins)
 {
     double f = (v - lo) * inv;
@@ -136,64 +222,283 @@ static inline int bin_of(double v, double lo, double inv, int nbins)
     return f >= nbins ? nbins - 1 : (int)f;
 }
 
-/* Count k's entries ak * d[j] (j < O) into four interleaved integer
- * histograms c[4][nbins]: most entries fall in the few bins around 0, and
- * four copies keep consecutive increments of one bin from waiting on each
- * other. */
-static void count_row(uint32_t (*c)[HIST_FAST], double ak, const float *d, int64_t O,
-                      double lo, double inv, int nbins)
+/* Ascending sort of n finite doubles: quicksort (median of three), the
+ * smaller side recursed, insertion sort below 16. */
+static void sort_doubles(double *v, int64_t n)
 {
-    int64_t j = 0;
-    for (; j + 4 <= O; j += 4) {
-        c[0][bin_of(ak * d[j], lo, inv, nbins)]++;
-        c[1][bin_of(ak * d[j + 1], lo, inv, nbins)]++;
-        c[2][bin_of(ak * d[j + 2], lo, inv, nbins)]++;
-        c[3][bin_of(ak * d[j + 3], lo, inv, nbins)]++;
+    while (n > 16) {
+        int64_t m = n / 2;
+        double x = v[0], y = v[m], z = v[n - 1];
+        double piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int64_t i = 0, j = n - 1;
+        for (;;) { /* Hoare partition */
+            while (v[i] < piv)
+                i++;
+            while (v[j] > piv)
+                j--;
+            if (i >= j)
+                break;
+            double t = v[i];
+            v[i++] = v[j], v[j--] = t;
+        }
+        int64_t left = j + 1; /* [0, left) <= piv <= [left, n) */
+        if (left < n - left) {
+            sort_doubles(v, left);
+            v += left, n -= left;
+        } else {
+            sort_doubles(v + left, n - left);
+            n = left;
+        }
     }
-    for (; j < O; j++)
-        c[0][bin_of(ak * d[j], lo, inv, nbins)]++;
+    for (int64_t i = 1; i < n; i++) {
+        double t = v[i];
+        int64_t j = i;
+        for (; j > 0 && v[j - 1] > t; j--)
+            v[j] = v[j - 1];
+        v[j] = t;
+    }
 }
 
-void wb_persample_hist(double *hist, int nbins, double lo, double hi,
-                       const float *a, const float *dz, int64_t B, int64_t I,
-                       int64_t O, int bias, double scale)
+/* One row's sorted non-zero inputs, deduplicated: u [m] ascending, cum
+ * [m + 1] (cum[p] = entries before u[p], cum[m] = n), and a table t [M + 1]
+ * over [u[0], u[m-1]]: t[q] is the first p with u[p] >= u[0] + q / inv. */
+typedef struct row_index {
+    const double *u;
+    const int32_t *cum, *t;
+    int64_t m, M;
+    double inv;
+} row_index;
+
+/* The first p in [0, m - 1] with u[p] >= x, or m - 1 (approximately: from
+ * the table, then along the bucket). */
+static int64_t near(const row_index *r, double x)
 {
-    double inv = nbins / (hi - lo);
-    int zero = bin_of(0.0, lo, inv, nbins);
-    if (nbins > HIST_FAST) { /* rare: plain double counts */
-        for (int64_t i = 0; i < B; i++) {
-            const float *ar = a + i * I, *d = dz + i * O;
-            for (int64_t k = 0; k < I; k++) {
-                if (ar[k] == 0.0f) {
-                    hist[zero] += (double)O;
-                    continue;
-                }
-                for (int64_t j = 0; j < O; j++)
-                    hist[bin_of(scale * ar[k] * d[j], lo, inv, nbins)] += 1.0;
-            }
-            for (int64_t j = 0; bias && j < O; j++)
-                hist[bin_of(scale * d[j], lo, inv, nbins)] += 1.0;
-        }
-        return;
+    if (!(x > r->u[0]))
+        return 0;
+    double f = (x - r->u[0]) * r->inv;
+    int64_t q = f >= (double)r->M ? r->M : (int64_t)f, p = r->t[q];
+    while (p < r->m - 1 && r->u[p] < x)
+        p++;
+    return p;
+}
+
+/* hist += the bins of u[p] * d, each cum[p + 1] - cum[p] times. The bins
+ * are monotone in p (rounding is monotone), so each run of one bin ends at
+ * the first p whose bin differs: the table guesses it from the bin's edge
+ * divided by d, and a walk of a step or two along u makes it exact. */
+static void count_row(double *hist, const row_index *r, double d, double lo, double w,
+                      double inv, int nbins)
+{
+    const double *u = r->u;
+    int64_t m = r->m, pos = 0;
+    int cur = bin_of(u[0] * d, lo, inv, nbins), last = bin_of(u[m - 1] * d, lo, inv, nbins);
+    while (cur != last) {
+        int64_t p = near(r, (d > 0 ? lo + (cur + 1) * w : lo + cur * w) / d);
+        p = p > pos ? p : pos + 1;
+        while (p < m - 1 && bin_of(u[p] * d, lo, inv, nbins) == cur)
+            p++;
+        while (p - 1 > pos && bin_of(u[p - 1] * d, lo, inv, nbins) != cur)
+            p--;
+        hist[cur] += (double)(r->cum[p] - r->cum[pos]);
+        pos = p;
+        cur = bin_of(u[p] * d, lo, inv, nbins);
     }
-    uint32_t c[4][HIST_FAST];
-    for (int64_t i = 0; i < B; i++) { /* per row, so no count can overflow */
-        memset(c, 0, sizeof c);
-        const float *ar = a + i * I, *d = dz + i * O;
-        double zeros = 0;
-        for (int64_t k = 0; k < I; k++) {
-            if (ar[k] == 0.0f) /* a zero input: O zero entries, no products */
-                zeros += (double)O;
-            else
-                count_row(c, scale * ar[k], d, O, lo, inv, nbins);
+    hist[last] += (double)(r->cum[m] - r->cum[pos]);
+}
+
+/* Sorts v [n] (n >= 1, finite) and builds its row_index in scratch: u over
+ * v itself, cum and t after it in ints (n + 1 and 2n + 1 of them). */
+static void index_row(row_index *r, double *v, int64_t n, int32_t *ints)
+{
+    sort_doubles(v, n);
+    int32_t *cum = ints, *t = ints + n + 1;
+    int64_t m = 0;
+    for (int64_t k = 0; k < n; k++)
+        if (k == 0 || v[k] != v[m - 1]) {
+            cum[m] = (int32_t)k;
+            v[m++] = v[k];
         }
-        if (bias)
-            count_row(c, scale, d, O, lo, inv, nbins);
-        hist[zero] += zeros;
-        for (int b = 0; b < nbins; b++)
-            hist[b] += (double)c[0][b] + c[1][b] + c[2][b] + c[3][b];
+    cum[m] = (int32_t)n;
+    int64_t M = 2 * m;
+    double range = v[m - 1] - v[0], inv = range > 0 ? (double)M / range : 0;
+    double step = range / (double)M; /* the table only guesses: no division per q */
+    for (int64_t q = 0, p = 0; q <= M; q++) {
+        double edge = v[0] + (double)q * step;
+        while (p < m - 1 && v[p] < edge)
+            p++;
+        t[q] = (int32_t)p;
+    }
+    *r = (row_index){v, cum, t, m, range > 0 ? M : 0, inv};
+}
+
+wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
+                            double hi, const float *a, const wb_persample_csr *sp,
+                            const float *dz, int64_t B, int64_t I, int64_t O, int bias,
+                            double scale, wb_err *err)
+{
+    /* v [I] doubles, then cum [I + 1] and t [2I + 1] as ints */
+    double *v = dscratch(p, (size_t)I + (size_t)(3 * I + 2 + 1) / 2 + 1, err);
+    if (!v)
+        return err ? err->code : WB_ENOMEM;
+    int32_t *ints = (int32_t *)(v + I);
+    double w = (hi - lo) / nbins, inv = nbins / (hi - lo);
+    int zero = bin_of(0.0, lo, inv, nbins);
+    for (int64_t i = 0; i < B; i++) {
+        const float *d = dz + i * O;
+        int64_t nnz = 0;
+        int finite = 1;
+        if (sp) {
+            for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
+                v[nnz++] = scale * sp->val[t];
+        } else {
+            for (int64_t k = 0; k < I; k++)
+                if (a[i * I + k] != 0.0f)
+                    v[nnz++] = scale * a[i * I + k];
+        }
+        for (int64_t t = 0; t < nnz; t++)
+            finite &= isfinite(v[t]) != 0;
+        hist[zero] += (double)((I - nnz) * O); /* a zero input: O zero entries */
+        if (finite && nnz > 0) {
+            row_index r;
+            index_row(&r, v, nnz, ints);
+            for (int64_t j = 0; j < O; j++)
+                count_row(hist, &r, d[j], lo, w, inv, nbins);
+        } else { /* inf * 0 is NaN: not monotone, one by one */
+            for (int64_t t = 0; t < nnz; t++)
+                for (int64_t j = 0; j < O; j++)
+                    hist[bin_of(v[t] * d[j], lo, inv, nbins)] += 1.0;
+        }
+        for (int64_t j = 0; bias && j < O; j++)
+            hist[bin_of(scale * d[j], lo, inv, nbins)] += 1.0;
+    }
+    return WB_OK;
+}
+
+/* }---- */
+/* {---- the Hessian's diagonal ---- */
+
+/* Checks of wb_persample_hess_diag's chain; the widest layer. */
+static wb_status chain_ok(int n, const wb_dense *const *layers, int64_t B, int64_t *wmax,
+                          wb_err *err)
+{
+    *wmax = 0;
+    for (int l = 0; l < n; l++) {
+        const wb_dense *d = layers[l];
+        wb_act act = d->act;
+        int ok = l < n - 1 ? act == WB_ACT_RELU || act == WB_ACT_LINEAR
+                           : act == WB_ACT_SOFTMAX || act == WB_ACT_LINEAR;
+        if (!ok)
+            return wb_err_set(err, WB_EINVAL, "layer %d: activation %s: the exact "
+                              "diagonal needs relu or linear layers and a softmax or "
+                              "linear last", l + 1, wb_act_name(act));
+        if (l > 0 && d->n_in != layers[l - 1]->n_out)
+            return wb_err_set(err, WB_EINVAL, "layer %d: n_in %lld, expected %lld (the "
+                              "width before it)", l + 1, (long long)d->n_in,
+                              (long long)layers[l - 1]->n_out);
+        if (d->n_batch != B || !d->z)
+            return wb_err_set(err, WB_ESTATE, "layer %d: its last forward had %lld rows, "
+                              "expected %lld", l + 1, (long long)d->n_batch, (long long)B);
+        *wmax = d->n_out > *wmax ? d->n_out : *wmax;
+        *wmax = d->n_in > *wmax ? d->n_in : *wmax;
+    }
+    return WB_OK;
+}
+
+/* sum v [n] in double, four chains (the loop vectorises). */
+static double plain_sum(const float *v, int64_t n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4)
+        s0 += v[k], s1 += v[k + 1], s2 += v[k + 2], s3 += v[k + 3];
+    for (; k < n; k++)
+        s0 += v[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* s [B * C, C]: row (i, c) is column c of row i's factor S / sqrt(B),
+ * sqrt(p_c) (e_c - p) / sqrt(B), p = softmax(z_i). */
+static void softmax_factor(float *s, const float *z, int64_t B, int64_t C, double *pr)
+{
+    double rb = 1.0 / sqrt((double)B);
+    for (int64_t i = 0; i < B; i++) {
+        const float *r = z + i * C;
+        double m = r[0], sum = 0;
+        for (int64_t c = 1; c < C; c++)
+            m = r[c] > m ? r[c] : m;
+        for (int64_t c = 0; c < C; c++)
+            sum += pr[c] = exp((double)r[c] - m);
+        for (int64_t c = 0; c < C; c++)
+            pr[c] /= sum;
+        for (int64_t c = 0; c < C; c++) {
+            double q = sqrt(pr[c]) * rb;
+            float *o = s + (i * C + c) * C;
+            for (int64_t j = 0; j < C; j++)
+                o[j] = (float)(q * ((j == c ? 1.0 : 0.0) - pr[j]));
+        }
     }
 }
+
+wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,
+                                 const float *const *inputs,
+                                 const wb_persample_csr *const *sps, int64_t B,
+                                 float *const *diag_w, float *const *diag_b,
+                                 double *trace, wb_err *err)
+{
+    int64_t W, C = layers[n - 1]->n_out;
+    wb_status st = chain_ok(n, layers, B, &W, err);
+    if (st)
+        return st;
+    size_t cols = (size_t)(B * C * W);
+    float *cur = scratch(p, 2 * cols + (size_t)(2 * B * W), err);
+    double *pr = dscratch(p, (size_t)C, err);
+    if (!cur || !pr)
+        return err ? err->code : WB_ENOMEM;
+    float *nxt = cur + cols, *d2 = nxt + cols, *a2 = d2 + B * W;
+    *trace = 0;
+    softmax_factor(cur, wb_tensor_f32(layers[n - 1]->z), B, C, pr);
+    for (int l = n - 1; l >= 0; l--) {
+        const wb_dense *d = layers[l];
+        int64_t I = d->n_in, O = d->n_out;
+        for (int64_t i = 0; i < B; i++) /* d2 [B, O] = sum_c s_ic (.) s_ic */
+            for (int64_t j = 0; j < O; j++) {
+                double s = 0;
+                for (int64_t c = 0; c < C; c++) {
+                    double x = cur[(i * C + c) * O + j];
+                    s += x * x;
+                }
+                d2[i * O + j] = (float)s;
+            }
+        a2t_d2(diag_w[l], inputs[l], sps[l], d2, B, I, O, a2);
+        for (int64_t k = 0; d->l2 > 0 && k < I * O; k++)
+            diag_w[l][k] += (float)(2.0 * d->l2);
+        *trace += plain_sum(diag_w[l], I * O);
+        for (int64_t j = 0; diag_b[l] && j < O; j++) {
+            double s = 0;
+            for (int64_t i = 0; i < B; i++)
+                s += d2[i * O + j];
+            diag_b[l][j] = (float)s;
+            *trace += diag_b[l][j];
+        }
+        if (l == 0)
+            break;
+        /* back through W and the relu before it: nxt = cur W^T (.) f'(z) */
+        wb_sgemm(0, 1, B * C, I, O, 1.0f, cur, O, wb_tensor_f32(d->weight), O, 0.0f, nxt, I);
+        if (layers[l - 1]->act == WB_ACT_RELU) {
+            const float *z = wb_tensor_f32(layers[l - 1]->z);
+            for (int64_t i = 0; i < B; i++)
+                for (int64_t c = 0; c < C; c++)
+                    for (int64_t k = 0; k < I; k++)
+                        if (!(z[i * I + k] > 0.0f))
+                            nxt[(i * C + c) * I + k] = 0.0f;
+        }
+        float *t = cur;
+        cur = nxt, nxt = t;
+    }
+    return WB_OK;
+}
+
+/* }---- */
 
 wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_t B,
                           int64_t C, wb_err *err)
@@ -237,6 +542,16 @@ double wb_persample_diff(float *out, const float *a, const float *b, int64_t n)
     for (int64_t k = 0; k < n; k++)
         out[k] = a[k] - b[k];
     return wb_persample_sqdist(out, NULL, n);
+}
+
+double wb_persample_resid(const float *a, const float *b, double c, int64_t n)
+{
+    double s = 0;
+    for (int64_t k = 0; k < n; k++) {
+        double d = (double)a[k] - c * b[k];
+        s += d * d;
+    }
+    return s;
 }
 
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,

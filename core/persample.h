@@ -24,16 +24,28 @@
 
 #include <stdint.h>
 
+#include "dense.h"
 #include "err.h"
 
 typedef struct wb_persample wb_persample;
+
+/* The non-zeros of a [B, I] row by row (a Dense layer keeps them from its
+ * forward, dense.h sp_*): row i's are idx/val[row[i] .. row[i+1]). Where a
+ * function takes `sp`, NULL means "read a" and otherwise a is not read:
+ * the products then skip the zeros (MNIST pixels are about 80 % zeros). */
+typedef struct wb_persample_csr {
+    const int64_t *row;
+    const int32_t *idx;
+    const float *val;
+} wb_persample_csr;
 
 wb_persample *wb_persample_new(wb_err *err);
 void wb_persample_free(wb_persample *p);
 
 /* sq [B] += ||g_i||^2 of this layer's parameters (no scratch). */
-void wb_persample_norms(double *sq, const float *a, const float *dz, int64_t B,
-                        int64_t I, int64_t O, int bias, double scale);
+void wb_persample_norms(double *sq, const float *a, const wb_persample_csr *sp,
+                        const float *dz, int64_t B, int64_t I, int64_t O, int bias,
+                        double scale);
 
 /* gram [B, B] += g_i . g_j of this layer. WB_ENOMEM growing scratch. */
 wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
@@ -43,22 +55,52 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
 /* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
  * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */
 wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
-                              const float *a, const float *dz, int64_t B,
-                              int64_t I, int64_t O, double scale, wb_err *err);
+                              const float *a, const wb_persample_csr *sp,
+                              const float *dz, int64_t B, int64_t I, int64_t O,
+                              double scale, wb_err *err);
 
 /* proj [B] += g_i . v for v = (v_w [I, O], v_b [O] or NULL). */
 wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
-                           const float *dz, int64_t B, int64_t I, int64_t O,
-                           const float *v_w, const float *v_b, double scale,
-                           wb_err *err);
+                           const wb_persample_csr *sp, const float *dz, int64_t B,
+                           int64_t I, int64_t O, const float *v_w, const float *v_b,
+                           double scale, wb_err *err);
 
 /* hist [nbins] += the per-sample gradient entries of this layer (B * (I + 1)
  * * O numbers, the bias's included when bias) counted in nbins equal bins
- * over [lo, hi); entries outside go to the first or last bin. A zero input
- * a_ik makes O zero entries at once (no product). */
-void wb_persample_hist(double *hist, int nbins, double lo, double hi,
-                       const float *a, const float *dz, int64_t B, int64_t I,
-                       int64_t O, int bias, double scale);
+ * over [lo, hi); entries outside go to the first or last bin, NaN to the
+ * first. Exact, and cheaper than the B * I * O products: a zero input
+ * makes O zero entries at once; per row, the non-zero inputs s a_ik are
+ * sorted once, and for each output j the entries s a_ik dz_ij (computed as
+ * (s a_ik) * dz_ij in double, the same numbers one by one) are monotone
+ * in a_ik, so each bin's count is the gap between two binary searches:
+ * O(bins spanned * log nnz) per j instead of O(nnz). A row with a
+ * non-finite input is counted one by one. WB_ENOMEM growing scratch. */
+wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
+                            double hi, const float *a, const wb_persample_csr *sp,
+                            const float *dz, int64_t B, int64_t I, int64_t O, int bias,
+                            double scale, wb_err *err);
+
+/* The exact diagonal of the Hessian of the mean softmax cross-entropy over
+ * B rows for a chain of n Dense layers (layer l's output is layer l+1's
+ * input inputs[l + 1]; layers before the last relu or linear, the last's
+ * pre-activation z its logits), at the weights and forward state the
+ * layers hold now, L2 included: diag_w[l] [I, O] and diag_b[l] [O] (NULL
+ * when the layer has no bias), overwritten, and their sum, the Hessian's
+ * trace, into *trace (summed in double). With piecewise-linear
+ * activations (f'' = 0 almost everywhere) the Hessian equals the
+ * generalised Gauss-Newton matrix J^T H_z J, whose diagonal is
+ *   diag(W) = sum_i sum_c (a_i (.) a_i) (x) (s_ic (.) s_ic)
+ * with s_ic = column c of a symmetric factor of row i's softmax Hessian
+ * (diag(p) - p p^T = S S^T, S = diag(sqrt p) - p sqrt(p)^T, over B for
+ * the mean) backpropagated to the layer's output: C backward columns per
+ * row, as matrix products (Dangel et al., BackPACK, DiagGGNExact).
+ * Errors: WB_EINVAL for another activation (naming the layer, 1-based) or
+ * a layer's n_in not the width before it; WB_ENOMEM growing scratch. */
+wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,
+                                 const float *const *inputs,
+                                 const wb_persample_csr *const *sps, int64_t B,
+                                 float *const *diag_w, float *const *diag_b,
+                                 double *trace, wb_err *err);
 
 /* loss [B] = each row's softmax cross-entropy from logits z [B, C] and
  * class ids y [B] (uint8). Errors: a label >= C (WB_ERANGE, naming its
@@ -72,6 +114,9 @@ wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_
  * mean gradient m = g - c w (w NULL: m = g) and S the sum of squares. */
 double wb_persample_sqdist(const float *a, const float *b, int64_t n);
 double wb_persample_diff(float *out, const float *a, const float *b, int64_t n);
+/* sum (a - c b)^2: an eigenpair's squared residual ||H v - lambda v||^2
+ * from a = H v and b = v, without a temporary. */
+double wb_persample_resid(const float *a, const float *b, double c, int64_t n);
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
                          int64_t n, double B, double eps);
 

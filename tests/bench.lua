@@ -21,8 +21,8 @@
 -- glibc keeps the blocks of PyTorch's per-step temporaries instead of
 -- mapping and faulting them in at every step (about 2x at batch 8 on the
 -- machine this was written on). Compare within one run.
--- Then the Hessian section and the instruments' overhead table (--hessian,
--- --instruments); --training stops after the training table.
+-- Then the Hessian section (--hessian) and the instruments' overhead table
+-- (tests/bench_instruments.lua); --training stops after the training table.
 local EPOCHS = tonumber(os.getenv("WB_BENCH_EPOCHS")) or 3
 local TORCH_EPOCHS = tonumber(os.getenv("WB_BENCH_TORCH_EPOCHS")) or 1
 -- workbench over strong PyTorch, samples/s at one thread (issue 14)
@@ -120,52 +120,6 @@ if arg[1] == "--hessian" then
   os.exit(0)
 end
 
-if arg[1] == "--instruments" then
-  -- Instruments section (Cockpit's Figure 6): seconds of a training epoch
-  -- with instruments over the plain epoch, for the baseline model on 8,192
-  -- MNIST rows, at batch 32 and 128, measuring every step and every 16th.
-  -- Plain is the median of 3 epochs; each other cell is one epoch.
-  local d = wb.data.mnist()
-  local rows = d.train:subset(1, 8192)
-  local function epoch(bs, instruments, every)
-    wb.seed(1)
-    local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
-      wb.nn.Dense(128, 10, {activation = "softmax"})}
-    local h = model:fit(rows, {batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05},
-      seed = 1, verbose = false, instruments = instruments, every = instruments and every})
-    return h.epoch_time[1]
-  end
-  local cols = {{32, 1}, {32, 16}, {128, 1}, {128, 16}}
-  local plain = {}
-  for c, col in ipairs(cols) do
-    if not plain[col[1]] then
-      local ts = {}
-      for r = 1, 3 do ts[r] = epoch(col[1]) end
-      plain[col[1]] = median(ts)
-    end
-  end
-  print(string.format("\nInstruments, 784-128-10 relu, SGD, 8,192 rows: epoch time over the "
-    .. "plain epoch (%.3f s at batch 32, %.3f s at batch 128)", plain[32], plain[128]))
-  print(string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
-    "b128 every1", "b128 /16"))
-  local configs = {}
-  for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
-  configs[#configs + 1] = {"economy", wb.instruments.economy}
-  configs[#configs + 1] = {"full", wb.instruments.full}
-  for _, cfg in ipairs(configs) do
-    local cells = {}
-    for c, col in ipairs(cols) do
-      cells[c] = string.format("%10.2fx", epoch(col[1], cfg[2], col[2]) / plain[col[1]])
-    end
-    print(string.format("%-14s %s", cfg[1], table.concat(cells, " ")))
-    io.stdout:flush()
-  end
-  print("Cockpit (its benchmark, DeepOBS MNIST MLP, CPU): economy 64x every step, 5.2x "
-    .. "every 16; full 262x and 17.5x")
-  print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
-  os.exit(0)
-end
-
 
 local function run(cmd, warm_epoch)
   local p = io.popen(cmd .. " 2>&1")
@@ -244,7 +198,7 @@ if not os.execute(string.format("%s %s --hessian", exe, arg[0])) then
 end
 print("target: one Hessian-vector product <= 2.5x one gradient on the same rows")
 io.stdout:flush()
-if not os.execute(string.format("%s %s --instruments", exe, arg[0])) then
+if not os.execute(string.format("%s tests/bench_instruments.lua", exe)) then
   io.stderr:write("bench: the instruments section failed\n")
   os.exit(1)
 end

@@ -271,4 +271,123 @@ T.test("experiment configs take instruments and every", function()
   T.ok(keys.every(0)); T.ok(keys.every("lin"))
 end)
 
+-- {==================== the Hessian instruments ====================
+
+-- A relu chain whose first layer takes the sparse path (n_in >= 256, n_out
+-- >= 16, mostly zero inputs), L2 on; P = 300*16 + 16 + 16*3 + 3 = 4867.
+local function chain(last)
+  wb.seed(4)
+  local m = wb.nn.Sequential{wb.nn.Dense(300, 16, {activation = "relu", l2 = 1e-3}),
+    wb.nn.Dense(16, 3, {activation = last or "softmax"})}
+  local x = wb.rand(10, 300)
+  for i = 1, 10 do
+    for k = 1, 300 do
+      if (i * 31 + k * 7) % 5 ~= 0 then x:set(i, k, 0) end
+    end
+  end
+  return m, x, labels(10, 3)
+end
+
+T.test("hess_diag is the exact Hessian diagonal (relu chain, softmax or linear last)",
+  function()
+  for _, last in ipairs{"softmax", "linear"} do
+    local m, x, y = chain(last)
+    local H = wb.hessian.full(m, {x = x, y = y}, {precision = "float64"})
+    m:forward(x, false)
+    local ps, out = wb.instruments.Scratch(), m:get_weights()
+    ps:begin(10)
+    local tr = ps:hess_diag({m[1], m[2]}, {x, m._h[2]}, out)
+    local p, top, want = 0, 0, 0
+    for p2 = 1, 4867 do
+      top, want = math.max(top, math.abs(H:get(p2, p2))), want + H:get(p2, p2)
+    end
+    close(tr, want, want, 1e-5, last .. " trace")
+    for _, t in ipairs(out) do
+      for _, v in ipairs(t:reshape(t:numel()):totable()) do
+        p = p + 1
+        close(v, H:get(p, p), top, 1e-4, last .. " diagonal " .. p)
+      end
+    end
+    T.eq(p, 4867)
+  end
+  local m = small("tanh", 3, 0)
+  local ps = wb.instruments.Scratch()
+  ps:begin(4)
+  local x = wb.randn(4, 12)
+  m:forward(x, false)
+  local ok, e = pcall(ps.hess_diag, ps, {m[1], m[3], m[4]}, {x, m._h[3], m._h[4]},
+    m:get_weights())
+  T.ok(not ok and tostring(e):find("relu or linear"), tostring(e))
+end)
+
+T.test("fit's hess_trace sums the exact diagonal and agrees with Hutchinson", function()
+  local m, x, y = chain()
+  local w0 = m:get_weights()
+  local h = m:fit(x, y, {batch_size = 10, epochs = 1, shuffle = false, verbose = false,
+    optimizer = wb.optim.SGD{lr = 0.1}, instruments = {"hess_trace", "tic"}})
+  T.eq(h.instruments.hess_trace_method, "exact")
+  T.eq(h.steps.hess_trace_se[1], 0)
+  m:set_weights(w0)
+  local H = wb.hessian.full(m, {x = x, y = y}, {precision = "float64"})
+  local tr = 0
+  for p = 1, 4867 do tr = tr + H:get(p, p) end
+  close(h.steps.hess_trace[1], tr, tr, 1e-4, "trace")
+  local r = wb.hessian.trace(m, {x = x, y = y}, {probes = 400, seed = 3})
+  T.ok(math.abs(r.mean - tr) <= 4 * r.stderr, string.format("Hutchinson %g +- %g vs "
+    .. "exact %g", r.mean, r.stderr, tr))
+  local h2 = run{instruments = {"hess_trace"}, every = 4}
+  T.eq(h2.instruments.hess_trace_method, "hutchinson", "dropout in the model")
+  T.ok(h2.steps.hess_trace_se[1] > 0)
+end)
+
+T.test("a Hessian operator reset to new data and weights equals a fresh one", function()
+  local m, x, y = chain()
+  local layers = {m[1], m[2]}
+  local y5 = wb.new_tensor({5}, "uint8")
+  for i = 1, 5 do y5:set(i, y:get(i + 5)) end
+  local op <close> = wb.hessian.Operator(layers, x:rows(6, 10):clone(), y5, "cross_entropy",
+    false, 10)
+  local v = m:get_weights()
+  op:eigs(1, 1e-3, 30) -- grows the Lanczos work space; later calls reuse it
+  local w = m:get_weights()
+  w[1]:copy(w[1] * 1.5)
+  m:set_weights(w)
+  op:reset(x, y)
+  local fresh <close> = wb.hessian.Operator(layers, x, y, "cross_entropy", false, 10)
+  local a, b = op:hvp(v), fresh:hvp(v)
+  for k = 1, #a do T.eq((a[k] - b[k]):abs():max(), 0, "tensor " .. k) end
+  local ea, eb = op:eigs(1, 1e-6, 12, v), fresh:eigs(1, 1e-6, 12, v)
+  T.eq(ea[1], eb[1], "the same Lanczos from the reused work space")
+  T.ok(not pcall(op.reset, op, x, wb.zeros(3)), "reset checks the data")
+end)
+
+T.test("warm-started hess_max matches a cold Lanczos within its recorded residual",
+  function()
+  local m, x, y = chain()
+  local thetas = {}
+  local keep = wb.callbacks.Lambda{on_train_batch_begin = function(step)
+    thetas[step] = m:get_weights()
+  end}
+  local h = m:fit(x, y, {batch_size = 5, epochs = 3, shuffle = false, verbose = false,
+    optimizer = wb.optim.SGD{lr = 0.2}, instruments = {"hess_max"}, callbacks = {keep}})
+  local rec = h.instruments.hess_max
+  T.eq(#h.steps.step, 6)
+  T.ok(rec.products <= 30 + 1 + 5 * (8 + 1), "products capped: " .. rec.products)
+  for s = 1, 6 do
+    m:set_weights(thetas[s])
+    local r0 = (s - 1) % 2 * 5
+    local xb = x:rows(r0 + 1, r0 + 5):clone()
+    local yb = wb.new_tensor({5}, "uint8")
+    for i = 1, 5 do yb:set(i, y:get(r0 + i)) end
+    local cold = wb.hessian.eigs(m, {x = xb, y = yb}, {tol = 1e-9, max_iter = 300})
+    local lam, res = h.steps.hess_max[s], h.steps.hess_max_residual[s]
+    T.ok(res >= 0 and res <= rec.max_residual)
+    T.ok(math.abs(lam - cold.values[1]) <= math.max(res * math.abs(lam) * 1.01,
+      1e-4 * cold.values[1]), string.format("step %d: %g vs cold %g (residual %.2e)", s,
+      lam, cold.values[1], res))
+  end
+end)
+
+-- }====================
+
 T.done()

@@ -41,6 +41,15 @@ local HessianOperator = {}
 ---Example: local hv = op:hvp(m:get_weights())
 function HessianOperator:hvp(v) end
 
+---wb.HessianOperator:reset(x, y)
+---Takes new data (checked as Operator checks it) and the layers' current
+---weights, reusing the operator's buffers: one operator kept across
+---training steps allocates nothing per step (the fit instruments do this).
+---@param x wb.Tensor
+---@param y wb.Tensor
+---Example: op:reset(x2, y2); print(op:eigs(1, 1e-3, 10)[1])
+function HessianOperator:reset(x, y) end
+
 ---wb.HessianOperator:loss_grad() -> number, table
 ---The mean loss (L2 included) and its gradient (a list like hvp's).
 ---@return number

@@ -84,6 +84,22 @@ function PerSample:add_hist(layer, a, scale, lo, hi) end
 ---Example: ps:sum_sq(m[1], x, 32, wb.zeros(784, 128), wb.zeros(128))
 function PerSample:sum_sq(layer, a, scale, out_w, out_b) end
 
+---wb.PerSample:hess_diag(layers, inputs, out) -> number
+---The exact diagonal of the Hessian of the mean softmax cross-entropy on
+---begin's B rows (L2 included) for a chain of Dense layers (relu or linear,
+---the last softmax or linear), at the weights and forward state they hold
+---now: with piecewise-linear activations it equals the Gauss-Newton
+---diagonal, C backward columns per row (core/persample.h). inputs are the
+---layers' forward inputs; out a list of float32 tensors shaped like their
+---parameters (kernel, bias per layer), overwritten. Returns the trace
+---(the diagonal's sum, in double).
+---@param layers wb.Dense[]
+---@param inputs wb.Tensor[]
+---@param out wb.Tensor[]
+---@return number
+---Example: ps:begin(B); print(ps:hess_diag({m[1], m[2]}, {x, m._h[2]}, diag))
+function PerSample:hess_diag(layers, inputs, out) end
+
 ---wb.PerSample:ce(z, y)
 ---Per-sample softmax cross-entropy losses of logits z [B, C] and uint8 labels y.
 ---@param z wb.Tensor

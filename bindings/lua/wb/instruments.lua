@@ -20,9 +20,14 @@ local losses = require "wb.losses"
 ---layer's input and output gradient (no batch x parameters tensor).
 ---model:fit{instruments = wb.instruments.economy, every = 1} records them in
 ---history.steps (grad_norm, distance, update_size, norm_test, inner_test,
----ortho_test, gsnr, alpha, tic, hess_max, hess_trace; per Dense layer j
----also grad_norm_j, distance_j, update_size_j) and history.instruments
----(grad_hist counts, seconds per instrument). Presets (lists of names):
+---ortho_test, gsnr, alpha, tic, hess_max and hess_max_residual (its
+---Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se; per
+---Dense layer j also grad_norm_j, distance_j, update_size_j) and
+---history.instruments (grad_hist counts, seconds and calls per instrument,
+---hess_trace_method: "exact" (the sum of the exact Hessian diagonal, for
+---relu/linear Dense models under cross-entropy) or "hutchinson", and
+---hess_max = {products, max_residual, tol, cold, warm}: Lanczos warm-started
+---from the last eigenvector, at most `warm` products after the first). Presets (lists of names):
 ---wb.instruments.economy (Cockpit's: alpha, distance, grad_hist, grad_norm,
 ---inner_test, loss, norm_test, ortho_test, update_size) and
 ---wb.instruments.full (economy + tic, hess_trace, hess_max; Cockpit's 2-D
@@ -61,6 +66,23 @@ function M._dense_positions(model, fname)
   end
   if #out == 0 then error(fname .. ": the model has no Dense layer", 3) end
   return out
+end
+
+-- The model's layers when they are n Dense layers in a row (n = #model),
+-- relu or linear with a softmax or linear last, under cross-entropy: the
+-- chain whose Hessian diagonal PerSample:hess_diag computes exactly (the
+-- Hessian is the Gauss-Newton matrix there). nil otherwise.
+function M._exact_chain(model, n, loss)
+  if loss ~= "cross_entropy" or n ~= #model then return nil end
+  local chain = {}
+  for i = 1, n do
+    local act = model[i].activation
+    local ok = i < n and (act == "relu" or act == "linear") or
+      i == n and (act == "softmax" or act == "linear")
+    if not ok then return nil end
+    chain[i] = model[i]
+  end
+  return chain
 end
 
 -- }====================

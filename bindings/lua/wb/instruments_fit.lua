@@ -10,24 +10,31 @@
 -- of theta_t taken in on_train_batch_begin; the Hessian instruments swap
 -- theta_t back in for the call and restore theta_{t+1} after. Nothing an
 -- instrument does reaches training: no random numbers are drawn (the
--- Hessian calls use their own generator, seeded with the step), weights
--- are restored bit for bit, and keep_dz only copies a buffer.
+-- Hessian calls use their own generators), weights are restored bit for
+-- bit, and keep_dz only copies a buffer.
 --
 -- Definitions follow Cockpit (cockpit/quantities/*.py; see wb/instruments.lua
 -- for the test statistics and alpha). Differences: tic is Cockpit's TICTrace
 -- (sum of second moments over the Hessian trace, Thomas et al. 2020), not
--- TICDiag, because the exact Hessian diagonal is not computed here; the
--- trace behind hess_trace and tic is Hutchinson's estimate (HESS_PROBES
--- probes, its standard error in hess_trace_se) where Cockpit sums BackPACK's
--- exact diagonal; hess_max is Lanczos (wb.hessian.eigs) warm-started from
--- the last eigenvector. Alpha uses the update the optimizer actually made
--- (Cockpit's optimized alpha assumes plain SGD).
+-- TICDiag. The trace behind hess_trace and tic is, as in Cockpit, the sum of
+-- the exact Hessian diagonal (persample.h hess_diag: for relu/linear Dense
+-- chains the Hessian is the Gauss-Newton matrix) when every layer is such a
+-- Dense and the loss is cross-entropy (history.instruments.hess_trace_method
+-- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
+-- probes, its standard error in hess_trace_se). hess_max is Lanczos
+-- (tol LANCZOS_TOL), cold for at most LANCZOS_COLD products, then
+-- warm-started from the last eigenvector for at most LANCZOS_WARM; each
+-- measured step records the relative residual ||H v - l v|| / |l| of the
+-- value it reports (hess_max_residual; one more product). Alpha uses the
+-- update the optimizer actually made (Cockpit's optimized alpha assumes
+-- plain SGD).
 local wb = require "wb"
 local M = wb.instruments
 local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM = 1e-3, 30, 8 -- hess_max
 local GSNR_EPS, TIC_EPS = 1e-5, 1e-7           -- Cockpit's stabilisers
 
 local KNOWN = {}
@@ -118,11 +125,22 @@ function Cb:on_train_begin(model)
   if on.hess_max or on.hess_trace or on.tic then self.swap = clones(params) end
   if on.alpha then self.dir = clones(params) end
   if on.gsnr then self.sumsq = clones(params) end
-  if self.samples then self.ps = M.Scratch() end
+  self.exact = (on.hess_trace or on.tic) and M._exact_chain(model, #pos, self.loss) or nil
+  if self.exact then self.diag, self.hinputs = clones(params), {} end
+  self.hdata = {}
+  if self.samples or self.exact then self.ps = M.Scratch() end
+  self.hlayers = {}
+  for i = 1, #model do self.hlayers[i] = model[i] end
   local h = model.history
   h.instruments = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
-      counts = {}} or nil}
+      counts = {}} or nil,
+    hess_trace_method = (on.hess_trace or on.tic) and (self.exact and "exact" or
+      "hutchinson") or nil,
+    hess_max = on.hess_max and {products = 0, max_residual = 0, tol = LANCZOS_TOL,
+      cold = LANCZOS_COLD, warm = LANCZOS_WARM} or nil}
+  self.alpha_start = nil
+  self.alpha_rec = {}
   for _, n in ipairs(M.NAMES) do
     if on[n] then h.instruments.names[#h.instruments.names + 1] = n end
   end
@@ -130,6 +148,7 @@ end
 
 function Cb:on_train_end()
   for _, l in ipairs(self.layers or {}) do M.keep_dz(l.layer, false) end
+  if self.hop then self.hop:free(); self.hop = nil end
 end
 
 -- }====================
@@ -233,6 +252,13 @@ function Cb:_gsnr(logs, B)
   logs.gsnr = total / count
 end
 
+-- Mean and variance of the slope along a step of length len from the
+-- projections in slot ("proj2", "proj3").
+local function slope(ps, slot, B, len)
+  local s, s2 = ps:moments(slot)
+  return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
+end
+
 -- Alpha: the end of the fit started last step (this batch, theta_{t+1},
 -- projected on last step's update), then the start of this step's.
 function Cb:_alpha(logs, B)
@@ -241,16 +267,12 @@ function Cb:_alpha(logs, B)
   ps:ce(z, self.ctx.batch_y)
   local fs, fs2 = ps:moments("loss")
   local f, vf = fs / B, (fs2 - fs * fs / B) / (B - 1)
-  local function moments(slot, len)
-    local s, s2 = ps:moments("proj" .. slot)
-    return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
-  end
   local a = self.alpha_start
   if a then
     for _, l in ipairs(self.layers) do
       ps:add_dot(l.layer, h[l.i], B, 2, self.dir[l.k + 1], self.dir[l.k + 2])
     end
-    local df, vd = moments(2, a.t)
+    local df, vd = slope(ps, "proj2", B, a.t)
     local alpha = M.alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
     local steps = self.model.history.steps
     local s = steps.alpha or {}
@@ -267,38 +289,78 @@ function Cb:_alpha(logs, B)
     for _, l in ipairs(self.layers) do
       ps:add_dot(l.layer, h[l.i], B, 3, self.dir[l.k + 1], self.dir[l.k + 2])
     end
-    local df, vd = moments(3, len)
-    self.alpha_start = {t = len, f = f, vf = vf, df = df, vd = vd,
-      row = #self.model.history.steps.step + 1}
+    local df, vd = slope(ps, "proj3", B, len)
+    local r = self.alpha_rec -- reused: no table per step
+    r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
+    self.alpha_start = r
   end
   timed(self, "alpha", t0)
 end
 
--- Hessian instruments at theta_t on this batch (weights swapped in and out).
+-- hess_max: Lanczos on this batch's Hessian, warm-started from the last
+-- eigenvector, and the relative residual of the value it reports.
+function Cb:_hess_max(logs, data, B)
+  local op = self.hop
+  if op then
+    op:reset(data.x, data.y)
+  else -- made once, at the first measured step's batch size, then reused
+    op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
+    self.hop = op
+  end
+  local before = op:count()
+  local vals, vecs = op:eigs(1, LANCZOS_TOL, self.hess_v and LANCZOS_WARM or LANCZOS_COLD,
+    self.hess_v)
+  local lam, v = vals[1], vecs[1]
+  local hv, r2 = op:hvp(v), 0
+  for k = 1, #hv do r2 = r2 + M._resid(hv[k], v[k], lam) end
+  local res = math.sqrt(r2) / math.max(math.abs(lam), 1e-30)
+  logs.hess_max, logs.hess_max_residual, self.hess_v = lam, res, v
+  local rec = self.model.history.instruments.hess_max
+  rec.products = rec.products + op:count() - before
+  rec.max_residual = math.max(rec.max_residual, res)
+end
+
+-- The Hessian's trace on this batch: the exact diagonal's sum, or
+-- Hutchinson's estimate and its standard error.
+function Cb:_hess_trace(logs, data, B)
+  if not self.exact then
+    local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES, seed = logs.step,
+      loss = self.loss})
+    return r.mean, r.stderr
+  end
+  local h, inputs = self.model._h, self.hinputs -- reused: no table per step
+  for i = 1, #self.exact do inputs[i] = h[i] end
+  return self.ps:hess_diag(self.exact, inputs, self.diag), 0
+end
+
+-- The Hessian instruments at theta_t (Cb:_hessian swaps it in).
+function Cb:_hessian_at(logs, B, sq, data)
+  local on, t0 = self.on, clock()
+  if on.hess_max then
+    self:_hess_max(logs, data, B)
+    t0 = timed(self, "hess_max", t0)
+  end
+  if on.hess_trace or on.tic then
+    local mean, se = self:_hess_trace(logs, data, B)
+    if on.hess_trace then
+      logs.hess_trace, logs.hess_trace_se = mean, se
+      t0 = timed(self, "hess_trace", t0)
+    end
+    if on.tic then
+      logs.tic = (sq / B) / (mean + TIC_EPS)
+      timed(self, "tic", t0)
+    end
+  end
+end
+
+-- Hessian instruments at theta_t on this batch (weights swapped in and
+-- out; no closure or table per step).
 function Cb:_hessian(logs, B, sq)
-  local on, params, t0 = self.on, self.params, clock()
+  local params = self.params
   for k = 1, #params do self.swap[k]:copy(params[k]); params[k]:copy(self.theta[k]) end
-  local data = {x = self.ctx.batch_x, y = self.ctx.batch_y}
-  local ok, err = pcall(function()
-    if on.hess_max then
-      local r = wb.hessian.eigs(self.model, data, {k = 1, tol = 1e-3, max_iter = 30,
-        v0 = self.hess_v, seed = logs.step, loss = self.loss})
-      logs.hess_max, self.hess_v = r.values[1], r.vectors[1]
-      t0 = timed(self, "hess_max", t0)
-    end
-    if on.hess_trace or on.tic then
-      local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES, seed = logs.step,
-        loss = self.loss})
-      if on.hess_trace then
-        logs.hess_trace, logs.hess_trace_se = r.mean, r.stderr
-        t0 = timed(self, "hess_trace", t0)
-      end
-      if on.tic then
-        logs.tic = (sq / B) / (r.mean + TIC_EPS)
-        t0 = timed(self, "tic", t0)
-      end
-    end
-  end)
+  local data = self.hdata
+  data.x, data.y = self.ctx.batch_x, self.ctx.batch_y
+  local ok, err = pcall(self._hessian_at, self, logs, B, sq, data)
   for k = 1, #params do params[k]:copy(self.swap[k]) end
   if not ok then error(err, 0) end
 end
@@ -317,7 +379,7 @@ function Cb:on_train_batch_end(step, logs)
       t0 = timed(self, "update_size", t0) end
   end
   local sq = 0
-  if self.samples then self.ps:begin(B, on.grad_hist and HIST_BINS or 0) end
+  if self.ps then self.ps:begin(B, on.grad_hist and HIST_BINS or 0) end
   if self.samples and track then sq = self:_samples(logs, B) end
   if on.alpha then self:_alpha(logs, B) end
   if track and (on.hess_max or on.hess_trace or on.tic) then self:_hessian(logs, B, sq) end

@@ -1,0 +1,79 @@
+-- bench_instruments.lua (part of make bench): the instruments' overhead
+-- table, like Cockpit's Figure 6. Seconds of a training epoch with
+-- instruments over the plain epoch, for the baseline model (784-128-10
+-- relu, SGD) on 8,192 MNIST rows (WB_BENCH_ROWS to change), at batch 32 and
+-- 128, measuring every step and every 16th. One OpenBLAS thread (the
+-- workbench default). Times are the process's CPU seconds (os.clock) around
+-- fit, not wall-clock: the machines are shared, and under a load of ten on
+-- two cores a wall-clock epoch measures the other processes. Each cell is
+-- the fastest of WB_BENCH_REPS epochs (default 3) over the fastest of as
+-- many plain epochs run in alternation with them. (The records'
+-- per-instrument seconds are wall-clock: under load they measure the
+-- machine, so the table uses each instrument alone instead.)
+local ROWS = tonumber(os.getenv("WB_BENCH_ROWS")) or 8192
+local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 3
+
+local d = wb.data.mnist()
+local rows = d.train:subset(1, ROWS)
+
+-- One epoch: its seconds and history.
+local function epoch(bs, instruments, every)
+  wb.seed(1)
+  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+    wb.nn.Dense(128, 10, {activation = "softmax"})}
+  local t0 = os.clock()
+  local h = model:fit(rows, {batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05},
+    seed = 1, verbose = false, instruments = instruments, every = instruments and every})
+  return os.clock() - t0, h
+end
+
+-- One cell: the fastest of REPS epochs with instruments over the fastest
+-- of REPS plain epochs run in alternation with them (so a change in the
+-- machine's load between cells does not skew the ratio), and the history.
+local function cell(bs, instruments, every)
+  local best, plain, hist = math.huge, math.huge, nil
+  for _ = 1, REPS do
+    plain = math.min(plain, (epoch(bs)))
+    local t, h = epoch(bs, instruments, every)
+    if t < best then best, hist = t, h end
+  end
+  return best / plain, hist, plain
+end
+
+local cols = {{32, 1}, {32, 16}, {128, 1}, {128, 16}}
+local _, _, p32 = cell(32)
+local _, _, p128 = cell(128)
+print(string.format("\nInstruments, 784-128-10 relu, SGD, %d rows, 1 thread: epoch CPU time "
+  .. "over a plain epoch's (about %.3f s at batch 32, %.3f s at batch 128)", ROWS, p32, p128))
+print(string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
+  "b128 every1", "b128 /16"))
+local configs = {}
+for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
+configs[#configs + 1] = {"economy", wb.instruments.economy}
+configs[#configs + 1] = {"full", wb.instruments.full}
+local full = {}
+for _, cfg in ipairs(configs) do
+  local cells = {}
+  for c, col in ipairs(cols) do
+    local r, h = cell(col[1], cfg[2], col[2])
+    cells[c] = string.format("%10.2fx", r)
+    if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
+  end
+  print(string.format("%-14s %s", cfg[1], table.concat(cells, " ")))
+  io.stdout:flush()
+end
+print("Cockpit (its benchmark, DeepOBS MNIST MLP, CPU): economy 64x every step, 5.2x "
+  .. "every 16; full 262x and 17.5x")
+print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
+
+-- hess_max's accuracy: Lanczos is capped, so each value carries its
+-- residual (history.steps.hess_max_residual).
+for _, bs in ipairs{32, 128} do
+  local ins = full[bs].instruments
+  if ins.hess_max then
+    print(string.format("hess_max at batch %d: %.1f Lanczos products per step on "
+      .. "average, largest residual %.2e (relative)", bs, ins.hess_max.products /
+      ins.calls.hess_max, ins.hess_max.max_residual))
+  end
+end
+os.exit(0)

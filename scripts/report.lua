@@ -22,9 +22,8 @@ local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
 -- Experiments beyond the notebook's ten (issue 17): a row each in the
 -- "Beyond the study" table, from the beyond.json their report step writes
 -- (study/beyond.lua), and their READMEs under their own heading. Task 12,
--- the edge of stability, is not here: it costs about 40 CPU-seconds
--- (measured: 37 s user + 3 s system, its three runs on two cores), which the
--- 10-minute cold budget does not leave once task 14 joins; run it alone.
+-- the edge of stability, costs about 40 CPU-seconds (37 s user + 3 s
+-- system, its three runs on two cores), task 14 about 25, task 15 about 60.
 local beyond = {task12_edge_of_stability = true, task13_weight_spectra = true,
   task14_noise_scale = true, task15_landscape = true}
 if opts.rest[1] then tasks = opts.rest end

@@ -219,9 +219,8 @@ end
 if #rows > 0 then
   lines[#lines + 1] = "## Beyond the study\n\nExperiments the notebook did not run, each "
     .. "held against a published result: our deciding number, the published one and "
-    .. "where it is published, and whether they agree. Task 12 (the edge of stability) "
-    .. "is not run by the report (about 40 CPU-seconds, mostly Hessian products); `workbench "
-    .. "scripts/task12_edge_of_stability.lua` runs it alone and writes its row.\n"
+    .. "where it is published, and whether they agree. Each reads one seed (its README "
+    .. "says why); none is a test across seeds.\n"
   lines[#lines + 1] = "| experiment | ours | published | source | verdict | details |"
   lines[#lines + 1] = "|---|---|---|---|---|---|"
   for _, r in ipairs(rows) do lines[#lines + 1] = r end

@@ -75,8 +75,8 @@ local function report(task, runs)
   for _, n in ipairs(tr.noise) do
     nb[#nb + 1] = string.format("%s ± %s at step %d", fmt(n.b), fmt(n.se), n.step)
   end
-  f[#f + 1] = string.format("- B_noise = tr(H Sigma)/(G^T H G): %s (± from the spread of "
-    .. "the per-example terms of tr(H Sigma) only, not from G^T H G, which is a small "
+  f[#f + 1] = string.format("- B_noise = tr(H Sigma)/(G^T H G): %s (± one standard error, "
+    .. "from the per-example terms of tr(H Sigma) only, not from G^T H G, which is a small "
     .. "difference late in training; %d Hessian-vector products each, H on %d rows, G on up "
     .. "to %d). B_noise equals B_simple when H is a multiple of the identity, the paper's "
     .. "simplification; B_noise / B_simple at the first step is %s.", table.concat(nb, "; "),

@@ -228,7 +228,7 @@ end
 ---the samples' so that H is independent of them), and G from the batch big
 ---= {x, y} (rows apart from both). Uses n + 1 Hessian-vector products
 ---(H g_i, H G_big): {trace_h, ghg, b_noise} of wb.noise_scale.b_noise
----plus stderr (of trace_h, from the spread of the per-example terms),
+---plus stderr (of trace_h, from the variance of the per-example terms),
 ---hvps = n + 1, n, b_big. The model's weights and gradients are left as
 ---they were.
 ---@param model wb.Sequential

@@ -74,10 +74,12 @@ $(OUT)/wb.so: $(BIND_OBJ) $(O)/libwbcore.a
 
 $(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(O)/libwbcore.a $(LDLIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $< $(O)/libwbcore.a $(LDLIBS) $(LDFLAGS) $(TEST_LDFLAGS)
 
 # fails the core's Nth malloc, libpng's through png.c's allocator included
-$(O)/tests/test_png_oom: LDFLAGS += -Wl,--wrap=malloc
+# (a variable of its own: test-asan sets LDFLAGS on the command line, which
+# would override a target-specific LDFLAGS += and drop the wrap)
+$(O)/tests/test_png_oom: TEST_LDFLAGS = -Wl,--wrap=malloc
 
 # Debian packages: build, plots, data, REPL, tests, fuzzing (the benchmark's
 # optional PyTorch reference is not here, see bench). Skips what is present,

@@ -153,6 +153,26 @@ function M.hvp(model, data, v, opts)
   return call("hvp", op, "hvp", v)
 end
 
+---wb.hessian.hvps(model, data, vs, opts) -> table
+---The same as wb.hessian.hvp for each vector of the list vs, through one
+---operator (the forward pass over data is done once): {H vs[1], ...}.
+---opts as wb.hessian.hvp's.
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param vs wb.Tensor[][]
+---@param opts? table
+---@return wb.Tensor[][]
+---Example: local hg = wb.hessian.hvps(m, {x = x, y = y}, {g1, g2})
+function M.hvps(model, data, vs, opts)
+  check_model_data("hvps", model, data)
+  args.check("hvps", 3, vs, "table")
+  opts = check_opts("hvps", 4, opts, {})
+  local op <close> = operator("hvps", model, data, opts)
+  local out = {}
+  for i, v in ipairs(vs) do out[i] = call("hvps", op, "hvp", v) end
+  return out
+end
+
 ---wb.hessian.eigs(model, data, opts) -> table
 ---The k largest eigenvalues of the Hessian (largest first) and their unit
 ---eigenvectors (lists shaped like get_weights()), by Lanczos with full

@@ -16,7 +16,7 @@
 -- their ratios (the noise scales) are not, as in the paper, which averages
 -- numerator and denominator separately before dividing. This module knows
 -- models only through the public wb API (wb.instruments.per_sample,
--- wb.measures.loss_and_grads, wb.hessian.hvp); nothing in it is specific to
+-- wb.measures.loss_and_grads, wb.hessian.hvps); nothing in it is specific to
 -- a data set.
 local wb = require "wb"
 local args = require "wb.args"
@@ -245,10 +245,9 @@ function M.noise(model, samples, hdata, big)
   local n, nb = samples.x:size(1), big.x:size(1)
   if n < 2 then error("noise: samples: expected at least 2 rows, got " .. n, 2) end
   return keeping_grads(model, function()
-    local g, hg, mean = {}, {}, nil
+    local g, mean = {}, nil
     for i = 1, n do
       g[i] = batch_grad(model, samples.x, samples.y, i, i)
-      hg[i] = wb.hessian.hvp(model, hdata, g[i])
       if not mean then
         mean = {}
         for k, t in ipairs(g[i]) do mean[k] = t * (1 / n) end
@@ -256,14 +255,18 @@ function M.noise(model, samples, hdata, big)
         for k, t in ipairs(g[i]) do mean[k] = mean[k] + t * (1 / n) end
       end
     end
+    -- all n + 1 products through one operator (one forward pass over hdata)
+    local gbig = batch_grad(model, big.x, big.y, 1, nb)
+    g[n + 1] = gbig
+    local hg = wb.hessian.hvps(model, hdata, g)
+    g[n + 1] = nil
     -- q_i = g_i^T H g_i; r_i = gbar^T H g_i, so gbar^T H gbar = mean of r_i
     local q, r, sum_q, mean_q = {}, {}, 0, 0
     for i = 1, n do
       q[i], r[i] = dot(g[i], hg[i]), dot(mean, hg[i])
       sum_q, mean_q = sum_q + q[i], mean_q + r[i] / n
     end
-    local gbig = batch_grad(model, big.x, big.y, 1, nb)
-    local q_big = dot(gbig, wb.hessian.hvp(model, hdata, gbig))
+    local q_big = dot(gbig, hg[n + 1])
     local res = M.b_noise(n, sum_q, mean_q, nb, q_big)
     -- (g_i - gbar)^T H (g_i - gbar) = q_i - 2 r_i + mean_q: the terms whose
     -- sum / (n - 1) is trace_h; its standard error from their spread

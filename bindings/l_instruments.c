@@ -161,23 +161,91 @@ static const float *checkvec(lua_State *L, int idx, int64_t n, int opt)
     return wb_tensor_f32(t);
 }
 
-/* add_dot(layer, a, scale, slot, v_w, v_b): proj<slot> += g_i . v (slot 1..3) */
+/* add_dot(layer, a, scale, slot, v_w, v_b [, slot, v_w, v_b [, ...]]):
+ * proj<slot> += g_i . v for up to three (slot, v) triples, in one walk
+ * over the rows (v_b nil when the layer has no bias) */
 static int ps_add_dot(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    int nv = (lua_gettop(L) - 4 + 2) / 3;
+    luaL_argcheck(L, nv >= 1 && nv <= 3, 5, "expected 1 to 3 (slot, v_w, v_b) triples");
+    double *proj[3];
+    const float *vw[3], *vb[3];
+    for (int q = 0; q < nv; q++) {
+        int at = 5 + 3 * q;
+        lua_Integer slot = luaL_checkinteger(L, at);
+        luaL_argcheck(L, slot >= 1 && slot <= 3, at, "expected 1, 2 or 3");
+        proj[q] = vec(b, P1 + (int)slot - 1);
+        vw[q] = checkvec(L, at + 1, d->n_in * d->n_out, 0);
+        vb[q] = d->use_bias ? checkvec(L, at + 2, d->n_out, 0) : NULL;
+    }
+    wb_err err;
+    wb_persample_csr sp;
+    if (wb_persample_dots(b->p, proj, nv, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz),
+                          b->B, d->n_in, d->n_out, vw, vb, luaL_checknumber(L, 4), &err))
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
+/* add_cross(layer, a, scale, slot, factor [, a2, dz2]): proj<slot> +=
+ * factor * sum_m g_i . g2_m, g2 the per-sample gradients of another batch
+ * of this layer (its input a2 [B2, n_in] and dL/dz dz2 [B2, n_out]) or,
+ * without them, of this batch; scale is the product of the two scales */
+static int ps_add_cross(lua_State *L)
 {
     ps_box *b = checkps(L);
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
     lua_Integer slot = luaL_checkinteger(L, 5);
     luaL_argcheck(L, slot >= 1 && slot <= 3, 5, "expected 1, 2 or 3");
-    const float *vw = checkvec(L, 6, d->n_in * d->n_out, 0);
-    const float *vb = d->use_bias ? checkvec(L, 7, d->n_out, 0) : NULL;
+    const float *dz = wb_tensor_f32(d->dz), *a2 = a, *dz2 = dz;
+    int64_t B2 = b->B;
+    if (!lua_isnoneornil(L, 7)) {
+        const wb_tensor *x = lwb_checktensor(L, 7), *g = lwb_checktensor(L, 8);
+        luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[1] == d->n_in, 7,
+                      lua_pushfstring(L, "expected float32 [B2, %d]", (int)d->n_in));
+        B2 = x->shape[0];
+        luaL_argcheck(L, g->dtype == WB_F32 && g->ndim == 2 && g->shape[0] == B2 &&
+                      g->shape[1] == d->n_out, 8,
+                      lua_pushfstring(L, "expected float32 [%d, %d]", (int)B2, (int)d->n_out));
+        a2 = wb_tensor_f32(x), dz2 = wb_tensor_f32(g);
+    }
     wb_err err;
-    wb_persample_csr sp;
-    if (wb_persample_dot(b->p, vec(b, P1 + (int)slot - 1), a, kept(d, a, b->B, &sp),
-                         wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out, vw, vb,
-                         luaL_checknumber(L, 4), &err))
+    if (wb_persample_cross(b->p, vec(b, P1 + (int)slot - 1), luaL_checknumber(L, 6), a, dz,
+                           b->B, a2, dz2, B2, d->n_in, d->n_out, d->use_bias,
+                           luaL_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
+}
+
+/* _dz(layer [, out]) -> the layer's kept dL/dz [B, n_out], copied into out
+ * when its shape fits, else into a new tensor */
+static int l_dz(lua_State *L)
+{
+    layer_box *lb = luaL_checkudata(L, 1, "wb.Dense");
+    if (!lb->p)
+        luaL_error(L, "attempt to use a released layer");
+    wb_dense *d = lb->p;
+    if (!d->dz || d->dz_n < 1)
+        luaL_error(L, "the layer kept no dL/dz (keep_dz before the backward)");
+    int64_t shape[2] = {d->dz_n, d->n_out};
+    if (!lua_isnoneornil(L, 2)) {
+        wb_tensor *t = lwb_checktensor(L, 2);
+        if (t->dtype == WB_F32 && t->ndim == 2 && t->shape[0] == shape[0] &&
+            t->shape[1] == shape[1]) {
+            memcpy(wb_tensor_f32(t), wb_tensor_f32(d->dz), (size_t)(shape[0] * shape[1]) * 4);
+            lua_settop(L, 2);
+            return 1;
+        }
+    }
+    wb_err err;
+    wb_tensor *t = wb_tensor_new(WB_F32, 2, shape, &err);
+    if (t)
+        memcpy(wb_tensor_f32(t), wb_tensor_f32(d->dz), (size_t)(shape[0] * shape[1]) * 4);
+    lwb_pushtensor(L, t, &err);
+    return 1;
 }
 
 /* add_hist(layer, a, scale, lo, hi) */
@@ -365,6 +433,24 @@ static int l_resid(lua_State *L)
     return 1;
 }
 
+/* _params(g, theta, theta_t | nil, theta0 | nil, dir | nil, c [, back]) ->
+ * sum g^2, sum (g - c theta_t)^2, sum (theta_t - theta0)^2, sum (theta -
+ * theta_t)^2; dir = theta - theta_t; theta_t nil: theta + back g
+ * (persample.h wb_persample_params) */
+static int l_params(lua_State *L)
+{
+    const float *g = samevec(L, 1, 1), *th = samevec(L, 2, 1);
+    const float *tt = lua_isnoneornil(L, 3) ? NULL : samevec(L, 3, 1);
+    const float *t0 = lua_isnoneornil(L, 4) ? NULL : samevec(L, 4, 1);
+    float *dir = lua_isnoneornil(L, 5) ? NULL : (float *)samevec(L, 5, 1);
+    double s[4];
+    wb_persample_params(s, g, th, tt, t0, dir, luaL_checknumber(L, 6), luaL_optnumber(L, 7, 0),
+                        (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)));
+    for (int k = 0; k < 4; k++)
+        lua_pushnumber(L, s[k]);
+    return 4;
+}
+
 /* _gsnr(g, S, B, eps [, w, c]) -> Cockpit's GSNR summed over the entries */
 static int l_gsnr(lua_State *L)
 {
@@ -381,7 +467,7 @@ int lwb_open_instruments(lua_State *L)
     static const luaL_Reg meta[] = {{"__gc", ps_gc}, {"__close", ps_gc}, {NULL, NULL}};
     static const luaL_Reg methods[] = {
         {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
-        {"add_dot", ps_add_dot}, {"add_hist", ps_add_hist}, {"sum_sq", ps_sum_sq},
+        {"add_dot", ps_add_dot}, {"add_cross", ps_add_cross}, {"add_hist", ps_add_hist}, {"sum_sq", ps_sum_sq},
         {"ce", ps_ce}, {"hess_diag", ps_hess_diag}, {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
         {NULL, NULL},
     };
@@ -397,7 +483,8 @@ int lwb_open_instruments(lua_State *L)
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
-        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {"_resid", l_resid}, {NULL, NULL},
+        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {"_resid", l_resid},
+        {"_params", l_params}, {"_dz", l_dz}, {NULL, NULL},
     };
     luaL_setfuncs(L, helpers, 0);
     lua_pop(L, 1);

@@ -233,6 +233,12 @@ WB_SIMD_KERNEL_W(xw, xw_body,
                   const int32_t *idx, const float *val, int nnz),
                  (zr, w, O, idx, val, nnz, 0), (zr, w, O, idx, val, nnz, 1))
 
+void wb_dense_sparse_rows(float *restrict out, const float *restrict w, int64_t O,
+                          const int32_t *idx, const float *val, int nnz)
+{
+    WB_SIMD_CALL(xw)(out, w, O, idx, val, nnz);
+}
+
 /* dwr [O] += sum_t val[t] * dz[row[t], :] */
 WB_SIMD_BODY xtdz_body(float *restrict dwr, const float *restrict dz, int64_t O,
                        const int32_t *row, const float *val, int nnz, int wide)

@@ -100,6 +100,12 @@ wb_status wb_dense_backward_logits(wb_dense *d, const wb_tensor *x,
 /* The dx buffer [gcap, n_in]; NULL before the first backward that made it. */
 const wb_tensor *wb_dense_grad_input(const wb_dense *d);
 
+/* out [O] = sum_t val[t] * w[idx[t], :] for nnz (index, value) pairs of a
+ * row: the sparse forward's kernel (z_i from x_i's non-zeros), shared with
+ * the per-sample projections a_i^T V of core/persample.c. */
+void wb_dense_sparse_rows(float *restrict out, const float *restrict w, int64_t O,
+                          const int32_t *idx, const float *val, int nnz);
+
 /* grad_weight = 0, grad_bias = 0. */
 void wb_dense_zero_grad(wb_dense *d);
 /* l2 * sum(W^2), accumulated in double; 0 when l2 is 0. */

@@ -11,7 +11,6 @@
 
 #include "alloc.h"
 #include "blas.h"
-#include "simd.h"
 
 struct wb_persample {
     float *buf; /* scratch, cap floats */
@@ -108,6 +107,27 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
     return WB_OK;
 }
 
+wb_status wb_persample_cross(wb_persample *p, double *proj, double factor, const float *a,
+                             const float *dz, int64_t B, const float *a2, const float *dz2,
+                             int64_t B2, int64_t I, int64_t O, int bias, double scale,
+                             wb_err *err)
+{
+    float *ga = scratch(p, (size_t)(2 * B * B2), err);
+    if (!ga)
+        return err ? err->code : WB_ENOMEM;
+    float *gd = ga + B * B2;
+    wb_sgemm(0, 1, B, B2, I, 1.0f, a, I, a2, I, 0.0f, ga, B2);   /* a_i . a2_m */
+    wb_sgemm(0, 1, B, B2, O, 1.0f, dz, O, dz2, O, 0.0f, gd, B2); /* dz_i . dz2_m */
+    double b = bias ? 1.0 : 0.0;
+    for (int64_t i = 0; i < B; i++) {
+        double s = 0;
+        for (int64_t m = 0; m < B2; m++)
+            s += ((double)ga[i * B2 + m] + b) * gd[i * B2 + m];
+        proj[i] += factor * scale * s;
+    }
+    return WB_OK;
+}
+
 /* out [I, O] = (a (.) a)^T d2 for d2 [B, O]: from the non-zeros, row by
  * row into out's rows, or one GEMM with a2 [B, I] scratch. */
 static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const float *d2,
@@ -153,60 +173,46 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
     return WB_OK;
 }
 
-/* out [O] = sum_t val[t] * v[idx[t], :], blocks of 32 columns held in
- * registers (as dense.c's forward does; core/simd.h: baseline and AVX2
- * copies, the same operations in the same order). */
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
-
-WB_SIMD_BODY xv_body(float *restrict out, const float *restrict v, int64_t O,
-                     const int32_t *idx, const float *val, int64_t nnz)
+wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const float *a,
+                            const wb_persample_csr *sp, const float *dz, int64_t B,
+                            int64_t I, int64_t O, const float *const *v_w,
+                            const float *const *v_b, double scale, wb_err *err)
 {
-    int64_t j0 = 0;
-    for (; j0 + 32 <= O; j0 += 32) {
-        v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (int64_t t = 0; t < nnz; t++) {
-            const v8f *r = (const v8f *)(v + (int64_t)idx[t] * O + j0);
-            float x = val[t];
-            a0 += x * r[0]; a1 += x * r[1]; a2 += x * r[2]; a3 += x * r[3];
+    if (nv < 1 || nv > 3)
+        return wb_err_set(err, WB_EINVAL, "per-sample dots: %d vectors (expected 1 to 3)",
+                          nv);
+    float *av = scratch(p, (size_t)(sp ? nv * O : nv * B * O), err);
+    if (!av)
+        return err ? err->code : WB_ENOMEM;
+    if (!sp) /* a_i^T V_q for every row: a GEMM per vector */
+        for (int q = 0; q < nv; q++)
+            wb_sgemm(0, 0, B, O, I, 1.0f, a, I, v_w[q], O, 0.0f, av + q * B * O, O);
+    for (int64_t i = 0; i < B; i++) {
+        const float *d = dz + i * O;
+        if (sp) { /* a_i^T V_q from the non-zeros: rows of V_q */
+            const int32_t *idx = sp->idx + sp->row[i];
+            const float *val = sp->val + sp->row[i];
+            int64_t nnz = sp->row[i + 1] - sp->row[i];
+            for (int q = 0; q < nv; q++) /* the forward's kernel, on V_q */
+                wb_dense_sparse_rows(av + q * O, v_w[q], O, idx, val, (int)nnz);
         }
-        v8f *o = (v8f *)(out + j0);
-        o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3;
+        for (int q = 0; q < nv; q++) {
+            const float *r = sp ? av + q * O : av + (q * B + i) * O;
+            double s = 0;
+            for (int64_t j = 0; j < O; j++)
+                s += ((double)r[j] + (v_b[q] ? v_b[q][j] : 0.0f)) * d[j];
+            proj[q][i] += scale * s;
+        }
     }
-    for (; j0 < O; j0++) {
-        float acc = 0.0f;
-        for (int64_t t = 0; t < nnz; t++)
-            acc += val[t] * v[(int64_t)idx[t] * O + j0];
-        out[j0] = acc;
-    }
+    return WB_OK;
 }
-WB_SIMD_KERNEL(xv, xv_body,
-               (float *restrict out, const float *restrict v, int64_t O,
-                const int32_t *idx, const float *val, int64_t nnz),
-               (out, v, O, idx, val, nnz))
 
 wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
                            const wb_persample_csr *sp, const float *dz, int64_t B,
                            int64_t I, int64_t O, const float *v_w, const float *v_b,
                            double scale, wb_err *err)
 {
-    float *av = scratch(p, (size_t)(sp ? O : B * O), err);
-    if (!av)
-        return err ? err->code : WB_ENOMEM;
-    if (!sp)
-        wb_sgemm(0, 0, B, O, I, 1.0f, a, I, v_w, O, 0.0f, av, O); /* a_i^T V */
-    for (int64_t i = 0; i < B; i++) {
-        const float *r = av + i * O, *d = dz + i * O;
-        if (sp) { /* a_i^T V from the non-zeros: rows of V */
-            r = av;
-            WB_SIMD_CALL(xv)(av, v_w, O, sp->idx + sp->row[i], sp->val + sp->row[i],
-                             sp->row[i + 1] - sp->row[i]);
-        }
-        double s = 0;
-        for (int64_t j = 0; j < O; j++)
-            s += ((double)r[j] + (v_b ? v_b[j] : 0.0f)) * d[j];
-        proj[i] += scale * s;
-    }
-    return WB_OK;
+    return wb_persample_dots(p, &proj, 1, a, sp, dz, B, I, O, &v_w, &v_b, scale, err);
 }
 
 /* {---- grad_hist ---- */
@@ -517,50 +523,4 @@ wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_
         loss[i] = m + log(s) - r[y[i]];
     }
     return WB_OK;
-}
-
-double wb_persample_sqdist(const float *a, const float *b, int64_t n)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* four chains: the loop vectorises */
-    int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        double d0 = (double)a[k] - (b ? b[k] : 0.0f);
-        double d1 = (double)a[k + 1] - (b ? b[k + 1] : 0.0f);
-        double d2 = (double)a[k + 2] - (b ? b[k + 2] : 0.0f);
-        double d3 = (double)a[k + 3] - (b ? b[k + 3] : 0.0f);
-        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
-    }
-    for (; k < n; k++) {
-        double d = (double)a[k] - (b ? b[k] : 0.0f);
-        s0 += d * d;
-    }
-    return (s0 + s1) + (s2 + s3);
-}
-
-double wb_persample_diff(float *out, const float *a, const float *b, int64_t n)
-{
-    for (int64_t k = 0; k < n; k++)
-        out[k] = a[k] - b[k];
-    return wb_persample_sqdist(out, NULL, n);
-}
-
-double wb_persample_resid(const float *a, const float *b, double c, int64_t n)
-{
-    double s = 0;
-    for (int64_t k = 0; k < n; k++) {
-        double d = (double)a[k] - c * b[k];
-        s += d * d;
-    }
-    return s;
-}
-
-double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
-                         int64_t n, double B, double eps)
-{
-    double s = 0;
-    for (int64_t k = 0; k < n; k++) {
-        double m = (double)g[k] - (w ? c * w[k] : 0.0);
-        s += m * m / (S[k] / B - m * m + eps);
-    }
-    return s;
 }

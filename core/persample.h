@@ -52,6 +52,19 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
                             const float *dz, int64_t B, int64_t I, int64_t O,
                             int bias, double scale, wb_err *err);
 
+/* proj [B] += factor * sum_m g_i . g2_m over the B2 per-sample gradients
+ * g2_m of another batch (a2 [B2, I], dz2 [B2, O]; the same batch for its
+ * Gram matrix), scale being the product of the two batches' scales:
+ * (a_i . a2_m + 1) (dz_i . dz2_m) per pair, two B x B2 products instead of
+ * walking a vector's rows for each sample. With factor 1/B2 and the same
+ * batch it is g_i . g, the projection on the mean gradient; on the last
+ * batch, times -lr, the projection on plain SGD's last update. WB_ENOMEM
+ * growing scratch. */
+wb_status wb_persample_cross(wb_persample *p, double *proj, double factor, const float *a,
+                             const float *dz, int64_t B, const float *a2, const float *dz2,
+                             int64_t B2, int64_t I, int64_t O, int bias, double scale,
+                             wb_err *err);
+
 /* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
  * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */
 wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
@@ -59,11 +72,21 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
                               const float *dz, int64_t B, int64_t I, int64_t O,
                               double scale, wb_err *err);
 
-/* proj [B] += g_i . v for v = (v_w [I, O], v_b [O] or NULL). */
+/* proj [B] += g_i . v for v = (v_w [I, O], v_b [O] or NULL): one vector of
+ * wb_persample_dots. */
 wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
                            const wb_persample_csr *sp, const float *dz, int64_t B,
                            int64_t I, int64_t O, const float *v_w, const float *v_b,
                            double scale, wb_err *err);
+
+/* proj[q] [B] += g_i . v_q for nv (1 to 3) vectors v_q = (v_w[q] [I, O],
+ * v_b[q] [O] or NULL): a_i^T V_q by the sparse forward's kernel from the
+ * non-zeros (dense.h wb_dense_sparse_rows), else one GEMM per vector.
+ * Errors: WB_EINVAL for another nv, WB_ENOMEM growing scratch. */
+wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const float *a,
+                            const wb_persample_csr *sp, const float *dz, int64_t B,
+                            int64_t I, int64_t O, const float *const *v_w,
+                            const float *const *v_b, double scale, wb_err *err);
 
 /* hist [nbins] += the per-sample gradient entries of this layer (B * (I + 1)
  * * O numbers, the bias's included when bias) counted in nbins equal bins
@@ -119,5 +142,17 @@ double wb_persample_diff(float *out, const float *a, const float *b, int64_t n);
 double wb_persample_resid(const float *a, const float *b, double c, int64_t n);
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
                          int64_t n, double B, double eps);
+/* The parameter sums of a step's instruments in one pass over a tensor of
+ * n entries (g its batch gradient, theta = theta_{t+1} after the step,
+ * theta_t before it or NULL for theta + back g (plain SGD's step back),
+ * theta0 at the start of training or NULL, c = 2 l2 of its L2 term or 0):
+ * s[0] = sum g^2, s[1] = sum (g - c theta_t)^2 (the mean per-sample
+ * gradient's), s[2] = sum (theta_t - theta0)^2 (0 without theta0), s[3] =
+ * sum (theta - theta_t)^2; and dir = theta - theta_t when dir and theta_t
+ * are not NULL. Overwrites s. One pass instead of five: the baseline's
+ * tensors are larger than the cache, so the sums cost what they read. */
+void wb_persample_params(double s[4], const float *g, const float *theta,
+                         const float *theta_t, const float *theta0, float *dir, double c,
+                         double back, int64_t n);
 
 #endif

@@ -53,8 +53,9 @@ function PerSample:add_norms(layer, a, scale) end
 ---Example: ps:add_gram(m[1], x, 32)
 function PerSample:add_gram(layer, a, scale) end
 
----wb.PerSample:add_dot(layer, a, scale, slot, v_w, v_b)
+---wb.PerSample:add_dot(layer, a, scale, slot, v_w, v_b, ...)
 ---proj<slot>[i] += g_i . v for v = (v_w [n_in, n_out], v_b [n_out]); slot 1..3.
+---Up to three (slot, v_w, v_b) triples in one call.
 ---@param layer wb.Dense
 ---@param a wb.Tensor
 ---@param scale number
@@ -63,6 +64,21 @@ function PerSample:add_gram(layer, a, scale) end
 ---@param v_b? wb.Tensor
 ---Example: ps:add_dot(m[1], x, 32, 1, m[1].grad_weight, m[1].grad_bias)
 function PerSample:add_dot(layer, a, scale, slot, v_w, v_b) end
+
+---wb.PerSample:add_cross(layer, a, scale, slot, factor, a2, dz2)
+---proj<slot>[i] += factor * sum_m g_i . g2_m, the g2_m being the layer's
+---per-sample gradients on another batch (its input a2 [B2, n_in] and dL/dz
+---dz2 [B2, n_out]) or, without a2 and dz2, on this one; scale is the
+---product of the two batches' scales (B * B2 for mean losses).
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---@param slot integer
+---@param factor number
+---@param a2? wb.Tensor
+---@param dz2? wb.Tensor
+---Example: ps:add_cross(m[1], x, 32 * 32, 1, 1 / 32) -- g_i . mean gradient
+function PerSample:add_cross(layer, a, scale, slot, factor, a2, dz2) end
 
 ---wb.PerSample:add_hist(layer, a, scale, lo, hi)
 ---Counts the layer's per-sample gradient entries in begin's bins over [lo, hi).

@@ -109,25 +109,45 @@ function Cb:on_train_begin(model)
   local on = self.on
   local pos = M._dense_positions(model, "fit: instruments")
   local params, grads = model:parameters()
-  self.params, self.grads, self.layers = params, grads, {}
+  self.params, self.grads, self.layers, self.sums = params, grads, {}, {}
   local k = 0
   for j, i in ipairs(pos) do
     local layer = model[i]
     local p, g = layer:parameters()
     -- k: where this layer's parameters start in model:parameters()
     while params[k + 1] ~= p[1] do k = k + 1 end
+    self.sums[j] = {0, 0, 0, 0}
     self.layers[j] = {i = i, layer = layer, p = p, g = g, k = k, l2 = layer.l2,
       names = {grad_norm = "grad_norm_" .. j, distance = "distance_" .. j,
         update_size = "update_size_" .. j}}
   end
   if on.distance then self.theta0 = clones(params) end
-  self.theta = clones(params) -- theta_t of the step
-  if on.hess_max or on.hess_trace or on.tic then self.swap = clones(params) end
-  if on.alpha then self.dir = clones(params) end
+  local hess = on.hess_max or on.hess_trace or on.tic
+  if hess then self.swap = clones(params) end
+  -- plain SGD without L2: an update is -lr times the mean gradient
+  local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
+  self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not M._measured_update
+  self.prev = {}
+  local l2 = false
+  for j, l in ipairs(self.layers) do
+    l2 = l2 or l.l2 > 0
+    self.prev[j] = {}
+  end
+  self.fast = self.fast and not l2
+  -- theta_t, copied before each measured step, when the Hessian is taken
+  -- there or the update is not known from the gradient; the one pass over
+  -- the parameters when any instrument reads them
+  self.need_theta = hess or not self.fast and (on.distance or on.update_size or on.alpha or
+    self.samples and l2)
+  if self.need_theta then self.theta = clones(params) end
+  self.need_sums = on.grad_norm or on.distance or on.update_size or on.alpha or self.samples
+  -- two buffers for the update: a step's end of alpha reads the last one
+  if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
+  if on.alpha and self.fast then self.gsave = clones(params) end
   if on.gsnr then self.sumsq = clones(params) end
   self.exact = (on.hess_trace or on.tic) and M._exact_chain(model, #pos, self.loss) or nil
   if self.exact then self.diag, self.hinputs = clones(params), {} end
-  self.hdata = {}
+  self.hdata, self.dot_args = {}, {}
   if self.samples or self.exact then self.ps = M.Scratch() end
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
@@ -135,6 +155,7 @@ function Cb:on_train_begin(model)
   h.instruments = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,
+    update = on.alpha and (self.fast and "sgd" or "measured") or nil,
     hess_trace_method = (on.hess_trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
     hess_max = on.hess_max and {products = 0, max_residual = 0, tol = LANCZOS_TOL,
@@ -161,6 +182,22 @@ local function timed(self, name, t0)
   return t1
 end
 
+-- The one pass of _param_sums serves grad_norm, distance and update_size:
+-- its seconds are split evenly among those on ("_params" when none is).
+local PARAM_NAMES = {"grad_norm", "distance", "update_size"}
+function Cb:_shared_time(t0)
+  local t1, n = clock(), 0
+  for _, name in ipairs(PARAM_NAMES) do if self.on[name] then n = n + 1 end end
+  if n == 0 then return timed(self, "_params", t0) end
+  for _, name in ipairs(PARAM_NAMES) do
+    if self.on[name] then
+      self.sec[name] = (self.sec[name] or 0) + (t1 - t0) / n
+      self.calls[name] = (self.calls[name] or 0) + 1
+    end
+  end
+  return t1
+end
+
 function Cb:on_train_batch_begin(step)
   self.track = self.tracked(step)
   self.alpha_end = self.alpha_start ~= nil
@@ -169,33 +206,92 @@ function Cb:on_train_batch_begin(step)
   if self.samples then
     for _, l in ipairs(self.layers) do M.keep_dz(l.layer, true) end
   end
-  if self.track then
+  if self.track and self.need_theta then
     for k = 1, #self.params do self.theta[k]:copy(self.params[k]) end
   end
   timed(self, "_base", t0)
 end
 
--- Per layer and total norms of list a (or a - b), as logs name_j, name.
-local function norms(logs, name, layers, a, b)
-  local total, sqdist = 0, M._sqdist
-  for j, l in ipairs(layers) do
-    local s = 0
+-- The parameter sums of the step, per Dense layer j (persample.h
+-- wb_persample_params: one pass over each tensor): sums[j] = {g2, m2, d2,
+-- u2} (squared norms of the gradient, of the mean per-sample gradient, of
+-- theta_t - theta0 and of the update); the update is kept in self.dir
+-- when alpha needs it (the other buffer keeps the last step's, whose end
+-- alpha still has to read). Reused tables: nothing allocated per step.
+function Cb:_param_sums(lr)
+  if self.dir then self.dir, self.dir_b = self.dir_b, self.dir end
+  local P, G, T0, D = self.params, self.grads, self.theta0, self.dir
+  local T = self.need_theta and self.theta or nil -- else theta_t = theta + lr g (plain SGD)
+  for j, l in ipairs(self.layers) do
+    local s = self.sums[j]
+    s[1], s[2], s[3], s[4] = 0, 0, 0, 0
     for q = 1, #l.p do
       local k = l.k + q
-      s = s + sqdist(a[k], b and b[k])
+      local g2, m2, d2, u2 = M._params(G[k], P[k], T and T[k], T0 and T0[k], D and D[k],
+        q == 1 and 2 * l.l2 or 0, lr)
+      s[1], s[2], s[3], s[4] = s[1] + g2, s[2] + m2, s[3] + d2, s[4] + u2
     end
-    logs[l.names[name]] = math.sqrt(s)
-    total = total + s
+  end
+end
+
+-- Per layer and total norms from slot c of the step's sums, as logs
+-- name_j and name.
+local function norms(logs, name, layers, sums, c)
+  local total = 0
+  for j, l in ipairs(layers) do
+    logs[l.names[name]] = math.sqrt(sums[j][c])
+    total = total + sums[j][c]
   end
   logs[name] = math.sqrt(total)
 end
 
--- The mean per-sample gradient of layer l's parameter q: the gradient
--- without its L2 term 2 l2 theta_t (a temporary when l2 > 0).
-local function gbar(self, l, q)
-  local g = l.g[q]
-  if q == 1 and l.l2 > 0 then return g - self.theta[l.k + 1] * (2 * l.l2), true end
-  return g, false
+-- The per-sample projections g_i . v the step needs: slot 1 on the mean
+-- gradient (inner and orthogonality tests), 2 on the last measured update
+-- (the end of alpha's fit), 3 on this update (its start). Up to GRAM_MAX
+-- rows, projections on a mean gradient come from products of per-sample
+-- gradients (two B x B products per layer, persample.h
+-- wb_persample_cross), above it from walking the vector's rows for each
+-- sample (B nnz n_out, wb_persample_dots): at batch 32 the two cost the
+-- same, at 128 the products cost 1.5 times as much. With plain SGD and no
+-- L2 (self.fast) an update is -lr times the mean gradient, so slot 3 is
+-- slot 1 (times -lr in Cb:_alpha) and slot 2 the projection on the last
+-- measured batch's mean gradient (its rows kept in self.prev, or the
+-- gradient in self.gsave); otherwise slots 2 and 3 walk the updates.
+local GRAM_MAX = 64
+
+function Cb:_project(B)
+  local on, h, args, a, ps = self.on, self.model._h, self.dot_args, self.alpha_start, self.ps
+  local fast, gram = self.fast, B <= GRAM_MAX
+  local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
+  local start = self.track and on.alpha
+  for j, l in ipairs(self.layers) do
+    local x, n, gw = h[l.i], 0, nil
+    if mean and gram then
+      ps:add_cross(l.layer, x, B * B, 1, 1 / B)
+    elseif mean then -- the mean per-sample gradient: without L2's 2 l2 theta_t
+      gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]
+      args[1], args[2], args[3], n = 1, gw, l.g[2], 3
+    end
+    if a and fast and a.gram then
+      local pv = self.prev[j]
+      ps:add_cross(l.layer, x, B * pv.B, 2, 1 / pv.B, pv.a, pv.dz)
+    elseif a then
+      local v = fast and self.gsave or a.dir
+      args[n + 1], args[n + 2], args[n + 3], n = 2, v[l.k + 1], v[l.k + 2], n + 3
+    end
+    if start and not fast then
+      args[n + 1], args[n + 2], args[n + 3], n = 3, self.dir[l.k + 1], self.dir[l.k + 2], n + 3
+    end
+    if n > 0 then ps:add_dot(l.layer, x, B, table.unpack(args, 1, n)) end
+    if gw and gw ~= l.g[1] then gw:free() end
+    if start and fast and gram then -- this batch's rows, for the end of its alpha
+      local pv = self.prev[j]
+      if pv.a and pv.B == B then pv.a:copy(x) else pv.a = x:clone() end
+      pv.dz, pv.B = M._dz(l.layer, pv.dz), B
+    elseif start and fast then -- this step's mean gradient, for the same
+      for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
+    end
+  end
 end
 
 -- Per-sample statistics of the step (norms, projections, losses, hist).
@@ -203,13 +299,10 @@ function Cb:_samples(logs, B)
   local on, ps, h = self.on, self.ps, self.model._h
   local t0 = clock()
   local g2 = 0
-  for _, l in ipairs(self.layers) do
+  for j, l in ipairs(self.layers) do
     local a = h[l.i]
     if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
-    local gw, tw = gbar(self, l, 1)
-    g2 = g2 + M._sqdist(gw) + (l.g[2] and M._sqdist(l.g[2]) or 0)
-    if on.inner_test or on.ortho_test then ps:add_dot(l.layer, a, B, 1, gw, l.g[2]) end
-    if tw then gw:free() end
+    g2 = g2 + self.sums[j][2]
   end
   local sq = ps:moments("sq")
   local _, p2 = ps:moments("proj1")
@@ -253,26 +346,24 @@ function Cb:_gsnr(logs, B)
 end
 
 -- Mean and variance of the slope along a step of length len from the
--- projections in slot ("proj2", "proj3").
-local function slope(ps, slot, B, len)
+-- projections in slot ("proj2", "proj3"), times c.
+local function slope(ps, slot, B, len, c)
   local s, s2 = ps:moments(slot)
+  s, s2 = s * c, s2 * c * c
   return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
 end
 
 -- Alpha: the end of the fit started last step (this batch, theta_{t+1},
 -- projected on last step's update), then the start of this step's.
 function Cb:_alpha(logs, B)
-  local ps, h, t0 = self.ps, self.model._h, clock()
+  local ps, t0, lr = self.ps, clock(), logs.lr
   local z = self.model[#self.model]:logits()
   ps:ce(z, self.ctx.batch_y)
   local fs, fs2 = ps:moments("loss")
   local f, vf = fs / B, (fs2 - fs * fs / B) / (B - 1)
   local a = self.alpha_start
   if a then
-    for _, l in ipairs(self.layers) do
-      ps:add_dot(l.layer, h[l.i], B, 2, self.dir[l.k + 1], self.dir[l.k + 2])
-    end
-    local df, vd = slope(ps, "proj2", B, a.t)
+    local df, vd = slope(ps, "proj2", B, a.t, self.fast and -a.lr or 1)
     local alpha = M.alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
     local steps = self.model.history.steps
     local s = steps.alpha or {}
@@ -281,17 +372,16 @@ function Cb:_alpha(logs, B)
     self.alpha_start = nil
   end
   if self.track then
-    local len2 = 0
-    for k = 1, #self.params do
-      len2 = len2 + M._diff(self.dir[k], self.params[k], self.theta[k])
-    end
+    local len2, slot, c = 0, "proj3", 1
+    for j = 1, #self.layers do len2 = len2 + self.sums[j][self.fast and 2 or 4] end
     local len = math.sqrt(len2)
-    for _, l in ipairs(self.layers) do
-      ps:add_dot(l.layer, h[l.i], B, 3, self.dir[l.k + 1], self.dir[l.k + 2])
+    if self.fast then -- the update is -lr times the mean gradient (Cb:_project)
+      slot, c, len = "proj1", -lr, lr * len
     end
-    local df, vd = slope(ps, "proj3", B, len)
+    local df, vd = slope(ps, slot, B, len, c)
     local r = self.alpha_rec -- reused: no table per step
     r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
+    r.dir, r.lr, r.gram = self.dir, lr, B <= GRAM_MAX
     self.alpha_start = r
   end
   timed(self, "alpha", t0)
@@ -371,15 +461,20 @@ function Cb:on_train_batch_end(step, logs)
   local track = self.track
   if track then
     self.ctx.record_now = true
-    if on.grad_norm then norms(logs, "grad_norm", self.layers, self.grads)
-      t0 = timed(self, "grad_norm", t0) end
-    if on.distance then norms(logs, "distance", self.layers, self.theta, self.theta0)
-      t0 = timed(self, "distance", t0) end
-    if on.update_size then norms(logs, "update_size", self.layers, self.params, self.theta)
-      t0 = timed(self, "update_size", t0) end
+    if self.need_sums then
+      self:_param_sums(logs.lr)
+      t0 = self:_shared_time(t0)
+    end
+    if on.grad_norm then norms(logs, "grad_norm", self.layers, self.sums, 1) end
+    if on.distance then norms(logs, "distance", self.layers, self.sums, 3) end
+    if on.update_size then norms(logs, "update_size", self.layers, self.sums, 4) end
   end
   local sq = 0
   if self.ps then self.ps:begin(B, on.grad_hist and HIST_BINS or 0) end
+  if self.ps then
+    self:_project(B)
+    t0 = timed(self, "_samples", t0)
+  end
   if self.samples and track then sq = self:_samples(logs, B) end
   if on.alpha then self:_alpha(logs, B) end
   if track and (on.hess_max or on.hess_trace or on.tic) then self:_hessian(logs, B, sq) end

@@ -1,0 +1,189 @@
+/* persample_vec.c - the instruments' sums over parameter vectors: squared
+ * norms and distances, an eigenpair's residual, Cockpit's GSNR (persample.h
+ * "Vector helpers"), in double over float data.
+ *
+ * Why vectorised by hand: the compiler does not vectorise a reduction in
+ * double without -ffast-math, and a loop of four scalar chains ran at about
+ * one entry per cycle; four such sums over the baseline's 100k parameters
+ * cost more than its whole training step (issue 16). Here each sum keeps
+ * four vectors of eight double partial sums (explicit vector types, so the
+ * baseline, AVX2 and AVX-512 copies of core/simd.h do the same operations
+ * in the same order and give the same bits), folded in a fixed order.
+ */
+#include "persample.h"
+
+#include "simd.h"
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+#define LOAD(p) __builtin_convertvector(*(const v8f *)(p), v8d)
+
+static double fold(v8d s0, v8d s1, v8d s2, v8d s3)
+{
+    v8d s = (s0 + s1) + (s2 + s3);
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* *out = sum (a - c b)^2 (b NULL: sum a^2). */
+WB_SIMD_BODY sqdist_body(double *out, const float *a, const float *b, double c, int64_t n)
+{
+    v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int64_t k = 0;
+    if (b) {
+        for (; k + 32 <= n; k += 32) {
+            v8d d0 = LOAD(a + k) - c * LOAD(b + k), d1 = LOAD(a + k + 8) - c * LOAD(b + k + 8);
+            v8d d2 = LOAD(a + k + 16) - c * LOAD(b + k + 16);
+            v8d d3 = LOAD(a + k + 24) - c * LOAD(b + k + 24);
+            s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+        }
+    } else {
+        for (; k + 32 <= n; k += 32) {
+            v8d d0 = LOAD(a + k), d1 = LOAD(a + k + 8), d2 = LOAD(a + k + 16);
+            v8d d3 = LOAD(a + k + 24);
+            s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+        }
+    }
+    double s = fold(s0, s1, s2, s3);
+    for (; k < n; k++) {
+        double d = (double)a[k] - (b ? c * b[k] : 0.0);
+        s += d * d;
+    }
+    *out = s;
+}
+WB_SIMD_KERNEL(sqdist, sqdist_body,
+               (double *out, const float *a, const float *b, double c, int64_t n),
+               (out, a, b, c, n))
+
+double wb_persample_sqdist(const float *a, const float *b, int64_t n)
+{
+    double s;
+    WB_SIMD_CALL(sqdist)(&s, a, b, 1.0, n);
+    return s;
+}
+
+double wb_persample_resid(const float *a, const float *b, double c, int64_t n)
+{
+    double s;
+    WB_SIMD_CALL(sqdist)(&s, a, b, c, n);
+    return s;
+}
+
+WB_SIMD_BODY diff_body(float *restrict out, const float *restrict a,
+                       const float *restrict b, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        out[k] = a[k] - b[k];
+}
+WB_SIMD_KERNEL(diff, diff_body,
+               (float *restrict out, const float *restrict a, const float *restrict b,
+                int64_t n),
+               (out, a, b, n))
+
+double wb_persample_diff(float *out, const float *a, const float *b, int64_t n)
+{
+    WB_SIMD_CALL(diff)(out, a, b, n);
+    return wb_persample_sqdist(out, NULL, n);
+}
+
+/* *out = sum m^2 / (S / B - m^2 + eps), m = g - c w (w NULL: m = g). */
+WB_SIMD_BODY gsnr_body(double *out, const float *g, const float *w, double c,
+                       const float *S, int64_t n, double B, double eps)
+{
+    v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int64_t k = 0;
+    for (; k + 32 <= n; k += 32) {
+        v8d m[4], r[4];
+        for (int q = 0; q < 4; q++) {
+            m[q] = LOAD(g + k + 8 * q);
+            if (w)
+                m[q] -= c * LOAD(w + k + 8 * q);
+            r[q] = m[q] * m[q] / (LOAD(S + k + 8 * q) / B - m[q] * m[q] + eps);
+        }
+        s0 += r[0], s1 += r[1], s2 += r[2], s3 += r[3];
+    }
+    double s = fold(s0, s1, s2, s3);
+    for (; k < n; k++) {
+        double m = (double)g[k] - (w ? c * w[k] : 0.0);
+        s += m * m / (S[k] / B - m * m + eps);
+    }
+    *out = s;
+}
+WB_SIMD_KERNEL(gsnr, gsnr_body,
+               (double *out, const float *g, const float *w, double c, const float *S,
+                int64_t n, double B, double eps),
+               (out, g, w, c, S, n, B, eps))
+
+double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
+                         int64_t n, double B, double eps)
+{
+    double s;
+    WB_SIMD_CALL(gsnr)(&s, g, w, c, S, n, B, eps);
+    return s;
+}
+
+/* wb_persample_params in one pass, each of theta_t, theta0 and dir present
+ * or not as a constant of the copy (the loop tests no pointer); without
+ * theta_t it is theta + back g. */
+WB_SIMD_BODY params_body(double *restrict s, const float *restrict g,
+                         const float *restrict theta, const float *restrict theta_t,
+                         const float *restrict theta0, float *restrict dir, double c,
+                         double back, int64_t n, int hast, int has0, int hasdir)
+{
+    v8d g2 = {0}, m2 = {0}, d2 = {0}, u2 = {0};
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        v8d gk = LOAD(g + k), th = LOAD(theta + k);
+        v8d tt = hast ? LOAD(theta_t + k) : th + back * gk;
+        v8d m = gk - c * tt, u = th - tt;
+        g2 += gk * gk, m2 += m * m, u2 += u * u;
+        if (has0) {
+            v8d d = tt - LOAD(theta0 + k);
+            d2 += d * d;
+        }
+        if (hasdir)
+            for (int q = 0; q < 8; q++)
+                dir[k + q] = theta[k + q] - theta_t[k + q];
+    }
+    v8d z = {0};
+    s[0] = fold(g2, z, z, z), s[1] = fold(m2, z, z, z);
+    s[2] = fold(d2, z, z, z), s[3] = fold(u2, z, z, z);
+    for (; k < n; k++) {
+        double gk = g[k], th = theta[k], tt = hast ? (double)theta_t[k] : th + back * gk;
+        double m = gk - c * tt, u = th - tt, d = has0 ? tt - theta0[k] : 0.0;
+        s[0] += gk * gk, s[1] += m * m, s[2] += d * d, s[3] += u * u;
+        if (hasdir)
+            dir[k] = theta[k] - theta_t[k];
+    }
+}
+#define PARAMS_PARAMS                                                              \
+    (double *restrict s, const float *restrict g, const float *restrict theta,     \
+     const float *restrict theta_t, const float *restrict theta0, float *restrict dir, \
+     double c, double back, int64_t n)
+#define PARAMS_KERNEL(name, t, z, d) \
+    WB_SIMD_KERNEL(name, params_body, PARAMS_PARAMS, \
+                   (s, g, theta, theta_t, theta0, dir, c, back, n, t, z, d))
+PARAMS_KERNEL(params100, 1, 0, 0)
+PARAMS_KERNEL(params101, 1, 0, 1)
+PARAMS_KERNEL(params110, 1, 1, 0)
+PARAMS_KERNEL(params111, 1, 1, 1)
+PARAMS_KERNEL(params000, 0, 0, 0)
+PARAMS_KERNEL(params010, 0, 1, 0)
+
+void wb_persample_params(double s[4], const float *g, const float *theta,
+                         const float *theta_t, const float *theta0, float *dir, double c,
+                         double back, int64_t n)
+{
+    if (!theta_t && !theta0 && c == 0.0) { /* plain SGD: all from sum g^2 */
+        WB_SIMD_CALL(sqdist)(&s[0], g, NULL, 1.0, n);
+        s[1] = s[0], s[2] = 0.0, s[3] = back * back * s[0];
+    } else if (!theta_t) /* dir needs theta_t: without it, none is written */
+        (theta0 ? WB_SIMD_CALL(params010) : WB_SIMD_CALL(params000))(
+            s, g, theta, theta_t, theta0, NULL, c, back, n);
+    else if (theta0)
+        (dir ? WB_SIMD_CALL(params111) : WB_SIMD_CALL(params110))(s, g, theta, theta_t, theta0,
+                                                                  dir, c, back, n);
+    else
+        (dir ? WB_SIMD_CALL(params101) : WB_SIMD_CALL(params100))(s, g, theta, theta_t, theta0,
+                                                                  dir, c, back, n);
+}

@@ -1,0 +1,187 @@
+/* test_persample_vec.c - the instruments' fused passes (core/persample_vec.c
+ * wb_persample_params, sqdist, resid, gsnr; core/persample.c
+ * wb_persample_dots) against plain loops of their definitions, and the same
+ * bits from every SIMD copy (baseline, AVX2, AVX-512). */
+#include "harness.h"
+
+#include <stdlib.h>
+
+#include "../../core/persample.h"
+#include "../../core/simd.h"
+
+#define N 1003 /* not a multiple of 8 or 32: the tails run too */
+
+static float g[N], th[N], tt[N], t0[N];
+
+static float rnd(void) { return (float)rand() / RAND_MAX - 0.5f; }
+
+static void setup(void)
+{
+    srand(11);
+    for (int k = 0; k < N; k++)
+        g[k] = rnd(), tt[k] = rnd(), th[k] = tt[k] + 0.01f * rnd(), t0[k] = rnd();
+}
+
+/* wb_persample_params' sums and dir equal their definitions, with and
+ * without theta0 and dir, and every SIMD copy gives the same bits. */
+static void test_params(void)
+{
+    setup();
+    double c = 0.3, want[4] = {0, 0, 0, 0};
+    for (int k = 0; k < N; k++) {
+        double m = g[k] - c * tt[k], d = (double)tt[k] - t0[k], u = (double)th[k] - tt[k];
+        want[0] += (double)g[k] * g[k], want[1] += m * m, want[2] += d * d, want[3] += u * u;
+    }
+    double first[4];
+    for (int lv = 0; lv < 3; lv++) {
+        wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+        for (int variant = 0; variant < 4; variant++) {
+            static float dir[N];
+            for (int k = 0; k < N; k++)
+                dir[k] = -99.0f;
+            double s[4];
+            wb_persample_params(s, g, th, tt, variant & 1 ? t0 : NULL,
+                                variant & 2 ? dir : NULL, c, 0.0, N);
+            for (int q = 0; q < 4; q++) {
+                double w = q == 2 && !(variant & 1) ? 0.0 : want[q];
+                CHECK_NEAR(s[q], w, 1e-12 * (1 + fabs(w)));
+            }
+            for (int k = 0; k < N; k++)
+                CHECK(dir[k] == (variant & 2 ? th[k] - tt[k] : -99.0f), "dir[%d]", k);
+            if (variant == 3) {
+                if (lv == 0)
+                    memcpy(first, s, sizeof s);
+                CHECK(memcmp(first, s, sizeof s) == 0, "SIMD copy %d gives other bits", lv);
+            }
+        }
+    }
+    wb_simd_allow_avx2(1);
+}
+
+/* Without theta_t it is theta + back g (plain SGD's step taken back). */
+static void test_params_step_back(void)
+{
+    setup();
+    double back = 0.05, want[4] = {0, 0, 0, 0};
+    for (int k = 0; k < N; k++) {
+        double t = th[k] + back * g[k], m = g[k] - 0.1 * t, d = t - t0[k], u = th[k] - t;
+        want[0] += (double)g[k] * g[k], want[1] += m * m, want[2] += d * d, want[3] += u * u;
+    }
+    for (int lv = 0; lv < 3; lv++) {
+        wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+        double s[4];
+        wb_persample_params(s, g, th, NULL, t0, NULL, 0.1, back, N);
+        for (int q = 0; q < 4; q++)
+            CHECK_NEAR(s[q], want[q], 1e-12 * (1 + fabs(want[q])));
+        wb_persample_params(s, g, th, NULL, NULL, NULL, 0.1, back, N);
+        CHECK(s[2] == 0.0, "no theta0: no distance");
+        double u2 = 0; /* c = 0, no theta0: the sums from sum g^2 alone */
+        for (int k = 0; k < N; k++) {
+            double u = th[k] - (th[k] + back * g[k]);
+            u2 += u * u;
+        }
+        wb_persample_params(s, g, th, NULL, NULL, NULL, 0.0, back, N);
+        CHECK_NEAR(s[0], want[0], 1e-12 * want[0]);
+        CHECK(s[1] == s[0] && s[2] == 0.0, "c = 0: the mean gradient is g");
+        CHECK_NEAR(s[3], u2, 1e-9 * u2);
+    }
+    wb_simd_allow_avx2(1);
+}
+
+/* sqdist, resid and gsnr equal their scalar definitions on every copy. */
+static void test_sums(void)
+{
+    setup();
+    static float S[N];
+    for (int k = 0; k < N; k++)
+        S[k] = fabsf(t0[k]) + 1;
+    double sq = 0, rs = 0, gs = 0;
+    for (int k = 0; k < N; k++) {
+        double d = (double)g[k] - tt[k], r = (double)g[k] - 0.7 * tt[k];
+        double m = (double)g[k] - 0.2 * tt[k];
+        sq += d * d, rs += r * r, gs += m * m / (S[k] / 32.0 - m * m + 1e-5);
+    }
+    for (int lv = 0; lv < 3; lv++) {
+        wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+        CHECK_NEAR(wb_persample_sqdist(g, tt, N), sq, 1e-12 * sq);
+        CHECK_NEAR(wb_persample_resid(g, tt, 0.7, N), rs, 1e-12 * rs);
+        CHECK_NEAR(wb_persample_gsnr(g, tt, 0.2, S, N, 32, 1e-5), gs, 1e-10 * fabs(gs));
+    }
+    wb_simd_allow_avx2(1);
+}
+
+/* Three projections in one call equal three calls of one, bit for bit,
+ * from the non-zeros and from the dense input, at 128 outputs (the
+ * 32-column blocks) and at 5 (the tail); and they equal the definition. */
+static void test_dots(void)
+{
+    enum { B = 6, I = 40 };
+    static const int64_t outs[2] = {128, 5};
+    for (int oi = 0; oi < 2; oi++) {
+        int64_t O = outs[oi];
+        static float a[B * I], dz[B * 128], vw[3][I * 128], vb[3][128];
+        srand(5);
+        for (int k = 0; k < B * I; k++)
+            a[k] = k % 4 == 0 ? rnd() : 0.0f;
+        for (int k = 0; k < B * O; k++)
+            dz[k] = rnd();
+        for (int q = 0; q < 3; q++) {
+            for (int k = 0; k < I * O; k++)
+                vw[q][k] = rnd();
+            for (int k = 0; k < O; k++)
+                vb[q][k] = rnd();
+        }
+        static int64_t row[B + 1];
+        static int32_t idx[B * I];
+        static float val[B * I];
+        int64_t n = 0;
+        for (int i = 0; i < B; i++) {
+            row[i] = n;
+            for (int k = 0; k < I; k++)
+                if (a[i * I + k] != 0.0f)
+                    idx[n] = k, val[n++] = a[i * I + k];
+        }
+        row[B] = n;
+        wb_persample_csr sp = {row, idx, val};
+        wb_err err;
+        wb_persample *ps = wb_persample_new(&err);
+        REQUIRE(ps, "new");
+        const float *w[3] = {vw[0], vw[1], vw[2]}, *bb[3] = {vb[0], vb[1], vb[2]};
+        for (int dense = 0; dense < 2; dense++) {
+            double one[3][B] = {{0}}, three[3][B] = {{0}};
+            double *p3[3] = {three[0], three[1], three[2]};
+            const wb_persample_csr *s = dense ? NULL : &sp;
+            for (int q = 0; q < 3; q++)
+                CHECK(wb_persample_dot(ps, one[q], a, s, dz, B, I, O, w[q], bb[q], 2.0,
+                                       &err) == WB_OK, "dot");
+            CHECK(wb_persample_dots(ps, p3, 3, a, s, dz, B, I, O, w, bb, 2.0, &err) == WB_OK,
+                  "dots");
+            CHECK(memcmp(one, three, sizeof one) == 0, "three in one call differ (dense %d, "
+                  "O %d)", dense, (int)O);
+            for (int q = 0; q < 3; q++)
+                for (int i = 0; i < B; i++) {
+                    double want = 0;
+                    for (int j = 0; j < O; j++) {
+                        double r = vb[q][j];
+                        for (int k = 0; k < I; k++)
+                            r += (double)a[i * I + k] * vw[q][k * O + j];
+                        want += 2.0 * r * dz[i * O + j];
+                    }
+                    CHECK_NEAR(three[q][i], want, 1e-4 * (1 + fabs(want)));
+                }
+        }
+        double *p4[4] = {NULL, NULL, NULL, NULL};
+        CHECK(wb_persample_dots(ps, p4, 4, a, &sp, dz, B, I, O, w, bb, 1.0, &err) ==
+              WB_EINVAL, "four vectors are refused");
+        wb_persample_free(ps);
+    }
+}
+
+int main(void)
+{
+    RUN(test_params);
+    RUN(test_params_step_back);
+    RUN(test_sums);
+    RUN(test_dots);
+    TH_EXIT();
+}

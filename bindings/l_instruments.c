@@ -189,10 +189,11 @@ static int ps_add_dot(lua_State *L)
     return 0;
 }
 
-/* add_cross(layer, a, scale, slot, factor [, a2, dz2]): proj<slot> +=
+/* add_cross(layer, a, scale, slot, factor, at2 [, dz2]): proj<slot> +=
  * factor * sum_m g_i . g2_m, g2 the per-sample gradients of another batch
- * of this layer (its input a2 [B2, n_in] and dL/dz dz2 [B2, n_out]) or,
- * without them, of this batch; scale is the product of the two scales */
+ * of this layer (its input transposed, at2 [n_in, B2], and dL/dz dz2 [B2,
+ * n_out]) or, without dz2, of this batch (at2 = a^T); scale is the product
+ * of the two scales */
 static int ps_add_cross(lua_State *L)
 {
     ps_box *b = checkps(L);
@@ -200,24 +201,62 @@ static int ps_add_cross(lua_State *L)
     wb_dense *d = dense_and_input(L, b, 2, &a);
     lua_Integer slot = luaL_checkinteger(L, 5);
     luaL_argcheck(L, slot >= 1 && slot <= 3, 5, "expected 1, 2 or 3");
-    const float *dz = wb_tensor_f32(d->dz), *a2 = a, *dz2 = dz;
-    int64_t B2 = b->B;
-    if (!lua_isnoneornil(L, 7)) {
-        const wb_tensor *x = lwb_checktensor(L, 7), *g = lwb_checktensor(L, 8);
-        luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[1] == d->n_in, 7,
-                      lua_pushfstring(L, "expected float32 [B2, %d]", (int)d->n_in));
-        B2 = x->shape[0];
+    const float *dz = wb_tensor_f32(d->dz), *dz2 = dz;
+    const wb_tensor *x = lwb_checktensor(L, 7);
+    int64_t B2 = lua_isnoneornil(L, 8) ? b->B : (x->ndim == 2 ? x->shape[1] : -1);
+    luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[0] == d->n_in &&
+                  x->shape[1] == B2, 7,
+                  lua_pushfstring(L, "expected float32 [%d, B2] (B2 = %d for this batch)",
+                                  (int)d->n_in, (int)b->B));
+    if (!lua_isnoneornil(L, 8)) {
+        const wb_tensor *g = lwb_checktensor(L, 8);
         luaL_argcheck(L, g->dtype == WB_F32 && g->ndim == 2 && g->shape[0] == B2 &&
                       g->shape[1] == d->n_out, 8,
                       lua_pushfstring(L, "expected float32 [%d, %d]", (int)B2, (int)d->n_out));
-        a2 = wb_tensor_f32(x), dz2 = wb_tensor_f32(g);
+        dz2 = wb_tensor_f32(g);
     }
     wb_err err;
-    if (wb_persample_cross(b->p, vec(b, P1 + (int)slot - 1), luaL_checknumber(L, 6), a, dz,
-                           b->B, a2, dz2, B2, d->n_in, d->n_out, d->use_bias,
-                           luaL_checknumber(L, 4), &err))
+    wb_persample_csr sp;
+    if (wb_persample_cross(b->p, vec(b, P1 + (int)slot - 1), luaL_checknumber(L, 6), a,
+                           kept(d, a, b->B, &sp), dz, b->B, wb_tensor_f32(x), dz2, B2,
+                           d->n_in, d->n_out, d->use_bias, luaL_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
+}
+
+/* _transpose(layer, a [, out]) -> a^T [n_in, B] of the layer's input a [B,
+ * n_in] (from the non-zeros it kept, when it did), into out when its shape
+ * fits, else into a new tensor */
+static int l_transpose(lua_State *L)
+{
+    layer_box *lb = luaL_checkudata(L, 1, "wb.Dense");
+    if (!lb->p)
+        luaL_error(L, "attempt to use a released layer");
+    wb_dense *d = lb->p;
+    const wb_tensor *x = lwb_checktensor(L, 2);
+    luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[1] == d->n_in, 2,
+                  lua_pushfstring(L, "expected float32 [B, %d]", (int)d->n_in));
+    int64_t B = x->shape[0], shape[2] = {d->n_in, B};
+    wb_tensor *t = NULL;
+    if (!lua_isnoneornil(L, 3)) {
+        wb_tensor *o = lwb_checktensor(L, 3);
+        if (o->dtype == WB_F32 && o->ndim == 2 && o->shape[0] == shape[0] &&
+            o->shape[1] == shape[1])
+            t = o;
+    }
+    wb_err err;
+    if (!t) {
+        t = wb_tensor_new(WB_F32, 2, shape, &err);
+        if (!t)
+            return lwb_raise(L, 0, &err);
+        lwb_pushtensor(L, t, &err);
+    } else {
+        lua_pushvalue(L, 3);
+    }
+    wb_persample_csr sp;
+    wb_persample_transpose(wb_tensor_f32(t), wb_tensor_f32(x), kept(d, wb_tensor_f32(x), B, &sp),
+                           B, d->n_in);
+    return 1;
 }
 
 /* _dz(layer [, out]) -> the layer's kept dL/dz [B, n_out], copied into out
@@ -484,7 +523,8 @@ int lwb_open_instruments(lua_State *L)
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
         {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {"_resid", l_resid},
-        {"_params", l_params}, {"_dz", l_dz}, {NULL, NULL},
+        {"_params", l_params}, {"_dz", l_dz},
+        {"_transpose", l_transpose}, {NULL, NULL},
     };
     luaL_setfuncs(L, helpers, 0);
     lua_pop(L, 1);

@@ -52,18 +52,23 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
                             const float *dz, int64_t B, int64_t I, int64_t O,
                             int bias, double scale, wb_err *err);
 
+/* at [I, B] = a^T of a [B, I], from its non-zeros when sp is not NULL. */
+void wb_persample_transpose(float *at, const float *a, const wb_persample_csr *sp, int64_t B,
+                            int64_t I);
+
 /* proj [B] += factor * sum_m g_i . g2_m over the B2 per-sample gradients
- * g2_m of another batch (a2 [B2, I], dz2 [B2, O]; the same batch for its
- * Gram matrix), scale being the product of the two batches' scales:
- * (a_i . a2_m + 1) (dz_i . dz2_m) per pair, two B x B2 products instead of
- * walking a vector's rows for each sample. With factor 1/B2 and the same
- * batch it is g_i . g, the projection on the mean gradient; on the last
- * batch, times -lr, the projection on plain SGD's last update. WB_ENOMEM
+ * g2_m of another batch (given as at2 = a2^T [I, B2] and dz2 [B2, O]; this
+ * batch's own for its Gram matrix), scale being the product of the two
+ * batches' scales: (a_i . a2_m + 1) (dz_i . dz2_m) per pair. The a_i . a2_m
+ * come from row i's non-zeros (the sparse forward's kernel on the rows of
+ * a2^T) when sp is not NULL, else from a GEMM; two B x B2 products instead
+ * of walking a vector's rows for each sample. With factor 1/B2 and the
+ * same batch it is g_i . g, the projection on the mean gradient. WB_ENOMEM
  * growing scratch. */
 wb_status wb_persample_cross(wb_persample *p, double *proj, double factor, const float *a,
-                             const float *dz, int64_t B, const float *a2, const float *dz2,
-                             int64_t B2, int64_t I, int64_t O, int bias, double scale,
-                             wb_err *err);
+                             const wb_persample_csr *sp, const float *dz, int64_t B,
+                             const float *at2, const float *dz2, int64_t B2, int64_t I,
+                             int64_t O, int bias, double scale, wb_err *err);
 
 /* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
  * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */

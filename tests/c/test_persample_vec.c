@@ -84,6 +84,16 @@ static void test_params_step_back(void)
         CHECK_NEAR(s[0], want[0], 1e-12 * want[0]);
         CHECK(s[1] == s[0] && s[2] == 0.0, "c = 0: the mean gradient is g");
         CHECK_NEAR(s[3], u2, 1e-9 * u2);
+        double d2 = 0; /* and with theta0 */
+        for (int k = 0; k < N; k++) {
+            double d = th[k] + back * g[k] - t0[k];
+            d2 += d * d;
+        }
+        wb_persample_params(s, g, th, NULL, t0, NULL, 0.0, back, N);
+        CHECK_NEAR(s[0], want[0], 1e-6 * want[0]); /* summed in float by 64s */
+        CHECK_NEAR(s[2], d2, 1e-6 * d2);
+        CHECK(s[1] == s[0], "c = 0: the mean gradient is g");
+        CHECK_NEAR(s[3], u2, 1e-6 * u2);
     }
     wb_simd_allow_avx2(1);
 }

@@ -127,11 +127,11 @@ function Cb:on_train_begin(model)
   -- plain SGD without L2: an update is -lr times the mean gradient
   local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
   self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not M._measured_update
-  self.prev = {}
+  self.prev, self.cur = {}, {} -- per layer: a^T and dz of the last and this batch
   local l2 = false
   for j, l in ipairs(self.layers) do
     l2 = l2 or l.l2 > 0
-    self.prev[j] = {}
+    self.prev[j], self.cur[j] = {}, {}
   end
   self.fast = self.fast and not l2
   -- theta_t, copied before each measured step, when the Hessian is taken
@@ -262,19 +262,22 @@ local GRAM_MAX = 64
 function Cb:_project(B)
   local on, h, args, a, ps = self.on, self.model._h, self.dot_args, self.alpha_start, self.ps
   local fast, gram = self.fast, B <= GRAM_MAX
+  self.gram = gram
   local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
   local start = self.track and on.alpha
   for j, l in ipairs(self.layers) do
     local x, n, gw = h[l.i], 0, nil
+    local cur = self.cur[j]
     if mean and gram then
-      ps:add_cross(l.layer, x, B * B, 1, 1 / B)
+      cur.at = M._transpose(l.layer, x, cur.at)
+      ps:add_cross(l.layer, x, B * B, 1, 1 / B, cur.at)
     elseif mean then -- the mean per-sample gradient: without L2's 2 l2 theta_t
       gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]
       args[1], args[2], args[3], n = 1, gw, l.g[2], 3
     end
     if a and fast and a.gram then
       local pv = self.prev[j]
-      ps:add_cross(l.layer, x, B * pv.B, 2, 1 / pv.B, pv.a, pv.dz)
+      ps:add_cross(l.layer, x, B * pv.B, 2, 1 / pv.B, pv.at, pv.dz)
     elseif a then
       local v = fast and self.gsave or a.dir
       args[n + 1], args[n + 2], args[n + 3], n = 2, v[l.k + 1], v[l.k + 2], n + 3
@@ -285,9 +288,8 @@ function Cb:_project(B)
     if n > 0 then ps:add_dot(l.layer, x, B, table.unpack(args, 1, n)) end
     if gw and gw ~= l.g[1] then gw:free() end
     if start and fast and gram then -- this batch's rows, for the end of its alpha
-      local pv = self.prev[j]
-      if pv.a and pv.B == B then pv.a:copy(x) else pv.a = x:clone() end
-      pv.dz, pv.B = M._dz(l.layer, pv.dz), B
+      cur.dz, cur.B = M._dz(l.layer, cur.dz), B
+      self.prev[j], self.cur[j] = cur, self.prev[j]
     elseif start and fast then -- this step's mean gradient, for the same
       for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
     end
@@ -381,7 +383,7 @@ function Cb:_alpha(logs, B)
     local df, vd = slope(ps, slot, B, len, c)
     local r = self.alpha_rec -- reused: no table per step
     r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
-    r.dir, r.lr, r.gram = self.dir, lr, B <= GRAM_MAX
+    r.dir, r.lr, r.gram = self.dir, lr, self.gram
     self.alpha_start = r
   end
   timed(self, "alpha", t0)

@@ -66,12 +66,19 @@ static double *dscratch(wb_persample *p, size_t n, wb_err *err)
     return b;
 }
 
+/* Four chains: one chain's additions wait on each other (four cycles
+ * each), and the norms of every row of every measured step add up. */
 static double sumsq(const float *v, int64_t n)
 {
-    double s = 0;
-    for (int64_t k = 0; k < n; k++)
-        s += (double)v[k] * v[k];
-    return s;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += (double)v[k] * v[k], s1 += (double)v[k + 1] * v[k + 1];
+        s2 += (double)v[k + 2] * v[k + 2], s3 += (double)v[k + 3] * v[k + 3];
+    }
+    for (; k < n; k++)
+        s0 += (double)v[k] * v[k];
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* ||a_i||^2 from the dense row or its non-zeros. */

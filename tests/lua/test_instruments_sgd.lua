@@ -1,5 +1,5 @@
 -- test_instruments_sgd.lua: with plain SGD and no L2 the instruments take
--- the update as -lr times the mean gradient (wb/instruments_fit.lua
+-- the update as -lr times the mean gradient (wb/instruments_samples.lua
 -- Cb:_project: alpha's projections from products of per-sample gradients,
 -- no walk over the update's rows); the series must equal those measured
 -- from the update the optimizer made (the general path, forced with

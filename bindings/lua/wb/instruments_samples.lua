@@ -1,0 +1,190 @@
+-- wb/instruments_samples.lua: the per-step statistics of the fit
+-- instruments (wb/instruments_fit.lua's callback, Cb): the one pass over
+-- the parameters (gradient norm, distance, update size), the per-sample
+-- projections, Cockpit's test statistics, GSNR, the gradient histogram and
+-- alpha. Definitions and where the numbers come from: the header of
+-- wb/instruments_fit.lua and wb/instruments.lua.
+local wb = require "wb"
+local M = wb.instruments
+local Cb = M._Cb
+local clock = (wb.sys and wb.sys.time) or os.clock
+local timed = Cb._timed
+local HIST_LO, HIST_HI = M._HIST.lo, M._HIST.hi
+local GSNR_EPS = 1e-5 -- Cockpit's stabiliser
+
+-- The parameter sums of the step, per Dense layer j (persample.h
+-- wb_persample_params: one pass over each tensor): sums[j] = {g2, m2, d2,
+-- u2} (squared norms of the gradient, of the mean per-sample gradient, of
+-- theta_t - theta0 and of the update); the update is kept in self.dir
+-- when alpha needs it (the other buffer keeps the last step's, whose end
+-- alpha still has to read). Reused tables: nothing allocated per step.
+function Cb:_param_sums(lr)
+  if self.dir then self.dir, self.dir_b = self.dir_b, self.dir end
+  local P, G, T0, D = self.params, self.grads, self.theta0, self.dir
+  local T = self.need_theta and self.theta or nil -- else theta_t = theta + lr g (plain SGD)
+  for j, l in ipairs(self.layers) do
+    local s = self.sums[j]
+    s[1], s[2], s[3], s[4] = 0, 0, 0, 0
+    for q = 1, #l.p do
+      local k = l.k + q
+      local g2, m2, d2, u2 = M._params(G[k], P[k], T and T[k], T0 and T0[k], D and D[k],
+        q == 1 and 2 * l.l2 or 0, lr)
+      s[1], s[2], s[3], s[4] = s[1] + g2, s[2] + m2, s[3] + d2, s[4] + u2
+    end
+  end
+end
+
+-- Per layer and total norms from slot c of the step's sums, as logs
+-- name_j and name.
+function Cb:_norms(logs, name, c)
+  local total, sums = 0, self.sums
+  for j, l in ipairs(self.layers) do
+    logs[l.names[name]] = math.sqrt(sums[j][c])
+    total = total + sums[j][c]
+  end
+  logs[name] = math.sqrt(total)
+end
+
+-- The per-sample projections g_i . v the step needs: slot 1 on the mean
+-- gradient (inner and orthogonality tests), 2 on the last measured update
+-- (the end of alpha's fit), 3 on this update (its start). Up to GRAM_MAX
+-- rows, projections on a mean gradient come from products of per-sample
+-- gradients (two B x B products per layer, persample.h
+-- wb_persample_cross), above it from walking the vector's rows for each
+-- sample (B nnz n_out, wb_persample_dots): at batch 32 the two cost the
+-- same, at 128 the products cost 1.5 times as much. With plain SGD and no
+-- L2 (self.fast) an update is -lr times the mean gradient, so slot 3 is
+-- slot 1 (times -lr in Cb:_alpha) and slot 2 the projection on the last
+-- measured batch's mean gradient (its rows kept in self.prev, or the
+-- gradient in self.gsave); otherwise slots 2 and 3 walk the updates.
+local GRAM_MAX = 64
+
+function Cb:_project(B)
+  local on, h, args, a, ps = self.on, self.model._h, self.dot_args, self.alpha_start, self.ps
+  local fast, gram = self.fast, B <= GRAM_MAX
+  self.gram = gram
+  local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
+  local start = self.track and on.alpha
+  for j, l in ipairs(self.layers) do
+    local x, n, gw = h[l.i], 0, nil
+    local cur = self.cur[j]
+    if mean and gram then
+      cur.at = M._transpose(l.layer, x, cur.at)
+      ps:add_cross(l.layer, x, B * B, 1, 1 / B, cur.at)
+    elseif mean then -- the mean per-sample gradient: without L2's 2 l2 theta_t
+      gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]
+      args[1], args[2], args[3], n = 1, gw, l.g[2], 3
+    end
+    if a and fast and a.gram then
+      local pv = self.prev[j]
+      ps:add_cross(l.layer, x, B * pv.B, 2, 1 / pv.B, pv.at, pv.dz)
+    elseif a then
+      local v = fast and self.gsave or a.dir
+      args[n + 1], args[n + 2], args[n + 3], n = 2, v[l.k + 1], v[l.k + 2], n + 3
+    end
+    if start and not fast then
+      args[n + 1], args[n + 2], args[n + 3], n = 3, self.dir[l.k + 1], self.dir[l.k + 2], n + 3
+    end
+    if n > 0 then ps:add_dot(l.layer, x, B, table.unpack(args, 1, n)) end
+    if gw and gw ~= l.g[1] then gw:free() end
+    if start and fast and gram then -- this batch's rows, for the end of its alpha
+      cur.dz, cur.B = M._dz(l.layer, cur.dz), B
+      self.prev[j], self.cur[j] = cur, self.prev[j]
+    elseif start and fast then -- this step's mean gradient, for the same
+      for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
+    end
+  end
+end
+
+-- Per-sample statistics of the step (norms, projections, losses, hist).
+function Cb:_samples(logs, B)
+  local on, ps, h = self.on, self.ps, self.model._h
+  local t0 = clock()
+  local g2 = 0
+  for j, l in ipairs(self.layers) do
+    local a = h[l.i]
+    if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
+    g2 = g2 + self.sums[j][2]
+  end
+  local sq = ps:moments("sq")
+  local _, p2 = ps:moments("proj1")
+  t0 = timed(self, "_samples", t0)
+  if on.norm_test then
+    logs.norm_test = M.norm_test(B, sq, g2); t0 = timed(self, "norm_test", t0)
+  end
+  if on.inner_test then
+    logs.inner_test = M.inner_test(B, p2, g2); t0 = timed(self, "inner_test", t0)
+  end
+  if on.ortho_test then
+    logs.ortho_test = M.ortho_test(B, sq, p2, g2); t0 = timed(self, "ortho_test", t0)
+  end
+  if on.gsnr then self:_gsnr(logs, B); t0 = timed(self, "gsnr", t0) end
+  if on.grad_hist and self.track then
+    for _, l in ipairs(self.layers) do ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI) end
+    local gh = self.model.history.instruments.grad_hist
+    gh.step[#gh.step + 1] = logs.step
+    gh.counts[#gh.counts + 1] = ps:counts()
+    t0 = timed(self, "grad_hist", t0)
+  end
+  return sq
+end
+
+-- Cockpit's MeanGSNR: mean over parameters of g^2 / (E[g_i^2] - g^2 + eps).
+function Cb:_gsnr(logs, B)
+  local total, count, h, S = 0, 0, self.model._h, self.sumsq
+  for _, l in ipairs(self.layers) do
+    self.ps:sum_sq(l.layer, h[l.i], B, S[l.k + 1], S[l.k + 2])
+    for q = 1, #l.p do
+      local k = l.k + q
+      if q == 1 and l.l2 > 0 then -- the mean gradient is g - 2 l2 theta_t
+        total = total + M._gsnr(l.g[q], S[k], B, GSNR_EPS, self.theta[k], 2 * l.l2)
+      else
+        total = total + M._gsnr(l.g[q], S[k], B, GSNR_EPS)
+      end
+      count = count + S[k]:numel()
+    end
+  end
+  logs.gsnr = total / count
+end
+
+-- Mean and variance of the slope along a step of length len from the
+-- projections in slot ("proj2", "proj3"), times c.
+local function slope(ps, slot, B, len, c)
+  local s, s2 = ps:moments(slot)
+  s, s2 = s * c, s2 * c * c
+  return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
+end
+
+-- Alpha: the end of the fit started last step (this batch, theta_{t+1},
+-- projected on last step's update), then the start of this step's.
+function Cb:_alpha(logs, B)
+  local ps, t0, lr = self.ps, clock(), logs.lr
+  local z = self.model[#self.model]:logits()
+  ps:ce(z, self.ctx.batch_y)
+  local fs, fs2 = ps:moments("loss")
+  local f, vf = fs / B, (fs2 - fs * fs / B) / (B - 1)
+  local a = self.alpha_start
+  if a then
+    local df, vd = slope(ps, "proj2", B, a.t, self.fast and -a.lr or 1)
+    local alpha = M.alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
+    local steps = self.model.history.steps
+    local s = steps.alpha or {}
+    for r = #s + 1, #steps.step do s[r] = 0 / 0 end
+    steps.alpha, s[a.row] = s, alpha
+    self.alpha_start = nil
+  end
+  if self.track then
+    local len2, slot, c = 0, "proj3", 1
+    for j = 1, #self.layers do len2 = len2 + self.sums[j][self.fast and 2 or 4] end
+    local len = math.sqrt(len2)
+    if self.fast then -- the update is -lr times the mean gradient (Cb:_project)
+      slot, c, len = "proj1", -lr, lr * len
+    end
+    local df, vd = slope(ps, slot, B, len, c)
+    local r = self.alpha_rec -- reused: no table per step
+    r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
+    r.dir, r.lr, r.gram = self.dir, lr, self.gram
+    self.alpha_start = r
+  end
+  timed(self, "alpha", t0)
+end

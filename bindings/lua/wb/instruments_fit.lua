@@ -171,9 +171,26 @@ function Cb:on_train_begin(model)
   end
 end
 
+-- The copies of the parameters (and the kept batches) are released now,
+-- not when the collector gets to them: Lua sees only their small boxes, so
+-- a script fitting many models would hold every fit's copies and fault in
+-- fresh pages for each.
+local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq", "diag"}
+
 function Cb:on_train_end()
   for _, l in ipairs(self.layers or {}) do M.keep_dz(l.layer, false) end
   if self.hop then self.hop:free(); self.hop = nil end
+  for _, name in ipairs(COPIES) do
+    for _, t in ipairs(self[name] or {}) do t:free() end
+    self[name] = nil
+  end
+  for _, kept in ipairs{self.prev or {}, self.cur or {}} do
+    for _, b in ipairs(kept) do
+      if b.at then b.at:free() end
+      if b.dz then b.dz:free() end
+    end
+  end
+  self.prev, self.cur = nil, nil
 end
 
 -- }====================

@@ -1,0 +1,319 @@
+/* persample_hist.c - grad_hist: the exact histogram of a Dense layer's
+ * per-sample gradient entries (wb_persample_hist, persample.h) without
+ * visiting its B * I * O entries.
+ *
+ * Legend: B, I, O, s as in persample.h. For one row, v [n] = s a_ik over its
+ * non-zero inputs and d = dz_ij; an entry is v * d, computed in double.
+ *
+ * Exactness rests on monotonicity: for a finite d, v -> fl(v * d) is
+ * monotone (rounding is), and so is an entry's bin (each step of bin_of is
+ * a monotone rounding). Hence (1) when the smallest and the largest v land
+ * in one bin, output j's n entries all do: one O(1) step, and most outputs
+ * of a first layer take it (their entries are small against a bin); (2)
+ * otherwise, with v sorted, the entries below bin b are those before the
+ * first v with fl(v * d) >= E_b, E_b the smallest double of bin b (found
+ * once per call): one search per bin edge the output spans. A table over
+ * v's range guesses the position from E_b / d, and a step or two along v
+ * comparing the products themselves makes it exact, so the table's (and
+ * the division's) rounding never decides a count. v is sorted by a
+ * counting sort into n cells of equal width over its range, whose starts
+ * are the table, and an insertion pass within the cells.
+ */
+#include "persample.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "persample_impl.h"
+#include "simd.h"
+
+/* The bin of e: equal bins over [lo, hi) (inv = nbins / (hi - lo)), the
+ * outside into the end bins; truncation is floor for f >= 0. */
+static inline int bin_of(double e, double lo, double inv, int nbins)
+{
+    double f = (e - lo) * inv;
+    if (!(f >= 0)) /* also NaN: counted, in the first bin */
+        return 0;
+    return f >= nbins ? nbins - 1 : (int)f;
+}
+
+/* bin_of without branches (nb = nbins as a double), for the vector kernel. */
+static inline int32_t bin_vec(double e, double lo, double inv, double nb)
+{
+    double f = (e - lo) * inv;
+    f = f >= 0 ? f : 0;
+    f = f < nb ? f : nb - 1;
+    return (int32_t)f;
+}
+
+/* The bins of output j's smallest (b1), largest (b2) and bias (bb)
+ * entries: vmin d_j, vmax d_j and s d_j. */
+WB_SIMD_BODY ends_body(int32_t *b1, int32_t *b2, int32_t *bb, const float *d, int64_t O,
+                       double vmin, double vmax, double s, double lo, double inv, double nb)
+{
+    for (int64_t j = 0; j < O; j++) {
+        double dj = d[j];
+        b1[j] = bin_vec(vmin * dj, lo, inv, nb);
+        b2[j] = bin_vec(vmax * dj, lo, inv, nb);
+        bb[j] = bin_vec(s * dj, lo, inv, nb);
+    }
+}
+WB_SIMD_KERNEL(ends, ends_body,
+               (int32_t *b1, int32_t *b2, int32_t *bb, const float *d, int64_t O, double vmin,
+                double vmax, double s, double lo, double inv, double nb),
+               (b1, b2, bb, d, O, vmin, vmax, s, lo, inv, nb))
+
+/* The order of the doubles as unsigned keys (and back), for bisection. */
+static uint64_t key_of(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u >> 63 ? ~u : u | (1ull << 63);
+}
+
+static double of_key(uint64_t k)
+{
+    uint64_t u = k >> 63 ? k & ~(1ull << 63) : ~k;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* E_b: the smallest double e with bin_of(e) >= b (0 < b < nbins; +inf
+ * when none is). The nominal edge lo + b w is a few ulps off at most for
+ * sane lo, hi; a bisection over all doubles settles any other case. */
+static double edge_of(int b, double lo, double w, double inv, int nbins)
+{
+    double e = lo + b * w;
+    for (int k = 0; k < 8 && isfinite(e); k++) {
+        if (bin_of(e, lo, inv, nbins) < b) {
+            e = nextafter(e, INFINITY);
+            continue;
+        }
+        double below = nextafter(e, -INFINITY);
+        if (bin_of(below, lo, inv, nbins) < b)
+            return e;
+        e = below;
+    }
+    if (bin_of(INFINITY, lo, inv, nbins) < b)
+        return INFINITY;
+    uint64_t no = key_of(-INFINITY), yes = key_of(INFINITY); /* bin < b at no, >= b at yes */
+    while (yes - no > 1) {
+        uint64_t mid = no + (yes - no) / 2;
+        if (bin_of(of_key(mid), lo, inv, nbins) >= b)
+            yes = mid;
+        else
+            no = mid;
+    }
+    return of_key(yes);
+}
+
+/* One row's non-zero inputs sorted: u [n] ascending, cells of equal width
+ * over [u[0], u[n-1]] (cell_of), tab[c] the first p whose cell is >= c. */
+typedef struct sorted_row {
+    double *u;
+    int32_t *tab;
+    int64_t n;
+    double vmin, inv; /* cell_of(x) = floor((x - vmin) * inv), clamped */
+} sorted_row;
+
+static inline int64_t cell_of(const sorted_row *r, double x)
+{
+    double f = (x - r->vmin) * r->inv;
+    if (!(f >= 0))
+        return 0;
+    return f >= (double)r->n ? r->n - 1 : (int64_t)f;
+}
+
+/* Sorts v [n] (finite, vmin < vmax) into r->u: counting sort into n cells,
+ * then insertion within cells. cell [n] and tab [n + 2] are scratch. */
+static void sort_row(sorted_row *r, const double *v, int64_t n, double vmin, double vmax,
+                     int32_t *cell)
+{
+    int32_t *tab = r->tab;
+    r->n = n, r->vmin = vmin, r->inv = (double)n / (vmax - vmin);
+    memset(tab, 0, (size_t)(n + 2) * sizeof *tab);
+    for (int64_t t = 0; t < n; t++) {
+        int64_t c = cell_of(r, v[t]);
+        cell[t] = (int32_t)c;
+        tab[c + 2]++;
+    }
+    for (int64_t c = 2; c <= n + 1; c++) /* tab[c + 1]: the start of cell c */
+        tab[c] += tab[c - 1];
+    double *u = r->u;
+    for (int64_t t = 0; t < n; t++) /* after this tab[c] is the start of cell c */
+        u[tab[cell[t] + 1]++] = v[t];
+    for (int64_t t = 1; t < n; t++) {
+        double x = u[t];
+        int64_t k = t;
+        for (; k > 0 && u[k - 1] > x; k--)
+            u[k] = u[k - 1];
+        u[k] = x;
+    }
+}
+
+/* The first p with fl(u[p] d) >= E when d > 0 (< E when d < 0), knowing it
+ * is in [1, n - 1] (u[0]'s entry is on the other side of E, u[n-1]'s on
+ * this one): guessed from the table at E / d, then made exact by steps. */
+static inline int64_t rank_of(const sorted_row *r, double d, double E)
+{
+    const double *u = r->u;
+    int64_t p = r->tab[cell_of(r, E / d)];
+    p = p < 1 ? 1 : p > r->n - 1 ? r->n - 1 : p;
+    if (d > 0) {
+        while (u[p] * d < E)
+            p++;
+        while (!(u[p - 1] * d < E))
+            p--;
+    } else {
+        while (!(u[p] * d < E))
+            p++;
+        while (u[p - 1] * d < E)
+            p--;
+    }
+    return p;
+}
+
+/* The per-call state: bins, their edges (E_b found on first use, NaN
+ * before), and the counts, kept as integers until the end. */
+typedef struct hist_ctx {
+    int64_t *cnt;
+    double *edge;
+    double lo, w, inv;
+    int nbins;
+} hist_ctx;
+
+static inline double edge(hist_ctx *h, int b)
+{
+    if (isnan(h->edge[b]))
+        h->edge[b] = edge_of(b, h->lo, h->w, h->inv, h->nbins);
+    return h->edge[b];
+}
+
+/* Counts output j's n entries u[p] d (finite d; b1, b2 the bins of u[0] d
+ * and u[n-1] d, unequal) by the bin edges between them. */
+static void count_sorted(hist_ctx *h, const sorted_row *r, double d, int b1, int b2)
+{
+    int64_t *cnt = h->cnt, n = r->n;
+    if (d > 0) { /* the entries below bin b: the first rank_of(E_b) */
+        int64_t prev = 0;
+        for (int b = b1 + 1; b <= b2; b++) {
+            int64_t k = rank_of(r, d, edge(h, b));
+            cnt[b - 1] += k - prev;
+            prev = k;
+        }
+        cnt[b2] += n - prev;
+    } else { /* the entries in bin b or above: the first rank_of(E_b) */
+        int64_t prev = 0;
+        for (int b = b1; b > b2; b--) {
+            int64_t k = rank_of(r, d, edge(h, b));
+            cnt[b] += k - prev;
+            prev = k;
+        }
+        cnt[b2] += n - prev;
+    }
+}
+
+/* Every entry v[t] d on its own (non-finite d, or more bins spanned than
+ * entries). */
+static void count_each(hist_ctx *h, const double *v, int64_t n, double d)
+{
+    for (int64_t t = 0; t < n; t++)
+        h->cnt[bin_of(v[t] * d, h->lo, h->inv, h->nbins)]++;
+}
+
+/* Row i's non-zero inputs times s into v; returns their number, their
+ * extremes in *vmin, *vmax and whether all are finite in *finite. */
+static int64_t gather(double *v, const float *a, const wb_persample_csr *sp, int64_t i,
+                      int64_t I, double s, double *vmin, double *vmax, int *finite)
+{
+    int64_t n = 0;
+    if (sp) {
+        for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
+            v[n++] = s * sp->val[t];
+    } else {
+        const float *ai = a + i * I;
+        for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
+            v[n] = s * ai[k];
+            n += ai[k] != 0.0f;
+        }
+    }
+    double mn = INFINITY, mx = -INFINITY;
+    int ok = 1;
+    for (int64_t t = 0; t < n; t++) {
+        mn = v[t] < mn ? v[t] : mn;
+        mx = v[t] > mx ? v[t] : mx;
+        ok &= isfinite(v[t]) != 0;
+    }
+    *vmin = mn, *vmax = mx, *finite = ok;
+    return n;
+}
+
+/* Row i's entries (its kernel's non-zero-input ones and its bias's). */
+static void count_row(hist_ctx *h, sorted_row *r, double *v, int64_t n, double vmin,
+                      double vmax, const float *d, int64_t O, const int32_t *b1,
+                      const int32_t *b2, int32_t *cell)
+{
+    int sorted = 0;
+    for (int64_t j = 0; j < O; j++) {
+        if (b1[j] == b2[j]) { /* all n entries in one bin (monotone) */
+            h->cnt[b1[j]] += n;
+            continue;
+        }
+        double dj = d[j];
+        int span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
+        if (!isfinite(dj) || 4 * (int64_t)span > n) { /* inf * 0 is NaN: not monotone */
+            count_each(h, v, n, dj);
+            continue;
+        }
+        if (!sorted) {
+            sort_row(r, v, n, vmin, vmax, cell);
+            sorted = 1;
+        }
+        count_sorted(h, r, dj, b1[j], b2[j]);
+    }
+}
+
+wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
+                            double hi, const float *a, const wb_persample_csr *sp,
+                            const float *dz, int64_t B, int64_t I, int64_t O, int bias,
+                            double scale, wb_err *err)
+{
+    /* doubles: v [I], u [I], edges [nbins + 1], counts [nbins] (int64);
+     * then ints: cell [I], tab [I + 2], b1, b2, bb [O] each */
+    size_t nd = 2 * (size_t)I + 2 * (size_t)nbins + 1;
+    size_t ni = 2 * (size_t)I + 2 + 3 * (size_t)O;
+    double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
+    if (!v)
+        return err ? err->code : WB_ENOMEM;
+    hist_ctx h = {(int64_t *)(v + 2 * I + nbins + 1), v + 2 * I, lo, (hi - lo) / nbins,
+                  nbins / (hi - lo), nbins};
+    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + I + 2, *b2 = b1 + O,
+            *bb = b2 + O;
+    sorted_row r = {v + I, tab, 0, 0, 0};
+    for (int b = 0; b <= nbins; b++)
+        h.edge[b] = NAN;
+    memset(h.cnt, 0, (size_t)nbins * sizeof *h.cnt);
+    int zero = bin_of(0.0, lo, h.inv, nbins);
+    for (int64_t i = 0; i < B; i++) {
+        const float *d = dz + i * O;
+        double vmin, vmax;
+        int finite;
+        int64_t n = gather(v, a, sp, i, I, scale, &vmin, &vmax, &finite);
+        h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
+        WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        for (int64_t j = 0; bias && j < O; j++)
+            h.cnt[bb[j]]++;
+        if (n == 0)
+            continue;
+        if (finite) {
+            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, cell);
+        } else { /* inf * 0 is NaN: not monotone, one by one */
+            for (int64_t j = 0; j < O; j++)
+                count_each(&h, v, n, d[j]);
+        }
+    }
+    for (int b = 0; b < nbins; b++)
+        hist[b] += (double)h.cnt[b];
+    return WB_OK;
+}

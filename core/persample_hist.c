@@ -79,6 +79,18 @@ static double of_key(uint64_t k)
     return x;
 }
 
+/* The next double up (dir > 0) or down from a finite x. */
+static double ulp_step(double x, int dir)
+{
+    if (x == 0)
+        return dir > 0 ? 4.9406564584124654e-324 : -4.9406564584124654e-324;
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    u += (x > 0) == (dir > 0) ? 1 : (uint64_t)-1;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
 /* E_b: the smallest double e with bin_of(e) >= b (0 < b < nbins; +inf
  * when none is). The nominal edge lo + b w is a few ulps off at most for
  * sane lo, hi; a bisection over all doubles settles any other case. */
@@ -87,10 +99,10 @@ static double edge_of(int b, double lo, double w, double inv, int nbins)
     double e = lo + b * w;
     for (int k = 0; k < 8 && isfinite(e); k++) {
         if (bin_of(e, lo, inv, nbins) < b) {
-            e = nextafter(e, INFINITY);
+            e = ulp_step(e, 1);
             continue;
         }
-        double below = nextafter(e, -INFINITY);
+        double below = ulp_step(e, -1);
         if (bin_of(below, lo, inv, nbins) < b)
             return e;
         e = below;
@@ -113,7 +125,7 @@ static double edge_of(int b, double lo, double w, double inv, int nbins)
 typedef struct sorted_row {
     double *u;
     int32_t *tab;
-    int64_t n;
+    int64_t n, K; /* K cells */
     double vmin, inv; /* cell_of(x) = floor((x - vmin) * inv), clamped */
 } sorted_row;
 
@@ -122,23 +134,25 @@ static inline int64_t cell_of(const sorted_row *r, double x)
     double f = (x - r->vmin) * r->inv;
     if (!(f >= 0))
         return 0;
-    return f >= (double)r->n ? r->n - 1 : (int64_t)f;
+    return f >= (double)r->K ? r->K - 1 : (int64_t)f;
 }
 
-/* Sorts v [n] (finite, vmin < vmax) into r->u: counting sort into n cells,
- * then insertion within cells. cell [n] and tab [n + 2] are scratch. */
+/* Sorts v [n] (finite, vmin < vmax) into r->u: counting sort into K = 2n
+ * cells (few share one), then insertion within cells. cell [n] and tab
+ * [2n + 2] are scratch. */
 static void sort_row(sorted_row *r, const double *v, int64_t n, double vmin, double vmax,
                      int32_t *cell)
 {
     int32_t *tab = r->tab;
-    r->n = n, r->vmin = vmin, r->inv = (double)n / (vmax - vmin);
-    memset(tab, 0, (size_t)(n + 2) * sizeof *tab);
+    int64_t K = 2 * n;
+    r->n = n, r->K = K, r->vmin = vmin, r->inv = (double)K / (vmax - vmin);
+    memset(tab, 0, (size_t)(K + 2) * sizeof *tab);
     for (int64_t t = 0; t < n; t++) {
         int64_t c = cell_of(r, v[t]);
         cell[t] = (int32_t)c;
         tab[c + 2]++;
     }
-    for (int64_t c = 2; c <= n + 1; c++) /* tab[c + 1]: the start of cell c */
+    for (int64_t c = 2; c <= K + 1; c++) /* tab[c + 1]: the start of cell c */
         tab[c] += tab[c - 1];
     double *u = r->u;
     for (int64_t t = 0; t < n; t++) /* after this tab[c] is the start of cell c */
@@ -160,12 +174,14 @@ static inline int64_t rank_of(const sorted_row *r, double d, double E)
     const double *u = r->u;
     int64_t p = r->tab[cell_of(r, E / d)];
     p = p < 1 ? 1 : p > r->n - 1 ? r->n - 1 : p;
-    if (d > 0) {
+    if (d > 0) { /* a first step without a branch: it is a coin toss */
+        p += u[p] * d < E;
         while (u[p] * d < E)
             p++;
         while (!(u[p - 1] * d < E))
             p--;
     } else {
+        p += !(u[p] * d < E);
         while (!(u[p] * d < E))
             p++;
         while (u[p - 1] * d < E)
@@ -249,17 +265,24 @@ static int64_t gather(double *v, const float *a, const wb_persample_csr *sp, int
     return n;
 }
 
-/* Row i's entries (its kernel's non-zero-input ones and its bias's). */
-static void count_row(hist_ctx *h, sorted_row *r, double *v, int64_t n, double vmin,
+/* Row i's kernel entries of non-zero inputs (n of them, finite). The
+ * outputs whose entries share a bin first, without a branch (about half
+ * do): their counts go to four copies of the bins in turn, so that runs
+ * of one bin do not wait on each other's adds; then the others. */
+static void count_row(hist_ctx *h, sorted_row *r, const double *v, int64_t n, double vmin,
                       double vmax, const float *d, int64_t O, const int32_t *b1,
-                      const int32_t *b2, int32_t *cell)
+                      const int32_t *b2, int32_t *multi, int32_t *cell)
 {
-    int sorted = 0;
+    int64_t nm = 0, *c4 = h->cnt + h->nbins;
     for (int64_t j = 0; j < O; j++) {
-        if (b1[j] == b2[j]) { /* all n entries in one bin (monotone) */
-            h->cnt[b1[j]] += n;
-            continue;
-        }
+        int one = b1[j] == b2[j];
+        c4[(j & 3) * h->nbins + b1[j]] += one ? n : 0;
+        multi[nm] = (int32_t)j;
+        nm += !one;
+    }
+    int sorted = 0;
+    for (int64_t t = 0; t < nm; t++) {
+        int64_t j = multi[t];
         double dj = d[j];
         int span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
         if (!isfinite(dj) || 4 * (int64_t)span > n) { /* inf * 0 is NaN: not monotone */
@@ -279,21 +302,22 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I], u [I], edges [nbins + 1], counts [nbins] (int64);
-     * then ints: cell [I], tab [I + 2], b1, b2, bb [O] each */
-    size_t nd = 2 * (size_t)I + 2 * (size_t)nbins + 1;
-    size_t ni = 2 * (size_t)I + 2 + 3 * (size_t)O;
+    /* doubles: v [I], u [I], edges [nbins + 1], counts [5 nbins] (int64:
+     * one, then the four copies); then ints: cell [I], tab [I + 2], b1, b2,
+     * bb, multi [O] each */
+    size_t nd = 2 * (size_t)I + 6 * (size_t)nbins + 1;
+    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     hist_ctx h = {(int64_t *)(v + 2 * I + nbins + 1), v + 2 * I, lo, (hi - lo) / nbins,
                   nbins / (hi - lo), nbins};
-    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + I + 2, *b2 = b1 + O,
-            *bb = b2 + O;
-    sorted_row r = {v + I, tab, 0, 0, 0};
+    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + 2 * I + 2, *b2 = b1 + O,
+            *bb = b2 + O, *multi = bb + O;
+    sorted_row r = {v + I, tab, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
-    memset(h.cnt, 0, (size_t)nbins * sizeof *h.cnt);
+    memset(h.cnt, 0, 5 * (size_t)nbins * sizeof *h.cnt);
     int zero = bin_of(0.0, lo, h.inv, nbins);
     for (int64_t i = 0; i < B; i++) {
         const float *d = dz + i * O;
@@ -303,17 +327,18 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
         WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
         for (int64_t j = 0; bias && j < O; j++)
-            h.cnt[bb[j]]++;
+            h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
         if (n == 0)
             continue;
         if (finite) {
-            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, cell);
+            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, multi, cell);
         } else { /* inf * 0 is NaN: not monotone, one by one */
             for (int64_t j = 0; j < O; j++)
                 count_each(&h, v, n, d[j]);
         }
     }
     for (int b = 0; b < nbins; b++)
-        hist[b] += (double)h.cnt[b];
+        hist[b] += (double)(h.cnt[b] + h.cnt[nbins + b] + h.cnt[2 * nbins + b] +
+                            h.cnt[3 * nbins + b] + h.cnt[4 * nbins + b]);
     return WB_OK;
 }

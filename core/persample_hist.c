@@ -168,11 +168,12 @@ static void sort_row(sorted_row *r, const double *v, int64_t n, double vmin, dou
 
 /* The first p with fl(u[p] d) >= E when d > 0 (< E when d < 0), knowing it
  * is in [1, n - 1] (u[0]'s entry is on the other side of E, u[n-1]'s on
- * this one): guessed from the table at E / d, then made exact by steps. */
-static inline int64_t rank_of(const sorted_row *r, double d, double E)
+ * this one): guessed from the table at E / d (x, roughly), then made exact
+ * by steps. */
+static inline int64_t rank_of(const sorted_row *r, double d, double E, double x)
 {
     const double *u = r->u;
-    int64_t p = r->tab[cell_of(r, E / d)];
+    int64_t p = r->tab[cell_of(r, x)];
     p = p < 1 ? 1 : p > r->n - 1 ? r->n - 1 : p;
     if (d > 0) { /* a first step without a branch: it is a coin toss */
         p += u[p] * d < E;
@@ -211,10 +212,12 @@ static inline double edge(hist_ctx *h, int b)
 static void count_sorted(hist_ctx *h, const sorted_row *r, double d, int b1, int b2)
 {
     int64_t *cnt = h->cnt, n = r->n;
+    double id = 1 / d; /* the guesses need no division */
     if (d > 0) { /* the entries below bin b: the first rank_of(E_b) */
         int64_t prev = 0;
         for (int b = b1 + 1; b <= b2; b++) {
-            int64_t k = rank_of(r, d, edge(h, b));
+            double E = edge(h, b);
+            int64_t k = rank_of(r, d, E, E * id);
             cnt[b - 1] += k - prev;
             prev = k;
         }
@@ -222,7 +225,8 @@ static void count_sorted(hist_ctx *h, const sorted_row *r, double d, int b1, int
     } else { /* the entries in bin b or above: the first rank_of(E_b) */
         int64_t prev = 0;
         for (int b = b1; b > b2; b--) {
-            int64_t k = rank_of(r, d, edge(h, b));
+            double E = edge(h, b);
+            int64_t k = rank_of(r, d, E, E * id);
             cnt[b] += k - prev;
             prev = k;
         }
@@ -255,13 +259,16 @@ static int64_t gather(double *v, const float *a, const wb_persample_csr *sp, int
         }
     }
     double mn = INFINITY, mx = -INFINITY;
-    int ok = 1;
+    const uint64_t expo = 0x7ff0000000000000ull; /* all set: inf or NaN */
+    int bad = 0;
     for (int64_t t = 0; t < n; t++) {
+        uint64_t bits;
+        memcpy(&bits, &v[t], sizeof bits);
+        bad |= (bits & expo) == expo;
         mn = v[t] < mn ? v[t] : mn;
         mx = v[t] > mx ? v[t] : mx;
-        ok &= isfinite(v[t]) != 0;
     }
-    *vmin = mn, *vmax = mx, *finite = ok;
+    *vmin = mn, *vmax = mx, *finite = !bad;
     return n;
 }
 

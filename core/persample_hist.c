@@ -242,33 +242,61 @@ static void count_each(hist_ctx *h, const double *v, int64_t n, double d)
         h->cnt[bin_of(v[t] * d, h->lo, h->inv, h->nbins)]++;
 }
 
-/* Row i's non-zero inputs times s into v; returns their number, their
- * extremes in *vmin, *vmax and whether all are finite in *finite. */
-static int64_t gather(double *v, const float *a, const wb_persample_csr *sp, int64_t i,
-                      int64_t I, double s, double *vmin, double *vmax, int *finite)
+/* Floats as int32 keys in the same order (-0 just below +0), and back (the
+ * map is its own inverse): min and max reductions vectorise on ints. */
+static inline int32_t fkey(int32_t bits)
 {
+    return bits ^ (int32_t)((uint32_t)(bits >> 31) >> 1);
+}
+
+/* v [n] = s f, the extreme keys of f and whether an f is inf or NaN. */
+WB_SIMD_BODY scan_body(double *v, const float *f, int64_t n, double s, int32_t *kmin,
+                       int32_t *kmax, int *bad)
+{
+    int32_t lo = INT32_MAX, hi = INT32_MIN, nf = 0;
+    for (int64_t t = 0; t < n; t++) {
+        int32_t bits;
+        memcpy(&bits, &f[t], sizeof bits);
+        int32_t k = fkey(bits);
+        lo = k < lo ? k : lo;
+        hi = k > hi ? k : hi;
+        nf |= (bits & 0x7f800000) == 0x7f800000;
+        v[t] = s * f[t];
+    }
+    *kmin = lo, *kmax = hi, *bad = nf;
+}
+WB_SIMD_KERNEL(scan, scan_body,
+               (double *v, const float *f, int64_t n, double s, int32_t *kmin, int32_t *kmax,
+                int *bad),
+               (v, f, n, s, kmin, kmax, bad))
+
+/* Row i's non-zero inputs times s into v (fbuf [I]: scratch for the dense
+ * input's); returns their number, v's extremes in *vmin, *vmax (from the
+ * inputs' extremes: s a is monotone in a) and whether all v are finite. */
+static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample_csr *sp,
+                      int64_t i, int64_t I, double s, double *vmin, double *vmax, int *finite)
+{
+    const float *f = fbuf;
     int64_t n = 0;
     if (sp) {
-        for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
-            v[n++] = s * sp->val[t];
+        f = sp->val + sp->row[i];
+        n = sp->row[i + 1] - sp->row[i];
     } else {
         const float *ai = a + i * I;
         for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
-            v[n] = s * ai[k];
+            fbuf[n] = ai[k];
             n += ai[k] != 0.0f;
         }
     }
-    double mn = INFINITY, mx = -INFINITY;
-    const uint64_t expo = 0x7ff0000000000000ull; /* all set: inf or NaN */
-    int bad = 0;
-    for (int64_t t = 0; t < n; t++) {
-        uint64_t bits;
-        memcpy(&bits, &v[t], sizeof bits);
-        bad |= (bits & expo) == expo;
-        mn = v[t] < mn ? v[t] : mn;
-        mx = v[t] > mx ? v[t] : mx;
-    }
-    *vmin = mn, *vmax = mx, *finite = !bad;
+    int32_t kmin, kmax;
+    int bad;
+    WB_SIMD_CALL(scan)(v, f, n, s, &kmin, &kmax, &bad);
+    float fmin, fmax;
+    kmin = fkey(kmin), kmax = fkey(kmax);
+    memcpy(&fmin, &kmin, sizeof fmin), memcpy(&fmax, &kmax, sizeof fmax);
+    double x = s * fmin, y = s * fmax; /* s < 0 reverses the order */
+    *vmin = x < y ? x : y, *vmax = x < y ? y : x;
+    *finite = !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
     return n;
 }
 
@@ -330,7 +358,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         const float *d = dz + i * O;
         double vmin, vmax;
         int finite;
-        int64_t n = gather(v, a, sp, i, I, scale, &vmin, &vmax, &finite);
+        int64_t n = gather(v, (float *)r.u, a, sp, i, I, scale, &vmin, &vmax, &finite);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
         WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
         for (int64_t j = 0; bias && j < O; j++)

@@ -12,12 +12,14 @@
  * of a first layer take it (their entries are small against a bin); (2)
  * otherwise, with v sorted, the entries below bin b are those before the
  * first v with fl(v * d) >= E_b, E_b the smallest double of bin b (found
- * once per call): one search per bin edge the output spans. A table over
+ * on its first use in a call): one search per bin edge the output spans. A table over
  * v's range guesses the position from E_b / d, and a step or two along v
  * comparing the products themselves makes it exact, so the table's (and
  * the division's) rounding never decides a count. v is sorted by a
- * counting sort into n cells of equal width over its range, whose starts
- * are the table, and an insertion pass within the cells.
+ * counting sort into 2n cells of equal width over its range, whose starts
+ * are the table, and an insertion pass within the cells. An output whose
+ * edges outnumber a quarter of its entries, or whose d is not finite, is
+ * counted entry by entry.
  */
 #include "persample.h"
 
@@ -338,8 +340,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             double scale, wb_err *err)
 {
     /* doubles: v [I], u [I], edges [nbins + 1], counts [5 nbins] (int64:
-     * one, then the four copies); then ints: cell [I], tab [I + 2], b1, b2,
-     * bb, multi [O] each */
+     * one, then the four copies); then ints: cell [I], tab [2I + 2], b1,
+     * b2, bb, multi [O] each. u doubles as the dense row's floats. */
     size_t nd = 2 * (size_t)I + 6 * (size_t)nbins + 1;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);

@@ -174,7 +174,7 @@ static void test_hist_signs_ties(void)
 /* inf and NaN inputs (their rows one by one), inf and NaN gradients (their
  * outputs one by one), a scale so small that inputs become 0 before an
  * infinite gradient (0 * inf is NaN), products that overflow to inf from
- * finite factors. */
+ * finite factors, and s a itself overflowing. */
 static void test_hist_nonfinite(void)
 {
     srand(5);
@@ -198,6 +198,7 @@ static void test_hist_nonfinite(void)
     for (int k = 0; k < 5 * 9; k++)
         xd[k] = (float)(k % 5 - 2) * 1e38f;
     CHECK(differ(5, 40, 9, 1, 1e250, -1.0, 1.0, 64) == 0, "products overflowing");
+    CHECK(differ(5, 40, 9, 1, 1e300, -1.0, 1.0, 64) == 0, "s a overflowing");
 }
 
 /* Ranges other than [-1, 1): narrow, shifted (all entries below), tiny

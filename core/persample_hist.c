@@ -131,13 +131,32 @@ typedef struct sorted_row {
     double vmin, inv; /* cell_of(x) = floor((x - vmin) * inv), clamped */
 } sorted_row;
 
+/* floor((x - vmin) inv) clamped to [0, K - 1] (NaN to 0), without a branch
+ * (also the vector kernel's). */
+static inline int32_t cell_at(double x, double vmin, double inv, double last)
+{
+    double f = (x - vmin) * inv;
+    f = f >= 0 ? f : 0;
+    f = f < last ? f : last;
+    return (int32_t)f;
+}
+
 static inline int64_t cell_of(const sorted_row *r, double x)
 {
-    double f = (x - r->vmin) * r->inv;
-    if (!(f >= 0))
-        return 0;
-    return f >= (double)r->K ? r->K - 1 : (int64_t)f;
+    return cell_at(x, r->vmin, r->inv, (double)(r->K - 1));
 }
+
+/* cell [n] = the cells of v [n]. */
+WB_SIMD_BODY cells_body(int32_t *cell, const double *v, int64_t n, double vmin, double inv,
+                        double last)
+{
+    for (int64_t t = 0; t < n; t++)
+        cell[t] = cell_at(v[t], vmin, inv, last);
+}
+WB_SIMD_KERNEL(cells, cells_body,
+               (int32_t *cell, const double *v, int64_t n, double vmin, double inv,
+                double last),
+               (cell, v, n, vmin, inv, last))
 
 /* Sorts v [n] (finite, vmin < vmax) into r->u: counting sort into K = 2n
  * cells (few share one), then insertion within cells. cell [n] and tab
@@ -149,11 +168,9 @@ static void sort_row(sorted_row *r, const double *v, int64_t n, double vmin, dou
     int64_t K = 2 * n;
     r->n = n, r->K = K, r->vmin = vmin, r->inv = (double)K / (vmax - vmin);
     memset(tab, 0, (size_t)(K + 2) * sizeof *tab);
-    for (int64_t t = 0; t < n; t++) {
-        int64_t c = cell_of(r, v[t]);
-        cell[t] = (int32_t)c;
-        tab[c + 2]++;
-    }
+    WB_SIMD_CALL(cells)(cell, v, n, vmin, r->inv, (double)(K - 1));
+    for (int64_t t = 0; t < n; t++)
+        tab[cell[t] + 2]++;
     for (int64_t c = 2; c <= K + 1; c++) /* tab[c + 1]: the start of cell c */
         tab[c] += tab[c - 1];
     double *u = r->u;

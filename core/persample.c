@@ -5,6 +5,7 @@
  * sums over rows and layers are kept in double by the callers' buffers.
  */
 #include "persample.h"
+#include "persample_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 struct wb_persample {
     float *buf; /* scratch, cap floats */
     size_t cap;
-    double *dbuf; /* scratch, dcap doubles (grad_hist's sorted inputs) */
+    double *dbuf; /* scratch, dcap doubles (also persample_hist.c's) */
     size_t dcap;
 };
 
@@ -64,6 +65,11 @@ static double *dscratch(wb_persample *p, size_t n, wb_err *err)
     p->dbuf = b;
     p->dcap = n;
     return b;
+}
+
+double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err)
+{
+    return dscratch(p, n, err);
 }
 
 /* Four chains: one chain's additions wait on each other (four cycles
@@ -242,172 +248,6 @@ wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
     return wb_persample_dots(p, &proj, 1, a, sp, dz, B, I, O, &v_w, &v_b, scale, err);
 }
 
-/* {---- grad_hist ---- */
-
-/* The bin of v: equal bins over [lo, hi) (inv = nbins / (hi - lo)), the
- * outside into the end bins; truncation is floor for f >= 0. Monotone
- * non-decreasing in v (NaN aside). */
-static inline int bin_of(double v, double lo, double inv, int nbins)
-{
-    double f = (v - lo) * inv;
-    if (!(f >= 0)) /* also NaN: counted, in the first bin */
-        return 0;
-    return f >= nbins ? nbins - 1 : (int)f;
-}
-
-/* Ascending sort of n finite doubles: quicksort (median of three), the
- * smaller side recursed, insertion sort below 16. */
-static void sort_doubles(double *v, int64_t n)
-{
-    while (n > 16) {
-        int64_t m = n / 2;
-        double x = v[0], y = v[m], z = v[n - 1];
-        double piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        int64_t i = 0, j = n - 1;
-        for (;;) { /* Hoare partition */
-            while (v[i] < piv)
-                i++;
-            while (v[j] > piv)
-                j--;
-            if (i >= j)
-                break;
-            double t = v[i];
-            v[i++] = v[j], v[j--] = t;
-        }
-        int64_t left = j + 1; /* [0, left) <= piv <= [left, n) */
-        if (left < n - left) {
-            sort_doubles(v, left);
-            v += left, n -= left;
-        } else {
-            sort_doubles(v + left, n - left);
-            n = left;
-        }
-    }
-    for (int64_t i = 1; i < n; i++) {
-        double t = v[i];
-        int64_t j = i;
-        for (; j > 0 && v[j - 1] > t; j--)
-            v[j] = v[j - 1];
-        v[j] = t;
-    }
-}
-
-/* One row's sorted non-zero inputs, deduplicated: u [m] ascending, cum
- * [m + 1] (cum[p] = entries before u[p], cum[m] = n), and a table t [M + 1]
- * over [u[0], u[m-1]]: t[q] is the first p with u[p] >= u[0] + q / inv. */
-typedef struct row_index {
-    const double *u;
-    const int32_t *cum, *t;
-    int64_t m, M;
-    double inv;
-} row_index;
-
-/* The first p in [0, m - 1] with u[p] >= x, or m - 1 (approximately: from
- * the table, then along the bucket). */
-static int64_t near(const row_index *r, double x)
-{
-    if (!(x > r->u[0]))
-        return 0;
-    double f = (x - r->u[0]) * r->inv;
-    int64_t q = f >= (double)r->M ? r->M : (int64_t)f, p = r->t[q];
-    while (p < r->m - 1 && r->u[p] < x)
-        p++;
-    return p;
-}
-
-/* hist += the bins of u[p] * d, each cum[p + 1] - cum[p] times. The bins
- * are monotone in p (rounding is monotone), so each run of one bin ends at
- * the first p whose bin differs: the table guesses it from the bin's edge
- * divided by d, and a walk of a step or two along u makes it exact. */
-static void count_row(double *hist, const row_index *r, double d, double lo, double w,
-                      double inv, int nbins)
-{
-    const double *u = r->u;
-    int64_t m = r->m, pos = 0;
-    int cur = bin_of(u[0] * d, lo, inv, nbins), last = bin_of(u[m - 1] * d, lo, inv, nbins);
-    while (cur != last) {
-        int64_t p = near(r, (d > 0 ? lo + (cur + 1) * w : lo + cur * w) / d);
-        p = p > pos ? p : pos + 1;
-        while (p < m - 1 && bin_of(u[p] * d, lo, inv, nbins) == cur)
-            p++;
-        while (p - 1 > pos && bin_of(u[p - 1] * d, lo, inv, nbins) != cur)
-            p--;
-        hist[cur] += (double)(r->cum[p] - r->cum[pos]);
-        pos = p;
-        cur = bin_of(u[p] * d, lo, inv, nbins);
-    }
-    hist[last] += (double)(r->cum[m] - r->cum[pos]);
-}
-
-/* Sorts v [n] (n >= 1, finite) and builds its row_index in scratch: u over
- * v itself, cum and t after it in ints (n + 1 and 2n + 1 of them). */
-static void index_row(row_index *r, double *v, int64_t n, int32_t *ints)
-{
-    sort_doubles(v, n);
-    int32_t *cum = ints, *t = ints + n + 1;
-    int64_t m = 0;
-    for (int64_t k = 0; k < n; k++)
-        if (k == 0 || v[k] != v[m - 1]) {
-            cum[m] = (int32_t)k;
-            v[m++] = v[k];
-        }
-    cum[m] = (int32_t)n;
-    int64_t M = 2 * m;
-    double range = v[m - 1] - v[0], inv = range > 0 ? (double)M / range : 0;
-    double step = range / (double)M; /* the table only guesses: no division per q */
-    for (int64_t q = 0, p = 0; q <= M; q++) {
-        double edge = v[0] + (double)q * step;
-        while (p < m - 1 && v[p] < edge)
-            p++;
-        t[q] = (int32_t)p;
-    }
-    *r = (row_index){v, cum, t, m, range > 0 ? M : 0, inv};
-}
-
-wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
-                            double hi, const float *a, const wb_persample_csr *sp,
-                            const float *dz, int64_t B, int64_t I, int64_t O, int bias,
-                            double scale, wb_err *err)
-{
-    /* v [I] doubles, then cum [I + 1] and t [2I + 1] as ints */
-    double *v = dscratch(p, (size_t)I + (size_t)(3 * I + 2 + 1) / 2 + 1, err);
-    if (!v)
-        return err ? err->code : WB_ENOMEM;
-    int32_t *ints = (int32_t *)(v + I);
-    double w = (hi - lo) / nbins, inv = nbins / (hi - lo);
-    int zero = bin_of(0.0, lo, inv, nbins);
-    for (int64_t i = 0; i < B; i++) {
-        const float *d = dz + i * O;
-        int64_t nnz = 0;
-        int finite = 1;
-        if (sp) {
-            for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
-                v[nnz++] = scale * sp->val[t];
-        } else {
-            for (int64_t k = 0; k < I; k++)
-                if (a[i * I + k] != 0.0f)
-                    v[nnz++] = scale * a[i * I + k];
-        }
-        for (int64_t t = 0; t < nnz; t++)
-            finite &= isfinite(v[t]) != 0;
-        hist[zero] += (double)((I - nnz) * O); /* a zero input: O zero entries */
-        if (finite && nnz > 0) {
-            row_index r;
-            index_row(&r, v, nnz, ints);
-            for (int64_t j = 0; j < O; j++)
-                count_row(hist, &r, d[j], lo, w, inv, nbins);
-        } else { /* inf * 0 is NaN: not monotone, one by one */
-            for (int64_t t = 0; t < nnz; t++)
-                for (int64_t j = 0; j < O; j++)
-                    hist[bin_of(v[t] * d[j], lo, inv, nbins)] += 1.0;
-        }
-        for (int64_t j = 0; bias && j < O; j++)
-            hist[bin_of(scale * d[j], lo, inv, nbins)] += 1.0;
-    }
-    return WB_OK;
-}
-
-/* }---- */
 /* {---- the Hessian's diagonal ---- */
 
 /* Checks of wb_persample_hess_diag's chain; the widest layer. */

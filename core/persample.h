@@ -96,13 +96,13 @@ wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const 
 /* hist [nbins] += the per-sample gradient entries of this layer (B * (I + 1)
  * * O numbers, the bias's included when bias) counted in nbins equal bins
  * over [lo, hi); entries outside go to the first or last bin, NaN to the
- * first. Exact, and cheaper than the B * I * O products: a zero input
- * makes O zero entries at once; per row, the non-zero inputs s a_ik are
- * sorted once, and for each output j the entries s a_ik dz_ij (computed as
- * (s a_ik) * dz_ij in double, the same numbers one by one) are monotone
- * in a_ik, so each bin's count is the gap between two binary searches:
- * O(bins spanned * log nnz) per j instead of O(nnz). A row with a
- * non-finite input is counted one by one. WB_ENOMEM growing scratch. */
+ * first. Exact: the counts of the entries (s a_ik) * dz_ij computed in
+ * double one by one (a zero input's entries are 0), without visiting them
+ * (persample_hist.c): for a finite dz_ij the entries are monotone in
+ * a_ik, so an output whose smallest and largest entries share a bin takes
+ * O(1), and another one search per bin edge it spans in the row's sorted
+ * non-zero inputs. A non-finite input or dz_ij is counted one by one.
+ * WB_ENOMEM growing scratch. */
 wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             double hi, const float *a, const wb_persample_csr *sp,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,

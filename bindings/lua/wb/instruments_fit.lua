@@ -144,7 +144,8 @@ function Cb:on_train_begin(model)
   self.need_theta = hess or not self.fast and (on.distance or on.update_size or on.alpha or
     self.samples and l2)
   if self.need_theta then self.theta = clones(params) end
-  self.need_sums = on.grad_norm or on.distance or on.update_size or on.alpha or self.samples
+  self.need_sums = on.grad_norm or on.distance or on.update_size or on.alpha or
+    on.norm_test or on.inner_test or on.ortho_test
   -- two buffers for the update: a step's end of alpha reads the last one
   if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
   if on.alpha and self.fast then self.gsave = clones(params) end

@@ -1,0 +1,15 @@
+/* persample_impl.h - what persample.c shares with persample_hist.c (not
+ * part of the public API). */
+#ifndef WB_PERSAMPLE_IMPL_H
+#define WB_PERSAMPLE_IMPL_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "persample.h"
+
+/* p's doubles scratch, at least n (grown once; the old contents dropped);
+ * NULL with err filled (WB_ENOMEM) when growing fails. */
+double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err);
+
+#endif

@@ -1,0 +1,267 @@
+/* test_persample_hist.c - wb_persample_hist (core/persample_hist.c) against
+ * the naive count: every entry's bin, one product at a time, (s a_ik) *
+ * dz_ij in double (a zero input's entries are 0), plus the bias's s dz_ij.
+ * Each case runs from the dense input and from its non-zeros (CSR), at
+ * every SIMD level the CPU has, onto bins that already hold counts (the
+ * function adds). The cases aim at what the fast paths assume: entries on
+ * bin edges and an ulp beside them, ties, negative inputs and scales,
+ * single non-zeros, empty rows, non-finite inputs and gradients, products
+ * that overflow, ranges other than [-1, 1), one bin and thousands, and
+ * random rows whose outputs span from one bin to all of them.
+ */
+#include "harness.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/persample.h"
+#include "../../core/simd.h"
+
+#define MB 8
+#define MI 300
+#define MO 40
+#define MBINS 5000
+
+static float xa[MB * MI], xd[MB * MO];
+static double got[MBINS], want[MBINS];
+static int64_t row[MB + 1];
+static int32_t idx[MB * MI];
+static float val[MB * MI];
+static wb_persample *ps;
+
+static int naive_bin(double v, double lo, double hi, int nbins)
+{
+    double f = (v - lo) * (nbins / (hi - lo));
+    return !(f >= 0) ? 0 : f >= nbins ? nbins - 1 : (int)f;
+}
+
+/* The bins (of nbins) where the library's count differs from the naive
+ * one for xa [B, I], xd [B, O]; 0 when none does. */
+static int differ(int B, int I, int O, int bias, double s, double lo, double hi, int nbins)
+{
+    memset(want, 0, (size_t)nbins * sizeof *want);
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < O; j++) {
+            double d = xd[i * O + j];
+            for (int k = 0; k < I; k++) {
+                float a = xa[i * I + k];
+                want[a == 0.0f ? naive_bin(0, lo, hi, nbins)
+                               : naive_bin((s * a) * d, lo, hi, nbins)] += 1;
+            }
+            if (bias)
+                want[naive_bin(s * d, lo, hi, nbins)] += 1;
+        }
+    int64_t t = 0;
+    row[0] = 0;
+    for (int i = 0; i < B; i++) {
+        for (int k = 0; k < I; k++)
+            if (xa[i * I + k] != 0.0f)
+                idx[t] = k, val[t++] = xa[i * I + k];
+        row[i + 1] = t;
+    }
+    wb_persample_csr sp = {row, idx, val};
+    int top = wb_simd_avx512() ? 2 : wb_simd_avx2() ? 1 : 0, bad = 0;
+    static const int level_arg[3] = {0, 2, 1}; /* wb_simd_allow_avx2's for each level */
+    for (int lv = 0; lv <= top; lv++) {
+        wb_simd_allow_avx2(level_arg[lv]);
+        for (int csr = 0; csr < 2; csr++) {
+            wb_err err;
+            for (int b = 0; b < nbins; b++)
+                got[b] = 3;
+            if (wb_persample_hist(ps, got, nbins, lo, hi, csr ? NULL : xa, csr ? &sp : NULL,
+                                  xd, B, I, O, bias, s, &err) != WB_OK)
+                return -1;
+            int n = 0;
+            for (int b = 0; b < nbins; b++)
+                n += got[b] != want[b] + 3;
+            bad = n > bad ? n : bad;
+        }
+    }
+    wb_simd_allow_avx2(1);
+    return bad;
+}
+
+/* The smallest double of bin b (0 < b < nbins) by the naive bin: a
+ * bisection over the doubles in order (as unsigned keys). */
+static double smallest_of(int b, double lo, double hi, int nbins)
+{
+    uint64_t no, yes, sign = 1ull << 63;
+    double x = -INFINITY, y = INFINITY;
+    memcpy(&no, &x, sizeof no), memcpy(&yes, &y, sizeof yes);
+    no = ~no, yes |= sign; /* the keys of -inf and inf */
+    while (yes - no > 1) {
+        uint64_t mid = no + (yes - no) / 2, u = mid >> 63 ? mid & ~sign : ~mid;
+        memcpy(&x, &u, sizeof x);
+        if (naive_bin(x, lo, hi, nbins) >= b)
+            yes = mid;
+        else
+            no = mid;
+    }
+    uint64_t u = yes >> 63 ? yes & ~sign : ~yes;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* A double in [0, 1) from rand(). */
+static double unif(void)
+{
+    return (double)rand() / ((double)RAND_MAX + 1);
+}
+
+/* Entries exactly on bin edges: products of eighths and quarters are the
+ * edges of 64 bins over [-1, 1) (multiples of 1/32) with nothing rounded;
+ * then, for bins whose edges are not dyadic, scales on the exact edge (the
+ * smallest double of a bin, by bisection) and an ulp either
+ * side, with inputs and gradients of 1 among others. */
+static void test_hist_edges(void)
+{
+    for (int i = 0; i < 4; i++) {
+        for (int k = 0; k < 17; k++)
+            xa[i * 17 + k] = (float)(k - 8) / 8; /* -1 .. 1, a zero among them */
+        for (int j = 0; j < 9; j++)
+            xd[i * 9 + j] = (float)((j + i) % 9 - 4) / 4;
+    }
+    CHECK(differ(4, 17, 9, 1, 1.0, -1.0, 1.0, 64) == 0, "dyadic edges");
+    CHECK(differ(4, 17, 9, 1, 0.5, -1.0, 1.0, 64) == 0, "dyadic edges, scale 1/2");
+    double lo = -0.3, hi = 0.7;
+    int nbins = 10;
+    for (int b = 1; b < nbins; b++) {
+        double e = smallest_of(b, lo, hi, nbins);
+        CHECK(naive_bin(e, lo, hi, nbins) == b && naive_bin(nextafter(e, -INFINITY), lo, hi,
+              nbins) == b - 1, "the edge of bin %d", b);
+        for (int u = -1; u <= 1; u++) {
+            double s = u < 0 ? nextafter(e, -INFINITY) : u > 0 ? nextafter(e, INFINITY) : e;
+            for (int i = 0; i < 3; i++) {
+                for (int k = 0; k < 20; k++)
+                    xa[i * 20 + k] = k % 4 == 0 ? 1.0f : k % 4 == 1 ? 0.0f
+                                   : (float)(k - 10) / (float)(7 + i);
+                for (int j = 0; j < 6; j++)
+                    xd[i * 6 + j] = j == 0 ? 1.0f : j == 1 ? -1.0f : (float)(j - 3) * 0.37f;
+            }
+            CHECK(differ(3, 20, 6, 1, s, lo, hi, nbins) == 0, "edge of bin %d, ulp %d", b, u);
+        }
+    }
+}
+
+/* Negative inputs and scales, ties (one value many times), -0.0 inputs,
+ * zero gradients, one non-zero per row, rows of zeros, one output. */
+static void test_hist_signs_ties(void)
+{
+    srand(3);
+    for (int k = 0; k < 6 * 50; k++) {
+        int r = rand() % 6;
+        xa[k] = r == 0 ? 0.0f : r == 1 ? -0.0f : r == 2 ? 0.75f : r == 3 ? -0.75f
+              : (float)(rand() % 9 - 4) / 9.0f;
+    }
+    for (int k = 0; k < 6 * 12; k++)
+        xd[k] = k % 5 == 0 ? 0.0f : (float)(unif() - 0.5) * 0.4f;
+    CHECK(differ(6, 50, 12, 1, 6.0, -1.0, 1.0, 64) == 0, "ties, both signs");
+    CHECK(differ(6, 50, 12, 1, -6.0, -1.0, 1.0, 64) == 0, "a negative scale");
+    CHECK(differ(6, 50, 12, 0, 3.3, -1.0, 1.0, 7) == 0, "no bias, 7 bins");
+    memset(xa, 0, 6 * 50 * sizeof *xa);
+    CHECK(differ(6, 50, 12, 1, 6.0, -1.0, 1.0, 64) == 0, "all zeros");
+    for (int i = 0; i < 6; i++)
+        xa[i * 50 + (i * 7) % 50] = (float)(i - 3) * 0.3f;
+    CHECK(differ(6, 50, 12, 1, 6.0, -1.0, 1.0, 64) == 0, "one non-zero a row");
+    for (int k = 0; k < 6 * 50; k++)
+        xa[k] = 0.5f;
+    CHECK(differ(6, 50, 12, 1, 6.0, -1.0, 1.0, 64) == 0, "one value a row");
+    CHECK(differ(6, 50, 1, 1, 6.0, -1.0, 1.0, 64) == 0, "one output");
+    CHECK(differ(0, 50, 12, 1, 6.0, -1.0, 1.0, 64) == 0, "no rows");
+}
+
+/* inf and NaN inputs (their rows one by one), inf and NaN gradients (their
+ * outputs one by one), a scale so small that inputs become 0 before an
+ * infinite gradient (0 * inf is NaN), products that overflow to inf from
+ * finite factors, and s a itself overflowing. */
+static void test_hist_nonfinite(void)
+{
+    srand(5);
+    for (int k = 0; k < 5 * 40; k++)
+        xa[k] = rand() % 3 == 0 ? 0.0f : (float)(unif() - 0.3);
+    for (int k = 0; k < 5 * 9; k++)
+        xd[k] = (float)(unif() - 0.5) * 0.3f;
+    xa[1 * 40 + 3] = INFINITY;
+    xa[2 * 40 + 5] = NAN;
+    xa[3 * 40 + 0] = -INFINITY;
+    xd[0 * 9 + 2] = NAN;
+    xd[1 * 9 + 4] = INFINITY;
+    xd[4 * 9 + 1] = -INFINITY;
+    xd[4 * 9 + 6] = INFINITY;
+    CHECK(differ(5, 40, 9, 1, 5.0, -1.0, 1.0, 64) == 0, "inf and NaN");
+    for (int k = 0; k < 5 * 40; k++)
+        xa[k] = k % 4 == 0 ? 0.0f : k % 4 == 1 ? 1e-30f : k % 4 == 2 ? -1e-30f : 1.0f;
+    CHECK(differ(5, 40, 9, 1, 1e-300, -1.0, 1.0, 64) == 0, "inputs underflowing to 0");
+    for (int k = 0; k < 5 * 40; k++)
+        xa[k] = (float)(k % 7) * 1e37f;
+    for (int k = 0; k < 5 * 9; k++)
+        xd[k] = (float)(k % 5 - 2) * 1e38f;
+    CHECK(differ(5, 40, 9, 1, 1e250, -1.0, 1.0, 64) == 0, "products overflowing");
+    CHECK(differ(5, 40, 9, 1, 1e300, -1.0, 1.0, 64) == 0, "s a overflowing");
+}
+
+/* Ranges other than [-1, 1): narrow, shifted (all entries below), tiny
+ * against its position (a few ulps wide: edges past the nominal ones), so
+ * wide that hi - lo overflows (every entry in bin 0); one bin; 5000. */
+static void test_hist_ranges(void)
+{
+    srand(9);
+    for (int k = 0; k < 7 * 60; k++)
+        xa[k] = rand() % 4 == 0 ? 0.0f : (float)(rand() % 256) / 255.0f;
+    for (int k = 0; k < 7 * 11; k++)
+        xd[k] = (float)(unif() - 0.5) * 0.2f;
+    CHECK(differ(7, 60, 11, 1, 7.0, -0.05, 0.3, 64) == 0, "[-0.05, 0.3)");
+    CHECK(differ(7, 60, 11, 1, 7.0, 2.0, 5.0, 64) == 0, "[2, 5)");
+    CHECK(differ(7, 60, 11, 1, 7.0, -1e-7, 1e-7, 64) == 0, "[-1e-7, 1e-7)");
+    CHECK(differ(7, 60, 11, 1, 7.0, 0.01, 0.01 + 4 * DBL_EPSILON / 64, 64) == 0,
+          "a few ulps wide");
+    CHECK(differ(7, 60, 11, 1, 7.0, -1.5e308, 1.5e308, 64) == 0, "hi - lo overflowing");
+    CHECK(differ(7, 60, 11, 1, 7.0, -1.0, 1.0, 1) == 0, "one bin");
+    CHECK(differ(7, 60, 11, 1, 7.0, -1.0, 1.0, MBINS) == 0, "%d bins", MBINS);
+    CHECK(differ(7, 60, 11, 1, 7.0, -0.01, 0.01, 600) == 0, "600 narrow bins");
+}
+
+/* Random rows: sizes, densities, pixel-like (k / 255, many ties) or
+ * continuous inputs of either sign, gradients from tiny (every output in
+ * one bin) to large (spanning all), scales, bins and ranges. */
+static void test_hist_random(void)
+{
+    srand(12);
+    int fails = 0, first = -1;
+    for (int round = 0; round < 300; round++) {
+        int B = 1 + rand() % MB, I = 1 + rand() % MI, O = 1 + rand() % MO;
+        int kind = rand() % 3, nbins = rand() % 4 == 0 ? 1 + rand() % 700 : 64;
+        double density = unif(), mag = pow(10.0, -3 + 4 * unif());
+        for (int k = 0; k < B * I; k++)
+            xa[k] = unif() >= density ? 0.0f
+                  : kind == 0 ? (float)(rand() % 256) / 255.0f
+                  : kind == 1 ? (float)(unif() * 4 - 1)
+                  : (float)((rand() % 5) - 2) * 0.25f;
+        for (int k = 0; k < B * O; k++)
+            xd[k] = rand() % 10 == 0 ? 0.0f : (float)((unif() - 0.5) * mag);
+        double s = rand() % 3 == 0 ? (double)B : rand() % 2 ? 1.0 : -0.37 * (1 + rand() % 9);
+        double lo = rand() % 2 ? -1.0 : -unif(), hi = rand() % 2 ? 1.0 : lo + 0.01 + unif();
+        int bad = differ(B, I, O, rand() % 4 != 0, s, lo, hi, nbins);
+        if (bad != 0 && first < 0)
+            first = round;
+        fails += bad != 0;
+    }
+    CHECK(fails == 0, "%d of 300 random rounds differ from the naive count (first %d)",
+          fails, first);
+}
+
+int main(void)
+{
+    wb_err err;
+    ps = wb_persample_new(&err);
+    if (!ps)
+        return 1;
+    RUN(test_hist_edges);
+    RUN(test_hist_signs_ties);
+    RUN(test_hist_nonfinite);
+    RUN(test_hist_ranges);
+    RUN(test_hist_random);
+    wb_persample_free(ps);
+    TH_EXIT();
+}

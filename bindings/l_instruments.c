@@ -323,15 +323,18 @@ static int ps_sum_sq(lua_State *L)
 
 #define MAX_CHAIN 64
 
-/* hess_diag(layers, inputs, out) -> trace: the exact Hessian diagonal of
+/* hess_diag(layers, inputs [, out]) -> trace: the exact Hessian diagonal of
  * the chain of Dense layers (core/persample.h) at their current state, into
- * out (a list of float32 tensors shaped like the layers' parameters). */
+ * out (a list of float32 tensors shaped like the layers' parameters); out
+ * nil: the trace alone. */
 static int ps_hess_diag(lua_State *L)
 {
     ps_box *b = checkps(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
-    luaL_checktype(L, 4, LUA_TTABLE);
+    int diag = !lua_isnoneornil(L, 4); /* nil: the trace alone */
+    if (diag)
+        luaL_checktype(L, 4, LUA_TTABLE);
     int n = (int)luaL_len(L, 2), q = 1;
     luaL_argcheck(L, n >= 1 && n <= MAX_CHAIN && luaL_len(L, 3) == n, 2,
                   "expected 1..64 Dense layers and as many inputs");
@@ -346,6 +349,8 @@ static int ps_hess_diag(lua_State *L)
         wb_dense *d = dense_and_a(L, b, lua_gettop(L) - 1, &in[l]);
         ls[l] = d, sps[l] = kept(d, in[l], b->B, &sp[l]);
         lua_pop(L, 2);
+        if (!diag)
+            continue;
         lua_geti(L, 4, q++);
         dw[l] = (float *)checkvec(L, lua_gettop(L), d->n_in * d->n_out, 0);
         lua_geti(L, 4, q);
@@ -355,7 +360,8 @@ static int ps_hess_diag(lua_State *L)
     }
     wb_err err;
     double trace;
-    if (wb_persample_hess_diag(b->p, n, ls, in, sps, b->B, dw, db, &trace, &err))
+    if (wb_persample_hess_diag(b->p, n, ls, in, sps, b->B, diag ? dw : NULL, diag ? db : NULL,
+                               &trace, &err))
         return lwb_raise(L, 0, &err);
     lua_pushnumber(L, trace);
     return 1;

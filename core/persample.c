@@ -342,16 +342,27 @@ wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *
                 }
                 d2[i * O + j] = (float)s;
             }
-        a2t_d2(diag_w[l], inputs[l], sps[l], d2, B, I, O, a2);
-        for (int64_t k = 0; d->l2 > 0 && k < I * O; k++)
-            diag_w[l][k] += (float)(2.0 * d->l2);
-        *trace += plain_sum(diag_w[l], I * O);
-        for (int64_t j = 0; diag_b[l] && j < O; j++) {
-            double s = 0;
-            for (int64_t i = 0; i < B; i++)
-                s += d2[i * O + j];
-            diag_b[l][j] = (float)s;
-            *trace += diag_b[l][j];
+        if (!diag_w) { /* the trace alone: sum_i ||a_i||^2 sum_j d2_ij, no I x O product */
+            double tw = 0, tb = 0;
+            for (int64_t i = 0; i < B; i++) {
+                double r = 0;
+                for (int64_t j = 0; j < O; j++)
+                    r += d2[i * O + j];
+                tw += row_sumsq(inputs[l], sps[l], i, I) * r, tb += r;
+            }
+            *trace += tw + 2.0 * d->l2 * (double)(I * O) + (d->use_bias ? tb : 0.0);
+        } else {
+            a2t_d2(diag_w[l], inputs[l], sps[l], d2, B, I, O, a2);
+            for (int64_t k = 0; d->l2 > 0 && k < I * O; k++)
+                diag_w[l][k] += (float)(2.0 * d->l2);
+            *trace += plain_sum(diag_w[l], I * O);
+            for (int64_t j = 0; diag_b[l] && j < O; j++) {
+                double s = 0;
+                for (int64_t i = 0; i < B; i++)
+                    s += d2[i * O + j];
+                diag_b[l][j] = (float)s;
+                *trace += diag_b[l][j];
+            }
         }
         if (l == 0)
             break;

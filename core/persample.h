@@ -122,6 +122,9 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
  * (diag(p) - p p^T = S S^T, S = diag(sqrt p) - p sqrt(p)^T, over B for
  * the mean) backpropagated to the layer's output: C backward columns per
  * row, as matrix products (Dangel et al., BackPACK, DiagGGNExact).
+ * With diag_w (and diag_b) NULL only the trace is computed, as
+ * sum_i ||a_i||^2 sum_j (d2)_ij per layer (d2 = sum_c s_ic (.) s_ic),
+ * without the I x O product (the trace instruments need no more).
  * Errors: WB_EINVAL for another activation (naming the layer, 1-based) or
  * a layer's n_in not the width before it; WB_ENOMEM growing scratch. */
 wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,

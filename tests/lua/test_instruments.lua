@@ -302,6 +302,9 @@ T.test("hess_diag is the exact Hessian diagonal (relu chain, softmax or linear l
       top, want = math.max(top, math.abs(H:get(p2, p2))), want + H:get(p2, p2)
     end
     close(tr, want, want, 1e-5, last .. " trace")
+    ps:begin(10)
+    close(ps:hess_diag({m[1], m[2]}, {x, m._h[2]}), want, want, 1e-5,
+      last .. " trace alone (no out)")
     for _, t in ipairs(out) do
       for _, v in ipairs(t:reshape(t:numel()):totable()) do
         p = p + 1

@@ -107,11 +107,12 @@ function PerSample:sum_sq(layer, a, scale, out_w, out_b) end
 ---now: with piecewise-linear activations it equals the Gauss-Newton
 ---diagonal, C backward columns per row (core/persample.h). inputs are the
 ---layers' forward inputs; out a list of float32 tensors shaped like their
----parameters (kernel, bias per layer), overwritten. Returns the trace
----(the diagonal's sum, in double).
+---parameters (kernel, bias per layer), overwritten, or nil for the trace
+---alone (no layer-sized product). Returns the trace (the diagonal's sum,
+---in double).
 ---@param layers wb.Dense[]
 ---@param inputs wb.Tensor[]
----@param out wb.Tensor[]
+---@param out? wb.Tensor[]
 ---@return number
 ---Example: ps:begin(B); print(ps:hess_diag({m[1], m[2]}, {x, m._h[2]}, diag))
 function PerSample:hess_diag(layers, inputs, out) end

@@ -151,7 +151,7 @@ function Cb:on_train_begin(model)
   if on.alpha and self.fast then self.gsave = clones(params) end
   if on.gsnr then self.sumsq = clones(params) end
   self.exact = (on.hess_trace or on.tic) and M._exact_chain(model, #pos, self.loss) or nil
-  if self.exact then self.diag, self.hinputs = clones(params), {} end
+  if self.exact then self.hinputs = {} end
   self.hdata, self.dot_args = {}, {}
   if self.samples or self.exact then self.ps = M.Scratch() end
   self.hlayers = {}
@@ -268,7 +268,7 @@ function Cb:_hess_trace(logs, data, B)
   end
   local h, inputs = self.model._h, self.hinputs -- reused: no table per step
   for i = 1, #self.exact do inputs[i] = h[i] end
-  return self.ps:hess_diag(self.exact, inputs, self.diag), 0
+  return self.ps:hess_diag(self.exact, inputs), 0 -- the trace alone
 end
 
 -- The Hessian instruments at theta_t (Cb:_hessian swaps it in).

@@ -198,7 +198,10 @@ if not os.execute(string.format("%s %s --hessian", exe, arg[0])) then
 end
 print("target: one Hessian-vector product <= 2.5x one gradient on the same rows")
 io.stdout:flush()
-if not os.execute(string.format("%s tests/bench_instruments.lua", exe)) then
+-- glibc keeps freed blocks here as for PyTorch's strong loop: each cell is
+-- a fit of its own, and fresh pages fault in slowly on these machines
+if not os.execute(string.format("MALLOC_MMAP_THRESHOLD_=1073741824 "
+  .. "MALLOC_TRIM_THRESHOLD_=1073741824 %s tests/bench_instruments.lua", exe)) then
   io.stderr:write("bench: the instruments section failed\n")
   os.exit(1)
 end

@@ -56,13 +56,14 @@ local configs = {}
 for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
 configs[#configs + 1] = {"economy", wb.instruments.economy}
 configs[#configs + 1] = {"full", wb.instruments.full}
-local full = {}
+local full, econ = {}, {}
 for _, cfg in ipairs(configs) do
   local cells = {}
   for c, col in ipairs(cols) do
     local r, h = cell(col[1], cfg[2], col[2])
     cells[c] = string.format("%10.2fx", r)
     if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
+    if cfg[1] == "economy" and col[2] == 1 then econ[col[1]] = r end
   end
   print(string.format("%-14s %s", cfg[1], table.concat(cells, " ")))
   io.stdout:flush()
@@ -70,6 +71,29 @@ end
 print("Cockpit (its benchmark, DeepOBS MNIST MLP, CPU): economy 64x every step, 5.2x "
   .. "every 16; full 262x and 17.5x")
 print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
+
+-- The same plain SGD step in PyTorch (tests/bench_torch.py, the strong
+-- loop, one thread, glibc keeping freed blocks), so the overheads above can
+-- be read in PyTorch's steps too, as Cockpit's are.
+if os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null") then
+  for _, bs in ipairs{32, 128} do
+    local p = io.popen(string.format("OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 "
+      .. "MALLOC_TRIM_THRESHOLD_=1073741824 /usr/bin/python3 tests/bench_torch.py %d 1 1 "
+      .. "strong sgd 2>&1", bs))
+    local out = p:read("a")
+    p:close()
+    local cpu = tonumber(out:match("RESULT ([%d.]+)"))
+    if not cpu then error("bench_torch.py failed:\n" .. out) end
+    local torch_step = cpu / math.ceil(60000 / bs)
+    local ours = (bs == 32 and p32 or p128) / math.ceil(ROWS / bs)
+    print(string.format("batch %d: a plain SGD step takes %.3f ms here, %.3f ms in PyTorch "
+      .. "(%.1fx); economy every step, %.3f ms, is %.2fx PyTorch's plain step", bs,
+      1000 * ours, 1000 * torch_step, torch_step / ours, 1000 * ours * econ[bs],
+      ours * econ[bs] / torch_step))
+  end
+else
+  print("(PyTorch's plain step skipped: Debian's python3-torch is not installed)")
+end
 
 -- hess_max's accuracy: Lanczos is capped, so each value carries its
 -- residual (history.steps.hess_max_residual).

@@ -1,7 +1,8 @@
-"""bench_torch.py BATCH EPOCHS THREADS [LOOP]: the baseline MLP in PyTorch, for make bench.
+"""bench_torch.py BATCH EPOCHS THREADS [LOOP [OPT]]: the baseline MLP in PyTorch, for make bench.
 
 Same model (784-128 ReLU-10), loss (cross-entropy on the logits), optimizer
-(Adam, lr 1e-3, eps 1e-7 as Keras) and data as the workbench benchmark,
+(OPT adam, the default: Adam, lr 1e-3, eps 1e-7 as Keras; sgd: plain SGD,
+lr 0.05, as tests/bench_instruments.lua trains) and data as the workbench benchmark,
 manual batching over an index shuffled by torch.randperm every epoch (no
 DataLoader). THREADS 1 pins torch to one thread; 0 keeps its default.
 
@@ -80,6 +81,10 @@ def main():
     loop = sys.argv[4] if len(sys.argv) > 4 else "strong"
     if loop not in ("strong", "naive"):
         sys.exit("bench_torch.py: LOOP must be strong or naive, got %r" % loop)
+    optname = sys.argv[5] if len(sys.argv) > 5 else "adam"
+    if optname not in ("adam", "sgd") or len(sys.argv) > 6:
+        sys.exit("bench_torch.py: OPT must be adam or sgd (and nothing after it), got %r"
+                 % sys.argv[5:])
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -89,7 +94,10 @@ def main():
         x = x.float().div_(255.0)  # once, outside the timed epochs
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
                                 torch.nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, foreach=loop == "strong")
+    if optname == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, foreach=loop == "strong")
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, foreach=loop == "strong")
     loss_fn = torch.nn.CrossEntropyLoss()
     epoch = strong_epoch if loop == "strong" else naive_epoch
     epoch(model, opt, loss_fn, x, y, batch, min(WARMUP, x.shape[0] // batch))

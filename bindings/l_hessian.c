@@ -97,7 +97,7 @@ static int l_operator(lua_State *L)
     memset(o, 0, sizeof *o);
     wb_rng_seed(&o->rng, (uint64_t)seed);
     luaL_setmetatable(L, LWB_HOP);
-    wb_hvp_opts op = {loss ? WB_HVP_MSE : WB_HVP_SCE, f64, rows};
+    wb_hvp_opts op = {loss ? WB_HVP_MSE : WB_HVP_SCE, f64, rows, 0};
     wb_err err;
     if (!(o->h = wb_hvp_new(ls, n, &op, &err)))
         return lwb_raise(L, 0, &err);

@@ -26,6 +26,8 @@ typedef struct blk {
 
 static wb_status blk_apply(blk *b, const double *x, double *y, wb_err *err)
 {
+    if (b->count == b->P) /* the whole vector: no copies */
+        return wb_hvp_apply(b->h, x, y, err);
     memcpy(b->v + b->first, x, (size_t)b->count * sizeof *x);
     if (wb_hvp_apply(b->h, b->v, b->hv, err))
         return err->code;
@@ -257,6 +259,126 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
 done:
     work_free(&k);
     return st;
+}
+
+/* wb_hvp_top's passes over the basis, each one sweep (the vectors have P
+ * entries, ~800 KB each for the baseline: their memory traffic, not the
+ * arithmetic, is most of a step beside the product). */
+
+/* qn = hq - a q - b qp; *nn = ||qn||^2 */
+WB_SIMD_BODY recur_body(double *restrict qn, const double *restrict hq,
+                        const double *restrict q, const double *restrict qp, double a,
+                        double b, int64_t n, double *nn)
+{
+    v4d s = {0, 0, 0, 0}, av = {a, a, a, a}, bv = {b, b, b, b};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d w = *(const v4d *)(hq + i) - av * *(const v4d *)(q + i) -
+                bv * *(const v4d *)(qp + i);
+        *(v4d *)(qn + i) = w;
+        s += w * w;
+    }
+    double s0 = s[0];
+    for (; i < n; i++) {
+        qn[i] = hq[i] - a * q[i] - b * qp[i];
+        s0 += qn[i] * qn[i];
+    }
+    *nn = (s0 + s[1]) + (s[2] + s[3]);
+}
+WB_SIMD_KERNEL(recur, recur_body,
+               (double *restrict qn, const double *restrict hq, const double *restrict q,
+                const double *restrict qp, double a, double b, int64_t n, double *nn),
+               (qn, hq, q, qp, a, b, n, nn))
+
+/* y = Q s over j rows (stride c); *yy = ||y||^2 */
+WB_SIMD_BODY ritz_body(double *restrict y, const double *restrict Q,
+                       const double *restrict sv, int j, int64_t c, double *yy)
+{
+    v4d sy = {0, 0, 0, 0};
+    int64_t t = 0;
+    for (; t + 4 <= c; t += 4) {
+        v4d ay = {0, 0, 0, 0};
+        for (int i = 0; i < j; i++) {
+            v4d si = {sv[i], sv[i], sv[i], sv[i]};
+            ay += si * *(const v4d *)(Q + (size_t)i * (size_t)c + t);
+        }
+        *(v4d *)(y + t) = ay;
+        sy += ay * ay;
+    }
+    double y0 = sy[0];
+    for (; t < c; t++) {
+        double ay = 0;
+        for (int i = 0; i < j; i++)
+            ay += sv[i] * Q[(size_t)i * (size_t)c + t];
+        y[t] = ay;
+        y0 += ay * ay;
+    }
+    *yy = (y0 + sy[1]) + (sy[2] + sy[3]);
+}
+WB_SIMD_KERNEL(ritz, ritz_body,
+               (double *restrict y, const double *restrict Q, const double *restrict sv,
+                int j, int64_t c, double *yy),
+               (y, Q, sv, j, c, yy))
+
+wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
+                     double *x, int have_x, wb_rng *rng, double *value, double *resid,
+                     int *steps, wb_err *err)
+{
+    if (check_block(h, first, count, err))
+        return err->code;
+    if (!(tol >= 0) || max_iter < 1)
+        return wb_err_set(err, WB_EINVAL, "tol must be >= 0 and max_iter >= 1 (got tol "
+                          "%g, max_iter %d)", tol, max_iter);
+    int m = max_iter < count ? max_iter : (int)count, ok, j = 0;
+    work k;
+    if (work_new(&k, h, first, count, m, err))
+        return err->code;
+    start_vector(&k, have_x ? x : NULL, rng, &ok);
+    if (!ok)
+        return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
+    /* the three-term recurrence, without reorthogonalisation: over a few
+     * steps the basis stays close to orthogonal, and whatever its rounding,
+     * H Q_j = Q_j T_j + beta_j q_{j+1} e_j^T holds to rounding (Paige), so
+     * for y = Q_j s, H y - theta y = beta_j s_j q_{j+1}: the residual is
+     * |beta_j s_j| / ||y|| without another product */
+    size_t c = (size_t)count;
+    double *w = k.w, r = 0;
+    wb_status st;
+    while (j < m) {
+        double *q = k.Q + j * c, *qn = q + c;
+        if ((st = blk_apply(&k.b, q, w, err)))
+            return st;
+        double a, nn, b = j ? k.beta[j - 1] : 0;
+        WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, count, 0, 1, &a);
+        WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, a, b, count, &nn);
+        k.alpha[j] = a;
+        k.beta[j] = sqrt(nn);
+        j++;
+        if ((st = tridiag(&k, j, err)))
+            return st;
+        /* Kato-Temple: |lambda - theta| <= r^2 / gap, with the gap to the
+         * next Ritz value */
+        double th = k.d[j - 1];
+        r = k.beta[j - 1] * k.s[(size_t)(j - 1) * j + (j - 1)];
+        int invariant = !(k.beta[j - 1] > 1e-12 * fabs(a)) || !isfinite(k.beta[j - 1]);
+        if (invariant || (j > 1 && r * r <= tol * (th - k.d[j - 2]) * fabs(th)))
+            break;
+        if (j < m) {
+            double inv = 1 / k.beta[j - 1];
+            for (size_t t = 0; t < c; t++)
+                qn[t] *= inv;
+        }
+    }
+    /* the largest Ritz pair (theta, s): y = Q s */
+    double th = k.d[j - 1], yy;
+    WB_SIMD_CALL(ritz)(x, k.Q, k.s + (size_t)(j - 1) * j, j, count, &yy);
+    double ny = sqrt(yy);
+    *value = th;
+    *resid = fabs(r) / (ny * (fabs(th) > 1e-30 ? fabs(th) : 1e-30));
+    *steps = j;
+    for (size_t t = 0; t < c; t++)
+        x[t] /= ny;
+    return WB_OK;
 }
 
 wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_rng *rng,

@@ -9,6 +9,8 @@
  *            orthogonalised against all earlier ones, twice), from v0 or a
  *            Gaussian start. Converged when every wanted Ritz pair has
  *            residual |beta_j s_ji| <= tol * max(|theta_i|, 1e-30).
+ *   top      the largest eigenvalue from a few warm-started Lanczos steps,
+ *            with its residual (the instrument hess_max during training).
  *   trace    Hutchinson: mean of z^T H z over Rademacher probes z.
  *   slq      stochastic Lanczos quadrature: per Gaussian probe, `steps`
  *            Lanczos steps; the nodes (Ritz values) and weights (squared
@@ -41,6 +43,25 @@ typedef struct wb_eigs_opts {
 wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opts *o,
                       wb_rng *rng, double *values, double *vectors, int *found,
                       int *converged, wb_err *err);
+
+/* The block's largest eigenvalue, cheaply and with an honest error: at
+ * most max_iter Lanczos steps (full reorthogonalisation) from x [count]
+ * (have_x; e.g. the last call's result: a warm start) or a Gaussian start,
+ * stopping early when the estimated relative error of the value, by
+ * Kato-Temple's bound r^2 / gap with the largest Ritz pair's residual
+ * estimate r = |beta_j s_j| and the gap to the second Ritz value, is at
+ * most tol: r^2 <= tol (theta_1 - theta_2) |theta_1| (tol 0: never; at
+ * least 2 steps). The Ritz gap is not the true gap, so this is a guide,
+ * not a bound. *value is the largest Ritz value,
+ * x becomes its unit Ritz vector y, *resid = ||H y - value y|| / |value|
+ * (from the recurrence, exact up to rounding: no extra product), *steps
+ * the products used. The three-term recurrence runs without
+ * reorthogonalisation (each step a few sweeps over the vectors whatever
+ * its index). Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM,
+ * failures of wb_hvp_apply. */
+wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
+                     double *x, int have_x, wb_rng *rng, double *value, double *resid,
+                     int *steps, wb_err *err);
 
 /* Hutchinson estimate of the block's trace over `probes` (>= 2) probes:
  * *mean and its standard error *stderr_ (sample sd / sqrt(probes)). */

@@ -11,6 +11,9 @@
  *   - softmax regression: H = (1/N) sum_i (diag p_i - p_i p_i^T) (x) x_i x_i^T;
  *   - a 784-4-10 net (3,190 parameters): the full Hessian is symmetric to
  *     1e-10 and eigs{k = 5} equals LAPACK dsyev's top 5 to 1e-6 (relative);
+ *     wb_hvp_top run to convergence equals LAPACK's top, capped at 3
+ *     products reports the residual an explicit product gives, warm from
+ *     the converged vector stops at once without allocating;
  *   - Hutchinson over 1,000 probes within 3 standard errors of the exact
  *     trace; SLQ weights sum to 1 and its first moment matches tr(H)/P;
  *   - float32 mode within 1e-4 (relative norm) of float64, chunked runs
@@ -289,6 +292,38 @@ static void test_mnist_shape_spectrum(void)
               "LAPACK %.12g", i + 1, vals[i], w[P - 1 - i]);
     printf("# eigs: %lld products; lambda_max %.9g (LAPACK %.9g)\n",
            (long long)(wb_hvp_count(h) - before), vals[0], w[P - 1]);
+    /* wb_hvp_top: run to convergence it finds LAPACK's top; capped at 3
+     * products its residual (from the recurrence) equals the explicit
+     * ||H y - l y|| / |l| and its value is below the top; warm from the
+     * converged vector it stops at once; once grown it allocates nothing */
+    double *x0 = wb_calloc((size_t)P, sizeof *x0), *x1 = vec(P), *hy = vec(P), val, res, e2;
+    int steps;
+    wb_err err;
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, x0, 0, &rng, &val, &res, &steps, NULL), "top");
+    CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]) && res < 1e-5, "cold top %.12g vs "
+          "LAPACK %.12g (residual %.3g, %d products)", val, w[P - 1], res, steps);
+    REQUIRE(!wb_hvp_top(h, 0, P, 3, 0, x1, 1, &rng, &val, &res, &steps, NULL), "capped top");
+    wb_hvp_apply(h, x1, hy, NULL);
+    for (int64_t i = 0; i < P; i++)
+        hy[i] -= val * x1[i];
+    e2 = 0;
+    for (int64_t i = 0; i < P; i++)
+        e2 += hy[i] * hy[i];
+    e2 = sqrt(e2) / fabs(val);
+    CHECK(steps == 3 && fabs(res - e2) <= 1e-6 * e2 && val <= w[P - 1] * (1 + 1e-12),
+          "capped: %d products, value %.9g (top %.9g), residual %.9g, explicit %.9g", steps,
+          val, w[P - 1], res, e2);
+    long a0 = wb_alloc_count();
+    REQUIRE(!wb_hvp_top(h, 0, P, 8, 1e-10, x0, 1, &rng, &val, &res, &steps, NULL), "warm");
+    CHECK(steps <= 2 && fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "warm: %d products, "
+          "%.12g", steps, val);
+    CHECK(wb_alloc_count() == a0, "%ld allocations in a warm top", wb_alloc_count() - a0);
+    memset(x1, 0, (size_t)P * sizeof *x1);
+    CHECK(wb_hvp_top(h, 0, P, 3, 0, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL &&
+          strstr(err.msg, "non-zero"), "zero start: %s", err.msg);
+    CHECK(wb_hvp_top(h, 0, P, 0, 0, x0, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
+          "max_iter 0");
+    wb_free(x0), wb_free(x1), wb_free(hy);
     double mean, se;
     REQUIRE(!wb_hvp_trace(h, 0, P, 1000, &rng, &mean, &se, NULL), "trace");
     CHECK(fabs(mean - tr) <= 3 * se, "Hutchinson %.6g +- %.3g, exact %.6g", mean, se, tr);

@@ -34,7 +34,7 @@ local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM = 1e-3, 30, 8 -- hess_max
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WARM_TOL = 1e-6, 30, 8, 3e-3 -- hess_max
 local GSNR_EPS, TIC_EPS = 1e-5, 1e-7           -- Cockpit's stabilisers
 
 local KNOWN = {}
@@ -307,16 +307,14 @@ function Cb:_hess_max(logs, data, B)
     op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
     self.hop = op
   end
-  local before = op:count()
-  local vals, vecs = op:eigs(1, LANCZOS_TOL, self.hess_v and LANCZOS_WARM or LANCZOS_COLD,
-    self.hess_v)
-  local lam, v = vals[1], vecs[1]
-  local hv, r2 = op:hvp(v), 0
-  for k = 1, #hv do r2 = r2 + M._resid(hv[k], v[k], lam) end
-  local res = math.sqrt(r2) / math.max(math.abs(lam), 1e-30)
-  logs.hess_max, logs.hess_max_residual, self.hess_v = lam, res, v
+  -- op:top keeps its Ritz vector in the operator (the next start) and
+  -- reads the residual from the recurrence (no extra product)
+  local warm = self.hess_warm
+  local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
+    warm and LANCZOS_WARM_TOL or LANCZOS_TOL)
+  logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
-  rec.products = rec.products + op:count() - before
+  rec.products = rec.products + n
   rec.max_residual = math.max(rec.max_residual, res)
 end
 

@@ -321,18 +321,29 @@ WB_SIMD_KERNEL(ritz, ritz_body,
                (y, Q, sv, j, c, yy))
 
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
-                     double *x, int have_x, wb_rng *rng, double *value, double *resid,
-                     int *steps, wb_err *err)
+                     double gmix, double *x, int have_x, wb_rng *rng, double *value,
+                     double *resid, int *steps, wb_err *err)
 {
     if (check_block(h, first, count, err))
         return err->code;
-    if (!(tol >= 0) || max_iter < 1)
-        return wb_err_set(err, WB_EINVAL, "tol must be >= 0 and max_iter >= 1 (got tol "
-                          "%g, max_iter %d)", tol, max_iter);
+    if (!(tol >= 0) || max_iter < 1 || !(gmix >= 0))
+        return wb_err_set(err, WB_EINVAL, "tol and gmix must be >= 0 and max_iter >= 1 (got "
+                          "tol %g, gmix %g, max_iter %d)", tol, gmix, max_iter);
     int m = max_iter < count ? max_iter : (int)count, ok, j = 0;
     work k;
     if (work_new(&k, h, first, count, m, err))
         return err->code;
+    if (gmix > 0) { /* the gradient: mostly in the top eigenspace */
+        double loss, *g = k.b.hv + first;
+        if (wb_hvp_loss_grad(h, &loss, k.b.hv, err))
+            return err->code;
+        double gn = sqrt(dot(g, g, count)), xn = have_x ? sqrt(dot(x, x, count)) : 0;
+        if (gn > 0 && isfinite(gn) && (!have_x || (xn > 0 && isfinite(xn)))) {
+            for (int64_t t = 0; t < count; t++)
+                x[t] = (have_x ? x[t] / xn : 0) + gmix * g[t] / gn;
+            have_x = 1;
+        }
+    }
     start_vector(&k, have_x ? x : NULL, rng, &ok);
     if (!ok)
         return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");

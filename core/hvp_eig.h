@@ -46,7 +46,12 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
 
 /* The block's largest eigenvalue, cheaply and with an honest error: at
  * most max_iter Lanczos steps (full reorthogonalisation) from x [count]
- * (have_x; e.g. the last call's result: a warm start) or a Gaussian start,
+ * (have_x; e.g. the last call's result: a warm start) or a Gaussian start;
+ * with gmix > 0 the start is x / ||x|| + gmix g / ||g|| (without x: g) for
+ * g the block's gradient (one forward and backward pass): the gradient
+ * lies mostly in the top eigenspace (Gur-Ari et al. 2018), so a warm start
+ * whose direction became the second eigenvector on a new batch still
+ * holds some of the first;
  * stopping early when the estimated relative error of the value, by
  * Kato-Temple's bound r^2 / gap with the largest Ritz pair's residual
  * estimate r = |beta_j s_j| and the gap to the second Ritz value, is at
@@ -60,8 +65,8 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
  * its index). Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM,
  * failures of wb_hvp_apply. */
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
-                     double *x, int have_x, wb_rng *rng, double *value, double *resid,
-                     int *steps, wb_err *err);
+                     double gmix, double *x, int have_x, wb_rng *rng, double *value,
+                     double *resid, int *steps, wb_err *err);
 
 /* Hutchinson estimate of the block's trace over `probes` (>= 2) probes:
  * *mean and its standard error *stderr_ (sample sd / sqrt(probes)). */

@@ -12,8 +12,9 @@
  *   - a 784-4-10 net (3,190 parameters): the full Hessian is symmetric to
  *     1e-10 and eigs{k = 5} equals LAPACK dsyev's top 5 to 1e-6 (relative);
  *     wb_hvp_top run to convergence equals LAPACK's top, capped at 3
- *     products reports the residual an explicit product gives, warm from
- *     the converged vector stops at once without allocating;
+ *     products reports the residual an explicit product gives, started
+ *     from the gradient (and from a vector plus it) it finds the top too,
+ *     warm from the converged vector it stops at once without allocating;
  *   - Hutchinson over 1,000 probes within 3 standard errors of the exact
  *     trace; SLQ weights sum to 1 and its first moment matches tr(H)/P;
  *   - float32 mode within 1e-4 (relative norm) of float64, chunked runs
@@ -299,10 +300,10 @@ static void test_mnist_shape_spectrum(void)
     double *x0 = wb_calloc((size_t)P, sizeof *x0), *x1 = vec(P), *hy = vec(P), val, res, e2;
     int steps;
     wb_err err;
-    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, x0, 0, &rng, &val, &res, &steps, NULL), "top");
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 0, x0, 0, &rng, &val, &res, &steps, NULL), "top");
     CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]) && res < 1e-5, "cold top %.12g vs "
           "LAPACK %.12g (residual %.3g, %d products)", val, w[P - 1], res, steps);
-    REQUIRE(!wb_hvp_top(h, 0, P, 3, 0, x1, 1, &rng, &val, &res, &steps, NULL), "capped top");
+    REQUIRE(!wb_hvp_top(h, 0, P, 3, 0, 0, x1, 1, &rng, &val, &res, &steps, NULL), "capped top");
     wb_hvp_apply(h, x1, hy, NULL);
     for (int64_t i = 0; i < P; i++)
         hy[i] -= val * x1[i];
@@ -313,15 +314,24 @@ static void test_mnist_shape_spectrum(void)
     CHECK(steps == 3 && fabs(res - e2) <= 1e-6 * e2 && val <= w[P - 1] * (1 + 1e-12),
           "capped: %d products, value %.9g (top %.9g), residual %.9g, explicit %.9g", steps,
           val, w[P - 1], res, e2);
+    /* gmix: from the gradient alone (no x), then the vector plus it */
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 1, x1, 0, &rng, &val, &res, &steps, NULL),
+            "top from the gradient");
+    CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "from the gradient: %.12g", val);
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 1, x1, 1, &rng, &val, &res, &steps, NULL),
+            "top from the vector and the gradient");
+    CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "vector and gradient: %.12g", val);
+    CHECK(wb_hvp_top(h, 0, P, 3, 0, -1, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
+          "gmix -1");
     long a0 = wb_alloc_count();
-    REQUIRE(!wb_hvp_top(h, 0, P, 8, 1e-10, x0, 1, &rng, &val, &res, &steps, NULL), "warm");
+    REQUIRE(!wb_hvp_top(h, 0, P, 8, 1e-10, 0, x0, 1, &rng, &val, &res, &steps, NULL), "warm");
     CHECK(steps <= 2 && fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "warm: %d products, "
           "%.12g", steps, val);
     CHECK(wb_alloc_count() == a0, "%ld allocations in a warm top", wb_alloc_count() - a0);
     memset(x1, 0, (size_t)P * sizeof *x1);
-    CHECK(wb_hvp_top(h, 0, P, 3, 0, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL &&
+    CHECK(wb_hvp_top(h, 0, P, 3, 0, 0, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL &&
           strstr(err.msg, "non-zero"), "zero start: %s", err.msg);
-    CHECK(wb_hvp_top(h, 0, P, 0, 0, x0, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
+    CHECK(wb_hvp_top(h, 0, P, 0, 0, 0, x0, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
           "max_iter 0");
     wb_free(x0), wb_free(x1), wb_free(hy);
     double mean, se;

@@ -34,7 +34,7 @@ local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WARM_TOL = 1e-6, 30, 8, 3e-3 -- hess_max
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WARM_TOL, LANCZOS_GRAD = 1e-6, 30, 8, 1e-3, 1 -- hess_max
 local GSNR_EPS, TIC_EPS = 1e-5, 1e-7           -- Cockpit's stabilisers
 
 local KNOWN = {}
@@ -307,11 +307,12 @@ function Cb:_hess_max(logs, data, B)
     op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
     self.hop = op
   end
-  -- op:top keeps its Ritz vector in the operator (the next start) and
-  -- reads the residual from the recurrence (no extra product)
+  -- op:top starts from the Ritz vector it kept (none at first) plus the
+  -- batch gradient (mostly in the top eigenspace: it catches the top two
+  -- swapping between batches) and reads the residual from the recurrence
   local warm = self.hess_warm
   local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
-    warm and LANCZOS_WARM_TOL or LANCZOS_TOL)
+    warm and LANCZOS_WARM_TOL or LANCZOS_TOL, nil, LANCZOS_GRAD)
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
   rec.products = rec.products + n

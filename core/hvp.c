@@ -471,11 +471,11 @@ static void chunk_r(wb_hvp *h, int64_t n, double *hv, int set)
     if (h->f64) {
         rforward_f64(h, n);
         loss_rforward_f64(h, n);
-        rbackward_f64(h, n, hv, set);
+        rbackward_f64(h, n, hv, set, NULL);
     } else {
         rforward_f32(h, n);
         loss_rforward_f32(h, n);
-        rbackward_f32(h, n, hv, set);
+        rbackward_f32(h, n, hv, set, NULL);
     }
 }
 
@@ -537,3 +537,34 @@ wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err)
     h->count++;
     return WB_OK;
 }
+
+wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
+{
+    if (!h->x)
+        return wb_err_set(err, WB_ESTATE, "hvp: no data (call set_data first)");
+    if (h->f64 || h->N > h->cap)
+        return wb_err_set(err, WB_ESTATE, "hvp: float products need a float32 engine "
+                          "and data in one chunk (%lld rows, max_rows %lld)",
+                          (long long)h->N, (long long)h->cap);
+    if (!h->cached) {
+        chunk_forward(h, 0, h->N, NULL);
+        h->cached = 1;
+    }
+    /* the passes read v in place as the product's direction (never write it) */
+    void *own = h->vr;
+    h->vr = (void *)(uintptr_t)v;
+    rforward_f32(h, h->N);
+    loss_rforward_f32(h, h->N);
+    rbackward_f32(h, h->N, NULL, 1, hv);
+    h->vr = own;
+    for (int k = 0; k < h->n; k++) {
+        const hl *l = &h->L[k];
+        if (l->kind == WB_HVP_DENSE && l->l2 != 0)
+            for (int64_t q = l->off; q < l->off + l->I * l->O; q++)
+                hv[q] += (float)(2 * l->l2) * v[q];
+    }
+    h->count++;
+    return WB_OK;
+}
+
+int wb_hvp_f32_ready(const wb_hvp *h) { return h->x && !h->f64 && h->N <= h->cap; }

@@ -114,5 +114,11 @@ void wb_hvp_get_theta(const wb_hvp *h, double *t);
 wb_status wb_hvp_loss_grad(wb_hvp *h, double *loss, double *grad, wb_err *err);
 /* hv [P] = H v [P] at theta (hv must not overlap v). WB_ESTATE without data. */
 wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err);
+/* The same in float32, v read in place (no conversion) and H v written in
+ * float: half the memory traffic of the doubles, for Lanczos on large P
+ * (wb_hvp_top). Needs a float32 engine and data in one chunk
+ * (wb_hvp_f32_ready), else WB_ESTATE. */
+wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err);
+int wb_hvp_f32_ready(const wb_hvp *h);
 
 #endif

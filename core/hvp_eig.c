@@ -101,6 +101,8 @@ typedef struct work {
     double *Q;          /* [m + 1, count] */
     double *w;          /* [count] */
     double *alpha, *beta, *d, *e, *s, *lw; /* [m], [m], [m], [m], [m*m], [2m] */
+    float *F;           /* [m + 2, count] float basis and product (wb_hvp_top
+                         * on a float32 engine), or NULL */
 } work;
 
 /* The work space lives in the engine (wb_hvp_work): nothing to free. */
@@ -110,15 +112,15 @@ static void work_free(work *k)
 }
 
 static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int m,
-                          wb_err *err)
+                          int fbasis, wb_err *err)
 {
     memset(k, 0, sizeof *k);
     int64_t P = wb_hvp_numel(h);
-    size_t mm = (size_t)m, c = (size_t)count;
+    size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 2) * c + 1) / 2 : 0;
     /* v [P], hv [P], Q [m + 1, count], w [count], alpha, beta, d, e [m],
      * s [m * m], lw [2m]; every entry is written before it is read, except
      * v outside the block, zeroed here */
-    double *p = wb_hvp_work(h, 2 * (size_t)P + (mm + 2) * c + 6 * mm + mm * mm, err);
+    double *p = wb_hvp_work(h, 2 * (size_t)P + (mm + 2) * c + 6 * mm + mm * mm + nf, err);
     if (!p)
         return err->code;
     k->b = (blk){h, first, count, P, p, p + P};
@@ -132,7 +134,8 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
     k->d = p, p += mm;
     k->e = p, p += mm;
     k->s = p, p += mm * mm;
-    k->lw = p;
+    k->lw = p, p += 2 * mm;
+    k->F = fbasis ? (float *)p : NULL;
     return WB_OK;
 }
 
@@ -211,7 +214,7 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
                           "%g, max_iter %d, k %d)", o->tol, o->max_iter, o->k);
     int m = o->max_iter < count ? o->max_iter : (int)count, ok, stop = 0, j = 0;
     work k;
-    if (work_new(&k, h, first, count, m, err))
+    if (work_new(&k, h, first, count, m, 0, err))
         return err->code;
     start_vector(&k, o->v0, rng, &ok);
     wb_status st = WB_OK;
@@ -320,6 +323,108 @@ WB_SIMD_KERNEL(ritz, ritz_body,
                 int j, int64_t c, double *yy),
                (y, Q, sv, j, c, yy))
 
+/* The same on a float basis (wb_hvp_top on a float32 engine): float
+ * arithmetic 16 lanes wide, each block of FBLK entries' sums added into
+ * double (a float sum over 100,000 entries would lose digits; over 256 it
+ * keeps what the products' own float precision has). */
+typedef float v16f __attribute__((vector_size(64), aligned(4)));
+#define FBLK 256
+
+static double lanes(v16f v)
+{
+    double s = 0;
+    for (int l = 0; l < 16; l++)
+        s += (double)v[l];
+    return s;
+}
+
+/* *out = a . b */
+WB_SIMD_BODY fdot_body(const float *restrict a, const float *restrict b, int64_t n,
+                       double *out)
+{
+    double s = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16)
+            acc += *(const v16f *)(a + i) * *(const v16f *)(b + i);
+        s += lanes(acc);
+    }
+    for (; i < n; i++)
+        s += (double)a[i] * (double)b[i];
+    *out = s;
+}
+WB_SIMD_KERNEL(fdot, fdot_body,
+               (const float *restrict a, const float *restrict b, int64_t n, double *out),
+               (a, b, n, out))
+
+/* qn = hq - a q - b qp; *nn = ||qn||^2 */
+WB_SIMD_BODY frecur_body(float *restrict qn, const float *restrict hq,
+                         const float *restrict q, const float *restrict qp, float a,
+                         float b, int64_t n, double *nn)
+{
+    double s = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16) {
+            v16f w = *(const v16f *)(hq + i) - a * *(const v16f *)(q + i) -
+                     b * *(const v16f *)(qp + i);
+            *(v16f *)(qn + i) = w;
+            acc += w * w;
+        }
+        s += lanes(acc);
+    }
+    for (; i < n; i++) {
+        qn[i] = hq[i] - a * q[i] - b * qp[i];
+        s += (double)qn[i] * (double)qn[i];
+    }
+    *nn = s;
+}
+WB_SIMD_KERNEL(frecur, frecur_body,
+               (float *restrict qn, const float *restrict hq, const float *restrict q,
+                const float *restrict qp, float a, float b, int64_t n, double *nn),
+               (qn, hq, q, qp, a, b, n, nn))
+
+/* y = sum_i s_i F_i over j float rows (stride c), written in double;
+ * *yy = ||y||^2 */
+WB_SIMD_BODY fritz_body(double *restrict y, const float *restrict F,
+                        const double *restrict sv, int j, int64_t c, double *yy)
+{
+    float sf[64];
+    for (int i = 0; i < j && i < 64; i++)
+        sf[i] = (float)sv[i];
+    double s = 0;
+    int64_t t = 0;
+    while (t + 16 <= c) {
+        v16f acc = {0};
+        int64_t e = t + FBLK < c ? t + FBLK : c;
+        for (; t + 16 <= e; t += 16) {
+            v16f ay = {0};
+            for (int i = 0; i < j; i++)
+                ay += sf[i] * *(const v16f *)(F + (size_t)i * (size_t)c + t);
+            for (int l = 0; l < 16; l++)
+                y[t + l] = (double)ay[l];
+            acc += ay * ay;
+        }
+        s += lanes(acc);
+    }
+    for (; t < c; t++) {
+        float ay = 0;
+        for (int i = 0; i < j; i++)
+            ay += sf[i] * F[(size_t)i * (size_t)c + t];
+        y[t] = (double)ay;
+        s += (double)ay * (double)ay;
+    }
+    *yy = s;
+}
+WB_SIMD_KERNEL(fritz, fritz_body,
+               (double *restrict y, const float *restrict F, const double *restrict sv,
+                int j, int64_t c, double *yy),
+               (y, F, sv, j, c, yy))
+
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
                      double *resid, int *steps, wb_err *err)
@@ -330,8 +435,9 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
         return wb_err_set(err, WB_EINVAL, "tol and gmix must be >= 0 and max_iter >= 1 (got "
                           "tol %g, gmix %g, max_iter %d)", tol, gmix, max_iter);
     int m = max_iter < count ? max_iter : (int)count, ok, j = 0;
+    int fb = count == wb_hvp_numel(h) && wb_hvp_f32_ready(h) && m <= 64;
     work k;
-    if (work_new(&k, h, first, count, m, err))
+    if (work_new(&k, h, first, count, m, fb, err))
         return err->code;
     if (gmix > 0) { /* the gradient: mostly in the top eigenspace */
         double loss, *g = k.b.hv + first;
@@ -344,24 +450,43 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
             have_x = 1;
         }
     }
-    start_vector(&k, have_x ? x : NULL, rng, &ok);
+    if (fb && have_x) { /* straight into the float basis */
+        double nrm = sqrt(dot(x, x, count));
+        ok = nrm > 0 && isfinite(nrm);
+        for (int64_t t = 0; ok && t < count; t++)
+            k.F[t] = (float)(x[t] / nrm);
+    } else {
+        start_vector(&k, have_x ? x : NULL, rng, &ok);
+        for (int64_t t = 0; ok && fb && t < count; t++)
+            k.F[t] = (float)k.Q[t];
+    }
     if (!ok)
         return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
     /* the three-term recurrence, without reorthogonalisation: over a few
      * steps the basis stays close to orthogonal, and whatever its rounding,
      * H Q_j = Q_j T_j + beta_j q_{j+1} e_j^T holds to rounding (Paige), so
      * for y = Q_j s, H y - theta y = beta_j s_j q_{j+1}: the residual is
-     * |beta_j s_j| / ||y|| without another product */
+     * |beta_j s_j| / ||y|| without another product. On a float32 engine
+     * the basis is float (the products' own precision: half the memory
+     * traffic, which is most of a step beside the product). */
     size_t c = (size_t)count;
-    double *w = k.w, r = 0;
+    double r = 0;
     wb_status st;
     while (j < m) {
-        double *q = k.Q + j * c, *qn = q + c;
-        if ((st = blk_apply(&k.b, q, w, err)))
-            return st;
         double a, nn, b = j ? k.beta[j - 1] : 0;
-        WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, count, 0, 1, &a);
-        WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, a, b, count, &nn);
+        if (fb) {
+            float *q = k.F + j * c, *qn = q + c, *w = k.F + (size_t)(m + 1) * c;
+            if ((st = wb_hvp_apply_f32(h, q, w, err)))
+                return st;
+            WB_SIMD_CALL(fdot)(q, w, count, &a);
+            WB_SIMD_CALL(frecur)(qn, w, q, j ? q - c : q, (float)a, (float)b, count, &nn);
+        } else {
+            double *q = k.Q + j * c, *qn = q + c, *w = k.w;
+            if ((st = blk_apply(&k.b, q, w, err)))
+                return st;
+            WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, count, 0, 1, &a);
+            WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, a, b, count, &nn);
+        }
         k.alpha[j] = a;
         k.beta[j] = sqrt(nn);
         j++;
@@ -374,15 +499,22 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
         int invariant = !(k.beta[j - 1] > 1e-12 * fabs(a)) || !isfinite(k.beta[j - 1]);
         if (invariant || (j > 1 && r * r <= tol * (th - k.d[j - 2]) * fabs(th)))
             break;
-        if (j < m) {
-            double inv = 1 / k.beta[j - 1];
+        if (j < m && fb) {
+            float inv = (float)(1 / k.beta[j - 1]), *qn = k.F + j * c;
+            for (size_t t = 0; t < c; t++)
+                qn[t] *= inv;
+        } else if (j < m) {
+            double inv = 1 / k.beta[j - 1], *qn = k.Q + j * c;
             for (size_t t = 0; t < c; t++)
                 qn[t] *= inv;
         }
     }
     /* the largest Ritz pair (theta, s): y = Q s */
     double th = k.d[j - 1], yy;
-    WB_SIMD_CALL(ritz)(x, k.Q, k.s + (size_t)(j - 1) * j, j, count, &yy);
+    if (fb)
+        WB_SIMD_CALL(fritz)(x, k.F, k.s + (size_t)(j - 1) * j, j, count, &yy);
+    else
+        WB_SIMD_CALL(ritz)(x, k.Q, k.s + (size_t)(j - 1) * j, j, count, &yy);
     double ny = sqrt(yy);
     *value = th;
     *resid = fabs(r) / (ny * (fabs(th) > 1e-30 ? fabs(th) : 1e-30));
@@ -400,7 +532,7 @@ wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_r
     if (probes < 2)
         return wb_err_set(err, WB_EINVAL, "probes: expected >= 2, got %d", probes);
     work k;
-    if (work_new(&k, h, first, count, 1, err))
+    if (work_new(&k, h, first, count, 1, 0, err))
         return err->code;
     double s = 0, s2 = 0;
     wb_status st = WB_OK;
@@ -433,7 +565,7 @@ wb_status wb_hvp_slq(wb_hvp *h, int64_t first, int64_t count, int probes, int st
                           probes, steps);
     int m = steps < count ? steps : (int)count;
     work k;
-    if (work_new(&k, h, first, count, m, err))
+    if (work_new(&k, h, first, count, m, 0, err))
         return err->code;
     wb_status st = WB_OK;
     memset(nodes, 0, (size_t)probes * (size_t)steps * sizeof *nodes);

@@ -175,8 +175,9 @@ static void SFX(rforward)(wb_hvp *h, int64_t n)
     }
 }
 
-/* hv (+)= this chunk's part of H v (set: hv is written, every entry) */
-static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set)
+/* hv (+)= this chunk's part of H v (set: hv is written, every entry); with
+ * hvf (float32 only, one chunk), H v is written there in float instead */
+static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf)
 {
     R *tmp = h->tmp;
     const R *theta = h->theta, *vr = h->vr;
@@ -194,29 +195,50 @@ static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set)
         const R *gz = l->gz, *rgz = l->rgz;
         size_t nw = (size_t)(l->I * l->O);
 #if SPARSE
-        if (k == h->first && h->sp_on) /* no R{a}: the input's */
-            wb_hvp_csc_xtg(hv + l->off, set, h->sp_start, h->sp_row, h->sp_val, l->I,
-                           rgz, l->O, tmp);
-        else
-#endif
-        {
-            GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, tmp, l->O);
-            if (pi->ra)
-                GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, tmp, l->O);
-            double *out = hv + l->off;
-            if (set)
-                for (size_t q = 0; q < nw; q++)
-                    out[q] = (double)tmp[q];
+        if (hvf) { /* the same sums, straight into float */
+            float *out = hvf + l->off;
+            if (k == h->first && h->sp_on)
+                wb_hvp_csc_xtg_f32(out, h->sp_start, h->sp_row, h->sp_val, l->I, rgz, l->O);
+            else {
+                GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, out, l->O);
+                if (pi->ra)
+                    GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, out, l->O);
+            }
+            if (l->use_bias) {
+                float *ob = out + nw;
+                memset(ob, 0, (size_t)l->O * sizeof *ob);
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        ob[j] += rgz[i * l->O + j];
+            }
+        } else {
+            if (k == h->first && h->sp_on) /* no R{a}: the input's */
+                wb_hvp_csc_xtg(hv + l->off, set, h->sp_start, h->sp_row, h->sp_val, l->I,
+                               rgz, l->O, tmp);
             else
-                for (size_t q = 0; q < nw; q++)
-                    out[q] += (double)tmp[q];
+#else
+        (void)hvf;
+        {
+#endif
+            {
+                GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, tmp, l->O);
+                if (pi->ra)
+                    GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, tmp, l->O);
+                double *out = hv + l->off;
+                if (set)
+                    for (size_t q = 0; q < nw; q++)
+                        out[q] = (double)tmp[q];
+                else
+                    for (size_t q = 0; q < nw; q++)
+                        out[q] += (double)tmp[q];
+            }
+            if (l->use_bias && set)
+                memset(hv + l->off + (int64_t)nw, 0, (size_t)l->O * sizeof *hv);
+            if (l->use_bias)
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        hv[l->off + (int64_t)nw + j] += (double)rgz[i * l->O + j];
         }
-        if (l->use_bias && set)
-            memset(hv + l->off + (int64_t)nw, 0, (size_t)l->O * sizeof *hv);
-        if (l->use_bias)
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < l->O; j++)
-                    hv[l->off + (int64_t)nw + j] += (double)rgz[i * l->O + j];
         if (pi->rg) {
             GEMM(0, 1, n, l->I, l->O, 1, rgz, l->O, W, l->O, 0, pi->rg, l->I);
             GEMM(0, 1, n, l->I, l->O, 1, gz, l->O, V, l->O, 1, pi->rg, l->I);

@@ -113,6 +113,8 @@ WB_SIMD_BODY gather_body(double *restrict hv, float *restrict acc, const float *
             a += val[t] * g[(int64_t)row[t] * O + j0];
         acc[j0] = a;
     }
+    if (!hv) /* float output: acc is it */
+        return;
     if (set)
         for (int64_t j = 0; j < O; j++)
             hv[j] = (double)acc[j];
@@ -147,6 +149,20 @@ void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *ro
             k(hv + c * O, tmp, g, O, row + start[c], val + start[c],
               start[c + 1] - start[c], set);
         else if (set)
+            memset(hv + c * O, 0, (size_t)O * sizeof *hv);
+    }
+}
+
+void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
+                        const float *val, int64_t I, const float *g, int64_t O)
+{
+    void (*k)(double *restrict, float *restrict, const float *restrict, int64_t,
+              const int32_t *, const float *, int, int) = WB_SIMD_CALL(gather);
+    for (int64_t c = 0; c < I; c++) {
+        if (start[c + 1] > start[c])
+            k(NULL, hv + c * O, g, O, row + start[c], val + start[c],
+              start[c + 1] - start[c], 1);
+        else
             memset(hv + c * O, 0, (size_t)O * sizeof *hv);
     }
 }

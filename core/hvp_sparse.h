@@ -37,4 +37,9 @@ void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const flo
 void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *row,
                     const float *val, int64_t I, const float *g, int64_t O, float *tmp);
 
+/* The same written in float32 (every row: rows of columns without entries
+ * zeroed), the sums held in hv's rows. */
+void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
+                        const float *val, int64_t I, const float *g, int64_t O);
+
 #endif

@@ -323,6 +323,24 @@ static void test_mnist_shape_spectrum(void)
     CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "vector and gradient: %.12g", val);
     CHECK(wb_hvp_top(h, 0, P, 3, 0, -1, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
           "gmix -1");
+    /* a float32 engine: the basis in float (the products' precision) */
+    wb_hvp *hf = engine(ls, 2, WB_HVP_SCE, 0, 64);
+    REQUIRE(hf && !wb_hvp_set_data(hf, x, y, NULL), "float32 engine");
+    REQUIRE(!wb_hvp_top(hf, 0, P, 120, 1e-12, 1, x1, 0, &rng, &val, &res, &steps, NULL),
+            "float top");
+    CHECK(fabs(val - w[P - 1]) <= 1e-4 * fabs(w[P - 1]), "float32 top %.9g vs LAPACK %.9g",
+          val, w[P - 1]);
+    for (int64_t i = 0; i < P; i++)
+        x1[i] += 0.3 * x0[(i * 7) % P];
+    REQUIRE(!wb_hvp_top(hf, 0, P, 3, 0, 0, x1, 1, &rng, &val, &res, &steps, NULL), "capped");
+    wb_hvp_apply(h, x1, hy, NULL);
+    e2 = 0;
+    for (int64_t i = 0; i < P; i++)
+        e2 += (hy[i] - val * x1[i]) * (hy[i] - val * x1[i]);
+    e2 = sqrt(e2) / fabs(val);
+    CHECK(steps == 3 && fabs(res - e2) <= 1e-2 * e2 + 1e-5, "float32 capped: residual %.6g, "
+          "explicit (float64) %.6g", res, e2);
+    wb_hvp_free(hf);
     long a0 = wb_alloc_count();
     REQUIRE(!wb_hvp_top(h, 0, P, 8, 1e-10, 0, x0, 1, &rng, &val, &res, &steps, NULL), "warm");
     CHECK(steps <= 2 && fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "warm: %d products, "
@@ -480,6 +498,22 @@ static void test_sparse_input(void)
               "gradient %.3g, loss %.3g", names[c], dh, dg, dl);
     }
     REQUIRE(!wb_hvp_set_data(hs, zeros, y, NULL), "data");
+    /* float in, float out: the same products as the double interface's */
+    float *vf = wb_calloc((size_t)P, sizeof *vf), *hff = wb_calloc((size_t)P, sizeof *hff);
+    double *hdd = vec(P), dd = 0, n2 = 0;
+    REQUIRE(vf && hff && hdd, "vectors");
+    for (int64_t k = 0; k < P; k++)
+        vf[k] = (float)v[k];
+    wb_hvp_apply(hs, v, hdd, NULL);
+    wb_err err;
+    CHECK(!wb_hvp_apply_f32(hs, vf, hff, &err), "apply_f32: %s", err.msg);
+    for (int64_t k = 0; k < P; k++)
+        dd += (hff[k] - hdd[k]) * (hff[k] - hdd[k]), n2 += hdd[k] * hdd[k];
+    CHECK(sqrt(dd / n2) < 1e-6, "float vs double interface: relative %.3g", sqrt(dd / n2));
+    CHECK(wb_hvp_apply_f32(hc, vf, hff, &err) == WB_ESTATE && strstr(err.msg, "one chunk"),
+          "7-row chunks: %s", err.msg);
+    CHECK(wb_hvp_apply_f32(h64, vf, hff, &err) == WB_ESTATE, "float64 engine");
+    wb_free(vf), wb_free(hff), wb_free(hdd);
     double *hv = vec(P);
     wb_hvp_apply(hs, v, hv, NULL);
     long n0 = wb_alloc_count();

@@ -117,17 +117,21 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
     memset(k, 0, sizeof *k);
     int64_t P = wb_hvp_numel(h);
     size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 2) * c + 1) / 2 : 0;
-    /* v [P], hv [P], Q [m + 1, count], w [count], alpha, beta, d, e [m],
-     * s [m * m], lw [2m]; every entry is written before it is read, except
-     * v outside the block, zeroed here */
-    double *p = wb_hvp_work(h, 2 * (size_t)P + (mm + 2) * c + 6 * mm + mm * mm + nf, err);
+    size_t qrows = fbasis ? 1 : mm + 1;
+    /* v [P], hv [P], Q [m + 1, count] (with a float basis only its first
+     * row, the start), w [count], alpha, beta, d, e [m], s [m * m], lw [2m],
+     * the float basis F [m + 2, count]; every entry is written before it
+     * is read, except v outside the block, zeroed here. (Size matters
+     * beyond the memory: a buffer that glibc maps afresh for every engine
+     * costs a page fault per 4 KB touched.) */
+    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 6 * mm + mm * mm + nf, err);
     if (!p)
         return err->code;
     k->b = (blk){h, first, count, P, p, p + P};
     if (count < P)
         memset(k->b.v, 0, (size_t)P * sizeof(double));
     p += 2 * P;
-    k->Q = p, p += (mm + 1) * c;
+    k->Q = p, p += qrows * c;
     k->w = p, p += c;
     k->alpha = p, p += mm;
     k->beta = p, p += mm;

@@ -327,6 +327,32 @@ WB_SIMD_KERNEL(ritz, ritz_body,
                 int j, int64_t c, double *yy),
                (y, Q, sv, j, c, yy))
 
+/* *out = ||x||^2 (vectorised; dot() keeps eigs' and slq's order) */
+WB_SIMD_BODY sumsq_body(const double *restrict x, int64_t n, double *out)
+{
+    v4d s = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        s += *(const v4d *)(x + i) * *(const v4d *)(x + i);
+    double s0 = s[0];
+    for (; i < n; i++)
+        s0 += x[i] * x[i];
+    *out = (s0 + s[1]) + (s[2] + s[3]);
+}
+WB_SIMD_KERNEL(sumsq, sumsq_body, (const double *restrict x, int64_t n, double *out),
+               (x, n, out))
+
+/* x = a x + b y */
+WB_SIMD_BODY axpby_body(double *restrict x, double a, const double *restrict y, double b,
+                        int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = a * x[i] + b * y[i];
+}
+WB_SIMD_KERNEL(axpby, axpby_body,
+               (double *restrict x, double a, const double *restrict y, double b, int64_t n),
+               (x, a, y, b, n))
+
 /* The same on a float basis (wb_hvp_top on a float32 engine): float
  * arithmetic 16 lanes wide, each block of FBLK entries' sums added into
  * double (a float sum over 100,000 entries would lose digits; over 256 it
@@ -447,18 +473,27 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
         double loss, *g = k.b.hv + first;
         if (wb_hvp_loss_grad(h, &loss, k.b.hv, err))
             return err->code;
-        double gn = sqrt(dot(g, g, count)), xn = have_x ? sqrt(dot(x, x, count)) : 0;
+        double gn, xn = 0;
+        WB_SIMD_CALL(sumsq)(g, count, &gn);
+        if (have_x)
+            WB_SIMD_CALL(sumsq)(x, count, &xn);
+        gn = sqrt(gn), xn = sqrt(xn);
         if (gn > 0 && isfinite(gn) && (!have_x || (xn > 0 && isfinite(xn)))) {
-            for (int64_t t = 0; t < count; t++)
-                x[t] = (have_x ? x[t] / xn : 0) + gmix * g[t] / gn;
+            /* multiplies by reciprocals: a divide per entry was most of
+             * this loop */
+            double cx = have_x ? 1 / xn : 0, cg = gmix / gn;
+            WB_SIMD_CALL(axpby)(x, cx, g, cg, count);
             have_x = 1;
         }
     }
     if (fb && have_x) { /* straight into the float basis */
-        double nrm = sqrt(dot(x, x, count));
+        double nrm;
+        WB_SIMD_CALL(sumsq)(x, count, &nrm);
+        nrm = sqrt(nrm);
+        double inv = 1 / nrm;
         ok = nrm > 0 && isfinite(nrm);
         for (int64_t t = 0; ok && t < count; t++)
-            k.F[t] = (float)(x[t] / nrm);
+            k.F[t] = (float)(x[t] * inv);
     } else {
         start_vector(&k, have_x ? x : NULL, rng, &ok);
         for (int64_t t = 0; ok && fb && t < count; t++)
@@ -523,8 +558,9 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
     *value = th;
     *resid = fabs(r) / (ny * (fabs(th) > 1e-30 ? fabs(th) : 1e-30));
     *steps = j;
+    double inv = 1 / ny;
     for (size_t t = 0; t < c; t++)
-        x[t] /= ny;
+        x[t] *= inv;
     return WB_OK;
 }
 

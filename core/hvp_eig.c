@@ -482,6 +482,8 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
             /* multiplies by reciprocals: a divide per entry was most of
              * this loop */
             double cx = have_x ? 1 / xn : 0, cg = gmix / gn;
+            if (!have_x) /* x holds no number yet (0 times it could be NaN) */
+                memset(x, 0, (size_t)count * sizeof *x);
             WB_SIMD_CALL(axpby)(x, cx, g, cg, count);
             have_x = 1;
         }

@@ -314,7 +314,10 @@ static void test_mnist_shape_spectrum(void)
     CHECK(steps == 3 && fabs(res - e2) <= 1e-6 * e2 && val <= w[P - 1] * (1 + 1e-12),
           "capped: %d products, value %.9g (top %.9g), residual %.9g, explicit %.9g", steps,
           val, w[P - 1], res, e2);
-    /* gmix: from the gradient alone (no x), then the vector plus it */
+    /* gmix: from the gradient alone (no x: its contents, here NaN, are not
+     * read), then the vector plus it */
+    for (int64_t i = 0; i < P; i++)
+        x1[i] = NAN;
     REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 1, x1, 0, &rng, &val, &res, &steps, NULL),
             "top from the gradient");
     CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "from the gradient: %.12g", val);

@@ -16,8 +16,8 @@
  *            Lanczos steps; the nodes (Ritz values) and weights (squared
  *            first components of the Ritz vectors, summing to 1), from
  *            which the spectral density is a sum of smoothed spikes.
- * Random numbers come from the given generator. Work buffers are allocated
- * at the start of each call (none per product) and freed before return.
+ * Random numbers come from the given generator. Work space is the engine's
+ * (wb_hvp_work: grown once, then reused by later calls; none per product).
  * The tridiagonal eigenproblems go to LAPACK's dstev (OpenBLAS ships it).
  */
 #ifndef WB_HVP_EIG_H
@@ -62,7 +62,9 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
  * (from the recurrence, exact up to rounding: no extra product), *steps
  * the products used. The three-term recurrence runs without
  * reorthogonalisation (each step a few sweeps over the vectors whatever
- * its index). Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM,
+ * its index); for the whole vector on a float32 engine with its data in
+ * one chunk (at most 64 steps) the basis is float and the products go
+ * through wb_hvp_apply_f32 (half the memory traffic). Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM,
  * failures of wb_hvp_apply. */
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,

@@ -262,7 +262,8 @@ static int hop_eigs(lua_State *L)
     return 3;
 }
 
-/* op:top(max_iter, tol, v0 list|nil, gmix|nil) -> value, residual, products: the largest eigenvalue by at most max_iter Lanczos steps
+/* op:top(max_iter, tol, v0 list|nil, gmix|nil) -> value, residual,
+ * products: the largest eigenvalue by at most max_iter Lanczos steps
  * (core/hvp_eig.h wb_hvp_top; tol on its Kato-Temple estimate) from v0,
  * else from the last op:top's Ritz vector (kept in the operator across
  * op:reset: a warm start without crossing a list), else from a Gaussian

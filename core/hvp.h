@@ -29,10 +29,10 @@
  * Memory: everything is allocated by wb_hvp_new (max_rows rows of every
  * activation, forward and R) and wb_hvp_set_data (the labels, and in
  * float32 room for min(N, max_rows) rows of the first Dense's input as
- * non-zeros, grown only); a product allocates nothing. When the data has at most max_rows rows, the forward
- * and backward passes are kept between products (they do not depend on v):
- * a product is then only the two R passes. Otherwise each product runs the
- * data in chunks of max_rows rows.
+ * non-zeros, grown only); a product allocates nothing. When the data has
+ * at most max_rows rows, the forward and backward passes are kept between
+ * products (they do not depend on v): a product is then only the two R
+ * passes. Otherwise each product runs the data in chunks of max_rows rows.
  *
  * The engine borrows the layers (wb_dense pointers): they must outlive it.
  * It copies their weights at wb_hvp_sync, never writes them.

@@ -64,8 +64,8 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
  * reorthogonalisation (each step a few sweeps over the vectors whatever
  * its index); for the whole vector on a float32 engine with its data in
  * one chunk (at most 64 steps) the basis is float and the products go
- * through wb_hvp_apply_f32 (half the memory traffic). Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM,
- * failures of wb_hvp_apply. */
+ * through wb_hvp_apply_f32 (half the memory traffic). Errors: bad options
+ * (WB_EINVAL), a zero x, WB_ENOMEM, failures of wb_hvp_apply. */
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
                      double *resid, int *steps, wb_err *err);

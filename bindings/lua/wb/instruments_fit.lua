@@ -34,7 +34,7 @@ local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WARM_TOL, LANCZOS_GRAD = 1e-6, 30, 8, 1e-3, 1 -- hess_max
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-6, 30, 8, 1e-3, 1
 local GSNR_EPS, TIC_EPS = 1e-5, 1e-7           -- Cockpit's stabilisers
 
 local KNOWN = {}
@@ -312,7 +312,7 @@ function Cb:_hess_max(logs, data, B)
   -- swapping between batches) and reads the residual from the recurrence
   local warm = self.hess_warm
   local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
-    warm and LANCZOS_WARM_TOL or LANCZOS_TOL, nil, LANCZOS_GRAD)
+    warm and LANCZOS_WTOL or LANCZOS_TOL, nil, LANCZOS_GRAD)
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
   rec.products = rec.products + n

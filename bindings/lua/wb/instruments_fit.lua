@@ -34,7 +34,7 @@ local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-6, 30, 8, 1e-3, 1
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 8, 1e-3, 1
 local GSNR_EPS, TIC_EPS = 1e-5, 1e-7           -- Cockpit's stabilisers
 
 local KNOWN = {}

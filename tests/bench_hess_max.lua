@@ -77,9 +77,10 @@ for _, bs in ipairs{32, 128} do
     "err p90", "err p99", "err max", "res med", "res max", "prods", "cold", "cold err"))
   for i, s in ipairs(schemes) do
     print(string.format("  %-22s" .. string.rep(" %7.3f%%", 6) .. " %6.2f %5d %8.4f%%", s[1],
-      100 * quantile(err[i], 0.5), 100 * quantile(err[i], 0.9), 100 * quantile(err[i], 0.99), 100 * quantile(err[i], 1),
-      100 * quantile(res[i], 0.5), 100 * quantile(res[i], 1), prods[i] / n, cold_prods[i],
-      100 * cold_err[i]))
+      100 * quantile(err[i], 0.5), 100 * quantile(err[i], 0.9),
+      100 * quantile(err[i], 0.99), 100 * quantile(err[i], 1),
+      100 * quantile(res[i], 0.5), 100 * quantile(res[i], 1), prods[i] / n,
+      cold_prods[i], 100 * cold_err[i]))
   end
   io.stdout:flush()
 end

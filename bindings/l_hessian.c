@@ -32,6 +32,8 @@ typedef struct hop {
                               * so measuring during training does not change it */
     int nparam;              /* parameter tensors */
     double *v, *hv;          /* [P] scratch */
+    double *top;             /* [P] op:top's last Ritz vector (its next start),
+                              * NULL until the first op:top */
     int64_t shape[][2];      /* per parameter: [I, O], or [O, 0] for a bias */
 } hop;
 
@@ -49,7 +51,8 @@ static int hop_gc(lua_State *L)
     wb_hvp_free(o->h);
     wb_free(o->v);
     wb_free(o->hv);
-    o->h = NULL, o->v = o->hv = NULL;
+    wb_free(o->top);
+    o->h = NULL, o->v = o->hv = o->top = NULL;
     return 0;
 }
 
@@ -97,7 +100,7 @@ static int l_operator(lua_State *L)
     memset(o, 0, sizeof *o);
     wb_rng_seed(&o->rng, (uint64_t)seed);
     luaL_setmetatable(L, LWB_HOP);
-    wb_hvp_opts op = {loss ? WB_HVP_MSE : WB_HVP_SCE, f64, rows};
+    wb_hvp_opts op = {loss ? WB_HVP_MSE : WB_HVP_SCE, f64, rows, 0};
     wb_err err;
     if (!(o->h = wb_hvp_new(ls, n, &op, &err)))
         return lwb_raise(L, 0, &err);
@@ -259,6 +262,56 @@ static int hop_eigs(lua_State *L)
     return 3;
 }
 
+/* op:top(max_iter, tol, v0 list|nil, gmix|nil) -> value, residual,
+ * products: the largest eigenvalue by at most max_iter Lanczos steps
+ * (core/hvp_eig.h wb_hvp_top; tol on its Kato-Temple estimate) from v0,
+ * else from the last op:top's Ritz vector (kept in the operator across
+ * op:reset: a warm start without crossing a list), else from a Gaussian
+ * start; gmix > 0 adds gmix times the unit gradient to the unit start
+ * (wb_hvp_top); the residual ||H y - value y|| / |value| of its Ritz
+ * vector y (no extra product). */
+static int hop_top(lua_State *L)
+{
+    hop *o = checkop(L);
+    int max_iter = (int)luaL_checkinteger(L, 2);
+    double tol = luaL_checknumber(L, 3);
+    int64_t P = wb_hvp_numel(o->h);
+    luaL_argcheck(L, max_iter >= 1, 2, "expected max_iter >= 1");
+    luaL_argcheck(L, tol >= 0, 3, "expected tol >= 0");
+    int have = o->top != NULL;
+    if (!o->top && !(o->top = wb_malloc((size_t)P * sizeof(double))))
+        return luaL_error(L, "out of memory for a vector of %d parameters", (int)P);
+    if (!lua_isnoneornil(L, 4)) {
+        checklist(L, o, 4, o->top);
+        have = 1;
+    }
+    double value, resid;
+    int steps;
+    wb_err err;
+    double gmix = luaL_optnumber(L, 5, 0);
+    luaL_argcheck(L, gmix >= 0, 5, "expected gmix >= 0");
+    if (wb_hvp_top(o->h, 0, P, max_iter, tol, gmix, o->top, have, &o->rng, &value, &resid,
+                   &steps, &err)) {
+        wb_free(o->top); /* its contents are no longer a start */
+        o->top = NULL;
+        return lwb_raise(L, 0, &err);
+    }
+    lua_pushnumber(L, value);
+    lua_pushnumber(L, resid);
+    lua_pushinteger(L, steps);
+    return 3;
+}
+
+/* op:top_vector() -> list (nil before the first op:top) */
+static int hop_top_vector(lua_State *L)
+{
+    hop *o = checkop(L);
+    if (!o->top)
+        return 0;
+    pushlist(L, o, o->top);
+    return 1;
+}
+
 /* op:trace(probes, layer|nil) -> mean, stderr */
 static int hop_trace(lua_State *L)
 {
@@ -361,7 +414,8 @@ int lwb_open_hessian(lua_State *L)
     static const luaL_Reg methods[] = {
         {"hvp", hop_hvp}, {"reset", hop_reset}, {"loss_grad", hop_loss_grad}, {"eigs", hop_eigs},
         {"trace", hop_trace}, {"slq", hop_slq}, {"full", hop_full}, {"numel", hop_numel},
-        {"count", hop_count}, {"free", hop_gc}, {NULL, NULL},
+        {"count", hop_count}, {"free", hop_gc}, {"top", hop_top},
+        {"top_vector", hop_top_vector}, {NULL, NULL},
     };
     int wb = lua_absindex(L, 1);
     luaL_newmetatable(L, LWB_HOP);

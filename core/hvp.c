@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "blas.h"
+#include "hvp_sparse.h"
 
 typedef struct pt {
     int64_t w;             /* width (elements per row) */
@@ -57,22 +58,35 @@ struct wb_hvp {
     int64_t count;
     double *work;          /* wb_hvp_work's scratch, wcap doubles */
     size_t wcap;
+    /* the first Dense's input, column by column (hvp_sparse.h) */
+    int first;             /* the first Dense's index */
+    int sp_allow;          /* float32 and not opts->dense_input */
+    int sp_on;             /* the current chunk's input is in sp_*: its
+                            * products skip the zeros */
+    int32_t *sp_start;     /* [I + 1] */
+    int32_t *sp_row;       /* [sp_cells] */
+    float *sp_val;         /* [sp_cells] */
+    size_t sp_cells;       /* min(N, cap) * I once data is set */
 };
 
 #define R float
 #define SFX(n) n##_f32
 #define GEMM wb_sgemm
+#define SPARSE 1
 #include "hvp_pass.h"
 #undef R
 #undef SFX
 #undef GEMM
+#undef SPARSE
 #define R double
 #define SFX(n) n##_f64
 #define GEMM wb_dgemm
+#define SPARSE 0
 #include "hvp_pass.h"
 #undef R
 #undef SFX
 #undef GEMM
+#undef SPARSE
 
 /* ---------------------------------------------------------------------------
  * Setup */
@@ -153,6 +167,7 @@ static wb_status plan(wb_hvp *h, const wb_hvp_layer *layers, wb_err *err)
         h->L[k].I = h->L[k].O = h->L[first].I;
     h->npts = cur + 1;
     h->P = P;
+    h->first = first;
     return WB_OK;
 }
 
@@ -198,6 +213,9 @@ static wb_status allocate(wb_hvp *h, wb_err *err)
         !(h->tmp = buf(h, maxw, 1, err)) ||
         (h->loss == WB_HVP_SCE && !(h->prob = buf(h, cap, C, err))))
         return err->code;
+    if (h->sp_allow && !(h->sp_start = wb_calloc((size_t)h->L[h->first].I + 1,
+                                                 sizeof *h->sp_start)))
+        return wb_err_set(err, WB_ENOMEM, "hvp: out of memory");
     return WB_OK;
 }
 
@@ -220,6 +238,7 @@ wb_hvp *wb_hvp_new(const wb_hvp_layer *layers, int n_layers, const wb_hvp_opts *
     h->f64 = opts->f64 != 0;
     h->rsz = h->f64 ? sizeof(double) : sizeof(float);
     h->cap = opts->max_rows;
+    h->sp_allow = !h->f64 && !opts->dense_input;
     h->max_owned = 10 * n_layers + 8;
     h->L = wb_calloc((size_t)n_layers, sizeof *h->L);
     h->pts = wb_calloc((size_t)n_layers + 1, sizeof *h->pts);
@@ -228,7 +247,12 @@ wb_hvp *wb_hvp_new(const wb_hvp_layer *layers, int n_layers, const wb_hvp_opts *
         wb_err_set(err, WB_ENOMEM, "hvp: out of memory");
         goto fail;
     }
-    if (plan(h, layers, err) || allocate(h, err))
+    if (plan(h, layers, err))
+        goto fail;
+    /* the non-zeros' positions are int32 */
+    if ((double)h->cap * (double)h->L[h->first].I > (double)INT32_MAX)
+        h->sp_allow = 0;
+    if (allocate(h, err))
         goto fail;
     wb_hvp_sync(h);
     return h;
@@ -248,6 +272,9 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->pts);
     wb_free(h->labels);
     wb_free(h->work);
+    wb_free(h->sp_start);
+    wb_free(h->sp_row);
+    wb_free(h->sp_val);
     wb_tensor_free(h->x);
     wb_tensor_free(h->y);
     wb_free(h);
@@ -268,6 +295,7 @@ double *wb_hvp_work(wb_hvp *h, size_t n, wb_err *err)
 
 int64_t wb_hvp_numel(const wb_hvp *h) { return h->P; }
 int64_t wb_hvp_count(const wb_hvp *h) { return h->count; }
+int wb_hvp_sparse(const wb_hvp *h) { return h->sp_on; }
 
 wb_status wb_hvp_block(const wb_hvp *h, int layer, int64_t *first, int64_t *count,
                        wb_err *err)
@@ -320,11 +348,36 @@ static wb_status check_data(const wb_hvp *h, const wb_tensor *x, const wb_tensor
     return WB_OK;
 }
 
+/* The sparse input's buffers for chunks of min(N, cap) rows, grown only
+ * (an engine reset with batches of one size allocates once). */
+static wb_status sp_reserve(wb_hvp *h, int64_t N, wb_err *err)
+{
+    if (!h->sp_allow)
+        return WB_OK;
+    size_t cells = (size_t)(N < h->cap ? N : h->cap) * (size_t)h->L[h->first].I;
+    if (cells <= h->sp_cells)
+        return WB_OK;
+    int32_t *row = wb_malloc(cells * sizeof *row);
+    float *val = wb_malloc(cells * sizeof *val);
+    if (!row || !val) {
+        wb_free(row);
+        wb_free(val);
+        return wb_err_set(err, WB_ENOMEM, "hvp: out of memory for the input's non-zeros "
+                          "(%zu cells)", cells);
+    }
+    wb_free(h->sp_row);
+    wb_free(h->sp_val);
+    h->sp_row = row, h->sp_val = val, h->sp_cells = cells;
+    return WB_OK;
+}
+
 wb_status wb_hvp_set_data(wb_hvp *h, const wb_tensor *x, const wb_tensor *y, wb_err *err)
 {
     if (check_data(h, x, y, err))
         return err->code;
     int64_t N = x->shape[0];
+    if (sp_reserve(h, N, err))
+        return err->code;
     int32_t *labels = NULL;
     if (h->loss == WB_HVP_SCE &&
         !(labels = wb_malloc((size_t)N * sizeof *labels)))
@@ -413,16 +466,16 @@ static double chunk_forward(wb_hvp *h, int64_t r0, int64_t n, double *grad)
     return s;
 }
 
-static void chunk_r(wb_hvp *h, int64_t n, double *hv)
+static void chunk_r(wb_hvp *h, int64_t n, double *hv, int set)
 {
     if (h->f64) {
         rforward_f64(h, n);
         loss_rforward_f64(h, n);
-        rbackward_f64(h, n, hv);
+        rbackward_f64(h, n, hv, set, NULL);
     } else {
         rforward_f32(h, n);
         loss_rforward_f32(h, n);
-        rbackward_f32(h, n, hv);
+        rbackward_f32(h, n, hv, set, NULL);
     }
 }
 
@@ -464,14 +517,14 @@ wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err)
         to_real_f64(h->vr, v, h->P);
     else
         to_real_f32(h->vr, v, h->P);
-    memset(hv, 0, (size_t)h->P * sizeof *hv);
-    if (h->cached) {
-        chunk_r(h, h->N, hv);
+    if (h->cached) { /* one chunk: it writes every entry of hv */
+        chunk_r(h, h->N, hv, 1);
     } else {
+        memset(hv, 0, (size_t)h->P * sizeof *hv);
         for (int64_t r0 = 0; r0 < h->N; r0 += h->cap) {
             int64_t n = h->N - r0 < h->cap ? h->N - r0 : h->cap;
             chunk_forward(h, r0, n, NULL);
-            chunk_r(h, n, hv);
+            chunk_r(h, n, hv, 0);
         }
         h->cached = h->N <= h->cap;
     }
@@ -484,3 +537,34 @@ wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err)
     h->count++;
     return WB_OK;
 }
+
+wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
+{
+    if (!h->x)
+        return wb_err_set(err, WB_ESTATE, "hvp: no data (call set_data first)");
+    if (h->f64 || h->N > h->cap)
+        return wb_err_set(err, WB_ESTATE, "hvp: float products need a float32 engine "
+                          "and data in one chunk (%lld rows, max_rows %lld)",
+                          (long long)h->N, (long long)h->cap);
+    if (!h->cached) {
+        chunk_forward(h, 0, h->N, NULL);
+        h->cached = 1;
+    }
+    /* the passes read v in place as the product's direction (never write it) */
+    void *own = h->vr;
+    h->vr = (void *)(uintptr_t)v;
+    rforward_f32(h, h->N);
+    loss_rforward_f32(h, h->N);
+    rbackward_f32(h, h->N, NULL, 1, hv);
+    h->vr = own;
+    for (int k = 0; k < h->n; k++) {
+        const hl *l = &h->L[k];
+        if (l->kind == WB_HVP_DENSE && l->l2 != 0)
+            for (int64_t q = l->off; q < l->off + l->I * l->O; q++)
+                hv[q] += (float)(2 * l->l2) * v[q];
+    }
+    h->count++;
+    return WB_OK;
+}
+
+int wb_hvp_f32_ready(const wb_hvp *h) { return h->x && !h->f64 && h->N <= h->cap; }

@@ -20,14 +20,19 @@
  * summed over chunks and the bias column sums in double; with f64 every
  * buffer and product is double (dgemm): the mode the tests use against
  * finite differences and LAPACK. Inputs are float32 or uint8 (scaled by
- * 1/255, as Flatten does).
+ * 1/255, as Flatten does). In float32, when at most half of a chunk's
+ * inputs to the first Dense are non-zero (MNIST pixels: about 80 % zeros),
+ * that layer's products read only the non-zeros, gathered once per chunk
+ * by the forward pass (core/hvp_sparse.h): the same sums, in another
+ * order, for a fraction of the work.
  *
  * Memory: everything is allocated by wb_hvp_new (max_rows rows of every
- * activation, forward and R) and wb_hvp_set_data (the labels); a product
- * allocates nothing. When the data has at most max_rows rows, the forward
- * and backward passes are kept between products (they do not depend on v):
- * a product is then only the two R passes. Otherwise each product runs the
- * data in chunks of max_rows rows.
+ * activation, forward and R) and wb_hvp_set_data (the labels, and in
+ * float32 room for min(N, max_rows) rows of the first Dense's input as
+ * non-zeros, grown only); a product allocates nothing. When the data has
+ * at most max_rows rows, the forward and backward passes are kept between
+ * products (they do not depend on v): a product is then only the two R
+ * passes. Otherwise each product runs the data in chunks of max_rows rows.
  *
  * The engine borrows the layers (wb_dense pointers): they must outlive it.
  * It copies their weights at wb_hvp_sync, never writes them.
@@ -60,6 +65,8 @@ typedef struct wb_hvp_opts {
     wb_hvp_loss loss;
     int f64;          /* 1: double throughout */
     int64_t max_rows; /* rows per chunk, >= 1 */
+    int dense_input;  /* 1: float32 products never skip the input's zeros
+                       * (tests compare the two ways) */
 } wb_hvp_opts;
 
 typedef struct wb_hvp wb_hvp;
@@ -85,6 +92,9 @@ wb_status wb_hvp_block(const wb_hvp *h, int layer, int64_t *first, int64_t *coun
 double *wb_hvp_work(wb_hvp *h, size_t n, wb_err *err);
 /* Products computed so far (each wb_hvp_apply is one). */
 int64_t wb_hvp_count(const wb_hvp *h);
+/* 1 when the last chunk's first-Dense products read only its input's
+ * non-zeros (float32, at most half non-zero), else 0. */
+int wb_hvp_sparse(const wb_hvp *h);
 
 /* The data: x float32 or uint8 [N, ...] with numel / N equal to the first
  * Dense's n_in; y for cross-entropy integer labels [N] (uint8 or float32)
@@ -104,5 +114,11 @@ void wb_hvp_get_theta(const wb_hvp *h, double *t);
 wb_status wb_hvp_loss_grad(wb_hvp *h, double *loss, double *grad, wb_err *err);
 /* hv [P] = H v [P] at theta (hv must not overlap v). WB_ESTATE without data. */
 wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err);
+/* The same in float32, v read in place (no conversion) and H v written in
+ * float: half the memory traffic of the doubles, for Lanczos on large P
+ * (wb_hvp_top). Needs a float32 engine and data in one chunk
+ * (wb_hvp_f32_ready), else WB_ESTATE. */
+wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err);
+int wb_hvp_f32_ready(const wb_hvp *h);
 
 #endif

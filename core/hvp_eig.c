@@ -26,6 +26,8 @@ typedef struct blk {
 
 static wb_status blk_apply(blk *b, const double *x, double *y, wb_err *err)
 {
+    if (b->count == b->P) /* the whole vector: no copies */
+        return wb_hvp_apply(b->h, x, y, err);
     memcpy(b->v + b->first, x, (size_t)b->count * sizeof *x);
     if (wb_hvp_apply(b->h, b->v, b->hv, err))
         return err->code;
@@ -99,6 +101,8 @@ typedef struct work {
     double *Q;          /* [m + 1, count] */
     double *w;          /* [count] */
     double *alpha, *beta, *d, *e, *s, *lw; /* [m], [m], [m], [m], [m*m], [2m] */
+    float *F;           /* [m + 2, count] float basis and product (wb_hvp_top
+                         * on a float32 engine), or NULL */
 } work;
 
 /* The work space lives in the engine (wb_hvp_work): nothing to free. */
@@ -108,29 +112,34 @@ static void work_free(work *k)
 }
 
 static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int m,
-                          wb_err *err)
+                          int fbasis, wb_err *err)
 {
     memset(k, 0, sizeof *k);
     int64_t P = wb_hvp_numel(h);
-    size_t mm = (size_t)m, c = (size_t)count;
-    /* v [P], hv [P], Q [m + 1, count], w [count], alpha, beta, d, e [m],
-     * s [m * m], lw [2m]; every entry is written before it is read, except
-     * v outside the block, zeroed here */
-    double *p = wb_hvp_work(h, 2 * (size_t)P + (mm + 2) * c + 6 * mm + mm * mm, err);
+    size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 2) * c + 1) / 2 : 0;
+    size_t qrows = fbasis ? 1 : mm + 1;
+    /* v [P], hv [P], Q [m + 1, count] (with a float basis only its first
+     * row, the start), w [count], alpha, beta, d, e [m], s [m * m], lw [2m],
+     * the float basis F [m + 2, count]; every entry is written before it
+     * is read, except v outside the block, zeroed here. (Size matters
+     * beyond the memory: a buffer that glibc maps afresh for every engine
+     * costs a page fault per 4 KB touched.) */
+    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 6 * mm + mm * mm + nf, err);
     if (!p)
         return err->code;
     k->b = (blk){h, first, count, P, p, p + P};
     if (count < P)
         memset(k->b.v, 0, (size_t)P * sizeof(double));
     p += 2 * P;
-    k->Q = p, p += (mm + 1) * c;
+    k->Q = p, p += qrows * c;
     k->w = p, p += c;
     k->alpha = p, p += mm;
     k->beta = p, p += mm;
     k->d = p, p += mm;
     k->e = p, p += mm;
     k->s = p, p += mm * mm;
-    k->lw = p;
+    k->lw = p, p += 2 * mm;
+    k->F = fbasis ? (float *)p : NULL;
     return WB_OK;
 }
 
@@ -209,7 +218,7 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
                           "%g, max_iter %d, k %d)", o->tol, o->max_iter, o->k);
     int m = o->max_iter < count ? o->max_iter : (int)count, ok, stop = 0, j = 0;
     work k;
-    if (work_new(&k, h, first, count, m, err))
+    if (work_new(&k, h, first, count, m, 0, err))
         return err->code;
     start_vector(&k, o->v0, rng, &ok);
     wb_status st = WB_OK;
@@ -259,6 +268,304 @@ done:
     return st;
 }
 
+/* wb_hvp_top's passes over the basis, each one sweep (the vectors have P
+ * entries, ~800 KB each for the baseline: their memory traffic, not the
+ * arithmetic, is most of a step beside the product). */
+
+/* qn = hq - a q - b qp; *nn = ||qn||^2 */
+WB_SIMD_BODY recur_body(double *restrict qn, const double *restrict hq,
+                        const double *restrict q, const double *restrict qp, double a,
+                        double b, int64_t n, double *nn)
+{
+    v4d s = {0, 0, 0, 0}, av = {a, a, a, a}, bv = {b, b, b, b};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d w = *(const v4d *)(hq + i) - av * *(const v4d *)(q + i) -
+                bv * *(const v4d *)(qp + i);
+        *(v4d *)(qn + i) = w;
+        s += w * w;
+    }
+    double s0 = s[0];
+    for (; i < n; i++) {
+        qn[i] = hq[i] - a * q[i] - b * qp[i];
+        s0 += qn[i] * qn[i];
+    }
+    *nn = (s0 + s[1]) + (s[2] + s[3]);
+}
+WB_SIMD_KERNEL(recur, recur_body,
+               (double *restrict qn, const double *restrict hq, const double *restrict q,
+                const double *restrict qp, double a, double b, int64_t n, double *nn),
+               (qn, hq, q, qp, a, b, n, nn))
+
+/* y = Q s over j rows (stride c); *yy = ||y||^2 */
+WB_SIMD_BODY ritz_body(double *restrict y, const double *restrict Q,
+                       const double *restrict sv, int j, int64_t c, double *yy)
+{
+    v4d sy = {0, 0, 0, 0};
+    int64_t t = 0;
+    for (; t + 4 <= c; t += 4) {
+        v4d ay = {0, 0, 0, 0};
+        for (int i = 0; i < j; i++) {
+            v4d si = {sv[i], sv[i], sv[i], sv[i]};
+            ay += si * *(const v4d *)(Q + (size_t)i * (size_t)c + t);
+        }
+        *(v4d *)(y + t) = ay;
+        sy += ay * ay;
+    }
+    double y0 = sy[0];
+    for (; t < c; t++) {
+        double ay = 0;
+        for (int i = 0; i < j; i++)
+            ay += sv[i] * Q[(size_t)i * (size_t)c + t];
+        y[t] = ay;
+        y0 += ay * ay;
+    }
+    *yy = (y0 + sy[1]) + (sy[2] + sy[3]);
+}
+WB_SIMD_KERNEL(ritz, ritz_body,
+               (double *restrict y, const double *restrict Q, const double *restrict sv,
+                int j, int64_t c, double *yy),
+               (y, Q, sv, j, c, yy))
+
+/* *out = ||x||^2 (vectorised; dot() keeps eigs' and slq's order) */
+WB_SIMD_BODY sumsq_body(const double *restrict x, int64_t n, double *out)
+{
+    v4d s = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        s += *(const v4d *)(x + i) * *(const v4d *)(x + i);
+    double s0 = s[0];
+    for (; i < n; i++)
+        s0 += x[i] * x[i];
+    *out = (s0 + s[1]) + (s[2] + s[3]);
+}
+WB_SIMD_KERNEL(sumsq, sumsq_body, (const double *restrict x, int64_t n, double *out),
+               (x, n, out))
+
+/* x = a x + b y */
+WB_SIMD_BODY axpby_body(double *restrict x, double a, const double *restrict y, double b,
+                        int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = a * x[i] + b * y[i];
+}
+WB_SIMD_KERNEL(axpby, axpby_body,
+               (double *restrict x, double a, const double *restrict y, double b, int64_t n),
+               (x, a, y, b, n))
+
+/* The same on a float basis (wb_hvp_top on a float32 engine): float
+ * arithmetic 16 lanes wide, each block of FBLK entries' sums added into
+ * double (a float sum over 100,000 entries would lose digits; over 256 it
+ * keeps what the products' own float precision has). */
+typedef float v16f __attribute__((vector_size(64), aligned(4)));
+#define FBLK 256
+
+static double lanes(v16f v)
+{
+    double s = 0;
+    for (int l = 0; l < 16; l++)
+        s += (double)v[l];
+    return s;
+}
+
+/* *out = a . b */
+WB_SIMD_BODY fdot_body(const float *restrict a, const float *restrict b, int64_t n,
+                       double *out)
+{
+    double s = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16)
+            acc += *(const v16f *)(a + i) * *(const v16f *)(b + i);
+        s += lanes(acc);
+    }
+    for (; i < n; i++)
+        s += (double)a[i] * (double)b[i];
+    *out = s;
+}
+WB_SIMD_KERNEL(fdot, fdot_body,
+               (const float *restrict a, const float *restrict b, int64_t n, double *out),
+               (a, b, n, out))
+
+/* qn = hq - a q - b qp; *nn = ||qn||^2 */
+WB_SIMD_BODY frecur_body(float *restrict qn, const float *restrict hq,
+                         const float *restrict q, const float *restrict qp, float a,
+                         float b, int64_t n, double *nn)
+{
+    double s = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16) {
+            v16f w = *(const v16f *)(hq + i) - a * *(const v16f *)(q + i) -
+                     b * *(const v16f *)(qp + i);
+            *(v16f *)(qn + i) = w;
+            acc += w * w;
+        }
+        s += lanes(acc);
+    }
+    for (; i < n; i++) {
+        qn[i] = hq[i] - a * q[i] - b * qp[i];
+        s += (double)qn[i] * (double)qn[i];
+    }
+    *nn = s;
+}
+WB_SIMD_KERNEL(frecur, frecur_body,
+               (float *restrict qn, const float *restrict hq, const float *restrict q,
+                const float *restrict qp, float a, float b, int64_t n, double *nn),
+               (qn, hq, q, qp, a, b, n, nn))
+
+/* y = sum_i s_i F_i over j float rows (stride c), written in double;
+ * *yy = ||y||^2 */
+WB_SIMD_BODY fritz_body(double *restrict y, const float *restrict F,
+                        const double *restrict sv, int j, int64_t c, double *yy)
+{
+    float sf[64];
+    for (int i = 0; i < j && i < 64; i++)
+        sf[i] = (float)sv[i];
+    double s = 0;
+    int64_t t = 0;
+    while (t + 16 <= c) {
+        v16f acc = {0};
+        int64_t e = t + FBLK < c ? t + FBLK : c;
+        for (; t + 16 <= e; t += 16) {
+            v16f ay = {0};
+            for (int i = 0; i < j; i++)
+                ay += sf[i] * *(const v16f *)(F + (size_t)i * (size_t)c + t);
+            for (int l = 0; l < 16; l++)
+                y[t + l] = (double)ay[l];
+            acc += ay * ay;
+        }
+        s += lanes(acc);
+    }
+    for (; t < c; t++) {
+        float ay = 0;
+        for (int i = 0; i < j; i++)
+            ay += sf[i] * F[(size_t)i * (size_t)c + t];
+        y[t] = (double)ay;
+        s += (double)ay * (double)ay;
+    }
+    *yy = s;
+}
+WB_SIMD_KERNEL(fritz, fritz_body,
+               (double *restrict y, const float *restrict F, const double *restrict sv,
+                int j, int64_t c, double *yy),
+               (y, F, sv, j, c, yy))
+
+wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
+                     double gmix, double *x, int have_x, wb_rng *rng, double *value,
+                     double *resid, int *steps, wb_err *err)
+{
+    if (check_block(h, first, count, err))
+        return err->code;
+    if (!(tol >= 0) || max_iter < 1 || !(gmix >= 0))
+        return wb_err_set(err, WB_EINVAL, "tol and gmix must be >= 0 and max_iter >= 1 (got "
+                          "tol %g, gmix %g, max_iter %d)", tol, gmix, max_iter);
+    int m = max_iter < count ? max_iter : (int)count, ok, j = 0;
+    int fb = count == wb_hvp_numel(h) && wb_hvp_f32_ready(h) && m <= 64;
+    work k;
+    if (work_new(&k, h, first, count, m, fb, err))
+        return err->code;
+    if (gmix > 0) { /* the gradient: mostly in the top eigenspace */
+        double loss, *g = k.b.hv + first;
+        if (wb_hvp_loss_grad(h, &loss, k.b.hv, err))
+            return err->code;
+        double gn, xn = 0;
+        WB_SIMD_CALL(sumsq)(g, count, &gn);
+        if (have_x)
+            WB_SIMD_CALL(sumsq)(x, count, &xn);
+        gn = sqrt(gn), xn = sqrt(xn);
+        if (gn > 0 && isfinite(gn) && (!have_x || (xn > 0 && isfinite(xn)))) {
+            /* multiplies by reciprocals: a divide per entry was most of
+             * this loop */
+            double cx = have_x ? 1 / xn : 0, cg = gmix / gn;
+            if (!have_x) /* x holds no number yet (0 times it could be NaN) */
+                memset(x, 0, (size_t)count * sizeof *x);
+            WB_SIMD_CALL(axpby)(x, cx, g, cg, count);
+            have_x = 1;
+        }
+    }
+    if (fb && have_x) { /* straight into the float basis */
+        double nrm;
+        WB_SIMD_CALL(sumsq)(x, count, &nrm);
+        nrm = sqrt(nrm);
+        double inv = 1 / nrm;
+        ok = nrm > 0 && isfinite(nrm);
+        for (int64_t t = 0; ok && t < count; t++)
+            k.F[t] = (float)(x[t] * inv);
+    } else {
+        start_vector(&k, have_x ? x : NULL, rng, &ok);
+        for (int64_t t = 0; ok && fb && t < count; t++)
+            k.F[t] = (float)k.Q[t];
+    }
+    if (!ok)
+        return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
+    /* the three-term recurrence, without reorthogonalisation: over a few
+     * steps the basis stays close to orthogonal, and whatever its rounding,
+     * H Q_j = Q_j T_j + beta_j q_{j+1} e_j^T holds to rounding (Paige), so
+     * for y = Q_j s, H y - theta y = beta_j s_j q_{j+1}: the residual is
+     * |beta_j s_j| / ||y|| without another product. On a float32 engine
+     * the basis is float (the products' own precision: half the memory
+     * traffic, which is most of a step beside the product). */
+    size_t c = (size_t)count;
+    double r = 0;
+    wb_status st;
+    while (j < m) {
+        double a, nn, b = j ? k.beta[j - 1] : 0;
+        if (fb) {
+            float *q = k.F + j * c, *qn = q + c, *w = k.F + (size_t)(m + 1) * c;
+            if ((st = wb_hvp_apply_f32(h, q, w, err)))
+                return st;
+            WB_SIMD_CALL(fdot)(q, w, count, &a);
+            WB_SIMD_CALL(frecur)(qn, w, q, j ? q - c : q, (float)a, (float)b, count, &nn);
+        } else {
+            double *q = k.Q + j * c, *qn = q + c, *w = k.w;
+            if ((st = blk_apply(&k.b, q, w, err)))
+                return st;
+            WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, count, 0, 1, &a);
+            WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, a, b, count, &nn);
+        }
+        k.alpha[j] = a;
+        k.beta[j] = sqrt(nn);
+        j++;
+        if ((st = tridiag(&k, j, err)))
+            return st;
+        /* Kato-Temple: |lambda - theta| <= r^2 / gap, with the gap to the
+         * next Ritz value */
+        double th = k.d[j - 1];
+        r = k.beta[j - 1] * k.s[(size_t)(j - 1) * j + (j - 1)];
+        int invariant = !(k.beta[j - 1] > 1e-12 * fabs(a)) || !isfinite(k.beta[j - 1]);
+        if (invariant || (j > 1 && r * r <= tol * (th - k.d[j - 2]) * fabs(th)))
+            break;
+        if (j < m && fb) {
+            float inv = (float)(1 / k.beta[j - 1]), *qn = k.F + j * c;
+            for (size_t t = 0; t < c; t++)
+                qn[t] *= inv;
+        } else if (j < m) {
+            double inv = 1 / k.beta[j - 1], *qn = k.Q + j * c;
+            for (size_t t = 0; t < c; t++)
+                qn[t] *= inv;
+        }
+    }
+    /* the largest Ritz pair (theta, s): y = Q s */
+    double th = k.d[j - 1], yy;
+    if (fb)
+        WB_SIMD_CALL(fritz)(x, k.F, k.s + (size_t)(j - 1) * j, j, count, &yy);
+    else
+        WB_SIMD_CALL(ritz)(x, k.Q, k.s + (size_t)(j - 1) * j, j, count, &yy);
+    double ny = sqrt(yy);
+    *value = th;
+    *resid = fabs(r) / (ny * (fabs(th) > 1e-30 ? fabs(th) : 1e-30));
+    *steps = j;
+    double inv = 1 / ny;
+    for (size_t t = 0; t < c; t++)
+        x[t] *= inv;
+    return WB_OK;
+}
+
 wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_rng *rng,
                        double *mean, double *stderr_, wb_err *err)
 {
@@ -267,7 +574,7 @@ wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_r
     if (probes < 2)
         return wb_err_set(err, WB_EINVAL, "probes: expected >= 2, got %d", probes);
     work k;
-    if (work_new(&k, h, first, count, 1, err))
+    if (work_new(&k, h, first, count, 1, 0, err))
         return err->code;
     double s = 0, s2 = 0;
     wb_status st = WB_OK;
@@ -300,7 +607,7 @@ wb_status wb_hvp_slq(wb_hvp *h, int64_t first, int64_t count, int probes, int st
                           probes, steps);
     int m = steps < count ? steps : (int)count;
     work k;
-    if (work_new(&k, h, first, count, m, err))
+    if (work_new(&k, h, first, count, m, 0, err))
         return err->code;
     wb_status st = WB_OK;
     memset(nodes, 0, (size_t)probes * (size_t)steps * sizeof *nodes);

@@ -9,13 +9,15 @@
  *            orthogonalised against all earlier ones, twice), from v0 or a
  *            Gaussian start. Converged when every wanted Ritz pair has
  *            residual |beta_j s_ji| <= tol * max(|theta_i|, 1e-30).
+ *   top      the largest eigenvalue from a few warm-started Lanczos steps,
+ *            with its residual (the instrument hess_max during training).
  *   trace    Hutchinson: mean of z^T H z over Rademacher probes z.
  *   slq      stochastic Lanczos quadrature: per Gaussian probe, `steps`
  *            Lanczos steps; the nodes (Ritz values) and weights (squared
  *            first components of the Ritz vectors, summing to 1), from
  *            which the spectral density is a sum of smoothed spikes.
- * Random numbers come from the given generator. Work buffers are allocated
- * at the start of each call (none per product) and freed before return.
+ * Random numbers come from the given generator. Work space is the engine's
+ * (wb_hvp_work: grown once, then reused by later calls; none per product).
  * The tridiagonal eigenproblems go to LAPACK's dstev (OpenBLAS ships it).
  */
 #ifndef WB_HVP_EIG_H
@@ -41,6 +43,32 @@ typedef struct wb_eigs_opts {
 wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opts *o,
                       wb_rng *rng, double *values, double *vectors, int *found,
                       int *converged, wb_err *err);
+
+/* The block's largest eigenvalue, cheaply and with an honest error: at
+ * most max_iter Lanczos steps (full reorthogonalisation) from x [count]
+ * (have_x; e.g. the last call's result: a warm start) or a Gaussian start;
+ * with gmix > 0 the start is x / ||x|| + gmix g / ||g|| (without x: g) for
+ * g the block's gradient (one forward and backward pass): the gradient
+ * lies mostly in the top eigenspace (Gur-Ari et al. 2018), so a warm start
+ * whose direction became the second eigenvector on a new batch still
+ * holds some of the first;
+ * stopping early when the estimated relative error of the value, by
+ * Kato-Temple's bound r^2 / gap with the largest Ritz pair's residual
+ * estimate r = |beta_j s_j| and the gap to the second Ritz value, is at
+ * most tol: r^2 <= tol (theta_1 - theta_2) |theta_1| (tol 0: never; at
+ * least 2 steps). The Ritz gap is not the true gap, so this is a guide,
+ * not a bound. *value is the largest Ritz value,
+ * x becomes its unit Ritz vector y, *resid = ||H y - value y|| / |value|
+ * (from the recurrence, exact up to rounding: no extra product), *steps
+ * the products used. The three-term recurrence runs without
+ * reorthogonalisation (each step a few sweeps over the vectors whatever
+ * its index); for the whole vector on a float32 engine with its data in
+ * one chunk (at most 64 steps) the basis is float and the products go
+ * through wb_hvp_apply_f32 (half the memory traffic). Errors: bad options
+ * (WB_EINVAL), a zero x, WB_ENOMEM, failures of wb_hvp_apply. */
+wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
+                     double gmix, double *x, int have_x, wb_rng *rng, double *value,
+                     double *resid, int *steps, wb_err *err);
 
 /* Hutchinson estimate of the block's trace over `probes` (>= 2) probes:
  * *mean and its standard error *stderr_ (sample sd / sqrt(probes)). */

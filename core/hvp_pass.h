@@ -1,6 +1,8 @@
 /* hvp_pass.h - the passes of core/hvp.c for one precision (no include guard:
  * hvp.c includes it twice, with R = float, SFX(n) = n##_f32, GEMM =
- * wb_sgemm, and with R = double, n##_f64, wb_dgemm).
+ * wb_sgemm, SPARSE = 1, and with R = double, n##_f64, wb_dgemm, SPARSE = 0).
+ * With SPARSE, the first Dense's products read its input's non-zeros when
+ * at most half of the chunk's inputs are non-zero (core/hvp_sparse.h).
  *
  * Legend: n = rows of the chunk, I/O = a layer's widths in/out, a = a
  * point's value, g = dL/da, ra = R{a}, rg = R{g}; z the pre-activation,
@@ -83,7 +85,15 @@ static void SFX(forward)(wb_hvp *h, int64_t n)
         size_t cnt = (size_t)(n * l->O);
         if (l->kind == WB_HVP_DENSE) {
             const R *W = theta + l->off, *b = W + l->I * l->O;
-            GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, W, l->O, 0, l->z, l->O);
+#if SPARSE
+            if (k == h->first && h->sp_allow) /* the input's non-zeros, once */
+                h->sp_on = wb_hvp_csc(h->sp_start, h->sp_row, h->sp_val, pi->a, n,
+                                      l->I) * 2 <= n * l->I;
+            if (k == h->first && h->sp_on)
+                wb_hvp_csc_xw(l->z, h->sp_start, h->sp_row, h->sp_val, n, l->I, W, l->O);
+            else
+#endif
+                GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, W, l->O, 0, l->z, l->O);
             if (l->use_bias)
                 for (int64_t i = 0; i < n; i++)
                     for (int64_t j = 0; j < l->O; j++)
@@ -113,9 +123,17 @@ static void SFX(backward)(wb_hvp *h, int64_t n, double *grad)
         const R *gz = l->gz;
         if (grad) {
             size_t nw = (size_t)(l->I * l->O);
-            GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, gz, l->O, 0, tmp, l->O);
-            for (size_t q = 0; q < nw; q++)
-                grad[l->off + (int64_t)q] += (double)tmp[q];
+#if SPARSE
+            if (k == h->first && h->sp_on)
+                wb_hvp_csc_xtg(grad + l->off, 0, h->sp_start, h->sp_row, h->sp_val, l->I,
+                               gz, l->O, tmp);
+            else
+#endif
+            {
+                GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, gz, l->O, 0, tmp, l->O);
+                for (size_t q = 0; q < nw; q++)
+                    grad[l->off + (int64_t)q] += (double)tmp[q];
+            }
             if (l->use_bias)
                 for (int64_t i = 0; i < n; i++)
                     for (int64_t j = 0; j < l->O; j++)
@@ -139,7 +157,12 @@ static void SFX(rforward)(wb_hvp *h, int64_t n)
         if (l->kind == WB_HVP_DENSE) {
             const R *W = theta + l->off, *V = vr + l->off, *vb = V + l->I * l->O;
             R *rz = l->rz;
-            GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, V, l->O, 0, rz, l->O);
+#if SPARSE
+            if (k == h->first && h->sp_on)
+                wb_hvp_csc_xw(rz, h->sp_start, h->sp_row, h->sp_val, n, l->I, V, l->O);
+            else
+#endif
+                GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, V, l->O, 0, rz, l->O);
             if (pi->ra)
                 GEMM(0, 0, n, l->O, l->I, 1, pi->ra, l->I, W, l->O, 1, rz, l->O);
             if (l->use_bias)
@@ -152,7 +175,9 @@ static void SFX(rforward)(wb_hvp *h, int64_t n)
     }
 }
 
-static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv)
+/* hv (+)= this chunk's part of H v (set: hv is written, every entry); with
+ * hvf (float32 only, one chunk), H v is written there in float instead */
+static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf)
 {
     R *tmp = h->tmp;
     const R *theta = h->theta, *vr = h->vr;
@@ -169,15 +194,51 @@ static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv)
         const R *W = theta + l->off, *V = vr + l->off;
         const R *gz = l->gz, *rgz = l->rgz;
         size_t nw = (size_t)(l->I * l->O);
-        GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, tmp, l->O);
-        if (pi->ra)
-            GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, tmp, l->O);
-        for (size_t q = 0; q < nw; q++)
-            hv[l->off + (int64_t)q] += (double)tmp[q];
-        if (l->use_bias)
-            for (int64_t i = 0; i < n; i++)
-                for (int64_t j = 0; j < l->O; j++)
-                    hv[l->off + (int64_t)nw + j] += (double)rgz[i * l->O + j];
+#if SPARSE
+        if (hvf) { /* the same sums, straight into float */
+            float *out = hvf + l->off;
+            if (k == h->first && h->sp_on)
+                wb_hvp_csc_xtg_f32(out, h->sp_start, h->sp_row, h->sp_val, l->I, rgz, l->O);
+            else {
+                GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, out, l->O);
+                if (pi->ra)
+                    GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, out, l->O);
+            }
+            if (l->use_bias) {
+                float *ob = out + nw;
+                memset(ob, 0, (size_t)l->O * sizeof *ob);
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        ob[j] += rgz[i * l->O + j];
+            }
+        } else {
+            if (k == h->first && h->sp_on) /* no R{a}: the input's */
+                wb_hvp_csc_xtg(hv + l->off, set, h->sp_start, h->sp_row, h->sp_val, l->I,
+                               rgz, l->O, tmp);
+            else
+#else
+        (void)hvf;
+        {
+#endif
+            {
+                GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, tmp, l->O);
+                if (pi->ra)
+                    GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, tmp, l->O);
+                double *out = hv + l->off;
+                if (set)
+                    for (size_t q = 0; q < nw; q++)
+                        out[q] = (double)tmp[q];
+                else
+                    for (size_t q = 0; q < nw; q++)
+                        out[q] += (double)tmp[q];
+            }
+            if (l->use_bias && set)
+                memset(hv + l->off + (int64_t)nw, 0, (size_t)l->O * sizeof *hv);
+            if (l->use_bias)
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < l->O; j++)
+                        hv[l->off + (int64_t)nw + j] += (double)rgz[i * l->O + j];
+        }
         if (pi->rg) {
             GEMM(0, 1, n, l->I, l->O, 1, rgz, l->O, W, l->O, 0, pi->rg, l->I);
             GEMM(0, 1, n, l->I, l->O, 1, gz, l->O, V, l->O, 1, pi->rg, l->I);

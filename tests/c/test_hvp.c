@@ -11,10 +11,19 @@
  *   - softmax regression: H = (1/N) sum_i (diag p_i - p_i p_i^T) (x) x_i x_i^T;
  *   - a 784-4-10 net (3,190 parameters): the full Hessian is symmetric to
  *     1e-10 and eigs{k = 5} equals LAPACK dsyev's top 5 to 1e-6 (relative);
+ *     wb_hvp_top run to convergence equals LAPACK's top, capped at 3
+ *     products reports the residual an explicit product gives, started
+ *     from the gradient (and from a vector plus it) it finds the top too,
+ *     warm from the converged vector it stops at once without allocating;
  *   - Hutchinson over 1,000 probes within 3 standard errors of the exact
  *     trace; SLQ weights sum to 1 and its first moment matches tr(H)/P;
  *   - float32 mode within 1e-4 (relative norm) of float64, chunked runs
- *     equal to one chunk, no allocation per product, errors.
+ *     equal to one chunk, no allocation per product, errors;
+ *   - float32 products over the input's non-zeros (core/hvp_sparse.c) equal
+ *     the dense float32 ones to 2e-6 (relative norm; the same sums in
+ *     another order), in one chunk and in 7-row chunks, with float32 and
+ *     uint8 inputs with 80 % zeros (a zero row and column among them), and
+ *     a batch without zeros runs dense.
  */
 #include <stdlib.h>
 
@@ -61,7 +70,7 @@ static wb_tensor *labels(int64_t n, int C)
 
 static wb_hvp *engine(wb_hvp_layer *ls, int n, wb_hvp_loss loss, int f64, int64_t rows)
 {
-    wb_hvp_opts o = {loss, f64, rows};
+    wb_hvp_opts o = {loss, f64, rows, 0};
     wb_err err;
     wb_hvp *h = wb_hvp_new(ls, n, &o, &err);
     if (!h)
@@ -284,6 +293,68 @@ static void test_mnist_shape_spectrum(void)
               "LAPACK %.12g", i + 1, vals[i], w[P - 1 - i]);
     printf("# eigs: %lld products; lambda_max %.9g (LAPACK %.9g)\n",
            (long long)(wb_hvp_count(h) - before), vals[0], w[P - 1]);
+    /* wb_hvp_top: run to convergence it finds LAPACK's top; capped at 3
+     * products its residual (from the recurrence) equals the explicit
+     * ||H y - l y|| / |l| and its value is below the top; warm from the
+     * converged vector it stops at once; once grown it allocates nothing */
+    double *x0 = wb_calloc((size_t)P, sizeof *x0), *x1 = vec(P), *hy = vec(P), val, res, e2;
+    int steps;
+    wb_err err;
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 0, x0, 0, &rng, &val, &res, &steps, NULL), "top");
+    CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]) && res < 1e-5, "cold top %.12g vs "
+          "LAPACK %.12g (residual %.3g, %d products)", val, w[P - 1], res, steps);
+    REQUIRE(!wb_hvp_top(h, 0, P, 3, 0, 0, x1, 1, &rng, &val, &res, &steps, NULL), "capped top");
+    wb_hvp_apply(h, x1, hy, NULL);
+    for (int64_t i = 0; i < P; i++)
+        hy[i] -= val * x1[i];
+    e2 = 0;
+    for (int64_t i = 0; i < P; i++)
+        e2 += hy[i] * hy[i];
+    e2 = sqrt(e2) / fabs(val);
+    CHECK(steps == 3 && fabs(res - e2) <= 1e-6 * e2 && val <= w[P - 1] * (1 + 1e-12),
+          "capped: %d products, value %.9g (top %.9g), residual %.9g, explicit %.9g", steps,
+          val, w[P - 1], res, e2);
+    /* gmix: from the gradient alone (no x: its contents, here NaN, are not
+     * read), then the vector plus it */
+    for (int64_t i = 0; i < P; i++)
+        x1[i] = NAN;
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 1, x1, 0, &rng, &val, &res, &steps, NULL),
+            "top from the gradient");
+    CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "from the gradient: %.12g", val);
+    REQUIRE(!wb_hvp_top(h, 0, P, 120, 1e-14, 1, x1, 1, &rng, &val, &res, &steps, NULL),
+            "top from the vector and the gradient");
+    CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "vector and gradient: %.12g", val);
+    CHECK(wb_hvp_top(h, 0, P, 3, 0, -1, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
+          "gmix -1");
+    /* a float32 engine: the basis in float (the products' precision) */
+    wb_hvp *hf = engine(ls, 2, WB_HVP_SCE, 0, 64);
+    REQUIRE(hf && !wb_hvp_set_data(hf, x, y, NULL), "float32 engine");
+    REQUIRE(!wb_hvp_top(hf, 0, P, 120, 1e-12, 1, x1, 0, &rng, &val, &res, &steps, NULL),
+            "float top");
+    CHECK(fabs(val - w[P - 1]) <= 1e-4 * fabs(w[P - 1]), "float32 top %.9g vs LAPACK %.9g",
+          val, w[P - 1]);
+    for (int64_t i = 0; i < P; i++)
+        x1[i] += 0.3 * x0[(i * 7) % P];
+    REQUIRE(!wb_hvp_top(hf, 0, P, 3, 0, 0, x1, 1, &rng, &val, &res, &steps, NULL), "capped");
+    wb_hvp_apply(h, x1, hy, NULL);
+    e2 = 0;
+    for (int64_t i = 0; i < P; i++)
+        e2 += (hy[i] - val * x1[i]) * (hy[i] - val * x1[i]);
+    e2 = sqrt(e2) / fabs(val);
+    CHECK(steps == 3 && fabs(res - e2) <= 1e-2 * e2 + 1e-5, "float32 capped: residual %.6g, "
+          "explicit (float64) %.6g", res, e2);
+    wb_hvp_free(hf);
+    long a0 = wb_alloc_count();
+    REQUIRE(!wb_hvp_top(h, 0, P, 8, 1e-10, 0, x0, 1, &rng, &val, &res, &steps, NULL), "warm");
+    CHECK(steps <= 2 && fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "warm: %d products, "
+          "%.12g", steps, val);
+    CHECK(wb_alloc_count() == a0, "%ld allocations in a warm top", wb_alloc_count() - a0);
+    memset(x1, 0, (size_t)P * sizeof *x1);
+    CHECK(wb_hvp_top(h, 0, P, 3, 0, 0, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL &&
+          strstr(err.msg, "non-zero"), "zero start: %s", err.msg);
+    CHECK(wb_hvp_top(h, 0, P, 0, 0, 0, x0, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
+          "max_iter 0");
+    wb_free(x0), wb_free(x1), wb_free(hy);
     double mean, se;
     REQUIRE(!wb_hvp_trace(h, 0, P, 1000, &rng, &mean, &se, NULL), "trace");
     CHECK(fabs(mean - tr) <= 3 * se, "Hutchinson %.6g +- %.3g, exact %.6g", mean, se, tr);
@@ -367,11 +438,103 @@ static void test_f32_chunks_alloc(void)
     wb_tensor_free(x), wb_tensor_free(y);
 }
 
+/* ---------------------------------------------------------------------------
+ * float32 products over the input's non-zeros equal the dense ones */
+
+/* hv and the gradient of engines a and b on the same data and v: relative
+ * differences (norms) in *dh, *dg, and the losses' in *dl. */
+static void compare(wb_hvp *a, wb_hvp *b, const double *v, double *dh, double *dg,
+                    double *dl)
+{
+    int64_t P = wb_hvp_numel(a);
+    double *ha = vec(P), *hb = vec(P), *ga = vec(P), *gb = vec(P), la = 0, lb = 0, nb;
+    wb_hvp_apply(a, v, ha, NULL);
+    wb_hvp_apply(b, v, hb, NULL);
+    wb_hvp_apply(a, v, ha, NULL); /* the cached pass (one chunk) too */
+    *dh = norm_diff(ha, hb, P, &nb) / nb;
+    wb_hvp_loss_grad(a, &la, ga, NULL);
+    wb_hvp_loss_grad(b, &lb, gb, NULL);
+    *dg = norm_diff(ga, gb, P, &nb) / nb;
+    *dl = fabs(la - lb) / fabs(lb);
+    wb_free(ha), wb_free(hb), wb_free(ga), wb_free(gb);
+}
+
+static void test_sparse_input(void)
+{
+    wb_dense *d1 = dense(300, 40, "tanh", 1e-3, 0.2), *d2 = dense(40, 10, "softmax", 0, 0.3);
+    wb_hvp_layer ls[] = {{WB_HVP_IDENTITY, NULL, 0}, {WB_HVP_DENSE, d1, 0},
+                         {WB_HVP_DENSE, d2, 0}};
+    wb_hvp_opts os = {WB_HVP_SCE, 0, 64, 0}, od = {WB_HVP_SCE, 0, 64, 1},
+                oc = {WB_HVP_SCE, 0, 7, 0}, o64 = {WB_HVP_SCE, 1, 64, 0};
+    wb_hvp *hs = wb_hvp_new(ls, 3, &os, NULL), *hd = wb_hvp_new(ls, 3, &od, NULL);
+    wb_hvp *hc = wb_hvp_new(ls, 3, &oc, NULL), *h64 = wb_hvp_new(ls, 3, &o64, NULL);
+    int64_t su8[2] = {50, 300};
+    wb_tensor *zeros = uniform(50, 300, 0, 1), *full = uniform(50, 300, 0.1, 1);
+    wb_tensor *u8 = wb_tensor_new(WB_U8, 2, su8, NULL), *y = labels(50, 10);
+    REQUIRE(hs && hd && hc && h64 && zeros && full && u8 && y, "setup");
+    /* MNIST-like: 80 % zeros, a row all zeros, a column all zeros */
+    float *z = wb_tensor_f32(zeros);
+    for (int64_t k = 0; k < 50 * 300; k++) {
+        if (wb_rng_uniform(&rng) < 0.8 || k / 300 == 3 || k % 300 == 17)
+            z[k] = 0;
+        wb_tensor_u8(u8)[k] = z[k] == 0 ? 0 : (uint8_t)(1 + wb_rng_below(&rng, 255));
+    }
+    const wb_tensor *xs[] = {zeros, u8, full};
+    const char *names[] = {"80% zeros", "uint8, 80% zeros", "no zeros"};
+    int64_t P = wb_hvp_numel(hs);
+    double *v = vec(P), dh, dg, dl;
+    for (int c = 0; c < 3; c++) {
+        REQUIRE(!wb_hvp_set_data(hs, xs[c], y, NULL) && !wb_hvp_set_data(hd, xs[c], y, NULL) &&
+                !wb_hvp_set_data(hc, xs[c], y, NULL) && !wb_hvp_set_data(h64, xs[c], y, NULL),
+                "data");
+        compare(hs, hd, v, &dh, &dg, &dl);
+        CHECK(wb_hvp_sparse(hs) == (c < 2) && !wb_hvp_sparse(hd), "%s: sparse %d, dense %d",
+              names[c], wb_hvp_sparse(hs), wb_hvp_sparse(hd));
+        CHECK(dh < 2e-6 && dg < 2e-6 && dl < 1e-6, "%s: sparse vs dense float32: H v %.3g, "
+              "gradient %.3g, loss %.3g", names[c], dh, dg, dl);
+        compare(hc, hd, v, &dh, &dg, &dl);
+        CHECK(wb_hvp_sparse(hc) == (c < 2), "%s: 7-row chunks sparse", names[c]);
+        CHECK(dh < 2e-6 && dg < 2e-6 && dl < 1e-6, "%s: 7-row chunks vs dense: H v %.3g, "
+              "gradient %.3g, loss %.3g", names[c], dh, dg, dl);
+        compare(hs, h64, v, &dh, &dg, &dl);
+        CHECK(dh < 1e-5 && dg < 1e-5 && dl < 1e-6, "%s: sparse vs float64: H v %.3g, "
+              "gradient %.3g, loss %.3g", names[c], dh, dg, dl);
+    }
+    REQUIRE(!wb_hvp_set_data(hs, zeros, y, NULL), "data");
+    /* float in, float out: the same products as the double interface's */
+    float *vf = wb_calloc((size_t)P, sizeof *vf), *hff = wb_calloc((size_t)P, sizeof *hff);
+    double *hdd = vec(P), dd = 0, n2 = 0;
+    REQUIRE(vf && hff && hdd, "vectors");
+    for (int64_t k = 0; k < P; k++)
+        vf[k] = (float)v[k];
+    wb_hvp_apply(hs, v, hdd, NULL);
+    wb_err err;
+    CHECK(!wb_hvp_apply_f32(hs, vf, hff, &err), "apply_f32: %s", err.msg);
+    for (int64_t k = 0; k < P; k++)
+        dd += (hff[k] - hdd[k]) * (hff[k] - hdd[k]), n2 += hdd[k] * hdd[k];
+    CHECK(sqrt(dd / n2) < 1e-6, "float vs double interface: relative %.3g", sqrt(dd / n2));
+    CHECK(wb_hvp_apply_f32(hc, vf, hff, &err) == WB_ESTATE && strstr(err.msg, "one chunk"),
+          "7-row chunks: %s", err.msg);
+    CHECK(wb_hvp_apply_f32(h64, vf, hff, &err) == WB_ESTATE, "float64 engine");
+    wb_free(vf), wb_free(hff), wb_free(hdd);
+    double *hv = vec(P);
+    wb_hvp_apply(hs, v, hv, NULL);
+    long n0 = wb_alloc_count();
+    wb_hvp_apply(hs, hv, v, NULL);
+    wb_hvp_apply(hc, hv, v, NULL);
+    CHECK(wb_alloc_count() == n0, "%ld allocations in two sparse products",
+          wb_alloc_count() - n0);
+    wb_free(v), wb_free(hv);
+    wb_hvp_free(hs), wb_hvp_free(hd), wb_hvp_free(hc), wb_hvp_free(h64);
+    wb_dense_free(d1), wb_dense_free(d2);
+    wb_tensor_free(zeros), wb_tensor_free(full), wb_tensor_free(u8), wb_tensor_free(y);
+}
+
 static void test_errors(void)
 {
     wb_dense *d1 = dense(4, 3, "softmax", 0, 1), *d2 = dense(3, 2, "relu", 0, 1);
     wb_dense *d3 = dense(5, 2, "linear", 0, 1);
-    wb_hvp_opts o = {WB_HVP_SCE, 1, 8};
+    wb_hvp_opts o = {WB_HVP_SCE, 1, 8, 0};
     wb_err err;
     wb_hvp_layer a[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
     CHECK(!wb_hvp_new(a, 2, &o, &err) && strstr(err.msg, "layer 1: softmax"), "%s", err.msg);
@@ -413,6 +576,7 @@ int main(void)
     RUN(test_mnist_shape_spectrum);
     RUN(test_slq_moments);
     RUN(test_f32_chunks_alloc);
+    RUN(test_sparse_input);
     RUN(test_errors);
     TH_EXIT();
 }

@@ -89,6 +89,34 @@ T.test("full is symmetric and its columns are hvp", function()
   T.ok(rel_err(hv, matvec(H, flat(v))) < 1e-6, "H v vs full")
 end)
 
+T.test("op:top: the top eigenvalue, its honest residual, a warm start kept across reset",
+  function()
+  local m, data = small()
+  local H = wb.hessian.full(m, data, {precision = "float64"}):totable()
+  local e = wb.hessian.eigs(m, data, {tol = 1e-10, precision = "float64"})
+  local layers = {m[1], m[2], m[3]}
+  local op <close> = wb.hessian.Operator(layers, data.x, data.y, "cross_entropy", true, 40)
+  T.eq(op:top_vector(), nil, "no vector before the first top")
+  local lam, res, n = op:top(2, 0, m:get_weights()) -- capped: 2 products
+  T.eq(n, 2)
+  local u, r = flat(op:top_vector()), 0
+  local hu = matvec(H, u)
+  for j = 1, #u do r = r + (hu[j] - lam * u[j]) ^ 2 end
+  T.near(res, math.sqrt(r) / lam, 1e-3 * res, "residual from the recurrence vs explicit")
+  T.ok(lam <= e.values[1] * (1 + 1e-12), "a Ritz value is below the top")
+  lam, res, n = op:top(40, 1e-12) -- warm from the kept vector, to convergence
+  T.near(lam, e.values[1], 1e-7 * e.values[1])
+  -- new data, the same weights: the kept vector starts the next run
+  local x2 = data.x * 1.1
+  op:reset(x2, data.y)
+  local e2 = wb.hessian.eigs(m, {x = x2, y = data.y}, {tol = 1e-10, precision = "float64"})
+  lam, res, n = op:top(30, 1e-12)
+  T.near(lam, e2.values[1], 1e-7 * e2.values[1])
+  T.ok(n < e2.hvps, string.format("warm %d products, cold %d", n, e2.hvps))
+  T.ok(not pcall(op.top, op, 0, 0), "max_iter 0")
+  T.ok(not pcall(op.top, op, 3, -1), "negative tol")
+end)
+
 T.test("eigs: top eigenpairs, per layer, warm start", function()
   local m, data = small()
   local H = wb.hessian.full(m, data, {precision = "float64"}):totable()

@@ -72,6 +72,34 @@ function HessianOperator:loss_grad() end
 ---Example: local values, vectors = op:eigs(3, 1e-4, 100)
 function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
 
+---wb.HessianOperator:top(max_iter, tol, v0, gmix) -> number, number, integer
+---The largest eigenvalue cheaply, for measuring during training: at most
+---max_iter Lanczos steps (three-term recurrence) from v0, else from the
+---last op:top's Ritz vector (kept in the operator across reset: a warm
+---start), else from a Gaussian start; gmix > 0 adds gmix times the unit
+---gradient of the loss to the unit start (without one: starts from the
+---gradient), which lies mostly in the top eigenspace; stops early when the Kato-Temple
+---estimate of the value's relative error, r^2 / (gap |value|) with the
+---recurrence's residual r and the gap to the second Ritz value, is at most
+---tol (0: never). Returns the value, the relative residual ||H y - value
+---y|| / |value| of its Ritz vector y (exact up to rounding, no extra
+---product) and the products used.
+---@param max_iter integer
+---@param tol number
+---@param v0? wb.Tensor[]
+---@param gmix? number
+---@return number
+---@return number
+---@return integer
+---Example: op:reset(x2, y2); local lam, res, n = op:top(8, 1e-3, nil, 1)
+function HessianOperator:top(max_iter, tol, v0, gmix) end
+
+---wb.HessianOperator:top_vector() -> table|nil
+---op:top's last unit Ritz vector (a list like hvp's), nil before the first.
+---@return wb.Tensor[]|nil
+---Example: local v = op:top_vector()
+function HessianOperator:top_vector() end
+
 ---wb.HessianOperator:trace(probes, layer) -> number, number
 ---Hutchinson's trace estimate over Rademacher probes: mean, standard error.
 ---@param probes integer

@@ -26,8 +26,11 @@ local losses = require "wb.losses"
 ---history.instruments (grad_hist counts, seconds and calls per instrument,
 ---hess_trace_method: "exact" (the sum of the exact Hessian diagonal, for
 ---relu/linear Dense models under cross-entropy) or "hutchinson", and
----hess_max = {products, max_residual, tol, cold, warm}: Lanczos warm-started
----from the last eigenvector, at most `warm` products after the first). Presets (lists of names):
+---hess_max = {products, max_residual, tol, cold, warm, warm_tol,
+---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
+---warm_tol), cold from the batch gradient, then warm-started from the last
+---Ritz vector plus the gradient, at most `warm` products after the first;
+---update: "sgd" or "measured", how alpha read the update). Presets (lists of names):
 ---wb.instruments.economy (Cockpit's: alpha, distance, grad_hist, grad_norm,
 ---inner_test, loss, norm_test, ortho_test, update_size) and
 ---wb.instruments.full (economy + tic, hess_trace, hess_max; Cockpit's 2-D

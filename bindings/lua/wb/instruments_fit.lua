@@ -19,15 +19,19 @@
 -- for the test statistics and alpha). Differences: tic is Cockpit's TICTrace
 -- (sum of second moments over the Hessian trace, Thomas et al. 2020), not
 -- TICDiag. The trace behind hess_trace and tic is, as in Cockpit, the sum of
--- the exact Hessian diagonal (persample.h hess_diag: for relu/linear Dense
--- chains the Hessian is the Gauss-Newton matrix) when every layer is such a
+-- the exact Hessian diagonal (persample.h hess_diag, the trace alone; for
+-- relu/linear Dense chains the Hessian is the Gauss-Newton matrix) when every layer is such a
 -- Dense and the loss is cross-entropy (history.instruments.hess_trace_method
 -- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
--- probes, its standard error in hess_trace_se). hess_max is Lanczos
--- (tol LANCZOS_TOL), cold for at most LANCZOS_COLD products, then
--- warm-started from the last eigenvector for at most LANCZOS_WARM; each
+-- probes, its standard error in hess_trace_se). hess_max is three-term
+-- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
+-- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
+-- relative error is below LANCZOS_TOL (cold, at most LANCZOS_COLD products,
+-- from the batch gradient) or LANCZOS_WTOL (warm, at most LANCZOS_WARM,
+-- from the last Ritz vector plus LANCZOS_GRAD times the unit gradient,
+-- which catches the top two eigenvalues swapping between batches); each
 -- measured step records the relative residual ||H v - l v|| / |l| of the
--- value it reports (hess_max_residual; one more product). Alpha uses the
+-- value it reports (hess_max_residual, from the recurrence). Alpha uses the
 -- update the optimizer made: measured as theta_{t+1} - theta_t, or, with
 -- plain SGD and no L2 (history.instruments.update = "sgd"), -lr times the
 -- mean gradient, which it is (Cockpit's alpha assumes this); the cost
@@ -38,7 +42,9 @@ local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM = 1e-3, 30, 8 -- hess_max
+-- hess_max: cold Lanczos (tol, products), then warm (products, tol, the
+-- batch gradient's weight in the start)
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 8, 1e-3, 1
 local TIC_EPS = 1e-7                           -- Cockpit's stabiliser
 
 local KNOWN = {}
@@ -164,7 +170,8 @@ function Cb:on_train_begin(model)
     hess_trace_method = (on.hess_trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
     hess_max = on.hess_max and {products = 0, max_residual = 0, tol = LANCZOS_TOL,
-      cold = LANCZOS_COLD, warm = LANCZOS_WARM} or nil}
+      cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
+      gradient_weight = LANCZOS_GRAD} or nil}
   self.alpha_start = nil
   self.alpha_rec = {}
   for _, n in ipairs(M.NAMES) do
@@ -245,16 +252,15 @@ function Cb:_hess_max(logs, data, B)
     op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
     self.hop = op
   end
-  local before = op:count()
-  local vals, vecs = op:eigs(1, LANCZOS_TOL, self.hess_v and LANCZOS_WARM or LANCZOS_COLD,
-    self.hess_v)
-  local lam, v = vals[1], vecs[1]
-  local hv, r2 = op:hvp(v), 0
-  for k = 1, #hv do r2 = r2 + M._resid(hv[k], v[k], lam) end
-  local res = math.sqrt(r2) / math.max(math.abs(lam), 1e-30)
-  logs.hess_max, logs.hess_max_residual, self.hess_v = lam, res, v
+  -- op:top starts from the Ritz vector it kept (none at first) plus the
+  -- batch gradient (mostly in the top eigenspace: it catches the top two
+  -- swapping between batches) and reads the residual from the recurrence
+  local warm = self.hess_warm
+  local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
+    warm and LANCZOS_WTOL or LANCZOS_TOL, nil, LANCZOS_GRAD)
+  logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
-  rec.products = rec.products + op:count() - before
+  rec.products = rec.products + n
   rec.max_residual = math.max(rec.max_residual, res)
 end
 

@@ -1,0 +1,168 @@
+/* hvp_sparse.c - the first Dense layer's products over its input's
+ * non-zeros (see hvp_sparse.h). */
+#include "hvp_sparse.h"
+
+#include <string.h>
+
+#include "simd.h"
+
+int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int64_t n,
+                   int64_t I)
+{
+    memset(start, 0, (size_t)(I + 1) * sizeof *start);
+    for (int64_t i = 0; i < n; i++) {
+        const float *ar = a + i * I;
+        for (int64_t k = 0; k < I; k++)
+            start[k + 1] += ar[k] != 0.0f;
+    }
+    for (int64_t k = 0; k < I; k++)
+        start[k + 1] += start[k];
+    /* fill with start[k] as column k's cursor, then shift back */
+    for (int64_t i = 0; i < n; i++) {
+        const float *ar = a + i * I;
+        for (int64_t k = 0; k < I; k++)
+            if (ar[k] != 0.0f) {
+                int32_t at = start[k]++;
+                row[at] = (int32_t)i;
+                val[at] = ar[k];
+            }
+    }
+    for (int64_t k = I; k > 0; k--)
+        start[k] = start[k - 1];
+    start[0] = 0;
+    return start[I];
+}
+
+/* The kernels hold blocks of output columns in registers (GNU vector
+ * extension): 128 columns as 8 x 16 floats in the AVX-512 copy (wide = 1),
+ * 32 as 4 x 8 in every copy, then one at a time; per element, every copy
+ * does the same multiplies and adds in the same order. */
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+#define BLOCK 32
+#define WIDE 128
+
+/* z[row[t], :] += val[t] * w [O] for a column's entries t: the block of w
+ * is loaded once, each row of z read and written once per entry. */
+WB_SIMD_BODY scatter_body(float *restrict z, const float *restrict w, int64_t O,
+                          const int32_t *row, const float *val, int cnt, int wide)
+{
+    int64_t j0 = 0;
+    for (; wide && j0 + WIDE <= O; j0 += WIDE) {
+        const v16 *wr = (const v16 *)(w + j0);
+        v16 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
+        v16 w4 = wr[4], w5 = wr[5], w6 = wr[6], w7 = wr[7];
+        for (int t = 0; t < cnt; t++) {
+            v16 *zr = (v16 *)(z + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
+            zr[4] += v * w4; zr[5] += v * w5; zr[6] += v * w6; zr[7] += v * w7;
+        }
+    }
+    for (; j0 + BLOCK <= O; j0 += BLOCK) {
+        const v8 *wr = (const v8 *)(w + j0);
+        v8 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
+        for (int t = 0; t < cnt; t++) {
+            v8 *zr = (v8 *)(z + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
+        }
+    }
+    for (; j0 < O; j0++)
+        for (int t = 0; t < cnt; t++)
+            z[(int64_t)row[t] * O + j0] += val[t] * w[j0];
+}
+WB_SIMD_KERNEL_W(scatter, scatter_body,
+                 (float *restrict z, const float *restrict w, int64_t O,
+                  const int32_t *row, const float *val, int cnt),
+                 (z, w, O, row, val, cnt, 0), (z, w, O, row, val, cnt, 1))
+
+/* hv [O] (+)= sum_t val[t] * g[row[t], :] over a column's entries t, the
+ * sum in float in registers (from 0, in t order), added (or, with set,
+ * written) in double. acc [O] scratch. */
+WB_SIMD_BODY gather_body(double *restrict hv, float *restrict acc, const float *restrict g,
+                         int64_t O, const int32_t *row, const float *val, int cnt, int set,
+                         int wide)
+{
+    int64_t j0 = 0;
+    for (; wide && j0 + WIDE <= O; j0 += WIDE) {
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+        for (int t = 0; t < cnt; t++) {
+            const v16 *gr = (const v16 *)(g + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            a0 += v * gr[0]; a1 += v * gr[1]; a2 += v * gr[2]; a3 += v * gr[3];
+            a4 += v * gr[4]; a5 += v * gr[5]; a6 += v * gr[6]; a7 += v * gr[7];
+        }
+        v16 *out = (v16 *)(acc + j0);
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+        out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7;
+    }
+    for (; j0 + BLOCK <= O; j0 += BLOCK) {
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int t = 0; t < cnt; t++) {
+            const v8 *gr = (const v8 *)(g + (int64_t)row[t] * O + j0);
+            float v = val[t];
+            a0 += v * gr[0]; a1 += v * gr[1]; a2 += v * gr[2]; a3 += v * gr[3];
+        }
+        v8 *out = (v8 *)(acc + j0);
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+    }
+    for (; j0 < O; j0++) {
+        float a = 0;
+        for (int t = 0; t < cnt; t++)
+            a += val[t] * g[(int64_t)row[t] * O + j0];
+        acc[j0] = a;
+    }
+    if (!hv) /* float output: acc is it */
+        return;
+    if (set)
+        for (int64_t j = 0; j < O; j++)
+            hv[j] = (double)acc[j];
+    else
+        for (int64_t j = 0; j < O; j++)
+            hv[j] += (double)acc[j];
+}
+WB_SIMD_KERNEL_W(gather, gather_body,
+                 (double *restrict hv, float *restrict acc, const float *restrict g,
+                  int64_t O, const int32_t *row, const float *val, int cnt, int set),
+                 (hv, acc, g, O, row, val, cnt, set, 0),
+                 (hv, acc, g, O, row, val, cnt, set, 1))
+
+void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const float *val,
+                   int64_t n, int64_t I, const float *W, int64_t O)
+{
+    memset(z, 0, (size_t)(n * O) * sizeof *z);
+    void (*k)(float *restrict, const float *restrict, int64_t, const int32_t *,
+              const float *, int) = WB_SIMD_CALL(scatter);
+    for (int64_t c = 0; c < I; c++)
+        if (start[c + 1] > start[c])
+            k(z, W + c * O, O, row + start[c], val + start[c], start[c + 1] - start[c]);
+}
+
+void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *row,
+                    const float *val, int64_t I, const float *g, int64_t O, float *tmp)
+{
+    void (*k)(double *restrict, float *restrict, const float *restrict, int64_t,
+              const int32_t *, const float *, int, int) = WB_SIMD_CALL(gather);
+    for (int64_t c = 0; c < I; c++) {
+        if (start[c + 1] > start[c])
+            k(hv + c * O, tmp, g, O, row + start[c], val + start[c],
+              start[c + 1] - start[c], set);
+        else if (set)
+            memset(hv + c * O, 0, (size_t)O * sizeof *hv);
+    }
+}
+
+void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
+                        const float *val, int64_t I, const float *g, int64_t O)
+{
+    void (*k)(double *restrict, float *restrict, const float *restrict, int64_t,
+              const int32_t *, const float *, int, int) = WB_SIMD_CALL(gather);
+    for (int64_t c = 0; c < I; c++) {
+        if (start[c + 1] > start[c])
+            k(NULL, hv + c * O, g, O, row + start[c], val + start[c],
+              start[c + 1] - start[c], 1);
+        else
+            memset(hv + c * O, 0, (size_t)O * sizeof *hv);
+    }
+}

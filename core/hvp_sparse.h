@@ -1,0 +1,45 @@
+/* hvp_sparse.h - the first Dense layer's products over the non-zeros of its
+ * input, for core/hvp.c's float32 passes (internal to the HVP engine).
+ *
+ * The input a [n, I] of the first Dense carries no R (it does not depend on
+ * theta), and MNIST pixels are about 80 % zeros: its products
+ *   z = a W, R{z} = a V (forward and R-forward)
+ *   R{dW} = a^T R{gz} (R-backward's weight gradient)
+ * only need a's non-zeros. They are gathered once per chunk, column by
+ * column (compressed sparse columns: rows stay in order within a column),
+ * when the forward runs; every product then reads them. Column order
+ * serves both: the forward reads each touched row of W (or V) once and adds
+ * it into the rows of z that use it; the weight gradient's row k is the sum
+ * over column k's entries, held in one buffer row and added once into the
+ * double result. Kernels are compiled for the baseline, AVX2 and AVX-512
+ * (core/simd.h); every copy does the same operations per element in the
+ * same order, so which runs never changes a result.
+ */
+#ifndef WB_HVP_SPARSE_H
+#define WB_HVP_SPARSE_H
+
+#include <stdint.h>
+
+/* a [n, I] column by column: start [I + 1] (column k's entries are
+ * row/val[start[k] .. start[k + 1])), row, val [n * I at most]. Returns
+ * the number of non-zeros. */
+int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int64_t n,
+                   int64_t I);
+
+/* z [n, O] = a W (z is overwritten; W [I, O]). */
+void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const float *val,
+                   int64_t n, int64_t I, const float *W, int64_t O);
+
+/* hv [I, O] (+)= a^T g for g [n, O]: row k is the sum over column k's
+ * entries t of val[t] * g[row[t], :], in float, then added into hv in
+ * double (with set: written, rows of columns without entries zeroed; else
+ * those rows are not touched). tmp [O] scratch. */
+void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *row,
+                    const float *val, int64_t I, const float *g, int64_t O, float *tmp);
+
+/* The same written in float32 (every row: rows of columns without entries
+ * zeroed), the sums held in hv's rows. */
+void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
+                        const float *val, int64_t I, const float *g, int64_t O);
+
+#endif

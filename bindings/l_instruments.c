@@ -512,9 +512,9 @@ int lwb_open_instruments(lua_State *L)
     static const luaL_Reg meta[] = {{"__gc", ps_gc}, {"__close", ps_gc}, {NULL, NULL}};
     static const luaL_Reg methods[] = {
         {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
-        {"add_dot", ps_add_dot}, {"add_cross", ps_add_cross}, {"add_hist", ps_add_hist}, {"sum_sq", ps_sum_sq},
-        {"ce", ps_ce}, {"hess_diag", ps_hess_diag}, {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
-        {NULL, NULL},
+        {"add_dot", ps_add_dot}, {"add_cross", ps_add_cross}, {"add_hist", ps_add_hist},
+        {"sum_sq", ps_sum_sq}, {"ce", ps_ce}, {"hess_diag", ps_hess_diag},
+        {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts}, {NULL, NULL},
     };
     int wb = lua_absindex(L, 1);
     luaL_newmetatable(L, LWB_PS);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "dense.h"
 #include "simd.h"
 
 int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int64_t n,
@@ -77,57 +78,6 @@ WB_SIMD_KERNEL_W(scatter, scatter_body,
                   const int32_t *row, const float *val, int cnt),
                  (z, w, O, row, val, cnt, 0), (z, w, O, row, val, cnt, 1))
 
-/* hv [O] (+)= sum_t val[t] * g[row[t], :] over a column's entries t, the
- * sum in float in registers (from 0, in t order), added (or, with set,
- * written) in double. acc [O] scratch. */
-WB_SIMD_BODY gather_body(double *restrict hv, float *restrict acc, const float *restrict g,
-                         int64_t O, const int32_t *row, const float *val, int cnt, int set,
-                         int wide)
-{
-    int64_t j0 = 0;
-    for (; wide && j0 + WIDE <= O; j0 += WIDE) {
-        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
-        for (int t = 0; t < cnt; t++) {
-            const v16 *gr = (const v16 *)(g + (int64_t)row[t] * O + j0);
-            float v = val[t];
-            a0 += v * gr[0]; a1 += v * gr[1]; a2 += v * gr[2]; a3 += v * gr[3];
-            a4 += v * gr[4]; a5 += v * gr[5]; a6 += v * gr[6]; a7 += v * gr[7];
-        }
-        v16 *out = (v16 *)(acc + j0);
-        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
-        out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7;
-    }
-    for (; j0 + BLOCK <= O; j0 += BLOCK) {
-        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (int t = 0; t < cnt; t++) {
-            const v8 *gr = (const v8 *)(g + (int64_t)row[t] * O + j0);
-            float v = val[t];
-            a0 += v * gr[0]; a1 += v * gr[1]; a2 += v * gr[2]; a3 += v * gr[3];
-        }
-        v8 *out = (v8 *)(acc + j0);
-        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
-    }
-    for (; j0 < O; j0++) {
-        float a = 0;
-        for (int t = 0; t < cnt; t++)
-            a += val[t] * g[(int64_t)row[t] * O + j0];
-        acc[j0] = a;
-    }
-    if (!hv) /* float output: acc is it */
-        return;
-    if (set)
-        for (int64_t j = 0; j < O; j++)
-            hv[j] = (double)acc[j];
-    else
-        for (int64_t j = 0; j < O; j++)
-            hv[j] += (double)acc[j];
-}
-WB_SIMD_KERNEL_W(gather, gather_body,
-                 (double *restrict hv, float *restrict acc, const float *restrict g,
-                  int64_t O, const int32_t *row, const float *val, int cnt, int set),
-                 (hv, acc, g, O, row, val, cnt, set, 0),
-                 (hv, acc, g, O, row, val, cnt, set, 1))
-
 void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const float *val,
                    int64_t n, int64_t I, const float *W, int64_t O)
 {
@@ -139,29 +89,37 @@ void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const flo
             k(z, W + c * O, O, row + start[c], val + start[c], start[c + 1] - start[c]);
 }
 
+/* hv [O] (+)= sum_t val[t] * g[row[t], :] over a column's entries: the
+ * sparse forward's kernel (dense.h wb_dense_sparse_rows: the sum in float,
+ * from 0, in t order) into tmp, then added (or, with set, written) in
+ * double. */
 void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *row,
                     const float *val, int64_t I, const float *g, int64_t O, float *tmp)
 {
-    void (*k)(double *restrict, float *restrict, const float *restrict, int64_t,
-              const int32_t *, const float *, int, int) = WB_SIMD_CALL(gather);
     for (int64_t c = 0; c < I; c++) {
-        if (start[c + 1] > start[c])
-            k(hv + c * O, tmp, g, O, row + start[c], val + start[c],
-              start[c + 1] - start[c], set);
-        else if (set)
-            memset(hv + c * O, 0, (size_t)O * sizeof *hv);
+        double *h = hv + c * O;
+        if (start[c + 1] > start[c]) {
+            wb_dense_sparse_rows(tmp, g, O, row + start[c], val + start[c],
+                                 start[c + 1] - start[c]);
+            if (set)
+                for (int64_t j = 0; j < O; j++)
+                    h[j] = (double)tmp[j];
+            else
+                for (int64_t j = 0; j < O; j++)
+                    h[j] += (double)tmp[j];
+        } else if (set) {
+            memset(h, 0, (size_t)O * sizeof *hv);
+        }
     }
 }
 
 void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
                         const float *val, int64_t I, const float *g, int64_t O)
 {
-    void (*k)(double *restrict, float *restrict, const float *restrict, int64_t,
-              const int32_t *, const float *, int, int) = WB_SIMD_CALL(gather);
     for (int64_t c = 0; c < I; c++) {
         if (start[c + 1] > start[c])
-            k(NULL, hv + c * O, g, O, row + start[c], val + start[c],
-              start[c + 1] - start[c], 1);
+            wb_dense_sparse_rows(hv + c * O, g, O, row + start[c], val + start[c],
+                                 start[c + 1] - start[c]);
         else
             memset(hv + c * O, 0, (size_t)O * sizeof *hv);
     }

@@ -262,14 +262,15 @@ static int hop_eigs(lua_State *L)
     return 3;
 }
 
-/* op:top(max_iter, tol, v0 list|nil, gmix|nil) -> value, residual,
+/* op:top(max_iter, tol, v0 list|nil, gmix|nil, g list|nil) -> value, residual,
  * products: the largest eigenvalue by at most max_iter Lanczos steps
  * (core/hvp_eig.h wb_hvp_top; tol on its Kato-Temple estimate) from v0,
  * else from the last op:top's Ritz vector (kept in the operator across
  * op:reset: a warm start without crossing a list), else from a Gaussian
  * start; gmix > 0 adds gmix times the unit gradient to the unit start
- * (wb_hvp_top); the residual ||H y - value y|| / |value| of its Ritz
- * vector y (no extra product). */
+ * (wb_hvp_top); g: that gradient, given (else computed: wb_hvp_top_g);
+ * the residual ||H y - value y|| / |value| of its Ritz vector y (no extra
+ * product). */
 static int hop_top(lua_State *L)
 {
     hop *o = checkop(L);
@@ -290,8 +291,13 @@ static int hop_top(lua_State *L)
     wb_err err;
     double gmix = luaL_optnumber(L, 5, 0);
     luaL_argcheck(L, gmix >= 0, 5, "expected gmix >= 0");
-    if (wb_hvp_top(o->h, 0, P, max_iter, tol, gmix, o->top, have, &o->rng, &value, &resid,
-                   &steps, &err)) {
+    const double *g = NULL; /* the batch gradient, when given (else computed) */
+    if (!lua_isnoneornil(L, 6)) {
+        checklist(L, o, 6, o->v);
+        g = o->v;
+    }
+    if (wb_hvp_top_g(o->h, 0, P, max_iter, tol, gmix, g, o->top, have, &o->rng, &value,
+                     &resid, &steps, &err)) {
         wb_free(o->top); /* its contents are no longer a start */
         o->top = NULL;
         return lwb_raise(L, 0, &err);

@@ -462,6 +462,14 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
                      double *resid, int *steps, wb_err *err)
 {
+    return wb_hvp_top_g(h, first, count, max_iter, tol, gmix, NULL, x, have_x, rng, value,
+                        resid, steps, err);
+}
+
+wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
+                       double gmix, const double *gin, double *x, int have_x, wb_rng *rng,
+                       double *value, double *resid, int *steps, wb_err *err)
+{
     if (check_block(h, first, count, err))
         return err->code;
     if (!(tol >= 0) || max_iter < 1 || !(gmix >= 0))
@@ -473,8 +481,9 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
     if (work_new(&k, h, first, count, m, fb, err))
         return err->code;
     if (gmix > 0) { /* the gradient: mostly in the top eigenspace */
-        double loss, *g = k.b.hv + first;
-        if (wb_hvp_loss_grad(h, &loss, k.b.hv, err))
+        double loss;
+        const double *g = gin ? gin : k.b.hv + first;
+        if (!gin && wb_hvp_loss_grad(h, &loss, k.b.hv, err))
             return err->code;
         double gn, xn = 0;
         WB_SIMD_CALL(sumsq)(g, count, &gn);

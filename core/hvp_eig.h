@@ -69,6 +69,13 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
                      double *resid, int *steps, wb_err *err);
+/* The same with the block's gradient g [count] given (NULL: computed, as
+ * wb_hvp_top does): a training step has just computed it on this batch,
+ * and computing it again is a forward and a backward pass. It only shapes
+ * the start, so any batch gradient will do. */
+wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
+                       double gmix, const double *g, double *x, int have_x, wb_rng *rng,
+                       double *value, double *resid, int *steps, wb_err *err);
 
 /* Hutchinson estimate of the block's trace over `probes` (>= 2) probes:
  * *mean and its standard error *stderr_ (sample sd / sqrt(probes)). */

@@ -326,6 +326,24 @@ static void test_mnist_shape_spectrum(void)
     CHECK(fabs(val - w[P - 1]) <= 1e-6 * fabs(w[P - 1]), "vector and gradient: %.12g", val);
     CHECK(wb_hvp_top(h, 0, P, 3, 0, -1, x1, 1, &rng, &val, &res, &steps, &err) == WB_EINVAL,
           "gmix -1");
+    /* the gradient given (wb_hvp_top_g) is the gradient computed: the same
+     * start, the same numbers, from the same vector */
+    {
+        double *g = vec(P), *xa = vec(P), *xb = vec(P), loss, va, vb, ra, rb;
+        int sa, sb;
+        REQUIRE(!wb_hvp_loss_grad(h, &loss, g, NULL), "gradient");
+        for (int64_t i = 0; i < P; i++)
+            xa[i] = xb[i] = x0[(i * 7) % P] + 0.1;
+        REQUIRE(!wb_hvp_top(h, 0, P, 4, 0, 1, xa, 1, &rng, &va, &ra, &sa, NULL), "computed");
+        REQUIRE(!wb_hvp_top_g(h, 0, P, 4, 0, 1, g, xb, 1, &rng, &vb, &rb, &sb, NULL), "given");
+        CHECK(va == vb && ra == rb && sa == sb && memcmp(xa, xb, (size_t)P * sizeof *xa) == 0,
+              "given gradient: %.17g vs computed %.17g", vb, va);
+        for (int64_t i = 0; i < P; i++) /* another gradient: another start */
+            g[i] = i % 2 ? 1.0 : -1.0, xb[i] = x0[(i * 7) % P] + 0.1;
+        REQUIRE(!wb_hvp_top_g(h, 0, P, 4, 0, 1, g, xb, 1, &rng, &vb, &rb, &sb, NULL), "other");
+        CHECK(vb != va, "the given gradient is used");
+        wb_free(g), wb_free(xa), wb_free(xb);
+    }
     /* a float32 engine: the basis in float (the products' precision) */
     wb_hvp *hf = engine(ls, 2, WB_HVP_SCE, 0, 64);
     REQUIRE(hf && !wb_hvp_set_data(hf, x, y, NULL), "float32 engine");

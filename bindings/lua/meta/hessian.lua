@@ -72,7 +72,7 @@ function HessianOperator:loss_grad() end
 ---Example: local values, vectors = op:eigs(3, 1e-4, 100)
 function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
 
----wb.HessianOperator:top(max_iter, tol, v0, gmix) -> number, number, integer
+---wb.HessianOperator:top(max_iter, tol, v0, gmix, g) -> number, number, integer
 ---The largest eigenvalue cheaply, for measuring during training: at most
 ---max_iter Lanczos steps (three-term recurrence) from v0, else from the
 ---last op:top's Ritz vector (kept in the operator across reset: a warm
@@ -83,16 +83,19 @@ function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
 ---recurrence's residual r and the gap to the second Ritz value, is at most
 ---tol (0: never). Returns the value, the relative residual ||H y - value
 ---y|| / |value| of its Ritz vector y (exact up to rounding, no extra
----product) and the products used.
+---product) and the products used. g, a list shaped like the parameters,
+---is the batch gradient to mix in (a training step has just computed it);
+---without it the operator computes it (a forward and a backward pass).
 ---@param max_iter integer
 ---@param tol number
 ---@param v0? wb.Tensor[]
 ---@param gmix? number
+---@param g? wb.Tensor[]
 ---@return number
 ---@return number
 ---@return integer
 ---Example: op:reset(x2, y2); local lam, res, n = op:top(8, 1e-3, nil, 1)
-function HessianOperator:top(max_iter, tol, v0, gmix) end
+function HessianOperator:top(max_iter, tol, v0, gmix, g) end
 
 ---wb.HessianOperator:top_vector() -> table|nil
 ---op:top's last unit Ritz vector (a list like hvp's), nil before the first.

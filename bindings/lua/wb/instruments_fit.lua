@@ -256,8 +256,11 @@ function Cb:_hess_max(logs, data, B)
   -- batch gradient (mostly in the top eigenspace: it catches the top two
   -- swapping between batches) and reads the residual from the recurrence
   local warm = self.hess_warm
+  -- the step's own gradient at theta_t on this batch (the operator's
+  -- would cost a forward and a backward pass; with L2 it includes L2's
+  -- term, as the operator's loss does)
   local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
-    warm and LANCZOS_WTOL or LANCZOS_TOL, nil, LANCZOS_GRAD)
+    warm and LANCZOS_WTOL or LANCZOS_TOL, nil, LANCZOS_GRAD, self.grads)
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
   rec.products = rec.products + n

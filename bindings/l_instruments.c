@@ -451,33 +451,6 @@ static const float *samevec(lua_State *L, int idx, int like)
     return checkvec(L, idx, (int64_t)wb_tensor_numel(lwb_checktensor(L, like)), 0);
 }
 
-/* _sqdist(a [, b]) -> sum (a - b)^2 in double (b nil: sum a^2) */
-static int l_sqdist(lua_State *L)
-{
-    const float *a = samevec(L, 1, 1), *b = lua_isnoneornil(L, 2) ? NULL : samevec(L, 2, 1);
-    lua_pushnumber(L, wb_persample_sqdist(a, b, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
-    return 1;
-}
-
-/* _diff(out, a, b): out = a - b; returns sum out^2 */
-static int l_diff(lua_State *L)
-{
-    float *out = (float *)samevec(L, 1, 1);
-    const float *a = samevec(L, 2, 1), *b = samevec(L, 3, 1);
-    int64_t n = (int64_t)wb_tensor_numel(lwb_checktensor(L, 1));
-    lua_pushnumber(L, wb_persample_diff(out, a, b, n));
-    return 1;
-}
-
-/* _resid(a, b, c) -> sum (a - c b)^2 in double */
-static int l_resid(lua_State *L)
-{
-    const float *a = samevec(L, 1, 1), *b = samevec(L, 2, 1);
-    lua_pushnumber(L, wb_persample_resid(a, b, luaL_checknumber(L, 3),
-                                         (int64_t)wb_tensor_numel(lwb_checktensor(L, 1))));
-    return 1;
-}
-
 /* _params(g, theta, theta_t | nil, theta0 | nil, dir | nil, c [, back]) ->
  * sum g^2, sum (g - c theta_t)^2, sum (theta_t - theta0)^2, sum (theta -
  * theta_t)^2; dir = theta - theta_t; theta_t nil: theta + back g
@@ -528,7 +501,7 @@ int lwb_open_instruments(lua_State *L)
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
-        {"_sqdist", l_sqdist}, {"_diff", l_diff}, {"_gsnr", l_gsnr}, {"_resid", l_resid},
+        {"_gsnr", l_gsnr},
         {"_params", l_params}, {"_dz", l_dz},
         {"_transpose", l_transpose}, {NULL, NULL},
     };

@@ -72,27 +72,12 @@ double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err)
     return dscratch(p, n, err);
 }
 
-/* Four chains: one chain's additions wait on each other (four cycles
- * each), and the norms of every row of every measured step add up. */
-static double sumsq(const float *v, int64_t n)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        s0 += (double)v[k] * v[k], s1 += (double)v[k + 1] * v[k + 1];
-        s2 += (double)v[k + 2] * v[k + 2], s3 += (double)v[k + 3] * v[k + 3];
-    }
-    for (; k < n; k++)
-        s0 += (double)v[k] * v[k];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* ||a_i||^2 from the dense row or its non-zeros. */
 static double row_sumsq(const float *a, const wb_persample_csr *sp, int64_t i, int64_t I)
 {
     if (!sp)
-        return sumsq(a + i * I, I);
-    return sumsq(sp->val + sp->row[i], sp->row[i + 1] - sp->row[i]);
+        return wb_persample_sqdist(a + i * I, NULL, I);
+    return wb_persample_sqdist(sp->val + sp->row[i], NULL, sp->row[i + 1] - sp->row[i]);
 }
 
 void wb_persample_norms(double *sq, const float *a, const wb_persample_csr *sp,
@@ -101,7 +86,7 @@ void wb_persample_norms(double *sq, const float *a, const wb_persample_csr *sp,
 {
     for (int64_t i = 0; i < B; i++)
         sq[i] += (row_sumsq(a, sp, i, I) + (bias ? 1.0 : 0.0)) * scale * scale *
-                 sumsq(dz + i * O, O);
+                 wb_persample_sqdist(dz + i * O, NULL, O);
 }
 
 wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,

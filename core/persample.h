@@ -140,16 +140,13 @@ wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_
                           int64_t C, wb_err *err);
 
 /* Vector helpers of the instruments, in double over float data (n >= 0):
- * sum (a - b)^2 (b NULL: sum a^2); out = a - b returning sum out^2; and
- * Cockpit's GSNR sum over k of m_k^2 / (S_k / B - m_k^2 + eps) with the
- * mean gradient m = g - c w (w NULL: m = g) and S the sum of squares. */
+ * sum (a - b)^2 (b NULL: sum a^2), and Cockpit's GSNR sum over k of
+ * m_k^2 / (S_k / B - m_k^2 + eps) with the mean gradient m = g - c w (w
+ * NULL: m = g) and S the sum of squares. */
 double wb_persample_sqdist(const float *a, const float *b, int64_t n);
-double wb_persample_diff(float *out, const float *a, const float *b, int64_t n);
-/* sum (a - c b)^2: an eigenpair's squared residual ||H v - lambda v||^2
- * from a = H v and b = v, without a temporary. */
-double wb_persample_resid(const float *a, const float *b, double c, int64_t n);
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
                          int64_t n, double B, double eps);
+
 /* The parameter sums of a step's instruments in one pass over a tensor of
  * n entries (g its batch gradient, theta = theta_{t+1} after the step,
  * theta_t before it or NULL for theta + back g (plain SGD's step back),

@@ -1,5 +1,5 @@
 /* persample_vec.c - the instruments' sums over parameter vectors: squared
- * norms and distances, an eigenpair's residual, Cockpit's GSNR (persample.h
+ * norms and distances, Cockpit's GSNR (persample.h
  * "Vector helpers"), in double over float data.
  *
  * Why vectorised by hand: the compiler does not vectorise a reduction in
@@ -60,30 +60,6 @@ double wb_persample_sqdist(const float *a, const float *b, int64_t n)
     double s;
     WB_SIMD_CALL(sqdist)(&s, a, b, 1.0, n);
     return s;
-}
-
-double wb_persample_resid(const float *a, const float *b, double c, int64_t n)
-{
-    double s;
-    WB_SIMD_CALL(sqdist)(&s, a, b, c, n);
-    return s;
-}
-
-WB_SIMD_BODY diff_body(float *restrict out, const float *restrict a,
-                       const float *restrict b, int64_t n)
-{
-    for (int64_t k = 0; k < n; k++)
-        out[k] = a[k] - b[k];
-}
-WB_SIMD_KERNEL(diff, diff_body,
-               (float *restrict out, const float *restrict a, const float *restrict b,
-                int64_t n),
-               (out, a, b, n))
-
-double wb_persample_diff(float *out, const float *a, const float *b, int64_t n)
-{
-    WB_SIMD_CALL(diff)(out, a, b, n);
-    return wb_persample_sqdist(out, NULL, n);
 }
 
 /* *out = sum m^2 / (S / B - m^2 + eps), m = g - c w (w NULL: m = g). */

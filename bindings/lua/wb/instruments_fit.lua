@@ -183,7 +183,7 @@ end
 -- not when the collector gets to them: Lua sees only their small boxes, so
 -- a script fitting many models would hold every fit's copies and fault in
 -- fresh pages for each.
-local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq", "diag"}
+local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq"}
 
 function Cb:on_train_end()
   for _, l in ipairs(self.layers or {}) do M.keep_dz(l.layer, false) end

@@ -33,10 +33,9 @@ static wb_status check_logits(const wb_tensor *z, wb_err *err)
     if (z->dtype != WB_F32)
         return wb_err_set(err, WB_EINVAL, "logits: expected a float32 tensor, got %s",
                           wb_dtype_name(z->dtype));
-    wb_shape_str(a, sizeof a, z->ndim, z->shape);
     if (z->ndim != 2 || z->shape[0] < 1 || z->shape[1] < 1)
         return wb_err_set(err, WB_ESHAPE, "logits: expected [n, classes] with n, "
-                          "classes >= 1, got %s", a);
+                          "classes >= 1, got %s", wb_shape_str(a, sizeof a, z->ndim, z->shape));
     return WB_OK;
 }
 
@@ -44,11 +43,12 @@ static wb_status check_logits(const wb_tensor *z, wb_err *err)
 static wb_status check_labels(const wb_tensor *z, const wb_tensor *t, wb_err *err)
 {
     char a[WB_SHAPE_STR_MAX], b[WB_SHAPE_STR_MAX];
-    wb_shape_str(a, sizeof a, z->ndim, z->shape);
-    wb_shape_str(b, sizeof b, t->ndim, t->shape);
+    /* the shapes are formatted only for the error: every training step checks */
     if (t->ndim != 1 || t->shape[0] != z->shape[0])
         return wb_err_set(err, WB_ESHAPE, "labels: expected [%lld] (one per row of "
-                          "logits %s), got %s", (long long)z->shape[0], a, b);
+                          "logits %s), got %s", (long long)z->shape[0],
+                          wb_shape_str(a, sizeof a, z->ndim, z->shape),
+                          wb_shape_str(b, sizeof b, t->ndim, t->shape));
     int64_t n = z->shape[0], C = z->shape[1];
     for (int64_t i = 0; i < n; i++) {
         double v = wb_tensor_get_flat(t, (size_t)i);

@@ -110,7 +110,7 @@ static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
         luaL_checktype(L, optidx, LUA_TTABLE);
         readopts(L, optidx, &cfg);
     }
-    optbox *b = lua_newuserdatauv(L, sizeof *b, 1);
+    optbox *b = lua_newuserdatauv(L, sizeof *b, 2); /* scratch, watched theta0 */
     b->o = NULL;
     luaL_setmetatable(L, LWB_OPTIM);
     wb_err err;
@@ -192,6 +192,77 @@ static int o_step(lua_State *L)
         return lwb_raise(L, err.arg >= 3 ? err.arg - 1 : 0, &err);
     }
     lua_settop(L, 1);
+    return 1;
+}
+
+/* ---- the update's sums, for instruments --------------------------------- */
+
+/* opt:_watch(params, theta0 | nil) or opt:_watch(nil): plain SGD steps armed
+ * by opt:_arm() also sum g^2 and (w - theta0)^2 per tensor of params' sizes
+ * (optim.h wb_optim_watch); the optimizer keeps theta0 alive while it
+ * watches. For wb/instruments_fit.lua. */
+static int o_watch(lua_State *L)
+{
+    wb_optim *o = checkoptim(L, 1);
+    wb_err err;
+    if (lua_isnoneornil(L, 2)) {
+        wb_optim_watch(o, 0, NULL, NULL, NULL);
+        lua_pushnil(L);
+        lua_setiuservalue(L, 1, 2);
+        return 0;
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    int has0 = !lua_isnoneornil(L, 3);
+    if (has0)
+        luaL_checktype(L, 3, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 2);
+    if (n < 1 || n > 1 << 20)
+        return luaL_argerror(L, 2, "expected a list of 1 or more parameters");
+    if (has0 && luaL_len(L, 3) != n)
+        return luaL_argerror(L, 3, lua_pushfstring(L, "%d tensors for %d parameters",
+                                                   (int)luaL_len(L, 3), (int)n));
+    wb_tensor **ts = scratch(L, n); /* params, then theta0 */
+    readlist(L, 2, n, ts, "parameter");
+    if (has0)
+        readlist(L, 3, n, ts + n, "theta0");
+    size_t *numel = lua_newuserdatauv(L, (size_t)n * (sizeof *numel + sizeof(float *)), 0);
+    const float **t0 = (const float **)(numel + n);
+    for (lua_Integer i = 0; i < n; i++) {
+        numel[i] = wb_tensor_numel(ts[i]);
+        if (!has0)
+            continue;
+        if (ts[n + i]->dtype != WB_F32 || wb_tensor_numel(ts[n + i]) != numel[i])
+            return luaL_argerror(L, 3, lua_pushfstring(L, "theta0 %d: expected float32 with "
+                                                       "%d elements", (int)(i + 1),
+                                                       (int)numel[i]));
+        t0[i] = wb_tensor_f32(ts[n + i]);
+    }
+    if (wb_optim_watch(o, (int)n, has0 ? t0 : NULL, numel, &err))
+        return lwb_raise(L, 0, &err);
+    lua_pushvalue(L, 3);
+    lua_setiuservalue(L, 1, 2);
+    return 0;
+}
+
+/* opt:_arm(): the next step measures (if watched) */
+static int o_arm(lua_State *L)
+{
+    wb_optim_arm(checkoptim(L, 1));
+    return 0;
+}
+
+/* opt:_watched(into) -> true, into[1 .. 2n] = the last step's (g^2,
+ * distance^2) per tensor; false when it did not measure */
+static int o_watched(lua_State *L)
+{
+    int n;
+    const double *s = wb_optim_watched(checkoptim(L, 1), &n);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    for (int i = 0; s && i < 2 * n; i++) {
+        lua_pushnumber(L, s[i]);
+        lua_rawseti(L, 2, i + 1);
+    }
+    lua_pushboolean(L, s != NULL);
     return 1;
 }
 
@@ -337,7 +408,8 @@ int lwb_open_optim(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"step", o_step}, {"config", o_config}, {"reset", o_reset},
-        {"state", o_state}, {"set_state", o_set_state}, {NULL, NULL}};
+        {"state", o_state}, {"set_state", o_set_state}, {"_watch", o_watch},
+        {"_arm", o_arm}, {"_watched", o_watched}, {NULL, NULL}};
     static const luaL_Reg metamethods[] = {
         {"__newindex", o_newindex}, {"__tostring", o_tostring},
         {"__gc", o_free}, {"__close", o_free}, {NULL, NULL}};

@@ -126,6 +126,24 @@ void wb_optim_reset(wb_optim *o);
 wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
                         const wb_tensor *const *grads, wb_err *err);
 
+/* ---- the update's sums, for instruments --------------------------------- */
+
+/* Gradient norm and distance from the update's own pass: after
+ * wb_optim_watch(o, n, theta0, numel), a step armed by wb_optim_arm that is
+ * plain SGD (no momentum) over n tensors of those sizes also sums, for each
+ * tensor i, g^2 and, when theta0[i] is not NULL (theta0 NULL: none is),
+ * (w - theta0[i])^2 over the weights before the update; the update is the
+ * same, bit for bit. A separate pass rereads what the update just read, as
+ * long as the update for the baseline MLP. theta0 [i] (numel[i] floats)
+ * must live while watched; n = 0 stops watching. WB_ENOMEM. Each step
+ * disarms; wb_optim_watched gives the last step's sums, [2 n] as (g^2,
+ * distance^2) pairs, with *n (may be NULL) set, or NULL (and 0) when that
+ * step did not measure (not armed, another optimizer, other tensors). */
+wb_status wb_optim_watch(wb_optim *o, int n, const float *const *theta0,
+                         const size_t *numel, wb_err *err);
+void wb_optim_arm(wb_optim *o);
+const double *wb_optim_watched(const wb_optim *o, int *n);
+
 /* ---- accessors -------------------------------------------------------- */
 
 const wb_optim_config *wb_optim_get_config(const wb_optim *o);

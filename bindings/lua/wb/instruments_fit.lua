@@ -152,6 +152,13 @@ function Cb:on_train_begin(model)
   if self.need_theta then self.theta = clones(params) end
   self.need_sums = on.grad_norm or on.distance or on.update_size or on.alpha or
     on.norm_test or on.inner_test or on.ortho_test
+  -- plain SGD sums the gradient's norm and the distance in its own update
+  -- (core/optim.h wb_optim_watch): a pass of their own cost as much as it
+  self.watch = self.fast and self.need_sums and self.ctx.opt or nil
+  if self.watch then
+    self.watch:_watch(params, self.theta0)
+    self.watched = {}
+  end
   -- two buffers for the update: a step's end of alpha reads the last one
   if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
   if on.alpha and self.fast then self.gsave = clones(params) end
@@ -186,7 +193,8 @@ end
 local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq"}
 
 function Cb:on_train_end()
-  for _, l in ipairs(self.layers or {}) do M.keep_dz(l.layer, false) end
+  if self.watch then self.watch:_watch(nil); self.watch = nil end -- before theta0 goes
+  if self.layers then self.kept = nil; self:_keep(false) end
   if self.hop then self.hop:free(); self.hop = nil end
   for _, name in ipairs(COPIES) do
     for _, t in ipairs(self[name] or {}) do t:free() end
@@ -212,20 +220,37 @@ local function timed(self, name, t0)
 end
 Cb._timed = timed
 
--- The one pass of _param_sums serves grad_norm, distance and update_size:
--- its seconds are split evenly among those on ("_params" when none is).
-local PARAM_NAMES = {"grad_norm", "distance", "update_size"}
-function Cb:_shared_time(t0)
-  local t1, n = clock(), 0
-  for _, name in ipairs(PARAM_NAMES) do if self.on[name] then n = n + 1 end end
-  if n == 0 then return timed(self, "_params", t0) end
-  for _, name in ipairs(PARAM_NAMES) do
-    if self.on[name] then
-      self.sec[name] = (self.sec[name] or 0) + (t1 - t0) / n
-      self.calls[name] = (self.calls[name] or 0) + 1
+-- Seconds of work shared by several instruments (one pass serving them
+-- all), split evenly among those of names that are on; `none` when none is.
+local function shared(self, t0, names, none)
+  local t1, n, on = clock(), 0, self.on
+  for i = 1, #names do if on[names[i]] then n = n + 1 end end
+  if n == 0 then return timed(self, none, t0) end
+  local sec, calls = self.sec, self.calls
+  for i = 1, #names do
+    local name = names[i]
+    if on[name] then
+      sec[name] = (sec[name] or 0) + (t1 - t0) / n
+      calls[name] = (calls[name] or 0) + 1
     end
   end
   return t1
+end
+Cb._shared = shared
+
+-- The one pass of _param_sums serves grad_norm, distance and update_size.
+local PARAM_NAMES = {"grad_norm", "distance", "update_size"}
+function Cb:_shared_time(t0)
+  return shared(self, t0, PARAM_NAMES, "_params")
+end
+
+-- keep_dz on (or off) for every Dense layer, when it is not already: a
+-- layer keeps its dL/dz for the measured steps and the one after (alpha's
+-- end), and only those; toggling it each step was four calls a step.
+function Cb:_keep(on)
+  if self.kept == on then return end
+  for _, l in ipairs(self.layers) do M.keep_dz(l.layer, on) end
+  self.kept = on
 end
 
 function Cb:on_train_batch_begin(step)
@@ -233,9 +258,8 @@ function Cb:on_train_batch_begin(step)
   self.alpha_end = self.alpha_start ~= nil
   if not (self.track or self.alpha_end) then return end
   local t0 = clock()
-  if self.samples then
-    for _, l in ipairs(self.layers) do M.keep_dz(l.layer, true) end
-  end
+  if self.samples then self:_keep(true) end
+  if self.track and self.watch then self.watch:_arm() end
   if self.track and self.need_theta then
     for k = 1, #self.params do self.theta[k]:copy(self.params[k]) end
   end
@@ -335,8 +359,9 @@ function Cb:on_train_batch_end(step, logs)
   if self.samples and track then sq = self:_samples(logs, B) end
   if on.alpha then self:_alpha(logs, B) end
   if track and (on.hess_max or on.hess_trace or on.tic) then self:_hessian(logs, B, sq) end
-  if self.samples then
-    for _, l in ipairs(self.layers) do M.keep_dz(l.layer, false) end
+  -- the next step reads dL/dz when measured or when it ends alpha's fit
+  if self.samples and not (self.tracked(step + 1) or self.alpha_start ~= nil) then
+    self:_keep(false)
   end
 end
 

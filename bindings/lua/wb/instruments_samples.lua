@@ -11,14 +11,26 @@ local clock = (wb.sys and wb.sys.time) or os.clock
 local timed = Cb._timed
 local HIST_LO, HIST_HI = M._HIST.lo, M._HIST.hi
 local GSNR_EPS = 1e-5 -- Cockpit's stabiliser
+local TESTS = {"norm_test", "inner_test", "ortho_test"}
 
--- The parameter sums of the step, per Dense layer j (persample.h
--- wb_persample_params: one pass over each tensor): sums[j] = {g2, m2, d2,
+-- The parameter sums of the step, per Dense layer j (with plain SGD the
+-- update's own, core/optim.h wb_optim_watch; else persample.h
+-- wb_persample_params, one pass over each tensor): sums[j] = {g2, m2, d2,
 -- u2} (squared norms of the gradient, of the mean per-sample gradient, of
 -- theta_t - theta0 and of the update); the update is kept in self.dir
 -- when alpha needs it (the other buffer keeps the last step's, whose end
 -- alpha still has to read). Reused tables: nothing allocated per step.
 function Cb:_param_sums(lr)
+  if self.watch and self.watch:_watched(self.watched) then -- summed by the update
+    local w = self.watched
+    for j, l in ipairs(self.layers) do
+      local g2, d2 = 0, 0
+      for k = l.k + 1, l.k + #l.p do g2, d2 = g2 + w[2 * k - 1], d2 + w[2 * k] end
+      local s = self.sums[j]
+      s[1], s[2], s[3], s[4] = g2, g2, d2, lr * lr * g2
+    end
+    return
+  end
   if self.dir then self.dir, self.dir_b = self.dir_b, self.dir end
   local P, G, T0, D = self.params, self.grads, self.theta0, self.dir
   local T = self.need_theta and self.theta or nil -- else theta_t = theta + lr g (plain SGD)
@@ -109,15 +121,11 @@ function Cb:_samples(logs, B)
   local sq = ps:moments("sq")
   local _, p2 = ps:moments("proj1")
   t0 = timed(self, "_samples", t0)
-  if on.norm_test then
-    logs.norm_test = M.norm_test(B, sq, g2); t0 = timed(self, "norm_test", t0)
-  end
-  if on.inner_test then
-    logs.inner_test = M.inner_test(B, p2, g2); t0 = timed(self, "inner_test", t0)
-  end
-  if on.ortho_test then
-    logs.ortho_test = M.ortho_test(B, sq, p2, g2); t0 = timed(self, "ortho_test", t0)
-  end
+  -- the three tests are a few operations each: timed once, shared
+  if on.norm_test then logs.norm_test = M.norm_test(B, sq, g2) end
+  if on.inner_test then logs.inner_test = M.inner_test(B, p2, g2) end
+  if on.ortho_test then logs.ortho_test = M.ortho_test(B, sq, p2, g2) end
+  t0 = self:_shared(t0, TESTS, "_samples")
   if on.gsnr then self:_gsnr(logs, B); t0 = timed(self, "gsnr", t0) end
   if on.grad_hist and self.track then
     for _, l in ipairs(self.layers) do ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI) end

@@ -216,6 +216,26 @@ T.test("log_every: history.steps equals what a per-step callback sees", function
     m2:fit(data, {log_every = 1.5}) end)
 end)
 
+T.test("step series stay aligned when hooks write different keys at different steps", function()
+  -- keys that come and go with the count of series written unchanged:
+  -- every series has one row per record, NaN where its key was absent
+  local m = tiny_model(5, 1e-3)
+  local lam = cb.Lambda{on_train_batch_end = function(step, logs)
+    if step % 2 == 1 then logs.odd = step else logs.even = step end
+    if step >= 7 then logs.late = -step end
+  end}
+  local st = m:fit(data, {epochs = 2, batch_size = 25, log_every = 1, verbose = false,
+    callbacks = {lam}, optimizer = wb.optim.SGD{lr = 0.05}}).steps
+  T.eq(#st.step, 10)
+  for _, k in ipairs{"odd", "even", "late", "loss"} do T.eq(#st[k], 10, "rows of " .. k) end
+  for i, step in ipairs(st.step) do
+    local odd, even, late = st.odd[i], st.even[i], st.late[i]
+    if step % 2 == 1 then T.eq(odd, step); T.ok(even ~= even, "even NaN at " .. step)
+    else T.eq(even, step); T.ok(odd ~= odd, "odd NaN at " .. step) end
+    if step >= 7 then T.eq(late, -step) else T.ok(late ~= late, "late NaN at " .. step) end
+  end
+end)
+
 T.test("an experiment config with log_every keeps the step series; plot_curves x = step",
     function()
   local dir = T.tmpdir()

@@ -47,10 +47,17 @@ local diverged = M.diverged
 local STEP_KEYS = {epoch = true, step = true, batch_size = true, lr = true, loss = true,
   accuracy = true}
 
+-- How many series a step table had at its last padding pass (weak keys).
+-- When a record creates none and writes that many, every series got its
+-- row and the pass is skipped: with instruments every step it cost more
+-- than the writes.
+local nseries = setmetatable({}, {__mode = "k"})
+
 -- Append the numeric entries of logs to the step series; a series that is
 -- new starts with NaN for the earlier records, one absent this time gets NaN.
 local function record_step(steps, logs)
   local i = #steps.step + 1
+  local written = 0
   for k, v in pairs(logs) do
     if type(v) == "number" then
       local s = steps[k]
@@ -58,12 +65,19 @@ local function record_step(steps, logs)
         s = {}
         for j = 1, i - 1 do s[j] = 0 / 0 end
         steps[k] = s
+        written = -huge -- the count changed: pad
       end
       s[i] = v
+      written = written + 1
     end
   end
-  for _, s in pairs(steps) do
-    if #s < i then s[i] = 0 / 0 end
+  if nseries[steps] ~= written then
+    local n = 0
+    for _, s in pairs(steps) do
+      n = n + 1
+      if #s < i then s[i] = 0 / 0 end
+    end
+    nseries[steps] = n
   end
 end
 

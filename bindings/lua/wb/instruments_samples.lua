@@ -182,6 +182,9 @@ function Cb:_alpha(logs, B)
     self.alpha_start = nil
   end
   if self.track then
+    -- this step's alpha is known at the next one: NaN in its row until then
+    -- (as a series missing from the logs gets)
+    logs.alpha = 0 / 0
     local len2, slot, c = 0, "proj3", 1
     for j = 1, #self.layers do len2 = len2 + self.sums[j][self.fast and 2 or 4] end
     local len = math.sqrt(len2)

@@ -354,23 +354,44 @@ static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample
  * by comparisons, four edges a pass over the row; by the grouped row, per
  * output plus the grouping, once a row. */
 #define COST_EACH(n) (3 * (n))
-#define COST_CMP(n8, span) (((span) + 3) / 4 * ((n8) / 8 * 6 + 40))
+#define COST_PASS(n8) ((n8) / 8 * 6 + 40)
 #define COST_CELLS(span) (20 + 25 * (span))
 #define COST_GROUP(n) (12 * (n))
 
+/* s[0] = the bins the O outputs span in all, s[1] = the passes of four
+ * edges they take, s[2] = how many span more than one bin. */
+WB_SIMD_BODY spans_body(int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O)
+{
+    int64_t bins = 0, passes = 0, multi = 0;
+    for (int64_t j = 0; j < O; j++) {
+        int32_t span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
+        bins += span;
+        passes += (span + 3) >> 2;
+        multi += span > 0;
+    }
+    s[0] = bins, s[1] = passes, s[2] = multi;
+}
+WB_SIMD_KERNEL(spans, spans_body, (int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O),
+               (s, b1, b2, O))
+
 /* Row i's kernel entries of non-zero inputs (n of them, finite; v padded
- * with vmin to n8, a multiple of 8). The outputs whose entries share a bin
- * first, without a branch (about half do): their counts go to four copies
- * of the bins in turn, so that runs of one bin do not wait on each other's
- * adds; then the others, each the cheapest way. */
+ * with vmin to n8, a multiple of 8), and its bias's when bias (bins bb).
+ * The outputs whose entries share a bin first, without a branch (most
+ * do): their counts go to four copies of the bins in turn, so that runs
+ * of one bin do not wait on each other's adds; then the others, each the
+ * cheapest way, the row grouped when that pays (the costs of the outputs
+ * whose entries are best counted one by one left out: they are few). */
 static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
                       double vmax, const float *d, int64_t O, const int32_t *b1,
-                      const int32_t *b2, int32_t *multi, int32_t *cell)
+                      const int32_t *b2, const int32_t *bb, int bias, int32_t *multi,
+                      int32_t *cell)
 {
-    int64_t nm = 0, *c4 = h->cnt + h->nbins, n8 = (n + 7) & ~(int64_t)7;
+    int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
     for (int64_t j = 0; j < O; j++) {
+        int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
         int one = b1[j] == b2[j];
-        c4[(j & 3) * h->nbins + b1[j]] += one ? n : 0;
+        c[b1[j]] += one ? n : 0;
+        c[bb[j]] += bias;
         multi[nm] = (int32_t)j;
         nm += !one;
     }
@@ -378,24 +399,20 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
         return;
     for (int64_t t = n; t < n8; t++)
         v[t] = vmin;
-    int64_t flat = 0, grouped = COST_GROUP(n); /* the costs without grouping, and with */
-    for (int64_t t = 0; t < nm; t++) {
-        int64_t j = multi[t], span = abs(b1[j] - b2[j]);
-        int64_t each = COST_EACH(n), cmp = COST_CMP(n8, span), cells = COST_CELLS(span);
-        int64_t best = each < cmp ? each : cmp;
-        flat += best;
-        grouped += best < cells ? best : cells;
-    }
-    int group = grouped < flat;
+    int64_t s[3];
+    WB_SIMD_CALL(spans)(s, b1, b2, O);
+    int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
+                s[1] * COST_PASS(n8);
     if (group)
         bucket_row(r, v, n, vmin, vmax, cell);
     for (int64_t t = 0; t < nm; t++) {
         int64_t j = multi[t], span = abs(b1[j] - b2[j]);
         double dj = d[j];
-        int64_t each = COST_EACH(n), cmp = COST_CMP(n8, span), cells = COST_CELLS(span);
-        if (!isfinite(dj) || (each <= cmp && (!group || each <= cells))) /* inf * 0 is NaN */
+        int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
+        int64_t cells = group ? COST_CELLS(span) : cmp;
+        if (!isfinite(dj) || (each <= cmp && each <= cells)) /* inf * 0 is NaN */
             count_each(h, v, n, dj);
-        else if (group && cells <= cmp)
+        else if (cells < cmp)
             count_cells(h, r, dj, b1[j], b2[j]);
         else
             count_cmp(h, v, n, n8, dj, b1[j], b2[j]);
@@ -432,16 +449,14 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         int64_t n = gather(v, (float *)r.u, a, sp, i, I, scale, &vmin, &vmax, &finite);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
         WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        if (n > 0 && finite) {
+            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, bb, bias, multi, cell);
+            continue;
+        }
         for (int64_t j = 0; bias && j < O; j++)
             h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
-        if (n == 0)
-            continue;
-        if (finite) {
-            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, multi, cell);
-        } else { /* inf * 0 is NaN: not monotone, one by one */
-            for (int64_t j = 0; j < O; j++)
-                count_each(&h, v, n, d[j]);
-        }
+        for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
+            count_each(&h, v, n, d[j]);
     }
     for (int b = 0; b < nbins; b++)
         hist[b] += (double)(h.cnt[b] + h.cnt[nbins + b] + h.cnt[2 * nbins + b] +

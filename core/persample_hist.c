@@ -18,7 +18,7 @@
  * the spans (COST_*): every entry's bin on its own (also for a d that is
  * not finite: inf * 0 is NaN, not monotone); comparing every product with
  * four edges a pass (a vector kernel); or, when many outputs span, from the
- * row's v grouped by a counting sort into n cells of equal width over
+ * row's v grouped by a counting sort into 2n cells of equal width over
  * [vmin, vmax], without sorting within a cell (ge_cells). There only the
  * cells of a narrow window about x = fl(E_b fl(1 / d)) are compared entry
  * by entry; the others are decided by their side of it, which is exact
@@ -136,7 +136,7 @@ static double edge_of(int b, double lo, double w, double inv, int nbins)
 
 /* One row's non-zero inputs grouped by cells of equal width over [vmin,
  * vmax] (a counting sort without the sort within a cell): cell c holds
- * u[tab[c] .. tab[c + 1]), in no order; u[n], u[n + 1] are readable. */
+ * u[tab[c] .. tab[c + 1]), in no order; u[n] is readable. */
 typedef struct celled_row {
     double *u;
     int32_t *tab;
@@ -167,13 +167,13 @@ WB_SIMD_KERNEL(cells, cells_body,
                 double last),
                (cell, v, n, vmin, inv, last))
 
-/* Groups v [n] (finite, vmin < vmax) into r->u by K = n cells. cell [n]
- * and tab [n + 2] are scratch. */
+/* Groups v [n] (finite, vmin < vmax) into r->u by K = 2n cells (half a v
+ * a cell on average). cell [n] and tab [2n + 2] are scratch. */
 static void bucket_row(celled_row *r, const double *v, int64_t n, double vmin, double vmax,
                        int32_t *cell)
 {
     int32_t *tab = r->tab;
-    int64_t K = n;
+    int64_t K = 2 * n;
     r->n = n, r->K = K, r->vmin = vmin, r->inv = (double)K / (vmax - vmin);
     r->last = (double)(K - 1);
     memset(tab, 0, (size_t)(K + 2) * sizeof *tab);
@@ -185,7 +185,7 @@ static void bucket_row(celled_row *r, const double *v, int64_t n, double vmin, d
     double *u = r->u;
     for (int64_t t = 0; t < n; t++) /* after this tab[c] is the start of cell c */
         u[tab[cell[t] + 1]++] = v[t];
-    u[n] = u[n + 1] = vmin;
+    u[n] = vmin;
 }
 
 /* The number of p < n with fl(u[p] d) >= E (finite d != 0, id = 1 / d).
@@ -202,9 +202,8 @@ static inline int64_t ge_cells(const celled_row *r, double d, double id, double 
     int64_t p0 = r->tab[cell_at(xl, r->vmin, r->inv, r->last)];
     int64_t p1 = r->tab[cell_at(xh, r->vmin, r->inv, r->last) + 1];
     int64_t g = d > 0 ? r->n - p1 : p0; /* the cells after the window, or before it */
-    g += (p1 > p0) & (u[p0] * d >= E); /* a cell holds one v on average: no branch */
-    g += (p1 > p0 + 1) & (u[p0 + 1] * d >= E);
-    for (int64_t p = p0 + 2; p < p1; p++)
+    g += (p1 > p0) & (u[p0] * d >= E); /* a cell holds half a v on average */
+    for (int64_t p = p0 + 1; p < p1; p++)
         g += u[p] * d >= E;
     return g;
 }
@@ -269,26 +268,45 @@ static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, doubl
 {
     int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
     int64_t above = n, pad = d < 0 ? n8 - n : 0; /* above: the entries in bin b - 1 or up */
-    for (int b = lo + 1; b <= hi; b += 4) {
+    for (int b = lo + 1; b <= hi; b += 4) { /* without a branch on the edges past hi */
         double E[4];
         int64_t c[4];
-        for (int q = 0; q < 4; q++)
-            E[q] = b + q <= hi ? edge(h, b + q) : INFINITY;
+        for (int q = 0; q < 4; q++) {
+            double e = edge(h, b + q <= hi ? b + q : hi);
+            E[q] = b + q <= hi ? e : INFINITY;
+        }
         WB_SIMD_CALL(ge4)(c, v, n8, d, E);
-        for (int q = 0; q < 4 && b + q <= hi; q++) {
-            h->cnt[b + q - 1] += above - (c[q] - pad);
-            above = c[q] - pad;
+        for (int q = 0; q < 4; q++) {
+            int in = b + q <= hi;
+            int64_t g = c[q] - pad;
+            h->cnt[in ? b + q - 1 : hi] += in ? above - g : 0;
+            above = in ? g : above;
         }
     }
     h->cnt[hi] += above;
 }
 
-/* Every entry v[t] d on its own (non-finite d, or more bins spanned than
- * entries). */
-static void count_each(hist_ctx *h, const double *v, int64_t n, double d)
+/* bin [n] = the bins of v[t] d (also NaN and inf: bin_of's). */
+WB_SIMD_BODY bins_body(int32_t *bin, const double *v, int64_t n, double d, double lo,
+                       double inv, double nb)
 {
     for (int64_t t = 0; t < n; t++)
-        h->cnt[bin_of(v[t] * d, h->lo, h->inv, h->nbins)]++;
+        bin[t] = bin_vec(v[t] * d, lo, inv, nb);
+}
+WB_SIMD_KERNEL(bins, bins_body,
+               (int32_t *bin, const double *v, int64_t n, double d, double lo, double inv,
+                double nb),
+               (bin, v, n, d, lo, inv, nb))
+
+/* Every entry v[t] d on its own (d not finite, or many bins spanned): the
+ * bins by the vector kernel into bin [n] (scratch), counted into the four
+ * copies in turn. */
+static void count_each(hist_ctx *h, const double *v, int64_t n, double d, int32_t *bin)
+{
+    WB_SIMD_CALL(bins)(bin, v, n, d, h->lo, h->inv, (double)h->nbins);
+    int64_t *c4 = h->cnt + h->nbins;
+    for (int64_t t = 0; t < n; t++)
+        c4[(t & 3) * h->nbins + bin[t]]++;
 }
 
 /* Floats as int32 keys in the same order (-0 just below +0), and back (the
@@ -383,7 +401,7 @@ WB_SIMD_KERNEL(spans, spans_body, (int64_t *s, const int32_t *b1, const int32_t 
  * whose entries are best counted one by one left out: they are few). */
 static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
                       double vmax, const float *d, int64_t O, const int32_t *b1,
-                      const int32_t *b2, const int32_t *bb, int bias, int32_t *multi,
+                      const int32_t *b2, int32_t *bb, int bias, int32_t *multi,
                       int32_t *cell)
 {
     int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
@@ -405,13 +423,26 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
                 s[1] * COST_PASS(n8);
     if (group)
         bucket_row(r, v, n, vmin, vmax, cell);
+    /* The others in order of their spans up to 8 (into bb, read): loops
+     * over the edges then end alike for a run of outputs, predicted. */
+    int64_t at[10] = {0};
     for (int64_t t = 0; t < nm; t++) {
-        int64_t j = multi[t], span = abs(b1[j] - b2[j]);
+        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        at[(span < 8 ? span : 8) + 1]++;
+    }
+    for (int k = 1; k < 10; k++)
+        at[k] += at[k - 1];
+    for (int64_t t = 0; t < nm; t++) {
+        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        bb[at[span < 8 ? span : 8]++] = multi[t];
+    }
+    for (int64_t t = 0; t < nm; t++) {
+        int64_t j = bb[t], span = abs(b1[j] - b2[j]);
         double dj = d[j];
         int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
         int64_t cells = group ? COST_CELLS(span) : cmp;
         if (!isfinite(dj) || (each <= cmp && each <= cells)) /* inf * 0 is NaN */
-            count_each(h, v, n, dj);
+            count_each(h, v, n, dj, cell);
         else if (cells < cmp)
             count_cells(h, r, dj, b1[j], b2[j]);
         else
@@ -425,17 +456,17 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             double scale, wb_err *err)
 {
     /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [5 nbins]
-     * (int64: one, then the four copies); then ints: cell [I], tab [I +
+     * (int64: one, then the four copies); then ints: cell [I], tab [2I +
      * 2], b1, b2, bb, multi [O] each. u doubles as the dense row's floats. */
     size_t nd = 2 * (size_t)I + 10 + 6 * (size_t)nbins + 1;
-    size_t ni = 2 * (size_t)I + 2 + 4 * (size_t)O;
+    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     double *u = v + I + 8, *edges = u + I + 2;
     hist_ctx h = {(int64_t *)(edges + nbins + 1), edges, lo, (hi - lo) / nbins,
                   nbins / (hi - lo), nbins};
-    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + I + 2, *b2 = b1 + O,
+    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + 2 * I + 2, *b2 = b1 + O,
             *bb = b2 + O, *multi = bb + O;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
@@ -456,7 +487,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         for (int64_t j = 0; bias && j < O; j++)
             h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
         for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
-            count_each(&h, v, n, d[j]);
+            count_each(&h, v, n, d[j], cell);
     }
     for (int b = 0; b < nbins; b++)
         hist[b] += (double)(h.cnt[b] + h.cnt[nbins + b] + h.cnt[2 * nbins + b] +

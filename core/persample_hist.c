@@ -23,12 +23,13 @@
  * cells of a narrow window about x = fl(E_b fl(1 / d)) are compared entry
  * by entry; the others are decided by their side of it, which is exact
  * because (for E_b and x normal, d != 0 finite; otherwise the window is
- * every cell): fl(v d) < E when v d < E, and fl(v d) >= E when v d >= E -
- * 2^-53 |E| (the midpoint below E is no further), so only v d in [E -
- * 2^-53 |E|, E) are in doubt, i.e. v within 2^-53 |E / d| of E / d, and x
- * is within 2^-52 |E / d| of E / d (two roundings): a window of 2^-40 |x|
- * either side holds every doubtful v with room to spare, and as cell_at is
- * monotone a v in a cell before the window's is below it, one after above.
+ * every cell): fl(v d) >= E when v d >= E (E is a double), and fl(v d) < E
+ * when v d < E - 2^-53 |E| (the midpoint between E and the double below
+ * is no further below E), so only v d in [E - 2^-53 |E|, E) are in doubt,
+ * i.e. v within 2^-53 |E / d| of E / d, and x is within about 2^-52 |E /
+ * d| of E / d (two roundings): a window of 2^-40 |x| either side holds
+ * every doubtful v with room to spare, and as cell_at is monotone a v in a
+ * cell before the window's is below it, one in a cell after it above.
  * Products in double, comparisons with E_b: no rounding of a guess ever
  * decides a count.
  */

@@ -290,6 +290,19 @@ static void test_hist_grouped(void)
         xd[k] = (float)(unif() - 0.5);
     CHECK(differ(B, I, O, 1, 1e300, -1e300, 1e300, 64) == 0, "E_b / d overflowing");
     CHECK(differ(B, I, O, 1, 1e-300, -1e-300, 1e-300, 64) == 0, "E_b subnormal");
+    /* An entry exactly on the edge (E = fl(a d), the one edge of two bins
+     * over [E - 1/2, E + 1/2)) whose x = fl(E fl(1 / d)) is a double above
+     * a, across a cell boundary from it (found by a search, for the 2n cells
+     * of this row's 25 non-zeros between vmin and vmax): only a window
+     * wider than x's own cell counts a in bin 1, as its product is. */
+    float ea = 0x1.7b398p+0f, ed = 0x1.de9bf8p-1f, emin = 0x1.6cd0cap-1f, emax = 0x1.18736ap+1f;
+    double e = (double)ea * ed;
+    for (int k = 0; k < 25; k++)
+        xa[k] = k == 0 ? ea : k == 1 ? emax : emin;
+    for (int j = 0; j < 20; j++)
+        xd[j] = ed;
+    CHECK(e * (1 / (double)ed) > ea && differ(1, 25, 20, 0, 1.0, e - 0.5, e + 0.5, 2) == 0,
+          "an entry on the edge, its guess a cell away");
 }
 
 int main(void)

@@ -10,21 +10,34 @@
  * a monotone rounding). Hence (1) when the smallest and the largest v land
  * in one bin, output j's n entries all do: one O(1) step, and most outputs
  * of a first layer take it (their entries are small against a bin); (2)
- * otherwise, with v sorted, the entries below bin b are those before the
- * first v with fl(v * d) >= E_b, E_b the smallest double of bin b (found
- * on its first use in a call): one search per bin edge the output spans. A table over
- * v's range guesses the position from E_b / d, and a step or two along v
- * comparing the products themselves makes it exact, so the table's (and
- * the division's) rounding never decides a count. v is sorted by a
- * counting sort into 2n cells of equal width over its range, whose starts
- * are the table, and an insertion pass within the cells. An output whose
- * edges outnumber a quarter of its entries, or whose d is not finite, is
- * counted entry by entry.
+ * otherwise its entries lie in the bins from that of its smallest to that
+ * of its largest, and those in bin b or above are the ones >= E_b, E_b the
+ * smallest double of bin b (found on its first use in a call): the counts
+ * follow from one number per edge spanned, the entries >= E_b. That number
+ * is found one of three ways, whichever costs least for the row's size and
+ * the spans (COST_*): every entry's bin on its own (also for a d that is
+ * not finite: inf * 0 is NaN, not monotone); comparing every product with
+ * four edges a pass (a vector kernel); or, when many outputs span, from the
+ * row's v grouped by a counting sort into 2n cells of equal width over
+ * [vmin, vmax], without sorting within a cell (ge_cells). There only the
+ * cells of a narrow window about x = fl(E_b fl(1 / d)) are compared entry
+ * by entry; the others are decided by their side of it, which is exact
+ * because (for E_b and x normal, d != 0 finite; otherwise the window is
+ * every cell): fl(v d) >= E when v d >= E (E is a double), and fl(v d) < E
+ * when v d < E - 2^-53 |E| (the midpoint between E and the double below
+ * is no further below E), so only v d in [E - 2^-53 |E|, E) are in doubt,
+ * i.e. v within 2^-53 |E / d| of E / d, and x is within about 2^-52 |E /
+ * d| of E / d (two roundings): a window of 2^-40 |x| either side holds
+ * every doubtful v with room to spare, and as cell_at is monotone a v in a
+ * cell before the window's is below it, one in a cell after it above.
+ * Products in double, comparisons with E_b: no rounding of a guess ever
+ * decides a count.
  */
 #include "persample.h"
 
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "persample_impl.h"
 #include "simd.h"
@@ -81,37 +94,37 @@ static double of_key(uint64_t k)
     return x;
 }
 
-/* The next double up (dir > 0) or down from a finite x. */
-static double ulp_step(double x, int dir)
-{
-    if (x == 0)
-        return dir > 0 ? 4.9406564584124654e-324 : -4.9406564584124654e-324;
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    u += (x > 0) == (dir > 0) ? 1 : (uint64_t)-1;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
-
 /* E_b: the smallest double e with bin_of(e) >= b (0 < b < nbins; +inf
- * when none is). The nominal edge lo + b w is a few ulps off at most for
- * sane lo, hi; a bisection over all doubles settles any other case. */
+ * when none is), by the doubles' order as keys: from the nominal edge lo +
+ * b w, steps of 1, 2, 4, ... doubles away until they bracket the edge,
+ * then a bisection. The nominal edge is a few ulps of lo off, which near 0
+ * are many ulps of the edge: a walk one ulp at a time may take millions,
+ * a bisection over all doubles 64 steps; this takes about twice the log of
+ * the distance. */
 static double edge_of(int b, double lo, double w, double inv, int nbins)
 {
-    double e = lo + b * w;
-    for (int k = 0; k < 8 && isfinite(e); k++) {
-        if (bin_of(e, lo, inv, nbins) < b) {
-            e = ulp_step(e, 1);
-            continue;
-        }
-        double below = ulp_step(e, -1);
-        if (bin_of(below, lo, inv, nbins) < b)
-            return e;
-        e = below;
-    }
+    const uint64_t kneg = key_of(-INFINITY), kpos = key_of(INFINITY);
     if (bin_of(INFINITY, lo, inv, nbins) < b)
         return INFINITY;
-    uint64_t no = key_of(-INFINITY), yes = key_of(INFINITY); /* bin < b at no, >= b at yes */
+    double e = lo + b * w;
+    uint64_t no = kneg, yes = kpos, k = isfinite(e) ? key_of(e) : key_of(0.0), step = 1;
+    if (bin_of(of_key(k), lo, inv, nbins) >= b) { /* bin < b at no, >= b at yes */
+        for (yes = k; yes - kneg > step; step *= 2) {
+            if (bin_of(of_key(yes - step), lo, inv, nbins) < b) {
+                no = yes - step;
+                break;
+            }
+            yes -= step;
+        }
+    } else {
+        for (no = k; kpos - no > step; step *= 2) {
+            if (bin_of(of_key(no + step), lo, inv, nbins) >= b) {
+                yes = no + step;
+                break;
+            }
+            no += step;
+        }
+    }
     while (yes - no > 1) {
         uint64_t mid = no + (yes - no) / 2;
         if (bin_of(of_key(mid), lo, inv, nbins) >= b)
@@ -122,28 +135,25 @@ static double edge_of(int b, double lo, double w, double inv, int nbins)
     return of_key(yes);
 }
 
-/* One row's non-zero inputs sorted: u [n] ascending, cells of equal width
- * over [u[0], u[n-1]] (cell_of), tab[c] the first p whose cell is >= c. */
-typedef struct sorted_row {
+/* One row's non-zero inputs grouped by cells of equal width over [vmin,
+ * vmax] (a counting sort without the sort within a cell): cell c holds
+ * u[tab[c] .. tab[c + 1]), in no order; u[n] is readable. */
+typedef struct celled_row {
     double *u;
     int32_t *tab;
     int64_t n, K; /* K cells */
-    double vmin, inv; /* cell_of(x) = floor((x - vmin) * inv), clamped */
-} sorted_row;
+    double vmin, inv, last; /* cell_at(x, vmin, inv, last = K - 1) */
+} celled_row;
 
-/* floor((x - vmin) inv) clamped to [0, K - 1] (NaN to 0), without a branch
- * (also the vector kernel's). */
+/* floor((x - vmin) inv) clamped to [0, last] (NaN to 0), without a branch
+ * (also the vector kernel's): monotone in x, each step being a monotone
+ * rounding. */
 static inline int32_t cell_at(double x, double vmin, double inv, double last)
 {
     double f = (x - vmin) * inv;
     f = f >= 0 ? f : 0;
     f = f < last ? f : last;
     return (int32_t)f;
-}
-
-static inline int64_t cell_of(const sorted_row *r, double x)
-{
-    return cell_at(x, r->vmin, r->inv, (double)(r->K - 1));
 }
 
 /* cell [n] = the cells of v [n]. */
@@ -158,17 +168,17 @@ WB_SIMD_KERNEL(cells, cells_body,
                 double last),
                (cell, v, n, vmin, inv, last))
 
-/* Sorts v [n] (finite, vmin < vmax) into r->u: counting sort into K = 2n
- * cells (few share one), then insertion within cells. cell [n] and tab
- * [2n + 2] are scratch. */
-static void sort_row(sorted_row *r, const double *v, int64_t n, double vmin, double vmax,
-                     int32_t *cell)
+/* Groups v [n] (finite, vmin < vmax) into r->u by K = 2n cells (half a v
+ * a cell on average). cell [n] and tab [2n + 2] are scratch. */
+static void bucket_row(celled_row *r, const double *v, int64_t n, double vmin, double vmax,
+                       int32_t *cell)
 {
     int32_t *tab = r->tab;
     int64_t K = 2 * n;
     r->n = n, r->K = K, r->vmin = vmin, r->inv = (double)K / (vmax - vmin);
+    r->last = (double)(K - 1);
     memset(tab, 0, (size_t)(K + 2) * sizeof *tab);
-    WB_SIMD_CALL(cells)(cell, v, n, vmin, r->inv, (double)(K - 1));
+    WB_SIMD_CALL(cells)(cell, v, n, vmin, r->inv, r->last);
     for (int64_t t = 0; t < n; t++)
         tab[cell[t] + 2]++;
     for (int64_t c = 2; c <= K + 1; c++) /* tab[c + 1]: the start of cell c */
@@ -176,38 +186,27 @@ static void sort_row(sorted_row *r, const double *v, int64_t n, double vmin, dou
     double *u = r->u;
     for (int64_t t = 0; t < n; t++) /* after this tab[c] is the start of cell c */
         u[tab[cell[t] + 1]++] = v[t];
-    for (int64_t t = 1; t < n; t++) {
-        double x = u[t];
-        int64_t k = t;
-        for (; k > 0 && u[k - 1] > x; k--)
-            u[k] = u[k - 1];
-        u[k] = x;
-    }
+    u[n] = vmin;
 }
 
-/* The first p with fl(u[p] d) >= E when d > 0 (< E when d < 0), knowing it
- * is in [1, n - 1] (u[0]'s entry is on the other side of E, u[n-1]'s on
- * this one): guessed from the table at E / d (x, roughly), then made exact
- * by steps. */
-static inline int64_t rank_of(const sorted_row *r, double d, double E, double x)
+/* The number of p < n with fl(u[p] d) >= E (finite d != 0, id = 1 / d).
+ * The v beyond the window [x - 2^-40 |x|, x + 2^-40 |x|] about x = E / d
+ * are decided by their side of it (see the header), those in its cells
+ * compared one by one; out of the range where that holds the window is
+ * every cell. */
+static inline int64_t ge_cells(const celled_row *r, double d, double id, double E)
 {
     const double *u = r->u;
-    int64_t p = r->tab[cell_of(r, x)];
-    p = p < 1 ? 1 : p > r->n - 1 ? r->n - 1 : p;
-    if (d > 0) { /* a first step without a branch: it is a coin toss */
-        p += u[p] * d < E;
-        while (u[p] * d < E)
-            p++;
-        while (!(u[p - 1] * d < E))
-            p--;
-    } else {
-        p += !(u[p] * d < E);
-        while (!(u[p] * d < E))
-            p++;
-        while (u[p - 1] * d < E)
-            p--;
-    }
-    return p;
+    double x = E * id, ax = fabs(x), xl = x - ax * 0x1p-40, xh = x + ax * 0x1p-40;
+    if (!(fabs(E) >= 0x1p-1000 && ax >= 0x1p-1000 && ax <= 0x1p1000))
+        xl = -INFINITY, xh = INFINITY;
+    int64_t p0 = r->tab[cell_at(xl, r->vmin, r->inv, r->last)];
+    int64_t p1 = r->tab[cell_at(xh, r->vmin, r->inv, r->last) + 1];
+    int64_t g = d > 0 ? r->n - p1 : p0; /* the cells after the window, or before it */
+    g += (p1 > p0) & (u[p0] * d >= E); /* a cell holds half a v on average */
+    for (int64_t p = p0 + 1; p < p1; p++)
+        g += u[p] * d >= E;
+    return g;
 }
 
 /* The per-call state: bins, their edges (E_b found on first use, NaN
@@ -226,39 +225,89 @@ static inline double edge(hist_ctx *h, int b)
     return h->edge[b];
 }
 
-/* Counts output j's n entries u[p] d (finite d; b1, b2 the bins of u[0] d
- * and u[n-1] d, unequal) by the bin edges between them. */
-static void count_sorted(hist_ctx *h, const sorted_row *r, double d, int b1, int b2)
+/* Counts output j's n entries (finite d; b1, b2 the bins of vmin d and
+ * vmax d, unequal) from the grouped row: the entries in bin b or above are
+ * those >= E_b. */
+static void count_cells(hist_ctx *h, const celled_row *r, double d, int b1, int b2)
 {
-    int64_t *cnt = h->cnt, n = r->n;
-    double id = 1 / d; /* the guesses need no division */
-    if (d > 0) { /* the entries below bin b: the first rank_of(E_b) */
-        int64_t prev = 0;
-        for (int b = b1 + 1; b <= b2; b++) {
-            double E = edge(h, b);
-            int64_t k = rank_of(r, d, E, E * id);
-            cnt[b - 1] += k - prev;
-            prev = k;
-        }
-        cnt[b2] += n - prev;
-    } else { /* the entries in bin b or above: the first rank_of(E_b) */
-        int64_t prev = 0;
-        for (int b = b1; b > b2; b--) {
-            double E = edge(h, b);
-            int64_t k = rank_of(r, d, E, E * id);
-            cnt[b] += k - prev;
-            prev = k;
-        }
-        cnt[b2] += n - prev;
+    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
+    double id = 1 / d; /* the windows need no division */
+    int64_t above = r->n; /* the entries in bin b - 1 or up */
+    for (int b = lo + 1; b <= hi; b++) {
+        int64_t g = ge_cells(r, d, id, edge(h, b));
+        h->cnt[b - 1] += above - g;
+        above = g;
     }
+    h->cnt[hi] += above;
 }
 
-/* Every entry v[t] d on its own (non-finite d, or more bins spanned than
- * entries). */
-static void count_each(hist_ctx *h, const double *v, int64_t n, double d)
+/* c[q] = the number of t < n with v[t] d >= E[q], q < 4 (n a multiple of
+ * 8: the caller pads v). */
+WB_SIMD_BODY ge4_body(int64_t *c, const double *v, int64_t n, double d, const double *E)
+{
+    double e0 = E[0], e1 = E[1], e2 = E[2], e3 = E[3];
+    int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    for (int64_t t = 0; t < n; t++) {
+        double x = v[t] * d;
+        c0 += x >= e0;
+        c1 += x >= e1;
+        c2 += x >= e2;
+        c3 += x >= e3;
+    }
+    c[0] = c0, c[1] = c1, c[2] = c2, c[3] = c3;
+}
+WB_SIMD_KERNEL(ge4, ge4_body, (int64_t *c, const double *v, int64_t n, double d, const double *E),
+               (c, v, n, d, E))
+
+/* Counts output j's n entries v[t] d (finite d; b1, b2 the bins of vmin d
+ * and vmax d, unequal) by comparing every entry with the edges between
+ * them, four edges a pass. v has n8 entries, the n8 - n after n being
+ * vmin, whose entry lies in the lowest bin spanned when d > 0 and in the
+ * highest when d < 0. */
+static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int b1,
+                      int b2)
+{
+    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
+    int64_t above = n, pad = d < 0 ? n8 - n : 0; /* above: the entries in bin b - 1 or up */
+    for (int b = lo + 1; b <= hi; b += 4) { /* without a branch on the edges past hi */
+        double E[4];
+        int64_t c[4];
+        for (int q = 0; q < 4; q++) {
+            double e = edge(h, b + q <= hi ? b + q : hi);
+            E[q] = b + q <= hi ? e : INFINITY;
+        }
+        WB_SIMD_CALL(ge4)(c, v, n8, d, E);
+        for (int q = 0; q < 4; q++) {
+            int in = b + q <= hi;
+            int64_t g = c[q] - pad;
+            h->cnt[in ? b + q - 1 : hi] += in ? above - g : 0;
+            above = in ? g : above;
+        }
+    }
+    h->cnt[hi] += above;
+}
+
+/* bin [n] = the bins of v[t] d (also NaN and inf: bin_of's). */
+WB_SIMD_BODY bins_body(int32_t *bin, const double *v, int64_t n, double d, double lo,
+                       double inv, double nb)
 {
     for (int64_t t = 0; t < n; t++)
-        h->cnt[bin_of(v[t] * d, h->lo, h->inv, h->nbins)]++;
+        bin[t] = bin_vec(v[t] * d, lo, inv, nb);
+}
+WB_SIMD_KERNEL(bins, bins_body,
+               (int32_t *bin, const double *v, int64_t n, double d, double lo, double inv,
+                double nb),
+               (bin, v, n, d, lo, inv, nb))
+
+/* Every entry v[t] d on its own (d not finite, or many bins spanned): the
+ * bins by the vector kernel into bin [n] (scratch), counted into the four
+ * copies in turn. */
+static void count_each(hist_ctx *h, const double *v, int64_t n, double d, int32_t *bin)
+{
+    WB_SIMD_CALL(bins)(bin, v, n, d, h->lo, h->inv, (double)h->nbins);
+    int64_t *c4 = h->cnt + h->nbins;
+    for (int64_t t = 0; t < n; t++)
+        c4[(t & 3) * h->nbins + bin[t]]++;
 }
 
 /* Floats as int32 keys in the same order (-0 just below +0), and back (the
@@ -319,35 +368,86 @@ static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample
     return n;
 }
 
-/* Row i's kernel entries of non-zero inputs (n of them, finite). The
- * outputs whose entries share a bin first, without a branch (about half
- * do): their counts go to four copies of the bins in turn, so that runs
- * of one bin do not wait on each other's adds; then the others. */
-static void count_row(hist_ctx *h, sorted_row *r, const double *v, int64_t n, double vmin,
-                      double vmax, const float *d, int64_t O, const int32_t *b1,
-                      const int32_t *b2, int32_t *multi, int32_t *cell)
+/* Rough costs (in cycles, measured on the baseline MLP) of counting one
+ * output spanning `span` bins of a row of n entries each way: one by one;
+ * by comparisons, four edges a pass over the row; by the grouped row, per
+ * output plus the grouping, once a row. */
+#define COST_EACH(n) (3 * (n))
+#define COST_PASS(n8) ((n8) / 8 * 6 + 40)
+#define COST_CELLS(span) (20 + 25 * (span))
+#define COST_GROUP(n) (12 * (n))
+
+/* s[0] = the bins the O outputs span in all, s[1] = the passes of four
+ * edges they take, s[2] = how many span more than one bin. */
+WB_SIMD_BODY spans_body(int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O)
 {
-    int64_t nm = 0, *c4 = h->cnt + h->nbins;
+    int64_t bins = 0, passes = 0, multi = 0;
     for (int64_t j = 0; j < O; j++) {
+        int32_t span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
+        bins += span;
+        passes += (span + 3) >> 2;
+        multi += span > 0;
+    }
+    s[0] = bins, s[1] = passes, s[2] = multi;
+}
+WB_SIMD_KERNEL(spans, spans_body, (int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O),
+               (s, b1, b2, O))
+
+/* Row i's kernel entries of non-zero inputs (n of them, finite; v padded
+ * with vmin to n8, a multiple of 8), and its bias's when bias (bins bb).
+ * The outputs whose entries share a bin first, without a branch (most
+ * do): their counts go to four copies of the bins in turn, so that runs
+ * of one bin do not wait on each other's adds; then the others, each the
+ * cheapest way, the row grouped when that pays (the costs of the outputs
+ * whose entries are best counted one by one left out: they are few). */
+static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
+                      double vmax, const float *d, int64_t O, const int32_t *b1,
+                      const int32_t *b2, int32_t *bb, int bias, int32_t *multi,
+                      int32_t *cell)
+{
+    int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
+    for (int64_t j = 0; j < O; j++) {
+        int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
         int one = b1[j] == b2[j];
-        c4[(j & 3) * h->nbins + b1[j]] += one ? n : 0;
+        c[b1[j]] += one ? n : 0;
+        c[bb[j]] += bias;
         multi[nm] = (int32_t)j;
         nm += !one;
     }
-    int sorted = 0;
+    if (nm == 0)
+        return;
+    for (int64_t t = n; t < n8; t++)
+        v[t] = vmin;
+    int64_t s[3];
+    WB_SIMD_CALL(spans)(s, b1, b2, O);
+    int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
+                s[1] * COST_PASS(n8);
+    if (group)
+        bucket_row(r, v, n, vmin, vmax, cell);
+    /* The others in order of their spans up to 8 (into bb, read): loops
+     * over the edges then end alike for a run of outputs, predicted. */
+    int64_t at[10] = {0};
     for (int64_t t = 0; t < nm; t++) {
-        int64_t j = multi[t];
+        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        at[(span < 8 ? span : 8) + 1]++;
+    }
+    for (int k = 1; k < 10; k++)
+        at[k] += at[k - 1];
+    for (int64_t t = 0; t < nm; t++) {
+        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        bb[at[span < 8 ? span : 8]++] = multi[t];
+    }
+    for (int64_t t = 0; t < nm; t++) {
+        int64_t j = bb[t], span = abs(b1[j] - b2[j]);
         double dj = d[j];
-        int span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
-        if (!isfinite(dj) || 4 * (int64_t)span > n) { /* inf * 0 is NaN: not monotone */
-            count_each(h, v, n, dj);
-            continue;
-        }
-        if (!sorted) {
-            sort_row(r, v, n, vmin, vmax, cell);
-            sorted = 1;
-        }
-        count_sorted(h, r, dj, b1[j], b2[j]);
+        int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
+        int64_t cells = group ? COST_CELLS(span) : cmp;
+        if (!isfinite(dj) || (each <= cmp && each <= cells)) /* inf * 0 is NaN */
+            count_each(h, v, n, dj, cell);
+        else if (cells < cmp)
+            count_cells(h, r, dj, b1[j], b2[j]);
+        else
+            count_cmp(h, v, n, n8, dj, b1[j], b2[j]);
     }
 }
 
@@ -356,19 +456,20 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I], u [I], edges [nbins + 1], counts [5 nbins] (int64:
-     * one, then the four copies); then ints: cell [I], tab [2I + 2], b1,
-     * b2, bb, multi [O] each. u doubles as the dense row's floats. */
-    size_t nd = 2 * (size_t)I + 6 * (size_t)nbins + 1;
+    /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [5 nbins]
+     * (int64: one, then the four copies); then ints: cell [I], tab [2I +
+     * 2], b1, b2, bb, multi [O] each. u doubles as the dense row's floats. */
+    size_t nd = 2 * (size_t)I + 10 + 6 * (size_t)nbins + 1;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
-    hist_ctx h = {(int64_t *)(v + 2 * I + nbins + 1), v + 2 * I, lo, (hi - lo) / nbins,
+    double *u = v + I + 8, *edges = u + I + 2;
+    hist_ctx h = {(int64_t *)(edges + nbins + 1), edges, lo, (hi - lo) / nbins,
                   nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + 2 * I + 2, *b2 = b1 + O,
             *bb = b2 + O, *multi = bb + O;
-    sorted_row r = {v + I, tab, 0, 0, 0, 0};
+    celled_row r = {u, tab, 0, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
     memset(h.cnt, 0, 5 * (size_t)nbins * sizeof *h.cnt);
@@ -380,16 +481,14 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         int64_t n = gather(v, (float *)r.u, a, sp, i, I, scale, &vmin, &vmax, &finite);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
         WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        if (n > 0 && finite) {
+            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, bb, bias, multi, cell);
+            continue;
+        }
         for (int64_t j = 0; bias && j < O; j++)
             h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
-        if (n == 0)
-            continue;
-        if (finite) {
-            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, multi, cell);
-        } else { /* inf * 0 is NaN: not monotone, one by one */
-            for (int64_t j = 0; j < O; j++)
-                count_each(&h, v, n, d[j]);
-        }
+        for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
+            count_each(&h, v, n, d[j], cell);
     }
     for (int b = 0; b < nbins; b++)
         hist[b] += (double)(h.cnt[b] + h.cnt[nbins + b] + h.cnt[2 * nbins + b] +

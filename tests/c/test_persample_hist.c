@@ -6,8 +6,9 @@
  * function adds). The cases aim at what the fast paths assume: entries on
  * bin edges and an ulp beside them, ties, negative inputs and scales,
  * single non-zeros, empty rows, non-finite inputs and gradients, products
- * that overflow, ranges other than [-1, 1), one bin and thousands, and
- * random rows whose outputs span from one bin to all of them.
+ * that overflow, ranges other than [-1, 1), one bin and thousands, random
+ * rows whose outputs span from one bin to all of them, and wide rows
+ * against many outputs (the grouped rows' windows).
  */
 #include "harness.h"
 
@@ -251,6 +252,59 @@ static void test_hist_random(void)
           fails, first);
 }
 
+/* Rows of many non-zeros against many outputs that each span a few bins:
+ * the case where the row is grouped into cells and only a window of cells
+ * about E_b / d is compared (ge_cells). Inputs on the bin edges (k / 32,
+ * gradients of +-1/2^k: products exactly on the edges of 64 bins over
+ * [-1, 1)), pixel-like ties, both signs; then ranges so small or so large
+ * that E_b / d leaves the range where the window's bound holds (the
+ * window is then every cell). */
+static void test_hist_grouped(void)
+{
+    srand(21);
+    int B = 6, I = MI, O = MO, fails = 0, first = -1;
+    for (int round = 0; round < 24; round++) {
+        int kind = round % 4;
+        for (int k = 0; k < B * I; k++)
+            xa[k] = rand() % 5 == 0 ? 0.0f
+                  : kind == 0 ? (float)(rand() % 65 - 32) / 32.0f
+                  : kind == 1 ? (float)(rand() % 256) / 255.0f
+                  : kind == 2 ? (float)(unif() * 2 - 0.5)
+                  : (float)(rand() % 8) / 8.0f;
+        for (int k = 0; k < B * O; k++) {
+            int r = rand() % 4;
+            xd[k] = r == 0 ? (float)ldexp(rand() % 2 ? 1.0 : -1.0, -(rand() % 5))
+                  : (float)((unif() - 0.5) * 0.2);
+        }
+        double s = kind == 0 ? 1.0 : kind == 1 ? 32.0 : -3.0;
+        int bad = differ(B, I, O, 1, s, -1.0, 1.0, 64);
+        if (bad != 0 && first < 0)
+            first = round;
+        fails += bad != 0;
+    }
+    CHECK(fails == 0, "%d of 24 grouped rounds differ from the naive count (first %d)", fails,
+          first);
+    for (int k = 0; k < B * I; k++)
+        xa[k] = rand() % 5 == 0 ? 0.0f : (float)unif();
+    for (int k = 0; k < B * O; k++)
+        xd[k] = (float)(unif() - 0.5);
+    CHECK(differ(B, I, O, 1, 1e300, -1e300, 1e300, 64) == 0, "E_b / d overflowing");
+    CHECK(differ(B, I, O, 1, 1e-300, -1e-300, 1e-300, 64) == 0, "E_b subnormal");
+    /* An entry exactly on the edge (E = fl(a d), the one edge of two bins
+     * over [E - 1/2, E + 1/2)) whose x = fl(E fl(1 / d)) is a double above
+     * a, across a cell boundary from it (found by a search, for the 2n cells
+     * of this row's 25 non-zeros between vmin and vmax): only a window
+     * wider than x's own cell counts a in bin 1, as its product is. */
+    float ea = 0x1.7b398p+0f, ed = 0x1.de9bf8p-1f, emin = 0x1.6cd0cap-1f, emax = 0x1.18736ap+1f;
+    double e = (double)ea * ed;
+    for (int k = 0; k < 25; k++)
+        xa[k] = k == 0 ? ea : k == 1 ? emax : emin;
+    for (int j = 0; j < 20; j++)
+        xd[j] = ed;
+    CHECK(e * (1 / (double)ed) > ea && differ(1, 25, 20, 0, 1.0, e - 0.5, e + 0.5, 2) == 0,
+          "an entry on the edge, its guess a cell away");
+}
+
 int main(void)
 {
     wb_err err;
@@ -262,6 +316,7 @@ int main(void)
     RUN(test_hist_nonfinite);
     RUN(test_hist_ranges);
     RUN(test_hist_random);
+    RUN(test_hist_grouped);
     wb_persample_free(ps);
     TH_EXIT();
 }

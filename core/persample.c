@@ -105,47 +105,6 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
     return WB_OK;
 }
 
-void wb_persample_transpose(float *at, const float *a, const wb_persample_csr *sp, int64_t B,
-                            int64_t I)
-{
-    if (sp) {
-        memset(at, 0, (size_t)(I * B) * sizeof *at);
-        for (int64_t i = 0; i < B; i++)
-            for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
-                at[(int64_t)sp->idx[t] * B + i] = sp->val[t];
-        return;
-    }
-    for (int64_t i = 0; i < B; i++)
-        for (int64_t k = 0; k < I; k++)
-            at[k * B + i] = a[i * I + k];
-}
-
-wb_status wb_persample_cross(wb_persample *p, double *proj, double factor, const float *a,
-                             const wb_persample_csr *sp, const float *dz, int64_t B,
-                             const float *at2, const float *dz2, int64_t B2, int64_t I,
-                             int64_t O, int bias, double scale, wb_err *err)
-{
-    float *ga = scratch(p, (size_t)(2 * B * B2), err);
-    if (!ga)
-        return err ? err->code : WB_ENOMEM;
-    float *gd = ga + B * B2;
-    if (sp) /* a_i . a2_m from row i's non-zeros: rows of a2^T, the forward's kernel */
-        for (int64_t i = 0; i < B; i++)
-            wb_dense_sparse_rows(ga + i * B2, at2, B2, sp->idx + sp->row[i],
-                                 sp->val + sp->row[i], (int)(sp->row[i + 1] - sp->row[i]));
-    else
-        wb_sgemm(0, 0, B, B2, I, 1.0f, a, I, at2, B2, 0.0f, ga, B2);
-    wb_sgemm(0, 1, B, B2, O, 1.0f, dz, O, dz2, O, 0.0f, gd, B2); /* dz_i . dz2_m */
-    double b = bias ? 1.0 : 0.0;
-    for (int64_t i = 0; i < B; i++) {
-        double s = 0;
-        for (int64_t m = 0; m < B2; m++)
-            s += ((double)ga[i * B2 + m] + b) * gd[i * B2 + m];
-        proj[i] += factor * scale * s;
-    }
-    return WB_OK;
-}
-
 /* out [I, O] = (a (.) a)^T d2 for d2 [B, O]: from the non-zeros, row by
  * row into out's rows, or one GEMM with a2 [B, I] scratch. */
 static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const float *d2,

@@ -65,20 +65,22 @@ function PerSample:add_gram(layer, a, scale) end
 ---Example: ps:add_dot(m[1], x, 32, 1, m[1].grad_weight, m[1].grad_bias)
 function PerSample:add_dot(layer, a, scale, slot, v_w, v_b) end
 
----wb.PerSample:add_cross(layer, a, scale, slot, factor, a2, dz2)
----proj<slot>[i] += factor * sum_m g_i . g2_m, the g2_m being the layer's
----per-sample gradients on another batch (its input a2 [B2, n_in] and dL/dz
----dz2 [B2, n_out]) or, without a2 and dz2, on this one; scale is the
----product of the two batches' scales (B * B2 for mean losses).
+---wb.PerSample:add_cross(layer, a, pair, slot, c, slot2, c2)
+---proj<slot>[i] += c * sum_m g_i . g2_m, the g2_m being the layer's
+---per-sample gradients on the newest batch kept in pair (a
+---wb.instruments._pair(), filled by pair:put(layer, a) after the
+---backward), and proj<slot2> += c2 * the same on the batch put before it;
+---c holds both batches' scales and any factor (B for the projection on a
+---mean gradient of a mean loss: B * B2 / B2).
 ---@param layer wb.Dense
 ---@param a wb.Tensor
----@param scale number
+---@param pair userdata
 ---@param slot integer
----@param factor number
----@param a2? wb.Tensor
----@param dz2? wb.Tensor
----Example: ps:add_cross(m[1], x, 32 * 32, 1, 1 / 32) -- g_i . mean gradient
-function PerSample:add_cross(layer, a, scale, slot, factor, a2, dz2) end
+---@param c number
+---@param slot2? integer
+---@param c2? number
+---Example: pair:put(m[1], x); ps:add_cross(m[1], x, pair, 1, 32) -- g_i . mean gradient
+function PerSample:add_cross(layer, a, pair, slot, c, slot2, c2) end
 
 ---wb.PerSample:add_hist(layer, a, scale, lo, hi)
 ---Counts the layer's per-sample gradient entries in begin's bins over [lo, hi).

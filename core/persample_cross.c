@@ -22,8 +22,7 @@
 #include "alloc.h"
 #include "simd.h"
 
-#define LANES 16 /* columns per vector (a half is a multiple of it) */
-#define MAXNB 8  /* vectors a walk keeps in registers: 128 columns */
+#define LANES 16 /* columns per block (a half is a multiple of it) */
 
 struct wb_persample_pair {
     int64_t I, O, half, W; /* W = 2 half: a row of at and dzt */
@@ -33,6 +32,7 @@ struct wb_persample_pair {
     int newest;            /* the half put last */
     int32_t *iota, *didx;  /* [I] 0..I-1 (a dense row's columns), [O] */
     float *dval;           /* [O]: dz_i's non-zeros */
+    double *sb;            /* [W / LANES]: a row's sum per block */
 };
 
 static void release(wb_persample_pair *q)
@@ -42,6 +42,7 @@ static void release(wb_persample_pair *q)
     wb_free(q->iota);
     wb_free(q->didx);
     wb_free(q->dval);
+    wb_free(q->sb);
 }
 
 wb_persample_pair *wb_persample_pair_new(wb_err *err)
@@ -70,56 +71,63 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
 typedef double v8d __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
 /* {---- transposing a batch into its half ---- */
 
-/* Lane j of a 16 x 16 transpose's stage that swaps row bit b with column
+/* Lane j of an n x n transpose's stage that swaps row bit b with column
  * bit b, for the rows r (bit b clear, first operand) and r + b (second):
  * LO the new row r, HI the new row r + b. */
-#define LO(j, b) ((j) & (b) ? 16 + (j) - (b) : (j))
-#define HI(j, b) ((j) & (b) ? 16 + (j) : (j) + (b))
-#define MASK(F, b)                                                                     \
-    (v16i){F(0, b), F(1, b), F(2, b), F(3, b), F(4, b), F(5, b), F(6, b), F(7, b),      \
-           F(8, b), F(9, b), F(10, b), F(11, b), F(12, b), F(13, b), F(14, b), F(15, b)}
-#define STAGE(b)                                                                       \
-    _Pragma("GCC unroll 16") for (int r = 0; r < 16; r++) if (!(r & (b))) {            \
-        v16 x = R[r], y = R[r + (b)];                                                  \
-        R[r] = __builtin_shuffle(x, y, MASK(LO, b));                                   \
-        R[r + (b)] = __builtin_shuffle(x, y, MASK(HI, b));                             \
+#define LO(n, j, b) ((j) & (b) ? (n) + (j) - (b) : (j))
+#define HI(n, j, b) ((j) & (b) ? (n) + (j) : (j) + (b))
+#define MASK8(F, b) (v8i){F(8, 0, b), F(8, 1, b), F(8, 2, b), F(8, 3, b),               \
+                          F(8, 4, b), F(8, 5, b), F(8, 6, b), F(8, 7, b)}
+#define MASK16(F, b)                                                                   \
+    (v16i){F(16, 0, b), F(16, 1, b), F(16, 2, b), F(16, 3, b), F(16, 4, b), F(16, 5, b), \
+           F(16, 6, b), F(16, 7, b), F(16, 8, b), F(16, 9, b), F(16, 10, b), F(16, 11, b), \
+           F(16, 12, b), F(16, 13, b), F(16, 14, b), F(16, 15, b)}
+#define STAGE(VT, n, b)                                                                \
+    _Pragma("GCC unroll 16") for (int r = 0; r < (n); r++) if (!(r & (b))) {           \
+        VT x = R[r], y = R[r + (b)];                                                   \
+        R[r] = __builtin_shuffle(x, y, MASK##n(LO, b));                                \
+        R[r + (b)] = __builtin_shuffle(x, y, MASK##n(HI, b));                          \
     }
+/* the n x n block at (i0, k0) of src into dst at (k0, i0) */
+#define BLOCK(VT, n, ...)                                                              \
+    do {                                                                               \
+        VT R[n];                                                                       \
+        _Pragma("GCC unroll 16") for (int r = 0; r < (n); r++)                         \
+            R[r] = i0 + r < rows ? *(const VT *)(src + (i0 + r) * cols + k0) : (VT){0}; \
+        __VA_ARGS__                                                                    \
+        _Pragma("GCC unroll 16") for (int c = 0; c < (n); c++)                         \
+            *(VT *)(dst + (k0 + c) * W + i0) = R[c];                                   \
+    } while (0)
 
 /* dst[k, i] (rows W apart) = src[i, k] for k < cols, i < half, src being
- * [rows, cols] and 0 for i >= rows: 16 x 16 blocks transposed in
- * registers (four stages of two-vector shuffles), so every write is a
- * whole cache line and the half needs no zeroing first (a scatter of the
- * non-zeros and the zeroing of the last batch's cost four times as much:
- * the writes went one float per line). */
+ * [rows, cols] and 0 for i >= rows: blocks transposed in registers (stages
+ * of two-vector shuffles; 16 x 16 in the AVX-512 copy, wide, else 8 x 8),
+ * so every write is a whole vector and the half needs no zeroing first (a
+ * scatter of the non-zeros and the zeroing of the last batch's cost four
+ * times as much: the writes went one float per line). */
 WB_SIMD_BODY transpose_body(float *restrict dst, int64_t W, const float *restrict src,
-                            int64_t rows, int64_t cols, int64_t half)
+                            int64_t rows, int64_t cols, int64_t half, int wide)
 {
     int64_t k0 = 0;
-    for (; k0 + 16 <= cols; k0 += 16)
-        for (int64_t i0 = 0; i0 < half; i0 += 16) {
-            v16 R[16];
-#pragma GCC unroll 16
-            for (int r = 0; r < 16; r++)
-                R[r] = i0 + r < rows ? *(const v16 *)(src + (i0 + r) * cols + k0) : (v16){0};
-            STAGE(1)
-            STAGE(2)
-            STAGE(4)
-            STAGE(8)
-#pragma GCC unroll 16
-            for (int c = 0; c < 16; c++)
-                *(v16 *)(dst + (k0 + c) * W + i0) = R[c];
-        }
+    for (; wide && k0 + 16 <= cols; k0 += 16)
+        for (int64_t i0 = 0; i0 < half; i0 += 16)
+            BLOCK(v16, 16, STAGE(v16, 16, 1) STAGE(v16, 16, 2) STAGE(v16, 16, 4)
+                  STAGE(v16, 16, 8));
+    for (; !wide && k0 + 8 <= cols; k0 += 8)
+        for (int64_t i0 = 0; i0 < half; i0 += 8)
+            BLOCK(v8f, 8, STAGE(v8f, 8, 1) STAGE(v8f, 8, 2) STAGE(v8f, 8, 4));
     for (; k0 < cols; k0++)
         for (int64_t i = 0; i < half; i++)
             dst[k0 * W + i] = i < rows ? src[i * cols + k0] : 0.0f;
 }
-WB_SIMD_KERNEL(transpose, transpose_body,
-               (float *restrict dst, int64_t W, const float *restrict src, int64_t rows,
-                int64_t cols, int64_t half),
-               (dst, W, src, rows, cols, half))
+WB_SIMD_KERNEL_W(transpose, transpose_body,
+                 (float *restrict dst, int64_t W, const float *restrict src, int64_t rows,
+                  int64_t cols, int64_t half),
+                 (dst, W, src, rows, cols, half, 0), (dst, W, src, rows, cols, half, 1))
 
 /* }---- */
 
@@ -139,7 +147,8 @@ static wb_status grow(wb_persample_pair *q, int64_t B, int64_t I, int64_t O, wb_
     n.iota = wb_malloc((size_t)I * sizeof *n.iota);
     n.didx = wb_malloc((size_t)O * sizeof *n.didx);
     n.dval = wb_malloc((size_t)O * sizeof *n.dval);
-    if (!n.at || !n.dzt || !n.iota || !n.didx || !n.dval) {
+    n.sb = wb_malloc((size_t)(W / LANES) * sizeof *n.sb);
+    if (!n.at || !n.dzt || !n.iota || !n.didx || !n.dval || !n.sb) {
         release(&n);
         return wb_err_set(err, WB_ENOMEM, "out of memory for a per-sample pair of %lld "
                           "rows x (%lld + %lld)", (long long)B, (long long)I, (long long)O);
@@ -178,99 +187,87 @@ wb_status wb_persample_pair_put(wb_persample_pair *q, const float *a, const floa
     return WB_OK;
 }
 
-/* {---- the kernel: one row against up to MAXNB vectors of columns ---- */
+/* {---- the kernel: one row against the kept columns ---- */
 
-/* sum over 16 columns of (g + b) d, in double, in a fixed order */
-static inline __attribute__((always_inline)) double block_sum(v16 g, v16 d, double b)
+/* sum over 16 columns (lanes 0-7 in g0, d0, 8-15 in g1, d1) of (g + b) d,
+ * in double, in a fixed order */
+static inline __attribute__((always_inline)) double block_sum(v8f g0, v8f g1, v8f d0,
+                                                              v8f d1, double b)
 {
-    v8f g0, g1, d0, d1;
-    memcpy(&g0, &g, sizeof g0);
-    memcpy(&g1, (const char *)&g + sizeof g0, sizeof g1);
-    memcpy(&d0, &d, sizeof d0);
-    memcpy(&d1, (const char *)&d + sizeof d0, sizeof d1);
     v8d s = (__builtin_convertvector(g0, v8d) + b) * __builtin_convertvector(d0, v8d) +
             (__builtin_convertvector(g1, v8d) + b) * __builtin_convertvector(d1, v8d);
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-/* acc[q] += val[t] * m[idx[t], 16 q ...] for the nb vectors, in u chains
- * (t = c mod u into chain c, added up in a fixed order at the end) so that
- * the adds' latency does not bound a walk of few vectors: u nb = 8 chains
- * where nb <= 4. nb and u are constants after inlining: the loops unroll
- * and the accumulators stay in registers. */
-WB_SIMD_BODY walk(v16 *restrict acc, const float *restrict m, int64_t W,
-                  const int32_t *idx, const float *val, int n, int nb, int u)
+static inline __attribute__((always_inline)) void halves(v16 x, v8f *lo, v8f *hi)
 {
-    v16 c[8] = {{0}};
-    int t = 0;
-    for (; t + u <= n; t += u) {
-#pragma GCC unroll 4
-        for (int k = 0; k < u; k++) {
-            const v16 *r = (const v16 *)(m + (int64_t)idx[t + k] * W);
-            float v = val[t + k];
-#pragma GCC unroll 8
-            for (int q = 0; q < nb; q++)
-                c[k * nb + q] += v * r[q];
+    memcpy(lo, &x, sizeof *lo);
+    memcpy(hi, (const char *)&x + sizeof *lo, sizeof *hi);
+}
+
+/* acc[q] = sum_t val[t] * m[idx[t], VT q ...] for the nv vectors (nv a
+ * constant after inlining: the loops unroll and acc stays in registers) */
+#define WALK(VT, acc, nv, m, idx, val, n)                                              \
+    do {                                                                               \
+        _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] = (VT){0};      \
+        for (int t = 0; t < (n); t++) {                                                \
+            const VT *r = (const VT *)((m) + (int64_t)(idx)[t] * W);                   \
+            float v = (val)[t];                                                        \
+            _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] += v * r[q]; \
+        }                                                                              \
+    } while (0)
+
+/* s[q] for nb (a constant) blocks of 16 columns: the AVX-512 copy holds
+ * up to 8 blocks as 16-float vectors, the others 2 as pairs of 8-float
+ * ones (16 registers of each width). Every copy does, per column, the same
+ * float multiplies and adds in the same order, and per block the same
+ * double sum: which copy ran never changes a result. */
+#define CROSS_PARAMS                                                                   \
+    double *restrict s, const float *restrict at, const float *restrict dzt, int64_t W, \
+        const int32_t *ia, const float *va, int na, const int32_t *id, const float *vd, \
+        int nd, double b
+#define CROSS_ARGS s, at, dzt, W, ia, va, na, id, vd, nd, b
+WB_SIMD_BODY blocks(CROSS_PARAMS, int nb, int wide)
+{
+    if (wide) {
+        v16 g[8], d[8];
+        WALK(v16, g, nb, at, ia, va, na);
+        WALK(v16, d, nb, dzt, id, vd, nd);
+        _Pragma("GCC unroll 8") for (int q = 0; q < nb; q++) {
+            v8f g0, g1, d0, d1;
+            halves(g[q], &g0, &g1);
+            halves(d[q], &d0, &d1);
+            s[q] = block_sum(g0, g1, d0, d1, b);
+        }
+    } else {
+        v8f g[4], d[4];
+        WALK(v8f, g, 2 * nb, at, ia, va, na);
+        WALK(v8f, d, 2 * nb, dzt, id, vd, nd);
+        _Pragma("GCC unroll 2") for (int q = 0; q < nb; q++)
+            s[q] = block_sum(g[2 * q], g[2 * q + 1], d[2 * q], d[2 * q + 1], b);
+    }
+}
+
+/* s[q] for the nb blocks of 16 columns from at and dzt on, in chunks of
+ * what the copy holds in registers */
+WB_SIMD_BODY cross_body(CROSS_PARAMS, int nb, int wide)
+{
+    int most = wide ? 8 : 2;
+    for (int q0 = 0; q0 < nb; q0 += most, s += most, at += 16 * most, dzt += 16 * most) {
+        switch (nb - q0 < most ? nb - q0 : most) {
+        case 1: blocks(CROSS_ARGS, 1, wide); break;
+        case 2: blocks(CROSS_ARGS, 2, wide); break;
+        case 3: blocks(CROSS_ARGS, 3, 1); break;
+        case 4: blocks(CROSS_ARGS, 4, 1); break;
+        case 5: blocks(CROSS_ARGS, 5, 1); break;
+        case 6: blocks(CROSS_ARGS, 6, 1); break;
+        case 7: blocks(CROSS_ARGS, 7, 1); break;
+        default: blocks(CROSS_ARGS, 8, 1); break;
         }
     }
-    for (; t < n; t++) {
-        const v16 *r = (const v16 *)(m + (int64_t)idx[t] * W);
-        float v = val[t];
-#pragma GCC unroll 8
-        for (int q = 0; q < nb; q++)
-            c[q] += v * r[q];
-    }
-#pragma GCC unroll 8
-    for (int q = 0; q < nb; q++) {
-        v16 s = c[q];
-#pragma GCC unroll 4
-        for (int k = 1; k < u; k++)
-            s += c[k * nb + q];
-        acc[q] = s;
-    }
 }
-
-/* s[q] = sum over the 16 columns of vector q of (a_i . a2_m + b)(dz_i . dz2_m),
- * from row i's non-zeros (ia, va, na) and (id, vd, nd) and the columns'
- * rows at [., W] and dzt [., W]. Every copy does the same float and double
- * operations in the same order per column (the vector width only decides
- * which columns share a register): which copy ran never changes a result. */
-WB_SIMD_BODY cross_body(double *restrict s, const float *restrict at,
-                        const float *restrict dzt, int64_t W, const int32_t *ia,
-                        const float *va, int na, const int32_t *id, const float *vd, int nd,
-                        double b, int nb)
-{
-    int u = nb == 1 ? 4 : nb == 2 ? 4 : nb <= 4 ? 2 : 1;
-    v16 g[8], d[8];
-    walk(g, at, W, ia, va, na, nb, u);
-    walk(d, dzt, W, id, vd, nd, nb, u);
-#pragma GCC unroll 8
-    for (int q = 0; q < nb; q++)
-        s[q] = block_sum(g[q], d[q], b);
-}
-
-#define CROSS_ARGS s, at, dzt, W, ia, va, na, id, vd, nd, b
-WB_SIMD_BODY cross_any(double *restrict s, const float *restrict at,
-                       const float *restrict dzt, int64_t W, const int32_t *ia,
-                       const float *va, int na, const int32_t *id, const float *vd, int nd,
-                       double b, int nb)
-{
-    switch (nb) {
-    case 1: cross_body(CROSS_ARGS, 1); break;
-    case 2: cross_body(CROSS_ARGS, 2); break;
-    case 3: cross_body(CROSS_ARGS, 3); break;
-    case 4: cross_body(CROSS_ARGS, 4); break;
-    case 5: cross_body(CROSS_ARGS, 5); break;
-    case 6: cross_body(CROSS_ARGS, 6); break;
-    case 7: cross_body(CROSS_ARGS, 7); break;
-    default: cross_body(CROSS_ARGS, 8); break;
-    }
-}
-WB_SIMD_KERNEL(cross_row, cross_any,
-               (double *restrict s, const float *restrict at, const float *restrict dzt,
-                int64_t W, const int32_t *ia, const float *va, int na, const int32_t *id,
-                const float *vd, int nd, double b, int nb),
-               (CROSS_ARGS, nb))
+WB_SIMD_KERNEL_W(cross_row, cross_body, (CROSS_PARAMS, int nb), (CROSS_ARGS, nb, 0),
+                 (CROSS_ARGS, nb, 1))
 
 /* }---- */
 
@@ -309,20 +306,18 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
         lo = hw[proj[0] ? 0 : 1] * q->half;
         hi = lo + q->half;
     }
-    double b = bias ? 1.0 : 0.0, sb[MAXNB];
+    double b = bias ? 1.0 : 0.0;
+    int nb = (int)((hi - lo) / LANES);
     for (int64_t i = 0; i < B; i++) {
         const int32_t *ia = sp ? sp->idx + sp->row[i] : q->iota;
         const float *va = sp ? sp->val + sp->row[i] : a + i * I;
         int na = (int)(sp ? sp->row[i + 1] - sp->row[i] : I);
         int nd = nonzeros(q->didx, q->dval, dz + i * O, O);
+        WB_SIMD_CALL(cross_row)(q->sb, q->at + lo, q->dzt + lo, q->W, ia, va, na, q->didx,
+                                q->dval, nd, b, nb);
         double s[2] = {0, 0}; /* by half */
-        for (int64_t c0 = lo; c0 < hi; c0 += MAXNB * LANES) {
-            int nb = (int)((hi - c0) / LANES < MAXNB ? (hi - c0) / LANES : MAXNB);
-            WB_SIMD_CALL(cross_row)(sb, q->at + c0, q->dzt + c0, q->W, ia, va, na, q->didx,
-                                    q->dval, nd, b, nb);
-            for (int v = 0; v < nb; v++)
-                s[(c0 + v * LANES) / q->half] += sb[v];
-        }
+        for (int v = 0; v < nb; v++)
+            s[(lo + v * LANES) / q->half] += q->sb[v];
         for (int w = 0; w < 2; w++)
             if (proj[w])
                 proj[w][i] += c[w] * s[hw[w]];

@@ -206,15 +206,28 @@ static inline __attribute__((always_inline)) void halves(v16 x, v8f *lo, v8f *hi
 }
 
 /* acc[q] = sum_t val[t] * m[idx[t], VT q ...] for the nv vectors (nv a
- * constant after inlining: the loops unroll and acc stays in registers) */
+ * constant after inlining: the loops unroll and acc stays in registers),
+ * in two chains (even and odd t, added at the end) so that the adds'
+ * latency does not bound a walk of few vectors */
 #define WALK(VT, acc, nv, m, idx, val, n)                                              \
     do {                                                                               \
-        _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] = (VT){0};      \
-        for (int t = 0; t < (n); t++) {                                                \
-            const VT *r = (const VT *)((m) + (int64_t)(idx)[t] * W);                   \
-            float v = (val)[t];                                                        \
-            _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] += v * r[q]; \
+        VT odd_[nv];                                                                   \
+        _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++)                        \
+            acc[q] = (VT){0}, odd_[q] = (VT){0};                                       \
+        int t = 0;                                                                     \
+        for (; t + 2 <= (n); t += 2) {                                                 \
+            const VT *r0 = (const VT *)((m) + (int64_t)(idx)[t] * W);                  \
+            const VT *r1 = (const VT *)((m) + (int64_t)(idx)[t + 1] * W);              \
+            float v0 = (val)[t], v1 = (val)[t + 1];                                    \
+            _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++)                    \
+                acc[q] += v0 * r0[q], odd_[q] += v1 * r1[q];                           \
         }                                                                              \
+        if (t < (n)) {                                                                 \
+            const VT *r0 = (const VT *)((m) + (int64_t)(idx)[t] * W);                  \
+            float v0 = (val)[t];                                                       \
+            _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] += v0 * r0[q]; \
+        }                                                                              \
+        _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] += odd_[q];     \
     } while (0)
 
 /* s[q] for nb (a constant) blocks of 16 columns: the AVX-512 copy holds

@@ -22,6 +22,10 @@
 #include "alloc.h"
 #include "simd.h"
 
+#ifdef WB_SIMD_HAVE_AVX2
+#include <immintrin.h>
+#endif
+
 #define LANES 16 /* columns per block (a half is a multiple of it) */
 
 struct wb_persample_pair {
@@ -286,8 +290,8 @@ WB_SIMD_KERNEL_W(cross_row, cross_body, (CROSS_PARAMS, int nb), (CROSS_ARGS, nb,
 
 /* The non-zeros of x [n] (NaN counts): their columns and values; how many.
  * Branch-free: a zero is written and then overwritten. */
-static int nonzeros(int32_t *restrict idx, float *restrict val, const float *restrict x,
-                    int64_t n)
+static int nonzeros_base(int32_t *restrict idx, float *restrict val, const float *restrict x,
+                         int64_t n)
 {
     int k = 0;
     for (int64_t j = 0; j < n; j++) {
@@ -296,6 +300,44 @@ static int nonzeros(int32_t *restrict idx, float *restrict val, const float *res
         k += x[j] != 0.0f;
     }
     return k;
+}
+
+#ifdef WB_SIMD_HAVE_AVX2
+/* The same, 16 columns per instruction (a compress of the non-zeros, as
+ * dense.c's row_nonzeros; the loop above took about two cycles a column).
+ * Stores all 16 lanes: idx and val hold n cells, and a store at k <= j
+ * never passes them. */
+__attribute__((WB_SIMD_AVX512_TARGET)) static int
+nonzeros_avx512(int32_t *restrict idx, float *restrict val, const float *restrict x, int64_t n)
+{
+    int k = 0;
+    int64_t j = 0;
+    __m512i col = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_loadu_ps(x + j);
+        __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_storeu_ps(val + k, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512(idx + k, _mm512_maskz_compress_epi32(m, col));
+        k += __builtin_popcount((unsigned)m);
+        col = _mm512_add_epi32(col, _mm512_set1_epi32(16));
+    }
+    for (; j < n; j++) {
+        idx[k] = (int32_t)j;
+        val[k] = x[j];
+        k += x[j] != 0.0f;
+    }
+    return k;
+}
+#endif
+
+static int nonzeros(int32_t *restrict idx, float *restrict val, const float *restrict x,
+                    int64_t n)
+{
+#ifdef WB_SIMD_HAVE_AVX2
+    if (wb_simd_avx512())
+        return nonzeros_avx512(idx, val, x, n);
+#endif
+    return nonzeros_base(idx, val, x, n);
 }
 
 wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const double c[2],

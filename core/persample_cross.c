@@ -15,6 +15,7 @@
  * zeroes only the cells its half's batch wrote, not the whole half.
  */
 #include "persample.h"
+#include "persample_impl.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -330,8 +331,8 @@ nonzeros_avx512(int32_t *restrict idx, float *restrict val, const float *restric
 }
 #endif
 
-static int nonzeros(int32_t *restrict idx, float *restrict val, const float *restrict x,
-                    int64_t n)
+int wb_persample_nonzeros(int32_t *restrict idx, float *restrict val, const float *restrict x,
+                          int64_t n)
 {
 #ifdef WB_SIMD_HAVE_AVX2
     if (wb_simd_avx512())
@@ -367,7 +368,7 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
         const int32_t *ia = sp ? sp->idx + sp->row[i] : q->iota;
         const float *va = sp ? sp->val + sp->row[i] : a + i * I;
         int na = (int)(sp ? sp->row[i + 1] - sp->row[i] : I);
-        int nd = nonzeros(q->didx, q->dval, dz + i * O, O);
+        int nd = wb_persample_nonzeros(q->didx, q->dval, dz + i * O, O);
         WB_SIMD_CALL(cross_row)(q->sb, q->at + lo, q->dzt + lo, q->W, ia, va, na, q->didx,
                                 q->dval, nd, b, nb);
         double s[2] = {0, 0}; /* by half */

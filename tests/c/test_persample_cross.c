@@ -4,7 +4,8 @@
  * at odd sizes (B = 1, 3, 17, 64; B2 != B; I and O not multiples of 16),
  * with zero rows, dense and sparse inputs, one or both partners, after
  * several puts (the halves alternate) and growth; and the copies of
- * core/simd.h give the same bits. */
+ * core/simd.h give the same bits. Also wb_persample_dots' path for at most
+ * 16 outputs, which the instruments take instead at such layers. */
 #include "harness.h"
 
 #include <stdint.h>
@@ -246,10 +247,68 @@ static void test_simd_copies_agree(void)
     CHECK(memcmp(out[0], out[2], sizeof out[0]) == 0, "baseline and AVX-512 copies differ");
 }
 
+/* wb_persample_dots with at most 16 outputs (V's rows padded to one
+ * vector, persample.c small_dots) against g_i . v = s (a_i^T V dz_i + dz_i .
+ * v_b), for 1 to 3 vectors, dense and sparse rows; the copies agree. */
+static void test_small_dots(void)
+{
+    static const int64_t Os[] = {1, 10, 16};
+    static float vw[3][MAXI * 16], vb[3][16];
+    double out[3][3][MAXB];
+    wb_err err;
+    wb_persample *p = wb_persample_new(&err);
+    REQUIRE(p, "new");
+    int bad = 0, cases = 0;
+    for (size_t n = 0; n < sizeof Os / sizeof Os[0]; n++) {
+        int64_t O = Os[n], I = 37, B = 17;
+        fill(&b1, B, I, O, 0.4);
+        for (int q = 0; q < 3; q++) {
+            for (int64_t k = 0; k < I * O; k++)
+                vw[q][k] = urand();
+            for (int64_t j = 0; j < O; j++)
+                vb[q][j] = urand();
+        }
+        for (int nv = 1; nv <= 3; nv++)
+            for (int sparse = 0; sparse < 2; sparse++)
+                for (int lv = 0; lv < 3; lv++) {
+                    static const int level_arg[3] = {0, 2, 1};
+                    wb_simd_allow_avx2(level_arg[lv]);
+                    double *proj[3] = {out[lv][0], out[lv][1], out[lv][2]};
+                    const float *w[3] = {vw[0], vw[1], vw[2]};
+                    const float *bb[3] = {vb[0], NULL, vb[2]}; /* one without bias */
+                    memset(out[lv], 0, sizeof out[lv]);
+                    bad += wb_persample_dots(p, proj, nv, sparse ? NULL : b1.a,
+                                             sparse ? &b1.sp : NULL, b1.dz, B, I, O, w, bb,
+                                             2.5, &err) != WB_OK;
+                    for (int q = 0; q < nv; q++)
+                        for (int64_t i = 0; i < B; i++) {
+                            double want = 0, mag = 0;
+                            for (int64_t j = 0; j < O; j++) {
+                                double u = bb[q] ? bb[q][j] : 0.0, um = fabs(u);
+                                for (int64_t k = 0; k < I; k++) {
+                                    double x = (double)b1.a[i * I + k] * w[q][k * O + j];
+                                    u += x, um += fabs(x);
+                                }
+                                want += 2.5 * u * b1.dz[i * O + j];
+                                mag += 2.5 * um * fabs(b1.dz[i * O + j]);
+                            }
+                            bad += !close_to(out[lv][q][i], want, mag);
+                        }
+                    if (lv > 0)
+                        bad += memcmp(out[lv], out[0], sizeof out[0]) != 0;
+                    cases++;
+                }
+    }
+    wb_simd_allow_avx2(1);
+    CHECK(bad == 0 && cases == 54, "%d wrong in %d cases", bad, cases);
+    wb_persample_free(p);
+}
+
 int main(void)
 {
     RUN(test_against_the_definition);
     RUN(test_puts_growth_and_errors);
     RUN(test_simd_copies_agree);
+    RUN(test_small_dots);
     TH_EXIT();
 }

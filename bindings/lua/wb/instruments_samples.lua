@@ -50,13 +50,16 @@ end
 -- (the end of alpha's fit), 3 on this update (its start). Up to GRAM_MAX
 -- rows, projections on a mean gradient come from products of per-sample
 -- gradients (persample.h wb_persample_cross: the layer's last two batches
--- kept in a pair, one walk over each row's non-zeros for both), above it
--- from walking the vector's rows for each sample (B nnz n_out,
--- wb_persample_dots). With plain SGD and no L2 (self.fast) an update is
--- -lr times the mean gradient, so slot 3 is slot 1 (times -lr in
--- Cb:_alpha) and slot 2 the projection on the last measured batch's mean
--- gradient (its rows, the pair's older batch, or the gradient in
--- self.gsave); otherwise slots 2 and 3 walk the updates.
+-- kept in a pair, one walk over each row's non-zeros for both: at least
+-- two 16-float vectors per non-zero above 16 rows), above it, and for
+-- layers of at most 16 outputs (one such vector per non-zero, e.g. the
+-- baseline's last), from walking the vector's rows for each sample
+-- (wb_persample_dots). With plain
+-- SGD and no L2 (self.fast) an update is -lr times the mean gradient, so
+-- slot 3 is slot 1 (times -lr in Cb:_alpha) and slot 2 the projection on
+-- the last measured batch's mean gradient (its rows, the pair's older
+-- batch, or the gradient in self.gsave); otherwise slots 2 and 3 walk the
+-- updates.
 local GRAM_MAX = 64
 
 function Cb:_project(B)
@@ -65,11 +68,12 @@ function Cb:_project(B)
   self.gram = gram
   local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
   local start = self.track and on.alpha
-  -- put: this batch joins the pair; last: the last measured batch is in it
-  local put, last = mean and gram, a and fast and a.gram
   for j, l in ipairs(self.layers) do
     local x, n, gw = h[l.i], 0, nil
     local kept = self.cur[j] -- the pair sits in .at, which on_train_end frees
+    -- put: this batch joins the pair; last: the last measured batch is in it
+    local put = mean and gram and (l.layer.n_out > 16 or B <= 16)
+    local last = a and fast and kept.put
     if (put or last) and not kept.at then kept.at = M._pair() end
     if put then kept.at:put(l.layer, x) end
     if put and last then -- the newest is this batch, the older the last one
@@ -79,7 +83,7 @@ function Cb:_project(B)
     elseif last then -- the newest is the last measured batch
       ps:add_cross(l.layer, x, kept.at, 2, B)
     end
-    if mean and not gram then -- the mean per-sample gradient: without L2's 2 l2 theta_t
+    if mean and not put then -- the mean per-sample gradient: without L2's 2 l2 theta_t
       gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]
       args[1], args[2], args[3], n = 1, gw, l.g[2], 3
     end
@@ -92,9 +96,10 @@ function Cb:_project(B)
     end
     if n > 0 then ps:add_dot(l.layer, x, B, table.unpack(args, 1, n)) end
     if gw and gw ~= l.g[1] then gw:free() end
-    if start and fast and not gram then -- this step's mean gradient, for the end of its alpha
+    if start and fast and not put then -- this step's mean gradient, for the end of its alpha
       for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
     end
+    if start then kept.put = put end
   end
 end
 

@@ -71,8 +71,9 @@ function Cb:_project(B)
   for j, l in ipairs(self.layers) do
     local x, n, gw = h[l.i], 0, nil
     local kept = self.cur[j] -- the pair sits in .at, which on_train_end frees
+    if kept.wide == nil then kept.wide = l.layer.n_out > 16 end
     -- put: this batch joins the pair; last: the last measured batch is in it
-    local put = mean and gram and (l.layer.n_out > 16 or B <= 16)
+    local put = mean and gram and (kept.wide or B <= 16)
     local last = a and fast and kept.put
     if (put or last) and not kept.at then kept.at = M._pair() end
     if put then kept.at:put(l.layer, x) end

@@ -22,6 +22,30 @@ function wb.instruments.Scratch() end
 ---Example: local was = wb.instruments.keep_dz(m[1], true)
 function wb.instruments.keep_dz(layer, on) end
 
+---wb.PerSamplePair
+---A Dense layer's last two batches kept for wb.PerSample:add_cross (their
+---inputs and dL/dz, transposed side by side: core/persample.h
+---wb_persample_pair), made by wb.instruments._pair(); storage grows to the
+---largest batch put and is then reused.
+---Example: local pair = wb.instruments._pair(); pair:put(m[1], x)
+---@class wb.PerSamplePair
+local PerSamplePair = {}
+
+---wb.PerSamplePair:put(layer, a)
+---Keeps this batch (the layer's forward input a [B, n_in] and the dL/dz it
+---kept, keep_dz on before the backward) as the newest; the newest so far
+---becomes the older, the older is dropped.
+---@param layer wb.Dense
+---@param a wb.Tensor
+---Example: pair:put(m[1], x)
+function PerSamplePair:put(layer, a) end
+
+---wb.PerSamplePair:free()
+---Releases the kept batches now (the collector would later); the pair is
+---unusable afterwards.
+---Example: pair:free()
+function PerSamplePair:free() end
+
 ---wb.PerSample
 ---Per-sample statistics of one batch, accumulated layer by layer: begin,
 ---then add_* per Dense layer (its forward input a and scale B for a mean

@@ -14,9 +14,11 @@
  * both batches in registers, and the B x B2 products are never stored; a put
  * transposes its batch into the older half in register blocks, overwriting
  * it whole (no memset, no scatter). What is left is the walks' arithmetic,
- * (nnz(a_i) + nnz(dz_i)) (B + B2) multiplies and adds per row: blocking the
- * inputs so that the rows of at stay in the level-1 cache, prefetching and
- * FMA (-ffp-contract=fast) each changed its time by under 5 % (issue 16).
+ * (nnz(a_i) + nnz(dz_i)) (B + B2) multiplies and adds per row. Tried on
+ * them without gain (issue 16): passes over ranges of inputs so that their
+ * rows of at stay in the level-1 cache (a call per row and range cost what
+ * the cache saved), prefetching the rows of at (slower), FMA
+ * (-ffp-contract=fast: 2 %).
  */
 #include "persample.h"
 #include "persample_impl.h"

@@ -223,52 +223,37 @@ static int l_pair(lua_State *L)
     return 1;
 }
 
-/* pair:put(layer, a): keep this batch (the layer's input a [B, n_in] and
- * its kept dL/dz) as the newest, the newest so far as the older */
-static int pair_put(lua_State *L)
-{
-    wb_persample_pair *q = checkpair(L, 1);
-    layer_box *lb = luaL_checkudata(L, 2, "wb.Dense");
-    if (!lb->p)
-        luaL_error(L, "attempt to use a released layer");
-    wb_dense *d = lb->p;
-    const wb_tensor *x = lwb_checktensor(L, 3);
-    luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[1] == d->n_in, 3,
-                  lua_pushfstring(L, "expected float32 [B, %d]", (int)d->n_in));
-    int64_t B = x->shape[0];
-    if (d->dz_n != B || !d->dz)
-        luaL_error(L, "the layer kept no dL/dz of %d rows (keep_dz before the backward; "
-                   "a forward discards it)", (int)B);
-    wb_err err;
-    if (wb_persample_pair_put(q, wb_tensor_f32(x), wb_tensor_f32(d->dz), B, d->n_in,
-                              d->n_out, &err))
-        return lwb_raise(L, 0, &err);
-    return 0;
-}
-
-/* add_cross(layer, a, pair, slot, c [, slot2, c2]): proj<slot> += c *
- * sum_m g_i . g2_m over the rows m of the pair's newest batch, proj<slot2>
- * += c2 * the same over its older batch (c: both batches' scales and any
- * factor, B for the projection on a mean gradient of a mean loss) */
+/* add_cross(layer, a, pair, put, slot, c [, slot2, c2]): with put true,
+ * first keep this batch (a and the layer's kept dL/dz) in pair as the
+ * newest; then proj<slot> += c * sum_m g_i . g2_m over the rows m of the
+ * pair's newest batch, proj<slot2> += c2 * the same over its older batch
+ * (c: both batches' scales and any factor, B for the projection on a mean
+ * gradient of a mean loss). The put and the products in one call: only
+ * then are the rows known to be the newest batch (whose terms are
+ * symmetric, persample.h wb_persample_cross's self). */
 static int ps_add_cross(lua_State *L)
 {
     ps_box *b = checkps(L);
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
     wb_persample_pair *q = checkpair(L, 4);
+    luaL_checktype(L, 5, LUA_TBOOLEAN);
+    int put = lua_toboolean(L, 5);
     double *proj[2] = {NULL, NULL}, c[2] = {0, 0};
     for (int w = 0; w < 2; w++) {
-        if (w == 1 && lua_isnoneornil(L, 7))
+        if (w == 1 && lua_isnoneornil(L, 8))
             break;
-        lua_Integer slot = luaL_checkinteger(L, 5 + 2 * w);
-        luaL_argcheck(L, slot >= 1 && slot <= 3, 5 + 2 * w, "expected 1, 2 or 3");
+        lua_Integer slot = luaL_checkinteger(L, 6 + 2 * w);
+        luaL_argcheck(L, slot >= 1 && slot <= 3, 6 + 2 * w, "expected 1, 2 or 3");
         proj[w] = vec(b, P1 + (int)slot - 1);
-        c[w] = luaL_checknumber(L, 6 + 2 * w);
+        c[w] = luaL_checknumber(L, 7 + 2 * w);
     }
     wb_err err;
     wb_persample_csr sp;
+    if (put && wb_persample_pair_put(q, a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out, &err))
+        return lwb_raise(L, 0, &err);
     if (wb_persample_cross(q, proj, c, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz), b->B,
-                           d->n_in, d->n_out, d->use_bias, &err))
+                           d->n_in, d->n_out, d->use_bias, put, &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -493,7 +478,7 @@ int lwb_open_instruments(lua_State *L)
     luaL_setfuncs(L, helpers, 0);
     lua_pop(L, 1);
     static const luaL_Reg pair_meta[] = {{"__gc", pair_gc}, {"__close", pair_gc}, {NULL, NULL}};
-    static const luaL_Reg pair_methods[] = {{"put", pair_put}, {"free", pair_gc}, {NULL, NULL}};
+    static const luaL_Reg pair_methods[] = {{"free", pair_gc}, {NULL, NULL}};
     luaL_newmetatable(L, LWB_PAIR);
     luaL_setfuncs(L, pair_meta, 0);
     luaL_newlib(L, pair_methods);

@@ -82,11 +82,15 @@ int64_t wb_persample_pair_rows(const wb_persample_pair *q, int which);
  * projection on the mean gradient; with the last batch, on its mean
  * gradient. Both sums come from one walk over row i's non-zeros (of a_i
  * or its sp, and of dz_i) against the kept columns, held in registers:
- * the B x B2 products are never stored. Errors: another I or O than the
- * pair's (WB_ESHAPE), no batch kept where asked for (WB_ESTATE). */
+ * the B x B2 products are never stored. self = 1 says the rows are the
+ * newest batch (put just before): its terms are then symmetric and each
+ * is walked once, not twice. Errors: another I or O than the pair's
+ * (WB_ESHAPE), no batch kept where asked for (WB_ESTATE), self with
+ * another number of rows than the newest batch's (WB_EINVAL). */
 wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const double c[2],
                              const float *a, const wb_persample_csr *sp, const float *dz,
-                             int64_t B, int64_t I, int64_t O, int bias, wb_err *err);
+                             int64_t B, int64_t I, int64_t O, int bias, int self,
+                             wb_err *err);
 
 /* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
  * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */

@@ -43,7 +43,8 @@ struct wb_persample_pair {
     int newest;            /* the half put last */
     int32_t *iota, *didx;  /* [I] 0..I-1 (a dense row's columns), [O] */
     float *dval;           /* [O]: dz_i's non-zeros */
-    double *sb;            /* [W / LANES]: a row's sum per block */
+    double *sb;            /* [W]: a row's terms, per column */
+    double *col, *own;     /* [half]: the symmetric terms (see cross) */
 };
 
 static void release(wb_persample_pair *q)
@@ -54,6 +55,8 @@ static void release(wb_persample_pair *q)
     wb_free(q->didx);
     wb_free(q->dval);
     wb_free(q->sb);
+    wb_free(q->col);
+    wb_free(q->own);
 }
 
 wb_persample_pair *wb_persample_pair_new(wb_err *err)
@@ -158,8 +161,10 @@ static wb_status grow(wb_persample_pair *q, int64_t B, int64_t I, int64_t O, wb_
     n.iota = wb_malloc((size_t)I * sizeof *n.iota);
     n.didx = wb_malloc((size_t)O * sizeof *n.didx);
     n.dval = wb_malloc((size_t)O * sizeof *n.dval);
-    n.sb = wb_malloc((size_t)(W / LANES) * sizeof *n.sb);
-    if (!n.at || !n.dzt || !n.iota || !n.didx || !n.dval || !n.sb) {
+    n.sb = wb_malloc((size_t)W * sizeof *n.sb);
+    n.col = wb_malloc((size_t)half * sizeof *n.col);
+    n.own = wb_malloc((size_t)half * sizeof *n.own);
+    if (!n.at || !n.dzt || !n.iota || !n.didx || !n.dval || !n.sb || !n.col || !n.own) {
         release(&n);
         return wb_err_set(err, WB_ENOMEM, "out of memory for a per-sample pair of %lld "
                           "rows x (%lld + %lld)", (long long)B, (long long)I, (long long)O);
@@ -200,14 +205,15 @@ wb_status wb_persample_pair_put(wb_persample_pair *q, const float *a, const floa
 
 /* {---- the kernel: one row against the kept columns ---- */
 
-/* sum over 16 columns (lanes 0-7 in g0, d0, 8-15 in g1, d1) of (g + b) d,
- * in double, in a fixed order */
-static inline __attribute__((always_inline)) double block_sum(v8f g0, v8f g1, v8f d0,
-                                                              v8f d1, double b)
+/* t[0..16) = (g + b) d in double for 16 columns (lanes 0-7 in g0, d0, 8-15
+ * in g1, d1) */
+static inline __attribute__((always_inline)) void lanes(double *t, v8f g0, v8f g1, v8f d0,
+                                                        v8f d1, double b)
 {
-    v8d s = (__builtin_convertvector(g0, v8d) + b) * __builtin_convertvector(d0, v8d) +
-            (__builtin_convertvector(g1, v8d) + b) * __builtin_convertvector(d1, v8d);
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    v8d t0 = (__builtin_convertvector(g0, v8d) + b) * __builtin_convertvector(d0, v8d);
+    v8d t1 = (__builtin_convertvector(g1, v8d) + b) * __builtin_convertvector(d1, v8d);
+    memcpy(t, &t0, sizeof t0);
+    memcpy(t + 8, &t1, sizeof t1);
 }
 
 static inline __attribute__((always_inline)) void halves(v16 x, v8f *lo, v8f *hi)
@@ -241,11 +247,11 @@ static inline __attribute__((always_inline)) void halves(v16 x, v8f *lo, v8f *hi
         _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] += odd_[q];     \
     } while (0)
 
-/* s[q] for nb (a constant) blocks of 16 columns: the AVX-512 copy holds
- * up to 8 blocks as 16-float vectors, the others 2 as pairs of 8-float
- * ones (16 registers of each width). Every copy does, per column, the same
- * float multiplies and adds in the same order, and per block the same
- * double sum: which copy ran never changes a result. */
+/* s[16 q + l] = (a_i . a2_m + b)(dz_i . dz2_m) for the columns m of nb (a
+ * constant) blocks of 16: the AVX-512 copy holds up to 8 blocks as
+ * 16-float vectors, the others 2 as pairs of 8-float ones (16 registers of
+ * each width). Every copy does, per column, the same float multiplies and
+ * adds in the same order: which copy ran never changes a result. */
 #define CROSS_PARAMS                                                                   \
     double *restrict s, const float *restrict at, const float *restrict dzt, int64_t W, \
         const int32_t *ia, const float *va, int na, const int32_t *id, const float *vd, \
@@ -261,23 +267,23 @@ WB_SIMD_BODY blocks(CROSS_PARAMS, int nb, int wide)
             v8f g0, g1, d0, d1;
             halves(g[q], &g0, &g1);
             halves(d[q], &d0, &d1);
-            s[q] = block_sum(g0, g1, d0, d1, b);
+            lanes(s + 16 * q, g0, g1, d0, d1, b);
         }
     } else {
         v8f g[4], d[4];
         WALK(v8f, g, 2 * nb, at, ia, va, na);
         WALK(v8f, d, 2 * nb, dzt, id, vd, nd);
         _Pragma("GCC unroll 2") for (int q = 0; q < nb; q++)
-            s[q] = block_sum(g[2 * q], g[2 * q + 1], d[2 * q], d[2 * q + 1], b);
+            lanes(s + 16 * q, g[2 * q], g[2 * q + 1], d[2 * q], d[2 * q + 1], b);
     }
 }
 
-/* s[q] for the nb blocks of 16 columns from at and dzt on, in chunks of
+/* the same for nb blocks of 16 columns from at and dzt on, in chunks of
  * what the copy holds in registers */
 WB_SIMD_BODY cross_body(CROSS_PARAMS, int nb, int wide)
 {
     int most = wide ? 8 : 2;
-    for (int q0 = 0; q0 < nb; q0 += most, s += most, at += 16 * most, dzt += 16 * most) {
+    for (int q0 = 0; q0 < nb; q0 += most, s += 16 * most, at += 16 * most, dzt += 16 * most) {
         switch (nb - q0 < most ? nb - q0 : most) {
         case 1: blocks(CROSS_ARGS, 1, wide); break;
         case 2: blocks(CROSS_ARGS, 2, wide); break;
@@ -347,9 +353,36 @@ int wb_persample_nonzeros(int32_t *restrict idx, float *restrict val, const floa
     return nonzeros_base(idx, val, x, n);
 }
 
+/* the sum of a block's 16 terms, in a fixed order */
+static double block_sum(const double *t)
+{
+    v8d x, y;
+    memcpy(&x, t, sizeof x);
+    memcpy(&y, t + 8, sizeof y);
+    v8d s = x + y;
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Row i's part of a block of terms with its own batch, rows m0 .. m0 + 15
+ * (cross's symmetric walk): a term with m on the walked side of the
+ * diagonal (m > i, or m < i when below) is row i's and row m's (col[m],
+ * which skipped it), m = i row i's alone, the rest belong to the rows
+ * that walk them. */
+static double own_block(const double *t, int64_t m0, int64_t i, int below, double *col)
+{
+    double r[LANES];
+    for (int l = 0; l < LANES; l++) {
+        int64_t m = m0 + l;
+        int side = below ? m < i : m > i;
+        r[l] = side || m == i ? t[l] : 0.0;
+        col[m] += side ? t[l] : 0.0;
+    }
+    return block_sum(r);
+}
+
 wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const double c[2],
                              const float *a, const wb_persample_csr *sp, const float *dz,
-                             int64_t B, int64_t I, int64_t O, int bias, wb_err *err)
+                             int64_t B, int64_t I, int64_t O, int bias, int self, wb_err *err)
 {
     for (int w = 0; w < 2; w++)
         if (proj[w] && wb_persample_pair_rows(q, w) < 1)
@@ -361,28 +394,55 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
                           (long long)I, (long long)O);
     if (!proj[0] && !proj[1])
         return WB_OK;
+    int sym = self && proj[0];
+    if (sym && B != q->rows[q->newest])
+        return wb_err_set(err, WB_EINVAL, "per-sample pair: %lld rows given as the newest "
+                          "batch, which has %lld", (long long)B,
+                          (long long)q->rows[q->newest]);
     /* the columns: both halves, or the one asked for */
     int hw[2] = {q->newest, 1 - q->newest}; /* the half of the newest, of the older */
-    int64_t lo = 0, hi = q->W;
+    int64_t lo = 0, hi = q->W, half = q->half;
     if (!proj[0] || !proj[1]) {
-        lo = hw[proj[0] ? 0 : 1] * q->half;
-        hi = lo + q->half;
+        lo = hw[proj[0] ? 0 : 1] * half;
+        hi = lo + half;
     }
+    /* With the rows the newest batch, its terms are symmetric: row i walks
+     * only the blocks from its diagonal one on (the newest half first) or
+     * up to it (second), so that its columns stay one range, and the terms
+     * it skips come from the rows that walk them (col). */
+    int below = q->newest == 1;
+    if (sym)
+        memset(q->col, 0, (size_t)half * sizeof *q->col);
     double b = bias ? 1.0 : 0.0;
-    int nb = (int)((hi - lo) / LANES);
     for (int64_t i = 0; i < B; i++) {
+        int64_t lo_i = lo, hi_i = hi, r0 = i / LANES * LANES;
+        if (sym && !below)
+            lo_i = r0;
+        else if (sym)
+            hi_i = half + r0 + LANES;
+        int nb = (int)((hi_i - lo_i) / LANES);
         const int32_t *ia = sp ? sp->idx + sp->row[i] : q->iota;
         const float *va = sp ? sp->val + sp->row[i] : a + i * I;
         int na = (int)(sp ? sp->row[i + 1] - sp->row[i] : I);
         int nd = wb_persample_nonzeros(q->didx, q->dval, dz + i * O, O);
-        WB_SIMD_CALL(cross_row)(q->sb, q->at + lo, q->dzt + lo, q->W, ia, va, na, q->didx,
+        WB_SIMD_CALL(cross_row)(q->sb, q->at + lo_i, q->dzt + lo_i, q->W, ia, va, na, q->didx,
                                 q->dval, nd, b, nb);
         double s[2] = {0, 0}; /* by half */
-        for (int v = 0; v < nb; v++)
-            s[(lo + v * LANES) / q->half] += q->sb[v];
-        for (int w = 0; w < 2; w++)
-            if (proj[w])
-                proj[w][i] += c[w] * s[hw[w]];
+        for (int v = 0; v < nb; v++) {
+            int64_t c0 = lo_i + v * LANES;
+            int h = (int)(c0 / half);
+            s[h] += sym && h == q->newest ? own_block(q->sb + v * LANES, c0 - h * half, i,
+                                                      below, q->col)
+                                          : block_sum(q->sb + v * LANES);
+        }
+        if (proj[1])
+            proj[1][i] += c[1] * s[hw[1]];
+        if (sym)
+            q->own[i] = s[hw[0]];
+        else if (proj[0])
+            proj[0][i] += c[0] * s[hw[0]];
     }
+    for (int64_t i = 0; sym && i < B; i++)
+        proj[0][i] += c[0] * (q->own[i] + q->col[i]);
     return WB_OK;
 }

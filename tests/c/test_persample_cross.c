@@ -97,42 +97,51 @@ static double magnitude(const batch *x, const batch *y, int64_t i, int bias)
 
 static batch b1, b2, b3;
 
-/* put y then x, cross x with both (newest x, older y) and each alone */
+/* put y then x (after x once more when flip: the newest in the other half),
+ * cross x with both (newest x, older y) and each alone, with self (x is the
+ * newest: its symmetric terms walked once) and without */
 static int one_case(int64_t B, int64_t B2, int64_t I, int64_t O, double density, int bias,
                     int sparse)
 {
     int bad = 0;
     fill(&b2, B2, I, O, density);
     fill(&b1, B, I, O, density);
-    wb_err err;
-    wb_persample_pair *q = wb_persample_pair_new(&err);
-    if (!q)
-        return 1;
-    bad += wb_persample_pair_put(q, b2.a, b2.dz, B2, I, O, &err) != WB_OK;
-    bad += wb_persample_pair_put(q, b1.a, b1.dz, B, I, O, &err) != WB_OK;
-    bad += wb_persample_pair_rows(q, 0) != B || wb_persample_pair_rows(q, 1) != B2;
-    double got[2][MAXB] = {{0}}, want[2][MAXB] = {{0}}, one[MAXB] = {0}, old[MAXB] = {0};
-    double c[2] = {0.5, -3.0};
+    double want[2][MAXB] = {{0}}, c[2] = {0.5, -3.0};
     naive(want[0], c[0], &b1, &b1, bias);
     naive(want[1], c[1], &b1, &b2, bias);
     const wb_persample_csr *sp = sparse ? &b1.sp : NULL;
-    double *both[2] = {got[0], got[1]}, *first[2] = {one, NULL}, *second[2] = {NULL, old};
-    bad += wb_persample_cross(q, both, c, sparse ? NULL : b1.a, sp, b1.dz, B, I, O, bias,
-                              &err) != WB_OK;
-    bad += wb_persample_cross(q, first, c, sparse ? NULL : b1.a, sp, b1.dz, B, I, O, bias,
-                              &err) != WB_OK;
-    bad += wb_persample_cross(q, second, c, sparse ? NULL : b1.a, sp, b1.dz, B, I, O, bias,
-                              &err) != WB_OK;
-    for (int64_t i = 0; i < B; i++) {
-        double m0 = fabs(c[0]) * magnitude(&b1, &b1, i, bias);
-        double m1 = fabs(c[1]) * magnitude(&b1, &b2, i, bias);
-        bad += !close_to(got[0][i], want[0][i], m0) || !close_to(one[i], want[0][i], m0);
-        bad += !close_to(got[1][i], want[1][i], m1) || !close_to(old[i], want[1][i], m1);
-        /* the zero rows: exactly nothing */
-        if (i % 5 == 4)
-            bad += got[0][i] != 0.0 || got[1][i] != 0.0;
-    }
-    wb_persample_pair_free(q);
+    const float *a = sparse ? NULL : b1.a;
+    for (int flip = 0; flip < 2; flip++)
+        for (int self = 0; self < 2; self++) {
+            wb_err err;
+            wb_persample_pair *q = wb_persample_pair_new(&err);
+            if (!q)
+                return 1;
+            if (flip)
+                bad += wb_persample_pair_put(q, b1.a, b1.dz, B, I, O, &err) != WB_OK;
+            bad += wb_persample_pair_put(q, b2.a, b2.dz, B2, I, O, &err) != WB_OK;
+            bad += wb_persample_pair_put(q, b1.a, b1.dz, B, I, O, &err) != WB_OK;
+            bad += wb_persample_pair_rows(q, 0) != B || wb_persample_pair_rows(q, 1) != B2;
+            double got[2][MAXB] = {{0}}, one[MAXB] = {0}, old[MAXB] = {0};
+            double *both[2] = {got[0], got[1]}, *first[2] = {one, NULL};
+            double *second[2] = {NULL, old};
+            bad += wb_persample_cross(q, both, c, a, sp, b1.dz, B, I, O, bias, self, &err) !=
+                   WB_OK;
+            bad += wb_persample_cross(q, first, c, a, sp, b1.dz, B, I, O, bias, self, &err) !=
+                   WB_OK;
+            bad += wb_persample_cross(q, second, c, a, sp, b1.dz, B, I, O, bias, self, &err) !=
+                   WB_OK;
+            for (int64_t i = 0; i < B; i++) {
+                double m0 = fabs(c[0]) * magnitude(&b1, &b1, i, bias);
+                double m1 = fabs(c[1]) * magnitude(&b1, &b2, i, bias);
+                bad += !close_to(got[0][i], want[0][i], m0) || !close_to(one[i], want[0][i], m0);
+                bad += !close_to(got[1][i], want[1][i], m1) || !close_to(old[i], want[1][i], m1);
+                /* the zero rows: exactly nothing */
+                if (i % 5 == 4)
+                    bad += got[0][i] != 0.0 || got[1][i] != 0.0;
+            }
+            wb_persample_pair_free(q);
+        }
     return bad;
 }
 
@@ -171,14 +180,16 @@ static void test_puts_growth_and_errors(void)
     double p[MAXB] = {0}, want[MAXB] = {0}, c[2] = {1, 1};
     double *newest[2] = {p, NULL}, *older[2] = {NULL, p};
     fill(&b1, 5, 20, 6, 0.3);
-    CHECK(wb_persample_cross(q, newest, c, b1.a, NULL, b1.dz, 5, 20, 6, 1, &err) ==
+    CHECK(wb_persample_cross(q, newest, c, b1.a, NULL, b1.dz, 5, 20, 6, 1, 0, &err) ==
           WB_ESTATE && strstr(err.msg, "newest"), "an empty pair: %s", err.msg);
     CHECK(wb_persample_pair_put(q, b1.a, b1.dz, 5, 20, 6, &err) == WB_OK, "put");
-    CHECK(wb_persample_cross(q, older, c, b1.a, NULL, b1.dz, 5, 20, 6, 1, &err) ==
+    CHECK(wb_persample_cross(q, older, c, b1.a, NULL, b1.dz, 5, 20, 6, 1, 0, &err) ==
           WB_ESTATE && strstr(err.msg, "older"), "no older batch: %s", err.msg);
-    CHECK(wb_persample_cross(q, newest, c, b1.a, NULL, b1.dz, 5, 21, 6, 1, &err) ==
+    CHECK(wb_persample_cross(q, newest, c, b1.a, NULL, b1.dz, 5, 21, 6, 1, 0, &err) ==
           WB_ESHAPE && strstr(err.msg, "20 -> 6"), "another layer: %s", err.msg);
     CHECK(wb_persample_pair_put(q, b1.a, b1.dz, 0, 20, 6, &err) == WB_EINVAL, "0 rows");
+    CHECK(wb_persample_cross(q, newest, c, b1.a, NULL, b1.dz, 4, 20, 6, 1, 1, &err) ==
+          WB_EINVAL && strstr(err.msg, "4 rows"), "self, other rows: %s", err.msg);
     /* five puts of three batches of 5, 12 and 9 rows: the newest and older
      * are always the last two */
     batch *seq[5] = {&b1, &b2, &b3, &b1, &b2};
@@ -189,8 +200,8 @@ static void test_puts_growth_and_errors(void)
               "put %d", t);
         memset(p, 0, sizeof p), memset(want, 0, sizeof want);
         naive(want, 1.0, &b3, seq[t - 1], 1);
-        CHECK(wb_persample_cross(q, older, c, NULL, &b3.sp, b3.dz, 9, 20, 6, 1, &err) == WB_OK,
-              "cross %d", t);
+        CHECK(wb_persample_cross(q, older, c, NULL, &b3.sp, b3.dz, 9, 20, 6, 1, 0, &err) ==
+              WB_OK, "cross %d", t);
         for (int i = 0; i < 9; i++)
             CHECK(close_to(p[i], want[i], magnitude(&b3, seq[t - 1], i, 1)),
                   "put %d, row %d: %.9g, expected %.9g", t, i, p[i], want[i]);
@@ -206,7 +217,7 @@ static void test_puts_growth_and_errors(void)
     for (int w = 0; w < 2; w++) {
         memset(p, 0, sizeof p), memset(want, 0, sizeof want);
         naive(want, 1.0, &b3, w ? &b2 : &b3, 1);
-        CHECK(wb_persample_cross(q, w ? older : newest, c, b3.a, NULL, b3.dz, 40, 20, 6, 1,
+        CHECK(wb_persample_cross(q, w ? older : newest, c, b3.a, NULL, b3.dz, 40, 20, 6, 1, 0,
                                  &err) == WB_OK, "cross 40");
         for (int i = 0; i < 40; i++)
             CHECK(close_to(p[i], want[i], magnitude(&b3, w ? &b2 : &b3, i, 1)),
@@ -216,7 +227,7 @@ static void test_puts_growth_and_errors(void)
     CHECK(wb_persample_pair_put(q, b3.a, b3.dz, 40, 10, 12, &err) == WB_OK, "put 10 -> 12");
     CHECK(wb_persample_pair_rows(q, 0) == 40 && wb_persample_pair_rows(q, 1) == 0,
           "another shape: the older dropped");
-    CHECK(wb_persample_cross(q, older, c, b3.a, NULL, b3.dz, 40, 10, 12, 1, &err) ==
+    CHECK(wb_persample_cross(q, older, c, b3.a, NULL, b3.dz, 40, 10, 12, 1, 0, &err) ==
           WB_ESTATE, "no older after a new shape");
     wb_persample_pair_free(q);
     wb_persample_pair_free(NULL);
@@ -238,7 +249,7 @@ static void test_simd_copies_agree(void)
         double *both[2] = {out[lv][0], out[lv][1]}, c[2] = {1, 1};
         CHECK(wb_persample_pair_put(q, b2.a, b2.dz, 64, 150, 40, &err) == WB_OK, "put");
         CHECK(wb_persample_pair_put(q, b1.a, b1.dz, 47, 150, 40, &err) == WB_OK, "put");
-        CHECK(wb_persample_cross(q, both, c, NULL, &b1.sp, b1.dz, 47, 150, 40, 1, &err) ==
+        CHECK(wb_persample_cross(q, both, c, NULL, &b1.sp, b1.dz, 47, 150, 40, 1, 0, &err) ==
               WB_OK, "cross");
         wb_persample_pair_free(q);
     }

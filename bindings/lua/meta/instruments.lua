@@ -27,18 +27,9 @@ function wb.instruments.keep_dz(layer, on) end
 ---inputs and dL/dz, transposed side by side: core/persample.h
 ---wb_persample_pair), made by wb.instruments._pair(); storage grows to the
 ---largest batch put and is then reused.
----Example: local pair = wb.instruments._pair(); pair:put(m[1], x)
+---Example: local pair = wb.instruments._pair(); ps:add_cross(m[1], x, pair, true, 1, 32)
 ---@class wb.PerSamplePair
 local PerSamplePair = {}
-
----wb.PerSamplePair:put(layer, a)
----Keeps this batch (the layer's forward input a [B, n_in] and the dL/dz it
----kept, keep_dz on before the backward) as the newest; the newest so far
----becomes the older, the older is dropped.
----@param layer wb.Dense
----@param a wb.Tensor
----Example: pair:put(m[1], x)
-function PerSamplePair:put(layer, a) end
 
 ---wb.PerSamplePair:free()
 ---Releases the kept batches now (the collector would later); the pair is
@@ -89,22 +80,23 @@ function PerSample:add_gram(layer, a, scale) end
 ---Example: ps:add_dot(m[1], x, 32, 1, m[1].grad_weight, m[1].grad_bias)
 function PerSample:add_dot(layer, a, scale, slot, v_w, v_b) end
 
----wb.PerSample:add_cross(layer, a, pair, slot, c, slot2, c2)
----proj<slot>[i] += c * sum_m g_i . g2_m, the g2_m being the layer's
----per-sample gradients on the newest batch kept in pair (a
----wb.instruments._pair(), filled by pair:put(layer, a) after the
----backward), and proj<slot2> += c2 * the same on the batch put before it;
----c holds both batches' scales and any factor (B for the projection on a
----mean gradient of a mean loss: B * B2 / B2).
+---wb.PerSample:add_cross(layer, a, pair, put, slot, c, slot2, c2)
+---With put true, first keeps this batch (a and the layer's kept dL/dz) in
+---pair (a wb.instruments._pair()) as its newest, the newest so far becoming
+---the older; then proj<slot>[i] += c * sum_m g_i . g2_m over the rows m of
+---the pair's newest batch and proj<slot2>[i] += c2 * the same over its
+---older batch; c holds both batches' scales and any factor (B for the
+---projection on a mean gradient of a mean loss: B * B2 / B2).
 ---@param layer wb.Dense
 ---@param a wb.Tensor
----@param pair userdata
+---@param pair wb.PerSamplePair
+---@param put boolean
 ---@param slot integer
 ---@param c number
 ---@param slot2? integer
 ---@param c2? number
----Example: pair:put(m[1], x); ps:add_cross(m[1], x, pair, 1, 32) -- g_i . mean gradient
-function PerSample:add_cross(layer, a, pair, slot, c, slot2, c2) end
+---Example: ps:add_cross(m[1], x, pair, true, 1, 32) -- g_i . mean gradient
+function PerSample:add_cross(layer, a, pair, put, slot, c, slot2, c2) end
 
 ---wb.PerSample:add_hist(layer, a, scale, lo, hi)
 ---Counts the layer's per-sample gradient entries in begin's bins over [lo, hi).

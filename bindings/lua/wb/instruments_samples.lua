@@ -76,13 +76,12 @@ function Cb:_project(B)
     local put = mean and gram and (kept.wide or B <= 16)
     local last = a and fast and kept.put
     if (put or last) and not kept.at then kept.at = M._pair() end
-    if put then kept.at:put(l.layer, x) end
     if put and last then -- the newest is this batch, the older the last one
-      ps:add_cross(l.layer, x, kept.at, 1, B, 2, B)
+      ps:add_cross(l.layer, x, kept.at, true, 1, B, 2, B)
     elseif put then
-      ps:add_cross(l.layer, x, kept.at, 1, B)
+      ps:add_cross(l.layer, x, kept.at, true, 1, B)
     elseif last then -- the newest is the last measured batch
-      ps:add_cross(l.layer, x, kept.at, 2, B)
+      ps:add_cross(l.layer, x, kept.at, false, 2, B)
     end
     if mean and not put then -- the mean per-sample gradient: without L2's 2 l2 theta_t
       gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]

@@ -189,102 +189,73 @@ static int ps_add_dot(lua_State *L)
     return 0;
 }
 
-/* add_cross(layer, a, scale, slot, factor, at2 [, dz2]): proj<slot> +=
- * factor * sum_m g_i . g2_m, g2 the per-sample gradients of another batch
- * of this layer (its input transposed, at2 [n_in, B2], and dL/dz dz2 [B2,
- * n_out]) or, without dz2, of this batch (at2 = a^T); scale is the product
- * of the two scales */
+/* A layer's kept batches (persample.h wb_persample_pair): wb.instruments._pair() */
+#define LWB_PAIR "wb.PerSamplePair"
+
+typedef struct pair_box {
+    wb_persample_pair *q;
+} pair_box;
+
+static wb_persample_pair *checkpair(lua_State *L, int idx)
+{
+    pair_box *pb = luaL_checkudata(L, idx, LWB_PAIR);
+    if (!pb->q)
+        luaL_error(L, "attempt to use a released per-sample pair");
+    return pb->q;
+}
+
+static int pair_gc(lua_State *L)
+{
+    pair_box *pb = luaL_checkudata(L, 1, LWB_PAIR);
+    wb_persample_pair_free(pb->q);
+    pb->q = NULL;
+    return 0;
+}
+
+static int l_pair(lua_State *L)
+{
+    pair_box *pb = lua_newuserdatauv(L, sizeof *pb, 0);
+    pb->q = NULL;
+    luaL_setmetatable(L, LWB_PAIR);
+    wb_err err;
+    if (!(pb->q = wb_persample_pair_new(&err)))
+        return lwb_raise(L, 0, &err);
+    return 1;
+}
+
+/* add_cross(layer, a, pair, put, slot, c [, slot2, c2]): with put true,
+ * first keep this batch (a and the layer's kept dL/dz) in pair as the
+ * newest; then proj<slot> += c * sum_m g_i . g2_m over the rows m of the
+ * pair's newest batch, proj<slot2> += c2 * the same over its older batch
+ * (c: both batches' scales and any factor, B for the projection on a mean
+ * gradient of a mean loss). The put and the products in one call: only
+ * then are the rows known to be the newest batch (whose terms are
+ * symmetric, persample.h wb_persample_cross's self). */
 static int ps_add_cross(lua_State *L)
 {
     ps_box *b = checkps(L);
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
-    lua_Integer slot = luaL_checkinteger(L, 5);
-    luaL_argcheck(L, slot >= 1 && slot <= 3, 5, "expected 1, 2 or 3");
-    const float *dz = wb_tensor_f32(d->dz), *dz2 = dz;
-    const wb_tensor *x = lwb_checktensor(L, 7);
-    int64_t B2 = lua_isnoneornil(L, 8) ? b->B : (x->ndim == 2 ? x->shape[1] : -1);
-    luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[0] == d->n_in &&
-                  x->shape[1] == B2, 7,
-                  lua_pushfstring(L, "expected float32 [%d, B2] (B2 = %d for this batch)",
-                                  (int)d->n_in, (int)b->B));
-    if (!lua_isnoneornil(L, 8)) {
-        const wb_tensor *g = lwb_checktensor(L, 8);
-        luaL_argcheck(L, g->dtype == WB_F32 && g->ndim == 2 && g->shape[0] == B2 &&
-                      g->shape[1] == d->n_out, 8,
-                      lua_pushfstring(L, "expected float32 [%d, %d]", (int)B2, (int)d->n_out));
-        dz2 = wb_tensor_f32(g);
+    wb_persample_pair *q = checkpair(L, 4);
+    luaL_checktype(L, 5, LUA_TBOOLEAN);
+    int put = lua_toboolean(L, 5);
+    double *proj[2] = {NULL, NULL}, c[2] = {0, 0};
+    for (int w = 0; w < 2; w++) {
+        if (w == 1 && lua_isnoneornil(L, 8))
+            break;
+        lua_Integer slot = luaL_checkinteger(L, 6 + 2 * w);
+        luaL_argcheck(L, slot >= 1 && slot <= 3, 6 + 2 * w, "expected 1, 2 or 3");
+        proj[w] = vec(b, P1 + (int)slot - 1);
+        c[w] = luaL_checknumber(L, 7 + 2 * w);
     }
     wb_err err;
     wb_persample_csr sp;
-    if (wb_persample_cross(b->p, vec(b, P1 + (int)slot - 1), luaL_checknumber(L, 6), a,
-                           kept(d, a, b->B, &sp), dz, b->B, wb_tensor_f32(x), dz2, B2,
-                           d->n_in, d->n_out, d->use_bias, luaL_checknumber(L, 4), &err))
+    if (put && wb_persample_pair_put(q, a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out, &err))
+        return lwb_raise(L, 0, &err);
+    if (wb_persample_cross(q, proj, c, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz), b->B,
+                           d->n_in, d->n_out, d->use_bias, put, &err))
         return lwb_raise(L, 0, &err);
     return 0;
-}
-
-/* _transpose(layer, a [, out]) -> a^T [n_in, B] of the layer's input a [B,
- * n_in] (from the non-zeros it kept, when it did), into out when its shape
- * fits, else into a new tensor */
-static int l_transpose(lua_State *L)
-{
-    layer_box *lb = luaL_checkudata(L, 1, "wb.Dense");
-    if (!lb->p)
-        luaL_error(L, "attempt to use a released layer");
-    wb_dense *d = lb->p;
-    const wb_tensor *x = lwb_checktensor(L, 2);
-    luaL_argcheck(L, x->dtype == WB_F32 && x->ndim == 2 && x->shape[1] == d->n_in, 2,
-                  lua_pushfstring(L, "expected float32 [B, %d]", (int)d->n_in));
-    int64_t B = x->shape[0], shape[2] = {d->n_in, B};
-    wb_tensor *t = NULL;
-    if (!lua_isnoneornil(L, 3)) {
-        wb_tensor *o = lwb_checktensor(L, 3);
-        if (o->dtype == WB_F32 && o->ndim == 2 && o->shape[0] == shape[0] &&
-            o->shape[1] == shape[1])
-            t = o;
-    }
-    wb_err err;
-    if (!t) {
-        t = wb_tensor_new(WB_F32, 2, shape, &err);
-        if (!t)
-            return lwb_raise(L, 0, &err);
-        lwb_pushtensor(L, t, &err);
-    } else {
-        lua_pushvalue(L, 3);
-    }
-    wb_persample_csr sp;
-    wb_persample_transpose(wb_tensor_f32(t), wb_tensor_f32(x), kept(d, wb_tensor_f32(x), B, &sp),
-                           B, d->n_in);
-    return 1;
-}
-
-/* _dz(layer [, out]) -> the layer's kept dL/dz [B, n_out], copied into out
- * when its shape fits, else into a new tensor */
-static int l_dz(lua_State *L)
-{
-    layer_box *lb = luaL_checkudata(L, 1, "wb.Dense");
-    if (!lb->p)
-        luaL_error(L, "attempt to use a released layer");
-    wb_dense *d = lb->p;
-    if (!d->dz || d->dz_n < 1)
-        luaL_error(L, "the layer kept no dL/dz (keep_dz before the backward)");
-    int64_t shape[2] = {d->dz_n, d->n_out};
-    if (!lua_isnoneornil(L, 2)) {
-        wb_tensor *t = lwb_checktensor(L, 2);
-        if (t->dtype == WB_F32 && t->ndim == 2 && t->shape[0] == shape[0] &&
-            t->shape[1] == shape[1]) {
-            memcpy(wb_tensor_f32(t), wb_tensor_f32(d->dz), (size_t)(shape[0] * shape[1]) * 4);
-            lua_settop(L, 2);
-            return 1;
-        }
-    }
-    wb_err err;
-    wb_tensor *t = wb_tensor_new(WB_F32, 2, shape, &err);
-    if (t)
-        memcpy(wb_tensor_f32(t), wb_tensor_f32(d->dz), (size_t)(shape[0] * shape[1]) * 4);
-    lwb_pushtensor(L, t, &err);
-    return 1;
 }
 
 /* add_hist(layer, a, scale, lo, hi) */
@@ -502,10 +473,16 @@ int lwb_open_instruments(lua_State *L)
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
         {"_gsnr", l_gsnr},
-        {"_params", l_params}, {"_dz", l_dz},
-        {"_transpose", l_transpose}, {NULL, NULL},
+        {"_params", l_params}, {"_pair", l_pair}, {NULL, NULL},
     };
     luaL_setfuncs(L, helpers, 0);
+    lua_pop(L, 1);
+    static const luaL_Reg pair_meta[] = {{"__gc", pair_gc}, {"__close", pair_gc}, {NULL, NULL}};
+    static const luaL_Reg pair_methods[] = {{"free", pair_gc}, {NULL, NULL}};
+    luaL_newmetatable(L, LWB_PAIR);
+    luaL_setfuncs(L, pair_meta, 0);
+    luaL_newlib(L, pair_methods);
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "blas.h"
+#include "simd.h"
 
 struct wb_persample {
     float *buf; /* scratch, cap floats */
@@ -105,47 +106,6 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
     return WB_OK;
 }
 
-void wb_persample_transpose(float *at, const float *a, const wb_persample_csr *sp, int64_t B,
-                            int64_t I)
-{
-    if (sp) {
-        memset(at, 0, (size_t)(I * B) * sizeof *at);
-        for (int64_t i = 0; i < B; i++)
-            for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
-                at[(int64_t)sp->idx[t] * B + i] = sp->val[t];
-        return;
-    }
-    for (int64_t i = 0; i < B; i++)
-        for (int64_t k = 0; k < I; k++)
-            at[k * B + i] = a[i * I + k];
-}
-
-wb_status wb_persample_cross(wb_persample *p, double *proj, double factor, const float *a,
-                             const wb_persample_csr *sp, const float *dz, int64_t B,
-                             const float *at2, const float *dz2, int64_t B2, int64_t I,
-                             int64_t O, int bias, double scale, wb_err *err)
-{
-    float *ga = scratch(p, (size_t)(2 * B * B2), err);
-    if (!ga)
-        return err ? err->code : WB_ENOMEM;
-    float *gd = ga + B * B2;
-    if (sp) /* a_i . a2_m from row i's non-zeros: rows of a2^T, the forward's kernel */
-        for (int64_t i = 0; i < B; i++)
-            wb_dense_sparse_rows(ga + i * B2, at2, B2, sp->idx + sp->row[i],
-                                 sp->val + sp->row[i], (int)(sp->row[i + 1] - sp->row[i]));
-    else
-        wb_sgemm(0, 0, B, B2, I, 1.0f, a, I, at2, B2, 0.0f, ga, B2);
-    wb_sgemm(0, 1, B, B2, O, 1.0f, dz, O, dz2, O, 0.0f, gd, B2); /* dz_i . dz2_m */
-    double b = bias ? 1.0 : 0.0;
-    for (int64_t i = 0; i < B; i++) {
-        double s = 0;
-        for (int64_t m = 0; m < B2; m++)
-            s += ((double)ga[i * B2 + m] + b) * gd[i * B2 + m];
-        proj[i] += factor * scale * s;
-    }
-    return WB_OK;
-}
-
 /* out [I, O] = (a (.) a)^T d2 for d2 [B, O]: from the non-zeros, row by
  * row into out's rows, or one GEMM with a2 [B, I] scratch. */
 static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const float *d2,
@@ -191,6 +151,109 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
     return WB_OK;
 }
 
+/* {---- dots with few outputs ---- */
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+/* vp [n, 16] = v [n, O] with zeros past O (O <= 16) */
+WB_SIMD_BODY pad16_body(float *restrict vp, const float *restrict v, int64_t n, int64_t O)
+{
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t j = 0; j < 16; j++)
+            vp[k * 16 + j] = j < O ? v[k * O + j] : 0.0f;
+}
+WB_SIMD_KERNEL(pad16, pad16_body,
+               (float *restrict vp, const float *restrict v, int64_t n, int64_t O),
+               (vp, v, n, O))
+
+/* u[q] = sum_t val[t] * vp_q[idx[t]] for nv (1 to 3) padded matrices vp_q
+ * = vp + q n 16, in four chains (t mod 4, added up at the end: one vector
+ * per non-zero, so the adds' latency would bound a single chain) */
+WB_SIMD_BODY walk16_body(float *restrict u, const float *restrict vp, int64_t n,
+                         const int32_t *idx, const float *val, int64_t na, int nv)
+{
+    v16 c[3][4] = {{{0}}};
+    int64_t t = 0;
+    for (; t + 4 <= na; t += 4)
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            const v16 *r = (const v16 *)(vp + (int64_t)idx[t + k] * 16);
+            float v = val[t + k];
+            c[0][k] += v * r[0];
+            if (nv > 1)
+                c[1][k] += v * r[n];
+            if (nv > 2)
+                c[2][k] += v * r[2 * n];
+        }
+    for (; t < na; t++) {
+        const v16 *r = (const v16 *)(vp + (int64_t)idx[t] * 16);
+        float v = val[t];
+        c[0][0] += v * r[0];
+        if (nv > 1)
+            c[1][0] += v * r[n];
+        if (nv > 2)
+            c[2][0] += v * r[2 * n];
+    }
+#pragma GCC unroll 3
+    for (int q = 0; q < nv; q++) {
+        v16 s = (c[q][0] + c[q][1]) + (c[q][2] + c[q][3]);
+        memcpy(u + 16 * q, &s, sizeof s);
+    }
+}
+#define WALK16(nv) walk16_body(u, vp, n, idx, val, na, nv)
+WB_SIMD_BODY walk16_any(float *restrict u, const float *restrict vp, int64_t n,
+                        const int32_t *idx, const float *val, int64_t na, int nv)
+{
+    if (nv == 1)
+        WALK16(1);
+    else if (nv == 2)
+        WALK16(2);
+    else
+        WALK16(3);
+}
+WB_SIMD_KERNEL(walk16, walk16_any,
+               (float *restrict u, const float *restrict vp, int64_t n, const int32_t *idx,
+                const float *val, int64_t na, int nv),
+               (u, vp, n, idx, val, na, nv))
+
+/* wb_persample_dots for O <= 16: V_q's rows padded to 16 lanes, so that
+ * a_i^T V_q is one 16-float vector per non-zero of a_i (the forward's
+ * kernel walks such a narrow V a column at a time; at the baseline's last
+ * layer, O = 10, this is a quarter of a Gram product's work). The same
+ * products and sums per column, in the same order, as that kernel. */
+static wb_status small_dots(wb_persample *p, double *const *proj, int nv, const float *a,
+                            const wb_persample_csr *sp, const float *dz, int64_t B,
+                            int64_t I, int64_t O, const float *const *v_w,
+                            const float *const *v_b, double scale, wb_err *err)
+{
+    /* floats: the padded V_q, u, a dense row's non-zeros (values, columns) */
+    float *vp = scratch(p, (size_t)(nv * I * 16 + 48 + (sp ? 0 : 2 * I)), err);
+    if (!vp)
+        return err ? err->code : WB_ENOMEM;
+    float *u = vp + nv * I * 16, *rv = u + 48;
+    int32_t *ri = (int32_t *)(rv + I);
+    for (int q = 0; q < nv; q++)
+        WB_SIMD_CALL(pad16)(vp + q * I * 16, v_w[q], I, O);
+    for (int64_t i = 0; i < B; i++) {
+        if (sp)
+            WB_SIMD_CALL(walk16)(u, vp, I, sp->idx + sp->row[i], sp->val + sp->row[i],
+                                 sp->row[i + 1] - sp->row[i], nv);
+        else /* a dense row's non-zeros first: a relu zeroes about half */
+            WB_SIMD_CALL(walk16)(u, vp, I, ri, rv, wb_persample_nonzeros(ri, rv, a + i * I, I),
+                                 nv);
+        const float *d = dz + i * O;
+        for (int q = 0; q < nv; q++) {
+            double s = 0;
+            for (int64_t j = 0; j < O; j++)
+                s += ((double)u[q * 16 + j] + (v_b[q] ? v_b[q][j] : 0.0f)) * d[j];
+            proj[q][i] += scale * s;
+        }
+    }
+    return WB_OK;
+}
+
+/* }---- */
+
 wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const float *a,
                             const wb_persample_csr *sp, const float *dz, int64_t B,
                             int64_t I, int64_t O, const float *const *v_w,
@@ -199,6 +262,8 @@ wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const 
     if (nv < 1 || nv > 3)
         return wb_err_set(err, WB_EINVAL, "per-sample dots: %d vectors (expected 1 to 3)",
                           nv);
+    if (O <= 16)
+        return small_dots(p, proj, nv, a, sp, dz, B, I, O, v_w, v_b, scale, err);
     float *av = scratch(p, (size_t)(sp ? nv * O : nv * B * O), err);
     if (!av)
         return err ? err->code : WB_ENOMEM;

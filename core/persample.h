@@ -52,23 +52,45 @@ wb_status wb_persample_gram(wb_persample *p, double *gram, const float *a,
                             const float *dz, int64_t B, int64_t I, int64_t O,
                             int bias, double scale, wb_err *err);
 
-/* at [I, B] = a^T of a [B, I], from its non-zeros when sp is not NULL. */
-void wb_persample_transpose(float *at, const float *a, const wb_persample_csr *sp, int64_t B,
-                            int64_t I);
+/* A pair keeps a layer's last two batches (input rows a2_m and dz2_m) for
+ * wb_persample_cross: transposed side by side, at [I, 2 H] and dzt [O, 2 H]
+ * with H = B rounded up to 16, so that one walk over a row's non-zeros
+ * meets both batches (persample_cross.c). Storage is grown at a put with
+ * more rows than H (the batches kept) or another I or O (dropped); puts of
+ * that many rows or fewer allocate nothing. */
+typedef struct wb_persample_pair wb_persample_pair;
 
-/* proj [B] += factor * sum_m g_i . g2_m over the B2 per-sample gradients
- * g2_m of another batch (given as at2 = a2^T [I, B2] and dz2 [B2, O]; this
- * batch's own for its Gram matrix), scale being the product of the two
- * batches' scales: (a_i . a2_m + 1) (dz_i . dz2_m) per pair. The a_i . a2_m
- * come from row i's non-zeros (the sparse forward's kernel on the rows of
- * a2^T) when sp is not NULL, else from a GEMM; two B x B2 products instead
- * of walking a vector's rows for each sample. With factor 1/B2 and the
- * same batch it is g_i . g, the projection on the mean gradient. WB_ENOMEM
- * growing scratch. */
-wb_status wb_persample_cross(wb_persample *p, double *proj, double factor, const float *a,
-                             const wb_persample_csr *sp, const float *dz, int64_t B,
-                             const float *at2, const float *dz2, int64_t B2, int64_t I,
-                             int64_t O, int bias, double scale, wb_err *err);
+wb_persample_pair *wb_persample_pair_new(wb_err *err);
+void wb_persample_pair_free(wb_persample_pair *q);
+
+/* Keep the batch (a [B, I], dz [B, O]) as the pair's newest; the newest
+ * so far becomes the older, the older is dropped (its half overwritten
+ * whole, in 16 x 16 blocks: no zeroing first). a is read densely, zeros and
+ * all. Errors: B, I or O < 1 (WB_EINVAL), WB_ENOMEM or WB_ERANGE (I * 2 H
+ * >= 2^31) growing. */
+wb_status wb_persample_pair_put(wb_persample_pair *q, const float *a, const float *dz,
+                                int64_t B, int64_t I, int64_t O, wb_err *err);
+
+/* Rows of the newest (which 0) or the older (1) kept batch; 0: none. */
+int64_t wb_persample_pair_rows(const wb_persample_pair *q, int which);
+
+/* proj[w] [B] += c[w] * sum_m g_i . g2_m over the rows m of the pair's
+ * newest (w = 0) or older (w = 1) batch, for each w with proj[w] not NULL,
+ * c[w] including both batches' scales and any factor:
+ *   (a_i . a2_m + 1) (dz_i . dz2_m) per pair of rows (+1: bias).
+ * With this batch put as the newest and c = s^2 / B it is g_i . g, the
+ * projection on the mean gradient; with the last batch, on its mean
+ * gradient. Both sums come from one walk over row i's non-zeros (of a_i
+ * or its sp, and of dz_i) against the kept columns, held in registers:
+ * the B x B2 products are never stored. self = 1 says the rows are the
+ * newest batch (put just before): its terms are then symmetric and each
+ * is walked once, not twice. Errors: another I or O than the pair's
+ * (WB_ESHAPE), no batch kept where asked for (WB_ESTATE), self with
+ * another number of rows than the newest batch's (WB_EINVAL). */
+wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const double c[2],
+                             const float *a, const wb_persample_csr *sp, const float *dz,
+                             int64_t B, int64_t I, int64_t O, int bias, int self,
+                             wb_err *err);
 
 /* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
  * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */

@@ -22,6 +22,21 @@ function wb.instruments.Scratch() end
 ---Example: local was = wb.instruments.keep_dz(m[1], true)
 function wb.instruments.keep_dz(layer, on) end
 
+---wb.PerSamplePair
+---A Dense layer's last two batches kept for wb.PerSample:add_cross (their
+---inputs and dL/dz, transposed side by side: core/persample.h
+---wb_persample_pair), made by wb.instruments._pair(); storage grows to the
+---largest batch put and is then reused.
+---Example: local pair = wb.instruments._pair(); ps:add_cross(m[1], x, pair, true, 1, 32)
+---@class wb.PerSamplePair
+local PerSamplePair = {}
+
+---wb.PerSamplePair:free()
+---Releases the kept batches now (the collector would later); the pair is
+---unusable afterwards.
+---Example: pair:free()
+function PerSamplePair:free() end
+
 ---wb.PerSample
 ---Per-sample statistics of one batch, accumulated layer by layer: begin,
 ---then add_* per Dense layer (its forward input a and scale B for a mean
@@ -65,20 +80,23 @@ function PerSample:add_gram(layer, a, scale) end
 ---Example: ps:add_dot(m[1], x, 32, 1, m[1].grad_weight, m[1].grad_bias)
 function PerSample:add_dot(layer, a, scale, slot, v_w, v_b) end
 
----wb.PerSample:add_cross(layer, a, scale, slot, factor, a2, dz2)
----proj<slot>[i] += factor * sum_m g_i . g2_m, the g2_m being the layer's
----per-sample gradients on another batch (its input a2 [B2, n_in] and dL/dz
----dz2 [B2, n_out]) or, without a2 and dz2, on this one; scale is the
----product of the two batches' scales (B * B2 for mean losses).
+---wb.PerSample:add_cross(layer, a, pair, put, slot, c, slot2, c2)
+---With put true, first keeps this batch (a and the layer's kept dL/dz) in
+---pair (a wb.instruments._pair()) as its newest, the newest so far becoming
+---the older; then proj<slot>[i] += c * sum_m g_i . g2_m over the rows m of
+---the pair's newest batch and proj<slot2>[i] += c2 * the same over its
+---older batch; c holds both batches' scales and any factor (B for the
+---projection on a mean gradient of a mean loss: B * B2 / B2).
 ---@param layer wb.Dense
 ---@param a wb.Tensor
----@param scale number
+---@param pair wb.PerSamplePair
+---@param put boolean
 ---@param slot integer
----@param factor number
----@param a2? wb.Tensor
----@param dz2? wb.Tensor
----Example: ps:add_cross(m[1], x, 32 * 32, 1, 1 / 32) -- g_i . mean gradient
-function PerSample:add_cross(layer, a, scale, slot, factor, a2, dz2) end
+---@param c number
+---@param slot2? integer
+---@param c2? number
+---Example: ps:add_cross(m[1], x, pair, true, 1, 32) -- g_i . mean gradient
+function PerSample:add_cross(layer, a, pair, put, slot, c, slot2, c2) end
 
 ---wb.PerSample:add_hist(layer, a, scale, lo, hi)
 ---Counts the layer's per-sample gradient entries in begin's bins over [lo, hi).

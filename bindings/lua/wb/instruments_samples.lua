@@ -61,14 +61,17 @@ end
 -- gradient (inner and orthogonality tests), 2 on the last measured update
 -- (the end of alpha's fit), 3 on this update (its start). Up to GRAM_MAX
 -- rows, projections on a mean gradient come from products of per-sample
--- gradients (two B x B products per layer, persample.h
--- wb_persample_cross), above it from walking the vector's rows for each
--- sample (B nnz n_out, wb_persample_dots): at batch 32 the two cost the
--- same, at 128 the products cost 1.5 times as much. With plain SGD and no
--- L2 (self.fast) an update is -lr times the mean gradient, so slot 3 is
--- slot 1 (times -lr in Cb:_alpha) and slot 2 the projection on the last
--- measured batch's mean gradient (its rows kept in self.prev, or the
--- gradient in self.gsave); otherwise slots 2 and 3 walk the updates.
+-- gradients (persample.h wb_persample_cross: the layer's last two batches
+-- kept in a pair, one walk over each row's non-zeros for both: at least
+-- two 16-float vectors per non-zero above 16 rows), above it, and for
+-- layers of at most 16 outputs (one such vector per non-zero, e.g. the
+-- baseline's last), from walking the vector's rows for each sample
+-- (wb_persample_dots). With plain
+-- SGD and no L2 (self.fast) an update is -lr times the mean gradient, so
+-- slot 3 is slot 1 (times -lr in Cb:_alpha) and slot 2 the projection on
+-- the last measured batch's mean gradient (its rows, the pair's older
+-- batch, or the gradient in self.gsave); otherwise slots 2 and 3 walk the
+-- updates.
 local GRAM_MAX = 64
 
 function Cb:_project(B)
@@ -79,18 +82,24 @@ function Cb:_project(B)
   local start = self.track and on.alpha
   for j, l in ipairs(self.layers) do
     local x, n, gw = h[l.i], 0, nil
-    local cur = self.cur[j]
-    if mean and gram then
-      cur.at = M._transpose(l.layer, x, cur.at)
-      ps:add_cross(l.layer, x, B * B, 1, 1 / B, cur.at)
-    elseif mean then -- the mean per-sample gradient: without L2's 2 l2 theta_t
+    local kept = self.cur[j] -- the pair sits in .at, which on_train_end frees
+    if kept.wide == nil then kept.wide = l.layer.n_out > 16 end
+    -- put: this batch joins the pair; last: the last measured batch is in it
+    local put = mean and gram and (kept.wide or B <= 16)
+    local last = a and fast and kept.put
+    if (put or last) and not kept.at then kept.at = M._pair() end
+    if put and last then -- the newest is this batch, the older the last one
+      ps:add_cross(l.layer, x, kept.at, true, 1, B, 2, B)
+    elseif put then
+      ps:add_cross(l.layer, x, kept.at, true, 1, B)
+    elseif last then -- the newest is the last measured batch
+      ps:add_cross(l.layer, x, kept.at, false, 2, B)
+    end
+    if mean and not put then -- the mean per-sample gradient: without L2's 2 l2 theta_t
       gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]
       args[1], args[2], args[3], n = 1, gw, l.g[2], 3
     end
-    if a and fast and a.gram then
-      local pv = self.prev[j]
-      ps:add_cross(l.layer, x, B * pv.B, 2, 1 / pv.B, pv.at, pv.dz)
-    elseif a then
+    if a and not last then
       local v = fast and self.gsave or a.dir
       args[n + 1], args[n + 2], args[n + 3], n = 2, v[l.k + 1], v[l.k + 2], n + 3
     end
@@ -99,12 +108,10 @@ function Cb:_project(B)
     end
     if n > 0 then ps:add_dot(l.layer, x, B, table.unpack(args, 1, n)) end
     if gw and gw ~= l.g[1] then gw:free() end
-    if start and fast and gram then -- this batch's rows, for the end of its alpha
-      cur.dz, cur.B = M._dz(l.layer, cur.dz), B
-      self.prev[j], self.cur[j] = cur, self.prev[j]
-    elseif start and fast then -- this step's mean gradient, for the same
+    if start and fast and not put then -- this step's mean gradient, for the end of its alpha
       for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
     end
+    if start then kept.put = put end
   end
 end
 

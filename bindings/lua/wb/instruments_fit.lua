@@ -137,11 +137,11 @@ function Cb:on_train_begin(model)
   -- plain SGD without L2: an update is -lr times the mean gradient
   local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
   self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not M._measured_update
-  self.prev, self.cur = {}, {} -- per layer: a^T and dz of the last and this batch
+  self.cur = {} -- per layer: its pair of kept batches (Cb:_project)
   local l2 = false
   for j, l in ipairs(self.layers) do
     l2 = l2 or l.l2 > 0
-    self.prev[j], self.cur[j] = {}, {}
+    self.cur[j] = {}
   end
   self.fast = self.fast and not l2
   -- theta_t, copied before each measured step, when the Hessian is taken
@@ -200,13 +200,10 @@ function Cb:on_train_end()
     for _, t in ipairs(self[name] or {}) do t:free() end
     self[name] = nil
   end
-  for _, kept in ipairs{self.prev or {}, self.cur or {}} do
-    for _, b in ipairs(kept) do
-      if b.at then b.at:free() end
-      if b.dz then b.dz:free() end
-    end
+  for _, kept in ipairs(self.cur or {}) do
+    if kept.at then kept.at:free() end
   end
-  self.prev, self.cur = nil, nil
+  self.cur = nil
 end
 
 -- }====================

@@ -77,7 +77,6 @@ local GRAM_MAX = 64
 function Cb:_project(B)
   local on, h, args, a, ps = self.on, self.model._h, self.dot_args, self.alpha_start, self.ps
   local fast, gram = self.fast, B <= GRAM_MAX
-  self.gram = gram
   local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
   local start = self.track and on.alpha
   for j, l in ipairs(self.layers) do
@@ -201,7 +200,7 @@ function Cb:_alpha(logs, B)
     local df, vd = slope(ps, slot, B, len, c)
     local r = self.alpha_rec -- reused: no table per step
     r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
-    r.dir, r.lr, r.gram = self.dir, lr, self.gram
+    r.dir, r.lr = self.dir, lr
     self.alpha_start = r
   end
   timed(self, "alpha", t0)

@@ -327,8 +327,8 @@ row_nonzeros_avx512(int32_t *restrict idx, float *restrict val, const float *res
 }
 #endif
 
-static int row_nonzeros(int32_t *restrict idx, float *restrict val,
-                        const float *restrict xr, int64_t I)
+int wb_dense_row_nonzeros(int32_t *restrict idx, float *restrict val,
+                          const float *restrict xr, int64_t I)
 {
 #ifdef WB_SIMD_HAVE_AVX2
     if (wb_simd_avx512())
@@ -384,7 +384,7 @@ static void sparse_xtdz(float *restrict dw, const float *restrict x,
         int64_t i1 = i0 + chunk < n ? i0 + chunk : n;
         int total = 0;
         for (int64_t i = i0; i < i1; i++) {
-            rowlen[i - i0] = row_nonzeros(cidx + total, cval + total, x + i * I, I);
+            rowlen[i - i0] = wb_dense_row_nonzeros(cidx + total, cval + total, x + i * I, I);
             total += rowlen[i - i0];
         }
         xtdz_chunk(dw, dz, I, O, i0, i1, cidx, cval, rowlen);
@@ -439,7 +439,7 @@ static int sparse_forward(wb_dense *d, float *restrict z, const float *restrict 
     int64_t total = 0;
     d->sp_row[0] = 0;
     for (int64_t i = 0; i < n; i++) {
-        total += row_nonzeros(d->sp_idx + total, d->sp_val + total, x + i * I, I);
+        total += wb_dense_row_nonzeros(d->sp_idx + total, d->sp_val + total, x + i * I, I);
         d->sp_row[i + 1] = total;
     }
     if (total * 2 > n * I)

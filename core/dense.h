@@ -100,6 +100,12 @@ wb_status wb_dense_backward_logits(wb_dense *d, const wb_tensor *x,
 /* The dx buffer [gcap, n_in]; NULL before the first backward that made it. */
 const wb_tensor *wb_dense_grad_input(const wb_dense *d);
 
+/* The non-zeros of row xr [I] (NaN counts as non-zero): their columns in
+ * idx and values in val, I cells each; returns how many. The sparse
+ * forward's scan, also per-sample statistics' (persample_cross.c). */
+int wb_dense_row_nonzeros(int32_t *restrict idx, float *restrict val,
+                          const float *restrict xr, int64_t I);
+
 /* out [O] = sum_t val[t] * w[idx[t], :] for nnz (index, value) pairs of a
  * row: the sparse forward's kernel (z_i from x_i's non-zeros), shared with
  * the per-sample projections a_i^T V of core/persample.c. */

@@ -239,7 +239,7 @@ static wb_status small_dots(wb_persample *p, double *const *proj, int nv, const 
             WB_SIMD_CALL(walk16)(u, vp, I, sp->idx + sp->row[i], sp->val + sp->row[i],
                                  sp->row[i + 1] - sp->row[i], nv);
         else /* a dense row's non-zeros first: a relu zeroes about half */
-            WB_SIMD_CALL(walk16)(u, vp, I, ri, rv, wb_persample_nonzeros(ri, rv, a + i * I, I),
+            WB_SIMD_CALL(walk16)(u, vp, I, ri, rv, wb_dense_row_nonzeros(ri, rv, a + i * I, I),
                                  nv);
         const float *d = dz + i * O;
         for (int q = 0; q < nv; q++) {

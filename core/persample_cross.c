@@ -301,58 +301,6 @@ WB_SIMD_KERNEL_W(cross_row, cross_body, (CROSS_PARAMS, int nb), (CROSS_ARGS, nb,
 
 /* }---- */
 
-/* The non-zeros of x [n] (NaN counts): their columns and values; how many.
- * Branch-free: a zero is written and then overwritten. */
-static int nonzeros_base(int32_t *restrict idx, float *restrict val, const float *restrict x,
-                         int64_t n)
-{
-    int k = 0;
-    for (int64_t j = 0; j < n; j++) {
-        idx[k] = (int32_t)j;
-        val[k] = x[j];
-        k += x[j] != 0.0f;
-    }
-    return k;
-}
-
-#ifdef WB_SIMD_HAVE_AVX2
-/* The same, 16 columns per instruction (a compress of the non-zeros, as
- * dense.c's row_nonzeros; the loop above took about two cycles a column).
- * Stores all 16 lanes: idx and val hold n cells, and a store at k <= j
- * never passes them. */
-__attribute__((WB_SIMD_AVX512_TARGET)) static int
-nonzeros_avx512(int32_t *restrict idx, float *restrict val, const float *restrict x, int64_t n)
-{
-    int k = 0;
-    int64_t j = 0;
-    __m512i col = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (; j + 16 <= n; j += 16) {
-        __m512 v = _mm512_loadu_ps(x + j);
-        __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-        _mm512_storeu_ps(val + k, _mm512_maskz_compress_ps(m, v));
-        _mm512_storeu_si512(idx + k, _mm512_maskz_compress_epi32(m, col));
-        k += __builtin_popcount((unsigned)m);
-        col = _mm512_add_epi32(col, _mm512_set1_epi32(16));
-    }
-    for (; j < n; j++) {
-        idx[k] = (int32_t)j;
-        val[k] = x[j];
-        k += x[j] != 0.0f;
-    }
-    return k;
-}
-#endif
-
-int wb_persample_nonzeros(int32_t *restrict idx, float *restrict val, const float *restrict x,
-                          int64_t n)
-{
-#ifdef WB_SIMD_HAVE_AVX2
-    if (wb_simd_avx512())
-        return nonzeros_avx512(idx, val, x, n);
-#endif
-    return nonzeros_base(idx, val, x, n);
-}
-
 /* the sum of a block's 16 terms, in a fixed order */
 static double block_sum(const double *t)
 {
@@ -424,7 +372,7 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
         const int32_t *ia = sp ? sp->idx + sp->row[i] : q->iota;
         const float *va = sp ? sp->val + sp->row[i] : a + i * I;
         int na = (int)(sp ? sp->row[i + 1] - sp->row[i] : I);
-        int nd = wb_persample_nonzeros(q->didx, q->dval, dz + i * O, O);
+        int nd = wb_dense_row_nonzeros(q->didx, q->dval, dz + i * O, O);
         WB_SIMD_CALL(cross_row)(q->sb, q->at + lo_i, q->dzt + lo_i, q->W, ia, va, na, q->didx,
                                 q->dval, nd, b, nb);
         double s[2] = {0, 0}; /* by half */

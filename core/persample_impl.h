@@ -13,10 +13,4 @@
  * NULL with err filled (WB_ENOMEM) when growing fails. */
 double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err);
 
-/* The non-zeros of x [n] (NaN counts as one): their columns into idx and
- * values into val (n cells each), ascending; returns how many
- * (persample_cross.c; 16 lanes at a time in the AVX-512 copy). */
-int wb_persample_nonzeros(int32_t *restrict idx, float *restrict val, const float *restrict x,
-                          int64_t n);
-
 #endif

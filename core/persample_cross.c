@@ -29,10 +29,6 @@
 #include "alloc.h"
 #include "simd.h"
 
-#ifdef WB_SIMD_HAVE_AVX2
-#include <immintrin.h>
-#endif
-
 #define LANES 16 /* columns per block (a half is a multiple of it) */
 
 struct wb_persample_pair {

@@ -471,11 +471,11 @@ static void chunk_r(wb_hvp *h, int64_t n, double *hv, int set)
     if (h->f64) {
         rforward_f64(h, n);
         loss_rforward_f64(h, n);
-        rbackward_f64(h, n, hv, set, NULL);
+        rbackward_f64(h, n, hv, set, NULL, NULL);
     } else {
         rforward_f32(h, n);
         loss_rforward_f32(h, n);
-        rbackward_f32(h, n, hv, set, NULL);
+        rbackward_f32(h, n, hv, set, NULL, NULL);
     }
 }
 
@@ -538,7 +538,8 @@ wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err)
     return WB_OK;
 }
 
-wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
+/* hv = H v in float; with dot, *dot = v . H v too (hvp.h) */
+static wb_status apply_f32(wb_hvp *h, const float *v, float *hv, double *dot, wb_err *err)
 {
     if (!h->x)
         return wb_err_set(err, WB_ESTATE, "hvp: no data (call set_data first)");
@@ -553,11 +554,13 @@ wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
     /* the passes read v in place as the product's direction (never write it) */
     void *own = h->vr;
     h->vr = (void *)(uintptr_t)v;
+    if (dot)
+        *dot = 0;
     rforward_f32(h, h->N);
     loss_rforward_f32(h, h->N);
-    rbackward_f32(h, h->N, NULL, 1, hv);
+    rbackward_f32(h, h->N, NULL, 1, hv, dot);
     h->vr = own;
-    for (int k = 0; k < h->n; k++) {
+    for (int k = 0; !dot && k < h->n; k++) { /* with dot, added as it was summed */
         const hl *l = &h->L[k];
         if (l->kind == WB_HVP_DENSE && l->l2 != 0)
             for (int64_t q = l->off; q < l->off + l->I * l->O; q++)
@@ -565,6 +568,17 @@ wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
     }
     h->count++;
     return WB_OK;
+}
+
+wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
+{
+    return apply_f32(h, v, hv, NULL, err);
+}
+
+wb_status wb_hvp_apply_f32_dot(wb_hvp *h, const float *v, float *hv, double *vhv,
+                               wb_err *err)
+{
+    return apply_f32(h, v, hv, vhv, err);
 }
 
 int wb_hvp_f32_ready(const wb_hvp *h) { return h->x && !h->f64 && h->N <= h->cap; }

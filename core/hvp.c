@@ -406,21 +406,20 @@ void wb_hvp_sync(wb_hvp *h)
         const hl *l = &h->L[k];
         if (l->kind != WB_HVP_DENSE)
             continue;
-        size_t nw = (size_t)(l->I * l->O);
+        size_t nw = (size_t)(l->I * l->O), nb = l->use_bias ? (size_t)l->O : 0;
         const float *W = wb_tensor_f32(l->d->weight);
-        const float *b = l->use_bias ? wb_tensor_f32(l->d->bias) : NULL;
-        for (size_t q = 0; q < nw; q++) {
-            if (h->f64)
-                ((double *)h->theta)[l->off + (int64_t)q] = W[q];
-            else
-                ((float *)h->theta)[l->off + (int64_t)q] = W[q];
+        const float *b = nb ? wb_tensor_f32(l->d->bias) : NULL;
+        if (!h->f64) { /* every op:reset in training: a copy, not a loop */
+            memcpy((float *)h->theta + l->off, W, nw * sizeof *W);
+            if (nb)
+                memcpy((float *)h->theta + l->off + nw, b, nb * sizeof *b);
+            continue;
         }
-        for (int64_t j = 0; b && j < l->O; j++) {
-            if (h->f64)
-                ((double *)h->theta)[l->off + (int64_t)nw + j] = b[j];
-            else
-                ((float *)h->theta)[l->off + (int64_t)nw + j] = b[j];
-        }
+        double *t = (double *)h->theta + l->off;
+        for (size_t q = 0; q < nw; q++)
+            t[q] = W[q];
+        for (size_t j = 0; j < nb; j++)
+            t[nw + j] = b[j];
     }
     h->cached = 0;
 }

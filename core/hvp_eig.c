@@ -108,12 +108,6 @@ typedef struct work {
                          * engine), or NULL */
 } work;
 
-/* The work space lives in the engine (wb_hvp_work): nothing to free. */
-static void work_free(work *k)
-{
-    (void)k;
-}
-
 static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int m,
                           int fbasis, wb_err *err)
 {
@@ -268,8 +262,7 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
                 y[t] += sr * qr[t];
         }
     }
-done:
-    work_free(&k);
+done: /* the work space lives in the engine (wb_hvp_work): nothing to free */
     return st;
 }
 
@@ -767,7 +760,6 @@ wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_r
         *mean = mu;
         *stderr_ = sqrt(var > 0 ? var / probes : 0);
     }
-    work_free(&k);
     return st;
 }
 
@@ -801,6 +793,5 @@ wb_status wb_hvp_slq(wb_hvp *h, int64_t first, int64_t count, int probes, int st
             weights[(size_t)p * steps + i] = s0 * s0;
         }
     }
-    work_free(&k);
     return st;
 }

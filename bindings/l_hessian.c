@@ -5,7 +5,9 @@
  * wb.HessianOperator over a model's layers (a list of wb.Dense, wb.Dropout,
  * wb.Flatten, wb.Activation userdata) and its data, with the parameters as
  * they are now. Vectors cross as lists of float32 tensors shaped like the
- * parameters (Sequential:parameters() order); inside they are double.
+ * parameters (Sequential:parameters() order); inside they are double, but
+ * op:top's on a float32 engine: there its gradient list is read in place
+ * and its kept vector is float (wb_hvp_top_f32).
  * Layers are 1-based model positions. The operator keeps the layers in its
  * user value (the engine borrows them) and views of x and y.
  */

@@ -18,15 +18,25 @@ int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int
     }
     for (int64_t k = 0; k < I; k++)
         start[k + 1] += start[k];
-    /* fill with start[k] as column k's cursor, then shift back */
+    /* fill with start[k] as column k's cursor, then shift back; each row's
+     * non-zeros found first without a branch (a branch per entry
+     * mispredicted on a fifth of MNIST's pixels: most of this function) */
+    int32_t nz[1024];
     for (int64_t i = 0; i < n; i++) {
         const float *ar = a + i * I;
-        for (int64_t k = 0; k < I; k++)
-            if (ar[k] != 0.0f) {
-                int32_t at = start[k]++;
+        for (int64_t k0 = 0; k0 < I; k0 += 1024) {
+            int64_t end = k0 + 1024 < I ? k0 + 1024 : I;
+            int m = 0;
+            for (int64_t k = k0; k < end; k++) {
+                nz[m] = (int32_t)k;
+                m += ar[k] != 0.0f;
+            }
+            for (int t = 0; t < m; t++) {
+                int32_t k = nz[t], at = start[k]++;
                 row[at] = (int32_t)i;
                 val[at] = ar[k];
             }
+        }
     }
     for (int64_t k = I; k > 0; k--)
         start[k] = start[k - 1];

@@ -358,8 +358,6 @@ WB_SIMD_KERNEL(axpby, axpby_body,
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
 #define FBLK 256
 
-#define lanes wb_hvp_lanes
-
 /* *out = ||x||^2 */
 WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
 {
@@ -370,7 +368,7 @@ WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
         int64_t e = i + FBLK < n ? i + FBLK : n;
         for (; i + 16 <= e; i += 16)
             acc += *(const v16f *)(x + i) * *(const v16f *)(x + i);
-        s += lanes(acc);
+        s += wb_hvp_lanes(acc);
     }
     for (; i < n; i++)
         s += (double)x[i] * (double)x[i];
@@ -393,7 +391,7 @@ WB_SIMD_BODY fmix_body(float *restrict y, const float *restrict x, const float *
             *(v16f *)(y + i) = w;
             acc += w * w;
         }
-        s += lanes(acc);
+        s += wb_hvp_lanes(acc);
     }
     for (; i < n; i++) {
         y[i] = a * x[i] + b * g[i];
@@ -423,8 +421,8 @@ WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float 
             acc += r * r;
             acx += r * uv;
         }
-        s += lanes(acc);
-        x += lanes(acx);
+        s += wb_hvp_lanes(acc);
+        x += wb_hvp_lanes(acx);
     }
     for (; i < n; i++) {
         w[i] = a * w[i] - b * up[i] - c * u[i];
@@ -462,7 +460,7 @@ WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *res
                 *(v16f *)(yf + t) = ay;
             acc += ay * ay;
         }
-        s += lanes(acc);
+        s += wb_hvp_lanes(acc);
     }
     for (; t < c; t++) {
         float ay = 0;

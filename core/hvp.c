@@ -67,6 +67,7 @@ struct wb_hvp {
     int32_t *sp_row;       /* [sp_cells] */
     float *sp_val;         /* [sp_cells] */
     size_t sp_cells;       /* min(N, cap) * I once data is set */
+    int64_t *live;         /* [2 (I + 2)] wb_hvp_f32_live's segments */
 };
 
 #define R float
@@ -213,8 +214,10 @@ static wb_status allocate(wb_hvp *h, wb_err *err)
         !(h->tmp = buf(h, maxw, 1, err)) ||
         (h->loss == WB_HVP_SCE && !(h->prob = buf(h, cap, C, err))))
         return err->code;
-    if (h->sp_allow && !(h->sp_start = wb_calloc((size_t)h->L[h->first].I + 1,
-                                                 sizeof *h->sp_start)))
+    if ((h->sp_allow && !(h->sp_start = wb_calloc((size_t)h->L[h->first].I + 1,
+                                                  sizeof *h->sp_start))) ||
+        (!h->f64 && !(h->live = wb_calloc(2 * ((size_t)h->L[h->first].I + 2),
+                                          sizeof *h->live))))
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory");
     return WB_OK;
 }
@@ -273,6 +276,7 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->labels);
     wb_free(h->work);
     wb_free(h->sp_start);
+    wb_free(h->live);
     wb_free(h->sp_row);
     wb_free(h->sp_val);
     wb_tensor_free(h->x);
@@ -581,3 +585,34 @@ wb_status wb_hvp_apply_f32_dot(wb_hvp *h, const float *v, float *hv, double *vhv
 }
 
 int wb_hvp_f32_ready(const wb_hvp *h) { return h->x && !h->f64 && h->N <= h->cap; }
+
+const int64_t *wb_hvp_f32_live(wb_hvp *h, int *nseg, float *l2x2, wb_err *err)
+{
+    if (!wb_hvp_f32_ready(h))
+        return wb_err_set(err, WB_ESTATE, "hvp: float products need a float32 engine "
+                          "and data in one chunk"), NULL;
+    if (!h->cached) {
+        chunk_forward(h, 0, h->N, NULL);
+        h->cached = 1;
+    }
+    const hl *l = &h->L[h->first];
+    *l2x2 = (float)(2 * l->l2);
+    if (!h->sp_on) {
+        h->live[0] = 0, h->live[1] = h->P, *nseg = 1;
+        return h->live;
+    }
+    int n = 0;
+    int64_t at = 0; /* where the current live run began */
+    for (int64_t c = 0; c < l->I; c++) {
+        if (h->sp_start[c + 1] > h->sp_start[c])
+            continue;
+        int64_t row = l->off + c * l->O;
+        if (row > at)
+            h->live[2 * n] = at, h->live[2 * n + 1] = row, n++;
+        at = row + l->O;
+    }
+    if (h->P > at)
+        h->live[2 * n] = at, h->live[2 * n + 1] = h->P, n++;
+    *nseg = n;
+    return h->live;
+}

@@ -6,7 +6,7 @@
  * beta, T = S diag(theta) S^T.
  */
 #include "hvp_eig.h"
-#include "hvp_sparse.h"
+#include "hvp_fvec.h"
 
 #include <math.h>
 #include <string.h>
@@ -104,6 +104,13 @@ typedef struct work {
     double *alpha, *beta, *d, *e, *s, *lw; /* [m], [m], [m], [m], [m*m], [2m] */
     double *sig;        /* [m + 1] the float basis rows' scales */
     double cross;       /* u_j . u_{j-1} of the float basis's last rows */
+    /* the float basis is swept only on the engine's live segments
+     * (wb_hvp_f32_live): elsewhere H v = l2x2 v, so there row j is gam_j
+     * times row 0, whose squared norm there is dd */
+    const int64_t *seg;
+    int nseg;
+    float l2x2;
+    double dd, *gam;    /* gam [m + 1] */
     float *F;           /* [m + 1, count] float basis (wb_hvp_top on a float32
                          * engine), or NULL */
 } work;
@@ -117,11 +124,11 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
     size_t qrows = fbasis ? 1 : mm + 1;
     /* v [P], hv [P], Q [m + 1, count] (with a float basis only its first
      * row, the start), w [count], alpha, beta, d, e [m], s [m * m], lw [2m],
-     * sig [m + 1], the float basis F [m + 1, count]; every entry is
+     * sig, gam [m + 1], the float basis F [m + 1, count]; every entry is
      * written before it is read, except v outside the block, zeroed here.
      * (Size matters beyond the memory: a buffer that glibc maps afresh for
      * every engine costs a page fault per 4 KB touched.) */
-    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 7 * mm + 1 + mm * mm + nf,
+    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 8 * mm + 2 + mm * mm + nf,
                             err);
     if (!p)
         return err->code;
@@ -138,6 +145,7 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
     k->s = p, p += mm * mm;
     k->lw = p, p += 2 * mm;
     k->sig = p, p += mm + 1;
+    k->gam = p, p += mm + 1;
     k->F = fbasis ? (float *)p : NULL;
     return WB_OK;
 }
@@ -351,137 +359,31 @@ WB_SIMD_KERNEL(axpby, axpby_body,
                (double *restrict x, double a, const double *restrict y, double b, int64_t n),
                (x, a, y, b, n))
 
-/* The same on a float basis (wb_hvp_top on a float32 engine): float
- * arithmetic 16 lanes wide, each block of FBLK entries' sums added into
- * double (a float sum over 100,000 entries would lose digits; over 256 it
- * keeps what the products' own float precision has). */
-typedef float v16f __attribute__((vector_size(64), aligned(4)));
-#define FBLK 256
-
-/* *out = ||x||^2 */
-WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
+/* The i-th gap (0..nseg) between the live segments: [*b, *e), maybe empty */
+static void gap(const work *k, int i, int64_t *b, int64_t *e)
 {
-    double s = 0;
-    int64_t i = 0;
-    while (i + 16 <= n) {
-        v16f acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
-        for (; i + 16 <= e; i += 16)
-            acc += *(const v16f *)(x + i) * *(const v16f *)(x + i);
-        s += wb_hvp_lanes(acc);
-    }
-    for (; i < n; i++)
-        s += (double)x[i] * (double)x[i];
-    *out = s;
+    *b = i ? k->seg[2 * i - 1] : 0;
+    *e = i < k->nseg ? k->seg[2 * i] : k->b.count;
 }
-WB_SIMD_KERNEL(fsumsq, fsumsq_body, (const float *restrict x, int64_t n, double *out),
-               (x, n, out))
 
-/* y = a x + b g; *yy += ||y||^2 (the start: unit Ritz vector plus gradient) */
-WB_SIMD_BODY fmix_body(float *restrict y, const float *restrict x, const float *restrict g,
-                       float a, float b, int64_t n, double *yy)
+/* The live segments of the engine's data, and row 0's squared norm off
+ * them (F's row 0 written) */
+static wb_status live(work *k, wb_err *err)
 {
-    double s = 0;
-    int64_t i = 0;
-    while (i + 16 <= n) {
-        v16f acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
-        for (; i + 16 <= e; i += 16) {
-            v16f w = a * *(const v16f *)(x + i) + b * *(const v16f *)(g + i);
-            *(v16f *)(y + i) = w;
-            acc += w * w;
+    if (!(k->seg = wb_hvp_f32_live(k->b.h, &k->nseg, &k->l2x2, err)))
+        return err->code;
+    k->dd = 0, k->gam[0] = 1;
+    for (int i = 0; i <= k->nseg; i++) {
+        int64_t b, e;
+        double t;
+        gap(k, i, &b, &e);
+        if (e > b) {
+            wb_fv_fsumsq(k->F + b, e - b, &t);
+            k->dd += t;
         }
-        s += wb_hvp_lanes(acc);
     }
-    for (; i < n; i++) {
-        y[i] = a * x[i] + b * g[i];
-        s += (double)y[i] * (double)y[i];
-    }
-    *yy += s;
+    return WB_OK;
 }
-WB_SIMD_KERNEL(fmix, fmix_body,
-               (float *restrict y, const float *restrict x, const float *restrict g, float a,
-                float b, int64_t n, double *yy),
-               (y, x, g, a, b, n, yy))
-
-/* w = a w - b up - c u; *nn = ||w||^2, *wu = w . u (the step's one sweep,
- * in place) */
-WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float *restrict u,
-                       float a, float b, float c, int64_t n, double *nn, double *wu)
-{
-    double s = 0, x = 0;
-    int64_t i = 0;
-    while (i + 16 <= n) {
-        v16f acc = {0}, acx = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
-        for (; i + 16 <= e; i += 16) {
-            v16f uv = *(const v16f *)(u + i);
-            v16f r = a * *(const v16f *)(w + i) - b * *(const v16f *)(up + i) - c * uv;
-            *(v16f *)(w + i) = r;
-            acc += r * r;
-            acx += r * uv;
-        }
-        s += wb_hvp_lanes(acc);
-        x += wb_hvp_lanes(acx);
-    }
-    for (; i < n; i++) {
-        w[i] = a * w[i] - b * up[i] - c * u[i];
-        s += (double)w[i] * (double)w[i];
-        x += (double)w[i] * (double)u[i];
-    }
-    *nn = s, *wu = x;
-}
-WB_SIMD_KERNEL(frec, frec_body,
-               (float *restrict w, const float *restrict up, const float *restrict u, float a,
-                float b, float c, int64_t n, double *nn, double *wu),
-               (w, up, u, a, b, c, n, nn, wu))
-
-/* y = sum_i s_i F_i over j <= 64 float rows (stride c), written in double
- * (dbl) or float; *yy = ||y||^2 */
-WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *restrict F,
-                        const double *restrict sv, int j, int64_t c, double *yy, int dbl)
-{
-    float sf[64];
-    for (int i = 0; i < j && i < 64; i++)
-        sf[i] = (float)sv[i];
-    double s = 0;
-    int64_t t = 0;
-    while (t + 16 <= c) {
-        v16f acc = {0};
-        int64_t e = t + FBLK < c ? t + FBLK : c;
-        for (; t + 16 <= e; t += 16) {
-            v16f ay = {0};
-            for (int i = 0; i < j; i++)
-                ay += sf[i] * *(const v16f *)(F + (size_t)i * (size_t)c + t);
-            if (dbl)
-                for (int l = 0; l < 16; l++)
-                    y[t + l] = (double)ay[l];
-            else
-                *(v16f *)(yf + t) = ay;
-            acc += ay * ay;
-        }
-        s += wb_hvp_lanes(acc);
-    }
-    for (; t < c; t++) {
-        float ay = 0;
-        for (int i = 0; i < j; i++)
-            ay += sf[i] * F[(size_t)i * (size_t)c + t];
-        if (dbl)
-            y[t] = (double)ay;
-        else
-            yf[t] = ay;
-        s += (double)ay * (double)ay;
-    }
-    *yy = s;
-}
-WB_SIMD_KERNEL(fritz, fritz_body,
-               (double *restrict y, const float *restrict F, const double *restrict sv,
-                int j, int64_t c, double *yy),
-               (y, NULL, F, sv, j, c, yy, 1))
-WB_SIMD_KERNEL(fritzf, fritz_body,
-               (float *restrict y, const float *restrict F, const double *restrict sv,
-                int j, int64_t c, double *yy),
-               (NULL, y, F, sv, j, c, yy, 0))
 
 /* The three-term recurrence, without reorthogonalisation: over a few
  * steps the basis stays close to orthogonal, and whatever its rounding,
@@ -537,22 +439,32 @@ static wb_status dstep(work *k, int j, double *a, double *nb, wb_err *err)
 }
 
 /* A float step on the whole vector: row j of F is u_j = q_j / sig_j,
- * unscaled (scaling it would be another sweep). The product writes
- * H u_j straight into row j + 1 and sums u_j . H u_j as it goes; with
- * u_j . u_{j-1} from the last step's sweep, that gives alpha = q_j .
- * (H q_j - beta_{j-1} q_{j-1}) (Paige's stable order) without a sweep, and
- * one sweep makes row j + 1 u_{j+1} = H q_j - beta_{j-1} q_{j-1} - alpha
- * q_j, its square and u_{j+1} . u_j. */
+ * unscaled (scaling it would be another sweep), and only its live part is
+ * stored (off it, u_j = gam_j u_0). The product writes H u_j straight
+ * into row j + 1 and sums u_j . H u_j as it goes; with u_j . u_{j-1} from
+ * the last step's sweep, that gives alpha = q_j . (H q_j - beta_{j-1}
+ * q_{j-1}) (Paige's stable order) without a sweep, and one sweep makes
+ * row j + 1 u_{j+1} = H q_j - beta_{j-1} q_{j-1} - alpha q_j, its square
+ * and u_{j+1} . u_j. */
 static wb_status fstep(work *k, int j, double *a, double *nb, wb_err *err)
 {
     size_t c = (size_t)k->b.count;
-    float *u = k->F + j * c, *w = u + c;
-    double sj = k->sig[j], vw, nn, cp = j ? k->beta[j - 1] * k->sig[j - 1] : 0;
+    float *u = k->F + j * c, *w = u + c, *up = j ? u - c : u;
+    double sj = k->sig[j], vw, nn = 0, x = 0, t, tx, cp = j ? k->beta[j - 1] * k->sig[j - 1] : 0;
+    double g = k->gam[j], gp = j ? k->gam[j - 1] : 0;
     if (wb_hvp_apply_f32_dot(k->b.h, u, w, &vw, err))
         return err->code;
+    vw += (double)k->l2x2 * g * g * k->dd;
     *a = sj * sj * vw - (j ? cp * sj * k->cross : 0);
-    WB_SIMD_CALL(frec)(w, j ? u - c : u, u, (float)sj, (float)cp, (float)(*a * sj),
-                       (int64_t)c, &nn, &k->cross);
+    for (int i = 0; i < k->nseg; i++) {
+        int64_t b = k->seg[2 * i], e = k->seg[2 * i + 1];
+        wb_fv_frec(w + b, up + b, u + b, (float)sj, (float)cp, (float)(*a * sj),
+                           e - b, &t, &tx);
+        nn += t, x += tx;
+    }
+    double gn = k->gam[j + 1] = sj * k->l2x2 * g - cp * gp - *a * sj * g;
+    nn += gn * gn * k->dd;
+    k->cross = x + gn * g * k->dd;
     *nb = sqrt(nn);
     k->sig[j + 1] = 1 / *nb;
     return WB_OK;
@@ -567,12 +479,27 @@ static void ritz_out(work *k, int j, double r, double *yd, float *yf, double *va
     double th = k->d[j - 1], yy, *sv = k->s + (size_t)(j - 1) * j;
     int64_t c = k->b.count;
     if (k->F) { /* on the unscaled rows: coefficients s_i sig_i */
+        double cd = 0; /* off the live segments, y = cd u_0 */
+        yy = 0;
         for (int i = 0; i < j; i++)
-            k->sig[i] *= sv[i];
-        if (yd)
-            WB_SIMD_CALL(fritz)(yd, k->F, k->sig, j, c, &yy);
-        else
-            WB_SIMD_CALL(fritzf)(yf, k->F, k->sig, j, c, &yy);
+            k->sig[i] *= sv[i], cd += k->sig[i] * k->gam[i];
+        for (int i = 0; i < k->nseg; i++) {
+            int64_t b = k->seg[2 * i], e = k->seg[2 * i + 1];
+            if (yd)
+                wb_fv_fritz(yd + b, k->F + b, k->sig, j, c, e - b, &yy);
+            else
+                wb_fv_fritzf(yf + b, k->F + b, k->sig, j, c, e - b, &yy);
+        }
+        for (int i = 0; i <= k->nseg; i++) {
+            int64_t b, e;
+            gap(k, i, &b, &e);
+            if (yf && e > b)
+                wb_fv_fmix(yf + b, k->F + b, k->F + b, (float)cd, 0, e - b, &yy);
+            for (int64_t t = b; yd && t < e; t++) {
+                yd[t] = (double)((float)cd * k->F[t]);
+                yy += yd[t] * yd[t];
+            }
+        }
     } else {
         WB_SIMD_CALL(ritz)(yd, k->Q, sv, j, c, &yy);
     }
@@ -649,6 +576,8 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
     }
     if (!ok)
         return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
+    if (fb && live(&k, err))
+        return err->code;
     if (fb)
         k.sig[0] = 1 / sqrt(n0);
     double r, ny;
@@ -686,7 +615,7 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
     float *F = k.F;
     double n0 = 0, xn = have_x ? *xnorm : 0;
     if (have_x && !(xn > 0)) {
-        WB_SIMD_CALL(fsumsq)(x, P, &xn);
+        wb_fv_fsumsq(x, P, &xn);
         xn = sqrt(xn);
     }
     int mixed = 0;
@@ -701,19 +630,19 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
             g = &own, gn = &P, gparts = 1;
         }
         for (int i = 0; i < gparts; i++, gg += t)
-            WB_SIMD_CALL(fsumsq)(g[i], gn[i], &t);
+            wb_fv_fsumsq(g[i], gn[i], &t);
         gg = sqrt(gg);
         if (gg > 0 && isfinite(gg) && (!have_x || (xn > 0 && isfinite(xn)))) {
             /* without x, x is the gradient times 0 (x holds no number yet) */
             float cx = have_x ? (float)(1 / xn) : 0, cg = (float)(gmix / gg);
             int64_t o = 0;
             for (int i = 0; i < gparts; o += gn[i], i++)
-                WB_SIMD_CALL(fmix)(F + o, have_x ? x + o : g[i], g[i], cx, cg, gn[i], &n0);
+                wb_fv_fmix(F + o, have_x ? x + o : g[i], g[i], cx, cg, gn[i], &n0);
             mixed = 1;
         }
     }
     if (!mixed && have_x) {
-        WB_SIMD_CALL(fmix)(F, x, x, 1, 0, P, &n0);
+        wb_fv_fmix(F, x, x, 1, 0, P, &n0);
     } else if (!mixed) {
         for (int64_t t = 0; t < P; t++) {
             F[t] = (float)wb_rng_normal(rng);
@@ -724,6 +653,8 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
     if (!(n0 > 0 && isfinite(n0)))
         return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
     k.sig[0] = 1 / n0;
+    if (live(&k, err))
+        return err->code;
     double r;
     wb_status st = lanczos3(&k, m, tol, fstep, &j, &r, err);
     if (st)

@@ -203,7 +203,7 @@ static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf
             const float *vo = (const float *)vr + l->off;
             if (k == h->first && h->sp_on)
                 wb_hvp_csc_xtg_f32(out, h->sp_start, h->sp_row, h->sp_val, l->I, rgz, l->O,
-                                   vo, l2, dot);
+                                   vo, l2, dot, dot != NULL);
             else {
                 GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, out, l->O);
                 if (pi->ra)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dense.h"
+#include "hvp_fvec.h"
 #include "simd.h"
 
 int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int64_t n,
@@ -143,7 +144,7 @@ WB_SIMD_BODY vdot_body(float *restrict hv, const float *restrict v, float l, int
             }
             acc += vv * r;
         }
-        d += wb_hvp_lanes(acc);
+        d += wb_fv_lanes(acc);
     }
     for (; i < n; i++) {
         if (add)
@@ -171,18 +172,22 @@ double wb_hvp_vdot(float *hv, const float *v, float l, int64_t n)
 
 void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
                         const float *val, int64_t I, const float *g, int64_t O,
-                        const float *v, float l, double *dot)
+                        const float *v, float l, double *dot, int skip)
 {
-    int64_t done = 0; /* rows through wb_hvp_vdot */
+    int64_t done = 0; /* rows before it are summed (or skipped) */
     for (int64_t c = 0; c < I; c++) {
-        if (start[c + 1] > start[c])
+        int empty = start[c + 1] == start[c];
+        if (!empty)
             wb_dense_sparse_rows(hv + c * O, g, O, row + start[c], val + start[c],
                                  start[c + 1] - start[c]);
-        else
+        else if (!skip)
             memset(hv + c * O, 0, (size_t)O * sizeof *hv);
-        if (dot && (c + 1 - done == 16 || c + 1 == I)) { /* 16 rows: 8 KB at O 128 */
-            *dot += wb_hvp_vdot(hv + done * O, v + done * O, l, (c + 1 - done) * O);
-            done = c + 1;
+        int64_t end = empty && skip ? c : c + 1; /* rows [done, end) to sum */
+        if (dot && end > done && (end - done == 16 || end == c || c + 1 == I)) {
+            *dot += wb_hvp_vdot(hv + done * O, v + done * O, l, (end - done) * O);
+            done = end;
         }
+        if (empty && skip)
+            done = c + 1;
     }
 }

@@ -37,31 +37,18 @@ void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const flo
 void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *row,
                     const float *val, int64_t I, const float *g, int64_t O, float *tmp);
 
-/* The sum of a float vector's 16 lanes in double, as a tree (depth 4: a
- * chain of 16 adds was a quarter of a sweep over 128-float rows).
- * always_inline: a 512-bit argument to a function compiled once for the
- * baseline breaks the calling convention from the AVX-512 copies when the
- * compiler does not inline it (at -O1, the sanitizer build: NaN sums). */
-typedef float wb_v16f __attribute__((vector_size(64), aligned(4)));
-static inline __attribute__((always_inline)) double wb_hvp_lanes(wb_v16f v)
-{
-    double t[8];
-    for (int l = 0; l < 8; l++)
-        t[l] = (double)v[l] + (double)v[l + 8];
-    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
-}
-
 /* hv [n] += l v (when l is not 0); returns v . hv, in float over blocks of
  * at most 256 entries added in double: the product's direction times the
  * product, for Lanczos (hvp.h wb_hvp_apply_f32_dot). */
 double wb_hvp_vdot(float *hv, const float *v, float l, int64_t n);
 
 /* The same written in float32 (every row: rows of columns without entries
- * zeroed), the sums held in hv's rows; with dot (else NULL), every 16 rows,
- * while still in cache, go through wb_hvp_vdot with v (the rows' part of
- * the direction) and L2 term l, its sum added into *dot. */
+ * zeroed, or with skip, not written), the sums held in hv's rows; with
+ * dot (else NULL), every 16 rows written, while still in cache, go
+ * through wb_hvp_vdot with v (the rows' part of the direction) and L2
+ * term l, its sum added into *dot. */
 void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
                         const float *val, int64_t I, const float *g, int64_t O,
-                        const float *v, float l, double *dot);
+                        const float *v, float l, double *dot, int skip);
 
 #endif

@@ -45,7 +45,7 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
                       int *converged, wb_err *err);
 
 /* The block's largest eigenvalue, cheaply and with an honest error: at
- * most max_iter Lanczos steps (full reorthogonalisation) from x [count]
+ * most max_iter Lanczos steps from x [count]
  * (have_x; e.g. the last call's result: a warm start) or a Gaussian start;
  * with gmix > 0 the start is x / ||x|| + gmix g / ||g|| (without x: g) for
  * g the block's gradient (one forward and backward pass): the gradient
@@ -64,8 +64,9 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
  * reorthogonalisation (each step a few sweeps over the vectors whatever
  * its index); for the whole vector on a float32 engine with its data in
  * one chunk (at most WB_HVP_TOP_F32_MAX steps) the basis is float, its
- * rows unscaled, and the products go through wb_hvp_apply_f32_lz (half
- * the memory traffic, and the step's sweeps fused into the product).
+ * rows unscaled, the products go through wb_hvp_apply_f32_dot (half the
+ * memory traffic, alpha summed inside the product: one sweep a step), and
+ * only the rows' live part (wb_hvp_f32_live) is stored and swept.
  * Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM, failures of
  * wb_hvp_apply. */
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,

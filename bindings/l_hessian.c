@@ -5,7 +5,9 @@
  * wb.HessianOperator over a model's layers (a list of wb.Dense, wb.Dropout,
  * wb.Flatten, wb.Activation userdata) and its data, with the parameters as
  * they are now. Vectors cross as lists of float32 tensors shaped like the
- * parameters (Sequential:parameters() order); inside they are double.
+ * parameters (Sequential:parameters() order); inside they are double, but
+ * op:top's on a float32 engine: there its gradient list is read in place
+ * and its kept vector is float (wb_hvp_top_f32).
  * Layers are 1-based model positions. The operator keeps the layers in its
  * user value (the engine borrows them) and views of x and y.
  */
@@ -32,10 +34,19 @@ typedef struct hop {
                               * so measuring during training does not change it */
     int nparam;              /* parameter tensors */
     double *v, *hv;          /* [P] scratch */
-    double *top;             /* [P] op:top's last Ritz vector (its next start),
-                              * NULL until the first op:top */
+    /* op:top's last Ritz vector (its next start): unit in top (double),
+     * or topf / topn (float: wb_hvp_top_f32, on a float32 engine); which
+     * one holds it (0: none yet), each allocated when first used */
+    double *top;             /* [P] */
+    float *topf;             /* [P] */
+    double topn;
+    int held;                /* 0, TOP_D or TOP_F */
+    const float **gp;        /* [nparam] a gradient list's tensors, in place */
+    int64_t *gn;             /* [nparam] their sizes */
     int64_t shape[][2];      /* per parameter: [I, O], or [O, 0] for a bias */
 } hop;
+
+enum { TOP_D = 1, TOP_F = 2 };
 
 static hop *checkop(lua_State *L)
 {
@@ -52,7 +63,10 @@ static int hop_gc(lua_State *L)
     wb_free(o->v);
     wb_free(o->hv);
     wb_free(o->top);
-    o->h = NULL, o->v = o->hv = o->top = NULL;
+    wb_free(o->topf);
+    wb_free(o->gp);
+    wb_free(o->gn);
+    o->h = NULL, o->v = o->hv = o->top = NULL, o->topf = NULL, o->gp = NULL, o->gn = NULL;
     return 0;
 }
 
@@ -107,7 +121,9 @@ static int l_operator(lua_State *L)
     if (wb_hvp_set_data(o->h, x, y, &err))
         return lwb_raise(L, 0, &err);
     size_t P = (size_t)wb_hvp_numel(o->h);
-    if (!(o->v = wb_malloc(P * sizeof(double))) || !(o->hv = wb_malloc(P * sizeof(double))))
+    if (!(o->v = wb_malloc(P * sizeof(double))) || !(o->hv = wb_malloc(P * sizeof(double))) ||
+        !(o->gp = wb_malloc((size_t)nparam * sizeof *o->gp)) ||
+        !(o->gn = wb_malloc((size_t)nparam * sizeof *o->gn)))
         return luaL_error(L, "out of memory for vectors of %d parameters", (int)P);
     for (int i = 0; i < n; i++)
         if (ls[i].kind == WB_HVP_DENSE) {
@@ -121,9 +137,11 @@ static int l_operator(lua_State *L)
     return 1;
 }
 
-/* The list of tensors at idx (shaped like the parameters) into out [P];
- * raises "v: ..." (wb.hessian prefixes the function's name). */
-static void checklist(lua_State *L, hop *o, int idx, double *out)
+/* The list of tensors at idx (shaped like the parameters): into out [P]
+ * (double), or outf (float), or with neither, each tensor's data and size
+ * into o->gp, o->gn (read in place); raises "v: ..." (wb.hessian prefixes
+ * the function's name). */
+static void checklist(lua_State *L, hop *o, int idx, double *out, float *outf)
 {
     if (lua_type(L, idx) != LUA_TTABLE || luaL_len(L, idx) != o->nparam)
         luaL_error(L, "v: expected a list of %d tensors (shaped like the parameters), "
@@ -146,15 +164,20 @@ static void checklist(lua_State *L, hop *o, int idx, double *out)
                        t ? wb_dtype_name(t->dtype) : luaL_typename(L, -1), t ? got : "");
         }
         const float *s = wb_tensor_f32(t);
-        for (size_t q = 0; q < cnt; q++)
-            out[at + q] = s[q];
+        if (out)
+            for (size_t q = 0; q < cnt; q++)
+                out[at + q] = s[q];
+        else if (outf)
+            memcpy(outf + at, s, cnt * sizeof *s);
+        o->gp[k] = s, o->gn[k] = (int64_t)cnt;
         at += cnt;
         lua_pop(L, 1);
     }
 }
 
-/* Push v [P] as a new list of float32 tensors shaped like the parameters. */
-static void pushlist(lua_State *L, hop *o, const double *v)
+/* Push v [P] (else vf [P] times scale) as a new list of float32 tensors
+ * shaped like the parameters. */
+static void pushlist_f(lua_State *L, hop *o, const double *v, const float *vf, float scale)
 {
     lua_createtable(L, o->nparam, 0);
     size_t at = 0;
@@ -166,11 +189,18 @@ static void pushlist(lua_State *L, hop *o, const double *v)
             lwb_raise(L, 0, &err);
         float *d = wb_tensor_f32(b->t);
         size_t cnt = wb_tensor_numel(b->t);
-        for (size_t q = 0; q < cnt; q++)
+        for (size_t q = 0; v && q < cnt; q++)
             d[q] = (float)v[at + q];
+        for (size_t q = 0; !v && q < cnt; q++)
+            d[q] = vf[at + q] * scale;
         at += cnt;
         lua_rawseti(L, -2, k + 1);
     }
+}
+
+static void pushlist(lua_State *L, hop *o, const double *v)
+{
+    pushlist_f(L, o, v, NULL, 1);
 }
 
 /* The block of layer (1-based position, or nil/0: everything). */
@@ -192,7 +222,7 @@ static void *scratch(lua_State *L, size_t n)
 static int hop_hvp(lua_State *L)
 {
     hop *o = checkop(L);
-    checklist(L, o, 2, o->v);
+    checklist(L, o, 2, o->v, NULL);
     wb_err err;
     if (wb_hvp_apply(o->h, o->v, o->hv, &err))
         return lwb_raise(L, 0, &err);
@@ -236,7 +266,7 @@ static int hop_eigs(lua_State *L)
     block(L, o, 6, &first, &count);
     luaL_argcheck(L, eo.k >= 1 && eo.k <= count, 2, "k is out of range");
     if (!lua_isnoneornil(L, 5)) {
-        checklist(L, o, 5, o->v);
+        checklist(L, o, 5, o->v, NULL);
         eo.v0 = o->v + first;
     }
     double *vals = scratch(L, (size_t)eo.k * sizeof(double));
@@ -279,29 +309,44 @@ static int hop_top(lua_State *L)
     int64_t P = wb_hvp_numel(o->h);
     luaL_argcheck(L, max_iter >= 1, 2, "expected max_iter >= 1");
     luaL_argcheck(L, tol >= 0, 3, "expected tol >= 0");
-    int have = o->top != NULL;
-    if (!o->top && !(o->top = wb_malloc((size_t)P * sizeof(double))))
+    double gmix = luaL_optnumber(L, 5, 0);
+    luaL_argcheck(L, gmix >= 0, 5, "expected gmix >= 0");
+    /* in float when the engine can: half the bytes of every sweep, and the
+     * gradient read in place */
+    int f = wb_hvp_f32_ready(o->h) && max_iter <= WB_HVP_TOP_F32_MAX;
+    if (f ? !o->topf && !(o->topf = wb_malloc((size_t)P * sizeof(float)))
+          : !o->top && !(o->top = wb_malloc((size_t)P * sizeof(double))))
         return luaL_error(L, "out of memory for a vector of %d parameters", (int)P);
     if (!lua_isnoneornil(L, 4)) {
-        checklist(L, o, 4, o->top);
-        have = 1;
+        checklist(L, o, 4, f ? NULL : o->top, f ? o->topf : NULL);
+        o->held = f ? TOP_F : TOP_D, o->topn = 0;
+    } else if (f && o->held == TOP_D) { /* the other kind's start */
+        for (int64_t i = 0; i < P; i++)
+            o->topf[i] = (float)o->top[i];
+        o->held = TOP_F, o->topn = 0;
+    } else if (!f && o->held == TOP_F) {
+        for (int64_t i = 0; i < P; i++)
+            o->top[i] = o->topf[i];
+        o->held = TOP_D;
     }
+    int have = o->held != 0, given = !lua_isnoneornil(L, 6);
     double value, resid;
     int steps;
     wb_err err;
-    double gmix = luaL_optnumber(L, 5, 0);
-    luaL_argcheck(L, gmix >= 0, 5, "expected gmix >= 0");
-    const double *g = NULL; /* the batch gradient, when given (else computed) */
-    if (!lua_isnoneornil(L, 6)) {
-        checklist(L, o, 6, o->v);
-        g = o->v;
-    }
-    if (wb_hvp_top_g(o->h, 0, P, max_iter, tol, gmix, g, o->top, have, &o->rng, &value,
-                     &resid, &steps, &err)) {
-        wb_free(o->top); /* its contents are no longer a start */
-        o->top = NULL;
+    wb_status st;
+    if (given) /* the batch gradient (else computed) */
+        checklist(L, o, 6, f ? NULL : o->v, NULL);
+    if (f)
+        st = wb_hvp_top_f32(o->h, max_iter, tol, gmix, given ? o->gp : NULL, o->gn,
+                            o->nparam, o->topf, &o->topn, have, &o->rng, &value, &resid,
+                            &steps, &err);
+    else
+        st = wb_hvp_top_g(o->h, 0, P, max_iter, tol, gmix, given ? o->v : NULL, o->top,
+                          have, &o->rng, &value, &resid, &steps, &err);
+    /* on failure its contents are no longer a start */
+    o->held = st ? 0 : f ? TOP_F : TOP_D;
+    if (st)
         return lwb_raise(L, 0, &err);
-    }
     lua_pushnumber(L, value);
     lua_pushnumber(L, resid);
     lua_pushinteger(L, steps);
@@ -312,9 +357,12 @@ static int hop_top(lua_State *L)
 static int hop_top_vector(lua_State *L)
 {
     hop *o = checkop(L);
-    if (!o->top)
+    if (!o->held)
         return 0;
-    pushlist(L, o, o->top);
+    if (o->held == TOP_D)
+        pushlist(L, o, o->top);
+    else
+        pushlist_f(L, o, NULL, o->topf, (float)(1 / o->topn));
     return 1;
 }
 

@@ -67,6 +67,7 @@ struct wb_hvp {
     int32_t *sp_row;       /* [sp_cells] */
     float *sp_val;         /* [sp_cells] */
     size_t sp_cells;       /* min(N, cap) * I once data is set */
+    int64_t *live;         /* [2 (I + 2)] wb_hvp_f32_live's segments */
 };
 
 #define R float
@@ -213,8 +214,10 @@ static wb_status allocate(wb_hvp *h, wb_err *err)
         !(h->tmp = buf(h, maxw, 1, err)) ||
         (h->loss == WB_HVP_SCE && !(h->prob = buf(h, cap, C, err))))
         return err->code;
-    if (h->sp_allow && !(h->sp_start = wb_calloc((size_t)h->L[h->first].I + 1,
-                                                 sizeof *h->sp_start)))
+    if ((h->sp_allow && !(h->sp_start = wb_calloc((size_t)h->L[h->first].I + 1,
+                                                  sizeof *h->sp_start))) ||
+        (!h->f64 && !(h->live = wb_calloc(2 * ((size_t)h->L[h->first].I + 2),
+                                          sizeof *h->live))))
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory");
     return WB_OK;
 }
@@ -273,6 +276,7 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->labels);
     wb_free(h->work);
     wb_free(h->sp_start);
+    wb_free(h->live);
     wb_free(h->sp_row);
     wb_free(h->sp_val);
     wb_tensor_free(h->x);
@@ -406,21 +410,20 @@ void wb_hvp_sync(wb_hvp *h)
         const hl *l = &h->L[k];
         if (l->kind != WB_HVP_DENSE)
             continue;
-        size_t nw = (size_t)(l->I * l->O);
+        size_t nw = (size_t)(l->I * l->O), nb = l->use_bias ? (size_t)l->O : 0;
         const float *W = wb_tensor_f32(l->d->weight);
-        const float *b = l->use_bias ? wb_tensor_f32(l->d->bias) : NULL;
-        for (size_t q = 0; q < nw; q++) {
-            if (h->f64)
-                ((double *)h->theta)[l->off + (int64_t)q] = W[q];
-            else
-                ((float *)h->theta)[l->off + (int64_t)q] = W[q];
+        const float *b = nb ? wb_tensor_f32(l->d->bias) : NULL;
+        if (!h->f64) { /* every op:reset in training: a copy, not a loop */
+            memcpy((float *)h->theta + l->off, W, nw * sizeof *W);
+            if (nb)
+                memcpy((float *)h->theta + l->off + nw, b, nb * sizeof *b);
+            continue;
         }
-        for (int64_t j = 0; b && j < l->O; j++) {
-            if (h->f64)
-                ((double *)h->theta)[l->off + (int64_t)nw + j] = b[j];
-            else
-                ((float *)h->theta)[l->off + (int64_t)nw + j] = b[j];
-        }
+        double *t = (double *)h->theta + l->off;
+        for (size_t q = 0; q < nw; q++)
+            t[q] = W[q];
+        for (size_t j = 0; j < nb; j++)
+            t[nw + j] = b[j];
     }
     h->cached = 0;
 }
@@ -471,11 +474,11 @@ static void chunk_r(wb_hvp *h, int64_t n, double *hv, int set)
     if (h->f64) {
         rforward_f64(h, n);
         loss_rforward_f64(h, n);
-        rbackward_f64(h, n, hv, set, NULL);
+        rbackward_f64(h, n, hv, set, NULL, NULL);
     } else {
         rforward_f32(h, n);
         loss_rforward_f32(h, n);
-        rbackward_f32(h, n, hv, set, NULL);
+        rbackward_f32(h, n, hv, set, NULL, NULL);
     }
 }
 
@@ -538,7 +541,8 @@ wb_status wb_hvp_apply(wb_hvp *h, const double *v, double *hv, wb_err *err)
     return WB_OK;
 }
 
-wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
+/* hv = H v in float; with dot, *dot = v . H v too (hvp.h) */
+static wb_status apply_f32(wb_hvp *h, const float *v, float *hv, double *dot, wb_err *err)
 {
     if (!h->x)
         return wb_err_set(err, WB_ESTATE, "hvp: no data (call set_data first)");
@@ -553,11 +557,13 @@ wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
     /* the passes read v in place as the product's direction (never write it) */
     void *own = h->vr;
     h->vr = (void *)(uintptr_t)v;
+    if (dot)
+        *dot = 0;
     rforward_f32(h, h->N);
     loss_rforward_f32(h, h->N);
-    rbackward_f32(h, h->N, NULL, 1, hv);
+    rbackward_f32(h, h->N, NULL, 1, hv, dot);
     h->vr = own;
-    for (int k = 0; k < h->n; k++) {
+    for (int k = 0; !dot && k < h->n; k++) { /* with dot, added as it was summed */
         const hl *l = &h->L[k];
         if (l->kind == WB_HVP_DENSE && l->l2 != 0)
             for (int64_t q = l->off; q < l->off + l->I * l->O; q++)
@@ -567,4 +573,46 @@ wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
     return WB_OK;
 }
 
+wb_status wb_hvp_apply_f32(wb_hvp *h, const float *v, float *hv, wb_err *err)
+{
+    return apply_f32(h, v, hv, NULL, err);
+}
+
+wb_status wb_hvp_apply_f32_dot(wb_hvp *h, const float *v, float *hv, double *vhv,
+                               wb_err *err)
+{
+    return apply_f32(h, v, hv, vhv, err);
+}
+
 int wb_hvp_f32_ready(const wb_hvp *h) { return h->x && !h->f64 && h->N <= h->cap; }
+
+const int64_t *wb_hvp_f32_live(wb_hvp *h, int *nseg, float *l2x2, wb_err *err)
+{
+    if (!wb_hvp_f32_ready(h))
+        return wb_err_set(err, WB_ESTATE, "hvp: float products need a float32 engine "
+                          "and data in one chunk"), NULL;
+    if (!h->cached) {
+        chunk_forward(h, 0, h->N, NULL);
+        h->cached = 1;
+    }
+    const hl *l = &h->L[h->first];
+    *l2x2 = (float)(2 * l->l2);
+    if (!h->sp_on) {
+        h->live[0] = 0, h->live[1] = h->P, *nseg = 1;
+        return h->live;
+    }
+    int n = 0;
+    int64_t at = 0; /* where the current live run began */
+    for (int64_t c = 0; c < l->I; c++) {
+        if (h->sp_start[c + 1] > h->sp_start[c])
+            continue;
+        int64_t row = l->off + c * l->O;
+        if (row > at)
+            h->live[2 * n] = at, h->live[2 * n + 1] = row, n++;
+        at = row + l->O;
+    }
+    if (h->P > at)
+        h->live[2 * n] = at, h->live[2 * n + 1] = h->P, n++;
+    *nseg = n;
+    return h->live;
+}

@@ -6,6 +6,7 @@
  * beta, T = S diag(theta) S^T.
  */
 #include "hvp_eig.h"
+#include "hvp_fvec.h"
 
 #include <math.h>
 #include <string.h>
@@ -101,30 +102,34 @@ typedef struct work {
     double *Q;          /* [m + 1, count] */
     double *w;          /* [count] */
     double *alpha, *beta, *d, *e, *s, *lw; /* [m], [m], [m], [m], [m*m], [2m] */
-    float *F;           /* [m + 2, count] float basis and product (wb_hvp_top
-                         * on a float32 engine), or NULL */
+    double *sig;        /* [m + 1] the float basis rows' scales */
+    double cross;       /* u_j . u_{j-1} of the float basis's last rows */
+    /* the float basis is swept only on the engine's live segments
+     * (wb_hvp_f32_live): elsewhere H v = l2x2 v, so there row j is gam_j
+     * times row 0, whose squared norm there is dd */
+    const int64_t *seg;
+    int nseg;
+    float l2x2;
+    double dd, *gam;    /* gam [m + 1] */
+    float *F;           /* [m + 1, count] float basis (wb_hvp_top on a float32
+                         * engine), or NULL */
 } work;
-
-/* The work space lives in the engine (wb_hvp_work): nothing to free. */
-static void work_free(work *k)
-{
-    (void)k;
-}
 
 static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int m,
                           int fbasis, wb_err *err)
 {
     memset(k, 0, sizeof *k);
     int64_t P = wb_hvp_numel(h);
-    size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 2) * c + 1) / 2 : 0;
+    size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 1) * c + 1) / 2 : 0;
     size_t qrows = fbasis ? 1 : mm + 1;
     /* v [P], hv [P], Q [m + 1, count] (with a float basis only its first
      * row, the start), w [count], alpha, beta, d, e [m], s [m * m], lw [2m],
-     * the float basis F [m + 2, count]; every entry is written before it
-     * is read, except v outside the block, zeroed here. (Size matters
-     * beyond the memory: a buffer that glibc maps afresh for every engine
-     * costs a page fault per 4 KB touched.) */
-    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 6 * mm + mm * mm + nf, err);
+     * sig, gam [m + 1], the float basis F [m + 1, count]; every entry is
+     * written before it is read, except v outside the block, zeroed here.
+     * (Size matters beyond the memory: a buffer that glibc maps afresh for
+     * every engine costs a page fault per 4 KB touched.) */
+    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 8 * mm + 2 + mm * mm + nf,
+                            err);
     if (!p)
         return err->code;
     k->b = (blk){h, first, count, P, p, p + P};
@@ -139,6 +144,8 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
     k->e = p, p += mm;
     k->s = p, p += mm * mm;
     k->lw = p, p += 2 * mm;
+    k->sig = p, p += mm + 1;
+    k->gam = p, p += mm + 1;
     k->F = fbasis ? (float *)p : NULL;
     return WB_OK;
 }
@@ -263,8 +270,7 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
                 y[t] += sr * qr[t];
         }
     }
-done:
-    work_free(&k);
+done: /* the work space lives in the engine (wb_hvp_work): nothing to free */
     return st;
 }
 
@@ -353,110 +359,163 @@ WB_SIMD_KERNEL(axpby, axpby_body,
                (double *restrict x, double a, const double *restrict y, double b, int64_t n),
                (x, a, y, b, n))
 
-/* The same on a float basis (wb_hvp_top on a float32 engine): float
- * arithmetic 16 lanes wide, each block of FBLK entries' sums added into
- * double (a float sum over 100,000 entries would lose digits; over 256 it
- * keeps what the products' own float precision has). */
-typedef float v16f __attribute__((vector_size(64), aligned(4)));
-#define FBLK 256
-
-/* always_inline: a 512-bit argument to a function compiled once for the
- * baseline breaks the calling convention from the AVX-512 copies when the
- * compiler does not inline it (at -O1, the sanitizer build: NaN sums) */
-static inline __attribute__((always_inline)) double lanes(v16f v)
+/* The i-th gap (0..nseg) between the live segments: [*b, *e), maybe empty */
+static void gap(const work *k, int i, int64_t *b, int64_t *e)
 {
-    double s = 0;
-    for (int l = 0; l < 16; l++)
-        s += (double)v[l];
-    return s;
+    *b = i ? k->seg[2 * i - 1] : 0;
+    *e = i < k->nseg ? k->seg[2 * i] : k->b.count;
 }
 
-/* *out = a . b */
-WB_SIMD_BODY fdot_body(const float *restrict a, const float *restrict b, int64_t n,
-                       double *out)
+/* The live segments of the engine's data, and row 0's squared norm off
+ * them (F's row 0 written) */
+static wb_status live(work *k, wb_err *err)
 {
-    double s = 0;
-    int64_t i = 0;
-    while (i + 16 <= n) {
-        v16f acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
-        for (; i + 16 <= e; i += 16)
-            acc += *(const v16f *)(a + i) * *(const v16f *)(b + i);
-        s += lanes(acc);
-    }
-    for (; i < n; i++)
-        s += (double)a[i] * (double)b[i];
-    *out = s;
-}
-WB_SIMD_KERNEL(fdot, fdot_body,
-               (const float *restrict a, const float *restrict b, int64_t n, double *out),
-               (a, b, n, out))
-
-/* qn = hq - a q - b qp; *nn = ||qn||^2 */
-WB_SIMD_BODY frecur_body(float *restrict qn, const float *restrict hq,
-                         const float *restrict q, const float *restrict qp, float a,
-                         float b, int64_t n, double *nn)
-{
-    double s = 0;
-    int64_t i = 0;
-    while (i + 16 <= n) {
-        v16f acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
-        for (; i + 16 <= e; i += 16) {
-            v16f w = *(const v16f *)(hq + i) - a * *(const v16f *)(q + i) -
-                     b * *(const v16f *)(qp + i);
-            *(v16f *)(qn + i) = w;
-            acc += w * w;
+    if (!(k->seg = wb_hvp_f32_live(k->b.h, &k->nseg, &k->l2x2, err)))
+        return err->code;
+    k->dd = 0, k->gam[0] = 1;
+    for (int i = 0; i <= k->nseg; i++) {
+        int64_t b, e;
+        double t;
+        gap(k, i, &b, &e);
+        if (e > b) {
+            wb_fv_fsumsq(k->F + b, e - b, &t);
+            k->dd += t;
         }
-        s += lanes(acc);
     }
-    for (; i < n; i++) {
-        qn[i] = hq[i] - a * q[i] - b * qp[i];
-        s += (double)qn[i] * (double)qn[i];
-    }
-    *nn = s;
+    return WB_OK;
 }
-WB_SIMD_KERNEL(frecur, frecur_body,
-               (float *restrict qn, const float *restrict hq, const float *restrict q,
-                const float *restrict qp, float a, float b, int64_t n, double *nn),
-               (qn, hq, q, qp, a, b, n, nn))
 
-/* y = sum_i s_i F_i over j float rows (stride c), written in double;
- * *yy = ||y||^2 */
-WB_SIMD_BODY fritz_body(double *restrict y, const float *restrict F,
-                        const double *restrict sv, int j, int64_t c, double *yy)
+/* The three-term recurrence, without reorthogonalisation: over a few
+ * steps the basis stays close to orthogonal, and whatever its rounding,
+ * H Q_j = Q_j T_j + beta_j q_{j+1} e_j^T holds to rounding (Paige), so
+ * for y = Q_j s, H y - theta y = beta_j s_j q_{j+1}: the residual is
+ * |beta_j s_j| / ||y|| without another product. Stops after *j steps
+ * (at most m) when the Krylov space is invariant or when Kato-Temple's
+ * estimate meets tol; *r = beta_j s_j of the largest Ritz pair, whose
+ * value is k->d[*j - 1]. */
+typedef wb_status (*step_fn)(work *k, int j, double *a, double *b, wb_err *err);
+
+static wb_status lanczos3(work *k, int m, double tol, step_fn stepf, int *jo, double *ro,
+                          wb_err *err)
 {
-    float sf[64];
-    for (int i = 0; i < j && i < 64; i++)
-        sf[i] = (float)sv[i];
-    double s = 0;
-    int64_t t = 0;
-    while (t + 16 <= c) {
-        v16f acc = {0};
-        int64_t e = t + FBLK < c ? t + FBLK : c;
-        for (; t + 16 <= e; t += 16) {
-            v16f ay = {0};
-            for (int i = 0; i < j; i++)
-                ay += sf[i] * *(const v16f *)(F + (size_t)i * (size_t)c + t);
-            for (int l = 0; l < 16; l++)
-                y[t + l] = (double)ay[l];
-            acc += ay * ay;
-        }
-        s += lanes(acc);
+    int j = 0;
+    double r = 0;
+    wb_status st;
+    while (j < m) {
+        double a, b;
+        if ((st = stepf(k, j, &a, &b, err)))
+            return st;
+        k->alpha[j] = a;
+        k->beta[j] = b;
+        j++;
+        if ((st = tridiag(k, j, err)))
+            return st;
+        /* Kato-Temple: |lambda - theta| <= r^2 / gap, with the gap to the
+         * next Ritz value */
+        double th = k->d[j - 1];
+        r = b * k->s[(size_t)(j - 1) * j + (j - 1)];
+        int invariant = !(b > 1e-12 * fabs(a)) || !isfinite(b);
+        if (invariant || (j > 1 && r * r <= tol * (th - k->d[j - 2]) * fabs(th)))
+            break;
     }
-    for (; t < c; t++) {
-        float ay = 0;
+    *jo = j, *ro = r;
+    return WB_OK;
+}
+
+/* A double step: q_{j+1} = (H q_j - a q_j - b q_{j-1}) / beta_j in Q */
+static wb_status dstep(work *k, int j, double *a, double *nb, wb_err *err)
+{
+    size_t c = (size_t)k->b.count;
+    double *q = k->Q + j * c, *qn = q + c, *w = k->w, nn, b = j ? k->beta[j - 1] : 0;
+    if (blk_apply(&k->b, q, w, err))
+        return err->code;
+    WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, (int64_t)c, 0, 1, a);
+    WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, *a, b, (int64_t)c, &nn);
+    *nb = sqrt(nn);
+    double inv = 1 / *nb;
+    for (size_t t = 0; *nb > 0 && t < c; t++)
+        qn[t] *= inv;
+    return WB_OK;
+}
+
+/* A float step on the whole vector: row j of F is u_j = q_j / sig_j,
+ * unscaled (scaling it would be another sweep), and only its live part is
+ * stored (off it, u_j = gam_j u_0). The product writes H u_j straight
+ * into row j + 1 and sums u_j . H u_j as it goes; with u_j . u_{j-1} from
+ * the last step's sweep, that gives alpha = q_j . (H q_j - beta_{j-1}
+ * q_{j-1}) (Paige's stable order) without a sweep, and one sweep makes
+ * row j + 1 u_{j+1} = H q_j - beta_{j-1} q_{j-1} - alpha q_j, its square
+ * and u_{j+1} . u_j. */
+static wb_status fstep(work *k, int j, double *a, double *nb, wb_err *err)
+{
+    size_t c = (size_t)k->b.count;
+    float *u = k->F + j * c, *w = u + c, *up = j ? u - c : u;
+    double sj = k->sig[j], vw, nn = 0, x = 0, t, tx, cp = j ? k->beta[j - 1] * k->sig[j - 1] : 0;
+    double g = k->gam[j], gp = j ? k->gam[j - 1] : 0;
+    if (wb_hvp_apply_f32_dot(k->b.h, u, w, &vw, err))
+        return err->code;
+    vw += (double)k->l2x2 * g * g * k->dd;
+    *a = sj * sj * vw - (j ? cp * sj * k->cross : 0);
+    for (int i = 0; i < k->nseg; i++) {
+        int64_t b = k->seg[2 * i], e = k->seg[2 * i + 1];
+        wb_fv_frec(w + b, up + b, u + b, (float)sj, (float)cp, (float)(*a * sj),
+                           e - b, &t, &tx);
+        nn += t, x += tx;
+    }
+    double gn = k->gam[j + 1] = sj * k->l2x2 * g - cp * gp - *a * sj * g;
+    nn += gn * gn * k->dd;
+    k->cross = x + gn * g * k->dd;
+    *nb = sqrt(nn);
+    k->sig[j + 1] = 1 / *nb;
+    return WB_OK;
+}
+
+/* value, resid, steps from the recurrence's end; y [count] in double
+ * (yd) or float (yf) gets the largest Ritz vector Q s (unnormalised),
+ * its norm *ny */
+static void ritz_out(work *k, int j, double r, double *yd, float *yf, double *value,
+                     double *resid, int *steps, double *ny)
+{
+    double th = k->d[j - 1], yy, *sv = k->s + (size_t)(j - 1) * j;
+    int64_t c = k->b.count;
+    if (k->F) { /* on the unscaled rows: coefficients s_i sig_i */
+        double cd = 0; /* off the live segments, y = cd u_0 */
+        yy = 0;
         for (int i = 0; i < j; i++)
-            ay += sf[i] * F[(size_t)i * (size_t)c + t];
-        y[t] = (double)ay;
-        s += (double)ay * (double)ay;
+            k->sig[i] *= sv[i], cd += k->sig[i] * k->gam[i];
+        for (int i = 0; i < k->nseg; i++) {
+            int64_t b = k->seg[2 * i], e = k->seg[2 * i + 1];
+            if (yd)
+                wb_fv_fritz(yd + b, k->F + b, k->sig, j, c, e - b, &yy);
+            else
+                wb_fv_fritzf(yf + b, k->F + b, k->sig, j, c, e - b, &yy);
+        }
+        for (int i = 0; i <= k->nseg; i++) {
+            int64_t b, e;
+            gap(k, i, &b, &e);
+            if (yf && e > b)
+                wb_fv_fmix(yf + b, k->F + b, k->F + b, (float)cd, 0, e - b, &yy);
+            for (int64_t t = b; yd && t < e; t++) {
+                yd[t] = (double)((float)cd * k->F[t]);
+                yy += yd[t] * yd[t];
+            }
+        }
+    } else {
+        WB_SIMD_CALL(ritz)(yd, k->Q, sv, j, c, &yy);
     }
-    *yy = s;
+    *ny = sqrt(yy);
+    *value = th;
+    *resid = fabs(r) / (*ny * (fabs(th) > 1e-30 ? fabs(th) : 1e-30));
+    *steps = j;
 }
-WB_SIMD_KERNEL(fritz, fritz_body,
-               (double *restrict y, const float *restrict F, const double *restrict sv,
-                int j, int64_t c, double *yy),
-               (y, F, sv, j, c, yy))
+
+static wb_status top_args(int max_iter, double tol, double gmix, wb_err *err)
+{
+    if (!(tol >= 0) || max_iter < 1 || !(gmix >= 0))
+        return wb_err_set(err, WB_EINVAL, "tol and gmix must be >= 0 and max_iter >= 1 (got "
+                          "tol %g, gmix %g, max_iter %d)", tol, gmix, max_iter);
+    return WB_OK;
+}
 
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
@@ -470,13 +529,10 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
                        double gmix, const double *gin, double *x, int have_x, wb_rng *rng,
                        double *value, double *resid, int *steps, wb_err *err)
 {
-    if (check_block(h, first, count, err))
+    if (check_block(h, first, count, err) || top_args(max_iter, tol, gmix, err))
         return err->code;
-    if (!(tol >= 0) || max_iter < 1 || !(gmix >= 0))
-        return wb_err_set(err, WB_EINVAL, "tol and gmix must be >= 0 and max_iter >= 1 (got "
-                          "tol %g, gmix %g, max_iter %d)", tol, gmix, max_iter);
     int m = max_iter < count ? max_iter : (int)count, ok, j = 0;
-    int fb = count == wb_hvp_numel(h) && wb_hvp_f32_ready(h) && m <= 64;
+    int fb = count == wb_hvp_numel(h) && wb_hvp_f32_ready(h) && m <= WB_HVP_TOP_F32_MAX;
     work k;
     if (work_new(&k, h, first, count, m, fb, err))
         return err->code;
@@ -500,81 +556,110 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
             have_x = 1;
         }
     }
+    double n0 = 0;
     if (fb && have_x) { /* straight into the float basis */
         double nrm;
         WB_SIMD_CALL(sumsq)(x, count, &nrm);
         nrm = sqrt(nrm);
         double inv = 1 / nrm;
         ok = nrm > 0 && isfinite(nrm);
-        for (int64_t t = 0; ok && t < count; t++)
+        for (int64_t t = 0; ok && t < count; t++) {
             k.F[t] = (float)(x[t] * inv);
+            n0 += (double)k.F[t] * (double)k.F[t];
+        }
     } else {
         start_vector(&k, have_x ? x : NULL, rng, &ok);
-        for (int64_t t = 0; ok && fb && t < count; t++)
+        for (int64_t t = 0; ok && fb && t < count; t++) {
             k.F[t] = (float)k.Q[t];
+            n0 += (double)k.F[t] * (double)k.F[t];
+        }
     }
     if (!ok)
         return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
-    /* the three-term recurrence, without reorthogonalisation: over a few
-     * steps the basis stays close to orthogonal, and whatever its rounding,
-     * H Q_j = Q_j T_j + beta_j q_{j+1} e_j^T holds to rounding (Paige), so
-     * for y = Q_j s, H y - theta y = beta_j s_j q_{j+1}: the residual is
-     * |beta_j s_j| / ||y|| without another product. On a float32 engine
-     * the basis is float (the products' own precision: half the memory
-     * traffic, which is most of a step beside the product). */
-    size_t c = (size_t)count;
-    double r = 0;
-    wb_status st;
-    while (j < m) {
-        double a, nn, b = j ? k.beta[j - 1] : 0;
-        if (fb) {
-            float *q = k.F + j * c, *qn = q + c, *w = k.F + (size_t)(m + 1) * c;
-            if ((st = wb_hvp_apply_f32(h, q, w, err)))
-                return st;
-            WB_SIMD_CALL(fdot)(q, w, count, &a);
-            WB_SIMD_CALL(frecur)(qn, w, q, j ? q - c : q, (float)a, (float)b, count, &nn);
-        } else {
-            double *q = k.Q + j * c, *qn = q + c, *w = k.w;
-            if ((st = blk_apply(&k.b, q, w, err)))
-                return st;
-            WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, count, 0, 1, &a);
-            WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, a, b, count, &nn);
+    if (fb && live(&k, err))
+        return err->code;
+    if (fb)
+        k.sig[0] = 1 / sqrt(n0);
+    double r, ny;
+    wb_status st = lanczos3(&k, m, tol, fb ? fstep : dstep, &j, &r, err);
+    if (st)
+        return st;
+    ritz_out(&k, j, r, x, NULL, value, resid, steps, &ny);
+    double inv = 1 / ny;
+    for (int64_t t = 0; t < count; t++)
+        x[t] *= inv;
+    return WB_OK;
+}
+
+wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
+                         const float *const *g, const int64_t *gn, int gparts, float *x,
+                         double *xnorm, int have_x, wb_rng *rng, double *value,
+                         double *resid, int *steps, wb_err *err)
+{
+    if (top_args(max_iter, tol, gmix, err))
+        return err->code;
+    int64_t P = wb_hvp_numel(h), at = 0;
+    if (!wb_hvp_f32_ready(h) || max_iter > WB_HVP_TOP_F32_MAX)
+        return wb_err_set(err, WB_ESTATE, "top in float: needs a float32 engine with its "
+                          "data in one chunk and max_iter <= %d (got %d)",
+                          WB_HVP_TOP_F32_MAX, max_iter);
+    for (int i = 0; g && i < gparts; i++)
+        at += gn[i] >= 0 ? gn[i] : P + 1;
+    if (g && at != P)
+        return wb_err_set(err, WB_EINVAL, "g: expected pieces of %lld numbers in all, got "
+                          "%lld", (long long)P, (long long)at);
+    int m = max_iter < P ? max_iter : (int)P, j = 0;
+    work k;
+    if (work_new(&k, h, 0, P, m, 1, err))
+        return err->code;
+    float *F = k.F;
+    double n0 = 0, xn = have_x ? *xnorm : 0;
+    if (have_x && !(xn > 0)) {
+        wb_fv_fsumsq(x, P, &xn);
+        xn = sqrt(xn);
+    }
+    int mixed = 0;
+    if (gmix > 0) { /* the gradient: mostly in the top eigenspace */
+        double loss, gg = 0, t;
+        const float *own = (const float *)k.b.v; /* the computed one, in float */
+        if (!g) {
+            if (wb_hvp_loss_grad(h, &loss, k.b.hv, err))
+                return err->code;
+            for (int64_t i = 0; i < P; i++)
+                ((float *)k.b.v)[i] = (float)k.b.hv[i];
+            g = &own, gn = &P, gparts = 1;
         }
-        k.alpha[j] = a;
-        k.beta[j] = sqrt(nn);
-        j++;
-        if ((st = tridiag(&k, j, err)))
-            return st;
-        /* Kato-Temple: |lambda - theta| <= r^2 / gap, with the gap to the
-         * next Ritz value */
-        double th = k.d[j - 1];
-        r = k.beta[j - 1] * k.s[(size_t)(j - 1) * j + (j - 1)];
-        int invariant = !(k.beta[j - 1] > 1e-12 * fabs(a)) || !isfinite(k.beta[j - 1]);
-        if (invariant || (j > 1 && r * r <= tol * (th - k.d[j - 2]) * fabs(th)))
-            break;
-        if (j < m && fb) {
-            float inv = (float)(1 / k.beta[j - 1]), *qn = k.F + j * c;
-            for (size_t t = 0; t < c; t++)
-                qn[t] *= inv;
-        } else if (j < m) {
-            double inv = 1 / k.beta[j - 1], *qn = k.Q + j * c;
-            for (size_t t = 0; t < c; t++)
-                qn[t] *= inv;
+        for (int i = 0; i < gparts; i++, gg += t)
+            wb_fv_fsumsq(g[i], gn[i], &t);
+        gg = sqrt(gg);
+        if (gg > 0 && isfinite(gg) && (!have_x || (xn > 0 && isfinite(xn)))) {
+            /* without x, x is the gradient times 0 (x holds no number yet) */
+            float cx = have_x ? (float)(1 / xn) : 0, cg = (float)(gmix / gg);
+            int64_t o = 0;
+            for (int i = 0; i < gparts; o += gn[i], i++)
+                wb_fv_fmix(F + o, have_x ? x + o : g[i], g[i], cx, cg, gn[i], &n0);
+            mixed = 1;
         }
     }
-    /* the largest Ritz pair (theta, s): y = Q s */
-    double th = k.d[j - 1], yy;
-    if (fb)
-        WB_SIMD_CALL(fritz)(x, k.F, k.s + (size_t)(j - 1) * j, j, count, &yy);
-    else
-        WB_SIMD_CALL(ritz)(x, k.Q, k.s + (size_t)(j - 1) * j, j, count, &yy);
-    double ny = sqrt(yy);
-    *value = th;
-    *resid = fabs(r) / (ny * (fabs(th) > 1e-30 ? fabs(th) : 1e-30));
-    *steps = j;
-    double inv = 1 / ny;
-    for (size_t t = 0; t < c; t++)
-        x[t] *= inv;
+    if (!mixed && have_x) {
+        wb_fv_fmix(F, x, x, 1, 0, P, &n0);
+    } else if (!mixed) {
+        for (int64_t t = 0; t < P; t++) {
+            F[t] = (float)wb_rng_normal(rng);
+            n0 += (double)F[t] * (double)F[t];
+        }
+    }
+    n0 = sqrt(n0);
+    if (!(n0 > 0 && isfinite(n0)))
+        return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
+    k.sig[0] = 1 / n0;
+    if (live(&k, err))
+        return err->code;
+    double r;
+    wb_status st = lanczos3(&k, m, tol, fstep, &j, &r, err);
+    if (st)
+        return st;
+    ritz_out(&k, j, r, NULL, x, value, resid, steps, xnorm);
     return WB_OK;
 }
 
@@ -604,7 +689,6 @@ wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_r
         *mean = mu;
         *stderr_ = sqrt(var > 0 ? var / probes : 0);
     }
-    work_free(&k);
     return st;
 }
 
@@ -638,6 +722,5 @@ wb_status wb_hvp_slq(wb_hvp *h, int64_t first, int64_t count, int probes, int st
             weights[(size_t)p * steps + i] = s0 * s0;
         }
     }
-    work_free(&k);
     return st;
 }

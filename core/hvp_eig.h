@@ -45,7 +45,7 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
                       int *converged, wb_err *err);
 
 /* The block's largest eigenvalue, cheaply and with an honest error: at
- * most max_iter Lanczos steps (full reorthogonalisation) from x [count]
+ * most max_iter Lanczos steps from x [count]
  * (have_x; e.g. the last call's result: a warm start) or a Gaussian start;
  * with gmix > 0 the start is x / ||x|| + gmix g / ||g|| (without x: g) for
  * g the block's gradient (one forward and backward pass): the gradient
@@ -63,9 +63,12 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
  * the products used. The three-term recurrence runs without
  * reorthogonalisation (each step a few sweeps over the vectors whatever
  * its index); for the whole vector on a float32 engine with its data in
- * one chunk (at most 64 steps) the basis is float and the products go
- * through wb_hvp_apply_f32 (half the memory traffic). Errors: bad options
- * (WB_EINVAL), a zero x, WB_ENOMEM, failures of wb_hvp_apply. */
+ * one chunk (at most WB_HVP_TOP_F32_MAX steps) the basis is float, its
+ * rows unscaled, the products go through wb_hvp_apply_f32_dot (half the
+ * memory traffic, alpha summed inside the product: one sweep a step), and
+ * only the rows' live part (wb_hvp_f32_live) is stored and swept.
+ * Errors: bad options (WB_EINVAL), a zero x, WB_ENOMEM, failures of
+ * wb_hvp_apply. */
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
                      double *resid, int *steps, wb_err *err);
@@ -76,6 +79,22 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
 wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                        double gmix, const double *g, double *x, int have_x, wb_rng *rng,
                        double *value, double *resid, int *steps, wb_err *err);
+
+/* The float basis's most steps. */
+#define WB_HVP_TOP_F32_MAX 64
+
+/* wb_hvp_top_g with its vectors in float, for the whole vector on a
+ * float32 engine with its data in one chunk (wb_hvp_f32_ready) and
+ * max_iter <= WB_HVP_TOP_F32_MAX (else WB_ESTATE): half the bytes of
+ * every sweep, and none to convert. The gradient, when given (else NULL:
+ * computed), is in gparts pieces g[i] of gn[i] floats, in theta's order,
+ * P in all (a model's gradient tensors, read in place). x [P]: the start
+ * (have_x) and on return the Ritz vector, not normalised: *xnorm is its
+ * norm (in: x's norm, or 0 when not known). */
+wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
+                         const float *const *g, const int64_t *gn, int gparts, float *x,
+                         double *xnorm, int have_x, wb_rng *rng, double *value,
+                         double *resid, int *steps, wb_err *err);
 
 /* Hutchinson estimate of the block's trace over `probes` (>= 2) probes:
  * *mean and its standard error *stderr_ (sample sd / sqrt(probes)). */

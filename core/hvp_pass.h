@@ -176,8 +176,11 @@ static void SFX(rforward)(wb_hvp *h, int64_t n)
 }
 
 /* hv (+)= this chunk's part of H v (set: hv is written, every entry); with
- * hvf (float32 only, one chunk), H v is written there in float instead */
-static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf)
+ * hvf (float32 only, one chunk), H v is written there in float instead,
+ * L2's term included when dot (else NULL), and *dot = v . H v, each
+ * layer's part summed as soon as it is written */
+static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf,
+                           double *dot)
 {
     R *tmp = h->tmp;
     const R *theta = h->theta, *vr = h->vr;
@@ -196,13 +199,17 @@ static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf
         size_t nw = (size_t)(l->I * l->O);
 #if SPARSE
         if (hvf) { /* the same sums, straight into float */
-            float *out = hvf + l->off;
+            float *out = hvf + l->off, l2 = (float)(2 * l->l2);
+            const float *vo = (const float *)vr + l->off;
             if (k == h->first && h->sp_on)
-                wb_hvp_csc_xtg_f32(out, h->sp_start, h->sp_row, h->sp_val, l->I, rgz, l->O);
+                wb_hvp_csc_xtg_f32(out, h->sp_start, h->sp_row, h->sp_val, l->I, rgz, l->O,
+                                   vo, l2, dot, dot != NULL);
             else {
                 GEMM(1, 0, l->I, l->O, n, 1, pi->a, l->I, rgz, l->O, 0, out, l->O);
                 if (pi->ra)
                     GEMM(1, 0, l->I, l->O, n, 1, pi->ra, l->I, gz, l->O, 1, out, l->O);
+                if (dot)
+                    *dot += wb_hvp_vdot(out, vo, l2, (int64_t)nw);
             }
             if (l->use_bias) {
                 float *ob = out + nw;
@@ -210,6 +217,8 @@ static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf
                 for (int64_t i = 0; i < n; i++)
                     for (int64_t j = 0; j < l->O; j++)
                         ob[j] += rgz[i * l->O + j];
+                if (dot)
+                    *dot += wb_hvp_vdot(ob, vo + nw, 0, l->O);
             }
         } else {
             if (k == h->first && h->sp_on) /* no R{a}: the input's */
@@ -217,7 +226,7 @@ static void SFX(rbackward)(wb_hvp *h, int64_t n, double *hv, int set, float *hvf
                                rgz, l->O, tmp);
             else
 #else
-        (void)hvf;
+        (void)hvf, (void)dot;
         {
 #endif
             {

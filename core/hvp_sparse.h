@@ -37,9 +37,18 @@ void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const flo
 void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *row,
                     const float *val, int64_t I, const float *g, int64_t O, float *tmp);
 
+/* hv [n] += l v (when l is not 0); returns v . hv, in float over blocks of
+ * at most 256 entries added in double: the product's direction times the
+ * product, for Lanczos (hvp.h wb_hvp_apply_f32_dot). */
+double wb_hvp_vdot(float *hv, const float *v, float l, int64_t n);
+
 /* The same written in float32 (every row: rows of columns without entries
- * zeroed), the sums held in hv's rows. */
+ * zeroed, or with skip, not written), the sums held in hv's rows; with
+ * dot (else NULL), every 16 rows written, while still in cache, go
+ * through wb_hvp_vdot with v (the rows' part of the direction) and L2
+ * term l, its sum added into *dot. */
 void wb_hvp_csc_xtg_f32(float *hv, const int32_t *start, const int32_t *row,
-                        const float *val, int64_t I, const float *g, int64_t O);
+                        const float *val, int64_t I, const float *g, int64_t O,
+                        const float *v, float l, double *dot, int skip);
 
 #endif

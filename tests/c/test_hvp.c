@@ -531,6 +531,33 @@ static void test_sparse_input(void)
     for (int64_t k = 0; k < P; k++)
         dd += (hff[k] - hdd[k]) * (hff[k] - hdd[k]), n2 += hdd[k] * hdd[k];
     CHECK(sqrt(dd / n2) < 1e-6, "float vs double interface: relative %.3g", sqrt(dd / n2));
+    /* with v . H v summed inside (wb_hvp_apply_f32_dot): on the live
+     * segments the same H v, bit for bit, and its sum, through the sparse
+     * and the dense first layer (whose L2 term it adds too); off them
+     * (the all-zero input column 17: its rows of W) H v is l2x2 v and not
+     * written */
+    for (int e = 0; e < 2; e++) {
+        wb_hvp *he = e ? hd : hs;
+        float *h2 = wb_calloc((size_t)P, sizeof *h2), l2x2;
+        double vhv = 0, ref = 0;
+        int nseg, same = 1, dead = 0;
+        for (int64_t k = 0; h2 && k < P; k++)
+            h2[k] = 7;
+        const int64_t *seg = wb_hvp_f32_live(he, &nseg, &l2x2, &err);
+        CHECK(h2 && seg && !wb_hvp_apply_f32(he, vf, hff, &err) &&
+              !wb_hvp_apply_f32_dot(he, vf, h2, &vhv, &err), "apply_f32_dot: %s", err.msg);
+        for (int i = 0, in = 0; h2 && seg && i < P; i++, in = 0) {
+            for (int q = 0; q < nseg; q++)
+                in |= i >= seg[2 * q] && i < seg[2 * q + 1];
+            ref += in ? (double)vf[i] * (double)hff[i] : 0;
+            same &= in ? hff[i] == h2[i] : h2[i] == 7 && hff[i] == l2x2 * vf[i];
+            dead += !in;
+        }
+        CHECK(same && fabs(vhv - ref) <= 1e-6 * fabs(ref) && dead == (e ? 0 : 40) &&
+              fabs(l2x2 - 2e-3) < 1e-9, "%s: v . H v %.9g, summed apart %.9g (%d not live)",
+              e ? "dense" : "sparse", vhv, ref, dead);
+        wb_free(h2);
+    }
     CHECK(wb_hvp_apply_f32(hc, vf, hff, &err) == WB_ESTATE && strstr(err.msg, "one chunk"),
           "7-row chunks: %s", err.msg);
     CHECK(wb_hvp_apply_f32(h64, vf, hff, &err) == WB_ESTATE, "float64 engine");
@@ -546,6 +573,92 @@ static void test_sparse_input(void)
     wb_hvp_free(hs), wb_hvp_free(hd), wb_hvp_free(hc), wb_hvp_free(h64);
     wb_dense_free(d1), wb_dense_free(d2);
     wb_tensor_free(zeros), wb_tensor_free(full), wb_tensor_free(u8), wb_tensor_free(y);
+}
+
+/* wb_hvp_top_f32 (hess_max's): to convergence it finds the float64
+ * engine's top; the gradient given in pieces is the gradient computed;
+ * capped, it gives the double interface's numbers to float rounding and
+ * x / *xnorm has the residual it reports; warm (x's norm known or not) it
+ * allocates nothing; errors */
+static void test_top_f32(void)
+{
+    /* L2 large enough that the rows off the live segments matter */
+    wb_dense *d1 = dense(300, 40, "tanh", 0.05, 0.2), *d2 = dense(40, 10, "softmax", 0, 0.3);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
+    wb_hvp *hf = engine(ls, 2, WB_HVP_SCE, 0, 64), *h64 = engine(ls, 2, WB_HVP_SCE, 1, 64);
+    wb_tensor *x = uniform(50, 300, 0, 1), *y = labels(50, 10);
+    REQUIRE(hf && h64 && x && y, "setup");
+    float *z = wb_tensor_f32(x); /* MNIST-like: the sparse first layer, and a fifth
+                                  * of the input never non-zero (a border) */
+    for (int64_t k = 0; k < 50 * 300; k++)
+        z[k] = wb_rng_uniform(&rng) < 0.8 || k % 300 < 60 ? 0 : z[k];
+    REQUIRE(!wb_hvp_set_data(hf, x, y, NULL) && !wb_hvp_set_data(h64, x, y, NULL), "data");
+    int64_t P = wb_hvp_numel(hf), gn[2] = {1000, P - 1000};
+    double *g = vec(P), *xd = vec(P), *hy = vec(P), top, loss, va, vb, ra, rb, na = 0, nb = 0;
+    float *gf = wb_calloc((size_t)P, sizeof *gf), *xa = wb_calloc((size_t)P, sizeof *xa);
+    float *xb = wb_calloc((size_t)P, sizeof *xb), *x0 = wb_calloc((size_t)P, sizeof *x0);
+    const float *gp[2] = {gf, gf + 1000};
+    int found, conv, sa, sb;
+    wb_eigs_opts o = {1, 1e-10, 300, NULL};
+    wb_err err;
+    REQUIRE(g && xd && hy && gf && xa && xb && x0, "vectors");
+    REQUIRE(!wb_hvp_eigs(h64, 0, P, &o, &rng, &top, NULL, &found, &conv, NULL), "eigs");
+    REQUIRE(!wb_hvp_loss_grad(hf, &loss, g, NULL), "gradient");
+    for (int64_t i = 0; i < P; i++)
+        gf[i] = (float)g[i], x0[i] = xa[i] = xb[i] = (float)xd[i];
+    int nseg;
+    float l2x2;
+    const int64_t *seg = wb_hvp_f32_live(hf, &nseg, &l2x2, NULL);
+    CHECK(seg && nseg == 1 && seg[0] == 60 * 40 && seg[1] == P, "live: %d segments",
+          nseg); /* the border's rows of W are not swept (their part is a scalar) */
+    REQUIRE(!wb_hvp_top_f32(hf, 64, 1e-12, 1, NULL, NULL, 0, xa, &na, 1, &rng, &va, &ra, &sa,
+                            &err), "top_f32: %s", err.msg);
+    CHECK(fabs(va - top) <= 1e-4 * top, "float top %.9g vs float64 %.9g", va, top);
+    REQUIRE(!wb_hvp_top_f32(hf, 64, 1e-12, 1, gp, &P, 1, xb, &nb, 1, &rng, &vb, &rb, &sb,
+                            NULL), "given gradient");
+    CHECK(va == vb && ra == rb && sa == sb && na == nb &&
+          memcmp(xa, xb, (size_t)P * sizeof *xa) == 0, "given gradient %.17g, computed %.17g",
+          vb, va);
+    memcpy(xb, x0, (size_t)P * sizeof *xb), nb = 0; /* in two pieces: their sums' rounding */
+    REQUIRE(!wb_hvp_top_f32(hf, 64, 1e-12, 1, gp, gn, 2, xb, &nb, 1, &rng, &vb, &rb, &sb,
+                            NULL), "two pieces");
+    CHECK(fabs(va - vb) <= 1e-6 * va, "two pieces %.17g, one %.17g", vb, va);
+    REQUIRE(!wb_hvp_top_g(hf, 0, P, 3, 0, 1, g, xd, 1, &rng, &va, &ra, &sa, NULL), "double");
+    memcpy(xa, x0, (size_t)P * sizeof *xa), na = 0;
+    REQUIRE(!wb_hvp_top_f32(hf, 3, 0, 1, gp, gn, 2, xa, &na, 1, &rng, &vb, &rb, &sb, NULL),
+            "capped");
+    for (int64_t i = 0; i < P; i++)
+        xd[i] = xa[i] / na;
+    wb_hvp_apply(h64, xd, hy, NULL);
+    double e2 = 0;
+    for (int64_t i = 0; i < P; i++)
+        e2 += (hy[i] - vb * xd[i]) * (hy[i] - vb * xd[i]);
+    e2 = sqrt(e2) / fabs(vb);
+    CHECK(sa == 3 && sb == 3 && fabs(va - vb) <= 1e-5 * fabs(va) &&
+          fabs(ra - rb) <= 1e-3 * ra && fabs(rb - e2) <= 1e-2 * e2 + 1e-5, "capped: %.9g "
+          "(double interface %.9g), residual %.6g (%.6g; explicit %.6g)", vb, va, rb, ra, e2);
+    memcpy(xb, xa, (size_t)P * sizeof *xa), nb = 0;
+    long a0 = wb_alloc_count();
+    REQUIRE(!wb_hvp_top_f32(hf, 8, 1e-3, 1, gp, gn, 2, xa, &na, 1, &rng, &va, &ra, &sa, NULL),
+            "warm");
+    CHECK(wb_alloc_count() == a0, "%ld allocations in a warm top", wb_alloc_count() - a0);
+    REQUIRE(!wb_hvp_top_f32(hf, 8, 1e-3, 1, gp, gn, 2, xb, &nb, 1, &rng, &vb, &rb, &sb, NULL),
+            "warm, norm not known");
+    CHECK(sa == sb && fabs(va - vb) <= 1e-6 * fabs(va), "warm: %.9g vs %.9g", va, vb);
+    CHECK(wb_hvp_top_f32(hf, WB_HVP_TOP_F32_MAX + 1, 0, 1, gp, gn, 2, xa, &na, 1, &rng, &va,
+                         &ra, &sa, &err) == WB_ESTATE, "max_iter over the float basis's");
+    CHECK(wb_hvp_top_f32(h64, 3, 0, 1, gp, gn, 2, xa, &na, 1, &rng, &va, &ra, &sa, &err) ==
+          WB_ESTATE && strstr(err.msg, "float32"), "float64 engine: %s", err.msg);
+    gn[1] = P;
+    CHECK(wb_hvp_top_f32(hf, 3, 0, 1, gp, gn, 2, xa, &na, 1, &rng, &va, &ra, &sa, &err) ==
+          WB_EINVAL && strstr(err.msg, "g:"), "pieces: %s", err.msg);
+    memset(xa, 0, (size_t)P * sizeof *xa), na = 0;
+    CHECK(wb_hvp_top_f32(hf, 3, 0, 0, NULL, NULL, 0, xa, &na, 1, &rng, &va, &ra, &sa, &err) ==
+          WB_EINVAL && strstr(err.msg, "non-zero"), "zero start: %s", err.msg);
+    wb_free(g), wb_free(xd), wb_free(hy), wb_free(gf), wb_free(xa), wb_free(xb), wb_free(x0);
+    wb_tensor_free(x), wb_tensor_free(y);
+    wb_hvp_free(hf), wb_hvp_free(h64);
+    wb_dense_free(d1), wb_dense_free(d2);
 }
 
 static void test_errors(void)
@@ -595,6 +708,7 @@ int main(void)
     RUN(test_slq_moments);
     RUN(test_f32_chunks_alloc);
     RUN(test_sparse_input);
+    RUN(test_top_f32);
     RUN(test_errors);
     TH_EXIT();
 }

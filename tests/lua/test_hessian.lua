@@ -117,6 +117,29 @@ T.test("op:top: the top eigenvalue, its honest residual, a warm start kept acros
   T.ok(not pcall(op.top, op, 3, -1), "negative tol")
 end)
 
+T.test("op:top on a float32 operator: the gradient list read in place, a unit kept vector",
+  function()
+  local m, data = small()
+  local H = wb.hessian.full(m, data, {precision = "float64"}):totable()
+  local layers = {m[1], m[2], m[3]}
+  local op <close> = wb.hessian.Operator(layers, data.x, data.y, "cross_entropy", false, 40)
+  local op2 <close> = wb.hessian.Operator(layers, data.x, data.y, "cross_entropy", false, 40)
+  local _, g = op2:loss_grad()
+  local a, ra, na = op:top(4, 0, nil, 1) -- from the gradient, computed
+  local b, rb, nb = op2:top(4, 0, nil, 1, g) -- given (its pieces' sums round apart)
+  T.eq(na, 4)
+  T.eq(nb, 4)
+  T.near(b, a, 1e-6 * a, "given gradient vs computed")
+  local u, r, n2 = flat(op:top_vector()), 0, 0
+  local hu = matvec(H, u)
+  for j = 1, #u do r, n2 = r + (hu[j] - a * u[j]) ^ 2, n2 + u[j] ^ 2 end
+  T.near(n2, 1, 1e-5, "the kept vector is unit")
+  T.near(ra, math.sqrt(r) / a, 1e-2 * ra + 1e-5, "residual from the recurrence vs explicit")
+  local c = op:top(8, 1e-3, nil, 1, g) -- warm, from the kept vector
+  T.ok(c >= a * (1 - 1e-6), string.format("warm %.9g from %.9g", c, a))
+  T.ok(not pcall(op.top, op, 3, 0, nil, 1, {g[1]}), "a short gradient list")
+end)
+
 T.test("eigs: top eigenpairs, per layer, warm start", function()
   local m, data = small()
   local H = wb.hessian.full(m, data, {precision = "float64"}):totable()

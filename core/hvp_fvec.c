@@ -1,0 +1,165 @@
+/* hvp_fvec.c - the float sweeps of Lanczos (see hvp_fvec.h). */
+#include "hvp_fvec.h"
+
+#include <stddef.h>
+
+#include "simd.h"
+
+typedef wb_v16f v16f;
+#define FBLK 256
+
+/* *out = ||x||^2 */
+WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
+{
+    double s = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16)
+            acc += *(const v16f *)(x + i) * *(const v16f *)(x + i);
+        s += wb_fv_lanes(acc);
+    }
+    for (; i < n; i++)
+        s += (double)x[i] * (double)x[i];
+    *out = s;
+}
+WB_SIMD_KERNEL(fsumsq, fsumsq_body, (const float *restrict x, int64_t n, double *out),
+               (x, n, out))
+
+/* y = a x + b g; *yy += ||y||^2 (the start: unit Ritz vector plus gradient) */
+WB_SIMD_BODY fmix_body(float *restrict y, const float *restrict x, const float *restrict g,
+                       float a, float b, int64_t n, double *yy)
+{
+    double s = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16) {
+            v16f w = a * *(const v16f *)(x + i) + b * *(const v16f *)(g + i);
+            *(v16f *)(y + i) = w;
+            acc += w * w;
+        }
+        s += wb_fv_lanes(acc);
+    }
+    for (; i < n; i++) {
+        y[i] = a * x[i] + b * g[i];
+        s += (double)y[i] * (double)y[i];
+    }
+    *yy += s;
+}
+WB_SIMD_KERNEL(fmix, fmix_body,
+               (float *restrict y, const float *restrict x, const float *restrict g, float a,
+                float b, int64_t n, double *yy),
+               (y, x, g, a, b, n, yy))
+
+/* w = a w - b up - c u; *nn = ||w||^2, *wu = w . u (the step's one sweep,
+ * in place) */
+WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float *restrict u,
+                       float a, float b, float c, int64_t n, double *nn, double *wu)
+{
+    double s = 0, x = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f acc = {0}, acx = {0};
+        int64_t e = i + FBLK < n ? i + FBLK : n;
+        for (; i + 16 <= e; i += 16) {
+            v16f uv = *(const v16f *)(u + i);
+            v16f r = a * *(const v16f *)(w + i) - b * *(const v16f *)(up + i) - c * uv;
+            *(v16f *)(w + i) = r;
+            acc += r * r;
+            acx += r * uv;
+        }
+        s += wb_fv_lanes(acc);
+        x += wb_fv_lanes(acx);
+    }
+    for (; i < n; i++) {
+        w[i] = a * w[i] - b * up[i] - c * u[i];
+        s += (double)w[i] * (double)w[i];
+        x += (double)w[i] * (double)u[i];
+    }
+    *nn = s, *wu = x;
+}
+WB_SIMD_KERNEL(frec, frec_body,
+               (float *restrict w, const float *restrict up, const float *restrict u, float a,
+                float b, float c, int64_t n, double *nn, double *wu),
+               (w, up, u, a, b, c, n, nn, wu))
+
+/* y [c] = sum_i s_i F_i over j <= 64 float rows (stride st), written in
+ * double (dbl) or float; *yy += ||y||^2 */
+WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *restrict F,
+                        const double *restrict sv, int j, int64_t st, int64_t c, double *yy,
+                        int dbl)
+{
+    float sf[64];
+    for (int i = 0; i < j && i < 64; i++)
+        sf[i] = (float)sv[i];
+    double s = 0;
+    int64_t t = 0;
+    while (t + 16 <= c) {
+        v16f acc = {0};
+        int64_t e = t + FBLK < c ? t + FBLK : c;
+        for (; t + 16 <= e; t += 16) {
+            v16f ay = {0};
+            for (int i = 0; i < j; i++)
+                ay += sf[i] * *(const v16f *)(F + (size_t)i * (size_t)st + t);
+            if (dbl)
+                for (int l = 0; l < 16; l++)
+                    y[t + l] = (double)ay[l];
+            else
+                *(v16f *)(yf + t) = ay;
+            acc += ay * ay;
+        }
+        s += wb_fv_lanes(acc);
+    }
+    for (; t < c; t++) {
+        float ay = 0;
+        for (int i = 0; i < j; i++)
+            ay += sf[i] * F[(size_t)i * (size_t)st + t];
+        if (dbl)
+            y[t] = (double)ay;
+        else
+            yf[t] = ay;
+        s += (double)ay * (double)ay;
+    }
+    *yy += s;
+}
+WB_SIMD_KERNEL(fritz, fritz_body,
+               (double *restrict y, const float *restrict F, const double *restrict sv,
+                int j, int64_t st, int64_t c, double *yy),
+               (y, NULL, F, sv, j, st, c, yy, 1))
+WB_SIMD_KERNEL(fritzf, fritz_body,
+               (float *restrict y, const float *restrict F, const double *restrict sv,
+                int j, int64_t st, int64_t c, double *yy),
+               (NULL, y, F, sv, j, st, c, yy, 0))
+
+
+void wb_fv_fsumsq(const float *x, int64_t n, double *out)
+{
+    WB_SIMD_CALL(fsumsq)(x, n, out);
+}
+
+void wb_fv_fmix(float *y, const float *x, const float *g, float a, float b, int64_t n,
+                double *yy)
+{
+    WB_SIMD_CALL(fmix)(y, x, g, a, b, n, yy);
+}
+
+void wb_fv_frec(float *w, const float *up, const float *u, float a, float b, float c,
+                int64_t n, double *nn, double *wu)
+{
+    WB_SIMD_CALL(frec)(w, up, u, a, b, c, n, nn, wu);
+}
+
+void wb_fv_fritz(double *y, const float *F, const double *sv, int j, int64_t st, int64_t n,
+                 double *yy)
+{
+    WB_SIMD_CALL(fritz)(y, F, sv, j, st, n, yy);
+}
+
+void wb_fv_fritzf(float *y, const float *F, const double *sv, int j, int64_t st, int64_t n,
+                  double *yy)
+{
+    WB_SIMD_CALL(fritzf)(y, F, sv, j, st, n, yy);
+}

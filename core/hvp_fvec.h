@@ -1,0 +1,46 @@
+/* hvp_fvec.h - the float sweeps of Lanczos on a float32 HVP engine
+ * (core/hvp_eig.c wb_hvp_top_f32; internal to the HVP code).
+ *
+ * Each sweeps float vectors of P entries (100,000s): their memory traffic,
+ * not the arithmetic, is most of a Lanczos step beside the product, so
+ * each does all it can in one pass. Float arithmetic 16 lanes wide, each
+ * block of 256 entries' sums added into double (a float sum over 100,000
+ * entries would lose digits; over 256 it keeps what the products' own
+ * float precision has). Compiled for the baseline, AVX2 and AVX-512
+ * (core/simd.h), the same operations in the same order in each.
+ */
+#ifndef WB_HVP_FVEC_H
+#define WB_HVP_FVEC_H
+
+#include <stdint.h>
+
+/* The sum of a float vector's 16 lanes in double, as a tree (depth 4: a
+ * chain of 16 adds was a quarter of a sweep over 128-float rows).
+ * always_inline: a 512-bit argument to a function compiled once for the
+ * baseline breaks the calling convention from the AVX-512 copies when the
+ * compiler does not inline it (at -O1, the sanitizer build: NaN sums). */
+typedef float wb_v16f __attribute__((vector_size(64), aligned(4)));
+static inline __attribute__((always_inline)) double wb_fv_lanes(wb_v16f v)
+{
+    double t[8];
+    for (int l = 0; l < 8; l++)
+        t[l] = (double)v[l] + (double)v[l + 8];
+    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+/* *out = ||x [n]||^2 */
+void wb_fv_fsumsq(const float *x, int64_t n, double *out);
+/* y = a x + b g; *yy += ||y||^2 */
+void wb_fv_fmix(float *y, const float *x, const float *g, float a, float b, int64_t n,
+                double *yy);
+/* w = a w - b up - c u (in place); *nn = ||w||^2, *wu = w . u */
+void wb_fv_frec(float *w, const float *up, const float *u, float a, float b, float c,
+                int64_t n, double *nn, double *wu);
+/* y [n] = sum_i sv_i F_i over j <= 64 float rows (stride st), in double
+ * (fritz) or float (fritzf); *yy += ||y||^2 */
+void wb_fv_fritz(double *y, const float *F, const double *sv, int j, int64_t st, int64_t n,
+                 double *yy);
+void wb_fv_fritzf(float *y, const float *F, const double *sv, int j, int64_t st, int64_t n,
+                  double *yy);
+
+#endif

@@ -44,7 +44,7 @@ local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1,
 local HESS_PROBES = 8                          -- Hutchinson probes per trace
 -- hess_max: cold Lanczos (tol, products), then warm (products, tol, the
 -- batch gradient's weight in the start)
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 8, 1e-3, 1
+local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 16, 1e-5, 1
 local TIC_EPS = 1e-7                           -- Cockpit's stabiliser
 
 local KNOWN = {}

@@ -27,7 +27,8 @@ local function run(opt, every, measured, l2, bs)
   wb.seed(2)
   local m = wb.nn.Sequential{wb.nn.Dense(30, 16, {activation = "relu", l2 = l2 or 0}),
     wb.nn.Dense(16, 4, {activation = "softmax"})}
-  local x, y = data(320)
+  local x, y = data(330) -- each epoch ends on a partial batch: alpha's end then
+  -- crosses a full batch with a partial one (and the reverse at batch 80)
   local ok, h = pcall(m.fit, m, x, y, {batch_size = bs or 16, epochs = 2, verbose = false, seed = 1,
     optimizer = opt(), instruments = NAMES, every = every})
   wb.instruments._measured_update = nil

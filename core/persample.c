@@ -281,10 +281,7 @@ wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const 
         }
         for (int q = 0; q < nv; q++) {
             const float *r = sp ? av + q * O : av + (q * B + i) * O;
-            double s = 0;
-            for (int64_t j = 0; j < O; j++)
-                s += ((double)r[j] + (v_b[q] ? v_b[q][j] : 0.0f)) * d[j];
-            proj[q][i] += scale * s;
+            proj[q][i] += scale * wb_persample_rowdot(r, v_b[q], d, O);
         }
     }
     return WB_OK;

@@ -62,6 +62,36 @@ double wb_persample_sqdist(const float *a, const float *b, int64_t n)
     return s;
 }
 
+/* *out = sum (r + b) d (b NULL: sum r d); two chains of eight lanes (a
+ * scalar double chain was a cycle or four an entry: as long as the walk
+ * that made r, at batch 128 and 128 outputs). */
+WB_SIMD_BODY rowdot_body(double *out, const float *r, const float *b, const float *d,
+                         int64_t n)
+{
+    v8d s0 = {0}, s1 = {0}, z = {0};
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        v8d r0 = LOAD(r + k), r1 = LOAD(r + k + 8);
+        if (b)
+            r0 += LOAD(b + k), r1 += LOAD(b + k + 8);
+        s0 += r0 * LOAD(d + k), s1 += r1 * LOAD(d + k + 8);
+    }
+    double s = fold(s0, s1, z, z);
+    for (; k < n; k++)
+        s += ((double)r[k] + (b ? (double)b[k] : 0.0)) * d[k];
+    *out = s;
+}
+WB_SIMD_KERNEL(rowdot, rowdot_body,
+               (double *out, const float *r, const float *b, const float *d, int64_t n),
+               (out, r, b, d, n))
+
+double wb_persample_rowdot(const float *r, const float *b, const float *d, int64_t n)
+{
+    double s;
+    WB_SIMD_CALL(rowdot)(&s, r, b, d, n);
+    return s;
+}
+
 /* *out = sum m^2 / (S / B - m^2 + eps), m = g - c w (w NULL: m = g). */
 WB_SIMD_BODY gsnr_body(double *out, const float *g, const float *w, double c,
                        const float *S, int64_t n, double B, double eps)

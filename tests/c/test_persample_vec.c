@@ -1,5 +1,5 @@
 /* test_persample_vec.c - the instruments' fused passes (core/persample_vec.c
- * wb_persample_params, sqdist, gsnr; core/persample.c
+ * wb_persample_params, sqdist, rowdot, gsnr; core/persample.c
  * wb_persample_dots) against plain loops of their definitions, and the same
  * bits from every SIMD copy (baseline, AVX2, AVX-512). */
 #include "harness.h"
@@ -118,6 +118,35 @@ static void test_sums(void)
     wb_simd_allow_avx2(1);
 }
 
+/* rowdot equals its definition, with and without the bias term, at
+ * lengths that run the 16-entry blocks, the tail or both, and every copy
+ * gives the same bits. */
+static void test_rowdot(void)
+{
+    setup();
+    const int64_t lens[] = {0, 1, 15, 16, 17, 128, 131};
+    for (size_t q = 0; q < sizeof lens / sizeof lens[0]; q++) {
+        int64_t n = lens[q];
+        for (int withb = 0; withb <= 1; withb++) {
+            const float *b = withb ? tt : NULL;
+            double want = 0, first = 0;
+            for (int64_t k = 0; k < n; k++)
+                want += ((double)g[k] + (b ? b[k] : 0.0)) * t0[k];
+            for (int lv = 0; lv < 3; lv++) {
+                wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+                double got = wb_persample_rowdot(g, b, t0, n);
+                CHECK_NEAR(got, want, 1e-12 * (fabs(want) + 1));
+                if (lv == 0)
+                    first = got;
+                else
+                    CHECK(memcmp(&got, &first, sizeof got) == 0, "n %lld bias %d copy %d: "
+                          "%.17g vs %.17g", (long long)n, withb, lv, got, first);
+            }
+        }
+    }
+    wb_simd_allow_avx2(1);
+}
+
 /* Three projections in one call equal three calls of one, bit for bit,
  * from the non-zeros and from the dense input, at 128 outputs (the
  * 32-column blocks) and at 5 (the tail); and they equal the definition. */
@@ -190,6 +219,7 @@ int main(void)
     RUN(test_params);
     RUN(test_params_step_back);
     RUN(test_sums);
+    RUN(test_rowdot);
     RUN(test_dots);
     TH_EXIT();
 }

@@ -103,6 +103,8 @@ T.test("lines: separate x per series, infinities, tensors, logy, ranges", functi
   local gp = slurp(dir .. "/lines/x.gp")
   T.ok(gp:find("set logscale y", 1, true) and gp:find("set xrange [0:5]", 1, true)
     and gp:find("set yrange [0.5:*]", 1, true), "log and ranges in the script")
+  T.ok(gp:find("set format y '%g'", 1, true) and not gp:find("set format x", 1, true),
+    "the log axis's ticks as %g (not 100.000000), the linear one left alone")
 end)
 
 T.test("non-finite data is drawn as gaps, never an error (even all of it)", function()

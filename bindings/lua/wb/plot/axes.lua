@@ -11,8 +11,10 @@ function M.axes(d, ctx, L)
   if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
   if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
   if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
-  if d.logx then L[#L + 1] = "set logscale x" end
-  if d.logy then L[#L + 1] = "set logscale y" end
+  -- log axes label their ticks 1e-05 .. 100 (gnuplot's default wrote
+  -- 100.000000 when a tick below needed six decimals)
+  if d.logx then L[#L + 1] = "set logscale x"; L[#L + 1] = "set format x '%g'" end
+  if d.logy then L[#L + 1] = "set logscale y"; L[#L + 1] = "set format y '%g'" end
   if d.xrange then L[#L + 1] = "set xrange " .. U.gprange(d.xrange) end
   if d.yrange then L[#L + 1] = "set yrange " .. U.gprange(d.yrange) end
 end

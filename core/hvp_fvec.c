@@ -6,7 +6,6 @@
 #include "simd.h"
 
 typedef wb_v16f v16f;
-#define FBLK 256
 
 /* *out = ||x||^2 */
 WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
@@ -15,7 +14,7 @@ WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
     int64_t i = 0;
     while (i + 16 <= n) {
         v16f acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
+        int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16)
             acc += *(const v16f *)(x + i) * *(const v16f *)(x + i);
         s += wb_fv_lanes(acc);
@@ -35,7 +34,7 @@ WB_SIMD_BODY fmix_body(float *restrict y, const float *restrict x, const float *
     int64_t i = 0;
     while (i + 16 <= n) {
         v16f acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
+        int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16) {
             v16f w = a * *(const v16f *)(x + i) + b * *(const v16f *)(g + i);
             *(v16f *)(y + i) = w;
@@ -63,7 +62,7 @@ WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float 
     int64_t i = 0;
     while (i + 16 <= n) {
         v16f acc = {0}, acx = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
+        int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16) {
             v16f uv = *(const v16f *)(u + i);
             v16f r = a * *(const v16f *)(w + i) - b * *(const v16f *)(up + i) - c * uv;
@@ -99,7 +98,7 @@ WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *res
     int64_t t = 0;
     while (t + 16 <= c) {
         v16f acc = {0};
-        int64_t e = t + FBLK < c ? t + FBLK : c;
+        int64_t e = t + WB_FV_BLOCK < c ? t + WB_FV_BLOCK : c;
         for (; t + 16 <= e; t += 16) {
             v16f ay = {0};
             for (int i = 0; i < j; i++)

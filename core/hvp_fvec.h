@@ -14,6 +14,10 @@
 
 #include <stdint.h>
 
+/* Entries per block whose float sums are added into double (the header's
+ * 256; also the fused product's v . H v, core/hvp_sparse.c). */
+#define WB_FV_BLOCK 256
+
 /* The sum of a float vector's 16 lanes in double, as a tree (depth 4: a
  * chain of 16 adds was a quarter of a sweep over 128-float rows).
  * always_inline: a 512-bit argument to a function compiled once for the

@@ -124,10 +124,9 @@ void wb_hvp_csc_xtg(double *hv, int set, const int32_t *start, const int32_t *ro
     }
 }
 
-/* hv += l v (add); *out = v . hv, in float over blocks of FBLK entries
+/* hv += l v (add); *out = v . hv, in float over blocks of WB_FV_BLOCK entries
  * added in double (a float sum over 100,000 entries would lose digits;
  * over 256 it keeps what the product's own precision has) */
-#define FBLK 256
 WB_SIMD_BODY vdot_body(float *restrict hv, const float *restrict v, float l, int64_t n,
                        int add, double *out)
 {
@@ -135,7 +134,7 @@ WB_SIMD_BODY vdot_body(float *restrict hv, const float *restrict v, float l, int
     int64_t i = 0;
     while (i + 16 <= n) {
         v16 acc = {0};
-        int64_t e = i + FBLK < n ? i + FBLK : n;
+        int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16) {
             v16 vv = *(const v16 *)(v + i), r = *(const v16 *)(hv + i);
             if (add) {

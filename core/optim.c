@@ -459,16 +459,16 @@ WB_SIMD_KERNEL(sgd_plain, sgd_plain_body,
  * update. Blocks of 128 entries are summed in float (sixteen lanes, eight
  * terms each: a relative rounding of about 5e-7), the blocks in double. */
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
-typedef float v8f_w __attribute__((vector_size(32), aligned(4)));
-typedef double v8d_w __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef double v8d __attribute__((vector_size(64)));
 #define V16(p) (*(v16f *)(p))
 /* acc (8 doubles) += the sixteen lanes of v, widened, pairwise */
 #define WIDEN16(acc, v)                                                            \
     do {                                                                           \
-        v8f_w lo_, hi_;                                                            \
+        v8f lo_, hi_;                                                            \
         memcpy(&lo_, &(v), sizeof lo_);                                            \
         memcpy(&hi_, (const char *)&(v) + sizeof lo_, sizeof hi_);                 \
-        (acc) += __builtin_convertvector(lo_, v8d_w) + __builtin_convertvector(hi_, v8d_w); \
+        (acc) += __builtin_convertvector(lo_, v8d) + __builtin_convertvector(hi_, v8d); \
     } while (0)
 
 WB_SIMD_BODY sgd_watch_body(float *restrict w, const float *restrict g,
@@ -476,7 +476,7 @@ WB_SIMD_BODY sgd_watch_body(float *restrict w, const float *restrict g,
                             double *restrict s, int has0)
 {
     const float lr = k->lr;
-    v8d_w sg = {0}, sd = {0};
+    v8d sg = {0}, sd = {0};
     size_t i = 0;
     for (; i + 128 <= n; i += 128) {
         /* four named sums (an array of them was kept in memory, not

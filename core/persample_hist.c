@@ -32,6 +32,21 @@
  * cell before the window's is below it, one in a cell after it above.
  * Products in double, comparisons with E_b: no rounding of a guess ever
  * decides a count.
+ *
+ * Rows on a grid take none of those three: when every non-zero input f of
+ * a row has a key k = (int)(255 f + 1/2) in 1 .. 255 and is the one float
+ * of its key in the call (8-bit pixels over 255, whichever way a loader
+ * divides), the row is a table of counts by key, S[k] the inputs of key
+ * k or above. The key is monotone in f, so distinct keys' floats rise with
+ * k, and for an output d the entries >= E_b are the keys from some m up
+ * (s d > 0) or below it (s d < 0): m is guessed from E_b 255 / (s d) and
+ * then walked until fl(fl(s f_k) d) >= E_b turns between m - 1 and m, the
+ * products computed as the definition does; the count is S[m]. Keys the
+ * row lacks keep the float of another row or fl(k / 255), so that the
+ * walk sees a monotone table. A row off the grid (another float of a key,
+ * a key out of range, s f not finite) is counted as above, and the later
+ * rows of the call are too (one row off the grid: the layer is not an
+ * image's).
  */
 #include "persample.h"
 
@@ -310,6 +325,142 @@ static void count_each(hist_ctx *h, const double *v, int64_t n, double d, int32_
         c4[(t & 3) * h->nbins + bin[t]]++;
 }
 
+/* A row on the grid (see the header): the call's floats by key (gkeys),
+ * one float a key; a key no row has held yet stands for fl(k / 255), whose
+ * key is k (its error times 255 is below 2^-15 k), so that the table rises
+ * with k at all times. */
+typedef struct grid {
+    uint32_t *bits; /* [256] the float of key k as bits, 0 before one is seen */
+    double *V; /* [256] s times key k's float (or stand-in): monotone in k */
+    int32_t *S; /* [258] the row's inputs of key k or above; 0 outside rows */
+    int32_t *c4; /* [4 * 256] a row's counts by key, four copies; 0 outside rows */
+    int64_t n; /* the row's non-zero inputs */
+    int kmin, kmax; /* its smallest and largest key */
+    double s;
+} grid;
+
+static void grid_begin(grid *g, double s)
+{
+    g->s = s;
+    memset(g->bits, 0, 256 * sizeof *g->bits);
+    memset(g->S, 0, 258 * sizeof *g->S);
+    memset(g->c4, 0, 4 * 256 * sizeof *g->c4);
+    for (int k = 1; k < 256; k++)
+        g->V[k] = s * (double)((float)k / 255.0f);
+}
+
+/* key [n] = the keys of f [n], k = (int)(255 f + 1/2) in 1 .. 255 (0 for
+ * none: NaN, inf, too small or large), and the extreme keys. Monotone in
+ * f (each step is a monotone rounding), which is all the grid needs. */
+WB_SIMD_BODY gkeys_body(int32_t *key, const float *f, int64_t n, int32_t *kmin,
+                        int32_t *kmax)
+{
+    int32_t lo = 256, hi = 0;
+    for (int64_t t = 0; t < n; t++) {
+        float x = f[t] * 255.0f + 0.5f;
+        x = x >= 1.0f ? x : 0.0f;
+        x = x < 256.0f ? x : 0.0f;
+        int32_t k = (int32_t)x;
+        key[t] = k;
+        lo = k < lo ? k : lo;
+        hi = k > hi ? k : hi;
+    }
+    *kmin = lo, *kmax = hi;
+}
+WB_SIMD_KERNEL(gkeys, gkeys_body,
+               (int32_t *key, const float *f, int64_t n, int32_t *kmin, int32_t *kmax),
+               (key, f, n, kmin, kmax))
+
+/* Takes the floats of keys first seen in f [n] into the grid; 0 when an f
+ * has no key or another float than its key's. */
+static int grid_take(grid *g, const float *f, const int32_t *key, int64_t n)
+{
+    for (int64_t t = 0; t < n; t++) {
+        uint32_t bits;
+        memcpy(&bits, &f[t], sizeof bits);
+        if (g->bits[key[t]] == bits) /* bits != 0: f != +0 */
+            continue;
+        if (key[t] == 0 || g->bits[key[t]] != 0)
+            return 0;
+        g->bits[key[t]] = bits, g->V[key[t]] = g->s * f[t];
+    }
+    return 1;
+}
+
+/* Counts the row's n > 0 non-zero inputs f by key (key [n]: scratch) and
+ * sets S[k] = the inputs of key k or above; returns 0 (nothing counted)
+ * unless every f has a key, holds the float its key has in the call (the
+ * first one seen of it is taken) and gives a finite s f. The counts go to
+ * four copies in turn (c4), so that runs of one key do not wait on each
+ * other's adds. */
+static int grid_row(grid *g, const float *f, int64_t n, int32_t *key)
+{
+    int32_t kmin, kmax, *S = g->S, *c4 = g->c4;
+    uint32_t miss = 0;
+    WB_SIMD_CALL(gkeys)(key, f, n, &kmin, &kmax);
+    for (int64_t t = 0; t < n; t++) { /* (a gather: gcc 12 does not vectorise it) */
+        uint32_t bits;
+        memcpy(&bits, &f[t], sizeof bits);
+        miss |= g->bits[key[t]] ^ bits;
+    }
+    if ((miss && !grid_take(g, f, key, n)) || !isfinite(g->V[kmin]) || !isfinite(g->V[kmax]))
+        return 0;
+    g->kmin = kmin, g->kmax = kmax, g->n = n;
+    for (int64_t t = 0; t < n; t++)
+        c4[(t & 3) * 256 + key[t]]++;
+    for (int k = kmin; k <= kmax; k++) {
+        S[k] = c4[k] + c4[256 + k] + c4[512 + k] + c4[768 + k];
+        c4[k] = c4[256 + k] = c4[512 + k] = c4[768 + k] = 0;
+    }
+    int32_t above = 0;
+    for (int k = kmax; k >= kmin; k--) /* S[kmax + 1] is 0 */
+        above += S[k], S[k] = above;
+    return 1;
+}
+
+/* The number of the grid row's entries V[k] d >= E (d finite, not 0; c =
+ * 255 / (s d), neg: s d < 0). T(k) = (V[k] d >= E) != neg is monotone,
+ * false then true as k rises; m = the first key in [kmin, kmax] with T(m),
+ * kmax + 1 when none: from the guess E c (V[k] is about s k / 255) walked
+ * down while T(m - 1), up while not T(m). Keys the row lacks are walked as
+ * any (V is monotone over all keys) and add nothing to S. */
+static inline int64_t ge_grid(const grid *g, double d, double c, int neg, double E)
+{
+    const double *V = g->V;
+    double y = E * c, ylo = g->kmin - 1, yhi = g->kmax;
+    y = y >= ylo ? y : ylo; /* also NaN */
+    y = y <= yhi ? y : yhi;
+    int m = (int)y + 1;
+    while (m > g->kmin && (V[m - 1] * d >= E) != neg)
+        m--;
+    while (m <= g->kmax && (V[m] * d >= E) == neg)
+        m++;
+    return neg ? g->n - g->S[m] : g->S[m];
+}
+
+/* Counts output j's entries of a grid row (d finite; b1, b2 the bins of
+ * vmin d and vmax d, unequal): those in bin b or above are those >= E_b. */
+static void count_grid(hist_ctx *h, const grid *g, double d, int b1, int b2)
+{
+    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
+    int neg = (g->s < 0) != (d < 0); /* not from s d, which may underflow to 0 */
+    double c = 255 / (g->s * d);
+    int64_t above = g->n; /* the entries in bin b - 1 or up */
+    for (int b = lo + 1; b <= hi; b++) {
+        int64_t ge = ge_grid(g, d, c, neg, edge(h, b));
+        h->cnt[b - 1] += above - ge;
+        above = ge;
+    }
+    h->cnt[hi] += above;
+}
+
+/* A grid row's entries for a d not finite, key by key (inf * 0 is NaN). */
+static void count_grid_each(hist_ctx *h, const grid *g, double d)
+{
+    for (int k = g->kmin; k <= g->kmax; k++)
+        h->cnt[bin_of(g->V[k] * d, h->lo, h->inv, h->nbins)] += g->S[k] - g->S[k + 1];
+}
+
 /* Floats as int32 keys in the same order (-0 just below +0), and back (the
  * map is its own inverse): min and max reductions vectorise on ints. */
 static inline int32_t fkey(int32_t bits)
@@ -338,24 +489,30 @@ WB_SIMD_KERNEL(scan, scan_body,
                 int *bad),
                (v, f, n, s, kmin, kmax, bad))
 
-/* Row i's non-zero inputs times s into v (fbuf [I]: scratch for the dense
- * input's); returns their number, v's extremes in *vmin, *vmax (from the
- * inputs' extremes: s a is monotone in a) and whether all v are finite. */
-static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample_csr *sp,
-                      int64_t i, int64_t I, double s, double *vmin, double *vmax, int *finite)
+/* Row i's non-zero inputs: its sp's, or a's compacted into fbuf [I];
+ * returns their number. */
+static const float *nonzeros(float *fbuf, const float *a, const wb_persample_csr *sp,
+                             int64_t i, int64_t I, int64_t *n)
 {
-    const float *f = fbuf;
-    int64_t n = 0;
     if (sp) {
-        f = sp->val + sp->row[i];
-        n = sp->row[i + 1] - sp->row[i];
-    } else {
-        const float *ai = a + i * I;
-        for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
-            fbuf[n] = ai[k];
-            n += ai[k] != 0.0f;
-        }
+        *n = sp->row[i + 1] - sp->row[i];
+        return sp->val + sp->row[i];
     }
+    const float *ai = a + i * I;
+    int64_t m = 0;
+    for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
+        fbuf[m] = ai[k];
+        m += ai[k] != 0.0f;
+    }
+    *n = m;
+    return fbuf;
+}
+
+/* v [n] = s f for a row's n non-zero inputs f; v's extremes into *vmin,
+ * *vmax (from the inputs' extremes: s a is monotone in a); returns
+ * whether all v are finite. */
+static int gather(double *v, const float *f, int64_t n, double s, double *vmin, double *vmax)
+{
     int32_t kmin, kmax;
     int bad;
     WB_SIMD_CALL(scan)(v, f, n, s, &kmin, &kmax, &bad);
@@ -364,8 +521,7 @@ static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample
     memcpy(&fmin, &kmin, sizeof fmin), memcpy(&fmax, &kmax, sizeof fmax);
     double x = s * fmin, y = s * fmax; /* s < 0 reverses the order */
     *vmin = x < y ? x : y, *vmax = x < y ? y : x;
-    *finite = !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
-    return n;
+    return !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
 }
 
 /* Rough costs (in cycles, measured on the baseline MLP) of counting one
@@ -393,15 +549,16 @@ WB_SIMD_BODY spans_body(int64_t *s, const int32_t *b1, const int32_t *b2, int64_
 WB_SIMD_KERNEL(spans, spans_body, (int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O),
                (s, b1, b2, O))
 
-/* Row i's kernel entries of non-zero inputs (n of them, finite; v padded
- * with vmin to n8, a multiple of 8), and its bias's when bias (bins bb).
- * The outputs whose entries share a bin first, without a branch (most
- * do): their counts go to four copies of the bins in turn, so that runs
- * of one bin do not wait on each other's adds; then the others, each the
- * cheapest way, the row grouped when that pays (the costs of the outputs
- * whose entries are best counted one by one left out: they are few). */
-static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
-                      double vmax, const float *d, int64_t O, const int32_t *b1,
+/* Row i's kernel entries of non-zero inputs (n of them, finite), from the
+ * grid g when not NULL, else from v (padded here with vmin to n8, a
+ * multiple of 8), and its bias's when bias (bins bb). The outputs whose
+ * entries share a bin first, without a branch (most do): their counts go
+ * to four copies of the bins in turn, so that runs of one bin do not wait
+ * on each other's adds; then the others, by the grid or each the cheapest
+ * way, the row grouped when that pays (the costs of the outputs whose
+ * entries are best counted one by one left out: they are few). */
+static void count_row(hist_ctx *h, celled_row *r, const grid *g, double *v, int64_t n,
+                      double vmin, double vmax, const float *d, int64_t O, const int32_t *b1,
                       const int32_t *b2, int32_t *bb, int bias, int32_t *multi,
                       int32_t *cell)
 {
@@ -416,14 +573,17 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
     }
     if (nm == 0)
         return;
-    for (int64_t t = n; t < n8; t++)
-        v[t] = vmin;
-    int64_t s[3];
-    WB_SIMD_CALL(spans)(s, b1, b2, O);
-    int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
-                s[1] * COST_PASS(n8);
-    if (group)
-        bucket_row(r, v, n, vmin, vmax, cell);
+    int group = 0;
+    if (!g) {
+        for (int64_t t = n; t < n8; t++)
+            v[t] = vmin;
+        int64_t s[3];
+        WB_SIMD_CALL(spans)(s, b1, b2, O);
+        group = COST_GROUP(n) + s[2] * COST_CELLS(0) +
+                s[0] * (COST_CELLS(1) - COST_CELLS(0)) < s[1] * COST_PASS(n8);
+        if (group)
+            bucket_row(r, v, n, vmin, vmax, cell);
+    }
     /* The others in order of their spans up to 8 (into bb, read): loops
      * over the edges then end alike for a run of outputs, predicted. */
     int64_t at[10] = {0};
@@ -442,7 +602,11 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
         double dj = d[j];
         int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
         int64_t cells = group ? COST_CELLS(span) : cmp;
-        if (!isfinite(dj) || (each <= cmp && each <= cells)) /* inf * 0 is NaN */
+        if (g && isfinite(dj))
+            count_grid(h, g, dj, b1[j], b2[j]);
+        else if (g) /* inf * 0 is NaN: not monotone */
+            count_grid_each(h, g, dj);
+        else if (!isfinite(dj) || (each <= cmp && each <= cells))
             count_each(h, v, n, dj, cell);
         else if (cells < cmp)
             count_cells(h, r, dj, b1[j], b2[j]);
@@ -457,10 +621,12 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             double scale, wb_err *err)
 {
     /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [5 nbins]
-     * (int64: one, then the four copies); then ints: cell [I], tab [2I +
-     * 2], b1, b2, bb, multi [O] each. u doubles as the dense row's floats. */
-    size_t nd = 2 * (size_t)I + 10 + 6 * (size_t)nbins + 1;
-    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O;
+     * (int64: one, then the four copies), the grid's V [256]; then ints:
+     * cell [I], tab [2I + 2], b1, b2, bb, multi [O] each, the grid's bits
+     * [256], S [258] and c4 [4 * 256]. u doubles as the dense row's floats,
+     * cell as a grid row's keys. */
+    size_t nd = 2 * (size_t)I + 10 + 6 * (size_t)nbins + 1 + 256;
+    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + 256 + 258 + 4 * 256;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
@@ -469,20 +635,35 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                   nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + 2 * I + 2, *b2 = b1 + O,
             *bb = b2 + O, *multi = bb + O;
+    grid g = {(uint32_t *)(multi + O), (double *)(h.cnt + 5 * nbins), multi + O + 256,
+              multi + O + 256 + 258, 0, 0, 0, 0};
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
     memset(h.cnt, 0, 5 * (size_t)nbins * sizeof *h.cnt);
-    int zero = bin_of(0.0, lo, h.inv, nbins);
+    int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale);
+    if (on_grid)
+        grid_begin(&g, scale);
     for (int64_t i = 0; i < B; i++) {
         const float *d = dz + i * O;
-        double vmin, vmax;
-        int finite;
-        int64_t n = gather(v, (float *)r.u, a, sp, i, I, scale, &vmin, &vmax, &finite);
+        int64_t n;
+        const float *f = nonzeros((float *)r.u, a, sp, i, I, &n);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
+        double vmin, vmax;
+        int finite = 1, row_grid = on_grid && n > 0 && grid_row(&g, f, n, cell);
+        if (row_grid) {
+            double x = g.V[g.kmin], y = g.V[g.kmax]; /* s < 0 reverses the order */
+            vmin = x < y ? x : y, vmax = x < y ? y : x;
+        } else {
+            on_grid &= n == 0; /* one row off the grid: the others likely too */
+            finite = gather(v, f, n, scale, &vmin, &vmax);
+        }
         WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
         if (n > 0 && finite) {
-            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, bb, bias, multi, cell);
+            count_row(&h, &r, row_grid ? &g : NULL, v, n, vmin, vmax, d, O, b1, b2, bb, bias,
+                      multi, cell);
+            if (row_grid) /* S back to 0 */
+                memset(g.S + g.kmin, 0, (size_t)(g.kmax - g.kmin + 1) * sizeof *g.S);
             continue;
         }
         for (int64_t j = 0; bias && j < O; j++)

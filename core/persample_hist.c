@@ -54,18 +54,9 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "persample_hist.h"
 #include "persample_impl.h"
 #include "simd.h"
-
-/* The bin of e: equal bins over [lo, hi) (inv = nbins / (hi - lo)), the
- * outside into the end bins; truncation is floor for f >= 0. */
-static inline int bin_of(double e, double lo, double inv, int nbins)
-{
-    double f = (e - lo) * inv;
-    if (!(f >= 0)) /* also NaN: counted, in the first bin */
-        return 0;
-    return f >= nbins ? nbins - 1 : (int)f;
-}
 
 /* bin_of without branches (nb = nbins as a double), for the vector kernel. */
 static inline int32_t bin_vec(double e, double lo, double inv, double nb)
@@ -76,22 +67,31 @@ static inline int32_t bin_vec(double e, double lo, double inv, double nb)
     return (int32_t)f;
 }
 
-/* The bins of output j's smallest (b1), largest (b2) and bias (bb)
- * entries: vmin d_j, vmax d_j and s d_j. */
-WB_SIMD_BODY ends_body(int32_t *b1, int32_t *b2, int32_t *bb, const float *d, int64_t O,
-                       double vmin, double vmax, double s, double lo, double inv, double nb)
+/* The lowest (blo) and highest (bhi) bins of output j's entries (those of
+ * vmin d_j and vmax d_j, in either order) and its bias's (bb, of s d_j);
+ * e[0], e[1] = the least blo and the largest bhi of the outputs with blo <
+ * bhi (nb and 0 when none has). */
+WB_SIMD_BODY ends_body(int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d,
+                       int64_t O, double vmin, double vmax, double s, double lo, double inv,
+                       double nb)
 {
+    int32_t none = (int32_t)nb, elo = none, ehi = 0;
     for (int64_t j = 0; j < O; j++) {
         double dj = d[j];
-        b1[j] = bin_vec(vmin * dj, lo, inv, nb);
-        b2[j] = bin_vec(vmax * dj, lo, inv, nb);
+        int32_t b1 = bin_vec(vmin * dj, lo, inv, nb), b2 = bin_vec(vmax * dj, lo, inv, nb);
+        int32_t l = b1 < b2 ? b1 : b2, h = b1 < b2 ? b2 : b1;
+        blo[j] = l, bhi[j] = h;
         bb[j] = bin_vec(s * dj, lo, inv, nb);
+        int32_t el = l < h ? l : none, eh = l < h ? h : 0;
+        elo = el < elo ? el : elo;
+        ehi = eh > ehi ? eh : ehi;
     }
+    e[0] = elo, e[1] = ehi;
 }
 WB_SIMD_KERNEL(ends, ends_body,
-               (int32_t *b1, int32_t *b2, int32_t *bb, const float *d, int64_t O, double vmin,
-                double vmax, double s, double lo, double inv, double nb),
-               (b1, b2, bb, d, O, vmin, vmax, s, lo, inv, nb))
+               (int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d, int64_t O,
+                double vmin, double vmax, double s, double lo, double inv, double nb),
+               (blo, bhi, bb, e, d, O, vmin, vmax, s, lo, inv, nb))
 
 /* The order of the doubles as unsigned keys (and back), for bisection. */
 static uint64_t key_of(double x)
@@ -116,7 +116,7 @@ static double of_key(uint64_t k)
  * are many ulps of the edge: a walk one ulp at a time may take millions,
  * a bisection over all doubles 64 steps; this takes about twice the log of
  * the distance. */
-static double edge_of(int b, double lo, double w, double inv, int nbins)
+double wb_hist_edge_of(int b, double lo, double w, double inv, int nbins)
 {
     const uint64_t kneg = key_of(-INFINITY), kpos = key_of(INFINITY);
     if (bin_of(INFINITY, lo, inv, nbins) < b)
@@ -224,28 +224,10 @@ static inline int64_t ge_cells(const celled_row *r, double d, double id, double 
     return g;
 }
 
-/* The per-call state: bins, their edges (E_b found on first use, NaN
- * before), and the counts, kept as integers until the end. */
-typedef struct hist_ctx {
-    int64_t *cnt;
-    double *edge;
-    double lo, w, inv;
-    int nbins;
-} hist_ctx;
-
-static inline double edge(hist_ctx *h, int b)
+/* Counts output j's n entries (finite d; in bins lo < hi) from the
+ * grouped row: the entries in bin b or above are those >= E_b. */
+static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int hi)
 {
-    if (isnan(h->edge[b]))
-        h->edge[b] = edge_of(b, h->lo, h->w, h->inv, h->nbins);
-    return h->edge[b];
-}
-
-/* Counts output j's n entries (finite d; b1, b2 the bins of vmin d and
- * vmax d, unequal) from the grouped row: the entries in bin b or above are
- * those >= E_b. */
-static void count_cells(hist_ctx *h, const celled_row *r, double d, int b1, int b2)
-{
-    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
     double id = 1 / d; /* the windows need no division */
     int64_t above = r->n; /* the entries in bin b - 1 or up */
     for (int b = lo + 1; b <= hi; b++) {
@@ -274,15 +256,14 @@ WB_SIMD_BODY ge4_body(int64_t *c, const double *v, int64_t n, double d, const do
 WB_SIMD_KERNEL(ge4, ge4_body, (int64_t *c, const double *v, int64_t n, double d, const double *E),
                (c, v, n, d, E))
 
-/* Counts output j's n entries v[t] d (finite d; b1, b2 the bins of vmin d
- * and vmax d, unequal) by comparing every entry with the edges between
+/* Counts output j's n entries v[t] d (finite d; in bins lo < hi) by
+ * comparing every entry with the edges between
  * them, four edges a pass. v has n8 entries, the n8 - n after n being
  * vmin, whose entry lies in the lowest bin spanned when d > 0 and in the
  * highest when d < 0. */
-static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int b1,
-                      int b2)
+static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int lo,
+                      int hi)
 {
-    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
     int64_t above = n, pad = d < 0 ? n8 - n : 0; /* above: the entries in bin b - 1 or up */
     for (int b = lo + 1; b <= hi; b += 4) { /* without a branch on the edges past hi */
         double E[4];
@@ -323,142 +304,6 @@ static void count_each(hist_ctx *h, const double *v, int64_t n, double d, int32_
     int64_t *c4 = h->cnt + h->nbins;
     for (int64_t t = 0; t < n; t++)
         c4[(t & 3) * h->nbins + bin[t]]++;
-}
-
-/* A row on the grid (see the header): the call's floats by key (gkeys),
- * one float a key; a key no row has held yet stands for fl(k / 255), whose
- * key is k (its error times 255 is below 2^-15 k), so that the table rises
- * with k at all times. */
-typedef struct grid {
-    uint32_t *bits; /* [256] the float of key k as bits, 0 before one is seen */
-    double *V; /* [256] s times key k's float (or stand-in): monotone in k */
-    int32_t *S; /* [258] the row's inputs of key k or above; 0 outside rows */
-    int32_t *c4; /* [4 * 256] a row's counts by key, four copies; 0 outside rows */
-    int64_t n; /* the row's non-zero inputs */
-    int kmin, kmax; /* its smallest and largest key */
-    double s;
-} grid;
-
-static void grid_begin(grid *g, double s)
-{
-    g->s = s;
-    memset(g->bits, 0, 256 * sizeof *g->bits);
-    memset(g->S, 0, 258 * sizeof *g->S);
-    memset(g->c4, 0, 4 * 256 * sizeof *g->c4);
-    for (int k = 1; k < 256; k++)
-        g->V[k] = s * (double)((float)k / 255.0f);
-}
-
-/* key [n] = the keys of f [n], k = (int)(255 f + 1/2) in 1 .. 255 (0 for
- * none: NaN, inf, too small or large), and the extreme keys. Monotone in
- * f (each step is a monotone rounding), which is all the grid needs. */
-WB_SIMD_BODY gkeys_body(int32_t *key, const float *f, int64_t n, int32_t *kmin,
-                        int32_t *kmax)
-{
-    int32_t lo = 256, hi = 0;
-    for (int64_t t = 0; t < n; t++) {
-        float x = f[t] * 255.0f + 0.5f;
-        x = x >= 1.0f ? x : 0.0f;
-        x = x < 256.0f ? x : 0.0f;
-        int32_t k = (int32_t)x;
-        key[t] = k;
-        lo = k < lo ? k : lo;
-        hi = k > hi ? k : hi;
-    }
-    *kmin = lo, *kmax = hi;
-}
-WB_SIMD_KERNEL(gkeys, gkeys_body,
-               (int32_t *key, const float *f, int64_t n, int32_t *kmin, int32_t *kmax),
-               (key, f, n, kmin, kmax))
-
-/* Takes the floats of keys first seen in f [n] into the grid; 0 when an f
- * has no key or another float than its key's. */
-static int grid_take(grid *g, const float *f, const int32_t *key, int64_t n)
-{
-    for (int64_t t = 0; t < n; t++) {
-        uint32_t bits;
-        memcpy(&bits, &f[t], sizeof bits);
-        if (g->bits[key[t]] == bits) /* bits != 0: f != +0 */
-            continue;
-        if (key[t] == 0 || g->bits[key[t]] != 0)
-            return 0;
-        g->bits[key[t]] = bits, g->V[key[t]] = g->s * f[t];
-    }
-    return 1;
-}
-
-/* Counts the row's n > 0 non-zero inputs f by key (key [n]: scratch) and
- * sets S[k] = the inputs of key k or above; returns 0 (nothing counted)
- * unless every f has a key, holds the float its key has in the call (the
- * first one seen of it is taken) and gives a finite s f. The counts go to
- * four copies in turn (c4), so that runs of one key do not wait on each
- * other's adds. */
-static int grid_row(grid *g, const float *f, int64_t n, int32_t *key)
-{
-    int32_t kmin, kmax, *S = g->S, *c4 = g->c4;
-    uint32_t miss = 0;
-    WB_SIMD_CALL(gkeys)(key, f, n, &kmin, &kmax);
-    for (int64_t t = 0; t < n; t++) { /* (a gather: gcc 12 does not vectorise it) */
-        uint32_t bits;
-        memcpy(&bits, &f[t], sizeof bits);
-        miss |= g->bits[key[t]] ^ bits;
-    }
-    if ((miss && !grid_take(g, f, key, n)) || !isfinite(g->V[kmin]) || !isfinite(g->V[kmax]))
-        return 0;
-    g->kmin = kmin, g->kmax = kmax, g->n = n;
-    for (int64_t t = 0; t < n; t++)
-        c4[(t & 3) * 256 + key[t]]++;
-    for (int k = kmin; k <= kmax; k++) {
-        S[k] = c4[k] + c4[256 + k] + c4[512 + k] + c4[768 + k];
-        c4[k] = c4[256 + k] = c4[512 + k] = c4[768 + k] = 0;
-    }
-    int32_t above = 0;
-    for (int k = kmax; k >= kmin; k--) /* S[kmax + 1] is 0 */
-        above += S[k], S[k] = above;
-    return 1;
-}
-
-/* The number of the grid row's entries V[k] d >= E (d finite, not 0; c =
- * 255 / (s d), neg: s d < 0). T(k) = (V[k] d >= E) != neg is monotone,
- * false then true as k rises; m = the first key in [kmin, kmax] with T(m),
- * kmax + 1 when none: from the guess E c (V[k] is about s k / 255) walked
- * down while T(m - 1), up while not T(m). Keys the row lacks are walked as
- * any (V is monotone over all keys) and add nothing to S. */
-static inline int64_t ge_grid(const grid *g, double d, double c, int neg, double E)
-{
-    const double *V = g->V;
-    double y = E * c, ylo = g->kmin - 1, yhi = g->kmax;
-    y = y >= ylo ? y : ylo; /* also NaN */
-    y = y <= yhi ? y : yhi;
-    int m = (int)y + 1;
-    while (m > g->kmin && (V[m - 1] * d >= E) != neg)
-        m--;
-    while (m <= g->kmax && (V[m] * d >= E) == neg)
-        m++;
-    return neg ? g->n - g->S[m] : g->S[m];
-}
-
-/* Counts output j's entries of a grid row (d finite; b1, b2 the bins of
- * vmin d and vmax d, unequal): those in bin b or above are those >= E_b. */
-static void count_grid(hist_ctx *h, const grid *g, double d, int b1, int b2)
-{
-    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
-    int neg = (g->s < 0) != (d < 0); /* not from s d, which may underflow to 0 */
-    double c = 255 / (g->s * d);
-    int64_t above = g->n; /* the entries in bin b - 1 or up */
-    for (int b = lo + 1; b <= hi; b++) {
-        int64_t ge = ge_grid(g, d, c, neg, edge(h, b));
-        h->cnt[b - 1] += above - ge;
-        above = ge;
-    }
-    h->cnt[hi] += above;
-}
-
-/* A grid row's entries for a d not finite, key by key (inf * 0 is NaN). */
-static void count_grid_each(hist_ctx *h, const grid *g, double d)
-{
-    for (int k = g->kmin; k <= g->kmax; k++)
-        h->cnt[bin_of(g->V[k] * d, h->lo, h->inv, h->nbins)] += g->S[k] - g->S[k + 1];
 }
 
 /* Floats as int32 keys in the same order (-0 just below +0), and back (the
@@ -535,83 +380,76 @@ static int gather(double *v, const float *f, int64_t n, double s, double *vmin, 
 
 /* s[0] = the bins the O outputs span in all, s[1] = the passes of four
  * edges they take, s[2] = how many span more than one bin. */
-WB_SIMD_BODY spans_body(int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O)
+WB_SIMD_BODY spans_body(int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O)
 {
     int64_t bins = 0, passes = 0, multi = 0;
     for (int64_t j = 0; j < O; j++) {
-        int32_t span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
+        int32_t span = bhi[j] - blo[j];
         bins += span;
         passes += (span + 3) >> 2;
         multi += span > 0;
     }
     s[0] = bins, s[1] = passes, s[2] = multi;
 }
-WB_SIMD_KERNEL(spans, spans_body, (int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O),
-               (s, b1, b2, O))
+WB_SIMD_KERNEL(spans, spans_body,
+               (int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O),
+               (s, blo, bhi, O))
 
-/* Row i's kernel entries of non-zero inputs (n of them, finite), from the
- * grid g when not NULL, else from v (padded here with vmin to n8, a
- * multiple of 8), and its bias's when bias (bins bb). The outputs whose
- * entries share a bin first, without a branch (most do): their counts go
- * to four copies of the bins in turn, so that runs of one bin do not wait
- * on each other's adds; then the others, by the grid or each the cheapest
- * way, the row grouped when that pays (the costs of the outputs whose
- * entries are best counted one by one left out: they are few). */
-static void count_row(hist_ctx *h, celled_row *r, const grid *g, double *v, int64_t n,
-                      double vmin, double vmax, const float *d, int64_t O, const int32_t *b1,
-                      const int32_t *b2, int32_t *bb, int bias, int32_t *multi,
-                      int32_t *cell)
+/* Row i's kernel entries of non-zero inputs (n of them, finite) from v
+ * (padded here with vmin to n8, a multiple of 8), and its bias's when bias
+ * (bins bb). The outputs whose entries share a bin first, without a branch
+ * (most do): their counts go to four copies of the bins in turn, so that
+ * runs of one bin do not wait on each other's adds; then the others, each
+ * the cheapest way, the row grouped when that pays (the costs of the
+ * outputs whose entries are best counted one by one left out: they are
+ * few). */
+static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
+                      double vmax, const float *d, int64_t O, const int32_t *blo,
+                      const int32_t *bhi, int32_t *bb, int bias, int32_t *multi, int32_t *cell)
 {
     int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
     for (int64_t j = 0; j < O; j++) {
         int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
-        int one = b1[j] == b2[j];
-        c[b1[j]] += one ? n : 0;
-        c[bb[j]] += bias;
+        int one = blo[j] == bhi[j];
+        c[blo[j]] += one ? n : 0;
+        c[4 * h->nbins + bb[j]] += bias; /* copies of their own: often blo[j]'s bin */
         multi[nm] = (int32_t)j;
         nm += !one;
     }
     if (nm == 0)
         return;
-    int group = 0;
-    if (!g) {
-        for (int64_t t = n; t < n8; t++)
-            v[t] = vmin;
-        int64_t s[3];
-        WB_SIMD_CALL(spans)(s, b1, b2, O);
-        group = COST_GROUP(n) + s[2] * COST_CELLS(0) +
-                s[0] * (COST_CELLS(1) - COST_CELLS(0)) < s[1] * COST_PASS(n8);
-        if (group)
-            bucket_row(r, v, n, vmin, vmax, cell);
-    }
+    for (int64_t t = n; t < n8; t++)
+        v[t] = vmin;
+    int64_t s[3];
+    WB_SIMD_CALL(spans)(s, blo, bhi, O);
+    int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
+                s[1] * COST_PASS(n8);
+    if (group)
+        bucket_row(r, v, n, vmin, vmax, cell);
     /* The others in order of their spans up to 8 (into bb, read): loops
      * over the edges then end alike for a run of outputs, predicted. */
     int64_t at[10] = {0};
     for (int64_t t = 0; t < nm; t++) {
-        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        int64_t span = bhi[multi[t]] - blo[multi[t]];
         at[(span < 8 ? span : 8) + 1]++;
     }
     for (int k = 1; k < 10; k++)
         at[k] += at[k - 1];
     for (int64_t t = 0; t < nm; t++) {
-        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        int64_t span = bhi[multi[t]] - blo[multi[t]];
         bb[at[span < 8 ? span : 8]++] = multi[t];
     }
     for (int64_t t = 0; t < nm; t++) {
-        int64_t j = bb[t], span = abs(b1[j] - b2[j]);
+        int64_t j = bb[t], span = bhi[j] - blo[j];
         double dj = d[j];
         int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
         int64_t cells = group ? COST_CELLS(span) : cmp;
-        if (g && isfinite(dj))
-            count_grid(h, g, dj, b1[j], b2[j]);
-        else if (g) /* inf * 0 is NaN: not monotone */
-            count_grid_each(h, g, dj);
-        else if (!isfinite(dj) || (each <= cmp && each <= cells))
+        if (!isfinite(dj) || (each <= cmp && each <= cells))
             count_each(h, v, n, dj, cell);
         else if (cells < cmp)
-            count_cells(h, r, dj, b1[j], b2[j]);
+            count_cells(h, r, dj, blo[j], bhi[j]);
         else
-            count_cmp(h, v, n, n8, dj, b1[j], b2[j]);
+            count_cmp(h, v, n, n8, dj, blo[j], bhi[j]);
     }
 }
 
@@ -620,37 +458,36 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [5 nbins]
-     * (int64: one, then the four copies), the grid's V [256]; then ints:
-     * cell [I], tab [2I + 2], b1, b2, bb, multi [O] each, the grid's bits
-     * [256], S [258] and c4 [4 * 256]. u doubles as the dense row's floats,
-     * cell as a grid row's keys. */
-    size_t nd = 2 * (size_t)I + 10 + 6 * (size_t)nbins + 1 + 256;
-    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + 256 + 258 + 4 * 256;
+    /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [13 nbins]
+     * (int64: D, its eight copies, X's four), the grid's; then ints: cell
+     * [I], tab [2I + 2], blo, bhi, bb, multi [O] each, the grid's. u
+     * doubles as the dense row's floats, cell as a grid row's keys. */
+    size_t ngd = WB_GRID_DOUBLES((size_t)nbins), ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
+    size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 1 + ngd;
+    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     double *u = v + I + 8, *edges = u + I + 2;
-    hist_ctx h = {(int64_t *)(edges + nbins + 1), edges, lo, (hi - lo) / nbins,
-                  nbins / (hi - lo), nbins};
-    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + 2 * I + 2, *b2 = b1 + O,
-            *bb = b2 + O, *multi = bb + O;
-    grid g = {(uint32_t *)(multi + O), (double *)(h.cnt + 5 * nbins), multi + O + 256,
-              multi + O + 256 + 258, 0, 0, 0, 0};
+    int64_t *cnt = (int64_t *)(edges + nbins + 1);
+    hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
+    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
+            *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[2];
+    grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
-    memset(h.cnt, 0, 5 * (size_t)nbins * sizeof *h.cnt);
+    memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
     int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale);
     if (on_grid)
-        grid_begin(&g, scale);
+        wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
     for (int64_t i = 0; i < B; i++) {
         const float *d = dz + i * O;
         int64_t n;
         const float *f = nonzeros((float *)r.u, a, sp, i, I, &n);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
         double vmin, vmax;
-        int finite = 1, row_grid = on_grid && n > 0 && grid_row(&g, f, n, cell);
+        int finite = 1, row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
         if (row_grid) {
             double x = g.V[g.kmin], y = g.V[g.kmax]; /* s < 0 reverses the order */
             vmin = x < y ? x : y, vmax = x < y ? y : x;
@@ -658,21 +495,28 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
             on_grid &= n == 0; /* one row off the grid: the others likely too */
             finite = gather(v, f, n, scale, &vmin, &vmax);
         }
-        WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
-        if (n > 0 && finite) {
-            count_row(&h, &r, row_grid ? &g : NULL, v, n, vmin, vmax, d, O, b1, b2, bb, bias,
-                      multi, cell);
-            if (row_grid) /* S back to 0 */
-                memset(g.S + g.kmin, 0, (size_t)(g.kmax - g.kmin + 1) * sizeof *g.S);
-            continue;
+        WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        if (row_grid)
+            wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e[0], e[1]);
+        else if (n > 0 && finite)
+            count_row(&h, &r, v, n, vmin, vmax, d, O, blo, bhi, bb, bias, multi, cell);
+        else {
+            for (int64_t j = 0; bias && j < O; j++)
+                h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
+            for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
+                count_each(&h, v, n, d[j], cell);
         }
-        for (int64_t j = 0; bias && j < O; j++)
-            h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
-        for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
-            count_each(&h, v, n, d[j], cell);
     }
-    for (int b = 0; b < nbins; b++)
-        hist[b] += (double)(h.cnt[b] + h.cnt[nbins + b] + h.cnt[2 * nbins + b] +
-                            h.cnt[3 * nbins + b] + h.cnt[4 * nbins + b]);
+    const int64_t *x = h.x;
+    for (int b = 0; b < nbins; b++) {
+        int64_t xb = x[b] + x[nbins + b] + x[2 * nbins + b] + x[3 * nbins + b];
+        int64_t xn = b + 1 < nbins ? x[b + 1] + x[nbins + b + 1] + x[2 * nbins + b + 1] +
+                                         x[3 * nbins + b + 1]
+                                   : 0;
+        int64_t db = 0;
+        for (int q = 0; q < 9; q++)
+            db += h.cnt[q * nbins + b];
+        hist[b] += (double)(db + xb - xn);
+    }
     return WB_OK;
 }

@@ -509,11 +509,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
     }
     const int64_t *x = h.x;
     for (int b = 0; b < nbins; b++) {
-        int64_t xb = x[b] + x[nbins + b] + x[2 * nbins + b] + x[3 * nbins + b];
-        int64_t xn = b + 1 < nbins ? x[b + 1] + x[nbins + b + 1] + x[2 * nbins + b + 1] +
-                                         x[3 * nbins + b + 1]
-                                   : 0;
-        int64_t db = 0;
+        int64_t xb = x[4 * b] + x[4 * b + 1] + x[4 * b + 2] + x[4 * b + 3], db = 0;
+        int64_t xn = b + 1 < nbins ? x[4 * b + 4] + x[4 * b + 5] + x[4 * b + 6] + x[4 * b + 7] : 0;
         for (int q = 0; q < 9; q++)
             db += h.cnt[q * nbins + b];
         hist[b] += (double)(db + xb - xn);

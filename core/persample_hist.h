@@ -30,7 +30,7 @@ double wb_hist_edge_of(int b, double lo, double w, double inv, int nbins);
  * bin by bin go to D alone. */
 typedef struct hist_ctx {
     int64_t *cnt; /* [9 nbins] */
-    int64_t *x; /* [4 nbins] */
+    int64_t *x; /* [4 nbins]: X[b] = x[4 b] + .. + x[4 b + 3] */
     double *edge; /* [nbins + 1] */
     double lo, w, inv;
     int nbins;

@@ -163,37 +163,41 @@ static void count_each_key(hist_ctx *h, const grid *g, double d)
 
 /* Every output adds its n entries to D at its lowest bin and its bias to
  * D at its bin (four copies each, in turn: runs of one bin do not wait on
- * each other's adds) and writes its (output, edge) pairs, eight slots at a
- * time without a branch (a one-bin output writes eight and keeps none);
- * then the edges the row uses (elo + 1 .. ehi) are found, the pairs
- * guessed and checked by the kernel, the rejected ones walked, and the
- * counts added to X. */
+ * each other's adds), the outputs spanning bins listed without a branch;
+ * those write their (output, edge) pairs, eight slots at a time; then the
+ * edges the row uses (elo + 1 .. ehi) are found, the pairs guessed and
+ * checked by the kernel, the rejected ones walked, and the counts added
+ * to X (four copies, interleaved). */
 void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const int32_t *lo,
                         const int32_t *hi, const int32_t *bb, int bias, int elo, int ehi)
 {
-    int32_t *pj = g->pj, *pb = g->pb, *ge = g->ge, n = (int32_t)g->n;
-    int64_t P = 0, nf = 0;
+    int32_t *pj = g->pj, *pb = g->pb, *ge = g->ge, *multi = g->ge, n = (int32_t)g->n;
+    int64_t nb = h->nbins, P = 0, nf = 0, nm = 0;
+    int64_t *cq[4] = {h->cnt + nb, h->cnt + 2 * nb, h->cnt + 3 * nb, h->cnt + 4 * nb};
     for (int64_t j = 0; j < O; j++) {
-        int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
+        int64_t *c = cq[j & 3];
         int fin = isfinite(d[j]);
         c[lo[j]] += fin ? n : 0;
-        c[4 * h->nbins + bb[j]] += bias;
-        g->nonfin[nf] = (int32_t)j;
+        c[4 * nb + bb[j]] += bias;
+        g->nonfin[nf] = multi[nm] = (int32_t)j;
         nf += !fin;
-        int32_t span = fin ? hi[j] - lo[j] : 0;
+        nm += fin & (lo[j] < hi[j]);
+    }
+    for (int64_t t = 0; t < nf; t++)
+        count_each_key(h, g, d[g->nonfin[t]]);
+    if (nm == 0)
+        return;
+    for (int64_t t = 0; t < nm; t++) { /* (multi borrows ge until the kernel) */
+        int32_t j = multi[t], span = hi[j] - lo[j];
         for (int32_t at = lo[j] + 1;; at += 8) {
             for (int q = 0; q < 8; q++)
-                pj[P + q] = (int32_t)j, pb[P + q] = at + q;
+                pj[P + q] = j, pb[P + q] = at + q;
             int32_t k = span < 8 ? span : 8;
             P += k, span -= k;
             if (span == 0)
                 break;
         }
     }
-    for (int64_t t = 0; t < nf; t++)
-        count_each_key(h, g, d[g->nonfin[t]]);
-    if (P == 0)
-        return;
     for (int b = elo + 1; b <= ehi; b++)
         g->Es[b] = edge(h, b) * (255 / g->s);
     WB_SIMD_CALL(guess)(ge, pj, pb, P, d, h->edge, g->Es, g->V, g->S, g->s < 0, g->kmin,
@@ -205,6 +209,6 @@ void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const i
             double dv = d[pj[p]];
             e = ge_walk(g, dv, (g->s < 0) != (dv < 0), h->edge[pb[p]]);
         }
-        x[(p & 3) * h->nbins + pb[p]] += e;
+        x[4 * pb[p] + (p & 3)] += e;
     }
 }

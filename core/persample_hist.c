@@ -33,20 +33,25 @@
  * Products in double, comparisons with E_b: no rounding of a guess ever
  * decides a count.
  *
- * Rows on a grid take none of those three: when every non-zero input f of
- * a row has a key k = (int)(255 f + 1/2) in 1 .. 255 and is the one float
- * of its key in the call (8-bit pixels over 255, whichever way a loader
- * divides), the row is a table of counts by key, S[k] the inputs of key
- * k or above. The key is monotone in f, so distinct keys' floats rise with
- * k, and for an output d the entries >= E_b are the keys from some m up
- * (s d > 0) or below it (s d < 0): m is guessed from E_b 255 / (s d) and
- * then walked until fl(fl(s f_k) d) >= E_b turns between m - 1 and m, the
- * products computed as the definition does; the count is S[m]. Keys the
- * row lacks keep the float of another row or fl(k / 255), so that the
- * walk sees a monotone table. A row off the grid (another float of a key,
- * a key out of range, s f not finite) is counted as above, and the later
- * rows of the call are too (one row off the grid: the layer is not an
- * image's).
+ * Rows on a grid take none of those three ways (persample_hist_grid.c), and
+ * their counts go to a difference array (persample_hist.h): an output whose
+ * entries lie in bins lo .. hi adds n at lo and, per edge b in (lo, hi],
+ * its entries >= E_b at b, with no running total from edge to edge. A row
+ * is on the grid when every non-zero input f of it has a key k = (int)(255
+ * f + 1/2) in 1 .. 255 and is the one float of its key in the call (8-bit
+ * pixels over 255, whichever way a loader divides); such a row is a table
+ * of counts by key, S[k] the inputs of key k or above. The key is monotone
+ * in f, so distinct keys' floats rise with k, and for an output d the
+ * entries >= E_b are the keys from some m up (s d > 0) or below it (s d <
+ * 0): m is guessed from E_b 255 / (s d) for all the row's (output, edge)
+ * pairs in one vector loop, which also checks each guess exactly (fl(fl(s
+ * f_k) d) >= E_b turns between m - 1 and m, the products computed as the
+ * definition does); the rare guesses that fail are walked until it does.
+ * The count is S[m]. Keys the row lacks keep the float of another row or
+ * fl(k / 255), so that the walk sees a monotone table. A row off the grid
+ * (another float of a key, a key out of range, s f not finite) is counted
+ * as above, and the later rows of the call are too (one row off the grid:
+ * the layer is not an image's).
  */
 #include "persample.h"
 

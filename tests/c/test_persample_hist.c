@@ -414,6 +414,24 @@ static void test_hist_grid_edges(void)
           3 * tried);
 }
 
+/* Grid rows against inf, -inf and NaN gradients among finite ones (their
+ * entries counted key by key, the others by the pairs), with scales of
+ * either sign and one so small that s f underflows to 0 for keys below
+ * 128 (inf * 0 is NaN: an infinite gradient's entries then span bins). */
+static void test_hist_grid_nonfinite(void)
+{
+    srand(13);
+    const float bad[3] = {INFINITY, -INFINITY, NAN};
+    const double scales[3] = {MB, -0.5, 0x1p-1074}; /* the last: s f is 0 or 2^-1074 */
+    for (int q = 0; q < 3; q++) {
+        grid_rows(MB, MI, 0.2, q);
+        for (int k = 0; k < MB * MO; k++)
+            xd[k] = rand() % 7 == 0 ? bad[rand() % 3] : (float)((unif() - 0.5) * 0.3);
+        CHECK(differ(MB, MI, MO, 1, scales[q], -1.0, 1.0, 64) == 0,
+              "grid rows, non-finite gradients, scale %g", scales[q]);
+    }
+}
+
 /* MNIST-like grid rows against many random gradients, from tiny (one
  * bin) to large (spanning many), against the naive count. */
 static void test_hist_grid_random(void)
@@ -452,6 +470,7 @@ int main(void)
     RUN(test_hist_grid);
     RUN(test_hist_grid_edges);
     RUN(test_hist_grid_random);
+    RUN(test_hist_grid_nonfinite);
     wb_persample_free(ps);
     TH_EXIT();
 }

@@ -122,8 +122,13 @@ wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const 
  * double one by one (a zero input's entries are 0), without visiting them
  * (persample_hist.c): for a finite dz_ij the entries are monotone in
  * a_ik, so an output whose smallest and largest entries share a bin takes
- * O(1), and another one search per bin edge it spans in the row's sorted
- * non-zero inputs. A non-finite input or dz_ij is counted one by one.
+ * O(1), and another one count per bin edge it spans: of the row's
+ * non-zero inputs whose entries reach the edge, from a table of the
+ * row's inputs by key when they are 8-bit pixels (at most 255 floats, one
+ * a key; the boundary keys of all the row's (output, edge) pairs guessed
+ * and checked in one vector loop), else by comparisons or a grouping of
+ * the row (no sort). A
+ * non-finite input or dz_ij is counted one by one.
  * WB_ENOMEM growing scratch. */
 wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             double hi, const float *a, const wb_persample_csr *sp,

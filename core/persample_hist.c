@@ -32,6 +32,26 @@
  * cell before the window's is below it, one in a cell after it above.
  * Products in double, comparisons with E_b: no rounding of a guess ever
  * decides a count.
+ *
+ * Rows on a grid take none of those three ways (persample_hist_grid.c), and
+ * their counts go to a difference array (persample_hist.h): an output whose
+ * entries lie in bins lo .. hi adds n at lo and, per edge b in (lo, hi],
+ * its entries >= E_b at b, with no running total from edge to edge. A row
+ * is on the grid when every non-zero input f of it has a key k = (int)(255
+ * f + 1/2) in 1 .. 255 and is the one float of its key in the call (8-bit
+ * pixels over 255, whichever way a loader divides); such a row is a table
+ * of counts by key, S[k] the inputs of key k or above. The key is monotone
+ * in f, so distinct keys' floats rise with k, and for an output d the
+ * entries >= E_b are the keys from some m up (s d > 0) or below it (s d <
+ * 0): m is guessed from E_b 255 / (s d) for all the row's (output, edge)
+ * pairs in one vector loop, which also checks each guess exactly (fl(fl(s
+ * f_k) d) >= E_b turns between m - 1 and m, the products computed as the
+ * definition does); the rare guesses that fail are walked until it does.
+ * The count is S[m]. Keys the row lacks keep the float of another row or
+ * fl(k / 255), so that the walk sees a monotone table. A row off the grid
+ * (another float of a key, a key out of range, s f not finite) is counted
+ * as above, and the later rows of the call are too (one row off the grid:
+ * the layer is not an image's).
  */
 #include "persample.h"
 
@@ -39,18 +59,9 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "persample_hist.h"
 #include "persample_impl.h"
 #include "simd.h"
-
-/* The bin of e: equal bins over [lo, hi) (inv = nbins / (hi - lo)), the
- * outside into the end bins; truncation is floor for f >= 0. */
-static inline int bin_of(double e, double lo, double inv, int nbins)
-{
-    double f = (e - lo) * inv;
-    if (!(f >= 0)) /* also NaN: counted, in the first bin */
-        return 0;
-    return f >= nbins ? nbins - 1 : (int)f;
-}
 
 /* bin_of without branches (nb = nbins as a double), for the vector kernel. */
 static inline int32_t bin_vec(double e, double lo, double inv, double nb)
@@ -61,22 +72,31 @@ static inline int32_t bin_vec(double e, double lo, double inv, double nb)
     return (int32_t)f;
 }
 
-/* The bins of output j's smallest (b1), largest (b2) and bias (bb)
- * entries: vmin d_j, vmax d_j and s d_j. */
-WB_SIMD_BODY ends_body(int32_t *b1, int32_t *b2, int32_t *bb, const float *d, int64_t O,
-                       double vmin, double vmax, double s, double lo, double inv, double nb)
+/* The lowest (blo) and highest (bhi) bins of output j's entries (those of
+ * vmin d_j and vmax d_j, in either order) and its bias's (bb, of s d_j);
+ * e[0], e[1] = the least blo and the largest bhi of the outputs with blo <
+ * bhi (nb and 0 when none has). */
+WB_SIMD_BODY ends_body(int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d,
+                       int64_t O, double vmin, double vmax, double s, double lo, double inv,
+                       double nb)
 {
+    int32_t none = (int32_t)nb, elo = none, ehi = 0;
     for (int64_t j = 0; j < O; j++) {
         double dj = d[j];
-        b1[j] = bin_vec(vmin * dj, lo, inv, nb);
-        b2[j] = bin_vec(vmax * dj, lo, inv, nb);
+        int32_t b1 = bin_vec(vmin * dj, lo, inv, nb), b2 = bin_vec(vmax * dj, lo, inv, nb);
+        int32_t l = b1 < b2 ? b1 : b2, h = b1 < b2 ? b2 : b1;
+        blo[j] = l, bhi[j] = h;
         bb[j] = bin_vec(s * dj, lo, inv, nb);
+        int32_t el = l < h ? l : none, eh = l < h ? h : 0;
+        elo = el < elo ? el : elo;
+        ehi = eh > ehi ? eh : ehi;
     }
+    e[0] = elo, e[1] = ehi;
 }
 WB_SIMD_KERNEL(ends, ends_body,
-               (int32_t *b1, int32_t *b2, int32_t *bb, const float *d, int64_t O, double vmin,
-                double vmax, double s, double lo, double inv, double nb),
-               (b1, b2, bb, d, O, vmin, vmax, s, lo, inv, nb))
+               (int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d, int64_t O,
+                double vmin, double vmax, double s, double lo, double inv, double nb),
+               (blo, bhi, bb, e, d, O, vmin, vmax, s, lo, inv, nb))
 
 /* The order of the doubles as unsigned keys (and back), for bisection. */
 static uint64_t key_of(double x)
@@ -101,7 +121,7 @@ static double of_key(uint64_t k)
  * are many ulps of the edge: a walk one ulp at a time may take millions,
  * a bisection over all doubles 64 steps; this takes about twice the log of
  * the distance. */
-static double edge_of(int b, double lo, double w, double inv, int nbins)
+double wb_hist_edge_of(int b, double lo, double w, double inv, int nbins)
 {
     const uint64_t kneg = key_of(-INFINITY), kpos = key_of(INFINITY);
     if (bin_of(INFINITY, lo, inv, nbins) < b)
@@ -209,28 +229,10 @@ static inline int64_t ge_cells(const celled_row *r, double d, double id, double 
     return g;
 }
 
-/* The per-call state: bins, their edges (E_b found on first use, NaN
- * before), and the counts, kept as integers until the end. */
-typedef struct hist_ctx {
-    int64_t *cnt;
-    double *edge;
-    double lo, w, inv;
-    int nbins;
-} hist_ctx;
-
-static inline double edge(hist_ctx *h, int b)
+/* Counts output j's n entries (finite d; in bins lo < hi) from the
+ * grouped row: the entries in bin b or above are those >= E_b. */
+static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int hi)
 {
-    if (isnan(h->edge[b]))
-        h->edge[b] = edge_of(b, h->lo, h->w, h->inv, h->nbins);
-    return h->edge[b];
-}
-
-/* Counts output j's n entries (finite d; b1, b2 the bins of vmin d and
- * vmax d, unequal) from the grouped row: the entries in bin b or above are
- * those >= E_b. */
-static void count_cells(hist_ctx *h, const celled_row *r, double d, int b1, int b2)
-{
-    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
     double id = 1 / d; /* the windows need no division */
     int64_t above = r->n; /* the entries in bin b - 1 or up */
     for (int b = lo + 1; b <= hi; b++) {
@@ -259,15 +261,14 @@ WB_SIMD_BODY ge4_body(int64_t *c, const double *v, int64_t n, double d, const do
 WB_SIMD_KERNEL(ge4, ge4_body, (int64_t *c, const double *v, int64_t n, double d, const double *E),
                (c, v, n, d, E))
 
-/* Counts output j's n entries v[t] d (finite d; b1, b2 the bins of vmin d
- * and vmax d, unequal) by comparing every entry with the edges between
+/* Counts output j's n entries v[t] d (finite d; in bins lo < hi) by
+ * comparing every entry with the edges between
  * them, four edges a pass. v has n8 entries, the n8 - n after n being
  * vmin, whose entry lies in the lowest bin spanned when d > 0 and in the
  * highest when d < 0. */
-static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int b1,
-                      int b2)
+static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int lo,
+                      int hi)
 {
-    int lo = b1 < b2 ? b1 : b2, hi = b1 < b2 ? b2 : b1;
     int64_t above = n, pad = d < 0 ? n8 - n : 0; /* above: the entries in bin b - 1 or up */
     for (int b = lo + 1; b <= hi; b += 4) { /* without a branch on the edges past hi */
         double E[4];
@@ -338,24 +339,30 @@ WB_SIMD_KERNEL(scan, scan_body,
                 int *bad),
                (v, f, n, s, kmin, kmax, bad))
 
-/* Row i's non-zero inputs times s into v (fbuf [I]: scratch for the dense
- * input's); returns their number, v's extremes in *vmin, *vmax (from the
- * inputs' extremes: s a is monotone in a) and whether all v are finite. */
-static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample_csr *sp,
-                      int64_t i, int64_t I, double s, double *vmin, double *vmax, int *finite)
+/* Row i's non-zero inputs: its sp's, or a's compacted into fbuf [I];
+ * returns their number. */
+static const float *nonzeros(float *fbuf, const float *a, const wb_persample_csr *sp,
+                             int64_t i, int64_t I, int64_t *n)
 {
-    const float *f = fbuf;
-    int64_t n = 0;
     if (sp) {
-        f = sp->val + sp->row[i];
-        n = sp->row[i + 1] - sp->row[i];
-    } else {
-        const float *ai = a + i * I;
-        for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
-            fbuf[n] = ai[k];
-            n += ai[k] != 0.0f;
-        }
+        *n = sp->row[i + 1] - sp->row[i];
+        return sp->val + sp->row[i];
     }
+    const float *ai = a + i * I;
+    int64_t m = 0;
+    for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
+        fbuf[m] = ai[k];
+        m += ai[k] != 0.0f;
+    }
+    *n = m;
+    return fbuf;
+}
+
+/* v [n] = s f for a row's n non-zero inputs f; v's extremes into *vmin,
+ * *vmax (from the inputs' extremes: s a is monotone in a); returns
+ * whether all v are finite. */
+static int gather(double *v, const float *f, int64_t n, double s, double *vmin, double *vmax)
+{
     int32_t kmin, kmax;
     int bad;
     WB_SIMD_CALL(scan)(v, f, n, s, &kmin, &kmax, &bad);
@@ -364,8 +371,7 @@ static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample
     memcpy(&fmin, &kmin, sizeof fmin), memcpy(&fmax, &kmax, sizeof fmax);
     double x = s * fmin, y = s * fmax; /* s < 0 reverses the order */
     *vmin = x < y ? x : y, *vmax = x < y ? y : x;
-    *finite = !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
-    return n;
+    return !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
 }
 
 /* Rough costs (in cycles, measured on the baseline MLP) of counting one
@@ -379,38 +385,39 @@ static int64_t gather(double *v, float *fbuf, const float *a, const wb_persample
 
 /* s[0] = the bins the O outputs span in all, s[1] = the passes of four
  * edges they take, s[2] = how many span more than one bin. */
-WB_SIMD_BODY spans_body(int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O)
+WB_SIMD_BODY spans_body(int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O)
 {
     int64_t bins = 0, passes = 0, multi = 0;
     for (int64_t j = 0; j < O; j++) {
-        int32_t span = b1[j] < b2[j] ? b2[j] - b1[j] : b1[j] - b2[j];
+        int32_t span = bhi[j] - blo[j];
         bins += span;
         passes += (span + 3) >> 2;
         multi += span > 0;
     }
     s[0] = bins, s[1] = passes, s[2] = multi;
 }
-WB_SIMD_KERNEL(spans, spans_body, (int64_t *s, const int32_t *b1, const int32_t *b2, int64_t O),
-               (s, b1, b2, O))
+WB_SIMD_KERNEL(spans, spans_body,
+               (int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O),
+               (s, blo, bhi, O))
 
-/* Row i's kernel entries of non-zero inputs (n of them, finite; v padded
- * with vmin to n8, a multiple of 8), and its bias's when bias (bins bb).
- * The outputs whose entries share a bin first, without a branch (most
- * do): their counts go to four copies of the bins in turn, so that runs
- * of one bin do not wait on each other's adds; then the others, each the
- * cheapest way, the row grouped when that pays (the costs of the outputs
- * whose entries are best counted one by one left out: they are few). */
+/* Row i's kernel entries of non-zero inputs (n of them, finite) from v
+ * (padded here with vmin to n8, a multiple of 8), and its bias's when bias
+ * (bins bb). The outputs whose entries share a bin first, without a branch
+ * (most do): their counts go to four copies of the bins in turn, so that
+ * runs of one bin do not wait on each other's adds; then the others, each
+ * the cheapest way, the row grouped when that pays (the costs of the
+ * outputs whose entries are best counted one by one left out: they are
+ * few). */
 static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
-                      double vmax, const float *d, int64_t O, const int32_t *b1,
-                      const int32_t *b2, int32_t *bb, int bias, int32_t *multi,
-                      int32_t *cell)
+                      double vmax, const float *d, int64_t O, const int32_t *blo,
+                      const int32_t *bhi, int32_t *bb, int bias, int32_t *multi, int32_t *cell)
 {
     int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
     for (int64_t j = 0; j < O; j++) {
         int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
-        int one = b1[j] == b2[j];
-        c[b1[j]] += one ? n : 0;
-        c[bb[j]] += bias;
+        int one = blo[j] == bhi[j];
+        c[blo[j]] += one ? n : 0;
+        c[4 * h->nbins + bb[j]] += bias; /* copies of their own: often blo[j]'s bin */
         multi[nm] = (int32_t)j;
         nm += !one;
     }
@@ -419,7 +426,7 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
     for (int64_t t = n; t < n8; t++)
         v[t] = vmin;
     int64_t s[3];
-    WB_SIMD_CALL(spans)(s, b1, b2, O);
+    WB_SIMD_CALL(spans)(s, blo, bhi, O);
     int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
                 s[1] * COST_PASS(n8);
     if (group)
@@ -428,26 +435,26 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
      * over the edges then end alike for a run of outputs, predicted. */
     int64_t at[10] = {0};
     for (int64_t t = 0; t < nm; t++) {
-        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        int64_t span = bhi[multi[t]] - blo[multi[t]];
         at[(span < 8 ? span : 8) + 1]++;
     }
     for (int k = 1; k < 10; k++)
         at[k] += at[k - 1];
     for (int64_t t = 0; t < nm; t++) {
-        int64_t span = abs(b1[multi[t]] - b2[multi[t]]);
+        int64_t span = bhi[multi[t]] - blo[multi[t]];
         bb[at[span < 8 ? span : 8]++] = multi[t];
     }
     for (int64_t t = 0; t < nm; t++) {
-        int64_t j = bb[t], span = abs(b1[j] - b2[j]);
+        int64_t j = bb[t], span = bhi[j] - blo[j];
         double dj = d[j];
         int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
         int64_t cells = group ? COST_CELLS(span) : cmp;
-        if (!isfinite(dj) || (each <= cmp && each <= cells)) /* inf * 0 is NaN */
+        if (!isfinite(dj) || (each <= cmp && each <= cells))
             count_each(h, v, n, dj, cell);
         else if (cells < cmp)
-            count_cells(h, r, dj, b1[j], b2[j]);
+            count_cells(h, r, dj, blo[j], bhi[j]);
         else
-            count_cmp(h, v, n, n8, dj, b1[j], b2[j]);
+            count_cmp(h, v, n, n8, dj, blo[j], bhi[j]);
     }
 }
 
@@ -456,42 +463,62 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [5 nbins]
-     * (int64: one, then the four copies); then ints: cell [I], tab [2I +
-     * 2], b1, b2, bb, multi [O] each. u doubles as the dense row's floats. */
-    size_t nd = 2 * (size_t)I + 10 + 6 * (size_t)nbins + 1;
-    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O;
+    /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [13 nbins]
+     * (int64: D, its eight copies, X's four), the grid's; then ints: cell
+     * [I], tab [2I + 2], blo, bhi, bb, multi [O] each, the grid's. u
+     * doubles as the dense row's floats, cell as a grid row's keys. */
+    size_t ngd = WB_GRID_DOUBLES((size_t)nbins), ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
+    size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 1 + ngd;
+    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     double *u = v + I + 8, *edges = u + I + 2;
-    hist_ctx h = {(int64_t *)(edges + nbins + 1), edges, lo, (hi - lo) / nbins,
-                  nbins / (hi - lo), nbins};
-    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *b1 = tab + 2 * I + 2, *b2 = b1 + O,
-            *bb = b2 + O, *multi = bb + O;
+    int64_t *cnt = (int64_t *)(edges + nbins + 1);
+    hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
+    int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
+            *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[2];
+    grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
-    memset(h.cnt, 0, 5 * (size_t)nbins * sizeof *h.cnt);
-    int zero = bin_of(0.0, lo, h.inv, nbins);
+    memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
+    int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale);
+    if (on_grid)
+        wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
     for (int64_t i = 0; i < B; i++) {
         const float *d = dz + i * O;
-        double vmin, vmax;
-        int finite;
-        int64_t n = gather(v, (float *)r.u, a, sp, i, I, scale, &vmin, &vmax, &finite);
+        int64_t n;
+        const float *f = nonzeros((float *)r.u, a, sp, i, I, &n);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
-        WB_SIMD_CALL(ends)(b1, b2, bb, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
-        if (n > 0 && finite) {
-            count_row(&h, &r, v, n, vmin, vmax, d, O, b1, b2, bb, bias, multi, cell);
-            continue;
+        double vmin, vmax;
+        int finite = 1, row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
+        if (row_grid) {
+            double x = g.V[g.kmin], y = g.V[g.kmax]; /* s < 0 reverses the order */
+            vmin = x < y ? x : y, vmax = x < y ? y : x;
+        } else {
+            on_grid &= n == 0; /* one row off the grid: the others likely too */
+            finite = gather(v, f, n, scale, &vmin, &vmax);
         }
-        for (int64_t j = 0; bias && j < O; j++)
-            h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
-        for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
-            count_each(&h, v, n, d[j], cell);
+        WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        if (row_grid)
+            wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e[0], e[1]);
+        else if (n > 0 && finite)
+            count_row(&h, &r, v, n, vmin, vmax, d, O, blo, bhi, bb, bias, multi, cell);
+        else {
+            for (int64_t j = 0; bias && j < O; j++)
+                h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
+            for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
+                count_each(&h, v, n, d[j], cell);
+        }
     }
-    for (int b = 0; b < nbins; b++)
-        hist[b] += (double)(h.cnt[b] + h.cnt[nbins + b] + h.cnt[2 * nbins + b] +
-                            h.cnt[3 * nbins + b] + h.cnt[4 * nbins + b]);
+    const int64_t *x = h.x;
+    for (int b = 0; b < nbins; b++) {
+        int64_t xb = x[4 * b] + x[4 * b + 1] + x[4 * b + 2] + x[4 * b + 3], db = 0;
+        int64_t xn = b + 1 < nbins ? x[4 * b + 4] + x[4 * b + 5] + x[4 * b + 6] + x[4 * b + 7] : 0;
+        for (int q = 0; q < 9; q++)
+            db += h.cnt[q * nbins + b];
+        hist[b] += (double)(db + xb - xn);
+    }
     return WB_OK;
 }

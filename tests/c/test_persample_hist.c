@@ -305,6 +305,156 @@ static void test_hist_grouped(void)
           "an entry on the edge, its guess a cell away");
 }
 
+/* A pixel as the loaders make it: byte * (1 / 255) in float (kind 0, core)
+ * or byte / 255 (1, Lua), which differ for some bytes; or the float below
+ * the core's (2): 255 times either is never below the byte, so only these
+ * make the grid's guess of a boundary key low (and its walk go up). */
+static float pixel(int byte, int kind)
+{
+    float f = (float)byte * (1.0f / 255.0f);
+    return kind == 1 ? (float)((double)byte / 255.0) : kind == 2 ? nextafterf(f, 0.0f) : f;
+}
+
+/* MNIST-like rows of the grid: B rows of I inputs, about density of them
+ * non-zero, bytes from 1 to 255, near 255 more often (as in digits). */
+static void grid_rows(int B, int I, double density, int kind)
+{
+    for (int k = 0; k < B * I; k++) {
+        int byte = rand() % 3 == 0 ? 250 + rand() % 6 : 1 + rand() % 255;
+        xa[k] = unif() < density ? pixel(byte, kind) : 0.0f;
+    }
+}
+
+/* Rows on the grid (every non-zero input one of 255 floats, one a key):
+ * both loaders' floats, each on its own and mixed in one call (then a
+ * key has two floats: those rows are counted as before); rows with an
+ * input off the grid (negative, above 1, between two keys' floats) among
+ * grid rows; one non-zero; all zeros; a batch of one; bias on and off;
+ * scales of either sign. */
+static void test_hist_grid(void)
+{
+    srand(31);
+    for (int kind = 0; kind < 3; kind++) {
+        grid_rows(MB, MI, 0.2, kind);
+        for (int k = 0; k < MB * MO; k++)
+            xd[k] = (float)((unif() - 0.5) * 0.02);
+        CHECK(differ(MB, MI, MO, 1, MB, -1.0, 1.0, 64) == 0, "grid rows, pixels of kind %d", kind);
+        CHECK(differ(MB, MI, MO, 0, -MB, -1.0, 1.0, 64) == 0, "a negative scale, no bias");
+        CHECK(differ(1, MI, MO, 1, 1.0, -1.0, 1.0, 64) == 0, "a batch of one");
+    }
+    int differs = 0; /* the loaders' floats of some byte differ: the mixed rows conflict */
+    for (int byte = 1; byte < 256; byte++)
+        differs += pixel(byte, 0) != pixel(byte, 1);
+    CHECK(differs > 0, "the two loaders' pixels never differ: the mixed case tests nothing");
+    for (int k = 0; k < MB * MI; k++)
+        xa[k] = rand() % 4 ? 0.0f : pixel(1 + rand() % 255, k / MI % 2);
+    CHECK(differ(MB, MI, MO, 1, MB, -1.0, 1.0, 64) == 0, "both loaders in one call");
+    for (int k = 0; k < MB * MI; k++) /* odd columns: other floats of the same keys */
+        xa[k] = rand() % 4 ? 0.0f : (float)((rand() % 255 + 1 + (k % 2) * 0.4) / 255);
+    for (int k = 0; k < MB * MO; k++)
+        xd[k] = (float)(unif() - 0.5);
+    CHECK(differ(MB, MI, MO, 1, MB, -1.0, 1.0, 64) == 0, "two floats of a key in one call");
+    const float off[4] = {-0.5f, 1.5f, 0.5f / 255.0f, pixel(7, 0) * (1 + FLT_EPSILON)};
+    for (int q = 0; q < 4; q++) {
+        grid_rows(MB, MI, 0.2, 0);
+        xa[3 * MI + 11] = off[q];
+        CHECK(differ(MB, MI, MO, 1, MB, -1.0, 1.0, 64) == 0, "a row off the grid (%g)",
+              (double)off[q]);
+    }
+    grid_rows(MB, MI, 0.2, 0);
+    memset(xa, 0, MI * sizeof *xa); /* row 0: all zeros; row 1: one non-zero */
+    memset(xa + MI, 0, MI * sizeof *xa);
+    xa[MI + 5] = pixel(200, 0);
+    CHECK(differ(MB, MI, MO, 1, MB, -1.0, 1.0, 64) == 0, "zero and one non-zero rows");
+    memset(xa, 0, MB * MI * sizeof *xa);
+    CHECK(differ(MB, MI, MO, 1, MB, -1.0, 1.0, 64) == 0, "all zeros");
+}
+
+/* Entries of a grid row exactly on a bin edge E: a scale s found so that
+ * fl(fl(s g_k) d) == E for the float g_k of a key k and d = +-1 (or, at
+ * the next scales that move s g_k, just beside E), against rows holding
+ * every key: a
+ * boundary key found one off counts key k's entries in the wrong bin. */
+static void test_hist_grid_edges(void)
+{
+    int fails = 0, tried = 0;
+    const double range[3][2] = {{-1.0, 1.0}, {-0.3, 0.7}, {-1.0, 0.37}};
+    for (int r = 0; r < 3; r++)
+        for (int b = 1; b < 64; b += 9)
+            for (int sign = -1; sign <= 1; sign += 2)
+                for (int key = 1; key < 256; key += 7) {
+                    double lo = range[r][0], hi = range[r][1], e = smallest_of(b, lo, hi, 64);
+                    float g = pixel(key, r);
+                    double s = sign * e / g;
+                    int hit = 0;
+                    for (int u = 0; u < 40 && !hit; u++) {
+                        hit = (s * g) * sign == e;
+                        if (!hit)
+                            s = nextafter(s, ((s * g) * sign < e) == (sign * g > 0) ? INFINITY
+                                                                                     : -INFINITY);
+                    }
+                    if (!hit || e == 0)
+                        continue;
+                    for (int i = 0; i < 3; i++)
+                        for (int k = 0; k < MI; k++)
+                            xa[i * MI + k] = k < 255 ? pixel(k + 1, r) : 0.0f;
+                    for (int j = 0; j < MO; j++)
+                        xd[j] = xd[MO + j] = xd[2 * MO + j] = j % 3 == 0 ? (float)sign
+                                                            : (float)((unif() - 0.5) * 0.1);
+                    for (int u = -1; u <= 1; u++) { /* the next scales that move fl(s g) */
+                        double su = s;
+                        while (u != 0 && (su * g) * sign == e)
+                            su = nextafter(su, u * INFINITY);
+                        fails += differ(3, MI, MO, 1, su, lo, hi, 64) != 0;
+                    }
+                    tried++;
+                }
+    CHECK(tried > 1000, "only %d edges hit exactly", tried);
+    CHECK(fails == 0, "%d of %d grid rows on an edge (and an ulp beside) differ", fails,
+          3 * tried);
+}
+
+/* Grid rows against inf, -inf and NaN gradients among finite ones (their
+ * entries counted key by key, the others by the pairs), with scales of
+ * either sign and one so small that s f underflows to 0 for keys below
+ * 128 (inf * 0 is NaN: an infinite gradient's entries then span bins). */
+static void test_hist_grid_nonfinite(void)
+{
+    srand(13);
+    const float bad[3] = {INFINITY, -INFINITY, NAN};
+    const double scales[3] = {MB, -0.5, 0x1p-1074}; /* the last: s f is 0 or 2^-1074 */
+    for (int q = 0; q < 3; q++) {
+        grid_rows(MB, MI, 0.2, q);
+        for (int k = 0; k < MB * MO; k++)
+            xd[k] = rand() % 7 == 0 ? bad[rand() % 3] : (float)((unif() - 0.5) * 0.3);
+        CHECK(differ(MB, MI, MO, 1, scales[q], -1.0, 1.0, 64) == 0,
+              "grid rows, non-finite gradients, scale %g", scales[q]);
+    }
+}
+
+/* MNIST-like grid rows against many random gradients, from tiny (one
+ * bin) to large (spanning many), against the naive count. */
+static void test_hist_grid_random(void)
+{
+    srand(41);
+    int fails = 0, first = -1;
+    for (int round = 0; round < 200; round++) {
+        int B = 1 + rand() % MB, O = 1 + rand() % MO;
+        grid_rows(B, MI, 0.05 + 0.3 * unif(), rand() % 3);
+        double mag = pow(10.0, -4 + 4 * unif());
+        for (int k = 0; k < B * O; k++)
+            xd[k] = rand() % 10 == 0 ? 0.0f : (float)((unif() - 0.5) * mag);
+        double s = rand() % 2 ? (double)B : -0.37 * (1 + rand() % 9);
+        int nbins = rand() % 3 == 0 ? 1 + rand() % 300 : 64;
+        int bad = differ(B, MI, O, rand() % 2, s, -1.0, 1.0, nbins);
+        if (bad != 0 && first < 0)
+            first = round;
+        fails += bad != 0;
+    }
+    CHECK(fails == 0, "%d of 200 grid rounds differ from the naive count (first %d)", fails,
+          first);
+}
+
 int main(void)
 {
     wb_err err;
@@ -317,6 +467,10 @@ int main(void)
     RUN(test_hist_ranges);
     RUN(test_hist_random);
     RUN(test_hist_grouped);
+    RUN(test_hist_grid);
+    RUN(test_hist_grid_edges);
+    RUN(test_hist_grid_random);
+    RUN(test_hist_grid_nonfinite);
     wb_persample_free(ps);
     TH_EXIT();
 }

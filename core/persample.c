@@ -68,6 +68,13 @@ static double *dscratch(wb_persample *p, size_t n, wb_err *err)
     return b;
 }
 
+/* f rounded up to a 64-byte boundary (f has 15 floats to spare), so that
+ * a padded row of 16 floats is one cache line, not parts of two */
+static float *line_aligned(float *f)
+{
+    return f ? (float *)(((uintptr_t)f + 63) & ~(uintptr_t)63) : NULL;
+}
+
 double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err)
 {
     return dscratch(p, n, err);
@@ -155,16 +162,17 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
-/* vp [n, 16] = v [n, O] with zeros past O (O <= 16) */
-WB_SIMD_BODY pad16_body(float *restrict vp, const float *restrict v, int64_t n, int64_t O)
+/* vp [n, 16] = v [n, w] (rows ld apart) with zeros past w (w <= 16) */
+WB_SIMD_BODY pad16_body(float *restrict vp, const float *restrict v, int64_t n, int64_t ld,
+                        int64_t w)
 {
     for (int64_t k = 0; k < n; k++)
         for (int64_t j = 0; j < 16; j++)
-            vp[k * 16 + j] = j < O ? v[k * O + j] : 0.0f;
+            vp[k * 16 + j] = j < w ? v[k * ld + j] : 0.0f;
 }
 WB_SIMD_KERNEL(pad16, pad16_body,
-               (float *restrict vp, const float *restrict v, int64_t n, int64_t O),
-               (vp, v, n, O))
+               (float *restrict vp, const float *restrict v, int64_t n, int64_t ld, int64_t w),
+               (vp, v, n, ld, w))
 
 /* u[q] = sum_t val[t] * vp_q[idx[t]] for nv (1 to 3) padded matrices vp_q
  * = vp + q n 16, in four chains (t mod 4, added up at the end: one vector
@@ -227,13 +235,14 @@ static wb_status small_dots(wb_persample *p, double *const *proj, int nv, const 
                             const float *const *v_b, double scale, wb_err *err)
 {
     /* floats: the padded V_q, u, a dense row's non-zeros (values, columns) */
-    float *vp = scratch(p, (size_t)(nv * I * 16 + 48 + (sp ? 0 : 2 * I)), err);
+    float *vp = line_aligned(scratch(p, (size_t)(nv * I * 16 + 48 + (sp ? 0 : 2 * I)) + 15,
+                                     err));
     if (!vp)
         return err ? err->code : WB_ENOMEM;
     float *u = vp + nv * I * 16, *rv = u + 48;
     int32_t *ri = (int32_t *)(rv + I);
     for (int q = 0; q < nv; q++)
-        WB_SIMD_CALL(pad16)(vp + q * I * 16, v_w[q], I, O);
+        WB_SIMD_CALL(pad16)(vp + q * I * 16, v_w[q], I, O, O);
     for (int64_t i = 0; i < B; i++) {
         if (sp)
             WB_SIMD_CALL(walk16)(u, vp, I, sp->idx + sp->row[i], sp->val + sp->row[i],
@@ -252,6 +261,77 @@ static wb_status small_dots(wb_persample *p, double *const *proj, int nv, const 
     return WB_OK;
 }
 
+/* vp[k] [16] = v[k, 0 .. w) (rows ld apart) with zeros past w (w <= 16),
+ * for the rows k in rows [n] (vp's other rows are not written) */
+WB_SIMD_BODY gather16_body(float *restrict vp, const float *restrict v, const int32_t *rows,
+                           int64_t n, int64_t ld, int64_t w)
+{
+    for (int64_t s = 0; s < n; s++) {
+        int64_t k = rows[s];
+        for (int64_t j = 0; j < 16; j++)
+            vp[k * 16 + j] = j < w ? v[k * ld + j] : 0.0f;
+    }
+}
+WB_SIMD_KERNEL(gather16, gather16_body,
+               (float *restrict vp, const float *restrict v, const int32_t *rows, int64_t n,
+                int64_t ld, int64_t w),
+               (vp, v, rows, n, ld, w))
+
+/* av[i ld .. i ld + 16) = sum over row i's non-zeros of val[t] vp[idx[t]],
+ * for the B rows of sp (walk16 with one matrix, row after row) */
+WB_SIMD_BODY rows16_body(float *restrict av, int64_t ld, const float *restrict vp,
+                         const wb_persample_csr *sp, int64_t B)
+{
+    for (int64_t i = 0; i < B; i++)
+        walk16_body(av + i * ld, vp, 0, sp->idx + sp->row[i], sp->val + sp->row[i],
+                    sp->row[i + 1] - sp->row[i], 1);
+}
+WB_SIMD_KERNEL(rows16, rows16_body,
+               (float *restrict av, int64_t ld, const float *restrict vp,
+                const wb_persample_csr *sp, int64_t B),
+               (av, ld, vp, sp, B))
+
+/* wb_persample_dots from the non-zeros of a wide layer, 16 columns at a
+ * time: V_q[:, j0 .. j0 + 16) copied to [I, 16] (small_dots' layout), and
+ * only at the inputs some row of the batch has (at I = 784, about 520 in a
+ * batch of 128 MNIST rows: 33 KB, about L1), so that each non-zero of a row
+ * reads one 64-byte line that is at hand. The forward's kernel instead
+ * reads V_q's whole row (512 bytes at O = 128) per non-zero from L2 (V_q is
+ * 400 KB), at about half the speed of its multiply-adds. The copies cost a
+ * pass over V_q's used rows per vector, which pays from COL_MIN_ROWS rows
+ * on. */
+#define COL_MIN_ROWS 32
+static wb_status column_dots(wb_persample *p, double *const *proj, int nv,
+                             const wb_persample_csr *sp, const float *dz, int64_t B,
+                             int64_t I, int64_t O, const float *const *v_w,
+                             const float *const *v_b, double scale, wb_err *err)
+{
+    int64_t ld = (O + 15) / 16 * 16; /* a_i^T V_q's rows in av, whole blocks */
+    /* floats: the block, av, the used inputs (int32) */
+    float *vp = line_aligned(scratch(p, (size_t)(I * 16 + B * ld + I) + 15, err));
+    if (!vp)
+        return err ? err->code : WB_ENOMEM;
+    float *av = vp + I * 16;
+    int32_t *used = (int32_t *)(av + B * ld);
+    memset(used, 0, (size_t)I * sizeof *used); /* flags first, then the list */
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++)
+            used[sp->idx[t]] = 1;
+    int64_t nu = 0;
+    for (int64_t k = 0; k < I; k++)
+        if (used[k])
+            used[nu++] = (int32_t)k;
+    for (int q = 0; q < nv; q++) {
+        for (int64_t j0 = 0; j0 < O; j0 += 16) {
+            WB_SIMD_CALL(gather16)(vp, v_w[q] + j0, used, nu, O, O - j0 < 16 ? O - j0 : 16);
+            WB_SIMD_CALL(rows16)(av + j0, ld, vp, sp, B);
+        }
+        for (int64_t i = 0; i < B; i++)
+            proj[q][i] += scale * wb_persample_rowdot(av + i * ld, v_b[q], dz + i * O, O);
+    }
+    return WB_OK;
+}
+
 /* }---- */
 
 wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const float *a,
@@ -264,6 +344,8 @@ wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const 
                           nv);
     if (O <= 16)
         return small_dots(p, proj, nv, a, sp, dz, B, I, O, v_w, v_b, scale, err);
+    if (sp && B >= COL_MIN_ROWS)
+        return column_dots(p, proj, nv, sp, dz, B, I, O, v_w, v_b, scale, err);
     float *av = scratch(p, (size_t)(sp ? nv * O : nv * B * O), err);
     if (!av)
         return err ? err->code : WB_ENOMEM;

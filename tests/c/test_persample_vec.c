@@ -214,6 +214,92 @@ static void test_dots(void)
     }
 }
 
+/* Batches of at least 32 rows take persample.c's column blocks (V_q copied
+ * 16 columns at a time, at the inputs some row has): against the
+ * definition at 45 outputs (two whole blocks and 13 columns), with inputs
+ * that no row has, some that one row has, rows with no non-zero, one to
+ * three vectors, with and without biases, and the same bits from every
+ * SIMD copy; the dense input (no non-zeros kept) for comparison. */
+static void test_dots_columns(void)
+{
+    enum { B = 37, I = 300, O = 45 };
+    static float a[B * I], dz[B * O], vw[3][I * O], vb[3][O];
+    srand(9);
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < I; k++) /* inputs 0..99 in about 1 row in 4, */
+            a[i * I + k] = i % 11 == 5 ? 0.0f /* 200..299 in row 3 only, */
+                         : k < 100 ? (rand() % 4 == 0 ? rnd() : 0.0f)
+                         : k >= 200 ? (i == 3 ? rnd() : 0.0f)
+                                    : 0.0f; /* 100..199 in none */
+    for (int k = 0; k < B * O; k++)
+        dz[k] = rnd();
+    for (int q = 0; q < 3; q++) {
+        for (int k = 0; k < I * O; k++)
+            vw[q][k] = rnd();
+        for (int k = 0; k < O; k++)
+            vb[q][k] = rnd();
+    }
+    static int64_t row[B + 1];
+    static int32_t idx[B * I];
+    static float val[B * I];
+    int64_t n = 0;
+    for (int i = 0; i < B; i++) {
+        row[i] = n;
+        for (int k = 0; k < I; k++)
+            if (a[i * I + k] != 0.0f)
+                idx[n] = k, val[n++] = a[i * I + k];
+    }
+    row[B] = n;
+    wb_persample_csr sp = {row, idx, val};
+    static double want[2][3][B];
+    for (int withb = 0; withb < 2; withb++)
+        for (int q = 0; q < 3; q++)
+            for (int i = 0; i < B; i++) {
+                double s = 0;
+                for (int j = 0; j < O; j++) {
+                    double r = withb ? vb[q][j] : 0.0;
+                    for (int k = 0; k < I; k++)
+                        r += (double)a[i * I + k] * vw[q][k * O + j];
+                    s += 0.5 * r * dz[i * O + j];
+                }
+                want[withb][q][i] = s;
+            }
+    wb_err err;
+    wb_persample *ps = wb_persample_new(&err);
+    REQUIRE(ps, "new");
+    const float *w[3] = {vw[0], vw[1], vw[2]};
+    static double first[2][3][B];
+    for (int lv = 0; lv < 3; lv++) {
+        wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+        for (int dense = 0; dense < 2; dense++)
+            for (int withb = 0; withb < 2; withb++)
+                for (int nv = 1; nv <= 3; nv++) {
+                    double got[3][B] = {{0}};
+                    double *pp[3] = {got[0], got[1], got[2]};
+                    const float *bb[3] = {withb ? vb[0] : NULL, withb ? vb[1] : NULL,
+                                          withb ? vb[2] : NULL};
+                    CHECK(wb_persample_dots(ps, pp, nv, a, dense ? NULL : &sp, dz, B, I, O,
+                                            w, bb, 0.5, &err) == WB_OK, "dots");
+                    int bad = 0;
+                    for (int q = 0; q < nv; q++)
+                        for (int i = 0; i < B; i++) {
+                            double e = want[withb][q][i];
+                            bad += !(fabs(got[q][i] - e) <= 1e-5 * (1 + fabs(e)));
+                        }
+                    CHECK(bad == 0, "copy %d dense %d bias %d nv %d: %d rows differ from the "
+                          "definition", lv, dense, withb, nv, bad);
+                    if (dense || nv < 3)
+                        continue;
+                    if (lv == 0)
+                        memcpy(first[withb], got, sizeof got);
+                    CHECK(memcmp(first[withb], got, sizeof got) == 0, "copy %d bias %d "
+                          "gives other bits", lv, withb);
+                }
+    }
+    wb_simd_allow_avx2(1);
+    wb_persample_free(ps);
+}
+
 int main(void)
 {
     RUN(test_params);
@@ -221,5 +307,6 @@ int main(void)
     RUN(test_sums);
     RUN(test_rowdot);
     RUN(test_dots);
+    RUN(test_dots_columns);
     TH_EXIT();
 }

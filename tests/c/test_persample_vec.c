@@ -147,6 +147,35 @@ static void test_rowdot(void)
     wb_simd_allow_avx2(1);
 }
 
+/* Random dz [B, O] and three vectors: vw + q sw [I, O], vb + q sb [O]. */
+static void randoms(float *dz, float *vw, float *vb, int B, int I, int O, int sw, int sb)
+{
+    for (int k = 0; k < B * O; k++)
+        dz[k] = rnd();
+    for (int q = 0; q < 3; q++) {
+        for (int k = 0; k < I * O; k++)
+            vw[q * sw + k] = rnd();
+        for (int k = 0; k < O; k++)
+            vb[q * sb + k] = rnd();
+    }
+}
+
+/* The non-zeros of a [B, I] by rows (as the forward keeps them), in row
+ * [B + 1], idx and val. */
+static wb_persample_csr nonzeros(const float *a, int B, int I, int64_t *row, int32_t *idx,
+                                 float *val)
+{
+    int64_t n = 0;
+    for (int i = 0; i < B; i++) {
+        row[i] = n;
+        for (int k = 0; k < I; k++)
+            if (a[i * I + k] != 0.0f)
+                idx[n] = k, val[n++] = a[i * I + k];
+    }
+    row[B] = n;
+    return (wb_persample_csr){row, idx, val};
+}
+
 /* Three projections in one call equal three calls of one, bit for bit,
  * from the non-zeros and from the dense input, at 128 outputs (the
  * 32-column blocks) and at 5 (the tail); and they equal the definition. */
@@ -160,26 +189,11 @@ static void test_dots(void)
         srand(5);
         for (int k = 0; k < B * I; k++)
             a[k] = k % 4 == 0 ? rnd() : 0.0f;
-        for (int k = 0; k < B * O; k++)
-            dz[k] = rnd();
-        for (int q = 0; q < 3; q++) {
-            for (int k = 0; k < I * O; k++)
-                vw[q][k] = rnd();
-            for (int k = 0; k < O; k++)
-                vb[q][k] = rnd();
-        }
+        randoms(dz, vw[0], vb[0], B, I, O, I * 128, 128);
         static int64_t row[B + 1];
         static int32_t idx[B * I];
         static float val[B * I];
-        int64_t n = 0;
-        for (int i = 0; i < B; i++) {
-            row[i] = n;
-            for (int k = 0; k < I; k++)
-                if (a[i * I + k] != 0.0f)
-                    idx[n] = k, val[n++] = a[i * I + k];
-        }
-        row[B] = n;
-        wb_persample_csr sp = {row, idx, val};
+        wb_persample_csr sp = nonzeros(a, B, I, row, idx, val);
         wb_err err;
         wb_persample *ps = wb_persample_new(&err);
         REQUIRE(ps, "new");
@@ -231,26 +245,11 @@ static void test_dots_columns(void)
                          : k < 100 ? (rand() % 4 == 0 ? rnd() : 0.0f)
                          : k >= 200 ? (i == 3 ? rnd() : 0.0f)
                                     : 0.0f; /* 100..199 in none */
-    for (int k = 0; k < B * O; k++)
-        dz[k] = rnd();
-    for (int q = 0; q < 3; q++) {
-        for (int k = 0; k < I * O; k++)
-            vw[q][k] = rnd();
-        for (int k = 0; k < O; k++)
-            vb[q][k] = rnd();
-    }
+    randoms(dz, vw[0], vb[0], B, I, O, I * O, O);
     static int64_t row[B + 1];
     static int32_t idx[B * I];
     static float val[B * I];
-    int64_t n = 0;
-    for (int i = 0; i < B; i++) {
-        row[i] = n;
-        for (int k = 0; k < I; k++)
-            if (a[i * I + k] != 0.0f)
-                idx[n] = k, val[n++] = a[i * I + k];
-    }
-    row[B] = n;
-    wb_persample_csr sp = {row, idx, val};
+    wb_persample_csr sp = nonzeros(a, B, I, row, idx, val);
     static double want[2][3][B];
     for (int withb = 0; withb < 2; withb++)
         for (int q = 0; q < 3; q++)

@@ -483,14 +483,21 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
-    int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale);
-    if (on_grid)
-        wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
+    int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale), grid_set = 0;
     for (int64_t i = 0; i < B; i++) {
         const float *d = dz + i * O;
         int64_t n;
         const float *f = nonzeros((float *)r.u, a, sp, i, I, &n);
         h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
+        /* The grid's tables cost about as much to set up as a row of hidden
+         * units takes to count: set up only when the first row with inputs
+         * looks like pixels (the grid's own checks still decide each row). */
+        if (on_grid && n > 0 && !grid_set) {
+            on_grid = wb_hist_grid_plausible(f, n);
+            if (on_grid)
+                wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
+            grid_set = 1;
+        }
         double vmin, vmax;
         int finite = 1, row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
         if (row_grid) {

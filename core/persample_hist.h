@@ -64,6 +64,10 @@ typedef struct grid {
 /* ... and doubles. */
 #define WB_GRID_DOUBLES(nbins) (257 + (nbins))
 
+/* Whether a row's n non-zero inputs f look like 8-bit pixels (each within
+ * 2^-10 of k / 255, k in 1 .. 255): worth setting up a grid for. */
+int wb_hist_grid_plausible(const float *f, int64_t n);
+
 /* Lays g out in ints [WB_GRID_INTS] and dbl [WB_GRID_DOUBLES] for a call of
  * scale s (finite). */
 void wb_hist_grid_begin(grid *g, int32_t *ints, double *dbl, int64_t O, int nbins, double s);

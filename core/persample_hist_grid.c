@@ -10,6 +10,7 @@
  */
 #include "persample_hist.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "simd.h"
@@ -49,6 +50,27 @@ WB_SIMD_BODY gkeys_body(int32_t *key, const float *f, int64_t n, int32_t *kmin,
 WB_SIMD_KERNEL(gkeys, gkeys_body,
                (int32_t *key, const float *f, int64_t n, int32_t *kmin, int32_t *kmax),
                (key, f, n, kmin, kmax))
+
+/* Whether every f [n] is within 2^-10 of a multiple k / 255, k in 1 ..
+ * 255: pixels, as far as a cheap look can tell (the grid's tables are not
+ * set up for a layer whose first row is not). */
+WB_SIMD_BODY plausible_body(int *ok, const float *f, int64_t n)
+{
+    int bad = 0;
+    for (int64_t t = 0; t < n; t++) {
+        float x = f[t] * 255.0f, k = (float)(int32_t)(x + 0.5f);
+        bad |= !(x >= 0.5f && x < 255.5f && fabsf(x - k) <= 0x1p-10f);
+    }
+    *ok = !bad;
+}
+WB_SIMD_KERNEL(plausible, plausible_body, (int *ok, const float *f, int64_t n), (ok, f, n))
+
+int wb_hist_grid_plausible(const float *f, int64_t n)
+{
+    int ok;
+    WB_SIMD_CALL(plausible)(&ok, f, n);
+    return ok;
+}
 
 /* Takes the floats of keys first seen in f [n] into the grid; 0 when an f
  * has no key or another float than its key's. */

@@ -14,11 +14,17 @@
  * both batches in registers, and the B x B2 products are never stored; a put
  * transposes its batch into the older half in register blocks, overwriting
  * it whole (no memset, no scatter). What is left is the walks' arithmetic,
- * (nnz(a_i) + nnz(dz_i)) (B + B2) multiplies and adds per row. Tried on
- * them without gain (issue 16): passes over ranges of inputs so that their
- * rows of at stay in the level-1 cache (a call per row and range cost what
- * the cache saved), prefetching the rows of at (slower), FMA
- * (-ffp-contract=fast: 2 %).
+ * (nnz(a_i) + nnz(dz_i)) (B + B2) multiplies and adds per row. at is kept
+ * as blocks of 16 columns ([W / 16][I][16], a row's 16 one cache line), and
+ * the a_i . a2_m are walked a block at a time for all the rows (walk_a):
+ * the lines of a block that the batch uses stay in the level-1 cache,
+ * where walking all of a row's columns per non-zero took at's rows from
+ * level 2 (at 784 inputs and batch 32 the call is 1.3 times faster: 21 ->
+ * 16 us; batch 64 1.2 times, batch 16 the same). Tried without gain
+ * (issue 16): passes over ranges of inputs so that their rows of at stay
+ * in the level-1 cache (a call per row and range cost what the cache
+ * saved), prefetching the rows of at (slower), FMA (-ffp-contract=fast:
+ * 2 %).
  */
 #include "persample.h"
 #include "persample_impl.h"
@@ -32,13 +38,16 @@
 #define LANES 16 /* columns per block (a half is a multiple of it) */
 
 struct wb_persample_pair {
-    int64_t I, O, half, W; /* W = 2 half: a row of at and dzt */
-    float *at;             /* [I, W]: column h half + i = a[i, k] of half h's batch */
-    float *dzt;            /* [O, W]: the same for dz; zero past each batch's rows */
+    int64_t I, O, half, W; /* W = 2 half columns: both halves' batches */
+    float *at;             /* [W / 16][I][16]: column c = h half + i of input k, a[i, k]
+                            * of half h's batch, at (c / 16) 16 I + 16 k + c % 16 */
+    float *dzt;            /* [O, W]: column h half + i of row j, dz[i, j] (both zero
+                            * past each batch's rows) */
     int64_t rows[2];       /* 0: no batch */
     int newest;            /* the half put last */
     int32_t *iota, *didx;  /* [I] 0..I-1 (a dense row's columns), [O] */
     float *dval;           /* [O]: dz_i's non-zeros */
+    float *g;              /* [half, W]: row i % half, column m: a_i . a2_m (walk_a) */
     double *sb;            /* [W]: a row's terms, per column */
     double *col, *own;     /* [half]: the symmetric terms (see cross) */
 };
@@ -50,6 +59,7 @@ static void release(wb_persample_pair *q)
     wb_free(q->iota);
     wb_free(q->didx);
     wb_free(q->dval);
+    wb_free(q->g);
     wb_free(q->sb);
     wb_free(q->col);
     wb_free(q->own);
@@ -110,17 +120,19 @@ typedef int32_t v8i __attribute__((vector_size(32)));
             R[r] = i0 + r < rows ? *(const VT *)(src + (i0 + r) * cols + k0) : (VT){0}; \
         __VA_ARGS__                                                                    \
         _Pragma("GCC unroll 16") for (int c = 0; c < (n); c++)                         \
-            *(VT *)(dst + (k0 + c) * W + i0) = R[c];                                   \
+            *(VT *)(dst + (k0 + c) * rs + i0 / 16 * bs + i0 % 16) = R[c];              \
     } while (0)
 
-/* dst[k, i] (rows W apart) = src[i, k] for k < cols, i < half, src being
- * [rows, cols] and 0 for i >= rows: blocks transposed in registers (stages
- * of two-vector shuffles; 16 x 16 in the AVX-512 copy, wide, else 8 x 8),
- * so every write is a whole vector and the half needs no zeroing first (a
- * scatter of the non-zeros and the zeroing of the last batch's cost four
- * times as much: the writes went one float per line). */
-WB_SIMD_BODY transpose_body(float *restrict dst, int64_t W, const float *restrict src,
-                            int64_t rows, int64_t cols, int64_t half, int wide)
+/* dst[k rs + i / 16 bs + i % 16] = src[i, k] for k < cols, i < half, src
+ * being [rows, cols] and 0 for i >= rows (rs = W, bs = 16: rows of W
+ * columns; rs = 16, bs = 16 I: blocks of 16 columns): blocks transposed in
+ * registers (stages of two-vector shuffles; 16 x 16 in the AVX-512 copy,
+ * wide, else 8 x 8), so every write is a whole vector and the half needs
+ * no zeroing first (a scatter of the non-zeros and the zeroing of the last
+ * batch's cost four times as much: the writes went one float per line). */
+WB_SIMD_BODY transpose_body(float *restrict dst, int64_t rs, int64_t bs,
+                            const float *restrict src, int64_t rows, int64_t cols,
+                            int64_t half, int wide)
 {
     int64_t k0 = 0;
     for (; wide && k0 + 16 <= cols; k0 += 16)
@@ -132,12 +144,13 @@ WB_SIMD_BODY transpose_body(float *restrict dst, int64_t W, const float *restric
             BLOCK(v8f, 8, STAGE(v8f, 8, 1) STAGE(v8f, 8, 2) STAGE(v8f, 8, 4));
     for (; k0 < cols; k0++)
         for (int64_t i = 0; i < half; i++)
-            dst[k0 * W + i] = i < rows ? src[i * cols + k0] : 0.0f;
+            dst[k0 * rs + i / 16 * bs + i % 16] = i < rows ? src[i * cols + k0] : 0.0f;
 }
 WB_SIMD_KERNEL_W(transpose, transpose_body,
-                 (float *restrict dst, int64_t W, const float *restrict src, int64_t rows,
-                  int64_t cols, int64_t half),
-                 (dst, W, src, rows, cols, half, 0), (dst, W, src, rows, cols, half, 1))
+                 (float *restrict dst, int64_t rs, int64_t bs, const float *restrict src,
+                  int64_t rows, int64_t cols, int64_t half),
+                 (dst, rs, bs, src, rows, cols, half, 0),
+                 (dst, rs, bs, src, rows, cols, half, 1))
 
 /* }---- */
 
@@ -157,10 +170,12 @@ static wb_status grow(wb_persample_pair *q, int64_t B, int64_t I, int64_t O, wb_
     n.iota = wb_malloc((size_t)I * sizeof *n.iota);
     n.didx = wb_malloc((size_t)O * sizeof *n.didx);
     n.dval = wb_malloc((size_t)O * sizeof *n.dval);
+    n.g = wb_alloc_aligned((size_t)(half * W) * sizeof *n.g);
     n.sb = wb_malloc((size_t)W * sizeof *n.sb);
     n.col = wb_malloc((size_t)half * sizeof *n.col);
     n.own = wb_malloc((size_t)half * sizeof *n.own);
-    if (!n.at || !n.dzt || !n.iota || !n.didx || !n.dval || !n.sb || !n.col || !n.own) {
+    if (!n.at || !n.dzt || !n.iota || !n.didx || !n.dval || !n.g || !n.sb || !n.col ||
+        !n.own) {
         release(&n);
         return wb_err_set(err, WB_ENOMEM, "out of memory for a per-sample pair of %lld "
                           "rows x (%lld + %lld)", (long long)B, (long long)I, (long long)O);
@@ -168,8 +183,8 @@ static wb_status grow(wb_persample_pair *q, int64_t B, int64_t I, int64_t O, wb_
     for (int64_t k = 0; k < I; k++)
         n.iota[k] = (int32_t)k;
     int64_t keep = q->I == I && q->O == O ? q->rows[q->newest] : 0, c0 = q->newest * q->half;
-    for (int64_t k = 0; k < I && keep; k++)
-        memcpy(n.at + k * W, q->at + k * q->W + c0, (size_t)keep * sizeof *n.at);
+    if (keep) /* the half's blocks, whole (zero past its rows) */
+        memcpy(n.at, q->at + c0 * I, (size_t)(q->half * I) * sizeof *n.at);
     for (int64_t j = 0; j < O && keep; j++)
         memcpy(n.dzt + j * W, q->dzt + j * q->W + c0, (size_t)keep * sizeof *n.dzt);
     n.rows[0] = keep, n.newest = 0;
@@ -192,8 +207,8 @@ wb_status wb_persample_pair_put(wb_persample_pair *q, const float *a, const floa
     }
     int h = 1 - q->newest;
     int64_t c0 = h * q->half;
-    WB_SIMD_CALL(transpose)(q->at + c0, q->W, a, B, I, q->half);
-    WB_SIMD_CALL(transpose)(q->dzt + c0, q->W, dz, B, O, q->half);
+    WB_SIMD_CALL(transpose)(q->at + c0 * I, LANES, LANES * I, a, B, I, q->half);
+    WB_SIMD_CALL(transpose)(q->dzt + c0, q->W, LANES, dz, B, O, q->half);
     q->rows[h] = B;
     q->newest = h;
     return WB_OK;
@@ -243,43 +258,42 @@ static inline __attribute__((always_inline)) void halves(v16 x, v8f *lo, v8f *hi
         _Pragma("GCC unroll 16") for (int q = 0; q < (nv); q++) acc[q] += odd_[q];     \
     } while (0)
 
-/* s[16 q + l] = (a_i . a2_m + b)(dz_i . dz2_m) for the columns m of nb (a
- * constant) blocks of 16: the AVX-512 copy holds up to 8 blocks as
- * 16-float vectors, the others 2 as pairs of 8-float ones (16 registers of
- * each width). Every copy does, per column, the same float multiplies and
- * adds in the same order: which copy ran never changes a result. */
+/* s[16 q + l] = (g[16 q + l] + b)(dz_i . dz2_m) for the columns m of nb (a
+ * constant) blocks of 16, g being a_i . a2_m (gwalk's): the AVX-512 copy
+ * holds up to 8 blocks as 16-float vectors, the others 2 as pairs of
+ * 8-float ones (16 registers of each width). Every copy does, per column,
+ * the same float multiplies and adds in the same order: which copy ran
+ * never changes a result. */
 #define CROSS_PARAMS                                                                   \
-    double *restrict s, const float *restrict at, const float *restrict dzt, int64_t W, \
-        const int32_t *ia, const float *va, int na, const int32_t *id, const float *vd, \
-        int nd, double b
-#define CROSS_ARGS s, at, dzt, W, ia, va, na, id, vd, nd, b
+    double *restrict s, const float *restrict g, const float *restrict dzt, int64_t W, \
+        const int32_t *id, const float *vd, int nd, double b
+#define CROSS_ARGS s, g, dzt, W, id, vd, nd, b
 WB_SIMD_BODY blocks(CROSS_PARAMS, int nb, int wide)
 {
     if (wide) {
-        v16 g[8], d[8];
-        WALK(v16, g, nb, at, ia, va, na);
+        v16 d[8];
         WALK(v16, d, nb, dzt, id, vd, nd);
         _Pragma("GCC unroll 8") for (int q = 0; q < nb; q++) {
             v8f g0, g1, d0, d1;
-            halves(g[q], &g0, &g1);
+            halves(((const v16 *)g)[q], &g0, &g1);
             halves(d[q], &d0, &d1);
             lanes(s + 16 * q, g0, g1, d0, d1, b);
         }
     } else {
-        v8f g[4], d[4];
-        WALK(v8f, g, 2 * nb, at, ia, va, na);
+        v8f d[4];
+        const v8f *gv = (const v8f *)g;
         WALK(v8f, d, 2 * nb, dzt, id, vd, nd);
         _Pragma("GCC unroll 2") for (int q = 0; q < nb; q++)
-            lanes(s + 16 * q, g[2 * q], g[2 * q + 1], d[2 * q], d[2 * q + 1], b);
+            lanes(s + 16 * q, gv[2 * q], gv[2 * q + 1], d[2 * q], d[2 * q + 1], b);
     }
 }
 
-/* the same for nb blocks of 16 columns from at and dzt on, in chunks of
+/* the same for nb blocks of 16 columns from g and dzt on, in chunks of
  * what the copy holds in registers */
 WB_SIMD_BODY cross_body(CROSS_PARAMS, int nb, int wide)
 {
     int most = wide ? 8 : 2;
-    for (int q0 = 0; q0 < nb; q0 += most, s += 16 * most, at += 16 * most, dzt += 16 * most) {
+    for (int q0 = 0; q0 < nb; q0 += most, s += 16 * most, g += 16 * most, dzt += 16 * most) {
         switch (nb - q0 < most ? nb - q0 : most) {
         case 1: blocks(CROSS_ARGS, 1, wide); break;
         case 2: blocks(CROSS_ARGS, 2, wide); break;
@@ -294,6 +308,45 @@ WB_SIMD_BODY cross_body(CROSS_PARAMS, int nb, int wide)
 }
 WB_SIMD_KERNEL_W(cross_row, cross_body, (CROSS_PARAMS, int nb), (CROSS_ARGS, nb, 0),
                  (CROSS_ARGS, nb, 1))
+
+/* g[0..16) = sum_t va[t] m[16 ia[t] ..] (a_i . a2_m for a block of at's 16
+ * columns m): one line per non-zero, in four chains (t mod 4, added as
+ * (0 + 1) + (2 + 3)) so that the adds' latency does not bound the walk;
+ * every copy adds in this order. */
+WB_SIMD_BODY gwalk_body(float *restrict g, const float *restrict m, const int32_t *ia,
+                        const float *va, int na, int wide)
+{
+    if (wide) {
+        v16 c[4] = {{0}};
+        int t = 0;
+        for (; t + 4 <= na; t += 4)
+            _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++)
+                c[u] += va[t + u] * *(const v16 *)(m + 16 * (int64_t)ia[t + u]);
+        for (; t < na; t++)
+            c[0] += va[t] * *(const v16 *)(m + 16 * (int64_t)ia[t]);
+        v16 r = (c[0] + c[1]) + (c[2] + c[3]);
+        memcpy(g, &r, sizeof r);
+    } else {
+        v8f c[8] = {{0}}; /* lanes 0-7 of chain u in c[u], 8-15 in c[4 + u] */
+        int t = 0;
+        for (; t + 4 <= na; t += 4)
+            _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {
+                const v8f *r = (const v8f *)(m + 16 * (int64_t)ia[t + u]);
+                c[u] += va[t + u] * r[0], c[4 + u] += va[t + u] * r[1];
+            }
+        for (; t < na; t++) {
+            const v8f *r = (const v8f *)(m + 16 * (int64_t)ia[t]);
+            c[0] += va[t] * r[0], c[4] += va[t] * r[1];
+        }
+        v8f lo = (c[0] + c[1]) + (c[2] + c[3]), hi = (c[4] + c[5]) + (c[6] + c[7]);
+        memcpy(g, &lo, sizeof lo);
+        memcpy(g + 8, &hi, sizeof hi);
+    }
+}
+WB_SIMD_KERNEL_W(gwalk, gwalk_body,
+                 (float *restrict g, const float *restrict m, const int32_t *ia,
+                  const float *va, int na),
+                 (g, m, ia, va, na, 0), (g, m, ia, va, na, 1))
 
 /* }---- */
 
@@ -322,6 +375,37 @@ static double own_block(const double *t, int64_t m0, int64_t i, int below, doubl
         col[m] += side ? t[l] : 0.0;
     }
     return block_sum(r);
+}
+
+/* row i's columns [lo_i, hi_i) of the call's [lo, hi) (cross's symmetric
+ * walk: from its diagonal block on, or up to it) */
+static void columns(int64_t lo, int64_t hi, int64_t half, int sym, int below, int64_t i,
+                    int64_t *lo_i, int64_t *hi_i)
+{
+    int64_t r0 = i / LANES * LANES;
+    *lo_i = sym && !below ? r0 : lo;
+    *hi_i = sym && below ? half + r0 + LANES : hi;
+}
+
+/* g's rows i % half = a_i . a2_m for the rows i0 <= i < i1, a block of
+ * at's 16 columns at a time, every row's walk against it (why: the header;
+ * at 784 inputs the lines of a block the batch uses are about 30 KB of its
+ * 50) */
+static void walk_a(wb_persample_pair *q, int64_t lo, int64_t hi, int sym, int below,
+                   const float *a, const wb_persample_csr *sp, int64_t i0, int64_t i1)
+{
+    int64_t I = q->I, half = q->half;
+    for (int64_t c0 = lo; c0 < hi; c0 += LANES)
+        for (int64_t i = i0; i < i1; i++) {
+            int64_t lo_i, hi_i;
+            columns(lo, hi, half, sym, below, i, &lo_i, &hi_i);
+            if (c0 < lo_i || c0 >= hi_i)
+                continue;
+            WB_SIMD_CALL(gwalk)(q->g + i % half * q->W + c0, q->at + c0 * I,
+                                sp ? sp->idx + sp->row[i] : q->iota,
+                                sp ? sp->val + sp->row[i] : a + i * I,
+                                (int)(sp ? sp->row[i + 1] - sp->row[i] : I));
+        }
 }
 
 wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const double c[2],
@@ -359,18 +443,14 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
         memset(q->col, 0, (size_t)half * sizeof *q->col);
     double b = bias ? 1.0 : 0.0;
     for (int64_t i = 0; i < B; i++) {
-        int64_t lo_i = lo, hi_i = hi, r0 = i / LANES * LANES;
-        if (sym && !below)
-            lo_i = r0;
-        else if (sym)
-            hi_i = half + r0 + LANES;
+        if (i % half == 0) /* g holds half rows (a batch not put may have more) */
+            walk_a(q, lo, hi, sym, below, a, sp, i, B - i < half ? B : i + half);
+        int64_t lo_i, hi_i;
+        columns(lo, hi, half, sym, below, i, &lo_i, &hi_i);
         int nb = (int)((hi_i - lo_i) / LANES);
-        const int32_t *ia = sp ? sp->idx + sp->row[i] : q->iota;
-        const float *va = sp ? sp->val + sp->row[i] : a + i * I;
-        int na = (int)(sp ? sp->row[i + 1] - sp->row[i] : I);
         int nd = wb_dense_row_nonzeros(q->didx, q->dval, dz + i * O, O);
-        WB_SIMD_CALL(cross_row)(q->sb, q->at + lo_i, q->dzt + lo_i, q->W, ia, va, na, q->didx,
-                                q->dval, nd, b, nb);
+        WB_SIMD_CALL(cross_row)(q->sb, q->g + i % half * q->W + lo_i, q->dzt + lo_i, q->W,
+                                q->didx, q->dval, nd, b, nb);
         double s[2] = {0, 0}; /* by half */
         for (int v = 0; v < nb; v++) {
             int64_t c0 = lo_i + v * LANES;

@@ -3,7 +3,8 @@
  *   proj_i += c sum_m (a_i . a2_m + b) (dz_i . dz2_m),
  * at odd sizes (B = 1, 3, 17, 64; B2 != B; I and O not multiples of 16),
  * with zero rows, dense and sparse inputs, one or both partners, after
- * several puts (the halves alternate) and growth; and the copies of
+ * several puts (the halves alternate) and growth, with more rows than a
+ * half (a batch not put); and the copies of
  * core/simd.h give the same bits. Also wb_persample_dots' path for at most
  * 16 outputs, which the instruments take instead at such layers. */
 #include "harness.h"
@@ -208,9 +209,20 @@ static void test_puts_growth_and_errors(void)
         CHECK(wb_persample_pair_rows(q, 0) == seq[t]->B &&
               wb_persample_pair_rows(q, 1) == seq[t - 1]->B, "rows after put %d", t);
     }
-    /* 40 rows do not fit the 16-column halves: regrown, the last batch (b2,
-     * 12 rows) kept as the older */
+    /* 40 rows not put: more than the 16-column halves (the newest b2, the
+     * older b1) and the rows' terms held at once (a half's worth) */
     fill(&b3, 40, 20, 6, 0.3);
+    for (int w = 0; w < 2; w++) {
+        memset(p, 0, sizeof p), memset(want, 0, sizeof want);
+        naive(want, 1.0, &b3, w ? &b1 : &b2, 1);
+        CHECK(wb_persample_cross(q, w ? older : newest, c, NULL, &b3.sp, b3.dz, 40, 20, 6, 1,
+                                 0, &err) == WB_OK, "cross 40 not put");
+        for (int i = 0; i < 40; i++)
+            CHECK(close_to(p[i], want[i], magnitude(&b3, w ? &b1 : &b2, i, 1)),
+                  "40 rows not put, %s, row %d", w ? "older" : "newest", i);
+    }
+    /* put, they do not fit: regrown, the last batch (b2, 12 rows) kept as
+     * the older */
     CHECK(wb_persample_pair_put(q, b3.a, b3.dz, 40, 20, 6, &err) == WB_OK, "put 40");
     CHECK(wb_persample_pair_rows(q, 0) == 40 && wb_persample_pair_rows(q, 1) == 12,
           "regrown: the older kept");
@@ -237,7 +249,7 @@ static void test_puts_growth_and_errors(void)
 static void test_simd_copies_agree(void)
 {
     static const int level_arg[3] = {0, 2, 1}; /* wb_simd_allow_avx2's for each level */
-    double out[3][2][MAXB];
+    double out[3][4][MAXB];
     fill(&b2, 64, 150, 40, 0.3);
     fill(&b1, 47, 150, 40, 0.3);
     wb_err err;
@@ -247,10 +259,13 @@ static void test_simd_copies_agree(void)
         REQUIRE(q, "new");
         memset(out[lv], 0, sizeof out[lv]);
         double *both[2] = {out[lv][0], out[lv][1]}, c[2] = {1, 1};
+        double *sym[2] = {out[lv][2], out[lv][3]}; /* self, dense rows */
         CHECK(wb_persample_pair_put(q, b2.a, b2.dz, 64, 150, 40, &err) == WB_OK, "put");
         CHECK(wb_persample_pair_put(q, b1.a, b1.dz, 47, 150, 40, &err) == WB_OK, "put");
         CHECK(wb_persample_cross(q, both, c, NULL, &b1.sp, b1.dz, 47, 150, 40, 1, 0, &err) ==
               WB_OK, "cross");
+        CHECK(wb_persample_cross(q, sym, c, b1.a, NULL, b1.dz, 47, 150, 40, 1, 1, &err) ==
+              WB_OK, "cross, self");
         wb_persample_pair_free(q);
     }
     wb_simd_allow_avx2(1);

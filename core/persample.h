@@ -80,11 +80,12 @@ int64_t wb_persample_pair_rows(const wb_persample_pair *q, int which);
  *   (a_i . a2_m + 1) (dz_i . dz2_m) per pair of rows (+1: bias).
  * With this batch put as the newest and c = s^2 / B it is g_i . g, the
  * projection on the mean gradient; with the last batch, on its mean
- * gradient. Both sums come from one walk over row i's non-zeros (of a_i
- * or its sp, and of dz_i) against the kept columns, held in registers:
- * the B x B2 products are never stored. self = 1 says the rows are the
- * newest batch (put just before): its terms are then symmetric and each
- * is walked once, not twice. Errors: another I or O than the pair's
+ * gradient. The a_i . a2_m are walked over the rows' non-zeros (of a_i or
+ * its sp) against the kept columns 16 at a time, all rows per block (the
+ * block's lines stay in the level-1 cache), then each row's dz_i . dz2_m
+ * over dz_i's non-zeros, the products in registers. self = 1 says the
+ * rows are the newest batch (put just before): its terms are then
+ * symmetric and each is walked once, not twice. Errors: another I or O than the pair's
  * (WB_ESHAPE), no batch kept where asked for (WB_ESTATE), self with
  * another number of rows than the newest batch's (WB_EINVAL). */
 wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const double c[2],
@@ -107,8 +108,10 @@ wb_status wb_persample_dot(wb_persample *p, double *proj, const float *a,
                            double scale, wb_err *err);
 
 /* proj[q] [B] += g_i . v_q for nv (1 to 3) vectors v_q = (v_w[q] [I, O],
- * v_b[q] [O] or NULL): a_i^T V_q by the sparse forward's kernel from the
- * non-zeros (dense.h wb_dense_sparse_rows), else one GEMM per vector.
+ * v_b[q] [O] or NULL): a_i^T V_q from the non-zeros, for a wide layer
+ * from 32 rows on 16 columns of V_q at a time (copied at the inputs the
+ * batch uses), else by the sparse forward's kernel (dense.h
+ * wb_dense_sparse_rows); without non-zeros one GEMM per vector.
  * Errors: WB_EINVAL for another nv, WB_ENOMEM growing scratch. */
 wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const float *a,
                             const wb_persample_csr *sp, const float *dz, int64_t B,

@@ -1,7 +1,8 @@
 -- bench_instruments.lua (part of make bench): the instruments' overhead
 -- table, like Cockpit's Figure 6. Seconds of a training epoch with
 -- instruments over the plain epoch, for the baseline model (784-128-10
--- relu, SGD) on 24,576 MNIST rows (WB_BENCH_ROWS to change), at batch 32 and
+-- relu, SGD; the last two rows Adam and SGD with momentum, each over its
+-- own plain epoch) on 24,576 MNIST rows (WB_BENCH_ROWS to change), at batch 32 and
 -- 128, measuring every step and every 16th. One OpenBLAS thread (the
 -- workbench default). Times are the process's CPU seconds (os.clock) around
 -- fit, not wall-clock: the machines are shared, and under a load of ten on
@@ -22,12 +23,12 @@ local d = wb.data.mnist()
 local rows = d.train:subset(1, ROWS)
 
 -- One epoch: its seconds and history.
-local function epoch(bs, instruments, every)
+local function epoch(bs, instruments, every, opt)
   wb.seed(1)
   local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
     wb.nn.Dense(128, 10, {activation = "softmax"})}
   local t0 = os.clock()
-  local h = model:fit(rows, {batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05},
+  local h = model:fit(rows, {batch_size = bs, optimizer = opt and opt() or wb.optim.SGD{lr = 0.05},
     seed = 1, verbose = false, instruments = instruments, every = instruments and every})
   return os.clock() - t0, h
 end
@@ -35,11 +36,11 @@ end
 -- One cell: the fastest of REPS epochs with instruments over the fastest
 -- of REPS plain epochs run in alternation with them (so a change in the
 -- machine's load between cells does not skew the ratio), and the history.
-local function cell(bs, instruments, every)
+local function cell(bs, instruments, every, opt)
   local best, plain, hist = math.huge, math.huge, nil
   for _ = 1, REPS do
-    plain = math.min(plain, (epoch(bs)))
-    local t, h = epoch(bs, instruments, every)
+    plain = math.min(plain, (epoch(bs, nil, nil, opt)))
+    local t, h = epoch(bs, instruments, every, opt)
     if t < best then best, hist = t, h end
   end
   return best / plain, hist, plain
@@ -56,11 +57,17 @@ local configs = {}
 for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
 configs[#configs + 1] = {"economy", wb.instruments.economy}
 configs[#configs + 1] = {"full", wb.instruments.full}
+-- Other optimizers (each over its own plain epoch): their update is not
+-- -lr times the gradient, so alpha projects on the update itself.
+configs[#configs + 1] = {"economy Adam", wb.instruments.economy,
+  function() return wb.optim.Adam{} end}
+configs[#configs + 1] = {"economy mom.", wb.instruments.economy,
+  function() return wb.optim.SGD{lr = 0.05, momentum = 0.9} end}
 local full, econ = {}, {}
 for _, cfg in ipairs(configs) do
   local cells = {}
   for c, col in ipairs(cols) do
-    local r, h = cell(col[1], cfg[2], col[2])
+    local r, h = cell(col[1], cfg[2], col[2], cfg[3])
     cells[c] = string.format("%10.2fx", r)
     if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
     if cfg[1] == "economy" and col[2] == 1 then econ[col[1]] = r end

@@ -1,0 +1,45 @@
+-- Instruments in experiment configs are checked when the experiment is
+-- declared, as fit checks them: a config fit would refuse (every without
+-- instruments, an instrument the loss does not support, an unknown name)
+-- is an error naming the key and its place before any run trains, not a
+-- failure of every run in its child process.
+local T = dofile("tests/lua/harness.lua")
+
+local function ex(base, more)
+  local spec = {name = "si", base = base, seeds = {1}}
+  for k, v in pairs(more or {}) do spec[k] = v end
+  return wb.experiment(spec)
+end
+
+T.test("every without instruments is refused at declaration, naming its place", function()
+  T.check_error("experiment.base.every: every sets how often instruments measure; "
+    .. "give instruments too", ex, {hidden = 8, every = 4})
+  T.check_error("experiment.vary.every: every sets", ex, {hidden = 8},
+    {vary = {every = {2, 4}}})
+  T.check_error("experiment.variants[2].every: every sets", ex, {hidden = 8},
+    {variants = {{label = "a", instruments = "economy", every = 2}, {label = "b", every = 4}}})
+  -- instruments in the base make every in a variant fine
+  T.eq(#ex({hidden = 8, instruments = "economy"}, {vary = {every = {2, "log"}}}).specs, 2)
+end)
+
+T.test("an instrument the loss does not support is refused at declaration", function()
+  T.check_error("experiment.base.instruments: instrument alpha needs per-sample losses, "
+    .. "which are computed for the default cross-entropy only, not for loss hinge", ex,
+    {hidden = 8, instruments = {"alpha"}, loss = "hinge"})
+  T.check_error("experiment.vary.instruments: instrument tic needs the Hessian", ex,
+    {hidden = 8, loss = "categorical_crossentropy"}, {vary = {instruments = {{"tic"}}}})
+  T.check_error("experiment.base.instruments: instrument alpha needs", ex,
+    {hidden = 8, instruments = "economy"}, {vary = {loss = {"sparse_categorical_crossentropy",
+    "squared_hinge"}}})
+  T.eq(#ex({hidden = 8, instruments = "full", loss = "sparse_categorical_crossentropy"}).specs, 1)
+  T.eq(#ex({hidden = 8, instruments = {"grad_norm", "gsnr"}, loss = "hinge"}).specs, 1,
+    "instruments that need no particular loss")
+end)
+
+T.test("an unknown instrument name in a config is named, with the nearest one", function()
+  local e = T.check_error("experiment.base.instruments: expected", ex,
+    {hidden = 8, instruments = {"loss", "gradnorm"}})
+  T.ok(e:find("'gradnorm' is not one (did you mean 'grad_norm'?)", 1, true), e)
+end)
+
+T.done()

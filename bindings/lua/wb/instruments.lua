@@ -23,7 +23,9 @@ local losses = require "wb.losses"
 ---ortho_test, gsnr, alpha, tic, hess_max and hess_max_residual (its
 ---Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se; per
 ---Dense layer j also grad_norm_j, distance_j, update_size_j) and
----history.instruments (grad_hist counts, seconds and calls per instrument,
+---history.instruments (grad_hist: per measured step, counts of the
+---per-sample gradient entries in 64 equal bins over [lo, hi) = [-1, 1),
+---entries outside in the end bins; seconds and calls per instrument,
 ---hess_trace_method: "exact" (the sum of the exact Hessian diagonal, for
 ---relu/linear Dense models under cross-entropy) or "hutchinson", and
 ---hess_max = {products, max_residual, tol, cold, warm, warm_tol,
@@ -138,7 +140,9 @@ function M.per_sample(model, x, y)
   for j, i in ipairs(pos) do M.keep_dz(model[i], prev[j]) end
   for k = 1, #grads do grads[k]:copy(saved[k]) end
   if not ok then
-    if type(res) == "string" then error("per_sample: " .. res, 2) end
+    if type(res) == "string" then -- the loss's own checks already say per_sample
+      error((res:find("^per_sample: ") and "" or "per_sample: ") .. res, 2)
+    end
     error(res, 0)
   end
   return res

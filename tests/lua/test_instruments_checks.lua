@@ -1,8 +1,9 @@
--- Instruments in experiment configs are checked when the experiment is
--- declared, as fit checks them: a config fit would refuse (every without
--- instruments, an instrument the loss does not support, an unknown name)
--- is an error naming the key and its place before any run trains, not a
--- failure of every run in its child process.
+-- Checks of the instruments' input. Experiment configs are checked when the
+-- experiment is declared, as fit checks them: a config fit would refuse
+-- (every without instruments, an instrument the loss does not support, an
+-- unknown name) is an error naming the key and its place before any run
+-- trains, not a failure of every run in its child process. per_sample's
+-- errors say per_sample once.
 local T = dofile("tests/lua/harness.lua")
 
 local function ex(base, more)
@@ -40,6 +41,13 @@ T.test("an unknown instrument name in a config is named, with the nearest one", 
   local e = T.check_error("experiment.base.instruments: expected", ex,
     {hidden = 8, instruments = {"loss", "gradnorm"}})
   T.ok(e:find("'gradnorm' is not one (did you mean 'grad_norm'?)", 1, true), e)
+end)
+
+T.test("per_sample names itself once in the error of a head it does not support", function()
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "relu"})}
+  local e = T.check_error("per_sample: the last layer must be Dense", wb.instruments.per_sample,
+    m, wb.zeros(2, 4), wb.zeros(2))
+  T.ok(not e:find("per_sample: per_sample:", 1, true), e)
 end)
 
 T.done()

@@ -3,7 +3,8 @@
 -- (every without instruments, an instrument the loss does not support, an
 -- unknown name) is an error naming the key and its place before any run
 -- trains, not a failure of every run in its child process. per_sample's
--- errors say per_sample once.
+-- errors say per_sample once. The test statistics are NaN, not infinite,
+-- where they are undefined (one row, or a zero mean gradient).
 local T = dofile("tests/lua/harness.lua")
 
 local function ex(base, more)
@@ -48,6 +49,29 @@ T.test("per_sample names itself once in the error of a head it does not support"
   local e = T.check_error("per_sample: the last layer must be Dense", wb.instruments.per_sample,
     m, wb.zeros(2, 4), wb.zeros(2))
   T.ok(not e:find("per_sample: per_sample:", 1, true), e)
+end)
+
+T.test("the test statistics are NaN for one row or a zero mean gradient", function()
+  local I = wb.instruments
+  local function nan(x, what) T.ok(x ~= x, what .. ": " .. tostring(x)) end
+  -- one row: sq and g2 are the same number up to rounding
+  nan(I.norm_test(1, 2.0000001, 2), "norm_test B = 1")
+  nan(I.inner_test(1, 4.0000001, 2), "inner_test B = 1")
+  nan(I.ortho_test(1, 2.0000001, 4, 2), "ortho_test B = 1")
+  nan(I.norm_test(4, 3, 0), "norm_test g = 0")
+  nan(I.inner_test(4, 0, 0), "inner_test g = 0")
+  nan(I.ortho_test(4, 3, 0, 0), "ortho_test g = 0")
+  T.ok(I.norm_test(4, 3, 0.5) == I.norm_test(4, 3, 0.5), "defined otherwise")
+  -- in fit, at batch size 1
+  local x, y = wb.rand(6, 5), wb.new_tensor({6}, "uint8")
+  for i = 1, 6 do y[i] = i % 3 end
+  wb.seed(2)
+  local m = wb.nn.Sequential{wb.nn.Dense(5, 3, {activation = "softmax"})}
+  local h = m:fit(x, y, {batch_size = 1, optimizer = "sgd", verbose = false,
+    instruments = {"norm_test", "inner_test", "ortho_test"}})
+  for _, k in ipairs{"norm_test", "inner_test", "ortho_test"} do
+    for i, v in ipairs(h.steps[k]) do nan(v, k .. " at step " .. i) end
+  end
 end)
 
 T.done()

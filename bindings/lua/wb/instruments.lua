@@ -23,7 +23,9 @@ local losses = require "wb.losses"
 ---ortho_test, gsnr, alpha, tic, hess_max and hess_max_residual (its
 ---Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se; per
 ---Dense layer j also grad_norm_j, distance_j, update_size_j) and
----history.instruments (grad_hist counts, seconds and calls per instrument,
+---history.instruments (grad_hist: per measured step, counts of the
+---per-sample gradient entries in 64 equal bins over [lo, hi) = [-1, 1),
+---entries outside in the end bins; seconds and calls per instrument,
 ---hess_trace_method: "exact" (the sum of the exact Hessian diagonal, for
 ---relu/linear Dense models under cross-entropy) or "hutchinson", and
 ---hess_max = {products, max_residual, tol, cold, warm, warm_tol,
@@ -138,7 +140,9 @@ function M.per_sample(model, x, y)
   for j, i in ipairs(pos) do M.keep_dz(model[i], prev[j]) end
   for k = 1, #grads do grads[k]:copy(saved[k]) end
   if not ok then
-    if type(res) == "string" then error("per_sample: " .. res, 2) end
+    if type(res) == "string" then -- the loss's own checks already say per_sample
+      error((res:find("^per_sample: ") and "" or "per_sample: ") .. res, 2)
+    end
     error(res, 0)
   end
   return res
@@ -147,37 +151,42 @@ end
 -- }====================
 -- {==================== Cockpit's statistics ====================
 -- B rows; sq = sum_i ||g_i||^2; g2 = ||g||^2; p1, p2 = sum_i (g_i . g) and
--- sum_i (g_i . g)^2. NaN when B < 2 or g = 0 (as Cockpit's 0/0).
+-- sum_i (g_i . g)^2. NaN when B < 2 or g = 0, where they are undefined
+-- (Cockpit's divisions give 0/0 or x/0 there: NaN or infinity by rounding).
 
 ---wb.instruments.norm_test(B, sq, g2) -> number
 ---Cockpit's norm test (Byrd et al. 2012, eq. 3.9): the largest theta it
----passes, from B rows, sq = sum_i ||g_i||^2 and g2 = ||g||^2.
+---passes, from B rows, sq = sum_i ||g_i||^2 and g2 = ||g||^2. NaN when
+---B < 2 or g2 = 0.
 ---@param B integer
 ---@param sq number
 ---@param g2 number
 ---@return number
 ---Example: print(wb.instruments.norm_test(32, 3.2, 0.05))
 function M.norm_test(B, sq, g2)
+  if B < 2 or g2 == 0 then return 0 / 0 end
   local var_l1 = (sq - B * g2) / (B - 1)
   return math.sqrt(var_l1 / B / g2)
 end
 
 ---wb.instruments.inner_test(B, p2, g2) -> number
 ---Cockpit's inner-product test (Bollapragada et al. 2018, eq. 2.6) from B
----rows, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2.
+---rows, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2. NaN when B < 2 or g2 = 0.
 ---@param B integer
 ---@param p2 number
 ---@param g2 number
 ---@return number
 ---Example: print(wb.instruments.inner_test(32, 0.01, 0.05))
 function M.inner_test(B, p2, g2)
+  if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (p2 - B * g2 * g2) / (B - 1)
   return math.sqrt(var / B / (g2 * g2))
 end
 
 ---wb.instruments.ortho_test(B, sq, p2, g2) -> number
 ---Cockpit's orthogonality test (Bollapragada et al. 2018, eq. 3.3) from B
----rows, sq = sum_i ||g_i||^2, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2.
+---rows, sq = sum_i ||g_i||^2, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2. NaN
+---when B < 2 or g2 = 0.
 ---@param B integer
 ---@param sq number
 ---@param p2 number
@@ -185,6 +194,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.ortho_test(32, 3.2, 0.01, 0.05))
 function M.ortho_test(B, sq, p2, g2)
+  if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (sq - p2 / g2) / (B - 1)
   return math.sqrt(var / B / g2)
 end

@@ -243,6 +243,38 @@ local function variants_of(ctx, ex, checks)
   return out
 end
 
+-- Instruments are checked in each variant's resolved config as fit will
+-- check them (wb.instruments._callback: every without instruments, an
+-- instrument the loss does not support), so such a config fails here, not
+-- in every run's child process. The place is where the key is set.
+local function check_instruments(ctx, ex, variants)
+  local base = ex.base or {}
+  for i, v in ipairs(variants) do
+    local function place(key)
+      if v.values[key] == nil then return "experiment.base." .. key end
+      return (ex.variants and string.format("experiment.variants[%d]", i)
+        or "experiment.vary") .. "." .. key
+    end
+    local function get(key)
+      if v.values[key] ~= nil then return v.values[key] end
+      return base[key]
+    end
+    local names, every = get("instruments"), get("every")
+    if every ~= nil and names == nil then
+      fail(ctx, place("every"), "every sets how often instruments measure; give "
+        .. "instruments too", "every")
+    end
+    if names ~= nil then
+      local ok, err = pcall(wb.instruments._callback, wb.instruments[names] or names,
+        every, get("loss"))
+      if not ok then
+        err = tostring(err)
+        fail(ctx, place("instruments"), err:match("^.-fit: (.*)$") or err, "instruments")
+      end
+    end
+  end
+end
+
 -- }====================
 
 ---wb.spec.check_experiment(ex, where) -> table
@@ -298,7 +330,9 @@ function M.check_experiment(ex, where)
     fail(ctx, "experiment.base", "expected a config table, got " .. describe(ex.base))
   end
   check_config(ctx, checks, ex.base or {}, "experiment.base")
-  return variants_of(ctx, ex, checks), seeds, checks
+  local variants = variants_of(ctx, ex, checks)
+  check_instruments(ctx, ex, variants)
+  return variants, seeds, checks
 end
 
 ---wb.spec.check_fit_options(opts, where)

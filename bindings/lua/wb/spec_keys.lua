@@ -42,7 +42,11 @@ M.train = {
     if v == "economy" or v == "full" then return nil end
     if type(v) ~= "table" or #v == 0 then return want end
     for _, n in pairs(v) do
-      if name_in(wb.instruments.NAMES)(n) then return want end
+      if name_in(wb.instruments.NAMES)(n) then
+        local near = require("wb.spec").nearest(n, wb.instruments.NAMES)
+        return string.format("%s; '%s' is not one%s", want, tostring(n),
+          near and " (did you mean '" .. near .. "'?)" or "")
+      end
     end
   end,
   every = function(v) -- how often instruments measure

@@ -1,8 +1,10 @@
 -- wb/runs_export.lua: run records as CSV files for pandas, R or a
--- spreadsheet: wb.runs.export_csv (one row per run, final metrics) and
--- wb.runs.export_history (long format, one row per run, epoch and metric).
+-- spreadsheet: wb.runs.export_csv (one row per run, final metrics),
+-- wb.runs.export_history (long format, one row per run, epoch and metric),
+-- and, in wb/runs_export_steps.lua, wb.runs.export_steps and
+-- wb.runs.export_grad_hist (the per-step series and grad_hist counts).
 --
--- Both follow RFC 4180 (a field holding a comma, quote or line break is
+-- All follow RFC 4180 (a field holding a comma, quote or line break is
 -- quoted, quotes doubled) and have the same columns for every run: config
 -- tables are flattened to dotted columns (config.subset.train), the union
 -- over the runs, empty where a run has no such key. A list value (hidden =
@@ -194,7 +196,8 @@ end
 ---null) has no row. Seeds of one configuration share a group_key: group
 ---by it, not by variant, to average. runs_or_dir: a runs folder (default
 ---<plots>/runs; an error if it does not exist), a wb.Runs or a list of
----records. Returns the number of rows written.
+---records. Returns the number of rows written. The per-step series are
+---wb.runs.export_steps's.
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
@@ -219,5 +222,10 @@ function M.export_history(path, runs_or_dir)
   write(path, lines, "export_history")
   return n
 end
+
+-- The helpers of the per-step exports (wb/runs_export_steps.lua).
+M._csv = {records_of = records_of, cell = cell, configs = configs, write = write,
+  id_head = id_head, id_cells = id_cells, maxn = maxn}
+require "wb.runs_export_steps"
 
 return M

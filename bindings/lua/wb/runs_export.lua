@@ -1,12 +1,18 @@
 -- wb/runs_export.lua: run records as CSV files for pandas, R or a
--- spreadsheet: wb.runs.export_csv (one row per run, final metrics) and
--- wb.runs.export_history (long format, one row per run, epoch and metric).
+-- spreadsheet: wb.runs.export_csv (one row per run, final metrics),
+-- wb.runs.export_history (long format, one row per run, epoch and metric),
+-- and, in wb/runs_export_steps.lua, wb.runs.export_steps and
+-- wb.runs.export_grad_hist (the per-step series and grad_hist counts).
 --
--- Both follow RFC 4180 (a field holding a comma, quote or line break is
+-- All follow RFC 4180 (a field holding a comma, quote or line break is
 -- quoted, quotes doubled) and have the same columns for every run: config
 -- tables are flattened to dotted columns (config.subset.train), the union
 -- over the runs, empty where a run has no such key. A list value (hidden =
--- {256, 128}) is one cell in JSON ("[256,128]"). Reads records only.
+-- {256, 128}) is one cell in JSON ("[256,128]"). A missing value (JSON
+-- null, NaN) is an empty cell, which pandas reads as NaN. The file is
+-- written whole or not at all (a temporary file, then a rename). Reads
+-- records only.
+local wb = require "wb"
 local util = require "wb.util"
 local runs = require "wb.runs"
 local record = require "wb.record"
@@ -15,7 +21,9 @@ local argcheck = require("wb.runs_group").argcheck
 local M = runs
 
 -- The records of runs_or_dir: a runs folder (default <plots>/runs), a
--- wb.Runs or a list of records.
+-- wb.Runs or a list of records; and where they come from, for messages. A
+-- folder that does not exist is an error (a mistyped path would otherwise
+-- give a file with a header and no rows).
 local function records_of(x, fname)
   argcheck(x == nil or type(x) == "string" or type(x) == "table", 2, fname,
     "runs folder or run list", x, nil, 1)
@@ -24,9 +32,13 @@ local function records_of(x, fname)
     for i, r in ipairs(recs) do
       argcheck(type(r) == "table", 2, fname, "list of run records", r, i, 1)
     end
-    return recs
+    return recs, "the run list"
   end
-  return runs.load_all(x or record.dir())
+  local dir = x or record.dir()
+  if not wb.sys.exists(dir) then
+    error(string.format("wb.runs.%s: no runs folder %s; nothing written", fname, dir), 3)
+  end
+  return runs.load_all(dir), dir
 end
 
 local function is_list(t) return t[1] ~= nil or next(t) == nil end
@@ -54,7 +66,7 @@ end
 
 -- One CSV field (RFC 4180).
 local function cell(v)
-  if v == nil then return "" end
+  if v == nil or v ~= v then return "" end -- NaN: as JSON null, not glibc's "-nan"
   local s
   if type(v) == "number" then
     s = number_text(v)
@@ -77,16 +89,48 @@ local function configs(recs)
   return flat, util.sorted_keys(keys)
 end
 
-local function write(path, lines)
-  util.write_file(path, table.concat(lines, "\n") .. "\n")
+-- Write the CSV lines to path through a temporary file and a rename;
+-- a failure is raised at the caller of export_<fname>, naming the path.
+local function write(path, lines, fname)
+  local ok, err = pcall(util.write_file, path, table.concat(lines, "\n") .. "\n")
+  if not ok then
+    error(string.format("wb.runs.%s: %s", fname, (tostring(err):gsub("^[^:\n]*:%d+: ", ""))), 3)
+  end
+end
+
+-- The columns that say which run a row is of: its identity, then its
+-- flattened config (configs); then the export's own columns, `more`.
+local function id_head(ckeys, more)
+  local head = {"hash", "task", "variant", "seed", "group_key", "status"}
+  for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
+  for _, k in ipairs(more) do head[#head + 1] = cell(k) end
+  return table.concat(head, ",")
+end
+
+-- The cells of id_head's first columns for record r (flat: its configs entry).
+local function id_cells(r, flat, ckeys)
+  local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
+    cell(record.group_key(r)), cell(r.status)}
+  for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[k]) end
+  return table.concat(row, ",")
+end
+
+-- The largest integer key of list t: its length past holes (a record read
+-- back has a hole where it held null, and # may stop at any of them).
+local function maxn(t)
+  local n = 0
+  for k in pairs(t) do
+    if math.type(k) == "integer" and k > n then n = k end
+  end
+  return n
 end
 
 ---wb.runs.export_csv(path, runs_or_dir) -> integer
 ---Writes one CSV row per run to path: hash, task, variant, seed,
 ---group_key, status, the config flattened to columns (config.hidden,
 ---config.subset.train, ...) and the final metrics. runs_or_dir: a runs
----folder (default <plots>/runs), a wb.Runs or a list of records. Returns
----the number of runs.
+---folder (default <plots>/runs; an error if it does not exist), a wb.Runs
+---or a list of records. Returns the number of runs.
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
@@ -100,21 +144,28 @@ function M.export_csv(path, runs_or_dir)
     if type(r.metrics) == "table" then for k in pairs(r.metrics) do mkeys[k] = true end end
   end
   mkeys = util.sorted_keys(mkeys)
-  local head = {"hash", "task", "variant", "seed", "group_key", "status"}
-  for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
-  for _, k in ipairs(mkeys) do head[#head + 1] = cell(k) end
-  local lines = {table.concat(head, ",")}
+  local lines = {id_head(ckeys, mkeys)}
   for i, r in ipairs(recs) do
-    local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
-      cell(record.group_key(r)), cell(r.status)}
-    for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[i][k]) end
+    local row = {id_cells(r, flat[i], ckeys)}
     for _, k in ipairs(mkeys) do
       row[#row + 1] = cell(type(r.metrics) == "table" and r.metrics[k] or nil)
     end
     lines[#lines + 1] = table.concat(row, ",")
   end
-  write(path, lines)
+  write(path, lines, "export_csv")
   return #recs
+end
+
+-- Whether t is a per-epoch series: a list holding numbers (its first
+-- entry may be a hole: NaN at epoch 1 is null in the record).
+local function is_series(t)
+  if type(t) ~= "table" then return false end
+  local any = false
+  for k, v in pairs(t) do
+    if math.type(k) ~= "integer" or type(v) ~= "number" then return false end
+    any = true
+  end
+  return any
 end
 
 -- The per-epoch series of a record, sorted by name: its history's lists of
@@ -125,7 +176,7 @@ local function series_of(r)
     local t = type(r[field]) == "table" and r[field] or {}
     for _, k in ipairs(util.sorted_keys(t)) do
       local h = t[k]
-      if type(h) == "table" and type(h[1]) == "number" and not seen[k] then
+      if is_series(h) and not seen[k] then
         seen[k] = true
         out[#out + 1] = {name = tostring(k), values = h}
       end
@@ -141,10 +192,12 @@ end
 ---(config.hidden, config.subset.train, ...; the union over the runs,
 ---empty where absent), epoch, metric, value; one row per run, epoch and
 ---metric (history series such as loss, val_accuracy, lr, and per-epoch
----measures). Seeds of one configuration share a group_key: group by it,
----not by variant, to average. runs_or_dir: a runs folder (default
----<plots>/runs), a wb.Runs or a list of records. Returns the number of
----rows written.
+---measures). An epoch a series has no value for (NaN, stored as JSON
+---null) has no row. Seeds of one configuration share a group_key: group
+---by it, not by variant, to average. runs_or_dir: a runs folder (default
+---<plots>/runs; an error if it does not exist), a wb.Runs or a list of
+---records. Returns the number of rows written. The per-step series are
+---wb.runs.export_steps's.
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
@@ -153,26 +206,26 @@ function M.export_history(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_history", "string", path)
   local recs = records_of(runs_or_dir, "export_history")
   local flat, ckeys = configs(recs)
-  local head = {"hash", "task", "variant", "seed", "group_key", "status"}
-  for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
-  for _, k in ipairs{"epoch", "metric", "value"} do head[#head + 1] = k end
-  local lines, n = {table.concat(head, ",")}, 0
+  local lines, n = {id_head(ckeys, {"epoch", "metric", "value"})}, 0
   for i, r in ipairs(recs) do
-    local left = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
-      cell(record.group_key(r)), cell(r.status)}
-    for _, k in ipairs(ckeys) do left[#left + 1] = cell(flat[i][k]) end
-    local prefix = table.concat(left, ",")
+    local prefix = id_cells(r, flat[i], ckeys)
     for _, s in ipairs(series_of(r)) do
-      for e, v in ipairs(s.values) do
-        if type(v) == "number" then
+      for e = 1, maxn(s.values) do
+        local v = s.values[e]
+        if v ~= nil and v == v then -- NaN is left out, as JSON null is
           lines[#lines + 1] = string.format("%s,%d,%s,%s", prefix, e, cell(s.name), cell(v))
           n = n + 1
         end
       end
     end
   end
-  write(path, lines)
+  write(path, lines, "export_history")
   return n
 end
+
+-- The helpers of the per-step exports (wb/runs_export_steps.lua).
+M._csv = {records_of = records_of, cell = cell, configs = configs, write = write,
+  id_head = id_head, id_cells = id_cells, maxn = maxn}
+require "wb.runs_export_steps"
 
 return M

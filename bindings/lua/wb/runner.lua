@@ -230,7 +230,7 @@ local function train_pending(ex, pending, jobs, in_process)
   local done, failures, running = 0, {}, {}
   local by_hash = {}
   for _, s in ipairs(pending) do by_hash[s.hash] = s end
-  local tty = wb.sys.isatty(2)
+  local tty = require("wb.progress").live(2) -- status line: not on TERM=dumb
   local function progress(s, what)
     done = done + 1
     io.stderr:write(string.format("%s[%s %d/%d] %s seed %d: %s\n", tty and "\r\27[K" or "",

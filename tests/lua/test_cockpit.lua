@@ -326,6 +326,60 @@ return wb.task{name = "small", experiment = {base = {hidden = 8, epochs = 1,
   T.ok(e2:find("--cockpit trains the first run here: not with --slurm", 1, true), e2)
 end)
 
+T.test("--cockpit writes its run's dashboard, trains a run it could adopt, says when "
+    .. "nothing trains", function()
+  -- two variants with one training: the second adopts the first's record
+  local task = dir .. "/twins.lua"
+  local f = assert(io.open(task, "w"))
+  f:write([[
+return wb.task{name = "twins", experiment = {base = {hidden = 8, epochs = 1,
+  batch_size = 50, subset = {train = 200, test = 100}, instruments = "economy"},
+  seeds = {1}, variants = {{label = "b/2"}, {label = "a"}}},
+  report = function(task, runs) end}
+]])
+  f:close()
+  local root = dir .. "/twins"
+  local function task_run(extra)
+    local st, out, err = T.sh(string.format("%s %s --root %s --jobs 1 %s", q(T.wb), q(task),
+      q(root), extra))
+    T.eq(st, 0, err)
+    local _, frames = out:gsub("cockpit: step", "")
+    return frames, err
+  end
+  local frames, err = task_run("")
+  T.eq(frames, 0)
+  T.ok(err:find("same training as", 1, true), "one twin adopts the other: " .. err)
+  -- every run cached: one line says why nothing is drawn
+  frames, err = task_run("--cockpit")
+  T.eq(frames, 0)
+  T.ok(err:find("[twins] --cockpit: all 2 runs are cached and none is trained, so no "
+    .. "cockpit is shown (add --fresh to train them again)", 1, true), err)
+  T.ok(not err:find("foreground", 1, true), err)
+  -- --fresh: the foreground run trains (and draws) though a record could be adopted
+  frames, err = task_run("--cockpit --fresh")
+  T.eq(frames, 1, "one frame: 4 steps, drawn at the end")
+  local fg = err:match("%[twins%] (%S+) seed 1: in the foreground")
+  T.ok(fg, err)
+  local done = err:match("\n%[twins%] [^\n]- seed 1: test accuracy[^\n]*")
+  T.ok(done and not done:find("same training as", 1, true),
+    "the foreground run was trained, not adopted: " .. err)
+  -- its dashboard, beside the task's figures ('/' in a variant name kept out of the path)
+  local png = root .. "/twins/cockpit/" .. fg:gsub("/", "_") .. "-seed1.png"
+  if not have_gnuplot() then
+    T.ok(err:find("cockpit figure not drawn", 1, true), err)
+    T.skip("--cockpit's dashboard", "no gnuplot")
+    return
+  end
+  T.ok(err:find("cockpit figure " .. png .. " (with its .csv and .gp)", 1, true), err)
+  T.ok(slurp(png) and #slurp(png) > 1000, "a PNG at " .. png)
+  local gp = slurp(png:gsub("%.png$", ".gp"))
+  T.ok(gp and gp:find("multiplot", 1, true), "a panels script")
+  T.ok(gp:find("cockpit: twins, " .. fg .. " seed 1", 1, true), "the run in the title")
+  local _, rows = slurp(png:gsub("%.png$", "-1.csv")):gsub("\n", "")
+  T.eq(rows, 1 + 4, "the loss panel's CSV: a header and 4 steps")
+  T.ok(slurp(png:gsub("%.png$", "-3.csv")), "economy's three panels: loss, grad_norm, alpha")
+end)
+
 -- }====================
 
 T.done()

@@ -204,7 +204,14 @@ end
 
 function Cockpit:on_train_end()
   if self.step and self.drawn ~= self.step then self:_draw() end
-  if self.save then M.figure(self:_panels(), self.model.history):save(self.save) end
+  if self.save then self:_save(self.save) end
+end
+
+-- Writes the series so far as path (.png) with its .csv and .gp, under
+-- title; raises as wb.Plot:save does. Also the runner's --cockpit
+-- (wb/cockpit_run.lua).
+function Cockpit:_save(path, title)
+  return M.figure(self:_panels(), self.model.history, title):save(path)
 end
 
 -- Alpha is measured one step late (it needs the next step's batch), so it
@@ -259,16 +266,18 @@ end
 -- }====================
 -- {==================== the figure ====================
 
----wb.cockpit.figure(panels, history) -> wb.Plot
+---wb.cockpit.figure(panels, history, title) -> wb.Plot
 ---The cockpit's panels as one wb.plot.panels figure (a line plot per panel,
 ---x = step), for :save("dir/cockpit.png") or :show(). panels is a list of
 ---{title, key, zero (draw y = 0), series = {{x, y, label}}}, as the cockpit
----keeps them.
+---keeps them; title (default "cockpit") is followed by the number of steps
+---recorded in history.
 ---@param panels table
 ---@param history? wb.History
+---@param title? string
 ---@return wb.Plot
 ---Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
-function M.figure(panels, history)
+function M.figure(panels, history, title)
   local plots = {}
   for _, p in ipairs(panels) do
     local series = {}
@@ -280,7 +289,7 @@ function M.figure(panels, history)
       points = false, extra = p.zero and "set xzeroaxis lt 1 lc rgb '#888888'" or nil}
   end
   local steps = history and history.steps and history.steps.step
-  return wb.plot.panels{title = "cockpit" .. (steps and #steps > 0
+  return wb.plot.panels{title = (title or "cockpit") .. (steps and #steps > 0
     and string.format(" (%d steps recorded)", #steps) or ""), plots = plots,
     cols = math.min(#plots, 3)}
 end

@@ -13,14 +13,17 @@
 -- Output: frames go to stdout. Text frames (wb/cockpit_text.lua) depend on
 -- the numbers only (no timings), so a fixed run gives fixed text. On a
 -- terminal a frame replaces the previous one (cursor up, clear down) until
--- an epoch line is printed; elsewhere (a log file, a pipe) frames follow one
--- another. renderer = "gnuplot" draws with gnuplot's dumb terminal (wb.plot
--- :show) instead, clearing the screen between frames on a terminal.
+-- an epoch line is printed; elsewhere (a log file, a pipe, TERM=dumb or no
+-- TERM: wb/progress.lua's live) frames follow one another. renderer =
+-- "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a layout made
+-- for characters: dumb_figure) instead, clearing the screen between frames
+-- on a live terminal.
 -- No DISPLAY is needed either way. save = "dir/name.png" writes the same
 -- series at the end as wb.plot.panels: name.csv (+ one CSV per panel),
 -- name.gp and name.png.
 local wb = require "wb"
 local text = require "wb.cockpit_text"
+local progress = require "wb.progress"
 
 ---wb.cockpit
 ---The live cockpit of model:fit: cockpit = true (a frame every 50 steps), N
@@ -70,8 +73,8 @@ local function options(v)
         table.concat(KEYS, ", ")), 0)
     end
   end
+  -- an integer, as fit's every and epochs: 2.0 is refused like 2.5
   local every = v.every == nil and M.EVERY or v.every
-  if math.type(every) ~= "integer" then every = math.tointeger(every) or every end
   if math.type(every) ~= "integer" or every < 1 then
     error("fit: cockpit: every must be a positive integer (steps), got " .. tostring(every), 0)
   end
@@ -83,6 +86,69 @@ local function options(v)
     error("fit: cockpit: renderer must be \"text\" or \"gnuplot\", got " .. tostring(r), 0)
   end
   return {every = every, save = v.save, renderer = r}
+end
+
+-- }====================
+-- {==================== gnuplot's dumb terminal ====================
+
+-- A 1, 2 or 5 times 10^k step giving at most n intervals over span (> 0).
+local function nice_step(span, n)
+  local raw = span / n
+  local p = 10 ^ math.floor(math.log(raw, 10))
+  for _, m in ipairs{1, 2, 5} do
+    if m * p >= raw * (1 - 1e-9) then return m * p end
+  end
+  return 10 * p
+end
+
+-- The finite min and max of a panel's series, or nil.
+local function y_span(p)
+  local lo, hi
+  for _, s in ipairs(p.series) do
+    for _, y in ipairs(s.y) do
+      if y == y and y ~= math.huge and y ~= -math.huge then
+        lo, hi = math.min(lo or y, y), math.max(hi or y, y)
+      end
+    end
+  end
+  return lo, hi
+end
+
+-- The panels for gnuplot's dumb terminal, and the size in characters. In
+-- characters the PNG's layout is unreadable (a key beside each plot left
+-- about 12 columns for the curve, x tics ran into each other, the y = 0
+-- line used the curve's own '*'), so: two panels a row over the width of
+-- wb.plot.show, no key (the title names each series by its character, as
+-- the text frames do: the dumb terminal draws line type k with the k-th
+-- of "*#$%@&="), y = 0 dotted (line type 0 is '.'), about 5 x tics and 4 y
+-- tics, every panel over the same steps [x0, x1], no "step" label.
+local function dumb_figure(panels, x0, x1)
+  local cols = math.min(#panels, 2)
+  local width = wb.plot.style.dumb_size[1]
+  local size = {width, 12 * ((#panels + cols - 1) // cols)}
+  if x1 <= x0 then x0, x1 = x0 - 1, x0 + 1 end
+  local xstep = math.max(1, math.floor(nice_step(x1 - x0, width // cols // 10) + 0.5))
+  local plots = {}
+  for i, p in ipairs(panels) do
+    local series, keys, marks = {}, {}, "*#$%@&="
+    for k, s in ipairs(p.series) do -- series k keeps line type k (its mark), even empty
+      series[k] = #s.y > 0 and {label = s.label, x = s.x, y = s.y}
+        or {label = s.label, x = {x0}, y = {0 / 0}}
+      keys[k] = marks:sub(k, k) .. " " .. s.label
+    end
+    if p.zero then keys[#keys + 1] = ". 0" end
+    local extra = {"unset key", "set autoscale yfix",
+      "set offsets 0, 0, graph 0.1, graph 0.1", "set xtics " .. xstep,
+      "set format y '%.3g'"}
+    local lo, hi = y_span(p)
+    if lo and hi > lo then extra[#extra + 1] = "set ytics " .. string.format("%.9g",
+      nice_step(hi - lo, 4)) end
+    if p.zero then extra[#extra + 1] = "set xzeroaxis lt 0" end
+    plots[i] = wb.plot.lines{title = p.title .. ((#p.series > 1 or p.zero)
+      and "  (" .. table.concat(keys, ", ") .. ")" or ""), series = series,
+      points = false, xrange = {x0, x1}, extra = extra}
+  end
+  return wb.plot.panels{plots = plots, cols = cols}, size
 end
 
 -- }====================
@@ -115,7 +181,7 @@ function Cockpit:on_train_begin(model)
       self.s[p.key] = {x = {}, y = {}}
     end
   end
-  self.tty = wb.sys and wb.sys.isatty and wb.sys.isatty(1) or false
+  self.tty = progress.live(1) -- cursor codes: a terminal, and not TERM=dumb
   self.lines, self.step, self.drawn = 0, nil, nil
 end
 
@@ -138,7 +204,14 @@ end
 
 function Cockpit:on_train_end()
   if self.step and self.drawn ~= self.step then self:_draw() end
-  if self.save then M.figure(self:_panels(), self.model.history):save(self.save) end
+  if self.save then self:_save(self.save) end
+end
+
+-- Writes the series so far as path (.png) with its .csv and .gp, under
+-- title; raises as wb.Plot:save does. Also the runner's --cockpit
+-- (wb/cockpit_run.lua).
+function Cockpit:_save(path, title)
+  return M.figure(self:_panels(), self.model.history, title):save(path)
 end
 
 -- Alpha is measured one step late (it needs the next step's batch), so it
@@ -176,7 +249,8 @@ function Cockpit:_draw()
     if self.tty then out:write("\r\27[K\27[H\27[J") end
     out:write(head, "\n")
     out:flush()
-    M.figure(panels):show()
+    local fig, size = dumb_figure(panels, self.s.loss.x[1] or 1, self.step)
+    fig:show{width = size[1], height = size[2]}
     return
   end
   local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step)
@@ -192,16 +266,18 @@ end
 -- }====================
 -- {==================== the figure ====================
 
----wb.cockpit.figure(panels, history) -> wb.Plot
+---wb.cockpit.figure(panels, history, title) -> wb.Plot
 ---The cockpit's panels as one wb.plot.panels figure (a line plot per panel,
 ---x = step), for :save("dir/cockpit.png") or :show(). panels is a list of
 ---{title, key, zero (draw y = 0), series = {{x, y, label}}}, as the cockpit
----keeps them.
+---keeps them; title (default "cockpit") is followed by the number of steps
+---recorded in history.
 ---@param panels table
 ---@param history? wb.History
+---@param title? string
 ---@return wb.Plot
 ---Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
-function M.figure(panels, history)
+function M.figure(panels, history, title)
   local plots = {}
   for _, p in ipairs(panels) do
     local series = {}
@@ -213,7 +289,7 @@ function M.figure(panels, history)
       points = false, extra = p.zero and "set xzeroaxis lt 1 lc rgb '#888888'" or nil}
   end
   local steps = history and history.steps and history.steps.step
-  return wb.plot.panels{title = "cockpit" .. (steps and #steps > 0
+  return wb.plot.panels{title = (title or "cockpit") .. (steps and #steps > 0
     and string.format(" (%d steps recorded)", #steps) or ""), plots = plots,
     cols = math.min(#plots, 3)}
 end

@@ -8,9 +8,12 @@
 -- turns on no instrument, so the record is the one a child would write (the
 -- panels show the loss, and whatever instruments the config asks for:
 -- `instruments = "economy"` in the task's base config adds the gradient
--- norm, alpha, ...). A run adopted from another task's record trains
--- nothing and draws nothing. A failure of the foreground run stops the
--- task, as any in-process run's does.
+-- norm, alpha, ...). At the end the same series are written as a dashboard
+-- figure under the task's folder (M.figure_path). The foreground run is
+-- trained even when an equal training could be adopted (wb/train.lua's
+-- donors): its record is the same but for reused_from. A failure of the
+-- foreground run stops the task, as any in-process run's does; with no run
+-- to train, one line says so.
 local wb = require "wb"
 local train = require "wb.train"
 local M = {}
@@ -32,26 +35,60 @@ function M.check_options(o)
   end
 end
 
--- Trains pending[1] of experiment ex here with the cockpit on; returns the
--- other pending runs. describe(record) is the runner's one-line outcome.
-function M.foreground(ex, pending, describe)
+-- Where the foreground run's dashboard goes: <task dir>/cockpit/<variant>-
+-- seed<k>.png, beside the task's own figures (a variant name is kept to
+-- letters, digits and . = _ -, the rest becoming _).
+function M.figure_path(dir, s)
+  return string.format("%s/cockpit/%s-seed%d.png", dir,
+    (tostring(s.variant):gsub("[^%w%.=_%-]", "_")), s.seed)
+end
+
+-- Trains pending[1] of task t's experiment here with the cockpit on, then
+-- writes its dashboard (CSV + .gp + PNG, as fit's cockpit = {save = ...});
+-- returns the other pending runs. describe(record) is the runner's one-line
+-- outcome. With nothing pending it says why no cockpit is shown: --cockpit
+-- on a finished task is otherwise a silent no-op.
+function M.foreground(t, pending, describe)
+  local ex = t.ex
+  if #pending == 0 then
+    io.stderr:write(string.format("[%s] --cockpit: all %d runs are cached and none is "
+      .. "trained, so no cockpit is shown (add --fresh to train them again)\n", ex.name,
+      #ex.specs))
+    return pending
+  end
   local s, hook = pending[1], ex.callbacks
-  io.stderr:write(string.format("[%s] %s seed %d: in the foreground (--cockpit)\n",
-    ex.name, s.variant, s.seed))
+  local function say(what)
+    io.stderr:write(string.format("[%s] %s seed %d: %s\n", ex.name, s.variant, s.seed, what))
+  end
+  say("in the foreground (--cockpit)")
+  local cockpit, reuse = wb.cockpit._callback(true), ex.reuse
   ex.callbacks = function(cfg, model, d)
     local extra = hook and hook(cfg, model, d) or {}
-    extra[#extra + 1] = wb.cockpit._callback(true)
+    extra[#extra + 1] = cockpit
     return extra
   end
+  -- trained even if an equal training is recorded (a twin variant, or the
+  -- run's own record under --fresh): adopting it would show no cockpit
+  ex.reuse = false
   -- one BLAS thread, as the children have: the same record as theirs
   local threads = wb.sys.blas_threads()
   wb.sys.set_blas_threads(1)
   local ok, rec = pcall(train.run, ex, s, {on_epoch = M.epoch_line(s)})
-  ex.callbacks = hook
+  ex.callbacks, ex.reuse = hook, reuse
   wb.sys.set_blas_threads(threads)
   if not ok then error(rec, 0) end
-  io.stderr:write(string.format("[%s] %s seed %d: %s\n", ex.name, s.variant, s.seed,
-    describe(rec)))
+  say(describe(rec))
+  if cockpit.model then -- set once fit began
+    -- after the record is written: a figure that cannot be drawn (no
+    -- gnuplot, a full disk) costs the figure, never the run
+    local png = M.figure_path(t.dir, s)
+    local fok, err = pcall(function()
+      wb.sys.mkdir_p(png:match("^(.*)/"))
+      cockpit:_save(png, string.format("cockpit: %s, %s seed %d", ex.name, s.variant, s.seed))
+    end)
+    say(fok and ("cockpit figure " .. png .. " (with its .csv and .gp)")
+      or ("cockpit figure not drawn: " .. tostring(err)))
+  end
   return {table.unpack(pending, 2)}
 end
 

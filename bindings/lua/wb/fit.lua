@@ -240,7 +240,7 @@ function Sequential:fit(train, opts, more)
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
-  local tty = verbose and verbose ~= 2 and wb.sys and wb.sys.isatty and wb.sys.isatty(1)
+  local tty = verbose and verbose ~= 2 and progress.live(1) -- the bar: not on TERM=dumb
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,

@@ -1,6 +1,8 @@
 -- wb/progress.lua: fit's output with verbose: the live bar on a terminal
 -- (formatted at most 10 times a second by the caller) and one line per
--- epoch.
+-- epoch; and whether a stream is a live terminal at all (M.live), for every
+-- writer of cursor codes (fit's bar, the cockpit, the runner's status line).
+local wb = require "wb"
 local M = {}
 
 local floor = math.floor
@@ -30,5 +32,16 @@ function M.epoch_line(epoch, epochs, logs)
   return table.concat(s, "  ")
 end
 
+-- Whether fd (1 = stdout, 2 = stderr) is a terminal that understands cursor
+-- codes (\r\27[K, cursor up, clear): a tty whose TERM is set and not
+-- "dumb", as most tools decide (an Emacs shell buffer, `TERM=dumb ssh`,
+-- cron's empty environment). Otherwise writers print what they print to a
+-- file: plain lines, frames one after another. No colour is written
+-- anywhere, so NO_COLOR needs nothing here.
+function M.live(fd)
+  if not (wb.sys and wb.sys.isatty and wb.sys.isatty(fd)) then return false end
+  local term = os.getenv("TERM")
+  return term ~= nil and term ~= "" and term ~= "dumb"
+end
 
 return M

@@ -230,7 +230,7 @@ local function train_pending(ex, pending, jobs, in_process)
   local done, failures, running = 0, {}, {}
   local by_hash = {}
   for _, s in ipairs(pending) do by_hash[s.hash] = s end
-  local tty = wb.sys.isatty(2)
+  local tty = require("wb.progress").live(2) -- status line: not on TERM=dumb
   local function progress(s, what)
     done = done + 1
     io.stderr:write(string.format("%s[%s %d/%d] %s seed %d: %s\n", tty and "\r\27[K" or "",
@@ -366,9 +366,9 @@ function M.main(task, argv, script)
     local status
     failures, status = slurm.train(ex, pending, opts, describe)
     if not failures then return status end -- detached (a later run draws), or not submitted
-  elseif #pending > 0 then
-    local rest = opts.cockpit and cockpit_run.foreground(ex, pending, describe) or pending
-    failures = train_pending(ex, rest, jobs, script == nil)
+  elseif #pending > 0 or opts.cockpit then -- --cockpit says why when nothing is trained
+    local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
+    if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end
   local runs = gather(ex)
   runs.failures = failures

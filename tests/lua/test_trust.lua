@@ -186,4 +186,39 @@ T.test("validation is held out by default: 10 % of the training rows, not the te
   T.ok(math.abs(m:evaluate(d.test).loss - r.history.val_loss[1]) > 1e-6, "not the test set")
 end)
 
+T.test("--fresh retrains every run: in the children, and in process, adopting no record",
+  function()
+  local root = dir .. "/fresh"
+  local p = script("fresh", "base = {hidden = 8, " .. SMALL .. "}, seeds = {1, 2}")
+  local st, _, err = run(p, root)
+  T.eq(st, 0, err); T.eq(to_train(err), 2)
+  -- a mark in each record: gone when the run is trained again, kept when skipped
+  local function mark()
+    for h in pairs(records(root)) do
+      local path = string.format("%s/runs/fresh-%s.json", root, h)
+      local r = util.read_json(path)
+      r.stale = true
+      util.write_json(path, r)
+    end
+  end
+  mark()
+  st, _, err = run(p, root, "--fresh")
+  T.eq(st, 0, err); T.eq(to_train(err), 2, err)
+  local n = 0
+  for h, r in pairs(records(root)) do
+    n = n + 1
+    T.ok(not r.stale, "the child trained " .. h .. " again")
+    T.eq(r.reused_from, nil, "trained, not adopted from its own record")
+  end
+  T.eq(n, 2)
+  mark() -- in process (wb.runner.run_experiment), where a run could adopt its own record
+  local ex = wb.experiment({name = "fresh", base = {hidden = 8, epochs = 1,
+    subset = {train = 300, test = 100}}, seeds = {1, 2}}, {root = root, options = {fresh = true}})
+  wb.runner.run_experiment(ex, {fresh = true, verbose = false})
+  for h, r in pairs(records(root)) do
+    T.ok(not r.stale, "trained again in process: " .. h)
+    T.eq(r.reused_from, nil, "not adopted in process")
+  end
+end)
+
 T.done()

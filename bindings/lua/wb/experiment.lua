@@ -61,7 +61,8 @@ end
 ---the default MLP's: hidden (required: 128, or {256, 128} for two layers),
 ---activation ("relu"), dropout (0), l2 (0), init ("glorot_uniform").
 ---Everything is checked here, before anything trains. opts: options (the
----parsed command line: quick, epochs, seeds, dataset), root, where.
+---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
+---false), root, where.
 ---@param spec table
 ---@param opts? table
 ---@return wb.Experiment
@@ -80,7 +81,7 @@ function M.new(spec, o)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options,
-    reuse = spec.reuse, root = o.root, quick = opts.quick or nil, variants = variants,
+    reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil, variants = variants,
     command = o.command}, M.Experiment)
   if opts.seeds then
     seeds = {}

@@ -5,19 +5,16 @@
 --      each run is found recorded (cached) or pending; the first line says
 --      "N runs: C cached, T to train (J jobs)";
 --   3. train: pending runs go to child processes, `workbench SCRIPT ARGS
---      --run HASH`, J at a time (xargs -P); a child trains and measures
---      its one run and writes its record; nothing else of the script runs;
---      with --slurm, one Slurm job array instead (wb/slurm.lua);
+--      --run HASH [--fresh]`, J at a time (xargs -P); a child trains and
+--      measures its one run and writes its record; nothing else of the
+--      script runs; with --slurm, one Slurm job array (wb/slurm.lua);
 --   4. report: the task's report function runs once, here, on the records,
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
 -- records stay, no README or figure is written from partial data.
-local wb = require "wb"
-local util = require "wb.util"
-local record = require "wb.record"
-local train = require "wb.train"
-local slurm = require "wb.slurm"
+local wb, util, record = require "wb", require "wb.util", require "wb.record"
+local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
 
 ---wb.runner
@@ -136,7 +133,9 @@ end
 -- The runs to train, longest first (epochs, times the per-step overhead of
 -- small batches): a long run started last would leave the other jobs idle.
 local function pending_of(ex, fresh)
+  -- --fresh retrains: no run adopts a recorded equal training (its own included)
   local pending, cost = {}, {}
+  ex.reuse = not fresh and ex.reuse
   for i, s in ipairs(ex.specs) do
     if fresh or not s.cacheable or not load_record(ex, s.hash) then
       pending[#pending + 1] = s
@@ -295,7 +294,7 @@ local function command_maker(script, opts, root)
     parts[#parts + 1] = util.shell_quote(absolute(root))
     parts[#parts + 1] = "--run"
     parts[#parts + 1] = raw and hash or util.shell_quote(hash)
-    return table.concat(parts, " ")
+    return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
   end
 end
 

@@ -265,6 +265,20 @@ return wb.task{name = "steps", title = "steps",
   local a, b = recs[1].history.steps.loss[2], recs[2].history.steps.loss[2]
   T.near(s.y[2], (a + b) / 2, 1e-12)
   T.near(s.err[2], math.abs(a - b) / math.sqrt(2), 1e-12, "sample std of two seeds")
+  T.ok(p.d.title:find("band: sd over seeds", 1, true), p.d.title)
+  -- on a log axis the band is the seeds' min to max, which a log axis can show
+  local lg = wb.runs.Runs(recs):plot_curves("loss", {x = "step", logy = true,
+    refs = {{label = "two", y = 2}}})
+  local ls = lg.d.series[1]
+  T.ok(lg.d.title:find("band: min-max over seeds", 1, true), lg.d.title)
+  T.ok(ls.err == nil, "no sd band on a log axis")
+  T.eq(ls.lo[2], math.min(a, b)); T.eq(ls.hi[2], math.max(a, b))
+  local ref = lg.d.series[2]
+  T.eq(ref.label, "two")
+  T.eq(table.concat(ref.x, ","), "2,6", "a reference line spans the curves' steps")
+  T.eq(table.concat(ref.y, ","), "2,2")
+  T.check_error("refs[1]: expected {label =, y = number}", function()
+    wb.runs.Runs(recs):plot_curves("loss", {x = "step", refs = {{y = "2"}}}) end)
   T.check_error("has no step series 'val_loss'", function()
     wb.runs.Runs(recs):plot_curves("val_loss", {x = "step"}) end)
   T.check_error('x must be "epoch", "time" or "step", got steps', function()

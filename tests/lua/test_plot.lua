@@ -107,6 +107,32 @@ T.test("lines: separate x per series, infinities, tensors, logy, ranges", functi
     "the log axis's ticks as %g (not 100.000000), the linear one left alone")
 end)
 
+T.test("lines: lo/hi bands; a log axis spans the data's decades, bands cannot stretch it",
+  function()
+  local p = P.lines{logy = true, series = {
+    {label = "a", y = {1, 2, 3}, err = {2, 0.5, 0.5}},
+    {label = "b", y = {0.5, 1, 4}, lo = {0.4, 0.8, 3}, hi = {0.6, 1.2, 5}}}}
+  p:save(dir .. "/lines/band.png")
+  check_saved(dir .. "/lines/band.png")
+  T.eq(slurp(dir .. "/lines/band.csv"):match("^[^\n]*"), "x,a,a err,b,b lo,b hi")
+  local gp = slurp(dir .. "/lines/band.gp")
+  -- 1 - 2 < 0: drawn at the smallest positive value (0.4, b's lowest edge)
+  T.ok(gp:find("(column(2)-column(3) <= 0.4 ? 0.4 : column(2)-column(3))", 1, true), gp)
+  T.ok(gp:find("(column(5) <= 0.4 ? 0.4 : column(5)):(column(6))", 1, true), gp)
+  T.ok(gp:find("set offsets graph 0.02, graph 0.02, 0, 0", 1, true),
+    "no y margin on a log axis (it would cost a decade each side)")
+  local lin = P.lines{series = {{y = {1, 2}, err = {2, 1}}}}
+  lin:save(dir .. "/lines/band_lin.png")
+  local gl = slurp(dir .. "/lines/band_lin.gp")
+  T.ok(gl:find("(column(2)-column(3)):(column(2)+column(3))", 1, true), "linear: as it is")
+  T.ok(gl:find("graph 0.03, graph 0.03", 1, true), "linear: the y margin stays")
+  T.check_error("series[1]: lo and hi go together", P.lines, {series = {{y = {1}, lo = {0}}}})
+  T.check_error("series[1]: err or lo and hi, not both", P.lines,
+    {series = {{y = {1}, err = {1}, lo = {0}, hi = {2}}}})
+  T.check_error("series[1].hi: expected 1 values (as y), got 2", P.lines,
+    {series = {{y = {1}, lo = {0}, hi = {2, 3}}}})
+end)
+
 T.test("non-finite data is drawn as gaps, never an error (even all of it)", function()
   local nan, inf = 0 / 0, math.huge
   local figs = {

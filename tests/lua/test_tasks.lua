@@ -10,8 +10,9 @@ local root = T.tmpdir()
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
   "task07b_lr_grid", "task07c_tuned_optimizers",
-  "task08_batch_size", "task09_activations", "task10_weights", "task12_edge_of_stability",
-  "task13_weight_spectra", "task14_noise_scale", "task15_landscape"}
+  "task08_batch_size", "task09_activations", "task10_weights", "task11_cockpit",
+  "task12_edge_of_stability", "task13_weight_spectra", "task14_noise_scale",
+  "task15_landscape"}
 
 T.test("report --quick runs every task and writes REPORT.md", function()
   local st, _, err = T.sh(string.format("%s scripts/report.lua --quick --seeds 2 --root %s",
@@ -30,12 +31,35 @@ T.test("report --quick runs every task and writes REPORT.md", function()
   T.ok(md:find("| weight spectra of the trained 784x128 kernel | alpha ", 1, true), md)
   T.ok(md:find("Martin and Mahoney 2021", 1, true), "the row names its source")
   -- one row per experiment beyond the study, each from its task's beyond.json
-  for _, t in ipairs{"task12_edge_of_stability", "task13_weight_spectra",
+  for _, t in ipairs{"task11_cockpit", "task12_edge_of_stability", "task13_weight_spectra",
     "task14_noise_scale", "task15_landscape"} do
     local row = T.ok(B.read(root .. "/" .. t .. "/beyond.json"))
     T.ok(row and md:find("| **" .. row.verdict .. "** | [" .. t .. "]", 1, true),
       t .. ": " .. tostring(row and row.verdict))
   end
+end)
+
+T.test("task 11's row: Cockpit's alpha at the best rate, its verdict from its numbers",
+  function()
+  local row = T.ok(B.read(root .. "/task11_cockpit/beyond.json"))
+  T.ok(row.source:find("Schneider", 1, true), row.source)
+  -- "per-seed medians m, 95 % CI [lo, hi] over n seeds": three seeds, not the report's two
+  local m, lo, _, n = row.ours:match("per%-seed medians (%S+), 95 %% CI %[(%S+), (%S+)%] "
+    .. "over (%d+) seeds")
+  T.ok(m, row.ours)
+  T.eq(tonumber(n), 3, "task 11 keeps its own three seeds")
+  m, lo = tonumber(m), tonumber(lo)
+  T.eq(row.verdict, lo > 0 and "agree" or m > 0 and "partly" or "differ", row.ours)
+  local md = util.read_file(root .. "/REPORT.md")
+  T.ok(md:find("| " .. row.ours .. " |", 1, true), "the row's numbers reach REPORT.md")
+  -- every comparison with Cockpit in the README says its verdict
+  local readme = util.read_file(root .. "/task11_cockpit/README.md")
+  for _, rate in ipairs{"best", "too small", "too large"} do
+    T.ok(readme:match("\n| " .. rate .. " | [%d.e-]+ | [^|]+ | [^|]+ | %*%*(%a+)%*%* |"),
+      "verdict for the " .. rate .. " rate")
+  end
+  T.ok(readme:find("ours **" .. ({agree = "agrees", partly = "partly agrees",
+    differ = "disagrees"})[row.verdict] .. "**", 1, true), "the finding says the verdict")
 end)
 
 T.test("task 4 trains nothing: each patience's stop is read off task 3's runs", function()

@@ -225,12 +225,13 @@ end
 
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
 ---A wb.plot.lines figure of a series: one mean line per variant with a
----band of the 95 % confidence interval of the mean over seeds (sd over
----seeds for step series; the title says which). opts: title, xlabel,
----ylabel, logy, x = "epoch" (default), "time" (cumulative training seconds)
----or "step" (history.steps of configs with log_every). Raises when a
----variant's runs are
----not seeds of one configuration.
+---band of the 95 % confidence interval of the mean over seeds (for step
+---series the sd over seeds, or with logy the seeds' min to max, which a log
+---axis can show; the title says which). opts: title, xlabel, ylabel, logy,
+---x = "epoch" (default), "time" (cumulative training seconds) or "step"
+---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
+---{{label =, y =}, ...} horizontal reference lines across the curves' steps.
+---Raises when a variant's runs are not seeds of one configuration.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot
@@ -239,30 +240,42 @@ function Runs:plot_curves(name, o)
   argcheck(type(name) == "string", 1, "plot_curves", "string", name)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
-  util.check_options(o, {"title", "xlabel", "ylabel", "logy", "x"}, "wb.Runs:plot_curves", 2)
+  util.check_options(o, {"title", "xlabel", "ylabel", "logy", "x", "refs", "yrange"},
+    "wb.Runs:plot_curves", 2)
   if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
   end
-  local ss = {}
+  argcheck(o.refs == nil or type(o.refs) == "table", 2, "plot_curves", "refs table", o.refs)
+  local ss, x0, x1 = {}, nil, nil
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "plot_curves")
-    local x, m, ci, _
-    if o.x == "step" then x, m, ci = require("wb.runs_steps").curve(rs, name, v)
+    local x, m, ci, lo, hi, _
+    if o.x == "step" then
+      x, m, ci, lo, hi = require("wb.runs_steps").curve(rs, name, v)
+      if o.logy then ci = nil else lo, hi = nil, nil end
     else x, m, _, ci = curve(rs, name) end
     if o.x == "time" then
       local _, t = curve(rs, "epoch_time")
       local acc = 0
       for i = 1, #x do acc = acc + (t[i] or 0); x[i] = acc end
     end
-    ss[#ss + 1] = {label = v, x = x, y = m, err = ci}
+    ss[#ss + 1] = {label = v, x = x, y = m, err = ci, lo = lo, hi = hi}
+    if #x > 0 then x0, x1 = math.min(x0 or x[1], x[1]), math.max(x1 or x[#x], x[#x]) end
+  end
+  for i, r in ipairs(o.refs or {}) do
+    if type(r) ~= "table" or type(r.y) ~= "number" then
+      error(string.format("wb.Runs:plot_curves: refs[%d]: expected {label =, y = number}", i), 2)
+    end
+    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}}
   end
   local n = 0
   for _, v in ipairs(self:variants()) do n = math.max(n, #self:of(v)) end
   local band = n > 1 and string.format("mean over %d seeds, band: %s", n,
-    o.x == "step" and "sd over seeds" or "95 % CI of the mean") or "one seed"
+    o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
+    or "sd over seeds") or "one seed"
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
-    ylabel = o.ylabel or name, series = ss, logy = o.logy}
+    ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange}
 end
 
 ---wb.runs.load_all(dir, filter) -> table

@@ -4,9 +4,9 @@
 local stats = require "wb.runs_stats"
 local M = {}
 
--- x (the logged step numbers, sorted), mean and std over the runs that
--- logged `name` at each of them; raises (at the caller of plot_curves) when
--- no run has that step series.
+-- x (the logged step numbers, sorted), mean, std, min and max over the runs
+-- that logged `name` at each of them; raises (at the caller of plot_curves)
+-- when no run has that step series.
 function M.curve(rs, name, variant)
   local at, xs = {}, {}
   for _, r in ipairs(rs) do
@@ -28,9 +28,12 @@ function M.curve(rs, name, variant)
       .. "(history.steps: set log_every in the config)", tostring(variant), name), 3)
   end
   table.sort(xs)
-  local mean, std = {}, {}
-  for i, step in ipairs(xs) do mean[i], std[i] = stats.mean_std(at[step]) end
-  return xs, mean, std
+  local mean, std, lo, hi = {}, {}, {}, {}
+  for i, step in ipairs(xs) do
+    mean[i], std[i] = stats.mean_std(at[step])
+    lo[i], hi[i] = math.min(table.unpack(at[step])), math.max(table.unpack(at[step]))
+  end
+  return xs, mean, std, lo, hi
 end
 
 return M

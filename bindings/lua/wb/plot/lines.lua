@@ -3,6 +3,10 @@
 --
 -- Integer x values (epochs) get integer tics; series sharing their x values
 -- share one CSV column; a figure with no finite point still draws its axes.
+-- A log y axis spans the data's decades: no y margin (gnuplot widens a log
+-- axis to whole decades, and a margin past a decade costs a decade more), and
+-- a band edge at or below 0, which a log axis cannot show, is drawn at the
+-- smallest positive value of the figure instead of stretching the axis.
 local U = require "wb.plot.util"
 local A = require "wb.plot.axes"
 
@@ -31,9 +35,29 @@ local function integer_step(series)
   end
   return math.tointeger(step) or nil
 end
+-- The smallest positive finite value a series or band edge reaches (nil
+-- when none): where a log axis draws band edges at or below 0.
+local function positive_floor(series)
+  local lo
+  local function see(v)
+    if U.is_finite(v) and v > 0 and (not lo or v < lo) then lo = v end
+  end
+  for _, s in ipairs(series) do
+    for j = 1, #s.y do
+      see(s.y[j])
+      if s.err then see(s.y[j] - s.err[j]); see(s.y[j] + s.err[j]) end
+      if s.lo then see(s.lo[j]); see(s.hi[j]) end
+    end
+  end
+  return lo
+end
+
 ---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points} -> wb.Plot
 ---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
----tensors); x defaults to 1..n; err draws a shaded y +- err band; points
+---tensors); x defaults to 1..n; err draws a shaded y +- err band, or lo
+---and hi (together, instead of err) a band from lo to hi; on a log y axis a
+---band edge at or below 0 is drawn at the figure's smallest positive value;
+---points
 ---(default: when every series has at most 30 points) adds markers. logx,
 ---logy: log axes; xrange, yrange = {lo, hi}. Also title, size = {w, h}
 ---pixels, extra = raw gnuplot commands. Nothing is drawn until :save/:show.
@@ -54,7 +78,7 @@ function K.prepare(o)
   for i, s in ipairs(series_list(o.series, "series")) do
     local w = string.format("series[%d]", i)
     if type(s) ~= "table" then error(w .. ": expected a table", 0) end
-    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err"})
+    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err", "lo", "hi"})
     if not ok then error(w .. ": " .. err, 0) end
     local y = U.vector(s.y, w .. ".y")
     if #y == 0 then error(w .. ".y: expected at least one value", 0) end
@@ -68,14 +92,18 @@ function K.prepare(o)
       x = {}
       for j = 1, #y do x[j] = j end
     end
-    local e
-    if s.err ~= nil then
-      e = U.vector(s.err, w .. ".err")
-      if #e ~= #y then
-        error(string.format("%s.err: expected %d values (as y), got %d", w, #y, #e), 0)
+    local function band(key)
+      if s[key] == nil then return nil end
+      local v = U.vector(s[key], w .. "." .. key)
+      if #v ~= #y then
+        error(string.format("%s.%s: expected %d values (as y), got %d", w, key, #y, #v), 0)
       end
+      return v
     end
-    d.series[i] = {label = U.text(s.label, w .. ".label"), x = x, y = y, err = e}
+    if (s.lo == nil) ~= (s.hi == nil) then error(w .. ": lo and hi go together", 0) end
+    if s.err ~= nil and s.lo ~= nil then error(w .. ": err or lo and hi, not both", 0) end
+    d.series[i] = {label = U.text(s.label, w .. ".label"), x = x, y = y, err = band("err"),
+                   lo = band("lo"), hi = band("hi")}
     max_n = math.max(max_n, #y)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
@@ -106,7 +134,13 @@ function K.prepare(o)
     else col = col + 1; s.xc = col; d.header[col] = name .. " x" end
     col = col + 1; s.yc = col; d.header[col] = name
     if s.err then col = col + 1; s.ec = col; d.header[col] = name .. " err" end
+    if s.lo then
+      s.lc, s.hc = col + 1, col + 2
+      d.header[s.lc], d.header[s.hc] = name .. " lo", name .. " hi"
+      col = col + 2
+    end
   end
+  if d.logy then d.floor = positive_floor(d.series) end
   return d
 end
 
@@ -119,6 +153,7 @@ function K.csv(d)
       row[s.xc] = s.x[j] or nan
       row[s.yc] = s.y[j] or nan
       if s.ec then row[s.ec] = s.err[j] or nan end
+      if s.lc then row[s.lc], row[s.hc] = s.lo[j] or nan, s.hi[j] or nan end
     end
     rows[j] = row
   end
@@ -132,7 +167,8 @@ function K.body(d, ctx)
   -- x spans the data exactly (plus a small margin); integer x (epochs) gets
   -- integer tics.
   L[#L + 1] = "set autoscale xfix"
-  L[#L + 1] = "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
+  L[#L + 1] = d.logy and "set offsets graph 0.02, graph 0.02, 0, 0"
+    or "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
   if d.x_step and not d.logx and not d.xrange then
     L[#L + 1] = "set xtics " .. d.x_step
   end
@@ -147,10 +183,18 @@ function K.body(d, ctx)
   local f = q(ctx.csv) .. " skip 1 using "
   local plots = {}
   for k, s in ipairs(d.series) do
-    if s.ec and not ctx.dumb then
-      plots[#plots + 1] = string.format("%s%d:(column(%d)-column(%d)):(column(%d)+column(%d))"
-        .. " with filledcurves lt %d fs transparent solid %s noborder notitle",
-        f, s.xc, s.yc, s.ec, s.yc, s.ec, k, num(ctx.style.band_alpha))
+    if (s.ec or s.lc) and not ctx.dumb then
+      local lo = s.ec and string.format("column(%d)-column(%d)", s.yc, s.ec)
+        or string.format("column(%d)", s.lc)
+      local hi = s.ec and string.format("column(%d)+column(%d)", s.yc, s.ec)
+        or string.format("column(%d)", s.hc)
+      if d.floor then
+        -- (a NaN edge compares false and stays a gap)
+        lo = string.format("%s <= %s ? %s : %s", lo, num(d.floor), num(d.floor), lo)
+      end
+      plots[#plots + 1] = string.format("%s%d:(%s):(%s) with filledcurves lt %d fs "
+        .. "transparent solid %s noborder notitle", f, s.xc, lo, hi, k,
+        num(ctx.style.band_alpha))
     end
   end
   for k, s in ipairs(d.series) do

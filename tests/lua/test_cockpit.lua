@@ -265,6 +265,18 @@ T.test("save writes the series as CSV, a gnuplot script and a PNG", function()
   T.eq(rows, 1 + 24, "the loss panel's CSV: a header and 24 steps")
 end)
 
+T.test("a cockpit figure that cannot be drawn costs the figure, not the fit", function()
+  local png = dir .. "/nognuplot/cockpit.png"
+  local out = dir .. "/nognuplot.txt"
+  local st, _, stderr = T.sh("WB_GNUPLOT=/nonexistent/gnuplot OPENBLAS_NUM_THREADS=1 "
+    .. q(T.wb) .. " " .. q(script) .. " " .. q(string.format(
+    "{verbose = false, cockpit = {every = 100, save = %q}}", png)) .. " " .. q(out))
+  T.eq(st, 0, "fit returned its history: " .. stderr)
+  T.ok((slurp(out) or ""):find("^%d"), "the script wrote the history fit returned")
+  T.ok(stderr:find("fit: cockpit: " .. png .. " not drawn: ", 1, true), stderr)
+  T.ok(not slurp(png), "no PNG")
+end)
+
 T.test("a bad cockpit option is an error naming it", function()
   local x = wb.tensor({{0.1, 0.2}, {0.3, 0.4}})
   local y = wb.new_tensor({2}, "uint8")

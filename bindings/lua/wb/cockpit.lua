@@ -204,7 +204,14 @@ end
 
 function Cockpit:on_train_end()
   if self.step and self.drawn ~= self.step then self:_draw() end
-  if self.save then self:_save(self.save) end
+  if not self.save then return end
+  -- a figure that cannot be drawn (no gnuplot, a full disk) costs the
+  -- figure, said on stderr, never the fit: its history is the result
+  local ok, err = pcall(self._save, self, self.save)
+  if not ok then
+    io.stderr:write(string.format("fit: cockpit: %s not drawn: %s\n", self.save,
+      (tostring(err):gsub("^[^:\n]*:%d+: ", ""))))
+  end
 end
 
 -- Writes the series so far as path (.png) with its .csv and .gp, under

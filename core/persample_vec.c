@@ -139,10 +139,11 @@ WB_SIMD_BODY params_body(double *restrict s, const float *restrict g,
                          const float *restrict theta0, float *restrict dir, double c,
                          double back, int64_t n, int hast, int has0, int hasdir)
 {
-    wb_psums a = {{0}, {0}, {0}, {0}};
-    int64_t k = wb_psums_add(&a, g, theta, theta_t, theta0, dir, c, back, n, hast, has0,
+    const int need = WB_PSUM_G | WB_PSUM_M | WB_PSUM_U | (has0 ? WB_PSUM_D : 0);
+    wb_psums a = {{{0}}, {{0}}, {{0}}, {{0}}};
+    int64_t k = wb_psums_add(&a, g, theta, theta_t, theta0, dir, c, back, n, hast, need,
                              hasdir);
-    wb_psums_end(&a, s, g, theta, theta_t, theta0, dir, c, back, k, n, hast, has0, hasdir);
+    wb_psums_end(&a, s, g, theta, theta_t, theta0, dir, c, back, k, n, hast, need, hasdir);
 }
 #define PARAMS_PARAMS                                                              \
     (double *restrict s, const float *restrict g, const float *restrict theta,     \

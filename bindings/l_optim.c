@@ -197,20 +197,29 @@ static int o_step(lua_State *L)
 
 /* ---- the update's sums, for instruments --------------------------------- */
 
-/* opt:_watch(params, theta0 | nil, c | nil) or opt:_watch(nil): steps
- * armed by opt:_arm() also give the instruments' sums per tensor of
- * params' sizes, with theta0 and c[i] = 2 l2 of each tensor's L2 term
- * (optim.h wb_optim_watch); the optimizer keeps theta0 alive while it
- * watches. For wb/instruments_fit.lua. */
+/* opt:_watch(params, theta0 | nil, c | nil [, need]) or opt:_watch(nil):
+ * steps armed by opt:_arm() also give the instruments' sums per tensor of
+ * params' sizes, with theta0 and c[i] = 2 l2 of each tensor's L2 term;
+ * need: the sums to take, letters of "gmdu" (g^2, (g - c theta_t)^2,
+ * distance^2, update^2; all when absent) (optim.h wb_optim_watch). The
+ * optimizer keeps theta0 alive while it watches. For wb/instruments_fit.lua. */
 static int o_watch(lua_State *L)
 {
     wb_optim *o = checkoptim(L, 1);
     wb_err err;
     if (lua_isnoneornil(L, 2)) {
-        wb_optim_watch(o, 0, NULL, NULL, NULL, NULL);
+        wb_optim_watch(o, 0, NULL, NULL, NULL, 0, NULL);
         lua_pushnil(L);
         lua_setiuservalue(L, 1, 2);
         return 0;
+    }
+    const char *letters = luaL_optstring(L, 5, "gmdu"), *at;
+    int need = 0;
+    for (const char *p = letters; *p; p++) {
+        if (!(at = strchr("gmdu", *p)))
+            return luaL_argerror(L, 5, lua_pushfstring(L, "unknown sum '%c' (expected "
+                                                       "letters of \"gmdu\")", *p));
+        need |= 1 << (at - "gmdu");
     }
     luaL_checktype(L, 2, LUA_TTABLE);
     int has0 = !lua_isnoneornil(L, 3), hasc = !lua_isnoneornil(L, 4);
@@ -252,7 +261,7 @@ static int o_watch(lua_State *L)
                                                        (int)numel[i]));
         t0[i] = wb_tensor_f32(ts[n + i]);
     }
-    if (wb_optim_watch(o, (int)n, has0 ? t0 : NULL, numel, hasc ? c : NULL, &err))
+    if (wb_optim_watch(o, (int)n, has0 ? t0 : NULL, numel, hasc ? c : NULL, need, &err))
         return lwb_raise(L, 0, &err);
     lua_pushvalue(L, 3);
     lua_setiuservalue(L, 1, 2);

@@ -31,6 +31,7 @@ struct wb_optim {
     const float **w0;         /* [n_watch] theta0 of each tensor, or NULL */
     size_t *w_numel;          /* [n_watch] */
     double *w_c;              /* [n_watch] 2 l2 of each tensor's L2 term, or 0 */
+    int need;                 /* WB_OPTIM_SUM_* the watched steps take */
     float **dirs;             /* [n_watch] where the armed step writes its update */
     int has_dirs;             /* the armed step was given dirs */
     double *sums;             /* [4 n_watch] */

@@ -3,22 +3,25 @@
  * what instruments read from the parameters (gradient norm, distance from
  * theta0, update size, the update itself) in the pass that updates them.
  *
- * Why: the baseline MLP's parameters (100k floats, 400 KB a tensor set) do
- * not fit the cache, so a pass of the instruments' own after the step
- * (persample.h wb_persample_params), which rereads gradient, weights,
- * theta_t (a copy taken before the step) and theta0, cost as much as the
- * update, and the copy as much again.
+ * Why: a pass of the instruments' own after the step (persample.h
+ * wb_persample_params) rereads gradient, weights, theta0 and theta_t, a
+ * copy of the weights taken before the step; the baseline MLP's
+ * parameters (100k floats, 400 KB a tensor set) do not fit the level-2
+ * cache, and the copy and the pass each cost about what the update does.
  *
  * Two ways, both giving the update's bits unchanged:
  *  - plain SGD (no momentum, no L2 coefficient, no update asked for):
  *    sgd_watch, the update's loop with g^2 and (w - theta0)^2 summed in
  *    it (two sums; the rest follows from them, optim.h);
  *  - any other step: each tensor a block of WB_OPTIM_WATCH_BLOCK entries at
- *    a time, its old weights copied aside, the optimizer's own kernel run
- *    on the block (optim_impl.h: elementwise, so the bits of one call),
- *    then the four sums of param_sums.h read from the level-1 cache, which
- *    are wb_persample_params' bit for bit (the same lanes in the same
- *    order), and the update written where asked.
+ *    a time, the optimizer's own kernel run on the block (optim_impl.h:
+ *    elementwise, so the bits of one call) and the sums of param_sums.h
+ *    read from the level-1 cache, wb_persample_params' bit for bit (the
+ *    same lanes in the same order): after the update from a copy of the
+ *    block's old weights when they need the new ones (the update's size,
+ *    the update itself), else before it, from the block. These sums
+ *    convert every float they read to double and are bound by that
+ *    arithmetic, not by memory: only those asked for are taken.
  * Legend: w weights, g gradient, w0 theta0, n entries of a tensor.
  */
 #include <stddef.h>
@@ -107,59 +110,100 @@ WB_SIMD_KERNEL(sgd_watch, sgd_watch_body, SGD_WATCH_PARAMS, (w, g, w0, n, k, s, 
  * ------------------------------------------------------------------------ */
 
 /* a += a block's sums (param_sums.h) over its n entries, n a multiple of
- * eight: g, the new weights w, the old ones, w0 (has0) and the update
- * written to dir (hasdir), constants of each copy. */
+ * eight: g, the new weights w, the old ones, w0 and the update written to
+ * dir (hasdir); need says which sums. Both are constants of each copy:
+ * with need tested in the loop the distance alone took twice as long. */
 WB_SIMD_BODY block_sums_body(wb_psums *restrict a, const float *restrict g,
                              const float *restrict w, const float *restrict old,
                              const float *restrict w0, float *restrict dir, double c,
-                             int64_t n, int has0, int hasdir)
+                             int64_t n, int need, int hasdir)
 {
-    wb_psums_add(a, g, w, old, w0, dir, c, 0.0, n, 1, has0, hasdir);
+    wb_psums_add(a, g, w, old, w0, dir, c, 0.0, n, 1, need, hasdir);
 }
 #define BLOCK_SUMS_PARAMS                                                        \
     (wb_psums *restrict a, const float *restrict g, const float *restrict w,     \
      const float *restrict old, const float *restrict w0, float *restrict dir, double c, \
      int64_t n)
-#define BLOCK_SUMS(name, z, d) \
-    WB_SIMD_KERNEL(name, block_sums_body, BLOCK_SUMS_PARAMS, (a, g, w, old, w0, dir, c, n, z, d))
-BLOCK_SUMS(block_sums00, 0, 0)
-BLOCK_SUMS(block_sums01, 0, 1)
-BLOCK_SUMS(block_sums10, 1, 0)
-BLOCK_SUMS(block_sums11, 1, 1)
+typedef void(*block_sums_fn) BLOCK_SUMS_PARAMS;
+/* the copies: every set of sums (WB_PSUM_* bits) without dir, those with
+ * the update's sum with it (a dir without it takes it too) */
+#define BLOCK_SUMS_COPIES(X)                                                     \
+    X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(7, 0) X(8, 0) X(9, 0)      \
+    X(10, 0) X(11, 0) X(12, 0) X(13, 0) X(14, 0) X(15, 0)                       \
+    X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) X(13, 1) X(14, 1) X(15, 1)
+#define BLOCK_SUMS_DEFINE(m, d)                                                  \
+    WB_SIMD_KERNEL(block_sums_##m##_##d, block_sums_body, BLOCK_SUMS_PARAMS,    \
+                   (a, g, w, old, w0, dir, c, n, m, d))
+BLOCK_SUMS_COPIES(BLOCK_SUMS_DEFINE)
 
-/* Tensor i's update, a block at a time, and its four sums into
- * o->sums[4 i ..]; the update into o->dirs[i] when the step has dirs. */
+/* The copy for need and hasdir (need has WB_PSUM_U when hasdir), or NULL
+ * when there is nothing to do. */
+static block_sums_fn block_sums(int need, int hasdir)
+{
+    switch (need | hasdir << 4) {
+#define BLOCK_SUMS_CASE(m, d) \
+    case (m) | (d) << 4: return WB_SIMD_CALL(block_sums_##m##_##d);
+        BLOCK_SUMS_COPIES(BLOCK_SUMS_CASE)
+    }
+    return NULL;
+}
+
+/* Tensor i's update, a block at a time, and its sums into o->sums[4 i ..];
+ * the update into o->dirs[i] when the step has dirs. Without the update
+ * size and dir the sums read only the weights before the update, so they
+ * are taken before it, from the block itself; else from a copy. */
 static void watch_blocks(wb_optim *o, int i, float *w, const float *g,
                          const wb_optim_coef *k)
 {
     const wb_optim_pstate *p = &o->params[i];
     const float *w0 = o->w0[i];
-    float *dir = o->has_dirs ? o->dirs[i] : NULL, *old = o->old;
+    float *dir = o->has_dirs ? o->dirs[i] : NULL;
     const double c = o->w_c[i];
-    void (*add) BLOCK_SUMS_PARAMS = w0 ? (dir ? WB_SIMD_CALL(block_sums11)
-                                              : WB_SIMD_CALL(block_sums10))
-                                       : (dir ? WB_SIMD_CALL(block_sums01)
-                                              : WB_SIMD_CALL(block_sums00));
-    wb_psums a = {{0}, {0}, {0}, {0}};
+    /* with c = 0, g - c theta_t is g (theta_t finite): its sum is g^2's */
+    int need = w0 ? o->need : o->need & ~WB_PSUM_D;
+    if (c == 0.0 && (need & WB_PSUM_M))
+        need = (need & ~WB_PSUM_M) | WB_PSUM_G;
+    if (dir)
+        need |= WB_PSUM_U;
+    const block_sums_fn add = block_sums(need, dir != NULL);
+    const int before = !(need & WB_PSUM_U);
+    double *s = o->sums + 4 * (size_t)i;
+    wb_psums a = {{{0}}, {{0}}, {{0}}, {{0}}};
     const size_t n = p->numel;
     for (size_t off = 0, len;; off += len) {
         len = n - off < WB_OPTIM_WATCH_BLOCK ? n - off : WB_OPTIM_WATCH_BLOCK;
-        if (len)
-            memcpy(old, w + off, len * sizeof *old);
-        wb_optim_update(o->cfg.kind, k, w + off, g + off, p->m ? p->m + off : NULL,
-                        p->v ? p->v + off : NULL, len);
         /* whole groups of eight; blocks are multiples of eight, so only
          * the last block leaves a tail, which ends the tensor's sums */
-        size_t body = len & ~(size_t)7;
-        const float *b0 = w0 ? w0 + off : NULL;
+        const int64_t body = (int64_t)(len & ~(size_t)7);
+        const int last = off + len == n;
+        const float *b0 = w0 ? w0 + off : NULL, *old = before ? w + off : o->old;
         float *bd = dir ? dir + off : NULL;
-        add(&a, g + off, w + off, old, b0, bd, c, (int64_t)body);
-        if (off + len == n) {
-            wb_psums_end(&a, o->sums + 4 * (size_t)i, g + off, w + off, old, b0, bd, c,
-                         0.0, (int64_t)body, (int64_t)len, 1, w0 != NULL, dir != NULL);
-            return;
+        if (before && add) {
+            add(&a, g + off, old, old, b0, NULL, c, body);
+            if (last)
+                wb_psums_end(&a, s, g + off, old, old, b0, NULL, c, 0.0, body,
+                             (int64_t)len, 1, need, 0);
+        } else if (!before && len) {
+            memcpy(o->old, w + off, len * sizeof *o->old);
         }
+        wb_optim_update(o->cfg.kind, k, w + off, g + off, p->m ? p->m + off : NULL,
+                        p->v ? p->v + off : NULL, len);
+        if (!before) {
+            add(&a, g + off, w + off, old, b0, bd, c, body);
+            if (last)
+                wb_psums_end(&a, s, g + off, w + off, old, b0, bd, c, 0.0, body,
+                             (int64_t)len, 1, need, dir != NULL);
+        }
+        if (last)
+            break;
     }
+    if (!add)
+        s[0] = s[1] = s[2] = s[3] = 0.0;
+    if ((o->need & WB_PSUM_M) && !(need & WB_PSUM_M))
+        s[1] = s[0];
+    for (int q = 0; q < 4; q++) /* taken for another, not asked for */
+        if (!(o->need >> q & 1))
+            s[q] = 0.0;
 }
 
 /* ------------------------------------------------------------------------
@@ -204,9 +248,16 @@ void wb_optim_watch_clear(wb_optim *o)
     o->n_watch = o->armed = o->measured = o->has_dirs = 0;
 }
 
+_Static_assert((int)WB_OPTIM_SUM_G2 == WB_PSUM_G && (int)WB_OPTIM_SUM_M2 == WB_PSUM_M &&
+               (int)WB_OPTIM_SUM_D2 == WB_PSUM_D && (int)WB_OPTIM_SUM_U2 == WB_PSUM_U,
+               "optim.h's sums are param_sums.h's");
+
 wb_status wb_optim_watch(wb_optim *o, int n, const float *const *theta0,
-                         const size_t *numel, const double *c, wb_err *err)
+                         const size_t *numel, const double *c, int need, wb_err *err)
 {
+    if (n > 0 && (need & ~WB_OPTIM_SUM_ALL))
+        return wb_err_set(err, WB_EINVAL, "watch: unknown sums 0x%x (known: 0x%x)",
+                          (unsigned)need, (unsigned)WB_OPTIM_SUM_ALL);
     wb_optim_watch_clear(o);
     if (n <= 0)
         return WB_OK;
@@ -224,7 +275,7 @@ wb_status wb_optim_watch(wb_optim *o, int n, const float *const *theta0,
         o->w0[i] = theta0 ? theta0[i] : NULL, o->w_numel[i] = numel[i];
         o->w_c[i] = c ? c[i] : 0.0, o->dirs[i] = NULL;
     }
-    o->n_watch = n;
+    o->n_watch = n, o->need = need;
     return WB_OK;
 }
 

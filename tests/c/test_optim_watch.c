@@ -24,7 +24,7 @@
 #include "../../core/tensor.h"
 #include "harness.h"
 
-enum { NT = 3 };
+enum { NT = 3, ALL = WB_OPTIM_SUM_ALL };
 static const int64_t SIZES[NT] = {100352, 129, 127}; /* blocks + tail, tail, tail only */
 
 typedef struct setup {
@@ -83,8 +83,8 @@ static void test_sums_match_double_and_update_unchanged(void)
             setup_init(&b);
             wb_optim *oa = sgd(0.05, 0), *ob = sgd(0.05, 0);
             REQUIRE(oa && ob, "optimizers");
-            REQUIRE(wb_optim_watch(oa, NT, with0 ? a.p0 : NULL, a.numel, NULL, NULL) == WB_OK,
-                    "watch");
+            REQUIRE(wb_optim_watch(oa, NT, with0 ? a.p0 : NULL, a.numel, NULL, WB_OPTIM_SUM_ALL,
+                                   NULL) == WB_OK, "watch");
             double want[2 * NT];
             for (int t = 0; t < NT; t++) { /* the reference, before the step */
                 double g2 = 0, d2 = 0;
@@ -218,12 +218,13 @@ static int same_state(const wb_optim *o, const wb_optim *p)
     return same;
 }
 
-/* One case at one width, theta0 (with0) and dirs (withdir) on or off: three
- * steps of a watched optimizer (the first unarmed, the others armed) and an
- * unwatched one; after each armed step the sums and dir must be
- * wb_persample_params' on theta_t and the weights the same. Returns the
- * last step's sums in last[4 NG]. */
-static void general_case(const gcase *gc, int lv, int with0, int withdir, double *last)
+/* One case at one width, theta0 (with0) and dirs (withdir) on or off, the
+ * sums in need: three steps of a watched optimizer (the first unarmed, the
+ * others armed) and an unwatched one; after each armed step the sums asked
+ * for and dir must be wb_persample_params' on theta_t, the others 0, and
+ * the weights the same. Returns the last step's sums in last[4 NG]. */
+static void general_case(const gcase *gc, int lv, int with0, int withdir, int need,
+                         double *last)
 {
     gset a, b;
     gset_init(&a);
@@ -238,7 +239,7 @@ static void general_case(const gcase *gc, int lv, int with0, int withdir, double
     /* plain SGD without c takes the block walk only for the update */
     int dirs = withdir || (gc->kind == WB_OPTIM_SGD && gc->momentum == 0 && !gc->plain_c);
     REQUIRE(oa && ob, "%s: optimizers", gc->name);
-    REQUIRE(wb_optim_watch(oa, NG, with0 ? p0 : NULL, numel, c, NULL) == WB_OK, "watch");
+    REQUIRE(wb_optim_watch(oa, NG, with0 ? p0 : NULL, numel, c, need, NULL) == WB_OK, "watch");
     for (int st = 1; st <= 3; st++) {
         gset_grads(&a, st), gset_grads(&b, st);
         for (int t = 0; t < NG; t++)
@@ -263,10 +264,12 @@ static void general_case(const gcase *gc, int lv, int with0, int withdir, double
             double want[4];
             wb_persample_params(want, wb_tensor_f32(a.g[t]), wb_tensor_f32(a.w[t]), a.old[t],
                                 with0 ? a.w0[t] : NULL, a.ref[t], c[t], 0.0, GSIZES[t]);
-            for (int q = 0; q < 4; q++)
-                CHECK(memcmp(&got[4 * t + q], &want[q], sizeof(double)) == 0,
-                      "%s level %d theta0 %d dir %d step %d tensor %d sum %d: %a vs %a",
-                      gc->name, lv, with0, withdir, st, t, q, got[4 * t + q], want[q]);
+            for (int q = 0; q < 4; q++) {
+                double w = need >> q & 1 ? want[q] : 0.0;
+                CHECK(memcmp(&got[4 * t + q], &w, sizeof(double)) == 0,
+                      "%s level %d theta0 %d dir %d need %d step %d tensor %d sum %d: %a vs %a",
+                      gc->name, lv, with0, withdir, need, st, t, q, got[4 * t + q], w);
+            }
             if (dirs)
                 CHECK(memcmp(wb_tensor_f32(a.dir[t]), a.ref[t], numel[t] * sizeof(float)) == 0,
                       "%s level %d step %d tensor %d: the update differs", gc->name, lv, st, t);
@@ -283,15 +286,19 @@ static void general_case(const gcase *gc, int lv, int with0, int withdir, double
 static void test_general_bits(void)
 {
     int top = wb_simd_allow_avx2(1) ? (wb_simd_avx512() ? 2 : 1) : 0;
+    /* all four sums, or one, or two: the fit's sets */
+    static const int needs[] = {WB_OPTIM_SUM_ALL, WB_OPTIM_SUM_G2, WB_OPTIM_SUM_M2,
+                                WB_OPTIM_SUM_D2, WB_OPTIM_SUM_U2,
+                                WB_OPTIM_SUM_G2 | WB_OPTIM_SUM_M2};
     for (int ci = 0; ci < N_GCASES; ci++)
-        for (int v = 0; v < 4; v++) {
+        for (int v = 0; v < 4 * 6; v++) {
             double first[4 * NG], got[4 * NG];
             /* levels: baseline, AVX2 (2 allows no AVX-512), all (1) */
             static const int allow[3] = {0, 2, 1};
             for (int l = 0; l <= top; l++) {
                 wb_simd_allow_avx2(allow[l]);
                 memset(got, 0, sizeof got);
-                general_case(&GCASES[ci], allow[l], v & 1, v >> 1, got);
+                general_case(&GCASES[ci], allow[l], v & 1, v >> 1 & 1, needs[v / 4], got);
                 if (l == 0)
                     memcpy(first, got, sizeof first);
                 else
@@ -313,7 +320,7 @@ static void test_when_it_does_not_measure(void)
           "nothing before any step");
     CHECK(wb_optim_arm(o, 0, NULL, NULL) == WB_OK, "not watched: arming does nothing");
     CHECK(step(o, &s, NT) == 0 && !wb_optim_watched(o, NULL, NULL), "armed but not watched");
-    REQUIRE(wb_optim_watch(o, NT, s.p0, s.numel, NULL, NULL) == WB_OK, "watch");
+    REQUIRE(wb_optim_watch(o, NT, s.p0, s.numel, NULL, ALL, NULL) == WB_OK, "watch");
     CHECK(step(o, &s, NT) == 0 && !wb_optim_watched(o, NULL, NULL), "not armed");
     wb_optim_arm(o, 0, NULL, NULL);
     CHECK(step(o, &s, NT) == 0 && wb_optim_watched(o, NULL, NULL), "armed");
@@ -327,20 +334,20 @@ static void test_when_it_does_not_measure(void)
     wb_tensor_f32(s.g[1])[5] = keep;
     CHECK(step(o, &s, NT) == 0 && !wb_optim_watched(o, NULL, NULL),
           "disarmed by the refused step");
-    REQUIRE(wb_optim_watch(m, NT, s.p0, s.numel, NULL, NULL) == WB_OK, "watch momentum");
+    REQUIRE(wb_optim_watch(m, NT, s.p0, s.numel, NULL, ALL, NULL) == WB_OK, "watch momentum");
     wb_optim_arm(m, 0, NULL, NULL);
     CHECK(step(m, &s, NT) == 0 && wb_optim_watched(m, NULL, &per) && per == 4,
           "momentum measures four sums");
     wb_optim *o2 = sgd(0.05, 0);
-    REQUIRE(o2 && wb_optim_watch(o2, NT, s.p0, s.numel, NULL, NULL) == WB_OK, "o2");
+    REQUIRE(o2 && wb_optim_watch(o2, NT, s.p0, s.numel, NULL, ALL, NULL) == WB_OK, "o2");
     wb_optim_arm(o2, 0, NULL, NULL);
     CHECK(step(o2, &s, NT - 1) == 0 && !wb_optim_watched(o2, NULL, NULL), "fewer tensors");
     size_t other[NT] = {s.numel[0], s.numel[2], s.numel[1]}; /* same count, other sizes */
     wb_optim *o3 = sgd(0.05, 0);
-    REQUIRE(o3 && wb_optim_watch(o3, NT, s.p0, other, NULL, NULL) == WB_OK, "o3");
+    REQUIRE(o3 && wb_optim_watch(o3, NT, s.p0, other, NULL, ALL, NULL) == WB_OK, "o3");
     wb_optim_arm(o3, 0, NULL, NULL);
     CHECK(step(o3, &s, NT) == 0 && !wb_optim_watched(o3, NULL, NULL), "other sizes");
-    CHECK(wb_optim_watch(o, 0, NULL, NULL, NULL, NULL) == WB_OK, "stop");
+    CHECK(wb_optim_watch(o, 0, NULL, NULL, NULL, 0, NULL) == WB_OK, "stop");
     wb_optim_arm(o, 0, NULL, NULL);
     CHECK(step(o, &s, NT) == 0 && !wb_optim_watched(o, NULL, NULL), "stopped");
     wb_optim_free(o), wb_optim_free(m), wb_optim_free(o2), wb_optim_free(o3);
@@ -348,13 +355,14 @@ static void test_when_it_does_not_measure(void)
 }
 
 /* Bad updates for wb_optim_arm: refused with the error the header gives,
- * and the next step does not measure. */
+ * and the next step does not measure; unknown sums for wb_optim_watch:
+ * refused, the watch kept. */
 static void test_arm_errors(void)
 {
     setup s;
     setup_init(&s);
     wb_optim *o = sgd(0.05, 0.9);
-    REQUIRE(o && wb_optim_watch(o, NT, s.p0, s.numel, NULL, NULL) == WB_OK, "watch");
+    REQUIRE(o && wb_optim_watch(o, NT, s.p0, s.numel, NULL, ALL, NULL) == WB_OK, "watch");
     wb_tensor *d[NT] = {vec(SIZES[0]), vec(SIZES[1]), vec(SIZES[2])};
     int64_t nb = SIZES[1];
     wb_tensor *bytes = wb_tensor_new(WB_U8, 1, &nb, NULL), *short1 = vec(SIZES[1] - 1);
@@ -369,6 +377,9 @@ static void test_arm_errors(void)
     CHECK(wb_optim_arm(o, NT, bad, &err) == WB_ESHAPE && strstr(err.msg, "update 2: expected "
           "129 elements"), "size: %s", err.msg);
     CHECK(step(o, &s, NT) == 0 && !wb_optim_watched(o, NULL, NULL), "refused arming");
+    /* unknown sums: refused, the watch as it was */
+    CHECK(wb_optim_watch(o, NT, s.p0, s.numel, NULL, 16, &err) == WB_EINVAL &&
+          strstr(err.msg, "unknown sums 0x10"), "need: %s", err.msg);
     bad[1] = NULL; /* none for that tensor */
     CHECK(wb_optim_arm(o, NT, bad, &err) == WB_OK, "a NULL entry: %s", err.msg);
     CHECK(step(o, &s, NT) == 0 && wb_optim_watched(o, NULL, NULL), "measured");
@@ -390,7 +401,7 @@ static void test_armed_steps_allocate_nothing(void)
         wb_optim_config cfg;
         wb_optim_defaults(kind ? WB_OPTIM_ADAM : WB_OPTIM_SGD, &cfg);
         wb_optim *o = wb_optim_new(&cfg, NULL);
-        REQUIRE(o && wb_optim_watch(o, NT, s.p0, s.numel, kind ? c : NULL, NULL) == WB_OK,
+        REQUIRE(o && wb_optim_watch(o, NT, s.p0, s.numel, kind ? c : NULL, ALL, NULL) == WB_OK,
                 "watch");
         CHECK(step(o, &s, NT) == 0, "first step");
         wb_alloc_fail_at(0, 0); /* resets the counter */

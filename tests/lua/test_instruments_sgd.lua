@@ -102,6 +102,9 @@ local CASES = {
   {"SGD, L2", sgd, ECONOMY, 1e-2},
   {"Adam, gradient norm alone", function() return wb.optim.Adam{lr = 1e-2} end,
     {"grad_norm", "norm_test"}},
+  {"RMSprop, distance alone", function() return wb.optim.RMSprop{lr = 1e-2} end, {"distance"}},
+  {"SGD momentum, alpha alone", function() return wb.optim.SGD{lr = 0.1, momentum = 0.9} end,
+    {"alpha"}, 1e-2},
 }
 
 for _, case in ipairs(CASES) do
@@ -132,7 +135,7 @@ for _, case in ipairs(CASES) do
         end
       end
       for k in pairs(st) do T.ok(sm[k], "series " .. k .. " in one path only") end
-      T.ok(compared >= (names == ECONOMY and 15 or 8) * #st.step, compared .. " values")
+      T.ok(compared >= (names == ECONOMY and 15 or 5) * #st.step, compared .. " values")
       if names == ECONOMY then
         T.ok(st.alpha[1] == st.alpha[1] and st.distance[2] > 0 and st.update_size[1] > 0,
           "the parameter series are there")

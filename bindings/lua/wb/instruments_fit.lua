@@ -151,13 +151,17 @@ function Cb:on_train_begin(model)
   -- the optimizer sums what they read from the parameters in its own
   -- update, and writes the update for alpha (core/optim.h wb_optim_watch):
   -- a pass of their own cost as much as the update, and the copy of
-  -- theta_t it needs as much again. c: 2 l2 of each L2 term (kernels).
+  -- theta_t it needs as much again. c: 2 l2 of each L2 term (kernels);
+  -- only the sums read are taken (each costs about an Adam update)
   self.watch = self.need_sums and not M._measured_update and self.ctx and self.ctx.opt or nil
   if self.watch then
     local c = {}
     for k = 1, #params do c[k] = 0 end
     for _, l in ipairs(self.layers) do c[l.k + 1] = 2 * l.l2 end
-    self.watch:_watch(params, self.theta0, c)
+    local tests = on.norm_test or on.inner_test or on.ortho_test
+    self.watch:_watch(params, self.theta0, c, (on.grad_norm and "g" or "")
+      .. (tests and "m" or "") .. (on.distance and "d" or "")
+      .. ((on.update_size or on.alpha) and "u" or ""))
     self.watched = {}
   end
   -- theta_t, copied before each measured step, when the Hessian is taken

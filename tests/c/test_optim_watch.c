@@ -125,10 +125,11 @@ static void test_sums_match_double_and_update_unchanged(void)
 
 /* ---- any optimizer: a block at a time ---------------------------------- */
 
-/* sizes: blocks + a tail of 5, whole blocks, under a block (a multiple of
- * eight), a group of eight and one, a tail only */
+/* sizes, for blocks of 256 (optim_impl.h): blocks and a tail of 5, whole
+ * blocks, blocks and a part of one (a multiple of eight), under a block, a
+ * tail only */
 enum { NG = 5 };
-static const int64_t GSIZES[NG] = {3 * 1024 + 5, 2048, 1000, 9, 7};
+static const int64_t GSIZES[NG] = {3 * 1024 + 5, 2048, 1000, 200, 7};
 /* 2 l2 per tensor: some 0, some not */
 static const double GC[NG] = {0.02, 0.0, 0.5, 0.0, 0.1};
 

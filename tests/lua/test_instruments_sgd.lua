@@ -88,8 +88,8 @@ end)
 local function same(a, b) return a == b or (a ~= a and b ~= b) end
 
 local ECONOMY = wb.instruments.economy
--- the first kernel's 30 x 43 = 1290 entries: the optimizer's blocks of
--- 1024 (core/optim_impl.h), then 266, whose last two are a tail
+-- the first kernel's 30 x 43 = 1290 entries: five of the optimizer's
+-- blocks of 256 (core/optim_impl.h), then 10, whose last two are a tail
 local WIDTH = 43
 local CASES = {
   {"Adam", function() return wb.optim.Adam{lr = 1e-2} end, ECONOMY},

@@ -152,7 +152,8 @@ function Cb:on_train_begin(model)
   -- update, and writes the update for alpha (core/optim.h wb_optim_watch):
   -- a pass of their own cost as much as the update, and the copy of
   -- theta_t it needs as much again. c: 2 l2 of each L2 term (kernels);
-  -- only the sums read are taken (each costs about an Adam update)
+  -- only the sums read are taken (each costs about an Adam update).
+  -- M._measured_update (for tests) forces that pass and copy instead.
   self.watch = self.need_sums and not M._measured_update and self.ctx and self.ctx.opt or nil
   if self.watch then
     local c = {}

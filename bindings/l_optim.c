@@ -110,7 +110,7 @@ static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
         luaL_checktype(L, optidx, LUA_TTABLE);
         readopts(L, optidx, &cfg);
     }
-    optbox *b = lua_newuserdatauv(L, sizeof *b, 2); /* scratch, watched theta0 */
+    optbox *b = lua_newuserdatauv(L, sizeof *b, 3); /* scratch, theta0, dirs */
     b->o = NULL;
     luaL_setmetatable(L, LWB_OPTIM);
     wb_err err;
@@ -197,38 +197,62 @@ static int o_step(lua_State *L)
 
 /* ---- the update's sums, for instruments --------------------------------- */
 
-/* opt:_watch(params, theta0 | nil) or opt:_watch(nil): plain SGD steps armed
- * by opt:_arm() also sum g^2 and (w - theta0)^2 per tensor of params' sizes
- * (optim.h wb_optim_watch); the optimizer keeps theta0 alive while it
- * watches. For wb/instruments_fit.lua. */
+/* opt:_watch(params, theta0 | nil, c | nil [, need]) or opt:_watch(nil):
+ * steps armed by opt:_arm() also give the instruments' sums per tensor of
+ * params' sizes, with theta0 and c[i] = 2 l2 of each tensor's L2 term;
+ * need: the sums to take, letters of "gmdu" (g^2, (g - c theta_t)^2,
+ * distance^2, update^2; all when absent) (optim.h wb_optim_watch). The
+ * optimizer keeps theta0 alive while it watches. For wb/instruments_fit.lua. */
 static int o_watch(lua_State *L)
 {
     wb_optim *o = checkoptim(L, 1);
     wb_err err;
     if (lua_isnoneornil(L, 2)) {
-        wb_optim_watch(o, 0, NULL, NULL, NULL);
+        wb_optim_watch(o, 0, NULL, NULL, NULL, 0, NULL);
         lua_pushnil(L);
         lua_setiuservalue(L, 1, 2);
         return 0;
     }
+    const char *letters = luaL_optstring(L, 5, "gmdu"), *at;
+    int need = 0;
+    for (const char *p = letters; *p; p++) {
+        if (!(at = strchr("gmdu", *p)))
+            return luaL_argerror(L, 5, lua_pushfstring(L, "unknown sum '%c' (expected "
+                                                       "letters of \"gmdu\")", *p));
+        need |= 1 << (at - "gmdu");
+    }
     luaL_checktype(L, 2, LUA_TTABLE);
-    int has0 = !lua_isnoneornil(L, 3);
-    if (has0)
-        luaL_checktype(L, 3, LUA_TTABLE);
+    int has0 = !lua_isnoneornil(L, 3), hasc = !lua_isnoneornil(L, 4);
     lua_Integer n = luaL_len(L, 2);
     if (n < 1 || n > 1 << 20)
         return luaL_argerror(L, 2, "expected a list of 1 or more parameters");
-    if (has0 && luaL_len(L, 3) != n)
-        return luaL_argerror(L, 3, lua_pushfstring(L, "%d tensors for %d parameters",
-                                                   (int)luaL_len(L, 3), (int)n));
+    for (int a = 3; a <= 4; a++)
+        if (a == 3 ? has0 : hasc) {
+            luaL_checktype(L, a, LUA_TTABLE);
+            if (luaL_len(L, a) != n)
+                return luaL_argerror(L, a, lua_pushfstring(L, "%d entries for %d parameters",
+                                                           (int)luaL_len(L, a), (int)n));
+        }
     wb_tensor **ts = scratch(L, n); /* params, then theta0 */
     readlist(L, 2, n, ts, "parameter");
     if (has0)
         readlist(L, 3, n, ts + n, "theta0");
-    size_t *numel = lua_newuserdatauv(L, (size_t)n * (sizeof *numel + sizeof(float *)), 0);
-    const float **t0 = (const float **)(numel + n);
+    size_t *numel = lua_newuserdatauv(L, (size_t)n * (sizeof *numel + sizeof(float *) +
+                                                      sizeof(double)), 0);
+    double *c = (double *)(numel + n);
+    const float **t0 = (const float **)(c + n);
     for (lua_Integer i = 0; i < n; i++) {
         numel[i] = wb_tensor_numel(ts[i]);
+        if (hasc) {
+            lua_rawgeti(L, 4, i + 1);
+            int isnum;
+            c[i] = lua_tonumberx(L, -1, &isnum);
+            if (!isnum)
+                return luaL_argerror(L, 4, lua_pushfstring(L, "entry %d: number expected, "
+                                                           "got %s", (int)(i + 1),
+                                                           luaL_typename(L, -1)));
+            lua_pop(L, 1);
+        }
         if (!has0)
             continue;
         if (ts[n + i]->dtype != WB_F32 || wb_tensor_numel(ts[n + i]) != numel[i])
@@ -237,32 +261,52 @@ static int o_watch(lua_State *L)
                                                        (int)numel[i]));
         t0[i] = wb_tensor_f32(ts[n + i]);
     }
-    if (wb_optim_watch(o, (int)n, has0 ? t0 : NULL, numel, &err))
+    if (wb_optim_watch(o, (int)n, has0 ? t0 : NULL, numel, hasc ? c : NULL, need, &err))
         return lwb_raise(L, 0, &err);
     lua_pushvalue(L, 3);
     lua_setiuservalue(L, 1, 2);
     return 0;
 }
 
-/* opt:_arm(): the next step measures (if watched) */
+/* opt:_arm(dirs | nil): the next step measures (if watched) and writes its
+ * update into dirs (a list of tensors shaped as the watched parameters),
+ * which the optimizer keeps alive until the next arming */
 static int o_arm(lua_State *L)
 {
-    wb_optim_arm(checkoptim(L, 1));
+    wb_optim *o = checkoptim(L, 1);
+    wb_tensor **ts = NULL;
+    lua_Integer n = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        n = luaL_len(L, 2);
+        if (n > 1 << 20)
+            return luaL_argerror(L, 2, "too many updates");
+        ts = scratch(L, n);
+        readlist(L, 2, n, ts, "update");
+    }
+    wb_err err;
+    if (wb_optim_arm(o, (int)n, ts, &err))
+        return lwb_raise(L, 2, &err);
+    lua_settop(L, 2);
+    lua_setiuservalue(L, 1, 3);
     return 0;
 }
 
-/* opt:_watched(into) -> true, into[1 .. 2n] = the last step's (g^2,
- * distance^2) per tensor; false when it did not measure */
+/* opt:_watched(into) -> false, or per with into[1 .. per n] = the last
+ * step's sums, per (2 or 4) a tensor (optim.h wb_optim_watched) */
 static int o_watched(lua_State *L)
 {
-    int n;
-    const double *s = wb_optim_watched(checkoptim(L, 1), &n);
+    int n, per;
+    const double *s = wb_optim_watched(checkoptim(L, 1), &n, &per);
     luaL_checktype(L, 2, LUA_TTABLE);
-    for (int i = 0; s && i < 2 * n; i++) {
+    for (int i = 0; s && i < per * n; i++) {
         lua_pushnumber(L, s[i]);
         lua_rawseti(L, 2, i + 1);
     }
-    lua_pushboolean(L, s != NULL);
+    if (s)
+        lua_pushinteger(L, per);
+    else
+        lua_pushboolean(L, 0);
     return 1;
 }
 

@@ -20,30 +20,12 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "optim_impl.h"
 #include "simd.h"
 
-/* Per-parameter record: the shape seen at the first step and its state. */
-typedef struct pstate {
-    int ndim;
-    int64_t shape[WB_MAX_DIM];
-    size_t numel;
-    float *m; /* [numel] sgd velocity / adam m / rmsprop mean square, or NULL */
-    float *v; /* [numel] adam second moment, or NULL */
-} pstate;
-
-struct wb_optim {
-    wb_optim_config cfg;
-    int64_t iterations; /* steps applied since construction or reset */
-    int n_params;       /* 0: no state yet (before the first step) */
-    pstate *params;     /* [n_params] */
-    float *block;       /* every state buffer, one aligned allocation */
-    /* the update's sums for instruments (wb_optim_watch) */
-    int n_watch;         /* tensors watched, 0: none */
-    int armed, measured; /* the next step measures; the last one did */
-    const float **w0;    /* [n_watch] theta0 of each tensor, or NULL */
-    size_t *w_numel;     /* [n_watch] */
-    double *sums;        /* [2 n_watch] */
-};
+/* short names inside this file */
+typedef wb_optim_pstate pstate;
+typedef wb_optim_coef coef;
 
 /* ------------------------------------------------------------------------
  * Names and option keys
@@ -251,21 +233,12 @@ void wb_optim_reset(wb_optim *o)
     o->iterations = 0;
 }
 
-static void watch_clear(wb_optim *o)
-{
-    wb_free(o->w0);
-    wb_free(o->w_numel);
-    wb_free(o->sums);
-    o->w0 = NULL, o->w_numel = NULL, o->sums = NULL;
-    o->n_watch = o->armed = o->measured = 0;
-}
-
 void wb_optim_free(wb_optim *o)
 {
     if (!o)
         return;
     wb_optim_reset(o);
-    watch_clear(o);
+    wb_optim_watch_clear(o);
     wb_free(o);
 }
 
@@ -429,16 +402,6 @@ static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
  * Kernels: one fused loop each (no FMA: -ffp-contract=off)
  * ------------------------------------------------------------------------ */
 
-/* Per-step scalars, computed once per step. */
-typedef struct coef {
-    float lr, mu;       /* sgd */
-    int nesterov;       /* sgd: which kernel runs */
-    float c1, c2;       /* adam: 1 - beta1, 1 - beta2 */
-    float alpha, eps;   /* adam: lr*sqrt(1 - beta2^t)/(1 - beta1^t); adam, rmsprop */
-    float dk;           /* adamw: weight_decay*lr (0: no decay) */
-    float rho, crho;    /* rmsprop: rho, 1 - rho */
-} coef;
-
 /* sgd without momentum: w -= g*lr */
 WB_SIMD_BODY sgd_plain_body(float *restrict w, const float *restrict g, size_t n,
                             const coef *k)
@@ -450,77 +413,6 @@ WB_SIMD_BODY sgd_plain_body(float *restrict w, const float *restrict g, size_t n
 WB_SIMD_KERNEL(sgd_plain, sgd_plain_body,
                (float *restrict w, const float *restrict g, size_t n, const coef *k),
                (w, g, n, k))
-
-/* sgd_plain's update, op for op, that also sums g^2 into s[0] and, with
- * w0 (has0), (w - w0)^2 over the weights before the update into s[1]: the
- * instruments' gradient norm and distance from the update's own pass
- * (wb_optim_watch). A pass of their own reread gradient, weights and w0,
- * 1.2 MB for the baseline MLP, more than fits the cache: as long as the
- * update. Blocks of 128 entries are summed in float (sixteen lanes, eight
- * terms each: a relative rounding of about 5e-7), the blocks in double. */
-typedef float v16f __attribute__((vector_size(64), aligned(4)));
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
-typedef double v8d __attribute__((vector_size(64)));
-#define V16(p) (*(v16f *)(p))
-/* acc (8 doubles) += the sixteen lanes of v, widened, pairwise */
-#define WIDEN16(acc, v)                                                            \
-    do {                                                                           \
-        v8f lo_, hi_;                                                            \
-        memcpy(&lo_, &(v), sizeof lo_);                                            \
-        memcpy(&hi_, (const char *)&(v) + sizeof lo_, sizeof hi_);                 \
-        (acc) += __builtin_convertvector(lo_, v8d) + __builtin_convertvector(hi_, v8d); \
-    } while (0)
-
-WB_SIMD_BODY sgd_watch_body(float *restrict w, const float *restrict g,
-                            const float *restrict w0, size_t n, const coef *k,
-                            double *restrict s, int has0)
-{
-    const float lr = k->lr;
-    v8d sg = {0}, sd = {0};
-    size_t i = 0;
-    for (; i + 128 <= n; i += 128) {
-        /* four named sums (an array of them was kept in memory, not
-         * registers), two terms each per block */
-        v16f g0 = {0}, g1 = {0}, g2 = {0}, g3 = {0}, d0 = {0}, d1 = {0}, d2 = {0}, d3 = {0};
-#define SGD_WATCH_ONE(q, ga, da)                                \
-    do {                                                        \
-        v16f gv = V16(g + i + 16 * (q)), wv = V16(w + i + 16 * (q)); \
-        ga += gv * gv;                                          \
-        if (has0) {                                             \
-            v16f d = wv - V16(w0 + i + 16 * (q));                \
-            da += d * d;                                        \
-        }                                                       \
-        V16(w + i + 16 * (q)) = wv - gv * lr;                   \
-    } while (0)
-        SGD_WATCH_ONE(0, g0, d0);
-        SGD_WATCH_ONE(1, g1, d1);
-        SGD_WATCH_ONE(2, g2, d2);
-        SGD_WATCH_ONE(3, g3, d3);
-        SGD_WATCH_ONE(4, g0, d0);
-        SGD_WATCH_ONE(5, g1, d1);
-        SGD_WATCH_ONE(6, g2, d2);
-        SGD_WATCH_ONE(7, g3, d3);
-#undef SGD_WATCH_ONE
-        v16f gs = (g0 + g1) + (g2 + g3), ds = (d0 + d1) + (d2 + d3);
-        WIDEN16(sg, gs);
-        if (has0)
-            WIDEN16(sd, ds);
-    }
-    double a = 0, b = 0;
-    for (int q = 0; q < 8; q++)
-        a += sg[q], b += sd[q];
-    for (; i < n; i++) {
-        float gi = g[i], d = has0 ? w[i] - w0[i] : 0.0f;
-        a += (double)(gi * gi), b += (double)(d * d);
-        w[i] -= gi * lr;
-    }
-    s[0] = a, s[1] = b;
-}
-#define SGD_WATCH_PARAMS                                                        \
-    (float *restrict w, const float *restrict g, const float *restrict w0, size_t n, \
-     const coef *k, double *restrict s)
-WB_SIMD_KERNEL(sgd_watch0, sgd_watch_body, SGD_WATCH_PARAMS, (w, g, w0, n, k, s, 1))
-WB_SIMD_KERNEL(sgd_watch, sgd_watch_body, SGD_WATCH_PARAMS, (w, g, w0, n, k, s, 0))
 
 /* sgd with momentum: m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr,
  * with the new m). nesterov is a constant in each kernel below. */
@@ -583,6 +475,31 @@ WB_SIMD_KERNEL(rmsprop_update, rmsprop_update_body,
                (float *restrict w, const float *restrict g, float *restrict v, size_t n,
                 const coef *k), (w, g, v, n, k))
 
+void wb_optim_update(wb_optim_kind kind, const coef *k, float *w, const float *g, float *m,
+                     float *v, size_t n)
+{
+    switch (kind) {
+    case WB_OPTIM_SGD:
+        if (!m)
+            WB_SIMD_CALL(sgd_plain)(w, g, n, k);
+        else if (k->nesterov)
+            WB_SIMD_CALL(sgd_nesterov)(w, g, m, n, k);
+        else
+            WB_SIMD_CALL(sgd_momentum)(w, g, m, n, k);
+        break;
+    case WB_OPTIM_ADAM:
+    case WB_OPTIM_ADAMW: /* weight_decay 0 runs the adam kernel, as before */
+        if (k->dk != 0.0f)
+            WB_SIMD_CALL(adamw_update)(w, g, m, v, n, k);
+        else
+            WB_SIMD_CALL(adam_update)(w, g, m, v, n, k);
+        break;
+    case WB_OPTIM_RMSPROP:
+        WB_SIMD_CALL(rmsprop_update)(w, g, m, n, k);
+        break;
+    }
+}
+
 /* ------------------------------------------------------------------------
  * The step
  * ------------------------------------------------------------------------ */
@@ -597,8 +514,10 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
     wb_status st = check_step(o, n, params, grads, err);
     if (!st && !o->n_params)
         st = state_alloc(o, n, params, err);
-    if (st)
+    if (st) {
+        o->has_dirs = 0;
         return st;
+    }
 
     /* (1) decay and (3) bias correction: per-step scalars, once, in double */
     const wb_optim_config *c = &o->cfg;
@@ -611,70 +530,23 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
         .dk = c->kind == WB_OPTIM_ADAMW ? (float)(c->weight_decay * c->lr) : 0.0f,
         .rho = (float)c->rho, .crho = (float)(1.0 - c->rho),
     };
-    /* an armed step of plain SGD over the watched tensors measures */
-    int measure = armed && c->kind == WB_OPTIM_SGD && c->momentum == 0.0 && n == o->n_watch;
-    for (int i = 0; measure && i < n; i++)
-        measure = o->params[i].numel == o->w_numel[i];
+    /* an armed step over the watched tensors measures (optim_watch.c) */
+    int measure = wb_optim_watch_begin(o, n, armed);
     for (int i = 0; i < n; i++) {
-        /* (2) moments and (4) update, one fused loop per tensor */
+        /* (2) moments and (4) update, one fused loop per tensor (a block
+         * at a time when measured) */
         float *w = wb_tensor_f32(params[i]);
         const float *g = wb_tensor_f32(grads[i]);
         const pstate *s = &o->params[i];
-        switch (c->kind) {
-        case WB_OPTIM_SGD:
-            if (measure)
-                (o->w0[i] ? WB_SIMD_CALL(sgd_watch0) : WB_SIMD_CALL(sgd_watch))(
-                    w, g, o->w0[i], s->numel, &k, o->sums + 2 * i);
-            else if (!s->m)
-                WB_SIMD_CALL(sgd_plain)(w, g, s->numel, &k);
-            else if (k.nesterov)
-                WB_SIMD_CALL(sgd_nesterov)(w, g, s->m, s->numel, &k);
-            else
-                WB_SIMD_CALL(sgd_momentum)(w, g, s->m, s->numel, &k);
-            break;
-        case WB_OPTIM_ADAM:
-        case WB_OPTIM_ADAMW: /* weight_decay 0 runs the adam kernel, as before */
-            if (k.dk != 0.0f)
-                WB_SIMD_CALL(adamw_update)(w, g, s->m, s->v, s->numel, &k);
-            else
-                WB_SIMD_CALL(adam_update)(w, g, s->m, s->v, s->numel, &k);
-            break;
-        case WB_OPTIM_RMSPROP:
-            WB_SIMD_CALL(rmsprop_update)(w, g, s->m, s->numel, &k);
-            break;
-        }
+        if (measure)
+            wb_optim_watch_update(o, i, w, g, &k);
+        else
+            wb_optim_update(c->kind, &k, w, g, s->m, s->v, s->numel);
     }
     o->measured = measure;
+    o->has_dirs = 0;
     o->iterations++;
     return WB_OK;
-}
-
-wb_status wb_optim_watch(wb_optim *o, int n, const float *const *theta0,
-                         const size_t *numel, wb_err *err)
-{
-    watch_clear(o);
-    if (n <= 0)
-        return WB_OK;
-    o->w0 = wb_malloc((size_t)n * sizeof *o->w0);
-    o->w_numel = wb_malloc((size_t)n * sizeof *o->w_numel);
-    o->sums = wb_malloc(2 * (size_t)n * sizeof *o->sums);
-    if (!o->w0 || !o->w_numel || !o->sums) {
-        watch_clear(o);
-        return wb_err_set(err, WB_ENOMEM, "out of memory watching %d tensors", n);
-    }
-    for (int i = 0; i < n; i++)
-        o->w0[i] = theta0 ? theta0[i] : NULL, o->w_numel[i] = numel[i];
-    o->n_watch = n;
-    return WB_OK;
-}
-
-void wb_optim_arm(wb_optim *o) { o->armed = o->n_watch > 0; }
-
-const double *wb_optim_watched(const wb_optim *o, int *n)
-{
-    if (n)
-        *n = o->measured ? o->n_watch : 0;
-    return o->measured ? o->sums : NULL;
 }
 
 /* ------------------------------------------------------------------------

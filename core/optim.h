@@ -128,21 +128,57 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
 
 /* ---- the update's sums, for instruments --------------------------------- */
 
-/* Gradient norm and distance from the update's own pass: after
- * wb_optim_watch(o, n, theta0, numel), a step armed by wb_optim_arm that is
- * plain SGD (no momentum) over n tensors of those sizes also sums, for each
- * tensor i, g^2 and, when theta0[i] is not NULL (theta0 NULL: none is),
- * (w - theta0[i])^2 over the weights before the update; the update is the
- * same, bit for bit. A separate pass rereads what the update just read, as
- * long as the update for the baseline MLP. theta0 [i] (numel[i] floats)
- * must live while watched; n = 0 stops watching. WB_ENOMEM. Each step
- * disarms; wb_optim_watched gives the last step's sums, [2 n] as (g^2,
- * distance^2) pairs, with *n (may be NULL) set, or NULL (and 0) when that
- * step did not measure (not armed, another optimizer, other tensors). */
+/* The sums instruments read from the parameters, from the update's own
+ * pass (a pass of their own after the step rereads what the update just
+ * read, and needs a copy of the weights before it: for the baseline MLP
+ * each costs about what the update does).
+ *
+ * wb_optim_watch(o, n, theta0, numel, c, need) watches n tensors of
+ * numel[i] entries: theta0[i] (numel[i] floats, living while watched;
+ * theta0 NULL: none is) the weights at the start of training, c[i] = 2 l2
+ * of tensor i's L2 term (c NULL: all 0), need the sums to take (bits
+ * WB_OPTIM_SUM_*: each costs about as much as the update of Adam; those
+ * not taken are 0). n = 0 stops watching. Allocates what an armed step
+ * uses (WB_ENOMEM), so steps allocate nothing; WB_EINVAL for unknown bits
+ * of need.
+ *
+ * wb_optim_arm(o, n, dirs) arms the next step: dirs NULL, or the n watched
+ * tensors' (an entry NULL: none for that tensor), float32 with numel[i]
+ * entries, not sharing memory with the step's, living until that step,
+ * into which it writes its update theta_{t+1} - theta_t (float). WB_EINVAL
+ * (another n, not float32) or WB_ESHAPE (another count of entries), naming
+ * the tensor (1-based); then the arming is as before. Not watching:
+ * nothing is armed (WB_OK).
+ *
+ * Each step disarms (a refused one too). A step armed over n tensors of
+ * those sizes measures, any optimizer; its update is the same, bit for
+ * bit. wb_optim_watched gives the last step's sums, per tensor in order,
+ * with *n (may be NULL) the tensors and *per (may be NULL) the sums each:
+ *   per 4: (sum g^2, sum (g - c theta_t)^2, sum (theta_t - theta0)^2 (0
+ *          without theta0), sum (theta_{t+1} - theta_t)^2), bit for bit
+ *          persample.h wb_persample_params' with theta_t the weights before
+ *          the step (the same lanes in the same order: the update walks
+ *          each tensor a block at a time and sums from the level-1 cache;
+ *          with c[i] = 0 the second is the first, as it is for finite
+ *          weights);
+ *   per 2: plain SGD (no momentum), every c 0 and no dirs: (sum g^2, sum
+ *          (theta_t - theta0)^2), whatever need says, summed in the
+ *          update's own loop (blocks of 128 in float, a relative rounding
+ *          of about 5e-7, for a few percent of the update's time); the
+ *          other two follow: g - c theta_t = g and the update is -lr g.
+ * NULL (and 0, 0) when the last step did not measure (not armed, refused,
+ * other tensors). */
+enum {
+    WB_OPTIM_SUM_G2 = 1, /* sum g^2 */
+    WB_OPTIM_SUM_M2 = 2, /* sum (g - c theta_t)^2 */
+    WB_OPTIM_SUM_D2 = 4, /* sum (theta_t - theta0)^2 */
+    WB_OPTIM_SUM_U2 = 8, /* sum (theta_{t+1} - theta_t)^2 */
+    WB_OPTIM_SUM_ALL = 15
+};
 wb_status wb_optim_watch(wb_optim *o, int n, const float *const *theta0,
-                         const size_t *numel, wb_err *err);
-void wb_optim_arm(wb_optim *o);
-const double *wb_optim_watched(const wb_optim *o, int *n);
+                         const size_t *numel, const double *c, int need, wb_err *err);
+wb_status wb_optim_arm(wb_optim *o, int n, wb_tensor *const *dirs, wb_err *err);
+const double *wb_optim_watched(const wb_optim *o, int *n, int *per);
 
 /* ---- accessors -------------------------------------------------------- */
 

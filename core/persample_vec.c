@@ -12,6 +12,7 @@
  */
 #include "persample.h"
 
+#include "param_sums.h"
 #include "simd.h"
 
 typedef double v8d __attribute__((vector_size(64)));
@@ -130,37 +131,19 @@ double wb_persample_gsnr(const float *g, const float *w, double c, const float *
 
 /* wb_persample_params in one pass, each of theta_t, theta0 and dir present
  * or not as a constant of the copy (the loop tests no pointer); without
- * theta_t it is theta + back g. */
+ * theta_t it is theta + back g. The sums are param_sums.h's, which the
+ * optimizer's watched update (optim_watch.c) walks a block at a time: the
+ * same bits. */
 WB_SIMD_BODY params_body(double *restrict s, const float *restrict g,
                          const float *restrict theta, const float *restrict theta_t,
                          const float *restrict theta0, float *restrict dir, double c,
                          double back, int64_t n, int hast, int has0, int hasdir)
 {
-    v8d g2 = {0}, m2 = {0}, d2 = {0}, u2 = {0};
-    int64_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        v8d gk = LOAD(g + k), th = LOAD(theta + k);
-        v8d tt = hast ? LOAD(theta_t + k) : th + back * gk;
-        v8d m = gk - c * tt, u = th - tt;
-        g2 += gk * gk, m2 += m * m, u2 += u * u;
-        if (has0) {
-            v8d d = tt - LOAD(theta0 + k);
-            d2 += d * d;
-        }
-        if (hasdir)
-            for (int q = 0; q < 8; q++)
-                dir[k + q] = theta[k + q] - theta_t[k + q];
-    }
-    v8d z = {0};
-    s[0] = fold(g2, z, z, z), s[1] = fold(m2, z, z, z);
-    s[2] = fold(d2, z, z, z), s[3] = fold(u2, z, z, z);
-    for (; k < n; k++) {
-        double gk = g[k], th = theta[k], tt = hast ? (double)theta_t[k] : th + back * gk;
-        double m = gk - c * tt, u = th - tt, d = has0 ? tt - theta0[k] : 0.0;
-        s[0] += gk * gk, s[1] += m * m, s[2] += d * d, s[3] += u * u;
-        if (hasdir)
-            dir[k] = theta[k] - theta_t[k];
-    }
+    const int need = WB_PSUM_G | WB_PSUM_M | WB_PSUM_U | (has0 ? WB_PSUM_D : 0);
+    wb_psums a = {{{0}}, {{0}}, {{0}}, {{0}}};
+    int64_t k = wb_psums_add(&a, g, theta, theta_t, theta0, dir, c, back, n, hast, need,
+                             hasdir);
+    wb_psums_end(&a, s, g, theta, theta_t, theta0, dir, c, back, k, n, hast, need, hasdir);
 }
 #define PARAMS_PARAMS                                                              \
     (double *restrict s, const float *restrict g, const float *restrict theta,     \

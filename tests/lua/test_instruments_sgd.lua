@@ -3,7 +3,11 @@
 -- Cb:_project: alpha's projections from products of per-sample gradients,
 -- no walk over the update's rows); the series must equal those measured
 -- from the update the optimizer made (the general path, forced with
--- wb.instruments._measured_update), and the path used is recorded.
+-- wb.instruments._measured_update), and the path used is recorded. With
+-- any other optimizer, or L2, the optimizer sums what the instruments read
+-- in its own update (core/optim.h wb_optim_watch): the series must be the
+-- measured path's (a copy of theta_t and a pass of the instruments' own)
+-- bit for bit, and training the same as without instruments.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 
@@ -22,18 +26,22 @@ local function data(n)
   return x, y
 end
 
-local function run(opt, every, measured, l2, bs)
+-- names: the instruments (NAMES when nil, none when false); width: the
+-- hidden layer's (16 when nil)
+local function run(opt, every, measured, l2, bs, names, width)
   wb.instruments._measured_update = measured
   wb.seed(2)
-  local m = wb.nn.Sequential{wb.nn.Dense(30, 16, {activation = "relu", l2 = l2 or 0}),
-    wb.nn.Dense(16, 4, {activation = "softmax"})}
+  width = width or 16
+  local m = wb.nn.Sequential{wb.nn.Dense(30, width, {activation = "relu", l2 = l2 or 0}),
+    wb.nn.Dense(width, 4, {activation = "softmax"})}
   local x, y = data(330) -- each epoch ends on a partial batch: alpha's end then
   -- crosses a full batch with a partial one (and the reverse at batch 80)
-  local ok, h = pcall(m.fit, m, x, y, {batch_size = bs or 16, epochs = 2, verbose = false, seed = 1,
-    optimizer = opt(), instruments = NAMES, every = every})
+  if names == nil then names = NAMES end
+  local ok, h = pcall(m.fit, m, x, y, {batch_size = bs or 16, epochs = 2, verbose = false,
+    seed = 1, optimizer = opt(), instruments = names or nil, every = names and every or nil})
   wb.instruments._measured_update = nil
   if not ok then error(h, 0) end
-  return h
+  return h, m:get_weights()
 end
 
 local function sgd() return wb.optim.SGD{lr = 0.3} end
@@ -73,5 +81,83 @@ T.test("the measured update is used with momentum, L2 or Adam", function()
   T.eq(run(sgd, 1, nil, 1e-3).instruments.update, "measured")
   T.eq(run(function() return wb.optim.Adam{lr = 1e-3} end, 1).instruments.update, "measured")
 end)
+
+-- {==================== every optimizer: the update's own sums ====================
+
+-- a and b the same number, NaN included
+local function same(a, b) return a == b or (a ~= a and b ~= b) end
+
+local ECONOMY = wb.instruments.economy
+-- the first kernel's 30 x 43 = 1290 entries: five of the optimizer's
+-- blocks of 256 (core/optim_impl.h), then 10, whose last two are a tail
+local WIDTH = 43
+local CASES = {
+  {"Adam", function() return wb.optim.Adam{lr = 1e-2} end, ECONOMY},
+  {"SGD momentum", function() return wb.optim.SGD{lr = 0.1, momentum = 0.9} end, ECONOMY},
+  {"SGD nesterov", function() return wb.optim.SGD{lr = 0.1, momentum = 0.9, nesterov = true} end,
+    ECONOMY},
+  {"RMSprop", function() return wb.optim.RMSprop{lr = 1e-2} end, ECONOMY},
+  {"AdamW, L2", function() return wb.optim.AdamW{lr = 1e-2, weight_decay = 0.1} end, ECONOMY,
+    1e-2},
+  {"SGD, L2", sgd, ECONOMY, 1e-2},
+  {"Adam, gradient norm alone", function() return wb.optim.Adam{lr = 1e-2} end,
+    {"grad_norm", "norm_test"}},
+  {"RMSprop, distance alone", function() return wb.optim.RMSprop{lr = 1e-2} end, {"distance"}},
+  {"SGD momentum, alpha alone", function() return wb.optim.SGD{lr = 0.1, momentum = 0.9} end,
+    {"alpha"}, 1e-2},
+}
+
+for _, case in ipairs(CASES) do
+  local name, opt, names, l2 = case[1], case[2], case[3], case[4]
+  for _, every in ipairs{1, 3} do
+    T.test(string.format("%s: the update's own sums equal the measured path's bit for bit, "
+      .. "every %d", name, every), function()
+      -- the measured path's pass (persample.h wb_persample_params) runs
+      -- only when forced
+      local pass, calls = wb.instruments._params, 0
+      wb.instruments._params = function(...) calls = calls + 1; return pass(...) end
+      local ok, h, w = pcall(run, opt, every, nil, l2, 16, names, WIDTH)
+      local n = calls
+      local okm, hm, wm = pcall(run, opt, every, true, l2, 16, names, WIDTH)
+      wb.instruments._params = pass
+      if not (ok and okm) then error(ok and hm or h, 0) end
+      T.eq(n, 0, "passes of the instruments' own")
+      T.ok(calls > 0, "the measured path made no pass")
+      local h0, w0 = run(opt, every, nil, l2, 16, false, WIDTH)
+      local st, sm, compared = h.steps, hm.steps, 0
+      T.eq(#st.step, #sm.step)
+      for k, series in pairs(sm) do
+        T.ok(st[k], "series " .. k)
+        for r = 1, #st.step do
+          T.ok(same(st[k][r], series[r]), string.format("%s row %d: %.17g (watched) vs %.17g "
+            .. "(measured)", k, r, st[k][r], series[r]))
+          compared = compared + 1
+        end
+      end
+      for k in pairs(st) do T.ok(sm[k], "series " .. k .. " in one path only") end
+      T.ok(compared >= (names == ECONOMY and 15 or 5) * #st.step, compared .. " values")
+      if names == ECONOMY then
+        T.ok(st.alpha[1] == st.alpha[1] and st.distance[2] > 0 and st.update_size[1] > 0,
+          "the parameter series are there")
+        local ch, cm = h.instruments.grad_hist.counts, hm.instruments.grad_hist.counts
+        T.eq(#ch, #cm)
+        for r = 1, #cm do
+          T.eq(table.concat(ch[r], ","), table.concat(cm[r], ","), "hist " .. r)
+        end
+      end
+      -- training is the same with either path and without instruments
+      for e = 1, #h0.loss do
+        T.eq(h.loss[e], h0.loss[e], "loss epoch " .. e)
+        T.eq(hm.loss[e], h0.loss[e], "loss epoch " .. e .. " (measured)")
+      end
+      for i = 1, #w0 do
+        T.eq((w[i] - w0[i]):abs():max(), 0, "weights " .. i)
+        T.eq((wm[i] - w0[i]):abs():max(), 0, "weights " .. i .. " (measured)")
+      end
+    end)
+  end
+end
+
+-- }====================
 
 T.done()

@@ -6,11 +6,13 @@
 -- the parameters already moved to theta_{t+1}, but every layer still holds
 -- what step t's forward and backward computed at theta_t: its input a and,
 -- with keep_dz set for the step, dL/dz. Per-sample statistics (core/
--- persample.h) are read from those; parameter-based instruments use a copy
--- of theta_t taken in on_train_batch_begin (with plain SGD and no L2,
--- theta_t = theta_{t+1} + lr g, and no copy is taken unless a Hessian
--- instrument needs one); the Hessian instruments swap theta_t back in for
--- the call and restore theta_{t+1} after. Nothing an
+-- persample.h) are read from those; parameter-based instruments from the
+-- optimizer, which sums them (and writes the update alpha needs) in its
+-- own update of the measured step (core/optim.h wb_optim_watch), so no
+-- copy of theta_t is taken unless a Hessian instrument or a per-sample one
+-- with L2 needs one (taken in on_train_batch_begin); the Hessian
+-- instruments swap theta_t back in for the call and restore theta_{t+1}
+-- after. Nothing an
 -- instrument does reaches training: no random numbers are drawn (the
 -- Hessian calls use their own generators), weights are restored bit for
 -- bit, and keep_dz only copies a buffer.
@@ -144,21 +146,32 @@ function Cb:on_train_begin(model)
     self.cur[j] = {}
   end
   self.fast = self.fast and not l2
-  -- theta_t, copied before each measured step, when the Hessian is taken
-  -- there or the update is not known from the gradient; the one pass over
-  -- the parameters when any instrument reads them
-  self.need_theta = hess or not self.fast and (on.distance or on.update_size or on.alpha or
-    self.samples and l2)
-  if self.need_theta then self.theta = clones(params) end
   self.need_sums = on.grad_norm or on.distance or on.update_size or on.alpha or
     on.norm_test or on.inner_test or on.ortho_test
-  -- plain SGD sums the gradient's norm and the distance in its own update
-  -- (core/optim.h wb_optim_watch): a pass of their own cost as much as it
-  self.watch = self.fast and self.need_sums and self.ctx.opt or nil
+  -- the optimizer sums what they read from the parameters in its own
+  -- update, and writes the update for alpha (core/optim.h wb_optim_watch):
+  -- a pass of their own cost as much as the update, and the copy of
+  -- theta_t it needs as much again. c: 2 l2 of each L2 term (kernels);
+  -- only the sums read are taken (each costs about an Adam update).
+  -- M._measured_update (for tests) forces that pass and copy instead.
+  self.watch = self.need_sums and not M._measured_update and self.ctx and self.ctx.opt or nil
   if self.watch then
-    self.watch:_watch(params, self.theta0)
+    local c = {}
+    for k = 1, #params do c[k] = 0 end
+    for _, l in ipairs(self.layers) do c[l.k + 1] = 2 * l.l2 end
+    local tests = on.norm_test or on.inner_test or on.ortho_test
+    self.watch:_watch(params, self.theta0, c, (on.grad_norm and "g" or "")
+      .. (tests and "m" or "") .. (on.distance and "d" or "")
+      .. ((on.update_size or on.alpha) and "u" or ""))
     self.watched = {}
   end
+  -- theta_t, copied before each measured step, when the Hessian is taken
+  -- there, when the mean per-sample gradient strips L2's term from it
+  -- (Cb:_project, Cb:_gsnr), or for the pass of the sums' own (without the
+  -- watch) when the update is not known from the gradient
+  self.need_theta = hess or self.samples and l2 or
+    not self.watch and not self.fast and self.need_sums
+  if self.need_theta then self.theta = clones(params) end
   -- two buffers for the update: a step's end of alpha reads the last one
   if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
   if on.alpha and self.fast then self.gsave = clones(params) end
@@ -256,7 +269,8 @@ function Cb:on_train_batch_begin(step)
   if not (self.track or self.alpha_end) then return end
   local t0 = clock()
   if self.samples then self:_keep(true) end
-  if self.track and self.watch then self.watch:_arm() end
+  -- the update goes where Cb:_param_sums's swap makes it self.dir
+  if self.track and self.watch then self.watch:_arm(self.dir_b) end
   if self.track and self.need_theta then
     for k = 1, #self.params do self.theta[k]:copy(self.params[k]) end
   end

@@ -13,16 +13,18 @@ local HIST_LO, HIST_HI = M._HIST.lo, M._HIST.hi
 local GSNR_EPS = 1e-5 -- Cockpit's stabiliser
 local TESTS = {"norm_test", "inner_test", "ortho_test"}
 
--- The parameter sums of the step, per Dense layer j (with plain SGD the
--- update's own, core/optim.h wb_optim_watch; else persample.h
--- wb_persample_params, one pass over each tensor): sums[j] = {g2, m2, d2,
--- u2} (squared norms of the gradient, of the mean per-sample gradient, of
--- theta_t - theta0 and of the update); the update is kept in self.dir
--- when alpha needs it (the other buffer keeps the last step's, whose end
--- alpha still has to read). Reused tables: nothing allocated per step.
+-- The parameter sums of the step, per Dense layer j (the update's own,
+-- core/optim.h wb_optim_watch; else persample.h wb_persample_params, one
+-- pass over each tensor): sums[j] = {g2, m2, d2, u2} (squared norms of the
+-- gradient, of the mean per-sample gradient, of theta_t - theta0 and of
+-- the update); the update is in self.dir when alpha needs it (the other
+-- buffer keeps the last step's, whose end alpha still has to read).
+-- Reused tables: nothing allocated per step.
 function Cb:_param_sums(lr)
-  if self.watch and self.watch:_watched(self.watched) then -- summed by the update
-    local w = self.watched
+  if self.dir then self.dir, self.dir_b = self.dir_b, self.dir end
+  local per = self.watch and self.watch:_watched(self.watched)
+  local w = self.watched
+  if per == 2 then -- plain SGD without L2: the rest follows from g2
     for j, l in ipairs(self.layers) do
       local g2, d2 = 0, 0
       for k = l.k + 1, l.k + #l.p do g2, d2 = g2 + w[2 * k - 1], d2 + w[2 * k] end
@@ -31,7 +33,9 @@ function Cb:_param_sums(lr)
     end
     return
   end
-  if self.dir then self.dir, self.dir_b = self.dir_b, self.dir end
+  if self.watch and not per and not self.fast then
+    error("instruments: the optimizer did not measure the step's update", 0)
+  end
   local P, G, T0, D = self.params, self.grads, self.theta0, self.dir
   local T = self.need_theta and self.theta or nil -- else theta_t = theta + lr g (plain SGD)
   for j, l in ipairs(self.layers) do
@@ -39,8 +43,14 @@ function Cb:_param_sums(lr)
     s[1], s[2], s[3], s[4] = 0, 0, 0, 0
     for q = 1, #l.p do
       local k = l.k + q
-      local g2, m2, d2, u2 = M._params(G[k], P[k], T and T[k], T0 and T0[k], D and D[k],
-        q == 1 and 2 * l.l2 or 0, lr)
+      local g2, m2, d2, u2
+      if per then
+        local b = 4 * (k - 1)
+        g2, m2, d2, u2 = w[b + 1], w[b + 2], w[b + 3], w[b + 4]
+      else
+        g2, m2, d2, u2 = M._params(G[k], P[k], T and T[k], T0 and T0[k], D and D[k],
+          q == 1 and 2 * l.l2 or 0, lr)
+      end
       s[1], s[2], s[3], s[4] = s[1] + g2, s[2] + m2, s[3] + d2, s[4] + u2
     end
   end

@@ -1,0 +1,313 @@
+/* optim_watch.c - the update's own sums for instruments (optim.h
+ * wb_optim_watch): a watched step armed by wb_optim_arm sums, per tensor,
+ * what instruments read from the parameters (gradient norm, distance from
+ * theta0, update size, the update itself) in the pass that updates them.
+ *
+ * Why: a pass of the instruments' own after the step (persample.h
+ * wb_persample_params) rereads gradient, weights, theta0 and theta_t, a
+ * copy of the weights taken before the step; the baseline MLP's
+ * parameters (100k floats, 400 KB a tensor set) do not fit the level-2
+ * cache, and the copy and the pass each cost about what the update does.
+ *
+ * Two ways, both giving the update's bits unchanged:
+ *  - plain SGD (no momentum, no L2 coefficient, no update asked for):
+ *    sgd_watch, the update's loop with g^2 and (w - theta0)^2 summed in
+ *    it (two sums; the rest follows from them, optim.h);
+ *  - any other step: each tensor a block of WB_OPTIM_WATCH_BLOCK entries at
+ *    a time, the optimizer's own kernel run on the block (optim_impl.h:
+ *    elementwise, so the bits of one call) and the sums of param_sums.h
+ *    read from the level-1 cache, wb_persample_params' bit for bit (the
+ *    same lanes in the same order): after the update from a copy of the
+ *    block's old weights when they need the new ones (the update's size,
+ *    the update itself), else before it, from the block. These sums
+ *    convert every float they read to double and are bound by that
+ *    arithmetic, not by memory: only those asked for are taken.
+ * Legend: w weights, g gradient, w0 theta0, n entries of a tensor.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "optim_impl.h"
+#include "param_sums.h"
+#include "simd.h"
+
+/* ------------------------------------------------------------------------
+ * Plain SGD: the sums in the update's own loop
+ * ------------------------------------------------------------------------ */
+
+/* sgd_plain's update, op for op, that also sums g^2 into s[0] and, with
+ * w0 (has0), (w - w0)^2 over the weights before the update into s[1].
+ * Blocks of 128 entries are summed in float (sixteen lanes, eight terms
+ * each: a relative rounding of about 5e-7), the blocks in double. */
+typedef float v16f __attribute__((vector_size(64), aligned(4)));
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef double v8d __attribute__((vector_size(64)));
+#define V16(p) (*(v16f *)(p))
+/* acc (8 doubles) += the sixteen lanes of v, widened, pairwise */
+#define WIDEN16(acc, v)                                                            \
+    do {                                                                           \
+        v8f lo_, hi_;                                                            \
+        memcpy(&lo_, &(v), sizeof lo_);                                            \
+        memcpy(&hi_, (const char *)&(v) + sizeof lo_, sizeof hi_);                 \
+        (acc) += __builtin_convertvector(lo_, v8d) + __builtin_convertvector(hi_, v8d); \
+    } while (0)
+
+WB_SIMD_BODY sgd_watch_body(float *restrict w, const float *restrict g,
+                            const float *restrict w0, size_t n, const wb_optim_coef *k,
+                            double *restrict s, int has0)
+{
+    const float lr = k->lr;
+    v8d sg = {0}, sd = {0};
+    size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        /* four named sums (an array of them was kept in memory, not
+         * registers), two terms each per block */
+        v16f g0 = {0}, g1 = {0}, g2 = {0}, g3 = {0}, d0 = {0}, d1 = {0}, d2 = {0}, d3 = {0};
+#define SGD_WATCH_ONE(q, ga, da)                                \
+    do {                                                        \
+        v16f gv = V16(g + i + 16 * (q)), wv = V16(w + i + 16 * (q)); \
+        ga += gv * gv;                                          \
+        if (has0) {                                             \
+            v16f d = wv - V16(w0 + i + 16 * (q));                \
+            da += d * d;                                        \
+        }                                                       \
+        V16(w + i + 16 * (q)) = wv - gv * lr;                   \
+    } while (0)
+        SGD_WATCH_ONE(0, g0, d0);
+        SGD_WATCH_ONE(1, g1, d1);
+        SGD_WATCH_ONE(2, g2, d2);
+        SGD_WATCH_ONE(3, g3, d3);
+        SGD_WATCH_ONE(4, g0, d0);
+        SGD_WATCH_ONE(5, g1, d1);
+        SGD_WATCH_ONE(6, g2, d2);
+        SGD_WATCH_ONE(7, g3, d3);
+#undef SGD_WATCH_ONE
+        v16f gs = (g0 + g1) + (g2 + g3), ds = (d0 + d1) + (d2 + d3);
+        WIDEN16(sg, gs);
+        if (has0)
+            WIDEN16(sd, ds);
+    }
+    double a = 0, b = 0;
+    for (int q = 0; q < 8; q++)
+        a += sg[q], b += sd[q];
+    for (; i < n; i++) {
+        float gi = g[i], d = has0 ? w[i] - w0[i] : 0.0f;
+        a += (double)(gi * gi), b += (double)(d * d);
+        w[i] -= gi * lr;
+    }
+    s[0] = a, s[1] = b;
+}
+#define SGD_WATCH_PARAMS                                                        \
+    (float *restrict w, const float *restrict g, const float *restrict w0, size_t n, \
+     const wb_optim_coef *k, double *restrict s)
+WB_SIMD_KERNEL(sgd_watch0, sgd_watch_body, SGD_WATCH_PARAMS, (w, g, w0, n, k, s, 1))
+WB_SIMD_KERNEL(sgd_watch, sgd_watch_body, SGD_WATCH_PARAMS, (w, g, w0, n, k, s, 0))
+
+/* ------------------------------------------------------------------------
+ * Any optimizer: a block at a time
+ * ------------------------------------------------------------------------ */
+
+/* a += a block's sums (param_sums.h) over its n entries, n a multiple of
+ * eight: g, the new weights w, the old ones, w0 and the update written to
+ * dir (hasdir); need says which sums. Both are constants of each copy:
+ * with need tested in the loop the distance alone took twice as long. */
+WB_SIMD_BODY block_sums_body(wb_psums *restrict a, const float *restrict g,
+                             const float *restrict w, const float *restrict old,
+                             const float *restrict w0, float *restrict dir, double c,
+                             int64_t n, int need, int hasdir)
+{
+    wb_psums_add(a, g, w, old, w0, dir, c, 0.0, n, 1, need, hasdir);
+}
+#define BLOCK_SUMS_PARAMS                                                        \
+    (wb_psums *restrict a, const float *restrict g, const float *restrict w,     \
+     const float *restrict old, const float *restrict w0, float *restrict dir, double c, \
+     int64_t n)
+typedef void(*block_sums_fn) BLOCK_SUMS_PARAMS;
+/* the copies: every set of sums (WB_PSUM_* bits) without dir, those with
+ * the update's sum with it (a dir without it takes it too) */
+#define BLOCK_SUMS_COPIES(X)                                                     \
+    X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(7, 0) X(8, 0) X(9, 0)      \
+    X(10, 0) X(11, 0) X(12, 0) X(13, 0) X(14, 0) X(15, 0)                       \
+    X(8, 1) X(9, 1) X(10, 1) X(11, 1) X(12, 1) X(13, 1) X(14, 1) X(15, 1)
+#define BLOCK_SUMS_DEFINE(m, d)                                                  \
+    WB_SIMD_KERNEL(block_sums_##m##_##d, block_sums_body, BLOCK_SUMS_PARAMS,    \
+                   (a, g, w, old, w0, dir, c, n, m, d))
+BLOCK_SUMS_COPIES(BLOCK_SUMS_DEFINE)
+
+/* The copy for need and hasdir (need has WB_PSUM_U when hasdir), or NULL
+ * when there is nothing to do. */
+static block_sums_fn block_sums(int need, int hasdir)
+{
+    switch (need | hasdir << 4) {
+#define BLOCK_SUMS_CASE(m, d) \
+    case (m) | (d) << 4: return WB_SIMD_CALL(block_sums_##m##_##d);
+        BLOCK_SUMS_COPIES(BLOCK_SUMS_CASE)
+    }
+    return NULL;
+}
+
+/* Tensor i's update, a block at a time, and its sums into o->sums[4 i ..];
+ * the update into o->dirs[i] when the step has dirs. Without the update
+ * size and dir the sums read only the weights before the update, so they
+ * are taken before it, from the block itself; else from a copy. */
+static void watch_blocks(wb_optim *o, int i, float *w, const float *g,
+                         const wb_optim_coef *k)
+{
+    const wb_optim_pstate *p = &o->params[i];
+    const float *w0 = o->w0[i];
+    float *dir = o->has_dirs ? o->dirs[i] : NULL;
+    const double c = o->w_c[i];
+    /* with c = 0, g - c theta_t is g (theta_t finite): its sum is g^2's */
+    int need = w0 ? o->need : o->need & ~WB_PSUM_D;
+    if (c == 0.0 && (need & WB_PSUM_M))
+        need = (need & ~WB_PSUM_M) | WB_PSUM_G;
+    if (dir)
+        need |= WB_PSUM_U;
+    const block_sums_fn add = block_sums(need, dir != NULL);
+    const int before = !(need & WB_PSUM_U);
+    double *s = o->sums + 4 * (size_t)i;
+    wb_psums a = {{{0}}, {{0}}, {{0}}, {{0}}};
+    const size_t n = p->numel;
+    for (size_t off = 0, len;; off += len) {
+        len = n - off < WB_OPTIM_WATCH_BLOCK ? n - off : WB_OPTIM_WATCH_BLOCK;
+        /* whole groups of eight; blocks are multiples of eight, so only
+         * the last block leaves a tail, which ends the tensor's sums */
+        const int64_t body = (int64_t)(len & ~(size_t)7);
+        const int last = off + len == n;
+        const float *b0 = w0 ? w0 + off : NULL, *old = before ? w + off : o->old;
+        float *bd = dir ? dir + off : NULL;
+        if (before && add) {
+            add(&a, g + off, old, old, b0, NULL, c, body);
+            if (last)
+                wb_psums_end(&a, s, g + off, old, old, b0, NULL, c, 0.0, body,
+                             (int64_t)len, 1, need, 0);
+        } else if (!before && len) {
+            memcpy(o->old, w + off, len * sizeof *o->old);
+        }
+        wb_optim_update(o->cfg.kind, k, w + off, g + off, p->m ? p->m + off : NULL,
+                        p->v ? p->v + off : NULL, len);
+        if (!before) {
+            add(&a, g + off, w + off, old, b0, bd, c, body);
+            if (last)
+                wb_psums_end(&a, s, g + off, w + off, old, b0, bd, c, 0.0, body,
+                             (int64_t)len, 1, need, dir != NULL);
+        }
+        if (last)
+            break;
+    }
+    if (!add)
+        s[0] = s[1] = s[2] = s[3] = 0.0;
+    if ((o->need & WB_PSUM_M) && !(need & WB_PSUM_M))
+        s[1] = s[0];
+    for (int q = 0; q < 4; q++) /* taken for another, not asked for */
+        if (!(o->need >> q & 1))
+            s[q] = 0.0;
+}
+
+/* ------------------------------------------------------------------------
+ * The step's side (optim_impl.h) and the public calls
+ * ------------------------------------------------------------------------ */
+
+int wb_optim_watch_begin(wb_optim *o, int n, int armed)
+{
+    int measure = armed && n == o->n_watch;
+    for (int i = 0; measure && i < n; i++)
+        measure = o->params[i].numel == o->w_numel[i];
+    /* plain SGD's loop gives what the rest follows from, without L2's
+     * term and when no update is asked for */
+    int plain = measure && o->cfg.kind == WB_OPTIM_SGD && o->cfg.momentum == 0.0 &&
+                !o->has_dirs;
+    for (int i = 0; plain && i < n; i++)
+        plain = o->w_c[i] == 0.0;
+    o->form = plain ? 2 : 4;
+    return measure;
+}
+
+void wb_optim_watch_update(wb_optim *o, int i, float *w, const float *g,
+                           const wb_optim_coef *k)
+{
+    if (o->form == 2)
+        (o->w0[i] ? WB_SIMD_CALL(sgd_watch0) : WB_SIMD_CALL(sgd_watch))(
+            w, g, o->w0[i], o->params[i].numel, k, o->sums + 2 * (size_t)i);
+    else
+        watch_blocks(o, i, w, g, k);
+}
+
+void wb_optim_watch_clear(wb_optim *o)
+{
+    wb_free(o->w0);
+    wb_free(o->w_numel);
+    wb_free(o->w_c);
+    wb_free(o->dirs);
+    wb_free(o->sums);
+    wb_free(o->old);
+    o->w0 = NULL, o->w_numel = NULL, o->w_c = NULL, o->dirs = NULL, o->sums = NULL;
+    o->old = NULL;
+    o->n_watch = o->armed = o->measured = o->has_dirs = 0;
+}
+
+_Static_assert((int)WB_OPTIM_SUM_G2 == WB_PSUM_G && (int)WB_OPTIM_SUM_M2 == WB_PSUM_M &&
+               (int)WB_OPTIM_SUM_D2 == WB_PSUM_D && (int)WB_OPTIM_SUM_U2 == WB_PSUM_U,
+               "optim.h's sums are param_sums.h's");
+
+wb_status wb_optim_watch(wb_optim *o, int n, const float *const *theta0,
+                         const size_t *numel, const double *c, int need, wb_err *err)
+{
+    if (n > 0 && (need & ~WB_OPTIM_SUM_ALL))
+        return wb_err_set(err, WB_EINVAL, "watch: unknown sums 0x%x (known: 0x%x)",
+                          (unsigned)need, (unsigned)WB_OPTIM_SUM_ALL);
+    wb_optim_watch_clear(o);
+    if (n <= 0)
+        return WB_OK;
+    o->w0 = wb_malloc((size_t)n * sizeof *o->w0);
+    o->w_numel = wb_malloc((size_t)n * sizeof *o->w_numel);
+    o->w_c = wb_malloc((size_t)n * sizeof *o->w_c);
+    o->dirs = wb_malloc((size_t)n * sizeof *o->dirs);
+    o->sums = wb_malloc(4 * (size_t)n * sizeof *o->sums);
+    o->old = wb_alloc_aligned(WB_OPTIM_WATCH_BLOCK * sizeof *o->old);
+    if (!o->w0 || !o->w_numel || !o->w_c || !o->dirs || !o->sums || !o->old) {
+        wb_optim_watch_clear(o);
+        return wb_err_set(err, WB_ENOMEM, "out of memory watching %d tensors", n);
+    }
+    for (int i = 0; i < n; i++) {
+        o->w0[i] = theta0 ? theta0[i] : NULL, o->w_numel[i] = numel[i];
+        o->w_c[i] = c ? c[i] : 0.0, o->dirs[i] = NULL;
+    }
+    o->n_watch = n, o->need = need;
+    return WB_OK;
+}
+
+wb_status wb_optim_arm(wb_optim *o, int n, wb_tensor *const *dirs, wb_err *err)
+{
+    if (!o->n_watch)
+        return WB_OK; /* nothing to measure: not armed */
+    if (dirs && n != o->n_watch)
+        return wb_err_set(err, WB_EINVAL, "%d updates for %d watched tensors", n,
+                          o->n_watch);
+    for (int i = 0; dirs && i < o->n_watch; i++) {
+        const wb_tensor *d = dirs[i];
+        if (d && d->dtype != WB_F32)
+            return wb_err_set(err, WB_EINVAL, "update %d: expected float32, got %s", i + 1,
+                              wb_dtype_name(d->dtype));
+        if (d && wb_tensor_numel(d) != o->w_numel[i])
+            return wb_err_set(err, WB_ESHAPE, "update %d: expected %zu elements (the "
+                              "watched parameter's), got %zu", i + 1, o->w_numel[i],
+                              wb_tensor_numel(d));
+    }
+    for (int i = 0; i < o->n_watch; i++)
+        o->dirs[i] = dirs && dirs[i] ? wb_tensor_f32(dirs[i]) : NULL;
+    o->has_dirs = dirs != NULL;
+    o->armed = 1;
+    return WB_OK;
+}
+
+const double *wb_optim_watched(const wb_optim *o, int *n, int *per)
+{
+    if (n)
+        *n = o->measured ? o->n_watch : 0;
+    if (per)
+        *per = o->measured ? o->form : 0;
+    return o->measured ? o->sums : NULL;
+}

@@ -32,7 +32,12 @@ local losses = require "wb.losses"
 ---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
 ---warm_tol), cold from the batch gradient, then warm-started from the last
 ---Ritz vector plus the gradient, at most `warm` products after the first;
----update: "sgd" or "measured", how alpha read the update). Presets (lists of names):
+---update: "sgd" or "measured", how alpha read the update). Across
+---model:save_state and fit{resume = path} they go on as if trained straight
+---(distance from the first fit's start, a pending alpha, history.instruments),
+---bit for bit except, equal to rounding: plain SGD's alpha at the step before
+---the save (batch <= 64) and hess_max after it (a float32 warm start).
+---Presets (lists of names):
 ---wb.instruments.economy (Cockpit's: alpha, distance, grad_hist, grad_norm,
 ---inner_test, loss, norm_test, ortho_test, update_size) and
 ---wb.instruments.full (economy + tic, hess_trace, hess_max; Cockpit's 2-D

@@ -75,6 +75,7 @@ end
 
 local Cb = {}
 Cb.__index = Cb
+Cb.__name = "wb.instruments" -- the kind of its saved state (wb/state.lua)
 
 local function clones(list)
   local out = {}
@@ -183,6 +184,8 @@ function Cb:on_train_begin(model)
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
   local h = model.history
+  -- a resume's saved history holds them: Cb:set_state keeps those
+  self.prev_instr, self.final, self.hess_top = h.instruments, nil, nil
   h.instruments = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,
@@ -207,7 +210,7 @@ local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq"}
 
 function Cb:on_train_end()
   if self.watch then self.watch:_watch(nil); self.watch = nil end -- before theta0 goes
-  if self.layers then self.kept = nil; self:_keep(false) end
+  if self.layers then self.kept = nil; self:_keep(false); self:_final() end
   if self.hop then self.hop:free(); self.hop = nil end
   for _, name in ipairs(COPIES) do
     for _, t in ipairs(self[name] or {}) do t:free() end
@@ -295,7 +298,8 @@ function Cb:_hess_max(logs, data, B)
   -- would cost a forward and a backward pass; with L2 it includes L2's
   -- term, as the operator's loss does)
   local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
-    warm and LANCZOS_WTOL or LANCZOS_TOL, nil, LANCZOS_GRAD, self.grads)
+    warm and LANCZOS_WTOL or LANCZOS_TOL, self.hess_top, LANCZOS_GRAD, self.grads)
+  self.hess_top = nil -- a resume's start (instruments_state.lua), once
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
   rec.products = rec.products + n
@@ -380,5 +384,6 @@ end
 -- _samples, _alpha)
 M._Cb, M._HIST = Cb, {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS}
 require "wb.instruments_samples"
+require "wb.instruments_state" -- get_state, set_state
 
 return M

@@ -97,6 +97,11 @@ function Cb:_project(B)
     local put = mean and gram and (kept.wide or B <= 16)
     local last = a and fast and kept.put
     if (put or last) and not kept.at then kept.at = M._pair() end
+    -- which half a put fills alternates (persample.h); a resumed fit's new
+    -- pair puts once more first when the saved fit had put an odd number
+    -- of times, so that the sums run in the same order (instruments_state)
+    if put and kept.flip then ps:add_cross(l.layer, x, kept.at, true, 1, 0) end
+    if put then kept.odd, kept.flip = not kept.odd, nil end
     if put and last then -- the newest is this batch, the older the last one
       ps:add_cross(l.layer, x, kept.at, true, 1, B, 2, B)
     elseif put then

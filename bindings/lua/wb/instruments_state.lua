@@ -53,8 +53,8 @@ function Cb:_state()
 end
 
 -- on_train_end: the state a later save_state writes; what it references is
--- not freed (theta0 and the alpha vector: up to two copies of the
--- parameters stay with the model until its next fit).
+-- not freed (theta0, the alpha vector and hess_max's Ritz vector: up to
+-- three copies of the parameters stay with the model until its next fit).
 function Cb:_final()
   self.final = self:_state()
   if self.final.theta0 then self.theta0 = nil end

@@ -74,4 +74,86 @@ T.test("the test statistics are NaN for one row or a zero mean gradient", functi
   end
 end)
 
+T.test("alpha is NaN at batch size 1 (its variances are undefined), -1 was wrong", function()
+  local I = wb.instruments
+  local nan = 0 / 0
+  T.ok(I.alpha(1, 1, 0, -2, 0, nan, nan, nan, nan) ~= I.alpha(1, 1, 0, -2, 0, nan, nan,
+    nan, nan), "a NaN variance")
+  T.eq(I.alpha(1, 1, 0, -2, 0, 1, 1, 1, 1), 0)
+  local x, y = wb.rand(6, 5), wb.new_tensor({6}, "uint8")
+  for i = 1, 6 do y[i] = i % 3 end
+  wb.seed(2)
+  local m = wb.nn.Sequential{wb.nn.Dense(5, 3, {activation = "softmax"})}
+  local h = m:fit(x, y, {batch_size = 1, optimizer = "sgd", verbose = false,
+    instruments = {"alpha"}})
+  for i, v in ipairs(h.steps.alpha) do T.ok(v ~= v, "alpha at step " .. i .. ": " .. v) end
+end)
+
+T.test("instruments: a map, an empty list and preset names in fit", function()
+  local x, y = wb.rand(8, 5), wb.new_tensor({8}, "uint8")
+  for i = 1, 8 do y[i] = i % 3 end
+  local m = wb.nn.Sequential{wb.nn.Dense(5, 3, {activation = "softmax"})}
+  local function fit(v) return m:fit(x, y, {verbose = false, instruments = v}) end
+  T.check_error('fit: instruments must be "economy", "full" or a list of names '
+    .. '(wb.instruments.economy, {"grad_norm"}, ...), got a table with key grad_norm = true',
+    fit, {grad_norm = true})
+  T.check_error('or a list of names (wb.instruments.economy, {"grad_norm"}, ...), got an '
+    .. 'empty list', fit, {})
+  T.eq(table.concat(fit("economy").instruments.names, ","),
+    table.concat(fit(wb.instruments.economy).instruments.names, ","))
+  T.eq(#fit("full").instruments.names, #wb.instruments.full)
+end)
+
+T.test("the Hessian instruments under mse: linear last works (one-hot targets), softmax "
+    .. "last is refused before training", function()
+  local x, y = wb.rand(12, 5), wb.new_tensor({12}, "uint8")
+  for i = 1, 12 do y[i] = i % 3 end
+  local t = wb.zeros(12, 3)
+  for i = 1, 12 do t:set(i, i % 3 + 1, 1) end
+  local function model(last)
+    wb.seed(3)
+    return wb.nn.Sequential{wb.nn.Dense(5, 6, {activation = "relu"}),
+      wb.nn.Dense(6, 3, {activation = last})}
+  end
+  local h = model("linear"):fit(x, y, {batch_size = 12, optimizer = "sgd", verbose = false,
+    loss = "mse", instruments = {"hess_trace", "hess_max", "tic"}})
+  -- step 1 is at the initial weights, on every row
+  local m0 = model("linear")
+  local r = wb.hessian.trace(m0, {x = x, y = t}, {probes = 8, seed = 1, loss = "mse"})
+  T.near(h.steps.hess_trace[1], r.mean, 1e-4 * math.abs(r.mean), "hess_trace")
+  local top = wb.hessian.eigs(m0, {x = x, y = t}, {k = 1, loss = "mse"}).values[1]
+  T.near(h.steps.hess_max[1], top, 1e-3 * math.abs(top), "hess_max")
+  for _, n in ipairs{"hess_trace", "hess_max", "tic"} do
+    local steps = 0
+    T.check_error("fit: instrument " .. n .. " needs the Hessian, which is computed for loss "
+      .. "mse only with a last layer that is not softmax (this model's last activation is "
+      .. "softmax)", function()
+        model("softmax"):fit(x, y, {optimizer = "sgd", verbose = false, loss = "mse",
+          instruments = {n}, callbacks = {wb.callbacks.Lambda{
+            on_train_batch_end = function() steps = steps + 1 end}}})
+      end)
+    T.eq(steps, 0, "refused before the first step")
+  end
+end)
+
+T.test("a Flatten keeps hess_trace exact: the same trace as without it", function()
+  local x, y = wb.rand(16, 6), wb.new_tensor({16}, "uint8")
+  for i = 1, 16 do y[i] = i % 3 end
+  local out = {}
+  for _, flat in ipairs{false, true} do
+    wb.seed(4)
+    local layers = {wb.nn.Dense(6, 8, {activation = "relu"}),
+      wb.nn.Dense(8, 3, {activation = "softmax"})}
+    if flat then table.insert(layers, 1, wb.nn.Flatten()) end
+    local h = wb.nn.Sequential(layers):fit(x, y, {batch_size = 8, seed = 1, verbose = false,
+      instruments = {"hess_trace", "tic"}})
+    T.eq(h.instruments.hess_trace_method, "exact", flat and "with Flatten" or "without")
+    out[#out + 1] = h.steps
+  end
+  for i = 1, #out[1].hess_trace do
+    T.eq(out[2].hess_trace[i], out[1].hess_trace[i], "hess_trace " .. i)
+    T.eq(out[2].tic[i], out[1].tic[i], "tic " .. i)
+  end
+end)
+
 T.done()

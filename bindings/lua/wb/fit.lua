@@ -161,7 +161,7 @@ end
 ---from the file unless one of the same kind is given; the state of
 ---callbacks with get_state/set_state, e.g. EarlyStopping, is restored; a
 ---fit that was stopped stays stopped), initial_epoch (Keras: epochs
----already done, 0), instruments (a
+---already done, 0), instruments ("economy", "full" or a non-empty
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
 ---1) or "log"; see wb.instruments), cockpit (true, N or {every, save,

@@ -27,12 +27,21 @@ local losses = require "wb.losses"
 ---per-sample gradient entries in 64 equal bins over [lo, hi) = [-1, 1),
 ---entries outside in the end bins; seconds and calls per instrument,
 ---hess_trace_method: "exact" (the sum of the exact Hessian diagonal, for
----relu/linear Dense models under cross-entropy) or "hutchinson", and
+---relu/linear Dense models, Flatten layers allowed, under cross-entropy) or
+---"hutchinson", and
 ---hess_max = {products, max_residual, tol, cold, warm, warm_tol,
 ---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
 ---warm_tol), cold from the batch gradient, then warm-started from the last
 ---Ritz vector plus the gradient, at most `warm` products after the first;
----update: "sgd" or "measured", how alpha read the update). Presets (lists of names):
+---update: "sgd" or "measured", how alpha read the update). alpha is NaN
+---at batch size 1 (a variance of one row is undefined). tic, hess_max and
+---hess_trace with loss mse take one-hot targets; a softmax last layer is
+---refused there (the Hessian is not computed for it). Across
+---model:save_state and fit{resume = path} they go on as if trained straight
+---(distance from the first fit's start, a pending alpha, history.instruments),
+---bit for bit except, equal to rounding: plain SGD's alpha at the step before
+---the save (batch <= 64) and hess_max after it (a float32 warm start).
+---Presets (lists of names):
 ---wb.instruments.economy (Cockpit's: alpha, distance, grad_hist, grad_norm,
 ---inner_test, loss, norm_test, ortho_test, update_size) and
 ---wb.instruments.full (economy + tic, hess_trace, hess_max; Cockpit's 2-D
@@ -73,21 +82,29 @@ function M._dense_positions(model, fname)
   return out
 end
 
--- The model's layers when they are n Dense layers in a row (n = #model),
--- relu or linear with a softmax or linear last, under cross-entropy: the
--- chain whose Hessian diagonal PerSample:hess_diag computes exactly (the
--- Hessian is the Gauss-Newton matrix there). nil otherwise.
+-- The model's Dense layers when they are a chain (n of them, Flatten
+-- layers anywhere but last: pure reshapes), relu or linear with a softmax
+-- or linear last, under cross-entropy: the chain whose Hessian diagonal
+-- PerSample:hess_diag computes exactly (the Hessian is the Gauss-Newton
+-- matrix there), and their positions in the model (each Dense reads its
+-- own input there). nil otherwise.
 function M._exact_chain(model, n, loss)
-  if loss ~= "cross_entropy" or n ~= #model then return nil end
-  local chain = {}
-  for i = 1, n do
-    local act = model[i].activation
-    local ok = i < n and (act == "relu" or act == "linear") or
-      i == n and (act == "softmax" or act == "linear")
-    if not ok then return nil end
-    chain[i] = model[i]
+  if loss ~= "cross_entropy" or args.typename(model[#model]) ~= "wb.Dense" then return nil end
+  local chain, pos = {}, {}
+  for i = 1, #model do
+    local l, kind = model[i], args.typename(model[i])
+    if kind == "wb.Dense" then
+      local act, last = l.activation, #chain + 1 == n
+      if not (not last and (act == "relu" or act == "linear") or
+          last and (act == "softmax" or act == "linear")) then
+        return nil
+      end
+      chain[#chain + 1], pos[#chain + 1] = l, i
+    elseif kind ~= "wb.Flatten" then
+      return nil
+    end
   end
-  return chain
+  return chain, pos
 end
 
 -- }====================
@@ -208,7 +225,9 @@ end
 ---wb.instruments.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1) -> number
 ---Cockpit's alpha: the step of length t on the quadratic fitted to the
 ---loss f and slope df at its start and end (variances vf, vd): 0 is
----stepping to the minimum, 1 to the other side, -1 concave or no step.
+---stepping to the minimum, 1 to the other side, -1 concave or no step;
+---NaN when a variance is NaN (undefined: batches of one row, where fit's
+---alpha is NaN on every step).
 ---@param t number
 ---@param f0 number
 ---@param f1 number
@@ -228,6 +247,8 @@ local abs = math.abs
 local function inv_var(v) return 1 / (v == 0 and 1e-10 or v) end
 
 function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
+  -- a variance of one row is 0/0: no weights, no fit (else -1 every step)
+  if vf0 ~= vf0 or vf1 ~= vf1 or vd0 ~= vd0 or vd1 ~= vd1 then return 0 / 0 end
   if t == 0 then return -1 end
   local w0, w1, w2, w3 = inv_var(vf0), inv_var(vf1), inv_var(vd0), inv_var(vd1)
   -- rows of Phi (with y): (1, 0, 0; f0), (1, t, t^2; f1), (0, 1, 0; df0),

@@ -23,7 +23,7 @@
 -- TICDiag. The trace behind hess_trace and tic is, as in Cockpit, the sum of
 -- the exact Hessian diagonal (persample.h hess_diag, the trace alone; for
 -- relu/linear Dense chains the Hessian is the Gauss-Newton matrix) when every layer is such a
--- Dense and the loss is cross-entropy (history.instruments.hess_trace_method
+-- Dense (or a Flatten) and the loss is cross-entropy (history.instruments.hess_trace_method
 -- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
 -- probes, its standard error in hess_trace_se). hess_max is three-term
 -- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
@@ -43,11 +43,10 @@ local M = wb.instruments
 local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
-local HESS_PROBES = 8                          -- Hutchinson probes per trace
 -- hess_max: cold Lanczos (tol, products), then warm (products, tol, the
--- batch gradient's weight in the start)
+-- batch gradient's weight in the start); the rest of the Hessian's
+-- constants are in wb/instruments_hessian.lua
 local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 16, 1e-5, 1
-local TIC_EPS = 1e-7                           -- Cockpit's stabiliser
 
 local KNOWN = {}
 for _, n in ipairs(M.NAMES) do KNOWN[n] = true end
@@ -75,6 +74,7 @@ end
 
 local Cb = {}
 Cb.__index = Cb
+Cb.__name = "wb.instruments" -- the kind of its saved state (wb/state.lua)
 
 local function clones(list)
   local out = {}
@@ -85,13 +85,18 @@ end
 -- The fit callback for names (a list) every k steps (or "log"); loss is
 -- fit's loss option. Errors name the fit option at fault.
 function M._callback(names, every, loss)
-  if type(names) ~= "table" then
-    error("fit: instruments must be a list of names (wb.instruments.economy, ...), got "
-      .. tostring(names), 3)
+  if names == "economy" or names == "full" then names = M[names] end -- as experiments take
+  local want = '"economy", "full" or a list of names (wb.instruments.economy, {"grad_norm"}, ...)'
+  if type(names) ~= "table" or next(names) == nil then
+    error(string.format("fit: instruments must be %s, got %s", want,
+      type(names) == "table" and "an empty list" or tostring(names)), 3)
   end
   local on = {}
   for k, n in pairs(names) do
-    if math.type(k) ~= "integer" or not KNOWN[n] then
+    if math.type(k) ~= "integer" then
+      error(string.format("fit: instruments must be %s, got a table with key %s = %s",
+        want, tostring(k), tostring(n)), 3)
+    elseif not KNOWN[n] then
       error(string.format("fit: instruments: unknown instrument %s (expected %s)",
         tostring(n), table.concat(M.NAMES, ", ")), 3)
     end
@@ -120,6 +125,14 @@ function Cb:on_train_begin(model)
   self.model = model
   local on = self.on
   local pos = M._dense_positions(model, "fit: instruments")
+  local act = model[#model].activation
+  for _, n in ipairs{"tic", "hess_max", "hess_trace"} do -- core/hvp.c: no softmax with mse
+    if on[n] and self.loss == "mse" and act == "softmax" then
+      error(string.format("fit: instrument %s needs the Hessian, which is computed for "
+        .. "loss mse only with a last layer that is not softmax (this model's last "
+        .. "activation is softmax)", n), 0)
+    end
+  end
   local params, grads = model:parameters()
   self.params, self.grads, self.layers, self.sums = params, grads, {}, {}
   local k = 0
@@ -176,13 +189,17 @@ function Cb:on_train_begin(model)
   if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
   if on.alpha and self.fast then self.gsave = clones(params) end
   if on.gsnr then self.sumsq = clones(params) end
-  self.exact = (on.hess_trace or on.tic) and M._exact_chain(model, #pos, self.loss) or nil
+  self.exact, self.exact_pos = nil, nil
+  if on.hess_trace or on.tic then self.exact, self.exact_pos = M._exact_chain(model, #pos,
+    self.loss) end
   if self.exact then self.hinputs = {} end
   self.hdata, self.dot_args = {}, {}
   if self.samples or self.exact then self.ps = M.Scratch() end
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
   local h = model.history
+  -- a resume's saved history holds them: Cb:set_state keeps those
+  self.prev_instr, self.final, self.hess_top = h.instruments, nil, nil
   h.instruments = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,
@@ -207,7 +224,7 @@ local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq"}
 
 function Cb:on_train_end()
   if self.watch then self.watch:_watch(nil); self.watch = nil end -- before theta0 goes
-  if self.layers then self.kept = nil; self:_keep(false) end
+  if self.layers then self.kept = nil; self:_keep(false); self:_final() end
   if self.hop then self.hop:free(); self.hop = nil end
   for _, name in ipairs(COPIES) do
     for _, t in ipairs(self[name] or {}) do t:free() end
@@ -277,76 +294,6 @@ function Cb:on_train_batch_begin(step)
   timed(self, "_base", t0)
 end
 
--- hess_max: Lanczos on this batch's Hessian, warm-started from the last
--- eigenvector, and the relative residual of the value it reports.
-function Cb:_hess_max(logs, data, B)
-  local op = self.hop
-  if op then
-    op:reset(data.x, data.y)
-  else -- made once, at the first measured step's batch size, then reused
-    op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
-    self.hop = op
-  end
-  -- op:top starts from the Ritz vector it kept (none at first) plus the
-  -- batch gradient (mostly in the top eigenspace: it catches the top two
-  -- swapping between batches) and reads the residual from the recurrence
-  local warm = self.hess_warm
-  -- the step's own gradient at theta_t on this batch (the operator's
-  -- would cost a forward and a backward pass; with L2 it includes L2's
-  -- term, as the operator's loss does)
-  local lam, res, n = op:top(warm and LANCZOS_WARM or LANCZOS_COLD,
-    warm and LANCZOS_WTOL or LANCZOS_TOL, nil, LANCZOS_GRAD, self.grads)
-  logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
-  local rec = self.model.history.instruments.hess_max
-  rec.products = rec.products + n
-  rec.max_residual = math.max(rec.max_residual, res)
-end
-
--- The Hessian's trace on this batch: the exact diagonal's sum, or
--- Hutchinson's estimate and its standard error.
-function Cb:_hess_trace(logs, data, B)
-  if not self.exact then
-    local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES, seed = logs.step,
-      loss = self.loss})
-    return r.mean, r.stderr
-  end
-  local h, inputs = self.model._h, self.hinputs -- reused: no table per step
-  for i = 1, #self.exact do inputs[i] = h[i] end
-  return self.ps:hess_diag(self.exact, inputs), 0 -- the trace alone
-end
-
--- The Hessian instruments at theta_t (Cb:_hessian swaps it in).
-function Cb:_hessian_at(logs, B, sq, data)
-  local on, t0 = self.on, clock()
-  if on.hess_max then
-    self:_hess_max(logs, data, B)
-    t0 = timed(self, "hess_max", t0)
-  end
-  if on.hess_trace or on.tic then
-    local mean, se = self:_hess_trace(logs, data, B)
-    if on.hess_trace then
-      logs.hess_trace, logs.hess_trace_se = mean, se
-      t0 = timed(self, "hess_trace", t0)
-    end
-    if on.tic then
-      logs.tic = (sq / B) / (mean + TIC_EPS)
-      timed(self, "tic", t0)
-    end
-  end
-end
-
--- Hessian instruments at theta_t on this batch (weights swapped in and
--- out; no closure or table per step).
-function Cb:_hessian(logs, B, sq)
-  local params = self.params
-  for k = 1, #params do self.swap[k]:copy(params[k]); params[k]:copy(self.theta[k]) end
-  local data = self.hdata
-  data.x, data.y = self.ctx.batch_x, self.ctx.batch_y
-  local ok, err = pcall(self._hessian_at, self, logs, B, sq, data)
-  for k = 1, #params do params[k]:copy(self.swap[k]) end
-  if not ok then error(err, 0) end
-end
-
 function Cb:on_train_batch_end(step, logs)
   if not (self.track or self.alpha_end) then return end
   local on, B, t0 = self.on, logs.batch_size, clock()
@@ -377,8 +324,12 @@ function Cb:on_train_batch_end(step, logs)
 end
 
 -- the per-sample and parameter statistics (Cb:_param_sums, _project,
--- _samples, _alpha)
+-- _samples, _alpha), the Hessian's (Cb:_hessian) and the state
 M._Cb, M._HIST = Cb, {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS}
+M._LANCZOS = {tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM,
+  warm_tol = LANCZOS_WTOL, gradient_weight = LANCZOS_GRAD}
 require "wb.instruments_samples"
+require "wb.instruments_hessian"
+require "wb.instruments_state" -- get_state, set_state
 
 return M

@@ -97,6 +97,11 @@ function Cb:_project(B)
     local put = mean and gram and (kept.wide or B <= 16)
     local last = a and fast and kept.put
     if (put or last) and not kept.at then kept.at = M._pair() end
+    -- which half a put fills alternates (persample.h); a resumed fit's new
+    -- pair puts once more first when the saved fit had put an odd number
+    -- of times, so that the sums run in the same order (instruments_state)
+    if put and kept.flip then ps:add_cross(l.layer, x, kept.at, true, 1, 0) end
+    if put then kept.odd, kept.flip = not kept.odd, nil end
     if put and last then -- the newest is this batch, the older the last one
       ps:add_cross(l.layer, x, kept.at, true, 1, B, 2, B)
     elseif put then
@@ -172,11 +177,12 @@ function Cb:_gsnr(logs, B)
 end
 
 -- Mean and variance of the slope along a step of length len from the
--- projections in slot ("proj2", "proj3"), times c.
+-- projections in slot ("proj2", "proj3"), times c. The variance of one row
+-- is NaN (M.alpha is then NaN): its 0 / 0 can round to +-x / 0.
 local function slope(ps, slot, B, len, c)
   local s, s2 = ps:moments(slot)
   s, s2 = s * c, s2 * c * c
-  return s / B / len, (s2 - s * s / B) / (B - 1) / (len * len)
+  return s / B / len, B < 2 and 0 / 0 or (s2 - s * s / B) / (B - 1) / (len * len)
 end
 
 -- Alpha: the end of the fit started last step (this batch, theta_{t+1},
@@ -186,7 +192,7 @@ function Cb:_alpha(logs, B)
   local z = self.model[#self.model]:logits()
   ps:ce(z, self.ctx.batch_y)
   local fs, fs2 = ps:moments("loss")
-  local f, vf = fs / B, (fs2 - fs * fs / B) / (B - 1)
+  local f, vf = fs / B, B < 2 and 0 / 0 or (fs2 - fs * fs / B) / (B - 1)
   local a = self.alpha_start
   if a then
     local df, vd = slope(ps, "proj2", B, a.t, self.fast and -a.lr or 1)

@@ -91,10 +91,15 @@ T.test("export_steps: one row per run and step, every series a column, exact val
     if first then series[#series + 1] = k end
   end
   T.eq(#series, 19); T.eq(first, 6 + 15 + 1, "6 identity and 15 config columns")
-  -- every cell against the record, run by run in file order
-  local at, empties = 2, 0
-  for _, r in ipairs{econ, logged} do
+  -- every cell against the record, run by run in file order (by hash: a
+  -- run's hash moves with the library's source, so either may come first)
+  local order = {econ, logged}
+  table.sort(order, function(a, b) return a.hash < b.hash end)
+  local at, empties, first_row, last_row = 2, 0, {}, {}
+  for _, r in ipairs(order) do
     local s = r.history.steps
+    first_row[r] = at
+    last_row[r] = at + #s.step - 1
     for j = 1, #s.step do
       local c = by_name(head, rows[at])
       T.eq(c.hash, r.hash); T.eq(c.variant, r.variant); T.eq(c.seed, tostring(r.seed))
@@ -108,9 +113,9 @@ T.test("export_steps: one row per run and step, every series a column, exact val
     end
   end
   -- econ's last alpha; logged has only its 6 series (the rest empty)
-  T.eq(by_name(head, rows[9]).alpha, "")
+  T.eq(by_name(head, rows[last_row[econ]]).alpha, "")
   T.eq(empties, 1 + 2 * (19 - 6))
-  T.eq(by_name(head, rows[10])["config.instruments"], "")
+  T.eq(by_name(head, rows[first_row[logged]])["config.instruments"], "")
   steps_path, steps_rows = path, n
 end)
 

@@ -21,7 +21,8 @@
 --            workbench.tag     save_state's tag, when given
 -- A callback keeps state across a resume when it has get_state() -> table
 -- (plain data and tensors) and set_state(table), called after its
--- on_train_begin: EarlyStopping, ReduceLROnPlateau and ModelCheckpoint do.
+-- on_train_begin: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and
+-- fit's instruments (wb/instruments_state.lua) do.
 -- On resume the j-th callback of a kind takes the j-th saved state of that
 -- kind; a stateful callback with no saved state starts afresh, a saved
 -- state that no callback takes is an error. Not saved: the dataset and the

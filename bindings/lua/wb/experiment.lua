@@ -91,7 +91,10 @@ function M.new(spec, o)
   local overrides = {}
   if opts.epochs then overrides.epochs = opts.epochs end
   if opts.dataset then overrides.dataset = opts.dataset end
-  if opts.quick then overrides.subset = util.copy(M.quick_subset) end
+  if opts.quick then
+    overrides.subset = util.copy(M.quick_subset)
+    overrides.epochs = math.min(opts.epochs or 2, 2)
+  end
   -- hooks: training ones decide the training identity, measure the run's
   local hooks, notes = {}, {}
   for _, h in ipairs{"build", "callbacks", "fit_options", "measure"} do
@@ -112,9 +115,6 @@ function M.new(spec, o)
       for k, x in pairs(spec.base or {}) do cfg[k] = util.copy(x) end
       for k, x in pairs(v.values) do cfg[k] = util.copy(x) end
       for k, x in pairs(overrides) do cfg[k] = util.copy(x) end
-      -- --quick: at most 2 epochs, never more than the run asks (a 1-epoch base,
-      -- a vary over epochs keep their own)
-      if opts.quick then cfg.epochs = math.min(cfg.epochs, 2) end
       if not spec.build and cfg.hidden == nil then
         error(string.format("%s: %s: experiment.base: the default model (an MLP) needs "
           .. "'hidden' (e.g. hidden = 128, or {256, 128} for two layers), or give a build "

@@ -25,28 +25,6 @@ local function configs(root)
   return out
 end
 
-T.test("--quick caps epochs at 2, never raises them (a 1-epoch base, a vary over epochs)",
-  function()
-  local root = dir .. "/quick"
-  local p = script("qe", "base = {" .. SMALL .. ", epochs = 1}, vary = {epochs = {1, 3}}, "
-    .. "seeds = {1}")
-  local st, _, err = run(p, root, "--quick")
-  T.eq(st, 0, err)
-  local seen = {}
-  for _, c in ipairs(configs(root)) do seen[#seen + 1] = c.epochs end
-  table.sort(seen)
-  T.eq(table.concat(seen, ","), "1,2", "the variants keep 1 and get 3 capped to 2")
-  local md = util.read_file(root .. "/qe/README.md")
-  T.ok(md:find("Epochs: 1, 2.", 1, true), md)
-  -- --epochs is capped the same way under --quick
-  local ex = wb.experiment({name = "qx", base = {hidden = 8, epochs = 10}},
-    {options = {quick = true, epochs = 5}})
-  T.eq(ex.specs[1].config.epochs, 2)
-  ex = wb.experiment({name = "qx", base = {hidden = 8, epochs = 10}},
-    {options = {quick = true, epochs = 1}})
-  T.eq(ex.specs[1].config.epochs, 1)
-end)
-
 -- A value option followed by another option took it as its value: `--root
 -- --quick` trained full runs into a folder named --quick.
 for _, argv in ipairs{{"--root", "--quick"}, {"--gather", "--fresh"}, {"--dataset", "--quick"},

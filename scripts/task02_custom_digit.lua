@@ -80,4 +80,4 @@ local function report(task, runs)
 end
 
 return wb.task{name = "task02_custom_digit", title = "Task 2: custom handwritten digits",
-  experiment = S.baseline(), report = report}
+  args = "[PNG files]", experiment = S.baseline(), report = report}

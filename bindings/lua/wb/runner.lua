@@ -27,87 +27,9 @@ local M = {}
 
 -- {==================== options ====================
 
-M.USAGE = "options: --dataset mnist|fashion, --seeds N, --epochs N, --quick, --jobs N, "
-  .. "--fresh, --root DIR, --list-runs, --run HASH, --cockpit, --slurm, --sbatch OPTS, --detach, "
-  .. "--gather DIR, --help"
-M.MAX_JOBS = 256
-
-local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
-  function(e) return e.usage end}) end
-
----wb.runner.options(argv) -> table
----Parses a task's command line: --dataset mnist|fashion, --seeds N,
------epochs N, --quick (2000 training / 500 test rows, at most 2 epochs,
----under <plots>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
------run HASH, --cockpit (the first run to train runs here, drawing wb.cockpit),
------slurm, --sbatch OPTS, --detach, --gather DIR (repeatable; see
----wb.slurm), --help; other arguments are kept in rest (task 2's files).
----script_args are the options that decide the runs, for child commands. A
----bad option raises an error object with field usage.
----@param argv table
----@return table
----Example: local o = wb.runner.options{"--quick", "--seeds", "2"}; print(o.quick, o.seeds)
-function M.options(argv)
-  local o = {rest = {}, script_args = {}}
-  local i = 1
-  local function value(name)
-    i = i + 1
-    if argv[i] == nil then error(usage_error("option " .. name .. " needs a value"), 0) end
-    return argv[i]
-  end
-  local function int(name, max)
-    local v = value(name)
-    local n = math.tointeger(tonumber(v))
-    if not n or n < 1 or n > (max or math.maxinteger) then
-      error(usage_error(string.format("option %s expects an integer from 1 to %s, got '%s'",
-        name, max and tostring(max) or "any", v)), 0)
-    end
-    return n
-  end
-  local function keep(...) for _, a in ipairs{...} do o.script_args[#o.script_args + 1] = a end end
-  while i <= #argv do
-    local a = argv[i]
-    if a == "--dataset" then
-      o.dataset = value(a)
-      if o.dataset == "fashion_mnist" then o.dataset = "fashion" end
-      if o.dataset ~= "mnist" and o.dataset ~= "fashion" then
-        error(usage_error("--dataset expects 'mnist' or 'fashion', got '" .. o.dataset .. "'"), 0)
-      end
-      keep(a, o.dataset)
-    elseif a == "--seeds" then o.seeds = int(a, 1000); keep(a, tostring(o.seeds))
-    elseif a == "--epochs" then o.epochs = int(a, 100000); keep(a, tostring(o.epochs))
-    elseif a == "--quick" then o.quick = true; keep(a)
-    elseif a == "--root" then o.root = value(a)
-    elseif a == "--jobs" then o.jobs = int(a, M.MAX_JOBS)
-    elseif a == "--fresh" then o.fresh = true
-    elseif a == "--run" then
-      o.run = value(a)
-      if not o.run:match("^%x+$") then
-        error(usage_error("--run expects a run's hash (hex digits), got '" .. o.run .. "'"), 0)
-      end
-    elseif a == "--list-runs" then o.list_runs = true
-    elseif a == "--slurm" or a == "--detach" or a == "--cockpit" then o[a:sub(3)] = true
-    elseif a == "--sbatch" then o.sbatch = value(a)
-    elseif a == "--gather" then o.gather = o.gather or {}; o.gather[#o.gather + 1] = value(a)
-    elseif a == "--help" or a == "-h" then o.help = true
-    elseif a:sub(1, 1) == "-" and #a > 1 then
-      error(usage_error("unknown option " .. a .. " (" .. M.USAGE .. ")"), 0)
-    else
-      o.rest[#o.rest + 1] = a; keep(a)
-    end
-    i = i + 1
-  end
-  local why = slurm.check_options(o) or cockpit_run.check_options(o) -- which go together
-  if why then error(usage_error(why), 0) end
-  return o
-end
-
--- An absolute path (commands printed for other folders and machines).
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  local pwd = os.getenv("PWD") or "."
-  return (pwd .. "/" .. p):gsub("/%./", "/")
-end
+local ropts = require "wb.runner_options"
+M.USAGE, M.MAX_JOBS, M.options = ropts.USAGE, ropts.MAX_JOBS, ropts.options
+local absolute = ropts.absolute
 
 ---wb.runner.root_of(opts) -> string
 ---The root folder of a task's figures and records for parsed options:
@@ -311,14 +233,16 @@ end
 ---Example: -- workbench scripts/my_dropout.lua --quick
 function M.main(task, argv, script)
   local ok, opts = pcall(M.options, argv or {})
+  local stray = ok and ropts.check_rest(task, opts) -- `quick` for --quick
+  if stray then ok, opts = false, stray end
   if not ok then
     if type(opts) ~= "table" or not opts.usage then error(opts, 0) end
     io.stderr:write(task.name, ": ", opts.usage, "\n")
     return 64
   end
   if opts.help then
-    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options] [args]\n%s\n",
-      task.name, task.title, script or "SCRIPT", M.USAGE))
+    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options]%s\n%s\n", task.name,
+      task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.USAGE))
     return 0
   end
   local root = M.root_of(opts)

@@ -36,7 +36,7 @@ end
 
 local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "keys",
   "measure", "callbacks", "fit_options", "reuse"}
-local TASK_KEYS = {"name", "title", "intro", "experiment", "report"}
+local TASK_KEYS = {"name", "title", "intro", "args", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
 local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimizer = true,
@@ -355,8 +355,8 @@ function M.check_fit_options(opts, where)
 end
 
 ---wb.spec.check_task(spec, where)
----Checks a task declaration's own keys (name, title, intro, experiment,
----report) and their types.
+---Checks a task declaration's own keys (name, title, intro, args,
+---experiment, report) and their types.
 ---@param spec table
 ---@param where string
 ---Example: wb.spec.check_task({name = "t", report = function() end}, "x")
@@ -367,7 +367,7 @@ function M.check_task(spec, where)
     fail(ctx, "task.name", "expected a name of letters, digits, _ and -, got "
       .. describe(spec.name))
   end
-  for _, k in ipairs{"title", "intro"} do
+  for _, k in ipairs{"title", "intro", "args"} do
     if spec[k] ~= nil and type(spec[k]) ~= "string" then
       fail(ctx, "task." .. k, "expected a string, got " .. describe(spec[k]))
     end

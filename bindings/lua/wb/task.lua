@@ -34,7 +34,9 @@ Task.__index = Task
 ---wb.task(spec) -> wb.Task
 ---Declares a task; a task script returns it. spec: name (letters, digits,
 ---_ and -: the figure folder and the experiment's name), title, intro (a
----first paragraph), experiment (a wb.experiment spec: base, vary or
+---first paragraph), args (what the command line's other arguments are, as
+---"[PNG files]": a task without it refuses them), experiment (a
+---wb.experiment spec: base, vary or
 ---variants, seeds, hooks), report = function(task, runs) (tables, figures
 ---and findings from the runs; runs once, after training). Every key is
 ---checked now. `workbench SCRIPT [options]` then runs it (SCRIPT --help
@@ -51,7 +53,7 @@ function M.new(spec, where)
   -- the experiment is checked now too (without the command line's options)
   wb.experiment.new(spec.experiment, {name = spec.name, where = where})
   return setmetatable({name = spec.name, title = spec.title or spec.name,
-    intro = spec.intro, experiment = spec.experiment, report = spec.report,
+    intro = spec.intro, args = spec.args, experiment = spec.experiment, report = spec.report,
     where = where, blocks = {}, figures = {}}, Task)
 end
 

@@ -138,4 +138,22 @@ T.test("changed options never reuse a record made under another value; seeds poo
   T.eq(by.mnist1, 5); T.eq(by.mnist2, 2); T.eq(by.fashion1, 2)
 end)
 
+T.test("--epochs or --dataset over a key the experiment varies is refused before training",
+  function()
+  local root = dir .. "/varied"
+  local varied = script("varied", "base = {" .. SMALL .. "}, seeds = {1}, vary = {epochs = {1, 2}}")
+  local st, out, err = run(varied, root, "--epochs 3")
+  T.ok(st ~= 0, "refused: " .. out .. err)
+  T.ok(err:find("--epochs 3 would replace the epochs the experiment varies (variant epochs=1: 1)",
+    1, true), err)
+  T.eq(#configs(root), 0, "nothing trained")
+  local p = script("varied_ds", "base = {" .. SMALL .. ", epochs = 1}, seeds = {1}, "
+    .. "vary = {dataset = {\"mnist\", \"fashion\"}}")
+  st, out, err = run(p, root, "--dataset fashion")
+  T.ok(st ~= 0 and err:find("--dataset fashion would replace the dataset", 1, true), out .. err)
+  st, _, err = run(varied, root, "--dataset mnist")
+  T.eq(st, 0, "a key the experiment does not vary may be set: " .. err)
+  T.eq(#configs(root), 2)
+end)
+
 T.done()

@@ -88,6 +88,17 @@ function M.new(spec, o)
     for i = 1, opts.seeds do seeds[i] = i end
   end
   ex.seeds = seeds
+  -- --epochs or --dataset over a key the experiment varies would make its
+  -- variants train the same thing, the comparison empty without a word
+  for _, key in ipairs{"epochs", "dataset"} do
+    for _, v in ipairs(opts[key] ~= nil and variants or {}) do
+      if v.values[key] ~= nil then
+        error(string.format("%s: %s: --%s %s would replace the %s the experiment varies "
+          .. "(variant %s: %s), so its variants would train the same; leave --%s out", where,
+          name, key, tostring(opts[key]), key, v.label, tostring(v.values[key]), key), 0)
+      end
+    end
+  end
   local overrides = {}
   if opts.epochs then overrides.epochs = opts.epochs end
   if opts.dataset then overrides.dataset = opts.dataset end

@@ -81,8 +81,8 @@ function M.new(spec, o)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options,
-    reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil, variants = variants,
-    command = o.command}, M.Experiment)
+    reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil,
+    variants = variants, command = o.command}, M.Experiment)
   if opts.seeds then
     seeds = {}
     for i = 1, opts.seeds do seeds[i] = i end

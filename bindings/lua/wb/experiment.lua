@@ -21,7 +21,8 @@ local M = {}
 -- Every config key (for wb.runs.find's query check).
 M.known_keys = spec_mod.config_keys()
 
--- --quick: the first rows of each set, at most 2 epochs (a smoke test)
+-- --quick: the first rows of each set, 2 epochs for every run (1 with
+-- --epochs 1): a smoke test
 M.quick_subset = {train = 2000, test = 500}
 
 -- "script.lua:12" of the caller `level` frames up (the declaration's line)

@@ -87,6 +87,25 @@ function T.tmpdir()
   return p
 end
 
+-- A small three-class dataset of n rows and d features in [0, 1) from a
+-- linear congruential generator started at seed (no draw from wb's own
+-- generators): class 2, 1 or 0 by a fixed linear score of the row.
+function T.synthetic(seed, n, d)
+  local s = seed
+  local function rnd()
+    s = (s * 1103515245 + 12345) % 2147483648
+    return s / 2147483648
+  end
+  local rows, y = {}, wb.new_tensor({n}, "uint8")
+  for i = 1, n do
+    rows[i] = {}
+    local z = 0
+    for j = 1, d do rows[i][j] = rnd(); z = z + rows[i][j] * (j % 3 - 1) end
+    y:set(i, z > 0.2 and 2 or (z > -0.3 and 1 or 0))
+  end
+  return wb.data.Dataset(wb.tensor(rows), y, "synthetic")
+end
+
 -- The workbench binary under test (tests/run.sh exports WB).
 T.wb = os.getenv("WB") or "./workbench"
 

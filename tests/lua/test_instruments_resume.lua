@@ -9,19 +9,7 @@ local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn
 
-local s = 777
-local function rnd()
-  s = (s * 1103515245 + 12345) % 2147483648
-  return s / 2147483648
-end
-local rows, y = {}, wb.new_tensor({80}, "uint8")
-for i = 1, 80 do
-  rows[i] = {}
-  local z = 0
-  for j = 1, 10 do rows[i][j] = rnd(); z = z + rows[i][j] * (j % 3 - 1) end
-  y:set(i, z > 0.2 and 2 or (z > -0.3 and 1 or 0))
-end
-local data = wb.data.Dataset(wb.tensor(rows), y, "synthetic")
+local data = T.synthetic(777, 80, 10)
 
 local function model()
   wb.seed(5)

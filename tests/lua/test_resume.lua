@@ -6,19 +6,7 @@ local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn
 
-local s = 4242
-local function rnd()
-  s = (s * 1103515245 + 12345) % 2147483648
-  return s / 2147483648
-end
-local rows, y = {}, wb.new_tensor({90}, "uint8")
-for i = 1, 90 do
-  rows[i] = {}
-  local z = 0
-  for j = 1, 8 do rows[i][j] = rnd(); z = z + rows[i][j] * (j % 3 - 1) end
-  y:set(i, z > 0.2 and 2 or (z > -0.3 and 1 or 0))
-end
-local data = wb.data.Dataset(wb.tensor(rows), y, "synthetic")
+local data = T.synthetic(4242, 90, 8)
 local train, val = data:subset(1, 70), data:subset(71, 90)
 
 local function model(seed)

@@ -62,6 +62,13 @@ T.test("help text: signature, description, parameters, example", function()
   end
   T.ok(wb.help.text("zeros"):find("^wb.zeros"))
   T.ok(wb.help.text("wb.nn.SequentialClass.fit"):find("^wb.Sequential:fit"))
+  -- as README and the examples write them: model:fit, runs:table, opt:step
+  T.eq(wb.help.text("model:fit"), wb.help.text(m.fit))
+  T.ok(wb.help.text("runs:table"):find("^wb.Runs:table"))
+  T.ok(wb.help.text("opt.step"):find("^wb.Optimizer:step"))
+  T.eq(wb.help.text("model:no_such"), nil)
+  -- an overview line fits its column: a long signature loses its return type
+  T.ok(wb.help.text():find("\n    experiment%(spec, opts%) +An experiment"), wb.help.text())
   -- modules list their members; help() is the overview
   local lab = wb.help.text(wb.lab)
   T.ok(lab:find("\n  Functions:\n", 1, true), lab)

@@ -85,6 +85,13 @@ local function members(prefix, sep)
   return out
 end
 
+-- The classes of the objects the documentation's examples name by a
+-- variable (model:fit, opt:step, ds:subset, runs:table, task:figure).
+local receivers = {model = "Sequential", m = "Sequential", layer = "Dense", opt = "Optimizer",
+  optimizer = "Optimizer", t = "Tensor", tensor = "Tensor", ds = "Dataset", dataset = "Dataset",
+  runs = "Runs", rs = "Runs", run = "Run", r = "Run", ex = "Experiment", task = "Task",
+  h = "History", history = "History", plot = "Plot", p = "Plot"}
+
 ---wb.help.find(x) -> table|nil
 ---The doc entry of x (what wb.help.text renders): a table with name, sig,
 ---body (lines), params, returns, file and line; nil when x has none.
@@ -98,6 +105,10 @@ function M.find(x)
     local tries = {n, "wb." .. n, (n:gsub("^(wb%.%u[%w_]*)%.", "%1:")),
       "wb." .. n:gsub("^(%u[%w_]*)%.", "%1:")}
     for _, t in ipairs(tries) do if idx[t] then return idx[t] end end
+    -- "model:fit", "runs:table": the receivers README and the examples use
+    local recv, meth = n:match("^(%l[%w_]*)[:.]([%w_]+)$")
+    local method = recv and receivers[recv] and ("wb." .. receivers[recv] .. ":" .. meth)
+    if method and idx[method] then return idx[method] end
     -- a path to a value: wb.nn.SequentialClass.fit
     local v = value_at(n)
     if n:gsub("^wb%.?", "") ~= "" and v ~= nil and type(v) ~= "string" then return M.find(v) end
@@ -178,6 +189,7 @@ local function member_lines(e, out)
       rel = rel:gsub("%b{}", function(x) return #x > 12 and "{...}" or x end)
         :gsub("%b()", function(x) return #x > 16 and "(...)" or x end)
     end
+    if #rel > 28 then rel = rel:gsub("%s*%->.*$", "") end -- the type: in its own help
     local g = ({module = 1, class = 2, ["function"] = 3, value = 4})[m.e.kind]
     if g == 3 and rel:sub(1, 1) == ":" then groups[3][1] = "Methods:" end
     local left = string.format("    %-28s ", rel)
@@ -209,8 +221,7 @@ local function render(e)
   end
   for _, l in ipairs(example or {}) do out[#out + 1] = l end
   if e.kind == "value" then
-    local ms = values.mentions(e.name, M._index())
-    if #ms > 0 then out[#out + 1] = "  Mentioned in: " .. table.concat(ms, ", ") end
+    for _, l in ipairs(values.mentions(e.name, M._index())) do out[#out + 1] = l end
   end
   member_lines(e, out)
   return table.concat(out, "\n") .. "\n"

@@ -134,17 +134,22 @@ function M.find(t, idx, w)
   return nil
 end
 
--- Names of the other entries whose text mentions name (where a value is
--- used), sorted.
+-- "Mentioned in:" lines naming the other entries whose text mentions
+-- name (where a value is used; help's own examples are left out), sorted;
+-- none when no entry does.
 function M.mentions(name, idx)
   local out, pat = {}, name:gsub("%p", "%%%0") .. "%f[^%w_]"
   for n, e in pairs(idx) do
-    if e.name == n and n ~= name and table.concat(e.body, " "):find(pat) then
+    if e.name == n and n ~= name and not n:find("^wb%.help")
+        and table.concat(e.body, " "):find(pat) then
       out[#out + 1] = n
     end
   end
+  if #out == 0 then return {} end
   table.sort(out)
-  return out
+  local lines = wrap(out, "    ", 78)
+  lines[1] = "  Mentioned in: " .. lines[1]:sub(5)
+  return lines
 end
 
 -- wb.help.check's part for values: a documented value must exist with

@@ -202,7 +202,8 @@ local function meta_names(text)
     if var and pending then vars[var] = pending; names[pending] = true; pending = nil end
     local tbl = line:match("^(wb[%w_.]*) = ")
     if tbl then names[tbl] = true; typed[tbl] = ty end
-    ty = line:match("^%-%-%-@type (.+)$")
+    if line:match("^%-%-%-@type ") then ty = line:match("^%-%-%-@type (.+)$")
+    elseif not line:match("^%-%-%-") then ty = nil end -- the block has ended
     local owner, sep, fn = line:match("^function ([%w_.]+)([.:])([%w_]+)%(")
     if owner then names[(vars[owner] or owner) .. sep .. fn] = true end
   end

@@ -72,6 +72,36 @@ M.excluded = {
 ---none (its `instruments` option): each is also a panel of the cockpit.
 ---Example: m:fit(d.train, {cockpit = true}) -- measures wb.cockpit.DEFAULT
 
+---wb.cockpit.EVERY
+---@type integer
+---The steps between two frames of the cockpit for fit's cockpit = true
+---(cockpit = N or {every = N} choose another).
+---Example: wb.cockpit.EVERY = 200; m:fit(d.train, {cockpit = true})
+
+---wb.plot.timeout
+---@type number
+---The seconds a gnuplot run may take before it is killed (coreutils
+---timeout) and :save or :show raises.
+---Example: wb.plot.timeout = 300
+
+---wb.lab.near_zero
+---@type number
+---The default threshold of wb.stats's near_zero column (the fraction of
+---weights with |w| below it); opts.threshold overrides it per call.
+---Example: wb.lab.near_zero = 1e-4; print(wb.stats(m))
+
+---wb.runs.max_listed
+---@type integer
+---How many runs tostring of a run list (wb.Runs) prints before
+---"... (N more)".
+---Example: wb.runs.max_listed = 100; print(wb.runs.find{})
+
+---wb.data.fashion_dir
+---@type string
+---Where wb.data.fashion_mnist reads Fashion-MNIST (Debian's
+---dataset-fashion-mnist package installs it there).
+---Example: wb.data.fashion_dir = os.getenv("HOME") .. "/fashion"
+
 -- {==================== contents ====================
 
 local function is_set(t)

@@ -271,10 +271,19 @@ end
 
 ---wb.help.show(x)
 ---Prints the help text of x (see wb.help.text); the REPL's global `help`.
----Prints "no help for ..." with similar names when there is none.
+---Prints "no help for ..." with similar names when there is none. help()
+---is the overview, but help(nil) says that its argument is nil: a class
+---written as in the docs, help(wb.Tensor), is no field of wb (quote it).
 ---@param x any
 ---Example: wb.help.show(wb.stats)
-function M.show(x)
+function M.show(...)
+  local x = ...
+  if select("#", ...) > 0 and x == nil then
+    io.stdout:write('no help for nil: the argument is not set; a class is a name, ',
+      'help("wb.Tensor"); help() lists all\n')
+    io.stdout:flush()
+    return
+  end
   local t, msg = M.text(x)
   io.stdout:write(t or (msg .. "\n"))
   io.stdout:flush()
@@ -368,5 +377,5 @@ function M.meta()
   return require("wb.help.meta")(M)
 end
 
-wb.help = setmetatable(M, {__call = function(_, x) return M.show(x) end})
+wb.help = setmetatable(M, {__call = function(_, ...) return M.show(...) end})
 return M

@@ -94,7 +94,8 @@ local receivers = {model = "Sequential", m = "Sequential", layer = "Dense", opt 
 
 ---wb.help.find(x) -> table|nil
 ---The doc entry of x (what wb.help.text renders): a table with name, sig,
----body (lines), params, returns, file and line; nil when x has none.
+---body (lines), params, returns, file, line and kind ("function", "class",
+---"module" or "value"; a value's ---@type is its type); nil when x has none.
 ---@param x any
 ---@return table|nil
 ---Example: print(wb.help.find(wb.zeros).sig)

@@ -5,6 +5,15 @@
 -- these names' help text: help() reads the `---` blocks as it reads the Lua
 -- modules' (format: bindings/lua/wb/help.lua). Never run: bodies are empty.
 
+---wb.image.max_side
+---@type integer
+---The largest side, in pixels, of an image wb.image loads, saves or
+---resizes (core/png.h: a PNG whose header claims more, or more than 64
+---Mpixels, is refused before anything is allocated; wb.image.save refuses
+---what could not be loaded back).
+---Example: print(wb.image.max_side) --> 16384
+wb.image.max_side = 0
+
 ---wb.image.load(path) -> wb.Tensor
 ---Reads a PNG (any colour type and bit depth; alpha composited on white) as
 ---a float32 [h, w] grey image in [0, 1]. Errors name the file and the

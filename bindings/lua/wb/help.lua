@@ -15,6 +15,13 @@
 --     ---@return type) and "Example:" lines.
 --   * A block may open with several signature lines: one text for several
 --     names (the layers' shared forward/backward, aliases such as view).
+--   * A documented value (a preset, a name list, defaults: data a user
+--     passes or reads) is its bare name with a ---@type tag, above its
+--     assignment: "wb.instruments.economy" then "---@type string[]". help
+--     shows its text, its live contents and the entries that mention it;
+--     wb.help.check wants every data table of wb documented so, or excluded
+--     in wb/help/values.lua (which also holds the blocks of values whose
+--     modules are owned elsewhere).
 -- Why this way: the `---` blocks are what lua-language-server reads, so the
 -- same text is the REPL's help, `workbench -h NAME` and the editor's; the
 -- Lua modules' annotations are generated on demand (wb.help.meta, `make
@@ -26,15 +33,18 @@
 -- the first time help is asked for. A function is found by value (the
 -- names it has in wb and in the class metatables, else the block right
 -- above its definition, which also works for a user's own functions) or by
--- name.
+-- name; a data table by value (the documented name whose value it is) or
+-- by name.
 --
 -- Reading and indexing the blocks is wb/help/index.lua, finding the names
--- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua; this file
+-- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua, values'
+-- contents and exclusions wb/help/values.lua; this file
 -- looks up, renders and checks. It adds wb.help; the REPL (wb/repl.lua)
 -- sets the global `help`.
 local wb = require "wb"
 local index = require "wb.help.index"
 local walk = require "wb.help.walk"
+local values = require "wb.help.values"
 
 local M = {}
 
@@ -52,6 +62,16 @@ end
 
 -- {==================== lookup ====================
 
+-- The value at a name ("wb.instruments.economy"), nil when there is none.
+local function value_at(name)
+  local v = wb
+  for part in name:gsub("^wb%.?", ""):gmatch("[^.:]+") do
+    if type(v) ~= "table" then return nil end
+    v = rawget(v, part)
+  end
+  return v
+end
+
 -- Members of prefix in the index ("wb.runs" + "." or "wb.Run" + ":"),
 -- sorted: list of {name, entry}.
 local function members(prefix, sep)
@@ -65,9 +85,17 @@ local function members(prefix, sep)
   return out
 end
 
+-- The classes of the objects the documentation's examples name by a
+-- variable (model:fit, opt:step, ds:subset, runs:table, task:figure).
+local receivers = {model = "Sequential", m = "Sequential", layer = "Dense", opt = "Optimizer",
+  optimizer = "Optimizer", t = "Tensor", tensor = "Tensor", ds = "Dataset", dataset = "Dataset",
+  runs = "Runs", rs = "Runs", run = "Run", r = "Run", ex = "Experiment", task = "Task",
+  h = "History", history = "History", plot = "Plot", p = "Plot"}
+
 ---wb.help.find(x) -> table|nil
 ---The doc entry of x (what wb.help.text renders): a table with name, sig,
----body (lines), params, returns, file and line; nil when x has none.
+---body (lines), params, returns, file, line and kind ("function", "class",
+---"module" or "value"; a value's ---@type is its type); nil when x has none.
 ---@param x any
 ---@return table|nil
 ---Example: print(wb.help.find(wb.zeros).sig)
@@ -78,14 +106,13 @@ function M.find(x)
     local tries = {n, "wb." .. n, (n:gsub("^(wb%.%u[%w_]*)%.", "%1:")),
       "wb." .. n:gsub("^(%u[%w_]*)%.", "%1:")}
     for _, t in ipairs(tries) do if idx[t] then return idx[t] end end
+    -- "model:fit", "runs:table": the receivers README and the examples use
+    local recv, meth = n:match("^(%l[%w_]*)[:.]([%w_]+)$")
+    local method = recv and receivers[recv] and ("wb." .. receivers[recv] .. ":" .. meth)
+    if method and idx[method] then return idx[method] end
     -- a path to a value: wb.nn.SequentialClass.fit
-    local v = wb
-    local path = n:gsub("^wb%.?", "")
-    for part in path:gmatch("[^.:]+") do
-      if type(v) ~= "table" then v = nil break end
-      v = rawget(v, part)
-    end
-    if path ~= "" and v ~= nil and type(v) ~= "string" then return M.find(v) end
+    local v = value_at(n)
+    if n:gsub("^wb%.?", "") ~= "" and v ~= nil and type(v) ~= "string" then return M.find(v) end
     return nil
   end
   if x == wb then return idx.wb end
@@ -100,6 +127,8 @@ function M.find(x)
       local c = class_name(x)
       if c then return idx[c] end
     end
+    local e = values.find(x, idx, walked) -- a data table: a preset, a name list
+    if e then return e end
   end
   local mt = getmetatable(x)
   if type(mt) == "table" then
@@ -154,14 +183,15 @@ local function member_lines(e, out)
   local name = e.name
   local ms = members(name, ".")
   for _, m in ipairs(members(name, ":")) do ms[#ms + 1] = m end
-  local groups = {{"Modules:"}, {"Classes:"}, {"Functions:"}}
+  local groups = {{"Modules:"}, {"Classes:"}, {"Functions:"}, {"Values:"}}
   for _, m in ipairs(ms) do
     local rel = sig_for(m.e, m.name, name)
     if #rel > 28 then -- shorten long argument lists in the overview
       rel = rel:gsub("%b{}", function(x) return #x > 12 and "{...}" or x end)
         :gsub("%b()", function(x) return #x > 16 and "(...)" or x end)
     end
-    local g = rel:find("[({]") and 3 or rel:match("^%u") and 2 or 1
+    if #rel > 28 then rel = rel:gsub("%s*%->.*$", "") end -- the type: in its own help
+    local g = ({module = 1, class = 2, ["function"] = 3, value = 4})[m.e.kind]
     if g == 3 and rel:sub(1, 1) == ":" then groups[3][1] = "Methods:" end
     local left = string.format("    %-28s ", rel)
     groups[g][#groups[g] + 1] = left .. first_sentence(m.e, math.max(20, 100 - #left))
@@ -176,6 +206,7 @@ end
 
 local function render(e)
   local out, example = {table.unpack(e.sigs)}, nil
+  if e.kind == "value" then out[1] = out[1] .. " (" .. e.type .. ")" end
   for _, l in ipairs(e.body) do
     if l:match("^Example") then example = {} end
     local t = example or out
@@ -186,7 +217,13 @@ local function render(e)
     for _, p in ipairs(e.params) do out[#out + 1] = "    " .. p end
   end
   if #e.returns > 0 then out[#out + 1] = "  Returns: " .. table.concat(e.returns, ", ") end
+  if e.kind == "value" then
+    for _, l in ipairs(values.contents(value_at(e.name))) do out[#out + 1] = l end
+  end
   for _, l in ipairs(example or {}) do out[#out + 1] = l end
+  if e.kind == "value" then
+    for _, l in ipairs(values.mentions(e.name, M._index())) do out[#out + 1] = l end
+  end
   member_lines(e, out)
   return table.concat(out, "\n") .. "\n"
 end
@@ -217,7 +254,8 @@ end
 ---wb.help
 ---Help for every public name of wb: help(x) in the REPL, wb.help(x) in a
 ---script, `workbench -h TOPIC` on the command line. x is a function, a
----class, a module, any wb object (a tensor, a model, a run...) or a name:
+---class, a module, any wb object (a tensor, a model, a run...), a
+---documented value (wb.instruments.economy, wb.losses.NAMES) or a name:
 ---"wb.zeros", "zeros", "Tensor:sum", "wb.runs". help() lists the modules.
 ---The text is the doc block next to each function's code (see
 ---bindings/lua/wb/help.lua for the format).
@@ -234,10 +272,19 @@ end
 
 ---wb.help.show(x)
 ---Prints the help text of x (see wb.help.text); the REPL's global `help`.
----Prints "no help for ..." with similar names when there is none.
+---Prints "no help for ..." with similar names when there is none. help()
+---is the overview, but help(nil) says that its argument is nil: a class
+---written as in the docs, help(wb.Tensor), is no field of wb (quote it).
 ---@param x any
 ---Example: wb.help.show(wb.stats)
-function M.show(x)
+function M.show(...)
+  local x = ...
+  if select("#", ...) > 0 and x == nil then
+    io.stdout:write('no help for nil: the argument is not set; a class is a name, ',
+      'help("wb.Tensor"); help() lists all\n')
+    io.stdout:flush()
+    return
+  end
   local t, msg = M.text(x)
   io.stdout:write(t or (msg .. "\n"))
   io.stdout:flush()
@@ -262,9 +309,12 @@ end
 
 ---wb.help.check(extra) -> table, table
 ---Coverage: the public names (functions, methods of classes reachable from
----wb, the C types' metatables and the classes of the objects in `extra`)
----that have no help, and the documented names that name nothing (stale
----docs). Metamethods (__tostring ...) are not required. Both lists sorted.
+---wb, the C types' metatables and the classes of the objects in `extra`,
+---data tables such as wb.instruments.economy unless wb/help/values.lua
+---excludes them) that have no help, and the documented names that name
+---nothing or something of another kind (stale docs: a value documented
+---with ---@type must exist with that type). Metamethods (__tostring ...)
+---are not required. Both lists sorted.
 ---@param extra? table
 ---@return table missing
 ---@return table stale
@@ -295,6 +345,7 @@ function M.check(extra)
     if idx[name] then found[name] = true else missing[#missing + 1] = name end
   end
   local stale = {}
+  values.check(idx, w, found, missing, stale)
   for name in pairs(idx) do
     if not found[name] and not w.names[name] and name ~= "wb"
         and not name:find(":__", 1, true) then
@@ -327,5 +378,5 @@ function M.meta()
   return require("wb.help.meta")(M)
 end
 
-wb.help = setmetatable(M, {__call = function(_, x) return M.show(x) end})
+wb.help = setmetatable(M, {__call = function(_, ...) return M.show(...) end})
 return M

@@ -41,25 +41,44 @@ local losses = require "wb.losses"
 ---(distance from the first fit's start, a pending alpha, history.instruments),
 ---bit for bit except, equal to rounding: plain SGD's alpha at the step before
 ---the save (batch <= 64) and hess_max after it (a float32 warm start).
----Presets (lists of names):
----wb.instruments.economy (Cockpit's: alpha, distance, grad_hist, grad_norm,
----inner_test, loss, norm_test, ortho_test, update_size) and
----wb.instruments.full (economy + tic, hess_trace, hess_max; Cockpit's 2-D
----histogram is not provided); gsnr is in neither, as in Cockpit.
+---Presets (lists of names, listed below under Values): wb.instruments.economy
+---(Cockpit's) and wb.instruments.full (economy + tic, hess_trace,
+---hess_max); wb.instruments.NAMES is every instrument (gsnr is in neither
+---preset, as in Cockpit).
 ---Example: local h = m:fit(d.train, {instruments = wb.instruments.economy, every = 16})
 local M = wb.instruments or {}
 wb.instruments = M
 
--- Cockpit's "economy" configuration (cockpit/utils/configuration.py).
+---wb.instruments.economy
+---@type string[]
+---Cockpit's "economy" preset (cockpit/utils/configuration.py): the
+---instruments cheap enough to measure often. Pass it as
+---model:fit{instruments = wb.instruments.economy, every = k} or as an
+---experiment config's instruments key (the string "economy" is the same
+---there); the numbers land in history.steps and
+---history.instruments (see wb.instruments). To add one, extend a copy:
+---local i = {table.unpack(wb.instruments.economy)}; i[#i + 1] = "gsnr".
+---Example: local h = m:fit(d.train, {instruments = wb.instruments.economy, every = 16})
 M.economy = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
   "norm_test", "ortho_test", "update_size"}
 
--- Cockpit's "full": economy plus tic, hess_trace (its "business") and
--- hess_max; its GradHist2d is not provided.
+---wb.instruments.full
+---@type string[]
+---Cockpit's "full" preset: wb.instruments.economy plus the curvature
+---instruments tic, hess_trace (Cockpit's "business") and hess_max, each a
+---few Hessian-vector products per measured step (use a larger every).
+---Cockpit's 2-D gradient histogram is not provided. Pass it, or the string
+---"full", as model:fit's or an experiment config's instruments.
+---Example: local h = m:fit(d.train, {instruments = wb.instruments.full, every = 50})
 M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
   "norm_test", "ortho_test", "update_size", "tic", "hess_trace", "hess_max"}
 
--- Every known instrument (gsnr is Cockpit's MeanGSNR, in none of its presets).
+---wb.instruments.NAMES
+---@type string[]
+---Every instrument model:fit's instruments option accepts (any non-empty
+---list of these names); gsnr (Cockpit's MeanGSNR) is in neither preset.
+---What each records: help(wb.instruments).
+---Example: m:fit(d.train, {instruments = {"grad_norm", "gsnr"}, every = 10})
 M.NAMES = {"loss", "grad_norm", "distance", "update_size", "norm_test", "inner_test",
   "ortho_test", "gsnr", "alpha", "tic", "grad_hist", "hess_max", "hess_trace"}
 

@@ -49,6 +49,12 @@ wb.losses = M
 -- The order is that of the messages; the first is the default.
 local NAMES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "mse", "hinge",
   "squared_hinge"}
+---wb.losses.NAMES
+---@type string[]
+---The loss names model:fit, model:evaluate and an experiment config's
+---loss key accept (what each computes: help(wb.losses)); the first is the
+---default. A function loss(output, labels) is accepted besides.
+---Example: m:fit(d.train, {loss = wb.losses.NAMES[3]}) -- "mse"
 M.NAMES = NAMES
 
 -- {==================== the fused default ====================

@@ -20,7 +20,22 @@ local function sig_name(line)
 end
 M.sig_name = sig_name
 
--- An entry from the lines of one block (markers stripped).
+-- What an entry documents, from its first signature and tags: "function"
+-- (the signature has arguments or "-> type"), "value" (a bare name with a
+-- ---@type tag: data, such as wb.instruments.economy), "class" (a bare
+-- name whose last part is capitalised, wb.Run) or "module" (wb.runs).
+-- A value needs the tag because names alone cannot tell wb.losses.NAMES
+-- from a class.
+local function kind(e)
+  if e.sig:find("[({]") or e.sig:find("%->") then return "function" end
+  if e.type then return "value" end
+  if e.name:match("[.:]%u[%w_]*$") then return "class" end
+  return "module"
+end
+
+-- An entry from the lines of one block (markers stripped): name, names,
+-- sig, sigs, body, params, returns, tags, type (of a value), kind, file,
+-- line.
 local function entry(lines, file, line)
   local name = sig_name(lines[1] or "")
   if not name then return nil end
@@ -37,9 +52,12 @@ local function entry(lines, file, line)
     local tag, rest = l:match("^@(%w+)%s*(.*)$")
     if tag == "param" then e.params[#e.params + 1] = rest
     elseif tag == "return" then e.returns[#e.returns + 1] = rest
-    elseif tag then e.tags = e.tags or {}; e.tags[#e.tags + 1] = l
+    elseif tag then
+      if tag == "type" then e.type = rest end
+      e.tags = e.tags or {}; e.tags[#e.tags + 1] = l
     else e.body[#e.body + 1] = l end
   end
+  e.kind = kind(e)
   return e
 end
 

@@ -3,13 +3,15 @@
 -- (wb.help.meta()). The C API's entries are skipped: their doc blocks are
 -- already annotations (the hand-written stubs in meta/).
 --
--- Modules become tables (`wb.runs = {}`), functions empty definitions with
+-- Modules become tables (`wb.runs = {}`), values (a ---@type block) a
+-- placeholder of their type under that tag, functions empty definitions with
 -- ---@param / ---@return, classes ---@class on a local table whose methods
 -- follow. Parameters come from a block's ---@param tags, else from the
 -- names in its signature (typed `any`); returns from ---@return tags, else
 -- from the signature's "-> type". Types that are neither Lua's nor a wb
 -- class become `any`. Other tags (---@field ...) are copied.
 local wb = require "wb"
+local values = require "wb.help.values"
 
 local keywords = {}
 for w in ([[and break do else elseif end false for function goto if in
@@ -77,6 +79,9 @@ local function comment(e, L)
   for _, l in ipairs(e.body) do L[#L + 1] = "---" .. l end
 end
 
+-- What a value of each Lua type is declared as (LuaLS reads the ---@type).
+local placeholder = {string = '""', number = "0", boolean = "false"}
+
 local function class_var(name) return (name:gsub("%.", "_")) end
 
 return function(help)
@@ -87,10 +92,7 @@ return function(help)
   local names, classes = {}, {}
   for name in pairs(idx) do
     names[#names + 1] = name
-    if name:match("^[%w_.]*%u[%w_]*$") and not name:find(":")
-        and not idx[name].sig:find("[({]") then
-      classes[name] = true
-    end
+    if idx[name].kind == "class" then classes[name] = true end
   end
   for name in pairs(idx) do -- owners of methods are classes too
     local owner = name:match("^(.*):[%w_]+$")
@@ -133,8 +135,17 @@ return function(help)
   L[#L + 1] = ""
   for _, name in ipairs(names) do
     local e = idx[name]
-    if not name:find(":") and not classes[name] and not e.sig:find("[({]") and name ~= "wb" then
-      define_table(name)
+    if e.kind == "module" and not name:find(":") and name ~= "wb" then define_table(name) end
+  end
+  for _, name in ipairs(names) do -- values: presets, name lists, defaults
+    local e = idx[name]
+    if e.kind == "value" then
+      local parent = name:match("^(.*)%.[^.]+$")
+      if parent and not defined[parent] then define_table(parent) end
+      comment(e, L)
+      L[#L + 1] = "---@type " .. e.type
+      L[#L + 1] = name .. " = " .. (placeholder[values.lua_type(e.type)] or "{}")
+      L[#L + 1] = ""
     end
   end
   local cnames = {}

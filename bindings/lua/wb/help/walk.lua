@@ -1,5 +1,6 @@
 -- wb/help/walk.lua: finds every public name reachable from wb (functions,
--- classes, modules) for help's lookup by value and its coverage check.
+-- classes, modules, values) for help's lookup by value and its coverage
+-- check.
 -- Nothing is cached here: wb.help keeps its last walk until wb.help.reset().
 local wb = require "wb"
 local index = require "wb.help.index"
@@ -39,12 +40,19 @@ local function is_class(t)
     and (rawget(t, "__index") == t or type(rawget(t, "__name")) == "string")
 end
 
--- Names of every public function, class and module reachable from wb:
--- {functions = {fn -> {names}}, classes = {name -> metatable},
---  modules = {name -> table}, names = {name -> value}}.
+-- Names of every public function, class, module and value reachable from
+-- wb: {functions = {fn -> {names}}, classes = {name -> metatable},
+--  modules = {name -> table}, names = {name -> value},
+--  values = {name -> value}, data = {name -> table}}.
+-- A value is anything else under a public key: a string, a number, a
+-- boolean, or a data table (one that is neither a class nor a module: no
+-- functions, no __call, such as wb.instruments.economy); values are kept
+-- apart from names, so that a value documented as a function, or a function
+-- as a value, is found out. data lists the data tables alone, under every
+-- name they have (wb.spec.train_defaults is also another module's table).
 -- `extra` is a list of objects whose classes are not reachable otherwise.
 function M.walk(extra)
-  local w = {functions = {}, classes = {}, modules = {}, names = {}}
+  local w = {functions = {}, classes = {}, modules = {}, names = {}, values = {}, data = {}}
   local function add_fn(f, name)
     local l = w.functions[f] or {}
     l[#l + 1] = name
@@ -65,9 +73,12 @@ function M.walk(extra)
     w.names[name] = mt
     for k, f in pairs(class_methods(mt)) do add_fn(f, name .. ":" .. k) end
   end
-  local seen = {}
+  local seen, is_data = {}, {}
   local function visit(t, path, depth)
-    if seen[t] or depth > 5 then return end
+    if seen[t] or depth > 5 then
+      if is_data[t] then w.values[path] = t; w.data[path] = t end
+      return
+    end
     seen[t] = true
     if is_class(t) then add_class(t) end
     local has_fn = false
@@ -78,6 +89,8 @@ function M.walk(extra)
           add_fn(v, name); has_fn = true
         elseif type(v) == "table" then
           visit(v, name, depth + 1)
+        elseif type(v) ~= "userdata" and type(v) ~= "thread" then
+          w.values[name] = v
         end
       end
     end
@@ -86,6 +99,10 @@ function M.walk(extra)
       add_fn(rawget(mt, "__call"), path); has_fn = true
     end
     if has_fn and not is_class(t) then w.modules[path] = t; w.names[path] = t end
+    if not has_fn and not is_class(t) and path ~= "wb" then
+      is_data[t] = true
+      w.values[path] = t; w.data[path] = t
+    end
   end
   visit(wb, "wb", 0)
   for k, v in pairs(debug.getregistry()) do

@@ -144,10 +144,11 @@ end
 ---them. opts: loss ("sparse_categorical_crossentropy", the default, fused
 ---with the softmax head; "categorical_crossentropy", "mse", "hinge",
 ---"squared_hinge" (Keras's); or a function, see wb.losses; the L2
----penalty is added to it; validation uses the same loss), epochs (1), batch_size (32), optimizer (a
----wb.Optimizer or "adam" | "adamw" | "sgd" | "rmsprop"; default Adam),
----validation (a dataset; Keras's validation_data is the same) or
----validation_split (a fraction: the tail rows, before shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
+---penalty is added to it; validation uses the same loss), epochs (1),
+---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
+---"rmsprop"; default Adam), validation (a dataset; Keras's validation_data
+---is the same) or validation_split (a fraction: the tail rows, before
+---shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
 ---callbacks (a list, see wb.callbacks; per-step hooks

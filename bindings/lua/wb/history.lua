@@ -15,7 +15,10 @@ local VAL_SERIES = {"val_loss", "val_accuracy"}
 ---stopped_epoch and best_epoch when a callback set them; with fit's
 ---log_every = k, steps: the step series {step = {k, 2k, ...}, epoch, loss,
 ---accuracy, lr, batch_size, and what per-step hooks wrote into their logs}
----(the step's own values, not epoch means). tostring gives the last values.
+---(the step's own values, not epoch means); with fit's instruments, the
+---instruments' step series join history.steps and history.instruments
+---holds their names, every, grad_hist's counts, seconds and calls per
+---instrument (help(wb.instruments)). tostring gives the last values.
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 

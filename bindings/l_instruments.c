@@ -29,6 +29,9 @@ typedef struct ps_box {
     double *acc; /* sq, proj1..3, loss [B each], gram [B, B], hist [nbins] */
     int64_t cap, B; /* rows the accumulators hold, rows of this batch */
     int nbins, hcap;
+    int gram_zeroed; /* gram zeroed since begin: at its first use (gram_of), not
+                      * at begin, which the fit instruments call every step
+                      * without a gram (cap^2 doubles to clear) */
 } ps_box;
 
 enum { SQ, P1, P2, P3, LOSS, NVEC };
@@ -73,6 +76,15 @@ static double *vec(ps_box *b, int which) { return b->acc + which * b->cap; }
 static double *gram(ps_box *b) { return b->acc + NVEC * b->cap; }
 static double *hist(ps_box *b) { return gram(b) + b->cap * b->cap; }
 
+/* The gram accumulator of this batch, zeroed at its first use. */
+static double *gram_of(ps_box *b)
+{
+    if (!b->gram_zeroed && b->acc) /* no acc: no batch begun, no rows */
+        memset(gram(b), 0, (size_t)(b->cap * b->cap) * sizeof(double));
+    b->gram_zeroed = 1;
+    return gram(b);
+}
+
 static int ps_gc(lua_State *L)
 {
     ps_box *b = luaL_checkudata(L, 1, LWB_PS);
@@ -111,8 +123,9 @@ static int ps_begin(lua_State *L)
         wb_free(b->acc);
         b->acc = acc, b->cap = cap, b->hcap = hcap;
     }
-    b->B = B, b->nbins = (int)nb;
-    memset(b->acc, 0, (size_t)(NVEC * b->cap + b->cap * b->cap + b->hcap) * sizeof(double));
+    b->B = B, b->nbins = (int)nb, b->gram_zeroed = 0;
+    memset(b->acc, 0, (size_t)(NVEC * b->cap) * sizeof(double));
+    memset(hist(b), 0, (size_t)b->hcap * sizeof(double));
     return 0;
 }
 
@@ -171,7 +184,7 @@ static int ps_add_gram(lua_State *L)
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
     wb_err err;
-    if (wb_persample_gram(b->p, gram(b), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
+    if (wb_persample_gram(b->p, gram_of(b), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
                           d->use_bias, luaL_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
@@ -421,7 +434,7 @@ static int ps_tensor(lua_State *L)
     ps_box *b = checkps(L);
     int w = luaL_checkoption(L, 2, NULL, VECS);
     int64_t shape[2] = {w == HIST ? b->nbins : b->B, b->B};
-    const double *src = w < NVEC ? vec(b, w) : w == GRAM ? gram(b) : hist(b);
+    const double *src = w < NVEC ? vec(b, w) : w == GRAM ? gram_of(b) : hist(b);
     wb_err err;
     wb_tensor *t = wb_tensor_new(WB_F32, w == GRAM ? 2 : 1, shape, &err);
     if (t) {

@@ -5,9 +5,12 @@
  * A wb.PerSample holds core/persample.h's scratch and the per-batch
  * accumulators, in double: sq [B] (per-sample squared norms), gram [B, B],
  * three projections proj1..proj3 [B], per-sample losses [B] and a histogram.
- * begin(B, nbins) zeroes them; the add_* methods take one Dense layer, its
- * input a [B, n_in] (the forward's input) and the scale s (B for a mean
- * loss), and read the layer's kept dL/dz (keep_dz on before the backward).
+ * begin(B, nbins) zeroes them (the gram at its first use); the add_* methods
+ * take one Dense layer, its input a [B, n_in] (the forward's input) and the
+ * scale s (B for a mean loss), and read the layer's kept dL/dz (keep_dz on
+ * before the backward). The fit instruments call these every measured step:
+ * the methods check their arguments against metatables held as upvalues
+ * and moments takes slot numbers, several at once (no lookups by name).
  */
 #include <string.h>
 

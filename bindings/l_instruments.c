@@ -5,9 +5,12 @@
  * A wb.PerSample holds core/persample.h's scratch and the per-batch
  * accumulators, in double: sq [B] (per-sample squared norms), gram [B, B],
  * three projections proj1..proj3 [B], per-sample losses [B] and a histogram.
- * begin(B, nbins) zeroes them; the add_* methods take one Dense layer, its
- * input a [B, n_in] (the forward's input) and the scale s (B for a mean
- * loss), and read the layer's kept dL/dz (keep_dz on before the backward).
+ * begin(B, nbins) zeroes them (the gram at its first use); the add_* methods
+ * take one Dense layer, its input a [B, n_in] (the forward's input) and the
+ * scale s (B for a mean loss), and read the layer's kept dL/dz (keep_dz on
+ * before the backward). The fit instruments call these every measured step:
+ * the methods check their arguments against metatables held as upvalues
+ * and moments takes slot numbers, several at once (no lookups by name).
  */
 #include <string.h>
 
@@ -29,21 +32,61 @@ typedef struct ps_box {
     double *acc; /* sq, proj1..3, loss [B each], gram [B, B], hist [nbins] */
     int64_t cap, B; /* rows the accumulators hold, rows of this batch */
     int nbins, hcap;
+    int gram_zeroed; /* gram zeroed since begin: at its first use (gram_of), not
+                      * at begin, which the fit instruments call every step
+                      * without a gram (cap^2 doubles to clear) */
 } ps_box;
 
 enum { SQ, P1, P2, P3, LOSS, NVEC };
 
+/* The methods' upvalues: the metatables of their argument types. */
+enum { UP_PS = 1, UP_DENSE, UP_TENSOR, UP_PAIR, NUP };
+
+/* The userdata at idx when its metatable is upvalue up: luaL_checkudata's
+ * check without its registry lookup by name (a string hash and compare per
+ * argument, and the fit instruments pass several arguments to several of
+ * these methods each step); anything else gets luaL_checkudata's error. */
+static void *checkud(lua_State *L, int idx, int up, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    if (p && lua_getmetatable(L, idx)) {
+        int same = lua_rawequal(L, -1, lua_upvalueindex(up));
+        lua_pop(L, 1);
+        if (same)
+            return p;
+    }
+    return luaL_checkudata(L, idx, tname);
+}
+
 static ps_box *checkps(lua_State *L)
 {
-    ps_box *b = luaL_checkudata(L, 1, LWB_PS);
+    ps_box *b = checkud(L, 1, UP_PS, LWB_PS);
     if (!b->p)
         luaL_error(L, "attempt to use a released per-sample scratch");
     return b;
 }
 
+/* lwb_checktensor's check, by checkud: the tensor at idx. */
+static const wb_tensor *checkt(lua_State *L, int idx)
+{
+    lwb_tensor_box *tb = checkud(L, idx, UP_TENSOR, LWB_TENSOR);
+    if (!tb->t)
+        luaL_error(L, "attempt to use a released tensor");
+    return tb->t;
+}
+
 static double *vec(ps_box *b, int which) { return b->acc + which * b->cap; }
 static double *gram(ps_box *b) { return b->acc + NVEC * b->cap; }
 static double *hist(ps_box *b) { return gram(b) + b->cap * b->cap; }
+
+/* The gram accumulator of this batch, zeroed at its first use. */
+static double *gram_of(ps_box *b)
+{
+    if (!b->gram_zeroed && b->acc) /* no acc: no batch begun, no rows */
+        memset(gram(b), 0, (size_t)(b->cap * b->cap) * sizeof(double));
+    b->gram_zeroed = 1;
+    return gram(b);
+}
 
 static int ps_gc(lua_State *L)
 {
@@ -83,8 +126,9 @@ static int ps_begin(lua_State *L)
         wb_free(b->acc);
         b->acc = acc, b->cap = cap, b->hcap = hcap;
     }
-    b->B = B, b->nbins = (int)nb;
-    memset(b->acc, 0, (size_t)(NVEC * b->cap + b->cap * b->cap + b->hcap) * sizeof(double));
+    b->B = B, b->nbins = (int)nb, b->gram_zeroed = 0;
+    memset(b->acc, 0, (size_t)(NVEC * b->cap) * sizeof(double));
+    memset(hist(b), 0, (size_t)b->hcap * sizeof(double));
     return 0;
 }
 
@@ -102,11 +146,11 @@ static const wb_persample_csr *kept(const wb_dense *d, const float *a, int64_t B
 /* The Dense layer at idx and its input at idx + 1, checked. */
 static wb_dense *dense_and_a(lua_State *L, ps_box *b, int idx, const float **a)
 {
-    layer_box *lb = luaL_checkudata(L, idx, "wb.Dense");
+    layer_box *lb = checkud(L, idx, UP_DENSE, "wb.Dense");
     if (!lb->p)
         luaL_error(L, "attempt to use a released layer");
     wb_dense *d = lb->p;
-    const wb_tensor *x = lwb_checktensor(L, idx + 1);
+    const wb_tensor *x = checkt(L, idx + 1);
     if (x->dtype != WB_F32 || x->ndim != 2 || x->shape[0] != b->B || x->shape[1] != d->n_in)
         luaL_argerror(L, idx + 1, lua_pushfstring(L, "expected the layer's float32 input "
                       "[%d, %d]", (int)b->B, (int)d->n_in));
@@ -143,7 +187,7 @@ static int ps_add_gram(lua_State *L)
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
     wb_err err;
-    if (wb_persample_gram(b->p, gram(b), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
+    if (wb_persample_gram(b->p, gram_of(b), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
                           d->use_bias, luaL_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
@@ -154,7 +198,7 @@ static const float *checkvec(lua_State *L, int idx, int64_t n, int opt)
 {
     if (opt && lua_isnoneornil(L, idx))
         return NULL;
-    const wb_tensor *t = lwb_checktensor(L, idx);
+    const wb_tensor *t = checkt(L, idx);
     if (t->dtype != WB_F32 || (int64_t)wb_tensor_numel(t) != n)
         luaL_argerror(L, idx, lua_pushfstring(L, "expected float32 with %d elements",
                       (int)n));
@@ -198,7 +242,7 @@ typedef struct pair_box {
 
 static wb_persample_pair *checkpair(lua_State *L, int idx)
 {
-    pair_box *pb = luaL_checkudata(L, idx, LWB_PAIR);
+    pair_box *pb = checkud(L, idx, UP_PAIR, LWB_PAIR);
     if (!pb->q)
         luaL_error(L, "attempt to use a released per-sample pair");
     return pb->q;
@@ -342,7 +386,7 @@ static int ps_hess_diag(lua_State *L)
 static int ps_ce(lua_State *L)
 {
     ps_box *b = checkps(L);
-    const wb_tensor *z = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
+    const wb_tensor *z = checkt(L, 2), *y = checkt(L, 3);
     luaL_argcheck(L, z->dtype == WB_F32 && z->ndim == 2 && z->shape[0] == b->B, 2,
                   "expected float32 logits [B, C] of this batch");
     luaL_argcheck(L, y->dtype == WB_U8 && (int64_t)wb_tensor_numel(y) == b->B, 3,
@@ -358,19 +402,33 @@ static const char *const VECS[] = {"sq", "proj1", "proj2", "proj3", "loss", "gra
                                    "hist", NULL};
 enum { GRAM = NVEC, HIST };
 
-/* moments(what) -> sum, sum of squares (what: sq, proj1..proj3, loss) */
+/* moments(what [, what ...]) -> sum, sum of squares of each what (up to
+ * five): sq, proj1..proj3, loss, or its slot number 1..5 in that order (a
+ * number skips the option's string compares: the fit instruments ask for
+ * several every step, in one call). */
 static int ps_moments(lua_State *L)
 {
     ps_box *b = checkps(L);
-    int w = luaL_checkoption(L, 2, NULL, VECS);
-    luaL_argcheck(L, w < NVEC, 2, "expected sq, proj1, proj2, proj3 or loss");
-    const double *v = vec(b, w);
-    double s = 0, s2 = 0;
-    for (int64_t i = 0; i < b->B; i++)
-        s += v[i], s2 += v[i] * v[i];
-    lua_pushnumber(L, s);
-    lua_pushnumber(L, s2);
-    return 2;
+    int n = lua_gettop(L) - 1;
+    luaL_argcheck(L, n >= 1 && n <= NVEC, 2, "expected 1 to 5 of sq, proj1..proj3, loss");
+    for (int k = 0; k < n; k++) {
+        int at = 2 + k, w;
+        if (lua_type(L, at) == LUA_TNUMBER) {
+            lua_Integer slot = luaL_checkinteger(L, at);
+            luaL_argcheck(L, slot >= 1 && slot <= NVEC, at, "expected a slot 1..5");
+            w = (int)slot - 1;
+        } else {
+            w = luaL_checkoption(L, at, NULL, VECS);
+            luaL_argcheck(L, w < NVEC, at, "expected sq, proj1, proj2, proj3 or loss");
+        }
+        const double *v = vec(b, w);
+        double s = 0, s2 = 0;
+        for (int64_t i = 0; i < b->B; i++)
+            s += v[i], s2 += v[i] * v[i];
+        lua_pushnumber(L, s);
+        lua_pushnumber(L, s2);
+    }
+    return 2 * n;
 }
 
 /* tensor(what) -> a new float32 tensor: [B] vectors, gram [B, B], hist */
@@ -379,7 +437,7 @@ static int ps_tensor(lua_State *L)
     ps_box *b = checkps(L);
     int w = luaL_checkoption(L, 2, NULL, VECS);
     int64_t shape[2] = {w == HIST ? b->nbins : b->B, b->B};
-    const double *src = w < NVEC ? vec(b, w) : w == GRAM ? gram(b) : hist(b);
+    const double *src = w < NVEC ? vec(b, w) : w == GRAM ? gram_of(b) : hist(b);
     wb_err err;
     wb_tensor *t = wb_tensor_new(WB_F32, w == GRAM ? 2 : 1, shape, &err);
     if (t) {
@@ -460,10 +518,22 @@ int lwb_open_instruments(lua_State *L)
         {"sum_sq", ps_sum_sq}, {"ce", ps_ce}, {"hess_diag", ps_hess_diag},
         {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts}, {NULL, NULL},
     };
+    static const luaL_Reg pair_meta[] = {{"__gc", pair_gc}, {"__close", pair_gc}, {NULL, NULL}};
+    static const luaL_Reg pair_methods[] = {{"free", pair_gc}, {NULL, NULL}};
     int wb = lua_absindex(L, 1);
+    luaL_newmetatable(L, LWB_PAIR);
+    luaL_setfuncs(L, pair_meta, 0);
+    luaL_newlib(L, pair_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
     luaL_newmetatable(L, LWB_PS);
     luaL_setfuncs(L, meta, 0);
-    luaL_newlib(L, methods);
+    luaL_newlibtable(L, methods);
+    lua_pushvalue(L, -2);              /* UP_PS */
+    luaL_getmetatable(L, "wb.Dense");  /* UP_DENSE (l_nn.c opened first; else nil) */
+    luaL_getmetatable(L, LWB_TENSOR);  /* UP_TENSOR */
+    luaL_getmetatable(L, LWB_PAIR);    /* UP_PAIR */
+    luaL_setfuncs(L, methods, NUP - 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     lwb_subtable(L, wb, "instruments");
@@ -476,13 +546,6 @@ int lwb_open_instruments(lua_State *L)
         {"_params", l_params}, {"_pair", l_pair}, {NULL, NULL},
     };
     luaL_setfuncs(L, helpers, 0);
-    lua_pop(L, 1);
-    static const luaL_Reg pair_meta[] = {{"__gc", pair_gc}, {"__close", pair_gc}, {NULL, NULL}};
-    static const luaL_Reg pair_methods[] = {{"free", pair_gc}, {NULL, NULL}};
-    luaL_newmetatable(L, LWB_PAIR);
-    luaL_setfuncs(L, pair_meta, 0);
-    luaL_newlib(L, pair_methods);
-    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     return 0;
 }

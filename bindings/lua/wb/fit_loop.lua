@@ -13,7 +13,7 @@ local wb = require "wb"
 local progress = require "wb.progress"
 local M = {}
 
-local huge = math.huge
+local huge, type, next = math.huge, type, next
 local clock = (wb.sys and wb.sys.time) or os.clock
 local bar_line = progress.bar_line
 
@@ -55,10 +55,13 @@ local nseries = setmetatable({}, {__mode = "k"})
 
 -- Append the numeric entries of logs to the step series; a series that is
 -- new starts with NaN for the earlier records, one absent this time gets NaN.
-local function record_step(steps, logs)
+-- With clear, the keys other than STEP_KEYS are removed in the same walk
+-- (after_step: one walk over the logs, not two, at a recorded step).
+local function record_step(steps, logs, clear)
   local i = #steps.step + 1
   local written = 0
-  for k, v in pairs(logs) do
+  for k, v in next, logs do
+    if clear and not STEP_KEYS[k] then logs[k] = nil end -- allowed in a walk (next)
     if type(v) == "number" then
       local s = steps[k]
       if not s then
@@ -108,10 +111,9 @@ local function after_step(model, ctx, logs, total, correct, count)
   logs.loss, logs.accuracy = total, correct / count
   if bcb then stop = call_cbs(bcb, "on_train_batch_end", logs.step, logs) end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
-    record_step(ctx.history.steps, logs)
+    record_step(ctx.history.steps, logs, bcb ~= nil)
     ctx.record_now = nil
-  end
-  if bcb then
+  elseif bcb then
     for k in pairs(logs) do
       if not STEP_KEYS[k] then logs[k] = nil end
     end

@@ -118,7 +118,7 @@ function M._callback(names, every, loss)
   local samples = false
   for n in pairs(on) do samples = samples or NEEDS_SAMPLES[n] or false end
   return setmetatable({on = on, every = every, tracked = schedule(every), loss = lossname,
-    samples = samples, sec = {}, calls = {}}, Cb)
+    samples = samples, sec = {}, calls = {}, sharing = {}}, Cb)
 end
 
 function Cb:on_train_begin(model)
@@ -249,17 +249,21 @@ Cb._timed = timed
 
 -- Seconds of work shared by several instruments (one pass serving them
 -- all), split evenly among those of names that are on; `none` when none is.
+-- Which of names are on is found once per list (self.sharing).
 local function shared(self, t0, names, none)
-  local t1, n, on = clock(), 0, self.on
-  for i = 1, #names do if on[names[i]] then n = n + 1 end end
+  local list = self.sharing[names]
+  if not list then
+    list = {}
+    for i = 1, #names do if self.on[names[i]] then list[#list + 1] = names[i] end end
+    self.sharing[names] = list
+  end
+  local n = #list
   if n == 0 then return timed(self, none, t0) end
-  local sec, calls = self.sec, self.calls
-  for i = 1, #names do
-    local name = names[i]
-    if on[name] then
-      sec[name] = (sec[name] or 0) + (t1 - t0) / n
-      calls[name] = (calls[name] or 0) + 1
-    end
+  local t1, sec, calls = clock(), self.sec, self.calls
+  for i = 1, n do
+    local name = list[i]
+    sec[name] = (sec[name] or 0) + (t1 - t0) / n
+    calls[name] = (calls[name] or 0) + 1
   end
   return t1
 end
@@ -314,8 +318,8 @@ function Cb:on_train_batch_end(step, logs)
     self:_project(B)
     t0 = timed(self, "_samples", t0)
   end
-  if self.samples and track then sq = self:_samples(logs, B) end
-  if on.alpha then self:_alpha(logs, B) end
+  if self.samples and track then sq, t0 = self:_samples(logs, B, t0) end
+  if on.alpha then self:_alpha(logs, B, t0) end
   if track and (on.hess_max or on.hess_trace or on.tic) then self:_hessian(logs, B, sq) end
   -- the next step reads dL/dz when measured or when it ends alpha's fit
   if self.samples and not (self.tracked(step + 1) or self.alpha_start ~= nil) then

@@ -7,11 +7,13 @@
 local wb = require "wb"
 local M = wb.instruments
 local Cb = M._Cb
-local clock = (wb.sys and wb.sys.time) or os.clock
 local timed = Cb._timed
 local HIST_LO, HIST_HI = M._HIST.lo, M._HIST.hi
+local sqrt = math.sqrt
 local GSNR_EPS = 1e-5 -- Cockpit's stabiliser
 local TESTS = {"norm_test", "inner_test", "ortho_test"}
+-- the Scratch's accumulators by slot number (l_instruments.c ps_moments)
+local SQ, PROJ1, PROJ2, PROJ3, LOSS = 1, 2, 3, 4, 5
 
 -- The parameter sums of the step, per Dense layer j (the update's own,
 -- core/optim.h wb_optim_watch; else persample.h wb_persample_params, one
@@ -59,12 +61,13 @@ end
 -- Per layer and total norms from slot c of the step's sums, as logs
 -- name_j and name.
 function Cb:_norms(logs, name, c)
-  local total, sums = 0, self.sums
-  for j, l in ipairs(self.layers) do
-    logs[l.names[name]] = math.sqrt(sums[j][c])
-    total = total + sums[j][c]
+  local total, sums, layers = 0, self.sums, self.layers
+  for j = 1, #layers do
+    local v = sums[j][c]
+    logs[layers[j].names[name]] = sqrt(v)
+    total = total + v
   end
-  logs[name] = math.sqrt(total)
+  logs[name] = sqrt(total)
 end
 
 -- The per-sample projections g_i . v the step needs: slot 1 on the mean
@@ -120,7 +123,14 @@ function Cb:_project(B)
     if start and not fast then
       args[n + 1], args[n + 2], args[n + 3], n = 3, self.dir[l.k + 1], self.dir[l.k + 2], n + 3
     end
-    if n > 0 then ps:add_dot(l.layer, x, B, table.unpack(args, 1, n)) end
+    if n == 3 then -- the arguments spelt out: table.unpack is one more C call
+      ps:add_dot(l.layer, x, B, args[1], args[2], args[3])
+    elseif n == 6 then
+      ps:add_dot(l.layer, x, B, args[1], args[2], args[3], args[4], args[5], args[6])
+    elseif n == 9 then
+      ps:add_dot(l.layer, x, B, args[1], args[2], args[3], args[4], args[5], args[6],
+        args[7], args[8], args[9])
+    end
     if gw and gw ~= l.g[1] then gw:free() end
     if start and fast and not put then -- this step's mean gradient, for the end of its alpha
       for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
@@ -129,18 +139,18 @@ function Cb:_project(B)
   end
 end
 
--- Per-sample statistics of the step (norms, projections, losses, hist).
-function Cb:_samples(logs, B)
+-- Per-sample statistics of the step (norms, projections, losses, hist);
+-- t0: when its timing starts. Returns the sum of the squared norms and
+-- when the timing ended.
+function Cb:_samples(logs, B, t0)
   local on, ps, h = self.on, self.ps, self.model._h
-  local t0 = clock()
   local g2 = 0
   for j, l in ipairs(self.layers) do
     local a = h[l.i]
     if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
     g2 = g2 + self.sums[j][2]
   end
-  local sq = ps:moments("sq")
-  local _, p2 = ps:moments("proj1")
+  local sq, _, _, p2 = ps:moments(SQ, PROJ1)
   t0 = timed(self, "_samples", t0)
   -- the three tests are a few operations each: timed once, shared
   if on.norm_test then logs.norm_test = M.norm_test(B, sq, g2) end
@@ -155,7 +165,7 @@ function Cb:_samples(logs, B)
     gh.counts[#gh.counts + 1] = ps:counts()
     t0 = timed(self, "grad_hist", t0)
   end
-  return sq
+  return sq, t0
 end
 
 -- Cockpit's MeanGSNR: mean over parameters of g^2 / (E[g_i^2] - g^2 + eps).
@@ -176,26 +186,40 @@ function Cb:_gsnr(logs, B)
   logs.gsnr = total / count
 end
 
--- Mean and variance of the slope along a step of length len from the
--- projections in slot ("proj2", "proj3"), times c. The variance of one row
--- is NaN (M.alpha is then NaN): its 0 / 0 can round to +-x / 0.
-local function slope(ps, slot, B, len, c)
-  local s, s2 = ps:moments(slot)
+-- Mean and variance of the slope along a step of length len from the sum s
+-- and sum of squares s2 of the projections (a slot's moments), times c. The
+-- variance of one row is NaN (M.alpha is then NaN): its 0 / 0 can round to
+-- +-x / 0.
+local function slope(s, s2, B, len, c)
   s, s2 = s * c, s2 * c * c
   return s / B / len, B < 2 and 0 / 0 or (s2 - s * s / B) / (B - 1) / (len * len)
 end
 
 -- Alpha: the end of the fit started last step (this batch, theta_{t+1},
--- projected on last step's update), then the start of this step's.
-function Cb:_alpha(logs, B)
-  local ps, t0, lr = self.ps, clock(), logs.lr
+-- projected on last step's update), then the start of this step's; t0:
+-- when its timing starts.
+function Cb:_alpha(logs, B, t0)
+  local ps, lr = self.ps, logs.lr
   local z = self.model[#self.model]:logits()
   ps:ce(z, self.ctx.batch_y)
-  local fs, fs2 = ps:moments("loss")
+  local a, track, fast = self.alpha_start, self.track, self.fast
+  -- the moments of the losses and of the projections the step reads, in
+  -- one call: the end's (proj2) and the start's (proj1 with plain SGD, the
+  -- update a multiple of the mean gradient; else proj3)
+  local fs, fs2, es, es2, ss, ss2
+  local slot = fast and PROJ1 or PROJ3
+  if a and track then
+    fs, fs2, es, es2, ss, ss2 = ps:moments(LOSS, PROJ2, slot)
+  elseif a then
+    fs, fs2, es, es2 = ps:moments(LOSS, PROJ2)
+  elseif track then
+    fs, fs2, ss, ss2 = ps:moments(LOSS, slot)
+  else
+    fs, fs2 = ps:moments(LOSS)
+  end
   local f, vf = fs / B, B < 2 and 0 / 0 or (fs2 - fs * fs / B) / (B - 1)
-  local a = self.alpha_start
   if a then
-    local df, vd = slope(ps, "proj2", B, a.t, self.fast and -a.lr or 1)
+    local df, vd = slope(es, es2, B, a.t, fast and -a.lr or 1)
     local alpha = M.alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
     local steps = self.model.history.steps
     local s = steps.alpha or {}
@@ -203,17 +227,17 @@ function Cb:_alpha(logs, B)
     steps.alpha, s[a.row] = s, alpha
     self.alpha_start = nil
   end
-  if self.track then
+  if track then
     -- this step's alpha is known at the next one: NaN in its row until then
     -- (as a series missing from the logs gets)
     logs.alpha = 0 / 0
-    local len2, slot, c = 0, "proj3", 1
-    for j = 1, #self.layers do len2 = len2 + self.sums[j][self.fast and 2 or 4] end
+    local len2, c = 0, 1
+    for j = 1, #self.layers do len2 = len2 + self.sums[j][fast and 2 or 4] end
     local len = math.sqrt(len2)
-    if self.fast then -- the update is -lr times the mean gradient (Cb:_project)
-      slot, c, len = "proj1", -lr, lr * len
+    if fast then -- the update is -lr times the mean gradient (Cb:_project)
+      c, len = -lr, lr * len
     end
-    local df, vd = slope(ps, slot, B, len, c)
+    local df, vd = slope(ss, ss2, B, len, c)
     local r = self.alpha_rec -- reused: no table per step
     r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
     r.dir, r.lr = self.dir, lr

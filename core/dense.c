@@ -116,6 +116,10 @@ static wb_status check_2d(const wb_tensor *t, const char *what, int64_t rows,
     if (t->dtype != WB_F32)
         return wb_err_set(err, WB_EINVAL, "%s: expected a float32 tensor, got %s "
                           "(use :float())", what, wb_dtype_name(t->dtype));
+    int bad = t->ndim != 2 || t->shape[1] != cols || (rows >= 0 && t->shape[0] != rows) ||
+              t->shape[0] > WB_BLAS_MAX_DIM;
+    if (!bad)
+        return WB_OK; /* the shape is formatted for an error only: a step calls this often */
     wb_shape_str(got, sizeof got, t->ndim, t->shape);
     if (t->ndim != 2 || t->shape[1] != cols) {
         if (rows < 0)

@@ -1,0 +1,108 @@
+-- What a hook reaches without closing over it: a run's identity must change
+-- when any code its hooks call changes, however the hook reaches that code.
+-- Found by the new-user audit: each of these once reused the old runs
+-- without a word (a global helper, an object's methods, a module required
+-- inside the hook, a user module whose name starts with "wb").
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local id = wb.identity.hook
+local dir = T.tmpdir()
+
+-- a hook compiled from text, with _G as its environment (as a script's)
+local function hook(src) return assert(load("return " .. src, "=hook", "t", _G))() end
+
+T.test("editing a global helper a hook calls changes the hook's identity", function()
+  rawset(_G, "audit_act", hook([[function() return "relu" end]]))
+  local h = hook([[function(cfg) return audit_act() end]])
+  local a = id(h)
+  T.eq(id(h), a, "stable")
+  rawset(_G, "audit_act", hook([[function() return "tanh" end]]))
+  T.ok(id(h) ~= a, "the global's new body is another identity")
+  rawset(_G, "audit_width", 8)
+  local w = hook([[function(cfg) return audit_width * 2 end]])
+  local b = id(w)
+  rawset(_G, "audit_width", 16)
+  T.ok(id(w) ~= b, "a global value the hook reads")
+  rawset(_G, "audit_act", nil); rawset(_G, "audit_width", nil)
+end)
+
+T.test("the command line (arg) is not part of a hook's identity", function()
+  local h = hook([[function() return #arg end]])
+  local saved = rawget(_G, "arg")
+  rawset(_G, "arg", {[0] = "x.lua", "--run", "0123"})
+  local a = id(h)
+  rawset(_G, "arg", {[0] = "x.lua"})
+  T.eq(id(h), a, "a child with --run HASH computes the same identity")
+  rawset(_G, "arg", saved)
+end)
+
+T.test("editing a method of an object a hook closes over changes its identity", function()
+  local function make(body)
+    local Sched = hook("{}")
+    Sched.__index = Sched
+    Sched.at = hook("function(self, step) return " .. body .. " end")
+    local sched = setmetatable({base = 0.1}, Sched)
+    return function(cfg) return sched:at(cfg.epochs) end
+  end
+  local a = id(make("self.base"))
+  T.eq(id(make("self.base")), a, "stable")
+  T.ok(id(make("self.base / step")) ~= a, "the method lives in the metatable")
+end)
+
+T.test("a module required inside a hook's body is part of its identity", function()
+  local saved = package.path
+  package.path = dir .. "/?.lua;" .. saved
+  util.write_file(dir .. "/audit_helper.lua", 'return {act = function() return "relu" end}\n')
+  local h = hook([[function(cfg) return require("audit_helper").act() end]])
+  local a = id(h)
+  T.eq(id(h), a, "stable")
+  util.write_file(dir .. "/audit_helper.lua", 'return {act = function() return "tanh" end}\n')
+  T.ok(id(h) ~= a, "the module's new source is another identity")
+  -- and what that module requires in turn
+  util.write_file(dir .. "/audit_helper.lua", 'return require "audit_deep"\n')
+  util.write_file(dir .. "/audit_deep.lua", 'return {act = function() return "relu" end}\n')
+  local b = id(h)
+  util.write_file(dir .. "/audit_deep.lua", 'return {act = function() return "gelu" end}\n')
+  T.ok(id(h) ~= b, "a module the module requires")
+  -- dofile of a Lua file
+  util.write_file(dir .. "/audit_file.lua", "return 1\n")
+  local f = hook(string.format("function() return dofile(%q) end", dir .. "/audit_file.lua"))
+  local c = id(f)
+  util.write_file(dir .. "/audit_file.lua", "return 2\n")
+  T.ok(id(f) ~= c, "a Lua file the hook runs")
+  package.path = saved
+end)
+
+T.test("a user module named wb_* is the user's code, identified by value", function()
+  local m = {act = hook([[function() return "relu" end]])}
+  package.loaded["wb_helpers"] = m
+  local h = function() return m.act() end
+  local a = id(h)
+  m.act = hook([[function() return "tanh" end]])
+  T.ok(id(h) ~= a, "not taken for a workbench module by its name")
+  package.loaded["wb_helpers"] = nil
+end)
+
+T.test("a task whose build calls a required helper retrains when the helper changes",
+  function()
+  util.write_file(dir .. "/mymodel.lua", 'return {act = function() return "relu" end}\n')
+  local path = dir .. "/req.lua"
+  util.write_file(path, [[
+return wb.task{name = "req", experiment = {seeds = {1}, keys = {"width"},
+  base = {width = 8, epochs = 1, subset = {train = 300, test = 100}},
+  build = function(cfg) return wb.nn.Sequential{wb.nn.Dense(784, cfg.width,
+    {activation = require("mymodel").act()}), wb.nn.Dense(cfg.width, 10,
+    {activation = "softmax"})} end},
+  report = function() end}
+]])
+  local cmd = string.format("WB_ECHO=0 %s %s --root %s/r --jobs 1", T.wb, path, dir)
+  local st, _, err = T.sh(cmd)
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
+  st, _, err = T.sh(cmd)
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "unchanged: cached: " .. err)
+  util.write_file(dir .. "/mymodel.lua", 'return {act = function() return "tanh" end}\n')
+  st, _, err = T.sh(cmd)
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "helper edited: retrained: " .. err)
+end)
+
+T.done()

@@ -49,8 +49,9 @@ opts.seeds = opts.seeds or 5
 local own_seeds = {task07b_lr_grid = true, task11_cockpit = true,
   task12_edge_of_stability = true, task14_noise_scale = true, task15_landscape = true}
 -- A task's command line (its options, as a list).
+-- (--root as given: a task puts its --quick runs under <root>/quick itself)
 local function argv_of(t)
-  local a = {"--root", root}
+  local a = opts.root and {"--root", opts.root} or {}
   for _, k in ipairs{"dataset", "epochs", "jobs"} do
     if opts[k] then a[#a + 1] = "--" .. k; a[#a + 1] = tostring(opts[k]) end
   end

@@ -170,6 +170,32 @@ T.test("--quick runs live under <plots>/quick, never beside full ones", function
   T.ok(md:find("held out", 1, true), "says validation is held out")
 end)
 
+T.test("--root DIR --quick writes under DIR/quick: a full README is never replaced by a "
+  .. "quick one", function()
+  local root = dir .. "/rq"
+  local p = script("rq", "base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},"
+    .. " seeds = {1, 2}")
+  local st, _, err = run(p, root)
+  T.eq(st, 0, err)
+  local full = util.read_file(root .. "/rq/README.md")
+  st, _, err = run(p, root, "--quick")
+  T.eq(st, 0, err); T.eq(to_train(err), 2, err)
+  T.eq(util.read_file(root .. "/rq/README.md"), full, "the full README is untouched")
+  T.eq(#wb.runs.load_all(root .. "/runs"), 2, "no quick record among the full ones")
+  T.eq(#wb.runs.load_all(root .. "/quick/runs"), 2, "the children wrote to DIR/quick/runs")
+  local md = util.read_file(root .. "/quick/rq/README.md") or ""
+  T.ok(md:find("^# t %(%-%-quick%)\n") and md:find("a smoke test", 1, true),
+    "a quick README says so at its top: " .. md)
+  -- the commands it lists train into the same place
+  local out
+  st, out, err = run(p, root, "--quick --list-runs")
+  T.eq(st, 0, err)
+  T.ok(out:find("--quick", 1, true) and not out:find("/quick --", 1, true),
+    "a listed command names the root given, not its quick folder: " .. out)
+  st, _, err = run(p, root, "--quick")
+  T.eq(to_train(err), 0, "cached where it was written: " .. err)
+end)
+
 T.test("validation is held out by default: 10 % of the training rows, not the test set",
   function()
   local ex = wb.experiment{name = "v", base = {hidden = 8}}

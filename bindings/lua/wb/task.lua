@@ -11,7 +11,8 @@
 -- and returns it. The workbench executable then hands it to the runner
 -- (wb/runner.lua), which trains what is missing and calls `report` once;
 -- report's text blocks and figures make <plots>/<name>/README.md
--- (<plots>/fashion/<name>/ for Fashion-MNIST, <plots>/quick/... for --quick).
+-- (<plots>/fashion/<name>/ for Fashion-MNIST, <plots>/quick/... for --quick,
+-- whatever the root: --root DIR --quick writes DIR/quick/...).
 local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"
@@ -188,7 +189,13 @@ end
 function Task:_report(runs, info)
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end
-  local head = {"# " .. self.title, "", self:_provenance(info)}
+  local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
+  if self.quick then
+    -- a smoke test's numbers, never to be taken for the task's own
+    head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
+      .. "see below), not the task's results.**\n"
+  end
+  head[#head + 1] = self:_provenance(info)
   if #info.failures > 0 then
     head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
     for _, f in ipairs(info.failures) do

@@ -105,4 +105,24 @@ return wb.task{name = "req", experiment = {seeds = {1}, keys = {"width"},
   T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "helper edited: retrained: " .. err)
 end)
 
+T.test("a hook that reads a config key the experiment does not know fails, naming it",
+  function()
+  local ex = wb.experiment{name = "strict", keys = {"width"}, base = {width = 8}, seeds = {1},
+    build = function(cfg) return cfg.widht end}
+  local cfg = ex.specs[1].config
+  T.eq(cfg.width, 8); T.eq(cfg.seed, 1)
+  T.eq(cfg.lr, nil, "a known key left unset reads as nil")
+  local err = T.check_error("config key 'widht' is not a key of this experiment %(did you "
+    .. "mean 'width'%?%)", ex.build, cfg)
+  T.ok(err:find("keys = {...}", 1, true), "says a build hook declares its keys: " .. err)
+  T.ok(err:find("test_trust_identity.lua:%d+"), "names the reader's line: " .. err)
+  -- the default model's keys: a typo of one is refused too
+  local mlp = wb.experiment{name = "strict2", base = {hidden = 8}, seeds = {1}}
+  T.check_error("config key 'dropuot' is not a key of this experiment %(did you mean "
+    .. "'dropout'%?%)", function() return mlp.specs[1].config.dropuot end)
+  T.eq(mlp.specs[1].config.dropout, 0)
+  -- nothing of this reaches the record: it is plain data
+  T.eq(getmetatable(util.copy(cfg)), nil)
+end)
+
 T.done()

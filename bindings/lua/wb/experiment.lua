@@ -40,6 +40,26 @@ local function hook_id(name, f)
   return id
 end
 
+-- A run's config as hooks see it: reading a key the experiment does not
+-- know (`cfg.activaton`, or a key a build hook did not declare) is an error
+-- naming it and the reader's line, never a nil that quietly builds another
+-- model. Known keys that are unset read as nil. (The error's position is
+-- the reader's line.)
+local function strict(cfg, checks, name)
+  local valid = util.sorted_keys(checks)
+  valid[#valid + 1] = "seed"
+  local set = {}
+  for _, k in ipairs(valid) do set[k] = true end
+  return setmetatable(cfg, {__index = function(_, k)
+    if set[k] then return nil end
+    local near = spec_mod.nearest(k, valid)
+    error(string.format("%s: config key '%s' is not a key of this experiment%s (valid: "
+      .. "%s)%s", name, tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
+      table.concat(valid, ", "), checks.hidden and "" or "; a build hook reads only the "
+      .. "keys it declares: keys = {...}"), 2)
+  end})
+end
+
 local function without_seed(cfg)
   local c = util.copy(cfg)
   c.seed = nil
@@ -78,7 +98,7 @@ function M.new(spec, o)
     error(string.format("%s: experiment.name: expected a name of letters, digits, _ and -, "
       .. "got %s", where, tostring(name)), 0)
   end
-  local variants, seeds = spec_mod.check_experiment(spec, where .. ": " .. name)
+  local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options,
@@ -133,6 +153,7 @@ function M.new(spec, o)
           .. "hook", where, name), 0)
       end
       cfg.seed = seed
+      strict(cfg, checks, name)
       local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
         callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code}))
       local id = {code = code, build = hooks.build, callbacks = hooks.callbacks,

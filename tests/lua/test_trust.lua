@@ -196,6 +196,33 @@ T.test("--root DIR --quick writes under DIR/quick: a full README is never replac
   T.eq(to_train(err), 0, "cached where it was written: " .. err)
 end)
 
+T.test("a README made by code with uncommitted changes says so beside the commit", function()
+  -- a tree of its own: the binary, its Lua library, one commit
+  local tree = dir .. "/tree"
+  wb.sys.mkdir_p(tree .. "/bindings")
+  local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+  local data = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
+  local git = "git -C " .. tree .. " -c user.name=t -c user.email=t@t "
+  local st, _, err = T.sh(string.format("cp %s %s/workbench && cp -r %s %s/bindings/lua && "
+    .. "%s init -q && %s add workbench bindings && %s commit -q -m t", exe, tree, wb.luadir,
+    tree, git, git, git))
+  T.eq(st, 0, err)
+  local p = script("dirty", "base = {hidden = 8, epochs = 1, subset = {train = 300, "
+    .. "test = 100}}, seeds = {1}")
+  local function readme(root)
+    st, _, err = T.sh(string.format("WB_ECHO=0 WB_DATA=%s %s/workbench %s --root %s --jobs 1",
+      data, tree, p, root))
+    T.eq(st, 0, err)
+    return util.read_file(root .. "/dirty/README.md") or ""
+  end
+  local md = readme(dir .. "/clean")
+  T.ok(md:find("commit %x+%)") and not md:find("uncommitted", 1, true), md)
+  local f = io.open(tree .. "/bindings/lua/wb/plot.lua", "a") -- a tracked file, edited
+  f:write("\n"); f:close()
+  md = readme(dir .. "/edited")
+  T.ok(md:find("commit %x+ with uncommitted changes to 1 file%)"), md)
+end)
+
 T.test("validation is held out by default: 10 % of the training rows, not the test set",
   function()
   local ex = wb.experiment{name = "v", base = {hidden = 8}}

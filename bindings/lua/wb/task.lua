@@ -160,6 +160,21 @@ local function list_of(specs, get)
   return table.concat(out, ", ")
 end
 
+-- The commit of the workbench's tree, and whether its tracked files differ
+-- from it: a number made by edited code is not the commit's number.
+local function commit_text()
+  local c = util.git_commit()
+  if not c then return "unknown" end
+  local tree = wb.luadir:gsub("/bindings/lua$", "")
+  local p = io.popen("git -C " .. util.shell_quote(tree)
+    .. " status --porcelain --untracked-files=no 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  local n = select(2, out:gsub("\n", "\n"))
+  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
+    n == 1 and "" or "s") or c
+end
+
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
 -- date produced the README.
 function Task:_provenance(info)
@@ -179,7 +194,7 @@ function Task:_provenance(info)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s, %s. "
     .. "Validation: %s. Epochs: %s. Seeds: %s. %d runs: %d trained by this command, %d "
-    .. "from records.*\n", table.concat(cmd, " "), wb.version, util.git_commit() or "unknown",
+    .. "from records.*\n", table.concat(cmd, " "), wb.version, commit_text(),
     os.date("!%Y-%m-%d %H:%M UTC"), self.dataset, data, val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
     #specs, info.trained, info.cached)

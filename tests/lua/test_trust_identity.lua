@@ -105,6 +105,40 @@ return wb.task{name = "req", experiment = {seeds = {1}, keys = {"width"},
   T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "helper edited: retrained: " .. err)
 end)
 
+T.test("runs on another copy of the data ($WB_DATA) are not taken for runs on this one",
+  function()
+  local real = wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist"
+  local copy = dir .. "/data/mnist"
+  wb.sys.mkdir_p(copy)
+  local files = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte"}
+  for _, f in ipairs(files) do
+    T.eq(T.sh(string.format("ln -sf %s/%s %s/%s", real, f, copy, f)), 0)
+  end
+  local path = dir .. "/data.lua"
+  util.write_file(path, [[
+return wb.task{name = "data", experiment = {seeds = {1},
+  base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}}}, report = function() end}
+]])
+  local function planned(env)
+    local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s %s --root %s/d --jobs 1", env, T.wb,
+      path, dir))
+    T.eq(st, 0, err)
+    return err
+  end
+  T.ok(planned(""):find("1 to train", 1, true))
+  T.ok(planned("WB_DATA=" .. dir .. "/data"):find("0 to train", 1, true),
+    "the same files elsewhere: the same runs")
+  -- the training labels, every one moved to the next class: other data
+  local labels = util.read_file(real .. "/train-labels-idx1-ubyte")
+  os.remove(copy .. "/train-labels-idx1-ubyte")
+  util.write_file(copy .. "/train-labels-idx1-ubyte", labels:sub(1, 8)
+    .. labels:sub(9):gsub(".", function(c) return string.char((c:byte() + 1) % 10) end))
+  T.ok(planned("WB_DATA=" .. dir .. "/data"):find("1 to train", 1, true),
+    "other labels: other runs")
+  T.ok(wb.identity.data("mnist"):match("^%x+$"))
+end)
+
 T.test("a hook that reads a config key the experiment does not know fails, naming it",
   function()
   local ex = wb.experiment{name = "strict", keys = {"width"}, base = {width = 8}, seeds = {1},

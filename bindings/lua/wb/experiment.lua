@@ -154,15 +154,18 @@ function M.new(spec, o)
       end
       cfg.seed = seed
       strict(cfg, checks, name)
+      -- the files the run reads ($WB_DATA may point at another copy)
+      local data = identity.data(cfg.dataset)
       local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
-        callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code}))
+        callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code,
+        data = data}))
       local id = {code = code, build = hooks.build, callbacks = hooks.callbacks,
-        fit_options = hooks.fit_options, measure = hooks.measure, train = train}
+        fit_options = hooks.fit_options, measure = hooks.measure, train = train, data = data}
       local hash = util.fnv1a64(util.canonical({task = name, variant = v.label,
         train = train, measure = hooks.measure}))
       id.run = hash
       local group = util.fnv1a64(util.canonical({task = name, variant = v.label,
-        config = without_seed(cfg), hooks = hooks, code = code}))
+        config = without_seed(cfg), hooks = hooks, code = code, data = data}))
       ex.specs[#ex.specs + 1] = {variant = v.label, seed = seed, config = cfg, hash = hash,
         identity = id, group_key = group, cacheable = ex.cacheable}
     end

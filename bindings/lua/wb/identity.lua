@@ -278,6 +278,67 @@ local function lua_files(root, rel, out)
   return out
 end
 
+-- {==================== the data ====================
+
+-- The folder and file suffix of a standard set, as wb.data finds it
+-- (wb/data.lua: $WB_DATA/mnist, else the source tree's data/mnist, else
+-- ./data/mnist; Fashion-MNIST in wb.data.fashion_dir, gzipped).
+local function data_dir(name)
+  if name == "fashion" or name == "fashion_mnist" then return wb.data.fashion_dir, ".gz" end
+  local env = os.getenv("WB_DATA")
+  if env then return env .. "/mnist", "" end
+  local tree = wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist"
+  if wb.sys.exists(tree .. "/t10k-labels-idx1-ubyte") then return tree, "" end
+  return "data/mnist", ""
+end
+
+-- A file's size and content: whole up to 1 MiB (the labels), else 64
+-- blocks of 4 KiB spread over it, first and last included (the images: a
+-- replaced or regenerated file, not one edited pixel). "absent" when missing.
+local function file_id(path)
+  local f = io.open(path, "rb")
+  if not f then return "absent" end
+  local size = f:seek("end")
+  local parts = {tostring(size)}
+  if size <= 1 << 20 then
+    f:seek("set", 0)
+    parts[2] = util.fnv1a64(f:read("a") or "")
+  else
+    local block = 4096
+    for i = 0, 63 do
+      f:seek("set", (size - block) * i // 63)
+      parts[#parts + 1] = util.fnv1a64(f:read(block) or "")
+    end
+  end
+  f:close()
+  return table.concat(parts, ":")
+end
+
+local data_ids = {}
+---wb.identity.data(name) -> string
+---The identity of a standard dataset's files as wb.data.load(name) would
+---read them ($WB_DATA included): 16 hex digits over the four files' sizes,
+---their labels and samples of their images. Part of every run's training
+---identity, so runs on another copy of the data (another $WB_DATA, a
+---regenerated file) are not taken for runs on this one. Missing files have
+---an identity too (their runs fail when they train).
+---@param name string
+---@return string
+---Example: print(wb.identity.data("mnist"))
+function M.data(name)
+  if data_ids[name] then return data_ids[name] end
+  local dir, suffix = data_dir(name)
+  local parts = {}
+  for _, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
+    parts[#parts + 1] = f .. "=" .. file_id(dir .. "/" .. f .. suffix)
+  end
+  data_ids[name] = util.fnv1a64(table.concat(parts, ";"))
+  return data_ids[name]
+end
+
+-- }====================
+
 local code_id
 ---wb.identity.code() -> string
 ---The version of the training code: 16 hex digits over the workbench

@@ -139,6 +139,28 @@ return wb.task{name = "data", experiment = {seeds = {1},
   T.ok(wb.identity.data("mnist"):match("^%x+$"))
 end)
 
+T.test("a hook drawing from math.random gives the same run each time (--fresh)", function()
+  local path = dir .. "/rnd.lua"
+  util.write_file(path, [[
+return wb.task{name = "rnd", experiment = {seeds = {1, 2},
+  base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+  measure = function() return {draw = math.random(1, 1000000)} end},
+  report = function() end}
+]])
+  local function draws()
+    local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s/rnd --jobs 2 --fresh",
+      T.wb, path, dir))
+    T.eq(st, 0, err)
+    local out = {}
+    for _, r in ipairs(wb.runs.load_all(dir .. "/rnd/runs")) do out[r.seed] = r.measures.draw end
+    return out
+  end
+  local a, b = draws(), draws()
+  T.ok(a[1] and a[2], "both seeds measured")
+  T.eq(a[1], b[1], "seed 1 draws the same"); T.eq(a[2], b[2], "seed 2 draws the same")
+  T.ok(a[1] ~= a[2], "seeds draw apart")
+end)
+
 T.test("a hook that reads a config key the experiment does not know fails, naming it",
   function()
   local ex = wb.experiment{name = "strict", keys = {"width"}, base = {width = 8}, seeds = {1},

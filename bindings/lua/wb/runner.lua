@@ -112,6 +112,14 @@ end
 
 -- {==================== training ====================
 
+-- Trains run s. Lua's own generator is seeded with the run's seed too
+-- (Lua 5.4 seeds it at random per process): a hook drawing from
+-- math.random then gives the same run each time, as wb's generator does.
+local function train_run(ex, s, o)
+  math.randomseed(s.seed)
+  return train.run(ex, s, o)
+end
+
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
   return string.format("test accuracy %.2f %%%s", 100 * rec.metrics.test_accuracy,
@@ -174,7 +182,7 @@ local function train_pending(ex, pending, jobs, in_process)
   end
   if in_process then
     for _, s in ipairs(pending) do
-      progress(s, describe(train.run(ex, s)))
+      progress(s, describe(train_run(ex, s)))
     end
     return failures
   end
@@ -278,7 +286,7 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not load_record(ex, s.hash) then
-          train.run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
+          train_run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
         end
         return 0
       end

@@ -70,6 +70,16 @@ T.test("a module required inside a hook's body is part of its identity", functio
   local c = id(f)
   util.write_file(dir .. "/audit_file.lua", "return 2\n")
   T.ok(id(f) ~= c, "a Lua file the hook runs")
+  -- any other file it opens by a literal name (settings, initial weights)
+  local js = dir .. "/audit_widths.json"
+  util.write_file(js, "[8, 16]")
+  local g = hook(string.format("function() return io.open(%q):read('a') end", js))
+  local d = id(g)
+  T.eq(id(g), d, "stable")
+  util.write_file(js, "[8, 32]")
+  T.ok(id(g) ~= d, "a file the hook reads")
+  T.eq(id(hook([[function() return io.open("/tmp") end]])),
+    id(hook([[function() return io.open("/tmp") end]])), "a folder named: no content")
   package.path = saved
 end)
 

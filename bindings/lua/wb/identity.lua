@@ -13,9 +13,10 @@
 -- metatable (an object's methods live there). A function also depends on
 -- what it reaches by name rather than by upvalue: the globals it reads (a
 -- helper defined without `local`) and the modules it requires in its body
--- (`require "helper"`, dofile "x.lua"): the names among its constants
--- that are globals, modules on package.path or Lua files are identified
--- too (by value; modules and files by their source). A value that cannot be
+-- (`require "helper"`, dofile "x.lua") and the files it opens by a literal
+-- name: the names among its constants that are globals, modules on
+-- package.path or files are identified too (by value; modules and files by
+-- their content). A value that cannot be
 -- identified (a tensor, a dataset, a file handle, a C function from outside
 -- those modules) makes the hook unidentifiable: its runs are not cached.
 local wb = require "wb"
@@ -44,6 +45,38 @@ local function module_name(v)
 end
 
 local fingerprint, value_text
+
+-- Whether path is a file that can be read (not a folder).
+local function is_file(path)
+  if path:match("^/dev/") or path:match("^/proc/") or path:match("^/sys/") then return false end
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local ok = f:read(0) ~= nil or f:seek("end") == 0
+  f:close()
+  return ok
+end
+
+-- A file's size and content: whole up to 1 MiB (the labels), else 64
+-- blocks of 4 KiB spread over it, first and last included (the images: a
+-- replaced or regenerated file, not one edited pixel). "absent" when missing.
+local function file_id(path)
+  local f = io.open(path, "rb")
+  if not f then return "absent" end
+  local size = f:seek("end")
+  local parts = {tostring(size)}
+  if size <= 1 << 20 then
+    f:seek("set", 0)
+    parts[2] = util.fnv1a64(f:read("a") or "")
+  else
+    local block = 4096
+    for i = 0, 63 do
+      f:seek("set", (size - block) * i // 63)
+      parts[#parts + 1] = util.fnv1a64(f:read(block) or "")
+    end
+  end
+  f:close()
+  return table.concat(parts, ":")
+end
 
 -- {==================== names in a function's constants ====================
 
@@ -114,8 +147,9 @@ end
 
 -- What function f reaches by name: the globals among its constants (when
 -- its environment is _G), modules on package.path and Lua files named by
--- them. `arg` (the command line, different in the runner's children) is
--- left out. Returns text, or nil and the reason.
+-- them, and any other file they name (weights a build hook loads, a JSON
+-- of settings), by content. `arg` (the command line, different in the
+-- runner's children) is left out. Returns text, or nil and the reason.
 local function named_text(code, has_env, seen)
   local names = dump_strings(code)
   if not names then return nil, "its bytecode cannot be read" end
@@ -132,9 +166,13 @@ local function named_text(code, has_env, seen)
         parts[#parts + 1] = "global:" .. k .. "=" .. t
       end
       if not (k == "wb" or k:match("^wb%.")) and not module_name(package.loaded[k]) then
-        local p = k:match("%.lua$") and k or package.searchpath(k, package.path)
+        local p = not k:match("%.lua$") and package.searchpath(k, package.path)
         local t = p and file_text(p, seen)
-        if t then parts[#parts + 1] = "file:" .. k .. "=" .. t end
+        if t then parts[#parts + 1] = "module:" .. k .. "=" .. t
+        elseif k:find("[%./]") and is_file(k) then
+          t = k:match("%.lua$") and file_text(k, seen) or file_id(k)
+          parts[#parts + 1] = "file:" .. k .. "=" .. t
+        end
       end
     end
   end
@@ -290,28 +328,6 @@ local function data_dir(name)
   local tree = wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist"
   if wb.sys.exists(tree .. "/t10k-labels-idx1-ubyte") then return tree, "" end
   return "data/mnist", ""
-end
-
--- A file's size and content: whole up to 1 MiB (the labels), else 64
--- blocks of 4 KiB spread over it, first and last included (the images: a
--- replaced or regenerated file, not one edited pixel). "absent" when missing.
-local function file_id(path)
-  local f = io.open(path, "rb")
-  if not f then return "absent" end
-  local size = f:seek("end")
-  local parts = {tostring(size)}
-  if size <= 1 << 20 then
-    f:seek("set", 0)
-    parts[2] = util.fnv1a64(f:read("a") or "")
-  else
-    local block = 4096
-    for i = 0, 63 do
-      f:seek("set", (size - block) * i // 63)
-      parts[#parts + 1] = util.fnv1a64(f:read(block) or "")
-    end
-  end
-  f:close()
-  return table.concat(parts, ":")
 end
 
 local data_ids = {}

@@ -219,6 +219,19 @@ function Task:_report(runs, info)
     end
     head[#head + 1] = ""
   end
+  -- runs recorded as not finished (diverged): named here, in no mean
+  local by = {}
+  for _, r in ipairs(runs.records) do
+    if r.status ~= "ok" then
+      by[r.status] = by[r.status] or {}
+      table.insert(by[r.status], string.format("- %s seed %d: after %d epoch(s)", r.variant,
+        r.seed, type(r.history) == "table" and #(r.history.loss or {}) or 0))
+    end
+  end
+  for _, k in ipairs(util.sorted_keys(by)) do
+    head[#head + 1] = string.format("**%d run(s) %s** (recorded; in no mean, table or "
+      .. "comparison):\n\n%s\n", #by[k], k, table.concat(by[k], "\n"))
+  end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
   -- which records made this README (the report gathers exactly these)
   local hashes = {}

@@ -171,6 +171,15 @@ return wb.task{name = "rnd", experiment = {seeds = {1, 2},
   T.ok(a[1] ~= a[2], "seeds draw apart")
 end)
 
+T.test("a subset larger than its dataset is refused before anything trains", function()
+  local err = T.check_error("subset.test = 50000 rows, but the mnist test set has 10000",
+    wb.experiment, {name = "big", base = {hidden = 8, subset = {train = 300, test = 50000}}})
+  T.ok(err:find("ask for at most 10000", 1, true), err)
+  T.check_error("subset.train = 60001 rows, but the mnist train set has 60000", wb.experiment,
+    {name = "big", vary = {subset = {{train = 60000}, {train = 60001}}}, base = {hidden = 8}})
+  T.eq(#wb.experiment{name = "fit", base = {hidden = 8, subset = {train = 60000}}}.specs, 3)
+end)
+
 T.test("a hook that reads a config key the experiment does not know fails, naming it",
   function()
   local ex = wb.experiment{name = "strict", keys = {"width"}, base = {width = 8}, seeds = {1},

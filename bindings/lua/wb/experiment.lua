@@ -155,7 +155,15 @@ function M.new(spec, o)
       cfg.seed = seed
       strict(cfg, checks, name)
       -- the files the run reads ($WB_DATA may point at another copy)
-      local data = identity.data(cfg.dataset)
+      local data, n_rows = identity.data(cfg.dataset)
+      for _, set in ipairs{"train", "test"} do
+        local want = cfg.subset and cfg.subset[set]
+        if want and n_rows and want > n_rows[set] then
+          error(string.format("%s: %s: variant %s: subset.%s = %d rows, but the %s %s set has "
+            .. "%d (the README would say %d); ask for at most %d", where, name, v.label, set,
+            want, cfg.dataset, set, n_rows[set], want, n_rows[set]), 0)
+        end
+      end
       local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
         callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code,
         data = data}))

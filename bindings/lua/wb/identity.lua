@@ -330,27 +330,43 @@ local function data_dir(name)
   return "data/mnist", ""
 end
 
-local data_ids = {}
----wb.identity.data(name) -> string
+-- The number of rows of an IDX labels file (its header's count), or nil.
+local function rows(path)
+  local f = io.open(path, "rb")
+  local head = f and f:read(8)
+  if f then f:close() end
+  return head and #head == 8 and string.unpack(">I4", head, 5) or nil -- after the magic
+end
+
+local data_ids, data_rows = {}, {}
+---wb.identity.data(name) -> string, table|nil
 ---The identity of a standard dataset's files as wb.data.load(name) would
 ---read them ($WB_DATA included): 16 hex digits over the four files' sizes,
 ---their labels and samples of their images. Part of every run's training
 ---identity, so runs on another copy of the data (another $WB_DATA, a
 ---regenerated file) are not taken for runs on this one. Missing files have
----an identity too (their runs fail when they train).
+---an identity too (their runs fail when they train). Also the sets' rows,
+---{train = n, test = n}, when the files say (not gzipped) or are standard.
 ---@param name string
 ---@return string
+---@return table|nil
 ---Example: print(wb.identity.data("mnist"))
 function M.data(name)
-  if data_ids[name] then return data_ids[name] end
+  if data_ids[name] then return data_ids[name], data_rows[name] end
   local dir, suffix = data_dir(name)
+  local tr, te = dir .. "/train-labels-idx1-ubyte", dir .. "/t10k-labels-idx1-ubyte"
+  local a, b = suffix == "" and rows(tr), suffix == "" and rows(te)
+  if a and b then data_rows[name] = {train = a, test = b}
+  elseif suffix ~= "" and is_file(tr .. suffix) then
+    data_rows[name] = {train = 60000, test = 10000} -- Fashion-MNIST's, as MNIST's
+  end
   local parts = {}
   for _, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
       "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
     parts[#parts + 1] = f .. "=" .. file_id(dir .. "/" .. f .. suffix)
   end
   data_ids[name] = util.fnv1a64(table.concat(parts, ";"))
-  return data_ids[name]
+  return data_ids[name], data_rows[name]
 end
 
 -- }====================

@@ -157,9 +157,9 @@ return wb.task{name = "rnd", experiment = {seeds = {1, 2},
   measure = function() return {draw = math.random(1, 1000000)} end},
   report = function() end}
 ]])
-  local function draws()
-    local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s/rnd --jobs 2 --fresh",
-      T.wb, path, dir))
+  local function draws(extra)
+    local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s/rnd --jobs 2 --fresh %s",
+      T.wb, path, dir, extra or ""))
     T.eq(st, 0, err)
     local out = {}
     for _, r in ipairs(wb.runs.load_all(dir .. "/rnd/runs")) do out[r.seed] = r.measures.draw end
@@ -169,6 +169,8 @@ return wb.task{name = "rnd", experiment = {seeds = {1, 2},
   T.ok(a[1] and a[2], "both seeds measured")
   T.eq(a[1], b[1], "seed 1 draws the same"); T.eq(a[2], b[2], "seed 2 draws the same")
   T.ok(a[1] ~= a[2], "seeds draw apart")
+  local c = draws("--cockpit") -- seed 1 in the foreground, in the runner's process
+  T.eq(c[1], a[1], "the foreground run draws as a child does"); T.eq(c[2], a[2])
 end)
 
 T.test("a subset larger than its dataset is refused before anything trains", function()

@@ -315,6 +315,8 @@ function M.main(task, argv, script)
     failures, status = slurm.train(ex, pending, opts, describe)
     if not failures then return status end -- detached (a later run draws), or not submitted
   elseif #pending > 0 or opts.cockpit then -- --cockpit says why when nothing is trained
+    -- the foreground run (the first pending) draws from math.random as a child would
+    if opts.cockpit and pending[1] then math.randomseed(pending[1].seed) end
     local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
     if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end

@@ -223,6 +223,20 @@ T.test("a README made by code with uncommitted changes says so beside the commit
   T.ok(md:find("commit %x+ with uncommitted changes to 1 file%)"), md)
 end)
 
+T.test("--quick over variants that set their own epochs says they are replaced", function()
+  local p = script("qe", "base = {hidden = 8}, vary = {epochs = {3, 5}}, seeds = {1}")
+  local st, _, err = run(p, dir .. "/qe", "--quick")
+  T.eq(st, 0, err)
+  T.ok(err:find("the epochs or subset these variants set are not used: epochs=3; epochs=5",
+    1, true), err)
+  local md = util.read_file(dir .. "/qe/quick/qe/README.md") or ""
+  T.ok(md:find("--quick replaced the epochs or subset these variants set: epochs=3; "
+    .. "epochs=5", 1, true), md)
+  st, _, err = run(script("qb", "base = {hidden = 8, epochs = 3}, seeds = {1}"), dir .. "/qe",
+    "--quick")
+  T.eq(st, 0, err); T.ok(not err:find("not used", 1, true), "base alone: no notice: " .. err)
+end)
+
 T.test("validation is held out by default: 10 % of the training rows, not the test set",
   function()
   local ex = wb.experiment{name = "v", base = {hidden = 8}}

@@ -126,6 +126,13 @@ function M.new(spec, o)
   if opts.quick then
     overrides.subset = util.copy(M.quick_subset)
     overrides.epochs = math.min(opts.epochs or 2, 2)
+    -- said, not silent: the variants' own epochs or subset give way (a smoke test)
+    ex.quick_replaced = {}
+    for _, v in ipairs(variants) do
+      if v.values.epochs ~= nil or v.values.subset ~= nil then
+        ex.quick_replaced[#ex.quick_replaced + 1] = v.label
+      end
+    end
   end
   -- hooks: training ones decide the training identity, measure the run's
   local hooks, notes = {}, {}

@@ -303,6 +303,11 @@ function M.main(task, argv, script)
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")
+  if #(ex.quick_replaced or {}) > 0 then
+    io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
+      .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,
+      ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
+  end
   for _, n in ipairs(ex.notes) do
     io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
   end

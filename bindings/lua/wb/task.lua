@@ -209,6 +209,10 @@ function Task:_report(runs, info)
     -- a smoke test's numbers, never to be taken for the task's own
     head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
       .. "see below), not the task's results.**\n"
+    if #(self.ex.quick_replaced or {}) > 0 then
+      head[#head + 1] = "*--quick replaced the epochs or subset these variants set: "
+        .. table.concat(self.ex.quick_replaced, "; ") .. ".*\n"
+    end
   end
   head[#head + 1] = self:_provenance(info)
   if #info.failures > 0 then

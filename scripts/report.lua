@@ -49,8 +49,9 @@ opts.seeds = opts.seeds or 5
 local own_seeds = {task07b_lr_grid = true, task11_cockpit = true,
   task12_edge_of_stability = true, task14_noise_scale = true, task15_landscape = true}
 -- A task's command line (its options, as a list).
+-- (--root as given: a task puts its --quick runs under <root>/quick itself)
 local function argv_of(t)
-  local a = {"--root", root}
+  local a = opts.root and {"--root", opts.root} or {}
   for _, k in ipairs{"dataset", "epochs", "jobs"} do
     if opts[k] then a[#a + 1] = "--" .. k; a[#a + 1] = tostring(opts[k]) end
   end
@@ -104,6 +105,12 @@ end
 -- every job; then the tasks with every run recorded, which only draw their
 -- figures and READMEs, run side by side, `jobs` at a time.
 local t0, failed, timings = wb.sys.time(), {}, {}
+-- Each task's README before it runs: a task that fails before writing its
+-- own leaves an earlier invocation's there (other seeds, options or code)
+local before = {}
+for _, t in ipairs(tasks) do
+  before[t] = require("wb.util").read_file(out_dir .. "/" .. t .. "/README.md")
+end
 local deferred = {}
 for _, t in ipairs(tasks) do
   if all_recorded(t) then
@@ -144,6 +151,12 @@ if #deferred > 0 then
   os.remove(script); os.remove(list)
 end
 local total = wb.sys.time() - t0
+-- a failed task whose README is still the one it had: not this invocation's,
+-- so neither it nor its runs (runs.json) nor its beyond.json are used
+local stale = {}
+for _, t in ipairs(failed) do
+  stale[t] = require("wb.util").read_file(out_dir .. "/" .. t .. "/README.md") == before[t]
+end
 
 local function duration(s)
   if s < 60 then return string.format("%.0f s", s) end
@@ -154,7 +167,14 @@ local function commit()
     .. " rev-parse --short HEAD 2>/dev/null")
   local c = p and p:read("l")
   if p then p:close() end
-  return c or "unknown"
+  if not c then return "unknown" end
+  -- edited code: its numbers are not the commit's
+  p = io.popen("git -C " .. q(wb.luadir .. "/../..")
+    .. " status --porcelain --untracked-files=no 2>/dev/null")
+  local n = select(2, (p and p:read("a") or ""):gsub("\n", ""))
+  if p then p:close() end
+  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
+    n == 1 and "" or "s") or c
 end
 local function read(path)
   local f = io.open(path, "rb")
@@ -170,7 +190,7 @@ end
 local recs, by_task, all = {}, {}, {}
 for _, r in ipairs(wb.runs.load_all(wb.record.dir(root))) do all[r.task .. "-" .. r.hash] = r end
 for _, t in ipairs(tasks) do
-  local list = read(out_dir .. "/" .. t .. "/runs.json")
+  local list = not stale[t] and read(out_dir .. "/" .. t .. "/runs.json")
   local ok, hashes = pcall(function() return require("cjson").decode(list).runs end)
   by_task[t] = {}
   for _, h in ipairs(ok and hashes or {}) do
@@ -193,8 +213,9 @@ local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
     .. "the final test metrics. Seeds: %s. Every task's README below names its epochs.*",
     table.concat(cmd, " "), wb.version, commit(), wb.sys.hostname(),
     os.date("!%Y-%m-%d %H:%M UTC"), duration(total), opts.dataset or "mnist",
-    first.subset and string.format("first %d training / %d test rows (--quick)",
-      first.subset.train, first.subset.test) or "full training and test sets",
+    first.subset and string.format("first %s training / %s test rows%s",
+      first.subset.train or "all", first.subset.test or "all", opts.quick and " (--quick)" or "")
+      or "full training and test sets",
     table.concat(seed_list, ", ")), ""}
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"
@@ -205,7 +226,8 @@ lines[#lines + 1] = claims.claims_section(by_task, opts.dataset or "mnist")
 local rows = {}
 for _, t in ipairs(tasks) do
   if beyond[t] then
-    local row, why = B.read(out_dir .. "/" .. t .. "/beyond.json")
+    local row, why = nil, "the task failed in this invocation"
+    if not stale[t] then row, why = B.read(out_dir .. "/" .. t .. "/beyond.json") end
     if row then
       local function cell(x) return (x:gsub("|", "\\|"):gsub("\n", " ")) end
       rows[#rows + 1] = string.format("| %s | %s | %s | %s | **%s** | [%s](%s/README.md) |",
@@ -263,8 +285,11 @@ for _, t in ipairs(tasks) do
     lines[#lines + 1] = "## Beyond the study: the experiments\n\nEach one's README, with "
       .. "where ours agrees with the published result and where not.\n"
   end
-  local md = read(out_dir .. "/" .. t .. "/README.md")
-  if md then
+  local md = not stale[t] and read(out_dir .. "/" .. t .. "/README.md")
+  if stale[t] and before[t] then
+    lines[#lines + 1] = "## " .. t .. "\n\n*The task failed in this invocation; the README "
+      .. "in its folder is an earlier invocation's and is not used here.*\n"
+  elseif md then
     md = md:gsub("^# ", "## "):gsub("\n## ", "\n### ")
     md = md:gsub("%]%(([%w_%-]+%.png)%)", "](" .. t .. "/%1)")
     lines[#lines + 1] = md

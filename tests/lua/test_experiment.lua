@@ -248,6 +248,7 @@ T.test("the example step_schedule runs with --quick: per-step lr follows the sch
   local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/examples/step_schedule.lua "
     .. "--quick --seeds 2 --jobs 2 --root %s", T.wb, root))
   T.eq(st, 0, err)
+  root = root .. "/quick" -- --root DIR --quick: DIR/quick
   for _, f in ipairs{"loss.png", "lr.png", "README.md"} do
     T.ok(wb.sys.exists(root .. "/step_schedule/" .. f), f)
   end

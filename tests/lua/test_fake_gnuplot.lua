@@ -101,6 +101,7 @@ T.test("a task run with --quick finishes with a failing gnuplot, README notes it
   local st, out, err = T.sh("WB_GNUPLOT=" .. bin .. "/exit1 " .. T.wb
     .. " scripts/task05_dropout.lua --quick --root " .. root)
   T.eq(st, 0, "task status; stderr: " .. err:sub(-500))
+  root = root .. "/quick" -- --root DIR --quick: DIR/quick
   local fh = io.open(root .. "/task05_dropout/README.md", "rb")
   T.ok(fh, "no README; stdout: " .. out:sub(-300))
   local readme = fh:read("a")

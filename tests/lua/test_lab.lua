@@ -7,7 +7,8 @@ local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-local root = T.tmpdir()
+local base = T.tmpdir()
+local root = base .. "/quick" -- --root DIR --quick: DIR/quick
 local have_mnist = pcall(wb.data.mnist)
 
 -- {==== a small set of real runs ====
@@ -15,7 +16,7 @@ local have_mnist = pcall(wb.data.mnist)
 local trained = false
 if have_mnist then
   local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/task05_dropout.lua --quick "
-    .. "--root %s", q(T.wb), q(root)))
+    .. "--root %s", q(T.wb), q(base)))
   trained = st == 0
   T.test("task 5 --quick trains its 9 runs into a temporary root", function()
     T.eq(st, 0, err)

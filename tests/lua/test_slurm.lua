@@ -166,8 +166,9 @@ end
 local function tests()
   T.test("task 5 --quick --slurm: one array, every run by an element, figures drawn",
     function()
-    local root = dir .. "/t5"
-    local st, out, err = workbench(task05 .. " --quick --seeds 2 --slurm --root " .. root)
+    local base = dir .. "/t5"
+    local root = base .. "/quick" -- --root DIR --quick: DIR/quick
+    local st, out, err = workbench(task05 .. " --quick --seeds 2 --slurm --root " .. base)
     T.eq(st, 0, out .. err .. logs())
     local job = err:match("Slurm job array (%d+): 6 runs")
     T.ok(job, "one array of 6 runs announced: " .. err)
@@ -185,7 +186,7 @@ local function tests()
     for _, f in ipairs{"val_loss.png", "gap.png", "robustness.png", "README.md"} do
       T.ok(wb.sys.exists(root .. "/task05_dropout/" .. f), f .. " drawn")
     end
-    st, out, err = workbench(task05 .. " --quick --seeds 2 --slurm --root " .. root)
+    st, out, err = workbench(task05 .. " --quick --seeds 2 --slurm --root " .. base)
     T.eq(st, 0, err)
     T.ok(err:find("6 runs: 6 cached, 0 to train", 1, true), err)
     T.ok(not err:find("Slurm job array", 1, true), "nothing submitted: " .. err)

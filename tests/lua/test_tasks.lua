@@ -5,7 +5,8 @@ local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local S = require "study"
 local B = require "study.beyond"
-local root = T.tmpdir()
+local base = T.tmpdir() -- given as --root: the --quick runs are in <base>/quick
+local root = base .. "/quick"
 
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
@@ -16,7 +17,7 @@ local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
 
 T.test("report --quick runs every task and writes REPORT.md", function()
   local st, _, err = T.sh(string.format("%s scripts/report.lua --quick --seeds 2 --root %s",
-    T.wb, root))
+    T.wb, base))
   T.eq(st, 0, err)
   local md = util.read_file(root .. "/REPORT.md")
   T.ok(md, "REPORT.md written")
@@ -209,11 +210,12 @@ T.test("task 2 checks its files before training; unlabelled digits are left out"
     .. "nothere.png", T.wb, r2))
   T.eq(st, 66, err)
   T.ok(err:find("nothere.png", 1, true), err)
-  T.ok(not wb.sys.exists(r2 .. "/runs"), "nothing trained")
+  T.ok(not wb.sys.exists(r2 .. "/runs") and not wb.sys.exists(r2 .. "/quick/runs"),
+    "nothing trained")
   local png = r2 .. "/scribble.png"
   wb.image.save(wb.image.load("data/custom/" .. wb.sys.listdir("data/custom")[1]), png)
   st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/task02_custom_digit.lua --quick "
-    .. "--seeds 2 --root %s %s data/custom/3_grey16.png", T.wb, root, png))
+    .. "--seeds 2 --root %s %s data/custom/3_grey16.png", T.wb, base, png))
   T.eq(st, 0, err)
   local readme = util.read_file(root .. "/task02_custom_digit/README.md")
   T.ok(readme:find("| scribble.png | none |", 1, true), readme)
@@ -231,7 +233,7 @@ end)
 
 T.test("a second report reuses every run (nothing retrained)", function()
   local st, _, err = T.sh(string.format("%s scripts/report.lua --quick --seeds 2 --root %s",
-    T.wb, root))
+    T.wb, base))
   T.eq(st, 0, err)
   T.ok(not err:find("test accuracy", 1, true), "no run trained again: " .. err:sub(1, 400))
   T.ok(err:find("0 to train", 1, true), err:sub(1, 400))

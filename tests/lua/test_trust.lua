@@ -170,6 +170,73 @@ T.test("--quick runs live under <plots>/quick, never beside full ones", function
   T.ok(md:find("held out", 1, true), "says validation is held out")
 end)
 
+T.test("--root DIR --quick writes under DIR/quick: a full README is never replaced by a "
+  .. "quick one", function()
+  local root = dir .. "/rq"
+  local p = script("rq", "base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},"
+    .. " seeds = {1, 2}")
+  local st, _, err = run(p, root)
+  T.eq(st, 0, err)
+  local full = util.read_file(root .. "/rq/README.md")
+  st, _, err = run(p, root, "--quick")
+  T.eq(st, 0, err); T.eq(to_train(err), 2, err)
+  T.eq(util.read_file(root .. "/rq/README.md"), full, "the full README is untouched")
+  T.eq(#wb.runs.load_all(root .. "/runs"), 2, "no quick record among the full ones")
+  T.eq(#wb.runs.load_all(root .. "/quick/runs"), 2, "the children wrote to DIR/quick/runs")
+  local md = util.read_file(root .. "/quick/rq/README.md") or ""
+  T.ok(md:find("^# t %(%-%-quick%)\n") and md:find("a smoke test", 1, true),
+    "a quick README says so at its top: " .. md)
+  -- the commands it lists train into the same place
+  local out
+  st, out, err = run(p, root, "--quick --list-runs")
+  T.eq(st, 0, err)
+  T.ok(out:find("--quick", 1, true) and not out:find("/quick --", 1, true),
+    "a listed command names the root given, not its quick folder: " .. out)
+  st, _, err = run(p, root, "--quick")
+  T.eq(to_train(err), 0, "cached where it was written: " .. err)
+end)
+
+T.test("a README made by code with uncommitted changes says so beside the commit", function()
+  -- a tree of its own: the binary, its Lua library, one commit
+  local tree = dir .. "/tree"
+  wb.sys.mkdir_p(tree .. "/bindings")
+  local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+  local data = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
+  local git = "git -C " .. tree .. " -c user.name=t -c user.email=t@t "
+  local st, _, err = T.sh(string.format("cp %s %s/workbench && cp -r %s %s/bindings/lua && "
+    .. "%s init -q && %s add workbench bindings && %s commit -q -m t", exe, tree, wb.luadir,
+    tree, git, git, git))
+  T.eq(st, 0, err)
+  local p = script("dirty", "base = {hidden = 8, epochs = 1, subset = {train = 300, "
+    .. "test = 100}}, seeds = {1}")
+  local function readme(root)
+    st, _, err = T.sh(string.format("WB_ECHO=0 WB_DATA=%s %s/workbench %s --root %s --jobs 1",
+      data, tree, p, root))
+    T.eq(st, 0, err)
+    return util.read_file(root .. "/dirty/README.md") or ""
+  end
+  local md = readme(dir .. "/clean")
+  T.ok(md:find("commit %x+%)") and not md:find("uncommitted", 1, true), md)
+  local f = io.open(tree .. "/bindings/lua/wb/plot.lua", "a") -- a tracked file, edited
+  f:write("\n"); f:close()
+  md = readme(dir .. "/edited")
+  T.ok(md:find("commit %x+ with uncommitted changes to 1 file%)"), md)
+end)
+
+T.test("--quick over variants that set their own epochs says they are replaced", function()
+  local p = script("qe", "base = {hidden = 8}, vary = {epochs = {3, 5}}, seeds = {1}")
+  local st, _, err = run(p, dir .. "/qe", "--quick")
+  T.eq(st, 0, err)
+  T.ok(err:find("the epochs or subset these variants set are not used: epochs=3; epochs=5",
+    1, true), err)
+  local md = util.read_file(dir .. "/qe/quick/qe/README.md") or ""
+  T.ok(md:find("--quick replaced the epochs or subset these variants set: epochs=3; "
+    .. "epochs=5", 1, true), md)
+  st, _, err = run(script("qb", "base = {hidden = 8, epochs = 3}, seeds = {1}"), dir .. "/qe",
+    "--quick")
+  T.eq(st, 0, err); T.ok(not err:find("not used", 1, true), "base alone: no notice: " .. err)
+end)
+
 T.test("validation is held out by default: 10 % of the training rows, not the test set",
   function()
   local ex = wb.experiment{name = "v", base = {hidden = 8}}

@@ -40,6 +40,26 @@ local function hook_id(name, f)
   return id
 end
 
+-- A run's config as hooks see it: reading a key the experiment does not
+-- know (`cfg.activaton`, or a key a build hook did not declare) is an error
+-- naming it and the reader's line, never a nil that quietly builds another
+-- model. Known keys that are unset read as nil. (The error's position is
+-- the reader's line.)
+local function strict(cfg, checks, name)
+  local valid = util.sorted_keys(checks)
+  valid[#valid + 1] = "seed"
+  local set = {}
+  for _, k in ipairs(valid) do set[k] = true end
+  return setmetatable(cfg, {__index = function(_, k)
+    if set[k] then return nil end
+    local near = spec_mod.nearest(k, valid)
+    error(string.format("%s: config key '%s' is not a key of this experiment%s (valid: "
+      .. "%s)%s", name, tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
+      table.concat(valid, ", "), checks.hidden and "" or "; a build hook reads only the "
+      .. "keys it declares: keys = {...}"), 2)
+  end})
+end
+
 local function without_seed(cfg)
   local c = util.copy(cfg)
   c.seed = nil
@@ -78,7 +98,7 @@ function M.new(spec, o)
     error(string.format("%s: experiment.name: expected a name of letters, digits, _ and -, "
       .. "got %s", where, tostring(name)), 0)
   end
-  local variants, seeds = spec_mod.check_experiment(spec, where .. ": " .. name)
+  local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options,
@@ -106,6 +126,13 @@ function M.new(spec, o)
   if opts.quick then
     overrides.subset = util.copy(M.quick_subset)
     overrides.epochs = math.min(opts.epochs or 2, 2)
+    -- said, not silent: the variants' own epochs or subset give way (a smoke test)
+    ex.quick_replaced = {}
+    for _, v in ipairs(variants) do
+      if v.values.epochs ~= nil or v.values.subset ~= nil then
+        ex.quick_replaced[#ex.quick_replaced + 1] = v.label
+      end
+    end
   end
   -- hooks: training ones decide the training identity, measure the run's
   local hooks, notes = {}, {}
@@ -133,15 +160,27 @@ function M.new(spec, o)
           .. "hook", where, name), 0)
       end
       cfg.seed = seed
+      strict(cfg, checks, name)
+      -- the files the run reads ($WB_DATA may point at another copy)
+      local data, n_rows = identity.data(cfg.dataset)
+      for _, set in ipairs{"train", "test"} do
+        local want = cfg.subset and cfg.subset[set]
+        if want and n_rows and want > n_rows[set] then
+          error(string.format("%s: %s: variant %s: subset.%s = %d rows, but the %s %s set has "
+            .. "%d (the README would say %d); ask for at most %d", where, name, v.label, set,
+            want, cfg.dataset, set, n_rows[set], want, n_rows[set]), 0)
+        end
+      end
       local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
-        callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code}))
+        callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code,
+        data = data}))
       local id = {code = code, build = hooks.build, callbacks = hooks.callbacks,
-        fit_options = hooks.fit_options, measure = hooks.measure, train = train}
+        fit_options = hooks.fit_options, measure = hooks.measure, train = train, data = data}
       local hash = util.fnv1a64(util.canonical({task = name, variant = v.label,
         train = train, measure = hooks.measure}))
       id.run = hash
       local group = util.fnv1a64(util.canonical({task = name, variant = v.label,
-        config = without_seed(cfg), hooks = hooks, code = code}))
+        config = without_seed(cfg), hooks = hooks, code = code, data = data}))
       ex.specs[#ex.specs + 1] = {variant = v.label, seed = seed, config = cfg, hash = hash,
         identity = id, group_key = group, cacheable = ex.cacheable}
     end

@@ -9,7 +9,14 @@
 -- numbers, so moving a hook within its file keeps its identity); the values
 -- it closes over are fingerprinted recursively: plain data by value, Lua
 -- functions by their own code, the workbench's and Lua's standard modules by
--- name (their code is covered by the code version). A value that cannot be
+-- name (their code is covered by the code version), a table with its
+-- metatable (an object's methods live there). A function also depends on
+-- what it reaches by name rather than by upvalue: the globals it reads (a
+-- helper defined without `local`) and the modules it requires in its body
+-- (`require "helper"`, dofile "x.lua") and the files it opens by a literal
+-- name: the names among its constants that are globals, modules on
+-- package.path or files are identified too (by value; modules and files by
+-- their content). A value that cannot be
 -- identified (a tensor, a dataset, a file handle, a C function from outside
 -- those modules) makes the hook unidentifiable: its runs are not cached.
 local wb = require "wb"
@@ -25,9 +32,11 @@ local M = {}
 -- Standard modules known by name: their code is Lua's or the workbench's.
 local function module_name(v)
   for name, m in pairs(package.loaded) do
-    if m == v and (name == "_G" or name:match("^wb") or name == "string" or name == "math"
-        or name == "table" or name == "os" or name == "io" or name == "utf8"
-        or name == "coroutine" or name == "debug" or name == "cjson") then
+    -- "wb" and "wb.x" only: a user's "wb_helpers" is the user's code
+    if m == v and (name == "_G" or name == "wb" or name:match("^wb%.") or name == "string"
+        or name == "math" or name == "table" or name == "os" or name == "io"
+        or name == "utf8" or name == "coroutine" or name == "debug" or name == "cjson"
+        or name == "package") then
       return name
     end
   end
@@ -35,7 +44,142 @@ local function module_name(v)
   return nil
 end
 
-local fingerprint
+local fingerprint, value_text
+
+-- Whether path is a file that can be read (not a folder).
+local function is_file(path)
+  if path:match("^/dev/") or path:match("^/proc/") or path:match("^/sys/") then return false end
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local ok = f:read(0) ~= nil or f:seek("end") == 0
+  f:close()
+  return ok
+end
+
+-- A file's size and content: whole up to 1 MiB (the labels), else 64
+-- blocks of 4 KiB spread over it, first and last included (the images: a
+-- replaced or regenerated file, not one edited pixel). "absent" when missing.
+local function file_id(path)
+  local f = io.open(path, "rb")
+  if not f then return "absent" end
+  local size = f:seek("end")
+  local parts = {tostring(size)}
+  if size <= 1 << 20 then
+    f:seek("set", 0)
+    parts[2] = util.fnv1a64(f:read("a") or "")
+  else
+    local block = 4096
+    for i = 0, 63 do
+      f:seek("set", (size - block) * i // 63)
+      parts[#parts + 1] = util.fnv1a64(f:read(block) or "")
+    end
+  end
+  f:close()
+  return table.concat(parts, ":")
+end
+
+-- {==================== names in a function's constants ====================
+
+-- Every string constant of a stripped Lua 5.4 binary chunk, its nested
+-- functions' included (lundump.c's layout); nil when the chunk is not one.
+local function dump_strings(code)
+  local pos, out = 1, {}
+  local function byte()
+    local b = code:byte(pos)
+    if not b then error("truncated chunk", 0) end
+    pos = pos + 1
+    return b
+  end
+  local function skip(n)
+    pos = pos + n
+    if pos > #code + 1 then error("truncated chunk", 0) end
+  end
+  local function size() -- MSB first, 7 bits a byte, the last one flagged
+    local x, b = 0, 0
+    repeat b = byte(); x = x * 128 + (b & 0x7f) until b & 0x80 ~= 0
+    return x
+  end
+  local function str()
+    local n = size()
+    if n == 0 then return nil end
+    local v = code:sub(pos, pos + n - 2)
+    skip(n - 1)
+    return v
+  end
+  local function func()
+    str(); size(); size(); skip(3)               -- source, lines, params, vararg, stack
+    skip(4 * size())                             -- code
+    for _ = 1, size() do                         -- constants
+      local t = byte()
+      if t == 3 or t == 19 then skip(8)          -- integer, float
+      elseif t == 4 or t == 20 then out[#out + 1] = str() end
+    end
+    skip(3 * size())                             -- upvalues
+    for _ = 1, size() do func() end              -- nested functions
+    skip(size())                                 -- line info
+    for _ = 1, size() do size(); size() end      -- absolute line info
+    for _ = 1, size() do str(); size(); size() end -- local names
+    for _ = 1, size() do str() end               -- upvalue names
+  end
+  local ok = pcall(function()
+    if code:sub(1, 5) ~= "\27Lua\x54" then error("not a Lua 5.4 chunk", 0) end
+    skip(31 + 1)                                 -- header, number of upvalues
+    func()
+  end)
+  return ok and out or nil
+end
+
+-- The identity of the source of Lua file path and of the modules it requires
+-- by a literal name; nil when it is not a readable file.
+local function file_text(path, seen)
+  if seen[path] then return "cycle" end
+  local src = util.read_file(path)
+  if not src then return nil end
+  seen[path] = true
+  local parts = {util.fnv1a64(src)}
+  for name in src:gmatch("require%s*%(?%s*[\"']([%w_%.%-]+)[\"']") do
+    local p = not module_name(package.loaded[name]) and package.searchpath(name, package.path)
+    if p then parts[#parts + 1] = name .. "=" .. (file_text(p, seen) or "?") end
+  end
+  seen[path] = nil
+  return table.concat(parts, ",")
+end
+
+-- What function f reaches by name: the globals among its constants (when
+-- its environment is _G), modules on package.path and Lua files named by
+-- them, and any other file they name (weights a build hook loads, a JSON
+-- of settings), by content. `arg` (the command line, different in the
+-- runner's children) is left out. Returns text, or nil and the reason.
+local function named_text(code, has_env, seen)
+  local names = dump_strings(code)
+  if not names then return nil, "its bytecode cannot be read" end
+  table.sort(names)
+  local parts, last = {}, nil
+  for _, k in ipairs(names) do
+    if k ~= last and k:match("^[%w_%.%-/]+$") then
+      last = k
+      local g = nil
+      if has_env and k ~= "arg" then g = rawget(_G, k) end
+      if g ~= nil then
+        local t, why = value_text(g, seen)
+        if not t then return nil, string.format("global '%s': %s", k, why) end
+        parts[#parts + 1] = "global:" .. k .. "=" .. t
+      end
+      if not (k == "wb" or k:match("^wb%.")) and not module_name(package.loaded[k]) then
+        local p = not k:match("%.lua$") and package.searchpath(k, package.path)
+        local t = p and file_text(p, seen)
+        if t then parts[#parts + 1] = "module:" .. k .. "=" .. t
+        elseif k:find("[%./]") and is_file(k) then
+          t = k:match("%.lua$") and file_text(k, seen) or file_id(k)
+          parts[#parts + 1] = "file:" .. k .. "=" .. t
+        end
+      end
+    end
+  end
+  return table.concat(parts, ";")
+end
+
+-- }====================
 
 local c_names -- C function -> "module.field", for wb's and Lua's own
 -- The name of a C function of the workbench or of Lua's standard modules.
@@ -61,7 +205,7 @@ local function c_function_name(f)
 end
 
 -- Text that identifies value v; nil plus the reason when it cannot be.
-local function value_text(v, seen)
+function value_text(v, seen)
   local t = type(v)
   if t == "nil" or t == "boolean" or t == "number" or t == "string" then
     return util.canonical(v)
@@ -79,6 +223,13 @@ local function value_text(v, seen)
       local vt, why2 = value_text(v[k], seen)
       if not vt then return nil, why2 end
       parts[#parts + 1] = kt .. ":" .. vt
+    end
+    -- an object's behaviour is in its metatable (methods, __index, __call)
+    local mt = getmetatable(v)
+    if mt ~= nil then
+      local mtt, why = value_text(mt, seen)
+      if not mtt then return nil, "its metatable: " .. why end
+      parts[#parts + 1] = "metatable:" .. mtt
     end
     seen[v] = nil
     return "{" .. table.concat(parts, ",") .. "}"
@@ -100,10 +251,11 @@ function fingerprint(f, seen)
   end
   seen[f] = true
   local parts = {code}
-  local i = 1
+  local i, has_env = 1, false
   while true do
     local name, v = debug.getupvalue(f, i)
     if not name then break end
+    has_env = has_env or v == _G
     local text, why = value_text(v, seen)
     if not text then
       seen[f] = nil
@@ -112,7 +264,10 @@ function fingerprint(f, seen)
     parts[#parts + 1] = text
     i = i + 1
   end
+  local named, why = named_text(code, has_env, seen)
   seen[f] = nil
+  if not named then return nil, why end
+  parts[#parts + 1] = named
   return table.concat(parts, "\0")
 end
 
@@ -160,6 +315,61 @@ local function lua_files(root, rel, out)
   end
   return out
 end
+
+-- {==================== the data ====================
+
+-- The folder and file suffix of a standard set, as wb.data finds it
+-- (wb/data.lua: $WB_DATA/mnist, else the source tree's data/mnist, else
+-- ./data/mnist; Fashion-MNIST in wb.data.fashion_dir, gzipped).
+local function data_dir(name)
+  if name == "fashion" or name == "fashion_mnist" then return wb.data.fashion_dir, ".gz" end
+  local env = os.getenv("WB_DATA")
+  if env then return env .. "/mnist", "" end
+  local tree = wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist"
+  if wb.sys.exists(tree .. "/t10k-labels-idx1-ubyte") then return tree, "" end
+  return "data/mnist", ""
+end
+
+-- The number of rows of an IDX labels file (its header's count), or nil.
+local function rows(path)
+  local f = io.open(path, "rb")
+  local head = f and f:read(8)
+  if f then f:close() end
+  return head and #head == 8 and string.unpack(">I4", head, 5) or nil -- after the magic
+end
+
+local data_ids, data_rows = {}, {}
+---wb.identity.data(name) -> string, table|nil
+---The identity of a standard dataset's files as wb.data.load(name) would
+---read them ($WB_DATA included): 16 hex digits over the four files' sizes,
+---their labels and samples of their images. Part of every run's training
+---identity, so runs on another copy of the data (another $WB_DATA, a
+---regenerated file) are not taken for runs on this one. Missing files have
+---an identity too (their runs fail when they train). Also the sets' rows,
+---{train = n, test = n}, when the files say (not gzipped) or are standard.
+---@param name string
+---@return string
+---@return table|nil
+---Example: print(wb.identity.data("mnist"))
+function M.data(name)
+  if data_ids[name] then return data_ids[name], data_rows[name] end
+  local dir, suffix = data_dir(name)
+  local tr, te = dir .. "/train-labels-idx1-ubyte", dir .. "/t10k-labels-idx1-ubyte"
+  local a, b = suffix == "" and rows(tr), suffix == "" and rows(te)
+  if a and b then data_rows[name] = {train = a, test = b}
+  elseif suffix ~= "" and is_file(tr .. suffix) then
+    data_rows[name] = {train = 60000, test = 10000} -- Fashion-MNIST's, as MNIST's
+  end
+  local parts = {}
+  for _, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
+    parts[#parts + 1] = f .. "=" .. file_id(dir .. "/" .. f .. suffix)
+  end
+  data_ids[name] = util.fnv1a64(table.concat(parts, ";"))
+  return data_ids[name], data_rows[name]
+end
+
+-- }====================
 
 local code_id
 ---wb.identity.code() -> string

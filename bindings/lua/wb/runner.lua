@@ -31,17 +31,32 @@ local ropts = require "wb.runner_options"
 M.USAGE, M.MAX_JOBS, M.options = ropts.USAGE, ropts.MAX_JOBS, ropts.options
 local absolute = ropts.absolute
 
+-- The root the command line names: --root, else $WB_PLOTS or "plots".
+local function base_root(opts) return opts.root or record.root() end
+
 ---wb.runner.root_of(opts) -> string
 ---The root folder of a task's figures and records for parsed options:
------root, else $WB_PLOTS or "plots", with --quick runs under <root>/quick
----so that they never mix with full ones.
+-----root, else $WB_PLOTS or "plots"; --quick runs always go under
+---<root>/quick (--root DIR --quick: DIR/quick), so that a quick README or
+---figure never lands on, or is taken for, a full one.
 ---@param opts table
 ---@return string
 ---Example: print(wb.runner.root_of(wb.runner.options{"--quick"}))
 function M.root_of(opts)
-  if opts.root then return opts.root end
-  local r = record.root()
+  local r = base_root(opts)
   return opts.quick and (r .. "/quick") or r
+end
+
+-- --gather DIR with --quick: the quick runs of a copied root are in
+-- DIR/quick (a root's runs folder given itself is taken as it is).
+local function gather_dirs(opts)
+  if not (opts.gather and opts.quick) then return opts.gather end
+  local out = {}
+  for i, d in ipairs(opts.gather) do
+    local q = d:gsub("/+$", "") .. "/quick"
+    out[i] = wb.sys.exists(q .. "/runs") and q or d
+  end
+  return out
 end
 
 -- }====================
@@ -96,6 +111,14 @@ end
 -- }====================
 
 -- {==================== training ====================
+
+-- Trains run s. Lua's own generator is seeded with the run's seed too
+-- (Lua 5.4 seeds it at random per process): a hook drawing from
+-- math.random then gives the same run each time, as wb's generator does.
+local function train_run(ex, s, o)
+  math.randomseed(s.seed)
+  return train.run(ex, s, o)
+end
 
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
@@ -159,7 +182,7 @@ local function train_pending(ex, pending, jobs, in_process)
   end
   if in_process then
     for _, s in ipairs(pending) do
-      progress(s, describe(train.run(ex, s)))
+      progress(s, describe(train_run(ex, s)))
     end
     return failures
   end
@@ -206,7 +229,8 @@ local function count(pending, ex, jobs)
 end
 
 -- The command that trains run `hash` alone: absolute paths, so it works
--- from any folder (--list-runs, GNU parallel, Slurm).
+-- from any folder (--list-runs, GNU parallel, Slurm). root is the one the
+-- command line named: with --quick the child goes to its quick folder too.
 local function command_maker(script, opts, root)
   local exe = absolute(rawget(_G, "arg") and arg[-1] or "workbench")
   return function(hash, raw)
@@ -248,7 +272,8 @@ function M.main(task, argv, script)
   local root = M.root_of(opts)
   task:_setup(opts, root)
   local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
-    root = root, where = task.where, command = command_maker(script or "?", opts, root)})
+    root = root, where = task.where, command = command_maker(script or "?", opts,
+    base_root(opts))})
   task.ex = ex
   if opts.list_runs then
     for _, s in ipairs(ex.specs) do
@@ -261,7 +286,7 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not load_record(ex, s.hash) then
-          train.run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
+          train_run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
         end
         return 0
       end
@@ -274,10 +299,15 @@ function M.main(task, argv, script)
     return 64
   end
   local jobs = opts.jobs or wb.sys.nproc()
-  local conflicts = opts.gather and slurm.gather(ex, opts.gather) or 0
+  local conflicts = opts.gather and slurm.gather(ex, gather_dirs(opts)) or 0
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")
+  if #(ex.quick_replaced or {}) > 0 then
+    io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
+      .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,
+      ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
+  end
   for _, n in ipairs(ex.notes) do
     io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
   end
@@ -290,6 +320,8 @@ function M.main(task, argv, script)
     failures, status = slurm.train(ex, pending, opts, describe)
     if not failures then return status end -- detached (a later run draws), or not submitted
   elseif #pending > 0 or opts.cockpit then -- --cockpit says why when nothing is trained
+    -- the foreground run (the first pending) draws from math.random as a child would
+    if opts.cockpit and pending[1] then math.randomseed(pending[1].seed) end
     local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
     if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end

@@ -23,7 +23,7 @@ local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
 ---wb.runner.options(argv) -> table
 ---Parses a task's command line: --dataset mnist|fashion, --seeds N,
 -----epochs N, --quick (2000 training / 500 test rows, 2 epochs for every
----run, 1 with --epochs 1; under <plots>/quick), --jobs N (1..256), --fresh,
+---run, 1 with --epochs 1; under <root>/quick), --jobs N (1..256), --fresh,
 -----root DIR, --list-runs, --run HASH, --cockpit (the first run to train
 ---runs here, drawing wb.cockpit), --slurm, --sbatch OPTS, --detach, --gather
 ---DIR (repeatable; see wb.slurm), --help; other arguments are kept in rest (task 2's files).

@@ -141,8 +141,9 @@ local function seeds(self, v, fname)
 end
 
 ---wb.Runs:values(variant, name) -> table
----The values of a metric (wb.runs.value) over the runs of one variant,
----skipping runs without it. Raises when the variant's runs are not seeds
+---The values of a metric (wb.runs.value) over the finished runs of one
+---variant (status "ok": a diverged run is left out), skipping runs without
+---it. Raises when the variant's runs are not seeds
 ---of one configuration.
 ---@param variant string
 ---@param name string
@@ -172,7 +173,9 @@ end
 ---wb.Runs:table(names, opts) -> string
 ---A markdown table: one row per variant (with its number of seeds), one
 ---column per metric in names, cells "mean ± std" over seeds
----(wb.runs.fmt_mean_std). opts.variant_header names the first column
+---(wb.runs.fmt_mean_std) over the finished runs; the seeds cell says
+---"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
+---fewer finished runs have the metric. opts.variant_header names the first column
 ---(default "variant"). Raises when a variant's runs are not seeds of one
 ---configuration, naming the variant and what differs.
 ---@param names string[]
@@ -193,12 +196,8 @@ function Runs:table(names, o)
     "|" .. string.rep("---|", #head)}
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "table")
-    local row = {v, string.format("%d", #rs)}
-    for _, n in ipairs(names) do
-      local xs = numbers(rs, n)
-      local m, s = M.mean_std(xs)
-      row[#row + 1] = M.fmt_mean_std(m, s, n, #xs)
-    end
+    local row = {v, stats.raw.seeds_cell(rs)} -- "2 of 3 (1 diverged)"
+    for _, n in ipairs(names) do row[#row + 1] = stats.raw.cell(numbers(rs, n), n, rs) end
     lines[#lines + 1] = "| " .. table.concat(row, " | ") .. " |"
   end
   return table.concat(lines, "\n") .. "\n"

@@ -76,13 +76,46 @@ function M.value(r, name)
 end
 
 -- The numbers of metric name over runs rs.
+-- A run that finished ("ok"; records made by hand may say nothing). A
+-- diverged run's last epoch is not a final value: it is counted apart.
+local function finished(r) return r.status == nil or r.status == "ok" end
+
 local function numbers(rs, name)
   local out = {}
   for _, r in ipairs(rs) do
-    local v = value(r, name)
+    local v = finished(r) and value(r, name)
     if type(v) == "number" then out[#out + 1] = v end
   end
   return out
+end
+
+-- A table's seeds cell: "3", or "2 of 3 (1 diverged)" when runs of the
+-- variant did not finish (their numbers are in no mean).
+local function seeds_cell(rs)
+  local n, other, kinds = 0, {}, {}
+  for _, r in ipairs(rs) do
+    if finished(r) then n = n + 1
+    else
+      local k = tostring(r.status)
+      if not other[k] then kinds[#kinds + 1] = k end
+      other[k] = (other[k] or 0) + 1
+    end
+  end
+  if n == #rs then return tostring(n) end
+  table.sort(kinds)
+  for i, k in ipairs(kinds) do kinds[i] = other[k] .. " " .. k end
+  return string.format("%d of %d (%s)", n, #rs, table.concat(kinds, ", "))
+end
+
+-- A table's cell: mean ± sd of xs (the values of metric name over runs rs),
+-- "(n = k)" after it when fewer finished runs have it than finished.
+local function cell(xs, name, rs)
+  local m, s = M.mean_std(xs)
+  local text = M.fmt_mean_std(m, s, name, #xs)
+  local n = 0
+  for _, r in ipairs(rs) do if finished(r) then n = n + 1 end end
+  if #xs > 0 and #xs < n then text = text .. string.format(" (n = %d)", #xs) end
+  return text
 end
 
 -- Accuracies (and accuracies under perturbation) are shown in percent.
@@ -142,6 +175,7 @@ local function curve(rs, name)
 end
 
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
-M.raw = {series = series, value = value, numbers = numbers, curve = curve}
+M.raw = {series = series, value = value, numbers = numbers, curve = curve,
+  seeds_cell = seeds_cell, cell = cell, finished = finished}
 
 return M

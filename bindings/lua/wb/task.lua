@@ -11,7 +11,8 @@
 -- and returns it. The workbench executable then hands it to the runner
 -- (wb/runner.lua), which trains what is missing and calls `report` once;
 -- report's text blocks and figures make <plots>/<name>/README.md
--- (<plots>/fashion/<name>/ for Fashion-MNIST, <plots>/quick/... for --quick).
+-- (<plots>/fashion/<name>/ for Fashion-MNIST, <plots>/quick/... for --quick,
+-- whatever the root: --root DIR --quick writes DIR/quick/...).
 local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"
@@ -159,6 +160,21 @@ local function list_of(specs, get)
   return table.concat(out, ", ")
 end
 
+-- The commit of the workbench's tree, and whether its tracked files differ
+-- from it: a number made by edited code is not the commit's number.
+local function commit_text()
+  local c = util.git_commit()
+  if not c then return "unknown" end
+  local tree = wb.luadir:gsub("/bindings/lua$", "")
+  local p = io.popen("git -C " .. util.shell_quote(tree)
+    .. " status --porcelain --untracked-files=no 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  local n = select(2, out:gsub("\n", "\n"))
+  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
+    n == 1 and "" or "s") or c
+end
+
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
 -- date produced the README.
 function Task:_provenance(info)
@@ -178,7 +194,7 @@ function Task:_provenance(info)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s, %s. "
     .. "Validation: %s. Epochs: %s. Seeds: %s. %d runs: %d trained by this command, %d "
-    .. "from records.*\n", table.concat(cmd, " "), wb.version, util.git_commit() or "unknown",
+    .. "from records.*\n", table.concat(cmd, " "), wb.version, commit_text(),
     os.date("!%Y-%m-%d %H:%M UTC"), self.dataset, data, val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
     #specs, info.trained, info.cached)
@@ -188,7 +204,17 @@ end
 function Task:_report(runs, info)
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end
-  local head = {"# " .. self.title, "", self:_provenance(info)}
+  local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
+  if self.quick then
+    -- a smoke test's numbers, never to be taken for the task's own
+    head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
+      .. "see below), not the task's results.**\n"
+    if #(self.ex.quick_replaced or {}) > 0 then
+      head[#head + 1] = "*--quick replaced the epochs or subset these variants set: "
+        .. table.concat(self.ex.quick_replaced, "; ") .. ".*\n"
+    end
+  end
+  head[#head + 1] = self:_provenance(info)
   if #info.failures > 0 then
     head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
     for _, f in ipairs(info.failures) do
@@ -196,6 +222,19 @@ function Task:_report(runs, info)
         tostring(f.error):match("[^\n]*"))
     end
     head[#head + 1] = ""
+  end
+  -- runs recorded as not finished (diverged): named here, in no mean
+  local by = {}
+  for _, r in ipairs(runs.records) do
+    if r.status ~= "ok" then
+      by[r.status] = by[r.status] or {}
+      table.insert(by[r.status], string.format("- %s seed %d: after %d epoch(s)", r.variant,
+        r.seed, type(r.history) == "table" and #(r.history.loss or {}) or 0))
+    end
+  end
+  for _, k in ipairs(util.sorted_keys(by)) do
+    head[#head + 1] = string.format("**%d run(s) %s** (recorded; in no mean, table or "
+      .. "comparison):\n\n%s\n", #by[k], k, table.concat(by[k], "\n"))
   end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
   -- which records made this README (the report gathers exactly these)

@@ -149,6 +149,25 @@ return wb.task{name = "data", experiment = {seeds = {1},
   T.ok(wb.identity.data("mnist"):match("^%x+$"))
 end)
 
+T.test("in process, a build hook that reassigns d.train changes no other run's data",
+  function()
+  -- found by the audit: the runs of one process shared the cached {train,
+  -- test} table, so seed 2 trained on the half seed 1's hook had left
+  local seen = {}
+  local ex = wb.experiment({name = "half", seeds = {1, 2}, keys = {"hidden"},
+    base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+    build = function(cfg, d)
+      seen[#seen + 1] = #d.train
+      d.train = d.train:subset(1, #d.train // 2)
+      return wb.nn.Sequential{wb.nn.Dense(784, cfg.hidden, {activation = "relu"}),
+        wb.nn.Dense(cfg.hidden, 10, {activation = "softmax"})}
+    end}, {root = dir .. "/half"})
+  ex:run{verbose = false}
+  T.eq(#seen, 2, "both seeds built")
+  T.eq(seen[1], 300); T.eq(seen[2], 300, "the second run sees the whole subset")
+  T.eq(#wb.data.for_config{dataset = "mnist", subset = {train = 300, test = 100}}.train, 300)
+end)
+
 T.test("a hook drawing from math.random gives the same run each time (--fresh)", function()
   local path = dir .. "/rnd.lua"
   util.write_file(path, [[

@@ -277,7 +277,10 @@ end
 function M.run(ex, spec, o)
   o = o or {}
   local cfg = spec.config
-  local d = M.data_for(cfg)
+  -- a table of this run's own: a hook that reassigns d.train (a subset, a
+  -- transform) must not hand its rows to the next run of this process
+  local d = {}
+  for k, v in pairs(M.data_for(cfg)) do d[k] = v end
   local donor = find_donor(ex, spec)
   if donor then return adopt(ex, spec, donor, d) end
   wb.seed(cfg.seed)

@@ -221,6 +221,14 @@ T.test("a README made by code with uncommitted changes says so beside the commit
   f:write("\n"); f:close()
   md = readme(dir .. "/edited")
   T.ok(md:find("commit %x+ with uncommitted changes to 1 file%)"), md)
+  -- and each run's record, read without its README
+  local function uncommitted(root)
+    local rs = wb.runs.load_all(root .. "/runs")
+    T.eq(#rs, 1, root)
+    return rs[1].git_uncommitted
+  end
+  T.eq(uncommitted(dir .. "/clean"), 0, "a clean tree's record")
+  T.eq(uncommitted(dir .. "/edited"), 1, "an edited tree's record")
 end)
 
 T.test("--quick over variants that set their own epochs says they are replaced", function()

@@ -31,7 +31,8 @@ end
 ---wb.Run
 ---One finished run: its record (fields hash, task, variant, seed, config,
 ---status, history, metrics, measures, weights, wall_time, host, version,
----git_commit) with methods to load its model and plot its curves. Items of
+---git_commit, git_uncommitted: how many tracked files differed from that
+---commit) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.
 ---Example: local r = wb.runs.find{task = "dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)

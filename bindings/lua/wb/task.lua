@@ -163,14 +163,8 @@ end
 -- The commit of the workbench's tree, and whether its tracked files differ
 -- from it: a number made by edited code is not the commit's number.
 local function commit_text()
-  local c = util.git_commit()
+  local c, n = util.git_commit(), util.git_uncommitted() or 0
   if not c then return "unknown" end
-  local tree = wb.luadir:gsub("/bindings/lua$", "")
-  local p = io.popen("git -C " .. util.shell_quote(tree)
-    .. " status --porcelain --untracked-files=no 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  local n = select(2, out:gsub("\n", "\n"))
   return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
     n == 1 and "" or "s") or c
 end

@@ -233,6 +233,22 @@ function M.git_commit()
   return c
 end
 
+-- How many tracked files of the workbench's tree differ from its commit (0
+-- for a clean tree, nil outside git): a number made by edited code is not
+-- the commit's number. Once per process, as the commit.
+local dirty_cache
+function M.git_uncommitted()
+  if dirty_cache ~= nil then return dirty_cache or nil end
+  if not M.git_commit() then dirty_cache = false; return nil end
+  local tree = wb.luadir:gsub("/bindings/lua$", "")
+  local p = io.popen("git -C " .. M.shell_quote(tree)
+    .. " status --porcelain --untracked-files=no 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  dirty_cache = select(2, out:gsub("\n", "\n"))
+  return dirty_cache
+end
+
 -- Root folder for figures and run records: $WB_PLOTS or "plots".
 function M.plots_root()
   return os.getenv("WB_PLOTS") or "plots"

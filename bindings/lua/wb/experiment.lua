@@ -78,7 +78,9 @@ end
 ---another task). Config keys: optimizer, lr, momentum, nesterov, beta1,
 ---beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle,
 ---validation (0.1: the last 10% of the training rows, held out; "test"; or
----false), early_stopping, dataset ("mnist"), subset; without a build hook
+---false), early_stopping, dataset ("mnist"), subset, loss (fit's),
+---log_every, instruments ("economy", "full" or a list) and every (fit's
+---instruments every k steps); without a build hook
 ---the default MLP's: hidden (required: 128, or {256, 128} for two layers),
 ---activation ("relu"), dropout (0), l2 (0), init ("glorot_uniform").
 ---Everything is checked here, before anything trains. opts: options (the

@@ -374,6 +374,64 @@ static int gather(double *v, const float *f, int64_t n, double s, double *vmin, 
     return !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
 }
 
+/* The extreme keys of a row's non-zero inputs and their number (*m): of
+ * every f [n] (a CSR row's values), or when dense of those that are not 0
+ * (as nonzeros takes them). */
+WB_SIMD_BODY extent_body(int64_t *m, int32_t *kmin, int32_t *kmax, const float *f, int64_t n,
+                         int dense)
+{
+    int32_t lo = INT32_MAX, hi = INT32_MIN, c = 0, all = dense ? 0 : -1;
+    for (int64_t t = 0; t < n; t++) { /* on ints, without a branch: it vectorises */
+        int32_t bits;
+        memcpy(&bits, &f[t], sizeof bits);
+        int32_t k = fkey(bits), in = -((bits & INT32_MAX) != 0) | all; /* -1: taken */
+        int32_t kl = (k & in) | (INT32_MAX & ~in), kh = (k & in) | (INT32_MIN & ~in);
+        lo = kl < lo ? kl : lo;
+        hi = kh > hi ? kh : hi;
+        c -= in;
+    }
+    *m = c, *kmin = lo, *kmax = hi;
+}
+WB_SIMD_KERNEL(extent, extent_body,
+               (int64_t *m, int32_t *kmin, int32_t *kmax, const float *f, int64_t n, int dense),
+               (m, kmin, kmax, f, n, dense))
+
+/* gather's extremes and finiteness without v, for a row f [n] (dense: its
+ * zeros skipped), and its non-zero inputs' number *m: whether any output
+ * spans bins is known before the row is compacted or keyed. */
+static int extent(const float *f, int64_t n, int dense, double s, double *vmin, double *vmax,
+                  int64_t *m)
+{
+    int32_t kmin, kmax;
+    WB_SIMD_CALL(extent)(m, &kmin, &kmax, f, n, dense);
+    float fmin, fmax;
+    kmin = fkey(kmin), kmax = fkey(kmax);
+    memcpy(&fmin, &kmin, sizeof fmin), memcpy(&fmax, &kmax, sizeof fmax);
+    double x = s * fmin, y = s * fmax;
+    *vmin = x < y ? x : y, *vmax = x < y ? y : x;
+    return isfinite(x) && isfinite(y); /* an inf or NaN f is an extreme key */
+}
+
+/* The outputs whose n entries share a bin (all when one_only): n to their
+ * bin, in four copies in turn so that runs of one bin do not wait on each
+ * other's adds; the others listed into multi; and every bias's entry when
+ * bias (copies of their own: often blo[j]'s bin). Returns the others'
+ * number. */
+static int64_t count_one(hist_ctx *h, int64_t n, int64_t O, const int32_t *blo,
+                         const int32_t *bhi, const int32_t *bb, int bias, int32_t *multi)
+{
+    int64_t nm = 0;
+    for (int64_t j = 0; j < O; j++) {
+        int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
+        int one = blo[j] == bhi[j];
+        c[blo[j]] += one ? n : 0;
+        c[4 * h->nbins + bb[j]] += bias;
+        multi[nm] = (int32_t)j;
+        nm += !one;
+    }
+    return nm;
+}
+
 /* Rough costs (in cycles, measured on the baseline MLP) of counting one
  * output spanning `span` bins of a row of n entries each way: one by one;
  * by comparisons, four edges a pass over the row; by the grouped row, per
@@ -412,15 +470,7 @@ static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double v
                       double vmax, const float *d, int64_t O, const int32_t *blo,
                       const int32_t *bhi, int32_t *bb, int bias, int32_t *multi, int32_t *cell)
 {
-    int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
-    for (int64_t j = 0; j < O; j++) {
-        int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
-        int one = blo[j] == bhi[j];
-        c[blo[j]] += one ? n : 0;
-        c[4 * h->nbins + bb[j]] += bias; /* copies of their own: often blo[j]'s bin */
-        multi[nm] = (int32_t)j;
-        nm += !one;
-    }
+    int64_t n8 = (n + 7) & ~(int64_t)7, nm = count_one(h, n, O, blo, bhi, bb, bias, multi);
     if (nm == 0)
         return;
     for (int64_t t = n; t < n8; t++)
@@ -485,38 +535,40 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
     int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale), grid_set = 0;
     for (int64_t i = 0; i < B; i++) {
-        const float *d = dz + i * O;
-        int64_t n;
-        const float *f = nonzeros((float *)r.u, a, sp, i, I, &n);
-        h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
+        const float *d = dz + i * O, *f = sp ? sp->val + sp->row[i] : a + i * I;
+        int64_t n = sp ? sp->row[i + 1] - sp->row[i] : I, m;
+        double vmin, vmax;
+        int finite = extent(f, n, !sp, scale, &vmin, &vmax, &m);
+        h.cnt[zero] += (I - m) * O; /* a zero input: O zero entries */
+        WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        /* No output's entries span bins (a third of the rows of a first
+         * layer, most of a second's): neither keys nor a compacted row. */
+        if (m == 0 || (finite && e[0] >= e[1])) {
+            count_one(&h, m, O, blo, bhi, bb, bias, multi);
+            continue;
+        }
+        f = nonzeros((float *)r.u, a, sp, i, I, &n);
         /* The grid's tables cost about as much to set up as a row of hidden
-         * units takes to count: set up only when the first row with inputs
+         * units takes to count: set up only when the first row to count
          * looks like pixels (the grid's own checks still decide each row). */
-        if (on_grid && n > 0 && !grid_set) {
+        if (on_grid && !grid_set) {
             on_grid = wb_hist_grid_plausible(f, n);
             if (on_grid)
                 wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
             grid_set = 1;
         }
-        double vmin, vmax;
-        int finite = 1, row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
-        if (row_grid) {
-            double x = g.V[g.kmin], y = g.V[g.kmax]; /* s < 0 reverses the order */
-            vmin = x < y ? x : y, vmax = x < y ? y : x;
-        } else {
-            on_grid &= n == 0; /* one row off the grid: the others likely too */
-            finite = gather(v, f, n, scale, &vmin, &vmax);
-        }
-        WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
-        if (row_grid)
+        if (on_grid && wb_hist_grid_row(&g, f, n, cell))
             wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e[0], e[1]);
-        else if (n > 0 && finite)
-            count_row(&h, &r, v, n, vmin, vmax, d, O, blo, bhi, bb, bias, multi, cell);
         else {
-            for (int64_t j = 0; bias && j < O; j++)
-                h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
-            for (int64_t j = 0; n > 0 && j < O; j++) /* inf * 0 is NaN: not monotone */
-                count_each(&h, v, n, d[j], cell);
+            on_grid = 0; /* one row off the grid: the others likely too */
+            if (gather(v, f, n, scale, &vmin, &vmax)) /* as finite, and v for both */
+                count_row(&h, &r, v, n, vmin, vmax, d, O, blo, bhi, bb, bias, multi, cell);
+            else {
+                for (int64_t j = 0; bias && j < O; j++)
+                    h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;
+                for (int64_t j = 0; j < O; j++) /* inf * 0 is NaN: not monotone */
+                    count_each(&h, v, n, d[j], cell);
+            }
         }
     }
     const int64_t *x = h.x;

@@ -191,19 +191,28 @@ static void count_each_key(hist_ctx *h, const grid *g, double d)
  * checked by the kernel, the rejected ones walked, and the counts added
  * to X (four copies, interleaved). */
 void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const int32_t *lo,
-                        const int32_t *hi, const int32_t *bb, int bias, int elo, int ehi)
+                        const int32_t *hi, const int32_t *bb, int bias, const int32_t *e)
 {
     int32_t *pj = g->pj, *pb = g->pb, *ge = g->ge, *multi = g->ge, n = (int32_t)g->n;
     int64_t nb = h->nbins, P = 0, nf = 0, nm = 0;
-    int64_t *cq[4] = {h->cnt + nb, h->cnt + 2 * nb, h->cnt + 3 * nb, h->cnt + 4 * nb};
-    for (int64_t j = 0; j < O; j++) {
-        int64_t *c = cq[j & 3];
-        int fin = isfinite(d[j]);
-        c[lo[j]] += fin ? n : 0;
-        c[4 * nb + bb[j]] += bias;
-        g->nonfin[nf] = multi[nm] = (int32_t)j;
-        nf += !fin;
-        nm += fin & (lo[j] < hi[j]);
+    int elo = e[0], ehi = e[1];
+    if (bias)
+        wb_hist_tally(h, 5, bb, bb, O, e[4], e[5], 1);
+    if (!e[6]) { /* every d finite */
+        wb_hist_tally(h, 1, lo, lo, O, e[2], e[3], n);
+        for (int64_t j = 0; j < O; j++) {
+            multi[nm] = (int32_t)j;
+            nm += lo[j] < hi[j];
+        }
+    } else {
+        int64_t *cq[4] = {h->cnt + nb, h->cnt + 2 * nb, h->cnt + 3 * nb, h->cnt + 4 * nb};
+        for (int64_t j = 0; j < O; j++) {
+            int fin = isfinite(d[j]);
+            cq[j & 3][lo[j]] += fin ? n : 0;
+            g->nonfin[nf] = multi[nm] = (int32_t)j;
+            nf += !fin;
+            nm += fin & (lo[j] < hi[j]);
+        }
     }
     for (int64_t t = 0; t < nf; t++)
         count_each_key(h, g, d[g->nonfin[t]]);
@@ -226,11 +235,11 @@ void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const i
                         g->kmax, n);
     int64_t *x = h->x;
     for (int64_t p = 0; p < P; p++) {
-        int32_t e = ge[p];
-        if (e < 0) {
+        int32_t c = ge[p];
+        if (c < 0) {
             double dv = d[pj[p]];
-            e = ge_walk(g, dv, (g->s < 0) != (dv < 0), h->edge[pb[p]]);
+            c = ge_walk(g, dv, (g->s < 0) != (dv < 0), h->edge[pb[p]]);
         }
-        x[4 * pb[p] + (p & 3)] += e;
+        x[4 * pb[p] + (p & 3)] += c;
     }
 }

@@ -566,19 +566,19 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
      * doubles as the dense row's floats, cell as a grid row's keys. */
     size_t ngd = WB_GRID_DOUBLES((size_t)nbins);
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
-    size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 8 + ngd;
+    size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 1 + ngd;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     double *u = v + I + 8, *edges = u + I + 2;
-    int64_t *cnt = (int64_t *)(edges + nbins + 8);
+    int64_t *cnt = (int64_t *)(edges + nbins + 1);
     hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
             *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[7];
     grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
-    for (int b = 0; b < nbins + 8; b++)
+    for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
     int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale), grid_set = 0;

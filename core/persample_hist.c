@@ -564,7 +564,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
      * (int64: D, its eight copies, X's four), the grid's; then ints: cell
      * [I], tab [2I + 2], blo, bhi, bb, multi [O] each, the grid's. u
      * doubles as the dense row's floats, cell as a grid row's keys. */
-    size_t ngd = WB_GRID_DOUBLES((size_t)nbins);
+    size_t ngd = WB_GRID_DOUBLES;
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
     size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 1 + ngd;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;

@@ -54,7 +54,6 @@ void wb_hist_tally(hist_ctx *h, int copy, const int32_t *x, const int32_t *y, in
 typedef struct grid {
     uint32_t *bits; /* [256] the float of key k as bits, 0 before one is seen */
     double *V; /* [257] s times key k's float (or stand-in): monotone in k */
-    double *Es; /* [nbins] E_b 255 / s: the guess's numerator */
     int32_t *S; /* [258] the row's inputs of key k or above (kmin .. kmax + 1) */
     int32_t *c4; /* [4 * 256] a row's counts by key, four copies; 0 outside rows */
     int32_t *pj, *pb; /* [O (nbins - 1) + 8] each: a row's (output, edge) pairs */
@@ -68,7 +67,7 @@ typedef struct grid {
 /* The grid's int32 scratch for O outputs and nbins bins. */
 #define WB_GRID_INTS(O, nbins) (256 + 258 + 4 * 256 + 3 * ((O) * ((nbins)-1) + 8) + (O))
 /* ... and doubles. */
-#define WB_GRID_DOUBLES(nbins) (257 + (nbins))
+#define WB_GRID_DOUBLES 257
 
 /* Whether a row's n non-zero inputs f look like 8-bit pixels (each within
  * 2^-10 of k / 255, k in 1 .. 255): worth setting up a grid for. */

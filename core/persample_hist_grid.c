@@ -20,7 +20,7 @@ void wb_hist_grid_begin(grid *g, int32_t *ints, double *dbl, int64_t O, int nbin
     int64_t np = O * (nbins - 1) + 8;
     g->bits = (uint32_t *)ints, g->S = ints + 256, g->c4 = g->S + 258;
     g->pj = g->c4 + 4 * 256, g->pb = g->pj + np, g->ge = g->pb + np, g->nonfin = g->ge + np;
-    g->V = dbl, g->Es = dbl + 257;
+    g->V = dbl;
     g->s = s;
     memset(g->bits, 0, 256 * sizeof *g->bits);
     memset(g->c4, 0, 4 * 256 * sizeof *g->c4);
@@ -146,19 +146,19 @@ static int32_t ge_walk(const grid *g, double d, int neg, double E)
 }
 
 /* ge [P] = the entries >= E[pb] of outputs pj, from the key m guessed from
- * Es[pb] / d (Es = E 255 / s; the guess is rounded several times, so it
- * is only a guess) when T(m - 1) is false and T(m) true as in ge_walk,
- * else -1 (walk). The products and comparisons are ge_walk's. */
+ * E[pb] r / d (r = 255 / s; the guess is rounded several times, so it is
+ * only a guess) when T(m - 1) is false and T(m) true as in ge_walk, else
+ * -1 (walk). The products and comparisons are ge_walk's. */
 WB_SIMD_BODY guess_body(int32_t *restrict ge, const int32_t *restrict pj,
                         const int32_t *restrict pb, int64_t P, const float *restrict d,
-                        const double *restrict E, const double *restrict Es,
-                        const double *restrict V, const int32_t *restrict S, int sneg,
-                        int32_t kmin, int32_t kmax, int32_t n)
+                        const double *restrict E, double r, const double *restrict V,
+                        const int32_t *restrict S, int sneg, int32_t kmin, int32_t kmax,
+                        int32_t n)
 {
     double ylo = kmin - 1, yhi = kmax;
     for (int64_t p = 0; p < P; p++) {
         double dv = d[pj[p]], e = E[pb[p]];
-        double y = Es[pb[p]] / dv;
+        double y = e * r / dv; /* one gather fewer than a table of E r */
         y = y >= ylo ? y : ylo;
         y = y <= yhi ? y : yhi;
         int32_t m = (int32_t)y + 1, neg = (dv < 0) != sneg;
@@ -170,10 +170,10 @@ WB_SIMD_BODY guess_body(int32_t *restrict ge, const int32_t *restrict pj,
 }
 WB_SIMD_KERNEL(guess, guess_body,
                (int32_t *restrict ge, const int32_t *restrict pj, const int32_t *restrict pb,
-                int64_t P, const float *restrict d, const double *restrict E,
-                const double *restrict Es, const double *restrict V,
-                const int32_t *restrict S, int sneg, int32_t kmin, int32_t kmax, int32_t n),
-               (ge, pj, pb, P, d, E, Es, V, S, sneg, kmin, kmax, n))
+                int64_t P, const float *restrict d, const double *restrict E, double r,
+                const double *restrict V, const int32_t *restrict S, int sneg, int32_t kmin,
+                int32_t kmax, int32_t n),
+               (ge, pj, pb, P, d, E, r, V, S, sneg, kmin, kmax, n))
 
 /* A grid row's entries for a d not finite, key by key (inf * 0 is NaN:
  * not monotone). */
@@ -230,8 +230,8 @@ void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const i
         }
     }
     for (int b = elo + 1; b <= ehi; b++)
-        g->Es[b] = edge(h, b) * (255 / g->s);
-    WB_SIMD_CALL(guess)(ge, pj, pb, P, d, h->edge, g->Es, g->V, g->S, g->s < 0, g->kmin,
+        edge(h, b); /* found before the kernel reads them */
+    WB_SIMD_CALL(guess)(ge, pj, pb, P, d, h->edge, 255 / g->s, g->V, g->S, g->s < 0, g->kmin,
                         g->kmax, n);
     int64_t *x = h->x;
     for (int64_t p = 0; p < P; p++) {

@@ -9,7 +9,10 @@
  * monotone (rounding is), and so is an entry's bin (each step of bin_of is
  * a monotone rounding). Hence (1) when the smallest and the largest v land
  * in one bin, output j's n entries all do: one O(1) step, and most outputs
- * of a first layer take it (their entries are small against a bin); (2)
+ * of a first layer take it (their entries are small against a bin), and
+ * a row where all do is counted from its inputs' extremes alone, before it
+ * is compacted or keyed (tried while such rows are one in six of the
+ * call); their bins are then tallied bin by bin in a vector kernel; (2)
  * otherwise its entries lie in the bins from that of its smallest to that
  * of its largest, and those in bin b or above are the ones >= E_b, E_b the
  * smallest double of bin b (found on its first use in a call): the counts

@@ -9,7 +9,10 @@
  * monotone (rounding is), and so is an entry's bin (each step of bin_of is
  * a monotone rounding). Hence (1) when the smallest and the largest v land
  * in one bin, output j's n entries all do: one O(1) step, and most outputs
- * of a first layer take it (their entries are small against a bin); (2)
+ * of a first layer take it (their entries are small against a bin), and
+ * a row where all do is counted from its inputs' extremes alone, before it
+ * is compacted or keyed (tried while such rows are one in six of the
+ * call); their bins are then tallied bin by bin in a vector kernel; (2)
  * otherwise its entries lie in the bins from that of its smallest to that
  * of its largest, and those in bin b or above are the ones >= E_b, E_b the
  * smallest double of bin b (found on its first use in a call): the counts
@@ -75,23 +78,31 @@ static inline int32_t bin_vec(double e, double lo, double inv, double nb)
 /* The lowest (blo) and highest (bhi) bins of output j's entries (those of
  * vmin d_j and vmax d_j, in either order) and its bias's (bb, of s d_j);
  * e[0], e[1] = the least blo and the largest bhi of the outputs with blo <
- * bhi (nb and 0 when none has). */
+ * bhi (nb and 0 when none has); e[2], e[3] the least and largest blo, e[4],
+ * e[5] bb's; e[6] whether a d_j is inf or NaN. */
 WB_SIMD_BODY ends_body(int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d,
                        int64_t O, double vmin, double vmax, double s, double lo, double inv,
                        double nb)
 {
-    int32_t none = (int32_t)nb, elo = none, ehi = 0;
+    int32_t none = (int32_t)nb, elo = none, ehi = 0, llo = none, lhi = 0, blo_ = none, bhi_ = 0;
+    int32_t nf = 0;
     for (int64_t j = 0; j < O; j++) {
         double dj = d[j];
+        int32_t bits;
+        memcpy(&bits, &d[j], sizeof bits);
+        nf |= (bits & 0x7f800000) == 0x7f800000;
         int32_t b1 = bin_vec(vmin * dj, lo, inv, nb), b2 = bin_vec(vmax * dj, lo, inv, nb);
-        int32_t l = b1 < b2 ? b1 : b2, h = b1 < b2 ? b2 : b1;
-        blo[j] = l, bhi[j] = h;
-        bb[j] = bin_vec(s * dj, lo, inv, nb);
+        int32_t l = b1 < b2 ? b1 : b2, h = b1 < b2 ? b2 : b1, b = bin_vec(s * dj, lo, inv, nb);
+        blo[j] = l, bhi[j] = h, bb[j] = b;
         int32_t el = l < h ? l : none, eh = l < h ? h : 0;
         elo = el < elo ? el : elo;
         ehi = eh > ehi ? eh : ehi;
+        llo = l < llo ? l : llo;
+        lhi = l > lhi ? l : lhi;
+        blo_ = b < blo_ ? b : blo_;
+        bhi_ = b > bhi_ ? b : bhi_;
     }
-    e[0] = elo, e[1] = ehi;
+    e[0] = elo, e[1] = ehi, e[2] = llo, e[3] = lhi, e[4] = blo_, e[5] = bhi_, e[6] = nf;
 }
 WB_SIMD_KERNEL(ends, ends_body,
                (int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d, int64_t O,
@@ -374,6 +385,102 @@ static int gather(double *v, const float *f, int64_t n, double s, double *vmin, 
     return !bad && isfinite(x) && isfinite(y); /* s a may overflow, s be NaN */
 }
 
+/* The extreme keys of a row's non-zero inputs and their number (*m): of
+ * every f [n] (a CSR row's values), or when dense of those that are not 0
+ * (as nonzeros takes them). */
+WB_SIMD_BODY extent_body(int64_t *m, int32_t *kmin, int32_t *kmax, const float *f, int64_t n,
+                         int dense)
+{
+    int32_t lo = INT32_MAX, hi = INT32_MIN, c = 0, all = dense ? 0 : -1;
+    for (int64_t t = 0; t < n; t++) { /* on ints, without a branch: it vectorises */
+        int32_t bits;
+        memcpy(&bits, &f[t], sizeof bits);
+        int32_t k = fkey(bits), in = -((bits & INT32_MAX) != 0) | all; /* -1: taken */
+        int32_t kl = (k & in) | (INT32_MAX & ~in), kh = (k & in) | (INT32_MIN & ~in);
+        lo = kl < lo ? kl : lo;
+        hi = kh > hi ? kh : hi;
+        c -= in;
+    }
+    *m = c, *kmin = lo, *kmax = hi;
+}
+WB_SIMD_KERNEL(extent, extent_body,
+               (int64_t *m, int32_t *kmin, int32_t *kmax, const float *f, int64_t n, int dense),
+               (m, kmin, kmax, f, n, dense))
+
+/* gather's extremes and finiteness without v, for a row f [n] (dense: its
+ * zeros skipped), and its non-zero inputs' number *m: whether any output
+ * spans bins is known before the row is compacted or keyed. */
+static int extent(const float *f, int64_t n, int dense, double s, double *vmin, double *vmax,
+                  int64_t *m)
+{
+    int32_t kmin, kmax;
+    WB_SIMD_CALL(extent)(m, &kmin, &kmax, f, n, dense);
+    float fmin, fmax;
+    kmin = fkey(kmin), kmax = fkey(kmax);
+    memcpy(&fmin, &kmin, sizeof fmin), memcpy(&fmax, &kmax, sizeof fmax);
+    double x = s * fmin, y = s * fmax;
+    *vmin = x < y ? x : y, *vmax = x < y ? y : x;
+    return isfinite(x) && isfinite(y); /* an inf or NaN f is an extreme key */
+}
+
+/* D[b] += w #{j < O: x[j] = y[j] = b} for b in [b0, b1]. */
+WB_SIMD_BODY tally_body(int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0,
+                        int32_t b1, int64_t w)
+{
+    for (int32_t b = b0; b <= b1; b++) {
+        int32_t c = 0;
+        for (int64_t j = 0; j < O; j++)
+            c += (x[j] == b) & (y[j] == b);
+        D[b] += w * c;
+    }
+}
+WB_SIMD_KERNEL(tally, tally_body,
+               (int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0,
+                int32_t b1, int64_t w),
+               (D, x, y, O, b0, b1, w))
+
+void wb_hist_tally(hist_ctx *h, int copy, const int32_t *x, const int32_t *y, int64_t O, int b0,
+                   int b1, int64_t w)
+{
+    if (b1 - b0 < 16 && O >= 32) { /* a vector count a bin beats O adds to memory */
+        WB_SIMD_CALL(tally)(h->cnt, x, y, O, b0, b1, w);
+        return;
+    }
+    for (int64_t j = 0; j < O; j++) {
+        int64_t *c = h->cnt + (copy + (j & 3)) * h->nbins;
+        c[x[j]] += x[j] == y[j] ? w : 0;
+    }
+}
+
+/* The outputs whose n entries share a bin (e: ends's): n to their bin; and
+ * every bias's entry when bias; the others listed into multi (when there
+ * are any). Returns the others' number. */
+static int64_t count_one(hist_ctx *h, int64_t n, int64_t O, const int32_t *blo,
+                         const int32_t *bhi, const int32_t *bb, const int32_t *e, int bias,
+                         int32_t *multi)
+{
+    int64_t nm = 0;
+    if (O < 32) { /* too few outputs for a vector count: one loop, in four copies */
+        for (int64_t j = 0; j < O; j++) {
+            int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
+            int one = blo[j] == bhi[j];
+            c[blo[j]] += one ? n : 0;
+            c[4 * h->nbins + bb[j]] += bias;
+            multi[nm] = (int32_t)j;
+            nm += !one;
+        }
+        return nm;
+    }
+    wb_hist_tally(h, 1, blo, bhi, O, e[2], e[3], n);
+    if (bias)
+        wb_hist_tally(h, 5, bb, bb, O, e[4], e[5], 1);
+    for (int64_t j = 0; e[0] < e[1] && j < O; j++) {
+        multi[nm] = (int32_t)j;
+        nm += blo[j] != bhi[j];
+    }
+    return nm;
+}
+
 /* Rough costs (in cycles, measured on the baseline MLP) of counting one
  * output spanning `span` bins of a row of n entries each way: one by one;
  * by comparisons, four edges a pass over the row; by the grouped row, per
@@ -410,17 +517,10 @@ WB_SIMD_KERNEL(spans, spans_body,
  * few). */
 static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
                       double vmax, const float *d, int64_t O, const int32_t *blo,
-                      const int32_t *bhi, int32_t *bb, int bias, int32_t *multi, int32_t *cell)
+                      const int32_t *bhi, int32_t *bb, const int32_t *e, int bias,
+                      int32_t *multi, int32_t *cell)
 {
-    int64_t nm = 0, n8 = (n + 7) & ~(int64_t)7;
-    for (int64_t j = 0; j < O; j++) {
-        int64_t *c = h->cnt + (1 + (j & 3)) * h->nbins;
-        int one = blo[j] == bhi[j];
-        c[blo[j]] += one ? n : 0;
-        c[4 * h->nbins + bb[j]] += bias; /* copies of their own: often blo[j]'s bin */
-        multi[nm] = (int32_t)j;
-        nm += !one;
-    }
+    int64_t n8 = (n + 7) & ~(int64_t)7, nm = count_one(h, n, O, blo, bhi, bb, e, bias, multi);
     if (nm == 0)
         return;
     for (int64_t t = n; t < n8; t++)
@@ -467,7 +567,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
      * (int64: D, its eight copies, X's four), the grid's; then ints: cell
      * [I], tab [2I + 2], blo, bhi, bb, multi [O] each, the grid's. u
      * doubles as the dense row's floats, cell as a grid row's keys. */
-    size_t ngd = WB_GRID_DOUBLES((size_t)nbins), ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
+    size_t ngd = WB_GRID_DOUBLES;
+    size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
     size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 1 + ngd;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
     double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
@@ -477,20 +578,39 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
     int64_t *cnt = (int64_t *)(edges + nbins + 1);
     hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
-            *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[2];
+            *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[7];
     grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     for (int b = 0; b <= nbins; b++)
         h.edge[b] = NAN;
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
     int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale), grid_set = 0;
+    double nb = nbins;
+    int64_t tried = 0, skipped = 0;
     for (int64_t i = 0; i < B; i++) {
-        const float *d = dz + i * O;
-        int64_t n;
-        const float *f = nonzeros((float *)r.u, a, sp, i, I, &n);
-        h.cnt[zero] += (I - n) * O; /* a zero input: O zero entries */
+        const float *d = dz + i * O, *f = sp ? sp->val + sp->row[i] : a + i * I;
+        int64_t n = sp ? sp->row[i + 1] - sp->row[i] : I, m;
+        double vmin, vmax;
+        /* A row whose outputs' entries stay in one bin each (a third of a
+         * first layer's at batch 32) is counted from its inputs' extremes
+         * alone, before it is compacted or keyed: tried while at least one
+         * row in six of the call has been one. */
+        int first = tried < 4 || skipped * 6 >= tried, finite = 1;
+        if (first) {
+            tried++;
+            finite = extent(f, n, !sp, scale, &vmin, &vmax, &m);
+            WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, nb);
+            if (m == 0 || (finite && e[0] >= e[1])) {
+                skipped++;
+                h.cnt[zero] += (I - m) * O; /* a zero input: O zero entries */
+                count_one(&h, m, O, blo, bhi, bb, e, bias, multi);
+                continue;
+            }
+        }
+        f = nonzeros((float *)r.u, a, sp, i, I, &n);
+        h.cnt[zero] += (I - n) * O;
         /* The grid's tables cost about as much to set up as a row of hidden
-         * units takes to count: set up only when the first row with inputs
+         * units takes to count: set up only when the first row to count
          * looks like pixels (the grid's own checks still decide each row). */
         if (on_grid && n > 0 && !grid_set) {
             on_grid = wb_hist_grid_plausible(f, n);
@@ -498,20 +618,20 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                 wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
             grid_set = 1;
         }
-        double vmin, vmax;
-        int finite = 1, row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
-        if (row_grid) {
+        int row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
+        if (!row_grid) {
+            on_grid &= n == 0; /* one row off the grid: the others likely too */
+            finite = gather(v, f, n, scale, &vmin, &vmax); /* v, and as extent's */
+        } else if (!first) {
             double x = g.V[g.kmin], y = g.V[g.kmax]; /* s < 0 reverses the order */
             vmin = x < y ? x : y, vmax = x < y ? y : x;
-        } else {
-            on_grid &= n == 0; /* one row off the grid: the others likely too */
-            finite = gather(v, f, n, scale, &vmin, &vmax);
         }
-        WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, (double)nbins);
+        if (!first)
+            WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, nb);
         if (row_grid)
-            wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e[0], e[1]);
+            wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e);
         else if (n > 0 && finite)
-            count_row(&h, &r, v, n, vmin, vmax, d, O, blo, bhi, bb, bias, multi, cell);
+            count_row(&h, &r, v, n, vmin, vmax, d, O, blo, bhi, bb, e, bias, multi, cell);
         else {
             for (int64_t j = 0; bias && j < O; j++)
                 h.cnt[(1 + (j & 3)) * nbins + bb[j]]++;

@@ -43,12 +43,17 @@ static inline double edge(hist_ctx *h, int b)
     return h->edge[b];
 }
 
+/* D[b] += w for each j < O with x[j] = y[j] = b (the copies from `copy`
+ * on, four in turn, when not counted bin by bin), b0 .. b1 the range of
+ * x. */
+void wb_hist_tally(hist_ctx *h, int copy, const int32_t *x, const int32_t *y, int64_t O, int b0,
+                   int b1, int64_t w);
+
 /* Rows whose non-zero inputs are 8-bit pixels, counted by key
  * (persample_hist_grid.c). */
 typedef struct grid {
     uint32_t *bits; /* [256] the float of key k as bits, 0 before one is seen */
     double *V; /* [257] s times key k's float (or stand-in): monotone in k */
-    double *Es; /* [nbins] E_b 255 / s: the guess's numerator */
     int32_t *S; /* [258] the row's inputs of key k or above (kmin .. kmax + 1) */
     int32_t *c4; /* [4 * 256] a row's counts by key, four copies; 0 outside rows */
     int32_t *pj, *pb; /* [O (nbins - 1) + 8] each: a row's (output, edge) pairs */
@@ -62,7 +67,7 @@ typedef struct grid {
 /* The grid's int32 scratch for O outputs and nbins bins. */
 #define WB_GRID_INTS(O, nbins) (256 + 258 + 4 * 256 + 3 * ((O) * ((nbins)-1) + 8) + (O))
 /* ... and doubles. */
-#define WB_GRID_DOUBLES(nbins) (257 + (nbins))
+#define WB_GRID_DOUBLES 257
 
 /* Whether a row's n non-zero inputs f look like 8-bit pixels (each within
  * 2^-10 of k / 255, k in 1 .. 255): worth setting up a grid for. */
@@ -78,9 +83,10 @@ int wb_hist_grid_row(grid *g, const float *f, int64_t n, int32_t *key);
 
 /* Counts the row taken last by wb_hist_grid_row against its O gradients d
  * (lo, hi [O]: the bins of each output's smallest and largest entries;
- * bb [O] the bias's, added when bias; elo, ehi: the least lo and the
- * largest hi of the outputs with lo < hi). */
+ * bb [O] the bias's, added when bias; e [7]: persample_hist.c's ends's,
+ * elo = e[0], ehi = e[1] the least lo and the largest hi of the outputs
+ * with lo < hi). */
 void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const int32_t *lo,
-                        const int32_t *hi, const int32_t *bb, int bias, int elo, int ehi);
+                        const int32_t *hi, const int32_t *bb, int bias, const int32_t *e);
 
 #endif

@@ -20,7 +20,7 @@ void wb_hist_grid_begin(grid *g, int32_t *ints, double *dbl, int64_t O, int nbin
     int64_t np = O * (nbins - 1) + 8;
     g->bits = (uint32_t *)ints, g->S = ints + 256, g->c4 = g->S + 258;
     g->pj = g->c4 + 4 * 256, g->pb = g->pj + np, g->ge = g->pb + np, g->nonfin = g->ge + np;
-    g->V = dbl, g->Es = dbl + 257;
+    g->V = dbl;
     g->s = s;
     memset(g->bits, 0, 256 * sizeof *g->bits);
     memset(g->c4, 0, 4 * 256 * sizeof *g->c4);
@@ -146,19 +146,19 @@ static int32_t ge_walk(const grid *g, double d, int neg, double E)
 }
 
 /* ge [P] = the entries >= E[pb] of outputs pj, from the key m guessed from
- * Es[pb] / d (Es = E 255 / s; the guess is rounded several times, so it
- * is only a guess) when T(m - 1) is false and T(m) true as in ge_walk,
- * else -1 (walk). The products and comparisons are ge_walk's. */
+ * E[pb] r / d (r = 255 / s; the guess is rounded several times, so it is
+ * only a guess) when T(m - 1) is false and T(m) true as in ge_walk, else
+ * -1 (walk). The products and comparisons are ge_walk's. */
 WB_SIMD_BODY guess_body(int32_t *restrict ge, const int32_t *restrict pj,
                         const int32_t *restrict pb, int64_t P, const float *restrict d,
-                        const double *restrict E, const double *restrict Es,
-                        const double *restrict V, const int32_t *restrict S, int sneg,
-                        int32_t kmin, int32_t kmax, int32_t n)
+                        const double *restrict E, double r, const double *restrict V,
+                        const int32_t *restrict S, int sneg, int32_t kmin, int32_t kmax,
+                        int32_t n)
 {
     double ylo = kmin - 1, yhi = kmax;
     for (int64_t p = 0; p < P; p++) {
         double dv = d[pj[p]], e = E[pb[p]];
-        double y = Es[pb[p]] / dv;
+        double y = e * r / dv; /* one gather fewer than a table of E r */
         y = y >= ylo ? y : ylo;
         y = y <= yhi ? y : yhi;
         int32_t m = (int32_t)y + 1, neg = (dv < 0) != sneg;
@@ -170,10 +170,10 @@ WB_SIMD_BODY guess_body(int32_t *restrict ge, const int32_t *restrict pj,
 }
 WB_SIMD_KERNEL(guess, guess_body,
                (int32_t *restrict ge, const int32_t *restrict pj, const int32_t *restrict pb,
-                int64_t P, const float *restrict d, const double *restrict E,
-                const double *restrict Es, const double *restrict V,
-                const int32_t *restrict S, int sneg, int32_t kmin, int32_t kmax, int32_t n),
-               (ge, pj, pb, P, d, E, Es, V, S, sneg, kmin, kmax, n))
+                int64_t P, const float *restrict d, const double *restrict E, double r,
+                const double *restrict V, const int32_t *restrict S, int sneg, int32_t kmin,
+                int32_t kmax, int32_t n),
+               (ge, pj, pb, P, d, E, r, V, S, sneg, kmin, kmax, n))
 
 /* A grid row's entries for a d not finite, key by key (inf * 0 is NaN:
  * not monotone). */
@@ -191,19 +191,28 @@ static void count_each_key(hist_ctx *h, const grid *g, double d)
  * checked by the kernel, the rejected ones walked, and the counts added
  * to X (four copies, interleaved). */
 void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const int32_t *lo,
-                        const int32_t *hi, const int32_t *bb, int bias, int elo, int ehi)
+                        const int32_t *hi, const int32_t *bb, int bias, const int32_t *e)
 {
     int32_t *pj = g->pj, *pb = g->pb, *ge = g->ge, *multi = g->ge, n = (int32_t)g->n;
     int64_t nb = h->nbins, P = 0, nf = 0, nm = 0;
-    int64_t *cq[4] = {h->cnt + nb, h->cnt + 2 * nb, h->cnt + 3 * nb, h->cnt + 4 * nb};
-    for (int64_t j = 0; j < O; j++) {
-        int64_t *c = cq[j & 3];
-        int fin = isfinite(d[j]);
-        c[lo[j]] += fin ? n : 0;
-        c[4 * nb + bb[j]] += bias;
-        g->nonfin[nf] = multi[nm] = (int32_t)j;
-        nf += !fin;
-        nm += fin & (lo[j] < hi[j]);
+    int elo = e[0], ehi = e[1];
+    if (bias)
+        wb_hist_tally(h, 5, bb, bb, O, e[4], e[5], 1);
+    if (!e[6]) { /* every d finite */
+        wb_hist_tally(h, 1, lo, lo, O, e[2], e[3], n);
+        for (int64_t j = 0; j < O; j++) {
+            multi[nm] = (int32_t)j;
+            nm += lo[j] < hi[j];
+        }
+    } else {
+        int64_t *cq[4] = {h->cnt + nb, h->cnt + 2 * nb, h->cnt + 3 * nb, h->cnt + 4 * nb};
+        for (int64_t j = 0; j < O; j++) {
+            int fin = isfinite(d[j]);
+            cq[j & 3][lo[j]] += fin ? n : 0;
+            g->nonfin[nf] = multi[nm] = (int32_t)j;
+            nf += !fin;
+            nm += fin & (lo[j] < hi[j]);
+        }
     }
     for (int64_t t = 0; t < nf; t++)
         count_each_key(h, g, d[g->nonfin[t]]);
@@ -221,16 +230,16 @@ void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const i
         }
     }
     for (int b = elo + 1; b <= ehi; b++)
-        g->Es[b] = edge(h, b) * (255 / g->s);
-    WB_SIMD_CALL(guess)(ge, pj, pb, P, d, h->edge, g->Es, g->V, g->S, g->s < 0, g->kmin,
+        edge(h, b); /* found before the kernel reads them */
+    WB_SIMD_CALL(guess)(ge, pj, pb, P, d, h->edge, 255 / g->s, g->V, g->S, g->s < 0, g->kmin,
                         g->kmax, n);
     int64_t *x = h->x;
     for (int64_t p = 0; p < P; p++) {
-        int32_t e = ge[p];
-        if (e < 0) {
+        int32_t c = ge[p];
+        if (c < 0) {
             double dv = d[pj[p]];
-            e = ge_walk(g, dv, (g->s < 0) != (dv < 0), h->edge[pb[p]]);
+            c = ge_walk(g, dv, (g->s < 0) != (dv < 0), h->edge[pb[p]]);
         }
-        x[4 * pb[p] + (p & 3)] += e;
+        x[4 * pb[p] + (p & 3)] += c;
     }
 }

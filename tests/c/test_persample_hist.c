@@ -455,6 +455,56 @@ static void test_hist_grid_random(void)
           first);
 }
 
+/* Rows whose outputs' entries all stay in one bin each, counted from the
+ * inputs' extremes alone (the shortcut, tried while it pays in a call),
+ * with their bins and biases tallied bin by bin for 32 outputs or more:
+ * calls whose first rows span bins and whose later ones do not (the
+ * shortcut given up) and the reverse; one-bin rows with an entry exactly
+ * on a bin's lower edge; NaN and inf gradients (one bin each with positive
+ * inputs), -0.0 and NaN inputs; biases spread over more bins than the
+ * vector tally takes; grid and other rows, and few outputs. */
+static void test_hist_one_bin(void)
+{
+    srand(51);
+    int B = MB, I = 60, fails = 0, first = -1;
+    for (int round = 0; round < 48; round++) {
+        int O = round % 8 == 7 ? 5 : MO, kind = round % 3, late = round % 2;
+        for (int k = 0; k < B * I; k++)
+            xa[k] = rand() % 3 == 0 ? 0.0f
+                  : kind == 0 ? (float)(1 + rand() % 255) / 255.0f
+                  : kind == 1 ? (float)(unif() * 2 - 0.5)
+                  : (float)(1 + rand() % 8) / 8.0f;
+        for (int i = 0; i < B; i++) {
+            int wide = (i < B / 2) == late; /* spanning rows first, or last */
+            for (int j = 0; j < O; j++)
+                xd[i * O + j] = wide ? (float)(unif() - 0.5)
+                              : kind == 2 && j % 3 == 0 ? -1.0f / 256 /* on an edge */
+                              : (float)((unif() - 0.5) * 1e-3);
+        }
+        double s = round % 4 < 2 ? 1.0 : -2.5;
+        int bad = differ(B, I, O, 1, s, -1.0, 1.0, 64);
+        if (bad != 0 && first < 0)
+            first = round;
+        fails += bad != 0;
+    }
+    CHECK(fails == 0, "%d of 48 one-bin rounds differ from the naive count (first %d)", fails,
+          first);
+    for (int k = 0; k < B * I; k++)
+        xa[k] = k % 5 == 0 ? 0.0f : k % 5 == 1 ? -0.0f : (float)(1 + k % 7) / 8.0f;
+    for (int k = 0; k < B * MO; k++)
+        xd[k] = k % 11 == 0 ? NAN : k % 11 == 1 ? INFINITY : k % 11 == 2 ? -INFINITY
+              : -1.0f / 256;
+    CHECK(differ(B, I, MO, 1, 1.0, -1.0, 1.0, 64) == 0, "NaN and inf gradients, one bin each");
+    xa[3 * I + 4] = NAN;
+    CHECK(differ(B, I, MO, 1, 1.0, -1.0, 1.0, 64) == 0, "a NaN input among one-bin rows");
+    for (int k = 0; k < B * I; k++)
+        xa[k] = k % 3 == 0 ? 0.0f : 1e-3f * (float)(1 + k % 5);
+    for (int k = 0; k < B * MO; k++)
+        xd[k] = (float)(unif() - 0.5) * 1.9f;
+    CHECK(differ(B, I, MO, 1, 1.0, -1.0, 1.0, 64) == 0, "biases over many bins");
+    CHECK(differ(B, I, MO, 1, 1.0, -1.0, 1.0, 7) == 0, "biases over many bins, 7 bins");
+}
+
 int main(void)
 {
     wb_err err;
@@ -471,6 +521,7 @@ int main(void)
     RUN(test_hist_grid_edges);
     RUN(test_hist_grid_random);
     RUN(test_hist_grid_nonfinite);
+    RUN(test_hist_one_bin);
     wb_persample_free(ps);
     TH_EXIT();
 }

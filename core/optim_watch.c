@@ -15,13 +15,16 @@
  *    it (two sums; the rest follows from them, optim.h);
  *  - any other step: each tensor a block of WB_OPTIM_WATCH_BLOCK entries at
  *    a time, the optimizer's own kernel run on the block (optim_impl.h:
- *    elementwise, so the bits of one call) and the sums of param_sums.h
- *    read from the level-1 cache, wb_persample_params' bit for bit (the
- *    same lanes in the same order): after the update from a copy of the
- *    block's old weights when they need the new ones (the update's size,
- *    the update itself), else before it, from the block. These sums
- *    convert every float they read to double and are bound by that
- *    arithmetic, not by memory: only those asked for are taken.
+ *    elementwise, so the bits of one call) and the sums read from the
+ *    level-1 cache: after the update from a copy of the block's old
+ *    weights when they need the new ones (the update's size, the update
+ *    itself), else before it, from the block. Only those asked for are
+ *    taken. Without L2's term (g - c theta_t) they are float blocks of
+ *    128 as sgd_watch's (fblock_body): the double sums of param_sums.h,
+ *    wb_persample_params' bit for bit, convert every float they read and
+ *    were bound by that arithmetic (0.35 of an Adam step at batch 32, 2.5
+ *    times the float blocks' time). With it they are param_sums.h's, as
+ *    g - c theta_t may cancel.
  * Legend: w weights, g gradient, w0 theta0, n entries of a tensor.
  */
 #include <stddef.h>
@@ -153,18 +156,12 @@ static block_sums_fn block_sums(int need, int hasdir)
  * size and dir the sums read only the weights before the update, so they
  * are taken before it, from the block itself; else from a copy. */
 static void watch_blocks(wb_optim *o, int i, float *w, const float *g,
-                         const wb_optim_coef *k)
+                         const wb_optim_coef *k, int need)
 {
     const wb_optim_pstate *p = &o->params[i];
     const float *w0 = o->w0[i];
     float *dir = o->has_dirs ? o->dirs[i] : NULL;
     const double c = o->w_c[i];
-    /* with c = 0, g - c theta_t is g (theta_t finite): its sum is g^2's */
-    int need = w0 ? o->need : o->need & ~WB_PSUM_D;
-    if (c == 0.0 && (need & WB_PSUM_M))
-        need = (need & ~WB_PSUM_M) | WB_PSUM_G;
-    if (dir)
-        need |= WB_PSUM_U;
     const block_sums_fn add = block_sums(need, dir != NULL);
     const int before = !(need & WB_PSUM_U);
     double *s = o->sums + 4 * (size_t)i;
@@ -199,6 +196,182 @@ static void watch_blocks(wb_optim *o, int i, float *w, const float *g,
     }
     if (!add)
         s[0] = s[1] = s[2] = s[3] = 0.0;
+}
+
+/* ------------------------------------------------------------------------
+ * Any optimizer without L2's term: float sums in blocks of 128
+ * ------------------------------------------------------------------------ */
+
+/* The three sums of a tensor walked in pieces: eight double lanes each
+ * (g^2, (theta_t - w0)^2, (theta - theta_t)^2), zeroed before its first. */
+typedef struct fsums {
+    v8d g2, d2, u2;
+} fsums;
+
+/* a += the sums over entries [0, n) of a piece, n a multiple of 128, as
+ * sgd_watch_body sums: per 128 entries, sixteen float lanes of eight terms
+ * (four sums of two, then pairwise) widened to double. g, the weights
+ * after (w) and before (old) the update, w0, and the update w - old
+ * written to dir (hasdir); need (WB_PSUM_G, _D, _U) and hasdir are
+ * constants of each copy. The float lanes do per lane what the scalar
+ * code would, so every SIMD width gives the same bits. */
+WB_SIMD_BODY fblock_body(fsums *restrict a, const float *restrict g,
+                         const float *restrict w, const float *restrict old,
+                         const float *restrict w0, float *restrict dir, int64_t n, int need,
+                         int hasdir)
+{
+    v8d sg = a->g2, sd = a->d2, su = a->u2;
+    for (int64_t i = 0; i + 128 <= n; i += 128) {
+        v16f g0 = {0}, g1 = {0}, g2 = {0}, g3 = {0}, d0 = {0}, d1 = {0}, d2 = {0}, d3 = {0};
+        v16f u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};
+#define FBLOCK_ONE(q, ga, da, ua)                                                  \
+    do {                                                                           \
+        const int64_t j = i + 16 * (q);                                            \
+        v16f tt = V16(old + j);                                                    \
+        if (need & WB_PSUM_G) {                                                    \
+            v16f gv = V16(g + j);                                                  \
+            ga += gv * gv;                                                         \
+        }                                                                          \
+        if (need & WB_PSUM_D) {                                                    \
+            v16f d = tt - V16(w0 + j);                                             \
+            da += d * d;                                                           \
+        }                                                                          \
+        if (need & WB_PSUM_U) {                                                    \
+            v16f u = V16(w + j) - tt;                                              \
+            ua += u * u;                                                           \
+            if (hasdir)                                                            \
+                V16(dir + j) = u;                                                  \
+        }                                                                          \
+    } while (0)
+        FBLOCK_ONE(0, g0, d0, u0);
+        FBLOCK_ONE(1, g1, d1, u1);
+        FBLOCK_ONE(2, g2, d2, u2);
+        FBLOCK_ONE(3, g3, d3, u3);
+        FBLOCK_ONE(4, g0, d0, u0);
+        FBLOCK_ONE(5, g1, d1, u1);
+        FBLOCK_ONE(6, g2, d2, u2);
+        FBLOCK_ONE(7, g3, d3, u3);
+#undef FBLOCK_ONE
+        if (need & WB_PSUM_G) {
+            v16f s = (g0 + g1) + (g2 + g3);
+            WIDEN16(sg, s);
+        }
+        if (need & WB_PSUM_D) {
+            v16f s = (d0 + d1) + (d2 + d3);
+            WIDEN16(sd, s);
+        }
+        if (need & WB_PSUM_U) {
+            v16f s = (u0 + u1) + (u2 + u3);
+            WIDEN16(su, s);
+        }
+    }
+    a->g2 = sg, a->d2 = sd, a->u2 = su;
+}
+#define FBLOCK_PARAMS                                                            \
+    (fsums *restrict a, const float *restrict g, const float *restrict w,        \
+     const float *restrict old, const float *restrict w0, float *restrict dir, int64_t n)
+typedef void(*fblock_fn) FBLOCK_PARAMS;
+/* the copies: every set of g, d and u without dir, those with u with it */
+#define FBLOCK_COPIES(X) \
+    X(1, 0) X(4, 0) X(5, 0) X(8, 0) X(9, 0) X(12, 0) X(13, 0) X(8, 1) X(9, 1) X(12, 1) X(13, 1)
+#define FBLOCK_DEFINE(m, d)                                                      \
+    WB_SIMD_KERNEL(fblock_##m##_##d, fblock_body, FBLOCK_PARAMS,                \
+                   (a, g, w, old, w0, dir, n, m, d))
+FBLOCK_COPIES(FBLOCK_DEFINE)
+
+/* The copy for need (no WB_PSUM_M; WB_PSUM_U when hasdir) and hasdir, or
+ * NULL when there is nothing to do. */
+static fblock_fn fblock(int need, int hasdir)
+{
+    switch (need | hasdir << 4) {
+#define FBLOCK_CASE(m, d) \
+    case (m) | (d) << 4: return WB_SIMD_CALL(fblock_##m##_##d);
+        FBLOCK_COPIES(FBLOCK_CASE)
+    }
+    return NULL;
+}
+
+/* The tensor's sums into s[4] (s[1] 0): a's lanes folded in order, then
+ * entries [k, n) of the last piece one by one, float squares added in
+ * double as sgd_watch_body's tail. */
+static void fblock_end(const fsums *a, double *s, const float *g, const float *w,
+                       const float *old, const float *w0, float *dir, int64_t k, int64_t n,
+                       int need)
+{
+    double t[3] = {0, 0, 0};
+    for (int q = 0; q < 8; q++)
+        t[0] += a->g2[q], t[1] += a->d2[q], t[2] += a->u2[q];
+    for (; k < n; k++) {
+        float gk = g[k], d = w0 ? old[k] - w0[k] : 0.0f, u = w[k] - old[k];
+        t[0] += (double)(gk * gk), t[1] += (double)(d * d), t[2] += (double)(u * u);
+        if (dir)
+            dir[k] = u;
+    }
+    s[0] = need & WB_PSUM_G ? t[0] : 0.0, s[1] = 0.0;
+    s[2] = need & WB_PSUM_D ? t[1] : 0.0, s[3] = need & WB_PSUM_U ? t[2] : 0.0;
+}
+
+/* Tensor i's update, a block at a time, and its sums (need: no
+ * WB_PSUM_M) in float blocks into o->sums[4 i ..]; the update into
+ * o->dirs[i] when the step has dirs. As watch_blocks: from the block
+ * before the update when the update's size is not needed, else after it
+ * from a copy of the block's old weights. */
+static void watch_fblocks(wb_optim *o, int i, float *w, const float *g,
+                          const wb_optim_coef *k, int need)
+{
+    const wb_optim_pstate *p = &o->params[i];
+    const float *w0 = o->w0[i];
+    float *dir = o->has_dirs ? o->dirs[i] : NULL;
+    const fblock_fn add = fblock(need, dir != NULL);
+    const int before = !(need & WB_PSUM_U);
+    double *s = o->sums + 4 * (size_t)i;
+    fsums a = {{0}, {0}, {0}};
+    const size_t n = p->numel;
+    for (size_t off = 0, len;; off += len) {
+        len = n - off < WB_OPTIM_WATCH_BLOCK ? n - off : WB_OPTIM_WATCH_BLOCK;
+        /* whole groups of 128; blocks are multiples of 128, so only the
+         * last block leaves a tail, which ends the tensor's sums */
+        const int64_t body = (int64_t)(len & ~(size_t)127);
+        const int last = off + len == n;
+        const float *b0 = w0 ? w0 + off : NULL, *old = before ? w + off : o->old;
+        float *bd = dir ? dir + off : NULL;
+        if (before && add) {
+            add(&a, g + off, old, old, b0, NULL, body);
+            if (last)
+                fblock_end(&a, s, g + off, old, old, b0, NULL, body, (int64_t)len, need);
+        } else if (!before && len) {
+            memcpy(o->old, w + off, len * sizeof *o->old);
+        }
+        wb_optim_update(o->cfg.kind, k, w + off, g + off, p->m ? p->m + off : NULL,
+                        p->v ? p->v + off : NULL, len);
+        if (!before) {
+            add(&a, g + off, w + off, old, b0, bd, body);
+            if (last)
+                fblock_end(&a, s, g + off, w + off, old, b0, bd, body, (int64_t)len, need);
+        }
+        if (last)
+            break;
+    }
+    if (!add)
+        s[0] = s[1] = s[2] = s[3] = 0.0;
+}
+
+/* Tensor i's watched update: the sums asked for (o->need) into
+ * o->sums[4 i ..], in float blocks unless L2's term is asked for. */
+static void watch_tensor(wb_optim *o, int i, float *w, const float *g,
+                         const wb_optim_coef *k)
+{
+    /* with c = 0, g - c theta_t is g (theta_t finite): its sum is g^2's */
+    int need = o->w0[i] ? o->need : o->need & ~WB_PSUM_D;
+    if (o->w_c[i] == 0.0 && (need & WB_PSUM_M))
+        need = (need & ~WB_PSUM_M) | WB_PSUM_G;
+    if (o->has_dirs && o->dirs[i])
+        need |= WB_PSUM_U;
+    double *s = o->sums + 4 * (size_t)i;
+    if (need & WB_PSUM_M)
+        watch_blocks(o, i, w, g, k, need);
+    else
+        watch_fblocks(o, i, w, g, k, need);
     if ((o->need & WB_PSUM_M) && !(need & WB_PSUM_M))
         s[1] = s[0];
     for (int q = 0; q < 4; q++) /* taken for another, not asked for */
@@ -232,7 +405,7 @@ void wb_optim_watch_update(wb_optim *o, int i, float *w, const float *g,
         (o->w0[i] ? WB_SIMD_CALL(sgd_watch0) : WB_SIMD_CALL(sgd_watch))(
             w, g, o->w0[i], o->params[i].numel, k, o->sums + 2 * (size_t)i);
     else
-        watch_blocks(o, i, w, g, k);
+        watch_tensor(o, i, w, g, k);
 }
 
 void wb_optim_watch_clear(wb_optim *o)

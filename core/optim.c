@@ -414,18 +414,13 @@ WB_SIMD_KERNEL(sgd_plain, sgd_plain_body,
                (float *restrict w, const float *restrict g, size_t n, const coef *k),
                (w, g, n, k))
 
-/* sgd with momentum: m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr,
- * with the new m). nesterov is a constant in each kernel below. */
+/* sgd with momentum (optim_impl.h wb_optim_momentum_one); nesterov is a
+ * constant in each kernel below. */
 WB_SIMD_BODY sgd_momentum_body(float *restrict w, const float *restrict g,
                                float *restrict m, size_t n, const coef *k, int nesterov)
 {
-    const float lr = k->lr, mu = k->mu;
-    for (size_t i = 0; i < n; i++) {
-        float glr = g[i] * lr;
-        float mi = m[i] * mu - glr;
-        m[i] = mi;
-        w[i] += nesterov ? mi * mu - glr : mi;
-    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = wb_optim_momentum_one(w[i], g[i], m + i, k, nesterov);
 }
 WB_SIMD_KERNEL(sgd_momentum, sgd_momentum_body,
                (float *restrict w, const float *restrict g, float *restrict m,
@@ -434,23 +429,13 @@ WB_SIMD_KERNEL(sgd_nesterov, sgd_momentum_body,
                (float *restrict w, const float *restrict g, float *restrict m,
                 size_t n, const coef *k), (w, g, m, n, k, 1))
 
-/* adam / adamw, Keras's operation order: (1) w -= w*dk (adamw only);
- * (2) m += (g - m)*c1; v += (g^2 - v)*c2; (4) w -= (m*alpha)/(sqrt(v) + eps).
- * decay is a constant in each kernel below. */
+/* adam / adamw (optim_impl.h wb_optim_adam_one); decay is a constant in
+ * each kernel below. */
 WB_SIMD_BODY adam_body(float *restrict w, const float *restrict g, float *restrict m,
                        float *restrict v, size_t n, const coef *k, int decay)
 {
-    const float c1 = k->c1, c2 = k->c2, alpha = k->alpha, eps = k->eps, dk = k->dk;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i], wi = w[i];
-        if (decay)
-            wi -= wi * dk;
-        float mi = m[i] + (gi - m[i]) * c1;
-        float vi = v[i] + (gi * gi - v[i]) * c2;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = wi - (mi * alpha) / (sqrtf(vi) + eps);
-    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = wb_optim_adam_one(w[i], g[i], m + i, v + i, k, decay);
 }
 WB_SIMD_KERNEL(adam_update, adam_body,
                (float *restrict w, const float *restrict g, float *restrict m,
@@ -459,17 +444,12 @@ WB_SIMD_KERNEL(adamw_update, adam_body,
                (float *restrict w, const float *restrict g, float *restrict m,
                 float *restrict v, size_t n, const coef *k), (w, g, m, v, n, k, 1))
 
-/* rmsprop: v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) */
+/* rmsprop (optim_impl.h wb_optim_rmsprop_one) */
 WB_SIMD_BODY rmsprop_update_body(float *restrict w, const float *restrict g,
                                  float *restrict v, size_t n, const coef *k)
 {
-    const float lr = k->lr, rho = k->rho, crho = k->crho, eps = k->eps;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float vi = rho * v[i] + crho * (gi * gi);
-        v[i] = vi;
-        w[i] -= (lr * gi) / sqrtf(vi + eps);
-    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = wb_optim_rmsprop_one(w[i], g[i], v + i, k);
 }
 WB_SIMD_KERNEL(rmsprop_update, rmsprop_update_body,
                (float *restrict w, const float *restrict g, float *restrict v, size_t n,

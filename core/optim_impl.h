@@ -4,6 +4,7 @@
 #ifndef WB_OPTIM_IMPL_H
 #define WB_OPTIM_IMPL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,40 @@ typedef struct wb_optim_coef {
     float dk;           /* adamw: weight_decay*lr (0: no decay) */
     float rho, crho;    /* rmsprop: rho, 1 - rho */
 } wb_optim_coef;
+
+/* One entry of each update, op for op (no FMA: -ffp-contract=off), for
+ * optim.c's kernels and optim_watch.c's watched ones: the new weight from
+ * w and g, the state at *m and *v written. */
+#define WB_OPTIM_ONE static inline __attribute__((always_inline)) float
+/* sgd with momentum: m = m*mu - g*lr; w += m (nesterov: w += m*mu - g*lr) */
+WB_OPTIM_ONE wb_optim_momentum_one(float w, float g, float *m, const wb_optim_coef *k,
+                                   int nesterov)
+{
+    float glr = g * k->lr;
+    float mi = *m * k->mu - glr;
+    *m = mi;
+    return w + (nesterov ? mi * k->mu - glr : mi);
+}
+/* adam / adamw, Keras's operation order: (1) w -= w*dk (adamw only);
+ * (2) m += (g - m)*c1; v += (g^2 - v)*c2; (4) w -= (m*alpha)/(sqrt(v) + eps) */
+WB_OPTIM_ONE wb_optim_adam_one(float w, float g, float *m, float *v, const wb_optim_coef *k,
+                               int decay)
+{
+    if (decay)
+        w -= w * k->dk;
+    float mi = *m + (g - *m) * k->c1;
+    float vi = *v + (g * g - *v) * k->c2;
+    *m = mi;
+    *v = vi;
+    return w - (mi * k->alpha) / (sqrtf(vi) + k->eps);
+}
+/* rmsprop: v = rho*v + (1 - rho)*g^2; w -= (lr*g)/sqrt(v + eps) */
+WB_OPTIM_ONE wb_optim_rmsprop_one(float w, float g, float *v, const wb_optim_coef *k)
+{
+    float vi = k->rho * *v + k->crho * (g * g);
+    *v = vi;
+    return w - (k->lr * g) / sqrtf(vi + k->eps);
+}
 
 /* The update of n entries of one tensor by the kernel of kind (m, v its
  * state at the same entries, NULL where it keeps none). The kernels are

@@ -3,8 +3,9 @@
  *
  * Two callers must give the same bits: persample_vec.c's
  * wb_persample_params (one pass over a whole tensor, after the step) and
- * the optimizer's watched update (optim_watch.c: the step itself, a block
- * of a tensor at a time, from the level-1 cache). So the accumulation is
+ * the optimizer's watched update when it sums L2's term g - c theta_t
+ * (optim_watch.c: the step itself, a block of a tensor at a time, from
+ * the level-1 cache; without that term it sums in float blocks). So the accumulation is
  * written once, here: eight double lanes per sum carried across the pieces
  * (wb_psums), entries in groups of eight in tensor order (entry 8 i + j to
  * lane j), then one fold and the tail of fewer than eight entries in

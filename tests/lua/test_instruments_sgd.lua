@@ -6,8 +6,9 @@
 -- wb.instruments._measured_update), and the path used is recorded. With
 -- any other optimizer, or L2, the optimizer sums what the instruments read
 -- in its own update (core/optim.h wb_optim_watch): the series must be the
--- measured path's (a copy of theta_t and a pass of the instruments' own)
--- bit for bit, and training the same as without instruments.
+-- measured path's (a copy of theta_t and a pass of the instruments' own),
+-- within the float blocks' rounding (bit for bit for the loss and the
+-- histogram), and training bit for bit the same as without instruments.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 
@@ -87,6 +88,21 @@ end)
 -- a and b the same number, NaN included
 local function same(a, b) return a == b or (a ~= a and b ~= b) end
 
+-- Without L2's term the update's own sums are float blocks widened to
+-- double (core/optim.h wb_optim_watched: a relative rounding of at most
+-- 6e-7 a sum), the measured path's all double: a norm (the square root of
+-- a sum) and alpha may differ by 6e-7 of their value; Cockpit's tests
+-- subtract such sums (a variance), which magnifies the difference (4.5e-8
+-- seen), so 1e-5. Series not read from the sums (loss, ...) are equal.
+local function tolerance(series)
+  if series:match("_test") then return 1e-5 end
+  for _, p in ipairs{"alpha", "grad_norm", "distance", "update_size"} do
+    if series:sub(1, #p) == p then return 6e-7 end
+  end
+  return 0
+end
+local function near(a, b, tol) return same(a, b) or math.abs(a - b) <= tol * math.abs(b) end
+
 local ECONOMY = wb.instruments.economy
 -- the first kernel's 30 x 43 = 1290 entries: five of the optimizer's
 -- blocks of 256 (core/optim_impl.h), then 10, whose last two are a tail
@@ -110,8 +126,8 @@ local CASES = {
 for _, case in ipairs(CASES) do
   local name, opt, names, l2 = case[1], case[2], case[3], case[4]
   for _, every in ipairs{1, 3} do
-    T.test(string.format("%s: the update's own sums equal the measured path's bit for bit, "
-      .. "every %d", name, every), function()
+    T.test(string.format("%s: the update's own sums equal the measured path's (float "
+      .. "blocks), every %d", name, every), function()
       -- the measured path's pass (persample.h wb_persample_params) runs
       -- only when forced
       local pass, calls = wb.instruments._params, 0
@@ -128,9 +144,10 @@ for _, case in ipairs(CASES) do
       T.eq(#st.step, #sm.step)
       for k, series in pairs(sm) do
         T.ok(st[k], "series " .. k)
+        local tol = tolerance(k)
         for r = 1, #st.step do
-          T.ok(same(st[k][r], series[r]), string.format("%s row %d: %.17g (watched) vs %.17g "
-            .. "(measured)", k, r, st[k][r], series[r]))
+          T.ok(near(st[k][r], series[r], tol), string.format("%s row %d: %.17g (watched) vs "
+            .. "%.17g (measured, tolerance %g)", k, r, st[k][r], series[r], tol))
           compared = compared + 1
         end
       end

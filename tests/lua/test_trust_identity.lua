@@ -168,6 +168,43 @@ T.test("in process, a build hook that reassigns d.train changes no other run's d
   T.eq(#wb.data.for_config{dataset = "mnist", subset = {train = 300, test = 100}}.train, 300)
 end)
 
+T.test("an adopted run's measure hook reading a callback field fails, naming it", function()
+  -- adoption keeps the donor's callback series only: a field the callback
+  -- set (its peak) once read as nil, a measure of something else
+  local function task(name, measure)
+    local path = dir .. "/" .. name .. ".lua"
+    util.write_file(path, string.format([[
+local function track()
+  local cb = {series = {acc = {}}, peak = 0}
+  function cb:on_epoch_end(_, logs)
+    self.series.acc[#self.series.acc + 1] = logs.accuracy
+    self.peak = math.max(self.peak, logs.accuracy)
+  end
+  return cb
+end
+return wb.task{name = %q, experiment = {seeds = {1},
+  base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+  callbacks = function() return {track()} end,
+  measure = function(_, _, _, _, cbs) return {%s} end},
+  report = function() end}
+]], name, measure))
+    local st, out, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s/adopt --jobs 1", T.wb,
+      path, dir))
+    local recs = wb.runs.load_all(dir .. "/adopt/runs", function(r) return r.task == name end)
+    return st, out .. err, recs[1]
+  end
+  local st, err, r = task("donor", "n = #cbs[1].series.acc")
+  T.eq(st, 0, err); T.eq(r.reused_from, nil, "trained")
+  st, err, r = task("adopter", "n = #cbs[1].series.acc")
+  T.eq(st, 0, err); T.ok(r.reused_from, "adopted"); T.eq(r.measures.n, 1, "the series is there")
+  -- (not named "peak": a script beside it named as a hook's string constant
+  -- joins the hook's identity, and the training would not be equal)
+  st, err, r = task("reads_field", "peak = cbs[1].peak")
+  T.ok(st ~= 0, "the run fails: " .. err)
+  T.ok(err:find("callback field 'peak'", 1, true) and err:find("reuse = false", 1, true), err)
+  T.ok(not r or r.status ~= "ok", "no record of a measure that read nil")
+end)
+
 T.test("a hook drawing from math.random gives the same run each time (--fresh)", function()
   local path = dir .. "/rnd.lua"
   util.write_file(path, [[

@@ -75,7 +75,9 @@ end
 ---callbacks) -> {name = number}, callbacks = function(cfg, model, data) ->
 ---list, fit_options (a table, or a function returning one, of fit options
 ---the config does not set), reuse = false (never adopt an equal training of
----another task). Config keys: optimizer, lr, momentum, nesterov, beta1,
+---another task; such a run's measure hook gets each callback as its
+---recorded series only, {series = ...}: reading another field is an
+---error). Config keys: optimizer, lr, momentum, nesterov, beta1,
 ---beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle,
 ---validation (0.1: the last 10% of the training rows, held out; "test"; or
 ---false), early_stopping, dataset ("mnist"), subset, loss (fit's),

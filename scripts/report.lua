@@ -8,6 +8,7 @@
 -- and the others still run; the exit status is 1 if any failed.
 local claims = require "study.claims"
 local B = require "study.beyond"
+local util = require "wb.util"
 local ok_opts, opts = pcall(wb.runner.options, arg)
 if not ok_opts then
   io.stderr:write("report: ", tostring(opts), "\n")
@@ -109,7 +110,7 @@ local t0, failed, timings = wb.sys.time(), {}, {}
 -- own leaves an earlier invocation's there (other seeds, options or code)
 local before = {}
 for _, t in ipairs(tasks) do
-  before[t] = require("wb.util").read_file(out_dir .. "/" .. t .. "/README.md")
+  before[t] = util.read_file(out_dir .. "/" .. t .. "/README.md")
 end
 local deferred = {}
 for _, t in ipairs(tasks) do
@@ -155,26 +156,12 @@ local total = wb.sys.time() - t0
 -- so neither it nor its runs (runs.json) nor its beyond.json are used
 local stale = {}
 for _, t in ipairs(failed) do
-  stale[t] = require("wb.util").read_file(out_dir .. "/" .. t .. "/README.md") == before[t]
+  stale[t] = util.read_file(out_dir .. "/" .. t .. "/README.md") == before[t]
 end
 
 local function duration(s)
   if s < 60 then return string.format("%.0f s", s) end
   return string.format("%d min %02d s", s // 60, math.floor(s % 60))
-end
-local function commit()
-  local p = io.popen("git -C " .. q(wb.luadir .. "/../..")
-    .. " rev-parse --short HEAD 2>/dev/null")
-  local c = p and p:read("l")
-  if p then p:close() end
-  if not c then return "unknown" end
-  -- edited code: its numbers are not the commit's
-  p = io.popen("git -C " .. q(wb.luadir .. "/../..")
-    .. " status --porcelain --untracked-files=no 2>/dev/null")
-  local n = select(2, (p and p:read("a") or ""):gsub("\n", ""))
-  if p then p:close() end
-  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
-    n == 1 and "" or "s") or c
 end
 local function read(path)
   local f = io.open(path, "rb")
@@ -211,7 +198,7 @@ local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
     .. "invocation; recorded runs are reused). Data: **%s**, %s. Validation: the last 10 %% "
     .. "of the training rows, held out (Keras's validation_split); the test set only gives "
     .. "the final test metrics. Seeds: %s. Every task's README below names its epochs.*",
-    table.concat(cmd, " "), wb.version, commit(), wb.sys.hostname(),
+    table.concat(cmd, " "), wb.version, util.commit_text(), wb.sys.hostname(),
     os.date("!%Y-%m-%d %H:%M UTC"), duration(total), opts.dataset or "mnist",
     first.subset and string.format("first %s training / %s test rows%s",
       first.subset.train or "all", first.subset.test or "all", opts.quick and " (--quick)" or "")

@@ -318,18 +318,6 @@ end
 
 -- {==================== the data ====================
 
--- The folder and file suffix of a standard set, as wb.data finds it
--- (wb/data.lua: $WB_DATA/mnist, else the source tree's data/mnist, else
--- ./data/mnist; Fashion-MNIST in wb.data.fashion_dir, gzipped).
-local function data_dir(name)
-  if name == "fashion" or name == "fashion_mnist" then return wb.data.fashion_dir, ".gz" end
-  local env = os.getenv("WB_DATA")
-  if env then return env .. "/mnist", "" end
-  local tree = wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist"
-  if wb.sys.exists(tree .. "/t10k-labels-idx1-ubyte") then return tree, "" end
-  return "data/mnist", ""
-end
-
 -- The number of rows of an IDX labels file (its header's count), or nil.
 local function rows(path)
   local f = io.open(path, "rb")
@@ -353,7 +341,7 @@ local data_ids, data_rows = {}, {}
 ---Example: print(wb.identity.data("mnist"))
 function M.data(name)
   if data_ids[name] then return data_ids[name], data_rows[name] end
-  local dir, suffix = data_dir(name)
+  local dir, suffix = wb.data._location(name)
   local tr, te = dir .. "/train-labels-idx1-ubyte", dir .. "/t10k-labels-idx1-ubyte"
   local a, b = suffix == "" and rows(tr), suffix == "" and rows(te)
   if a and b then data_rows[name] = {train = a, test = b}

@@ -160,15 +160,6 @@ local function list_of(specs, get)
   return table.concat(out, ", ")
 end
 
--- The commit of the workbench's tree, and whether its tracked files differ
--- from it: a number made by edited code is not the commit's number.
-local function commit_text()
-  local c, n = util.git_commit(), util.git_uncommitted() or 0
-  if not c then return "unknown" end
-  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
-    n == 1 and "" or "s") or c
-end
-
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
 -- date produced the README.
 function Task:_provenance(info)
@@ -188,7 +179,7 @@ function Task:_provenance(info)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s, %s. "
     .. "Validation: %s. Epochs: %s. Seeds: %s. %d runs: %d trained by this command, %d "
-    .. "from records.*\n", table.concat(cmd, " "), wb.version, commit_text(),
+    .. "from records.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
     os.date("!%Y-%m-%d %H:%M UTC"), self.dataset, data, val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
     #specs, info.trained, info.cached)

@@ -213,20 +213,20 @@ end
 -- An adopted run's callbacks are the donor's recorded series only: a
 -- measure hook that reads anything else of them (a field its callback set)
 -- would get nil and measure another thing without a word, so it is an error.
-local function stub_index(_, k)
+local function series_only_index(_, k)
   if k == "seconds" then return nil end -- finish's cost sum
   error(string.format("measure: this run adopts an equal training of another task, whose "
     .. "callbacks kept only their series; callback field '%s' is not there (set reuse = "
     .. "false in the experiment to train it here)", tostring(k)), 2)
 end
-local STUB = {__index = stub_index}
+local SERIES_ONLY = {__index = series_only_index}
 
 local function adopt(ex, spec, donor, d)
   local t0 = util.now()
   local model = wb.load(record.dir(ex.root) .. "/" .. donor.weights)
   local extra = {}
   for i, series in ipairs(donor.callback_series or {}) do
-    extra[i] = setmetatable({series = series}, STUB)
+    extra[i] = setmetatable({series = series}, SERIES_ONLY)
   end
   spec.fit_options_used = donor.fit_options
   local rec = new_record(ex, spec, "ok", donor.history)

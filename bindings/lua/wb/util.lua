@@ -249,6 +249,15 @@ function M.git_uncommitted()
   return dirty_cache
 end
 
+-- "abc1234", "abc1234 with uncommitted changes to 2 files" or "unknown":
+-- the commit a README or report names.
+function M.commit_text()
+  local c, n = M.git_commit(), M.git_uncommitted() or 0
+  if not c then return "unknown" end
+  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
+    n == 1 and "" or "s") or c
+end
+
 -- Root folder for figures and run records: $WB_PLOTS or "plots".
 function M.plots_root()
   return os.getenv("WB_PLOTS") or "plots"

@@ -3,8 +3,8 @@
 -- (wb.help.meta()). The C API's entries are skipped: their doc blocks are
 -- already annotations (the hand-written stubs in meta/).
 --
--- Modules become tables (`wb.runs = {}`), values (a ---@type block) a
--- placeholder of their type under that tag, functions empty definitions with
+-- Modules become tables (`wb.runs = {}`), values (a ---@type block) an
+-- empty value of their type under that tag (LuaLS reads the tag), functions empty definitions with
 -- ---@param / ---@return, classes ---@class on a local table whose methods
 -- follow. Parameters come from a block's ---@param tags, else from the
 -- names in its signature (typed `any`); returns from ---@return tags, else
@@ -80,7 +80,7 @@ local function comment(e, L)
 end
 
 -- What a value of each Lua type is declared as (LuaLS reads the ---@type).
-local placeholder = {string = '""', number = "0", boolean = "false"}
+local declared_as = {string = '""', number = "0", boolean = "false"}
 
 local function class_var(name) return (name:gsub("%.", "_")) end
 
@@ -144,7 +144,7 @@ return function(help)
       if parent and not defined[parent] then define_table(parent) end
       comment(e, L)
       L[#L + 1] = "---@type " .. e.type
-      L[#L + 1] = name .. " = " .. (placeholder[values.lua_type(e.type)] or "{}")
+      L[#L + 1] = name .. " = " .. (declared_as[values.lua_type(e.type)] or "{}")
       L[#L + 1] = ""
     end
   end

@@ -136,4 +136,24 @@ T.test("in process (ex:run()), a computed dofile is recorded and an edit retrain
   T.eq(dofile, rawget(_G, "dofile"), "the original dofile is back")
 end)
 
+T.test("in process, a module edited after a run loaded it is loaded again to retrain",
+  function()
+  -- package.loaded keeps a module as first loaded: the run retrained for the
+  -- edit would use the old one, its record naming the new file
+  local saved = package.path
+  package.path = dir .. "/?.lua;" .. saved
+  util.write_file(dir .. "/ip_arch.lua", "return {v = 2}\n")
+  local suffix = "arch"
+  local ex = wb.experiment({name = "ipreq", seeds = {1},
+    base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+    measure = function() return {v = require("ip_" .. suffix).v} end}, {root = dir .. "/iq"})
+  T.eq(ex:run{verbose = false}[1].measures.v, 2)
+  util.write_file(dir .. "/ip_arch.lua", "return {v = 3}\n")
+  local r = ex:run{verbose = false}[1]
+  T.ok(r, "the retrained run is listed")
+  T.eq(r and r.measures.v, 3, "the module as the file is now")
+  T.eq(package.loaded["ip_arch"].v, 3)
+  package.path = saved
+end)
+
 T.done()

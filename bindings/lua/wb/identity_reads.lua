@@ -51,6 +51,22 @@ function M.file_id(path)
   return string.format("%d:%016x", n, h)
 end
 
+-- path -> {name, id} of each Lua module a tracked require loaded in this
+-- process, with its content id as loaded: package.loaded would hand a later
+-- run (ex:run() again, in the REPL) that module whatever the file says now.
+local loaded_as = {}
+
+-- Forgets (package.loaded) the modules loaded by a tracked require whose
+-- file has changed since: the next require loads the file as it is, so a
+-- run retrained for that edit trains on it.
+local function forget_changed()
+  for p, l in pairs(loaded_as) do
+    if M.file_id(p) ~= l.id then
+      package.loaded[l.name], loaded_as[p] = nil, nil
+    end
+  end
+end
+
 -- Whether absolute path p is under folder dir.
 local function under(p, dir)
   return dir ~= nil and p:sub(1, #dir + 1) == dir .. "/"
@@ -63,28 +79,36 @@ end
 -- files). Trackers nest: stop them in reverse order; stop restores the originals.
 function M.track(skip)
   ropts = ropts or require "wb.runner_options"
-  local t = {seen = {}, order = {}, written = {}, saved = {require = require,
+  forget_changed()
+  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, saved = {require = require,
     dofile = dofile, loadfile = loadfile, open = io.open, lines = io.lines, input = io.input}}
   local dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}
   for _, d in ipairs(skip and skip.dirs or {}) do dirs[#dirs + 1] = ropts.absolute(d) end
   local files = {[wb.luadir .. "/wb.lua"] = true}
   for _, f in ipairs(skip and skip.files or {}) do files[ropts.absolute(f)] = true end
-  local function note(path)
+  local function note(path, id)
     if type(path) ~= "string" then return end -- stdin, a file handle
     local p = ropts.absolute(path)
     if t.seen[p] or files[p] then return end
     for _, d in ipairs(dirs) do if under(p, d) then return end end
-    t.seen[p] = true
+    t.seen[p], t.ids[p] = true, id
     t.order[#t.order + 1] = p
   end
   local s = t.saved
   rawset(_G, "require", function(name, ...)
+    local fresh = package.loaded[name] == nil
     local m, where = s.require(name, ...)
-    if type(name) == "string" and name ~= "wb" and not name:match("^wb%.") then
-      -- already loaded (by an earlier run of this process): where it resolves
-      local p = type(where) == "string" and where:match("%.lua$") and where
+    if type(name) == "string" and not t.names[name] and name ~= "wb"
+        and not name:match("^wb%.") then
+      t.names[name] = true -- once a run: a require in a loop stays cheap
+      -- loaded before (by an earlier run of this process): where it resolves
+      local p = fresh and type(where) == "string" and where:match("%.lua$") and where
         or package.searchpath(name, package.path)
-      if p then note(p) end
+      if p then
+        p = ropts.absolute(p)
+        if fresh then loaded_as[p] = {name = name, id = M.file_id(p)} end
+        note(p, loaded_as[p] and loaded_as[p].id)
+      end
     end
     return m, where
   end)
@@ -113,7 +137,7 @@ function M.stop(t)
   io.open, io.lines, io.input = s.open, s.lines, s.input
   t.list = {}
   for _, p in ipairs(t.order) do
-    if not t.written[p] then t.list[#t.list + 1] = {path = p, id = M.file_id(p)} end
+    if not t.written[p] then t.list[#t.list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
   end
   return t.list
 end

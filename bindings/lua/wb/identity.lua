@@ -19,6 +19,16 @@
 -- their content). A value that cannot be
 -- identified (a tensor, a dataset, a file handle, a C function from outside
 -- those modules) makes the hook unidentifiable: its runs are not cached.
+--
+-- That scan sees only names spelled out in the hook. A name computed at run
+-- time (dofile(dir .. "/params.lua"), require("arch_" .. cfg.size),
+-- io.lines(path)) is seen as the run runs instead: wb/identity_reads.lua
+-- records the files the run's hooks load (require, dofile, loadfile) or
+-- open for reading (io.open, io.lines, io.input) with their content ids in
+-- the run's record (read_files), and the runner retrains a recorded run
+-- when one of them has changed or gone, naming it. Not recorded: wb's own
+-- modules, the dataset files, the runs folder, files the run wrote. A
+-- record from before read_files is reused as before (it lists nothing).
 local wb = require "wb"
 local util = require "wb.util"
 

@@ -3,7 +3,10 @@
 --
 -- A run record is a JSON object in <root>/runs/<task>-<hash>.<ext> (root:
 -- $WB_PLOTS or "plots"): the record is ext "json", its weights
--- "safetensors" beside it, other artefacts "<kind>.json" and the like. This
+-- "safetensors" beside it, other artefacts "<kind>.json" and the like. A
+-- record's read_files lists the files its hooks loaded or opened while it
+-- ran, each {path = absolute path, id = "size:hash"}; the runner reuses it
+-- only while they are unchanged (wb/identity_reads.lua). This
 -- module is the one place that composes those paths. It reads a record
 -- file and says what is wrong with a malformed one; it never writes, trains
 -- or names a task.
@@ -97,7 +100,8 @@ end
 local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
   {"seed", "integer"}, {"config", "table"}, {"status", "string"}}
 local optional = {{"group_key", "string"}, {"history", "table"}, {"metrics", "table"},
-  {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"}}
+  {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"},
+  {"read_files", "table"}}
 
 local function type_of(v)
   if math.type(v) == "integer" then return "integer" end
@@ -129,7 +133,8 @@ end
 ---object, or lacks a field every record has (hash, task, variant, status:
 ---strings; seed: integer; config: object) or has one of the wrong type
 ---(group_key: string; history, metrics, measures, fit_options, identity:
----objects).
+---objects; read_files: a list of {path, id}, the files the run's hooks read
+---as it ran, wb/identity_reads.lua).
 ---@param path string
 ---@return table|nil
 ---@return string|nil why

@@ -16,6 +16,7 @@
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
+local reads = require "wb.identity_reads"
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -67,14 +68,34 @@ local function load_record(ex, hash)
   return util.read_json(record.path(ex.root, ex.name, hash, "json"))
 end
 
+-- Run hash's record when it may be reused; nil when there is none, or nil,
+-- the file and what happened to it when a file its hooks read as it ran
+-- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
+-- might be stale is a bug. A record from before read_files is reused.
+local function reusable(ex, hash, memo)
+  local rec = load_record(ex, hash)
+  if not rec then return nil end
+  local path, what = reads.changed(rec.read_files, memo)
+  if path then return nil, path, what end
+  return rec
+end
+
 -- The runs to train, longest first (epochs, times the per-step overhead of
 -- small batches): a long run started last would leave the other jobs idle.
 local function pending_of(ex, fresh)
   -- --fresh retrains: no run adopts a recorded equal training (its own included)
-  local pending, cost = {}, {}
+  local pending, cost, memo = {}, {}, {}
   ex.reuse = not fresh and ex.reuse
   for i, s in ipairs(ex.specs) do
-    if fresh or not s.cacheable or not load_record(ex, s.hash) then
+    local rec, path, what
+    if not fresh and s.cacheable then
+      rec, path, what = reusable(ex, s.hash, memo)
+      if path then
+        io.stderr:write(string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
+          path, what))
+      end
+    end
+    if not rec then
       pending[#pending + 1] = s
       cost[s] = (s.config.epochs or 10) * (1 + 16 / (s.config.batch_size or 32)) - i * 1e-9
     end
@@ -212,8 +233,11 @@ end
 
 local function gather(ex)
   local recs = {}
+  local memo = {}
   for _, s in ipairs(ex.specs) do
-    local r = load_record(ex, s.hash)
+    -- a stale record whose retraining failed is not reported as this run
+    local r
+    if s.cacheable then r = reusable(ex, s.hash, memo) else r = load_record(ex, s.hash) end
     if r then recs[#recs + 1] = r end
   end
   return wb.runs.Runs(recs, ex)
@@ -285,7 +309,7 @@ function M.main(task, argv, script)
   if opts.run then
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
-        if opts.fresh or not s.cacheable or not load_record(ex, s.hash) then
+        if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
           train_run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
         end
         return 0

@@ -17,12 +17,15 @@
 --
 -- A record says what was trained: the resolved config (defaults included),
 -- the fit options as used, the identities that made its hash
--- (wb/identity.lua), where and when it ran, its history and final metrics.
+-- (wb/identity.lua), where and when it ran, its history and final metrics,
+-- and the files its hooks read while it ran (read_files, with their content
+-- ids: wb/identity_reads.lua), so that editing one retrains it.
 local wb = require "wb"
 local cjson = require "cjson"
 local util = require "wb.util"
 local record = require "wb.record"
 local args = require "wb.args"
+local reads = require "wb.identity_reads"
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -144,7 +147,11 @@ end
 
 -- {==================== one run ====================
 
+local active -- the tracker of the files the run being trained reads
+
 local function write(ex, spec, rec, t0)
+  -- what it read up to here (an adopted run: the donor's training's too)
+  if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
   rec.wall_time = util.now() - t0
   rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
   rec.host = wb.sys.hostname()
@@ -201,12 +208,19 @@ local function find_donor(ex, spec)
     donors = {root = ex.root, by = {}}
     for _, r in ipairs(wb.runs.load_all(record.dir(ex.root))) do
       if r.status == "ok" and r.train_key and r.weights and not r.reused_from then
-        donors.by[r.train_key] = donors.by[r.train_key] or r
+        donors.by[r.train_key] = donors.by[r.train_key] or {}
+        table.insert(donors.by[r.train_key], r)
       end
     end
   end
-  local r = donors.by[spec.identity.train]
-  if r and wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights) then return r end
+  -- not one whose hooks read a file that has changed since (this run's own
+  -- stale record among them: the runner retrains it for that reason)
+  for _, r in ipairs(donors.by[spec.identity.train] or {}) do
+    if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
+        and not reads.changed(r.read_files) then
+      return r
+    end
+  end
   return nil
 end
 
@@ -232,6 +246,7 @@ local function adopt(ex, spec, donor, d)
   local rec = new_record(ex, spec, "ok", donor.history)
   rec.reused_from = donor.task .. "-" .. donor.hash
   rec.best_weights = donor.best_weights -- the donor's file, in the same folder
+  rec.read_files = donor.read_files -- its training's reads are this run's
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end
 
@@ -275,21 +290,8 @@ local function resume_from(ex, spec, fit_opts, callbacks, extra, opt)
   return epoch
 end
 
----wb.train.run(ex, spec, opts) -> table, wb.Sequential
----Trains run spec of experiment ex in this process (or adopts a finished run
----of another task with an equal training identity) and writes its record
----and weights to ex.root's runs folder; returns the record and the model.
----opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
----A diverged run is recorded with status "diverged"; any other failure
----raises.
----@param ex table
----@param spec table
----@param opts? table
----@return table record
----@return wb.Sequential model
----Example: -- called by the runner for each run to train
-function M.run(ex, spec, o)
-  o = o or {}
+-- Trains (or adopts) run spec: M.run without the tracking of its reads.
+local function run(ex, spec, o)
   local cfg = spec.config
   -- a table of this run's own: a hook that reassigns d.train (a subset, a
   -- transform) must not hand its rows to the next run of this process
@@ -350,6 +352,45 @@ function M.run(ex, spec, o)
     return finish(ex, spec, rec, model, hist, extra, d, t0)
   end
   return write(ex, spec, rec, t0), model
+end
+
+-- The dataset files of config cfg (in its data identity already).
+local function data_files(cfg)
+  local dir, suffix = wb.data._location(cfg.dataset)
+  local out = {}
+  for i, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
+    out[i] = dir .. "/" .. f .. suffix
+  end
+  return out
+end
+
+---wb.train.run(ex, spec, opts) -> table, wb.Sequential
+---Trains run spec of experiment ex in this process (or adopts a finished run
+---of another task with an equal training identity) and writes its record
+---and weights to ex.root's runs folder; returns the record and the model.
+---opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
+---A diverged run is recorded with status "diverged"; any other failure
+---raises. The record lists the files the run's hooks loaded or opened
+---while it ran (read_files): the runner retrains it when one changes.
+---@param ex table
+---@param spec table
+---@param opts? table
+---@return table record
+---@return wb.Sequential model
+---Example: -- called by the runner for each run to train
+function M.run(ex, spec, o)
+  -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
+  -- not the runs folder (records, weights, states) nor its dataset files
+  local outer = active
+  local tracker = reads.track{dirs = {record.dir(ex.root)}, files = data_files(spec.config)}
+  active = tracker
+  -- restored however run ends; an error goes on with its own traceback
+  local _ <close> = setmetatable({}, {__close = function()
+    tracker:stop()
+    active = outer
+  end})
+  return run(ex, spec, o or {})
 end
 
 -- }====================

@@ -1,0 +1,159 @@
+-- What a run reads by a name computed at run time: identity.lua sees only
+-- the names a hook spells out, so a hook that dofiles, requires or opens a
+-- file by a name it builds (dir .. "/params.lua", "arch_" .. cfg.size) once
+-- reused its old runs after the file was edited, without a word. The runner
+-- now records the files a run read (read_files) and retrains a run whose
+-- files changed, naming the file (wb/identity_reads.lua).
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+-- Writes task `name` (its build hook's body `build`, which returns a width)
+-- and returns a function running it: status, stderr, its record.
+local function task(name, build, extra)
+  local path = dir .. "/" .. name .. ".lua"
+  util.write_file(path, string.format([[
+local here = %q
+package.path = here .. "/?.lua;" .. package.path
+return wb.task{name = %q, experiment = {seeds = {1}, keys = {"size"},
+  base = {size = "small", epochs = 1, subset = {train = 300, test = 100}},
+  build = function(cfg)
+    local width = (function() %s end)()
+    return wb.nn.Sequential{wb.nn.Dense(784, width, {activation = "relu"}),
+      wb.nn.Dense(width, 10, {activation = "softmax"})}
+  end%s},
+  report = function() end}
+]], dir .. "/" .. name, name, build, extra or ""))
+  wb.sys.mkdir_p(dir .. "/" .. name)
+  return function()
+    local st, out, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s/r --jobs 1", T.wb,
+      path, dir))
+    local recs = wb.runs.load_all(dir .. "/r/runs", function(r) return r.task == name end)
+    return st, out .. err, recs[1]
+  end
+end
+
+-- Runs task `run` three times around an edit of file `file`: trained,
+-- reused while unchanged, retrained (naming the file) once it changed.
+local function check_retrains(run, file, edit)
+  local st, err, r = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "first: trained: " .. err)
+  T.ok(r and r.read_files, "the record lists what the run read")
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "unchanged: reused: " .. err)
+  util.write_file(file, edit)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "edited: retrained: " .. err)
+  T.ok(err:find(file .. " changed since it was recorded: retraining", 1, true),
+    "names the file: " .. err)
+  st, err, r = run()
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "the new record: reused: " .. err)
+  return r
+end
+
+T.test("a file a build hook dofiles by a computed name retrains its runs when edited",
+  function()
+  local run = task("dof", [[return dofile(here .. "/params.lua").width]])
+  util.write_file(dir .. "/dof/params.lua", "return {width = 8}\n")
+  local r = check_retrains(run, dir .. "/dof/params.lua", "return {width = 12}\n")
+  T.ok(tostring(wb.load(dir .. "/r/runs/" .. r.weights):parameters()[1]):find("[784, 12]", 1,
+    true), "trained with the new width")
+end)
+
+T.test("a module a build hook requires by a computed name retrains its runs when edited",
+  function()
+  local run = task("req", [[return require("arch_" .. cfg.size).width]])
+  util.write_file(dir .. "/req/arch_small.lua", "return {width = 8}\n")
+  check_retrains(run, dir .. "/req/arch_small.lua", "return {width = 10}\n")
+end)
+
+T.test("a file a hook reads with io.lines or io.open by a computed name retrains its runs",
+  function()
+  local run = task("lines", [[local n = 0
+    for _ in io.lines(here .. "/vocab.txt") do n = n + 1 end
+    return n]])
+  util.write_file(dir .. "/lines/vocab.txt", "a\nb\nc\nd\n")
+  check_retrains(run, dir .. "/lines/vocab.txt", "a\nb\nc\nd\ne\n")
+  -- io.open in a measure hook: re-measured on the file's new content
+  run = task("open", "return 8", [[,
+  measure = function()
+    local f = io.open(here .. "/scale.txt")
+    local v = tonumber(f:read("a")); f:close()
+    return {scale = v}
+  end]])
+  util.write_file(dir .. "/open/scale.txt", "2")
+  local r = check_retrains(run, dir .. "/open/scale.txt", "3")
+  T.eq(r.measures.scale, 3, "measured on the new content")
+end)
+
+T.test("the workbench's modules, the data and the runs folder are not in read_files",
+  function()
+  local run = task("own", [[
+    local d = wb.data._location(cfg.dataset) -- a dataset file, by a computed name
+    local f = assert(io.open(d .. "/t10k-labels-idx1-ubyte", "rb")); f:close()
+    require("wb." .. "progress")             -- the workbench's modules
+    assert(loadfile(wb.luadir .. "/wb/" .. "pretty.lua"))
+    local runs = here:match("^(.*)/[^/]*$") .. "/r/runs" -- records of the other tests
+    for _, n in ipairs(wb.sys.listdir(runs)) do io.open(runs .. "/" .. n):close() end
+    local out = here .. "/out.txt"                         -- a file the run writes
+    local g = io.open(out, "w"); g:write("1"); g:close(); io.open(out):close()
+    return dofile(here .. "/w.lua")]])
+  util.write_file(dir .. "/own/w.lua", "return 8\n")
+  local st, err, r = run()
+  T.eq(st, 0, err)
+  local paths = {}
+  for _, e in ipairs(r.read_files or {}) do paths[#paths + 1] = e.path end
+  T.eq(table.concat(paths, " "), dir .. "/own/w.lua", "only the hook's own file")
+  T.ok(r.read_files[1].id:match("^%d+:%x+$"), "with its size and hash")
+end)
+
+T.test("a record from before read_files is reused as before", function()
+  local run = task("old", [[return dofile(here .. "/params.lua").width]])
+  util.write_file(dir .. "/old/params.lua", "return {width = 8}\n")
+  local st, err, r = run()
+  T.eq(st, 0, err)
+  local path = dir .. "/r/runs/old-" .. r.hash .. ".json"
+  local rec = util.read_json(path)
+  rec.read_files = nil
+  util.write_json(path, rec)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "reused: " .. err)
+end)
+
+T.test("in process (ex:run()), a computed dofile is recorded and an edit retrains", function()
+  local p = dir .. "/inproc.lua"
+  util.write_file(p, "return 2\n")
+  local name = p:sub(1, -5) -- computed: the constant is not a file's name
+  local ex = wb.experiment({name = "inproc", seeds = {1},
+    base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+    measure = function() return {v = dofile(name .. ".lua")} end}, {root = dir .. "/ip"})
+  T.eq(ex:run{verbose = false}[1].measures.v, 2)
+  T.eq(ex:run{verbose = false}[1].measures.v, 2, "reused")
+  util.write_file(p, "return 3\n")
+  local r = ex:run{verbose = false}[1]
+  T.eq(r.measures.v, 3, "retrained on the edited file")
+  T.eq(r.read_files[1].path, p)
+  T.eq(dofile, rawget(_G, "dofile"), "the original dofile is back")
+end)
+
+T.test("in process, a module edited after a run loaded it is loaded again to retrain",
+  function()
+  -- package.loaded keeps a module as first loaded: the run retrained for the
+  -- edit would use the old one, its record naming the new file
+  local saved = package.path
+  package.path = dir .. "/?.lua;" .. saved
+  util.write_file(dir .. "/ip_arch.lua", "return {v = 2}\n")
+  local suffix = "arch"
+  local ex = wb.experiment({name = "ipreq", seeds = {1},
+    base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+    measure = function() return {v = require("ip_" .. suffix).v} end}, {root = dir .. "/iq"})
+  T.eq(ex:run{verbose = false}[1].measures.v, 2)
+  util.write_file(dir .. "/ip_arch.lua", "return {v = 3}\n")
+  local r = ex:run{verbose = false}[1]
+  T.ok(r, "the retrained run is listed")
+  T.eq(r and r.measures.v, 3, "the module as the file is now")
+  T.eq(package.loaded["ip_arch"].v, 3)
+  package.path = saved
+end)
+
+T.done()

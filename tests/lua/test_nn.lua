@@ -417,6 +417,13 @@ T.test("fit: Keras's validation_data is validation; both is an error naming both
   T.ok(err:find("^tests/lua/test_nn.lua:%d+:"), "raised at the caller: " .. err)
 end)
 
+T.test("model:compile says where Keras's compile arguments go", function()
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 2, {activation = "softmax"})}
+  local ok, err = pcall(m.compile, m, {optimizer = "adam", loss = "categorical_crossentropy"})
+  T.ok(not ok)
+  T.ok(tostring(err):find("give the optimizer and loss to fit", 1, true), err)
+end)
+
 --}====================
 
 T.done()

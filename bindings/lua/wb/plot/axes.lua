@@ -8,7 +8,7 @@ local M = {}
 
 -- Lines shared by every kind: title, axis labels, log axes and ranges.
 function M.axes(d, ctx, L)
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
+  if d.title then L[#L + 1] = U.set_title(d.title, ctx.width, ctx.style.title_font, ctx.dumb) end
   if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
   if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
   -- log axes label their ticks 1e-05 .. 100 (gnuplot's default wrote

@@ -263,6 +263,24 @@ T.test("images: each tile scaled on its own (scaled column spans [0,1] per tile)
   for k = 1, 2 do T.eq(lo[k], 0); T.eq(hi[k], 1) end
 end)
 
+T.test("lines: a non-negative quantity near 0 starts its axis at 0, others are left alone",
+    function()
+  local function gp(series, extra)
+    local o = {series = series}
+    for k, v in pairs(extra or {}) do o[k] = v end
+    P.lines(o):save(dir .. "/zero/p.png")
+    return slurp(dir .. "/zero/p.gp")
+  end
+  local has = function(s) return s:find("set yrange [0:*]", 1, true) ~= nil end
+  T.ok(has(gp{{label = "loss", y = {2.3, 1.1, 0.4}}}), "loss from 0")
+  T.ok(has(gp{{label = "d", y = {0, 5, 18}, err = {0, 1, 2}}}), "distance with a band >= 0")
+  T.ok(not has(gp{{label = "d", y = {0.5, 5, 18}, err = {1, 1, 2}}}), "a band below 0 is drawn")
+  T.ok(not has(gp{{label = "alpha", y = {-0.3, 0.2, 0.5}}}), "negative values")
+  T.ok(not has(gp{{label = "acc", y = {97.1, 97.8, 98.2}}}), "far from 0: the data's own range")
+  T.ok(not has(gp({{label = "g", y = {0.1, 1, 10}}}, {logy = true})), "log axes")
+  T.ok(not has(gp({{label = "l", y = {0.1, 1}}}, {yrange = {-1, 2}})), "the caller's range")
+end)
+
 T.test("a title longer than its figure is wide wraps at words, and the figure grows for it",
     function()
   local title = "MNIST-style preprocessing: the file, inverted, cropped to the ink, scaled "

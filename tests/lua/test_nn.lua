@@ -424,6 +424,18 @@ T.test("model:compile says where Keras's compile arguments go", function()
   T.ok(tostring(err):find("give the optimizer and loss to fit", 1, true), err)
 end)
 
+T.test("a layer's shape error in a model names the layer and the shape, not 'bad argument to ?'",
+    function()
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}), wb.nn.Dense(8, 2)}
+  local ok, err = pcall(m.predict, m, wb.zeros(3, 100))
+  T.ok(not ok and wb.is_error(err), tostring(err))
+  T.eq(err.code, "ESHAPE")
+  T.eq(err.message, "layer 1 (Dense 784->8): input: expected [*, 784], got [3, 100]")
+  local d = wb.nn.Dense(4, 2)
+  local ok2, e2 = pcall(d.forward, d, wb.zeros(3, 5))
+  T.ok(not ok2 and e2.reason == "input: expected [*, 4], got [3, 5]", tostring(e2.reason))
+end)
+
 --}====================
 
 T.done()

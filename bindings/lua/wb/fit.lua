@@ -311,7 +311,7 @@ end
 ---loss = "categorical_crossentropy"}); accuracy is always measured) and
 ---the loss to evaluate. Calling compile raises an error saying so, rather
 ---than "attempt to call a nil value".
----@param opts table
+---@param opts? any Keras's compile arguments, whatever they are
 ---Example: local h = m:fit(d.train, {optimizer = "adam", epochs = 5})
 function Sequential:compile(_) -- whatever was given: it has no use here
   error("model:compile: Keras's compile has no counterpart here (a model keeps no optimizer, "

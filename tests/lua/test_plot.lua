@@ -295,7 +295,7 @@ T.test("a title longer than its figure is wide wraps at words, and the figure gr
   for piece in set:gmatch("'([^']*)'") do
     if piece ~= ",13" then
       n = n + 1
-      T.ok(#piece * 8.5 + 20 <= 320, "line " .. n .. " fits 320 px: " .. piece)
+      T.ok(#piece * 9 + 20 <= 320, "line " .. n .. " fits 320 px: " .. piece)
       words[#words + 1] = piece
     end
   end

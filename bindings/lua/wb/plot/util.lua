@@ -38,14 +38,14 @@ function U.q(s)
 end
 
 -- A title's lines for a figure `px` pixels wide: words wrapped at the
--- characters that fit in the house title font (13 pt, about 8.5 px a
--- character in pngcairo's), so a long title is not cut at both sides of a
+-- characters that fit in the house title font (13 pt, about 9 px a
+-- character in pngcairo's DejaVu Sans), so a long title is not cut at both sides of a
 -- narrow figure. A word longer than a line keeps a line of its own. On
 -- gnuplot's dumb terminal (`dumb`) one line: a panel of a few rows has none
 -- to spare, and its title may run into the margins.
 function U.title_lines(title, px, dumb)
   if dumb then return {(tostring(title):gsub("%c", " "))} end
-  local per = math.max(12, math.floor((px - 20) / 8.5))
+  local per = math.max(12, math.floor((px - 20) / 9))
   local lines, cur = {}, nil
   for word in tostring(title):gsub("%c", " "):gmatch("%S+") do
     if cur and #cur + 1 + #word <= per then cur = cur .. " " .. word

@@ -493,14 +493,26 @@ static int t_unm(lua_State *L)
     return 1;
 }
 
-static void fmt_value(luaL_Buffer *B, const wb_tensor *t, size_t i)
+static int fmt_value(char *s, size_t size, const wb_tensor *t, size_t i)
 {
-    char s[32];
     if (t->dtype == WB_U8)
-        snprintf(s, sizeof s, "%4d", (int)wb_tensor_u8(t)[i]);
-    else
-        snprintf(s, sizeof s, "% .4g", (double)wb_tensor_f32(t)[i]);
-    luaL_addstring(B, s);
+        return snprintf(s, size, "%d", (int)wb_tensor_u8(t)[i]);
+    return snprintf(s, size, "%.4g", (double)wb_tensor_f32(t)[i]);
+}
+
+/* The indices shown of n: all up to max, else the first and last max / 2
+ * (-1 where "..." goes). Returns how many entries idx holds. */
+static int shown(size_t n, size_t max, long long *idx)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (n > max && i == max / 2) {
+            idx[k++] = -1;
+            i = n - max / 2;
+        }
+        idx[k++] = (long long)i;
+    }
+    return k;
 }
 
 /* "Tensor[2, 3] float32" and then the values: a 1-D or 2-D view with at
@@ -533,19 +545,31 @@ static int t_tostring(lua_State *L)
     }
     size_t rows = t->ndim == 2 ? (size_t)t->shape[0] : 1;
     size_t cols = t->ndim == 0 ? 1 : (size_t)t->shape[t->ndim - 1];
-    for (size_t r = 0; r < rows; r++) {
-        if (rows > 6 && r == 3) {
+    long long ri[8], ci[10];
+    int nr = shown(rows, 6, ri), nc = shown(cols, 8, ci);
+    /* one width for every value shown, so that columns line up */
+    int width = 0;
+    for (int a = 0; a < nr; a++)
+        for (int b = 0; b < nc; b++)
+            if (ri[a] >= 0 && ci[b] >= 0) {
+                int w = fmt_value(s, sizeof s, t, (size_t)ri[a] * cols + (size_t)ci[b]);
+                width = w > width ? w : width;
+            }
+    for (int a = 0; a < nr; a++) {
+        if (ri[a] < 0) {
             luaL_addstring(&B, "\n  ...");
-            r = rows - 3;
+            continue;
         }
         luaL_addstring(&B, "\n ");
-        for (size_t c = 0; c < cols; c++) {
-            if (cols > 8 && c == 4) {
+        for (int b = 0; b < nc; b++) {
+            if (ci[b] < 0) {
                 luaL_addstring(&B, "  ...");
-                c = cols - 4;
+                continue;
             }
-            luaL_addchar(&B, ' ');
-            fmt_value(&B, t, r * cols + c);
+            int w = fmt_value(s, sizeof s, t, (size_t)ri[a] * cols + (size_t)ci[b]);
+            for (luaL_addchar(&B, ' '); w < width; w++)
+                luaL_addchar(&B, ' ');
+            luaL_addstring(&B, s);
         }
     }
     luaL_pushresult(&B);

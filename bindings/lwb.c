@@ -202,6 +202,10 @@ int lwb_raise_path(lua_State *L, int pos, const wb_err *err, const char *path)
         lua_pushstring(L, msg);
     lua_concat(L, 2);
     lwb_pusherror(L, code, lua_tostring(L, -1), path);
+    /* the core's own words, without position or "bad argument": for a
+     * caller that puts them in its own context (a Sequential's layer) */
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "reason");
     return lua_error(L);
 }
 

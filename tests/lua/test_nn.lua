@@ -417,6 +417,40 @@ T.test("fit: Keras's validation_data is validation; both is an error naming both
   T.ok(err:find("^tests/lua/test_nn.lua:%d+:"), "raised at the caller: " .. err)
 end)
 
+T.test("model:compile says where Keras's compile arguments go", function()
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 2, {activation = "softmax"})}
+  local ok, err = pcall(m.compile, m, {optimizer = "adam", loss = "categorical_crossentropy"})
+  T.ok(not ok)
+  T.ok(tostring(err):find("give the optimizer and loss to fit", 1, true), err)
+end)
+
+T.test("a layer's shape error in a model names the layer and the shape, not 'bad argument to ?'",
+    function()
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}), wb.nn.Dense(8, 2)}
+  local ok, err = pcall(m.predict, m, wb.zeros(3, 100))
+  T.ok(not ok and wb.is_error(err), tostring(err))
+  T.eq(err.code, "ESHAPE")
+  T.eq(err.message, "layer 1 (Dense 784->8): input: expected [*, 784], got [3, 100]")
+  local d = wb.nn.Dense(4, 2)
+  local ok2, e2 = pcall(d.forward, d, wb.zeros(3, 5))
+  T.ok(not ok2 and e2.reason == "input: expected [*, 4], got [3, 5]", tostring(e2.reason))
+end)
+
+T.test("evaluate and predict: verbose prints one line (Keras's option, never ignored)", function()
+  local chunk = "local x = wb.zeros(6, 4); local y = wb.tensor({0, 1, 0, 1, 0, 1}, 'uint8'); "
+    .. "local m = wb.nn.Sequential{wb.nn.Dense(4, 2, {activation = 'softmax'})}; "
+    .. "m:evaluate(x, y, {verbose = 1}); m:evaluate(x, y, {verbose = 0}); "
+    .. "m:predict(x, {verbose = true}); m:predict(x, {verbose = false})"
+  local rc, out = T.sh(T.wb .. " -e \"" .. chunk .. "\"")
+  T.eq(rc, 0, out)
+  T.ok(out:match("^evaluate: 6 rows: loss [%d.]+, accuracy 0%.5000\npredict: 6 rows\n$"), out)
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}
+  T.check_error("evaluate: verbose must be true, false, 0 or 1, got 2", m.evaluate, m,
+    wb.zeros(2, 4), wb.tensor({0, 1}, "uint8"), {verbose = 2})
+  T.check_error("predict: verbose must be true, false, 0 or 1, got yes", m.predict, m,
+    wb.zeros(2, 4), {verbose = "yes"})
+end)
+
 --}====================
 
 T.done()

@@ -263,6 +263,51 @@ T.test("images: each tile scaled on its own (scaled column spans [0,1] per tile)
   for k = 1, 2 do T.eq(lo[k], 0); T.eq(hi[k], 1) end
 end)
 
+T.test("lines: a non-negative quantity near 0 starts its axis at 0, others are left alone",
+    function()
+  local function gp(series, extra)
+    local o = {series = series}
+    for k, v in pairs(extra or {}) do o[k] = v end
+    P.lines(o):save(dir .. "/zero/p.png")
+    return slurp(dir .. "/zero/p.gp")
+  end
+  local has = function(s) return s:find("set yrange [0:*]", 1, true) ~= nil end
+  T.ok(has(gp{{label = "loss", y = {2.3, 1.1, 0.4}}}), "loss from 0")
+  T.ok(has(gp{{label = "d", y = {0, 5, 18}, err = {0, 1, 2}}}), "distance with a band >= 0")
+  T.ok(not has(gp{{label = "d", y = {0.5, 5, 18}, err = {1, 1, 2}}}), "a band below 0 is drawn")
+  T.ok(not has(gp{{label = "alpha", y = {-0.3, 0.2, 0.5}}}), "negative values")
+  T.ok(not has(gp{{label = "acc", y = {97.1, 97.8, 98.2}}}), "far from 0: the data's own range")
+  T.ok(not has(gp({{label = "g", y = {0.1, 1, 10}}}, {logy = true})), "log axes")
+  T.ok(not has(gp({{label = "l", y = {0.1, 1}}}, {yrange = {-1, 2}})), "the caller's range")
+end)
+
+T.test("a title longer than its figure is wide wraps at words, and the figure grows for it",
+    function()
+  local title = "MNIST-style preprocessing: the file, inverted, cropped to the ink, scaled "
+    .. "to 20 px, centred by mass in 28x28"
+  local tiles = wb.rand(2, 784) -- two 28x28 tiles, one above the other: 320 px wide
+  P.images{title = "short", tiles = tiles, cols = 1, palette = "grey"}:save(dir .. "/wrap/a.png")
+  P.images{title = title, tiles = tiles, cols = 1, palette = "grey"}:save(dir .. "/wrap/b.png")
+  local gp = slurp(dir .. "/wrap/b.gp")
+  local set = gp:match("\nset title '[^\n]*")
+  T.ok(set, gp)
+  local words, n = {}, 0
+  for piece in set:gmatch("'([^']*)'") do
+    if piece ~= ",13" then
+      n = n + 1
+      T.ok(#piece * 9 + 20 <= 320, "line " .. n .. " fits 320 px: " .. piece)
+      words[#words + 1] = piece
+    end
+  end
+  T.ok(n >= 3, "wrapped into " .. n .. " lines")
+  T.eq(table.concat(words, " "), title, "every word kept, in order")
+  if have_gnuplot then
+    local _, ha = png_size(dir .. "/wrap/a.png")
+    local _, hb = png_size(dir .. "/wrap/b.png")
+    T.ok(hb >= ha + 20 * (n - 1), "taller by the extra lines: " .. ha .. " -> " .. hb)
+  end
+end)
+
 T.test("panels: two plots side by side, index CSV and one CSV per panel", function()
   local a = P.lines{title = "loss", series = {{label = "train", y = {3, 2, 1}}}}
   local b = P.lines{title = "accuracy", series = {{label = "train", y = {0.5, 0.7, 0.8}}}}

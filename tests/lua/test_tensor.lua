@@ -107,6 +107,20 @@ T.test("tostring shows shape and abbreviated values", function()
   T.ok(tostring(wb.tensor{1.5}):find("1.5"))
 end)
 
+T.test("tostring lines up the columns it shows", function()
+  T.eq(tostring(wb.tensor{{1.5, -0.001234, 100}, {2, 3, 4}}),
+    "Tensor[2, 3]\n        1.5 -0.001234       100\n          2         3         4")
+  -- the skipped rows and columns: every shown line as wide as the others
+  local lines = {}
+  for l in tostring(wb.randn(10, 12)):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.eq(#lines, 8) -- the shape, 3 rows, "...", 3 rows
+  for i = 3, 8 do
+    if i ~= 5 then T.eq(#lines[i], #lines[2], "line " .. i .. ": " .. lines[i]) end
+  end
+  T.eq(tostring(wb.tensor({{1, 200}, {30, 4}}, "uint8")),
+    "Tensor[2, 2] uint8\n    1 200\n   30   4")
+end)
+
 T.test("totable round trip", function()
   local t = wb.tensor{{1, 2}, {3, 4}}:totable()
   T.eq(t[2][1], 3.0); T.eq(#t, 2)

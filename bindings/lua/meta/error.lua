@@ -8,8 +8,11 @@
 ---The error object a failure of the core raises: code is the kind
 ---("EINVAL", "ESHAPE", "ERANGE", "ENOMEM", "EIO", "EFORMAT", "ESTATE",
 ---"ENONFINITE", "ENOENT", "ECREATE"), message the text (tostring(e)
----gives it), path the file involved when there is one. workbench exits
----by code (README, Exit status). Raise one from Lua with error(wb.Error{...}).
+---gives it), path the file involved when there is one. A failure raised
+---by the core also has reason, the core's words alone (no position, no
+---"bad argument #n to 'f'"), for a caller that gives its own context.
+---workbench exits by code (README, Exit status). Raise one from Lua with
+---error(wb.Error{...}).
 ---@param t table
 ---@return wb.Error
 ---Example: local ok, e = pcall(wb.load, "none.safetensors"); print(e.code, e.path)

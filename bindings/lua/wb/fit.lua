@@ -304,6 +304,22 @@ function Sequential:fit(train, opts, more)
   return history
 end
 
+---wb.Sequential:compile(opts)
+---Keras's model.compile has no counterpart here: a model keeps no
+---optimizer, loss or metrics of its own, so that a run's config says all of
+---its training. Give them to fit (m:fit(d.train, {optimizer = "adam",
+---loss = "categorical_crossentropy"}); accuracy is always measured) and
+---the loss to evaluate. Calling compile raises an error saying so, rather
+---than "attempt to call a nil value".
+---@param opts? any Keras's compile arguments, whatever they are
+---Example: local h = m:fit(d.train, {optimizer = "adam", epochs = 5})
+function Sequential:compile(_) -- whatever was given: it has no use here
+  error("model:compile: Keras's compile has no counterpart here (a model keeps no optimizer, "
+    .. "loss or metrics of its own); give the optimizer and loss to fit: model:fit(data, "
+    .. "{optimizer = \"adam\", loss = \"categorical_crossentropy\", epochs = 5}) (accuracy "
+    .. "is always measured; see help(\"model:fit\"))", 2)
+end
+
 -- }====================
 
 return M

@@ -44,8 +44,9 @@ Sequential._describe = describe
 
 local function rethrow(i, layer, err)
   local prefix = string.format("layer %d (%s): ", i, describe(layer))
-  if wb.is_error(err) then
-    error(wb.Error{code = err.code, message = prefix .. err.message, path = err.path}, 0)
+  if wb.is_error(err) then -- the core's reason: "bad argument #2 to '?'" says nothing here
+    error(wb.Error{code = err.code, message = prefix .. (err.reason or err.message),
+      path = err.path}, 0)
   end
   if type(err) ~= "string" then error(err, 0) end
   error(prefix .. err, 0)

@@ -6,9 +6,23 @@ local U = require "wb.plot.util"
 local q = U.q
 local M = {}
 
+-- The pixels of a figure ctx.width wide a title has: gnuplot centres it
+-- over the graph, which a key outside on the right (style.key, when a
+-- series is labelled) pushes left by the key's width (about 7.5 px a
+-- character of the longest label, 11 pt, plus its sample).
+local function title_width(d, ctx)
+  local longest = 0
+  for _, s in ipairs(d.series or {}) do
+    if s.label then longest = math.max(longest, utf8.len(s.label) or #s.label) end
+  end
+  return ctx.width - (longest > 0 and longest * 7.5 + 50 or 0)
+end
+
 -- Lines shared by every kind: title, axis labels, log axes and ranges.
 function M.axes(d, ctx, L)
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
+  if d.title then
+    L[#L + 1] = U.set_title(d.title, title_width(d, ctx), ctx.style.title_font, ctx.dumb)
+  end
   if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
   if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
   -- log axes label their ticks 1e-05 .. 100 (gnuplot's default wrote

@@ -117,7 +117,7 @@ end
 
 function K.heatmap.body(d, ctx)
   local style, L = ctx.style, {}
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
+  if d.title then L[#L + 1] = U.set_title(d.title, ctx.width, style.title_font, ctx.dumb) end
   if d.xlabel then L[#L + 1] = "set xlabel " .. q(d.xlabel) end
   if d.ylabel then L[#L + 1] = "set ylabel " .. q(d.ylabel) end
   L[#L + 1] = "unset grid"
@@ -305,14 +305,14 @@ function K.images.csv(d)
 end
 
 function K.images.body(d, ctx)
-  local style, L = ctx.style, {}
-  if d.title then L[#L + 1] = "set title " .. q(d.title) .. " font " .. q(ctx.style.title_font) end
+  local style, L, lines = ctx.style, {}, 0
+  if d.title then L[#L + 1], lines = U.set_title(d.title, ctx.width, style.title_font, ctx.dumb) end
   for _, s in ipairs({"unset border", "unset tics", "unset grid", "unset key",
                       "unset colorbox", "set size ratio -1",
                       "set lmargin 1", "set rmargin 1", "set bmargin 1"}) do
     L[#L + 1] = s
   end
-  L[#L + 1] = "set tmargin " .. (d.title and 3 or 1)
+  L[#L + 1] = "set tmargin " .. (lines > 0 and 2 + lines or 1)
   L[#L + 1] = string.format("set xrange [-0.5:%s]", num(d.X - 0.5))
   L[#L + 1] = string.format("set yrange [%s:-0.5]", num(d.Y - 0.5))
   if d.palette == "diverging" then
@@ -365,8 +365,11 @@ end
 
 function K.images.size(d)
   local p = ppu(d)
-  return {math.max(320, math.floor(d.X * p + 20 + 0.5)),
-          math.max(240, math.floor(d.Y * p + 20 + (d.title and 40 or 0) + 0.5))}
+  local w = math.max(320, math.floor(d.X * p + 20 + 0.5))
+  -- the title's lines as wrapped for this width (U.set_title): 40 px for
+  -- the first, 20 for each further
+  local lines = d.title and #U.title_lines(d.title, w) or 0
+  return {w, math.max(240, math.floor(d.Y * p + 20 + (lines > 0 and 20 + 20 * lines or 0) + 0.5))}
 end
 
 return K

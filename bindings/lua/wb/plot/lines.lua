@@ -160,6 +160,25 @@ function K.csv(d)
   return U.csv(d.header, rows)
 end
 
+-- Whether every y (with its band) is >= 0 and the least of them within a
+-- quarter of the span from 0.
+local function from_zero(series)
+  local lo, hi = nil, nil
+  for _, s in ipairs(series) do
+    lo, hi = U.finite_range(s.y, lo, hi)
+    if s.lo then lo, hi = U.finite_range(s.lo, lo, hi) end
+    if s.err then
+      for j = 1, #s.y do
+        local e = s.err[j]
+        if U.is_finite(s.y[j]) and U.is_finite(e) then
+          lo, hi = math.min(lo, s.y[j] - e), math.max(hi, s.y[j] + e)
+        end
+      end
+    end
+  end
+  return lo ~= nil and lo >= 0 and hi > 0 and lo <= 0.25 * hi
+end
+
 function K.body(d, ctx)
   local L = {}
   axes(d, ctx, L)
@@ -171,6 +190,12 @@ function K.body(d, ctx)
     or "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
   if d.x_step and not d.logx and not d.xrange then
     L[#L + 1] = "set xtics " .. d.x_step
+  end
+  if not (d.logy or d.yrange or d.empty or ctx.dumb) and from_zero(d.series) then
+    -- a non-negative quantity (loss, distance) near 0: the axis starts at
+    -- 0, not at the tic below the margin (-1, -5), as if it could be less
+    -- (not in a terminal panel of a few rows: there the data's range only)
+    L[#L + 1] = "set yrange [0:*]"
   end
   if d.empty then
     local xlo, xhi = nil, nil

@@ -37,6 +37,36 @@ function U.q(s)
   return table.concat(out, " . ")
 end
 
+-- A title's lines for a figure `px` pixels wide: words wrapped at the
+-- characters that fit in the house title font (13 pt, about 9 px a
+-- character in pngcairo's DejaVu Sans), so a long title is not cut at both sides of a
+-- narrow figure. A word longer than a line keeps a line of its own. On
+-- gnuplot's dumb terminal (`dumb`) one line: a panel of a few rows has none
+-- to spare, and its title may run into the margins.
+function U.title_lines(title, px, dumb)
+  if dumb then return {(tostring(title):gsub("%c", " "))} end
+  local per = math.max(12, math.floor((px - 20) / 9))
+  local lines, cur = {}, nil
+  for word in tostring(title):gsub("%c", " "):gmatch("%S+") do
+    if cur and #cur + 1 + #word <= per then cur = cur .. " " .. word
+    else
+      if cur then lines[#lines + 1] = cur end
+      cur = word
+    end
+  end
+  lines[#lines + 1] = cur or ""
+  return lines
+end
+
+-- "set title ..." for a figure px wide (U.title_lines, joined by gnuplot's
+-- "\n") and how many lines it has.
+function U.set_title(title, px, font, dumb)
+  local lines = U.title_lines(title, px, dumb)
+  local parts = {}
+  for i, l in ipairs(lines) do parts[i] = U.q(l) end
+  return "set title " .. table.concat(parts, ' . "\\n" . ') .. " font " .. U.q(font), #lines
+end
+
 -- A POSIX shell word holding `s` literally.
 function U.sh(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"

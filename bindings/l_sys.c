@@ -2,11 +2,11 @@
  *
  * Not a portability layer and not a general file API: only what fit,
  * checkpoints, run records and the REPL use (time, pid, host, folders,
- * atomic writes, resource usage, BLAS threads). POSIX only.
+ * atomic writes, file hashes, resource usage, BLAS threads). POSIX only.
  *
  * Errors: functions that act (mkdir_p, write_atomic, listdir, set_blas_threads)
  * raise with the path and strerror; functions that test (exists, isatty)
- * return a boolean. The atomic write itself lives in core/fsutil.c so that
+ * return a boolean; hash_file returns nil and a message naming the file. The atomic write itself lives in core/fsutil.c so that
  * the C checkpoint writer shares it.
  */
 #include <dirent.h>
@@ -163,6 +163,23 @@ static int sys_write_atomic(lua_State *L)
     return 1;
 }
 
+/* hash_file(path) -> 32 hex digits (XXH3-128 of the whole file, read in
+ * chunks), or nil and a message naming the file when it cannot be read: a
+ * test, as io.open is (the caller decides whether a missing file is an
+ * error). */
+static int sys_hash_file(lua_State *L)
+{
+    wb_err err;
+    char hex[WB_HASH_HEX];
+    if (wb_hash_file(luaL_checkstring(L, 1), hex, &err) != WB_OK) {
+        lua_pushnil(L);
+        lua_pushstring(L, err.msg);
+        return 2;
+    }
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 /* The DIR handle lives in a userdata with __gc, so an error while names are
  * pushed (out of memory) cannot leak it. */
 typedef struct dirbox {
@@ -255,6 +272,7 @@ static const luaL_Reg functions[] = {
     {"mkdir_p", sys_mkdir_p},
     {"write_atomic", sys_write_atomic},
     {"listdir", sys_listdir},
+    {"hash_file", sys_hash_file},
     {"blas_threads", sys_blas_threads},
     {"set_blas_threads", sys_set_blas_threads},
     {NULL, NULL},

@@ -103,6 +103,17 @@ function wb.sys.listdir(path) end
 ---Example: print(wb.sys.hash_file("data/mnist/train-labels-idx1-ubyte"))
 function wb.sys.hash_file(path) end
 
+---wb.sys.reader_gone(fd) -> boolean|nil, string
+---Whether every process reading the pipe whose write end is file
+---descriptor fd has closed it (it was killed, say): a runner's child
+---watches the runner so. nil and a message when fd is not the write end of
+---a pipe.
+---@param fd integer
+---@return boolean|nil
+---@return string|nil
+---Example: print(wb.sys.reader_gone(1))
+function wb.sys.reader_gone(fd) end
+
 ---wb.sys.blas_threads() -> integer
 ---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
 ---GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).

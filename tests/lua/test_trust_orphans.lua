@@ -54,6 +54,17 @@ local function reap(root)
     .. "[ \"$s\" != \"$me\" ]; then pkill -KILL -s $s; fi; kill -KILL $p; done 2>/dev/null")
 end
 
+T.test("reader_gone: whether anyone still reads the pipe fd writes to", function()
+  local st, out, err = T.sh("(" .. T.wb .. " -e 'io.write(tostring(wb.sys.reader_gone(1)))' | cat)")
+  T.eq(st, 0, err); T.eq(out, "false", "cat reads it")
+  st, out, err = T.sh("(" .. T.wb .. " -e 'os.execute(\"sleep 0.3\") "
+    .. "io.stderr:write(tostring(wb.sys.reader_gone(1)))' | true)")
+  T.eq(err, "true", "true has exited without reading")
+  st, out = T.sh(T.wb .. " -e 'io.write(tostring(select(2, wb.sys.reader_gone(1))))'")
+  T.ok(out:find("fd 1 is not the write end of a pipe", 1, true), out)
+  T.check_error("expected a file descriptor", wb.sys.reader_gone, -1)
+end)
+
 T.test("kill -9 of the runner: its child stops, no run starts, a rerun resumes", function()
   local ref, root = dir .. "/ref", dir .. "/killed"
   local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, path, ref))

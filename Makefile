@@ -86,8 +86,8 @@ $(O)/tests/test_png_oom: TEST_LDFLAGS = -Wl,--wrap=malloc
 # and npm when an npm is already on PATH (e.g. one bundled with Node.js,
 # which Debian's npm package would conflict with).
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
-            libpng-dev zlib1g-dev libjansson-dev libxxhash-dev gnuplot-nox libreadline-dev lua-cjson \
-            dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
+            libpng-dev zlib1g-dev libjansson-dev gnuplot-nox libreadline-dev lua-cjson \
+            libxxhash-dev dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
             ca-certificates git python3-scipy slurm-wlm munge openssh-server
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -12,7 +12,9 @@
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
--- records stay, no README or figure is written from partial data.
+-- records stay, no README or figure is written from partial data. A runner
+-- killed with SIGKILL cannot stop them: they stop themselves after their
+-- epoch, recording nothing, and start no other run (run_children).
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines

@@ -25,7 +25,7 @@ ID_SRC  := $(wildcard core/*.c core/*.h bindings/l_*.c bindings/lwb.c bindings/l
 CORE_ID := $(shell cat $(ID_SRC) | cksum | cut -d' ' -f1)
 
 CC      ?= cc
-PKGS    := lua5.4 openblas libpng zlib jansson
+PKGS    := lua5.4 openblas libpng zlib jansson libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 RL_LIBS    := $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
@@ -87,7 +87,7 @@ $(O)/tests/test_png_oom: TEST_LDFLAGS = -Wl,--wrap=malloc
 # which Debian's npm package would conflict with).
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
             libpng-dev zlib1g-dev libjansson-dev gnuplot-nox libreadline-dev lua-cjson \
-            dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
+            libxxhash-dev dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
             ca-certificates git python3-scipy slurm-wlm munge openssh-server
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

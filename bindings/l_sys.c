@@ -2,15 +2,19 @@
  *
  * Not a portability layer and not a general file API: only what fit,
  * checkpoints, run records and the REPL use (time, pid, host, folders,
- * atomic writes, resource usage, BLAS threads). POSIX only.
+ * atomic writes, file hashes, resource usage, BLAS threads, whether the
+ * runner is still there). POSIX only.
  *
  * Errors: functions that act (mkdir_p, write_atomic, listdir, set_blas_threads)
  * raise with the path and strerror; functions that test (exists, isatty)
- * return a boolean. The atomic write itself lives in core/fsutil.c so that
+ * return a boolean; hash_file and reader_gone return nil and a message
+ * when they cannot tell. The atomic write itself lives in core/fsutil.c so that
  * the C checkpoint writer shares it.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +133,33 @@ static int sys_peak_rss_kb(lua_State *L)
     return 1;
 }
 
+/* reader_gone(fd) -> boolean, or nil and a message when fd is not the write
+ * end of a pipe: whether every reader of that pipe has closed it (poll
+ * reports POLLERR), e.g. because the process reading it was killed. A child
+ * of the runner watches the runner's pipe so (wb/runner.lua): SIGKILL
+ * leaves it no other trace, and its pid may be a zombie's or reused. */
+static int sys_reader_gone(lua_State *L)
+{
+    lua_Integer i = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
+    struct stat st;
+    int fl = fcntl((int)i, F_GETFL);
+    if (fl < 0 || fstat((int)i, &st) != 0 || !S_ISFIFO(st.st_mode)
+        || (fl & O_ACCMODE) != O_WRONLY) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "reader_gone: fd %d is not the write end of a pipe", (int)i);
+        return 2;
+    }
+    struct pollfd p = {.fd = (int)i, .events = 0, .revents = 0};
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return luaL_error(L, "reader_gone: poll: %s", strerror(errno));
+    lua_pushboolean(L, n > 0 && (p.revents & (POLLERR | POLLHUP)) != 0);
+    return 1;
+}
+
 /* ---- files and folders ---- */
 
 static int sys_exists(lua_State *L)
@@ -160,6 +191,23 @@ static int sys_write_atomic(lua_State *L)
         return lwb_raise_path(L, 0, &err, path);
     }
     lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* hash_file(path) -> 32 hex digits (XXH3-128 of the whole file, read in
+ * chunks), or nil and a message naming the file when it cannot be read: a
+ * test, as io.open is (the caller decides whether a missing file is an
+ * error). */
+static int sys_hash_file(lua_State *L)
+{
+    wb_err err;
+    char hex[WB_HASH_HEX];
+    if (wb_hash_file(luaL_checkstring(L, 1), hex, &err) != WB_OK) {
+        lua_pushnil(L);
+        lua_pushstring(L, err.msg);
+        return 2;
+    }
+    lua_pushstring(L, hex);
     return 1;
 }
 
@@ -251,10 +299,12 @@ static const luaL_Reg functions[] = {
     {"hostname", sys_hostname},
     {"nproc", sys_nproc},
     {"peak_rss_kb", sys_peak_rss_kb},
+    {"reader_gone", sys_reader_gone},
     {"exists", sys_exists},
     {"mkdir_p", sys_mkdir_p},
     {"write_atomic", sys_write_atomic},
     {"listdir", sys_listdir},
+    {"hash_file", sys_hash_file},
     {"blas_threads", sys_blas_threads},
     {"set_blas_threads", sys_set_blas_threads},
     {NULL, NULL},

@@ -1,4 +1,5 @@
-/* fsutil.c - atomic file replacement and mkdir -p. See fsutil.h.
+/* fsutil.c - atomic file replacement, mkdir -p and file hashing. See
+ * fsutil.h.
  *
  * POSIX only (open/fsync/rename). Every failure path closes what it opened,
  * unlinks the temporary file and frees what it allocated before returning.
@@ -13,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "alloc.h"
 
@@ -246,4 +249,47 @@ wb_status wb_mkdir_p(const char *path, wb_err *err)
         st = mkdir_one(buf, err);
     wb_free(buf);
     return st;
+}
+
+wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err)
+{
+    char shown[WB_ERR_PATH];
+    if (!path || !path[0])
+        return wb_err_set(err, WB_EINVAL, "hash_file: empty path");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return wb_err_set(err, WB_ENOENT, "hash_file: cannot open %s: %s",
+                          wb_err_path(shown, path), strerror(errno));
+    XXH3_state_t *h = XXH3_createState();
+    if (!h || XXH3_128bits_reset(h) != XXH_OK) {
+        XXH3_freeState(h);
+        close(fd);
+        return wb_err_set(err, WB_ENOMEM, "hash_file: %s: out of memory",
+                          wb_err_path(shown, path));
+    }
+    unsigned char buf[1 << 16];
+    long long off = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            XXH3_freeState(h);
+            close(fd);
+            return wb_err_set(err, WB_EIO, "hash_file: reading %s at offset %lld: %s",
+                              wb_err_path(shown, path), off, strerror(saved));
+        }
+        if (n == 0)
+            break;
+        XXH3_128bits_update(h, buf, (size_t)n);
+        off += n;
+    }
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+    XXH3_freeState(h);
+    close(fd);
+    for (size_t i = 0; i < sizeof c.digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+    return WB_OK;
 }

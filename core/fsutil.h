@@ -1,4 +1,5 @@
-/* fsutil.h - atomic file replacement and mkdir -p for the core.
+/* fsutil.h - atomic file replacement, mkdir -p and whole-file hashing for
+ * the core.
  *
  * Checkpoints and run records must never be seen half-written, even after a
  * crash or a full disk. An atomic write goes to "<path>.tmp.<pid>" in the
@@ -8,8 +9,9 @@
  * untouched, and the message names <path>, the step that failed and
  * strerror(errno).
  *
- * This is not a general file API: no reading, no locking. Two processes that
- * write the same path race (last rename wins), but never tear the file.
+ * This is not a general file API: no reading (beyond hashing a file), no
+ * locking. Two processes that write the same path race (last rename wins),
+ * but never tear the file.
  */
 #ifndef WB_FSUTIL_H
 #define WB_FSUTIL_H
@@ -63,5 +65,16 @@ long wb_fsutil_injected(void);
  * component when a component exists and is not a directory, WB_ECREATE when
  * one cannot be created. */
 wb_status wb_mkdir_p(const char *path, wb_err *err);
+
+/* Hash the whole content of the file at path with XXH3-128 (libxxhash),
+ * read in chunks of 64 KiB through a buffer on the stack (no allocation the
+ * size of the file): hex gets 32 lowercase hex digits and a NUL. What makes
+ * two copies of a dataset the same data (bindings/lua/wb/identity.lua):
+ * every byte counts, one edited pixel included. WB_ENOENT naming path when
+ * it cannot be opened, WB_EIO naming path and the offset when a read fails
+ * (a folder: "Is a directory"), WB_ENOMEM if the hash state cannot be
+ * allocated; hex is then untouched. */
+#define WB_HASH_HEX 33
+wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err);
 
 #endif

@@ -92,6 +92,28 @@ function wb.sys.write_atomic(path, s) end
 ---Example: for _, n in ipairs(wb.sys.listdir("plots/runs")) do print(n) end
 function wb.sys.listdir(path) end
 
+---wb.sys.hash_file(path) -> string|nil, string
+---The XXH3-128 hash of every byte of file path as 32 hex digits, read in
+---chunks of 64 KiB (a 50 MB file needs no 50 MB string). nil and a message
+---naming the file when it cannot be opened or read (a folder included).
+---The data's identity (wb.identity.data) is made of these.
+---@param path string
+---@return string|nil
+---@return string|nil
+---Example: print(wb.sys.hash_file("data/mnist/train-labels-idx1-ubyte"))
+function wb.sys.hash_file(path) end
+
+---wb.sys.reader_gone(fd) -> boolean|nil, string
+---Whether every process reading the pipe whose write end is file
+---descriptor fd has closed it (it was killed, say): a runner's child
+---watches the runner so. nil and a message when fd is not the write end of
+---a pipe.
+---@param fd integer
+---@return boolean|nil
+---@return string|nil
+---Example: print(wb.sys.reader_gone(1))
+function wb.sys.reader_gone(fd) end
+
 ---wb.sys.blas_threads() -> integer
 ---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
 ---GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).

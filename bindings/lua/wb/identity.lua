@@ -66,26 +66,18 @@ local function is_file(path)
   return ok
 end
 
--- A file's size and content: whole up to 1 MiB (the labels), else 64
--- blocks of 4 KiB spread over it, first and last included (the images: a
--- replaced or regenerated file, not one edited pixel). "absent" when missing.
+-- A file's size and the XXH3-128 hash of its whole content (wb.sys.hash_file
+-- reads it in chunks): one edited pixel of an image file is other data.
+-- "absent" when it cannot be opened; a file that opens but cannot be read
+-- to its end raises (an identity that might be stale is a bug).
 local function file_id(path)
   local f = io.open(path, "rb")
   if not f then return "absent" end
   local size = f:seek("end")
-  local parts = {tostring(size)}
-  if size <= 1 << 20 then
-    f:seek("set", 0)
-    parts[2] = util.fnv1a64(f:read("a") or "")
-  else
-    local block = 4096
-    for i = 0, 63 do
-      f:seek("set", (size - block) * i // 63)
-      parts[#parts + 1] = util.fnv1a64(f:read(block) or "")
-    end
-  end
   f:close()
-  return table.concat(parts, ":")
+  local h, err = wb.sys.hash_file(path)
+  if not h then error("wb.identity: " .. err, 0) end
+  return tostring(size) .. ":" .. h
 end
 
 -- {==================== names in a function's constants ====================
@@ -339,10 +331,11 @@ end
 local data_ids, data_rows = {}, {}
 ---wb.identity.data(name) -> string, table|nil
 ---The identity of a standard dataset's files as wb.data.load(name) would
----read them ($WB_DATA included): 16 hex digits over the four files' sizes,
----their labels and samples of their images. Part of every run's training
----identity, so runs on another copy of the data (another $WB_DATA, a
----regenerated file) are not taken for runs on this one. Missing files have
+---read them ($WB_DATA included): 16 hex digits over the four files' sizes
+---and whole contents (XXH3-128 of every byte, labels and images alike).
+---Part of every run's training identity, so runs on another copy of the
+---data (another $WB_DATA, a regenerated file, one edited pixel) are not
+---taken for runs on this one. Computed once per process. Missing files have
 ---an identity too (their runs fail when they train). Also the sets' rows,
 ---{train = n, test = n}, when the files say (not gzipped) or are standard.
 ---@param name string

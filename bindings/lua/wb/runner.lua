@@ -12,7 +12,9 @@
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
--- records stay, no README or figure is written from partial data.
+-- records stay, no README or figure is written from partial data. A runner
+-- killed with SIGKILL cannot stop them: they stop themselves after their
+-- epoch, recording nothing, and start no other run (run_children).
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
@@ -141,6 +143,24 @@ local function train_run(ex, s, o)
   return train.run(ex, s, o)
 end
 
+-- In a child the runner started (WB_RUNNER_FD: run_children), a function
+-- that ends this process, recording nothing, once the runner is gone (no one
+-- reads its pipe); it checks at once too. Elsewhere, one that does nothing.
+-- Called between epochs: a checkpoint is written after them, so a rerun
+-- resumes from the last one as after any kill.
+local function runner_watch()
+  local fd = math.tointeger(tonumber(os.getenv("WB_RUNNER_FD") or ""))
+  if not fd or wb.sys.reader_gone(fd) == nil then return function() end end
+  local function check()
+    if wb.sys.reader_gone(fd) then
+      io.stderr:write("the runner is gone (killed?): stopping, no record written\n")
+      os.exit(129, false) -- as a hang-up would; no finalizer runs
+    end
+  end
+  check()
+  return check
+end
+
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
   return string.format("test accuracy %.2f %%%s", 100 * rec.metrics.test_accuracy,
@@ -149,13 +169,18 @@ end
 
 -- Runs `pending` in child processes, J at a time; on_done(hash, status, log)
 -- for each. Children run in their own session: a signal to this process
--- stops them here, and its error goes on up.
+-- stops them here, and its error goes on up. A runner killed with SIGKILL
+-- cannot stop them, so they watch it: its pipe (their stdout) is their fd 3
+-- (WB_RUNNER_FD), and when no one reads it any more a child stops after its
+-- epoch (runner_watch) and the next one does not start (exit 255 stops xargs).
 local function run_children(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
   local script, list = os.tmpname(), os.tmpname()
-  util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"",
+  util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
+    "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
-    "( OPENBLAS_NUM_THREADS=1 " .. ex.command("\"$h\"", true) .. " 2>&1; echo \"EXIT $?\" ) |",
+    "( OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3 " .. ex.command("\"$h\"", true)
+    .. " 2>&1; echo \"EXIT $?\" ) |",
     "while IFS= read -r l; do",
     "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",
     "done",
@@ -310,7 +335,8 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
-          train_run(ex, s, {on_epoch = cockpit_run.epoch_line(s)})
+          local watch, line = runner_watch(), cockpit_run.epoch_line(s)
+          train_run(ex, s, {on_epoch = function(...) watch(); return line(...) end})
         end
         return 0
       end

@@ -1,0 +1,128 @@
+-- A runner killed with SIGKILL leaves no run training behind it. Its children
+-- run in a session of their own (so that a Ctrl-C reaches them only through
+-- the runner); found by the trust audit: after `kill -9` of the runner they
+-- trained on, wrote their records, and xargs started the next ones. They
+-- now stop after the epoch they are in, recording nothing, and a rerun
+-- resumes from the last checkpoint, bit-identical to an unbroken run.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+-- Each epoch sleeps $WB_TEST_EPOCH_SLEEP seconds when set: read when the
+-- hook runs, so slow and fast runs have the same identity (and the callback
+-- has a state, so that its runs resume).
+local path = dir .. "/orphans.lua"
+util.write_file(path, [[
+return wb.task{name = "orphans", experiment = {seeds = {1, 2},
+  base = {hidden = 8, epochs = 20, subset = {train = 300, test = 100}},
+  callbacks = function() return {{on_epoch_end = function()
+    local s = os.getenv("WB_TEST_EPOCH_SLEEP")
+    if s then os.execute("sleep " .. s) end
+  end, get_state = function() return {} end, set_state = function() end}} end},
+  report = function() end}
+]])
+
+local function records(root)
+  local out = {}
+  for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do out[r.hash] = r end
+  return out
+end
+
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+
+-- The training children of the task under root ("--root ROOT --run HASH"),
+-- counted from /proc; "[ ]" keeps the pattern from matching pgrep's shell.
+local function children(root)
+  local _, out = T.sh("(pgrep -f -- '--root[ ]" .. root .. " --run' || true)")
+  return select(2, out:gsub("%d+", ""))
+end
+
+local function files(root, pattern)
+  local ok, names = pcall(wb.sys.listdir, root)
+  local out = {}
+  for _, n in ipairs(ok and names or {}) do
+    if n:find(pattern) then out[#out + 1] = n end
+  end
+  return out
+end
+
+-- What the old code left behind: the children's sessions, killed here so
+-- that a failing run of this test does not go on training.
+local function reap(root)
+  os.execute("me=$(ps -o sid= -p $$ | tr -d ' '); for p in $(pgrep -f -- '--root[ ]"
+    .. root .. "'); do s=$(ps -o sid= -p $p | tr -d ' '); if [ -n \"$s\" ] && "
+    .. "[ \"$s\" != \"$me\" ]; then pkill -KILL -s $s; fi; kill -KILL $p; done 2>/dev/null")
+end
+
+T.test("reader_gone: whether anyone still reads the pipe fd writes to", function()
+  local st, out, err = T.sh("(" .. T.wb .. " -e 'io.write(tostring(wb.sys.reader_gone(1)))' | cat)")
+  T.eq(st, 0, err); T.eq(out, "false", "cat reads it")
+  st, out, err = T.sh("(" .. T.wb .. " -e 'os.execute(\"sleep 0.3\") "
+    .. "io.stderr:write(tostring(wb.sys.reader_gone(1)))' | true)")
+  T.eq(err, "true", "true has exited without reading")
+  st, out = T.sh(T.wb .. " -e 'io.write(tostring(select(2, wb.sys.reader_gone(1))))'")
+  T.ok(out:find("fd 1 is not the write end of a pipe", 1, true), out)
+  T.check_error("expected a file descriptor", wb.sys.reader_gone, -1)
+end)
+
+T.test("kill -9 of the runner: its child stops, no run starts, a rerun resumes", function()
+  local ref, root = dir .. "/ref", dir .. "/killed"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, path, ref))
+  T.eq(st, 0, err)
+  -- an epoch of a second or more: the children would train for 40 s
+  os.execute(string.format("WB_TEST_EPOCH_SLEEP=1 WB_ECHO=0 %s %s --root %s --jobs 1 "
+    .. ">/dev/null 2>&1 & echo $! > %s/pid", T.wb, path, root, dir))
+  local pid = util.read_file(dir .. "/pid"):match("%d+")
+  local t0 = wb.sys.time()
+  while #files(root .. "/runs", "%.state%.safetensors$") == 0 and wb.sys.time() - t0 < 60 do
+    os.execute("sleep 0.05")
+  end
+  T.eq(children(root), 1, "one run training when the runner is killed")
+  os.execute("kill -KILL " .. pid)
+  local left = children(root)
+  t0 = wb.sys.time()
+  while left > 0 and wb.sys.time() - t0 < 20 do
+    os.execute("sleep 0.1")
+    left = children(root)
+  end
+  -- and none starts later (xargs would start the next run at once)
+  for _ = 1, 10 do
+    os.execute("sleep 0.1")
+    left = math.max(left, children(root))
+  end
+  local logs = files(root .. "/runs/logs", "%.log$")
+  local killed = records(root)
+  reap(root)
+  T.eq(left, 0, "no child of the killed runner trains on")
+  T.eq(#logs, 1, "no other run started: " .. table.concat(logs, " "))
+  T.eq(count(killed), 0, "no record written")
+  T.eq(#files(root .. "/runs", "%.tmp"), 0, "no temporary file left")
+  local state = files(root .. "/runs", "%.state%.safetensors$")
+  T.eq(#state, 1)
+  local a = state[1]:match("^orphans%-(%x+)%.state")
+  local _, meta = wb.io.load_safetensors(root .. "/runs/" .. state[1])
+  local k = math.tointeger(require("cjson").decode(meta["workbench.state"]).epoch)
+  T.ok(k >= 1 and k < 20, "stopped mid-way, after epoch " .. tostring(k))
+  -- the rerun resumes run a from its state and trains the other one
+  st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb, path, root))
+  T.eq(st, 0, err)
+  T.ok(err:find("2 to train", 1, true), err)
+  local recs, refs = records(root), records(ref)
+  T.eq(count(recs), 2)
+  T.eq(recs[a].resumed_after_epoch, k, "run a resumed")
+  for h, want in pairs(refs) do
+    local r = recs[h]
+    T.eq(#r.history.loss, #want.history.loss, h)
+    for e = 1, #want.history.loss do
+      T.eq(r.history.loss[e], want.history.loss[e], h .. " loss epoch " .. e)
+    end
+    local wa = wb.load(wb.record.path(root, "orphans", h, "safetensors")):get_weights()
+    local wr = wb.load(wb.record.path(ref, "orphans", h, "safetensors")):get_weights()
+    for i = 1, #wa do
+      local d = wa[i] - wr[i]
+      T.ok(d:max() == 0 and d:min() == 0, h .. " weights " .. i .. " bit-identical")
+    end
+  end
+end)
+
+T.done()

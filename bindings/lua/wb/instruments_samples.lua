@@ -27,7 +27,9 @@ function Cb:_param_sums(lr)
   local per = self.watch and self.watch:_watched(self.watched)
   local w = self.watched
   if per == 2 then -- plain SGD without L2: the rest follows from g2
-    for j, l in ipairs(self.layers) do
+    local layers = self.layers
+    for j = 1, #layers do -- numeric loops here: each ipairs step is a C call
+      local l = layers[j]
       local g2, d2 = 0, 0
       for k = l.k + 1, l.k + #l.p do g2, d2 = g2 + w[2 * k - 1], d2 + w[2 * k] end
       local s = self.sums[j]
@@ -40,7 +42,9 @@ function Cb:_param_sums(lr)
   end
   local P, G, T0, D = self.params, self.grads, self.theta0, self.dir
   local T = self.need_theta and self.theta or nil -- else theta_t = theta + lr g (plain SGD)
-  for j, l in ipairs(self.layers) do
+  local layers = self.layers
+  for j = 1, #layers do
+    local l = layers[j]
     local s = self.sums[j]
     s[1], s[2], s[3], s[4] = 0, 0, 0, 0
     for q = 1, #l.p do
@@ -92,7 +96,9 @@ function Cb:_project(B)
   local fast, gram = self.fast, B <= GRAM_MAX
   local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
   local start = self.track and on.alpha
-  for j, l in ipairs(self.layers) do
+  local layers = self.layers
+  for j = 1, #layers do
+    local l = layers[j]
     local x, n, gw = h[l.i], 0, nil
     local kept = self.cur[j] -- the pair sits in .at, which on_train_end frees
     if kept.wide == nil then kept.wide = l.layer.n_out > 16 end
@@ -144,8 +150,9 @@ end
 -- when the timing ended.
 function Cb:_samples(logs, B, t0)
   local on, ps, h = self.on, self.ps, self.model._h
-  local g2 = 0
-  for j, l in ipairs(self.layers) do
+  local g2, layers = 0, self.layers
+  for j = 1, #layers do
+    local l = layers[j]
     local a = h[l.i]
     if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
     g2 = g2 + self.sums[j][2]
@@ -159,7 +166,10 @@ function Cb:_samples(logs, B, t0)
   t0 = self:_shared(t0, TESTS, "_samples")
   if on.gsnr then self:_gsnr(logs, B); t0 = timed(self, "gsnr", t0) end
   if on.grad_hist and self.track then
-    for _, l in ipairs(self.layers) do ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI) end
+    for j = 1, #layers do
+      local l = layers[j]
+      ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI)
+    end
     local gh = self.model.history.instruments.grad_hist
     gh.step[#gh.step + 1] = logs.step
     gh.counts[#gh.counts + 1] = ps:counts()

@@ -263,13 +263,13 @@ end
 -- batch-32 training step.
 local abs = math.abs
 
-local function inv_var(v) return 1 / (v == 0 and 1e-10 or v) end
-
 function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
   -- a variance of one row is 0/0: no weights, no fit (else -1 every step)
   if vf0 ~= vf0 or vf1 ~= vf1 or vd0 ~= vd0 or vd1 ~= vd1 then return 0 / 0 end
   if t == 0 then return -1 end
-  local w0, w1, w2, w3 = inv_var(vf0), inv_var(vf1), inv_var(vd0), inv_var(vd1)
+  -- the inverse variances, 0 taken as 1e-10 (written out: four calls a step)
+  local w0, w1 = 1 / (vf0 == 0 and 1e-10 or vf0), 1 / (vf1 == 0 and 1e-10 or vf1)
+  local w2, w3 = 1 / (vd0 == 0 and 1e-10 or vd0), 1 / (vd1 == 0 and 1e-10 or vd1)
   -- rows of Phi (with y): (1, 0, 0; f0), (1, t, t^2; f1), (0, 1, 0; df0),
   -- (0, 1, 2t; df1); normal equations A m = b, A = Phi W Phi^T, b = Phi W y
   local t2, u = t * t, 2 * t

@@ -62,16 +62,33 @@ function Cb:_param_sums(lr)
   end
 end
 
--- Per layer and total norms from slot c of the step's sums, as logs
--- name_j and name.
-function Cb:_norms(logs, name, c)
-  local total, sums, layers = 0, self.sums, self.layers
-  for j = 1, #layers do
-    local v = sums[j][c]
-    logs[layers[j].names[name]] = sqrt(v)
-    total = total + v
+-- Per layer and total norms of the step's sums, as logs name_j and name,
+-- for those of grad_norm (slot 1), distance (3) and update_size (4) that
+-- are on, in that order: one call, the names listed once per fit.
+local NORMS = {{"grad_norm", 1}, {"distance", 3}, {"update_size", 4}}
+function Cb:_norms(logs)
+  local sums, layers, list = self.sums, self.layers, self.norm_list
+  if not list or list.layers ~= layers then
+    list = {layers = layers}
+    for _, nc in ipairs(NORMS) do
+      if self.on[nc[1]] then
+        local names = {}
+        for j = 1, #layers do names[j] = layers[j].names[nc[1]] end
+        list[#list + 1] = {nc[1], nc[2], names}
+      end
+    end
+    self.norm_list = list
   end
-  logs[name] = sqrt(total)
+  for q = 1, #list do
+    local e = list[q]
+    local name, c, names, total = e[1], e[2], e[3], 0
+    for j = 1, #layers do
+      local v = sums[j][c]
+      logs[names[j]] = sqrt(v)
+      total = total + v
+    end
+    logs[name] = sqrt(total)
+  end
 end
 
 -- The per-sample projections g_i . v the step needs: slot 1 on the mean

@@ -261,15 +261,13 @@ end
 -- Written out in scalars: alpha is solved at every measured step, and the
 -- loops over tables it was first written with cost 4 us a call, 4 % of a
 -- batch-32 training step.
-local abs = math.abs
-
-local function inv_var(v) return 1 / (v == 0 and 1e-10 or v) end
-
 function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
   -- a variance of one row is 0/0: no weights, no fit (else -1 every step)
   if vf0 ~= vf0 or vf1 ~= vf1 or vd0 ~= vd0 or vd1 ~= vd1 then return 0 / 0 end
   if t == 0 then return -1 end
-  local w0, w1, w2, w3 = inv_var(vf0), inv_var(vf1), inv_var(vd0), inv_var(vd1)
+  -- the inverse variances, 0 taken as 1e-10 (written out: four calls a step)
+  local w0, w1 = 1 / (vf0 == 0 and 1e-10 or vf0), 1 / (vf1 == 0 and 1e-10 or vf1)
+  local w2, w3 = 1 / (vd0 == 0 and 1e-10 or vd0), 1 / (vd1 == 0 and 1e-10 or vd1)
   -- rows of Phi (with y): (1, 0, 0; f0), (1, t, t^2; f1), (0, 1, 0; df0),
   -- (0, 1, 2t; df1); normal equations A m = b, A = Phi W Phi^T, b = Phi W y
   local t2, u = t * t, 2 * t
@@ -279,9 +277,13 @@ function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
   local b1, b2, b3 = w0 * f0 + w1 * f1, w1 * t * f1 + w2 * df0 + w3 * df1,
     w1 * t2 * f1 + w3 * u * df1
   -- Gaussian elimination with partial pivoting
-  if abs(a21) > abs(a11) and abs(a21) >= abs(a31) then
+  -- magnitudes written out (x < 0 and -x or x: math.abs was six C calls a
+  -- step; the comparisons come out the same, NaN and -0 included)
+  local m11, m21, m31 = a11 < 0 and -a11 or a11, a21 < 0 and -a21 or a21,
+    a31 < 0 and -a31 or a31
+  if m21 > m11 and m21 >= m31 then
     a11, a12, a13, b1, a21, a22, a23, b2 = a21, a22, a23, b2, a11, a12, a13, b1
-  elseif abs(a31) > abs(a11) then
+  elseif m31 > m11 then
     a11, a12, a13, b1, a31, a32, a33, b3 = a31, a32, a33, b3, a11, a12, a13, b1
   end
   if a11 == 0 then return 0 / 0 end
@@ -289,7 +291,7 @@ function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
   a22, a23, b2 = a22 - f * a12, a23 - f * a13, b2 - f * b1
   f = a31 / a11
   a32, a33, b3 = a32 - f * a12, a33 - f * a13, b3 - f * b1
-  if abs(a32) > abs(a22) then
+  if (a32 < 0 and -a32 or a32) > (a22 < 0 and -a22 or a22) then
     a22, a23, b2, a32, a33, b3 = a32, a33, b3, a22, a23, b2
   end
   if a22 == 0 then return 0 / 0 end

@@ -260,9 +260,10 @@ local function shared(self, t0, names, none)
   local n = #list
   if n == 0 then return timed(self, none, t0) end
   local t1, sec, calls = clock(), self.sec, self.calls
+  local part = (t1 - t0) / n
   for i = 1, n do
     local name = list[i]
-    sec[name] = (sec[name] or 0) + (t1 - t0) / n
+    sec[name] = (sec[name] or 0) + part
     calls[name] = (calls[name] or 0) + 1
   end
   return t1
@@ -308,9 +309,7 @@ function Cb:on_train_batch_end(step, logs)
       self:_param_sums(logs.lr)
       t0 = self:_shared_time(t0)
     end
-    if on.grad_norm then self:_norms(logs, "grad_norm", 1) end
-    if on.distance then self:_norms(logs, "distance", 3) end
-    if on.update_size then self:_norms(logs, "update_size", 4) end
+    if on.grad_norm or on.distance or on.update_size then self:_norms(logs) end
   end
   local sq = 0
   if self.ps then self.ps:begin(B, on.grad_hist and HIST_BINS or 0) end

@@ -27,7 +27,9 @@ function Cb:_param_sums(lr)
   local per = self.watch and self.watch:_watched(self.watched)
   local w = self.watched
   if per == 2 then -- plain SGD without L2: the rest follows from g2
-    for j, l in ipairs(self.layers) do
+    local layers = self.layers
+    for j = 1, #layers do -- numeric loops here: each ipairs step is a C call
+      local l = layers[j]
       local g2, d2 = 0, 0
       for k = l.k + 1, l.k + #l.p do g2, d2 = g2 + w[2 * k - 1], d2 + w[2 * k] end
       local s = self.sums[j]
@@ -40,7 +42,9 @@ function Cb:_param_sums(lr)
   end
   local P, G, T0, D = self.params, self.grads, self.theta0, self.dir
   local T = self.need_theta and self.theta or nil -- else theta_t = theta + lr g (plain SGD)
-  for j, l in ipairs(self.layers) do
+  local layers = self.layers
+  for j = 1, #layers do
+    local l = layers[j]
     local s = self.sums[j]
     s[1], s[2], s[3], s[4] = 0, 0, 0, 0
     for q = 1, #l.p do
@@ -58,16 +62,33 @@ function Cb:_param_sums(lr)
   end
 end
 
--- Per layer and total norms from slot c of the step's sums, as logs
--- name_j and name.
-function Cb:_norms(logs, name, c)
-  local total, sums, layers = 0, self.sums, self.layers
-  for j = 1, #layers do
-    local v = sums[j][c]
-    logs[layers[j].names[name]] = sqrt(v)
-    total = total + v
+-- Per layer and total norms of the step's sums, as logs name_j and name,
+-- for those of grad_norm (slot 1), distance (3) and update_size (4) that
+-- are on, in that order: one call, the names listed once per fit.
+local NORMS = {{"grad_norm", 1}, {"distance", 3}, {"update_size", 4}}
+function Cb:_norms(logs)
+  local sums, layers, list = self.sums, self.layers, self.norm_list
+  if not list or list.layers ~= layers then
+    list = {layers = layers}
+    for _, nc in ipairs(NORMS) do
+      if self.on[nc[1]] then
+        local names = {}
+        for j = 1, #layers do names[j] = layers[j].names[nc[1]] end
+        list[#list + 1] = {nc[1], nc[2], names}
+      end
+    end
+    self.norm_list = list
   end
-  logs[name] = sqrt(total)
+  for q = 1, #list do
+    local e = list[q]
+    local name, c, names, total = e[1], e[2], e[3], 0
+    for j = 1, #layers do
+      local v = sums[j][c]
+      logs[names[j]] = sqrt(v)
+      total = total + v
+    end
+    logs[name] = sqrt(total)
+  end
 end
 
 -- The per-sample projections g_i . v the step needs: slot 1 on the mean
@@ -92,7 +113,9 @@ function Cb:_project(B)
   local fast, gram = self.fast, B <= GRAM_MAX
   local mean = self.track and (on.inner_test or on.ortho_test or (on.alpha and fast))
   local start = self.track and on.alpha
-  for j, l in ipairs(self.layers) do
+  local layers = self.layers
+  for j = 1, #layers do
+    local l = layers[j]
     local x, n, gw = h[l.i], 0, nil
     local kept = self.cur[j] -- the pair sits in .at, which on_train_end frees
     if kept.wide == nil then kept.wide = l.layer.n_out > 16 end
@@ -144,8 +167,9 @@ end
 -- when the timing ended.
 function Cb:_samples(logs, B, t0)
   local on, ps, h = self.on, self.ps, self.model._h
-  local g2 = 0
-  for j, l in ipairs(self.layers) do
+  local g2, layers = 0, self.layers
+  for j = 1, #layers do
+    local l = layers[j]
     local a = h[l.i]
     if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
     g2 = g2 + self.sums[j][2]
@@ -159,7 +183,10 @@ function Cb:_samples(logs, B, t0)
   t0 = self:_shared(t0, TESTS, "_samples")
   if on.gsnr then self:_gsnr(logs, B); t0 = timed(self, "gsnr", t0) end
   if on.grad_hist and self.track then
-    for _, l in ipairs(self.layers) do ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI) end
+    for j = 1, #layers do
+      local l = layers[j]
+      ps:add_hist(l.layer, h[l.i], B, HIST_LO, HIST_HI)
+    end
     local gh = self.model.history.instruments.grad_hist
     gh.step[#gh.step + 1] = logs.step
     gh.counts[#gh.counts + 1] = ps:counts()

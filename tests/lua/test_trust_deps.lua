@@ -104,7 +104,7 @@ T.test("the workbench's modules, the data and the runs folder are not in read_fi
   local paths = {}
   for _, e in ipairs(r.read_files or {}) do paths[#paths + 1] = e.path end
   T.eq(table.concat(paths, " "), dir .. "/own/w.lua", "only the hook's own file")
-  T.ok(r.read_files[1].id:match("^%d+:%x+$"), "with its size and hash")
+  T.ok(r.read_files[1].id:match("^%x+$") and #r.read_files[1].id == 32, "with its XXH3-128 hash")
 end)
 
 T.test("a record from before read_files is reused as before", function()

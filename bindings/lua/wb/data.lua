@@ -190,6 +190,20 @@ function data._location(name)
   return data_dir("mnist"), ""
 end
 
+-- The four files standard set name is read from (load_pair's names), for
+-- what identifies them (wb.identity.data) and what a run's read files leave
+-- out (wb.train).
+function data._files(name)
+  local dir, suffix = data._location(name)
+  local out = {}
+  for _, prefix in ipairs{"train", "t10k"} do
+    for _, kind in ipairs{"images-idx3", "labels-idx1"} do
+      out[#out + 1] = string.format("%s/%s-%s-ubyte%s", dir, prefix, kind, suffix)
+    end
+  end
+  return out
+end
+
 ---wb.data.fashion_mnist() -> table
 ---Fashion-MNIST, same shape as MNIST ({train, test}), from Debian's
 ---dataset-fashion-mnist package (wb.data.fashion_dir).

@@ -352,9 +352,9 @@ function M.data(name)
     data_rows[name] = {train = 60000, test = 10000} -- Fashion-MNIST's, as MNIST's
   end
   local parts = {}
-  for _, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
-    parts[#parts + 1] = f .. "=" .. file_id(dir .. "/" .. f .. suffix)
+  for _, path in ipairs(wb.data._files(name)) do
+    parts[#parts + 1] = path:match("([^/]-)" .. suffix:gsub("%.", "%%.") .. "$") .. "="
+      .. file_id(path)
   end
   data_ids[name] = util.fnv1a64(table.concat(parts, ";"))
   return data_ids[name], data_rows[name]

@@ -22,33 +22,13 @@ local ropts -- wb.runner_options (absolute paths), at the first track: it requir
 
 local M = {}
 
-local io_open = io.open -- the original, for hashing while a run is tracked
-
-local P = 1099511628211 -- FNV's 64-bit prime
-
--- The content id of file path: its size and a 64-bit FNV-style hash over
--- 8-byte words (then the last bytes one by one), "absent" when it cannot
--- be opened. Whole content, as a stale cache is a bug: a big vocabulary
--- edited in its middle must not keep its id. The one place to switch to a
--- C hash (wb._sys.hash_file) when there is one.
+-- The content id of file path: XXH3-128 of its whole content
+-- (wb.sys.hash_file, in C, in chunks; a big vocabulary edited in its
+-- middle must not keep its id: a stale cache is a bug), "absent" when it
+-- cannot be read. Not through io.open: a tracked run's wrapper would count
+-- the hashing as a read.
 function M.file_id(path)
-  local f = io_open(path, "rb")
-  if not f then return "absent" end
-  local h, n, unpack = -3750763034362895579, 0, string.unpack
-  while true do
-    local s = f:read(1 << 16)
-    if not s then break end
-    n = n + #s
-    local i, last = 1, #s - #s % 32
-    while i <= last do
-      local a, b, c, d, nx = unpack("<i8i8i8i8", s, i)
-      h = (h ~ a) * P; h = (h ~ b) * P; h = (h ~ c) * P; h = (h ~ d) * P
-      i = nx
-    end
-    for j = i, #s do h = (h ~ s:byte(j)) * P end
-  end
-  f:close()
-  return string.format("%d:%016x", n, h)
+  return wb.sys.hash_file(path) or "absent"
 end
 
 -- path -> {name, id} of each Lua module a tracked require loaded in this

@@ -18,6 +18,7 @@
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
+local runner_watch = require "wb.runner_watch" -- a child's side of the pipe
 local reads = require "wb.identity_reads"
 
 ---wb.runner
@@ -141,24 +142,6 @@ end
 local function train_run(ex, s, o)
   math.randomseed(s.seed)
   return train.run(ex, s, o)
-end
-
--- In a child the runner started (WB_RUNNER_FD: run_children), a function
--- that ends this process, recording nothing, once the runner is gone (no one
--- reads its pipe); it checks at once too. Elsewhere, one that does nothing.
--- Called between epochs: a checkpoint is written after them, so a rerun
--- resumes from the last one as after any kill.
-local function runner_watch()
-  local fd = math.tointeger(tonumber(os.getenv("WB_RUNNER_FD") or ""))
-  if not fd or wb.sys.reader_gone(fd) == nil then return function() end end
-  local function check()
-    if wb.sys.reader_gone(fd) then
-      io.stderr:write("the runner is gone (killed?): stopping, no record written\n")
-      os.exit(129, false) -- as a hang-up would; no finalizer runs
-    end
-  end
-  check()
-  return check
 end
 
 local function describe(rec)

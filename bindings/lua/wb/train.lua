@@ -354,17 +354,6 @@ local function run(ex, spec, o)
   return write(ex, spec, rec, t0), model
 end
 
--- The dataset files of config cfg (in its data identity already).
-local function data_files(cfg)
-  local dir, suffix = wb.data._location(cfg.dataset)
-  local out = {}
-  for i, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
-    out[i] = dir .. "/" .. f .. suffix
-  end
-  return out
-end
-
 ---wb.train.run(ex, spec, opts) -> table, wb.Sequential
 ---Trains run spec of experiment ex in this process (or adopts a finished run
 ---of another task with an equal training identity) and writes its record
@@ -383,7 +372,8 @@ function M.run(ex, spec, o)
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
   local outer = active
-  local tracker = reads.track{dirs = {record.dir(ex.root)}, files = data_files(spec.config)}
+  local tracker = reads.track{dirs = {record.dir(ex.root)},
+    files = wb.data._files(spec.config.dataset)}
   active = tracker
   -- restored however run ends; an error goes on with its own traceback
   local _ <close> = setmetatable({}, {__close = function()

@@ -97,8 +97,10 @@ function M._callback(names, every, loss)
       error(string.format("fit: instruments must be %s, got a table with key %s = %s",
         want, tostring(k), tostring(n)), 3)
     elseif not KNOWN[n] then
-      error(string.format("fit: instruments: unknown instrument %s (expected %s)",
-        tostring(n), table.concat(M.NAMES, ", ")), 3)
+      local near = type(n) == "string" and wb.spec.nearest(n, M.NAMES)
+      error(string.format("fit: instruments: unknown instrument %s%s (expected %s)",
+        tostring(n), near and (" (did you mean " .. near .. "?)") or "",
+        table.concat(M.NAMES, ", ")), 3)
     end
     on[n] = true
   end

@@ -4,8 +4,9 @@
 --     --array=1-N), element i running line i of a commands file (the same
 --     command --list-runs prints: cd to the folder, then the script as
 --     named); the runner then waits (polling squeue), and gathers and
---     draws as after a local training. A run whose element left no record is a failure named with its Slurm job id and
---     log. --detach submits, prints the job id and returns.
+--     draws as after a local training. A run whose element left no record
+--     is a failure named with its Slurm job id and log. --detach submits,
+--     prints the job id and returns.
 --   --gather DIR: records (and their weights) of this task's runs, copied
 --     from another root (GNU parallel over ssh without a shared folder),
 --     each checked by identity and never over a different record here.

@@ -156,4 +156,40 @@ T.test("in process, a module edited after a run loaded it is loaded again to ret
   package.path = saved
 end)
 
+T.test("a script started by a relative path whose hook closes over its own folder trains "
+    .. "and retrains in its children", function()
+  -- the children once got the script's absolute path: `here` differed, so
+  -- did the hash, and every run failed ("no run with hash ...")
+  local sub = dir .. "/rel"
+  wb.sys.mkdir_p(sub)
+  util.write_file(sub .. "/w.lua", [[
+local here = debug.getinfo(1, "S").source:sub(2):match("(.*)/") or "."
+return wb.task{name = "rel", experiment = {seeds = {1},
+  base = {epochs = 1, subset = {train = 300, test = 100}},
+  build = function()
+    local width = dofile(here .. "/p.lua")
+    return wb.nn.Sequential{wb.nn.Dense(784, width, {activation = "relu"}),
+      wb.nn.Dense(width, 10, {activation = "softmax"})}
+  end},
+  report = function() end}
+]])
+  util.write_file(sub .. "/p.lua", "return 8\n")
+  local exe = T.wb:sub(1, 1) == "/" and T.wb or os.getenv("PWD") .. "/" .. T.wb
+  local function run()
+    return T.sh(string.format("cd %s && WB_ECHO=0 %s w.lua --root %s/r --jobs 1", sub, exe, dir))
+  end
+  local st, out, err = run()
+  T.eq(st, 0, out .. err); T.ok(err:find("1 to train", 1, true), err)
+  util.write_file(sub .. "/p.lua", "return 12\n")
+  st, out, err = run()
+  T.eq(st, 0, out .. err)
+  T.ok(err:find("./p.lua changed since it was recorded: retraining", 1, true)
+    or err:find(sub .. "/p.lua changed since it was recorded: retraining", 1, true), err)
+  st, out, err = run()
+  T.eq(st, 0, out .. err); T.ok(err:find("0 to train", 1, true), "then reused: " .. err)
+  local _, cmds = T.sh(string.format("cd %s && %s w.lua --root %s/r --list-runs", sub, exe, dir))
+  T.ok(cmds:find("cd " .. sub .. " && ", 1, true) and cmds:find(" w.lua ", 1, true),
+    "the listed command goes to the folder and names the script as given: " .. cmds)
+end)
+
 T.done()

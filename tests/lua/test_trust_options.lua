@@ -85,7 +85,9 @@ T.test("a stale $PWD: the children still run this folder's script into this root
   T.eq(st, 0, err)
   T.ok(err:find("test accuracy", 1, true), err)
   local rec = wb.runs.find{root = work .. "/r", task = "pw"}[1]
-  T.ok(rec and rec.command:find(" " .. work .. "/p.lua ", 1, true), rec and rec.command)
+  -- this folder, and the script as this command line named it
+  T.ok(rec and rec.command:find("cd " .. work .. " && ", 1, true)
+    and rec.command:find(" p.lua ", 1, true), rec and rec.command)
   T.ok(rec.command:find("--root " .. work .. "/r ", 1, true), rec.command)
 end)
 

@@ -162,7 +162,7 @@ local function run_children(ex, pending, jobs, on_done, on_line)
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
     "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
-    "( OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3 " .. ex.command("\"$h\"", true)
+    "( export OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3; " .. ex.command("\"$h\"", true)
     .. " 2>&1; echo \"EXIT $?\" ) |",
     "while IFS= read -r l; do",
     "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",
@@ -260,13 +260,20 @@ local function count(pending, ex, jobs)
     #ex.specs, #ex.specs - #pending, #pending, jobs, jobs == 1 and "" or "s")
 end
 
--- The command that trains run `hash` alone: absolute paths, so it works
--- from any folder (--list-runs, GNU parallel, Slurm). root is the one the
--- command line named: with --quick the child goes to its quick folder too.
+-- The command that trains run `hash` alone: it goes to this folder first
+-- and names the script (and its arguments) as this command line did, so
+-- that a hook that closes over its script's path or folder (here =
+-- debug.getinfo(1, "S").source ...) has the same identity in the child; a
+-- child given the absolute path found another hash and failed. It works
+-- from any folder (--list-runs, GNU parallel, Slurm: sh -c). root is the
+-- one the command line named: with --quick the child goes to its quick
+-- folder too.
 local function command_maker(script, opts, root)
   local exe = absolute(rawget(_G, "arg") and arg[-1] or "workbench")
+  local cwd = ropts.cwd()
   return function(hash, raw)
-    local parts = {util.shell_quote(exe), util.shell_quote(absolute(script))}
+    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
+      util.shell_quote(script)}
     for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
     parts[#parts + 1] = "--root"
     parts[#parts + 1] = util.shell_quote(absolute(root))
@@ -327,8 +334,9 @@ function M.main(task, argv, script)
     local spec = util.read_json(record.path(root, ex.name, opts.run, "spec"))
     io.stderr:write(string.format("%s: no run with hash %s in this task (%d runs)%s\n",
       task.name, opts.run, #ex.specs, spec and string.format("; its spec file says %s seed "
-      .. "%s: the script has changed since it was listed", tostring(spec.variant),
-      tostring(spec.seed)) or ""))
+      .. "%s: the script has changed since it was listed, or a hook closes over a value "
+      .. "that is not the same in every process (a time, a random number, $VAR)",
+      tostring(spec.variant), tostring(spec.seed)) or ""))
     return 64
   end
   local jobs = opts.jobs or wb.sys.nproc()

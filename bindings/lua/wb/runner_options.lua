@@ -105,6 +105,8 @@ local function getcwd()
   return cwd
 end
 
+M.cwd = getcwd
+
 -- An absolute path (commands printed for other folders and machines).
 function M.absolute(p)
   if p:sub(1, 1) == "/" then return p end

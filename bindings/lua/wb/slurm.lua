@@ -2,10 +2,11 @@
 --
 --   --slurm: the runs still to train go to ONE Slurm job array (sbatch
 --     --array=1-N), element i running line i of a commands file (the same
---     absolute command --list-runs prints); the runner then waits (polling
---     squeue), and gathers and draws as after a local training. A run whose
---     element left no record is a failure named with its Slurm job id and
---     log. --detach submits, prints the job id and returns.
+--     command --list-runs prints: cd to the folder, then the script as
+--     named); the runner then waits (polling squeue), and gathers and
+--     draws as after a local training. A run whose element left no record
+--     is a failure named with its Slurm job id and log. --detach submits,
+--     prints the job id and returns.
 --   --gather DIR: records (and their weights) of this task's runs, copied
 --     from another root (GNU parallel over ssh without a shared folder),
 --     each checked by identity and never over a different record here.

@@ -248,7 +248,8 @@ T.test("the log schedule and option errors", function()
     T.ok(not ok)
     return tostring(e)
   end
-  T.ok(err{instruments = {"grad_nrom"}}:find("unknown instrument grad_nrom (did you mean grad_norm?)", 1, true))
+  T.ok(err{instruments = {"grad_nrom"}}:find(
+    "unknown instrument grad_nrom (did you mean grad_norm?)", 1, true))
   T.ok(err{every = 2}:find("give instruments too"))
   T.ok(err{instruments = {"loss"}, every = 0}:find("every must be"))
   T.ok(err{instruments = {"alpha"}, loss = "mse"}:find("alpha needs"))

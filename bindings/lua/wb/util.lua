@@ -69,7 +69,8 @@ function M.fnv1a64(s)
 end
 
 -- Copy of a history/metrics table with only plain data (numbers, strings,
--- booleans, nested tables): safe to encode as JSON. NaN/inf become nil (null inside lists, which stay lists).
+-- booleans, nested tables): safe to encode as JSON. NaN/inf become nil
+-- (null inside lists, which stay lists).
 function M.plain(v)
   local t = type(v)
   if t == "number" then

@@ -12,6 +12,7 @@ static int data_idx(lua_State *L)
 {
     wb_err err;
     const char *path = luaL_checkstring(L, 1);
+    lwb_note_file(L, path, "r");
     lwb_tensor_box *b = lwb_newtensorbox(L);
     b->t = wb_idx_load(path, &err);
     if (!b->t)

@@ -59,6 +59,7 @@ static void check_opts(lua_State *L, int idx, const char *const *valid)
 static int image_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    lwb_note_file(L, path, "r");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
     box->t = wb_png_load(path, &err);
@@ -72,6 +73,7 @@ static int image_save(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
     const char *path = luaL_checkstring(L, 2);
+    lwb_note_file(L, path, "w");
     wb_err err;
     if (wb_png_save(t, path, &err) != WB_OK)
         return lwb_raise_path(L, err.code == WB_ESHAPE || err.code == WB_ERANGE ||

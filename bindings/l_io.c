@@ -7,6 +7,9 @@
  *     tensors: {name = tensor}; metadata: {key = value}; names: the tensor
  *     names in file order.
  *
+ * Private: wb.io._observe(f|nil) -> previous, the observer of the files the
+ * bindings read and write (lwb.h lwb_note_file; wb/identity_reads.lua).
+ *
  * Not the model checkpoint API: model:save, wb.load and model:load_weights
  * (bindings/lua/wb/checkpoint.lua) build on these two functions. Errors
  * raise with the file name and the problem, as the core reports it.
@@ -98,6 +101,7 @@ static int io_save_safetensors(lua_State *L)
         names[i] = v[i].name;
         ts[i] = v[i].t;
     }
+    lwb_note_file(L, path, "w");
     wb_err err;
     if (wb_safetensors_save(path, n, names, ts, n_meta, keys, vals, &err) != WB_OK)
         return lwb_raise_path(L, 0, &err, path);
@@ -119,6 +123,7 @@ static int st_gc(lua_State *L)
 static int io_load_safetensors(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    lwb_note_file(L, path, "r");
     st_box *b = lua_newuserdatauv(L, sizeof *b, 0); /* owns st until the end */
     b->st = NULL;
     luaL_setmetatable(L, IO_FILE);
@@ -169,6 +174,7 @@ static const luaL_Reg functions[] = {
     {"save_safetensors", io_save_safetensors},
     {"load_safetensors", io_load_safetensors},
     {"_faults", io_faults},
+    {"_observe", lwb_observe},
     {NULL, NULL},
 };
 

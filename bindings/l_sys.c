@@ -186,6 +186,7 @@ static int sys_write_atomic(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
+    lwb_note_file(L, path, "w");
     if (wb_write_atomic(path, s, n, &err) != WB_OK) {
         wb_err_prefix(&err, "write_atomic: ");
         return lwb_raise_path(L, 0, &err, path);
@@ -202,7 +203,9 @@ static int sys_hash_file(lua_State *L)
 {
     wb_err err;
     char hex[WB_HASH_HEX];
-    if (wb_hash_file(luaL_checkstring(L, 1), hex, &err) != WB_OK) {
+    const char *path = luaL_checkstring(L, 1);
+    lwb_note_file(L, path, "r"); /* its content decides the result */
+    if (wb_hash_file(path, hex, &err) != WB_OK) {
         lua_pushnil(L);
         lua_pushstring(L, err.msg);
         return 2;

@@ -8,12 +8,41 @@
  * check, the executable's exit status) reads `code`, never the text. Its
  * __tostring is the text a plain luaL_error / luaL_argerror would have
  * raised, position and "bad argument #n to 'f' (...)" included, so messages
- * read as before. Not here: the per-type bindings (l_*.c).
+ * read as before. Also the observer of the files the bindings open
+ * (lwb_note_file). Not here: the per-type bindings (l_*.c).
  */
 #include <math.h>
 #include <string.h>
 
 #include "lwb.h"
+
+/* {==================== the file observer ==================== */
+
+static const char observer_key = 0; /* its address keys the observer in the registry */
+
+void lwb_note_file(lua_State *L, const char *path, const char *mode)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &observer_key) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushstring(L, path);
+    lua_pushstring(L, mode);
+    lua_call(L, 2, 0); /* an error goes on: nothing of the binding is owned yet */
+}
+
+int lwb_observe(lua_State *L)
+{
+    if (!lua_isnoneornil(L, 1))
+        luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &observer_key);
+    lua_pushvalue(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &observer_key);
+    return 1;
+}
+
+/* }==================== */
 
 /* {==================== tensor boxes and shapes ==================== */
 

@@ -57,6 +57,19 @@ void lwb_subtable(lua_State *L, int wbidx, const char *name);
  * `first`; fills shape/ndim. Raises on a bad value. */
 int lwb_checkshape(lua_State *L, int first, int64_t *shape);
 
+/* The files the bindings open by a user's path, for the runner's record of
+ * what a run read (bindings/lua/wb/identity_reads.lua): the C loaders do not
+ * go through io.open. While an observer is set (lwb_observe), every binding
+ * that opens a path for reading calls lwb_note_file(L, path, "r") first,
+ * and one that writes a file (a checkpoint, a PNG) lwb_note_file(L, path,
+ * "w"): after its arguments are checked, before it touches the file or owns
+ * any C memory, since the observer is Lua and may raise. Without an
+ * observer it is one registry lookup. path must stay anchored on the stack. */
+void lwb_note_file(lua_State *L, const char *path, const char *mode);
+/* lua_CFunction observe(f|nil) -> previous observer|nil: sets the observer,
+ * a function(path, mode) called by lwb_note_file (wb.io._observe). */
+int lwb_observe(lua_State *L);
+
 /* Openers, one per binding file; lwb_open_error (wb.Error, wb.is_error)
  * runs first, so every later raise finds the wb.Error metatable. */
 int lwb_open_error(lua_State *L);

@@ -3,7 +3,8 @@
 -- file by a name it builds (dir .. "/params.lua", "arch_" .. cfg.size) once
 -- reused its old runs after the file was edited, without a word. The runner
 -- now records the files a run read (read_files) and retrains a run whose
--- files changed, naming the file (wb/identity_reads.lua).
+-- files changed, naming the file (wb/identity_reads.lua), the files the
+-- workbench's own C loaders read (weights, PNG, IDX) among them.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
@@ -33,15 +34,16 @@ return wb.task{name = %q, experiment = {seeds = {1}, keys = {"size"},
   end
 end
 
--- Runs task `run` three times around an edit of file `file`: trained,
--- reused while unchanged, retrained (naming the file) once it changed.
+-- Runs task `run` three times around an edit of file `file` (edit: its new
+-- content, or a function writing it): trained, reused while unchanged,
+-- retrained (naming the file) once it changed.
 local function check_retrains(run, file, edit)
   local st, err, r = run()
   T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "first: trained: " .. err)
   T.ok(r and r.read_files, "the record lists what the run read")
   st, err = run()
   T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "unchanged: reused: " .. err)
-  util.write_file(file, edit)
+  if type(edit) == "function" then edit() else util.write_file(file, edit) end
   st, err = run()
   T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "edited: retrained: " .. err)
   T.ok(err:find(file .. " changed since it was recorded: retraining", 1, true),
@@ -86,6 +88,90 @@ T.test("a file a hook reads with io.lines or io.open by a computed name retrains
   T.eq(r.measures.scale, 3, "measured on the new content")
 end)
 
+-- {==================== the workbench's C loaders ====================
+-- wb.load, load_weights, wb.image.load and wb.data.idx open their files in
+-- C, not through io.open: the bindings tell the tracker (wb.io._observe).
+
+-- Saves a Dense(784, 8), Dense(8, 10) model of seed `seed` to path.
+local function save_model(path, seed)
+  wb.seed(seed)
+  wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+    wb.nn.Dense(8, 10, {activation = "softmax"})}:save(path)
+end
+
+T.test("weights a build hook loads by a computed path retrain its runs when edited", function()
+  local run = task("wts", [[
+    local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+      wb.nn.Dense(8, 10, {activation = "softmax"})}
+    m:load_weights(here .. "/init" .. ".safetensors")
+    return 8]])
+  local p = dir .. "/wts/init.safetensors"
+  save_model(p, 1)
+  check_retrains(run, p, function() save_model(p, 2) end)
+  -- wb.load, and a checkpoint's tensors read directly
+  run = task("wload", [[
+    wb.io.load_safetensors(here .. "/t" .. ".safetensors")
+    return wb.load(here .. "/init" .. ".safetensors"):parameters()[1]:size(2)]])
+  p = dir .. "/wload/init.safetensors"
+  save_model(p, 1)
+  wb.io.save_safetensors(dir .. "/wload/t.safetensors", {a = wb.zeros(2)})
+  check_retrains(run, p, function() save_model(p, 3) end)
+  wb.io.save_safetensors(dir .. "/wload/t.safetensors", {a = wb.ones(2)})
+  local st, err = run()
+  T.eq(st, 0, err)
+  T.ok(err:find(dir .. "/wload/t.safetensors changed since it was recorded: retraining", 1,
+    true), "names the other file: " .. err)
+end)
+
+T.test("a PNG a measure hook loads by a computed path re-measures its runs when edited",
+  function()
+  local run = task("png", "return 8", [[,
+  measure = function()
+    return {ink = wb.image.load(here .. "/mask" .. ".png"):sum()}
+  end]])
+  local p = dir .. "/png/mask.png"
+  wb.image.save(wb.zeros(4, 4), p)
+  local img = wb.zeros(4, 4)
+  img:set(2, 3, 1)
+  local r = check_retrains(run, p, function() wb.image.save(img, p) end)
+  T.eq(r.measures.ink, 1, "measured on the new image")
+end)
+
+-- An IDX file of unsigned bytes, one dimension (magic 0x00000801).
+local function write_idx(path, bytes)
+  util.write_file(path, "\0\0\8\1" .. string.pack(">I4", #bytes) .. bytes)
+end
+
+T.test("an IDX file a build hook loads by a computed path retrains its runs when edited",
+  function()
+  local run = task("idx", [[return 7 + wb.data.idx(here .. "/w" .. ".idx"):numel()]])
+  local p = dir .. "/idx/w.idx"
+  write_idx(p, "\1")
+  local r = check_retrains(run, p, function() write_idx(p, "\1\2\3") end)
+  T.ok(tostring(wb.load(dir .. "/r/runs/" .. r.weights):parameters()[1]):find("[784, 10]", 1,
+    true), "trained with the new width")
+end)
+
+T.test("the tracker: C reads recorded, nested trackers both see them, the runner's hashing not",
+  function()
+  local reads = require "wb.identity_reads"
+  local a, b, c = dir .. "/tr_a.bin", dir .. "/tr_b.bin", dir .. "/tr_c.idx"
+  util.write_file(a, "a"); util.write_file(b, "b"); write_idx(c, "\1")
+  local outer = reads.track()
+  wb.sys.hash_file(a)             -- a hook's hashing: its result is the content's
+  local inner = reads.track()
+  wb.data.idx(c)
+  reads.file_id(b)                -- the runner's (train.lua find_donor): not a read
+  local li, lo = inner:stop(), outer:stop()
+  T.eq(#li, 1); T.eq(li[1].path, c)
+  T.eq(#lo, 2); T.eq(lo[1].path, a); T.eq(lo[2].path, c)
+  T.eq(lo[1].id, wb.sys.hash_file(a), "with its content id")
+  T.eq(wb.io._observe(), nil, "no observer left")
+  T.eq(wb.data.idx(c):numel(), 1, "the loaders work without one")
+end)
+
+-- }====================
+
 T.test("the workbench's modules, the data and the runs folder are not in read_files",
   function()
   local run = task("own", [[
@@ -94,9 +180,16 @@ T.test("the workbench's modules, the data and the runs folder are not in read_fi
     require("wb." .. "progress")             -- the workbench's modules
     assert(loadfile(wb.luadir .. "/wb/" .. "pretty.lua"))
     local runs = here:match("^(.*)/[^/]*$") .. "/r/runs" -- records of the other tests
-    for _, n in ipairs(wb.sys.listdir(runs)) do io.open(runs .. "/" .. n):close() end
-    local out = here .. "/out.txt"                         -- a file the run writes
+    for _, n in ipairs(wb.sys.listdir(runs)) do
+      io.open(runs .. "/" .. n):close()
+      if n:match("%.safetensors$") then wb.io.load_safetensors(runs .. "/" .. n) end
+    end
+    wb.data.idx(d .. "/t10k-labels-idx1-ubyte")              -- the data, in C
+    local out = here .. "/out.txt"                         -- files the run writes
     local g = io.open(out, "w"); g:write("1"); g:close(); io.open(out):close()
+    wb.image.save(wb.zeros(2, 2), here .. "/out.png"); wb.image.load(here .. "/out.png")
+    wb.io.save_safetensors(here .. "/out.safetensors", {a = wb.zeros(1)})
+    wb.io.load_safetensors(here .. "/out.safetensors")
     return dofile(here .. "/w.lua")]])
   util.write_file(dir .. "/own/w.lua", "return 8\n")
   local st, err, r = run()

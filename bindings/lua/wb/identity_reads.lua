@@ -1,21 +1,30 @@
 -- wb/identity_reads.lua: the files a run actually read, like a compiler's
 -- depfile. identity.lua identifies what a hook names literally; a hook that
 -- computes a name at run time (dofile(dir .. "/params.lua"),
--- require(cfg.arch_module), io.lines(dir .. "/vocab.txt")) is seen only
--- while it runs. So while a run trains and measures (wb/train.lua), the
--- global require, dofile, loadfile, io.open (read modes), io.lines and
--- io.input are wrapped; the runner records each file they reached with its
--- content id (the record's read_files = {{path = ..., id = ...}}) and
--- reuses a recorded run only while every one is unchanged.
+-- require(cfg.arch_module), io.lines(dir .. "/vocab.txt"),
+-- m:load_weights(dir .. "/init.safetensors")) is seen only while it runs.
+-- So while a run trains and measures (wb/train.lua), the global require,
+-- dofile, loadfile, io.open (read modes), io.lines and io.input are
+-- wrapped, and the workbench's C loaders report the paths they open
+-- (wb.io._observe, bindings/lwb.h lwb_note_file: wb.io.load_safetensors and
+-- so wb.load, load_weights and resumed states, wb.image.load, wb.data.idx,
+-- wb.sys.hash_file; their writers too, wb.io.save_safetensors,
+-- wb.image.save, wb.sys.write_atomic, as outputs). The C side is hooked,
+-- not the wb table: modules keep its functions in locals (wb/image.lua). The
+-- runner records each file read with its content id (the record's
+-- read_files = {{path = ..., id = ...}}) and reuses a recorded run only
+-- while every one is unchanged.
 --
 -- Not recorded: the workbench's own modules (their code is in
 -- identity.code()), Lua's standard library (no files), the run's dataset
 -- files (in the data identity), the runs folder (records, weights, states
--- the runner writes and reads), files the run itself opened for writing
--- (its outputs), and /dev, /proc, /sys. What a hook reaches through a copy
--- taken before the run (`local open = io.open` at a script's top) is not
--- seen; what the script reads at its top level is not either (its values
--- reach the hooks as upvalues, which identity.lua fingerprints).
+-- the runner writes and reads: a resumed state, an adopted donor's weights),
+-- files the run itself opened for writing (its outputs), the runner's own
+-- hashing (M.file_id), and /dev, /proc, /sys. What a hook reaches through
+-- a copy of a Lua function taken before the run (`local open = io.open` at
+-- a script's top) is not seen (the C loaders are, however reached); what
+-- the script reads at its top level is not either (its values reach the
+-- hooks as upvalues, which identity.lua fingerprints).
 -- Private to the runner: not part of the wb table.
 local wb = require "wb"
 local ropts -- wb.runner_options (absolute paths), at the first track: it requires train
@@ -25,10 +34,15 @@ local M = {}
 -- The content id of file path: XXH3-128 of its whole content
 -- (wb.sys.hash_file, in C, in chunks; a big vocabulary edited in its
 -- middle must not keep its id: a stale cache is a bug), "absent" when it
--- cannot be read. Not through io.open: a tracked run's wrapper would count
--- the hashing as a read.
+-- cannot be read. Not through io.open, and quiet to the C observer: a
+-- tracked run would count the runner's hashing (a donor's files checked
+-- while it trains, train.lua find_donor) as its own reads.
+local quiet = false
 function M.file_id(path)
-  return wb.sys.hash_file(path) or "absent"
+  quiet = true
+  local h = wb.sys.hash_file(path)
+  quiet = false
+  return h or "absent"
 end
 
 -- path -> {name, id} of each Lua module a tracked require loaded in this
@@ -53,8 +67,8 @@ local function under(p, dir)
 end
 
 -- M.track(skip) -> tracker
--- Starts recording what require, dofile, loadfile, io.open, io.lines and
--- io.input read, until tracker:stop(). skip = {dirs = {...}, files = {...}}:
+-- Starts recording what require, dofile, loadfile, io.open, io.lines,
+-- io.input and the C loaders read, until tracker:stop(). skip = {dirs = {...}, files = {...}}:
 -- absolute folders and files never recorded (the runs folder, the dataset
 -- files). Trackers nest: stop them in reverse order; stop restores the originals.
 function M.track(skip)
@@ -101,6 +115,12 @@ function M.track(skip)
   end
   io.lines = function(path, ...) note(path); return s.lines(path, ...) end
   io.input = function(f, ...) note(f); return s.input(f, ...) end
+  -- the C loaders and writers; an outer tracker's observer sees them too
+  s.observer = wb.io._observe(function(path, mode)
+    if quiet then return end
+    if mode == "r" then note(path) else t.written[ropts.absolute(path)] = true end
+    if s.observer then s.observer(path, mode) end
+  end)
   t.stop = M.stop
   return t
 end
@@ -115,6 +135,7 @@ function M.stop(t)
   rawset(_G, "require", s.require); rawset(_G, "dofile", s.dofile)
   rawset(_G, "loadfile", s.loadfile)
   io.open, io.lines, io.input = s.open, s.lines, s.input
+  wb.io._observe(s.observer)
   t.list = {}
   for _, p in ipairs(t.order) do
     if not t.written[p] then t.list[#t.list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end

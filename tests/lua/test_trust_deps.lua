@@ -88,6 +88,28 @@ T.test("a file a hook reads with io.lines or io.open by a computed name retrains
   T.eq(r.measures.scale, 3, "measured on the new content")
 end)
 
+T.test("a hook reading a command's output (io.popen) is never reused, and says why; the "
+    .. "workbench's own commands (gnuplot) do not count", function()
+  local run = task("pop", [[local p = io.popen("echo 8"); local w = tonumber(p:read("a"))
+    p:close(); return w]])
+  local st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "retrained: " .. err)
+  T.ok(err:find('io.popen("echo 8") was read by a hook: a command\'s output cannot be '
+    .. "checked against the record, so the run is never reused", 1, true), err)
+  if os.execute("command -v gnuplot >/dev/null 2>&1") ~= true then return end
+  run = task("plt", "return 8", [[,
+  measure = function()
+    wb.plot.lines{series = {{label = "a", y = {1, 2}}}}:save(here .. "/p.png")
+    return {drawn = 1}
+  end]])
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "a figure drawn by a hook: " .. err)
+end)
+
 -- {==================== the workbench's C loaders ====================
 -- wb.load, load_weights, wb.image.load and wb.data.idx open their files in
 -- C, not through io.open: the bindings tell the tracker (wb.io._observe).
@@ -168,6 +190,20 @@ T.test("the tracker: C reads recorded, nested trackers both see them, the runner
   T.eq(lo[1].id, wb.sys.hash_file(a), "with its content id")
   T.eq(wb.io._observe(), nil, "no observer left")
   T.eq(wb.data.idx(c):numel(), 1, "the loaders work without one")
+  -- a command's output: a hook's is recorded, the workbench's own (its
+  -- modules' chunk names, "@.../wb/...") is not; io.popen is restored
+  local popen = io.popen
+  local t = reads.track()
+  local function read(chunkname, n)
+    return assert(load("local p = io.popen('echo " .. n .. "'); local s = p:read('a'); "
+      .. "p:close() return s", chunkname))()
+  end
+  T.eq(read("@" .. wb.luadir .. "/wb/fake.lua", 1), "1\n")
+  T.eq(read("@" .. dir .. "/hook.lua", 2), "2\n")
+  local l = t:stop()
+  T.eq(#l, 1); T.eq(l[1].path, 'io.popen("echo 2")'); T.eq(l[1].id, "command")
+  T.eq(io.popen, popen, "io.popen restored")
+  T.ok(select(2, reads.changed(l)):find("never reused", 1, true))
 end)
 
 -- }====================

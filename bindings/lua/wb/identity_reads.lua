@@ -24,12 +24,21 @@
 -- a copy of a Lua function taken before the run (`local open = io.open` at
 -- a script's top) is not seen (the C loaders are, however reached); what
 -- the script reads at its top level is not either (its values reach the
--- hooks as upvalues, which identity.lua fingerprints).
+-- hooks as upvalues, which identity.lua fingerprints). A command whose
+-- output a hook reads (io.popen in read mode; not the workbench's own
+-- gnuplot or git) depends on what cannot be known: it is recorded as such,
+-- and the runner never reuses that run (it says so). os.execute's status is
+-- not tracked.
 -- Private to the runner: not part of the wb table.
 local wb = require "wb"
 local ropts -- wb.runner_options (absolute paths), at the first track: it requires train
 
 local M = {}
+
+-- The id of a command's output read by a hook (io.popen): never as recorded.
+local COMMAND = "command"
+-- The chunk names of the workbench's own modules begin so ("@.../wb/").
+local OWN = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
 
 -- The content id of file path: XXH3-128 of its whole content
 -- (wb.sys.hash_file, in C, in chunks; a big vocabulary edited in its
@@ -114,6 +123,20 @@ function M.track(skip)
     return s.open(path, mode, ...)
   end
   io.lines = function(path, ...) note(path); return s.lines(path, ...) end
+  -- a command whose output a hook reads (not the workbench's own: gnuplot,
+  -- git): what it depends on cannot be known, so the run is never reused
+  s.popen = io.popen
+  io.popen = function(cmd, mode, ...)
+    local own = (debug.getinfo(2, "S").source or ""):sub(1, #OWN) == OWN
+    if not own and type(cmd) == "string" and (mode == nil or mode == "r") then
+      local key = "io.popen(" .. string.format("%q", cmd) .. ")"
+      if not t.seen[key] then
+        t.seen[key], t.ids[key] = true, COMMAND
+        t.order[#t.order + 1] = key
+      end
+    end
+    return s.popen(cmd, mode, ...)
+  end
   io.input = function(f, ...) note(f); return s.input(f, ...) end
   -- the C loaders and writers; an outer tracker's observer sees them too
   s.observer = wb.io._observe(function(path, mode)
@@ -134,7 +157,7 @@ function M.stop(t)
   local s = t.saved
   rawset(_G, "require", s.require); rawset(_G, "dofile", s.dofile)
   rawset(_G, "loadfile", s.loadfile)
-  io.open, io.lines, io.input = s.open, s.lines, s.input
+  io.open, io.lines, io.input, io.popen = s.open, s.lines, s.input, s.popen
   wb.io._observe(s.observer)
   t.list = {}
   for _, p in ipairs(t.order) do
@@ -170,6 +193,10 @@ function M.changed(list, memo)
   for _, e in ipairs(list) do
     if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
       return tostring(type(e) == "table" and e.path), "has a malformed entry in the record"
+    end
+    if e.id == COMMAND then
+      return e.path, "was read by a hook: a command's output cannot be checked against "
+        .. "the record, so the run is never reused"
     end
     local now = memo[e.path] or M.file_id(e.path)
     memo[e.path] = now

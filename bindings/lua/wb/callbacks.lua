@@ -109,11 +109,20 @@ local IS_HOOK = {}
 for _, h in ipairs(HOOKS) do IS_HOOK[h] = true end
 M._HOOKS = HOOKS
 
+-- A hook name without its underscores or "on": "onepoch_end" and
+-- "epoch_end" are misspelt hooks too, which would never run.
+local BARE = {}
+for _, h in ipairs(HOOKS) do BARE[h:gsub("_", ""):sub(3)] = h end
+local function bare(k) return (k:lower():gsub("_", ""):gsub("^on", "")) end
+
 local function check_methods(t, where, fname)
   for k, v in pairs(t) do
-    if type(k) == "string" and k:sub(1, 3) == "on_" and not IS_HOOK[k] then
-      error(string.format("%s: %s has a method '%s', which is no callback hook (hooks: %s)",
-        fname, where, k, table.concat(HOOKS, ", ")), 4)
+    if type(k) == "string" and not IS_HOOK[k] and (k:sub(1, 3) == "on_"
+        or (type(v) == "function" and BARE[bare(k)])) then
+      local near = BARE[bare(k)]
+      error(string.format("%s: %s has a method '%s', which is no callback hook (%shooks: %s)",
+        fname, where, k, near and "did you mean '" .. near .. "'? " or "",
+        table.concat(HOOKS, ", ")), 4)
     end
     if IS_HOOK[k] and type(v) ~= "function" then
       error(string.format("%s: %s.%s must be a function, got %s", fname, where, k,
@@ -129,6 +138,19 @@ function M._check_callbacks(cbs, fname)
   if type(cbs) ~= "table" then
     error(string.format("%s: callbacks must be a list of callbacks, got %s", fname,
       type(cbs)), 3)
+  end
+  -- a callback given alone (callbacks = EarlyStopping{}) has no list part:
+  -- ipairs would see none and it would never run
+  local keys = {}
+  for k in pairs(cbs) do
+    if math.type(k) ~= "integer" or k < 1 or k > #cbs then keys[#keys + 1] = tostring(k) end
+  end
+  if #keys > 0 then
+    table.sort(keys)
+    local mt = getmetatable(cbs)
+    error(string.format("%s: callbacks must be a list {cb, ...}, got %s with the key '%s' "
+      .. "(a single callback? write callbacks = {cb})", fname, mt and type(mt.__name)
+      == "string" and "a " .. mt.__name or "a table", keys[1]), 3)
   end
   local per_step = {}
   for i, cb in ipairs(cbs) do

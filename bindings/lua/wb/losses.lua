@@ -193,16 +193,22 @@ end
 function Output:value(model, x, y, training)
   local out = model:forward(x, training)
   local v, g = self.fn(out, y)
-  if type(v) == "userdata" and v.item then v = v:item() end
-  if type(v) ~= "number" then
+  local what = type(v)
+  if fa.is_tensor(v) then
+    what = "a tensor [" .. table.concat(v:shape(), ", ") .. "]"
+    if v:numel() == 1 then v = v:item() end
+  end
+  if type(v) ~= "number" then -- a per-row loss, say: its mean is the value fit needs
     error(string.format("%s: the loss function must return a number (or a one-element "
-      .. "tensor) and the gradient, got %s", self.fname, type(v)), 0)
+      .. "tensor) and the gradient, got %s", self.fname, what), 0)
   end
   if training then
-    if not (type(g) == "userdata" and g.shape and #g == #out and g:numel() == out:numel()) then
+    local want = table.concat(out:shape(), ", ")
+    local got = fa.is_tensor(g) and table.concat(g:shape(), ", ")
+    if got ~= want then
       error(string.format("%s: the loss function's second result must be the gradient "
         .. "w.r.t. the output, a tensor of the output's shape [%s], got %s", self.fname,
-        table.concat(out:shape(), ", "), tostring(g)), 0)
+        want, got and "a tensor [" .. got .. "]" or type(g)), 0)
     end
     self.grad = g
   end

@@ -185,6 +185,7 @@ function Sequential:fit(train, opts, more)
   if not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset|wb.Tensor") end
   args.opt("fit", 2, opts, "table")
   opts = fa.resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
+  fa.check_fit_types(opts)
   local epochs = check_int(opts.epochs or 1, "epochs", "fit", 0)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
   local log_every = opts.log_every ~= nil and check_int(opts.log_every, "log_every", "fit", 1)
@@ -231,12 +232,15 @@ function Sequential:fit(train, opts, more)
   local params, grads = self:parameters()
   local history, step0, rs = M.new_history(), 0, nil
   if opts.resume then -- after seed: the saved RNG state wins
-    rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil)
-    if opts.initial_epoch ~= nil and initial ~= rs.epoch then
-      error(string.format("fit: initial_epoch %d differs from the %d epochs of %s", initial,
-        rs.epoch, opts.resume), 2)
-    end
+    -- checks the file against epochs, initial_epoch and optimizer first
+    rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil,
+      {epochs = epochs, initial_epoch = opts.initial_epoch ~= nil and initial or nil,
+       callbacks = cbs})
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
+  elseif epochs < initial then -- Keras would return at once, having trained nothing
+    error(string.format("fit: epochs = %d is below initial_epoch = %d: epochs is the number "
+      .. "of the last epoch (Keras), so epochs = %d trains one more", epochs, initial,
+      initial + 1), 2)
   end
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
@@ -249,11 +253,16 @@ function Sequential:fit(train, opts, more)
   if instr then instr.ctx = ctx end
   local fixed = opts.shuffle == false and identity_perm(n) or nil
   self:zero_grad()
+  -- where a save_state would not be exact (wb/state.lua): set until the
+  -- next clean point, so it stays set when fit raises
+  rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
   call_cbs(cbs, "on_train_begin", self, {})
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
+  rawset(self, "_fit_busy", nil)
   local best
   for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
   for epoch = initial + 1, self.stop_training and initial or epochs do -- a stopped fit stays so
+    rawset(self, "_fit_busy", "in epoch " .. epoch)
     call_cbs(cbs, "on_epoch_begin", epoch, {})
     local t0 = clock()
     local lr = opt.lr
@@ -291,7 +300,9 @@ function Sequential:fit(train, opts, more)
       io.stdout:write(tty and "\r\27[K" or "", epoch_line(epoch, epochs, logs), "\n")
       io.stdout:flush()
     end
+    rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
     local stop = call_cbs(cbs, "on_epoch_end", epoch, logs) or self.stop_training
+    rawset(self, "_fit_busy", nil)
     if stop then
       self.stop_training = true
       history.stopped_epoch = history.stopped_epoch or epoch
@@ -300,7 +311,7 @@ function Sequential:fit(train, opts, more)
     call_cbs(cbs, "_after_epoch_end", epoch, logs)
     if stop then break end
   end
-  call_cbs(cbs, "on_train_end", {})
+  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", {}) end)
   return history
 end
 

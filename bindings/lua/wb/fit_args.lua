@@ -47,6 +47,36 @@ function M.check_int(v, name, fname, min)
   return v
 end
 
+-- fit's shuffle, verbose, seed and optimizer checked before any work: a
+-- value of the wrong type would otherwise be taken as true (shuffle =
+-- "false" shuffles) or fail deep inside ("attempt to call a nil value").
+function M.check_fit_types(o)
+  if o.shuffle ~= nil and type(o.shuffle) ~= "boolean" then
+    error("fit: shuffle must be true or false, got " .. type(o.shuffle) .. " "
+      .. tostring(o.shuffle), 3)
+  end
+  local v = o.verbose
+  if v ~= nil and type(v) ~= "boolean" and v ~= 0 and v ~= 1 and v ~= 2 then
+    error("fit: verbose must be true, false, 0, 1 or 2, got " .. tostring(v), 3)
+  end
+  if o.seed ~= nil and math.type(o.seed) ~= "integer"
+      and not (type(o.seed) == "number" and o.seed == math.floor(o.seed)) then
+    error("fit: seed must be an integer, got " .. type(o.seed) .. " " .. tostring(o.seed), 3)
+  end
+  local opt = o.optimizer
+  if opt ~= nil and type(opt) ~= "string" then
+    local ok, step = pcall(function() return opt.step end)
+    if not (ok and type(step) == "function") then
+      error("fit: optimizer must be a name (adam, adamw, sgd, rmsprop) or an optimizer "
+        .. "(wb.optim.SGD{lr = 0.1}, ...), got " .. tostring(opt), 3)
+    end
+  end
+  if o.validation ~= nil and o.validation_split ~= nil then
+    error("fit: validation (validation_data) and validation_split both given: give one "
+      .. "(Keras would drop validation_split without a word)", 3)
+  end
+end
+
 function M.is_dataset(x)
   return type(x) == "table" and type(x.batch) == "function" and x.labels ~= nil
 end

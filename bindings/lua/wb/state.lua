@@ -32,6 +32,9 @@ local cjson = require "cjson"
 local args = require "wb.args"
 local History = require "wb.history"
 local ckpt = require "wb.checkpoint"
+local fitstate = require "wb.state_fit"
+local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
+  fitstate.same
 local Sequential = wb.nn.SequentialClass
 local M = {}
 
@@ -159,20 +162,18 @@ local function callback_states(cbs, map)
   return out
 end
 
--- restore_callbacks(cbs, saved, path):
--- for fit: gives each callback with set_state its saved state (the j-th of a
--- kind takes the j-th saved of that kind); a saved state left over is an
--- error naming the file.
-function M.restore_callbacks(cbs, saved, path)
-  saved = saved or {}
-  local taken = {}
-  for _, cb in ipairs(cbs) do
+-- The saved state each callback with set_state takes (the j-th of a kind
+-- takes the j-th saved of that kind): {cb, state} pairs. A saved state left
+-- over is an error naming the file.
+local function match_callbacks(cbs, saved, path)
+  local taken, pairs_ = {}, {}
+  for _, cb in ipairs(cbs or {}) do
     if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
       local kind = kind_of(cb)
       for j, e in ipairs(saved) do
         if not taken[j] and e.kind == kind then
           taken[j] = true
-          cb:set_state(e.state)
+          pairs_[#pairs_ + 1] = {cb, e.state}
           break
         end
       end
@@ -184,6 +185,14 @@ function M.restore_callbacks(cbs, saved, path)
         .. "of fit's callbacks takes (give the callbacks of the saved fit)", path, e.kind), 0)
     end
   end
+  return pairs_
+end
+
+-- restore_callbacks(cbs, saved, path):
+-- for fit, after the callbacks' on_train_begin: gives each callback with
+-- set_state its saved state (match_callbacks).
+function M.restore_callbacks(cbs, saved, path)
+  for _, p in ipairs(match_callbacks(cbs, saved or {}, path)) do p[1]:set_state(p[2]) end
 end
 
 -- }====================
@@ -225,7 +234,16 @@ function Sequential:save_state(path, opts)
     error("save_state: the optimizer " .. tostring(opt) .. " cannot export its state "
       .. "(a wb.optim optimizer can)", 2)
   end
+  local busy = rawget(self, "_fit_busy")
+  if busy then
+    error("save_state: fit is (or was interrupted) " .. busy .. ", where its state cannot be "
+      .. "resumed exactly (the epoch's position and sums, the other callbacks' counters are "
+      .. "not saved): save at an epoch's end with callbacks = {wb.callbacks.ModelCheckpoint{"
+      .. "path, save_state = true}}, or after fit returns", 2)
+  end
   local names, tensors = ckpt.named_params(self)
+  local fin = rawget(self, "_fit_end") or {}
+  if fin.weights and (fin.during or same(tensors, fin.after)) then tensors = fin.weights end
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
   local os = opt:state()
@@ -234,7 +252,8 @@ function Sequential:save_state(path, opts)
     map[string.format("optimizer.%s.%s", names[p], SLOT_NAMES[(i - 1) % os.slots + 1])] = b
   end
   local config = opt:config()
-  local st = {epoch = h.epochs, step = rawget(self, "_fit_step") or 0, rng = wb.rng_state(),
+  local st = {epoch = h.epochs, step = rawget(self, "_fit_step") or 0,
+    rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = os.iterations},
     stopped = self.stop_training == true}
   local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
@@ -250,12 +269,14 @@ end
 -- }====================
 -- {==================== resume ====================
 
+M.train_end = fitstate.train_end -- for fit: see wb/state_fit.lua
+
 -- Restores the state of file `path` into model: weights, the optimizer's
 -- state (into `opt` when given: it must be of the saved kind; else a new
 -- optimizer with the saved hyper-parameters), the RNG. Returns {epoch,
 -- step, history, optimizer, stopped, callbacks (for restore_callbacks)}.
 -- Errors name the file.
-function M.resume(model, path, opt)
+function M.resume(model, path, opt, want)
   local file, meta = wb.io.load_safetensors(path)
   if type(meta) ~= "table" or meta.format ~= "workbench-state" then
     error(string.format("fit: resume: %s is not a training state (format %s, expected "
@@ -283,12 +304,16 @@ function M.resume(model, path, opt)
     end
     e.state = unpack_state(e.state, cbt, path)
   end
+  want = want or {}
+  check_epochs(path, math.tointeger(st.epoch) or 0, want)
+  if want.callbacks then match_callbacks(want.callbacks, cbs, path) end -- before any change
   local saved = st.optimizer or {}
   if opt then
     if opt.name ~= saved.name then
       error(string.format("fit: resume: %s holds the state of a %s optimizer, the "
         .. "optimizer given is %s", path, tostring(saved.name), tostring(opt)), 0)
     end
+    check_config(path, opt, saved.config or {})
   else
     local cfg = {}
     for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end

@@ -1,0 +1,79 @@
+-- wb/state_fit.lua: what fit keeps at its end for model:save_state (the
+-- RNG, and the weights before on_train_end hooks changed them) and the
+-- checks of fit's options against a state file before a resume restores
+-- anything. Used by wb/state.lua.
+local wb = require "wb"
+local M = {}
+
+function M.same(ps, copies)
+  for i, p in ipairs(ps) do
+    local d = p - copies[i]
+    if d:max() ~= 0 or d:min() ~= 0 then return false end
+  end
+  return true
+end
+
+local function copy_all(ps)
+  local out = {}
+  for i, p in ipairs(ps) do out[i] = p:clone() end
+  return out
+end
+
+-- train_end(model, params, cbs, run): runs fit's on_train_end hooks (run())
+-- keeping what a later save_state needs to write the state the training
+-- ended its last epoch with: the RNG (a draw after fit, e.g. a Hessian
+-- probe, must not move the resumed run's shuffling and dropout) and, when
+-- a hook changed the weights (EarlyStopping's restore_best_weights), the
+-- weights before it did: the resumed fit goes on from those, as the
+-- uninterrupted one did. When the weights are edited after fit, the edit
+-- wins (the state holds what the user set).
+function M.train_end(model, params, cbs, run)
+  local fin = {rng = wb.rng_state(), during = true}
+  for _, cb in ipairs(cbs) do
+    if cb.on_train_end then fin.weights = copy_all(params); break end
+  end
+  rawset(model, "_fit_end", fin)
+  run()
+  fin.during = nil
+  if fin.weights then
+    if M.same(params, fin.weights) then fin.weights = nil
+    else fin.after = copy_all(params) end
+  end
+end
+
+-- The epochs fit was asked for against the file's completed epochs: a
+-- resume that would train nothing (epochs below them) or number its epochs
+-- otherwise (initial_epoch) is an error before anything is restored.
+function M.check_epochs(path, done, want)
+  if want.initial_epoch and want.initial_epoch ~= done then
+    error(string.format("fit: initial_epoch %d differs from the %d epochs of %s",
+      want.initial_epoch, done, path), 0)
+  end
+  if want.epochs and want.epochs < done then
+    error(string.format("fit: epochs = %d is below the %d epochs already done in %s: epochs "
+      .. "is the number of the last epoch (Keras), so epochs = %d trains one more",
+      want.epochs, done, path, done + 1), 0)
+  end
+end
+
+-- An optimizer given to a resumed fit must have the saved hyper-parameters:
+-- with another lr or momentum the resumed run is not the one saved (a
+-- callback such as ReduceLROnPlateau may have changed the lr during
+-- training; the file has the lr it had then).
+function M.check_config(path, opt, saved)
+  local cfg = opt:config()
+  local keys = {}
+  for k in pairs(saved) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local a, b = saved[k], cfg[k]
+    if k ~= "name" and a ~= b then
+      error(string.format("fit: resume: %s was saved with %s = %s (the value at the save: a "
+        .. "callback may have changed it), the optimizer given has %s = %s: leave optimizer "
+        .. "out to go on with the saved one, or give the same values", path, k,
+        tostring(a), k, tostring(b)), 0)
+    end
+  end
+end
+
+return M

@@ -206,6 +206,48 @@ T.test("callbacks: a single callback or a misspelt hook is an error, not ignored
   T.eq(cb.epochs_seen, 2)
 end)
 
+T.test("history.lr is the lr of the epoch's steps under a per-step schedule", function()
+  local m = model(1)
+  local h = m:fit(train, {epochs = 3, batch_size = 16, verbose = false, log_every = 1,
+    optimizer = wb.optim.SGD{lr = 1}, callbacks = {wb.callbacks.Lambda{
+      on_train_batch_begin = function(step) m.optimizer.lr = 1 / step end}}})
+  -- 5 steps an epoch: epochs start at steps 1, 6, 11 (not the lr of steps 0, 5, 10)
+  T.eq(#h.steps.lr, 15)
+  for e = 1, 3 do T.eq(h.lr[e], h.steps.lr[5 * (e - 1) + 1], "epoch " .. e) end
+  T.eq(h.lr[2], 1 / 6)
+end)
+
+T.test("a hook replacing model.optimizer or adding a layer is an error, not ignored", function()
+  local function fit_with(hooks)
+    local m = model(1)
+    local cbs = {wb.callbacks.Lambda(hooks(m))}
+    return pcall(m.fit, m, train, {epochs = 3, batch_size = 16, verbose = false,
+      optimizer = sgd(), callbacks = cbs})
+  end
+  local cases = {
+    {"model.optimizer was replaced in on_epoch_end (by Adam(", function(m)
+      return {on_epoch_end = function() m.optimizer = wb.optim.Adam{} end} end},
+    {"model.optimizer was replaced in a batch hook", function(m)
+      return {on_train_batch_end = function(s) if s == 3 then m.optimizer = "x" end end} end},
+    {"model.optimizer was replaced in a batch hook", function(m)
+      return {on_train_batch_begin = function(s) if s == 3 then m.optimizer = "x" end end} end},
+    {"model.optimizer was replaced in on_train_begin", function(m)
+      return {on_train_begin = function() m.optimizer = wb.optim.SGD{} end} end},
+    {"the model's layers changed in on_epoch_begin", function(m)
+      return {on_epoch_begin = function(e)
+        if e == 2 then m:add(nn.Dense(3, 3, {activation = "softmax"})) end end} end},
+  }
+  for _, c in ipairs(cases) do
+    local ok, e = fit_with(c[2])
+    T.ok(not ok and tostring(e):find(c[1], 1, true), c[1] .. ": " .. tostring(e))
+  end
+  -- changing the optimizer's fields stays the way
+  local m = model(1)
+  m:fit(train, {epochs = 2, verbose = false, optimizer = sgd(), callbacks = {
+    wb.callbacks.Lambda{on_epoch_end = function() m.optimizer.lr = 0.05 end}}})
+  T.eq(m.optimizer.lr, 0.05)
+end)
+
 -- }====================
 -- {==================== custom losses ====================
 

@@ -257,6 +257,7 @@ function Sequential:fit(train, opts, more)
   -- next clean point, so it stays set when fit raises
   rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
   call_cbs(cbs, "on_train_begin", self, {})
+  loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
   local best
@@ -264,8 +265,8 @@ function Sequential:fit(train, opts, more)
   for epoch = initial + 1, self.stop_training and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
     call_cbs(cbs, "on_epoch_begin", epoch, {})
+    loop.check_model(self, ctx, "on_epoch_begin", true)
     local t0 = clock()
-    local lr = opt.lr
     ctx.perm = fixed or wb.randperm(n)
     local ok, loss_sum, data_sum, reg_sum, correct, seen = pcall(run_epoch, self, ctx, epoch)
     if not ok then
@@ -284,7 +285,7 @@ function Sequential:fit(train, opts, more)
       end
     end
     local logs = {loss = loss_sum / seen, accuracy = correct / seen,
-      data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = lr}
+      data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = ctx.epoch_lr}
     if val then
       logs.val_loss, logs.val_accuracy = eval_dataset(self, val_loss, val,
         math.max(bs, EVAL_BATCH))
@@ -302,6 +303,7 @@ function Sequential:fit(train, opts, more)
     end
     rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
     local stop = call_cbs(cbs, "on_epoch_end", epoch, logs) or self.stop_training
+    loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
     if stop then
       self.stop_training = true

@@ -89,6 +89,23 @@ local function call_cbs(cbs, name, ...)
 end
 M.call_cbs = call_cbs
 
+-- A hook that replaces model.optimizer or adds a layer would otherwise be
+-- ignored: the loop steps the optimizer and parameter lists it started
+-- with (the new layer untrained, save_state writing the new optimizer's
+-- empty state). where: the hooks just run, for the message.
+local function check_model(model, ctx, where, lists)
+  if rawget(model, "optimizer") ~= ctx.opt then
+    error(string.format("fit: model.optimizer was replaced in %s (by %s); fit steps the "
+      .. "optimizer it started with: change its fields instead (model.optimizer.lr = ...)",
+      where, tostring(rawget(model, "optimizer"))), 0)
+  end
+  if lists and model:parameters() ~= ctx.params then
+    error(string.format("fit: the model's layers changed in %s; fit trains the parameters "
+      .. "it started with: change the model between fits", where), 0)
+  end
+end
+M.check_model = check_model
+
 -- }====================
 -- {==================== one epoch ====================
 
@@ -98,7 +115,10 @@ local function after_step(model, ctx, logs, total, correct, count)
   local every, bcb = ctx.log_every, ctx.batch_cbs
   local stop = false
   logs.loss, logs.accuracy = total, correct / count
-  if bcb then stop = call_cbs(bcb, "on_train_batch_end", logs.step, logs) end
+  if bcb then
+    stop = call_cbs(bcb, "on_train_batch_end", logs.step, logs)
+    if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
+  end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
     record_step(ctx.history.steps, logs, bcb ~= nil)
     ctx.record_now = nil
@@ -134,8 +154,10 @@ function M.run_epoch(self, ctx, epoch)
       if bcb then
         call_cbs(bcb, "on_train_batch_begin", gstep, logs)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
+        if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
       end
     end
+    if step == 1 then ctx.epoch_lr = opt.lr end -- the epoch's lr: its first step's
     local x, y = train:batch(perm, first, count)
     ctx.batch_x, ctx.batch_y = x, y -- for instruments (wb/instruments_fit.lua)
     local loss, correct = lossf:value(self, x, y, true)

@@ -157,8 +157,36 @@ T.test("resume with another optimizer config, or fewer epochs, is refused first"
   r:fit(train, {epochs = 3, verbose = false, batch_size = 16, resume = path,
     optimizer = wb.optim.SGD{lr = 0.05, momentum = 0.9}, callbacks = cbs()})
   T.eq(r.history.epochs, 3)
-  T.eq(model(5):fit(train, {epochs = 2, verbose = false, resume = path,
+  T.eq(model(5):fit(train, {epochs = 2, batch_size = 16, verbose = false, resume = path,
     callbacks = cbs()}).epochs, 2)
+end)
+
+T.test("resume with other data or fit options than the saved fit's is refused", function()
+  local o = {epochs = 2, batch_size = 16, verbose = false, validation = val}
+  local m = model(1)
+  m:fit(train, o)
+  local path = dir .. "/opts.safetensors"
+  m:save_state(path)
+  local function bad(pat, ds, changes)
+    local r = model(5)
+    local w = r[1].weight:clone()
+    local oo = {epochs = 3, batch_size = 16, verbose = false, validation = val, resume = path}
+    for k, v in pairs(changes) do oo[k] = v end
+    if changes.validation == false then oo.validation = nil end
+    T.check_error(pat, r.fit, r, ds, oo)
+    T.eq((r[1].weight - w):abs():max(), 0, "nothing restored")
+  end
+  bad("was trained with batch_size 16, this fit has 32", train, {batch_size = 32})
+  bad("was trained with training rows 70, this fit has 90", data, {})
+  bad("was trained with shuffle true, this fit has false", train, {shuffle = false})
+  bad("was trained with loss sparse_categorical_crossentropy, this fit has mse", train,
+    {loss = "mse"})
+  -- without validation, val_loss would have a hole at epoch 3
+  bad("was trained with validation rows (0: none) 20, this fit has 0", train,
+    {validation = false})
+  local h = model(5):fit(train, {epochs = 3, batch_size = 16, verbose = false,
+    validation = val, resume = path})
+  T.eq(#h.val_loss, 3)
 end)
 
 -- }====================

@@ -158,10 +158,14 @@ end
 ---lists the global step numbers, history.steps.loss the losses, ...),
 ---resume (a file of model:save_state: weights, optimizer state, RNG and
 ---history are restored and training goes on from the saved epoch to
----epochs, bit-identical to an uninterrupted run; the optimizer is rebuilt
----from the file unless one of the same kind is given; the state of
----callbacks with get_state/set_state, e.g. EarlyStopping, is restored; a
----fit that was stopped stays stopped), initial_epoch (Keras: epochs
+---epochs (the number of the last epoch, as Keras's: not below the saved
+---ones), bit-identical to an uninterrupted run; give the saved fit's data,
+---batch_size, shuffle, loss and validation (checked: an error otherwise);
+---the optimizer is rebuilt from the file unless one of the same kind and
+---hyper-parameters (lr as saved) is given; the state of callbacks with
+---get_state/set_state, e.g. EarlyStopping, is restored; a fit that was
+---stopped stays stopped; all checked before anything is restored),
+---initial_epoch (Keras: epochs
 ---already done, 0), instruments ("economy", "full" or a non-empty
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
@@ -235,7 +239,7 @@ function Sequential:fit(train, opts, more)
     -- checks the file against epochs, initial_epoch and optimizer first
     rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil,
       {epochs = epochs, initial_epoch = opts.initial_epoch ~= nil and initial or nil,
-       callbacks = cbs})
+       callbacks = cbs, fit = fa.fit_record(opts, bs, n, val)})
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
   elseif epochs < initial then -- Keras would return at once, having trained nothing
     error(string.format("fit: epochs = %d is below initial_epoch = %d: epochs is the number "
@@ -245,6 +249,7 @@ function Sequential:fit(train, opts, more)
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
+  rawset(self, "_fit_record", fa.fit_record(opts, bs, n, val)) -- and what a resume needs
   local tty = verbose and verbose ~= 2 and progress.live(1) -- the bar: not on TERM=dumb
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),

@@ -77,6 +77,15 @@ function M.check_fit_types(o)
   end
 end
 
+-- What a resume must give again to continue bit for bit (save_state keeps
+-- it, wb/state_fit.lua compares): steps per epoch and their rows, the
+-- shuffling, the loss, and the validation rows (history's val series).
+function M.fit_record(o, bs, n, val)
+  local loss = o.loss or "sparse_categorical_crossentropy"
+  return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
+    loss = type(loss) == "string" and loss or "a function", validation_rows = val and #val or 0}
+end
+
 function M.is_dataset(x)
   return type(x) == "table" and type(x.batch) == "function" and x.labels ~= nil
 end

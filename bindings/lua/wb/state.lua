@@ -12,7 +12,9 @@
 --   metadata format = "workbench-state"
 --            workbench.state   JSON {epoch (completed), step (global step
 --                              count), rng (wb.rng_state()), optimizer =
---                              {name, config, iterations}}
+--                              {name, config, iterations}, stopped, fit =
+--                              {batch_size, rows, shuffle, loss,
+--                              validation_rows}: checked on resume}
 --            workbench.history JSON of the History (numbers to 17 digits,
 --                              so that they read back exactly)
 --            workbench.callbacks JSON list {kind, state} of the state of
@@ -203,10 +205,16 @@ end
 ---its moments and step count, completed epochs, global step, RNG state,
 ---history, the state of the fit's callbacks that have get_state:
 ---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint; whether the fit was
----stopped) atomically to a safetensors file; model:fit(train, {resume =
----path, epochs = n}) continues from it bit for bit (a stopped fit stays
----stopped). opts: tag (a string kept in the file as metadata workbench.tag,
----e.g. the run that wrote it). Python reads it with safetensors (tensors
+---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
+---that a resume must repeat) atomically to a safetensors file;
+---model:fit(train, {resume = path, epochs = n}) continues from it bit for
+---bit (a stopped fit stays stopped). The weights and RNG are those the
+---last epoch ended with, also when EarlyStopping then restored the best
+---weights or the generator was drawn from since (weights set by hand after
+---fit are written as set). Inside an epoch (a batch hook, on_epoch_end, a
+---fit that raised there) there is no exact state: an error. opts: tag (a
+---string kept in the file as metadata workbench.tag, e.g. the run that
+---wrote it). Python reads it with safetensors (tensors
 ---layers.<i>.weight, optimizer.<name>.m/.v; JSON in the metadata).
 ---ModelCheckpoint{save_state = true} calls it after every epoch.
 ---@param path string
@@ -255,7 +263,7 @@ function Sequential:save_state(path, opts)
   local st = {epoch = h.epochs, step = rawget(self, "_fit_step") or 0,
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = os.iterations},
-    stopped = self.stop_training == true}
+    stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
   local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
   if not ok then error(cbs, 2) end
   wb.io.save_safetensors(path, map, {format = "workbench-state",
@@ -319,6 +327,7 @@ function M.resume(model, path, opt, want)
     for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end
     opt = wb.optim.new(tostring(saved.name), cfg)
   end
+  if want.fit and type(st.fit) == "table" then fitstate.check_fit(path, st.fit, want.fit) end
   local names = ckpt.named_params(model)
   local params = model:parameters()
   local slots, bufs = opt:state().slots, {}

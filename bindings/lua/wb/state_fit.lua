@@ -76,4 +76,23 @@ function M.check_config(path, opt, saved)
   end
 end
 
+-- The fit options a resume must repeat (fa.fit_record): with another
+-- batch size, rows, shuffling or loss the resumed run is another run, and
+-- validation given or dropped would leave holes in history's val series.
+-- A file without the record (written before it existed) is not checked.
+local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows"}
+function M.check_fit(path, saved, now)
+  for _, k in ipairs(FIT_KEYS) do
+    local a, b = saved[k], now[k]
+    if type(a) == "number" then a = math.tointeger(a) or a end
+    if a ~= nil and a ~= b then
+      local what = k == "rows" and "training rows" or k == "validation_rows"
+        and "validation rows (0: none)" or k
+      error(string.format("fit: resume: %s was trained with %s %s, this fit has %s: a "
+        .. "resumed fit goes on bit for bit only with the saved fit's data and options",
+        path, what, tostring(a), tostring(b)), 0)
+    end
+  end
+end
+
 return M

@@ -276,6 +276,26 @@ T.test("a hook replacing model.optimizer or adding a layer is an error, not igno
   T.eq(m.optimizer.lr, 0.05)
 end)
 
+T.test("a label beyond the model's outputs is found before training, by its row", function()
+  local x = train.images
+  local y = train.labels:clone()
+  y:set(57, 7) -- the model has 3 outputs
+  local m = model(1)
+  local w = m[1].weight:clone()
+  T.check_error("fit: the training set's label at row 57 is 7, expected 0..2 (the model has 3 "
+    .. "outputs)", m.fit, m, x, y, {verbose = false})
+  T.check_error("fit: the validation set's label at row 57 is 7", m.fit, m, train,
+    {verbose = false, validation = wb.data.Dataset(x, y, "v")})
+  T.check_error("the training set's label at row 57 is 7", m.fit, m, x, y,
+    {verbose = false, loss = "mse"})
+  T.eq((m[1].weight - w):abs():max(), 0, "no step taken")
+  -- a loss function reads labels its own way: not checked
+  local seen = 0
+  m:fit(x, y, {verbose = false, epochs = 1, loss = function(o, l)
+    seen = math.max(seen, l:max()); return 0, o:clone():fill(0) end})
+  T.eq(seen, 7)
+end)
+
 -- }====================
 -- {==================== custom losses ====================
 

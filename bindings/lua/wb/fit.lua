@@ -214,6 +214,8 @@ function Sequential:fit(train, opts, more)
   local n = #train
   if n == 0 then error("fit: the training set is empty", 2) end
   local train_loss = losses._get(opts.loss, self, "train", "fit")
+  fa.check_labels(self, train, opts.loss, "training set")
+  if val then fa.check_labels(self, val, opts.loss, "validation set") end
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}

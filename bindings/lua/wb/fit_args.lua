@@ -86,6 +86,27 @@ function M.fit_record(o, bs, n, val)
     loss = type(loss) == "string" and loss or "a function", validation_rows = val and #val or 0}
 end
 
+-- Labels beyond the model's outputs, checked before training: in the step
+-- they were found only when their batch came (mid-epoch, hours in) and
+-- named by their place in the shuffled batch, not their row. Only for the
+-- named losses: a loss function may read labels its own way.
+function M.check_labels(model, ds, loss, what)
+  if loss ~= nil and type(loss) ~= "string" then return end
+  local labels = ds.labels
+  local n_out
+  for i = #model, 1, -1 do
+    local ok, v = pcall(function() return model[i].n_out end)
+    if ok and math.type(v) == "integer" then n_out = v; break end
+  end
+  if not (n_out and M.is_tensor(labels) and labels:numel() > 0) then return end
+  local top = labels:max()
+  if top < n_out then return end
+  local row = 1
+  while labels:get(row) ~= top do row = row + 1 end
+  error(string.format("fit: the %s's label at row %d is %d, expected 0..%d (the model has %d "
+    .. "outputs)", what, row, math.tointeger(top) or top, n_out - 1, n_out), 3)
+end
+
 function M.is_dataset(x)
   return type(x) == "table" and type(x.batch) == "function" and x.labels ~= nil
 end

@@ -189,6 +189,44 @@ T.test("resume with other data or fit options than the saved fit's is refused", 
   T.eq(#h.val_loss, 3)
 end)
 
+T.test("CSVLogger of a resumed fit has every epoch's row, as the uninterrupted one", function()
+  -- the rows without epoch_time (a clock)
+  local function rows(path)
+    local out, drop = {}, nil
+    for line in io.lines(path) do
+      local cells = {}
+      for c in line:gmatch("[^,]+") do cells[#cells + 1] = c end
+      if not drop then
+        for i, c in ipairs(cells) do if c == "epoch_time" then drop = i end end
+      end
+      table.remove(cells, drop)
+      out[#out + 1] = table.concat(cells, ",")
+    end
+    return table.concat(out, "\n")
+  end
+  local function cbs(csv)
+    return {wb.callbacks.CSVLogger(csv), wb.callbacks.EarlyStopping{patience = 1,
+      min_delta = 10}}
+  end
+  local o = {batch_size = 16, verbose = false, validation = val}
+  o.epochs, o.seed, o.callbacks = 4, 9, cbs(dir .. "/straight.csv")
+  T.eq(model(1):fit(train, o).epochs, 2, "stopped at epoch 2")
+  local m = model(1)
+  o.epochs, o.callbacks = 1, cbs(dir .. "/first.csv")
+  m:fit(train, o)
+  local path = dir .. "/csv.safetensors"
+  m:save_state(path)
+  o.epochs, o.seed, o.resume, o.callbacks = 4, nil, path, cbs(dir .. "/resumed.csv")
+  local r = model(5)
+  r:fit(train, o)
+  T.eq(rows(dir .. "/resumed.csv"), rows(dir .. "/straight.csv"))
+  -- resumed at the stop: no epoch trained, the rows are still written
+  r:save_state(path)
+  o.callbacks = cbs(dir .. "/stopped.csv")
+  model(5):fit(train, o)
+  T.eq(rows(dir .. "/stopped.csv"), rows(dir .. "/straight.csv"))
+end)
+
 -- }====================
 -- {==================== options and callbacks ====================
 

@@ -142,7 +142,9 @@ CSVLogger.__name = "wb.callbacks.CSVLogger"
 
 ---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
 ---Writes one CSV row per epoch to filename: header "epoch,<sorted log
----keys>", flushed after each row. opts: separator (","), append (false).
+---keys>", flushed after each row; a resumed fit (fit{resume}) writes the
+---saved epochs' rows (from its history) first. opts: separator (","),
+---append (false).
 ---Also CSVLogger{filename, separator =, append =}.
 ---@param filename string|table
 ---@param opts? table
@@ -175,6 +177,11 @@ function CSVLogger:on_train_begin(model)
   local f, err = io.open(self.filename, self.append and "a" or "w")
   if not f then error("CSVLogger: " .. err, 0) end
   self.file, self.keys = f, nil
+  -- a resumed fit (fit{resume}) starts with the saved epochs in its history:
+  -- a new file gets their rows first, as the uninterrupted fit wrote them
+  local h = model.history
+  self.prior = not self.append and type(h) == "table" and (h.epochs or 0) > 0
+    and {history = h, epochs = h.epochs} or nil -- h fills on: its count now
 end
 
 local function csv_value(v)
@@ -182,6 +189,24 @@ local function csv_value(v)
   if math.type(v) == "integer" then return tostring(v) end
   if type(v) == "number" then return string.format("%.10g", v) end
   return tostring(v)
+end
+
+-- The header (unless appending to a file that has one) and the rows of the
+-- epochs a resumed fit starts with.
+local function start(self, keys)
+  self.keys = keys
+  if self.header then
+    self.file:write("epoch", self.sep, table.concat(keys, self.sep), "\n")
+  end
+  local p = self.prior
+  for e = 1, p and p.epochs or 0 do
+    local row = {tostring(e)}
+    for i, k in ipairs(keys) do
+      row[i + 1] = csv_value(type(p.history[k]) == "table" and p.history[k][e] or nil)
+    end
+    self.file:write(table.concat(row, self.sep), "\n")
+  end
+  self.prior = nil
 end
 
 ---wb.callbacks.CSVLogger:on_epoch_end(epoch, logs)
@@ -195,10 +220,7 @@ function CSVLogger:on_epoch_end(epoch, logs)
     local keys = {}
     for k, v in pairs(logs) do if type(v) == "number" then keys[#keys + 1] = k end end
     table.sort(keys)
-    self.keys = keys
-    if self.header then
-      self.file:write("epoch", self.sep, table.concat(keys, self.sep), "\n")
-    end
+    start(self, keys)
   end
   local row = {tostring(epoch)}
   for i, k in ipairs(self.keys) do row[i + 1] = csv_value(logs[k]) end
@@ -207,9 +229,21 @@ function CSVLogger:on_epoch_end(epoch, logs)
 end
 
 ---wb.callbacks.CSVLogger:on_train_end()
----Called by fit at the end: closes the file.
+---Called by fit at the end: closes the file (after the saved epochs' rows
+---when a resumed fit trained none: it was stopped, or at its last epoch).
 ---Example: cb:on_train_end() -- fit does this
 function CSVLogger:on_train_end()
+  local p = self.prior
+  if p and self.file then -- the epoch series of the history (not steps)
+    local keys = {}
+    for k, v in pairs(p.history) do
+      if type(k) == "string" and type(v) == "table" and type(v[1]) == "number" then
+        keys[#keys + 1] = k
+      end
+    end
+    table.sort(keys)
+    start(self, keys)
+  end
   if self.file then self.file:close(); self.file = nil end
 end
 

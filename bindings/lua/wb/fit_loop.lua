@@ -78,12 +78,26 @@ function M.new_steps()
   return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
 end
 
+-- A hook returns true to stop, or nothing (false too); any other value is
+-- an error: "stop", 1 or a table would otherwise be ignored. Not for
+-- on_train_end: training is over, and an error would lose fit's result.
+local function bad_return(cb, name, r)
+  error(string.format("fit: callback %s: %s returned %s %s; return true to stop training, "
+    .. "or nothing", tostring(cb), name, type(r), tostring(r)), 0)
+end
+
 local function call_cbs(cbs, name, ...)
   local stop = false
   for i = 1, #cbs do
     local cb = cbs[i]
     local f = cb[name]
-    if f and f(cb, ...) == true then stop = true end
+    if f then
+      local r = f(cb, ...)
+      if r == true then stop = true
+      elseif r ~= nil and r ~= false and name ~= "on_train_end" then
+        bad_return(cb, name, r)
+      end
+    end
   end
   return stop
 end

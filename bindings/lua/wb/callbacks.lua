@@ -30,7 +30,10 @@
 -- is recorded in history.steps with fit's log_every at logging steps, then
 -- removed from the table.
 -- A callback with a method named on_* that is none of these hooks is an
--- error (a misspelt hook would otherwise never run).
+-- error (a misspelt hook would otherwise never run), as is a function
+-- named like a hook without its underscores or "on" (epoch_end). A hook
+-- returning anything but true, false or nothing is an error too
+-- (wb/fit_loop.lua), except on_train_end.
 -- Epochs are numbered from 1. logs holds loss, accuracy, data_loss,
 -- reg_loss, lr, epoch_time and, with validation, val_loss, val_accuracy.
 -- For plain functions without self, use wb.callbacks.Lambda{on_epoch_end =
@@ -51,7 +54,10 @@ local args = require "wb.args"
 ---values, one table reused every step; return true to stop), called with
 ---the callback as self; epochs count from 1; epoch logs hold loss,
 ---accuracy, data_loss, reg_loss, lr, epoch_time and, with validation,
----val_loss and val_accuracy. A method on_* that is no hook is an error.
+---val_loss and val_accuracy. A method on_* that is no hook (or a misspelt
+---hook such as onepoch_end) is an error, and so is a hook returning
+---anything but true, false or nothing (on_train_end's is ignored); give
+---callbacks as a list, {cb}.
 ---Example: m:fit(d.train, {validation = d.test, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}

@@ -1,16 +1,39 @@
 -- test_audit_loop2.lua: the training loop's audit, continued from
--- test_audit_loop.lua: what hooks return.
+-- test_audit_loop.lua: what hooks return; resuming inside an epoch
+-- (ModelCheckpoint{save_state = true, save_freq = k}).
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn
 
 local data = T.synthetic(4242, 90, 8)
-local train = data:subset(1, 70)
+local train, val = data:subset(1, 70), data:subset(71, 90)
+local dir = T.tmpdir()
 
-local function model(seed)
+local function model(seed, dropout)
   wb.seed(seed)
+  if dropout then
+    return nn.Sequential{nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}), nn.Dropout(0.3),
+      nn.Dense(12, 3, {activation = "softmax"})}
+  end
   return nn.Sequential{nn.Dense(8, 12, {activation = "relu"}),
     nn.Dense(12, 3, {activation = "softmax"})}
+end
+
+-- Every difference between two histories (epoch_time aside: a clock).
+local function diff(a, b, path, out)
+  if type(a) ~= type(b) then
+    out[#out + 1] = path .. ": " .. tostring(a) .. " vs " .. tostring(b)
+  elseif type(a) == "table" then
+    local keys = {}
+    for k in pairs(a) do keys[k] = true end
+    for k in pairs(b) do keys[k] = true end
+    for k in pairs(keys) do
+      if k ~= "epoch_time" then diff(a[k], b[k], path .. "." .. tostring(k), out) end
+    end
+  elseif a ~= b and not (a ~= a and b ~= b) then
+    out[#out + 1] = path .. ": " .. tostring(a) .. " vs " .. tostring(b)
+  end
+  return out
 end
 
 T.test("a hook returning something else than true, false or nothing is an error", function()
@@ -36,6 +59,63 @@ T.test("a hook returning something else than true, false or nothing is an error"
   h = m:fit(train, {epochs = 1, verbose = false, callbacks = {
     wb.callbacks.Lambda{on_train_end = function() return 0 end}}})
   T.eq(h.epochs, 1)
+end)
+
+T.test("resume inside an epoch (save_freq = 1, every step) is bit for bit", function()
+  -- SGD momentum and Adam, dropout, shuffling, L2, a per-step log key,
+  -- EarlyStopping (restoring) and ReduceLROnPlateau: every series, the
+  -- step series and the final weights equal the uninterrupted fit's
+  local function cbs(ck)
+    return {wb.callbacks.EarlyStopping{patience = 2, min_delta = 0.01,
+        restore_best_weights = true},
+      wb.callbacks.ReduceLROnPlateau{monitor = "loss", patience = 1, min_delta = 10,
+        factor = 0.5},
+      wb.callbacks.Lambda{on_train_batch_end = function(step, logs) logs.x = step / 2 end},
+      wb.callbacks.ModelCheckpoint{ck, save_state = true, save_freq = 1}}
+  end
+  for _, name in ipairs{"sgd", "adam"} do
+    local function opt()
+      return name == "sgd" and wb.optim.SGD{lr = 0.1, momentum = 0.9} or wb.optim.Adam{lr = 0.01}
+    end
+    local o = {batch_size = 16, verbose = false, validation = val, log_every = 2, epochs = 4}
+    local straight = model(1, true)
+    o.seed, o.optimizer = 9, opt()
+    o.callbacks = cbs(dir .. "/" .. name .. "/s{step}.safetensors")
+    local hs = straight:fit(train, o)
+    T.ok(wb.sys.exists(dir .. "/" .. name .. "/s7.safetensors"), "step 7 saved")
+    for step = 1, 5 * hs.epochs do
+      local r = model(2, true)
+      local hr = r:fit(train, {batch_size = 16, verbose = false, validation = val,
+        log_every = 2, epochs = 4, callbacks = cbs(dir .. "/x.safetensors"),
+        resume = dir .. "/" .. name .. "/s" .. step .. ".safetensors"})
+      local d = diff(hr, hs, "history", {})
+      local wa, wr = straight:get_weights(), r:get_weights()
+      for i = 1, #wa do
+        if (wa[i] - wr[i]):abs():max() ~= 0 then d[#d + 1] = "weight " .. i end
+      end
+      T.eq(#d, 0, name .. " resumed at step " .. step .. ": "
+        .. table.concat(d, "; "):sub(1, 200))
+    end
+  end
+end)
+
+T.test("save_freq: checked; weights every k steps; no mid-epoch state with instruments",
+    function()
+  T.check_error("ModelCheckpoint: save_freq must be 'epoch' or a number of steps",
+    wb.callbacks.ModelCheckpoint, {"x", save_freq = 0})
+  T.check_error("save_best_only compares epochs", wb.callbacks.ModelCheckpoint,
+    {"x", save_freq = 2, save_best_only = true})
+  local m = model(1)
+  m:fit(train, {epochs = 2, batch_size = 16, verbose = false, callbacks = {
+    wb.callbacks.ModelCheckpoint{dir .. "/w/e{epoch}-s{step}.safetensors", save_freq = 4}}})
+  for _, f in ipairs{"e1-s4", "e2-s8"} do
+    T.ok(wb.sys.exists(dir .. "/w/" .. f .. ".safetensors"), f)
+  end
+  T.ok(not wb.sys.exists(dir .. "/w/e1.safetensors"), "no epoch-end save")
+  T.check_error("cannot hold the fit's instruments", m.fit, m, train, {epochs = 1,
+    batch_size = 16, verbose = false, instruments = {"grad_norm"}, callbacks = {
+      wb.callbacks.ModelCheckpoint{dir .. "/i.safetensors", save_state = true,
+        save_freq = 2}}})
 end)
 
 T.done()

@@ -36,7 +36,7 @@ M._format_path = format_path
 
 ---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
 ---Options: filepath, monitor, save_best_only, save_weights_only, mode,
----initial_value_threshold, save_state, tag, verbose.
+---initial_value_threshold, save_state, tag, verbose, save_freq.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
 ---filled from the epoch and the logs. save_best_only (false): only when
@@ -46,7 +46,11 @@ M._format_path = format_path
 ---full training state (model:save_state: weights, optimizer, RNG, history,
 ---callback state), written atomically after all the callbacks' on_epoch_end
 ---so that fit{resume = file} continues bit for bit; tag: a string kept in
----that file (save_state's tag).
+---that file (save_state's tag). save_freq ("epoch"): or k, save every k-th
+---step (counted over the fit, from 1) instead of at epoch ends (Keras);
+---with save_state, fit{resume} then goes on inside the epoch bit for bit
+---(not with instruments; "{epoch}" and the step logs' keys, e.g. "{step}",
+---fill the path).
 ---@param opts table
 ---@return wb.callbacks.ModelCheckpoint
 ---Example: wb.callbacks.ModelCheckpoint{"ckpt/e{epoch:02d}.safetensors", save_best_only = true}
@@ -58,7 +62,16 @@ function M.ModelCheckpoint(opts)
     opts.filepath, opts[1] = opts[1], nil
   end
   opts = check_opts(opts, {"filepath", "monitor", "save_best_only", "save_weights_only",
-    "mode", "initial_value_threshold", "save_state", "tag", "verbose"}, "ModelCheckpoint")
+    "mode", "initial_value_threshold", "save_state", "tag", "verbose", "save_freq"},
+    "ModelCheckpoint")
+  local freq = opts.save_freq
+  if freq ~= nil and freq ~= "epoch" and not (math.type(freq) == "integer" and freq > 0) then
+    error("ModelCheckpoint: save_freq must be 'epoch' or a number of steps (an integer > 0), "
+      .. "got " .. tostring(freq), 2)
+  end
+  if math.type(freq) == "integer" and opts.save_best_only then
+    error("ModelCheckpoint: save_best_only compares epochs: give it without save_freq", 2)
+  end
   if type(opts.filepath) ~= "string" then
     error("ModelCheckpoint: filepath (a string) is required", 2)
   end
@@ -74,7 +87,32 @@ function M.ModelCheckpoint(opts)
     tag = opts.tag, threshold = opts.initial_value_threshold, verbose = opts.verbose},
     ModelCheckpoint)
   self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
+  if math.type(freq) == "integer" then -- an own method: others stay out of the step loop
+    self.save_freq = freq
+    self.on_train_batch_end = ModelCheckpoint._batch_end
+  end
   return self
+end
+
+-- save_freq = k: every k-th step (global), at the clean point after the
+-- step (fit calls _after_batch_end there), as Keras's save_freq = k; no
+-- save at the epoch ends then.
+function ModelCheckpoint:_batch_end(step, logs)
+  if step % self.save_freq ~= 0 then return end
+  self.pending_step = format_path(self.filepath, logs.epoch, logs)
+  rawset(self.model, "_fit_save_mid", true)
+end
+
+function ModelCheckpoint:_after_batch_end()
+  local path = self.pending_step
+  if not path then return end
+  self.pending_step = nil
+  local dir = path:match("^(.*)/[^/]*$")
+  if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
+  if self.save_state then self.model:save_state(path, {tag = self.tag})
+  elseif self.save_weights_only then self.model:save_weights(path)
+  else self.model:save(path) end
+  self.last_saved = path
 end
 
 function ModelCheckpoint:on_train_begin(model)
@@ -119,6 +157,7 @@ end
 ---Example: cb:on_epoch_end(1, {val_loss = 0.2}) -- fit does this
 function ModelCheckpoint:on_epoch_end(epoch, logs)
   check_epoch(epoch, logs, "on_epoch_end")
+  if self.save_freq then return end -- saves every save_freq steps instead
   local path = format_path(self.filepath, epoch, logs)
   if not self.save_best_only then return self:_save(path) end
   local current = monitor_value(logs, self.monitor, "ModelCheckpoint")

@@ -271,10 +271,15 @@ function Sequential:fit(train, opts, more)
   for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
   for epoch = initial + 1, self.stop_training and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
-    call_cbs(cbs, "on_epoch_begin", epoch, {})
-    loop.check_model(self, ctx, "on_epoch_begin", true)
+    -- a state saved inside this epoch: its permutation, on after its step
+    -- (on_epoch_begin ran before the save)
+    local mid = rs and rs.mid and rs.mid.epoch == epoch and rs.mid or nil
+    if not mid then
+      call_cbs(cbs, "on_epoch_begin", epoch, {})
+      loop.check_model(self, ctx, "on_epoch_begin", true)
+    end
     local t0 = clock()
-    ctx.perm = fixed or wb.randperm(n)
+    ctx.perm, ctx.resume_at = mid and mid.perm or fixed or wb.randperm(n), mid
     local ok, loss_sum, data_sum, reg_sum, correct, seen = pcall(run_epoch, self, ctx, epoch)
     if not ok then
       -- divergence, Ctrl-C or a layer error: end the live bar's line first

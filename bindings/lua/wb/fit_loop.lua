@@ -145,6 +145,16 @@ local function after_step(model, ctx, logs, total, correct, count)
   return model.stop_training == true
 end
 
+-- A clean point inside an epoch (the step done, its hooks and records
+-- too): where the epoch is, for save_state (wb/state.lua), while the
+-- callbacks' private _after_batch_end hooks (ModelCheckpoint's save) run.
+local function save_mid(model, ctx, mid)
+  rawset(model, "_fit_mid", mid)
+  local ok, err = pcall(call_cbs, ctx.batch_cbs, "_after_batch_end", mid.gstep)
+  rawset(model, "_fit_mid", nil); rawset(model, "_fit_save_mid", nil)
+  if not ok then error(err, 0) end
+end
+
 -- One epoch of training; returns loss_sum, data_sum, reg_sum, correct, seen
 -- (over the steps run: a per-step hook may stop the epoch early) or raises
 -- the divergence object. ctx.step counts the steps of the whole fit.
@@ -154,9 +164,15 @@ function M.run_epoch(self, ctx, epoch)
   local l2, bar, bcb, logs = ctx.l2, ctx.bar, ctx.batch_cbs, ctx.step_logs
   local hooked = bcb ~= nil or ctx.log_every ~= nil
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
+  local from, at = 1, ctx.resume_at -- a mid-epoch state (fit{resume}): on after its step
+  if at then
+    ctx.resume_at, from, ctx.epoch_lr = nil, at.step + 1, at.epoch_lr
+    loss_sum, data_sum, reg_sum, correct_sum, seen = at.loss_sum, at.data_sum, at.reg_sum,
+      at.correct, at.seen
+  end
   local next_draw = 0
   if bar then bar.t0 = clock(); bar.epoch = epoch end
-  for step = 1, steps do
+  for step = from, steps do
     local first = (step - 1) * bs + 1
     local count = n - first + 1
     if count > bs then count = bs end
@@ -204,6 +220,11 @@ function M.run_epoch(self, ctx, epoch)
       end
     end
     if stop then break end
+    if rawget(self, "_fit_save_mid") then -- a ModelCheckpoint{save_freq = k} asked
+      save_mid(self, ctx, {epoch = epoch, step = step, gstep = gstep, perm = perm,
+        loss_sum = loss_sum, data_sum = data_sum, reg_sum = reg_sum, correct = correct_sum,
+        seen = seen, epoch_lr = ctx.epoch_lr})
+    end
   end
   return loss_sum, data_sum, reg_sum, correct_sum, seen
 end

@@ -14,7 +14,11 @@
 --                              count), rng (wb.rng_state()), optimizer =
 --                              {name, config, iterations}, stopped, fit =
 --                              {batch_size, rows, shuffle, loss,
---                              validation_rows}: checked on resume}
+--                              validation_rows}: checked on resume, mid
+--                              (saved inside an epoch by ModelCheckpoint
+--                              {save_freq}: {epoch, step, the epoch's sums,
+--                              epoch_lr}, with the tensor fit.perm, the
+--                              epoch's permutation)}
 --            workbench.history JSON of the History (numbers to 17 digits,
 --                              so that they read back exactly)
 --            workbench.callbacks JSON list {kind, state} of the state of
@@ -212,7 +216,9 @@ end
 ---last epoch ended with, also when EarlyStopping then restored the best
 ---weights or the generator was drawn from since (weights set by hand after
 ---fit are written as set). Inside an epoch (a batch hook, on_epoch_end, a
----fit that raised there) there is no exact state: an error. opts: tag (a
+---fit that raised there) there is no exact state: an error, except at the
+---clean point after a step where ModelCheckpoint{save_state = true,
+---save_freq = k} saves (the resume goes on inside the epoch). opts: tag (a
 ---string kept in the file as metadata workbench.tag, e.g. the run that
 ---wrote it). Python reads it with safetensors (tensors
 ---layers.<i>.weight, optimizer.<name>.m/.v; JSON in the metadata).
@@ -242,8 +248,8 @@ function Sequential:save_state(path, opts)
     error("save_state: the optimizer " .. tostring(opt) .. " cannot export its state "
       .. "(a wb.optim optimizer can)", 2)
   end
-  local busy = rawget(self, "_fit_busy")
-  if busy then
+  local busy, mid = rawget(self, "_fit_busy"), rawget(self, "_fit_mid")
+  if busy and not mid then
     error("save_state: fit is (or was interrupted) " .. busy .. ", where its state cannot be "
       .. "resumed exactly (the epoch's position and sums, the other callbacks' counters are "
       .. "not saved): save at an epoch's end with callbacks = {wb.callbacks.ModelCheckpoint{"
@@ -260,7 +266,13 @@ function Sequential:save_state(path, opts)
     map[string.format("optimizer.%s.%s", names[p], SLOT_NAMES[(i - 1) % os.slots + 1])] = b
   end
   local config = opt:config()
-  local st = {epoch = h.epochs, step = rawget(self, "_fit_step") or 0,
+  local midst
+  if mid then -- ModelCheckpoint{save_freq}: a clean point inside an epoch (wb/fit_loop.lua)
+    midst = fitstate.mid_state(mid, rawget(self, "_fit_callbacks"))
+    map["fit.perm"] = mid.perm
+  end
+  local st = {epoch = h.epochs, step = mid and mid.gstep or rawget(self, "_fit_step") or 0,
+    mid = midst,
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = os.iterations},
     stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
@@ -304,6 +316,7 @@ function M.resume(model, path, opt, want)
   for name, t in pairs(file) do
     if name:match("^optimizer%.") then buffers[name] = t
     elseif name:match("^callbacks%.") then cbt[name] = t
+    elseif name:match("^fit%.") then buffers[name] = t
     else weights[name] = t end
   end
   for _, e in ipairs(cbs) do
@@ -313,6 +326,7 @@ function M.resume(model, path, opt, want)
     e.state = unpack_state(e.state, cbt, path)
   end
   want = want or {}
+  local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want)
   if want.callbacks then match_callbacks(want.callbacks, cbs, path) end -- before any change
   local saved = st.optimizer or {}
@@ -356,7 +370,7 @@ function M.resume(model, path, opt, want)
     if s then for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end end
   end
   return {epoch = math.tointeger(st.epoch) or 0, step = math.tointeger(st.step) or 0,
-    history = h, optimizer = opt, stopped = st.stopped == true, callbacks = cbs}
+    history = h, optimizer = opt, stopped = st.stopped == true, callbacks = cbs, mid = mid}
 end
 
 -- }====================

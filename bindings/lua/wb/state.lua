@@ -252,8 +252,8 @@ function Sequential:save_state(path, opts)
   if busy and not mid then
     error("save_state: fit is (or was interrupted) " .. busy .. ", where its state cannot be "
       .. "resumed exactly (the epoch's position and sums, the other callbacks' counters are "
-      .. "not saved): save at an epoch's end with callbacks = {wb.callbacks.ModelCheckpoint{"
-      .. "path, save_state = true}}, or after fit returns", 2)
+      .. "not saved): save with callbacks = {wb.callbacks.ModelCheckpoint{path, save_state = "
+      .. "true}} (at epoch ends; add save_freq = k for every k steps), or after fit returns", 2)
   end
   local names, tensors = ckpt.named_params(self)
   local fin = rawget(self, "_fit_end") or {}

@@ -118,7 +118,8 @@ function M._check_finite(fname, what, t, level)
         if not (v == v and v ~= math.huge and v ~= -math.huge) then
           error(wb.Error{code = "ENONFINITE", message = string.format("%s: %s: %s %d%s is "
             .. "%s, expected finite numbers", fname, what, t:dim() <= 1 and "entry" or "row",
-            i, t:dim() <= 1 and "" or ", column " .. j, v ~= v and "NaN" or tostring(v))}, level + 1)
+            i, t:dim() <= 1 and "" or ", column " .. j, v ~= v and "NaN" or tostring(v))},
+            level + 1)
         end
       end
     end

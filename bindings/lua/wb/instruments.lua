@@ -37,7 +37,10 @@ local hessian = require "wb.hessian"
 ---update: "sgd" or "measured", how alpha read the update). alpha is NaN
 ---at batch size 1 (a variance of one row is undefined). tic, hess_max and
 ---hess_trace with loss mse take one-hot targets; a softmax last layer is
----refused there (the Hessian is not computed for it). Across
+---refused there (the Hessian is not computed for it). With Dropout in the
+---model, the per-sample statistics are of the step's own gradients (its
+---dropout masks), while hess_max, hess_trace and the trace in tic are of
+---the loss with Dropout off, as wb.hessian's. Across
 ---model:save_state and fit{resume = path} they go on as if trained straight
 ---(distance from the first fit's start, a pending alpha, history.instruments),
 ---bit for bit except, equal to rounding: plain SGD's alpha at the step before

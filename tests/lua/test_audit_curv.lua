@@ -137,6 +137,26 @@ T.test("Cockpit's statistics check their arguments (were 'attempt to compare')",
   T.eq(I.alpha(1, 1, 0, -2, 0, 1, 1, 1, 1), 0, "the documented example")
 end)
 
+T.test("landscape and noise_scale: a nil model, NaN directions, NaN parts are named", function()
+  local m, x, y = small()
+  local d1 = wb.landscape.direction(m:get_weights())
+  -- was "attempt to index a nil value (local 'model')"
+  T.check_error("bad argument #1 to 'slice' (wb.Sequential expected, got nil)",
+    wb.landscape.slice, nil, {x = x, y = y}, {dirs = {d1}})
+  -- was the walker's SGD step refusing "gradient 1" with "no parameter was updated"
+  local bad = d1[1]:clone(); bad:set(2, 1, 0 / 0)
+  nonfinite("slice: direction 1: argument #3: tensor 1: row 2, column 1 is NaN",
+    wb.landscape.slice, m, {x = x, y = y}, {dirs = {{bad, d1[2], d1[3], d1[4]}}, points = 3})
+  nonfinite("interpolate: argument #4: tensor 1", wb.landscape.interpolate, m, {x = x, y = y},
+    m:get_weights(), {bad, d1[2], d1[3], d1[4]})
+  -- a NaN norm gave b_simple = math.huge, the mark of a noise-dominated batch
+  local r = wb.noise_scale.two_batch(1, 0 / 0, 10, 2)
+  T.ok(r.b_simple ~= r.b_simple, "b_simple NaN, got " .. tostring(r.b_simple))
+  r = wb.noise_scale.b_noise(4, 0 / 0, 1)
+  T.ok(r.b_noise ~= r.b_noise, "b_noise NaN, got " .. tostring(r.b_noise))
+  T.eq(wb.noise_scale.two_batch(1, 11, 10, 2).b_simple, 10, "the documented example")
+end)
+
 -- }====================
 -- {==================== against PyTorch in float64 ====================
 

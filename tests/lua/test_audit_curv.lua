@@ -157,6 +157,16 @@ T.test("landscape and noise_scale: a nil model, NaN directions, NaN parts are na
   T.eq(wb.noise_scale.two_batch(1, 11, 10, 2).b_simple, 10, "the documented example")
 end)
 
+T.test("fit's every takes a whole float (1e3), as integer arguments do elsewhere", function()
+  local m, x, y = small()
+  local h = m:fit(x, y, {batch_size = 2, verbose = false, instruments = {"grad_norm"},
+    every = 2e0, optimizer = wb.optim.SGD{}})
+  T.eq(#h.steps.step, 2, "steps 1 and 3 of 3")
+  T.eq(h.steps.step[2], 3)
+  T.check_error('fit: every must be a positive integer or "log", got 1.5', m.fit, m, x, y,
+    {verbose = false, instruments = {"grad_norm"}, every = 1.5})
+end)
+
 -- }====================
 -- {==================== against PyTorch in float64 ====================
 

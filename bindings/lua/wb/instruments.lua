@@ -40,7 +40,10 @@ local hessian = require "wb.hessian"
 ---refused there (the Hessian is not computed for it). With Dropout in the
 ---model, the per-sample statistics are of the step's own gradients (its
 ---dropout masks), while hess_max, hess_trace and the trace in tic are of
----the loss with Dropout off, as wb.hessian's. Across
+---the loss with Dropout off, as wb.hessian's. Under a loss function of
+---one's own, per-sample gradients are B times row i's share of its
+---grad_output: right for a mean over rows of per-row terms (as every
+---built-in loss is), meaningless for a loss that mixes rows. Across
 ---model:save_state and fit{resume = path} they go on as if trained straight
 ---(distance from the first fit's start, a pending alpha, history.instruments),
 ---bit for bit except, equal to rounding: plain SGD's alpha at the step before

@@ -167,6 +167,27 @@ T.test("fit's every takes a whole float (1e3), as integer arguments do elsewhere
     {verbose = false, instruments = {"grad_norm"}, every = 1.5})
 end)
 
+T.test("measures: counts out of range are named, not NaN, 'divide by zero' or 'all dead'",
+  function()
+  wb.seed(2)
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+    wb.nn.Dense(8, 10, {activation = "softmax"})}
+  local ds = wb.data.mnist().test:subset(1, 64)
+  local Me = wb.measures
+  T.check_error("grad_noise: batch (rows per minibatch, of n rows): expected an integer in "
+    .. "1..32, got 64", Me.grad_noise, m, ds, 64, 32) -- was NaN
+  T.check_error("grad_noise: batch (rows per minibatch, of n rows): expected an integer in "
+    .. "1..32, got 0", Me.grad_noise, m, ds, 0, 32)   -- was 'attempt to divide by zero'
+  T.check_error("sharpness: draws: expected an integer >= 1, got 0", Me.sharpness, m, ds,
+    0.05, 0, 32)                                        -- was NaN
+  T.check_error("silenced_accuracy: frac: expected a number in 0..1, got -1",
+    Me.silenced_accuracy, m, ds, -1, 1)                 -- was an accuracy
+  T.check_error("silenced_accuracy: draws: expected an integer >= 1, got 0",
+    Me.silenced_accuracy, m, ds, 0.5, 0)                -- was NaN
+  T.check_error("dead_units: n: expected an integer >= 1, got 0", Me.dead_units, m, ds, 0)
+  T.ok(Me.grad_noise(m, ds, 32, 32) == 0, "batch = n: no noise")
+end)
+
 -- }====================
 -- {==================== against PyTorch in float64 ====================
 

@@ -61,6 +61,13 @@ T.test("non-finite x, y, v or weights are refused naming where, not NaN products
   nonfinite("per_sample: x: row 2, column 3 is NaN", wb.instruments.per_sample, m, xn, y)
   -- huge but finite inputs are data (saturated units), not refused
   T.ok(wb.hessian.hvp(m, {x = x * 1e30, y = y}, v))
+  -- finite inputs whose loss overflows: an error, not NaN or infinite results
+  local lin = wb.nn.Sequential{wb.nn.Dense(5, 3, {activation = "softmax"})}
+  lin:set_weights{wb.ones(5, 3), wb.zeros(3)} -- logits 5 * 3e38: infinite
+  nonfinite("hvp: the result is not finite", wb.hessian.hvp, lin, {x = x:clone():fill(3e38),
+    y = y}, lin:get_weights())
+  nonfinite("per_sample: the statistics are not finite", wb.instruments.per_sample, lin,
+    x:clone():fill(1e19), y) -- finite logits, squared norms past float32
   local w = m:get_weights(); w[1]:set(1, 1, 0 / 0); m:set_weights(w)
   nonfinite("hvp: the model's parameter 1: row 1, column 1 is NaN", wb.hessian.hvp, m,
     {x = x, y = y}, v)

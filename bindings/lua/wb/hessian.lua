@@ -172,10 +172,27 @@ local function operator(fname, model, data, opts)
   return op
 end
 
+-- Are v's numbers finite (v a number, tensor, boolean or list of these)?
+local function finite(v)
+  if type(v) == "table" then
+    for i = 1, #v do if not finite(v[i]) then return false end end
+    return true
+  end
+  if args.typename(v) == "wb.Tensor" then v = v:sum() end -- in double: see _check_finite
+  return type(v) ~= "number" or v == v and v ~= math.huge and v ~= -math.huge
+end
+
 -- op:method(...), its failures prefixed with fname and raised at the caller
--- of the public function (a wb.Error keeps its code).
+-- of the public function (a wb.Error keeps its code). Finite inputs can
+-- still overflow (x of 1e38 makes infinite logits): a NaN or infinite
+-- result is an error, never returned.
 local function call(fname, op, method, ...)
   local res = table.pack(pcall(op[method], op, ...))
+  if res[1] and not finite(table.pack(table.unpack(res, 2, res.n))) then
+    error(wb.Error{code = "ENONFINITE", message = fname .. ": the result is not finite: the "
+      .. "loss or its derivatives overflow at these weights and data (float32 ends near "
+      .. "3.4e38)"}, 0)
+  end
   if res[1] then return table.unpack(res, 2, res.n) end
   local err = res[2]
   if wb.is_error(err) then

@@ -211,7 +211,15 @@ function M.per_sample(model, x, y, ...)
       sum_sq[#sum_sq + 1] = w
       if b then sum_sq[#sum_sq + 1] = b end
     end
-    return {norms = ps:tensor("sq"):sqrt(), gram = ps:tensor("gram"), sum_sq = sum_sq}
+    local out = {norms = ps:tensor("sq"):sqrt(), gram = ps:tensor("gram"), sum_sq = sum_sq}
+    local total = out.norms:sum() + out.gram:sum()
+    for _, t in ipairs(sum_sq) do total = total + t:sum() end
+    if total ~= total or total == math.huge or total == -math.huge then -- finite x overflowed
+      error(wb.Error{code = "ENONFINITE", message = "the statistics are not finite: the "
+        .. "gradients or their squares overflow float32 (near 3.4e38) at these weights and "
+        .. "data"}, 0)
+    end
+    return out
   end)
   for j, i in ipairs(pos) do M.keep_dz(model[i], prev[j]) end
   for k = 1, #grads do grads[k]:copy(saved[k]) end

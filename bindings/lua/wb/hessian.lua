@@ -101,26 +101,23 @@ local function data_xy(fname, data)
   return data.x, data.y
 end
 
--- Raise "fname: what: row i, column j is nan" when float32 tensor t holds a
+local function fin(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- Raise "fname: what: row i, column j is NaN" when float32 tensor t holds a
 -- NaN or an infinity (else every product is NaN, silently). Its sum is
 -- accumulated in double (core wb_tensor_stats): finite float32 numbers never
 -- overflow it, so one pass finds whether; rows are searched only to say where.
 function M._check_finite(fname, what, t, level)
-  if t:dtype() ~= "float32" or t:numel() == 0 then return end
-  local s = t:sum()
-  if s == s and s ~= math.huge and s ~= -math.huge then return end
+  if t:dtype() ~= "float32" or t:numel() == 0 or fin(t:sum()) then return end
   local n = t:dim() <= 1 and t:numel() or t:size(1)
   local rows = t:reshape(n, t:numel() // n)
   for i = 1, n do
-    local r = rows[i]:sum()
-    if not (r == r and r ~= math.huge and r ~= -math.huge) then
-      for j, v in ipairs(rows[i]:totable()) do
-        if not (v == v and v ~= math.huge and v ~= -math.huge) then
-          error(wb.Error{code = "ENONFINITE", message = string.format("%s: %s: %s %d%s is "
-            .. "%s, expected finite numbers", fname, what, t:dim() <= 1 and "entry" or "row",
-            i, t:dim() <= 1 and "" or ", column " .. j, v ~= v and "NaN" or tostring(v))},
-            level + 1)
-        end
+    for j, v in ipairs(fin(rows[i]:sum()) and {} or rows[i]:totable()) do
+      if not fin(v) then
+        error(wb.Error{code = "ENONFINITE", message = string.format("%s: %s: %s %d%s is "
+          .. "%s, expected finite numbers", fname, what, t:dim() <= 1 and "entry" or "row",
+          i, t:dim() <= 1 and "" or ", column " .. j, v ~= v and "NaN" or tostring(v))},
+          level + 1)
       end
     end
   end
@@ -132,9 +129,7 @@ end
 local function mse_targets(fname, model, y)
   if y:dim() ~= 1 then return y end
   local C
-  for i = #model, 1, -1 do
-    if model[i].kind == "Dense" then C = model[i].n_out; break end
-  end
+  for i = #model, 1, -1 do if model[i].kind == "Dense" then C = model[i].n_out; break end end
   if not C then return y end
   local t = wb.zeros(#y, C)
   for i, v in ipairs(y:float():totable()) do
@@ -179,7 +174,7 @@ local function finite(v)
     return true
   end
   if args.typename(v) == "wb.Tensor" then v = v:sum() end -- in double: see _check_finite
-  return type(v) ~= "number" or v == v and v ~= math.huge and v ~= -math.huge
+  return type(v) ~= "number" or fin(v)
 end
 
 -- op:method(...), its failures prefixed with fname and raised at the caller

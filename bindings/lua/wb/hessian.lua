@@ -24,7 +24,10 @@ local args = require "wb.args"
 ---fused softmax cross-entropy or mse, and L2), and the instruments built on
 ---them: top eigenvalues (Lanczos), trace (Hutchinson), spectral density
 ---(stochastic Lanczos quadrature), the full matrix for small models. data
----is a dataset or {x = tensor, y = labels}; every function also takes
+---is a dataset or {x = tensor, y = labels} (under mse, y may also be float
+---targets [N, C]; class ids become one-hot rows, as in fit); x, y, the
+---weights and vectors must be finite (an ENONFINITE error names the first
+---NaN or infinity); every function also takes
 ---loss ("cross_entropy" default, "mse"), precision ("float32" default,
 ---"float64") and max_rows (rows per chunk, default 4096; data that fits in
 ---one chunk has its forward pass computed once and reused by every product).
@@ -34,6 +37,7 @@ wb.hessian = M
 
 local COMMON = {loss = "string", precision = "string", max_rows = "integer",
   seed = "integer"}
+local INT_MAX = 2147483647
 
 -- opts checked against COMMON plus `own` (key -> type); unknown keys are
 -- errors naming the valid ones.
@@ -52,6 +56,11 @@ local function check_opts(fname, pos, opts, own)
     end
     if want ~= "any" then
       args.check(fname .. ": option '" .. k .. "'", pos, v, want, 4)
+    end
+    -- the core takes C ints: 2^32 + 1 would arrive as 1 (k) or a negative
+    -- count (probes), and its message would be about that number
+    if want == "integer" and k ~= "seed" and v > INT_MAX then
+      error(string.format("%s: %s: expected at most %d, got %.0f", fname, k, INT_MAX, v), 3)
     end
   end
   local p = opts.precision or "float32"
@@ -92,12 +101,61 @@ local function data_xy(fname, data)
   return data.x, data.y
 end
 
+local function fin(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- Raise "fname: what: row i, column j is NaN" when float32 tensor t holds a
+-- NaN or an infinity (else every product is NaN, silently). Its sum is
+-- accumulated in double (core wb_tensor_stats): finite float32 numbers never
+-- overflow it, so one pass finds whether; rows are searched only to say where.
+function M._check_finite(fname, what, t, level)
+  if t:dtype() ~= "float32" or t:numel() == 0 or fin(t:sum()) then return end
+  local n = t:dim() <= 1 and t:numel() or t:size(1)
+  local rows = t:reshape(n, t:numel() // n)
+  for i = 1, n do
+    for j, v in ipairs(fin(rows[i]:sum()) and {} or rows[i]:totable()) do
+      if not fin(v) then
+        error(wb.Error{code = "ENONFINITE", message = string.format("%s: %s: %s %d%s is "
+          .. "%s, expected finite numbers", fname, what, t:dim() <= 1 and "entry" or "row",
+          i, t:dim() <= 1 and "" or ", column " .. j, v ~= v and "NaN" or tostring(v))},
+          level + 1)
+      end
+    end
+  end
+end
+
+-- mse's targets as fit's mse loss takes them: class ids y [N] (a dataset's
+-- labels) become one-hot rows [N, C], C the last Dense's width; float
+-- targets [N, C] pass unchanged (core checks their shape).
+local function mse_targets(fname, model, y)
+  if y:dim() ~= 1 then return y end
+  local C
+  for i = #model, 1, -1 do if model[i].kind == "Dense" then C = model[i].n_out; break end end
+  if not C then return y end
+  local t = wb.zeros(#y, C)
+  for i, v in ipairs(y:float():totable()) do
+    if v ~= math.floor(v) or v < 0 or v >= C then
+      error(string.format("%s: y: label %d (1-based position) is %s, expected an integer in "
+        .. "0..%d (mse's targets are one-hot rows of the class ids, as in fit)", fname, i,
+        tostring(math.tointeger(v) or v), C - 1), 4)
+    end
+    t:set(i, math.tointeger(v) + 1, 1)
+  end
+  return t
+end
+
 -- The C operator over model's layers and data, at the current weights.
 local function operator(fname, model, data, opts)
   local x, y = data_xy(fname, data)
+  if #model == 0 then error(fname .. ": model: expected at least one layer (a Dense last)", 3) end
+  if opts.loss == "mse" then y = mse_targets(fname, model, y) end
+  M._check_finite(fname, "x", x, 3)
+  if opts.loss == "mse" then M._check_finite(fname, "y", y, 3) end
+  local params = model:parameters()
+  for k, p in ipairs(params) do M._check_finite(fname, "the model's parameter " .. k, p, 3) end
   local layers = {}
   for i = 1, #model do layers[i] = model[i] end
-  local rows = opts.max_rows or math.min(#x, 4096)
+  -- at least 1: no rows at all is for the core to name (x), not max_rows
+  local rows = opts.max_rows or math.max(1, math.min(#x, 4096))
   local ok, op = pcall(M.Operator, layers, x, y, opts.loss or "cross_entropy",
     opts.precision == "float64", rows, opts.seed or 1)
   if not ok then
@@ -109,10 +167,27 @@ local function operator(fname, model, data, opts)
   return op
 end
 
+-- Are v's numbers finite (v a number, tensor, boolean or list of these)?
+local function finite(v)
+  if type(v) == "table" then
+    for i = 1, #v do if not finite(v[i]) then return false end end
+    return true
+  end
+  if args.typename(v) == "wb.Tensor" then v = v:sum() end -- in double: see _check_finite
+  return type(v) ~= "number" or fin(v)
+end
+
 -- op:method(...), its failures prefixed with fname and raised at the caller
--- of the public function (a wb.Error keeps its code).
+-- of the public function (a wb.Error keeps its code). Finite inputs can
+-- still overflow (x of 1e38 makes infinite logits): a NaN or infinite
+-- result is an error, never returned.
 local function call(fname, op, method, ...)
   local res = table.pack(pcall(op[method], op, ...))
+  if res[1] and not finite(table.pack(table.unpack(res, 2, res.n))) then
+    error(wb.Error{code = "ENONFINITE", message = fname .. ": the result is not finite: the "
+      .. "loss or its derivatives overflow at these weights and data (float32 ends near "
+      .. "3.4e38)"}, 0)
+  end
   if res[1] then return table.unpack(res, 2, res.n) end
   local err = res[2]
   if wb.is_error(err) then
@@ -120,6 +195,16 @@ local function call(fname, op, method, ...)
       path = err.path}, 0)
   end
   error(fname .. ": " .. tostring(err), 3)
+end
+
+-- The tensors of a list v shaped like the parameters must be finite (their
+-- shapes and types are the core's to check, naming the tensor).
+local function check_vector(fname, what, v)
+  for i = 1, #v do
+    if args.typename(v[i]) == "wb.Tensor" then
+      M._check_finite(fname, what .. ": tensor " .. i, v[i], 3)
+    end
+  end
 end
 
 -- A layer option: a model position with parameters.
@@ -150,6 +235,7 @@ function M.hvp(model, data, v, opts)
   args.check("hvp", 3, v, "table")
   opts = check_opts("hvp", 4, opts, {})
   local op <close> = operator("hvp", model, data, opts)
+  check_vector("hvp", "v", v)
   return call("hvp", op, "hvp", v)
 end
 
@@ -169,7 +255,10 @@ function M.hvps(model, data, vs, opts)
   opts = check_opts("hvps", 4, opts, {})
   local op <close> = operator("hvps", model, data, opts)
   local out = {}
-  for i, v in ipairs(vs) do out[i] = call("hvps", op, "hvp", v) end
+  for i, v in ipairs(vs) do
+    if type(v) == "table" then check_vector("hvps", "vs[" .. i .. "]", v) end
+    out[i] = call("hvps", op, "hvp", v)
+  end
   return out
 end
 
@@ -199,6 +288,20 @@ function M.eigs(model, data, opts)
   end
   local layer = check_layer("eigs", model, opts.layer)
   local op <close> = operator("eigs", model, data, opts)
+  local P = layer and (model[layer].n_in + (model[layer].use_bias and 1 or 0))
+    * model[layer].n_out or op:numel()
+  if k > P then
+    error(string.format("eigs: k: expected at most %d (the %s), got %d", P, layer
+      and "parameters of layer " .. layer or "model's parameters", k), 2)
+  end
+  if opts.v0 then
+    local n = #model:parameters()
+    if #opts.v0 ~= n then
+      error(string.format("eigs: v0: expected a list of %d tensors (shaped like the "
+        .. "parameters), got a table of %d", n, #opts.v0), 2)
+    end
+    check_vector("eigs", "v0", opts.v0)
+  end
   local values, vectors, converged = call("eigs", op, "eigs", k, tol,
     max_iter, opts.v0, layer)
   return {values = values, vectors = vectors, hvps = op:count(), converged = converged}

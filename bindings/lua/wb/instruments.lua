@@ -13,6 +13,7 @@
 local wb = require "wb"
 local args = require "wb.args"
 local losses = require "wb.losses"
+local hessian = require "wb.hessian"
 
 ---wb.instruments
 ---Cockpit's instruments (Schneider et al., NeurIPS 2021) for Dense models,
@@ -36,7 +37,13 @@ local losses = require "wb.losses"
 ---update: "sgd" or "measured", how alpha read the update). alpha is NaN
 ---at batch size 1 (a variance of one row is undefined). tic, hess_max and
 ---hess_trace with loss mse take one-hot targets; a softmax last layer is
----refused there (the Hessian is not computed for it). Across
+---refused there (the Hessian is not computed for it). With Dropout in the
+---model, the per-sample statistics are of the step's own gradients (its
+---dropout masks), while hess_max, hess_trace and the trace in tic are of
+---the loss with Dropout off, as wb.hessian's. Under a loss function of
+---one's own, per-sample gradients are B times row i's share of its
+---grad_output: right for a mean over rows of per-row terms (as every
+---built-in loss is), meaningless for a loss that mixes rows. Across
 ---model:save_state and fit{resume = path} they go on as if trained straight
 ---(distance from the first fit's start, a pending alpha, history.instruments),
 ---bit for bit except, equal to rounding: plain SGD's alpha at the step before
@@ -129,6 +136,32 @@ end
 -- }====================
 -- {==================== per_sample ====================
 
+-- per_sample's x [B, ...] and labels y [B], checked before any work: the
+-- model's own checks would name forward and a file of the library, and a
+-- NaN would come back as NaN norms.
+local function check_samples(model, x, y)
+  local xs, ys = x:shape(), y:shape()
+  if #xs < 2 or xs[1] < 1 or x:dtype() ~= "float32" then
+    error(string.format("per_sample: x: expected a float32 tensor [B, features] with B >= 1, "
+      .. "got %s %s", x:dtype(), tostring(x):match("%b[]") or "[]"), 4)
+  end
+  if #ys ~= 1 or ys[1] ~= xs[1] then
+    error(string.format("per_sample: y: expected labels [%d] (one per row of x), got [%s]",
+      xs[1], table.concat(ys, ", ")), 4)
+  end
+  local C = model[#model].n_out
+  for i, v in ipairs(y:float():totable()) do
+    if C and (v ~= math.floor(v) or v < 0 or v >= C) then
+      error(string.format("per_sample: y: label %d (1-based position) is %s, expected an "
+        .. "integer in 0..%d", i, tostring(math.tointeger(v) or v), C - 1), 4)
+    end
+  end
+  hessian._check_finite("per_sample", "x", x, 3)
+  for k, p in ipairs(model:parameters()) do
+    hessian._check_finite("per_sample", "the model's parameter " .. k, p, 3)
+  end
+end
+
 ---wb.instruments.per_sample(model, x, y) -> table
 ---Per-sample gradient statistics of the mean softmax cross-entropy (the
 ---model's softmax or linear last Dense; L2 excluded; Dropout off) on x
@@ -136,17 +169,24 @@ end
 ---gram = tensor [B, B] (g_i . g_j), sum_sq = list shaped like
 ---get_weights() (sum_i g_i^2 per parameter)}, with g_i the gradient of row
 ---i's own loss (the batch gradient is their mean). Runs a forward and a
----backward pass; the parameter gradients are restored afterwards.
+---backward pass; the parameter gradients are restored afterwards. x and
+---the weights must be finite (an ENONFINITE error names the first NaN);
+---there are no options (a fourth argument is an error).
 ---@param model wb.Sequential
 ---@param x wb.Tensor
 ---@param y wb.Tensor
 ---@return table
 ---Example: local s = wb.instruments.per_sample(m, x, y); print(s.norms:max())
-function M.per_sample(model, x, y)
+function M.per_sample(model, x, y, ...)
   args.check("per_sample", 1, model, "wb.Sequential")
   args.check("per_sample", 2, x, "wb.Tensor")
   args.check("per_sample", 3, y, "wb.Tensor")
+  if select("#", ...) > 0 then -- an options table would be ignored: loss = "mse" unmet
+    error("bad argument #4 to 'per_sample' (no options: it takes model, x, y and measures "
+      .. "the fused softmax cross-entropy, got " .. args.typename(...) .. ")", 2)
+  end
   local pos = M._dense_positions(model, "per_sample")
+  check_samples(model, x, y)
   local B = x:size(1)
   local _, grads = model:parameters()
   local saved = {}
@@ -171,13 +211,25 @@ function M.per_sample(model, x, y)
       sum_sq[#sum_sq + 1] = w
       if b then sum_sq[#sum_sq + 1] = b end
     end
-    return {norms = ps:tensor("sq"):sqrt(), gram = ps:tensor("gram"), sum_sq = sum_sq}
+    local out = {norms = ps:tensor("sq"):sqrt(), gram = ps:tensor("gram"), sum_sq = sum_sq}
+    local total = out.norms:sum() + out.gram:sum()
+    for _, t in ipairs(sum_sq) do total = total + t:sum() end
+    if total ~= total or total == math.huge or total == -math.huge then -- finite x overflowed
+      error(wb.Error{code = "ENONFINITE", message = "the statistics are not finite: the "
+        .. "gradients or their squares overflow float32 (near 3.4e38) at these weights and "
+        .. "data"}, 0)
+    end
+    return out
   end)
   for j, i in ipairs(pos) do M.keep_dz(model[i], prev[j]) end
   for k = 1, #grads do grads[k]:copy(saved[k]) end
   if not ok then
     if type(res) == "string" then -- the loss's own checks already say per_sample
       error((res:find("^per_sample: ") and "" or "per_sample: ") .. res, 2)
+    end
+    if wb.is_error(res) then -- a layer's check (x's width): say whose call it was
+      error(wb.Error{code = res.code, message = "per_sample: " .. res.message,
+        path = res.path}, 0)
     end
     error(res, 0)
   end
@@ -186,6 +238,13 @@ end
 
 -- }====================
 -- {==================== Cockpit's statistics ====================
+
+-- The arguments of a public statistic: B an integer, the rest numbers
+-- (nil or a string would fail inside as "attempt to perform arithmetic").
+local function numbers(fname, B, ...)
+  args.check(fname, 1, B, "integer", 4)
+  for i = 1, select("#", ...) do args.check(fname, i + 1, (select(i, ...)), "number", 4) end
+end
 -- B rows; sq = sum_i ||g_i||^2; g2 = ||g||^2; p1, p2 = sum_i (g_i . g) and
 -- sum_i (g_i . g)^2. NaN when B < 2 or g = 0, where they are undefined
 -- (Cockpit's divisions give 0/0 or x/0 there: NaN or infinity by rounding).
@@ -200,6 +259,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.norm_test(32, 3.2, 0.05))
 function M.norm_test(B, sq, g2)
+  numbers("norm_test", B, sq, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var_l1 = (sq - B * g2) / (B - 1)
   return math.sqrt(var_l1 / B / g2)
@@ -214,6 +274,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.inner_test(32, 0.01, 0.05))
 function M.inner_test(B, p2, g2)
+  numbers("inner_test", B, p2, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (p2 - B * g2 * g2) / (B - 1)
   return math.sqrt(var / B / (g2 * g2))
@@ -230,6 +291,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.ortho_test(32, 3.2, 0.01, 0.05))
 function M.ortho_test(B, sq, p2, g2)
+  numbers("ortho_test", B, sq, p2, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (sq - p2 / g2) / (B - 1)
   return math.sqrt(var / B / g2)
@@ -262,6 +324,14 @@ end
 -- loops over tables it was first written with cost 4 us a call, 4 % of a
 -- batch-32 training step.
 function M.alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
+  local a = {t, f0, f1, df0, df1, vf0, vf1, vd0, vd1}
+  for i = 1, 9 do args.check("alpha", i, a[i], "number", 3) end
+  return M._alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
+end
+
+-- The same unchecked, for fit's callback (wb/instruments_samples.lua), which
+-- passes its own numbers at every measured step.
+function M._alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
   -- a variance of one row is 0/0: no weights, no fit (else -1 every step)
   if vf0 ~= vf0 or vf1 ~= vf1 or vd0 ~= vd0 or vd1 ~= vd1 then return 0 / 0 end
   if t == 0 then return -1 end

@@ -105,6 +105,8 @@ function M._callback(names, every, loss)
     on[n] = true
   end
   every = every == nil and 1 or every
+  -- 1e3 is 1000, as luaL_checkinteger and wb.args take a whole float
+  if math.type(every) == "float" then every = math.tointeger(every) or every end
   if every ~= "log" and (math.type(every) ~= "integer" or every < 1) then
     error("fit: every must be a positive integer or \"log\", got " .. tostring(every), 3)
   end

@@ -215,7 +215,7 @@ end
 
 -- Mean and variance of the slope along a step of length len from the sum s
 -- and sum of squares s2 of the projections (a slot's moments), times c. The
--- variance of one row is NaN (M.alpha is then NaN): its 0 / 0 can round to
+-- variance of one row is NaN (M._alpha is then NaN): its 0 / 0 can round to
 -- +-x / 0.
 local function slope(s, s2, B, len, c)
   s, s2 = s * c, s2 * c * c
@@ -247,7 +247,7 @@ function Cb:_alpha(logs, B, t0)
   local f, vf = fs / B, B < 2 and 0 / 0 or (fs2 - fs * fs / B) / (B - 1)
   if a then
     local df, vd = slope(es, es2, B, a.t, fast and -a.lr or 1)
-    local alpha = M.alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
+    local alpha = M._alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
     local steps = self.model.history.steps
     local s = steps.alpha or {}
     for r = #s + 1, #steps.step do s[r] = 0 / 0 end

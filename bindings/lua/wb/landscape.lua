@@ -9,6 +9,7 @@
 -- allocates per operation, costlier than a forward pass at this size.
 local wb = require "wb"
 local args = require "wb.args"
+local hessian = require "wb.hessian"
 
 ---wb.landscape
 ---Cuts through a loss surface: filter-normalised random directions (Li et
@@ -49,6 +50,8 @@ local function check_list(fname, pos, v, like)
       error(string.format("%s: argument #%d: tensor %d: expected [%s], got [%s]", fname,
         pos, i, table.concat(a, ", "), table.concat(b, ", ")), 4)
     end
+    -- a NaN would surface as the walker's SGD step refusing a "gradient"
+    hessian._check_finite(fname, "argument #" .. pos .. ": tensor " .. i, v[i], 4)
   end
 end
 
@@ -195,6 +198,7 @@ end
 ---@return table
 ---Example: local s = wb.landscape.slice(m, ds, {dirs = {d1, d2}, points = 11})
 function M.slice(model, data, opts)
+  args.check("slice", 1, model, "wb.Sequential") -- before its weights are read
   args.check("slice", 3, opts, "table")
   options("slice", 3, opts, {"dirs", "loss", "origin", "points", "range", "yrange"})
   local dirs = opts.dirs

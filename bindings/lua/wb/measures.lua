@@ -51,6 +51,16 @@ function M.weight_norms(model)
   return out
 end
 
+-- v (argument #pos, called name) must lie in lo..hi: a 0 or out-of-range
+-- count otherwise divides by zero, returns NaN, or indexes past a layer.
+local function within(fname, name, v, lo, hi)
+  if v ~= nil and not (v >= lo and v <= hi) then
+    error(string.format("%s: %s: expected %s %s, got %s", fname, name,
+      math.type(lo) == "integer" and "an integer" or "a number", hi == math.maxinteger
+      and ">= " .. lo or string.format("in %g..%g", lo, hi), v), 3)
+  end
+end
+
 -- A fixed sample of n rows of ds (the first n: deterministic across runs).
 local function sample(ds, n)
   n = math.min(n, #ds)
@@ -67,6 +77,7 @@ local iotas = {}
 ---Example: local x, y = ds:batch(wb.measures.iota(100), 1, 100)
 function M.iota(n)
   args.check("iota", 1, n, "integer")
+  within("iota", "n", n, 0, math.maxinteger)
   if not iotas[n] then
     local t = wb.zeros(n)
     for i = 1, n do t:set(i, i) end
@@ -119,6 +130,8 @@ function M.silenced_accuracy(model, ds, frac, draws)
   args.check("silenced_accuracy", 2, ds, "wb.Dataset")
   args.check("silenced_accuracy", 3, frac, "number")
   args.opt("silenced_accuracy", 4, draws, "integer")
+  within("silenced_accuracy", "frac", frac, 0.0, 1.0)
+  within("silenced_accuracy", "draws", draws, 1, math.maxinteger)
   draws = draws or 5
   local layers = dense_layers(model)
   local nxt = layers[2]
@@ -150,6 +163,7 @@ function M.dead_units(model, ds, n)
   args.check("dead_units", 1, model, "wb.Sequential")
   args.check("dead_units", 2, ds, "wb.Dataset")
   args.opt("dead_units", 3, n, "integer")
+  within("dead_units", "n", n, 1, math.maxinteger)
   local first = dense_layers(model)[1]
   if first.activation ~= "relu" then return nil end
   local x = sample(ds, n or 10000)
@@ -189,7 +203,9 @@ function M.grad_noise(model, ds, batch, n)
   args.check("grad_noise", 2, ds, "wb.Dataset")
   args.check("grad_noise", 3, batch, "integer")
   args.opt("grad_noise", 4, n, "integer")
+  within("grad_noise", "n", n, 1, math.maxinteger)
   n = math.min(n or 2048, #ds)
+  within("grad_noise", "batch (rows per minibatch, of n rows)", batch, 1, n)
   local x, y = sample(ds, n)
   M.loss_and_grads(model, x, y, true)
   local full = grads_copy(model)
@@ -224,6 +240,8 @@ function M.sharpness(model, ds, eps, draws, n)
   args.opt("sharpness", 3, eps, "number")
   args.opt("sharpness", 4, draws, "integer")
   args.opt("sharpness", 5, n, "integer")
+  within("sharpness", "draws", draws, 1, math.maxinteger)
+  within("sharpness", "n", n, 1, math.maxinteger)
   eps, draws = eps or 0.05, draws or 5
   local x, y = sample(ds, n or 2048)
   local base = M.loss_and_grads(model, x, y, false)

@@ -28,7 +28,8 @@ local args = require "wb.args"
 ---per-example gradients and Hessian-vector products, and the fit of the
 ---steps / examples tradeoff (S/S_min - 1)(E/E_min - 1) = 1 that gives the
 ---critical batch size B_crit = E_min / S_min. Estimators of the parts are
----unbiased; a ratio is a ratio of unbiased parts.
+---unbiased; a ratio is a ratio of unbiased parts (NaN when a part is NaN,
+---math.huge when the signal part is <= 0).
 ---Example: print(wb.noise_scale.per_sample(4, 10, 1).b_simple)
 local M = {}
 wb.noise_scale = M
@@ -36,6 +37,8 @@ wb.noise_scale = M
 -- trace / g2, or math.huge when the signal estimate is not positive (a
 -- noise-dominated batch: the unbiased |G|^2 can come out <= 0)
 local function ratio(trace, g2)
+  -- NaN parts (NaN or infinite inputs) are not a noise-dominated batch
+  if trace ~= trace or g2 ~= g2 then return 0 / 0 end
   if g2 > 0 then return trace / g2 end
   return math.huge
 end

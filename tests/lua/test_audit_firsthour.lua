@@ -99,6 +99,32 @@ T.test("Plot:show: a misspelt or non-integer size is an error naming show", func
     {height = 0})
 end)
 
+T.test("a log axis over less than two decades gets labelled tics", function()
+  local dir = T.tmpdir()
+  local x, y = {}, {}
+  for i = 1, 30 do x[i] = 0.6 + i * 0.25; y[i] = 1 / x[i] ^ 2 end
+  local function gp(series, name)
+    wb.plot.lines{logx = true, logy = true, series = series}:save(dir .. "/" .. name .. ".png")
+    local f = assert(io.open(dir .. "/" .. name .. ".gp"))
+    local text = f:read("a")
+    f:close()
+    return text
+  end
+  -- 0.85 .. 8.1 on x: gnuplot alone labelled only "1"
+  local text = gp({{x = x, y = y}}, "a")
+  T.ok(text:find("set xtics (1, 2, 5)\n", 1, true), text)
+  T.ok(not text:find("set ytics (", 1, true), text) -- y spans 3 decades: gnuplot's own
+  -- 1.4 .. 3.5 on x (no power of 10 inside), 0.1 .. 0.9 on y
+  local x2, y2 = {}, {}
+  for i = 1, 10 do x2[i] = 1.2 + i * 0.23; y2[i] = 1 - i * 0.09 end
+  text = gp({{x = x2, y = y2}}, "b")
+  T.ok(text:find("set xtics (2, 3)\n", 1, true), text)
+  T.ok(text:find("set ytics (0.1, 0.2, 0.5, 1)\n", 1, true), text)
+  -- four decades: nothing added
+  text = gp({{x = {1e-4, 1e-2, 1}, y = {3, 0.5, 2}}}, "c")
+  T.ok(not text:find("set xtics (", 1, true), text)
+end)
+
 -- }====
 
 -- {==== help ====

@@ -89,6 +89,13 @@ T.test("wb.welch: a misspelt option is an error, not the default confidence", fu
   T.near(wb.welch({1, 2, 3}, {2, 3, 4}, {confidence = 0.9}).confidence, 0.9)
 end)
 
+T.test("model:summary refuses Keras's arguments instead of ignoring them", function()
+  local m = model()
+  T.check_error("summary: takes no arguments, got 1 (a table)", m.summary, m,
+    {line_length = 80})
+  T.ok(tostring(m:summary()):find("Total params: 12,730", 1, true))
+end)
+
 T.test("Plot:show: a misspelt or non-integer size is an error naming show", function()
   local p = wb.plot.lines{series = {{y = {1, 2}}}}
   T.check_error("wb.Plot:show: unknown option 'widht' (valid: height, width)", p.show, p,

@@ -132,6 +132,25 @@ T.test("a log axis over less than two decades gets labelled tics", function()
   T.ok(not text:find("set xtics (", 1, true), text)
 end)
 
+T.test("a weight grid PNG says which colour is which sign", function()
+  local dir = T.tmpdir()
+  local p = wb.lab.weight_grid(model(), {units = 4, cols = 2})
+  p:save(dir .. "/w.png")
+  local f = assert(io.open(dir .. "/w.gp"))
+  local gp = f:read("a")
+  f:close()
+  -- (the title wraps to the figure's width)
+  T.ok(gp:find("(blue < 0 < red;", 1, true) and gp:find("largest |value|)", 1, true), gp)
+  -- the object keeps its title; grey digits get no key
+  T.ok(tostring(p):find('"weights into 4 of 16 units of Dense%(784 %-> 16, relu%)"%)$'),
+    tostring(p))
+  wb.plot.images{tiles = {{0, 1, 1, 0}}, title = "digits"}:save(dir .. "/g.png")
+  f = assert(io.open(dir .. "/g.gp"))
+  gp = f:read("a")
+  f:close()
+  T.ok(gp:find("set title 'digits'", 1, true) and not gp:find("blue", 1, true), gp)
+end)
+
 -- }====
 
 -- {==== help ====

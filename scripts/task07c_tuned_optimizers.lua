@@ -7,10 +7,13 @@
 -- rate, adopted (the same tracker, S.track).
 local S = require "study"
 
-local grid = S.grid_runs()
+-- --help only lists the options: it needs no rates, so it works before task 7b has run
+local help = false
+for _, a in ipairs(rawget(_G, "arg") or {}) do help = help or a == "--help" or a == "-h" end
+local grid = not help and S.grid_runs() or nil
 local variants = {}
 for _, o in ipairs(S.OPTIMIZERS) do
-  local lr = S.best_lr(grid, o)
+  local lr = grid and S.best_lr(grid, o) or help and S.LR_GRID[1] or nil
   if not lr then
     error("task07c: no finished run of " .. o.label .. " in task07b_lr_grid's records: "
       .. "run scripts/task07b_lr_grid.lua (with the same --root, --quick, --dataset) first", 0)

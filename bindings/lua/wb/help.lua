@@ -138,12 +138,23 @@ function M.find(x)
   return nil
 end
 
--- Names containing s, for "did you mean".
+-- Names containing s, for "did you mean"; none: the nearest name by edit
+-- distance, whole (wb.runs.fnd) or, for a bare word, by its last part
+-- (weightgrid).
 local function similar(s)
   s = tostring(s):lower():gsub("^wb%.", "")
-  local out = {}
+  local out, whole, last = {}, {}, {}
   for name in pairs(M._index()) do
     if #s > 0 and name:lower():find(s, 1, true) then out[#out + 1] = name end
+    local l = name:lower():gsub("^wb%.?", "")
+    local part = l:match("[^.:]*$")
+    whole[l], last[part] = name, (last[part] or name) < name and last[part] or name
+  end
+  if #out == 0 and #s > 2 then
+    local nearest, keys = require("wb.spec").nearest, require("wb.util").sorted_keys
+    local pool = s:find("[.:]") and whole or last
+    local near = nearest(s, keys(pool))
+    out[1] = near and pool[near] or nil
   end
   table.sort(out)
   return out

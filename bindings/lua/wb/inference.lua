@@ -3,7 +3,7 @@
 -- difference of means (Welch-Satterthwaite degrees of freedom), and Holm's
 -- correction for the parts of one claim. Student's t distribution comes
 -- from the regularized incomplete beta function (Numerical Recipes' continued
--- fraction, Lanczos's log-gamma); tests/lua/test_stats.lua checks it against
+-- fraction, Lanczos's log-gamma); tests/lua/test_inference.lua checks it against
 -- scipy.
 local wb = require "wb"
 local args = require "wb.args"
@@ -115,6 +115,11 @@ function M.welch(a, b, o)
   check_list("welch", 1, a)
   check_list("welch", 2, b)
   args.opt("welch", 3, o, "table")
+  for k in pairs(o or {}) do -- a misspelt key is an error, never the default 0.95
+    if k ~= "confidence" then
+      error(string.format("welch: unknown option '%s' (valid: confidence)", tostring(k)), 2)
+    end
+  end
   local conf = o and o.confidence or 0.95
   if type(conf) ~= "number" or conf <= 0 or conf >= 1 then
     error("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "
@@ -189,7 +194,8 @@ end
 ---@param alpha? number
 ---@return boolean[]
 ---@return number[]
----Example: print(table.concat(wb.inference.holm({0.01, 0.04, 0.03}), " "))
+---Example: local reject, adj = wb.inference.holm({0.01, 0.04, 0.03})
+---  print(reject[1], table.concat(adj, " ")) --> true 0.03 0.06 0.06
 function M.holm(ps, alpha)
   check_list("holm", 1, ps)
   args.opt("holm", 2, alpha, "number")

@@ -1,9 +1,9 @@
 -- wb/lab.lua: looking at trained weights from the REPL (the "lab bench").
 --
---   local r0 = wb.runs.find{task = "dropout", dropout = 0, seed = 1}[1]
+--   local r0 = wb.runs.find{task = "task05_dropout", dropout = 0, seed = 1}[1]
 --   wb.stats(r0:model())                       per-layer weight statistics
 --   wb.lab.weight_grid(r0:model()):show()      first-layer weights as images
---   wb.lab.compare_weights(wb.runs.find{task = "dropout"}, 1):save(..)
+--   wb.lab.compare_weights(wb.runs.find{task = "task05_dropout"}, 1):save(..)
 --
 -- Layer numbers here count the layers that have weights (Dense layers):
 -- layer 1 is the first Dense layer whatever comes before it, so models with
@@ -21,7 +21,7 @@ local pretty = require "wb.pretty"
 ---images, and histograms of a layer's weights across runs. Layer numbers
 ---count Dense layers (1 = the first), so models with and without Dropout
 ---compare like for like. A Run (wb.runs.find) stands for its model.
----Example: local r = wb.runs.find{task = "dropout", dropout = 0.3}[1]
+---Example: local r = wb.runs.find{task = "task05_dropout", dropout = 0.3}[1]
 ---  print(wb.stats(r)); wb.lab.weight_grid(r, {units = 16}):show()
 local M = {}
 
@@ -57,6 +57,26 @@ local function dense(model, k, fname)
   end
   return ls[k]
 end
+
+-- The keys of opts (argument #n of `name`, "wb.lab.weight_grid") are among
+-- `valid`, and each key of `want` that is set passes its check: {key =
+-- {test, "expected"}}. A misspelt option (unit = 3, dta = ds) is an error,
+-- never a default.
+local function check_opts(name, n, opts, valid, want)
+  util.check_options(opts, valid, name, 3)
+  for k, w in pairs(want) do
+    local v = opts[k]
+    if v ~= nil and not w[1](v) then
+      error(string.format("bad argument #%d to '%s' (opts.%s: %s expected, got %s)", n,
+        name:match("[^.]*$"), k,
+        w[2], type(v) == "string" and string.format("%q", v) or args.typename(v)
+          .. (type(v) == "number" and " " .. tostring(v) or "")), 3)
+    end
+  end
+end
+local function positive_int(v) return math.type(v) == "integer" and v >= 1 end
+local function is_dataset(v) return args.typename(v) == "wb.Dataset" end
+local function is_list(v) return type(v) == "table" end
 
 -- Values of a tensor as one flat Lua array.
 local function flat(t) return t:reshape(t:numel()):totable() end
@@ -100,8 +120,11 @@ end
 function wb.stats(model, opts)
   check_model(model, "stats")
   args.opt("stats", 2, opts, "table")
-  local m, label = model_of(model, "stats")
   opts = opts or {}
+  check_opts("wb.stats", 2, opts, {"data", "n", "threshold"}, {data = {is_dataset, "wb.Dataset"},
+    n = {positive_int, "a positive integer"},
+    threshold = {function(v) return type(v) == "number" and v >= 0 end, "a number >= 0"}})
+  local m, label = model_of(model, "stats")
   local eps = opts.threshold or M.near_zero
   local st = setmetatable({threshold = eps, label = label, has_dead = opts.data ~= nil},
     Stats)
@@ -213,8 +236,12 @@ end
 function M.weight_grid(model, opts)
   check_model(model, "weight_grid")
   args.opt("weight_grid", 2, opts, "table")
-  local m, label = model_of(model, "weight_grid")
   opts = opts or {}
+  local count = {positive_int, "a positive integer"}
+  check_opts("wb.lab.weight_grid", 2, opts, {"units", "cols", "rows", "title", "layer"},
+    {units = count, cols = count, rows = count, layer = count,
+    title = {function(v) return type(v) == "string" end, "string"}})
+  local m, label = model_of(model, "weight_grid")
   local d = dense(m, opts.layer or 1, "wb.lab.weight_grid")
   local n_in, n_out = d.layer.n_in, d.layer.n_out
   local side = math.floor(math.sqrt(n_in) + 0.5)
@@ -255,16 +282,27 @@ end
 ---@param layer? integer
 ---@param opts? table
 ---@return wb.Plot
----Example: wb.lab.compare_weights(wb.runs.find{task = "dropout",
+---Example: wb.lab.compare_weights(wb.runs.find{task = "task05_dropout",
 ---  dropout = {0, 0.3}}, 1):save("plots/lab/hist.png")
 function M.compare_weights(runs, layer, opts)
   args.check("compare_weights", 1, runs, "table")
   args.opt("compare_weights", 2, layer, "integer")
   args.opt("compare_weights", 3, opts, "table")
   opts = opts or {}
+  local function one_of(...)
+    local set = {}
+    for _, v in ipairs{...} do set[v] = true end
+    return function(v) return set[v] == true end
+  end
+  check_opts("wb.lab.compare_weights", 3, opts,
+    {"by", "param", "bins", "density", "labels", "title"},
+    {by = {one_of("variant", "run"), "'variant' or 'run'"},
+    param = {one_of("weight", "bias"), "'weight' or 'bias'"},
+    bins = {positive_int, "a positive integer"}, labels = {is_list, "a list of strings"}})
   layer = layer or 1
   if type(runs) ~= "table" or #runs == 0 then
-    error("wb.lab.compare_weights: expected a non-empty list of runs or models", 2)
+    error("wb.lab.compare_weights: runs: expected a non-empty list of runs or models, got an "
+      .. "empty list (did wb.runs.find match no run? check its task name and root)", 2)
   end
   local p = opts.param == "bias" and 2 or 1
   local by_run = opts.by == "run"
@@ -272,10 +310,9 @@ function M.compare_weights(runs, layer, opts)
   for i = 1, #runs do
     local item = runs[i]
     local is_run = getmetatable(item) == wb.runs.Run
-    local ok, m = pcall(model_of, item, "wb.lab.compare_weights", "runs[" .. i .. "]")
-    if not ok then error(m, 2) end
-    local ok2, d = pcall(dense, m, layer, "wb.lab.compare_weights")
-    if not ok2 then error(d, 2) end
+    -- both raise at level 3: the caller of compare_weights
+    local m = model_of(item, "wb.lab.compare_weights", "runs[" .. i .. "]")
+    local d = dense(m, layer, "wb.lab.compare_weights")
     local t = d.layer:parameters()[p]
     if not t then error("wb.lab.compare_weights: layer " .. layer .. " has no bias", 2) end
     local label = is_run and run_label(item, by_run)
@@ -303,7 +340,7 @@ end
 ---1.0); anything else through tostring.
 ---@param x any
 ---@param opts? table
----Example: wb.show(wb.runs.find{task = "epochs"}[1].metrics, {all = true})
+---Example: wb.show(wb.runs.find{task = "task03_epochs"}[1].metrics, {all = true})
 function wb.show(x, opts)
   if opts ~= nil and type(opts) ~= "table" then
     error(string.format("bad argument #2 to 'show' (table expected, got %s)", type(opts)), 2)

@@ -78,7 +78,12 @@ end
 ---(s:find, s:match) and `..` work on it as on the string.
 ---@return table
 ---Example: print(m:summary())
-function Sequential:summary()
+function Sequential:summary(...)
+  -- Keras's line_length, positions ... do not exist here: say so, never ignore them
+  if select("#", ...) > 0 then
+    error(string.format("summary: takes no arguments, got %d (a %s)", select("#", ...),
+      type((...))), 2)
+  end
   local rule, lines = string.rep("_", 65), {}
   local function row(a, b, c)
     lines[#lines + 1] = string.format(" %-28s%-26s%s", a, b, c)

@@ -306,7 +306,7 @@ function Plot:show(opts)
   args.opt("show", 1, opts, "table")
   opts = opts or {}
   local ok, err = pcall(function()
-    U.check_keys(opts, {"width", "height"})
+    U.check_show(opts)
     local size = {math.tointeger(opts.width) or M.style.dumb_size[1],
                   math.tointeger(opts.height) or M.style.dumb_size[2]}
     local dir = os.tmpname()

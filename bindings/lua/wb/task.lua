@@ -228,8 +228,8 @@ function Task:_report(runs, info)
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
     command = self:_provenance(info)})
   util.write_file(self:path("README.md"), body)
-  io.stderr:write(string.format("%s: wrote %s (%d figures)\n", self.name,
-    self:path("README.md"), #self.figures))
+  io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
+    self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))
 end
 
 -- }====================

@@ -304,9 +304,20 @@ function K.images.csv(d)
   return table.concat(out, "\n")
 end
 
+-- The title a PNG shows: a diverging palette's colours have no colour box
+-- (tiles are scaled apart), so the title says which sign is which. The
+-- terminal's ramp is in the help; its title stays as given.
+local function png_title(d)
+  if d.palette ~= "diverging" then return d.title end
+  local key = d.scale == "tile" and "(blue < 0 < red; each tile to its own largest |value|)"
+    or "(blue < 0 < red)"
+  return d.title and (d.title .. " " .. key) or key
+end
+
 function K.images.body(d, ctx)
   local style, L, lines = ctx.style, {}, 0
-  if d.title then L[#L + 1], lines = U.set_title(d.title, ctx.width, style.title_font, ctx.dumb) end
+  local title = ctx.dumb and d.title or png_title(d)
+  if title then L[#L + 1], lines = U.set_title(title, ctx.width, style.title_font, ctx.dumb) end
   for _, s in ipairs({"unset border", "unset tics", "unset grid", "unset key",
                       "unset colorbox", "set size ratio -1",
                       "set lmargin 1", "set rmargin 1", "set bmargin 1"}) do
@@ -368,7 +379,8 @@ function K.images.size(d)
   local w = math.max(320, math.floor(d.X * p + 20 + 0.5))
   -- the title's lines as wrapped for this width (U.set_title): 40 px for
   -- the first, 20 for each further
-  local lines = d.title and #U.title_lines(d.title, w) or 0
+  local title = png_title(d)
+  local lines = title and #U.title_lines(title, w) or 0
   return {w, math.max(240, math.floor(d.Y * p + 20 + (lines > 0 and 20 + 20 * lines or 0) + 0.5))}
 end
 

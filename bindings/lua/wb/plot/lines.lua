@@ -52,6 +52,33 @@ local function positive_floor(series)
   return lo
 end
 
+-- A log axis over less than two decades gets tics gnuplot would not label
+-- (axes.log_tics); x spans its data exactly (xfix), y its data and bands
+-- widened to whole decades (gnuplot's autoscale).
+local function log_tics(d, L)
+  if d.empty or not (d.logx or d.logy) then return end
+  local xlo, xhi, ylo, yhi
+  for _, s in ipairs(d.series) do
+    for j = 1, #s.y do
+      local v = s.x[j]
+      if U.is_finite(v) and v > 0 then xlo, xhi = U.finite_range({v}, xlo, xhi) end
+    end
+  end
+  ylo = positive_floor(d.series)
+  for _, s in ipairs(d.series) do
+    _, yhi = U.finite_range(s.hi or s.y, nil, yhi)
+    if s.err then for j = 1, #s.y do _, yhi = U.finite_range({s.y[j] + s.err[j]}, nil, yhi) end end
+  end
+  if ylo and yhi and yhi > 0 then -- gnuplot extends an autoscaled log y to whole decades
+    local l10 = function(v) return math.log(v, 10) end
+    ylo, yhi = 10.0 ^ math.floor(l10(ylo) + 1e-9), 10.0 ^ math.ceil(l10(yhi) - 1e-9)
+  end
+  local tx = d.logx and not d.xrange and A.log_tics(xlo, xhi)
+  local ty = d.logy and not d.yrange and A.log_tics(ylo, yhi)
+  if tx then L[#L + 1] = "set xtics " .. tx end
+  if ty then L[#L + 1] = "set ytics " .. ty end
+end
+
 ---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points} -> wb.Plot
 ---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
 ---tensors); x defaults to 1..n; err draws a shaded y +- err band, or lo
@@ -191,6 +218,7 @@ function K.body(d, ctx)
   if d.x_step and not d.logx and not d.xrange then
     L[#L + 1] = "set xtics " .. d.x_step
   end
+  log_tics(d, L)
   if not (d.logy or d.yrange or d.empty or ctx.dumb) and from_zero(d.series) then
     -- a non-negative quantity (loss, distance) near 0: the axis starts at
     -- 0, not at the tic below the margin (-1, -5), as if it could be less

@@ -129,6 +129,20 @@ function U.check_keys(opts, valid)
   end
 end
 
+-- Plot:show's options: width and height in characters, positive integers
+-- (3.5 or -1 would silently draw the default size).
+function U.check_show(opts)
+  local ok, err = pcall(U.check_keys, opts, {"width", "height"})
+  if not ok then error("wb.Plot:show: " .. err, 0) end
+  for _, k in ipairs{"width", "height"} do
+    local v = opts[k]
+    if v ~= nil and not (math.tointeger(v) and v >= 1) then
+      error(string.format("wb.Plot:show: %s: expected a positive integer, got %s", k,
+        tostring(v)), 0)
+    end
+  end
+end
+
 -- Optional text option: nil or a string/number; returned as a string.
 function U.text(v, what)
   if v == nil then return nil end

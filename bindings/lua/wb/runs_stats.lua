@@ -80,11 +80,17 @@ end
 -- diverged run's last epoch is not a final value: it is counted apart.
 local function finished(r) return r.status == nil or r.status == "ok" end
 
+-- A value a table or test may use: a number that is not NaN. A record
+-- read from its file has JSON null where the run had NaN; a record still in
+-- memory (wb.runs.Runs over records made by hand) holds the NaN itself, and
+-- must give the same cells, curves and tests, not "nan ± nan".
+local function usable(v) return type(v) == "number" and v == v end
+
 local function numbers(rs, name)
   local out = {}
   for _, r in ipairs(rs) do
     local v = finished(r) and value(r, name)
-    if type(v) == "number" then out[#out + 1] = v end
+    if usable(v) then out[#out + 1] = v end
   end
   return out
 end
@@ -165,7 +171,7 @@ local function curve(rs, name)
   for e = 1, n do
     local xs = {}
     for _, h in ipairs(hs) do
-      if type(h[e]) == "number" then xs[#xs + 1] = h[e] end
+      if usable(h[e]) then xs[#xs + 1] = h[e] end
     end
     x[e] = e
     mean[e], std[e] = M.mean_std(xs)
@@ -176,6 +182,6 @@ end
 
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
 M.raw = {series = series, value = value, numbers = numbers, curve = curve,
-  seeds_cell = seeds_cell, cell = cell, finished = finished}
+  seeds_cell = seeds_cell, cell = cell, finished = finished, usable = usable}
 
 return M

@@ -105,7 +105,7 @@ end
 ---degrees of freedom), p (two-sided), df, t, n_a, n_b, mean_a, mean_b,
 ---sd_a, sd_b, half (the interval's half-width)}. With fewer than 2 values a
 ---side, lo, hi, p and df are nil: nothing can be decided. opts.confidence
----(default 0.95).
+---(default 0.95), the only option.
 ---@param a number[]
 ---@param b number[]
 ---@param opts? table
@@ -115,6 +115,7 @@ function M.welch(a, b, o)
   check_list("welch", 1, a)
   check_list("welch", 2, b)
   args.opt("welch", 3, o, "table")
+  if o then require("wb.util").check_options(o, {"confidence"}, "wb.welch", 2) end
   local conf = o and o.confidence or 0.95
   if type(conf) ~= "number" or conf <= 0 or conf >= 1 then
     error("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "

@@ -58,12 +58,23 @@ local function part(desc, ga, gb, name, lower, la, lb)
   end
   if #a == 0 or #b == 0 then return {text = desc .. ": no data"} end
   local w = wb.welch(a, b)
-  local text = string.format("%s: %s %s vs %s %s (n = %d, %d)", desc, la,
-    fmt(w.mean_a, w.sd_a, name), lb, fmt(w.mean_b, w.sd_b, name), #a, #b)
+  -- seeds without a value (a target never reached) are not in a side's
+  -- mean: say so
+  local miss_a, miss_b = ga and #ga - #a or 0, gb and #gb - #b or 0
+  local what = name:find("_to_target") and "never reached it" or "have no value"
+  local function never(l, k, n)
+    return k > 0 and string.format("; %d of %d %s seeds %s", k, n, l, what) or ""
+  end
+  local text = string.format("%s: %s %s vs %s %s (n = %d, %d)%s%s", desc, la,
+    fmt(w.mean_a, w.sd_a, name), lb, fmt(w.mean_b, w.sd_b, name), #a, #b,
+    never(la, miss_a, ga and #ga or 0), never(lb, miss_b, gb and #gb or 0))
   if not w.p then return {text = text .. "; fewer than 2 seeds a side: no verdict"} end
   local sign = (w.diff < 0) == (lower == true) and 1 or -1
-  return {p = w.p, sign = sign, half = w.half, name = name, text = text .. "; "
-    .. clause("difference", w.diff, w.lo, w.hi, w.p, name)}
+  -- the side found faster must have reached the target in every seed: its
+  -- mean over the seeds that did would flatter it (decide leaves it open)
+  local flattered = name:find("_to_target") and (w.diff < 0 and miss_a or miss_b) > 0
+  return {p = w.p, sign = sign, half = w.half, name = name, flattered = flattered,
+    text = text .. "; " .. clause("difference", w.diff, w.lo, w.hi, w.p, name)}
 end
 
 -- A one-sample part: quantity `name` per seed is positive (t-test of the
@@ -96,7 +107,10 @@ local function decide(parts)
   local reject = #ps > 0 and wb.inference.holm(ps, 0.05) or {}
   for k, i in ipairs(idx) do
     local p = parts[i]
-    if reject[k] then
+    if reject[k] and p.flattered then
+      p.text = p.text .. " (undecided: the faster side's seeds that never reached the "
+        .. "target are not in its mean)"
+    elseif reject[k] then
       p.ok, p.decided = p.sign > 0, true
     else
       p.text = p.text .. string.format(" (undecided: the seeds resolve about %s)",

@@ -152,6 +152,28 @@ T.test("export_csv names what made each run: commit, edits since, command", func
   T.ok(lines[3]:find(",ok,,,,", 1, true), lines[3])
 end)
 
+T.test("REPORT.md's summary counts a diverged run apart, never drops it", function()
+  -- its table once listed only finished runs: a variant whose every seed
+  -- diverged had no row at all, one with 1 of 2 diverged said "1"
+  local dir, here = T.tmpdir(), os.getenv("PWD")
+  local st, _, err = T.sh(string.format("cp %s/scripts/report.lua %s/ && ln -s %s/scripts/study "
+    .. "%s/study", here, dir, here, dir))
+  T.eq(st, 0, err)
+  util.write_file(dir .. "/div.lua", [[
+return wb.task{name = "div", experiment = {seeds = {1},
+  base = {hidden = 8, epochs = 1, optimizer = "sgd", subset = {train = 300, test = 100}},
+  vary = {lr = {0.01, 1e300}}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+  local st2, _, err2 = T.sh(string.format("WB_ECHO=0 %s %s/report.lua --root %s/r --seeds 1 "
+    .. "--jobs 1 div", T.wb, dir, dir))
+  T.eq(st2, 0, err2)
+  local md = util.read_file(dir .. "/r/REPORT.md") or ""
+  T.ok(md:find("| div | lr=0.01 | 1 | ", 1, true), md)
+  T.ok(md:find("| div | lr=1e+300 | 0 of 1 (1 diverged) | n/a | n/a | n/a | n/a |", 1, true),
+    md)
+end)
+
 -- }====
 
 -- {==== pooling: runs that differ in more than the seed ====

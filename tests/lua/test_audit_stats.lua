@@ -78,6 +78,14 @@ T.test("wb.welch: an unknown option is an error naming it", function()
   T.ok(wb.welch({1, 2}, {3, 5}, {confidence = 0.9}).half > 0)
 end)
 
+T.test("wb.Run:plot: an unknown option is an error naming it", function()
+  local r = wb.runs.Runs{rec("a", 1, {}, {loss = {1, 0.5}})}[1]
+  -- {xlabel = ...} was once ignored without a word
+  T.check_error("wb.Run:plot: unknown option 'xlabel' (valid: title, ylabel, logy)", r.plot, r,
+    "loss", {xlabel = "step"})
+  T.ok(r:plot("loss", {title = "x", logy = true}))
+end)
+
 -- A variant whose 2 of 5 seeds never reached the target, faster on the 3
 -- that did, than one that reached it every time.
 local function target_runs(task, va, vb)

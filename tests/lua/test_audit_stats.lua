@@ -160,7 +160,7 @@ T.test("export_csv names what made each run: commit, edits since, command", func
   T.ok(lines[3]:find(",ok,,,,", 1, true), lines[3])
 end)
 
-T.test("REPORT.md's summary counts a diverged run apart, never drops it", function()
+T.test("REPORT.md counts a diverged run apart and names its runs' commits", function()
   -- its table once listed only finished runs: a variant whose every seed
   -- diverged had no row at all, one with 1 of 2 diverged said "1"
   local dir, here = T.tmpdir(), os.getenv("PWD")
@@ -180,6 +180,10 @@ return wb.task{name = "div", experiment = {seeds = {1},
   T.ok(md:find("| div | lr=0.01 | 1 | ", 1, true), md)
   T.ok(md:find("| div | lr=1e+300 | 0 of 1 (1 diverged) | n/a | n/a | n/a | n/a |", 1, true),
     md)
+  -- the commit its runs were trained at, which a reused run's may not share
+  -- with the report's own (once the only commit named)
+  local commit = util.git_commit() or "unknown"
+  T.ok(md:find("*The 2 runs were trained at commit " .. commit .. " (2)", 1, true), md)
 end)
 
 -- }====

@@ -93,7 +93,9 @@ local function target_runs(task, va, vb)
   for i, e in ipairs{3, 3, 4, false, false} do
     out[#out + 1] = rec(va, i, {epochs_to_target = e or nil}, nil, nil, task)
   end
-  for i, e in ipairs{5, 5, 6, 5, 6} do out[#out + 1] = rec(vb, i, {epochs_to_target = e}, nil, nil, task) end
+  for i, e in ipairs{5, 5, 6, 5, 6} do
+    out[#out + 1] = rec(vb, i, {epochs_to_target = e}, nil, nil, task)
+  end
   return out
 end
 
@@ -230,6 +232,21 @@ T.test("runs differing in config, --quick, data, code or a hook never pool", fun
     T.eq(#found:variants(), 2, what .. ": " .. table.concat(found:variants(), "; "))
     T.ok(found:table{"test_accuracy"}:find("| 2 | 90.00 ± 0.00 % |", 1, true), what)
   end
+end)
+
+T.test("one seed listed twice is refused, not counted as two seeds", function()
+  -- a list made from two folders holding a copy of one run once said
+  -- "4" seeds and narrowed the interval by a factor of about sqrt(2)
+  local rs = {rec("a", 1, {x = 1}), rec("a", 2, {x = 2})}
+  local list = wb.runs.Runs{rs[1], rs[2], util.copy(rs[1]), util.copy(rs[2])}
+  local want = "variant 'a': seed 1 appears twice (runs a0001 and a0001); a seed is counted once"
+  T.check_error(want, list.table, list, {"x"})
+  T.check_error(want, list.stat, list, "a", "x")
+  T.check_error(want, list.values, list, "a", "x")
+  T.check_error(want, list.curve, list, "a", "x")
+  T.check_error(want, wb.compare, list, "x")
+  local m, s = wb.runs.Runs(rs):stat("a", "x")
+  T.eq(m, 1.5); T.near(s, math.sqrt(0.5), 1e-15)
 end)
 
 -- }====

@@ -127,8 +127,9 @@ function Runs:of(variant)
   return out
 end
 
--- The runs of label v, which must be seeds of one configuration: else an
--- error (at the caller of the method fname) naming v and what differs.
+-- The runs of label v, which must be seeds of one configuration, each seed
+-- once: else an error (at the caller of the method fname) naming v and what
+-- differs or the seed listed twice.
 local function seeds(self, v, fname)
   local rs = self:of(v)
   local why = group.mixed(rs)
@@ -137,6 +138,9 @@ local function seeds(self, v, fname)
       .. "configuration: %s (wb.runs.find labels such groups apart)", fname, tostring(v),
       #rs, why), 3)
   end
+  local twice = group.seed_twice(rs)
+  if twice then error(string.format("wb.Runs:%s: variant '%s': %s", fname, tostring(v), twice),
+    3) end
   return rs
 end
 

@@ -56,6 +56,38 @@ T.test("NaN in a record still in memory is a missing value, as JSON null is", fu
   T.eq(#xs, 2); T.eq(sm[1], 1); T.eq(sm[2], 3)
 end)
 
+T.test("a series NaN at its last epoch has no final value, not an earlier epoch's", function()
+  -- JSON null (the run's NaN) read back is a hole, and # stopped at any
+  -- hole: the 'final' val_loss of seed 1 was its epoch 1, of seed 2 its
+  -- epoch 3; a curve lost the epochs past the first hole
+  local dir = T.tmpdir()
+  util.write_file(dir .. "/t-00000000000000a1.json", '{"hash": "00000000000000a1", "task": '
+    .. '"t", "variant": "v", "seed": 1, "status": "ok", "config": {"seed": 1}, "history": '
+    .. '{"loss": [1, 0.5, 0.4, 0.3], "val_loss": [0.9, null, null, 0.2]}, "metrics": '
+    .. '{"val_loss": 0.2, "epochs_run": 4}}')
+  util.write_file(dir .. "/t-00000000000000a2.json", '{"hash": "00000000000000a2", "task": '
+    .. '"t", "variant": "v", "seed": 2, "status": "ok", "config": {"seed": 2}, "history": '
+    .. '{"loss": [1, 0.5, 0.4, 0.3], "val_loss": [0.8, 0.7, 0.6, null]}, "metrics": '
+    .. '{"val_loss": null, "epochs_run": 4}}')
+  local rs = wb.runs.find{dir = dir}
+  T.eq(wb.runs.value(rs[1], "val_loss"), 0.2)
+  T.eq(wb.runs.value(rs[2], "val_loss"), nil)
+  T.eq(wb.runs.value(rs[2], "gap"), nil)
+  T.near(wb.runs.value(rs[1], "gap"), -0.1, 1e-12)
+  local tab = rs:table{"val_loss", "gap"}
+  T.ok(tab:find("| v | 2 | 0.2000 (n = 1) | -0.1000 (n = 1) |", 1, true), tab)
+  local x, m = rs:curve("v", "val_loss")
+  T.eq(#x, 4); T.near(m[1], 0.85, 1e-12); T.eq(m[2], 0.7); T.eq(m[3], 0.6); T.eq(m[4], 0.2)
+  -- an epoch no seed has a value for is NaN: a gap in the figure, not an error
+  util.write_file(dir .. "/t-00000000000000a3.json", '{"hash": "00000000000000a3", "task": '
+    .. '"t", "variant": "w", "seed": 1, "status": "ok", "config": {"seed": 1, "w": 1}, '
+    .. '"history": {"loss": [1, 0.5, 0.4], "val_loss": [0.9, null, 0.3]}}')
+  rs = wb.runs.find{dir = dir, variant = "w"}
+  x, m = rs:curve("w", "val_loss")
+  T.eq(#x, 3); T.ok(m[2] ~= m[2], "NaN"); T.eq(m[3], 0.3)
+  T.ok(rs:plot_curves("val_loss"))
+end)
+
 T.test("wb.compare: unknown options and a bad 'better' are errors naming them", function()
   local rs = wb.runs.Runs{rec("a", 1, {x = 1}), rec("a", 2, {x = 2})}
   -- {beter = "higher"} once sorted lower-is-better without a word

@@ -3,7 +3,7 @@
 -- difference of means (Welch-Satterthwaite degrees of freedom), and Holm's
 -- correction for the parts of one claim. Student's t distribution comes
 -- from the regularized incomplete beta function (Numerical Recipes' continued
--- fraction, Lanczos's log-gamma); tests/lua/test_stats.lua checks it against
+-- fraction, Lanczos's log-gamma); tests/lua/test_inference.lua checks it against
 -- scipy.
 local wb = require "wb"
 local args = require "wb.args"

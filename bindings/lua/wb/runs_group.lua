@@ -107,10 +107,15 @@ function M.mixed(rs)
   return table.concat(parts, ", ")
 end
 
--- nil when every run of rs has its own seed, else a text naming the seed
--- listed twice: a record listed twice, or copied from another folder, would
+-- nil when runs rs are seeds of one configuration, each seed once; else
+-- the reason. A record listed twice, or copied from another folder, would
 -- count as two seeds and narrow every interval.
-function M.seed_twice(rs)
+function M.not_seeds(rs)
+  local why = M.mixed(rs)
+  if why then
+    return string.format("%d runs are not seeds of one configuration: %s (wb.runs.find "
+      .. "labels such groups apart)", #rs, why)
+  end
   local at = {}
   for _, r in ipairs(rs) do
     local s = tostring(r.seed)

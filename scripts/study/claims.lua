@@ -135,9 +135,12 @@ local function derive(r)
   local m = r.metrics or {}
   r.metrics = m
   local h = r.history or {}
-  if h.val_loss and #h.val_loss > 0 and m.best_val_loss then
-    m.val_rise_after_min = h.val_loss[#h.val_loss] - m.best_val_loss
-    m.epochs_before_end = #h.val_loss - (m.best_epoch or #h.val_loss)
+  -- the last epoch's val loss (nil when it was NaN: JSON null, a hole that
+  -- # may stop before) and the epochs run
+  local last, n = runs_mod.value(r, "val_loss"), m.epochs_run or #(h.loss or {})
+  if last and n > 0 and m.best_val_loss then
+    m.val_rise_after_min = last - m.best_val_loss
+    m.epochs_before_end = n - (m.best_epoch or n)
   end
   local g = r.measures and r.measures.grad_norm_1
   if type(g) == "table" and #g > 0 then

@@ -178,6 +178,29 @@ T.test("the report's claims: seeds that never reached the target do not decide",
   T.eq(c7.parts[2].ok, true, c7.numbers) -- GELU is faster: the part holds
 end)
 
+T.test("the report's C1 reads the last epoch past a NaN one, and the epochs run", function()
+  -- a val loss NaN at epoch 4 of 5 (null) once made seed 1's 'last' epoch
+  -- its third: rise 0.05 and 1 epoch after the minimum instead of 0.1 and 3
+  local claims = require "study.claims"
+  local recs, dir = {}, T.tmpdir()
+  for sd = 1, 3 do
+    local vl = sd == 1 and "[0.5, 0.3, 0.35, null, 0.4]" or "[0.5, 0.3, 0.35, 0.38, 0.4]"
+    local path = string.format("%s/r%d.json", dir, sd)
+    util.write_file(path, string.format('{"hash": "h%d", "task": "task03_epochs", "variant": '
+      .. '"base", "seed": %d, "status": "ok", "config": {"seed": %d}, "history": {"loss": '
+      .. '[0.6, 0.4, 0.3, 0.2, 0.1], "val_loss": %s}, "metrics": {"best_val_loss": 0.3, '
+      .. '"best_epoch": 2, "epochs_run": 5, "val_loss": 0.4}}', sd, sd, sd, vl))
+    recs[sd] = assert(wb.record.read(path))
+  end
+  local c1
+  for _, r in ipairs(claims.claims({task03_epochs = recs})) do
+    if r.id == "C1" then c1 = r end
+  end
+  T.ok(c1.numbers:find("minus its minimum: 0.1000 ± 0.0000 (n = 3)", 1, true), c1.numbers)
+  T.ok(c1.numbers:find("epochs after the minimum: 3 ± 0 (n = 3)", 1, true), c1.numbers)
+  T.eq(c1.verdict, "supported", c1.numbers)
+end)
+
 T.test("export_csv names what made each run: commit, edits since, command", function()
   local dir = T.tmpdir()
   local r = rec("a", 1, {test_accuracy = 0.9})

@@ -178,6 +178,40 @@ T.test("the report's claims: seeds that never reached the target do not decide",
   T.eq(c7.parts[2].ok, true, c7.numbers) -- GELU is faster: the part holds
 end)
 
+-- C7's claims over task 9 runs: GELU seeds with epochs_to_target ge, ReLU
+-- seeds re (false: never reached the target).
+local function c7_of(ge, re)
+  local claims, recs = require "study.claims", {}
+  for i, e in ipairs(ge) do
+    recs[#recs + 1] = rec("activation=gelu", i, {epochs_to_target = e or nil}, nil, nil, "t9")
+  end
+  for i, e in ipairs(re) do
+    recs[#recs + 1] = rec("activation=relu", i, {epochs_to_target = e or nil}, nil, nil, "t9")
+  end
+  for _, r in ipairs(recs) do r.measures = {target = 0.97} end
+  for _, r in ipairs(claims.claims({task09_activations = recs})) do
+    if r.id == "C7" then return r end
+  end
+end
+
+T.test("the report's claims: a side that never reached the target, by the rank test", function()
+  -- every seed of one side reaching it and none of the other was once
+  -- decided outright, at any number of seeds: 2 a side 'held'
+  local c7 = c7_of({3, 4}, {false, false})
+  T.eq(c7.parts[2].ok, nil, c7.numbers)
+  T.ok(c7.numbers:find("ReLU never reached it (n = 2); every seed of one faster than every "
+    .. "seed of the other: p = 0.33 (rank test, exact) (undecided)", 1, true), c7.numbers)
+  c7 = c7_of({3, 4, 3, 4, 3}, {false, false, false, false, false})
+  T.eq(c7.parts[2].ok, true, c7.numbers)
+  T.near(c7.parts[2].p, 2 / 252, 1e-15) -- scipy's mannwhitneyu(method="exact"): 0.0079365
+  c7 = c7_of({false, false, false, false, false}, {3, 4, 3, 4, 3})
+  T.eq(c7.parts[2].ok, false, c7.numbers) -- GELU never reached it: the part fails
+  -- the faster side missing the target in some seeds too: no verdict
+  c7 = c7_of({3, 4, 3, false, false}, {false, false, false, false, false})
+  T.eq(c7.parts[2].ok, nil, c7.numbers)
+  T.ok(c7.numbers:find("2 of 5 GELU seeds did not either: no verdict", 1, true), c7.numbers)
+end)
+
 T.test("the report's C1 reads the last epoch past a NaN one, and the epochs run", function()
   -- a val loss NaN at epoch 4 of 5 (null) once made seed 1's 'last' epoch
   -- its third: rise 0.05 and 1 epoch after the minimum instead of 0.1 and 3

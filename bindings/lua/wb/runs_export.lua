@@ -201,7 +201,8 @@ end
 ---metric (history series such as loss, val_accuracy, lr, and per-epoch
 ---measures). An epoch a series has no value for (NaN, stored as JSON
 ---null) has no row. Seeds of one configuration share a group_key: group
----by it, not by variant, to average. runs_or_dir: a runs folder (default
+---by it, not by variant, and keep status "ok" (a diverged run's epochs are
+---there too), to average as the tables do. runs_or_dir: a runs folder (default
 ---<plots>/runs; an error if it does not exist), a wb.Runs or a list of
 ---records. Returns the number of rows written. The per-step series are
 ---wb.runs.export_steps's.

@@ -26,14 +26,6 @@ function M.mean_std(xs)
   return m, n > 1 and math.sqrt(v / (n - 1)) or 0 -- sample std over seeds
 end
 
----wb.runs.series(r, name) -> table|nil
----A per-epoch series of a run record: history[name], else measures[name]
----when it is a list, else derived: "gap" = val_loss - loss, epoch by
----epoch. nil when the record has no such series.
----@param r table
----@param name string
----@return number[]|nil
----Example: local gap = wb.runs.series(run, "gap")
 -- The largest integer key of t: a list's length past its holes (a record
 -- read back has nil where the run had NaN, and # may stop at any hole).
 local function maxn(t)
@@ -44,6 +36,14 @@ local function maxn(t)
   return n
 end
 
+---wb.runs.series(r, name) -> table|nil
+---A per-epoch series of a run record: history[name], else measures[name]
+---when it is a list, else derived: "gap" = val_loss - loss, epoch by
+---epoch. nil when the record has no such series.
+---@param r table
+---@param name string
+---@return number[]|nil
+---Example: local gap = wb.runs.series(run, "gap")
 local function series(r, name)
   local h = type(r.history) == "table" and r.history[name] or nil
   if h == nil and name == "gap" and type(r.history) == "table"

@@ -174,14 +174,17 @@ end
 -- {==================== REPORT.md ====================
 -- Only the runs each task's README was made from (its runs.json), never
 -- other records that happen to share the folder.
-local recs, by_task, all = {}, {}, {}
+-- The claims read the finished runs (by_task); the summary table lists
+-- every run, so that one that diverged is counted apart, never dropped.
+local recs, by_task, listed, all = {}, {}, {}, {}
 for _, r in ipairs(wb.runs.load_all(wb.record.dir(root))) do all[r.task .. "-" .. r.hash] = r end
 for _, t in ipairs(tasks) do
   local list = not stale[t] and read(out_dir .. "/" .. t .. "/runs.json")
   local ok, hashes = pcall(function() return require("cjson").decode(list).runs end)
-  by_task[t] = {}
+  by_task[t], listed[t] = {}, {}
   for _, h in ipairs(ok and hashes or {}) do
     local r = all[t .. "-" .. h]
+    if r then table.insert(listed[t], r) end
     if r and r.status == "ok" then recs[#recs + 1] = r; table.insert(by_task[t], r) end
   end
 end
@@ -204,6 +207,26 @@ local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
       first.subset.train or "all", first.subset.test or "all", opts.quick and " (--quick)" or "")
       or "full training and test sets",
     table.concat(seed_list, ", ")), ""}
+-- The commits the runs were trained at: a reused run may be older than
+-- this invocation's commit (its training code was the same).
+local commits, order, edited, n_listed = {}, {}, 0, 0
+for _, t in ipairs(tasks) do
+  for _, r in ipairs(listed[t]) do
+    local c = type(r.git_commit) == "string" and r.git_commit or "unknown"
+    if not commits[c] then commits[c] = 0; order[#order + 1] = c end
+    commits[c] = commits[c] + 1
+    n_listed = n_listed + 1
+    if (tonumber(r.git_uncommitted) or 0) > 0 then edited = edited + 1 end
+  end
+end
+table.sort(order)
+for i, c in ipairs(order) do order[i] = string.format("%s (%d)", c, commits[c]) end
+if n_listed > 0 then
+  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s%s. Each run's "
+    .. "record (`runs/<task>-<hash>.json`) names its config, seed, command and commit; "
+    .. "`wb.runs.export_csv` lists them.*\n", n_listed, table.concat(order, ", "),
+    edited > 0 and string.format("; %d of them with uncommitted edits", edited) or "")
+end
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"
 end
@@ -245,15 +268,17 @@ lines[#lines + 1] = "## Summary of every variant (mean ± std over seeds)\n"
 lines[#lines + 1] = "| task | variant | seeds | test accuracy | test loss | gap (val - train "
   .. "loss) | s/epoch |"
 lines[#lines + 1] = "|---|---|---|---|---|---|---|"
+local seeds_cell = require("wb.runs_stats").raw.seeds_cell -- "4 of 5 (1 diverged)"
 for _, t in ipairs(tasks) do
-  local rs = wb.runs.Runs(by_task[t])
+  local rs = wb.runs.Runs(listed[t])
   for _, v in ipairs(rs:variants()) do
     local function col(name)
       local m, s = rs:stat(v, name)
       return wb.runs.fmt_mean_std(m, s, name, #rs:values(v, name))
     end
-    lines[#lines + 1] = string.format("| %s | %s | %d | %s | %s | %s | %s |", t, v,
-      #rs:of(v), col("test_accuracy"), col("test_loss"), col("gap"), col("sec_per_epoch"))
+    lines[#lines + 1] = string.format("| %s | %s | %s | %s | %s | %s | %s |", t, v,
+      seeds_cell(rs:of(v)), col("test_accuracy"), col("test_loss"), col("gap"),
+      col("sec_per_epoch"))
   end
 end
 local train_s, measure_s = 0, 0

@@ -6,6 +6,7 @@
 local wb = require "wb"
 local runs_mod = require "wb.runs"
 local args = require "wb.args"
+local util = require "wb.util"
 
 local M = {}
 
@@ -29,6 +30,11 @@ end
 ---@return table
 ---Example: print(wb.compare.decide({0.98, 0.981}, {0.97, 0.972}, "test_accuracy", "higher"))
 function M.decide(a, b, metric, better)
+  args.check("decide", 3, metric, "string")
+  if better ~= "higher" and better ~= "lower" then
+    error(string.format("bad argument #4 to 'decide' (\"higher\" or \"lower\" expected, "
+      .. "got %s)", type(better) == "string" and string.format("%q", better) or type(better)), 2)
+  end
   local w = wb.welch(a, b)
   if not w.p then
     return "not decided", w, "fewer than 2 seeds a side: no interval"
@@ -48,24 +54,33 @@ end
 ---variant by mean over seeds and the next, and whether the best is better
 ---by the rule every finding uses (Welch's test: the 95 % confidence interval
 ---of the difference excludes 0), with the interval and p in the metric's
----units; "" with fewer than two variants. opts.better = "lower" (default)
----or "higher". Also returns the best and all {v, m, s, n}, sorted.
+---units; "" with fewer than two variants. The best is not called better
+---when some of its seeds have no value (a diverged run, a target never
+---reached): its mean over the others may flatter it. opts.better = "lower"
+---(default) or "higher"; any other option is an error. Also returns the
+---best and all {v, m, s, n}, sorted.
 ---@param runs wb.Runs
 ---@param metric string
 ---@param opts? table
 ---@return string
 ---Example: print(wb.compare(runs, "test_accuracy", {better = "higher"}))
 function M.compare(runs, metric, o)
+  args.check("compare", 1, runs, "wb.Runs")
   args.check("compare", 2, metric, "string")
   args.opt("compare", 3, o, "table")
   o = o or {}
+  util.check_options(o, {"better"}, "wb.compare", 2)
+  if o.better ~= nil and o.better ~= "higher" and o.better ~= "lower" then
+    error(string.format('wb.compare: option \'better\': "higher" or "lower" expected, got %s',
+      type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 2)
+  end
   local lower = o.better ~= "higher"
   local stats, missing = {}, {}
   for _, v in ipairs(runs:variants()) do
     local xs = runs:values(v, metric)
     local m, s = runs:stat(v, metric)
     local all = #runs:of(v)
-    if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs} end
+    if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs, all = all} end
     if #xs < all then
       missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - #xs, all)
     end
@@ -80,10 +95,17 @@ function M.compare(runs, metric, o)
   local best, second = stats[1], stats[2]
   local fmt = function(x) return runs_mod.fmt_mean_std(x.m, x.s, metric, x.n) end
   local verdict, _, clause = M.decide(best.xs, second.xs, metric, lower and "lower" or "higher")
+  local said = verdict == "a is better" and "Better beyond the seeds' uncertainty"
+    or "Not decided by the seeds"
+  -- The best's mean is over the seeds that have a value: its seeds without
+  -- one (the target never reached, a diverged run) are likely its worst, so
+  -- their absence may be what made it best. Then it is not called better.
+  if verdict == "a is better" and best.n < best.all then
+    said = string.format("Not decided: %d of %d seeds of %s have no value, and the mean of "
+      .. "the others may flatter it", best.all - best.n, best.all, best.v)
+  end
   local out = string.format("- %s (%s is better): **%s** %s; next %s %s. %s: %s.", metric,
-    lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second),
-    verdict == "a is better" and "Better beyond the seeds' uncertainty"
-      or "Not decided by the seeds", clause)
+    lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second), said, clause)
   if #stats > 2 then
     out = out .. string.format(" Worst: %s %s.", stats[#stats].v, fmt(stats[#stats]))
   end

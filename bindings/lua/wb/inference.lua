@@ -105,7 +105,7 @@ end
 ---degrees of freedom), p (two-sided), df, t, n_a, n_b, mean_a, mean_b,
 ---sd_a, sd_b, half (the interval's half-width)}. With fewer than 2 values a
 ---side, lo, hi, p and df are nil: nothing can be decided. opts.confidence
----(default 0.95).
+---(default 0.95), the only option.
 ---@param a number[]
 ---@param b number[]
 ---@param opts? table
@@ -115,11 +115,7 @@ function M.welch(a, b, o)
   check_list("welch", 1, a)
   check_list("welch", 2, b)
   args.opt("welch", 3, o, "table")
-  for k in pairs(o or {}) do -- a misspelt key is an error, never the default 0.95
-    if k ~= "confidence" then
-      error(string.format("welch: unknown option '%s' (valid: confidence)", tostring(k)), 2)
-    end
-  end
+  if o then require("wb.util").check_options(o, {"confidence"}, "wb.welch", 2) end
   local conf = o and o.confidence or 0.95
   if type(conf) ~= "number" or conf <= 0 or conf >= 1 then
     error("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "
@@ -194,8 +190,7 @@ end
 ---@param alpha? number
 ---@return boolean[]
 ---@return number[]
----Example: local reject, adj = wb.inference.holm({0.01, 0.04, 0.03})
----  print(reject[1], table.concat(adj, " ")) --> true 0.03 0.06 0.06
+---Example: print(table.concat(wb.inference.holm({0.01, 0.04, 0.03}), " "))
 function M.holm(ps, alpha)
   check_list("holm", 1, ps)
   args.opt("holm", 2, alpha, "number")

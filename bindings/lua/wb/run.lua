@@ -142,6 +142,7 @@ function Run:plot(metric, o)
   args.opt("plot", 1, metric, "string")
   args.opt("plot", 2, o, "table")
   metric, o = metric or "loss", o or {}
+  util.check_options(o, {"title", "ylabel", "logy"}, "wb.Run:plot", 2)
   local names = {metric}
   if (metric == "loss" or metric == "accuracy") and wb.runs.series(self, "val_" .. metric) then
     names[2] = "val_" .. metric

@@ -127,16 +127,13 @@ function Runs:of(variant)
   return out
 end
 
--- The runs of label v, which must be seeds of one configuration: else an
--- error (at the caller of the method fname) naming v and what differs.
+-- The runs of label v, which must be seeds of one configuration, each seed
+-- once: else an error (at the caller of the method fname) naming v and what
+-- differs or the seed listed twice.
 local function seeds(self, v, fname)
   local rs = self:of(v)
-  local why = group.mixed(rs)
-  if why then
-    error(string.format("wb.Runs:%s: variant '%s': %d runs are not seeds of one "
-      .. "configuration: %s (wb.runs.find labels such groups apart)", fname, tostring(v),
-      #rs, why), 3)
-  end
+  local why = group.not_seeds(rs)
+  if why then error(string.format("wb.Runs:%s: variant '%s': %s", fname, tostring(v), why), 3) end
   return rs
 end
 
@@ -208,7 +205,8 @@ local curve = stats.raw.curve
 ---wb.Runs:curve(variant, name) -> table, table, table
 ---Per-epoch mean and std over the seeds of one variant of a series
 ---(wb.runs.series): x (epochs 1..n), mean, std. Runs of different lengths
----(early stopping) use the seeds still running at each epoch. Raises when
+---(early stopping) use the seeds still running at each epoch; an epoch no
+---seed has a value for (NaN, stored as null) is NaN. Raises when
 ---the variant's runs are not seeds of one configuration.
 ---@param variant string
 ---@param name string

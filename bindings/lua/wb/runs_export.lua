@@ -100,17 +100,22 @@ end
 
 -- The columns that say which run a row is of: its identity, then its
 -- flattened config (configs); then the export's own columns, `more`.
-local function id_head(ckeys, more)
+-- trace: the columns that say what made the run (export_csv's rows only,
+-- one per run): its commit, the count of files edited since, its command.
+local TRACE = {"git_commit", "git_uncommitted", "command"}
+local function id_head(ckeys, more, trace)
   local head = {"hash", "task", "variant", "seed", "group_key", "status"}
+  for _, k in ipairs(trace and TRACE or {}) do head[#head + 1] = k end
   for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
   for _, k in ipairs(more) do head[#head + 1] = cell(k) end
   return table.concat(head, ",")
 end
 
 -- The cells of id_head's first columns for record r (flat: its configs entry).
-local function id_cells(r, flat, ckeys)
+local function id_cells(r, flat, ckeys, trace)
   local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
     cell(record.group_key(r)), cell(r.status)}
+  for _, k in ipairs(trace and TRACE or {}) do row[#row + 1] = cell(r[k]) end
   for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[k]) end
   return table.concat(row, ",")
 end
@@ -127,8 +132,10 @@ end
 
 ---wb.runs.export_csv(path, runs_or_dir) -> integer
 ---Writes one CSV row per run to path: hash, task, variant, seed,
----group_key, status, the config flattened to columns (config.hidden,
----config.subset.train, ...) and the final metrics. runs_or_dir: a runs
+---group_key, status, what made it (git_commit, git_uncommitted: the count
+---of tracked files edited since that commit, command: the command that
+---trains it; empty in records that lack them), the config flattened to
+---columns (config.hidden, config.subset.train, ...) and the final metrics. runs_or_dir: a runs
 ---folder (default <plots>/runs; an error if it does not exist), a wb.Runs
 ---or a list of records. Returns the number of runs.
 ---@param path string
@@ -144,9 +151,9 @@ function M.export_csv(path, runs_or_dir)
     if type(r.metrics) == "table" then for k in pairs(r.metrics) do mkeys[k] = true end end
   end
   mkeys = util.sorted_keys(mkeys)
-  local lines = {id_head(ckeys, mkeys)}
+  local lines = {id_head(ckeys, mkeys, true)}
   for i, r in ipairs(recs) do
-    local row = {id_cells(r, flat[i], ckeys)}
+    local row = {id_cells(r, flat[i], ckeys, true)}
     for _, k in ipairs(mkeys) do
       row[#row + 1] = cell(type(r.metrics) == "table" and r.metrics[k] or nil)
     end
@@ -194,7 +201,8 @@ end
 ---metric (history series such as loss, val_accuracy, lr, and per-epoch
 ---measures). An epoch a series has no value for (NaN, stored as JSON
 ---null) has no row. Seeds of one configuration share a group_key: group
----by it, not by variant, to average. runs_or_dir: a runs folder (default
+---by it, not by variant, and keep status "ok" (a diverged run's epochs are
+---there too), to average as the tables do. runs_or_dir: a runs folder (default
 ---<plots>/runs; an error if it does not exist), a wb.Runs or a list of
 ---records. Returns the number of rows written. The per-step series are
 ---wb.runs.export_steps's.

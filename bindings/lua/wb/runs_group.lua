@@ -107,6 +107,26 @@ function M.mixed(rs)
   return table.concat(parts, ", ")
 end
 
+-- nil when runs rs are seeds of one configuration, each seed once; else
+-- the reason. A record listed twice, or copied from another folder, would
+-- count as two seeds and narrow every interval.
+function M.not_seeds(rs)
+  local why = M.mixed(rs)
+  if why then
+    return string.format("%d runs are not seeds of one configuration: %s (wb.runs.find "
+      .. "labels such groups apart)", #rs, why)
+  end
+  local at = {}
+  for _, r in ipairs(rs) do
+    local s = tostring(r.seed)
+    if at[s] then
+      return string.format("seed %s appears twice (runs %s and %s); a seed is counted once", s,
+        tostring(at[s].hash), tostring(r.hash))
+    end
+    at[s] = r
+  end
+end
+
 -- "a=1, b=0.30" labels compare part by part, numbers as numbers, so that
 -- l2=1e-05 sorts before l2=0.001.
 local function label_less(a, b)

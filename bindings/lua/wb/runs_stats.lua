@@ -26,6 +26,16 @@ function M.mean_std(xs)
   return m, n > 1 and math.sqrt(v / (n - 1)) or 0 -- sample std over seeds
 end
 
+-- The largest integer key of t: a list's length past its holes (a record
+-- read back has nil where the run had NaN, and # may stop at any hole).
+local function maxn(t)
+  local n = 0
+  for k in pairs(t) do
+    if math.type(k) == "integer" and k > n then n = k end
+  end
+  return n
+end
+
 ---wb.runs.series(r, name) -> table|nil
 ---A per-epoch series of a run record: history[name], else measures[name]
 ---when it is a list, else derived: "gap" = val_loss - loss, epoch by
@@ -39,8 +49,9 @@ local function series(r, name)
   if h == nil and name == "gap" and type(r.history) == "table"
       and type(r.history.val_loss) == "table" and type(r.history.loss) == "table" then
     h = {}
-    for e, v in ipairs(r.history.val_loss) do
-      if r.history.loss[e] then h[e] = v - r.history.loss[e] end
+    for e = 1, maxn(r.history.val_loss) do -- past holes: NaN epochs are null
+      local v, l = r.history.val_loss[e], r.history.loss[e]
+      if type(v) == "number" and type(l) == "number" then h[e] = v - l end
     end
   end
   if type(h) ~= "table" and type(r.measures) == "table" then h = r.measures[name] end
@@ -52,10 +63,25 @@ function M.series(r, name)
   return series(r, name)
 end
 
+-- The number of epochs of series h (series(r, name)): a history series (and
+-- gap) has one entry per epoch run, so one that was NaN at the last epoch
+-- has no final value: not the epoch before it. A measure's list has its
+-- own length.
+local function length(r, name, h)
+  local n, hist = maxn(h), type(r.history) == "table" and r.history
+  if hist and (hist[name] == h or name == "gap") then
+    if type(hist.loss) == "table" then n = math.max(n, maxn(hist.loss)) end
+    local ran = type(r.metrics) == "table" and r.metrics.epochs_run
+    if math.type(ran) == "integer" then n = math.max(n, ran) end
+  end
+  return n
+end
+
 ---wb.runs.value(r, name) -> number|nil
 ---The value of a metric in one run record: metrics[name] (final metrics
 ---such as test_accuracy, gap, best_epoch), else a numeric measure, else
----the last entry of its series (wb.runs.series).
+---the last entry of its series (wb.runs.series): the last epoch's, nil
+---when that was NaN (JSON null), never an earlier epoch's.
 ---@param r table
 ---@param name string
 ---@return number|nil
@@ -66,7 +92,7 @@ local function value(r, name)
     return r.measures[name]
   end
   local h = series(r, name)
-  if h then return h[#h] end
+  if h then return h[length(r, name, h)] end -- nil when the last epoch was NaN
   return nil
 end
 function M.value(r, name)
@@ -80,11 +106,17 @@ end
 -- diverged run's last epoch is not a final value: it is counted apart.
 local function finished(r) return r.status == nil or r.status == "ok" end
 
+-- A value a table or test may use: a number that is not NaN. A record
+-- read from its file has JSON null where the run had NaN; a record still in
+-- memory (wb.runs.Runs over records made by hand) holds the NaN itself, and
+-- must give the same cells, curves and tests, not "nan ± nan".
+local function usable(v) return type(v) == "number" and v == v end
+
 local function numbers(rs, name)
   local out = {}
   for _, r in ipairs(rs) do
     local v = finished(r) and value(r, name)
-    if type(v) == "number" then out[#out + 1] = v end
+    if usable(v) then out[#out + 1] = v end
   end
   return out
 end
@@ -159,23 +191,27 @@ local function curve(rs, name)
   local n, hs = 0, {}
   for _, r in ipairs(rs) do
     local h = series(r, name)
-    if h then hs[#hs + 1] = h; n = math.max(n, #h) end
+    if h then hs[#hs + 1] = h; n = math.max(n, length(r, name, h)) end
   end
   local mean, std, x, ci = {}, {}, {}, {}
   for e = 1, n do
     local xs = {}
     for _, h in ipairs(hs) do
-      if type(h[e]) == "number" then xs[#xs + 1] = h[e] end
+      if usable(h[e]) then xs[#xs + 1] = h[e] end
     end
     x[e] = e
-    mean[e], std[e] = M.mean_std(xs)
-    ci[e] = require("wb.inference").ci_half(xs) or 0
+    if #xs == 0 then -- no seed has a value (NaN, null) here: NaN, a gap in a plot
+      mean[e], std[e], ci[e] = 0 / 0, 0 / 0, 0 / 0
+    else
+      mean[e], std[e] = M.mean_std(xs)
+      ci[e] = require("wb.inference").ci_half(xs) or 0
+    end
   end
   return x, mean, std, ci
 end
 
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
 M.raw = {series = series, value = value, numbers = numbers, curve = curve,
-  seeds_cell = seeds_cell, cell = cell, finished = finished}
+  seeds_cell = seeds_cell, cell = cell, finished = finished, usable = usable}
 
 return M

@@ -15,7 +15,7 @@ function M.curve(rs, name, variant)
     if type(s) == "table" and type(x) == "table" then
       for i = 1, #x do
         local v, step = s[i], x[i]
-        if type(v) == "number" and type(step) == "number" then
+        if stats.raw.usable(v) and type(step) == "number" then
           if not at[step] then at[step] = {}; xs[#xs + 1] = step end
           local l = at[step]
           l[#l + 1] = v

@@ -1,0 +1,485 @@
+-- The trust audit of the statistics and the run records: do the verdicts,
+-- intervals and tables say what the numbers say? Each defect found has a
+-- test here that failed before its fix; the rest checks, against scipy
+-- (Debian's python3-scipy) and pandas where present, what already agreed.
+-- Records are written by hand: nothing trains.
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local nan = 0 / 0
+
+-- A run record by hand: variant v, seed, metrics m (and a history h).
+local function rec(v, seed, m, h, status, task)
+  return {hash = string.format("%s%04d", v:gsub("%W", ""), seed), task = task or "t",
+    variant = v, seed = seed, status = status or "ok", group_key = "g-" .. v,
+    config = {hidden = 8, seed = seed, v = v}, metrics = m, history = h}
+end
+
+-- The python3 that has `module` (Debian's packages are for /usr/bin/python3,
+-- which pyenv may shadow), or nil.
+local function python_with(module)
+  for _, py in ipairs{"python3", "/usr/bin/python3"} do
+    if os.execute(py .. " -c 'import " .. module .. "' 2>/dev/null") then return py end
+  end
+end
+
+-- Runs python code on a JSON input file; returns its stdout.
+local function python(py, code, input)
+  local dir = T.tmpdir()
+  util.write_file(dir .. "/in.json", util.encode_json(input))
+  util.write_file(dir .. "/p.py", code)
+  local st, out, err = T.sh(py .. " " .. dir .. "/p.py " .. dir .. "/in.json")
+  T.eq(st, 0, err)
+  return out
+end
+
+-- {==== defects: each test failed before its fix ====
+
+T.test("NaN in a record still in memory is a missing value, as JSON null is", function()
+  -- a list made by hand over records with NaN once gave "-nan ± -nan" cells
+  -- and a crash in curve (ci_half refused the NaN)
+  local rs = wb.runs.Runs{rec("a", 1, {test_accuracy = 0.9}, {val_loss = {1, 0.6}}),
+    rec("a", 2, {test_accuracy = nan}, {val_loss = {1, nan}}),
+    rec("a", 3, {test_accuracy = 0.8}, {val_loss = {1, 0.7}})}
+  local tab = rs:table{"test_accuracy", "val_loss"}
+  T.ok(tab:find("| a | 3 | 85.00 ± 7.07 % (n = 2) | 0.6500 ± 0.0707 (n = 2) |", 1, true), tab)
+  T.ok(not tab:find("nan", 1, true), tab)
+  local m = rs:stat("a", "test_accuracy")
+  T.near(m, 0.85, 1e-12)
+  T.eq(#rs:values("a", "val_loss"), 2)
+  local x, mean, std = rs:curve("a", "val_loss")
+  T.eq(#x, 2); T.near(mean[2], 0.65, 1e-12); T.near(std[2], math.sqrt(0.005), 1e-12)
+  -- the step curves too
+  local st = rec("a", 4, {}, {steps = {step = {1, 2}, loss = {nan, 2}}})
+  local st2 = rec("a", 5, {}, {steps = {step = {1, 2}, loss = {1, 4}}})
+  local xs, sm = require("wb.runs_steps").curve({st, st2}, "loss", "a")
+  T.eq(#xs, 2); T.eq(sm[1], 1); T.eq(sm[2], 3)
+end)
+
+T.test("a series NaN at its last epoch has no final value, not an earlier epoch's", function()
+  -- JSON null (the run's NaN) read back is a hole, and # stopped at any
+  -- hole: the 'final' val_loss of seed 1 was its epoch 1, of seed 2 its
+  -- epoch 3; a curve lost the epochs past the first hole
+  local dir = T.tmpdir()
+  util.write_file(dir .. "/t-00000000000000a1.json", '{"hash": "00000000000000a1", "task": '
+    .. '"t", "variant": "v", "seed": 1, "status": "ok", "config": {"seed": 1}, "history": '
+    .. '{"loss": [1, 0.5, 0.4, 0.3], "val_loss": [0.9, null, null, 0.2]}, "metrics": '
+    .. '{"val_loss": 0.2, "epochs_run": 4}}')
+  util.write_file(dir .. "/t-00000000000000a2.json", '{"hash": "00000000000000a2", "task": '
+    .. '"t", "variant": "v", "seed": 2, "status": "ok", "config": {"seed": 2}, "history": '
+    .. '{"loss": [1, 0.5, 0.4, 0.3], "val_loss": [0.8, 0.7, 0.6, null]}, "metrics": '
+    .. '{"val_loss": null, "epochs_run": 4}}')
+  local rs = wb.runs.find{dir = dir}
+  T.eq(wb.runs.value(rs[1], "val_loss"), 0.2)
+  T.eq(wb.runs.value(rs[2], "val_loss"), nil)
+  T.eq(wb.runs.value(rs[2], "gap"), nil)
+  T.near(wb.runs.value(rs[1], "gap"), -0.1, 1e-12)
+  local tab = rs:table{"val_loss", "gap"}
+  T.ok(tab:find("| v | 2 | 0.2000 (n = 1) | -0.1000 (n = 1) |", 1, true), tab)
+  local x, m = rs:curve("v", "val_loss")
+  T.eq(#x, 4); T.near(m[1], 0.85, 1e-12); T.eq(m[2], 0.7); T.eq(m[3], 0.6); T.eq(m[4], 0.2)
+  -- an epoch no seed has a value for is NaN: a gap in the figure, not an error
+  util.write_file(dir .. "/t-00000000000000a3.json", '{"hash": "00000000000000a3", "task": '
+    .. '"t", "variant": "w", "seed": 1, "status": "ok", "config": {"seed": 1, "w": 1}, '
+    .. '"history": {"loss": [1, 0.5, 0.4], "val_loss": [0.9, null, 0.3]}}')
+  rs = wb.runs.find{dir = dir, variant = "w"}
+  x, m = rs:curve("w", "val_loss")
+  T.eq(#x, 3); T.ok(m[2] ~= m[2], "NaN"); T.eq(m[3], 0.3)
+  T.ok(rs:plot_curves("val_loss"))
+end)
+
+T.test("wb.compare: unknown options and a bad 'better' are errors naming them", function()
+  local rs = wb.runs.Runs{rec("a", 1, {x = 1}), rec("a", 2, {x = 2})}
+  -- {beter = "higher"} once sorted lower-is-better without a word
+  T.check_error("wb.compare: unknown option 'beter' (valid: better)", wb.compare, rs, "x",
+    {beter = "higher"})
+  T.check_error([[option 'better': "higher" or "lower" expected, got "Higher"]], wb.compare,
+    rs, "x", {better = "Higher"})
+  T.check_error("bad argument #1 to 'compare' (wb.Runs expected, got table)", wb.compare,
+    {}, "x")
+  T.check_error([[bad argument #4 to 'decide' ("higher" or "lower" expected, got "up")]],
+    wb.compare.decide, {1, 2}, {3, 4}, "x", "up")
+  T.check_error([[bad argument #4 to 'decide' ("higher" or "lower" expected, got nil)]],
+    wb.compare.decide, {1, 2}, {3, 4}, "x")
+  T.eq(select(2, pcall(wb.compare, rs, "x", {better = "lower"})), "")
+end)
+
+T.test("wb.welch: an unknown option is an error naming it", function()
+  T.check_error("wb.welch: unknown option 'conf' (valid: confidence)", wb.welch, {1, 2},
+    {3, 4}, {conf = 0.9})
+  T.ok(wb.welch({1, 2}, {3, 5}, {confidence = 0.9}).half > 0)
+end)
+
+T.test("wb.Run:plot: an unknown option is an error naming it", function()
+  local r = wb.runs.Runs{rec("a", 1, {}, {loss = {1, 0.5}})}[1]
+  -- {xlabel = ...} was once ignored without a word
+  T.check_error("wb.Run:plot: unknown option 'xlabel' (valid: title, ylabel, logy)", r.plot, r,
+    "loss", {xlabel = "step"})
+  T.ok(r:plot("loss", {title = "x", logy = true}))
+end)
+
+-- A variant whose 2 of 5 seeds never reached the target, faster on the 3
+-- that did, than one that reached it every time.
+local function target_runs(task, va, vb)
+  local out = {}
+  for i, e in ipairs{3, 3, 4, false, false} do
+    out[#out + 1] = rec(va, i, {epochs_to_target = e or nil}, nil, nil, task)
+  end
+  for i, e in ipairs{5, 5, 6, 5, 6} do
+    out[#out + 1] = rec(vb, i, {epochs_to_target = e}, nil, nil, task)
+  end
+  return out
+end
+
+T.test("wb.compare never calls better a variant whose missing seeds made it best", function()
+  local s = wb.compare(wb.runs.Runs(target_runs("t", "A", "B")), "epochs_to_target")
+  -- once "Better beyond the seeds' uncertainty" on the 3 seeds that got there
+  T.ok(not s:find("Better beyond", 1, true), s)
+  T.ok(s:find("Not decided: 2 of 5 seeds of A have no value", 1, true), s)
+  T.ok(s:find("No value (e.g. target never reached) for A (2 of 5 seeds)", 1, true), s)
+  -- a diverged seed of the best is the same case
+  local rs = {rec("A", 1, {x = 1}), rec("A", 2, {x = 1.1}), rec("A", 3, {}, nil, "diverged"),
+    rec("B", 1, {x = 5}), rec("B", 2, {x = 5.1}), rec("B", 3, {x = 5.2})}
+  s = wb.compare(wb.runs.Runs(rs), "x")
+  T.ok(s:find("Not decided: 1 of 3 seeds of A have no value", 1, true), s)
+  -- every seed has a value: the rule decides as before
+  s = wb.compare(wb.runs.Runs{rec("A", 1, {x = 1}), rec("A", 2, {x = 1.1}),
+    rec("B", 1, {x = 5}), rec("B", 2, {x = 5.1})}, "x")
+  T.ok(s:find("Better beyond the seeds' uncertainty", 1, true), s)
+end)
+
+T.test("the report's claims: seeds that never reached the target do not decide", function()
+  local claims = require "study.claims"
+  local recs = target_runs("task09_activations", "activation=gelu", "activation=relu")
+  for _, r in ipairs(recs) do r.measures = {target = 0.97} end
+  local c7
+  for _, r in ipairs(claims.claims({task09_activations = recs})) do
+    if r.id == "C7" then c7 = r end
+  end
+  -- the GELU part once held on GELU's 3 seeds that reached 97 %: "mixed"
+  T.eq(c7.verdict, "undecided", c7.numbers)
+  T.ok(c7.numbers:find("2 of 5 GELU seeds never reached it", 1, true), c7.numbers)
+  T.ok(c7.numbers:find("the faster side's seeds that never reached the target", 1, true),
+    c7.numbers)
+  -- the slower side's missing seeds make it look faster, not slower: the
+  -- verdict for the side that reached it every time stands
+  recs = {}
+  for i, e in ipairs{3, 3, 4, 3, 4} do
+    recs[#recs + 1] = rec("activation=gelu", i, {epochs_to_target = e}, nil, nil, "t9")
+  end
+  for i, e in ipairs{5, 5, 6, false, false} do
+    recs[#recs + 1] = rec("activation=relu", i, {epochs_to_target = e or nil}, nil, nil, "t9")
+  end
+  for _, r in ipairs(recs) do r.measures = {target = 0.97} end
+  for _, r in ipairs(claims.claims({task09_activations = recs})) do
+    if r.id == "C7" then c7 = r end
+  end
+  T.ok(c7.numbers:find("2 of 5 ReLU seeds never reached it", 1, true), c7.numbers)
+  T.eq(c7.parts[2].ok, true, c7.numbers) -- GELU is faster: the part holds
+end)
+
+-- C7's claims over task 9 runs: GELU seeds with epochs_to_target ge, ReLU
+-- seeds re (false: never reached the target).
+local function c7_of(ge, re)
+  local claims, recs = require "study.claims", {}
+  for i, e in ipairs(ge) do
+    recs[#recs + 1] = rec("activation=gelu", i, {epochs_to_target = e or nil}, nil, nil, "t9")
+  end
+  for i, e in ipairs(re) do
+    recs[#recs + 1] = rec("activation=relu", i, {epochs_to_target = e or nil}, nil, nil, "t9")
+  end
+  for _, r in ipairs(recs) do r.measures = {target = 0.97} end
+  for _, r in ipairs(claims.claims({task09_activations = recs})) do
+    if r.id == "C7" then return r end
+  end
+end
+
+T.test("the report's claims: a side that never reached the target, by the rank test", function()
+  -- every seed of one side reaching it and none of the other was once
+  -- decided outright, at any number of seeds: 2 a side 'held'
+  local c7 = c7_of({3, 4}, {false, false})
+  T.eq(c7.parts[2].ok, nil, c7.numbers)
+  T.ok(c7.numbers:find("ReLU never reached it (n = 2); every seed of one faster than every "
+    .. "seed of the other: p = 0.33 (rank test, exact) (undecided)", 1, true), c7.numbers)
+  c7 = c7_of({3, 4, 3, 4, 3}, {false, false, false, false, false})
+  T.eq(c7.parts[2].ok, true, c7.numbers)
+  T.near(c7.parts[2].p, 2 / 252, 1e-15) -- scipy's mannwhitneyu(method="exact"): 0.0079365
+  c7 = c7_of({false, false, false, false, false}, {3, 4, 3, 4, 3})
+  T.eq(c7.parts[2].ok, false, c7.numbers) -- GELU never reached it: the part fails
+  -- the faster side missing the target in some seeds too: no verdict
+  c7 = c7_of({3, 4, 3, false, false}, {false, false, false, false, false})
+  T.eq(c7.parts[2].ok, nil, c7.numbers)
+  T.ok(c7.numbers:find("2 of 5 GELU seeds did not either: no verdict", 1, true), c7.numbers)
+end)
+
+T.test("the report's C1 reads the last epoch past a NaN one, and the epochs run", function()
+  -- a val loss NaN at epoch 4 of 5 (null) once made seed 1's 'last' epoch
+  -- its third: rise 0.05 and 1 epoch after the minimum instead of 0.1 and 3
+  local claims = require "study.claims"
+  local recs, dir = {}, T.tmpdir()
+  for sd = 1, 3 do
+    local vl = sd == 1 and "[0.5, 0.3, 0.35, null, 0.4]" or "[0.5, 0.3, 0.35, 0.38, 0.4]"
+    local path = string.format("%s/r%d.json", dir, sd)
+    util.write_file(path, string.format('{"hash": "h%d", "task": "task03_epochs", "variant": '
+      .. '"base", "seed": %d, "status": "ok", "config": {"seed": %d}, "history": {"loss": '
+      .. '[0.6, 0.4, 0.3, 0.2, 0.1], "val_loss": %s}, "metrics": {"best_val_loss": 0.3, '
+      .. '"best_epoch": 2, "epochs_run": 5, "val_loss": 0.4}}', sd, sd, sd, vl))
+    recs[sd] = assert(wb.record.read(path))
+  end
+  local c1
+  for _, r in ipairs(claims.claims({task03_epochs = recs})) do
+    if r.id == "C1" then c1 = r end
+  end
+  T.ok(c1.numbers:find("minus its minimum: 0.1000 ± 0.0000 (n = 3)", 1, true), c1.numbers)
+  T.ok(c1.numbers:find("epochs after the minimum: 3 ± 0 (n = 3)", 1, true), c1.numbers)
+  T.eq(c1.verdict, "supported", c1.numbers)
+end)
+
+T.test("export_csv names what made each run: commit, edits since, command", function()
+  local dir = T.tmpdir()
+  local r = rec("a", 1, {test_accuracy = 0.9})
+  r.git_commit, r.git_uncommitted = "abc1234", 2
+  r.command = "WB_ECHO=0 workbench 'scripts/t.lua' --run a0001"
+  local old = rec("a", 2, {test_accuracy = 0.8}) -- a record without them
+  wb.runs.export_csv(dir .. "/f.csv", {r, old})
+  local lines = {}
+  for l in util.read_file(dir .. "/f.csv"):gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.ok(lines[1]:find("^hash,task,variant,seed,group_key,status,git_commit,git_uncommitted,"
+    .. "command,config%."), lines[1])
+  T.ok(lines[2]:find(",ok,abc1234,2,WB_ECHO=0 workbench 'scripts/t.lua' --run a0001,", 1,
+    true), lines[2])
+  T.ok(lines[3]:find(",ok,,,,", 1, true), lines[3])
+end)
+
+T.test("REPORT.md counts a diverged run apart and names its runs' commits", function()
+  -- its table once listed only finished runs: a variant whose every seed
+  -- diverged had no row at all, one with 1 of 2 diverged said "1"
+  local dir, here = T.tmpdir(), os.getenv("PWD")
+  local st, _, err = T.sh(string.format("cp %s/scripts/report.lua %s/ && ln -s %s/scripts/study "
+    .. "%s/study", here, dir, here, dir))
+  T.eq(st, 0, err)
+  util.write_file(dir .. "/div.lua", [[
+return wb.task{name = "div", experiment = {seeds = {1},
+  base = {hidden = 8, epochs = 1, optimizer = "sgd", subset = {train = 300, test = 100}},
+  vary = {lr = {0.01, 1e300}}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+  local st2, _, err2 = T.sh(string.format("WB_ECHO=0 %s %s/report.lua --root %s/r --seeds 1 "
+    .. "--jobs 1 div", T.wb, dir, dir))
+  T.eq(st2, 0, err2)
+  local md = util.read_file(dir .. "/r/REPORT.md") or ""
+  T.ok(md:find("| div | lr=0.01 | 1 | ", 1, true), md)
+  T.ok(md:find("| div | lr=1e+300 | 0 of 1 (1 diverged) | n/a | n/a | n/a | n/a |", 1, true),
+    md)
+  -- the commit its runs were trained at, which a reused run's may not share
+  -- with the report's own (once the only commit named)
+  local commit = util.git_commit() or "unknown"
+  T.ok(md:find("*The 2 runs were trained at commit " .. commit .. " (2)", 1, true), md)
+end)
+
+-- }====
+
+-- {==== pooling: runs that differ in more than the seed ====
+
+T.test("runs differing in config, --quick, data, code or a hook never pool", function()
+  local function specs(extra, o)
+    local e = {name = "gk", base = {hidden = 8, epochs = 3, subset = {train = 100, test = 50}},
+      seeds = {1, 2}}
+    for k, v in pairs(extra or {}) do e[k] = v end
+    return wb.experiment.new(e, {options = o or {}, root = T.tmpdir()}).specs
+  end
+  local base = specs()
+  T.eq(base[1].group_key, base[2].group_key, "seeds of one config share a key")
+  local others = {quick = specs(nil, {quick = true}), epochs = specs(nil, {epochs = 5}),
+    lr = specs({base = {hidden = 8, epochs = 3, lr = 0.01, subset = {train = 100, test = 50}}}),
+    build = specs({keys = {"hidden"}, build = function(cfg)
+      return wb.nn.Sequential{wb.nn.Dense(784, cfg.hidden), wb.nn.Dense(cfg.hidden, 10)} end}),
+    measure = specs({measure = function() return {x = 1} end})}
+  if wb.sys.exists("/usr/share/datasets/fashion-mnist") then
+    others.data = specs(nil, {dataset = "fashion"})
+  end
+  local code = wb.identity.code
+  wb.identity.code = function() return "0123456789abcdef" end -- another commit's code
+  local ok, s = pcall(specs)
+  wb.identity.code = code
+  T.ok(ok, s)
+  others.code = s
+  for what, sp in pairs(others) do
+    T.ok(sp[1].group_key ~= base[1].group_key, what .. ": same group key")
+    -- records of both under one label: refused by a list, kept apart by find
+    local dir = T.tmpdir() .. "/runs"
+    wb.sys.mkdir_p(dir)
+    for _, x in ipairs{base[1], base[2], sp[1], sp[2]} do
+      util.write_json(string.format("%s/gk-%s.json", dir, x.hash), {hash = x.hash, task = "gk",
+        variant = x.variant, seed = x.seed, status = "ok", config = x.config,
+        identity = x.identity, group_key = x.group_key, metrics = {test_accuracy = 0.9}})
+    end
+    local rs = wb.runs.Runs(wb.runs.load_all(dir))
+    T.check_error("are not seeds of one configuration", rs.table, rs, {"test_accuracy"})
+    T.check_error("are not seeds of one configuration", wb.compare, rs, "test_accuracy")
+    local found = wb.runs.find{dir = dir}
+    T.eq(#found:variants(), 2, what .. ": " .. table.concat(found:variants(), "; "))
+    T.ok(found:table{"test_accuracy"}:find("| 2 | 90.00 ± 0.00 % |", 1, true), what)
+  end
+end)
+
+T.test("one seed listed twice is refused, not counted as two seeds", function()
+  -- a list made from two folders holding a copy of one run once said
+  -- "4" seeds and narrowed the interval by a factor of about sqrt(2)
+  local rs = {rec("a", 1, {x = 1}), rec("a", 2, {x = 2})}
+  local list = wb.runs.Runs{rs[1], rs[2], util.copy(rs[1]), util.copy(rs[2])}
+  local want = "variant 'a': seed 1 appears twice (runs a0001 and a0001); a seed is counted once"
+  T.check_error(want, list.table, list, {"x"})
+  T.check_error(want, list.stat, list, "a", "x")
+  T.check_error(want, list.values, list, "a", "x")
+  T.check_error(want, list.curve, list, "a", "x")
+  T.check_error(want, wb.compare, list, "x")
+  local m, s = wb.runs.Runs(rs):stat("a", "x")
+  T.eq(m, 1.5); T.near(s, math.sqrt(0.5), 1e-15)
+end)
+
+-- }====
+
+-- {==== against scipy ====
+
+local scipy_py = python_with("scipy.stats")
+
+-- Welch cases: n = 2, 3, 5 a side, ties, one side constant, both constant
+-- and equal, both constant and different; and 90 % intervals.
+local cases = {
+  {{0.97, 0.98}, {0.95, 0.96}}, {{0.97, 0.98, 0.975}, {0.95, 0.96, 0.955}},
+  {{1, 2, 3, 4, 5}, {2, 3, 4, 5, 9}}, {{1, 1, 2}, {1, 2, 2}}, {{0.5, 0.5}, {0.5, 0.6}},
+  {{0.98, 0.98, 0.98, 0.98, 0.98}, {0.97, 0.98, 0.97, 0.98, 0.97}},
+  {{3, 3, 4}, {5, 5, 6, 5, 6}}, {{0.9812, 0.9790}, {0.9755, 0.9801, 0.9760, 0.9772, 0.9790}},
+  {{2, 2, 2}, {5, 5, 5}}, {{2, 2}, {2, 2}},
+}
+
+T.test("scipy: Welch's p, df and interval at n = 2, 3, 5, ties, zero variance", function()
+  if not scipy_py then return T.skip("scipy", "python3-scipy is not installed") end
+  local out = python(scipy_py, [[
+import sys, json, warnings
+import numpy as np
+from scipy import stats
+warnings.simplefilter("ignore")
+for a, b in json.load(open(sys.argv[1])):
+    a, b = np.array(a, float), np.array(b, float)
+    r = stats.ttest_ind(a, b, equal_var=False)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    for conf in (0.95, 0.90):
+        if va + vb > 0:
+            df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+            h = stats.t.ppf(0.5 + conf / 2, df) * np.sqrt(va + vb)
+        else:
+            df, h = float("nan"), 0.0
+        print("%.17g %.17g %.17g %.17g" % (a.mean() - b.mean(), r.pvalue, df, h))
+]], cases)
+  local i = 0
+  for line in out:gmatch("[^\n]+") do
+    i = i + 1
+    local c, conf = cases[(i + 1) // 2], i % 2 == 1 and 0.95 or 0.90
+    local d, p, df, h = line:match("(%S+) (%S+) (%S+) (%S+)")
+    local function num(x) return x == "nan" and nan or tonumber(x) end
+    d, p, df, h = num(d), num(p), num(df), num(h)
+    local w = wb.welch(c[1], c[2], {confidence = conf})
+    local what = string.format("case %d (%s vs %s), %g", (i + 1) // 2,
+      table.concat(c[1], " "), table.concat(c[2], " "), conf)
+    T.near(w.diff, d, 1e-15, what)
+    T.near(w.half, h, 1e-8 * math.max(h, 1e-12), what .. ": half-width")
+    if p == p then -- scipy's nan: both sides constant and equal; ours says p = 1
+      T.near(w.p, p, 1e-9 * math.max(p, 1e-300), what .. ": p")
+    else
+      T.eq(w.p, 1, what); T.eq(w.lo, 0, what); T.eq(w.hi, 0, what)
+    end
+    if df == df then T.near(w.df, df, 1e-9 * df, what .. ": df") end
+  end
+  T.eq(i, 2 * #cases, out)
+  -- the verdict on constant different sides: decided, as scipy's p = 0
+  T.eq((wb.compare.decide({2, 2, 2}, {5, 5, 5}, "x", "lower")), "a is better")
+  T.eq((wb.compare.decide({2, 2}, {2, 2}, "x", "lower")), "not decided")
+end)
+
+T.test("scipy: the bands' interval of a mean and the one-sample test", function()
+  if not scipy_py then return T.skip("scipy", "python3-scipy is not installed") end
+  local lists = {{1, 2}, {1, 2, 4}, {0.1, 0.2, 0.3, 0.4, 0.5}, {0.97, 0.98, 0.98},
+    {3, 3, 3, 4, 3}, {-0.01, 0.02, 0.005, 0.03, -0.004}}
+  local out = python(scipy_py, [[
+import sys, json
+import numpy as np
+from scipy import stats
+for xs in json.load(open(sys.argv[1])):
+    xs = np.array(xs, float)
+    h = stats.t.ppf(0.975, len(xs) - 1) * xs.std(ddof=1) / np.sqrt(len(xs))
+    r = stats.ttest_1samp(xs, 0.0)
+    print("%.17g %.17g %.17g %.17g" % (xs.mean(), xs.std(ddof=1), h, r.pvalue))
+]], lists)
+  local i = 0
+  for line in out:gmatch("[^\n]+") do
+    i = i + 1
+    local xs = lists[i]
+    local m, s, h, p = line:match("(%S+) (%S+) (%S+) (%S+)")
+    m, s, h, p = tonumber(m), tonumber(s), tonumber(h), tonumber(p)
+    local lm, ls = wb.runs.mean_std(xs)
+    T.near(lm, m, 1e-15 * math.max(1, math.abs(m)), "mean " .. i)
+    T.near(ls, s, 1e-12 * s, "sd " .. i)
+    T.near(wb.inference.ci_half(xs), h, 1e-8 * h, "ci half " .. i)
+    -- the one-sample test of claims.lua's positive(): t = m / (s / sqrt(n))
+    T.near(wb.inference.t_two_sided(math.abs(lm) / (ls / math.sqrt(#xs)), #xs - 1), p,
+      1e-9 * math.max(p, 1e-300), "one-sample p " .. i)
+  end
+  T.eq(i, #lists, out)
+  -- a curve's band is this interval, over the seeds at each epoch
+  local rs = wb.runs.Runs{rec("a", 1, {}, {loss = {1, 0.97}}), rec("a", 2, {}, {loss = {2, 0.98}}),
+    rec("a", 3, {}, {loss = {4, 0.98}})}
+  local _, _, _, ci = require("wb.runs_stats").raw.curve(rs.records, "loss")
+  T.near(ci[1], wb.inference.ci_half({1, 2, 4}), 1e-15)
+end)
+
+-- }====
+
+-- {==== exports read back by Python ====
+
+T.test("exports read back by csv and pandas: NaN, inf, diverged, missing series", function()
+  local py = python_with("pandas")
+  if not py then return T.skip("pandas", "python3-pandas is not installed") end
+  local dir = T.tmpdir()
+  local a = rec("a", 1, {test_accuracy = 0.9, best_epoch = 3},
+    {loss = {0.5, nan, 0.25}, val_loss = {0.6, 0.5, 0.4},
+      steps = {step = {1, 2, 3}, loss = {1, nan, math.huge}}})
+  a.config.note = 'a,b"c'
+  local b = rec("a", 2, nil, {loss = {0.5}}, "diverged")
+  local c = rec("b", 1, {test_accuracy = nan, best_epoch = 2}, {})
+  c.config.hidden, c.config.flag = {4, 2}, true
+  local recs = {a, b, c}
+  T.eq(wb.runs.export_csv(dir .. "/final.csv", recs), 3)
+  T.eq(wb.runs.export_history(dir .. "/hist.csv", recs), 6)
+  T.eq(wb.runs.export_steps(dir .. "/steps.csv", recs), 3)
+  local out = python(py, [[
+import sys, csv, json
+import pandas as pd
+d = json.load(open(sys.argv[1]))["dir"]
+for f in ("final", "hist", "steps"):
+    p = "%s/%s.csv" % (d, f)
+    rows = list(csv.reader(open(p, newline="")))
+    widths = sorted({len(r) for r in rows})
+    t = pd.read_csv(p)
+    print(f, len(rows) - 1, widths, t.shape[0], t.shape[1])
+    if f == "final":
+        print(str(t["test_accuracy"].dtype), int(t["test_accuracy"].isna().sum()),
+              str(t["seed"].dtype), t["config.note"].iloc[0], t["status"].tolist())
+    if f == "hist":
+        print(str(t["value"].dtype), t[t.metric == "loss"].epoch.tolist())
+    if f == "steps":
+        print(t["loss"].tolist())
+]], {dir = dir})
+  T.eq(out, table.concat({
+    "final 3 [16] 3 16",
+    "float64 2 int64 a,b\"c ['ok', 'diverged', 'ok']",
+    "hist 6 [14] 6 14",
+    "float64 [1, 3, 1]", -- epoch 2 of a's loss was NaN: no row
+    "steps 3 [13] 3 13",
+    "[1.0, nan, inf]"}, "\n") .. "\n")
+end)
+
+-- }====
+
+T.done()

@@ -190,7 +190,8 @@ end
 ---@param alpha? number
 ---@return boolean[]
 ---@return number[]
----Example: print(table.concat(wb.inference.holm({0.01, 0.04, 0.03}), " "))
+---Example: local reject, adj = wb.inference.holm({0.01, 0.04, 0.03})
+---  print(reject[1], table.concat(adj, " ")) --> true 0.03 0.06 0.06
 function M.holm(ps, alpha)
   check_list("holm", 1, ps)
   args.opt("holm", 2, alpha, "number")

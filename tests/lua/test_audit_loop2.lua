@@ -19,22 +19,7 @@ local function model(seed, dropout)
     nn.Dense(12, 3, {activation = "softmax"})}
 end
 
--- Every difference between two histories (epoch_time aside: a clock).
-local function diff(a, b, path, out)
-  if type(a) ~= type(b) then
-    out[#out + 1] = path .. ": " .. tostring(a) .. " vs " .. tostring(b)
-  elseif type(a) == "table" then
-    local keys = {}
-    for k in pairs(a) do keys[k] = true end
-    for k in pairs(b) do keys[k] = true end
-    for k in pairs(keys) do
-      if k ~= "epoch_time" then diff(a[k], b[k], path .. "." .. tostring(k), out) end
-    end
-  elseif a ~= b and not (a ~= a and b ~= b) then
-    out[#out + 1] = path .. ": " .. tostring(a) .. " vs " .. tostring(b)
-  end
-  return out
-end
+local diff = T.history_diff
 
 T.test("a hook returning something else than true, false or nothing is an error", function()
   for _, c in ipairs{{"on_epoch_end", "stop"}, {"on_train_batch_end", 1},

@@ -4,7 +4,8 @@
 --   bad argument #2 to 'batch' (number expected, got string)
 -- A public function checks its arguments with these first, before doing any
 -- work, so a wrong type never surfaces as "attempt to index a nil value"
--- from somewhere inside. Not part of the public API (no wb names).
+-- from somewhere inside. Also the value checks several modules share
+-- (finite tensors, class ids). Not part of the public API (no wb names).
 local M = {}
 
 -- The type name luaL_typeerror shows: a metatable's __name ("wb.Tensor",
@@ -63,6 +64,44 @@ end
 function M.opt(fname, n, v, want, level)
   if v == nil then return nil end
   return M.check(fname, n, v, want, (level or 3) + 1)
+end
+
+-- Is number v finite (not NaN, not an infinity)?
+function M.finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- Raise "fname: what: row i, column j is NaN" when float32 tensor t holds a
+-- NaN or an infinity (else every product is NaN, silently). Its sum is
+-- accumulated in double (core wb_tensor_stats): finite float32 numbers never
+-- overflow it, so one pass finds whether; rows are searched only to say where.
+function M.check_finite(fname, what, t, level)
+  if t:dtype() ~= "float32" or t:numel() == 0 or M.finite(t:sum()) then return end
+  local n = t:dim() <= 1 and t:numel() or t:size(1)
+  local rows = t:reshape(n, t:numel() // n)
+  for i = 1, n do
+    for j, v in ipairs(M.finite(rows[i]:sum()) and {} or rows[i]:totable()) do
+      if not M.finite(v) then
+        local at = t:dim() <= 1 and "entry " .. i or "row " .. i .. ", column " .. j
+        error(require("wb").Error{code = "ENONFINITE", message = string.format(
+          "%s: %s: %s is %s, expected finite numbers", fname, what, at,
+          v ~= v and "NaN" or tostring(v))}, level + 1)
+      end
+    end
+  end
+end
+
+-- The class ids of labels y [N] as Lua integers, each checked to be an
+-- integer in 0..C-1, else "fname: y: label i (1-based position) is v,
+-- expected an integer in 0..C-1" and `why`, raised at level.
+function M.class_ids(fname, y, C, why, level)
+  local ids = y:float():totable()
+  for i, v in ipairs(ids) do
+    if v ~= math.floor(v) or v < 0 or v >= C then
+      error(string.format("%s: y: label %d (1-based position) is %s, expected an integer in "
+        .. "0..%d%s", fname, i, tostring(math.tointeger(v) or v), C - 1, why), level + 1)
+    end
+    ids[i] = math.tointeger(v)
+  end
+  return ids
 end
 
 return M

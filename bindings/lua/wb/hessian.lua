@@ -101,27 +101,7 @@ local function data_xy(fname, data)
   return data.x, data.y
 end
 
-local function fin(v) return v == v and v ~= math.huge and v ~= -math.huge end
-
--- Raise "fname: what: row i, column j is NaN" when float32 tensor t holds a
--- NaN or an infinity (else every product is NaN, silently). Its sum is
--- accumulated in double (core wb_tensor_stats): finite float32 numbers never
--- overflow it, so one pass finds whether; rows are searched only to say where.
-function M._check_finite(fname, what, t, level)
-  if t:dtype() ~= "float32" or t:numel() == 0 or fin(t:sum()) then return end
-  local n = t:dim() <= 1 and t:numel() or t:size(1)
-  local rows = t:reshape(n, t:numel() // n)
-  for i = 1, n do
-    for j, v in ipairs(fin(rows[i]:sum()) and {} or rows[i]:totable()) do
-      if not fin(v) then
-        error(wb.Error{code = "ENONFINITE", message = string.format("%s: %s: %s %d%s is "
-          .. "%s, expected finite numbers", fname, what, t:dim() <= 1 and "entry" or "row",
-          i, t:dim() <= 1 and "" or ", column " .. j, v ~= v and "NaN" or tostring(v))},
-          level + 1)
-      end
-    end
-  end
-end
+local fin = args.finite
 
 -- mse's targets as fit's mse loss takes them: class ids y [N] (a dataset's
 -- labels) become one-hot rows [N, C], C the last Dense's width; float
@@ -132,13 +112,9 @@ local function mse_targets(fname, model, y)
   for i = #model, 1, -1 do if model[i].kind == "Dense" then C = model[i].n_out; break end end
   if not C then return y end
   local t = wb.zeros(#y, C)
-  for i, v in ipairs(y:float():totable()) do
-    if v ~= math.floor(v) or v < 0 or v >= C then
-      error(string.format("%s: y: label %d (1-based position) is %s, expected an integer in "
-        .. "0..%d (mse's targets are one-hot rows of the class ids, as in fit)", fname, i,
-        tostring(math.tointeger(v) or v), C - 1), 4)
-    end
-    t:set(i, math.tointeger(v) + 1, 1)
+  for i, v in ipairs(args.class_ids(fname, y, C, " (mse's targets are one-hot rows of the "
+      .. "class ids, as in fit)", 4)) do
+    t:set(i, v + 1, 1)
   end
   return t
 end
@@ -148,10 +124,10 @@ local function operator(fname, model, data, opts)
   local x, y = data_xy(fname, data)
   if #model == 0 then error(fname .. ": model: expected at least one layer (a Dense last)", 3) end
   if opts.loss == "mse" then y = mse_targets(fname, model, y) end
-  M._check_finite(fname, "x", x, 3)
-  if opts.loss == "mse" then M._check_finite(fname, "y", y, 3) end
+  args.check_finite(fname, "x", x, 3)
+  if opts.loss == "mse" then args.check_finite(fname, "y", y, 3) end
   local params = model:parameters()
-  for k, p in ipairs(params) do M._check_finite(fname, "the model's parameter " .. k, p, 3) end
+  for k, p in ipairs(params) do args.check_finite(fname, "the model's parameter " .. k, p, 3) end
   local layers = {}
   for i = 1, #model do layers[i] = model[i] end
   -- at least 1: no rows at all is for the core to name (x), not max_rows
@@ -173,7 +149,7 @@ local function finite(v)
     for i = 1, #v do if not finite(v[i]) then return false end end
     return true
   end
-  if args.typename(v) == "wb.Tensor" then v = v:sum() end -- in double: see _check_finite
+  if args.typename(v) == "wb.Tensor" then v = v:sum() end -- in double: see args.check_finite
   return type(v) ~= "number" or fin(v)
 end
 
@@ -202,7 +178,7 @@ end
 local function check_vector(fname, what, v)
   for i = 1, #v do
     if args.typename(v[i]) == "wb.Tensor" then
-      M._check_finite(fname, what .. ": tensor " .. i, v[i], 3)
+      args.check_finite(fname, what .. ": tensor " .. i, v[i], 3)
     end
   end
 end

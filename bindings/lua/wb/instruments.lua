@@ -150,15 +150,10 @@ local function check_samples(model, x, y)
       xs[1], table.concat(ys, ", ")), 4)
   end
   local C = model[#model].n_out
-  for i, v in ipairs(y:float():totable()) do
-    if C and (v ~= math.floor(v) or v < 0 or v >= C) then
-      error(string.format("per_sample: y: label %d (1-based position) is %s, expected an "
-        .. "integer in 0..%d", i, tostring(math.tointeger(v) or v), C - 1), 4)
-    end
-  end
-  hessian._check_finite("per_sample", "x", x, 3)
+  if C then args.class_ids("per_sample", y, C, "", 4) end
+  args.check_finite("per_sample", "x", x, 3)
   for k, p in ipairs(model:parameters()) do
-    hessian._check_finite("per_sample", "the model's parameter " .. k, p, 3)
+    args.check_finite("per_sample", "the model's parameter " .. k, p, 3)
   end
 end
 

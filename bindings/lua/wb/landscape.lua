@@ -51,7 +51,7 @@ local function check_list(fname, pos, v, like)
         pos, i, table.concat(a, ", "), table.concat(b, ", ")), 4)
     end
     -- a NaN would surface as the walker's SGD step refusing a "gradient"
-    hessian._check_finite(fname, "argument #" .. pos .. ": tensor " .. i, v[i], 4)
+    args.check_finite(fname, "argument #" .. pos .. ": tensor " .. i, v[i], 4)
   end
 end
 

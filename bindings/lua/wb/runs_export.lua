@@ -120,15 +120,7 @@ local function id_cells(r, flat, ckeys, trace)
   return table.concat(row, ",")
 end
 
--- The largest integer key of list t: its length past holes (a record read
--- back has a hole where it held null, and # may stop at any of them).
-local function maxn(t)
-  local n = 0
-  for k in pairs(t) do
-    if math.type(k) == "integer" and k > n then n = k end
-  end
-  return n
-end
+local maxn = util.maxn
 
 ---wb.runs.export_csv(path, runs_or_dir) -> integer
 ---Writes one CSV row per run to path: hash, task, variant, seed,

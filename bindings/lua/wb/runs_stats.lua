@@ -5,6 +5,7 @@
 local M = {}
 local argcheck = require("wb.runs_group").argcheck
 local args = require "wb.args"
+local maxn = require("wb.util").maxn
 
 ---wb.runs.mean_std(xs) -> number, number
 ---Mean and sample standard deviation (n - 1; 0 for one value) of a list of
@@ -26,15 +27,6 @@ function M.mean_std(xs)
   return m, n > 1 and math.sqrt(v / (n - 1)) or 0 -- sample std over seeds
 end
 
--- The largest integer key of t: a list's length past its holes (a record
--- read back has nil where the run had NaN, and # may stop at any hole).
-local function maxn(t)
-  local n = 0
-  for k in pairs(t) do
-    if math.type(k) == "integer" and k > n then n = k end
-  end
-  return n
-end
 
 ---wb.runs.series(r, name) -> table|nil
 ---A per-epoch series of a run record: history[name], else measures[name]

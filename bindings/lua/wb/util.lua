@@ -112,6 +112,17 @@ end
 
 -- {==================== files ====================
 
+-- The largest integer key of list t: its length past holes (a record read
+-- back has nil where the run had NaN, stored as JSON null, and # may stop
+-- at any hole).
+function M.maxn(t)
+  local n = 0
+  for k in pairs(t) do
+    if math.type(k) == "integer" and k > n then n = k end
+  end
+  return n
+end
+
 function M.basename(p) return (p:match("[^/]*$")) end
 function M.dirname(p) return p:match("^(.*)/[^/]*$") or "." end
 

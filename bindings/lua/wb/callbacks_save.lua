@@ -107,6 +107,12 @@ function ModelCheckpoint:_after_batch_end()
   local path = self.pending_step
   if not path then return end
   self.pending_step = nil
+  self:_write(path)
+end
+
+-- Write the checkpoint at path (its folder made first) in the kind asked
+-- for: the training state, the weights, or the model.
+function ModelCheckpoint:_write(path)
   local dir = path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
   if self.save_state then self.model:save_state(path, {tag = self.tag})
@@ -130,11 +136,7 @@ end
 
 function ModelCheckpoint:_save(path)
   if self.save_state then self.pending = path; return end -- see _after_epoch_end
-  local dir = path:match("^(.*)/[^/]*$")
-  if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
-  if self.save_weights_only then self.model:save_weights(path)
-  else self.model:save(path) end
-  self.last_saved = path
+  self:_write(path)
 end
 
 -- Called by fit after every callback's on_epoch_end (a private hook): the
@@ -143,10 +145,7 @@ function ModelCheckpoint:_after_epoch_end()
   local path = self.pending
   if not path then return end
   self.pending = nil
-  local dir = path:match("^(.*)/[^/]*$")
-  if dir and dir ~= "" and wb.sys and wb.sys.mkdir_p then wb.sys.mkdir_p(dir) end
-  self.model:save_state(path, {tag = self.tag})
-  self.last_saved = path
+  self:_write(path) -- save_state: a pending path is only set with it
 end
 
 ---wb.callbacks.ModelCheckpoint:on_epoch_end(epoch, logs)

@@ -9,13 +9,15 @@ local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
 
--- Writes task `name` (its build hook's body `build`, which returns a width)
--- and returns a function running it: status, stderr, its record.
-local function task(name, build, extra)
+-- Writes task `name` (its build hook's body `build`, which returns a width;
+-- `prelude`: lines at the script's top) and returns a function running it:
+-- status, stderr, its record.
+local function task(name, build, extra, prelude)
   local path = dir .. "/" .. name .. ".lua"
   util.write_file(path, string.format([[
 local here = %q
 package.path = here .. "/?.lua;" .. package.path
+%s
 return wb.task{name = %q, experiment = {seeds = {1}, keys = {"size"},
   base = {size = "small", epochs = 1, subset = {train = 300, test = 100}},
   build = function(cfg)
@@ -24,7 +26,7 @@ return wb.task{name = %q, experiment = {seeds = {1}, keys = {"size"},
       wb.nn.Dense(width, 10, {activation = "softmax"})}
   end%s},
   report = function() end}
-]], dir .. "/" .. name, name, build, extra or ""))
+]], dir .. "/" .. name, prelude or "", name, build, extra or ""))
   wb.sys.mkdir_p(dir .. "/" .. name)
   return function()
     local st, out, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s/r --jobs 1", T.wb,
@@ -319,6 +321,62 @@ return wb.task{name = "rel", experiment = {seeds = {1},
   local _, cmds = T.sh(string.format("cd %s && %s w.lua --root %s/r --list-runs", sub, exe, dir))
   T.ok(cmds:find("cd " .. sub .. " && ", 1, true) and cmds:find(" w.lua ", 1, true),
     "the listed command goes to the folder and names the script as given: " .. cmds)
+end)
+
+-- {==================== reads the wrapping once missed ====================
+
+T.test("a hook reading through io.open kept in a local at the script's top retrains when "
+    .. "the file is edited", function()
+  local run = task("loc", [[local f = open(here .. "/w.txt"); local w = tonumber(f:read("a"))
+    f:close(); return w]], nil, "local open = io.open")
+  util.write_file(dir .. "/loc/w.txt", "8\n")
+  check_retrains(run, dir .. "/loc/w.txt", "12\n")
+end)
+
+T.test("a hook listing a folder (wb.sys.listdir, also through pcall) retrains when a file "
+    .. "is added there, naming the folder", function()
+  local run = task("lst", [[local ok, names = pcall(wb.sys.listdir, here .. "/parts")
+    return 6 + #names]], nil, "")
+  wb.sys.mkdir_p(dir .. "/lst/parts")
+  util.write_file(dir .. "/lst/parts/a", "")
+  local st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "unchanged: reused: " .. err)
+  util.write_file(dir .. "/lst/parts/b", "")
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "a file added: retrained: " .. err)
+  T.ok(err:find(dir .. "/lst/parts (a folder a hook listed) has other names since it was "
+    .. "recorded: retraining", 1, true), err)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "then reused: " .. err)
+  os.remove(dir .. "/lst/parts/a"); os.remove(dir .. "/lst/parts/b")
+  os.remove(dir .. "/lst/parts")
+  st, err = run()
+  T.ok(err:find("(a folder a hook listed) was removed since it was recorded", 1, true), err)
+end)
+
+T.test("a hook running a command (os.execute) is never reused, and says why", function()
+  local run = task("exe", [[os.execute("true"); return 8]])
+  local st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
+  st, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "retrained: " .. err)
+  T.ok(err:find('os.execute("true") was run by a hook: what a command reads cannot be '
+    .. "checked against the record, so the run is never reused", 1, true), err)
+end)
+
+T.test("with no run tracked the wrappers pass everything through", function()
+  local reads = require "wb.identity_reads"
+  T.ok(reads.standard[io.open] == "io.open" and reads.standard[dofile] == "dofile",
+    "io.open and dofile are the wrappers")
+  local f = assert(io.open(dir .. "/plain.txt", "w")); f:write("x"); f:close()
+  T.eq(io.open(dir .. "/plain.txt"):read("a"), "x")
+  T.eq(select("#", os.execute("exit 3")), 3)
+  T.eq(select(3, os.execute("exit 3")), 3)
+  T.eq(wb.sys.listdir(dir .. "/lst")[1], nil)
+  T.eq(select(2, pcall(require, "no_such_module_x")):match("module 'no_such_module_x' not found")
+    ~= nil, true)
 end)
 
 T.done()

@@ -31,6 +31,7 @@
 -- record from before read_files is reused as before (it lists nothing).
 local wb = require "wb"
 local util = require "wb.util"
+local reads = require "wb.identity_reads" -- its wrappers of dofile, io.open, ...
 
 ---wb.identity
 ---What makes two runs the same run: the identity of a hook (its stripped
@@ -245,6 +246,7 @@ end
 function fingerprint(f, seen)
   seen = seen or {}
   if seen[f] then return "recursive" end
+  if reads.standard[f] then return "cfunction:" .. reads.standard[f] end -- a wrapped dofile
   local ok, code = pcall(string.dump, f, true)
   if not ok then
     local name = c_function_name(f)

@@ -3,32 +3,35 @@
 -- computes a name at run time (dofile(dir .. "/params.lua"),
 -- require(cfg.arch_module), io.lines(dir .. "/vocab.txt"),
 -- m:load_weights(dir .. "/init.safetensors")) is seen only while it runs.
--- So while a run trains and measures (wb/train.lua), the global require,
--- dofile, loadfile, io.open (read modes), io.lines and io.input are
--- wrapped, and the workbench's C loaders report the paths they open
+-- So while a run trains and measures (wb/train.lua), what the global
+-- require, dofile, loadfile, io.open (read modes), io.lines and io.input
+-- read is noted, and so are the paths the workbench's C loaders open
 -- (wb.io._observe, bindings/lwb.h lwb_note_file: wb.io.load_safetensors and
 -- so wb.load, load_weights and resumed states, wb.image.load, wb.data.idx,
 -- wb.sys.hash_file; their writers too, wb.io.save_safetensors,
--- wb.image.save, wb.sys.write_atomic, as outputs). The C side is hooked,
--- not the wb table: modules keep its functions in locals (wb/image.lua). The
--- runner records each file read with its content id (the record's
--- read_files = {{path = ..., id = ...}}) and reuses a recorded run only
--- while every one is unchanged.
+-- wb.image.save, wb.sys.write_atomic, as outputs). The Lua functions are
+-- wrapped once, when `wb` loads, before any script runs: a script that keeps
+-- one in a local (`local open = io.open` at its top) keeps the wrapper.
+-- The C side is hooked, not the wb table: modules keep its functions in
+-- locals (wb/image.lua). The runner records each file read with its content
+-- id (the record's read_files = {{path = ..., id = ...}}) and reuses a
+-- recorded run only while every one is unchanged. A folder a hook lists
+-- (wb.sys.listdir) is recorded with an id of its names: a file added there
+-- retrains the run.
 --
 -- Not recorded: the workbench's own modules (their code is in
--- identity.code()), Lua's standard library (no files), the run's dataset
--- files (in the data identity), the runs folder (records, weights, states
--- the runner writes and reads: a resumed state, an adopted donor's weights),
--- files the run itself opened for writing (its outputs), the runner's own
--- hashing (M.file_id), and /dev, /proc, /sys. What a hook reaches through
--- a copy of a Lua function taken before the run (`local open = io.open` at
--- a script's top) is not seen (the C loaders are, however reached); what
--- the script reads at its top level is not either (its values reach the
--- hooks as upvalues, which identity.lua fingerprints). A command whose
--- output a hook reads (io.popen in read mode; not the workbench's own
--- gnuplot or git) depends on what cannot be known: it is recorded as such,
--- and the runner never reuses that run (it says so). os.execute's status is
--- not tracked.
+-- identity.code()) and their own listings, Lua's standard library (no
+-- files), the run's dataset files (in the data identity), the runs folder
+-- (records, weights, states the runner writes and reads: a resumed state,
+-- an adopted donor's weights), files the run itself opened for writing (its
+-- outputs), the runner's own hashing (M.file_id), and /dev, /proc, /sys.
+-- What the script reads at its top level is not either (its values reach
+-- the hooks as upvalues, which identity.lua fingerprints), nor what a hook
+-- reaches through the C io library itself (a file handle's lines, not
+-- io.lines: the handle's io.open was seen). A command a hook runs
+-- (io.popen in read mode, os.execute; not the workbench's own gnuplot or
+-- git) depends on what cannot be known: it is recorded as such, and the
+-- runner never reuses that run (it says so).
 -- Private to the runner: not part of the wb table.
 local wb = require "wb"
 local ropts -- wb.runner_options (absolute paths), at the first track: it requires train
@@ -37,6 +40,8 @@ local M = {}
 
 -- The id of a command's output read by a hook (io.popen): never as recorded.
 local COMMAND = "command"
+-- The ids of a folder's names (a hook's wb.sys.listdir) begin so.
+local LISTING = "names:"
 -- The chunk names of the workbench's own modules begin so ("@.../wb/").
 local OWN = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
 
@@ -70,95 +75,179 @@ local function forget_changed()
   end
 end
 
--- Whether absolute path p is under folder dir.
+-- Whether absolute path p is folder dir or under it.
 local function under(p, dir)
-  return dir ~= nil and p:sub(1, #dir + 1) == dir .. "/"
+  return dir ~= nil and (p == dir or p:sub(1, #dir + 1) == dir .. "/")
+end
+
+-- The trackers running, innermost last: a read goes to each of them.
+local active = {}
+-- The functions as Lua and the C bindings made them, taken when this module
+-- loads (at `wb`'s, before any script runs).
+local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io.open,
+  lines = io.lines, input = io.input, popen = io.popen, execute = os.execute,
+  listdir = wb.sys.listdir}
+
+-- Whether a wrapper's caller (past C functions: pcall) is the workbench's
+-- own code: its gnuplot, git and folder listings are not a run's.
+local function own_caller()
+  local level, info = 3, debug.getinfo(3, "S")
+  while info and info.what == "C" do
+    level = level + 1
+    info = debug.getinfo(level, "S")
+  end
+  return info ~= nil and info.source:sub(1, #OWN) == OWN
+end
+
+-- Notes absolute path p (a file, or key: a command, a folder's listing)
+-- with its id (nil: the file's content id, taken at stop) in tracker t.
+local function note_in(t, p, id)
+  if t.seen[p] or t.files[p] then return end
+  for _, d in ipairs(t.dirs) do if under(p, d) then return end end
+  t.seen[p], t.ids[p] = true, id
+  t.order[#t.order + 1] = p
+end
+
+-- Notes a file a run read, in every running tracker.
+local function note(path, id)
+  if #active == 0 or type(path) ~= "string" then return end -- stdin, a file handle
+  local p = ropts.absolute(path)
+  for _, t in ipairs(active) do note_in(t, p, id) end
+end
+
+-- Notes a file a run wrote (not a dependency: its output).
+local function wrote(path)
+  if #active == 0 or type(path) ~= "string" then return end
+  local p = ropts.absolute(path)
+  for _, t in ipairs(active) do t.written[p] = true end
+end
+
+-- Notes a command a hook ran (own: run by the workbench's code): what it
+-- read or did cannot be known.
+local function ran(what, cmd, own)
+  if own then return end
+  local key = what .. "(" .. string.format("%q", cmd) .. ")"
+  for _, t in ipairs(active) do
+    if not t.seen[key] then
+      t.seen[key], t.ids[key] = true, COMMAND
+      t.order[#t.order + 1] = key
+    end
+  end
+end
+
+-- The id of the names in a folder (in byte order, as listdir gives them):
+-- FNV-1a 64 over them, each ended by a 0 byte; a name added or removed
+-- changes it.
+local function listing_id(names)
+  local h = -3750763034362895579 -- 14695981039346656037 as a signed integer
+  for _, n in ipairs(names) do
+    for i = 1, #n + 1 do
+      h = ((h ~ (n:byte(i) or 0)) * 1099511628211)
+    end
+  end
+  return LISTING .. string.format("%016x", h)
+end
+
+-- The wrappers, in place for good from here: with no tracker running each
+-- costs one test. Installed once, when `wb` loads, so a script that keeps
+-- io.open in a local (`local open = io.open` at its top, a common Lua idiom)
+-- keeps the wrapper, and its hooks' reads are seen.
+rawset(_G, "require", function(name, ...)
+  if #active == 0 or type(name) ~= "string" or name == "wb" or name:match("^wb%.") then
+    return orig.require(name, ...)
+  end
+  local known = true -- once a run: a require in a loop stays cheap
+  for _, t in ipairs(active) do
+    known = known and t.names[name]
+    t.names[name] = true
+  end
+  if known then return orig.require(name, ...) end
+  local fresh = package.loaded[name] == nil
+  local m, where = orig.require(name, ...)
+  local p = fresh and type(where) == "string" and where:match("%.lua$") and where
+    or package.searchpath(name, package.path) -- loaded before (by an earlier run)
+  if p then
+    p = ropts.absolute(p)
+    if fresh then loaded_as[p] = {name = name, id = M.file_id(p)} end
+    note(p, loaded_as[p] and loaded_as[p].id)
+  end
+  return m, where
+end)
+rawset(_G, "dofile", function(path, ...) note(path); return orig.dofile(path, ...) end)
+rawset(_G, "loadfile", function(path, ...) note(path); return orig.loadfile(path, ...) end)
+io.open = function(path, mode, ...)
+  if mode == nil or (type(mode) == "string" and mode:sub(1, 1) == "r") then note(path)
+  else wrote(path) end
+  return orig.open(path, mode, ...)
+end
+io.lines = function(path, ...) note(path); return orig.lines(path, ...) end
+io.input = function(f, ...) note(f); return orig.input(f, ...) end
+-- a command whose output a hook reads (not the workbench's own: gnuplot,
+-- git): what it depends on cannot be known, so the run is never reused
+io.popen = function(cmd, mode, ...)
+  if #active > 0 and type(cmd) == "string" and (mode == nil or mode == "r") then
+    ran("io.popen", cmd, own_caller())
+  end
+  return orig.popen(cmd, mode, ...)
+end
+-- nor can what a command run by os.execute read (a generator writing the
+-- params a hook then loads, a download)
+os.execute = function(cmd, ...)
+  if #active > 0 and type(cmd) == "string" then ran("os.execute", cmd, own_caller()) end
+  return orig.execute(cmd, ...)
+end
+-- a hook that lists a folder depends on its names (a file added there)
+wb.sys.listdir = function(path, ...)
+  local names = orig.listdir(path, ...)
+  if #active > 0 and type(path) == "string" and not own_caller() then
+    note(path, listing_id(names))
+  end
+  return names
+end
+
+-- wrapper -> the name of the function it wraps: identity.lua identifies a
+-- hook calling `dofile` as it did before the wrapping (by that name), not by
+-- the wrapper's code.
+M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile",
+  [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input",
+  [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir"}
+
+-- The C loaders and writers, through one observer set while a tracker runs
+-- (none set: the bindings' check is one registry lookup).
+local function observer(path, mode)
+  if quiet then return end
+  if mode == "r" then note(path) else wrote(path) end
 end
 
 -- M.track(skip) -> tracker
 -- Starts recording what require, dofile, loadfile, io.open, io.lines,
--- io.input and the C loaders read, until tracker:stop(). skip = {dirs = {...}, files = {...}}:
--- absolute folders and files never recorded (the runs folder, the dataset
--- files). Trackers nest: stop them in reverse order; stop restores the originals.
+-- io.input, io.popen, os.execute, wb.sys.listdir and the C loaders read,
+-- until tracker:stop(). skip = {dirs = {...}, files = {...}}: absolute
+-- folders and files never recorded (the runs folder, the dataset files).
+-- Trackers nest: each sees what was read while it ran.
 function M.track(skip)
   ropts = ropts or require "wb.runner_options"
   forget_changed()
-  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, saved = {require = require,
-    dofile = dofile, loadfile = loadfile, open = io.open, lines = io.lines, input = io.input}}
-  local dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}
-  for _, d in ipairs(skip and skip.dirs or {}) do dirs[#dirs + 1] = ropts.absolute(d) end
-  local files = {[wb.luadir .. "/wb.lua"] = true}
-  for _, f in ipairs(skip and skip.files or {}) do files[ropts.absolute(f)] = true end
-  local function note(path, id)
-    if type(path) ~= "string" then return end -- stdin, a file handle
-    local p = ropts.absolute(path)
-    if t.seen[p] or files[p] then return end
-    for _, d in ipairs(dirs) do if under(p, d) then return end end
-    t.seen[p], t.ids[p] = true, id
-    t.order[#t.order + 1] = p
-  end
-  local s = t.saved
-  rawset(_G, "require", function(name, ...)
-    local fresh = package.loaded[name] == nil
-    local m, where = s.require(name, ...)
-    if type(name) == "string" and not t.names[name] and name ~= "wb"
-        and not name:match("^wb%.") then
-      t.names[name] = true -- once a run: a require in a loop stays cheap
-      -- loaded before (by an earlier run of this process): where it resolves
-      local p = fresh and type(where) == "string" and where:match("%.lua$") and where
-        or package.searchpath(name, package.path)
-      if p then
-        p = ropts.absolute(p)
-        if fresh then loaded_as[p] = {name = name, id = M.file_id(p)} end
-        note(p, loaded_as[p] and loaded_as[p].id)
-      end
-    end
-    return m, where
-  end)
-  rawset(_G, "dofile", function(path, ...) note(path); return s.dofile(path, ...) end)
-  rawset(_G, "loadfile", function(path, ...) note(path); return s.loadfile(path, ...) end)
-  io.open = function(path, mode, ...)
-    if mode == nil or (type(mode) == "string" and mode:sub(1, 1) == "r") then note(path)
-    elseif type(path) == "string" then t.written[ropts.absolute(path)] = true end
-    return s.open(path, mode, ...)
-  end
-  io.lines = function(path, ...) note(path); return s.lines(path, ...) end
-  -- a command whose output a hook reads (not the workbench's own: gnuplot,
-  -- git): what it depends on cannot be known, so the run is never reused
-  s.popen = io.popen
-  io.popen = function(cmd, mode, ...)
-    local own = (debug.getinfo(2, "S").source or ""):sub(1, #OWN) == OWN
-    if not own and type(cmd) == "string" and (mode == nil or mode == "r") then
-      local key = "io.popen(" .. string.format("%q", cmd) .. ")"
-      if not t.seen[key] then
-        t.seen[key], t.ids[key] = true, COMMAND
-        t.order[#t.order + 1] = key
-      end
-    end
-    return s.popen(cmd, mode, ...)
-  end
-  io.input = function(f, ...) note(f); return s.input(f, ...) end
-  -- the C loaders and writers; an outer tracker's observer sees them too
-  s.observer = wb.io._observe(function(path, mode)
-    if quiet then return end
-    if mode == "r" then note(path) else t.written[ropts.absolute(path)] = true end
-    if s.observer then s.observer(path, mode) end
-  end)
+  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {},
+    dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
+  for _, d in ipairs(skip and skip.dirs or {}) do t.dirs[#t.dirs + 1] = ropts.absolute(d) end
+  for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
+  if #active == 0 then wb.io._observe(observer) end
+  active[#active + 1] = t
   t.stop = M.stop
   return t
 end
 
 -- tracker:stop() -> table
--- Restores the wrapped functions (idempotent) and returns what was read:
--- {{path = absolute path, id = M.file_id(path)}, ...} in the order first
--- read, without the files the run wrote itself.
+-- Stops t (idempotent) and returns what was read: {{path = absolute path,
+-- id = M.file_id(path)}, ...} in the order first read, without the files
+-- the run wrote itself.
 function M.stop(t)
   if t.list then return t.list end
-  local s = t.saved
-  rawset(_G, "require", s.require); rawset(_G, "dofile", s.dofile)
-  rawset(_G, "loadfile", s.loadfile)
-  io.open, io.lines, io.input, io.popen = s.open, s.lines, s.input, s.popen
-  wb.io._observe(s.observer)
+  for i = #active, 1, -1 do
+    if active[i] == t then table.remove(active, i) end
+  end
+  if #active == 0 then wb.io._observe(nil) end
   t.list = {}
   for _, p in ipairs(t.order) do
     if not t.written[p] then t.list[#t.list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
@@ -194,17 +283,26 @@ function M.changed(list, memo)
     if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
       return tostring(type(e) == "table" and e.path), "has a malformed entry in the record"
     end
-    if e.id == COMMAND then
-      return e.path, "was read by a hook: a command's output cannot be checked against "
+    local what
+    if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
+      what = "was run by a hook: what a command reads cannot be checked against the "
+        .. "record, so the run is never reused"
+    elseif e.id == COMMAND then
+      what = "was read by a hook: a command's output cannot be checked against "
         .. "the record, so the run is never reused"
+    elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
+      local ok, names = pcall(orig.listdir, e.path)
+      local now = ok and listing_id(names) or "absent"
+      what = now == "absent" and "(a folder a hook listed) was removed since it was recorded"
+        or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
+    else
+      local now = memo[e.path] or M.file_id(e.path)
+      memo[e.path] = now
+      what = now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
+        or now ~= "absent" and e.id == "absent" and "was created since it was recorded"
+        or now ~= e.id and "changed since it was recorded"
     end
-    local now = memo[e.path] or M.file_id(e.path)
-    memo[e.path] = now
-    if now ~= e.id then
-      if now == "absent" then return e.path, "was removed since it was recorded" end
-      if e.id == "absent" then return e.path, "was created since it was recorded" end
-      return e.path, "changed since it was recorded"
-    end
+    if what then return e.path, what end
   end
   return nil
 end

@@ -24,13 +24,7 @@ local FIRST, BUDGET = 30, 50
 local mnist = os.getenv("WB_MNIST_DIR") or "data/mnist"
 local dir = T.tmpdir()
 
-local function slurp(path)
-  local fh = io.open(path, "rb")
-  if not fh then return nil end
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+local slurp = require("wb.util").read_file -- the file's bytes, nil when absent
 
 local function spit(path, s)
   local fh = assert(io.open(path, "wb"))

@@ -12,13 +12,7 @@
 local T = dofile("tests/lua/harness.lua")
 local dir = T.tmpdir()
 
-local function slurp(path)
-  local fh = io.open(path, "rb")
-  if not fh then return nil end
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+local slurp = require("wb.util").read_file -- the file's bytes, nil when absent
 
 local function write(path, s)
   local fh = assert(io.open(path, "wb"))

@@ -14,13 +14,7 @@ local dir = T.tmpdir()
 
 -- {====================================================== helpers
 
-local function slurp(path)
-  local fh = io.open(path, "rb")
-  if not fh then return nil end
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+local slurp = require("wb.util").read_file -- the file's bytes, nil when absent
 
 local function exists(path) return slurp(path) ~= nil end
 

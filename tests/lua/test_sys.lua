@@ -3,13 +3,7 @@ local T = dofile("tests/lua/harness.lua")
 local sys = wb.sys
 local dir = T.tmpdir()
 
-local function slurp(path)
-  local fh = io.open(path, "rb")
-  if not fh then return nil end
-  local s = fh:read("a")
-  fh:close()
-  return s
-end
+local slurp = require("wb.util").read_file -- the file's bytes, nil when absent
 
 -- Only lower bounds and the smallest of many steps: a loaded machine can
 -- stretch any interval, never shrink one.

@@ -47,4 +47,81 @@ end)
 
 -- }====================
 
+-- {==================== ModelCheckpoint's path, before training ====================
+
+-- A Lambda counting the training steps run.
+local function step_counter()
+  local c = {n = 0}
+  c.cb = wb.callbacks.Lambda{on_train_batch_end = function() c.n = c.n + 1 end}
+  return c
+end
+
+T.test("ModelCheckpoint: a path field the logs will not have is an error before training",
+    function()
+  local m, c = model(), step_counter()
+  local before = m:get_weights()[1]:clone()
+  T.check_error("filepath field {val_acc} is not in the logs of this fit (epoch logs: "
+    .. "accuracy, data_loss, epoch, epoch_time, loss, lr, reg_loss); val_* needs fit's "
+    .. "validation", m.fit, m, train, opts{epochs = 2, callbacks = {c.cb,
+      wb.callbacks.ModelCheckpoint{dir .. "/c{val_acc}.st"}}})
+  T.eq(c.n, 0, "no step trained")
+  T.eq((m:get_weights()[1] - before):norm(), 0, "weights untouched")
+  -- misspelt with validation: the available keys include the val ones
+  T.check_error("{val_acc} is not in the logs of this fit (epoch logs: accuracy, data_loss, "
+    .. "epoch, epoch_time, loss, lr, reg_loss, val_accuracy, val_loss)", m.fit, m, train,
+    opts{epochs = 1, validation = val, callbacks = {c.cb,
+      wb.callbacks.ModelCheckpoint{dir .. "/c{val_acc}.st"}}})
+  T.eq(c.n, 0, "no step trained")
+  -- save_freq fills from the step logs
+  T.check_error("{val_loss} is not in the logs of this fit (step logs: accuracy, batch_size, "
+    .. "epoch, loss, lr, step)", m.fit, m, train, opts{epochs = 1, validation = val,
+      callbacks = {wb.callbacks.ModelCheckpoint{dir .. "/s{val_loss}.st", save_freq = 2}, c.cb}})
+  T.eq(c.n, 0, "no step trained")
+end)
+
+T.test("ModelCheckpoint: the fields fit's logs have, and a key an earlier hook writes, "
+    .. "fill the path", function()
+  local m = model()
+  local writer = wb.callbacks.Lambda{on_epoch_end = function(_, logs) logs.mine = 7 end}
+  m:fit(train, opts{epochs = 2, validation = val, callbacks = {writer,
+    wb.callbacks.ModelCheckpoint{dir .. "/k{epoch:02d}-{val_accuracy:.2f}-{mine}.st",
+      save_weights_only = true}}})
+  local acc = m.history.val_accuracy[2]
+  local f = io.open(string.format("%s/k02-%.2f-7.st", dir, acc), "rb")
+  T.ok(f, "the checkpoint of epoch 2 is named from its logs")
+  f:close()
+end)
+
+T.test("fit's list of its logs' keys is the keys its logs have", function()
+  for _, v in ipairs{false, true} do
+    local m, got = model(), nil
+    m:fit(train, opts{epochs = 1, validation = v and val or nil, callbacks = {
+      wb.callbacks.Lambda{on_epoch_end = function(_, logs)
+        got = {}
+        for k in pairs(logs) do got[#got + 1] = k end
+        table.sort(got)
+      end}}})
+    T.eq(table.concat(got, ","), table.concat(rawget(m, "_fit_logs").epoch, ","))
+  end
+  local m, got = model(), nil
+  m:fit(train, opts{epochs = 1, callbacks = {wb.callbacks.Lambda{on_train_batch_end =
+    function(_, logs)
+      got = {}
+      for k in pairs(logs) do got[#got + 1] = k end
+      table.sort(got)
+    end}}})
+  T.eq(table.concat(got, ","), table.concat(rawget(m, "_fit_logs").step, ","))
+end)
+
+T.test("ModelCheckpoint: a bad format spec or a stray brace is an error when made", function()
+  T.check_error("filepath field {loss:.4q}: '.4q' is no number format",
+    wb.callbacks.ModelCheckpoint, {"c{loss:.4q}.st"})
+  T.check_error("filepath field {val-loss} is no {name} or {name:spec}",
+    wb.callbacks.ModelCheckpoint, {"c{val-loss}.st"})
+  T.check_error("has a brace outside a field", wb.callbacks.ModelCheckpoint,
+    {"c{epoch}}.st"})
+end)
+
+-- }====================
+
 T.done()

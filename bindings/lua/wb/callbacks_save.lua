@@ -16,21 +16,97 @@ ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
 
 -- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled
 -- from the epoch number and the logs.
+local FIELD = "{([^{}]*)}"
+
+-- A field's name and format spec ("val_loss:.4f" -> "val_loss", ".4f"); nil
+-- when it is no field.
+local function parse_field(inner)
+  local key, spec = inner:match("^([%a_][%w_]*):(.*)$")
+  if key then return key, spec end
+  key = inner:match("^([%a_][%w_]*)$")
+  return key, key and ""
+end
+
+local function format_field(v, spec)
+  if spec == "" then
+    return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
+  end
+  if not spec:match("[dfgeFGExs]$") then
+    spec = spec .. (math.type(v) == "integer" and "d" or "g")
+  end
+  if spec:match("[dx]$") then v = math.floor(v) end
+  return string.format("%" .. spec, v)
+end
+
 local function format_path(pattern, epoch, logs)
-  return (pattern:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
+  return (pattern:gsub(FIELD, function(inner)
+    local key, spec = parse_field(inner)
     local v = key == "epoch" and epoch or logs[key]
-    if v == nil then
-      error("ModelCheckpoint: filepath field {" .. key .. "} is not in the logs", 0)
+    if type(v) ~= "number" then
+      local keys = {"epoch"}
+      for k, x in pairs(logs) do
+        if type(x) == "number" and k ~= "epoch" then keys[#keys + 1] = k end
+      end
+      table.sort(keys)
+      error(string.format("ModelCheckpoint: filepath field {%s} is not in the logs "
+        .. "(available: %s)", key, table.concat(keys, ", ")), 0)
     end
-    if spec == "" then
-      return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
-    end
-    if not spec:match("[dfgeFGExs]$") then
-      spec = spec .. (math.type(v) == "integer" and "d" or "g")
-    end
-    if spec:match("d$") then v = math.floor(v) end
-    return string.format("%" .. spec, v)
+    return format_field(v, spec)
   end))
+end
+
+-- The filepath's fields checked when the callback is made: each spec must
+-- format a number, and a brace outside a field would stay in the name.
+local function check_fields(path)
+  local fields = {}
+  for inner in path:gmatch(FIELD) do
+    local key, spec = parse_field(inner)
+    if not key then
+      error(string.format("ModelCheckpoint: filepath field {%s} is no {name} or "
+        .. "{name:spec} (names: epoch and the logs' keys)", inner), 3)
+    end
+    if not (pcall(format_field, 1.5, spec) and pcall(format_field, 1, spec)) then
+      error(string.format("ModelCheckpoint: filepath field {%s:%s}: '%s' is no number "
+        .. "format (Python's: 02d, .4f, .3g, e)", key, spec, spec), 3)
+    end
+    fields[#fields + 1] = key
+  end
+  if path:gsub(FIELD, ""):find("[{}]") then
+    error(string.format("ModelCheckpoint: filepath %q has a brace outside a field "
+      .. "{name} or {name:spec} (names: epoch and the logs' keys)", path), 3)
+  end
+  return fields
+end
+
+-- on_train_begin: the fields that fit's logs will not have (fit's
+-- model._fit_logs lists them: loss, accuracy, ..., val_* with validation)
+-- are an error before any training, unless a callback before this one
+-- that is not one of wb.callbacks' may write them into the logs (it is
+-- checked at the first save then).
+local function check_known(self, model)
+  local known = rawget(model, "_fit_logs")
+  if not known then return end -- called by hand, not by fit
+  local list = known[self.save_freq and "step" or "epoch"]
+  local hook = self.save_freq and "on_train_batch_end" or "on_epoch_end"
+  for _, cb in ipairs(rawget(model, "_fit_callbacks") or {}) do
+    if cb == self then break end
+    local mt = getmetatable(cb)
+    local kind = mt and type(mt.__name) == "string" and mt.__name or ""
+    if cb[hook] and not kind:match("^wb%.callbacks%.") then return end
+  end
+  local have = {epoch = true}
+  for _, k in ipairs(list) do have[k] = true end
+  for _, key in ipairs(self.fields) do
+    if not have[key] then
+      local avail = {"epoch"}
+      for _, k in ipairs(list) do if k ~= "epoch" then avail[#avail + 1] = k end end
+      table.sort(avail)
+      error(string.format("ModelCheckpoint: filepath field {%s} is not in the logs of this "
+        .. "fit (%s logs: %s)%s", key, self.save_freq and "step" or "epoch",
+        table.concat(avail, ", "), key:match("^val_") and not have.val_loss and "; val_* "
+        .. "needs fit's validation or validation_split" or ""), 0)
+    end
+  end
 end
 M._format_path = format_path
 
@@ -39,7 +115,9 @@ M._format_path = format_path
 ---initial_value_threshold, save_state, tag, verbose, save_freq.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
----filled from the epoch and the logs. save_best_only (false): only when
+---filled from the epoch and the logs (a field fit's logs will not have, e.g.
+---{val_loss} without validation, is an error before training; a bad spec
+---or a stray brace, when made). save_best_only (false): only when
 ---monitor ("val_loss") improved (mode "auto", "min", "max"; beyond
 ---initial_value_threshold if given). save_weights_only (false): weights
 ---without the architecture (model:save_weights). save_state (false): the
@@ -75,6 +153,7 @@ function M.ModelCheckpoint(opts)
   if type(opts.filepath) ~= "string" then
     error("ModelCheckpoint: filepath (a string) is required", 2)
   end
+  local fields = check_fields(opts.filepath)
   if opts.save_state and opts.save_weights_only then
     error("ModelCheckpoint: save_state and save_weights_only exclude each other", 2)
   end
@@ -84,8 +163,8 @@ function M.ModelCheckpoint(opts)
   local self = setmetatable({filepath = opts.filepath, monitor = opts.monitor or "val_loss",
     save_best_only = opts.save_best_only == true,
     save_weights_only = opts.save_weights_only == true, save_state = opts.save_state == true,
-    tag = opts.tag, threshold = opts.initial_value_threshold, verbose = opts.verbose},
-    ModelCheckpoint)
+    tag = opts.tag, threshold = opts.initial_value_threshold, verbose = opts.verbose,
+    fields = fields}, ModelCheckpoint)
   self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
   if math.type(freq) == "integer" then -- an own method: others stay out of the step loop
     self.save_freq = freq
@@ -123,6 +202,7 @@ end
 
 function ModelCheckpoint:on_train_begin(model)
   check_begin(model, "on_train_begin")
+  check_known(self, model)
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)
   self.pending = nil

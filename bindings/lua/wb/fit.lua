@@ -128,6 +128,14 @@ local function split(train, v)
   return train:subset(1, ntr), train:subset(ntr + 1, n)
 end
 
+-- The keys of the epoch logs (the logs table below): ModelCheckpoint
+-- checks the fields of its path against them before training.
+local function epoch_keys(val)
+  local keys = {"accuracy", "data_loss", "epoch_time", "loss", "lr", "reg_loss"}
+  if val then keys[#keys + 1] = "val_accuracy"; keys[#keys + 1] = "val_loss" end
+  return keys
+end
+
 -- Does any layer have an L2 penalty? (Then each step computes it.)
 local function has_l2(self)
   for i = 1, #self do
@@ -252,6 +260,7 @@ function Sequential:fit(train, opts, more)
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
   rawset(self, "_fit_record", fa.fit_record(opts, bs, n, val)) -- and what a resume needs
+  rawset(self, "_fit_logs", {epoch = epoch_keys(val), step = loop.STEP_KEYS}) -- the logs' keys
   local tty = verbose and verbose ~= 2 and progress.live(1) -- the bar: not on TERM=dumb
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),

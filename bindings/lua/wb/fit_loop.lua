@@ -46,6 +46,7 @@ local diverged = M.diverged
 -- wrote is recorded (at a logging step) and then removed.
 local STEP_KEYS = {epoch = true, step = true, batch_size = true, lr = true, loss = true,
   accuracy = true}
+M.STEP_KEYS = {"accuracy", "batch_size", "epoch", "loss", "lr", "step"} -- as a list
 
 -- How many series a step table had at its last padding pass (weak keys).
 -- When a record creates none and writes that many, every series got its

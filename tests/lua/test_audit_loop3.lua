@@ -124,4 +124,29 @@ end)
 
 -- }====================
 
+-- {==================== EarlyStopping overruled ====================
+
+T.test("EarlyStopping: stopped_epoch is the epoch training stopped at, unset when overruled",
+    function()
+  -- min_delta 10: no epoch after the first improves, so it asks to stop at every
+  -- epoch from 2 on; a later hook overrules it at epoch 2 (and at all, below)
+  local function run(overrule)
+    local m = model()
+    local es = wb.callbacks.EarlyStopping{monitor = "loss", min_delta = 10}
+    local h = m:fit(train, opts{epochs = 4, callbacks = {es, wb.callbacks.Lambda{
+      on_epoch_end = function(e) if overrule(e) then m.stop_training = false end end}}})
+    return h, es
+  end
+  local h, es = run(function(e) return e == 2 end)
+  T.eq(h.epochs, 3, "trained on after the overruled stop, stopped at 3")
+  T.eq(h.stopped_epoch, 3, "history.stopped_epoch")
+  T.eq(es.stopped_epoch, 3, "EarlyStopping's stopped_epoch")
+  h, es = run(function() return true end)
+  T.eq(h.epochs, 4, "every stop overruled: all epochs trained")
+  T.eq(h.stopped_epoch, nil, "history.stopped_epoch: training was not stopped")
+  T.eq(es.stopped_epoch, nil, "EarlyStopping's stopped_epoch")
+end)
+
+-- }====================
+
 T.done()

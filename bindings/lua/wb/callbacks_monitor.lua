@@ -23,8 +23,10 @@ EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 ---not, never at the first epoch. mode "auto" (max for accuracies), "min",
 ---"max"; baseline: a value to beat; start_from_epoch (0): epochs ignored at
 ---first. With restore_best_weights (false) the best epoch's weights are
----restored at the end, stopped early or not. Sets history.stopped_epoch and
----history.best_epoch.
+---restored at the end, stopped early or not. Sets history.best_epoch;
+---stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
+---training stopped at, unset when a later hook overruled the stop (set
+---model.stop_training back to false) and training went on.
 ---@param opts? table
 ---@return wb.callbacks.EarlyStopping
 ---Example: wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}
@@ -70,6 +72,9 @@ end
 ---Example: cb:on_epoch_end(3, {val_loss = 0.1}) -- fit does this
 function EarlyStopping:on_epoch_end(epoch, logs)
   check_epoch(epoch, logs, "on_epoch_end")
+  -- called again: a stop asked for at an earlier epoch was overruled by a
+  -- later hook (model.stop_training = false) and training went on
+  self.stopped_epoch = nil
   local current = monitor_value(logs, self.monitor, "EarlyStopping")
   if current == nil or epoch <= self.start_from_epoch then return end
   local model = self.model
@@ -91,6 +96,8 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     return
   end
   if self.wait >= self.patience and epoch > 1 then
+    -- fit puts history.stopped_epoch back when a later hook overrules the
+    -- stop (sets model.stop_training back to false)
     self.stopped_epoch = epoch
     model.stop_training = true
     if model.history then model.history.stopped_epoch = epoch end
@@ -103,6 +110,10 @@ end
 ---Example: cb:on_train_end() -- fit does this
 function EarlyStopping:on_train_end()
   local model = self.model
+  if self.stopped_epoch and not (model and model.history
+      and model.history.stopped_epoch == self.stopped_epoch) then
+    self.stopped_epoch = nil -- asked at the last epoch, overruled: training was not stopped
+  end
   if model and model.history and self.best_epoch then
     model.history.best_epoch = self.best_epoch
   end

@@ -323,13 +323,14 @@ function Sequential:fit(train, opts, more)
       io.stdout:flush()
     end
     rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
+    local stopped_before = history.stopped_epoch
     local stop = call_cbs(cbs, "on_epoch_end", epoch, logs) or self.stop_training
     loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
-    if stop then
-      self.stop_training = true
-      history.stopped_epoch = history.stopped_epoch or epoch
-    end
+    -- the epoch training stopped at: a hook that asked for a stop (and wrote
+    -- it) may have been overruled by a later one (stop_training = false)
+    history.stopped_epoch = stop and epoch or stopped_before
+    if stop then self.stop_training = true end
     -- ModelCheckpoint{save_state}: after every hook, so the state holds them all
     call_cbs(cbs, "_after_epoch_end", epoch, logs)
     if stop then break end

@@ -149,4 +149,64 @@ end)
 
 -- }====================
 
+-- {==================== stops from the begin hooks ====================
+
+-- fit 3 epochs of 5 steps (70 rows, batch 16) with the hooks given; returns
+-- the history, the steps trained and whether on_train_end ran.
+local function stop_run(hooks)
+  local m, c = model(), {steps = 0, ended = false}
+  hooks.on_train_batch_end = function() c.steps = c.steps + 1 end
+  hooks.on_train_end = function() c.ended = true end
+  local h = m:fit(train, opts{epochs = 3, callbacks = {wb.callbacks.Lambda(hooks)}})
+  return h, c
+end
+
+T.test("a begin hook returning true stops training before what begins", function()
+  local h, c = stop_run{on_train_begin = function() return true end}
+  T.eq(h.epochs, 0, "on_train_begin: no epoch"); T.eq(c.steps, 0, "no step")
+  T.eq(h.stopped_epoch, 0, "stopped before epoch 1"); T.ok(c.ended, "on_train_end ran")
+  h, c = stop_run{on_epoch_begin = function(e) return e == 2 end}
+  T.eq(h.epochs, 1, "on_epoch_begin of epoch 2: epoch 1 only"); T.eq(c.steps, 5)
+  T.eq(h.stopped_epoch, 1, "the last epoch trained"); T.ok(c.ended, "on_train_end ran")
+  -- a step hook's stop ends the epoch after that step (Keras's check point)
+  h, c = stop_run{on_train_batch_begin = function(step) return step == 7 end}
+  T.eq(h.epochs, 2, "on_train_batch_begin: the epoch of step 7 ends")
+  T.eq(c.steps, 7, "step 7 trained, then the stop"); T.eq(h.stopped_epoch, 2)
+end)
+
+T.test("model.stop_training set in on_epoch_begin: the same training with log_every or not",
+    function()
+  local function run(log_every)
+    local m, n = model(), 0
+    local cb = {on_epoch_begin = function(_, e) if e == 2 then m.stop_training = true end end}
+    local h = m:fit(train, opts{epochs = 3, log_every = log_every, callbacks = {cb,
+      wb.callbacks.Lambda{on_epoch_end = function() n = n + 1 end}}})
+    return h, n, m:get_weights()[1]
+  end
+  local h1, n1, w1 = run(nil)
+  local h2, n2, w2 = run(1)
+  T.eq(h1.epochs, 1); T.eq(h2.epochs, 1); T.eq(n1, 1); T.eq(n2, 1)
+  T.eq(#h2.steps.step, 5, "epoch 2 trained no step")
+  T.eq((w1 - w2):norm(), 0, "the same weights")
+end)
+
+T.test("a hook's true is a stop a later hook can overrule, as stop_training", function()
+  local m = model()
+  local h = m:fit(train, opts{epochs = 3, callbacks = {
+    wb.callbacks.Lambda{on_epoch_end = function() return true end},
+    wb.callbacks.Lambda{on_epoch_end = function(e)
+      if e < 3 then m.stop_training = false end
+    end}}})
+  T.eq(h.epochs, 3, "overruled at epochs 1 and 2"); T.eq(h.stopped_epoch, 3)
+end)
+
+T.test("model.stop_training other than true or false is an error", function()
+  local m = model()
+  T.check_error("fit: model.stop_training must be true or false, got number 1", m.fit, m,
+    train, opts{epochs = 2, callbacks = {wb.callbacks.Lambda{on_epoch_end = function()
+      m.stop_training = 1 end}}})
+end)
+
+-- }====================
+
 T.done()

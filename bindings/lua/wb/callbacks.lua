@@ -7,18 +7,25 @@
 -- self (cb:on_epoch_end(epoch, logs)):
 --   on_train_begin(self, model, logs)   self.model is also set to the model
 --   on_epoch_begin(self, epoch, logs)
---   on_epoch_end(self, epoch, logs)     return true (or set
---                                       model.stop_training = true) to stop
+--   on_epoch_end(self, epoch, logs)
 --   on_train_end(self, logs)
 --   on_train_batch_begin(self, step, logs)   before each training step
 --   on_train_batch_end(self, step, logs)     after it (the optimizer has
---                                            stepped); return true (or set
---                                            model.stop_training) to end
---                                            the epoch here and stop
+--                                            stepped)
 -- Keras's order: train_begin, then per epoch epoch_begin, per step
--- batch_begin and batch_end, then epoch_end; train_end. A stop from a step
--- hook ends the epoch after that step; the epoch's logs (means over the
--- steps run), validation and on_epoch_end still happen (Keras 3).
+-- batch_begin and batch_end, then epoch_end; train_end.
+-- STOPPING: any hook but on_train_end returns true (or sets
+-- model.stop_training = true) to stop training, taking effect where fit
+-- checks next: from on_train_begin no epoch trains; from on_epoch_begin
+-- that epoch does not train (no step, no on_epoch_end for it); from
+-- on_train_batch_begin or _end the epoch ends after that step (Keras checks
+-- stop_training after each step), and its logs (means over the steps run),
+-- validation and on_epoch_end still happen (Keras 3); from on_epoch_end
+-- after that epoch. A later hook may overrule a stop by setting
+-- model.stop_training = false (then the returns of the hooks before it
+-- still stop). history.stopped_epoch is the last epoch trained when a stop
+-- ended training (0 when none was), nil otherwise. Keras ignores returns;
+-- here true stops, as stop_training does.
 -- step counts the steps of the whole fit from 1 (Keras counts within the
 -- epoch from 0). The per-step logs are ONE table reused for every step
 -- (copy what you keep): epoch, step, batch_size (this step's), lr (the lr
@@ -47,11 +54,15 @@ local args = require "wb.args"
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
 ---table with optional methods on_train_begin(model, logs),
----on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs) (return true to
----stop), on_train_end(logs), on_train_batch_begin(step, logs) and
----on_train_batch_end(step, logs) (step counts from 1 over the whole fit;
----logs = {loss, accuracy, lr, epoch, step, batch_size}, the step's own
----values, one table reused every step; return true to stop), called with
+---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs),
+---on_train_batch_begin(step, logs) and on_train_batch_end(step, logs) (step
+---counts from 1 over the whole fit; logs = {loss, accuracy, lr, epoch, step,
+---batch_size}, the step's own values, one table reused every step); any
+---but on_train_end returns true (or sets model.stop_training = true) to
+---stop: from on_train_begin nothing trains, from on_epoch_begin that epoch
+---does not, from a step hook the epoch ends after that step (its logs and
+---on_epoch_end still come), from on_epoch_end after that epoch;
+---history.stopped_epoch is then the last epoch trained; called with
 ---the callback as self; epochs count from 1; epoch logs hold loss,
 ---accuracy, data_loss, reg_loss, lr, epoch_time and, with validation,
 ---val_loss and val_accuracy. A method on_* that is no hook (or a misspelt

@@ -272,20 +272,29 @@ function Sequential:fit(train, opts, more)
   -- where a save_state would not be exact (wb/state.lua): set until the
   -- next clean point, so it stays set when fit raises
   rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
-  call_cbs(cbs, "on_train_begin", self, {})
+  -- a stop asked for here (true, or model.stop_training) trains nothing
+  local stopped = call_cbs(cbs, "on_train_begin", self, self, {})
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
+  if stopped and not (rs and rs.stopped) and initial < epochs then
+    history.stopped_epoch = initial -- the epochs done: none in this fit
+  end
   local best
   for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
-  for epoch = initial + 1, self.stop_training and initial or epochs do -- a stopped fit stays so
+  for epoch = initial + 1, stopped and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
     -- a state saved inside this epoch: its permutation, on after its step
     -- (on_epoch_begin ran before the save)
     local mid = rs and rs.mid and rs.mid.epoch == epoch and rs.mid or nil
     if not mid then
-      call_cbs(cbs, "on_epoch_begin", epoch, {})
+      local stop = call_cbs(cbs, "on_epoch_begin", self, epoch, {})
       loop.check_model(self, ctx, "on_epoch_begin", true)
+      if stop then -- before the epoch: it does not train
+        self.stop_training, history.stopped_epoch = true, epoch - 1
+        rawset(self, "_fit_busy", nil)
+        break
+      end
     end
     local t0 = clock()
     ctx.perm, ctx.resume_at = mid and mid.perm or fixed or wb.randperm(n), mid
@@ -324,7 +333,7 @@ function Sequential:fit(train, opts, more)
     end
     rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
     local stopped_before = history.stopped_epoch
-    local stop = call_cbs(cbs, "on_epoch_end", epoch, logs) or self.stop_training
+    local stop = call_cbs(cbs, "on_epoch_end", self, epoch, logs)
     loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
     -- the epoch training stopped at: a hook that asked for a stop (and wrote
@@ -332,10 +341,10 @@ function Sequential:fit(train, opts, more)
     history.stopped_epoch = stop and epoch or stopped_before
     if stop then self.stop_training = true end
     -- ModelCheckpoint{save_state}: after every hook, so the state holds them all
-    call_cbs(cbs, "_after_epoch_end", epoch, logs)
+    call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
-  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", {}) end)
+  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", nil, {}) end)
   return history
 end
 

@@ -209,4 +209,20 @@ end)
 
 -- }====================
 
+-- {==================== the losses' label check ====================
+
+T.test("the losses check class ids with wb.args's check and its wording", function()
+  local out = wb.zeros(3, 3)
+  for _, name in ipairs{"mse", "categorical_crossentropy", "hinge", "squared_hinge"} do
+    T.check_error(name .. ": labels: label 2 (1-based position) is 1.5, expected an integer "
+      .. "in 0..2", wb.losses[name], out, wb.tensor({0, 1.5, 2}))
+    T.check_error(name .. ": labels: label 3 (1-based position) is -1, expected an integer "
+      .. "in 0..2", wb.losses[name], out, wb.tensor({0, 1, -1}))
+    T.check_error(name .. ": labels must be class ids [n], got a tensor [3, 1]",
+      wb.losses[name], out, wb.zeros(3, 1))
+  end
+end)
+
+-- }====================
+
 T.done()

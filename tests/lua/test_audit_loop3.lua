@@ -225,4 +225,62 @@ end)
 
 -- }====================
 
+-- {==================== callbacks as a Keras user writes them ====================
+
+T.test("callback options of the wrong type are errors when made, not taken as false",
+    function()
+  local cb = wb.callbacks
+  T.check_error("ModelCheckpoint: save_best_only must be true or false, got string yes",
+    cb.ModelCheckpoint, {"x.st", save_best_only = "yes"})
+  T.check_error("EarlyStopping: restore_best_weights must be true or false, got string true",
+    cb.EarlyStopping, {restore_best_weights = "true"})
+  T.check_error("EarlyStopping: patience must be an integer >= 0, got string 3",
+    cb.EarlyStopping, {patience = "3"})
+  T.check_error("EarlyStopping: monitor must be a string, got number 1", cb.EarlyStopping,
+    {monitor = 1})
+  T.check_error("ReduceLROnPlateau: cooldown must be an integer >= 0, got number 1.5",
+    cb.ReduceLROnPlateau, {cooldown = 1.5})
+  T.check_error("ReduceLROnPlateau: min_lr must be >= 0, got -1", cb.ReduceLROnPlateau,
+    {min_lr = -1})
+  T.check_error("CSVLogger: append must be true or false, got string yes", cb.CSVLogger,
+    dir .. "/x.csv", {append = "yes"})
+  T.check_error("EarlyStopping: verbose must be true, false, 0 or 1, got string loud",
+    cb.EarlyStopping, {verbose = "loud"})
+end)
+
+T.test("verbose = 0 is quiet (Lua takes 0 as true)", function()
+  local m = model()
+  local path = dir .. "/quiet.out"
+  local saved, f = io.stdout, io.open(path, "w")
+  io.stdout = f -- the callbacks print to io.stdout
+  local ok, err = pcall(m.fit, m, train, opts{epochs = 3, validation = val, callbacks = {
+    wb.callbacks.EarlyStopping{monitor = "loss", min_delta = 10, verbose = 0,
+      restore_best_weights = true},
+    wb.callbacks.ReduceLROnPlateau{monitor = "loss", min_delta = 10, patience = 0,
+      verbose = 0}}})
+  io.stdout = saved
+  f:close()
+  T.ok(ok, tostring(err))
+  local text = io.open(path):read("a")
+  T.eq(text, "", "nothing printed")
+end)
+
+T.test("a monitor the logs will not have is an error before training", function()
+  local m, c = model(), step_counter()
+  local cb = wb.callbacks
+  for _, mk in ipairs{function() return cb.EarlyStopping{} end,
+      function() return cb.ReduceLROnPlateau{} end,
+      function() return cb.ModelCheckpoint{dir .. "/b.st", save_best_only = true} end} do
+    local one = mk()
+    T.check_error(": monitor 'val_loss' is not in the logs of this fit (epoch logs: accuracy, "
+      .. "data_loss, epoch_time, loss, lr, reg_loss); val_* needs fit's validation",
+      m.fit, m, train, opts{epochs = 2, callbacks = {c.cb, one}})
+  end
+  T.check_error("EarlyStopping: monitor 'val_acc' is not in the logs", m.fit, m, train,
+    opts{epochs = 2, validation = val, callbacks = {c.cb, cb.EarlyStopping{monitor = "val_acc"}}})
+  T.eq(c.n, 0, "no step trained")
+end)
+
+-- }====================
+
 T.done()

@@ -74,13 +74,40 @@ local args = require "wb.args"
 local M = {}
 wb.callbacks = M
 
--- opts (argument n of fname) checked: a table (or nil) with known keys.
-local function check_opts(opts, valid, fname, n)
+-- What each kind of option value must be (check_opts's kinds).
+local KIND = {boolean = "true or false", string = "a string", number = "a number",
+  count = "an integer >= 0", verbose = "true, false, 0 or 1"}
+local function of_kind(v, kind)
+  if kind == "count" then
+    return math.type(v) == "integer" and v >= 0 or math.type(v) == "float"
+      and v == math.floor(v) and v >= 0
+  elseif kind == "verbose" then return type(v) == "boolean" or v == 0 or v == 1
+  elseif kind == "number" then return type(v) == "number" and v == v end
+  return type(v) == kind
+end
+
+-- opts (argument n of fname) checked: a table (or nil) with known keys,
+-- and the values of those in kinds ({key = "boolean" | "string" | "number"
+-- | "count" | "verbose"}) of that kind: save_best_only = "yes" would be
+-- taken as false, patience = "3" fail after an epoch of training.
+local function check_opts(opts, valid, fname, n, kinds)
   args.opt(fname, n or 1, opts, "table", 4)
   opts = opts or {}
   util.check_options(opts, valid, fname, 3)
+  for k, kind in pairs(kinds or {}) do
+    local v = opts[k]
+    if v ~= nil and not of_kind(v, kind) then
+      error(string.format("%s: %s must be %s, got %s %s", fname, k, KIND[kind], type(v),
+        tostring(v)), 3)
+    end
+  end
   return opts
 end
+
+-- A verbose option as a boolean: 0 is false (Keras's verbose = 0), as Lua
+-- would take it as true.
+local function is_verbose(v) return v == true or v == 1 end
+M._is_verbose = is_verbose
 
 -- The arguments fit passes to every callback method (self not counted).
 local function check_begin(model, fname)
@@ -102,6 +129,39 @@ local function wants_max(monitor, mode, fname)
   return monitor:match("acc$") ~= nil or monitor:match("accuracy$") ~= nil
 end
 M._wants_max = wants_max
+
+-- At on_train_begin: the keys (a path's fields, a monitor) that fit's logs
+-- will not have (model._fit_logs lists them: loss, accuracy, ..., val_*
+-- with validation; the step logs' with step; "epoch" for a path) are an
+-- error before any training, `what` (a format: "monitor '%s'") naming the
+-- key, unless a callback before cb that is not one of wb.callbacks' may
+-- write them into the logs (then the use checks them). Keras only warns,
+-- every epoch, while the callback does nothing.
+function M._check_log_keys(cb, model, keys, what, step, path)
+  local known = rawget(model, "_fit_logs")
+  if not known then return end -- called by hand, not by fit
+  local list = known[step and "step" or "epoch"]
+  local hook = step and "on_train_batch_end" or "on_epoch_end"
+  for _, other in ipairs(rawget(model, "_fit_callbacks") or {}) do
+    if other == cb then break end
+    if other[hook] and not args.typename(other):match("^wb%.callbacks%.") then return end
+  end
+  local have, avail = {}, {}
+  for _, k in ipairs(list) do
+    if k ~= "epoch" then have[k] = true; avail[#avail + 1] = k end
+  end
+  if path then have.epoch = true; avail[#avail + 1] = "epoch" end
+  table.sort(avail)
+  for _, key in ipairs(keys) do
+    if not have[key] then
+      error(string.format("%s: %s is not in the logs of this fit (%s logs: %s)%s",
+        args.typename(cb):gsub("^wb%.callbacks%.", ""), what:format(key),
+        step and "step" or "epoch", table.concat(avail, ", "), key:match("^val_")
+        and not have.val_loss and "; val_* needs fit's validation or validation_split"
+        or ""), 0)
+    end
+  end
+end
 
 local warned = {}
 local function monitor_value(logs, monitor, who)

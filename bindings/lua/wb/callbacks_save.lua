@@ -78,36 +78,6 @@ local function check_fields(path)
   return fields
 end
 
--- on_train_begin: the fields that fit's logs will not have (fit's
--- model._fit_logs lists them: loss, accuracy, ..., val_* with validation)
--- are an error before any training, unless a callback before this one
--- that is not one of wb.callbacks' may write them into the logs (it is
--- checked at the first save then).
-local function check_known(self, model)
-  local known = rawget(model, "_fit_logs")
-  if not known then return end -- called by hand, not by fit
-  local list = known[self.save_freq and "step" or "epoch"]
-  local hook = self.save_freq and "on_train_batch_end" or "on_epoch_end"
-  for _, cb in ipairs(rawget(model, "_fit_callbacks") or {}) do
-    if cb == self then break end
-    local mt = getmetatable(cb)
-    local kind = mt and type(mt.__name) == "string" and mt.__name or ""
-    if cb[hook] and not kind:match("^wb%.callbacks%.") then return end
-  end
-  local have = {epoch = true}
-  for _, k in ipairs(list) do have[k] = true end
-  for _, key in ipairs(self.fields) do
-    if not have[key] then
-      local avail = {"epoch"}
-      for _, k in ipairs(list) do if k ~= "epoch" then avail[#avail + 1] = k end end
-      table.sort(avail)
-      error(string.format("ModelCheckpoint: filepath field {%s} is not in the logs of this "
-        .. "fit (%s logs: %s)%s", key, self.save_freq and "step" or "epoch",
-        table.concat(avail, ", "), key:match("^val_") and not have.val_loss and "; val_* "
-        .. "needs fit's validation or validation_split" or ""), 0)
-    end
-  end
-end
 M._format_path = format_path
 
 ---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
@@ -141,7 +111,9 @@ function M.ModelCheckpoint(opts)
   end
   opts = check_opts(opts, {"filepath", "monitor", "save_best_only", "save_weights_only",
     "mode", "initial_value_threshold", "save_state", "tag", "verbose", "save_freq"},
-    "ModelCheckpoint")
+    "ModelCheckpoint", 1, {monitor = "string", save_best_only = "boolean",
+    save_weights_only = "boolean", initial_value_threshold = "number",
+    save_state = "boolean", verbose = "verbose"})
   local freq = opts.save_freq
   if freq ~= nil and freq ~= "epoch" and not (math.type(freq) == "integer" and freq > 0) then
     error("ModelCheckpoint: save_freq must be 'epoch' or a number of steps (an integer > 0), "
@@ -163,7 +135,8 @@ function M.ModelCheckpoint(opts)
   local self = setmetatable({filepath = opts.filepath, monitor = opts.monitor or "val_loss",
     save_best_only = opts.save_best_only == true,
     save_weights_only = opts.save_weights_only == true, save_state = opts.save_state == true,
-    tag = opts.tag, threshold = opts.initial_value_threshold, verbose = opts.verbose,
+    tag = opts.tag, threshold = opts.initial_value_threshold,
+    verbose = M._is_verbose(opts.verbose),
     fields = fields}, ModelCheckpoint)
   self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
   if math.type(freq) == "integer" then -- an own method: others stay out of the step loop
@@ -202,7 +175,9 @@ end
 
 function ModelCheckpoint:on_train_begin(model)
   check_begin(model, "on_train_begin")
-  check_known(self, model)
+  M._check_log_keys(self, model, self.fields, "filepath field {%s}", self.save_freq ~= nil,
+    true)
+  if self.save_best_only then M._check_log_keys(self, model, {self.monitor}, "monitor '%s'") end
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)
   self.pending = nil
@@ -274,7 +249,8 @@ function M.CSVLogger(filename, opts)
     opts, filename = filename, filename[1] or filename.filename
     opts = {separator = opts.separator, append = opts.append}
   end
-  opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2)
+  opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2,
+    {separator = "string", append = "boolean"})
   if type(filename) ~= "string" then error("CSVLogger: filename (a string) is required", 2) end
   return setmetatable({filename = filename, sep = opts.separator or ",",
     append = opts.append == true}, CSVLogger)

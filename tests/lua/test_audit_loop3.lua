@@ -281,6 +281,22 @@ T.test("a monitor the logs will not have is an error before training", function(
   T.eq(c.n, 0, "no step trained")
 end)
 
+T.test("LearningRateScheduler sets the lr before each epoch; TerminateOnNaN says fit does it",
+    function()
+  local m, seen = model(), {}
+  local h = m:fit(train, opts{epochs = 3, optimizer = wb.optim.SGD{lr = 0.1}, callbacks = {
+    wb.callbacks.LearningRateScheduler(function(e, lr)
+      seen[#seen + 1] = e
+      return lr / 2 end)}})
+  T.eq(table.concat(seen, ","), "1,2,3", "epochs from 1")
+  T.near(h.lr[1], 0.05, 1e-12); T.near(h.lr[3], 0.0125, 1e-12)
+  T.check_error("LearningRateScheduler: schedule(1, 0.001) returned string x, expected a "
+    .. "learning rate", m.fit, m, train, opts{epochs = 1, callbacks = {
+      wb.callbacks.LearningRateScheduler(function() return "x" end)}})
+  T.check_error("TerminateOnNaN: fit always stops when the loss becomes NaN",
+    wb.callbacks.TerminateOnNaN)
+end)
+
 -- }====================
 
 T.done()

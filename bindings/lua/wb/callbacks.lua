@@ -1,5 +1,6 @@
 -- wb/callbacks.lua: wb.callbacks: the callback protocol, the helpers the
--- callback classes share, and Lambda (Keras 3 semantics, KERAS.md 16-19).
+-- callback classes share, Lambda and LearningRateScheduler (Keras 3
+-- semantics, KERAS.md 16-19; TerminateOnNaN is an error: fit does it).
 -- EarlyStopping and ReduceLROnPlateau are in wb/callbacks_monitor.lua,
 -- ModelCheckpoint and CSVLogger in wb/callbacks_save.lua.
 --
@@ -52,7 +53,8 @@ local util = require "wb.util"
 local args = require "wb.args"
 ---wb.callbacks
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
----ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
+---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
+---LearningRateScheduler (TerminateOnNaN: fit always does it). A callback is any
 ---table with optional methods on_train_begin(model, logs),
 ---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs),
 ---on_train_batch_begin(step, logs) and on_train_batch_end(step, logs) (step
@@ -264,6 +266,63 @@ function M.Lambda(fns)
     cb[name] = function(_, ...) return f(...) end
   end
   return cb
+end
+
+-- }====================
+-- {==================== LearningRateScheduler, TerminateOnNaN ====================
+
+local Scheduler = {}
+Scheduler.__index = Scheduler
+Scheduler.__name = "wb.callbacks.LearningRateScheduler"
+
+---wb.callbacks.LearningRateScheduler(schedule, opts) -> wb.callbacks.LearningRateScheduler
+---Keras's LearningRateScheduler: before each epoch, model.optimizer.lr =
+---schedule(epoch, lr) (lr: the current one). epoch counts from 1, as
+---everywhere here: Keras passes epochs from 0, so Keras's schedule(e, lr)
+---is schedule(epoch - 1, lr) here. schedule must return a number > 0, else
+---an error naming the epoch. opts: verbose (false; true or 1 prints each
+---change). history.lr records the lr each epoch used.
+---@param schedule function
+---@param opts? table
+---@return wb.callbacks.LearningRateScheduler
+---Example: wb.callbacks.LearningRateScheduler(function(epoch, lr)
+---  return epoch <= 10 and lr or lr * math.exp(-0.1) end)
+function M.LearningRateScheduler(schedule, opts)
+  args.check("LearningRateScheduler", 1, schedule, "function")
+  opts = check_opts(opts, {"verbose"}, "LearningRateScheduler", 2, {verbose = "verbose"})
+  return setmetatable({schedule = schedule, verbose = is_verbose(opts.verbose)}, Scheduler)
+end
+
+function Scheduler:on_train_begin(model)
+  check_begin(model, "on_train_begin")
+  self.model = model
+end
+
+function Scheduler:on_epoch_begin(epoch)
+  local opt = self.model.optimizer
+  local lr = self.schedule(epoch, opt.lr)
+  if type(lr) ~= "number" or not (lr > 0) or lr == math.huge then
+    error(string.format("LearningRateScheduler: schedule(%d, %g) returned %s %s, expected "
+      .. "a learning rate (a number > 0)", epoch, opt.lr, type(lr), tostring(lr)), 0)
+  end
+  if self.verbose then
+    io.stdout:write(string.format("epoch %d: LearningRateScheduler setting learning rate to "
+      .. "%g\n", epoch, lr))
+  end
+  opt.lr = lr
+end
+
+---wb.callbacks.TerminateOnNaN() -> nothing (an error)
+---Keras's TerminateOnNaN has no counterpart: fit always stops when the loss
+---becomes NaN or infinite, raising a divergence error object (it carries the
+---history of the completed epochs: wb.fit.is_diverged(e), e.history)
+---instead of returning. Calling it raises an error saying so.
+---Example: local ok, e = pcall(m.fit, m, d.train, {epochs = 5})
+---  if not ok and wb.fit.is_diverged(e) then print(e.epoch, e.history) end
+function M.TerminateOnNaN()
+  error("TerminateOnNaN: fit always stops when the loss becomes NaN or infinite: it raises "
+    .. "a divergence error (wb.fit.is_diverged(e); e.history holds the completed epochs) "
+    .. "instead of returning; leave the callback out", 2)
 end
 
 -- }====================

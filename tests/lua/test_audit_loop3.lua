@@ -293,6 +293,11 @@ T.test("LearningRateScheduler sets the lr before each epoch; TerminateOnNaN says
   T.check_error("LearningRateScheduler: schedule(1, 0.001) returned string x, expected a "
     .. "learning rate", m.fit, m, train, opts{epochs = 1, callbacks = {
       wb.callbacks.LearningRateScheduler(function() return "x" end)}})
+  local lrs = wb.callbacks.LearningRateScheduler{function() return 0.5 end, verbose = false}
+  m:fit(train, opts{epochs = 1, callbacks = {lrs}})
+  T.eq(m.history.lr[1], 0.5, "the table form")
+  T.check_error("LearningRateScheduler: the schedule, a function(epoch, lr) -> lr, is required",
+    wb.callbacks.LearningRateScheduler, {verbose = true})
   T.check_error("TerminateOnNaN: fit always stops when the loss becomes NaN",
     wb.callbacks.TerminateOnNaN)
 end)

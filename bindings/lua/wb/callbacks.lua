@@ -281,14 +281,29 @@ Scheduler.__name = "wb.callbacks.LearningRateScheduler"
 ---everywhere here: Keras passes epochs from 0, so Keras's schedule(e, lr)
 ---is schedule(epoch - 1, lr) here. schedule must return a number > 0, else
 ---an error naming the epoch. opts: verbose (false; true or 1 prints each
----change). history.lr records the lr each epoch used.
----@param schedule function
+---change). history.lr records the lr each epoch used. Also as the other
+---callbacks: LearningRateScheduler{schedule, verbose = ...}.
+---@param schedule function|table
 ---@param opts? table
 ---@return wb.callbacks.LearningRateScheduler
 ---Example: wb.callbacks.LearningRateScheduler(function(epoch, lr)
 ---  return epoch <= 10 and lr or lr * math.exp(-0.1) end)
 function M.LearningRateScheduler(schedule, opts)
-  args.check("LearningRateScheduler", 1, schedule, "function")
+  args.check("LearningRateScheduler", 1, schedule, "function|table")
+  args.opt("LearningRateScheduler", 2, opts, "table")
+  if type(schedule) == "table" then
+    if opts ~= nil then
+      error("LearningRateScheduler: give LearningRateScheduler(schedule, opts) or "
+        .. "LearningRateScheduler{schedule, verbose = ...}, not both", 2)
+    end
+    opts = {}
+    for k, v in pairs(schedule) do if k ~= 1 then opts[k] = v end end
+    schedule = schedule[1]
+    if type(schedule) ~= "function" then
+      error("LearningRateScheduler: the schedule, a function(epoch, lr) -> lr, is required "
+        .. "(its first element), got " .. type(schedule), 2)
+    end
+  end
   opts = check_opts(opts, {"verbose"}, "LearningRateScheduler", 2, {verbose = "verbose"})
   return setmetatable({schedule = schedule, verbose = is_verbose(opts.verbose)}, Scheduler)
 end

@@ -58,8 +58,8 @@ T.test("mse: value and gradient equal the closed form (Keras: mean over classes,
     out:set(i, j, o)
     T.near((up - down) / (2 * h), g:get(i, j), 1e-5, "fd " .. i .. "," .. j)
   end
-  T.check_error("label 2 %(1%-based position%) is 3, expected 0..2", function()
-    wb.losses.mse(out, wb.tensor({0, 3, 1, 1, 1}):float()) end)
+  T.check_error("mse: labels: label 2 %(1%-based position%) is 3, expected an integer in 0..2",
+    function() wb.losses.mse(out, wb.tensor({0, 3, 1, 1, 1}):float()) end)
 end)
 
 -- The heads: cross-entropy's probability path needs a positive output

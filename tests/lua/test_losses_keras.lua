@@ -133,8 +133,8 @@ T.test("each loss on the output: value and gradient equal Keras's formula on fix
   local _, gs = wb.losses.squared_hinge(out, y)
   T.near(gh:get(1, 1), -1 / 3, 1e-7); T.near(gh:get(1, 2), 1 / 3, 1e-7)
   T.eq(gs:get(1, 1), 0); T.eq(gs:get(1, 2), 0)
-  T.check_error("hinge: label 1 %(1%-based position%) is 3, expected 0..2", wb.losses.hinge,
-    out, wb.tensor({3}):float())
+  T.check_error("hinge: labels: label 1 %(1%-based position%) is 3, expected an integer in 0..2",
+    wb.losses.hinge, out, wb.tensor({3}):float())
   T.check_error("squared_hinge: 2 labels for an output of 1 rows", wb.losses.squared_hinge,
     out, wb.tensor({0, 1}):float())
 end)

@@ -91,13 +91,15 @@ end
 
 -- The class ids of labels y [N] as Lua integers, each checked to be an
 -- integer in 0..C-1, else "fname: y: label i (1-based position) is v,
--- expected an integer in 0..C-1" and `why`, raised at level.
-function M.class_ids(fname, y, C, why, level)
+-- expected an integer in 0..C-1" and `why`, raised at level; what names
+-- the argument ("y" when nil).
+function M.class_ids(fname, y, C, why, level, what)
   local ids = y:float():totable()
   for i, v in ipairs(ids) do
     if v ~= math.floor(v) or v < 0 or v >= C then
-      error(string.format("%s: y: label %d (1-based position) is %s, expected an integer in "
-        .. "0..%d%s", fname, i, tostring(math.tointeger(v) or v), C - 1, why), level + 1)
+      error(string.format("%s: %s: label %d (1-based position) is %s, expected an integer in "
+        .. "0..%d%s", fname, what or "y", i, tostring(math.tointeger(v) or v), C - 1, why),
+        level + 1)
     end
     ids[i] = math.tointeger(v)
   end

@@ -1,5 +1,6 @@
 -- wb/callbacks.lua: wb.callbacks: the callback protocol, the helpers the
--- callback classes share, and Lambda (Keras 3 semantics, KERAS.md 16-19).
+-- callback classes share, Lambda and LearningRateScheduler (Keras 3
+-- semantics, KERAS.md 16-19; TerminateOnNaN is an error: fit does it).
 -- EarlyStopping and ReduceLROnPlateau are in wb/callbacks_monitor.lua,
 -- ModelCheckpoint and CSVLogger in wb/callbacks_save.lua.
 --
@@ -7,18 +8,25 @@
 -- self (cb:on_epoch_end(epoch, logs)):
 --   on_train_begin(self, model, logs)   self.model is also set to the model
 --   on_epoch_begin(self, epoch, logs)
---   on_epoch_end(self, epoch, logs)     return true (or set
---                                       model.stop_training = true) to stop
+--   on_epoch_end(self, epoch, logs)
 --   on_train_end(self, logs)
 --   on_train_batch_begin(self, step, logs)   before each training step
 --   on_train_batch_end(self, step, logs)     after it (the optimizer has
---                                            stepped); return true (or set
---                                            model.stop_training) to end
---                                            the epoch here and stop
+--                                            stepped)
 -- Keras's order: train_begin, then per epoch epoch_begin, per step
--- batch_begin and batch_end, then epoch_end; train_end. A stop from a step
--- hook ends the epoch after that step; the epoch's logs (means over the
--- steps run), validation and on_epoch_end still happen (Keras 3).
+-- batch_begin and batch_end, then epoch_end; train_end.
+-- STOPPING: any hook but on_train_end returns true (or sets
+-- model.stop_training = true) to stop training, taking effect where fit
+-- checks next: from on_train_begin no epoch trains; from on_epoch_begin
+-- that epoch does not train (no step, no on_epoch_end for it); from
+-- on_train_batch_begin or _end the epoch ends after that step (Keras checks
+-- stop_training after each step), and its logs (means over the steps run),
+-- validation and on_epoch_end still happen (Keras 3); from on_epoch_end
+-- after that epoch. A later hook may overrule a stop by setting
+-- model.stop_training = false (then the returns of the hooks before it
+-- still stop). history.stopped_epoch is the last epoch trained when a stop
+-- ended training (0 when none was), nil otherwise. Keras ignores returns;
+-- here true stops, as stop_training does.
 -- step counts the steps of the whole fit from 1 (Keras counts within the
 -- epoch from 0). The per-step logs are ONE table reused for every step
 -- (copy what you keep): epoch, step, batch_size (this step's), lr (the lr
@@ -45,13 +53,18 @@ local util = require "wb.util"
 local args = require "wb.args"
 ---wb.callbacks
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
----ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda. A callback is any
+---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
+---LearningRateScheduler (TerminateOnNaN: fit always does it). A callback is any
 ---table with optional methods on_train_begin(model, logs),
----on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs) (return true to
----stop), on_train_end(logs), on_train_batch_begin(step, logs) and
----on_train_batch_end(step, logs) (step counts from 1 over the whole fit;
----logs = {loss, accuracy, lr, epoch, step, batch_size}, the step's own
----values, one table reused every step; return true to stop), called with
+---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs),
+---on_train_batch_begin(step, logs) and on_train_batch_end(step, logs) (step
+---counts from 1 over the whole fit; logs = {loss, accuracy, lr, epoch, step,
+---batch_size}, the step's own values, one table reused every step); any
+---but on_train_end returns true (or sets model.stop_training = true) to
+---stop: from on_train_begin nothing trains, from on_epoch_begin that epoch
+---does not, from a step hook the epoch ends after that step (its logs and
+---on_epoch_end still come), from on_epoch_end after that epoch;
+---history.stopped_epoch is then the last epoch trained; called with
 ---the callback as self; epochs count from 1; epoch logs hold loss,
 ---accuracy, data_loss, reg_loss, lr, epoch_time and, with validation,
 ---val_loss and val_accuracy. A method on_* that is no hook (or a misspelt
@@ -63,13 +76,40 @@ local args = require "wb.args"
 local M = {}
 wb.callbacks = M
 
--- opts (argument n of fname) checked: a table (or nil) with known keys.
-local function check_opts(opts, valid, fname, n)
+-- What each kind of option value must be (check_opts's kinds).
+local KIND = {boolean = "true or false", string = "a string", number = "a number",
+  count = "an integer >= 0", verbose = "true, false, 0 or 1"}
+local function of_kind(v, kind)
+  if kind == "count" then
+    return math.type(v) == "integer" and v >= 0 or math.type(v) == "float"
+      and v == math.floor(v) and v >= 0
+  elseif kind == "verbose" then return type(v) == "boolean" or v == 0 or v == 1
+  elseif kind == "number" then return type(v) == "number" and v == v end
+  return type(v) == kind
+end
+
+-- opts (argument n of fname) checked: a table (or nil) with known keys,
+-- and the values of those in kinds ({key = "boolean" | "string" | "number"
+-- | "count" | "verbose"}) of that kind: save_best_only = "yes" would be
+-- taken as false, patience = "3" fail after an epoch of training.
+local function check_opts(opts, valid, fname, n, kinds)
   args.opt(fname, n or 1, opts, "table", 4)
   opts = opts or {}
   util.check_options(opts, valid, fname, 3)
+  for k, kind in pairs(kinds or {}) do
+    local v = opts[k]
+    if v ~= nil and not of_kind(v, kind) then
+      error(string.format("%s: %s must be %s, got %s %s", fname, k, KIND[kind], type(v),
+        tostring(v)), 3)
+    end
+  end
   return opts
 end
+
+-- A verbose option as a boolean: 0 is false (Keras's verbose = 0), as Lua
+-- would take it as true.
+local function is_verbose(v) return v == true or v == 1 end
+M._is_verbose = is_verbose
 
 -- The arguments fit passes to every callback method (self not counted).
 local function check_begin(model, fname)
@@ -91,6 +131,39 @@ local function wants_max(monitor, mode, fname)
   return monitor:match("acc$") ~= nil or monitor:match("accuracy$") ~= nil
 end
 M._wants_max = wants_max
+
+-- At on_train_begin: the keys (a path's fields, a monitor) that fit's logs
+-- will not have (model._fit_logs lists them: loss, accuracy, ..., val_*
+-- with validation; the step logs' with step; "epoch" for a path) are an
+-- error before any training, `what` (a format: "monitor '%s'") naming the
+-- key, unless a callback before cb that is not one of wb.callbacks' may
+-- write them into the logs (then the use checks them). Keras only warns,
+-- every epoch, while the callback does nothing.
+function M._check_log_keys(cb, model, keys, what, step, path)
+  local known = rawget(model, "_fit_logs")
+  if not known then return end -- called by hand, not by fit
+  local list = known[step and "step" or "epoch"]
+  local hook = step and "on_train_batch_end" or "on_epoch_end"
+  for _, other in ipairs(rawget(model, "_fit_callbacks") or {}) do
+    if other == cb then break end
+    if other[hook] and not args.typename(other):match("^wb%.callbacks%.") then return end
+  end
+  local have, avail = {}, {}
+  for _, k in ipairs(list) do
+    if k ~= "epoch" then have[k] = true; avail[#avail + 1] = k end
+  end
+  if path then have.epoch = true; avail[#avail + 1] = "epoch" end
+  table.sort(avail)
+  for _, key in ipairs(keys) do
+    if not have[key] then
+      error(string.format("%s: %s is not in the logs of this fit (%s logs: %s)%s",
+        args.typename(cb):gsub("^wb%.callbacks%.", ""), what:format(key),
+        step and "step" or "epoch", table.concat(avail, ", "), key:match("^val_")
+        and not have.val_loss and "; val_* needs fit's validation or validation_split"
+        or ""), 0)
+    end
+  end
+end
 
 local warned = {}
 local function monitor_value(logs, monitor, who)
@@ -193,6 +266,78 @@ function M.Lambda(fns)
     cb[name] = function(_, ...) return f(...) end
   end
   return cb
+end
+
+-- }====================
+-- {==================== LearningRateScheduler, TerminateOnNaN ====================
+
+local Scheduler = {}
+Scheduler.__index = Scheduler
+Scheduler.__name = "wb.callbacks.LearningRateScheduler"
+
+---wb.callbacks.LearningRateScheduler(schedule, opts) -> wb.callbacks.LearningRateScheduler
+---Keras's LearningRateScheduler: before each epoch, model.optimizer.lr =
+---schedule(epoch, lr) (lr: the current one). epoch counts from 1, as
+---everywhere here: Keras passes epochs from 0, so Keras's schedule(e, lr)
+---is schedule(epoch - 1, lr) here. schedule must return a number > 0, else
+---an error naming the epoch. opts: verbose (false; true or 1 prints each
+---change). history.lr records the lr each epoch used. Also as the other
+---callbacks: LearningRateScheduler{schedule, verbose = ...}.
+---@param schedule function|table
+---@param opts? table
+---@return wb.callbacks.LearningRateScheduler
+---Example: wb.callbacks.LearningRateScheduler(function(epoch, lr)
+---  return epoch <= 10 and lr or lr * math.exp(-0.1) end)
+function M.LearningRateScheduler(schedule, opts)
+  args.check("LearningRateScheduler", 1, schedule, "function|table")
+  args.opt("LearningRateScheduler", 2, opts, "table")
+  if type(schedule) == "table" then
+    if opts ~= nil then
+      error("LearningRateScheduler: give LearningRateScheduler(schedule, opts) or "
+        .. "LearningRateScheduler{schedule, verbose = ...}, not both", 2)
+    end
+    opts = {}
+    for k, v in pairs(schedule) do if k ~= 1 then opts[k] = v end end
+    schedule = schedule[1]
+    if type(schedule) ~= "function" then
+      error("LearningRateScheduler: the schedule, a function(epoch, lr) -> lr, is required "
+        .. "(its first element), got " .. type(schedule), 2)
+    end
+  end
+  opts = check_opts(opts, {"verbose"}, "LearningRateScheduler", 2, {verbose = "verbose"})
+  return setmetatable({schedule = schedule, verbose = is_verbose(opts.verbose)}, Scheduler)
+end
+
+function Scheduler:on_train_begin(model)
+  check_begin(model, "on_train_begin")
+  self.model = model
+end
+
+function Scheduler:on_epoch_begin(epoch)
+  local opt = self.model.optimizer
+  local lr = self.schedule(epoch, opt.lr)
+  if type(lr) ~= "number" or not (lr > 0) or lr == math.huge then
+    error(string.format("LearningRateScheduler: schedule(%d, %g) returned %s %s, expected "
+      .. "a learning rate (a number > 0)", epoch, opt.lr, type(lr), tostring(lr)), 0)
+  end
+  if self.verbose then
+    io.stdout:write(string.format("epoch %d: LearningRateScheduler setting learning rate to "
+      .. "%g\n", epoch, lr))
+  end
+  opt.lr = lr
+end
+
+---wb.callbacks.TerminateOnNaN() -> nothing (an error)
+---Keras's TerminateOnNaN has no counterpart: fit always stops when the loss
+---becomes NaN or infinite, raising a divergence error object (it carries the
+---history of the completed epochs: wb.fit.is_diverged(e), e.history)
+---instead of returning. Calling it raises an error saying so.
+---Example: local ok, e = pcall(m.fit, m, d.train, {epochs = 5})
+---  if not ok and wb.fit.is_diverged(e) then print(e.epoch, e.history) end
+function M.TerminateOnNaN()
+  error("TerminateOnNaN: fit always stops when the loss becomes NaN or infinite: it raises "
+    .. "a divergence error (wb.fit.is_diverged(e); e.history holds the completed epochs) "
+    .. "instead of returning; leave the callback out", 2)
 end
 
 -- }====================

@@ -17,24 +17,30 @@ EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 ---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
 ---Options: monitor, min_delta, patience, mode, baseline,
 ---restore_best_weights, start_from_epoch, verbose.
----Stops training when the monitored log (monitor = "val_loss") stops
----improving: an epoch improves when strictly better than the best by more
+---Stops training when the monitored log (monitor = "val_loss"; one fit's
+---logs will not have, e.g. val_loss without validation, is an error before
+---training: Keras warns and never stops) stops improving: an epoch improves when strictly better than the best by more
 ---than |min_delta| (0); training stops when patience (0) epochs in a row did
 ---not, never at the first epoch. mode "auto" (max for accuracies), "min",
 ---"max"; baseline: a value to beat; start_from_epoch (0): epochs ignored at
 ---first. With restore_best_weights (false) the best epoch's weights are
----restored at the end, stopped early or not. Sets history.stopped_epoch and
----history.best_epoch.
+---restored at the end, stopped early or not. Sets history.best_epoch;
+---stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
+---training stopped at, unset when a later hook overruled the stop (set
+---model.stop_training back to false) and training went on.
 ---@param opts? table
 ---@return wb.callbacks.EarlyStopping
 ---Example: wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}
 function M.EarlyStopping(opts)
   opts = check_opts(opts, {"monitor", "min_delta", "patience", "mode", "baseline",
-    "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping")
+    "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping", 1,
+    {monitor = "string", min_delta = "number", patience = "count", baseline = "number",
+     restore_best_weights = "boolean", start_from_epoch = "count", verbose = "verbose"})
   local self = setmetatable({monitor = opts.monitor or "val_loss",
     min_delta = math.abs(opts.min_delta or 0), patience = opts.patience or 0,
     baseline = opts.baseline, restore_best_weights = opts.restore_best_weights == true,
-    start_from_epoch = opts.start_from_epoch or 0, verbose = opts.verbose}, EarlyStopping)
+    start_from_epoch = opts.start_from_epoch or 0, verbose = M._is_verbose(opts.verbose)},
+    EarlyStopping)
   self.max = wants_max(self.monitor, opts.mode, "EarlyStopping")
   return self
 end
@@ -55,6 +61,7 @@ end
 ---Example: cb:on_train_begin(model) -- fit does this
 function EarlyStopping:on_train_begin(model)
   check_begin(model, "on_train_begin")
+  M._check_log_keys(self, model, {self.monitor}, "monitor '%s'")
   if self.model ~= model then self.best_weights = nil end
   self.model = model
   self.wait, self.stopped_epoch, self.best, self.best_epoch = 0, nil, nil, nil
@@ -70,6 +77,9 @@ end
 ---Example: cb:on_epoch_end(3, {val_loss = 0.1}) -- fit does this
 function EarlyStopping:on_epoch_end(epoch, logs)
   check_epoch(epoch, logs, "on_epoch_end")
+  -- called again: a stop asked for at an earlier epoch was overruled by a
+  -- later hook (model.stop_training = false) and training went on
+  self.stopped_epoch = nil
   local current = monitor_value(logs, self.monitor, "EarlyStopping")
   if current == nil or epoch <= self.start_from_epoch then return end
   local model = self.model
@@ -91,6 +101,8 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     return
   end
   if self.wait >= self.patience and epoch > 1 then
+    -- fit puts history.stopped_epoch back when a later hook overrules the
+    -- stop (sets model.stop_training back to false)
     self.stopped_epoch = epoch
     model.stop_training = true
     if model.history then model.history.stopped_epoch = epoch end
@@ -103,6 +115,10 @@ end
 ---Example: cb:on_train_end() -- fit does this
 function EarlyStopping:on_train_end()
   local model = self.model
+  if self.stopped_epoch and not (model and model.history
+      and model.history.stopped_epoch == self.stopped_epoch) then
+    self.stopped_epoch = nil -- asked at the last epoch, overruled: training was not stopped
+  end
   if model and model.history and self.best_epoch then
     model.history.best_epoch = self.best_epoch
   end
@@ -156,8 +172,8 @@ ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 ---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau
 ---Options: monitor, factor, patience, mode, min_delta, cooldown, min_lr,
 ---verbose.
----Lowers the learning rate when the monitored log (monitor = "val_loss")
----stops improving: lr = max(lr * factor, min_lr) (factor 0.1, min_lr 0)
+---Lowers the learning rate when the monitored log (monitor = "val_loss"; as
+---EarlyStopping's, checked before training) stops improving: lr = max(lr * factor, min_lr) (factor 0.1, min_lr 0)
 ---after patience (10) epochs without an improvement larger than min_delta
 ---(1e-4); then waits cooldown (0) epochs before counting again (Keras).
 ---history.lr records the lr used in each epoch.
@@ -166,14 +182,20 @@ ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 ---Example: wb.callbacks.ReduceLROnPlateau{factor = 0.5, patience = 2}
 function M.ReduceLROnPlateau(opts)
   opts = check_opts(opts, {"monitor", "factor", "patience", "mode", "min_delta",
-    "cooldown", "min_lr", "verbose"}, "ReduceLROnPlateau")
+    "cooldown", "min_lr", "verbose"}, "ReduceLROnPlateau", 1,
+    {monitor = "string", patience = "count", min_delta = "number", cooldown = "count",
+     min_lr = "number", verbose = "verbose"})
+  if opts.min_lr ~= nil and opts.min_lr < 0 then
+    error("ReduceLROnPlateau: min_lr must be >= 0, got " .. opts.min_lr, 2)
+  end
   local factor = opts.factor or 0.1
   if type(factor) ~= "number" or factor >= 1 or factor < 0 then
     error("ReduceLROnPlateau: factor must be in [0, 1), got " .. tostring(factor), 2)
   end
   local self = setmetatable({monitor = opts.monitor or "val_loss", factor = factor,
     patience = opts.patience or 10, min_delta = opts.min_delta or 1e-4,
-    cooldown = opts.cooldown or 0, min_lr = opts.min_lr or 0, verbose = opts.verbose},
+    cooldown = opts.cooldown or 0, min_lr = opts.min_lr or 0,
+    verbose = M._is_verbose(opts.verbose)},
     ReduceLR)
   self.max = wants_max(self.monitor, opts.mode, "ReduceLROnPlateau")
   return self
@@ -181,6 +203,7 @@ end
 
 function ReduceLR:on_train_begin(model)
   check_begin(model, "on_train_begin")
+  M._check_log_keys(self, model, {self.monitor}, "monitor '%s'")
   self.model = model
   self.best = self.max and -math.huge or math.huge
   self.wait, self.cooldown_counter = 0, 0

@@ -16,22 +16,68 @@ ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
 
 -- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled
 -- from the epoch number and the logs.
+local FIELD = "{([^{}]*)}"
+
+-- A field's name and format spec ("val_loss:.4f" -> "val_loss", ".4f"); nil
+-- when it is no field.
+local function parse_field(inner)
+  local key, spec = inner:match("^([%a_][%w_]*):(.*)$")
+  if key then return key, spec end
+  key = inner:match("^([%a_][%w_]*)$")
+  return key, key and ""
+end
+
+local function format_field(v, spec)
+  if spec == "" then
+    return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
+  end
+  if not spec:match("[dfgeFGExs]$") then
+    spec = spec .. (math.type(v) == "integer" and "d" or "g")
+  end
+  if spec:match("[dx]$") then v = math.floor(v) end
+  return string.format("%" .. spec, v)
+end
+
 local function format_path(pattern, epoch, logs)
-  return (pattern:gsub("{([%w_]+):?([^}]*)}", function(key, spec)
+  return (pattern:gsub(FIELD, function(inner)
+    local key, spec = parse_field(inner)
     local v = key == "epoch" and epoch or logs[key]
-    if v == nil then
-      error("ModelCheckpoint: filepath field {" .. key .. "} is not in the logs", 0)
+    if type(v) ~= "number" then
+      local keys = {"epoch"}
+      for k, x in pairs(logs) do
+        if type(x) == "number" and k ~= "epoch" then keys[#keys + 1] = k end
+      end
+      table.sort(keys)
+      error(string.format("ModelCheckpoint: filepath field {%s} is not in the logs "
+        .. "(available: %s)", key, table.concat(keys, ", ")), 0)
     end
-    if spec == "" then
-      return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
-    end
-    if not spec:match("[dfgeFGExs]$") then
-      spec = spec .. (math.type(v) == "integer" and "d" or "g")
-    end
-    if spec:match("d$") then v = math.floor(v) end
-    return string.format("%" .. spec, v)
+    return format_field(v, spec)
   end))
 end
+
+-- The filepath's fields checked when the callback is made: each spec must
+-- format a number, and a brace outside a field would stay in the name.
+local function check_fields(path)
+  local fields = {}
+  for inner in path:gmatch(FIELD) do
+    local key, spec = parse_field(inner)
+    if not key then
+      error(string.format("ModelCheckpoint: filepath field {%s} is no {name} or "
+        .. "{name:spec} (names: epoch and the logs' keys)", inner), 3)
+    end
+    if not (pcall(format_field, 1.5, spec) and pcall(format_field, 1, spec)) then
+      error(string.format("ModelCheckpoint: filepath field {%s:%s}: '%s' is no number "
+        .. "format (Python's: 02d, .4f, .3g, e)", key, spec, spec), 3)
+    end
+    fields[#fields + 1] = key
+  end
+  if path:gsub(FIELD, ""):find("[{}]") then
+    error(string.format("ModelCheckpoint: filepath %q has a brace outside a field "
+      .. "{name} or {name:spec} (names: epoch and the logs' keys)", path), 3)
+  end
+  return fields
+end
+
 M._format_path = format_path
 
 ---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
@@ -39,7 +85,9 @@ M._format_path = format_path
 ---initial_value_threshold, save_state, tag, verbose, save_freq.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
----filled from the epoch and the logs. save_best_only (false): only when
+---filled from the epoch and the logs (a field fit's logs will not have, e.g.
+---{val_loss} without validation, is an error before training; a bad spec
+---or a stray brace, when made). save_best_only (false): only when
 ---monitor ("val_loss") improved (mode "auto", "min", "max"; beyond
 ---initial_value_threshold if given). save_weights_only (false): weights
 ---without the architecture (model:save_weights). save_state (false): the
@@ -63,7 +111,9 @@ function M.ModelCheckpoint(opts)
   end
   opts = check_opts(opts, {"filepath", "monitor", "save_best_only", "save_weights_only",
     "mode", "initial_value_threshold", "save_state", "tag", "verbose", "save_freq"},
-    "ModelCheckpoint")
+    "ModelCheckpoint", 1, {monitor = "string", save_best_only = "boolean",
+    save_weights_only = "boolean", initial_value_threshold = "number",
+    save_state = "boolean", verbose = "verbose"})
   local freq = opts.save_freq
   if freq ~= nil and freq ~= "epoch" and not (math.type(freq) == "integer" and freq > 0) then
     error("ModelCheckpoint: save_freq must be 'epoch' or a number of steps (an integer > 0), "
@@ -75,6 +125,7 @@ function M.ModelCheckpoint(opts)
   if type(opts.filepath) ~= "string" then
     error("ModelCheckpoint: filepath (a string) is required", 2)
   end
+  local fields = check_fields(opts.filepath)
   if opts.save_state and opts.save_weights_only then
     error("ModelCheckpoint: save_state and save_weights_only exclude each other", 2)
   end
@@ -84,8 +135,9 @@ function M.ModelCheckpoint(opts)
   local self = setmetatable({filepath = opts.filepath, monitor = opts.monitor or "val_loss",
     save_best_only = opts.save_best_only == true,
     save_weights_only = opts.save_weights_only == true, save_state = opts.save_state == true,
-    tag = opts.tag, threshold = opts.initial_value_threshold, verbose = opts.verbose},
-    ModelCheckpoint)
+    tag = opts.tag, threshold = opts.initial_value_threshold,
+    verbose = M._is_verbose(opts.verbose),
+    fields = fields}, ModelCheckpoint)
   self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
   if math.type(freq) == "integer" then -- an own method: others stay out of the step loop
     self.save_freq = freq
@@ -123,6 +175,9 @@ end
 
 function ModelCheckpoint:on_train_begin(model)
   check_begin(model, "on_train_begin")
+  M._check_log_keys(self, model, self.fields, "filepath field {%s}", self.save_freq ~= nil,
+    true)
+  if self.save_best_only then M._check_log_keys(self, model, {self.monitor}, "monitor '%s'") end
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)
   self.pending = nil
@@ -194,7 +249,8 @@ function M.CSVLogger(filename, opts)
     opts, filename = filename, filename[1] or filename.filename
     opts = {separator = opts.separator, append = opts.append}
   end
-  opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2)
+  opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2,
+    {separator = "string", append = "boolean"})
   if type(filename) ~= "string" then error("CSVLogger: filename (a string) is required", 2) end
   return setmetatable({filename = filename, sep = opts.separator or ",",
     append = opts.append == true}, CSVLogger)

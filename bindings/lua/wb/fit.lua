@@ -128,6 +128,14 @@ local function split(train, v)
   return train:subset(1, ntr), train:subset(ntr + 1, n)
 end
 
+-- The keys of the epoch logs (the logs table below): ModelCheckpoint
+-- checks the fields of its path against them before training.
+local function epoch_keys(val)
+  local keys = {"accuracy", "data_loss", "epoch_time", "loss", "lr", "reg_loss"}
+  if val then keys[#keys + 1] = "val_accuracy"; keys[#keys + 1] = "val_loss" end
+  return keys
+end
+
 -- Does any layer have an L2 penalty? (Then each step computes it.)
 local function has_l2(self)
   for i = 1, #self do
@@ -252,6 +260,7 @@ function Sequential:fit(train, opts, more)
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
   rawset(self, "_fit_record", fa.fit_record(opts, bs, n, val)) -- and what a resume needs
+  rawset(self, "_fit_logs", {epoch = epoch_keys(val), step = loop.STEP_KEYS}) -- the logs' keys
   local tty = verbose and verbose ~= 2 and progress.live(1) -- the bar: not on TERM=dumb
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
@@ -263,20 +272,29 @@ function Sequential:fit(train, opts, more)
   -- where a save_state would not be exact (wb/state.lua): set until the
   -- next clean point, so it stays set when fit raises
   rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
-  call_cbs(cbs, "on_train_begin", self, {})
+  -- a stop asked for here (true, or model.stop_training) trains nothing
+  local stopped = call_cbs(cbs, "on_train_begin", self, self, {})
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
+  if stopped and not (rs and rs.stopped) and initial < epochs then
+    history.stopped_epoch = initial -- the epochs done: none in this fit
+  end
   local best
   for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
-  for epoch = initial + 1, self.stop_training and initial or epochs do -- a stopped fit stays so
+  for epoch = initial + 1, stopped and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
     -- a state saved inside this epoch: its permutation, on after its step
     -- (on_epoch_begin ran before the save)
     local mid = rs and rs.mid and rs.mid.epoch == epoch and rs.mid or nil
     if not mid then
-      call_cbs(cbs, "on_epoch_begin", epoch, {})
+      local stop = call_cbs(cbs, "on_epoch_begin", self, epoch, {})
       loop.check_model(self, ctx, "on_epoch_begin", true)
+      if stop then -- before the epoch: it does not train
+        self.stop_training, history.stopped_epoch = true, epoch - 1
+        rawset(self, "_fit_busy", nil)
+        break
+      end
     end
     local t0 = clock()
     ctx.perm, ctx.resume_at = mid and mid.perm or fixed or wb.randperm(n), mid
@@ -314,18 +332,19 @@ function Sequential:fit(train, opts, more)
       io.stdout:flush()
     end
     rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
-    local stop = call_cbs(cbs, "on_epoch_end", epoch, logs) or self.stop_training
+    local stopped_before = history.stopped_epoch
+    local stop = call_cbs(cbs, "on_epoch_end", self, epoch, logs)
     loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
-    if stop then
-      self.stop_training = true
-      history.stopped_epoch = history.stopped_epoch or epoch
-    end
+    -- the epoch training stopped at: a hook that asked for a stop (and wrote
+    -- it) may have been overruled by a later one (stop_training = false)
+    history.stopped_epoch = stop and epoch or stopped_before
+    if stop then self.stop_training = true end
     -- ModelCheckpoint{save_state}: after every hook, so the state holds them all
-    call_cbs(cbs, "_after_epoch_end", epoch, logs)
+    call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
-  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", {}) end)
+  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", nil, {}) end)
   return history
 end
 

@@ -46,6 +46,7 @@ local diverged = M.diverged
 -- wrote is recorded (at a logging step) and then removed.
 local STEP_KEYS = {epoch = true, step = true, batch_size = true, lr = true, loss = true,
   accuracy = true}
+M.STEP_KEYS = {"accuracy", "batch_size", "epoch", "loss", "lr", "step"} -- as a list
 
 -- How many series a step table had at its last padding pass (weak keys).
 -- When a record creates none and writes that many, every series got its
@@ -86,22 +87,36 @@ local function bad_return(cb, name, r)
     .. "or nothing", tostring(cb), name, type(r), tostring(r)), 0)
 end
 
-local function call_cbs(cbs, name, ...)
-  local stop = false
+-- The hook `name` of each callback in order; with model, a hook returning
+-- true sets model.stop_training at once (a later hook sees the stop and may
+-- overrule it, as one set by assignment), and the result is whether
+-- model.stop_training is set after them all.
+local function call_cbs(cbs, name, model, ...)
   for i = 1, #cbs do
     local cb = cbs[i]
     local f = cb[name]
     if f then
       local r = f(cb, ...)
-      if r == true then stop = true
+      if r == true then
+        if model then model.stop_training = true end
       elseif r ~= nil and r ~= false and name ~= "on_train_end" then
         bad_return(cb, name, r)
       end
     end
   end
-  return stop
+  return model ~= nil and M.stopping(model)
 end
 M.call_cbs = call_cbs
+
+-- Whether model.stop_training asks for a stop; a value other than true,
+-- false or nil (1, "yes") is an error rather than taken either way.
+function M.stopping(model)
+  local v = model.stop_training
+  if v == true then return true end
+  if v == nil or v == false then return false end
+  error(string.format("fit: model.stop_training must be true or false, got %s %s",
+    type(v), tostring(v)), 0)
+end
 
 -- A hook that replaces model.optimizer or adds a layer would otherwise be
 -- ignored: the loop steps the optimizer and parameter lists it started
@@ -127,10 +142,9 @@ M.check_model = check_model
 -- series, the removal of the keys the hooks added. Returns true to stop.
 local function after_step(model, ctx, logs, total, correct, count)
   local every, bcb = ctx.log_every, ctx.batch_cbs
-  local stop = false
   logs.loss, logs.accuracy = total, correct / count
   if bcb then
-    stop = call_cbs(bcb, "on_train_batch_end", logs.step, logs)
+    call_cbs(bcb, "on_train_batch_end", model, logs.step, logs)
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
@@ -141,8 +155,7 @@ local function after_step(model, ctx, logs, total, correct, count)
       if not STEP_KEYS[k] then logs[k] = nil end
     end
   end
-  if stop then model.stop_training = true end
-  return model.stop_training == true
+  return M.stopping(model)
 end
 
 -- A clean point inside an epoch (the step done, its hooks and records
@@ -150,7 +163,7 @@ end
 -- callbacks' private _after_batch_end hooks (ModelCheckpoint's save) run.
 local function save_mid(model, ctx, mid)
   rawset(model, "_fit_mid", mid)
-  local ok, err = pcall(call_cbs, ctx.batch_cbs, "_after_batch_end", mid.gstep)
+  local ok, err = pcall(call_cbs, ctx.batch_cbs, "_after_batch_end", nil, mid.gstep)
   rawset(model, "_fit_mid", nil); rawset(model, "_fit_save_mid", nil)
   if not ok then error(err, 0) end
 end
@@ -182,7 +195,9 @@ function M.run_epoch(self, ctx, epoch)
       logs.epoch, logs.step, logs.batch_size = epoch, gstep, count
       logs.loss, logs.accuracy, logs.lr = nil, nil, opt.lr
       if bcb then
-        call_cbs(bcb, "on_train_batch_begin", gstep, logs)
+        -- a stop asked for here takes effect after the step, where Keras
+        -- checks model.stop_training (and a stop_training set here did)
+        call_cbs(bcb, "on_train_batch_begin", self, gstep, logs)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
       end

@@ -75,28 +75,24 @@ end
 -- {==================== losses on the output ====================
 
 -- The class ids of labels as Lua integers, checked against n rows and c
--- classes.
-local function class_ids(fname, labels, n, c)
+-- classes (wb.args.class_ids: the one check of class ids); level as
+-- args.class_ids's (the caller of the public loss function).
+local function class_ids(fname, labels, n, c, level)
+  if labels:dim() ~= 1 then
+    error(string.format("%s: labels must be class ids [n], got a tensor [%s]", fname,
+      table.concat(labels:shape(), ", ")), level + 1)
+  end
   if #labels ~= n then
-    error(string.format("%s: %d labels for an output of %d rows", fname, #labels, n), 0)
+    error(string.format("%s: %d labels for an output of %d rows", fname, #labels, n), level + 1)
   end
-  local ids = {}
-  for i = 1, n do
-    local k = labels:get(i)
-    if k < 0 or k >= c or k ~= math.floor(k) then
-      error(string.format("%s: label %d (1-based position) is %g, expected 0..%d", fname, i,
-        k, c - 1), 0)
-    end
-    ids[i] = math.tointeger(k)
-  end
-  return ids
+  return args.class_ids(fname, labels, c, "", level + 1, "labels")
 end
 
 -- One-hot targets [n, C] of labels (class ids from 0), in a buffer kept
 -- between calls of the same shape.
 local onehot_buf = setmetatable({}, {__mode = "k"})
 local function onehot(fname, labels, n, c, owner)
-  local ids = class_ids(fname, labels, n, c)
+  local ids = class_ids(fname, labels, n, c, 3)
   local t = onehot_buf[owner]
   if not t or t:size(1) ~= n or t:size(2) ~= c then
     t = wb.zeros(n, c)
@@ -136,7 +132,7 @@ local function on_rows(fname, f, extra)
     if #shape ~= 2 then
       error(fname .. ": output must be [n, C], got " .. tostring(output), 2)
     end
-    local ids = class_ids(fname, labels, shape[1], shape[2])
+    local ids = class_ids(fname, labels, shape[1], shape[2], 2)
     local v, g = f(output:totable(), ids, extra)
     return v, wb.tensor(g)
   end

@@ -31,8 +31,10 @@
 -- fit's instruments (wb/instruments_state.lua) do.
 -- On resume the j-th callback of a kind takes the j-th saved state of that
 -- kind; a stateful callback with no saved state starts afresh, a saved
--- state that no callback takes is an error. Not saved: the dataset and the
--- fit options.
+-- state that no callback takes is an error, and so are fit's instruments
+-- given or dropped on resume (errors name the instruments option, as their
+-- distance would otherwise start again at the resume). Not saved: the
+-- dataset and the fit options.
 local wb = require "wb"
 local cjson = require "cjson"
 local args = require "wb.args"
@@ -175,18 +177,30 @@ local function match_callbacks(cbs, saved, path)
   local taken, pairs_ = {}, {}
   for _, cb in ipairs(cbs or {}) do
     if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
-      local kind = kind_of(cb)
+      local kind, found = kind_of(cb), false
       for j, e in ipairs(saved) do
         if not taken[j] and e.kind == kind then
-          taken[j] = true
+          taken[j], found = true, true
           pairs_[#pairs_ + 1] = {cb, e.state}
           break
         end
+      end
+      if not found and kind == "wb.instruments" then -- afresh, distance would start here
+        error(string.format("fit: resume: %s was saved by a fit without instruments, this "
+          .. "fit asks for instruments (give the saved fit's options: no instruments, no "
+          .. "cockpit)", path), 0)
       end
     end
   end
   for j, e in ipairs(saved) do
     if not taken[j] then
+      if e.kind == "wb.instruments" then -- fit's instruments option, not a callback
+        local st = type(e.state) == "table" and e.state or {}
+        local names = type(st.names) == "table" and table.concat(st.names, ", ") or "?"
+        error(string.format("fit: resume: %s was saved by a fit with instruments {%s} every "
+          .. "%s, this fit measures none (give the saved fit's instruments and every, or its "
+          .. "cockpit)", path, names, tostring(math.tointeger(st.every) or st.every)), 0)
+      end
       error(string.format("fit: resume: %s holds the state of a %s callback that none "
         .. "of fit's callbacks takes (give the callbacks of the saved fit)", path, e.kind), 0)
     end

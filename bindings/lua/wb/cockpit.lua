@@ -73,8 +73,10 @@ local function options(v)
         table.concat(KEYS, ", ")), 0)
     end
   end
-  -- an integer, as fit's every and epochs: 2.0 is refused like 2.5
+  -- a whole number of steps, as fit's every: 1e3 is 1000 (as
+  -- luaL_checkinteger takes it), 2.5 is refused
   local every = v.every == nil and M.EVERY or v.every
+  every = math.type(every) == "float" and math.tointeger(every) or every
   if math.type(every) ~= "integer" or every < 1 then
     error("fit: cockpit: every must be a positive integer (steps), got " .. tostring(every), 0)
   end

@@ -292,9 +292,9 @@ end
 
 ---wb.hessian.trace(model, data, opts) -> table
 ---Hutchinson's estimate of the Hessian's trace, the mean of z^T H z over
----Rademacher probes z: {mean, stderr (of the mean), hvps}. opts: probes
----(100), layer (a Dense's position: its block's trace), loss, precision,
----max_rows.
+---Rademacher probes z: {mean, stderr (their spread / sqrt(probes)), hvps}.
+---opts: probes (100), layer (a Dense's position: its block's trace), loss,
+---precision, max_rows, seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table

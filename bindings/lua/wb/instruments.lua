@@ -21,7 +21,8 @@ local hessian = require "wb.hessian"
 ---layer's input and output gradient (no batch x parameters tensor).
 ---model:fit{instruments = wb.instruments.economy, every = 1} records them in
 ---history.steps (grad_norm, distance, update_size, norm_test, inner_test,
----ortho_test, gsnr, alpha, tic and tic_se, hess_max (the largest
+---ortho_test, gsnr, alpha, tic (Cockpit's TICTrace: sum_i ||g_i||^2 / B
+---over the Hessian's trace + 1e-7) and tic_se, hess_max (the largest
 ---eigenvalue (algebraic, as Cockpit) of the batch's Hessian: a negative
 ---eigenvalue of larger magnitude is not it) and hess_max_residual (its
 ---Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se; per

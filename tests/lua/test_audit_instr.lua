@@ -134,6 +134,11 @@ T.test("landscape: {x} without labels is refused; float class ids are labels", f
   yf:set(2, 3)
   T.check_error("slice: y: label 2 (1-based position) is 3, expected an integer in 0..2",
     wb.landscape.slice, m, {x = x, y = yf}, {dirs = dir, points = 3})
+  -- ranges: an infinite end put NaN weights on the grid; yrange was called range
+  T.check_error("slice: range: expected {lo, hi} with lo < hi (finite numbers), got {-inf, 1}",
+    wb.landscape.slice, m, {x = x, y = y}, {dirs = dir, range = {-math.huge, 1}})
+  T.check_error("slice: yrange: expected {lo, hi} with lo < hi (finite numbers), got {2, 1}",
+    wb.landscape.slice, m, {x = x, y = y}, {dirs = {dir[1], dir[1]}, yrange = {2, 1}})
 end)
 
 T.test("the instruments' and curvature files stay under 400 lines", function()

@@ -88,11 +88,16 @@ local function walker(fname, model, data, origin, dirs, loss)
   return w
 end
 
-local function axis(fname, range, points)
+-- The grid of `points` values over range (opts[what]): finite ends lo < hi
+-- (an infinite end would put NaN weights on the grid).
+local function axis(fname, range, points, what)
   range = range or {-1, 1}
-  if type(range) ~= "table" or type(range[1]) ~= "number" or type(range[2]) ~= "number"
-      or not (range[1] < range[2]) then
-    error(fname .. ": range: expected {lo, hi} with lo < hi", 3)
+  local lo, hi = type(range) == "table" and range[1], type(range) == "table" and range[2]
+  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi)
+      or not (args.finite(lo) and args.finite(hi)) then
+    error(string.format("%s: %s: expected {lo, hi} with lo < hi (finite numbers), got %s",
+      fname, what or "range", type(range) == "table" and "{" .. tostring(lo) .. ", "
+      .. tostring(hi) .. "}" or tostring(range)), 3)
   end
   points = math.type(points) == "float" and math.tointeger(points) or points -- 21.0 is 21
   if math.type(points) ~= "integer" or points < 2 then
@@ -137,7 +142,8 @@ function M.slice(model, data, opts)
     if #dirs == 1 then
       for i, a in ipairs(xs) do out.loss[i], out.accuracy[i] = w.at{a} end
     else
-      out.y = axis("slice", opts.yrange or opts.range, opts.points or 21)
+      out.y = axis("slice", opts.yrange or opts.range, opts.points or 21,
+        opts.yrange and "yrange" or "range")
       for j, b in ipairs(out.y) do
         out.loss[j], out.accuracy[j] = {}, {}
         for i, a in ipairs(xs) do out.loss[j][i], out.accuracy[j][i] = w.at{a, b} end

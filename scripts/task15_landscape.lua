@@ -14,7 +14,36 @@ local cjson = require "cjson"
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 
+local OPTIMIZERS = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
+
+-- The model and training the runs had, and the rows each point is evaluated
+-- on, from their config: --quick, --epochs and --dataset change them, so
+-- the intro cannot be a fixed string.
+local function intro(task, runs)
+  local cfg = runs.records[1] and runs.records[1].config
+  local what, Z = "no run", LS
+  if cfg then
+    local layers = {"784"}
+    for _, h in ipairs(type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}) do
+      layers[#layers + 1] = string.format("%d %s", h, cfg.activation) -- 128.0: JSON
+    end
+    layers[#layers + 1] = "10 softmax"
+    what = string.format("%s, %s, batch %d, %d epoch%s%s", table.concat(layers, " -> "),
+      OPTIMIZERS[cfg.optimizer] or cfg.optimizer, cfg.batch_size, cfg.epochs,
+      cfg.epochs == 1 and "" or "s", cfg.subset and string.format(" on the first %d "
+      .. "training rows", cfg.subset.train) or "")
+    Z = cfg.subset and LS.QUICK or LS -- study/landscape.lua's measure hook chooses so
+  end
+  task:text("The baseline (" .. what .. ") seen through cuts of its loss: "
+    .. "filter-normalised random slices, slices along the top Hessian eigenvectors, "
+    .. "straight paths from the initialisation and between two solutions, and the "
+    .. "training trajectory's principal plane. Every point is a forward pass over a fixed "
+    .. "subset (" .. Z.ROWS .. " training, " .. Z.TEST_ROWS .. " test images); each "
+    .. "figure says its cost.")
+end
+
 local function report(task, runs)
+  intro(task, runs)
   local r
   for _, x in ipairs(runs.records) do
     if x.status == "ok" and x.measures and x.measures.fn1 then r = x end
@@ -139,13 +168,8 @@ local function report(task, runs)
   wb.sys.write_atomic(task:path("beyond.json"), cjson.encode(LS.beyond(rd, r.seed)))
 end
 
+-- (the intro is the report's first paragraph: it says what the runs trained)
 return wb.task{name = "task15_landscape", title = "Task 15: the loss landscape",
-  intro = "The baseline (784 -> 128 relu -> 10 softmax, Adam, batch 32, 10 epochs) seen "
-    .. "through cuts of its loss: filter-normalised random slices, slices along the top "
-    .. "Hessian eigenvectors, straight paths from the initialisation and between two "
-    .. "solutions, and the training trajectory's principal plane. Every point is a forward "
-    .. "pass over a fixed subset (" .. LS.ROWS .. " training, " .. LS.TEST_ROWS
-    .. " test images); each figure says its cost.",
   experiment = S.experiment{base = {epochs = S.baseline_epochs}, callbacks = S.track,
     measure = LS.measure},
   report = report}

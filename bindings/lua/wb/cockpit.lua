@@ -33,8 +33,11 @@ local progress = require "wb.progress"
 ---terminal (no DISPLAY needed); save writes the series as CSV, .gp and PNG
 ---at the end. Without instruments, fit turns on wb.cockpit.DEFAULT (loss,
 ---grad_norm, alpha, gsnr) with fit's every (default 1); with instruments it
----shows what they measure. Training is unchanged; cockpit = false adds no
----work.
+---shows what they measure. lambda_max is hess_max, the largest eigenvalue
+---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
+---limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
+---bound on it: a reference line there). Training is unchanged; cockpit =
+---false adds no work.
 ---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
 local M = {}
 
@@ -73,8 +76,10 @@ local function options(v)
         table.concat(KEYS, ", ")), 0)
     end
   end
-  -- an integer, as fit's every and epochs: 2.0 is refused like 2.5
+  -- a whole number of steps, as fit's every: 1e3 is 1000 (as
+  -- luaL_checkinteger takes it), 2.5 is refused
   local every = v.every == nil and M.EVERY or v.every
+  every = math.type(every) == "float" and math.tointeger(every) or every
   if math.type(every) ~= "integer" or every < 1 then
     error("fit: cockpit: every must be a positive integer (steps), got " .. tostring(every), 0)
   end

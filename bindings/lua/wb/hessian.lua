@@ -6,7 +6,7 @@
 --   wb.hessian.eigs(model, data, opts)  top eigenpairs (Lanczos)
 --   wb.hessian.trace(model, data, opts) Hutchinson's trace estimate
 --   wb.hessian.density(model, data, opts) spectral density (SLQ)
---   wb.hessian.full(model, data)        the P x P matrix (P <= 5000)
+--   wb.hessian.full(model, data, opts)  the P x P matrix (small P: max_bytes)
 --
 -- H is the Hessian of the mean loss over data (a dataset, or {x = tensor, y
 -- = labels}) plus the L2 penalty, at the model's current weights, with
@@ -38,13 +38,17 @@ wb.hessian = M
 local COMMON = {loss = "string", precision = "string", max_rows = "integer",
   seed = "integer"}
 local INT_MAX = 2147483647
+-- full's default limit on its matrix: 1e8 bytes, P <= 5,000 (4 P^2 bytes)
+local FULL_MAX_BYTES = 100000000
 
 -- opts checked against COMMON plus `own` (key -> type); unknown keys are
--- errors naming the valid ones.
+-- errors naming the valid ones. Returns a copy in which the counts are Lua
+-- integers (k = 1e3 is 1000, as luaL_checkinteger takes it; 2.5 is refused).
 local function check_opts(fname, pos, opts, own)
   args.opt(fname, pos, opts, "table", 4)
-  opts = opts or {}
-  for k, v in pairs(opts) do
+  local given = opts or {}
+  opts = {}
+  for k, v in pairs(given) do
     local want = own[k] or COMMON[k]
     if not want then
       local keys = {}
@@ -58,10 +62,12 @@ local function check_opts(fname, pos, opts, own)
       args.check(fname .. ": option '" .. k .. "'", pos, v, want, 4)
     end
     -- the core takes C ints: 2^32 + 1 would arrive as 1 (k) or a negative
-    -- count (probes), and its message would be about that number
-    if want == "integer" and k ~= "seed" and v > INT_MAX then
+    -- count (probes), and its message would be about that number (max_bytes
+    -- is full's own, compared in Lua)
+    if want == "integer" and k ~= "seed" and k ~= "max_bytes" and v > INT_MAX then
       error(string.format("%s: %s: expected at most %d, got %.0f", fname, k, INT_MAX, v), 3)
     end
+    opts[k] = want == "integer" and math.tointeger(v) or v
   end
   local p = opts.precision or "float32"
   if p ~= "float32" and p ~= "float64" then
@@ -239,8 +245,9 @@ function M.hvps(model, data, vs, opts)
 end
 
 ---wb.hessian.eigs(model, data, opts) -> table
----The k largest eigenvalues of the Hessian (largest first) and their unit
----eigenvectors (lists shaped like get_weights()), by Lanczos with full
+---The k largest eigenvalues of the Hessian (algebraic, as Cockpit's eigsh
+---"LA": not a negative one of larger magnitude), largest first, and their
+---unit eigenvectors (lists shaped like get_weights()), by Lanczos with full
 ---reorthogonalisation: {values, vectors, hvps = products used, converged}.
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
 ---max_iter (100 products at most), v0 (a start vector, e.g. an earlier
@@ -260,7 +267,7 @@ function M.eigs(model, data, opts)
   if k < 1 then error("eigs: k: expected >= 1, got " .. k, 2) end
   if not (tol > 0) then error("eigs: tol: expected a number > 0, got " .. tol, 2) end
   if max_iter < k then
-    error(string.format("eigs: max_iter: expected >= k (%d), got %d", k, max_iter), 2)
+    error(string.format("eigs: max_iter: expected >= k (%d), got %s", k, max_iter), 2)
   end
   local layer = check_layer("eigs", model, opts.layer)
   local op <close> = operator("eigs", model, data, opts)
@@ -285,9 +292,9 @@ end
 
 ---wb.hessian.trace(model, data, opts) -> table
 ---Hutchinson's estimate of the Hessian's trace, the mean of z^T H z over
----Rademacher probes z: {mean, stderr (of the mean), hvps}. opts: probes
----(100), layer (a Dense's position: its block's trace), loss, precision,
----max_rows.
+---Rademacher probes z: {mean, stderr (their spread / sqrt(probes)), hvps}.
+---opts: probes (100), layer (a Dense's position: its block's trace), loss,
+---precision, max_rows, seed (the probes' own generator, 1).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -324,8 +331,8 @@ function M.density(model, data, opts)
     grid = "integer", sigma = "number", layer = "integer"})
   local steps, probes, grid = opts.steps or 80, opts.probes or 5, opts.grid or 1000
   if steps < 1 or probes < 1 or grid < 2 then
-    error(string.format("density: expected steps >= 1, probes >= 1, grid >= 2, got %d, "
-      .. "%d, %d", steps, probes, grid), 2)
+    error(string.format("density: expected steps >= 1, probes >= 1, grid >= 2, got %s, "
+      .. "%s, %s", steps, probes, grid), 2)
   end
   if opts.sigma and not (opts.sigma > 0) then
     error("density: sigma: expected a number > 0, got " .. opts.sigma, 2)
@@ -357,23 +364,35 @@ function M.density(model, data, opts)
 end
 
 ---wb.hessian.full(model, data, opts) -> wb.Tensor
----The whole Hessian as a float32 [P, P] tensor (column j is H e_j), for
----models of at most 5,000 parameters (tests and teaching: P products).
----opts: loss, precision, max_rows, seed (the probes' own generator, 1).
+---The whole Hessian as a float32 [P, P] tensor (column j is H e_j, one
+---product each) for small models. Its 4 P^2 bytes above opts.max_bytes
+---(1e8: P <= 5,000) are refused before any allocation, naming P and the
+---limit (the study's MLP, P = 101,770, would take 41 GB: use eigs, trace
+---or density). opts: max_bytes, loss, precision, max_rows, seed.
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
 ---@return wb.Tensor
----Example: local H = wb.hessian.full(m, {x = x, y = y}); print(H:shape()[1])
+---Example: local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}
+---  local H = wb.hessian.full(m, {x = wb.randn(6, 4), y = wb.tensor{0, 1, 2, 0, 1, 2}})
+---  print(H:shape()[1]) --> 15 (4 x 3 weights and 3 biases)
 function M.full(model, data, opts)
   check_model_data("full", model, data)
-  opts = check_opts("full", 3, opts, {})
-  local op <close> = operator("full", model, data, opts)
-  local P = op:numel()
-  if P > 5000 then
-    error(string.format("full: the model has %d parameters, more than 5000 (use eigs, "
-      .. "trace or density)", P), 2)
+  opts = check_opts("full", 3, opts, {max_bytes = "integer"})
+  local limit = opts.max_bytes or FULL_MAX_BYTES
+  if limit < 1 then error("full: max_bytes: expected >= 1, got " .. limit, 2) end
+  -- P from the model, before the operator (its forward pass over data) or
+  -- the matrix is allocated
+  local P = 0
+  for _, p in ipairs(model:parameters()) do P = P + p:numel() end
+  local bytes = 4 * P * P
+  if P > 0 and (bytes > limit or bytes // P // 4 ~= P) then -- the latter: overflow
+    error(string.format("full: the model has %d parameters, more than %d: its P x P "
+      .. "float32 matrix (P = %d) would take %.3g GB (4 P^2 bytes), over max_bytes = %.0f; "
+      .. "pass a larger max_bytes to allow it, or use eigs, trace or density", P,
+      math.floor(math.sqrt(limit / 4)), P, 4e-9 * P * P, limit), 2)
   end
+  local op <close> = operator("full", model, data, opts)
   return call("full", op, "full")
 end
 

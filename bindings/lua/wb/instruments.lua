@@ -21,16 +21,23 @@ local hessian = require "wb.hessian"
 ---layer's input and output gradient (no batch x parameters tensor).
 ---model:fit{instruments = wb.instruments.economy, every = 1} records them in
 ---history.steps (grad_norm, distance, update_size, norm_test, inner_test,
----ortho_test, gsnr, alpha, tic, hess_max and hess_max_residual (its
+---ortho_test, gsnr, alpha, tic (Cockpit's TICTrace: sum_i ||g_i||^2 / B
+---over the Hessian's trace + 1e-7) and tic_se, hess_max (the largest
+---eigenvalue (algebraic, as Cockpit) of the batch's Hessian: a negative
+---eigenvalue of larger magnitude is not it) and hess_max_residual (its
 ---Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se; per
 ---Dense layer j also grad_norm_j, distance_j, update_size_j) and
 ---history.instruments (grad_hist: per measured step, counts of the
 ---per-sample gradient entries in 64 equal bins over [lo, hi) = [-1, 1),
 ---entries outside in the end bins; seconds and calls per instrument,
----hess_trace_method: "exact" (the sum of the exact Hessian diagonal, for
----relu/linear Dense models, Flatten layers allowed, under cross-entropy) or
----"hutchinson", and
----hess_max = {products, max_residual, tol, cold, warm, warm_tol,
+---hess_trace_method: the trace behind hess_trace and tic, "exact" (the
+---sum of the exact Hessian diagonal, for relu/linear Dense models, Flatten
+---layers allowed, under cross-entropy; standard errors 0) or "hutchinson"
+---(other activations or mse: hess_trace_probes = 8 Rademacher probes; the
+---trace T's standard error se (hess_trace_se) is their spread / sqrt(8),
+---tic_se = |tic| se / |T + 1e-7|, to first order), and
+---hess_max = {eigenvalue (which: "largest (algebraic, ...)"), products,
+---max_residual, tol, cold, warm, warm_tol,
 ---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
 ---warm_tol), cold from the batch gradient, then warm-started from the last
 ---Ritz vector plus the gradient, at most `warm` products after the first;

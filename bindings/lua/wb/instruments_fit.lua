@@ -25,7 +25,9 @@
 -- relu/linear Dense chains the Hessian is the Gauss-Newton matrix) when every layer is such a
 -- Dense (or a Flatten) and the loss is cross-entropy (history.instruments.hess_trace_method
 -- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
--- probes, its standard error in hess_trace_se). hess_max is three-term
+-- probes in history.instruments.hess_trace_probes, its standard error in
+-- hess_trace_se and, carried to first order, tic_se). hess_max, the largest
+-- eigenvalue (algebraic, as Cockpit's eigsh "LA"), is three-term
 -- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
 -- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
 -- relative error is below LANCZOS_TOL (cold, at most LANCZOS_COLD products,
@@ -47,6 +49,11 @@ local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1,
 -- batch gradient's weight in the start); the rest of the Hessian's
 -- constants are in wb/instruments_hessian.lua
 local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 16, 1e-5, 1
+-- Which eigenvalue hess_max is (history.instruments.hess_max.eigenvalue)
+local HESS_MAX_IS = "largest (algebraic, as Cockpit's eigsh 'LA'; not the largest in magnitude)"
+-- Hutchinson's probes per trace, where the exact diagonal is not computed
+-- (history.instruments.hess_trace_probes; wb/instruments_hessian.lua)
+local HESS_PROBES = 8
 
 local KNOWN = {}
 for _, n in ipairs(M.NAMES) do KNOWN[n] = true end
@@ -210,8 +217,9 @@ function Cb:on_train_begin(model)
     update = on.alpha and (self.fast and "sgd" or "measured") or nil,
     hess_trace_method = (on.hess_trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
-    hess_max = on.hess_max and {products = 0, max_residual = 0, tol = LANCZOS_TOL,
-      cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
+    hess_trace_probes = (on.hess_trace or on.tic) and not self.exact and HESS_PROBES or nil,
+    hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
+      tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
       gradient_weight = LANCZOS_GRAD} or nil}
   self.alpha_start = nil
   self.alpha_rec = {}
@@ -333,6 +341,7 @@ end
 -- the per-sample and parameter statistics (Cb:_param_sums, _project,
 -- _samples, _alpha), the Hessian's (Cb:_hessian) and the state
 M._Cb, M._HIST = Cb, {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS}
+M._HESS_PROBES = HESS_PROBES
 M._LANCZOS = {tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM,
   warm_tol = LANCZOS_WTOL, gradient_weight = LANCZOS_GRAD}
 require "wb.instruments_samples"

@@ -8,7 +8,7 @@ local Cb = M._Cb
 local clock = (wb.sys and wb.sys.time) or os.clock
 local timed = Cb._timed
 local L = M._LANCZOS
-local HESS_PROBES = 8 -- Hutchinson probes per trace
+local HESS_PROBES = M._HESS_PROBES -- Hutchinson probes per trace
 local TIC_EPS = 1e-7  -- Cockpit's stabiliser
 
 -- hess_max: Lanczos on this batch's Hessian, warm-started from the last
@@ -64,7 +64,11 @@ function Cb:_hessian_at(logs, B, sq, data)
       t0 = timed(self, "hess_trace", t0)
     end
     if on.tic then
-      logs.tic = (sq / B) / (mean + TIC_EPS)
+      -- tic = s / (T + eps), s = sq / B exact, T the trace; with Hutchinson's
+      -- T (standard error se, the spread over its probes / sqrt(probes)) the
+      -- first-order (delta method) error is s se / (T + eps)^2; 0 when exact
+      local d = mean + TIC_EPS
+      logs.tic, logs.tic_se = (sq / B) / d, se == 0 and 0 or (sq / B) * se / (d * d)
       timed(self, "tic", t0)
     end
   end

@@ -73,9 +73,13 @@ end
 local function int(v) return math.tointeger(v) or v end
 
 -- The saved history's instruments (read back from JSON: counts as floats)
--- continue: integers where the straight fit has them.
+-- continue: integers where the straight fit has them; what a state saved
+-- before they were recorded lacks (the trace's probes, which eigenvalue
+-- hess_max is) is this fit's, which measures the same.
 local function continue(self, prev)
+  local fresh = self.model.history.instruments
   prev.every = int(prev.every)
+  prev.hess_trace_probes = int(prev.hess_trace_probes) or fresh.hess_trace_probes
   prev.seconds, prev.calls = prev.seconds or {}, prev.calls or {}
   for k, v in pairs(prev.calls) do prev.calls[k] = int(v) end
   local gh = prev.grad_hist
@@ -86,6 +90,7 @@ local function continue(self, prev)
   local hm = prev.hess_max
   if hm then
     for _, k in ipairs{"products", "cold", "warm", "gradient_weight"} do hm[k] = int(hm[k]) end
+    hm.eigenvalue = hm.eigenvalue or fresh.hess_max and fresh.hess_max.eigenvalue
   end
   self.sec, self.calls = prev.seconds, prev.calls
   self.model.history.instruments = prev

@@ -5,11 +5,12 @@
 -- 2020), and the PCA of a training trajectory. It knows nothing of a study:
 -- points are lists of tensors shaped like model:get_weights(), data is
 -- what model:evaluate takes (a dataset, or {x = tensor, y = labels}).
--- Weights move in place by SGD steps (p <- p - lr g): tensor arithmetic
--- allocates per operation, costlier than a forward pass at this size.
+-- This file: the directions (random, filter-normalised) and the PCA of a
+-- trajectory; evaluating the loss at points (slices, interpolation and its
+-- barrier) is wb/landscape_eval.lua, which adds its functions to the same
+-- table.
 local wb = require "wb"
 local args = require "wb.args"
-local hessian = require "wb.hessian"
 
 ---wb.landscape
 ---Cuts through a loss surface: filter-normalised random directions (Li et
@@ -25,6 +26,7 @@ wb.landscape = M
 -- {==================== vectors ====================
 
 -- opts checked: a table or nil, with only the keys of valid (a sorted list)
+-- (M._options: also wb/landscape_eval.lua's)
 local function options(fname, pos, opts, valid)
   args.opt(fname, pos, opts, "table", 4)
   for k in pairs(opts or {}) do
@@ -39,6 +41,7 @@ local function options(fname, pos, opts, valid)
 end
 
 -- v: a list of tensors shaped like the list `like`, else an error naming both
+-- (M._check_list)
 local function check_list(fname, pos, v, like)
   args.check(fname, pos, v, "table", 4)
   if #v ~= #like then error(string.format("%s: argument #%d: expected %d tensors "
@@ -54,6 +57,8 @@ local function check_list(fname, pos, v, like)
     args.check_finite(fname, "argument #" .. pos .. ": tensor " .. i, v[i], 4)
   end
 end
+
+M._options, M._check_list = options, check_list
 
 -- <a, b> for two lists of tensors of equal shapes (sums in double)
 local function dot(a, b)
@@ -116,174 +121,6 @@ function M.direction(weights, opts)
   wb.set_rng_state(state)
   if opts.normalize == false then return raw end
   return M.filter_normalize(raw, weights, {bias = opts.bias})
-end
-
--- }====================
-
--- {==================== evaluating points ====================
-
--- A walker moves the model's parameters to origin + sum_k c_k dir_k in
--- place: copy, then one SGD step per non-zero coordinate with lr = |c_k|
--- and gradient -dir_k (c_k > 0) or dir_k (c_k < 0). It evaluates there,
--- counts the passes and puts the saved weights back when done.
-local function walker(fname, model, data, origin, dirs, loss)
-  args.check(fname, 1, model, "wb.Sequential", 4)
-  args.check(fname, 2, data, "wb.Dataset|table", 4)
-  local ps = model:parameters()
-  check_list(fname, 3, origin, ps)
-  local neg = {}
-  for k, d in ipairs(dirs) do
-    check_list(fname .. ": direction " .. k, 3, d, ps)
-    neg[k] = {}
-    for i = 1, #d do neg[k][i] = -d[i] end
-  end
-  local w = {model = model, ps = ps, saved = model:get_weights(), passes = 0}
-  local sgd = wb.optim.new("sgd", {lr = 0})
-  local x, y = data, nil
-  if args.typename(data) ~= "wb.Dataset" then x, y = data.x, data.y end
-  local eval_opts = {loss = loss}
-  function w.at(coords)
-    for i = 1, #ps do ps[i]:copy(origin[i]) end
-    for k, c in ipairs(coords) do
-      if c ~= 0 then
-        sgd.lr = math.abs(c)
-        sgd:step(ps, c > 0 and neg[k] or dirs[k])
-      end
-    end
-    return w.eval()
-  end
-  function w.eval()
-    w.passes = w.passes + 1
-    local r = y and model:evaluate(x, y, eval_opts) or model:evaluate(x, eval_opts)
-    return r.loss, r.accuracy
-  end
-  function w.run(f) -- f(), then the saved weights back, also on error
-    local ok, err = pcall(f)
-    model:set_weights(w.saved)
-    if not ok then error(err, 0) end
-  end
-  return w
-end
-
-local function axis(fname, range, points)
-  range = range or {-1, 1}
-  if type(range) ~= "table" or type(range[1]) ~= "number" or type(range[2]) ~= "number"
-      or not (range[1] < range[2]) then
-    error(fname .. ": range: expected {lo, hi} with lo < hi", 3)
-  end
-  if math.type(points) ~= "integer" or points < 2 then
-    error(fname .. ": points: expected an integer >= 2, got " .. tostring(points), 3)
-  end
-  local xs = {}
-  for i = 1, points do
-    xs[i] = range[1] + (range[2] - range[1]) * (i - 1) / (points - 1)
-    if math.abs(xs[i]) < 1e-12 * (range[2] - range[1]) then xs[i] = 0 end
-  end
-  return xs
-end
-
----wb.landscape.slice(model, data, opts) -> table
----The loss and accuracy of model on data at origin + a d1 (1-D, one
----direction) or origin + a d1 + b d2 (2-D, two), on a grid of `points`
----values per axis spaced evenly over range. opts: dirs ({d1} or {d1, d2},
----required), origin (default: the model's weights), range ({-1, 1}),
----yrange (the second axis's, default range), points (21), loss (evaluate's
----loss option). The grid includes 0 when the range does, where the
----weights are exactly origin. Returns {x, loss, accuracy} (1-D: lists),
----or {x, y, loss, accuracy} (2-D: loss[j][i] at (x[i], y[j])), and passes
----(points evaluated). The model's weights are restored afterwards.
----@param model wb.Sequential
----@param data wb.Dataset|table
----@param opts table
----@return table
----Example: local s = wb.landscape.slice(m, ds, {dirs = {d1, d2}, points = 11})
-function M.slice(model, data, opts)
-  args.check("slice", 1, model, "wb.Sequential") -- before its weights are read
-  args.check("slice", 3, opts, "table")
-  options("slice", 3, opts, {"dirs", "loss", "origin", "points", "range", "yrange"})
-  local dirs = opts.dirs
-  if type(dirs) ~= "table" or (#dirs ~= 1 and #dirs ~= 2) then
-    error("slice: dirs: expected a list of one or two directions", 2)
-  end
-  local origin = opts.origin or model:get_weights()
-  local w = walker("slice", model, data, origin, dirs, opts.loss)
-  local xs = axis("slice", opts.range, opts.points or 21)
-  local out = {x = xs, loss = {}, accuracy = {}}
-  w.run(function()
-    if #dirs == 1 then
-      for i, a in ipairs(xs) do out.loss[i], out.accuracy[i] = w.at{a} end
-    else
-      out.y = axis("slice", opts.yrange or opts.range, opts.points or 21)
-      for j, b in ipairs(out.y) do
-        out.loss[j], out.accuracy[j] = {}, {}
-        for i, a in ipairs(xs) do out.loss[j][i], out.accuracy[j][i] = w.at{a, b} end
-      end
-    end
-  end)
-  out.passes = w.passes
-  return out
-end
-
----wb.landscape.interpolate(model, data, from, to, opts) -> table
----Loss and accuracy along the line (1 - t) from + t to at `points` values
----of t spaced evenly over range ({0, 1}: from one end to the other;
----{-0.5, 1.5} also looks beyond). At t = 0 and t = 1 the weights are
----exactly from and to. opts: points (21), range, loss. Returns {t, loss,
----accuracy, passes}; the model's weights are restored afterwards.
----Example: local c = wb.landscape.interpolate(m, ds, w_init, w_final)
-function M.interpolate(model, data, from, to, opts)
-  opts = options("interpolate", 5, opts, {"loss", "points", "range"})
-  args.check("interpolate", 1, model, "wb.Sequential")
-  check_list("interpolate", 4, to, model:parameters())
-  check_list("interpolate", 3, from, model:parameters())
-  local delta = {}
-  for i = 1, #from do delta[i] = to[i] - from[i] end
-  local w = walker("interpolate", model, data, from, {delta}, opts.loss)
-  local ts = axis("interpolate", opts.range or {0, 1}, opts.points or 21)
-  local out = {t = ts, loss = {}, accuracy = {}}
-  w.run(function()
-    for i, t in ipairs(ts) do
-      if t == 1 then
-        model:set_weights(to)
-        out.loss[i], out.accuracy[i] = w.eval()
-      else
-        out.loss[i], out.accuracy[i] = w.at{t}
-      end
-    end
-  end)
-  out.passes = w.passes
-  return out
-end
-
----wb.landscape.barrier(curve) -> table
----The barrier of an interpolation (wb.landscape.interpolate with t = 0
----and t = 1 among its points), as Frankle et al. 2020 define it: the
----largest value along the path minus the mean of the two ends'. Returns
----{error, loss} (error = 1 - accuracy) and error_at, loss_at (the t of the
----maximum), ends = {error0, error1}.
----@param curve table
----@return table
----Example: print(wb.landscape.barrier(c).error)
-function M.barrier(curve)
-  args.check("barrier", 1, curve, "table")
-  local i0, i1
-  for i, t in ipairs(curve.t or {}) do
-    if t == 0 then i0 = i elseif t == 1 then i1 = i end
-  end
-  if not (i0 and i1) then error("barrier: the curve has no point at t = 0 and t = 1", 2) end
-  local out = {ends = {1 - curve.accuracy[i0], 1 - curve.accuracy[i1]}}
-  local e_mid = (out.ends[1] + out.ends[2]) / 2
-  local l_mid = (curve.loss[i0] + curve.loss[i1]) / 2
-  local emax, lmax = -math.huge, -math.huge
-  for i, t in ipairs(curve.t) do
-    if t >= 0 and t <= 1 then
-      local e = 1 - curve.accuracy[i]
-      if e > emax then emax, out.error_at = e, t end
-      if curve.loss[i] > lmax then lmax, out.loss_at = curve.loss[i], t end
-    end
-  end
-  out.error, out.loss = emax - e_mid, lmax - l_mid
-  return out
 end
 
 -- }====================
@@ -351,6 +188,7 @@ function M.trajectory(points, opts)
   opts = options("trajectory", 2, opts, {"k"})
   local n, k = #points, opts.k or 2
   if n < 3 then error("trajectory: expected at least 3 points, got " .. n, 2) end
+  k = math.type(k) == "float" and math.tointeger(k) or k -- 2.0 is 2, as for a C count
   if math.type(k) ~= "integer" or k < 1 or k > n - 1 then
     error(string.format("trajectory: k: expected an integer in 1..%d, got %s", n - 1,
       tostring(k)), 2)
@@ -400,5 +238,8 @@ function M.trajectory(points, opts)
 end
 
 -- }====================
+
+-- slice, interpolate, barrier
+require "wb.landscape_eval"
 
 return M

@@ -277,8 +277,10 @@ function M.track(o)
   if args.typename(o.data) ~= "wb.Dataset" then
     error("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
   end
-  if o.n ~= nil and math.type(o.n) ~= "integer" then
-    error("track: n must be an integer, got " .. tostring(o.n), 2)
+  -- a whole number of rows: 1e3 is 1000 (as luaL_checkinteger takes it)
+  local n = math.type(o.n) == "float" and math.tointeger(o.n) or o.n
+  if n ~= nil and (math.type(n) ~= "integer" or n < 1) then
+    error("track: n must be a positive integer (rows), got " .. tostring(o.n), 2)
   end
   local cb = {series = {}}
   local x, y
@@ -289,7 +291,7 @@ function M.track(o)
   function cb:on_epoch_end()
     local t0 = wb.sys.time()
     local model = self.model
-    if not x then x, y = sample(o.data, o.n or 1024) end
+    if not x then x, y = sample(o.data, n or 1024) end
     M.loss_and_grads(model, x, y, true)
     for i, l in ipairs(dense_layers(model)) do
       local g = cb.series["grad_norm_" .. i] or {}

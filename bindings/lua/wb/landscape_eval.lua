@@ -1,0 +1,219 @@
+-- wb/landscape_eval.lua: the loss at points of a cut through the surface,
+-- for wb.landscape (wb/landscape.lua has the directions and trajectories):
+-- 1-D and 2-D slices around a point, linear interpolation between two
+-- weight vectors and its barrier (Goodfellow et al. 2015; Frankle et al.
+-- 2020). Each point is one model:evaluate over the data; the weights move
+-- there in place by SGD steps (p <- p - lr g), as tensor arithmetic
+-- allocates per operation, costlier than a forward pass at this size, and
+-- are put back afterwards (also on error).
+local wb = require "wb"
+local args = require "wb.args"
+local M = wb.landscape
+local options, check_list = M._options, M._check_list
+
+-- {==================== evaluating points ====================
+
+-- data as model:evaluate takes it (a dataset, or {x = tensor, y = labels}),
+-- checked here: without y, evaluate(x) would score against labels of 0.
+-- Float class ids (as wb.hessian takes them) become uint8 labels (checked
+-- integers in 0..C-1), since evaluate takes uint8 only. Returns x, y (y nil
+-- for a dataset).
+local function data_xy(fname, model, data)
+  if args.typename(data) == "wb.Dataset" then return data, nil end
+  for k in pairs(data) do
+    if k ~= "x" and k ~= "y" then
+      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
+        .. "tensor, y = labels})", fname, tostring(k)), 4)
+    end
+  end
+  local x, y = data.x, data.y
+  if args.typename(x) ~= "wb.Tensor" or args.typename(y) ~= "wb.Tensor" then
+    error(string.format("%s: data: expected a dataset or {x = tensor, y = labels}, got x = "
+      .. "%s, y = %s", fname, args.typename(x), args.typename(y)), 4)
+  end
+  if y:dtype() == "uint8" then return x, y end
+  if y:dim() ~= 1 then
+    error(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
+      .. "ids), got %s %s", fname, y:dtype(), tostring(y):match("%b[]") or "[]"), 4)
+  end
+  local C = math.min(model[#model].n_out or 256, 256)
+  local ids = args.class_ids(fname, y, C, "", 4)
+  local labels = wb.new_tensor({#ids}, "uint8")
+  for i, v in ipairs(ids) do labels:set(i, v) end
+  return x, labels
+end
+
+-- A walker moves the model's parameters to origin + sum_k c_k dir_k in
+-- place: copy, then one SGD step per non-zero coordinate with lr = |c_k|
+-- and gradient -dir_k (c_k > 0) or dir_k (c_k < 0). It evaluates there,
+-- counts the passes and puts the saved weights back when done.
+local function walker(fname, model, data, origin, dirs, loss)
+  args.check(fname, 1, model, "wb.Sequential", 4)
+  args.check(fname, 2, data, "wb.Dataset|table", 4)
+  local ps = model:parameters()
+  check_list(fname, 3, origin, ps)
+  local neg = {}
+  for k, d in ipairs(dirs) do
+    check_list(fname .. ": direction " .. k, 3, d, ps)
+    neg[k] = {}
+    for i = 1, #d do neg[k][i] = -d[i] end
+  end
+  local w = {model = model, ps = ps, saved = model:get_weights(), passes = 0}
+  local sgd = wb.optim.new("sgd", {lr = 0})
+  local x, y = data_xy(fname, model, data)
+  local eval_opts = {loss = loss}
+  function w.at(coords)
+    for i = 1, #ps do ps[i]:copy(origin[i]) end
+    for k, c in ipairs(coords) do
+      if c ~= 0 then
+        sgd.lr = math.abs(c)
+        sgd:step(ps, c > 0 and neg[k] or dirs[k])
+      end
+    end
+    return w.eval()
+  end
+  function w.eval()
+    w.passes = w.passes + 1
+    local r = y and model:evaluate(x, y, eval_opts) or model:evaluate(x, eval_opts)
+    return r.loss, r.accuracy
+  end
+  function w.run(f) -- f(), then the saved weights back, also on error
+    local ok, err = pcall(f)
+    model:set_weights(w.saved)
+    if not ok then -- evaluate's message, said to come from this call
+      error(type(err) == "string" and not err:find("^" .. fname .. ": ") and fname .. ": "
+        .. err or err, 0)
+    end
+  end
+  return w
+end
+
+-- The grid of `points` values over range (opts[what]): finite ends lo < hi
+-- (an infinite end would put NaN weights on the grid).
+local function axis(fname, range, points, what)
+  range = range or {-1, 1}
+  local lo, hi = type(range) == "table" and range[1], type(range) == "table" and range[2]
+  if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi)
+      or not (args.finite(lo) and args.finite(hi)) then
+    error(string.format("%s: %s: expected {lo, hi} with lo < hi (finite numbers), got %s",
+      fname, what or "range", type(range) == "table" and "{" .. tostring(lo) .. ", "
+      .. tostring(hi) .. "}" or tostring(range)), 3)
+  end
+  points = math.type(points) == "float" and math.tointeger(points) or points -- 21.0 is 21
+  if math.type(points) ~= "integer" or points < 2 then
+    error(fname .. ": points: expected an integer >= 2, got " .. tostring(points), 3)
+  end
+  local xs = {}
+  for i = 1, points do
+    xs[i] = range[1] + (range[2] - range[1]) * (i - 1) / (points - 1)
+    if math.abs(xs[i]) < 1e-12 * (range[2] - range[1]) then xs[i] = 0 end
+  end
+  return xs
+end
+
+---wb.landscape.slice(model, data, opts) -> table
+---The loss and accuracy of model on data at origin + a d1 (1-D, one
+---direction) or origin + a d1 + b d2 (2-D, two), on a grid of `points`
+---values per axis spaced evenly over range. opts: dirs ({d1} or {d1, d2},
+---required), origin (default: the model's weights), range ({-1, 1}),
+---yrange (the second axis's, default range), points (21), loss (evaluate's
+---loss option). The grid includes 0 when the range does, where the
+---weights are exactly origin. Returns {x, loss, accuracy} (1-D: lists),
+---or {x, y, loss, accuracy} (2-D: loss[j][i] at (x[i], y[j])), and passes
+---(points evaluated). The model's weights are restored afterwards.
+---@param model wb.Sequential
+---@param data wb.Dataset|table
+---@param opts table
+---@return table
+---Example: local s = wb.landscape.slice(m, ds, {dirs = {d1, d2}, points = 11})
+function M.slice(model, data, opts)
+  args.check("slice", 1, model, "wb.Sequential") -- before its weights are read
+  args.check("slice", 3, opts, "table")
+  options("slice", 3, opts, {"dirs", "loss", "origin", "points", "range", "yrange"})
+  local dirs = opts.dirs
+  if type(dirs) ~= "table" or (#dirs ~= 1 and #dirs ~= 2) then
+    error("slice: dirs: expected a list of one or two directions", 2)
+  end
+  local origin = opts.origin or model:get_weights()
+  local w = walker("slice", model, data, origin, dirs, opts.loss)
+  local xs = axis("slice", opts.range, opts.points or 21)
+  local out = {x = xs, loss = {}, accuracy = {}}
+  w.run(function()
+    if #dirs == 1 then
+      for i, a in ipairs(xs) do out.loss[i], out.accuracy[i] = w.at{a} end
+    else
+      out.y = axis("slice", opts.yrange or opts.range, opts.points or 21,
+        opts.yrange and "yrange" or "range")
+      for j, b in ipairs(out.y) do
+        out.loss[j], out.accuracy[j] = {}, {}
+        for i, a in ipairs(xs) do out.loss[j][i], out.accuracy[j][i] = w.at{a, b} end
+      end
+    end
+  end)
+  out.passes = w.passes
+  return out
+end
+
+---wb.landscape.interpolate(model, data, from, to, opts) -> table
+---Loss and accuracy along the line (1 - t) from + t to at `points` values
+---of t spaced evenly over range ({0, 1}: from one end to the other;
+---{-0.5, 1.5} also looks beyond). At t = 0 and t = 1 the weights are
+---exactly from and to. opts: points (21), range, loss. Returns {t, loss,
+---accuracy, passes}; the model's weights are restored afterwards.
+---Example: local c = wb.landscape.interpolate(m, ds, w_init, w_final)
+function M.interpolate(model, data, from, to, opts)
+  opts = options("interpolate", 5, opts, {"loss", "points", "range"})
+  args.check("interpolate", 1, model, "wb.Sequential")
+  check_list("interpolate", 4, to, model:parameters())
+  check_list("interpolate", 3, from, model:parameters())
+  local delta = {}
+  for i = 1, #from do delta[i] = to[i] - from[i] end
+  local w = walker("interpolate", model, data, from, {delta}, opts.loss)
+  local ts = axis("interpolate", opts.range or {0, 1}, opts.points or 21)
+  local out = {t = ts, loss = {}, accuracy = {}}
+  w.run(function()
+    for i, t in ipairs(ts) do
+      if t == 1 then
+        model:set_weights(to)
+        out.loss[i], out.accuracy[i] = w.eval()
+      else
+        out.loss[i], out.accuracy[i] = w.at{t}
+      end
+    end
+  end)
+  out.passes = w.passes
+  return out
+end
+
+---wb.landscape.barrier(curve) -> table
+---The barrier of an interpolation (wb.landscape.interpolate with t = 0
+---and t = 1 among its points), as Frankle et al. 2020 define it: the
+---largest value along the path minus the mean of the two ends'. Returns
+---{error, loss} (error = 1 - accuracy) and error_at, loss_at (the t of the
+---maximum), ends = {error0, error1}.
+---@param curve table
+---@return table
+---Example: print(wb.landscape.barrier(c).error)
+function M.barrier(curve)
+  args.check("barrier", 1, curve, "table")
+  local i0, i1
+  for i, t in ipairs(curve.t or {}) do
+    if t == 0 then i0 = i elseif t == 1 then i1 = i end
+  end
+  if not (i0 and i1) then error("barrier: the curve has no point at t = 0 and t = 1", 2) end
+  local out = {ends = {1 - curve.accuracy[i0], 1 - curve.accuracy[i1]}}
+  local e_mid = (out.ends[1] + out.ends[2]) / 2
+  local l_mid = (curve.loss[i0] + curve.loss[i1]) / 2
+  local emax, lmax = -math.huge, -math.huge
+  for i, t in ipairs(curve.t) do
+    if t >= 0 and t <= 1 then
+      local e = 1 - curve.accuracy[i]
+      if e > emax then emax, out.error_at = e, t end
+      if curve.loss[i] > lmax then lmax, out.loss_at = curve.loss[i], t end
+    end
+  end
+  out.error, out.loss = emax - e_mid, lmax - l_mid
+  return out
+end
+
+-- }====================

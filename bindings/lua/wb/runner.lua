@@ -13,8 +13,8 @@
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
 -- records stay, no README or figure is written from partial data. A runner
--- killed with SIGKILL cannot stop them: they stop themselves after their
--- epoch, recording nothing, and start no other run (run_children).
+-- killed with SIGKILL cannot stop them: they stop themselves within 64
+-- steps, recording nothing, and start no other run (run_children).
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
@@ -33,6 +33,15 @@ local M = {}
 
 local ropts = require "wb.runner_options"
 M.USAGE, M.MAX_JOBS, M.options = ropts.USAGE, ropts.MAX_JOBS, ropts.options
+M.help_text = ropts.help_text
+---wb.runner.OPTIONS
+---@type table[]
+---The task options, in --help's order, each {name, value (nil: none), what
+---it does, field = key in the parsed options, keep = repeated in a run's
+---command, many = repeatable, alias, check}: the one list wb.runner.options
+---parses and --help and the usage line are made from.
+---Example: for _, o in ipairs(wb.runner.OPTIONS) do print(o[1], o[3]) end
+M.OPTIONS = ropts.OPTIONS
 local absolute = ropts.absolute
 
 -- The root the command line names: --root, else $WB_PLOTS or "plots".
@@ -49,18 +58,6 @@ local function base_root(opts) return opts.root or record.root() end
 function M.root_of(opts)
   local r = base_root(opts)
   return opts.quick and (r .. "/quick") or r
-end
-
--- --gather DIR with --quick: the quick runs of a copied root are in
--- DIR/quick (a root's runs folder given itself is taken as it is).
-local function gather_dirs(opts)
-  if not (opts.gather and opts.quick) then return opts.gather end
-  local out = {}
-  for i, d in ipairs(opts.gather) do
-    local q = d:gsub("/+$", "") .. "/quick"
-    out[i] = wb.sys.exists(q .. "/runs") and q or d
-  end
-  return out
 end
 
 -- }====================
@@ -154,8 +151,8 @@ end
 -- for each. Children run in their own session: a signal to this process
 -- stops them here, and its error goes on up. A runner killed with SIGKILL
 -- cannot stop them, so they watch it: its pipe (their stdout) is their fd 3
--- (WB_RUNNER_FD), and when no one reads it any more a child stops after its
--- epoch (runner_watch) and the next one does not start (exit 255 stops xargs).
+-- (WB_RUNNER_FD), and when no one reads it any more a child stops within 64
+-- steps (runner_watch) and the next one does not start (exit 255 stops xargs).
 local function run_children(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
   local script, list = os.tmpname(), os.tmpname()
@@ -304,16 +301,20 @@ function M.main(task, argv, script)
     return 64
   end
   if opts.help then
-    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options]%s\n%s\n", task.name,
-      task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.USAGE))
+    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options]%s\n%s", task.name,
+      task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.help_text()))
     return 0
   end
   local root = M.root_of(opts)
-  task:_setup(opts, root)
-  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
-    root = root, where = task.where, command = command_maker(script or "?", opts,
-    base_root(opts))})
-  task.ex = ex
+  -- the declaration was checked when the script was loaded: what fails now
+  -- is what the options ask of it (--epochs over a varied epochs), so 64
+  local sok, ex = pcall(task._setup, task, opts, root, command_maker(script or "?", opts,
+    base_root(opts)))
+  if not sok then
+    if not wb.spec.is_input_error(ex) then error(ex, 0) end
+    io.stderr:write(tostring(ex), "\n")
+    return 64
+  end
   if opts.list_runs then
     for _, s in ipairs(ex.specs) do
       write_spec(ex, s)
@@ -325,7 +326,7 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
-          local watch, line = runner_watch(), cockpit_run.epoch_line(s)
+          local watch, line = runner_watch(ex), cockpit_run.epoch_line(s)
           train_run(ex, s, {on_epoch = function(...) watch(); return line(...) end})
         end
         return 0
@@ -340,7 +341,7 @@ function M.main(task, argv, script)
     return 64
   end
   local jobs = opts.jobs or wb.sys.nproc()
-  local conflicts = opts.gather and slurm.gather(ex, gather_dirs(opts)) or 0
+  local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")

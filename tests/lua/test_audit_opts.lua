@@ -238,6 +238,54 @@ end)
 
 -- }====================
 
+-- {==================== the other options, as a new user tries them ====================
+
+local tiny = script("tiny", [[
+return wb.task{name = "tiny", experiment = {seeds = {1},
+  base = {hidden = 4, epochs = 1, subset = {train = 200, test = 50}}}, report = function() end}
+]])
+
+T.test("a listed command run twice says its run is recorded, not a silent success", function()
+  local root = dir .. "/twice"
+  local st, out, err = T.sh(q(T.wb) .. " " .. q(tiny) .. " --list-runs --root " .. q(root))
+  T.eq(st, 0, err)
+  local cmd = out:match("[^\n]+")
+  st, _, err = T.sh(cmd)
+  T.eq(st, 0, err)
+  T.ok(not err:find("is recorded", 1, true), err)
+  st, out, err = T.sh(cmd)
+  T.eq(st, 0, err); T.eq(out, "")
+  T.ok(err:find("%(base seed 1%) is recorded: nothing to train %(%-%-fresh retrains it%)"), err)
+  T.ok(not err:find("epoch 1/1", 1, true), "trained again: " .. err)
+end)
+
+T.test("a root that cannot be written: named, exit 73, no traceback, before any work",
+  function()
+  local bad = dir .. "/a_file"
+  util.write_file(bad, "x")
+  for _, args in ipairs{"--list-runs", "", "--gather " .. q(dir)} do
+    local st, out, err = T.sh(q(T.wb) .. " " .. q(tiny) .. " --root " .. q(bad) .. " " .. args)
+    T.eq(st, 73, args .. ": " .. err); T.eq(out, "")
+    T.ok(err:find("[tiny] --root " .. bad .. ": cannot write its runs folder " .. bad
+      .. "/runs: mkdir_p: " .. bad .. " exists and is not a directory", 1, true), err)
+    T.ok(not err:find("stack traceback", 1, true), err)
+  end
+end)
+
+T.test("--slurm: the plan line names the job array, not local jobs", function()
+  local bin = dir .. "/bin"
+  os.execute("mkdir -p " .. q(bin))
+  util.write_file(bin .. "/sbatch", "#!/bin/sh\necho 'sbatch: error: no cluster' >&2\nexit 1\n")
+  os.execute("chmod +x " .. q(bin .. "/sbatch"))
+  local st, _, err = T.sh("PATH=" .. q(bin) .. ":$PATH " .. q(T.wb) .. " " .. q(tiny)
+    .. " --slurm --root " .. q(dir .. "/slurm"))
+  T.eq(st, 1, err)
+  T.ok(err:find("[tiny] 1 runs: 0 cached, 1 to train (one Slurm job array)", 1, true), err)
+  T.ok(err:find("sbatch: error: no cluster", 1, true), err)
+end)
+
+-- }====================
+
 -- {==================== a killed runner's child, within steps ====================
 
 -- One run of one long epoch (1,800 steps at batch 1); each step's hook

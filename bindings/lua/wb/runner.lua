@@ -42,7 +42,6 @@ M.help_text = ropts.help_text
 ---parses and --help and the usage line are made from.
 ---Example: for _, o in ipairs(wb.runner.OPTIONS) do print(o[1], o[3]) end
 M.OPTIONS = ropts.OPTIONS
-local absolute = ropts.absolute
 
 -- The root the command line names: --root, else $WB_PLOTS or "plots".
 local function base_root(opts) return opts.root or record.root() end
@@ -104,14 +103,29 @@ local function pending_of(ex, fresh)
   return pending
 end
 
--- The root is writable and has room, before the first run (73 / 74 now
--- rather than every run failing one after another).
+-- The root can be written, before anything is (73 / 74 now, naming the
+-- folder, rather than a traceback from the first record or spec written).
+local function writable_root(name, root, opts)
+  local dir = record.dir(root)
+  local ok, err = pcall(function()
+    wb.sys.mkdir_p(dir .. "/logs")
+    local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
+    wb.sys.write_atomic(probe, string.rep("\0", 65536))
+    os.remove(probe)
+  end)
+  if not ok then
+    if not wb.is_error(err) then error(err, 0) end
+    error(wb.spec.input_error(string.format("[%s] %s: cannot write its runs folder %s: %s",
+      name, opts.root and ("--root " .. opts.root) or ("the root " .. base_root(opts)
+      .. " ($WB_PLOTS, else plots)"), dir, err.message:gsub("^[^:]*%.lua:%d+: ", "")),
+      err.code), 0)
+  end
+end
+
+-- ... and has room, before the first run (74 now rather than every run
+-- failing one after another).
 local function check_root(root, n_runs)
   local dir = record.dir(root)
-  wb.sys.mkdir_p(dir .. "/logs")
-  local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
-  wb.sys.write_atomic(probe, string.rep("\0", 65536))
-  os.remove(probe)
   local p = io.popen("df -Pk " .. util.shell_quote(dir) .. " 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
@@ -253,31 +267,9 @@ end
 -- {==================== a task's main ====================
 
 local function count(pending, ex, jobs)
-  return string.format("[%s] %d runs: %d cached, %d to train (%d job%s)", ex.name,
-    #ex.specs, #ex.specs - #pending, #pending, jobs, jobs == 1 and "" or "s")
-end
-
--- The command that trains run `hash` alone: it goes to this folder first
--- and names the script (and its arguments) as this command line did, so
--- that a hook that closes over its script's path or folder (here =
--- debug.getinfo(1, "S").source ...) has the same identity in the child; a
--- child given the absolute path found another hash and failed. It works
--- from any folder (--list-runs, GNU parallel, Slurm: sh -c). root is the
--- one the command line named: with --quick the child goes to its quick
--- folder too.
-local function command_maker(script, opts, root)
-  local exe = absolute(rawget(_G, "arg") and arg[-1] or "workbench")
-  local cwd = ropts.cwd()
-  return function(hash, raw)
-    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
-      util.shell_quote(script)}
-    for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
-    parts[#parts + 1] = "--root"
-    parts[#parts + 1] = util.shell_quote(absolute(root))
-    parts[#parts + 1] = "--run"
-    parts[#parts + 1] = raw and hash or util.shell_quote(hash)
-    return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
-  end
+  return string.format("[%s] %d runs: %d cached, %d to train (%s)", ex.name, #ex.specs,
+    #ex.specs - #pending, #pending, jobs and string.format("%d job%s", jobs, jobs == 1 and ""
+    or "s") or "one Slurm job array")
 end
 
 ---wb.runner.main(task, argv, script) -> integer
@@ -308,13 +300,14 @@ function M.main(task, argv, script)
   local root = M.root_of(opts)
   -- the declaration was checked when the script was loaded: what fails now
   -- is what the options ask of it (--epochs over a varied epochs), so 64
-  local sok, ex = pcall(task._setup, task, opts, root, command_maker(script or "?", opts,
+  local sok, ex = pcall(task._setup, task, opts, root, ropts.command_maker(script or "?", opts,
     base_root(opts)))
   if not sok then
     if not wb.spec.is_input_error(ex) then error(ex, 0) end
     io.stderr:write(tostring(ex), "\n")
     return 64
   end
+  writable_root(ex.name, root, opts)
   if opts.list_runs then
     for _, s in ipairs(ex.specs) do
       write_spec(ex, s)
@@ -328,6 +321,9 @@ function M.main(task, argv, script)
         if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
           local watch, line = runner_watch(ex), cockpit_run.epoch_line(s)
           train_run(ex, s, {on_epoch = function(...) watch(); return line(...) end})
+        else -- a listed command run twice: said, not a silent success
+          io.stderr:write(string.format("[%s] run %s (%s seed %d) is recorded: nothing to "
+            .. "train (--fresh retrains it)\n", ex.name, s.hash, s.variant, s.seed))
         end
         return 0
       end
@@ -340,7 +336,7 @@ function M.main(task, argv, script)
       tostring(spec.variant), tostring(spec.seed)) or ""))
     return 64
   end
-  local jobs = opts.jobs or wb.sys.nproc()
+  local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
   local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)

@@ -236,6 +236,29 @@ function M.absolute(p)
   return (getcwd() .. "/" .. p):gsub("/%./", "/")
 end
 
+-- The command that trains run `hash` alone: it goes to this folder first
+-- and names the script (and its arguments) as this command line did, so
+-- that a hook that closes over its script's path or folder (here =
+-- debug.getinfo(1, "S").source ...) has the same identity in the child; a
+-- child given the absolute path found another hash and failed. It works
+-- from any folder (--list-runs, GNU parallel, Slurm: sh -c). root is the
+-- one the command line named: with --quick the child goes to its quick
+-- folder too.
+function M.command_maker(script, opts, root)
+  local exe = M.absolute(rawget(_G, "arg") and arg[-1] or "workbench")
+  local cwd = getcwd()
+  return function(hash, raw)
+    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
+      util.shell_quote(script)}
+    for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
+    parts[#parts + 1] = "--root"
+    parts[#parts + 1] = util.shell_quote(M.absolute(root))
+    parts[#parts + 1] = "--run"
+    parts[#parts + 1] = raw and hash or util.shell_quote(hash)
+    return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
+  end
+end
+
 -- Why task t cannot take opts' other arguments, or nil. Only a task that
 -- declares `args` takes them (task 2's files); elsewhere `quick` for
 -- `--quick` would run the full task as if nothing were said.

@@ -259,6 +259,24 @@ T.test("a listed command run twice says its run is recorded, not a silent succes
   T.ok(not err:find("epoch 1/1", 1, true), "trained again: " .. err)
 end)
 
+T.test("--run HASH listed with --quick and run without it (or back) says which", function()
+  local root = dir .. "/mixed"
+  local st, out, err = T.sh(q(T.wb) .. " " .. q(tiny) .. " --quick --list-runs --root " .. q(root))
+  T.eq(st, 0, err)
+  local hash = out:match("%-%-run (%x+)")
+  st, out, err = T.sh(q(T.wb) .. " " .. q(tiny) .. " --run " .. hash .. " --root " .. q(root))
+  T.eq(st, 64, err)
+  T.ok(err:find("it is a run listed with --quick (its spec is in " .. root
+    .. "/quick/runs): add --quick", 1, true), err)
+  st, out = T.sh(q(T.wb) .. " " .. q(tiny) .. " --list-runs --root " .. q(root))
+  hash = out:match("%-%-run (%x+)")
+  st, _, err = T.sh(q(T.wb) .. " " .. q(tiny) .. " --quick --run " .. hash .. " --root "
+    .. q(root))
+  T.eq(st, 64, err)
+  T.ok(err:find("it is a run listed without --quick", 1, true) and err:find("leave out --quick",
+    1, true), err)
+end)
+
 T.test("a root that cannot be written: named, exit 73, no traceback, before any work",
   function()
   local bad = dir .. "/a_file"

@@ -269,7 +269,7 @@ end
 local function count(pending, ex, jobs)
   return string.format("[%s] %d runs: %d cached, %d to train (%s)", ex.name, #ex.specs,
     #ex.specs - #pending, #pending, jobs and string.format("%d job%s", jobs, jobs == 1 and ""
-    or "s") or "one Slurm job array")
+    or "s") or "on Slurm: one job array")
 end
 
 ---wb.runner.main(task, argv, script) -> integer

@@ -140,6 +140,20 @@ local function conflicts(o)
   return slurm.check_options(o) or cockpit_run.check_options(o)
 end
 
+-- Option opt's value v (the next argument, or what follows '='), checked.
+local function value(opt, v)
+  if v == nil or v == "" then
+    error(usage_error(string.format("option %s needs a value (%s)", opt[1], synopsis(opt))), 0)
+  end
+  if is_option(v) then
+    error(usage_error(string.format("option %s needs a value, got option %s", opt[1], v)), 0)
+  end
+  if not opt.check then return v end
+  local checked, why = opt.check(v, opt[1])
+  if checked == nil then error(usage_error(why), 0) end
+  return checked
+end
+
 ---wb.runner.options(argv) -> table
 ---Parses a task's command line (wb.runner.help_text says what each option
 ---does): --dataset mnist|fashion, --seeds N, --epochs N, --quick (2000
@@ -166,26 +180,11 @@ function M.options(argv)
     local opt = BY_NAME[name]
     if opt then
       local v = true
-      if not opt[2] then
-        if inline then
-          error(usage_error(string.format("option %s takes no value, got '%s'", opt[1], a)), 0)
-        end
-      else
-        v = inline
-        if v == nil then i = i + 1; v = argv[i] end
-        if v == nil or v == "" then
-          error(usage_error(string.format("option %s needs a value (%s)", opt[1],
-            synopsis(opt))), 0)
-        end
-        if is_option(v) then
-          error(usage_error(string.format("option %s needs a value, got option %s", opt[1],
-            v)), 0)
-        end
-        if opt.check then
-          local why
-          v, why = opt.check(v, opt[1])
-          if v == nil then error(usage_error(why), 0) end
-        end
+      if opt[2] then
+        if inline == nil then i = i + 1 end
+        v = value(opt, inline or argv[i])
+      elseif inline then
+        error(usage_error(string.format("option %s takes no value, got '%s'", opt[1], a)), 0)
       end
       local said = opt[2] and (opt[1] .. " " .. v) or a -- v as checked (fashion_mnist)
       if given[opt] and not opt.many then

@@ -16,8 +16,10 @@ return wb.task{name = %q, title = "t", %s
 end
 local SMALL = "hidden = 8, subset = {train = 300, test = 100}"
 local function run(path, root, extra)
-  return T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 2 %s", T.wb, path, root,
-    extra or ""))
+  extra = extra or ""
+  -- --jobs 2 unless extra says how many (an option given twice is an error)
+  return T.sh(string.format("WB_ECHO=0 %s %s --root %s %s %s", T.wb, path, root,
+    extra:find("--jobs", 1, true) and "" or "--jobs 2", extra))
 end
 local function configs(root)
   local out = {}

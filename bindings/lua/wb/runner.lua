@@ -13,8 +13,8 @@
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
 -- records stay, no README or figure is written from partial data. A runner
--- killed with SIGKILL cannot stop them: they stop themselves after their
--- epoch, recording nothing, and start no other run (run_children).
+-- killed with SIGKILL cannot stop them: they stop themselves within 64
+-- steps, recording nothing, and start no other run (run_children).
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
@@ -33,7 +33,15 @@ local M = {}
 
 local ropts = require "wb.runner_options"
 M.USAGE, M.MAX_JOBS, M.options = ropts.USAGE, ropts.MAX_JOBS, ropts.options
-local absolute = ropts.absolute
+M.help_text = ropts.help_text
+---wb.runner.OPTIONS
+---@type table[]
+---The task options, in --help's order, each {name, value (nil: none), what
+---it does, field = key in the parsed options, keep = repeated in a run's
+---command, many = repeatable, alias, check}: the one list wb.runner.options
+---parses and --help and the usage line are made from.
+---Example: for _, o in ipairs(wb.runner.OPTIONS) do print(o[1], o[3]) end
+M.OPTIONS = ropts.OPTIONS
 
 -- The root the command line names: --root, else $WB_PLOTS or "plots".
 local function base_root(opts) return opts.root or record.root() end
@@ -49,18 +57,6 @@ local function base_root(opts) return opts.root or record.root() end
 function M.root_of(opts)
   local r = base_root(opts)
   return opts.quick and (r .. "/quick") or r
-end
-
--- --gather DIR with --quick: the quick runs of a copied root are in
--- DIR/quick (a root's runs folder given itself is taken as it is).
-local function gather_dirs(opts)
-  if not (opts.gather and opts.quick) then return opts.gather end
-  local out = {}
-  for i, d in ipairs(opts.gather) do
-    local q = d:gsub("/+$", "") .. "/quick"
-    out[i] = wb.sys.exists(q .. "/runs") and q or d
-  end
-  return out
 end
 
 -- }====================
@@ -107,14 +103,29 @@ local function pending_of(ex, fresh)
   return pending
 end
 
--- The root is writable and has room, before the first run (73 / 74 now
--- rather than every run failing one after another).
+-- The root can be written, before anything is (73 / 74 now, naming the
+-- folder, rather than a traceback from the first record or spec written).
+local function writable_root(name, root, opts)
+  local dir = record.dir(root)
+  local ok, err = pcall(function()
+    wb.sys.mkdir_p(dir .. "/logs")
+    local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
+    wb.sys.write_atomic(probe, string.rep("\0", 65536))
+    os.remove(probe)
+  end)
+  if not ok then
+    if not wb.is_error(err) then error(err, 0) end
+    error(wb.spec.input_error(string.format("[%s] %s: cannot write its runs folder %s: %s",
+      name, opts.root and ("--root " .. opts.root) or ("the root " .. base_root(opts)
+      .. " ($WB_PLOTS, else plots)"), dir, err.message:gsub("^[^:]*%.lua:%d+: ", "")),
+      err.code), 0)
+  end
+end
+
+-- ... and has room, before the first run (74 now rather than every run
+-- failing one after another).
 local function check_root(root, n_runs)
   local dir = record.dir(root)
-  wb.sys.mkdir_p(dir .. "/logs")
-  local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
-  wb.sys.write_atomic(probe, string.rep("\0", 65536))
-  os.remove(probe)
   local p = io.popen("df -Pk " .. util.shell_quote(dir) .. " 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
@@ -154,8 +165,8 @@ end
 -- for each. Children run in their own session: a signal to this process
 -- stops them here, and its error goes on up. A runner killed with SIGKILL
 -- cannot stop them, so they watch it: its pipe (their stdout) is their fd 3
--- (WB_RUNNER_FD), and when no one reads it any more a child stops after its
--- epoch (runner_watch) and the next one does not start (exit 255 stops xargs).
+-- (WB_RUNNER_FD), and when no one reads it any more a child stops within 64
+-- steps (runner_watch) and the next one does not start (exit 255 stops xargs).
 local function run_children(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
   local script, list = os.tmpname(), os.tmpname()
@@ -256,31 +267,9 @@ end
 -- {==================== a task's main ====================
 
 local function count(pending, ex, jobs)
-  return string.format("[%s] %d runs: %d cached, %d to train (%d job%s)", ex.name,
-    #ex.specs, #ex.specs - #pending, #pending, jobs, jobs == 1 and "" or "s")
-end
-
--- The command that trains run `hash` alone: it goes to this folder first
--- and names the script (and its arguments) as this command line did, so
--- that a hook that closes over its script's path or folder (here =
--- debug.getinfo(1, "S").source ...) has the same identity in the child; a
--- child given the absolute path found another hash and failed. It works
--- from any folder (--list-runs, GNU parallel, Slurm: sh -c). root is the
--- one the command line named: with --quick the child goes to its quick
--- folder too.
-local function command_maker(script, opts, root)
-  local exe = absolute(rawget(_G, "arg") and arg[-1] or "workbench")
-  local cwd = ropts.cwd()
-  return function(hash, raw)
-    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
-      util.shell_quote(script)}
-    for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
-    parts[#parts + 1] = "--root"
-    parts[#parts + 1] = util.shell_quote(absolute(root))
-    parts[#parts + 1] = "--run"
-    parts[#parts + 1] = raw and hash or util.shell_quote(hash)
-    return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
-  end
+  return string.format("[%s] %d runs: %d cached, %d to train (%s)", ex.name, #ex.specs,
+    #ex.specs - #pending, #pending, jobs and string.format("%d job%s", jobs, jobs == 1 and ""
+    or "s") or "on Slurm: one job array")
 end
 
 ---wb.runner.main(task, argv, script) -> integer
@@ -304,16 +293,21 @@ function M.main(task, argv, script)
     return 64
   end
   if opts.help then
-    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options]%s\n%s\n", task.name,
-      task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.USAGE))
+    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options]%s\n%s", task.name,
+      task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.help_text()))
     return 0
   end
   local root = M.root_of(opts)
-  task:_setup(opts, root)
-  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
-    root = root, where = task.where, command = command_maker(script or "?", opts,
-    base_root(opts))})
-  task.ex = ex
+  -- the declaration was checked when the script was loaded: what fails now
+  -- is what the options ask of it (--epochs over a varied epochs), so 64
+  local sok, ex = pcall(task._setup, task, opts, root, ropts.command_maker(script or "?", opts,
+    base_root(opts)))
+  if not sok then
+    if not wb.spec.is_input_error(ex) then error(ex, 0) end
+    io.stderr:write(tostring(ex), "\n")
+    return 64
+  end
+  writable_root(ex.name, root, opts)
   if opts.list_runs then
     for _, s in ipairs(ex.specs) do
       write_spec(ex, s)
@@ -325,22 +319,30 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
-          local watch, line = runner_watch(), cockpit_run.epoch_line(s)
+          local watch, line = runner_watch(ex), cockpit_run.epoch_line(s)
           train_run(ex, s, {on_epoch = function(...) watch(); return line(...) end})
+        else -- a listed command run twice: said, not a silent success
+          io.stderr:write(string.format("[%s] run %s (%s seed %d) is recorded: nothing to "
+            .. "train (--fresh retrains it)\n", ex.name, s.hash, s.variant, s.seed))
         end
         return 0
       end
     end
     local spec = util.read_json(record.path(root, ex.name, opts.run, "spec"))
+    -- listed with --quick and run without it, or the other way round
+    local other = M.root_of{root = opts.root, quick = not opts.quick}
+    local elsewhere = not spec and util.read_json(record.path(other, ex.name, opts.run, "spec"))
     io.stderr:write(string.format("%s: no run with hash %s in this task (%d runs)%s\n",
       task.name, opts.run, #ex.specs, spec and string.format("; its spec file says %s seed "
       .. "%s: the script has changed since it was listed, or a hook closes over a value "
       .. "that is not the same in every process (a time, a random number, $VAR)",
-      tostring(spec.variant), tostring(spec.seed)) or ""))
+      tostring(spec.variant), tostring(spec.seed)) or elsewhere and string.format("; it is "
+      .. "a run listed %s --quick (its spec is in %s): %s --quick", opts.quick and "without"
+      or "with", record.dir(other), opts.quick and "leave out" or "add") or ""))
     return 64
   end
-  local jobs = opts.jobs or wb.sys.nproc()
-  local conflicts = opts.gather and slurm.gather(ex, gather_dirs(opts)) or 0
+  local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
+  local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")

@@ -1,97 +1,219 @@
 -- wb/runner_options.lua: a task's command line (wb/runner.lua's first
 -- phase), checked whole before anything is planned or trained: an unknown
--- option, a bad value, an option where a value belongs (`--root --quick`)
--- or a stray argument a task does not take (`quick` for `--quick`) is an
--- error naming it (exit 64), never a default run that looks like the one
--- asked for.
+-- option, a repeated one, a bad value, an option where a value belongs
+-- (`--root --quick`), options that do not go together or a stray argument
+-- a task does not take (`quick` for `--quick`) is an error naming it (exit
+-- 64), never a default run that looks like the one asked for. A value
+-- follows its option as the next argument or after '=' (`--seeds 2`,
+-- `--seeds=2`), as in GNU tools. M.OPTIONS is the one list of options: the
+-- parser, the usage line and --help are all made from it.
 local util = require "wb.util"
 local slurm = require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run"
 
 local M = {}
 
-M.USAGE = "options: --dataset mnist|fashion, --seeds N, --epochs N, --quick, --jobs N, "
-  .. "--fresh, --root DIR, --list-runs, --run HASH, --cockpit, --slurm, --sbatch OPTS, --detach, "
-  .. "--gather DIR, --help"
 M.MAX_JOBS = 256
-M.NAMES = {["-h"] = true} -- every option's name
-for name in M.USAGE:gmatch("%-%-[%a-]+") do M.NAMES[name] = true end
 
 local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
   function(e) return e.usage end}) end
 
----wb.runner.options(argv) -> table
----Parses a task's command line: --dataset mnist|fashion, --seeds N,
------epochs N, --quick (2000 training / 500 test rows, 2 epochs for every
----run, 1 with --epochs 1; under <root>/quick), --jobs N (1..256), --fresh,
------root DIR, --list-runs, --run HASH, --cockpit (the first run to train
----runs here, drawing wb.cockpit), --slurm, --sbatch OPTS, --detach, --gather
----DIR (repeatable; see wb.slurm), --help; other arguments are kept in rest (task 2's files).
----script_args are the options that decide the runs, for child commands. A
----bad option raises an error object with field usage.
----@param argv table
----@return table
----Example: local o = wb.runner.options{"--quick", "--seeds", "2"}; print(o.quick, o.seeds)
-function M.options(argv)
-  local o = {rest = {}, script_args = {}}
-  local i = 1
-  local function value(name)
-    i = i + 1
-    if argv[i] == nil then error(usage_error("option " .. name .. " needs a value"), 0) end
-    -- `--root --quick` forgot the folder: never a root named --quick, nor quick lost
-    if M.NAMES[argv[i]] then
-      error(usage_error(string.format("option %s needs a value, got option %s", name,
-        argv[i])), 0)
-    end
-    return argv[i]
-  end
-  local function int(name, max)
-    local v = value(name)
+local function int_in(max)
+  return function(v, name)
     local n = math.tointeger(tonumber(v))
-    if not n or n < 1 or n > (max or math.maxinteger) then
-      error(usage_error(string.format("option %s expects an integer from 1 to %s, got '%s'",
-        name, max and tostring(max) or "any", v)), 0)
+    if not n or n < 1 or n > max then
+      return nil, string.format("option %s expects an integer from 1 to %d, got '%s'", name,
+        max, v)
     end
     return n
   end
-  local function keep(...) for _, a in ipairs{...} do o.script_args[#o.script_args + 1] = a end end
+end
+
+-- Every option: name, the value it takes (nil: none), what it does (one
+-- line of --help), how its value is checked (value, name -> value or nil,
+-- why), whether a child's command repeats it (it decides the runs: keep),
+-- whether it may be given more than once (many: a list), its field in the
+-- parsed options (default: the name without "--", - as _).
+M.OPTIONS = {
+  {"--dataset", "mnist|fashion", "the dataset of every run (default: the task's, else mnist)",
+    keep = true, check = function(v)
+      if v == "fashion_mnist" then v = "fashion" end
+      if v ~= "mnist" and v ~= "fashion" then
+        return nil, "--dataset expects 'mnist' or 'fashion', got '" .. v .. "'"
+      end
+      return v
+    end},
+  {"--seeds", "N", "seeds 1..N of every variant (N: 1 to 1000; default: the task's)",
+    keep = true, check = int_in(1000)},
+  {"--epochs", "N", "every run trains N epochs (default: each variant's own)", keep = true,
+    check = int_in(100000)},
+  {"--quick", nil, "smoke test: first 2000 / 500 rows, 2 epochs; under <root>/quick",
+    keep = true},
+  {"--jobs", "N", "child processes training at once (1 to 256; default: one a core)",
+    check = int_in(M.MAX_JOBS)},
+  {"--fresh", nil, "retrain the runs even when they are recorded"},
+  {"--root", "DIR", "the folder of figures and records (default: $WB_PLOTS, else plots)"},
+  {"--list-runs", nil, "print one command per run (to train elsewhere) and train nothing"},
+  {"--run", "HASH", "train only the run with this hash (a line of --list-runs)",
+    check = function(v)
+      if not v:match("^%x+$") then
+        return nil, "--run expects a run's hash (hex digits), got '" .. v .. "'"
+      end
+      return v
+    end},
+  {"--cockpit", nil, "train the first pending run here, drawing the live cockpit"},
+  {"--slurm", nil, "train the pending runs as one Slurm job array, wait, then draw"},
+  {"--sbatch", "OPTS", "more sbatch options for --slurm (split as the shell splits words)"},
+  {"--detach", nil, "with --slurm: submit, print the job id and return at once"},
+  {"--gather", "DIR", "import this task's records from another root first (repeatable)",
+    many = true},
+  {"--help", nil, "print this help and exit", alias = "-h"},
+}
+
+local BY_NAME = {} -- name or alias -> option
+for _, opt in ipairs(M.OPTIONS) do
+  BY_NAME[opt[1]] = opt
+  if opt.alias then BY_NAME[opt.alias] = opt end
+  opt.field = opt.field or opt[1]:sub(3):gsub("%-", "_")
+end
+
+M.NAMES = {} -- every option's name and alias, as a set
+for name in pairs(BY_NAME) do M.NAMES[name] = true end
+
+local function synopsis(opt) return opt[1] .. (opt[2] and (" " .. opt[2]) or "") end
+
+do
+  local parts = {}
+  for i, opt in ipairs(M.OPTIONS) do parts[i] = synopsis(opt) end
+  M.USAGE = "options: " .. table.concat(parts, ", ")
+end
+
+---wb.runner.help_text() -> string
+---The task options, one a line with what each does (a task's --help).
+---@return string
+---Example: io.write(wb.runner.help_text())
+function M.help_text()
+  local lines, width = {}, 0
+  for _, opt in ipairs(M.OPTIONS) do width = math.max(width, #synopsis(opt)) end
+  for i, opt in ipairs(M.OPTIONS) do
+    lines[i] = string.format("  %-" .. width .. "s  %s%s", synopsis(opt), opt[3],
+      opt.alias and (" (also " .. opt.alias .. ")") or "")
+  end
+  return "options (each at most once, but --gather; a value as --seeds 2 or --seeds=2):\n"
+    .. table.concat(lines, "\n") .. "\n"
+end
+
+-- An option's value that is itself an option (`--root --quick`, `--root
+-- --quick=1`) forgot the value: never a root named --quick, nor quick lost.
+local function is_option(v)
+  return M.NAMES[v] or M.NAMES[v:match("^(%-%-[%w-]+)=") or ""]
+end
+
+-- " (did you mean --seeds?)" for --seed: the one option it begins, else an
+-- option a third of its letters away at most (the leading "--" aside).
+local function hint(name)
+  local distance = require("wb.spec_keys").distance
+  local word, best, bd, starts = name:gsub("^%-+", ""), nil, math.huge, {}
+  for _, opt in ipairs(M.OPTIONS) do
+    if #word >= 3 and opt[1]:sub(3, #word + 2) == word then starts[#starts + 1] = opt[1] end
+    local d = distance(word, opt[1]:sub(3))
+    if d < bd then best, bd = opt[1], d end
+  end
+  if #starts == 1 then best, bd = starts[1], 0 end
+  if bd > math.max(1, #best // 3) then return "" end
+  return " (did you mean " .. best .. "?)"
+end
+
+-- Options that are given together but do not go together, or that would
+-- be ignored: why, or nil.
+local function conflicts(o)
+  if o.quick and o.epochs and o.epochs > 2 then
+    return string.format("--epochs %d with --quick: a quick run trains at most 2 epochs; "
+      .. "give --epochs 1 or 2, or leave --quick out", o.epochs)
+  end
+  if o.jobs and (o.run or o.list_runs) then
+    return string.format("--jobs sets how many runs train at once here; --%s trains none "
+      .. "of them in parallel (leave --jobs out)", o.run and "run" or "list-runs")
+  end
+  if o.run and o.list_runs then return "--run trains one run; --list-runs lists them: "
+    .. "give one of them" end
+  return slurm.check_options(o) or cockpit_run.check_options(o)
+end
+
+-- Option opt's value v (the next argument, or what follows '='), checked.
+local function value(opt, v)
+  if v == nil or v == "" then
+    error(usage_error(string.format("option %s needs a value (%s)", opt[1], synopsis(opt))), 0)
+  end
+  if is_option(v) then
+    error(usage_error(string.format("option %s needs a value, got option %s", opt[1], v)), 0)
+  end
+  if not opt.check then return v end
+  local checked, why = opt.check(v, opt[1])
+  if checked == nil then error(usage_error(why), 0) end
+  return checked
+end
+
+---wb.runner.options(argv) -> table
+---Parses a task's command line (wb.runner.help_text says what each option
+---does): --dataset mnist|fashion, --seeds N, --epochs N, --quick (2000
+---training / 500 test rows, 2 epochs for every run, 1 with --epochs 1;
+---under <root>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
+-----run HASH, --cockpit (the first run to train runs here, drawing
+---wb.cockpit), --slurm, --sbatch OPTS, --detach, --gather DIR (repeatable;
+---see wb.slurm), --help. A value comes as the next argument or after '='
+---(--seeds=2). Other arguments are kept in rest (task 2's files).
+---script_args are the options that decide the runs, for child commands. An
+---unknown or repeated option, a bad value or options that do not go
+---together raise an error object with field usage.
+---@param argv table
+---@return table
+---Example: local o = wb.runner.options{"--quick", "--seeds=2"}; print(o.quick, o.seeds)
+function M.options(argv)
+  local o = {rest = {}, script_args = {}}
+  local given = {} -- option -> the argument that gave it
+  local i = 1
   while i <= #argv do
     local a = argv[i]
-    if a == "--dataset" then
-      o.dataset = value(a)
-      if o.dataset == "fashion_mnist" then o.dataset = "fashion" end
-      if o.dataset ~= "mnist" and o.dataset ~= "fashion" then
-        error(usage_error("--dataset expects 'mnist' or 'fashion', got '" .. o.dataset .. "'"), 0)
+    local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
+    name = name or a
+    local opt = BY_NAME[name]
+    if opt then
+      local v = true
+      if opt[2] then
+        if inline == nil then i = i + 1 end
+        v = value(opt, inline or argv[i])
+      elseif inline then
+        error(usage_error(string.format("option %s takes no value, got '%s'", opt[1], a)), 0)
       end
-      keep(a, o.dataset)
-    elseif a == "--seeds" then o.seeds = int(a, 1000); keep(a, tostring(o.seeds))
-    elseif a == "--epochs" then o.epochs = int(a, 100000); keep(a, tostring(o.epochs))
-    elseif a == "--quick" then o.quick = true; keep(a)
-    elseif a == "--root" then o.root = value(a)
-    elseif a == "--jobs" then o.jobs = int(a, M.MAX_JOBS)
-    elseif a == "--fresh" then o.fresh = true
-    elseif a == "--run" then
-      o.run = value(a)
-      if not o.run:match("^%x+$") then
-        error(usage_error("--run expects a run's hash (hex digits), got '" .. o.run .. "'"), 0)
+      local said = opt[2] and (opt[1] .. " " .. v) or a -- v as checked (fashion_mnist)
+      if given[opt] and not opt.many then
+        error(usage_error(string.format("option %s given twice (%s, then %s): give it once",
+          opt[1], given[opt], said)), 0)
       end
-    elseif a == "--list-runs" then o.list_runs = true
-    elseif a == "--slurm" or a == "--detach" or a == "--cockpit" then o[a:sub(3)] = true
-    elseif a == "--sbatch" then o.sbatch = value(a)
-    elseif a == "--gather" then o.gather = o.gather or {}; o.gather[#o.gather + 1] = value(a)
-    elseif a == "--help" or a == "-h" then o.help = true
+      given[opt] = said
+      if opt.many then
+        o[opt.field] = o[opt.field] or {}
+        table.insert(o[opt.field], v)
+      else
+        o[opt.field] = v
+      end
+      if opt.keep then
+        table.insert(o.script_args, opt[1])
+        if opt[2] then table.insert(o.script_args, tostring(v)) end
+      end
     elseif a:sub(1, 1) == "-" and #a > 1 then
-      error(usage_error("unknown option " .. a .. " (" .. M.USAGE .. ")"), 0)
+      error(usage_error(string.format("unknown option %s%s (%s)", a, hint(name), M.USAGE)), 0)
     else
-      o.rest[#o.rest + 1] = a; keep(a)
+      o.rest[#o.rest + 1] = a
+      table.insert(o.script_args, a)
     end
     i = i + 1
   end
-  local why = slurm.check_options(o) or cockpit_run.check_options(o) -- which go together
+  local why = conflicts(o)
   if why then error(usage_error(why), 0) end
   return o
 end
-
 -- The working directory, as the shell's `pwd` gives it: $PWD alone may be
 -- stale (a parent that changed directory without updating it), and the
 -- children would then run another folder's script or write to another root.
@@ -111,6 +233,29 @@ M.cwd = getcwd
 function M.absolute(p)
   if p:sub(1, 1) == "/" then return p end
   return (getcwd() .. "/" .. p):gsub("/%./", "/")
+end
+
+-- The command that trains run `hash` alone: it goes to this folder first
+-- and names the script (and its arguments) as this command line did, so
+-- that a hook that closes over its script's path or folder (here =
+-- debug.getinfo(1, "S").source ...) has the same identity in the child; a
+-- child given the absolute path found another hash and failed. It works
+-- from any folder (--list-runs, GNU parallel, Slurm: sh -c). root is the
+-- one the command line named: with --quick the child goes to its quick
+-- folder too.
+function M.command_maker(script, opts, root)
+  local exe = M.absolute(rawget(_G, "arg") and arg[-1] or "workbench")
+  local cwd = getcwd()
+  return function(hash, raw)
+    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
+      util.shell_quote(script)}
+    for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
+    parts[#parts + 1] = "--root"
+    parts[#parts + 1] = util.shell_quote(M.absolute(root))
+    parts[#parts + 1] = "--run"
+    parts[#parts + 1] = raw and hash or util.shell_quote(hash)
+    return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
+  end
 end
 
 -- Why task t cannot take opts' other arguments, or nil. Only a task that

@@ -268,27 +268,42 @@ local function copy(from, to)
   util.write_file(to, s)
 end
 
----wb.slurm.gather(ex, dirs) -> integer
+---wb.slurm.gather(ex, dirs, quick) -> integer
 ---Imports into ex's root the records of ex's runs found in each of dirs (a
----root, or its runs folder), with their weights and artefacts: a record is
+---root, or its runs folder; with quick, a root's quick runs, in DIR/quick
+---when there are any), with their weights and artefacts: a record is
 ---taken when it is well formed, its content's hash and task are those of its
 ---file name and it is one of ex's runs; one already here is kept (an equal
 ---one is counted, a different one is a conflict). Prints one line per dir
 ---and one per problem; returns the number of problems (conflicts, malformed
----or mislabelled records). A dir that is not a folder raises.
+---or mislabelled records). A dir that is not a folder raises, before any
+---import, an error naming it (exit 66).
 ---@param ex wb.Experiment
 ---@param dirs table
+---@param quick? boolean
 ---@return integer
 ---Example: -- workbench scripts/task05_dropout.lua --gather /mnt/other/plots
-function M.gather(ex, dirs)
+function M.gather(ex, dirs, quick)
   local by_hash = {}
   for _, s in ipairs(ex.specs) do by_hash[s.hash] = s end
-  local problems = 0
-  for _, dir in ipairs(dirs) do
+  local problems, found = 0, {}
+  -- every folder first: a bad one imports nothing from the others either
+  for i, dir in ipairs(dirs) do
+    -- --quick: the quick runs of a copied root (a runs folder is taken as it is)
+    local q = dir:gsub("/+$", "") .. "/quick"
+    if quick and wb.sys.exists(q .. "/runs") then dir = q end
     local src = wb.sys.exists(dir .. "/runs") and (dir .. "/runs") or dir
     local ok, names = pcall(wb.sys.listdir, src)
-    if not ok then wb.sys.fail("ENOENT", "--gather " .. dir .. ": not a folder of records") end
+    if not ok then
+      error(require("wb.spec").input_error(string.format("[%s] --gather %s: %s (expected "
+        .. "a root copied from another machine, or its runs folder)", ex.name, dir,
+        tostring(names):match(": ([^:]*)$") or tostring(names)), "ENOENT"), 0)
+    end
     table.sort(names)
+    found[i] = {src, names}
+  end
+  for _, f in ipairs(found) do
+    local src, names = f[1], f[2]
     local n = {imported = 0, here = 0, other = 0}
     local function problem(name, what)
       problems = problems + 1

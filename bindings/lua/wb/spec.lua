@@ -22,6 +22,29 @@ local K = require "wb.spec_keys"
 M.train_defaults, M.model_defaults = K.train_defaults, K.model_defaults
 local TRAIN_KEYS, MODEL_KEYS = K.train, K.model
 
+-- {==================== errors in what the user wrote ====================
+
+---wb.spec.input_error(msg, code) -> table
+---An error in what the user wrote (a declaration, a command line, a folder
+---named on it), to raise with error(e, 0): tostring gives msg, and the
+---workbench executable prints it alone, with no traceback (which tells where
+---the program failed, not what to change); code (a wb.Error code such as
+---"ENOENT": exit 66) sets the exit status, else 1.
+---@param msg string
+---@param code? string
+---@return table
+---Example: local ok, e = pcall(error, wb.spec.input_error("no such folder"), 0); print(e)
+M.input_error = K.input_error
+
+---wb.spec.is_input_error(v) -> boolean
+---Whether v was made by wb.spec.input_error.
+---@param v any
+---@return boolean
+---Example: print(wb.spec.is_input_error(wb.spec.input_error("x")))
+M.is_input_error = K.is_input_error
+
+-- }====================
+
 ---wb.spec.config_keys() -> table
 ---Every config key an experiment knows (training keys and the default
 ---model's), as a set {key = true}.
@@ -48,55 +71,14 @@ local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimize
 
 -- {==================== errors ====================
 
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = {[0] = i}
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 ---wb.spec.nearest(word, candidates) -> string|nil
----The candidate closest to word in edit distance (at most 3 edits, or a
----prefix of one another), for "did you mean" hints.
+---The candidate closest to word in edit distance (at most 3 edits), for
+---"did you mean" hints; nil when none is that close.
 ---@param word string
 ---@param candidates string[]
 ---@return string|nil
 ---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
-function M.nearest(word, candidates)
-  local best, bd = nil, math.huge
-  for _, c in ipairs(candidates) do
-    local d = distance(tostring(word), c)
-    if d < bd then best, bd = c, d end
-  end
-  if bd <= 3 then return best end
-  return nil
-end
-
--- The line of the script where `word` first appears as a key or value, so
--- that an error points at the text to change.
-local function line_of(file, word)
-  if type(word) ~= "string" or not file then return nil end
-  local f = io.open(file, "rb")
-  if not f then return nil end
-  local n = 0
-  for l in f:lines() do
-    n = n + 1
-    local code = l:gsub("%-%-.*$", "")
-    if code:find("%f[%w_]" .. word:gsub("%p", "%%%0") .. "%f[^%w_]") then
-      f:close()
-      return n
-    end
-  end
-  f:close()
-  return nil
-end
+M.nearest = K.nearest
 
 -- Raise "<file>:<line>: <name>: <place>: <msg>"; the line is where `word`
 -- (the offending key) appears in the script, else the declaration's line.
@@ -106,9 +88,11 @@ local function fail(ctx, place, msg, word)
   if not file then file, rest = w:match("^(.-): (.*)$") end
   -- the key to look for: the one named, else the last part of the place
   word = word or place:match("([%w_]+)[^%w_]*$")
-  local at = line_of(file, word) or tonumber(line)
+  local at = K.line_of(file, word) or tonumber(line)
   local loc = file and (at and (file .. ":" .. at) or file)
-  error(string.format("%s: %s: %s: %s", loc or "?", rest or w, place, msg), 0)
+  -- where without a file ("x" from a direct call) is said as it is
+  error(M.input_error(string.format("%s: %s: %s", loc and (loc .. ": " .. rest) or w, place,
+    msg)), 0)
 end
 
 local function unknown(ctx, place, key, valid, what, hint)
@@ -127,8 +111,18 @@ local function check_table_keys(ctx, t, valid, place, what)
 end
 
 local function describe(v)
+  if v == nil then return "nothing (it is missing)" end
   if type(v) == "string" then return string.format("string %q", v) end
   return type(v) .. " " .. util.show(v)
+end
+
+-- A public check's own arguments: "bad argument #n to 'wb.spec.f' (name: expected
+-- what, got ...)", as lauxlib says it, rather than an index error inside.
+local function check_arg(fname, n, name, v, want, what)
+  if type(v) ~= want then
+    error(string.format("bad argument #%d to 'wb.spec.%s' (%s: expected %s, got %s)", n,
+      fname, name, what, v == nil and "no value" or type(v)), 3)
+  end
 end
 
 -- }====================
@@ -287,7 +281,9 @@ end
 ---@return integer[] seeds
 ---Example: local vs = wb.spec.check_experiment({vary = {hidden = {64, 128}}}, "x")
 function M.check_experiment(ex, where)
-  local ctx = {where = where, build = ex.build}
+  check_arg("check_experiment", 2, "where", where, "string", "a string naming the "
+    .. "declaration, such as \"script.lua:12: name\"")
+  local ctx = {where = where, build = type(ex) == "table" and ex.build}
   if type(ex) ~= "table" then fail(ctx, "experiment", "expected a table, got " .. describe(ex)) end
   check_table_keys(ctx, ex, EXPERIMENT_KEYS, "experiment")
   for _, k in ipairs{"build", "measure", "callbacks"} do
@@ -344,7 +340,12 @@ end
 ---@param where string
 ---Example: wb.spec.check_fit_options({verbose = false}, "x")
 function M.check_fit_options(opts, where)
+  check_arg("check_fit_options", 2, "where", where, "string", "a string naming the "
+    .. "declaration, such as \"script.lua:12: name\"")
   local ctx = {where = where}
+  if type(opts) ~= "table" then
+    fail(ctx, "experiment.fit_options", "expected a table, got " .. describe(opts))
+  end
   for _, k in ipairs(util.sorted_keys(opts)) do
     if CONFIG_SET[k] then
       fail(ctx, "experiment.fit_options." .. tostring(k), "set by the config or the runner; "
@@ -356,12 +357,19 @@ end
 
 ---wb.spec.check_task(spec, where)
 ---Checks a task declaration's own keys (name, title, intro, args,
----experiment, report) and their types.
+---experiment, report) and their types (not the experiment's: see
+---check_experiment). where prefixes every error ("script.lua:12: name").
+---Raises on the first problem, naming the key and what was expected.
 ---@param spec table
 ---@param where string
----Example: wb.spec.check_task({name = "t", report = function() end}, "x")
+---Example: wb.spec.check_task({name = "t", experiment = {}, report = function() end}, "x")
 function M.check_task(spec, where)
+  check_arg("check_task", 2, "where", where, "string", "a string naming the "
+    .. "declaration, such as \"script.lua:12: name\"")
   local ctx = {where = where}
+  if type(spec) ~= "table" then
+    fail(ctx, "task", "expected a table {name, experiment, report}, got " .. describe(spec))
+  end
   check_table_keys(ctx, spec, TASK_KEYS, "task")
   if type(spec.name) ~= "string" or not spec.name:match("^[%w_%-]+$") then
     fail(ctx, "task.name", "expected a name of letters, digits, _ and -, got "

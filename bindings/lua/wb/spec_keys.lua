@@ -1,12 +1,78 @@
 -- wb/spec_keys.lua: the config keys an experiment knows and the check of
 -- each value (used by wb/spec.lua). A check returns nil when the value is
 -- fine, else what was expected ("a positive integer"). Not public: wb.spec
--- is the interface.
+-- is the interface. Also the pieces of wb.spec's errors: the nearest key,
+-- the script line of a key, the error object of what the user wrote.
 local wb = require "wb"
 local util = require "wb.util"
 
 local M = {}
 
+-- An error in what the user wrote (wb.spec.input_error, documented there).
+local InputError = {__name = "wb.InputError"}
+InputError.__tostring = function(e) return e.message end
+InputError.__concat = function(a, b) return tostring(a) .. tostring(b) end
+
+function M.input_error(msg, code)
+  if type(msg) ~= "string" then
+    error("wb.spec.input_error: bad argument #1 (msg: expected a string, got "
+      .. type(msg) .. ")", 2)
+  end
+  return setmetatable({message = msg, code = code}, InputError)
+end
+
+function M.is_input_error(v) return getmetatable(v) == InputError end
+
+-- Levenshtein distance of strings a and b.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = {[0] = i}
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+M.distance = distance
+
+-- The candidate closest to word in edit distance (at most 3 edits), or nil
+-- (wb.spec.nearest, documented there; here for the key checks' hints too).
+function M.nearest(word, candidates)
+  if type(candidates) ~= "table" then
+    error("wb.spec.nearest: bad argument #2 (candidates: expected a list of strings, got "
+      .. type(candidates) .. ")", 2)
+  end
+  local best, bd = nil, math.huge
+  for _, c in ipairs(candidates) do
+    local d = distance(tostring(word), c)
+    if d < bd then best, bd = c, d end
+  end
+  if bd <= 3 then return best end
+  return nil
+end
+
+-- The line of the script where `word` first appears as a key or value, so
+-- that an error points at the text to change.
+function M.line_of(file, word)
+  if type(word) ~= "string" or not file then return nil end
+  local f = io.open(file, "rb")
+  if not f then return nil end
+  local n = 0
+  for l in f:lines() do
+    n = n + 1
+    local code = l:gsub("%-%-.*$", "")
+    if code:find("%f[%w_]" .. word:gsub("%p", "%%%0") .. "%f[^%w_]") then
+      f:close()
+      return n
+    end
+  end
+  f:close()
+  return nil
+end
 
 local function is_int(v, lo) return math.type(v) == "integer" and v >= (lo or 1) end
 local function is_num(v) return type(v) == "number" and v == v and v > -math.huge
@@ -43,7 +109,7 @@ M.train = {
     if type(v) ~= "table" or #v == 0 then return want end
     for _, n in pairs(v) do
       if name_in(wb.instruments.NAMES)(n) then
-        local near = require("wb.spec").nearest(n, wb.instruments.NAMES)
+        local near = M.nearest(n, wb.instruments.NAMES)
         return string.format("%s; '%s' is not one%s", want, tostring(n),
           near and " (did you mean '" .. near .. "'?)" or "")
       end

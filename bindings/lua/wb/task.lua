@@ -28,6 +28,21 @@ local function where_declared(level)
   return a and a[0] or "?"
 end
 
+-- f(...) for the declaration made at `where`: an error wb.experiment raises
+-- with the declaration's prefix (where .. ": ", as its checks say it) is in
+-- what the script declares or the command line asks, raised again as an
+-- input error: its message alone, no traceback. Any other error (a bug, an
+-- interrupt) goes on as the same object.
+local function declared(where, f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local e = r[2]
+  if type(e) == "string" and e:sub(1, #where + 2) == where .. ": " then
+    error(spec_mod.input_error(e), 0)
+  end
+  error(e, 0)
+end
+
 local M = {}
 local Task = {__name = "wb.Task"}
 Task.__index = Task
@@ -52,7 +67,7 @@ function M.new(spec, where)
   end
   spec_mod.check_task(spec, where .. ": " .. tostring(spec.name))
   -- the experiment is checked now too (without the command line's options)
-  wb.experiment.new(spec.experiment, {name = spec.name, where = where})
+  declared(where, wb.experiment.new, spec.experiment, {name = spec.name, where = where})
   return setmetatable({name = spec.name, title = spec.title or spec.name,
     intro = spec.intro, args = spec.args, experiment = spec.experiment, report = spec.report,
     where = where, blocks = {}, figures = {}}, Task)
@@ -73,11 +88,15 @@ function Task.__main(t, argv)
   return require("wb.runner").main(t, a, argv and argv[0])
 end
 
--- Called by the runner once the options are known.
-function Task:_setup(opts, root)
+-- Called by the runner once the options are known: the task's folder and
+-- its experiment under them (self.ex); command(hash) is a run's command.
+function Task:_setup(opts, root, command)
   self.opts, self.quick, self.args = opts, opts.quick == true, opts.rest
   self.dataset = opts.dataset or (self.experiment.base or {}).dataset or "mnist"
   self.dir = root .. (self.dataset == "fashion" and "/fashion/" or "/") .. self.name
+  self.ex = declared(self.where, wb.experiment.new, self.experiment, {name = self.name,
+    options = opts, root = root, where = self.where, command = command})
+  return self.ex
 end
 
 ---wb.Task:path(file) -> string

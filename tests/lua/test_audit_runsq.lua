@@ -46,6 +46,10 @@ T.test("table: a misspelt column is an error naming it, nearest first", function
   T.ok(not ok and e:find("test_audit_runsq.lua:" .. line .. ":", 1, true), e)
   T.check_error("wb.Runs:stat: unknown metric 'silenced10'", rs.stat, rs, "a", "silenced10")
   T.check_error("wb.Runs:values: unknown metric 'gapp'", rs.values, rs, "a", "gapp")
+  -- a measure no run recorded, far from every name there (epochs_to_target
+  -- when no run reached the target: the hook returns nil), is n/a
+  T.ok(rs:table{"epochs_to_target"}:find("| a | 2 | n/a |", 1, true))
+  T.eq(rs:stat("a", "epochs_to_target"), nil)
   -- a final metric these runs lack (no validation: no gap) is n/a, not an error
   local nv = wb.runs.Runs{rec("t", "a", 1, {val = false})}
   T.ok(nv:table{"gap", "test_accuracy"}:find("| a | 1 | n/a | 91.00 % |", 1, true))
@@ -60,7 +64,7 @@ T.test("curves: a misspelt series is an error listing the series, nearest first"
     .. "(series of these runs, nearest first: val_loss, ", rs.plot_curves, rs, "val_los")
   T.check_error("wb.Runs:curve: unknown series 'test_accuracy'", rs.curve, rs, "a",
     "test_accuracy")
-  T.check_error("wb.Runs:plot_curves: unknown step series 'grad_nrm' (did you mean "
+  T.check_error("wb.Runs:plot_curves: the list has no step series 'grad_nrm' (did you mean "
     .. "'grad_norm'?)", rs.plot_curves, rs, "grad_nrm", {x = "step"})
   local plain = wb.runs.Runs{rec("t", "a", 1)}
   T.check_error("step series of this run: none; history.steps is kept when the config sets "
@@ -128,6 +132,8 @@ else
       .. " has no runs folder (--quick runs are under its quick/ folder: root = \"" .. base
       .. "/quick\")", wb.runs.find, {root = base, task = "task05_dropout"})
     T.check_error("no runs folder " .. base .. "/x", wb.runs.find, {dir = base .. "/x"})
+    T.check_error("wb.runs.find: root and dir both given", wb.runs.find,
+      {root = root, dir = base .. "/x"})
     local st, _, err = T.sh("WB_PLOTS=" .. q(base .. "/nope") .. " " .. q(T.wb)
       .. " -e 'wb.runs.find{}'")
     T.eq(st, 1); T.ok(err:find("root " .. base .. "/nope does not exist", 1, true), err)
@@ -177,7 +183,7 @@ else
     T.check_error("has no series 'los' (did you mean 'loss'?)", rs[1].plot, rs[1], "los")
     T.ok(rs:table{"test_accuracy", "silenced_50"}:find("| dropout=0.3 | 2 |", 1, true))
     local ck = wb.runs.find{root = root, task = "task11_cockpit"}
-    T.check_error("unknown step series 'alpah' (did you mean 'alpha'?)", ck.plot_curves, ck,
+    T.check_error("no step series 'alpah' (did you mean 'alpha'?)", ck.plot_curves, ck,
       "alpah", {x = "step"})
     T.check_error("wb.runs.export_history: no runs in", wb.runs.export_history,
       base .. "/h.csv", wb.runs.find{root = root, task = "nope", allow_empty = true})

@@ -160,8 +160,9 @@ end
 ---wb.Runs:values(variant, name) -> table
 ---The values of a metric (wb.runs.value) over the finished runs of one
 ---variant (status "ok": a diverged run is left out), skipping runs without
----it. Raises when the variant's runs are not seeds
----of one configuration.
+---it. Raises when the variant's runs are not seeds of one configuration,
+---for a variant the list does not have and for a misspelt metric (see
+---wb.Runs:table).
 ---@param variant string
 ---@param name string
 ---@return number[]
@@ -177,7 +178,8 @@ end
 ---wb.Runs:stat(variant, name) -> number, number
 ---Mean and std over seeds of a metric for one variant (wb.runs.mean_std of
 ---rs:values). Raises when the variant's runs are not seeds of one
----configuration.
+---configuration, for a variant the list does not have and for a misspelt
+---metric (see wb.Runs:table).
 ---@param variant string
 ---@param name string
 ---@return number|nil mean
@@ -198,7 +200,11 @@ end
 ---"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
 ---fewer finished runs have the metric. opts.variant_header names the first column
 ---(default "variant"). Raises when a variant's runs are not seeds of one
----configuration, naming the variant and what differs.
+---configuration, naming the variant and what differs, and for a column no
+---run of the list has that is close to one they have (a misspelling:
+---test_acuracy), listing theirs, nearest first. A final metric they lack
+---(gap without validation) or a measure no run recorded (a hook's nil) is
+---n/a.
 ---@param names string[]
 ---@param opts? table
 ---@return string
@@ -235,7 +241,8 @@ local curve = stats.raw.curve
 ---(wb.runs.series): x (epochs 1..n), mean, std. Runs of different lengths
 ---(early stopping) use the seeds still running at each epoch; an epoch no
 ---seed has a value for (NaN, stored as null) is NaN. Raises when
----the variant's runs are not seeds of one configuration.
+---the variant's runs are not seeds of one configuration, and for a variant
+---or series name no run of the list has.
 ---@param variant string
 ---@param name string
 ---@return integer[] x
@@ -258,7 +265,9 @@ end
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
 ---{{label =, y =}, ...} horizontal reference lines across the curves' steps.
----Raises when a variant's runs are not seeds of one configuration.
+---Raises when a variant's runs are not seeds of one configuration, and for
+---a series (step series with x = "step") no run of the list has, listing
+---those they have, nearest first.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot
@@ -274,8 +283,12 @@ function Runs:plot_curves(name, o)
   end
   argcheck(o.refs == nil or type(o.refs) == "table", 2, "plot_curves", "refs table", o.refs)
   for _, v in ipairs(self:variants()) do seeds(self, v, "plot_curves") end -- refuse first
-  stats.raw.check_name(self.records, name, o.x == "step" and "steps" or "series",
-    "wb.Runs:plot_curves", o.x == "step" and "step series" or "series", 2)
+  if o.x == "step" then
+    stats.raw.check_name(self.records, name, "steps", "wb.Runs:plot_curves", "step series", 2,
+      string.format("wb.Runs:plot_curves: the list has no step series '%s'", name))
+  else
+    stats.raw.check_name(self.records, name, "series", "wb.Runs:plot_curves", "series", 2)
+  end
   local ss, x0, x1 = {}, nil, nil
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "plot_curves")

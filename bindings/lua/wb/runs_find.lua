@@ -250,7 +250,8 @@ end
 ---matches any of its values (or a list-valued config equal to it, hidden =
 ---{256, 128}), a function(value) -> boolean decides. Options:
 ---root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
----under <root>/quick), dir = the runs folder itself (default <root>/runs),
+---under <root>/quick), dir = the runs folder itself (default <root>/runs;
+---not both),
 ---allow_empty = true to accept an empty answer. Without it, each of these
 ---is an error saying what is there: a runs folder that does not exist, a
 ---task with no runs in it (listing the tasks that have runs, nearest
@@ -273,6 +274,10 @@ function M.find(query)
     if query[k] ~= nil and type(query[k]) ~= "string" then
       error(string.format("wb.runs.find: %s: expected a string, got %s", k, type(query[k])), 2)
     end
+  end
+  if query.root and query.dir then -- one would be ignored
+    error("wb.runs.find: root and dir both given: give one (dir is the runs folder itself, "
+      .. "<root>/runs)", 2)
   end
   if query.allow_empty ~= nil and type(query.allow_empty) ~= "boolean" then
     error("wb.runs.find: allow_empty: expected a boolean, got " .. type(query.allow_empty), 2)

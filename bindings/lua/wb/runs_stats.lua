@@ -281,6 +281,10 @@ M.nearest_first = nearest_first
 -- (did you mean 'x'?) (<what>s of these runs: x, ...)". A list without
 -- runs, or for values without a finished run, has nothing to check
 -- against (its cells say so). Final metric names are known for values.
+-- For values, a name far from every name the runs have is let through
+-- (n/a): a measure hook leaves out what it did not find (S's
+-- epochs_to_target when no run reached the target), and the record cannot
+-- tell that from a name no hook returns; a misspelling is near its name.
 -- head: the message's start instead of "<fname>: unknown <what> 'name'".
 local function check_name(rs, name, kind, fname, what, level, head)
   if #rs == 0 then return end
@@ -293,6 +297,7 @@ local function check_name(rs, name, kind, fname, what, level, head)
   end
   if set[name] then return end
   local list, near = nearest_first(name, set)
+  if kind == "values" and not near then return end
   local plural = what:find("series$") and what or what .. "s"
   if #list == 0 and kind == "steps" then
     list[1] = "none; history.steps is kept when the config sets log_every, or instruments "

@@ -198,8 +198,8 @@ end
 ---column per metric in names, cells "mean ± std" over seeds
 ---(wb.runs.fmt_mean_std) over the finished runs; the seeds cell says
 ---"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
----fewer finished runs have the metric. opts.variant_header names the first column
----(default "variant"). Raises when a variant's runs are not seeds of one
+---fewer finished runs have the metric. opts.variant_header names the
+---first column (default "variant"). Raises when a variant's runs are not seeds of one
 ---configuration, naming the variant and what differs, and for a column no
 ---run of the list has that is close to one they have (a misspelling:
 ---test_acuracy), listing theirs, nearest first. A final metric they lack

@@ -251,17 +251,17 @@ end
 ---{256, 128}), a function(value) -> boolean decides. Options:
 ---root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
 ---under <root>/quick), dir = the runs folder itself (default <root>/runs;
----not both),
----allow_empty = true to accept an empty answer. Without it, each of these
----is an error saying what is there: a runs folder that does not exist, a
----task with no runs in it (listing the tasks that have runs, nearest
----first), a query no run matches (naming the key that rules them out
----and the values the runs have) and a value of a list that matches no run
----(dropout = {0, 0.5} without dropout 0.5 runs). An unknown key is an error listing the
----valid ones. Runs of one variant that differ in more than the seed
----(quick and full runs, say) are never pooled: each group's label gets what
----sets it apart, "base [epochs=2, subset={test=500,train=2000}]". The list
----is sorted by task, variant (numbers compared as numbers), seed.
+---not both), allow_empty = true to accept an empty answer. Without it,
+---each of these is an error saying what is there: a runs folder that does
+---not exist, a task with no runs in it (listing the tasks that have runs,
+---nearest first), a query no run matches (naming the key that rules them
+---out and the values the runs have) and a value of a list that matches no
+---run (dropout = {0, 0.5} without dropout 0.5 runs). An unknown key is an
+---error listing the valid ones. Runs of one variant that differ in more
+---than the seed (quick and full runs, say) are never pooled: each group's
+---label gets what sets it apart, "base [epochs=2,
+---subset={test=500,train=2000}]". The list is sorted by task, variant
+---(numbers compared as numbers), seed.
 ---Malformed records are skipped with a warning (wb.runs.load_all).
 ---@param query? table
 ---@return wb.Runs

@@ -228,7 +228,8 @@ end
 ---generator (wb.seed), so wb.load advances it.
 ---@param path string
 ---@return wb.Sequential
----Example: local m = wb.load("plots/runs/dropout-1054dcc8d9a2a6df.safetensors")
+---Example: local run = wb.runs.find{task = "task05_dropout", dropout = 0.3, seed = 1}[1]
+---  local m = wb.load(run:weights_path()) -- <root>/runs/task05_dropout-<hash>.safetensors
 function wb.load(path)
   if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
   local file, meta = wb.io.load_safetensors(path)

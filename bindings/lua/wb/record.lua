@@ -19,7 +19,7 @@ local cjson = require "cjson"
 ---run's record or artefact (wb.record.path), reading a record with the
 ---reason when it is malformed (wb.record.read) and the key that says which
 ---records are seeds of one configuration (wb.record.group_key).
----Example: print(wb.record.path(nil, "dropout", "0123456789abcdef"))
+---Example: print(wb.record.path(nil, "task05_dropout", "0123456789abcdef"))
 local M = {}
 
 local function argcheck(ok, n, fname, expected, v)
@@ -59,7 +59,7 @@ end
 ---@param hash string
 ---@param ext? string
 ---@return string
----Example: print(wb.record.path(nil, "dropout", run.hash, "safetensors"))
+---Example: print(wb.record.path(nil, run.task, run.hash, "safetensors"))
 function M.path(root, task, hash, ext)
   argcheck(root == nil or type(root) == "string", 1, "path", "string", root)
   argcheck(type(task) == "string", 2, "path", "string", task)
@@ -138,7 +138,8 @@ end
 ---@param path string
 ---@return table|nil
 ---@return string|nil why
----Example: local r, why = wb.record.read("plots/runs/t-0123456789abcdef.json")
+---Example: local r, why = wb.record.read(wb.record.path(nil, run.task, run.hash))
+---  print(r and r.variant or why)
 function M.read(path)
   argcheck(type(path) == "string", 1, "read", "string", path)
   local f, err = io.open(path, "rb")

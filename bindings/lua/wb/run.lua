@@ -34,7 +34,7 @@ end
 ---git_commit, git_uncommitted: how many tracked files differed from that
 ---commit) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.
----Example: local r = wb.runs.find{task = "dropout"}[1]
+---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
 
 ---wb.Run:__tostring() -> string
@@ -66,28 +66,36 @@ end
 ---@param which? string
 ---@return string
 ---Example: print(run:weights_path())
-function Run:weights_path(which)
-  args.opt("weights_path", 1, which, "string")
+-- The weights file of run r (see Run:weights_path); a bad `which` or a
+-- missing file is an error at `level` naming fname, the method called.
+local function path_of(r, which, fname, level)
   which = which or "final"
-  local dir = dir_of[self] or record.dir()
+  local dir = dir_of[r] or record.dir()
   local name
   if which == "final" then
-    name = self.weights
+    name = r.weights
   elseif which == "best" then
-    name = self.best_weights
-    if not name and self.weights then
-      local alt = self.weights:gsub("%.safetensors$", ".best.safetensors")
+    name = r.best_weights
+    if not name and r.weights then
+      local alt = r.weights:gsub("%.safetensors$", ".best.safetensors")
       if wb.sys.exists(dir .. "/" .. alt) then name = alt end
     end
   else
-    error("run:model: expected \"final\" or \"best\", got " .. tostring(which), 2)
+    error(string.format('wb.Run:%s: which: expected "final" or "best", got %q', fname,
+      which), level + 1)
   end
   if not name then
-    error(string.format("%s: no %s weights (status %s)", tostring(self), which,
-      tostring(self.status)), 2)
+    error(string.format("wb.Run:%s: %s: no %s weights (status %s)", fname, tostring(r), which,
+      tostring(r.status)), level + 1)
   end
   if name:sub(1, 1) == "/" then return name end
   return dir .. "/" .. util.basename(name)
+end
+
+function Run:weights_path(which)
+  args.opt("weights_path", 1, which, "string")
+  local path = path_of(self, which, "weights_path", 2)
+  return path -- not a tail call: the error names the caller's line
 end
 
 ---wb.Run:model(which) -> wb.Sequential
@@ -100,9 +108,7 @@ end
 ---Example: local m = run:model(); print(m:summary())
 function Run:model(which)
   args.opt("model", 1, which, "string")
-  local ok, path = pcall(self.weights_path, self, which)
-  if not ok then error(path, 2) end
-  return wb.load(path)
+  return wb.load(path_of(self, which, "model", 2))
 end
 
 ---wb.Run:data() -> table
@@ -124,16 +130,16 @@ end
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
 function Run:evaluate(which)
   args.opt("evaluate", 1, which, "string")
-  local ok, m = pcall(self.model, self, which)
-  if not ok then error(m, 2) end
-  return m:evaluate(self:data().test)
+  return wb.load(path_of(self, which, "evaluate", 2)):evaluate(self:data().test)
 end
 
 ---wb.Run:plot(metric, opts) -> wb.Plot
 ---The run's per-epoch curve of `metric` (default "loss") as wb.plot.lines:
 ---from its history, its measures, or "gap" (val_loss - loss). For "loss"
 ---and "accuracy" the validation curve (val_loss, val_accuracy) is drawn
----too. opts: title, ylabel, logy.
+---too. A name the run has no series of is an error listing those it has
+---(nearest first); the per-step series (history.steps) are drawn by
+---wb.Runs:plot_curves(name, {x = "step"}). opts: title, ylabel, logy.
 ---@param metric? string
 ---@param opts? table
 ---@return wb.Plot
@@ -143,6 +149,12 @@ function Run:plot(metric, o)
   args.opt("plot", 2, o, "table")
   metric, o = metric or "loss", o or {}
   util.check_options(o, {"title", "ylabel", "logy"}, "wb.Run:plot", 2)
+  local stats = require("wb.runs_stats").raw
+  local step = stats.names_of({self}, "steps")[metric]
+    and string.format(" per epoch ('%s' is a step series: wb.runs.find{hash = \"%s\"}"
+      .. ':plot_curves("%s", {x = "step"}))', metric, tostring(self.hash), metric) or ""
+  stats.check_name({self}, metric, "series", "wb.Run:plot", "series", 2,
+    string.format("wb.Run:plot: %s has no series '%s'%s", tostring(self), metric, step))
   local names = {metric}
   if (metric == "loss" or metric == "accuracy") and wb.runs.series(self, "val_" .. metric) then
     names[2] = "val_" .. metric
@@ -150,9 +162,6 @@ function Run:plot(metric, o)
   local ss = {}
   for _, n in ipairs(names) do
     local y = wb.runs.series(self, n)
-    if not y then
-      error(string.format("run:plot: %s has no series '%s'", tostring(self), n), 2)
-    end
     local x = {}
     for e = 1, #y do x[e] = e end
     ss[#ss + 1] = {label = n, x = x, y = y}

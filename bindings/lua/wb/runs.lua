@@ -3,9 +3,14 @@
 -- A Runs object is a list of run records (see wb/record.lua) in the order
 -- of the experiment's variants and seeds, with helpers that group them by
 -- variant label: mean and std over seeds, markdown tables, curves with a
--- std band per variant; and wb.runs.find, which reads the records of a
--- folder and filters them. Each run is a Run object (wb/run.lua). The CSV
--- exports are in wb/runs_export.lua. It reads records only; it never trains.
+-- std band per variant. wb.runs.find, which reads the records of a folder
+-- and filters them, is in wb/runs_find.lua. Each run is a Run object
+-- (wb/run.lua). The CSV exports are in wb/runs_export.lua. It reads records
+-- only; it never trains.
+--
+-- A name that is not there is an error listing those that are, nearest
+-- first: a variant label, a column or metric, a series (wb/runs_stats.lua
+-- knows the names of a list's runs).
 --
 -- Nothing is averaged that differs: runs pool only when their group keys
 -- (wb.record.group_key: everything but the seed) are equal. A list whose
@@ -16,7 +21,6 @@ local util = require "wb.util"
 local record = require "wb.record"
 local group = require "wb.runs_group"
 local stats = require "wb.runs_stats"
-local args = require "wb.args"
 
 ---wb.runs
 ---Finished runs and what can be said about them: find runs by their
@@ -24,7 +28,7 @@ local args = require "wb.args"
 ---run lists (wb.Runs) with mean ± std over seeds, tables and curves.
 ---Everything here reads run records (<plots>/runs/*.json and the weights
 ---beside them); nothing trains.
----Example: local rs = wb.runs.find{task = "dropout", dropout = 0.3}
+---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = 0.3}
 ---  print(rs); print(rs[1]:evaluate().accuracy)
 local M = {}
 local Runs = {__name = "wb.Runs"}
@@ -57,7 +61,7 @@ Runs.__methods = Runs -- behind an __index function: for completion and help
 ---@param records table
 ---@param ex? wb.Experiment
 ---@return wb.Runs
----Example: local rs = wb.runs.Runs(wb.runs.load_all("plots/runs"))
+---Example: local rs = wb.runs.Runs(wb.runs.load_all()) -- every run under $WB_PLOTS or plots
 function M.Runs(records, ex)
   argcheck(type(records) == "table", 1, "Runs", "table", records)
   for i, r in ipairs(records) do
@@ -78,7 +82,7 @@ end
 ---averaged only when they are seeds of one configuration (equal
 ---wb.record.group_key); otherwise stat, values, curve, table and
 ---plot_curves raise, naming the label and what differs.
----Example: local rs = wb.runs.find{task = "dropout"}
+---Example: local rs = wb.runs.find{task = "task05_dropout"}
 ---  for i, r in ipairs(rs) do print(i, r) end
 function Runs:__len() return #self.records end
 -- "Runs(6 runs, 3 variants)", then one line per run (at most M.max_listed).
@@ -111,8 +115,22 @@ function Runs:variants()
   return out
 end
 
+-- Raise at `level` (seen from the caller) unless v is a variant label of
+-- the list: naming it and the labels there, nearest first.
+local function check_variant(self, v, fname, level)
+  local set = {}
+  for _, l in ipairs(self:variants()) do set[l] = true end
+  if set[v] then return end
+  local list, near = stats.nearest_first(v, set)
+  error(string.format("wb.Runs:%s: unknown variant '%s'%s (variants of these runs%s: %s)",
+    fname, v, near and (" (did you mean '" .. near .. "'?)") or "",
+    near and ", nearest first" or "",
+    #list > 0 and table.concat(list, ", ") or "none"), level + 1)
+end
+
 ---wb.Runs:of(variant) -> table
----The runs of one variant label (a plain list, seed order). In a list made
+---The runs of one variant label (a plain list, seed order). A label the
+---list does not have is an error listing those it has. In a list made
 ---by hand (wb.runs.Runs) they may differ in more than the seed: stat,
 ---values, curve and table refuse to average those.
 ---@param variant string
@@ -120,6 +138,7 @@ end
 ---Example: local r0 = rs:of("dropout=0")[1]
 function Runs:of(variant)
   argcheck(type(variant) == "string", 1, "of", "string", variant)
+  check_variant(self, variant, "of", 2)
   local out = {}
   for _, r in ipairs(self.records) do
     if label(self, r) == variant then out[#out + 1] = r end
@@ -131,6 +150,7 @@ end
 -- once: else an error (at the caller of the method fname) naming v and what
 -- differs or the seed listed twice.
 local function seeds(self, v, fname)
+  check_variant(self, v, fname, 3)
   local rs = self:of(v)
   local why = group.not_seeds(rs)
   if why then error(string.format("wb.Runs:%s: variant '%s': %s", fname, tostring(v), why), 3) end
@@ -140,8 +160,9 @@ end
 ---wb.Runs:values(variant, name) -> table
 ---The values of a metric (wb.runs.value) over the finished runs of one
 ---variant (status "ok": a diverged run is left out), skipping runs without
----it. Raises when the variant's runs are not seeds
----of one configuration.
+---it. Raises when the variant's runs are not seeds of one configuration,
+---for a variant the list does not have and for a misspelt metric (see
+---wb.Runs:table).
 ---@param variant string
 ---@param name string
 ---@return number[]
@@ -149,13 +170,16 @@ end
 function Runs:values(variant, name)
   argcheck(type(variant) == "string", 1, "values", "string", variant)
   argcheck(type(name) == "string", 2, "values", "string", name)
-  return numbers(seeds(self, variant, "values"), name)
+  local rs = seeds(self, variant, "values")
+  stats.raw.check_name(self.records, name, "values", "wb.Runs:values", "metric", 2)
+  return numbers(rs, name)
 end
 
 ---wb.Runs:stat(variant, name) -> number, number
 ---Mean and std over seeds of a metric for one variant (wb.runs.mean_std of
 ---rs:values). Raises when the variant's runs are not seeds of one
----configuration.
+---configuration, for a variant the list does not have and for a misspelt
+---metric (see wb.Runs:table).
 ---@param variant string
 ---@param name string
 ---@return number|nil mean
@@ -164,7 +188,9 @@ end
 function Runs:stat(variant, name)
   argcheck(type(variant) == "string", 1, "stat", "string", variant)
   argcheck(type(name) == "string", 2, "stat", "string", name)
-  return M.mean_std(numbers(seeds(self, variant, "stat"), name))
+  local rs = seeds(self, variant, "stat")
+  stats.raw.check_name(self.records, name, "values", "wb.Runs:stat", "metric", 2)
+  return M.mean_std(numbers(rs, name))
 end
 
 ---wb.Runs:table(names, opts) -> string
@@ -172,9 +198,13 @@ end
 ---column per metric in names, cells "mean ± std" over seeds
 ---(wb.runs.fmt_mean_std) over the finished runs; the seeds cell says
 ---"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
----fewer finished runs have the metric. opts.variant_header names the first column
----(default "variant"). Raises when a variant's runs are not seeds of one
----configuration, naming the variant and what differs.
+---fewer finished runs have the metric. opts.variant_header names the
+---first column (default "variant"). Raises when a variant's runs are not seeds of one
+---configuration, naming the variant and what differs, and for a column no
+---run of the list has that is close to one they have (a misspelling:
+---test_acuracy), listing theirs, nearest first. A final metric they lack
+---(gap without validation) or a measure no run recorded (a hook's nil) is
+---n/a.
 ---@param names string[]
 ---@param opts? table
 ---@return string
@@ -187,6 +217,10 @@ function Runs:table(names, o)
   argcheck(o == nil or type(o) == "table", 2, "table", "table", o)
   o = o or {}
   util.check_options(o, {"variant_header"}, "wb.Runs:table", 2)
+  for _, v in ipairs(self:variants()) do seeds(self, v, "table") end -- refuse first
+  for _, n in ipairs(names) do
+    stats.raw.check_name(self.records, n, "values", "wb.Runs:table", "column", 2)
+  end
   local head = {o.variant_header or "variant", "seeds"}
   for _, n in ipairs(names) do head[#head + 1] = n end
   local lines = {"| " .. table.concat(head, " | ") .. " |",
@@ -207,7 +241,8 @@ local curve = stats.raw.curve
 ---(wb.runs.series): x (epochs 1..n), mean, std. Runs of different lengths
 ---(early stopping) use the seeds still running at each epoch; an epoch no
 ---seed has a value for (NaN, stored as null) is NaN. Raises when
----the variant's runs are not seeds of one configuration.
+---the variant's runs are not seeds of one configuration, and for a variant
+---or series name no run of the list has.
 ---@param variant string
 ---@param name string
 ---@return integer[] x
@@ -217,7 +252,9 @@ local curve = stats.raw.curve
 function Runs:curve(variant, name)
   argcheck(type(variant) == "string", 1, "curve", "string", variant)
   argcheck(type(name) == "string", 2, "curve", "string", name)
-  return curve(seeds(self, variant, "curve"), name)
+  local rs = seeds(self, variant, "curve")
+  stats.raw.check_name(self.records, name, "series", "wb.Runs:curve", "series", 2)
+  return curve(rs, name)
 end
 
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
@@ -228,7 +265,9 @@ end
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
 ---{{label =, y =}, ...} horizontal reference lines across the curves' steps.
----Raises when a variant's runs are not seeds of one configuration.
+---Raises when a variant's runs are not seeds of one configuration, and for
+---a series (step series with x = "step") no run of the list has, listing
+---those they have, nearest first.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot
@@ -243,6 +282,13 @@ function Runs:plot_curves(name, o)
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
   end
   argcheck(o.refs == nil or type(o.refs) == "table", 2, "plot_curves", "refs table", o.refs)
+  for _, v in ipairs(self:variants()) do seeds(self, v, "plot_curves") end -- refuse first
+  if o.x == "step" then
+    stats.raw.check_name(self.records, name, "steps", "wb.Runs:plot_curves", "step series", 2,
+      string.format("wb.Runs:plot_curves: the list has no step series '%s'", name))
+  else
+    stats.raw.check_name(self.records, name, "series", "wb.Runs:plot_curves", "series", 2)
+  end
   local ss, x0, x1 = {}, nil, nil
   for _, v in ipairs(self:variants()) do
     local rs = seeds(self, v, "plot_curves")
@@ -275,120 +321,8 @@ function Runs:plot_curves(name, o)
     ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange}
 end
 
----wb.runs.load_all(dir, filter) -> table
----Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
----or "plots") as plain tables sorted by file name, keeping those for which
----filter(record) is true; {} when the folder does not exist. Integral
----numbers are integers (seed 2, not 2.0). A malformed record (see
----wb.record.read) is skipped with a one-line warning on stderr naming the
----file and what is wrong.
----@param dir? string
----@param filter? function
----@return table
----Example: local recs = wb.runs.load_all(nil, function(r) return r.status ~= "ok" end)
-function M.load_all(dir, filter)
-  argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
-  argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
-  dir = dir or record.dir()
-  if not wb.sys.exists(dir) then return {} end
-  local names = {}
-  for _, n in ipairs(wb.sys.listdir(dir)) do
-    if record.is_record_file(n) then names[#names + 1] = n end
-  end
-  table.sort(names)
-  local out = {}
-  for _, n in ipairs(names) do
-    local path = dir .. "/" .. n
-    local r, why = record.read(path)
-    if not r then
-      io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
-    elseif not filter or filter(r) then
-      out[#out + 1] = r
-    end
-  end
-  return out
-end
-
--- {==================== finding runs ====================
-
--- Record fields a query may name; any other key is a config key.
-local record_keys = {task = true, variant = true, seed = true, status = true, hash = true,
-  group_key = true}
-
-local function matches(want, have)
-  if type(want) == "function" then return want(have) and true or false end
-  if type(want) == "table" then
-    for _, w in ipairs(want) do if matches(w, have) then return true end end
-    return false
-  end
-  return want == have
-end
-
--- The keys a query may name: record fields, the experiment's config keys
--- and every config key of the records read.
-local function valid_keys(recs)
-  local valid = {root = true, dir = true}
-  for k in pairs(record_keys) do valid[k] = true end
-  local ok_ex, ex = pcall(require, "wb.experiment")
-  if ok_ex and type(ex) == "table" and type(ex.known_keys) == "table" then
-    for k in pairs(ex.known_keys) do valid[k] = true end
-  end
-  for _, r in ipairs(recs) do
-    for k in pairs(r.config) do valid[k] = true end
-  end
-  return valid
-end
-
----wb.runs.find(query) -> wb.Runs
----The finished runs whose records match every key of `query`, read from
----the run records (`<root>/runs/*.json`); never trains. A key is a record
----field (task, variant, seed, status, hash, group_key) or a config key
----(dropout, l2, dataset, epochs, ...). A value matches by equality, a list
----matches any of its values, a function(value) -> boolean decides. Options:
----root = the plots folder (default $WB_PLOTS or "plots"), dir = the runs
----folder itself (default <root>/runs). An unknown key is an error listing
----the valid ones. Runs of one variant that differ in more than the seed
----(say --quick and full runs) are never pooled: each group's label gets
----what sets it apart, "base [epochs=2, subset={test=500,train=2000}]".
----The list is sorted by task, variant (numbers compared as numbers), seed.
----Malformed records are skipped with a warning (wb.runs.load_all).
----@param query? table
----@return wb.Runs
----Example: local rs = wb.runs.find{task = "dropout", dropout = {0, 0.3}}
----  print(#rs, rs[1])
-function M.find(query)
-  query = args.opt("find", 1, query, "table") or {}
-  for _, k in ipairs{"root", "dir"} do
-    if query[k] ~= nil and type(query[k]) ~= "string" then
-      error(string.format("wb.runs.find: %s: expected a string, got %s", k, type(query[k])), 2)
-    end
-  end
-  local dir = query.dir or record.dir(query.root)
-  local recs = M.load_all(dir)
-  local valid = valid_keys(recs)
-  for k in pairs(query) do
-    if not valid[k] then
-      error(string.format("wb.runs.find: unknown key '%s' (valid: %s)", tostring(k),
-        table.concat(util.sorted_keys(valid), ", ")), 2)
-    end
-  end
-  local out = {}
-  for _, r in ipairs(recs) do
-    local keep = true
-    for k, want in pairs(query) do
-      if k ~= "root" and k ~= "dir" then
-        local have
-        if record_keys[k] then have = r[k] else have = r.config[k] end
-        if not matches(want, have) then keep = false; break end
-      end
-    end
-    if keep then out[#out + 1] = as_run(r, dir) end
-  end
-  local labels = group.label_apart(out)
-  return setmetatable({records = out, dir = dir, labels = labels}, Runs)
-end
-
--- }====================
+local find = require "wb.runs_find"
+M.load_all, M.find = find.load_all, find.find
 
 M.Run = Run
 M.RunList = Runs

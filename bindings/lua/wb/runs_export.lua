@@ -22,23 +22,29 @@ local M = runs
 
 -- The records of runs_or_dir: a runs folder (default <plots>/runs), a
 -- wb.Runs or a list of records; and where they come from, for messages. A
--- folder that does not exist is an error (a mistyped path would otherwise
--- give a file with a header and no rows).
+-- folder that does not exist, or no runs at all, is an error (a mistyped
+-- path or a query that matched nothing would otherwise give a file with a
+-- header and no rows).
 local function records_of(x, fname)
   argcheck(x == nil or type(x) == "string" or type(x) == "table", 2, fname,
     "runs folder or run list", x, nil, 1)
+  local recs, where
   if type(x) == "table" then
-    local recs = rawget(x, "records") or x
+    recs, where = rawget(x, "records") or x, "the run list"
     for i, r in ipairs(recs) do
       argcheck(type(r) == "table", 2, fname, "list of run records", r, i, 1)
     end
-    return recs, "the run list"
+  else
+    where = x or record.dir()
+    if not wb.sys.exists(where) then
+      error(string.format("wb.runs.%s: no runs folder %s; nothing written", fname, where), 3)
+    end
+    recs = runs.load_all(where)
   end
-  local dir = x or record.dir()
-  if not wb.sys.exists(dir) then
-    error(string.format("wb.runs.%s: no runs folder %s; nothing written", fname, dir), 3)
+  if #recs == 0 then
+    error(string.format("wb.runs.%s: no runs in %s; nothing written", fname, where), 3)
   end
-  return runs.load_all(dir), dir
+  return recs, where
 end
 
 local function is_list(t) return t[1] ~= nil or next(t) == nil end
@@ -127,9 +133,10 @@ local maxn = util.maxn
 ---group_key, status, what made it (git_commit, git_uncommitted: the count
 ---of tracked files edited since that commit, command: the command that
 ---trains it; empty in records that lack them), the config flattened to
----columns (config.hidden, config.subset.train, ...) and the final metrics. runs_or_dir: a runs
----folder (default <plots>/runs; an error if it does not exist), a wb.Runs
----or a list of records. Returns the number of runs.
+---columns (config.hidden, config.subset.train, ...) and the final
+---metrics. runs_or_dir: a runs folder (default <plots>/runs), a wb.Runs
+---or a list of records; a folder that does not exist, or no runs at all,
+---is an error and nothing is written. Returns the number of runs.
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
@@ -194,14 +201,15 @@ end
 ---measures). An epoch a series has no value for (NaN, stored as JSON
 ---null) has no row. Seeds of one configuration share a group_key: group
 ---by it, not by variant, and keep status "ok" (a diverged run's epochs are
----there too), to average as the tables do. runs_or_dir: a runs folder (default
----<plots>/runs; an error if it does not exist), a wb.Runs or a list of
----records. Returns the number of rows written. The per-step series are
+---there too), to average as the tables do. runs_or_dir: a runs folder
+---(default <plots>/runs), a wb.Runs or a list of records; a folder that
+---does not exist, or no runs at all, is an error and nothing is written.
+---Returns the number of rows written. The per-step series are
 ---wb.runs.export_steps's.
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
----Example: wb.runs.export_history("history.csv", wb.runs.find{task = "dropout"})
+---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "task05_dropout"})
 function M.export_history(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_history", "string", path)
   local recs = records_of(runs_or_dir, "export_history")

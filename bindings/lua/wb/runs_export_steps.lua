@@ -102,7 +102,7 @@ local STEPS_WHAT = "step series (history.steps: set log_every, or instruments an
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
 ---@return string[]
----Example: wb.runs.export_steps("steps.csv", wb.runs.find{task = "cockpit"})
+---Example: wb.runs.export_steps("steps.csv", wb.runs.find{task = "task11_cockpit"})
 ---  -- pandas: d = pandas.read_csv("steps.csv"); d.groupby("step").grad_norm.mean()
 function M.export_steps(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_steps", "string", path)
@@ -196,7 +196,7 @@ end
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
 ---@return string[]
----Example: wb.runs.export_grad_hist("grad_hist.csv", wb.runs.find{task = "cockpit"})
+---Example: wb.runs.export_grad_hist("grad_hist.csv", wb.runs.find{task = "task11_cockpit"})
 function M.export_grad_hist(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_grad_hist", "string", path)
   local recs, where = records_of(runs_or_dir, "export_grad_hist")

@@ -5,7 +5,8 @@
 local M = {}
 local argcheck = require("wb.runs_group").argcheck
 local args = require "wb.args"
-local maxn = require("wb.util").maxn
+local util = require "wb.util"
+local maxn = util.maxn
 
 ---wb.runs.mean_std(xs) -> number, number
 ---Mean and sample standard deviation (n - 1; 0 for one value) of a list of
@@ -36,18 +37,30 @@ end
 ---@param name string
 ---@return number[]|nil
 ---Example: local gap = wb.runs.series(run, "gap")
+-- Whether t is a list of numbers (with holes where a NaN was stored as
+-- null): a series, not history.steps or history.instruments, which are
+-- tables by name.
+local function is_list(t)
+  if type(t) ~= "table" then return false end
+  for k, v in pairs(t) do
+    if math.type(k) ~= "integer" or type(v) ~= "number" then return false end
+  end
+  return true
+end
+
 local function series(r, name)
   local h = type(r.history) == "table" and r.history[name] or nil
+  if not is_list(h) then h = nil end
   if h == nil and name == "gap" and type(r.history) == "table"
-      and type(r.history.val_loss) == "table" and type(r.history.loss) == "table" then
+      and is_list(r.history.val_loss) and is_list(r.history.loss) then
     h = {}
     for e = 1, maxn(r.history.val_loss) do -- past holes: NaN epochs are null
       local v, l = r.history.val_loss[e], r.history.loss[e]
       if type(v) == "number" and type(l) == "number" then h[e] = v - l end
     end
   end
-  if type(h) ~= "table" and type(r.measures) == "table" then h = r.measures[name] end
-  return type(h) == "table" and h or nil
+  if h == nil and type(r.measures) == "table" then h = r.measures[name] end
+  return is_list(h) and h or nil
 end
 function M.series(r, name)
   argcheck(type(r) == "table", 1, "series", "table", r)
@@ -202,8 +215,107 @@ local function curve(rs, name)
   return x, mean, std, ci
 end
 
+-- {==================== names ====================
+
+-- The final metrics the training loop writes (wb/train.lua final_metrics):
+-- known names even where no run of a list has them (gap and val_* without
+-- validation), so a table over every task asks for them without error.
+local FINAL = {"test_loss", "test_accuracy", "loss", "accuracy", "epochs_run", "val_loss",
+  "val_accuracy", "gap", "acc_gap", "best_val_loss", "best_epoch", "best_val_accuracy",
+  "train_seconds", "sec_per_epoch"}
+
+-- The names runs rs have: "series" (per-epoch: wb.runs.series finds
+-- them), "values" (series and final values: wb.runs.value finds them) or
+-- "steps" (history.steps, but step and epoch, the x of a step curve).
+local function names_of(rs, kind)
+  local set = {}
+  for _, r in ipairs(rs) do
+    local h = type(r.history) == "table" and r.history or {}
+    if kind == "steps" then
+      for k, s in pairs(type(h.steps) == "table" and h.steps or {}) do
+        if is_list(s) and k ~= "step" and k ~= "epoch" then set[k] = true end
+      end
+    else
+      for k in pairs(h) do if series(r, k) then set[k] = true end end
+      if series(r, "gap") then set.gap = true end
+      for k in pairs(type(r.measures) == "table" and r.measures or {}) do
+        if series(r, k) or kind == "values" and type(r.measures[k]) == "number" then
+          set[k] = true
+        end
+      end
+      for k, v in pairs(kind == "values" and type(r.metrics) == "table" and r.metrics or {}) do
+        if type(v) == "number" then set[k] = true end
+      end
+    end
+  end
+  return set
+end
+
+-- The names of set, the closest to word first: by edit distance within
+-- wb.spec.nearest's reach, then those containing word ("task05" in
+-- "task05_dropout"), then the others sorted; and the closest, or nil when
+-- none is close, for "did you mean".
+local function nearest_first(word, set)
+  local nearest, rest, out = require("wb.spec").nearest, util.sorted_keys(set), {}
+  word = tostring(word)
+  local function take(n)
+    out[#out + 1] = n
+    for i = #rest, 1, -1 do if rest[i] == n then table.remove(rest, i) end end
+  end
+  while true do
+    local n = nearest(word, rest)
+    if not n then break end
+    take(n)
+  end
+  for _, n in ipairs({table.unpack(rest)}) do
+    if #word > 1 and tostring(n):find(word, 1, true) then take(n) end
+  end
+  local near = out[1]
+  for _, n in ipairs(rest) do out[#out + 1] = n end
+  return out, near
+end
+M.nearest_first = nearest_first
+
+-- Raise at `level` (error()'s, seen from the caller) unless name is one of
+-- the names of kind (names_of) of runs rs: "<fname>: unknown <what> 'name'
+-- (did you mean 'x'?) (<what>s of these runs: x, ...)". A list without
+-- runs, or for values without a finished run, has nothing to check
+-- against (its cells say so). Final metric names are known for values.
+-- For values, a name far from every name the runs have is let through
+-- (n/a): a measure hook leaves out what it did not find (S's
+-- epochs_to_target when no run reached the target), and the record cannot
+-- tell that from a name no hook returns; a misspelling is near its name.
+-- head: the message's start instead of "<fname>: unknown <what> 'name'".
+local function check_name(rs, name, kind, fname, what, level, head)
+  if #rs == 0 then return end
+  local set = names_of(rs, kind)
+  if kind == "values" then
+    local any = false
+    for _, r in ipairs(rs) do any = any or finished(r) end
+    if not any then return end
+    for _, n in ipairs(FINAL) do set[n] = true end
+  end
+  if set[name] then return end
+  local list, near = nearest_first(name, set)
+  if kind == "values" and not near then return end
+  local plural = what:find("series$") and what or what .. "s"
+  if #list == 0 and kind == "steps" then
+    list[1] = "none; history.steps is kept when the config sets log_every, or instruments "
+      .. "and every"
+  end
+  head = head or string.format("%s: unknown %s '%s'", fname, what, tostring(name))
+  error(string.format("%s%s (%s of %s%s: %s)", head,
+    near and (" (did you mean '" .. near .. "'?)") or "", plural,
+    #rs == 1 and "this run" or "these runs",
+    near and ", nearest first" or "", #list > 0 and table.concat(list, ", ") or "none"),
+    level + 1)
+end
+
+-- }====================
+
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
 M.raw = {series = series, value = value, numbers = numbers, curve = curve,
-  seeds_cell = seeds_cell, cell = cell, finished = finished, usable = usable}
+  seeds_cell = seeds_cell, cell = cell, finished = finished, usable = usable,
+  names_of = names_of, check_name = check_name}
 
 return M

@@ -1,0 +1,320 @@
+-- wb/runs_find.lua: reading run records from a folder (wb.runs.load_all)
+-- and finding the runs a query names (wb.runs.find). Installed in wb.runs
+-- by wb/runs.lua; reads records only, never trains.
+--
+-- find never answers "no runs" in silence: a root or runs folder that does
+-- not exist, a task with no runs there, an unknown key and a query that
+-- matches nothing are errors saying what is there (allow_empty = true asks
+-- for a possibly-empty list instead).
+local wb = require "wb"
+local util = require "wb.util"
+local record = require "wb.record"
+local group = require "wb.runs_group"
+local as_run = require("wb.run").as_run
+local args = require "wb.args"
+
+local M = {}
+local argcheck = group.argcheck
+
+---wb.runs.load_all(dir, filter) -> table
+---Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
+---or "plots") as plain tables sorted by file name, keeping those for which
+---filter(record) is true; {} when the folder does not exist. Integral
+---numbers are integers (seed 2, not 2.0). A malformed record (see
+---wb.record.read) is skipped with a one-line warning on stderr naming the
+---file and what is wrong.
+---@param dir? string
+---@param filter? function
+---@return table
+---Example: local recs = wb.runs.load_all(nil, function(r) return r.status ~= "ok" end)
+function M.load_all(dir, filter)
+  argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
+  argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
+  dir = dir or record.dir()
+  if not wb.sys.exists(dir) then return {} end
+  local names = {}
+  for _, n in ipairs(wb.sys.listdir(dir)) do
+    if record.is_record_file(n) then names[#names + 1] = n end
+  end
+  table.sort(names)
+  local out = {}
+  for _, n in ipairs(names) do
+    local path = dir .. "/" .. n
+    local r, why = record.read(path)
+    if not r then
+      io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
+    elseif not filter or filter(r) then
+      out[#out + 1] = r
+    end
+  end
+  return out
+end
+
+-- Record fields a query may name; any other key is a config key.
+local record_keys = {task = true, variant = true, seed = true, status = true, hash = true,
+  group_key = true}
+-- The keys that say where to look and how, not what to match.
+local options = {root = true, dir = true, allow_empty = true}
+
+-- A value matches by equality (a table value, hidden = {256, 128}, as a
+-- whole), a list by any of its items, a function by its answer.
+local function matches(want, have)
+  if type(want) == "function" then return want(have) and true or false end
+  if type(have) == "table" and type(want) == "table"
+      and util.canonical(want) == util.canonical(have) then
+    return true
+  end
+  if type(want) == "table" then
+    for _, w in ipairs(want) do if matches(w, have) then return true end end
+    return false
+  end
+  return want == have
+end
+
+local function field(r, k)
+  if record_keys[k] then return r[k] end
+  return type(r.config) == "table" and r.config[k] or nil
+end
+
+-- The keys a query may name: record fields, the experiment's config keys
+-- and every config key of the records read.
+local function valid_keys(recs)
+  local valid = {}
+  for k in pairs(options) do valid[k] = true end
+  for k in pairs(record_keys) do valid[k] = true end
+  local ok_ex, ex = pcall(require, "wb.experiment")
+  if ok_ex and type(ex) == "table" and type(ex.known_keys) == "table" then
+    for k in pairs(ex.known_keys) do valid[k] = true end
+  end
+  for _, r in ipairs(recs) do
+    for k in pairs(r.config) do valid[k] = true end
+  end
+  return valid
+end
+
+-- The distinct values of key k over records recs, as text, sorted.
+local function values_text(recs, k)
+  local seen, out = {}, {}
+  for _, r in ipairs(recs) do
+    local s = util.show(field(r, k))
+    if field(r, k) == nil then s = "none" end
+    if not seen[s] then seen[s] = true; out[#out + 1] = s end
+  end
+  table.sort(out, function(a, b)
+    local x, y = tonumber(a), tonumber(b)
+    if x and y then return x < y end
+    return a < b
+  end)
+  local more = #out > 12 and string.format(", ... (%d values)", #out) or ""
+  return table.concat(out, ", ", 1, math.min(#out, 12)) .. more
+end
+
+-- A query value as written: "x" quoted, a list as {0, 0.5}.
+local function show(v)
+  if type(v) == "function" then return "a function" end
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "table" and v[1] ~= nil then
+    local items = {}
+    for i, x in ipairs(v) do items[i] = show(x) end
+    return "{" .. table.concat(items, ", ") .. "}"
+  end
+  return util.show(v)
+end
+
+-- The query's matching keys, sorted, and its text: "task = "x", dropout = 0.5".
+local function query_keys(query)
+  local ks, parts = {}, {}
+  for _, k in ipairs(util.sorted_keys(query)) do
+    if not options[k] then
+      ks[#ks + 1] = k
+      parts[#parts + 1] = k .. " = " .. show(query[k])
+    end
+  end
+  return ks, table.concat(parts, ", ")
+end
+
+-- " (numbers; the query gives a string)" when want's type is not that of
+-- any value of key k in recs: seed = "1" looks like seed 1 in a message.
+local function type_note(want, recs, k)
+  if type(want) == "function" or type(want) == "table" then return "" end
+  local types = {}
+  for _, r in ipairs(recs) do
+    local v = field(r, k)
+    if v ~= nil then
+      if type(v) == type(want) then return "" end
+      types[type(v) .. "s"] = true
+    end
+  end
+  if next(types) == nil then return "" end
+  return string.format(" (%s; the query gives a %s)", table.concat(util.sorted_keys(types),
+    " and "), type(want))
+end
+
+-- The records of recs that match every key of ks but k.
+local function all_but(query, ks, k, recs)
+  local rest = {}
+  for _, r in ipairs(recs) do
+    local keep = true
+    for _, o in ipairs(ks) do
+      if o ~= k and not matches(query[o], field(r, o)) then keep = false; break end
+    end
+    if keep then rest[#rest + 1] = r end
+  end
+  return rest
+end
+
+-- Raise (at find's caller) that no run in dir matches query: which key
+-- rules out every run the other keys keep, and the values those runs have.
+local function none_match(query, recs, dir)
+  local ks, text = query_keys(query)
+  local parts = {}
+  for _, k in ipairs(ks) do
+    local rest = all_but(query, ks, k, recs)
+    if #rest > 0 then
+      parts[#parts + 1] = string.format("%s: the %d runs the other keys match have %s%s", k,
+        #rest, values_text(rest, k), type_note(query[k], rest, k))
+    end
+  end
+  if #parts == 0 then -- no single key is at fault: what each key could match
+    for _, k in ipairs(ks) do parts[#parts + 1] = k .. " there: " .. values_text(recs, k) end
+  end
+  error(string.format("wb.runs.find: no run in %s matches {%s} (%s; allow_empty = true "
+    .. "returns an empty list)", dir, text, table.concat(parts, "; ")), 3)
+end
+
+-- Raise (at find's caller) when a value in a list of the query (dropout =
+-- {0, 0.5}) matches none of the runs the other keys keep: a list is a set
+-- of values each meant to be there, not "any of these, if present".
+local function check_lists(query, recs, dir)
+  local ks, text = query_keys(query)
+  for _, k in ipairs(ks) do
+    local want = query[k]
+    if type(want) == "table" then
+      local rest = all_but(query, ks, k, recs)
+      for _, w in ipairs(want) do
+        local hit = false
+        for _, r in ipairs(rest) do hit = hit or matches(w, field(r, k)) end
+        if not hit then
+          error(string.format("wb.runs.find: %s = %s, in {%s}, matches none of the %d runs "
+            .. "in %s the other keys match (%s there: %s; allow_empty = true accepts it)", k,
+            show(w), text, #rest, dir, k, values_text(rest, k) .. type_note(w, rest, k)), 3)
+        end
+      end
+    end
+  end
+end
+
+-- Raise (at find's caller) unless every task the query names has runs in
+-- recs: naming it and the tasks that have runs there, nearest first.
+local function check_tasks(want, recs, dir)
+  local names = type(want) == "string" and {want} or type(want) == "table" and want or {}
+  local have = {}
+  for _, r in ipairs(recs) do have[r.task] = (have[r.task] or 0) + 1 end
+  for _, t in ipairs(names) do
+    if type(t) == "string" and not have[t] then
+      local list, near = require("wb.runs_stats").nearest_first(t, have)
+      for i, n in ipairs(list) do list[i] = string.format("%s (%d runs)", n, have[n]) end
+      error(string.format("wb.runs.find: no runs of task '%s' in %s%s (tasks with runs "
+        .. "there: %s; allow_empty = true returns an empty list)", t, dir,
+        near and (" (did you mean '" .. near .. "'?)") or "",
+        #list > 0 and table.concat(list, ", ") or "none"), 3)
+    end
+  end
+end
+
+-- Raise (at find's caller) that runs folder dir does not exist, with what
+-- does: the root, and its quick/ folder, where --quick runs go.
+local function no_folder(query, dir)
+  local root = query.root or (not query.dir and util.plots_root() or nil)
+  local why
+  if root and not wb.sys.exists(root) then
+    why = "root " .. root .. " does not exist"
+  elseif root then
+    why = "root " .. root .. " has no runs folder"
+    if wb.sys.exists(record.dir(root .. "/quick")) then
+      why = why .. string.format(' (--quick runs are under its quick/ folder: root = "%s/quick")',
+        root)
+    end
+  else
+    why = "no such folder"
+  end
+  error(string.format("wb.runs.find: no runs folder %s: %s (allow_empty = true returns an "
+    .. "empty list)", dir, why), 3)
+end
+
+---wb.runs.find(query) -> wb.Runs
+---The finished runs whose records match every key of `query`, read from
+---the run records (`<root>/runs/*.json`); never trains. A key is a record
+---field (task, variant, seed, status, hash, group_key) or a config key
+---(dropout, l2, dataset, epochs, ...). A value matches by equality, a list
+---matches any of its values (or a list-valued config equal to it, hidden =
+---{256, 128}), a function(value) -> boolean decides. Options:
+---root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
+---under <root>/quick), dir = the runs folder itself (default <root>/runs;
+---not both), allow_empty = true to accept an empty answer. Without it,
+---each of these is an error saying what is there: a runs folder that does
+---not exist, a task with no runs in it (listing the tasks that have runs,
+---nearest first), a query no run matches (naming the key that rules them
+---out and the values the runs have) and a value of a list that matches no
+---run (dropout = {0, 0.5} without dropout 0.5 runs). An unknown key is an
+---error listing the valid ones. Runs of one variant that differ in more
+---than the seed (quick and full runs, say) are never pooled: each group's
+---label gets what sets it apart, "base [epochs=2,
+---subset={test=500,train=2000}]". The list is sorted by task, variant
+---(numbers compared as numbers), seed.
+---Malformed records are skipped with a warning (wb.runs.load_all).
+---@param query? table
+---@return wb.Runs
+---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
+---  print(#rs, rs[1])
+---  print(#wb.runs.find{task = "task05_dropout", status = "diverged", allow_empty = true})
+function M.find(query)
+  query = args.opt("find", 1, query, "table") or {}
+  for _, k in ipairs{"root", "dir"} do
+    if query[k] ~= nil and type(query[k]) ~= "string" then
+      error(string.format("wb.runs.find: %s: expected a string, got %s", k, type(query[k])), 2)
+    end
+  end
+  if query.root and query.dir then -- one would be ignored
+    error("wb.runs.find: root and dir both given: give one (dir is the runs folder itself, "
+      .. "<root>/runs)", 2)
+  end
+  if query.allow_empty ~= nil and type(query.allow_empty) ~= "boolean" then
+    error("wb.runs.find: allow_empty: expected a boolean, got " .. type(query.allow_empty), 2)
+  end
+  local dir = query.dir or record.dir(query.root)
+  local recs = M.load_all(dir)
+  local valid = valid_keys(recs)
+  for _, k in ipairs(util.sorted_keys(query)) do
+    if not valid[k] then
+      local near = type(k) == "string" and wb.spec.nearest(k, util.sorted_keys(valid))
+      error(string.format("wb.runs.find: unknown key '%s'%s (valid: %s)", tostring(k),
+        near and (" (did you mean '" .. near .. "'?)") or "",
+        table.concat(util.sorted_keys(valid), ", ")), 2)
+    end
+  end
+  local strict = not query.allow_empty
+  if strict and not wb.sys.exists(dir) then no_folder(query, dir) end
+  if strict then check_tasks(query.task, recs, dir) end
+  local out = {}
+  for _, r in ipairs(recs) do
+    local keep = true
+    for k, want in pairs(query) do
+      if not options[k] and not matches(want, field(r, k)) then keep = false; break end
+    end
+    if keep then out[#out + 1] = as_run(r, dir) end
+  end
+  if strict and #out == 0 then
+    if #recs == 0 then
+      error(string.format("wb.runs.find: no runs in %s (allow_empty = true returns an empty "
+        .. "list)", dir), 2)
+    end
+    none_match(query, recs, dir)
+  end
+  if strict then check_lists(query, recs, dir) end
+  local labels = group.label_apart(out)
+  return setmetatable({records = out, dir = dir, labels = labels},
+    require("wb.runs").RunList)
+end
+
+return M

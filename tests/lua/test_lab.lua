@@ -65,8 +65,9 @@ else
     T.eq(#wb.runs.find{root = root, dropout = {0, 0.3}}, 6)
     T.eq(#wb.runs.find{root = root, seed = 2, dataset = "mnist"}, 3)
     T.eq(#wb.runs.find{root = root, dropout = function(v) return v > 0 end}, 6)
-    T.eq(#wb.runs.find{root = root, status = "diverged"}, 0)
-    T.eq(#wb.runs.find{root = root, task = "nope"}, 0)
+    T.eq(#wb.runs.find{root = root, status = "diverged", allow_empty = true}, 0)
+    T.check_error("no runs of task 'nope'", wb.runs.find, {root = root, task = "nope"})
+    T.eq(#wb.runs.find{root = root, task = "nope", allow_empty = true}, 0)
     local two = wb.runs.find{root = root, dropout = {0.3, 0}}
     T.eq(two[1].variant, "dropout=0"); T.eq(two[6].variant, "dropout=0.3")
     local err = T.check_error("unknown key 'dropuot'", wb.runs.find, {root = root, dropuot = 1})

@@ -14,6 +14,7 @@ export WB="$wb"
 cd "$(dirname "$0")/.." || exit 2
 passed=0 failed=0
 failures=()
+details="" # each failure's lines again at the end, where a log's tail shows them
 
 run_one() { # name, command...
     local name=$1; shift
@@ -27,11 +28,15 @@ run_one() { # name, command...
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" -gt 0 ]; then
         failures+=("$name")
-        printf '%s\n' "$out" | grep -v -E '^ok - ' | head -40 | sed "s|^|[$name]   |"
+        local why
+        why=$(printf '%s\n' "$out" | grep -v -E '^ok - ' | head -40 | sed "s|^|[$name]   |")
+        printf '%s\n' "$why"; details+="$why"$'\n'
     elif [ "$rc" -ne 0 ]; then
         failed=$((failed + 1)); failures+=("$name (exit $rc)")
-        echo "[$name] not ok - process exited with status $rc"
-        printf '%s\n' "$out" | tail -20 | sed "s|^|[$name]   |"
+        local why
+        why="[$name] not ok - process exited with status $rc"$'\n'
+        why+=$(printf '%s\n' "$out" | tail -20 | sed "s|^|[$name]   |")
+        printf '%s\n' "$why"; details+="$why"$'\n'
     fi
 }
 
@@ -44,6 +49,7 @@ for t in tests/lua/test_*.lua; do
     run_one "lua/$(basename "$t" .lua)" "$wb" "$t"
 done
 if [ ${#failures[@]} -gt 0 ]; then
+    printf '\nthe failures again:\n%s' "$details"
     echo "failing: ${failures[*]}"
 fi
 echo "$passed passed, $failed failed"

@@ -303,6 +303,7 @@ static const luaL_Reg functions[] = {
     {"nproc", sys_nproc},
     {"peak_rss_kb", sys_peak_rss_kb},
     {"reader_gone", sys_reader_gone},
+    {"check_interrupt", lwb_check_interrupt},
     {"exists", sys_exists},
     {"mkdir_p", sys_mkdir_p},
     {"write_atomic", sys_write_atomic},

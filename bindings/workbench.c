@@ -2,10 +2,12 @@
  *
  * Built like Lua 5.4's lua.c, function for function, so that its behaviour
  * is familiar: main runs pmain under lua_pcall; every chunk runs through
- * docall, which installs msghandler (traceback) and a SIGINT/SIGTERM
- * handler that only sets a hook raising "interrupted!" (Ctrl-C stops a long
- * loop or `fit` and the REPL survives; a second Ctrl-C before the hook runs,
- * e.g. inside one long C call, ends the process, as in lua.c). The REPL
+ * docall, which installs msghandler (traceback) and arms the SIGINT/SIGTERM
+ * handler of bindings/interrupt.c, which only sets a hook raising
+ * "interrupted!" (Ctrl-C stops a long loop or `fit` and the REPL survives; a
+ * second Ctrl-C before the hook runs, e.g. inside one long C call, ends the
+ * process, as in lua.c; unlike lua.c, wb.sys.check_interrupt raises it again
+ * after a pcall caught it). The REPL
  * tries `return <line>` first, then the line as a statement, and reads
  * continuation lines while the syntax error ends in `<eof>`. Line input
  * (readline, history, completion) sits behind bindings/lineedit.h, as
@@ -59,47 +61,11 @@ int luaopen_wb(lua_State *L);
 #define EXIT_DIVERGED 3 /* custom: sysexits.h has nothing for it */
 
 static const char *progname = "workbench";
-static lua_State *globalL = NULL;
 
-static volatile sig_atomic_t stop_signal; /* SIGINT or SIGTERM seen in a chunk */
 static int chunk_exit = 1;  /* exit status for the last chunk's error */
-static int interrupt_key;   /* registry[&interrupt_key]: the hook's error */
 static int repl_key;        /* registry[&repl_key]: the wb.repl module */
 
-/* {==================== Signals, messages, protected calls (as in lua.c) ==================== */
-
-static void setsignal(int sig, void (*handler)(int), struct sigaction *old)
-{
-    struct sigaction sa;
-    sa.sa_handler = handler;
-    sa.sa_flags = 0; /* no SA_RESTART: a blocked read/select sees EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, old);
-}
-
-/* Hook set by laction: stop the interpreter at the next Lua instruction.
- * The error is remembered, so the exit status knows it by identity. */
-static void lstop(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_where(L, 1);
-    lua_pushliteral(L, "interrupted!");
-    lua_concat(L, 2);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &interrupt_key);
-    lua_error(L);
-}
-
-/* A C signal cannot touch a Lua state safely; it only sets a hook. The
- * default action comes back, so a second Ctrl-C ends the process. */
-static void laction(int sig)
-{
-    int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
-    stop_signal = sig;
-    setsignal(sig, SIG_DFL, NULL);
-    lua_sethook(globalL, lstop, flag, 1);
-}
+/* {==================== Messages, protected calls (as in lua.c) ==================== */
 
 static void l_message(const char *pname, const char *msg)
 {
@@ -137,12 +103,11 @@ static int code_exit(const char *code)
 static int exit_for_error(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    int status = 1;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &interrupt_key);
-    if (stop_signal && lua_rawequal(L, idx, -1))
-        status = 128 + stop_signal;
-    lua_pop(L, 1);
-    if (status != 1 || !lua_istable(L, idx))
+    int status = lwb_interrupt_status(L, idx);
+    if (status != 0)
+        return status;
+    status = 1;
+    if (!lua_istable(L, idx))
         return status;
     lua_pushliteral(L, "kind");
     if (lua_rawget(L, idx) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "diverged") == 0)
@@ -181,22 +146,15 @@ static int docall(lua_State *L, int narg, int nres)
     int base = lua_gettop(L) - narg;
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
-    globalL = L;
     chunk_exit = 1;
-    stop_signal = 0;
-    struct sigaction old, oldterm;
-    setsignal(SIGINT, laction, &old);
-    setsignal(SIGTERM, laction, &oldterm);
+    struct sigaction old[2];
+    lwb_interrupt_arm(L, old);
     int status = lua_pcall(L, narg, nres, base);
-    sigaction(SIGINT, &old, NULL);
-    sigaction(SIGTERM, &oldterm, NULL);
+    lwb_interrupt_disarm(L, old);
     if (status == LUA_ERRMEM) /* no message handler for these */
         chunk_exit = EX_OSERR;
     else if (status == LUA_ERRERR)
         chunk_exit = EX_SOFTWARE;
-    /* A Ctrl-C that came as the chunk ended must not stop the next one. */
-    if (lua_gethook(L) == lstop)
-        lua_sethook(L, NULL, 0, 0);
     lua_remove(L, base);
     return status;
 }
@@ -670,7 +628,7 @@ static int doREPL(lua_State *L)
     repl_open(L);
     progname = NULL; /* REPL errors read "stdin:1: ...", as in lua.c */
     struct sigaction old;
-    setsignal(SIGINT, le_sigint, &old); /* between lines, Ctrl-C is a flag */
+    lwb_set_action(SIGINT, le_sigint, &old); /* between lines, Ctrl-C is a flag */
     int status, result = 0;
     while ((status = loadline(L)) != REPL_EOF) {
         if (status == LE_CANCEL)
@@ -773,8 +731,8 @@ static void signal_noop(int sig)
 
 int main(int argc, char **argv)
 {
-    setsignal(SIGPIPE, signal_noop, NULL);
-    setsignal(SIGXFSZ, signal_noop, NULL);
+    lwb_set_action(SIGPIPE, signal_noop, NULL);
+    lwb_set_action(SIGXFSZ, signal_noop, NULL);
     if (argv[0] && argv[0][0]) {
         const char *slash = strrchr(argv[0], '/');
         progname = slash ? slash + 1 : argv[0];

@@ -223,6 +223,37 @@ T.test("130 / 143: SIGINT and SIGTERM stop a script with the interrupted status"
   T.eq(how .. " " .. c, "exit 143", err)
 end)
 
+T.test("a SIGTERM a pcall caught is raised again by wb.sys.check_interrupt (143)", function()
+  -- as in lua.c, the hook's error is an error like any other: a pcall that
+  -- happens to be running catches it (the runner's record reading did)
+  local st, _, err = run([[
+wb.sys.check_interrupt() -- no signal yet: nothing
+local ok, e = pcall(function() os.execute("kill -TERM " .. wb.sys.getpid()) end)
+io.stderr:write("caught: ", tostring(ok), " ", tostring(e), "\n")
+wb.sys.check_interrupt()
+io.stderr:write("went on after the signal\n")
+]])
+  T.eq(st, 143, err)
+  T.ok(err:find("caught: false [^\n]*interrupted!"), err)
+  T.ok(not err:find("went on", 1, true), err)
+end)
+
+T.test("fit stops on a SIGTERM a per-step hook's pcall caught", function()
+  local st, out, err = run([[
+local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}
+local d = wb.data.Dataset(wb.randn(64, 4), wb.new_tensor({64}, "uint8"), "zeros")
+local pid = wb.sys.getpid()
+m:fit(d, {epochs = 3, batch_size = 8, verbose = 0, callbacks = {{
+  on_train_batch_end = function(_, step)
+    print("step " .. step)
+    if step == 2 then pcall(os.execute, "kill -TERM " .. pid) end
+  end}}})
+print("fit ended")
+]])
+  T.eq(st, 143, err)
+  T.ok(out:find("step 2\n$"), "stopped after the step whose hook caught it: " .. out)
+end)
+
 T.test("a second SIGINT during one long C call ends the process at once", function()
   -- the hook only runs between Lua instructions; inside a long matmul the
   -- second SIGINT finds the default action restored

@@ -65,6 +65,37 @@ for _, case in ipairs{{"TERM", 1, 143}, {"TERM", 2, 143}, {"INT", 1, 130}, {"INT
   end)
 end
 
+T.test("a signal a pcall catches as the runner reads a record still stops the task", function()
+  -- the runner decodes a finished run's record under a pcall; a SIGTERM
+  -- landing there was caught, and the task trained every other run
+  local caught = dir .. "/caught.lua"
+  util.write_file(caught, [=[
+local util = require "wb.util"
+if not os.getenv("WB_RUNNER_FD") then -- the runner, not its children
+  local read_json, sent = util.read_json, false
+  util.read_json = function(path)
+    if not sent and path:match("/caught%-%x+%.json$") and wb.sys.exists(path) then
+      sent = true
+      pcall(os.execute, "kill -TERM " .. wb.sys.getpid())
+    end
+    return read_json(path)
+  end
+end
+return wb.task{name = "caught", experiment = {base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 100}}, seeds = {1, 2, 3}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]=])
+  local root = dir .. "/caught_root"
+  local st, _, err = T.sh(string.format("%s %s --root %s --jobs 1", T.wb, caught, root))
+  T.eq(st, 143, err)
+  local n = 0
+  for _, f in ipairs(wb.sys.listdir(root .. "/runs")) do
+    if f:match("^caught%-%x+%.json$") then n = n + 1 end
+  end
+  T.eq(n, 1, "one run finished, the other two not started: " .. err)
+  T.ok(not wb.sys.exists(root .. "/caught/README.md"), "no README from partial data")
+end)
+
 T.test("a root that cannot be created fails at once with 73", function()
   util.write_file(dir .. "/afile", "x")
   local st, _, err = T.sh(string.format("%s %s --root %s/afile/sub", exe, script, dir))

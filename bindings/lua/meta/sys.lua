@@ -114,6 +114,16 @@ function wb.sys.hash_file(path) end
 ---Example: print(wb.sys.reader_gone(1))
 function wb.sys.reader_gone(fd) end
 
+---wb.sys.check_interrupt()
+---Raises the "interrupted!" error again when a SIGINT (Ctrl-C) or SIGTERM
+---came while this chunk ran under the workbench executable, though a pcall
+---caught it the first time; else does nothing. A loop that must stop on a
+---signal calls it once per pass (the runner does, between its children's
+---lines): any pcall in code it calls could have caught the interrupt. The
+---error is the same object, so the exit status is still 130 / 143.
+---Example: for _, f in ipairs(files) do pcall(dofile, f); wb.sys.check_interrupt() end
+function wb.sys.check_interrupt() end
+
 ---wb.sys.blas_threads() -> integer
 ---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
 ---GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).

@@ -336,6 +336,7 @@ function Sequential:fit(train, opts, more)
     local stop = call_cbs(cbs, "on_epoch_end", self, epoch, logs)
     loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
+    loop.check_interrupt() -- a Ctrl-C a hook's pcall caught
     -- the epoch training stopped at: a hook that asked for a stop (and wrote
     -- it) may have been overruled by a later one (stop_training = false)
     history.stopped_epoch = stop and epoch or stopped_before

@@ -15,6 +15,9 @@ local M = {}
 
 local huge, type, next = math.huge, type, next
 local clock = (wb.sys and wb.sys.time) or os.clock
+-- a Ctrl-C a hook's pcall caught still stops fit (bindings/interrupt.c)
+local check_interrupt = wb.sys and wb.sys.check_interrupt or function() end
+M.check_interrupt = check_interrupt
 local bar_line = progress.bar_line
 
 -- {==================== divergence ====================
@@ -226,6 +229,7 @@ function M.run_epoch(self, ctx, epoch)
     correct_sum = correct_sum + correct
     seen = seen + count
     local stop = hooked and after_step(self, ctx, logs, total, correct, count)
+    if hooked then check_interrupt() end
     if bar then
       local now = clock()
       if now >= next_draw or step == steps or stop then

@@ -192,6 +192,9 @@ local function run_children(ex, pending, jobs, on_done, on_line)
       local code = rest and rest:match("^EXIT (%d+)$")
       if code then on_done(h, tonumber(code), logs .. "/" .. ex.name .. "-" .. h .. ".log")
       elseif rest then on_line(h, rest) end
+      -- a signal whose error a pcall in on_done caught (reading a record
+      -- decodes JSON under one) still stops the task
+      wb.sys.check_interrupt()
     end
   end
   -- a signal's hook may raise after the first error too: both are caught
@@ -223,6 +226,7 @@ local function train_pending(ex, pending, jobs, in_process)
   if in_process then
     for _, s in ipairs(pending) do
       progress(s, describe(train_run(ex, s)))
+      wb.sys.check_interrupt()
     end
     return failures
   end

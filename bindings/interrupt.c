@@ -1,0 +1,103 @@
+/* interrupt.c - SIGINT and SIGTERM as a Lua error that a pcall cannot lose.
+ *
+ * As in Lua's lua.c, a C signal handler cannot touch a Lua state safely: it
+ * only sets a hook, and the hook raises "interrupted!" at the next Lua
+ * instruction (the executable, bindings/workbench.c, arms this around each
+ * chunk). In lua.c the signal is gone once that error is raised, so a pcall
+ * that happened to be running catches it as any other error and the
+ * program goes on: the runner, stopped while it read a finished run's record
+ * through a pcall'd JSON decode, trained every remaining run. Here the
+ * signal stays seen until the chunk ends, and wb.sys.check_interrupt()
+ * raises the same error object again: a loop that must stop on a signal
+ * (the runner's, over its children) calls it once per pass. The error's
+ * identity, not its text, is what gives the exit status (130 / 143).
+ */
+#include <signal.h>
+
+#include "lwb.h"
+
+static lua_State *armed_L;            /* the state the hook goes on; NULL: not armed */
+static volatile sig_atomic_t seen;    /* the signal seen while armed; 0: none */
+static int error_key;                 /* registry[&error_key]: the hook's error */
+
+void lwb_set_action(int sig, void (*handler)(int), struct sigaction *old)
+{
+    struct sigaction sa;
+    sa.sa_handler = handler;
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked read/select sees EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, old);
+}
+
+/* Pushes the interrupt's error, making it the first time (with the position
+ * of the Lua code that was running, as lua.c's message has). */
+static void push_error(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &error_key) != LUA_TNIL)
+        return;
+    lua_pop(L, 1);
+    luaL_where(L, 1);
+    lua_pushliteral(L, "interrupted!");
+    lua_concat(L, 2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &error_key);
+}
+
+/* The hook laction sets: raise the interrupt, once. */
+static void hook_stop(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    push_error(L);
+    lua_error(L);
+}
+
+/* The default action comes back, so a second Ctrl-C ends the process (one
+ * long C call never reaches the hook). */
+static void laction(int sig)
+{
+    seen = sig;
+    lwb_set_action(sig, SIG_DFL, NULL);
+    lua_sethook(armed_L, hook_stop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+void lwb_interrupt_arm(lua_State *L, struct sigaction old[2])
+{
+    armed_L = L;
+    seen = 0;
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &error_key);
+    lwb_set_action(SIGINT, laction, &old[0]);
+    lwb_set_action(SIGTERM, laction, &old[1]);
+}
+
+void lwb_interrupt_disarm(lua_State *L, const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+    /* a signal that came as the chunk ended must not stop the next one */
+    if (lua_gethook(L) == hook_stop)
+        lua_sethook(L, NULL, 0, 0);
+    armed_L = NULL;
+}
+
+int lwb_interrupt_status(lua_State *L, int idx)
+{
+    if (!seen)
+        return 0;
+    idx = lua_absindex(L, idx);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &error_key);
+    int same = lua_rawequal(L, idx, -1);
+    lua_pop(L, 1);
+    return same ? 128 + seen : 0;
+}
+
+/* check_interrupt() -> nothing; raises the interrupt's error again when a
+ * SIGINT or SIGTERM came in this chunk (under the workbench executable). */
+int lwb_check_interrupt(lua_State *L)
+{
+    if (!seen || armed_L == NULL)
+        return 0;
+    push_error(L);
+    return lua_error(L);
+}

@@ -17,6 +17,7 @@ local function digit_files()
   end
   for _, path in ipairs(files) do
     if not wb.sys.exists(path) then wb.sys.fail("ENOENT", path .. ": no such file") end
+    wb.image.to_mnist(wb.image.load(path)) -- a bad PNG or no digit: refused before training
   end
   return files
 end

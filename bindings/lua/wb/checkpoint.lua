@@ -111,6 +111,20 @@ end
 
 local function shape_str(t) return "[" .. table.concat(t:shape(), ", ") .. "]" end
 
+-- A file whose tensors do not fit: EFORMAT (exit status 65), naming it.
+local function mismatch(path, fmt, ...)
+  error(wb.Error{code = "EFORMAT", path = path, message = string.format(fmt, ...)}, 0)
+end
+
+-- err raised again at the caller of the function calling this (`level` as
+-- error's), keeping a wb.Error's code: the position goes into its message.
+local function reraise(err, level)
+  if not wb.is_error(err) then error(err, level + 1) end
+  local at = debug.getinfo(level + 1, "Sl")
+  local pos = at and at.currentline > 0 and (at.short_src .. ":" .. at.currentline .. ": ") or ""
+  error(wb.Error{code = err.code, path = err.path, message = pos .. err.message}, 0)
+end
+
 -- Check the file's tensors against the model's; raise naming the first
 -- mismatch. Copies nothing.
 local function check_tensors(model, path, file)
@@ -120,16 +134,16 @@ local function check_tensors(model, path, file)
     expected[name] = true
     local t = file[name]
     if t == nil then
-      error(string.format("%s: missing tensor '%s' (expected %s)", path, name,
-        shape_str(tensors[i])), 0)
+      mismatch(path, "%s: missing tensor '%s' (expected %s)", path, name,
+        shape_str(tensors[i]))
     end
     if t:dtype() ~= tensors[i]:dtype() then
-      error(string.format("%s: tensor '%s': expected dtype %s, got %s", path, name,
-        tensors[i]:dtype(), t:dtype()), 0)
+      mismatch(path, "%s: tensor '%s': expected dtype %s, got %s", path, name,
+        tensors[i]:dtype(), t:dtype())
     end
     if shape_str(t) ~= shape_str(tensors[i]) then
-      error(string.format("%s: tensor '%s': expected shape %s, got %s", path, name,
-        shape_str(tensors[i]), shape_str(t)), 0)
+      mismatch(path, "%s: tensor '%s': expected shape %s, got %s", path, name,
+        shape_str(tensors[i]), shape_str(t))
     end
   end
   local extra = {}
@@ -138,8 +152,8 @@ local function check_tensors(model, path, file)
   end
   if #extra > 0 then
     table.sort(extra)
-    error(string.format("%s: unexpected tensor '%s' (the model has no such "
-      .. "parameter: different architecture?)", path, extra[1]), 0)
+    mismatch(path, "%s: unexpected tensor '%s' (the model has no such "
+      .. "parameter: different architecture?)", path, extra[1])
   end
   return names, tensors
 end
@@ -163,7 +177,7 @@ function Sequential:load_weights(path)
   end
   local file = wb.io.load_safetensors(path)
   local ok, err = pcall(apply, self, path, file)
-  if not ok then error(err, 2) end
+  if not ok then reraise(err, 2) end
   return self
 end
 
@@ -257,7 +271,7 @@ function wb.load(path)
     model:add(layer)
   end
   local oka, err = pcall(apply, model, path, file)
-  if not oka then error(err, 2) end
+  if not oka then reraise(err, 2) end
   return model
 end
 

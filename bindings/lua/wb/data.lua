@@ -141,9 +141,35 @@ end
 
 local cache = {}
 
+-- A standard set's file that parses but is not what the set holds:
+-- EFORMAT (exit status 65), naming the file.
+local function bad_file(path, fmt, ...)
+  error(wb.Error{code = "EFORMAT", path = path, message = path .. ": " .. string.format(fmt,
+    ...)}, 0)
+end
+
+-- Images uint8 [n, 28, 28] and labels uint8 [n] in 0..9, checked here: a
+-- label of 12 or a count that disagrees would otherwise surface as an
+-- error of fit or evaluate that names no file.
 local function load_pair(dir, prefix, name, suffix)
-  local images = data.idx(dir .. "/" .. prefix .. "-images-idx3-ubyte" .. suffix)
-  local labels = data.idx(dir .. "/" .. prefix .. "-labels-idx1-ubyte" .. suffix)
+  local ipath = dir .. "/" .. prefix .. "-images-idx3-ubyte" .. suffix
+  local lpath = dir .. "/" .. prefix .. "-labels-idx1-ubyte" .. suffix
+  local images, labels = data.idx(ipath), data.idx(lpath)
+  local ishape, lshape = shape_str(images), shape_str(labels)
+  if images:dtype() ~= "uint8" or images:dim() ~= 3 or images:size(2) ~= 28
+      or images:size(3) ~= 28 then
+    bad_file(ipath, "expected uint8 images [n, 28, 28], got %s %s", images:dtype(), ishape)
+  end
+  if labels:dtype() ~= "uint8" or labels:dim() ~= 1 then
+    bad_file(lpath, "expected uint8 labels [n], got %s %s", labels:dtype(), lshape)
+  end
+  if #labels ~= #images then
+    bad_file(lpath, "%d labels, but %s holds %d images", #labels, ipath, #images)
+  end
+  if #labels > 0 and labels:float():max() > 9 then
+    local row = labels:float():argmax(1):item()
+    bad_file(lpath, "label %d at row %d, expected 0..9", labels:get(row), row)
+  end
   return data.Dataset(images, labels, name)
 end
 

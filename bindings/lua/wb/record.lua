@@ -101,12 +101,52 @@ local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
   {"seed", "integer"}, {"config", "table"}, {"status", "string"}}
 local optional = {{"group_key", "string"}, {"history", "table"}, {"metrics", "table"},
   {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"},
-  {"read_files", "table"}}
+  {"read_files", "table"}, {"weights", "string"}, {"best_weights", "string"}}
 
 local function type_of(v)
   if math.type(v) == "integer" then return "integer" end
   if math.type(v) == "float" then return "number " .. util.show(v) end
   return type(v)
+end
+
+-- The per-epoch series of a history (wb/history.lua) and its counts: what
+-- tables, curves and exports read, so a hand edit of the wrong type is
+-- named here rather than shown as "n/a" or left out of a CSV.
+local SERIES = {"loss", "accuracy", "val_loss", "val_accuracy", "data_loss", "reg_loss",
+  "epoch_time", "lr"}
+local COUNTS = {"epochs", "best_epoch", "stopped_epoch"}
+
+-- nil when the metrics are numbers and the history's series lists of
+-- numbers (holes allowed: null is NaN), else the reason.
+local function malformed_values(r)
+  for k, v in pairs(r.metrics or {}) do
+    if type(k) ~= "string" then
+      return "field 'metrics': an object of numbers by name expected, got a list"
+    end
+    if type(v) ~= "number" then
+      return string.format("field 'metrics.%s': number expected, got %s", tostring(k),
+        type_of(v))
+    end
+  end
+  local h = r.history or {}
+  for _, k in ipairs(SERIES) do
+    local s = h[k]
+    if s ~= nil and type(s) ~= "table" then
+      return string.format("field 'history.%s': list of numbers expected, got %s", k,
+        type_of(s))
+    end
+    for i, v in pairs(s or {}) do
+      if math.type(i) ~= "integer" or type(v) ~= "number" then
+        return string.format("field 'history.%s': list of numbers expected, got %s at %s",
+          k, type_of(v), tostring(i))
+      end
+    end
+  end
+  for _, k in ipairs(COUNTS) do
+    if h[k] ~= nil and math.type(h[k]) ~= "integer" then
+      return string.format("field 'history.%s': integer expected, got %s", k, type_of(h[k]))
+    end
+  end
 end
 
 -- nil when r has the fields of a record with their types, else the reason.
@@ -124,7 +164,7 @@ local function malformed(r)
       return string.format("field '%s': %s expected, got %s", f[1], f[2], type_of(v))
     end
   end
-  return nil
+  return malformed_values(r)
 end
 
 ---wb.record.read(path) -> table | nil, string
@@ -134,7 +174,9 @@ end
 ---strings; seed: integer; config: object) or has one of the wrong type
 ---(group_key: string; history, metrics, measures, fit_options, identity:
 ---objects; read_files: a list of {path, id}, the files the run's hooks read
----as it ran, wb/identity_reads.lua).
+---as it ran, wb/identity_reads.lua; weights, best_weights: file names;
+---metrics: numbers by name; history's per-epoch series: lists of numbers,
+---its epochs, best_epoch and stopped_epoch: integers).
 ---@param path string
 ---@return table|nil
 ---@return string|nil why

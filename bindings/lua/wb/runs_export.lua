@@ -100,7 +100,12 @@ end
 local function write(path, lines, fname)
   local ok, err = pcall(util.write_file, path, table.concat(lines, "\n") .. "\n")
   if not ok then
-    error(string.format("wb.runs.%s: %s", fname, (tostring(err):gsub("^[^:\n]*:%d+: ", ""))), 3)
+    local msg = string.format("wb.runs.%s: %s", fname, (tostring(err):gsub("^[^:\n]*:%d+: ", "")))
+    if not wb.is_error(err) then error(msg, 3) end
+    -- keep the core's code (ECREATE, EIO): it decides the exit status (73, 74)
+    local at = debug.getinfo(3, "Sl")
+    local pos = at and at.currentline > 0 and (at.short_src .. ":" .. at.currentline .. ": ") or ""
+    error(wb.Error{code = err.code, path = err.path or path, message = pos .. msg}, 0)
   end
 end
 

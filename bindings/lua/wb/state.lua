@@ -313,19 +313,18 @@ M.train_end = fitstate.train_end -- for fit: see wb/state_fit.lua
 function M.resume(model, path, opt, want)
   local file, meta = wb.io.load_safetensors(path)
   if type(meta) ~= "table" or meta.format ~= "workbench-state" then
-    error(string.format("fit: resume: %s is not a training state (format %s, expected "
-      .. "workbench-state, written by model:save_state)", path,
-      tostring(meta and meta.format)), 0)
+    error(wb.Error{code = "EFORMAT", path = path, message = string.format("fit: resume: %s "
+      .. "is not a training state (format %s, expected workbench-state, written by "
+      .. "model:save_state)", path, tostring(meta and meta.format))}, 0)
   end
   local ok, st = pcall(cjson.decode, meta["workbench.state"] or "")
   local ok2, hist = pcall(cjson.decode, meta["workbench.history"] or "")
-  if not (ok and ok2 and type(st) == "table" and type(hist) == "table") then
-    error("fit: resume: " .. path .. ": bad workbench.state or workbench.history metadata", 0)
-  end
   local okc, cbs = pcall(cjson.decode, meta["workbench.callbacks"] or "[]")
-  if not okc or type(cbs) ~= "table" then
-    error("fit: resume: " .. path .. ": bad workbench.callbacks metadata", 0)
+  if not (ok and ok2 and okc and type(st) == "table" and type(hist) == "table") then
+    fitstate.bad(path, "bad workbench.state, workbench.history or workbench.callbacks "
+      .. "metadata (not JSON objects)")
   end
+  fitstate.check_state(path, st, hist, cbs)
   local weights, buffers, cbt = {}, {}, {}
   for name, t in pairs(file) do
     if name:match("^optimizer%.") then buffers[name] = t
@@ -333,12 +332,7 @@ function M.resume(model, path, opt, want)
     elseif name:match("^fit%.") then buffers[name] = t
     else weights[name] = t end
   end
-  for _, e in ipairs(cbs) do
-    if type(e) ~= "table" or type(e.kind) ~= "string" then
-      error("fit: resume: " .. path .. ": bad workbench.callbacks metadata", 0)
-    end
-    e.state = unpack_state(e.state, cbt, path)
-  end
+  for _, e in ipairs(cbs) do e.state = unpack_state(e.state, cbt, path) end
   want = want or {}
   local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want)
@@ -353,26 +347,22 @@ function M.resume(model, path, opt, want)
   else
     local cfg = {}
     for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end
-    opt = wb.optim.new(tostring(saved.name), cfg)
+    local oko, o = pcall(wb.optim.new, saved.name, cfg)
+    if not oko then
+      o = tostring(o)
+      fitstate.bad(path, "workbench.state 'optimizer': %s", o:match("%((.*)%)$") or o)
+    end
+    opt = o
   end
   if want.fit and type(st.fit) == "table" then fitstate.check_fit(path, st.fit, want.fit) end
   local names = ckpt.named_params(model)
   local params = model:parameters()
-  local slots, bufs = opt:state().slots, {}
   local iterations = math.tointeger(saved.iterations) or 0
-  if iterations > 0 then
-    for p = 1, #names do
-      for k = 1, slots do
-        local key = string.format("optimizer.%s.%s", names[p], SLOT_NAMES[k])
-        if not buffers[key] then
-          error(string.format("fit: resume: %s has no tensor '%s'", path, key), 0)
-        end
-        bufs[#bufs + 1] = buffers[key]
-      end
-    end
-  end
+  local bufs = iterations > 0 and fitstate.opt_buffers(path, names, params, buffers,
+    SLOT_NAMES, opt:state().slots) or {}
   local okw, err = pcall(ckpt.apply, model, path, weights)
-  if not okw then error("fit: resume: " .. tostring(err), 0) end
+  if not okw then fitstate.bad(path, "%s", (tostring(err):gsub("^" .. path:gsub("%p", "%%%0")
+    .. ": ", ""))) end
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
   local h = History.new()

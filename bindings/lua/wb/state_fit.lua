@@ -3,6 +3,7 @@
 -- checks of fit's options against a state file before a resume restores
 -- anything. Used by wb/state.lua.
 local wb = require "wb"
+local cjson = require "cjson"
 local M = {}
 
 function M.same(ps, copies)
@@ -95,6 +96,89 @@ function M.check_fit(path, saved, now)
   end
 end
 
+-- {==================== the file's own fields ====================
+
+-- A state file that is not what save_state writes: EFORMAT (exit status
+-- 65), naming the file and the field, before anything is restored.
+function M.bad(path, fmt, ...)
+  error(wb.Error{code = "EFORMAT", path = path,
+    message = "fit: resume: " .. path .. ": " .. string.format(fmt, ...)}, 0)
+end
+local bad = M.bad
+
+local function count(v) return math.type(v) == "integer" and v >= 0 or
+  (math.type(v) == "float" and v >= 0 and v == math.floor(v) and v < 2 ^ 53) end
+
+local function is_list(t, item)
+  if type(t) ~= "table" then return false end
+  for k, v in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or not item(v) then return false end
+  end
+  return true
+end
+
+local function is_num(v) return type(v) == "number" or v == cjson.null end
+local SERIES = {"loss", "accuracy", "val_loss", "val_accuracy", "data_loss", "reg_loss",
+  "epoch_time", "lr"}
+
+-- The decoded workbench.state, workbench.history and workbench.callbacks
+-- of a file have the types save_state writes (a hand edit or a file of
+-- another tool otherwise resumes at epoch 0, drops the optimizer's moments
+-- or fails deep inside fit).
+function M.check_state(path, st, hist, cbs)
+  local function want(ok, field, what, v)
+    if not ok then bad(path, "workbench.state '%s': expected %s, got %s", field, what,
+      v == nil and "nothing" or type(v) == "string" and string.format("%q", v) or
+      tostring(v)) end
+  end
+  want(count(st.epoch), "epoch", "a count of epochs", st.epoch)
+  want(st.step == nil or count(st.step), "step", "a count of steps", st.step)
+  want(type(st.rng) == "string" and #st.rng == 81 and st.rng:match("^%x+$") ~= nil, "rng",
+    "81 hex digits (wb.rng_state())", st.rng)
+  want(st.stopped == nil or type(st.stopped) == "boolean", "stopped", "a boolean", st.stopped)
+  want(st.fit == nil or type(st.fit) == "table", "fit", "an object", st.fit)
+  local o = st.optimizer
+  want(type(o) == "table" and type(o.name) == "string", "optimizer", "{name, config, "
+    .. "iterations}", type(o) == "table" and "no name" or o)
+  want(o.config == nil or type(o.config) == "table", "optimizer.config", "an object", o.config)
+  want(o.iterations == nil or count(o.iterations), "optimizer.iterations", "a count",
+    o.iterations)
+  for _, k in ipairs(SERIES) do
+    if hist[k] ~= nil and not is_list(hist[k], is_num) then
+      bad(path, "workbench.history '%s': expected a list of numbers", k)
+    end
+  end
+  if hist.epochs ~= nil and not count(hist.epochs) then
+    bad(path, "workbench.history 'epochs': expected a count, got %q", tostring(hist.epochs))
+  end
+  if not is_list(cbs, function(e) return type(e) == "table" and type(e.kind) == "string" end)
+  then
+    bad(path, "workbench.callbacks: expected a list of {kind, state}")
+  end
+end
+
+-- The optimizer's saved buffers (slots per parameter, names as save_state
+-- writes them), each of its parameter's shape: a list, or an error naming
+-- the tensor before anything is restored.
+function M.opt_buffers(path, names, params, buffers, slot_names, slots)
+  local bufs = {}
+  for p = 1, #names do
+    for k = 1, slots do
+      local key = string.format("optimizer.%s.%s", names[p], slot_names[k])
+      local t = buffers[key]
+      if not t then bad(path, "no tensor '%s'", key) end
+      local a, b = table.concat(t:shape(), ", "), table.concat(params[p]:shape(), ", ")
+      if t:dtype() ~= params[p]:dtype() or a ~= b then
+        bad(path, "tensor '%s': expected %s [%s] (its parameter's), got %s [%s]", key,
+          params[p]:dtype(), b, t:dtype(), a)
+      end
+      bufs[#bufs + 1] = t
+    end
+  end
+  return bufs
+end
+
+-- }====================
 -- {==================== inside an epoch ====================
 
 local MID_KEYS = {"epoch", "step", "loss_sum", "data_sum", "reg_sum", "correct", "seen",

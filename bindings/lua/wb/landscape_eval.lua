@@ -13,24 +13,12 @@ local options, check_list = M._options, M._check_list
 
 -- {==================== evaluating points ====================
 
--- data as model:evaluate takes it (a dataset, or {x = tensor, y = labels}),
--- checked here: without y, evaluate(x) would score against labels of 0.
--- Float class ids (as wb.hessian takes them) become uint8 labels (checked
--- integers in 0..C-1), since evaluate takes uint8 only. Returns x, y (y nil
--- for a dataset).
+-- x, y of data (a dataset, or {x = tensor, y = labels}: wb.args.data_xy),
+-- y as model:evaluate takes it: without y, evaluate(x) would score against
+-- labels of 0. Float class ids (as wb.hessian takes them) become uint8
+-- labels (checked integers in 0..C-1), since evaluate takes uint8 only.
 local function data_xy(fname, model, data)
-  if args.typename(data) == "wb.Dataset" then return data, nil end
-  for k in pairs(data) do
-    if k ~= "x" and k ~= "y" then
-      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
-        .. "tensor, y = labels})", fname, tostring(k)), 4)
-    end
-  end
-  local x, y = data.x, data.y
-  if args.typename(x) ~= "wb.Tensor" or args.typename(y) ~= "wb.Tensor" then
-    error(string.format("%s: data: expected a dataset or {x = tensor, y = labels}, got x = "
-      .. "%s, y = %s", fname, args.typename(x), args.typename(y)), 4)
-  end
+  local x, y = args.data_xy(fname, data, 4)
   if y:dtype() == "uint8" then return x, y end
   if y:dim() ~= 1 then
     error(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
@@ -74,7 +62,7 @@ local function walker(fname, model, data, origin, dirs, loss)
   end
   function w.eval()
     w.passes = w.passes + 1
-    local r = y and model:evaluate(x, y, eval_opts) or model:evaluate(x, eval_opts)
+    local r = model:evaluate(x, y, eval_opts)
     return r.loss, r.accuracy
   end
   function w.run(f) -- f(), then the saved weights back, also on error

@@ -7,15 +7,10 @@ local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn
 
-local data = T.synthetic(4242, 90, 8)
-local train, val = data:subset(1, 70), data:subset(71, 90)
+local train, val, data = T.tiny_data()
 local dir = T.tmpdir()
 
-local function model(seed)
-  wb.seed(seed)
-  return nn.Sequential{nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}), nn.Dropout(0.3),
-    nn.Dense(12, 3, {activation = "softmax"})}
-end
+local function model(seed) return T.tiny_mlp(seed, true) end
 
 local diff = T.history_diff
 

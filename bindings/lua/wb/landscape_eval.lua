@@ -142,6 +142,17 @@ function M.slice(model, data, opts)
   return out
 end
 
+-- The positions of t = 0 and t = 1 in the list ts (nil where absent): an
+-- interpolation's ends, where the weights are exactly from and to, and
+-- what its barrier is measured against.
+local function ends(ts)
+  local i0, i1
+  for i, t in ipairs(ts) do
+    if t == 0 then i0 = i elseif t == 1 then i1 = i end
+  end
+  return i0, i1
+end
+
 ---wb.landscape.interpolate(model, data, from, to, opts) -> table
 ---Loss and accuracy along the line (1 - t) from + t to at `points` values
 ---of t spaced evenly over range ({0, 1}: from one end to the other;
@@ -159,9 +170,10 @@ function M.interpolate(model, data, from, to, opts)
   local w = walker("interpolate", model, data, from, {delta}, opts.loss)
   local ts = axis("interpolate", opts.range or {0, 1}, opts.points or 21)
   local out = {t = ts, loss = {}, accuracy = {}}
+  local _, i1 = ends(ts)
   w.run(function()
     for i, t in ipairs(ts) do
-      if t == 1 then
+      if i == i1 then
         model:set_weights(to)
         out.loss[i], out.accuracy[i] = w.eval()
       else
@@ -184,10 +196,7 @@ end
 ---Example: print(wb.landscape.barrier(c).error)
 function M.barrier(curve)
   args.check("barrier", 1, curve, "table")
-  local i0, i1
-  for i, t in ipairs(curve.t or {}) do
-    if t == 0 then i0 = i elseif t == 1 then i1 = i end
-  end
+  local i0, i1 = ends(curve.t or {})
   if not (i0 and i1) then error("barrier: the curve has no point at t = 0 and t = 1", 2) end
   local out = {ends = {1 - curve.accuracy[i0], 1 - curve.accuracy[i1]}}
   local e_mid = (out.ends[1] + out.ends[2]) / 2

@@ -182,12 +182,14 @@ end
 ---S.convergence_measure(model, cfg, data, history) -> table
 ---The measure hook of the optimizer tasks: target (S.target), the first
 ---epoch and the training seconds with validation accuracy >= target
----(epochs_to_target, seconds_to_target; nil when never), and
+---(epochs_to_target, seconds_to_target; false when never: a record tells
+---that from a name no hook returns), and
 ---late_val_loss_jitter, the sd of the epoch-to-epoch change of validation
 ---loss over the last five epochs.
 ---Example: experiment = S.experiment{measure = S.convergence_measure}
 function M.convergence_measure(_, cfg, _, h)
-  local m = {target = M.target(cfg.dataset)}
+  local m = {target = M.target(cfg.dataset), epochs_to_target = false,
+    seconds_to_target = false}
   local t = 0
   for e, acc in ipairs(h.val_accuracy) do
     t = t + h.epoch_time[e]

@@ -271,9 +271,9 @@ end
 -- {==================== a task's main ====================
 
 local function count(pending, ex, jobs)
-  return string.format("[%s] %d runs: %d cached, %d to train (%s)", ex.name, #ex.specs,
-    #ex.specs - #pending, #pending, jobs and string.format("%d job%s", jobs, jobs == 1 and ""
-    or "s") or "on Slurm: one job array")
+  return string.format("[%s] %d run%s: %d cached, %d to train (%s)", ex.name, #ex.specs,
+    #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, jobs and
+    string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: one job array")
 end
 
 ---wb.runner.main(task, argv, script) -> integer

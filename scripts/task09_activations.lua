@@ -8,7 +8,7 @@ return wb.task{name = "task09_activations", title = "Task 9: activation function
     callbacks = S.track,
     measure = function(_, cfg, _, h, cbs)
       local m = cbs[1].series
-      m.target = S.target(cfg.dataset)
+      m.target, m.epochs_to_target = S.target(cfg.dataset), false -- false: never
       for e, acc in ipairs(h.val_accuracy) do
         if acc >= m.target then m.epochs_to_target = e break end
       end

@@ -66,25 +66,10 @@ local function beyond_row(task, list)
     verdict = B.verdict((in_range and 1 or 0) + (sm > rm and 1 or 0), 2)})
 end
 
-local OPTIMIZERS = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
-
--- The model and training the runs had, from their config: --quick, --epochs
--- and --dataset change them, so the intro cannot be a fixed string.
-local function trained(cfg)
-  local layers = {"784"}
-  for _, h in ipairs(type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}) do
-    layers[#layers + 1] = string.format("%d %s", h, cfg.activation) -- 128.0: JSON
-  end
-  layers[#layers + 1] = "10 softmax"
-  return string.format("%s, %s, batch %d, %d epoch%s%s", table.concat(layers, " -> "),
-    OPTIMIZERS[cfg.optimizer] or cfg.optimizer, cfg.batch_size, cfg.epochs,
-    cfg.epochs == 1 and "" or "s", cfg.subset and string.format(" on the first %d "
-    .. "training rows", cfg.subset.train) or "")
-end
-
+-- The model and training the runs had (S.trained: from their config).
 local function intro(task, runs)
   local r = runs.records[1]
-  task:text("The baseline's Dense kernels (" .. (r and trained(r.config) or "no run")
+  task:text("The baseline's Dense kernels (" .. (r and S.trained(r.config) or "no run")
     .. ") against random matrices: Marchenko-Pastur bulk and edge, spectral norm, stable "
     .. "rank, and the power-law exponent alpha of the spectrum's tail (Clauset et al. "
     .. "2009, as WeightWatcher fits it; Martin and Mahoney 2021).")

@@ -14,24 +14,14 @@ local cjson = require "cjson"
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 
-local OPTIMIZERS = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
-
--- The model and training the runs had, and the rows each point is evaluated
--- on, from their config: --quick, --epochs and --dataset change them, so
--- the intro cannot be a fixed string.
+-- The model and training the runs had (S.trained), and the rows each point
+-- is evaluated on, from their config: --quick, --epochs and --dataset
+-- change them, so the intro cannot be a fixed string.
 local function intro(task, runs)
   local cfg = runs.records[1] and runs.records[1].config
   local what, Z = "no run", LS
   if cfg then
-    local layers = {"784"}
-    for _, h in ipairs(type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}) do
-      layers[#layers + 1] = string.format("%d %s", h, cfg.activation) -- 128.0: JSON
-    end
-    layers[#layers + 1] = "10 softmax"
-    what = string.format("%s, %s, batch %d, %d epoch%s%s", table.concat(layers, " -> "),
-      OPTIMIZERS[cfg.optimizer] or cfg.optimizer, cfg.batch_size, cfg.epochs,
-      cfg.epochs == 1 and "" or "s", cfg.subset and string.format(" on the first %d "
-      .. "training rows", cfg.subset.train) or "")
+    what = S.trained(cfg)
     Z = cfg.subset and LS.QUICK or LS -- study/landscape.lua's measure hook chooses so
   end
   task:text("The baseline (" .. what .. ") seen through cuts of its loss: "
@@ -40,6 +30,28 @@ local function intro(task, runs)
     .. "training trajectory's principal plane. Every point is a forward pass over a fixed "
     .. "subset (" .. Z.ROWS .. " training, " .. Z.TEST_ROWS .. " test images); each "
     .. "figure says its cost.")
+end
+
+-- The trajectory's section: its figure, or why there is none (one epoch).
+local function trajectory(task, m, n)
+  local tr = m.traj
+  task:section("The trajectory in its principal plane")
+  if not tr then
+    task:text("Not drawn: " .. m.traj_missing .. " (--epochs).")
+    return
+  end
+  task:figure("trajectory", wb.plot.panels{cols = 2, plots = {
+    LS.heatmap(tr.grid, string.format("log10 loss in the PCA plane (%d passes)", tr.passes), "PC1",
+      "PC2"),
+    wb.plot.lines{title = string.format("B after epochs 0..%d (PC1 %.1f %%, PC2 %.1f %%)",
+      #tr.x - 1, 100 * tr.explained[1], 100 * (tr.explained[2] or 0)), xlabel = "PC1",
+      ylabel = "PC2", points = true,
+      series = {{label = "one point per epoch", x = tr.x, y = tr.y},
+        {label = "initialisation", x = {tr.x[1]}, y = {tr.y[1]}},
+        {label = "last epoch (0, 0)", x = {0}, y = {0}}}}}},
+    string.format("PCA of the snapshots minus the last one (Li et al. 2018, section 7); "
+      .. "the plane is spanned by the two unit principal directions through the last "
+      .. "snapshot. Cost: %d forward passes over the %s.", tr.passes, n))
 end
 
 local function report(task, runs)
@@ -108,22 +120,7 @@ local function report(task, runs)
       .. "on %d training and %d test images), plus B's training (%.0f s).", r.seed,
       LS.ORDER_SEED, path_passes, m.path_points, m.rows, m.test_rows, m.second_seconds))
 
-  local tr = m.traj
-  task:section("The trajectory in its principal plane")
-  local labels = {}
-  for i = 1, #tr.x do labels[i] = i - 1 end
-  task:figure("trajectory", wb.plot.panels{cols = 2, plots = {
-    LS.heatmap(tr.grid, string.format("log10 loss in the PCA plane (%d passes)", tr.passes), "PC1",
-      "PC2"),
-    wb.plot.lines{title = string.format("B after epochs 0..%d (PC1 %.1f %%, PC2 %.1f %%)",
-      #tr.x - 1, 100 * tr.explained[1], 100 * (tr.explained[2] or 0)), xlabel = "PC1",
-      ylabel = "PC2", points = true,
-      series = {{label = "one point per epoch", x = tr.x, y = tr.y},
-        {label = "initialisation", x = {tr.x[1]}, y = {tr.y[1]}},
-        {label = "last epoch (0, 0)", x = {0}, y = {0}}}}}},
-    string.format("PCA of the snapshots minus the last one (Li et al. 2018, section 7); "
-      .. "the plane is spanned by the two unit principal directions through the last "
-      .. "snapshot. Cost: %d forward passes over the %s.", tr.passes, n))
+  trajectory(task, m, n)
 
   task:section("Findings (computed)")
   local ia, ib, ab = p.init_a.train, p.init_b.train, p.a_b
@@ -152,8 +149,9 @@ local function report(task, runs)
     .. "|a| = %.2g: the quadratic %s near the solution and %s at the ends.",
     e.values[1], e.values[2], m.centre_loss, c.near[1], c.near[2], c.a_near, c.far[1],
     c.far[2], c.a_far, c.reads(c.near[1]), c.reads(c.far[1])))
-  task:text(string.format("- Trajectory: the first two principal directions explain "
-    .. "%.1f %% of the variance of B's %d snapshots.", 100 * m.pca_explained_2, #tr.x))
+  task:text(m.traj and string.format("- Trajectory: the first two principal directions "
+    .. "explain %.1f %% of the variance of B's %d snapshots.", 100 * m.pca_explained_2,
+    #m.traj.x) or "- Trajectory: not measured: " .. m.traj_missing .. ".")
   task:text(string.format("- Cost: %d forward passes over %d-image subsets in all, %d "
     .. "Hessian-vector products and one extra training (B, %.1f s): %.1f s of measuring "
     .. "in all, once, in the run's measure hook (a cached report only draws). The "

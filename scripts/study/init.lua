@@ -182,12 +182,14 @@ end
 ---S.convergence_measure(model, cfg, data, history) -> table
 ---The measure hook of the optimizer tasks: target (S.target), the first
 ---epoch and the training seconds with validation accuracy >= target
----(epochs_to_target, seconds_to_target; nil when never), and
+---(epochs_to_target, seconds_to_target; false when never: a record tells
+---that from a name no hook returns), and
 ---late_val_loss_jitter, the sd of the epoch-to-epoch change of validation
 ---loss over the last five epochs.
 ---Example: experiment = S.experiment{measure = S.convergence_measure}
 function M.convergence_measure(_, cfg, _, h)
-  local m = {target = M.target(cfg.dataset)}
+  local m = {target = M.target(cfg.dataset), epochs_to_target = false,
+    seconds_to_target = false}
   local t = 0
   for e, acc in ipairs(h.val_accuracy) do
     t = t + h.epoch_time[e]
@@ -399,5 +401,27 @@ end
 ---@return string
 ---Example: print(S.pct(0.9812))
 function M.pct(x) return string.format("%.2f%%", 100 * x) end
+
+local OPTIMIZER_NAMES = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
+
+---S.trained(cfg) -> string
+---The model and training of a run's config in words, for a task's intro
+---("784 -> 128 relu -> 10 softmax, Adam, batch 32, 10 epochs"; "on the first
+---N training rows" with a subset): --quick, --epochs and --dataset change
+---them, so an intro cannot be a fixed string.
+---@param cfg table
+---@return string
+---Example: task:text("The baseline (" .. S.trained(runs.records[1].config) .. ") ...")
+function M.trained(cfg)
+  local layers = {"784"}
+  for _, h in ipairs(type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}) do
+    layers[#layers + 1] = string.format("%d %s", h, cfg.activation) -- 128.0: JSON
+  end
+  layers[#layers + 1] = "10 softmax"
+  return string.format("%s, %s, batch %d, %d epoch%s%s", table.concat(layers, " -> "),
+    OPTIMIZER_NAMES[cfg.optimizer] or cfg.optimizer, cfg.batch_size, cfg.epochs,
+    cfg.epochs == 1 and "" or "s", cfg.subset and string.format(" on the first %d "
+    .. "training rows", cfg.subset.train) or "")
+end
 
 return M

@@ -118,7 +118,8 @@ end
 ---slices, interpolations and trajectory (see the file's header), each with
 ---its cost in forward passes. Numbers at the top level become the run's
 ---metrics: error_barrier (test), loss_barrier (train), init_path_rises,
----pca_explained_2, second_test_accuracy, measure_passes.
+---pca_explained_2, second_test_accuracy, measure_passes. A training of one
+---epoch has no trajectory plane: traj_missing says so instead of traj.
 ---Example: experiment = S.experiment{callbacks = S.track, measure = LS.measure, ...}
 local function measure(model, cfg, d)
   if cfg.seed ~= C.SEED then return {} end
@@ -163,7 +164,15 @@ local function measure(model, cfg, d)
   out.error_barrier_train = paths.a_b.train.barrier.error
   out.loss_barrier = paths.a_b.train.barrier.loss
   out.init_path_rises, out.init_path_max_rise = rises(paths.init_a.train.loss)
-  -- the second run's trajectory in its principal plane
+  out.measure_passes = 1 + out.fn1.passes + out.fn2.passes + out.eig.passes + 6 * Z.PATH
+  -- the second run's trajectory in its principal plane: a plane needs three
+  -- snapshots (the initialisation and two epochs); fewer, and it is said why
+  if #snaps < 3 then
+    out.traj_missing = string.format("the trajectory's principal plane needs at least 3 "
+      .. "snapshots (the initialisation and 2 epochs); this training ran %d epoch%s",
+      #snaps - 1, #snaps == 2 and "" or "s")
+    return out
+  end
   local tr = L.trajectory(snaps)
   local function span(v)
     local lo, hi = math.min(table.unpack(v)), math.max(table.unpack(v))
@@ -181,8 +190,7 @@ local function measure(model, cfg, d)
   out.traj = {x = tr.x, y = tr.y, explained = tr.explained, loss = finite(along),
     grid = {x = s.x, y = s.y, loss = finite(s.loss)}, passes = s.passes + #snaps}
   out.pca_explained_2 = tr.explained[1] + (tr.explained[2] or 0)
-  out.measure_passes = 1 + out.fn1.passes + out.fn2.passes + out.eig.passes
-    + 6 * Z.PATH + out.traj.passes
+  out.measure_passes = out.measure_passes + out.traj.passes
   return out
 end
 

@@ -106,6 +106,26 @@ function T.synthetic(seed, n, d)
   return wb.data.Dataset(wb.tensor(rows), y, "synthetic")
 end
 
+-- The training-loop audits' small problem: T.synthetic(4242, 90, 8) split
+-- into 70 training and 20 validation rows. Returns train, val and the whole.
+function T.tiny_data()
+  local data = T.synthetic(4242, 90, 8)
+  return data:subset(1, 70), data:subset(71, 90), data
+end
+
+-- A tiny MLP for T.tiny_data, built after wb.seed(seed or 1): Dense 8 -> 12
+-- relu, Dense 12 -> 3 softmax; with dropout, the first Dense has l2 = 1e-3
+-- and a Dropout(0.3) follows it.
+function T.tiny_mlp(seed, dropout)
+  wb.seed(seed or 1)
+  if dropout then
+    return wb.nn.Sequential{wb.nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}),
+      wb.nn.Dropout(0.3), wb.nn.Dense(12, 3, {activation = "softmax"})}
+  end
+  return wb.nn.Sequential{wb.nn.Dense(8, 12, {activation = "relu"}),
+    wb.nn.Dense(12, 3, {activation = "softmax"})}
+end
+
 -- The workbench binary under test (tests/run.sh exports WB).
 -- Every difference between two histories, as lines "path: a vs b" appended
 -- to out (epoch_time aside: a clock; NaN equals NaN).

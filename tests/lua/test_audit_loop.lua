@@ -7,15 +7,10 @@ local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn
 
-local data = T.synthetic(4242, 90, 8)
-local train, val = data:subset(1, 70), data:subset(71, 90)
+local train, val, data = T.tiny_data()
 local dir = T.tmpdir()
 
-local function model(seed)
-  wb.seed(seed)
-  return nn.Sequential{nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}), nn.Dropout(0.3),
-    nn.Dense(12, 3, {activation = "softmax"})}
-end
+local function model(seed) return T.tiny_mlp(seed, true) end
 
 local diff = T.history_diff
 
@@ -305,11 +300,12 @@ T.test("a label beyond the model's outputs is found before training, by its row"
   y:set(57, 7) -- the model has 3 outputs
   local m = model(1)
   local w = m[1].weight:clone()
-  T.check_error("fit: the training set's label at row 57 is 7, expected 0..2 (the model has 3 "
-    .. "outputs)", m.fit, m, x, y, {verbose = false})
-  T.check_error("fit: the validation set's label at row 57 is 7", m.fit, m, train,
-    {verbose = false, validation = wb.data.Dataset(x, y, "v")})
-  T.check_error("the training set's label at row 57 is 7", m.fit, m, x, y,
+  -- wb.args.class_ids's words, as every class-id check says it
+  T.check_error("fit: the training set's labels: label 57 (1-based position) is 7, expected "
+    .. "an integer in 0..2 (the model has 3 outputs)", m.fit, m, x, y, {verbose = false})
+  T.check_error("fit: the validation set's labels: label 57 (1-based position) is 7", m.fit, m,
+    train, {verbose = false, validation = wb.data.Dataset(x, y, "v")})
+  T.check_error("the training set's labels: label 57 (1-based position) is 7", m.fit, m, x, y,
     {verbose = false, loss = "mse"})
   T.eq((m[1].weight - w):abs():max(), 0, "no step taken")
   -- a loss function reads labels its own way: not checked

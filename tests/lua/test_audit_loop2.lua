@@ -3,21 +3,10 @@
 -- (ModelCheckpoint{save_state = true, save_freq = k}).
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
-local nn = wb.nn
 
-local data = T.synthetic(4242, 90, 8)
-local train, val = data:subset(1, 70), data:subset(71, 90)
+local train, val = T.tiny_data()
 local dir = T.tmpdir()
-
-local function model(seed, dropout)
-  wb.seed(seed)
-  if dropout then
-    return nn.Sequential{nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}), nn.Dropout(0.3),
-      nn.Dense(12, 3, {activation = "softmax"})}
-  end
-  return nn.Sequential{nn.Dense(8, 12, {activation = "relu"}),
-    nn.Dense(12, 3, {activation = "softmax"})}
-end
+local model = T.tiny_mlp -- model(seed, dropout)
 
 local diff = T.history_diff
 

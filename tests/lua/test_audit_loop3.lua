@@ -5,17 +5,10 @@
 -- tries (LearningRateScheduler, TerminateOnNaN, ...).
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
-local nn = wb.nn
 
-local data = T.synthetic(4242, 90, 8)
-local train, val = data:subset(1, 70), data:subset(71, 90)
+local train, val = T.tiny_data()
 local dir = T.tmpdir()
-
-local function model(seed)
-  wb.seed(seed or 1)
-  return nn.Sequential{nn.Dense(8, 12, {activation = "relu"}),
-    nn.Dense(12, 3, {activation = "softmax"})}
-end
+local model = T.tiny_mlp -- model(seed): without dropout
 
 local function opts(o)
   local out = {batch_size = 16, verbose = false}

@@ -265,6 +265,35 @@ T.test("evaluate(x, y) and predict on float and uint8 tensors", function()
   T.ok(max_diff(m:predict(u8), m:predict(f)) < 1e-6)
 end)
 
+T.test("evaluate without labels, or with float ones, is an error at the caller's line",
+  function()
+  local m = tiny_model(8)
+  local x, y = data.images, data.labels
+  -- scored against zeros before, silently
+  local function line(f, ...) local ok, e = pcall(f, ...); return not ok and tostring(e) end
+  local here = debug.getinfo(1, "S").short_src
+  for _, args in ipairs{{}, {{batch_size = 8}}, {nil, {batch_size = 8}}} do
+    local e = line(function() local r = m:evaluate(x, table.unpack(args, 1, 2)); return r end)
+    T.ok(e and e:find(here, 1, true) and e:find("evaluate: no labels: evaluate(x) needs y, "
+      .. "the class ids of x's 120 rows (uint8 [120])", 1, true), tostring(e))
+  end
+  T.check_error("evaluate: the dataset has no labels (its labels field is nil)", m.evaluate,
+    m, {images = x})
+  -- float class ids: named as y, at the caller's line (was "input: labels must be uint8"
+  -- from evaluate.lua's own line)
+  for _, f in ipairs{"evaluate", "fit"} do
+    local e = line(function() local r = m[f](m, x, y:float(), {verbose = false}); return r end)
+    T.ok(e and e:find(here, 1, true) and e:find(f .. ": y: expected labels uint8 [120] (class "
+      .. "ids, one per row of x), got float32 [120] (float class ids: wb.new_tensor({120}, "
+      .. "\"uint8\"):copy(y))", 1, true), tostring(e))
+  end
+  T.check_error("evaluate: y: expected labels uint8 [120] (class ids, one per row of x), got "
+    .. "uint8 [3]", m.evaluate, m, x, y:rows(1, 3))
+  -- predict takes x alone; the hint's copy scores as the dataset does
+  T.eq(#m:predict(x), 120)
+  T.eq(m:evaluate(x, wb.new_tensor({120}, "uint8"):copy(y:float())).loss, m:evaluate(data).loss)
+end)
+
 T.test("non-terminal output: one line per epoch; verbose=false silent", function()
   local dir = T.tmpdir()
   local script = dir .. "/v.lua"

@@ -215,4 +215,20 @@ T.test("study.landscape: the rebuilt initial weights are the runner's", function
   T.eq(n, 2); T.near(top, 0.5, 1e-12); T.eq(first, 3)
 end)
 
+T.test("study.landscape: a training of one epoch is measured, its trajectory said missing",
+  function()
+  -- was: "trajectory: expected at least 3 points, got 2" (task 15 --quick --epochs 1)
+  local LS = require "study.landscape"
+  local ex = wb.experiment({name = "ls_one", base = {hidden = 8, epochs = 1,
+    subset = {train = 64, test = 32}}, seeds = {LS.SEED}, measure = LS.measure},
+    {where = "test_landscape"})
+  ex.root = T.tmpdir()
+  local runs = ex:run{verbose = false}
+  local m = runs.records[1].measures
+  T.eq(m.traj, nil, "no trajectory")
+  T.eq(m.traj_missing, "the trajectory's principal plane needs at least 3 snapshots (the "
+    .. "initialisation and 2 epochs); this training ran 1 epoch")
+  T.ok(m.paths and m.paths.a_b and m.measure_passes > 0, "the rest is measured")
+end)
+
 T.done()

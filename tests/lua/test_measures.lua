@@ -145,6 +145,41 @@ T.test("a claim without runs is undecided and says so", function()
   local md = claims.claims_section(by_task(), "mnist")
   T.ok(md:find("| C3 |", 1, true) and md:find("Rule:", 1, true))
 end)
+
+T.test("a target never reached is recorded false, and read as never", function()
+  package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+  local S = require "study"
+  local h = {val_accuracy = {0.5, 0.6}, epoch_time = {1, 2}, val_loss = {1, 0.9}}
+  local m = S.convergence_measure(nil, {dataset = "mnist"}, nil, h)
+  T.eq(m.epochs_to_target, false, "was nil: no different from a misspelt name")
+  T.eq(m.seconds_to_target, false)
+  h.val_accuracy[2] = 0.98
+  m = S.convergence_measure(nil, {dataset = "mnist"}, nil, h)
+  T.eq(m.epochs_to_target, 2); T.eq(m.seconds_to_target, 3)
+  -- as the runner records them: numbers are metrics too, false is in measures only
+  for s = 1, 5 do
+    record("task07_optimizers", "SGD lr=0.01", s, {test_accuracy = 0.96}, nil,
+      {epochs_to_target = false, seconds_to_target = false})
+    record("task07_optimizers", "Adam", s, {epochs_to_target = 3, late_val_loss_jitter = 0.01},
+      nil, {epochs_to_target = 3})
+    record("task07_optimizers", "AdamW wd=0.004", s, {epochs_to_target = 3,
+      late_val_loss_jitter = 0.002 + 0.0001 * s}, nil, {epochs_to_target = 3})
+  end
+  local v, row = verdict("C5")
+  T.eq(v, "supported", row.numbers)
+  T.ok(row.numbers:find("SGD never reached it", 1, true), row.numbers)
+  local sgd = {}
+  for _, r in ipairs(by_task().task07_optimizers) do
+    if r.variant == "SGD lr=0.01" then sgd[#sgd + 1] = r end
+  end
+  local rs = wb.runs.Runs(sgd)
+  T.ok(rs:table{"epochs_to_target"}:find("| SGD lr=0.01 | 5 | n/a |", 1, true),
+    rs:table{"epochs_to_target"})
+  T.eq(rs:stat("SGD lr=0.01", "epochs_to_target"), nil)
+  -- the name is known now: a misspelling of it is an error (it was n/a)
+  T.check_error("unknown column 'epochs_to_targt' (did you mean 'epochs_to_target'?)",
+    rs.table, rs, {"epochs_to_targt"})
+end)
 -- }====================
 
 T.done()

@@ -106,4 +106,24 @@ function M.class_ids(fname, y, C, why, level, what)
   return ids
 end
 
+-- x, y of data as wb.hessian and wb.landscape take it: a dataset (its
+-- stored images and labels) or {x = tensor, y = labels}, else "fname: data:
+-- ..." (an unknown key, or x or y not a tensor) raised at level. y's dtype
+-- and shape are the caller's to check.
+function M.data_xy(fname, data, level)
+  if M.typename(data) == "wb.Dataset" then return data.images, data.labels end
+  for k in pairs(data) do
+    if k ~= "x" and k ~= "y" then
+      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
+        .. "tensor, y = labels})", fname, tostring(k)), level + 1)
+    end
+  end
+  local x, y = data.x, data.y
+  if M.typename(x) ~= "wb.Tensor" or M.typename(y) ~= "wb.Tensor" then
+    error(string.format("%s: data: expected a dataset or {x = tensor, y = labels}, got x = "
+      .. "%s, y = %s", fname, M.typename(x), M.typename(y)), level + 1)
+  end
+  return x, y
+end
+
 return M

@@ -60,13 +60,18 @@ end
 ---default, "categorical_crossentropy", "mse", "hinge", "squared_hinge" or
 ---a function, see wb.losses), verbose (true or 1: print one line, "evaluate:
 ---10000 rows: loss 0.3485, accuracy 0.9040"; default false).
----evaluate(ds, opts) is evaluate(ds, nil, opts).
+---evaluate(ds, opts) is evaluate(ds, nil, opts); x without y, or a dataset
+---without labels, is an error (it would be scored against zeros).
 ---@param ds wb.Dataset|wb.Tensor
 ---@param y? wb.Tensor|table
 ---@param opts? table
 ---@return table
 ---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 function Sequential:evaluate(ds, y, opts)
+  if type(ds) == "table" and ds.labels == nil and (ds.images ~= nil or ds.batch ~= nil) then
+    error("evaluate: the dataset has no labels (its labels field is nil): evaluate scores "
+      .. "the model's outputs against them", 2)
+  end
   check_data(ds, "evaluate")
   args.opt("evaluate", 2, y, "wb.Tensor|table")
   args.opt("evaluate", 3, opts, "table")
@@ -103,7 +108,7 @@ function Sequential:predict(x, opts)
   local bs = math.max(check_int(opts.batch_size or 32, "batch_size", "predict", 1),
     EVAL_BATCH)
   local v = verbose(opts, "predict")
-  local ds = as_dataset(x, nil, "predict")
+  local ds = as_dataset(x, nil, "predict", true)
   local n = #ds
   local out
   local perm = {}

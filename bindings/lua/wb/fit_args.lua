@@ -89,7 +89,9 @@ end
 -- Labels beyond the model's outputs, checked before training: in the step
 -- they were found only when their batch came (mid-epoch, hours in) and
 -- named by their place in the shuffled batch, not their row. Only for the
--- named losses: a loss function may read labels its own way.
+-- named losses: a loss function may read labels its own way. The message is
+-- wb.args.class_ids's, raised at the caller of fit; labels:max() first, as
+-- class_ids makes a Lua table of every label.
 function M.check_labels(model, ds, loss, what)
   if loss ~= nil and type(loss) ~= "string" then return end
   local labels = ds.labels
@@ -99,12 +101,9 @@ function M.check_labels(model, ds, loss, what)
     if ok and math.type(v) == "integer" then n_out = v; break end
   end
   if not (n_out and M.is_tensor(labels) and labels:numel() > 0) then return end
-  local top = labels:max()
-  if top < n_out then return end
-  local row = 1
-  while labels:get(row) ~= top do row = row + 1 end
-  error(string.format("fit: the %s's label at row %d is %d, expected 0..%d (the model has %d "
-    .. "outputs)", what, row, math.tointeger(top) or top, n_out - 1, n_out), 3)
+  if labels:max() < n_out then return end
+  args.class_ids("fit", labels, n_out, string.format(" (the model has %d outputs)", n_out), 3,
+    "the " .. what .. "'s labels")
 end
 
 function M.is_dataset(x)
@@ -124,15 +123,28 @@ function M.check_data(x, fname)
   end
 end
 
--- A dataset over a tensor of inputs ([n, ...] float in [0, 1] or uint8)
--- and labels (uint8 [n]; zeros when only predicting).
-function M.as_dataset(x, y, fname)
+-- A dataset over a tensor of inputs x ([n, ...] float in [0, 1] or uint8)
+-- and labels y (uint8 [n]); unlabelled (predict): y is nil and the labels
+-- zeros, which nothing reads. Else a missing y (evaluate(x) would score x
+-- against zeros) or one that is not uint8 [n] is an error naming fname's y,
+-- raised at fname's caller.
+function M.as_dataset(x, y, fname, unlabelled)
   if M.is_dataset(x) then return x end
   if not M.is_tensor(x) then
     error(fname .. ": expected a dataset or a tensor [n, 784], got " .. tostring(x), 3)
   end
   local n = #x
-  if y == nil then y = wb.new_tensor({n}, "uint8") end
+  if unlabelled then return wb.data.Dataset(x, wb.new_tensor({n}, "uint8"), "input") end
+  if y == nil then
+    error(string.format("%s: no labels: %s(x) needs y, the class ids of x's %d rows (uint8 "
+      .. "[%d]): %s(x, y, opts), or a dataset", fname, fname, n, n, fname), 3)
+  end
+  local shape = "[" .. table.concat(y:shape(), ", ") .. "]"
+  if y:dtype() ~= "uint8" or shape ~= "[" .. n .. "]" then
+    error(string.format("%s: y: expected labels uint8 [%d] (class ids, one per row of x), got "
+      .. "%s %s%s", fname, n, y:dtype(), shape, y:dtype() ~= "uint8" and string.format(" (float "
+      .. "class ids: wb.new_tensor({%d}, \"uint8\"):copy(y))", n) or ""), 3)
+  end
   return wb.data.Dataset(x, y, "input")
 end
 

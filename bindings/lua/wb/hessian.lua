@@ -90,23 +90,6 @@ local function check_model_data(fname, model, data)
   args.check(fname, 2, data, "wb.Dataset|table", 4)
 end
 
--- x, y of data (type checked): a dataset (its stored images and labels) or
--- {x = , y = }.
-local function data_xy(fname, data)
-  if args.typename(data) == "wb.Dataset" then return data.images, data.labels end
-  for k in pairs(data) do
-    if k ~= "x" and k ~= "y" then
-      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
-        .. "tensor, y = labels})", fname, tostring(k)), 4)
-    end
-  end
-  if args.typename(data.x) ~= "wb.Tensor" or args.typename(data.y) ~= "wb.Tensor" then
-    error(fname .. ": data: expected a dataset or {x = tensor, y = labels}, got x = "
-      .. args.typename(data.x) .. ", y = " .. args.typename(data.y), 4)
-  end
-  return data.x, data.y
-end
-
 local fin = args.finite
 
 -- mse's targets as fit's mse loss takes them: class ids y [N] (a dataset's
@@ -127,7 +110,7 @@ end
 
 -- The C operator over model's layers and data, at the current weights.
 local function operator(fname, model, data, opts)
-  local x, y = data_xy(fname, data)
+  local x, y = args.data_xy(fname, data, 3)
   if #model == 0 then error(fname .. ": model: expected at least one layer (a Dense last)", 3) end
   if opts.loss == "mse" then y = mse_targets(fname, model, y) end
   args.check_finite(fname, "x", x, 3)

@@ -13,24 +13,12 @@ local options, check_list = M._options, M._check_list
 
 -- {==================== evaluating points ====================
 
--- data as model:evaluate takes it (a dataset, or {x = tensor, y = labels}),
--- checked here: without y, evaluate(x) would score against labels of 0.
--- Float class ids (as wb.hessian takes them) become uint8 labels (checked
--- integers in 0..C-1), since evaluate takes uint8 only. Returns x, y (y nil
--- for a dataset).
+-- x, y of data (a dataset, or {x = tensor, y = labels}: wb.args.data_xy),
+-- y as model:evaluate takes it: without y, evaluate(x) would score against
+-- labels of 0. Float class ids (as wb.hessian takes them) become uint8
+-- labels (checked integers in 0..C-1), since evaluate takes uint8 only.
 local function data_xy(fname, model, data)
-  if args.typename(data) == "wb.Dataset" then return data, nil end
-  for k in pairs(data) do
-    if k ~= "x" and k ~= "y" then
-      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
-        .. "tensor, y = labels})", fname, tostring(k)), 4)
-    end
-  end
-  local x, y = data.x, data.y
-  if args.typename(x) ~= "wb.Tensor" or args.typename(y) ~= "wb.Tensor" then
-    error(string.format("%s: data: expected a dataset or {x = tensor, y = labels}, got x = "
-      .. "%s, y = %s", fname, args.typename(x), args.typename(y)), 4)
-  end
+  local x, y = args.data_xy(fname, data, 4)
   if y:dtype() == "uint8" then return x, y end
   if y:dim() ~= 1 then
     error(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
@@ -74,7 +62,7 @@ local function walker(fname, model, data, origin, dirs, loss)
   end
   function w.eval()
     w.passes = w.passes + 1
-    local r = y and model:evaluate(x, y, eval_opts) or model:evaluate(x, eval_opts)
+    local r = model:evaluate(x, y, eval_opts)
     return r.loss, r.accuracy
   end
   function w.run(f) -- f(), then the saved weights back, also on error
@@ -154,6 +142,17 @@ function M.slice(model, data, opts)
   return out
 end
 
+-- The positions of t = 0 and t = 1 in the list ts (nil where absent): an
+-- interpolation's ends, where the weights are exactly from and to, and
+-- what its barrier is measured against.
+local function ends(ts)
+  local i0, i1
+  for i, t in ipairs(ts) do
+    if t == 0 then i0 = i elseif t == 1 then i1 = i end
+  end
+  return i0, i1
+end
+
 ---wb.landscape.interpolate(model, data, from, to, opts) -> table
 ---Loss and accuracy along the line (1 - t) from + t to at `points` values
 ---of t spaced evenly over range ({0, 1}: from one end to the other;
@@ -171,9 +170,10 @@ function M.interpolate(model, data, from, to, opts)
   local w = walker("interpolate", model, data, from, {delta}, opts.loss)
   local ts = axis("interpolate", opts.range or {0, 1}, opts.points or 21)
   local out = {t = ts, loss = {}, accuracy = {}}
+  local _, i1 = ends(ts)
   w.run(function()
     for i, t in ipairs(ts) do
-      if t == 1 then
+      if i == i1 then
         model:set_weights(to)
         out.loss[i], out.accuracy[i] = w.eval()
       else
@@ -196,10 +196,7 @@ end
 ---Example: print(wb.landscape.barrier(c).error)
 function M.barrier(curve)
   args.check("barrier", 1, curve, "table")
-  local i0, i1
-  for i, t in ipairs(curve.t or {}) do
-    if t == 0 then i0 = i elseif t == 1 then i1 = i end
-  end
+  local i0, i1 = ends(curve.t or {})
   if not (i0 and i1) then error("barrier: the curve has no point at t = 0 and t = 1", 2) end
   local out = {ends = {1 - curve.accuracy[i0], 1 - curve.accuracy[i1]}}
   local e_mid = (out.ends[1] + out.ends[2]) / 2

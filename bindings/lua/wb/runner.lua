@@ -271,9 +271,9 @@ end
 -- {==================== a task's main ====================
 
 local function count(pending, ex, jobs)
-  return string.format("[%s] %d runs: %d cached, %d to train (%s)", ex.name, #ex.specs,
-    #ex.specs - #pending, #pending, jobs and string.format("%d job%s", jobs, jobs == 1 and ""
-    or "s") or "on Slurm: one job array")
+  return string.format("[%s] %d run%s: %d cached, %d to train (%s)", ex.name, #ex.specs,
+    #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, jobs and
+    string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: one job array")
 end
 
 ---wb.runner.main(task, argv, script) -> integer
@@ -323,8 +323,8 @@ function M.main(task, argv, script)
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
-          local watch, line = runner_watch(ex), cockpit_run.epoch_line(s)
-          train_run(ex, s, {on_epoch = function(...) watch(); return line(...) end})
+          local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
+          train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
         else -- a listed command run twice: said, not a silent success
           io.stderr:write(string.format("[%s] run %s (%s seed %d) is recorded: nothing to "
             .. "train (--fresh retrains it)\n", ex.name, s.hash, s.variant, s.seed))

@@ -84,7 +84,8 @@ end
 
 ---wb.runs.value(r, name) -> number|nil
 ---The value of a metric in one run record: metrics[name] (final metrics
----such as test_accuracy, gap, best_epoch), else a numeric measure, else
+---such as test_accuracy, gap, best_epoch), else a numeric measure (one
+---recorded false, such as a target never reached, has none), else
 ---the last entry of its series (wb.runs.series): the last epoch's, nil
 ---when that was NaN (JSON null), never an earlier epoch's.
 ---@param r table
@@ -238,8 +239,10 @@ local function names_of(rs, kind)
     else
       for k in pairs(h) do if series(r, k) then set[k] = true end end
       if series(r, "gap") then set.gap = true end
-      for k in pairs(type(r.measures) == "table" and r.measures or {}) do
-        if series(r, k) or kind == "values" and type(r.measures[k]) == "number" then
+      -- a measure recorded false has no value but is a name (S's epochs_to_target
+      -- when the target was never reached)
+      for k, v in pairs(type(r.measures) == "table" and r.measures or {}) do
+        if series(r, k) or kind == "values" and (type(v) == "number" or v == false) then
           set[k] = true
         end
       end
@@ -282,9 +285,10 @@ M.nearest_first = nearest_first
 -- runs, or for values without a finished run, has nothing to check
 -- against (its cells say so). Final metric names are known for values.
 -- For values, a name far from every name the runs have is let through
--- (n/a): a measure hook leaves out what it did not find (S's
--- epochs_to_target when no run reached the target), and the record cannot
--- tell that from a name no hook returns; a misspelling is near its name.
+-- (n/a): a measure hook may leave out what it did not find, and the record
+-- cannot tell that from a name no hook returns (S's epochs_to_target is
+-- recorded false instead, so it is a name; records before that had nil);
+-- a misspelling is near its name.
 -- head: the message's start instead of "<fname>: unknown <what> 'name'".
 local function check_name(rs, name, kind, fname, what, level, head)
   if #rs == 0 then return end

@@ -317,9 +317,7 @@ local function run(ex, spec, o)
   if cfg.early_stopping then
     callbacks[#callbacks + 1] = wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
   end
-  if o.on_epoch then
-    callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch}
-  end
+  if o.on_epoch then callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch} end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
     log_every = cfg.log_every, every = cfg.every, loss = cfg.loss,
@@ -337,6 +335,10 @@ local function run(ex, spec, o)
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
   local resumed = resume_from(ex, spec, fit_opts, callbacks, extra, opt)
+  if o.callbacks then -- the caller's, last; not the run's (see M.run)
+    local all = {table.unpack(fit_opts.callbacks or {})}
+    fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)
+  end
   local t0 = util.now()
   local ok, hist = pcall(model.fit, model, d.train, fit_opts)
   local status = "ok"
@@ -359,6 +361,8 @@ end
 ---of another task with an equal training identity) and writes its record
 ---and weights to ex.root's runs folder; returns the record and the model.
 ---opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
+---opts.callbacks (the runner's watch) join its fit after the run's own, outside
+---its identity, record, measure hook and checkpoints: none may keep state.
 ---A diverged run is recorded with status "diverged"; any other failure
 ---raises. The record lists the files the run's hooks loaded or opened
 ---while it ran (read_files): the runner retrains it when one changes.
@@ -369,6 +373,12 @@ end
 ---@return wb.Sequential model
 ---Example: -- called by the runner for each run to train
 function M.run(ex, spec, o)
+  for i, cb in ipairs(o and o.callbacks or {}) do
+    if type(cb) ~= "table" or cb.get_state or cb.set_state then
+      error(("train.run: opts.callbacks[%d]: expected a callback without state (get_state, "
+        .. "set_state: checkpoints hold the run's own only), got %s"):format(i, tostring(cb)), 2)
+    end
+  end
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
   local outer = active

@@ -258,4 +258,17 @@ T.test("a hook that reads a config key the experiment does not know fails, namin
   T.eq(getmetatable(util.copy(cfg)), nil)
 end)
 
+T.test("a hook moved within its file keeps its identity; an edited one does not", function()
+  -- stripped bytecode still holds each function's first and last line
+  local src = "local k = 3\nreturn function(cfg) local g = function() return k end "
+    .. "return cfg.hidden * g() end"
+  local a = assert(load(src))()
+  local moved = assert(load("\n\n-- a comment above\n" .. src:gsub("return function",
+    "\nreturn function")))()
+  local edited = assert(load((src:gsub("%*", "+"))))()
+  T.ok(string.dump(a, true) ~= string.dump(moved, true), "the dumps differ by their lines")
+  T.eq(id(moved), id(a), "moved down three lines")
+  T.ok(id(edited) ~= id(a), "an edited hook is another hook")
+end)
+
 T.done()

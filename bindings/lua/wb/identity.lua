@@ -5,8 +5,9 @@
 -- the training code. Editing a hook therefore changes the hash of exactly
 -- the runs that call it; editing a script's reporting code changes nothing.
 --
--- A hook's code is its stripped bytecode (string.dump(f, true): no line
--- numbers, so moving a hook within its file keeps its identity); the values
+-- A hook's code is its stripped bytecode (string.dump(f, true)) with the
+-- line each function starts and ends on set to 0 (stripping keeps those):
+-- moving a hook within its file keeps its identity; the values
 -- it closes over are fingerprinted recursively: plain data by value, Lua
 -- functions by their own code, the workbench's and Lua's standard modules by
 -- name (their code is covered by the code version), a table with its
@@ -84,9 +85,11 @@ end
 -- {==================== names in a function's constants ====================
 
 -- Every string constant of a stripped Lua 5.4 binary chunk, its nested
--- functions' included (lundump.c's layout); nil when the chunk is not one.
+-- functions' included (lundump.c's layout), and the chunk with each
+-- function's first and last line (which stripping keeps) set to 0; nil when
+-- the chunk is not one.
 local function dump_strings(code)
-  local pos, out = 1, {}
+  local pos, out, lines = 1, {}, {}
   local function byte()
     local b = code:byte(pos)
     if not b then error("truncated chunk", 0) end
@@ -110,7 +113,11 @@ local function dump_strings(code)
     return v
   end
   local function func()
-    str(); size(); size(); skip(3)               -- source, lines, params, vararg, stack
+    str()                                        -- source
+    local at = pos
+    size(); size()                               -- first and last line
+    lines[#lines + 1] = {at, pos - 1}
+    skip(3)                                      -- params, vararg, stack
     skip(4 * size())                             -- code
     for _ = 1, size() do                         -- constants
       local t = byte()
@@ -129,7 +136,15 @@ local function dump_strings(code)
     skip(31 + 1)                                 -- header, number of upvalues
     func()
   end)
-  return ok and out or nil
+  if not ok then return nil end
+  local pieces, from = {}, 1
+  for _, span in ipairs(lines) do
+    pieces[#pieces + 1] = code:sub(from, span[1] - 1)
+    pieces[#pieces + 1] = "\x80\x80" -- two sizes of 0 (the last byte flagged)
+    from = span[2] + 1
+  end
+  pieces[#pieces + 1] = code:sub(from)
+  return out, table.concat(pieces)
 end
 
 -- The identity of the source of Lua file path and of the modules it requires
@@ -153,8 +168,7 @@ end
 -- them, and any other file they name (weights a build hook loads, a JSON
 -- of settings), by content. `arg` (the command line, different in the
 -- runner's children) is left out. Returns text, or nil and the reason.
-local function named_text(code, has_env, seen)
-  local names = dump_strings(code)
+local function named_text(names, has_env, seen)
   if not names then return nil, "its bytecode cannot be read" end
   table.sort(names)
   local parts, last = {}, nil
@@ -253,8 +267,10 @@ function fingerprint(f, seen)
     if name then return "cfunction:" .. name end
     return nil, "it calls a C function that is not part of a known module"
   end
+  local names, lineless = dump_strings(code)
+  if not names then return nil, "its bytecode cannot be read" end
   seen[f] = true
-  local parts = {code}
+  local parts = {lineless}
   local i, has_env = 1, false
   while true do
     local name, v = debug.getupvalue(f, i)
@@ -268,7 +284,7 @@ function fingerprint(f, seen)
     parts[#parts + 1] = text
     i = i + 1
   end
-  local named, why = named_text(code, has_env, seen)
+  local named, why = named_text(names, has_env, seen)
   seen[f] = nil
   if not named then return nil, why end
   parts[#parts + 1] = named

@@ -681,6 +681,13 @@ static int pmain(lua_State *L)
         lua_pushinteger(L, EX_USAGE);
         return 1;
     }
+    if ((args & has_h) && script < argc) { /* help runs no script: say so */
+        fprintf(stderr, "%s: unexpected argument '%s': -h takes at most one NAME "
+                "and runs nothing\n", progname, argv[script]);
+        print_options(stderr);
+        lua_pushinteger(L, EX_USAGE);
+        return 1;
+    }
     if ((args & has_h) && help_topic == NULL) {
         print_options(stdout);
         lua_pushinteger(L, 0);

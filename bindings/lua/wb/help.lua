@@ -250,9 +250,15 @@ function M.text(x)
   if x == nil then x = "wb" end
   local e = M.find(x)
   if e then return render(e) end
-  local what = type(x) == "string" and ("'" .. x .. "'") or tostring(x)
+  -- (a __tostring that fails names the type; a long string, such as a
+  -- file's contents given by mistake, is cut and has no similar names:
+  -- the edit distance to every name would take minutes)
+  local ok, shown = pcall(tostring, x)
+  if not ok or type(shown) ~= "string" then shown = type(x) end
+  if #shown > 80 then shown = shown:sub(1, 60) .. "..." end
+  local what = type(x) == "string" and ("'" .. shown .. "'") or shown
   local msg = "no help for " .. what
-  if type(x) == "string" then
+  if type(x) == "string" and #x <= 80 then
     local s = similar(x)
     if #s > 0 then
       if #s > 12 then s = {table.unpack(s, 1, 12)}; s[#s + 1] = "..." end

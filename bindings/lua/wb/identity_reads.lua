@@ -88,6 +88,28 @@ local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io
   lines = io.lines, input = io.input, popen = io.popen, execute = os.execute,
   listdir = wb.sys.listdir}
 
+-- A C function a wrapper calls (require, io.lines, io.open's mode check)
+-- raises at its caller's line, which would be a line of this file:
+-- through(name, f, ...) raises such an error again at the line of the first
+-- caller outside this file, as without the wrapper ("x.lua:3: module 'y'
+-- not found"). Any other error passes unchanged.
+local HERE = debug.getinfo(1, "S").short_src .. ":"
+local function invoke(f, ...) return f(...) end
+local function relay(name, ok, ...)
+  if ok then return ... end
+  local e = ...
+  if type(e) ~= "string" or e:sub(1, #HERE) ~= HERE then error(e, 0) end
+  e = (e:sub(#HERE + 1):gsub("^%d+: ", "", 1):gsub("^(bad argument #%d+ to )'f'",
+    "%1'" .. name .. "'", 1))
+  local level, info = 2, debug.getinfo(2, "S")
+  while info and info.short_src .. ":" == HERE do
+    level = level + 1
+    info = debug.getinfo(level, "S")
+  end
+  error(e, info and level or 0)
+end
+local function through(name, f, ...) return relay(name, pcall(invoke, f, ...)) end
+
 -- Whether a wrapper's caller (past C functions: pcall) is the workbench's
 -- own code: its gnuplot, git and folder listings are not a run's.
 local function own_caller()
@@ -154,16 +176,16 @@ end
 -- keeps the wrapper, and its hooks' reads are seen.
 rawset(_G, "require", function(name, ...)
   if #active == 0 or type(name) ~= "string" or name == "wb" or name:match("^wb%.") then
-    return orig.require(name, ...)
+    return through("require", orig.require, name, ...)
   end
   local known = true -- once a run: a require in a loop stays cheap
   for _, t in ipairs(active) do
     known = known and t.names[name]
     t.names[name] = true
   end
-  if known then return orig.require(name, ...) end
+  if known then return through("require", orig.require, name, ...) end
   local fresh = package.loaded[name] == nil
-  local m, where = orig.require(name, ...)
+  local m, where = through("require", orig.require, name, ...)
   local p = fresh and type(where) == "string" and where:match("%.lua$") and where
     or package.searchpath(name, package.path) -- loaded before (by an earlier run)
   if p then
@@ -178,17 +200,17 @@ rawset(_G, "loadfile", function(path, ...) note(path); return orig.loadfile(path
 io.open = function(path, mode, ...)
   if mode == nil or (type(mode) == "string" and mode:sub(1, 1) == "r") then note(path)
   else wrote(path) end
-  return orig.open(path, mode, ...)
+  return through("open", orig.open, path, mode, ...)
 end
-io.lines = function(path, ...) note(path); return orig.lines(path, ...) end
-io.input = function(f, ...) note(f); return orig.input(f, ...) end
+io.lines = function(path, ...) note(path); return through("lines", orig.lines, path, ...) end
+io.input = function(f, ...) note(f); return through("input", orig.input, f, ...) end
 -- a command whose output a hook reads (not the workbench's own: gnuplot,
 -- git): what it depends on cannot be known, so the run is never reused
 io.popen = function(cmd, mode, ...)
   if #active > 0 and type(cmd) == "string" and (mode == nil or mode == "r") then
     ran("io.popen", cmd, own_caller())
   end
-  return orig.popen(cmd, mode, ...)
+  return through("popen", orig.popen, cmd, mode, ...)
 end
 -- nor can what a command run by os.execute read (a generator writing the
 -- params a hook then loads, a download)

@@ -58,6 +58,30 @@ function M.log_tics(lo, hi)
   return "(" .. table.concat(out, ", ") .. ")"
 end
 
+-- A log axis shows no value <= 0, so a range reaching one is refused
+-- (gnuplot would quietly draw another range).
+function M.check_log_range(log, r, what)
+  if log and r and ((r[1] and r[1] <= 0) or (r[2] and r[2] <= 0)) then
+    error(string.format("%s: a log axis needs a range above 0, got {%s, %s}", what,
+      r[1] and U.num(r[1]) or "nil", r[2] and U.num(r[2]) or "nil"), 0)
+  end
+end
+
+-- Whether x lies in the range r = {lo, hi} (either end may be nil).
+function M.inside(x, r)
+  return not r or ((not r[1] or x >= r[1]) and (not r[2] or x <= r[2]))
+end
+
+-- The x label, with a note of the n finite values <= 0 a log axis leaves
+-- out (none: the label as it was).
+function M.hidden_note(xlabel, n, logx, logy)
+  if n == 0 then return xlabel end
+  local axis = (logx and logy) and "log axes" or logx and "log x axis" or "log y axis"
+  local note = string.format("(%d value%s <= 0 not drawn on the %s)", n,
+    n == 1 and "" or "s", axis)
+  return xlabel and (xlabel .. " " .. note) or note
+end
+
 function M.finish(d, L, plots)
   for _, s in ipairs(d.extra) do L[#L + 1] = s end
   L[#L + 1] = "plot \\"

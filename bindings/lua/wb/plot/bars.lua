@@ -43,8 +43,9 @@ function K.prepare(o)
     local ok, err = pcall(U.check_keys, s, {"label", "values", "err"})
     if not ok then error(w .. ": " .. err, 0) end
     local v = U.vector(s.values, p .. "values")
+    if #v == 0 then error(p .. "values: expected at least one value", 0) end
     n = n or #v
-    if #v ~= n or n == 0 then
+    if #v ~= n then
       error(string.format("%svalues: expected %d values, got %d", p, n, #v), 0)
     end
     local e = s.err ~= nil and U.vector(s.err, p .. "err") or nil
@@ -54,6 +55,7 @@ function K.prepare(o)
     d.series[i] = {label = U.text(s.label, p .. "label"), values = v, err = e}
   end
   d.n = n
+  A.check_log_range(d.logy, d.yrange, "yrange")
   d.labels = U.labels(o.labels, n, "labels")
   if not d.labels then
     d.labels = {}
@@ -97,6 +99,29 @@ local function category_tics(labels, width, L)
   L[#L + 1] = "set xtics (" .. table.concat(tics, ", ") .. ") scale 0" .. rot
 end
 
+-- A bar that cannot be drawn (NaN, +-inf; on a log axis <= 0) would look
+-- like a bar of 0: its value is written at its foot instead. With no bar
+-- to draw at all, the axes still are, saying so (gnuplot alone refuses).
+local function missing(d, w, L)
+  local S, any = #d.series, false
+  for k, s in ipairs(d.series) do
+    for j = 1, d.n do
+      local v = s.values[j]
+      if U.is_finite(v) and not (d.logy and v <= 0) then any = true
+      else
+        local text = v ~= v and "NaN" or v == math.huge and "inf"
+          or v == -math.huge and "-inf" or num(v)
+        L[#L + 1] = string.format("set label %s at first %s, graph 0.04 center front",
+          q(text), num(j - 1 + (k - (S + 1) / 2) * w))
+      end
+    end
+  end
+  if any then return end
+  if not d.yrange then L[#L + 1] = d.logy and "set yrange [0.1:10]" or "set yrange [0:1]" end
+  L[#L + 1] = "set label " .. q(d.logy and "no positive values for the log axis"
+    or "no finite values") .. " at graph 0.5, graph 0.5 center"
+end
+
 function K.body(d, ctx)
   local L = {}
   axes(d, ctx, L)
@@ -129,6 +154,7 @@ function K.body(d, ctx)
     end
   end
   for _, e in ipairs(errs) do plots[#plots + 1] = e end
+  missing(d, w, L)
   return finish(d, L, plots)
 end
 

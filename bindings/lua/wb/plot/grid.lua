@@ -8,6 +8,18 @@ local U = require "wb.plot.util"
 local q, num = U.q, U.num
 local K = {}
 
+-- A plot of the CSV's cells at columns x:y coloured by column v. gnuplot's
+-- `with image` needs a grid of at least 2 x 2 points and draws nothing for
+-- one row or one column (a 1 x n heatmap, an image 1 pixel high): there
+-- each cell is a filled box of its own instead.
+local function cells(f, x, y, v, nx, ny)
+  if nx >= 2 and ny >= 2 then
+    return string.format("%s%d:%d:%d with image notitle", f, x, y, v)
+  end
+  return string.format("%s%d:%d:(0.5):(0.5):%d with boxxyerror fs solid 1.0 noborder "
+    .. "lc palette notitle", f, x, y, v)
+end
+
 local function extra_and_plot(d, L, plot)
   for _, s in ipairs(d.extra) do L[#L + 1] = s end
   L[#L + 1] = plot
@@ -134,7 +146,7 @@ function K.heatmap.body(d, ctx)
   L[#L + 1] = "set cbtics scale 0.5"
   L[#L + 1] = ctx.palette(d.palette == "diverging" and style.diverging or style.sequential)
   local f = q(ctx.csv) .. " skip 1 using "
-  local plot = "plot " .. f .. "2:1:3 with image notitle"
+  local plot = "plot " .. cells(f, 2, 1, 3, d.C, d.R)
   local digits = 1
   for r = 1, d.R do
     for c = 1, d.C do
@@ -371,7 +383,7 @@ function K.images.body(d, ctx)
     return extra_and_plot(d, L, "plot " .. q(ctx.csv)
       .. " skip 1 using 1:2:($3 > 0 && valid(5) ? ch($5) : '') with labels notitle")
   end
-  return extra_and_plot(d, L, "plot " .. q(ctx.csv) .. " skip 1 using 1:2:5 with image notitle")
+  return extra_and_plot(d, L, "plot " .. cells(q(ctx.csv) .. " skip 1 using ", 1, 2, 5, d.X, d.Y))
 end
 
 function K.images.size(d)

@@ -43,6 +43,7 @@ function K.prepare(o)
   end
   local r = U.range(o.range, "range")
   if r then lo, hi = r[1] or lo, r[2] or hi end
+  d.ranged = r ~= nil and lo ~= nil
   if not lo then lo, hi = 0, 1 end
   if lo >= hi then lo, hi = lo - 0.5, lo + 0.5 end
   d.lo, d.hi, d.width = lo, hi, (hi - lo) / bins
@@ -86,7 +87,19 @@ function K.body(d, ctx)
   axes(d, ctx, L)
   no_key_if_unlabelled(d.series, L)
   L[#L + 1] = "set xrange [" .. num(d.lo) .. ":" .. num(d.hi) .. "]"
-  if not d.logy then L[#L + 1] = "set yrange [0:*]" end
+  local any = false
+  for _, s in ipairs(d.series) do
+    for b = 1, d.bins do any = any or s.counts[b] > 0 end
+  end
+  if not any then
+    -- nothing was counted (no finite value, or none in range): the axes,
+    -- saying so (on a log axis gnuplot alone refuses to draw only zeros)
+    L[#L + 1] = d.logy and "set yrange [0.1:10]" or "set yrange [0:1]"
+    L[#L + 1] = "set label " .. q(d.ranged and "no values in range" or "no finite values")
+      .. " at graph 0.5, graph 0.5 center"
+  elseif not d.logy then
+    L[#L + 1] = "set yrange [0:*]"
+  end
   local f = q(ctx.csv) .. " skip 1 using "
   local plots = {}
   for k in ipairs(d.series) do

@@ -135,13 +135,22 @@ function K.prepare(o)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
   d.x_step = integer_step(d.series)
+  A.check_log_range(d.logx, d.xrange, "xrange")
+  A.check_log_range(d.logy, d.yrange, "yrange")
   -- A run that diverged at once has no finite point: still draw the axes.
-  d.empty = true
+  -- A finite point a log axis cannot show (x or y <= 0) is counted, and
+  -- the x label says how many are missing rather than hiding them.
+  d.empty, d.hidden = true, 0
   for _, s in ipairs(d.series) do
     for j = 1, #s.y do
-      if U.is_finite(s.x[j]) and U.is_finite(s.y[j]) then d.empty = false break end
+      local x, y = s.x[j], s.y[j]
+      if U.is_finite(x) and U.is_finite(y) then
+        if (d.logx and x <= 0) or (d.logy and y <= 0) then d.hidden = d.hidden + 1
+        elseif A.inside(x, d.xrange) then d.empty = false end
+      end
     end
   end
+  d.xlabel = A.hidden_note(d.xlabel, d.hidden, d.logx, d.logy)
   -- One shared x column when every series has the same x values.
   local x1 = d.series[1].x
   d.shared_x = true
@@ -228,10 +237,16 @@ function K.body(d, ctx)
   if d.empty then
     local xlo, xhi = nil, nil
     for _, s in ipairs(d.series) do xlo, xhi = U.finite_range(s.x, xlo, xhi) end
-    if not xlo or xlo >= xhi then xlo, xhi = (xlo or 1) - 1, (xlo or 1) + 1 end
+    if d.logx and xlo and xlo <= 0 then xlo, xhi = nil, nil end   -- none a log axis shows
+    if not xlo or xlo >= xhi then
+      if d.logx then xlo, xhi = (xlo or 1) / 10, (xlo or 1) * 10
+      else xlo, xhi = (xlo or 1) - 1, (xlo or 1) + 1 end
+    end
     if not d.xrange then L[#L + 1] = "set xrange [" .. num(xlo) .. ":" .. num(xhi) .. "]" end
     if not d.yrange then L[#L + 1] = d.logy and "set yrange [0.1:10]" or "set yrange [0:1]" end
-    L[#L + 1] = "set label 1 'no finite values' at graph 0.5, graph 0.5 center"
+    L[#L + 1] = "set label 1 " .. q(d.hidden > 0 and "no positive values for the log axis"
+      or d.xrange and "no finite values in xrange" or "no finite values")
+      .. " at graph 0.5, graph 0.5 center"
   end
   local f = q(ctx.csv) .. " skip 1 using "
   local plots = {}

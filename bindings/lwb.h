@@ -85,13 +85,14 @@ int lwb_open_hessian(lua_State *L);
 
 /* SIGINT / SIGTERM as a Lua error a pcall cannot lose (interrupt.c). The
  * executable arms it around each chunk (old keeps the previous actions for
- * disarm); lwb_interrupt_status is 128 + the signal when the value at idx
- * is the interrupt's error, else 0; lwb_check_interrupt is
+ * disarm); lwb_interrupt_status is 128 + the signal when one came while
+ * armed (whatever error ends the chunk: the interrupt's, or one raised by
+ * code that caught it), else 0; lwb_check_interrupt is
  * wb.sys.check_interrupt. lwb_set_action: sigaction without SA_RESTART. */
 void lwb_set_action(int sig, void (*handler)(int), struct sigaction *old);
 void lwb_interrupt_arm(lua_State *L, struct sigaction old[2]);
 void lwb_interrupt_disarm(lua_State *L, const struct sigaction old[2]);
-int lwb_interrupt_status(lua_State *L, int idx);
+int lwb_interrupt_status(void);
 int lwb_check_interrupt(lua_State *L);
 
 /* Once per process: one OpenBLAS thread unless OPENBLAS_NUM_THREADS,

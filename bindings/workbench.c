@@ -23,8 +23,8 @@
  *
  * Exit status (README.md, "Exit status"; the table in code_exit) comes
  * from the error object, never from its text: a wb.Error's `code`
- * (bindings/lwb.c), fit's {kind = "diverged"} (3), or the identity of the
- * signal hook's "interrupted!" error (130 / 143). msghandler reads it, as it
+ * (bindings/lwb.c), fit's {kind = "diverged"} (3), or a SIGINT / SIGTERM
+ * that came while the chunk ran (130 / 143, whatever error ended it). msghandler reads it, as it
  * sees the object where it was raised; any other error is 1.
  *
  * A main script that returns a value v whose metatable has a function
@@ -103,7 +103,7 @@ static int code_exit(const char *code)
 static int exit_for_error(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
-    int status = lwb_interrupt_status(L, idx);
+    int status = lwb_interrupt_status();
     if (status != 0)
         return status;
     status = 1;

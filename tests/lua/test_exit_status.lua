@@ -238,6 +238,16 @@ io.stderr:write("went on after the signal\n")
   T.ok(not err:find("went on", 1, true), err)
 end)
 
+T.test("an error raised by code that caught a SIGTERM still exits 143", function()
+  -- a wrapper that adds context to what it caught makes a new error object
+  local st, _, err = run([[
+local ok, e = pcall(function() os.execute("kill -TERM " .. wb.sys.getpid()) end)
+error("while saving: " .. tostring(e))
+]])
+  T.eq(st, 143, err)
+  T.ok(err:find("while saving: [^\n]*interrupted!"), err)
+end)
+
 T.test("fit stops on a SIGTERM a per-step hook's pcall caught", function()
   local st, out, err = run([[
 local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}

@@ -265,6 +265,19 @@ T.test("evaluate(x, y) and predict on float and uint8 tensors", function()
   T.ok(max_diff(m:predict(u8), m:predict(f)) < 1e-6)
 end)
 
+T.test("evaluate with a label beyond the model's outputs names it at the caller's line",
+  function()
+  local m = tiny_model(8)
+  local y = data.labels:clone()
+  y:set(5, 200)
+  local here = debug.getinfo(1, "S").short_src
+  local ok, e = pcall(function() local r = m:evaluate(data.images, y); return r end)
+  -- was "losses.lua:67: bad argument #2 to 'forward' (labels: ...)"
+  T.ok(not ok and tostring(e):find(here, 1, true) and tostring(e):find("evaluate: the "
+    .. "dataset's labels: label 5 (1-based position) is 200, expected an integer in 0..",
+    1, true), tostring(e))
+end)
+
 T.test("evaluate without labels, or with float ones, is an error at the caller's line",
   function()
   local m = tiny_model(8)

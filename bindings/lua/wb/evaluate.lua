@@ -82,6 +82,7 @@ function Sequential:evaluate(ds, y, opts)
   ds = as_dataset(ds, y, "evaluate")
   local lossf = losses._get(opts.loss, self, "eval", "evaluate")
   if #ds == 0 then error("evaluate: the dataset is empty", 2) end
+  fa.check_labels(self, ds, opts.loss, "dataset", "evaluate") -- before any batch
   local v = verbose(opts, "evaluate")
   local loss, acc = M.eval_dataset(self, lossf, ds, math.max(bs, EVAL_BATCH))
   if v then -- Keras prints its metrics; one line here

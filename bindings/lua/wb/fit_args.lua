@@ -92,7 +92,7 @@ end
 -- named losses: a loss function may read labels its own way. The message is
 -- wb.args.class_ids's, raised at the caller of fit; labels:max() first, as
 -- class_ids makes a Lua table of every label.
-function M.check_labels(model, ds, loss, what)
+function M.check_labels(model, ds, loss, what, fname)
   if loss ~= nil and type(loss) ~= "string" then return end
   local labels = ds.labels
   local n_out
@@ -102,8 +102,8 @@ function M.check_labels(model, ds, loss, what)
   end
   if not (n_out and M.is_tensor(labels) and labels:numel() > 0) then return end
   if labels:max() < n_out then return end
-  args.class_ids("fit", labels, n_out, string.format(" (the model has %d outputs)", n_out), 3,
-    "the " .. what .. "'s labels")
+  args.class_ids(fname or "fit", labels, n_out, string.format(" (the model has %d outputs)",
+    n_out), 3, "the " .. what .. "'s labels")
 end
 
 function M.is_dataset(x)

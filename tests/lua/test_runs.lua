@@ -312,7 +312,7 @@ T.test("seeds, epochs and counts print as integers, also from JSON floats", func
   T.eq(math.type(r.seed), "float")
   local list = wb.runs.Runs({r})
   T.eq(tostring(list[1]), "Run t v seed 3: failed")
-  T.ok(tostring(list):find("^Runs%(1 runs, 1 variants%)\n  %[1%] Run t v seed 3: failed"))
+  T.ok(tostring(list):find("^Runs%(1 run, 1 variant%)\n  %[1%] Run t v seed 3: failed"))
   T.eq(wb.runs.fmt_mean_std(12, 0, "stopped_epoch"), "12 ± 0")
   T.eq(wb.runs.fmt_mean_std(12.5, 0.5, "stopped_epoch"), "12.5 ± 0.5")
   -- labels that tell groups apart show integral values as integers

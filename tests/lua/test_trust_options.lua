@@ -133,7 +133,7 @@ T.test("changed options never reuse a record made under another value; seeds poo
   local md = util.read_file(root .. "/cc/README.md")
   T.ok(md:find("`workbench " .. p .. " --root " .. root .. " --jobs 2 --seeds 1 --fresh`", 1,
     true), md)
-  T.ok(md:find("Seeds: 1. 1 runs: 1 trained by this command, 0 from records", 1, true), md)
+  T.ok(md:find("Seeds: 1. 1 run: 1 trained by this command, 0 from records", 1, true), md)
   local by = {}
   for _, r in ipairs(wb.runs.load_all(root .. "/runs")) do
     local k = r.config.dataset .. r.config.epochs

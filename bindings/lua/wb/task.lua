@@ -197,11 +197,11 @@ function Task:_provenance(info)
       .. "only gives the final test metrics)", 100 * v)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s, %s. "
-    .. "Validation: %s. Epochs: %s. Seeds: %s. %d runs: %d trained by this command, %d "
+    .. "Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this command, %d "
     .. "from records.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
     os.date("!%Y-%m-%d %H:%M UTC"), self.dataset, data, val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
-    #specs, info.trained, info.cached)
+    #specs, #specs == 1 and "" or "s", info.trained, info.cached)
 end
 
 -- Runs the report (once) and writes README.md.

@@ -12,6 +12,17 @@
 #include "lwb.h"
 #include "../core/tensor_math.h"
 
+/* The number at idx, checked to be storable in dt as it is (no clamp, no
+ * rounding, no overflow to inf): bad argument idx otherwise. */
+static lua_Number checkvalue(lua_State *L, int idx, wb_dtype dt)
+{
+    wb_err err;
+    lua_Number v = luaL_checknumber(L, idx);
+    if (wb_dtype_check_value(dt, v, &err))
+        lwb_raise(L, idx, &err);
+    return v;
+}
+
 static wb_tensor *newtensor(lua_State *L, wb_dtype dt, int ndim, const int64_t *shape)
 {
     wb_err err;
@@ -58,7 +69,7 @@ static int l_ones(lua_State *L) { return l_full_with(L, 1.0f, 1); }
 static int l_full(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    float v = (float)luaL_checknumber(L, 2);
+    float v = (float)checkvalue(L, 2, WB_F32);
     lua_settop(L, 1);
     return l_full_with(L, v, 1);
 }
@@ -100,9 +111,12 @@ static void fill_nested(lua_State *L, int idx, wb_tensor *t, const int64_t *shap
         } else {
             int isnum;
             lua_Number v = lua_tonumberx(L, -1, &isnum);
+            wb_err err;
             if (!isnum)
                 luaL_error(L, "wb.tensor: element %s is a %s, expected a number", path,
                            luaL_typename(L, -1));
+            if (wb_dtype_check_value(t->dtype, v, &err))
+                luaL_error(L, "wb.tensor: element %s: %s", path, err.msg);
             wb_tensor_set_flat(t, (*pos)++, v);
         }
         path[plen] = '\0';
@@ -116,8 +130,9 @@ static int l_tensor(lua_State *L)
     static const char *const dts[] = {"float32", "uint8", NULL};
     wb_dtype dt = (wb_dtype)luaL_checkoption(L, 2, "float32", dts);
     if (lua_isnumber(L, 1)) {
+        lua_Number v = checkvalue(L, 1, dt);
         wb_tensor *t = newtensor(L, dt, 0, NULL);
-        wb_tensor_set_flat(t, 0, lua_tonumber(L, 1));
+        wb_tensor_set_flat(t, 0, v);
         return 1;
     }
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -126,8 +141,7 @@ static int l_tensor(lua_State *L)
     wb_tensor *t = newtensor(L, dt, nd, shape);
     size_t pos = 0;
     char path[WB_MAX_DIM * 24 + 64] = "";
-    if (shape[nd - 1] > 0)
-        fill_nested(L, 1, t, shape, nd, 0, &pos, path);
+    fill_nested(L, 1, t, shape, nd, 0, &pos, path); /* also when a size is 0: ragged? */
     return 1;
 }
 
@@ -224,7 +238,7 @@ static int t_set(lua_State *L)
     if (nargs != t->ndim)
         return luaL_error(L, "set: %d indices for a %d-dimensional tensor (then the value)",
                           nargs, t->ndim);
-    lua_Number v = luaL_checknumber(L, lua_gettop(L));
+    lua_Number v = checkvalue(L, lua_gettop(L), t->dtype);
     size_t off = flat_index(L, t, 2);
     wb_tensor_set_flat(t, off, v);
     lua_settop(L, 1);
@@ -259,6 +273,11 @@ static int t_rows(lua_State *L)
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
     lua_Integer a = luaL_checkinteger(L, 2), b = luaL_optinteger(L, 3, a);
+    /* first < 1 or last < first - 1 is out of range for any tensor; checked
+     * here so that a - 1 and b - a + 1 cannot overflow */
+    if (a < 1 || b < a - 1)
+        return luaL_error(L, "rows %I..%I out of range 1..%I", a, b,
+                          (lua_Integer)(t->ndim ? t->shape[0] : 0));
     lwb_tensor_box *box = lwb_newtensorbox(L);
     box->t = wb_tensor_rows(t, a - 1, b - a + 1, &err);
     if (!box->t)
@@ -308,7 +327,7 @@ static int t_fill(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
-    if (wb_tensor_fill(t, (float)luaL_checknumber(L, 2), &err) != WB_OK)
+    if (wb_tensor_fill(t, (float)checkvalue(L, 2, WB_F32), &err) != WB_OK)
         return lwb_raise(L, 2, &err);
     lua_settop(L, 1);
     return 1;
@@ -368,6 +387,10 @@ static int reduce(lua_State *L, int which)
     wb_stats st;
     if (!lua_isnoneornil(L, 2) && which != 2 && which != 5)
         return reduce_dim(L, dim_ops[which]);
+    /* std and norm are over all elements only: a dim would be ignored */
+    if (!lua_isnoneornil(L, 2))
+        return luaL_argerror(L, 2, "no dimension expected (std and norm are over all "
+                             "elements)");
     if (wb_tensor_stats(lwb_checktensor(L, 1), &st, &err) != WB_OK)
         return lwb_raise(L, 1, &err);
     double v[] = {st.sum, st.mean, st.std, st.min, st.max, st.norm};
@@ -597,8 +620,9 @@ static int t_newindex(lua_State *L)
     wb_tensor *t = lwb_checktensor(L, 1);
     lua_Integer i = luaL_checkinteger(L, 2);
     if (t->ndim == 1) {
+        lua_Number v = checkvalue(L, 3, t->dtype);
         size_t off = flat_index(L, t, 2);
-        wb_tensor_set_flat(t, off, luaL_checknumber(L, 3));
+        wb_tensor_set_flat(t, off, v);
         return 0;
     }
     row_view(L, t, i);
@@ -607,7 +631,7 @@ static int t_newindex(lua_State *L)
     if (src) {
         if (wb_tensor_copy(row, src, &err) != WB_OK)
             return lwb_raise(L, 3, &err);
-    } else if (wb_tensor_fill(row, (float)luaL_checknumber(L, 3), &err) != WB_OK) {
+    } else if (wb_tensor_fill(row, (float)checkvalue(L, 3, WB_F32), &err) != WB_OK) {
         return lwb_raise(L, 3, &err);
     }
     return 0;

@@ -85,20 +85,28 @@ void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err)
         lwb_gc_hint(L, t->storage->nbytes);
 }
 
-static int64_t checkdim(lua_State *L, int idx)
+/* The size at stack index idx; a bad one is blamed on argument arg, and on
+ * its entry when the sizes come in a table (entry > 0). */
+static int64_t checkdim(lua_State *L, int idx, int arg, int entry)
 {
     lua_Integer n;
     int isnum;
+    const char *what = NULL;
     n = lua_tointegerx(L, idx, &isnum);
     if (!isnum) {
         /* 1e10 is a float with an exact integer value: accept it. */
         lua_Number d = lua_tonumberx(L, idx, &isnum);
         if (!isnum || d != floor(d) || !(fabs(d) < 9.2e18))
-            luaL_argerror(L, idx, "dimension must be an integer");
-        n = (lua_Integer)d;
+            what = "must be an integer";
+        n = (lua_Integer)(what ? 0 : d);
     }
-    if (n < 0)
-        luaL_argerror(L, idx, "dimension must not be negative");
+    if (!what && n < 0)
+        what = "must not be negative";
+    if (what && entry > 0)
+        luaL_argerror(L, arg, lua_pushfstring(L, "size %d %s, got %s", entry, what,
+                                              luaL_tolstring(L, idx, NULL)));
+    if (what)
+        luaL_argerror(L, arg, lua_pushfstring(L, "dimension %s", what));
     return (int64_t)n;
 }
 
@@ -110,7 +118,7 @@ int lwb_checkshape(lua_State *L, int first, int64_t *shape)
         luaL_argcheck(L, n <= WB_MAX_DIM, first, "too many dimensions");
         for (int i = 1; i <= n; i++) {
             lua_geti(L, first, i);
-            shape[ndim++] = checkdim(L, -1);
+            shape[ndim++] = checkdim(L, lua_gettop(L), first, i);
             lua_pop(L, 1);
         }
         return ndim;
@@ -118,7 +126,7 @@ int lwb_checkshape(lua_State *L, int first, int64_t *shape)
     int top = lua_gettop(L);
     luaL_argcheck(L, top - first + 1 <= WB_MAX_DIM, first, "too many dimensions");
     for (int i = first; i <= top; i++)
-        shape[ndim++] = checkdim(L, i);
+        shape[ndim++] = checkdim(L, i, i, 0);
     return ndim;
 }
 

@@ -63,7 +63,8 @@ wb_status wb_dataset_gather(wb_tensor *x, wb_tensor *y, const wb_tensor *images,
     size_t d = row_size(images), nidx = wb_tensor_numel(idx);
     if (first < 0 || count < 0 || (size_t)first > nidx || (size_t)count > nidx - (size_t)first)
         return wb_err_set(err, WB_ERANGE, "gather: rows %lld..%lld of an index of %zu",
-                          (long long)first + 1, (long long)(first + count), nidx);
+                          (long long)wb_i64_add_sat(first, 1),
+                          (long long)wb_i64_add_sat(first, count), nidx);
     if (x->ndim != 2 || (size_t)x->shape[1] != d || x->shape[0] < count ||
         wb_tensor_numel(y) < (size_t)count)
         return wb_err_set(err, WB_ESHAPE, "gather: batch buffer too small for %lld rows "

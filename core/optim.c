@@ -12,6 +12,7 @@
  */
 #include "optim.h"
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -158,6 +159,13 @@ void wb_optim_config_set(wb_optim_config *cfg, int i, double value)
  * Validation
  * ------------------------------------------------------------------------ */
 
+/* v as float32, an infinity beyond its range: (float) of a double float32
+ * cannot hold is undefined in C (lr = 1e300 is how tests make a run diverge) */
+static float to_f32(double v)
+{
+    return v > FLT_MAX ? INFINITY : v < -FLT_MAX ? -INFINITY : (float)v;
+}
+
 static wb_status check_lr(wb_optim_kind kind, double lr, wb_err *err)
 {
     if (!(isfinite(lr) && lr >= 0.0))
@@ -193,9 +201,15 @@ wb_status wb_optim_validate(const wb_optim_config *cfg, wb_err *err)
             check_unit(kind, "beta2", cfg->beta2, err))
             return WB_EINVAL;
     }
-    if (!(isfinite(cfg->eps) && cfg->eps > 0.0))
-        return wb_err_set(err, WB_EINVAL, "%s: eps must be a finite number > 0, got %g",
-                          cls, cfg->eps);
+    /* The step computes in float32: an eps that float32 rounds to 0 gives
+     * 0/0 = NaN wherever a gradient is 0, so eps must survive the cast
+     * (evaluated once eps is known to be within float32's range). A huge lr
+     * or weight decay is a divergence fit reports, not an input error. */
+    if (!(isfinite(cfg->eps) && cfg->eps > 0.0 && cfg->eps <= FLT_MAX &&
+          (float)cfg->eps > 0.0f))
+        return wb_err_set(err, WB_EINVAL, "%s: eps must be a finite number > 0, got %g "
+                          "(float32 holds %g .. %g)", cls, cfg->eps, (double)FLT_TRUE_MIN,
+                          (double)FLT_MAX);
     if (kind == WB_OPTIM_ADAMW && !(isfinite(cfg->weight_decay) && cfg->weight_decay >= 0.0))
         return wb_err_set(err, WB_EINVAL,
                           "%s: weight_decay must be a finite number >= 0, got %g", cls,
@@ -503,11 +517,11 @@ wb_status wb_optim_step(wb_optim *o, int n, wb_tensor *const *params,
     const wb_optim_config *c = &o->cfg;
     const double t = (double)(o->iterations + 1);
     coef k = {
-        .lr = (float)c->lr, .mu = (float)c->momentum, .nesterov = c->nesterov,
+        .lr = to_f32(c->lr), .mu = (float)c->momentum, .nesterov = c->nesterov,
         .c1 = (float)(1.0 - c->beta1), .c2 = (float)(1.0 - c->beta2),
-        .alpha = (float)(c->lr * sqrt(1.0 - pow(c->beta2, t)) / (1.0 - pow(c->beta1, t))),
+        .alpha = to_f32(c->lr * sqrt(1.0 - pow(c->beta2, t)) / (1.0 - pow(c->beta1, t))),
         .eps = (float)c->eps,
-        .dk = c->kind == WB_OPTIM_ADAMW ? (float)(c->weight_decay * c->lr) : 0.0f,
+        .dk = c->kind == WB_OPTIM_ADAMW ? to_f32(c->weight_decay * c->lr) : 0.0f,
         .rho = (float)c->rho, .crho = (float)(1.0 - c->rho),
     };
     /* an armed step over the watched tensors measures (optim_watch.c) */

@@ -4,6 +4,7 @@
 #include "tensor.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,7 +140,8 @@ wb_tensor *wb_tensor_rows(const wb_tensor *t, int64_t first, int64_t count,
         return wb_err_set(err, WB_ESHAPE, "cannot take rows of a scalar"), NULL;
     if (first < 0 || count < 0 || first > t->shape[0] || count > t->shape[0] - first)
         return wb_err_set(err, WB_ERANGE, "rows %lld..%lld out of range 1..%lld",
-                          (long long)first + 1, (long long)(first + count),
+                          (long long)wb_i64_add_sat(first, 1),
+                          (long long)wb_i64_add_sat(first, count),
                           (long long)t->shape[0]),
                NULL;
     size_t row = 1;
@@ -228,12 +230,24 @@ static wb_status need_f32(const wb_tensor *t, const char *what, wb_err *err)
     return WB_OK;
 }
 
+wb_status wb_dtype_check_value(wb_dtype dt, double v, wb_err *err)
+{
+    if (dt == WB_U8 && !(v >= 0 && v <= 255 && v == floor(v)))
+        return wb_err_set(err, WB_ERANGE, "%g does not fit in uint8 (expected an integer "
+                          "in 0..255)", v);
+    if (dt == WB_F32 && isfinite(v) && fabs(v) > FLT_MAX)
+        return wb_err_set(err, WB_ERANGE, "%g is beyond float32's range (+-%g)", v,
+                          (double)FLT_MAX);
+    return WB_OK;
+}
+
 wb_status wb_tensor_fill(wb_tensor *t, float v, wb_err *err)
 {
     size_t n = wb_tensor_numel(t);
     if (t->dtype == WB_U8) {
-        if (!(v >= 0 && v <= 255))
-            return wb_err_set(err, WB_ERANGE, "fill: %g does not fit in uint8", v);
+        if (!(v >= 0 && v <= 255 && v == floorf(v)))
+            return wb_err_set(err, WB_ERANGE, "fill: %g does not fit in uint8 (expected "
+                              "an integer in 0..255)", v);
         memset(wb_tensor_u8(t), (int)v, n);
         return WB_OK;
     }
@@ -254,6 +268,12 @@ wb_status wb_tensor_copy(wb_tensor *dst, const wb_tensor *src, wb_err *err)
                 n * wb_dtype_size(src->dtype));
         return WB_OK;
     }
+    /* float32 into uint8: every value must fit, checked before any write */
+    for (size_t i = 0; dst->dtype == WB_U8 && i < n; i++)
+        if (wb_dtype_check_value(WB_U8, wb_tensor_get_flat(src, i), err))
+            return wb_err_set(err, WB_ERANGE, "copy: element %zu is %g, expected an "
+                              "integer in 0..255 (the destination is uint8)", i + 1,
+                              wb_tensor_get_flat(src, i));
     for (size_t i = 0; i < n; i++)
         wb_tensor_set_flat(dst, i, wb_tensor_get_flat(src, i));
     return WB_OK;
@@ -323,8 +343,9 @@ wb_status wb_tensor_stats(const wb_tensor *t, wb_stats *st, wb_err *err)
         double v = wb_tensor_get_flat(t, i);
         sum += v;
         sq += v * v;
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
+        /* a NaN is the min and max, as in reductions along a dim (never skipped) */
+        if (v < mn || v != v) mn = v;
+        if (v > mx || v != v) mx = v;
     }
     double mean = sum / (double)n, var = 0;
     for (size_t i = 0; i < n; i++) { /* two-pass: no cancellation */

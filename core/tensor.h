@@ -40,6 +40,17 @@ typedef struct wb_tensor {
     int64_t shape[WB_MAX_DIM];
 } wb_tensor;
 
+/* a + b, saturated at the int64 limits: for messages about ranges a caller
+ * gave (first + count of rows), which must not overflow to say so. */
+static inline int64_t wb_i64_add_sat(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
 size_t wb_dtype_size(wb_dtype dt);
 const char *wb_dtype_name(wb_dtype dt);
 
@@ -91,6 +102,12 @@ wb_status wb_tensor_fill(wb_tensor *t, float v, wb_err *err);
 wb_status wb_tensor_copy(wb_tensor *dst, const wb_tensor *src, wb_err *err);
 double wb_tensor_get_flat(const wb_tensor *t, size_t i);   /* any dtype */
 void wb_tensor_set_flat(wb_tensor *t, size_t i, double v); /* any dtype */
+/* Can v be stored in dt as it is? uint8: an integer in 0..255; float32:
+ * NaN, an infinity or a number within float32's range (a finite number
+ * beyond it would silently become an infinity). WB_ERANGE otherwise;
+ * wb_tensor_set_flat clamps and rounds, so callers taking user values check
+ * them with this first. */
+wb_status wb_dtype_check_value(wb_dtype dt, double v, wb_err *err);
 
 typedef enum wb_binop { WB_ADD, WB_SUB, WB_MUL, WB_DIV } wb_binop;
 /* out = a op b, same shape, or a [n, C] and b a row [C] or [1, C] applied to
@@ -101,7 +118,8 @@ wb_tensor *wb_tensor_binop(const wb_tensor *a, const wb_tensor *b, float s,
 typedef struct wb_stats {
     double sum, mean, std, min, max, norm;
 } wb_stats;
-/* Reductions over all elements (any dtype); std is the population std. */
+/* Reductions over all elements (any dtype); std is the population std; a
+ * NaN element makes min and max NaN. */
 wb_status wb_tensor_stats(const wb_tensor *t, wb_stats *st, wb_err *err);
 
 /* Argmax along dim (0-based) returning 0-based indices as float tensor

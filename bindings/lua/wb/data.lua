@@ -33,6 +33,10 @@ function data.Dataset(images, labels, name)
   args.check("Dataset", 1, images, "wb.Tensor")
   args.check("Dataset", 2, labels, "wb.Tensor")
   args.opt("Dataset", 3, name, "string")
+  if images:dim() < 1 then -- #images of a 0-d tensor is 1: there are no rows to take
+    error(string.format("%s: images must be [n, ...] (one row per sample), got a tensor []",
+      name or "dataset"), 2)
+  end
   local n = #images
   if labels:dim() ~= 1 or #labels ~= n then
     error(string.format("%s: %d images but labels of shape %s (expected [%d])",
@@ -63,7 +67,11 @@ end
 ---@return integer
 ---Example: print(wb.data.mnist().train:input_size())
 function Dataset:input_size()
-  return self.images:numel() // math.max(#self.images, 1)
+  local size = 1 -- from the shape: an empty set's rows have a size too
+  for i, d in ipairs(self.images:shape()) do
+    if i > 1 then size = size * d end
+  end
+  return size
 end
 
 ---wb.Dataset:subset(first, last) -> wb.Dataset
@@ -131,7 +139,18 @@ function Dataset:batch(perm, first, count)
   args.opt("batch", 3, count, "integer")
   if type(perm) == "table" then perm = wb.tensor(perm) end
   first = first or 1
-  count = count or (perm:numel() - first + 1)
+  local avail = perm:numel() - first + 1
+  -- checked before the buffers are sized by count: a bad count names itself
+  if first < 1 or avail < 0 then
+    error(string.format("bad argument #2 to 'batch' (first: expected 1..%d for an index "
+      .. "of %d, got %s)", perm:numel() + 1, perm:numel(), tostring(first)), 2)
+  end
+  count = count or avail
+  if count < 0 or count > avail then
+    error(string.format("bad argument #3 to 'batch' (count: rows %s..%s of an index of "
+      .. "%d, expected a count in 0..%d)", tostring(first), tostring(first + count - 1),
+      perm:numel(), avail), 2)
+  end
   local v = buffers(self, count)
   data.gather(v[1], v[2], self.images, self.labels, perm, first, count)
   return v[1], v[2]

@@ -122,8 +122,11 @@ function Sequential:predict(x, opts)
     if not out then out = wb.zeros(n, y:shape()[2]) end
     out:rows(first, first + count - 1):copy(y)
   end
+  if not out then -- no rows: [0, outputs], the width from a forward of the empty batch
+    out = wb.zeros(0, self:forward(ds:batch(perm, 1, 0), false):shape()[2])
+  end
   if v then io.stdout:write(string.format("predict: %d rows\n", n)) end
-  return out or wb.zeros(0, 0)
+  return out
 end
 
 

@@ -117,7 +117,7 @@ end
 
 -- Split per Keras: train = first floor(N * (1 - v)) rows, val = the tail.
 local function split(train, v)
-  if type(v) ~= "number" or v <= 0 or v >= 1 then
+  if type(v) ~= "number" or not (v > 0 and v < 1) then -- NaN too
     error("fit: validation_split must be a number in (0, 1), got " .. tostring(v), 3)
   end
   local n = #train

@@ -88,6 +88,18 @@ local function class_ids(fname, labels, n, c, level)
   return args.class_ids(fname, labels, c, "", level + 1, "labels")
 end
 
+-- The rows and classes of output, which must be float32 [n, C] with n, C >= 1
+-- (an empty batch has no mean; uint8 would fail deep inside with another
+-- name); raised at level as class_ids.
+local function check_output(fname, output, level)
+  local shape = output:shape()
+  if #shape ~= 2 or shape[1] < 1 or shape[2] < 1 or output:dtype() ~= "float32" then
+    error(string.format("%s: output must be float32 [n, C] with n, C >= 1, got %s [%s]",
+      fname, output:dtype(), table.concat(shape, ", ")), level + 1)
+  end
+  return shape[1], shape[2]
+end
+
 -- One-hot targets [n, C] of labels (class ids from 0), in a buffer kept
 -- between calls of the same shape.
 local onehot_buf = setmetatable({}, {__mode = "k"})
@@ -115,9 +127,7 @@ end
 function M.mse(output, labels)
   args.check("mse", 1, output, "wb.Tensor")
   args.check("mse", 2, labels, "wb.Tensor")
-  local shape = output:shape()
-  if #shape ~= 2 then error("mse: output must be [n, C], got " .. tostring(output), 2) end
-  local n, c = shape[1], shape[2]
+  local n, c = check_output("mse", output, 2)
   local d = output - onehot("mse", labels, n, c, M.mse)
   return (d * d):sum() / (n * c), d * (2 / (n * c))
 end
@@ -128,11 +138,8 @@ local function on_rows(fname, f, extra)
   return function(output, labels)
     args.check(fname, 1, output, "wb.Tensor")
     args.check(fname, 2, labels, "wb.Tensor")
-    local shape = output:shape()
-    if #shape ~= 2 then
-      error(fname .. ": output must be [n, C], got " .. tostring(output), 2)
-    end
-    local ids = class_ids(fname, labels, shape[1], shape[2], 2)
+    local n, c = check_output(fname, output, 2)
+    local ids = class_ids(fname, labels, n, c, 2)
     local v, g = f(output:totable(), ids, extra)
     return v, wb.tensor(g)
   end

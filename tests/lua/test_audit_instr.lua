@@ -86,8 +86,10 @@ T.test("counts take whole floats (1e3 is 1000) and refuse 1.5 naming the argumen
   T.eq(a.values[1], b.values[1])
   T.eq(a.values[2], b.values[2])
   T.eq(wb.hessian.trace(m, d, {probes = 1e1}).mean, wb.hessian.trace(m, d, {probes = 10}).mean)
-  T.check_error("bad argument #3 to 'trace: option 'probes'' (number has no integer "
-    .. "representation)", wb.hessian.trace, m, d, {probes = 1.5})
+  T.check_error("trace: option 'probes': expected an integer, got 1.5", wb.hessian.trace, m,
+    d, {probes = 1.5})
+  T.check_error("eigs: option 'tol': expected number, got string", wb.hessian.eigs, m, d,
+    {tol = "small"})
   -- wb.landscape
   local dir = {wb.landscape.direction(m:get_weights())}
   local s5 = wb.landscape.slice(m, d, {dirs = dir, points = 5.0})

@@ -46,6 +46,14 @@ end
 -- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
 -- (default 3: the caller of the function that called check) unless v has
 -- one of the types in want, "a|b" for either.
+-- Whether v is of one of the types in want ("integer", "number|string", ...).
+function M.is(v, want)
+  for _, w in ipairs(split(want)) do
+    if is(v, w) then return true end
+  end
+  return false
+end
+
 function M.check(fname, n, v, want, level)
   for _, w in ipairs(split(want)) do
     if is(v, w) then return v end

@@ -109,8 +109,10 @@ function Tensor:dtype() end
 function Tensor:get(i, j, ...) end
 
 ---wb.Tensor:set(i, j, ..., value) -> wb.Tensor
----Sets the element at 1-based indices (one per dimension) to value (uint8
----tensors round and clamp to 0..255).
+---Sets the element at 1-based indices (one per dimension) to value. A
+---uint8 tensor takes the integers 0..255 and a float32 one finite values
+---within float32's range (and NaN, inf); anything else (300, 2.5, 1e39) is
+---an error naming the value, never rounded or clamped.
 ---Example: local t = wb.zeros(2, 2); t:set(1, 2, 5)
 function Tensor:set(i, j, ...) end
 
@@ -154,7 +156,8 @@ function Tensor:clone() end
 function Tensor:float() end
 
 ---wb.Tensor:fill(value) -> wb.Tensor
----Sets every element to value; returns t.
+---Sets every element to value; returns t. The value must fit the dtype,
+---as for wb.Tensor:set.
 ---@param value number
 ---@return wb.Tensor
 ---Example: model[1].bias:fill(0)
@@ -162,7 +165,8 @@ function Tensor:fill(value) end
 
 ---wb.Tensor:copy(src) -> wb.Tensor
 ---Copies src's values into t (same number of elements; dtypes convert);
----returns t.
+---returns t. Into a uint8 tensor only the integers 0..255 copy: any other
+---value is an error naming its element, never rounded or clamped.
 ---@param src wb.Tensor
 ---@return wb.Tensor
 ---Example: w:copy(saved)
@@ -201,7 +205,7 @@ function Tensor:std() end
 
 ---wb.Tensor:min(dim) -> number|wb.Tensor
 ---The smallest element; with dim, the minima along that dimension (a new
----tensor without that dimension).
+---tensor without that dimension). NaN wins, as in PyTorch.
 ---@param dim? integer
 ---@return number|wb.Tensor
 ---Example: print(model[1].weight:min())
@@ -209,7 +213,7 @@ function Tensor:min(dim) end
 
 ---wb.Tensor:max(dim) -> number|wb.Tensor
 ---The largest element; with dim, the maxima along that dimension (a new
----tensor without that dimension; NaN wins, as in PyTorch).
+---tensor without that dimension). NaN wins, as in PyTorch.
 ---@param dim? integer
 ---@return number|wb.Tensor
 ---Example: print(model[1].weight:max(), wb.tensor{{1, 7}, {3, 2}}:max(2)) --> 7 3

@@ -310,6 +310,7 @@ function Sequential:fit(train, opts, more)
     for i = 1, #params do
       local sum = params[i]:sum()
       if sum ~= sum or sum == huge or sum == -huge then
+        loop.check_data(ctx.train, "fit")
         error(diverged(epoch, ctx.steps, sum, history,
           string.format("parameter %d became non-finite", i)), 0)
       end

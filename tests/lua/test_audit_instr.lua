@@ -261,33 +261,6 @@ local function indefinite()
   return m, x, labels(ids)
 end
 
--- eigenvalues of a symmetric matrix (rows) by cyclic Jacobi, unsorted
-local function jacobi(A)
-  local n = #A
-  for _ = 1, 50 do
-    for p = 1, n - 1 do
-      for q = p + 1, n do
-        if math.abs(A[p][q]) > 1e-300 then
-          local th = (A[q][q] - A[p][p]) / (2 * A[p][q])
-          local t = (th >= 0 and 1 or -1) / (math.abs(th) + math.sqrt(th * th + 1))
-          local c = 1 / math.sqrt(t * t + 1)
-          local s = t * c
-          for k = 1, n do
-            A[k][p], A[k][q] = c * A[k][p] - s * A[k][q], s * A[k][p] + c * A[k][q]
-          end
-          for k = 1, n do
-            A[p][k], A[q][k] = c * A[p][k] - s * A[q][k], s * A[p][k] + c * A[q][k]
-          end
-        end
-      end
-    end
-  end
-  local out = {}
-  for i = 1, n do out[i] = A[i][i] end
-  table.sort(out)
-  return out
-end
-
 local PY = "/usr/bin/python3"
 local HAVE_NUMPY = os.execute(PY .. " -c 'import torch, numpy' 2>/dev/null")
 
@@ -321,29 +294,35 @@ print(json.dumps({"max": float(e[-1]), "min": float(e[0])}))
   return e
 end
 
-T.test("hess_max is the largest algebraic eigenvalue (as Cockpit), and says so", function()
+T.test("hess_max's record and help say it is the largest algebraic eigenvalue", function()
   local m, x, y = indefinite()
-  local d, w0 = {x = x, y = y}, m:get_weights()
-  local ev = jacobi(full(m, d))
-  local lo, hi = ev[1], ev[#ev]
-  T.ok(-lo > 2 * hi and hi > 0, string.format("the case: %g .. %g", lo, hi))
-  if HAVE_NUMPY then -- the same extremes from numpy
-    local e = numpy_eigh(m, x, y)
-    T.near(e.max, hi, 1e-6 * hi, "numpy's largest")
-    T.near(e.min, lo, 1e-6 * -lo, "numpy's smallest")
-  else
-    io.write("# ", PY, " has no torch and numpy: eigh's comparison skipped\n")
-  end
   local h = one_step(m, x, y, {"hess_max"})
-  T.near(h.steps.hess_max[1], hi, 1e-4 * hi)
   T.ok(h.instruments.hess_max.eigenvalue:find("^largest %(algebraic, as Cockpit"),
     h.instruments.hess_max.eigenvalue)
-  m:set_weights(w0)
-  T.near(wb.hessian.eigs(m, d, {k = 1, precision = "float64", tol = 1e-9}).values[1], hi,
-    1e-6 * hi)
   local help = wb.help.text("wb.instruments"):gsub("%s+", " ")
   T.ok(help:find("the largest eigenvalue (algebraic, as Cockpit)", 1, true), help)
 end)
+
+-- The reference is numpy's eigh of PyTorch's Hessian, not wb's own
+-- eigensolver (landscape.lua's Jacobi): a copy of our code checks nothing.
+local HESS_MAX_TEST = "hess_max and eigs{k = 1} are numpy's largest algebraic eigenvalue, "
+  .. "where the smallest is larger in magnitude"
+if HAVE_NUMPY then
+  T.test(HESS_MAX_TEST, function()
+    local m, x, y = indefinite()
+    local d, w0 = {x = x, y = y}, m:get_weights()
+    local e = numpy_eigh(m, x, y)
+    local lo, hi = e.min, e.max
+    T.ok(-lo > 2 * hi and hi > 0, string.format("the case: %g .. %g", lo, hi))
+    local h = one_step(m, x, y, {"hess_max"})
+    T.near(h.steps.hess_max[1], hi, 1e-4 * hi)
+    m:set_weights(w0)
+    T.near(wb.hessian.eigs(m, d, {k = 1, precision = "float64", tol = 1e-9}).values[1], hi,
+      1e-6 * hi)
+  end)
+else
+  T.skip(HESS_MAX_TEST, PY .. " has no torch and numpy: eigh's comparison skipped")
+end
 
 -- }====================
 -- {==================== the task intros ====================

@@ -43,9 +43,6 @@ local function split(want)
   return list
 end
 
--- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
--- (default 3: the caller of the function that called check) unless v has
--- one of the types in want, "a|b" for either.
 -- Whether v is of one of the types in want ("integer", "number|string", ...).
 function M.is(v, want)
   for _, w in ipairs(split(want)) do
@@ -54,6 +51,9 @@ function M.is(v, want)
   return false
 end
 
+-- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
+-- (default 3: the caller of the function that called check) unless v has
+-- one of the types in want, "a|b" for either.
 function M.check(fname, n, v, want, level)
   for _, w in ipairs(split(want)) do
     if is(v, w) then return v end
@@ -72,6 +72,20 @@ end
 function M.opt(fname, n, v, want, level)
   if v == nil then return nil end
   return M.check(fname, n, v, want, (level or 3) + 1)
+end
+
+-- The value of option `key` of fname (nil: not given) unless it is not of
+-- the types in want: then "fname: option 'key': expected want, got T" (an
+-- integer option given 1.5: "expected an integer, got 1.5"), raised at
+-- level as check's. This is how an option's type is worded, as the C
+-- layers word it ("option 'l2': expected a number, got string"); a
+-- positional argument's is check's.
+function M.option(fname, key, v, want, level)
+  if v == nil or M.is(v, want) then return v end
+  local got = want == "integer" and math.type(v) == "float" and tostring(v) or M.typename(v)
+  local wanted = want:gsub("|", " or "):gsub("^integer$", "an integer")
+  error(string.format("%s: option '%s': expected %s, got %s", fname, key, wanted, got),
+    level or 3)
 end
 
 -- Is number v finite (not NaN, not an infinity)?

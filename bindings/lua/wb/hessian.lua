@@ -58,11 +58,7 @@ local function check_opts(fname, pos, opts, own)
       error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
         table.concat(keys, ", ")), 3)
     end
-    if want ~= "any" and not args.is(v, want) then -- as fit and the layers say it
-      error(string.format("%s: option '%s': expected %s, got %s", fname, k,
-        want:gsub("|", " or "):gsub("^integer$", "an integer"), (want == "integer"
-        and math.type(v) == "float") and tostring(v) or args.typename(v)), 3)
-    end
+    if want ~= "any" then args.option(fname, k, v, want, 4) end
     -- the core takes C ints: 2^32 + 1 would arrive as 1 (k) or a negative
     -- count (probes), and its message would be about that number (max_bytes
     -- is full's own, compared in Lua)

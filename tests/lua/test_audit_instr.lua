@@ -8,7 +8,8 @@
 -- "10 epochs" under --quick; hess_max's record did not say which
 -- eigenvalue it is (checked here against numpy's eigh where a negative
 -- eigenvalue is larger in magnitude; skipped with a notice without numpy);
--- wb.landscape scored {x} without labels against labels of 0.
+-- wb.landscape scored {x} without labels against labels of 0; an options
+-- table of the wrong type (wb.args.opt) was blamed on the caller's caller.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local cjson = require "cjson"
@@ -243,6 +244,26 @@ T.test("wb.hessian.full's help example runs as written, on a tiny model", functi
   local f = assert(load(ex, "example", "t", env))
   f()
   T.eq(printed[1], "15")
+end)
+
+-- }====================
+-- {==================== errors at the caller's line ====================
+
+T.test("options of the wrong type are raised at the caller's line", function()
+  local m, x, y = case("relu", 1, 8)
+  local d, w = {x = x, y = y}, m:get_weights()
+  local here = debug.getinfo(1, "S").short_src
+  local function at(f)
+    local line = debug.getinfo(2, "l").currentline
+    local ok, e = pcall(f)
+    T.ok(not ok and tostring(e):find(here .. ":" .. line .. ":", 1, true), tostring(e))
+  end
+  at(function() local r = wb.hessian.trace(m, d, 5); return r end)
+  at(function() local r = wb.hessian.eigs(m, d, {k = 1.5}); return r end)
+  at(function() local r = wb.hessian.eigs(m, d, {kk = 1}); return r end)
+  at(function() local r = wb.landscape.direction(w, 5); return r end)
+  at(function() local r = wb.landscape.direction(w, {sed = 1}); return r end)
+  at(function() local r = m:evaluate(x, 5); return r end)
 end)
 
 -- }====================

@@ -68,10 +68,13 @@ function M.check(fname, n, v, want, level)
   error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
 end
 
--- The same for an optional argument: nil passes.
+-- The same for an optional argument: nil passes. Not a tail call: level
+-- counts opt's own frame, which a tail call would drop (the error then
+-- named the line that called the caller).
 function M.opt(fname, n, v, want, level)
   if v == nil then return nil end
-  return M.check(fname, n, v, want, (level or 3) + 1)
+  M.check(fname, n, v, want, (level or 3) + 1)
+  return v
 end
 
 -- The value of option `key` of fname (nil: not given) unless it is not of

@@ -91,6 +91,24 @@ function M.option(fname, key, v, want, level)
     level or 3)
 end
 
+-- opts, argument #pos of fname: nil ({} is returned) or a table whose keys
+-- are all in the list valid, else "fname: unknown option 'k' (valid keys:
+-- a, b)" (valid in its order: give it sorted), raised at level as check's.
+-- A misspelt option is an error, never a default.
+function M.options(fname, pos, opts, valid, level)
+  level = level or 3
+  M.opt(fname, pos, opts, "table", level + 1)
+  for k in pairs(opts or {}) do
+    local known = false
+    for _, v in ipairs(valid) do known = known or k == v end
+    if not known then
+      error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
+        table.concat(valid, ", ")), level)
+    end
+  end
+  return opts or {}
+end
+
 -- Is number v finite (not NaN, not an infinity)?
 function M.finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 

@@ -152,7 +152,7 @@ static int read_run(reader *r)
 
     size_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     if (w * h > WB_PNG_MAX_PIXELS) { /* both <= 16384: no overflow */
-        r->code = WB_ERANGE;
+        r->code = WB_EFORMAT;
         return -1; /* message composed from the header by the caller */
     }
     /* The filtered rows inflate from the IDAT stream, and deflate expands
@@ -215,14 +215,16 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Turn a failed read_run into err. */
+/* Turn a failed read_run into err. A header over the size limit is the
+ * file's fault, as any other bad header: WB_EFORMAT (exit 65), not
+ * WB_ERANGE, which is for a caller's argument out of range. */
 static wb_status read_fail(reader *r, wb_err *err)
 {
     const char *n = r->name;
     if (r->pos >= 24 && memcmp(r->head + 12, "IHDR", 4) == 0) {
         uint64_t w = be32(r->head + 16), h = be32(r->head + 20);
         if (w > WB_PNG_MAX_SIDE || h > WB_PNG_MAX_SIDE || w * h > WB_PNG_MAX_PIXELS)
-            return wb_err_set(err, WB_ERANGE, "%s: %llux%llu exceeds the limit "
+            return wb_err_set(err, WB_EFORMAT, "%s: %llux%llu exceeds the limit "
                               "of %dx%d / %zu Mpixels", n, (unsigned long long)w,
                               (unsigned long long)h, WB_PNG_MAX_SIDE,
                               WB_PNG_MAX_SIDE, WB_PNG_MAX_PIXELS >> 20);

@@ -46,9 +46,10 @@
 /* Load the PNG at path as a new float32 [h, w] tensor in [0, 1] (see the
  * conventions above). Returns NULL and fills err on failure: WB_ENOENT when
  * the file cannot be opened (path and strerror) or is not a regular file
- * (refused at once, infile.h), WB_EFORMAT for a malformed
- * or truncated file, WB_ERANGE over the size limit, WB_ENOMEM, WB_EIO for a
- * read error. Nothing is leaked on any path. */
+ * (refused at once, infile.h), WB_EFORMAT for a malformed or truncated
+ * file or one whose header declares an image over the size limit (naming
+ * the declared size), WB_ENOMEM, WB_EIO for a read error. Nothing is leaked
+ * on any path. */
 wb_tensor *wb_png_load(const char *path, wb_err *err);
 
 /* Same, from a memory buffer of n bytes; `name` (may be NULL: "<memory>")

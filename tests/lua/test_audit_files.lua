@@ -230,14 +230,23 @@ local function one_run_root()
   return root
 end
 
-T.test("export_csv onto a read-only mount: ECREATE, exit 73", function()
+-- f(root, mnt): a run root and a tmpfs mounted at dir/name with mount
+-- options opts, unmounted afterwards, also when f fails; a skip named what
+-- when this machine refuses to mount.
+local function on_tmpfs(name, opts, what, f)
   local root = one_run_root()
-  local ro = dir .. "/ro"
-  assert(os.execute("mkdir -p " .. ro))
-  if T.sh("mount -t tmpfs -o size=64k,ro tmpfs " .. ro) ~= 0 then
-    return T.skip("read-only mount", "this machine refuses `mount -t tmpfs`")
+  local mnt = dir .. "/" .. name
+  assert(os.execute("mkdir -p " .. mnt))
+  if T.sh("mount -t tmpfs -o " .. opts .. " tmpfs " .. mnt) ~= 0 then
+    return T.skip(what, "this machine refuses `mount -t tmpfs`")
   end
-  local ok, why = pcall(function()
+  local ok, why = pcall(f, root, mnt)
+  os.execute("umount " .. mnt)
+  if not ok then error(why, 0) end
+end
+
+T.test("export_csv onto a read-only mount: ECREATE, exit 73", function()
+  on_tmpfs("ro", "size=64k,ro", "read-only mount", function(root, ro)
     local okx, e = pcall(wb.runs.export_csv, ro .. "/x.csv", wb.runs.find{root = root})
     T.ok(not okx and wb.is_error(e) and e.code == "ECREATE", tostring(e))
     T.ok(tostring(e):find("wb.runs.export_csv: ", 1, true), tostring(e))
@@ -246,18 +255,10 @@ T.test("export_csv onto a read-only mount: ECREATE, exit 73", function()
     T.eq(st, 73, err)
     T.ok(err:find(ro .. "/h.csv", 1, true) and err:find("Read-only file system", 1, true), err)
   end)
-  os.execute("umount " .. ro)
-  if not ok then error(why, 0) end
 end)
 
 T.test("export_csv onto a full disk: EIO, exit 74, no file left", function()
-  local root = one_run_root()
-  local full = dir .. "/full"
-  assert(os.execute("mkdir -p " .. full))
-  if T.sh("mount -t tmpfs -o size=8k tmpfs " .. full) ~= 0 then
-    return T.skip("full disk", "this machine refuses `mount -t tmpfs`")
-  end
-  local ok, why = pcall(function()
+  on_tmpfs("full", "size=8k", "full disk", function(root, full)
     write(full .. "/fill", string.rep("x", 16384)) -- a short write: the disk is full
     local st, _, err = T.sh(T.wb .. " -e " .. q("wb.runs.export_csv('" .. full
       .. "/x.csv', wb.runs.find{root = '" .. root .. "'})"))
@@ -265,8 +266,6 @@ T.test("export_csv onto a full disk: EIO, exit 74, no file left", function()
     T.ok(err:find("No space left on device", 1, true), err)
     T.ok(not wb.sys.exists(full .. "/x.csv"), "a half-written export")
   end)
-  os.execute("umount " .. full)
-  if not ok then error(why, 0) end
 end)
 
 -- }====

@@ -68,6 +68,35 @@ T.test("load errors name the file", function()
   T.check_error("string expected", img.load)
 end)
 
+-- CRC-32 of string s (PNG's and zlib's: reflected polynomial 0xedb88320),
+-- so that a patched header still passes libpng's CRC check.
+local function crc32(s)
+  local c = 0xffffffff
+  for i = 1, #s do
+    c = c ~ s:byte(i)
+    for _ = 1, 8 do c = (c >> 1) ~ (0xedb88320 & -(c & 1)) end
+  end
+  return c ~ 0xffffffff
+end
+
+T.test("a header declaring 100000x100000 is bad data: EFORMAT, exit 65, file and size",
+  function()
+  local path = dir .. "/huge.png"
+  img.save(wb.zeros(3, 3), path)
+  local src = io.open(path, "rb"); local bytes = src:read("a"); src:close()
+  -- IHDR: bytes 13..16 its type, 17..24 width and height, 30..33 its CRC
+  local ihdr = "IHDR" .. string.pack(">I4I4", 100000, 100000) .. bytes:sub(25, 29)
+  bytes = bytes:sub(1, 12) .. ihdr .. string.pack(">I4", crc32(ihdr)) .. bytes:sub(34)
+  local f = io.open(path, "wb"); f:write(bytes); f:close()
+  local ok, e = pcall(img.load, path)
+  T.ok(not ok and wb.is_error(e), tostring(e))
+  T.eq(e.code, "EFORMAT", tostring(e))
+  T.ok(e.message:find(path .. ": 100000x100000 exceeds the limit", 1, true), e.message)
+  local st, _, err = T.sh(T.wb .. " -e \"wb.image.load('" .. path .. "')\"")
+  T.eq(st, 65, err)
+  T.ok(err:find(path .. ": 100000x100000", 1, true), err)
+end)
+
 T.test("save errors: shape, NaN, folder; an existing file survives", function()
   local path = dir .. "/keep.png"
   img.save(wb.zeros(3, 3), path)

@@ -43,9 +43,6 @@ local function split(want)
   return list
 end
 
--- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
--- (default 3: the caller of the function that called check) unless v has
--- one of the types in want, "a|b" for either.
 -- Whether v is of one of the types in want ("integer", "number|string", ...).
 function M.is(v, want)
   for _, w in ipairs(split(want)) do
@@ -54,6 +51,9 @@ function M.is(v, want)
   return false
 end
 
+-- Raise "bad argument #n to 'fname' (want expected, got T)" at `level`
+-- (default 3: the caller of the function that called check) unless v has
+-- one of the types in want, "a|b" for either.
 function M.check(fname, n, v, want, level)
   for _, w in ipairs(split(want)) do
     if is(v, w) then return v end
@@ -68,10 +68,45 @@ function M.check(fname, n, v, want, level)
   error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
 end
 
--- The same for an optional argument: nil passes.
+-- The same for an optional argument: nil passes. Not a tail call: level
+-- counts opt's own frame, which a tail call would drop (the error then
+-- named the line that called the caller).
 function M.opt(fname, n, v, want, level)
   if v == nil then return nil end
-  return M.check(fname, n, v, want, (level or 3) + 1)
+  M.check(fname, n, v, want, (level or 3) + 1)
+  return v
+end
+
+-- The value of option `key` of fname (nil: not given) unless it is not of
+-- the types in want: then "fname: option 'key': expected want, got T" (an
+-- integer option given 1.5: "expected an integer, got 1.5"), raised at
+-- level as check's. This is how an option's type is worded, as the C
+-- layers word it ("option 'l2': expected a number, got string"); a
+-- positional argument's is check's.
+function M.option(fname, key, v, want, level)
+  if v == nil or M.is(v, want) then return v end
+  local got = want == "integer" and math.type(v) == "float" and tostring(v) or M.typename(v)
+  local wanted = want:gsub("|", " or "):gsub("^integer$", "an integer")
+  error(string.format("%s: option '%s': expected %s, got %s", fname, key, wanted, got),
+    level or 3)
+end
+
+-- opts, argument #pos of fname: nil ({} is returned) or a table whose keys
+-- are all in the list valid, else "fname: unknown option 'k' (valid keys:
+-- a, b)" (valid in its order: give it sorted), raised at level as check's.
+-- A misspelt option is an error, never a default.
+function M.options(fname, pos, opts, valid, level)
+  level = level or 3
+  M.opt(fname, pos, opts, "table", level + 1)
+  for k in pairs(opts or {}) do
+    local known = false
+    for _, v in ipairs(valid) do known = known or k == v end
+    if not known then
+      error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
+        table.concat(valid, ", ")), level)
+    end
+  end
+  return opts or {}
 end
 
 -- Is number v finite (not NaN, not an infinity)?

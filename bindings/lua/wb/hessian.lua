@@ -45,24 +45,15 @@ local FULL_MAX_BYTES = 100000000
 -- errors naming the valid ones. Returns a copy in which the counts are Lua
 -- integers (k = 1e3 is 1000, as luaL_checkinteger takes it; 2.5 is refused).
 local function check_opts(fname, pos, opts, own)
-  args.opt(fname, pos, opts, "table", 4)
-  local given = opts or {}
+  local keys = {}
+  for name in pairs(own) do keys[#keys + 1] = name end
+  for name in pairs(COMMON) do keys[#keys + 1] = name end
+  table.sort(keys)
+  local given = args.options(fname, pos, opts, keys, 4)
   opts = {}
   for k, v in pairs(given) do
     local want = own[k] or COMMON[k]
-    if not want then
-      local keys = {}
-      for name in pairs(own) do keys[#keys + 1] = name end
-      for name in pairs(COMMON) do keys[#keys + 1] = name end
-      table.sort(keys)
-      error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
-        table.concat(keys, ", ")), 3)
-    end
-    if want ~= "any" and not args.is(v, want) then -- as fit and the layers say it
-      error(string.format("%s: option '%s': expected %s, got %s", fname, k,
-        want:gsub("|", " or "):gsub("^integer$", "an integer"), (want == "integer"
-        and math.type(v) == "float") and tostring(v) or args.typename(v)), 3)
-    end
+    if want ~= "any" then args.option(fname, k, v, want, 4) end
     -- the core takes C ints: 2^32 + 1 would arrive as 1 (k) or a negative
     -- count (probes), and its message would be about that number (max_bytes
     -- is full's own, compared in Lua)

@@ -26,19 +26,7 @@ wb.landscape = M
 -- {==================== vectors ====================
 
 -- opts checked: a table or nil, with only the keys of valid (a sorted list)
--- (M._options: also wb/landscape_eval.lua's)
-local function options(fname, pos, opts, valid)
-  args.opt(fname, pos, opts, "table", 4)
-  for k in pairs(opts or {}) do
-    local ok = false
-    for _, v in ipairs(valid) do ok = ok or k == v end
-    if not ok then
-      error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
-        table.concat(valid, ", ")), 3)
-    end
-  end
-  return opts or {}
-end
+local options = args.options
 
 -- v: a list of tensors shaped like the list `like`, else an error naming both
 -- (M._check_list)
@@ -58,7 +46,7 @@ local function check_list(fname, pos, v, like)
   end
 end
 
-M._options, M._check_list = options, check_list
+M._check_list = check_list
 
 -- <a, b> for two lists of tensors of equal shapes (sums in double)
 local function dot(a, b)

@@ -9,7 +9,7 @@
 local wb = require "wb"
 local args = require "wb.args"
 local M = wb.landscape
-local options, check_list = M._options, M._check_list
+local options, check_list = args.options, M._check_list
 
 -- {==================== evaluating points ====================
 

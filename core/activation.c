@@ -111,7 +111,9 @@ void wb_act_forward(wb_act a, float *restrict y, float *restrict z,
         return;
     switch (a) {
     case WB_ACT_LINEAR: linear_rows(y, z, bias, rows, cols); break;
-    case WB_ACT_RELU: FORWARD_ROWS(v > 0.0f ? v : 0.0f); break;
+    /* NaN passes through, as PyTorch's relu: "v > 0 ? v : 0" made a NaN
+     * input 0, so evaluate on data holding NaN gave a finite score */
+    case WB_ACT_RELU: FORWARD_ROWS(v > 0.0f || v != v ? v : 0.0f); break;
     case WB_ACT_TANH: FORWARD_ROWS(tanhf(v)); break;
     case WB_ACT_SOFTSIGN: FORWARD_ROWS(v / (fabsf(v) + 1.0f)); break;
     case WB_ACT_GELU:
@@ -339,7 +341,7 @@ double wb_act_ref(wb_act a, double v)
 {
     switch (a) {
     case WB_ACT_LINEAR: return v;
-    case WB_ACT_RELU: return v > 0 ? v : 0;
+    case WB_ACT_RELU: return v > 0 || v != v ? v : 0;
     case WB_ACT_TANH: return tanh(v);
     case WB_ACT_SOFTSIGN: return v / (fabs(v) + 1);
     case WB_ACT_GELU: return 0.5 * v * (1 + erf(v * SQRT1_2));

@@ -105,6 +105,16 @@ static void test_relu_at_zero_and_extremes(void)
     wb_act_backward(WB_ACT_RELU, dz, dy, z, y, 1, 4);
     CHECK(dz[0] == 0 && dz[1] == 0 && dz[2] == 1 && dz[3] == 0, "relu' %g %g %g %g",
           dz[0], dz[1], dz[2], dz[3]);
+    /* NaN passes through every elementwise activation, relu included (as
+     * PyTorch's; relu made it 0, so a NaN input gave a finite output) */
+    for (int a = 0; a < WB_ACT_COUNT; a++) {
+        if (a == WB_ACT_SOFTMAX)
+            continue;
+        float zn[2] = {NAN, 1.0f}, yn[2];
+        wb_act_forward((wb_act)a, yn, zn, NULL, 1, 2);
+        CHECK(isnan(yn[0]) && !isnan(yn[1]), "%s(NaN) = %g", wb_act_name((wb_act)a), yn[0]);
+        CHECK(isnan(wb_act_ref((wb_act)a, NAN)), "reference %s(NaN)", wb_act_name((wb_act)a));
+    }
     /* saturating activations stay finite at +-1e30 */
     for (int a = 0; a < WB_ACT_COUNT; a++) {
         float zz[4] = {1e30f, -1e30f, 88.0f, -88.0f}, yy[4], gg[4];

@@ -1,7 +1,8 @@
 -- test_audit_nan.lua: NaN or inf in the data is bad input, never a
 -- divergence. Before, fit on a dataset with one NaN value said "training
 -- diverged: loss is nan at epoch 1, step 2" (a runner recorded the run as
--- diverged and left it out of every mean as an unstable learning rate).
+-- diverged and left it out of every mean as an unstable learning rate), and
+-- evaluate gave a finite score (relu turned a NaN input into 0) or NaN.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 
@@ -13,28 +14,16 @@ local function spoiled(row, el, v)
   return wb.data.Dataset(x, train.labels, "spoiled")
 end
 
-T.test("Dataset:find_nonfinite names the first NaN or inf by row and element", function()
-  T.eq(select("#", T.tiny_data():find_nonfinite()), 1, "finite: nil")
-  local r, e, v = spoiled(9, 5, 1 / 0):find_nonfinite()
-  T.eq(r, 9); T.eq(e, 5); T.eq(v, 1 / 0)
-  local x = wb.randn(4, 2, 3)
-  x[3][2]:set(1, -1 / 0)
-  x[4][1]:set(1, 0 / 0)
-  r, e, v = wb.data.Dataset(x, wb.new_tensor({4}, "uint8")):find_nonfinite()
-  T.eq(r, 3, "rows of [n, 2, 3] images"); T.eq(e, 4, "element 4 of the row's 6"); T.eq(v, -1 / 0)
-  T.eq(wb.data.mnist().test:subset(1, 100):find_nonfinite(), nil, "uint8: nil")
-end)
-
-T.test("fit on data holding NaN or inf is a data error (EFORMAT) naming the row, "
+T.test("fit on data holding NaN or inf is a data error (ENONFINITE) naming the row, "
   .. "not a divergence", function()
   for _, v in ipairs{0 / 0, 1 / 0, -1 / 0} do
     local m = T.tiny_mlp(1)
     local ok, err = pcall(m.fit, m, spoiled(40, 3, v), {epochs = 2, batch_size = 8,
       verbose = false})
-    T.ok(not ok and wb.is_error(err) and err.code == "EFORMAT", tostring(err))
+    T.ok(not ok and wb.is_error(err) and err.code == "ENONFINITE", tostring(err))
     T.ok(not wb.fit.is_diverged(err), "not a divergence")
-    T.ok(tostring(err):find("fit: spoiled row 40 holds " .. (v ~= v and "NaN" or tostring(v))
-      .. " (value 3 of 8 in the row): the data must be finite (not a divergence)", 1, true),
+    T.ok(tostring(err):find("fit: training dataset 'spoiled': row 40, column 3 is "
+      .. (v ~= v and "NaN" or tostring(v)) .. ", expected finite numbers", 1, true),
       tostring(err))
   end
   -- a real divergence on finite data is still one
@@ -42,6 +31,24 @@ T.test("fit on data holding NaN or inf is a data error (EFORMAT) naming the row,
   local ok, err = pcall(m.fit, m, T.tiny_data(), {epochs = 2, verbose = false,
     optimizer = wb.optim.SGD{lr = 1e300}})
   T.ok(not ok and wb.fit.is_diverged(err), tostring(err))
+end)
+
+T.test("evaluate, and fit's validation, on data holding NaN name the row; predict "
+  .. "gives NaN rows (as PyTorch)", function()
+  local m = T.tiny_mlp(1)
+  local ok, err = pcall(m.evaluate, m, spoiled(12, 8, 0 / 0))
+  T.ok(not ok and wb.is_error(err) and err.code == "ENONFINITE", tostring(err))
+  T.ok(tostring(err):find("evaluate: the dataset 'spoiled': row 12, column 8 is NaN", 1,
+    true), tostring(err))
+  ok, err = pcall(m.fit, m, T.tiny_data(), {epochs = 1, verbose = false,
+    validation = spoiled(3, 1, 1 / 0)})
+  T.ok(not ok and wb.is_error(err) and err.code == "ENONFINITE", tostring(err))
+  T.ok(tostring(err):find("fit: validation dataset 'spoiled': row 3, column 1 is inf", 1,
+    true), tostring(err))
+  local p = m:predict(spoiled(12, 8, 0 / 0).images)
+  T.ok(p:get(12, 1) ~= p:get(12, 1) and p:get(11, 1) == p:get(11, 1), "row 12 only is NaN")
+  -- finite data whose loss is finite is untouched
+  T.ok(m:evaluate((T.tiny_data())).loss < math.huge)
 end)
 
 T.test("a script whose data holds NaN exits 65 naming the row", function()
@@ -58,7 +65,8 @@ m:fit(d, {epochs = 1, verbose = false})
   f:close()
   local st, _, err = T.sh(T.wb .. " " .. dir .. "/nan.lua")
   T.eq(st, 65, err)
-  T.ok(err:find("mine row 3 holds NaN (value 2 of 4 in the row)", 1, true), err)
+  T.ok(err:find("fit: training dataset 'mine': row 3, column 2 is NaN, expected finite "
+    .. "numbers", 1, true), err)
 end)
 
 T.done()

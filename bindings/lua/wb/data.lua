@@ -109,33 +109,6 @@ function Dataset:float_images()
   return (self.images:float() / 255):reshape(n, self:input_size())
 end
 
----wb.Dataset:find_nonfinite() -> integer|nil, integer, number
----The first image value that is NaN or infinite: its row, its element
----within the row (1-based, over the row's values in order) and the value;
----nil when every value is finite (always for uint8 images). fit and
----evaluate call it when a loss is not finite, so that a NaN in the data is
----reported as bad data, not as a divergence.
----@return integer|nil row
----@return integer element
----@return number value
----Example: local row, el, v = ds:find_nonfinite()
-function Dataset:find_nonfinite()
-  if self.images:dtype() == "uint8" then return nil end
-  local size = self:input_size()
-  local rows = self.images:reshape(#self, size)
-  for r = 1, #self do
-    local s = rows[r]:sum() -- NaN or inf from such a value (or an overflow: checked)
-    if s ~= s or s == math.huge or s == -math.huge then
-      local row = rows[r]
-      for e = 1, size do
-        local v = row:get(e)
-        if v ~= v or v == math.huge or v == -math.huge then return r, e, v end
-      end
-    end
-  end
-  return nil
-end
-
 local function buffers(self, count)
   local v = self._views[count]
   if v then return v end

@@ -4,6 +4,7 @@ local wb = require "wb"
 local args = require "wb.args"
 local fa = require "wb.fit_args"
 local losses = require "wb.losses"
+local check_finite_data = require("wb.fit_loop").check_finite_data
 local Sequential = wb.nn.SequentialClass
 local M = {}
 
@@ -17,8 +18,10 @@ M.EVAL_BATCH = 500
 local EVAL_BATCH = M.EVAL_BATCH
 
 -- Mean loss (incl. the L2 penalty) and accuracy over a dataset; lossf is
--- a loss object of wb/losses.lua.
-function M.eval_dataset(self, lossf, ds, batch)
+-- a loss object of wb/losses.lua. A loss that is not finite because the
+-- data holds NaN or inf is an error naming the row (who, what: "fit",
+-- "validation" for fit's validation data), not a NaN score.
+function M.eval_dataset(self, lossf, ds, batch, who, what)
   local n = #ds
   if n == 0 then error("evaluate: the dataset is empty", 0) end
   local perm = self._eval_perm
@@ -36,6 +39,9 @@ function M.eval_dataset(self, lossf, ds, batch)
     local loss, correct = lossf:value(self, x, y, false)
     loss_sum = loss_sum + loss * count
     correct_sum = correct_sum + correct
+  end
+  if loss_sum ~= loss_sum or loss_sum == math.huge or loss_sum == -math.huge then
+    check_finite_data(ds, who or "evaluate", what or "the")
   end
   return loss_sum / n + self:l2_penalty(), correct_sum / n
 end

@@ -310,7 +310,7 @@ function Sequential:fit(train, opts, more)
     for i = 1, #params do
       local sum = params[i]:sum()
       if sum ~= sum or sum == huge or sum == -huge then
-        loop.check_data(ctx.train, "fit")
+        loop.check_finite_data(ctx.train, "fit", "training")
         error(diverged(epoch, ctx.steps, sum, history,
           string.format("parameter %d became non-finite", i)), 0)
       end
@@ -319,7 +319,7 @@ function Sequential:fit(train, opts, more)
       data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = ctx.epoch_lr}
     if val then
       logs.val_loss, logs.val_accuracy = eval_dataset(self, val_loss, val,
-        math.max(bs, EVAL_BATCH))
+        math.max(bs, EVAL_BATCH), "fit", "validation")
     end
     logs.epoch_time = clock() - t0
     history:_record(logs)

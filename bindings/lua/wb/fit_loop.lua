@@ -11,6 +11,7 @@
 -- lists, every log_every steps).
 local wb = require "wb"
 local progress = require "wb.progress"
+local args = require "wb.args"
 local M = {}
 
 local huge, type, next = math.huge, type, next
@@ -46,16 +47,16 @@ local diverged = M.diverged
 -- input, not a divergence: without this a researcher would read "training
 -- diverged" and tune the learning rate. The data is looked at only once the
 -- loss has gone non-finite, so it costs a healthy step nothing. Raises
--- EFORMAT (exit status 65) naming the dataset, row and value.
-function M.check_data(ds, who)
-  local row, el, v = ds:find_nonfinite()
-  if row then
-    error(wb.Error{code = "EFORMAT", message = string.format("%s: %s row %d holds %s "
-      .. "(value %d of %d in the row): the data must be finite (not a divergence)", who,
-      ds.name, row, v ~= v and "NaN" or tostring(v), el, ds:input_size())}, 0)
+-- ENONFINITE (exit status 65) naming the dataset, row and column (what:
+-- "training", "validation"; a dataset-like table of the caller's own,
+-- without images, is not looked at).
+function M.check_finite_data(ds, who, what)
+  if require("wb.fit_args").is_tensor(ds.images) then
+    args.check_finite(who, string.format("%s dataset '%s'", what, tostring(ds.name)),
+      ds.images, 1)
   end
 end
-local check_data = M.check_data
+local check_finite_data = M.check_finite_data
 
 -- }====================
 -- {==================== step logs and series ====================
@@ -227,7 +228,7 @@ function M.run_epoch(self, ctx, epoch)
     local reg = l2 and self:l2_penalty() or 0
     local total = loss + reg
     if total ~= total or total == huge or total == -huge then
-      check_data(train, "fit")
+      check_finite_data(train, "fit", "training")
       error(diverged(epoch, step, total, ctx.history), 0)
     end
     self:zero_grad()
@@ -235,7 +236,7 @@ function M.run_epoch(self, ctx, epoch)
     local ok, err = pcall(opt.step, opt, params, grads)
     if not ok then
       if wb.is_error(err) and err.code == "ENONFINITE" then
-        check_data(train, "fit") -- inf * 0: a finite loss, a NaN gradient
+        check_finite_data(train, "fit", "training") -- inf * 0: a finite loss, a NaN gradient
         error(diverged(epoch, step, total, ctx.history, err), 0)
       end
       error(err, 0)

@@ -181,4 +181,18 @@ end)
 
 -- }====================
 
+T.test("a dataset where an options table belongs is named as such, at the caller's line",
+  function()
+  -- it was "unknown option '_views'": the dataset's fields read as options
+  local d = wb.data.mnist().test:subset(1, 10)
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
+  for _, f in ipairs{"evaluate", "predict", "fit"} do
+    local err = T.check_error(f .. ": expected an options table, got a wb.Dataset",
+      function() m[f](m, d, d) end)
+    T.ok(err:find("test_audit_api.lua:%d+:"), err)
+  end
+  T.check_error("slice: expected an options table, got a wb.Dataset",
+    wb.landscape.slice, m, d, {wb.landscape.direction(m:get_weights())}, d)
+end)
+
 T.done()

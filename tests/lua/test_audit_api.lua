@@ -192,7 +192,7 @@ T.test("a dataset where an options table belongs is named as such, at the caller
     T.ok(err:find("test_audit_api.lua:%d+:"), err)
   end
   T.check_error("slice: expected an options table, got a wb.Dataset",
-    wb.landscape.slice, m, d, {wb.landscape.direction(m:get_weights())}, d)
+    wb.landscape.slice, m, d, d)
 end)
 
 T.done()

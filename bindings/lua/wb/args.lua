@@ -91,6 +91,19 @@ function M.option(fname, key, v, want, level)
     level or 3)
 end
 
+-- An object (a table whose metatable has a __name: a wb.Dataset, a model)
+-- where an options table belongs is an error saying so: its fields would
+-- otherwise be reported as unknown options ("unknown option '_views'" for
+-- m:evaluate(test, val), a dataset given twice).
+function M.check_not_object(opts, fname, level)
+  local mt = getmetatable(opts)
+  local name = type(mt) == "table" and rawget(mt, "__name")
+  if name then
+    error(string.format("%s: expected an options table, got a %s", fname, tostring(name)),
+      level + 1)
+  end
+end
+
 -- opts, argument #pos of fname: nil ({} is returned) or a table whose keys
 -- are all in the list valid, else "fname: unknown option 'k' (valid keys:
 -- a, b)" (valid in its order: give it sorted), raised at level as check's.
@@ -98,6 +111,7 @@ end
 function M.options(fname, pos, opts, valid, level)
   level = level or 3
   M.opt(fname, pos, opts, "table", level + 1)
+  if opts then M.check_not_object(opts, fname, level) end
   for k in pairs(opts or {}) do
     local known = false
     for _, v in ipairs(valid) do known = known or k == v end

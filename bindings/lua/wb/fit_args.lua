@@ -15,7 +15,7 @@ end
 -- opts with aliases renamed; an unknown key is an error listing the names
 -- and the aliases, an alias given with its name is an error naming both.
 function M.resolve_keys(opts, valid, aliases, fname)
-  util.check_not_object(opts, fname, 3)
+  args.check_not_object(opts, fname, 3)
   local known, out = {}, {}
   for _, k in ipairs(valid) do known[k] = true end
   for k, v in pairs(opts) do

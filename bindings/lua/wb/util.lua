@@ -3,6 +3,7 @@
 -- public API; scripts use wb.* instead.
 local wb = require "wb"
 local cjson = require "cjson"
+local args = require "wb.args"
 
 local M = {}
 
@@ -95,23 +96,10 @@ function M.plain(v)
   return nil
 end
 
--- An object (a table whose metatable has a __name: a wb.Dataset, a model)
--- where an options table belongs is an error saying so: its fields would
--- otherwise be reported as unknown options ("unknown option '_views'" for
--- m:evaluate(test, val), a dataset given twice).
-function M.check_not_object(opts, fname, level)
-  local mt = getmetatable(opts)
-  local name = type(mt) == "table" and rawget(mt, "__name")
-  if name then
-    error(string.format("%s: expected an options table, got a %s", fname, tostring(name)),
-      level + 1)
-  end
-end
-
 -- Raise "fname: unknown option 'k' (valid: a, b)" for a key of opts not in
 -- the list valid; `level` is error()'s level as seen by the caller.
 function M.check_options(opts, valid, fname, level)
-  M.check_not_object(opts, fname, level + 1)
+  args.check_not_object(opts, fname, level + 1)
   local set = {}
   for _, k in ipairs(valid) do set[k] = true end
   for k in pairs(opts) do

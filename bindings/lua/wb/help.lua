@@ -33,14 +33,12 @@
 -- the first time help is asked for. A function is found by value (the
 -- names it has in wb and in the class metatables, else the block right
 -- above its definition, which also works for a user's own functions) or by
--- name; a data table by value (the documented name whose value it is) or
--- by name.
+-- name; a data table by value (the documented name whose value it is) or name.
 --
 -- Reading and indexing the blocks is wb/help/index.lua, finding the names
 -- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua, values'
--- contents and exclusions wb/help/values.lua; this file
--- looks up, renders and checks. It adds wb.help; the REPL (wb/repl.lua)
--- sets the global `help`.
+-- contents and exclusions wb/help/values.lua; this file looks up, renders
+-- and checks. It adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
 local wb = require "wb"
 local index = require "wb.help.index"
 local walk = require "wb.help.walk"
@@ -62,10 +60,11 @@ end
 
 -- {==================== lookup ====================
 
--- The value at a name ("wb.instruments.economy"), nil when there is none.
+-- The value at a name ("wb.nn.Dense"); nil if none or a part is empty ("wb..").
 local function value_at(name)
-  local v = wb
-  for part in name:gsub("^wb%.?", ""):gmatch("[^.:]+") do
+  local v, path = wb, name:gsub("^wb%.?", "")
+  if path:find("^[.:]") or path:find("[.:][.:]") or path:find("[.:]$") then return nil end
+  for part in path:gmatch("[^.:]+") do
     if type(v) ~= "table" then return nil end
     v = rawget(v, part)
   end
@@ -295,8 +294,9 @@ end
 ---@param x any
 ---Example: wb.help.show(wb.stats)
 function M.show(...)
-  local x = ...
-  if select("#", ...) > 0 and x == nil then
+  local x, n = ..., select("#", ...)
+  if n > 1 then error("help: one argument expected (a value or a name), got " .. n, 2) end
+  if n > 0 and x == nil then
     io.stdout:write('no help for nil: the argument is not set; a class is a name, ',
       'help("wb.Tensor"); help() lists all\n')
     io.stdout:flush()

@@ -32,6 +32,19 @@ T.test("a global named table, string or type does not break printing or Tab", fu
   T.eq(out, "wb.zeros string.format")
 end)
 
+T.test("help still works after a global named table, string or math", function()
+  -- (help looked them up at call time: "attempt to call a nil value (field
+  -- 'unpack')". The rest of wb still does: see the audit's report)
+  local st, out, err = run("-i", "table = {1}\nstring = 's'\nmath = 2\nhelp(wb.zeros)\n" ..
+    "help(wb.nn.Dense(2, 2))\nhelp('wb.runs')\nhelp('wb.instruments.economy')\n")
+  T.eq(st, 0, err)
+  T.eq(err, "")
+  for _, want in ipairs{"\nwb.zeros(", "\nwb.Dense\n", "\nwb.runs\n",
+      "\nwb.instruments.economy ("} do
+    T.ok(("\n" .. out):find(want, 1, true), want .. " in: " .. out:sub(1, 300))
+  end
+end)
+
 T.test("a strict _G or a failing _PROMPT does not end the REPL", function()
   -- (the prompt was read with lua_getglobal outside any pcall: a strict
   -- _G's error for _PROMPT ended the REPL with status 1)

@@ -39,6 +39,10 @@
 -- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua, values'
 -- contents and exclusions wb/help/values.lua; this file looks up, renders
 -- and checks. It adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
+-- Standard names bound now (as wb/pretty.lua): help survives a user's `table = ...`.
+local type, pairs, ipairs, tostring, select = type, pairs, ipairs, tostring, select
+local pcall, rawget, getmetatable, error = pcall, rawget, getmetatable, error
+local table, string, io, math = table, string, io, math
 local wb = require "wb"
 local index = require "wb.help.index"
 local walk = require "wb.help.walk"
@@ -207,10 +211,7 @@ local function member_lines(e, out)
     groups[g][#groups[g] + 1] = left .. first_sentence(m.e, math.max(20, 100 - #left))
   end
   for _, g in ipairs(groups) do
-    if #g > 1 then
-      out[#out + 1] = "  " .. g[1]
-      for i = 2, #g do out[#out + 1] = g[i] end
-    end
+    if #g > 1 then g[1] = "  " .. g[1]; table.move(g, 1, #g, #out + 1, out) end
   end
 end
 
@@ -315,11 +316,7 @@ end
 ---Example: local status = wb.help.cli("wb.runs.find")
 function M.cli(topic)
   local t, msg = M.text(topic)
-  if t then
-    io.stdout:write(t)
-    io.stdout:flush()
-    return 0
-  end
+  if t then io.stdout:write(t); io.stdout:flush(); return 0 end
   io.stderr:write("workbench: ", msg, "\n")
   return 1
 end

@@ -7,11 +7,10 @@
  * "interrupted!" (Ctrl-C stops a long loop or `fit` and the REPL survives; a
  * second Ctrl-C before the hook runs, e.g. inside one long C call, ends the
  * process, as in lua.c; unlike lua.c, wb.sys.check_interrupt raises it again
- * after a pcall caught it). The REPL
- * tries `return <line>` first, then the line as a statement, and reads
- * continuation lines while the syntax error ends in `<eof>`. Line input
- * (readline, history, completion) sits behind bindings/lineedit.h, as
- * lua.c's lua_readline macros.
+ * after a pcall caught it). The REPL tries `return <line>` first, then the
+ * line as a statement, and reads continuation lines while the syntax error
+ * ends in `<eof>`. Line input (readline, history, completion) sits behind
+ * bindings/lineedit.h, as lua.c's lua_readline macros.
  *
  * What it adds to lua.c: the globals `wb` (luaL_requiref of luaopen_wb) and
  * `help` (wb.help.show); -v with library versions; -h / --help and -h NAME
@@ -24,8 +23,8 @@
  * Exit status (README.md, "Exit status"; the table in code_exit) comes
  * from the error object, never from its text: a wb.Error's `code`
  * (bindings/lwb.c), fit's {kind = "diverged"} (3), or a SIGINT / SIGTERM
- * that came while the chunk ran (130 / 143, whatever error ended it). msghandler reads it, as it
- * sees the object where it was raised; any other error is 1.
+ * that came while the chunk ran (130 / 143, whatever error ended it).
+ * msghandler reads it where it was raised; any other error is 1.
  *
  * A main script that returns a value v whose metatable has a function
  * __main is a task declaration: __main(v, arg) runs under the same docall
@@ -166,6 +165,7 @@ static int docall(lua_State *L, int narg, int nres)
 enum { has_error = 1, has_i = 2, has_v = 4, has_e = 8, has_h = 16 };
 
 static const char *help_topic; /* -h NAME: the name; NULL for plain -h */
+static int first_other; /* argv index of the first option other than one -h */
 
 static void print_options(FILE *f)
 {
@@ -224,6 +224,9 @@ static int collectargs(char **argv, int *first)
         *first = i;
         if (argv[i][0] != '-')
             return args; /* the script */
+        int is_h = strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0;
+        if (!first_other && strcmp(argv[i], "--") != 0 && (!is_h || (args & has_h)))
+            first_other = i; /* pmain refuses it beside -h ("--" runs nothing) */
         if (strcmp(argv[i], "--help") == 0) { /* the same as -h */
             args |= has_h;
             if (argv[i + 1] != NULL && argv[i + 1][0] != '-')
@@ -469,24 +472,56 @@ static int handle_script(lua_State *L, char **argv)
 
 static int eof_in_statement; /* input ended inside a statement */
 
+/* _PROMPT / _PROMPT2, read raw and converted under a pcall (lua.c's way, outside
+ * docall, let a strict _G or a failing __tostring end the REPL). */
+static int prompt_string(lua_State *L)
+{
+    int first = lua_toboolean(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+    lua_pushstring(L, first ? "_PROMPT" : "_PROMPT2");
+    if (lua_rawget(L, -2) == LUA_TNIL)
+        lua_pushstring(L, first ? PROMPT : PROMPT2);
+    else
+        luaL_tolstring(L, -1, NULL);
+    return 1;
+}
+
 static const char *get_prompt(lua_State *L, int firstline)
 {
-    if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TNIL)
-        return firstline ? PROMPT : PROMPT2; /* nil stays on the stack */
-    const char *p = luaL_tolstring(L, -1, NULL);
-    lua_remove(L, -2);
-    return p;
+    lua_pushcfunction(L, prompt_string);
+    lua_pushboolean(L, firstline);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) { /* the error shows as the prompt */
+        lua_pushfstring(L, "(bad _PROMPT: %s) ", lua_tostring(L, -1));
+        lua_remove(L, -2);
+    }
+    return lua_tostring(L, -1);
 }
 
 /* Is status a syntax error ending in <eof>, i.e. an unfinished statement?
- * (The message stays on the stack.) */
+ * (The message stays on the stack.) Not "syntax error near <eof>", said of
+ * a whole expression as a statement ("x = 1; (a +\nb)"): lua.c waits, and
+ * the REPL took every later line at ">>" until Ctrl-C or another error. */
+#define NOTSTAT "syntax error near " EOFMARK
 static int incomplete(lua_State *L, int status)
 {
     if (status != LUA_ERRSYNTAX)
         return 0;
-    size_t lmsg;
+    size_t lmsg, lnot = sizeof(NOTSTAT) - 1;
     const char *msg = lua_tolstring(L, -1, &lmsg);
+    if (lmsg >= lnot && strcmp(msg + lmsg - lnot, NOTSTAT) == 0)
+        return 0;
     return lmsg >= MARKLEN && strcmp(msg + lmsg - MARKLEN, EOFMARK) == 0;
+}
+
+/* Is line an unfinished expression ("{1,", "1 +")? Its error then replaces the statement's. */
+static int incomplete_expr(lua_State *L, const char *line)
+{
+    const char *retline = lua_pushfstring(L, "return %s", line);
+    int r = incomplete(L, luaL_loadbuffer(L, retline, strlen(retline), "=stdin"));
+    if (r)
+        lua_replace(L, -3); /* over the statement's error */
+    lua_pop(L, r ? 1 : 2);
+    return r;
 }
 
 /* Prompt, read a line, push it. Returns LE_OK, LE_EOF or LE_CANCEL. */
@@ -523,14 +558,22 @@ static int addreturn(lua_State *L)
     return status;
 }
 
-/* Read continuation lines until the statement is complete. */
+/* Read continuation lines until the statement is complete, trying the
+ * lines as an expression first each time (lua.c only tries the first): so
+ * "wb.zeros(2,\n3)" prints its value and "{1,\n2}" is a table. */
 static int multiline(lua_State *L)
 {
     for (;;) {
         size_t len;
         const char *line = lua_tolstring(L, 1, &len);
-        int status = luaL_loadbuffer(L, line, len, "=stdin");
-        if (!incomplete(L, status)) {
+        lua_pushvalue(L, 1); /* the lines so far are the only value */
+        int status = addreturn(L);
+        lua_remove(L, status == LUA_OK ? -2 : -1); /* the copy */
+        if (status == LUA_OK)
+            return status;
+        status = luaL_loadbuffer(L, line, len, "=stdin");
+        if (!incomplete(L, status) &&
+            !(status == LUA_ERRSYNTAX && incomplete_expr(L, line))) {
             le_saveline(line);
             return status;
         }
@@ -660,10 +703,9 @@ static int doREPL(lua_State *L)
 
 static void print_banner(void)
 {
+    int nt = openblas_get_num_threads();
     printf("workbench %s (%s, OpenBLAS %d thread%s) - `wb` is loaded; "
-           "Tab completes, Ctrl-D exits\n", WB_VERSION, LUA_RELEASE,
-           openblas_get_num_threads(),
-           openblas_get_num_threads() == 1 ? "" : "s");
+           "Tab completes, Ctrl-D exits\n", WB_VERSION, LUA_RELEASE, nt, nt == 1 ? "" : "s");
     fflush(stdout);
 }
 
@@ -681,9 +723,11 @@ static int pmain(lua_State *L)
         lua_pushinteger(L, EX_USAGE);
         return 1;
     }
-    if ((args & has_h) && script < argc) { /* help runs no script: say so */
+    /* help runs nothing: a script, option or second -h would be ignored */
+    if ((args & has_h) && (script < argc || first_other)) {
         fprintf(stderr, "%s: unexpected argument '%s': -h takes at most one NAME "
-                "and runs nothing\n", progname, argv[script]);
+                "and runs nothing\n", progname,
+                argv[first_other && first_other < script ? first_other : script]);
         print_options(stderr);
         lua_pushinteger(L, EX_USAGE);
         return 1;
@@ -708,19 +752,13 @@ static int pmain(lua_State *L)
         status = chunk_exit;
     else if (script < argc)
         status = handle_script(L, argv + script);
-    if (status == 0) {
-        if (args & has_i) {
-            if (stdin_tty)
-                print_banner();
-            status = doREPL(L);
-        } else if (script == argc && !(args & (has_e | has_v | has_h))) {
-            if (stdin_tty) {
-                print_banner();
-                status = doREPL(L);
-            } else { /* the program comes from stdin, as in lua5.4 */
-                status = dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : chunk_exit;
-            }
-        }
+    int bare = script == argc && !(args & (has_e | has_v | has_h)); /* nothing to do */
+    if (status == 0 && ((args & has_i) || (bare && stdin_tty))) {
+        if (stdin_tty)
+            print_banner();
+        status = doREPL(L);
+    } else if (status == 0 && bare) { /* the program comes from stdin, as in lua5.4 */
+        status = dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : chunk_exit;
     }
     lua_pushinteger(L, status);
     return 1;

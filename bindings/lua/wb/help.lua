@@ -33,14 +33,16 @@
 -- the first time help is asked for. A function is found by value (the
 -- names it has in wb and in the class metatables, else the block right
 -- above its definition, which also works for a user's own functions) or by
--- name; a data table by value (the documented name whose value it is) or
--- by name.
+-- name; a data table by value (the documented name whose value it is) or name.
 --
 -- Reading and indexing the blocks is wb/help/index.lua, finding the names
 -- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua, values'
--- contents and exclusions wb/help/values.lua; this file
--- looks up, renders and checks. It adds wb.help; the REPL (wb/repl.lua)
--- sets the global `help`.
+-- contents and exclusions wb/help/values.lua; this file looks up, renders
+-- and checks. It adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
+-- Standard names bound now (as wb/pretty.lua): help survives a user's `table = ...`.
+local type, pairs, ipairs, tostring, select = type, pairs, ipairs, tostring, select
+local pcall, rawget, getmetatable, error = pcall, rawget, getmetatable, error
+local table, string, io, math = table, string, io, math
 local wb = require "wb"
 local index = require "wb.help.index"
 local walk = require "wb.help.walk"
@@ -62,10 +64,11 @@ end
 
 -- {==================== lookup ====================
 
--- The value at a name ("wb.instruments.economy"), nil when there is none.
+-- The value at a name ("wb.nn.Dense"); nil if none or a part is empty ("wb..").
 local function value_at(name)
-  local v = wb
-  for part in name:gsub("^wb%.?", ""):gmatch("[^.:]+") do
+  local v, path = wb, name:gsub("^wb%.?", "")
+  if path:find("^[.:]") or path:find("[.:][.:]") or path:find("[.:]$") then return nil end
+  for part in path:gmatch("[^.:]+") do
     if type(v) ~= "table" then return nil end
     v = rawget(v, part)
   end
@@ -208,10 +211,7 @@ local function member_lines(e, out)
     groups[g][#groups[g] + 1] = left .. first_sentence(m.e, math.max(20, 100 - #left))
   end
   for _, g in ipairs(groups) do
-    if #g > 1 then
-      out[#out + 1] = "  " .. g[1]
-      for i = 2, #g do out[#out + 1] = g[i] end
-    end
+    if #g > 1 then g[1] = "  " .. g[1]; table.move(g, 1, #g, #out + 1, out) end
   end
 end
 
@@ -295,8 +295,9 @@ end
 ---@param x any
 ---Example: wb.help.show(wb.stats)
 function M.show(...)
-  local x = ...
-  if select("#", ...) > 0 and x == nil then
+  local x, n = ..., select("#", ...)
+  if n > 1 then error("help: one argument expected (a value or a name), got " .. n, 2) end
+  if n > 0 and x == nil then
     io.stdout:write('no help for nil: the argument is not set; a class is a name, ',
       'help("wb.Tensor"); help() lists all\n')
     io.stdout:flush()
@@ -315,11 +316,7 @@ end
 ---Example: local status = wb.help.cli("wb.runs.find")
 function M.cli(topic)
   local t, msg = M.text(topic)
-  if t then
-    io.stdout:write(t)
-    io.stdout:flush()
-    return 0
-  end
+  if t then io.stdout:write(t); io.stdout:flush(); return 0 end
   io.stderr:write("workbench: ", msg, "\n")
   return 1
 end

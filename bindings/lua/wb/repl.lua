@@ -10,6 +10,11 @@
 -- function, so pressing Tab has no side effects.
 local pretty = require "wb.pretty"
 
+-- The standard functions it uses, bound now (as in wb/pretty.lua): a user's
+-- global `table = ...` must not break printing or completion.
+local type, select, next, pairs, ipairs = type, select, next, pairs, ipairs
+local getmetatable, rawget, io, table = getmetatable, rawget, io, table
+
 local M = {}
 
 local keywords, is_ident = pretty.keywords, pretty.is_ident
@@ -67,6 +72,8 @@ local function field(v, k)
   return nil
 end
 
+M.max_scan = 100000 -- keys looked at for one completion, at most
+
 -- Candidates for the word before the cursor: "pri" -> globals and keywords,
 -- "wb.nn.De" or "model:fo" -> fields and methods found by walking the path.
 -- Returns a sorted list of whole words (each starting with text).
@@ -86,17 +93,24 @@ function M.complete(text, env)
   elseif head ~= "" then
     return {}
   end
-  local found, list = {}, {}
+  local found, list, seen = {}, {}, 0
   local function offer(k, v)
-    if is_ident(k) and not found[k] and k:sub(1, #partial) == partial
-        and (partial:sub(1, 1) == "_" or k:sub(1, 1) ~= "_")
+    if type(k) == "string" and k:sub(1, #partial) == partial and is_ident(k)
+        and not found[k] and (partial:sub(1, 1) == "_" or k:sub(1, 1) ~= "_")
         and (not want_fn or type(v) == "function") then
       found[k] = true
       list[#list + 1] = head .. sep .. k
     end
   end
   for _, t in ipairs(sources(obj)) do
-    for k, v in next, t do offer(k, v) end
+    for k, v in next, t do
+      -- Completion runs inside readline, where Ctrl-C cannot stop it: past
+      -- M.max_scan keys (a table of 10^6 took seconds) it offers nothing
+      -- rather than freeze the prompt, or a part that would complete wrong.
+      seen = seen + 1
+      if seen > M.max_scan then return {} end
+      offer(k, v)
+    end
   end
   if sep == "" then
     for k in pairs(keywords) do

@@ -70,10 +70,12 @@ end
 -- Run hash's record when it may be reused; nil when there is none, or nil,
 -- the file and what happened to it when a file its hooks read as it ran
 -- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
--- might be stale is a bug. A record from before read_files is reused.
+-- might be stale is a bug. A record from before read_files is reused. A
+-- record that is there but not JSON (torn, edited) is said too: it was once
+-- retrained without a word.
 local function reusable(ex, hash, memo)
-  local rec = load_record(ex, hash)
-  if not rec then return nil end
+  local rec, file = load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
+  if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
   local path, what = reads.changed(rec.read_files, memo)
   if path then return nil, path, what end
   return rec

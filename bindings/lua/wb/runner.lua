@@ -205,7 +205,11 @@ local function run_children(ex, pending, jobs, on_done, on_line)
     if not ok2 then error(err2, 0) end
   end)
   if not ok then
-    if pgid then os.execute("kill -TERM -" .. pgid .. " 2>/dev/null") end
+    -- and waits for the group to be gone (10 s at most, then KILL): xargs
+    -- ends at once, a child at its next step, so the task once ended first
+    if pgid then os.execute(string.format("{ kill -TERM -%d; i=0; while kill -0 -%d && "
+      .. "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -%d; } 2>/dev/null",
+      pgid, pgid, pgid)) end
     pcall(p.close, p)
     os.remove(script); os.remove(list)
     error(err, 0)

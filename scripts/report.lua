@@ -5,15 +5,21 @@
 -- Each task runs as its own process (the tasks' runs are cached, so a second
 -- report retrains nothing); then the tasks' READMEs are gathered into one
 -- report with a summary table of every variant. A failing task is reported
--- and the others still run; the exit status is 1 if any failed.
+-- and the others still run; the exit status is 1 if any failed, and REPORT.md
+-- names each with its exit status and error. One report at a time on a root
+-- (73 for a second); a SIGINT or SIGTERM stops the task running (its
+-- trainers too) and the report (130 / 143), writing no REPORT.md.
 local claims = require "study.claims"
 local B = require "study.beyond"
+local proc = require "study.report_proc"
 local util = require "wb.util"
-local ok_opts, opts = pcall(wb.runner.options, arg)
-if not ok_opts then
-  io.stderr:write("report: ", tostring(opts), "\n")
+local function usage(msg)
+  io.stderr:write("report: ", msg, "\n")
   os.exit(64)
 end
+local ok_opts, opts = pcall(wb.runner.options, arg)
+if not ok_opts then usage(tostring(opts)) end
+if opts.help then io.stdout:write(proc.USAGE); os.exit(0) end
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
   "task07b_lr_grid", "task07c_tuned_optimizers",
@@ -31,6 +37,8 @@ local beyond = {task11_cockpit = true, task12_edge_of_stability = true,
   task13_weight_spectra = true, task14_noise_scale = true, task15_landscape = true}
 if opts.rest[1] then tasks = opts.rest end
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
+local bad = proc.check_args(opts, tasks, script_dir)
+if bad then usage(bad) end
 
 local function q(s)
   s = tostring(s)
@@ -39,6 +47,34 @@ local function q(s)
 end
 local root = wb.runner.root_of(opts)
 local out_dir = opts.dataset == "fashion" and root .. "/fashion" or root
+-- The root can be written, before any task runs (73, one line): a root that
+-- is a file failed every task, then REPORT.md's write raised a traceback.
+do
+  local ok, err = pcall(function()
+    wb.sys.mkdir_p(out_dir)
+    local probe = string.format("%s/.report-probe-%d", out_dir, wb.sys.getpid())
+    wb.sys.write_atomic(probe, "")
+    os.remove(probe)
+  end)
+  if not ok then
+    io.stderr:write(string.format("report: %s: cannot write the report's folder %s: %s\n",
+      opts.root and ("--root " .. opts.root) or ("the root " .. root), out_dir,
+      (tostring(wb.is_error(err) and err.message or err):gsub("^[^:]*%.lua:%d+: ", ""))))
+    os.exit(73)
+  end
+end
+-- One report at a time on a root (study/report_proc.lua says why).
+local lock <close>, holder = proc.lock(out_dir)
+if not lock then
+  io.stderr:write(string.format("report: another report (pid %s) is running on %s; wait for "
+    .. "it, or remove %s/.report.lock if no such report runs\n", holder, out_dir, out_dir))
+  os.exit(73)
+end
+-- os.exit skips __close: the lock goes first
+local function finish(code)
+  lock.release()
+  os.exit(code)
+end
 -- five seeds unless told: enough for the intervals to decide most parts
 opts.seeds = opts.seeds or 5
 -- Tasks that keep their own seeds (no --seeds): the learning-rate grid its
@@ -84,7 +120,9 @@ local function all_recorded(t)
     local ex = wb.experiment.new(task.experiment, {name = task.name, options = o,
       root = root})
     for _, s in ipairs(ex.specs) do
-      if not s.cacheable or not wb.sys.exists(wb.record.path(root, ex.name, s.hash, "json"))
+      -- read, not only found: a torn record is retrained, and a task that
+      -- trains runs in the first phase (with every job and its output shown)
+      if not s.cacheable or not util.read_json(wb.record.path(root, ex.name, s.hash, "json"))
       then return false end
     end
     return true
@@ -97,15 +135,34 @@ end
 local function stop_on_signal(t, how, code)
   if how == "signal" or code == 130 or code == 143 then
     io.stderr:write("report: stopped while running ", t, "\n")
-    os.exit(how == "signal" and 128 + code or code)
+    finish(how == "signal" and 128 + code or code)
   end
+end
+
+local t0, failed, timings = wb.sys.time(), {}, {}
+-- Why each failed task failed ("exit status 1: <its error line>"), for
+-- REPORT.md: the terminal's scrollback is not where a reader looks.
+local why = {}
+local function fail(t, code, lines)
+  failed[#failed + 1] = t
+  why[t] = string.format("exit status %s: %s", tostring(code), proc.why(lines))
+end
+
+-- Runs task t in the foreground, its output (stdout and stderr, through
+-- one pipe) shown as it comes; returns ok, how, code as os.execute does.
+local function run_task(t)
+  local lines = {}
+  local ok, how, code = proc.each_line(command(t) .. " 2>&1", function(l)
+    io.stderr:write(l, "\n")
+    lines[#lines + 1] = l
+  end)
+  return ok, how, code, lines
 end
 
 -- Tasks with runs to train run one after another, in order (a later task
 -- adopts an earlier one's trainings, task 7c reads 7b's grid), each using
 -- every job; then the tasks with every run recorded, which only draw their
 -- figures and READMEs, run side by side, `jobs` at a time.
-local t0, failed, timings = wb.sys.time(), {}, {}
 -- Each task's README before it runs: a task that fails before writing its
 -- own leaves an earlier invocation's there (other seeds, options or code)
 local before = {}
@@ -119,37 +176,47 @@ for _, t in ipairs(tasks) do
   else
     io.stderr:write(string.format("== %s\n", t))
     local ts = wb.sys.time()
-    local ok, how, code = os.execute(command(t))
+    local ok, how, code, lines = run_task(t)
     timings[t] = wb.sys.time() - ts
     stop_on_signal(t, how, code)
-    if not ok then failed[#failed + 1] = t end
+    if not ok then fail(t, code, lines) end
   end
 end
 if #deferred > 0 then
   -- one shell case per task, run by xargs `jobs` at a time; each prints
-  -- "DONE task status start end" when it ends
+  -- "DONE task status start end" when it ends; its stderr goes to a file
+  -- of its own, shown whole when it ends (no lines of two tasks mixed)
   local script, list = os.tmpname(), os.tmpname()
   local sh = {"#!/bin/sh", "s=$(date +%s.%N)", "case \"$1\" in"}
   for _, t in ipairs(deferred) do
     io.stderr:write(string.format("== %s (every run recorded)\n", t))
-    sh[#sh + 1] = string.format("%s) %s >/dev/null ;;", t, command(t))
+    sh[#sh + 1] = string.format("%s) %s >/dev/null 2>%s ;;", t, command(t),
+      q(script .. "." .. t))
   end
   sh[#sh + 1] = "esac"
   sh[#sh + 1] = "echo \"DONE $1 $? $s $(date +%s.%N)\""
   wb.sys.write_atomic(script, table.concat(sh, "\n") .. "\n")
   wb.sys.write_atomic(list, table.concat(deferred, "\n") .. "\n")
-  local p = assert(io.popen(string.format("xargs -P %d -n 1 sh %s < %s",
-    opts.jobs or wb.sys.nproc(), q(script), q(list))))
-  for line in p:lines() do
+  local stopped
+  local ok, err = pcall(proc.each_line, string.format("exec xargs -P %d -n 1 sh %s < %s",
+    opts.jobs or wb.sys.nproc(), q(script), q(list)), function(line)
     local t, code, from, to = line:match("^DONE (%S+) (%d+) (%S+) (%S+)")
     if t then
+      local out = util.read_file(script .. "." .. t) or ""
+      os.remove(script .. "." .. t)
+      io.stderr:write(out)
       timings[t] = (tonumber(to) or 0) - (tonumber(from) or 0)
-      stop_on_signal(t, "exit", tonumber(code))
-      if tonumber(code) ~= 0 then failed[#failed + 1] = t end
+      -- a task stopped by a signal stops the others too (each_line's error)
+      if code == "130" or code == "143" then stopped = {t, tonumber(code)}; error(out, 0) end
+      local lines = {}
+      for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+      if tonumber(code) ~= 0 then fail(t, code, lines) end
     end
-  end
-  p:close()
+  end)
   os.remove(script); os.remove(list)
+  for _, t in ipairs(deferred) do os.remove(script .. "." .. t) end
+  if stopped then stop_on_signal(stopped[1], "exit", stopped[2]) end
+  if not ok then error(err, 0) end
 end
 local total = wb.sys.time() - t0
 -- a failed task whose README is still the one it had: not this invocation's,
@@ -229,6 +296,10 @@ if n_listed > 0 then
 end
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"
+  for _, t in ipairs(failed) do
+    if why[t] then lines[#lines + 1] = string.format("- %s: %s", t, why[t]) end
+  end
+  lines[#lines + 1] = ""
 end
 lines[#lines + 1] = claims.claims_section(by_task, opts.dataset or "mnist")
 
@@ -299,7 +370,8 @@ for _, t in ipairs(tasks) do
   end
   local md = not stale[t] and read(out_dir .. "/" .. t .. "/README.md")
   if stale[t] and before[t] then
-    lines[#lines + 1] = "## " .. t .. "\n\n*The task failed in this invocation; the README "
+    lines[#lines + 1] = "## " .. t .. "\n\n*The task failed in this invocation"
+      .. (why[t] and (" (" .. why[t] .. ")") or "") .. "; the README "
       .. "in its folder is an earlier invocation's and is not used here.*\n"
   elseif md then
     md = md:gsub("^# ", "## "):gsub("\n## ", "\n### ")
@@ -308,11 +380,12 @@ for _, t in ipairs(tasks) do
     lines[#lines + 1] = string.format("*(task time in this invocation: %s)*\n",
       duration(timings[t]))
   else
-    lines[#lines + 1] = "## " .. t .. "\n\n*No README: the task failed.*\n"
+    lines[#lines + 1] = "## " .. t .. "\n\n*No README: the task failed"
+      .. (why[t] and (" (" .. why[t] .. ")") or "") .. ".*\n"
   end
 end
 wb.sys.write_atomic(out_dir .. "/REPORT.md", table.concat(lines, "\n"))
 io.stderr:write(string.format("report: wrote %s in %s\n", out_dir .. "/REPORT.md",
   duration(total)))
 -- }====================
-os.exit(#failed == 0 and 0 or 1)
+finish(#failed == 0 and 0 or 1)

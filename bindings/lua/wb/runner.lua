@@ -70,10 +70,12 @@ end
 -- Run hash's record when it may be reused; nil when there is none, or nil,
 -- the file and what happened to it when a file its hooks read as it ran
 -- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
--- might be stale is a bug. A record from before read_files is reused.
+-- might be stale is a bug. A record from before read_files is reused. A
+-- record that is there but not JSON (torn, edited) is said too: it was once
+-- retrained without a word.
 local function reusable(ex, hash, memo)
-  local rec = load_record(ex, hash)
-  if not rec then return nil end
+  local rec, file = load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
+  if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
   local path, what = reads.changed(rec.read_files, memo)
   if path then return nil, path, what end
   return rec
@@ -203,7 +205,11 @@ local function run_children(ex, pending, jobs, on_done, on_line)
     if not ok2 then error(err2, 0) end
   end)
   if not ok then
-    if pgid then os.execute("kill -TERM -" .. pgid .. " 2>/dev/null") end
+    -- and waits for the group to be gone (10 s at most, then KILL): xargs
+    -- ends at once, a child at its next step, so the task once ended first
+    if pgid then os.execute(string.format("{ kill -TERM -%d; i=0; while kill -0 -%d && "
+      .. "[ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -%d; } 2>/dev/null",
+      pgid, pgid, pgid)) end
     pcall(p.close, p)
     os.remove(script); os.remove(list)
     error(err, 0)

@@ -60,10 +60,8 @@ function M.each_line(cmd, on_line)
   end)
   if not ok then
     -- then waits for the whole group (the task waits up to 10 s for its own
-    -- trainers: wb/runner.lua), not only for its shell: 30 s, then KILL
-    if pgid then os.execute(string.format("{ kill -TERM -%d; i=0; while kill -0 -%d && "
-      .. "[ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -%d; } 2>/dev/null",
-      pgid, pgid, pgid)) end
+    -- trainers: wb/runner_children.lua), not only for its shell: 30 s
+    if pgid then util.stop_group(pgid, 30) end
     pcall(p.close, p)
     wb.sys.check_interrupt() -- the signal's error, rather than EINTR's text
     error(err, 0)

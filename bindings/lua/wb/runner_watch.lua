@@ -1,5 +1,5 @@
 -- wb/runner_watch.lua: a child run's side of the runner's pipe. The runner
--- (wb/runner.lua, run_children) hands each child its output pipe as fd 3
+-- (wb/runner_children.lua) hands each child its output pipe as fd 3
 -- (WB_RUNNER_FD); a runner killed with SIGKILL leaves no other trace (its
 -- pid may be a zombie's or reused), so a child that finds no one reading
 -- that pipe any more stops itself instead of training for no one.
@@ -28,8 +28,8 @@ local function check(fd, step)
   end
 end
 
--- watch(): in a child the runner started (WB_RUNNER_FD: wb.runner's
--- run_children), looks at once whether the runner is still there, then
+-- watch(): in a child the runner started (WB_RUNNER_FD:
+-- wb/runner_children.lua), looks at once whether the runner is still there, then
 -- returns the check to call after each epoch and the callbacks to train with
 -- (wb.train.run's callbacks option, which keeps them out of the run's
 -- identity, record and checkpoints: they have no state): one, which looks

@@ -196,6 +196,16 @@ function M.pid_alive(pid)
   return state ~= "Z" and state ~= "X"
 end
 
+-- Stops process group pgid (a runner's children, a report's task): SIGTERM,
+-- then waits until none of it is left (its members stop at their next step
+-- and write what they must), SIGKILL after `seconds`. The caller's exit once
+-- came first, leaving trainers running after the task had said it stopped.
+function M.stop_group(pgid, seconds)
+  os.execute(string.format("{ kill -TERM -%d; i=0; while kill -0 -%d && [ $i -lt %d ]; "
+    .. "do sleep 0.1; i=$((i+1)); done; kill -KILL -%d; } 2>/dev/null", pgid, pgid,
+    math.floor(seconds * 10), pgid))
+end
+
 -- Remove temporary files "<name>.tmp.<pid>" (atomic writes: core/fsutil)
 -- left in dir by a process that was killed: their pid is gone. A live
 -- writer's temporary is left alone. Returns how many were removed.

@@ -1,0 +1,57 @@
+-- wb/runner_children.lua: the runner's side of its pipe to the child
+-- processes that train a task's pending runs (wb/runner.lua's phase 3; the
+-- child's side is wb/runner_watch.lua).
+local wb, util, record = require "wb", require "wb.util", require "wb.record"
+
+-- Runs `pending` in child processes, J at a time; on_done(hash, status, log)
+-- for each. Children run in their own session: a signal to this process
+-- stops them here, and its error goes on up. A runner killed with SIGKILL
+-- cannot stop them, so they watch it: its pipe (their stdout) is their fd 3
+-- (WB_RUNNER_FD), and when no one reads it any more a child stops within 64
+-- steps (runner_watch) and the next one does not start (exit 255 stops xargs).
+return function(ex, pending, jobs, on_done, on_line)
+  local logs = record.dir(ex.root) .. "/logs"
+  local script, list = os.tmpname(), os.tmpname()
+  util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
+    "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
+    "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
+    "( export OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3; " .. ex.command("\"$h\"", true)
+    .. " 2>&1; echo \"EXIT $?\" ) |",
+    "while IFS= read -r l; do",
+    "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",
+    "done",
+  }, "\n") .. "\n")
+  local hashes = {}
+  for i, s in ipairs(pending) do hashes[i] = s.hash end
+  util.write_file(list, table.concat(hashes, "\n") .. "\n")
+  local p = assert(io.popen(string.format("setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
+    .. "sh %s' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
+  local pgid
+  local function loop()
+    for line in p:lines() do
+      pgid = pgid or tonumber(line:match("^PGID (%d+)"))
+      local h, rest = line:match("^(%x+) (.*)$")
+      local code = rest and rest:match("^EXIT (%d+)$")
+      if code then on_done(h, tonumber(code), logs .. "/" .. ex.name .. "-" .. h .. ".log")
+      elseif rest then on_line(h, rest) end
+      -- a signal whose error a pcall in on_done caught (reading a record
+      -- decodes JSON under one) still stops the task
+      wb.sys.check_interrupt()
+    end
+  end
+  -- a signal's hook may raise after the first error too: both are caught
+  local ok, err = pcall(function()
+    local ok2, err2 = pcall(loop)
+    if not ok2 then error(err2, 0) end
+  end)
+  if not ok then
+    -- and waits for the group to be gone: xargs ends at once, a child at
+    -- its next step, so the task once ended first
+    if pgid then util.stop_group(pgid, 10) end
+    pcall(p.close, p)
+    os.remove(script); os.remove(list)
+    error(err, 0)
+  end
+  p:close()
+  os.remove(script); os.remove(list)
+end

@@ -1,0 +1,61 @@
+-- wb/identity_code.lua: wb.identity.code, the version of the training
+-- code that is part of every run's identity (wb/identity.lua): which of the
+-- library's Lua modules can change what a run trains or measures.
+local wb, util = require "wb", require "wb.util"
+
+local M = {}
+
+-- Lua modules that only present runs (figures, tables, help, the REPL,
+-- the runner's bookkeeping): editing them retrains nothing. Every other
+-- module under wb/ can decide what a run trains or measures (a hook may
+-- call any of them), so its source is part of the code version.
+M.presentation_modules = {"wb/plot", "wb/help", "wb/repl.lua", "wb/pretty.lua",
+  "wb/runs.lua", "wb/runs_", "wb/run.lua", "wb/compare.lua", "wb/task.lua",
+  "wb/runner.lua", "wb/runner_children.lua", "wb/record.lua", "wb/nn_summary.lua", "wb/lab.lua", "wb/inference.lua",
+  "wb/slurm.lua", "wb/gather.lua"}
+
+local function presentation(rel)
+  for _, p in ipairs(M.presentation_modules) do
+    if rel:sub(1, #p) == p then return true end
+  end
+  return false
+end
+
+-- Every Lua file under dir (relative names, sorted).
+local function lua_files(root, rel, out)
+  local ok, names = pcall(wb.sys.listdir, root .. "/" .. rel)
+  if not ok then return out end
+  for _, n in ipairs(names) do
+    local r = rel .. "/" .. n
+    if n:match("%.lua$") then out[#out + 1] = r
+    elseif not n:find("%.") then lua_files(root, r, out) end
+  end
+  return out
+end
+
+local code_id
+---wb.identity.code() -> string
+---The version of the training code: 16 hex digits over the workbench
+---version, the build id of the C sources a run can reach (the core and the
+---bindings, hashed by the Makefile) and the source of every Lua module of
+---the library except those that only present runs
+---(wb.identity.presentation_modules). Part of every run's identity.
+---@return string
+---Example: print(wb.identity.code())
+function M.code()
+  if code_id then return code_id end
+  local parts = {wb.version, wb.core_id or ""}
+  local files = lua_files(wb.luadir, "wb", {})
+  table.sort(files)
+  for _, rel in ipairs(files) do
+    if not presentation(rel) then
+      local src = util.read_file(wb.luadir .. "/" .. rel)
+      if not src then error("wb.identity: cannot read " .. wb.luadir .. "/" .. rel, 2) end
+      parts[#parts + 1] = rel .. "\0" .. src
+    end
+  end
+  code_id = util.fnv1a64(table.concat(parts, "\0"))
+  return code_id
+end
+
+return M

@@ -520,7 +520,10 @@ static int fmt_value(char *s, size_t size, const wb_tensor *t, size_t i)
 {
     if (t->dtype == WB_U8)
         return snprintf(s, size, "%d", (int)wb_tensor_u8(t)[i]);
-    return snprintf(s, size, "%.4g", (double)wb_tensor_f32(t)[i]);
+    float v = wb_tensor_f32(t)[i];
+    if (isnan(v)) /* "nan", as PyTorch prints it: glibc writes 0/0 as "-nan" */
+        return snprintf(s, size, "nan");
+    return snprintf(s, size, "%.4g", (double)v);
 }
 
 /* The indices shown of n: all up to max, else the first and last max / 2

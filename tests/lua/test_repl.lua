@@ -23,6 +23,7 @@ T.test("format: whole floats print as integers (JSON numbers), others as they ar
   T.eq(R.format(2^53 + 0.0), tostring(2^53 + 0.0))
   T.eq(R.format(0.5), "0.5")
   T.eq(R.format(1/0), tostring(1/0))
+  T.eq(R.format(0/0), "nan"); T.eq(R.format(-(0/0)), "nan") -- Lua's tostring: "-nan"
   T.eq(R.format({seed = 1.0, epochs = 20.0, lr = 0.001}), "{epochs = 20, lr = 0.001, seed = 1}")
   local rec = require("cjson").decode('{"seed": 1.0, "n": 3}')
   T.eq(R.format(rec), "{n = 3, seed = 1}")

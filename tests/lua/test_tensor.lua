@@ -119,6 +119,8 @@ T.test("tostring lines up the columns it shows", function()
   end
   T.eq(tostring(wb.tensor({{1, 200}, {30, 4}}, "uint8")),
     "Tensor[2, 2] uint8\n    1 200\n   30   4")
+  -- NaN of either sign is "nan", as PyTorch prints it (glibc wrote 0/0 as "-nan")
+  T.eq(tostring(wb.tensor{0 / 0, -(0 / 0), 1 / 0, -1 / 0}), "Tensor[4]\n   nan  nan  inf -inf")
 end)
 
 T.test("totable round trip", function()

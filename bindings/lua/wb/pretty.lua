@@ -57,8 +57,11 @@ local function quote(s)
   return q .. cut
 end
 
--- 1.0 -> "1" (below 2^53, where every integer is exact); 2.5, inf, nan as is.
+-- 1.0 -> "1" (below 2^53, where every integer is exact); 2.5 and inf as
+-- is; NaN of either sign "nan", as a tensor prints it (Lua's tostring of
+-- 0/0 is "-nan" on glibc).
 local function number(v)
+  if v ~= v then return "nan" end
   if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then
     return string.format("%d", v)
   end

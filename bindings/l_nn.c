@@ -122,6 +122,7 @@ typedef struct layer_class {
                                               NULL: "Kind()" */
     int (*fields)(lua_State *L, void *p);  /* push field [key at index 2] and
                                               return 1, or 0; NULL: kind only */
+    const char *const *field_names;        /* what fields answers, NULL-ended */
     const luaL_Reg *methods;               /* the class's own methods */
     int no_params;                         /* add the parameter-free protocol */
 } layer_class;
@@ -214,6 +215,15 @@ static void newclass(lua_State *L, const layer_class *c)
     lua_setfield(L, -2, "free");
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__methods"); /* for the REPL's tab completion */
+    /* the fields' names too (Tab never calls __index): {name = true} */
+    lua_newtable(L);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "kind");
+    for (const char *const *f = c->field_names; f && *f; f++) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, *f);
+    }
+    lua_setfield(L, -3, "__fields");
     lua_pushlightuserdata(L, (void *)c);
     lua_insert(L, -2);
     lua_pushcclosure(L, layer_index, 2);
@@ -355,6 +365,9 @@ static int dense_l2_penalty(lua_State *L)
     lua_pushnumber(L, wb_dense_l2_penalty(checklayer(L, 1, LWB_DENSE)));
     return 1;
 }
+
+static const char *const dense_field_names[] = {"n_in", "n_out", "activation", "l2",
+    "use_bias", "init", "weight", "bias", "grad_weight", "grad_bias", NULL};
 
 static int dense_fields(lua_State *L, void *p)
 {
@@ -711,13 +724,14 @@ static void flatten_free(void *p) { wb_flatten_free(p); }
 static void sce_free(void *p) { wb_sce_free(p); }
 
 static const layer_class classes[] = {
-    {LWB_DENSE, "Dense", l_dense, dense_free, dense_str, dense_fields, dense_methods, 0},
+    {LWB_DENSE, "Dense", l_dense, dense_free, dense_str, dense_fields, dense_field_names,
+     dense_methods, 0},
     {LWB_DROPOUT, "Dropout", l_dropout, dropout_free, dropout_str, dropout_fields,
-     dropout_methods, 1},
+     (const char *const[]){"rate", NULL}, dropout_methods, 1},
     {LWB_ACTIVATION, "Activation", l_activation, activation_free, activation_str,
-     activation_fields, activation_methods, 1},
-    {LWB_FLATTEN, "Flatten", l_flatten, flatten_free, NULL, NULL, flatten_methods, 1},
-    {LWB_SCE, "SparseCrossEntropy", l_sce, sce_free, NULL, NULL, sce_methods, 0},
+     activation_fields, (const char *const[]){"activation", NULL}, activation_methods, 1},
+    {LWB_FLATTEN, "Flatten", l_flatten, flatten_free, NULL, NULL, NULL, flatten_methods, 1},
+    {LWB_SCE, "SparseCrossEntropy", l_sce, sce_free, NULL, NULL, NULL, sce_methods, 0},
 };
 
 int lwb_open_nn(lua_State *L)

@@ -466,6 +466,15 @@ int lwb_open_optim(lua_State *L)
     luaL_newlib(L, methods);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__methods"); /* for REPL completion and help */
+    /* the fields every optimizer has, for Tab (which never calls __index;
+     * the hyper-parameters differ by kind: opt:config() lists them) */
+    lua_createtable(L, 0, 4);
+    for (const char *const *f = (const char *const[]){"lr", "name", "iterations", "n_params",
+                                                       NULL}; *f; f++) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, *f);
+    }
+    lua_setfield(L, -3, "__fields");
     lua_pushcclosure(L, o_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);

@@ -156,6 +156,34 @@ end)
 
 -- {==== help ====
 
+T.test("Tab offers a layer's and an optimizer's fields, not only their methods", function()
+  -- the fields live behind a C __index function, which Tab never calls: it
+  -- offered weight, bias, n_in, rate, lr ... nowhere
+  local env = {d = wb.nn.Dense(3, 2), dr = wb.nn.Dropout(0.5), o = wb.optim.SGD{lr = 0.1},
+    a = wb.nn.Activation("tanh")}
+  local function has(list, w)
+    for _, x in ipairs(list) do if x == w then return true end end
+    return false
+  end
+  for _, w in ipairs{"d.weight", "d.bias", "d.n_in", "d.n_out", "d.activation", "d.kind",
+      "d.grad_weight", "d.forward"} do
+    T.ok(has(R.complete("d.", env), w), w)
+  end
+  T.eq(table.concat(R.complete("d.we", env), " "), "d.weight")
+  T.ok(not has(R.complete("d:", env), "d:weight"), "':' offers methods only")
+  T.ok(has(R.complete("dr.", env), "dr.rate") and has(R.complete("a.", env), "a.activation"))
+  for _, w in ipairs{"o.lr", "o.iterations", "o.name", "o.n_params", "o.step"} do
+    T.ok(has(R.complete("o.", env), w), w)
+  end
+  -- each offered field is one the object answers
+  for _, w in ipairs(R.complete("d.", env)) do
+    T.ok(env.d[w:sub(3)] ~= nil, w .. " is nil")
+  end
+  for _, w in ipairs(R.complete("o.", env)) do
+    T.ok(env.o[w:sub(3)] ~= nil, w .. " is nil")
+  end
+end)
+
 T.test("help of a name with an empty part is 'no help', not the overview", function()
   -- ("wb..", ":" and "wb.:" walked no part, so they were wb itself)
   for _, name in ipairs{"wb..", ":", "wb.:", "wb.nn..Dense", "wb.nn.Dense."} do

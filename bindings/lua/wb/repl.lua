@@ -44,7 +44,7 @@ end
 -- {==== completion ====
 
 -- The tables whose keys are fields of v: v itself, then each __index table
--- up the metatable chain, and any __methods table on the way.
+-- up the metatable chain, and any __methods and __fields table on the way.
 local function sources(v)
   local out, seen = {}, {}
   local function add(t)
@@ -58,6 +58,7 @@ local function sources(v)
     local mt = getmetatable(v)
     if type(mt) ~= "table" then break end
     add(rawget(mt, "__methods"))
+    add(rawget(mt, "__fields")) -- a C type's field names ({weight = true, ...})
     v = rawget(mt, "__index")
     if type(v) ~= "table" then break end
   end

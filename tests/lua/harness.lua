@@ -126,6 +126,45 @@ function T.tiny_mlp(seed, dropout)
     wb.nn.Dense(12, 3, {activation = "softmax"})}
 end
 
+-- A learnable synthetic problem: n rows of d features in [0, 1], k classes
+-- given by the argmax of a fixed random linear map. Deterministic (its own
+-- LCG started at seed, default 1; no draw from wb's own generators).
+function T.linear_data(n, d, k, seed)
+  local s = seed or 1
+  local function rnd()
+    s = (s * 1103515245 + 12345) % 2147483648
+    return s / 2147483648
+  end
+  local proj = {}
+  for j = 1, d * k do proj[j] = rnd() - 0.5 end
+  local rows, labels = {}, wb.new_tensor({n}, "uint8")
+  for i = 1, n do
+    local r = {}
+    for j = 1, d do r[j] = rnd() end
+    local best, arg = -math.huge, 0
+    for c = 1, k do
+      local z = 0
+      for j = 1, d do z = z + r[j] * proj[(c - 1) * d + j] end
+      if z > best then best, arg = z, c - 1 end
+    end
+    rows[i] = r
+    labels:set(i, arg)
+  end
+  return wb.data.Dataset(wb.tensor(rows), labels, "synthetic")
+end
+
+-- A tiny MLP for T.linear_data(n, 20, 3), built after wb.seed(seed or 1):
+-- Dense 20 -> 16 relu (l2 = opts.l2), a Dropout(opts.dropout) when given,
+-- Dense 16 -> 3 softmax.
+function T.linear_mlp(seed, opts)
+  opts = opts or {}
+  wb.seed(seed or 1)
+  local layers = {wb.nn.Dense(20, 16, {activation = "relu", l2 = opts.l2})}
+  if opts.dropout then layers[#layers + 1] = wb.nn.Dropout(opts.dropout) end
+  layers[#layers + 1] = wb.nn.Dense(16, 3, {activation = "softmax"})
+  return wb.nn.Sequential(layers)
+end
+
 -- The workbench binary under test (tests/run.sh exports WB).
 -- Every difference between two histories, as lines "path: a vs b" appended
 -- to out (epoch_time aside: a clock; NaN equals NaN).

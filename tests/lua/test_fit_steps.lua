@@ -3,41 +3,14 @@
 -- log_every, and the no-garbage step loop with a per-step callback.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
-local nn, cb = wb.nn, wb.callbacks
+local cb = wb.callbacks
 
 -- {==================== fixtures ====================
 
--- d features in [0, 1], k classes from a fixed random linear map (own LCG).
-local function make_data(n, d, k, seed)
-  local s = seed
-  local function rnd()
-    s = (s * 1103515245 + 12345) % 2147483648
-    return s / 2147483648
-  end
-  local proj = {}
-  for j = 1, d * k do proj[j] = rnd() - 0.5 end
-  local rows, labels = {}, wb.new_tensor({n}, "uint8")
-  for i = 1, n do
-    local r, best, arg = {}, -math.huge, 0
-    for j = 1, d do r[j] = rnd() end
-    for c = 1, k do
-      local z = 0
-      for j = 1, d do z = z + r[j] * proj[(c - 1) * d + j] end
-      if z > best then best, arg = z, c - 1 end
-    end
-    rows[i] = r
-    labels:set(i, arg)
-  end
-  return wb.data.Dataset(wb.tensor(rows), labels, "synthetic")
-end
+-- harness.lua's synthetic problem and tiny MLP
+local function tiny_model(seed, l2) return T.linear_mlp(seed, {l2 = l2}) end
 
-local function tiny_model(seed, l2)
-  wb.seed(seed)
-  return nn.Sequential{nn.Dense(20, 16, {activation = "relu", l2 = l2}),
-    nn.Dense(16, 3, {activation = "softmax"})}
-end
-
-local data = make_data(120, 20, 3, 11)
+local data = T.linear_data(120, 20, 3, 11)
 
 -- A callback that logs every hook call as "name:arg" and copies the logs.
 local function tracer()

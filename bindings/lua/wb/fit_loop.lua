@@ -12,6 +12,7 @@
 local wb = require "wb"
 local progress = require "wb.progress"
 local args = require "wb.args"
+local is_tensor = require("wb.fit_args").is_tensor
 local M = {}
 
 local huge, type, next = math.huge, type, next
@@ -51,7 +52,7 @@ local diverged = M.diverged
 -- "training", "validation"; a dataset-like table of the caller's own,
 -- without images, is not looked at).
 function M.check_finite_data(ds, who, what)
-  if require("wb.fit_args").is_tensor(ds.images) then
+  if is_tensor(ds.images) then
     args.check_finite(who, string.format("%s dataset '%s'", what, tostring(ds.name)),
       ds.images, 1)
   end

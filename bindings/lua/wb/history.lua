@@ -7,6 +7,10 @@ History.__name = "wb.History"
 
 local SERIES = {"loss", "accuracy", "data_loss", "reg_loss", "epoch_time", "lr"}
 local VAL_SERIES = {"val_loss", "val_accuracy"}
+-- Every per-epoch series, for what checks a stored history (a run record:
+-- wb/record.lua; a state file: wb/state_fit.lua)
+History._SERIES = table.move(VAL_SERIES, 1, #VAL_SERIES, #SERIES + 1, table.move(SERIES, 1,
+  #SERIES, 1, {}))
 
 ---wb.History
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy

@@ -112,8 +112,7 @@ end
 -- The per-epoch series of a history (wb/history.lua) and its counts: what
 -- tables, curves and exports read, so a hand edit of the wrong type is
 -- named here rather than shown as "n/a" or left out of a CSV.
-local SERIES = {"loss", "accuracy", "val_loss", "val_accuracy", "data_loss", "reg_loss",
-  "epoch_time", "lr"}
+local SERIES = require("wb.history")._SERIES
 local COUNTS = {"epochs", "best_epoch", "stopped_epoch"}
 
 -- nil when the metrics are numbers and the history's series lists of

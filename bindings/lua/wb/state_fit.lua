@@ -118,8 +118,7 @@ local function is_list(t, item)
 end
 
 local function is_num(v) return type(v) == "number" or v == cjson.null end
-local SERIES = {"loss", "accuracy", "val_loss", "val_accuracy", "data_loss", "reg_loss",
-  "epoch_time", "lr"}
+local SERIES = require("wb.history")._SERIES
 
 -- The decoded workbench.state, workbench.history and workbench.callbacks
 -- of a file have the types save_state writes (a hand edit or a file of

@@ -77,6 +77,18 @@ function T.sh(cmd)
   return status, slurp(out), slurp(errf)
 end
 
+-- s as one shell word (single-quoted).
+function T.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- Run the workbench under test with a shell argument string and stdin text
+-- (or none), at most 20 s; returns T.sh's status, stdout, stderr.
+function T.run_wb(args, stdin)
+  local cmd = T.quote(T.wb) .. " " .. args
+  if stdin then cmd = "printf '%s' " .. T.quote(stdin) .. " | " .. cmd
+  else cmd = cmd .. " </dev/null" end
+  return T.sh("timeout 20 " .. cmd)
+end
+
 -- A fresh temporary directory, removed by T.done().
 local tmpdirs = {}
 function T.tmpdir()
@@ -85,6 +97,17 @@ function T.tmpdir()
   assert(os.execute("mkdir -p " .. p))
   tmpdirs[#tmpdirs + 1] = p
   return p
+end
+
+-- A fresh folder holding a copy of scripts/report.lua and a link to the
+-- study's modules: report.lua runs the tasks named on its command line from
+-- its own folder, so a test puts its own small tasks beside it.
+function T.report_sandbox()
+  local dir, here = T.tmpdir(), os.getenv("PWD")
+  local st, _, err = T.sh(string.format("cp %s/scripts/report.lua %s/ && ln -s "
+    .. "%s/scripts/study %s/study", here, dir, here, dir))
+  T.eq(st, 0, err)
+  return dir
 end
 
 -- A small three-class dataset of n rows and d features in [0, 1) from a

@@ -6,15 +6,7 @@
 local T = dofile("tests/lua/harness.lua")
 local R = require "wb.repl"
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- Run workbench with a shell argument string and stdin text (or none).
-local function run(args, stdin)
-  local cmd = q(T.wb) .. " " .. args
-  if stdin then cmd = "printf '%s' " .. q(stdin) .. " | " .. cmd
-  else cmd = cmd .. " </dev/null" end
-  return T.sh("timeout 20 " .. cmd)
-end
+local q, run = T.quote, T.run_wb
 
 -- {==== the REPL keeps working whatever the user's globals are ====
 

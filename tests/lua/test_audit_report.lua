@@ -9,12 +9,8 @@
 -- study's modules, as test_trust_report.lua does.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
-local dir = T.tmpdir()
-
+local dir = T.report_sandbox()
 local here = os.getenv("PWD")
-local st0, _, err0 = T.sh(string.format("cp %s/scripts/report.lua %s/ && ln -s "
-  .. "%s/scripts/study %s/study", here, dir, here, dir))
-T.eq(st0, 0, err0)
 -- t1: one run; fails when loaded with T1_FAIL, in its report with T1_REPORT_FAIL
 util.write_file(dir .. "/t1.lua", [[
 if os.getenv("T1_FAIL") then error("t1: planned failure") end

@@ -2,7 +2,7 @@
 -- options, `arg`, exit statuses, errors, programs and REPLs on a pipe.
 local T = dofile("tests/lua/harness.lua")
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q, run = T.quote, T.run_wb
 local WB = q(T.wb)
 -- No BLAS thread variables unless a test sets them.
 local NOENV = "env -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS "
@@ -14,14 +14,6 @@ local function write(name, text)
   fh:write(text)
   fh:close()
   return path
-end
-
--- Run workbench with a shell argument string (and optional stdin text).
-local function run(args, stdin)
-  local cmd = WB .. " " .. args
-  if stdin then cmd = "printf '%s' " .. q(stdin) .. " | " .. cmd
-  else cmd = cmd .. " </dev/null" end
-  return T.sh("timeout 20 " .. cmd)
 end
 
 T.test("-v prints workbench, Lua, OpenBLAS, libpng and readline versions", function()

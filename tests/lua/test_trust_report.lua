@@ -5,14 +5,8 @@
 -- at the top. Found by the new-user audit.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
-local dir = T.tmpdir()
-
--- report.lua runs the tasks named on its command line from its own folder:
--- a copy beside a task of ours, with the study's modules
-local here = os.getenv("PWD")
-local st, _, err = T.sh(string.format("cp %s/scripts/report.lua %s/ && ln -s %s/scripts/study "
-  .. "%s/study", here, dir, here, dir))
-T.eq(st, 0, err)
+-- report.lua beside a task of ours (T.report_sandbox)
+local dir = T.report_sandbox()
 util.write_file(dir .. "/t1.lua", [[
 if os.getenv("T1_FAIL") then error("t1: planned failure") end
 return wb.task{name = "t1", title = "T1 " .. (os.getenv("T1_MARK") or ""),

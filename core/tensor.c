@@ -257,10 +257,18 @@ wb_status wb_tensor_fill(wb_tensor *t, float v, wb_err *err)
     return WB_OK;
 }
 
+/* Same shape, not only the same count: a [2, 3] copied into a [3, 2] (a
+ * PyTorch Linear weight into a Dense kernel) would scramble it without a
+ * word; across shapes, copy src:reshape(...) (which says what is meant). */
 wb_status wb_tensor_copy(wb_tensor *dst, const wb_tensor *src, wb_err *err)
 {
-    if (wb_tensor_numel(dst) != wb_tensor_numel(src))
-        return wb_err_shape(err, "copy", dst, src);
+    if (!wb_tensor_same_shape(dst, src)) {
+        char sa[WB_SHAPE_STR_MAX], sb[WB_SHAPE_STR_MAX];
+        return wb_err_set(err, WB_ESHAPE, "copy: expected a source of shape %s (the "
+                          "destination's), got %s (reshape it first to copy across shapes)",
+                          wb_shape_str(sa, sizeof sa, dst->ndim, dst->shape),
+                          wb_shape_str(sb, sizeof sb, src->ndim, src->shape));
+    }
     size_t n = wb_tensor_numel(src);
     if (dst->dtype == src->dtype) {
         memmove((char *)dst->storage->data + dst->offset * wb_dtype_size(dst->dtype),

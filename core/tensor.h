@@ -99,6 +99,7 @@ wb_status wb_err_shape(wb_err *err, const char *what, const wb_tensor *a,
 
 /* Element-wise and reductions (float32 only unless stated). */
 wb_status wb_tensor_fill(wb_tensor *t, float v, wb_err *err);
+/* dst = src: the same shape (WB_ESHAPE otherwise); into uint8 only 0..255. */
 wb_status wb_tensor_copy(wb_tensor *dst, const wb_tensor *src, wb_err *err);
 double wb_tensor_get_flat(const wb_tensor *t, size_t i);   /* any dtype */
 void wb_tensor_set_flat(wb_tensor *t, size_t i, double v); /* any dtype */

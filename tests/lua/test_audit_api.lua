@@ -33,6 +33,24 @@ T.test("uint8 values that do not fit are errors, never clamped or rounded", func
   T.eq(u:get(1), 9); T.eq(u:get(3), 7)
 end)
 
+T.test("copy needs the destination's shape, not only its element count", function()
+  -- a PyTorch Linear weight is [out, in]; copied into a Dense kernel [in, out]
+  -- by count alone it would scramble the layer without a word
+  local m = wb.nn.Sequential{wb.nn.Dense(3, 2)}
+  local w = m[1].weight
+  local before = w:clone()
+  T.check_error("copy: expected a source of shape [3, 2] (the destination's), got [2, 3]",
+    function() w:copy(wb.ones(2, 3)) end)
+  T.eq((w - before):abs():sum(), 0, "nothing was written")
+  local r = wb.zeros(4, 3)
+  T.check_error("got [3, 1]", function() r[2] = wb.ones(3, 1) end)
+  T.check_error("got [6]", function() w:copy(wb.ones(6)) end)
+  w:copy(wb.ones(2, 3):reshape(3, 2)) -- across shapes, said so
+  T.eq(w:sum(), 6)
+  r[2] = wb.ones(3)
+  T.eq(r:sum(), 3)
+end)
+
 T.test("a finite value beyond float32's range is an error, not inf", function()
   T.check_error("wb.tensor: element [1]: 1e+40 is beyond float32's range", wb.tensor, {1e40})
   local t = wb.zeros(2, 2)

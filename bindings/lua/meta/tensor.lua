@@ -164,7 +164,8 @@ function Tensor:float() end
 function Tensor:fill(value) end
 
 ---wb.Tensor:copy(src) -> wb.Tensor
----Copies src's values into t (same number of elements; dtypes convert);
+---Copies src's values into t (the same shape: an error otherwise, so
+---reshape src first to copy across shapes; dtypes convert);
 ---returns t. Into a uint8 tensor only the integers 0..255 copy: any other
 ---value is an error naming its element, never rounded or clamped.
 ---@param src wb.Tensor

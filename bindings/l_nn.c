@@ -252,7 +252,7 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
                 if (strcmp(lua_tostring(L, -2), dense_keys[i]) == 0)
                     k = i;
         if (k < 0)
-            luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (valid keys: "
+            luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (valid: "
                           "activation, bias, init, l2)", luaL_tolstring(L, -2, NULL)));
         int want[] = {LUA_TSTRING, LUA_TBOOLEAN, LUA_TSTRING, LUA_TNUMBER};
         if (lua_type(L, -1) != want[k])

@@ -129,7 +129,7 @@ wb_status wb_optim_key_error(wb_optim_kind kind, const char *key, wb_err *err)
     for (int i = 0; i < wb_optim_nkeys(kind) && used < sizeof valid; i++)
         used += (size_t)snprintf(valid + used, sizeof valid - used, "%s%s",
                                  i ? ", " : "", kinds[kind].keys[i].name);
-    return wb_err_set(err, WB_EINVAL, "%s: unknown option '%s' (valid keys: %s)",
+    return wb_err_set(err, WB_EINVAL, "%s: unknown option '%s' (valid: %s)",
                       wb_optim_class_name(kind), key ? key : "(null)", valid);
 }
 

@@ -87,7 +87,7 @@ const char *wb_optim_key_name(wb_optim_kind kind, int i);  /* 0-based */
 int wb_optim_key_is_bool(wb_optim_kind kind, int i);       /* nesterov */
 /* Index of key for kind, or -1 (then wb_optim_key_error explains). */
 int wb_optim_key_find(wb_optim_kind kind, const char *key);
-/* Fill err: "Adam: unknown option 'beta_1' (valid keys: lr, beta1, ...)".
+/* Fill err: "Adam: unknown option 'beta_1' (valid: lr, beta1, ...)".
  * Returns WB_EINVAL. */
 wb_status wb_optim_key_error(wb_optim_kind kind, const char *key, wb_err *err);
 /* Get/set option i of cfg (booleans as 0/1). No validation here: that is

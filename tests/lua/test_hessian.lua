@@ -229,7 +229,7 @@ end)
 T.test("errors", function()
   local m, data = small()
   local v = m:get_weights()
-  T.check_error("unknown option 'probe' (valid keys: layer, loss, max_rows, precision, "
+  T.check_error("unknown option 'probe' (valid: layer, loss, max_rows, precision, "
     .. "probes, seed)", wb.hessian.trace, m, data, {probe = 3})
   T.check_error("precision: expected 'float32' or 'float64', got 'half'",
     wb.hessian.hvp, m, data, v, {precision = "half"})

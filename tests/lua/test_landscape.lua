@@ -182,7 +182,7 @@ T.test("errors name what was expected", function()
   local m = mlp(4)
   local w = m:get_weights()
   local dir = L.direction(w)
-  T.check_error("unknown option 'pts' (valid keys: dirs, loss", L.slice, m, sub,
+  T.check_error("unknown option 'pts' (valid: dirs, loss", L.slice, m, sub,
     {dirs = {dir}, pts = 3})
   T.check_error("dirs: expected a list of one or two directions", L.slice, m, sub,
     {dirs = {}})
@@ -196,7 +196,7 @@ T.test("errors name what was expected", function()
     {points = 1})
   T.check_error("expected at least 3 points, got 2", L.trajectory, {w, w})
   T.check_error("the points do not move", L.trajectory, {w, w, w})
-  T.check_error("unknown option 'sed' (valid keys: bias, normalize, seed)", L.direction,
+  T.check_error("unknown option 'sed' (valid: bias, normalize, seed)", L.direction,
     w, {sed = 1})
 end)
 

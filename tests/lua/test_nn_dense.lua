@@ -131,7 +131,7 @@ T.test("Dense error messages", function()
   T.check_error("bad argument #2 to 'backward' (grad_output: expected [32, 10], got [32, 11])",
     function() return d:backward(wb.zeros(32, 784), wb.zeros(32, 11)) end)
   T.check_error("wb.Tensor expected, got nil", function() return d:forward(nil) end)
-  T.check_error("unknown option 'actvation' (valid keys: activation, bias, init, l2)",
+  T.check_error("unknown option 'actvation' (valid: activation, bias, init, l2)",
     function() return nn.Dense(784, 10, {actvation = "relu"}) end)
   T.check_error("activation: unknown 'rleu' (valid: linear, relu, tanh, softsign, gelu, " ..
     "gelu_tanh, sigmoid, elu, selu, swish, softmax)",

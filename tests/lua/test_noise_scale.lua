@@ -171,7 +171,7 @@ T.test("errors name the argument and what was expected", function()
   local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}
   local x, y = wb.zeros(8, 4), wb.zeros(8)
   T.check_error("x has 8 rows, expected at least 2 x small = 64", N.simple, m, x, y)
-  T.check_error("unknown option 'smal' (valid keys: small)", N.simple, m, x, y, {smal = 2})
+  T.check_error("unknown option 'smal' (valid: small)", N.simple, m, x, y, {smal = 2})
   T.check_error("expected {x = tensor, y = labels}", N.noise, m, {x = x}, {x = x, y = y},
     {x = x, y = y})
 end)

@@ -81,15 +81,15 @@ T.test("Keras's option names are aliases: learning_rate, beta_1, beta_2, epsilon
   T.check_error("SGD: lr must be a finite number >= 0, got -1", wb.optim.SGD,
                 {learning_rate = -1})
   -- The unknown-key error lists the aliases the class takes.
-  T.check_error("bad argument #1 to 'Adam' (Adam: unknown option 'beta' (valid keys: lr, " ..
+  T.check_error("bad argument #1 to 'Adam' (Adam: unknown option 'beta' (valid: lr, " ..
                 "beta1, beta2, eps); Keras names: learning_rate = lr, beta_1 = beta1, " ..
                 "beta_2 = beta2, epsilon = eps)", function() wb.optim.Adam{beta = 0.9} end)
-  T.check_error("RMSprop: unknown option 'beta_1' (valid keys: lr, rho, eps); Keras names: " ..
+  T.check_error("RMSprop: unknown option 'beta_1' (valid: lr, rho, eps); Keras names: " ..
                 "learning_rate = lr, epsilon = eps)", wb.optim.RMSprop, {beta_1 = 0.9})
 end)
 
 T.test("bad options are rejected with the option and value", function()
-  T.check_error("SGD: unknown option 'beta_1' (valid keys: lr, momentum, nesterov); " ..
+  T.check_error("SGD: unknown option 'beta_1' (valid: lr, momentum, nesterov); " ..
                 "Keras names: learning_rate = lr)", wb.optim.SGD, {beta_1 = 0.9})
   T.check_error("Adam: option 'lr' must be a number, got string", wb.optim.Adam, {lr = "0.1"})
   T.check_error("SGD: option 'nesterov' must be a boolean, got number",

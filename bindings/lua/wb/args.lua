@@ -104,22 +104,29 @@ function M.check_not_object(opts, fname, level)
   end
 end
 
+-- Raise "fname: unknown option 'k' (valid: a, b)" for a key of table opts
+-- not in the list valid (in its order: give it sorted), and name a dataset
+-- or other object given where opts belongs; level is error()'s as seen by
+-- the caller. The one wording of an unknown option in the Lua library.
+function M.check_keys(opts, valid, fname, level)
+  M.check_not_object(opts, fname, level + 1)
+  for k in pairs(opts) do
+    local known = false
+    for _, v in ipairs(valid) do known = known or k == v end
+    if not known then
+      error(string.format("%s: unknown option '%s' (valid: %s)", fname, tostring(k),
+        table.concat(valid, ", ")), level + 1)
+    end
+  end
+end
+
 -- opts, argument #pos of fname: nil ({} is returned) or a table whose keys
--- are all in the list valid, else "fname: unknown option 'k' (valid keys:
--- a, b)" (valid in its order: give it sorted), raised at level as check's.
+-- are all in the list valid (check_keys), raised at level as check's.
 -- A misspelt option is an error, never a default.
 function M.options(fname, pos, opts, valid, level)
   level = level or 3
   M.opt(fname, pos, opts, "table", level + 1)
-  if opts then M.check_not_object(opts, fname, level) end
-  for k in pairs(opts or {}) do
-    local known = false
-    for _, v in ipairs(valid) do known = known or k == v end
-    if not known then
-      error(string.format("%s: unknown option '%s' (valid keys: %s)", fname, tostring(k),
-        table.concat(valid, ", ")), level)
-    end
-  end
+  if opts then M.check_keys(opts, valid, fname, level) end
   return opts or {}
 end
 

@@ -193,13 +193,7 @@ function M.simple(model, x, y, opts)
   args.check("simple", 1, model, "wb.Sequential")
   args.check("simple", 2, x, "wb.Tensor")
   args.check("simple", 3, y, "wb.Tensor")
-  args.opt("simple", 4, opts, "table")
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "small" then
-      error(string.format("simple: unknown option '%s' (valid keys: small)", tostring(k)), 2)
-    end
-  end
+  opts = args.options("simple", 4, opts, {"small"})
   local small, B = opts.small or 32, x:size(1)
   check_count("simple", 4, small, 1)
   if B < 2 * small then

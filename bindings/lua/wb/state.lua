@@ -244,13 +244,7 @@ end
 ---  m:fit(d.train, {epochs = 3, resume = "s.safetensors"})
 function Sequential:save_state(path, opts)
   args.check("save_state", 1, path, "string")
-  args.opt("save_state", 2, opts, "table")
-  opts = opts or {}
-  for k in pairs(opts) do
-    if k ~= "tag" then
-      error("save_state: unknown option '" .. tostring(k) .. "' (valid: tag)", 2)
-    end
-  end
+  opts = args.options("save_state", 2, opts, {"tag"})
   if opts.tag ~= nil and type(opts.tag) ~= "string" then
     error("save_state: tag must be a string, got " .. type(opts.tag), 2)
   end

@@ -96,18 +96,10 @@ function M.plain(v)
   return nil
 end
 
--- Raise "fname: unknown option 'k' (valid: a, b)" for a key of opts not in
--- the list valid; `level` is error()'s level as seen by the caller.
+-- wb.args.check_keys: "fname: unknown option 'k' (valid: a, b)"; `level`
+-- is error()'s level as seen by the caller.
 function M.check_options(opts, valid, fname, level)
-  args.check_not_object(opts, fname, level + 1)
-  local set = {}
-  for _, k in ipairs(valid) do set[k] = true end
-  for k in pairs(opts) do
-    if not set[k] then
-      error(string.format("%s: unknown option '%s' (valid: %s)", fname, tostring(k),
-        table.concat(valid, ", ")), level + 1)
-    end
-  end
+  args.check_keys(opts, valid, fname, level + 1)
 end
 
 -- }====================

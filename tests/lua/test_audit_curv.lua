@@ -97,6 +97,11 @@ T.test("counts: k above the parameters, C int overflow, no rows, no layers", fun
   local d = {x = x, y = y}
   T.check_error("eigs: k: expected at most 39 (the model's parameters), got 40",
     wb.hessian.eigs, m, d, {k = 40})
+  -- a k over 100 was blamed on the max_iter the user never gave
+  T.check_error("eigs: k: expected at most 39 (the model's parameters), got 101",
+    wb.hessian.eigs, m, d, {k = 101})
+  local big = wb.nn.Sequential{wb.nn.Dense(5, 24, {activation = "tanh"}), wb.nn.Dense(24, 3)}
+  T.eq(#wb.hessian.eigs(big, d, {k = 110, loss = "mse"}).values, 110, "k > 100 without max_iter")
   T.check_error("eigs: k: expected at most 15 (the parameters of layer 2), got 16",
     wb.hessian.eigs, m, d, {k = 16, layer = 2, max_iter = 20})
   -- 2^32 + 2 probes were 2 in C: a trace from two probes, silently

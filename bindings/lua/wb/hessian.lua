@@ -226,7 +226,7 @@ end
 ---unit eigenvectors (lists shaped like get_weights()), by Lanczos with full
 ---reorthogonalisation: {values, vectors, hvps = products used, converged}.
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
----max_iter (100 products at most), v0 (a start vector, e.g. an earlier
+---max_iter (products at most: 100, or k when k is larger), v0 (a start vector, e.g. an earlier
 ---result's vectors[1]: warm start), layer (a Dense's position in the
 ---model: that layer's diagonal block only), loss, precision, max_rows,
 ---seed (the probes' own generator, 1).
@@ -239,12 +239,12 @@ function M.eigs(model, data, opts)
   check_model_data("eigs", model, data)
   opts = check_opts("eigs", 3, opts, {k = "integer", tol = "number",
     max_iter = "integer", v0 = "table", layer = "integer"})
-  local k, tol, max_iter = opts.k or 1, opts.tol or 1e-4, opts.max_iter or 100
+  -- max_iter's default is 100 products, or k when more are asked for (a k
+  -- the user gave is never blamed on a max_iter they did not)
+  local k, tol = opts.k or 1, opts.tol or 1e-4
+  local max_iter = opts.max_iter or math.max(100, k)
   if k < 1 then error("eigs: k: expected >= 1, got " .. k, 2) end
   if not (tol > 0) then error("eigs: tol: expected a number > 0, got " .. tol, 2) end
-  if max_iter < k then
-    error(string.format("eigs: max_iter: expected >= k (%d), got %s", k, max_iter), 2)
-  end
   local layer = check_layer("eigs", model, opts.layer)
   local op <close> = operator("eigs", model, data, opts)
   local P = layer and (model[layer].n_in + (model[layer].use_bias and 1 or 0))
@@ -252,6 +252,9 @@ function M.eigs(model, data, opts)
   if k > P then
     error(string.format("eigs: k: expected at most %d (the %s), got %d", P, layer
       and "parameters of layer " .. layer or "model's parameters", k), 2)
+  end
+  if max_iter < k then
+    error(string.format("eigs: max_iter: expected >= k (%d), got %s", k, max_iter), 2)
   end
   if opts.v0 then
     local n = #model:parameters()

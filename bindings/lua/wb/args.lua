@@ -6,6 +6,7 @@
 -- work, so a wrong type never surfaces as "attempt to index a nil value"
 -- from somewhere inside. Also the value checks several modules share
 -- (finite tensors, class ids). Not part of the public API (no wb names).
+local _ENV = require "wb.std"
 local M = {}
 
 -- The type name luaL_typeerror shows: a metatable's __name ("wb.Tensor",

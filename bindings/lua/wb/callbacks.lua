@@ -48,6 +48,7 @@
 -- function(epoch, logs) ... end}. During fit, model.history is the History
 -- being filled (already holding the current epoch in on_epoch_end) and
 -- model.optimizer the optimizer (opt.lr is writable).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"

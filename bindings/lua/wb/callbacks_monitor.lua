@@ -1,6 +1,7 @@
 -- wb/callbacks_monitor.lua: the callbacks that watch a monitored log:
 -- EarlyStopping and ReduceLROnPlateau (Keras 3, KERAS.md 16 and 18). Part
 -- of wb.callbacks (loaded by wb/callbacks.lua).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local M = wb.callbacks

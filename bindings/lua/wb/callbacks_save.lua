@@ -1,6 +1,7 @@
 -- wb/callbacks_save.lua: the callbacks that write files: ModelCheckpoint
 -- and CSVLogger (Keras 3, KERAS.md 17 and 19). Part of wb.callbacks
 -- (loaded by wb/callbacks.lua).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local M = wb.callbacks

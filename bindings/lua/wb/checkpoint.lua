@@ -16,6 +16,7 @@
 -- load_weights checks every name, shape and dtype first and copies only
 -- when all match: on any mismatch the model is unchanged and the error
 -- names the file and the tensor.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
 local Sequential = wb.nn.SequentialClass

@@ -21,6 +21,7 @@
 -- No DISPLAY is needed either way. save = "dir/name.png" writes the same
 -- series at the end as wb.plot.panels: name.csv (+ one CSV per panel),
 -- name.gp and name.png.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local text = require "wb.cockpit_text"
 local progress = require "wb.progress"

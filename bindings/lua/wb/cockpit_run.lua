@@ -14,6 +14,7 @@
 -- donors): its record is the same but for reused_from. A failure of the
 -- foreground run stops the task, as any in-process run's does; with no run
 -- to train, one line says so.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local train = require "wb.train"
 local M = {}

@@ -12,6 +12,7 @@
 --             1                                                    24  step
 -- x is the step, shared by every panel (first recorded step .. now); the
 -- points of one column are averaged; NaN (not measured) is skipped.
+local _ENV = require "wb.std"
 local M = {}
 
 local floor = math.floor

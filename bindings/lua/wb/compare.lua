@@ -3,6 +3,7 @@
 -- workbench (wb.welch): the best variant is better than the next when the
 -- 95 % confidence interval of the difference of their means over seeds
 -- excludes 0; numbers in the sentence have the units of the tables.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local runs_mod = require "wb.runs"
 local args = require "wb.args"

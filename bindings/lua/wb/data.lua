@@ -4,6 +4,7 @@
 -- as uint8 [n] (values 0..9, unshifted). Batches are gathered and scaled to
 -- [0, 1] into float buffers the dataset owns and reuses: `ds:batch` makes
 -- no allocation once a batch size has been seen (views are cached per size).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local data = wb.data

@@ -1,5 +1,6 @@
 -- wb/evaluate.lua: model:evaluate and model:predict (training = false,
 -- Keras batch_size 32), and the evaluation fit runs for validation.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local fa = require "wb.fit_args"

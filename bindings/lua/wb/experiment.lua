@@ -10,6 +10,7 @@
 --
 -- Task scripts declare their experiment inside wb.task{...}; the runner then
 -- trains in child processes and the report runs once, in the parent.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"

@@ -32,6 +32,7 @@
 -- fix them too. Same seeds (and BLAS thread count) -> identical history.
 --
 -- Speed: see wb/fit_loop.lua (the step loop makes no Lua garbage).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local fa = require "wb.fit_args"

@@ -1,6 +1,7 @@
 -- wb/fit_args.lua: argument checks shared by fit, evaluate and predict:
 -- option keys (with Keras aliases), integers, datasets or tensors as data,
 -- and the loss head the model must end with.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"

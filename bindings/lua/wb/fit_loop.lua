@@ -9,6 +9,7 @@
 -- logs table handed to the hooks is one table reused for every step, so
 -- the loop still makes no garbage (recording a step series grows its
 -- lists, every log_every steps).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local progress = require "wb.progress"
 local args = require "wb.args"

@@ -39,10 +39,7 @@
 -- in wb wb/help/walk.lua, the annotation file wb/help/meta.lua, values'
 -- contents and exclusions wb/help/values.lua; this file looks up, renders
 -- and checks. It adds wb.help; the REPL (wb/repl.lua) sets the global `help`.
--- Standard names bound now (as wb/pretty.lua): help survives a user's `table = ...`.
-local type, pairs, ipairs, tostring, select = type, pairs, ipairs, tostring, select
-local pcall, rawget, getmetatable, error = pcall, rawget, getmetatable, error
-local table, string, io, math = table, string, io, math
+local _ENV = require "wb.std"
 local wb = require "wb"
 local index = require "wb.help.index"
 local walk = require "wb.help.walk"

@@ -15,6 +15,7 @@
 -- loss = "mse". Random probes and start vectors come from the call's own
 -- generator (opts.seed, default 1), never the global one: measuring curvature
 -- during training leaves its shuffling and dropout as they were.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 

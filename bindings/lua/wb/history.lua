@@ -1,6 +1,7 @@
 -- wb/history.lua: wb.History, the per-epoch logs a fit returns (Keras's
 -- History callback, always attached). fit.lua fills it; the experiment
 -- runner stores it in run records.
+local _ENV = require "wb.std"
 local History = {}
 History.__index = History
 History.__name = "wb.History"

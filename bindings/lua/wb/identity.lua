@@ -30,6 +30,7 @@
 -- when one of them has changed or gone, naming it. Not recorded: wb's own
 -- modules, the dataset files, the runs folder, files the run wrote. A
 -- record from before read_files is reused as before (it lists nothing).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local reads = require "wb.identity_reads" -- its wrappers of dofile, io.open, ...

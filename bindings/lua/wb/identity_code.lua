@@ -1,6 +1,7 @@
 -- wb/identity_code.lua: wb.identity.code, the version of the training
 -- code that is part of every run's identity (wb/identity.lua): which of the
 -- library's Lua modules can change what a run trains or measures.
+local _ENV = require "wb.std"
 local wb, util = require "wb", require "wb.util"
 
 local M = {}

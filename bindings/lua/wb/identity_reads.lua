@@ -33,6 +33,7 @@
 -- git) depends on what cannot be known: it is recorded as such, and the
 -- runner never reuses that run (it says so).
 -- Private to the runner: not part of the wb table.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local ropts -- wb.runner_options (absolute paths), at the first track: it requires train
 

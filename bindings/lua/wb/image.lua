@@ -5,6 +5,7 @@
 --   wb.image.fit(img, h, w [, fill = 0])   --> [h, w] letterboxed copy
 --   wb.image.steps_tiles(img [, size = 56]) --> [5, size, size], labels, result
 -- Tiles are small (a few thousand pixels), so plain get/set loops suffice.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local image = wb.image

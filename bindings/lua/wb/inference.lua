@@ -5,6 +5,7 @@
 -- from the regularized incomplete beta function (Numerical Recipes' continued
 -- fraction, Lanczos's log-gamma); tests/lua/test_inference.lua checks it against
 -- scipy.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 

@@ -4,6 +4,7 @@
 -- (tensors, data, layers, optimizers, images, checkpoints). Each module
 -- below adds its names to the same table (they `require "wb"` to reach it).
 -- The list is explicit and a missing module is an error: nothing is skipped.
+local _ENV = require "wb.std"
 local wb = ...
 
 local modules = {

@@ -10,6 +10,7 @@
 -- The test statistics below are Cockpit's (cockpit/quantities/*.py), written
 -- with true per-sample gradients g_i (BackPACK's batch_grad is g_i / B) and
 -- the mean gradient g = (1/B) sum_i g_i of the data loss (L2 excluded).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local losses = require "wb.losses"

@@ -40,6 +40,7 @@
 -- plain SGD and no L2 (history.instruments.update = "sgd"), -lr times the
 -- mean gradient, which it is (Cockpit's alpha assumes this); the cost
 -- notes are at Cb:_project.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local M = wb.instruments
 local clock = (wb.sys and wb.sys.time) or os.clock

@@ -2,6 +2,7 @@
 -- instruments (wb/instruments_fit.lua's callback, Cb): hess_max, hess_trace
 -- and tic at theta_t on the step's batch. Definitions and where the numbers
 -- come from: the header of wb/instruments_fit.lua.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local M = wb.instruments
 local Cb = M._Cb

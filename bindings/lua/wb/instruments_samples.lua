@@ -4,6 +4,7 @@
 -- projections, Cockpit's test statistics, GSNR, the gradient histogram and
 -- alpha. Definitions and where the numbers come from: the header of
 -- wb/instruments_fit.lua and wb/instruments.lua.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local M = wb.instruments
 local Cb = M._Cb

@@ -15,6 +15,7 @@
 -- rounded to float32, not the operator's unnormalised one, so a stop on
 -- the tolerance can fall a product earlier or later: values, residuals and
 -- history.instruments.hess_max.products agree to the tolerance).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local M = wb.instruments
 local Cb = M._Cb

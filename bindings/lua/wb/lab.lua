@@ -10,6 +10,7 @@
 -- and without a Dropout layer compare like for like. Everything reads the
 -- weights only; nothing here changes a model. A Run object (wb.runs.find)
 -- is accepted wherever a model is and stands for its final weights.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"

@@ -9,6 +9,7 @@
 -- trajectory; evaluating the loss at points (slices, interpolation and its
 -- barrier) is wb/landscape_eval.lua, which adds its functions to the same
 -- table.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 

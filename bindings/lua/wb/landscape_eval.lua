@@ -6,6 +6,7 @@
 -- there in place by SGD steps (p <- p - lr g), as tensor arithmetic
 -- allocates per operation, costlier than a forward pass at this size, and
 -- are put back afterwards (also on error).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local M = wb.landscape

@@ -13,6 +13,7 @@
 -- count (it runs the forward pass) and backward(model, x) (the backward pass
 -- of the last value). fit keeps one for training and one for validation,
 -- so that validation never overwrites the gradient of the step.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local fa = require "wb.fit_args"
 local args = require "wb.args"

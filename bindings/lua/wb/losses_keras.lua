@@ -14,6 +14,7 @@
 --    with greater_equal), so hinge's gradient at exactly 1 - y*out = 0 is
 --    -y/(n C), not 0. squared_hinge's is 0 there either way (2 a = 0).
 --    PyTorch's clamp(min = 0) agrees; relu would give 0 for hinge.
+local _ENV = require "wb.std"
 local M = {}
 
 -- keras.backend.epsilon(), the clipping bound of the probability path.

@@ -10,6 +10,7 @@
 --   wb.measures.track{...}                     callback: per-epoch grad and
 --                                              weight norms (C4, C7)
 -- All of them restore the model's weights exactly before returning.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local util = require "wb.util"

@@ -16,6 +16,7 @@
 -- with the prefixed message and the same code and path, so the kind of the
 -- failure (and workbench's exit status) survives; other error objects
 -- (tables) pass through unchanged.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local nn = wb.nn or {}

@@ -5,6 +5,7 @@
 -- Adds methods to the class of wb/nn.lua. The table is text as Keras prints
 -- it (thousands separators, sizes in base 1024), returned as a wb.Summary
 -- object that prints as text.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local Sequential = wb.nn.SequentialClass
 

@@ -18,6 +18,7 @@
 -- models only through the public wb API (wb.instruments.per_sample,
 -- wb.measures.loss_and_grads, wb.hessian.hvps); nothing in it is specific to
 -- a data set.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 

@@ -30,6 +30,7 @@
 --   $WB_GNUPLOT, else "gnuplot"), wb.plot.timeout (seconds, 60).
 -- Data may be Lua tables or wb tensors. Non-finite numbers are written as
 -- NaN and drawn as gaps. Errors name the constructor and the option.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local U = require "wb.plot.util"
 local R = require "wb.plot.run"

@@ -9,12 +9,8 @@
 -- items packed), up to a screenful; anything with a __tostring goes through
 -- it. A float with an integral value prints as an integer: run records come
 -- from JSON, where every number is a float, and "seed = 1.0" reads as a bug.
--- The standard functions it uses, bound now: a REPL user who names a
--- variable `table`, `string` or `type` must not break every later print.
-local type, tostring, tonumber, pcall, next = type, tostring, tonumber, pcall, next
-local getmetatable, rawget, rawlen = getmetatable, rawget, rawlen
-local string, table, math, os = string, table, math, os
 
+local _ENV = require "wb.std"
 local M = {}
 
 M.max_string = 2000   -- string characters shown

@@ -2,6 +2,7 @@
 -- (formatted at most 10 times a second by the caller) and one line per
 -- epoch; and whether a stream is a live terminal at all (M.live), for every
 -- writer of cursor codes (fit's bar, the cockpit, the runner's status line).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local M = {}
 

@@ -10,6 +10,7 @@
 -- module is the one place that composes those paths. It reads a record
 -- file and says what is wrong with a malformed one; it never writes, trains
 -- or names a task.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local cjson = require "cjson"

@@ -8,12 +8,8 @@
 -- __index tables (and __methods, where our C types such as wb.Tensor keep
 -- their methods behind an __index function) but never calls an __index
 -- function, so pressing Tab has no side effects.
+local _ENV = require "wb.std"
 local pretty = require "wb.pretty"
-
--- The standard functions it uses, bound now (as in wb/pretty.lua): a user's
--- global `table = ...` must not break printing or completion.
-local type, select, next, pairs, ipairs = type, select, next, pairs, ipairs
-local getmetatable, rawget, io, table = getmetatable, rawget, io, table
 
 local M = {}
 

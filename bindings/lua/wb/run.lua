@@ -6,6 +6,7 @@
 -- this metatable: records stay plain data, and the folder each one was read
 -- from is kept aside in a weak table, so nothing ends up in their JSON.
 -- Reads records and weights only; never trains.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"

@@ -15,6 +15,7 @@
 -- records stay, no README or figure is written from partial data. A runner
 -- killed with SIGKILL cannot stop them: they stop themselves within 64
 -- steps, recording nothing, and start no other run (run_children).
+local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines

@@ -1,6 +1,7 @@
 -- wb/runner_children.lua: the runner's side of its pipe to the child
 -- processes that train a task's pending runs (wb/runner.lua's phase 3; the
 -- child's side is wb/runner_watch.lua).
+local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 
 -- Runs `pending` in child processes, J at a time; on_done(hash, status, log)

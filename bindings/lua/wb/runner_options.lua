@@ -7,6 +7,7 @@
 -- follows its option as the next argument or after '=' (`--seeds 2`,
 -- `--seeds=2`), as in GNU tools. M.OPTIONS is the one list of options: the
 -- parser, the usage line and --help are all made from it.
+local _ENV = require "wb.std"
 local util = require "wb.util"
 local slurm = require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run"

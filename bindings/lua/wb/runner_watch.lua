@@ -11,6 +11,7 @@
 -- last finished epoch (written atomically after it) stays, so a rerun
 -- resumes from there as after any kill. Not a wall clock: a bound in steps,
 -- the same on any machine.
+local _ENV = require "wb.std"
 local wb = require "wb"
 
 local M = {}

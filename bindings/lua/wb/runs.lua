@@ -16,6 +16,7 @@
 -- (wb.record.group_key: everything but the seed) are equal. A list whose
 -- label holds more than one configuration refuses to average it, naming
 -- what differs; wb.runs.find labels such groups apart.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"

@@ -12,6 +12,7 @@
 -- null, NaN) is an empty cell, which pandas reads as NaN. The file is
 -- written whole or not at all (a temporary file, then a rename). Reads
 -- records only.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local runs = require "wb.runs"

@@ -10,6 +10,7 @@
 -- returned, and a selection where no run has any is an error: a
 -- header-only file would hide a config that did not record steps. Reads
 -- records only.
+local _ENV = require "wb.std"
 local util = require "wb.util"
 local runs = require "wb.runs"
 local argcheck = require("wb.runs_group").argcheck

@@ -6,6 +6,7 @@
 -- not exist, a task with no runs there, an unknown key and a query that
 -- matches nothing are errors saying what is there (allow_empty = true asks
 -- for a possibly-empty list instead).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"

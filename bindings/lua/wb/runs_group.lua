@@ -5,6 +5,7 @@
 -- wb.record.group_key. For runs under one variant label that are not, this
 -- module names what differs (task, config keys, fit options, identity
 -- hashes), for an error or for labels that keep the groups apart.
+local _ENV = require "wb.std"
 local util = require "wb.util"
 local record = require "wb.record"
 

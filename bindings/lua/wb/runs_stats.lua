@@ -2,6 +2,7 @@
 -- record, mean and std over seeds, and their text in tables. Installed as
 -- wb.runs.mean_std, series, value, fmt_mean_std by wb/runs.lua; reads
 -- records only.
+local _ENV = require "wb.std"
 local M = {}
 local argcheck = require("wb.runs_group").argcheck
 local args = require "wb.args"

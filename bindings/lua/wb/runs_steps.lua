@@ -1,6 +1,7 @@
 -- wb/runs_steps.lua: the step series of run records (history.steps, kept
 -- when the config sets log_every) averaged over seeds, for
 -- wb.Runs:plot_curves(name, {x = "step"}).
+local _ENV = require "wb.std"
 local stats = require "wb.runs_stats"
 local M = {}
 

@@ -12,6 +12,7 @@
 --     each checked by identity and never over a different record here.
 -- The cluster must see this root (records are written there by the array's
 -- elements), as Slurm clusters share home or project folders.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"

@@ -8,6 +8,7 @@
 -- (optimizer, batch size, epochs, validation, data) plus those of the model:
 -- the default model's (an MLP: hidden, activation, dropout, l2, init), or,
 -- with a `build` hook, the keys it declares (`keys = {"depth"}`).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 

@@ -3,6 +3,7 @@
 -- fine, else what was expected ("a positive integer"). Not public: wb.spec
 -- is the interface. Also the pieces of wb.spec's errors: the nearest key,
 -- the script line of a key, the error object of what the user wrote.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 

@@ -35,6 +35,7 @@
 -- given or dropped on resume (errors name the instruments option, as their
 -- distance would otherwise start again at the resume). Not saved: the
 -- dataset and the fit options.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
 local args = require "wb.args"

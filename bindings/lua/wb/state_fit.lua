@@ -2,6 +2,7 @@
 -- RNG, and the weights before on_train_end hooks changed them) and the
 -- checks of fit's options against a state file before a resume restores
 -- anything. Used by wb/state.lua.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
 local M = {}

@@ -13,6 +13,7 @@
 -- report's text blocks and figures make <plots>/<name>/README.md
 -- (<plots>/fashion/<name>/ for Fashion-MNIST, <plots>/quick/... for --quick,
 -- whatever the root: --root DIR --quick writes DIR/quick/...).
+local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"

@@ -20,6 +20,7 @@
 -- (wb/identity.lua), where and when it ran, its history and final metrics,
 -- and the files its hooks read while it ran (read_files, with their content
 -- ids: wb/identity_reads.lua), so that editing one retrains it.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
 local util = require "wb.util"

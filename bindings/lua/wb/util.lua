@@ -1,6 +1,7 @@
 -- wb/util.lua: small helpers shared by the Lua library (tables, hashing,
 -- JSON files, shell quoting, time, the task command line). Not part of the
 -- public API; scripts use wb.* instead.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
 local args = require "wb.args"

@@ -6,7 +6,7 @@
 -- costs nothing until asked. Each file also maps the line after each block
 -- to its entry, so a Lua function without a name in wb is found by the
 -- block right above its definition (by_position).
-local ipairs, pcall, io, debug = ipairs, pcall, io, debug -- bound now (wb/help.lua)
+local _ENV = require "wb.std"
 local wb = require "wb"
 
 local M = {}

@@ -10,6 +10,7 @@
 -- names in its signature (typed `any`); returns from ---@return tags, else
 -- from the signature's "-> type". Types that are neither Lua's nor a wb
 -- class become `any`. Other tags (---@field ...) are copied.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local values = require "wb.help.values"
 

@@ -10,8 +10,7 @@
 -- that file is next edited (help finds a value by name, not by position).
 -- Its text says what the value is and where it is used; help shows the
 -- contents from the live value, so they are never stale.
-local type, pairs, ipairs, rawequal = type, pairs, ipairs, rawequal
-local table, string = table, string -- bound now: see wb/help.lua
+local _ENV = require "wb.std"
 local pretty = require "wb.pretty"
 
 local M = {}

@@ -2,8 +2,7 @@
 -- classes, modules, values) for help's lookup by value and its coverage
 -- check.
 -- Nothing is cached here: wb.help keeps its last walk until wb.help.reset().
-local type, pairs, ipairs, rawget, getmetatable = type, pairs, ipairs, rawget, getmetatable
-local table, debug = table, debug -- bound now: see wb/help.lua
+local _ENV = require "wb.std"
 local wb = require "wb"
 local index = require "wb.help.index"
 

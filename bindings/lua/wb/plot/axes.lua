@@ -1,6 +1,7 @@
 -- wb/plot/axes.lua: the gnuplot lines the x-y kinds of wb.plot (lines, bars,
 -- histogram) share: title, axis labels, log axes and ranges; the key when no
 -- series is labelled; the final `plot` command; the check of a series list.
+local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 
 local q = U.q

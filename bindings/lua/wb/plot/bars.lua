@@ -3,6 +3,7 @@
 --
 -- Categories sit at x = 0..n-1 and their labels rotate when they would
 -- collide; signed values get a zero axis.
+local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 local A = require "wb.plot.axes"
 

@@ -3,6 +3,7 @@
 -- Same kind interface as wb/plot/xy.lua ({keys, prepare, csv, body, size}).
 -- Both draw with gnuplot's `with image` from a long CSV (one row per cell
 -- or pixel) in scanline order, row 1 at the top (the y axis is reversed).
+local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 
 local q, num = U.q, U.num

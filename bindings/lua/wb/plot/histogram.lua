@@ -3,6 +3,7 @@
 --
 -- Values are binned in Lua when the plot is made; the CSV holds the bins'
 -- edges and counts (or densities), so gnuplot only draws.
+local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 local A = require "wb.plot.axes"
 

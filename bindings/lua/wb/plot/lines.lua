@@ -7,6 +7,7 @@
 -- axis to whole decades, and a margin past a decade costs a decade more), and
 -- a band edge at or below 0, which a log axis cannot show, is drawn at the
 -- smallest positive value of the figure instead of stretching the axis.
+local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 local A = require "wb.plot.axes"
 

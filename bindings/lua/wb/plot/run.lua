@@ -4,6 +4,7 @@
 -- time limit, its stderr captured and its exit status checked. Every
 -- shell word is quoted with U.sh. Failures raise error(msg, 0) with a
 -- "wb.plot: " message; callers re-raise at their caller's level.
+local _ENV = require "wb.std"
 local wb = require "wb"
 local U = require "wb.plot.util"
 

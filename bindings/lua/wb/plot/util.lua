@@ -6,6 +6,7 @@
 -- Conventions: `what` arguments name the offending option in error messages
 -- ("series[2].y"); helpers raise error(msg, 0) and the public constructor
 -- adds "wb.plot.<kind>: " and re-raises at its caller's level.
+local _ENV = require "wb.std"
 local U = {}
 
 local inf = math.huge

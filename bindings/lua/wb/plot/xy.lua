@@ -12,6 +12,7 @@
 -- Columns are referred to by number in the scripts, never by header name,
 -- so any text can go in a header. Series k is drawn in linetype k (the
 -- house colour k).
+local _ENV = require "wb.std"
 return {
   lines = require "wb.plot.lines",
   bars = require "wb.plot.bars",

@@ -238,7 +238,8 @@ void le_open(lua_State *L, int complete_idx, const char *progname)
     use_readline = stdin_tty && isatty(STDOUT_FILENO);
     if (!use_readline)
         return;
-    static char breaks[] = " \t\n\"\\'><=;+-*/%^~#{}()[],&|";
+    /* not [ and ]: m[1].weight:<Tab> is one word (wb.repl.complete) */
+    static char breaks[] = " \t\n\"\\'><=;+-*/%^~#{}(),&|";
     if (progname)
         le_progname = progname;
     if (complete_idx != 0 && lua_isfunction(L, complete_idx)) {

@@ -176,6 +176,21 @@ T.test("Tab offers a layer's and an optimizer's fields, not only their methods",
   end
 end)
 
+T.test("Tab goes through a layer's fields and [n]: m[1].weight:<Tab> offers Tensor methods", function()
+  -- a field's value was never read (true stood for it) and "m[1]" was not a
+  -- name: both offered nothing; inside an open bracket globals are offered
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(3, 2), wb.nn.Dense(2, 1)}
+  local env = {m = m, d = m[1], key = 1, keys = 2}
+  T.eq(table.concat(R.complete("d.weight:nu", env), " "), "d.weight:numel")
+  T.eq(table.concat(R.complete("m[1].weight:sh", env), " "), "m[1].weight:shape")
+  T.eq(table.concat(R.complete("m[2].n_o", env), " "), "m[2].n_out")
+  T.eq(table.concat(R.complete("m[1][ke", env), " "), "m[1][key m[1][keys")
+  T.eq(#R.complete("m[9].", env), 0)
+  T.eq(#R.complete("m[x].", env), 0)
+  T.eq(#R.complete("d.n_in:", env), 0, "a number has no methods")
+end)
+
 T.test("help of a name with an empty part is 'no help', not the overview", function()
   -- ("wb..", ":" and "wb.:" walked no part, so they were wb itself)
   for _, name in ipairs{"wb..", ":", "wb.:", "wb.nn..Dense", "wb.nn.Dense."} do

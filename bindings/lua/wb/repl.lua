@@ -40,9 +40,10 @@ end
 -- {==== completion ====
 
 -- The tables whose keys are fields of v: v itself, then each __index table
--- up the metatable chain, and any __methods and __fields table on the way.
+-- up the metatable chain, and any __methods and __fields table on the way;
+-- and, for each __fields table, the object it describes.
 local function sources(v)
-  local out, seen = {}, {}
+  local out, seen, owner = {}, {}, {}
   local function add(t)
     if type(t) == "table" and not seen[t] then
       seen[t] = true
@@ -54,17 +55,29 @@ local function sources(v)
     local mt = getmetatable(v)
     if type(mt) ~= "table" then break end
     add(rawget(mt, "__methods"))
-    add(rawget(mt, "__fields")) -- a C type's field names ({weight = true, ...})
+    local f = rawget(mt, "__fields") -- a C type's field names ({weight = true, ...})
+    add(f)
+    if type(f) == "table" then owner[f] = v end
     v = rawget(mt, "__index")
     if type(v) ~= "table" then break end
   end
-  return out
+  return out, owner
 end
 
+local function index(v, k) return v[k] end
+
+-- v's field k, found without calling an __index function, except that a
+-- field a C type lists in __fields is read: our types' accessors only read
+-- (so that d.weight:<Tab> offers a tensor's methods).
 local function field(v, k)
-  for _, t in ipairs(sources(v)) do
+  local ts, owner = sources(v)
+  for _, t in ipairs(ts) do
     local x = rawget(t, k)
-    if x ~= nil then return x end
+    if x ~= nil then
+      if owner[t] == nil then return x end
+      local ok, y = pcall(index, owner[t], k)
+      return ok and y or nil
+    end
   end
   return nil
 end
@@ -76,14 +89,28 @@ M.max_scan = 100000 -- keys looked at for one completion, at most
 -- Returns a sorted list of whole words (each starting with text).
 function M.complete(text, env)
   env = env or _G
+  -- inside an open bracket ("t[ke"): what follows it, after the bracket
+  local pre, inner = text:match("^(.*%[)([^%]]*)$")
+  if pre then
+    local out = M.complete(inner, env)
+    for i, w in ipairs(out) do out[i] = pre .. w end
+    return out
+  end
   local head, sep, partial = text:match("^(.-)([.:]?)([%w_]*)$")
   if not head or partial:match("^%d") then return {} end
   local obj, want_fn = env, false
   if sep ~= "" then
     if head == "" then return {} end
-    for name in (head .. "."):gmatch("(.-)%.") do
-      if not is_ident(name) then return {} end
+    -- names, each with any [n] after it: "m[1].weight:" reaches a layer's
+    -- weight
+    for part in (head .. "."):gmatch("(.-)%.") do
+      local name, subs = part:match("^([%a_][%w_]*)(.*)$")
+      if not (name and is_ident(name) and subs:gsub("%[%d+%]", "") == "") then return {} end
       obj = field(obj, name)
+      for n in subs:gmatch("%[(%d+)%]") do
+        if obj == nil then break end
+        obj = field(obj, math.tointeger(tonumber(n)))
+      end
       if obj == nil then return {} end
     end
     want_fn = sep == ":"

@@ -56,6 +56,8 @@ T.test("table: a misspelt column is an error naming it, nearest first", function
   -- runs that all diverged have no metrics: the seeds cell says so, no error
   local dv = wb.runs.Runs{rec("t", "a", 1, {status = "diverged"})}
   T.ok(dv:table{"test_accuracy"}:find("| 0 of 1 (1 diverged) | n/a |", 1, true))
+  -- no names: test accuracy and loss (was "bad argument #1 ... got nil")
+  T.ok(rs:table():find("| variant | seeds | test_accuracy | test_loss |\n", 1, true), rs:table())
 end)
 
 T.test("curves: a misspelt series is an error listing the series, nearest first", function()

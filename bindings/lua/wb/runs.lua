@@ -197,7 +197,8 @@ end
 
 ---wb.Runs:table(names, opts) -> string
 ---A markdown table: one row per variant (with its number of seeds), one
----column per metric in names, cells "mean ± std" over seeds
+---column per metric in names (default {"test_accuracy", "test_loss"}),
+---cells "mean ± std" over seeds
 ---(wb.runs.fmt_mean_std) over the finished runs; the seeds cell says
 ---"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
 ---fewer finished runs have the metric. opts.variant_header names the
@@ -207,11 +208,12 @@ end
 ---test_acuracy), listing theirs, nearest first. A final metric they lack
 ---(gap without validation) or a measure no run recorded (a hook's nil) is
 ---n/a.
----@param names string[]
+---@param names? string[]
 ---@param opts? table
 ---@return string
 ---Example: print(rs:table{"test_accuracy", "val_loss", "gap"})
 function Runs:table(names, o)
+  names = names or {"test_accuracy", "test_loss"}
   argcheck(type(names) == "table", 1, "table", "table", names)
   for i, n in ipairs(names) do
     argcheck(type(n) == "string", 1, "table", "list of strings", n, i)

@@ -130,6 +130,19 @@ T.test("wb.compare never calls better a variant whose missing seeds made it best
   T.ok(s:find("Better beyond the seeds' uncertainty", 1, true), s)
 end)
 
+T.test("wb.compare: an accuracy's best variant is its highest unless told otherwise", function()
+  -- the default was "lower" for every metric: the least accurate variant
+  -- came out in bold as the best
+  local rs = wb.runs.Runs{rec("A", 1, {test_accuracy = 0.90, loss = 0.3}),
+    rec("A", 2, {test_accuracy = 0.91, loss = 0.31}), rec("B", 1, {test_accuracy = 0.80,
+    loss = 0.5}), rec("B", 2, {test_accuracy = 0.81, loss = 0.52})}
+  local s, best = wb.compare(rs, "test_accuracy")
+  T.ok(s:find("test_accuracy (higher is better): **A**", 1, true), s)
+  T.eq(best.v, "A")
+  T.ok(wb.compare(rs, "loss"):find("loss (lower is better): **A**", 1, true))
+  T.ok(wb.compare(rs, "test_accuracy", {better = "lower"}):find("**B**", 1, true))
+end)
+
 T.test("the report's claims: seeds that never reached the target do not decide", function()
   local claims = require "study.claims"
   local recs = target_runs("task09_activations", "activation=gelu", "activation=relu")

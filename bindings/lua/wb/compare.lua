@@ -57,9 +57,11 @@ end
 ---of the difference excludes 0), with the interval and p in the metric's
 ---units; "" with fewer than two variants. The best is not called better
 ---when some of its seeds have no value (a diverged run, a target never
----reached): its mean over the others may flatter it. opts.better = "lower"
----(default) or "higher"; any other option is an error. Also returns the
----best and all {v, m, s, n}, sorted.
+---reached): its mean over the others may flatter it. opts.better =
+---"higher" or "lower"; by default higher for an accuracy (a name ending in
+---acc or accuracy, as EarlyStopping's mode "auto") and lower for anything
+---else; the sentence says which. Any other option is an error. Also returns
+---the best and all {v, m, s, n}, sorted.
 ---@param runs wb.Runs
 ---@param metric string
 ---@param opts? table
@@ -75,7 +77,10 @@ function M.compare(runs, metric, o)
     error(string.format('wb.compare: option \'better\': "higher" or "lower" expected, got %s',
       type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 2)
   end
-  local lower = o.better ~= "higher"
+  -- an accuracy's best is its highest (the default was "lower" for every
+  -- metric: the least accurate variant came out best)
+  local lower = o.better == "lower"
+    or o.better == nil and not require("wb.callbacks")._wants_max(metric)
   local stats, missing = {}, {}
   for _, v in ipairs(runs:variants()) do
     local xs = runs:values(v, metric)

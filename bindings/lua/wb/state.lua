@@ -25,6 +25,10 @@
 --                              fit's callbacks that have get_state (their
 --                              tensors are callbacks.<j>.<key>...)
 --            workbench.tag     save_state's tag, when given
+--            workbench.architecture  as model:save writes it: a resume
+--                              into a model with other layers (an
+--                              activation, l2, a dropout rate) is refused;
+--                              wb.load rebuilds the model from it
 -- A callback keeps state across a resume when it has get_state() -> table
 -- (plain data and tensors) and set_state(table), called after its
 -- on_train_begin: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and
@@ -221,7 +225,9 @@ end
 ---wb.Sequential:save_state(path, opts) -> wb.Sequential
 ---Writes the full training state after a fit (weights, optimizer state with
 ---its moments and step count, completed epochs, global step, RNG state,
----history, the state of the fit's callbacks that have get_state:
+---history, the architecture (a resume into another model is refused;
+---wb.load and load_weights read the weights), the state of the fit's
+---callbacks that have get_state:
 ---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint; whether the fit was
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
@@ -296,7 +302,8 @@ function Sequential:save_state(path, opts)
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = table.concat(encode(st, {})),
     ["workbench.history"] = table.concat(encode(h, {})),
-    ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag})
+    ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag,
+    ["workbench.architecture"] = ckpt.architecture(self)})
   return self
 end
 
@@ -325,6 +332,7 @@ function M.resume(model, path, opt, want)
       .. "metadata (not JSON objects)")
   end
   fitstate.check_state(path, st, hist, cbs)
+  fitstate.check_arch(path, meta["workbench.architecture"], model)
   local weights, buffers, cbt = {}, {}, {}
   for name, t in pairs(file) do
     if name:match("^optimizer%.") then buffers[name] = t

@@ -156,6 +156,23 @@ function M.check_state(path, st, hist, cbs)
   end
 end
 
+-- The model resumed into must be the saved one: with the same parameter
+-- shapes but another activation, l2 or dropout rate the weights would load
+-- and the resumed run be another run. A file written before save_state
+-- kept the architecture is not checked.
+function M.check_arch(path, arch, model)
+  if arch == nil then return end
+  local ok, saved = pcall(cjson.decode, arch)
+  if not ok or type(saved) ~= "table" then
+    M.bad(path, "bad workbench.architecture metadata (not a JSON list)")
+  end
+  local diff = require("wb.checkpoint").arch_diff(saved, model)
+  if diff then
+    error(string.format("fit: resume: %s was saved from another model (%s): resume into "
+      .. "the saved architecture (wb.load(path) rebuilds it)", path, diff), 0)
+  end
+end
+
 -- The optimizer's saved buffers (slots per parameter, names as save_state
 -- writes them), each of its parameter's shape: a list, or an error naming
 -- the tensor before anything is restored.

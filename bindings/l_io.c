@@ -8,14 +8,18 @@
  *     names in file order.
  *
  * Private: wb.io._observe(f|nil) -> previous, the observer of the files the
- * bindings read and write (lwb.h lwb_note_file; wb/identity_reads.lua).
+ * bindings read and write (lwb.h lwb_note_file; wb/identity_reads.lua);
+ * wb.io._hash(t), a hash of a tensor's elements (fit's record of its data).
  *
  * Not the model checkpoint API: model:save, wb.load and model:load_weights
  * (bindings/lua/wb/checkpoint.lua) build on these two functions. Errors
  * raise with the file name and the problem, as the core reports it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "../core/alloc.h"
 #include "../core/fsutil.h"
@@ -170,10 +174,29 @@ static int io_faults(lua_State *L)
     return 5;
 }
 
+/* wb.io._hash(t) -> 32 hex digits: XXH3-128 of t's elements as stored
+ * (tensors are contiguous), as wb.sys.hash_file writes a file's. What fit
+ * records of its data for a resume to compare (wb/fit_args.lua): a file of
+ * the same rows but other data is refused. Private: not documented API. */
+static int io_hash(lua_State *L)
+{
+    const wb_tensor *t = lwb_checktensor(L, 1);
+    size_t n = wb_tensor_numel(t) * wb_dtype_size(t->dtype);
+    const uint8_t *p = (const uint8_t *)t->storage->data + t->offset * wb_dtype_size(t->dtype);
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(n ? p : NULL, n));
+    char hex[2 * sizeof c.digest + 1];
+    for (size_t i = 0; i < sizeof c.digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 static const luaL_Reg functions[] = {
     {"save_safetensors", io_save_safetensors},
     {"load_safetensors", io_load_safetensors},
     {"_faults", io_faults},
+    {"_hash", io_hash},
     {"_observe", lwb_observe},
     {NULL, NULL},
 };

@@ -1,7 +1,7 @@
 -- test_audit_ckpt.lua: a trust audit of checkpoints, save_state/resume and
 -- safetensors files: a resume into a model of another architecture (same
 -- parameter shapes) or onto other data (same row count) that went on
--- silently, a training state that load_weights and wb.load refused as
+-- silently (fit's help said the data were checked), a training state that load_weights and wb.load refused as
 -- "another architecture", loader errors placed in the library's own lines,
 -- and files written by Python (json + numpy by hand: Debian has no
 -- safetensors package) read back; skipped without /usr/bin/python3 + numpy.
@@ -54,6 +54,32 @@ T.test("resume into another activation, l2, dropout rate or layer list is refuse
   -- the saved architecture resumes, also into the model wb.load rebuilds
   T.eq(variant():fit(train, opts{epochs = 3, resume = path}).epochs, 3)
   T.eq(wb.load(path):fit(train, opts{epochs = 3, resume = path}).epochs, 3)
+end)
+
+-- }====================
+-- {==================== resume onto other data of the same size ====================
+
+T.test("resume onto other rows, labels or validation of the same size is refused", function()
+  local path = saved_state("data")
+  local other = data:subset(21, 90) -- 70 rows, as train
+  local relabel = wb.data.Dataset(train.images, train.labels:clone(), "relabelled")
+  relabel.labels:set(1, (relabel.labels:get(1) + 1) % 3)
+  local function bad(pat, ds, o)
+    local m = T.tiny_mlp(1, true)
+    local w = m[1].weight:clone()
+    T.check_error(pat, m.fit, m, ds, opts(o))
+    T.eq((m[1].weight - w):abs():max(), 0, "nothing restored")
+  end
+  bad("was trained with training images float32 [70, 8] ", other, {epochs = 3, resume = path})
+  bad("was trained with training labels uint8 [70] ", relabel, {epochs = 3, resume = path})
+  -- the same data as another Dataset object, a copy: goes on
+  local copy = wb.data.Dataset(train.images:clone(), train.labels:clone(), "copy")
+  T.eq(T.tiny_mlp(1, true):fit(copy, opts{epochs = 3, resume = path}).epochs, 3)
+  local m = T.tiny_mlp(1, true)
+  m:fit(train, opts{epochs = 1, validation = val})
+  m:save_state(dir .. "/val.safetensors")
+  bad("was trained with validation images float32 [20, 8] ", train, {epochs = 2,
+    resume = dir .. "/val.safetensors", validation = data:subset(1, 20)})
 end)
 
 -- }====================

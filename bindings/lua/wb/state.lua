@@ -14,7 +14,8 @@
 --                              count), rng (wb.rng_state()), optimizer =
 --                              {name, config, iterations}, stopped, fit =
 --                              {batch_size, rows, shuffle, loss,
---                              validation_rows}: checked on resume, mid
+--                              validation_rows, images, labels, ...: the
+--                              data's hashes}: checked on resume, mid
 --                              (saved inside an epoch by ModelCheckpoint
 --                              {save_freq}: {epoch, step, the epoch's sums,
 --                              epoch_lr}, with the tensor fit.perm, the
@@ -38,7 +39,8 @@
 -- state that no callback takes is an error, and so are fit's instruments
 -- given or dropped on resume (errors name the instruments option, as their
 -- distance would otherwise start again at the resume). Not saved: the
--- dataset and the fit options.
+-- dataset (its hash is, in workbench.state's fit, to compare) and the
+-- other fit options.
 local wb = require "wb"
 local cjson = require "cjson"
 local args = require "wb.args"

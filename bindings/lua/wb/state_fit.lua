@@ -79,16 +79,21 @@ end
 
 -- The fit options a resume must repeat (fa.fit_record): with another
 -- batch size, rows, shuffling or loss the resumed run is another run, and
--- validation given or dropped would leave holes in history's val series.
--- A file without the record (written before it existed) is not checked.
-local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows"}
+-- validation given or dropped would leave holes in history's val series;
+-- other images or labels (a hash of each) of the same count are other data.
+-- A file without the record (or a field of it: written before it existed)
+-- is not checked for it.
+local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows", "images",
+  "labels", "validation_images", "validation_labels"}
+local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0: none)",
+  images = "training images", labels = "training labels",
+  validation_images = "validation images", validation_labels = "validation labels"}
 function M.check_fit(path, saved, now)
   for _, k in ipairs(FIT_KEYS) do
     local a, b = saved[k], now[k]
     if type(a) == "number" then a = math.tointeger(a) or a end
     if a ~= nil and a ~= b then
-      local what = k == "rows" and "training rows" or k == "validation_rows"
-        and "validation rows (0: none)" or k
+      local what = FIT_WHAT[k] or k
       error(string.format("fit: resume: %s was trained with %s %s, this fit has %s: a "
         .. "resumed fit goes on bit for bit only with the saved fit's data and options",
         path, what, tostring(a), tostring(b)), 0)

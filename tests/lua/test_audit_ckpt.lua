@@ -82,6 +82,22 @@ T.test("resume onto other rows, labels or validation of the same size is refused
     resume = dir .. "/val.safetensors", validation = data:subset(1, 20)})
 end)
 
+T.test("resume with another log_every (or none) is refused: history.steps stopped there",
+    function()
+  local m = T.tiny_mlp(1, true)
+  m:fit(train, opts{epochs = 2, log_every = 2})
+  local path = dir .. "/log.safetensors"
+  m:save_state(path)
+  for _, le in ipairs{false, 3} do
+    local r = T.tiny_mlp(1, true)
+    T.check_error("was trained with log_every (0: none) 2, this fit has " .. (le or 0), r.fit, r,
+      train, opts{epochs = 3, resume = path, log_every = le or nil})
+  end
+  local r = T.tiny_mlp(1, true)
+  r:fit(train, opts{epochs = 3, resume = path, log_every = 2})
+  T.eq(table.concat(r.history.steps.step, ","), "2,4,6,8,10,12,14")
+end)
+
 -- }====================
 -- {==================== a training state is a checkpoint too ====================
 

@@ -169,7 +169,7 @@ end
 ---epochs (the number of the last epoch, as Keras's: not below the saved
 ---ones), bit-identical to an uninterrupted run; give the saved fit's model
 ---(architecture), data (a hash of the images and labels), batch_size,
----shuffle, loss and validation (checked: an error otherwise); the saved RNG
+---shuffle, loss, validation and log_every (checked: an error otherwise); the saved RNG
 ---state replaces the one seed sets;
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with

@@ -87,10 +87,11 @@ end
 -- it, wb/state_fit.lua compares): steps per epoch and their rows, the
 -- shuffling, the loss, the validation rows (history's val series), and the
 -- data themselves (a hash of the images and labels of both sets: the same
--- number of rows is not the same data).
+-- number of rows is not the same data), and log_every (0: none; history.steps
+-- would otherwise stop at the save, or change its spacing there).
 function M.fit_record(o, bs, n, train, val)
   local loss = o.loss or "sparse_categorical_crossentropy"
-  return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
+  return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false, log_every = o.log_every or 0,
     loss = type(loss) == "string" and loss or "a function", validation_rows = val and #val or 0,
     images = digest(train.images), labels = digest(train.labels),
     validation_images = val and digest(val.images), validation_labels = val and

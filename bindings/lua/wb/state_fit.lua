@@ -80,12 +80,14 @@ end
 -- The fit options a resume must repeat (fa.fit_record): with another
 -- batch size, rows, shuffling or loss the resumed run is another run, and
 -- validation given or dropped would leave holes in history's val series;
--- other images or labels (a hash of each) of the same count are other data.
+-- other images or labels (a hash of each) of the same count are other data;
+-- another log_every would stop history.steps at the save or respace it.
 -- A file without the record (or a field of it: written before it existed)
 -- is not checked for it.
 local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows", "images",
-  "labels", "validation_images", "validation_labels"}
+  "labels", "validation_images", "validation_labels", "log_every"}
 local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0: none)",
+  log_every = "log_every (0: none)",
   images = "training images", labels = "training labels",
   validation_images = "validation images", validation_labels = "validation labels"}
 function M.check_fit(path, saved, now)

@@ -99,6 +99,49 @@ T.test("resume with another log_every (or none) is refused: history.steps stoppe
 end)
 
 -- }====================
+-- {==================== ModelCheckpoint's folder, before training ====================
+
+-- fit with a ModelCheckpoint at path: its error, and the epochs trained.
+local function checkpoint_fit(path, state)
+  local m = T.tiny_mlp(1, true)
+  local ok, err = pcall(m.fit, m, train, opts{epochs = 2,
+    callbacks = {wb.callbacks.ModelCheckpoint{path, save_state = state}}})
+  T.ok(not ok, "expected an error for " .. path)
+  return err, m.history.epochs
+end
+
+T.test("ModelCheckpoint: a folder that cannot be made or written fails before training",
+    function()
+  for _, state in ipairs{false, true} do
+    local err, epochs = checkpoint_fit("/dev/null/ck-{epoch}.safetensors", state)
+    T.eq(wb.is_error(err) and err.code, "ECREATE", tostring(err))
+    T.ok(tostring(err):find("ModelCheckpoint: mkdir_p: /dev/null exists and is not a "
+      .. "directory", 1, true), tostring(err))
+    T.eq(epochs, 0, "no epoch trained first")
+    err, epochs = checkpoint_fit(dir, state)
+    T.eq(wb.is_error(err) and err.code, "ECREATE", tostring(err))
+    T.ok(tostring(err):find("filepath " .. dir .. " is a folder", 1, true), tostring(err))
+    T.eq(epochs, 0, "no epoch trained first")
+  end
+  local ro = dir .. "/ro"
+  assert(os.execute("mkdir -p " .. ro))
+  if T.sh("mount -t tmpfs -o size=64k,ro tmpfs " .. ro) ~= 0 then
+    return print("# read-only folder skipped: this machine refuses `mount -t tmpfs`")
+  end
+  local ok, err, epochs = pcall(checkpoint_fit, ro .. "/ck.safetensors", true)
+  os.execute("umount " .. ro)
+  T.ok(ok, tostring(err))
+  T.eq(wb.is_error(err) and err.code, "ECREATE", tostring(err))
+  T.ok(tostring(err):find("cannot write into folder " .. ro, 1, true), tostring(err))
+  T.eq(epochs, 0, "no epoch trained first")
+  -- a folder named by a field is made at the save, as before
+  local m = T.tiny_mlp(1, true)
+  m:fit(train, opts{epochs = 2, callbacks = {wb.callbacks.ModelCheckpoint{dir
+    .. "/e{epoch}/w.safetensors"}}})
+  T.ok(wb.sys.exists(dir .. "/e2/w.safetensors"))
+end)
+
+-- }====================
 -- {==================== a training state is a checkpoint too ====================
 
 T.test("load_weights and wb.load read a training state's weights", function()

@@ -182,6 +182,14 @@ T.test("a file that does not load: the error is placed at the caller, code kept"
     T.ok(not tostring(err):find("checkpoint.lua", 1, true), "in the library: " .. tostring(err))
     T.ok(tostring(err):find("test_audit_ckpt.lua:%d+: "), "at the caller: " .. tostring(err))
   end
+  local trained = T.tiny_mlp(1)
+  trained:fit(train, opts{epochs = 1})
+  local ok, err = pcall(function() trained:save_state(dir .. "/none/s.safetensors") end)
+  T.ok(not ok and wb.is_error(err) and err.code == "ECREATE", tostring(err))
+  T.ok(tostring(err):find("test_audit_ckpt.lua:%d+: "), "at the caller: " .. tostring(err))
+  ok, err = pcall(trained.fit, trained, train, opts{epochs = 2, resume = dir .. "/none.st"})
+  T.ok(not ok and wb.is_error(err) and err.code == "ENOENT", tostring(err))
+  T.ok(tostring(err):find("^fit: resume: " .. dir .. "/none.st: cannot open"), tostring(err))
 end)
 
 -- }====================

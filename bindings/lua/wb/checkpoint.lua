@@ -345,4 +345,4 @@ end
 -- For wb/state.lua (save_state and fit's resume): the parameter names and
 -- the checked copy of a file's weights into a model.
 return {named_params = named_params, apply = apply, architecture = architecture,
-  arch_diff = arch_diff}
+  arch_diff = arch_diff, reraise = reraise}

@@ -300,12 +300,13 @@ function Sequential:save_state(path, opts)
     stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
   local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
   if not ok then error(cbs, 2) end
-  wb.io.save_safetensors(path, map, {format = "workbench-state",
+  local okw, err = pcall(wb.io.save_safetensors, path, map, {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = table.concat(encode(st, {})),
     ["workbench.history"] = table.concat(encode(h, {})),
     ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag,
     ["workbench.architecture"] = ckpt.architecture(self)})
+  if not okw then ckpt.reraise(err, 2) end
   return self
 end
 
@@ -320,7 +321,11 @@ M.train_end = fitstate.train_end -- for fit: see wb/state_fit.lua
 -- step, history, optimizer, stopped, callbacks (for restore_callbacks)}.
 -- Errors name the file.
 function M.resume(model, path, opt, want)
-  local file, meta = wb.io.load_safetensors(path)
+  local okl, file, meta = pcall(wb.io.load_safetensors, path)
+  if not okl then -- fit's error, with its code: not placed in this file
+    error(wb.is_error(file) and wb.Error{code = file.code, path = file.path,
+      message = "fit: resume: " .. file.message} or file, 0)
+  end
   if type(meta) ~= "table" or meta.format ~= "workbench-state" then
     error(wb.Error{code = "EFORMAT", path = path, message = string.format("fit: resume: %s "
       .. "is not a training state (format %s, expected workbench-state, written by "

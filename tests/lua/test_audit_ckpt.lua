@@ -1,10 +1,11 @@
 -- test_audit_ckpt.lua: a trust audit of checkpoints, save_state/resume and
 -- safetensors files: a resume into a model of another architecture (same
--- parameter shapes) or onto other data (same row count) that went on
--- silently (fit's help said the data were checked), a training state that load_weights and wb.load refused as
--- "another architecture", loader errors placed in the library's own lines,
--- and files written by Python (json + numpy by hand: Debian has no
--- safetensors package) read back; skipped without /usr/bin/python3 + numpy.
+-- parameter shapes), onto other data of the same row count (fit's help said
+-- the data were checked) or with another log_every, that went on silently;
+-- a ModelCheckpoint folder that failed only after an epoch of training; a
+-- training state that load_weights and wb.load refused as "another
+-- architecture"; loader errors placed in the library's own lines. The
+-- checks against Python are test_audit_ckpt_python.lua.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local nn = wb.nn

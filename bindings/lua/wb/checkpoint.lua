@@ -189,8 +189,12 @@ local function check_tensors(model, path, file)
         tensors[i]:dtype(), t:dtype())
     end
     if shape_str(t) ~= shape_str(tensors[i]) then
-      mismatch(path, "%s: tensor '%s': expected shape %s, got %s", path, name,
-        shape_str(tensors[i]), shape_str(t))
+      local s = t:shape()
+      local swapped = #s == 2 and s[1] ~= s[2] -- a Python user's likeliest slip
+        and shape_str(tensors[i]) == string.format("[%d, %d]", s[2], s[1])
+      mismatch(path, "%s: tensor '%s': expected shape %s, got %s%s", path, name,
+        shape_str(tensors[i]), shape_str(t), swapped and " (the transpose: kernels are "
+        .. "[n_in, n_out], Keras's layout; PyTorch's nn.Linear.weight is [n_out, n_in])" or "")
     end
   end
   local extra = {}

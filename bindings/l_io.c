@@ -2,7 +2,8 @@
  *
  *   wb.io.save_safetensors(path, tensors [, metadata])
  *     tensors: {name = tensor, ...} (float32 or uint8; written in sorted
- *     name order); metadata: {key = "string value", ...}. Atomic.
+ *     name order); metadata: {key = "string value", ...} (sorted by key:
+ *     the same tensors and metadata give the same bytes). Atomic.
  *   wb.io.load_safetensors(path) --> tensors, metadata, names
  *     tensors: {name = tensor}; metadata: {key = value}; names: the tensor
  *     names in file order.
@@ -64,7 +65,17 @@ static int collect_tensors(lua_State *L, int idx, named **out)
     return n;
 }
 
-/* Collect {string = string} metadata into two arrays (userdata). */
+typedef struct meta_pair {
+    const char *key, *val;
+} meta_pair;
+
+static int cmp_meta(const void *a, const void *b)
+{
+    return strcmp(((const meta_pair *)a)->key, ((const meta_pair *)b)->key);
+}
+
+/* Collect {string = string} metadata into two arrays (userdata), sorted by
+ * key: a table's order differs between processes, the file must not. */
 static int collect_meta(lua_State *L, int idx, const char ***keys, const char ***vals)
 {
     int n = 0;
@@ -78,13 +89,19 @@ static int collect_meta(lua_State *L, int idx, const char ***keys, const char **
             n++;
         }
     }
+    meta_pair *p = lua_newuserdatauv(L, sizeof *p * (size_t)(n + 1), 0);
     const char **k = lua_newuserdatauv(L, sizeof *k * (size_t)(2 * n + 1), 0);
     int i = 0;
     if (n)
         for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
-            k[i] = lua_tostring(L, -2);
-            k[n + i++] = lua_tostring(L, -1);
+            p[i].key = lua_tostring(L, -2);
+            p[i++].val = lua_tostring(L, -1);
         }
+    qsort(p, (size_t)n, sizeof *p, cmp_meta);
+    for (i = 0; i < n; i++) {
+        k[i] = p[i].key;
+        k[n + i] = p[i].val;
+    }
     *keys = k;
     *vals = k + n;
     return n;

@@ -169,6 +169,37 @@ T.test("wb.load of a weights-only file: EFORMAT naming the file and the fix", fu
 end)
 
 -- }====================
+-- {==================== the same model, the same bytes ====================
+
+T.test("the same model saved by other processes gives the same bytes", function()
+  -- the tables' key order (metadata, architecture, state JSON) differed
+  -- between processes: a file re-written unchanged got another hash
+  local files = {}
+  for i = 1, 4 do
+    local code = string.format("local T = dofile('tests/lua/harness.lua'); "
+      .. "local m = T.tiny_mlp(1, true); m:save('%s/same%d.m'); m:save_weights('%s/same%d.w'); "
+      .. "m:fit(T.tiny_data(), {epochs = 1, verbose = false}); m:save_state('%s/same%d.s')",
+      dir, i, dir, i, dir, i)
+    local st, _, err = T.sh(T.quote(T.wb) .. " -e " .. T.quote(code))
+    T.eq(st, 0, err)
+    local _, meta = wb.io.load_safetensors(dir .. "/same" .. i .. ".s")
+    files[i] = {m = io.open(dir .. "/same" .. i .. ".m", "rb"):read("a"),
+      w = io.open(dir .. "/same" .. i .. ".w", "rb"):read("a"), state = meta["workbench.state"],
+      keys = table.concat(select(3, wb.io.load_safetensors(dir .. "/same" .. i .. ".s")), ",")}
+  end
+  for i = 2, 4 do
+    for _, k in ipairs{"m", "w", "state", "keys"} do
+      T.ok(files[i][k] == files[1][k], k .. ": process " .. i .. " wrote other bytes")
+    end
+  end
+  local raw = files[1].m
+  local n = string.unpack("<I8", raw)
+  local header = raw:sub(9, 8 + n)
+  T.ok(header:find('{"__metadata__":{"format":"workbench","workbench.architecture":'
+    .. '"[{\\"activation\\":\\"relu\\",\\"init\\"', 1, true), header)
+end)
+
+-- }====================
 -- {==================== errors at the caller ====================
 
 T.test("a file that does not load: the error is placed at the caller, code kept", function()

@@ -67,11 +67,31 @@ local function layer_config(layer, i)
   return {kind = "unknown", description = tostring(layer), index = i}
 end
 
+-- JSON with the keys of objects sorted (cjson writes them in table order,
+-- which differs between processes): the same model, the same bytes.
+local function sorted_json(v)
+  if type(v) ~= "table" or next(v) == nil then return cjson.encode(v) end
+  local out = {}
+  if #v > 0 then
+    for i = 1, #v do out[i] = sorted_json(v[i]) end
+    return "[" .. table.concat(out, ",") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  for i, k in ipairs(keys) do
+    local x = v[k]
+    if x == nil then x = v[tonumber(k)] end
+    out[i] = cjson.encode(k) .. ":" .. sorted_json(x)
+  end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
 -- The workbench.architecture JSON of model (model:save, save_state).
 local function architecture(model)
   local arch = {}
   for i = 1, #model do arch[i] = layer_config(model[i], i) end
-  return cjson.encode(arch)
+  return sorted_json(arch)
 end
 
 local function metadata(model, with_arch)

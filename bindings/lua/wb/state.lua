@@ -80,8 +80,11 @@ local function encode(v, out)
       out[#out + 1] = "]"
     else
       out[#out + 1] = "{"
-      local first = true
-      for k, x in pairs(v) do
+      local first, keys = true, {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      for _, k in ipairs(keys) do -- sorted: the same state, the same bytes
+        local x = v[k]
         if type(k) == "string" and type(x) ~= "function" then
           if not first then out[#out + 1] = "," end
           first = false

@@ -61,7 +61,8 @@ end
 -- {==================== exact JSON ====================
 
 -- JSON of plain data with numbers to 17 significant digits (cjson keeps
--- 14), NaN and infinities as null. Keys are strings or list indices.
+-- 14), NaN and infinities as null, object keys sorted (the same state, the
+-- same bytes). Keys are strings or list indices.
 local function encode(v, out)
   local t = type(v)
   if t == "number" then
@@ -79,19 +80,16 @@ local function encode(v, out)
       end
       out[#out + 1] = "]"
     else
-      out[#out + 1] = "{"
-      local first, keys = true, {}
-      for k in pairs(v) do keys[#keys + 1] = k end
-      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-      for _, k in ipairs(keys) do -- sorted: the same state, the same bytes
-        local x = v[k]
-        if type(k) == "string" and type(x) ~= "function" then
-          if not first then out[#out + 1] = "," end
-          first = false
-          out[#out + 1] = cjson.encode(k) .. ":"
-          encode(x, out)
-        end
+      local keys = {}
+      for k, x in pairs(v) do
+        if type(k) == "string" and type(x) ~= "function" then keys[#keys + 1] = k end
       end
+      table.sort(keys)
+      for i, k in ipairs(keys) do
+        out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
+        encode(v[k], out)
+      end
+      if #keys == 0 then out[#out + 1] = "{" end
       out[#out + 1] = "}"
     end
   else
@@ -325,10 +323,8 @@ M.train_end = fitstate.train_end -- for fit: see wb/state_fit.lua
 -- Errors name the file.
 function M.resume(model, path, opt, want)
   local okl, file, meta = pcall(wb.io.load_safetensors, path)
-  if not okl then -- fit's error, with its code: not placed in this file
-    error(wb.is_error(file) and wb.Error{code = file.code, path = file.path,
-      message = "fit: resume: " .. file.message} or file, 0)
-  end
+  if not okl then error(wb.is_error(file) and wb.Error{code = file.code, path = file.path,
+    message = "fit: resume: " .. file.message} or file, 0) end -- fit's, with its code
   if type(meta) ~= "table" or meta.format ~= "workbench-state" then
     error(wb.Error{code = "EFORMAT", path = path, message = string.format("fit: resume: %s "
       .. "is not a training state (format %s, expected workbench-state, written by "

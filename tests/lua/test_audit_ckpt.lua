@@ -1,7 +1,8 @@
 -- test_audit_ckpt.lua: a trust audit of checkpoints, save_state/resume and
 -- safetensors files: a resume into a model of another architecture (same
 -- parameter shapes), onto other data of the same row count (fit's help said
--- the data were checked) or with another log_every, that went on silently;
+-- the data were checked), with another log_every or loss function, that went
+-- on silently;
 -- a ModelCheckpoint folder that failed only after an epoch of training; a
 -- training state that load_weights and wb.load refused as "another
 -- architecture"; loader errors placed in the library's own lines. The
@@ -97,6 +98,20 @@ T.test("resume with another log_every (or none) is refused: history.steps stoppe
   local r = T.tiny_mlp(1, true)
   r:fit(train, opts{epochs = 3, resume = path, log_every = 2})
   T.eq(table.concat(r.history.steps.step, ","), "2,4,6,8,10,12,14")
+end)
+
+T.test("resume with another loss function is refused; the same function goes on", function()
+  local function scaled(k) -- a new closure per call: identified by its code and k
+    return function(out, y) local v, g = wb.losses.mse(out, y); return v * k, g * k end
+  end
+  local m = T.tiny_mlp(1)
+  m:fit(train, opts{epochs = 1, loss = scaled(1)})
+  local path = dir .. "/loss.safetensors"
+  m:save_state(path)
+  local r = T.tiny_mlp(1)
+  T.check_error("was trained with loss a function %x+, this fit has a function %x+", r.fit, r,
+    train, opts{epochs = 2, loss = scaled(100), resume = path})
+  T.eq(r:fit(train, opts{epochs = 2, loss = scaled(1), resume = path}).epochs, 2)
 end)
 
 -- }====================

@@ -88,11 +88,17 @@ end
 -- shuffling, the loss, the validation rows (history's val series), and the
 -- data themselves (a hash of the images and labels of both sets: the same
 -- number of rows is not the same data), and log_every (0: none; history.steps
--- would otherwise stop at the save, or change its spacing there).
+-- would otherwise stop at the save, or change its spacing there). A loss
+-- function is "a function <wb.identity.hook>" (its bytecode and the values
+-- it closes over), or "a function" when it cannot be identified.
 function M.fit_record(o, bs, n, train, val)
   local loss = o.loss or "sparse_categorical_crossentropy"
+  if type(loss) ~= "string" then
+    local id = require("wb.identity").hook(loss)
+    loss = id and "a function " .. id or "a function"
+  end
   return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false, log_every = o.log_every or 0,
-    loss = type(loss) == "string" and loss or "a function", validation_rows = val and #val or 0,
+    loss = loss, validation_rows = val and #val or 0,
     images = digest(train.images), labels = digest(train.labels),
     validation_images = val and digest(val.images), validation_labels = val and
     digest(val.labels)}

@@ -94,6 +94,9 @@ function M.check_fit(path, saved, now)
   for _, k in ipairs(FIT_KEYS) do
     local a, b = saved[k], now[k]
     if type(a) == "number" then a = math.tointeger(a) or a end
+    if k == "loss" and a == "a function" and tostring(b):match("^a function") then
+      a = b -- saved before a loss function was identified, or unidentifiable
+    end
     if a ~= nil and a ~= b then
       local what = FIT_WHAT[k] or k
       error(string.format("fit: resume: %s was trained with %s %s, this fit has %s: a "

@@ -229,6 +229,11 @@ T.test("a file that does not load: the error is placed at the caller, code kept"
     T.ok(not tostring(err):find("checkpoint.lua", 1, true), "in the library: " .. tostring(err))
     T.ok(tostring(err):find("test_audit_ckpt.lua:%d+: "), "at the caller: " .. tostring(err))
   end
+  local neg = dir .. "/neg.safetensors" -- a negative size is named by its value
+  local header = '{"x":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,4]}}'
+  fh = io.open(neg, "wb"); fh:write(string.pack("<I8", #header), header, "\0\0\0\0"); fh:close()
+  T.check_error(neg .. ": tensor 'x': shape[2]: expected an unsigned integer, got -1",
+    wb.io.load_safetensors, neg)
   local trained = T.tiny_mlp(1)
   trained:fit(train, opts{epochs = 1})
   local ok, err = pcall(function() trained:save_state(dir .. "/none/s.safetensors") end)

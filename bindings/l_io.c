@@ -2,20 +2,25 @@
  *
  *   wb.io.save_safetensors(path, tensors [, metadata])
  *     tensors: {name = tensor, ...} (float32 or uint8; written in sorted
- *     name order); metadata: {key = "string value", ...}. Atomic.
+ *     name order); metadata: {key = "string value", ...} (sorted by key:
+ *     the same tensors and metadata give the same bytes). Atomic.
  *   wb.io.load_safetensors(path) --> tensors, metadata, names
  *     tensors: {name = tensor}; metadata: {key = value}; names: the tensor
  *     names in file order.
  *
  * Private: wb.io._observe(f|nil) -> previous, the observer of the files the
- * bindings read and write (lwb.h lwb_note_file; wb/identity_reads.lua).
+ * bindings read and write (lwb.h lwb_note_file; wb/identity_reads.lua);
+ * wb.io._hash(t), a hash of a tensor's elements (fit's record of its data).
  *
  * Not the model checkpoint API: model:save, wb.load and model:load_weights
  * (bindings/lua/wb/checkpoint.lua) build on these two functions. Errors
  * raise with the file name and the problem, as the core reports it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <xxhash.h>
 
 #include "../core/alloc.h"
 #include "../core/fsutil.h"
@@ -60,7 +65,17 @@ static int collect_tensors(lua_State *L, int idx, named **out)
     return n;
 }
 
-/* Collect {string = string} metadata into two arrays (userdata). */
+typedef struct meta_pair {
+    const char *key, *val;
+} meta_pair;
+
+static int cmp_meta(const void *a, const void *b)
+{
+    return strcmp(((const meta_pair *)a)->key, ((const meta_pair *)b)->key);
+}
+
+/* Collect {string = string} metadata into two arrays (userdata), sorted by
+ * key: a table's order differs between processes, the file must not. */
 static int collect_meta(lua_State *L, int idx, const char ***keys, const char ***vals)
 {
     int n = 0;
@@ -74,13 +89,19 @@ static int collect_meta(lua_State *L, int idx, const char ***keys, const char **
             n++;
         }
     }
+    meta_pair *p = lua_newuserdatauv(L, sizeof *p * (size_t)(n + 1), 0);
     const char **k = lua_newuserdatauv(L, sizeof *k * (size_t)(2 * n + 1), 0);
     int i = 0;
     if (n)
         for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
-            k[i] = lua_tostring(L, -2);
-            k[n + i++] = lua_tostring(L, -1);
+            p[i].key = lua_tostring(L, -2);
+            p[i++].val = lua_tostring(L, -1);
         }
+    qsort(p, (size_t)n, sizeof *p, cmp_meta);
+    for (i = 0; i < n; i++) {
+        k[i] = p[i].key;
+        k[n + i] = p[i].val;
+    }
     *keys = k;
     *vals = k + n;
     return n;
@@ -170,10 +191,29 @@ static int io_faults(lua_State *L)
     return 5;
 }
 
+/* wb.io._hash(t) -> 32 hex digits: XXH3-128 of t's elements as stored
+ * (tensors are contiguous), as wb.sys.hash_file writes a file's. What fit
+ * records of its data for a resume to compare (wb/fit_args.lua): a file of
+ * the same rows but other data is refused. Private: not documented API. */
+static int io_hash(lua_State *L)
+{
+    const wb_tensor *t = lwb_checktensor(L, 1);
+    size_t n = wb_tensor_numel(t) * wb_dtype_size(t->dtype);
+    const uint8_t *p = (const uint8_t *)t->storage->data + t->offset * wb_dtype_size(t->dtype);
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(n ? p : NULL, n));
+    char hex[2 * sizeof c.digest + 1];
+    for (size_t i = 0; i < sizeof c.digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 static const luaL_Reg functions[] = {
     {"save_safetensors", io_save_safetensors},
     {"load_safetensors", io_load_safetensors},
     {"_faults", io_faults},
+    {"_hash", io_hash},
     {"_observe", lwb_observe},
     {NULL, NULL},
 };

@@ -294,7 +294,13 @@ static int u64_array(parser *p, const char *tensor, const char *field, const jso
     size_t i;
     const json_t *v;
     json_array_foreach(a, i, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
+        if (json_is_integer(v) && json_integer_value(v) < 0) { /* its value, not its type */
+            wb_err_set(p->err, WB_EFORMAT, "%s: tensor '%s': %s[%zu]: expected an unsigned "
+                       "integer, got %lld", p->path, tensor, field, i + 1,
+                       (long long)json_integer_value(v));
+            return -1;
+        }
+        if (!json_is_integer(v))
             return snprintf(what, sizeof what, "%s[%zu]: expected an unsigned integer",
                             field, i + 1), perr(p, tensor, what, v);
         out[i] = (uint64_t)json_integer_value(v);

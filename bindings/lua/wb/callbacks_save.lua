@@ -174,8 +174,35 @@ function ModelCheckpoint:_write(path)
   self.last_saved = path
 end
 
+-- A failure to reach the checkpoints' folder, raised as fit's error with
+-- its code (ECREATE: exit status 73), naming the callback.
+local function unreachable(e, path, why)
+  error(wb.Error{code = wb.is_error(e) and e.code or "ECREATE", path = path,
+    message = "ModelCheckpoint: " .. (why or "") .. (wb.is_error(e) and e.message
+      or tostring(e))}, 0)
+end
+
+-- The folder the checkpoints go to (up to filepath's first field) made and
+-- written to once when training begins, and a filepath that is a folder
+-- refused: both failed only at the first save, after an epoch of training.
+local function check_target(pattern)
+  local fixed = pattern:match("^[^{]*")
+  local dir = fixed:match("^(.*)/") or "."
+  if dir == "" then dir = "/" end
+  local ok, e = pcall(wb.sys.mkdir_p, dir)
+  if not ok then unreachable(e, dir) end
+  if fixed == pattern and pcall(wb.sys.listdir, pattern) then
+    unreachable("filepath " .. pattern .. " is a folder, expected a file name", pattern)
+  end
+  local probe = string.format("%s/.wb-checkpoint-probe-%d", dir, wb.sys.getpid())
+  ok, e = pcall(wb.sys.write_atomic, probe, "")
+  os.remove(probe)
+  if not ok then unreachable(e, dir, "cannot write into folder " .. dir .. ": ") end
+end
+
 function ModelCheckpoint:on_train_begin(model)
   check_begin(model, "on_train_begin")
+  check_target(self.filepath)
   M._check_log_keys(self, model, self.fields, "filepath field {%s}", self.save_freq ~= nil,
     true)
   if self.save_best_only then M._check_log_keys(self, model, {self.monitor}, "monitor '%s'") end

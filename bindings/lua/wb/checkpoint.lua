@@ -15,7 +15,9 @@
 --
 -- load_weights checks every name, shape and dtype first and copies only
 -- when all match: on any mismatch the model is unchanged and the error
--- names the file and the tensor.
+-- names the file and the tensor. load_weights and wb.load also read a
+-- training state (model:save_state, format "workbench-state"): its
+-- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
@@ -66,14 +68,87 @@ local function layer_config(layer, i)
   return {kind = "unknown", description = tostring(layer), index = i}
 end
 
+-- JSON with the keys of objects sorted (cjson writes them in table order,
+-- which differs between processes): the same model, the same bytes.
+local function sorted_json(v)
+  if type(v) ~= "table" or next(v) == nil then return cjson.encode(v) end
+  local out = {}
+  if #v > 0 then
+    for i = 1, #v do out[i] = sorted_json(v[i]) end
+    return "[" .. table.concat(out, ",") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  for i, k in ipairs(keys) do
+    local x = v[k]
+    if x == nil then x = v[tonumber(k)] end
+    out[i] = cjson.encode(k) .. ":" .. sorted_json(x)
+  end
+  return "{" .. table.concat(out, ",") .. "}"
+end
+
+-- The workbench.architecture JSON of model (model:save, save_state).
+local function architecture(model)
+  local arch = {}
+  for i = 1, #model do arch[i] = layer_config(model[i], i) end
+  return sorted_json(arch)
+end
+
 local function metadata(model, with_arch)
   local meta = {format = "workbench", ["workbench.version"] = tostring(wb.version)}
-  if with_arch then
-    local arch = {}
-    for i = 1, #model do arch[i] = layer_config(model[i], i) end
-    meta["workbench.architecture"] = cjson.encode(arch)
-  end
+  if with_arch then meta["workbench.architecture"] = architecture(model) end
   return meta
+end
+
+-- A layer config as text for a message: kind{key = value, ...}, sorted.
+local function config_str(cfg)
+  local keys, parts = {}, {}
+  for k in pairs(cfg) do if k ~= "kind" and k ~= "index" then keys[#keys + 1] = k end end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = k .. " = " .. tostring(cfg[k]) end
+  return tostring(cfg.kind) .. "{" .. table.concat(parts, ", ") .. "}"
+end
+
+-- How model differs from the decoded workbench.architecture `saved` (a
+-- list of layer configs): nil when it does not, else a phrase naming the
+-- first layer and field that differ. The model's configs go through the
+-- same JSON as the file's (numbers to cjson's digits). A layer workbench
+-- cannot describe ("unknown") is compared by kind only: its description
+-- is its tostring.
+local function arch_diff(saved, model)
+  local now = cjson.decode(architecture(model))
+  if #saved ~= #now then
+    return string.format("%d layers there, %d here", #saved, #now)
+  end
+  for i, a in ipairs(saved) do
+    local b = now[i]
+    if type(a) ~= "table" or a.kind ~= b.kind then
+      return string.format("layer %d is %s there, %s here", i,
+        type(a) == "table" and config_str(a) or tostring(a), config_str(b))
+    end
+    if a.kind ~= "unknown" then
+      local keys = {}
+      for k in pairs(a) do keys[#keys + 1] = k end
+      for k in pairs(b) do if a[k] == nil then keys[#keys + 1] = k end end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        if a[k] ~= b[k] then
+          return string.format("layer %d (%s) has %s = %s there, %s here", i, a.kind, k,
+            tostring(a[k]), tostring(b[k]))
+        end
+      end
+    end
+  end
+end
+
+-- err raised again at the caller of the function calling this (`level` as
+-- error's), keeping a wb.Error's code: the position goes into its message.
+local function reraise(err, level)
+  if not wb.is_error(err) then error(err, level + 1) end
+  local at = debug.getinfo(level + 1, "Sl")
+  local pos = at and at.currentline > 0 and (at.short_src .. ":" .. at.currentline .. ": ") or ""
+  error(wb.Error{code = err.code, path = err.path, message = pos .. err.message}, 0)
 end
 
 local function write(model, path, with_arch, fname)
@@ -83,7 +158,8 @@ local function write(model, path, with_arch, fname)
   local names, tensors = named_params(model)
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
-  wb.io.save_safetensors(path, map, metadata(model, with_arch))
+  local ok, err = pcall(wb.io.save_safetensors, path, map, metadata(model, with_arch))
+  if not ok then reraise(err, 3) end
 end
 
 ---wb.Sequential:save(path) -> wb.Sequential
@@ -117,15 +193,6 @@ local function mismatch(path, fmt, ...)
   error(wb.Error{code = "EFORMAT", path = path, message = string.format(fmt, ...)}, 0)
 end
 
--- err raised again at the caller of the function calling this (`level` as
--- error's), keeping a wb.Error's code: the position goes into its message.
-local function reraise(err, level)
-  if not wb.is_error(err) then error(err, level + 1) end
-  local at = debug.getinfo(level + 1, "Sl")
-  local pos = at and at.currentline > 0 and (at.short_src .. ":" .. at.currentline .. ": ") or ""
-  error(wb.Error{code = err.code, path = err.path, message = pos .. err.message}, 0)
-end
-
 -- Check the file's tensors against the model's; raise naming the first
 -- mismatch. Copies nothing.
 local function check_tensors(model, path, file)
@@ -143,8 +210,12 @@ local function check_tensors(model, path, file)
         tensors[i]:dtype(), t:dtype())
     end
     if shape_str(t) ~= shape_str(tensors[i]) then
-      mismatch(path, "%s: tensor '%s': expected shape %s, got %s", path, name,
-        shape_str(tensors[i]), shape_str(t))
+      local s = t:shape()
+      local swapped = #s == 2 and s[1] ~= s[2] -- a Python user's likeliest slip
+        and shape_str(tensors[i]) == string.format("[%d, %d]", s[2], s[1])
+      mismatch(path, "%s: tensor '%s': expected shape %s, got %s%s", path, name,
+        shape_str(tensors[i]), shape_str(t), swapped and " (the transpose: kernels are "
+        .. "[n_in, n_out], Keras's layout; PyTorch's nn.Linear.weight is [n_out, n_in])" or "")
     end
   end
   local extra = {}
@@ -164,11 +235,28 @@ local function apply(model, path, file)
   for i, name in ipairs(names) do tensors[i]:copy(file[name]) end
 end
 
+-- The file at path read (errors raised at the caller of the function
+-- calling this, keeping their code); a training state (model:save_state)
+-- keeps its weights, layers.<i>.*: its optimizer.*, callbacks.* and fit.*
+-- tensors are the training's, not the model's (wb/state.lua).
+local function read(path)
+  local ok, file, meta = pcall(wb.io.load_safetensors, path)
+  if not ok then reraise(file, 3) end
+  if meta.format == "workbench-state" then
+    local weights = {}
+    for name, t in pairs(file) do
+      if name:match("^layers%.") then weights[name] = t end
+    end
+    file = weights
+  end
+  return file, meta
+end
+
 ---wb.Sequential:load_weights(path) -> wb.Sequential
 ---Copies the weights of a file written by save or save_weights into this
----model (same architecture). Every name, shape and dtype is checked first:
----on any mismatch nothing is copied and the error names the file and the
----tensor.
+---model (same architecture), or the weights of a training state
+---(save_state). Every name, shape and dtype is checked first: on any
+---mismatch nothing is copied and the error names the file and the tensor.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
@@ -176,7 +264,7 @@ function Sequential:load_weights(path)
   if type(path) ~= "string" then
     error("load_weights: expected a file name, got " .. type(path), 2)
   end
-  local file = wb.io.load_safetensors(path)
+  local file = read(path)
   local ok, err = pcall(apply, self, path, file)
   if not ok then reraise(err, 2) end
   return self
@@ -238,8 +326,9 @@ local function bad_arch(path, fmt, ...)
 end
 
 ---wb.load(path) -> wb.Sequential
----Rebuilds a model saved with model:save: its layers from the stored
----architecture, then its weights. Building the layers draws from the global
+---Rebuilds a model saved with model:save (or model:save_state): its layers
+---from the stored architecture, then its weights (a file without one, as
+---save_weights writes: EFORMAT). Building the layers draws from the global
 ---generator (wb.seed), so wb.load advances it.
 ---@param path string
 ---@return wb.Sequential
@@ -247,11 +336,13 @@ end
 ---  local m = wb.load(run:weights_path()) -- <root>/runs/task05_dropout-<hash>.safetensors
 function wb.load(path)
   if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
-  local file, meta = wb.io.load_safetensors(path)
+  local file, meta = read(path)
   local arch = meta["workbench.architecture"]
-  if not arch then
-    error(path .. ": no 'workbench.architecture' metadata (saved with save_weights?): "
-      .. "build the model and call model:load_weights", 2)
+  if not arch then -- not a file wb.load reads: EFORMAT (exit status 65)
+    reraise(wb.Error{code = "EFORMAT", path = path, message = path .. ": no "
+      .. "'workbench.architecture' metadata (" .. (meta.format == "workbench-state"
+        and "a training state written before save_state kept it" or "saved with save_weights?")
+      .. "): build the model and call model:load_weights"}, 2)
   end
   local ok, cfgs = pcall(cjson.decode, arch)
   if not ok then bad_arch(path, "%s", tostring(cfgs)) end
@@ -278,4 +369,5 @@ end
 
 -- For wb/state.lua (save_state and fit's resume): the parameter names and
 -- the checked copy of a file's weights into a model.
-return {named_params = named_params, apply = apply}
+return {named_params = named_params, apply = apply, architecture = architecture,
+  arch_diff = arch_diff, reraise = reraise}

@@ -168,8 +168,10 @@ end
 ---resume (a file of model:save_state: weights, optimizer state, RNG and
 ---history are restored and training goes on from the saved epoch to
 ---epochs (the number of the last epoch, as Keras's: not below the saved
----ones), bit-identical to an uninterrupted run; give the saved fit's data,
----batch_size, shuffle, loss and validation (checked: an error otherwise);
+---ones), bit-identical to an uninterrupted run; give the saved fit's model
+---(architecture), data (a hash of the images and labels), batch_size,
+---shuffle, loss, validation and log_every (checked: an error otherwise); the saved RNG
+---state replaces the one seed sets;
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with
 ---get_state/set_state, e.g. EarlyStopping, is restored; a fit that was
@@ -246,11 +248,12 @@ function Sequential:fit(train, opts, more)
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
   local history, step0, rs = M.new_history(), 0, nil
+  local record = fa.fit_record(opts, bs, n, train, val) -- what a resume must repeat
   if opts.resume then -- after seed: the saved RNG state wins
     -- checks the file against epochs, initial_epoch and optimizer first
     rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil,
       {epochs = epochs, initial_epoch = opts.initial_epoch ~= nil and initial or nil,
-       callbacks = cbs, fit = fa.fit_record(opts, bs, n, val)})
+       callbacks = cbs, fit = record})
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
   elseif epochs < initial then -- Keras would return at once, having trained nothing
     error(string.format("fit: epochs = %d is below initial_epoch = %d: epochs is the number "
@@ -260,7 +263,7 @@ function Sequential:fit(train, opts, more)
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
-  rawset(self, "_fit_record", fa.fit_record(opts, bs, n, val)) -- and what a resume needs
+  rawset(self, "_fit_record", record) -- and what a resume needs
   rawset(self, "_fit_logs", {epoch = epoch_keys(val), step = loop.STEP_KEYS}) -- the logs' keys
   local tty = verbose and verbose ~= 2 and progress.live(1) -- the bar: not on TERM=dumb
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,

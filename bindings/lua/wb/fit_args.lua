@@ -79,13 +79,30 @@ function M.check_fit_types(o)
   end
 end
 
+-- A dataset's tensor as "dtype [shape] hash" (wb.io._hash of its elements).
+local function digest(t)
+  return string.format("%s [%s] %s", t:dtype(), table.concat(t:shape(), ", "), wb.io._hash(t))
+end
+
 -- What a resume must give again to continue bit for bit (save_state keeps
 -- it, wb/state_fit.lua compares): steps per epoch and their rows, the
--- shuffling, the loss, and the validation rows (history's val series).
-function M.fit_record(o, bs, n, val)
+-- shuffling, the loss, the validation rows (history's val series), and the
+-- data themselves (a hash of the images and labels of both sets: the same
+-- number of rows is not the same data), and log_every (0: none; history.steps
+-- would otherwise stop at the save, or change its spacing there). A loss
+-- function is "a function <wb.identity.hook>" (its bytecode and the values
+-- it closes over), or "a function" when it cannot be identified.
+function M.fit_record(o, bs, n, train, val)
   local loss = o.loss or "sparse_categorical_crossentropy"
-  return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
-    loss = type(loss) == "string" and loss or "a function", validation_rows = val and #val or 0}
+  if type(loss) ~= "string" then
+    local id = require("wb.identity").hook(loss)
+    loss = id and "a function " .. id or "a function"
+  end
+  return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false, log_every = o.log_every or 0,
+    loss = loss, validation_rows = val and #val or 0,
+    images = digest(train.images), labels = digest(train.labels),
+    validation_images = val and digest(val.images), validation_labels = val and
+    digest(val.labels)}
 end
 
 -- Labels beyond the model's outputs, checked before training: in the step

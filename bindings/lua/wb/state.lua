@@ -14,7 +14,8 @@
 --                              count), rng (wb.rng_state()), optimizer =
 --                              {name, config, iterations}, stopped, fit =
 --                              {batch_size, rows, shuffle, loss,
---                              validation_rows}: checked on resume, mid
+--                              validation_rows, images, labels, ...: the
+--                              data's hashes}: checked on resume, mid
 --                              (saved inside an epoch by ModelCheckpoint
 --                              {save_freq}: {epoch, step, the epoch's sums,
 --                              epoch_lr}, with the tensor fit.perm, the
@@ -25,6 +26,10 @@
 --                              fit's callbacks that have get_state (their
 --                              tensors are callbacks.<j>.<key>...)
 --            workbench.tag     save_state's tag, when given
+--            workbench.architecture  as model:save writes it: a resume
+--                              into a model with other layers (an
+--                              activation, l2, a dropout rate) is refused;
+--                              wb.load rebuilds the model from it
 -- A callback keeps state across a resume when it has get_state() -> table
 -- (plain data and tensors) and set_state(table), called after its
 -- on_train_begin: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and
@@ -34,7 +39,8 @@
 -- state that no callback takes is an error, and so are fit's instruments
 -- given or dropped on resume (errors name the instruments option, as their
 -- distance would otherwise start again at the resume). Not saved: the
--- dataset and the fit options.
+-- dataset (its hash is, in workbench.state's fit, to compare) and the
+-- other fit options.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
@@ -56,7 +62,8 @@ end
 -- {==================== exact JSON ====================
 
 -- JSON of plain data with numbers to 17 significant digits (cjson keeps
--- 14), NaN and infinities as null. Keys are strings or list indices.
+-- 14), NaN and infinities as null, object keys sorted (the same state, the
+-- same bytes). Keys are strings or list indices.
 local function encode(v, out)
   local t = type(v)
   if t == "number" then
@@ -74,16 +81,16 @@ local function encode(v, out)
       end
       out[#out + 1] = "]"
     else
-      out[#out + 1] = "{"
-      local first = true
+      local keys = {}
       for k, x in pairs(v) do
-        if type(k) == "string" and type(x) ~= "function" then
-          if not first then out[#out + 1] = "," end
-          first = false
-          out[#out + 1] = cjson.encode(k) .. ":"
-          encode(x, out)
-        end
+        if type(k) == "string" and type(x) ~= "function" then keys[#keys + 1] = k end
       end
+      table.sort(keys)
+      for i, k in ipairs(keys) do
+        out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
+        encode(v[k], out)
+      end
+      if #keys == 0 then out[#out + 1] = "{" end
       out[#out + 1] = "}"
     end
   else
@@ -222,7 +229,9 @@ end
 ---wb.Sequential:save_state(path, opts) -> wb.Sequential
 ---Writes the full training state after a fit (weights, optimizer state with
 ---its moments and step count, completed epochs, global step, RNG state,
----history, the state of the fit's callbacks that have get_state:
+---history, the architecture (a resume into another model is refused;
+---wb.load and load_weights read the weights), the state of the fit's
+---callbacks that have get_state:
 ---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint; whether the fit was
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
@@ -287,11 +296,13 @@ function Sequential:save_state(path, opts)
     stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
   local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
   if not ok then error(cbs, 2) end
-  wb.io.save_safetensors(path, map, {format = "workbench-state",
+  local okw, err = pcall(wb.io.save_safetensors, path, map, {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = table.concat(encode(st, {})),
     ["workbench.history"] = table.concat(encode(h, {})),
-    ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag})
+    ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag,
+    ["workbench.architecture"] = ckpt.architecture(self)})
+  if not okw then ckpt.reraise(err, 2) end
   return self
 end
 
@@ -306,7 +317,9 @@ M.train_end = fitstate.train_end -- for fit: see wb/state_fit.lua
 -- step, history, optimizer, stopped, callbacks (for restore_callbacks)}.
 -- Errors name the file.
 function M.resume(model, path, opt, want)
-  local file, meta = wb.io.load_safetensors(path)
+  local okl, file, meta = pcall(wb.io.load_safetensors, path)
+  if not okl then error(wb.is_error(file) and wb.Error{code = file.code, path = file.path,
+    message = "fit: resume: " .. file.message} or file, 0) end -- fit's, with its code
   if type(meta) ~= "table" or meta.format ~= "workbench-state" then
     error(wb.Error{code = "EFORMAT", path = path, message = string.format("fit: resume: %s "
       .. "is not a training state (format %s, expected workbench-state, written by "
@@ -320,6 +333,7 @@ function M.resume(model, path, opt, want)
       .. "metadata (not JSON objects)")
   end
   fitstate.check_state(path, st, hist, cbs)
+  fitstate.check_arch(path, meta["workbench.architecture"], model)
   local weights, buffers, cbt = {}, {}, {}
   for name, t in pairs(file) do
     if name:match("^optimizer%.") then buffers[name] = t

@@ -80,16 +80,26 @@ end
 
 -- The fit options a resume must repeat (fa.fit_record): with another
 -- batch size, rows, shuffling or loss the resumed run is another run, and
--- validation given or dropped would leave holes in history's val series.
--- A file without the record (written before it existed) is not checked.
-local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows"}
+-- validation given or dropped would leave holes in history's val series;
+-- other images or labels (a hash of each) of the same count are other data;
+-- another log_every would stop history.steps at the save or respace it.
+-- A file without the record (or a field of it: written before it existed)
+-- is not checked for it.
+local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows", "images",
+  "labels", "validation_images", "validation_labels", "log_every"}
+local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0: none)",
+  log_every = "log_every (0: none)",
+  images = "training images", labels = "training labels",
+  validation_images = "validation images", validation_labels = "validation labels"}
 function M.check_fit(path, saved, now)
   for _, k in ipairs(FIT_KEYS) do
     local a, b = saved[k], now[k]
     if type(a) == "number" then a = math.tointeger(a) or a end
+    if k == "loss" and a == "a function" and tostring(b):match("^a function") then
+      a = b -- saved before a loss function was identified, or unidentifiable
+    end
     if a ~= nil and a ~= b then
-      local what = k == "rows" and "training rows" or k == "validation_rows"
-        and "validation rows (0: none)" or k
+      local what = FIT_WHAT[k] or k
       error(string.format("fit: resume: %s was trained with %s %s, this fit has %s: a "
         .. "resumed fit goes on bit for bit only with the saved fit's data and options",
         path, what, tostring(a), tostring(b)), 0)
@@ -154,6 +164,23 @@ function M.check_state(path, st, hist, cbs)
   if not is_list(cbs, function(e) return type(e) == "table" and type(e.kind) == "string" end)
   then
     bad(path, "workbench.callbacks: expected a list of {kind, state}")
+  end
+end
+
+-- The model resumed into must be the saved one: with the same parameter
+-- shapes but another activation, l2 or dropout rate the weights would load
+-- and the resumed run be another run. A file written before save_state
+-- kept the architecture is not checked.
+function M.check_arch(path, arch, model)
+  if arch == nil then return end
+  local ok, saved = pcall(cjson.decode, arch)
+  if not ok or type(saved) ~= "table" then
+    M.bad(path, "bad workbench.architecture metadata (not a JSON list)")
+  end
+  local diff = require("wb.checkpoint").arch_diff(saved, model)
+  if diff then
+    error(string.format("fit: resume: %s was saved from another model (%s): resume into "
+      .. "the saved architecture (wb.load(path) rebuilds it)", path, diff), 0)
   end
 end
 

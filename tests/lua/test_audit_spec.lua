@@ -1,0 +1,102 @@
+-- test_audit_spec.lua: an ablation as a new researcher writes it (README
+-- "Writing an ablation", "Spreading a sweep over machines"), tried for
+-- results that are wrong, stale, mixed or silently partial. A declaration
+-- whose runs would fail in every child or train something other than asked
+-- is an error before anything trains; a run that fails says its own error;
+-- a measure never overwrites a metric the run records; a Slurm element
+-- that finishes before sbatch returns is counted, not called failed.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local q = T.quote
+
+-- A task script in dir: name, the experiment's Lua text; returns its path.
+local function script(name, experiment, report)
+  local path = dir .. "/" .. name .. ".lua"
+  util.write_file(path, string.format("return wb.task{name = %q, experiment = {%s},\n"
+    .. "  report = %s}\n", name, experiment, report
+    or "function(task, runs) task:text(runs:table{'test_accuracy'}) end"))
+  return path
+end
+
+local TINY = "hidden = 4, epochs = 1, subset = {train = 200, test = 100}"
+
+-- The task at path run into root with args: status, stdout, stderr.
+local function task(path, root, args, env)
+  return T.sh(string.format("%s WB_ECHO=0 timeout 120 %s %s --root %s %s </dev/null",
+    env or "", q(T.wb), q(path), q(root), args or ""))
+end
+
+local function records(root)
+  local ok, names = pcall(wb.sys.listdir, root .. "/runs")
+  local n = 0
+  for _, f in ipairs(ok and names or {}) do if f:match("%.json$") then n = n + 1 end end
+  return n
+end
+
+-- {==================== declarations: refused before any run ====================
+
+local function refused(pat, ex)
+  return T.check_error(pat, wb.spec.check_experiment, ex, "x.lua:1: t")
+end
+
+T.test("a seed listed twice is an error naming both places, before any run", function()
+  refused("x.lua:1: t: experiment.seeds[3]: seed 1 is also seeds[1]: each seed is one run",
+    {base = {hidden = 4}, seeds = {1, 2, 1}})
+  -- before: two children trained one run into one record, then the report
+  -- died with a traceback ("seed 1 appears twice")
+  local path = script("dup", "base = {" .. TINY .. "}, seeds = {1, 1}")
+  local st, _, err = task(path, dir .. "/dup")
+  T.eq(st, 1, err)
+  T.ok(err:find("experiment.seeds[2]: seed 1 is also seeds[1]", 1, true), err)
+  T.ok(not err:find("traceback", 1, true), err)
+  T.eq(records(dir .. "/dup"), 0, "nothing trained")
+end)
+
+T.test("an optimizer option its optimizer does not take: refused where it is set", function()
+  -- before: every run's child failed with wb.optim.new's error, one by one
+  refused("experiment.base.momentum: optimizer adam (the default): Adam: unknown option "
+    .. "'momentum' (valid keys: lr, beta1, beta2, eps)", {base = {hidden = 4, momentum = 0.9}})
+  refused("experiment.vary.rho: optimizer sgd: SGD: unknown option 'rho'",
+    {base = {hidden = 4, optimizer = "sgd"}, vary = {rho = {0.9}}})
+  refused("experiment.base.nesterov: optimizer adam: Adam: unknown option 'nesterov'",
+    {base = {hidden = 4, nesterov = true},
+    variants = {{optimizer = "sgd"}, {optimizer = "adam"}}})
+  -- a value each check passes that the optimizer cannot hold (float32 eps)
+  refused("experiment.base.eps: optimizer rmsprop: RMSprop: eps must be a finite number > 0",
+    {base = {hidden = 4, optimizer = "rmsprop", eps = 1e-50}})
+  -- what each optimizer takes still goes
+  wb.spec.check_experiment({base = {hidden = 4}, variants = {
+    {optimizer = "sgd", momentum = 0.9, nesterov = true}, {optimizer = "adamw",
+    weight_decay = 0.01, beta1 = 0.8}, {optimizer = "rmsprop", rho = 0.8}, {lr = 1e-3}}}, "x")
+  local path = script("mom", "base = {" .. TINY .. ", momentum = 0.9}, seeds = {1}")
+  local st, _, err = task(path, dir .. "/mom")
+  T.eq(st, 1, err)
+  T.ok(err:find("mom.lua:1: mom: experiment.base.momentum: optimizer adam", 1, true), err)
+  T.eq(records(dir .. "/mom"), 0, "nothing trained")
+end)
+
+T.test("early_stopping on a log fit will not have is refused (it would never stop)",
+  function()
+  -- before: the run trained every epoch, fit's warning in a log nobody reads
+  refused("experiment.base.early_stopping: monitor 'val_loss' is not in fit's logs (accuracy, "
+    .. "data_loss, loss, lr, reg_loss): validation = false holds no rows out",
+    {base = {hidden = 4, validation = false, early_stopping = {patience = 1}}})
+  refused("experiment.vary.early_stopping: monitor 'val_los' is not in fit's logs "
+    .. "(accuracy, data_loss, loss, lr, reg_loss, val_accuracy, val_loss) (did you mean "
+    .. "'val_loss'?)", {base = {hidden = 4}, vary = {early_stopping = {{monitor =
+    "val_los"}}}})
+  refused("experiment.base.early_stopping: monitor 'val_loss'", {base = {hidden = 4, early_stopping = {}},
+    variants = {{validation = false}}})
+  wb.spec.check_experiment({base = {hidden = 4, early_stopping = {monitor = "loss"},
+    validation = false}}, "x")
+  wb.spec.check_experiment({base = {hidden = 4, early_stopping = {monitor = "val_accuracy"},
+    validation = "test"}}, "x")
+  -- a callbacks hook may add logs of its own: then fit decides
+  wb.spec.check_experiment({base = {hidden = 4, early_stopping = {monitor = "mine"}},
+    callbacks = function() return {} end}, "x")
+end)
+
+-- }====================
+
+T.done()

@@ -99,4 +99,35 @@ end)
 
 -- }====================
 
+-- {==================== runs that fail: said with their own error ====================
+
+T.test("a run failing after its epochs is reported with its error, not a progress line",
+  function()
+  -- before: "FAILED (exit 1): epoch 1/1 loss 2.2410 ..." in the output and the README
+  local path = script("late", "base = {" .. TINY .. "}, seeds = {1, 2},\n"
+    .. "  measure = function(_, cfg) if cfg.seed == 2 then error('planned failure') end "
+    .. "return {} end")
+  local st, _, err = task(path, dir .. "/late")
+  T.eq(st, 1, err)
+  T.ok(err:find("seed 2: FAILED (exit 1): workbench: " .. path .. ":2: planned failure (log: ",
+    1, true), err)
+  local readme = util.read_file(dir .. "/late/late/README.md") or ""
+  T.ok(readme:find("- base seed 2: `workbench: " .. path .. ":2: planned failure`", 1, true),
+    readme)
+end)
+
+T.test("a measure named as a metric fails its run; never the recorded test accuracy",
+  function()
+  -- before: the hook's 0.99 was recorded as the run's test_accuracy
+  local path = script("clash", "base = {" .. TINY .. "}, seeds = {1},\n"
+    .. "  measure = function() return {test_accuracy = 0.99, mine = 1} end")
+  local st, _, err = task(path, dir .. "/clash")
+  T.eq(st, 1, err)
+  T.ok(err:find("measure: 'test_accuracy' is a metric the run records itself "
+    .. "(test_accuracy = ", 1, true), err)
+  T.eq(records(dir .. "/clash"), 0, "no record with the hook's number")
+end)
+
+-- }====================
+
 T.done()

@@ -130,4 +130,60 @@ end)
 
 -- }====================
 
+-- {==================== --slurm, with a cluster that is quick ====================
+
+-- A fake sbatch on PATH that runs every element of the array itself, to the
+-- end, before it prints the job id (an idle cluster can be that quick), and
+-- a squeue that finds the array gone.
+local function quick_cluster()
+  local bin = dir .. "/bin"
+  wb.sys.mkdir_p(bin)
+  util.write_file(bin .. "/sbatch", [[#!/bin/sh
+for a in "$@"; do
+  case "$a" in
+    --array=1-*) n=${a#--array=1-} ;;
+    --output=*) out=${a#--output=} ;;
+  esac
+  script=$a
+done
+i=1
+while [ "$i" -le "$n" ]; do
+  log=$(printf '%s' "$out" | sed "s/%A/77/; s/%a/$i/")
+  SLURM_ARRAY_TASK_ID=$i SLURM_JOB_ID=7$i SLURM_ARRAY_JOB_ID=77 sh "$script" > "$log" 2>&1
+  i=$((i + 1))
+done
+echo 77
+]])
+  util.write_file(bin .. "/squeue", "#!/bin/sh\nexit 0\n")
+  os.execute("chmod +x " .. q(bin) .. "/sbatch " .. q(bin) .. "/squeue")
+  return "PATH=" .. q(bin) .. ":$PATH"
+end
+
+T.test("--slurm: runs an element finished before sbatch returned are counted, not failed",
+  function()
+  -- before: the records were read after sbatch returned, so records already
+  -- written looked old: every run "FAILED on Slurm job 77_i: exit 0", exit 1
+  local env = quick_cluster()
+  local path = script("fast", "base = {" .. TINY .. "}, seeds = {1, 2}")
+  local root = dir .. "/fast"
+  local st, _, err = task(path, root, "--slurm", env)
+  T.eq(st, 0, err)
+  T.ok(err:find("Slurm job array 77: 2 runs", 1, true), err)
+  T.ok(not err:find("FAILED", 1, true), err)
+  T.eq(select(2, err:gsub("test accuracy [%d.]+ %% %(Slurm job 77_%d%)", "")), 2, err)
+  T.eq(records(root), 2)
+  -- the same records as a local run of the same task
+  local st2, _, err2 = task(path, dir .. "/fast_local")
+  T.eq(st2, 0, err2)
+  for _, s in ipairs(wb.runs.find{root = root, task = "fast"}) do
+    local l = wb.runs.find{root = dir .. "/fast_local", task = "fast", seed = s.seed}[1]
+    T.eq(l.hash, s.hash)
+    T.eq(util.canonical(l.history.loss), util.canonical(s.history.loss))
+    T.eq(l.metrics.test_accuracy, s.metrics.test_accuracy)
+    T.eq(s.slurm.array_job, "77")
+  end
+end)
+
+-- }====================
+
 T.done()

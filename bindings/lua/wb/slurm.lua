@@ -186,6 +186,11 @@ end
 ---@return integer|nil
 ---Example: -- called by wb.runner.main for --slurm
 function M.train(ex, pending, opts, describe)
+  -- a record is new when its file differs from before (--fresh keeps the
+  -- old); read before sbatch: an element may have finished when it returns
+  local before, seen, done = {}, {}, 0
+  for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
+    s.hash)) or "" end
   local job, log_of = submit(ex, pending, opts.sbatch)
   if not job then
     io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, log_of))
@@ -200,10 +205,6 @@ function M.train(ex, pending, opts, describe)
       job))
     return nil, 0
   end
-  -- a record is new when its file differs from before (--fresh keeps the old)
-  local before, seen, done = {}, {}, 0
-  for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
-    s.hash)) or "" end
   local function report(i, what)
     done = done + 1
     local s = pending[i]

@@ -128,6 +128,36 @@ T.test("a measure named as a metric fails its run; never the recorded test accur
   T.eq(records(dir .. "/clash"), 0, "no record with the hook's number")
 end)
 
+T.test("runs that left no record count in the table's seeds cell and in comparisons",
+  function()
+  -- before: the table said "1" seed and a variant whose runs all failed had
+  -- no row; the comparison called the best better on the seeds it had left
+  local path = script("gone", "base = {" .. TINY .. "}, seeds = {1, 2},\n"
+    .. "  vary = {dropout = {0, 0.1, 0.2}},\n  measure = function(_, cfg)\n"
+    .. "    if cfg.dropout == 0.2 or (cfg.dropout == 0 and cfg.seed == 2) then "
+    .. "error('planned failure') end\n    return {} end", "function(task, runs) "
+    .. "task:text(runs:table{'test_accuracy', 'loss'}) end")
+  local st, _, err = task(path, dir .. "/gone")
+  T.eq(st, 1, err)
+  local readme = util.read_file(dir .. "/gone/gone/README.md") or ""
+  T.ok(readme:find("| dropout=0 | 1 of 2 (1 failed) | ", 1, true), readme)
+  T.ok(readme:find("| dropout=0.1 | 2 | ", 1, true), readme)
+  T.ok(readme:find("| dropout=0.2 | 0 of 2 (2 failed) | n/a | n/a |", 1, true), readme)
+  -- by hand: the best variant's missing seed is a seed without a value
+  local function r(v, seed, acc)
+    return {hash = v .. seed, task = "t", variant = v, seed = seed, status = "ok",
+      config = {seed = seed, v = v}, metrics = {test_accuracy = acc}, history = {}}
+  end
+  local rs = wb.runs.Runs{r("a", 1, 0.90), r("a", 2, 0.91), r("b", 1, 0.50),
+    r("b", 2, 0.51), r("b", 3, 0.50)}
+  T.ok(wb.compare(rs, "test_accuracy", {better = "higher"}):find("Better beyond", 1, true))
+  rs.failures = {{spec = {variant = "a", seed = 3}}, {spec = {variant = "c", seed = 1}}}
+  local s = wb.compare(rs, "test_accuracy", {better = "higher"})
+  T.ok(s:find("Not decided: 1 of 3 seeds of a have no value", 1, true), s)
+  T.ok(s:find("for c (1 of 1 seeds), a (1 of 3 seeds)", 1, true), s)
+  T.ok(rs:table{"test_accuracy"}:find("| a | 2 of 3 (1 failed) |", 1, true))
+end)
+
 -- }====================
 
 -- {==================== --slurm, with a cluster that is quick ====================

@@ -158,6 +158,41 @@ T.test("runs that left no record count in the table's seeds cell and in comparis
   T.ok(rs:table{"test_accuracy"}:find("| a | 2 of 3 (1 failed) |", 1, true))
 end)
 
+T.test("--gather takes no record whose weights are not beside it", function()
+  -- before: "2 imported", both cached, and run:model() of one failed with
+  -- "cannot open" (only the records had been copied back)
+  local path = script("gath", "base = {" .. TINY .. "}, seeds = {1, 2}")
+  local st, _, err = task(path, dir .. "/gath_a")
+  T.eq(st, 0, err)
+  local from = dir .. "/gath_copy"
+  wb.sys.mkdir_p(from .. "/runs")
+  local kept
+  for _, r in ipairs(wb.runs.find{root = dir .. "/gath_a", task = "gath"}) do
+    local name = "gath-" .. r.hash
+    util.write_file(from .. "/runs/" .. name .. ".json", util.read_file(dir .. "/gath_a/runs/"
+      .. name .. ".json"))
+    if r.seed == 1 then
+      kept = r.hash
+      util.write_file(from .. "/runs/" .. r.weights, util.read_file(r:weights_path()))
+    end
+  end
+  local root = dir .. "/gath_b"
+  st, _, err = task(path, root, "--gather " .. q(from))
+  T.eq(st, 1, err)
+  T.ok(err:find("not taken: its weights gath%-%x+%.safetensors are not beside it"), err)
+  T.ok(err:find("gathered from " .. from .. "/runs: 1 imported", 1, true), err)
+  T.ok(err:find("2 runs: 1 cached, 1 to train", 1, true), err)
+  for _, r in ipairs(wb.runs.find{root = root, task = "gath"}) do
+    T.eq(r:evaluate().accuracy, r.metrics.test_accuracy, r.hash)
+  end
+  -- gathered again: the record taken is counted as here, nothing trains
+  st, _, err = task(path, root, "--gather " .. q(from))
+  T.eq(st, 1, err) -- seed 2, trained here since, differs from the copy: a conflict
+  T.ok(err:find("1 imported", 1, true) == nil and err:find("1 already here", 1, true), err)
+  T.ok(err:find("2 runs: 2 cached, 0 to train", 1, true), err)
+  T.ok(kept)
+end)
+
 -- }====================
 
 -- {==================== --slurm, with a cluster that is quick ====================

@@ -193,6 +193,19 @@ T.test("--gather takes no record whose weights are not beside it", function()
   T.ok(kept)
 end)
 
+T.test("wb.experiment's quick runs from the REPL go under <root>/quick, as a task's",
+  function()
+  -- before: into <root>/runs, beside the full runs wb.runs.find reads there
+  local root = dir .. "/repl"
+  local st, out, err = T.sh(string.format("WB_PLOTS=%s timeout 120 %s -e %s </dev/null",
+    q(root), q(T.wb), q("local ex = wb.experiment({name = 'qq', base = {hidden = 4}, "
+    .. "seeds = {1}}, {options = {quick = true}}); print(ex:run()[1].config.epochs)")))
+  T.eq(st, 0, err)
+  T.eq(tonumber(out), 2, out)
+  T.eq(records(root .. "/quick"), 1)
+  T.ok(not wb.sys.exists(root .. "/runs"), "nothing in the full root")
+end)
+
 -- }====================
 
 -- {==================== --slurm, with a cluster that is quick ====================

@@ -158,6 +158,20 @@ T.test("runs that left no record count in the table's seeds cell and in comparis
   T.ok(rs:table{"test_accuracy"}:find("| a | 2 of 3 (1 failed) |", 1, true))
 end)
 
+T.test("wb.compare on an accuracy without better is an error, not its worst in bold",
+  function()
+  -- before: "test_accuracy (lower is better): **b** 50.33 %", b the worse
+  local function r(v, seed, acc)
+    return {hash = v .. seed, task = "t", variant = v, seed = seed, status = "ok",
+      config = {seed = seed, v = v}, metrics = {test_accuracy = acc, loss = acc}, history = {}}
+  end
+  local rs = wb.runs.Runs{r("a", 1, 0.90), r("a", 2, 0.91), r("b", 1, 0.50), r("b", 2, 0.51)}
+  T.check_error([[wb.compare: 'test_accuracy' is an accuracy: give {better = "higher"}]],
+    wb.compare, rs, "test_accuracy")
+  T.ok(wb.compare(rs, "test_accuracy", {better = "higher"}):find("**a**", 1, true))
+  T.ok(wb.compare(rs, "loss"):find("(lower is better): **b**", 1, true)) -- as before
+end)
+
 T.test("--gather takes no record whose weights are not beside it", function()
   -- before: "2 imported", both cached, and run:model() of one failed with
   -- "cannot open" (only the records had been copied back)

@@ -57,7 +57,8 @@ end
 ---units; "" with fewer than two variants. The best is not called better
 ---when some of its seeds have no value (a diverged run, a target never
 ---reached): its mean over the others may flatter it. opts.better = "lower"
----(default) or "higher"; any other option is an error. Also returns the
+---(default) or "higher" (required for a metric named *accuracy*: an error
+---without it); any other option is an error. Also returns the
 ---best and all {v, m, s, n}, sorted.
 ---@param runs wb.Runs
 ---@param metric string
@@ -93,6 +94,12 @@ function M.compare(runs, metric, o)
   local note = #missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
     table.concat(missing, ", ")) or ""
   if #stats < 2 then return #missing > 0 and ("- " .. metric .. ":" .. note) or "" end
+  -- the default, lower, is for losses, gaps and epochs: an accuracy's best
+  -- would be its worst variant, in bold, without a word
+  if o.better == nil and metric:find("accuracy") then
+    error(string.format('wb.compare: \'%s\' is an accuracy: give {better = "higher"} (the '
+      .. 'default, "lower", is for losses, gaps and epochs)', metric), 2)
+  end
   table.sort(stats, function(a, b)
     if lower then return a.m < b.m end
     return a.m > b.m

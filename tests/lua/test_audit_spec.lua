@@ -220,6 +220,29 @@ T.test("wb.experiment's quick runs from the REPL go under <root>/quick, as a tas
   T.ok(not wb.sys.exists(root .. "/runs"), "nothing in the full root")
 end)
 
+-- {==================== the lab bench ====================
+
+T.test("compare_weights pools only seeds of one configuration under a label", function()
+  -- before: one histogram 'base' pooling the weights of hidden = 4 and 5
+  local root = dir .. "/lab"
+  for _, h in ipairs{4, 5} do
+    local path = script("lab1", "base = {hidden = " .. h .. ", epochs = 1, subset = {train = "
+      .. "200, test = 100}}, seeds = {1}")
+    local st, _, err = task(path, root)
+    T.eq(st, 0, err)
+  end
+  local rs = wb.runs.find{root = root, task = "lab1"}
+  T.eq(#rs, 2)
+  local p = wb.lab.compare_weights(rs, 1)
+  T.eq(#p.d.series, 2, "labelled apart, as wb.runs.find lists them")
+  T.ok(p.d.series[1].label:find("^base %["), p.d.series[1].label)
+  T.check_error("wb.lab.compare_weights: runs[2] (Run lab1 base seed 1: test acc ",
+    wb.lab.compare_weights, {rs[1], rs[2]}, 1)
+  T.check_error("labelled 'base seed 1' (another group key)", wb.lab.compare_weights,
+    {rs[1], rs[2]}, 1, {by = "run"})
+  T.eq(#wb.lab.compare_weights(rs, 1, {by = "run"}).d.series, 2)
+end)
+
 -- }====================
 
 -- {==================== --slurm, with a cluster that is quick ====================

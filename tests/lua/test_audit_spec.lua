@@ -97,6 +97,22 @@ T.test("early_stopping on a log fit will not have is refused (it would never sto
     callbacks = function() return {} end}, "x")
 end)
 
+T.test("a build hook's key holding a tensor, a function or NaN is refused, not a traceback",
+  function()
+  -- before: "Cannot serialise userdata" with a traceback, when the first spec was written
+  local function ex(v)
+    return {build = function() end, keys = {"extra"}, base = {extra = v}}
+  end
+  local want = "experiment.base.extra: expected plain data (a finite number, a string, a "
+    .. "boolean or a table of them), got "
+  refused(want .. "userdata", ex(wb.zeros(2)))
+  refused(want .. "function", ex(print))
+  refused(want .. "number ", ex(0 / 0))
+  refused(want .. "number inf", ex(math.huge))
+  refused(want .. "table", ex({sizes = {8, {f = print}}}))
+  wb.spec.check_experiment(ex({sizes = {8, 16}, act = "relu", deep = true}), "x")
+end)
+
 -- }====================
 
 -- {==================== runs that fail: said with their own error ====================

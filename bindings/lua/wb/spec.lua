@@ -133,7 +133,7 @@ local function config_checks(ex)
   local checks = {}
   for k, f in pairs(TRAIN_KEYS) do checks[k] = f end
   if ex.build then
-    for _, k in ipairs(ex.keys or {}) do checks[k] = function() end end
+    for _, k in ipairs(ex.keys or {}) do checks[k] = K.plain end
   else
     for k, f in pairs(MODEL_KEYS) do checks[k] = f end
   end

@@ -166,6 +166,24 @@ M.model = {
   end,
 }
 
+-- A value a build hook's declared key may hold: what a record (JSON) and a
+-- run's identity can hold and read back the same: a finite number, a
+-- string, a boolean, or a table of them under string or integer keys. A
+-- tensor, a function or NaN failed when the first spec was written, with a
+-- traceback.
+function M.plain(v, depth)
+  depth = depth or 0
+  local t = type(v)
+  if t == "string" or t == "boolean" or (t == "number" and is_num(v)) then return nil end
+  local want = "plain data (a finite number, a string, a boolean or a table of them)"
+  if t ~= "table" or getmetatable(v) ~= nil or depth > 20 then return want end
+  for k, x in pairs(v) do
+    if (type(k) ~= "string" and math.type(k) ~= "integer") or M.plain(x, depth + 1) then
+      return want
+    end
+  end
+end
+
 -- {==================== keys that go together ====================
 
 -- The config keys that are optimizer options (wb.optim.new's), in the order

@@ -69,10 +69,12 @@ end
 ---wb.experiment(spec, opts) -> wb.Experiment
 ---An experiment: the runs of a grid over a base config, times seeds. spec:
 ---name, base (config keys of every run), vary = {key = {values}} (the grid)
----or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3}), and
+---or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3};
+---distinct), and
 ---hooks: build = function(cfg, data) -> model with keys = {...} (the extra
----config keys it reads), measure = function(model, cfg, data, history,
----callbacks) -> {name = number}, callbacks = function(cfg, model, data) ->
+---config keys it reads; their values plain data), measure = function(model, cfg, data, history,
+---callbacks) -> {name = number} (names other than the run's metrics:
+---test_accuracy there fails the run), callbacks = function(cfg, model, data) ->
 ---list, fit_options (a table, or a function returning one, of fit options
 ---the config does not set), reuse = false (never adopt an equal training of
 ---another task; such a run's measure hook gets each callback as its
@@ -85,7 +87,9 @@ end
 ---instruments every k steps); without a build hook
 ---the default MLP's: hidden (required: 128, or {256, 128} for two layers),
 ---activation ("relu"), dropout (0), l2 (0), init ("glorot_uniform").
----Everything is checked here, before anything trains. opts: options (the
+---Everything is checked here, before anything trains, in each variant's
+---resolved config too (an optimizer option its optimizer does not take; an
+---early_stopping monitor fit will not log). opts: options (the
 ---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
 ---false), root, where.
 ---@param spec table

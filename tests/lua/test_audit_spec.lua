@@ -236,6 +236,26 @@ T.test("wb.experiment's quick runs from the REPL go under <root>/quick, as a tas
   T.ok(not wb.sys.exists(root .. "/runs"), "nothing in the full root")
 end)
 
+T.test("a callbacks hook returning one callback alone fails its run, not drops it",
+  function()
+  -- before: the run trained without the callback, and said nothing
+  local path = script("cb1", "base = {" .. TINY .. "}, seeds = {1},\n"
+    .. "  callbacks = function() return wb.callbacks.Lambda{on_epoch_end = function() end} end")
+  local st, _, err = task(path, dir .. "/cb1")
+  T.eq(st, 1, err)
+  T.ok(err:find("cb1: callbacks: expected a list of callbacks ({cb, ...}) or nil, got a table "
+    .. "that is not a list (one callback alone? return {cb})", 1, true), err)
+  local ex = wb.experiment{name = "cb2", base = {hidden = 4}, callbacks = function() return 3 end}
+  T.check_error("cb2: callbacks: expected a list of callbacks ({cb, ...}) or nil, got number",
+    ex.callbacks)
+  ex = wb.experiment{name = "cb3", base = {hidden = 4}, callbacks = function(_, m)
+    return m and {wb.callbacks.Lambda{}} or nil end}
+  T.eq(ex.callbacks(), nil)
+  T.eq(#ex.callbacks({}, true), 1)
+end)
+
+-- }====================
+
 -- {==================== the lab bench ====================
 
 T.test("compare_weights pools only seeds of one configuration under a label", function()

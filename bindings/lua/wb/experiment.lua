@@ -60,6 +60,24 @@ local function strict(cfg, checks, name)
   end})
 end
 
+-- The callbacks hook f, its result checked: a list of callbacks or nil. A
+-- callback returned alone (a table with no list part) was dropped without
+-- a word: the run trained without it.
+local function callbacks_hook(f, where)
+  if not f then return nil end
+  return function(...)
+    local list = f(...)
+    local n = 0
+    for _ in pairs(type(list) == "table" and list or {}) do n = n + 1 end
+    if list ~= nil and (type(list) ~= "table" or getmetatable(list) or n ~= #list) then
+      error(string.format("%s: callbacks: expected a list of callbacks ({cb, ...}) or nil, got "
+        .. "%s", where, type(list) == "table" and "a table that is not a list (one callback "
+        .. "alone? return {cb})" or type(list)), 0)
+    end
+    return list
+  end
+end
+
 local function without_seed(cfg)
   local c = util.copy(cfg)
   c.seed = nil
@@ -109,7 +127,8 @@ function M.new(spec, o)
   local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
-    measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options,
+    measure = spec.measure, callbacks = callbacks_hook(spec.callbacks, where .. ": " .. name),
+    fit_options = spec.fit_options,
     reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil,
     variants = variants, command = o.command}, M.Experiment)
   if opts.seeds then

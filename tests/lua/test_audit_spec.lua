@@ -1,10 +1,13 @@
 -- test_audit_spec.lua: an ablation as a new researcher writes it (README
--- "Writing an ablation", "Spreading a sweep over machines"), tried for
--- results that are wrong, stale, mixed or silently partial. A declaration
--- whose runs would fail in every child or train something other than asked
--- is an error before anything trains; a run that fails says its own error;
--- a measure never overwrites a metric the run records; a Slurm element
--- that finishes before sbatch returns is counted, not called failed.
+-- "Writing an ablation", "Spreading a sweep over machines", "Lab bench"),
+-- tried for results that are wrong, stale, mixed or silently partial. A
+-- declaration whose runs would fail in every child or train other than
+-- asked is an error before anything trains; a run that fails says its own
+-- error and counts in its variant's seeds cell and comparisons; a measure
+-- never overwrites a metric; a callback is never dropped; quick runs and
+-- other configurations are never pooled with full ones; --gather takes no
+-- record without its weights; a Slurm element that finishes before sbatch
+-- returns is counted, not called failed.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()

@@ -257,6 +257,17 @@ T.test("a callbacks hook returning one callback alone fails its run, not drops i
   T.eq(#ex.callbacks({}, true), 1)
 end)
 
+T.test("a README names every dataset and subset its runs use, not the first's", function()
+  -- before: "Data: mnist, first 200 training / 100 test rows." for both variants
+  local path = script("subs", "base = {hidden = 4, epochs = 1}, seeds = {1},\n"
+    .. "  vary = {subset = {{train = 200, test = 100}, {train = 300, test = 50}}}")
+  local st, _, err = task(path, dir .. "/subs")
+  T.eq(st, 0, err)
+  local readme = util.read_file(dir .. "/subs/subs/README.md") or ""
+  T.ok(readme:find("Data: mnist, first 200 training / 100 test rows; mnist, first 300 "
+    .. "training / 50 test rows. Validation:", 1, true), readme)
+end)
+
 -- }====================
 
 -- {==================== the lab bench ====================

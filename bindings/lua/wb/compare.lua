@@ -82,10 +82,15 @@ function M.compare(runs, metric, o)
   local lower = o.better == "lower"
     or o.better == nil and not require("wb.callbacks")._wants_max(metric)
   local stats, missing = {}, {}
+  -- a run that left no record (a failed child) is a seed without a value
+  local failed, only = require("wb.runs_stats").raw.failed_of(runs)
+  for _, v in ipairs(only) do
+    missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, failed[v], failed[v])
+  end
   for _, v in ipairs(runs:variants()) do
     local xs = runs:values(v, metric)
     local m, s = runs:stat(v, metric)
-    local all = #runs:of(v)
+    local all = #runs:of(v) + (failed[v] or 0)
     if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs, all = all} end
     if #xs < all then
       missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - #xs, all)

@@ -61,6 +61,24 @@ local function strict(cfg, checks, name)
   end})
 end
 
+-- The callbacks hook f, its result checked: a list of callbacks or nil. A
+-- callback returned alone (a table with no list part) was dropped without
+-- a word: the run trained without it.
+local function callbacks_hook(f, where)
+  if not f then return nil end
+  return function(...)
+    local list = f(...)
+    local n = 0
+    for _ in pairs(type(list) == "table" and list or {}) do n = n + 1 end
+    if list ~= nil and (type(list) ~= "table" or getmetatable(list) or n ~= #list) then
+      error(string.format("%s: callbacks: expected a list of callbacks ({cb, ...}) or nil, got "
+        .. "%s", where, type(list) == "table" and "a table that is not a list (one callback "
+        .. "alone? return {cb})" or type(list)), 0)
+    end
+    return list
+  end
+end
+
 local function without_seed(cfg)
   local c = util.copy(cfg)
   c.seed = nil
@@ -70,10 +88,12 @@ end
 ---wb.experiment(spec, opts) -> wb.Experiment
 ---An experiment: the runs of a grid over a base config, times seeds. spec:
 ---name, base (config keys of every run), vary = {key = {values}} (the grid)
----or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3}), and
+---or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3};
+---distinct), and
 ---hooks: build = function(cfg, data) -> model with keys = {...} (the extra
----config keys it reads), measure = function(model, cfg, data, history,
----callbacks) -> {name = number}, callbacks = function(cfg, model, data) ->
+---config keys it reads; their values plain data), measure = function(model, cfg, data, history,
+---callbacks) -> {name = number} (names other than the run's metrics:
+---test_accuracy there fails the run), callbacks = function(cfg, model, data) ->
 ---list, fit_options (a table, or a function returning one, of fit options
 ---the config does not set), reuse = false (never adopt an equal training of
 ---another task; such a run's measure hook gets each callback as its
@@ -86,7 +106,9 @@ end
 ---instruments every k steps); without a build hook
 ---the default MLP's: hidden (required: 128, or {256, 128} for two layers),
 ---activation ("relu"), dropout (0), l2 (0), init ("glorot_uniform").
----Everything is checked here, before anything trains. opts: options (the
+---Everything is checked here, before anything trains, in each variant's
+---resolved config too (an optimizer option its optimizer does not take; an
+---early_stopping monitor fit will not log). opts: options (the
 ---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
 ---false), root, where.
 ---@param spec table
@@ -106,7 +128,8 @@ function M.new(spec, o)
   local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
-    measure = spec.measure, callbacks = spec.callbacks, fit_options = spec.fit_options,
+    measure = spec.measure, callbacks = callbacks_hook(spec.callbacks, where .. ": " .. name),
+    fit_options = spec.fit_options,
     reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil,
     variants = variants, command = o.command}, M.Experiment)
   if opts.seeds then

@@ -265,10 +265,13 @@ function M.weight_grid(model, opts)
       tostring(d.layer))}
 end
 
--- Label of a run for a legend: its variant, plus the seed when by run.
-local function run_label(r, by_run)
-  if by_run then return string.format("%s seed %s", tostring(r.variant), tostring(r.seed)) end
-  return tostring(r.variant)
+-- Label of a run for a legend: its label in the list (wb.runs.find labels
+-- runs of one variant that differ in more than the seed apart), else its
+-- variant; plus the seed when by run.
+local function run_label(r, by_run, label)
+  label = label or tostring(r.variant)
+  if by_run then return string.format("%s seed %s", label, tostring(r.seed)) end
+  return label
 end
 
 ---wb.lab.compare_weights(runs, layer, opts) -> wb.Plot
@@ -276,7 +279,9 @@ end
 ---(wb.plot.histogram). runs: a run list (wb.runs.find), a list of Run
 ---objects, or a list of models. layer: which Dense layer (default 1, the
 ---first; Dropout layers are not counted). opts: by = "variant" (default
----for runs: the seeds of a variant pooled into one histogram) or "run"
+---for runs: the seeds of a variant pooled into one histogram; runs of one
+---variant that differ in more than the seed are labelled apart as
+---wb.runs.find lists them, and in a plain list are an error) or "run"
 ---(one per run), param = "weight" (default) or "bias", bins (60), density
 ---(false), labels (legend for a list of models), title.
 ---@param runs wb.Runs|table
@@ -307,7 +312,7 @@ function M.compare_weights(runs, layer, opts)
   end
   local p = opts.param == "bias" and 2 or 1
   local by_run = opts.by == "run"
-  local series, index = {}, {}
+  local series, index, keys = {}, {}, {} -- keys: label -> group key of its runs
   for i = 1, #runs do
     local item = runs[i]
     local is_run = getmetatable(item) == wb.runs.Run
@@ -316,13 +321,18 @@ function M.compare_weights(runs, layer, opts)
     local d = dense(m, layer, "wb.lab.compare_weights")
     local t = d.layer:parameters()[p]
     if not t then error("wb.lab.compare_weights: layer " .. layer .. " has no bias", 2) end
-    local label = is_run and run_label(item, by_run)
+    local label = is_run and run_label(item, by_run, (rawget(runs, "labels") or {})[item])
       or (opts.labels and opts.labels[i]) or ("model " .. i)
     local s = index[label]
     if not s then
       s = {label = label, values = {}}
-      index[label] = s
+      index[label], keys[label] = s, is_run and wb.record.group_key(item)
       series[#series + 1] = s
+    elseif is_run and keys[label] ~= wb.record.group_key(item) then -- seeds of one config
+      error(string.format("wb.lab.compare_weights: runs[%d] (%s) is not a seed of the "
+        .. "configuration of the runs before it labelled '%s' (another group key); give "
+        .. "wb.runs.find's list, which labels them apart", i, tostring(item),
+        label), 2)
     end
     table.move(flat(t), 1, t:numel(), #s.values + 1, s.values)
   end

@@ -229,9 +229,12 @@ function Runs:table(names, o)
   for _, n in ipairs(names) do head[#head + 1] = n end
   local lines = {"| " .. table.concat(head, " | ") .. " |",
     "|" .. string.rep("---|", #head)}
-  for _, v in ipairs(self:variants()) do
-    local rs = seeds(self, v, "table")
-    local row = {v, stats.raw.seeds_cell(rs)} -- "2 of 3 (1 diverged)"
+  local failed, only = stats.raw.failed_of(self) -- a task's runs that left no record
+  local vs, none = self:variants(), {}
+  for _, v in ipairs(only) do vs[#vs + 1] = v; none[v] = true end
+  for _, v in ipairs(vs) do
+    local rs = none[v] and {} or seeds(self, v, "table")
+    local row = {v, stats.raw.seeds_cell(rs, failed[v])} -- "2 of 3 (1 diverged)"
     for _, n in ipairs(names) do row[#row + 1] = stats.raw.cell(numbers(rs, n), n, rs) end
     lines[#lines + 1] = "| " .. table.concat(row, " | ") .. " |"
   end

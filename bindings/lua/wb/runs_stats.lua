@@ -129,9 +129,10 @@ local function numbers(rs, name)
 end
 
 -- A table's seeds cell: "3", or "2 of 3 (1 diverged)" when runs of the
--- variant did not finish (their numbers are in no mean).
-local function seeds_cell(rs)
-  local n, other, kinds = 0, {}, {}
+-- variant did not finish (their numbers are in no mean); failed: how many
+-- of its runs left no record ("2 of 3 (1 failed)").
+local function seeds_cell(rs, failed)
+  local n, other, kinds = 0, {failed = failed}, {failed and failed > 0 and "failed" or nil}
   for _, r in ipairs(rs) do
     if finished(r) then n = n + 1
     else
@@ -140,10 +141,28 @@ local function seeds_cell(rs)
       other[k] = (other[k] or 0) + 1
     end
   end
-  if n == #rs then return tostring(n) end
+  local all = #rs + (failed or 0)
+  if n == all then return tostring(n) end
   table.sort(kinds)
   for i, k in ipairs(kinds) do kinds[i] = other[k] .. " " .. k end
-  return string.format("%d of %d (%s)", n, #rs, table.concat(kinds, ", "))
+  return string.format("%d of %d (%s)", n, all, table.concat(kinds, ", "))
+end
+
+-- The runs a task's runner could not record (runs.failures, {spec}: a
+-- failed child, a Slurm element), per variant, and the variants none of
+-- whose runs is recorded, in order: counted in seeds cells and comparisons,
+-- never just missing from them. A list wb.runs.find made has none.
+local function failed_of(runs)
+  local n, only, have = {}, {}, {}
+  for _, r in ipairs(rawget(runs, "records")) do have[r.variant] = true end
+  for _, f in ipairs(rawget(runs, "failures") or {}) do
+    local v = type(f.spec) == "table" and f.spec.variant
+    if v then
+      if not n[v] and not have[v] then only[#only + 1] = v end
+      n[v] = (n[v] or 0) + 1
+    end
+  end
+  return n, only
 end
 
 -- A table's cell: mean ± sd of xs (the values of metric name over runs rs),
@@ -321,6 +340,6 @@ end
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
 M.raw = {series = series, value = value, numbers = numbers, curve = curve,
   seeds_cell = seeds_cell, cell = cell, finished = finished, usable = usable,
-  names_of = names_of, check_name = check_name}
+  names_of = names_of, check_name = check_name, failed_of = failed_of}
 
 return M

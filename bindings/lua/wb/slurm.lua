@@ -187,6 +187,11 @@ end
 ---@return integer|nil
 ---Example: -- called by wb.runner.main for --slurm
 function M.train(ex, pending, opts, describe)
+  -- a record is new when its file differs from before (--fresh keeps the
+  -- old); read before sbatch: an element may have finished when it returns
+  local before, seen, done = {}, {}, 0
+  for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
+    s.hash)) or "" end
   local job, log_of = submit(ex, pending, opts.sbatch)
   if not job then
     io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, log_of))
@@ -201,10 +206,6 @@ function M.train(ex, pending, opts, describe)
       job))
     return nil, 0
   end
-  -- a record is new when its file differs from before (--fresh keeps the old)
-  local before, seen, done = {}, {}, 0
-  for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
-    s.hash)) or "" end
   local function report(i, what)
     done = done + 1
     local s = pending[i]
@@ -263,6 +264,17 @@ local function companions(names, task, hash)
   return out
 end
 
+-- The weights files record r names (final, best) that are not among the
+-- names of its folder, or nil: a record here means its weights are here.
+local function lacking(r, names)
+  local set, out = {}, {}
+  for _, n in ipairs(names) do set[n] = true end
+  for _, w in ipairs{r.weights or false, r.best_weights or false} do
+    if w and not set[util.basename(w)] then out[#out + 1] = util.basename(w) end
+  end
+  return #out > 0 and table.concat(out, ", ") or nil
+end
+
 local function copy(from, to)
   local s = util.read_file(from)
   if not s then error("--gather: cannot read " .. from, 0) end
@@ -275,9 +287,10 @@ end
 ---when there are any), with their weights and artefacts: a record is
 ---taken when it is well formed, its content's hash and task are those of its
 ---file name and it is one of ex's runs; one already here is kept (an equal
----one is counted, a different one is a conflict). Prints one line per dir
----and one per problem; returns the number of problems (conflicts, malformed
----or mislabelled records). A dir that is not a folder raises, before any
+---one is counted, a different one is a conflict); one whose weights are not
+---beside it is not taken. Prints one line per dir and one per problem;
+---returns the number of problems (conflicts, malformed, mislabelled or
+---weightless records). A dir that is not a folder raises, before any
 ---import, an error naming it (exit 66).
 ---@param ex wb.Experiment
 ---@param dirs table
@@ -328,6 +341,9 @@ function M.gather(ex, dirs, quick)
           problem(name, string.format("conflict: %s seed %d is recorded here with other "
             .. "results (%s); kept this one (remove it to take the other)", r.variant, r.seed,
             dest))
+        elseif lacking(r, names) then
+          problem(name, string.format("not taken: its weights %s are not beside it (copy "
+            .. "them too)", lacking(r, names)))
         else
           -- weights first: a record here means its files are here
           for _, c in ipairs(companions(names, ex.name, hash)) do

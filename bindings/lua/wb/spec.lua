@@ -134,7 +134,7 @@ local function config_checks(ex)
   local checks = {}
   for k, f in pairs(TRAIN_KEYS) do checks[k] = f end
   if ex.build then
-    for _, k in ipairs(ex.keys or {}) do checks[k] = function() end end
+    for _, k in ipairs(ex.keys or {}) do checks[k] = K.plain end
   else
     for k, f in pairs(MODEL_KEYS) do checks[k] = f end
   end
@@ -238,11 +238,11 @@ local function variants_of(ctx, ex, checks)
   return out
 end
 
--- Instruments are checked in each variant's resolved config as fit will
--- check them (wb.instruments._callback: every without instruments, an
--- instrument the loss does not support), so such a config fails here, not
--- in every run's child process. The place is where the key is set.
-local function check_instruments(ctx, ex, variants)
+-- Each variant's resolved config is checked as fit will check it (every
+-- without instruments, an instrument the loss does not support) and for keys
+-- that do not go together (K.check_together), so such a config fails here,
+-- not in every run's child, nor trains quietly. The place: where it is set.
+local function check_resolved(ctx, ex, variants)
   local base = ex.base or {}
   for i, v in ipairs(variants) do
     local function place(key)
@@ -267,6 +267,8 @@ local function check_instruments(ctx, ex, variants)
         fail(ctx, place("instruments"), err:match("^.-fit: (.*)$") or err, "instruments")
       end
     end
+    local key, why = K.check_together(get, ex.callbacks ~= nil)
+    if key then fail(ctx, place(key), why, key) end
   end
 end
 
@@ -318,9 +320,13 @@ function M.check_experiment(ex, where)
     fail(ctx, "experiment.seeds", "expected a non-empty list of integers such as {1, 2, 3}, "
       .. "got " .. describe(seeds), "seeds")
   end
+  local seen = {}
   for i, s in ipairs(seeds) do
     if math.type(s) ~= "integer" then fail(ctx, "experiment.seeds[" .. i .. "]",
       "expected an integer, got " .. describe(s)) end
+    if seen[s] then fail(ctx, "experiment.seeds[" .. i .. "]", string.format("seed %d is "
+      .. "also seeds[%d]: each seed is one run; give distinct seeds", s, seen[s]), "seeds") end
+    seen[s] = i
   end
   local checks = config_checks(ex)
   if ex.base ~= nil and type(ex.base) ~= "table" then
@@ -328,7 +334,7 @@ function M.check_experiment(ex, where)
   end
   check_config(ctx, checks, ex.base or {}, "experiment.base")
   local variants = variants_of(ctx, ex, checks)
-  check_instruments(ctx, ex, variants)
+  check_resolved(ctx, ex, variants)
   return variants, seeds, checks
 end
 

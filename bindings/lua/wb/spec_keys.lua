@@ -167,6 +167,71 @@ M.model = {
   end,
 }
 
+-- A value a build hook's declared key may hold: what a record (JSON) and a
+-- run's identity can hold and read back the same: a finite number, a
+-- string, a boolean, or a table of them under string or integer keys. A
+-- tensor, a function or NaN failed when the first spec was written, with a
+-- traceback.
+function M.plain(v, depth)
+  depth = depth or 0
+  local t = type(v)
+  if t == "string" or t == "boolean" or (t == "number" and is_num(v)) then return nil end
+  local want = "plain data (a finite number, a string, a boolean or a table of them)"
+  if t ~= "table" or getmetatable(v) ~= nil or depth > 20 then return want end
+  for k, x in pairs(v) do
+    if (type(k) ~= "string" and math.type(k) ~= "integer") or M.plain(x, depth + 1) then
+      return want
+    end
+  end
+end
+
+-- {==================== keys that go together ====================
+
+-- The config keys that are optimizer options (wb.optim.new's), in the order
+-- the optimizer is built from (wb/train.lua).
+M.OPTIMIZER_KEYS = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight_decay",
+  "rho"}
+
+-- fit's epoch logs (wb/fit.lua epoch_keys): what early_stopping may monitor
+-- when no callbacks hook can add logs of its own
+local EPOCH_LOGS = {"accuracy", "data_loss", "loss", "lr", "reg_loss"}
+
+-- Values each fine alone that do not go together in one variant's resolved
+-- config; get(key) is the config's value (nil: default). A run's child would
+-- fail on them (an optimizer option its optimizer does not take: momentum
+-- with the default adam) or train without a word of what was asked
+-- (early_stopping monitoring val_loss with validation = false, or a
+-- monitor that is not a log: never stops; fit's warning goes to a log
+-- nobody reads). hooked: a callbacks hook, whose callbacks may add logs.
+-- Returns the key at fault and what is wrong, or nil.
+function M.check_together(get, hooked)
+  local name, o = get("optimizer") or M.train_defaults.optimizer, {}
+  for _, k in ipairs(M.OPTIMIZER_KEYS) do o[k] = get(k) end
+  local ok, err = pcall(wb.optim.new, name, o)
+  if not ok then
+    err = tostring(err):gsub("^bad argument #%d+ to '[^']*' %((.*)%)$", "%1")
+    local key = err:match("option '([%w_]+)'") or err:match(": ([%w_]+) must be")
+    if not (key and o[key] ~= nil) then key = "optimizer" end
+    return key, string.format("optimizer %s%s: %s", name, get("optimizer") == nil
+      and " (the default)" or "", err)
+  end
+  local es = get("early_stopping")
+  if es == nil or hooked then return nil end
+  local monitor, val = es.monitor or "val_loss", get("validation")
+  if val == nil then val = M.train_defaults.validation end
+  local logs = {table.unpack(EPOCH_LOGS)}
+  if val ~= false then logs[#logs + 1] = "val_accuracy"; logs[#logs + 1] = "val_loss" end
+  for _, k in ipairs(logs) do if k == monitor then return nil end end
+  local unheld = val == false and monitor:match("^val_")
+  local near = not unheld and M.nearest(monitor, logs)
+  return "early_stopping", string.format("monitor '%s' is not in fit's logs (%s)%s; it "
+    .. "would never stop training", monitor, table.concat(logs, ", "), unheld and
+    ": validation = false holds no rows out" or near and (" (did you mean '" .. near
+    .. "'?)") or "")
+end
+
+-- }====================
+
 -- Defaults of the training loop (Keras's, and validation held out as
 -- Keras's validation_split = 0.1) and of the default model.
 M.train_defaults = {optimizer = "adam", batch_size = 32, epochs = 10, validation = 0.1,

@@ -186,10 +186,15 @@ function Task:_provenance(info)
   local specs = self.ex.specs
   local cmd = {"workbench", info.script or "?"}
   for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
-  local cfg = specs[1] and specs[1].config or {}
-  local data = cfg.subset and string.format("first %s training / %s test rows",
-    tostring(cfg.subset.train or "all"), tostring(cfg.subset.test or "all"))
-    or "full training and test sets"
+  -- every dataset and subset the runs use (a task may vary them), not the first's
+  local seen, data = {}, {}
+  for _, sp in ipairs(specs) do
+    local c = sp.config
+    local d = tostring(c.dataset) .. ", " .. (c.subset and string.format("first %s training / "
+      .. "%s test rows", tostring(c.subset.train or "all"), tostring(c.subset.test or "all"))
+      or "full training and test sets")
+    if not seen[d] then seen[d] = true; data[#data + 1] = d end
+  end
   local val = list_of(specs, function(s)
     local v = s.config.validation
     if v == "test" then return "the test set (the original study's choice)" end
@@ -197,10 +202,10 @@ function Task:_provenance(info)
     return string.format("the last %g %% of the training rows, held out (the test set "
       .. "only gives the final test metrics)", 100 * v)
   end)
-  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s, %s. "
+  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
     .. "Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this command, %d "
     .. "from records.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
-    os.date("!%Y-%m-%d %H:%M UTC"), self.dataset, data, val,
+    os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
     #specs, #specs == 1 and "" or "s", info.trained, info.cached)
 end

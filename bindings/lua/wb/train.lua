@@ -54,8 +54,7 @@ local function build_mlp(cfg, n_in, n_out)
   return wb.nn.Sequential(layers)
 end
 
-local OPT_KEYS = {"lr", "momentum", "nesterov", "beta1", "beta2", "eps", "weight_decay",
-  "rho"}
+local OPT_KEYS = require("wb.spec_keys").OPTIMIZER_KEYS -- as wb.spec checks them
 local function build_optimizer(cfg)
   local o = {}
   for _, k in ipairs(OPT_KEYS) do o[k] = cfg[k] end
@@ -102,8 +101,7 @@ local function final_metrics(h, test)
   end
   local t = 0
   for _, s in ipairs(h.epoch_time or {}) do t = t + s end
-  m.train_seconds = t
-  m.sec_per_epoch = n > 0 and t / n or 0
+  m.train_seconds, m.sec_per_epoch = t, n > 0 and t / n or 0
   return m
 end
 
@@ -132,8 +130,7 @@ local function best_keeper()
   end
   function k:save(model, final_path)
     if self.skip or not self.saved or self.epoch == self.last then return nil end
-    local ps = model:parameters()
-    local final = {}
+    local ps, final = model:parameters(), {}
     for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(self.saved[i]) end
     local path = final_path:gsub("%.safetensors$", ".best.safetensors")
     local ok, err = pcall(model.save, model, path)
@@ -190,7 +187,10 @@ local function finish(ex, spec, rec, model, hist, extra, d, t0)
     local cost = util.now() - tm
     for _, cb in ipairs(extra) do cost = cost + (cb.seconds or 0) end
     rec.measure_seconds = cost
-    for k, v in pairs(rec.measures) do
+    for k, v in pairs(rec.measures) do -- never in place of the run's own metric
+      if rec.metrics[k] ~= nil then error(string.format("%s: measure: '%s' is a metric the "
+        .. "run records itself (%s = %s); give the measure another name", ex.where, k, k,
+        util.show(rec.metrics[k])), 0) end
       if type(v) == "number" then rec.metrics[k] = v end
     end
   end

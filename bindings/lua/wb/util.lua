@@ -215,16 +215,21 @@ function M.sweep_stale(dir)
   return n
 end
 
--- The error line of a failed child's log (its first line that is not a
--- traceback), else its last lines.
+-- The error line of a failed child's log: the executable's report of the
+-- error ("workbench: ..."), else its first line that is not a traceback, a
+-- progress line ("epoch 1/2 ...", written before the error) or the runner's
+-- "EXIT n"; else its last lines.
 function M.first_error(path)
   local s = M.read_file(path) or ""
+  local first
   for l in s:gmatch("[^\n]+") do
-    if not l:match("^%s") and not l:match("^stack traceback") and not l:match("^%[") then
-      return l
+    if l:match("^workbench: ") then return l end
+    if not (l:match("^%s") or l:match("^stack traceback") or l:match("^%[")
+        or l:match("^epoch %d+/%d+") or l:match("^EXIT %d+$")) then
+      first = first or l
     end
   end
-  return M.tail(path, 3)
+  return first or M.tail(path, 3)
 end
 
 -- }====================

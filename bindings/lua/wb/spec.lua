@@ -18,7 +18,6 @@ local util = require "wb.util"
 ---each error (used by wb.experiment and wb.task before anything trains).
 ---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
 local M = {}
-
 local K = require "wb.spec_keys"
 M.train_defaults, M.model_defaults = K.train_defaults, K.model_defaults
 local TRAIN_KEYS, MODEL_KEYS = K.train, K.model

@@ -21,9 +21,7 @@
 -- and the files its hooks read while it ran (read_files, with their content
 -- ids: wb/identity_reads.lua), so that editing one retrains it.
 local _ENV = require "wb.std"
-local wb = require "wb"
-local cjson = require "cjson"
-local util = require "wb.util"
+local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
 local args = require "wb.args"
 local reads = require "wb.identity_reads"

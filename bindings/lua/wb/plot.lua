@@ -32,8 +32,7 @@
 -- NaN and drawn as gaps. Errors name the constructor and the option.
 local _ENV = require "wb.std"
 local wb = require "wb"
-local U = require "wb.plot.util"
-local R = require "wb.plot.run"
+local U, R = require "wb.plot.util", require "wb.plot.run"
 local args = require "wb.args"
 
 ---wb.plot

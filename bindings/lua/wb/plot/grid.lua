@@ -5,7 +5,6 @@
 -- or pixel) in scanline order, row 1 at the top (the y axis is reversed).
 local _ENV = require "wb.std"
 local U = require "wb.plot.util"
-
 local q, num = U.q, U.num
 local K = {}
 

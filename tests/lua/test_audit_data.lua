@@ -66,5 +66,50 @@ T.test("float_images is what batches hold, to the bit: uint8 times 1/255, float3
   end)
 
 -- }====================
+-- {==================== evaluate and predict ====================
+
+T.test("evaluate: y with a dataset is an error (it was ignored), a Lua list of labels too",
+  function()
+    local m = mlp(1, 3, 2)
+    local ds = wb.data.Dataset(wb.rand(4, 3), labels(4, 2))
+    local other = wb.new_tensor({4}, "uint8"):fill(1)
+    T.check_error("evaluate: y given with a dataset, which has its labels",
+      function() m:evaluate(ds, other) end)
+    T.check_error("evaluate: y given with a dataset", function() m:evaluate(ds, other, {}) end)
+    T.check_error('evaluate: y: expected labels uint8 [n] (a tensor), got a Lua list of 4 '
+      .. 'values (wb.tensor(list, "uint8"))', function() m:evaluate(ds.images, {0, 1, 0, 1}) end)
+    -- what still works: evaluate(ds), evaluate(ds, opts), evaluate(x, y, opts)
+    local a = m:evaluate(ds).loss
+    T.eq(m:evaluate(ds, {batch_size = 2}).loss, a)
+    T.eq(m:evaluate(ds.images, ds.labels, {}).loss, a)
+  end)
+
+T.test("predict and evaluate on one sample without its row dimension name the fix", function()
+  local m = mlp(1, 4, 3)
+  local row = wb.rand(4)
+  T.check_error("predict: x: expected rows [n, 4], got a 1-D tensor [4] (one sample: "
+    .. "x:reshape(1, 4))", function() m:predict(row) end)
+  T.check_error("evaluate: x: expected rows [n, 4], got a 1-D tensor [4]",
+    function() m:evaluate(row, wb.new_tensor({4}, "uint8")) end)
+  T.eq(m:predict(row:reshape(1, 4)):size(1), 1)
+  -- a model of one input takes a 1-D x as rows of one value, as before
+  local m1 = mlp(1, 1, 2)
+  T.eq(m1:predict(wb.tensor{1, 2, 3}):size(1), 3)
+end)
+
+T.test("predict after dropout is in inference mode; uint8 rows are the float rows / 255",
+  function()
+    local m = mlp(3, 4, 3, "softmax", {dropout = 0.5})
+    local u = wb.new_tensor({3, 4}, "uint8")
+    for i = 1, 3 do for j = 1, 4 do u:set(i, j, (i * 37 + j * 11) % 256) end end
+    local x = u:float() * (1 / 255) -- as forward and the gather scale, to the bit
+    local p1, p2 = m:predict(x), m:predict(x)
+    T.eq((p1 - p2):abs():max(), 0)
+    T.eq((p1 - m:forward(x, false)):abs():max(), 0)
+    T.eq((m:predict(u) - p1):abs():max(), 0)
+    T.eq((m:predict(x:rows(2, 2)) - p1:rows(2, 2)):abs():max(), 0)
+  end)
+
+-- }====================
 
 T.done()

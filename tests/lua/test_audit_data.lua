@@ -111,5 +111,134 @@ T.test("predict after dropout is in inference mode; uint8 rows are the float row
   end)
 
 -- }====================
+-- {==================== wb.inference ====================
+
+-- f(...) must raise matching pat within a budget of Lua instructions: a
+-- hang fails the test instead of stopping the suite.
+local function check_error_bounded(pat, f, ...)
+  debug.sethook(function() error("no answer after 5e7 instructions (a hang)") end, "", 5e7)
+  local ok, err = pcall(T.check_error, pat, f, ...)
+  debug.sethook()
+  if not ok then error(err, 2) end
+end
+
+T.test("t quantile and ci_half: a level out of (0, 1) or bad df is an error, not a hang",
+  function()
+    local inf = wb.inference
+    check_error_bounded("bad argument #2 to 'ci_half' (confidence in (0, 1) expected, got 1.5)",
+      inf.ci_half, {1, 2, 3}, 1.5)
+    check_error_bounded("confidence in (0, 1) expected, got 0", inf.ci_half, {1, 2, 3}, 0)
+    check_error_bounded("bad argument #1 to 't_quantile' (alpha in (0, 1) expected, got -0.1)",
+      inf.t_quantile, -0.1, 2)
+    check_error_bounded("bad argument #2 to 't_quantile' (degrees of freedom > 0 expected, "
+      .. "got -1)", inf.t_quantile, 0.05, -1)
+    check_error_bounded("degrees of freedom > 0 expected", inf.t_two_sided, 2, 0 / 0)
+    check_error_bounded("bad argument #2 to 'holm' (alpha in (0, 1) expected, got 5)",
+      inf.holm, {0.01}, 5)
+    T.near(inf.t_quantile(0.05, 2), 4.30265, 1e-5)
+  end)
+
+T.test("welch refuses infinite values and holm p-values outside [0, 1] (NaN verdicts)",
+  function()
+    T.check_error("bad argument #1 to 'welch' (finite numbers expected, item 2 is inf)",
+      wb.welch, {1, math.huge, 2}, {1, 2, 3})
+    T.check_error("bad argument #2 to 'welch' (finite numbers expected, item 1 is -inf)",
+      wb.welch, {1, 2}, {-math.huge, 2})
+    T.check_error("bad argument #1 to 'holm' (numbers in [0, 1] expected, item 2 is 2)",
+      wb.inference.holm, {0.01, 2})
+    T.check_error("item 1 is -0.5", wb.inference.holm, {-0.5})
+    T.eq(wb.inference.holm({0, 1})[1], true)
+  end)
+
+-- }====================
+-- {==================== against PyTorch ====================
+
+-- A hand-written mse (wb.losses.mse's arithmetic) as a Lua loss.
+local function lua_mse(o, l)
+  local t = wb.zeros(o:size(1), o:size(2))
+  for i = 1, o:size(1) do t:set(i, l:get(i) + 1, 1) end
+  local e = o - t
+  return (e * e):sum() / o:numel(), e * (2 / o:numel())
+end
+
+local CASES = {
+  {act = "softmax"}, {loss = "categorical_crossentropy", act = "softmax"},
+  {loss = "categorical_crossentropy", act = "sigmoid"}, {loss = "mse", act = "linear"},
+  {loss = "hinge", act = "tanh"}, {loss = "squared_hinge", act = "linear"},
+  {loss = lua_mse, name = "lua", act = "sigmoid"},
+}
+
+-- 1001 rows: evaluate's batches of 500 end on a batch of one row, which a
+-- mean over batches would weigh as much as the others.
+local function against_torch(py)
+  local n, d, c = 1001, 5, 4
+  wb.seed(7)
+  local x, y = wb.rand(n, d), labels(n, c)
+  local input = {x = x:totable(), y = y:float():totable(), cases = {}}
+  for k, cs in ipairs(CASES) do
+    local m = mlp(k, d, c, cs.act, {l2 = 0.01})
+    local e = m:evaluate(x, y, {loss = cs.loss})
+    local lossf = wb.losses._get(cs.loss, m, "train", "fit") -- fit's own loss object
+    m:zero_grad()
+    lossf:value(m, x, y, true)
+    lossf:backward(m, x)
+    local ps, gs = m:parameters()
+    local W, G = {}, {}
+    for i = 1, #ps do W[i], G[i] = ps[i]:totable(), gs[i]:totable() end
+    input.cases[k] = {loss = cs.name or cs.loss or "sparse", act = cs.act, W = W, G = G,
+      loss_v = e.loss, acc = e.accuracy}
+  end
+  local dir = T.tmpdir()
+  util.write_file(dir .. "/in.json", util.encode_json(input))
+  util.write_file(dir .. "/p.py", [==[
+import sys, json, torch
+F = torch.nn.functional
+f64 = torch.float64
+D = json.load(open(sys.argv[1]))
+x, y = torch.tensor(D["x"], dtype=f64), torch.tensor(D["y"], dtype=f64).long()
+for c in D["cases"]:
+    W1, b1, W2, b2 = [torch.tensor(w, dtype=f64, requires_grad=True) for w in c["W"]]
+    z = torch.relu(x @ W1 + b1) @ W2 + b2
+    o = {"softmax": lambda z: torch.softmax(z, 1), "sigmoid": torch.sigmoid,
+         "tanh": torch.tanh, "linear": lambda z: z}[c["act"]](z)
+    t, L = F.one_hot(y, z.shape[1]).to(f64), c["loss"]
+    if L == "sparse" or L == "categorical_crossentropy" and c["act"] == "softmax":
+        v = F.cross_entropy(z, y)
+    elif L == "categorical_crossentropy":
+        v = F.nll_loss(torch.log(torch.clamp(o / o.sum(1, keepdim=True), 1e-7, 1 - 1e-7)), y)
+    elif L in ("mse", "lua"):
+        v = ((o - t) ** 2).mean()
+    else:
+        a = torch.clamp(1 - (2 * t - 1) * o, min=0)
+        v = (a if L == "hinge" else a ** 2).mean()
+    v = v + 0.01 * (W1 ** 2).sum()
+    v.backward()
+    acc = (o.argmax(1) == y).to(f64).mean().item()
+    g = max((p.grad - torch.tensor(G, dtype=f64)).abs().max().item()
+            for p, G in zip([W1, b1, W2, b2], c["G"]))
+    print("%s %.17g %.17g %.17g %.17g %.17g" % (L, c["loss_v"], v.item(), c["acc"], acc, g))
+]==])
+  local st, out, err = T.sh(py .. " " .. dir .. "/p.py " .. dir .. "/in.json")
+  T.eq(st, 0, err)
+  local k = 0
+  for line in out:gmatch("[^\n]+") do
+    k = k + 1
+    local name, lv, tv, acc, tacc, g = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$")
+    T.ok(name, "python: " .. line)
+    T.near(tonumber(lv), tonumber(tv), 1e-6 * math.max(1, math.abs(tonumber(tv))),
+      name .. ": evaluate's loss")
+    T.near(tonumber(acc), tonumber(tacc), 1e-12, name .. ": evaluate's accuracy")
+    T.ok(tonumber(g) < 1e-6, name .. ": gradient max difference " .. g)
+  end
+  T.eq(k, #CASES, out)
+end
+
+local TORCH = "evaluate (a partial last batch) and each loss's gradients equal PyTorch float64"
+local py = "/usr/bin/python3"
+if os.execute(py .. " -c 'import torch' 2>/dev/null") then
+  T.test(TORCH, function() against_torch(py) end)
+else T.skip(TORCH, py .. " has no torch (Debian: python3-torch)") end
+
+-- }====================
 
 T.done()

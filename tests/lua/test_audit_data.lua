@@ -6,7 +6,9 @@
 -- evaluate(ds, y) ignored y, evaluate(x, {labels}) blamed an "option '1'",
 -- predict on one sample [784] blamed the first layer's [784, 1], and the
 -- t quantile hung on a level out of (0, 1) while welch and holm turned
--- infinities and p > 1 into NaN verdicts. The last test checks evaluate's
+-- infinities and p > 1 into NaN verdicts; categorical_crossentropy on a
+-- linear head divided logits by their sum (Keras's from_logits = False on
+-- logits) while the default on the same head took them as logits. The last test checks evaluate's
 -- loss and accuracy (a partial last batch) and every loss's gradients,
 -- L2 and a Lua loss included, against PyTorch in float64.
 local T = dofile("tests/lua/harness.lua")
@@ -108,6 +110,35 @@ T.test("predict after dropout is in inference mode; uint8 rows are the float row
     T.eq((p1 - m:forward(x, false)):abs():max(), 0)
     T.eq((m:predict(u) - p1):abs():max(), 0)
     T.eq((m:predict(x:rows(2, 2)) - p1:rows(2, 2)):abs():max(), 0)
+  end)
+
+-- }====================
+-- {==================== losses ====================
+
+T.test("categorical_crossentropy on a linear head (logits) is refused: the default takes them",
+  function()
+    local m = mlp(2, 3, 4, "linear")
+    local x, y = wb.rand(5, 3), labels(5, 4)
+    local want = "categorical_crossentropy takes the output as probabilities, but the last "
+      .. "layer (Dense(6 -> 4, linear)) gives logits: use the default "
+      .. "sparse_categorical_crossentropy"
+    T.check_error("fit: " .. want, function()
+      m:fit(x, y, {loss = "categorical_crossentropy", verbose = 0})
+    end)
+    T.check_error("evaluate: " .. want, function()
+      m:evaluate(x, y, {loss = "categorical_crossentropy"})
+    end)
+    -- the default on the same head is the cross-entropy of softmax(output)
+    local z, s = m:predict(x), 0
+    for i = 1, 5 do
+      local lse = 0
+      for j = 1, 4 do lse = lse + math.exp(z:get(i, j)) end
+      s = s + math.log(lse) - z:get(i, y:get(i) + 1)
+    end
+    T.near(m:evaluate(x, y).loss, s / 5, 1e-6)
+    T.check_error("'linear': its output taken as logits), got Dense(6 -> 4, relu)", function()
+      mlp(2, 3, 4, "relu"):evaluate(x, y)
+    end)
   end)
 
 -- }====================

@@ -2,7 +2,7 @@
 -- and the statistics of wb.inference, by a researcher bringing their own
 -- data and loss. Each defect test failed before its fix: a dataset over 2^24
 -- rows read the wrong rows (float32 indices), subset(1, #ds / 2) called a
--- valid row out of range, float_images divided float images by 255 again,
+-- valid row out of range, a uint8 index to batch got the gather's message, float_images divided float images by 255 again,
 -- evaluate(ds, y) ignored y, evaluate(x, {labels}) blamed an "option '1'",
 -- predict on one sample [784] blamed the first layer's [784, 1], and the
 -- t quantile hung on a level out of (0, 1) while welch and holm turned
@@ -66,6 +66,15 @@ T.test("float_images is what batches hold, to the bit: uint8 times 1/255, float3
     T.eq((du:float_images() - du:batch({1, 2})):abs():max(), 0)
     T.near(du:float_images():get(1, 1), 0.2, 1e-7)
   end)
+
+T.test("batch: a uint8 index names the argument and the conversion", function()
+  local ds = wb.data.Dataset(wb.zeros(10, 2), labels(10, 3))
+  T.check_error("bad argument #1 to 'batch' (perm: expected row numbers as a table or a float32 "
+    .. "tensor, got uint8 [2]; perm:float() converts it)",
+    function() ds:batch(wb.tensor({1, 2}, "uint8")) end)
+  local _, y = ds:batch(wb.tensor({1, 2}, "uint8"):float())
+  T.eq(y:get(2), labels(10, 3):get(2))
+end)
 
 -- }====================
 -- {==================== evaluate and predict ====================

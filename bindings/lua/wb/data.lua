@@ -161,6 +161,11 @@ function Dataset:batch(perm, first, count)
   args.opt("batch", 2, first, "integer")
   args.opt("batch", 3, count, "integer")
   if type(perm) == "table" then perm = wb.tensor(perm) end
+  if perm:dtype() ~= "float32" then -- the gather's own message names no argument
+    error(string.format("bad argument #1 to 'batch' (perm: expected row numbers as a table or "
+      .. "a float32 tensor, got %s [%s]; perm:float() converts it)", perm:dtype(),
+      table.concat(perm:shape(), ", ")), 2)
+  end
   first = first or 1
   local avail = perm:numel() - first + 1
   -- checked before the buffers are sized by count: a bad count names itself

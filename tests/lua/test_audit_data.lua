@@ -98,11 +98,14 @@ T.test("evaluate: y with a dataset is an error (it was ignored), a Lua list of l
 T.test("predict and evaluate on one sample without its row dimension name the fix", function()
   local m = mlp(1, 4, 3)
   local row = wb.rand(4)
-  T.check_error("predict: x: expected rows [n, 4], got a 1-D tensor [4] (one sample: "
-    .. "x:reshape(1, 4))", function() m:predict(row) end)
-  T.check_error("evaluate: x: expected rows [n, 4], got a 1-D tensor [4]",
+  T.check_error("predict: x: expected rows [n, 4], got [4]: one sample is x:reshape(1, 4)",
+    function() m:predict(row) end)
+  T.check_error("predict: x: expected rows [n, 4], got [2, 2]: one sample is "
+    .. "x:reshape(1, 4)", function() m:predict(row:reshape(2, 2)) end)
+  T.check_error("evaluate: x: expected rows [n, 4], got [4]",
     function() m:evaluate(row, wb.new_tensor({4}, "uint8")) end)
   T.eq(m:predict(row:reshape(1, 4)):size(1), 1)
+  T.eq(m:predict(row:reshape(1, 2, 2)):size(1), 1, "an image [1, h, w] is one sample")
   -- a model of one input takes a 1-D x as rows of one value, as before
   local m1 = mlp(1, 1, 2)
   T.eq(m1:predict(wb.tensor{1, 2, 3}):size(1), 3)

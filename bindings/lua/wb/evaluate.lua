@@ -46,15 +46,19 @@ function M.eval_dataset(self, lossf, ds, batch, who, what)
   return loss_sum / n + self:l2_penalty(), correct_sum / n
 end
 
--- A 1-D x [k] is k rows of one value: for a first layer of more inputs it
--- is most likely one sample missing its row dimension, an error here rather
--- than the first layer's "expected [*, 784], got [784, 1]" (level 3).
+-- x's first dimension is its rows: a 1-D x [784] is 784 rows of one value,
+-- an image [28, 28] 28 rows of 28. When x holds exactly the first layer's
+-- n_in values but its rows are not that wide, it is one sample missing its
+-- row dimension: an error naming the fix here rather than the first layer's
+-- "expected [*, 784], got [784, 1]" (level 3).
 local function check_rows(self, x, fname)
-  if not is_tensor(x) or x:dim() ~= 1 then return end
+  if not is_tensor(x) or x:dim() < 1 then return end
   local ok, n_in = pcall(function() return self[1].n_in end)
-  if ok and math.type(n_in) == "integer" and n_in ~= 1 then
-    error(string.format("%s: x: expected rows [n, %d], got a 1-D tensor [%d] (one sample: "
-      .. "x:reshape(1, %d))", fname, n_in, #x, #x), 3)
+  if not (ok and math.type(n_in) == "integer") then return end
+  local numel = x:numel()
+  if numel == n_in and #x ~= 1 then
+    error(string.format("%s: x: expected rows [n, %d], got [%s]: one sample is "
+      .. "x:reshape(1, %d)", fname, n_in, table.concat(x:shape(), ", "), n_in), 3)
   end
 end
 

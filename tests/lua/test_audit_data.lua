@@ -67,6 +67,14 @@ T.test("float_images is what batches hold, to the bit: uint8 times 1/255, float3
     T.near(du:float_images():get(1, 1), 0.2, 1e-7)
   end)
 
+T.test("float labels (an int32 IDX file loads as float32) name the conversion", function()
+  local y = wb.tensor{0, 1, 2}
+  T.check_error('mine: labels must be uint8, got float32 (class ids as floats: '
+    .. 'wb.new_tensor({3}, "uint8"):copy(labels))', wb.data.Dataset, wb.zeros(3, 2), y, "mine")
+  local ds = wb.data.Dataset(wb.zeros(3, 2), wb.new_tensor({3}, "uint8"):copy(y))
+  T.eq(ds.labels:get(3), 2)
+end)
+
 T.test("batch: a uint8 index names the argument and the conversion", function()
   local ds = wb.data.Dataset(wb.zeros(10, 2), labels(10, 3))
   T.check_error("bad argument #1 to 'batch' (perm: expected row numbers as a table or a float32 "

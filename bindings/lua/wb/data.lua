@@ -60,8 +60,9 @@ function data.Dataset(images, labels, name)
     error(string.format("%s: %d images but labels of shape %s (expected [%d])",
       name or "dataset", n, shape_str(labels), n), 2)
   end
-  if labels:dtype() ~= "uint8" then
-    error((name or "dataset") .. ": labels must be uint8, got " .. labels:dtype(), 2)
+  if labels:dtype() ~= "uint8" then -- an int32 IDX file loads as float32, for one
+    error(string.format("%s: labels must be uint8, got %s (class ids as floats: "
+      .. "wb.new_tensor({%d}, \"uint8\"):copy(labels))", name or "dataset", labels:dtype(), n), 2)
   end
   return setmetatable({images = images, labels = labels, name = name or "dataset",
     _views = {}}, Dataset)

@@ -1,16 +1,18 @@
 -- test_audit_data.lua: a trust audit of datasets, losses, evaluate, predict
 -- and the statistics of wb.inference, by a researcher bringing their own
 -- data and loss. Each defect test failed before its fix: a dataset over 2^24
--- rows read the wrong rows (float32 indices), subset(1, #ds / 2) called a
--- valid row out of range, a uint8 index to batch got the gather's message, float_images divided float images by 255 again,
--- evaluate(ds, y) ignored y, evaluate(x, {labels}) blamed an "option '1'",
--- predict on one sample [784] blamed the first layer's [784, 1], and the
--- t quantile hung on a level out of (0, 1) while welch and holm turned
--- infinities and p > 1 into NaN verdicts; categorical_crossentropy on a
--- linear head divided logits by their sum (Keras's from_logits = False on
--- logits) while the default on the same head took them as logits. The last test checks evaluate's
--- loss and accuracy (a partial last batch) and every loss's gradients,
--- L2 and a Lua loss included, against PyTorch in float64.
+-- rows read the wrong rows (float32 indices); subset(1, #ds / 2) called a
+-- valid row out of range; float_images divided float images by 255 again;
+-- float labels and a uint8 index to batch got messages naming no fix;
+-- evaluate(ds, y) ignored y and evaluate(x, {labels}) blamed an "option
+-- '1'"; predict on one sample [784] blamed the first layer's [784, 1];
+-- categorical_crossentropy on a linear head divided logits by their sum
+-- (Keras's from_logits = False on logits) while the default on the same
+-- head took them as logits; the t quantile hung on a level out of (0, 1)
+-- while welch and holm turned infinities and p > 1 into NaN verdicts.
+-- Two tests check what was found right: predict in inference mode, and
+-- evaluate's loss and accuracy (a partial last batch) and every loss's
+-- gradients, L2 and a Lua loss included, against PyTorch in float64.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local util = require "wb.util"

@@ -28,7 +28,7 @@ static inline __attribute__((always_inline)) void prefetch_row(const wb_tensor *
                                                             float at, size_t d)
 {
     size_t n = (size_t)images->shape[0], esize = images->dtype == WB_U8 ? 1 : sizeof(float);
-    if (!(at >= 1 && at <= (float)n))
+    if (!(at >= 1 && (double)at <= (double)n))
         return;
     const char *base = images->dtype == WB_U8 ? (const char *)wb_tensor_u8(images)
                                               : (const char *)wb_tensor_f32(images);
@@ -71,9 +71,11 @@ wb_status wb_dataset_gather(wb_tensor *x, wb_tensor *y, const wb_tensor *images,
                           "of %zu", (long long)count, d);
     const float *ix = wb_tensor_f32(idx) + first;
     int64_t n = images->shape[0];
+    /* compared in double, which holds n exactly: (float)n rounds up past
+     * 2^24 (2^24 + 3 -> 2^24 + 4), which let an index one row past the end in */
     for (int64_t i = 0; i < count; i++)
-        if (!(ix[i] >= 1 && ix[i] <= (float)n) || ix[i] != (float)(int64_t)ix[i])
-            return wb_err_set(err, WB_ERANGE, "gather: index %lld is %g, expected an "
+        if (!(ix[i] >= 1 && (double)ix[i] <= (double)n) || ix[i] != (float)(int64_t)ix[i])
+            return wb_err_set(err, WB_ERANGE, "gather: index %lld is %.9g, expected an "
                               "integer in 1..%lld", (long long)(first + i + 1),
                               (double)ix[i], (long long)n);
     float *xo = wb_tensor_f32(x);

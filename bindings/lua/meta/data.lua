@@ -7,7 +7,8 @@
 
 ---wb.data.idx(path) -> wb.Tensor
 ---Loads an IDX file (the MNIST format; gzip-compressed files too) as a
----tensor: uint8 for ubyte files, else float32, with the file's shape. Every
+---tensor: uint8 for ubyte files, else float32 (int32 and double values
+---rounded to float32: integers exact up to 2^24), with the file's shape. Every
 ---length is checked against the file size; a bad file is an error naming
 ---the path and the field.
 ---@param path string
@@ -18,7 +19,8 @@ function wb.data.idx(path) end
 ---wb.data.gather(x, y, images, labels, idx, first, count)
 ---Copies the samples idx[first .. first+count-1] (1-based row numbers in a
 ---float32 tensor) of images [n, ...] (uint8, scaled by 1/255, or float32) and
----labels [n] into the float32 buffers x [>= count, features] and y [>= count].
+---labels [n] into the buffers x (float32 [>= count, features]) and y (uint8
+---[>= count]).
 ---The primitive under ds:batch; allocates nothing.
 ---@param x wb.Tensor
 ---@param y wb.Tensor

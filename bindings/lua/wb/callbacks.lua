@@ -72,7 +72,7 @@ local args = require "wb.args"
 ---hook such as onepoch_end) is an error, and so is a hook returning
 ---anything but true, false or nothing (on_train_end's is ignored); give
 ---callbacks as a list, {cb}.
----Example: m:fit(d.train, {validation = d.test, epochs = 30,
+---Example: m:fit(d.train, {validation_split = 0.1, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}
 wb.callbacks = M

@@ -17,14 +17,27 @@ local Dataset = {}
 Dataset.__index = Dataset
 Dataset.__name = "wb.Dataset"
 
+-- Batch indices are float32 (wb.randperm, the gather's index), whose
+-- integers are exact up to 2^24: row 2^24 + 1 would read row 2^24.
+local MAX_ROWS = 1 << 24
+---wb.data.MAX_ROWS
+---@type integer
+---The most rows a wb.Dataset may have (2^24 = 16,777,216): batches index
+---rows with float32, exact up to there. A larger set is an error; split it.
+---Example: print(wb.data.MAX_ROWS)
+data.MAX_ROWS = MAX_ROWS
+
 local function shape_str(t)
   return "[" .. table.concat(t:shape(), ", ") .. "]"
 end
 
 ---wb.data.Dataset(images, labels, name) -> wb.Dataset
----A dataset over images [n, ...] (uint8 as stored, or float32) and labels
----(uint8 [n], values 0..9 unshifted); name is shown by tostring (default
----"dataset"). The counts must agree and labels must be uint8.
+---A dataset over images [n, ...] and labels (uint8 [n], class ids from 0,
+---unshifted); name is shown by tostring (default "dataset"). uint8 images
+---are pixels, scaled by 1/255 into batches; float32 images are taken as
+---they are (scale 0..255 data yourself: x / 255). The counts must agree,
+---labels must be uint8 and n at most wb.data.MAX_ROWS (2^24: batches index
+---rows with float32).
 ---@param images wb.Tensor
 ---@param labels wb.Tensor
 ---@param name? string
@@ -39,12 +52,18 @@ function data.Dataset(images, labels, name)
       name or "dataset"), 2)
   end
   local n = #images
+  if n > MAX_ROWS then -- a float32 index past 2^24 rounds to a neighbouring row, silently
+    error(string.format("%s: %d rows, more than the %d a dataset can hold (batches index "
+      .. "rows with float32, exact only up to 2^24): split it into datasets of fewer rows",
+      name or "dataset", n, MAX_ROWS), 2)
+  end
   if labels:dim() ~= 1 or #labels ~= n then
     error(string.format("%s: %d images but labels of shape %s (expected [%d])",
       name or "dataset", n, shape_str(labels), n), 2)
   end
-  if labels:dtype() ~= "uint8" then
-    error((name or "dataset") .. ": labels must be uint8, got " .. labels:dtype(), 2)
+  if labels:dtype() ~= "uint8" then -- an int32 IDX file loads as float32, for one
+    error(string.format("%s: labels must be uint8, got %s (class ids as floats: "
+      .. "wb.new_tensor({%d}, \"uint8\"):copy(labels))", name or "dataset", labels:dtype(), n), 2)
   end
   return setmetatable({images = images, labels = labels, name = name or "dataset",
     _views = {}}, Dataset)
@@ -86,9 +105,10 @@ end
 function Dataset:subset(first, last)
   args.check("subset", 1, first, "integer")
   args.opt("subset", 2, last, "integer")
+  -- 500.0 (#ds / 2 is a float in Lua) is 500, as luaL_checkinteger takes it
   last = last or #self
-  if math.type(first) ~= "integer" or math.type(last) ~= "integer" or first < 1
-      or last > #self or first > last + 1 then
+  first, last = math.tointeger(first) or first, math.tointeger(last) or last
+  if first < 1 or last > #self or first > last + 1 then
     error(string.format("subset: rows %s..%s out of range 1..%d", tostring(first),
       tostring(last), #self), 2)
   end
@@ -102,12 +122,16 @@ function Dataset:subset(first, last)
 end
 
 ---wb.Dataset:float_images() -> wb.Tensor
----All images as a new float32 [n, input_size] tensor in [0, 1].
+---All images as a new float32 [n, input_size] tensor, as batches hold
+---them: uint8 pixels scaled to [0, 1], float32 images as they are.
 ---@return wb.Tensor
 ---Example: local x = wb.data.mnist().test:subset(1, 10):float_images()
 function Dataset:float_images()
   local n = #self
-  return (self.images:float() / 255):reshape(n, self:input_size())
+  local x = self.images:float() -- a copy either way: the result is the caller's
+  -- times 1/255, not divided by 255: the gather's arithmetic, to the bit
+  if self.images:dtype() == "uint8" then x = x * (1 / 255) end
+  return x:reshape(n, self:input_size())
 end
 
 local function buffers(self, count)
@@ -139,6 +163,11 @@ function Dataset:batch(perm, first, count)
   args.opt("batch", 2, first, "integer")
   args.opt("batch", 3, count, "integer")
   if type(perm) == "table" then perm = wb.tensor(perm) end
+  if perm:dtype() ~= "float32" then -- the gather's own message names no argument
+    error(string.format("bad argument #1 to 'batch' (perm: expected row numbers as a table or "
+      .. "a float32 tensor, got %s [%s]; perm:float() converts it)", perm:dtype(),
+      table.concat(perm:shape(), ", ")), 2)
+  end
   first = first or 1
   local avail = perm:numel() - first + 1
   -- checked before the buffers are sized by count: a bad count names itself

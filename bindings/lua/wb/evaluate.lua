@@ -47,6 +47,22 @@ function M.eval_dataset(self, lossf, ds, batch, who, what)
   return loss_sum / n + self:l2_penalty(), correct_sum / n
 end
 
+-- x's first dimension is its rows: a 1-D x [784] is 784 rows of one value,
+-- an image [28, 28] 28 rows of 28. When x holds exactly the first layer's
+-- n_in values but its rows are not that wide, it is one sample missing its
+-- row dimension: an error naming the fix here rather than the first layer's
+-- "expected [*, 784], got [784, 1]" (level 3).
+local function check_rows(self, x, fname)
+  if not is_tensor(x) or x:dim() < 1 then return end
+  local ok, n_in = pcall(function() return self[1].n_in end)
+  if not (ok and math.type(n_in) == "integer") then return end
+  local numel = x:numel()
+  if numel == n_in and #x ~= 1 then
+    error(string.format("%s: x: expected rows [n, %d], got [%s]: one sample is "
+      .. "x:reshape(1, %d)", fname, n_in, table.concat(x:shape(), ", "), n_in), 3)
+  end
+end
+
 -- opts.verbose as Keras's evaluate and predict take it: true or 1 prints
 -- one line, false, 0 or nil nothing; anything else is an error (level 3:
 -- the caller of evaluate or predict).
@@ -68,7 +84,8 @@ end
 ---a function, see wb.losses), verbose (true or 1: print one line, "evaluate:
 ---10000 rows: loss 0.3485, accuracy 0.9040"; default false).
 ---evaluate(ds, opts) is evaluate(ds, nil, opts); x without y, or a dataset
----without labels, is an error (it would be scored against zeros).
+---without labels, is an error (it would be scored against zeros), as is y
+---with a dataset (it would be ignored) or y as a Lua list.
 ---@param ds wb.Dataset|wb.Tensor
 ---@param y? wb.Tensor|table
 ---@param opts? table
@@ -82,9 +99,20 @@ function Sequential:evaluate(ds, y, opts)
   check_data(ds, "evaluate")
   args.opt("evaluate", 2, y, "wb.Tensor|table")
   args.opt("evaluate", 3, opts, "table")
-  if type(y) == "table" and not is_tensor(y) then opts, y = y, nil end
+  if type(y) == "table" and not is_tensor(y) then
+    if y[1] ~= nil then -- a list of labels, not an options table
+      error(string.format("evaluate: y: expected labels uint8 [n] (a tensor), got a Lua list "
+        .. "of %d values (wb.tensor(list, \"uint8\"))", #y), 2)
+    end
+    opts, y = y, nil
+  end
+  if y ~= nil and fa.is_dataset(ds) then -- it would be ignored: ds is scored on its own labels
+    error("evaluate: y given with a dataset, which has its labels: evaluate(ds, opts), or "
+      .. "evaluate(x, y, opts) with a tensor x", 2)
+  end
   opts = opts or {}
   check_keys(opts, {"batch_size", "loss", "verbose"}, "evaluate")
+  check_rows(self, ds, "evaluate")
   local bs = check_int(opts.batch_size or 32, "batch_size", "evaluate", 1)
   ds = as_dataset(ds, y, "evaluate")
   local lossf = losses._get(opts.loss, self, "eval", "evaluate")
@@ -116,6 +144,7 @@ function Sequential:predict(x, opts)
   local bs = math.max(check_int(opts.batch_size or 32, "batch_size", "predict", 1),
     EVAL_BATCH)
   local v = verbose(opts, "predict")
+  check_rows(self, x, "predict")
   local ds = as_dataset(x, nil, "predict", true)
   local n = #ds
   local out

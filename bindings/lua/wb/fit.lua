@@ -50,7 +50,7 @@ local Sequential = wb.nn.SequentialClass
 ---Keras semantics (batch_size 32, shuffle each epoch, validation_split takes
 ---the tail rows, the last partial batch is used, loss includes the L2
 ---penalty).
----Example: local h = m:fit(d.train, {epochs = 5, validation = d.test}); print(h)
+---Example: local h = m:fit(d.train, {epochs = 5, validation_split = 0.1}); print(h)
 local M = {}
 wb.fit = M
 
@@ -188,7 +188,7 @@ end
 ---@param train wb.Dataset
 ---@param opts? table
 ---@return wb.History
----Example: local h = m:fit(d.train, {epochs = 10, validation = d.test,
+---Example: local h = m:fit(d.train, {epochs = 10, validation_split = 0.1,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts, more)
   if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)

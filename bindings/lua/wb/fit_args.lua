@@ -176,7 +176,8 @@ function M.check_head(self, fname, level)
   local ok, act = pcall(function() return last.activation end)
   if not ok or not last.backward_logits or (act ~= "softmax" and act ~= "linear") then
     error(string.format("%s: the last layer must be Dense(..., {activation = "
-      .. "'softmax'}) (cross-entropy is fused with it), got %s", fname,
+      .. "'softmax'}) (cross-entropy is fused with it; 'linear': its output taken as logits), "
+      .. "got %s", fname,
       tostring(last)), level)
   end
   return last

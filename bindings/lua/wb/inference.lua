@@ -90,31 +90,55 @@ local function mean_var(xs)
   return m, n > 1 and v / (n - 1) or 0
 end
 
-local function check_list(fname, n, xs)
+-- xs must hold numbers, no NaN; finite: no infinity either (a mean and a
+-- variance of inf are NaN: a NaN p, never a verdict); lo, hi: the range of
+-- every item (p-values).
+local function check_list(fname, n, xs, finite, lo, hi)
   args.check(fname, n, xs, "table")
   for i, x in ipairs(xs) do
-    if type(x) ~= "number" or x ~= x then
-      error(string.format("bad argument #%d to '%s' (numbers expected, item %d is %s)", n,
-        fname, i, tostring(x)), 3)
+    if type(x) ~= "number" or x ~= x or finite and (x == math.huge or x == -math.huge)
+        or lo and (x < lo or x > hi) then
+      error(string.format("bad argument #%d to '%s' (%s expected, item %d is %s)", n,
+        fname, lo and string.format("numbers in [%g, %g]", lo, hi)
+        or finite and "finite numbers" or "numbers", i, tostring(x)), 3)
     end
   end
 end
 
+-- A probability strictly between 0 and 1 (a confidence or a level), else
+-- "bad argument #n to 'fname'" at the caller's caller: out of (0, 1), the
+-- quantile's search for t never ends.
+local function check_prob(fname, n, what, v)
+  if type(v) ~= "number" or not (v > 0 and v < 1) then
+    error(string.format("bad argument #%d to '%s' (%s in (0, 1) expected, got %s)", n, fname,
+      what, tostring(v)), 3)
+  end
+end
+
+-- Degrees of freedom: a number > 0 (not NaN, which every comparison lets by).
+local function check_df(fname, n, df)
+  if not (df > 0) then
+    error(string.format("bad argument #%d to '%s' (degrees of freedom > 0 expected, got %s)",
+      n, fname, tostring(df)), 3)
+  end
+end
+
 ---wb.welch(a, b, opts) -> table
----Welch's t-test of two lists of per-seed values: {diff = mean(a) -
----mean(b), lo, hi (the confidence interval of diff, Welch-Satterthwaite
----degrees of freedom), p (two-sided), df, t, n_a, n_b, mean_a, mean_b,
----sd_a, sd_b, half (the interval's half-width)}. With fewer than 2 values a
----side, lo, hi, p and df are nil: nothing can be decided. opts.confidence
----(default 0.95), the only option.
+---Welch's t-test of two lists of per-seed values (finite numbers: NaN or
+---infinity is an error): {diff = mean(a) - mean(b), lo, hi (the confidence
+---interval of diff, Welch-Satterthwaite degrees of freedom), p (two-sided),
+---df, t, n_a, n_b, mean_a, mean_b, sd_a, sd_b, half (the interval's
+---half-width)}. With fewer than 2 values a side, lo, hi, p and df are
+---nil: nothing can be decided. opts.confidence (default 0.95, in (0, 1)),
+---the only option.
 ---@param a number[]
 ---@param b number[]
 ---@param opts? table
 ---@return table
 ---Example: local w = wb.welch({0.97, 0.98, 0.975}, {0.95, 0.96, 0.955}); print(w.lo, w.hi, w.p)
 function M.welch(a, b, o)
-  check_list("welch", 1, a)
-  check_list("welch", 2, b)
+  check_list("welch", 1, a, true)
+  check_list("welch", 2, b, true)
   args.opt("welch", 3, o, "table")
   if o then require("wb.util").check_options(o, {"confidence"}, "wb.welch", 2) end
   local conf = o and o.confidence or 0.95
@@ -145,7 +169,7 @@ end
 ---wb.inference.ci_half(xs, confidence) -> number|nil
 ---The half-width of the confidence interval of the mean of xs (Student's
 ---t, n - 1 degrees of freedom): what the bands of the curves show. nil
----with fewer than 2 values.
+---with fewer than 2 values. confidence: in (0, 1), default 0.95.
 ---@param xs number[]
 ---@param confidence? number
 ---@return number|nil
@@ -153,6 +177,7 @@ end
 function M.ci_half(xs, conf)
   check_list("ci_half", 1, xs)
   args.opt("ci_half", 2, conf, "number")
+  if conf ~= nil then check_prob("ci_half", 2, "confidence", conf) end
   if #xs < 2 then return nil end
   local _, v = mean_var(xs)
   return t_quantile(1 - (conf or 0.95), #xs - 1) * math.sqrt(v / #xs)
@@ -168,6 +193,8 @@ end
 function M.t_two_sided(t, df)
   args.check("t_two_sided", 1, t, "number")
   args.check("t_two_sided", 2, df, "number")
+  if t ~= t then error("bad argument #1 to 't_two_sided' (a number expected, got nan)", 2) end
+  check_df("t_two_sided", 2, df)
   return t_two_sided(t, df)
 end
 
@@ -180,13 +207,15 @@ end
 function M.t_quantile(alpha, df)
   args.check("t_quantile", 1, alpha, "number")
   args.check("t_quantile", 2, df, "number")
+  check_prob("t_quantile", 1, "alpha", alpha)
+  check_df("t_quantile", 2, df)
   return t_quantile(alpha, df)
 end
 
 ---wb.inference.holm(ps, alpha) -> table
----Holm's step-down correction: for p-values ps, which are rejected at
----family-wise level alpha (default 0.05): a list of booleans, and the
----adjusted p-values.
+---Holm's step-down correction: for p-values ps (each in [0, 1]), which are
+---rejected at family-wise level alpha (in (0, 1), default 0.05): a list of
+---booleans, and the adjusted p-values.
 ---@param ps number[]
 ---@param alpha? number
 ---@return boolean[]
@@ -194,8 +223,9 @@ end
 ---Example: local reject, adj = wb.inference.holm({0.01, 0.04, 0.03})
 ---  print(reject[1], table.concat(adj, " ")) --> true 0.03 0.06 0.06
 function M.holm(ps, alpha)
-  check_list("holm", 1, ps)
+  check_list("holm", 1, ps, true, 0, 1)
   args.opt("holm", 2, alpha, "number")
+  if alpha ~= nil then check_prob("holm", 2, "alpha", alpha) end
   alpha = alpha or 0.05
   local order = {}
   for i = 1, #ps do order[i] = i end

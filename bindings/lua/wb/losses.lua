@@ -23,10 +23,12 @@ local keras = require "wb.losses_keras"
 ---names and formulas; labels are class ids, made one-hot where a loss
 ---needs targets [n, C]:
 ---"sparse_categorical_crossentropy" (default): cross-entropy fused with the
----softmax head (the last layer must be Dense with activation "softmax").
+---softmax head (the last layer must be Dense with activation "softmax", or
+---"linear": its output is then taken as logits, Keras's from_logits = True).
 ---"categorical_crossentropy": on a softmax head the same number as the
 ---default (Keras on TensorFlow computes it from the softmax's logits); on
----any other last layer the output is taken as probabilities, as Keras does:
+---any other last layer but a linear Dense (logits: an error, use the
+---default) the output is taken as probabilities, as Keras does:
 ---each row divided by its sum, clipped to [1e-7, 1 - 1e-7], then
 ----log(p of the true class), mean over the batch (gradient 0 where the
 ---clip is active).
@@ -228,12 +230,13 @@ end
 -- Is the last layer Dense with a softmax? Keras on TensorFlow then takes
 -- categorical_crossentropy from the softmax's logits (_get_logits in its
 -- backend), which is the fused path.
-local function softmax_head(model)
+local function head_activation(model)
   local last = model[#model]
-  if not last or not last.backward_logits then return false end
+  if not last or not last.backward_logits then return nil end
   local ok, act = pcall(function() return last.activation end)
-  return ok and act == "softmax"
+  return ok and act or nil
 end
+local function softmax_head(model) return head_activation(model) == "softmax" end
 
 local ON_OUTPUT = {mse = M.mse, categorical_crossentropy = M.categorical_crossentropy,
   hinge = M.hinge, squared_hinge = M.squared_hinge}
@@ -252,6 +255,15 @@ function M._get(spec, model, slot, fname)
     end
     l.last = last
     return l
+  end
+  if spec == "categorical_crossentropy" and head_activation(model) == "linear" then
+    -- Keras's from_logits = False on logits: each row divided by its sum of
+    -- logits (negative ones too), a number that trains but means nothing
+    error(string.format("%s: categorical_crossentropy takes the output as probabilities, but "
+      .. "the last layer (%s) gives logits: use the default "
+      .. "sparse_categorical_crossentropy, which takes a linear head's output as logits "
+      .. "(Keras's from_logits = True), or activation = 'softmax'", fname,
+      tostring(model[#model])), 3)
   end
   local fn = ON_OUTPUT[spec] or spec
   if type(fn) ~= "function" then

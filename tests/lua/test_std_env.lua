@@ -81,6 +81,15 @@ T.test("every library module runs in wb.std; library code cannot assign a global
     function() std.oops = 1 end)
   T.eq(std.type, type)
   T.eq(std.wb, wb, "other names are read from _G")
+  -- a traceback names Lua's functions as Lua's, not as wb.std's
+  T.eq(next(std), nil, "the module table itself holds no functions")
+  local dir = T.tmpdir()
+  local fh = assert(io.open(dir .. "/e.lua", "w"))
+  fh:write('error("boom")\n')
+  fh:close()
+  local st, _, err = T.run_wb(T.quote(dir .. "/e.lua"))
+  T.eq(st, 1, err)
+  T.ok(err:find("in function 'error'", 1, true) and not err:find("wb.std", 1, true), err)
 end)
 
 T.done()

@@ -11,16 +11,19 @@
 -- purpose) is read from _G when used. Library code has no globals of its
 -- own: assigning one is an error naming it (a missing `local`).
 -- Private: not part of wb's API.
+-- The table a module sees is empty, its names behind __index: Lua's
+-- tracebacks name a C function by the loaded module holding it, and
+-- "in function 'wb.std.error'" in a user's traceback would read as ours.
 local G = _G
-local std = {}
+local std = G.setmetatable({}, {__index = G})
 for _, k in G.ipairs{"assert", "collectgarbage", "error", "getmetatable", "ipairs", "load",
   "next", "pairs", "pcall", "rawequal", "rawget", "rawlen", "rawset", "select",
   "setmetatable", "tonumber", "tostring", "type", "xpcall", "coroutine", "debug", "io",
   "math", "os", "package", "string", "table", "utf8"} do
   std[k] = G[k]
 end
-return G.setmetatable(std, {
-  __index = G,
+return G.setmetatable({}, {
+  __index = std,
   __newindex = function(_, k)
     G.error("wb: library code assigns the global '" .. G.tostring(k) .. "' (missing local?)", 2)
   end,

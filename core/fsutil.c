@@ -100,6 +100,13 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
         wb_err_set(err, WB_EINVAL, "write_atomic: empty path");
         return NULL;
     }
+    /* A folder at path: said before anything is written (the rename at the
+     * end would fail with EISDIR, an I/O error, after all the writing). */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        wb_err_set(err, WB_ECREATE, "%s is a folder, expected the path of a file", path);
+        return NULL;
+    }
     wb_atomic *f = wb_calloc(1, sizeof *f);
     size_t n = strlen(path) + 32;
     char *tmp = wb_malloc(n);

@@ -77,6 +77,12 @@ static void test_missing_folder(void)
           "message has strerror: %s", err.msg);
     st = wb_write_atomic("", "x", 1, &err);
     CHECK(st == WB_EINVAL, "empty path: %s", wb_status_name(st));
+    /* a folder where the file goes: ECREATE before writing (was EIO from
+     * the rename, after all of it) */
+    st = wb_write_atomic(dir, "x", 1, &err);
+    CHECK(st == WB_ECREATE, "folder: %s", wb_status_name(st));
+    CHECK(strstr(err.msg, "is a folder, expected the path of a file") != NULL, "%s", err.msg);
+    CHECK(count_tmp() == 0, "temporary file left behind");
 }
 
 static void test_stream_commit_and_abort(void)

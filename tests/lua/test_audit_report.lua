@@ -203,6 +203,24 @@ T.test("a task stopped by SIGTERM ends after its trainers, not before", function
   T.eq(util.read_file(leftf), "", "no trainer left when the task had ended")
 end)
 
+T.test("SIGKILL to the report: its task stops its trainers at their next epoch", function()
+  -- the task trained on until its run ended (3000 epochs) and wrote its
+  -- record, its next line then raising SIGPIPE; the report knew nothing of it
+  local root = dir .. "/killed"
+  local pidf = dir .. "/sig4.pid"
+  T.eq(os.execute(string.format("cd %s && (SLOW_EPOCHS=3000 WB_ECHO=0 %s report.lua --root "
+    .. "%s --seeds 1 slow >%s/sig4.out 2>&1 & echo $! >%s) >/dev/null 2>&1", dir, wbx, root,
+    dir, pidf)), true)
+  T.eq(os.execute(string.format("until ps -eo args | grep -F -- '%s --run' | grep -qv grep; "
+    .. "do sleep 0.1; done", root)), true)
+  T.eq(os.execute("kill -KILL " .. util.read_file(pidf):match("%d+")), true)
+  T.eq(os.execute(string.format("until ! ps -eo args | grep -F -- '%s' | grep -qv grep; "
+    .. "do sleep 0.1; done", root)), true)
+  for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
+    T.ok(not n:match("%.json$"), "the run was stopped, not finished: " .. n)
+  end
+end)
+
 T.test("SIGINT to the report while tasks with every run recorded draw stops them (130)",
   function()
   local root = dir .. "/sig2"

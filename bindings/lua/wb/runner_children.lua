@@ -28,9 +28,18 @@ return function(ex, pending, jobs, on_done, on_line)
   local p = assert(io.popen(string.format("setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
     .. "sh %s' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
   local pgid
+  -- This task's own output, when a pipe (a report reads it): a report
+  -- killed with SIGKILL left its task training until the run ended and its
+  -- next line raised SIGPIPE; now a child's next line (an epoch's) finds
+  -- the reader gone and stops them all, recording nothing.
+  local watch_out = wb.sys.reader_gone(1) ~= nil
   local function loop()
     for line in p:lines() do
       pgid = pgid or tonumber(line:match("^PGID (%d+)"))
+      if watch_out and wb.sys.reader_gone(1) then
+        error("no one reads this task's output any more (its report was killed?): its runs "
+          .. "are stopped, no record written", 0)
+      end
       local h, rest = line:match("^(%x+) (.*)$")
       local code = rest and rest:match("^EXIT (%d+)$")
       if code then on_done(h, tonumber(code), logs .. "/" .. ex.name .. "-" .. h .. ".log")

@@ -1,0 +1,154 @@
+-- test_audit_lab.lua: a trust audit of the lab bench (wb.stats, wb.lab),
+-- wb.measures, wb.landscape and wb.noise_scale as a new researcher uses
+-- them. First the defects it found (each test failed before its fix):
+-- silenced_accuracy left a layer's rows zeroed when evaluate raised, and it
+-- and sharpness moved the global generator (a measure in a callback changed
+-- the training); empty data counted every unit dead; NaN weights gave NaN or
+-- a plausible wrong accuracy silently; a model without a Dense, or not
+-- ending in one, gave "attempt to index a nil value"; dead_units fed the raw
+-- input to a first Dense that had a layer before it; landscape's errors
+-- carried a library file's line. Then agreement with numpy (/usr/bin/python3
+-- at test time; skipped with a notice without it).
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+
+-- Every parameter and gradient entry of m, and the generator's state.
+local function snap(m)
+  local s = {}
+  local ps, gs = m:parameters()
+  for _, t in ipairs(ps) do s[#s + 1] = t:clone():reshape(t:numel()):totable() end
+  for _, t in ipairs(gs) do s[#s + 1] = t:clone():reshape(t:numel()):totable() end
+  s.rng = wb.rng_state()
+  return s
+end
+
+-- a and b (snap) are bit-for-bit equal, else an error naming what moved
+local function unchanged(a, b, what)
+  for i = 1, #a do
+    for j = 1, #a[i] do
+      if a[i][j] ~= b[i][j] then
+        error(string.format("%s: tensor %d entry %d: %.9g became %.9g", what, i, j, a[i][j],
+          b[i][j]), 2)
+      end
+    end
+  end
+  T.eq(b.rng, a.rng, what .. ": the generator's state")
+end
+
+-- A trained dropout model on T.linear_data (gradients left non-zero).
+local function trained()
+  local data = T.linear_data(120, 20, 3)
+  local m = T.linear_mlp(1, {dropout = 0.3})
+  m:fit(data, {epochs = 2, batch_size = 16, verbose = false})
+  local x, y = data:batch(wb.measures.iota(32), 1, 32)
+  wb.measures.loss_and_grads(m, x:clone(), y:clone(), true)
+  return m, data
+end
+
+-- {==================== defects ====================
+
+T.test("silenced_accuracy puts the weights back when evaluate raises", function()
+  local m = trained()
+  local s0 = snap(m)
+  T.check_error("expected [*, 20]", wb.measures.silenced_accuracy, m,
+    T.linear_data(30, 10, 3), 0.5)
+  unchanged(s0, snap(m), "after the error")
+end)
+
+T.test("silenced_accuracy and sharpness leave the generator's stream as it was", function()
+  local m, data = trained()
+  local s0 = snap(m)
+  local a = wb.measures.silenced_accuracy(m, data, 0.5, 3)
+  unchanged(s0, snap(m), "silenced_accuracy")
+  T.eq(wb.measures.silenced_accuracy(m, data, 0.5, 3), a, "a second call repeats the draws")
+  local r = wb.measures.sharpness(m, data, 0.05, 2, 64)
+  unchanged(s0, snap(m), "sharpness")
+  T.eq(wb.measures.sharpness(m, data, 0.05, 2, 64), r, "sharpness again")
+  wb.measures.grad_noise(m, data, 16, 64)
+  unchanged(s0, snap(m), "grad_noise (its gradients too)")
+end)
+
+T.test("a measure in a training callback does not change the training", function()
+  local data = T.linear_data(120, 20, 3)
+  local function run(measure)
+    local m = T.linear_mlp(1, {dropout = 0.3})
+    local cb = {on_epoch_end = function()
+      if measure then wb.measures.silenced_accuracy(m, data, 0.5, 2) end
+    end}
+    m:fit(data, {epochs = 3, batch_size = 16, verbose = false, seed = 4, callbacks = {cb}})
+    return m.history.loss
+  end
+  local a, b = run(false), run(true)
+  for e = 1, #a do T.eq(b[e], a[e], "epoch " .. e .. "'s loss") end
+end)
+
+T.test("empty data is refused, never 'every unit dead'", function()
+  local m, data = trained()
+  local empty = data:subset(1, 0)
+  T.check_error("dead_units: ds: expected at least 1 row", wb.measures.dead_units, m, empty)
+  T.check_error("wb.lab.dead_units: ds: expected at least 1 row", wb.lab.dead_units, m, empty)
+  T.check_error("wb.lab.dead_units: n: expected an integer >= 1, got 0", wb.lab.dead_units,
+    m, data, 1, 0)
+  T.check_error("wb.stats: opts.data: expected at least 1 row", wb.stats, m, {data = empty})
+  T.check_error("silenced_accuracy: ds: expected at least 1 row",
+    wb.measures.silenced_accuracy, m, empty, 0.5)
+  T.check_error("sharpness: ds: expected at least 1 row", wb.measures.sharpness, m, empty)
+  T.check_error("grad_noise: ds: expected at least 1 row", wb.measures.grad_noise, m, empty, 1)
+end)
+
+T.test("NaN weights are refused by the measures; wb.stats shows them, counts no dead", function()
+  local m, data = trained()
+  m[1].weight:set(1, 1, 0 / 0)
+  for name, f in pairs{dead_units = function() return wb.measures.dead_units(m, data) end,
+      silenced_accuracy = function() return wb.measures.silenced_accuracy(m, data, 0.5) end,
+      sharpness = function() return wb.measures.sharpness(m, data) end,
+      grad_noise = function() return wb.measures.grad_noise(m, data, 16) end} do
+    T.check_error(name .. ": the model's parameter 1: row 1, column 1 is NaN", f)
+  end
+  local s = wb.stats(m, {data = data})
+  T.ok(s[1].mean ~= s[1].mean, "the weight row's mean is NaN")
+  T.eq(s[1].dead, nil, "dead units through a NaN layer")
+  T.check_error("sharpness: eps: expected a finite number >= 0, got",
+    wb.measures.sharpness, trained(), data, 0 / 0)
+end)
+
+T.test("a model without a Dense, or not ending in one, gets an error naming it", function()
+  local data = T.linear_data(20, 20, 3)
+  local nod = wb.nn.Sequential{wb.nn.Dropout(0.2)}
+  T.check_error("dead_units: model: expected at least 1 Dense layer, got 0",
+    wb.measures.dead_units, nod, data)
+  local tail = wb.nn.Sequential{wb.nn.Dense(20, 3), wb.nn.Dropout(0.2)}
+  T.check_error("sharpness: model: expected a Dense last layer", wb.measures.sharpness,
+    tail, data)
+  T.check_error("grad_noise: model: expected a Dense last layer", wb.measures.grad_noise,
+    tail, data, 4)
+end)
+
+T.test("dead_units passes the input through the layers before the first Dense", function()
+  -- sigmoid(0) = 0.5: unit 1 (w = 1, b = -0.25) is alive after it, dead on the
+  -- raw zeros; unit 2 (w = -1, b = -0.25) is dead either way
+  local m = wb.nn.Sequential{wb.nn.Activation("sigmoid"),
+    wb.nn.Dense(1, 2, {activation = "relu"}), wb.nn.Dense(2, 2, {activation = "softmax"})}
+  m[1 + 1].weight:copy(wb.tensor{{1, -1}})
+  m[2].bias:copy(wb.tensor{-0.25, -0.25})
+  local y = wb.new_tensor({4}, "uint8")
+  local ds = wb.data.Dataset(wb.zeros(4, 1), y, "zeros")
+  T.eq(wb.measures.dead_units(m, ds), 1)
+  T.eq(wb.lab.dead_units(m, ds, 1), 1)
+end)
+
+T.test("landscape's data errors name the data, not a library file's line", function()
+  local m, data = trained()
+  local d = wb.landscape.direction(m:get_weights())
+  local err = T.check_error("slice: data: expected at least 1 row", wb.landscape.slice, m,
+    data:subset(1, 0), {dirs = {d}, points = 3})
+  T.ok(not err:find("%.lua:%d+: [^\n]*%.lua:%d+:"), err)
+  local x, y = data:batch(wb.measures.iota(10), 1, 10)
+  err = T.check_error("slice: data.y: expected 10 labels (one per row of x), got 9",
+    wb.landscape.slice, m, {x = x:clone(), y = y:rows(1, 9):clone()}, {dirs = {d}, points = 3})
+  T.ok(not err:find("landscape_eval"), err)
+end)
+
+-- }====================
+
+T.done()

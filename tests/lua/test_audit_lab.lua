@@ -149,6 +149,18 @@ T.test("landscape's data errors name the data, not a library file's line", funct
   T.ok(not err:find("landscape_eval"), err)
 end)
 
+T.test("noise_scale: labels not one per row, an infinite run: errors naming them", function()
+  local m, data = trained()
+  local x, y = data.images, data.labels
+  T.check_error("noise: argument #2: expected one label per row of x (4), got 3",
+    wb.noise_scale.noise, m, {x = x:rows(1, 4), y = y:rows(1, 3)}, data,
+    {x = x:rows(21, 40), y = y:rows(21, 40)})
+  T.check_error("simple: argument #3: expected one label per row of x (40), got 39",
+    wb.noise_scale.simple, m, x:rows(1, 40), y:rows(1, 39), {small = 10})
+  T.check_error("fit_tradeoff: run 1: expected S > 0 and E > 0 (finite), got inf",
+    wb.noise_scale.fit_tradeoff, {math.huge, 20, 11}, {110, 200, 1100})
+end)
+
 -- }====================
 
 T.done()

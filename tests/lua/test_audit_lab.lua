@@ -163,4 +163,105 @@ end)
 
 -- }====================
 
+-- {==================== against numpy ====================
+
+-- The python3 with numpy (Debian's is /usr/bin/python3, which pyenv may shadow).
+local function python_with(module)
+  for _, py in ipairs{"python3", "/usr/bin/python3"} do
+    if os.execute(py .. " -c 'import " .. module .. "' 2>/dev/null") then return py end
+  end
+end
+local numpy_py = python_with("numpy")
+
+-- Float32 weights and data rounded to 14 digits by JSON, which numpy casts
+-- back to the same float32 values, then computes in float64.
+T.test("numpy: stats, dead units, grad_noise, B_simple, a slice's loss, trajectory", function()
+  if not numpy_py then return T.skip("numpy", "python3-numpy is not installed") end
+  local m, data = trained()
+  local x, y = data:batch(wb.measures.iota(64), 1, 64)
+  x, y = x:clone(), y:clone()
+  local ws = {}
+  for i, w in ipairs(m:get_weights()) do ws[i] = w:totable() end
+  local d = wb.landscape.direction(m:get_weights(), {seed = 3})
+  local dt = {}
+  for i, t in ipairs(d) do dt[i] = t:totable() end
+  local got = {stats = {}, dead = wb.measures.dead_units(m, data, 64),
+    noise = wb.measures.grad_noise(m, data, 16, 64),
+    simple = wb.noise_scale.simple(m, x, y, {small = 16}).per_sample,
+    slice = wb.landscape.slice(m, {x = x, y = y}, {dirs = {d}, points = 3, range = {-0.5, 0.5}})}
+  for i, r in ipairs(wb.stats(m)) do
+    got.stats[i] = {r.mean, r.std, r.min, r.max, r.norm, r.near_zero}
+  end
+  local pts = {}
+  for k = 1, 4 do
+    local w = m:get_weights()
+    for i = 1, #w do w[i] = w[i] + d[i] * (k * k * 0.1) + w[i] * (0.05 * k) end
+    pts[k] = w
+  end
+  local tr = wb.landscape.trajectory(pts)
+  local ptab = {}
+  for k, w in ipairs(pts) do
+    ptab[k] = {}
+    for i, t in ipairs(w) do ptab[k][i] = t:totable() end
+  end
+  local dir = T.tmpdir()
+  util.write_file(dir .. "/in.json", util.encode_json{w = ws, x = x:totable(), y = y:totable(),
+    d = dt, pts = ptab})
+  util.write_file(dir .. "/p.py", [==[
+import sys, json
+import numpy as np
+j = json.load(open(sys.argv[1]))
+f = lambda a: np.array(a, np.float32).astype(np.float64)
+W1, b1, W2, b2 = [f(a) for a in j["w"]]
+X, Y = f(j["x"]), np.array(j["y"], int)
+def fwd(ps, X):
+    h = np.maximum(X @ ps[0] + ps[1], 0)
+    z = h @ ps[2] + ps[3]
+    z = z - z.max(1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    return h, p
+def loss(ps, X, Y):
+    return -np.log(fwd(ps, X)[1][np.arange(len(Y)), Y]).mean()
+def grads(ps, X, Y):  # per-example gradients, flattened: [n, P]
+    h, p = fwd(ps, X)
+    dz = p.copy(); dz[np.arange(len(Y)), Y] -= 1
+    dh = (dz @ ps[2].T) * (h > 0)
+    return np.concatenate([np.einsum("ni,nj->nij", X, dh).reshape(len(Y), -1), dh,
+                           np.einsum("ni,nj->nij", h, dz).reshape(len(Y), -1), dz], 1)
+ps = [W1, b1, W2, b2]
+out = {"stats": [[a.mean(), a.std(), a.min(), a.max(), np.sqrt((a * a).sum()),
+                  (np.abs(a) < 1e-3).mean()] for a in ps]}
+out["dead"] = int(((np.maximum(X @ W1 + b1, 0) > 0).sum(0) == 0).sum())
+g = grads(ps, X, Y)
+full = g.mean(0)
+out["noise"] = np.mean([((g[b*16:(b+1)*16].mean(0) - full) ** 2).sum() for b in range(4)])
+n = len(Y)
+sum_sq, mean_sq = (g * g).sum(), (full * full).sum()
+trace = (sum_sq - n * mean_sq) / (n - 1)
+out["trace"], out["g2"] = trace, mean_sq - trace / n
+D = [f(a) for a in j["d"]]
+out["slice"] = [loss([p + a * dd for p, dd in zip(ps, D)], X, Y) for a in (-0.5, 0, 0.5)]
+P = np.array([np.concatenate([f(a).ravel() for a in pt]) for pt in j["pts"]])
+C = P[:-1] - P[-1]
+C = C - C.mean(0)
+s = np.linalg.svd(C, compute_uv=False) ** 2
+out["explained"] = list(s / s.sum())
+print(json.dumps(out))
+]==])
+  local st, o, err = T.sh(numpy_py .. " " .. dir .. "/p.py " .. dir .. "/in.json")
+  T.eq(st, 0, err)
+  local want = require("cjson").decode(o)
+  for i, r in ipairs(want.stats) do
+    for k, v in ipairs(r) do T.near(got.stats[i][k], v, 1e-6 * (1 + math.abs(v)), "stats " .. i) end
+  end
+  T.eq(got.dead, want.dead, "dead units")
+  T.near(got.noise, want.noise, 1e-5 * want.noise, "grad_noise")
+  T.near(got.simple.trace, want.trace, 1e-4 * math.abs(want.trace), "tr(Sigma)")
+  T.near(got.simple.g2, want.g2, 1e-4 * math.abs(want.trace), "|G|^2")
+  for i = 1, 3 do T.near(got.slice.loss[i], want.slice[i], 1e-5, "slice point " .. i) end
+  for i = 1, 3 do T.near(tr.explained[i], want.explained[i], 1e-5, "explained " .. i) end
+end)
+
+-- }====================
+
 T.done()

@@ -161,6 +161,17 @@ T.test("noise_scale: labels not one per row, an infinite run: errors naming them
     wb.noise_scale.fit_tradeoff, {math.huge, 20, 11}, {110, 200, 1100})
 end)
 
+T.test("direction's seed and track's data are checked where they are given", function()
+  local m, data = trained()
+  T.check_error("direction: opts.seed: expected an integer, got 1.5", wb.landscape.direction,
+    m:get_weights(), {seed = 1.5})
+  T.check_error("direction: opts.seed: expected an integer, got string",
+    wb.landscape.direction, m:get_weights(), {seed = "a"})
+  T.eq(#wb.landscape.direction(m:get_weights(), {seed = 2.0}), 4, "2.0 is 2")
+  T.check_error("track: data: expected at least 1 row", wb.measures.track,
+    {data = data:subset(1, 0)})
+end)
+
 -- }====================
 
 -- {==================== against numpy ====================

@@ -345,6 +345,9 @@ function M.track(o)
   if args.typename(o.data) ~= "wb.Dataset" then
     error("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
   end
+  if #o.data == 0 then -- else an error inside fit, at the first epoch's end
+    error("track: data: expected at least 1 row, got an empty dataset", 2)
+  end
   -- a whole number of rows: 1e3 is 1000 (as luaL_checkinteger takes it)
   local n = math.type(o.n) == "float" and math.tointeger(o.n) or o.n
   if n ~= nil and (math.type(n) ~= "integer" or n < 1) then

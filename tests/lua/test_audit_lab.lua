@@ -172,6 +172,24 @@ T.test("direction's seed and track's data are checked where they are given", fun
     {data = data:subset(1, 0)})
 end)
 
+T.test("uint8 pixels are scaled by 1/255 as evaluate does, not refused or taken raw", function()
+  local m = T.linear_mlp(2)
+  local xu, y = wb.new_tensor({40, 20}, "uint8"), wb.new_tensor({40}, "uint8")
+  for i = 1, 40 do
+    y:set(i, i % 3)
+    for j = 1, 20 do xu:set(i, j, (i * 37 + j * 11) % 256) end
+  end
+  local xf = wb.data.Dataset(xu, y, "u"):batch(wb.measures.iota(40), 1, 40):clone()
+  T.eq(wb.noise_scale.simple(m, xu, y, {small = 8}).per_sample.b_simple,
+    wb.noise_scale.simple(m, xf, y, {small = 8}).per_sample.b_simple, "B_simple")
+  local function noise(x)
+    return wb.noise_scale.noise(m, {x = x:rows(1, 8), y = y:rows(1, 8)},
+      {x = x:rows(9, 24), y = y:rows(9, 24)}, {x = x:rows(25, 40), y = y:rows(25, 40)}).b_noise
+  end
+  T.eq(noise(xu), noise(xf), "B_noise")
+  T.eq(wb.measures.loss_and_grads(m, xu, y), wb.measures.loss_and_grads(m, xf, y), "loss")
+end)
+
 -- }====================
 
 -- {==================== against numpy ====================

@@ -124,10 +124,20 @@ function M.iota(n)
   return iotas[n]
 end
 
+-- x as the model saw it in training: uint8 pixels become float32 rows
+-- scaled by 1/255, as a dataset's batches (and evaluate) make them; float32
+-- as is. (Dense's own error says "use :float()", which would not scale.)
+function M._rows(x)
+  if x:dtype() ~= "uint8" or x:dim() == 0 then return x end
+  local n = x:size(1)
+  return wb.data.Dataset(x, wb.new_tensor({n}, "uint8"), "x"):batch(M.iota(n), 1, n):clone()
+end
+
 local ce
 ---wb.measures.loss_and_grads(model, x, y, grads) -> number, number, wb.Tensor
 ---The mean loss (data term only, no L2) and accuracy of the model on the
----batch x, y (training = false) and its output; with grads = true also the
+---batch x, y (training = false; uint8 x is scaled by 1/255, as evaluate
+---does) and its output; with grads = true also the
 ---gradients of the data loss, in the layers' grad tensors (zeroed first).
 ---@param model wb.Sequential
 ---@param x wb.Tensor
@@ -142,6 +152,7 @@ function M.loss_and_grads(model, x, y, grads)
   args.check("loss_and_grads", 2, x, "wb.Tensor")
   args.check("loss_and_grads", 3, y, "wb.Tensor")
   check_last("loss_and_grads", model)
+  x = M._rows(x)
   ce = ce or wb.nn.SparseCrossEntropy()
   local out = model:forward(x, false)
   local last = model[#model]

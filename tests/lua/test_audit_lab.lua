@@ -155,6 +155,9 @@ T.test("noise_scale: labels not one per row, an infinite run: errors naming them
   T.check_error("noise: argument #2: expected one label per row of x (4), got 3",
     wb.noise_scale.noise, m, {x = x:rows(1, 4), y = y:rows(1, 3)}, data,
     {x = x:rows(21, 40), y = y:rows(21, 40)})
+  T.check_error("noise: argument #3: expected one label per row of x (16), got 15",
+    wb.noise_scale.noise, m, {x = x:rows(1, 4), y = y:rows(1, 4)},
+    {x = x:rows(5, 20), y = y:rows(5, 19)}, {x = x:rows(21, 40), y = y:rows(21, 40)})
   T.check_error("simple: argument #3: expected one label per row of x (40), got 39",
     wb.noise_scale.simple, m, x:rows(1, 40), y:rows(1, 39), {small = 10})
   T.check_error("fit_tradeoff: run 1: expected S > 0 and E > 0 (finite), got inf",

@@ -259,6 +259,7 @@ function M.noise(model, samples, hdata, big)
   samples, big = {x = wb.measures._rows(samples.x), y = samples.y},
     {x = wb.measures._rows(big.x), y = big.y}
   if args.typename(hdata) ~= "wb.Dataset" and args.typename(hdata.x) == "wb.Tensor" then
+    if args.typename(hdata.y) == "wb.Tensor" then check_rows("noise", 3, hdata.x, hdata.y) end
     hdata = {x = wb.measures._rows(hdata.x), y = hdata.y}
   end
   local n, nb = samples.x:size(1), big.x:size(1)

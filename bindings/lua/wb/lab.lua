@@ -111,7 +111,8 @@ end
 ---Dense layer), index (position in the Sequential), name and param. With
 ---opts.data (a dataset), a ReLU layer's weight row also gets dead: the
 ---number of its units that never activate on the first opts.n (10000)
----samples (wb.lab.dead_units). tostring gives an aligned table; the
+---samples (wb.lab.dead_units; not counted when a weight is NaN or
+---infinite, which the rows show). tostring gives an aligned table; the
 ---result indexes like an array of rows. `model` may also be a Run.
 ---@param model wb.Sequential|wb.Run
 ---@param opts? table
@@ -125,8 +126,14 @@ function wb.stats(model, opts)
   check_opts("wb.stats", 2, opts, {"data", "n", "threshold"}, {data = {is_dataset, "wb.Dataset"},
     n = {positive_int, "a positive integer"},
     threshold = {function(v) return type(v) == "number" and v >= 0 end, "a number >= 0"}})
+  if opts.data and #opts.data == 0 then -- no rows: every unit would count dead
+    error("wb.stats: opts.data: expected at least 1 row, got an empty dataset", 2)
+  end
   local m, label = model_of(model, "stats")
   local eps = opts.threshold or M.near_zero
+  -- NaN weights show as NaN rows; dead units are not counted through them
+  local finite = true
+  for _, p in ipairs((m:parameters())) do finite = finite and args.finite(p:sum()) end
   local st = setmetatable({threshold = eps, label = label, has_dead = opts.data ~= nil},
     Stats)
   for k, d in ipairs(dense_layers(m)) do
@@ -135,7 +142,7 @@ function wb.stats(model, opts)
       local row = tensor_stats(t, eps)
       row.layer, row.index, row.name = k, d.index, tostring(d.layer)
       row.param = p == 1 and "weight" or p == 2 and "bias" or ("param" .. p)
-      if p == 1 and opts.data and d.layer.activation == "relu" then
+      if p == 1 and opts.data and finite and d.layer.activation == "relu" then
         row.dead = M.dead_units(m, opts.data, k, opts.n)
         row.units = d.layer.n_out
       end
@@ -201,21 +208,12 @@ function M.dead_units(model, ds, layer, n)
   args.check("dead_units", 2, ds, "wb.Dataset")
   args.opt("dead_units", 3, layer, "integer")
   args.opt("dead_units", 4, n, "integer")
+  if n ~= nil and n < 1 then -- 0 rows would count every unit dead
+    error("wb.lab.dead_units: n: expected an integer >= 1, got " .. n, 2)
+  end
   local m = model_of(model, "dead_units")
-  local d = dense(m, layer or 1, "wb.lab.dead_units")
-  if d.layer.activation ~= "relu" then return nil end
-  if (layer or 1) == 1 and dense_layers(m)[1].index == 1 then
-    return wb.measures.dead_units(m, ds, n)
-  end
-  n = math.min(n or 10000, #ds)
-  local x = ds:batch(wb.measures.iota(n), 1, n):clone()
-  for i = 1, d.index do x = m[i]:forward(x, false) end
-  local alive, dead = {}, 0
-  for _, row in ipairs(x:totable()) do
-    for j, v in ipairs(row) do if v > 0 then alive[j] = true end end
-  end
-  for j = 1, d.layer.n_out do if not alive[j] then dead = dead + 1 end end
-  return dead
+  dense(m, layer or 1, "wb.lab.dead_units")
+  return wb.measures._dead_units("wb.lab.dead_units", m, ds, layer or 1, n)
 end
 
 -- }====================

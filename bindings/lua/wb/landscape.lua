@@ -103,8 +103,14 @@ function M.direction(weights, opts)
   args.check("direction", 1, weights, "table")
   opts = options("direction", 2, opts, {"bias", "normalize", "seed"})
   check_list("direction", 1, weights, weights)
+  local seed = opts.seed
+  if seed ~= nil and math.type(seed) ~= "integer" and not (math.type(seed) == "float"
+      and math.tointeger(seed)) then -- else wb.seed's error, from this file's line
+    error(string.format("direction: opts.seed: expected an integer, got %s",
+      type(seed) == "number" and tostring(seed) or type(seed)), 2)
+  end
   local state = wb.rng_state()
-  wb.seed(opts.seed or 1)
+  wb.seed(math.tointeger(seed or 1))
   local raw = {}
   for i, w in ipairs(weights) do raw[i] = wb.randn(table.unpack(w:shape())) end
   wb.set_rng_state(state)

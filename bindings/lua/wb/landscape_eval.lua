@@ -20,6 +20,13 @@ local options, check_list = args.options, M._check_list
 -- labels (checked integers in 0..C-1), since evaluate takes uint8 only.
 local function data_xy(fname, model, data)
   local x, y = args.data_xy(fname, data, 4)
+  if x:dim() == 0 or x:size(1) == 0 then -- else evaluate's error, from this file's line
+    error(fname .. ": data: expected at least 1 row, got none", 4)
+  end
+  if y:dim() >= 1 and y:size(1) ~= x:size(1) then
+    error(string.format("%s: data.y: expected %d labels (one per row of x), got %d", fname,
+      x:size(1), y:size(1)), 4)
+  end
   if y:dtype() == "uint8" then return x, y end
   if y:dim() ~= 1 then
     error(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
@@ -69,7 +76,8 @@ local function walker(fname, model, data, origin, dirs, loss)
   function w.run(f) -- f(), then the saved weights back, also on error
     local ok, err = pcall(f)
     model:set_weights(w.saved)
-    if not ok then -- evaluate's message, said to come from this call
+    if not ok then -- evaluate's message, said to come from this call, not this file
+      if type(err) == "string" then err = err:gsub("^[^\n:]*landscape_eval%.lua:%d+: ", "") end
       error(type(err) == "string" and not err:find("^" .. fname .. ": ") and fname .. ": "
         .. err or err, 0)
     end

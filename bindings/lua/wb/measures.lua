@@ -9,7 +9,8 @@
 --   wb.measures.sharpness(model, ds, eps, draws)  C6 loss rise under noise
 --   wb.measures.track{...}                     callback: per-epoch grad and
 --                                              weight norms (C4, C7)
--- All of them restore the model's weights exactly before returning.
+-- All of them restore the model's weights exactly before returning, and the
+-- global generator's state (a measure in a callback changes no training).
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
@@ -19,7 +20,8 @@ local util = require "wb.util"
 ---The quantities that decide the study's claims (STUDY.md), each a plain
 ---function of a trained model and data, usable from any ablation through
 ---the experiment runner's measure and callbacks hooks. All of them restore
----the model's weights exactly before returning.
+---the model's weights exactly before returning, and the global generator's
+---state: measuring changes nothing that follows (a callback's training).
 ---Example: print(wb.measures.silenced_accuracy(m, wb.data.mnist().test, 0.3))
 local M = {}
 
@@ -62,6 +64,41 @@ local function within(fname, name, v, lo, hi)
   end
 end
 
+-- ds has rows and the model's parameters are finite, else an error naming
+-- them (at the caller of fname): an empty sample counts every unit dead,
+-- and a NaN weight gives NaN, or a plausible wrong accuracy, silently.
+local function check_inputs(fname, model, ds)
+  if #ds == 0 then error(fname .. ": ds: expected at least 1 row, got an empty dataset", 3) end
+  for i, p in ipairs((model:parameters())) do
+    args.check_finite(fname, "the model's parameter " .. i, p, 3)
+  end
+end
+
+-- The model's last layer is a Dense layer, whose logits feed the
+-- cross-entropy (model[#model]:logits()), else an error at fname's caller.
+local function check_last(fname, model)
+  local last = model[#model]
+  if #model == 0 or last.kind ~= "Dense" then
+    error(string.format("%s: model: expected a Dense last layer (its logits feed the "
+      .. "cross-entropy), got %s", fname, #model == 0 and "no layer" or tostring(last)), 3)
+  end
+end
+
+-- f(saved) with the model's parameters (saved: their copies) and the global
+-- generator's state put back afterwards, also on error: a measure that
+-- perturbs weights or draws random numbers changes nothing that follows it
+-- (a training callback's next epoch), and a second call repeats its draws.
+local function restoring(model, f)
+  local ps = model:parameters()
+  local saved, state = {}, wb.rng_state()
+  for i, p in ipairs(ps) do saved[i] = p:clone() end
+  local res = table.pack(pcall(f, saved))
+  for i, p in ipairs(ps) do p:copy(saved[i]) end
+  wb.set_rng_state(state)
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
 -- A fixed sample of n rows of ds (the first n: deterministic across runs).
 local function sample(ds, n)
   n = math.min(n, #ds)
@@ -87,10 +124,20 @@ function M.iota(n)
   return iotas[n]
 end
 
+-- x as the model saw it in training: uint8 pixels become float32 rows
+-- scaled by 1/255, as a dataset's batches (and evaluate) make them; float32
+-- as is. (Dense's own error says "use :float()", which would not scale.)
+function M._rows(x)
+  if x:dtype() ~= "uint8" or x:dim() == 0 then return x end
+  local n = x:size(1)
+  return wb.data.Dataset(x, wb.new_tensor({n}, "uint8"), "x"):batch(M.iota(n), 1, n):clone()
+end
+
 local ce
 ---wb.measures.loss_and_grads(model, x, y, grads) -> number, number, wb.Tensor
 ---The mean loss (data term only, no L2) and accuracy of the model on the
----batch x, y (training = false) and its output; with grads = true also the
+---batch x, y (training = false; uint8 x is scaled by 1/255, as evaluate
+---does) and its output; with grads = true also the
 ---gradients of the data loss, in the layers' grad tensors (zeroed first).
 ---@param model wb.Sequential
 ---@param x wb.Tensor
@@ -104,6 +151,8 @@ function M.loss_and_grads(model, x, y, grads)
   args.check("loss_and_grads", 1, model, "wb.Sequential")
   args.check("loss_and_grads", 2, x, "wb.Tensor")
   args.check("loss_and_grads", 3, y, "wb.Tensor")
+  check_last("loss_and_grads", model)
+  x = M._rows(x)
   ce = ce or wb.nn.SparseCrossEntropy()
   local out = model:forward(x, false)
   local last = model[#model]
@@ -119,7 +168,9 @@ end
 ---Accuracy on ds when a random fraction frac of the first hidden layer's
 ---units is silenced at inference (their outgoing weights zeroed), averaged
 ---over draws (5) random choices; frac = 0 gives the plain accuracy. The
----claim C3 robustness measure. Needs two Dense layers.
+---claim C3 robustness measure. Needs two Dense layers. The choices come
+---from the global generator, whose state is put back: a second call
+---repeats them. Raises on an empty ds or non-finite weights.
 ---@param model wb.Sequential
 ---@param ds wb.Dataset
 ---@param frac number
@@ -137,18 +188,20 @@ function M.silenced_accuracy(model, ds, frac, draws)
   local layers = dense_layers(model)
   local nxt = layers[2]
   if not nxt then error("silenced_accuracy: needs two Dense layers", 2) end
+  check_inputs("silenced_accuracy", model, ds)
   local w = nxt.weight
-  local saved = w:clone()
   local n_hidden = #w
   local k = math.floor(frac * n_hidden + 0.5)
-  local total = 0
-  for _ = 1, (k == 0 and 1 or draws) do
-    local perm = wb.randperm(n_hidden)
-    for j = 1, k do w[perm:get(j)] = 0 end
-    total = total + model:evaluate(ds).accuracy
-    w:copy(saved)
-  end
-  return total / (k == 0 and 1 or draws)
+  return restoring(model, function()
+    local saved, total = w:clone(), 0
+    for _ = 1, (k == 0 and 1 or draws) do
+      local perm = wb.randperm(n_hidden)
+      for j = 1, k do w[perm:get(j)] = 0 end
+      total = total + model:evaluate(ds).accuracy
+      w:copy(saved)
+    end
+    return total / (k == 0 and 1 or draws)
+  end)
 end
 
 ---wb.measures.dead_units(model, ds, n) -> integer|nil
@@ -165,10 +218,25 @@ function M.dead_units(model, ds, n)
   args.check("dead_units", 2, ds, "wb.Dataset")
   args.opt("dead_units", 3, n, "integer")
   within("dead_units", "n", n, 1, math.maxinteger)
-  local first = dense_layers(model)[1]
-  if first.activation ~= "relu" then return nil end
-  local x = sample(ds, n or 10000)
-  local h = first:forward(x, false)
+  return M._dead_units("dead_units", model, ds, 1, n)
+end
+
+-- The dead units of the k-th Dense layer (wb.lab.dead_units too): the
+-- first n rows of ds through the layers up to it, in inference mode.
+function M._dead_units(fname, model, ds, k, n)
+  local index, left = 0, k
+  for i = 1, #model do
+    if model[i].kind == "Dense" then left, index = left - 1, i end
+    if left == 0 then break end
+  end
+  if left > 0 then
+    error(string.format("%s: model: expected at least %d Dense layer%s, got %d", fname, k,
+      k == 1 and "" or "s", #dense_layers(model)), 3)
+  end
+  check_inputs(fname, model, ds)
+  if model[index].activation ~= "relu" then return nil end
+  local h = sample(ds, n or 10000)
+  for i = 1, index do h = model[i]:forward(h, false) end
   local rows, cols = #h, h:shape()[2]
   local alive = {}
   local t = h:totable()
@@ -192,7 +260,8 @@ end
 ---Gradient noise: the mean squared distance E||g_b - g||^2 between
 ---minibatch gradients (size batch, disjoint batches of the first n = 2048
 ---rows of ds) and the full-sample gradient, the trace of the minibatch
----gradient covariance (claim C6). 0 when batch = n.
+---gradient covariance (claim C6). 0 when batch = n. The model's gradient
+---tensors are left as they were.
 ---@param model wb.Sequential
 ---@param ds wb.Dataset
 ---@param batch integer
@@ -205,9 +274,12 @@ function M.grad_noise(model, ds, batch, n)
   args.check("grad_noise", 3, batch, "integer")
   args.opt("grad_noise", 4, n, "integer")
   within("grad_noise", "n", n, 1, math.maxinteger)
+  check_last("grad_noise", model)
+  check_inputs("grad_noise", model, ds)
   n = math.min(n or 2048, #ds)
   within("grad_noise", "batch (rows per minibatch, of n rows)", batch, 1, n)
   local x, y = sample(ds, n)
+  local before = grads_copy(model) -- put back: a callback may run between backward and step
   M.loss_and_grads(model, x, y, true)
   local full = grads_copy(model)
   local nb = n // batch
@@ -218,7 +290,8 @@ function M.grad_noise(model, ds, batch, n)
     local _, gs = model:parameters()
     for i, g in ipairs(gs) do total = total + (g - full[i]):norm() ^ 2 end
   end
-  model:zero_grad()
+  local _, gs = model:parameters()
+  for i, g in ipairs(gs) do g:copy(before[i]) end
   return total / nb
 end
 
@@ -228,6 +301,7 @@ end
 ---draws (5). Each draw is antithetic (u and -u, averaged), which cancels
 ---the first-order term exactly, so the estimate approaches the curvature
 ---term 0.5 * eps^2 * sum_i H_ii w_i^2 (plus noise from H_ij). Claim C6.
+---u comes from the global generator, whose state is put back afterwards.
 ---@param model wb.Sequential
 ---@param ds wb.Dataset
 ---@param eps? number
@@ -243,23 +317,27 @@ function M.sharpness(model, ds, eps, draws, n)
   args.opt("sharpness", 5, n, "integer")
   within("sharpness", "draws", draws, 1, math.maxinteger)
   within("sharpness", "n", n, 1, math.maxinteger)
+  if eps ~= nil and not (args.finite(eps) and eps >= 0) then
+    error("sharpness: eps: expected a finite number >= 0, got " .. tostring(eps), 2)
+  end
+  check_last("sharpness", model)
+  check_inputs("sharpness", model, ds)
   eps, draws = eps or 0.05, draws or 5
   local x, y = sample(ds, n or 2048)
   local base = M.loss_and_grads(model, x, y, false)
   local ps = model:parameters()
-  local saved = {}
-  for i, p in ipairs(ps) do saved[i] = p:clone() end
-  local rise = 0
-  for _ = 1, draws do
-    local us = {}
-    for i, p in ipairs(ps) do us[i] = saved[i] * (wb.randn(table.unpack(p:shape())) * eps) end
-    for sign = -1, 1, 2 do
-      for i, p in ipairs(ps) do p:copy(saved[i] + us[i] * sign) end
-      rise = rise + 0.5 * (M.loss_and_grads(model, x, y, false) - base)
+  return restoring(model, function(saved)
+    local rise = 0
+    for _ = 1, draws do
+      local us = {}
+      for i, p in ipairs(ps) do us[i] = saved[i] * (wb.randn(table.unpack(p:shape())) * eps) end
+      for sign = -1, 1, 2 do
+        for i, p in ipairs(ps) do p:copy(saved[i] + us[i] * sign) end
+        rise = rise + 0.5 * (M.loss_and_grads(model, x, y, false) - base)
+      end
     end
-  end
-  for i, p in ipairs(ps) do p:copy(saved[i]) end
-  return rise / draws
+    return rise / draws
+  end)
 end
 
 ---wb.measures.track(opts) -> table
@@ -277,6 +355,9 @@ function M.track(o)
   util.check_options(o, {"data", "n"}, "track", 2)
   if args.typename(o.data) ~= "wb.Dataset" then
     error("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
+  end
+  if #o.data == 0 then -- else an error inside fit, at the first epoch's end
+    error("track: data: expected at least 1 row, got an empty dataset", 2)
   end
   -- a whole number of rows: 1e3 is 1000 (as luaL_checkinteger takes it)
   local n = math.type(o.n) == "float" and math.tointeger(o.n) or o.n

@@ -145,12 +145,24 @@ local function dot(a, b)
   return s
 end
 
+-- x [B, ...] and y [B] (argument #pos of fname) have one label per row of
+-- x, else an error at fname's caller (a row index past y otherwise fails in
+-- here, "rows 4..4 out of range 1..3", naming this file)
+local function check_rows(fname, pos, x, y)
+  local nx, ny = x:dim() >= 1 and x:size(1) or 0, y:dim() >= 1 and y:size(1) or 0
+  if nx ~= ny then
+    error(string.format("%s: argument #%d: expected one label per row of x (%d), got %d",
+      fname, pos, nx, ny), 4)
+  end
+end
+
 local function check_xy(fname, pos, t)
   args.check(fname, pos, t, "table", 4)
   if args.typename(t.x) ~= "wb.Tensor" or args.typename(t.y) ~= "wb.Tensor" then
     error(string.format("%s: argument #%d: expected {x = tensor, y = labels}, got x = %s, "
       .. "y = %s", fname, pos, args.typename(t.x), args.typename(t.y)), 3)
   end
+  check_rows(fname, pos, t.x, t.y)
 end
 
 -- The data-loss gradient of rows i..j of x, y (copies), with the model's
@@ -176,7 +188,8 @@ end
 
 ---wb.noise_scale.simple(model, x, y, opts) -> table
 ---B_simple of a model's mean data loss (softmax cross-entropy, L2 and
----Dropout left out) on the B rows x [B, features], y [B], both ways:
+---Dropout left out) on the B rows x [B, features] (uint8 pixels are scaled
+---by 1/255, as evaluate does), y [B], both ways:
 ---per_sample (exact: wb.instruments.per_sample's norms and Gram matrix,
 ---then wb.noise_scale.per_sample) and two_batch (the paper's estimator
 ---with b_small = opts.small rows (32), g2_small the mean over the B /
@@ -195,6 +208,8 @@ function M.simple(model, x, y, opts)
   args.check("simple", 2, x, "wb.Tensor")
   args.check("simple", 3, y, "wb.Tensor")
   opts = args.options("simple", 4, opts, {"small"})
+  check_rows("simple", 3, x, y)
+  x = wb.measures._rows(x) -- uint8 pixels scaled by 1/255, as in training
   local small, B = opts.small or 32, x:size(1)
   check_count("simple", 4, small, 1)
   if B < 2 * small then
@@ -240,6 +255,13 @@ function M.noise(model, samples, hdata, big)
   check_xy("noise", 2, samples)
   args.check("noise", 3, hdata, "wb.Dataset|table")
   check_xy("noise", 4, big)
+  -- uint8 pixels scaled by 1/255, as in training
+  samples, big = {x = wb.measures._rows(samples.x), y = samples.y},
+    {x = wb.measures._rows(big.x), y = big.y}
+  if args.typename(hdata) ~= "wb.Dataset" and args.typename(hdata.x) == "wb.Tensor" then
+    if args.typename(hdata.y) == "wb.Tensor" then check_rows("noise", 3, hdata.x, hdata.y) end
+    hdata = {x = wb.measures._rows(hdata.x), y = hdata.y}
+  end
   local n, nb = samples.x:size(1), big.x:size(1)
   if n < 2 then error("noise: samples: expected at least 2 rows, got " .. n, 2) end
   return keeping_grads(model, function()
@@ -303,8 +325,10 @@ function M.fit_tradeoff(S, E)
   end
   local lb, ls, distinct = {}, {}, {}
   for i = 1, #S do
-    if not (type(S[i]) == "number" and S[i] > 0 and type(E[i]) == "number" and E[i] > 0) then
-      error(string.format("fit_tradeoff: run %d: expected S > 0 and E > 0, got %s and %s", i,
+    if not (type(S[i]) == "number" and S[i] > 0 and type(E[i]) == "number" and E[i] > 0
+        and args.finite(S[i]) and args.finite(E[i])) then -- inf: a NaN fit, silently
+      error(string.format("fit_tradeoff: run %d: expected S > 0 and E > 0 (finite), got %s "
+        .. "and %s", i,
         tostring(S[i]), tostring(E[i])), 2)
     end
     lb[i], ls[i] = math.log(E[i] / S[i]), math.log(S[i])

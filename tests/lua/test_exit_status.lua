@@ -86,9 +86,14 @@ T.test("73: ECREATE from a missing folder, from wb.sys.fail and through a layer"
   expect("wb.sys.fail('ECREATE', 'out/x: cannot create')", 73, "out/x: cannot create")
 end)
 
-T.test("74: an I/O error (rename over a folder)", function()
+T.test("73: a folder where the file goes, refused before writing (was 74 from the rename)",
+  function()
   assert(os.execute("mkdir -p " .. dir .. "/afolder"))
-  expect("wb.sys.write_atomic('" .. dir .. "/afolder', 'x')", 74, "rename")
+  expect("wb.sys.write_atomic('" .. dir .. "/afolder', 'x')", 73, "is a folder")
+end)
+
+T.test("74: an I/O error, from wb.sys.fail", function()
+  expect("wb.sys.fail('EIO', 'out/x: fsync failed')", 74, "out/x: fsync failed")
 end)
 
 T.test("3: training diverged (lr = 1e300)", function()

@@ -126,7 +126,7 @@ end
 
 -- x as the model saw it in training: uint8 pixels become float32 rows
 -- scaled by 1/255, as a dataset's batches (and evaluate) make them; float32
--- as is. (Dense's own error says "use :float()", which would not scale.)
+-- as is.
 function M._rows(x)
   if x:dtype() ~= "uint8" or x:dim() == 0 then return x end
   local n = x:size(1)

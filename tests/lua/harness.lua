@@ -77,6 +77,15 @@ function T.sh(cmd)
   return status, slurp(out), slurp(errf)
 end
 
+-- The python3 that has `module` (Debian's packages are for /usr/bin/python3,
+-- which pyenv may shadow), or nil: tests against numpy, scipy or pandas
+-- skip without it.
+function T.python_with(module)
+  for _, py in ipairs{"/usr/bin/python3", "python3"} do
+    if os.execute(py .. " -c 'import " .. module .. "' 2>/dev/null") then return py end
+  end
+end
+
 -- s as one shell word (single-quoted).
 function T.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 

@@ -11,12 +11,7 @@ local wb = require "wb"
 local util = require "wb.util"
 local nn = wb.nn
 
-local function python_with(module)
-  for _, py in ipairs{"/usr/bin/python3", "python3"} do
-    if os.execute(py .. " -c 'import " .. module .. "' 2>/dev/null") then return py end
-  end
-end
-local py = python_with("numpy")
+local py = T.python_with("numpy")
 local dir = T.tmpdir()
 
 -- Runs python code with argv[1] = dir; returns its stdout.

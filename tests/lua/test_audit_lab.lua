@@ -197,13 +197,7 @@ end)
 
 -- {==================== against numpy ====================
 
--- The python3 with numpy (Debian's is /usr/bin/python3, which pyenv may shadow).
-local function python_with(module)
-  for _, py in ipairs{"python3", "/usr/bin/python3"} do
-    if os.execute(py .. " -c 'import " .. module .. "' 2>/dev/null") then return py end
-  end
-end
-local numpy_py = python_with("numpy")
+local numpy_py = T.python_with("numpy")
 
 -- Float32 weights and data rounded to 14 digits by JSON, which numpy casts
 -- back to the same float32 values, then computes in float64.

@@ -7,13 +7,6 @@ local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local nan = 0 / 0
 
--- The python3 that has `module` (Debian's packages are for /usr/bin/python3,
--- which pyenv may shadow), or nil.
-local function python_with(module)
-  for _, py in ipairs{"python3", "/usr/bin/python3"} do
-    if os.execute(py .. " -c 'import " .. module .. "' 2>/dev/null") then return py end
-  end
-end
 
 -- Runs python code on a JSON input file; returns its stdout.
 local function python(py, code, input)
@@ -34,7 +27,7 @@ end
 
 -- {==== against scipy ====
 
-local scipy_py = python_with("scipy.stats")
+local scipy_py = T.python_with("scipy.stats")
 
 -- Welch cases: n = 2, 3, 5 a side, ties, one side constant, both constant
 -- and equal, both constant and different; and 90 % intervals.
@@ -131,7 +124,7 @@ end)
 -- {==== exports read back by Python ====
 
 T.test("exports read back by csv and pandas: NaN, inf, diverged, missing series", function()
-  local py = python_with("pandas")
+  local py = T.python_with("pandas")
   if not py then return T.skip("pandas", "python3-pandas is not installed") end
   local dir = T.tmpdir()
   local a = rec("a", 1, {test_accuracy = 0.9, best_epoch = 3},

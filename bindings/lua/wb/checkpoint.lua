@@ -68,31 +68,53 @@ local function layer_config(layer, i)
   return {kind = "unknown", description = tostring(layer), index = i}
 end
 
--- JSON with the keys of objects sorted (cjson writes them in table order,
--- which differs between processes): the same model, the same bytes.
-local function sorted_json(v)
-  if type(v) ~= "table" or next(v) == nil then return cjson.encode(v) end
-  local out = {}
-  if #v > 0 then
-    for i = 1, #v do out[i] = sorted_json(v[i]) end
-    return "[" .. table.concat(out, ",") .. "]"
+-- JSON of plain data with numbers to 17 significant digits (cjson keeps
+-- 14), NaN and infinities as null, object keys sorted (the same state, the
+-- same bytes). Keys are strings or list indices.
+local function encode(v, out)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
+    elseif math.type(v) == "integer" then out[#out + 1] = tostring(v)
+    else out[#out + 1] = string.format("%.17g", v) end
+  elseif t == "string" or t == "boolean" then
+    out[#out + 1] = cjson.encode(v)
+  elseif t == "table" then
+    if #v > 0 or next(v) == nil then
+      out[#out + 1] = "["
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k, x in pairs(v) do
+        if type(k) == "string" and type(x) ~= "function" then keys[#keys + 1] = k end
+      end
+      table.sort(keys)
+      for i, k in ipairs(keys) do
+        out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
+        encode(v[k], out)
+      end
+      if #keys == 0 then out[#out + 1] = "{" end
+      out[#out + 1] = "}"
+    end
+  else
+    out[#out + 1] = "null"
   end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  table.sort(keys)
-  for i, k in ipairs(keys) do
-    local x = v[k]
-    if x == nil then x = v[tonumber(k)] end
-    out[i] = cjson.encode(k) .. ":" .. sorted_json(x)
-  end
-  return "{" .. table.concat(out, ",") .. "}"
+  return out
 end
+
+-- v as exact JSON (encode): the architecture here, a training state's
+-- metadata in wb/state.lua.
+local function exact_json(v) return table.concat(encode(v, {})) end
 
 -- The workbench.architecture JSON of model (model:save, save_state).
 local function architecture(model)
   local arch = {}
   for i = 1, #model do arch[i] = layer_config(model[i], i) end
-  return sorted_json(arch)
+  return exact_json(arch)
 end
 
 local function metadata(model, with_arch)
@@ -370,4 +392,5 @@ end
 -- For wb/state.lua (save_state and fit's resume): the parameter names and
 -- the checked copy of a file's weights into a model.
 return {named_params = named_params, apply = apply, architecture = architecture,
-  arch_diff = arch_diff, reraise = reraise}
+  arch_diff = arch_diff, reraise = reraise,
+  exact_json = exact_json}

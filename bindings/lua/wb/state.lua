@@ -61,45 +61,8 @@ end
 
 -- {==================== exact JSON ====================
 
--- JSON of plain data with numbers to 17 significant digits (cjson keeps
--- 14), NaN and infinities as null, object keys sorted (the same state, the
--- same bytes). Keys are strings or list indices.
-local function encode(v, out)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
-    elseif math.type(v) == "integer" then out[#out + 1] = tostring(v)
-    else out[#out + 1] = string.format("%.17g", v) end
-  elseif t == "string" or t == "boolean" then
-    out[#out + 1] = cjson.encode(v)
-  elseif t == "table" then
-    if #v > 0 or next(v) == nil then
-      out[#out + 1] = "["
-      for i = 1, #v do
-        if i > 1 then out[#out + 1] = "," end
-        encode(v[i], out)
-      end
-      out[#out + 1] = "]"
-    else
-      local keys = {}
-      for k, x in pairs(v) do
-        if type(k) == "string" and type(x) ~= "function" then keys[#keys + 1] = k end
-      end
-      table.sort(keys)
-      for i, k in ipairs(keys) do
-        out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
-        encode(v[k], out)
-      end
-      if #keys == 0 then out[#out + 1] = "{" end
-      out[#out + 1] = "}"
-    end
-  else
-    out[#out + 1] = "null"
-  end
-  return out
-end
-
--- Decoded JSON back to Lua: null -> NaN inside lists (a series keeps its
+-- Written by wb/checkpoint.lua's exact_json (numbers to 17 digits, keys
+-- sorted). Decoded JSON back to Lua: null -> NaN inside lists (a series keeps its
 -- length), integral floats that were integers -> integers for counts.
 local function undecode(v)
   if type(v) == "table" then
@@ -298,9 +261,9 @@ function Sequential:save_state(path, opts)
   if not ok then error(cbs, 2) end
   local okw, err = pcall(wb.io.save_safetensors, path, map, {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
-    ["workbench.state"] = table.concat(encode(st, {})),
-    ["workbench.history"] = table.concat(encode(h, {})),
-    ["workbench.callbacks"] = table.concat(encode(cbs, {})), ["workbench.tag"] = opts.tag,
+    ["workbench.state"] = ckpt.exact_json(st),
+    ["workbench.history"] = ckpt.exact_json(h),
+    ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.architecture"] = ckpt.architecture(self)})
   if not okw then ckpt.reraise(err, 2) end
   return self

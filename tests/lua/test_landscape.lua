@@ -200,6 +200,23 @@ T.test("errors name what was expected", function()
     w, {sed = 1})
 end)
 
+T.test("a point where float32 overflows is an error naming it, weights restored", function()
+  local m = mlp(5)
+  local w = m:get_weights()
+  local dir = L.direction(w, {seed = 3})
+  -- weights ~1e29: finite, but the second layer's sums overflow to NaN
+  T.check_error("slice: the loss at (-1e+30) is NaN: the forward pass overflows float32",
+    L.slice, m, sub, {dirs = {dir}, range = {-1e30, 1e30}, points = 3})
+  T.check_error("slice: at (-1.0000000000000001e+300) parameter 1 is not finite in float32",
+    L.slice, m, sub, {dirs = {dir}, range = {-1e300, 1e300}, points = 3})
+  T.check_error("interpolate: the loss at t = -1e+30 is NaN", L.interpolate, m, sub, w,
+    mlp(6):get_weights(), {range = {-1e30, 1}, points = 2})
+  T.eq(table.concat(flat(m:get_weights()), ","), table.concat(flat(w), ","),
+    "weights restored")
+  T.ok(L.slice(m, sub, {dirs = {dir}, range = {-1e3, 1e3}, points = 3}).loss[1] > 0,
+    "a wide range that stays finite is measured")
+end)
+
 T.test("study.landscape: the rebuilt initial weights are the runner's", function()
   local LS = require "study.landscape"
   local init

@@ -66,11 +66,29 @@ local function walker(fname, model, data, origin, dirs, loss)
         sgd:step(ps, c > 0 and neg[k] or dirs[k])
       end
     end
-    return w.eval()
+    -- a coordinate far enough out overflows float32: the loss there would
+    -- be NaN, and the accuracy that of NaN rows, without a word
+    local at = {}
+    for k, c in ipairs(coords) do at[k] = string.format("%.17g", c) end
+    at = fname == "interpolate" and "t = " .. at[1] or "(" .. table.concat(at, ", ") .. ")"
+    for i = 1, #ps do
+      if not args.finite(ps[i]:sum()) and not pcall(args.check_finite, fname, "", ps[i], 1) then
+        error(string.format("%s: at %s parameter %d is not finite in float32 (it overflows "
+          .. "past 3.4e38): expected a range whose points keep the weights finite", fname,
+          at, i), 0)
+      end
+    end
+    return w.eval(at)
   end
-  function w.eval()
+  function w.eval(at)
     w.passes = w.passes + 1
     local r = model:evaluate(x, y, eval_opts)
+    if not args.finite(r.loss) then
+      error(string.format("%s: the loss at %s is %s: the forward pass overflows float32 "
+        .. "there, or the weights or data hold NaN; expected a range whose points keep "
+        .. "the loss finite", fname, at or "t = 1 (the weights `to`)", r.loss ~= r.loss and "NaN" or tostring(r.loss)),
+        0)
+    end
     return r.loss, r.accuracy
   end
   function w.run(f) -- f(), then the saved weights back, also on error
@@ -117,7 +135,8 @@ end
 ---loss option). The grid includes 0 when the range does, where the
 ---weights are exactly origin. Returns {x, loss, accuracy} (1-D: lists),
 ---or {x, y, loss, accuracy} (2-D: loss[j][i] at (x[i], y[j])), and passes
----(points evaluated). The model's weights are restored afterwards.
+---(points evaluated). The model's weights are restored afterwards. A point
+---whose weights or loss overflow float32 (NaN) is an error naming it.
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts table
@@ -167,7 +186,8 @@ end
 ---of t spaced evenly over range ({0, 1}: from one end to the other;
 ---{-0.5, 1.5} also looks beyond). At t = 0 and t = 1 the weights are
 ---exactly from and to. opts: points (21), range, loss. Returns {t, loss,
----accuracy, passes}; the model's weights are restored afterwards.
+---accuracy, passes}; the model's weights are restored afterwards. A point
+---whose weights or loss overflow float32 (NaN) is an error naming it.
 ---Example: local c = wb.landscape.interpolate(m, ds, w_init, w_final)
 function M.interpolate(model, data, from, to, opts)
   opts = options("interpolate", 5, opts, {"loss", "points", "range"})

@@ -175,6 +175,19 @@ T.test("direction's seed and track's data are checked where they are given", fun
     {data = data:subset(1, 0)})
 end)
 
+T.test("a whole float is its integer in the lab's options (layer = 1.0, units = n / 2)",
+  function()
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 32, {activation = "relu"}),
+    wb.nn.Dense(32, 10, {activation = "softmax"})}
+  T.eq(tostring(wb.lab.weight_grid(m, {layer = 1.0, units = 32 / 2, cols = 4.0})),
+    tostring(wb.lab.weight_grid(m, {layer = 1, units = 16, cols = 4})))
+  T.eq(tostring(wb.lab.compare_weights({m}, 2.0)), tostring(wb.lab.compare_weights({m}, 2)))
+  T.eq(#wb.stats(m, {n = 2.0}), #wb.stats(m, {n = 2}))
+  T.check_error("opts.layer: a positive integer expected, got number 1.5",
+    wb.lab.weight_grid, m, {layer = 1.5})
+end)
+
 T.test("uint8 pixels are scaled by 1/255 as evaluate does, not refused or taken raw", function()
   local m = T.linear_mlp(2)
   local xu, y = wb.new_tensor({40, 20}, "uint8"), wb.new_tensor({40}, "uint8")

@@ -52,6 +52,7 @@ end
 
 local function dense(model, k, fname)
   local ls = dense_layers(model)
+  k = math.type(k) == "float" and math.tointeger(k) or k
   if math.type(k) ~= "integer" or not ls[k] then
     error(string.format("%s: layer %s: expected 1..%d (the model's Dense layers)", fname,
       tostring(k), #ls), 3)
@@ -65,8 +66,13 @@ end
 -- never a default.
 local function check_opts(name, n, opts, valid, want)
   util.check_options(opts, valid, name, 3)
+  local out = {}
+  for k, v in pairs(opts) do
+    -- a whole float (units = n / 2) is the integer, as wb.args takes it
+    out[k] = math.type(v) == "float" and math.tointeger(v) or v
+  end
   for k, w in pairs(want) do
-    local v = opts[k]
+    local v = out[k]
     if v ~= nil and not w[1](v) then
       error(string.format("bad argument #%d to '%s' (opts.%s: %s expected, got %s)", n,
         name:match("[^.]*$"), k,
@@ -74,6 +80,7 @@ local function check_opts(name, n, opts, valid, want)
           .. (type(v) == "number" and " " .. tostring(v) or "")), 3)
     end
   end
+  return out
 end
 local function positive_int(v) return math.type(v) == "integer" and v >= 1 end
 local function is_dataset(v) return args.typename(v) == "wb.Dataset" end
@@ -123,7 +130,8 @@ function wb.stats(model, opts)
   check_model(model, "stats")
   args.opt("stats", 2, opts, "table")
   opts = opts or {}
-  check_opts("wb.stats", 2, opts, {"data", "n", "threshold"}, {data = {is_dataset, "wb.Dataset"},
+  opts = check_opts("wb.stats", 2, opts, {"data", "n", "threshold"},
+    {data = {is_dataset, "wb.Dataset"},
     n = {positive_int, "a positive integer"},
     threshold = {function(v) return type(v) == "number" and v >= 0 end, "a number >= 0"}})
   if opts.data and #opts.data == 0 then -- no rows: every unit would count dead
@@ -237,7 +245,7 @@ function M.weight_grid(model, opts)
   args.opt("weight_grid", 2, opts, "table")
   opts = opts or {}
   local count = {positive_int, "a positive integer"}
-  check_opts("wb.lab.weight_grid", 2, opts, {"units", "cols", "rows", "title", "layer"},
+  opts = check_opts("wb.lab.weight_grid", 2, opts, {"units", "cols", "rows", "title", "layer"},
     {units = count, cols = count, rows = count, layer = count,
     title = {function(v) return type(v) == "string" end, "string"}})
   local m, label = model_of(model, "weight_grid")
@@ -298,7 +306,7 @@ function M.compare_weights(runs, layer, opts)
     for _, v in ipairs{...} do set[v] = true end
     return function(v) return set[v] == true end
   end
-  check_opts("wb.lab.compare_weights", 3, opts,
+  opts = check_opts("wb.lab.compare_weights", 3, opts,
     {"by", "param", "bins", "density", "labels", "title"},
     {by = {one_of("variant", "run"), "'variant' or 'run'"},
     param = {one_of("weight", "bias"), "'weight' or 'bias'"},

@@ -39,7 +39,7 @@ LDLIBS  += $(PKG_LIBS) -lm -ldl
 
 CORE_SRC := $(wildcard core/*.c)
 # workbench.c and its line editing (readline) go into the executable only.
-EXE_SRC  := bindings/workbench.c bindings/lineedit.c
+EXE_SRC  := bindings/workbench.c bindings/workbench_repl.c bindings/lineedit.c
 BIND_SRC := $(filter-out $(EXE_SRC),$(wildcard bindings/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)

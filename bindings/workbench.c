@@ -2,18 +2,18 @@
  *
  * Built like Lua 5.4's lua.c, function for function, so that its behaviour
  * is familiar: main runs pmain under lua_pcall; every chunk runs through
- * docall, which installs msghandler (traceback) and arms the SIGINT/SIGTERM
+ * wbx_docall, which installs msghandler (traceback) and arms the SIGINT/SIGTERM
  * handler of bindings/interrupt.c, which only sets a hook raising
  * "interrupted!" (Ctrl-C stops a long loop or `fit` and the REPL survives; a
  * second Ctrl-C before the hook runs, e.g. inside one long C call, ends the
  * process, as in lua.c; unlike lua.c, wb.sys.check_interrupt raises it again
- * after a pcall caught it). The REPL tries `return <line>` first, then the
- * line as a statement, and reads continuation lines while the syntax error
- * ends in `<eof>`. Line input (readline, history, completion) sits behind
- * bindings/lineedit.h, as lua.c's lua_readline macros.
+ * after a pcall caught it). The REPL, lua.c's as well, is in
+ * workbench_repl.c (what the two files share: workbench.h); its line input
+ * (readline, history, completion) sits behind bindings/lineedit.h, as
+ * lua.c's lua_readline macros.
  *
  * What it adds to lua.c: the globals `wb` (luaL_requiref of luaopen_wb) and
- * `help` (wb.help.show); -v with library versions; -h / --help and -h NAME
+ * `help` (wb.help.show); -v (--version) with library versions; -h / --help and -h NAME
  * (NAME's help text from wb.help.cli; status 1 when NAME has none); exit
  * statuses from sysexits.h; the OpenBLAS thread default; a main script may
  * return a task (below); and a REPL with a history file, tab completion and
@@ -27,7 +27,7 @@
  * msghandler reads it where it was raised; any other error is 1.
  *
  * A main script that returns a value v whose metatable has a function
- * __main is a task declaration: __main(v, arg) runs under the same docall
+ * __main is a task declaration: __main(v, arg) runs under the same wbx_docall
  * (errors and signals as for the script), and its result counts as the
  * script's. A returned integer is the exit status (0..255), a returned
  * error object (wb.Error, {kind = "diverged"}) is reported and exits by its
@@ -50,23 +50,19 @@
 
 #include "lineedit.h"
 #include "lwb.h"
+#include "workbench.h"
 
 int luaopen_wb(lua_State *L);
 
-#define PROMPT "> "
-#define PROMPT2 ">> "
-#define EOFMARK "<eof>"
-#define MARKLEN (sizeof(EOFMARK) - 1)
 #define EXIT_DIVERGED 3 /* custom: sysexits.h has nothing for it */
 
-static const char *progname = "workbench";
+const char *wbx_progname = "workbench";
 
 static int chunk_exit = 1;  /* exit status for the last chunk's error */
-static int repl_key;        /* registry[&repl_key]: the wb.repl module */
 
 /* {==================== Messages, protected calls (as in lua.c) ==================== */
 
-static void l_message(const char *pname, const char *msg)
+void wbx_message(const char *pname, const char *msg)
 {
     if (pname)
         fprintf(stderr, "%s: ", pname);
@@ -75,11 +71,11 @@ static void l_message(const char *pname, const char *msg)
 }
 
 /* Print the error message on the stack top when status is not OK. */
-static int report(lua_State *L, int status)
+int wbx_report(lua_State *L, int status)
 {
     if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        l_message(progname, msg ? msg : "(error object is not a string)");
+        wbx_message(wbx_progname, msg ? msg : "(error object is not a string)");
         lua_pop(L, 1);
     }
     return status;
@@ -140,7 +136,7 @@ static int msghandler(lua_State *L)
 
 /* Call the function below narg arguments with the traceback handler and the
  * Ctrl-C hook; the previous SIGINT action comes back afterwards. */
-static int docall(lua_State *L, int narg, int nres)
+int wbx_docall(lua_State *L, int narg, int nres)
 {
     int base = lua_gettop(L) - narg;
     lua_pushcfunction(L, msghandler);
@@ -180,19 +176,20 @@ static void print_options(FILE *f)
             "  -h [NAME] show this help, or the help text of NAME (wb.zeros, "
             "Tensor:sum, wb.runs)\n"
             "  --help [NAME]  the same as -h\n"
+            "  --version      the same as -v\n"
             "  --        stop handling options\n"
             "  -         run stdin as the script and stop handling options\n"
             "With no script, runs the REPL (stdin a terminal) or the program "
             "read from stdin.\n",
-            progname);
+            wbx_progname);
 }
 
 static void print_usage(const char *badoption)
 {
     if (badoption[1] == 'e' || badoption[1] == 'l')
-        fprintf(stderr, "%s: '%s' needs argument\n", progname, badoption);
+        fprintf(stderr, "%s: '%s' needs argument\n", wbx_progname, badoption);
     else
-        fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
+        fprintf(stderr, "%s: unrecognized option '%s'\n", wbx_progname, badoption);
     print_options(stderr);
 }
 
@@ -227,6 +224,10 @@ static int collectargs(char **argv, int *first)
         int is_h = strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0;
         if (!first_other && strcmp(argv[i], "--") != 0 && (!is_h || (args & has_h)))
             first_other = i; /* pmain refuses it beside -h ("--" runs nothing) */
+        if (strcmp(argv[i], "--version") == 0) { /* the same as -v */
+            args |= has_v;
+            continue;
+        }
         if (strcmp(argv[i], "--help") == 0) { /* the same as -h */
             args |= has_h;
             if (argv[i + 1] != NULL && argv[i + 1][0] != '-')
@@ -296,10 +297,10 @@ static void createargtable(lua_State *L, char **argv, int argc, int script)
 static int dochunk(lua_State *L, int status)
 {
     if (status == LUA_OK)
-        status = docall(L, 0, 0);
+        status = wbx_docall(L, 0, 0);
     else
         chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1;
-    return report(L, status);
+    return wbx_report(L, status);
 }
 
 static int dostring(lua_State *L, const char *s, const char *name)
@@ -312,10 +313,10 @@ static int dolibrary(lua_State *L, const char *name)
 {
     lua_getglobal(L, "require");
     lua_pushstring(L, name);
-    int status = docall(L, 1, 1);
+    int status = wbx_docall(L, 1, 1);
     if (status == LUA_OK)
         lua_setglobal(L, name);
-    return report(L, status);
+    return wbx_report(L, status);
 }
 
 /* -h NAME: wb.help.cli (bindings/lua/wb/help.lua) prints NAME's help text
@@ -325,9 +326,9 @@ static int dohelp(lua_State *L, const char *topic)
     int status = luaL_loadstring(L, "return wb.help.cli(...)");
     if (status == LUA_OK) {
         lua_pushstring(L, topic);
-        status = docall(L, 1, 1);
+        status = wbx_docall(L, 1, 1);
     }
-    if (report(L, status) != LUA_OK)
+    if (wbx_report(L, status) != LUA_OK)
         return 1;
     int code = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
@@ -404,14 +405,14 @@ static int result_exit(lua_State *L)
         if (n >= 0 && n <= 255)
             status = (int)n;
         else {
-            l_message(progname, lua_pushfstring(L, "the script returned exit status "
+            wbx_message(wbx_progname, lua_pushfstring(L, "the script returned exit status "
                       "%I, expected 0..255", n));
             lua_pop(L, 1);
             status = 1;
         }
     } else if (lua_istable(L, -1) && (lwb_is_error(L, -1) || exit_for_error(L, -1) != 1)) {
         status = exit_for_error(L, -1); /* an error object, returned */
-        l_message(progname, luaL_tolstring(L, -1, NULL));
+        wbx_message(wbx_progname, luaL_tolstring(L, -1, NULL));
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -446,260 +447,25 @@ static int handle_script(lua_State *L, char **argv)
     lua_pushcfunction(L, runmain);
     int status = luaL_loadfile(L, fname);
     if (status == LUA_ERRFILE) {
-        report(L, status); /* "cannot open x.lua: No such file or directory" */
+        wbx_report(L, status); /* "cannot open x.lua: No such file or directory" */
         lua_pop(L, 1);
         return EX_NOINPUT;
     }
     if (status == LUA_OK) {
         int n = pushargs(L);
-        status = docall(L, n + 1, 1);
+        status = wbx_docall(L, n + 1, 1);
         if (status == LUA_OK)
             return result_exit(L);
     } else {
         lua_remove(L, -2); /* runmain */
         chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1; /* syntax error: 1 */
     }
-    report(L, status);
+    wbx_report(L, status);
     return chunk_exit;
 }
 
 /* }================================================================== */
 
-/* {==================================================================
-** The REPL (lua.c's get_prompt / pushline / addreturn / multiline /
-** loadline / l_print / doREPL)
-** =================================================================== */
-
-static int eof_in_statement; /* input ended inside a statement */
-
-/* _PROMPT / _PROMPT2, read raw and converted under a pcall (lua.c's way, outside
- * docall, let a strict _G or a failing __tostring end the REPL). */
-static int prompt_string(lua_State *L)
-{
-    int first = lua_toboolean(L, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-    lua_pushstring(L, first ? "_PROMPT" : "_PROMPT2");
-    if (lua_rawget(L, -2) == LUA_TNIL)
-        lua_pushstring(L, first ? PROMPT : PROMPT2);
-    else
-        luaL_tolstring(L, -1, NULL);
-    return 1;
-}
-
-static const char *get_prompt(lua_State *L, int firstline)
-{
-    lua_pushcfunction(L, prompt_string);
-    lua_pushboolean(L, firstline);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) { /* the error shows as the prompt */
-        lua_pushfstring(L, "(bad _PROMPT: %s) ", lua_tostring(L, -1));
-        lua_remove(L, -2);
-    }
-    return lua_tostring(L, -1);
-}
-
-/* Is status a syntax error ending in <eof>, i.e. an unfinished statement?
- * (The message stays on the stack.) Not "syntax error near <eof>", said of
- * a whole expression as a statement ("x = 1; (a +\nb)"): lua.c waits, and
- * the REPL took every later line at ">>" until Ctrl-C or another error. */
-#define NOTSTAT "syntax error near " EOFMARK
-static int incomplete(lua_State *L, int status)
-{
-    if (status != LUA_ERRSYNTAX)
-        return 0;
-    size_t lmsg, lnot = sizeof(NOTSTAT) - 1;
-    const char *msg = lua_tolstring(L, -1, &lmsg);
-    if (lmsg >= lnot && strcmp(msg + lmsg - lnot, NOTSTAT) == 0)
-        return 0;
-    return lmsg >= MARKLEN && strcmp(msg + lmsg - MARKLEN, EOFMARK) == 0;
-}
-
-/* Is line an unfinished expression ("{1,", "1 +")? Its error then replaces the statement's. */
-static int incomplete_expr(lua_State *L, const char *line)
-{
-    const char *retline = lua_pushfstring(L, "return %s", line);
-    int r = incomplete(L, luaL_loadbuffer(L, retline, strlen(retline), "=stdin"));
-    if (r)
-        lua_replace(L, -3); /* over the statement's error */
-    lua_pop(L, r ? 1 : 2);
-    return r;
-}
-
-/* Prompt, read a line, push it. Returns LE_OK, LE_EOF or LE_CANCEL. */
-static int pushline(lua_State *L, int firstline)
-{
-    char *b = NULL;
-    const char *prompt = get_prompt(L, firstline);
-    int r = le_readline(prompt, &b);
-    lua_pop(L, 1); /* prompt */
-    if (r != LE_OK)
-        return r;
-    if (firstline && b[0] == '=') /* 5.2 compatibility: "=x" means "return x" */
-        lua_pushfstring(L, "return %s", b + 1);
-    else
-        lua_pushstring(L, b);
-    free(b);
-    return LE_OK;
-}
-
-/* Compile the line on the stack as "return <line>;". On success the chunk
- * replaces the line; else the line stays. */
-static int addreturn(lua_State *L)
-{
-    const char *line = lua_tostring(L, -1);
-    const char *retline = lua_pushfstring(L, "return %s;", line);
-    int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
-    if (status == LUA_OK) {
-        lua_remove(L, -2);
-        if (line[0] != '\0')
-            le_saveline(line);
-    } else {
-        lua_pop(L, 2);
-    }
-    return status;
-}
-
-/* Read continuation lines until the statement is complete, trying the
- * lines as an expression first each time (lua.c only tries the first): so
- * "wb.zeros(2,\n3)" prints its value and "{1,\n2}" is a table. */
-static int multiline(lua_State *L)
-{
-    for (;;) {
-        size_t len;
-        const char *line = lua_tolstring(L, 1, &len);
-        lua_pushvalue(L, 1); /* the lines so far are the only value */
-        int status = addreturn(L);
-        lua_remove(L, status == LUA_OK ? -2 : -1); /* the copy */
-        if (status == LUA_OK)
-            return status;
-        status = luaL_loadbuffer(L, line, len, "=stdin");
-        if (!incomplete(L, status) &&
-            !(status == LUA_ERRSYNTAX && incomplete_expr(L, line))) {
-            le_saveline(line);
-            return status;
-        }
-        int r = pushline(L, 0);
-        if (r == LE_EOF) { /* keep the syntax error, say what happened */
-            le_saveline(line);
-            eof_in_statement = 1;
-            lua_pushfstring(L, "input ended inside an unfinished statement (%s)",
-                            lua_tostring(L, -1));
-            lua_remove(L, -2);
-            return LUA_ERRSYNTAX;
-        }
-        if (r == LE_CANCEL) {
-            lua_pop(L, 1);
-            return LE_CANCEL;
-        }
-        lua_remove(L, -2); /* the syntax error */
-        lua_pushliteral(L, "\n");
-        lua_insert(L, -2);
-        lua_concat(L, 3);
-    }
-}
-
-/* Read one complete statement and compile it. Returns a Lua status with
- * the chunk (or error) on the stack, LE_CANCEL, or REPL_EOF. */
-#define REPL_EOF (-10)
-static int loadline(lua_State *L)
-{
-    lua_settop(L, 0);
-    int r = pushline(L, 1);
-    if (r == LE_EOF)
-        return REPL_EOF;
-    if (r == LE_CANCEL)
-        return LE_CANCEL;
-    int status = addreturn(L);
-    if (status != LUA_OK)
-        status = multiline(L);
-    lua_remove(L, 1); /* the line */
-    return status;
-}
-
-/* Print the results on the stack with wb.repl.print (or print). */
-static void l_print(lua_State *L)
-{
-    int n = lua_gettop(L);
-    if (n == 0)
-        return;
-    luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &repl_key);
-    if (!lua_istable(L, -1) || lua_getfield(L, -1, "print") != LUA_TFUNCTION) {
-        lua_settop(L, n);
-        lua_getglobal(L, "print");
-    } else {
-        lua_remove(L, -2);
-    }
-    lua_insert(L, 1);
-    if (docall(L, n, 0) != LUA_OK)
-        l_message(progname, lua_pushfstring(L, "error printing the result (%s)",
-                                            lua_tostring(L, -1)));
-}
-
-static int loadrepl(lua_State *L)
-{
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "wb.repl");
-    lua_call(L, 1, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &repl_key);
-    return 0;
-}
-
-/* Load wb.repl (printer, completer) and start line editing. */
-static void repl_open(lua_State *L)
-{
-    lua_pushcfunction(L, loadrepl);
-    if (docall(L, 0, 0) != LUA_OK) {
-        l_message(progname, lua_pushfstring(L, "wb.repl not loaded, results "
-                  "print plainly, no completion (%s)", lua_tostring(L, -1)));
-        lua_pop(L, 2);
-    }
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &repl_key);
-    if (lua_istable(L, -1))
-        lua_getfield(L, -1, "complete");
-    else
-        lua_pushnil(L);
-    le_open(L, lua_gettop(L), progname);
-    lua_pop(L, 2);
-}
-
-/* Returns the exit status: 1 if a piped REPL's input ended inside a
- * statement, else 0. */
-static int doREPL(lua_State *L)
-{
-    const char *oldprogname = progname;
-    int stdin_tty = isatty(STDIN_FILENO);
-    repl_open(L);
-    progname = NULL; /* REPL errors read "stdin:1: ...", as in lua.c */
-    struct sigaction old;
-    lwb_set_action(SIGINT, le_sigint, &old); /* between lines, Ctrl-C is a flag */
-    int status, result = 0;
-    while ((status = loadline(L)) != REPL_EOF) {
-        if (status == LE_CANCEL)
-            continue;
-        if (status == LUA_OK)
-            status = docall(L, 0, LUA_MULTRET);
-        if (status == LUA_OK)
-            l_print(L);
-        else
-            report(L, status);
-        if (eof_in_statement && !stdin_tty) {
-            result = 1; /* a pipe: the program is cut short */
-            break;
-        }
-        eof_in_statement = 0;
-    }
-    lua_settop(L, 0);
-    if (stdin_tty) {
-        fputc('\n', stdout);
-        fflush(stdout);
-    }
-    sigaction(SIGINT, &old, NULL);
-    le_close(L);
-    progname = oldprogname;
-    return result;
-}
-
-/* }================================================================== */
 
 static void print_banner(void)
 {
@@ -726,7 +492,7 @@ static int pmain(lua_State *L)
     /* help runs nothing: a script, option or second -h would be ignored */
     if ((args & has_h) && (script < argc || first_other)) {
         fprintf(stderr, "%s: unexpected argument '%s': -h takes at most one NAME "
-                "and runs nothing\n", progname,
+                "and runs nothing\n", wbx_progname,
                 argv[first_other && first_other < script ? first_other : script]);
         print_options(stderr);
         lua_pushinteger(L, EX_USAGE);
@@ -744,7 +510,7 @@ static int pmain(lua_State *L)
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);
     lua_pushcfunction(L, openwb);
-    if (report(L, docall(L, 0, 0)) != LUA_OK)
+    if (wbx_report(L, wbx_docall(L, 0, 0)) != LUA_OK)
         status = chunk_exit;
     else if (args & has_h)
         status = dohelp(L, help_topic);
@@ -756,7 +522,7 @@ static int pmain(lua_State *L)
     if (status == 0 && ((args & has_i) || (bare && stdin_tty))) {
         if (stdin_tty)
             print_banner();
-        status = doREPL(L);
+        status = wbx_repl(L);
     } else if (status == 0 && bare) { /* the program comes from stdin, as in lua5.4 */
         status = dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : chunk_exit;
     }
@@ -780,12 +546,12 @@ int main(int argc, char **argv)
     lwb_set_action(SIGXFSZ, signal_noop, NULL);
     if (argv[0] && argv[0][0]) {
         const char *slash = strrchr(argv[0], '/');
-        progname = slash ? slash + 1 : argv[0];
+        wbx_progname = slash ? slash + 1 : argv[0];
     }
     lwb_sys_blas_init(); /* before any BLAS call, once per process */
     lua_State *L = luaL_newstate();
     if (L == NULL) {
-        l_message(progname, "cannot create state: not enough memory");
+        wbx_message(wbx_progname, "cannot create state: not enough memory");
         return EX_OSERR;
     }
     lua_pushcfunction(L, pmain);
@@ -793,7 +559,7 @@ int main(int argc, char **argv)
     lua_pushlightuserdata(L, argv);
     int status = lua_pcall(L, 2, 1, 0);
     int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : 1;
-    report(L, status);
+    wbx_report(L, status);
     lua_close(L);
     return code;
 }

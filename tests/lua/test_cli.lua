@@ -25,6 +25,10 @@ T.test("-v prints workbench, Lua, OpenBLAS, libpng and readline versions", funct
   T.ok(out:find(", 1 thread)", 1, true), "expected 1 BLAS thread by default: " .. out)
   T.ok(out:find("libpng%s+1%.%d+%.%d+"), "libpng version missing: " .. out)
   T.ok(out:find("readline%s+%d+%.%d+"), "readline version missing: " .. out)
+  local st2, out2 = T.sh(NOENV .. WB .. " --version")
+  T.eq(st2, 0, "--version, the same as -v")
+  T.eq(out2, out)
+  T.eq(T.sh(NOENV .. WB .. " --versions"), 64, "--versions is not an option")
 end)
 
 T.test("OPENBLAS_NUM_THREADS is respected, else one thread", function()

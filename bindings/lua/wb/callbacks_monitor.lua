@@ -258,4 +258,5 @@ end
 
 -- }====================
 
-return M
+-- no return value: package.loaded keeps true, so a traceback names the
+-- functions after the module they extend, not after this file

@@ -349,4 +349,5 @@ require "wb.instruments_samples"
 require "wb.instruments_hessian"
 require "wb.instruments_state" -- get_state, set_state
 
-return M
+-- no return value: package.loaded keeps true, so a traceback names the
+-- functions after the module they extend, not after this file

@@ -223,4 +223,5 @@ function M.export_grad_hist(path, runs_or_dir)
   return n, skipped
 end
 
-return M
+-- no return value: package.loaded keeps true, so a traceback names the
+-- functions after the module they extend, not after this file

@@ -81,14 +81,17 @@ $(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
 # would override a target-specific LDFLAGS += and drop the wrap)
 $(O)/tests/test_png_oom: TEST_LDFLAGS = -Wl,--wrap=malloc
 
-# Debian packages: build, plots, data, REPL, tests, fuzzing (the benchmark's
-# optional PyTorch reference is not here, see bench). Skips what is present,
+# Debian packages: build, plots, data, REPL, tests, fuzzing, and the
+# independent implementations the tests check against and the benchmark
+# times (PyTorch, scipy, pandas; a test missing one fails naming it, so
+# that a comparison cannot skip unseen in CI). Skips what is present,
 # and npm when an npm is already on PATH (e.g. one bundled with Node.js,
 # which Debian's npm package would conflict with).
 DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
             libpng-dev zlib1g-dev libjansson-dev gnuplot-nox libreadline-dev lua-cjson \
             libxxhash-dev dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
-            ca-certificates git python3-scipy slurm-wlm munge openssh-server
+            ca-certificates git python3-scipy python3-torch python3-pandas slurm-wlm munge \
+            openssh-server
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	  if [ $$p = npm ] && command -v npm >/dev/null 2>&1; then continue; fi; \

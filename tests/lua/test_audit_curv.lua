@@ -387,7 +387,7 @@ local TORCH_TEST = "H v, eigenvalues, per-sample statistics and fit's instrument
 if os.execute(PY .. " -c 'import torch, numpy' 2>/dev/null") then
   T.test(TORCH_TEST, against_torch)
 else
-  T.skip(TORCH_TEST, PY .. " has no torch (Debian: python3-torch)")
+  T.missing(TORCH_TEST, "python3-torch")
 end
 
 -- }====================

@@ -342,7 +342,7 @@ if HAVE_NUMPY then
       1e-6 * hi)
   end)
 else
-  T.skip(HESS_MAX_TEST, PY .. " has no torch and numpy: eigh's comparison skipped")
+  T.missing(HESS_MAX_TEST, "python3-torch")
 end
 
 -- }====================

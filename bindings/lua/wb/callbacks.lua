@@ -107,6 +107,15 @@ local function check_opts(opts, valid, fname, n, kinds)
   return opts
 end
 
+-- A second argument to a constructor that takes one options table:
+-- EarlyStopping({patience = 3}, {...}) would otherwise drop it unread.
+function M._no_more(fname, more)
+  if more ~= nil then
+    error(string.format("%s: takes one options table, got a second argument (%s)", fname,
+      args.typename(more)), 3)
+  end
+end
+
 -- A verbose option as a boolean: 0 is false (Keras's verbose = 0), as Lua
 -- would take it as true.
 local function is_verbose(v) return v == true or v == 1 end
@@ -257,7 +266,8 @@ end
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
-function M.Lambda(fns)
+function M.Lambda(fns, more)
+  M._no_more("Lambda", more)
   fns = check_opts(fns, HOOKS, "Lambda")
   local cb = {}
   for name, f in pairs(fns) do

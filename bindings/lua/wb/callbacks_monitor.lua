@@ -32,7 +32,8 @@ EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 ---@param opts? table
 ---@return wb.callbacks.EarlyStopping
 ---Example: wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}
-function M.EarlyStopping(opts)
+function M.EarlyStopping(opts, more)
+  M._no_more("EarlyStopping", more)
   opts = check_opts(opts, {"monitor", "min_delta", "patience", "mode", "baseline",
     "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping", 1,
     {monitor = "string", min_delta = "number", patience = "count", baseline = "number",
@@ -181,7 +182,8 @@ ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 ---@param opts? table
 ---@return wb.callbacks.ReduceLROnPlateau
 ---Example: wb.callbacks.ReduceLROnPlateau{factor = 0.5, patience = 2}
-function M.ReduceLROnPlateau(opts)
+function M.ReduceLROnPlateau(opts, more)
+  M._no_more("ReduceLROnPlateau", more)
   opts = check_opts(opts, {"monitor", "factor", "patience", "mode", "min_delta",
     "cooldown", "min_lr", "verbose"}, "ReduceLROnPlateau", 1,
     {monitor = "string", patience = "count", min_delta = "number", cooldown = "count",

@@ -120,8 +120,9 @@ function M.ModelCheckpoint(opts, more)
     end
     o.filepath, opts = opts, o
   elseif more ~= nil then
-    error("ModelCheckpoint: takes ModelCheckpoint{filepath, opts...} or "
-      .. "ModelCheckpoint(filepath, opts), got a second argument after a table", 2)
+    error(string.format("bad argument #2 to 'ModelCheckpoint' (nothing expected after an "
+      .. "options table: ModelCheckpoint{filepath, ...} or ModelCheckpoint(filepath, opts), "
+      .. "got %s)", args.typename(more)), 2)
   end
   if opts[1] and not opts.filepath then
     opts.filepath, opts[1] = opts[1], nil
@@ -279,7 +280,9 @@ CSVLogger.__name = "wb.callbacks.CSVLogger"
 
 ---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
 ---Writes one CSV row per epoch to filename: header "epoch,<sorted log
----keys>", flushed after each row; a resumed fit (fit{resume}) writes the
+---keys>", flushed after each row; the epoch column counts from 1, as
+---everywhere here (Keras's CSVLogger writes 0 for the first epoch: its
+---rows are one lower); a resumed fit (fit{resume}) writes the
 ---saved epochs' rows (from its history) first. opts: separator (","),
 ---append (false).
 ---Also CSVLogger{filename, separator =, append =}.

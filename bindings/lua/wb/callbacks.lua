@@ -262,7 +262,11 @@ end
 ---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end, on_train_batch_begin, on_train_batch_end} -> table
 ---A callback from plain functions called without self (Keras
 ---LambdaCallback): on_epoch_end = function(epoch, logs) ... end,
----on_train_batch_end = function(step, logs) ... end, etc.
+---on_train_batch_end = function(step, logs) ... end, etc. Unlike Keras's:
+---epoch counts from 1 (Keras passes 0 for the first), step is the global
+---step from 1 (Keras passes the batch index within the epoch from 0), and
+---a step's logs.loss and logs.accuracy are that step's own (Keras's are
+---running means over the epoch so far).
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}

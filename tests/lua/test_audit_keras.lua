@@ -34,7 +34,8 @@ T.test("ModelCheckpoint: filepath twice, or a second argument after a table, is 
     {filepath = "b.safetensors"})
   T.check_error("filepath given twice", wb.callbacks.ModelCheckpoint, "a.safetensors",
     {"b.safetensors"})
-  T.check_error("second argument after a table", wb.callbacks.ModelCheckpoint,
+  T.check_error("bad argument #2 to 'ModelCheckpoint' (nothing expected after an options "
+    .. "table", wb.callbacks.ModelCheckpoint,
     {"a.safetensors"}, {save_best_only = true})
   T.check_error("unknown option 'save_best'", wb.callbacks.ModelCheckpoint, "a.safetensors",
     {save_best = true})
@@ -86,6 +87,118 @@ T.test("callbacks taking one options table: a second argument is an error", func
     wb.callbacks.ReduceLROnPlateau, {}, {factor = 0.5})
   T.check_error("Lambda: takes one options table, got a second argument",
     wb.callbacks.Lambda, {}, {on_epoch_end = print})
+end)
+
+-- }====================
+
+-- {==================== help says where Keras differs ====================
+
+-- Numbering a Keras user reads differently: documented where it is met.
+T.test("help names the Keras differences of CSVLogger, Lambda, predict, Flatten", function()
+  local want = {
+    {wb.callbacks.CSVLogger, "Keras's CSVLogger writes 0 for the first epoch"},
+    {wb.callbacks.Lambda, "Keras passes 0 for the first"},
+    {wb.callbacks.Lambda, "Keras passes the batch index within the epoch from 0"},
+    {wb.callbacks.Lambda, "running means over the epoch so far"},
+    {wb.nn.SequentialClass.predict, "Column c + 1 is class c"},
+    {wb.nn.Flatten, "Keras's Flatten does not scale"},
+    {wb.callbacks.ModelCheckpoint, "ModelCheckpoint(filepath, opts)"},
+  }
+  for _, w in ipairs(want) do
+    local text = wb.help.text(w[1]):gsub("\n%s*", " ")
+    T.ok(text:find(w[2], 1, true), "help lacks: " .. w[2] .. "\n" .. text)
+  end
+end)
+
+-- }====================
+-- {==================== fit against Keras's arithmetic ====================
+
+-- Checked and found right (a guard, not a defect): one fit, Keras's
+-- semantics redone in numpy float64: validation_split's tail of
+-- floor(N (1 - v)) rows, the last partial batch, the batch-size weighted
+-- running mean of the loss with the L2 penalty (at the step's weights),
+-- val_loss at the epoch's end with the penalty, Adam's eps-hat and bias
+-- correction, SGD's Nesterov momentum, evaluate.
+local REF = [==[
+import json, math, sys
+import numpy as np
+d = json.load(open(sys.argv[1])); kind = d['kind']
+X = np.array(d['x'], dtype=np.float64); y = np.array(d['y']).astype(int)
+P = [np.array(w, dtype=np.float64) for w in d['w0']]; l2 = [1e-3, 0, 2e-3, 0]
+n = len(X); ntr = math.floor(n * (1 - 0.25))  # 67.5 -> 67
+def fwd(P, X):
+    h = np.tanh(X @ P[0] + P[1]); z = h @ P[2] + P[3]
+    p = np.exp(z - z.max(1, keepdims=True)); return h, p / p.sum(1, keepdims=True)
+def reg(P): return sum(l * (w ** 2).sum() for l, w in zip(l2, P))
+def score(P, X, y):
+    p = fwd(P, X)[1]
+    return -np.log(p[np.arange(len(y)), y]).mean() + reg(P), (p.argmax(1) == y).mean()
+m = [np.zeros_like(w) for w in P]; v = [np.zeros_like(w) for w in P]; t = 0; lr = 0.05
+out = {'loss': [], 'accuracy': [], 'val_loss': [], 'val_accuracy': []}
+for ep in range(3):
+    ls = cs = seen = 0
+    for s in range(0, ntr, 16):
+        xb, yb = X[s:min(s + 16, ntr)], y[s:min(s + 16, ntr)]; B = len(yb)
+        h, p = fwd(P, xb)
+        ls += (-np.log(p[np.arange(B), yb]).mean() + reg(P)) * B
+        cs += (p.argmax(1) == yb).sum(); seen += B
+        dz = p.copy(); dz[np.arange(B), yb] -= 1; dz /= B
+        dh = dz @ P[2].T * (1 - h ** 2)
+        g = [xb.T @ dh + 2 * l2[0] * P[0], dh.sum(0), h.T @ dz + 2 * l2[2] * P[2], dz.sum(0)]
+        t += 1
+        for i in range(4):
+            if kind == 'adam':
+                m[i] += (g[i] - m[i]) * 0.1; v[i] += (g[i] ** 2 - v[i]) * 0.001
+                a = lr * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+                P[i] = P[i] - m[i] * a / (np.sqrt(v[i]) + 1e-7)
+            else:
+                m[i] = 0.9 * m[i] - lr * g[i]; P[i] = P[i] + 0.9 * m[i] - lr * g[i]
+    out['loss'].append(ls / seen); out['accuracy'].append(cs / seen)
+    vl, va = score(P, X[ntr:], y[ntr:]); out['val_loss'].append(vl); out['val_accuracy'].append(va)
+worst = max(abs(a - b) for k in out for a, b in zip(out[k], d[k]))
+wdiff = max(np.abs(a - np.array(b)).max() for a, b in zip(P, d['w1']))
+el, ea = score(P, X, y)
+print(json.dumps({'history': worst, 'weights': wdiff, 'evaluate': max(abs(el - d['ev_loss']),
+    abs(ea - d['ev_accuracy']))}))
+]==]
+
+local function keras_fit(kind)
+  local cjson = require "cjson"
+  local data = T.synthetic(4242, 90, 8)
+  wb.seed(3)
+  local m = wb.nn.Sequential{wb.nn.Dense(8, 12, {activation = "tanh", l2 = 1e-3}),
+    wb.nn.Dense(12, 3, {activation = "softmax", l2 = 2e-3})}
+  local w0 = {}
+  for i, p in ipairs(m:get_weights()) do w0[i] = p:totable() end
+  local opt = kind == "adam" and wb.optim.Adam{lr = 0.05}
+    or wb.optim.SGD{lr = 0.05, momentum = 0.9, nesterov = true}
+  local h = m:fit(data, {epochs = 3, batch_size = 16, validation_split = 0.25, shuffle = false,
+    optimizer = opt, verbose = false})
+  T.eq(#h.loss, 3)
+  local w1 = {}
+  for i, p in ipairs(m:get_weights()) do w1[i] = p:totable() end
+  local ev = m:evaluate(data)
+  return cjson.encode{kind = kind, x = data.images:totable(), y = data.labels:float():totable(),
+    w0 = w0, w1 = w1, loss = h.loss, accuracy = h.accuracy, val_loss = h.val_loss,
+    val_accuracy = h.val_accuracy, ev_loss = ev.loss, ev_accuracy = ev.accuracy}
+end
+
+T.test("numpy float64: fit's history, weights and evaluate follow Keras's arithmetic",
+  function()
+  local py = T.python_with("numpy")
+  if not py then return T.skip("numpy", "python3-numpy is not installed") end
+  local dir = T.tmpdir()
+  local f = io.open(dir .. "/ref.py", "w"); f:write(REF); f:close()
+  for _, kind in ipairs{"adam", "sgd"} do
+    local f2 = io.open(dir .. "/" .. kind .. ".json", "w"); f2:write(keras_fit(kind)); f2:close()
+    local st, out, err = T.sh(py .. " " .. dir .. "/ref.py " .. dir .. "/" .. kind .. ".json")
+    T.eq(st, 0, err)
+    local r = require("cjson").decode(out)
+    -- float32 against float64 over 15 steps
+    T.ok(r.history < 1e-6, kind .. ": history differs by " .. r.history)
+    T.ok(r.weights < 1e-5, kind .. ": weights differ by " .. r.weights)
+    T.ok(r.evaluate < 1e-6, kind .. ": evaluate differs by " .. r.evaluate)
+  end
 end)
 
 -- }====================

@@ -90,7 +90,26 @@ T.test("callbacks taking one options table: a second argument is an error", func
 end)
 
 -- }====================
+-- {==================== EarlyStopping's first value ====================
 
+-- Keras starts best at +inf (-inf for "max"): a NaN or infinite first value
+-- improves on nothing. It was taken as the best, every later value
+-- compared false against it, and training stopped at patience.
+T.test("EarlyStopping: a NaN or inf first value is no improvement (Keras's best = inf)",
+  function()
+  for _, case in ipairs{{"val_loss", 0 / 0, 0.5}, {"val_loss", math.huge, 0.5},
+      {"val_accuracy", 0 / 0, 0.5}, {"val_accuracy", -math.huge, 0.5}} do
+    local model = T.tiny_mlp(1)
+    local es = wb.callbacks.EarlyStopping{monitor = case[1], patience = 1}
+    es:on_train_begin(model)
+    es:on_epoch_end(1, {[case[1]] = case[2]})
+    es:on_epoch_end(2, {[case[1]] = case[3]})
+    T.ok(model.stop_training ~= true, case[1] .. " " .. case[2] .. ": stopped at epoch 2")
+    T.eq(es.best, case[3]); T.eq(es.best_epoch, 2)
+  end
+end)
+
+-- }====================
 -- {==================== help says where Keras differs ====================
 
 -- Numbering a Keras user reads differently: documented where it is met.

@@ -47,8 +47,11 @@ function M.EarlyStopping(opts, more)
   return self
 end
 
+-- Keras's test against its best, which starts at +inf (-inf for "max"):
+-- a first value of NaN or inf is no improvement (taken as the best, it
+-- beat nothing after it and training stopped at patience).
 function EarlyStopping:_better(current, reference)
-  if reference == nil then return true end
+  if reference == nil then reference = self.max and -math.huge or math.huge end
   if self.max then return current - self.min_delta > reference end
   return current + self.min_delta < reference
 end

@@ -109,6 +109,18 @@ T.test("EarlyStopping: a NaN or inf first value is no improvement (Keras's best 
   end
 end)
 
+-- fit's own history.best_epoch (lowest val_loss) had the same flaw: a NaN
+-- first val_loss was the best epoch for good (the run's best_val_loss).
+T.test("fit: a NaN val_loss is never history.best_epoch", function()
+  local tr, va = T.tiny_data()
+  local model = T.tiny_mlp(1)
+  -- finite rows whose logits overflow: val_loss is NaN, training is fine
+  local bad = wb.data.Dataset(va.images:clone() * 3e38, va.labels)
+  local h = model:fit(tr, {epochs = 2, validation = bad, verbose = false})
+  T.ok(h.val_loss[1] ~= h.val_loss[1], "val_loss is not NaN: " .. h.val_loss[1])
+  T.eq(h.best_epoch, nil)
+end)
+
 -- }====================
 -- {==================== help says where Keras differs ====================
 

@@ -284,8 +284,8 @@ function Sequential:fit(train, opts, more)
   if stopped and not (rs and rs.stopped) and initial < epochs then
     history.stopped_epoch = initial -- the epochs done: none in this fit
   end
-  local best
-  for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
+  local best = huge -- as Keras's best: a NaN or inf val_loss is never the best epoch
+  for _, v in ipairs(history.val_loss) do if v < best then best = v end end
   for epoch = initial + 1, stopped and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
     -- a state saved inside this epoch: its permutation, on after its step
@@ -328,7 +328,7 @@ function Sequential:fit(train, opts, more)
     logs.epoch_time = clock() - t0
     history:_record(logs)
     rawset(self, "_fit_step", ctx.step)
-    if val and (not best or logs.val_loss < best) then
+    if val and logs.val_loss < best then
       best = logs.val_loss
       history.best_epoch = epoch
     end

@@ -89,6 +89,24 @@ T.test("callbacks taking one options table: a second argument is an error", func
     wb.callbacks.Lambda, {}, {on_epoch_end = print})
 end)
 
+-- Keras's categorical_crossentropy takes one-hot rows (to_categorical): the
+-- error's hint was a copy(y) that fails on them; it now gives the class ids
+-- of one-hot rows, and that expression works.
+T.test("fit(x, one-hot y): the error gives the class ids of one-hot rows", function()
+  local tr = T.tiny_data()
+  local x, n = tr.images, #tr
+  local y = wb.zeros(n, 3)
+  for i = 1, n do y:set(i, tr.labels:get(i) + 1, 1) end
+  local model = T.tiny_mlp(1)
+  local err = T.check_error("one-hot rows, as Keras's categorical_crossentropy takes them: "
+    .. "their class ids are wb.new_tensor({70}, \"uint8\"):copy(y:argmax(2) - 1)",
+    model.fit, model, x, y, {loss = "categorical_crossentropy", verbose = false})
+  T.ok(not err:find("copy(y))", 1, true), err)
+  local ids = wb.new_tensor({n}, "uint8"):copy(y:argmax(2) - 1)
+  for i = 1, n do T.eq(ids:get(i), tr.labels:get(i)) end
+  T.eq(#model:fit(x, ids, {epochs = 1, verbose = false}).loss, 1)
+end)
+
 -- }====================
 -- {==================== EarlyStopping's first value ====================
 

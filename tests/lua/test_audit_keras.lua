@@ -107,6 +107,21 @@ T.test("fit(x, one-hot y): the error gives the class ids of one-hot rows", funct
   T.eq(#model:fit(x, ids, {epochs = 1, verbose = false}).loss, 1)
 end)
 
+-- Keras's validation_data = (x_val, y_val) is {x_val, y_val} in Lua: it was
+-- refused as "not a dataset"; it is now the same as the dataset.
+T.test("fit: validation_data = {x, y} (Keras's pair) is the dataset of x and y", function()
+  local tr, va = T.tiny_data()
+  local a = T.tiny_mlp(1):fit(tr, {epochs = 2, verbose = false,
+    validation_data = {va.images, va.labels}})
+  local b = T.tiny_mlp(1):fit(tr, {epochs = 2, verbose = false, validation = va})
+  T.eq(a.val_loss[2], b.val_loss[2]); T.eq(a.val_accuracy[2], b.val_accuracy[2])
+  local m = T.tiny_mlp(1)
+  T.check_error("validation as a pair is {x, y} (two tensors), got a table of 1", m.fit, m, tr,
+    {validation = {va.images}, verbose = false})
+  T.check_error("y: expected labels uint8 [20]", m.fit, m, tr,
+    {validation = {va.images, va.images}, verbose = false})
+end)
+
 -- }====================
 -- {==================== EarlyStopping's first value ====================
 

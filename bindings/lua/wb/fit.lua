@@ -155,8 +155,9 @@ end
 ---"squared_hinge" (Keras's); or a function, see wb.losses; the L2
 ---penalty is added to it; validation uses the same loss), epochs (1),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
----"rmsprop"; default Adam), validation (a dataset; Keras's validation_data
----is the same) or validation_split (a fraction: the tail rows, before
+---"rmsprop"; default Adam), validation (a dataset, or a pair {x, y} of
+---tensors as fit(x, y) takes; Keras's validation_data is the same) or
+---validation_split (a fraction: the tail rows, before
 ---shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
@@ -218,8 +219,17 @@ function Sequential:fit(train, opts, more)
   if val == nil and opts.validation_split ~= nil then
     train, val = split(train, opts.validation_split)
   end
+  if type(val) == "table" and not is_dataset(val) and fa.is_tensor(val[1]) then
+    -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors
+    if #val ~= 2 or next(val, #val > 0 and #val or nil) ~= nil then
+      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. #val
+        .. " elements or with named keys", 2)
+    end
+    val = fa.as_dataset(val[1], val[2], "fit")
+  end
   if val ~= nil and not is_dataset(val) then
-    error("fit: validation must be a dataset, got " .. tostring(val), 2)
+    error("fit: validation must be a dataset or a pair {x, y} of tensors, got "
+      .. tostring(val), 2)
   end
   if val ~= nil and #val == 0 then error("fit: the validation set is empty", 2) end
   local n = #train

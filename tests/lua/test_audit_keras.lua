@@ -122,6 +122,21 @@ T.test("fit: validation_data = {x, y} (Keras's pair) is the dataset of x and y",
     {validation = {va.images, va.images}, verbose = false})
 end)
 
+-- Keras's on_train_end(logs) gets the last epoch's logs; here it got {}:
+-- Lambda{on_train_end = function(logs) print(logs.val_loss) end} printed nil.
+T.test("on_train_end gets the last epoch's logs, as Keras's", function()
+  local tr, va = T.tiny_data()
+  local seen
+  local h = T.tiny_mlp(1):fit(tr, {epochs = 2, validation = va, verbose = false,
+    callbacks = {wb.callbacks.Lambda{on_train_end = function(logs) seen = logs end}}})
+  T.eq(seen.val_loss, h.val_loss[2]); T.eq(seen.loss, h.loss[2])
+  T.eq(seen.accuracy, h.accuracy[2])
+  -- no epoch ran: {}
+  T.tiny_mlp(1):fit(tr, {epochs = 0, verbose = false,
+    callbacks = {wb.callbacks.Lambda{on_train_end = function(logs) seen = logs end}}})
+  T.eq(next(seen), nil)
+end)
+
 -- }====================
 -- {==================== EarlyStopping's first value ====================
 

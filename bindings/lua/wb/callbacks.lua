@@ -9,7 +9,7 @@
 --   on_train_begin(self, model, logs)   self.model is also set to the model
 --   on_epoch_begin(self, epoch, logs)
 --   on_epoch_end(self, epoch, logs)
---   on_train_end(self, logs)
+--   on_train_end(self, logs)            logs: the last epoch's (Keras's)
 --   on_train_batch_begin(self, step, logs)   before each training step
 --   on_train_batch_end(self, step, logs)     after it (the optimizer has
 --                                            stepped)
@@ -57,7 +57,8 @@ local args = require "wb.args"
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
 ---LearningRateScheduler (TerminateOnNaN: fit always does it). A callback is any
 ---table with optional methods on_train_begin(model, logs),
----on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs),
+---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs)
+---(the last epoch's logs, as Keras's; {} when no epoch ran),
 ---on_train_batch_begin(step, logs) and on_train_batch_end(step, logs) (step
 ---counts from 1 over the whole fit; logs = {loss, accuracy, lr, epoch, step,
 ---batch_size}, the step's own values, one table reused every step); any

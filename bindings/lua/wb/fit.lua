@@ -295,6 +295,7 @@ function Sequential:fit(train, opts, more)
     history.stopped_epoch = initial -- the epochs done: none in this fit
   end
   local best = huge -- as Keras's best: a NaN or inf val_loss is never the best epoch
+  local last_logs = {} -- on_train_end's, as Keras's: the last epoch's logs
   for _, v in ipairs(history.val_loss) do if v < best then best = v end end
   for epoch = initial + 1, stopped and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
@@ -336,6 +337,7 @@ function Sequential:fit(train, opts, more)
         math.max(bs, EVAL_BATCH), "fit", "validation")
     end
     logs.epoch_time = clock() - t0
+    last_logs = logs
     history:_record(logs)
     rawset(self, "_fit_step", ctx.step)
     if val and logs.val_loss < best then
@@ -360,7 +362,8 @@ function Sequential:fit(train, opts, more)
     call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
-  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", nil, {}) end)
+  state.train_end(self, params, cbs,
+    function() call_cbs(cbs, "on_train_end", nil, last_logs) end)
   return history
 end
 

@@ -182,6 +182,7 @@ T.test("help names the Keras differences of CSVLogger, Lambda, predict, Flatten"
     {wb.nn.SequentialClass.predict, "Column c + 1 is class c"},
     {wb.nn.Flatten, "Keras's Flatten does not scale"},
     {wb.callbacks.ModelCheckpoint, "ModelCheckpoint(filepath, opts)"},
+    {wb.callbacks.EarlyStopping, "Keras's attributes count from 0"},
   }
   for _, w in ipairs(want) do
     local text = wb.help.text(w[1]):gsub("\n%s*", " ")

@@ -118,7 +118,9 @@ T.test("fit: validation_data = {x, y} (Keras's pair) is the dataset of x and y",
   local m = T.tiny_mlp(1)
   T.check_error("validation as a pair is {x, y} (two tensors), got a table of 1", m.fit, m, tr,
     {validation = {va.images}, verbose = false})
-  T.check_error("y: expected labels uint8 [20]", m.fit, m, tr,
+  T.check_error("got a table of 3 entries", m.fit, m, tr,
+    {validation = {va.images, va.labels, shuffle = true}, verbose = false})
+  T.check_error("fit: validation: y: expected labels uint8 [20]", m.fit, m, tr,
     {validation = {va.images, va.images}, verbose = false})
 end)
 

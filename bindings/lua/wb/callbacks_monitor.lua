@@ -27,8 +27,8 @@ EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 ---first. With restore_best_weights (false) the best epoch's weights are
 ---restored at the end, stopped early or not. Its best_epoch and
 ---stopped_epoch count from 1 (Keras's attributes count from 0: its "Epoch
----4: early stopping" is stopped_epoch 3 there, 4 here). Sets history.best_epoch;
----stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
+---4: early stopping" is stopped_epoch 3 there, 4 here). Sets
+---history.best_epoch; stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
 ---training stopped at, unset when a later hook overruled the stop (set
 ---model.stop_training back to false) and training went on.
 ---@param opts? table

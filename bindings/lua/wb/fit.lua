@@ -221,11 +221,13 @@ function Sequential:fit(train, opts, more)
   end
   if type(val) == "table" and not is_dataset(val) and fa.is_tensor(val[1]) then
     -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors
-    if #val ~= 2 or next(val, #val > 0 and #val or nil) ~= nil then
-      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. #val
-        .. " elements or with named keys", 2)
+    local keys = 0
+    for _ in pairs(val) do keys = keys + 1 end
+    if #val ~= 2 or keys ~= 2 then
+      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. keys
+        .. " entries", 2)
     end
-    val = fa.as_dataset(val[1], val[2], "fit")
+    val = fa.as_dataset(val[1], val[2], "fit: validation")
   end
   if val ~= nil and not is_dataset(val) then
     error("fit: validation must be a dataset or a pair {x, y} of tensors, got "

@@ -274,6 +274,8 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
 static int l_dense(lua_State *L)
 {
     lua_Integer n_in = luaL_checkinteger(L, 1), n_out = luaL_checkinteger(L, 2);
+    lwb_no_extra(L, 3, "wb.nn.Dense(n_in, n_out, opts) takes options in one table "
+                 "{activation, bias, init, l2}");
     wb_dense_opts o;
     dense_opts(L, 3, &o);
     layer_box *b = newbox(L, LWB_DENSE);
@@ -420,6 +422,8 @@ static const luaL_Reg dense_methods[] = {
 static int l_dropout(lua_State *L)
 {
     lua_Number rate = luaL_checknumber(L, 1);
+    lwb_no_extra(L, 1, "wb.nn.Dropout(rate) takes the rate only (Keras's noise_shape and "
+                 "seed are not supported: masks come from the global generator, wb.seed)");
     layer_box *b = newbox(L, LWB_DROPOUT);
     wb_err err;
     if (!(b->p = wb_dropout_new(rate, &err)))
@@ -488,6 +492,7 @@ static const luaL_Reg dropout_methods[] = {
 static int l_activation(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
+    lwb_no_extra(L, 1, "wb.nn.Activation(name) takes the name only");
     layer_box *b = newbox(L, LWB_ACTIVATION);
     wb_err err;
     if (!(b->p = wb_activation_new(name, &err)))
@@ -543,6 +548,7 @@ static const luaL_Reg activation_methods[] = {
 
 static int l_flatten(lua_State *L)
 {
+    lwb_no_extra(L, 0, "wb.nn.Flatten() takes no argument");
     layer_box *b = newbox(L, LWB_FLATTEN);
     wb_err err;
     if (!(b->p = wb_flatten_new(&err)))

@@ -106,6 +106,12 @@ static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
 {
     wb_optim_config cfg;
     wb_optim_defaults(kind, &cfg);
+    const char *cls = wb_optim_class_name(kind);
+    if (lua_type(L, optidx) == LUA_TNUMBER) /* Keras's SGD(0.01): learning_rate */
+        luaL_argerror(L, optidx, lua_pushfstring(L, "%s: options are a table, e.g. "
+                      "{lr = %s} (Keras's positional learning_rate), got a number", cls,
+                      lua_tostring(L, optidx)));
+    lwb_no_extra(L, optidx, "an optimizer takes its options in one table {lr = ...}");
     if (!lua_isnoneornil(L, optidx)) {
         luaL_checktype(L, optidx, LUA_TTABLE);
         readopts(L, optidx, &cfg);

@@ -251,6 +251,14 @@ int lwb_raise(lua_State *L, int pos, const wb_err *err)
     return lwb_raise_path(L, pos, err, NULL);
 }
 
+void lwb_no_extra(lua_State *L, int max, const char *usage)
+{
+    for (int i = max + 1; i <= lua_gettop(L); i++)
+        if (!lua_isnil(L, i))
+            luaL_argerror(L, i, lua_pushfstring(L, "unexpected argument (a %s): %s",
+                                                luaL_typename(L, i), usage));
+}
+
 int lwb_is_error(lua_State *L, int idx)
 {
     if (!lua_getmetatable(L, idx))

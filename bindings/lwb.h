@@ -45,6 +45,10 @@ void lwb_gc_hint(lua_State *L, size_t nbytes);
  * involved, when the binding knows it. Never returns. */
 int lwb_raise(lua_State *L, int pos, const wb_err *err);
 int lwb_raise_path(lua_State *L, int pos, const wb_err *err, const char *path);
+/* A constructor's arguments past max that are not nil are an error at the
+ * first of them ("unexpected argument: <usage>"): Keras-style extras such as
+ * Dropout(0.5, {seed = 1}) were otherwise ignored without a word. */
+void lwb_no_extra(lua_State *L, int max, const char *usage);
 /* Push a wb.Error {code, message, path (may be NULL)} without raising it. */
 void lwb_pusherror(lua_State *L, const char *code, const char *message, const char *path);
 /* Whether the value at idx is a wb.Error. */

@@ -95,7 +95,7 @@ T.test("bad options are rejected with the option and value", function()
   T.check_error("SGD: option 'nesterov' must be a boolean, got number",
                 wb.optim.SGD, {nesterov = 1})
   T.check_error("Adam: options are named (lr = ...), got a number key", wb.optim.Adam, {0.01})
-  T.check_error("bad argument #1 to 'SGD' (table expected, got number)",
+  T.check_error("bad argument #1 to 'SGD' (SGD: options are a table, e.g. {lr = 0.1}",
                 function() wb.optim.SGD(0.1) end)
   local bad = {
     {wb.optim.SGD, {lr = -1}, "SGD: lr must be a finite number >= 0, got -1"},

@@ -9,7 +9,7 @@
 --   on_train_begin(self, model, logs)   self.model is also set to the model
 --   on_epoch_begin(self, epoch, logs)
 --   on_epoch_end(self, epoch, logs)
---   on_train_end(self, logs)
+--   on_train_end(self, logs)            logs: the last epoch's (Keras's)
 --   on_train_batch_begin(self, step, logs)   before each training step
 --   on_train_batch_end(self, step, logs)     after it (the optimizer has
 --                                            stepped)
@@ -57,7 +57,8 @@ local args = require "wb.args"
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
 ---LearningRateScheduler (TerminateOnNaN: fit always does it). A callback is any
 ---table with optional methods on_train_begin(model, logs),
----on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs),
+---on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs)
+---(the last epoch's logs, as Keras's; {} when no epoch ran),
 ---on_train_batch_begin(step, logs) and on_train_batch_end(step, logs) (step
 ---counts from 1 over the whole fit; logs = {loss, accuracy, lr, epoch, step,
 ---batch_size}, the step's own values, one table reused every step); any
@@ -105,6 +106,15 @@ local function check_opts(opts, valid, fname, n, kinds)
     end
   end
   return opts
+end
+
+-- A second argument to a constructor that takes one options table:
+-- EarlyStopping({patience = 3}, {...}) would otherwise drop it unread.
+function M._no_more(fname, more)
+  if more ~= nil then
+    error(string.format("%s: takes one options table, got a second argument (%s)", fname,
+      args.typename(more)), 3)
+  end
 end
 
 -- A verbose option as a boolean: 0 is false (Keras's verbose = 0), as Lua
@@ -253,11 +263,16 @@ end
 ---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end, on_train_batch_begin, on_train_batch_end} -> table
 ---A callback from plain functions called without self (Keras
 ---LambdaCallback): on_epoch_end = function(epoch, logs) ... end,
----on_train_batch_end = function(step, logs) ... end, etc.
+---on_train_batch_end = function(step, logs) ... end, etc. Unlike Keras's:
+---epoch counts from 1 (Keras passes 0 for the first), step is the global
+---step from 1 (Keras passes the batch index within the epoch from 0), and
+---a step's logs.loss and logs.accuracy are that step's own (Keras's are
+---running means over the epoch so far).
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
-function M.Lambda(fns)
+function M.Lambda(fns, more)
+  M._no_more("Lambda", more)
   fns = check_opts(fns, HOOKS, "Lambda")
   local cb = {}
   for name, f in pairs(fns) do

@@ -25,14 +25,17 @@ EarlyStopping.__name = "wb.callbacks.EarlyStopping"
 ---not, never at the first epoch. mode "auto" (max for accuracies), "min",
 ---"max"; baseline: a value to beat; start_from_epoch (0): epochs ignored at
 ---first. With restore_best_weights (false) the best epoch's weights are
----restored at the end, stopped early or not. Sets history.best_epoch;
----stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
+---restored at the end, stopped early or not. Its best_epoch and
+---stopped_epoch count from 1 (Keras's attributes count from 0: its "Epoch
+---4: early stopping" is stopped_epoch 3 there, 4 here). Sets
+---history.best_epoch; stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
 ---training stopped at, unset when a later hook overruled the stop (set
 ---model.stop_training back to false) and training went on.
 ---@param opts? table
 ---@return wb.callbacks.EarlyStopping
 ---Example: wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}
-function M.EarlyStopping(opts)
+function M.EarlyStopping(opts, more)
+  M._no_more("EarlyStopping", more)
   opts = check_opts(opts, {"monitor", "min_delta", "patience", "mode", "baseline",
     "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping", 1,
     {monitor = "string", min_delta = "number", patience = "count", baseline = "number",
@@ -46,8 +49,11 @@ function M.EarlyStopping(opts)
   return self
 end
 
+-- Keras's test against its best, which starts at +inf (-inf for "max"):
+-- a first value of NaN or inf is no improvement (taken as the best, it
+-- beat nothing after it and training stopped at patience).
 function EarlyStopping:_better(current, reference)
-  if reference == nil then return true end
+  if reference == nil then reference = self.max and -math.huge or math.huge end
   if self.max then return current - self.min_delta > reference end
   return current + self.min_delta < reference
 end
@@ -181,7 +187,8 @@ ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 ---@param opts? table
 ---@return wb.callbacks.ReduceLROnPlateau
 ---Example: wb.callbacks.ReduceLROnPlateau{factor = 0.5, patience = 2}
-function M.ReduceLROnPlateau(opts)
+function M.ReduceLROnPlateau(opts, more)
+  M._no_more("ReduceLROnPlateau", more)
   opts = check_opts(opts, {"monitor", "factor", "patience", "mode", "min_delta",
     "cooldown", "min_lr", "verbose"}, "ReduceLROnPlateau", 1,
     {monitor = "string", patience = "count", min_delta = "number", cooldown = "count",

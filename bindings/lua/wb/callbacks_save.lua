@@ -84,6 +84,8 @@ M._format_path = format_path
 ---wb.callbacks.ModelCheckpoint{filepath, ...} -> wb.callbacks.ModelCheckpoint
 ---Options: filepath, monitor, save_best_only, save_weights_only, mode,
 ---initial_value_threshold, save_state, tag, verbose, save_freq.
+---Also ModelCheckpoint(filepath, opts), as Keras's
+---ModelCheckpoint(filepath, save_best_only = True, ...) reads.
 ---Saves the model after every epoch to filepath (required; may be the first
 ---list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
 ---filled from the epoch and the logs (a field fit's logs will not have, e.g.
@@ -100,13 +102,28 @@ M._format_path = format_path
 ---with save_state, fit{resume} then goes on inside the epoch bit for bit
 ---(not with instruments; "{epoch}" and the step logs' keys, e.g. "{step}",
 ---fill the path).
----@param opts table
+---@param opts table|string
+---@param more? table
 ---@return wb.callbacks.ModelCheckpoint
 ---Example: wb.callbacks.ModelCheckpoint{"ckpt/e{epoch:02d}.safetensors", save_best_only = true}
-function M.ModelCheckpoint(opts)
+function M.ModelCheckpoint(opts, more)
   args.check("ModelCheckpoint", 1, opts, "table|string")
-  if type(opts) == "string" then opts = {filepath = opts} end
-  opts = opts or {}
+  -- ModelCheckpoint(filepath, opts): the options were ignored without a
+  -- word (save_best_only = true saved every epoch, the file held the last)
+  if type(opts) == "string" then
+    args.opt("ModelCheckpoint", 2, more, "table")
+    local o = {}
+    for k, v in pairs(more or {}) do o[k] = v end
+    if o.filepath ~= nil or o[1] ~= nil then
+      error("ModelCheckpoint: filepath given twice (argument 1 and in the options); give "
+        .. "it once", 2)
+    end
+    o.filepath, opts = opts, o
+  elseif more ~= nil then
+    error(string.format("bad argument #2 to 'ModelCheckpoint' (nothing expected after an "
+      .. "options table: ModelCheckpoint{filepath, ...} or ModelCheckpoint(filepath, opts), "
+      .. "got %s)", args.typename(more)), 2)
+  end
   if opts[1] and not opts.filepath then
     opts.filepath, opts[1] = opts[1], nil
   end
@@ -263,7 +280,9 @@ CSVLogger.__name = "wb.callbacks.CSVLogger"
 
 ---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
 ---Writes one CSV row per epoch to filename: header "epoch,<sorted log
----keys>", flushed after each row; a resumed fit (fit{resume}) writes the
+---keys>", flushed after each row; the epoch column counts from 1, as
+---everywhere here (Keras's CSVLogger writes 0 for the first epoch: its
+---rows are one lower); a resumed fit (fit{resume}) writes the
 ---saved epochs' rows (from its history) first. opts: separator (","),
 ---append (false).
 ---Also CSVLogger{filename, separator =, append =}.

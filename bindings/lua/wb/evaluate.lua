@@ -128,7 +128,10 @@ end
 
 ---wb.Sequential:predict(x, opts) -> wb.Tensor
 ---The model's output for every sample as a new float32 [n, n_classes]
----tensor (class probabilities for a softmax head), training = false. x: a
+---tensor (class probabilities for a softmax head), training = false.
+---Column c + 1 is class c (labels count from 0, columns from 1: the class
+---of row i is out:argmax(2):get(i) - 1, where Keras's np.argmax gives it
+---directly). x: a
 ---dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (scaled by
 ---1/255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
 ---default false).

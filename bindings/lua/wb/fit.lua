@@ -155,8 +155,9 @@ end
 ---"squared_hinge" (Keras's); or a function, see wb.losses; the L2
 ---penalty is added to it; validation uses the same loss), epochs (1),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
----"rmsprop"; default Adam), validation (a dataset; Keras's validation_data
----is the same) or validation_split (a fraction: the tail rows, before
+---"rmsprop"; default Adam), validation (a dataset, or a pair {x, y} of
+---tensors as fit(x, y) takes; Keras's validation_data is the same) or
+---validation_split (a fraction: the tail rows, before
 ---shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
 ---and dropout masks; seed before building the model to fix the initial
 ---weights too), verbose (true: a live progress bar and one line per epoch),
@@ -218,8 +219,19 @@ function Sequential:fit(train, opts, more)
   if val == nil and opts.validation_split ~= nil then
     train, val = split(train, opts.validation_split)
   end
+  if type(val) == "table" and not is_dataset(val) and fa.is_tensor(val[1]) then
+    -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors
+    local keys = 0
+    for _ in pairs(val) do keys = keys + 1 end
+    if #val ~= 2 or keys ~= 2 then
+      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. keys
+        .. " entries", 2)
+    end
+    val = fa.as_dataset(val[1], val[2], "fit: validation")
+  end
   if val ~= nil and not is_dataset(val) then
-    error("fit: validation must be a dataset, got " .. tostring(val), 2)
+    error("fit: validation must be a dataset or a pair {x, y} of tensors, got "
+      .. tostring(val), 2)
   end
   if val ~= nil and #val == 0 then error("fit: the validation set is empty", 2) end
   local n = #train
@@ -284,8 +296,9 @@ function Sequential:fit(train, opts, more)
   if stopped and not (rs and rs.stopped) and initial < epochs then
     history.stopped_epoch = initial -- the epochs done: none in this fit
   end
-  local best
-  for _, v in ipairs(history.val_loss) do if not best or v < best then best = v end end
+  local best = huge -- as Keras's best: a NaN or inf val_loss is never the best epoch
+  local last_logs = {} -- on_train_end's, as Keras's: the last epoch's logs
+  for _, v in ipairs(history.val_loss) do if v < best then best = v end end
   for epoch = initial + 1, stopped and initial or epochs do -- a stopped fit stays so
     rawset(self, "_fit_busy", "in epoch " .. epoch)
     -- a state saved inside this epoch: its permutation, on after its step
@@ -326,9 +339,10 @@ function Sequential:fit(train, opts, more)
         math.max(bs, EVAL_BATCH), "fit", "validation")
     end
     logs.epoch_time = clock() - t0
+    last_logs = logs
     history:_record(logs)
     rawset(self, "_fit_step", ctx.step)
-    if val and (not best or logs.val_loss < best) then
+    if val and logs.val_loss < best then
       best = logs.val_loss
       history.best_epoch = epoch
     end
@@ -350,7 +364,8 @@ function Sequential:fit(train, opts, more)
     call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
-  state.train_end(self, params, cbs, function() call_cbs(cbs, "on_train_end", nil, {}) end)
+  state.train_end(self, params, cbs,
+    function() call_cbs(cbs, "on_train_end", nil, last_logs) end)
   return history
 end
 

@@ -160,9 +160,16 @@ function M.as_dataset(x, y, fname, unlabelled)
   end
   local shape = "[" .. table.concat(y:shape(), ", ") .. "]"
   if y:dtype() ~= "uint8" or shape ~= "[" .. n .. "]" then
+    local hint = ""
+    if y:dim() == 2 and y:size(1) == n and y:size(2) > 1 then -- Keras's to_categorical rows
+      hint = string.format(" (one-hot rows, as Keras's categorical_crossentropy takes them: "
+        .. "their class ids are wb.new_tensor({%d}, \"uint8\"):copy(y:argmax(2) - 1); every "
+        .. "loss here takes class ids)", n)
+    elseif y:dtype() ~= "uint8" then
+      hint = string.format(" (float class ids: wb.new_tensor({%d}, \"uint8\"):copy(y))", n)
+    end
     error(string.format("%s: y: expected labels uint8 [%d] (class ids, one per row of x), got "
-      .. "%s %s%s", fname, n, y:dtype(), shape, y:dtype() ~= "uint8" and string.format(" (float "
-      .. "class ids: wb.new_tensor({%d}, \"uint8\"):copy(y))", n) or ""), 3)
+      .. "%s %s%s", fname, n, y:dtype(), shape, hint), 3)
   end
   return wb.data.Dataset(x, y, "input")
 end

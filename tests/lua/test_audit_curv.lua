@@ -387,7 +387,7 @@ local TORCH_TEST = "H v, eigenvalues, per-sample statistics and fit's instrument
 if os.execute(PY .. " -c 'import torch, numpy' 2>/dev/null") then
   T.test(TORCH_TEST, against_torch)
 else
-  T.missing(TORCH_TEST, "python3-torch")
+  T.test(TORCH_TEST, function() T.missing("python3-torch") end)
 end
 
 -- }====================

@@ -215,7 +215,7 @@ local numpy_py = T.python_with("numpy")
 -- Float32 weights and data rounded to 14 digits by JSON, which numpy casts
 -- back to the same float32 values, then computes in float64.
 T.test("numpy: stats, dead units, grad_noise, B_simple, a slice's loss, trajectory", function()
-  if not numpy_py then return T.missing("numpy", "python3-numpy") end
+  if not numpy_py then T.missing("python3-numpy") end
   local m, data = trained()
   local x, y = data:batch(wb.measures.iota(64), 1, 64)
   x, y = x:clone(), y:clone()

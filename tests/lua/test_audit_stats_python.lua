@@ -40,7 +40,7 @@ local cases = {
 }
 
 T.test("scipy: Welch's p, df and interval at n = 2, 3, 5, ties, zero variance", function()
-  if not scipy_py then return T.missing("scipy", "python3-scipy") end
+  if not scipy_py then T.missing("python3-scipy") end
   local out = python(scipy_py, [[
 import sys, json, warnings
 import numpy as np
@@ -84,7 +84,7 @@ for a, b in json.load(open(sys.argv[1])):
 end)
 
 T.test("scipy: the bands' interval of a mean and the one-sample test", function()
-  if not scipy_py then return T.missing("scipy", "python3-scipy") end
+  if not scipy_py then T.missing("python3-scipy") end
   local lists = {{1, 2}, {1, 2, 4}, {0.1, 0.2, 0.3, 0.4, 0.5}, {0.97, 0.98, 0.98},
     {3, 3, 3, 4, 3}, {-0.01, 0.02, 0.005, 0.03, -0.004}}
   local out = python(scipy_py, [[
@@ -125,7 +125,7 @@ end)
 
 T.test("exports read back by csv and pandas: NaN, inf, diverged, missing series", function()
   local py = T.python_with("pandas")
-  if not py then return T.missing("pandas", "python3-pandas") end
+  if not py then T.missing("python3-pandas") end
   local dir = T.tmpdir()
   local a = rec("a", 1, {test_accuracy = 0.9, best_epoch = 3},
     {loss = {0.5, nan, 0.25}, val_loss = {0.6, 0.5, 0.4},

@@ -274,6 +274,30 @@ T.test("a monitor the logs will not have is an error before training", function(
   T.eq(c.n, 0, "no step trained")
 end)
 
+T.test("behind a user's epoch callback, a monitor missing from the logs stops fit at epoch 1",
+  function()
+  -- the user's callback might add keys, so the check waits for the logs;
+  -- it warned and went on (the callback then did nothing, every epoch)
+  local cb = wb.callbacks
+  local adds = cb.Lambda{on_epoch_end = function(_, logs) logs.my_metric = 1 end}
+  for _, mk in ipairs{function() return cb.EarlyStopping{monitor = "my_metrc"} end,
+      function() return cb.ReduceLROnPlateau{monitor = "my_metrc"} end,
+      function() return cb.ModelCheckpoint{dir .. "/c.st", save_best_only = true,
+        monitor = "my_metrc"} end} do
+    local m = model()
+    local h = {}
+    local ok, err = pcall(m.fit, m, train, opts{epochs = 3, callbacks = {adds, mk(),
+      cb.Lambda{on_epoch_end = function(e) h[#h + 1] = e end}}})
+    T.ok(not ok, "fit went on")
+    T.ok(tostring(err):find(": monitor 'my_metrc' is not in this epoch's logs (available: "
+      .. "accuracy, data_loss, epoch_time, loss, lr, my_metric, reg_loss)", 1, true),
+      tostring(err))
+    T.eq(#h, 0, "stopped at the first epoch's end")
+  end
+  local m = model()
+  m:fit(train, opts{epochs = 2, callbacks = {adds, cb.EarlyStopping{monitor = "my_metric"}}})
+end)
+
 T.test("LearningRateScheduler sets the lr before each epoch; TerminateOnNaN says fit does it",
     function()
   local m, seen = model(), {}

@@ -176,16 +176,19 @@ function M._check_log_keys(cb, model, keys, what, step, path)
   end
 end
 
-local warned = {}
+-- The monitored value of an epoch's logs. A key fit does not log is
+-- refused before training (M._check_log_keys) unless a callback of the
+-- user's runs before this one and might add it; then it is refused here,
+-- at the first epoch's end (Keras warns and the callback does nothing:
+-- early stopping that never stops, a "best" checkpoint never written).
 local function monitor_value(logs, monitor, who)
   local v = logs[monitor]
-  if v == nil and not warned[who .. monitor] then
-    warned[who .. monitor] = true
+  if v == nil then
     local keys = {}
     for k in pairs(logs) do keys[#keys + 1] = k end
     table.sort(keys)
-    io.stderr:write(string.format("warning: %s monitors '%s', which is not in the "
-      .. "logs (available: %s); skipping\n", who, monitor, table.concat(keys, ", ")))
+    error(string.format("%s: monitor '%s' is not in this epoch's logs (available: %s), and "
+      .. "no callback before it added it", who, monitor, table.concat(keys, ", ")), 0)
   end
   return v
 end

@@ -88,7 +88,7 @@ function EarlyStopping:on_epoch_end(epoch, logs)
   -- later hook (model.stop_training = false) and training went on
   self.stopped_epoch = nil
   local current = monitor_value(logs, self.monitor, "EarlyStopping")
-  if current == nil or epoch <= self.start_from_epoch then return end
+  if epoch <= self.start_from_epoch then return end
   local model = self.model
   if self.restore_best_weights and not self.has_best_weights then
     -- never set: the current weights are the best so far
@@ -226,7 +226,6 @@ end
 function ReduceLR:on_epoch_end(epoch, logs)
   check_epoch(epoch, logs, "on_epoch_end")
   local current = monitor_value(logs, self.monitor, "ReduceLROnPlateau")
-  if current == nil then return end
   if self.cooldown_counter > 0 then
     self.cooldown_counter = self.cooldown_counter - 1
     self.wait = 0

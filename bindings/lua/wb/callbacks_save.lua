@@ -260,7 +260,6 @@ function ModelCheckpoint:on_epoch_end(epoch, logs)
   local path = format_path(self.filepath, epoch, logs)
   if not self.save_best_only then return self:_save(path) end
   local current = monitor_value(logs, self.monitor, "ModelCheckpoint")
-  if current == nil then return end
   if (self.max and current > self.best) or (not self.max and current < self.best) then
     if self.verbose then
       io.stdout:write(string.format("epoch %d: %s improved from %.5f to %.5f, saving "

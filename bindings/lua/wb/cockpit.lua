@@ -14,7 +14,10 @@
 -- the numbers only (no timings), so a fixed run gives fixed text. On a
 -- terminal a frame replaces the previous one (cursor up, clear down) until
 -- an epoch line is printed; elsewhere (a log file, a pipe, TERM=dumb or no
--- TERM: wb/progress.lua's live) frames follow one another. renderer =
+-- TERM: wb/progress.lua's live) frames follow one another. Frames are as
+-- wide as the terminal allows (COLUMNS, else its reported width), and the
+-- cursor goes up by the rows the last one took, wrapped lines counted.
+-- renderer =
 -- "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a layout made
 -- for characters: dumb_figure) instead, clearing the screen between frames
 -- on a live terminal.
@@ -37,8 +40,10 @@ local progress = require "wb.progress"
 ---shows what they measure. lambda_max is hess_max, the largest eigenvalue
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
----bound on it: a reference line there). Training is unchanged; cockpit =
----false adds no work.
+---bound on it: a reference line there). Frames fit the terminal's width
+---(COLUMNS when set, as most tools; 71 columns in a file or a pipe), and a
+---redraw replaces the whole last frame even where its lines wrapped.
+---Training is unchanged; cockpit = false adds no work.
 ---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
 local M = {}
 
@@ -128,9 +133,10 @@ end
 -- the text frames do: the dumb terminal draws line type k with the k-th
 -- of "*#$%@&="), y = 0 dotted (line type 0 is '.'), about 5 x tics and 4 y
 -- tics, every panel over the same steps [x0, x1], no "step" label.
-local function dumb_figure(panels, x0, x1)
+local function dumb_figure(panels, x0, x1, term)
   local cols = math.min(#panels, 2)
   local width = wb.plot.style.dumb_size[1]
+  if term then width = math.max(40, math.min(width, term - 1)) end
   local size = {width, 12 * ((#panels + cols - 1) // cols)}
   if x1 <= x0 then x0, x1 = x0 - 1, x0 + 1 end
   local xstep = math.max(1, math.floor(nice_step(x1 - x0, width // cols // 10) + 0.5))
@@ -252,8 +258,18 @@ function Cockpit:_panels()
   return out
 end
 
+-- The terminal's width in characters: COLUMNS when set (as Python's
+-- shutil.get_terminal_size), else the terminal's own, else nil (a file or a
+-- pipe: frames WIDTH plot columns wide, gnuplot's dumb_size).
+local function columns(tty)
+  local c = math.tointeger(tonumber(os.getenv("COLUMNS") or ""))
+  if c and c > 0 then return c end
+  return tty and wb.sys.term_columns and wb.sys.term_columns(1) or nil
+end
+
 function Cockpit:_draw()
   self.drawn = self.step
+  local cols = columns(self.tty)
   local head = string.format("cockpit: step %d, epoch %d, lr %.4g", self.step, self.epoch,
     self.lr)
   local panels = self:_panels()
@@ -262,15 +278,19 @@ function Cockpit:_draw()
     if self.tty then out:write("\r\27[K\27[H\27[J") end
     out:write(head, "\n")
     out:flush()
-    local fig, size = dumb_figure(panels, self.s.loss.x[1] or 1, self.step)
+    local fig, size = dumb_figure(panels, self.s.loss.x[1] or 1, self.step, cols)
     fig:show{width = size[1], height = size[2]}
     return
   end
-  local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step)
+  local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step,
+    cols and text.width(cols))
   if self.tty then
+    -- up by the rows the last frame took: its lines wrapped where wider
+    -- than the terminal (the window may have shrunk since)
     out:write("\r\27[K", self.lines > 0 and string.format("\27[%dA\27[J", self.lines) or "")
     local _, n = frame:gsub("\n", "")
-    self.lines = n
+    local term = wb.sys.term_columns and wb.sys.term_columns(1)
+    self.lines = term and text.rows(frame, term) or n
   end
   out:write(frame)
   out:flush()

@@ -1,0 +1,109 @@
+-- test_audit_cockpit.lua: defects found auditing the instruments and the
+-- live cockpit (wb/instruments*.lua, wb/cockpit*.lua), one test each, and
+-- the instruments' values on a case the other tests do not cover, against
+-- an implementation of their definitions in numpy float64.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local cjson = require "cjson"
+local text = require "wb.cockpit_text"
+
+-- A tiny run in a child process (frames go to its stdout): 60 synthetic
+-- rows, 10 -> 8 -> 3, SGD lr 0.1, batch 10, 2 epochs = 12 steps; arg[1]
+-- is fit's extra options as Lua source. On an error it prints the error
+-- on stderr and exits 3.
+local RUN = [[
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local data = T.synthetic(5, 60, 10)
+wb.seed(5)
+local m = wb.nn.Sequential{wb.nn.Dense(10, 8, {activation = "relu"}),
+  wb.nn.Dense(8, 3, {activation = "softmax"})}
+local o = {epochs = 2, batch_size = 10, optimizer = wb.optim.SGD{lr = 0.1}, seed = 1,
+  verbose = false}
+for key, v in pairs(load("return " .. arg[1], "opts", "t", {wb = wb})()) do o[key] = v end
+local ok, e = pcall(m.fit, m, data, o)
+if not ok then io.stderr:write(tostring(e), "\n"); os.exit(3) end
+]]
+
+local dir = T.tmpdir()
+local script = dir .. "/run.lua"
+assert(io.open(script, "w")):write(RUN):close()
+
+-- stdout, stderr and status of the tiny run with options opts, under
+-- environment env (e.g. "COLUMNS=50"), stdout piped.
+local function run(opts, env)
+  local st, out, err = T.sh("env -u COLUMNS " .. (env or "") .. " OPENBLAS_NUM_THREADS=1 "
+    .. T.quote(T.wb) .. " " .. T.quote(script) .. " " .. T.quote(opts))
+  return out, err, st
+end
+
+-- stdout of the tiny run on a pseudo-terminal (script(1)) cols characters
+-- wide, TERM=xterm; nil without script(1).
+local function run_tty(cols, opts)
+  local inner = string.format("stty cols %d rows 60; env -u COLUMNS TERM=xterm "
+    .. "OPENBLAS_NUM_THREADS=1 %s %s %s", cols, T.quote(T.wb), T.quote(script), T.quote(opts))
+  local st, out = T.sh("script -qec " .. T.quote(inner) .. " /dev/null </dev/null")
+  if st ~= 0 and not out:find("cockpit: step", 1, true) then return nil end
+  return (out:gsub("\r\n", "\n"))
+end
+
+local function widest(s)
+  local w = 0
+  for line in s:gmatch("[^\n]*") do w = math.max(w, #line) end
+  return w
+end
+
+-- {==================== the frame's width ====================
+
+-- The frames were 71 columns wide, but a panel's head held its title, its
+-- numbers and its key on one line of up to 87 characters (alpha's, lambda_max's):
+-- on an 80-column terminal those wrapped, and the redraw (cursor up by the
+-- frame's newlines) fell short by a row per wrapped line, leaving old lines
+-- on screen frame after frame; on a narrower one every line wrapped.
+T.test("frames fit an 80-column terminal: no line of 80 characters or more", function()
+  local out = run("{cockpit = 4, instruments = wb.instruments.full, every = 2}")
+  T.ok(out:find("lambda_max vs 2/lr", 1, true) and out:find("alpha (0", 1, true), out)
+  T.ok(widest(out) < 80, "a line of " .. widest(out) .. " characters")
+  T.ok(out:find("\n   last [%d.e+-]+  min "), "the numbers under a long title")
+end)
+
+T.test("COLUMNS narrows the frames of a pipe too", function()
+  local out = run("{cockpit = 4}", "COLUMNS=50")
+  T.ok(widest(out) < 50, "a line of " .. widest(out) .. " characters")
+  T.eq(text.width(50), 32); T.eq(text.width(200), text.WIDTH); T.eq(text.width(10),
+    text.MIN_WIDTH)
+end)
+
+T.test("text.rows counts the rows of wrapped lines", function()
+  T.eq(text.rows("abc\n\n" .. string.rep("x", 40) .. "\n" .. string.rep("x", 41) .. "\n", 40),
+    1 + 1 + 1 + 2)
+end)
+
+-- On a terminal 40 columns wide each redraw moves up by exactly the rows
+-- the previous frame took there.
+T.test("on a narrow terminal the redraw moves up by the rows the last frame took", function()
+  local out = run_tty(40, "{cockpit = 4, epochs = 1, batch_size = 5}") -- one epoch: an
+  -- epoch's end keeps the frame above (for fit's epoch line)
+  if not out then
+    T.skip("narrow terminal", "no script(1) to make a pseudo-terminal")
+    return
+  end
+  T.eq(wb.sys.term_columns(1) == nil or math.type(wb.sys.term_columns(1)) == "integer", true)
+  local frames, ups = {}, {}
+  out = out .. "\r\27[K" -- the end of the last frame
+  for up, frame in out:gmatch("\27%[(%d+)A\27%[J(cockpit: step.-)\r?\27%[K") do
+    ups[#ups + 1] = tonumber(up); frames[#frames + 1] = frame
+  end
+  local first = out:match("^\r?\27%[K(cockpit: step.-)\r?\27%[K")
+  T.ok(first and #ups == 2, "three frames: " .. out:sub(1, 400):gsub("\27", "^["))
+  local prev = first
+  for i = 1, #ups do
+    T.eq(ups[i], text.rows(prev, 40), "frame " .. (i + 1) .. " moves up by the rows of " .. i)
+    prev = frames[i]
+  end
+  T.ok(widest(out) < 60, "the frame narrowed to the terminal: " .. widest(out))
+end)
+
+-- }====================
+
+T.done()

@@ -20,7 +20,7 @@ local m = wb.nn.Sequential{wb.nn.Dense(10, 8, {activation = "relu"}),
   wb.nn.Dense(8, 3, {activation = "softmax"})}
 local o = {epochs = 2, batch_size = 10, optimizer = wb.optim.SGD{lr = 0.1}, seed = 1,
   verbose = false}
-for key, v in pairs(load("return " .. arg[1], "opts", "t", {wb = wb})()) do o[key] = v end
+for key, v in pairs(load("return " .. arg[1], "opts", "t", {wb = wb, io = io})()) do o[key] = v end
 local ok, e = pcall(m.fit, m, data, o)
 if not ok then io.stderr:write(tostring(e), "\n"); os.exit(3) end
 ]]
@@ -102,6 +102,39 @@ T.test("on a narrow terminal the redraw moves up by the rows the last frame took
     prev = frames[i]
   end
   T.ok(widest(out) < 60, "the frame narrowed to the terminal: " .. widest(out))
+end)
+
+-- }====================
+-- {==================== a fit that raises ====================
+
+-- A divergence, Ctrl-C or a hook's error ended fit without on_train_end:
+-- the cockpit drew no last frame and wrote no figure, though the series up
+-- to the failure is what one wants to see then.
+local function exists(p) local f = io.open(p, "rb"); if f then f:close() end; return f ~= nil end
+
+T.test("a diverged fit ends with a frame saying so and the figure of save", function()
+  local png = dir .. "/div/cockpit.png"
+  os.execute("mkdir -p " .. T.quote(dir .. "/div"))
+  local out, err, st = run("{optimizer = wb.optim.SGD{lr = 1e25}, cockpit = {every = 50, "
+    .. "save = " .. string.format("%q", png) .. "}}")
+  T.ok(st ~= 0 and err:find("training diverged", 1, true), err)
+  T.ok(out:find("cockpit: step %d+, epoch 1, lr 1e%+25, stopped: training diverged: loss is "),
+    out)
+  T.ok(err:find("fit: cockpit: the series up to step %d+ written to " .. png:gsub("%p", "%%%0")
+    .. " %(training stopped: training diverged"), err)
+  T.ok(exists(png) and exists(dir .. "/div/cockpit.csv"), "the figure and its CSV")
+end)
+
+T.test("Ctrl-C in fit ends with the cockpit's last frame and figure", function()
+  local png = dir .. "/int/cockpit.png"
+  os.execute("mkdir -p " .. T.quote(dir .. "/int"))
+  local out, err, st = run("{cockpit = {every = 4, save = " .. string.format("%q", png)
+    .. "}, callbacks = {wb.callbacks.Lambda{on_train_batch_end = function(step) "
+    .. "if step == 6 then io.popen('kill -INT ' .. wb.sys.getpid()):close() end end}}}")
+  T.ok(st ~= 0 and err:find("interrupted!", 1, true), err)
+  T.ok(out:find("cockpit: step 5, epoch 1, lr 0.1, stopped: interrupted!", 1, true), out)
+  T.ok(err:find("the series up to step 5 written to", 1, true), err)
+  T.ok(exists(png), "the figure")
 end)
 
 -- }====================

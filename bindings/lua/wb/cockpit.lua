@@ -35,8 +35,11 @@ local progress = require "wb.progress"
 ---"text" | "gnuplot"} redraws small plots of loss, gradient norm,
 ---lambda_max against 2/lr (when hess_max is measured), alpha and gsnr in the
 ---terminal (no DISPLAY needed); save writes the series as CSV, .gp and PNG
----at the end. Without instruments, fit turns on wb.cockpit.DEFAULT (loss,
----grad_norm, alpha, gsnr) with fit's every (default 1); with instruments it
+---at the end, and when training raises (a divergence, Ctrl-C, an error in
+---a step or its hooks: the last frame's head says why, a line on stderr
+---names the figure; then fit raises as ever). Without instruments, fit
+---turns on wb.cockpit.DEFAULT (loss, grad_norm, alpha, gsnr) with fit's
+---every (default 1); with instruments it
 ---shows what they measure. lambda_max is hess_max, the largest eigenvalue
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
@@ -226,6 +229,22 @@ function Cockpit:on_train_end()
   end
 end
 
+-- fit's training raised err (a divergence, Ctrl-C, a layer's or a hook's
+-- error) after `self.step` steps: the last frame, headed by why, and the
+-- figure of save, said on stderr; never an error of its own (err is what
+-- fit raises).
+function Cockpit:_failed(err)
+  if not self.step then return end -- no step done: nothing to show
+  local why = (tostring(type(err) == "table" and (err.message or err) or err)
+    :gsub("^[^:\n]*:%d+: ", ""):match("^[^\n]*"))
+  pcall(self._draw, self, "stopped: " .. why)
+  if not self.save then return end
+  local ok, e = pcall(self._save, self, self.save, "cockpit (stopped at step " .. self.step .. ")")
+  io.stderr:write(string.format("fit: cockpit: %s\n", ok and string.format("the series up to "
+    .. "step %d written to %s (training stopped: %s)", self.step, self.save, why)
+    or string.format("%s not drawn: %s", self.save, (tostring(e):gsub("^[^:\n]*:%d+: ", "")))))
+end
+
 -- Writes the series so far as path (.png) with its .csv and .gp, under
 -- title; raises as wb.Plot:save does. Also the runner's --cockpit
 -- (wb/cockpit_run.lua).
@@ -267,11 +286,11 @@ local function columns(tty)
   return tty and wb.sys.term_columns and wb.sys.term_columns(1) or nil
 end
 
-function Cockpit:_draw()
+function Cockpit:_draw(why)
   self.drawn = self.step
   local cols = columns(self.tty)
-  local head = string.format("cockpit: step %d, epoch %d, lr %.4g", self.step, self.epoch,
-    self.lr)
+  local head = string.format("cockpit: step %d, epoch %d, lr %.4g%s", self.step, self.epoch,
+    self.lr, why and ", " .. why or "")
   local panels = self:_panels()
   local out = io.stdout
   if self.renderer == "gnuplot" then

@@ -137,6 +137,25 @@ T.test("Ctrl-C in fit ends with the cockpit's last frame and figure", function()
   T.ok(exists(png), "the figure")
 end)
 
+-- {==================== messages ====================
+
+-- A loss function of one's own was named by its address ("not for loss
+-- function: 0x55..."), and the Hessian "are computed".
+T.test("an instrument a loss function does not support is refused in words", function()
+  local data = T.synthetic(5, 20, 4)
+  local function fit(instr, loss)
+    wb.seed(1)
+    local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}
+    return function() m:fit(data, {instruments = {instr}, loss = loss, verbose = false}) end
+  end
+  local own = function(out) return 0, wb.zeros(out:size(1), out:size(2)) end
+  T.check_error("fit: instrument alpha needs per-sample losses, which are computed for the "
+    .. "default cross-entropy only, not for a loss function of one's own", fit("alpha", own))
+  T.check_error("fit: instrument tic needs the Hessian, which is computed for the default "
+    .. "cross-entropy and mse only, not for loss hinge", fit("tic", "hinge"))
+end)
+
+-- }====================
 -- {==================== values against numpy ====================
 
 -- Every instrument of a 3-layer model (sigmoid with L2, tanh without bias,

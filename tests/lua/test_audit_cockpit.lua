@@ -74,6 +74,18 @@ T.test("COLUMNS narrows the frames of a pipe too", function()
     text.MIN_WIDTH)
 end)
 
+-- gnuplot's frames were wb.plot.style.dumb_size wide (101 characters)
+-- whatever the terminal: on 80 columns every line wrapped.
+T.test("renderer = gnuplot fits COLUMNS too", function()
+  if not os.execute("command -v gnuplot >/dev/null 2>&1") then
+    T.skip("gnuplot renderer's width", "no gnuplot")
+    return
+  end
+  local out = run("{cockpit = {every = 12, renderer = 'gnuplot'}}", "COLUMNS=80")
+  T.ok(out:find("gradient norm", 1, true), out)
+  T.ok(widest(out) < 80, "a line of " .. widest(out) .. " characters")
+end)
+
 T.test("text.rows counts the rows of wrapped lines", function()
   T.eq(text.rows("abc\n\n" .. string.rep("x", 40) .. "\n" .. string.rep("x", 41) .. "\n", 40),
     1 + 1 + 1 + 2)

@@ -139,7 +139,8 @@ end
 local function dumb_figure(panels, x0, x1, term)
   local cols = math.min(#panels, 2)
   local width = wb.plot.style.dumb_size[1]
-  if term then width = math.max(40, math.min(width, term - 1)) end
+  -- gnuplot's dumb lines are a character wider than its size; one spare
+  if term then width = math.max(40, math.min(width, term - 2)) end
   local size = {width, 12 * ((#panels + cols - 1) // cols)}
   if x1 <= x0 then x0, x1 = x0 - 1, x0 + 1 end
   local xstep = math.max(1, math.floor(nice_step(x1 - x0, width // cols // 10) + 0.5))

@@ -167,6 +167,23 @@ T.test("an instrument a loss function does not support is refused in words", fun
     .. "cross-entropy and mse only, not for loss hinge", fit("tic", "hinge"))
 end)
 
+-- gsnr divided by Cockpit's biased variance, 0 for one row: g^2 / 1e-5,
+-- a spike of thousands where the other steps read 0.1 .. 1 (a last batch
+-- of one row), where the tests and alpha are NaN.
+T.test("gsnr is NaN at a batch of one row, as the tests are", function()
+  local data = T.synthetic(5, 21, 6)
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(6, 3, {activation = "softmax"})}
+  local h = m:fit(data, {batch_size = 4, shuffle = false, verbose = false, optimizer = "sgd",
+    instruments = {"gsnr", "norm_test"}})
+  local st = h.steps
+  T.eq(#st.step, 6)
+  for i = 1, 5 do T.ok(st.gsnr[i] > 0 and st.gsnr[i] < 10, "gsnr " .. i .. ": " .. st.gsnr[i]) end
+  T.eq(st.batch_size[6], 1)
+  T.ok(st.gsnr[6] ~= st.gsnr[6], "gsnr at one row: " .. st.gsnr[6])
+  T.ok(st.norm_test[6] ~= st.norm_test[6])
+end)
+
 -- }====================
 -- {==================== values against numpy ====================
 

@@ -42,8 +42,9 @@ local hessian = require "wb.hessian"
 ---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
 ---warm_tol), cold from the batch gradient, then warm-started from the last
 ---Ritz vector plus the gradient, at most `warm` products after the first;
----update: "sgd" or "measured", how alpha read the update). alpha is NaN
----at batch size 1 (a variance of one row is undefined). tic, hess_max and
+---update: "sgd" or "measured", how alpha read the update). alpha, gsnr
+---and the three tests are NaN at batch size 1 (a variance of one row is
+---undefined), e.g. at a last partial batch of one row. tic, hess_max and
 ---hess_trace with loss mse take one-hot targets; a softmax last layer is
 ---refused there (the Hessian is not computed for it). With Dropout in the
 ---model, the per-sample statistics are of the step's own gradients (its

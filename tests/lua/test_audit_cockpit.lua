@@ -86,6 +86,15 @@ T.test("renderer = gnuplot fits COLUMNS too", function()
   T.ok(widest(out) < 80, "a line of " .. widest(out) .. " characters")
 end)
 
+-- A series measured as NaN at every step (alpha and gsnr at batch size 1)
+-- read "(not measured yet)" for the whole fit.
+T.test("a panel whose values are all NaN says so, not 'not measured yet'", function()
+  local out = run("{cockpit = 30, batch_size = 1, epochs = 1}")
+  T.ok(out:find("%-%- gradient signal%-to%-noise ratio %-+\n +| %(30 values, none finite%)"),
+    out)
+  T.ok(not out:find("not measured yet", 1, true), out)
+end)
+
 T.test("text.rows counts the rows of wrapped lines", function()
   T.eq(text.rows("abc\n\n" .. string.rep("x", 40) .. "\n" .. string.rep("x", 41) .. "\n", 40),
     1 + 1 + 1 + 2)

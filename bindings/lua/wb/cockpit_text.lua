@@ -87,8 +87,10 @@ local function panel(p, x0, x1, W, H)
       yhi = (yhi == nil or v > yhi) and v or yhi
     end
   end
-  if ylo == nil then
-    L[#L + 1] = string.rep(" ", LABEL) .. " | (not measured yet)"
+  if ylo == nil then -- NaN is also a measurement (alpha at batch size 1)
+    local n = #first.y
+    L[#L + 1] = string.rep(" ", LABEL) .. (n == 0 and " | (not measured yet)" or
+      string.format(" | (%d value%s, none finite)", n, n == 1 and "" or "s"))
     return L
   end
   local grid = {}

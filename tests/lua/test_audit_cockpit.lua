@@ -95,6 +95,44 @@ T.test("a panel whose values are all NaN says so, not 'not measured yet'", funct
   T.ok(not out:find("not measured yet", 1, true), out)
 end)
 
+-- After fit{resume}, history.steps holds the saved fit's rows: the figure's
+-- alpha panel drew steps 1 .. 18, its other panels this fit's 13 .. 18.
+T.test("a resumed fit's cockpit figure draws alpha over this fit's steps only", function()
+  if not os.execute("command -v gnuplot >/dev/null 2>&1") then
+    T.skip("resumed cockpit figure", "no gnuplot")
+    return
+  end
+  local png = dir .. "/resume/cockpit.png"
+  os.execute("mkdir -p " .. T.quote(dir .. "/resume"))
+  local child = dir .. "/resume.lua"
+  assert(io.open(child, "w")):write([=[
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local data = T.synthetic(5, 60, 6)
+local function model()
+  wb.seed(3)
+  return wb.nn.Sequential{wb.nn.Dense(6, 5, {activation = "tanh"}),
+    wb.nn.Dense(5, 3, {activation = "softmax"})}
+end
+local m = model()
+m:fit(data, {epochs = 2, batch_size = 10, verbose = false, optimizer = "sgd",
+  instruments = wb.cockpit.DEFAULT})
+m:save_state(arg[1] .. ".safetensors")
+local h = model():fit(data, {epochs = 3, batch_size = 10, verbose = false, optimizer = "sgd",
+  resume = arg[1] .. ".safetensors", cockpit = {every = 100, save = arg[1]}})
+assert(#h.steps.step == 18)
+]=]):close()
+  local st, _, err = T.sh(T.quote(T.wb) .. " " .. T.quote(child) .. " " .. T.quote(png))
+  T.eq(st, 0, err)
+  local function rows(p)
+    local n = -1 -- the header
+    for _ in io.lines(p) do n = n + 1 end
+    return n
+  end
+  T.eq(rows(dir .. "/resume/cockpit-1.csv"), 6, "loss: steps 13 .. 18")
+  T.eq(rows(dir .. "/resume/cockpit-3.csv"), 6, "alpha: steps 13 .. 18")
+end)
+
 T.test("text.rows counts the rows of wrapped lines", function()
   T.eq(text.rows("abc\n\n" .. string.rep("x", 40) .. "\n" .. string.rep("x", 41) .. "\n", 40),
     1 + 1 + 1 + 2)

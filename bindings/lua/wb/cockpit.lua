@@ -254,12 +254,16 @@ function Cockpit:_save(path, title)
 end
 
 -- Alpha is measured one step late (it needs the next step's batch), so it
--- is read from history.steps, where the instrument writes it.
+-- is read from history.steps, where the instrument writes it: this fit's
+-- steps only, as the other series (a resumed fit's history holds the
+-- saved fit's).
 function Cockpit:_alpha()
-  local st, s = self.model.history.steps, {x = {}, y = {}}
+  local st, s, x0 = self.model.history.steps, {x = {}, y = {}}, self.s.loss.x[1]
   local a = st and st.alpha
-  if a then
-    for r = 1, #a do push(s, st.step[r], a[r]) end
+  if a and x0 then
+    for r = 1, #a do
+      if st.step[r] >= x0 then push(s, st.step[r], a[r]) end
+    end
   end
   return s
 end

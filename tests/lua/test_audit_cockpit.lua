@@ -139,8 +139,7 @@ end)
 -- On a terminal 40 columns wide each redraw moves up by exactly the rows
 -- the previous frame took there.
 T.test("on a narrow terminal the redraw moves up by the rows the last frame took", function()
-  local out = run_tty(40, "{cockpit = 4, epochs = 1, batch_size = 5}") -- one epoch: an
-  -- epoch's end keeps the frame above (for fit's epoch line)
+  local out = run_tty(40, "{cockpit = 4, epochs = 1, batch_size = 5}")
   if not out then
     T.skip("narrow terminal", "no script(1) to make a pseudo-terminal")
     return
@@ -159,6 +158,23 @@ T.test("on a narrow terminal the redraw moves up by the rows the last frame took
     prev = frames[i]
   end
   T.ok(widest(out) < 60, "the frame narrowed to the terminal: " .. widest(out))
+end)
+
+-- With verbose = false no epoch line is printed, yet each epoch's end kept
+-- the frame above as if one were: one stale frame left per epoch.
+T.test("with verbose = false a frame replaces the last one across epochs", function()
+  local out = run_tty(80, "{cockpit = 4, epochs = 3}")
+  if not out then
+    T.skip("frames across epochs", "no script(1) to make a pseudo-terminal")
+    return
+  end
+  local _, frames = out:gsub("cockpit: step", "")
+  local _, ups = out:gsub("\27%[%d+A\27%[J", "")
+  T.eq(frames, 5, "frames at steps 4, 8, 12, 16 and the last"); T.eq(ups, 4)
+  local shown = run_tty(80, "{cockpit = 4, epochs = 3, verbose = true}")
+  T.ok(shown:find("epoch 1/3  loss", 1, true), "fit's epoch line")
+  local _, kept = shown:gsub("\27%[%d+A\27%[J", "")
+  T.eq(kept, 1, "the frame before an epoch line stays: only 12 replaces 8")
 end)
 
 -- }====================

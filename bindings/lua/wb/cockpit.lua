@@ -215,7 +215,9 @@ function Cockpit:on_train_batch_end(step, logs)
 end
 
 function Cockpit:on_epoch_end()
-  self.lines = 0 -- fit printed an epoch line below the frame: keep both
+  -- fit printed an epoch line below the frame: keep both (not with
+  -- verbose = false, where the next frame replaces this one)
+  if self.epoch_lines ~= false then self.lines = 0 end
 end
 
 function Cockpit:on_train_end()

@@ -234,7 +234,7 @@ function Sequential:fit(train, opts, more)
   if opts.cockpit then
     local ok, c = pcall(require("wb.cockpit")._callback, opts.cockpit)
     if not ok then error(c, 2) end
-    cockpit = c
+    cockpit, c.epoch_lines = c, verbose ~= false -- lines it must not draw over
     if opts.instruments == nil then opts.instruments = wb.cockpit.DEFAULT end
   end
   local instr

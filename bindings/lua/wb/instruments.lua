@@ -49,7 +49,12 @@ local hessian = require "wb.hessian"
 ---refused there (the Hessian is not computed for it). With Dropout in the
 ---model, the per-sample statistics are of the step's own gradients (its
 ---dropout masks), while hess_max, hess_trace and the trace in tic are of
----the loss with Dropout off, as wb.hessian's. Under a loss function of
+---the loss with Dropout off, as wb.hessian's. With L2 in the model, loss,
+---grad_norm, update_size and the Hessian's instruments (hess_max,
+---hess_trace, the trace in tic) are of the loss fit minimises (data + the
+---L2 penalty); the per-sample ones (the tests, gsnr, grad_hist, tic's
+---numerator, alpha's losses and slopes) of the data loss alone (L2's term
+---is no sample's). Under a loss function of
 ---one's own, per-sample gradients are B times row i's share of its
 ---grad_output: right for a mean over rows of per-row terms (as every
 ---built-in loss is), meaningless for a loss that mixes rows. Across

@@ -177,6 +177,20 @@ T.test("with verbose = false a frame replaces the last one across epochs", funct
   T.eq(kept, 1, "the frame before an epoch line stays: only 12 replaces 8")
 end)
 
+-- plot_curves(name, {x = "step"}) for an instrument's series a variant
+-- lacks said "set log_every", which records loss and accuracy, not it.
+T.test("a variant without an instrument's step series is told about instruments", function()
+  local function rec(v, st)
+    return {task = "t", hash = v, variant = v, seed = 1, status = "ok", config = {epochs = 1},
+      history = {loss = {1}, steps = st}}
+  end
+  local rs = wb.runs.Runs{rec("a", {step = {1, 2}, grad_norm = {1, 2}, loss = {1, 1}}),
+    rec("b", {step = {1, 2}, loss = {1, 1}})}
+  T.check_error("variant 'b' has no step series 'grad_norm' (history.steps: set log_every, "
+    .. "or instruments measuring it, in the config)", function()
+      rs:plot_curves("grad_norm", {x = "step"}) end)
+end)
+
 -- }====================
 -- {==================== a fit that raises ====================
 

@@ -16,7 +16,8 @@ local dir = T.tmpdir()
 -- gradients by hand-written backpropagation and the Hessian by central
 -- differences of the gradient: an implementation sharing no code with
 -- core/persample*. hess_trace is Hutchinson's here (tanh): within 4 of its
--- standard errors; tic is checked as its numerator over that trace.
+-- standard errors; tic is checked as its numerator over that trace;
+-- grad_hist's counts up to entries at a bin's edge.
 local REF = [==[
 import sys, json, numpy as np
 c = json.load(open(sys.argv[1]))
@@ -87,6 +88,9 @@ for t in range(1, steps + 1):
     put("norm_test", (var_l1 / B / g2) ** 0.5); put("inner_test", (pv / B / g2 ** 2) ** 0.5)
     put("ortho_test", (orth / B / g2) ** 0.5)
     m2 = (G ** 2).mean(0); put("gsnr", (g ** 2 / (m2 - g ** 2 + 1e-5)).mean())
+    # grad_hist: 64 bins over [-1, 1), the outside in the end bins
+    idx = np.clip(np.floor((G.ravel() + 1) / (2 / 64)).astype(int), 0, 63)
+    res.setdefault("grad_hist", []).append([int(v) for v in np.bincount(idx, minlength=64)])
     fl = losses(th, x, y)
     put("loss", fl.mean() + l2term(th))
     Hl = hessian(th, x, y, True) # of the loss fit minimises: L2 included
@@ -154,6 +158,13 @@ if PY then
         for i = 1, 6 do near(k .. " " .. i, st[k][i], r[k][i], 1e-5) end
       end
       for i = 1, 5 do near("alpha " .. i, st.alpha[i], r.alpha[i], 1e-4) end
+      local gh = h.instruments.grad_hist
+      T.eq(gh.lo, -1); T.eq(gh.hi, 1); T.eq(gh.bins, 64); T.eq(#gh.counts, 6)
+      for i = 1, 6 do -- float32 entries at a bin's edge may fall either side
+        local off = 0
+        for b = 1, 64 do off = off + math.abs(gh.counts[i][b] - r.grad_hist[i][b]) end
+        T.ok(off <= 2, string.format("%s grad_hist %d: %d entries in other bins", c[1], i, off))
+      end
       T.ok(st.alpha[6] ~= st.alpha[6], "the last step's alpha is NaN (no next batch)")
       for i = 1, 6 do
         near("hess_max " .. i, st.hess_max[i], r.hess_max[i], 1e-3)

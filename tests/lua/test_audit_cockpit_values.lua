@@ -67,7 +67,9 @@ def batch(t):
     k = (t - 1) % per_epoch
     return X[k*bs:min((k+1)*bs, n)], Y[k*bs:min((k+1)*bs, n)]
 layer_of = [0, 0, 1, 2, 2]
-def part(v, j): return np.concatenate([v[offs[k]:offs[k+1]] for k in range(len(sizes)) if layer_of[k] == j])
+def part(v, j):
+    return np.concatenate([v[offs[k]:offs[k+1]] for k in range(len(sizes))
+                           if layer_of[k] == j])
 res = {}
 def put(k, v): res.setdefault(k, []).append(float(v))
 start = None
@@ -78,8 +80,10 @@ for t in range(1, steps + 1):
     gfull = g + l2grad(th)
     put("grad_norm", np.linalg.norm(gfull))
     put("grad_norm_1", np.linalg.norm(part(gfull, 0)))
-    d = th - thetas[0]; put("distance", np.linalg.norm(d)); put("distance_2", np.linalg.norm(part(d, 1)))
-    u = th1 - th; put("update_size", np.linalg.norm(u)); put("update_size_3", np.linalg.norm(part(u, 2)))
+    d = th - thetas[0]
+    put("distance", np.linalg.norm(d)); put("distance_2", np.linalg.norm(part(d, 1)))
+    u = th1 - th
+    put("update_size", np.linalg.norm(u)); put("update_size_3", np.linalg.norm(part(u, 2)))
     g2 = g @ g
     var_l1 = ((G - g) ** 2).sum() / (B - 1)
     proj = G @ g

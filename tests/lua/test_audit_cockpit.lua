@@ -191,6 +191,29 @@ T.test("a variant without an instrument's step series is told about instruments"
       rs:plot_curves("grad_norm", {x = "step"}) end)
 end)
 
+-- fit's live bar was 81-82 characters at 1875 steps an epoch (MNIST at
+-- batch 32) and 10 epochs: on 80 columns it wrapped, and as "\r" goes back
+-- to a wrapped line's last row only, each redraw (10 a second) added a row,
+-- under the cockpit's frame too.
+T.test("fit's live bar fits the terminal: the bar shrinks, then the line is cut", function()
+  local progress = require "wb.progress"
+  local real = wb.sys.term_columns
+  local p = {epoch = 10, epochs = 10, steps = 1875, t0 = 0}
+  local function at(cols)
+    wb.sys.term_columns = function() return cols end
+    local ok, s = pcall(progress.bar_line, p, 1875, 100, 1800, 1875, 100)
+    wb.sys.term_columns = real
+    assert(ok, s)
+    return s
+  end
+  T.eq(#at(200) - 1, 82, "the full line") -- the leading \r prints nothing
+  local s80 = at(80)
+  T.ok(#s80 - 1 <= 79 and s80:find("acc 0.9600", 1, true), s80)
+  T.ok(s80:find("%[=+%]"), "a shorter bar: " .. s80)
+  local s40 = at(40)
+  T.eq(#s40 - 1, 39, s40)
+end)
+
 -- }====================
 -- {==================== a fit that raises ====================
 

@@ -44,10 +44,9 @@ local progress = require "wb.progress"
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
 ---bound on it: a reference line there). Frames fit the terminal's width
----(COLUMNS when set, as most tools; 60 plot columns, 77 in all, in a file or
----a pipe), and a
----redraw replaces the whole last frame even where its lines wrapped.
----Training is unchanged; cockpit = false adds no work.
+---(COLUMNS when set, as most tools; 60 plot columns, 77 in all, in a file
+---or a pipe), and a redraw replaces the whole last frame even where its
+---lines wrapped. Training is unchanged; cockpit = false adds no work.
 ---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
 local M = {}
 

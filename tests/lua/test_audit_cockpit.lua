@@ -235,6 +235,20 @@ T.test("a diverged fit ends with a frame saying so and the figure of save", func
   T.ok(exists(png) and exists(dir .. "/div/cockpit.csv"), "the figure and its CSV")
 end)
 
+-- On a terminal, with fit's live bar: fit ends the bar's line first, so the
+-- last frame goes up one row more than the frame before it took.
+T.test("on a terminal the failure's frame replaces the last one, the bar's row too", function()
+  local out = run_tty(80, "{verbose = true, cockpit = 1, optimizer = wb.optim.SGD{lr = 1e25}}")
+  if not out then
+    T.skip("failure frame on a terminal", "no script(1) to make a pseudo-terminal")
+    return
+  end
+  local first = out:match("\27%[K(cockpit: step 1.-  step\n)") -- the frame, not the bar
+  local up = out:match("\27%[(%d+)A\27%[Jcockpit: step %d+, epoch 1, lr 1e%+25, stopped")
+  T.ok(first and up, (out:gsub("\27", "^[")))
+  T.eq(tonumber(up), text.rows(first, 80) + 1, "the frame's rows and the bar's")
+end)
+
 T.test("Ctrl-C in fit ends with the cockpit's last frame and figure", function()
   local png = dir .. "/int/cockpit.png"
   os.execute("mkdir -p " .. T.quote(dir .. "/int"))

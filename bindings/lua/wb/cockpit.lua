@@ -235,9 +235,10 @@ end
 -- fit's training raised err (a divergence, Ctrl-C, a layer's or a hook's
 -- error) after `self.step` steps: the last frame, headed by why, and the
 -- figure of save, said on stderr; never an error of its own (err is what
--- fit raises).
-function Cockpit:_failed(err)
+-- fit raises). newline: fit ended its live bar's line, a row further down.
+function Cockpit:_failed(err, newline)
   if not self.step then return end -- no step done: nothing to show
+  if newline and self.lines > 0 then self.lines = self.lines + 1 end
   local why = (tostring(type(err) == "table" and (err.message or err) or err)
     :gsub("^[^:\n]*:%d+: ", ""):match("^[^\n]*"))
   pcall(self._draw, self, "stopped: " .. why)

@@ -306,7 +306,7 @@ function Sequential:fit(train, opts, more)
     if not ok then
       -- divergence, Ctrl-C or a layer error: end the live bar's line first
       if ctx.bar then io.stdout:write("\n"); io.stdout:flush() end
-      if cockpit then cockpit:_failed(loss_sum) end -- its last frame and figure
+      if cockpit then cockpit:_failed(loss_sum, ctx.bar ~= nil) end -- last frame, figure
       error(loss_sum, 0)
     end
     -- the last step's update is not seen by any loss of this epoch: check

@@ -214,6 +214,19 @@ T.test("fit's live bar fits the terminal: the bar shrinks, then the line is cut"
   T.eq(#s40 - 1, 39, s40)
 end)
 
+-- wb.cockpit.figure, public, said "attempt to index a nil value" of a
+-- missing argument or a panel without series.
+T.test("wb.cockpit.figure checks its arguments, naming them", function()
+  local f = wb.cockpit.figure
+  T.check_error("bad argument #1 to 'wb.cockpit.figure' (table expected, got nil)", f)
+  T.check_error("(a non-empty list of panels expected)", f, {})
+  T.check_error("(panel 1: expected {title, key, series", f, {{title = "x"}})
+  T.check_error("bad argument #2 to 'wb.cockpit.figure' (table expected, got number)", f,
+    {{title = "x", series = {{x = {1}, y = {2}}}}}, 5)
+  T.eq(tostring(f({{title = "x", series = {{x = {1}, y = {2}, label = "y"}}}})),
+    'Plot(panels, "cockpit")')
+end)
+
 -- }====================
 -- {==================== a fit that raises ====================
 

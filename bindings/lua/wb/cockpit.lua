@@ -27,6 +27,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local text = require "wb.cockpit_text"
+local args = require "wb.args"
 local progress = require "wb.progress"
 
 ---wb.cockpit
@@ -338,6 +339,22 @@ end
 ---@return wb.Plot
 ---Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
 function M.figure(panels, history, title)
+  args.check("wb.cockpit.figure", 1, panels, "table")
+  args.opt("wb.cockpit.figure", 2, history, "table")
+  args.opt("wb.cockpit.figure", 3, title, "string")
+  if #panels == 0 then
+    error("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)", 2)
+  end
+  for i, p in ipairs(panels) do
+    local ok = type(p) == "table" and type(p.series) == "table"
+    for _, s in ipairs(ok and p.series or {}) do
+      ok = ok and type(s) == "table" and type(s.x) == "table" and type(s.y) == "table"
+    end
+    if not ok then
+      error(string.format("bad argument #1 to 'wb.cockpit.figure' (panel %d: expected "
+        .. "{title, key, series = {{x = {...}, y = {...}, label}}})", i), 2)
+    end
+  end
   local plots = {}
   for _, p in ipairs(panels) do
     local series = {}

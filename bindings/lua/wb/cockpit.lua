@@ -17,10 +17,9 @@
 -- TERM: wb/progress.lua's live) frames follow one another. Frames are as
 -- wide as the terminal allows (COLUMNS, else its reported width), and the
 -- cursor goes up by the rows the last one took, wrapped lines counted.
--- renderer =
--- "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a layout made
--- for characters: dumb_figure) instead, clearing the screen between frames
--- on a live terminal.
+-- renderer = "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a
+-- layout made for characters: dumb_figure) instead, clearing the screen
+-- between frames on a live terminal.
 -- No DISPLAY is needed either way. save = "dir/name.png" writes the same
 -- series at the end as wb.plot.panels: name.csv (+ one CSV per panel),
 -- name.gp and name.png.

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -87,6 +88,22 @@ static int sys_isatty(lua_State *L)
         fd = (int)i;
     }
     lua_pushboolean(L, isatty(fd));
+    return 1;
+}
+
+/* term_columns(fd) -> integer | nil: the width in characters of the
+ * terminal fd (an integer, 1 = stdout) is, nil when fd is no terminal or
+ * the terminal does not say (a width of 0). */
+static int sys_term_columns(lua_State *L)
+{
+    lua_Integer i = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
+    struct winsize ws;
+    if (!isatty((int)i) || ioctl((int)i, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushinteger(L, ws.ws_col);
     return 1;
 }
 
@@ -297,6 +314,7 @@ static int sys_fail(lua_State *L)
 static const luaL_Reg functions[] = {
     {"fail", sys_fail},
     {"isatty", sys_isatty},
+    {"term_columns", sys_term_columns},
     {"time", sys_time},
     {"getpid", sys_getpid},
     {"hostname", sys_hostname},

@@ -60,8 +60,8 @@ local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 -- stdout of the tiny run with extra fit options (Lua source); out: a file
 -- for the losses, to compare histories.
 local function run(opts, out)
-  local st, stdout, stderr = T.sh("OPENBLAS_NUM_THREADS=1 " .. q(T.wb) .. " " .. q(script)
-    .. " " .. q(opts) .. (out and " " .. q(out) or ""))
+  local st, stdout, stderr = T.sh("env -u COLUMNS OPENBLAS_NUM_THREADS=1 " .. q(T.wb) .. " "
+    .. q(script) .. " " .. q(opts) .. (out and " " .. q(out) or ""))
   T.ok(st == 0, "the run failed: " .. stderr)
   return stdout
 end
@@ -106,8 +106,8 @@ local function have_gnuplot() return os.execute("command -v gnuplot >/dev/null 2
 -- env (e.g. "TERM=dumb", "-u TERM"), "\r\n" read as "\n"; nil without
 -- script(1).
 local function run_tty(env, opts)
-  local inner = "env " .. env .. " OPENBLAS_NUM_THREADS=1 " .. q(T.wb) .. " " .. q(script)
-    .. " " .. q(opts)
+  local inner = "env -u COLUMNS " .. env .. " OPENBLAS_NUM_THREADS=1 " .. q(T.wb) .. " "
+    .. q(script) .. " " .. q(opts)
   local st, out = T.sh("script -qec " .. q(inner) .. " /dev/null </dev/null")
   if st ~= 0 and not out:find("cockpit: step", 1, true) then return nil end
   return (out:gsub("\r\n", "\n"))

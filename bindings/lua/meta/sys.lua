@@ -31,6 +31,16 @@ function wb.sys.fail(kind, message) end
 ---Example: if wb.sys.isatty(io.stdout) then print("terminal") end
 function wb.sys.isatty(fd) end
 
+---wb.sys.term_columns(fd) -> integer|nil
+---The width in characters of the terminal fd (an integer, 1 = stdout)
+---is, as the terminal reports it now (it changes when the window is
+---resized); nil when fd is not a terminal or its width is unknown. The
+---cockpit fits its frames to it.
+---@param fd integer
+---@return integer|nil
+---Example: print(wb.sys.term_columns(1) or "not a terminal")
+function wb.sys.term_columns(fd) end
+
 ---wb.sys.time() -> number
 ---Seconds from an arbitrary start on a monotonic clock, for durations.
 ---@return number

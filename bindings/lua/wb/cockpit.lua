@@ -14,16 +14,19 @@
 -- the numbers only (no timings), so a fixed run gives fixed text. On a
 -- terminal a frame replaces the previous one (cursor up, clear down) until
 -- an epoch line is printed; elsewhere (a log file, a pipe, TERM=dumb or no
--- TERM: wb/progress.lua's live) frames follow one another. renderer =
--- "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a layout made
--- for characters: dumb_figure) instead, clearing the screen between frames
--- on a live terminal.
+-- TERM: wb/progress.lua's live) frames follow one another. Frames are as
+-- wide as the terminal allows (COLUMNS, else its reported width), and the
+-- cursor goes up by the rows the last one took, wrapped lines counted.
+-- renderer = "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a
+-- layout made for characters: dumb_figure) instead, clearing the screen
+-- between frames on a live terminal.
 -- No DISPLAY is needed either way. save = "dir/name.png" writes the same
 -- series at the end as wb.plot.panels: name.csv (+ one CSV per panel),
 -- name.gp and name.png.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local text = require "wb.cockpit_text"
+local args = require "wb.args"
 local progress = require "wb.progress"
 
 ---wb.cockpit
@@ -32,13 +35,18 @@ local progress = require "wb.progress"
 ---"text" | "gnuplot"} redraws small plots of loss, gradient norm,
 ---lambda_max against 2/lr (when hess_max is measured), alpha and gsnr in the
 ---terminal (no DISPLAY needed); save writes the series as CSV, .gp and PNG
----at the end. Without instruments, fit turns on wb.cockpit.DEFAULT (loss,
----grad_norm, alpha, gsnr) with fit's every (default 1); with instruments it
+---at the end, and when training raises (a divergence, Ctrl-C, an error in
+---a step or its hooks: the last frame's head says why, a line on stderr
+---names the figure; then fit raises as ever). Without instruments, fit
+---turns on wb.cockpit.DEFAULT (loss, grad_norm, alpha, gsnr) with fit's
+---every (default 1); with instruments it
 ---shows what they measure. lambda_max is hess_max, the largest eigenvalue
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
----bound on it: a reference line there). Training is unchanged; cockpit =
----false adds no work.
+---bound on it: a reference line there). Frames fit the terminal's width
+---(COLUMNS when set, as most tools; 60 plot columns, 77 in all, in a file
+---or a pipe), and a redraw replaces the whole last frame even where its
+---lines wrapped. Training is unchanged; cockpit = false adds no work.
 ---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
 local M = {}
 
@@ -128,9 +136,11 @@ end
 -- the text frames do: the dumb terminal draws line type k with the k-th
 -- of "*#$%@&="), y = 0 dotted (line type 0 is '.'), about 5 x tics and 4 y
 -- tics, every panel over the same steps [x0, x1], no "step" label.
-local function dumb_figure(panels, x0, x1)
+local function dumb_figure(panels, x0, x1, term)
   local cols = math.min(#panels, 2)
   local width = wb.plot.style.dumb_size[1]
+  -- gnuplot's dumb lines are a character wider than its size; one spare
+  if term then width = math.max(40, math.min(width, term - 2)) end
   local size = {width, 12 * ((#panels + cols - 1) // cols)}
   if x1 <= x0 then x0, x1 = x0 - 1, x0 + 1 end
   local xstep = math.max(1, math.floor(nice_step(x1 - x0, width // cols // 10) + 0.5))
@@ -205,7 +215,9 @@ function Cockpit:on_train_batch_end(step, logs)
 end
 
 function Cockpit:on_epoch_end()
-  self.lines = 0 -- fit printed an epoch line below the frame: keep both
+  -- fit printed an epoch line below the frame: keep both (not with
+  -- verbose = false, where the next frame replaces this one)
+  if self.epoch_lines ~= false then self.lines = 0 end
 end
 
 function Cockpit:on_train_end()
@@ -220,6 +232,23 @@ function Cockpit:on_train_end()
   end
 end
 
+-- fit's training raised err (a divergence, Ctrl-C, a layer's or a hook's
+-- error) after `self.step` steps: the last frame, headed by why, and the
+-- figure of save, said on stderr; never an error of its own (err is what
+-- fit raises). newline: fit ended its live bar's line, a row further down.
+function Cockpit:_failed(err, newline)
+  if not self.step then return end -- no step done: nothing to show
+  if newline and self.lines > 0 then self.lines = self.lines + 1 end
+  local why = (tostring(type(err) == "table" and (err.message or err) or err)
+    :gsub("^[^:\n]*:%d+: ", ""):match("^[^\n]*"))
+  pcall(self._draw, self, "stopped: " .. why)
+  if not self.save then return end
+  local ok, e = pcall(self._save, self, self.save, "cockpit (stopped at step " .. self.step .. ")")
+  io.stderr:write(string.format("fit: cockpit: %s\n", ok and string.format("the series up to "
+    .. "step %d written to %s (training stopped: %s)", self.step, self.save, why)
+    or string.format("%s not drawn: %s", self.save, (tostring(e):gsub("^[^:\n]*:%d+: ", "")))))
+end
+
 -- Writes the series so far as path (.png) with its .csv and .gp, under
 -- title; raises as wb.Plot:save does. Also the runner's --cockpit
 -- (wb/cockpit_run.lua).
@@ -228,12 +257,16 @@ function Cockpit:_save(path, title)
 end
 
 -- Alpha is measured one step late (it needs the next step's batch), so it
--- is read from history.steps, where the instrument writes it.
+-- is read from history.steps, where the instrument writes it: this fit's
+-- steps only, as the other series (a resumed fit's history holds the
+-- saved fit's).
 function Cockpit:_alpha()
-  local st, s = self.model.history.steps, {x = {}, y = {}}
+  local st, s, x0 = self.model.history.steps, {x = {}, y = {}}, self.s.loss.x[1]
   local a = st and st.alpha
-  if a then
-    for r = 1, #a do push(s, st.step[r], a[r]) end
+  if a and x0 then
+    for r = 1, #a do
+      if st.step[r] >= x0 then push(s, st.step[r], a[r]) end
+    end
   end
   return s
 end
@@ -252,25 +285,39 @@ function Cockpit:_panels()
   return out
 end
 
-function Cockpit:_draw()
+-- The terminal's width in characters: COLUMNS when set (as Python's
+-- shutil.get_terminal_size), else the terminal's own, else nil (a file or a
+-- pipe: frames WIDTH plot columns wide, gnuplot's dumb_size).
+local function columns(tty)
+  local c = math.tointeger(tonumber(os.getenv("COLUMNS") or ""))
+  if c and c > 0 then return c end
+  return tty and wb.sys.term_columns and wb.sys.term_columns(1) or nil
+end
+
+function Cockpit:_draw(why)
   self.drawn = self.step
-  local head = string.format("cockpit: step %d, epoch %d, lr %.4g", self.step, self.epoch,
-    self.lr)
+  local cols = columns(self.tty)
+  local head = string.format("cockpit: step %d, epoch %d, lr %.4g%s", self.step, self.epoch,
+    self.lr, why and ", " .. why or "")
   local panels = self:_panels()
   local out = io.stdout
   if self.renderer == "gnuplot" then
     if self.tty then out:write("\r\27[K\27[H\27[J") end
     out:write(head, "\n")
     out:flush()
-    local fig, size = dumb_figure(panels, self.s.loss.x[1] or 1, self.step)
+    local fig, size = dumb_figure(panels, self.s.loss.x[1] or 1, self.step, cols)
     fig:show{width = size[1], height = size[2]}
     return
   end
-  local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step)
+  local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step,
+    cols and text.width(cols))
   if self.tty then
+    -- up by the rows the last frame took: its lines wrapped where wider
+    -- than the terminal (the window may have shrunk since)
     out:write("\r\27[K", self.lines > 0 and string.format("\27[%dA\27[J", self.lines) or "")
     local _, n = frame:gsub("\n", "")
-    self.lines = n
+    local term = wb.sys.term_columns and wb.sys.term_columns(1)
+    self.lines = term and text.rows(frame, term) or n
   end
   out:write(frame)
   out:flush()
@@ -291,6 +338,22 @@ end
 ---@return wb.Plot
 ---Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
 function M.figure(panels, history, title)
+  args.check("wb.cockpit.figure", 1, panels, "table")
+  args.opt("wb.cockpit.figure", 2, history, "table")
+  args.opt("wb.cockpit.figure", 3, title, "string")
+  if #panels == 0 then
+    error("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)", 2)
+  end
+  for i, p in ipairs(panels) do
+    local ok = type(p) == "table" and type(p.series) == "table"
+    for _, s in ipairs(ok and p.series or {}) do
+      ok = ok and type(s) == "table" and type(s.x) == "table" and type(s.y) == "table"
+    end
+    if not ok then
+      error(string.format("bad argument #1 to 'wb.cockpit.figure' (panel %d: expected "
+        .. "{title, key, series = {{x = {...}, y = {...}, label}}})", i), 2)
+    end
+  end
   local plots = {}
   for _, p in ipairs(panels) do
     local series = {}

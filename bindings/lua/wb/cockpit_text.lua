@@ -61,18 +61,24 @@ end
 local function panel(p, x0, x1, W, H)
   local first = p.series[1]
   local last, lo, hi = summary(first)
-  local head = "-- " .. p.title
-  if last then
-    head = head .. string.format("  last %s  min %s .. max %s", num(last), num(lo), num(hi))
-  end
+  local stats = last and string.format("last %s  min %s .. max %s", num(last), num(lo),
+    num(hi))
+  local keys
   if #p.series > 1 or p.zero then -- which mark is which
-    local keys = {}
+    keys = {}
     for _, s in ipairs(p.series) do keys[#keys + 1] = (s.mark or "*") .. " " .. s.label end
     if p.zero then keys[#keys + 1] = ". 0" end
-    head = head .. "  (" .. table.concat(keys, ", ") .. ")"
+    keys = "  (" .. table.concat(keys, ", ") .. ")"
   end
-  head = head .. " "
-  local L = {head .. string.rep("-", math.max(3, LABEL + 2 + W - #head))}
+  -- one line as wide as the plot's rows, else the numbers on a line of
+  -- their own under it: a line wider than the terminal wraps
+  local width = LABEL + 2 + W
+  local head = "-- " .. p.title .. (stats and "  " .. stats or "") .. (keys or "") .. " "
+  local under
+  if stats and #head + 3 > width then
+    head, under = "-- " .. p.title .. (keys or "") .. " ", "   " .. stats
+  end
+  local L = {head .. string.rep("-", math.max(3, width - #head)), under}
   local cols, ylo, yhi = {}, nil, nil
   for k, s in ipairs(p.series) do
     cols[k] = columns(s, x0, x1, W)
@@ -81,8 +87,10 @@ local function panel(p, x0, x1, W, H)
       yhi = (yhi == nil or v > yhi) and v or yhi
     end
   end
-  if ylo == nil then
-    L[#L + 1] = string.rep(" ", LABEL) .. " | (not measured yet)"
+  if ylo == nil then -- NaN is also a measurement (alpha at batch size 1)
+    local n = #first.y
+    L[#L + 1] = string.rep(" ", LABEL) .. (n == 0 and " | (not measured yet)" or
+      string.format(" | (%d value%s, none finite)", n, n == 1 and "" or "s"))
     return L
   end
   local grid = {}
@@ -107,6 +115,23 @@ local function panel(p, x0, x1, W, H)
       .. table.concat(row)):gsub("%s+$", "")
   end
   return L
+end
+
+-- The plot columns of a frame that fits a terminal of cols characters (its
+-- widest line, the x axis's numbers and "  step", has LABEL + 8 more; one
+-- column spare: a line as wide as the terminal wraps on some), at most
+-- WIDTH, at least MIN_WIDTH (narrower terminals wrap the lines).
+M.MIN_WIDTH = 20
+function M.width(cols)
+  return math.max(M.MIN_WIDTH, math.min(M.WIDTH, cols - LABEL - 9))
+end
+
+-- The rows text takes on a terminal of cols characters, lines wrapped:
+-- what a redraw moves the cursor up by.
+function M.rows(text, cols)
+  local n = 0
+  for line in text:gmatch("([^\n]*)\n") do n = n + math.max(1, (#line + cols - 1) // cols) end
+  return n
 end
 
 -- The frame's text (ending in a newline): head (one line), panels (a list

@@ -246,7 +246,7 @@ function Sequential:fit(train, opts, more)
   if opts.cockpit then
     local ok, c = pcall(require("wb.cockpit")._callback, opts.cockpit)
     if not ok then error(c, 2) end
-    cockpit = c
+    cockpit, c.epoch_lines = c, verbose ~= false -- lines it must not draw over
     if opts.instruments == nil then opts.instruments = wb.cockpit.DEFAULT end
   end
   local instr
@@ -319,6 +319,7 @@ function Sequential:fit(train, opts, more)
     if not ok then
       -- divergence, Ctrl-C or a layer error: end the live bar's line first
       if ctx.bar then io.stdout:write("\n"); io.stdout:flush() end
+      if cockpit then cockpit:_failed(loss_sum, ctx.bar ~= nil) end -- last frame, figure
       error(loss_sum, 0)
     end
     -- the last step's update is not seen by any loss of this epoch: check

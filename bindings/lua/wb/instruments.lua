@@ -42,13 +42,19 @@ local hessian = require "wb.hessian"
 ---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
 ---warm_tol), cold from the batch gradient, then warm-started from the last
 ---Ritz vector plus the gradient, at most `warm` products after the first;
----update: "sgd" or "measured", how alpha read the update). alpha is NaN
----at batch size 1 (a variance of one row is undefined). tic, hess_max and
+---update: "sgd" or "measured", how alpha read the update). alpha, gsnr
+---and the three tests are NaN at batch size 1 (a variance of one row is
+---undefined), e.g. at a last partial batch of one row. tic, hess_max and
 ---hess_trace with loss mse take one-hot targets; a softmax last layer is
 ---refused there (the Hessian is not computed for it). With Dropout in the
 ---model, the per-sample statistics are of the step's own gradients (its
 ---dropout masks), while hess_max, hess_trace and the trace in tic are of
----the loss with Dropout off, as wb.hessian's. Under a loss function of
+---the loss with Dropout off, as wb.hessian's. With L2 in the model, loss,
+---grad_norm, update_size and the Hessian's instruments (hess_max,
+---hess_trace, the trace in tic) are of the loss fit minimises (data + the
+---L2 penalty); the per-sample ones (the tests, gsnr, grad_hist, tic's
+---numerator, alpha's losses and slopes) of the data loss alone (L2's term
+---is no sample's). Under a loss function of
 ---one's own, per-sample gradients are B times row i's share of its
 ---grad_output: right for a mean over rows of per-row terms (as every
 ---built-in loss is), meaningless for a loss that mixes rows. Across

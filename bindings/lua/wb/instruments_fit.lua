@@ -122,9 +122,10 @@ function M._callback(names, every, loss)
     and "cross_entropy" or loss == "mse" and "mse" or nil
   for n, what in pairs(NEEDS_LOSS) do
     if on[n] and (not lossname or (n == "alpha" and lossname ~= "cross_entropy")) then
-      error(string.format("fit: instrument %s needs %s, which are computed for the "
-        .. "default cross-entropy%s only, not for loss %s", n, what,
-        n == "alpha" and "" or " and mse", tostring(loss)), 3)
+      error(string.format("fit: instrument %s needs %s, which %s computed for the "
+        .. "default cross-entropy%s only, not for %s", n, what, n == "alpha" and "are" or "is",
+        n == "alpha" and "" or " and mse", type(loss) == "function"
+        and "a loss function of one's own" or "loss " .. tostring(loss)), 3)
     end
   end
   local samples = false

@@ -196,8 +196,11 @@ function Cb:_samples(logs, B, t0)
   return sq, t0
 end
 
--- Cockpit's MeanGSNR: mean over parameters of g^2 / (E[g_i^2] - g^2 + eps).
+-- Cockpit's MeanGSNR: mean over parameters of g^2 / (E[g_i^2] - g^2 + eps);
+-- NaN for one row, where the variance is undefined (Cockpit's 0 makes it
+-- g^2 / eps: 1e5 g^2, a spike at a last batch of one row), as the tests'.
 function Cb:_gsnr(logs, B)
+  if B < 2 then logs.gsnr = 0 / 0; return end
   local total, count, h, S = 0, 0, self.model._h, self.sumsq
   for _, l in ipairs(self.layers) do
     self.ps:sum_sq(l.layer, h[l.i], B, S[l.k + 1], S[l.k + 2])

@@ -8,18 +8,29 @@ local M = {}
 
 local floor = math.floor
 
--- State of the live bar; draw() formats only when called (<= 10 Hz).
-function M.bar_line(p, step, loss_sum, correct, seen, now)
-  local width = 24
+local function line(p, step, width, eta, loss, acc)
   local done = floor(width * step / p.steps)
   local bar = string.rep("=", done) .. (done < width and ">" or "") ..
     string.rep(".", width - done - 1)
+  return string.format("\repoch %d/%d %" .. #tostring(p.steps) .. "d/%d [%s] ETA %3.0fs  "
+    .. "loss %.4f  acc %.4f", p.epoch, p.epochs, step, p.steps, bar:sub(1, width), eta, loss, acc)
+end
+
+-- State of the live bar; draw() formats only when called (<= 10 Hz). On
+-- a terminal narrower than the line (81 characters at 1875 steps an epoch
+-- and 10 epochs, over 80 columns) the bar shrinks, then the line is cut:
+-- a wrapped line's "\r" goes back to its last row only, and each redraw
+-- added a row.
+function M.bar_line(p, step, loss_sum, correct, seen, now)
   local elapsed = now - p.t0
   local eta = step > 0 and elapsed / step * (p.steps - step) or 0
-  local wd = #tostring(p.steps)
-  return string.format("\repoch %d/%d %" .. wd .. "d/%d [%s] ETA %3.0fs  loss %.4f  acc %.4f",
-    p.epoch, p.epochs, step, p.steps, bar:sub(1, width), eta,
-    seen > 0 and loss_sum / seen or 0, seen > 0 and correct / seen or 0)
+  local loss, acc = seen > 0 and loss_sum / seen or 0, seen > 0 and correct / seen or 0
+  local s = line(p, step, 24, eta, loss, acc)
+  local cols = wb.sys and wb.sys.term_columns and wb.sys.term_columns(1)
+  if cols and #s > cols then -- "\r" and cols - 1 characters at most
+    s = line(p, step, math.max(8, 24 - (#s - cols)), eta, loss, acc):sub(1, cols)
+  end
+  return s
 end
 
 function M.epoch_line(epoch, epochs, logs)

@@ -26,7 +26,8 @@ function M.curve(rs, name, variant)
   end
   if #xs == 0 then
     error(string.format("wb.Runs:plot_curves: variant '%s' has no step series '%s' "
-      .. "(history.steps: set log_every in the config)", tostring(variant), name), 3)
+      .. "(history.steps: set log_every, or instruments measuring it, in the config)",
+      tostring(variant), name), 3)
   end
   table.sort(xs)
   local mean, std, lo, hi = {}, {}, {}, {}

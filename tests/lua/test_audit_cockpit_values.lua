@@ -180,7 +180,7 @@ if PY then
     end
   end)
 else
-  T.skip(VALUES, "no python3 with numpy")
+  T.test(VALUES, function() T.missing("python3-numpy") end)
 end
 
 -- }====================

@@ -311,4 +311,30 @@ end)
 
 -- }====================
 
+T.test("--cockpit: a foreground run stopped by an error still writes its dashboard", function()
+  -- the figure was written only when the run ended well: an error in a hook
+  -- (or Ctrl-C) drew the last frame and lost the series
+  local task = dir .. "/failing.lua"
+  local f = assert(io.open(task, "w"))
+  f:write([[
+return wb.task{name = "failing", experiment = {base = {hidden = 8, epochs = 3,
+  batch_size = 50, subset = {train = 200, test = 100}}, seeds = {1},
+  callbacks = function() return {wb.callbacks.Lambda{on_epoch_end = function(e)
+    if e == 2 then error("boom at epoch 2") end end}} end},
+  report = function(task, runs) end}
+]])
+  f:close()
+  local root = dir .. "/failing-root"
+  local st, out, err = T.sh(string.format("%s %s --root %s --jobs 1 --cockpit", T.quote(T.wb),
+    T.quote(task), T.quote(root)))
+  T.ok(st ~= 0, "the task failed")
+  T.ok(err:find("boom at epoch 2", 1, true), err)
+  T.ok(out:find("stopped: ", 1, true), "a last frame saying why: " .. out)
+  local png = root .. "/failing/cockpit/base-seed1.png"
+  T.ok(err:find("the series up to step 8 written to " .. png, 1, true), err)
+  local fh = io.open(png, "rb")
+  T.ok(fh and #fh:read("a") > 1000, "a PNG at " .. png)
+  if fh then fh:close() end
+end)
+
 T.done()

@@ -77,12 +77,22 @@ function M.foreground(t, pending, describe)
   local ok, rec = pcall(train.run, ex, s, {on_epoch = M.epoch_line(s)})
   ex.callbacks, ex.reuse = hook, reuse
   wb.sys.set_blas_threads(threads)
-  if not ok then error(rec, 0) end
+  local png = M.figure_path(t.dir, s)
+  if not ok then
+    -- Ctrl-C or an error in a step or hook: a last frame saying why and the
+    -- series up to there, as fit's own cockpit does (fit's failure path
+    -- knows only that one), then the same error
+    if cockpit.model then
+      cockpit.save = png
+      pcall(wb.sys.mkdir_p, png:match("^(.*)/"))
+      cockpit:_failed(rec, false)
+    end
+    error(rec, 0)
+  end
   say(describe(rec))
   if cockpit.model then -- set once fit began
     -- after the record is written: a figure that cannot be drawn (no
     -- gnuplot, a full disk) costs the figure, never the run
-    local png = M.figure_path(t.dir, s)
     local fok, err = pcall(function()
       wb.sys.mkdir_p(png:match("^(.*)/"))
       cockpit:_save(png, string.format("cockpit: %s, %s seed %d", ex.name, s.variant, s.seed))

@@ -38,8 +38,11 @@ return function(T, dir)
   end
 
   C.daemons = {} -- name -> pid file
+  local pids = {} -- name -> pid, once read: stopped even if its file went
   function C.pid_of(name)
-    return tonumber((util.read_file(C.daemons[name] or "") or ""):match("%d+"))
+    pids[name] = tonumber((util.read_file(C.daemons[name] or "") or ""):match("%d+"))
+      or pids[name]
+    return pids[name]
   end
 
   function C.logs()
@@ -99,6 +102,7 @@ PartitionName=wb Nodes=wbnode Default=YES MaxTime=INFINITE State=UP
     local st, out, err = C.sh("PATH=$PATH:/usr/sbin " .. cmd)
     if st ~= 0 then error(string.format("%s did not start (exit %s): %s%s\n%s", name,
       tostring(st), out, err, C.logs())) end
+    C.pid_of(name)
   end
 
   -- the node is up when the controller calls it idle (at most 60 s)

@@ -112,17 +112,24 @@ local function submit(ex, pending, sbatch)
   util.write_file(script, element_script(commands))
   local logs = record.dir(ex.root) .. "/logs"
   wb.sys.mkdir_p(logs)
+  -- a log's name is this submission's own: a controller that lost its state
+  -- gives job ids again, and an element that never ran (cancelled, its node
+  -- lost) was reported with the old job's log, or a log appended to one
+  -- (JobFileAppend, --open-mode=append) with the old job's first error
+  local stamp = os.date("!%Y%m%dT%H%M%SZ-") .. wb.sys.getpid()
+  local function log(job) return string.format("%s/%s-slurm-%s_%%a-%s.log", logs, ex.name,
+    job, stamp) end
   -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
   local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
-    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending,
-    util.shell_quote(logs .. "/" .. ex.name .. "-slurm-%A_%a.log"), util.shell_quote(script))
+    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(log("%A")),
+    util.shell_quote(script))
   local out, ok, code = run(cmd)
   local job = out:match("^%s*(%d+)[;%s]")
   if not ok or not job then
     return nil, string.format("sbatch failed (exit %s): %s\ncommand: %s", tostring(code),
       out:gsub("%s+$", ""), cmd)
   end
-  return job, logs .. "/" .. ex.name .. "-slurm-" .. job .. "_%a.log"
+  return job, log(job)
 end
 
 -- Waits until the array has left the queue; on_poll() after each look.

@@ -1,0 +1,72 @@
+-- The --slurm path as a researcher meets it on a real cluster (a one-node
+-- cluster of the test's own, slurm_cluster.lua): job ids used again after
+-- the controller lost its state, elements cancelled, sbatch refusing, the
+-- same sweep submitted twice, records compared with a local run's.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local C = dofile("tests/lua/slurm_cluster.lua")(T, dir)
+local q = T.quote
+
+local tiny = dir .. "/tiny.lua"
+util.write_file(tiny, [[
+return wb.task{name = "tiny", experiment = {base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 100}}, seeds = {1, 2},
+  measure = function(_, cfg)
+    if cfg.seed == 2 and os.getenv("TINY_FAIL") then error("planned failure of seed 2") end
+    return {}
+  end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+
+-- workbench ARGS started in the background (env: "NAME=value ..." or nil):
+-- its stderr file, and wait() -> exit status, stderr.
+local function background(name, args, env)
+  local errf = dir .. "/" .. name .. ".err"
+  os.execute(string.format("sh -c 'SLURM_CONF=%s/slurm.conf %s timeout %d %s %s 2>%s; "
+    .. "echo $? > %s.status' >/dev/null 2>&1 &", dir, env and ("env " .. env) or "",
+    C.TIMEOUT, C.exe, args, errf, errf))
+  local b = {err = errf}
+  -- the array's job id, once submitted
+  function b.job()
+    T.ok(C.poll(C.TIMEOUT * 5, function()
+      return (util.read_file(errf) or ""):find("Slurm job array %d+")
+    end), "submitted: " .. tostring(util.read_file(errf)))
+    return util.read_file(errf):match("Slurm job array (%d+)")
+  end
+  function b.wait()
+    T.ok(C.poll(C.TIMEOUT * 5, function() return util.read_file(errf .. ".status") end))
+    return tonumber(util.read_file(errf .. ".status"):match("%d+")), util.read_file(errf)
+  end
+  return b
+end
+
+local function tests()
+  T.test("a job id used again (controller state lost): an element that never ran is not "
+    .. "given the old job's log", function()
+    -- before: the logs were named by job id alone; the new array's elements,
+    -- cancelled before they ran, were reported with the old job's logs:
+    -- "FAILED on Slurm job 1_2: exit 1: ... planned failure of seed 2"
+    local root = dir .. "/reused"
+    C.reset_controller()
+    local st, out, err = C.workbench(tiny .. " --slurm --root " .. root, "TINY_FAIL=1")
+    T.eq(st, 1, out .. err)
+    local old = err:match("Slurm job array (%d+)")
+    T.ok(err:find("planned failure of seed 2", 1, true), err)
+    C.reset_controller()
+    local b = background("reused", tiny .. " --slurm --fresh --sbatch --hold --root " .. root)
+    local job = b.job()
+    T.eq(job, old, "the job id is used again")
+    C.sh("scancel " .. job)
+    st, err = b.wait()
+    T.eq(st, 1, err)
+    T.ok(not err:find("planned failure", 1, true), "no old log read: " .. err)
+    for i = 1, 2 do
+      T.ok(err:find(string.format("FAILED on Slurm job %s_%d: no log; Slurm says "
+        .. "JobState=CANCELLED", job, i), 1, true), err)
+    end
+  end)
+end
+
+C.run(tests)
+T.done()

@@ -68,5 +68,23 @@ local function tests()
   end)
 end
 
+T.test("--sbatch with the start of an option the array sets (--out=F for --output) is "
+  .. "refused (64), before anything is written", function()
+  -- before: sbatch took --out=F for --output and the array's own --output
+  -- replaced it without a word; --err=F sent the elements' errors away from
+  -- their logs, so a failure was reported with "no message"
+  for _, c in ipairs{{"--out=/tmp/x", "--output"}, {"--err=/tmp/y", "--error"},
+    {"--arr=1-3", "--array"}, {"--wai", "--wait"}} do
+    local root = dir .. "/abbrev"
+    local st, _, err = T.sh(string.format("%s %s --slurm --sbatch %s --root %s", q(C.exe),
+      q(tiny), q("--time=5 " .. c[1]), q(root)))
+    T.eq(st, 64, c[1] .. ": " .. err)
+    T.ok(err:find(c[1] .. " (sbatch reads " .. c[2] .. ") is set by workbench", 1, true), err)
+    T.ok(not wb.sys.exists(root .. "/runs"), "nothing planned or written")
+  end
+  T.eq(wb.slurm.check_options{slurm = true, sbatch = "--account=a --exclusive --output-x"},
+    nil, "options that only begin like a reserved one pass")
+end)
+
 C.run(tests)
 T.done()

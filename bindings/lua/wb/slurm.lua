@@ -59,9 +59,14 @@ function M.check_options(o)
   for word in (o.sbatch or ""):gmatch("%S+") do
     local name = word:match("^(%-%-?[%w%-]+)")
     for _, r in ipairs(M.RESERVED) do
-      if name == r or (#r == 2 and word:sub(1, 2) == r) then
-        return string.format("--sbatch: %s is set by workbench (one array element per run, "
-          .. "its log, the wait); leave it out", word)
+      -- sbatch takes the start of a long option for it (--out=F: --output),
+      -- which was let through: ignored, or a log without its errors
+      local start = name and name ~= r and #name > 2 and name:sub(1, 2) == "--"
+        and r:sub(1, #name) == name
+      if name == r or start or (#r == 2 and word:sub(1, 2) == r) then
+        return string.format("--sbatch: %s%s is set by workbench (one array element per run, "
+          .. "its log, the wait); leave it out", word, start and (" (sbatch reads " .. r .. ")")
+          or "")
       end
     end
   end

@@ -66,6 +66,34 @@ local function tests()
         .. "JobState=CANCELLED", job, i), 1, true), err)
     end
   end)
+
+  T.test("a sweep still in the queue is not submitted or trained again (exit 1, named)",
+    function()
+    -- before: a second --slurm submitted a second array of the same runs, and a
+    -- plain run after --detach trained them here, both at once with the array
+    local root = dir .. "/twice"
+    local st, out, err = C.workbench(tiny .. " --slurm --detach --sbatch --hold --root " .. root)
+    T.eq(st, 0, err)
+    local job = out:match("^(%d+)\n$")
+    for _, extra in ipairs{"--slurm", "", "--fresh"} do
+      st, _, err = C.workbench(tiny .. " " .. extra .. " --root " .. root)
+      T.eq(st, 1, extra .. ": " .. err)
+      T.ok(err:find("2 of the runs to train are still in Slurm's queue", 1, true), err)
+      T.ok(err:find("base seed 2 (Slurm job " .. job .. "_2, PENDING)", 1, true), err)
+      T.ok(not err:find("Slurm job array", 1, true), "nothing submitted: " .. err)
+    end
+    local _, q = C.sh("squeue -h -o %F")
+    T.eq((q:gsub("%s+", " ")), job .. " ", "one array in the queue")
+    T.eq(#C.records(root, "tiny"), 0, "nothing trained")
+    C.sh("scancel " .. job)
+    T.ok(C.poll(C.TIMEOUT * 5, function()
+      local _, left = C.sh("squeue -h -j " .. job)
+      return not left:find("%S")
+    end), "cancelled")
+    st, _, err = C.workbench(tiny .. " --root " .. root)
+    T.eq(st, 0, err)
+    T.eq(#C.records(root, "tiny"), 2, "trained once the array left the queue")
+  end)
 end
 
 T.test("--sbatch with the start of an option the array sets (--out=F for --output) is "

@@ -314,6 +314,8 @@ function M.main(task, argv, script)
   util.sweep_stale(record.dir(root))
   util.sweep_stale(task.dir)
   for _, s in ipairs(pending) do write_spec(ex, s) end
+  local busy = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
+  if busy then io.stderr:write(busy, "\n"); return 1 end
   local failures = {}
   if #pending > 0 and opts.slurm then
     local status

@@ -135,7 +135,53 @@ local function submit(ex, pending, sbatch)
     return nil, string.format("sbatch failed (exit %s): %s\ncommand: %s", tostring(code),
       out:gsub("%s+$", ""), cmd)
   end
-  return job, log(job)
+  return job, log(job), stamp
+end
+
+-- The file that says which element run `hash` was last sent to.
+local function marker(ex, hash)
+  return string.format("%s/slurm/%s-%s.job", record.dir(ex.root), ex.name, hash)
+end
+
+-- Slurm's states of an element that has not ended (a requeued one's too).
+local LIVE = {PENDING = true, RUNNING = true, SUSPENDED = true, REQUEUED = true,
+  REQUEUE_HOLD = true, REQUEUE_FED = true, CONFIGURING = true, RESIZING = true,
+  SIGNALING = true, STOPPED = true, SPECIAL_EXIT = true}
+
+---wb.slurm.busy(ex, runs) -> string | nil
+---Why runs (specs of ex) may not be trained now, or nil: some are still in
+---Slurm's queue (pending, running, requeued), sent there from ex's root by
+---an earlier --slurm (--detach), and training them again would train them
+---twice at once, over each other's files. An element is known by its
+---submission (<root>/runs/slurm/<task>-<hash>.job names its job and its
+---log's stamp: job ids come again after a controller lost its state); nil
+---when none was sent or Slurm cannot be asked.
+---@param ex wb.Experiment
+---@param runs table
+---@return string|nil
+---Example: -- called by wb.runner.main before any training
+function M.busy(ex, runs)
+  local out, jobs = {}, {}
+  for _, s in ipairs(runs) do
+    local m = util.read_json(marker(ex, s.hash)) or {}
+    local job, stamp = tostring(m.job), tostring(m.stamp)
+    if job:match("^%d+_%d+$") then
+      local st, ok = run("scontrol -o show job " .. job)
+      local state = ok and st:find("-" .. stamp .. ".log", 1, true) and st:match("JobState=(%S+)")
+      if state and LIVE[state] then
+        out[#out + 1] = string.format("%s seed %d (Slurm job %s, %s)", s.variant, s.seed, job,
+          state)
+        jobs[#jobs + 1] = job:match("^%d+")
+      end
+    end
+  end
+  if #out == 0 then return nil end
+  table.sort(jobs)
+  for i = #jobs, 2, -1 do if jobs[i] == jobs[i - 1] then table.remove(jobs, i) end end
+  return string.format("[%s] %d of the runs to train %s still in Slurm's queue, sent by an "
+    .. "earlier --slurm: %s; nothing trained or submitted: run the task again once they have "
+    .. "left it (squeue -j %s), or cancel them (scancel %s)", ex.name, #out, #out == 1 and "is"
+    or "are", table.concat(out, ", "), table.concat(jobs, ","), table.concat(jobs, " "))
 end
 
 -- Waits until the array has left the queue; on_poll() after each look.
@@ -205,10 +251,13 @@ function M.train(ex, pending, opts, describe)
   local before, seen, done = {}, {}, 0
   for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
     s.hash)) or "" end
-  local job, log_of = submit(ex, pending, opts.sbatch)
+  local job, log_of, stamp = submit(ex, pending, opts.sbatch)
   if not job then
     io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, log_of))
     return nil, 1
+  end
+  for i, s in ipairs(pending) do
+    util.write_json(marker(ex, s.hash), {job = job .. "_" .. i, stamp = stamp})
   end
   io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
     #pending, log_of:gsub("%%a", "*")))

@@ -114,5 +114,23 @@ T.test("--sbatch with the start of an option the array sets (--out=F for --outpu
     nil, "options that only begin like a reserved one pass")
 end)
 
+T.test("--slurm with sbatch's variable for an option the array sets (SBATCH_WAIT, ...) "
+  .. "is refused (64), naming it", function()
+  -- before: SBATCH_WAIT=1 made --detach wait for the whole array, SBATCH_ERROR
+  -- took the elements' errors out of their logs, without a word
+  for _, v in ipairs{"SBATCH_WAIT=1", "SBATCH_ERROR=/tmp/e", "SBATCH_OUTPUT=/tmp/o",
+    "SBATCH_ARRAY_INX=1-3"} do
+    local root = dir .. "/env"
+    local st, _, err = T.sh(string.format("env %s %s %s --slurm --detach --root %s", v,
+      q(C.exe), q(tiny), q(root)))
+    T.eq(st, 64, v .. ": " .. err)
+    T.ok(err:find("--slurm: " .. v .. " is set: sbatch reads it as", 1, true), err)
+    T.ok(not wb.sys.exists(root .. "/runs"), "nothing planned or written")
+  end
+  local st, _, err = T.sh(string.format("env SBATCH_WAIT=1 %s %s --list-runs --root %s",
+    q(C.exe), q(tiny), q(dir .. "/env")))
+  T.eq(st, 0, "only --slurm runs sbatch: " .. err)
+end)
+
 C.run(tests)
 T.done()

@@ -30,6 +30,10 @@ local M = {}
 M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
   "--parsable", "--wrap"}
 
+-- sbatch's environment variables for them (sbatch reads them as options)
+local RESERVED_ENV = {SBATCH_ARRAY_INX = "--array", SBATCH_OUTPUT = "--output",
+  SBATCH_ERROR = "--error", SBATCH_WAIT = "--wait"}
+
 -- Longest pause between two squeue polls, in seconds (a signal waits at
 -- most this long for sleep to end; clusters ask for sparse polling).
 M.MAX_POLL = 10
@@ -39,7 +43,8 @@ M.MAX_POLL = 10
 ---options do not go together (nil when they do): --sbatch and --detach need
 -----slurm; --slurm and --gather train or import, so not with --run or
 -----list-runs; --jobs is for local processes; --sbatch may not set the
----options the array sets itself (M.RESERVED).
+---options the array sets itself (M.RESERVED, or their starts), nor may
+---sbatch's variables for them be set with --slurm (SBATCH_OUTPUT, ...).
 ---@param opts table
 ---@return string|nil
 ---Example: print(wb.slurm.check_options{sbatch = "--time=5"})
@@ -56,6 +61,14 @@ function M.check_options(o)
   if o.slurm and o.jobs then
     return "--jobs is the number of local processes; with --slurm, Slurm places the runs "
       .. "(give it --sbatch \"--cpus-per-task=N\" and the like)"
+  end
+  for _, v in ipairs{"SBATCH_ARRAY_INX", "SBATCH_OUTPUT", "SBATCH_ERROR", "SBATCH_WAIT"} do
+    -- SBATCH_WAIT made --detach wait; SBATCH_ERROR took errors out of the logs
+    if o.slurm and os.getenv(v) then
+      return string.format("--slurm: %s=%s is set: sbatch reads it as %s, which workbench "
+        .. "sets itself (one array element per run, its log, the wait); unset it for this "
+        .. "command (env -u %s workbench ...)", v, os.getenv(v), RESERVED_ENV[v], v)
+    end
   end
   for word in (o.sbatch or ""):gmatch("%S+") do
     local name = word:match("^(%-%-?[%w%-]+)")

@@ -94,6 +94,30 @@ local function tests()
     T.eq(st, 0, err)
     T.eq(#C.records(root, "tiny"), 2, "trained once the array left the queue")
   end)
+
+  T.test("task 5 on Slurm with 2 CPUs an element equals its local run (hash, history, "
+    .. "metrics) and notes where it ran", function()
+    local task05 = os.getenv("PWD") .. "/scripts/task05_dropout.lua"
+    local st, _, err = C.workbench(task05 .. " --quick --seeds 1 --slurm --sbatch "
+      .. "--cpus-per-task=2 --root " .. q(dir .. "/t5s"))
+    T.eq(st, 0, err)
+    st, _, err = C.workbench(task05 .. " --quick --seeds 1 --jobs 1 --root " .. q(dir .. "/t5l"))
+    T.eq(st, 0, err)
+    local remote = C.records(dir .. "/t5s/quick", "task05_dropout")
+    local by_hash = {}
+    for _, r in ipairs(C.records(dir .. "/t5l/quick", "task05_dropout")) do by_hash[r.hash] = r end
+    T.ok(#remote >= 2, "runs on the cluster: " .. #remote)
+    for _, r in ipairs(remote) do
+      local l = by_hash[r.hash]
+      T.ok(l, r.variant .. ": the same run hash locally")
+      T.eq(table.concat(T.history_diff(r.history, l.history, "history", {}), "; "), "",
+        r.variant)
+      T.eq(util.canonical(r.metrics.test_accuracy), util.canonical(l.metrics.test_accuracy))
+      T.ok(r.slurm and r.slurm.array_job and r.slurm.task and r.host and r.git_commit
+        and r.version and r.command, r.variant .. ": job, host, commit, version, command")
+      T.eq(r.command:gsub("t5s", "t5l"), l.command, "the same command, but its root")
+    end
+  end)
 end
 
 T.test("--sbatch with the start of an option the array sets (--out=F for --output) is "
@@ -112,6 +136,24 @@ T.test("--sbatch with the start of an option the array sets (--out=F for --outpu
   end
   T.eq(wb.slurm.check_options{slurm = true, sbatch = "--account=a --exclusive --output-x"},
     nil, "options that only begin like a reserved one pass")
+end)
+
+T.test("--sbatch asking for several processes (--ntasks=4, -N 2) is refused (64): an "
+  .. "element trains as one process", function()
+  -- before: the array got 4 CPUs an element, trained with one BLAS thread on
+  -- one of them, and the other three sat idle without a word
+  for _, c in ipairs{{"--ntasks=4", "--ntasks=4"}, {"-N 2", "-N 2"}, {"-n3", "-n3"},
+    {"--ntasks-per-node 2", "--ntasks-per-node 2"}} do
+    local st, _, err = T.sh(string.format("%s %s --slurm --sbatch %s --root %s", q(C.exe),
+      q(tiny), q(c[1]), q(dir .. "/many")))
+    T.eq(st, 64, c[1] .. ": " .. err)
+    T.ok(err:find("--sbatch: " .. c[2] .. " asks for more than one process", 1, true), err)
+    T.ok(err:find("--cpus-per-task=N", 1, true), err)
+  end
+  T.ok(not wb.sys.exists(dir .. "/many/runs"), "nothing planned or written")
+  for _, ok in ipairs{"-n1", "--ntasks=1", "--nodes 1", "--cpus-per-task=4 -c 2"} do
+    T.eq(wb.slurm.check_options{slurm = true, sbatch = ok}, nil, ok)
+  end
 end)
 
 T.test("--slurm with sbatch's variable for an option the array sets (SBATCH_WAIT, ...) "

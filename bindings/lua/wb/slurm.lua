@@ -30,6 +30,10 @@ local M = {}
 M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
   "--parsable", "--wrap"}
 
+-- sbatch options asking for several processes (an element runs one)
+local MANY = {["--ntasks"] = true, ["-n"] = true, ["--nodes"] = true, ["-N"] = true,
+  ["--ntasks-per-node"] = true}
+
 -- sbatch's environment variables for them (sbatch reads them as options)
 local RESERVED_ENV = {SBATCH_ARRAY_INX = "--array", SBATCH_OUTPUT = "--output",
   SBATCH_ERROR = "--error", SBATCH_WAIT = "--wait"}
@@ -70,8 +74,19 @@ function M.check_options(o)
         .. "command (env -u %s workbench ...)", v, os.getenv(v), RESERVED_ENV[v], v)
     end
   end
-  for word in (o.sbatch or ""):gmatch("%S+") do
+  local words = {}
+  for word in (o.sbatch or ""):gmatch("%S+") do words[#words + 1] = word end
+  for i, word in ipairs(words) do
     local name = word:match("^(%-%-?[%w%-]+)")
+    -- an element runs its run as one process: more were allocated and idle
+    local inline = MANY[name] and word:match("=(.*)$")
+      or MANY[word:sub(1, 2)] and #word > 2 and word:sub(3)
+    local many = inline or MANY[name] and words[i + 1]
+    if many and many ~= "1" and many ~= "1-1" then
+      return string.format("--sbatch: %s asks for more than one process, but an array "
+        .. "element trains its run as one (the others would sit idle); give it CPUs with "
+        .. "--cpus-per-task=N (its BLAS threads)", inline and word or (word .. " " .. many))
+    end
     for _, r in ipairs(M.RESERVED) do
       -- sbatch takes the start of a long option for it (--out=F: --output),
       -- which was let through: ignored, or a log without its errors

@@ -118,6 +118,22 @@ local function tests()
       T.eq(r.command:gsub("t5s", "t5l"), l.command, "the same command, but its root")
     end
   end)
+
+  T.test("sbatch refusing (a bad partition) or missing: its message, exit 1, no record or "
+    .. "README", function()
+    local root = dir .. "/refused"
+    local st, _, err = C.workbench(tiny .. " --slurm --sbatch --partition=nope --root " .. root)
+    T.eq(st, 1, err)
+    T.ok(err:find("sbatch failed (exit 1): sbatch: error: invalid partition specified: nope",
+      1, true), err)
+    T.ok(err:find("command: sbatch --job-name=wb-tiny --partition=nope", 1, true), err)
+    st, _, err = C.sh("env PATH=/nonexistent " .. q(C.exe) .. " " .. q(tiny) .. " --slurm --root "
+      .. q(root))
+    T.eq(st, 1, err)
+    T.ok(err:find("--slurm: sbatch is not on PATH", 1, true), err)
+    T.eq(#C.records(root, "tiny"), 0, "no record")
+    T.ok(not wb.sys.exists(root .. "/tiny/README.md"), "no README")
+  end)
 end
 
 T.test("--sbatch with the start of an option the array sets (--out=F for --output) is "

@@ -127,6 +127,10 @@ local function tests()
     T.ok(err:find("sbatch failed (exit 1): sbatch: error: invalid partition specified: nope",
       1, true), err)
     T.ok(err:find("command: sbatch --job-name=wb-tiny --partition=nope", 1, true), err)
+    -- before: "sbatch failed (exit 0): sbatch: Job 3 to start at ..."
+    st, _, err = C.workbench(tiny .. " --slurm --sbatch --test-only --root " .. root)
+    T.eq(st, 1, err)
+    T.ok(err:find("sbatch submitted nothing (it printed no job id): sbatch: Job", 1, true), err)
     st, _, err = C.sh("env PATH=/nonexistent " .. q(C.exe) .. " " .. q(tiny) .. " --slurm --root "
       .. q(root))
     T.eq(st, 1, err)

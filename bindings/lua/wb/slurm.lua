@@ -160,7 +160,9 @@ local function submit(ex, pending, sbatch)
   local out, ok, code = run(cmd)
   local job = out:match("^%s*(%d+)[;%s]")
   if not ok or not job then
-    return nil, string.format("sbatch failed (exit %s): %s\ncommand: %s", tostring(code),
+    -- --test-only: exit 0, a forecast and no job
+    return nil, string.format("sbatch %s: %s\ncommand: %s", ok and "submitted nothing (it "
+      .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
       out:gsub("%s+$", ""), cmd)
   end
   return job, log(job), stamp

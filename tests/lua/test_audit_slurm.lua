@@ -127,6 +127,21 @@ local function tests()
     end
   end)
 
+  T.test("an element whose node cannot write its log (root not shared) says so", function()
+    -- before: "no log; Slurm says JobState=FAILED", nothing on why
+    local root = dir .. "/unshared"
+    local b = background("unshared", tiny .. " --slurm --sbatch --hold --root " .. root)
+    local job = b.job()
+    -- the logs folder as a node without the root sees it: not there
+    T.eq(C.sh(string.format("rm -rf %s/runs/logs && touch %s/runs/logs && scontrol release %s",
+      q(root), q(root), job)), 0)
+    local st, err = b.wait()
+    T.eq(st, 1, err)
+    T.ok(err:find("FAILED on Slurm job " .. job .. "_1: no log; Slurm says JobState=FAILED "
+      .. "(JobLaunchFailure): wbnode could not write it (the root must be on a folder the "
+      .. "nodes share)", 1, true), err)
+  end)
+
   T.test("sbatch refusing (a bad partition) or missing: its message, exit 1, no record or "
     .. "README", function()
     local root = dir .. "/refused"

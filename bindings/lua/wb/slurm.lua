@@ -246,7 +246,13 @@ local function why_failed(id, log)
   local s = util.read_file(log)
   if not s then
     local st = run("scontrol -o show job " .. id)
-    return "no log; Slurm says " .. (st:match("JobState=%S+") or st:gsub("%s+$", ""))
+    local state, reason = st:match("JobState=%S+"), st:match("Reason=(%S+)")
+    if not state then return "no log; Slurm says " .. st:gsub("%s+$", "") end
+    -- a launch that failed: the node could not open the log in the root
+    return string.format("no log; Slurm says %s%s%s", state, reason and reason ~= "None"
+      and (" (" .. reason .. ")") or "", state == "JobState=FAILED" and string.format(
+      ": %s could not write it (the root must be on a folder the nodes share)",
+      st:match("BatchHost=(%S+)") or "its node") or "")
   end
   local code = s:match("\nEXIT (%d+)%s*$") or s:match("^EXIT (%d+)%s*$")
   local first

@@ -6,7 +6,8 @@
 --     named); the runner then waits (polling squeue), and gathers and
 --     draws as after a local training. A run whose element left no record
 --     is a failure named with its Slurm job id and log. --detach submits,
---     prints the job id and returns.
+--     prints the job id and returns. Runs still in the queue from an
+--     earlier submission are not trained again, here or there (M.busy).
 --   --gather DIR: records (and their weights) of this task's runs, copied
 --     from another root (GNU parallel over ssh without a shared folder),
 --     each checked by identity and never over a different record here

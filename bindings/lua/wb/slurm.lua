@@ -36,8 +36,8 @@ local MANY = {["--ntasks"] = true, ["-n"] = true, ["--nodes"] = true, ["-N"] = t
   ["--ntasks-per-node"] = true}
 
 -- sbatch's environment variables for them (sbatch reads them as options)
-local RESERVED_ENV = {SBATCH_ARRAY_INX = "--array", SBATCH_OUTPUT = "--output",
-  SBATCH_ERROR = "--error", SBATCH_WAIT = "--wait"}
+local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
+  {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"}}
 
 -- Longest pause between two squeue polls, in seconds (a signal waits at
 -- most this long for sleep to end; clusters ask for sparse polling).
@@ -67,12 +67,13 @@ function M.check_options(o)
     return "--jobs is the number of local processes; with --slurm, Slurm places the runs "
       .. "(give it --sbatch \"--cpus-per-task=N\" and the like)"
   end
-  for _, v in ipairs{"SBATCH_ARRAY_INX", "SBATCH_OUTPUT", "SBATCH_ERROR", "SBATCH_WAIT"} do
+  for _, e in ipairs(RESERVED_ENV) do
     -- SBATCH_WAIT made --detach wait; SBATCH_ERROR took errors out of the logs
+    local v = e[1]
     if o.slurm and os.getenv(v) then
       return string.format("--slurm: %s=%s is set: sbatch reads it as %s, which workbench "
         .. "sets itself (one array element per run, its log, the wait); unset it for this "
-        .. "command (env -u %s workbench ...)", v, os.getenv(v), RESERVED_ENV[v], v)
+        .. "command (env -u %s workbench ...)", v, os.getenv(v), e[2], v)
     end
   end
   local words = {}

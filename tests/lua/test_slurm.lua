@@ -1,167 +1,16 @@
--- --slurm end to end on a one-node Slurm cluster of its own: munged,
--- slurmctld and slurmd on localhost with a generated slurm.conf, munge key,
--- state and spool in a temporary folder and their own ports. A task's runs
--- go to one job array, every record is written by an array element, the
--- figures are drawn and a second run trains nothing; failures name their
--- element and log; --detach returns at once; a signal cancels the array.
--- Every daemon is stopped by pid, whatever happens. A cluster that does not
--- start is a failure with the daemons' logs (make deps installs slurm-wlm).
+-- --slurm end to end on a one-node Slurm cluster of its own
+-- (slurm_cluster.lua). A task's runs go to one job array, every record is
+-- written by an array element, the figures are drawn and a second run
+-- trains nothing; failures name their element and log; --detach returns at
+-- once; a signal cancels the array.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
+local C = dofile("tests/lua/slurm_cluster.lua")(T, dir)
 local pwd = os.getenv("PWD")
-local exe = T.wb:sub(1, 1) == "/" and T.wb or (pwd .. "/" .. T.wb)
+local exe, TIMEOUT = C.exe, C.TIMEOUT
 local task05 = pwd .. "/scripts/task05_dropout.lua"
--- every wait is bounded: a test that hangs is a failure, not a stuck suite
-local TIMEOUT = 600
-
-local function sh(cmd)
-  return T.sh(string.format("{ export SLURM_CONF=%s/slurm.conf; %s; }", dir, cmd))
-end
-
--- Two free TCP ports next to each other (none listening on them now).
-local function free_ports()
-  local used = {}
-  for _, f in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
-    for port in (util.read_file(f) or ""):gmatch(":(%x%x%x%x) %x+:%x+ 0A") do
-      used[tonumber(port, 16)] = true
-    end
-  end
-  math.randomseed(wb.sys.getpid())
-  for _ = 1, 100 do
-    local p = math.random(20000, 60000)
-    if not used[p] and not used[p + 1] then return p, p + 1 end
-  end
-  error("no two free ports found")
-end
-
--- {==================== the cluster ====================
-
-local daemons = {} -- name -> pid file
-local function pid_of(name)
-  return tonumber((util.read_file(daemons[name] or "") or ""):match("%d+"))
-end
-
-local function logs()
-  local out = {}
-  for _, f in ipairs{"munged.log", "slurmctld.log", "slurmd.log"} do
-    out[#out + 1] = "--- " .. f .. ":\n" .. util.tail(dir .. "/" .. f, 15)
-  end
-  return table.concat(out, "\n")
-end
-
-local function write_conf(user)
-  local ctld, slurmd = free_ports()
-  util.write_file(dir .. "/slurm.conf", (([[
-ClusterName=wbtest
-SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort=CTLD
-SlurmdPort=SLURMD
-SlurmUser=USER
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=DIR/munge/socket
-CredType=cred/munge
-StateSaveLocation=DIR/state
-SlurmdSpoolDir=DIR/spool
-SlurmctldPidFile=DIR/slurmctld.pid
-SlurmdPidFile=DIR/slurmd.pid
-SlurmctldLogFile=DIR/slurmctld.log
-SlurmdLogFile=DIR/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SwitchType=switch/none
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
-NodeName=wbnode NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
-PartitionName=wb Nodes=wbnode Default=YES MaxTime=INFINITE State=UP
-]]):gsub("CTLD", tostring(ctld)):gsub("SLURMD", tostring(slurmd)):gsub("USER", user)
-    :gsub("DIR", dir)))
-end
-
--- Polls check() every 0.2 s, at most n times; true once it holds.
-local function poll(n, check)
-  for _ = 1, n do
-    if check() then return true end
-    os.execute("sleep 0.2")
-  end
-  return false
-end
-
-local function start_cluster()
-  for _, b in ipairs{"munged", "slurmctld", "slurmd", "sbatch", "squeue"} do
-    if T.sh("{ command -v " .. b .. " || test -x /usr/sbin/" .. b .. "; }") ~= 0 then
-      error(b .. " not found: `make deps` installs slurm-wlm and munge")
-    end
-  end
-  local p = io.popen("id -un"); local user = p:read("l"); p:close()
-  -- munged wants its socket's folder searchable by all and its key private
-  os.execute(string.format("chmod 755 %s && mkdir -p %s/munge %s/state %s/spool && chmod 755 "
-    .. "%s/munge && dd if=/dev/urandom of=%s/munge/key bs=1024 count=1 2>/dev/null && chmod "
-    .. "400 %s/munge/key", dir, dir, dir, dir, dir, dir, dir))
-  write_conf(user)
-  daemons.munged = dir .. "/munged.pid"
-  -- a daemon that cannot start says why on stderr (a bad config) or in its log
-  local function start(name, cmd)
-    local st, out, err = sh("PATH=$PATH:/usr/sbin " .. cmd)
-    if st ~= 0 then error(string.format("%s did not start (exit %s): %s%s\n%s", name,
-      tostring(st), out, err, logs())) end
-  end
-  start("munged", string.format("munged --socket=%s/munge/socket --key-file=%s/munge/key "
-    .. "--pid-file=%s --log-file=%s/munged.log --seed-file=%s/munge/seed", dir, dir,
-    daemons.munged, dir, dir))
-  daemons.slurmctld, daemons.slurmd = dir .. "/slurmctld.pid", dir .. "/slurmd.pid"
-  start("slurmctld", "slurmctld -f " .. dir .. "/slurm.conf")
-  start("slurmd", "slurmd -f " .. dir .. "/slurm.conf -N wbnode")
-  -- the node is up when the controller calls it idle (at most 60 s)
-  if not poll(300, function()
-    local s, out = sh("sinfo -h -o %T")
-    return s == 0 and out:match("^idle")
-  end) then error("the node never became idle:\n" .. logs()) end
-end
-
--- Cancels every job, then stops the daemons by pid: TERM, and KILL after
--- 10 s. Safe to call when nothing started.
-local function stop_cluster()
-  if pid_of("slurmctld") then
-    sh("scancel --user=$(id -un)")
-    poll(100, function() local _, out = sh("squeue -h"); return not out:find("%S") end)
-  end
-  for _, name in ipairs{"slurmd", "slurmctld", "munged"} do
-    local pid = pid_of(name)
-    if pid then
-      os.execute("kill -TERM " .. pid .. " 2>/dev/null")
-      if not poll(50, function() return not util.pid_alive(pid) end) then
-        os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-      end
-    end
-  end
-end
-
--- }====================
-
-local function records(root, task)
-  local out = {}
-  local ok, names = pcall(wb.sys.listdir, root .. "/runs")
-  for _, f in ipairs(ok and names or {}) do
-    if f:match("^" .. task:gsub("%-", "%%-") .. "%-%x+%.json$") then
-      out[#out + 1] = assert(wb.record.read(root .. "/runs/" .. f))
-    end
-  end
-  return out
-end
-
--- workbench from another folder, bounded; env: "NAME=value ..." or nil
-local function workbench(args, env)
-  return sh(string.format("cd / && %s timeout %d %s %s", env and ("env " .. env) or "",
-    TIMEOUT, exe, args))
-end
+local sh, logs, poll, records, workbench = C.sh, C.logs, C.poll, C.records, C.workbench
 
 local function tests()
   T.test("task 5 --quick --slurm: one array, every run by an element, figures drawn",
@@ -271,18 +120,5 @@ T.test("bad --slurm options are usage errors (64), before anything is submitted"
   T.ok(not wb.sys.exists(dir .. "/usage/runs"), "nothing planned or written")
 end)
 
-local ok, err = pcall(start_cluster)
-if ok then
-  ok, err = pcall(tests)
-  if not ok then T.test("the Slurm tests ran", function() error(err, 0) end) end
-else
-  T.test("a one-node Slurm cluster starts on localhost", function() error(err, 0) end)
-end
-stop_cluster()
-T.test("every daemon started is stopped", function()
-  for name in pairs(daemons) do
-    local pid = pid_of(name)
-    T.ok(not pid or not util.pid_alive(pid), name .. " (pid " .. tostring(pid) .. ") stopped")
-  end
-end)
+C.run(tests)
 T.done()

@@ -233,8 +233,9 @@ end
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
 ---its README. Returns the exit status: 0, 1 when a run failed (or --gather
----met a conflicting record), 64 for a bad command line or an unknown --run
----hash. The workbench executable calls it when a script returns a task.
+---met a conflicting record, or runs to train are still in Slurm's queue),
+---64 for a bad command line or an unknown --run hash. The workbench
+---executable calls it when a script returns a task.
 ---@param task wb.Task
 ---@param argv table
 ---@param script? string
@@ -314,6 +315,8 @@ function M.main(task, argv, script)
   util.sweep_stale(record.dir(root))
   util.sweep_stale(task.dir)
   for _, s in ipairs(pending) do write_spec(ex, s) end
+  local busy = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
+  if busy then io.stderr:write(busy, "\n"); return 1 end
   local failures = {}
   if #pending > 0 and opts.slurm then
     local status

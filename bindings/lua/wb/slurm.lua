@@ -6,10 +6,12 @@
 --     named); the runner then waits (polling squeue), and gathers and
 --     draws as after a local training. A run whose element left no record
 --     is a failure named with its Slurm job id and log. --detach submits,
---     prints the job id and returns.
+--     prints the job id and returns. Runs still in the queue from an
+--     earlier submission are not trained again, here or there (M.busy).
 --   --gather DIR: records (and their weights) of this task's runs, copied
 --     from another root (GNU parallel over ssh without a shared folder),
---     each checked by identity and never over a different record here.
+--     each checked by identity and never over a different record here
+--     (wb/gather.lua).
 -- The cluster must see this root (records are written there by the array's
 -- elements), as Slurm clusters share home or project folders.
 local _ENV = require "wb.std"
@@ -29,6 +31,14 @@ local M = {}
 M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
   "--parsable", "--wrap"}
 
+-- sbatch options asking for several processes (an element runs one)
+local MANY = {["--ntasks"] = true, ["-n"] = true, ["--nodes"] = true, ["-N"] = true,
+  ["--ntasks-per-node"] = true}
+
+-- sbatch's environment variables for them (sbatch reads them as options)
+local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
+  {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"}}
+
 -- Longest pause between two squeue polls, in seconds (a signal waits at
 -- most this long for sleep to end; clusters ask for sparse polling).
 M.MAX_POLL = 10
@@ -38,7 +48,8 @@ M.MAX_POLL = 10
 ---options do not go together (nil when they do): --sbatch and --detach need
 -----slurm; --slurm and --gather train or import, so not with --run or
 -----list-runs; --jobs is for local processes; --sbatch may not set the
----options the array sets itself (M.RESERVED).
+---options the array sets itself (M.RESERVED, or their starts), nor may
+---sbatch's variables for them be set with --slurm (SBATCH_OUTPUT, ...).
 ---@param opts table
 ---@return string|nil
 ---Example: print(wb.slurm.check_options{sbatch = "--time=5"})
@@ -56,12 +67,37 @@ function M.check_options(o)
     return "--jobs is the number of local processes; with --slurm, Slurm places the runs "
       .. "(give it --sbatch \"--cpus-per-task=N\" and the like)"
   end
-  for word in (o.sbatch or ""):gmatch("%S+") do
+  for _, e in ipairs(RESERVED_ENV) do
+    -- SBATCH_WAIT made --detach wait; SBATCH_ERROR took errors out of the logs
+    local v = e[1]
+    if o.slurm and os.getenv(v) then
+      return string.format("--slurm: %s=%s is set: sbatch reads it as %s, which workbench "
+        .. "sets itself (one array element per run, its log, the wait); unset it for this "
+        .. "command (env -u %s workbench ...)", v, os.getenv(v), e[2], v)
+    end
+  end
+  local words = {}
+  for word in (o.sbatch or ""):gmatch("%S+") do words[#words + 1] = word end
+  for i, word in ipairs(words) do
     local name = word:match("^(%-%-?[%w%-]+)")
+    -- an element runs its run as one process: more were allocated and idle
+    local inline = MANY[name] and word:match("=(.*)$")
+      or MANY[word:sub(1, 2)] and #word > 2 and word:sub(3)
+    local many = inline or MANY[name] and words[i + 1]
+    if many and many ~= "1" and many ~= "1-1" then
+      return string.format("--sbatch: %s asks for more than one process, but an array "
+        .. "element trains its run as one (the others would sit idle); give it CPUs with "
+        .. "--cpus-per-task=N (its BLAS threads)", inline and word or (word .. " " .. many))
+    end
     for _, r in ipairs(M.RESERVED) do
-      if name == r or (#r == 2 and word:sub(1, 2) == r) then
-        return string.format("--sbatch: %s is set by workbench (one array element per run, "
-          .. "its log, the wait); leave it out", word)
+      -- sbatch takes the start of a long option for it (--out=F: --output),
+      -- which was let through: ignored, or a log without its errors
+      local start = name and name ~= r and #name > 2 and name:sub(1, 2) == "--"
+        and r:sub(1, #name) == name
+      if name == r or start or (#r == 2 and word:sub(1, 2) == r) then
+        return string.format("--sbatch: %s%s is set by workbench (one array element per run, "
+          .. "its log, the wait); leave it out", word, start and (" (sbatch reads " .. r .. ")")
+          or "")
       end
     end
   end
@@ -112,17 +148,72 @@ local function submit(ex, pending, sbatch)
   util.write_file(script, element_script(commands))
   local logs = record.dir(ex.root) .. "/logs"
   wb.sys.mkdir_p(logs)
+  -- a log's name is this submission's own: a controller that lost its state
+  -- gives job ids again, and an element that never ran (cancelled, its node
+  -- lost) was reported with the old job's log, or a log appended to one
+  -- (JobFileAppend, --open-mode=append) with the old job's first error
+  local stamp = os.date("!%Y%m%dT%H%M%SZ-") .. wb.sys.getpid()
+  local function log(job) return string.format("%s/%s-slurm-%s_%%a-%s.log", logs, ex.name,
+    job, stamp) end
   -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
   local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
-    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending,
-    util.shell_quote(logs .. "/" .. ex.name .. "-slurm-%A_%a.log"), util.shell_quote(script))
+    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(log("%A")),
+    util.shell_quote(script))
   local out, ok, code = run(cmd)
   local job = out:match("^%s*(%d+)[;%s]")
   if not ok or not job then
-    return nil, string.format("sbatch failed (exit %s): %s\ncommand: %s", tostring(code),
+    -- --test-only: exit 0, a forecast and no job
+    return nil, string.format("sbatch %s: %s\ncommand: %s", ok and "submitted nothing (it "
+      .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
       out:gsub("%s+$", ""), cmd)
   end
-  return job, logs .. "/" .. ex.name .. "-slurm-" .. job .. "_%a.log"
+  return job, log(job), stamp
+end
+
+-- The file that says which element run `hash` was last sent to.
+local function marker(ex, hash)
+  return string.format("%s/slurm/%s-%s.job", record.dir(ex.root), ex.name, hash)
+end
+
+-- Slurm's states of an element that has not ended (a requeued one's too).
+local LIVE = {PENDING = true, RUNNING = true, SUSPENDED = true, REQUEUED = true,
+  REQUEUE_HOLD = true, REQUEUE_FED = true, CONFIGURING = true, RESIZING = true,
+  SIGNALING = true, STOPPED = true, SPECIAL_EXIT = true}
+
+---wb.slurm.busy(ex, runs) -> string | nil
+---Why runs (specs of ex) may not be trained now, or nil: some are still in
+---Slurm's queue (pending, running, requeued), sent there from ex's root by
+---an earlier --slurm (--detach), and training them again would train them
+---twice at once, over each other's files. An element is known by its
+---submission (<root>/runs/slurm/<task>-<hash>.job names its job and its
+---log's stamp: job ids come again after a controller lost its state); nil
+---when none was sent or Slurm cannot be asked.
+---@param ex wb.Experiment
+---@param runs table
+---@return string|nil
+---Example: -- called by wb.runner.main before any training
+function M.busy(ex, runs)
+  local out, jobs = {}, {}
+  for _, s in ipairs(runs) do
+    local m = util.read_json(marker(ex, s.hash)) or {}
+    local job, stamp = tostring(m.job), tostring(m.stamp)
+    if job:match("^%d+_%d+$") then
+      local st, ok = run("scontrol -o show job " .. job)
+      local state = ok and st:find("-" .. stamp .. ".log", 1, true) and st:match("JobState=(%S+)")
+      if state and LIVE[state] then
+        out[#out + 1] = string.format("%s seed %d (Slurm job %s, %s)", s.variant, s.seed, job,
+          state)
+        jobs[#jobs + 1] = job:match("^%d+")
+      end
+    end
+  end
+  if #out == 0 then return nil end
+  table.sort(jobs)
+  for i = #jobs, 2, -1 do if jobs[i] == jobs[i - 1] then table.remove(jobs, i) end end
+  return string.format("[%s] %d of the runs to train %s still in Slurm's queue, sent by an "
+    .. "earlier --slurm: %s; nothing trained or submitted: run the task again once they have "
+    .. "left it (squeue -j %s), or cancel them (scancel %s)", ex.name, #out, #out == 1 and "is"
+    or "are", table.concat(out, ", "), table.concat(jobs, ","), table.concat(jobs, " "))
 end
 
 -- Waits until the array has left the queue; on_poll() after each look.
@@ -157,7 +248,13 @@ local function why_failed(id, log)
   local s = util.read_file(log)
   if not s then
     local st = run("scontrol -o show job " .. id)
-    return "no log; Slurm says " .. (st:match("JobState=%S+") or st:gsub("%s+$", ""))
+    local state, reason = st:match("JobState=%S+"), st:match("Reason=(%S+)")
+    if not state then return "no log; Slurm says " .. st:gsub("%s+$", "") end
+    -- a launch that failed: the node could not open the log in the root
+    return string.format("no log; Slurm says %s%s%s", state, reason and reason ~= "None"
+      and (" (" .. reason .. ")") or "", state == "JobState=FAILED" and string.format(
+      ": %s could not write it (the root must be on a folder the nodes share)",
+      st:match("BatchHost=(%S+)") or "its node") or "")
   end
   local code = s:match("\nEXIT (%d+)%s*$") or s:match("^EXIT (%d+)%s*$")
   local first
@@ -192,10 +289,13 @@ function M.train(ex, pending, opts, describe)
   local before, seen, done = {}, {}, 0
   for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
     s.hash)) or "" end
-  local job, log_of = submit(ex, pending, opts.sbatch)
+  local job, log_of, stamp = submit(ex, pending, opts.sbatch)
   if not job then
     io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, log_of))
     return nil, 1
+  end
+  for i, s in ipairs(pending) do
+    util.write_json(marker(ex, s.hash), {job = job .. "_" .. i, stamp = stamp})
   end
   io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
     #pending, log_of:gsub("%%a", "*")))
@@ -249,118 +349,7 @@ end
 
 -- }====================
 
--- {==================== gathering records ====================
-
--- The files of run `hash` in runs folder src besides its record and spec:
--- weights, best weights, artefacts ("<task>-<hash>.<kind>.json").
-local function companions(names, task, hash)
-  local out, prefix = {}, task .. "-" .. hash .. "."
-  for _, n in ipairs(names) do
-    local ext = n:sub(1, #prefix) == prefix and n:sub(#prefix + 1)
-    if ext and ext ~= "json" and ext ~= "spec" and not ext:find("%.tmp%.%d+$") then
-      out[#out + 1] = n
-    end
-  end
-  return out
-end
-
--- The weights files record r names (final, best) that are not among the
--- names of its folder, or nil: a record here means its weights are here.
-local function lacking(r, names)
-  local set, out = {}, {}
-  for _, n in ipairs(names) do set[n] = true end
-  for _, w in ipairs{r.weights or false, r.best_weights or false} do
-    if w and not set[util.basename(w)] then out[#out + 1] = util.basename(w) end
-  end
-  return #out > 0 and table.concat(out, ", ") or nil
-end
-
-local function copy(from, to)
-  local s = util.read_file(from)
-  if not s then error("--gather: cannot read " .. from, 0) end
-  util.write_file(to, s)
-end
-
----wb.slurm.gather(ex, dirs, quick) -> integer
----Imports into ex's root the records of ex's runs found in each of dirs (a
----root, or its runs folder; with quick, a root's quick runs, in DIR/quick
----when there are any), with their weights and artefacts: a record is
----taken when it is well formed, its content's hash and task are those of its
----file name and it is one of ex's runs; one already here is kept (an equal
----one is counted, a different one is a conflict); one whose weights are not
----beside it is not taken. Prints one line per dir and one per problem;
----returns the number of problems (conflicts, malformed, mislabelled or
----weightless records). A dir that is not a folder raises, before any
----import, an error naming it (exit 66).
----@param ex wb.Experiment
----@param dirs table
----@param quick? boolean
----@return integer
----Example: -- workbench scripts/task05_dropout.lua --gather /mnt/other/plots
-function M.gather(ex, dirs, quick)
-  local by_hash = {}
-  for _, s in ipairs(ex.specs) do by_hash[s.hash] = s end
-  local problems, found = 0, {}
-  -- every folder first: a bad one imports nothing from the others either
-  for i, dir in ipairs(dirs) do
-    -- --quick: the quick runs of a copied root (a runs folder is taken as it is)
-    local q = dir:gsub("/+$", "") .. "/quick"
-    if quick and wb.sys.exists(q .. "/runs") then dir = q end
-    local src = wb.sys.exists(dir .. "/runs") and (dir .. "/runs") or dir
-    local ok, names = pcall(wb.sys.listdir, src)
-    if not ok then
-      error(require("wb.spec").input_error(string.format("[%s] --gather %s: %s (expected "
-        .. "a root copied from another machine, or its runs folder)", ex.name, dir,
-        tostring(names):match(": ([^:]*)$") or tostring(names)), "ENOENT"), 0)
-    end
-    table.sort(names)
-    found[i] = {src, names}
-  end
-  for _, f in ipairs(found) do
-    local src, names = f[1], f[2]
-    local n = {imported = 0, here = 0, other = 0}
-    local function problem(name, what)
-      problems = problems + 1
-      io.stderr:write(string.format("[%s] --gather: %s/%s: %s\n", ex.name, src, name, what))
-    end
-    for _, name in ipairs(names) do
-      local hash = name:sub(1, #ex.name + 1) == ex.name .. "-"
-        and name:sub(#ex.name + 2):match("^(%x+)%.json$")
-      local r, why = hash and record.read(src .. "/" .. name)
-      if not hash then -- another task's file, or not a record
-      elseif not r then problem(name, "not taken: " .. why)
-      elseif r.hash ~= hash or r.task ~= ex.name then
-        problem(name, string.format("not taken: its content is run %s of task %s", r.hash,
-          r.task))
-      elseif not by_hash[hash] then n.other = n.other + 1
-      else
-        local dest = record.path(ex.root, ex.name, hash)
-        local mine, theirs = util.read_file(dest), util.read_file(src .. "/" .. name)
-        if mine == theirs then n.here = n.here + 1
-        elseif mine then
-          problem(name, string.format("conflict: %s seed %d is recorded here with other "
-            .. "results (%s); kept this one (remove it to take the other)", r.variant, r.seed,
-            dest))
-        elseif lacking(r, names) then
-          problem(name, string.format("not taken: its weights %s are not beside it (copy "
-            .. "them too)", lacking(r, names)))
-        else
-          -- weights first: a record here means its files are here
-          for _, c in ipairs(companions(names, ex.name, hash)) do
-            copy(src .. "/" .. c, record.dir(ex.root) .. "/" .. c)
-          end
-          util.write_file(dest, theirs)
-          n.imported = n.imported + 1
-        end
-      end
-    end
-    io.stderr:write(string.format("[%s] gathered from %s: %d imported, %d already here, %d "
-      .. "of other runs left\n", ex.name, src, n.imported, n.here, n.other))
-  end
-  return problems
-end
-
--- }====================
+M.gather = require "wb.gather" -- --gather DIR (wb/gather.lua)
 
 wb.slurm = M
 return M

@@ -1,0 +1,119 @@
+-- wb/gather.lua: wb.slurm.gather, --gather DIR: the records (and their
+-- weights) of a task's runs, copied from another root (GNU parallel over
+-- ssh without a shared folder, a copy of a cluster's root), each checked by
+-- identity and never over a different record here.
+local _ENV = require "wb.std"
+local wb = require "wb"
+local util = require "wb.util"
+local record = require "wb.record"
+
+-- The files of run `hash` in runs folder src besides its record and spec:
+-- weights, best weights, artefacts ("<task>-<hash>.<kind>.json").
+local function companions(names, task, hash)
+  local out, prefix = {}, task .. "-" .. hash .. "."
+  for _, n in ipairs(names) do
+    local ext = n:sub(1, #prefix) == prefix and n:sub(#prefix + 1)
+    if ext and ext ~= "json" and ext ~= "spec" and not ext:find("%.tmp%.%d+$") then
+      out[#out + 1] = n
+    end
+  end
+  return out
+end
+
+-- The weights files record r names (final, best) that are not among the
+-- names of its folder, or nil: a record here means its weights are here.
+local function lacking(r, names)
+  local set, out = {}, {}
+  for _, n in ipairs(names) do set[n] = true end
+  for _, w in ipairs{r.weights or false, r.best_weights or false} do
+    if w and not set[util.basename(w)] then out[#out + 1] = util.basename(w) end
+  end
+  return #out > 0 and table.concat(out, ", ") or nil
+end
+
+local function copy(from, to)
+  local s = util.read_file(from)
+  if not s then error("--gather: cannot read " .. from, 0) end
+  util.write_file(to, s)
+end
+
+---wb.slurm.gather(ex, dirs, quick) -> integer
+---Imports into ex's root the records of ex's runs found in each of dirs (a
+---root, or its runs folder; with quick, a root's quick runs, in DIR/quick
+---when there are any), with their weights and artefacts: a record is
+---taken when it is well formed, its content's hash and task are those of its
+---file name and it is one of ex's runs; one already here is kept (an equal
+---one is counted, a different one is a conflict); one whose weights are not
+---beside it is not taken. Prints one line per dir and one per problem;
+---returns the number of problems (conflicts, malformed, mislabelled or
+---weightless records). A dir that is not a folder raises, before any
+---import, an error naming it (exit 66).
+---@param ex wb.Experiment
+---@param dirs table
+---@param quick? boolean
+---@return integer
+---Example: -- workbench scripts/task05_dropout.lua --gather /mnt/other/plots
+local function gather(ex, dirs, quick)
+  local by_hash = {}
+  for _, s in ipairs(ex.specs) do by_hash[s.hash] = s end
+  local problems, found = 0, {}
+  -- every folder first: a bad one imports nothing from the others either
+  for i, dir in ipairs(dirs) do
+    -- --quick: the quick runs of a copied root (a runs folder is taken as it is)
+    local q = dir:gsub("/+$", "") .. "/quick"
+    if quick and wb.sys.exists(q .. "/runs") then dir = q end
+    local src = wb.sys.exists(dir .. "/runs") and (dir .. "/runs") or dir
+    local ok, names = pcall(wb.sys.listdir, src)
+    if not ok then
+      error(require("wb.spec").input_error(string.format("[%s] --gather %s: %s (expected "
+        .. "a root copied from another machine, or its runs folder)", ex.name, dir,
+        tostring(names):match(": ([^:]*)$") or tostring(names)), "ENOENT"), 0)
+    end
+    table.sort(names)
+    found[i] = {src, names}
+  end
+  for _, f in ipairs(found) do
+    local src, names = f[1], f[2]
+    local n = {imported = 0, here = 0, other = 0}
+    local function problem(name, what)
+      problems = problems + 1
+      io.stderr:write(string.format("[%s] --gather: %s/%s: %s\n", ex.name, src, name, what))
+    end
+    for _, name in ipairs(names) do
+      local hash = name:sub(1, #ex.name + 1) == ex.name .. "-"
+        and name:sub(#ex.name + 2):match("^(%x+)%.json$")
+      local r, why = hash and record.read(src .. "/" .. name)
+      if not hash then -- another task's file, or not a record
+      elseif not r then problem(name, "not taken: " .. why)
+      elseif r.hash ~= hash or r.task ~= ex.name then
+        problem(name, string.format("not taken: its content is run %s of task %s", r.hash,
+          r.task))
+      elseif not by_hash[hash] then n.other = n.other + 1
+      else
+        local dest = record.path(ex.root, ex.name, hash)
+        local mine, theirs = util.read_file(dest), util.read_file(src .. "/" .. name)
+        if mine == theirs then n.here = n.here + 1
+        elseif mine then
+          problem(name, string.format("conflict: %s seed %d is recorded here with other "
+            .. "results (%s); kept this one (remove it to take the other)", r.variant, r.seed,
+            dest))
+        elseif lacking(r, names) then
+          problem(name, string.format("not taken: its weights %s are not beside it (copy "
+            .. "them too)", lacking(r, names)))
+        else
+          -- weights first: a record here means its files are here
+          for _, c in ipairs(companions(names, ex.name, hash)) do
+            copy(src .. "/" .. c, record.dir(ex.root) .. "/" .. c)
+          end
+          util.write_file(dest, theirs)
+          n.imported = n.imported + 1
+        end
+      end
+    end
+    io.stderr:write(string.format("[%s] gathered from %s: %d imported, %d already here, %d "
+      .. "of other runs left\n", ex.name, src, n.imported, n.here, n.other))
+  end
+  return problems
+end
+
+return gather

@@ -95,6 +95,30 @@ function T.python_with(module)
   end
 end
 
+-- n free TCP ports next to each other (none listening on them now), for a
+-- test's own servers (sshd, Slurm's daemons).
+function T.free_ports(n)
+  local used = {}
+  for _, f in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
+    local fh = io.open(f)
+    for port in (fh and fh:read("a") or ""):gmatch(":(%x%x%x%x) %x+:%x+ 0A") do
+      used[tonumber(port, 16)] = true
+    end
+    if fh then fh:close() end
+  end
+  math.randomseed(wb.sys.getpid())
+  for _ = 1, 100 do
+    local p, free = math.random(20000, 60000), true
+    for k = 0, n - 1 do free = free and not used[p + k] end
+    if free then
+      local out = {}
+      for k = 0, n - 1 do out[k + 1] = p + k end
+      return table.unpack(out)
+    end
+  end
+  error(string.format("no %d free ports found", n))
+end
+
 -- s as one shell word (single-quoted).
 function T.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 

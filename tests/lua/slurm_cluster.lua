@@ -16,25 +16,21 @@ return function(T, dir)
   -- every wait is bounded: a test that hangs is a failure, not a stuck suite
   C.TIMEOUT = 600
 
+  -- A two-seed task whose seed 2 fails when TINY_FAIL is set (the Slurm
+  -- tests' sweep), as the source of a task file.
+  C.TINY = [[
+return wb.task{name = "tiny", experiment = {base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 100}}, seeds = {1, 2},
+  measure = function(_, cfg)
+    if cfg.seed == 2 and os.getenv("TINY_FAIL") then error("planned failure of seed 2") end
+    return {}
+  end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]]
+
   -- A shell command with this cluster's configuration: status, out, err.
   function C.sh(cmd)
     return T.sh(string.format("{ export SLURM_CONF=%s/slurm.conf; %s; }", dir, cmd))
-  end
-
-  -- Two free TCP ports next to each other (none listening on them now).
-  local function free_ports()
-    local used = {}
-    for _, f in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
-      for port in (util.read_file(f) or ""):gmatch(":(%x%x%x%x) %x+:%x+ 0A") do
-        used[tonumber(port, 16)] = true
-      end
-    end
-    math.randomseed(wb.sys.getpid())
-    for _ = 1, 100 do
-      local p = math.random(20000, 60000)
-      if not used[p] and not used[p + 1] then return p, p + 1 end
-    end
-    error("no two free ports found")
   end
 
   C.daemons = {} -- name -> pid file
@@ -54,7 +50,7 @@ return function(T, dir)
   end
 
   local function write_conf(user)
-    local ctld, slurmd = free_ports()
+    local ctld, slurmd = T.free_ports(2)
     util.write_file(dir .. "/slurm.conf", (([[
 ClusterName=wbtest
 SlurmctldHost=localhost(127.0.0.1)

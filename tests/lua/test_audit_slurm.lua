@@ -9,15 +9,7 @@ local C = dofile("tests/lua/slurm_cluster.lua")(T, dir)
 local q = T.quote
 
 local tiny = dir .. "/tiny.lua"
-util.write_file(tiny, [[
-return wb.task{name = "tiny", experiment = {base = {hidden = 8, epochs = 1,
-  subset = {train = 200, test = 100}}, seeds = {1, 2},
-  measure = function(_, cfg)
-    if cfg.seed == 2 and os.getenv("TINY_FAIL") then error("planned failure of seed 2") end
-    return {}
-  end},
-  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
-]])
+util.write_file(tiny, C.TINY)
 
 -- workbench ARGS started in the background (env: "NAME=value ..." or nil):
 -- its stderr file, and wait() -> exit status, stderr.

@@ -42,15 +42,7 @@ local function tests()
   end)
 
   local tiny = dir .. "/tiny.lua"
-  util.write_file(tiny, [[
-return wb.task{name = "tiny", experiment = {base = {hidden = 8, epochs = 1,
-  subset = {train = 200, test = 100}}, seeds = {1, 2},
-  measure = function(_, cfg)
-    if cfg.seed == 2 and os.getenv("TINY_FAIL") then error("planned failure of seed 2") end
-    return {}
-  end},
-  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
-]])
+  util.write_file(tiny, C.TINY)
 
   T.test("a run that fails on the cluster is named with its element and log; exit 1",
     function()

@@ -14,26 +14,11 @@ local TIMEOUT = 300 -- seconds, for every command that could hang
 local cfg = dir .. "/ssh_config"
 local pidfile, created_run = dir .. "/sshd.pid", false
 
-local function free_port()
-  local used = {}
-  for _, f in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
-    for port in (util.read_file(f) or ""):gmatch(":(%x%x%x%x) %x+:%x+ 0A") do
-      used[tonumber(port, 16)] = true
-    end
-  end
-  math.randomseed(wb.sys.getpid())
-  for _ = 1, 100 do
-    local p = math.random(20000, 60000)
-    if not used[p] then return p end
-  end
-  error("no free port found")
-end
-
 local function start_sshd()
   if T.sh("{ test -x /usr/sbin/sshd && command -v ssh && command -v parallel; }") ~= 0 then
     error("sshd, ssh or parallel missing: `make deps` installs openssh-server and parallel")
   end
-  local port = free_port()
+  local port = T.free_ports(1)
   local st, _, err = T.sh(string.format("ssh-keygen -q -t ed25519 -N '' -f %s/host_key && "
     .. "ssh-keygen -q -t ed25519 -N '' -f %s/id && cp %s/id.pub %s/authorized_keys",
     dir, dir, dir, dir))

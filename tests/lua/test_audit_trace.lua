@@ -36,4 +36,37 @@ print(string.format("%g %g", rs[1].measures.blas, wb.sys.blas_threads()))
   T.eq(out, "1 2\n", "trained on 1 thread, the process's 2 restored after")
 end)
 
+T.test("a hook that reads $VAR: its run is retrained when the variable changes", function()
+  -- WIDTH=64 reused the run trained with WIDTH=8: another model's numbers
+  local task = [[
+return wb.task{name = "envw", experiment = {base = {epochs = 1,
+  subset = {train = 200, test = 50}}, seeds = {1}, keys = {},
+  build = function(cfg, d)
+    local w = tonumber(os.getenv("WIDTH") or "4")
+    return wb.nn.Sequential{wb.nn.Dense(784, w), wb.nn.Dense(w, 10, {activation = "softmax"})}
+  end},
+  report = function(task, runs) print(runs[1]:model()[1].weight:size(2)) end}
+]]
+  local root = q(dir .. "/p_env")
+  local function run(env)
+    local st, out, err = wb_script("envw.lua", task, env, "--jobs 1 --root " .. root)
+    T.eq(st, 0, err)
+    return out:match("%d+"), err
+  end
+  T.eq(run("WIDTH=8"), "8")
+  local w, err = run("WIDTH=8")
+  T.eq(w, "8")
+  T.ok(err:find("1 cached, 0 to train", 1, true), err)
+  w, err = run("WIDTH=16")
+  T.eq(w, "16", "the model of WIDTH=16, not the recorded WIDTH=8 one")
+  T.ok(err:find("$WIDTH (an environment variable a hook read) is not as it was", 1, true), err)
+  T.eq(run(""), "4", "unset is a value too")
+  -- the record names the variable, with a hash of its value (not the value)
+  local recs = wb.runs.load_all(dir .. "/p_env/runs")
+  T.eq(#recs, 1)
+  local e = recs[1].read_files[1]
+  T.eq(e.path, "$WIDTH")
+  T.ok(e.id:match("^env:"), e.id)
+end)
+
 T.done()

@@ -69,4 +69,40 @@ return wb.task{name = "envw", experiment = {base = {epochs = 1,
   T.ok(e.id:match("^env:"), e.id)
 end)
 
+T.test("a file added to the tree, not committed, is an uncommitted change", function()
+  -- a new module under wb/ (in the code version of every run) left the
+  -- README and records saying the clean commit made them
+  local tree = dir .. "/tree"
+  wb.sys.mkdir_p(tree)
+  local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+  local data = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
+  local git = "git -C " .. q(tree) .. " -c user.name=t -c user.email=t@t "
+  local st, _, err = T.sh(string.format("cp %s %s/workbench && mkdir %s/bindings && cp -r %s "
+    .. "%s/bindings/lua && %s init -q && %s add workbench bindings && %s commit -q -m t",
+    q(exe), q(tree), q(tree), q(wb.luadir), q(tree), git, git, git))
+  T.eq(st, 0, err)
+  write(dir .. "/new.lua", [[
+return wb.task{name = "new", experiment = {base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 50}}, seeds = {1}}}
+]])
+  local function made(root)
+    st, _, err = T.sh(string.format("WB_ECHO=0 WB_DATA=%s %s/workbench %s --root %s --jobs 1",
+      q(data), q(tree), q(dir .. "/new.lua"), q(root)))
+    T.eq(st, 0, err)
+    local rs = wb.runs.load_all(root .. "/runs")
+    T.eq(#rs, 1, root)
+    local f = io.open(root .. "/new/README.md", "rb")
+    local md = f and f:read("a") or ""
+    if f then f:close() end
+    return rs[1].git_uncommitted, md
+  end
+  local n, md = made(dir .. "/t_clean")
+  T.eq(n, 0, "the committed tree")
+  T.ok(not md:find("uncommitted", 1, true), md)
+  write(tree .. "/bindings/lua/wb/zz_helper.lua", "return {}\n")
+  n, md = made(dir .. "/t_added")
+  T.eq(n, 1, "the tree with a file not committed")
+  T.ok(md:find("with uncommitted changes to 1 file", 1, true), md)
+end)
+
 T.done()

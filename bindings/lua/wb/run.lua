@@ -32,7 +32,7 @@ end
 ---wb.Run
 ---One finished run: its record (fields hash, task, variant, seed, config,
 ---status, history, metrics, measures, weights, wall_time, host, version,
----git_commit, git_uncommitted: how many tracked files differed from that
+---git_commit, git_uncommitted: how many files differed from (or were not in) that
 ---commit) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]

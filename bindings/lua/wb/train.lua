@@ -156,7 +156,7 @@ local function write(ex, spec, rec, t0)
     array_job = os.getenv("SLURM_ARRAY_JOB_ID"), task = os.getenv("SLURM_ARRAY_TASK_ID")}
   rec.version = wb.version
   rec.git_commit = util.git_commit()
-  rec.git_uncommitted = util.git_uncommitted() -- tracked files edited since that commit
+  rec.git_uncommitted = util.git_uncommitted() -- files edited or added since that commit
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
   util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)

@@ -105,4 +105,26 @@ return wb.task{name = "new", experiment = {base = {hidden = 8, epochs = 1,
   T.ok(md:find("with uncommitted changes to 1 file", 1, true), md)
 end)
 
+T.test("train.run (in the code version) seeds math.random and pins one BLAS thread", function()
+  -- the runner did both, and wb/runner.lua is outside the code version: an
+  -- edit there changed a run's numbers without retraining it; the cockpit's
+  -- foreground run, which calls train.run, did them on its own
+  T.ok(not require("wb.identity_code").presentation_modules[1]:find("train", 1, true))
+  local function measured(k, before)
+    local ex = wb.experiment.new({base = {hidden = 4, epochs = 1,
+      subset = {train = 100, test = 20}}, seeds = {3},
+      measure = function() return {r = math.random(1 << 30), blas = wb.sys.blas_threads()} end},
+      {name = "seeded", root = dir .. "/p_seed" .. k})
+    math.randomseed(before)
+    wb.sys.set_blas_threads(2)
+    local rec = wb.train.run(ex, ex.specs[1])
+    T.eq(wb.sys.blas_threads(), 2, "the process's threads restored")
+    wb.sys.set_blas_threads(1)
+    return rec.measures
+  end
+  local a, b = measured(1, 11), measured(2, 22)
+  T.eq(a.r, b.r, "math.random drew the run's sequence, whatever came before")
+  T.eq(a.blas, 1, "trained on one thread")
+end)
+
 T.done()

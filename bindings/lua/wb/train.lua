@@ -1,25 +1,21 @@
--- wb/train.lua: training one run of an experiment (or adopting a finished
--- run whose training identity is equal) and writing its record and weights.
--- The runner (wb/runner.lua) decides which runs to train and calls
--- M.run(ex, spec) for each, in a child process or in this one.
+-- wb/train.lua: training one run of an experiment (or adopting a finished run whose training
+-- identity is equal) and writing its record and weights. The runner (wb/runner.lua) decides
+-- which runs to train and calls M.run(ex, spec) for each, in a child process or in this one.
 --
--- A killed run resumes: after every epoch the full training state
--- (model:save_state, via ModelCheckpoint{save_state}) is written atomically
--- beside the record, as <task>-<hash>.state.safetensors, tagged with the
--- run's task and hash; training that run again resumes from it and ends
--- bit-identical to an uninterrupted run. The file is removed once the
--- record is written. The path and the tag are per run hash, so a state is
--- never taken by another run, and resuming changes neither the run's
--- config, fit options nor identity. A run is resumable when every callback
--- it trains with keeps its state (a task's callbacks need get_state and
--- set_state, as wb.callbacks' own have) and it measures no instruments;
--- other runs restart from scratch when killed, as before.
+-- A killed run resumes: after every epoch the full training state (model:save_state, via
+-- ModelCheckpoint{save_state}) is written atomically beside the record, as
+-- <task>-<hash>.state.safetensors, tagged with the run's task and hash; training that run
+-- again resumes from it and ends bit-identical to an uninterrupted run. The file is removed
+-- once the record is written. The path and the tag are per run hash, so a state is never
+-- taken by another run, and resuming changes neither the run's config, fit options nor
+-- identity. A run is resumable when every callback it trains with keeps its state (a task's
+-- callbacks need get_state and set_state, as wb.callbacks' own have) and it measures no
+-- instruments; other runs restart from scratch when killed, as before.
 --
--- A record says what was trained: the resolved config (defaults included),
--- the fit options as used, the identities that made its hash
--- (wb/identity.lua), where and when it ran, its history and final metrics,
--- and the files its hooks read while it ran (read_files, with their content
--- ids: wb/identity_reads.lua), so that editing one retrains it.
+-- A record says what was trained: the resolved config (defaults included), the fit options
+-- as used, the identities that made its hash (wb/identity.lua), where and when it ran, its
+-- history and final metrics, and the files its hooks read while it ran (read_files, with
+-- their content ids: wb/identity_reads.lua), so that editing one retrains it.
 local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
@@ -380,7 +376,7 @@ function M.run(ex, spec, o)
   end
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
-  local outer = active
+  local outer, threads = active, wb.sys.blas_threads()
   local tracker = reads.track{dirs = {record.dir(ex.root)},
     files = wb.data._files(spec.config.dataset)}
   active = tracker
@@ -388,7 +384,12 @@ function M.run(ex, spec, o)
   local _ <close> = setmetatable({}, {__close = function()
     tracker:stop()
     active = outer
+    wb.sys.set_blas_threads(threads)
   end})
+  -- Lua's generator seeded too (5.4 seeds it at random per process: a hook's math.random),
+  -- on one BLAS thread whatever $OPENBLAS_NUM_THREADS says (other threads, other sums)
+  math.randomseed(spec.config.seed)
+  wb.sys.set_blas_threads(1)
   return run(ex, spec, o or {})
 end
 

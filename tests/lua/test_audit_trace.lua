@@ -127,4 +127,21 @@ T.test("train.run (in the code version) seeds math.random and pins one BLAS thre
   T.eq(a.blas, 1, "trained on one thread")
 end)
 
+T.test("a run retrained under its hash keeps no best weights of the training before", function()
+  -- retrained for a file or $VAR its hooks read (same hash), its last epoch
+  -- its best: run:model("best") loaded the earlier training's best file
+  local root = dir .. "/p_best"
+  local ex = wb.experiment.new({base = {hidden = 4, epochs = 1,
+    subset = {train = 100, test = 20}}, seeds = {1}}, {name = "best", root = root})
+  local s = ex.specs[1]
+  wb.sys.mkdir_p(root .. "/runs")
+  local left = wb.record.path(root, "best", s.hash, "best.safetensors")
+  wb.nn.Sequential{wb.nn.Dense(784, 3), wb.nn.Dense(3, 10)}:save(left) -- the earlier one's
+  local rec = wb.train.run(ex, s)
+  T.eq(rec.best_weights, nil, "one epoch: the last is the best")
+  T.ok(not wb.sys.exists(left), "the earlier training's best file is gone")
+  local r = wb.runs.Runs({rec}, ex)[1]
+  T.check_error("no best weights", r.model, r, "best")
+end)
+
 T.done()

@@ -30,9 +30,8 @@ local M = {}
 
 -- {==================== model, optimizer, data ====================
 
--- The default model: an MLP, n_in -> Dense(h) for each h of cfg.hidden
--- (activation, l2 and init on every kernel; Dropout after each hidden layer
--- when cfg.dropout > 0) -> Dense(n_out, softmax).
+-- The default model: an MLP, n_in -> Dense(h) for each h of cfg.hidden (activation, l2, init
+-- on every kernel; Dropout after each hidden layer if cfg.dropout > 0) -> Dense(n_out, softmax).
 local function build_mlp(cfg, n_in, n_out)
   local l2 = cfg.l2 ~= 0 and cfg.l2 or nil
   local widths = type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}
@@ -99,9 +98,8 @@ local function final_metrics(h, test)
   return m
 end
 
--- A callback that keeps a copy of the best epoch's weights (the history's
--- best_epoch: lowest validation loss) and saves them beside the final ones
--- as <name>.best.safetensors when the last epoch was not the best.
+-- A callback that keeps a copy of the best epoch's weights (the history's best_epoch: lowest
+-- validation loss) and saves them as <name>.best.safetensors when the last epoch was not it.
 local function best_keeper()
   local k = {best = math.huge}
   function k:on_train_begin(model) self.model = model end
@@ -146,8 +144,7 @@ local function write(ex, spec, rec, t0)
   if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
   rec.wall_time = util.now() - t0
   rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
-  rec.host = wb.sys.hostname()
-  rec.pid = wb.sys.getpid()
+  rec.host, rec.pid = wb.sys.hostname(), wb.sys.getpid()
   rec.slurm = os.getenv("SLURM_JOB_ID") and {job = os.getenv("SLURM_JOB_ID"),
     array_job = os.getenv("SLURM_ARRAY_JOB_ID"), task = os.getenv("SLURM_ARRAY_TASK_ID")}
   rec.version = wb.version
@@ -155,6 +152,9 @@ local function write(ex, spec, rec, t0)
   rec.git_uncommitted = util.git_uncommitted() -- files edited or added since that commit
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
+  -- a best file left by an earlier training of this hash (retrained: a file it read changed)
+  if not rec.best_weights then os.remove(record.path(ex.root, ex.name, spec.hash,
+    "best.safetensors")) end
   util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)
   os.remove(record.path(ex.root, ex.name, spec.hash, "state.safetensors")) -- done with it
   return rec
@@ -219,9 +219,8 @@ local function find_donor(ex, spec)
   return nil
 end
 
--- An adopted run's callbacks are the donor's recorded series only: a
--- measure hook that reads anything else of them (a field its callback set)
--- would get nil and measure another thing without a word, so it is an error.
+-- An adopted run's callbacks are the donor's recorded series only: a measure hook that reads
+-- anything else of them (a field its callback set) would get nil: an error.
 local function series_only_index(_, k)
   if k == "seconds" then return nil end -- finish's cost sum
   error(string.format("measure: this run adopts an equal training of another task, whose "

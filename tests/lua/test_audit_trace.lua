@@ -144,4 +144,60 @@ T.test("a run retrained under its hash keeps no best weights of the training bef
   T.check_error("no best weights", r.model, r, "best")
 end)
 
+T.test("a killed run resumes only a training its hooks' reads still make", function()
+  -- killed with bias.txt saying 0, run again once it says 1 (retrained: its
+  -- hook read it), it resumed the 0 training (the hash is the same: the file
+  -- is read, not named) and recorded the file as it says now
+  local bias = dir .. "/bias.txt"
+  local function ex_in(root)
+    wb.sys.mkdir_p(root .. "/runs")
+    return wb.experiment.new({base = {epochs = 3, subset = {train = 200, test = 50}},
+      seeds = {1}, keys = {}, build = function()
+        local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+          wb.nn.Dense(8, 10, {activation = "softmax"})}
+        local f = io.open(bias)
+        m[1].bias:fill(tonumber(f:read("a")))
+        f:close()
+        return m
+      end}, {name = "killed", root = root})
+  end
+  local root = dir .. "/p_killed"
+  local ex = ex_in(root)
+  write(bias, "0")
+  local boom = wb.callbacks.Lambda{on_epoch_end = function(e)
+    if e == 2 then error("killed", 0) end end}
+  T.ok(not pcall(wb.train.run, ex, ex.specs[1], {callbacks = {boom}}))
+  T.ok(wb.sys.exists(wb.record.path(root, "killed", ex.specs[1].hash, "state.safetensors")),
+    "a state left by the killed training")
+  write(bias, "1")
+  ex = ex_in(root)
+  local rec = wb.train.run(ex, ex.specs[1])
+  local fresh_ex = ex_in(dir .. "/p_fresh")
+  local fresh = wb.train.run(fresh_ex, fresh_ex.specs[1])
+  T.eq(rec.resumed_after_epoch, nil, "not resumed")
+  T.eq(rec.metrics.loss, fresh.metrics.loss, "the bias 1 training, start to end")
+  -- and with the file as it was, a killed run resumes (bit-identical)
+  boom = wb.callbacks.Lambda{on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}
+  T.ok(not pcall(wb.train.run, fresh_ex, fresh_ex.specs[1], {callbacks = {boom}}))
+  rec = wb.train.run(fresh_ex, fresh_ex.specs[1])
+  T.eq(rec.resumed_after_epoch, 1, "resumed")
+  T.eq(rec.metrics.loss, fresh.metrics.loss, "as the uninterrupted training")
+end)
+
+T.test("a killed run whose hooks cannot be identified is not resumed", function()
+  -- its hash does not cover its hooks' code: an edit there, then a rerun,
+  -- resumed the training made by the code before the edit
+  local root = dir .. "/p_unid"
+  wb.sys.mkdir_p(root .. "/runs")
+  local t = wb.zeros(1)
+  local ex = wb.experiment.new({base = {hidden = 4, epochs = 3, subset = {train = 100,
+    test = 20}}, seeds = {1}, callbacks = function() local _ = t end}, {name = "unid",
+    root = root})
+  T.eq(ex.specs[1].cacheable, false)
+  local boom = wb.callbacks.Lambda{on_epoch_end = function(e) if e == 2 then error("k", 0) end end}
+  T.ok(not pcall(wb.train.run, ex, ex.specs[1], {callbacks = {boom}}))
+  local rec = wb.train.run(ex, ex.specs[1])
+  T.eq(rec.resumed_after_epoch, nil)
+end)
+
 T.done()

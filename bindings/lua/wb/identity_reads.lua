@@ -293,11 +293,19 @@ function M.stop(t)
     if active[i] == t then table.remove(active, i) end
   end
   if #active == 0 then wb.io._observe(nil) end
-  t.list = {}
-  for _, p in ipairs(t.order) do
-    if not t.written[p] then t.list[#t.list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
-  end
+  t.list = M.so_far(t)
   return t.list
+end
+
+-- M.so_far(t) -> table
+-- What tracker t has seen until now, as stop would list it ({{path, id}, ...}, ids taken
+-- now), without stopping it: a killed run's state is tagged with it (wb/train_resume.lua).
+function M.so_far(t)
+  local list = {}
+  for _, p in ipairs(t.order) do
+    if not t.written[p] then list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
+  end
+  return list
 end
 
 -- M.merge(a, b) -> table|nil

@@ -17,10 +17,11 @@
 -- history and final metrics, and the files its hooks read while it ran (read_files, with
 -- their content ids: wb/identity_reads.lua), so that editing one retrains it.
 local _ENV = require "wb.std"
-local wb, cjson, util = require "wb", require "cjson", require "wb.util"
+local wb, util = require "wb", require "wb.util"
 local record = require "wb.record"
 local args = require "wb.args"
 local reads = require "wb.identity_reads"
+local resume = require "wb.train_resume" -- a killed run's state: when it is this training's
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -244,46 +245,6 @@ local function adopt(ex, spec, donor, d)
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end
 
--- Whether the run can be resumed: every callback keeps its state, no
--- instruments, and fit's options are the runner's own.
-local function resumable(fit_opts, callbacks, extra, opt)
-  if fit_opts.instruments or fit_opts.resume or fit_opts.callbacks ~= callbacks
-      or fit_opts.optimizer ~= opt then
-    return false
-  end
-  for _, cb in ipairs(extra) do
-    if type(cb.get_state) ~= "function" or type(cb.set_state) ~= "function" then
-      return false
-    end
-  end
-  return true
-end
-
--- Sets fit_opts up to save the state after every epoch and, when this
--- run's state file is there, to resume from it; returns the epoch resumed
--- after (nil when training starts afresh).
-local function resume_from(ex, spec, fit_opts, callbacks, extra, opt)
-  if not resumable(fit_opts, callbacks, extra, opt) then return nil end
-  local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
-  local tag = ex.name .. "-" .. spec.hash
-  callbacks[#callbacks + 1] = wb.callbacks.ModelCheckpoint{path, save_state = true, tag = tag}
-  if not wb.sys.exists(path) then return nil end
-  local ok, epoch = pcall(function()
-    local _, meta = wb.io.load_safetensors(path)
-    if meta["workbench.tag"] ~= tag then error("tag " .. tostring(meta["workbench.tag"])) end
-    return math.tointeger(cjson.decode(meta["workbench.state"]).epoch)
-  end)
-  if not ok or not epoch then
-    io.stderr:write(string.format("warning: %s is not a training state of run %s (%s); "
-      .. "training from scratch\n", path, tag, tostring(epoch)))
-    os.remove(path)
-    return nil
-  end
-  -- the optimizer comes from the file: its lr may have been changed by a callback
-  fit_opts.resume, fit_opts.optimizer = path, nil
-  return epoch
-end
-
 -- Trains (or adopts) run spec: M.run without the tracking of its reads.
 local function run(ex, spec, o)
   local cfg = spec.config
@@ -328,7 +289,7 @@ local function run(ex, spec, o)
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
-  local resumed = resume_from(ex, spec, fit_opts, callbacks, extra, opt)
+  local resumed = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
   if o.callbacks then -- the caller's, last; not the run's (see M.run)
     local all = {table.unpack(fit_opts.callbacks or {})}
     fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)

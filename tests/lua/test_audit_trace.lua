@@ -200,4 +200,31 @@ T.test("a killed run whose hooks cannot be identified is not resumed", function(
   T.eq(rec.resumed_after_epoch, nil)
 end)
 
+T.test("a README names the commits its runs were trained at, not only its own", function()
+  -- every run reused from records trained at another commit: the README named
+  -- only the commit of the process that wrote it, as if it had made them
+  local root = dir .. "/p_commits"
+  local task = [[
+return wb.task{name = "cm", experiment = {base = {hidden = 4, epochs = 1,
+  subset = {train = 100, test = 20}}, seeds = {1, 2}}}
+]]
+  local st, _, err = wb_script("cm.lua", task, "WB_ECHO=0", "--jobs 1 --root " .. q(root))
+  T.eq(st, 0, err)
+  local recs = wb.runs.load_all(root .. "/runs")
+  T.eq(#recs, 2)
+  for i, c in ipairs{{"0ld0c0m", 2}, {"1ater00", 0}} do
+    local r = setmetatable(recs[i], nil)
+    r.git_commit, r.git_uncommitted = c[1], c[2]
+    wb.sys.write_atomic(wb.record.path(root, "cm", r.hash), require("cjson").encode(r))
+  end
+  st, _, err = wb_script("cm.lua", task, "WB_ECHO=0", "--jobs 1 --root " .. q(root))
+  T.eq(st, 0, err)
+  T.ok(err:find("2 cached, 0 to train", 1, true), err)
+  local f = assert(io.open(root .. "/cm/README.md", "rb"))
+  local md = f:read("a")
+  f:close()
+  T.ok(md:find("2 from records; trained at commit 0ld0c0m (1), 1ater00 (1); 1 of them with "
+    .. "uncommitted edits.*", 1, true), md)
+end)
+
 T.done()

@@ -227,4 +227,20 @@ return wb.task{name = "cm", experiment = {base = {hidden = 4, epochs = 1,
     .. "uncommitted edits.*", 1, true), md)
 end)
 
+T.test("a figure not drawn leaves no earlier PNG beside its new CSV", function()
+  -- gnuplot failing: the README said the figure could not be drawn, while
+  -- x.png in its folder was still the earlier figure, beside the new x.csv
+  local d = dir .. "/fig"
+  wb.sys.mkdir_p(d)
+  write(d .. "/x.png", "an earlier figure")
+  local saved = wb.plot.gnuplot
+  wb.plot.gnuplot = "/nonexistent/gnuplot"
+  local p = wb.plot.lines{series = {{label = "a", x = {1, 2}, y = {3, 4}}}}
+  local ok = pcall(p.save, p, d .. "/x.png")
+  wb.plot.gnuplot = saved
+  T.ok(not ok, "not drawn")
+  T.ok(not wb.sys.exists(d .. "/x.png"), "no PNG of other data")
+  T.ok(wb.sys.exists(d .. "/x.csv") and wb.sys.exists(d .. "/x.gp"), "the data and script kept")
+end)
+
 T.done()

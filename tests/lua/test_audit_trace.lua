@@ -243,4 +243,40 @@ T.test("a figure not drawn leaves no earlier PNG beside its new CSV", function()
   T.ok(wb.sys.exists(d .. "/x.csv") and wb.sys.exists(d .. "/x.gp"), "the data and script kept")
 end)
 
+T.test("run:evaluate() on other data files than the run's is an error, not a number", function()
+  -- $WB_DATA at a copy with other test labels: evaluate gave 12 % for a run
+  -- recorded at 17 %, without a word
+  local root = dir .. "/p_data"
+  local st, _, err = wb_script("dtrain.lua", [[
+wb.experiment.new({base = {hidden = 4, epochs = 1, subset = {train = 100, test = 200}},
+  seeds = {1}}, {name = "d", root = arg[1]}):run{verbose = false}
+]], "", q(root))
+  T.eq(st, 0, err)
+  local src = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
+  local copy = dir .. "/data_copy/mnist"
+  wb.sys.mkdir_p(copy)
+  for _, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+      "t10k-images-idx3-ubyte"} do
+    T.eq(T.sh(string.format("ln -s %s %s", q(src .. "/mnist/" .. f), q(copy .. "/" .. f))), 0)
+  end
+  local labels = require("wb.util").read_file(src .. "/mnist/t10k-labels-idx1-ubyte")
+  write(copy .. "/t10k-labels-idx1-ubyte", labels:sub(1, 8)
+    .. labels:sub(9, 208):gsub(".", function(c) return string.char((c:byte() + 1) % 10) end)
+    .. labels:sub(209))
+  local eval = [[
+local r = wb.runs.find{root = arg[1]}[1]
+local ok, e = pcall(r.evaluate, r)
+print(ok and string.format("%g %g", e.accuracy, r.metrics.test_accuracy) or e)
+]]
+  local out
+  st, out, err = wb_script("deval.lua", eval, "", q(root))
+  T.eq(st, 0, err)
+  local a, b = out:match("^(%S+) (%S+)\n$")
+  T.ok(a and a == b, "its own data: the recorded accuracy: " .. out)
+  st, out, err = wb_script("deval.lua", eval, "WB_DATA=" .. q(dir .. "/data_copy"), q(root))
+  T.eq(st, 0, err)
+  T.ok(out:find("wb.Run:evaluate: Run d base seed 1: test acc [%d.]+%% was trained on other "
+    .. "mnist files than those in " .. (dir .. "/data_copy/mnist"):gsub("%p", "%%%0")), out)
+end)
+
 T.done()

@@ -279,4 +279,25 @@ print(ok and string.format("%g %g", e.accuracy, r.metrics.test_accuracy) or e)
     .. "mnist files than those in " .. (dir .. "/data_copy/mnist"):gsub("%p", "%%%0")), out)
 end)
 
+T.test("a run whose retraining failed is not reported from its earlier record", function()
+  -- an unidentified hook (always retrained): its earlier record, made by
+  -- other code, filled the table as "1 of 2 (1 failed)" for one seed
+  local root = dir .. "/p_failed"
+  local task = [[
+local t = wb.zeros(1)
+return wb.task{name = "fl", experiment = {base = {hidden = 4, epochs = 1,
+  subset = {train = 100, test = 20}}, seeds = {1},
+  callbacks = function() local _ = t; if os.getenv("FAIL") then error("boom", 0) end end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]]
+  local st, _, err = wb_script("fl.lua", task, "WB_ECHO=0", "--jobs 1 --root " .. q(root))
+  T.eq(st, 0, err)
+  st, _, err = wb_script("fl.lua", task, "WB_ECHO=0 FAIL=1", "--jobs 1 --root " .. q(root))
+  T.eq(st, 1, err)
+  local f = assert(io.open(root .. "/fl/README.md", "rb"))
+  local md = f:read("a")
+  f:close()
+  T.ok(md:find("| base | 0 of 1 (1 failed) | n/a |", 1, true), md)
+end)
+
 T.done()

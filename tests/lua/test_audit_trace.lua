@@ -304,4 +304,27 @@ return wb.task{name = "fl", experiment = {base = {hidden = 4, epochs = 1,
   T.ok(md:find("| base | 0 of 1 (1 failed) | n/a |", 1, true), md)
 end)
 
+T.test("a README says which data files its runs read: folder and identity", function()
+  -- with $WB_DATA at an edited copy it said "Data: mnist" as for the real one
+  local copy = dir .. "/data_readme/mnist"
+  wb.sys.mkdir_p(copy)
+  local src = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
+  for _, f in ipairs{"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+      "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} do
+    T.eq(T.sh(string.format("ln -s %s %s", q(src .. "/mnist/" .. f), q(copy .. "/" .. f))), 0)
+  end
+  local root = dir .. "/p_readme_data"
+  local st, _, err = wb_script("rd.lua", [[
+return wb.task{name = "rd", experiment = {base = {hidden = 4, epochs = 1,
+  subset = {train = 100, test = 20}}, seeds = {1}}}
+]], "WB_ECHO=0 WB_DATA=" .. q(dir .. "/data_readme"), "--jobs 1 --root " .. q(root))
+  T.eq(st, 0, err)
+  local r = wb.runs.load_all(root .. "/runs")[1]
+  local f = assert(io.open(root .. "/rd/README.md", "rb"))
+  local md = f:read("a")
+  f:close()
+  T.ok(md:find("Data files: mnist in " .. copy .. ", identity " .. r.identity.data .. ".", 1,
+    true), md)
+end)
+
 T.done()

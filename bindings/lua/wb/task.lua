@@ -187,13 +187,17 @@ function Task:_provenance(info, records)
   local cmd = {"workbench", info.script or "?"}
   for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
   -- every dataset and subset the runs use (a task may vary them), not the first's
-  local seen, data = {}, {}
+  local seen, data, files = {}, {}, {}
   for _, sp in ipairs(specs) do
     local c = sp.config
     local d = tostring(c.dataset) .. ", " .. (c.subset and string.format("first %s training / "
       .. "%s test rows", tostring(c.subset.train or "all"), tostring(c.subset.test or "all"))
       or "full training and test sets")
     if not seen[d] then seen[d] = true; data[#data + 1] = d end
+    -- which files: $WB_DATA may point at another copy, edited (the records' identity.data)
+    local f = string.format("%s in %s, identity %s", tostring(c.dataset),
+      (wb.data._location(c.dataset)), tostring(sp.identity.data))
+    if not seen[f] then seen[f] = true; files[#files + 1] = f end
   end
   local val = list_of(specs, function(s)
     local v = s.config.validation
@@ -203,9 +207,9 @@ function Task:_provenance(info, records)
       .. "only gives the final test metrics)", 100 * v)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
-    .. "Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this command, %d "
-    .. "from records%s.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
-    os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), val,
+    .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
+    .. "command, %d from records%s.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
+    os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), table.concat(files, "; "), val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
     #specs, #specs == 1 and "" or "s", info.trained, info.cached,
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "")

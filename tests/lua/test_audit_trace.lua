@@ -327,4 +327,17 @@ return wb.task{name = "rd", experiment = {base = {hidden = 4, epochs = 1,
     true), md)
 end)
 
+T.test("a record names the BLAS kernel that computed it", function()
+  -- OpenBLAS picks a kernel per CPU (or $OPENBLAS_CORETYPE): Haswell's and
+  -- Sandybridge's sums differ in the last bits, and no record said which
+  local st, out, err = wb_script("core.lua", [[
+local ex = wb.experiment.new({base = {hidden = 4, epochs = 1,
+  subset = {train = 100, test = 20}}, seeds = {1}}, {name = "core", root = arg[1]})
+print(ex:run{verbose = false}[1].blas_core, wb.sys.blas_core())
+]], "OPENBLAS_CORETYPE=Sandybridge", q(dir .. "/p_core"))
+  T.eq(st, 0, err)
+  local rec_core, now = out:match("^(%S+)\t(%S+)\n$")
+  T.ok(rec_core and rec_core == now and rec_core ~= "nil", out) -- Sandybridge when dynamic
+end)
+
 T.done()

@@ -31,7 +31,8 @@ end
 
 ---wb.Run
 ---One finished run: its record (fields hash, task, variant, seed, config,
----status, history, metrics, measures, weights, wall_time, host, version,
+---status, history, metrics, measures, weights, wall_time, host, blas_core
+---(the BLAS kernel that computed it: wb.sys.blas_core), version,
 ---git_commit, git_uncommitted: how many files differed from (or were not in) that
 ---commit) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.

@@ -145,7 +145,7 @@ local function write(ex, spec, rec, t0)
   if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
   rec.wall_time = util.now() - t0
   rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
-  rec.host, rec.pid = wb.sys.hostname(), wb.sys.getpid()
+  rec.host, rec.pid, rec.blas_core = wb.sys.hostname(), wb.sys.getpid(), wb.sys.blas_core()
   rec.slurm = os.getenv("SLURM_JOB_ID") and {job = os.getenv("SLURM_JOB_ID"),
     array_job = os.getenv("SLURM_ARRAY_JOB_ID"), task = os.getenv("SLURM_ARRAY_TASK_ID")}
   rec.version = wb.version

@@ -5,6 +5,7 @@
 local T = dofile("tests/lua/harness.lua")
 local q = T.quote
 local dir = T.tmpdir()
+local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
 
 local function write(path, s)
   local fh = assert(io.open(path, "wb"))
@@ -17,7 +18,7 @@ end
 local function wb_script(name, src, env, args)
   write(dir .. "/" .. name, src)
   return T.sh(string.format("cd %s && env -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS "
-    .. "-u OMP_NUM_THREADS %s %s %s %s", q(dir), env or "", q(os.getenv("PWD") .. "/" .. T.wb),
+    .. "-u OMP_NUM_THREADS %s %s %s %s", q(dir), env or "", q(exe),
     q(name), args or ""))
 end
 
@@ -74,7 +75,6 @@ T.test("a file added to the tree, not committed, is an uncommitted change", func
   -- README and records saying the clean commit made them
   local tree = dir .. "/tree"
   wb.sys.mkdir_p(tree)
-  local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
   local data = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
   local git = "git -C " .. q(tree) .. " -c user.name=t -c user.email=t@t "
   local st, _, err = T.sh(string.format("cp %s %s/workbench && mkdir %s/bindings && cp -r %s "

@@ -71,6 +71,16 @@ static int sys_set_blas_threads(lua_State *L)
     return 1;
 }
 
+/* blas_core() -> string: the kernel OpenBLAS chose for this CPU (or
+ * $OPENBLAS_CORETYPE), e.g. "Haswell": another kernel sums in another order,
+ * so the same run gives other numbers; every run record names it. */
+static int sys_blas_core(lua_State *L)
+{
+    const char *c = openblas_get_corename();
+    lua_pushstring(L, c ? c : "unknown");
+    return 1;
+}
+
 /* ---- process and machine ---- */
 
 /* isatty(fd | file) -> boolean; fd is an integer (0 = stdin) or an io file. */
@@ -329,6 +339,7 @@ static const luaL_Reg functions[] = {
     {"hash_file", sys_hash_file},
     {"blas_threads", sys_blas_threads},
     {"set_blas_threads", sys_set_blas_threads},
+    {"blas_core", sys_blas_core},
     {NULL, NULL},
 };
 

@@ -276,23 +276,13 @@ local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
     table.concat(seed_list, ", ")), ""}
 -- The commits the runs were trained at: a reused run may be older than
 -- this invocation's commit (its training code was the same).
-local commits, order, edited, n_listed = {}, {}, 0, 0
-for _, t in ipairs(tasks) do
-  for _, r in ipairs(listed[t]) do
-    local c = type(r.git_commit) == "string" and r.git_commit or "unknown"
-    if not commits[c] then commits[c] = 0; order[#order + 1] = c end
-    commits[c] = commits[c] + 1
-    n_listed = n_listed + 1
-    if (tonumber(r.git_uncommitted) or 0) > 0 then edited = edited + 1 end
-  end
-end
-table.sort(order)
-for i, c in ipairs(order) do order[i] = string.format("%s (%d)", c, commits[c]) end
-if n_listed > 0 then
-  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s%s. Each run's "
+local trained = {}
+for _, t in ipairs(tasks) do table.move(listed[t], 1, #listed[t], #trained + 1, trained) end
+local commits = wb.record.commits(trained)
+if commits then
+  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s. Each run's "
     .. "record (`runs/<task>-<hash>.json`) names its config, seed, command and commit; "
-    .. "`wb.runs.export_csv` lists them.*\n", n_listed, table.concat(order, ", "),
-    edited > 0 and string.format("; %d of them with uncommitted edits", edited) or "")
+    .. "`wb.runs.export_csv` lists them.*\n", #trained, commits)
 end
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"

@@ -264,7 +264,7 @@ T.test("a README names every dataset and subset its runs use, not the first's", 
   T.eq(st, 0, err)
   local readme = util.read_file(dir .. "/subs/subs/README.md") or ""
   T.ok(readme:find("Data: mnist, first 200 training / 100 test rows; mnist, first 300 "
-    .. "training / 50 test rows. Validation:", 1, true), readme)
+    .. "training / 50 test rows. Data files:", 1, true), readme)
 end)
 
 -- }====================

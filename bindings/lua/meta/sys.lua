@@ -148,3 +148,12 @@ function wb.sys.blas_threads() end
 ---@return integer
 ---Example: wb.sys.set_blas_threads(2)
 function wb.sys.set_blas_threads(n) end
+
+---wb.sys.blas_core() -> string
+---The kernel OpenBLAS chose for this CPU (or $OPENBLAS_CORETYPE), e.g.
+---"Haswell". Another kernel sums in another order, so the same run gives
+---other numbers (in the last bits, then further): every run record names it
+---(blas_core).
+---@return string
+---Example: print(wb.sys.blas_core())
+function wb.sys.blas_core() end

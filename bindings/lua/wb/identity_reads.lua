@@ -17,7 +17,8 @@
 -- id (the record's read_files = {{path = ..., id = ...}}) and reuses a
 -- recorded run only while every one is unchanged. A folder a hook lists
 -- (wb.sys.listdir) is recorded with an id of its names: a file added there
--- retrains the run.
+-- retrains the run. An environment variable a hook reads (os.getenv) is
+-- recorded as "$NAME" with a hash of its value: another value retrains it.
 --
 -- Not recorded: the workbench's own modules (their code is in
 -- identity.code()) and their own listings, Lua's standard library (no
@@ -87,7 +88,7 @@ local active = {}
 -- loads (at `wb`'s, before any script runs).
 local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io.open,
   lines = io.lines, input = io.input, popen = io.popen, execute = os.execute,
-  listdir = wb.sys.listdir}
+  listdir = wb.sys.listdir, getenv = os.getenv}
 
 -- A C function a wrapper calls (require, io.lines, io.open's mode check)
 -- raises at its caller's line, which would be a line of this file:
@@ -153,6 +154,20 @@ local function ran(what, cmd, own)
   for _, t in ipairs(active) do
     if not t.seen[key] then
       t.seen[key], t.ids[key] = true, COMMAND
+      t.order[#t.order + 1] = key
+    end
+  end
+end
+
+-- An environment variable a hook read is noted as "$NAME" with an id of its
+-- value (a hash: a token never lands in a record) or of its absence.
+local ENV = "env:"
+local function env_id(v) return ENV .. (v and require("wb.util").fnv1a64(v) or "unset") end
+local function env_read(name)
+  for _, t in ipairs(active) do
+    local key = "$" .. name
+    if not t.seen[key] then
+      t.seen[key], t.ids[key] = true, env_id(orig.getenv(name))
       t.order[#t.order + 1] = key
     end
   end
@@ -228,12 +243,19 @@ wb.sys.listdir = function(path, ...)
   return names
 end
 
+-- a hook that reads $WIDTH builds another model when it changes
+os.getenv = function(name, ...)
+  if #active > 0 and type(name) == "string" and not own_caller() then env_read(name) end
+  return orig.getenv(name, ...)
+end
+
 -- wrapper -> the name of the function it wraps: identity.lua identifies a
 -- hook calling `dofile` as it did before the wrapping (by that name), not by
 -- the wrapper's code.
 M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile",
   [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input",
-  [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir"}
+  [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir",
+  [os.getenv] = "os.getenv"}
 
 -- The C loaders and writers, through one observer set while a tracker runs
 -- (none set: the bindings' check is one registry lookup).
@@ -271,11 +293,19 @@ function M.stop(t)
     if active[i] == t then table.remove(active, i) end
   end
   if #active == 0 then wb.io._observe(nil) end
-  t.list = {}
-  for _, p in ipairs(t.order) do
-    if not t.written[p] then t.list[#t.list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
-  end
+  t.list = M.so_far(t)
   return t.list
+end
+
+-- M.so_far(t) -> table
+-- What tracker t has seen until now, as stop would list it ({{path, id}, ...}, ids taken
+-- now), without stopping it: a killed run's state is tagged with it (wb/train_resume.lua).
+function M.so_far(t)
+  local list = {}
+  for _, p in ipairs(t.order) do
+    if not t.written[p] then list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
+  end
+  return list
 end
 
 -- M.merge(a, b) -> table|nil
@@ -313,6 +343,9 @@ function M.changed(list, memo)
     elseif e.id == COMMAND then
       what = "was read by a hook: a command's output cannot be checked against "
         .. "the record, so the run is never reused"
+    elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
+      what = env_id(orig.getenv(e.path:sub(2))) ~= e.id and "(an environment variable a "
+        .. "hook read) is not as it was when the run was recorded"
     elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
       local ok, names = pcall(orig.listdir, e.path)
       local now = ok and listing_id(names) or "absent"

@@ -7,8 +7,8 @@
 --   name.gp   a gnuplot script that re-renders name.png from name.csv alone
 --             (`cd dir && gnuplot name.gp`, or `gnuplot dir/name.gp`),
 --   name.png  rendered by running that script (pngcairo, else png).
--- The CSV and script are kept even if gnuplot fails; the PNG goes to a
--- temporary name and is renamed, so a failed render leaves no half a file.
+-- The CSV and script are kept even if gnuplot fails; the PNG goes to a temporary name and
+-- is renamed, so a failed render leaves no half a file, nor an earlier PNG of other data.
 -- Every piece of user text reaches gnuplot as a single-quoted string with
 -- enhanced text off: it is drawn, never executed or expanded.
 -- This is not an interactive plotting library: no windows, no mouse.
@@ -255,10 +255,10 @@ local function size_of(p)
 end
 
 ---wb.Plot:save(path) -> wb.Plot, string
----Writes dir/name.csv (the data), dir/name.gp (a gnuplot script that
----re-renders the PNG from the CSV alone) and renders dir/name.png
----(pngcairo, else png); creates dir. Raises on any failure, keeping the CSV
----and script but never half a PNG. When the PNG, CSV and script on disk are
+---Writes dir/name.csv (the data), dir/name.gp (a gnuplot script that re-renders the PNG
+---from the CSV alone) and renders dir/name.png (pngcairo, else png); creates dir. Raises
+---on any failure, keeping the CSV and script but no PNG (neither half of one nor an
+---earlier figure's). When the PNG, CSV and script on disk are
 ---already exactly this figure's, nothing is rewritten or redrawn. Returns
 ---the plot and the path.
 ---@param path string
@@ -274,8 +274,8 @@ function Plot:save(path)
     R.mkdir_p(dir)
     for _, f in ipairs(files) do R.write_file(dir .. "/" .. f[1], f[2]) end
     R.write_file(dir .. "/" .. name .. ".gp", gp .. UNDRAWN)
-    local pid = wb.sys.getpid()
-    local tmp = string.format(".%s.%d.%d%06d.tmp.png", name, pid, os.time(),
+    os.remove(dir .. "/" .. name .. ".png") -- of other data: not beside this CSV if not drawn
+    local tmp = string.format(".%s.%d.%d%06d.tmp.png", name, wb.sys.getpid(), os.time(),
       math.random(0, 999999))
     local rok, rerr = pcall(R.run, dir, name .. ".gp", tmp, nil, path, M)
     local tmppath = dir .. "/" .. tmp

@@ -218,5 +218,31 @@ function M.group_key(r)
   return util.fnv1a64(util.canonical({task = r.task, config = cfg}))
 end
 
+---wb.record.commits(records) -> string|nil
+---The commits run records were trained at (their git_commit, "unknown" when
+---a record has none), sorted, each with its count: "abc1234 (3), def5678
+---(1)", then "; 1 of them with uncommitted edits" for those trained in a
+---tree with uncommitted changes (git_uncommitted > 0); nil for no records.
+---A README names them: a reused run may be older than the commit that
+---wrote the README.
+---@param records table
+---@return string|nil
+---Example: print(wb.record.commits(wb.runs.find{}.records))
+function M.commits(recs)
+  argcheck(type(recs) == "table", 1, "commits", "table", recs)
+  local counts, order, edited = {}, {}, 0
+  for _, r in ipairs(recs) do
+    local c = type(r.git_commit) == "string" and r.git_commit or "unknown"
+    if not counts[c] then counts[c] = 0; order[#order + 1] = c end
+    counts[c] = counts[c] + 1
+    if (tonumber(r.git_uncommitted) or 0) > 0 then edited = edited + 1 end
+  end
+  if #order == 0 then return nil end
+  table.sort(order)
+  for i, c in ipairs(order) do order[i] = string.format("%s (%d)", c, counts[c]) end
+  return table.concat(order, ", ") .. (edited > 0
+    and string.format("; %d of them with uncommitted edits", edited) or "")
+end
+
 wb.record = M
 return M

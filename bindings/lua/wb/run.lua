@@ -31,8 +31,9 @@ end
 
 ---wb.Run
 ---One finished run: its record (fields hash, task, variant, seed, config,
----status, history, metrics, measures, weights, wall_time, host, version,
----git_commit, git_uncommitted: how many tracked files differed from that
+---status, history, metrics, measures, weights, wall_time, host, blas_core
+---(the BLAS kernel that computed it: wb.sys.blas_core), version,
+---git_commit, git_uncommitted: how many files differed from (or were not in) that
 ---commit) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
@@ -115,11 +116,28 @@ end
 ---wb.Run:data() -> table
 ---The run's datasets {train = ds, test = ds}, as it was trained: its
 ---config's dataset and, for --quick runs, the same subset (config.subset).
----Cached per process.
+---Cached per process. Raises when the dataset's files are not those the run
+---was trained on (its record's identity.data: files edited since, or
+---$WB_DATA pointing at another copy).
 ---@return table
 ---Example: local d = run:data(); print(#d.test)
+-- Run r's datasets; an error at `level` naming fname when their files are
+-- not those r was trained on.
+local function data_of(r, fname, level)
+  local id = type(r.identity) == "table" and r.identity.data
+  local now = id and wb.identity.data(r.config.dataset)
+  if id and now ~= id then
+    error(string.format("wb.Run:%s: %s was trained on other %s files than those in %s now "
+      .. "(data identity %s there, %s here): they were edited, or $WB_DATA points at another "
+      .. "copy", fname, tostring(r), tostring(r.config.dataset),
+      (wb.data._location(r.config.dataset)), tostring(id), tostring(now)), level + 1)
+  end
+  return wb.data.for_config(r.config)
+end
+
 function Run:data()
-  return wb.data.for_config(self.config)
+  local d = data_of(self, "data", 2)
+  return d -- not a tail call: the error names the caller's line
 end
 
 ---wb.Run:evaluate(which) -> table
@@ -131,7 +149,9 @@ end
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
 function Run:evaluate(which)
   args.opt("evaluate", 1, which, "string")
-  return wb.load(path_of(self, which, "evaluate", 2)):evaluate(self:data().test)
+  local path = path_of(self, which, "evaluate", 2)
+  local test = data_of(self, "evaluate", 2).test
+  return wb.load(path):evaluate(test)
 end
 
 ---wb.Run:plot(metric, opts) -> wb.Plot

@@ -137,7 +137,7 @@ local maxn = util.maxn
 ---wb.runs.export_csv(path, runs_or_dir) -> integer
 ---Writes one CSV row per run to path: hash, task, variant, seed,
 ---group_key, status, what made it (git_commit, git_uncommitted: the count
----of tracked files edited since that commit, command: the command that
+---of files edited or not committed since that commit, command: the command that
 ---trains it; empty in records that lack them), the config flattened to
 ---columns (config.hidden, config.subset.train, ...) and the final
 ---metrics. runs_or_dir: a runs folder (default <plots>/runs), a wb.Runs

@@ -181,19 +181,23 @@ local function list_of(specs, get)
 end
 
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
--- date produced the README.
-function Task:_provenance(info)
+-- date produced the README, and the commits its runs (records) were trained at.
+function Task:_provenance(info, records)
   local specs = self.ex.specs
   local cmd = {"workbench", info.script or "?"}
   for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
   -- every dataset and subset the runs use (a task may vary them), not the first's
-  local seen, data = {}, {}
+  local seen, data, files = {}, {}, {}
   for _, sp in ipairs(specs) do
     local c = sp.config
     local d = tostring(c.dataset) .. ", " .. (c.subset and string.format("first %s training / "
       .. "%s test rows", tostring(c.subset.train or "all"), tostring(c.subset.test or "all"))
       or "full training and test sets")
     if not seen[d] then seen[d] = true; data[#data + 1] = d end
+    -- which files: $WB_DATA may point at another copy, edited (the records' identity.data)
+    local f = string.format("%s in %s, identity %s", tostring(c.dataset),
+      (wb.data._location(c.dataset)), tostring(sp.identity.data))
+    if not seen[f] then seen[f] = true; files[#files + 1] = f end
   end
   local val = list_of(specs, function(s)
     local v = s.config.validation
@@ -203,11 +207,12 @@ function Task:_provenance(info)
       .. "only gives the final test metrics)", 100 * v)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
-    .. "Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this command, %d "
-    .. "from records.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
-    os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), val,
+    .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
+    .. "command, %d from records%s.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
+    os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), table.concat(files, "; "), val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
-    #specs, #specs == 1 and "" or "s", info.trained, info.cached)
+    #specs, #specs == 1 and "" or "s", info.trained, info.cached,
+    records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "")
 end
 
 -- Runs the report (once) and writes README.md.
@@ -224,7 +229,7 @@ function Task:_report(runs, info)
         .. table.concat(self.ex.quick_replaced, "; ") .. ".*\n"
     end
   end
-  head[#head + 1] = self:_provenance(info)
+  head[#head + 1] = self:_provenance(info, runs.records)
   if #info.failures > 0 then
     head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
     for _, f in ipairs(info.failures) do
@@ -251,7 +256,7 @@ function Task:_report(runs, info)
   local hashes = {}
   for i, r in ipairs(runs.records) do hashes[i] = r.hash end
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
-    command = self:_provenance(info)})
+    command = self:_provenance(info, runs.records)})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))

@@ -1,30 +1,27 @@
--- wb/train.lua: training one run of an experiment (or adopting a finished
--- run whose training identity is equal) and writing its record and weights.
--- The runner (wb/runner.lua) decides which runs to train and calls
--- M.run(ex, spec) for each, in a child process or in this one.
+-- wb/train.lua: training one run of an experiment (or adopting a finished run whose training
+-- identity is equal) and writing its record and weights. The runner (wb/runner.lua) decides
+-- which runs to train and calls M.run(ex, spec) for each, in a child process or in this one.
 --
--- A killed run resumes: after every epoch the full training state
--- (model:save_state, via ModelCheckpoint{save_state}) is written atomically
--- beside the record, as <task>-<hash>.state.safetensors, tagged with the
--- run's task and hash; training that run again resumes from it and ends
--- bit-identical to an uninterrupted run. The file is removed once the
--- record is written. The path and the tag are per run hash, so a state is
--- never taken by another run, and resuming changes neither the run's
--- config, fit options nor identity. A run is resumable when every callback
--- it trains with keeps its state (a task's callbacks need get_state and
--- set_state, as wb.callbacks' own have) and it measures no instruments;
--- other runs restart from scratch when killed, as before.
+-- A killed run resumes: after every epoch the full training state (model:save_state, via
+-- ModelCheckpoint{save_state}) is written atomically beside the record, as
+-- <task>-<hash>.state.safetensors, tagged with the run's task and hash; training that run
+-- again resumes from it and ends bit-identical to an uninterrupted run. The file is removed
+-- once the record is written. The path and the tag are per run hash, so a state is never
+-- taken by another run, and resuming changes neither the run's config, fit options nor
+-- identity. A run is resumable when every callback it trains with keeps its state (a task's
+-- callbacks need get_state and set_state, as wb.callbacks' own have) and it measures no
+-- instruments; other runs restart from scratch when killed, as before.
 --
--- A record says what was trained: the resolved config (defaults included),
--- the fit options as used, the identities that made its hash
--- (wb/identity.lua), where and when it ran, its history and final metrics,
--- and the files its hooks read while it ran (read_files, with their content
--- ids: wb/identity_reads.lua), so that editing one retrains it.
+-- A record says what was trained: the resolved config (defaults included), the fit options
+-- as used, the identities that made its hash (wb/identity.lua), where and when it ran, its
+-- history and final metrics, and the files its hooks read while it ran (read_files, with
+-- their content ids: wb/identity_reads.lua), so that editing one retrains it.
 local _ENV = require "wb.std"
-local wb, cjson, util = require "wb", require "cjson", require "wb.util"
+local wb, util = require "wb", require "wb.util"
 local record = require "wb.record"
 local args = require "wb.args"
 local reads = require "wb.identity_reads"
+local resume = require "wb.train_resume" -- a killed run's state: when it is this training's
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -34,9 +31,8 @@ local M = {}
 
 -- {==================== model, optimizer, data ====================
 
--- The default model: an MLP, n_in -> Dense(h) for each h of cfg.hidden
--- (activation, l2 and init on every kernel; Dropout after each hidden layer
--- when cfg.dropout > 0) -> Dense(n_out, softmax).
+-- The default model: an MLP, n_in -> Dense(h) for each h of cfg.hidden (activation, l2, init
+-- on every kernel; Dropout after each hidden layer if cfg.dropout > 0) -> Dense(n_out, softmax).
 local function build_mlp(cfg, n_in, n_out)
   local l2 = cfg.l2 ~= 0 and cfg.l2 or nil
   local widths = type(cfg.hidden) == "table" and cfg.hidden or {cfg.hidden}
@@ -103,9 +99,8 @@ local function final_metrics(h, test)
   return m
 end
 
--- A callback that keeps a copy of the best epoch's weights (the history's
--- best_epoch: lowest validation loss) and saves them beside the final ones
--- as <name>.best.safetensors when the last epoch was not the best.
+-- A callback that keeps a copy of the best epoch's weights (the history's best_epoch: lowest
+-- validation loss) and saves them as <name>.best.safetensors when the last epoch was not it.
 local function best_keeper()
   local k = {best = math.huge}
   function k:on_train_begin(model) self.model = model end
@@ -150,15 +145,17 @@ local function write(ex, spec, rec, t0)
   if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
   rec.wall_time = util.now() - t0
   rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
-  rec.host = wb.sys.hostname()
-  rec.pid = wb.sys.getpid()
+  rec.host, rec.pid, rec.blas_core = wb.sys.hostname(), wb.sys.getpid(), wb.sys.blas_core()
   rec.slurm = os.getenv("SLURM_JOB_ID") and {job = os.getenv("SLURM_JOB_ID"),
     array_job = os.getenv("SLURM_ARRAY_JOB_ID"), task = os.getenv("SLURM_ARRAY_TASK_ID")}
   rec.version = wb.version
   rec.git_commit = util.git_commit()
-  rec.git_uncommitted = util.git_uncommitted() -- tracked files edited since that commit
+  rec.git_uncommitted = util.git_uncommitted() -- files edited or added since that commit
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
+  -- a best file left by an earlier training of this hash (retrained: a file it read changed)
+  if not rec.best_weights then os.remove(record.path(ex.root, ex.name, spec.hash,
+    "best.safetensors")) end
   util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)
   os.remove(record.path(ex.root, ex.name, spec.hash, "state.safetensors")) -- done with it
   return rec
@@ -223,9 +220,8 @@ local function find_donor(ex, spec)
   return nil
 end
 
--- An adopted run's callbacks are the donor's recorded series only: a
--- measure hook that reads anything else of them (a field its callback set)
--- would get nil and measure another thing without a word, so it is an error.
+-- An adopted run's callbacks are the donor's recorded series only: a measure hook that reads
+-- anything else of them (a field its callback set) would get nil: an error.
 local function series_only_index(_, k)
   if k == "seconds" then return nil end -- finish's cost sum
   error(string.format("measure: this run adopts an equal training of another task, whose "
@@ -247,46 +243,6 @@ local function adopt(ex, spec, donor, d)
   rec.best_weights = donor.best_weights -- the donor's file, in the same folder
   rec.read_files = donor.read_files -- its training's reads are this run's
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
-end
-
--- Whether the run can be resumed: every callback keeps its state, no
--- instruments, and fit's options are the runner's own.
-local function resumable(fit_opts, callbacks, extra, opt)
-  if fit_opts.instruments or fit_opts.resume or fit_opts.callbacks ~= callbacks
-      or fit_opts.optimizer ~= opt then
-    return false
-  end
-  for _, cb in ipairs(extra) do
-    if type(cb.get_state) ~= "function" or type(cb.set_state) ~= "function" then
-      return false
-    end
-  end
-  return true
-end
-
--- Sets fit_opts up to save the state after every epoch and, when this
--- run's state file is there, to resume from it; returns the epoch resumed
--- after (nil when training starts afresh).
-local function resume_from(ex, spec, fit_opts, callbacks, extra, opt)
-  if not resumable(fit_opts, callbacks, extra, opt) then return nil end
-  local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
-  local tag = ex.name .. "-" .. spec.hash
-  callbacks[#callbacks + 1] = wb.callbacks.ModelCheckpoint{path, save_state = true, tag = tag}
-  if not wb.sys.exists(path) then return nil end
-  local ok, epoch = pcall(function()
-    local _, meta = wb.io.load_safetensors(path)
-    if meta["workbench.tag"] ~= tag then error("tag " .. tostring(meta["workbench.tag"])) end
-    return math.tointeger(cjson.decode(meta["workbench.state"]).epoch)
-  end)
-  if not ok or not epoch then
-    io.stderr:write(string.format("warning: %s is not a training state of run %s (%s); "
-      .. "training from scratch\n", path, tag, tostring(epoch)))
-    os.remove(path)
-    return nil
-  end
-  -- the optimizer comes from the file: its lr may have been changed by a callback
-  fit_opts.resume, fit_opts.optimizer = path, nil
-  return epoch
 end
 
 -- Trains (or adopts) run spec: M.run without the tracking of its reads.
@@ -333,7 +289,7 @@ local function run(ex, spec, o)
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
-  local resumed = resume_from(ex, spec, fit_opts, callbacks, extra, opt)
+  local resumed = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
   if o.callbacks then -- the caller's, last; not the run's (see M.run)
     local all = {table.unpack(fit_opts.callbacks or {})}
     fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)
@@ -380,7 +336,7 @@ function M.run(ex, spec, o)
   end
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
-  local outer = active
+  local outer, threads = active, wb.sys.blas_threads()
   local tracker = reads.track{dirs = {record.dir(ex.root)},
     files = wb.data._files(spec.config.dataset)}
   active = tracker
@@ -388,7 +344,12 @@ function M.run(ex, spec, o)
   local _ <close> = setmetatable({}, {__close = function()
     tracker:stop()
     active = outer
+    wb.sys.set_blas_threads(threads)
   end})
+  -- Lua's generator seeded too (5.4 seeds it at random per process: a hook's math.random),
+  -- on one BLAS thread whatever $OPENBLAS_NUM_THREADS says (other threads, other sums)
+  math.randomseed(spec.config.seed)
+  wb.sys.set_blas_threads(1)
   return run(ex, spec, o or {})
 end
 

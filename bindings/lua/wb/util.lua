@@ -255,16 +255,18 @@ function M.git_commit()
   return c
 end
 
--- How many tracked files of the workbench's tree differ from its commit (0
--- for a clean tree, nil outside git): a number made by edited code is not
--- the commit's number. Once per process, as the commit.
+-- How many files of the workbench's tree differ from its commit (0 for a
+-- clean tree, nil outside git): tracked files edited and files not in it
+-- (a new module under wb/ or scripts/: in the code version, not in the
+-- commit; .gitignore'd ones, builds and plots, are not counted). A number
+-- made by such code is not the commit's number. Once per process.
 local dirty_cache
 function M.git_uncommitted()
   if dirty_cache ~= nil then return dirty_cache or nil end
   if not M.git_commit() then dirty_cache = false; return nil end
   local tree = wb.luadir:gsub("/bindings/lua$", "")
   local p = io.popen("git -C " .. M.shell_quote(tree)
-    .. " status --porcelain --untracked-files=no 2>/dev/null")
+    .. " status --porcelain --untracked-files=all 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
   dirty_cache = select(2, out:gsub("\n", "\n"))

@@ -31,9 +31,12 @@ local M = {}
 M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
   "--parsable", "--wrap"}
 
--- sbatch options asking for several processes (an element runs one)
-local MANY = {["--ntasks"] = true, ["-n"] = true, ["--nodes"] = true, ["-N"] = true,
-  ["--ntasks-per-node"] = true}
+-- sbatch options asking for several processes (an element runs one) or
+-- CPUs (a run trains on one BLAS thread, wb/train.lua: its numbers must
+-- not depend on the thread count)
+local MANY = {["--ntasks"] = "process", ["-n"] = "process", ["--nodes"] = "process",
+  ["-N"] = "process", ["--ntasks-per-node"] = "process", ["--cpus-per-task"] = "CPU",
+  ["-c"] = "CPU"}
 
 -- sbatch's environment variables for them (sbatch reads them as options)
 local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
@@ -64,8 +67,8 @@ function M.check_options(o)
     end
   end
   if o.slurm and o.jobs then
-    return "--jobs is the number of local processes; with --slurm, Slurm places the runs "
-      .. "(give it --sbatch \"--cpus-per-task=N\" and the like)"
+    return "--jobs is the number of local processes; with --slurm, Slurm places the runs, "
+      .. "one CPU each (give it --sbatch \"--time=...\" and the like)"
   end
   for _, e in ipairs(RESERVED_ENV) do
     -- SBATCH_WAIT made --detach wait; SBATCH_ERROR took errors out of the logs
@@ -85,9 +88,15 @@ function M.check_options(o)
       or MANY[word:sub(1, 2)] and #word > 2 and word:sub(3)
     local many = inline or MANY[name] and words[i + 1]
     if many and many ~= "1" and many ~= "1-1" then
+      local what = inline and word or (word .. " " .. many)
+      if (MANY[name] or MANY[word:sub(1, 2)]) == "CPU" then
+        return string.format("--sbatch: %s asks for more than one CPU, but a run trains on "
+          .. "one BLAS thread, whatever the CPUs (more threads sum in another order: other "
+          .. "numbers under the same run), so the others would sit idle; leave it out", what)
+      end
       return string.format("--sbatch: %s asks for more than one process, but an array "
-        .. "element trains its run as one (the others would sit idle); give it CPUs with "
-        .. "--cpus-per-task=N (its BLAS threads)", inline and word or (word .. " " .. many))
+        .. "element trains its run as one process on one CPU (the others would sit idle); "
+        .. "leave it out", what)
     end
     for _, r in ipairs(M.RESERVED) do
       -- sbatch takes the start of a long option for it (--out=F: --output),
@@ -127,7 +136,7 @@ local function element_script(commands)
     "  echo \"no run on line $SLURM_ARRAY_TASK_ID of " .. commands:gsub("[\"$`\\]", "") .. "\"",
     "  echo 'EXIT 2'; exit 2",
     "fi",
-    "export OPENBLAS_NUM_THREADS=\"${SLURM_CPUS_PER_TASK:-1}\"",
+    "export OPENBLAS_NUM_THREADS=1 # a run trains on one thread (wb/train.lua)",
     "sh -c \"$cmd\"", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
 end
 

@@ -105,6 +105,25 @@ return wb.task{name = "new", experiment = {base = {hidden = 8, epochs = 1,
   T.ok(md:find("with uncommitted changes to 1 file", 1, true), md)
 end)
 
+T.test("the runner's bookkeeping is outside the code version, training inside", function()
+  -- runner_options, runner_watch and cockpit_run were in it: editing how a
+  -- task's options are parsed retrained every run
+  local function outside(f)
+    for _, m in ipairs(require("wb.identity_code").presentation_modules) do
+      if f:sub(1, #m) == m then return true end
+    end
+    return false
+  end
+  for _, f in ipairs{"wb/runner.lua", "wb/runner_options.lua", "wb/runner_watch.lua",
+      "wb/runner_children.lua", "wb/cockpit_run.lua", "wb/slurm.lua", "wb/gather.lua"} do
+    T.ok(outside(f), f .. " is bookkeeping")
+  end
+  for _, f in ipairs{"wb/train.lua", "wb/fit.lua", "wb/fit_loop.lua", "wb/instruments.lua",
+      "wb/cockpit.lua", "wb/experiment.lua", "wb/spec.lua"} do
+    T.ok(not outside(f), f .. " is in the code version")
+  end
+end)
+
 T.test("train.run (in the code version) seeds math.random and pins one BLAS thread", function()
   -- the runner did both, and wb/runner.lua is outside the code version: an
   -- edit there changed a run's numbers without retraining it; the cockpit's

@@ -12,8 +12,8 @@ local M = {}
 -- call any of them), so its source is part of the code version.
 M.presentation_modules = {"wb/plot", "wb/help", "wb/repl.lua", "wb/pretty.lua",
   "wb/runs.lua", "wb/runs_", "wb/run.lua", "wb/compare.lua", "wb/task.lua",
-  "wb/runner.lua", "wb/runner_children.lua", "wb/record.lua", "wb/nn_summary.lua", "wb/lab.lua", "wb/inference.lua",
-  "wb/slurm.lua", "wb/gather.lua"}
+  "wb/runner.lua", "wb/runner_", "wb/cockpit_run.lua", "wb/record.lua",
+  "wb/nn_summary.lua", "wb/lab.lua", "wb/inference.lua", "wb/slurm.lua", "wb/gather.lua"}
 
 local function presentation(rel)
   for _, p in ipairs(M.presentation_modules) do

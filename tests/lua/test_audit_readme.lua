@@ -1,0 +1,185 @@
+-- test_audit_readme.lua: README.md and the man page (bindings/workbench.1)
+-- as a new user reads them: the names, options, files and variables they
+-- mention exist, the options the code takes are the ones they list, and a
+-- program piped on stdin behaves as README's exit-status section says.
+-- Reads the two files each time, so they cannot drift silently; trains
+-- nothing.
+local T = dofile("tests/lua/harness.lua")
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local README = slurp("README.md")
+local MAN = slurp("bindings/workbench.1")
+
+local function sorted_keys(set)
+  local out = {}
+  for k in pairs(set) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+-- The names in a that are not in b, sorted, as one string ("" when none).
+local function missing(a, b)
+  local out = {}
+  for _, k in ipairs(sorted_keys(a)) do
+    if not b[k] then out[#out + 1] = k end
+  end
+  return table.concat(out, ", ")
+end
+
+-- {==== a program piped on stdin is a script ====
+
+T.test("a program piped on stdin: what it returns is the exit status, as a script's", function()
+  -- it was run as lua5.4 runs one (its results dropped: exit 0), where
+  -- `workbench -` and a script file used them
+  for _, args in ipairs{"", "-"} do
+    local st = T.run_wb(args, "return 7\n")
+    T.eq(st, 7, "'return 7' piped to workbench " .. args)
+    local st2, _, err = T.run_wb(args, 'return wb.Error{code = "EIO", message = "disk gone"}\n')
+    T.eq(st2, 74, "an error object returned, piped to workbench " .. args)
+    T.ok(err:find("disk gone", 1, true), err)
+    local st3, out = T.run_wb(args, "return setmetatable({}, {__main = function(t, a) "
+      .. "print('main ran'); return 5 end})\n")
+    T.eq(st3, 5, "a task returned, piped to workbench " .. args)
+    T.ok(out:find("main ran", 1, true), out)
+  end
+  -- and what was right before stays so
+  T.eq((T.run_wb("", "print(1)\n")), 0)
+  T.eq((T.run_wb("", "error('x')\n")), 1)
+  T.eq((T.run_wb("", "print(1)\n{1,\n")), 1)
+end)
+
+-- }====
+
+-- {==== names, options, files README and the man page mention ====
+
+-- Words that look like wb names but are files or the library's internal
+-- environment module, not public names with help.
+local NOT_NAMES = {["wb.c"] = true, ["wb.lua"] = true, ["wb.std"] = true}
+
+T.test("README: every wb.name it mentions has a help text", function()
+  local names = {}
+  for n in README:gmatch("wb%.[%a_][%w_%.:]*") do
+    n = n:gsub("[%.:]+$", "")
+    if not NOT_NAMES[n] then names[n] = true end
+  end
+  T.ok(next(names) ~= nil, "no wb names found in README")
+  local bad = {}
+  for _, n in ipairs(sorted_keys(names)) do
+    if not wb.help.find(n) then bad[#bad + 1] = n end
+  end
+  T.eq(table.concat(bad, ", "), "", "names README mentions without help")
+end)
+
+-- The task options of the runner: every name and alias, as a set.
+local function runner_options()
+  local set = {}
+  for _, opt in ipairs(require("wb.runner_options").OPTIONS) do
+    set[opt[1]] = true
+    if opt.alias then set[opt.alias] = true end
+  end
+  return set
+end
+
+T.test("README: the task options it lists are the ones a task takes", function()
+  local para = README:match("\nTask options: (.-)\n\n")
+  T.ok(para, "README has no 'Task options:' paragraph")
+  local listed = {}
+  -- an option as README writes it: `--seeds N`, `--help`, or `-h`
+  for o in para:gmatch("`(%-%-?[%a][%w-]*)[ =`]") do listed[o] = true end
+  local took = runner_options()
+  T.eq(missing(took, listed), "", "task options README does not list")
+  T.eq(missing(listed, took), "", "options README lists that a task refuses")
+end)
+
+-- The options of a roff fragment: `\-x` and `\-\-word` after .B/.BI/.BR.
+local function man_options(text)
+  local set = {}
+  for line in text:gmatch("[^\n]+") do
+    if line:match("^%.B[IR]? ") then
+      line = line:gsub("\\%-", "-")
+      for o in line:gmatch("%f[%w%-](%-%-?[%a][%w-]*)") do set[o] = true end
+      if line:match("^%.B %-%-?$") then set[line:match("(%-%-?)$")] = true end
+    end
+  end
+  return set
+end
+
+T.test("man page: the task options it lists are the ones a task takes", function()
+  local para = MAN:match("\nTask scripts (.-)\n%.SH")
+  T.ok(para, "no 'Task scripts' paragraph in bindings/workbench.1")
+  local listed, took = man_options(para), runner_options()
+  T.eq(missing(took, listed), "", "task options the man page does not list")
+  T.eq(missing(listed, took), "", "options the man page lists that a task refuses")
+end)
+
+T.test("man page: its options are those of workbench -h", function()
+  local st, usage = T.run_wb("-h")
+  T.eq(st, 0)
+  local shown = {}
+  for line in usage:gmatch("[^\n]+") do
+    local o = line:match("^%s+(%-%-?[%a]*)")
+    if o then shown[o] = true end
+  end
+  local section = MAN:match("\n%.SH OPTIONS\n(.-)\nTask scripts ")
+  T.ok(section, "no OPTIONS section in bindings/workbench.1")
+  local listed = man_options(section)
+  T.eq(missing(shown, listed), "", "options of workbench -h the man page leaves out")
+  T.eq(missing(listed, shown), "", "options in the man page that workbench -h does not show")
+end)
+
+T.test("README and the man page: every WB_ variable the code reads is documented", function()
+  -- internal: set by the runner and report.lua for their children
+  local internal = {WB_ECHO = true, WB_RUNNER_FD = true}
+  local st, out = T.sh("grep -rhoE 'getenv\\(\"WB_[A-Z_]+' bindings core")
+  T.eq(st, 0)
+  local read = {}
+  for v in out:gmatch("WB_[%u_]+") do
+    if not internal[v] then read[v] = true end
+  end
+  T.ok(read.WB_PLOTS and read.WB_DATA, "the grep found no WB_ variables: " .. out)
+  local doc = {}
+  for v in (README .. MAN):gmatch("WB_[%u_]+") do doc[v] = true end
+  T.eq(missing(read, doc), "", "variables read but documented nowhere")
+end)
+
+T.test("README: the files and folders it names are in the tree", function()
+  -- the tour's example a user writes; patterns of names, not files
+  local examples = {["scripts/my_width.lua"] = true}
+  local bad, n = {}, 0
+  for p in README:gmatch("%f[%w%.](%.?[%a]+/[%w_%./%*-]+)") do
+    local top = p:match("^([^/]+)/")
+    local ours = ({scripts = 1, tests = 1, bindings = 1, core = 1, [".ci"] = 1})[top]
+    p = p:gsub("[%.,]+$", "")
+    if ours and not examples[p] then
+      n = n + 1
+      local st = T.sh("ls -d " .. p)
+      if st ~= 0 then bad[#bad + 1] = p end
+    end
+  end
+  T.ok(n > 10, "too few paths found in README: " .. n)
+  T.eq(table.concat(bad, ", "), "", "paths README names that are not there")
+end)
+
+T.test("README: the scripts its commands run exist and take --help", function()
+  local seen = {}
+  for script in README:gmatch("%./workbench (scripts/[%w_/]+%.lua)") do
+    if not seen[script] then
+      seen[script] = true
+      local st, out, err = T.run_wb(script .. " --help")
+      T.eq(st, 0, script .. " --help: " .. err)
+      T.ok(out:find("usage", 1, true), script .. " --help: " .. out)
+    end
+  end
+  T.ok(seen["scripts/task05_dropout.lua"] and seen["scripts/report.lua"],
+    "README's tour scripts not found")
+end)
+
+-- }====
+
+T.done()

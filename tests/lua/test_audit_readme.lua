@@ -182,4 +182,56 @@ end)
 
 -- }====
 
+-- {==== README's Lua examples run as written ====
+
+-- The first ```lua block after the line starting with `after`.
+local function lua_block(after)
+  local at = README:find("\n" .. after, 1, true)
+  T.ok(at, "README has no line starting " .. after)
+  local block = README:match("```lua\n(.-)```", at)
+  T.ok(block, "no lua block after " .. after)
+  return block
+end
+
+local function replace(s, old, new)
+  local i, j = s:find(old, 1, true)
+  T.ok(i, "README's block no longer has " .. old)
+  return s:sub(1, i - 1) .. new .. s:sub(j + 1)
+end
+
+T.test("README: the training loop's example (fit, save_state, resume) runs", function()
+  -- the resume fit had no log_every where the saved one had 50: resume
+  -- refused the file, so the example failed at its last line
+  local dir = T.tmpdir()
+  local code = lua_block("## The training loop, step by step")
+  -- a few hundred rows, and the state in a temporary folder
+  code = replace(code, "wb.data.mnist()", "{train = wb.data.mnist().train:subset(1, 320)}")
+  code = code:gsub('"s%.safetensors"', string.format("%q", dir .. "/s.safetensors"))
+  local path = dir .. "/loop.lua"
+  local f = assert(io.open(path, "w"))
+  f:write(code, "\nprint('resumed to epoch ' .. #model.history.loss)\n")
+  f:close()
+  local st, out, err = T.run_wb(T.quote(path))
+  T.eq(st, 0, err)
+  T.ok(out:find("resumed to epoch 4", 1, true), out .. err)
+end)
+
+T.test("README: the ablation it shows how to write is a valid task", function()
+  local dir = T.tmpdir()
+  local code = lua_block("### Writing an ablation")
+  local name = code:match("^%-%- scripts/([%w_]+%.lua)")
+  T.ok(name, "the block's first line names its file: " .. code:sub(1, 40))
+  local f = assert(io.open(dir .. "/" .. name, "w"))
+  f:write(code)
+  f:close()
+  -- --list-runs checks the whole declaration and trains nothing
+  local st, out, err = T.run_wb(T.quote(dir .. "/" .. name) .. " --quick --list-runs --root "
+    .. T.quote(dir .. "/root"))
+  T.eq(st, 0, err)
+  local n = select(2, out:gsub("%-%-run %x+", ""))
+  T.eq(n, 9, "3 widths x 3 seeds: " .. out)
+end)
+
+-- }====
+
 T.done()

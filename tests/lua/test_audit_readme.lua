@@ -180,6 +180,18 @@ T.test("README: the scripts its commands run exist and take --help", function()
     "README's tour scripts not found")
 end)
 
+T.test("README's bench command: a misspelt argument is an error, not the whole bench", function()
+  -- tests/bench.lua ran every table (minutes, PyTorch too) for any argument
+  -- but --training, --child and --hessian
+  for _, args in ipairs{"--trainig", "--training extra", "--hessian x"} do
+    local st, _, err = T.run_wb("tests/bench.lua " .. args)
+    T.eq(st, 64, "bench.lua " .. args .. ": " .. err)
+    T.ok(err:find("expected none, or --training", 1, true), err)
+  end
+  T.ok(README:find("./workbench tests/bench.lua --training", 1, true),
+    "README no longer names bench.lua --training")
+end)
+
 -- }====
 
 -- {==== README's Lua examples run as written ====

@@ -180,6 +180,42 @@ T.test("README: the scripts its commands run exist and take --help", function()
     "README's tour scripts not found")
 end)
 
+-- The keys an error lists after "(valid: " (up to ";" or ")").
+local function valid_keys(f, ...)
+  local ok, err = pcall(f, ...)
+  T.ok(not ok, "expected an unknown-key error")
+  local list = tostring(err):match("%(valid: ([^;%)]+)")
+  T.ok(list, "no valid list in: " .. tostring(err))
+  local keys = {}
+  for k in list:gmatch("[%w_]+") do keys[#keys + 1] = k end
+  return keys
+end
+
+T.test("help texts README points to name every key the code takes", function()
+  -- README: "workbench -h wb.experiment lists every key"; fit's options in
+  -- Sequential:fit's help; a task's keys in wb.task's
+  local function body(name)
+    local e = assert(wb.help.find(name), name)
+    return table.concat(e.body, "\n")
+  end
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}
+  local cases = {
+    {"wb.experiment", valid_keys(wb.experiment, {name = "e", base = {hidden = 8}, zzz = 1})},
+    {"wb.experiment", valid_keys(wb.experiment, {name = "e", base = {hidden = 8, zzz = 1}})},
+    {"wb.task", valid_keys(wb.task, {name = "e", zzz = 1, experiment = {base = {hidden = 8}}})},
+    {"wb.Sequential:fit", valid_keys(m.fit, m, wb.zeros(2, 4), wb.new_tensor({2}, "uint8"),
+      {zzz = 1})},
+  }
+  for _, c in ipairs(cases) do
+    local text, bad = body(c[1]), {}
+    T.ok(#c[2] > 3, c[1] .. ": too few keys parsed")
+    for _, k in ipairs(c[2]) do
+      if not text:find("%f[%w_]" .. k .. "%f[^%w_]") then bad[#bad + 1] = k end
+    end
+    T.eq(table.concat(bad, ", "), "", c[1] .. "'s help leaves out keys the code takes")
+  end
+end)
+
 T.test("README's bench command: a misspelt argument is an error, not the whole bench", function()
   -- tests/bench.lua ran every table (minutes, PyTorch too) for any argument
   -- but --training, --child and --hessian

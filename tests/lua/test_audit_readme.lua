@@ -164,6 +164,9 @@ T.test("README: the files and folders it names are in the tree", function()
   end
   T.ok(n > 10, "too few paths found in README: " .. n)
   T.eq(table.concat(bad, ", "), "", "paths README names that are not there")
+  -- nor files outside the clone (it pointed at the team's ../shared notes)
+  local outside = README:match("[^%s(`]*%.%./[^%s)`]*")
+  T.ok(not outside, "README names a file outside the repository: " .. tostring(outside))
 end)
 
 T.test("README: the scripts its commands run exist and take --help", function()

@@ -62,9 +62,9 @@ end)
 -- environment module, not public names with help.
 local NOT_NAMES = {["wb.c"] = true, ["wb.lua"] = true, ["wb.std"] = true}
 
-T.test("README: every wb.name it mentions has a help text", function()
+T.test("README and the man page: every wb.name they mention has a help text", function()
   local names = {}
-  for n in README:gmatch("wb%.[%a_][%w_%.:]*") do
+  for n in (README .. "\n" .. MAN):gmatch("wb%.[%a_][%w_%.:]*") do
     n = n:gsub("[%.:]+$", "")
     if not NOT_NAMES[n] then names[n] = true end
   end

@@ -6,7 +6,7 @@
 #   make test       build, fetch data, run every test; ends "N passed, N failed"
 #   make test-asan  the same suite under AddressSanitizer + UBSan
 #   make bench      seconds per epoch, samples/s, peak RSS (+ PyTorch if present)
-#   make report     all ten tasks on MNIST, 5 seeds, plots/REPORT.md
+#   make report     every task (scripts/report.lua) on MNIST, 5 seeds, plots/REPORT.md
 #   make fuzz       libFuzzer targets, each for a bounded time
 #   make install PREFIX=/usr/local
 #   make meta       $(O)/meta/wb.lua: LuaLS annotations of the Lua modules

@@ -435,13 +435,9 @@ static void add_script_dir(lua_State *L, const char *fname)
     lua_pop(L, 3);
 }
 
-/* Run the script argv[0] ("-" is stdin unless it came after "--").
- * Returns an exit status. */
-static int handle_script(lua_State *L, char **argv)
+/* Run the script fname (NULL: stdin). Returns an exit status. */
+static int run_script(lua_State *L, const char *fname)
 {
-    const char *fname = argv[0];
-    if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0)
-        fname = NULL;
     if (fname)
         add_script_dir(L, fname);
     lua_pushcfunction(L, runmain);
@@ -462,6 +458,13 @@ static int handle_script(lua_State *L, char **argv)
     }
     wbx_report(L, status);
     return chunk_exit;
+}
+
+/* Run the script argv[0] ("-" is stdin unless it came after "--"). */
+static int handle_script(lua_State *L, char **argv)
+{
+    int stdin_name = strcmp(argv[0], "-") == 0 && strcmp(argv[-1], "--") != 0;
+    return run_script(L, stdin_name ? NULL : argv[0]);
 }
 
 /* }================================================================== */
@@ -523,8 +526,11 @@ static int pmain(lua_State *L)
         if (stdin_tty)
             print_banner();
         status = wbx_repl(L);
-    } else if (status == 0 && bare) { /* the program comes from stdin, as in lua5.4 */
-        status = dochunk(L, luaL_loadfile(L, NULL)) == LUA_OK ? 0 : chunk_exit;
+    } else if (status == 0 && bare) {
+        /* the program comes from stdin, as in lua5.4, and is a script as
+         * `workbench -` runs it: its result (a status, an error, a task)
+         * counts, where lua5.4 drops it */
+        status = run_script(L, NULL);
     }
     lua_pushinteger(L, status);
     return 1;

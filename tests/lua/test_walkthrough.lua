@@ -148,6 +148,31 @@ local expect = {
 -- }====
 
 local lines = readme_lines()
+
+-- The output README prints under a REPL line (up to the next line or "..."),
+-- spaces squeezed.
+local function readme_output(line)
+  local text = assert(util.read_file("README.md"))
+  local block = text:match("\n## Lab bench\n.-```lua\n(.-)```")
+  local out, on = {}, false
+  for l in block:gmatch("[^\n]*") do
+    if l:match("^> ") or l == "..." then on = (l == "> " .. line)
+    elseif on then out[#out + 1] = (l:gsub("%s+", " ")) end
+  end
+  return out
+end
+
+T.test("README's printed runs and weight statistics are what these runs print", function()
+  -- they were from an older --quick run (87.2 % / 85.8 %, 15.81): a new
+  -- user's screen differed from README's
+  local want = readme_output("rs")
+  T.eq(table.concat(want, "\n"), (tostring(rs):gsub("[ \t]+", " ")))
+  local got = {}
+  for l in stats_text(rs[1]):gmatch("[^\n]+") do got[#got + 1] = (l:gsub("%s+", " ")) end
+  want = readme_output("wb.stats(plain, {data = test})")
+  T.ok(#want >= 2, "README prints the header and the first row of wb.stats")
+  for i, l in ipairs(want) do T.eq(l, got[i], "wb.stats line " .. i) end
+end)
 T.test("README's walkthrough has about ten REPL lines, each with an expectation", function()
   T.ok(#lines >= 8 and #lines <= 14, #lines .. " lines")
   for _, l in ipairs(lines) do

@@ -40,6 +40,15 @@ local function clause(what, d, lo, hi, p, name)
     signed(lo, name), signed(hi, name), p)
 end
 
+-- The rank test's exact two-sided p of a complete separation of n values
+-- from m (every one of a side above every one of the other): 2 / C(n + m, n)
+-- (2 seeds a side: 1/3, never a verdict; 5: 0.008).
+local function separation_p(n, m)
+  local c = 1
+  for i = 1, m do c = c * (n + i) / i end
+  return math.min(1, 2 / c)
+end
+
 -- A part of a claim: "a is larger than b" in quantity `name` (or smaller
 -- with lower = true), by Welch's test. Returns {p, sign (the claimed
 -- direction agrees: +1, disagrees: -1), text}; decided later (Holm).
@@ -47,8 +56,15 @@ local function part(desc, ga, gb, name, lower, la, lb)
   local a, b = vals(ga, name), vals(gb, name)
   -- "epochs to a target": a variant whose every seed has runs but never
   -- reached the target is slower than one that did (treated as infinity)
-  local never_a = ga and #ga > 0 and #a == 0
-  local never_b = gb and #gb > 0 and #b == 0
+  -- (every seed recorded false: a seed lacking the value is no "never")
+  local function never(g)
+    if not g or #g == 0 then return false end
+    for _, r in ipairs(g) do
+      if not (r.measures and r.measures[name] == false) then return false end
+    end
+    return true
+  end
+  local never_a, never_b = never(ga), never(gb)
   if name:find("_to_target") and (never_a or never_b) and not (never_a and never_b) then
     local reached, missed = never_b and la or lb, never_b and lb or la
     local xs, n_got, n_missed = never_b and a or b, never_b and #ga or #gb, never_b and #gb or #ga
@@ -60,15 +76,16 @@ local function part(desc, ga, gb, name, lower, la, lb)
         n_got - #xs, n_got, reached)}
     end
     -- every seed of one side is faster than every seed of the other: the
-    -- rank test's exact two-sided p of that separation, 2 / C(n + m, n)
-    -- (2 seeds a side: 1/3, never a verdict; 5: 0.008), corrected (Holm) with
-    -- the other parts of the claim
-    local c = 1
-    for i = 1, n_missed do c = c * (n_got + i) / i end
-    local p = math.min(1, 2 / c)
+    -- rank test's exact p of that separation, corrected (Holm) with the
+    -- other parts of the claim
+    local p = separation_p(n_got, n_missed)
     return {p = p, sign = never_b == (lower == true) and 1 or -1, name = name,
       text = string.format("%s; every seed of one faster than every seed of the other: p = "
         .. "%.2g (rank test, exact)", text, p)}
+  end
+  if never_a and never_b then
+    return {text = string.format("%s: neither %s (n = %d) nor %s (n = %d) reached it", desc,
+      la, #ga, lb, #gb)}
   end
   if #a == 0 or #b == 0 then return {text = desc .. ": no data"} end
   local w = wb.welch(a, b)
@@ -84,6 +101,17 @@ local function part(desc, ga, gb, name, lower, la, lb)
     never(la, miss_a, ga and #ga or 0), never(lb, miss_b, gb and #gb or 0))
   if not w.p then return {text = text .. "; fewer than 2 seeds a side: no verdict"} end
   local sign = (w.diff < 0) == (lower == true) and 1 or -1
+  -- no spread on either side (epochs to a target are whole numbers): the
+  -- t statistic is undefined and Welch's p of 0 would decide on any two
+  -- seeds; the sides are then completely separated (or equal), and the
+  -- rank test's exact p of that separation decides
+  if w.sd_a == 0 and w.sd_b == 0 then
+    w.p = w.diff == 0 and 1 or separation_p(#a, #b)
+    text = text .. string.format("; no spread on either side: p = %.2g (rank test, exact)",
+      w.p)
+    return {p = w.p, sign = sign, name = name, flattered = name:find("_to_target")
+      and (w.diff < 0 and miss_a or miss_b) > 0, text = text}
+  end
   -- the side found faster must have reached the target in every seed: its
   -- mean over the seeds that did would flatter it (decide leaves it open)
   local flattered = name:find("_to_target") and (w.diff < 0 and miss_a or miss_b) > 0
@@ -100,8 +128,12 @@ local function positive(desc, g, name)
   local text = string.format("%s: %s (n = %d)", desc, fmt(m, s, name), #a)
   if #a < 2 then return {text = text .. "; one seed: no verdict"} end
   if s == 0 then
-    return {p = m == 0 and 1 or 0, sign = m >= 0 and 1 or -1, half = 0, name = name,
-      text = text}
+    -- every seed the same value: the t statistic is undefined (Student's p
+    -- of 0 would decide on any two seeds); the sign test's exact p of n
+    -- values of one sign, 2 / 2^n (5 seeds: 0.0625, never a verdict alone)
+    local p = m == 0 and 1 or math.min(1, 2 / 2 ^ #a)
+    return {p = p, sign = m >= 0 and 1 or -1, name = name, text = string.format(
+      "%s; every seed the same: p = %.2g (sign test, exact)", text, p)}
   end
   local half = wb.inference.ci_half(a)
   local p = wb.inference.t_two_sided(math.abs(m) / (s / math.sqrt(#a)), #a - 1)

@@ -1,0 +1,161 @@
+-- test_audit_study.lua: the study's verdicts and findings say no more than
+-- their numbers support (an audit of scripts/study and the task scripts):
+-- one seed decides nothing, seeds without spread are not "p = 0", findings
+-- read their direction from the runs. Synthetic run records; no training.
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+local T = dofile("tests/lua/harness.lua")
+local C = require "study.cockpit"
+local B = require "study.beyond"
+local claims = require "study.claims"
+
+-- {==================== task 11: Cockpit's alpha ====================
+
+-- A record of task 11: alphas after a first-epoch value, at rate label v.
+local function cockpit_rec(v, lr, seed, alphas, loss)
+  local st = {step = {1}, epoch = {1}}
+  local names = {"alpha", "loss", "grad_norm", "distance", "update_size", "norm_test",
+    "inner_test", "ortho_test", "hess_max", "hess_trace"}
+  for _, n in ipairs(names) do st[n] = {9} end
+  for i, a in ipairs(alphas) do
+    st.step[i + 1], st.epoch[i + 1] = i + 1, 2
+    for _, n in ipairs(names) do st[n][i + 1] = 1 end
+    st.alpha[i + 1] = a
+  end
+  return {task = "task11_cockpit", variant = v, seed = seed, status = "ok", hash = v .. seed,
+    config = {epochs = 2, lr = lr, optimizer = "sgd", seed = seed},
+    history = {loss = {loss, loss}, steps = st}, metrics = {}}
+end
+
+-- Task 11's report step on synthetic records (figures not drawn): the
+-- README's paragraphs, and the beyond.json row it wrote.
+local function task11_report(seeds, alpha_of)
+  local recs = {}
+  for _, lr in ipairs{1e-3, 0.1, 1} do
+    for s = 1, seeds do
+      for _, v in ipairs{string.format("lr=%g", lr), string.format("lr=%g full/16", lr)} do
+        recs[#recs + 1] = cockpit_rec(v, lr, s, alpha_of(lr, s), lr == 0.1 and 0.1 or 1)
+      end
+    end
+  end
+  local dir = T.tmpdir()
+  local texts, row = {}, nil
+  local fake = {name = "task11_cockpit", dir = dir,
+    text = function(_, s) texts[#texts + 1] = s end,
+    section = function(_, s) texts[#texts + 1] = "## " .. s end,
+    figure = function() end,
+    path = function(_, f) return dir .. "/" .. f end}
+  local saved = io.stdout
+  local task = dofile("scripts/task11_cockpit.lua")
+  task.report(fake, wb.runs.Runs(recs))
+  io.stdout = saved
+  row = T.ok(B.read(dir .. "/beyond.json"))
+  return table.concat(texts, "\n"), row
+end
+
+T.test("task 11, one seed: no infinite interval, no verdict (Cockpit's alpha)", function()
+  local p = C.per_seed{cockpit_rec("lr=0.1", 0.1, 1, {0.2, 0.3}, 0.1)}
+  T.ok(not p.text:find("inf", 1, true), p.text)
+  T.ok(p.text:find("an interval needs 2 seeds", 1, true), p.text)
+  T.eq(C.verdict(p), "undecided")
+  T.eq(C.verdict(p, true), "undecided", "near -1 too")
+  local md, row = task11_report(1, function() return {0.2, 0.3} end)
+  T.eq(row.verdict, "undecided", row.ours)
+  T.ok(not md:find("inf]", 1, true) and not md:find("**partly**", 1, true), md)
+  -- two seeds: an interval, and a verdict from it
+  md, row = task11_report(2, function(_, s) return {0.2 + s / 100, 0.3} end)
+  T.ok(row.ours:find("95 % CI [", 1, true) and row.verdict ~= "undecided", row.ours)
+end)
+
+T.test("task 11's findings: the side of 0 alpha sits on is read from the runs", function()
+  local md = task11_report(2, function(lr, s) return {lr == 1 and 0.3 or -0.2 - s / 100} end)
+  T.ok(md:find("-0.215 (below 0) at the best rate and 0.300 (above 0)", 1, true), md)
+  T.ok(not md:find("How far above 0", 1, true), "no direction typed by hand")
+end)
+
+T.test("beyond.json: undecided is a verdict of the contract", function()
+  local dir = T.tmpdir()
+  B.write({name = "t", path = function(_, f) return dir .. "/" .. f end},
+    {experiment = "e", ours = "o", published = "p", source = "s", verdict = "undecided"})
+  T.eq(T.ok(B.read(dir .. "/beyond.json")).verdict, "undecided")
+end)
+
+-- }====================
+
+-- {==================== the claims (C1-C7) ====================
+
+-- A record of a claims task: metrics and measures as given.
+local function rec(task, v, seed, metrics, measures)
+  return {task = task, variant = v, seed = seed, status = "ok", config = {seed = seed},
+    metrics = metrics or {}, measures = measures or {}, history = {}}
+end
+
+local function claim(rows, id)
+  for _, r in ipairs(rows) do if r.id == id then return r end end
+end
+
+T.test("claims: two seeds without spread are no 'p = 0' (Welch undefined)", function()
+  -- Adam reaches the target at epoch 2 in both seeds, SGD at 5, AdamW at 3:
+  -- Welch's t is 0/0; its p of 0 made C5 "supported" on two seeds
+  local recs = {}
+  for s = 1, 2 do
+    recs[#recs + 1] = rec("task07_optimizers", "Adam", s, nil,
+      {epochs_to_target = 2, target = 0.97, late_val_loss_jitter = 0.01 * s})
+    recs[#recs + 1] = rec("task07_optimizers", "AdamW wd=0.004", s, nil,
+      {epochs_to_target = 3, target = 0.97, late_val_loss_jitter = 0.001 * s})
+    recs[#recs + 1] = rec("task07_optimizers", "SGD lr=0.01", s, nil,
+      {epochs_to_target = 5, target = 0.97, late_val_loss_jitter = 0.02})
+  end
+  local c5 = claim(claims.claims{task07_optimizers = recs}, "C5")
+  T.eq(c5.parts[1].p, 1 / 3, "rank test's exact p of 2 against 2")
+  T.ok(c5.parts[1].ok == nil, "undecided")
+  T.ok(c5.numbers:find("no spread on either side", 1, true), c5.numbers)
+  T.ok(c5.verdict ~= "supported" and c5.verdict ~= "mixed", c5.verdict)
+  -- five a side, separated: the rank test decides (2 / 252)
+  recs = {}
+  for s = 1, 5 do
+    recs[#recs + 1] = rec("task07_optimizers", "Adam", s, nil, {epochs_to_target = 2})
+    recs[#recs + 1] = rec("task07_optimizers", "SGD lr=0.01", s, nil, {epochs_to_target = 5})
+  end
+  c5 = claim(claims.claims{task07_optimizers = recs}, "C5")
+  T.near(c5.parts[1].p, 2 / 252, 1e-12)
+  T.eq(c5.parts[1].ok, true)
+end)
+
+T.test("claims: a one-sample part whose seeds all agree exactly is no 'p = 0'", function()
+  -- every seed stops with the same gain: Student's t is undefined
+  local recs = {}
+  for s = 1, 2 do
+    recs[s] = rec("task04_early_stopping", "v", s, {restore_gain_loss_2 = 0.01,
+      restore_gain_loss_5 = 0.01, restore_gain_loss_10 = 0.01})
+  end
+  local c2 = claim(claims.claims{task04_early_stopping = recs}, "C2")
+  T.eq(c2.verdict, "undecided", c2.numbers)
+  T.ok(c2.numbers:find("every seed the same: p = 0.5 (sign test, exact)", 1, true), c2.numbers)
+end)
+
+T.test("claims: a target neither side reached is said so; a missing value is no 'never'",
+  function()
+  local recs = {}
+  for s = 1, 2 do
+    recs[#recs + 1] = rec("task09_activations", "activation=gelu", s, {test_accuracy = 0.9},
+      {epochs_to_target = false})
+    recs[#recs + 1] = rec("task09_activations", "activation=relu", s, {test_accuracy = 0.9 +
+      s / 100}, {epochs_to_target = false})
+  end
+  local c7 = claim(claims.claims{task09_activations = recs}, "C7")
+  T.ok(c7.numbers:find("neither GELU (n = 2) nor ReLU (n = 2) reached it", 1, true),
+    c7.numbers)
+  -- a side whose records lack the value never "never reached" it: no rank
+  -- test, no verdict (it had decided for the other side)
+  recs = {}
+  for s = 1, 5 do
+    recs[#recs + 1] = rec("task07_optimizers", "Adam", s, nil, {epochs_to_target = 2 + s % 2})
+    recs[#recs + 1] = rec("task07_optimizers", "SGD lr=0.01", s, nil, {})
+  end
+  local c5 = claim(claims.claims{task07_optimizers = recs}, "C5")
+  T.ok(c5.parts[1].p == nil and c5.parts[1].text:find(": no data", 1, true), c5.parts[1].text)
+end)
+
+-- }====================
+
+T.done()

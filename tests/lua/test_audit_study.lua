@@ -156,6 +156,43 @@ T.test("claims: a target neither side reached is said so; a missing value is no 
   T.ok(c5.parts[1].p == nil and c5.parts[1].text:find(": no data", 1, true), c5.parts[1].text)
 end)
 
+-- Task 3's records: val loss curve(seed) -> list, training loss falling.
+local function c1_of(curve, seeds)
+  local recs = {}
+  for s = 1, seeds or 5 do
+    local vl, tl = curve(s), {}
+    for e = 1, #vl do tl[e] = (1 + s / 100) / e end
+    local best = 1
+    for e = 2, #vl do if vl[e] < vl[best] then best = e end end
+    recs[s] = rec("task03_epochs", "v", s, {epochs_run = #vl, val_loss = vl[#vl],
+      best_val_loss = vl[best], best_epoch = best})
+    recs[s].history = {val_loss = vl, loss = tl}
+  end
+  return claim(claims.claims{task03_epochs = recs}, "C1")
+end
+
+T.test("C1: a flat, noisy validation loss is no overfitting", function()
+  -- val loss flat from epoch 3 on, plus noise (a fixed LCG): each seed's
+  -- own minimum made 'last minus minimum' and 'epochs after it' >= 0 by
+  -- construction, and C1 was "supported" on pure noise
+  local x = 12345
+  local function noise() x = (1103515245 * x + 12345) % 2147483648; return x / 2147483648 end
+  local c1 = c1_of(function()
+    local vl = {0.5, 0.3}
+    for e = 3, 20 do vl[e] = 0.1 + 0.01 * noise() end
+    return vl
+  end, 10)
+  T.ok(c1.verdict ~= "supported" and c1.parts[1].ok ~= true, c1.numbers)
+  -- a real rise after epoch 8 holds
+  c1 = c1_of(function(s)
+    local vl = {}
+    for e = 1, 20 do vl[e] = 0.1 + 0.002 * (e - 8) ^ 2 / 8 + 0.0001 * s * (e % 3) end
+    return vl
+  end)
+  T.eq(c1.verdict, "supported", c1.numbers)
+  T.ok(c1.numbers:find("other seeds' mean val loss is lowest (9 ± 0)", 1, true), c1.numbers)
+end)
+
 -- }====================
 
 T.done()

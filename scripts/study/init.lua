@@ -186,7 +186,7 @@ end
 ---(epochs_to_target, seconds_to_target; false when never: a record tells
 ---that from a name no hook returns), and
 ---late_val_loss_jitter, the sd of the epoch-to-epoch change of validation
----loss over the last five epochs.
+---loss over the last five epochs (absent with fewer than three epochs).
 ---Example: experiment = S.experiment{measure = S.convergence_measure}
 function M.convergence_measure(_, cfg, _, h)
   local m = {target = M.target(cfg.dataset), epochs_to_target = false,
@@ -200,8 +200,8 @@ function M.convergence_measure(_, cfg, _, h)
   end
   local late, n = {}, #h.val_loss
   for e = math.max(2, n - 4), n do late[#late + 1] = h.val_loss[e] - h.val_loss[e - 1] end
-  local _, s = wb.runs.mean_std(late)
-  m.late_val_loss_jitter = s
+  -- an sd needs two changes (three epochs): one change's "sd" would be 0
+  if #late >= 2 then m.late_val_loss_jitter = select(2, wb.runs.mean_std(late)) end
   return m
 end
 

@@ -195,4 +195,27 @@ end)
 
 -- }====================
 
+-- {==================== per-task numbers ====================
+
+T.test("late val-loss jitter needs two changes: none from two epochs (was sd 0)", function()
+  local S = require "study"
+  local h = {val_accuracy = {0.9, 0.95}, epoch_time = {1, 1}, val_loss = {0.5, 0.4}}
+  local m = S.convergence_measure(nil, {dataset = "mnist"}, nil, h)
+  T.eq(m.late_val_loss_jitter, nil, "one epoch-to-epoch change has no sd")
+  h = {val_accuracy = {0.9, 0.95, 0.96}, epoch_time = {1, 1, 1}, val_loss = {0.5, 0.4, 0.4}}
+  m = S.convergence_measure(nil, {dataset = "mnist"}, nil, h)
+  T.near(m.late_val_loss_jitter, math.sqrt(0.005), 1e-12, "sd of -0.1 and 0")
+end)
+
+T.test("task 13 over one seed: alpha without a '± 0.00' spread", function()
+  local root = T.tmpdir()
+  local st, _, err = T.run_wb("scripts/task13_weight_spectra.lua --quick --seeds 1 --jobs 1 "
+    .. "--root " .. T.quote(root))
+  T.eq(st, 0, err)
+  local row = T.ok(B.read(root .. "/quick/task13_weight_spectra/beyond.json"))
+  T.ok(row.ours:match("^alpha %d+%.%d+ over 1 seed;"), row.ours)
+end)
+
+-- }====================
+
 T.done()

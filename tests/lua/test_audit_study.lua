@@ -193,6 +193,32 @@ T.test("C1: a flat, noisy validation loss is no overfitting", function()
   T.ok(c1.numbers:find("other seeds' mean val loss is lowest (9 ± 0)", 1, true), c1.numbers)
 end)
 
+T.test("C6 says where the curvature was read: the runs' final training losses", function()
+  -- lambda_max of a batch-6000 run stopped at twice batch 32's loss was
+  -- called a "sharper minimum" with nothing beside it saying so
+  local recs = {}
+  for s = 1, 3 do
+    recs[#recs + 1] = rec("task08_batch_size", "batch_size=6000", s, {loss = 0.04 + s / 1000,
+      epochs_run = 50}, {lambda_max = 3 + s / 10, hessian_trace = 30 + s})
+    recs[#recs + 1] = rec("task08_batch_size", "batch_size=32", s, {loss = 0.02 + s / 1000,
+      epochs_run = 10}, {lambda_max = 0.7 + s / 100, hessian_trace = 8 + s / 10})
+  end
+  local c6 = claim(claims.claims{task08_batch_size = recs}, "C6")
+  T.ok(c6.numbers:find("read where each run stopped: final training loss 0.0420 after 50 "
+    .. "epochs (6000) vs 0.0220 after 10 (32); the large batch is further from a minimum",
+    1, true), c6.numbers)
+end)
+
+T.test("C3's gap says its training loss has dropout active", function()
+  local recs = {}
+  for s = 1, 3 do
+    recs[#recs + 1] = rec("task05_dropout", "dropout=0.3", s, {gap = 0.01 + s / 1000})
+    recs[#recs + 1] = rec("task05_dropout", "dropout=0", s, {gap = 0.07 + s / 1000})
+  end
+  local c3 = claim(claims.claims{task05_dropout = recs}, "C3")
+  T.ok(c3.numbers:find("measured with dropout active", 1, true), c3.numbers)
+end)
+
 -- }====================
 
 -- {==================== per-task numbers ====================

@@ -242,6 +242,16 @@ T.test("task 13 over one seed: alpha without a '± 0.00' spread", function()
   T.ok(row.ours:match("^alpha %d+%.%d+ over 1 seed;"), row.ours)
 end)
 
+T.test("task 14: a B_crit at the end of the fit's search is no 'B_crit ~ B_simple'", function()
+  local R = require "study.noise_report"
+  -- at the search's end the fit has not found B_crit; its value near
+  -- B_simple had counted toward 'agree'
+  T.eq(R.close({b_crit = 100, at_edge = true}, 65), false)
+  local close, ratio = R.close({b_crit = 100, at_edge = false}, 65)
+  T.eq(close, true); T.near(ratio, 100 / 65, 1e-12)
+  T.eq(R.close({b_crit = 1000, at_edge = false}, 65), false, "a factor 15 apart")
+end)
+
 -- }====================
 
 T.done()

@@ -252,6 +252,19 @@ T.test("task 14: a B_crit at the end of the fit's search is no 'B_crit ~ B_simpl
   T.eq(R.close({b_crit = 1000, at_edge = false}, 65), false, "a factor 15 apart")
 end)
 
+T.test("task 8 says how far each batch size trained from its runs, not typed", function()
+  -- "batch 6,000 for 50 (450 steps): its final training loss stays above
+  -- the small batches'" was typed: wrong under --quick or --epochs
+  local root = T.tmpdir()
+  local st, _, err = T.sh(string.format("timeout 300 %s scripts/task08_batch_size.lua "
+    .. "--quick --seeds 1 --jobs 1 --root %s", T.quote(T.wb), T.quote(root)))
+  T.eq(st, 0, err)
+  local md = T.ok(require("wb.util").read_file(root .. "/quick/task08_batch_size/README.md"))
+  T.ok(not md:find("450 steps", 1, true), "no typed step count")
+  T.ok(md:find("Batch 8 trained 2 epochs, batch 32 2 and batch 6,000 2%. Batch 6,000's final "
+    .. "training loss %(`loss`%) is %d%.%d+ against batch 32's %d%.%d+: "), md)
+end)
+
 -- }====================
 
 T.done()

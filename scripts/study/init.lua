@@ -232,13 +232,22 @@ function M.best_lr(runs, o)
 end
 
 ---S.grid_runs() -> wb.Runs
----Task 7b's records for this command line's root and dataset (task 7c
----reads them when it is loaded).
+---Task 7b's records of the runs it plans under this command line's options
+---(root, dataset, --quick, --epochs): task 7c reads them when it is
+---loaded. Records of the same grid under other options or code (a root
+---keeps them all) are not among them: their best rate is not this grid's.
 ---Example: local grid = S.grid_runs()
 function M.grid_runs()
   local opts = wb.runner.options(rawget(_G, "arg") or {})
-  return wb.runs.find{root = wb.runner.root_of(opts), task = "task07b_lr_grid",
-    dataset = opts.dataset or "mnist", allow_empty = true}
+  local root = wb.runner.root_of(opts)
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/study/[^/]*$") or "scripts"
+  local task = dofile(here .. "/task07b_lr_grid.lua")
+  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
+    root = root})
+  local hashes = {}
+  for _, sp in ipairs(ex.specs) do hashes[#hashes + 1] = sp.hash end
+  return wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
+    allow_empty = true}
 end
 
 -- }====================

@@ -265,6 +265,41 @@ T.test("task 8 says how far each batch size trained from its runs, not typed", f
     .. "training loss %(`loss`%) is %d%.%d+ against batch 32's %d%.%d+: "), md)
 end)
 
+T.test("task 7c tunes on task 7b's grid under its own options, not every record", function()
+  -- a root keeps 7b's records of other options (--epochs 5, say): their
+  -- lowest validation loss (less overfitting in fewer epochs) chose 7c's rate
+  local S = require "study"
+  local util = require "wb.util"
+  local root = T.tmpdir()
+  local argv = {"--quick", "--root", root}
+  local opts = wb.runner.options(argv)
+  local task = dofile("scripts/task07b_lr_grid.lua")
+  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
+    root = wb.runner.root_of(opts)})
+  local spec
+  for _, sp in ipairs(ex.specs) do
+    if sp.config.optimizer == "adam" and sp.config.lr == 0.01 then spec = sp end
+  end
+  local function put(hash, lr, epochs, val_loss)
+    local cfg = {}
+    for k, v in pairs(spec.config) do cfg[k] = v end
+    cfg.lr, cfg.epochs = lr, epochs
+    util.write_json(wb.record.path(root .. "/quick", "task07b_lr_grid", hash, "json"),
+      {hash = hash, task = "task07b_lr_grid", variant = string.format("Adam lr=%g", lr),
+        seed = 1, config = cfg, status = "ok", metrics = {val_loss = val_loss}})
+  end
+  wb.sys.mkdir_p(root .. "/quick/runs")
+  put(spec.hash, 0.01, spec.config.epochs, 0.3)
+  put("0123456789abcdef", 1, 5, 0.1) -- another invocation's grid
+  local saved = rawget(_G, "arg")
+  _G.arg = argv
+  local ok, grid = pcall(S.grid_runs)
+  _G.arg = saved
+  T.ok(ok, grid)
+  T.eq(#grid.records, 1, "this grid's runs only")
+  T.eq(S.best_lr(grid, S.OPTIMIZERS[3]), 0.01)
+end)
+
 -- }====================
 
 T.done()

@@ -300,6 +300,26 @@ T.test("task 7c tunes on task 7b's grid under its own options, not every record"
   T.eq(S.best_lr(grid, S.OPTIMIZERS[3]), 0.01)
 end)
 
+T.test("task 10: whether the hidden kernel's norm grows is read from the runs", function()
+  -- "grows" was typed: a norm falling from 50 to 30 (L2, say) "grew"
+  local texts = {}
+  local fake = {name = "task10_weights", text = function(_, s) texts[#texts + 1] = s end,
+    section = function() end, figure = function() end}
+  local model = {{weight = wb.randn(784, 128)}, {weight = wb.randn(128, 10)}}
+  local recs = {}
+  for s = 1, 2 do
+    recs[s] = {task = "task10_weights", variant = "base", seed = s, status = "ok",
+      hash = "h" .. s, config = {seed = s}, metrics = {dead_units = 3},
+      measures = {weight_norm_1 = {50, 40, 30}, weight_norm_2 = {5, 5, 5}},
+      history = {loss = {1, 0.5, 0.3}}}
+  end
+  local runs = wb.runs.Runs(recs)
+  for _, r in ipairs(runs.records) do r.model = function() return model end end
+  dofile("scripts/task10_weights.lua").report(fake, runs)
+  local md = table.concat(texts, "\n")
+  T.ok(md:find("norm shrinks from 50.00 after epoch 1 to 30.00 after epoch 3", 1, true), md)
+end)
+
 -- }====================
 
 T.done()

@@ -9,6 +9,9 @@
 -- way. A claim is "supported" when every part holds, "not supported" when
 -- every part fails, "mixed" otherwise. Nothing here is typed by hand.
 local runs_mod = wb.runs
+local P = require "study.claim_parts"
+local vals, fmt, finished = P.vals, P.fmt, P.finished
+local part, positive, decide, combine = P.part, P.positive, P.decide, P.combine
 
 local M = {}
 
@@ -19,163 +22,6 @@ local function group(recs)
     table.insert(g[r.variant], r)
   end
   return g
-end
-
-local function vals(rs, name)
-  local out = {}
-  for _, r in ipairs(rs or {}) do
-    local v = runs_mod.value(r, name)
-    if type(v) == "number" then out[#out + 1] = v end
-  end
-  return out
-end
-
-local function fmt(m, s, name) return runs_mod.fmt_mean_std(m, s, name) end
-
-local function signed(x, name) return (x < 0 and "-" or "+") .. fmt(math.abs(x), nil, name) end
-
--- The interval clause of a part: difference (or mean), 95 % CI, p.
-local function clause(what, d, lo, hi, p, name)
-  return string.format("%s %s, 95 %% CI [%s, %s], p = %.2g", what, signed(d, name),
-    signed(lo, name), signed(hi, name), p)
-end
-
--- The rank test's exact two-sided p of a complete separation of n values
--- from m (every one of a side above every one of the other): 2 / C(n + m, n)
--- (2 seeds a side: 1/3, never a verdict; 5: 0.008).
-local function separation_p(n, m)
-  local c = 1
-  for i = 1, m do c = c * (n + i) / i end
-  return math.min(1, 2 / c)
-end
-
--- A part of a claim: "a is larger than b" in quantity `name` (or smaller
--- with lower = true), by Welch's test. Returns {p, sign (the claimed
--- direction agrees: +1, disagrees: -1), text}; decided later (Holm).
-local function part(desc, ga, gb, name, lower, la, lb)
-  local a, b = vals(ga, name), vals(gb, name)
-  -- "epochs to a target": a variant whose every seed has runs but never
-  -- reached the target is slower than one that did (treated as infinity)
-  -- (every seed recorded false: a seed lacking the value is no "never")
-  local function never(g)
-    if not g or #g == 0 then return false end
-    for _, r in ipairs(g) do
-      if not ((r.measures and r.measures[name] == false)
-          or (r.metrics and r.metrics[name] == false)) then return false end
-    end
-    return true
-  end
-  local never_a, never_b = never(ga), never(gb)
-  if name:find("_to_target") and (never_a or never_b) and not (never_a and never_b) then
-    local reached, missed = never_b and la or lb, never_b and lb or la
-    local xs, n_got, n_missed = never_b and a or b, never_b and #ga or #gb, never_b and #gb or #ga
-    local m, s = runs_mod.mean_std(xs)
-    local text = string.format("%s: %s %s (n = %d); %s never reached it (n = %d)", desc,
-      reached, fmt(m, s, name), #xs, missed, n_missed)
-    if #xs < n_got then
-      return {text = string.format("%s; %d of %d %s seeds did not either: no verdict", text,
-        n_got - #xs, n_got, reached)}
-    end
-    -- every seed of one side is faster than every seed of the other: the
-    -- rank test's exact p of that separation, corrected (Holm) with the
-    -- other parts of the claim
-    local p = separation_p(n_got, n_missed)
-    return {p = p, sign = never_b == (lower == true) and 1 or -1, name = name,
-      text = string.format("%s; every seed of one faster than every seed of the other: p = "
-        .. "%.2g (rank test, exact)", text, p)}
-  end
-  if never_a and never_b then
-    return {text = string.format("%s: neither %s (n = %d) nor %s (n = %d) reached it", desc,
-      la, #ga, lb, #gb)}
-  end
-  if #a == 0 or #b == 0 then return {text = desc .. ": no data"} end
-  local w = wb.welch(a, b)
-  -- seeds without a value (a target never reached) are not in a side's
-  -- mean: say so
-  local miss_a, miss_b = ga and #ga - #a or 0, gb and #gb - #b or 0
-  local what = name:find("_to_target") and "never reached it" or "have no value"
-  local function never(l, k, n)
-    return k > 0 and string.format("; %d of %d %s seeds %s", k, n, l, what) or ""
-  end
-  local text = string.format("%s: %s %s vs %s %s (n = %d, %d)%s%s", desc, la,
-    fmt(w.mean_a, w.sd_a, name), lb, fmt(w.mean_b, w.sd_b, name), #a, #b,
-    never(la, miss_a, ga and #ga or 0), never(lb, miss_b, gb and #gb or 0))
-  if not w.p then return {text = text .. "; fewer than 2 seeds a side: no verdict"} end
-  local sign = (w.diff < 0) == (lower == true) and 1 or -1
-  -- no spread on either side (epochs to a target are whole numbers): the
-  -- t statistic is undefined and Welch's p of 0 would decide on any two
-  -- seeds; the sides are then completely separated (or equal), and the
-  -- rank test's exact p of that separation decides
-  if w.sd_a == 0 and w.sd_b == 0 then
-    w.p = w.diff == 0 and 1 or separation_p(#a, #b)
-    text = text .. string.format("; no spread on either side: p = %.2g (rank test, exact)",
-      w.p)
-    return {p = w.p, sign = sign, name = name, flattered = name:find("_to_target")
-      and (w.diff < 0 and miss_a or miss_b) > 0, text = text}
-  end
-  -- the side found faster must have reached the target in every seed: its
-  -- mean over the seeds that did would flatter it (decide leaves it open)
-  local flattered = name:find("_to_target") and (w.diff < 0 and miss_a or miss_b) > 0
-  return {p = w.p, sign = sign, half = w.half, name = name, flattered = flattered,
-    text = text .. "; " .. clause("difference", w.diff, w.lo, w.hi, w.p, name)}
-end
-
--- A one-sample part: quantity `name` per seed is positive (negative with
--- below = true; t-test of the mean against 0).
-local function positive(desc, g, name, below)
-  local a = vals(g, name)
-  if #a == 0 then return {text = desc .. ": no data"} end
-  local m, s = runs_mod.mean_std(a)
-  local text = string.format("%s: %s (n = %d)", desc, fmt(m, s, name), #a)
-  if #a < 2 then return {text = text .. "; one seed: no verdict"} end
-  if s == 0 then
-    -- every seed the same value: the t statistic is undefined (Student's p
-    -- of 0 would decide on any two seeds); the sign test's exact p of n
-    -- values of one sign, 2 / 2^n (5 seeds: 0.0625, never a verdict alone)
-    local p = m == 0 and 1 or math.min(1, 2 / 2 ^ #a)
-    return {p = p, sign = (m < 0) == (below == true) and 1 or -1, name = name,
-      text = string.format(
-      "%s; every seed the same: p = %.2g (sign test, exact)", text, p)}
-  end
-  local half = wb.inference.ci_half(a)
-  local p = wb.inference.t_two_sided(math.abs(m) / (s / math.sqrt(#a)), #a - 1)
-  return {p = p, sign = (m < 0) == (below == true) and 1 or -1, half = half, name = name,
-    text = text .. "; " .. clause("mean", m, m - half, m + half, p, name)}
-end
-
--- Decides the parts of one claim together: Holm's correction over their
--- p-values at 5 %; a rejected part holds when its direction is the claimed
--- one and fails otherwise; an undecided part says what the seeds could
--- have detected.
-local function decide(parts)
-  local ps, idx = {}, {}
-  for i, p in ipairs(parts) do
-    if p.p then ps[#ps + 1] = p.p; idx[#idx + 1] = i end
-  end
-  local reject = #ps > 0 and wb.inference.holm(ps, 0.05) or {}
-  for k, i in ipairs(idx) do
-    local p = parts[i]
-    if reject[k] and p.flattered then
-      p.text = p.text .. " (undecided: the faster side's seeds that never reached the "
-        .. "target are not in its mean)"
-    elseif reject[k] then
-      p.ok, p.decided = p.sign > 0, true
-    else
-      p.text = p.text .. (p.half and string.format(" (undecided: the seeds resolve about %s)",
-        fmt(p.half, nil, p.name)) or " (undecided)")
-    end
-  end
-end
-
-local function combine(parts)
-  local yes, no = 0, 0
-  for _, p in ipairs(parts) do
-    if p.ok == true then yes = yes + 1 elseif p.ok == false then no = no + 1 end
-  end
-  if yes == #parts then return "supported" end
-  if no == #parts then return "not supported" end
-  if yes == 0 and no == 0 then return "undecided" end
-  return "mixed"
 end
 
 -- C1's quantities, per seed of one variant: the val loss and the training
@@ -252,7 +98,7 @@ function M.claims(by_task)
 
   local t3 = task("task03_epochs")
   local base = t3[next(t3) or ""]
-  rise_after_min(base)
+  rise_after_min((finished(base)))
   local at = vals(base, "min_epoch_others")
   local am, as = runs_mod.mean_std(at)
   local n_ep = base and base[1] and base[1].metrics.epochs_run

@@ -219,6 +219,30 @@ T.test("C3's gap says its training loss has dropout active", function()
   T.ok(c3.numbers:find("measured with dropout active", 1, true), c3.numbers)
 end)
 
+T.test("claims: runs that diverged are left out, said, and leave the part undecided",
+  function()
+  -- the report gave the claims its finished runs only: a tuned SGD losing 2
+  -- of 5 seeds to divergence read "n = 3" with nothing saying why, and its
+  -- survivors' mean decided the part
+  local recs = {}
+  for s = 1, 5 do
+    recs[#recs + 1] = rec("task09_activations", "activation=gelu", s,
+      {test_accuracy = 0.980 + s / 10000})
+    recs[#recs + 1] = rec("task09_activations", "activation=relu", s,
+      {test_accuracy = 0.970 + s / 10000})
+    if s > 3 then recs[#recs].status, recs[#recs].metrics = "diverged", {} end
+  end
+  local c7 = claim(claims.claims{task09_activations = recs}, "C7")
+  T.ok(c7.parts[1].text:find("n = 5, 3); difference", 1, true), c7.parts[1].text)
+  T.ok(c7.parts[1].text:find("2 of 5 ReLU seeds diverged or failed (left out)", 1, true),
+    c7.parts[1].text)
+  T.eq(c7.parts[1].ok, nil, "undecided")
+  T.ok(c7.parts[1].text:find("could flatter either side", 1, true), c7.parts[1].text)
+  -- the report hands the claims every listed run, not only the finished
+  local src = require("wb.util").read_file("scripts/report.lua")
+  T.ok(src:find("claims.claims_section(listed,", 1, true), "report.lua passes listed runs")
+end)
+
 -- }====================
 
 -- {==================== per-task numbers ====================

@@ -21,6 +21,9 @@ end
 
 local function fmt(m, s, name) return runs_mod.fmt_mean_std(m, s, name) end
 
+-- mean ± sd of n seeds; one seed has no sd ("0.97", not "0.97 ± 0.00")
+local function ms(m, s, n, name) return fmt(m, n > 1 and s or nil, name) end
+
 -- A side's finished runs, and how many of its runs did not finish (diverged
 -- or failed): those are left out of every number, and said.
 local function finished(g)
@@ -93,7 +96,7 @@ local function part(desc, ga, gb, name, lower, la, lb)
     local xs, n_got, n_missed = never_b and a or b, never_b and #ga or #gb, never_b and #gb or #ga
     local m, s = runs_mod.mean_std(xs)
     local text = string.format("%s: %s %s (n = %d); %s never reached it (n = %d)", desc,
-      reached, fmt(m, s, name), #xs, missed, n_missed)
+      reached, ms(m, s, #xs, name), #xs, missed, n_missed)
     if #xs < n_got then
       return {text = string.format("%s; %d of %d %s seeds did not either: no verdict", text,
         n_got - #xs, n_got, reached)}
@@ -120,7 +123,7 @@ local function part(desc, ga, gb, name, lower, la, lb)
     return k > 0 and string.format("; %d of %d %s seeds %s", k, n, l, what) or ""
   end
   local text = string.format("%s: %s %s vs %s %s (n = %d, %d)%s%s", desc, la,
-    fmt(w.mean_a, w.sd_a, name), lb, fmt(w.mean_b, w.sd_b, name), #a, #b,
+    ms(w.mean_a, w.sd_a, #a, name), lb, ms(w.mean_b, w.sd_b, #b, name), #a, #b,
     never(la, miss_a, ga and #ga or 0), never(lb, miss_b, gb and #gb or 0))
   if not w.p then return {text = text .. "; fewer than 2 seeds a side: no verdict"} end
   local sign = (w.diff < 0) == (lower == true) and 1 or -1
@@ -148,7 +151,7 @@ local function positive(desc, g, name, below)
   local a = vals(g, name)
   if #a == 0 then return {text = desc .. ": no data"} end
   local m, s = runs_mod.mean_std(a)
-  local text = string.format("%s: %s (n = %d)", desc, fmt(m, s, name), #a)
+  local text = string.format("%s: %s (n = %d)", desc, ms(m, s, #a, name), #a)
   if #a < 2 then return {text = text .. "; one seed: no verdict"} end
   if s == 0 then
     -- every seed the same value: the t statistic is undefined (Student's p

@@ -243,6 +243,19 @@ T.test("claims: runs that diverged are left out, said, and leave the part undeci
   T.ok(src:find("claims.claims_section(listed,", 1, true), "report.lua passes listed runs")
 end)
 
+T.test("claims over one seed print no '± 0' spread", function()
+  local recs = {}
+  recs[1] = rec("task09_activations", "activation=gelu", 1, {test_accuracy = 0.876})
+  recs[2] = rec("task09_activations", "activation=relu", 1, {test_accuracy = 0.882})
+  recs[3] = rec("task04_early_stopping", "v", 1, {restore_gain_loss_2 = 0.01})
+  local rows = claims.claims{task09_activations = {recs[1], recs[2]},
+    task04_early_stopping = {recs[3]}}
+  local c7, c2 = claim(rows, "C7"), claim(rows, "C2")
+  T.ok(c7.numbers:find("test accuracy: GELU 87.60 % vs ReLU 88.20 % (n = 1, 1)", 1, true),
+    c7.numbers)
+  T.ok(c2.numbers:find("(patience 2): 0.0100 (n = 1)", 1, true), c2.numbers)
+end)
+
 -- }====================
 
 -- {==================== per-task numbers ====================

@@ -256,11 +256,7 @@ for _, t in ipairs(tasks) do
   end
 end
 local first = recs[1] and recs[1].config or {}
-local seeds = {}
-for _, r in ipairs(recs) do seeds[r.seed] = true end
-local seed_list = {}
-for sd in pairs(seeds) do seed_list[#seed_list + 1] = sd end
-table.sort(seed_list)
+local seed_list = {proc.seeds_text(recs, tasks, own_seeds)}
 local cmd = {"workbench", arg[0]}
 for _, a in ipairs(arg) do cmd[#cmd + 1] = q(a) end
 local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",

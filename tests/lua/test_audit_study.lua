@@ -357,6 +357,19 @@ T.test("task 10: whether the hidden kernel's norm grows is read from the runs", 
   T.ok(md:find("norm shrinks from 50.00 after epoch 1 to 30.00 after epoch 3", 1, true), md)
 end)
 
+T.test("the report's 'Seeds:' keeps task 11's own three apart from the claims' seeds",
+  function()
+  -- with --seeds 1 the header said "Seeds: 1, 2, 3": task 11's seeds, read
+  -- as the claims'
+  local proc = require "study.report_proc"
+  local recs = {{task = "task03_epochs", seed = 1}, {task = "task11_cockpit", seed = 1},
+    {task = "task11_cockpit", seed = 2}, {task = "task11_cockpit", seed = 3}}
+  T.eq(proc.seeds_text(recs, {"task03_epochs", "task11_cockpit"}, {task11_cockpit = true}),
+    "1 (tasks with their own seeds: task11_cockpit 1, 2, 3)")
+  local src = require("wb.util").read_file("scripts/report.lua")
+  T.ok(src:find("proc.seeds_text(recs, tasks, own_seeds)", 1, true), "report.lua uses it")
+end)
+
 -- }====================
 
 T.done()

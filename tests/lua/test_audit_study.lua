@@ -370,6 +370,16 @@ T.test("the report's 'Seeds:' keeps task 11's own three apart from the claims' s
   T.ok(src:find("proc.seeds_text(recs, tasks, own_seeds)", 1, true), "report.lua uses it")
 end)
 
+T.test("task 3 names the lengths its runs have, not a typed 5, 10 and 20", function()
+  local root = T.tmpdir()
+  local st, _, err = T.sh(string.format("timeout 300 %s scripts/task03_epochs.lua --quick "
+    .. "--seeds 1 --jobs 1 --root %s", T.quote(T.wb), T.quote(root)))
+  T.eq(st, 0, err)
+  local md = T.ok(require("wb.util").read_file(root .. "/quick/task03_epochs/README.md"))
+  T.ok(md:find("The 1-epoch models are the first epochs of the 2-epoch runs", 1, true), md)
+  T.ok(md:match("lowest at epoch %d%.%d ± %d%.%d %(per seed: %d%)"), "whole epochs per seed")
+end)
+
 -- }====================
 
 T.done()

@@ -133,6 +133,25 @@ T.test("claims: a one-sample part whose seeds all agree exactly is no 'p = 0'", 
   T.ok(c2.numbers:find("every seed the same: p = 0.5 (sign test, exact)", 1, true), c2.numbers)
 end)
 
+T.test("C2 weighs test accuracy too: a lower loss at a lower accuracy is no support",
+  function()
+  -- restored weights: test loss lower by 0.02, test accuracy lower by 0.5
+  -- points in every seed; C2 read the loss alone and was "supported"
+  local recs = {}
+  for s = 1, 5 do
+    local m = {}
+    for _, p in ipairs{2, 5, 10} do
+      m["restore_gain_loss_" .. p] = 0.02 + s / 1000
+      m["restore_gain_acc_" .. p] = -0.005 - s / 10000
+    end
+    recs[s] = rec("task04_early_stopping", "v", s, m)
+  end
+  local c2 = claim(claims.claims{task04_early_stopping = recs}, "C2")
+  T.eq(#c2.parts, 6, "loss and accuracy per patience")
+  T.eq(c2.verdict, "mixed", c2.numbers)
+  T.eq(c2.parts[4].ok, false, "restored weights are less accurate: that part fails")
+end)
+
 T.test("claims: a target neither side reached is said so; a missing value is no 'never'",
   function()
   local recs = {}

@@ -220,7 +220,7 @@ print(e["dtype"], e["shape"][0], e["shape"][1], "%.9g" % w[0], "%.9g" % w[21],
   T.eq(out, expect)
 end)
 
-test_py("a file written by Python (stdlib) loads with load_weights", function()
+T.test("a file written by Python (stdlib) loads with load_weights", function()
   local dir = T.tmpdir()
   -- Official layout: tensors sorted by name, __metadata__ last, header
   -- padded with spaces to a multiple of 8, JSON with spaces after ':'.

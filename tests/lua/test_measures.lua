@@ -92,6 +92,7 @@ local function dropout_records(gap0, gap3)
     record("task05_dropout", "dropout=0.3", s, {gap = gap3 + 0.001 * s, silenced_50 = 0.90})
   end
 end
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path -- study.claim_parts
 local claims = dofile("scripts/study/claims.lua")
 local function by_task()
   local out = {}

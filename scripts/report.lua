@@ -241,26 +241,22 @@ end
 -- {==================== REPORT.md ====================
 -- Only the runs each task's README was made from (its runs.json), never
 -- other records that happen to share the folder.
--- The claims read the finished runs (by_task); the summary table lists
--- every run, so that one that diverged is counted apart, never dropped.
-local recs, by_task, listed, all = {}, {}, {}, {}
+-- The claims and the summary table read every listed run: a run that
+-- diverged is counted apart, never dropped silently.
+local recs, listed, all = {}, {}, {}
 for _, r in ipairs(wb.runs.load_all(wb.record.dir(root))) do all[r.task .. "-" .. r.hash] = r end
 for _, t in ipairs(tasks) do
   local list = not stale[t] and read(out_dir .. "/" .. t .. "/runs.json")
   local ok, hashes = pcall(function() return require("cjson").decode(list).runs end)
-  by_task[t], listed[t] = {}, {}
+  listed[t] = {}
   for _, h in ipairs(ok and hashes or {}) do
     local r = all[t .. "-" .. h]
     if r then table.insert(listed[t], r) end
-    if r and r.status == "ok" then recs[#recs + 1] = r; table.insert(by_task[t], r) end
+    if r and r.status == "ok" then recs[#recs + 1] = r end
   end
 end
 local first = recs[1] and recs[1].config or {}
-local seeds = {}
-for _, r in ipairs(recs) do seeds[r.seed] = true end
-local seed_list = {}
-for sd in pairs(seeds) do seed_list[#seed_list + 1] = sd end
-table.sort(seed_list)
+local seed_list = {proc.seeds_text(recs, tasks, own_seeds)}
 local cmd = {"workbench", arg[0]}
 for _, a in ipairs(arg) do cmd[#cmd + 1] = q(a) end
 local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
@@ -291,7 +287,8 @@ if #failed > 0 then
   end
   lines[#lines + 1] = ""
 end
-lines[#lines + 1] = claims.claims_section(by_task, opts.dataset or "mnist")
+-- every listed run: a claim leaves out the runs that did not finish, and says so
+lines[#lines + 1] = claims.claims_section(listed, opts.dataset or "mnist")
 
 -- {==================== beyond the study ====================
 local rows = {}

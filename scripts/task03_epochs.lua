@@ -18,12 +18,15 @@ local function report(task, runs)
       series = {band("accuracy", "train"), band("val_accuracy", "validation (held out)")}}}})
   task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
     xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}}, S.GAP_NOTE)
-  task:text("The 5- and 10-epoch models are the first epochs of the 20-epoch runs: with the "
-    .. "same seed, shuffling and initialisation, the first epochs of a longer run are "
-    .. "bit-identical to a shorter run, so one run per seed serves all three lengths, and "
-    .. "task 4's early stops (patience 2, 5, 10) are read off the same runs.")
   local n = #select(2, runs:curve(v, "loss"))
   local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
+  local shorter = {}
+  for i = 1, #marks - 1 do shorter[i] = tostring(marks[i]) end
+  task:text(string.format("The %s-epoch models are the first epochs of the %d-epoch runs: "
+    .. "with the same seed, shuffling and initialisation, the first epochs of a longer run "
+    .. "are bit-identical to a shorter run, so one run per seed serves all %d lengths, and "
+    .. "task 4's early stops (patience %s) are read off the same runs.",
+    table.concat(shorter, "- and "), n, #marks, table.concat(S.PATIENCES, ", ")))
   task:section("At " .. table.concat(marks, ", ") .. " epochs")
   local rows = {"| epochs | train loss | val loss | gap | val accuracy |", "|---|---|---|---|---|"}
   for _, e in ipairs(marks) do
@@ -38,11 +41,13 @@ local function report(task, runs)
   task:section("Findings (computed)")
   local mins = runs:values(v, "best_epoch")
   local m, s = wb.runs.mean_std(mins)
+  local shown = {} -- epochs as whole numbers (JSON reads 7 back as 7.0)
+  for i, e in ipairs(mins) do shown[i] = string.format("%g", e) end
   local _, vl = runs:curve(v, "val_loss")
   local at = math.floor(m + 0.5)
   task:text(string.format("- Validation loss is lowest at epoch %.1f ± %.1f (per seed: %s) "
     .. "and then %s: %.4f at its minimum vs %.4f at epoch %d.", m, s,
-    table.concat(mins, ", "), vl[n] > vl[at] and "rises" or "does not rise", vl[at], vl[n], n))
+    table.concat(shown, ", "), vl[n] > vl[at] and "rises" or "does not rise", vl[at], vl[n], n))
   local _, g = runs:curve(v, "gap")
   local _, tl = runs:curve(v, "loss")
   task:text(string.format("- The gap goes from %.4f at epoch %d to %.4f at epoch %d while "

@@ -87,8 +87,11 @@ local function report(task, runs)
   task:text(string.format("- Dead ReLU units (never active on the test set): %.1f ± %.1f of "
     .. "%d over seeds.", dm or 0, ds or 0, units))
   local _, n1 = runs:curve(runs:variants()[1], "weight_norm_1")
-  task:text(string.format("- The hidden kernel's norm grows from %.2f after epoch 1 to %.2f "
-    .. "after epoch %d.", n1[1] or 0, n1[#n1] or 0, #n1))
+  if #n1 > 0 then
+    task:text(string.format("- The hidden kernel's norm %s from %.2f after epoch 1 to %.2f "
+      .. "after epoch %d.", n1[#n1] > n1[1] and "grows" or n1[#n1] < n1[1] and "shrinks"
+      or "stays", n1[1], n1[#n1], #n1))
+  end
   curvature(task, runs, r)
 end
 

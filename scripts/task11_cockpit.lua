@@ -53,8 +53,9 @@ local function findings(task, economy, fulls)
     local rs = economy:of(eco(r.lr))
     local losses, diverged = {}, 0
     for _, rec in ipairs(rs) do
+      -- a diverged run's last finite loss is no final loss
+      local h = rec.status == "ok" and rec.history or {}
       if rec.status ~= "ok" then diverged = diverged + 1 end
-      local h = rec.history or {}
       if h.loss and #h.loss > 0 then losses[#losses + 1] = h.loss[#h.loss] end
       epochs = rec.config.epochs
     end
@@ -87,12 +88,15 @@ local function findings(task, economy, fulls)
     .. "Cockpit's paper reports that with the best learning rate alpha sits above 0, not at "
     .. "0; ours **%s**. A verdict above is agree when the 95 %% interval of the per-seed "
     .. "medians lies on Cockpit's side (above 0, or below %g for near -1), partly when only "
-    .. "the mean lies above 0 (for near -1: when the interval lies below 0 only), else differ.",
+    .. "the mean lies above 0 (for near -1: when the interval lies below 0 only), else differ; "
+    .. "with one seed there is no interval and nothing is decided.",
     best.lr, best.name, best.alpha, 100 * best.alpha_up, C.SAYS[checks[1].verdict],
     C.NEAR_MINUS_ONE))
-  task:text(string.format("- How far above 0: %.3f at the best rate and %.3f at the too-large "
-    .. "one, on a scale where 0 is the minimum along the step and 1 the far side of the valley.",
-    best.seeds.m, RATES[3].seeds.m))
+  local function side(m) return m > 0 and "above 0" or m < 0 and "below 0" or "at 0" end
+  task:text(string.format("- Where alpha sits (mean of the per-seed medians): %.3f (%s) at the "
+    .. "best rate and %.3f (%s) at the too-large one, on a scale where 0 is the minimum along "
+    .. "the step and 1 the far side of the valley.", best.seeds.m, side(best.seeds.m),
+    RATES[3].seeds.m, side(RATES[3].seeds.m)))
   B.write(task, {experiment = string.format("Cockpit's alpha for plain SGD at three learning "
       .. "rates (1e-3, 0.1, 1), baseline MLP, %d epochs, every step", epochs),
     ours = string.format("best rate lr %g: median alpha %.3f after epoch 1, %.0f %% of steps "

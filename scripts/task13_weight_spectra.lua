@@ -57,9 +57,10 @@ local function beyond_row(task, list)
   local in_range = am and am >= 2 and am <= 6
   B.write(task, {experiment = string.format("weight spectra of the trained %dx%d kernel",
       sh[1], sh[2]),
-    ours = string.format("alpha %s over %d seeds; %.1f of %d eigenvalues beyond the MP "
-      .. "edge (a random Glorot matrix: %.1f)", am and string.format("%.2f ± %.2f", am,
-      as or 0) or "not fitted", #alphas, sm, #list[1].trained.eigs, rm),
+    ours = string.format("alpha %s over %d seed%s; %.1f of %d eigenvalues beyond the MP "
+      .. "edge (a random Glorot matrix: %.1f)", not am and "not fitted" or #alphas > 1
+      and string.format("%.2f ± %.2f", am, as) or string.format("%.2f", am), #alphas,
+      #alphas == 1 and "" or "s", sm, #list[1].trained.eigs, rm),
     published = "alpha in [2, 6] for well-trained layers (below 2 over-trained, above 6 "
       .. "under-trained); training puts spikes beyond the Marchenko-Pastur bulk",
     source = "Martin and Mahoney 2021, JMLR 22(165); WeightWatcher's documentation",

@@ -9,7 +9,7 @@
 local S = require "study"
 local Z = require "study.noise"
 local R = require "study.noise_report"
-local util = require "wb.util"
+local B = require "study.beyond"
 
 local QUICK = wb.runner.options(rawget(_G, "arg") or {}).quick == true
 
@@ -85,18 +85,17 @@ local function report(task, runs)
   local verdict, ours = "partly", string.format("B_simple %s -> %s", fmt(tr.early),
     fmt(tr.late))
   if fit then
-    local ratio = fit.b_crit / (tr.to_target or math.huge)
+    local close, ratio = R.close(fit, tr.to_target)
     f[#f + 1] = string.format("- The fit over %d batch sizes (of %d) gives S_min = %.3g "
       .. "steps, E_min = %.3g examples and B_crit = %.3g%s (rms error of log S %.2f). "
       .. "B_crit / B_simple (averaged to the target) = %.2f: %s.", reached, sizes, fit.s_min,
       fit.e_min, fit.b_crit, fit.at_edge and " (at the end of the search: not identified)"
-      or "", fit.rmse, ratio, (ratio > 1 / 3 and ratio < 3)
-      and "the same order, as the paper's B_crit ~ B_simple predicts"
+      or "", fit.rmse, ratio, fit.at_edge and "no comparison, B_crit is not identified"
+      or close and "the same order, as the paper's B_crit ~ B_simple predicts"
       or "not the same order (the paper finds B_crit ~ B_simple within a small factor)")
     ours = string.format("B_crit %.3g (S_min %.3g, E_min %.3g) vs B_simple %s averaged to "
       .. "%.0f %%; B_simple %s -> %s over training", fit.b_crit, fit.s_min, fit.e_min,
       fmt(tr.to_target), 100 * Z.TARGET, fmt(tr.early), fmt(tr.late))
-    local close = ratio > 1 / 3 and ratio < 3
     verdict = (close and grows) and "agree" or (close or grows) and "partly" or "differ"
   else
     f[#f + 1] = "- Fewer than two batch sizes reached the target: no tradeoff fit."
@@ -128,7 +127,7 @@ local function report(task, runs)
     .. "stop at the target; the tracked run is %d epochs).", 100 * Z.TARGET,
     Z.TRACK_EPOCHS)
   task:text(table.concat(f, "\n"))
-  util.write_json(task:path("beyond.json"), {experiment = "gradient noise scale "
+  B.write(task, {experiment = "gradient noise scale "
     .. "(McCandlish et al. 2018)", ours = ours, published = "noise scale grows as the "
     .. "loss falls; B_crit ~ B_simple averaged over training (R^2 = 80 % across tasks); "
     .. "MNIST's B_simple of order 10^3: not verified", source = "McCandlish, Kaplan, "

@@ -3,16 +3,17 @@
 -- The contract between a beyond task and scripts/report.lua: the task's
 -- report step writes <its folder>/beyond.json =
 --   {experiment = "...", ours = "...", published = "...", source = "...",
---    verdict = "agree" | "differ" | "partly"}
+--    verdict = "agree" | "differ" | "partly" | "undecided"}
 -- (ours: our deciding number; published: the number it is held against;
--- source: where that number is published), and the report reads it; a
+-- source: where that number is published; undecided: too few seeds to
+-- decide), and the report reads it; a
 -- missing or malformed file is an error naming it.
 local util = require "wb.util"
 
 local M = {}
 
 M.KEYS = {"experiment", "ours", "published", "source", "verdict"}
-M.VERDICTS = {agree = true, differ = true, partly = true}
+M.VERDICTS = {agree = true, differ = true, partly = true, undecided = true}
 
 -- Why row t breaks the contract, or nil when it keeps it.
 local function problem(t)
@@ -31,7 +32,8 @@ local function problem(t)
     end
   end
   if not M.VERDICTS[t.verdict] then
-    return string.format("'verdict' must be agree, differ or partly, got '%s'", t.verdict)
+    return string.format("'verdict' must be agree, differ, partly or undecided, got '%s'",
+      t.verdict)
   end
   return nil
 end

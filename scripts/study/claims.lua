@@ -9,6 +9,9 @@
 -- way. A claim is "supported" when every part holds, "not supported" when
 -- every part fails, "mixed" otherwise. Nothing here is typed by hand.
 local runs_mod = wb.runs
+local P = require "study.claim_parts"
+local vals, fmt, finished = P.vals, P.fmt, P.finished
+local part, positive, decide, combine = P.part, P.positive, P.decide, P.combine
 
 local M = {}
 
@@ -21,141 +24,42 @@ local function group(recs)
   return g
 end
 
-local function vals(rs, name)
-  local out = {}
-  for _, r in ipairs(rs or {}) do
-    local v = runs_mod.value(r, name)
-    if type(v) == "number" then out[#out + 1] = v end
-  end
-  return out
-end
-
-local function fmt(m, s, name) return runs_mod.fmt_mean_std(m, s, name) end
-
-local function signed(x, name) return (x < 0 and "-" or "+") .. fmt(math.abs(x), nil, name) end
-
--- The interval clause of a part: difference (or mean), 95 % CI, p.
-local function clause(what, d, lo, hi, p, name)
-  return string.format("%s %s, 95 %% CI [%s, %s], p = %.2g", what, signed(d, name),
-    signed(lo, name), signed(hi, name), p)
-end
-
--- A part of a claim: "a is larger than b" in quantity `name` (or smaller
--- with lower = true), by Welch's test. Returns {p, sign (the claimed
--- direction agrees: +1, disagrees: -1), text}; decided later (Holm).
-local function part(desc, ga, gb, name, lower, la, lb)
-  local a, b = vals(ga, name), vals(gb, name)
-  -- "epochs to a target": a variant whose every seed has runs but never
-  -- reached the target is slower than one that did (treated as infinity)
-  local never_a = ga and #ga > 0 and #a == 0
-  local never_b = gb and #gb > 0 and #b == 0
-  if name:find("_to_target") and (never_a or never_b) and not (never_a and never_b) then
-    local reached, missed = never_b and la or lb, never_b and lb or la
-    local xs, n_got, n_missed = never_b and a or b, never_b and #ga or #gb, never_b and #gb or #ga
-    local m, s = runs_mod.mean_std(xs)
-    local text = string.format("%s: %s %s (n = %d); %s never reached it (n = %d)", desc,
-      reached, fmt(m, s, name), #xs, missed, n_missed)
-    if #xs < n_got then
-      return {text = string.format("%s; %d of %d %s seeds did not either: no verdict", text,
-        n_got - #xs, n_got, reached)}
+-- C1's quantities, per seed of one variant: the val loss and the training
+-- loss at the last epoch minus those at the epoch where the OTHER seeds'
+-- mean val loss is lowest. A seed's own minimum would make the rise >= 0
+-- by construction (a flat, noisy curve would "hold"); an epoch chosen from
+-- the others is independent of this seed's noise. One seed: no value.
+local function rise_after_min(rs)
+  for i, r in ipairs(rs or {}) do
+    local m, h = r.metrics or {}, r.history or {}
+    local vl, tl = h.val_loss or {}, h.loss or {}
+    -- the epochs run (a NaN val loss is a JSON null: a hole # may stop before)
+    local n = m.epochs_run or #tl
+    local best, at = math.huge, nil
+    for e = 1, n do
+      local sum, k = 0, 0
+      for j, o in ipairs(rs) do
+        local v = j ~= i and o.history and o.history.val_loss and o.history.val_loss[e]
+        if type(v) == "number" then sum, k = sum + v, k + 1 end
+      end
+      if k == #rs - 1 and k > 0 and sum / k < best then best, at = sum / k, e end
     end
-    -- every seed of one side is faster than every seed of the other: the
-    -- rank test's exact two-sided p of that separation, 2 / C(n + m, n)
-    -- (2 seeds a side: 1/3, never a verdict; 5: 0.008), corrected (Holm) with
-    -- the other parts of the claim
-    local c = 1
-    for i = 1, n_missed do c = c * (n_got + i) / i end
-    local p = math.min(1, 2 / c)
-    return {p = p, sign = never_b == (lower == true) and 1 or -1, name = name,
-      text = string.format("%s; every seed of one faster than every seed of the other: p = "
-        .. "%.2g (rank test, exact)", text, p)}
-  end
-  if #a == 0 or #b == 0 then return {text = desc .. ": no data"} end
-  local w = wb.welch(a, b)
-  -- seeds without a value (a target never reached) are not in a side's
-  -- mean: say so
-  local miss_a, miss_b = ga and #ga - #a or 0, gb and #gb - #b or 0
-  local what = name:find("_to_target") and "never reached it" or "have no value"
-  local function never(l, k, n)
-    return k > 0 and string.format("; %d of %d %s seeds %s", k, n, l, what) or ""
-  end
-  local text = string.format("%s: %s %s vs %s %s (n = %d, %d)%s%s", desc, la,
-    fmt(w.mean_a, w.sd_a, name), lb, fmt(w.mean_b, w.sd_b, name), #a, #b,
-    never(la, miss_a, ga and #ga or 0), never(lb, miss_b, gb and #gb or 0))
-  if not w.p then return {text = text .. "; fewer than 2 seeds a side: no verdict"} end
-  local sign = (w.diff < 0) == (lower == true) and 1 or -1
-  -- the side found faster must have reached the target in every seed: its
-  -- mean over the seeds that did would flatter it (decide leaves it open)
-  local flattered = name:find("_to_target") and (w.diff < 0 and miss_a or miss_b) > 0
-  return {p = w.p, sign = sign, half = w.half, name = name, flattered = flattered,
-    text = text .. "; " .. clause("difference", w.diff, w.lo, w.hi, w.p, name)}
-end
-
--- A one-sample part: quantity `name` per seed is positive (t-test of the
--- mean against 0).
-local function positive(desc, g, name)
-  local a = vals(g, name)
-  if #a == 0 then return {text = desc .. ": no data"} end
-  local m, s = runs_mod.mean_std(a)
-  local text = string.format("%s: %s (n = %d)", desc, fmt(m, s, name), #a)
-  if #a < 2 then return {text = text .. "; one seed: no verdict"} end
-  if s == 0 then
-    return {p = m == 0 and 1 or 0, sign = m >= 0 and 1 or -1, half = 0, name = name,
-      text = text}
-  end
-  local half = wb.inference.ci_half(a)
-  local p = wb.inference.t_two_sided(math.abs(m) / (s / math.sqrt(#a)), #a - 1)
-  return {p = p, sign = m > 0 and 1 or -1, half = half, name = name,
-    text = text .. "; " .. clause("mean", m, m - half, m + half, p, name)}
-end
-
--- Decides the parts of one claim together: Holm's correction over their
--- p-values at 5 %; a rejected part holds when its direction is the claimed
--- one and fails otherwise; an undecided part says what the seeds could
--- have detected.
-local function decide(parts)
-  local ps, idx = {}, {}
-  for i, p in ipairs(parts) do
-    if p.p then ps[#ps + 1] = p.p; idx[#idx + 1] = i end
-  end
-  local reject = #ps > 0 and wb.inference.holm(ps, 0.05) or {}
-  for k, i in ipairs(idx) do
-    local p = parts[i]
-    if reject[k] and p.flattered then
-      p.text = p.text .. " (undecided: the faster side's seeds that never reached the "
-        .. "target are not in its mean)"
-    elseif reject[k] then
-      p.ok, p.decided = p.sign > 0, true
-    else
-      p.text = p.text .. (p.half and string.format(" (undecided: the seeds resolve about %s)",
-        fmt(p.half, nil, p.name)) or " (undecided)")
+    if at then
+      m.min_epoch_others = at
+      if type(vl[n]) == "number" and type(vl[at]) == "number" then
+        m.val_rise_after_min = vl[n] - vl[at]
+      end
+      if type(tl[n]) == "number" and type(tl[at]) == "number" then
+        m.train_change_after_min = tl[n] - tl[at]
+      end
     end
   end
-end
-
-local function combine(parts)
-  local yes, no = 0, 0
-  for _, p in ipairs(parts) do
-    if p.ok == true then yes = yes + 1 elseif p.ok == false then no = no + 1 end
-  end
-  if yes == #parts then return "supported" end
-  if no == #parts then return "not supported" end
-  if yes == 0 and no == 0 then return "undecided" end
-  return "mixed"
 end
 
 -- Derived per-record quantities the claims need.
 local function derive(r)
   local m = r.metrics or {}
   r.metrics = m
-  local h = r.history or {}
-  -- the last epoch's val loss (nil when it was NaN: JSON null, a hole that
-  -- # may stop before) and the epochs run
-  local last, n = runs_mod.value(r, "val_loss"), m.epochs_run or #(h.loss or {})
-  if last and n > 0 and m.best_val_loss then
-    m.val_rise_after_min = last - m.best_val_loss
-    m.epochs_before_end = n - (m.best_epoch or n)
-  end
   local g = r.measures and r.measures.grad_norm_1
   if type(g) == "table" and #g > 0 then
     local s = 0
@@ -194,26 +98,44 @@ function M.claims(by_task)
 
   local t3 = task("task03_epochs")
   local base = t3[next(t3) or ""]
+  rise_after_min((finished(base)))
+  local at = vals(base, "min_epoch_others")
+  local am, as = runs_mod.mean_std(at)
+  local n_ep = base and base[1] and base[1].metrics.epochs_run
+  local c1 = {
+    positive(string.format("val loss at the last epoch%s minus at the epoch where the other "
+      .. "seeds' mean val loss is lowest (%s)", n_ep and " (" .. n_ep .. ")" or "",
+      am and fmt(am, as, "best_epoch") or "one seed: none"), base, "val_rise_after_min"),
+    positive("training loss, the same epochs", base, "train_change_after_min", true)}
   add("C1", "without regularisation, validation loss rises after a few epochs while "
-    .. "training loss keeps falling", {
-      positive("val loss at epoch 20 minus its minimum", base, "val_rise_after_min"),
-      positive("epochs after the minimum", base, "epochs_before_end")},
-    "task03_epochs/loss.png")
+    .. "training loss keeps falling", c1, "task03_epochs/loss.png")
 
   local t4 = task("task04_early_stopping")
   local stops = t4[next(t4) or ""]
-  -- one part per patience: the stops of different patiences are never pooled
+  -- one part per patience: the stops of different patiences are never pooled;
+  -- test loss and test accuracy both (STUDY.md: a lower loss may come with a
+  -- lower accuracy, as task 4's findings show)
   local c2 = {}
   for _, p in ipairs{2, 5, 10} do
     c2[#c2 + 1] = positive(string.format("test loss, last-epoch minus restored weights "
       .. "(patience %d)", p), stops, "restore_gain_loss_" .. p)
   end
+  for _, p in ipairs{2, 5, 10} do
+    c2[#c2 + 1] = positive(string.format("test accuracy (a fraction), restored minus "
+      .. "last-epoch weights (patience %d)", p), stops, "restore_gain_acc_" .. p)
+  end
   add("C2", "early stopping keeps the best generalising weights", c2,
     "task04_early_stopping/val_loss.png")
 
   local t5 = task("task05_dropout")
-  add("C3", "higher dropout reduces overfitting and makes features robust", {
-      part("gap", t5["dropout=0.3"], t5["dropout=0"], "gap", true, "dropout 0.3", "0"),
+  local gap = part("gap", t5["dropout=0.3"], t5["dropout=0"], "gap", true, "dropout 0.3", "0")
+  -- Keras's training loss is the epoch's running mean with dropout active:
+  -- dropout raises it, which lowers the gap by itself
+  if gap.p then
+    gap.text = gap.text .. " (the training loss in the gap is measured with dropout active, "
+      .. "as Keras reports it: part of a lower gap is dropout's noise in the training loss)"
+  end
+  add("C3", "higher dropout reduces overfitting and makes features robust", {gap,
       part("accuracy with 50% of hidden units silenced", t5["dropout=0.3"], t5["dropout=0"],
         "silenced_50", false, "dropout 0.3", "0")},
     "task05_dropout/robustness.png")
@@ -245,18 +167,26 @@ function M.claims(by_task)
     "task07c_tuned_optimizers/val_accuracy.png")
 
   local t8 = task("task08_batch_size")
-  local large = t8["batch_size=6000"]
-  add("C6", "small batches give noisier gradients; large batches are faster per epoch "
-    .. "but reach sharper minima", {
+  local large, b32 = t8["batch_size=6000"], t8["batch_size=32"]
+  local c6 = {
       part("gradient noise at own batch size", t8["batch_size=8"], t8["batch_size=128"],
         "grad_noise", false, "batch 8", "128"),
       part("seconds per epoch", t8["batch_size=128"], t8["batch_size=8"], "sec_per_epoch",
         true, "batch 128", "8"),
-      part("Hessian lambda_max", large, t8["batch_size=32"], "lambda_max", false,
-        "batch 6000", "32"),
-      part("Hessian trace", large, t8["batch_size=32"], "hessian_trace", false,
-        "batch 6000", "32")},
-    "task08_batch_size/lambda_max.png")
+      part("Hessian lambda_max", large, b32, "lambda_max", false, "batch 6000", "32"),
+      part("Hessian trace", large, b32, "hessian_trace", false, "batch 6000", "32")}
+  -- "sharper minima": the curvature is read where each run stopped, which
+  -- need not be a minimum; say how far each got (its final training loss)
+  local ll, ls = runs_mod.mean_std(vals(large, "loss")), runs_mod.mean_std(vals(b32, "loss"))
+  if ll and ls then
+    local function epochs(g) return g[1].metrics.epochs_run or g[1].config.epochs or "?" end
+    c6[4].text = c6[4].text .. string.format(" (read where each run stopped: final training "
+      .. "loss %s after %s epochs (6000) vs %s after %s (32)%s)", fmt(ll, nil, "loss"),
+      epochs(large), fmt(ls, nil, "loss"), epochs(b32), ll > ls and "; the large batch is "
+      .. "further from a minimum, which can raise its curvature by itself" or "")
+  end
+  add("C6", "small batches give noisier gradients; large batches are faster per epoch "
+    .. "but reach sharper minima", c6, "task08_batch_size/lambda_max.png")
 
   local t9 = task("task09_activations")
   add("C7", "GELU improves gradient flow and convergence over ReLU", {
@@ -277,13 +207,18 @@ function M.claims_section(by_task, dataset)
   local out = {"## Claims of the original study, tested (" .. (dataset or "mnist") .. ")", "",
     "Rule: each part of a claim compares per-seed values by Welch's t-test (two-sided, "
     .. "95 % confidence interval of the difference of means, Welch-Satterthwaite degrees "
-    .. "of freedom; a one-sample t-test for a quantity that should be positive; when no "
-    .. "seed of one variant reached a target that every seed of the other reached, the rank "
-    .. "test's exact p of that separation, 2 / C(n + m, n)); the parts "
+    .. "of freedom; a one-sample t-test for a quantity that should be positive or "
+    .. "negative; when no seed of one variant reached a target that every seed of the "
+    .. "other reached, or when neither side's seeds spread at all, the rank test's exact p "
+    .. "of the separation, 2 / C(n + m, n), and for one variant whose seeds all agree the "
+    .. "sign test's, 2 / 2^n); the parts "
     .. "of one claim are corrected together (Holm, family-wise 5 %). A part holds when its "
     .. "test rejects in the claimed direction, fails when it rejects the other way, and is "
     .. "undecided otherwise (then the half-width of the interval says what the seeds could "
-    .. "have resolved); with fewer than 2 seeds a side there is no verdict. A claim is "
+    .. "have resolved); with fewer than 2 seeds a side there is no verdict, and runs that "
+    .. "diverged or failed are left out, counted in the part's text, and leave it "
+    .. "undecided. C1 reads each seed at the epoch where the other seeds' mean validation "
+    .. "loss is lowest (its own minimum would make any noise a rise). A claim is "
     .. "*supported* when every part holds, *not supported* when every part fails, *mixed* "
     .. "otherwise.",
     "", "| # | claim (study) | verdict | deciding numbers (mean ± sd over seeds, n, 95 % CI, "

@@ -39,8 +39,9 @@ end
 
 ---C.per_seed(recs) -> table
 ---Each record's (seed's) median alpha after epoch 1; their mean m and its
----95 % interval [lo, hi] over seeds (Student's t; infinite for one seed, so
----nothing is decided), and text = "m, 95 % CI [lo, hi] over n seeds".
+---95 % interval [lo, hi] over seeds (Student's t), n, and text = "m, 95 % CI
+---[lo, hi] over n seeds". An interval needs 2 seeds: with fewer, lo and hi
+---are NaN and text says so (C.verdict then decides nothing).
 ---Example: print(C.per_seed(runs:of("lr=0.1")).text)
 function M.per_seed(recs)
   local ms = {}
@@ -48,8 +49,13 @@ function M.per_seed(recs)
     local a = M.values({rec}, "alpha", true)
     if #a > 0 then ms[#ms + 1] = M.median(a) end
   end
-  local m, h = wb.runs.mean_std(ms), wb.inference.ci_half(ms) or math.huge
-  m = m or 0 / 0
+  local m = wb.runs.mean_std(ms) or 0 / 0
+  if #ms < 2 then
+    return {m = m, lo = 0 / 0, hi = 0 / 0, n = #ms, text = #ms == 0
+      and "no seed has alpha after epoch 1: no interval"
+      or string.format("%.3f over 1 seed (an interval needs 2 seeds: no verdict)", m)}
+  end
+  local h = wb.inference.ci_half(ms)
   return {m = m, lo = m - h, hi = m + h, n = #ms,
     text = string.format("%.3f, 95 %% CI [%.3f, %.3f] over %d seeds", m, m - h, m + h, #ms)}
 end
@@ -63,8 +69,11 @@ M.NEAR_MINUS_ONE = -0.5
 ---above 0 ("agree" when the interval lies above 0, "partly" when only the
 ---mean does, else "differ"), or with near_minus_one alpha near -1 ("agree"
 ---when the interval lies below -0.5, "partly" when it lies below 0 only).
+---"undecided" when the interval is not finite (fewer than 2 seeds).
 ---Example: print(C.verdict({m = 0.1, lo = 0.05, hi = 0.15})) -- agree
 function M.verdict(p, near_minus_one)
+  local function finite(x) return x == x and math.abs(x) < math.huge end
+  if not (finite(p.lo) and finite(p.hi) and finite(p.m)) then return "undecided" end
   if near_minus_one then
     return p.hi < M.NEAR_MINUS_ONE and "agree" or p.hi < 0 and "partly" or "differ"
   end
@@ -72,6 +81,7 @@ function M.verdict(p, near_minus_one)
 end
 
 -- A verdict in a sentence: "ours agrees".
-M.SAYS = {agree = "agrees", partly = "partly agrees", differ = "disagrees"}
+M.SAYS = {agree = "agrees", partly = "partly agrees", differ = "disagrees",
+  undecided = "decides nothing (an interval needs 2 seeds)"}
 
 return M

@@ -186,7 +186,7 @@ end
 ---(epochs_to_target, seconds_to_target; false when never: a record tells
 ---that from a name no hook returns), and
 ---late_val_loss_jitter, the sd of the epoch-to-epoch change of validation
----loss over the last five epochs.
+---loss over the last five epochs (absent with fewer than three epochs).
 ---Example: experiment = S.experiment{measure = S.convergence_measure}
 function M.convergence_measure(_, cfg, _, h)
   local m = {target = M.target(cfg.dataset), epochs_to_target = false,
@@ -200,8 +200,8 @@ function M.convergence_measure(_, cfg, _, h)
   end
   local late, n = {}, #h.val_loss
   for e = math.max(2, n - 4), n do late[#late + 1] = h.val_loss[e] - h.val_loss[e - 1] end
-  local _, s = wb.runs.mean_std(late)
-  m.late_val_loss_jitter = s
+  -- an sd needs two changes (three epochs): one change's "sd" would be 0
+  if #late >= 2 then m.late_val_loss_jitter = select(2, wb.runs.mean_std(late)) end
   return m
 end
 
@@ -232,13 +232,22 @@ function M.best_lr(runs, o)
 end
 
 ---S.grid_runs() -> wb.Runs
----Task 7b's records for this command line's root and dataset (task 7c
----reads them when it is loaded).
+---Task 7b's records of the runs it plans under this command line's options
+---(root, dataset, --quick, --epochs): task 7c reads them when it is
+---loaded. Records of the same grid under other options or code (a root
+---keeps them all) are not among them: their best rate is not this grid's.
 ---Example: local grid = S.grid_runs()
 function M.grid_runs()
   local opts = wb.runner.options(rawget(_G, "arg") or {})
-  return wb.runs.find{root = wb.runner.root_of(opts), task = "task07b_lr_grid",
-    dataset = opts.dataset or "mnist", allow_empty = true}
+  local root = wb.runner.root_of(opts)
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/study/[^/]*$") or "scripts"
+  local task = dofile(here .. "/task07b_lr_grid.lua")
+  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
+    root = root})
+  local hashes = {}
+  for _, sp in ipairs(ex.specs) do hashes[#hashes + 1] = sp.hash end
+  return wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
+    allow_empty = true}
 end
 
 -- }====================

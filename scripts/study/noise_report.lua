@@ -107,6 +107,17 @@ function M.track_reading(rec)
   return r
 end
 
+---R.close(fit, b_simple) -> boolean, number
+---Whether the fitted B_crit (wb.noise_scale.fit_tradeoff) is of the order
+---of B_simple (within a factor 3, the paper's "B_crit ~ B_simple"), and
+---their ratio. A B_crit at the end of the fit's search (at_edge) is not
+---identified by the runs: never close.
+---Example: local close, ratio = R.close(fit, tr.to_target)
+function M.close(fit, b_simple)
+  local ratio = fit.b_crit / (b_simple or math.huge)
+  return not fit.at_edge and ratio > 1 / 3 and ratio < 3, ratio
+end
+
 ---R.sweep_figure(task, records) -> table|nil, integer, integer
 ---The sweep's table (per batch size: the learning rates tried and the
 ---best) and its figure, S against E with the fitted tradeoff; returns the

@@ -126,4 +126,27 @@ end
 
 -- }====================
 
+---proc.seeds_text(recs, tasks, own_seeds) -> string
+---The report's "Seeds:": those of the runs given --seeds, then, apart, each
+---task's that keeps its own (own_seeds[task]): task 11's three seeds are not
+---the claims' ("1 (tasks with their own seeds: task11_cockpit 1, 2, 3)").
+---Example: print(proc.seeds_text(recs, {"t1", "t11"}, {t11 = true}))
+function M.seeds_text(recs, tasks, own_seeds)
+  local function seeds(keep)
+    local set, list = {}, {}
+    for _, r in ipairs(recs) do
+      if keep(r.task) and not set[r.seed] then set[r.seed] = true; list[#list + 1] = r.seed end
+    end
+    table.sort(list)
+    return table.concat(list, ", ")
+  end
+  local own = {}
+  for _, t in ipairs(tasks) do
+    local s = own_seeds[t] and seeds(function(x) return x == t end) or ""
+    if s ~= "" then own[#own + 1] = t .. " " .. s end
+  end
+  return seeds(function(t) return not own_seeds[t] end) .. (#own > 0
+    and " (tasks with their own seeds: " .. table.concat(own, "; ") .. ")" or "")
+end
+
 return M

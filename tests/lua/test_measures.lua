@@ -92,6 +92,7 @@ local function dropout_records(gap0, gap3)
     record("task05_dropout", "dropout=0.3", s, {gap = gap3 + 0.001 * s, silenced_50 = 0.90})
   end
 end
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path -- study.claim_parts
 local claims = dofile("scripts/study/claims.lua")
 local function by_task()
   local out = {}
@@ -125,7 +126,9 @@ T.test("C5: a variant that never reaches the target is the slower one", function
   -- five seeds: a complete separation of 3 against 3 has the rank test's
   -- p = 0.1 (test_audit_stats.lua), too weak to decide
   for s = 1, 5 do
-    record("task07_optimizers", "SGD lr=0.01", s, {test_accuracy = 0.96})
+    -- false: never (S.convergence_measure's record; a missing value is no "never")
+    record("task07_optimizers", "SGD lr=0.01", s, {test_accuracy = 0.96}, nil,
+      {epochs_to_target = false})
     record("task07_optimizers", "Adam", s, {epochs_to_target = 3, late_val_loss_jitter = 0.01})
     record("task07_optimizers", "AdamW wd=0.004", s, {epochs_to_target = 3,
       late_val_loss_jitter = 0.002 + 0.0001 * s})

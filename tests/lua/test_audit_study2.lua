@@ -1,0 +1,132 @@
+-- test_audit_study2.lua: the task scripts' findings read their numbers and
+-- directions from the runs (an audit of scripts/task*.lua; the claims and
+-- task 11 are test_audit_study.lua's). Synthetic records or --quick runs.
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+local T = dofile("tests/lua/harness.lua")
+local B = require "study.beyond"
+
+-- {==================== per-task numbers ====================
+
+T.test("late val-loss jitter needs two changes: none from two epochs (was sd 0)", function()
+  local S = require "study"
+  local h = {val_accuracy = {0.9, 0.95}, epoch_time = {1, 1}, val_loss = {0.5, 0.4}}
+  local m = S.convergence_measure(nil, {dataset = "mnist"}, nil, h)
+  T.eq(m.late_val_loss_jitter, nil, "one epoch-to-epoch change has no sd")
+  h = {val_accuracy = {0.9, 0.95, 0.96}, epoch_time = {1, 1, 1}, val_loss = {0.5, 0.4, 0.4}}
+  m = S.convergence_measure(nil, {dataset = "mnist"}, nil, h)
+  T.near(m.late_val_loss_jitter, math.sqrt(0.005), 1e-12, "sd of -0.1 and 0")
+end)
+
+T.test("task 13 over one seed: alpha without a '± 0.00' spread", function()
+  local root = T.tmpdir()
+  local st, _, err = T.run_wb("scripts/task13_weight_spectra.lua --quick --seeds 1 --jobs 1 "
+    .. "--root " .. T.quote(root))
+  T.eq(st, 0, err)
+  local row = T.ok(B.read(root .. "/quick/task13_weight_spectra/beyond.json"))
+  T.ok(row.ours:match("^alpha %d+%.%d+ over 1 seed;"), row.ours)
+end)
+
+T.test("task 14: a B_crit at the end of the fit's search is no 'B_crit ~ B_simple'", function()
+  local R = require "study.noise_report"
+  -- at the search's end the fit has not found B_crit; its value near
+  -- B_simple had counted toward 'agree'
+  T.eq(R.close({b_crit = 100, at_edge = true}, 65), false)
+  local close, ratio = R.close({b_crit = 100, at_edge = false}, 65)
+  T.eq(close, true); T.near(ratio, 100 / 65, 1e-12)
+  T.eq(R.close({b_crit = 1000, at_edge = false}, 65), false, "a factor 15 apart")
+end)
+
+T.test("task 8 says how far each batch size trained from its runs, not typed", function()
+  -- "batch 6,000 for 50 (450 steps): its final training loss stays above
+  -- the small batches'" was typed: wrong under --quick or --epochs
+  local root = T.tmpdir()
+  local st, _, err = T.sh(string.format("timeout 300 %s scripts/task08_batch_size.lua "
+    .. "--quick --seeds 1 --jobs 1 --root %s", T.quote(T.wb), T.quote(root)))
+  T.eq(st, 0, err)
+  local md = T.ok(require("wb.util").read_file(root .. "/quick/task08_batch_size/README.md"))
+  T.ok(not md:find("450 steps", 1, true), "no typed step count")
+  T.ok(md:find("Batch 8 trained 2 epochs, batch 32 2 and batch 6,000 2%. Batch 6,000's final "
+    .. "training loss %(`loss`%) is %d%.%d+ against batch 32's %d%.%d+: "), md)
+end)
+
+T.test("task 7c tunes on task 7b's grid under its own options, not every record", function()
+  -- a root keeps 7b's records of other options (--epochs 5, say): their
+  -- lowest validation loss (less overfitting in fewer epochs) chose 7c's rate
+  local S = require "study"
+  local util = require "wb.util"
+  local root = T.tmpdir()
+  local argv = {"--quick", "--root", root}
+  local opts = wb.runner.options(argv)
+  local task = dofile("scripts/task07b_lr_grid.lua")
+  local ex = wb.experiment.new(task.experiment, {name = task.name, options = opts,
+    root = wb.runner.root_of(opts)})
+  local spec
+  for _, sp in ipairs(ex.specs) do
+    if sp.config.optimizer == "adam" and sp.config.lr == 0.01 then spec = sp end
+  end
+  local function put(hash, lr, epochs, val_loss)
+    local cfg = {}
+    for k, v in pairs(spec.config) do cfg[k] = v end
+    cfg.lr, cfg.epochs = lr, epochs
+    util.write_json(wb.record.path(root .. "/quick", "task07b_lr_grid", hash, "json"),
+      {hash = hash, task = "task07b_lr_grid", variant = string.format("Adam lr=%g", lr),
+        seed = 1, config = cfg, status = "ok", metrics = {val_loss = val_loss}})
+  end
+  wb.sys.mkdir_p(root .. "/quick/runs")
+  put(spec.hash, 0.01, spec.config.epochs, 0.3)
+  put("0123456789abcdef", 1, 5, 0.1) -- another invocation's grid
+  local saved = rawget(_G, "arg")
+  _G.arg = argv
+  local ok, grid = pcall(S.grid_runs)
+  _G.arg = saved
+  T.ok(ok, grid)
+  T.eq(#grid.records, 1, "this grid's runs only")
+  T.eq(S.best_lr(grid, S.OPTIMIZERS[3]), 0.01)
+end)
+
+T.test("task 10: whether the hidden kernel's norm grows is read from the runs", function()
+  -- "grows" was typed: a norm falling from 50 to 30 (L2, say) "grew"
+  local texts = {}
+  local fake = {name = "task10_weights", text = function(_, s) texts[#texts + 1] = s end,
+    section = function() end, figure = function() end}
+  local model = {{weight = wb.randn(784, 128)}, {weight = wb.randn(128, 10)}}
+  local recs = {}
+  for s = 1, 2 do
+    recs[s] = {task = "task10_weights", variant = "base", seed = s, status = "ok",
+      hash = "h" .. s, config = {seed = s}, metrics = {dead_units = 3},
+      measures = {weight_norm_1 = {50, 40, 30}, weight_norm_2 = {5, 5, 5}},
+      history = {loss = {1, 0.5, 0.3}}}
+  end
+  local runs = wb.runs.Runs(recs)
+  for _, r in ipairs(runs.records) do r.model = function() return model end end
+  dofile("scripts/task10_weights.lua").report(fake, runs)
+  local md = table.concat(texts, "\n")
+  T.ok(md:find("norm shrinks from 50.00 after epoch 1 to 30.00 after epoch 3", 1, true), md)
+end)
+
+T.test("the report's 'Seeds:' keeps task 11's own three apart from the claims' seeds",
+  function()
+  -- with --seeds 1 the header said "Seeds: 1, 2, 3": task 11's seeds, read
+  -- as the claims'
+  local proc = require "study.report_proc"
+  local recs = {{task = "task03_epochs", seed = 1}, {task = "task11_cockpit", seed = 1},
+    {task = "task11_cockpit", seed = 2}, {task = "task11_cockpit", seed = 3}}
+  T.eq(proc.seeds_text(recs, {"task03_epochs", "task11_cockpit"}, {task11_cockpit = true}),
+    "1 (tasks with their own seeds: task11_cockpit 1, 2, 3)")
+  local src = require("wb.util").read_file("scripts/report.lua")
+  T.ok(src:find("proc.seeds_text(recs, tasks, own_seeds)", 1, true), "report.lua uses it")
+end)
+
+T.test("task 3 names the lengths its runs have, not a typed 5, 10 and 20", function()
+  local root = T.tmpdir()
+  local st, _, err = T.sh(string.format("timeout 300 %s scripts/task03_epochs.lua --quick "
+    .. "--seeds 1 --jobs 1 --root %s", T.quote(T.wb), T.quote(root)))
+  T.eq(st, 0, err)
+  local md = T.ok(require("wb.util").read_file(root .. "/quick/task03_epochs/README.md"))
+  T.ok(md:find("The 1-epoch models are the first epochs of the 2-epoch runs", 1, true), md)
+  T.ok(md:match("lowest at epoch %d%.%d ± %d%.%d %(per seed: %d%)"), "whole epochs per seed")
+end)
+
+-- }====================
+
+T.done()

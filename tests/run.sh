@@ -23,8 +23,9 @@ run_one() { # name, command...
     out=$("$@" 2>&1)
     rc=$?
     printf '%s\n' "$out" | grep -E '^(ok|not ok) - ' | sed "s|^|[$name] |"
-    skips+=$(printf '%s\n' "$out" | grep -E '^ok - .* # SKIP ' | sed "s|^ok - |[$name] |")
-    [ -n "$skips" ] && skips+=$'\n'
+    local skip
+    skip=$(printf '%s\n' "$out" | grep -E '^ok - .* # SKIP ' | sed "s|^ok - |[$name] |")
+    [ -n "$skip" ] && skips+="$skip"$'\n'
     local p f
     p=$(printf '%s\n' "$out" | grep -c '^ok - ')
     f=$(printf '%s\n' "$out" | grep -c '^not ok - ')

@@ -9,14 +9,17 @@ local M = wb.measures
 return wb.task{name = "task05_dropout", title = "Task 5: dropout",
   experiment = S.experiment{base = {epochs = S.baseline_epochs},
     vary = {dropout = {0, 0.1, 0.3}}, callbacks = S.track,
-    measure = function(model, _, d)
+    measure = function(model, cfg, d, hist)
       return {silenced_10 = M.silenced_accuracy(model, d.test, 0.1),
               silenced_30 = M.silenced_accuracy(model, d.test, 0.3),
-              silenced_50 = M.silenced_accuracy(model, d.test, 0.5)}
+              silenced_50 = M.silenced_accuracy(model, d.test, 0.5),
+              clean_gap = S.clean_gap(model, cfg, d, hist)}
     end},
   report = function(task, runs)
     task:section("Results (mean ± std over seeds)")
-    task:text(runs:table{"test_accuracy", "val_loss", "best_val_loss", "gap", "best_epoch"})
+    task:text(runs:table{"test_accuracy", "val_loss", "best_val_loss", "gap", "clean_gap",
+      "best_epoch"})
+    task:text(S.CLEAN_GAP_NOTE)
     task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss"}))
     task:figure("gap", runs:plot_curves("gap", {title = "Generalization gap (val loss - "
       .. "train loss)"}), S.GAP_NOTE)
@@ -34,6 +37,7 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
       labels = labels, series = series, ylabel = "accuracy"})
 
     task:section("Findings (computed)")
+    task:compare(runs, "clean_gap")
     task:compare(runs, "gap")
     task:compare(runs, "test_accuracy", {better = "higher"})
     task:compare(runs, "silenced_50", {better = "higher"})

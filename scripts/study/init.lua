@@ -52,6 +52,22 @@ M.GAP_NOTE = "Training loss is the running mean over each epoch, with dropout ac
   .. "when there is dropout (Keras's semantics), while validation loss is computed after "
   .. "the epoch without dropout: the gap of epoch 1 is therefore negative."
 
+M.CLEAN_GAP_NOTE = "clean_gap is the last epoch's validation loss minus the loss on the "
+  .. "rows trained on, both in inference mode (no dropout) with the final weights: dropout "
+  .. "and the running mean do not enter it, as they enter gap (see the gap figure)."
+
+---study.clean_gap(model, cfg, data, history) -> number
+---A measure hook's generalisation gap without Keras's training-loss
+---artefacts: the last epoch's val_loss minus model:evaluate on the rows
+---fit trained on (the head of data.train under a validation fraction,
+---Keras's split; all of it when validation is the test set), in inference
+---mode, with the final weights (those of that val_loss).
+---Example: measure = function(m, cfg, d, h) return {clean_gap = S.clean_gap(m, cfg, d, h)} end
+function M.clean_gap(model, cfg, d, hist)
+  local rows = type(cfg.validation) == "number" and d.train:split(cfg.validation) or d.train
+  return hist.val_loss[#hist.val_loss] - model:evaluate(rows, {loss = cfg.loss}).loss
+end
+
 ---study.experiment(spec) -> table
 ---An experiment spec with the study's MLP: hidden = 128 added to base
 ---(unless spec has its own build hook or base sets hidden).

@@ -17,6 +17,35 @@ T.test("late val-loss jitter needs two changes: none from two epochs (was sd 0)"
   T.near(m.late_val_loss_jitter, math.sqrt(0.005), 1e-12, "sd of -0.1 and 0")
 end)
 
+T.test("clean_gap: val_loss minus the trained rows' loss, in inference mode", function()
+  -- Dataset:split is fit's validation_split: the same rows trained on (the
+  -- histories are bit-identical), so clean_gap reads exactly those rows
+  local S = require "study"
+  local d = wb.data.mnist()
+  local rows = d.train:subset(1, 1000)
+  local function model()
+    wb.seed(3)
+    return wb.nn.Sequential{wb.nn.Dense(784, 32, {activation = "relu"}), wb.nn.Dropout(0.5),
+      wb.nn.Dense(32, 10, {activation = "softmax"})}
+  end
+  local m1, m2 = model(), model()
+  local o = {epochs = 2, seed = 3, verbose = false}
+  o.validation_split = 0.1
+  local h1 = m1:fit(rows, o)
+  local head, tail = rows:split(0.1)
+  T.eq(#head, 900); T.eq(#tail, 100)
+  o.validation_split, o.validation = nil, tail
+  local h2 = m2:fit(head, o)
+  T.eq(h2.val_loss[2], h1.val_loss[2], "fit's split is Dataset:split")
+  T.eq(h2.loss[2], h1.loss[2])
+  local g = S.clean_gap(m1, {validation = 0.1}, {train = rows}, h1)
+  local ev = m1:evaluate(head).loss
+  T.eq(g, h1.val_loss[2] - ev)
+  -- the running mean with dropout active is another number
+  T.ok(math.abs((h1.val_loss[2] - h1.loss[2]) - g) > 1e-3, "Keras's gap differs")
+  T.check_error("validation_split must be a number in (0, 1), got 1", rows.split, rows, 1)
+end)
+
 T.test("task 13 over one seed: alpha without a '± 0.00' spread", function()
   local root = T.tmpdir()
   local st, _, err = T.run_wb("scripts/task13_weight_spectra.lua --quick --seeds 1 --jobs 1 "

@@ -121,6 +121,25 @@ function Dataset:subset(first, last)
   return data.Dataset(images, labels, string.format("%s[%d:%d]", self.name, first, last))
 end
 
+---wb.Dataset:split(v) -> wb.Dataset, wb.Dataset
+---Keras's validation_split: the first floor(n (1 - v)) rows to train on and
+---the tail to validate on (views, no copy), as fit{validation_split = v}
+---splits. v in (0, 1); an empty part is an error.
+---@param v number
+---@return wb.Dataset
+---Example: local tr, val = wb.data.mnist().train:split(0.1) -- 54000, 6000 rows
+function Dataset:split(v)
+  if type(v) ~= "number" or not (v > 0 and v < 1) then -- NaN too
+    error("validation_split must be a number in (0, 1), got " .. tostring(v), 2)
+  end
+  local n = #self
+  local ntr = math.floor(n * (1 - v))
+  if ntr < 1 or ntr >= n then
+    error(string.format("validation_split %g of %d rows leaves an empty part", v, n), 2)
+  end
+  return self:subset(1, ntr), self:subset(ntr + 1, n)
+end
+
 ---wb.Dataset:float_images() -> wb.Tensor
 ---All images as a new float32 [n, input_size] tensor, as batches hold
 ---them: uint8 pixels scaled to [0, 1], float32 images as they are.

@@ -116,19 +116,6 @@ local function identity_perm(n)
   return wb.tensor(t)
 end
 
--- Split per Keras: train = first floor(N * (1 - v)) rows, val = the tail.
-local function split(train, v)
-  if type(v) ~= "number" or not (v > 0 and v < 1) then -- NaN too
-    error("fit: validation_split must be a number in (0, 1), got " .. tostring(v), 3)
-  end
-  local n = #train
-  local ntr = floor(n * (1 - v))
-  if ntr < 1 or ntr >= n then
-    error(string.format("fit: validation_split %g of %d rows leaves an empty part", v, n), 3)
-  end
-  return train:subset(1, ntr), train:subset(ntr + 1, n)
-end
-
 -- The keys of the epoch logs (the logs table below): ModelCheckpoint
 -- checks the fields of its path against them before training.
 local function epoch_keys(val)
@@ -217,7 +204,9 @@ function Sequential:fit(train, opts, more)
   if verbose == 0 then verbose = false end
   local val = opts.validation
   if val == nil and opts.validation_split ~= nil then
-    train, val = split(train, opts.validation_split)
+    local ok, tr, va = pcall(train.split, train, opts.validation_split)
+    if not ok then error("fit: " .. tostring(tr), 2) end
+    train, val = tr, va
   end
   if type(val) == "table" and not is_dataset(val) and fa.is_tensor(val[1]) then
     -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors

@@ -213,4 +213,21 @@ end)
 
 -- }====
 
+T.test("help and a documented function typed alone say what they are", function()
+  -- (both printed "function: 0x55...": a new user typing `help`, or a name to
+  -- see what it takes, learnt nothing; an undocumented function still prints
+  -- its address, as lua.c does)
+  local st, out, err = run("-i", "help\nwb.nn.Dense\nm = wb.nn.Sequential{wb.nn.Dense(2, 2)}\n"
+    .. "m.fit\nprint\n")
+  T.eq(st, 0, err)
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  T.ok(lines[1]:find("^help%(x%): the documentation of x"), lines[1])
+  T.eq(lines[2], "function wb.nn.Dense(n_in, n_out, opts) -> wb.Dense  "
+    .. "(help(wb.nn.Dense) says more)")
+  T.eq(lines[3], 'function wb.Sequential:fit(train, opts) -> wb.History  '
+    .. '(help("wb.Sequential:fit") says more)')
+  T.ok(lines[4]:find("^function: 0x"), lines[4])
+end)
+
 T.done()

@@ -19,8 +19,24 @@ local keywords, is_ident = pretty.keywords, pretty.is_ident
 
 -- The text the REPL prints for one value (wb/pretty.lua): strings quoted,
 -- tables shallow and at most a screenful, whole floats as integers,
--- everything with a __tostring (tensors, layers, models) through it.
-M.format = pretty.format
+-- everything with a __tostring (tensors, layers, models) through it. A
+-- function shows its signature when it has help (`wb.nn.Dense` typed alone
+-- printed "function: 0x55..."), and `help` typed alone says how to call it,
+-- as Python's REPL does.
+local HELP_USAGE = "help(x): the documentation of x, a value or a name (help(wb.nn.Dense), "
+  .. "help(\"runs:table\")); help() lists wb's modules"
+function M.format(v, all)
+  if type(v) == "function" then
+    if v == rawget(_G, "help") then return HELP_USAGE end
+    local ok, wb = pcall(require, "wb")
+    local e = ok and type(wb) == "table" and wb.help and wb.help.find(v)
+    if e and e.sig then -- a method's name is no Lua expression: quoted
+      local arg = e.name:find(":", 1, true) and string.format("%q", e.name) or e.name
+      return string.format("function %s  (help(%s) says more)", e.sig, arg)
+    end
+  end
+  return pretty.format(v, all)
+end
 
 -- Print the results of one REPL line, separated by tabs like print (by
 -- newlines when one of them takes several lines).

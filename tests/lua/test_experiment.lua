@@ -285,7 +285,8 @@ T.test("an identical training of another task is adopted, not repeated", functio
 return wb.task{name = "other", title = "other",
   experiment = {base = {hidden = 32, epochs = 2, subset = {train = 600, test = 200}},
     vary = {activation = {"relu", "sigmoid"}}, seeds = {1, 2},
-    measure = function(model) return {answer = 42, n_layers = #model} end}}
+    measure = function(model) return {answer = 42, n_layers = #model,
+      draw = wb.rand(1):get(1), lua_draw = math.random()} end}}
 ]])
   local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 2", T.wb, other, root))
   T.eq(st, 0, err)
@@ -306,6 +307,27 @@ return wb.task{name = "other", title = "other",
   end
   T.eq(n_adopted, 2)
   T.eq(select(2, err:gsub("same training as", "")), 2)
+  -- trained alone (no donor), the same runs measure the same random draws:
+  -- the hook's generators are seeded from the run's seed, not left where
+  -- training (or adoption, which trains nothing) left them
+  local alone = dir .. "/a_alone"
+  st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 2", T.wb, other, alone))
+  T.eq(st, 0, err)
+  local solo, n = records(alone), 0
+  for _, r in pairs(grid) do
+    if r.task == "other" then
+      for _, q in pairs(solo) do
+        if q.variant == r.variant and q.seed == r.seed then
+          n = n + 1
+          T.eq(q.reused_from, nil, "trained alone")
+          T.eq(q.metrics.test_accuracy, r.metrics.test_accuracy)
+          T.eq(q.measures.draw, r.measures.draw, r.variant .. " seed " .. r.seed)
+          T.eq(q.measures.lua_draw, r.measures.lua_draw)
+        end
+      end
+    end
+  end
+  T.eq(n, 4)
 end)
 
 T.test("a run whose best epoch is not its last keeps the best weights too", function()

@@ -98,8 +98,9 @@ end
 ---the config does not set), reuse = false (never adopt an equal training of
 ---another task; such a run's measure hook gets each callback as its
 ---recorded series only, {series = ...}: reading another field is an
----error). Config keys: optimizer, lr, momentum, nesterov, beta1,
----beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle,
+---error); the measure hook draws random numbers from wb.seed(2^31 + seed),
+---whether the run trained here or was adopted. Config keys: optimizer, lr,
+---momentum, nesterov, beta1, beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle,
 ---validation (0.1: the last 10% of the training rows, held out; "test"; or
 ---false), early_stopping, dataset ("mnist"), subset, loss (fit's),
 ---log_every, instruments ("economy", "full" or a list) and every (fit's

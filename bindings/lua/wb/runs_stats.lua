@@ -33,7 +33,11 @@ end
 ---wb.runs.series(r, name) -> table|nil
 ---A per-epoch series of a run record: history[name], else measures[name]
 ---when it is a list, else derived: "gap" = val_loss - loss, epoch by
----epoch. nil when the record has no such series.
+---epoch (loss is Keras's: the epoch's running mean, with dropout active,
+---so dropout lowers this gap by itself; a gap of the final weights in
+---inference mode is val_loss minus model:evaluate on the rows trained on,
+---a measure hook's, as the study's clean_gap). nil when the record has no
+---such series.
 ---@param r table
 ---@param name string
 ---@return number[]|nil

@@ -36,8 +36,7 @@ end
 ---epoch (loss is Keras's: the epoch's running mean, with dropout active,
 ---so dropout lowers this gap by itself; a gap of the final weights in
 ---inference mode is val_loss minus model:evaluate on the rows trained on,
----a measure hook's, as the study's clean_gap). nil when the record has no
----such series.
+---in a measure hook). nil when the record has no such series.
 ---@param r table
 ---@param name string
 ---@return number[]|nil

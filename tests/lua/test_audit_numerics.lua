@@ -4,8 +4,8 @@
 -- Adam; AdamW; RMSprop), L2 on and off, Dropout (its masks read back from
 -- the generator), LearningRateScheduler and ReduceLROnPlateau, batches that
 -- leave a partial last one, a layer without bias and an Activation layer.
--- Each case runs fit for 6 steps (7 rows in batches of 4 over 3 epochs)
--- from the same initial weights; the weights after every step, each step's
+-- Each case runs fit for 6 steps (7 rows in batches of 4 over 3 epochs; a
+-- wide sparse input in batches of 16) from the same initial weights; the weights after every step, each step's
 -- loss and lr, the epoch history (val too) and evaluate must agree.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
@@ -49,23 +49,24 @@ local function build(c)
     layers[#layers + 1] = wb.nn.Dense(n_in, n_out, {activation = act, bias = bias, l2 = l})
     spec[#spec + 1] = {kind = "dense", act = act, bias = bias, l2 = l}
   end
-  dense(5, 4, c.act, true, l2)
+  local n_in, hid, classes = table.unpack(c.dims or {5, 4, 3})
+  dense(n_in, hid, c.act, true, l2)
   if c.dropout then
     layers[#layers + 1] = wb.nn.Dropout(c.dropout)
     spec[#spec + 1] = {kind = "dropout", rate = c.dropout}
   end
   if c.deep then
-    dense(4, 4, "linear", false, l2 / 2)
+    dense(hid, hid, "linear", false, l2 / 2)
     layers[#layers + 1] = wb.nn.Activation(c.deep)
     spec[#spec + 1] = {kind = "act", act = c.deep}
   end
-  dense(4, 3, c.head, true, l2 * 2)
+  dense(hid, classes, c.head, true, l2 * 2)
   return wb.nn.Sequential(layers), spec
 end
 
-local function labels(n, seed)
+local function labels(n, seed, classes)
   local y = wb.new_tensor({n}, "uint8")
-  for i = 1, n do y:set(i, (i * 7 + seed) % 3) end
+  for i = 1, n do y:set(i, (i * 7 + seed) % classes) end
   return y
 end
 
@@ -80,8 +81,18 @@ end
 local function run(c)
   local model, spec = build(c)
   wb.seed(100 + c.seed)
-  local x, vx = wb.randn(7, 5), wb.randn(4, 5)
-  local y, vy = labels(7, c.seed), labels(4, c.seed + 1)
+  local n_in, hid, classes = table.unpack(c.dims or {5, 4, 3})
+  local n, bs, epochs = c.n or 7, c.batch or 4, c.epochs or 3
+  local x, vx = wb.randn(n, n_in), wb.randn(4, n_in)
+  if c.sparse then -- MNIST's kind of input: pixels in [0, 1], 3 in 4 zero
+    x, vx = wb.rand(n, n_in), wb.rand(4, n_in)
+    for _, t in ipairs{x, vx} do
+      for i = 1, #t do for j = 1, n_in do
+        if (i * 31 + j * 7) % 4 ~= 0 then t:set(i, j, 0) end
+      end end
+    end
+  end
+  local y, vy = labels(n, c.seed, classes), labels(4, c.seed + 1, classes)
   local w0 = {}
   for i, w in ipairs(model:get_weights()) do w0[i] = w:totable() end
   local drop = c.dropout and model[2]
@@ -97,7 +108,7 @@ local function run(c)
       if drop then -- the step's mask: its draw again, from the state before it
         local after = wb.rng_state()
         wb.set_rng_state(saved)
-        local m = flat(drop:forward(wb.ones(logs.batch_size, 4), true))
+        local m = flat(drop:forward(wb.ones(logs.batch_size, hid), true))
         wb.set_rng_state(after)
         local keep = 1 / (1 - c.dropout)
         for i, v in ipairs(m) do
@@ -119,7 +130,7 @@ local function run(c)
     sched = {kind = "plateau", monitor = "val_loss", factor = 0.3, patience = 1,
       min_delta = 10, min_lr = 0}
   end
-  local h = model:fit(x, y, {epochs = 3, batch_size = 4, shuffle = false, verbose = false,
+  local h = model:fit(x, y, {epochs = epochs, batch_size = bs, shuffle = false, verbose = false,
     optimizer = optimizer(c.opt), loss = c.loss, callbacks = cbs,
     validation = wb.data.Dataset(vx, vy, "val")})
   got.h_loss, got.h_acc, got.val_loss, got.val_acc = h.loss, h.accuracy, h.val_loss,
@@ -127,8 +138,8 @@ local function run(c)
   local e = model:evaluate(x, y, {loss = c.loss, batch_size = 3})
   got.eval = {e.loss, e.accuracy}
   local line = cjson.encode{spec = spec, x = x:totable(), y = flat(y:float()),
-    val_x = vx:totable(), val_y = flat(vy:float()), w0 = w0, masks = masks, opt = c.opt, loss = c.loss, batch = 4,
-    epochs = 3, sched = sched}
+    val_x = vx:totable(), val_y = flat(vy:float()), w0 = w0, masks = masks, opt = c.opt,
+    loss = c.loss, batch = bs, epochs = epochs, sched = sched}
   return got, line
 end
 
@@ -161,6 +172,16 @@ for i, l in ipairs(LOSSES) do
       dropout = k % 4 == 0 and 0.25 or nil, sched = ({nil, "plateau", "scheduler"})[k % 3 + 1],
       deep = k % 5 == 0 and ACTS[(k + 3) % #ACTS + 1] or nil}
   end
+end
+
+-- MNIST-like wide input (300 features, 3 in 4 zero) into 20 units: the
+-- Dense's sparse products, BLAS and the optimizers' vector loops; 37 rows in
+-- batches of 16 (16, 16, 5) over 2 epochs, each optimizer
+for j, o in ipairs(OPTS) do
+  add{act = ACTS[j * 2 % #ACTS + 1], head = j % 3 == 0 and "linear" or "softmax",
+    loss = j % 4 == 0 and "mse" or "sparse_categorical_crossentropy", opt = o, l2 = j % 2 == 0,
+    dropout = j % 3 == 1 and 0.2 or nil, sched = ({nil, "scheduler", "plateau"})[j % 3 + 1],
+    dims = {300, 20, 10}, n = 37, batch = 16, epochs = 2, sparse = true}
 end
 
 -- }====================

@@ -600,16 +600,18 @@ static int l_sce(lua_State *L)
     return 1;
 }
 
-/* forward(logits, labels) -> mean loss, number of correct argmax predictions */
+/* forward(logits, labels [, scores]) -> mean loss, number of correct argmax
+ * predictions (of scores when given: a softmax head's probabilities) */
 static int sce_forward(lua_State *L)
 {
     wb_sce *ce = checklayer(L, 1, LWB_SCE);
     const wb_tensor *z = lwb_checktensor(L, 2), *t = lwb_checktensor(L, 3);
+    const wb_tensor *s = lua_isnoneornil(L, 4) ? NULL : lwb_checktensor(L, 4);
     double loss;
     int64_t correct;
     wb_err err;
-    if (wb_sce_forward(ce, z, t, &loss, &correct, &err))
-        return fail(L, err.arg, &err); /* self, logits, labels: as in C */
+    if (wb_sce_forward_scored(ce, z, t, s, &loss, &correct, &err))
+        return fail(L, err.arg, &err); /* self, logits, labels, scores: as in C */
     lua_pushnumber(L, loss);
     lua_pushinteger(L, correct);
     return 2;

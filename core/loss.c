@@ -60,11 +60,32 @@ static wb_status check_labels(const wb_tensor *z, const wb_tensor *t, wb_err *er
     return WB_OK;
 }
 
+/* Scores s (may be NULL) against logits z, which check_logits accepted. */
+static wb_status check_scores(const wb_tensor *z, const wb_tensor *s, wb_err *err)
+{
+    char a[WB_SHAPE_STR_MAX], b[WB_SHAPE_STR_MAX];
+    if (s && (s->dtype != WB_F32 || s->ndim != 2 || s->shape[0] != z->shape[0] ||
+              s->shape[1] != z->shape[1]))
+        return wb_err_set(err, WB_ESHAPE, "scores: expected float32 %s (the logits' "
+                          "shape), got %s %s", wb_shape_str(a, sizeof a, z->ndim, z->shape),
+                          wb_dtype_name(s->dtype), wb_shape_str(b, sizeof b, s->ndim,
+                                                                s->shape));
+    return WB_OK;
+}
+
 wb_status wb_sce_forward(wb_sce *ce, const wb_tensor *logits, const wb_tensor *labels,
                          double *loss, int64_t *correct, wb_err *err)
 {
+    return wb_sce_forward_scored(ce, logits, labels, NULL, loss, correct, err);
+}
+
+wb_status wb_sce_forward_scored(wb_sce *ce, const wb_tensor *logits, const wb_tensor *labels,
+                                const wb_tensor *scores, double *loss, int64_t *correct,
+                                wb_err *err)
+{
     if (wb_err_arg(err, 2, check_logits(logits, err)) ||
-        wb_err_arg(err, 3, check_labels(logits, labels, err)))
+        wb_err_arg(err, 3, check_labels(logits, labels, err)) ||
+        wb_err_arg(err, 4, check_scores(logits, scores, err)))
         return err ? err->code : WB_EINVAL;
     int64_t n = logits->shape[0], C = logits->shape[1];
     size_t need = (size_t)(n * C);
@@ -95,6 +116,13 @@ wb_status wb_sce_forward(wb_sce *ce, const wb_tensor *logits, const wb_tensor *l
                 m = zr[j];
                 best = j;
             }
+        if (scores) { /* the first maximum of the scores' row instead */
+            const float *sr = wb_tensor_f32(scores) + i * C;
+            best = 0;
+            for (int64_t j = 1; j < C; j++)
+                if (sr[j] > sr[best])
+                    best = j;
+        }
         double s = 0;
         for (int64_t j = 0; j < C; j++) {
             gr[j] = expf(zr[j] - m);

@@ -31,6 +31,16 @@ void wb_sce_free(wb_sce *ce);
  * [n]; "labels: label 7 (1-based position) is 10, expected 0..9". */
 wb_status wb_sce_forward(wb_sce *ce, const wb_tensor *logits, const wb_tensor *labels,
                          double *loss, int64_t *correct, wb_err *err);
+/* wb_sce_forward, with correct counted on scores [n, C] (float32, the
+ * logits' shape; NULL: the logits) instead: argmax scores_i == t_i, first
+ * maximum. Keras's accuracy compares the argmax of the model's output, so a
+ * softmax head passes its probabilities: logits that differ by less than
+ * float32 resolves after exp (0 and 1e-9) give equal probabilities, whose
+ * first maximum is the first class. Errors as wb_sce_forward, and "scores:
+ * expected float32 [n, C] ..." (arg 4). */
+wb_status wb_sce_forward_scored(wb_sce *ce, const wb_tensor *logits, const wb_tensor *labels,
+                                const wb_tensor *scores, double *loss, int64_t *correct,
+                                wb_err *err);
 /* The gradient buffer of the last forward (WB_ESTATE before any). */
 wb_status wb_sce_backward(const wb_sce *ce, const wb_tensor **grad, wb_err *err);
 

@@ -191,16 +191,21 @@ function Activation:free() end
 function Flatten:free() end
 function SparseCrossEntropy:free() end
 
----wb.SparseCrossEntropy:forward(logits, labels) -> number, integer
+---wb.SparseCrossEntropy:forward(logits, labels, scores) -> number, integer
 ---The mean cross-entropy of softmax(logits) [n, C] against labels [n]
----(uint8 or float, values 0..C-1) and the number of rows whose argmax is
----the label.
+---(uint8 or float, values 0..C-1) and the number of rows whose argmax
+---(first maximum) is the label: the argmax of scores (float32, the logits'
+---shape) when given, else of the logits. Keras's accuracy takes the argmax
+---of the model's output: fit and evaluate pass a softmax head's
+---probabilities as scores (logits 0 and 1e-9 are two probabilities 0.5:
+---class 0, as Keras and predict say; the logits would say class 1).
 ---@param logits wb.Tensor
 ---@param labels wb.Tensor
+---@param scores? wb.Tensor
 ---@return number loss
 ---@return integer correct
 ---Example: local loss, correct = ce:forward(z, y)
-function SparseCrossEntropy:forward(logits, labels) end
+function SparseCrossEntropy:forward(logits, labels, scores) end
 
 ---wb.SparseCrossEntropy:backward() -> wb.Tensor
 ---The gradient of the last forward's mean loss w.r.t. the logits,

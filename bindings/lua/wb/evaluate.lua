@@ -77,7 +77,9 @@ end
 ---wb.Sequential:evaluate(ds, y, opts) -> table
 ---{loss = l, accuracy = a} of the model on a dataset, or on inputs x (a
 ---float32 [n, 784] tensor in [0, 1] or uint8, scaled by 1/255) and labels
----y, with training = false. loss includes the L2 penalty (as Keras).
+---y, with training = false. loss includes the L2 penalty (as Keras);
+---accuracy is the share of rows whose output's argmax (first maximum: a
+---softmax head's probabilities, as Keras and predict) is the label.
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), loss (as fit's: "sparse_categorical_crossentropy", the
 ---default, "categorical_crossentropy", "mse", "hinge", "squared_hinge" or

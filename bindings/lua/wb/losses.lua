@@ -65,9 +65,12 @@ M.NAMES = NAMES
 local Fused = {}
 Fused.__index = Fused
 
+-- The accuracy is counted on the model's output, as Keras's: a softmax
+-- head's probabilities (near-tied logits can give equal ones, whose first
+-- is the class), a linear head's logits.
 function Fused:value(model, x, y, training)
-  model:forward(x, training)
-  return self.ce:forward(self.last:logits(), y)
+  local out = model:forward(x, training)
+  return self.ce:forward(self.last:logits(), y, self.on_output and out or nil)
 end
 
 function Fused:backward(model, x)
@@ -253,7 +256,7 @@ function M._get(spec, model, slot, fname)
       l = setmetatable({ce = wb.nn.SparseCrossEntropy()}, Fused)
       rawset(model, key, l)
     end
-    l.last = last
+    l.last, l.on_output = last, softmax_head(model)
     return l
   end
   if spec == "categorical_crossentropy" and head_activation(model) == "linear" then

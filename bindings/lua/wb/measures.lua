@@ -156,7 +156,8 @@ function M.loss_and_grads(model, x, y, grads)
   ce = ce or wb.nn.SparseCrossEntropy()
   local out = model:forward(x, false)
   local last = model[#model]
-  local loss, correct = ce:forward(last:logits(), y)
+  -- accuracy on the output, as evaluate's (a softmax head's probabilities)
+  local loss, correct = ce:forward(last:logits(), y, last.activation == "softmax" and out or nil)
   if grads then
     model:zero_grad()
     model:backward_logits(x, ce:backward(), false)

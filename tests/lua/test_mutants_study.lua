@@ -2,9 +2,11 @@
 -- on numbers whose verdict is known in closed form: Holm's step-down
 -- correction over a claim's parts (the smallest p against 0.05 / k, the
 -- next against 0.05 / (k - 1), ..., stopping at the first kept), and the
--- direction of a two-sided part and of a one-sample part. Found by mutation
--- testing: decide() without Holm (each part at 0.05 on its own) and a
--- flipped direction passed every other test.
+-- direction of a two-sided part and of a one-sample part, and the claim's
+-- verdict from its parts. Found by mutation testing: decide() without Holm
+-- (each part at 0.05 on its own), and a claim with a failed part and an
+-- undecided one called "not supported" instead of "mixed", passed every
+-- other test.
 package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
@@ -88,6 +90,24 @@ T.test("positive: a one-sample part holds when the mean is on the claimed side",
   local nb = P.positive("x below 0", runs(neg), "x", true)
   P.decide({nb})
   T.eq(nb.ok, true, nb.text)
+end)
+
+T.test("combine: supported, not supported, undecided or mixed, as claims.lua says", function()
+  local function parts(...)
+    local t = {}
+    for i, ok in ipairs{...} do
+      t[i] = {}
+      if ok ~= "nil" then t[i].ok = ok end
+    end
+    return t
+  end
+  T.eq(P.combine(parts(true, true)), "supported")
+  T.eq(P.combine(parts(false, false)), "not supported")
+  T.eq(P.combine(parts("nil", "nil")), "undecided")
+  -- some parts undecided: neither every part holds nor every part fails
+  T.eq(P.combine(parts(false, "nil")), "mixed")
+  T.eq(P.combine(parts(true, "nil")), "mixed")
+  T.eq(P.combine(parts(true, false)), "mixed")
 end)
 
 T.done()

@@ -151,4 +151,24 @@ T.test("powerlaw: Clauset's choice equals a brute-force search on fixed numbers"
   T.eq(why, "not fitted: 3 eigenvalues, fewer than 50")
 end)
 
+-- Found by mutation testing: a fit whose tail started inside a run of equal
+-- values (leaving some values equal to x_min out of the tail) passed every
+-- test, as no data had ties. Clauset's tail is every value >= x_min.
+T.test("powerlaw: with ties, the tail is every value >= x_min and alpha its MLE", function()
+  local s = 12345 -- a linear congruential generator: fixed numbers
+  local function rnd() s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 end
+  for trial = 1, 10 do
+    -- Pareto samples (alpha 2.5) rounded to one decimal: many ties
+    local x = {}
+    for i = 1, 80 do x[i] = math.floor(10 * (1 - rnd()) ^ (-1 / 1.5) + 0.5) / 10 end
+    local f = P.powerlaw(x)
+    local k, L = 0, 0
+    for _, v in ipairs(x) do
+      if v >= f.xmin then k, L = k + 1, L + math.log(v / f.xmin) end
+    end
+    T.eq(f.k, k, "trial " .. trial .. ": the tail's size")
+    T.near(f.alpha, 1 + k / L, 1e-12, "trial " .. trial .. ": alpha")
+  end
+end)
+
 T.done()

@@ -23,9 +23,9 @@ os.exit(wb.runner.main(dofile(script), table.move(arg, 2, #arg, 1, {}), script))
 ]])
 
 -- A folder for PATH holding `name`, a shell script (body) before the real
--- one (exec'd as "$real").
-local function wrapper(name, body)
-  local bin = dir .. "/bin-" .. name
+-- one (exec'd as "$real"); `folder` tells two apart.
+local function wrapper(name, body, folder)
+  local bin = dir .. "/bin-" .. (folder or name)
   local _, real = C.sh("command -v " .. name)
   util.write_file(bin .. "/" .. name, "#!/bin/sh\nreal=" .. q(real:match("[^\n]+")) .. "\n"
     .. body .. "\n")
@@ -84,8 +84,8 @@ local function tests()
     local st, out, err = C.workbench(tiny .. " --slurm --detach --sbatch --hold --root " .. root)
     util.write_file(go, "")
     local st1, out1, err1 = a.wait()
-    T.ok(held, "the first holds " .. lock)
     T.eq(st, 1, "the second: " .. out .. err)
+    T.ok(held, "the first holds " .. lock)
     local who = (util.read_file(lock) or "?"):gsub("%s+$", "")
     T.ok(err:find("--slurm: another --slurm of this sweep is submitting from this root ("
       .. who .. "; it holds " .. lock .. "): nothing submitted", 1, true), err)
@@ -141,6 +141,31 @@ local function tests()
       .. "job array " .. job .. " as it is", 1, true), err)
     T.ok(err:find("[tiny] squeue answers again (after 1 failure)", 1, true), err)
     T.ok(not err:find("FAILED", 1, true) and not err:find("cancel", 1, true), err)
+    T.eq(#C.records(root, "tiny"), 2, "both runs trained")
+  end)
+
+  T.test("squeue's filters in the environment (SQUEUE_STATES=RUNNING, SQUEUE_USERS): a "
+    .. "pending array is waited for, not taken for ended", function()
+    -- before: squeue -j listed nothing while the array was pending, and both
+    -- runs were reported "FAILED on Slurm job N_1: no log; Slurm says
+    -- JobState=PENDING" (exit 1, a README of failures) before they trained
+    local root = dir .. "/filtered"
+    local count = dir .. "/filtered.count"
+    local counting = wrapper("squeue", "n=$(cat " .. q(count) .. " 2>/dev/null || echo 0)\n"
+      .. "echo $((n + 1)) > " .. q(count) .. "\nexec \"$real\" \"$@\"", "counting")
+    local b = background("filtered", string.format("env PATH=%s:$PATH SQUEUE_STATES=RUNNING "
+      .. "SQUEUE_USERS=nobody %s %s --slurm --sbatch --hold --root %s", q(counting), q(C.exe),
+      q(tiny), q(root)))
+    -- held until the runner has looked twice (or has ended)
+    T.ok(C.poll(C.TIMEOUT * 5, function()
+      return tonumber(util.read_file(count) or "0") >= 2
+        or wb.sys.exists(dir .. "/filtered.st")
+    end), "squeue asked")
+    local job = arrays_of(root)[1]
+    if job then C.sh("scontrol release " .. job) end
+    local st, _, err = b.wait()
+    T.eq(st, 0, err)
+    T.ok(not err:find("FAILED", 1, true), err)
     T.eq(#C.records(root, "tiny"), 2, "both runs trained")
   end)
 

@@ -82,6 +82,15 @@ function M.too_many(n)
     or string.format("an array's indices go up to %d, at most %d runs", max - 1, max - 1))
 end
 
+-- squeue listing a job while it is in the queue, whatever the caller's
+-- environment: squeue reads filters from it (SQUEUE_STATES=RUNNING left a
+-- pending array out, SQUEUE_USERS, SQUEUE_PARTITION, ... any array), and an
+-- array not listed was taken for one that had ended: every run was called
+-- failed while it was still to train. --all: hidden partitions' jobs too.
+local SQUEUE = "env -u SQUEUE_STATES -u SQUEUE_USERS -u SQUEUE_ACCOUNT -u SQUEUE_PARTITION "
+  .. "-u SQUEUE_QOS -u SQUEUE_NAMES -u SQUEUE_LICENSES -u SQUEUE_FORMAT2 squeue --all -h "
+  .. "-o %i -j "
+
 -- Waits until array `job` has left the queue; on_poll() after each look.
 -- Returns true; or false and squeue's last message when squeue failed
 -- M.SQUEUE_TRIES times in a row (said at the first): the array is left
@@ -91,7 +100,7 @@ function M.wait(name, job, on_poll)
   local pause, misses = 1, 0
   local ok, left, last = pcall(function()
     while true do
-      local out, fine = M.run("squeue -h -j " .. job .. " -o %i")
+      local out, fine = M.run(SQUEUE .. job)
       on_poll()
       -- a finished array is forgotten after MinJobAge: "Invalid job id"
       if (fine and not out:find("%S")) or (not fine and out:find("Invalid job id", 1, true)) then

@@ -199,13 +199,41 @@ local function tests()
     T.ok(gone(job), "cancelled")
   end)
 
+  -- the cluster from here on: arrays of at most 2 elements, and a site's
+  -- job_submit plugin that talks to every submitter (on sbatch's stderr)
+  util.write_file(dir .. "/job_submit.lua", [=[
+function slurm_job_submit() slurm.log_user("note: jobs are accounted to your project") return
+  slurm.SUCCESS end
+function slurm_job_modify() return slurm.SUCCESS end
+return slurm.SUCCESS
+]=])
+  util.write_file(dir .. "/slurm.conf", util.read_file(dir .. "/slurm.conf")
+    .. "MaxArraySize=3\nJobSubmitPlugins=lua\n")
+  C.reset_controller()
+
+  T.test("a site's note on sbatch's stderr (job_submit plugin): the array is taken as "
+    .. "submitted, the note shown", function()
+    -- before: "sbatch submitted nothing (it printed no job id): sbatch: note:
+    -- ...\n16": exit 1, while the array was queued; no run noted as sent, so
+    -- the next --slurm submitted the sweep again
+    local root = dir .. "/noted"
+    local st, out, err = C.workbench(tiny .. " --slurm --detach --sbatch --hold --root " .. root)
+    T.eq(st, 0, err)
+    local job = out:match("^(%d+)\n$")
+    T.ok(job, out)
+    T.ok(err:find("[tiny] sbatch: note: jobs are accounted to your project\n[tiny] Slurm job "
+      .. "array " .. tostring(job) .. ": 2 runs", 1, true), err)
+    st, _, err = C.workbench(tiny .. " --slurm --root " .. root)
+    T.eq(st, 1, err)
+    T.ok(err:find("base seed 2 (Slurm job " .. tostring(job) .. "_2, PENDING)", 1, true), err)
+    T.eq(table.concat(arrays_of(root), " "), job, "one array")
+    T.ok(gone(job), "cancelled")
+  end)
+
   T.test("more runs than MaxArraySize allows: refused (exit 1) naming the limit and the count, "
     .. "nothing queued", function()
     -- before: "sbatch: error: Batch job submission failed: Invalid job array
     -- specification", nothing on why
-    util.write_file(dir .. "/slurm.conf", util.read_file(dir .. "/slurm.conf")
-      .. "MaxArraySize=3\n")
-    C.reset_controller()
     local root = dir .. "/big"
     local st, _, err = C.workbench(tiny .. " --seeds 3 --slurm --root " .. root)
     T.eq(st, 1, err)

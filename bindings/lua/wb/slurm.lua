@@ -163,14 +163,21 @@ local function submit(ex, pending, sbatch)
     util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(log("%A")),
     util.shell_quote(script))
   local out, ok, code = run(cmd)
-  local job = out:match("^%s*(%d+)[;%s]")
+  -- the job id is a line of its own ("id" or "id;cluster"), after what sbatch
+  -- says on stderr: a site's job_submit plugin's notes ("sbatch: ...") made a
+  -- submitted array "submitted nothing", untracked and submitted again later
+  local job, notes = nil, {}
+  for l in out:gmatch("[^\n]+") do
+    local id = l:match("^%s*(%d+)%s*$") or l:match("^%s*(%d+);%S*%s*$")
+    if id and not job then job = id else notes[#notes + 1] = l end
+  end
   if not ok or not job then
     -- --test-only: exit 0, a forecast and no job
     return nil, string.format("sbatch %s: %s\ncommand: %s", ok and "submitted nothing (it "
       .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
       out:gsub("%s+$", ""), cmd)
   end
-  return job, log(job), stamp
+  return job, log(job), stamp, notes
 end
 
 -- The file that says which element run `hash` was last sent to.
@@ -276,15 +283,15 @@ function M.train(ex, pending, opts, describe)
     io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, held))
     return nil, 1
   end
-  local ok, job, log_of, stamp = pcall(function()
+  local ok, job, log_of, stamp, notes = pcall(function()
     local busy = M.busy(ex, pending)
     if busy then return nil, busy end
-    local j, l, st = submit(ex, pending, opts.sbatch)
+    local j, l, st, said = submit(ex, pending, opts.sbatch)
     if not j then return nil, string.format("[%s] --slurm: %s", ex.name, l) end
     for i, s in ipairs(pending) do
       util.write_json(marker(ex, s.hash), {job = j .. "_" .. i, stamp = st})
     end
-    return j, l, st
+    return j, l, st, said
   end)
   release()
   if not ok then error(job, 0) end
@@ -292,6 +299,7 @@ function M.train(ex, pending, opts, describe)
     io.stderr:write(log_of, "\n")
     return nil, 1
   end
+  for _, l in ipairs(notes) do io.stderr:write(string.format("[%s] %s\n", ex.name, l)) end
   io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
     #pending, log_of:gsub("%%a", "*")))
   if opts.detach then

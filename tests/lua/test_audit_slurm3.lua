@@ -199,6 +199,23 @@ local function tests()
     T.ok(gone(job), "cancelled")
   end)
 
+  T.test("a root whose path has a '%' (r%j %a): the elements log there, a failure is named "
+    .. "with its log", function()
+    -- before: sbatch expanded "%j" in --output, the elements could not open
+    -- their logs, and both runs failed: "no log; Slurm says JobState=FAILED
+    -- (JobLaunchFailure): wbnode could not write it"
+    local root = dir .. "/r%j %a"
+    local st, _, err = C.workbench(tiny .. " --slurm --root " .. q(root), "TINY_FAIL=1")
+    T.eq(st, 1, err)
+    local job = err:match("Slurm job array (%d+)")
+    T.ok(err:find("base seed 1: test accuracy", 1, true), err)
+    local log = string.format("%s/runs/logs/tiny-slurm-%s_2-", root, job)
+    T.ok(err:find("FAILED on Slurm job " .. job .. "_2: exit 1: workbench: ", 1, true)
+      and err:find("planned failure of seed 2 (log: " .. log, 1, true), err)
+    T.ok((util.read_file(err:match("%(log: ([^)]+)%)")) or ""):find("planned failure", 1, true),
+      "the log is where it is named")
+  end)
+
   -- the cluster from here on: arrays of at most 2 elements, and a site's
   -- job_submit plugin that talks to every submitter (on sbatch's stderr)
   util.write_file(dir .. "/job_submit.lua", [=[

@@ -156,11 +156,15 @@ local function submit(ex, pending, sbatch)
   -- lost) was reported with the old job's log, or a log appended to one
   -- (JobFileAppend, --open-mode=append) with the old job's first error
   local stamp = os.date("!%Y%m%dT%H%M%SZ-") .. wb.sys.getpid()
-  local function log(job) return string.format("%s/%s-slurm-%s_%%a-%s.log", logs, ex.name,
-    job, stamp) end
+  local function log(job, i) return string.format("%s/%s-slurm-%s_%s-%s.log", logs, ex.name,
+    job, i, stamp) end
+  -- sbatch's pattern, the root's "%" escaped: "/r%j" was expanded, and the
+  -- elements could not open their logs (launch failures)
+  local pattern = (logs .. "/" .. ex.name):gsub("%%", "%%%%") .. "-slurm-%A_%a-" .. stamp
+    .. ".log"
   -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
   local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
-    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(log("%A")),
+    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(pattern),
     util.shell_quote(script))
   local out, ok, code = run(cmd)
   -- the job id is a line of its own ("id" or "id;cluster"), after what sbatch
@@ -177,7 +181,7 @@ local function submit(ex, pending, sbatch)
       .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
       out:gsub("%s+$", ""), cmd)
   end
-  return job, log(job), stamp, notes
+  return job, function(i) return log(job, i) end, stamp, notes
 end
 
 -- The file that says which element run `hash` was last sent to.
@@ -301,7 +305,7 @@ function M.train(ex, pending, opts, describe)
   end
   for _, l in ipairs(notes) do io.stderr:write(string.format("[%s] %s\n", ex.name, l)) end
   io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
-    #pending, log_of:gsub("%%a", "*")))
+    #pending, log_of("*")))
   if opts.detach then
     io.stdout:write(job, "\n")
     io.stderr:write(string.format("[%s] detached: run the task again without --slurm once "
@@ -339,7 +343,7 @@ function M.train(ex, pending, opts, describe)
   for _ = 1, 10 do
     local late = false
     for i in ipairs(pending) do
-      local log = util.read_file((log_of:gsub("%%a", tostring(i)))) or ""
+      local log = util.read_file(log_of(i)) or ""
       late = late or (not seen[i] and log:find("EXIT 0%s*$") ~= nil)
     end
     if not late then break end
@@ -349,7 +353,7 @@ function M.train(ex, pending, opts, describe)
   local failures = {}
   for i, s in ipairs(pending) do
     if not seen[i] then
-      local id, log = job .. "_" .. i, log_of:gsub("%%a", tostring(i))
+      local id, log = job .. "_" .. i, log_of(i)
       local why = why_failed(id, log)
       failures[#failures + 1] = {spec = s, job = id, log = log,
         error = string.format("Slurm job %s: %s (log: %s)", id, why, log)}

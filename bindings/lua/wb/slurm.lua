@@ -132,14 +132,10 @@ local function element_script(commands)
     "sh -c \"$cmd\"", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
 end
 
--- Submits the array; returns its job id and the log pattern ("%a": index),
+-- Submits the array; returns its job id, its log path of an index, its stamp
+-- and what sbatch said besides the id (lines);
 -- or nil and why sbatch could not.
 local function submit(ex, pending, sbatch)
-  local _, found = run("command -v sbatch")
-  if not found then
-    return nil, "sbatch is not on PATH (run where Slurm's client commands are, or install "
-      .. "slurm-client)"
-  end
   local many = queue.too_many(#pending)
   if many then return nil, many end
   local dir = record.dir(ex.root) .. "/slurm"
@@ -282,7 +278,10 @@ function M.train(ex, pending, opts, describe)
     s.hash)) or "" end
   -- one submission of the root at a time, from the queue check to the notes
   -- of what was submitted (two at once both passed the check)
-  local release, held = queue.lock(ex)
+  local _, found = run("command -v sbatch")
+  local release, held = nil, "sbatch is not on PATH (run where Slurm's client commands are, "
+    .. "or install slurm-client)"
+  if found then release, held = queue.lock(ex) end
   if not release then
     io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, held))
     return nil, 1

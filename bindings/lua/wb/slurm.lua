@@ -7,7 +7,9 @@
 --     draws as after a local training. A run whose element left no record
 --     is a failure named with its Slurm job id and log. --detach submits,
 --     prints the job id and returns. Runs still in the queue from an
---     earlier submission are not trained again, here or there (M.busy).
+--     earlier submission are not trained again, here or there (M.busy);
+--     two --slurm of a root at once submit one after the other (a lock,
+--     wb/slurm_queue.lua), the second refused when the first has them.
 --   --gather DIR: records (and their weights) of this task's runs, copied
 --     from another root (GNU parallel over ssh without a shared folder),
 --     each checked by identity and never over a different record here
@@ -18,6 +20,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
+local queue = require "wb.slurm_queue"
 
 ---wb.slurm
 ---A task's pending runs as one Slurm job array (--slurm, --sbatch OPTS,
@@ -41,10 +44,6 @@ local MANY = {["--ntasks"] = "process", ["-n"] = "process", ["--nodes"] = "proce
 -- sbatch's environment variables for them (sbatch reads them as options)
 local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
   {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"}}
-
--- Longest pause between two squeue polls, in seconds (a signal waits at
--- most this long for sleep to end; clusters ask for sparse polling).
-M.MAX_POLL = 10
 
 ---wb.slurm.check_options(opts) -> string | nil
 ---Why a parsed command line's --slurm, --sbatch, --detach and --gather
@@ -115,14 +114,7 @@ end
 
 -- {==================== the job array ====================
 
--- Output of a shell command (stderr included, the shell's own syntax
--- errors too) and whether it exited 0.
-local function run(cmd)
-  local p = assert(io.popen("sh -c " .. util.shell_quote(cmd) .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok == true, code
-end
+local run = queue.run
 
 -- The element script: line $SLURM_ARRAY_TASK_ID of the commands file, run
 -- with one BLAS thread per CPU Slurm gave it; "EXIT n" ends its log (a log
@@ -140,14 +132,12 @@ local function element_script(commands)
     "sh -c \"$cmd\"", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
 end
 
--- Submits the array; returns its job id and the log pattern ("%a": index),
+-- Submits the array; returns its job id, its log path of an index, its stamp
+-- and what sbatch said besides the id (lines);
 -- or nil and why sbatch could not.
 local function submit(ex, pending, sbatch)
-  local _, found = run("command -v sbatch")
-  if not found then
-    return nil, "sbatch is not on PATH (run where Slurm's client commands are, or install "
-      .. "slurm-client)"
-  end
+  local many = queue.too_many(#pending)
+  if many then return nil, many end
   local dir = record.dir(ex.root) .. "/slurm"
   local lines, hashes = {}, {}
   for i, s in ipairs(pending) do lines[i] = ex.command(s.hash); hashes[i] = s.hash end
@@ -162,21 +152,32 @@ local function submit(ex, pending, sbatch)
   -- lost) was reported with the old job's log, or a log appended to one
   -- (JobFileAppend, --open-mode=append) with the old job's first error
   local stamp = os.date("!%Y%m%dT%H%M%SZ-") .. wb.sys.getpid()
-  local function log(job) return string.format("%s/%s-slurm-%s_%%a-%s.log", logs, ex.name,
-    job, stamp) end
+  local function log(job, i) return string.format("%s/%s-slurm-%s_%s-%s.log", logs, ex.name,
+    job, i, stamp) end
+  -- sbatch's pattern, the root's "%" escaped: "/r%j" was expanded, and the
+  -- elements could not open their logs (launch failures)
+  local pattern = (logs .. "/" .. ex.name):gsub("%%", "%%%%") .. "-slurm-%A_%a-" .. stamp
+    .. ".log"
   -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
   local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
-    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(log("%A")),
+    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(pattern),
     util.shell_quote(script))
   local out, ok, code = run(cmd)
-  local job = out:match("^%s*(%d+)[;%s]")
+  -- the job id is a line of its own ("id" or "id;cluster"), after what sbatch
+  -- says on stderr: a site's job_submit plugin's notes ("sbatch: ...") made a
+  -- submitted array "submitted nothing", untracked and submitted again later
+  local job, notes = nil, {}
+  for l in out:gmatch("[^\n]+") do
+    local id = l:match("^%s*(%d+)%s*$") or l:match("^%s*(%d+);%S*%s*$")
+    if id and not job then job = id else notes[#notes + 1] = l end
+  end
   if not ok or not job then
     -- --test-only: exit 0, a forecast and no job
     return nil, string.format("sbatch %s: %s\ncommand: %s", ok and "submitted nothing (it "
       .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
       out:gsub("%s+$", ""), cmd)
   end
-  return job, log(job), stamp
+  return job, function(i) return log(job, i) end, stamp, notes
 end
 
 -- The file that says which element run `hash` was last sent to.
@@ -225,32 +226,6 @@ function M.busy(ex, runs)
     or "are", table.concat(out, ", "), table.concat(jobs, ","), table.concat(jobs, " "))
 end
 
--- Waits until the array has left the queue; on_poll() after each look.
--- An error (a signal) cancels the array first.
-local function wait(job, on_poll)
-  local pause, misses = 1, 0
-  local ok, err = pcall(function()
-    while true do
-      local out, fine = run("squeue -h -j " .. job .. " -o %i")
-      on_poll()
-      if fine and not out:find("%S") then return end
-      if not fine then
-        -- a finished array is forgotten after MinJobAge: "Invalid job id"
-        if out:find("Invalid job id", 1, true) then return end
-        misses = misses + 1
-        if misses > 30 then error("--slurm: squeue keeps failing: " .. out, 0) end
-      end
-      os.execute("sleep " .. pause)
-      pause = math.min(M.MAX_POLL, pause + 1)
-    end
-  end)
-  if not ok then
-    run("timeout 60 scancel " .. job) -- bounded: the controller may be gone
-    io.stderr:write("cancelled Slurm job array ", job, "\n")
-    error(err, 0)
-  end
-end
-
 -- Why element `id`'s run left no record: its log's error line, else what
 -- Slurm says of the element (a killed element has no "EXIT" line).
 local function why_failed(id, log)
@@ -282,8 +257,11 @@ end
 ---wb.slurm.train(ex, pending, opts, describe) -> table | nil, integer
 ---Trains the pending runs of experiment ex as one Slurm job array and waits
 ---for it; returns the failures ({spec, error, log, job}); or nil and the
----exit status after submitting with opts.detach (0) or when sbatch refused
----(1, its message on stderr). opts.sbatch: more sbatch options (split as
+---exit status after submitting with opts.detach (0), or (1, the reason on
+---stderr) when sbatch refused, the runs do not fit in one array
+---(MaxArraySize), another --slurm of the root is submitting (a lock file)
+---or has them in the queue, or squeue kept failing while waiting (the array
+---is then left as it is). opts.sbatch: more sbatch options (split as
 ---the shell splits words). describe(record) says how a run ended.
 ---@param ex wb.Experiment
 ---@param pending table
@@ -298,16 +276,35 @@ function M.train(ex, pending, opts, describe)
   local before, seen, done = {}, {}, 0
   for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
     s.hash)) or "" end
-  local job, log_of, stamp = submit(ex, pending, opts.sbatch)
-  if not job then
-    io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, log_of))
+  -- one submission of the root at a time, from the queue check to the notes
+  -- of what was submitted (two at once both passed the check)
+  local _, found = run("command -v sbatch")
+  local release, held = nil, "sbatch is not on PATH (run where Slurm's client commands are, "
+    .. "or install slurm-client)"
+  if found then release, held = queue.lock(ex) end
+  if not release then
+    io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, held))
     return nil, 1
   end
-  for i, s in ipairs(pending) do
-    util.write_json(marker(ex, s.hash), {job = job .. "_" .. i, stamp = stamp})
+  local ok, job, log_of, stamp, notes = pcall(function()
+    local busy = M.busy(ex, pending)
+    if busy then return nil, busy end
+    local j, l, st, said = submit(ex, pending, opts.sbatch)
+    if not j then return nil, string.format("[%s] --slurm: %s", ex.name, l) end
+    for i, s in ipairs(pending) do
+      util.write_json(marker(ex, s.hash), {job = j .. "_" .. i, stamp = st})
+    end
+    return j, l, st, said
+  end)
+  release()
+  if not ok then error(job, 0) end
+  if not job then
+    io.stderr:write(log_of, "\n")
+    return nil, 1
   end
+  for _, l in ipairs(notes) do io.stderr:write(string.format("[%s] %s\n", ex.name, l)) end
   io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
-    #pending, log_of:gsub("%%a", "*")))
+    #pending, log_of("*")))
   if opts.detach then
     io.stdout:write(job, "\n")
     io.stderr:write(string.format("[%s] detached: run the task again without --slurm once "
@@ -330,13 +327,22 @@ function M.train(ex, pending, opts, describe)
         .. i .. ")") end
     end
   end
-  wait(job, look)
+  local left, last = queue.wait(ex.name, job, look)
+  if not left then
+    -- nothing known of the elements: none is called failed, none cancelled
+    io.stderr:write(string.format("[%s] --slurm: squeue failed %d times in a row (last: %s): "
+      .. "stopped waiting for Slurm job array %s, left as it is (not cancelled: its elements "
+      .. "may still train and write their records); run the task again without --slurm once "
+      .. "it has left the queue (squeue -j %s) to draw from its records, or cancel it "
+      .. "(scancel %s)\n", ex.name, queue.SQUEUE_TRIES, last, job, job, job))
+    return nil, 1
+  end
   -- a shared folder may show a record a little after its element ended (NFS
   -- attribute caches): a few more looks while an element said EXIT 0 alone
   for _ = 1, 10 do
     local late = false
     for i in ipairs(pending) do
-      local log = util.read_file((log_of:gsub("%%a", tostring(i)))) or ""
+      local log = util.read_file(log_of(i)) or ""
       late = late or (not seen[i] and log:find("EXIT 0%s*$") ~= nil)
     end
     if not late then break end
@@ -346,7 +352,7 @@ function M.train(ex, pending, opts, describe)
   local failures = {}
   for i, s in ipairs(pending) do
     if not seen[i] then
-      local id, log = job .. "_" .. i, log_of:gsub("%%a", tostring(i))
+      local id, log = job .. "_" .. i, log_of(i)
       local why = why_failed(id, log)
       failures[#failures + 1] = {spec = s, job = id, log = log,
         error = string.format("Slurm job %s: %s (log: %s)", id, why, log)}

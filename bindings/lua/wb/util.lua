@@ -41,6 +41,18 @@ function M.show(v)
   return tostring(v)
 end
 
+-- A number as CSV text that reads back as the same double (strtod,
+-- Python's float, pandas with float_precision="round_trip"): an integer
+-- value as an integer, else the shorter of %.15g and %.17g that round-trips;
+-- NaN and infinities as C prints them ("-nan", "inf"; pandas reads both).
+function M.number_text(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+  local s = string.format("%.15g", v)
+  if tonumber(s) == v then return s end
+  return string.format("%.17g", v)
+end
+
 -- A canonical text of a value: sorted keys, numbers with 17 digits, so equal
 -- configs hash equal across processes.
 function M.canonical(v)

@@ -1,0 +1,155 @@
+-- test_audit_interop.lua: the files the workbench writes for others, opened
+-- as a Python user opens them. README's "Opening the files from Python"
+-- snippet runs as printed (against a real --quick run: its weights in a
+-- float64 PyTorch model give model:predict's outputs and the recorded test
+-- accuracy exactly; the export it reads with pandas equals the record), and
+-- CSVLogger's numbers read back as the history's doubles (it printed 10
+-- digits). Checkpoints both ways are test_audit_ckpt_python.lua's.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local util = require "wb.util"
+
+local function slurp(p)
+  local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s
+end
+
+-- The rows of a CSV file without quoted fields: a list of lists of text.
+local function csv_rows(path)
+  local rows = {}
+  for line in slurp(path):gmatch("[^\n]+") do
+    local row = {}
+    for f in (line .. ","):gmatch("([^,]*),") do row[#row + 1] = f end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
+T.test("CSVLogger: every number reads back as the history's double (Python's float, "
+    .. "pandas round_trip)", function()
+  local dir = T.tmpdir()
+  wb.seed(4)
+  local m = T.tiny_mlp(4)
+  local path = dir .. "/log.csv"
+  -- 30 validation rows and 90 training rows: accuracies k/30, k/90 need 16-17 digits
+  m:fit(T.synthetic(4, 120, 8), {epochs = 3, batch_size = 16, validation_split = 0.25,
+    verbose = false, callbacks = {wb.callbacks.CSVLogger(path)}})
+  local rows = csv_rows(path)
+  local head = rows[1]
+  T.eq(head[1], "epoch")
+  T.eq(#rows, 4, "a header and 3 epochs")
+  local checked, long = 0, 0
+  for e = 1, 3 do
+    T.eq(rows[e + 1][1], tostring(e), "epochs count from 1")
+    for c = 2, #head do
+      local want = m.history[head[c]][e]
+      local text = rows[e + 1][c]
+      T.eq(tonumber(text), want, string.format("%s at epoch %d: %q", head[c], e, text))
+      checked = checked + 1
+      if #text > 12 then long = long + 1 end
+    end
+  end
+  T.ok(checked >= 15 and long >= 3, "too few values with many digits to tell: " .. long)
+  local py = T.python_with("pandas")
+  if not py then T.missing("python3-pandas") end
+  local want = {}
+  for c = 2, #head do
+    local v = {}
+    for e = 1, 3 do v[e] = string.format("%.17g", m.history[head[c]][e]) end
+    want[#want + 1] = head[c] .. " " .. table.concat(v, " ")
+  end
+  util.write_file(dir .. "/want.txt", table.concat(want, "\n") .. "\n")
+  util.write_file(dir .. "/p.py", [=[
+import sys, pandas
+d = sys.argv[1]
+h = pandas.read_csv(d + "/log.csv", float_precision="round_trip")
+assert list(h.epoch) == [1, 2, 3], list(h.epoch)
+for line in open(d + "/want.txt"):
+    k, *v = line.split()
+    assert list(h[k]) == [float(x) for x in v], (k, list(h[k]), v)
+print("ok")
+]=])
+  local st, out, err = T.sh(py .. " " .. dir .. "/p.py " .. dir)
+  T.eq(st, 0, err)
+  T.eq(out, "ok\n")
+end)
+
+-- {==== README's snippet against a real run ====
+
+local README = slurp("README.md")
+local section = README:match("\n### Opening the files from Python\n(.-)\n##")
+
+T.test("README: 'Opening the files from Python' has one python snippet", function()
+  T.ok(section, "README has no section '### Opening the files from Python'")
+  local _, n = section:gsub("```python\n", "")
+  T.eq(n, 1, "python snippets in the section")
+end)
+
+local base = T.tmpdir()
+local trained, st, err = false, nil, nil
+if pcall(wb.data.mnist) then
+  st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/task05_dropout.lua --quick --seeds 1 "
+    .. "--root %s", T.quote(T.wb), T.quote(base)))
+  trained = st == 0
+end
+
+if not trained then
+  T.test("task 5 --quick trains into a temporary root (for README's snippet)", function()
+    T.ok(pcall(wb.data.mnist), "MNIST missing (make data)")
+    T.eq(st, 0, err)
+  end)
+else
+  T.test("README's Python snippet: the weights in float64 PyTorch give predict's outputs and "
+      .. "the recorded test accuracy; the pandas export equals the record", function()
+    local py = T.python_with("torch")
+    if not py then T.missing("python3-torch") end
+    if not T.python_with("pandas") then T.missing("python3-pandas") end
+    local code = T.ok(section and section:match("```python\n(.-)```"), "no snippet")
+    local rs = wb.runs.find{root = base .. "/quick", task = "task05_dropout", dropout = 0.3}
+    T.eq(#rs, 1)
+    local r = rs[1]
+    local dir = T.tmpdir()
+    local run = base .. "/quick/runs/task05_dropout-" .. r.hash
+    T.ok(wb.sys.exists(run .. ".json") and wb.sys.exists(run .. ".safetensors"), run)
+    -- the snippet as printed, with this run's path and this test's export
+    local n1, n2
+    code, n1 = code:gsub('\nrun = "[^"\n]*"', '\nrun = ' .. string.format("%q", run))
+    code, n2 = code:gsub('read_csv%("history%.csv"', 'read_csv(' .. string.format("%q",
+      dir .. "/history.csv"))
+    T.eq(n1 + n2, 2, "the snippet sets run = \"...\" and reads \"history.csv\"")
+    wb.runs.export_history(dir .. "/history.csv", rs)
+    local m = r:model()
+    local test = r:data().test
+    T.eq(m:evaluate(test).accuracy, r.metrics.test_accuracy, "the workbench's own")
+    local pred = m:predict(test:subset(1, 100))
+    local lines = {}
+    for i = 1, 100 do
+      local row = {}
+      for c = 1, 10 do row[c] = string.format("%.9g", pred:get(i, c)) end
+      lines[i] = table.concat(row, " ")
+    end
+    util.write_file(dir .. "/pred.txt", table.concat(lines, "\n") .. "\n")
+    util.write_file(dir .. "/p.py", code .. string.format([=[
+
+# the test's checks, on the snippet's variables
+want = np.loadtxt(%q)
+assert want.shape == (100, 10) and p.shape[1] == 10, (want.shape, p.shape)
+assert np.abs(p[:100] - want).max() < 1e-5, np.abs(p[:100] - want).max()
+assert n == %d and len(y) == n, (n, len(y))
+assert (p.argmax(1) == y).mean() == record["metrics"]["test_accuracy"]
+k = 0
+for m in ("loss", "val_loss", "accuracy", "val_accuracy"):
+    rows = h[h.metric == m].sort_values("epoch")
+    assert list(rows.epoch) == list(range(1, record["config"]["epochs"] + 1)), list(rows.epoch)
+    assert list(rows.value) == record["history"][m], (m, list(rows.value), record["history"][m])
+    k += len(rows)
+print("ok", k)
+]=], dir .. "/pred.txt", #test))
+    local st2, out, err2 = T.sh(py .. " " .. T.quote(dir .. "/p.py"))
+    T.eq(st2, 0, err2)
+    T.ok(out:find("\nok 8\n$"), out)
+  end)
+end
+
+-- }====
+
+T.done()

@@ -111,11 +111,14 @@ else
     local run = base .. "/quick/runs/task05_dropout-" .. r.hash
     T.ok(wb.sys.exists(run .. ".json") and wb.sys.exists(run .. ".safetensors"), run)
     -- the snippet as printed, with this run's path and this test's export
-    local n1, n2
+    local n1, n2, n3
     code, n1 = code:gsub('\nrun = "[^"\n]*"', '\nrun = ' .. string.format("%q", run))
     code, n2 = code:gsub('read_csv%("history%.csv"', 'read_csv(' .. string.format("%q",
       dir .. "/history.csv"))
-    T.eq(n1 + n2, 2, "the snippet sets run = \"...\" and reads \"history.csv\"")
+    code, n3 = code:gsub('save_safetensors%("halved%.safetensors"', 'save_safetensors(' ..
+      string.format("%q", dir .. "/halved.safetensors"))
+    T.eq(n1 + n2 + n3, 3, "the snippet sets run = \"...\", reads \"history.csv\" and writes "
+      .. "\"halved.safetensors\"")
     wb.runs.export_history(dir .. "/history.csv", rs)
     local m = r:model()
     local test = r:data().test
@@ -147,6 +150,13 @@ print("ok", k)
     local st2, out, err2 = T.sh(py .. " " .. T.quote(dir .. "/p.py"))
     T.eq(st2, 0, err2)
     T.ok(out:find("\nok 8\n$"), out)
+    -- what Python wrote loads back: wb.load gives the halved weights' exact values
+    local back = wb.load(dir .. "/halved.safetensors")
+    local want = m:get_weights()
+    for i, t in ipairs(back:get_weights()) do
+      T.eq((t - want[i] / 2):abs():max(), 0, "weight " .. i)
+    end
+    T.eq(#back:get_weights(), #want)
   end)
 end
 

@@ -92,46 +92,32 @@ if pcall(wb.data.mnist) then
   trained = st == 0
 end
 
-if not trained then
-  T.test("task 5 --quick trains into a temporary root (for README's snippet)", function()
-    T.ok(pcall(wb.data.mnist), "MNIST missing (make data)")
-    T.eq(st, 0, err)
-  end)
-else
-  T.test("README's Python snippet: the weights in float64 PyTorch give predict's outputs and "
-      .. "the recorded test accuracy; the pandas export equals the record", function()
-    local py = T.python_with("torch")
-    if not py then T.missing("python3-torch") end
-    if not T.python_with("pandas") then T.missing("python3-pandas") end
-    local code = T.ok(section and section:match("```python\n(.-)```"), "no snippet")
-    local rs = wb.runs.find{root = base .. "/quick", task = "task05_dropout", dropout = 0.3}
-    T.eq(#rs, 1)
-    local r = rs[1]
-    local dir = T.tmpdir()
-    local run = base .. "/quick/runs/task05_dropout-" .. r.hash
-    T.ok(wb.sys.exists(run .. ".json") and wb.sys.exists(run .. ".safetensors"), run)
-    -- the snippet as printed, with this run's path and this test's export
-    local n1, n2, n3
-    code, n1 = code:gsub('\nrun = "[^"\n]*"', '\nrun = ' .. string.format("%q", run))
-    code, n2 = code:gsub('read_csv%("history%.csv"', 'read_csv(' .. string.format("%q",
-      dir .. "/history.csv"))
-    code, n3 = code:gsub('save_safetensors%("halved%.safetensors"', 'save_safetensors(' ..
-      string.format("%q", dir .. "/halved.safetensors"))
-    T.eq(n1 + n2 + n3, 3, "the snippet sets run = \"...\", reads \"history.csv\" and writes "
-      .. "\"halved.safetensors\"")
-    wb.runs.export_history(dir .. "/history.csv", rs)
-    local m = r:model()
-    local test = r:data().test
-    T.eq(m:evaluate(test).accuracy, r.metrics.test_accuracy, "the workbench's own")
-    local pred = m:predict(test:subset(1, 100))
-    local lines = {}
-    for i = 1, 100 do
-      local row = {}
-      for c = 1, 10 do row[c] = string.format("%.9g", pred:get(i, c)) end
-      lines[i] = table.concat(row, " ")
-    end
-    util.write_file(dir .. "/pred.txt", table.concat(lines, "\n") .. "\n")
-    util.write_file(dir .. "/p.py", code .. string.format([=[
+-- Runs README's snippet on run (a path without .json or .safetensors) with
+-- its history export at dir/history.csv and its output at
+-- dir/halved.safetensors, then the test's checks: its outputs on the first
+-- 100 test rows are model:predict's (pred) to 1e-5, its accuracy is the
+-- record's, and the export is the record's history. Returns Python's stdout.
+local function run_snippet(run, dir, pred, n)
+  local py = T.python_with("torch")
+  if not py then T.missing("python3-torch") end
+  if not T.python_with("pandas") then T.missing("python3-pandas") end
+  local code = T.ok(section and section:match("```python\n(.-)```"), "no snippet")
+  local n1, n2, n3
+  code, n1 = code:gsub('\nrun = "[^"\n]*"', '\nrun = ' .. string.format("%q", run))
+  code, n2 = code:gsub('read_csv%("history%.csv"', 'read_csv(' .. string.format("%q",
+    dir .. "/history.csv"))
+  code, n3 = code:gsub('save_safetensors%("halved%.safetensors"', 'save_safetensors(' ..
+    string.format("%q", dir .. "/halved.safetensors"))
+  T.eq(n1 + n2 + n3, 3, "the snippet sets run = \"...\", reads \"history.csv\" and writes "
+    .. "\"halved.safetensors\"")
+  local lines = {}
+  for i = 1, 100 do
+    local row = {}
+    for c = 1, 10 do row[c] = string.format("%.9g", pred:get(i, c)) end
+    lines[i] = table.concat(row, " ")
+  end
+  util.write_file(dir .. "/pred.txt", table.concat(lines, "\n") .. "\n")
+  util.write_file(dir .. "/p.py", code .. string.format([=[
 
 # the test's checks, on the snippet's variables
 want = np.loadtxt(%q)
@@ -141,22 +127,70 @@ assert n == %d and len(y) == n, (n, len(y))
 assert (p.argmax(1) == y).mean() == record["metrics"]["test_accuracy"]
 k = 0
 for m in ("loss", "val_loss", "accuracy", "val_accuracy"):
-    rows = h[h.metric == m].sort_values("epoch")
+    if "history" not in record: break
+    rows = h[(h.metric == m) & (h.hash == record["hash"])].sort_values("epoch")
     assert list(rows.epoch) == list(range(1, record["config"]["epochs"] + 1)), list(rows.epoch)
     assert list(rows.value) == record["history"][m], (m, list(rows.value), record["history"][m])
     k += len(rows)
 print("ok", k)
-]=], dir .. "/pred.txt", #test))
-    local st2, out, err2 = T.sh(py .. " " .. T.quote(dir .. "/p.py"))
-    T.eq(st2, 0, err2)
+]=], dir .. "/pred.txt", n))
+  local st2, out, err2 = T.sh(py .. " " .. T.quote(dir .. "/p.py"))
+  T.eq(st2, 0, err2)
+  return out
+end
+
+-- wb.load of the snippet's dir/halved.safetensors gives m's weights / 2 exactly.
+local function check_halved(dir, m)
+  local back = wb.load(dir .. "/halved.safetensors")
+  local want = m:get_weights()
+  T.eq(#back:get_weights(), #want)
+  for i, t in ipairs(back:get_weights()) do
+    T.eq((t - want[i] / 2):abs():max(), 0, "weight " .. i)
+  end
+  T.eq(tostring(back), tostring(m))
+end
+
+if not trained then
+  T.test("task 5 --quick trains into a temporary root (for README's snippet)", function()
+    T.ok(pcall(wb.data.mnist), "MNIST missing (make data)")
+    T.eq(st, 0, err)
+  end)
+else
+  T.test("README's Python snippet: the weights in float64 PyTorch give predict's outputs and "
+      .. "the recorded test accuracy; the pandas export equals the record; Python's file loads",
+      function()
+    local rs = wb.runs.find{root = base .. "/quick", task = "task05_dropout", dropout = 0.3}
+    T.eq(#rs, 1)
+    local r = rs[1]
+    local dir = T.tmpdir()
+    local run = base .. "/quick/runs/task05_dropout-" .. r.hash
+    T.ok(wb.sys.exists(run .. ".json") and wb.sys.exists(run .. ".safetensors"), run)
+    wb.runs.export_history(dir .. "/history.csv", rs)
+    local m = r:model()
+    local test = r:data().test
+    T.eq(m:evaluate(test).accuracy, r.metrics.test_accuracy, "the workbench's own")
+    local out = run_snippet(run, dir, m:predict(test:subset(1, 100)), #test)
     T.ok(out:find("\nok 8\n$"), out)
-    -- what Python wrote loads back: wb.load gives the halved weights' exact values
-    local back = wb.load(dir .. "/halved.safetensors")
-    local want = m:get_weights()
-    for i, t in ipairs(back:get_weights()) do
-      T.eq((t - want[i] / 2):abs():max(), 0, "weight " .. i)
-    end
-    T.eq(#back:get_weights(), #want)
+    check_halved(dir, m)
+  end)
+
+  T.test("README's Python snippet: Flatten, Activation, Dropout, linear and gelu Dense layers",
+      function()
+    local nn, dir = wb.nn, T.tmpdir()
+    wb.seed(7)
+    local m = nn.Sequential{nn.Flatten(), nn.Dense(784, 32), nn.Activation("tanh"),
+      nn.Dropout(0.2), nn.Dense(32, 16, {activation = "gelu", bias = false}),
+      nn.Dense(16, 10, {activation = "softmax"})}
+    local d = wb.data.mnist()
+    local test = d.test:subset(1, 500)
+    m:fit(d.train:subset(1, 2000), {epochs = 1, verbose = false})
+    m:save(dir .. "/hand.safetensors")
+    util.write_json(dir .. "/hand.json", {config = {subset = {test = 500}},
+      metrics = {test_accuracy = m:evaluate(test).accuracy}})
+    util.write_file(dir .. "/history.csv", "hash,metric,epoch,value\n")
+    local out = run_snippet(dir .. "/hand", dir, m:predict(test:subset(1, 100)), 500)
+    T.ok(out:find("\nok 0\n$"), out)
+    check_halved(dir, m)
   end)
 end
 

@@ -168,7 +168,12 @@ else
     wb.runs.export_history(dir .. "/history.csv", rs)
     local m = r:model()
     local test = r:data().test
-    T.eq(m:evaluate(test).accuracy, r.metrics.test_accuracy, "the workbench's own")
+    local e = m:evaluate(test)
+    T.eq(e.accuracy, r.metrics.test_accuracy, "the workbench's own")
+    -- the record holds the double, not 14 digits of it (lua-cjson's most)
+    T.eq(string.format("%.17g", r.metrics.test_loss), string.format("%.17g", e.loss),
+      "test_loss in the record")
+    T.eq(slurp(run .. ".json"):match('"test_loss":([^,}]*)'), util.number_text(e.loss))
     local out = run_snippet(run, dir, m:predict(test:subset(1, 100)), #test)
     T.ok(out:find("\nok 8\n$"), out)
     check_halved(dir, m)

@@ -73,6 +73,20 @@ print("ok")
   T.eq(out, "ok\n")
 end)
 
+T.test("util.encode_json (run records): every double reads back; cjson's shapes otherwise",
+    function()
+  local cjson = require "cjson"
+  local v = {loss = 0.52696578615912759, acc = 5123 / 6000, lr = 0.1, n = 3, e = {},
+    l = {1, cjson.null, 2.5}, m = {x = 1, [2] = "a/b"}}
+  local s = util.encode_json(v)
+  T.eq(s, '{"acc":0.85383333333333333,"e":{},"l":[1,null,2.5],"loss":0.52696578615912759,'
+    .. '"lr":0.1,"m":{"2":"a\\/b","x":1},"n":3}')
+  local back = cjson.decode(s)
+  T.eq(back.loss, v.loss); T.eq(back.acc, v.acc)
+  T.check_error("must not be NaN or Inf", util.encode_json, {0 / 0})
+  T.check_error("excessively sparse", util.encode_json, {[1] = 1, [30] = 2})
+end)
+
 -- {==== README's snippet against a real run ====
 
 local README = slurp("README.md")

@@ -4,6 +4,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+local util = require "wb.util"
 local M = wb.callbacks
 
 local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
@@ -282,7 +283,9 @@ CSVLogger.__name = "wb.callbacks.CSVLogger"
 ---keys>", flushed after each row; the epoch column counts from 1, as
 ---everywhere here (Keras's CSVLogger writes 0 for the first epoch: its
 ---rows are one lower); a resumed fit (fit{resume}) writes the
----saved epochs' rows (from its history) first. opts: separator (","),
+---saved epochs' rows (from its history) first. Numbers read back as the
+---same doubles (up to 17 digits; pandas: read_csv(filename, float_precision =
+---"round_trip")), a missing value is NA. opts: separator (","),
 ---append (false).
 ---Also CSVLogger{filename, separator =, append =}.
 ---@param filename string|table
@@ -327,7 +330,7 @@ end
 local function csv_value(v)
   if v == nil then return "NA" end
   if math.type(v) == "integer" then return tostring(v) end
-  if type(v) == "number" then return string.format("%.10g", v) end
+  if type(v) == "number" then return util.number_text(v) end -- reads back exactly
   return tostring(v)
 end
 

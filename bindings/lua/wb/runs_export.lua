@@ -63,13 +63,7 @@ local function flatten(t, prefix, out)
   return out
 end
 
-local function number_text(v)
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
-  local s = string.format("%.15g", v) -- the shortest of the two that reads back exactly
-  if tonumber(s) == v then return s end
-  return string.format("%.17g", v)
-end
+local number_text = util.number_text
 
 -- One CSV field (RFC 4180).
 local function cell(v)
@@ -199,7 +193,9 @@ end
 
 ---wb.runs.export_history(path, runs_or_dir) -> integer
 ---Writes every run's per-epoch history to path as a long-format CSV that
----pandas reads as it is (pandas.read_csv(path)): columns hash, task,
+---pandas reads as it is (pandas.read_csv(path, float_precision =
+---"round_trip"): the default parser may be a unit in the last place
+---off): columns hash, task,
 ---variant, seed, group_key, status, the config flattened to columns
 ---(config.hidden, config.subset.train, ...; the union over the runs,
 ---empty where absent), epoch, metric, value; one row per run, epoch and

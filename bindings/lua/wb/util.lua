@@ -41,6 +41,18 @@ function M.show(v)
   return tostring(v)
 end
 
+-- A number as CSV text that reads back as the same double (strtod,
+-- Python's float, pandas with float_precision="round_trip"): an integer
+-- value as an integer, else the shorter of %.15g and %.17g that round-trips;
+-- NaN and infinities as C prints them ("-nan", "inf"; pandas reads both).
+function M.number_text(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+  local s = string.format("%.15g", v)
+  if tonumber(s) == v then return s end
+  return string.format("%.17g", v)
+end
+
 -- A canonical text of a value: sorted keys, numbers with 17 digits, so equal
 -- configs hash equal across processes.
 function M.canonical(v)
@@ -143,8 +155,62 @@ function M.write_file(path, s)
   return wb.sys.write_atomic(path, s)
 end
 
+-- JSON as lua-cjson writes it (an empty table is {}, a table keyed 1..n a
+-- list with holes as null, cjson.null is null; NaN, infinities, functions
+-- and lists more than half holes are errors), but numbers as
+-- number_text (cjson prints at most 14 digits: a recorded loss was not
+-- the double the workbench had) and object keys sorted.
+local function encode(v, out)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      error("Cannot serialise number: must not be NaN or Inf", 0)
+    end
+    out[#out + 1] = M.number_text(v)
+  elseif t == "string" or t == "boolean" then
+    out[#out + 1] = cjson.encode(v)
+  elseif v == cjson.null then
+    out[#out + 1] = "null"
+  elseif t ~= "table" then
+    error("Cannot serialise " .. t .. ": type not supported", 0)
+  else
+    local n, max, list = 0, 0, true
+    for k in pairs(v) do
+      n = n + 1
+      if math.type(k) == "integer" and k > 0 then max = math.max(max, k) else list = false end
+    end
+    if list and n > 0 then
+      if max > 10 and max > 2 * n then
+        error("Cannot serialise table: excessively sparse array", 0)
+      end
+      for i = 1, max do
+        out[#out + 1] = i == 1 and "[" or ","
+        if v[i] == nil then out[#out + 1] = "null" else encode(v[i], out) end
+      end
+      out[#out + 1] = "]"
+      return out
+    end
+    local keys = {}
+    for k in pairs(v) do
+      if type(k) ~= "string" and type(k) ~= "number" then
+        error("Cannot serialise " .. type(k) .. ": table key must be a number or string", 0)
+      end
+      keys[#keys + 1] = type(k) == "number" and M.number_text(k) or k
+    end
+    table.sort(keys)
+    for i, k in ipairs(keys) do
+      local x = v[k]
+      if x == nil then x = v[tonumber(k)] end
+      out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
+      encode(x, out)
+    end
+    out[#out + 1] = #keys == 0 and "{}" or "}"
+  end
+  return out
+end
+
 function M.encode_json(v)
-  return cjson.encode(v)
+  return table.concat(encode(v, {}))
 end
 
 function M.write_json(path, v)

@@ -12,11 +12,13 @@ local function report(task, runs)
   end
   task:section("Curves (mean ± std over seeds)")
   task:figure("loss", wb.plot.panels{cols = 2, plots = {
-    wb.plot.lines{title = "Loss", xlabel = "epoch", ylabel = "cross-entropy",
+    wb.plot.lines{title = "Loss (mean ± sd over seeds)", xlabel = "epoch",
+      ylabel = "cross-entropy",
       series = {band("loss", "train"), band("val_loss", "validation (held out)")}},
-    wb.plot.lines{title = "Accuracy", xlabel = "epoch", ylabel = "accuracy",
+    wb.plot.lines{title = "Accuracy (mean ± sd over seeds)", xlabel = "epoch", ylabel = "accuracy",
       series = {band("accuracy", "train"), band("val_accuracy", "validation (held out)")}}}})
-  task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - train loss",
+  task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - "
+    .. "train loss (mean ± sd over seeds)",
     xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}}, S.GAP_NOTE)
   local n = #select(2, runs:curve(v, "loss"))
   local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}

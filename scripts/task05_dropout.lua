@@ -33,7 +33,8 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
       series[i] = {label = ({"all units", "10% silenced", "30% silenced", "50% silenced"})[i],
         values = vals, err = errs}
     end
-    task:figure("robustness", wb.plot.bars{title = "Test accuracy with hidden units silenced",
+    task:figure("robustness", wb.plot.bars{title = "Test accuracy with hidden units "
+      .. "silenced (mean ± sd over seeds)",
       labels = labels, series = series, ylabel = "accuracy"})
 
     task:section("Findings (computed)")

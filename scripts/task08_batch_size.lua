@@ -75,7 +75,8 @@ return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
       .. "training (mean ± sd over seeds)", labels = labels, values = lmax, err = lerr,
       ylabel = "lambda_max"})
     local nlabels, noise, nerr = bars("grad_noise")
-    task:figure("grad_noise", wb.plot.bars{title = "Gradient noise at the model's batch size",
+    task:figure("grad_noise", wb.plot.bars{title = "Gradient noise at the model's "
+      .. "batch size (mean ± sd over seeds)",
       labels = nlabels, values = noise, err = nerr, ylabel = "E||g_B - g||^2", logy = true})
     task:section("Findings (computed)")
     task:compare(runs, "grad_noise")

@@ -1,0 +1,51 @@
+-- Audit of the experiment runner's trust (runner3): what a user hits with a
+-- small task and --quick-sized runs. Each test fails without its fix.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local q = T.quote
+
+local path = dir .. "/g.lua"
+util.write_file(path, [[
+return wb.task{name = "g", experiment = {base = {hidden = 8}, seeds = {1, 2}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+local function run(args)
+  return T.sh(string.format("WB_ECHO=0 %s %s --jobs 2 %s", q(T.wb), q(path), args))
+end
+
+T.test("--gather of a folder holding none of the task's runs: exit 66 naming it, nothing "
+  .. "trained", function()
+  -- before: "0 imported", then every run trained as if --gather had not been given
+  local empty, here = dir .. "/empty", dir .. "/here"
+  wb.sys.mkdir_p(empty)
+  local st, _, err = run("--quick --root " .. q(here) .. " --gather " .. q(empty))
+  T.eq(st, 66, err)
+  T.ok(err:find("--gather " .. empty .. ": " .. empty .. " holds none of the 2 runs", 1, true),
+    err)
+  T.ok(err:find("no record of task g in it", 1, true), err)
+  T.ok(not err:find("to train", 1, true), err)
+  T.ok(not err:find("stack traceback", 1, true), err)
+  T.eq(#wb.runs.load_all(here .. "/quick/runs"), 0, "nothing trained")
+  -- a full root gathered with --quick: its records are other runs, said so
+  st, _, err = run("--epochs 1 --root " .. q(dir .. "/full"))
+  T.eq(st, 0, err)
+  st, _, err = run("--quick --root " .. q(here) .. " --gather " .. q(dir .. "/full"))
+  T.eq(st, 66, err)
+  T.ok(err:find("it holds 2 records of task g made with other options", 1, true), err)
+  T.eq(#wb.runs.load_all(here .. "/quick/runs"), 0, "nothing trained")
+  -- a good folder beside an empty one: nothing imported from either
+  st, _, err = run("--quick --root " .. q(dir .. "/q1"))
+  T.eq(st, 0, err)
+  st, _, err = run("--quick --root " .. q(here) .. " --gather " .. q(dir .. "/q1")
+    .. " --gather " .. q(empty))
+  T.eq(st, 66, err)
+  T.ok(not err:find("gathered from", 1, true), err)
+  T.eq(#wb.runs.load_all(here .. "/quick/runs"), 0, "nothing imported")
+  -- the good one alone is imported, nothing trains
+  st, _, err = run("--quick --root " .. q(here) .. " --gather " .. q(dir .. "/q1"))
+  T.eq(st, 0, err)
+  T.ok(err:find("2 imported", 1, true) and err:find("0 to train", 1, true), err)
+end)
+
+T.done()

@@ -48,4 +48,42 @@ T.test("--gather of a folder holding none of the task's runs: exit 66 naming it,
   T.ok(err:find("2 imported", 1, true) and err:find("0 to train", 1, true), err)
 end)
 
+T.test("a retraining killed as it writes its files leaves no earlier record beside new weights",
+  function()
+  -- before: the earlier record stayed until the new one was written, so a kill between the
+  -- new weights and the new record left the old record (width 8) naming new weights (width 12)
+  local root, wfile = dir .. "/torn", dir .. "/width.txt"
+  util.write_file(wfile, "8")
+  local function ex()
+    return wb.experiment({name = "torn", seeds = {1}, keys = {},
+      base = {epochs = 1, subset = {train = 300, test = 100}},
+      build = function()
+        local f = assert(io.open(wfile)); local w = tonumber(f:read("a")); f:close()
+        return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
+          wb.nn.Dense(w, 10, {activation = "softmax"})}
+      end}, {root = root})
+  end
+  local runs = ex():run{verbose = false}
+  T.eq(#runs.records, 1)
+  local old = runs.records[1]
+  util.write_file(wfile, "12") -- a file the build hook read: the run is retrained
+  local write_json = util.write_json
+  util.write_json = function(p, v) -- killed just before the new record is written
+    if p:match("/torn%-%x+%.json$") then error("killed", 0) end
+    return write_json(p, v)
+  end
+  local ok, err = pcall(function() return ex():run{verbose = false} end)
+  util.write_json = write_json
+  T.ok(not ok and tostring(err):find("killed", 1, true), tostring(err))
+  local found = wb.runs.find{root = root, task = "torn", allow_empty = true}
+  for _, r in ipairs(found.records) do -- an earlier record left is whole: its own weights
+    T.eq(r:model():parameters()[1]:shape()[2], r.hash == old.hash and 8 or 12, r.hash)
+  end
+  T.eq(#found.records, 0, "the earlier training's record is gone with its weights")
+  -- the next run trains it again, whole
+  runs = ex():run{verbose = false}
+  T.eq(#runs.records, 1)
+  T.eq(runs.records[1]:model():parameters()[1]:shape()[2], 12)
+end)
+
 T.done()

@@ -86,4 +86,52 @@ T.test("a retraining killed as it writes its files leaves no earlier record besi
   T.eq(runs.records[1]:model():parameters()[1]:shape()[2], 12)
 end)
 
+T.test("seeds whose hooks read a shared file as other contents are not pooled", function()
+  -- before: one group ("2 seeds"), averaging a width-8 seed with a width-32 one: a retraining
+  -- stopped halfway after the file was edited (here: seed 1 alone run again)
+  local root, wfile = dir .. "/mix", dir .. "/mix_width.txt"
+  util.write_file(wfile, "8")
+  local function ex(seeds)
+    return wb.experiment({name = "mix", seeds = seeds, keys = {},
+      base = {epochs = 1, subset = {train = 300, test = 100}},
+      build = function()
+        local f = assert(io.open(wfile)); local w = tonumber(f:read("a")); f:close()
+        return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
+          wb.nn.Dense(w, 10, {activation = "softmax"})}
+      end}, {root = root})
+  end
+  ex{1, 2}:run{verbose = false}
+  local pooled = wb.runs.find{root = root, task = "mix"}
+  T.eq(pooled.labels, nil, "read as the same contents: seeds of one configuration")
+  util.write_file(wfile, "32")
+  ex{1}:run{verbose = false}
+  local rs = wb.runs.find{root = root, task = "mix"}
+  T.eq(#rs.records, 2)
+  local tbl = rs:table{"test_accuracy"}
+  local rows = 0
+  for line in tbl:gmatch("[^\n]+") do
+    if line:find("^| base %[read:" .. wfile:gsub("%p", "%%%0") .. "=") then
+      rows = rows + 1
+      T.ok(line:find("| 1 |", 1, true), line)
+    end
+  end
+  T.eq(rows, 2, tbl)
+  T.ok(not tbl:find("identity.run", 1, true), "per-seed hashes set no group apart: " .. tbl)
+  -- a file each seed reads on its own is no difference
+  local files = {}
+  for s = 1, 2 do
+    files[s] = string.format("%s/mix_init%d.txt", dir, s)
+    util.write_file(files[s], tostring(s))
+  end
+  local own = wb.experiment({name = "own", seeds = {1, 2}, keys = {},
+    base = {epochs = 1, subset = {train = 300, test = 100}},
+    build = function(cfg)
+      local f = assert(io.open(files[cfg.seed])); f:close()
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})}
+    end}, {root = root})
+  own:run{verbose = false}
+  T.eq(wb.runs.find{root = root, task = "own"}.labels, nil)
+end)
+
 T.done()

@@ -117,6 +117,17 @@ T.test("seeds whose hooks read a shared file as other contents are not pooled", 
   end
   T.eq(rows, 2, tbl)
   T.ok(not tbl:find("identity.run", 1, true), "per-seed hashes set no group apart: " .. tbl)
+  -- the CSV's group_key (pandas' groupby) keeps them apart too, from a folder or a list
+  for _, from in ipairs{root .. "/runs", rs} do
+    local csv = dir .. "/mix.csv"
+    wb.runs.export_csv(csv, from)
+    local keys = {}
+    for line in io.lines(csv) do
+      local k = line:match("^%x+,mix,base,%d+,([^,]+),")
+      if k then keys[#keys + 1] = k end
+    end
+    T.eq(#keys, 2); T.ok(keys[1] ~= keys[2], table.concat(keys, " "))
+  end
   -- a file each seed reads on its own is no difference
   local files = {}
   for s = 1, 2 do

@@ -53,6 +53,15 @@ local function read_id(r, path)
   end
 end
 
+-- record -> its key when split from others of its group_key (below)
+local split_key = setmetatable({}, {__mode = "k"})
+
+-- The key of the seeds record r pools with (an export's group_key column):
+-- its wb.record.group_key, with "+reads:..." when the last list it was in
+-- (M.pool, wb.runs.find) split it from others of that key (a shared file read as
+-- other contents).
+function M.key_of(r) return split_key[r] or key(r) end
+
 -- Runs rs split by group key, groups in order of first appearance:
 -- {{key = k, runs = {...}}, ...}. Runs of one key that read a file they all
 -- read (a params.lua of their hooks) as other contents are split too: a
@@ -84,6 +93,7 @@ local function split(rs)
     if #sub > 1 then
       for _, s in ipairs(sub) do
         s.key = s.key .. "+reads:" .. util.fnv1a64(util.canonical(s.runs[1].read_files))
+        for _, r in ipairs(s.runs) do split_key[r] = s.key end
       end
     end
     table.move(sub, 1, #sub, #final + 1, final)
@@ -147,6 +157,12 @@ local function differences(groups)
 end
 
 local max_shown = 4
+
+-- Splits records recs as a table would (see split), for M.key_of.
+function M.pool(recs)
+  for _, r in ipairs(recs) do split_key[r] = nil end
+  split(recs)
+end
 
 -- nil when runs rs are seeds of one configuration, else a text saying what
 -- differs: "config.epochs 2 vs 10, config.subset {test=500,train=2000} vs none".

@@ -145,4 +145,54 @@ T.test("seeds whose hooks read a shared file as other contents are not pooled", 
   T.eq(wb.runs.find{root = root, task = "own"}.labels, nil)
 end)
 
+T.test("a resume refuses a state trained on a file a Lua layer read as it trained, now edited",
+  function()
+  -- before: the tag covered what hooks read before fit only; a layer that reads its file on
+  -- its first forward resumed the epochs trained with the old file and recorded the new one
+  local root, sfile = dir .. "/resume", dir .. "/scale.txt"
+  util.write_file(sfile, "1")
+  local ctl = {stop = 2}
+  local function Scale()
+    local L = {}
+    function L:forward(x)
+      if not self.k then
+        local f = assert(io.open(sfile)); self.k = tonumber(f:read("a")); f:close()
+      end
+      return x * self.k
+    end
+    function L:backward(_, g) return g * self.k end
+    function L:parameters() return {}, {} end
+    function L:zero_grad() end
+    return L
+  end
+  local ex = wb.experiment({name = "res", seeds = {1}, keys = {},
+    base = {epochs = 3, subset = {train = 300, test = 100}},
+    build = function()
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}), Scale(),
+        wb.nn.Dense(8, 10, {activation = "softmax"})}
+    end,
+    callbacks = function() -- a kill at the end of epoch ctl.stop, before its save
+      return {{on_epoch_end = function(_, e) if e == ctl.stop then error("killed", 0) end end,
+        get_state = function() return {} end, set_state = function() end}}
+    end}, {root = root})
+  local state = wb.record.path(root, "res", ex.specs[1].hash, "state.safetensors")
+  local function killed(fresh)
+    ctl.stop = 2
+    T.ok(not pcall(ex.run, ex, {verbose = false, fresh = fresh}), "killed")
+    T.ok(wb.sys.exists(state), "the state of epoch 1 is there")
+    ctl.stop = nil
+  end
+  -- the file as it was: the run goes on from epoch 1, and its record lists the file
+  killed()
+  local r = ex:run{verbose = false}.records[1]
+  T.eq(r.resumed_after_epoch, 1)
+  T.eq(#(r.read_files or {}), 1); T.eq((r.read_files or {{}})[1].path, sfile)
+  -- the file edited after the kill: trained from scratch
+  killed(true) -- trained again, killed again
+  util.write_file(sfile, "3")
+  r = ex:run{verbose = false}.records[1]
+  T.eq(r.resumed_after_epoch, nil, "not resumed from the epochs trained on the old file")
+  T.eq(r.history.epochs, 3)
+end)
+
 T.done()

@@ -298,7 +298,7 @@ local function run(ex, spec, o)
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
-  local resumed = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
+  local resumed, resumed_reads = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
   if o.callbacks then -- the caller's, last; not the run's (see M.run)
     local all = {table.unpack(fit_opts.callbacks or {})}
     fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)
@@ -312,6 +312,7 @@ local function run(ex, spec, o)
   end
   local rec = new_record(ex, spec, status, hist)
   rec.resumed_after_epoch = resumed
+  rec.read_files = resumed_reads -- what the training resumed had read (write adds this one's)
   retire(ex, spec)
   if status == "ok" then
     rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,

@@ -195,4 +195,17 @@ T.test("a resume refuses a state trained on a file a Lua layer read as it traine
   T.eq(r.history.epochs, 3)
 end)
 
+T.test("ex:run and wb.runner.run_experiment refuse an unknown option before training",
+  function()
+  -- before: ex:run{fersh = true} reused every recorded run, as if nothing had been asked
+  local root = dir .. "/opts"
+  local ex = wb.experiment({name = "opt", seeds = {1}, base = {hidden = 8, epochs = 1,
+    subset = {train = 100, test = 50}}}, {root = root})
+  T.check_error("run: unknown option 'fersh' (valid: fresh, verbose)",
+    function() ex:run{fersh = true} end)
+  T.check_error("run_experiment: unknown option 'verbos' (valid: fresh, verbose)",
+    function() wb.runner.run_experiment(ex, {verbos = false}) end)
+  T.eq(#wb.runs.load_all(root .. "/runs"), 0, "nothing trained")
+end)
+
 T.done()

@@ -22,7 +22,6 @@ VERSION := 0.1.0
 # call): part of every run's identity (a change to the training or measuring
 # code retrains; see bindings/lua/wb/identity.lua).
 ID_SRC  := $(wildcard core/*.c core/*.h bindings/l_*.c bindings/lwb.c bindings/lwb.h bindings/wb.c)
-CORE_ID := $(shell cat $(ID_SRC) | cksum | cut -d' ' -f1)
 
 CC      ?= cc
 PKGS    := lua5.4 openblas libpng zlib jansson libxxhash
@@ -32,10 +31,19 @@ RL_LIBS    := $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 
 OPT     ?= -O2 -march=x86-64-v2 -ffp-contract=off -fvect-cost-model=cheap -fno-math-errno
 WARN    := -Wall -Wextra -Wshadow
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) -g \
-           $(PKG_CFLAGS) -DWB_VERSION='"$(VERSION)"' -DWB_CORE_ID='"$(CORE_ID)"' \
-           -DWB_SRC_LUADIR='"$(CURDIR)/bindings/lua"'
+BUILD_CFLAGS := $(CFLAGS) -std=c11 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) -g \
+           $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -ldl
+# The build: the compiler (its --version, without the name it was called
+# by: cc and gcc are one compiler), the compile and link flags. Other flags
+# (-O0, -ffast-math, another -march) give other numbers from the same
+# sources, so the line is part of CORE_ID too, and a change of it rebuilds
+# every object ($(O)/build_line, rewritten only when it differs).
+CC_VERSION := $(shell $(CC) --version 2>/dev/null | head -1 | sed 's/^[^ ]* //')
+BUILD_LINE := $(CC_VERSION) $(wordlist 2,99,$(CC)) $(BUILD_CFLAGS) $(LDFLAGS) $(LDLIBS)
+CORE_ID := $(shell { cat $(ID_SRC); echo '$(subst ','\'',$(BUILD_LINE))'; } | cksum | cut -d' ' -f1)
+override CFLAGS := $(BUILD_CFLAGS) -DWB_VERSION='"$(VERSION)"' -DWB_CORE_ID='"$(CORE_ID)"' \
+           -DWB_SRC_LUADIR='"$(CURDIR)/bindings/lua"'
 
 CORE_SRC := $(wildcard core/*.c)
 # workbench.c and its line editing (readline) go into the executable only.
@@ -46,19 +54,24 @@ BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(O)/tests/%)
 
-.PHONY: all deps data test test-asan bench report fuzz install clean check-deps meta
+.PHONY: all deps data test test-asan bench report fuzz install clean check-deps meta FORCE
 
 all: $(OUT)/workbench $(OUT)/wb.so $(CTEST_BIN)
 
-$(O)/%.o: %.c $(wildcard core/*.h bindings/*.h)
+$(O)/%.o: %.c $(wildcard core/*.h bindings/*.h) $(O)/build_line
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# wb.core_id is compiled into wb.o: rebuilt whenever those sources change
+# wb.core_id is compiled into wb.o: rebuilt whenever those sources or the build line change
 $(O)/bindings/wb.o: $(O)/core_id
-$(O)/core_id: $(ID_SRC)
+$(O)/core_id: $(ID_SRC) $(O)/build_line
 	@mkdir -p $(dir $@)
 	@echo $(CORE_ID) > $@
+$(O)/build_line: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(subst ','\'',$(BUILD_LINE))' | cmp -s - $@ \
+	  || echo '$(subst ','\'',$(BUILD_LINE))' > $@
+FORCE:
 
 $(O)/libwbcore.a: $(CORE_OBJ)
 	@rm -f $@
@@ -72,7 +85,7 @@ $(OUT)/wb.so: $(BIND_OBJ) $(O)/libwbcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS) $(LDFLAGS)
 
-$(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a
+$(O)/tests/%: tests/c/%.c tests/c/harness.h $(O)/libwbcore.a $(O)/build_line
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(O)/libwbcore.a $(LDLIBS) $(LDFLAGS) $(TEST_LDFLAGS)
 

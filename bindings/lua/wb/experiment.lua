@@ -237,13 +237,15 @@ end
 ---wb.Experiment:run(opts) -> wb.Runs
 ---Trains, in this process and one after another, every run without a record
 ---(all of them with opts.fresh) and returns the run list in variant and seed
----order. A failing run raises (finished runs keep their records). Task
+---order; opts.verbose = false leaves out the plan line. Another option is an
+---error. A failing run raises (finished runs keep their records). Task
 ---scripts do not call this: the runner trains their runs in child processes.
 ---@param opts? table
 ---@return wb.Runs
 ---Example: local runs = wb.experiment{name = "x", base = {hidden = 32, epochs = 1}}:run()
 function Experiment:run(o)
-  return require("wb.runner").run_experiment(self, o or {})
+  o = args.options("run", 1, o, {"fresh", "verbose"})
+  return require("wb.runner").run_experiment(self, o)
 end
 
 -- }====================

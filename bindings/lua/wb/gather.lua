@@ -31,6 +31,12 @@ local function lacking(r, names)
   return #out > 0 and table.concat(out, ", ") or nil
 end
 
+-- The hash of file `name` when it is named as a record of task `task`, else nil.
+local function record_hash(task, name)
+  return name:sub(1, #task + 1) == task .. "-" and name:sub(#task + 2):match("^(%x+)%.json$")
+    or nil
+end
+
 local function copy(from, to)
   local s = util.read_file(from)
   if not s then error("--gather: cannot read " .. from, 0) end
@@ -46,8 +52,9 @@ end
 ---one is counted, a different one is a conflict); one whose weights are not
 ---beside it is not taken. Prints one line per dir and one per problem;
 ---returns the number of problems (conflicts, malformed, mislabelled or
----weightless records). A dir that is not a folder raises, before any
----import, an error naming it (exit 66).
+---weightless records). A dir that is not a folder, or that holds no record
+---of ex's runs (empty, the wrong folder, a full root given with --quick),
+---raises, before any import, an error naming it (exit 66).
 ---@param ex wb.Experiment
 ---@param dirs table
 ---@param quick? boolean
@@ -70,7 +77,26 @@ local function gather(ex, dirs, quick)
         tostring(names):match(": ([^:]*)$") or tostring(names)), "ENOENT"), 0)
     end
     table.sort(names)
-    found[i] = {src, names}
+    found[i] = {src, names, dir}
+  end
+  for _, f in ipairs(found) do
+    local src, names, dir = f[1], f[2], f[3]
+    -- a folder with none of the runs asked for (empty, the wrong one, a full root given
+    -- with --quick) imports nothing: an error, never every run trained as if not asked
+    local ours, others = 0, 0
+    for _, name in ipairs(names) do
+      local hash = record_hash(ex.name, name)
+      if hash and by_hash[hash] then ours = ours + 1 elseif hash then others = others + 1 end
+    end
+    if ours == 0 then
+      error(require("wb.spec").input_error(string.format("[%s] --gather %s: %s holds none of "
+        .. "the %d runs this command asks for (%s); nothing imported, nothing trained",
+        ex.name, dir, src, #ex.specs, others > 0 and string.format("it holds %d record%s of "
+        .. "task %s made with other options or another script: --quick, --epochs, --seeds, "
+        .. "--dataset as there?", others, others == 1 and "" or "s", ex.name) or string.format(
+        "no record of task %s in it: expected a root copied from another machine, or its runs "
+        .. "folder", ex.name)), "ENOENT"), 0)
+    end
   end
   for _, f in ipairs(found) do
     local src, names = f[1], f[2]
@@ -80,8 +106,7 @@ local function gather(ex, dirs, quick)
       io.stderr:write(string.format("[%s] --gather: %s/%s: %s\n", ex.name, src, name, what))
     end
     for _, name in ipairs(names) do
-      local hash = name:sub(1, #ex.name + 1) == ex.name .. "-"
-        and name:sub(#ex.name + 2):match("^(%x+)%.json$")
+      local hash = record_hash(ex.name, name)
       local r, why = hash and record.read(src .. "/" .. name)
       if not hash then -- another task's file, or not a record
       elseif not r then problem(name, "not taken: " .. why)

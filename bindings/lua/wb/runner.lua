@@ -339,6 +339,7 @@ end
 ---wb.runner.run_experiment(ex, opts) -> wb.Runs
 ---Trains ex's runs that are not recorded (all with opts.fresh) in this
 ---process, one after another, and returns the run list. A failure raises.
+---opts: fresh, verbose (false: no plan line); another key is an error.
 ---Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
 ---quick ones (options.quick) to <that>/quick, as a task's do.
 ---@param ex wb.Experiment
@@ -346,6 +347,7 @@ end
 ---@return wb.Runs
 ---Example: local runs = wb.runner.run_experiment(ex)
 function M.run_experiment(ex, o)
+  o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
   ex.command = ex.command or function() return nil end
   local pending = pending_of(ex, o.fresh)

@@ -17,7 +17,8 @@ local wb = require "wb"
 local util = require "wb.util"
 local runs = require "wb.runs"
 local record = require "wb.record"
-local argcheck = require("wb.runs_group").argcheck
+local group = require "wb.runs_group"
+local argcheck = group.argcheck
 
 local M = runs
 
@@ -45,6 +46,7 @@ local function records_of(x, fname)
   if #recs == 0 then
     error(string.format("wb.runs.%s: no runs in %s; nothing written", fname, where), 3)
   end
+  group.pool(recs) -- the group_key column: seeds that may be averaged share it
   return recs, where
 end
 
@@ -120,7 +122,7 @@ end
 -- The cells of id_head's first columns for record r (flat: its configs entry).
 local function id_cells(r, flat, ckeys, trace)
   local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
-    cell(record.group_key(r)), cell(r.status)}
+    cell(group.key_of(r)), cell(r.status)}
   for _, k in ipairs(trace and TRACE or {}) do row[#row + 1] = cell(r[k]) end
   for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[k]) end
   return table.concat(row, ",")

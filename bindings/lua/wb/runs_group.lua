@@ -28,8 +28,46 @@ local function key(r)
   return k
 end
 
+-- The files every run of rs read (read_files: paths its hooks loaded or opened), sorted.
+local function common_reads(rs)
+  local count = {}
+  for _, r in ipairs(rs) do
+    local seen = {}
+    for _, f in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      if type(f) == "table" and f.path and not seen[f.path] then
+        seen[f.path] = true
+        count[f.path] = (count[f.path] or 0) + 1
+      end
+    end
+  end
+  local out = {}
+  for p, n in pairs(count) do if n == #rs then out[#out + 1] = p end end
+  table.sort(out)
+  return out
+end
+
+-- The content id run r read file path as, or nil.
+local function read_id(r, path)
+  for _, f in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+    if type(f) == "table" and f.path == path then return f.id end
+  end
+end
+
+-- record -> its key when split from others of its group_key (below)
+local split_key = setmetatable({}, {__mode = "k"})
+
+-- The key of the seeds record r pools with (an export's group_key column):
+-- its wb.record.group_key, with "+reads:..." when the last list it was in
+-- (M.pool, wb.runs.find) split it from others of that key (a shared file read as
+-- other contents).
+function M.key_of(r) return split_key[r] or key(r) end
+
 -- Runs rs split by group key, groups in order of first appearance:
--- {{key = k, runs = {...}}, ...}.
+-- {{key = k, runs = {...}}, ...}. Runs of one key that read a file they all
+-- read (a params.lua of their hooks) as other contents are split too: a
+-- retraining stopped halfway leaves seeds of the file as it was beside seeds
+-- of the file as it is, which differ in more than the seed. (A file each
+-- seed reads on its own, init_<seed>.safetensors, is not shared: no split.)
 local function split(rs)
   local out, at = {}, {}
   for _, r in ipairs(rs) do
@@ -38,11 +76,37 @@ local function split(rs)
     local g = out[at[k]].runs
     g[#g + 1] = r
   end
-  return out
+  local final = {}
+  for _, g in ipairs(out) do
+    local paths = #g.runs > 1 and common_reads(g.runs) or {}
+    local sub, sub_at = {}, {}
+    for _, r in ipairs(g.runs) do
+      local ids = {}
+      for i, p in ipairs(paths) do ids[i] = tostring(read_id(r, p)) end
+      local sk = table.concat(ids, "\0")
+      if not sub_at[sk] then
+        sub_at[sk] = #sub + 1
+        sub[#sub + 1] = {key = g.key, runs = {}}
+      end
+      table.insert(sub[sub_at[sk]].runs, r)
+    end
+    if #sub > 1 then
+      for _, s in ipairs(sub) do
+        s.key = s.key .. "+reads:" .. util.fnv1a64(util.canonical(s.runs[1].read_files))
+        for _, r in ipairs(s.runs) do split_key[r] = s.key end
+      end
+    end
+    table.move(sub, 1, #sub, #final + 1, final)
+  end
+  return final
 end
 
 -- The value at "task" or "<field>.<key>" (config, fit_options, identity).
 local function get(r, path)
+  if path:sub(1, 5) == "read:" then
+    local id = read_id(r, path:sub(6))
+    return id and (id:sub(1, 12) .. (#id > 12 and "..." or "")) -- "size:hash", shortened
+  end
   local field, k = path:match("^([^.]+)%.(.+)$")
   if not field then return r[path] end
   return type(r[field]) == "table" and r[field][k] or nil
@@ -52,6 +116,11 @@ local function show(v)
   if v == nil then return "none" end
   return util.show(v)
 end
+
+-- Fields that differ between seeds of one configuration (the seed, and hashes over
+-- everything with the seed): never what sets groups apart.
+local PER_SEED = {["config.seed"] = true, ["fit_options.seed"] = true,
+  ["identity.run"] = true, ["identity.train"] = true}
 
 -- What differs between groups (their first runs): a list of {path = p,
 -- values = {value of group 1, ...}} for every path with more than one value.
@@ -63,12 +132,17 @@ local function differences(groups)
       local t = g.runs[1][field]
       if type(t) == "table" then
         for k in pairs(t) do
-          if not (field == "config" and k == "seed") then ks[k] = true end
+          if not PER_SEED[field .. "." .. tostring(k)] then ks[k] = true end
         end
       end
     end
     for _, k in ipairs(util.sorted_keys(ks)) do paths[#paths + 1] = field .. "." .. tostring(k) end
   end
+  -- a file all of them read, as other contents
+  local firsts = {}
+  for i, g in ipairs(groups) do firsts[i] = g.runs[1] end
+  local reads = common_reads(firsts)
+  for _, p in ipairs(reads) do paths[#paths + 1] = "read:" .. p end
   local out = {}
   for _, p in ipairs(paths) do
     local vals, seen, n = {}, {}, 0
@@ -83,6 +157,12 @@ local function differences(groups)
 end
 
 local max_shown = 4
+
+-- Splits records recs as a table would (see split), for M.key_of.
+function M.pool(recs)
+  for _, r in ipairs(recs) do split_key[r] = nil end
+  split(recs)
+end
 
 -- nil when runs rs are seeds of one configuration, else a text saying what
 -- differs: "config.epochs 2 vs 10, config.subset {test=500,train=2000} vs none".

@@ -140,6 +140,15 @@ end
 
 local active -- the tracker of the files the run being trained reads
 
+-- Before the first file of a new training of run spec is written: its earlier record goes
+-- first (and the best weights it named), so that a kill while the new weights are written
+-- leaves no record (the run is trained again) rather than the old one beside new weights.
+-- A reader sees the old record whole, no record, or the new one whole.
+local function retire(ex, spec)
+  os.remove(record.path(ex.root, ex.name, spec.hash, "json"))
+  os.remove(record.path(ex.root, ex.name, spec.hash, "best.safetensors"))
+end
+
 local function write(ex, spec, rec, t0)
   -- what it read up to here (an adopted run: the donor's training's too)
   if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
@@ -153,9 +162,8 @@ local function write(ex, spec, rec, t0)
   rec.git_uncommitted = util.git_uncommitted() -- files edited or added since that commit
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
-  -- a best file left by an earlier training of this hash (retrained: a file it read changed)
-  if not rec.best_weights then os.remove(record.path(ex.root, ex.name, spec.hash,
-    "best.safetensors")) end
+  -- the weights of an earlier training of this hash when this one (diverged) has none
+  if not rec.weights then os.remove(record.path(ex.root, ex.name, spec.hash, "safetensors")) end
   util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)
   os.remove(record.path(ex.root, ex.name, spec.hash, "state.safetensors")) -- done with it
   return rec
@@ -251,6 +259,7 @@ local function adopt(ex, spec, donor, d)
   rec.reused_from = donor.task .. "-" .. donor.hash
   rec.best_weights = donor.best_weights -- the donor's file, in the same folder
   rec.read_files = donor.read_files -- its training's reads are this run's
+  if rec.reused_from ~= ex.name .. "-" .. spec.hash then retire(ex, spec) end
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end
 
@@ -298,7 +307,7 @@ local function run(ex, spec, o)
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
-  local resumed = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
+  local resumed, resumed_reads = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
   if o.callbacks then -- the caller's, last; not the run's (see M.run)
     local all = {table.unpack(fit_opts.callbacks or {})}
     fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)
@@ -312,6 +321,8 @@ local function run(ex, spec, o)
   end
   local rec = new_record(ex, spec, status, hist)
   rec.resumed_after_epoch = resumed
+  rec.read_files = resumed_reads -- what the training resumed had read (write adds this one's)
+  retire(ex, spec)
   if status == "ok" then
     rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,
       "safetensors"))

@@ -1,8 +1,9 @@
 -- wb/train_resume.lua: resuming a killed run (wb/train.lua). After every epoch the run's
 -- full training state is written beside its record (<task>-<hash>.state.safetensors),
 -- tagged; training that run again resumes from it only when the tag is this training's:
--- its task and hash, and the files and environment variables its hooks had read before
--- fit began, as they are now (wb/identity_reads.lua). The hash alone does not say those: a
+-- its task and hash, and the files and environment variables its hooks had read by that
+-- save (before fit began, or as it trained: a Lua layer reading a file on its first
+-- forward), as they are now (wb/identity_reads.lua). The hash alone does not say those: a
 -- run retrained because a file its build hook read changed resumed the training made with
 -- the file as it was, and recorded the new one. A run whose hooks cannot be identified
 -- (its hash does not cover their code) is never resumed. Private to wb/train.lua.
@@ -28,34 +29,72 @@ local function resumable(fit_opts, callbacks, extra, opt)
   return true
 end
 
--- M.from(ex, spec, fit_opts, callbacks, extra, opt, tracker) -> integer|nil
+-- The tag of a state saved after `reads` (the files and variables the run's hooks had read
+-- by then, wb/identity_reads.lua): the run's task and hash, then the reads as JSON.
+local function tag_of(base, reads_list)
+  return #reads_list > 0 and (base .. "+reads:" .. cjson.encode(reads_list)) or base
+end
+
+-- Why a state tagged `tag` is not one this training may go on from (nil when it is),
+-- and the reads it lists. Every file or variable the killed training had read by its save
+-- (before fit began, or as it trained: a Lua layer that reads a file on its first
+-- forward) must be as it was, and every one this training has read so far among them.
+local function refused(tag, base, so_far)
+  if type(tag) ~= "string" or (tag ~= base and tag:sub(1, #base + 7) ~= base .. "+reads:") then
+    return "its tag: " .. tostring(tag)
+  end
+  local saved = {}
+  if tag ~= base then
+    local ok, list = pcall(cjson.decode, tag:sub(#base + 8))
+    if not ok or type(list) ~= "table" then return "its tag's reads are not a JSON list" end
+    saved = util.denull(list)
+  end
+  local path, what = reads.changed(saved)
+  if path then return path .. " " .. what .. " by the training saved there" end
+  local had = {}
+  for _, e in ipairs(saved) do had[e.path] = e.id end
+  for _, e in ipairs(so_far) do
+    if had[e.path] ~= e.id then
+      return e.path .. " is read now, not as by the training saved there"
+    end
+  end
+  return nil, saved
+end
+
+-- M.from(ex, spec, fit_opts, callbacks, extra, opt, tracker) -> integer|nil, table|nil
 -- Sets fit_opts up to save the state after every epoch and, when this run's state file is
 -- there with this training's tag, to resume from it; returns the epoch resumed after (nil
--- when training starts afresh). tracker: the run's reads (wb/identity_reads.lua) so far.
+-- when training starts afresh) and the reads of the training resumed (its record lists
+-- them: a file read before the kill only is one this run depends on). tracker: the run's
+-- reads (wb/identity_reads.lua) so far; each save's tag lists them as they are then.
 function M.from(ex, spec, fit_opts, callbacks, extra, opt, tracker)
   if not spec.cacheable or not resumable(fit_opts, callbacks, extra, opt) then return nil end
   local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
-  local tag = ex.name .. "-" .. spec.hash
-  local so_far = tracker and reads.so_far(tracker) or {}
-  if #so_far > 0 then tag = tag .. "+reads:" .. util.fnv1a64(util.canonical(so_far)) end
-  callbacks[#callbacks + 1] = wb.callbacks.ModelCheckpoint{path, save_state = true, tag = tag}
+  local base = ex.name .. "-" .. spec.hash
+  local function so_far() return tracker and reads.so_far(tracker) or {} end
+  local ckpt = wb.callbacks.ModelCheckpoint{path, save_state = true, tag = tag_of(base,
+    so_far())}
+  -- before each save: the reads by then, those made as it trained too
+  callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = function()
+    ckpt.tag = tag_of(base, so_far())
+  end}
+  callbacks[#callbacks + 1] = ckpt
   if not wb.sys.exists(path) then return nil end
-  local ok, epoch = pcall(function()
+  local ok, epoch, saved = pcall(function()
     local _, meta = wb.io.load_safetensors(path)
-    if meta["workbench.tag"] ~= tag then
-      error("its tag: " .. tostring(meta["workbench.tag"]), 0)
-    end
-    return math.tointeger(cjson.decode(meta["workbench.state"]).epoch)
+    local why, list = refused(meta["workbench.tag"], base, so_far())
+    if why then error(why, 0) end
+    return math.tointeger(cjson.decode(meta["workbench.state"]).epoch), list
   end)
   if not ok or not epoch then
     io.stderr:write(string.format("warning: %s is not a training state of run %s (%s); "
-      .. "training from scratch\n", path, tag, tostring(epoch)))
+      .. "training from scratch\n", path, base, tostring(epoch)))
     os.remove(path)
     return nil
   end
   -- the optimizer comes from the file: its lr may have been changed by a callback
   fit_opts.resume, fit_opts.optimizer = path, nil
-  return epoch
+  return epoch, #saved > 0 and saved or nil
 end
 
 return M

@@ -95,6 +95,21 @@ function T.python_with(module)
   end
 end
 
+-- The rows of a CSV file without quoted fields (the exports, CSVLogger): a
+-- list of lists of text, one per line ended by a newline.
+function T.csv_rows(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("a")
+  f:close()
+  local rows = {}
+  for line in text:gmatch("([^\n]*)\n") do
+    local row = {}
+    for field in (line .. ","):gmatch("([^,]*),") do row[#row + 1] = field end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
 -- n free TCP ports next to each other (none listening on them now), for a
 -- test's own servers (sshd, Slurm's daemons).
 function T.free_ports(n)

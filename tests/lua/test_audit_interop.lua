@@ -13,16 +13,7 @@ local function slurp(p)
   local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s
 end
 
--- The rows of a CSV file without quoted fields: a list of lists of text.
-local function csv_rows(path)
-  local rows = {}
-  for line in slurp(path):gmatch("[^\n]+") do
-    local row = {}
-    for f in (line .. ","):gmatch("([^,]*),") do row[#row + 1] = f end
-    rows[#rows + 1] = row
-  end
-  return rows
-end
+local csv_rows = T.csv_rows
 
 T.test("CSVLogger: every number reads back as the history's double (Python's float, "
     .. "pandas round_trip)", function()

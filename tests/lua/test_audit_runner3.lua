@@ -48,21 +48,25 @@ T.test("--gather of a folder holding none of the task's runs: exit 66 naming it,
   T.ok(err:find("2 imported", 1, true) and err:find("0 to train", 1, true), err)
 end)
 
+-- An experiment whose build hook reads its hidden width from file wfile as it
+-- runs (a read the runner records: read_files).
+local function width_experiment(name, seeds, wfile, root)
+  return wb.experiment({name = name, seeds = seeds, keys = {},
+    base = {epochs = 1, subset = {train = 300, test = 100}},
+    build = function()
+      local f = assert(io.open(wfile)); local w = tonumber(f:read("a")); f:close()
+      return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
+        wb.nn.Dense(w, 10, {activation = "softmax"})}
+    end}, {root = root})
+end
+
 T.test("a retraining killed as it writes its files leaves no earlier record beside new weights",
   function()
   -- before: the earlier record stayed until the new one was written, so a kill between the
   -- new weights and the new record left the old record (width 8) naming new weights (width 12)
   local root, wfile = dir .. "/torn", dir .. "/width.txt"
   util.write_file(wfile, "8")
-  local function ex()
-    return wb.experiment({name = "torn", seeds = {1}, keys = {},
-      base = {epochs = 1, subset = {train = 300, test = 100}},
-      build = function()
-        local f = assert(io.open(wfile)); local w = tonumber(f:read("a")); f:close()
-        return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
-          wb.nn.Dense(w, 10, {activation = "softmax"})}
-      end}, {root = root})
-  end
+  local function ex() return width_experiment("torn", {1}, wfile, root) end
   local runs = ex():run{verbose = false}
   T.eq(#runs.records, 1)
   local old = runs.records[1]
@@ -91,15 +95,7 @@ T.test("seeds whose hooks read a shared file as other contents are not pooled", 
   -- stopped halfway after the file was edited (here: seed 1 alone run again)
   local root, wfile = dir .. "/mix", dir .. "/mix_width.txt"
   util.write_file(wfile, "8")
-  local function ex(seeds)
-    return wb.experiment({name = "mix", seeds = seeds, keys = {},
-      base = {epochs = 1, subset = {train = 300, test = 100}},
-      build = function()
-        local f = assert(io.open(wfile)); local w = tonumber(f:read("a")); f:close()
-        return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
-          wb.nn.Dense(w, 10, {activation = "softmax"})}
-      end}, {root = root})
-  end
+  local function ex(seeds) return width_experiment("mix", seeds, wfile, root) end
   ex{1, 2}:run{verbose = false}
   local pooled = wb.runs.find{root = root, task = "mix"}
   T.eq(pooled.labels, nil, "read as the same contents: seeds of one configuration")

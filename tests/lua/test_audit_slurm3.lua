@@ -41,8 +41,13 @@ local function background(name, cmd, limit)
     .. "SLURM_CONF=%s/slurm.conf; cd / && timeout %d %s >%s.out 2>%s.err; echo $? >%s.st; }",
     dir, limit or C.TIMEOUT, cmd, f, f, f))))
   return {err = f .. ".err", wait = function()
-    T.ok(C.poll(C.TIMEOUT * 5, function() return util.read_file(f .. ".st") end), name)
-    return tonumber(util.read_file(f .. ".st"):match("%d+")), util.read_file(f .. ".out"),
+    -- the status's digits, not the file alone: the shell creates it empty first
+    local st
+    T.ok(C.poll(C.TIMEOUT * 5, function()
+      st = (util.read_file(f .. ".st") or ""):match("%d+")
+      return st
+    end), name)
+    return tonumber(st), util.read_file(f .. ".out"),
       util.read_file(f .. ".err")
   end}
 end

@@ -129,7 +129,8 @@ end
 ---@return wb.Dataset
 ---Example: local tr, val = wb.data.mnist().train:split(0.1) -- 54000, 6000 rows
 function Dataset:split(v)
-  if type(v) ~= "number" or not (v > 0 and v < 1) then -- NaN too
+  args.check("split", 1, v, "number")
+  if not (v > 0 and v < 1) then -- NaN too
     error("validation_split must be a number in (0, 1), got " .. tostring(v), 2)
   end
   local n = #self

@@ -88,8 +88,8 @@ local function record(task, variant, seed, metrics, history, measures)
 end
 local function dropout_records(gap0, gap3)
   for s = 1, 3 do
-    record("task05_dropout", "dropout=0", s, {gap = gap0 + 0.001 * s, silenced_50 = 0.80})
-    record("task05_dropout", "dropout=0.3", s, {gap = gap3 + 0.001 * s, silenced_50 = 0.90})
+    record("task05_dropout", "dropout=0", s, {clean_gap = gap0 + 0.001 * s, silenced_50 = 0.80})
+    record("task05_dropout", "dropout=0.3", s, {clean_gap = gap3 + 0.001 * s, silenced_50 = 0.90})
   end
 end
 package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path -- study.claim_parts
@@ -114,8 +114,8 @@ T.test("claim C3 follows the numbers in the records", function()
   dropout_records(0.02, 0.10) -- doctored: dropout now widens the gap
   T.eq(verdict("C3"), "mixed")
   for s = 1, 3 do
-    record("task05_dropout", "dropout=0", s, {gap = 0.02, silenced_50 = 0.90 + 0.001 * s})
-    record("task05_dropout", "dropout=0.3", s, {gap = 0.10, silenced_50 = 0.80 + 0.001 * s})
+    record("task05_dropout", "dropout=0", s, {clean_gap = 0.02, silenced_50 = 0.90 + 0.001 * s})
+    record("task05_dropout", "dropout=0.3", s, {clean_gap = 0.10, silenced_50 = 0.80 + 0.001 * s})
   end
   T.eq(verdict("C3"), "not supported")
   local _, row = verdict("C3")

@@ -95,6 +95,17 @@ function T.python_with(module)
   end
 end
 
+-- The object folder (make's O) of the build that made T.wb: build/ beside
+-- the Makefile when T.wb is the source tree's (OUT = ., given as "." or by
+-- its absolute path, as tests/run.sh does), else its own folder (make
+-- test-asan: O = OUT = build/asan).
+function T.build_dir()
+  local out = T.wb:match("^(.*)/[^/]*$") or "."
+  local f = io.open(out .. "/Makefile", "r")
+  if f then f:close() end
+  return (out == "." or f) and out .. "/build" or out
+end
+
 -- The rows of a CSV file without quoted fields (the exports, CSVLogger): a
 -- list of lists of text, one per line ended by a newline.
 function T.csv_rows(path)

@@ -30,7 +30,7 @@ T.test("the build id covers the compile and link flags, not the folder built in"
 end)
 
 T.test("this binary's id is the Makefile's for its build", function()
-  T.eq(wb.core_id, util.read_file("build/core_id"):match("%d+"))
+  T.eq(wb.core_id, util.read_file(T.build_dir() .. "/core_id"):match("%d+"))
 end)
 
 T.test("the code version covers the BLAS and libm this process runs on, by content",

@@ -4,12 +4,7 @@ local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local prefix = T.tmpdir()
 local out = util.dirname(T.wb)
--- the objects of the build that made T.wb: build/ beside the Makefile (tests/run.sh
--- passes the root's workbench by its absolute path: O=<root> compiled every object
--- into the source tree again and left its build_line there, an untracked file that
--- marked every later run as trained with uncommitted changes), else OUT itself
--- (make test-asan: O = OUT = build/asan)
-local obj = (out == "." or wb.sys.exists(out .. "/Makefile")) and out .. "/build" or out
+local obj = T.build_dir() -- (O=<root> compiled every object into the source tree)
 
 T.test("make install puts the executable, module, Lua library and man page in PREFIX", function()
   local st, o, err = T.sh(string.format("make --no-print-directory install PREFIX=%s O=%s OUT=%s",

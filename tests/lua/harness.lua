@@ -86,6 +86,20 @@ function T.sh(cmd)
   return status, slurp(out), slurp(errf)
 end
 
+-- The exit status a background shell writes with `echo $? > path`, once
+-- there (nil after `seconds`). The shell creates the file empty and writes
+-- the digits after: waiting for the file alone read nothing (a race).
+function T.wait_status(path, seconds)
+  for _ = 1, math.ceil(seconds / 0.05) do
+    local fh = io.open(path, "rb")
+    local s = fh and fh:read("a")
+    if fh then fh:close() end
+    local code = s and s:match("^(%d+)%s")
+    if code then return tonumber(code) end
+    os.execute("sleep 0.05")
+  end
+end
+
 -- The python3 that has `module` (Debian's packages are for /usr/bin/python3,
 -- which pyenv may shadow), or nil: tests against numpy, scipy or pandas
 -- skip without it.

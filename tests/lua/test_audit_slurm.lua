@@ -27,8 +27,7 @@ local function background(name, args, env)
     return util.read_file(errf):match("Slurm job array (%d+)")
   end
   function b.wait()
-    T.ok(C.poll(C.TIMEOUT * 5, function() return util.read_file(errf .. ".status") end))
-    return tonumber(util.read_file(errf .. ".status"):match("%d+")), util.read_file(errf)
+    return T.wait_status(errf .. ".status", C.TIMEOUT), util.read_file(errf)
   end
   return b
 end

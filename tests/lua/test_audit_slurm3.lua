@@ -41,14 +41,9 @@ local function background(name, cmd, limit)
     .. "SLURM_CONF=%s/slurm.conf; cd / && timeout %d %s >%s.out 2>%s.err; echo $? >%s.st; }",
     dir, limit or C.TIMEOUT, cmd, f, f, f))))
   return {err = f .. ".err", wait = function()
-    -- the status's digits, not the file alone: the shell creates it empty first
-    local st
-    T.ok(C.poll(C.TIMEOUT * 5, function()
-      st = (util.read_file(f .. ".st") or ""):match("%d+")
-      return st
-    end), name)
-    return tonumber(st), util.read_file(f .. ".out"),
-      util.read_file(f .. ".err")
+    local st = T.wait_status(f .. ".st", C.TIMEOUT)
+    T.ok(st, name)
+    return st, util.read_file(f .. ".out"), util.read_file(f .. ".err")
   end}
 end
 

@@ -82,4 +82,14 @@ T.test("harness: T.near and T.eq fail on NaN, T.check_error on no error", functi
   T.ok(not pcall(T.check_error, "wanted", error, "other"), "another error passed")
 end)
 
+T.test("harness: T.wait_status waits for the digits, not for the file", function()
+  -- a background shell's `echo $? > f` creates f empty, then writes: the
+  -- CI once read the empty file as no status (test_runner_faults)
+  local f = os.tmpname()
+  os.execute("(sleep 0.3; printf '143\\n' > " .. f .. ") &")
+  T.eq(T.wait_status(f, 30), 143)
+  T.eq(T.wait_status(f .. ".none", 0.1), nil, "no file: nil after the wait")
+  os.remove(f)
+end)
+
 T.done()

@@ -35,9 +35,7 @@ local function start(root, jobs)
     while records(root) < 1 and wb.sys.time() - t0 < 120 do os.execute("sleep 0.05") end
     local pid = (util.read_file(pidf) or ""):match("%d+")
     os.execute("kill -" .. sig .. " " .. tostring(pid))
-    t0 = wb.sys.time()
-    while not util.read_file(stf) and wb.sys.time() - t0 < 60 do os.execute("sleep 0.05") end
-    return tonumber((util.read_file(stf) or ""):match("%d+")), util.read_file(root .. ".out")
+    return T.wait_status(stf, 60), util.read_file(root .. ".out")
   end
 end
 

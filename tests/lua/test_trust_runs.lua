@@ -53,4 +53,29 @@ return wb.task{name = "div", experiment = {seeds = {1},
   T.ok(md:find("| base | 0 of 1 (1 diverged) | n/a |", 1, true), md)
 end)
 
+T.test("wb.runs.find says which runs read a file that has changed since (stale records)", function()
+  -- the runner retrains such runs; find returned them without a word, so an
+  -- analysis in the REPL after editing a hook's params file read old numbers
+  local util = require "wb.util"
+  local reads = require "wb.identity_reads"
+  local dir = T.tmpdir()
+  local params = dir .. "/params.lua"
+  util.write_file(params, "return {width = 8}\n")
+  local id = reads.file_id(params)
+  local recs = {rec(1, "ok", {0.5}, 0.9), rec(2, "ok", {0.5}, 0.8), rec(3, "ok", {0.5}, 0.7)}
+  recs[1].read_files = {{path = params, id = id}}
+  recs[2].read_files = {{path = "io.popen: date", id = "command"}, {path = params, id = id}}
+  recs[3].read_files = {{path = "io.popen: date", id = "command"}} -- cannot be checked
+  for _, r in ipairs(recs) do util.write_json(string.format("%s/runs/t-%s.json", dir, r.hash), r) end
+  local code = "local rs = wb.runs.find{root = " .. string.format("%q", dir) .. "}; io.write(#rs)"
+  local st, out, err = T.sh(T.quote(T.wb) .. " -e " .. T.quote(code))
+  T.eq(st, 0, err); T.eq(out, "3"); T.eq(err, "", "as recorded: not a word")
+  util.write_file(params, "return {width = 16}\n")
+  st, out, err = T.sh(T.quote(T.wb) .. " -e " .. T.quote(code))
+  T.eq(st, 0, err); T.eq(out, "3", "still returned: their numbers are what they are")
+  T.eq(err, string.format("wb.runs.find: 2 of 3 runs read what is not as it was when they were "
+    .. "recorded (%s changed since it was recorded, ...): their numbers are of it as it was; "
+    .. "running their task retrains them\n", params))
+end)
+
 T.done()

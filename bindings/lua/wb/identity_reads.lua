@@ -324,41 +324,48 @@ function M.merge(a, b)
   return #out > 0 and out or nil
 end
 
+-- M.entry_changed(e, memo) -> string|nil, boolean
+-- What happened to read_files entry e since it was recorded ("changed
+-- since it was recorded", ...), nil when it is as recorded; then whether
+-- that could be checked at all (false for a command a hook ran or read:
+-- never as recorded). memo (path -> id) saves hashing one file for many runs.
+function M.entry_changed(e, memo)
+  if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
+    return "has a malformed entry in the record", true
+  end
+  if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
+    return "was run by a hook: what a command reads cannot be checked against the "
+      .. "record, so the run is never reused", false
+  elseif e.id == COMMAND then
+    return "was read by a hook: a command's output cannot be checked against "
+      .. "the record, so the run is never reused", false
+  elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
+    return env_id(orig.getenv(e.path:sub(2))) ~= e.id and "(an environment variable a "
+      .. "hook read) is not as it was when the run was recorded" or nil, true
+  elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
+    local ok, names = pcall(orig.listdir, e.path)
+    local now = ok and listing_id(names) or "absent"
+    return now == "absent" and "(a folder a hook listed) was removed since it was recorded"
+      or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
+      or nil, true
+  end
+  local now = memo[e.path] or M.file_id(e.path)
+  memo[e.path] = now
+  return now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
+    or now ~= "absent" and e.id == "absent" and "was created since it was recorded"
+    or now ~= e.id and "changed since it was recorded" or nil, true
+end
+
 -- M.changed(read_files, memo) -> string|nil, string
 -- The first recorded file whose content id is not the recorded one, and
--- what happened to it ("changed since it was recorded", ...); nil when all
--- are as recorded, or the record predates read_files (nil list). memo
--- (path -> id) saves hashing one file for many runs of a plan.
+-- what happened to it (M.entry_changed); nil when all are as recorded, or
+-- the record predates read_files (nil list).
 function M.changed(list, memo)
   if type(list) ~= "table" then return nil end
   memo = memo or {}
   for _, e in ipairs(list) do
-    if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
-      return tostring(type(e) == "table" and e.path), "has a malformed entry in the record"
-    end
-    local what
-    if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
-      what = "was run by a hook: what a command reads cannot be checked against the "
-        .. "record, so the run is never reused"
-    elseif e.id == COMMAND then
-      what = "was read by a hook: a command's output cannot be checked against "
-        .. "the record, so the run is never reused"
-    elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
-      what = env_id(orig.getenv(e.path:sub(2))) ~= e.id and "(an environment variable a "
-        .. "hook read) is not as it was when the run was recorded"
-    elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
-      local ok, names = pcall(orig.listdir, e.path)
-      local now = ok and listing_id(names) or "absent"
-      what = now == "absent" and "(a folder a hook listed) was removed since it was recorded"
-        or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
-    else
-      local now = memo[e.path] or M.file_id(e.path)
-      memo[e.path] = now
-      what = now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
-        or now ~= "absent" and e.id == "absent" and "was created since it was recorded"
-        or now ~= e.id and "changed since it was recorded"
-    end
-    if what then return e.path, what end
+    local what = M.entry_changed(e, memo)
+    if what then return tostring(type(e) == "table" and e.path), what end
   end
   return nil
 end

@@ -13,6 +13,7 @@ local record = require "wb.record"
 local group = require "wb.runs_group"
 local as_run = require("wb.run").as_run
 local args = require "wb.args"
+local reads = require "wb.identity_reads"
 
 local M = {}
 local argcheck = group.argcheck
@@ -243,6 +244,29 @@ local function no_folder(query, dir)
     .. "empty list)", dir, why), 3)
 end
 
+-- Say (one line on stderr) which of runs recs read a file, folder or
+-- environment variable that is not as it was when they were recorded: the
+-- runner retrains them, but an analysis in the REPL or a script would take
+-- their numbers for the file as it is now. A command a hook ran cannot be
+-- checked (the runner never reuses such a run): not counted.
+local function warn_stale(recs)
+  local memo, n, first = {}, 0, nil
+  for _, r in ipairs(recs) do
+    for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      local what, checkable = reads.entry_changed(e, memo)
+      if what and checkable then
+        n = n + 1
+        first = first or string.format("%s %s", tostring(type(e) == "table" and e.path), what)
+        break
+      end
+    end
+  end
+  if n == 0 then return end
+  io.stderr:write(string.format("wb.runs.find: %d of %d runs read what is not as it was when "
+    .. "they were recorded (%s%s): their numbers are of it as it was; running their task "
+    .. "retrains them\n", n, #recs, first, n > 1 and ", ..." or ""))
+end
+
 ---wb.runs.find(query) -> wb.Runs
 ---The finished runs whose records match every key of `query`, read from
 ---the run records (`<root>/runs/*.json`); never trains. A key is a record
@@ -263,7 +287,11 @@ end
 ---label gets what sets it apart, "base [epochs=2,
 ---subset={test=500,train=2000}]". The list is sorted by task, variant
 ---(numbers compared as numbers), seed.
----Malformed records are skipped with a warning (wb.runs.load_all).
+---Malformed records are skipped with a warning (wb.runs.load_all). Runs
+---whose hooks read a file, folder or environment variable that is no
+---longer as recorded (their read_files) are returned, with one line on
+---stderr counting them and naming the first: running their task retrains
+---them.
 ---@param query? table
 ---@return wb.Runs
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
@@ -313,6 +341,7 @@ function M.find(query)
     none_match(query, recs, dir)
   end
   if strict then check_lists(query, recs, dir) end
+  warn_stale(out)
   local labels = group.label_apart(out)
   return setmetatable({records = out, dir = dir, labels = labels},
     require("wb.runs").RunList)

@@ -32,7 +32,8 @@ local function report(task, runs)
   for c = 1, 10 do mean[c], err[c] = wb.runs.mean_std(per_class[c]) end
   task:figure("per_class_accuracy", wb.plot.bars{title = "Per-class test accuracy "
     .. "(mean ± std over seeds)", labels = names, values = mean, err = err,
-    ylabel = "accuracy", yrange = {math.max(0, math.min(table.unpack(mean)) - 0.05), 1}})
+    ylabel = "accuracy", err_is = "sd",
+    yrange = {math.max(0, math.min(table.unpack(mean)) - 0.05), 1}})
 
   task:section("Findings (computed)")
   local worst, best = 1, 1

@@ -13,13 +13,14 @@ local function report(task, runs)
   task:section("Curves (mean ± std over seeds)")
   task:figure("loss", wb.plot.panels{cols = 2, plots = {
     wb.plot.lines{title = "Loss (mean ± sd over seeds)", xlabel = "epoch",
-      ylabel = "cross-entropy",
+      ylabel = "cross-entropy", err_is = "sd",
       series = {band("loss", "train"), band("val_loss", "validation (held out)")}},
     wb.plot.lines{title = "Accuracy (mean ± sd over seeds)", xlabel = "epoch", ylabel = "accuracy",
+      err_is = "sd",
       series = {band("accuracy", "train"), band("val_accuracy", "validation (held out)")}}}})
   task:figure("gap", wb.plot.lines{title = "Generalization gap: validation loss - "
     .. "train loss (mean ± sd over seeds)",
-    xlabel = "epoch", ylabel = "gap", series = {band("gap", "gap")}}, S.GAP_NOTE)
+    xlabel = "epoch", ylabel = "gap", err_is = "sd", series = {band("gap", "gap")}}, S.GAP_NOTE)
   local n = #select(2, runs:curve(v, "loss"))
   local marks = n >= 20 and {5, 10, 20} or {math.max(1, n // 2), n}
   local shorter = {}

@@ -75,7 +75,7 @@ local function report(task, runs)
   end
   task:figure("val_loss", wb.plot.lines{title = "Validation loss until the stop (mean ± sd "
     .. "over the seeds still running)", xlabel = "epoch", ylabel = "validation loss",
-    series = series})
+    err_is = "sd", series = series})
   task:section("Findings (computed)")
   for _, p in ipairs(S.PATIENCES) do
     local loss, acc = runs:values(v, "restore_gain_loss_" .. p),

@@ -35,7 +35,7 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
     end
     task:figure("robustness", wb.plot.bars{title = "Test accuracy with hidden units "
       .. "silenced (mean ± sd over seeds)",
-      labels = labels, series = series, ylabel = "accuracy"})
+      labels = labels, series = series, ylabel = "accuracy", err_is = "sd"})
 
     task:section("Findings (computed)")
     task:compare(runs, "clean_gap")

@@ -73,11 +73,12 @@ return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
     local labels, lmax, lerr = bars("lambda_max")
     task:figure("lambda_max", wb.plot.bars{title = "Top Hessian eigenvalue at the end of "
       .. "training (mean ± sd over seeds)", labels = labels, values = lmax, err = lerr,
-      ylabel = "lambda_max"})
+      ylabel = "lambda_max", err_is = "sd"})
     local nlabels, noise, nerr = bars("grad_noise")
     task:figure("grad_noise", wb.plot.bars{title = "Gradient noise at the model's "
       .. "batch size (mean ± sd over seeds)",
-      labels = nlabels, values = noise, err = nerr, ylabel = "E||g_B - g||^2", logy = true})
+      labels = nlabels, values = noise, err = nerr, ylabel = "E||g_B - g||^2", logy = true,
+      err_is = "sd"})
     task:section("Findings (computed)")
     task:compare(runs, "grad_noise")
     task:compare(runs, "sec_per_epoch")

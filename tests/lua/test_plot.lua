@@ -162,6 +162,24 @@ T.test("bars: single with error bars, grouped series, CSV quoting", function()
   T.eq(slurp(dir .. "/bars/grouped.csv"):match("^[^\n]*"), "label,relu,tanh,tanh err")
 end)
 
+T.test("err_is names the CSV's error columns (an 'err' column once left sd and CI apart)",
+  function()
+  P.bars{labels = {"a"}, values = {1}, err = {0.1}, err_is = "sd"}:save(dir .. "/bars/sd.png")
+  T.eq(slurp(dir .. "/bars/sd.csv"), "label,value,value sd\na,1,0.1\n")
+  P.lines{series = {{label = "v", y = {1, 2}, err = {0.1, 0.2}}}, err_is = "ci95"}
+    :save(dir .. "/lines/ci.png")
+  T.eq(slurp(dir .. "/lines/ci.csv"):match("^[^\n]*"), "x,v,v ci95")
+  T.check_error("err_is: expected a string, got table", P.lines,
+    {series = {{y = {1}}}, err_is = {}})
+  -- wb.Runs:plot_curves says which: a 95 % CI of the mean over epochs
+  local r = {hash = "0000000000000001", task = "t", variant = "v", seed = 1, status = "ok",
+    config = {seed = 1}, history = {loss = {1, 0.5}}, metrics = {}}
+  local r2 = {hash = "0000000000000002", task = "t", variant = "v", seed = 2, status = "ok",
+    config = {seed = 2}, history = {loss = {0.9, 0.4}}, metrics = {}}
+  wb.runs.Runs{r, r2}:plot_curves("loss"):save(dir .. "/lines/curves.png")
+  T.eq(slurp(dir .. "/lines/curves.csv"):match("^[^\n]*"), "epoch,v,v ci95")
+end)
+
 T.test("heatmap: 10x10 confusion matrix from a tensor, counts in cells", function()
   local z, labels = {}, {}
   for r = 1, 10 do

@@ -325,7 +325,8 @@ function Runs:plot_curves(name, o)
     or "sd over seeds") or "one seed"
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
-    ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange}
+    ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange,
+    err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 
 local find = require "wb.runs_find"

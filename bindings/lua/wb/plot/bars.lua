@@ -11,21 +11,23 @@ local q, num = U.q, U.num
 local axes, finish, series_list = A.axes, A.finish, A.series_list
 local no_key_if_unlabelled = A.no_key_if_unlabelled
 
----wb.plot.bars{title, xlabel, ylabel, labels, values, err, series, yrange, logy} -> wb.Plot
+---wb.plot.bars{title, xlabel, ylabel, labels, values, err, series, yrange, logy, err_is} -> wb.Plot
 ---Bar chart: labels = {...} with values = {...} and optional err = {...}
 ---(error bars), or series = {{label, values, err}, ...} for grouped bars
----(one group per label). yrange = {lo, hi}, logy. Signed values get a
----zero axis.
+---(one group per label). err_is names what err is ("sd", "sem", "ci95": a
+---short name), and the CSV's error columns by it ("relu sd" rather than
+---"relu err"). yrange = {lo, hi}, logy. Signed values get a zero axis.
 ---@param opts table
 ---@return wb.Plot
 ---Example: wb.plot.bars{labels = {"a", "b"}, values = {1, 2}, err = {0.1, 0.2}}:show()
 
 local K = {keys = {"xlabel", "ylabel", "labels", "values", "err", "series",
-                   "yrange", "logy"}}
+                   "yrange", "logy", "err_is"}}
 
 function K.prepare(o)
   local d = {xlabel = U.text(o.xlabel, "xlabel"), ylabel = U.text(o.ylabel, "ylabel"),
-             logy = o.logy and true, yrange = U.range(o.yrange, "yrange"), series = {}}
+             logy = o.logy and true, yrange = U.range(o.yrange, "yrange"),
+             err_is = U.text(o.err_is, "err_is") or "err", series = {}}
   local raw
   if o.series ~= nil then
     if o.values ~= nil or o.err ~= nil then
@@ -66,7 +68,7 @@ function K.prepare(o)
   for i, s in ipairs(d.series) do
     local name = s.label or (#d.series == 1 and "value" or ("series " .. i))
     d.header[#d.header + 1] = name; s.vc = #d.header
-    if s.err then d.header[#d.header + 1] = name .. " err"; s.ec = #d.header end
+    if s.err then d.header[#d.header + 1] = name .. " " .. d.err_is; s.ec = #d.header end
   end
   return d
 end

@@ -80,12 +80,13 @@ local function log_tics(d, L)
   if ty then L[#L + 1] = "set ytics " .. ty end
 end
 
----wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points} -> wb.Plot
+---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is} -> wb.Plot
 ---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
 ---tensors); x defaults to 1..n; err draws a shaded y +- err band, or lo
 ---and hi (together, instead of err) a band from lo to hi; on a log y axis a
 ---band edge at or below 0 is drawn at the figure's smallest positive value;
----points
+---err_is names what err is ("sd", "sem", "ci95": a short name), and the
+---CSV's error columns by it ("val sd" rather than "val err"); points
 ---(default: when every series has at most 30 points) adds markers. logx,
 ---logy: log axes; xrange, yrange = {lo, hi}. Also title, size = {w, h}
 ---pixels, extra = raw gnuplot commands. Nothing is drawn until :save/:show.
@@ -95,13 +96,13 @@ end
 ---  series = {{label = "train", y = h.loss}, {label = "val", y = h.val_loss}}}:show()
 
 local K = {keys = {"xlabel", "ylabel", "series", "logx", "logy", "xrange",
-                   "yrange", "points"}}
+                   "yrange", "points", "err_is"}}
 
 function K.prepare(o)
   local d = {xlabel = U.text(o.xlabel, "xlabel"), ylabel = U.text(o.ylabel, "ylabel"),
              logx = o.logx and true, logy = o.logy and true,
              xrange = U.range(o.xrange, "xrange"), yrange = U.range(o.yrange, "yrange"),
-             series = {}}
+             err_is = U.text(o.err_is, "err_is") or "err", series = {}}
   local max_n = 0
   for i, s in ipairs(series_list(o.series, "series")) do
     local w = string.format("series[%d]", i)
@@ -170,7 +171,7 @@ function K.prepare(o)
     if d.shared_x then s.xc = 1
     else col = col + 1; s.xc = col; d.header[col] = name .. " x" end
     col = col + 1; s.yc = col; d.header[col] = name
-    if s.err then col = col + 1; s.ec = col; d.header[col] = name .. " err" end
+    if s.err then col = col + 1; s.ec = col; d.header[col] = name .. " " .. d.err_is end
     if s.lo then
       s.lc, s.hc = col + 1, col + 2
       d.header[s.lc], d.header[s.hc] = name .. " lo", name .. " hi"

@@ -21,6 +21,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
+local util = require "wb.util"
 local Sequential = wb.nn.SequentialClass
 
 local function kind_of(layer)
@@ -68,47 +69,10 @@ local function layer_config(layer, i)
   return {kind = "unknown", description = tostring(layer), index = i}
 end
 
--- JSON of plain data with numbers to 17 significant digits (cjson keeps
--- 14), NaN and infinities as null, object keys sorted (the same state, the
--- same bytes). Keys are strings or list indices.
-local function encode(v, out)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
-    elseif math.type(v) == "integer" then out[#out + 1] = tostring(v)
-    else out[#out + 1] = string.format("%.17g", v) end
-  elseif t == "string" or t == "boolean" then
-    out[#out + 1] = cjson.encode(v)
-  elseif t == "table" then
-    if #v > 0 or next(v) == nil then
-      out[#out + 1] = "["
-      for i = 1, #v do
-        if i > 1 then out[#out + 1] = "," end
-        encode(v[i], out)
-      end
-      out[#out + 1] = "]"
-    else
-      local keys = {}
-      for k, x in pairs(v) do
-        if type(k) == "string" and type(x) ~= "function" then keys[#keys + 1] = k end
-      end
-      table.sort(keys)
-      for i, k in ipairs(keys) do
-        out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
-        encode(v[k], out)
-      end
-      if #keys == 0 then out[#out + 1] = "{" end
-      out[#out + 1] = "}"
-    end
-  else
-    out[#out + 1] = "null"
-  end
-  return out
-end
-
--- v as exact JSON (encode): the architecture here, a training state's
--- metadata in wb/state.lua.
-local function exact_json(v) return table.concat(encode(v, {})) end
+-- v as exact JSON (util.encode_json, lenient: every double reads back as
+-- itself, keys sorted, so the same state gives the same bytes; NaN as null):
+-- the architecture here, a training state's metadata in wb/state.lua.
+local function exact_json(v) return util.encode_json(v, {lenient = true}) end
 
 -- The workbench.architecture JSON of model (model:save, save_state).
 local function architecture(model)

@@ -61,7 +61,7 @@ end
 
 -- {==================== exact JSON ====================
 
--- Written by wb/checkpoint.lua's exact_json (numbers to 17 digits, keys
+-- Written by wb/checkpoint.lua's exact_json (every double exact, keys
 -- sorted). Decoded JSON back to Lua: null -> NaN inside lists (a series keeps its
 -- length), integral floats that were integers -> integers for counts.
 local function undecode(v)

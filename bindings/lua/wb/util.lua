@@ -160,16 +160,21 @@ end
 -- and lists more than half holes are errors), but numbers as
 -- number_text (cjson prints at most 14 digits: a recorded loss was not
 -- the double the workbench had) and object keys sorted.
-local function encode(v, out)
+-- Lenient (M.encode_json's opts.lenient), for metadata that must always be
+-- written (a diverged run's training state): NaN and infinities are null,
+-- an empty table is [], and a value that is not data (a function, a
+-- userdata) is null in a list and left out of an object.
+local function encode(v, out, lenient)
   local t = type(v)
   if t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then
+      if lenient then out[#out + 1] = "null"; return out end
       error("Cannot serialise number: must not be NaN or Inf", 0)
     end
     out[#out + 1] = M.number_text(v)
   elseif t == "string" or t == "boolean" then
     out[#out + 1] = cjson.encode(v)
-  elseif v == cjson.null then
+  elseif v == cjson.null or (lenient and t ~= "table") then
     out[#out + 1] = "null"
   elseif t ~= "table" then
     error("Cannot serialise " .. t .. ": type not supported", 0)
@@ -179,38 +184,44 @@ local function encode(v, out)
       n = n + 1
       if math.type(k) == "integer" and k > 0 then max = math.max(max, k) else list = false end
     end
-    if list and n > 0 then
+    if list and (n > 0 or lenient) then
       if max > 10 and max > 2 * n then
         error("Cannot serialise table: excessively sparse array", 0)
       end
+      out[#out + 1] = "["
       for i = 1, max do
-        out[#out + 1] = i == 1 and "[" or ","
-        if v[i] == nil then out[#out + 1] = "null" else encode(v[i], out) end
+        if i > 1 then out[#out + 1] = "," end
+        if v[i] == nil then out[#out + 1] = "null" else encode(v[i], out, lenient) end
       end
       out[#out + 1] = "]"
       return out
     end
     local keys = {}
-    for k in pairs(v) do
+    for k, x in pairs(v) do
       if type(k) ~= "string" and type(k) ~= "number" then
         error("Cannot serialise " .. type(k) .. ": table key must be a number or string", 0)
       end
-      keys[#keys + 1] = type(k) == "number" and M.number_text(k) or k
+      local data = type(x) ~= "function" and type(x) ~= "userdata" and type(x) ~= "thread"
+      if not lenient or data or x == cjson.null then
+        keys[#keys + 1] = type(k) == "number" and M.number_text(k) or k
+      end
     end
     table.sort(keys)
     for i, k in ipairs(keys) do
       local x = v[k]
       if x == nil then x = v[tonumber(k)] end
       out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
-      encode(x, out)
+      encode(x, out, lenient)
     end
     out[#out + 1] = #keys == 0 and "{}" or "}"
   end
   return out
 end
 
-function M.encode_json(v)
-  return table.concat(encode(v, {}))
+-- M.encode_json(v, opts) -> string: v as JSON (encode above); opts.lenient
+-- = true for metadata that must always be written.
+function M.encode_json(v, opts)
+  return table.concat(encode(v, {}, opts ~= nil and opts.lenient))
 end
 
 function M.write_json(path, v)

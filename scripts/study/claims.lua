@@ -141,7 +141,11 @@ function M.claims(by_task)
   local t6 = task("task06_l2")
   add("C4", "stronger L2 suppresses large weights and reduces the gap", {
       part("hidden kernel norm", t6["l2=0.01"], t6["l2=0"], "w1_norm", true, "l2 1e-2", "0"),
-      part("gap", t6["l2=0.001"], t6["l2=0"], "gap", true, "l2 1e-3", "0")},
+      -- the gap as C3 reads it: Keras's logged training loss is a running
+      -- mean over the epoch, which lags the final weights (0.009 of gap at
+      -- l2 1e-3, 0.004 at 0, in the report at ec17cd6)
+      part("gap in inference mode (clean_gap)", t6["l2=0.001"], t6["l2=0"], "clean_gap",
+        true, "l2 1e-3", "0")},
     "task06_l2/weights_hist.png")
 
   local t7 = task("task07_optimizers")

@@ -83,13 +83,17 @@ local function sweep(root)
     .. "--retries 3 --ssh 'ssh -F %s' --sshlogin 2/wbhost", exe, tiny, root, TIMEOUT, cfg))
 end
 
+-- The tail of sshd's log, for a failure's message (a reset in key exchange
+-- says nothing on the client's side).
+local function sshd_log() return "\nsshd.log:\n" .. util.tail(dir .. "/sshd.log", 25) end
+
 local function tests()
   T.test("parallel --sshlogin with a shared root: every run trained over ssh, then drawn",
     function()
     local root = dir .. "/shared"
     local before = logins()
     local st, out, err = sweep(root)
-    T.eq(st, 0, out .. err)
+    T.eq(st, 0, out .. err .. sshd_log())
     T.ok(logins() - before >= 4, "each of the 4 runs through an ssh login")
     T.eq(#wb.runs.load_all(root .. "/runs"), 4, "4 records")
     st, _, err = T.sh(string.format("%s %s --root %s", exe, tiny, root))
@@ -101,11 +105,11 @@ local function tests()
   T.test("without a shared root: scp the remote root back, --gather, draw", function()
     local remote, fetched, here = dir .. "/remote", dir .. "/fetched", dir .. "/here"
     local st, out, err = sweep(remote)
-    T.eq(st, 0, out .. err)
+    T.eq(st, 0, out .. err .. sshd_log())
     st, _, err = T.sh(string.format("for i in 1 2 3; do rm -rf %s; timeout %d scp -F %s -q "
       .. "-r wbhost:%s %s && exit 0; sleep 1; done; exit 1", fetched, TIMEOUT, cfg,
       remote, fetched))
-    T.eq(st, 0, err)
+    T.eq(st, 0, err .. sshd_log())
     st, _, err = T.sh(string.format("%s %s --root %s --gather %s", exe, tiny, here, fetched))
     T.eq(st, 0, err)
     T.ok(err:find("4 imported, 0 already here", 1, true), err)

@@ -12,7 +12,7 @@ local pwd = os.getenv("PWD")
 local exe = T.wb:sub(1, 1) == "/" and T.wb or (pwd .. "/" .. T.wb)
 local TIMEOUT = 300 -- seconds, for every command that could hang
 local cfg = dir .. "/ssh_config"
-local pidfile, created_run = dir .. "/sshd.pid", false
+local pidfile = dir .. "/sshd.pid"
 
 local function start_sshd()
   if T.sh("{ test -x /usr/sbin/sshd && command -v ssh && command -v parallel; }") ~= 0 then
@@ -35,9 +35,14 @@ local function start_sshd()
     "  StrictHostKeyChecking no", "  UserKnownHostsFile " .. dir .. "/known_hosts",
     "  LogLevel ERROR"}, "\n") .. "\n")
   -- sshd as root needs its privilege separation folder (made at boot by
-  -- systemd); made here when missing and removed again at the end
+  -- systemd); made here when missing, and left: every sshd checks it again
+  -- for each connection, and this test of another clone (or another
+  -- worktree) may be running one. Removed at the end, the other's
+  -- connections were reset in key exchange ("kex_exchange_identification:
+  -- read: Connection reset by peer": sshd's "Missing privilege separation
+  -- directory").
   if T.sh("test -d /run/sshd") ~= 0 and T.sh("id -u | grep -qx 0") == 0 then
-    os.execute("mkdir -m 755 /run/sshd"); created_run = true
+    os.execute("mkdir -p -m 755 /run/sshd")
   end
   st, _, err = T.sh(string.format("/usr/sbin/sshd -f %s/sshd_config -E %s/sshd.log", dir, dir))
   if st ~= 0 then error("sshd did not start: " .. err .. (util.read_file(dir .. "/sshd.log")
@@ -59,7 +64,6 @@ local function stop_sshd()
     end
     if util.pid_alive(pid) then os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
   end
-  if created_run then os.execute("rmdir /run/sshd") end
   return pid
 end
 

@@ -86,18 +86,74 @@ function T.sh(cmd)
   return status, slurp(out), slurp(errf)
 end
 
+-- Polls fn() every 0.05 s, at most seconds / 0.05 times (a count of polls,
+-- not a clock: a loaded machine stretches the wait, never shortens it);
+-- returns fn's first true value, or nil once the polls are spent.
+function T.poll(seconds, fn)
+  for _ = 1, math.max(1, math.ceil(seconds / 0.05)) do
+    local v = fn()
+    if v then return v end
+    os.execute("sleep 0.05")
+  end
+end
+local poll = T.poll
+
+-- Waits for an event another process causes: fn() true (its value is
+-- returned). A wait is no synchronisation by a fixed sleep, and its bound
+-- is generous (minutes: ASan on a loaded 2-core machine is 10x slower);
+-- when the bound is reached it fails saying what was awaited.
+local function await(what, seconds, fn, level) -- level: the caller the error names
+  local v = poll(seconds, fn)
+  if not v then
+    error(string.format("gave up after %g s waiting for %s", seconds, what), level + 1)
+  end
+  return v
+end
+function T.wait_until(what, seconds, fn)
+  local v = await(what, seconds, fn, 2) -- (no tail call: the level counts this frame)
+  return v
+end
+
 -- The exit status a background shell writes with `echo $? > path`, once
 -- there (nil after `seconds`). The shell creates the file empty and writes
 -- the digits after: waiting for the file alone read nothing (a race).
 function T.wait_status(path, seconds)
-  for _ = 1, math.ceil(seconds / 0.05) do
+  local code = poll(seconds, function()
     local fh = io.open(path, "rb")
     local s = fh and fh:read("a")
     if fh then fh:close() end
-    local code = s and s:match("^(%d+)%s")
-    if code then return tonumber(code) end
-    os.execute("sleep 0.05")
-  end
+    return s and s:match("^(%d+)%s")
+  end)
+  return code and tonumber(code)
+end
+
+-- The first line of a file another process writes (a pid from `echo $! >
+-- path`, a marker), once that line is whole (ended by a newline); fails
+-- after `seconds` naming the file.
+function T.wait_line(path, seconds)
+  local line = await("a whole line in " .. path, seconds, function()
+    local fh = io.open(path, "rb")
+    local s = fh and fh:read("a")
+    if fh then fh:close() end
+    return s and s:match("^([^\n]*)\n")
+  end, 2)
+  return line
+end
+
+-- Waits until process pid has ended (gone or a zombie): a signal is sent
+-- at once, its effect comes later. Fails after `seconds` naming the pid.
+function T.wait_gone(pid, seconds, what)
+  await((what or "process") .. " " .. tostring(pid) .. " to end", seconds, function()
+    return not require("wb.util").pid_alive(pid)
+  end, 2)
+end
+
+-- A sleep length (`seconds` and a fraction unique to this test process) for
+-- a fake program to hang on, found again with `ps -eo args` as exactly
+-- "sleep <mark>": a fixed length would also match the same test of another
+-- clone running at the same time on the machine.
+function T.sleep_mark(seconds)
+  return string.format("%d.%d", seconds, wb.sys.getpid())
 end
 
 -- The python3 that has `module` (Debian's packages are for /usr/bin/python3,
@@ -163,12 +219,14 @@ end
 function T.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Run the workbench under test with a shell argument string and stdin text
--- (or none), at most 20 s; returns T.sh's status, stdout, stderr.
+-- (or none); returns T.sh's status, stdout, stderr. Killed after 600 s (124):
+-- a guard against a hang, not a speed limit (20 s was hit by a --quick task
+-- under ASan on a loaded machine).
 function T.run_wb(args, stdin)
   local cmd = T.quote(T.wb) .. " " .. args
   if stdin then cmd = "printf '%s' " .. T.quote(stdin) .. " | " .. cmd
   else cmd = cmd .. " </dev/null" end
-  return T.sh("timeout 20 " .. cmd)
+  return T.sh("timeout 600 " .. cmd)
 end
 
 -- A fresh temporary directory, removed by T.done().

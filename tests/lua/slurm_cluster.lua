@@ -35,8 +35,9 @@ return wb.task{name = "tiny", experiment = {base = {hidden = 8, epochs = 1,
 
   C.daemons = {} -- name -> pid file
   local pids = {} -- name -> pid, once read: stopped even if its file went
+  -- (a whole line only: a daemon writing its file may have put "12" of "1234")
   function C.pid_of(name)
-    pids[name] = tonumber((util.read_file(C.daemons[name] or "") or ""):match("%d+"))
+    pids[name] = tonumber((util.read_file(C.daemons[name] or "") or ""):match("^(%d+)\n"))
       or pids[name]
     return pids[name]
   end

@@ -308,7 +308,7 @@ end)
 
 -- One run of one long epoch (1,800 steps at batch 1); each step's hook
 -- writes the step number to $WB_TEST_STEP_FILE and spins a little, so that
--- the kill lands mid-epoch (no clock is read: the bound is in steps).
+-- the kill lands mid-epoch (the bound is in steps; the waits are for steps).
 local long = script("long_epoch", [[
 return wb.task{name = "long_epoch", experiment = {seeds = {1},
   base = {hidden = 4, epochs = 2, batch_size = 1, subset = {train = 2000, test = 100}},
@@ -342,25 +342,18 @@ T.test("kill -9 of the runner: its child stops within 64 steps, mid-epoch, recor
   os.execute(string.format("WB_TEST_STEP_FILE=%s WB_ECHO=0 %s %s --root %s --jobs 1 "
     .. ">/dev/null 2>&1 & echo $! > %s/pid", q(steps), q(T.wb), q(long), q(root), q(dir)))
   local pid = util.read_file(dir .. "/pid"):match("%d+")
-  -- polls are counted, not timed: up to 6000 x 10 ms while the run starts
-  local n = 0
-  while step_of(steps) < 100 and n < 6000 do os.execute("sleep 0.01"); n = n + 1 end
+  T.wait_until("step 100 of the run", 1800, function()
+    return step_of(steps) >= 100 or not util.pid_alive(pid)
+  end)
   T.ok(step_of(steps) >= 100, "the run trains")
   T.eq(children(root), 1, "one run training")
   os.execute("kill -KILL " .. pid)
   -- the step once the runner is dead (its pipe closed as it became a zombie)
-  n = 0
-  while os.execute("[ -e /proc/" .. pid .. " ] && ! grep -q '^State:.*Z' /proc/" .. pid
-    .. "/status 2>/dev/null") and n < 6000 do
-    os.execute("sleep 0.01"); n = n + 1
-  end
+  T.wait_gone(pid, 600, "the runner, killed,")
   local at_kill = step_of(steps)
   -- wait until the child is gone, or has gone on 300 steps (the old child
   -- went on to the end of its 1,800-step epoch)
-  n = 0
-  while children(root) > 0 and step_of(steps) < at_kill + 300 and n < 6000 do
-    os.execute("sleep 0.01"); n = n + 1
-  end
+  T.poll(1800, function() return children(root) == 0 or step_of(steps) >= at_kill + 300 end)
   local left, last = children(root), step_of(steps)
   reap(root)
   T.eq(left, 0, "the child stopped (it was at step " .. last .. ", killed at " .. at_kill .. ")")

@@ -57,7 +57,7 @@ T.test("a failing _PROMPT shows its error as the prompt (on a terminal)", functi
   local hist = T.tmpdir() .. "/history"
   local st, out = T.sh("printf '%s' " .. q("_PROMPT = setmetatable({}, {__tostring = " ..
     "function() error('bad prompt') end})\n_PROMPT2 = 7\nfor i = 1, 1 do\nend\n") ..
-    " | timeout 20 script -qc " .. q("env INPUTRC=/dev/null WB_HISTORY=" .. hist .. " " ..
+    " | timeout 300 script -qc " .. q("env INPUTRC=/dev/null WB_HISTORY=" .. hist .. " " ..
     q(T.wb)) .. " /dev/null")
   T.eq(st, 0, out)
   T.ok(out:find("(bad _PROMPT: stdin:1: bad prompt) for i", 1, true), out)

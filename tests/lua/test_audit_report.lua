@@ -19,7 +19,8 @@ return wb.task{name = "t1", title = "T1",
     seeds = {1}},
   report = function(task, runs)
     if os.getenv("T1_REPORT_FAIL") then error("t1: planned failure in its report") end
-    if os.getenv("T1_REPORT_SLEEP") then os.execute("sleep 61.5") end
+    local nap = os.getenv("T1_REPORT_SLEEP")
+    if nap then os.execute("sleep " .. nap) end
     task:text(runs:table{"test_accuracy"})
   end}
 ]])
@@ -155,6 +156,15 @@ local function procs(root)
   return out
 end
 
+-- The number of processes whose command line holds `text`.
+local function running(text)
+  local _, out = T.sh("ps -eo args | grep -F -- " .. util.shell_quote(text) .. " | grep -cv grep")
+  return tonumber(out) or 0
+end
+
+-- Every wait below is for an event, bounded (10 minutes) and named.
+local LONG = 600
+
 T.test("SIGTERM to the report stops its task and trainers (143); the next report runs",
   function()
   local root = dir .. "/sig"
@@ -166,13 +176,14 @@ T.test("SIGTERM to the report stops its task and trainers (143); the next report
     .. ">/dev/null 2>&1 &", dir, wbx, root, dir, pidf, rcf)), true)
   -- until the trainer runs (its command names the run: --run HASH), or the
   -- report has ended (then the status below says why)
-  T.eq(os.execute(string.format("until [ -s %s ] || ps -eo args | grep -F -- '%s --run' | "
-    .. "grep -qv grep; do sleep 0.1; done", rcf, root)), true)
-  local pid = util.read_file(pidf):match("%d+")
+  T.wait_until("a trainer of " .. root, LONG, function()
+    return running(root .. " --run") > 0 or T.wait_status(rcf, 0)
+  end)
+  local pid = T.wait_line(pidf, LONG):match("%d+")
   T.eq(os.execute("kill -TERM " .. pid), true)
-  T.eq(os.execute("until [ -s " .. rcf .. " ]; do sleep 0.1; done"), true)
+  local st = T.wait_status(rcf, LONG)
   local out = util.read_file(dir .. "/sig.out")
-  T.eq(tonumber(util.read_file(rcf)), 143, out)
+  T.eq(st, 143, out)
   T.eq(procs(root), "", "nothing left running")
   for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
     T.ok(not n:match("%.json$"), "the run was stopped, not finished: " .. n)
@@ -195,11 +206,11 @@ T.test("a task stopped by SIGTERM ends after its trainers, not before", function
     .. "--seeds 2 >%s/sig3.out 2>&1 & echo $! >%s; wait $!; s=$?; ps -eo pid,args | grep -F "
     .. "-- %s | grep -v grep >%s; echo $s >%s) >/dev/null 2>&1 &", dir, wbx, root, dir, pidf,
     util.shell_quote(root .. " --run"), leftf, rcf)), true)
-  T.eq(os.execute(string.format("until [ -s %s ] || [ $(ps -eo args | grep -F -- '%s --run' "
-    .. "| grep -cv grep) -ge 2 ]; do sleep 0.1; done", rcf, root)), true)
-  T.eq(os.execute(string.format("kill -TERM %s; until [ -s %s ]; do sleep 0.1; done",
-    util.read_file(pidf):match("%d+"), rcf)), true)
-  T.eq(tonumber(util.read_file(rcf)), 143, util.read_file(dir .. "/sig3.out"))
+  T.wait_until("two trainers of " .. root, LONG, function()
+    return running(root .. " --run") >= 2 or T.wait_status(rcf, 0)
+  end)
+  T.eq(os.execute("kill -TERM " .. T.wait_line(pidf, LONG):match("%d+")), true)
+  T.eq(T.wait_status(rcf, LONG), 143, util.read_file(dir .. "/sig3.out"))
   T.eq(util.read_file(leftf), "", "no trainer left when the task had ended")
 end)
 
@@ -211,11 +222,12 @@ T.test("SIGKILL to the report: its task stops its trainers at their next epoch",
   T.eq(os.execute(string.format("cd %s && (SLOW_EPOCHS=3000 WB_ECHO=0 %s report.lua --root "
     .. "%s --seeds 1 slow >%s/sig4.out 2>&1 & echo $! >%s) >/dev/null 2>&1", dir, wbx, root,
     dir, pidf)), true)
-  T.eq(os.execute(string.format("until ps -eo args | grep -F -- '%s --run' | grep -qv grep; "
-    .. "do sleep 0.1; done", root)), true)
-  T.eq(os.execute("kill -KILL " .. util.read_file(pidf):match("%d+")), true)
-  T.eq(os.execute(string.format("until ! ps -eo args | grep -F -- '%s' | grep -qv grep; "
-    .. "do sleep 0.1; done", root)), true)
+  T.wait_until("a trainer of " .. root, LONG, function() return running(root .. " --run") > 0 end)
+  T.eq(os.execute("kill -KILL " .. T.wait_line(pidf, LONG):match("%d+")), true)
+  -- the trainer stops at its next epoch (3000 epochs: it would train on for minutes)
+  T.wait_until("no process of " .. root .. " left", LONG, function()
+    return running(root) == 0
+  end)
   for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
     T.ok(not n:match("%.json$"), "the run was stopped, not finished: " .. n)
   end
@@ -227,20 +239,25 @@ T.test("SIGINT to the report while tasks with every run recorded draw stops them
   local pidf, rcf = dir .. "/sig2.pid", dir .. "/sig2.rc"
   T.eq((report(root, "--seeds 1 t1")), 0)
   os.remove(root .. "/t1/README.md")
-  T.eq(os.execute(string.format("cd %s && (T1_REPORT_SLEEP=1 WB_ECHO=0 %s report.lua --root "
+  -- t1's report sleeps this long: a length of this test's own, as another
+  -- clone's suite may run the same test at the same time
+  local nap = T.sleep_mark(61)
+  local function napping() return os.execute("ps -eo args | grep -qx 'sleep " .. nap .. "'") end
+  T.eq(os.execute(string.format("cd %s && (T1_REPORT_SLEEP=%s WB_ECHO=0 %s report.lua --root "
     .. "%s --seeds 1 t1 >%s/sig2.out 2>&1 & echo $! >%s; wait $!; echo $? >%s) "
-    .. ">/dev/null 2>&1 &", dir, wbx, root, dir, pidf, rcf)), true)
+    .. ">/dev/null 2>&1 &", dir, nap, wbx, root, dir, pidf, rcf)), true)
   -- until t1's report sleeps (it draws in the second phase: every run recorded)
-  T.eq(os.execute(string.format("until [ -s %s ] || ps -eo args | grep -q '^sleep 61.5'; "
-    .. "do sleep 0.1; done", rcf)), true)
+  T.wait_until("t1's report to sleep", LONG, function()
+    return napping() or T.wait_status(rcf, 0)
+  end)
   -- a backgrounded shell job ignores SIGINT: the report's handler is its own
-  T.eq(os.execute("kill -INT " .. util.read_file(pidf):match("%d+")), true)
-  T.eq(os.execute("until [ -s " .. rcf .. " ]; do sleep 0.1; done"), true)
+  T.eq(os.execute("kill -INT " .. T.wait_line(pidf, LONG):match("%d+")), true)
+  local st = T.wait_status(rcf, LONG)
   local out = util.read_file(dir .. "/sig2.out")
-  T.eq(tonumber(util.read_file(rcf)), 130, out)
+  T.eq(st, 130, out)
   T.ok(out:find("== t1 (every run recorded)", 1, true), out)
   T.eq(procs(root), "", "nothing left running")
-  T.ok(not os.execute("ps -eo args | grep -q '^sleep 61.5'"), "not even its sleep")
+  T.ok(not napping(), "not even its sleep")
   -- the task was stopped, not left to finish after the report had gone
   T.ok(not wb.sys.exists(root .. "/t1/README.md"), "t1 did not finish: " .. out)
 end)

@@ -47,6 +47,19 @@ local function background(name, cmd, limit)
   end}
 end
 
+-- Shell lines for a wrapper that counts its calls in the file `count`,
+-- replaced whole (a new file renamed over it): written in place, the test
+-- polling it read the file between its truncation and its digits ("" is
+-- no number: 'attempt to compare number with nil' in a loaded run).
+local function bump(count)
+  return "n=$(cat " .. q(count) .. " 2>/dev/null || echo 0)\n"
+    .. "echo $((n + 1)) > " .. q(count .. ".new") .. " && mv -f " .. q(count .. ".new") .. " "
+    .. q(count) .. "\n"
+end
+local function calls(count)
+  return math.tointeger(tonumber((util.read_file(count) or ""):match("%d+") or "0"))
+end
+
 -- The array jobs in the queue whose script is in `root`.
 local function arrays_of(root)
   local _, queue = C.sh("squeue -h -o '%F %o'")
@@ -120,15 +133,14 @@ local function tests()
     -- wait, so a long sweep was cancelled after 30 scattered timeouts
     local root = dir .. "/flaky"
     local count = dir .. "/flaky.count"
-    local flaky = wrapper("squeue", "n=$(cat " .. q(count) .. " 2>/dev/null || echo 0)\n"
-      .. "echo $((n + 1)) > " .. q(count) .. "\n"
+    local flaky = wrapper("squeue", bump(count)
       .. "if [ $((n % 2)) = 0 ]; then echo 'slurm_load_jobs error: Socket timed out on "
       .. "send/recv operation' >&2; exit 1; fi\nexec \"$real\" \"$@\"")
     local b = background("flaky", string.format("env PATH=%s:$PATH %s %s %s --slurm --sbatch "
       .. "--hold --root %s", q(flaky), q(C.exe), q(driver), q(tiny), q(root)))
     -- held until squeue has failed 3 times (more than 2, the limit in a row)
     T.ok(C.poll(C.TIMEOUT * 5, function()
-      return tonumber(util.read_file(count) or "0") >= 6
+      return calls(count) >= 6
     end), "squeue asked")
     local _, queue = C.sh("squeue -h -o '%F %o'")
     local job = queue:match("(%d+) [^\n]*/flaky/")
@@ -151,14 +163,13 @@ local function tests()
     -- JobState=PENDING" (exit 1, a README of failures) before they trained
     local root = dir .. "/filtered"
     local count = dir .. "/filtered.count"
-    local counting = wrapper("squeue", "n=$(cat " .. q(count) .. " 2>/dev/null || echo 0)\n"
-      .. "echo $((n + 1)) > " .. q(count) .. "\nexec \"$real\" \"$@\"", "counting")
+    local counting = wrapper("squeue", bump(count) .. "exec \"$real\" \"$@\"", "counting")
     local b = background("filtered", string.format("env PATH=%s:$PATH SQUEUE_STATES=RUNNING "
       .. "SQUEUE_USERS=nobody %s %s --slurm --sbatch --hold --root %s", q(counting), q(C.exe),
       q(tiny), q(root)))
     -- held until the runner has looked twice (or has ended)
     T.ok(C.poll(C.TIMEOUT * 5, function()
-      return tonumber(util.read_file(count) or "0") >= 2
+      return calls(count) >= 2
         or wb.sys.exists(dir .. "/filtered.st")
     end), "squeue asked")
     local job = arrays_of(root)[1]

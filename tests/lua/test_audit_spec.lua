@@ -26,7 +26,7 @@ local TINY = "hidden = 4, epochs = 1, subset = {train = 200, test = 100}"
 
 -- The task at path run into root with args: status, stdout, stderr.
 local function task(path, root, args, env)
-  return T.sh(string.format("%s WB_ECHO=0 timeout 120 %s %s --root %s %s </dev/null",
+  return T.sh(string.format("%s WB_ECHO=0 timeout 600 %s %s --root %s %s </dev/null",
     env or "", q(T.wb), q(path), q(root), args or ""))
 end
 
@@ -229,7 +229,7 @@ T.test("wb.experiment's quick runs from the REPL go under <root>/quick, as a tas
   function()
   -- before: into <root>/runs, beside the full runs wb.runs.find reads there
   local root = dir .. "/repl"
-  local st, out, err = T.sh(string.format("WB_PLOTS=%s timeout 120 %s -e %s </dev/null",
+  local st, out, err = T.sh(string.format("WB_PLOTS=%s timeout 600 %s -e %s </dev/null",
     q(root), q(T.wb), q("local ex = wb.experiment({name = 'qq', base = {hidden = 4}, "
     .. "seeds = {1}}, {options = {quick = true}}); print(ex:run()[1].config.epochs)")))
   T.eq(st, 0, err)

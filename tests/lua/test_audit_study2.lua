@@ -69,7 +69,7 @@ T.test("task 8 says how far each batch size trained from its runs, not typed", f
   -- "batch 6,000 for 50 (450 steps): its final training loss stays above
   -- the small batches'" was typed: wrong under --quick or --epochs
   local root = T.tmpdir()
-  local st, _, err = T.sh(string.format("timeout 300 %s scripts/task08_batch_size.lua "
+  local st, _, err = T.sh(string.format("timeout 1200 %s scripts/task08_batch_size.lua "
     .. "--quick --seeds 1 --jobs 1 --root %s", T.quote(T.wb), T.quote(root)))
   T.eq(st, 0, err)
   local md = T.ok(require("wb.util").read_file(root .. "/quick/task08_batch_size/README.md"))
@@ -148,7 +148,7 @@ end)
 
 T.test("task 3 names the lengths its runs have, not a typed 5, 10 and 20", function()
   local root = T.tmpdir()
-  local st, _, err = T.sh(string.format("timeout 300 %s scripts/task03_epochs.lua --quick "
+  local st, _, err = T.sh(string.format("timeout 1200 %s scripts/task03_epochs.lua --quick "
     .. "--seeds 1 --jobs 1 --root %s", T.quote(T.wb), T.quote(root)))
   T.eq(st, 0, err)
   local md = T.ok(require("wb.util").read_file(root .. "/quick/task03_epochs/README.md"))

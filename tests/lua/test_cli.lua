@@ -215,7 +215,7 @@ T.test("SIGINT during a script stops it with 'interrupted!' and exit 130", funct
   local mark = dir .. "/looping"
   local st, out, err = T.sh("(" .. WB .. " -e 'io.open(\"" .. mark .. "\", \"w\"):close(); "
     .. "for i = 1, 1e12 do end' </dev/null & p=$!; n=0; while [ ! -e " .. q(mark) .. " ] "
-    .. "&& [ $n -lt 3000 ]; do sleep 0.02; n=$((n+1)); done; kill -INT $p; wait $p; echo status=$?)")
+    .. "&& [ $n -lt 30000 ]; do sleep 0.02; n=$((n+1)); done; kill -INT $p; wait $p; echo status=$?)")
   T.eq(st, 0)
   T.eq(out, "status=130\n") -- README "Exit status"
   T.ok(err:find("interrupted!", 1, true), err)

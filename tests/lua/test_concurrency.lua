@@ -60,6 +60,7 @@ while not io.open(arg[1] .. "/done") do
   local why = check(arg[1])
   reads = reads + 1
   if why then bad[#bad + 1] = why end
+  if reads == 1 then io.open(arg[1] .. "/reading", "w"):close() end
 end
 print(reads, #bad, bad[1] or "")
 ]])
@@ -67,7 +68,11 @@ print(reads, #bad, bad[1] or "")
 T.test("two writers, one path each for checkpoint and record: one whole file", function()
   -- a first version, so that the reader always finds files
   T.eq((T.sh(T.wb .. " " .. dir .. "/writer.lua " .. dir .. " 0 1")), 0)
+  -- the writers start once the reader reads (a loaded machine may start it
+  -- last: the writers could end before its first read)
   local cmd = string.format("W=%s; D=%s; $W $D/reader.lua $D > $D/reader.out 2>&1 & r=$!; "
+    .. "n=0; while [ ! -e $D/reading ] && [ $n -lt 6000 ] && kill -0 $r 2>/dev/null; do "
+    .. "sleep 0.05; n=$((n+1)); done; "
     .. "$W $D/writer.lua $D 1000 %d & a=$!; $W $D/writer.lua $D 2000 %d & b=$!; "
     .. "wait $a; sa=$?; wait $b; sb=$?; touch $D/done; wait $r; echo $sa $sb",
     T.wb, dir, N, N)

@@ -92,7 +92,7 @@ T.test("SIGKILL at " .. KILLS .. " seeded random moments: files are always whole
     -- the child died (then the checks below report what it left)
     local delay = math.random(0, 280) / 1000
     local ok = os.execute(string.format("%s %s %s >/dev/null 2>%s/err & p=$!; n=0; "
-      .. "while [ ! -e %s/alive ] && [ $n -lt 6000 ] && kill -0 $p 2>/dev/null; do "
+      .. "while [ ! -e %s/alive ] && [ $n -lt 60000 ] && kill -0 $p 2>/dev/null; do "
       .. "sleep 0.01; n=$((n+1)); done; sleep %.3f; kill -KILL $p; wait $p 2>/dev/null; "
       .. "rm -f %s/alive; true", T.wb, child, dir, dir, dir, delay, dir))
     T.ok(ok, "round " .. round .. ": shell failed")

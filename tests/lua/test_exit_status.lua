@@ -199,24 +199,52 @@ end)
 
 -- }====
 
--- Start a script in the background, signal it once it printed "ready",
--- and return how the shell that waited for it ended (a death by signal N
--- shows as exit 128 + N), and the script's stderr.
+-- Start a script in the background, signal it once it printed "ready" and
+-- has since run on (CPU time, which only passes while it runs: a fixed
+-- sleep was too short on a loaded machine, too long before a quick C call
+-- on a fast one), each signal after the one before was handled (its bit
+-- gone from SigCgt: the handler restores the default action), and return
+-- how the shell that waited for it ended (a death by signal N shows as
+-- exit 128 + N), and the script's stderr.
+local util = require "wb.util"
+local function proc_field(pid, file, pat)
+  return (util.read_file("/proc/" .. pid .. "/" .. file) or ""):match(pat)
+end
+local function cpu_ticks(pid) -- utime + stime, fields 14 and 15 of stat
+  local u, s = proc_field(pid, "stat", "%)%s+%S+" .. string.rep("%s+%S+", 10) .. "%s+(%d+)%s+(%d+)")
+  return u and tonumber(u) + tonumber(s)
+end
+local function catches(pid, sig) -- a handler is installed for the signal
+  local mask = proc_field(pid, "status", "SigCgt:%s*(%x+)")
+  local num = {INT = 2, TERM = 15}
+  return mask and (tonumber(mask:sub(-8), 16) >> (num[sig] - 1)) & 1 == 1
+end
 local function signal_run(code, signals)
   n = n + 1
   local path = string.format("%s/s%d.lua", dir, n)
   write(path, code)
-  local out, errf = dir .. "/sig.out", dir .. "/sig.err"
-  local kills = {}
-  for _, s in ipairs(signals) do kills[#kills + 1] = "sleep 0.3; kill -" .. s .. " $p" end
-  local cmd = string.format("%s %s </dev/null >%s 2>%s & p=$!; "
-    .. "for i in $(seq 100); do grep -q ready %s 2>/dev/null && break; sleep 0.05; done; "
-    .. "%s; wait $p", WB, path, out, errf, out, table.concat(kills, "; "))
-  local _, how, c = os.execute(cmd)
-  local fh = io.open(errf, "rb")
-  local err = fh and fh:read("a") or ""
-  if fh then fh:close() end
-  return how, c, err
+  local out, errf = dir .. "/sig" .. n .. ".out", dir .. "/sig" .. n .. ".err"
+  local pidf, stf = dir .. "/sig" .. n .. ".pid", dir .. "/sig" .. n .. ".st"
+  os.execute(string.format("sh -c '%s %s </dev/null >%s 2>%s & echo $! >%s; wait $!; "
+    .. "echo $? >%s' >/dev/null 2>&1 &", WB, path, out, errf, pidf, stf))
+  local pid = T.wait_line(pidf, 600):match("%d+")
+  T.wait_until("'ready' from " .. path, 600, function()
+    return (util.read_file(out) or ""):find("ready\n") or T.wait_status(stf, 0)
+  end)
+  local t0 = cpu_ticks(pid)
+  for i, s in ipairs(signals) do
+    if i == 1 and t0 then
+      T.wait_until("2 ticks of CPU time after 'ready'", 600, function()
+        local t = cpu_ticks(pid)
+        return not t or t >= t0 + 2
+      end)
+    elseif i > 1 then -- sent anyway after the bound: then the checks say what happened
+      T.poll(120, function() return not catches(pid, signals[i - 1]) end)
+    end
+    os.execute("kill -" .. s .. " " .. pid)
+  end
+  local st = T.wait_status(stf, 600)
+  return st and "exit" or "no status", tostring(st), util.read_file(errf) or ""
 end
 
 T.test("130 / 143: SIGINT and SIGTERM stop a script with the interrupted status", function()
@@ -277,7 +305,8 @@ end)
 T.test("a second SIGINT during one long C call ends the process at once", function()
   -- the hook only runs between Lua instructions; inside a long matmul the
   -- second SIGINT finds the default action restored
-  -- (one 4000 x 4000 matmul: over a second on one thread; signals 0.3 s apart)
+  -- (one 4000 x 4000 matmul: over a second on one thread; the first signal
+  -- once it has run 2 ticks, the second once the first was handled)
   local how, c, err = signal_run("local a = wb.ones(4000, 4000) print('ready') "
     .. "io.stdout:flush() wb.matmul(a, a) print('finished')", {"INT", "INT"})
   -- the shell reports a death by SIGINT as 130 too: the hook's message

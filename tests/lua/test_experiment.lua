@@ -118,8 +118,9 @@ T.test("killed mid-way: finished runs are kept and not retrained", function()
   os.execute(string.format("GRID_TRAIN=6000 WB_ECHO=0 %s %s --root %s --jobs 1 >/dev/null "
     .. "2>&1 & echo $! > %s/pid", T.wb, script, root, dir))
   local pid = util.read_file(dir .. "/pid"):match("%d+")
-  local t0 = wb.sys.time()
-  while count(records(root)) < 1 and wb.sys.time() - t0 < 60 do os.execute("sleep 0.02") end
+  T.wait_until("the first record of " .. root, 1800, function()
+    return count(records(root)) >= 1 or not util.pid_alive(pid)
+  end)
   -- a crash takes the whole task: the runner and its training children,
   -- which run in a session of their own (xargs included), so SIGKILL to the
   -- runner alone would leave them training and writing records behind the
@@ -170,12 +171,11 @@ return wb.task{name = "resume", title = "resume",
   -- the child training run a, killed once its state after some epoch exists
   os.execute(string.format("WB_ECHO=0 %s >/dev/null 2>&1 & echo $! > %s/kpid", cmds[1], dir))
   local pid = util.read_file(dir .. "/kpid"):match("%d+")
-  local t0 = wb.sys.time()
-  while not wb.sys.exists(path(a, "state.safetensors")) and wb.sys.time() - t0 < 60 do
-    os.execute("sleep 0.01")
-  end
+  T.wait_until("run a's state after its first epoch", 1800, function()
+    return wb.sys.exists(path(a, "state.safetensors")) or not util.pid_alive(pid)
+  end)
   os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-  os.execute("sleep 0.2")
+  T.wait_gone(pid, 600, "run a, killed,")
   T.ok(not wb.sys.exists(path(a, "json")), "killed before its record")
   local _, meta = wb.io.load_safetensors(path(a, "state.safetensors"))
   local k = math.tointeger(require("cjson").decode(meta["workbench.state"]).epoch)

@@ -4,7 +4,7 @@
 -- their reason ("File name too long", 66); a corrupted architecture exits 65
 -- naming the file; wb.io.save_safetensors works in its documented forms.
 --
--- Each case runs in a child `workbench` under `timeout 20`: a loader that
+-- Each case runs in a child `workbench` under `timeout 300`: a loader that
 -- blocks in open (a FIFO without a writer) is then a failure (124), not a
 -- hung suite. The guard is a hang detector, never a speed assertion.
 local T = dofile("tests/lua/harness.lua")
@@ -28,7 +28,7 @@ local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- Exit status and stderr of loading path with the named loader.
 local function try(kind, path)
-  local st, _, err = T.sh("timeout 20 " .. T.wb .. " " .. script .. " " .. loaders[kind]
+  local st, _, err = T.sh("timeout 300 " .. T.wb .. " " .. script .. " " .. loaders[kind]
     .. " " .. q(path) .. " </dev/null")
   return st, err
 end

@@ -92,4 +92,44 @@ T.test("harness: T.wait_status waits for the digits, not for the file", function
   os.remove(f)
 end)
 
+T.test("harness: T.wait_line waits for a whole line, not for the file's first bytes", function()
+  -- a fake writer that stops mid-line: "12" now, "34\n" 0.3 s later (as a
+  -- shell's `echo $! > f` may be seen between its open and its write)
+  local f = os.tmpname()
+  os.execute("(printf '12' > " .. f .. "; sleep 0.3; printf '34\\n' >> " .. f .. ") &")
+  T.eq(T.wait_line(f, 30), "1234")
+  local err = T.check_error("gave up after 0.1 s waiting for a whole line in " .. f .. ".none",
+    function() T.wait_line(f .. ".none", 0.1) end)
+  T.ok(err:find("test_mutants_harness", 1, true), "the error points at the caller: " .. err)
+  os.remove(f)
+end)
+
+T.test("harness: T.wait_until returns the value awaited, fails naming it", function()
+  local n = 0
+  T.eq(T.wait_until("n to reach 3", 30, function() n = n + 1 return n >= 3 and n end), 3)
+  local err = T.check_error("gave up after 0.1 s waiting for the impossible", function()
+    T.wait_until("the impossible", 0.1, function() return false end)
+  end)
+  T.ok(err:find("test_mutants_harness", 1, true), "the error points at the caller: " .. err)
+  T.eq(T.poll(0.1, function() return false end), nil, "T.poll: nil once its polls are spent")
+end)
+
+T.test("harness: T.wait_gone waits for a process to end", function()
+  local f = os.tmpname()
+  os.execute("sleep 0.3 & echo $! > " .. f)
+  local pid = T.wait_line(f, 30)
+  T.ok(require("wb.util").pid_alive(pid), "the sleep runs")
+  T.wait_gone(pid, 30, "the sleep")
+  T.ok(not require("wb.util").pid_alive(pid), "ended")
+  os.remove(f)
+  T.check_error("gave up after 0.1 s waiting for this process " .. wb.sys.getpid()
+    .. " to end", T.wait_gone, wb.sys.getpid(), 0.1, "this process")
+end)
+
+T.test("harness: T.sleep_mark is a sleep length of this process's own", function()
+  local m = T.sleep_mark(61)
+  T.eq(m, "61." .. wb.sys.getpid())
+  T.ok(os.execute("sleep 0." .. wb.sys.getpid() % 10 .. " 2>/dev/null"), "sleep takes such a length")
+end)
+
 T.done()

@@ -287,15 +287,18 @@ else
   end)
 
   T.test("Ctrl-C at the prompt clears the line and cancels a statement", function()
+    -- each key's effect is awaited on the screen before the next: typed
+    -- on while Ctrl-C was still being handled, a line was lost
     tmux("send-keys -t a -l zzz_partial")
+    wait_for("a", function(s) return last_line(s) == "> zzz_partial" end, "the partial line")
     tmux("send-keys -t a C-c")
-    os.execute("sleep 0.1")
+    wait_for("a", at_prompt, "a fresh prompt after Ctrl-C")
     type_line("a", "'after' .. 1")
     wait_for("a", function(s) return count(s, '"after1"') == 1 end, '"after1"')
     type_line("a", "if true then")
     wait_for("a", function(s) return last_line(s) == ">>" end, "the >> prompt")
     tmux("send-keys -t a C-c")
-    os.execute("sleep 0.1")
+    wait_for("a", at_prompt, "the > prompt after Ctrl-C")
     type_line("a", "3*3")
     wait_for("a", function(s) return count(s, "9") == 1 end, "3*3 -> 9")
   end)

@@ -31,11 +31,13 @@ local function start(root, jobs)
   os.execute(string.format("sh -c '%s %s --root %s --jobs %d >%s.out 2>&1 & echo $! > %s; "
     .. "wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, jobs, root, pidf, stf))
   return function(sig)
-    local t0 = wb.sys.time()
-    while records(root) < 1 and wb.sys.time() - t0 < 120 do os.execute("sleep 0.05") end
-    local pid = (util.read_file(pidf) or ""):match("%d+")
+    -- a run has ended, or the task did (then its status and output say why)
+    T.wait_until("the first record of " .. root, 1800, function()
+      return records(root) >= 1 or T.wait_status(stf, 0)
+    end)
+    local pid = T.wait_line(pidf, 60):match("%d+")
     os.execute("kill -" .. sig .. " " .. tostring(pid))
-    return T.wait_status(stf, 60), util.read_file(root .. ".out")
+    return T.wait_status(stf, 600), util.read_file(root .. ".out")
   end
 end
 
@@ -52,14 +54,11 @@ for _, case in ipairs{{"TERM", 1, 143}, {"TERM", 2, 143}, {"INT", 1, 130}, {"INT
     -- children get the signal with the task; a loaded machine may take a
     -- while to reap them, so poll (a bounded count) rather than sleep once.
     -- "[ ]" keeps the pattern from matching this pgrep's own shell
-    local left
-    for _ = 1, 300 do
+    T.wait_until("no process of " .. root .. " left running", 600, function()
       local p = io.popen("pgrep -f -- '--root[ ]" .. root .. "' | wc -l")
-      left = tonumber(p:read("a")); p:close()
-      if left == 0 then break end
-      os.execute("sleep 0.1")
-    end
-    T.eq(left, 0, "no child left running")
+      local left = tonumber(p:read("a")); p:close()
+      return left == 0
+    end)
   end)
 end
 

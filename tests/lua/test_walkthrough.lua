@@ -71,7 +71,7 @@ local function wait_for(pred, what, secs)
     s = screen()
     if pred(s) then return s end
     os.execute("sleep 0.05")
-  until wb.sys.time() - t0 > (secs or 20)
+  until wb.sys.time() - t0 > (secs or 600) -- a guard against a hang (ASan on a loaded machine)
   error("timed out waiting for " .. what .. "; screen:\n" .. s, 2)
 end
 

@@ -227,4 +227,51 @@ end
 
 -- }====
 
+-- {==== second first hour: README as printed, mistakes' messages ====
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The README's only python block, as printed.
+local function readme_python()
+  return assert(slurp("README.md"):match("\n```python\n(.-)```"), "README has no python block")
+end
+
+if pcall(wb.data.mnist) and T.python_with("torch") and T.python_with("pandas") then
+  T.test("README's Python snippet runs as printed after task 5 --quick and the export "
+      .. "its comment names", function()
+    -- it named a run by a hash of an older commit (FileNotFoundError) and a
+    -- history export of plots/runs, which a --quick run does not write
+    local dir, here = T.tmpdir(), os.getenv("PWD")
+    local wbabs = T.wb:sub(1, 1) == "/" and T.wb or here .. "/" .. T.wb
+    T.eq(T.sh("mkdir -p " .. q(dir .. "/data") .. " && ln -s " .. q(here .. "/data/mnist")
+      .. " " .. q(dir .. "/data/mnist")), 0)
+    local st, _, err = T.sh(string.format("cd %s && WB_ECHO=0 %s %s/scripts/task05_dropout.lua "
+      .. "--quick --seeds 1 --root plots", q(dir), q(wbabs), q(here)))
+    T.eq(st, 0, err)
+    local code = readme_python()
+    local export = T.ok(code:match("# after (%./workbench %-e '[^\n]*'):\n"),
+      "the snippet's comment names the export command")
+    st, _, err = T.sh("cd " .. q(dir) .. " && " .. export:gsub("^%./workbench", q(wbabs)))
+    T.eq(st, 0, "the comment's command: " .. export .. ": " .. err)
+    local f = assert(io.open(dir .. "/readme.py", "w"))
+    f:write(code)
+    f:close()
+    local out
+    st, out, err = T.sh("cd " .. q(dir) .. " && " .. T.python_with("torch") .. " readme.py")
+    T.eq(st, 0, err)
+    local a, b = out:match("^(%S+) (%S+)\n$")
+    T.ok(a and a == b, "the printed accuracies are equal: " .. out)
+    T.ok(wb.sys.exists(dir .. "/halved.safetensors"), "halved.safetensors written")
+  end)
+else
+  T.skip("README's Python snippet runs as printed", "no MNIST, python3-torch or pandas")
+end
+
+-- }====
+
 T.done()

@@ -272,6 +272,20 @@ else
   T.skip("README's Python snippet runs as printed", "no MNIST, python3-torch or pandas")
 end
 
+T.test("report: an unknown task name suggests the task meant", function()
+  local root = T.tmpdir()
+  for name, want in pairs{task5_dropout = "task05_dropout", dropout = "task05_dropout",
+      task07_optimisers = "task07_optimizers"} do
+    local st, _, err = T.sh(string.format("%s scripts/report.lua %s --root %s", q(T.wb), name,
+      q(root)))
+    T.eq(st, 64, err)
+    T.ok(err:find("unknown task '" .. name .. "': no scripts/" .. name .. ".lua (did you mean '"
+      .. want .. "'?)", 1, true), err)
+  end
+  local _, _, err = T.sh(string.format("%s scripts/report.lua zzzz --root %s", q(T.wb), q(root)))
+  T.ok(err:find("unknown task 'zzzz': no scripts/zzzz.lua (a task", 1, true), err)
+end)
+
 -- }====
 
 T.done()

@@ -286,6 +286,16 @@ T.test("report: an unknown task name suggests the task meant", function()
   T.ok(err:find("unknown task 'zzzz': no scripts/zzzz.lua (a task", 1, true), err)
 end)
 
+T.test("fit: a string where an integer belongs is said to be a string", function()
+  -- "epochs must be an integer, got 2" read as nonsense for epochs = "2"
+  local m = model()
+  local d = wb.data.Dataset(wb.new_tensor({4, 784}, "uint8"), wb.new_tensor({4}, "uint8"))
+  T.check_error('fit: epochs must be an integer, got string "2"', m.fit, m, d,
+    {epochs = "2", verbose = false})
+  T.check_error("fit: batch_size must be an integer, got 2.5", m.fit, m, d,
+    {batch_size = 2.5, verbose = false})
+end)
+
 -- }====
 
 T.done()

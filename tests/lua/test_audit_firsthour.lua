@@ -296,6 +296,15 @@ T.test("fit: a string where an integer belongs is said to be a string", function
     {batch_size = 2.5, verbose = false})
 end)
 
+T.test("wb.data.mnist and fashion_mnist refuse an argument instead of ignoring it", function()
+  -- wb.data.mnist("other/folder") read the usual MNIST without a word
+  T.check_error("wb.data.mnist: takes no arguments, got 1 (a string): MNIST's folder is "
+    .. "$WB_DATA/mnist", wb.data.mnist, "/nonexistent")
+  T.check_error("wb.data.mnist: takes no arguments, got 1 (a table)", wb.data.mnist,
+    {path = "x"})
+  T.check_error("wb.data.fashion_mnist: takes no arguments", wb.data.fashion_mnist, "x")
+end)
+
 -- }====
 
 T.done()

@@ -305,6 +305,24 @@ T.test("wb.data.mnist and fashion_mnist refuse an argument instead of ignoring i
   T.check_error("wb.data.fashion_mnist: takes no arguments", wb.data.fashion_mnist, "x")
 end)
 
+T.test("experiment fit_options: a refused option says where it belongs", function()
+  -- callbacks were sent to "base or vary", where no config key takes them
+  T.check_error("experiment.fit_options.callbacks: set by the config or the runner; the "
+    .. "experiment's callbacks hook gives them", wb.spec.check_fit_options,
+    {callbacks = {}}, "x")
+  T.check_error("experiment.fit_options.seed: set by the config or the runner; the runner "
+    .. "seeds each run", wb.spec.check_fit_options, {seed = 1}, "x")
+  T.check_error("experiment.fit_options.epochs: set by the config or the runner; put it in "
+    .. "base or vary", wb.spec.check_fit_options, {epochs = 1}, "x")
+  -- a misspelt config key was answered "valid: verbose" alone
+  T.check_error("unknown fit option 'log_evry' (valid: verbose) ('log_every' is a config "
+    .. "key: put it in base or vary)", wb.spec.check_fit_options, {log_evry = 5}, "x")
+  local err = T.check_error("unknown fit option 'verbse' (did you mean 'verbose'?)",
+    wb.spec.check_fit_options, {verbse = false}, "x")
+  T.ok(not err:find("config key", 1, true), err)
+  wb.spec.check_fit_options({verbose = false}, "x")
+end)
+
 -- }====
 
 T.done()

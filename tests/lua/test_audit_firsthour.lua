@@ -323,6 +323,17 @@ T.test("experiment fit_options: a refused option says where it belongs", functio
   wb.spec.check_fit_options({verbose = false}, "x")
 end)
 
+T.test("predict and evaluate: an image [h, w] is pointed at wb.image.to_mnist", function()
+  local m = model()
+  T.check_error("predict: x: expected rows [n, 784], got [32, 32]; if x is an image [h, w], "
+    .. "wb.image.to_mnist(img) gives MNIST's [1, 784]", m.predict, m, wb.zeros(32, 32))
+  T.check_error("got [28, 28]: one sample is x:reshape(1, 784); if x is an image [h, w], "
+    .. "wb.image.to_mnist(img)", m.predict, m, wb.zeros(28, 28))
+  T.check_error("evaluate: x: expected rows [n, 784], got [32, 32]; if x is an image",
+    m.evaluate, m, wb.zeros(32, 32), wb.new_tensor({32}, "uint8"))
+  T.eq(m:predict(wb.zeros(3, 784)):shape()[1], 3)
+end)
+
 -- }====
 
 T.done()

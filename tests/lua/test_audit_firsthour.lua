@@ -334,6 +334,16 @@ T.test("predict and evaluate: an image [h, w] is pointed at wb.image.to_mnist", 
   T.eq(m:predict(wb.zeros(3, 784)):shape()[1], 3)
 end)
 
+T.test("help(wb.Sequential) says how to reach a layer", function()
+  -- a Keras user tried m.layers[1] (nil) and found nothing in help
+  local e = assert(wb.help.find("wb.Sequential"))
+  local text = table.concat(e.body, "\n")
+  T.ok(text:find("m[i] is", 1, true) and text:find("#m the number of layers", 1, true), text)
+  local m = model()
+  T.eq(#m, 3)
+  T.eq(m[1].n_out, 16)
+end)
+
 -- }====
 
 T.done()

@@ -344,6 +344,23 @@ T.test("help(wb.Sequential) says how to reach a layer", function()
   T.eq(m[1].n_out, 16)
 end)
 
+T.test("task 2: a bad PNG argument is one message with the file's status, no traceback",
+    function()
+  local dir = T.tmpdir()
+  local f = assert(io.open(dir .. "/3_text.png", "w"))
+  f:write("hello")
+  f:close()
+  for path, want in pairs{[dir .. "/3_text.png"] = {65, "not a PNG file"},
+      [dir .. "/4_missing.png"] = {66, "no such file"}} do
+    local st, _, err = T.sh(string.format("%s scripts/task02_custom_digit.lua --quick --seeds 1 "
+      .. "--root %s %s", q(T.wb), q(dir .. "/r"), q(path)))
+    T.eq(st, want[1], err)
+    T.ok(err:find("workbench: task02_custom_digit: " .. path .. ": " .. want[2], 1, true), err)
+    T.ok(not err:find("stack traceback", 1, true), err)
+    T.ok(not wb.sys.exists(dir .. "/r/quick/runs"), "trained before checking the file")
+  end
+end)
+
 -- }====
 
 T.done()

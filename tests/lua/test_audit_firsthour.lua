@@ -361,6 +361,23 @@ T.test("task 2: a bad PNG argument is one message with the file's status, no tra
   end
 end)
 
+if wb.sys.exists(wb.data.fashion_dir .. "/t10k-labels-idx1-ubyte.gz") then
+  T.test("task 14 --quick on Fashion-MNIST: no batch size at the target draws no empty figure",
+      function()
+    -- `report.lua --dataset fashion --quick` failed there: wb.plot.lines:
+    -- series[1].y: expected at least one value
+    local root = T.tmpdir()
+    local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/task14_noise_scale.lua --quick "
+      .. "--dataset fashion --root %s", q(T.wb), q(root)))
+    T.eq(st, 0, err)
+    local readme = slurp(root .. "/quick/fashion/task14_noise_scale/README.md")
+    T.ok(readme:find("Fewer than two batch sizes reached the target: no tradeoff fit", 1, true)
+      or readme:find("tradeoff.png", 1, true), readme)
+  end)
+else
+  T.test("task 14 --quick on Fashion-MNIST", function() T.missing("dataset-fashion-mnist") end)
+end
+
 -- }====
 
 T.done()

@@ -3,7 +3,8 @@
 -- printed, and the messages of a new user's mistakes (a misspelt task name,
 -- a string where an integer belongs, an argument a loader ignored, a fit
 -- option in the wrong place, an image given to predict as it is, a bad PNG
--- for task 2) and a crash of task 14 on Fashion-MNIST's --quick.
+-- for task 2), a crash of task 14 on Fashion-MNIST's --quick, and the
+-- runner saying what changed when recorded runs are trained again.
 local T = dofile("tests/lua/harness.lua")
 
 local q = T.quote
@@ -164,6 +165,42 @@ if wb.sys.exists(wb.data.fashion_dir .. "/t10k-labels-idx1-ubyte.gz") then
   end)
 else
   T.test("task 14 --quick on Fashion-MNIST", function() T.missing("dataset-fashion-mnist") end)
+end
+
+if pcall(wb.data.mnist) then
+  T.test("a recorded run trained again after an edit: the runner says what changed", function()
+    -- "0 cached, 1 to train" was all it said: the user could not tell which
+    -- edit made the records stale
+    local dir = T.tmpdir()
+    local function run(factor, hidden)
+      local f = assert(io.open(dir .. "/edit.lua", "w"))
+      f:write(string.format([[return wb.task{name = "edit", experiment = {
+  base = {hidden = %d, epochs = 1}, seeds = {1},
+  callbacks = function(cfg, model, data)
+    return {wb.callbacks.Lambda{on_epoch_end = function(e, logs) logs.x = e * %d end}}
+  end}, report = function(task, runs) end}
+]], hidden, factor))
+      f:close()
+      local st, _, err = T.sh(string.format("%s %s --quick --root %s", q(T.wb),
+        q(dir .. "/edit.lua"), q(dir)))
+      T.eq(st, 0, err)
+      return err
+    end
+    local note = "[edit] 1 of the runs to train was recorded under another identity (same "
+      .. "variant and seed): "
+    local err = run(2, 8)
+    T.ok(err:find("1 to train", 1, true) and not err:find("another identity", 1, true), err)
+    err = run(2, 8)
+    T.ok(err:find("1 cached, 0 to train", 1, true) and not err:find("another identity", 1,
+      true), err)
+    err = run(3, 8)
+    T.ok(err:find(note .. "the callbacks hook changed since; the old records stay", 1, true),
+      err)
+    err = run(3, 9)
+    T.ok(err:find(note .. "config key hidden changed since", 1, true), err)
+  end)
+else
+  T.skip("a recorded run trained again after an edit: the runner says what changed", "no MNIST")
 end
 
 -- }====

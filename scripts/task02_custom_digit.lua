@@ -16,8 +16,17 @@ local function digit_files()
     end
   end
   for _, path in ipairs(files) do
-    if not wb.sys.exists(path) then wb.sys.fail("ENOENT", path .. ": no such file") end
-    wb.image.to_mnist(wb.image.load(path)) -- a bad PNG or no digit: refused before training
+    -- a bad PNG or no digit: refused before training, in one message (the user's
+    -- file is at fault: no traceback, as for a declaration's error), same status
+    local ok, e = pcall(function()
+      if not wb.sys.exists(path) then wb.sys.fail("ENOENT", path .. ": no such file") end
+      wb.image.to_mnist(wb.image.load(path))
+    end)
+    if not ok then
+      wb.sys.check_interrupt()
+      error(wb.spec.input_error("task02_custom_digit: " .. tostring(e):gsub("^[^:]*:%d+: ", ""),
+        wb.is_error(e) and e.code or nil), 0)
+    end
   end
   return files
 end

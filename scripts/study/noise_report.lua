@@ -148,6 +148,9 @@ function M.sweep_figure(task, recs)
     if best then Sv[#Sv + 1], Ev[#Ev + 1] = best.steps, best.examples end
   end
   task:text(table.concat(t, "\n") .. "\n")
+  -- no batch size reached the target (Fashion-MNIST's --quick): nothing to draw,
+  -- no fit (the findings say so); wb.plot.lines refuses an empty series
+  if #Sv == 0 then return nil, 0, #rows end
   local ok, fit = pcall(wb.noise_scale.fit_tradeoff, Sv, Ev)
   fit = ok and fit or nil
   local series = {{label = "best lr per batch size", x = Ev, y = Sv}}

@@ -17,6 +17,27 @@ M.USAGE = "usage: workbench scripts/report.lua [--dataset mnist|fashion] [--seed
 -- once dropped without a word (--run HASH made a whole report, --help
 -- trained), and an unknown task was run (and failed) only after the tasks
 -- before it had trained.
+-- " (did you mean 'task05_dropout'?)" for task5_dropout or dropout: the task
+-- script nearest by edit distance, else the one whose name holds t; "" when
+-- none or several do.
+function M.task_hint(t, script_dir)
+  local names = {}
+  for _, f in ipairs(wb.sys.listdir(script_dir)) do
+    local n = f:match("^(task[%w_%-]*)%.lua$")
+    if n then names[#names + 1] = n end
+  end
+  table.sort(names)
+  local near = wb.spec.nearest(t, names)
+  if not near then
+    local holding = {}
+    for _, n in ipairs(names) do
+      if n:find(t, 1, true) then holding[#holding + 1] = n end
+    end
+    near = #holding == 1 and holding[1] or nil
+  end
+  return near and (" (did you mean '" .. near .. "'?)") or ""
+end
+
 function M.check_args(opts, tasks, script_dir)
   for _, k in ipairs{"run", "list_runs", "cockpit", "slurm", "sbatch", "detach", "gather"} do
     if opts[k] then
@@ -30,8 +51,9 @@ function M.check_args(opts, tasks, script_dir)
     if named[t] then return "task " .. t .. " named twice: name it once" end
     named[t] = true
     if not t:match("^[%w_%-]+$") or not wb.sys.exists(script_dir .. "/" .. t .. ".lua") then
-      return string.format("unknown task '%s': no %s/%s.lua (a task is a script's name "
-        .. "without .lua, e.g. task01_predictions)", t, script_dir, t)
+      return string.format("unknown task '%s': no %s/%s.lua%s (a task is a script's name "
+        .. "without .lua, e.g. task01_predictions)", t, script_dir, t,
+        M.task_hint(t, script_dir))
     end
   end
 end

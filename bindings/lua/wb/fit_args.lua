@@ -41,7 +41,7 @@ function M.check_int(v, name, fname, min)
   if math.type(v) ~= "integer" then
     if type(v) == "number" and v == floor(v) then v = floor(v)
     else error(string.format("%s: %s must be an integer, got %s", fname, name,
-      tostring(v)), 3) end
+      type(v) == "string" and string.format("string %q", v) or tostring(v)), 3) end
   end
   if v < min then
     error(string.format("%s: %s must be >= %d, got %d", fname, name, min, v), 3)

@@ -83,7 +83,9 @@ nn.SequentialClass = Sequential
 ---A stack of layers applied in order: Keras outside (fit, evaluate,
 ---predict, summary, save), Torch underneath (forward, backward,
 ---parameters, zero_grad are public). An error inside a layer is rethrown
----as "layer 2 (Dense 784->128): ...". tostring lists the layers.
+---as "layer 2 (Dense 784->128): ...". tostring lists the layers; m[i] is
+---layer i (m[1].weight: its kernel, shared, not a copy; Keras's
+---model.layers[0]), #m the number of layers.
 ---Example: print(m); print(m:summary()); local h = m:fit(d.train, {epochs = 2})
 
 ---wb.Sequential:add(layer) -> wb.Sequential

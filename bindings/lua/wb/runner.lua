@@ -22,6 +22,7 @@ local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lin
 local runner_watch = require "wb.runner_watch" -- a child's side of the pipe
 local run_children = require "wb.runner_children" -- the runner's side
 local reads = require "wb.identity_reads"
+local why = require "wb.runner_why" -- recorded runs trained again: what changed
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -305,6 +306,8 @@ function M.main(task, argv, script)
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
   io.stderr:write(count(pending, ex, jobs), "\n")
+  local changed = not opts.fresh and why.note(ex, pending)
+  if changed then io.stderr:write(changed, "\n") end
   if #(ex.quick_replaced or {}) > 0 then
     io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
       .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,

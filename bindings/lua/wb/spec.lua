@@ -62,10 +62,7 @@ local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "
 local TASK_KEYS = {"name", "title", "intro", "args", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
-local CONFIG_SET = {batch_size = true, epochs = true, log_every = true, optimizer = true,
-  seed = true, instruments = true, every = true,
-  shuffle = true, validation = true, validation_split = true, validation_data = true,
-  callbacks = true, loss = true}
+local CONFIG_SET = K.FIT_SET_BY_CONFIG
 
 -- }====================
 
@@ -102,11 +99,11 @@ local function unknown(ctx, place, key, valid, what, hint)
     table.concat(valid, ", "), hint or ""), key)
 end
 
-local function check_table_keys(ctx, t, valid, place, what)
+local function check_table_keys(ctx, t, valid, place, what, hint_of)
   local set = {}
   for _, k in ipairs(valid) do set[k] = true end
   for _, k in ipairs(util.sorted_keys(t)) do
-    if not set[k] then unknown(ctx, place, k, valid, what) end
+    if not set[k] then unknown(ctx, place, k, valid, what, hint_of and hint_of(k)) end
   end
 end
 
@@ -355,10 +352,11 @@ function M.check_fit_options(opts, where)
   for _, k in ipairs(util.sorted_keys(opts)) do
     if CONFIG_SET[k] then
       fail(ctx, "experiment.fit_options." .. tostring(k), "set by the config or the runner; "
-        .. "put it in base or vary, so that the record and the run's identity say it")
+        .. K.fit_option_way(k) .. ", so that the record and the run's identity say it")
     end
   end
-  check_table_keys(ctx, opts, M.FIT_OPTION_KEYS, "experiment.fit_options", "fit option")
+  check_table_keys(ctx, opts, M.FIT_OPTION_KEYS, "experiment.fit_options", "fit option",
+    K.fit_option_hint)
 end
 
 ---wb.spec.check_task(spec, where)

@@ -56,6 +56,38 @@ function M.nearest(word, candidates)
   return nil
 end
 
+-- {==================== fit_options ====================
+
+-- fit() options an experiment's fit_options may not set: the config or the
+-- runner sets them (wb.spec.check_fit_options).
+M.FIT_SET_BY_CONFIG = {batch_size = true, epochs = true, log_every = true, optimizer = true,
+  seed = true, instruments = true, every = true,
+  shuffle = true, validation = true, validation_split = true, validation_data = true,
+  callbacks = true, loss = true}
+
+-- Where such an option comes from instead; the others are config keys.
+local FIT_OPTION_WAY = {
+  callbacks = "the experiment's callbacks hook gives them (callbacks = function(cfg, "
+    .. "model, data) -> list)",
+  seed = "the runner seeds each run with its seed (the experiment's seeds)",
+  validation_split = "the config key validation sets it (0.1, \"test\" or false)",
+  validation_data = "the config key validation sets it (0.1, \"test\" or false)"}
+
+function M.fit_option_way(k)
+  return FIT_OPTION_WAY[k] or "put it in base or vary"
+end
+
+-- For an unknown fit option near a config key (log_evry): " ('log_every' is
+-- a config key: put it in base or vary)", else nil.
+function M.fit_option_hint(k)
+  local near = M.nearest(k, util.sorted_keys(M.FIT_SET_BY_CONFIG))
+  if near and not FIT_OPTION_WAY[near] then
+    return string.format(" ('%s' is a config key: put it in base or vary)", near)
+  end
+end
+
+-- }====================
+
 -- The line of the script where `word` first appears as a key or value, so
 -- that an error points at the text to change.
 function M.line_of(file, word)

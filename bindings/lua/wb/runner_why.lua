@@ -1,0 +1,67 @@
+-- wb/runner_why.lua: why runs that were recorded are trained again. A run's
+-- identity (its hash) covers its config, hooks, data and the training code
+-- (wb/experiment.lua); an edit to any of them gives new hashes, and the
+-- runner said only "0 cached, 2 to train": a user who expected the records
+-- to be reused could not tell what they had changed. Here a pending run is
+-- matched with the records of the same task, variant label and seed under
+-- another hash, and the parts of the identity (and config keys) that differ
+-- are named in one line. The old records stay (wb.runs.find lists both,
+-- told apart by what differs).
+local _ENV = require "wb.std"
+local wb, util, record = require "wb", require "wb.util", require "wb.record"
+
+local M = {}
+
+-- What each identity part is, in the user's words (run and train are
+-- derived from the others).
+local PARTS = {{"code", "the training code (wb's modules or the core as built)"},
+  {"data", "the data files"}, {"build", "the build hook"},
+  {"callbacks", "the callbacks hook"}, {"fit_options", "fit_options"},
+  {"measure", "the measure hook"}}
+
+-- The names of what differs between spec s and record r, into set `into`.
+local function differences(s, r, into)
+  local id = type(r.identity) == "table" and r.identity or {}
+  for _, p in ipairs(PARTS) do
+    if id[p[1]] ~= nil and id[p[1]] ~= s.identity[p[1]] then into[p[2]] = true end
+  end
+  local cfg = type(r.config) == "table" and r.config or {}
+  for k, v in pairs(s.config) do
+    if util.canonical(v) ~= util.canonical(cfg[k]) then into["config key " .. k] = true end
+  end
+end
+
+-- One line saying how many of the pending runs have a record of the same
+-- task, variant and seed under another identity, and what differs from the
+-- latest such record (the training code, a hook, a config key); nil when
+-- none has.
+function M.note(ex, pending)
+  if #pending == 0 then return nil end
+  local want = {}
+  for _, s in ipairs(pending) do want[s.variant .. "\0" .. s.seed] = s end
+  local dir, prefix = record.dir(ex.root), ex.name .. "-"
+  local files = wb.sys.exists(dir) and wb.sys.listdir(dir) or {}
+  local last, n = {}, 0 -- each pending run's latest record under another hash
+  for _, f in ipairs(files) do
+    if f:sub(1, #prefix) == prefix and record.is_record_file(f) then
+      local r = record.read(dir .. "/" .. f) -- nil when malformed: not this run's
+      local s = r and want[r.variant .. "\0" .. r.seed]
+      if s and r.hash ~= s.hash then
+        if not last[s] then n = n + 1 end
+        if not last[s] or tostring(r.finished_at) > tostring(last[s].finished_at) then
+          last[s] = r
+        end
+      end
+    end
+  end
+  if n == 0 then return nil end
+  local what = {}
+  for s, r in pairs(last) do differences(s, r, what) end
+  local names = util.sorted_keys(what)
+  return string.format("[%s] %d of the runs to train %s recorded under another identity "
+    .. "(same variant and seed): %s changed since; the old records stay (wb.runs.find lists "
+    .. "both)", ex.name, n, n == 1 and "was" or "were",
+    #names > 0 and table.concat(names, ", ") or "their identity")
+end
+
+return M

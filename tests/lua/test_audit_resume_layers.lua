@@ -123,6 +123,18 @@ T.test("a Lua layer's method that cannot be identified is named in a warning", f
   T.eq(h.epochs, 3)
   T.ok(err:find("layer 2 (a Lua layer)'s method 'forward' cannot be compared (it closes "
     .. "over the layer itself", 1, true), err)
+  -- a layer whose members come from an __index function cannot be listed
+  local function Proxy()
+    local L = Scale(2)
+    return setmetatable({}, {__index = function(_, k) return L[k] end})
+  end
+  local proxy = saved_state("proxy", Proxy())
+  h, err = stderr_of(function()
+    return model(Proxy()):fit(train, opts{epochs = 3, resume = proxy})
+  end)
+  T.eq(h.epochs, 3)
+  T.ok(err:find("method '__index' cannot be compared (its class's members come from an "
+    .. "__index function)", 1, true), err)
   -- the methods that can be compared still are
   local s = Odd()
   function s:forward(x) return x * 3 end
@@ -168,6 +180,12 @@ function()
   local ok, e = pcall(m.fit, m, train, opts{epochs = 3, resume = path})
   T.ok(not ok and wb.is_error(e) and e.code == "EFORMAT", tostring(e))
   T.ok(e.message:find(path .. ": bad workbench.layer_code metadata", 1, true), e.message)
+  meta["workbench.layer_code"] = '{"2":{"methods":"x","unchecked":[]}}'
+  wb.io.save_safetensors(path, tensors, meta)
+  ok, e = pcall(m.fit, m, train, opts{epochs = 3, resume = path})
+  T.ok(not ok and wb.is_error(e) and e.code == "EFORMAT", tostring(e))
+  T.ok(e.message:find(path .. ": workbench.layer_code '2': expected {methods = {name = id}, "
+    .. "unchecked = {name = why}}", 1, true), e.message)
 end)
 
 T.test("wb.load of a file with a Lua layer says it cannot rebuild it, and why", function()

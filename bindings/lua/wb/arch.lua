@@ -94,7 +94,8 @@ end
 
 -- The names of a Lua layer's members: its own string keys and those of
 -- the tables its metatables' __index chain holds (its class's methods and
--- fields), sorted.
+-- fields), sorted; and whether that chain ends in an __index function (its
+-- members cannot be listed).
 local function member_names(layer)
   local set, names, t = {}, {}, layer
   for _ = 1, 8 do
@@ -106,7 +107,7 @@ local function member_names(layer)
     t = type(mt) == "table" and rawget(mt, "__index") or nil
   end
   table.sort(names)
-  return names
+  return names, t ~= nil and type(t) ~= "table"
 end
 
 -- A Lua layer's plain fields (its configuration as far as it shows).
@@ -142,7 +143,9 @@ end
 -- values it closes over, the globals, modules and files it names).
 local function lua_code(layer)
   local methods, unchecked = {}, {}
-  for _, k in ipairs(member_names(layer)) do
+  local names, opaque = member_names(layer)
+  if opaque then unchecked.__index = "its class's members come from an __index function" end
+  for _, k in ipairs(names) do
     local f = layer[k]
     if type(f) == "function" and not library_function(f) then
       local ok, id, why = pcall(wb.identity.hook, f)
@@ -285,6 +288,8 @@ function M.code_diff(saved, model, notes)
         .. "(the file was written before save_state kept it)", i)
     elseif b and type(a) ~= "table" then
       return string.format("layer %d is a Lua layer here, not there", i)
+    elseif a ~= nil and not b then
+      return string.format("layer %d is a Lua layer there, not here", i)
     elseif b then
       local am, bm = a.methods or {}, b.methods or {}
       local au, bu = a.unchecked or {}, b.unchecked or {}

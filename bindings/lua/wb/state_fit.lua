@@ -185,6 +185,19 @@ function M.check_arch(path, arch, code, model)
   if not okc or (code ~= nil and type(codes) ~= "table") then
     M.bad(path, "bad workbench.layer_code metadata (not a JSON object)")
   end
+  local function names(t) -- {name = string}
+    if type(t) ~= "table" then return false end
+    for k, v in pairs(t) do
+      if type(k) ~= "string" or type(v) ~= "string" then return false end
+    end
+    return true
+  end
+  for i, e in pairs(codes or {}) do
+    if type(e) ~= "table" or not names(e.methods) or not names(e.unchecked) then
+      M.bad(path, "workbench.layer_code '%s': expected {methods = {name = id}, unchecked = "
+        .. "{name = why}}", tostring(i))
+    end
+  end
   local A = require "wb.arch"
   local diff, notes = A.arch_diff(saved, model)
   diff = diff or A.code_diff(codes, model, notes)

@@ -12,9 +12,11 @@
 -- class's, through its metatable's __index). save_state also keeps the
 -- code of every Lua layer's methods (metadata workbench.layer_code, by
 -- layer index: {methods = {name = wb.identity.hook id}, unchecked = {name
--- = why}}): a resume into a layer whose fields or methods differ is
--- refused; a method whose code cannot be identified (it closes over a
--- tensor) is named in a warning.
+-- = why}}): a resume into a layer whose fields (those both sides have: one
+-- set as the layer runs is on the saved side only) or methods differ is
+-- refused (a resume restores none of a Lua layer's fields); a method whose
+-- code cannot be identified (it closes over a tensor or the layer itself)
+-- is named in a warning, as is a file written before these were kept.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
@@ -232,10 +234,11 @@ end
 local function fields_diff(i, a, b)
   for _, k in ipairs(sorted_union(a)) do
     if b[k] ~= nil and not same(a[k], b[k]) then
-      return string.format("layer %d (a Lua layer) has %s = %s there, %s here (a field "
-        .. "that is state, not configuration? give the layer a config() method returning "
-        .. "its configuration, {kind = ..., ...}: that is compared instead)", i, k,
-        show(a[k]), show(b[k]))
+      return string.format("layer %d (a Lua layer) has %s = %s there, %s here (a resume "
+        .. "does not restore a Lua layer's fields; if this one is state that does not change "
+        .. "what the layer computes, give the layer a config() method returning its "
+        .. "configuration, {kind = ..., ...}: that is compared instead)", i, k, show(a[k]),
+        show(b[k]))
     end
   end
 end
@@ -301,7 +304,8 @@ function M.code_diff(saved, model, notes)
         elseif am[k] and bm[k] and am[k] ~= bm[k] then
           return string.format("the code of layer %d (a Lua layer)'s method '%s' differs "
             .. "(its bytecode, or a value it closes over, or a global, module or file it "
-            .. "names)", i, k)
+            .. "names; a counter it keeps in a local as it runs would differ too: keep such "
+            .. "state in a field of the layer)", i, k)
         elseif not (am[k] and bm[k]) then
           notes[#notes + 1] = string.format("the code of layer %d (a Lua layer)'s method "
             .. "'%s' cannot be compared (%s)", i, k, tostring(bu[k] or au[k]))

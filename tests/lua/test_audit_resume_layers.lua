@@ -205,8 +205,9 @@ T.test("wb.load of a file with a Lua layer says it cannot rebuild it, and why", 
   function L:config() return {kind = "MyScale", k = self.k} end
   path = saved_state("load_cfg", L)
   ok, e = pcall(function() local m2 = wb.load(path); return m2 end)
-  T.ok(not ok and e.code == "EFORMAT" and e.message:find("layer 2 is a Lua layer (MyScale), "
-    .. "which wb.load cannot rebuild (no wb.nn.MyScale to build it from its config)", 1, true),
+  T.ok(not ok and e.code == "EFORMAT" and e.message:find("layer 2 (MyScale): cannot be "
+    .. "rebuilt: no wb.nn.MyScale (a Lua layer's config()? define wb.nn.MyScale(config) to "
+    .. "build it, or build the model and call model:load_weights(path))", 1, true),
     tostring(e))
 end)
 

@@ -226,8 +226,9 @@ local function build_layer(cfg)
   elseif type(kind) == "string" and type(nn[kind]) == "function" then
     return nn[kind](cfg)
   end
-  error(string.format("cannot be rebuilt: %s", type(cfg.description) == "string"
-    and cfg.description or "unknown kind"), 0)
+  error(string.format("cannot be rebuilt: no wb.nn.%s (a Lua layer's config()? define "
+    .. "wb.nn.%s(config) to build it, or build the model and call model:load_weights(path))",
+    tostring(kind), tostring(kind)), 0)
 end
 
 -- A malformed file: exit status 65 (README, Exit status), naming the file.
@@ -266,15 +267,11 @@ function wb.load(path)
     end
   end
   for i, cfg in ipairs(cfgs) do -- a Lua layer: not the file's fault, say what to do
-    local kind = type(cfg) == "table" and cfg.kind
-    if kind == "unknown" or (type(kind) == "string" and not fields[kind]
-        and type(wb.nn[kind]) ~= "function") then
+    if type(cfg) == "table" and cfg.kind == "unknown" then -- as save wrote a Lua layer
       reraise(wb.Error{code = "EFORMAT", path = path, message = string.format("%s: layer %d "
-        .. "is a Lua layer (%s), which wb.load cannot rebuild%s: build the model as it was "
+        .. "is a Lua layer (%s), which wb.load cannot rebuild: build the model as it was "
         .. "built and call model:load_weights(path), which reads its weights (a training "
-        .. "state's too)", path, i, kind == "unknown" and tostring(cfg.description) or kind,
-        kind == "unknown" and "" or " (no wb.nn." .. kind .. " to build it from its config)")},
-        2)
+        .. "state's too)", path, i, tostring(cfg.description))}, 2)
     end
   end
   local model = wb.nn.Sequential{}

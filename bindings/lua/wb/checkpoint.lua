@@ -10,7 +10,8 @@
 --   [{"kind":"Dense","n_in":784,"n_out":128,"activation":"relu","l2":0,
 --     "init":"glorot_uniform","use_bias":true}, {"kind":"Dropout","rate":0.3},
 --    {"kind":"Activation","activation":"tanh"}, {"kind":"Flatten"}]
--- from which wb.load rebuilds the model. Rebuilding draws initial weights
+-- from which wb.load rebuilds the model (wb/arch.lua writes it; a Lua
+-- layer as its config() or {"kind":"unknown",...,"fields":{...}}). Rebuilding draws initial weights
 -- from the global generator (then overwritten): wb.load advances it.
 --
 -- load_weights checks every name, shape and dtype first and copies only
@@ -21,13 +22,10 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
-local util = require "wb.util"
 local Sequential = wb.nn.SequentialClass
 
-local function kind_of(layer)
-  local ok, kind = pcall(function() return layer.kind end)
-  return ok and kind or nil
-end
+local arch = require "wb.arch"
+local kind_of = arch.kind_of
 
 -- Names and tensors of the model's parameters, in order.
 local function named_params(model)
@@ -49,83 +47,10 @@ local function named_params(model)
   return names, tensors
 end
 
-local function layer_config(layer, i)
-  local kind = kind_of(layer)
-  if kind == "Dense" then
-    return {kind = kind, n_in = layer.n_in, n_out = layer.n_out,
-      activation = layer.activation, l2 = layer.l2, init = layer.init,
-      use_bias = layer.use_bias}
-  elseif kind == "Dropout" then
-    return {kind = kind, rate = layer.rate}
-  elseif kind == "Activation" then
-    return {kind = kind, activation = layer.activation}
-  elseif kind == "Flatten" then
-    return {kind = kind}
-  end
-  if type(layer.config) == "function" then
-    local cfg = layer:config()
-    if type(cfg) == "table" and type(cfg.kind) == "string" then return cfg end
-  end
-  return {kind = "unknown", description = tostring(layer), index = i}
-end
-
--- v as exact JSON (util.encode_json, lenient: every double reads back as
--- itself, keys sorted, so the same state gives the same bytes; NaN as null):
--- the architecture here, a training state's metadata in wb/state.lua.
-local function exact_json(v) return util.encode_json(v, {lenient = true}) end
-
--- The workbench.architecture JSON of model (model:save, save_state).
-local function architecture(model)
-  local arch = {}
-  for i = 1, #model do arch[i] = layer_config(model[i], i) end
-  return exact_json(arch)
-end
-
 local function metadata(model, with_arch)
   local meta = {format = "workbench", ["workbench.version"] = tostring(wb.version)}
-  if with_arch then meta["workbench.architecture"] = architecture(model) end
+  if with_arch then meta["workbench.architecture"] = arch.architecture(model) end
   return meta
-end
-
--- A layer config as text for a message: kind{key = value, ...}, sorted.
-local function config_str(cfg)
-  local keys, parts = {}, {}
-  for k in pairs(cfg) do if k ~= "kind" and k ~= "index" then keys[#keys + 1] = k end end
-  table.sort(keys)
-  for _, k in ipairs(keys) do parts[#parts + 1] = k .. " = " .. tostring(cfg[k]) end
-  return tostring(cfg.kind) .. "{" .. table.concat(parts, ", ") .. "}"
-end
-
--- How model differs from the decoded workbench.architecture `saved` (a
--- list of layer configs): nil when it does not, else a phrase naming the
--- first layer and field that differ. The model's configs go through the
--- same JSON as the file's (numbers to cjson's digits). A layer workbench
--- cannot describe ("unknown") is compared by kind only: its description
--- is its tostring.
-local function arch_diff(saved, model)
-  local now = cjson.decode(architecture(model))
-  if #saved ~= #now then
-    return string.format("%d layers there, %d here", #saved, #now)
-  end
-  for i, a in ipairs(saved) do
-    local b = now[i]
-    if type(a) ~= "table" or a.kind ~= b.kind then
-      return string.format("layer %d is %s there, %s here", i,
-        type(a) == "table" and config_str(a) or tostring(a), config_str(b))
-    end
-    if a.kind ~= "unknown" then
-      local keys = {}
-      for k in pairs(a) do keys[#keys + 1] = k end
-      for k in pairs(b) do if a[k] == nil then keys[#keys + 1] = k end end
-      table.sort(keys)
-      for _, k in ipairs(keys) do
-        if a[k] ~= b[k] then
-          return string.format("layer %d (%s) has %s = %s there, %s here", i, a.kind, k,
-            tostring(a[k]), tostring(b[k]))
-        end
-      end
-    end
-  end
 end
 
 -- err raised again at the caller of the function calling this (`level` as
@@ -301,8 +226,9 @@ local function build_layer(cfg)
   elseif type(kind) == "string" and type(nn[kind]) == "function" then
     return nn[kind](cfg)
   end
-  error(string.format("cannot be rebuilt: %s", type(cfg.description) == "string"
-    and cfg.description or "unknown kind"), 0)
+  error(string.format("cannot be rebuilt: no wb.nn.%s (a Lua layer's config()? define "
+    .. "wb.nn.%s(config) to build it, or build the model and call model:load_weights(path))",
+    tostring(kind), tostring(kind)), 0)
 end
 
 -- A malformed file: exit status 65 (README, Exit status), naming the file.
@@ -315,7 +241,9 @@ end
 ---Rebuilds a model saved with model:save (or model:save_state): its layers
 ---from the stored architecture, then its weights (a file without one, as
 ---save_weights writes: EFORMAT). Building the layers draws from the global
----generator (wb.seed), so wb.load advances it.
+---generator (wb.seed), so wb.load advances it. A Lua layer is rebuilt only
+---from its config() by wb.nn[kind](config); any other: EFORMAT naming it
+---(build the model and call model:load_weights).
 ---@param path string
 ---@return wb.Sequential
 ---Example: local run = wb.runs.find{task = "task05_dropout", dropout = 0.3, seed = 1}[1]
@@ -323,19 +251,27 @@ end
 function wb.load(path)
   if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
   local file, meta = read(path)
-  local arch = meta["workbench.architecture"]
-  if not arch then -- not a file wb.load reads: EFORMAT (exit status 65)
+  local arch_json = meta["workbench.architecture"]
+  if not arch_json then -- not a file wb.load reads: EFORMAT (exit status 65)
     reraise(wb.Error{code = "EFORMAT", path = path, message = path .. ": no "
       .. "'workbench.architecture' metadata (" .. (meta.format == "workbench-state"
         and "a training state written before save_state kept it" or "saved with save_weights?")
       .. "): build the model and call model:load_weights"}, 2)
   end
-  local ok, cfgs = pcall(cjson.decode, arch)
+  local ok, cfgs = pcall(cjson.decode, arch_json)
   if not ok then bad_arch(path, "%s", tostring(cfgs)) end
   if type(cfgs) ~= "table" then bad_arch(path, "expected a list, got %s", type(cfgs)) end
   for k in pairs(cfgs) do
     if math.type(k) ~= "integer" or k < 1 or k > #cfgs then
       bad_arch(path, "expected a list of layers, got the key %s", tostring(k))
+    end
+  end
+  for i, cfg in ipairs(cfgs) do -- a Lua layer: not the file's fault, say what to do
+    if type(cfg) == "table" and cfg.kind == "unknown" then -- as save wrote a Lua layer
+      reraise(wb.Error{code = "EFORMAT", path = path, message = string.format("%s: layer %d "
+        .. "is a Lua layer (%s), which wb.load cannot rebuild: build the model as it was "
+        .. "built and call model:load_weights(path), which reads its weights (a training "
+        .. "state's too)", path, i, tostring(cfg.description))}, 2)
     end
   end
   local model = wb.nn.Sequential{}
@@ -355,6 +291,5 @@ end
 
 -- For wb/state.lua (save_state and fit's resume): the parameter names and
 -- the checked copy of a file's weights into a model.
-return {named_params = named_params, apply = apply, architecture = architecture,
-  arch_diff = arch_diff, reraise = reraise,
-  exact_json = exact_json}
+return {named_params = named_params, apply = apply, architecture = arch.architecture,
+  reraise = reraise, exact_json = arch.exact_json}

@@ -28,8 +28,11 @@
 --            workbench.tag     save_state's tag, when given
 --            workbench.architecture  as model:save writes it: a resume
 --                              into a model with other layers (an
---                              activation, l2, a dropout rate) is refused;
---                              wb.load rebuilds the model from it
+--                              activation, l2, a dropout rate, a Lua
+--                              layer's fields) is refused; wb.load
+--                              rebuilds the model from it
+--            workbench.layer_code  the identity of each Lua layer's
+--                              methods (wb/arch.lua): checked on resume
 -- A callback keeps state across a resume when it has get_state() -> table
 -- (plain data and tensors) and set_state(table), called after its
 -- on_train_begin: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and
@@ -192,7 +195,8 @@ end
 ---wb.Sequential:save_state(path, opts) -> wb.Sequential
 ---Writes the full training state after a fit (weights, optimizer state with
 ---its moments and step count, completed epochs, global step, RNG state,
----history, the architecture (a resume into another model is refused;
+---history, the architecture and the code of Lua layers' methods (a resume
+---into another model is refused;
 ---wb.load and load_weights read the weights), the state of the fit's
 ---callbacks that have get_state:
 ---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint; whether the fit was
@@ -264,7 +268,8 @@ function Sequential:save_state(path, opts)
     ["workbench.state"] = ckpt.exact_json(st),
     ["workbench.history"] = ckpt.exact_json(h),
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
-    ["workbench.architecture"] = ckpt.architecture(self)})
+    ["workbench.architecture"] = ckpt.architecture(self),
+    ["workbench.layer_code"] = require("wb.arch").layer_code(self)})
   if not okw then ckpt.reraise(err, 2) end
   return self
 end
@@ -296,7 +301,8 @@ function M.resume(model, path, opt, want)
       .. "metadata (not JSON objects)")
   end
   fitstate.check_state(path, st, hist, cbs)
-  fitstate.check_arch(path, meta["workbench.architecture"], model)
+  fitstate.check_arch(path, meta["workbench.architecture"], meta["workbench.layer_code"],
+    model)
   local weights, buffers, cbt = {}, {}, {}
   for name, t in pairs(file) do
     if name:match("^optimizer%.") then buffers[name] = t

@@ -168,19 +168,47 @@ function M.check_state(path, st, hist, cbs)
 end
 
 -- The model resumed into must be the saved one: with the same parameter
--- shapes but another activation, l2 or dropout rate the weights would load
--- and the resumed run be another run. A file written before save_state
--- kept the architecture is not checked.
-function M.check_arch(path, arch, model)
+-- shapes but another activation, l2 or dropout rate, or a Lua layer with
+-- another field or method (wb/arch.lua), the weights would load and the
+-- resumed run be another run. A file written before save_state kept the
+-- architecture is not checked; one written before it kept Lua layers'
+-- fields and code (workbench.layer_code) has them compared by kind, with
+-- a warning saying so, as for a method whose code cannot be identified.
+function M.check_arch(path, arch, code, model)
   if arch == nil then return end
   local ok, saved = pcall(cjson.decode, arch)
   if not ok or type(saved) ~= "table" then
     M.bad(path, "bad workbench.architecture metadata (not a JSON list)")
   end
-  local diff = require("wb.checkpoint").arch_diff(saved, model)
+  local okc, codes = true, nil
+  if code ~= nil then okc, codes = pcall(cjson.decode, code) end
+  if not okc or (code ~= nil and type(codes) ~= "table") then
+    M.bad(path, "bad workbench.layer_code metadata (not a JSON object)")
+  end
+  local function names(t) -- {name = string}
+    if type(t) ~= "table" then return false end
+    for k, v in pairs(t) do
+      if type(k) ~= "string" or type(v) ~= "string" then return false end
+    end
+    return true
+  end
+  for i, e in pairs(codes or {}) do
+    if type(e) ~= "table" or not names(e.methods) or not names(e.unchecked) then
+      M.bad(path, "workbench.layer_code '%s': expected {methods = {name = id}, unchecked = "
+        .. "{name = why}}", tostring(i))
+    end
+  end
+  local A = require "wb.arch"
+  local diff, notes = A.arch_diff(saved, model)
+  diff = diff or A.code_diff(codes, model, notes)
   if diff then
     error(string.format("fit: resume: %s was saved from another model (%s): resume into "
-      .. "the saved architecture (wb.load(path) rebuilds it)", path, diff), 0)
+      .. "the saved architecture (wb.load(path) rebuilds it, unless it has Lua layers)",
+      path, diff), 0)
+  end
+  for _, note in ipairs(notes) do
+    io.stderr:write(string.format("warning: fit: resume: %s: %s; the resume takes it for "
+      .. "the saved one\n", path, note))
   end
 end
 

@@ -100,8 +100,9 @@ local function tests()
     T.eq(st, 1, "the second: " .. out .. err)
     T.ok(held, "the first holds " .. lock)
     local who = (util.read_file(lock) or "?"):gsub("%s+$", "")
-    T.ok(err:find("--slurm: another --slurm of this sweep is submitting from this root ("
-      .. who .. "; it holds " .. lock .. "): nothing submitted", 1, true), err)
+    T.ok(who:find(", submitting to Slurm since ", 1, true), who)
+    T.ok(err:find("[tiny] another runner of this sweep is using this root (" .. who
+      .. "; it holds " .. lock .. "): nothing trained or submitted here", 1, true), err)
     T.eq(st1, 0, "the first: " .. err1)
     local job = out1:match("^(%d+)\n$")
     T.eq(table.concat(arrays_of(root), " "), job, "one array of the root in the queue")

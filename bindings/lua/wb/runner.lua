@@ -23,6 +23,7 @@ local runner_watch = require "wb.runner_watch" -- a child's side of the pipe
 local run_children = require "wb.runner_children" -- the runner's side
 local reads = require "wb.identity_reads"
 local why = require "wb.runner_why" -- recorded runs trained again: what changed
+local root_lock = require "wb.root_lock" -- one runner of a sweep on a root at a time
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -231,11 +232,53 @@ local function count(pending, ex, jobs)
     string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: one job array")
 end
 
+-- Phases 2 (the plan) to 4 of a task's main, under the root's lock
+-- (released early by a --slurm once submitted); returns the exit status.
+local function plan_train_report(task, opts, ex, root, argv, script, release)
+  local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
+  local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
+  local pending = pending_of(ex, opts.fresh)
+  check_root(root, #pending)
+  io.stderr:write(count(pending, ex, jobs), "\n")
+  local changed = not opts.fresh and why.note(ex, pending)
+  if changed then io.stderr:write(changed, "\n") end
+  if #(ex.quick_replaced or {}) > 0 then
+    io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
+      .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,
+      ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
+  end
+  for _, n in ipairs(ex.notes) do
+    io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
+  end
+  util.sweep_stale(record.dir(root))
+  util.sweep_stale(task.dir)
+  for _, s in ipairs(pending) do write_spec(ex, s) end
+  local busy = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
+  if busy then io.stderr:write(busy, "\n"); return 1 end
+  local failures = {}
+  if #pending > 0 and opts.slurm then
+    local status
+    failures, status = slurm.train(ex, pending, opts, describe, release)
+    if not failures then return status end -- detached (a later run draws), or not submitted
+  elseif #pending > 0 or opts.cockpit then -- --cockpit says why when nothing is trained
+    -- the foreground run (the first pending) draws from math.random as a child would
+    if opts.cockpit and pending[1] then math.randomseed(pending[1].seed) end
+    local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
+    if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
+  end
+  local runs = gather(ex, failures)
+  runs.failures = failures
+  task:_report(runs, {failures = failures, trained = #pending - #failures,
+    cached = #ex.specs - #pending, argv = argv, script = script})
+  return (#failures == 0 and conflicts == 0) and 0 or 1
+end
+
 ---wb.runner.main(task, argv, script) -> integer
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
 ---its README. Returns the exit status: 0, 1 when a run failed (or --gather
----met a conflicting record, or runs to train are still in Slurm's queue),
+---met a conflicting record, runs to train are still in Slurm's queue, or
+---another runner of the task holds its root: wb/root_lock.lua),
 ---64 for a bad command line or an unknown --run hash. The workbench
 ---executable calls it when a script returns a task.
 ---@param task wb.Task
@@ -301,42 +344,18 @@ function M.main(task, argv, script)
       or "with", record.dir(other), opts.quick and "leave out" or "add") or ""))
     return 64
   end
-  local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
-  local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
-  local pending = pending_of(ex, opts.fresh)
-  check_root(root, #pending)
-  io.stderr:write(count(pending, ex, jobs), "\n")
-  local changed = not opts.fresh and why.note(ex, pending)
-  if changed then io.stderr:write(changed, "\n") end
-  if #(ex.quick_replaced or {}) > 0 then
-    io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
-      .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,
-      ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
+  -- one runner of the sweep on this root at a time, local or --slurm (two
+  -- found the same runs pending and trained them twice at once)
+  local release, held = root_lock.take(ex, opts.slurm and "submitting to Slurm"
+    or "training locally")
+  if not release then
+    io.stderr:write(string.format("[%s] %s\n", ex.name, held))
+    return 1
   end
-  for _, n in ipairs(ex.notes) do
-    io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
-  end
-  util.sweep_stale(record.dir(root))
-  util.sweep_stale(task.dir)
-  for _, s in ipairs(pending) do write_spec(ex, s) end
-  local busy = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
-  if busy then io.stderr:write(busy, "\n"); return 1 end
-  local failures = {}
-  if #pending > 0 and opts.slurm then
-    local status
-    failures, status = slurm.train(ex, pending, opts, describe)
-    if not failures then return status end -- detached (a later run draws), or not submitted
-  elseif #pending > 0 or opts.cockpit then -- --cockpit says why when nothing is trained
-    -- the foreground run (the first pending) draws from math.random as a child would
-    if opts.cockpit and pending[1] then math.randomseed(pending[1].seed) end
-    local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
-    if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
-  end
-  local runs = gather(ex, failures)
-  runs.failures = failures
-  task:_report(runs, {failures = failures, trained = #pending - #failures,
-    cached = #ex.specs - #pending, argv = argv, script = script})
-  return (#failures == 0 and conflicts == 0) and 0 or 1
+  local rok, status = pcall(plan_train_report, task, opts, ex, root, argv, script, release)
+  release()
+  if not rok then error(status, 0) end
+  return status
 end
 
 ---wb.runner.run_experiment(ex, opts) -> wb.Runs

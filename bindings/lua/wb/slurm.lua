@@ -8,8 +8,8 @@
 --     is a failure named with its Slurm job id and log. --detach submits,
 --     prints the job id and returns. Runs still in the queue from an
 --     earlier submission are not trained again, here or there (M.busy);
---     two --slurm of a root at once submit one after the other (a lock,
---     wb/slurm_queue.lua), the second refused when the first has them.
+--     two runners of a root at once (--slurm or local) are one after the
+--     other (a lock, wb/root_lock.lua), the second refused, naming the first.
 --   --gather DIR: records (and their weights) of this task's runs, copied
 --     from another root (GNU parallel over ssh without a shared folder),
 --     each checked by identity and never over a different record here
@@ -254,15 +254,16 @@ local function why_failed(id, log)
   return string.format("exit %s: %s", code, first or "no message")
 end
 
----wb.slurm.train(ex, pending, opts, describe) -> table | nil, integer
+---wb.slurm.train(ex, pending, opts, describe, release) -> table | nil, integer
 ---Trains the pending runs of experiment ex as one Slurm job array and waits
 ---for it; returns the failures ({spec, error, log, job}); or nil and the
 ---exit status after submitting with opts.detach (0), or (1, the reason on
 ---stderr) when sbatch refused, the runs do not fit in one array
----(MaxArraySize), another --slurm of the root is submitting (a lock file)
----or has them in the queue, or squeue kept failing while waiting (the array
+---(MaxArraySize), an earlier --slurm has them in the queue, or squeue kept failing while waiting (the array
 ---is then left as it is). opts.sbatch: more sbatch options (split as
 ---the shell splits words). describe(record) says how a run ended.
+---release() frees the root's lock the caller took (wb/root_lock.lua):
+---called once the submitted runs are noted.
 ---@param ex wb.Experiment
 ---@param pending table
 ---@param opts table
@@ -270,20 +271,20 @@ end
 ---@return table|nil
 ---@return integer|nil
 ---Example: -- called by wb.runner.main for --slurm
-function M.train(ex, pending, opts, describe)
+function M.train(ex, pending, opts, describe, release)
   -- a record is new when its file differs from before (--fresh keeps the
   -- old); read before sbatch: an element may have finished when it returns
   local before, seen, done = {}, {}, 0
   for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
     s.hash)) or "" end
-  -- one submission of the root at a time, from the queue check to the notes
-  -- of what was submitted (two at once both passed the check)
+  -- the caller holds the root's lock (wb/root_lock.lua) from its plan: one
+  -- runner at a time from the queue check to the notes of what was
+  -- submitted (two at once both passed the check); released once noted
   local _, found = run("command -v sbatch")
-  local release, held = nil, "sbatch is not on PATH (run where Slurm's client commands are, "
-    .. "or install slurm-client)"
-  if found then release, held = queue.lock(ex) end
-  if not release then
-    io.stderr:write(string.format("[%s] --slurm: %s\n", ex.name, held))
+  if not found then
+    release()
+    io.stderr:write(string.format("[%s] --slurm: sbatch is not on PATH (run where Slurm's "
+      .. "client commands are, or install slurm-client)\n", ex.name))
     return nil, 1
   end
   local ok, job, log_of, stamp, notes = pcall(function()

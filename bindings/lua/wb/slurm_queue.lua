@@ -1,10 +1,8 @@
 -- wb/slurm_queue.lua: what wb/slurm.lua asks of Slurm besides sbatch itself:
--- the lock that makes a root's submissions one at a time, the cluster's
--- limit on an array's size, and the wait for an array to leave the queue.
+-- the cluster's limit on an array's size, and the wait for an array to
+-- leave the queue (the lock of a root's runners is wb/root_lock.lua).
 local _ENV = require "wb.std"
-local wb = require "wb"
 local util = require "wb.util"
-local record = require "wb.record"
 
 local M = {}
 
@@ -24,48 +22,6 @@ function M.run(cmd)
   local out = p:read("a")
   local ok, _, code = p:close()
   return out, ok == true, code
-end
-
--- Takes the lock of ex's submissions, <root>/runs/slurm/<task>.lock (flock),
--- held from the queue check (wb.slurm.busy) until the submitted runs are
--- noted: two --slurm of the same sweep at once both passed the check before
--- either's array was queued, and both arrays trained the same runs. The lock
--- is held by a child process (flock, then tail --pid) that ends with this
--- one, killed or not. Returns release(), or nil and why it was not taken
--- (another process holds it: named by what it wrote in the file).
-function M.lock(ex)
-  local path = record.dir(ex.root) .. "/slurm/" .. ex.name .. ".lock"
-  wb.sys.mkdir_p(util.dirname(path))
-  local _, found = M.run("command -v flock && command -v tail")
-  if not found then
-    return nil, "flock or tail is not on PATH (util-linux, coreutils): needed to submit one "
-      .. "sweep at a time"
-  end
-  local me = string.format("workbench pid %d on %s, since %s", wb.sys.getpid(),
-    wb.sys.hostname(), os.date("!%Y-%m-%d %H:%M:%S UTC"))
-  local q = util.shell_quote
-  local holder = string.format("echo %s > %s; echo \"locked $$\"; exec tail --pid=%d -f "
-    .. "/dev/null", q(me), q(path), wb.sys.getpid())
-  local p = assert(io.popen(string.format("flock -n -E 75 %s sh -c %s 2>&1; echo \"exit $?\"",
-    q(path), q(holder))))
-  local line = p:read("l") or ""
-  local pid = line:match("^locked (%d+)$")
-  if pid then
-    return function()
-      os.execute("kill " .. pid .. " 2>/dev/null")
-      p:close()
-    end
-  end
-  local rest = line .. "\n" .. (p:read("a") or "")
-  p:close()
-  if not rest:find("exit 75", 1, true) then
-    return nil, string.format("could not lock %s: %s", path, rest:gsub("%s+$", ""))
-  end
-  local who = (util.read_file(path) or ""):gsub("%s+$", "")
-  return nil, string.format("another --slurm of this sweep is submitting from this root "
-    .. "(%s; it holds %s): nothing submitted here; run the task again once it has "
-    .. "submitted (its runs are then in Slurm's queue, and named)", who ~= "" and who
-    or "a process that has not said who it is yet", path)
 end
 
 -- Why n runs do not fit in one job array of this cluster (MaxArraySize:

@@ -1,0 +1,114 @@
+-- One runner of a sweep on a root at a time (wb/root_lock.lua), local or
+-- --slurm: a second is refused (exit 1) naming the first, before it trains
+-- or submits anything. Before, only --slurm took the lock: a local runner
+-- and a --slurm (or two local runners) of one root both found the same
+-- runs pending and trained them twice at once, over each other's files.
+-- Slurm's commands are fakes here (the lock is taken before any is asked);
+-- test_audit_slurm3 has two --slurm on a real cluster.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+local q = T.quote
+
+-- Two runs; each notes its start in $STARTS, and with $HOLD waits (bounded)
+-- until the file $HOLD exists.
+local task = dir .. "/held.lua"
+util.write_file(task, [[
+return wb.task{name = "held", experiment = {base = {hidden = 4, epochs = 1,
+  subset = {train = 100, test = 50}}, seeds = {1, 2},
+  measure = function(_, cfg)
+    local f = assert(io.open(os.getenv("STARTS"), "a")); f:write(cfg.seed, "\n"); f:close()
+    local go = os.getenv("HOLD")
+    if go then
+      local held = io.open(go .. ".in", "w"); held:close()
+      for _ = 1, 6000 do
+        if io.open(go) then return {} end
+        os.execute("sleep 0.1")
+      end
+      error("never released")
+    end
+    return {}
+  end},
+  report = function(t, runs) t:text(runs:table{"test_accuracy"}) end}
+]])
+
+-- fake sbatch (waits for $SBATCH_GO when set, notes its call, prints a job
+-- id) and scontrol (no cluster)
+local bin = dir .. "/bin"
+util.write_file(bin .. "/sbatch", "#!/bin/sh\nif [ -n \"$SBATCH_GO\" ]; then touch "
+  .. "\"$SBATCH_GO.in\"; i=0; while [ ! -e \"$SBATCH_GO\" ] && [ $i -lt 6000 ]; do sleep 0.1; "
+  .. "i=$((i+1)); done; fi\necho \"$@\" >> " .. q(dir .. "/sbatch.calls") .. "\necho 77\n")
+util.write_file(bin .. "/scontrol", "#!/bin/sh\necho 'no cluster' >&2\nexit 1\n")
+os.execute("chmod +x " .. q(bin) .. "/*")
+
+local function lines(path)
+  local n = 0
+  for _ in (util.read_file(path) or ""):gmatch("[^\n]+") do n = n + 1 end
+  return n
+end
+
+-- `args` in the background: wait() -> status, stderr
+local function background(name, args, env)
+  local f = dir .. "/" .. name
+  os.execute(string.format("sh -c %s >/dev/null 2>&1 &", q(string.format("cd / && env "
+    .. "PATH=%s:$PATH %s timeout 600 %s %s %s >%s.out 2>%s.err & echo $! > %s.pid; wait $!; "
+    .. "echo $? > %s.st", q(bin), env or "", q(exe), q(task), args, f, f, f, f))))
+  return function()
+    local st = T.wait_status(f .. ".st", 600)
+    return st, util.read_file(f .. ".err") or ""
+  end
+end
+
+local function workbench(args, env)
+  return T.sh(string.format("cd / && env PATH=%s:$PATH %s timeout 600 %s %s %s", q(bin),
+    env or "", q(exe), q(task), args))
+end
+
+T.test("a local runner training: a second local one, or a --slurm, is refused (exit 1) "
+  .. "naming it; each run trained once", function()
+  local root, go, starts = dir .. "/local", dir .. "/local.go", dir .. "/local.starts"
+  local wait = background("first", "--jobs 1 --root " .. q(root), string.format("HOLD=%s "
+    .. "STARTS=%s", q(go), q(starts)))
+  T.wait_until("the first runner training", 600, function() return wb.sys.exists(go .. ".in") end)
+  local lock = root .. "/runs/slurm/held.lock"
+  local who = (util.read_file(lock) or "?"):gsub("%s+$", "")
+  T.ok(who:find("^workbench pid %d+ on %S+, training locally since "), who)
+  local st, _, err = workbench("--root " .. q(root), "STARTS=" .. q(starts))
+  T.eq(st, 1, err)
+  T.ok(err:find("[held] another runner of this sweep is using this root (" .. who
+    .. "; it holds " .. lock .. "): nothing trained or submitted here", 1, true), err)
+  st, _, err = workbench("--slurm --detach --root " .. q(root), "STARTS=" .. q(starts))
+  T.eq(st, 1, err)
+  T.ok(err:find("[held] another runner of this sweep is using this root (" .. who, 1, true),
+    err)
+  T.ok(not wb.sys.exists(dir .. "/sbatch.calls"), "nothing submitted")
+  util.write_file(go, "")
+  local st1, err1 = wait()
+  T.eq(st1, 0, err1)
+  T.eq(lines(starts), 2, "each run trained once")
+  -- the lock is free again once the first has ended
+  st, _, err = workbench("--root " .. q(root), string.format("HOLD=%s STARTS=%s", q(go),
+    q(starts)))
+  T.eq(st, 0, err)
+  T.ok(not err:find("another runner", 1, true), err)
+end)
+
+T.test("a --slurm submitting: a local runner is refused (exit 1) naming it, trains nothing",
+  function()
+  local root, go, starts = dir .. "/slurm", dir .. "/slurm.go", dir .. "/slurm.starts"
+  local wait = background("submitter", "--slurm --detach --root " .. q(root),
+    "SBATCH_GO=" .. q(go))
+  T.wait_until("the --slurm in sbatch", 600, function() return wb.sys.exists(go .. ".in") end)
+  local st, _, err = workbench("--root " .. q(root), "STARTS=" .. q(starts))
+  T.eq(st, 1, err)
+  T.ok(err:find("%[held%] another runner of this sweep is using this root %(workbench pid %d+ "
+    .. "on %S+, submitting to Slurm since "), err)
+  T.eq(lines(starts), 0, "nothing trained here")
+  util.write_file(go, "")
+  local st1, err1 = wait()
+  T.eq(st1, 0, err1)
+  T.ok(err1:find("Slurm job array 77: 2 runs", 1, true), err1)
+end)
+
+T.done()

@@ -11,6 +11,7 @@ local util = require "wb.util"
 
 return function(T, dir)
   local C = {dir = dir}
+  local q = T.quote
   local pwd = os.getenv("PWD")
   C.exe = T.wb:sub(1, 1) == "/" and T.wb or (pwd .. "/" .. T.wb)
   -- every wait is bounded: a test that hangs is a failure, not a stuck suite
@@ -189,6 +190,63 @@ PartitionName=wb Nodes=wbnode Default=YES MaxTime=INFINITE State=UP
   function C.workbench(args, env)
     return C.sh(string.format("cd / && %s timeout %d %s %s", env and ("env " .. env) or "",
       C.TIMEOUT, C.exe, args))
+  end
+
+  -- A folder for PATH holding `name`, a shell script (body) before the real
+  -- one (exec'd as "$real"); `folder` tells two apart.
+  function C.wrapper(name, body, folder)
+    local bin = dir .. "/bin-" .. (folder or name)
+    local _, real = C.sh("command -v " .. name)
+    util.write_file(bin .. "/" .. name, "#!/bin/sh\nreal=" .. q(real:match("[^\n]+")) .. "\n"
+      .. body .. "\n")
+    os.execute("chmod +x " .. q(bin .. "/" .. name))
+    return bin
+  end
+
+  -- `cmd` started in the background with this cluster's configuration: wait()
+  -- -> exit status, stdout, stderr (bounded by C.TIMEOUT or `limit` seconds).
+  function C.background(name, cmd, limit)
+    local f = dir .. "/" .. name
+    os.execute(string.format("sh -c %s >/dev/null 2>&1 &", q(string.format("{ export "
+      .. "SLURM_CONF=%s/slurm.conf; cd / && timeout %d %s >%s.out 2>%s.err; echo $? >%s.st; }",
+      dir, limit or C.TIMEOUT, cmd, f, f, f))))
+    return {err = f .. ".err", wait = function()
+      local st = T.wait_status(f .. ".st", C.TIMEOUT)
+      T.ok(st, name)
+      return st, util.read_file(f .. ".out"), util.read_file(f .. ".err")
+    end}
+  end
+
+  -- Shell lines for a wrapper that counts its calls in the file `count`,
+  -- replaced whole (a new file renamed over it): written in place, the test
+  -- polling it read the file between its truncation and its digits ("" is
+  -- no number: 'attempt to compare number with nil' in a loaded run).
+  function C.bump(count)
+    return "n=$(cat " .. q(count) .. " 2>/dev/null || echo 0)\n"
+      .. "echo $((n + 1)) > " .. q(count .. ".new") .. " && mv -f " .. q(count .. ".new") .. " "
+      .. q(count) .. "\n"
+  end
+  function C.calls(count)
+    return math.tointeger(tonumber((util.read_file(count) or ""):match("%d+") or "0"))
+  end
+
+  -- The array jobs in the queue whose script is in `root`.
+  function C.arrays_of(root)
+    local _, queue = C.sh("squeue -h -o '%F %o'")
+    local out = {}
+    for id in queue:gmatch("(%d+) [^\n]*" .. root:gsub("%p", "%%%0") .. "/") do
+      out[#out + 1] = id
+    end
+    return out
+  end
+
+  -- Cancels `job` and waits until it has left the queue; true once gone.
+  function C.gone(job)
+    C.sh("scancel " .. job)
+    return C.poll(C.TIMEOUT * 5, function()
+      local _, left = C.sh("squeue -h -j " .. job)
+      return not left:find("%S")
+    end)
   end
 
   -- Runs all(): the cluster started, the tests, the cluster stopped.

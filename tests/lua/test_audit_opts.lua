@@ -298,7 +298,7 @@ T.test("--slurm: the plan line names the job array, not local jobs", function()
   local st, _, err = T.sh("PATH=" .. q(bin) .. ":$PATH " .. q(T.wb) .. " " .. q(tiny)
     .. " --slurm --root " .. q(dir .. "/slurm"))
   T.eq(st, 1, err)
-  T.ok(err:find("[tiny] 1 run: 0 cached, 1 to train (on Slurm: one job array)", 1, true), err)
+  T.ok(err:find("[tiny] 1 run: 0 cached, 1 to train (on Slurm: job arrays)", 1, true), err)
   T.ok(err:find("sbatch: error: no cluster", 1, true), err)
 end)
 

@@ -1,7 +1,8 @@
 -- --slurm on a real cluster (a one-node cluster of the test's own,
 -- slurm_cluster.lua): two submissions of a sweep at once, squeue failing
--- while the runner waits (a controller down, timeouts), a sweep larger
--- than the cluster's MaxArraySize.
+-- while the runner waits (a controller down, timeouts), roots whose path
+-- holds shell-special characters, an array sent to another cluster (-M),
+-- a sweep larger than the cluster's MaxArraySize (several arrays).
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
@@ -22,61 +23,8 @@ local script = arg[1]
 os.exit(wb.runner.main(dofile(script), table.move(arg, 2, #arg, 1, {}), script))
 ]])
 
--- A folder for PATH holding `name`, a shell script (body) before the real
--- one (exec'd as "$real"); `folder` tells two apart.
-local function wrapper(name, body, folder)
-  local bin = dir .. "/bin-" .. (folder or name)
-  local _, real = C.sh("command -v " .. name)
-  util.write_file(bin .. "/" .. name, "#!/bin/sh\nreal=" .. q(real:match("[^\n]+")) .. "\n"
-    .. body .. "\n")
-  os.execute("chmod +x " .. q(bin .. "/" .. name))
-  return bin
-end
-
--- `cmd` started in the background with this cluster's configuration: wait()
--- -> exit status, stdout, stderr (bounded by C.TIMEOUT or `limit` seconds).
-local function background(name, cmd, limit)
-  local f = dir .. "/" .. name
-  os.execute(string.format("sh -c %s >/dev/null 2>&1 &", q(string.format("{ export "
-    .. "SLURM_CONF=%s/slurm.conf; cd / && timeout %d %s >%s.out 2>%s.err; echo $? >%s.st; }",
-    dir, limit or C.TIMEOUT, cmd, f, f, f))))
-  return {err = f .. ".err", wait = function()
-    local st = T.wait_status(f .. ".st", C.TIMEOUT)
-    T.ok(st, name)
-    return st, util.read_file(f .. ".out"), util.read_file(f .. ".err")
-  end}
-end
-
--- Shell lines for a wrapper that counts its calls in the file `count`,
--- replaced whole (a new file renamed over it): written in place, the test
--- polling it read the file between its truncation and its digits ("" is
--- no number: 'attempt to compare number with nil' in a loaded run).
-local function bump(count)
-  return "n=$(cat " .. q(count) .. " 2>/dev/null || echo 0)\n"
-    .. "echo $((n + 1)) > " .. q(count .. ".new") .. " && mv -f " .. q(count .. ".new") .. " "
-    .. q(count) .. "\n"
-end
-local function calls(count)
-  return math.tointeger(tonumber((util.read_file(count) or ""):match("%d+") or "0"))
-end
-
--- The array jobs in the queue whose script is in `root`.
-local function arrays_of(root)
-  local _, queue = C.sh("squeue -h -o '%F %o'")
-  local out = {}
-  for id in queue:gmatch("(%d+) [^\n]*" .. root:gsub("%p", "%%%0") .. "/") do
-    out[#out + 1] = id
-  end
-  return out
-end
-
-local function gone(job)
-  C.sh("scancel " .. job)
-  return C.poll(C.TIMEOUT * 5, function()
-    local _, left = C.sh("squeue -h -j " .. job)
-    return not left:find("%S")
-  end)
-end
+local wrapper, background, bump, calls = C.wrapper, C.background, C.bump, C.calls
+local arrays_of, gone = C.arrays_of, C.gone
 
 local function tests()
   T.test("a --slurm while another is submitting the same sweep is refused (exit 1), naming it; "
@@ -228,6 +176,91 @@ local function tests()
       "the log is where it is named")
   end)
 
+  T.test("a root whose path has a backslash, quotes, $, `, spaces and a newline: the "
+    .. "elements train and log there, a failure is named with its log", function()
+    -- before: a backslash in --output turned sbatch's %A_%a off and was
+    -- dropped (no element could open its log: launch failures), a newline
+    -- split each listed command over two lines of the commands file and ran
+    -- the rest of the script's comment as a command
+    local root = dir .. "/r\\b 'q\" $HOME `x` %j\nnl"
+    local st, _, err = C.workbench(tiny .. " --slurm --root " .. q(root), "TINY_FAIL=1")
+    T.eq(st, 1, err)
+    local job = err:match("Slurm job array (%d+)")
+    T.ok(err:find("base seed 1: test accuracy", 1, true), err)
+    local log = string.format("%s/runs/logs/tiny-slurm-%s_2-", root, job)
+    T.ok(err:find("FAILED on Slurm job " .. job .. "_2: exit 1: workbench: ", 1, true)
+      and err:find("planned failure of seed 2 (log: " .. log, 1, true), err)
+    T.ok((util.read_file(err:match("%(log: (.-)%)\n")) or ""):find("planned failure", 1, true),
+      "the log is where it is named")
+    T.eq(#C.records(root, "tiny"), 1, "seed 1's record in the root")
+    -- its element queued (held): found by the queue check (its log is
+    -- /dev/null to Slurm there: the job is known by its script's name)
+    st, _, err = C.workbench(tiny .. " --slurm --detach --sbatch --hold --root " .. q(root))
+    T.eq(st, 0, err)
+    job = err:match("Slurm job array (%d+)")
+    st, _, err = C.workbench(tiny .. " --root " .. q(root))
+    T.eq(st, 1, err)
+    T.ok(err:find("base seed 2 (Slurm job " .. tostring(job) .. "_1, PENDING)", 1, true), err)
+    T.ok(gone(job), "cancelled")
+  end)
+
+  T.test("--sbatch \"-M other\": sbatch gets it, and the array is watched and checked on "
+    .. "that cluster (squeue -M, scontrol -M)", function()
+    -- before: sbatch said "id;other" and the id alone was asked of this
+    -- cluster: "Invalid job id", taken for an array that had ended, every
+    -- run called failed while queued; and a later --slurm found no run
+    -- queued and submitted the sweep again. Here "other" is this cluster
+    -- behind wrappers: with -M other they ask it, without they say what a
+    -- cluster that never had the job says.
+    local root = dir .. "/other"
+    local calls = dir .. "/other.calls"
+    local strip = "for a in \"$@\"; do shift; if [ \"$skip\" = 1 ]; then skip=; m=1; continue; "
+      .. "fi; case \"$a\" in -M) skip=1; continue;; --clusters=other|-Mother) m=1; continue;; "
+      .. "esac; set -- \"$@\" \"$a\"; done\necho \"$(basename \"$0\") m=$m $*\" >> " .. q(calls)
+      .. "\n"
+    local unknown = "if [ -z \"$m\" ]; then echo 'slurm_load_jobs error: Invalid job id "
+      .. "specified' >&2; exit 1; fi\n"
+    wrapper("sbatch", strip .. "out=$(\"$real\" \"$@\") || exit $?\n"
+      .. "if [ -n \"$m\" ]; then echo \"$out;other\"; else echo \"$out\"; fi", "other")
+    wrapper("squeue", strip .. unknown .. "echo 'CLUSTER: other'\nexec \"$real\" \"$@\"",
+      "other")
+    wrapper("scancel", strip .. unknown .. "exec \"$real\" \"$@\"", "other")
+    local bin = wrapper("scontrol", "case \"$*\" in *config*) exec \"$real\" \"$@\";; esac\n"
+      .. strip .. unknown .. "exec \"$real\" \"$@\"", "other")
+    local st, out, err = C.workbench(string.format("%s --slurm --detach --sbatch %s --root %s",
+      q(tiny), q("-M other --hold"), q(root)), "PATH=" .. q(bin) .. ":$PATH")
+    T.eq(st, 0, err)
+    local job = out:match("^(%d+)\n$")
+    T.ok(job, out)
+    T.ok(err:find("Slurm job array " .. tostring(job) .. " on cluster other: 2 runs", 1, true),
+      err)
+    T.ok((util.read_file(calls) or ""):find("sbatch m=1 ", 1, true), "sbatch got -M other")
+    -- the queue check asks that cluster
+    st, _, err = C.workbench(string.format("%s --slurm --root %s", q(tiny), q(root)),
+      "PATH=" .. q(bin) .. ":$PATH")
+    T.eq(st, 1, err)
+    T.ok(err:find("base seed 1 (Slurm job " .. tostring(job) .. "_1 on cluster other, PENDING)",
+      1, true) and err:find("(squeue -M other -j " .. tostring(job) .. ")", 1, true), err)
+    T.ok(gone(job), "cancelled")
+    -- the wait asks that cluster
+    local b = background("other", string.format("env PATH=%s:$PATH %s %s --slurm --fresh "
+      .. "--sbatch %s --root %s", q(bin), q(C.exe), q(tiny), q("--clusters=other --hold"),
+      q(root)))
+    T.ok(C.poll(C.TIMEOUT * 5, function()
+      return (util.read_file(b.err) or ""):find("Slurm job array %d+")
+        or wb.sys.exists(dir .. "/other.st")
+    end), "submitted")
+    job = (util.read_file(b.err) or ""):match("Slurm job array (%d+)")
+    if job then C.sh("scontrol release " .. job) end
+    local st2, _, err2 = b.wait()
+    T.eq(st2, 0, err2)
+    T.ok(not err2:find("FAILED", 1, true), err2)
+    T.eq(#C.records(root, "tiny"), 2, "both runs trained")
+    for l in (util.read_file(calls) or ""):gmatch("[^\n]+") do
+      T.ok(l:find(" m=1 ", 1, true) or l:find("^scontrol m= show config"), l)
+    end
+  end)
+
   -- the cluster from here on: arrays of at most 2 elements, and a site's
   -- job_submit plugin that talks to every submitter (on sbatch's stderr)
   util.write_file(dir .. "/job_submit.lua", [=[
@@ -259,23 +292,56 @@ return slurm.SUCCESS
     T.ok(gone(job), "cancelled")
   end)
 
-  T.test("more runs than MaxArraySize allows: refused (exit 1) naming the limit and the count, "
-    .. "nothing queued", function()
-    -- before: "sbatch: error: Batch job submission failed: Invalid job array
-    -- specification", nothing on why
+  T.test("more runs than MaxArraySize allows: several arrays (2 + 1 runs), each watched; "
+    .. "every run trained by one element", function()
+    -- before: refused, "3 runs to train, but this cluster's MaxArraySize
+    -- is 3 ... nothing submitted"
     local root = dir .. "/big"
     local st, _, err = C.workbench(tiny .. " --seeds 3 --slurm --root " .. root)
-    T.eq(st, 1, err)
-    T.ok(err:find("[tiny] --slurm: 3 runs to train, but this cluster's MaxArraySize is 3 "
-      .. "(scontrol show config: an array's indices go up to 2, at most 2 runs), so they do not "
-      .. "fit in one job array; nothing submitted", 1, true), err)
-    T.eq(#arrays_of(root), 0, "nothing queued")
-    st, _, err = C.workbench(tiny .. " --seeds 3 --root " .. root)
-    T.eq(st, 0, "no run left noted as sent: " .. err)
-    -- as many as fit: one array
-    st, _, err = C.workbench(tiny .. " --seeds 2 --fresh --slurm --root " .. root)
     T.eq(st, 0, err)
-    T.ok(err:find("Slurm job array %d+: 2 runs"), err)
+    T.ok(err:find("[tiny] 3 runs to train in 2 job arrays: this cluster's MaxArraySize is 3 "
+      .. "(scontrol show config), at most 2 runs an array", 1, true), err)
+    local a, b = err:match("Slurm job array (%d+): 2 runs.-Slurm job array (%d+): 1 run ")
+    T.ok(a and b and a ~= b, err)
+    local by = {}
+    for _, r in ipairs(C.records(root, "tiny")) do
+      local k = r.slurm.array_job .. "_" .. r.slurm.task
+      T.ok(not by[k], "one run per element: " .. k)
+      by[k] = true
+    end
+    T.ok(by[tostring(a) .. "_1"] and by[tostring(a) .. "_2"] and by[tostring(b) .. "_1"],
+      "the three elements wrote the three records")
+    st, _, err = C.workbench(tiny .. " --seeds 3 --slurm --root " .. root)
+    T.eq(st, 0, err)
+    T.ok(err:find("3 runs: 3 cached, 0 to train", 1, true), err)
+  end)
+
+  T.test("several arrays, --detach: every id printed, every run noted as queued; a later "
+    .. "--slurm names them; sbatch refusing the second cancels the first", function()
+    local root = dir .. "/bigd"
+    local st, out, err = C.workbench(tiny .. " --seeds 3 --slurm --detach --sbatch --hold "
+      .. "--root " .. root)
+    T.eq(st, 0, err)
+    local a, b = out:match("^(%d+)\n(%d+)\n$")
+    T.ok(a and b, out)
+    st, _, err = C.workbench(tiny .. " --seeds 3 --slurm --root " .. root)
+    T.eq(st, 1, err)
+    T.ok(err:find("3 of the runs to train are still in Slurm's queue", 1, true)
+      and err:find("(squeue -j " .. tostring(a) .. "," .. tostring(b) .. ")", 1, true), err)
+    T.ok(gone(a) and gone(b), "cancelled")
+    -- the second sbatch refused: nothing of the sweep left queued
+    local count = dir .. "/second.count"
+    local second = wrapper("sbatch", bump(count) .. "if [ \"$n\" = 1 ]; then echo 'sbatch: "
+      .. "error: QOSMaxSubmitJobPerUserLimit' >&2; exit 1; fi\nexec \"$real\" \"$@\"", "second")
+    local root2 = dir .. "/bigr"
+    st, _, err = C.workbench(string.format("%s --seeds 3 --slurm --sbatch --hold --root %s",
+      q(tiny), q(root2)), "PATH=" .. q(second) .. ":$PATH")
+    T.eq(st, 1, err)
+    local first = err:match("; Slurm job array (%d+), submitted before it, cancelled: nothing "
+      .. "left queued")
+    T.ok(first and err:find("sbatch failed (exit 1): sbatch: error: "
+      .. "QOSMaxSubmitJobPerUserLimit", 1, true), err)
+    T.eq(#arrays_of(root2), 0, "nothing queued")
   end)
 end
 

@@ -229,7 +229,7 @@ end
 local function count(pending, ex, jobs)
   return string.format("[%s] %d run%s: %d cached, %d to train (%s)", ex.name, #ex.specs,
     #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, jobs and
-    string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: one job array")
+    string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: job arrays")
 end
 
 -- Phases 2 (the plan) to 4 of a task's main, under the root's lock

@@ -1,12 +1,14 @@
 -- wb/slurm.lua: a task's runs on other machines.
 --
---   --slurm: the runs still to train go to ONE Slurm job array (sbatch
---     --array=1-N), element i running line i of a commands file (the same
---     command --list-runs prints: cd to the folder, then the script as
---     named); the runner then waits (polling squeue), and gathers and
---     draws as after a local training. A run whose element left no record
---     is a failure named with its Slurm job id and log. --detach submits,
---     prints the job id and returns. Runs still in the queue from an
+--   --slurm: the runs still to train go to one Slurm job array (sbatch
+--     --array=1-N; several of at most MaxArraySize - 1 runs when more),
+--     element i training the run on line i of its list with the command
+--     --list-runs prints (cd to the folder, then the script as named;
+--     wb/slurm_submit.lua); the runner then waits (polling squeue, on the
+--     cluster sbatch names: --sbatch "-M other"), and gathers and draws as
+--     after a local training. A run whose element left no record is a
+--     failure named with its Slurm job id and log. --detach submits,
+--     prints the job ids and returns. Runs still in the queue from an
 --     earlier submission are not trained again, here or there (M.busy);
 --     two runners of a root at once (--slurm or local) are one after the
 --     other (a lock, wb/root_lock.lua), the second refused, naming the first.
@@ -29,156 +31,14 @@ local queue = require "wb.slurm_queue"
 ---Example: -- workbench scripts/task05_dropout.lua --slurm --sbatch "--time=1:00:00"
 local M = {}
 
--- sbatch options the array itself sets: given in --sbatch they would break
--- the mapping from elements to runs or the wait.
-M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
-  "--parsable", "--wrap"}
-
--- sbatch options asking for several processes (an element runs one) or
--- CPUs (a run trains on one BLAS thread, wb/train.lua: its numbers must
--- not depend on the thread count)
-local MANY = {["--ntasks"] = "process", ["-n"] = "process", ["--nodes"] = "process",
-  ["-N"] = "process", ["--ntasks-per-node"] = "process", ["--cpus-per-task"] = "CPU",
-  ["-c"] = "CPU"}
-
--- sbatch's environment variables for them (sbatch reads them as options)
-local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
-  {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"}}
-
----wb.slurm.check_options(opts) -> string | nil
----Why a parsed command line's --slurm, --sbatch, --detach and --gather
----options do not go together (nil when they do): --sbatch and --detach need
------slurm; --slurm and --gather train or import, so not with --run or
------list-runs; --jobs is for local processes; --sbatch may not set the
----options the array sets itself (M.RESERVED, or their starts), nor may
----sbatch's variables for them be set with --slurm (SBATCH_OUTPUT, ...).
----@param opts table
----@return string|nil
----Example: print(wb.slurm.check_options{sbatch = "--time=5"})
-function M.check_options(o)
-  if o.sbatch and not o.slurm then return "--sbatch passes options to sbatch: it needs --slurm" end
-  if o.detach and not o.slurm then return "--detach leaves a Slurm job array: it needs --slurm" end
-  for _, x in ipairs{"slurm", "gather"} do
-    for _, y in ipairs{"run", "list_runs"} do
-      if o[x] and o[y] then
-        return string.format("--%s does not go with --%s", x, (y:gsub("_", "-")))
-      end
-    end
-  end
-  if o.slurm and o.jobs then
-    return "--jobs is the number of local processes; with --slurm, Slurm places the runs, "
-      .. "one CPU each (give it --sbatch \"--time=...\" and the like)"
-  end
-  for _, e in ipairs(RESERVED_ENV) do
-    -- SBATCH_WAIT made --detach wait; SBATCH_ERROR took errors out of the logs
-    local v = e[1]
-    if o.slurm and os.getenv(v) then
-      return string.format("--slurm: %s=%s is set: sbatch reads it as %s, which workbench "
-        .. "sets itself (one array element per run, its log, the wait); unset it for this "
-        .. "command (env -u %s workbench ...)", v, os.getenv(v), e[2], v)
-    end
-  end
-  local words = {}
-  for word in (o.sbatch or ""):gmatch("%S+") do words[#words + 1] = word end
-  for i, word in ipairs(words) do
-    local name = word:match("^(%-%-?[%w%-]+)")
-    -- an element runs its run as one process: more were allocated and idle
-    local inline = MANY[name] and word:match("=(.*)$")
-      or MANY[word:sub(1, 2)] and #word > 2 and word:sub(3)
-    local many = inline or MANY[name] and words[i + 1]
-    if many and many ~= "1" and many ~= "1-1" then
-      local what = inline and word or (word .. " " .. many)
-      if (MANY[name] or MANY[word:sub(1, 2)]) == "CPU" then
-        return string.format("--sbatch: %s asks for more than one CPU, but a run trains on "
-          .. "one BLAS thread, whatever the CPUs (more threads sum in another order: other "
-          .. "numbers under the same run), so the others would sit idle; leave it out", what)
-      end
-      return string.format("--sbatch: %s asks for more than one process, but an array "
-        .. "element trains its run as one process on one CPU (the others would sit idle); "
-        .. "leave it out", what)
-    end
-    for _, r in ipairs(M.RESERVED) do
-      -- sbatch takes the start of a long option for it (--out=F: --output),
-      -- which was let through: ignored, or a log without its errors
-      local start = name and name ~= r and #name > 2 and name:sub(1, 2) == "--"
-        and r:sub(1, #name) == name
-      if name == r or start or (#r == 2 and word:sub(1, 2) == r) then
-        return string.format("--sbatch: %s%s is set by workbench (one array element per run, "
-          .. "its log, the wait); leave it out", word, start and (" (sbatch reads " .. r .. ")")
-          or "")
-      end
-    end
-  end
-  return nil
-end
+local sopts = require "wb.slurm_options" -- --sbatch and --slurm checked
+M.RESERVED, M.check_options = sopts.RESERVED, sopts.check_options
 
 -- {==================== the job array ====================
 
 local run = queue.run
 
--- The element script: line $SLURM_ARRAY_TASK_ID of the commands file, run
--- with one BLAS thread per CPU Slurm gave it; "EXIT n" ends its log (a log
--- without it was cut short: time limit, cancellation, a lost node).
-local function element_script(commands)
-  return table.concat({"#!/bin/sh",
-    "# written by workbench --slurm: array element i trains the run on line i of",
-    "# " .. commands,
-    "cmd=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" " .. util.shell_quote(commands) .. ")",
-    "if [ -z \"$cmd\" ]; then",
-    "  echo \"no run on line $SLURM_ARRAY_TASK_ID of " .. commands:gsub("[\"$`\\]", "") .. "\"",
-    "  echo 'EXIT 2'; exit 2",
-    "fi",
-    "export OPENBLAS_NUM_THREADS=1 # a run trains on one thread (wb/train.lua)",
-    "sh -c \"$cmd\"", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
-end
-
--- Submits the array; returns its job id, its log path of an index, its stamp
--- and what sbatch said besides the id (lines);
--- or nil and why sbatch could not.
-local function submit(ex, pending, sbatch)
-  local many = queue.too_many(#pending)
-  if many then return nil, many end
-  local dir = record.dir(ex.root) .. "/slurm"
-  local lines, hashes = {}, {}
-  for i, s in ipairs(pending) do lines[i] = ex.command(s.hash); hashes[i] = s.hash end
-  local tag = ex.name .. "-" .. util.fnv1a64(table.concat(hashes, " "))
-  local commands, script = dir .. "/" .. tag .. ".commands", dir .. "/" .. tag .. ".sh"
-  util.write_file(commands, table.concat(lines, "\n") .. "\n")
-  util.write_file(script, element_script(commands))
-  local logs = record.dir(ex.root) .. "/logs"
-  wb.sys.mkdir_p(logs)
-  -- a log's name is this submission's own: a controller that lost its state
-  -- gives job ids again, and an element that never ran (cancelled, its node
-  -- lost) was reported with the old job's log, or a log appended to one
-  -- (JobFileAppend, --open-mode=append) with the old job's first error
-  local stamp = os.date("!%Y%m%dT%H%M%SZ-") .. wb.sys.getpid()
-  local function log(job, i) return string.format("%s/%s-slurm-%s_%s-%s.log", logs, ex.name,
-    job, i, stamp) end
-  -- sbatch's pattern, the root's "%" escaped: "/r%j" was expanded, and the
-  -- elements could not open their logs (launch failures)
-  local pattern = (logs .. "/" .. ex.name):gsub("%%", "%%%%") .. "-slurm-%A_%a-" .. stamp
-    .. ".log"
-  -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
-  local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
-    util.shell_quote("wb-" .. ex.name), sbatch or "", #pending, util.shell_quote(pattern),
-    util.shell_quote(script))
-  local out, ok, code = run(cmd)
-  -- the job id is a line of its own ("id" or "id;cluster"), after what sbatch
-  -- says on stderr: a site's job_submit plugin's notes ("sbatch: ...") made a
-  -- submitted array "submitted nothing", untracked and submitted again later
-  local job, notes = nil, {}
-  for l in out:gmatch("[^\n]+") do
-    local id = l:match("^%s*(%d+)%s*$") or l:match("^%s*(%d+);%S*%s*$")
-    if id and not job then job = id else notes[#notes + 1] = l end
-  end
-  if not ok or not job then
-    -- --test-only: exit 0, a forecast and no job
-    return nil, string.format("sbatch %s: %s\ncommand: %s", ok and "submitted nothing (it "
-      .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
-      out:gsub("%s+$", ""), cmd)
-  end
-  return job, function(i) return log(job, i) end, stamp, notes
-end
+local submit = require "wb.slurm_submit" -- the arrays, sbatch
 
 -- The file that says which element run `hash` was last sent to.
 local function marker(ex, hash)
@@ -207,31 +67,37 @@ function M.busy(ex, runs)
   for _, s in ipairs(runs) do
     local m = util.read_json(marker(ex, s.hash)) or {}
     local job, stamp = tostring(m.job), tostring(m.stamp)
+    local cluster = type(m.cluster) == "string" and m.cluster or nil
     if job:match("^%d+_%d+$") then
-      local st, ok = run("scontrol -o show job " .. job)
-      local state = ok and st:find("-" .. stamp .. ".log", 1, true) and st:match("JobState=(%S+)")
+      local st, ok = run("scontrol" .. queue.on(cluster) .. " -o show job " .. job)
+      -- its log's name holds the stamp, or its script's (Command=)
+      local state = ok and st:find("-" .. stamp .. ".", 1, true) and st:match("JobState=(%S+)")
       if state and LIVE[state] then
-        out[#out + 1] = string.format("%s seed %d (Slurm job %s, %s)", s.variant, s.seed, job,
-          state)
-        jobs[#jobs + 1] = job:match("^%d+")
+        out[#out + 1] = string.format("%s seed %d (Slurm job %s%s, %s)", s.variant, s.seed, job,
+          cluster and (" on cluster " .. cluster) or "", state)
+        local id = job:match("^%d+")
+        if not jobs[id .. ";" .. (cluster or "")] then
+          jobs[id .. ";" .. (cluster or "")] = true
+          jobs[#jobs + 1] = {job = id, cluster = cluster}
+        end
       end
     end
   end
   if #out == 0 then return nil end
-  table.sort(jobs)
-  for i = #jobs, 2, -1 do if jobs[i] == jobs[i - 1] then table.remove(jobs, i) end end
+  table.sort(jobs, function(a, b) return tonumber(a.job) < tonumber(b.job) end)
   return string.format("[%s] %d of the runs to train %s still in Slurm's queue, sent by an "
     .. "earlier --slurm: %s; nothing trained or submitted: run the task again once they have "
-    .. "left it (squeue -j %s), or cancel them (scancel %s)", ex.name, #out, #out == 1 and "is"
-    or "are", table.concat(out, ", "), table.concat(jobs, ","), table.concat(jobs, " "))
+    .. "left it (%s), or cancel them (%s)", ex.name, #out, #out == 1 and "is"
+    or "are", table.concat(out, ", "), queue.commands("squeue", jobs, ",", "-j "),
+    queue.commands("scancel", jobs, " "))
 end
 
 -- Why element `id`'s run left no record: its log's error line, else what
 -- Slurm says of the element (a killed element has no "EXIT" line).
-local function why_failed(id, log)
+local function why_failed(id, log, cluster)
   local s = util.read_file(log)
   if not s then
-    local st = run("scontrol -o show job " .. id)
+    local st = run("scontrol" .. queue.on(cluster) .. " -o show job " .. id)
     local state, reason = st:match("JobState=%S+"), st:match("Reason=(%S+)")
     if not state then return "no log; Slurm says " .. st:gsub("%s+$", "") end
     -- a launch that failed: the node could not open the log in the root
@@ -247,7 +113,7 @@ local function why_failed(id, log)
       or l:match("^EXIT %d")) then first = first or l end
   end
   if not code then
-    local st = run("scontrol -o show job " .. id)
+    local st = run("scontrol" .. queue.on(cluster) .. " -o show job " .. id)
     return string.format("cut short (%s)%s", st:match("JobState=%S+") or "Slurm forgot it",
       first and (": " .. first) or "")
   end
@@ -255,12 +121,14 @@ local function why_failed(id, log)
 end
 
 ---wb.slurm.train(ex, pending, opts, describe, release) -> table | nil, integer
----Trains the pending runs of experiment ex as one Slurm job array and waits
----for it; returns the failures ({spec, error, log, job}); or nil and the
----exit status after submitting with opts.detach (0), or (1, the reason on
----stderr) when sbatch refused, the runs do not fit in one array
----(MaxArraySize), an earlier --slurm has them in the queue, or squeue kept failing while waiting (the array
----is then left as it is). opts.sbatch: more sbatch options (split as
+---Trains the pending runs of experiment ex as one Slurm job array (several
+---when they are more than the cluster's MaxArraySize lets one hold) and
+---waits for them, on the cluster sbatch put them on (-M in opts.sbatch);
+---returns the failures ({spec, error, log, job}); or nil and the exit
+---status after submitting with opts.detach (0), or (1, the reason on
+---stderr) when sbatch refused (arrays queued before are cancelled), an
+---earlier --slurm has the runs in the queue, or squeue kept failing while
+---waiting (the arrays are then left as they are). opts.sbatch: more sbatch options (split as
 ---the shell splits words). describe(record) says how a run ended.
 ---release() frees the root's lock the caller took (wb/root_lock.lua):
 ---called once the submitted runs are noted.
@@ -287,31 +155,47 @@ function M.train(ex, pending, opts, describe, release)
       .. "client commands are, or install slurm-client)\n", ex.name))
     return nil, 1
   end
-  local ok, job, log_of, stamp, notes = pcall(function()
+  local ok, sub, why = pcall(function()
     local busy = M.busy(ex, pending)
     if busy then return nil, busy end
-    local j, l, st, said = submit(ex, pending, opts.sbatch)
-    if not j then return nil, string.format("[%s] --slurm: %s", ex.name, l) end
-    for i, s in ipairs(pending) do
-      util.write_json(marker(ex, s.hash), {job = j .. "_" .. i, stamp = st})
-    end
-    return j, l, st, said
+    -- each array's runs noted as soon as it is queued
+    local done_sub, err = submit(ex, pending, opts.sbatch, function(a)
+      for k = 1, a.n do
+        util.write_json(marker(ex, pending[a.first + k - 1].hash), {job = a.job .. "_" .. k,
+          stamp = a.stamp, cluster = a.cluster})
+      end
+    end)
+    if not done_sub then return nil, string.format("[%s] --slurm: %s", ex.name, err) end
+    return done_sub
   end)
   release()
-  if not ok then error(job, 0) end
-  if not job then
-    io.stderr:write(log_of, "\n")
+  if not ok then error(sub, 0) end
+  if not sub then
+    io.stderr:write(why, "\n")
     return nil, 1
   end
-  for _, l in ipairs(notes) do io.stderr:write(string.format("[%s] %s\n", ex.name, l)) end
-  io.stderr:write(string.format("[%s] Slurm job array %s: %d runs (logs %s)\n", ex.name, job,
-    #pending, log_of("*")))
+  local arrays = sub.arrays
+  for _, l in ipairs(sub.notes) do io.stderr:write(string.format("[%s] %s\n", ex.name, l)) end
+  if #arrays > 1 then
+    io.stderr:write(string.format("[%s] %d runs to train in %d job arrays: this cluster's "
+      .. "MaxArraySize is %d (scontrol show config), at most %d runs an array\n", ex.name,
+      #pending, #arrays, sub.max, sub.max - 1))
+  end
+  for _, a in ipairs(arrays) do
+    io.stderr:write(string.format("[%s] Slurm job array %s%s: %d run%s (logs %s)\n", ex.name,
+      a.job, a.cluster and (" on cluster " .. a.cluster) or "", a.n, a.n == 1 and "" or "s",
+      (sub.log(a.first):gsub("_1%-([^/]*)$", "_*-%1"))))
+  end
   if opts.detach then
-    io.stdout:write(job, "\n")
+    for _, a in ipairs(arrays) do io.stdout:write(a.job, "\n") end
     io.stderr:write(string.format("[%s] detached: run the task again without --slurm once "
-      .. "job %s has left the queue (squeue -j %s) to draw from its records\n", ex.name, job,
-      job))
+      .. "%s %s left the queue (%s) to draw from its records\n", ex.name, queue.named(arrays),
+      #arrays == 1 and "has" or "have", queue.commands("squeue", arrays, ",", "-j ")))
     return nil, 0
+  end
+  local function element(i)
+    local a, k = sub.at(i)
+    return a.job .. "_" .. k, a.cluster
   end
   local function report(i, what)
     done = done + 1
@@ -324,18 +208,21 @@ function M.train(ex, pending, opts, describe, release)
       local path = record.path(ex.root, ex.name, s.hash)
       local rec = not seen[i] and (util.read_file(path) or before[i]) ~= before[i]
         and util.read_json(path)
-      if rec then seen[i] = true; report(i, describe(rec) .. " (Slurm job " .. job .. "_"
-        .. i .. ")") end
+      if rec then seen[i] = true; report(i, describe(rec) .. " (Slurm job " .. element(i)
+        .. ")") end
     end
   end
-  local left, last = queue.wait(ex.name, job, look)
+  local left, last = queue.wait(ex.name, arrays, look)
   if not left then
     -- nothing known of the elements: none is called failed, none cancelled
+    local one = #arrays == 1
     io.stderr:write(string.format("[%s] --slurm: squeue failed %d times in a row (last: %s): "
-      .. "stopped waiting for Slurm job array %s, left as it is (not cancelled: its elements "
-      .. "may still train and write their records); run the task again without --slurm once "
-      .. "it has left the queue (squeue -j %s) to draw from its records, or cancel it "
-      .. "(scancel %s)\n", ex.name, queue.SQUEUE_TRIES, last, job, job, job))
+      .. "stopped waiting for %s, left as it is (not cancelled: its elements may still train "
+      .. "and write their records); run the task again without --slurm once %s left the "
+      .. "queue (%s) to draw from its records, or cancel %s (%s)\n", ex.name,
+      queue.SQUEUE_TRIES, last, queue.named(arrays), one and "it has" or "they have",
+      queue.commands("squeue", arrays, ",", "-j "), one and "it" or "them",
+      queue.commands("scancel", arrays, " ")))
     return nil, 1
   end
   -- a shared folder may show a record a little after its element ended (NFS
@@ -343,7 +230,7 @@ function M.train(ex, pending, opts, describe, release)
   for _ = 1, 10 do
     local late = false
     for i in ipairs(pending) do
-      local log = util.read_file(log_of(i)) or ""
+      local log = util.read_file(sub.log(i)) or ""
       late = late or (not seen[i] and log:find("EXIT 0%s*$") ~= nil)
     end
     if not late then break end
@@ -353,11 +240,12 @@ function M.train(ex, pending, opts, describe, release)
   local failures = {}
   for i, s in ipairs(pending) do
     if not seen[i] then
-      local id, log = job .. "_" .. i, log_of(i)
-      local why = why_failed(id, log)
+      local id, cluster = element(i)
+      local log = sub.log(i)
+      local why_ = why_failed(id, log, cluster)
       failures[#failures + 1] = {spec = s, job = id, log = log,
-        error = string.format("Slurm job %s: %s (log: %s)", id, why, log)}
-      report(i, "FAILED on Slurm job " .. id .. ": " .. why .. " (log: " .. log .. ")")
+        error = string.format("Slurm job %s: %s (log: %s)", id, why_, log)}
+      report(i, "FAILED on Slurm job " .. id .. ": " .. why_ .. " (log: " .. log .. ")")
     end
   end
   return failures

@@ -24,18 +24,53 @@ function M.run(cmd)
   return out, ok == true, code
 end
 
--- Why n runs do not fit in one job array of this cluster (MaxArraySize:
--- sbatch refused a larger one with "Invalid job array specification"), or
--- nil (they fit, or scontrol cannot say: sbatch then decides).
-function M.too_many(n)
+-- The most runs one job array of this cluster takes (its indices go from 1
+-- to MaxArraySize - 1: sbatch refused a larger one with "Invalid job array
+-- specification"); nil when scontrol cannot say (sbatch then decides); or
+-- 0 and why when no run fits (MaxArraySize 0 or 1).
+function M.array_max()
   local out, ok = M.run("scontrol show config")
   local max = ok and tonumber(out:match("\nMaxArraySize%s*=%s*(%d+)"))
-  if not max or n <= max - 1 then return nil end
-  return string.format("%d runs to train, but this cluster's MaxArraySize is %d (scontrol show "
-    .. "config: %s), so they do not fit in one job array; nothing submitted. Train fewer at "
-    .. "once (--seeds N), or submit the lines of --list-runs in parts yourself and then run "
-    .. "the task again to draw", n, max, max == 0 and "job arrays are disabled"
-    or string.format("an array's indices go up to %d, at most %d runs", max - 1, max - 1))
+  if not max then return nil end
+  if max >= 2 then return max - 1, max end
+  return 0, string.format("this cluster's MaxArraySize is %d (scontrol show config: %s), so "
+    .. "no run fits in a job array; nothing submitted. Run the lines of --list-runs as jobs "
+    .. "of your own, then the task again to draw", max, max == 0 and "job arrays are disabled"
+    or "an array's only index is 0")
+end
+
+-- " -M CLUSTER" for the Slurm commands asking of a job on CLUSTER (sbatch
+-- --parsable says "id;cluster" when sent elsewhere: -M or --clusters in
+-- --sbatch, $SBATCH_CLUSTERS), else "": such a job asked of the local
+-- cluster is unknown there ("Invalid job id"), taken for one that ended.
+function M.on(cluster)
+  return cluster and (" -M " .. util.shell_quote(cluster)) or ""
+end
+
+-- The shell commands `verb` (a Slurm command) of arrays ({job, cluster}),
+-- one per cluster, ids joined by sep after `flag`: "squeue -j 12,13",
+-- "scancel -M other 12 13".
+function M.commands(verb, arrays, sep, flag)
+  local out, at = {}, {}
+  for _, a in ipairs(arrays) do
+    local c = a.cluster or ""
+    if not at[c] then
+      out[#out + 1] = {on = M.on(a.cluster), jobs = {}}
+      at[c] = out[#out]
+    end
+    table.insert(at[c].jobs, a.job)
+  end
+  for i, o in ipairs(out) do
+    out[i] = verb .. o.on .. " " .. (flag or "") .. table.concat(o.jobs, sep)
+  end
+  return table.concat(out, "; ")
+end
+
+-- "Slurm job array 12" or "Slurm job arrays 12, 13".
+function M.named(arrays)
+  local ids = {}
+  for i, a in ipairs(arrays) do ids[i] = a.job end
+  return string.format("Slurm job array%s %s", #ids == 1 and "" or "s", table.concat(ids, ", "))
 end
 
 -- squeue listing a job while it is in the queue, whatever the caller's
@@ -44,25 +79,43 @@ end
 -- array not listed was taken for one that had ended: every run was called
 -- failed while it was still to train. --all: hidden partitions' jobs too.
 local SQUEUE = "env -u SQUEUE_STATES -u SQUEUE_USERS -u SQUEUE_ACCOUNT -u SQUEUE_PARTITION "
-  .. "-u SQUEUE_QOS -u SQUEUE_NAMES -u SQUEUE_LICENSES -u SQUEUE_FORMAT2 squeue --all -h "
-  .. "-o %i -j "
+  .. "-u SQUEUE_QOS -u SQUEUE_NAMES -u SQUEUE_LICENSES -u SQUEUE_FORMAT2 squeue"
 
--- Waits until array `job` has left the queue; on_poll() after each look.
--- Returns true; or false and squeue's last message when squeue failed
--- M.SQUEUE_TRIES times in a row (said at the first): the array is left
--- alone, as its elements may still run. An error (a signal) cancels the
--- array first.
-function M.wait(name, job, on_poll)
+-- Whether array a has left the queue (true, false), or nil and squeue's
+-- message when squeue failed. With -M squeue says "CLUSTER: name" first,
+-- even with -h: that line is no job.
+local function left(a)
+  local out, fine = M.run(string.format("%s%s --all -h -o %%i -j %s", SQUEUE, M.on(a.cluster),
+    a.job))
+  -- a finished array is forgotten after MinJobAge: "Invalid job id"
+  if not fine then
+    if out:find("Invalid job id", 1, true) then return true end
+    return nil, out
+  end
+  return not out:gsub("[^\n]*CLUSTER: [^\n]*", ""):find("%S")
+end
+
+-- Waits until every array of `arrays` ({job, cluster}) has left the queue;
+-- on_poll() after each look. Returns true; or false and squeue's last
+-- message when squeue failed M.SQUEUE_TRIES times in a row (said at the
+-- first): the arrays are left alone, as their elements may still run. An
+-- error (a signal) cancels the arrays first.
+function M.wait(name, arrays, on_poll)
   local pause, misses = 1, 0
-  local ok, left, last = pcall(function()
+  local ok, gone, last = pcall(function()
     while true do
-      local out, fine = M.run(SQUEUE .. job)
-      on_poll()
-      -- a finished array is forgotten after MinJobAge: "Invalid job id"
-      if (fine and not out:find("%S")) or (not fine and out:find("Invalid job id", 1, true)) then
-        return true
+      local all, failed = true, nil
+      for _, a in ipairs(arrays) do
+        if not a.left then
+          local l, out = left(a)
+          a.left = l
+          if l == nil then failed = failed or out end
+          all = all and l == true
+        end
       end
-      if fine then
+      on_poll()
+      if all then return true end
+      if not failed then
         if misses > 0 then
           io.stderr:write(string.format("[%s] squeue answers again (after %d failure%s)\n",
             name, misses, misses == 1 and "" or "s"))
@@ -72,10 +125,10 @@ function M.wait(name, job, on_poll)
         misses = misses + 1
         if misses == 1 then
           io.stderr:write(string.format("[%s] squeue failed (%s): asking again; after %d "
-            .. "failures in a row the wait stops and leaves Slurm job array %s as it is\n",
-            name, out:gsub("%s+$", ""), M.SQUEUE_TRIES, job))
+            .. "failures in a row the wait stops and leaves %s as it is\n",
+            name, failed:gsub("%s+$", ""), M.SQUEUE_TRIES, M.named(arrays)))
         end
-        if misses >= M.SQUEUE_TRIES then return false, out:gsub("%s+$", "") end
+        if misses >= M.SQUEUE_TRIES then return false, failed:gsub("%s+$", "") end
       end
       os.execute("sleep " .. pause)
       pause = math.min(M.MAX_POLL, pause + 1)
@@ -83,13 +136,15 @@ function M.wait(name, job, on_poll)
   end)
   if not ok then
     -- bounded: the controller may be gone
-    local out, cancelled = M.run("timeout 60 scancel " .. job)
-    io.stderr:write(cancelled and ("cancelled Slurm job array " .. job .. "\n")
-      or string.format("could not cancel Slurm job array %s (scancel %s: %s)\n", job, job,
-      out:gsub("%s+$", "")))
-    error(left, 0)
+    for _, a in ipairs(arrays) do
+      local out, cancelled = M.run("timeout 60 scancel" .. M.on(a.cluster) .. " " .. a.job)
+      io.stderr:write(cancelled and ("cancelled Slurm job array " .. a.job .. "\n")
+        or string.format("could not cancel Slurm job array %s (%s: %s)\n", a.job,
+        M.commands("scancel", {a}, " "), out:gsub("%s+$", "")))
+    end
+    error(gone, 0)
   end
-  return left, last
+  return gone, last
 end
 
 return M

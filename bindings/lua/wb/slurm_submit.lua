@@ -1,0 +1,122 @@
+-- wb/slurm_submit.lua: wb.slurm.train's submission: the pending runs as job
+-- arrays (one, or several when they are more than the cluster's
+-- MaxArraySize lets one array hold), each element training one run.
+local _ENV = require "wb.std"
+local wb = require "wb"
+local util = require "wb.util"
+local record = require "wb.record"
+local queue = require "wb.slurm_queue"
+
+local q, run = util.shell_quote, queue.run
+
+-- A path in a comment or a message of the script: a newline in it (the
+-- root's) ended the comment, and its next line ran as a command.
+local function oneline(s) return (s:gsub("%c", "?")) end
+
+-- The element script: the run whose hash is on line $SLURM_ARRAY_TASK_ID of
+-- the file `hashes`, trained by `command` (the one --list-runs prints, with
+-- "$h" for the hash: hex, one a line, whatever the root's path holds; a
+-- newline in the root split a listed command over two lines), with one BLAS
+-- thread; "EXIT n" ends its log (a log without it was cut short: time
+-- limit, cancellation, a lost node). `log`: the shell word of the log it
+-- writes itself, when Slurm cannot name it (nil: Slurm's --output).
+local function element_script(hashes, command, log)
+  return table.concat({"#!/bin/sh",
+    "# written by workbench --slurm: array element i trains the run whose hash is on line i",
+    "# of " .. oneline(hashes),
+    log and ("exec >" .. log .. " 2>&1") or "# (its log: sbatch --output)",
+    "h=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" " .. q(hashes) .. ")",
+    "if [ -z \"$h\" ]; then",
+    "  printf 'no run on line %s of %s\\n' \"$SLURM_ARRAY_TASK_ID\" " .. q(hashes),
+    "  echo 'EXIT 2'; exit 2",
+    "fi",
+    "export OPENBLAS_NUM_THREADS=1 # a run trains on one thread (wb/train.lua)",
+    "(" .. command .. ")", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
+end
+
+-- Cancels the arrays submitted so far (a later one was refused): what to
+-- add to the refusal.
+local function cancel(arrays)
+  if #arrays == 0 then return "" end
+  local out, ok = run("timeout 60 " .. queue.commands("scancel", arrays, " "))
+  return string.format("; %s, submitted before it, %s", queue.named(arrays), ok
+    and "cancelled: nothing left queued" or string.format("could not be cancelled (%s): "
+    .. "cancel %s yourself (%s)", out:gsub("%s+$", ""), #arrays == 1 and "it" or "them",
+    queue.commands("scancel", arrays, " ")))
+end
+
+-- Submits ex's `pending` runs as job arrays of at most the cluster's limit
+-- each; noted(array) once each is queued (array: job, cluster (nil: this
+-- one), first (the index in pending of its element 1), n). Returns the
+-- submission {arrays, stamp, notes (what sbatch said besides the ids),
+-- max (MaxArraySize when split), at(i) -> array, index, log(i) -> path};
+-- or nil and why (the arrays queued before a refusal are cancelled).
+return function(ex, pending, sbatch, noted)
+  local per, max = queue.array_max()
+  if per == 0 then return nil, max end
+  per = per or #pending
+  local dir = record.dir(ex.root) .. "/slurm"
+  local logs = record.dir(ex.root) .. "/logs"
+  wb.sys.mkdir_p(logs)
+  -- a log's name is this submission's own: a controller that lost its state
+  -- gives job ids again, and an element that never ran (cancelled, its node
+  -- lost) was reported with the old job's log, or a log appended to one
+  -- (JobFileAppend, --open-mode=append) with the old job's first error
+  local stamp = os.date("!%Y%m%dT%H%M%SZ-") .. wb.sys.getpid()
+  -- sbatch's pattern, the root's "%" escaped: "/r%j" was expanded, and the
+  -- elements could not open their logs (launch failures). A backslash
+  -- anywhere in it turns every expansion off (and is dropped): no pattern
+  -- names an element's log in such a root, so the element writes it itself
+  -- (Slurm's own messages, a time limit's, go to /dev/null then)
+  local base = logs .. "/" .. ex.name .. "-slurm-"
+  local literal = base:find("\\", 1, true) ~= nil
+  local output = literal and "/dev/null" or (base:gsub("%%", "%%%%") .. "%A_%a-" .. stamp
+    .. ".log")
+  local own = literal and (q(base) .. "\"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\""
+    .. q("-" .. stamp .. ".log")) or nil
+  local sub = {arrays = {}, stamp = stamp, notes = {}, max = #pending > per and max or nil}
+  for first = 1, #pending, per do
+    local n, hashes = math.min(per, #pending - first + 1), {}
+    for k = 1, n do hashes[k] = pending[first + k - 1].hash end
+    local tag = ex.name .. "-" .. util.fnv1a64(table.concat(hashes, " "))
+    -- the script's name holds the stamp: Slurm shows it (Command=) when it
+    -- cannot show the log's (StdOut=/dev/null), and wb.slurm.busy tells a
+    -- job of this submission by it
+    local list, script = dir .. "/" .. tag .. ".runs", dir .. "/" .. tag .. "-" .. stamp .. ".sh"
+    util.write_file(list, table.concat(hashes, "\n") .. "\n")
+    util.write_file(script, element_script(list, ex.command("\"$h\"", true), own))
+    -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
+    local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
+      q("wb-" .. ex.name), sbatch or "", n, q(output), q(script))
+    local out, ok, code = run(cmd)
+    -- the job id is a line of its own ("id", or "id;cluster" when sent to
+    -- another cluster), after what sbatch says on stderr: a site's
+    -- job_submit plugin's notes ("sbatch: ...") made a submitted array
+    -- "submitted nothing", untracked and submitted again later
+    local job, cluster
+    for l in out:gmatch("[^\n]+") do
+      local id, c = l:match("^%s*(%d+)%s*$"), nil
+      if not id then id, c = l:match("^%s*(%d+);(%S+)%s*$") end
+      if id and not job then job, cluster = id, c else sub.notes[#sub.notes + 1] = l end
+    end
+    if not ok or not job then
+      -- --test-only: exit 0, a forecast and no job
+      return nil, string.format("sbatch %s: %s\ncommand: %s%s", ok and "submitted nothing (it "
+        .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),
+        out:gsub("%s+$", ""), cmd, cancel(sub.arrays))
+    end
+    local a = {job = job, cluster = cluster, first = first, n = n, stamp = stamp}
+    sub.arrays[#sub.arrays + 1] = a
+    noted(a)
+  end
+  function sub.at(i)
+    for _, a in ipairs(sub.arrays) do
+      if i >= a.first and i < a.first + a.n then return a, i - a.first + 1 end
+    end
+  end
+  function sub.log(i)
+    local a, k = sub.at(i)
+    return string.format("%s/%s-slurm-%s_%s-%s.log", logs, ex.name, a.job, k, stamp)
+  end
+  return sub
+end

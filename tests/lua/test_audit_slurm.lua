@@ -145,8 +145,12 @@ local function tests()
     st, _, err = C.workbench(tiny .. " --slurm --sbatch --test-only --root " .. root)
     T.eq(st, 1, err)
     T.ok(err:find("sbatch submitted nothing (it printed no job id): sbatch: Job", 1, true), err)
-    st, _, err = C.sh("env PATH=/nonexistent " .. q(C.exe) .. " " .. q(tiny) .. " --slurm --root "
-      .. q(root))
+    -- a PATH of what the root's lock needs (sh, flock, tail), without sbatch
+    local bin = dir .. "/bin-nosbatch"
+    os.execute("mkdir -p " .. q(bin) .. " && for c in sh flock tail; do ln -sf \"$(command -v "
+      .. "$c)\" " .. q(bin) .. "/$c; done")
+    st, _, err = C.sh("env PATH=" .. q(bin) .. " " .. q(C.exe) .. " " .. q(tiny) .. " --slurm "
+      .. "--root " .. q(root))
     T.eq(st, 1, err)
     T.ok(err:find("--slurm: sbatch is not on PATH", 1, true), err)
     T.eq(#C.records(root, "tiny"), 0, "no record")

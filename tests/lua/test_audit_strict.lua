@@ -1,0 +1,72 @@
+-- test_audit_strict.lua: input that was silently ignored or misreported
+-- (the strictness audit): one test per defect found.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local util = require "wb.util"
+
+-- {==================== unknown names in wb and its modules ====================
+
+-- wb.nn.Dens, wb.data.mnst, wb.runs.fnd read as nil: a typo gave Lua's bare
+-- "attempt to call a nil value (field 'Dens')", or nil passed on silently
+-- (wb.nn.Dens given as a layer, wb.plot.stlye as a style).
+T.test("an unknown name in wb or a module is an error naming the path and the nearest",
+  function()
+  local err = T.check_error("wb.nn.Dens: no such name in wb.nn; did you mean wb.nn.Dense?",
+    function() return wb.nn.Dens end)
+  -- said where the typo is, not inside the library
+  T.ok(err:find("test_audit_strict.lua:%d+: wb%.nn%.Dens"), err)
+  T.check_error("wb.data.mnst: no such name in wb.data; did you mean wb.data.mnist?",
+    function() return wb.data.mnst end)
+  T.check_error("wb.runs.fnd: no such name in wb.runs; did you mean wb.runs.find?",
+    function() return wb.runs.fnd end)
+  T.check_error("wb.optim.adam: no such name in wb.optim; did you mean wb.optim.Adam?",
+    function() return wb.optim.adam end)
+  -- a name of another module: that one named
+  T.check_error("wb.Sequentil: no such name in wb; did you mean wb.nn.Sequential?",
+    function() return wb.Sequentil end)
+  T.check_error("wb.data.Dense: no such name in wb.data; did you mean wb.nn.Dense?",
+    function() return wb.data.Dense end)
+  -- a class the docs name as wb.X: help's name for it (and the constructor)
+  T.check_error('wb.Tensor is a class, not a value (help("wb.Tensor") says what it is)',
+    function() return wb.Tensor end)
+  T.check_error('wb.Sequential: no such name in wb; wb.Sequential is a class, not a value '
+    .. '(help("wb.Sequential") says what it is); did you mean wb.nn.Sequential?',
+    function() return wb.Sequential end)
+  -- nothing near: where to look
+  T.check_error("wb.nn.qqqqqq: no such name in wb.nn; help(wb.nn) lists its names",
+    function() return wb.nn.qqqqqq end)
+  T.check_error("wb[1]: no such key in wb", function() return wb[1] end)
+  -- every module wb has, C's and Lua's
+  local n = 0
+  for k, v in pairs(wb) do
+    if type(v) == "table" and k ~= "Error" then
+      n = n + 1
+      T.check_error("wb." .. k .. ".no_such_name: no such name in wb." .. k,
+        function() return v.no_such_name end)
+    end
+  end
+  T.ok(n >= 20, "modules checked: " .. n)
+  T.check_error("wb.no_such_name: no such name in wb", function() return wb.no_such_name end)
+end)
+
+T.test("strict modules: pairs, assignment, completion, help and callable modules still work",
+  function()
+  local seen = {}
+  for k in pairs(wb.nn) do seen[k] = true end
+  T.ok(seen.Dense and seen.Sequential, "pairs(wb.nn)")
+  -- a user's own name: assigned, then read back
+  wb.nn.MyLayer = 42
+  T.eq(wb.nn.MyLayer, 42)
+  wb.nn.MyLayer = nil
+  T.check_error("wb.nn.MyLayer: no such name", function() return wb.nn.MyLayer end)
+  local c = require("wb.repl").complete("wb.nn.De")
+  T.ok(table.concat(c, " "):find("wb.nn.Dense", 1, true), table.concat(c, " "))
+  T.ok(wb.help.find(wb.nn.Dense) ~= nil, "help(wb.nn.Dense)")
+  -- modules that are also functions (wb.compare, wb.experiment, wb.help, wb.task)
+  T.eq(type(getmetatable(wb.experiment).__call), "function")
+  T.check_error("wb.experiment.neww: no such name in wb.experiment; did you mean "
+    .. "wb.experiment.new?", function() return wb.experiment.neww end)
+end)
+
+-- }====================
+T.done()

@@ -69,4 +69,26 @@ T.test("strict modules: pairs, assignment, completion, help and callable modules
 end)
 
 -- }====================
+-- {==================== fit{epochs = 0} ====================
+
+-- fit{epochs = 0} (or epochs equal to initial_epoch) trained nothing and
+-- returned an empty History without a word, as Keras's: evaluate then gave
+-- an untrained model's accuracy as the result.
+T.test("fit that would train nothing (epochs = 0, epochs = initial_epoch) is an error",
+  function()
+  local tr = T.tiny_data()
+  local m = T.tiny_mlp(1)
+  local w0 = m:parameters()[1]:clone()
+  T.check_error("fit: epochs = 0 trains nothing: epochs is the number of the last epoch "
+    .. "(Keras), so epochs = 1 trains one more", m.fit, m, tr, {epochs = 0, verbose = false})
+  T.check_error("fit: epochs = 2 equals initial_epoch = 2", m.fit, m, tr,
+    {epochs = 2, initial_epoch = 2, verbose = false})
+  T.check_error("fit: epochs = 1 is below initial_epoch = 2", m.fit, m, tr,
+    {epochs = 1, initial_epoch = 2, verbose = false})
+  T.eq((m:parameters()[1] - w0):abs():max(), 0, "weights untouched")
+  local h = m:fit(tr, {epochs = 3, initial_epoch = 2, verbose = false})
+  T.eq(#h.loss, 1, "epochs = 3 after 2: one epoch")
+end)
+
+-- }====================
 T.done()

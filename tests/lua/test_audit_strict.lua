@@ -91,4 +91,37 @@ T.test("fit that would train nothing (epochs = 0, epochs = initial_epoch) is an 
 end)
 
 -- }====================
+-- {==================== runs.json's command ====================
+
+local dir = T.tmpdir()
+
+-- A task script in a folder whose name needs quoting.
+local function task_script(name, experiment)
+  local path = dir .. "/" .. name .. ".lua"
+  util.write_file(path, string.format([[
+return wb.task{name = %q, title = "t", experiment = {%s},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]], name, experiment))
+  return path
+end
+
+-- runs.json's command held README's italic provenance sentence ("*Produced
+-- by `workbench ...` (workbench 0.1.0, commit ...) on ... Data: ...*"), not
+-- the command that ran.
+T.test("runs.json's command is the command line as run, shell-quoted", function()
+  local p = task_script("cmd", "base = {hidden = 8, epochs = 1, subset = {train = 100, "
+    .. "test = 50}}, seeds = {1}")
+  local root = dir .. "/a root"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --jobs 1", T.wb,
+    util.shell_quote(p), util.shell_quote(root)))
+  T.eq(st, 0, err)
+  local j = util.read_json(root .. "/cmd/runs.json")
+  T.eq(j.command, string.format("workbench %s --root '%s' --jobs 1", p, root))
+  -- README says the same command
+  local md = util.read_file(root .. "/cmd/README.md")
+  T.ok(md:find("`" .. j.command .. "`", 1, true), md)
+end)
+
+-- }====================
+
 T.done()

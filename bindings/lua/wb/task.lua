@@ -231,7 +231,7 @@ function Task:_report(runs, info)
     head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
       .. "see below), not the task's results.**\n"
     if #(self.ex.quick_replaced or {}) > 0 then
-      head[#head + 1] = "*--quick replaced the epochs or subset these variants set: "
+      head[#head + 1] = "*--quick replaced what the experiment sets: "
         .. table.concat(self.ex.quick_replaced, "; ") .. ".*\n"
     end
   end

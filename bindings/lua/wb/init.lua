@@ -45,14 +45,16 @@ end
 local strict_paths = {} -- table -> its path ("wb.nn"), for the hints
 
 -- "did you mean wb.nn.Dense?" for wb.nn.Dens; for a name none of t's is
--- near, a name one edit away elsewhere in wb (wb.Sequentil ->
--- wb.nn.Sequential); for a class the docs name (wb.Tensor), help's name.
+-- near, the same name elsewhere in wb, one edit away for six letters or
+-- more (wb.Sequentil -> wb.nn.Sequential); for a class the docs name (wb.Tensor), help's name.
 local function hint(t, path, k)
   local near = nearest_names(t, k)
   for i, n in ipairs(near) do near[i] = path .. "." .. n end
   if #near == 0 then
     for u, p in pairs(strict_paths) do
-      for _, n in ipairs(nearest_names(u, k, 1)) do near[#near + 1] = p .. "." .. n end
+      for _, n in ipairs(nearest_names(u, k, #k >= 6 and 1 or 0)) do
+        near[#near + 1] = p .. "." .. n
+      end
     end
     table.sort(near)
   end

@@ -310,7 +310,7 @@ function M.main(task, argv, script)
   if changed then io.stderr:write(changed, "\n") end
   if #(ex.quick_replaced or {}) > 0 then
     io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
-      .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,
+      .. "rows; it replaced what the experiment sets: %s\n", ex.name,
       ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
   end
   for _, n in ipairs(ex.notes) do

@@ -294,7 +294,7 @@ local function run(ex, spec, o)
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
     log_every = cfg.log_every, every = cfg.every, loss = cfg.loss,
-    instruments = wb.instruments[cfg.instruments] or cfg.instruments}
+    instruments = rawget(wb.instruments, cfg.instruments) or cfg.instruments}
   if cfg.validation == "test" then fit_opts.validation = d.test
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
   local extra_opts = ex.fit_options

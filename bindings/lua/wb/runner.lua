@@ -70,15 +70,27 @@ local function load_record(ex, hash)
   return util.read_json(record.path(ex.root, ex.name, hash, "json"))
 end
 
--- Run hash's record when it may be reused; nil when there is none, or nil,
+-- Run s's record when it may be reused; nil when there is none, or nil,
 -- the file and what happened to it when a file its hooks read as it ran
 -- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
 -- might be stale is a bug. A record from before read_files is reused. A
 -- record that is there but not JSON (torn, edited) is said too: it was once
--- retrained without a word.
-local function reusable(ex, hash, memo)
+-- retrained without a word. So is one that is JSON but not a well-formed
+-- record (wb.record.read: a metric edited into a string, a field gone),
+-- or not this run's (a record copied over another's file: its hash, task,
+-- variant or seed are another run's): reused, its numbers were another
+-- run's or left out of the task's tables.
+local function reusable(ex, s, memo)
+  local hash = s.hash
   local rec, file = load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
   if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
+  local ok, bad = record.read(file)
+  if not ok then return nil, file, "is not a well-formed run record (" .. bad .. ")" end
+  if ok.hash ~= hash or ok.task ~= ex.name or ok.variant ~= s.variant or ok.seed ~= s.seed then
+    return nil, file, string.format("is not this run's record (it says task %s, run %s, "
+      .. "variant %s, seed %s; this run is %s seed %d)", ok.task, ok.hash, ok.variant,
+      tostring(ok.seed), s.variant, s.seed)
+  end
   local path, what = reads.changed(rec.read_files, memo)
   if path then return nil, path, what end
   return rec
@@ -93,7 +105,7 @@ local function pending_of(ex, fresh)
   for i, s in ipairs(ex.specs) do
     local rec, path, what
     if not fresh and s.cacheable then
-      rec, path, what = reusable(ex, s.hash, memo)
+      rec, path, what = reusable(ex, s, memo)
       if path then
         io.stderr:write(string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
           path, what))
@@ -215,7 +227,7 @@ local function gather(ex, failures)
     -- unidentified hook's is another code's: it was reported, "1 of 2 (1 failed)")
     local r
     if failed[s.hash] then r = nil
-    elseif s.cacheable then r = reusable(ex, s.hash, memo) else r = load_record(ex, s.hash) end
+    elseif s.cacheable then r = reusable(ex, s, memo) else r = load_record(ex, s.hash) end
     if r then recs[#recs + 1] = r end
   end
   return wb.runs.Runs(recs, ex)
@@ -278,7 +290,7 @@ function M.main(task, argv, script)
   if opts.run then
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
-        if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
+        if opts.fresh or not s.cacheable or not reusable(ex, s) then
           local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
           train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
         else -- a listed command run twice: said, not a silent success

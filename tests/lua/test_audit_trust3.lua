@@ -1,0 +1,120 @@
+-- test_audit_trust3.lua: numbers a researcher is given stale or wrong
+-- without a word. A record in the runs folder that is JSON but not a
+-- well-formed record (a metric edited into a string), or that is another
+-- run's (a record copied over another's file), was reused by the runner
+-- as this run's: its numbers fell out of the table or stood for another
+-- seed. A curve averaged a diverged run's epochs (a loss growing to 1e30)
+-- that every table leaves out, and its title counted it as a seed.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+
+local base = T.tmpdir()
+local root = base .. "/root"
+local script = base .. "/tiny.lua"
+util.write_file(script, [[
+return wb.task{name = "tiny", title = "tiny",
+  experiment = {base = {epochs = 1, hidden = 8, subset = {train = 300, test = 100}},
+    seeds = {1, 2}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+
+local function run_task()
+  return T.run_wb(T.quote(script) .. " --root " .. T.quote(root) .. " --jobs 1")
+end
+
+-- the record files of the task, by seed
+local function records()
+  local out = {}
+  for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
+    if wb.record.is_record_file(n) then
+      local r = assert(wb.record.read(root .. "/runs/" .. n))
+      out[r.seed] = {path = root .. "/runs/" .. n, rec = r}
+    end
+  end
+  return out
+end
+
+T.test("runner: a record edited into a malformed one is retrained, saying why", function()
+  local st, out, err = run_task()
+  T.eq(st, 0, err)
+  T.ok(out:find("| base | 2 |", 1, true), out)
+  local recs = records()
+  local path = recs[1].path
+  local s = util.read_file(path)
+  -- test_accuracy as a string: still JSON, no longer a record's metric
+  local edited, n = s:gsub('"test_accuracy":%s*([%d%.eE%-]+)', '"test_accuracy":"%1"')
+  T.eq(n, 1, "one test_accuracy in the record")
+  util.write_file(path, edited)
+  st, out, err = run_task()
+  T.eq(st, 0, err)
+  T.ok(err:find(path .. " is not a well-formed run record (field 'metrics.test_accuracy'",
+    1, true), err)
+  T.ok(err:find("1 cached, 1 to train", 1, true), err)
+  -- the table's cell has both seeds again (was "(n = 1)" with "2" seeds)
+  T.ok(out:find("| base | 2 |", 1, true) and not out:find("(n = 1)", 1, true), out)
+  T.ok(wb.record.read(path), "retrained: a well-formed record again")
+end)
+
+T.test("runner: another run's record under this run's name is retrained", function()
+  local recs = records()
+  local want = recs[2].rec.metrics.test_accuracy
+  -- seed 1's record copied over seed 2's file: its numbers stood for seed 2
+  util.write_file(recs[2].path, util.read_file(recs[1].path))
+  local st, out, err = run_task()
+  T.eq(st, 0, err)
+  T.ok(err:find(recs[2].path .. " is not this run's record (it says task tiny, run "
+    .. recs[1].rec.hash .. ", variant base, seed 1; this run is base seed 2)", 1, true), err)
+  T.ok(err:find("1 cached, 1 to train", 1, true), err)
+  local again = assert(wb.record.read(recs[2].path))
+  T.eq(again.seed, 2)
+  T.eq(again.metrics.test_accuracy, want, "seed 2's own numbers")
+  -- and with everything in place: all cached, nothing said
+  st, out, err = run_task()
+  T.eq(st, 0, err)
+  T.ok(err:find("2 cached, 0 to train", 1, true) and not err:find("retraining", 1, true), err)
+end)
+
+-- {==== curves and diverged runs ====
+
+local function rec(seed, status, vl, steps)
+  return {hash = string.format("%016x", seed), task = "t", variant = "base", seed = seed,
+    config = {seed = seed}, status = status, group_key = "g",
+    history = {loss = vl, val_loss = vl, steps = steps and {step = {1, 2}, epoch = {1, 1},
+      grad_norm = steps}},
+    metrics = status == "ok" and {val_loss = vl[#vl], epochs_run = #vl} or nil}
+end
+
+T.test("curve: a diverged run's epochs are in no mean, as in a table", function()
+  local rs = wb.runs.Runs{rec(1, "ok", {1, 0.5, 0.4}), rec(2, "ok", {1.2, 0.6, 0.5}),
+    rec(3, "diverged", {5, 50, 500})}
+  local _, m = rs:curve("base", "val_loss")
+  T.near(m[1], 1.1, 1e-12)
+  T.near(m[3], 0.45, 1e-12, "the table's mean at the last epoch")
+  T.near(rs:stat("base", "val_loss"), m[3], 1e-12)
+  local p = rs:plot_curves("val_loss")
+  T.ok(p.d.title:find("mean over 2 seeds", 1, true) and p.d.title:find("1 run that diverged not shown",
+    1, true), p.d.title)
+  T.near(p.d.series[1].y[3], 0.45, 1e-12)
+end)
+
+T.test("plot_curves x = step: a diverged run is in no mean; none finished: no line", function()
+  local rs = wb.runs.Runs{rec(1, "ok", {1}, {2, 1}), rec(2, "ok", {1}, {4, 3}),
+    rec(3, "diverged", {1}, {1e30, 1e31})}
+  local p = rs:plot_curves("grad_norm", {x = "step"})
+  T.eq(p.d.series[1].y[1], 3)
+  T.eq(p.d.series[1].y[2], 2)
+  T.ok(p.d.title:find("1 run that diverged not shown", 1, true), p.d.title)
+  -- a variant all of whose runs diverged: no line, said; not an error
+  local dv = wb.runs.Runs{rec(3, "diverged", {1}, {1e30, 1e31})}
+  local q = dv:plot_curves("grad_norm", {x = "step"})
+  T.eq(#q.d.series[1].y, 1)
+  T.ok(q.d.series[1].y[1] ~= q.d.series[1].y[1], "NaN: no point")
+  T.eq(q.d.series[1].label, "base (none finished)")
+  local e = dv:plot_curves("val_loss") -- per epoch too
+  T.eq(e.d.series[1].label, "base (none finished)")
+  T.ok(q.d.title:find("no finished run; 1 run that diverged not shown", 1, true), q.d.title)
+end)
+
+-- }====
+
+T.done()

@@ -117,4 +117,35 @@ end)
 
 -- }====
 
+-- {==== the report and a run that failed ====
+
+T.test("report: a run that failed is counted in the claims and the summary", function()
+  local dir = T.report_sandbox()
+  util.write_file(dir .. "/task09_activations.lua", [[
+return wb.task{name = "task09_activations", title = "activations",
+  experiment = {base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+    vary = {activation = {"relu", "gelu"}}, seeds = {1, 2, 3},
+    measure = function(model, cfg)
+      if cfg.activation == "gelu" and cfg.seed == 3 then error("planned failure") end
+      return {}
+    end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s %s/report.lua --root %s/r --seeds 3 "
+    .. "--jobs 2 task09_activations", T.quote(T.wb), dir, dir))
+  T.eq(st, 1, err)
+  T.ok(err:find("FAILED (exit 1)", 1, true), err)
+  local md = util.read_file(dir .. "/r/REPORT.md") or ""
+  -- the summary's seeds cell as the task's own table says it (was "2")
+  T.ok(md:find("| task09_activations | activation=gelu | 2 of 3 (1 failed) |", 1, true), md)
+  T.ok(md:find("| task09_activations | activation=relu | 3 |", 1, true), md)
+  -- the claim's part counts it and is undecided, as with a diverged run
+  local c7 = md:match("\n(| C7 |[^\n]*)") or ""
+  T.ok(c7:find("(n = 2, 3)", 1, true) and c7:find("1 of 3 GELU seeds diverged or failed "
+    .. "(left out)", 1, true), c7)
+  T.ok(c7:find("| **undecided** |", 1, true), c7)
+end)
+
+-- }====
+
 T.done()

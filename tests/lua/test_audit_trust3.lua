@@ -92,8 +92,8 @@ T.test("curve: a diverged run's epochs are in no mean, as in a table", function(
   T.near(m[3], 0.45, 1e-12, "the table's mean at the last epoch")
   T.near(rs:stat("base", "val_loss"), m[3], 1e-12)
   local p = rs:plot_curves("val_loss")
-  T.ok(p.d.title:find("mean over 2 seeds", 1, true) and p.d.title:find("1 run that diverged not shown",
-    1, true), p.d.title)
+  T.ok(p.d.title:find("mean over 2 seeds", 1, true)
+    and p.d.title:find("1 run that diverged not shown", 1, true), p.d.title)
   T.near(p.d.series[1].y[3], 0.45, 1e-12)
 end)
 
@@ -144,6 +144,35 @@ return wb.task{name = "task09_activations", title = "activations",
   T.ok(c7:find("(n = 2, 3)", 1, true) and c7:find("1 of 3 GELU seeds diverged or failed "
     .. "(left out)", 1, true), c7)
   T.ok(c7:find("| **undecided** |", 1, true), c7)
+end)
+
+-- }====
+
+-- {==== task 7c's tuned rate from a grid of several seeds ====
+
+T.test("study: the grid's best rate is by the mean over its seeds, not the luckiest run",
+    function()
+  package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+  local S = require "study"
+  local n = 0
+  local function r(lr, seed, v, status)
+    n = n + 1
+    return {hash = string.format("%016x", n), task = "task07b_lr_grid", variant =
+      string.format("Adam lr=%g", lr), seed = seed, config = {lr = lr, seed = seed},
+      status = status or "ok", metrics = status == nil and {val_loss = v} or nil}
+  end
+  -- lr 0.01: one lucky seed (0.10) but a mean of 0.40; lr 1e-3: 0.20 on every seed
+  local grid = {r(0.01, 1, 0.10), r(0.01, 2, 0.55), r(0.01, 3, 0.55),
+    r(1e-3, 1, 0.20), r(1e-3, 2, 0.20), r(1e-3, 3, 0.20)}
+  local lr, loss = S.best_lr(grid, S.OPTIMIZERS[3])
+  T.eq(lr, 1e-3)
+  T.near(loss, 0.20, 1e-12, "the mean over its seeds")
+  -- a rate one of whose seeds diverged does not count (its mean would flatter it)
+  grid[#grid + 1] = r(0.1, 1, 0.01)
+  grid[#grid + 1] = r(0.1, 2, nil, "diverged")
+  T.eq(S.best_lr(grid, S.OPTIMIZERS[3]), 1e-3)
+  -- one seed a rate: its value, as before
+  T.eq(S.best_lr({r(0.01, 1, 0.3), r(1, 1, 0.1)}, S.OPTIMIZERS[3]), 1)
 end)
 
 -- }====

@@ -177,4 +177,51 @@ end)
 
 -- }====
 
+-- {==== a record gone while the task ran ====
+
+T.test("runner: a record removed while the task runs is counted failed, not a seed fewer",
+    function()
+  local r2 = T.tmpdir() .. "/root"
+  local sc = T.tmpdir() .. "/gone.lua"
+  -- seed 2's measure hook removes seed 1's record (as another runner's --fresh
+  -- or a hand would): seed 1 was trained first (cached on the second run)
+  util.write_file(sc, string.format([[
+return wb.task{name = "gone", title = "gone",
+  experiment = {base = {epochs = 1, hidden = 8, subset = {train = 300, test = 100}},
+    seeds = {1, 2},
+    measure = function(model, cfg)
+      if cfg.seed == 2 and os.getenv("GONE") then
+        for _, n in ipairs(wb.sys.listdir(%q)) do
+          if n:match("%%.json$") and not n:match("%%.%%a+%%.json$") then
+            os.remove(%q .. "/" .. n)
+          end
+        end
+      end
+      return {}
+    end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]], r2 .. "/runs", r2 .. "/runs"))
+  local cmd = T.quote(sc) .. " --root " .. T.quote(r2) .. " --jobs 1"
+  local st, out, err = T.run_wb(cmd)
+  T.eq(st, 0, err)
+  local seed2
+  for _, n in ipairs(wb.sys.listdir(r2 .. "/runs")) do
+    local r = n:match("%.json$") and not n:match("%.%a+%.json$") and wb.record.read(r2
+      .. "/runs/" .. n)
+    if r and r.seed == 2 then seed2 = r2 .. "/runs/" .. n end
+  end
+  os.remove(assert(seed2, "seed 2's record"))
+  st, out, err = T.sh("GONE=1 " .. T.quote(T.wb) .. " " .. cmd .. " </dev/null")
+  T.eq(st, 1, err)
+  T.ok(err:find("1 cached, 1 to train", 1, true), err)
+  T.ok(err:find("(base seed 1): ", 1, true) and err:find("was removed while the task ran",
+    1, true), err)
+  -- the table counts it (was "| base | 1 |": one seed fewer, said nowhere)
+  T.ok(out:find("| base | 1 of 2 (1 failed) |", 1, true), out)
+  local md = util.read_file(r2 .. "/gone/README.md")
+  T.ok(md:find("**1 run(s) failed**", 1, true), md)
+end)
+
+-- }====
+
 T.done()

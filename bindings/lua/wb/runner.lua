@@ -219,18 +219,33 @@ local function train_pending(ex, pending, jobs, in_process)
   return failures
 end
 
+-- The records of ex's runs; failures gets those whose record is not there (or no longer
+-- reusable) though it was cached or trained: removed or edited while the task ran (another
+-- runner on this root, a hook). Counted as failed ("2 of 3 (1 failed)"), never a seed
+-- fewer without a word.
 local function gather(ex, failures)
   local recs, memo, failed = {}, {}, {}
-  for _, f in ipairs(failures or {}) do failed[f.spec.hash] = true end
+  for _, f in ipairs(failures) do failed[f.spec.hash] = true end
   for _, s in ipairs(ex.specs) do
     -- a stale record whose retraining failed is not reported as this run (an
     -- unidentified hook's is another code's: it was reported, "1 of 2 (1 failed)")
-    local r
+    local r, path, what
     if failed[s.hash] then r = nil
-    elseif s.cacheable then r = reusable(ex, s, memo) else r = load_record(ex, s.hash) end
-    if r then recs[#recs + 1] = r end
+    elseif s.cacheable then r, path, what = reusable(ex, s, memo)
+    else r = load_record(ex, s.hash) end
+    if r then recs[#recs + 1] = r
+    elseif not failed[s.hash] then
+      local why = string.format("%s %s while the task ran (another runner on this root?)",
+        path or record.path(ex.root, ex.name, s.hash, "json"), path and what
+        or "was removed")
+      io.stderr:write(string.format("[%s] run %s (%s seed %d): %s\n", ex.name, s.hash,
+        s.variant, s.seed, why))
+      failures[#failures + 1] = {spec = s, error = why, status = 1}
+    end
   end
-  return wb.runs.Runs(recs, ex)
+  local runs = wb.runs.Runs(recs, ex)
+  runs.failures = failures
+  return runs
 end
 
 -- }====================
@@ -344,9 +359,9 @@ function M.main(task, argv, script)
     local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
     if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end
-  local runs = gather(ex, failures)
-  runs.failures = failures
-  task:_report(runs, {failures = failures, trained = #pending - #failures,
+  local n_failed = #failures
+  local runs = gather(ex, failures) -- with the runs whose record went while it ran
+  task:_report(runs, {failures = failures, trained = #pending - n_failed,
     cached = #ex.specs - #pending, argv = argv, script = script})
   return (#failures == 0 and conflicts == 0) and 0 or 1
 end
@@ -369,7 +384,7 @@ function M.run_experiment(ex, o)
   if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
   check_root(ex.root, #pending)
   train_pending(ex, pending, 1, true)
-  return gather(ex)
+  return gather(ex, {})
 end
 
 -- }====================

@@ -117,6 +117,16 @@ end)
 
 -- }====
 
+T.test("curve: an epoch only one seed reached has no interval, not a band of width 0",
+    function()
+  local a, b = rec(1, "ok", {1, 0.5, 0.4, 0.3}), rec(2, "ok", {1.2, 0.6})
+  local p = wb.runs.Runs{a, b}:plot_curves("val_loss")
+  local err = p.d.series[1].err
+  T.near(err[2], wb.inference.ci_half({0.5, 0.6}), 1e-12)
+  T.ok(err[3] ~= err[3] and err[4] ~= err[4], "NaN past epoch 2: " .. tostring(err[3]))
+  T.near(p.d.series[1].y[4], 0.3, 1e-12, "the mean is the one seed's value")
+end)
+
 -- {==== the report and a run that failed ====
 
 T.test("report: a run that failed is counted in the claims and the summary", function()

@@ -235,7 +235,8 @@ local function curve(rs, name)
       mean[e], std[e], ci[e] = 0 / 0, 0 / 0, 0 / 0
     else
       mean[e], std[e] = M.mean_std(xs)
-      ci[e] = require("wb.inference").ci_half(xs) or 0
+      -- one seed left (the others stopped early): no interval, not a band of width 0
+      ci[e] = require("wb.inference").ci_half(xs) or 0 / 0
     end
   end
   return x, mean, std, ci

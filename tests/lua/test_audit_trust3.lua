@@ -234,4 +234,46 @@ end)
 
 -- }====
 
+-- {==== wb.runs.find and runs of other code or data ====
+
+T.test("wb.runs.find: runs of other training code or other data files are said", function()
+  -- root: the tiny task's runs, trained above with this workbench and data/mnist
+  local find = string.format("local rs = wb.runs.find{root = %q}; print(#rs)", root)
+  local st, out, err = T.run_wb("-e " .. T.quote(find))
+  T.eq(st, 0, err)
+  T.eq(out, "2\n")
+  T.ok(not err:find("wb.runs.find", 1, true), "nothing to say: " .. err)
+  -- the same runs seen with another copy of MNIST (one test label changed)
+  local alt = T.tmpdir()
+  wb.sys.mkdir_p(alt .. "/mnist")
+  local src = wb.data._location("mnist")
+  for _, f in ipairs{"t10k-images-idx3-ubyte", "train-images-idx3-ubyte",
+      "train-labels-idx1-ubyte"} do
+    T.eq(T.sh(string.format("ln -s %s %s", T.quote(src .. "/" .. f),
+      T.quote(alt .. "/mnist/" .. f))), 0)
+  end
+  local labels = util.read_file(src .. "/t10k-labels-idx1-ubyte")
+  util.write_file(alt .. "/mnist/t10k-labels-idx1-ubyte", labels:sub(1, -2)
+    .. string.char((labels:byte(-1) + 1) % 10))
+  st, out, err = T.sh("WB_DATA=" .. T.quote(alt) .. " " .. T.quote(T.wb) .. " -e "
+    .. T.quote(find) .. " </dev/null")
+  T.eq(st, 0, err)
+  T.eq(out, "2\n", "still listed")
+  T.ok(err:find("wb.runs.find: 2 of 2 runs were trained on other data files than those "
+    .. "found now (mnist " .. alt .. "/mnist;", 1, true), err)
+  -- a record of other training code (an older workbench, another BLAS)
+  local recs = records()
+  local s = util.read_file(recs[1].path)
+  local edited, n = s:gsub('"code":%s*"(%x+)"', '"code":"0123456789abcdef"', 1)
+  T.eq(n, 1, "the record names its code identity")
+  util.write_file(recs[1].path, edited)
+  st, out, err = T.run_wb("-e " .. T.quote(find))
+  T.eq(st, 0, err)
+  T.ok(err:find("wb.runs.find: 1 of 2 runs were trained by other training code than this "
+    .. "workbench's", 1, true), err)
+  T.ok(not err:find("other data files", 1, true), err)
+end)
+
+-- }====
+
 T.done()

@@ -187,6 +187,27 @@ end)
 
 -- }====
 
+T.test("runner: a run whose hook read a command's output is in its own task's table",
+    function()
+  local r3 = T.tmpdir() .. "/root"
+  local sc = T.tmpdir() .. "/pop.lua"
+  util.write_file(sc, [[
+return wb.task{name = "pop", title = "pop",
+  experiment = {base = {epochs = 1, hidden = 8, subset = {train = 300, test = 100}},
+    seeds = {1},
+    measure = function()
+      local p = io.popen("echo 8"); local v = tonumber(p:read("a")); p:close()
+      return {eight = v}
+    end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy", "eight"}) end}
+]])
+  local st, out, err = T.run_wb(T.quote(sc) .. " --root " .. T.quote(r3) .. " --jobs 1")
+  T.eq(st, 0, err)
+  -- trained by this command: its record is this training (was left out of the table: it
+  -- is never reused, and the gathering took it for a stale record)
+  T.ok(out:find("| base | 1 | ", 1, true) and out:find(" | 8 |", 1, true), out)
+end)
+
 -- {==== a record gone while the task ran ====
 
 T.test("runner: a record removed while the task runs is counted failed, not a seed fewer",

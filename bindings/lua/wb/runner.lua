@@ -80,7 +80,7 @@ end
 -- or not this run's (a record copied over another's file: its hash, task,
 -- variant or seed are another run's): reused, its numbers were another
 -- run's or left out of the task's tables.
-local function reusable(ex, s, memo)
+local function reusable(ex, s, memo, just_trained)
   local hash = s.hash
   local rec, file = load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
   if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
@@ -91,7 +91,8 @@ local function reusable(ex, s, memo)
       .. "variant %s, seed %s; this run is %s seed %d)", ok.task, ok.hash, ok.variant,
       tostring(ok.seed), s.variant, s.seed)
   end
-  local path, what = reads.changed(rec.read_files, memo)
+  -- a run trained by this invocation is this training, whatever it read (a command's output)
+  local path, what = reads.changed(not just_trained and rec.read_files or nil, memo)
   if path then return nil, path, what end
   return rec
 end
@@ -223,15 +224,16 @@ end
 -- reusable) though it was cached or trained: removed or edited while the task ran (another
 -- runner on this root, a hook). Counted as failed ("2 of 3 (1 failed)"), never a seed
 -- fewer without a word.
-local function gather(ex, failures)
-  local recs, memo, failed = {}, {}, {}
+local function gather(ex, failures, pending)
+  local recs, memo, failed, trained = {}, {}, {}, {}
+  for _, s in ipairs(pending) do trained[s.hash] = true end
   for _, f in ipairs(failures) do failed[f.spec.hash] = true end
   for _, s in ipairs(ex.specs) do
     -- a stale record whose retraining failed is not reported as this run (an
     -- unidentified hook's is another code's: it was reported, "1 of 2 (1 failed)")
     local r, path, what
     if failed[s.hash] then r = nil
-    elseif s.cacheable then r, path, what = reusable(ex, s, memo)
+    elseif s.cacheable then r, path, what = reusable(ex, s, memo, trained[s.hash])
     else r = load_record(ex, s.hash) end
     if r then recs[#recs + 1] = r
     elseif not failed[s.hash] then
@@ -360,7 +362,7 @@ function M.main(task, argv, script)
     if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end
   local n_failed = #failures
-  local runs = gather(ex, failures) -- with the runs whose record went while it ran
+  local runs = gather(ex, failures, pending) -- with the runs whose record went while it ran
   task:_report(runs, {failures = failures, trained = #pending - n_failed,
     cached = #ex.specs - #pending, argv = argv, script = script})
   return (#failures == 0 and conflicts == 0) and 0 or 1
@@ -384,7 +386,7 @@ function M.run_experiment(ex, o)
   if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
   check_root(ex.root, #pending)
   train_pending(ex, pending, 1, true)
-  return gather(ex, {})
+  return gather(ex, {}, pending)
 end
 
 -- }====================

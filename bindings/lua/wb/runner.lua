@@ -70,16 +70,29 @@ local function load_record(ex, hash)
   return util.read_json(record.path(ex.root, ex.name, hash, "json"))
 end
 
--- Run hash's record when it may be reused; nil when there is none, or nil,
+-- Run s's record when it may be reused; nil when there is none, or nil,
 -- the file and what happened to it when a file its hooks read as it ran
 -- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
 -- might be stale is a bug. A record from before read_files is reused. A
 -- record that is there but not JSON (torn, edited) is said too: it was once
--- retrained without a word.
-local function reusable(ex, hash, memo)
+-- retrained without a word. So is one that is JSON but not a well-formed
+-- record (wb.record.read: a metric edited into a string, a field gone),
+-- or not this run's (a record copied over another's file: its hash, task,
+-- variant or seed are another run's): reused, its numbers were another
+-- run's or left out of the task's tables.
+local function reusable(ex, s, memo, just_trained)
+  local hash = s.hash
   local rec, file = load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
   if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
-  local path, what = reads.changed(rec.read_files, memo)
+  local ok, bad = record.read(file)
+  if not ok then return nil, file, "is not a well-formed run record (" .. bad .. ")" end
+  if ok.hash ~= hash or ok.task ~= ex.name or ok.variant ~= s.variant or ok.seed ~= s.seed then
+    return nil, file, string.format("is not this run's record (it says task %s, run %s, "
+      .. "variant %s, seed %s; this run is %s seed %d)", ok.task, ok.hash, ok.variant,
+      tostring(ok.seed), s.variant, s.seed)
+  end
+  -- a run trained by this invocation is this training, whatever it read (a command's output)
+  local path, what = reads.changed(not just_trained and rec.read_files or nil, memo)
   if path then return nil, path, what end
   return rec
 end
@@ -93,7 +106,7 @@ local function pending_of(ex, fresh)
   for i, s in ipairs(ex.specs) do
     local rec, path, what
     if not fresh and s.cacheable then
-      rec, path, what = reusable(ex, s.hash, memo)
+      rec, path, what = reusable(ex, s, memo)
       if path then
         io.stderr:write(string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
           path, what))
@@ -207,18 +220,34 @@ local function train_pending(ex, pending, jobs, in_process)
   return failures
 end
 
-local function gather(ex, failures)
-  local recs, memo, failed = {}, {}, {}
-  for _, f in ipairs(failures or {}) do failed[f.spec.hash] = true end
+-- The records of ex's runs; failures gets those whose record is not there (or no longer
+-- reusable) though it was cached or trained: removed or edited while the task ran (another
+-- runner on this root, a hook). Counted as failed ("2 of 3 (1 failed)"), never a seed
+-- fewer without a word.
+local function gather(ex, failures, pending)
+  local recs, memo, failed, trained = {}, {}, {}, {}
+  for _, s in ipairs(pending) do trained[s.hash] = true end
+  for _, f in ipairs(failures) do failed[f.spec.hash] = true end
   for _, s in ipairs(ex.specs) do
     -- a stale record whose retraining failed is not reported as this run (an
     -- unidentified hook's is another code's: it was reported, "1 of 2 (1 failed)")
-    local r
+    local r, path, what
     if failed[s.hash] then r = nil
-    elseif s.cacheable then r = reusable(ex, s.hash, memo) else r = load_record(ex, s.hash) end
-    if r then recs[#recs + 1] = r end
+    elseif s.cacheable then r, path, what = reusable(ex, s, memo, trained[s.hash])
+    else r = load_record(ex, s.hash) end
+    if r then recs[#recs + 1] = r
+    elseif not failed[s.hash] then
+      local why = string.format("%s %s while the task ran (another runner on this root?)",
+        path or record.path(ex.root, ex.name, s.hash, "json"), path and what
+        or "was removed")
+      io.stderr:write(string.format("[%s] run %s (%s seed %d): %s\n", ex.name, s.hash,
+        s.variant, s.seed, why))
+      failures[#failures + 1] = {spec = s, error = why, status = 1}
+    end
   end
-  return wb.runs.Runs(recs, ex)
+  local runs = wb.runs.Runs(recs, ex)
+  runs.failures = failures
+  return runs
 end
 
 -- }====================
@@ -278,7 +307,7 @@ function M.main(task, argv, script)
   if opts.run then
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
-        if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
+        if opts.fresh or not s.cacheable or not reusable(ex, s) then
           local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
           train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
         else -- a listed command run twice: said, not a silent success
@@ -332,9 +361,9 @@ function M.main(task, argv, script)
     local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
     if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end
-  local runs = gather(ex, failures)
-  runs.failures = failures
-  task:_report(runs, {failures = failures, trained = #pending - #failures,
+  local n_failed = #failures
+  local runs = gather(ex, failures, pending) -- with the runs whose record went while it ran
+  task:_report(runs, {failures = failures, trained = #pending - n_failed,
     cached = #ex.specs - #pending, argv = argv, script = script})
   return (#failures == 0 and conflicts == 0) and 0 or 1
 end
@@ -357,7 +386,7 @@ function M.run_experiment(ex, o)
   if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
   check_root(ex.root, #pending)
   train_pending(ex, pending, 1, true)
-  return gather(ex)
+  return gather(ex, {}, pending)
 end
 
 -- }====================

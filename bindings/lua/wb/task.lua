@@ -261,8 +261,14 @@ function Task:_report(runs, info)
   -- which records made this README (the report gathers exactly these)
   local hashes = {}
   for i, r in ipairs(runs.records) do hashes[i] = r.hash end
+  -- and the runs that left no record: a report counts them, never just has fewer seeds
+  local failed = {}
+  for i, f in ipairs(info.failures) do
+    failed[i] = {hash = f.spec.hash, variant = f.spec.variant, seed = f.spec.seed,
+      group_key = f.spec.group_key}
+  end
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
-    command = command_line(info)})
+    failed = #failed > 0 and failed or nil, command = command_line(info)})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))

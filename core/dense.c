@@ -117,7 +117,7 @@ static wb_status check_2d(const wb_tensor *t, const char *what, int64_t rows,
      * model trained on the datasets' 0..1, wrong without a word */
     if (t->dtype != WB_F32)
         return wb_err_set(err, WB_EINVAL, "%s: expected a float32 tensor, got %s (pixels: "
-                          "x:float() * (1 / 255), the scale of the datasets, predict and "
+                          "x:float() / 255, the scale of the datasets, predict and "
                           "evaluate; other values: x:float())", what, wb_dtype_name(t->dtype));
     int bad = t->ndim != 2 || t->shape[1] != cols || (rows >= 0 && t->shape[0] != rows) ||
               t->shape[0] > WB_BLAS_MAX_DIM;

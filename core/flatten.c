@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "dataset.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("vect-cost-model=cheap") /* see activation.c */
@@ -46,10 +47,7 @@ wb_status wb_flatten_forward(wb_flatten *f, const wb_tensor *x, wb_err *err)
             f->buf = b;
             f->cap = n;
         }
-        const uint8_t *restrict src = wb_tensor_u8(x);
-        float *restrict dst = wb_tensor_f32(f->buf);
-        for (size_t k = 0; k < n; k++)
-            dst[k] = (float)src[k] * (1.0f / 255.0f);
+        wb_pixels_to_f32(wb_tensor_f32(f->buf), wb_tensor_u8(x), n);
     }
     f->in_u8 = x->dtype == WB_U8;
     f->have_forward = 1;

@@ -3,7 +3,7 @@
  * A float32 input is not copied: the output is a reshaped view of x (the
  * bindings make it), and backward's grad_input is grad_output reshaped to
  * x's shape. A uint8 input (raw images, 0..255) is converted into a layer
- * buffer scaled by 1/255, like ds:batch and model:predict; it has no
+ * buffer divided by 255, like ds:batch and model:predict; it has no
  * gradient (backward gives none). The input needs at least 2 dimensions.
  */
 #ifndef WB_FLATTEN_H

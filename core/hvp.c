@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "blas.h"
+#include "dataset.h"
 #include "hvp_sparse.h"
 
 typedef struct pt {

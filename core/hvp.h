@@ -19,8 +19,8 @@
  * Precision: by default float32 buffers and BLAS sgemm, with the products
  * summed over chunks and the bias column sums in double; with f64 every
  * buffer and product is double (dgemm): the mode the tests use against
- * finite differences and LAPACK. Inputs are float32 or uint8 (scaled by
- * 1/255, as Flatten does). In float32, when at most half of a chunk's
+ * finite differences and LAPACK. Inputs are float32 or uint8 (divided
+ * by 255, as Flatten does). In float32, when at most half of a chunk's
  * inputs to the first Dense are non-zero (MNIST pixels: about 80 % zeros),
  * that layer's products read only the non-zeros, gathered once per chunk
  * by the forward pass (core/hvp_sparse.h): the same sums, in another

@@ -55,7 +55,7 @@ static void SFX(ew_rbackward)(R *restrict rgz, const R *restrict rgy,
 }
 
 /* ---------------------------------------------------------------------------
- * Input: point 0 <- rows [r0, r0 + n) of x (uint8 scaled as Flatten does) */
+ * Input: point 0 <- rows [r0, r0 + n) of x (uint8 divided by 255 as Flatten does) */
 
 static void SFX(load)(wb_hvp *h, int64_t r0, int64_t n)
 {
@@ -65,7 +65,7 @@ static void SFX(load)(wb_hvp *h, int64_t r0, int64_t n)
     if (h->x->dtype == WB_U8) {
         const uint8_t *s = wb_tensor_u8(h->x) + at;
         for (size_t k = 0; k < cnt; k++)
-            a[k] = (R)((float)s[k] * (1.0f / 255.0f));
+            a[k] = (R)wb_pixel_f32(s[k]);
     } else {
         const float *s = wb_tensor_f32(h->x) + at;
         for (size_t k = 0; k < cnt; k++)

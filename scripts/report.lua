@@ -243,16 +243,26 @@ end
 -- other records that happen to share the folder.
 -- The claims and the summary table read every listed run: a run that
 -- diverged is counted apart, never dropped silently.
-local recs, listed, all = {}, {}, {}
+-- A run the task could not record (its runs.json's "failed": a child that
+-- failed) is counted too, as status "failed": the claims leave it out and say
+-- so (a part with one is undecided, as with a diverged run), the summary's
+-- seeds cell says "2 of 3 (1 failed)"; it had just made the side smaller.
+local recs, listed, counted, all = {}, {}, {}, {}
 for _, r in ipairs(wb.runs.load_all(wb.record.dir(root))) do all[r.task .. "-" .. r.hash] = r end
 for _, t in ipairs(tasks) do
   local list = not stale[t] and read(out_dir .. "/" .. t .. "/runs.json")
-  local ok, hashes = pcall(function() return require("cjson").decode(list).runs end)
-  listed[t] = {}
-  for _, h in ipairs(ok and hashes or {}) do
+  local ok, doc = pcall(require("cjson").decode, list)
+  doc = ok and type(doc) == "table" and util.denull(doc) or {}
+  listed[t], counted[t] = {}, {}
+  for _, h in ipairs(type(doc.runs) == "table" and doc.runs or {}) do
     local r = all[t .. "-" .. h]
-    if r then table.insert(listed[t], r) end
+    if r then table.insert(listed[t], r); table.insert(counted[t], r) end
     if r and r.status == "ok" then recs[#recs + 1] = r end
+  end
+  for _, f in ipairs(type(doc.failed) == "table" and doc.failed or {}) do
+    table.insert(counted[t], {task = t, hash = f.hash, variant = f.variant,
+      seed = math.tointeger(f.seed) or f.seed, group_key = f.group_key, status = "failed",
+      config = {}})
   end
 end
 local first = recs[1] and recs[1].config or {}
@@ -288,7 +298,7 @@ if #failed > 0 then
   lines[#lines + 1] = ""
 end
 -- every listed run: a claim leaves out the runs that did not finish, and says so
-lines[#lines + 1] = claims.claims_section(listed, opts.dataset or "mnist")
+lines[#lines + 1] = claims.claims_section(counted, opts.dataset or "mnist")
 
 -- {==================== beyond the study ====================
 local rows = {}
@@ -328,7 +338,7 @@ lines[#lines + 1] = "| task | variant | seeds | test accuracy | test loss | gap 
 lines[#lines + 1] = "|---|---|---|---|---|---|---|"
 local seeds_cell = require("wb.runs_stats").raw.seeds_cell -- "4 of 5 (1 diverged)"
 for _, t in ipairs(tasks) do
-  local rs = wb.runs.Runs(listed[t])
+  local rs = wb.runs.Runs(counted[t])
   for _, v in ipairs(rs:variants()) do
     local function col(name)
       local m, s = rs:stat(v, name)

@@ -33,7 +33,8 @@ return wb.task{name = "task07b_lr_grid", title = "Task 7b: learning-rate grid pe
     task:figure("tuneability", wb.plot.lines{title = "Final validation loss against the "
       .. "learning rate (one seed; DeepOBS's tuneability plot)", xlabel = "learning rate",
       ylabel = "validation loss", logx = true, logy = true, series = series, points = true})
-    local rows = {"| optimizer | best learning rate | its validation loss |", "|---|---|---|"}
+    local rows = {"| optimizer | best learning rate | its validation loss (mean over its seeds) |",
+      "|---|---|---|"}
     for _, o in ipairs(S.OPTIMIZERS) do
       local lr, loss = S.best_lr(runs, o)
       rows[#rows + 1] = string.format("| %s | %s | %s |", o.label, lr and

@@ -233,16 +233,28 @@ M.TUNE_EPOCHS = 10
 ---S.best_lr(runs, opt) -> number|nil, number|nil
 ---The learning rate of task 7b's grid with the lowest final held-out
 ---validation loss for optimizer opt (an entry of S.OPTIMIZERS), and that
----loss; diverged runs do not count.
+---loss: the mean over the rate's seeds when the grid has several (--seeds),
+---never the luckiest single seed of all rates (the minimum of noisy values
+---picks noise). A rate any of whose seeds diverged (or has no finite
+---validation loss) does not count: its mean over the others would flatter it.
 ---Example: local lr = S.best_lr(wb.runs.find{task = "task07b_lr_grid"}, S.OPTIMIZERS[3])
 function M.best_lr(runs, o)
-  local best, loss
+  local sum, n, bad, order = {}, {}, {}, {}
   for _, r in ipairs(runs.records or runs) do
-    local v = r.metrics and r.metrics.val_loss
-    if r.status == "ok" and r.variant:sub(1, #o.label + 4) == o.label .. " lr="
-        and v and v == v and (not loss or v < loss) then
-      best, loss = r.config.lr, v
+    if r.variant:sub(1, #o.label + 4) == o.label .. " lr=" then
+      local lr, v = r.config.lr, r.metrics and r.metrics.val_loss
+      if not sum[lr] then sum[lr], n[lr] = 0, 0; order[#order + 1] = lr end
+      if r.status == "ok" and type(v) == "number" and v == v and v < math.huge then
+        sum[lr], n[lr] = sum[lr] + v, n[lr] + 1
+      else
+        bad[lr] = true
+      end
     end
+  end
+  local best, loss
+  for _, lr in ipairs(order) do
+    local m = not bad[lr] and n[lr] > 0 and sum[lr] / n[lr]
+    if m and (not loss or m < loss) then best, loss = lr, m end
   end
   return best, loss
 end

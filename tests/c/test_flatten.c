@@ -15,7 +15,7 @@ static void test_shapes_and_u8(void)
     REQUIRE(wb_flatten_forward(f, img, &err) == WB_OK, "%s", err.msg);
     CHECK(f->out_shape[0] == 2 && f->out_shape[1] == 12 && f->in_u8, "out shape");
     for (int k = 0; k < 24; k++)
-        CHECK(wb_tensor_f32(f->buf)[k] == (float)(k * 11) * (1.0f / 255.0f), "scale %d", k);
+        CHECK(wb_tensor_f32(f->buf)[k] == (float)(k * 11) / 255.0f, "scale %d", k);
     int64_t s2[2] = {2, 12}, bad[2] = {2, 11};
     wb_tensor *g = wb_tensor_new(WB_F32, 2, s2, &err), *gb = wb_tensor_new(WB_F32, 2, bad, &err);
     CHECK(wb_flatten_backward(f, g, &err) == WB_OK, "%s", err.msg);

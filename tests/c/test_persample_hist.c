@@ -305,9 +305,9 @@ static void test_hist_grouped(void)
           "an entry on the edge, its guess a cell away");
 }
 
-/* A pixel as the loaders make it: byte * (1 / 255) in float (kind 0, core)
- * or byte / 255 (1, Lua), which differ for some bytes; or the float below
- * the core's (2): 255 times either is never below the byte, so only these
+/* A pixel as the loaders make it: byte * (1 / 255) in float (kind 0, a
+ * loader that multiplies) or byte / 255 (1, the core's wb_pixel_f32 and
+ * numpy's), which differ for some bytes; or the float below kind 0's (2): 255 times either is never below the byte, so only these
  * make the grid's guess of a boundary key low (and its walk go up). */
 static float pixel(int byte, int kind)
 {

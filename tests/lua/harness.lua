@@ -72,18 +72,26 @@ function T.check_error(pat, f, ...)
   return err
 end
 
+-- The bytes of a file; an error naming it when it cannot be read.
+function T.slurp(path)
+  local fh, err = io.open(path, "rb")
+  if not fh then error("cannot read " .. tostring(path) .. ": " .. tostring(err), 2) end
+  local s = fh:read("a")
+  fh:close()
+  return s
+end
+
 -- Run a shell command; returns exit status (number), stdout, stderr.
 function T.sh(cmd)
   local out = os.tmpname()
   local errf = os.tmpname()
   local ok, how, code = os.execute(cmd .. " >" .. out .. " 2>" .. errf)
-  local function slurp(p)
-    local fh = io.open(p, "rb"); local s = fh:read("a"); fh:close(); os.remove(p)
-    return s
-  end
   local status = code
   if how == "signal" then status = 128 + code end
-  return status, slurp(out), slurp(errf)
+  local o, e = T.slurp(out), T.slurp(errf)
+  os.remove(out)
+  os.remove(errf)
+  return status, o, e
 end
 
 -- Polls fn() every 0.05 s, at most seconds / 0.05 times (a count of polls,

@@ -56,7 +56,7 @@ T.test("subset takes integral floats (#ds / 2 is a float in Lua) as the integers
   T.check_error("number has no integer representation", ds.subset, ds, 1, 5.5)
 end)
 
-T.test("float_images is what batches hold, to the bit: uint8 times 1/255, float32 as is",
+T.test("float_images is what batches hold, to the bit: uint8 divided by 255, float32 as is",
   function()
     local xf = wb.tensor{{0.5, 1}, {0.25, 0}}
     local df = wb.data.Dataset(xf, labels(2, 2))
@@ -121,12 +121,49 @@ T.test("predict and evaluate on one sample without its row dimension name the fi
   T.eq(m1:predict(wb.tensor{1, 2, 3}):size(1), 3)
 end)
 
+-- Keras's example prepares x_train.astype("float32") / 255: a correctly
+-- rounded quotient. Times fl(1/255) (as before) is 1 ulp off it for 126 of
+-- the 256 values, so a float32 array prepared in Python and the same uint8
+-- pixels trained apart. Every path a uint8 pixel takes to a float must give
+-- numpy's quotient, to the bit.
+T.test("uint8 pixels become numpy's float32(v) / 255 on every path (gather, "
+  .. "float_images, Flatten, the Hessian's products)", function()
+  local py = T.python_with("numpy")
+  if not py then return T.missing("python3-numpy") end
+  local st, out, err = T.sh(py .. [[ -c 'import numpy as np
+print(" ".join(float(v).hex() for v in np.arange(256, dtype=np.uint8).astype("float32") / 255))']])
+  T.eq(st, 0, err)
+  local want = {}
+  for h in out:gmatch("%S+") do want[#want + 1] = tonumber(h) end
+  T.eq(#want, 256)
+  local u = wb.new_tensor({1, 256}, "uint8")
+  for v = 0, 255 do u:set(1, v + 1, v) end
+  local ds = wb.data.Dataset(u, wb.new_tensor({1}, "uint8"))
+  local paths = {batch = ds:batch({1}), float_images = ds:float_images(),
+    flatten = wb.nn.Flatten():forward(u)}
+  for name, x in pairs(paths) do
+    local off = 0
+    for v = 0, 255 do
+      if x:get(1, v + 1) ~= want[v + 1] then off = off + 1 end
+    end
+    T.eq(off, 0, name .. ": values off numpy's quotient")
+  end
+  -- the Hessian reads uint8 rows itself: the same products as from the floats
+  wb.seed(3)
+  local m = wb.nn.Sequential{wb.nn.Flatten(), wb.nn.Dense(256, 3, {activation = "softmax"})}
+  local y = wb.new_tensor({1}, "uint8")
+  local v = m:get_weights()
+  local h8 = wb.hessian.hvp(m, {x = u, y = y}, v)
+  local hf = wb.hessian.hvp(m, {x = paths.batch, y = y}, v)
+  for i = 1, #h8 do T.eq((h8[i] - hf[i]):abs():max(), 0, "hvp block " .. i) end
+end)
+
 T.test("predict after dropout is in inference mode; uint8 rows are the float rows / 255",
   function()
     local m = mlp(3, 4, 3, "softmax", {dropout = 0.5})
     local u = wb.new_tensor({3, 4}, "uint8")
     for i = 1, 3 do for j = 1, 4 do u:set(i, j, (i * 37 + j * 11) % 256) end end
-    local x = u:float() * (1 / 255) -- as forward and the gather scale, to the bit
+    local x = u:float() / 255 -- as forward and the gather divide, to the bit
     local p1, p2 = m:predict(x), m:predict(x)
     T.eq((p1 - p2):abs():max(), 0)
     T.eq((p1 - m:forward(x, false)):abs():max(), 0)

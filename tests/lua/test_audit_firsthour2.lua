@@ -18,12 +18,7 @@ end
 
 -- {==== second first hour: README as printed, mistakes' messages ====
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = T.slurp
 
 -- The README's only python block, as printed.
 local function readme_python()

@@ -9,9 +9,7 @@ local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local util = require "wb.util"
 
-local function slurp(p)
-  local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s
-end
+local slurp = T.slurp
 
 local csv_rows = T.csv_rows
 

@@ -188,7 +188,7 @@ T.test("a whole float is its integer in the lab's options (layer = 1.0, units = 
     wb.lab.weight_grid, m, {layer = 1.5})
 end)
 
-T.test("uint8 pixels are scaled by 1/255 as evaluate does, not refused or taken raw", function()
+T.test("uint8 pixels are divided by 255 as evaluate does, not refused or taken raw", function()
   local m = T.linear_mlp(2)
   local xu, y = wb.new_tensor({40, 20}, "uint8"), wb.new_tensor({40}, "uint8")
   for i = 1, 40 do

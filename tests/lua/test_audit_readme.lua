@@ -6,12 +6,7 @@
 -- nothing.
 local T = dofile("tests/lua/harness.lua")
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = T.slurp
 
 local README = slurp("README.md")
 local MAN = slurp("bindings/workbench.1")

@@ -66,12 +66,7 @@ local function run(opts, out)
   return stdout
 end
 
-local function slurp(p)
-  local f = io.open(p, "rb")
-  if not f then return nil end
-  local s = f:read("a"); f:close()
-  return s
-end
+local slurp = require("wb.util").read_file -- nil when the file is not there
 
 -- Compares text with tests/fixtures/cockpit_<name>.txt, or writes it there
 -- when WB_UPDATE_GOLDEN=1. With version (a line naming the program that

@@ -75,7 +75,7 @@ T.test("fit with each loss: one SGD step moves the weights by the finite-differe
     local loss, what = lh[1], lh[1] .. " on " .. lh[2]
     local m = model(1, lh[2], 0.05)
     T.ok(m:l2_penalty() > 1e-3, "a penalty")
-    if wb.losses[loss] then -- the penalty is added to the data loss
+    if rawget(wb.losses, loss) then -- the penalty is added to the data loss
       T.near(m:evaluate(x, y, {loss = loss}).loss,
         wb.losses[loss](m:predict(x), y) + m:l2_penalty(), 1e-6, what .. ": evaluate")
     end

@@ -132,4 +132,13 @@ T.test("harness: T.sleep_mark is a sleep length of this process's own", function
   T.ok(os.execute("sleep 0." .. wb.sys.getpid() % 10 .. " 2>/dev/null"), "sleep takes such a length")
 end)
 
+T.test("harness: T.slurp reads bytes as they are, fails naming a missing file", function()
+  local dir = T.tmpdir()
+  local f = assert(io.open(dir .. "/b", "wb"))
+  f:write("a\0\r\nb")
+  f:close()
+  T.eq(T.slurp(dir .. "/b"), "a\0\r\nb")
+  T.check_error("cannot read " .. dir .. "/missing", T.slurp, dir .. "/missing")
+end)
+
 T.done()

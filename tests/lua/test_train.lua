@@ -2,7 +2,8 @@
 -- trains with it): the caller's callbacks see every step of the run's fit
 -- but are not the run's: not in its record, its measure hook's callbacks or
 -- its state file; one that keeps state is refused; a run they stopped
--- resumes, without them, bit for bit as an uninterrupted run.
+-- resumes, without them, bit for bit as an uninterrupted run. A state
+-- saved from another model (same hash) is trained over, with a warning.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local cjson = require "cjson"
@@ -71,6 +72,49 @@ T.test("a run stopped by the caller's callback resumes without it, bit for bit",
   local rec = wb.train.run(ex, s, {callbacks = {cb}})
   T.eq(rec.resumed_after_epoch, 1, "resumed")
   T.eq(cb.n, STEPS, "the resumed fit's steps, seen")
+  local diff = T.history_diff(util.plain(want.history), util.plain(rec.history), "history", {})
+  T.eq(#diff, 0, table.concat(diff, "; "))
+  T.eq(rec.metrics.test_loss, want.metrics.test_loss, "the same final weights")
+end)
+
+-- A Lua layer counting its calls in a local its forward closes over: the
+-- run's hash is the same on a rerun (the count is 0 when it is taken), the
+-- saved layer's code is not (its count was 5). fit refuses such a resume;
+-- the runner failed the run on that, and on every retry, the state file
+-- staying. It now trains the run over from scratch, saying why.
+T.test("a killed run whose state is of another model trains over, not fails", function()
+  local function build(cfg)
+    local calls = 0
+    local L = {sizes = {1, 8}}
+    function L:forward(x) calls = calls + 1; return x end
+    function L:backward(_, g) return g end
+    function L:parameters() return {}, {} end
+    function L:zero_grad() end
+    wb.seed(cfg.seed)
+    return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}), L,
+      wb.nn.Dense(8, 10, {activation = "softmax"})}
+  end
+  local straight = experiment{build = build, keys = {"hidden"}}
+  local want = wb.train.run(straight, straight.specs[1])
+  local ex = experiment{build = build, keys = {"hidden"}}
+  local s = ex.specs[1]
+  local stop = {on_train_batch_end = function(_, step)
+    if step == STEPS + 4 then error("stopped in epoch 2") end
+  end}
+  T.check_error("stopped in epoch 2", wb.train.run, ex, s, {callbacks = {stop}})
+  local path = record.path(ex.root, ex.name, s.hash, "state.safetensors")
+  T.ok(wb.sys.exists(path), "epoch 1's state is there")
+  local real, err = io.stderr, {}
+  io.stderr = {write = function(self, t) err[#err + 1] = t; return self end}
+  local ok, rec = pcall(wb.train.run, ex, s)
+  io.stderr = real
+  err = table.concat(err)
+  T.ok(ok, tostring(rec))
+  T.eq(rec.status, "ok")
+  T.eq(rec.resumed_after_epoch, nil, "trained from scratch")
+  T.ok(err:find("is not a training state of run t-" .. s.hash .. " (it was saved from "
+    .. "another model: the code of layer 2 (a Lua layer)'s method 'forward'", 1, true), err)
+  T.ok(err:find("training from scratch", 1, true), err)
   local diff = T.history_diff(util.plain(want.history), util.plain(rec.history), "history", {})
   T.eq(#diff, 0, table.concat(diff, "; "))
   T.eq(rec.metrics.test_loss, want.metrics.test_loss, "the same final weights")

@@ -237,14 +237,24 @@ T.test("--quick over variants that set their own epochs says they are replaced",
   local p = script("qe", "base = {hidden = 8}, vary = {epochs = {3, 5}}, seeds = {1}")
   local st, _, err = run(p, dir .. "/qe", "--quick")
   T.eq(st, 0, err)
-  T.ok(err:find("the epochs or subset these variants set are not used: epochs=3; epochs=5",
-    1, true), err)
+  T.ok(err:find("it replaced what the experiment sets: epochs = 3 (variant epochs=3); "
+    .. "epochs = 5 (variant epochs=5)", 1, true), err)
   local md = util.read_file(dir .. "/qe/quick/qe/README.md") or ""
-  T.ok(md:find("--quick replaced the epochs or subset these variants set: epochs=3; "
-    .. "epochs=5", 1, true), md)
-  st, _, err = run(script("qb", "base = {hidden = 8, epochs = 3}, seeds = {1}"), dir .. "/qe",
+  T.ok(md:find("--quick replaced what the experiment sets: epochs = 3 (variant epochs=3); "
+    .. "epochs = 5 (variant epochs=5)", 1, true), md)
+  -- the base's epochs and subset are replaced too: said, as a variant's
+  -- (they were not: a 20-epoch base ran 2 without a word)
+  st, _, err = run(script("qb", "base = {hidden = 8, epochs = 3, subset = {train = 100}}, "
+    .. "seeds = {1}"), dir .. "/qe", "--quick")
+  T.eq(st, 0, err)
+  T.ok(err:find("it replaced what the experiment sets: epochs = 3 (base); subset = "
+    .. "{train=100} (base)", 1, true), err)
+  md = util.read_file(dir .. "/qe/quick/qb/README.md") or ""
+  T.ok(md:find("--quick replaced what the experiment sets: epochs = 3 (base)", 1, true), md)
+  -- a base that sets the quick value itself: nothing replaced, nothing said
+  st, _, err = run(script("q2", "base = {hidden = 8, epochs = 2}, seeds = {1}"), dir .. "/qe",
     "--quick")
-  T.eq(st, 0, err); T.ok(not err:find("not used", 1, true), "base alone: no notice: " .. err)
+  T.eq(st, 0, err); T.ok(not err:find("replaced", 1, true), "epochs = 2: no notice: " .. err)
 end)
 
 T.test("validation is held out by default: 10 % of the training rows, not the test set",

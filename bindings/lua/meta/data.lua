@@ -18,7 +18,7 @@ function wb.data.idx(path) end
 
 ---wb.data.gather(x, y, images, labels, idx, first, count)
 ---Copies the samples idx[first .. first+count-1] (1-based row numbers in a
----float32 tensor) of images [n, ...] (uint8, scaled by 1/255, or float32) and
+---float32 tensor) of images [n, ...] (uint8, divided by 255, or float32) and
 ---labels [n] into the buffers x (float32 [>= count, features]) and y (uint8
 ---[>= count]).
 ---The primitive under ds:batch; allocates nothing.

@@ -7,7 +7,7 @@
 ---wb.hessian.Operator(layers, x, y, loss, float64, max_rows, seed) -> wb.HessianOperator
 ---The C operator under wb.hessian's functions: layers is a list of
 ---wb.Dense, wb.Activation (element-wise), wb.Dropout (off) and wb.Flatten;
----x float32 or uint8 [n, ...] (uint8 scaled by 1/255); y integer labels [n]
+---x float32 or uint8 [n, ...] (uint8 divided by 255); y integer labels [n]
 ---for loss "cross_entropy" (the default: softmax or linear last Dense),
 ---float32 targets [n, C] for "mse"; float64 true computes in double (nil:
 ---false); max_rows rows per chunk; seed (default 1) seeds the operator's

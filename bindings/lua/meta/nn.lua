@@ -60,7 +60,7 @@ local Activation = {}
 
 ---wb.nn.Flatten() -> wb.Flatten
 ---Flattens [n, ...] to [n, features]: a float input is reshaped (a view), a
----uint8 input is also scaled by 1/255 (Keras's Flatten does not scale).
+---uint8 input is also divided by 255 (Keras's Flatten does not scale).
 ---@return wb.Flatten
 ---Example: wb.nn.Sequential{wb.nn.Flatten(), wb.nn.Dense(784, 10)}
 function wb.nn.Flatten() end

@@ -223,7 +223,7 @@ local function build_layer(cfg)
     return nn.Activation(cfg.activation)
   elseif kind == "Flatten" then
     return nn.Flatten()
-  elseif type(kind) == "string" and type(nn[kind]) == "function" then
+  elseif type(kind) == "string" and type(rawget(nn, kind)) == "function" then
     return nn[kind](cfg)
   end
   error(string.format("cannot be rebuilt: no wb.nn.%s (a Lua layer's config()? define "

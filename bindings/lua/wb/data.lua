@@ -34,7 +34,7 @@ end
 ---wb.data.Dataset(images, labels, name) -> wb.Dataset
 ---A dataset over images [n, ...] and labels (uint8 [n], class ids from 0,
 ---unshifted); name is shown by tostring (default "dataset"). uint8 images
----are pixels, scaled by 1/255 into batches; float32 images are taken as
+---are pixels, divided by 255 into batches; float32 images are taken as
 ---they are (scale 0..255 data yourself: x / 255). The counts must agree,
 ---labels must be uint8 and n at most wb.data.MAX_ROWS (2^24: batches index
 ---rows with float32).
@@ -149,8 +149,8 @@ end
 function Dataset:float_images()
   local n = #self
   local x = self.images:float() -- a copy either way: the result is the caller's
-  -- times 1/255, not divided by 255: the gather's arithmetic, to the bit
-  if self.images:dtype() == "uint8" then x = x * (1 / 255) end
+  -- divided by 255 in float32, as the gather does (wb_pixels_to_f32), to the bit
+  if self.images:dtype() == "uint8" then x = x / 255 end
   return x:reshape(n, self:input_size())
 end
 

@@ -86,7 +86,7 @@ end
 
 ---wb.Sequential:evaluate(ds, y, opts) -> table
 ---{loss = l, accuracy = a} of the model on a dataset, or on inputs x (a
----float32 [n, 784] tensor in [0, 1] or uint8, scaled by 1/255) and labels
+---float32 [n, 784] tensor in [0, 1] or uint8, divided by 255) and labels
 ---y, with training = false. loss includes the L2 penalty (as Keras);
 ---accuracy is the share of rows whose output's argmax (first maximum: a
 ---softmax head's probabilities, as Keras and predict) is the label.
@@ -144,8 +144,8 @@ end
 ---Column c + 1 is class c (labels count from 0, columns from 1: the class
 ---of row i is out:argmax(2):get(i) - 1, where Keras's np.argmax gives it
 ---directly). x: a
----dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (scaled by
----1/255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
+---dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (divided
+---by 255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
 ---default false).
 ---@param x wb.Dataset|wb.Tensor
 ---@param opts? table

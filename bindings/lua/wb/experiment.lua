@@ -155,13 +155,21 @@ function M.new(spec, o)
   if opts.quick then
     overrides.subset = util.copy(M.quick_subset)
     overrides.epochs = math.min(opts.epochs or 2, 2)
-    -- said, not silent: the variants' own epochs or subset give way (a smoke test)
+    -- said, not silent: the epochs or subset the base or a variant sets
+    -- give way (a smoke test): "epochs = 20 (base)", "epochs = 3 (variant
+    -- epochs=3)"; one that equals the quick value is not replaced
     ex.quick_replaced = {}
-    for _, v in ipairs(variants) do
-      if v.values.epochs ~= nil or v.values.subset ~= nil then
-        ex.quick_replaced[#ex.quick_replaced + 1] = v.label
+    local function note(values, whose)
+      for _, key in ipairs{"epochs", "subset"} do
+        local x = values[key]
+        if x ~= nil and util.canonical(x) ~= util.canonical(overrides[key]) then
+          ex.quick_replaced[#ex.quick_replaced + 1] = string.format("%s = %s (%s)", key,
+            util.show(x), whose)
+        end
       end
     end
+    note(spec.base or {}, "base")
+    for _, v in ipairs(variants) do note(v.values, "variant " .. v.label) end
   end
   -- hooks: training ones decide the training identity, measure the run's
   local hooks, notes = {}, {}

@@ -140,7 +140,9 @@ end
 ---them. opts: loss ("sparse_categorical_crossentropy", the default, fused
 ---with the softmax head; "categorical_crossentropy", "mse", "hinge",
 ---"squared_hinge" (Keras's); or a function, see wb.losses; the L2
----penalty is added to it; validation uses the same loss), epochs (1),
+---penalty is added to it; validation uses the same loss), epochs (1; the
+---number of the last epoch, above initial_epoch: a fit that would train
+---nothing, e.g. epochs = 0, is an error, where Keras returns at once),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
 ---"rmsprop"; default Adam), validation (a dataset, or a pair {x, y} of
 ---tensors as fit(x, y) takes; Keras's validation_data is the same) or
@@ -260,9 +262,14 @@ function Sequential:fit(train, opts, more)
       {epochs = epochs, initial_epoch = opts.initial_epoch ~= nil and initial or nil,
        callbacks = cbs, fit = record})
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
-  elseif epochs < initial then -- Keras would return at once, having trained nothing
-    error(string.format("fit: epochs = %d is below initial_epoch = %d: epochs is the number "
-      .. "of the last epoch (Keras), so epochs = %d trains one more", epochs, initial,
+  elseif epochs <= initial then
+    -- Keras returns at once, having trained nothing (an empty History):
+    -- here an error, so that an untrained model's numbers are never taken
+    -- for a trained one's (epochs = 0 from a computed count, say)
+    error(string.format("fit: epochs = %d %s: epochs is the number of the last epoch "
+      .. "(Keras), so epochs = %d trains one more; a fit that trains nothing is refused",
+      epochs, epochs < initial and ("is below initial_epoch = " .. initial)
+      or initial == 0 and "trains nothing" or ("equals initial_epoch = " .. initial),
       initial + 1), 2)
   end
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end

@@ -16,4 +16,78 @@ local modules = {
   "wb.landscape",
 }
 for _, name in ipairs(modules) do require(name) end
+
+-- {==================== strict names ====================
+
+-- Reading a name that wb or one of its modules (wb.nn, wb.data, ...) lacks
+-- is an error naming the path and the nearest names: a typo (wb.nn.Dens)
+-- would otherwise be nil, passed on silently or called as "a nil value".
+-- Assigning a new name stays allowed (a user's own helper in wb.nn reads
+-- back like the library's); library code that probes an optional name uses
+-- rawget. wb.Error is a metatable, not a module: left as it is.
+
+-- The names of t nearest to k: those at the smallest edit distance, at
+-- most a third of k's letters (one at least; wb.nn.Dense is not near
+-- wb.runs) and maxd; the same name in other letter case first.
+local function nearest_names(t, k, maxd)
+  local distance = require("wb.spec_keys").distance
+  local best, bd = {}, math.min(maxd or 3, math.max(1, #k // 3))
+  for name in pairs(t) do
+    if type(name) == "string" then
+      local d = name:lower() == k:lower() and 0 or distance(k, name)
+      if d < bd then best, bd = {name}, d elseif d == bd then best[#best + 1] = name end
+    end
+  end
+  table.sort(best)
+  return best
+end
+
+local strict_paths = {} -- table -> its path ("wb.nn"), for the hints
+
+-- "did you mean wb.nn.Dense?" for wb.nn.Dens; for a name none of t's is
+-- near, the same name elsewhere in wb, one edit away for six letters or
+-- more (wb.Sequentil -> wb.nn.Sequential); for a class the docs name (wb.Tensor), help's name.
+local function hint(t, path, k)
+  local near = nearest_names(t, k)
+  for i, n in ipairs(near) do near[i] = path .. "." .. n end
+  if #near == 0 then
+    for u, p in pairs(strict_paths) do
+      for _, n in ipairs(nearest_names(u, k, #k >= 6 and 1 or 0)) do
+        near[#near + 1] = p .. "." .. n
+      end
+    end
+    table.sort(near)
+  end
+  local e = require("wb.help")._index()[path .. "." .. k]
+  local class = e and e.kind == "class" -- wb.Tensor: a class the docs name, no field
+    and string.format("%s.%s is a class, not a value (help(\"%s.%s\") says what it is)",
+      path, k, path, k)
+  if #near > 0 then
+    return (class and class .. "; " or "") .. "did you mean " .. table.concat(near, " or ") .. "?"
+  end
+  return class or ("help(" .. path .. ") lists its names")
+end
+
+local function strict(t, path)
+  strict_paths[t] = path
+  local mt = getmetatable(t)
+  if mt == nil then mt = {}; setmetatable(t, mt) end
+  if rawget(mt, "__index") ~= nil then
+    error("wb: " .. path .. " already has an __index (cannot make its names strict)")
+  end
+  mt.__index = function(_, k)
+    if type(k) ~= "string" then
+      error(string.format("%s[%s]: no such key in %s (its names are strings)", path,
+        tostring(k), path), 2)
+    end
+    error(string.format("%s.%s: no such name in %s; %s", path, k, path, hint(t, path, k)), 2)
+  end
+end
+
+for k, v in pairs(wb) do
+  if type(v) == "table" and k ~= "Error" then strict(v, "wb." .. k) end
+end
+strict(wb, "wb")
+
+-- }====================
 return wb

@@ -164,7 +164,7 @@ function Cb:on_train_begin(model)
   if hess then self.swap = clones(params) end
   -- plain SGD without L2: an update is -lr times the mean gradient
   local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
-  self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not M._measured_update
+  self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not rawget(M, "_measured_update")
   self.cur = {} -- per layer: its pair of kept batches (Cb:_project)
   local l2 = false
   for j, l in ipairs(self.layers) do
@@ -180,7 +180,7 @@ function Cb:on_train_begin(model)
   -- theta_t it needs as much again. c: 2 l2 of each L2 term (kernels);
   -- only the sums read are taken (each costs about an Adam update).
   -- M._measured_update (for tests) forces that pass and copy instead.
-  self.watch = self.need_sums and not M._measured_update and self.ctx and self.ctx.opt or nil
+  self.watch = self.need_sums and not rawget(M, "_measured_update") and self.ctx and self.ctx.opt or nil
   if self.watch then
     local c = {}
     for k = 1, #params do c[k] = 0 end

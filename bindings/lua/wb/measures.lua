@@ -125,7 +125,7 @@ function M.iota(n)
 end
 
 -- x as the model saw it in training: uint8 pixels become float32 rows
--- scaled by 1/255, as a dataset's batches (and evaluate) make them; float32
+-- divided by 255, as a dataset's batches (and evaluate) make them; float32
 -- as is.
 function M._rows(x)
   if x:dtype() ~= "uint8" or x:dim() == 0 then return x end
@@ -136,7 +136,7 @@ end
 local ce
 ---wb.measures.loss_and_grads(model, x, y, grads) -> number, number, wb.Tensor
 ---The mean loss (data term only, no L2) and accuracy of the model on the
----batch x, y (training = false; uint8 x is scaled by 1/255, as evaluate
+---batch x, y (training = false; uint8 x is divided by 255, as evaluate
 ---does) and its output; with grads = true also the
 ---gradients of the data loss, in the layers' grad tensors (zeroed first).
 ---@param model wb.Sequential

@@ -188,8 +188,8 @@ end
 
 ---wb.noise_scale.simple(model, x, y, opts) -> table
 ---B_simple of a model's mean data loss (softmax cross-entropy, L2 and
----Dropout left out) on the B rows x [B, features] (uint8 pixels are scaled
----by 1/255, as evaluate does), y [B], both ways:
+---Dropout left out) on the B rows x [B, features] (uint8 pixels are divided
+---by 255, as evaluate does), y [B], both ways:
 ---per_sample (exact: wb.instruments.per_sample's norms and Gram matrix,
 ---then wb.noise_scale.per_sample) and two_batch (the paper's estimator
 ---with b_small = opts.small rows (32), g2_small the mean over the B /
@@ -209,7 +209,7 @@ function M.simple(model, x, y, opts)
   args.check("simple", 3, y, "wb.Tensor")
   opts = args.options("simple", 4, opts, {"small"})
   check_rows("simple", 3, x, y)
-  x = wb.measures._rows(x) -- uint8 pixels scaled by 1/255, as in training
+  x = wb.measures._rows(x) -- uint8 pixels divided by 255, as in training
   local small, B = opts.small or 32, x:size(1)
   check_count("simple", 4, small, 1)
   if B < 2 * small then
@@ -255,7 +255,7 @@ function M.noise(model, samples, hdata, big)
   check_xy("noise", 2, samples)
   args.check("noise", 3, hdata, "wb.Dataset|table")
   check_xy("noise", 4, big)
-  -- uint8 pixels scaled by 1/255, as in training
+  -- uint8 pixels divided by 255, as in training
   samples, big = {x = wb.measures._rows(samples.x), y = samples.y},
     {x = wb.measures._rows(big.x), y = big.y}
   if args.typename(hdata) ~= "wb.Dataset" and args.typename(hdata.x) == "wb.Tensor" then

@@ -76,7 +76,7 @@ M.style = {
 }
 
 -- The gnuplot program: wb.plot.gnuplot, else $WB_GNUPLOT, else "gnuplot".
-M.gnuplot = nil
+M.gnuplot = false -- not nil: a name of wb.plot, readable (wb.plot is strict)
 -- Seconds before a gnuplot run is killed (coreutils `timeout`).
 M.timeout = 60
 

@@ -21,8 +21,10 @@ local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
 local runner_watch = require "wb.runner_watch" -- a child's side of the pipe
 local run_children = require "wb.runner_children" -- the runner's side
-local reads = require "wb.identity_reads"
 local why = require "wb.runner_why" -- recorded runs trained again: what changed
+local records = require "wb.runner_records" -- which runs are recorded, which to train
+local load_record, reusable = records.load_record, records.reusable
+local pending_of, gather = records.pending_of, records.gather
 local root_lock = require "wb.root_lock" -- one runner of a sweep on a root at a time
 
 ---wb.runner
@@ -66,48 +68,7 @@ end
 -- }====================
 
 -- {==================== planning ====================
-
-local function load_record(ex, hash)
-  return util.read_json(record.path(ex.root, ex.name, hash, "json"))
-end
-
--- Run hash's record when it may be reused; nil when there is none, or nil,
--- the file and what happened to it when a file its hooks read as it ran
--- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
--- might be stale is a bug. A record from before read_files is reused. A
--- record that is there but not JSON (torn, edited) is said too: it was once
--- retrained without a word.
-local function reusable(ex, hash, memo)
-  local rec, file = load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
-  if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
-  local path, what = reads.changed(rec.read_files, memo)
-  if path then return nil, path, what end
-  return rec
-end
-
--- The runs to train, longest first (epochs, times the per-step overhead of
--- small batches): a long run started last would leave the other jobs idle.
-local function pending_of(ex, fresh)
-  -- --fresh retrains: no run adopts a recorded equal training (its own included)
-  local pending, cost, memo = {}, {}, {}
-  ex.reuse = not fresh and ex.reuse
-  for i, s in ipairs(ex.specs) do
-    local rec, path, what
-    if not fresh and s.cacheable then
-      rec, path, what = reusable(ex, s.hash, memo)
-      if path then
-        io.stderr:write(string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
-          path, what))
-      end
-    end
-    if not rec then
-      pending[#pending + 1] = s
-      cost[s] = (s.config.epochs or 10) * (1 + 16 / (s.config.batch_size or 32)) - i * 1e-9
-    end
-  end
-  table.sort(pending, function(a, b) return cost[a] > cost[b] end)
-  return pending
-end
+-- (which runs are recorded and which to train: wb/runner_records.lua)
 
 -- The root can be written, before anything is (73 / 74 now, naming the
 -- folder, rather than a traceback from the first record or spec written).
@@ -208,20 +169,6 @@ local function train_pending(ex, pending, jobs, in_process)
   return failures
 end
 
-local function gather(ex, failures)
-  local recs, memo, failed = {}, {}, {}
-  for _, f in ipairs(failures or {}) do failed[f.spec.hash] = true end
-  for _, s in ipairs(ex.specs) do
-    -- a stale record whose retraining failed is not reported as this run (an
-    -- unidentified hook's is another code's: it was reported, "1 of 2 (1 failed)")
-    local r
-    if failed[s.hash] then r = nil
-    elseif s.cacheable then r = reusable(ex, s.hash, memo) else r = load_record(ex, s.hash) end
-    if r then recs[#recs + 1] = r end
-  end
-  return wb.runs.Runs(recs, ex)
-end
-
 -- }====================
 
 -- {==================== a task's main ====================
@@ -244,7 +191,7 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   if changed then io.stderr:write(changed, "\n") end
   if #(ex.quick_replaced or {}) > 0 then
     io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
-      .. "rows; the epochs or subset these variants set are not used: %s\n", ex.name,
+      .. "rows; it replaced what the experiment sets: %s\n", ex.name,
       ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
   end
   for _, n in ipairs(ex.notes) do
@@ -266,9 +213,9 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
     local rest = opts.cockpit and cockpit_run.foreground(task, pending, describe) or pending
     if #rest > 0 then failures = train_pending(ex, rest, jobs, script == nil) end
   end
-  local runs = gather(ex, failures)
-  runs.failures = failures
-  task:_report(runs, {failures = failures, trained = #pending - #failures,
+  local n_failed = #failures
+  local runs = gather(ex, failures, pending) -- with the runs whose record went while it ran
+  task:_report(runs, {failures = failures, trained = #pending - n_failed,
     cached = #ex.specs - #pending, argv = argv, script = script})
   return (#failures == 0 and conflicts == 0) and 0 or 1
 end
@@ -321,7 +268,7 @@ function M.main(task, argv, script)
   if opts.run then
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
-        if opts.fresh or not s.cacheable or not reusable(ex, s.hash) then
+        if opts.fresh or not s.cacheable or not reusable(ex, s) then
           local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
           train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
         else -- a listed command run twice: said, not a silent success
@@ -376,7 +323,7 @@ function M.run_experiment(ex, o)
   if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
   check_root(ex.root, #pending)
   train_pending(ex, pending, 1, true)
-  return gather(ex)
+  return gather(ex, {}, pending)
 end
 
 -- }====================

@@ -245,7 +245,8 @@ local curve = stats.raw.curve
 
 ---wb.Runs:curve(variant, name) -> table, table, table
 ---Per-epoch mean and std over the seeds of one variant of a series
----(wb.runs.series): x (epochs 1..n), mean, std. Runs of different lengths
+---(wb.runs.series): x (epochs 1..n), mean, std. Only finished runs: a
+---diverged run is in no mean, as in a table. Runs of different lengths
 ---(early stopping) use the seeds still running at each epoch; an epoch no
 ---seed has a value for (NaN, stored as null) is NaN. Raises when
 ---the variant's runs are not seeds of one configuration, and for a variant
@@ -272,7 +273,11 @@ end
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
 ---{{label =, y =}, ...} horizontal reference lines across the curves' steps.
----Raises when a variant's runs are not seeds of one configuration, and for
+---Curves are of finished runs only (wb.Runs:curve): the title counts the
+---seeds drawn and says how many runs that diverged are not shown; a variant
+---none of whose runs finished is in the legend ("v (none finished)"), with
+---no line; an epoch only one seed reached (the others stopped early) has no
+---band (NaN in the CSV), not one of width 0. Raises when a variant's runs are not seeds of one configuration, and for
 ---a series (step series with x = "step") no run of the list has, listing
 ---those they have, nearest first.
 ---@param name string
@@ -309,7 +314,11 @@ function Runs:plot_curves(name, o)
       local acc = 0
       for i = 1, #x do acc = acc + (t[i] or 0); x[i] = acc end
     end
-    ss[#ss + 1] = {label = v, x = x, y = m, err = ci, lo = lo, hi = hi}
+    local label = v
+    if #x == 0 then -- none of its runs finished: in the legend, no line
+      x, m, ci, lo, hi, label = {1}, {0 / 0}, {0 / 0}, nil, nil, v .. " (none finished)"
+    end
+    ss[#ss + 1] = {label = label, x = x, y = m, err = ci, lo = lo, hi = hi}
     if #x > 0 then x0, x1 = math.min(x0 or x[1], x[1]), math.max(x1 or x[#x], x[#x]) end
   end
   for i, r in ipairs(o.refs or {}) do
@@ -318,11 +327,20 @@ function Runs:plot_curves(name, o)
     end
     ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}}
   end
-  local n = 0
-  for _, v in ipairs(self:variants()) do n = math.max(n, #self:of(v)) end
+  -- seeds counted as the curves take them: finished runs; the others said
+  local n, left, finished = 0, 0, stats.raw.finished
+  for _, v in ipairs(self:variants()) do
+    local k = 0
+    for _, r in ipairs(self:of(v)) do if finished(r) then k = k + 1 else left = left + 1 end end
+    n = math.max(n, k)
+  end
   local band = n > 1 and string.format("mean over %d seeds, band: %s", n,
     o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
-    or "sd over seeds") or "one seed"
+    or "sd over seeds") or n == 1 and "one seed" or "no finished run"
+  if left > 0 then
+    band = band .. string.format("; %d run%s that diverged not shown", left, left == 1 and ""
+      or "s")
+  end
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange,

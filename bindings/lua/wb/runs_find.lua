@@ -267,6 +267,48 @@ local function warn_stale(recs)
     .. "retrains them\n", n, #recs, first, n > 1 and ", ..." or ""))
 end
 
+-- Say (a line each on stderr) how many of runs recs were trained by other training code
+-- than this workbench's (identity.code: the core as built, wb's modules, the BLAS and
+-- libm) or on other data files than those found now (identity.data: $WB_DATA, a file
+-- replaced): the runner retrains them, but an analysis here would take their numbers for
+-- what this workbench and data give. Records without those identities are not counted.
+local function warn_other(recs)
+  local identity = require "wb.identity"
+  local code, data, n_code, n_data, sets = nil, {}, 0, 0, {}
+  for _, r in ipairs(recs) do
+    local id = type(r.identity) == "table" and r.identity or {}
+    if type(id.code) == "string" then
+      code = code or identity.code()
+      if id.code ~= code then n_code = n_code + 1 end
+    end
+    local ds = type(r.config) == "table" and r.config.dataset
+    if type(id.data) == "string" and type(ds) == "string" then
+      if data[ds] == nil then
+        local ok, d = pcall(identity.data, ds)
+        data[ds] = ok and d or false
+      end
+      if data[ds] and id.data ~= data[ds] then
+        n_data = n_data + 1
+        sets[ds] = true
+      end
+    end
+  end
+  if n_code > 0 then
+    io.stderr:write(string.format("wb.runs.find: %d of %d runs were trained by other training "
+      .. "code than this workbench's (the core as built, wb's modules, the BLAS or libm; "
+      .. "wb.identity.code() %s): their numbers are of that code; running their task "
+      .. "retrains them\n", n_code, #recs, code))
+  end
+  if n_data > 0 then
+    local names = util.sorted_keys(sets)
+    for i, ds in ipairs(names) do names[i] = ds .. " " .. wb.data._location(ds) end
+    io.stderr:write(string.format("wb.runs.find: %d of %d runs were trained on other data "
+      .. "files than those found now (%s; $WB_DATA or the tree's data/): their numbers are of "
+      .. "those files; running their task retrains them\n", n_data, #recs,
+      table.concat(names, ", ")))
+  end
+end
+
 ---wb.runs.find(query) -> wb.Runs
 ---The finished runs whose records match every key of `query`, read from
 ---the run records (`<root>/runs/*.json`); never trains. A key is a record
@@ -291,7 +333,9 @@ end
 ---whose hooks read a file, folder or environment variable that is no
 ---longer as recorded (their read_files) are returned, with one line on
 ---stderr counting them and naming the first: running their task retrains
----them.
+---them. So are runs trained by other training code than this workbench's
+---or on other data files than those found now (wb.identity.code, .data):
+---a line on stderr counts each kind.
 ---@param query? table
 ---@return wb.Runs
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
@@ -342,6 +386,7 @@ function M.find(query)
   end
   if strict then check_lists(query, recs, dir) end
   warn_stale(out)
+  warn_other(out)
   local labels = group.label_apart(out)
   return setmetatable({records = out, dir = dir, labels = labels},
     require("wb.runs").RunList)

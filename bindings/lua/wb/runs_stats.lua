@@ -215,11 +215,13 @@ function M.fmt_mean_std(m, s, name, n)
   return pct and (text .. " %") or text
 end
 
--- Per-epoch mean and std of a series over runs rs (see Runs:curve).
+-- Per-epoch mean and std of a series over runs rs (see Runs:curve). Only
+-- finished runs: a diverged run's epochs before its NaN (a loss growing to
+-- 1e30) are in no mean, as in a table (plot_curves' title counts them).
 local function curve(rs, name)
   local n, hs = 0, {}
   for _, r in ipairs(rs) do
-    local h = series(r, name)
+    local h = finished(r) and series(r, name)
     if h then hs[#hs + 1] = h; n = math.max(n, length(r, name, h)) end
   end
   local mean, std, x, ci = {}, {}, {}, {}
@@ -233,7 +235,8 @@ local function curve(rs, name)
       mean[e], std[e], ci[e] = 0 / 0, 0 / 0, 0 / 0
     else
       mean[e], std[e] = M.mean_std(xs)
-      ci[e] = require("wb.inference").ci_half(xs) or 0
+      -- one seed left (the others stopped early): no interval, not a band of width 0
+      ci[e] = require("wb.inference").ci_half(xs) or 0 / 0
     end
   end
   return x, mean, std, ci

@@ -5,13 +5,18 @@ local _ENV = require "wb.std"
 local stats = require "wb.runs_stats"
 local M = {}
 
--- x (the logged step numbers, sorted), mean, std, min and max over the runs
--- that logged `name` at each of them; raises (at the caller of plot_curves)
--- when no run has that step series.
+-- x (the logged step numbers, sorted), mean, std, min and max over the
+-- finished runs that logged `name` at each of them (a diverged run is in no
+-- mean, as in a table: its variant has no line when none finished); raises
+-- (at the caller of plot_curves) when no run has that step series.
 function M.curve(rs, name, variant)
-  local at, xs = {}, {}
+  local at, xs, unfinished = {}, {}, false
   for _, r in ipairs(rs) do
     local st = type(r.history) == "table" and r.history.steps
+    if not stats.raw.finished(r) then
+      unfinished = unfinished or type(st) == "table" and type(st[name]) == "table"
+      st = nil
+    end
     local s, x = type(st) == "table" and st[name], type(st) == "table" and st.step
     if type(s) == "table" and type(x) == "table" then
       for i = 1, #x do
@@ -24,6 +29,7 @@ function M.curve(rs, name, variant)
       end
     end
   end
+  if #xs == 0 and unfinished then return {}, {}, {}, {}, {} end
   if #xs == 0 then
     error(string.format("wb.Runs:plot_curves: variant '%s' has no step series '%s' "
       .. "(history.steps: set log_every, or instruments measuring it, in the config)",

@@ -256,7 +256,7 @@ local function check_resolved(ctx, ex, variants)
         .. "instruments too", "every")
     end
     if names ~= nil then
-      local ok, err = pcall(wb.instruments._callback, wb.instruments[names] or names,
+      local ok, err = pcall(wb.instruments._callback, rawget(wb.instruments, names) or names,
         every, get("loss"))
       if not ok then
         err = tostring(err)

@@ -175,7 +175,23 @@ end
 -- fields and code (workbench.layer_code) has them compared by kind, with
 -- a warning saying so, as for a method whose code cannot be identified.
 function M.check_arch(path, arch, code, model)
-  if arch == nil then return end
+  local diff, notes = M.arch_diff(path, arch, code, model)
+  if diff then
+    error(string.format("fit: resume: %s was saved from another model (%s): resume into "
+      .. "the saved architecture (wb.load(path) rebuilds it, unless it has Lua layers)",
+      path, diff), 0)
+  end
+  for _, note in ipairs(notes) do
+    io.stderr:write(string.format("warning: fit: resume: %s: %s; the resume takes it for "
+      .. "the saved one\n", path, note))
+  end
+end
+
+-- How the model differs from the one the state was saved from (nil when it
+-- does not), and the notes on what could not be compared; EFORMAT when the
+-- metadata is malformed. The runner asks before it resumes (wb/train_resume.lua).
+function M.arch_diff(path, arch, code, model)
+  if arch == nil then return nil, {} end
   local ok, saved = pcall(cjson.decode, arch)
   if not ok or type(saved) ~= "table" then
     M.bad(path, "bad workbench.architecture metadata (not a JSON list)")
@@ -200,16 +216,7 @@ function M.check_arch(path, arch, code, model)
   end
   local A = require "wb.arch"
   local diff, notes = A.arch_diff(saved, model)
-  diff = diff or A.code_diff(codes, model, notes)
-  if diff then
-    error(string.format("fit: resume: %s was saved from another model (%s): resume into "
-      .. "the saved architecture (wb.load(path) rebuilds it, unless it has Lua layers)",
-      path, diff), 0)
-  end
-  for _, note in ipairs(notes) do
-    io.stderr:write(string.format("warning: fit: resume: %s: %s; the resume takes it for "
-      .. "the saved one\n", path, note))
-  end
+  return diff or A.code_diff(codes, model, notes), notes
 end
 
 -- The optimizer's saved buffers (slots per parameter, names as save_state

@@ -180,12 +180,18 @@ local function list_of(specs, get)
   return table.concat(out, ", ")
 end
 
+-- The command line as run ("workbench scripts/x.lua --quick"), each
+-- argument shell-quoted: for README's provenance line and runs.json.
+local function command_line(info)
+  local cmd = {"workbench", util.shell_quote(info.script or "?")}
+  for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
+  return table.concat(cmd, " ")
+end
+
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
 -- date produced the README, and the commits its runs (records) were trained at.
 function Task:_provenance(info, records)
   local specs = self.ex.specs
-  local cmd = {"workbench", info.script or "?"}
-  for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
   -- every dataset and subset the runs use (a task may vary them), not the first's
   local seen, data, files = {}, {}, {}
   for _, sp in ipairs(specs) do
@@ -208,7 +214,7 @@ function Task:_provenance(info, records)
   end)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command, %d from records%s.*\n", table.concat(cmd, " "), wb.version, util.commit_text(),
+    .. "command, %d from records%s.*\n", command_line(info), wb.version, util.commit_text(),
     os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), table.concat(files, "; "), val,
     list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
     #specs, #specs == 1 and "" or "s", info.trained, info.cached,
@@ -225,7 +231,7 @@ function Task:_report(runs, info)
     head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
       .. "see below), not the task's results.**\n"
     if #(self.ex.quick_replaced or {}) > 0 then
-      head[#head + 1] = "*--quick replaced the epochs or subset these variants set: "
+      head[#head + 1] = "*--quick replaced what the experiment sets: "
         .. table.concat(self.ex.quick_replaced, "; ") .. ".*\n"
     end
   end
@@ -255,8 +261,14 @@ function Task:_report(runs, info)
   -- which records made this README (the report gathers exactly these)
   local hashes = {}
   for i, r in ipairs(runs.records) do hashes[i] = r.hash end
+  -- and the runs that left no record: a report counts them, never just has fewer seeds
+  local failed = {}
+  for i, f in ipairs(info.failures) do
+    failed[i] = {hash = f.spec.hash, variant = f.spec.variant, seed = f.spec.seed,
+      group_key = f.spec.group_key}
+  end
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
-    command = self:_provenance(info, runs.records)})
+    failed = #failed > 0 and failed or nil, command = command_line(info)})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))

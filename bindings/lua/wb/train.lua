@@ -294,7 +294,7 @@ local function run(ex, spec, o)
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
     log_every = cfg.log_every, every = cfg.every, loss = cfg.loss,
-    instruments = wb.instruments[cfg.instruments] or cfg.instruments}
+    instruments = rawget(wb.instruments, cfg.instruments) or cfg.instruments}
   if cfg.validation == "test" then fit_opts.validation = d.test
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
   local extra_opts = ex.fit_options
@@ -307,7 +307,8 @@ local function run(ex, spec, o)
     seed = cfg.seed, shuffle = cfg.shuffle ~= false, validation = cfg.validation,
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
-  local resumed, resumed_reads = resume.from(ex, spec, fit_opts, callbacks, extra, opt, active)
+  local resumed, resumed_reads = resume.from(ex, spec, model, fit_opts, callbacks, extra, opt,
+    active)
   if o.callbacks then -- the caller's, last; not the run's (see M.run)
     local all = {table.unpack(fit_opts.callbacks or {})}
     fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)

@@ -11,6 +11,7 @@ local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
 local reads = require "wb.identity_reads"
+local fitstate = require "wb.state_fit"
 
 local M = {}
 
@@ -61,13 +62,16 @@ local function refused(tag, base, so_far)
   return nil, saved
 end
 
--- M.from(ex, spec, fit_opts, callbacks, extra, opt, tracker) -> integer|nil, table|nil
+-- M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker) -> integer|nil, table|nil
 -- Sets fit_opts up to save the state after every epoch and, when this run's state file is
 -- there with this training's tag, to resume from it; returns the epoch resumed after (nil
 -- when training starts afresh) and the reads of the training resumed (its record lists
 -- them: a file read before the kill only is one this run depends on). tracker: the run's
 -- reads (wb/identity_reads.lua) so far; each save's tag lists them as they are then.
-function M.from(ex, spec, fit_opts, callbacks, extra, opt, tracker)
+-- A state saved from another model than `model` (a Lua layer counting in a local its
+-- method closes over: the hash is the same, the layer is not) is trained over from
+-- scratch with a warning: fit would refuse it, and the run would fail on every try.
+function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
   if not spec.cacheable or not resumable(fit_opts, callbacks, extra, opt) then return nil end
   local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
   local base = ex.name .. "-" .. spec.hash
@@ -84,6 +88,9 @@ function M.from(ex, spec, fit_opts, callbacks, extra, opt, tracker)
     local _, meta = wb.io.load_safetensors(path)
     local why, list = refused(meta["workbench.tag"], base, so_far())
     if why then error(why, 0) end
+    local diff = fitstate.arch_diff(path, meta["workbench.architecture"],
+      meta["workbench.layer_code"], model)
+    if diff then error("it was saved from another model: " .. diff, 0) end
     return math.tointeger(cjson.decode(meta["workbench.state"]).epoch), list
   end)
   if not ok or not epoch then

@@ -79,6 +79,12 @@ M.excluded = {
 ---(cockpit = N or {every = N} choose another).
 ---Example: wb.cockpit.EVERY = 200; m:fit(d.train, {cockpit = true})
 
+---wb.plot.gnuplot
+---@type string|false
+---The gnuplot program :save and :show run; false (the default): $WB_GNUPLOT,
+---else "gnuplot" on the PATH.
+---Example: wb.plot.gnuplot = "/opt/gnuplot/bin/gnuplot"
+
 ---wb.plot.timeout
 ---@type number
 ---The seconds a gnuplot run may take before it is killed (coreutils

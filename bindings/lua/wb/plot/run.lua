@@ -11,7 +11,7 @@ local U = require "wb.plot.util"
 local R = {}
 
 local function gnuplot_program(cfg)
-  return cfg.gnuplot or os.getenv("WB_GNUPLOT") or "gnuplot"
+  return rawget(cfg, "gnuplot") or os.getenv("WB_GNUPLOT") or "gnuplot"
 end
 
 local function sh_ok(cmd)

@@ -1,0 +1,96 @@
+-- wb/runner_records.lua: a task's runs against the records on its root
+-- (wb/runner.lua's plan and gather): which may be reused, which are to
+-- train, and the records the report is made from. Private to the runner.
+local _ENV = require "wb.std"
+local wb, record = require "wb", require "wb.record"
+local util = require "wb.util"
+local reads = require "wb.identity_reads"
+
+local M = {}
+
+function M.load_record(ex, hash)
+  return util.read_json(record.path(ex.root, ex.name, hash, "json"))
+end
+
+-- Run s's record when it may be reused; nil when there is none, or nil,
+-- the file and what happened to it when a file its hooks read as it ran
+-- (read_files, wb/identity_reads.lua) is not as recorded: a cache that
+-- might be stale is a bug. A record from before read_files is reused. A
+-- record that is there but not JSON (torn, edited) is said too: it was once
+-- retrained without a word. So is one that is JSON but not a well-formed
+-- record (wb.record.read: a metric edited into a string, a field gone),
+-- or not this run's (a record copied over another's file: its hash, task,
+-- variant or seed are another run's): reused, its numbers were another
+-- run's or left out of the task's tables.
+function M.reusable(ex, s, memo, just_trained)
+  local hash = s.hash
+  local rec, file = M.load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
+  if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
+  local ok, bad = record.read(file)
+  if not ok then return nil, file, "is not a well-formed run record (" .. bad .. ")" end
+  if ok.hash ~= hash or ok.task ~= ex.name or ok.variant ~= s.variant or ok.seed ~= s.seed then
+    return nil, file, string.format("is not this run's record (it says task %s, run %s, "
+      .. "variant %s, seed %s; this run is %s seed %d)", ok.task, ok.hash, ok.variant,
+      tostring(ok.seed), s.variant, s.seed)
+  end
+  -- a run trained by this invocation is this training, whatever it read (a command's output)
+  local path, what = reads.changed(not just_trained and rec.read_files or nil, memo)
+  if path then return nil, path, what end
+  return rec
+end
+
+-- The runs to train, longest first (epochs, times the per-step overhead of
+-- small batches): a long run started last would leave the other jobs idle.
+function M.pending_of(ex, fresh)
+  -- --fresh retrains: no run adopts a recorded equal training (its own included)
+  local pending, cost, memo = {}, {}, {}
+  ex.reuse = not fresh and ex.reuse
+  for i, s in ipairs(ex.specs) do
+    local rec, path, what
+    if not fresh and s.cacheable then
+      rec, path, what = M.reusable(ex, s, memo)
+      if path then
+        io.stderr:write(string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
+          path, what))
+      end
+    end
+    if not rec then
+      pending[#pending + 1] = s
+      cost[s] = (s.config.epochs or 10) * (1 + 16 / (s.config.batch_size or 32)) - i * 1e-9
+    end
+  end
+  table.sort(pending, function(a, b) return cost[a] > cost[b] end)
+  return pending
+end
+
+-- The records of ex's runs; failures gets those whose record is not there (or no longer
+-- reusable) though it was cached or trained: removed or edited while the task ran (another
+-- runner on this root, a hook). Counted as failed ("2 of 3 (1 failed)"), never a seed
+-- fewer without a word.
+function M.gather(ex, failures, pending)
+  local recs, memo, failed, trained = {}, {}, {}, {}
+  for _, s in ipairs(pending) do trained[s.hash] = true end
+  for _, f in ipairs(failures) do failed[f.spec.hash] = true end
+  for _, s in ipairs(ex.specs) do
+    -- a stale record whose retraining failed is not reported as this run (an
+    -- unidentified hook's is another code's: it was reported, "1 of 2 (1 failed)")
+    local r, path, what
+    if failed[s.hash] then r = nil
+    elseif s.cacheable then r, path, what = M.reusable(ex, s, memo, trained[s.hash])
+    else r = M.load_record(ex, s.hash) end
+    if r then recs[#recs + 1] = r
+    elseif not failed[s.hash] then
+      local why = string.format("%s %s while the task ran (another runner on this root?)",
+        path or record.path(ex.root, ex.name, s.hash, "json"), path and what
+        or "was removed")
+      io.stderr:write(string.format("[%s] run %s (%s seed %d): %s\n", ex.name, s.hash,
+        s.variant, s.seed, why))
+      failures[#failures + 1] = {spec = s, error = why, status = 1}
+    end
+  end
+  local runs = wb.runs.Runs(recs, ex)
+  runs.failures = failures
+  return runs
+end
+
+return M

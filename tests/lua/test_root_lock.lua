@@ -111,4 +111,34 @@ T.test("a --slurm submitting: a local runner is refused (exit 1) naming it, trai
   T.ok(err1:find("Slurm job array 77: 2 runs", 1, true), err1)
 end)
 
+T.test("a runner killed a moment ago (its lock's holder not yet ended): the rerun waits "
+  .. "for the lock, is not refused", function()
+  local root_lock = require "wb.root_lock"
+  local ex = {root = dir .. "/killed", name = "held"}
+  local lock = root_lock.path(ex.root, ex.name)
+  wb.sys.mkdir_p(util.dirname(lock))
+  -- a pid that has ended
+  local p = io.popen("sh -c 'echo $$'"); local dead = p:read("l"); p:close()
+  T.ok(not util.pid_alive(dead), dead)
+  -- a holder naming that dead runner, alive 1 s more (as tail's poll was)
+  local holder = string.format("echo 'workbench pid %s on %s, training locally since x' > %s; "
+    .. "touch %s.in; sleep 1", dead, wb.sys.hostname(), q(lock), q(lock))
+  os.execute(string.format("flock -n %s sh -c %s >/dev/null 2>&1 &", q(lock), q(holder)))
+  T.wait_until("the holder", 60, function() return wb.sys.exists(lock .. ".in") end)
+  local release, why = root_lock.take(ex, "training locally")
+  T.ok(release, why)
+  T.ok((util.read_file(lock) or ""):find("^workbench pid " .. wb.sys.getpid() .. " "),
+    "the lock is this runner's now")
+  release()
+  -- a live holder is still refused at once
+  local live = string.format("echo 'workbench pid %d on %s, training locally since x' > %s; "
+    .. "touch %s.live; sleep 30", wb.sys.getpid(), wb.sys.hostname(), q(lock), q(lock))
+  os.execute(string.format("flock -n %s sh -c %s >/dev/null 2>&1 & echo $! > %s.pid", q(lock),
+    q(live), q(lock)))
+  T.wait_until("the live holder", 60, function() return wb.sys.exists(lock .. ".live") end)
+  release, why = root_lock.take(ex, "training locally")
+  T.ok(not release and why:find("another runner of this sweep", 1, true), tostring(why))
+  os.execute("pkill -f " .. q("touch " .. lock .. ".live"))
+end)
+
 T.done()

@@ -38,27 +38,43 @@ function M.take(ex, doing)
   local me = string.format("workbench pid %d on %s, %s since %s", wb.sys.getpid(),
     wb.sys.hostname(), doing, os.date("!%Y-%m-%d %H:%M:%S UTC"))
   local q = util.shell_quote
-  local holder = string.format("echo %s > %s; echo \"locked $$\"; exec tail --pid=%d -f "
-    .. "/dev/null", q(me), q(path), wb.sys.getpid())
-  local p = assert(io.popen(string.format("flock -n -E 75 %s sh -c %s 2>&1; echo \"exit $?\"",
-    q(path), q(holder))))
-  local line = p:read("l") or ""
-  local pid = line:match("^locked (%d+)$")
-  if pid then
-    local held = true
-    return function()
-      if not held then return end
-      held = false
-      os.execute("kill " .. pid .. " 2>/dev/null")
-      p:close()
+  -- tail polls its pid every 0.1 s (-s), so the lock outlives its runner
+  -- by about that much
+  local holder = string.format("echo %s > %s; echo \"locked $$\"; exec tail --pid=%d -s 0.1 "
+    .. "-f /dev/null", q(me), q(path), wb.sys.getpid())
+  -- wait: "-n" (refuse at once) or "-w N" (a dead runner's holder ending)
+  local function try(wait)
+    local p = assert(io.popen(string.format("flock %s -E 75 %s sh -c %s 2>&1; echo \"exit $?\"",
+      wait, q(path), q(holder))))
+    local line = p:read("l") or ""
+    local pid = line:match("^locked (%d+)$")
+    if pid then
+      local held = true
+      return function()
+        if not held then return end
+        held = false
+        os.execute("kill " .. pid .. " 2>/dev/null")
+        p:close()
+      end
     end
+    local rest = line .. "\n" .. (p:read("a") or "")
+    p:close()
+    return nil, rest
   end
-  local rest = line .. "\n" .. (p:read("a") or "")
-  p:close()
+  local release, rest = try("-n")
+  if release then return release end
   if not rest:find("exit 75", 1, true) then
     return nil, string.format("could not lock %s: %s", path, rest:gsub("%s+$", ""))
   end
   local who = (util.read_file(path) or ""):gsub("%s+$", "")
+  -- The holder of a runner killed a moment ago (SIGKILL: no release) lives
+  -- until its tail notices, up to 0.1 s; a rerun started at once waits for
+  -- it rather than being refused by a runner that is gone.
+  local pid, host = who:match("^workbench pid (%d+) on (%S+),")
+  if pid and host == wb.sys.hostname() and not util.pid_alive(pid) then
+    release, rest = try("-w 10")
+    if release then return release end
+  end
   return nil, string.format("another runner of this sweep is using this root (%s; it holds "
     .. "%s): nothing trained or submitted here; run the task again once it has ended (a "
     .. "--slurm one: once it has submitted; its runs are then in Slurm's queue, and named)",

@@ -153,15 +153,15 @@ static int layer_index(lua_State *L)
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
-    if (lua_type(L, 2) != LUA_TSTRING)
-        return 1; /* nil */
     lua_pop(L, 1);
     const layer_class *c = CLASS(L);
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return lwb_no_field(L, lua_pushfstring(L, "wb.nn.%s", c->kind), 0);
     void *p = checklayer(L, 1, c->tname);
     if (strcmp(lua_tostring(L, 2), "kind") == 0)
         lua_pushstring(L, c->kind);
-    else if (!c->fields || !c->fields(L, p))
-        lua_pushnil(L);
+    else if (!c->fields || !c->fields(L, p)) /* dense.wieght: an error */
+        return lwb_no_field(L, lua_pushfstring(L, "wb.nn.%s", c->kind), 0);
     return 1;
 }
 

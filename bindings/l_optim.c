@@ -411,8 +411,12 @@ static int o_index(lua_State *L)
         lua_pushinteger(L, (lua_Integer)wb_optim_iterations(o));
     else if (strcmp(key, "n_params") == 0)
         lua_pushinteger(L, wb_optim_n_params(o));
-    else
-        lua_pushnil(L);
+    else { /* opt.lrr: an error naming the nearest of its names, config's too */
+        o_config(L);
+        int cfg = lua_gettop(L);
+        return lwb_no_field(L, lua_pushfstring(L, "wb.optim.%s", wb_optim_class_name(c->kind)),
+                            cfg);
+    }
     return 1;
 }
 

@@ -611,8 +611,9 @@ static int t_index(lua_State *L)
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__methods");
     lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
-    return 1;
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    return lwb_no_field(L, LWB_TENSOR, 0); /* t.shpe, t:sumx(): an error */
 }
 
 /* t[i] = v: a 1-D tensor sets element i; otherwise row i is filled with

@@ -348,3 +348,28 @@ int lwb_open_error(lua_State *L)
 }
 
 /* }==================== */
+
+/* {==================== unknown fields ==================== */
+
+int lwb_no_field(lua_State *L, const char *tname, int extra)
+{
+    extra = extra ? lua_absindex(L, extra) : 0;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "wb.spec_keys");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "no_field");
+    lua_pushstring(L, tname);
+    lua_pushvalue(L, 2);
+    if (!lua_getmetatable(L, 1))
+        lua_pushnil(L);
+    if (extra)
+        lua_pushvalue(L, extra);
+    else
+        lua_pushnil(L);
+    lua_call(L, 4, 1);
+    if (lua_isnil(L, -1))
+        return 1; /* a listed field this object lacks: nil */
+    return luaL_error(L, "%s", lua_tostring(L, -1));
+}
+
+/* }==================== */

@@ -75,6 +75,14 @@ void lwb_note_file(lua_State *L, const char *path, const char *mode);
  * a function(path, mode) called by lwb_note_file (wb.io._observe). */
 int lwb_observe(lua_State *L);
 
+/* The __index of a C type (userdata at 1, key at 2) after a miss: pushes nil
+ * and returns 1 when key is a field the metatable's __fields lists (one this
+ * object lacks), else raises "<tname> has no field '<key>'; did you mean ...?"
+ * (wb.spec_keys.no_field), the names being the metatable's __methods and
+ * __fields and the keys of the table at index extra (0: none). Only on a miss:
+ * a valid lookup never comes here. */
+int lwb_no_field(lua_State *L, const char *tname, int extra);
+
 /* Openers, one per binding file; lwb_open_error (wb.Error, wb.is_error)
  * runs first, so every later raise finds the wb.Error metatable. */
 int lwb_open_error(lua_State *L);

@@ -124,7 +124,8 @@ local function epoch_keys(val)
   return keys
 end
 
--- Does any layer have an L2 penalty? (Then each step computes it.)
+-- Does any layer have an L2 penalty? (Then each step computes it.) A probe:
+-- reading l2 of a layer without one (Dropout, Flatten) is an error, caught.
 local function has_l2(self)
   for i = 1, #self do
     local ok, l2 = pcall(function() return self[i].l2 end)

@@ -26,21 +26,7 @@ for _, name in ipairs(modules) do require(name) end
 -- back like the library's); library code that probes an optional name uses
 -- rawget. wb.Error is a metatable, not a module: left as it is.
 
--- The names of t nearest to k: those at the smallest edit distance, at
--- most a third of k's letters (one at least; wb.nn.Dense is not near
--- wb.runs) and maxd; the same name in other letter case first.
-local function nearest_names(t, k, maxd)
-  local distance = require("wb.spec_keys").distance
-  local best, bd = {}, math.min(maxd or 3, math.max(1, #k // 3))
-  for name in pairs(t) do
-    if type(name) == "string" then
-      local d = name:lower() == k:lower() and 0 or distance(k, name)
-      if d < bd then best, bd = {name}, d elseif d == bd then best[#best + 1] = name end
-    end
-  end
-  table.sort(best)
-  return best
-end
+local nearest_names = require("wb.spec_keys").nearest_names
 
 local strict_paths = {} -- table -> its path ("wb.nn"), for the hints
 

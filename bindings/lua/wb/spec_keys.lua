@@ -40,6 +40,49 @@ local function distance(a, b)
 end
 M.distance = distance
 
+-- The names of t (its string keys) nearest to k: those at the smallest edit
+-- distance, at most a third of k's letters (one at least) and maxd; the same
+-- name in other letter case first. (wb's strict names; objects' fields.)
+function M.nearest_names(t, k, maxd)
+  local best, bd = {}, math.min(maxd or 3, math.max(1, #k // 3))
+  for name in pairs(t) do
+    if type(name) == "string" then
+      local d = name:lower() == k:lower() and 0 or distance(k, name)
+      if d < bd then best, bd = {name}, d elseif d == bd then best[#best + 1] = name end
+    end
+  end
+  table.sort(best)
+  return best
+end
+
+-- Reading key from an object of type tname (wb.Tensor, an optimizer, a
+-- layer: C types whose __index calls this on a miss only): nil when key is a
+-- field mt.__fields lists (one this object lacks, e.g. a Dense without bias),
+-- else the error message naming the type, the key and the nearest of its
+-- names (mt.__methods, mt.__fields and extra's keys), or all of them.
+function M.no_field(tname, key, mt, extra)
+  local fields = mt and rawget(mt, "__fields") or {}
+  if type(key) ~= "string" then
+    return string.format("%s has no key %s (its fields and methods are named by strings)",
+      tname, tostring(key))
+  end
+  if fields[key] then return nil end
+  local names = {}
+  for _, t in ipairs{mt and rawget(mt, "__methods") or {}, fields, extra or {}} do
+    for n in pairs(t) do if type(n) == "string" then names[n] = true end end
+  end
+  local near = M.nearest_names(names, key)
+  if #near > 0 then
+    return string.format("%s has no field '%s'; did you mean %s?", tname, key,
+      table.concat(near, " or "))
+  end
+  local all = {}
+  for n in pairs(names) do if n:sub(1, 1) ~= "_" then all[#all + 1] = n end end
+  table.sort(all)
+  return string.format("%s has no field '%s'; its fields and methods: %s", tname, key,
+    table.concat(all, ", "))
+end
+
 -- The candidate closest to word in edit distance (at most 3 edits), or nil
 -- (wb.spec.nearest, documented there; here for the key checks' hints too).
 function M.nearest(word, candidates)

@@ -50,17 +50,24 @@ T.test("train.run refuses a callback of the caller's that keeps state", function
   T.eq(#wb.sys.listdir(ex.root .. "/runs"), 0, "nothing trained")
 end)
 
-T.test("a run stopped by the caller's callback resumes without it, bit for bit", function()
-  local straight = experiment{}
-  local want = wb.train.run(straight, straight.specs[1])
-  local ex = experiment{}
-  local s = ex.specs[1]
+-- Runs spec s of ex until a callback errors in epoch 2, after epoch 1's
+-- state was saved; returns that state's path.
+local function stop_in_epoch_2(ex, s)
   local stop = {on_train_batch_end = function(_, step)
     if step == STEPS + 4 then error("stopped in epoch 2") end
   end}
   T.check_error("stopped in epoch 2", wb.train.run, ex, s, {callbacks = {stop}})
   local path = record.path(ex.root, ex.name, s.hash, "state.safetensors")
   T.ok(wb.sys.exists(path), "epoch 1's state is there")
+  return path
+end
+
+T.test("a run stopped by the caller's callback resumes without it, bit for bit", function()
+  local straight = experiment{}
+  local want = wb.train.run(straight, straight.specs[1])
+  local ex = experiment{}
+  local s = ex.specs[1]
+  local path = stop_in_epoch_2(ex, s)
   local _, meta = wb.io.load_safetensors(path)
   local saved = cjson.decode(meta["workbench.callbacks"])
   -- the run's own callbacks with state only: its best-weights keeper (a
@@ -98,12 +105,7 @@ T.test("a killed run whose state is of another model trains over, not fails", fu
   local want = wb.train.run(straight, straight.specs[1])
   local ex = experiment{build = build, keys = {"hidden"}}
   local s = ex.specs[1]
-  local stop = {on_train_batch_end = function(_, step)
-    if step == STEPS + 4 then error("stopped in epoch 2") end
-  end}
-  T.check_error("stopped in epoch 2", wb.train.run, ex, s, {callbacks = {stop}})
-  local path = record.path(ex.root, ex.name, s.hash, "state.safetensors")
-  T.ok(wb.sys.exists(path), "epoch 1's state is there")
+  stop_in_epoch_2(ex, s)
   local real, err = io.stderr, {}
   io.stderr = {write = function(self, t) err[#err + 1] = t; return self end}
   local ok, rec = pcall(wb.train.run, ex, s)

@@ -199,8 +199,31 @@ function T.csv_rows(path)
   return rows
 end
 
--- n free TCP ports next to each other (none listening on them now), for a
--- test's own servers (sshd, Slurm's daemons).
+-- Claims TCP port p for this process until it ends: another test process
+-- (another clone's or worktree's suite) that looked at the same moment saw
+-- the port free too, as neither had started its server yet. A claim is a
+-- folder (mkdir is atomic) holding the claimer's pid; a dead claimer's is
+-- taken over.
+local PORT_CLAIMS = "/tmp/wb-test-ports"
+function T.claim_port(p)
+  local util = require "wb.util"
+  local d = PORT_CLAIMS .. "/" .. p
+  for _ = 1, 2 do
+    if T.sh("mkdir -p " .. PORT_CLAIMS .. " && chmod 1777 " .. PORT_CLAIMS
+      .. " 2>/dev/null; mkdir " .. d) == 0 then
+      util.write_file(d .. "/pid", tostring(wb.sys.getpid()))
+      return true
+    end
+    local pid = (util.read_file(d .. "/pid") or ""):match("^%d+$")
+    if not pid or pid == tostring(wb.sys.getpid()) or util.pid_alive(pid) then return false end
+    os.execute("rm -rf " .. d)
+  end
+  return false
+end
+
+-- n free TCP ports next to each other (none listening on them now, none
+-- claimed by another test process), for a test's own servers (sshd,
+-- Slurm's daemons).
 function T.free_ports(n)
   local used = {}
   for _, f in ipairs{"/proc/net/tcp", "/proc/net/tcp6"} do
@@ -213,7 +236,7 @@ function T.free_ports(n)
   math.randomseed(wb.sys.getpid())
   for _ = 1, 100 do
     local p, free = math.random(20000, 60000), true
-    for k = 0, n - 1 do free = free and not used[p + k] end
+    for k = 0, n - 1 do free = free and not used[p + k] and T.claim_port(p + k) end
     if free then
       local out = {}
       for k = 0, n - 1 do out[k + 1] = p + k end

@@ -141,4 +141,20 @@ T.test("harness: T.slurp reads bytes as they are, fails naming a missing file", 
   T.check_error("cannot read " .. dir .. "/missing", T.slurp, dir .. "/missing")
 end)
 
+T.test("harness: a port T.free_ports gave is claimed from other test processes until its "
+  .. "claimer ends", function()
+  local p = T.free_ports(1)
+  -- another test process (another suite's) asking for the same port
+  local other = string.format("%s -e %s", T.quote(T.wb), T.quote(string.format(
+    'local T = dofile("tests/lua/harness.lua"); io.write(tostring(T.claim_port(%d)))', p)))
+  local st, out = T.sh(other)
+  T.eq(st, 0)
+  T.eq(out, "false", "claimed by a live test process: refused")
+  -- a claim left by a process that has ended is taken over
+  local q = io.popen("sh -c 'echo $$'"); local dead = q:read("l"); q:close()
+  require("wb.util").write_file("/tmp/wb-test-ports/" .. p .. "/pid", dead)
+  st, out = T.sh(other)
+  T.eq(out, "true", "a dead claimer's port is taken over")
+end)
+
 T.done()

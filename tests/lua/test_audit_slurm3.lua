@@ -159,30 +159,9 @@ local function tests()
     T.ok(gone(job), "cancelled")
   end)
 
-  T.test("a root whose path has a '%' (r%j %a): the elements log there, a failure is named "
-    .. "with its log", function()
-    -- before: sbatch expanded "%j" in --output, the elements could not open
-    -- their logs, and both runs failed: "no log; Slurm says JobState=FAILED
-    -- (JobLaunchFailure): wbnode could not write it"
-    local root = dir .. "/r%j %a"
-    local st, _, err = C.workbench(tiny .. " --slurm --root " .. q(root), "TINY_FAIL=1")
-    T.eq(st, 1, err)
-    local job = err:match("Slurm job array (%d+)")
-    T.ok(err:find("base seed 1: test accuracy", 1, true), err)
-    local log = string.format("%s/runs/logs/tiny-slurm-%s_2-", root, job)
-    T.ok(err:find("FAILED on Slurm job " .. job .. "_2: exit 1: workbench: ", 1, true)
-      and err:find("planned failure of seed 2 (log: " .. log, 1, true), err)
-    T.ok((util.read_file(err:match("%(log: ([^)]+)%)")) or ""):find("planned failure", 1, true),
-      "the log is where it is named")
-  end)
-
-  T.test("a root whose path has a backslash, quotes, $, `, spaces and a newline: the "
-    .. "elements train and log there, a failure is named with its log", function()
-    -- before: a backslash in --output turned sbatch's %A_%a off and was
-    -- dropped (no element could open its log: launch failures), a newline
-    -- split each listed command over two lines of the commands file and ran
-    -- the rest of the script's comment as a command
-    local root = dir .. "/r\\b 'q\" $HOME `x` %j\nnl"
+  -- Runs tiny with seed 2 failing on Slurm in root: seed 1 trains, seed 2's
+  -- failure is named with its log, which is where it is named.
+  local function one_fails_in(root)
     local st, _, err = C.workbench(tiny .. " --slurm --root " .. q(root), "TINY_FAIL=1")
     T.eq(st, 1, err)
     local job = err:match("Slurm job array (%d+)")
@@ -192,7 +171,26 @@ local function tests()
       and err:find("planned failure of seed 2 (log: " .. log, 1, true), err)
     T.ok((util.read_file(err:match("%(log: (.-)%)\n")) or ""):find("planned failure", 1, true),
       "the log is where it is named")
+  end
+
+  T.test("a root whose path has a '%' (r%j %a): the elements log there, a failure is named "
+    .. "with its log", function()
+    -- before: sbatch expanded "%j" in --output, the elements could not open
+    -- their logs, and both runs failed: "no log; Slurm says JobState=FAILED
+    -- (JobLaunchFailure): wbnode could not write it"
+    one_fails_in(dir .. "/r%j %a")
+  end)
+
+  T.test("a root whose path has a backslash, quotes, $, `, spaces and a newline: the "
+    .. "elements train and log there, a failure is named with its log", function()
+    -- before: a backslash in --output turned sbatch's %A_%a off and was
+    -- dropped (no element could open its log: launch failures), a newline
+    -- split each listed command over two lines of the commands file and ran
+    -- the rest of the script's comment as a command
+    local root = dir .. "/r\\b 'q\" $HOME `x` %j\nnl"
+    one_fails_in(root)
     T.eq(#C.records(root, "tiny"), 1, "seed 1's record in the root")
+    local st, _, err, job
     -- its element queued (held): found by the queue check (its log is
     -- /dev/null to Slurm there: the job is known by its script's name)
     st, _, err = C.workbench(tiny .. " --slurm --detach --sbatch --hold --root " .. q(root))

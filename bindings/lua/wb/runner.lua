@@ -299,10 +299,11 @@ function M.main(task, argv, script)
     io.stderr:write(string.format("[%s] %s\n", ex.name, held))
     return 1
   end
-  local rok, status = pcall(plan_train_report, task, opts, ex, root, argv, script, release)
-  release()
-  if not rok then error(status, 0) end
-  return status
+  -- released however the plan ends; a to-be-closed variable, not a pcall,
+  -- so that an error in the task's report keeps its traceback (the pcall's
+  -- rethrow named only this line)
+  local _ <close> = setmetatable({}, {__close = release})
+  return plan_train_report(task, opts, ex, root, argv, script, release)
 end
 
 ---wb.runner.run_experiment(ex, opts) -> wb.Runs

@@ -106,7 +106,7 @@ end
 -- dir/halved.safetensors, then the test's checks: its outputs on the first
 -- 100 test rows are model:predict's (pred) to 1e-5, its accuracy is the
 -- record's, and the export is the record's history. Returns Python's stdout.
-local function run_snippet(run, dir, pred, n)
+local function run_snippet(run, dir, pred, n, x100)
   local py = T.python_with("torch")
   if not py then T.missing("python3-torch") end
   if not T.python_with("pandas") then T.missing("python3-pandas") end
@@ -126,12 +126,22 @@ local function run_snippet(run, dir, pred, n)
     lines[i] = table.concat(row, " ")
   end
   util.write_file(dir .. "/pred.txt", table.concat(lines, "\n") .. "\n")
+  -- the workbench's floats of those rows' pixels, exactly (hex)
+  local flat, xs = x100:reshape{100, 784}, {}
+  for i = 1, 100 do
+    for j = 1, 784 do xs[#xs + 1] = string.format("%a", flat:get(i, j)) end
+  end
+  util.write_file(dir .. "/x.txt", table.concat(xs, " ") .. "\n")
   util.write_file(dir .. "/p.py", code .. string.format([=[
 
 # the test's checks, on the snippet's variables
 want = np.loadtxt(%q)
 assert want.shape == (100, 10) and p.shape[1] == 10, (want.shape, p.shape)
 assert np.abs(p[:100] - want).max() < 1e-5, np.abs(p[:100] - want).max()
+# the snippet's pixels are the workbench's, to the bit (x / 255, as numpy divides)
+wx = np.array([float.fromhex(t) for t in open(%q).read().split()], np.float32)
+assert x.dtype == np.float32 and (x[:100].reshape(-1) == wx).all(), \
+    int((x[:100].reshape(-1) != wx).sum())
 assert n == %d and len(y) == n, (n, len(y))
 assert (p.argmax(1) == y).mean() == record["metrics"]["test_accuracy"]
 k = 0
@@ -142,7 +152,7 @@ for m in ("loss", "val_loss", "accuracy", "val_accuracy"):
     assert list(rows.value) == record["history"][m], (m, list(rows.value), record["history"][m])
     k += len(rows)
 print("ok", k)
-]=], dir .. "/pred.txt", n))
+]=], dir .. "/pred.txt", dir .. "/x.txt", n))
   local st2, out, err2 = T.sh(py .. " " .. T.quote(dir .. "/p.py"))
   T.eq(st2, 0, err2)
   return out
@@ -183,7 +193,8 @@ else
     T.eq(string.format("%.17g", r.metrics.test_loss), string.format("%.17g", e.loss),
       "test_loss in the record")
     T.eq(slurp(run .. ".json"):match('"test_loss":([^,}]*)'), util.number_text(e.loss))
-    local out = run_snippet(run, dir, m:predict(test:subset(1, 100)), #test)
+    local out = run_snippet(run, dir, m:predict(test:subset(1, 100)), #test,
+      test:subset(1, 100):float_images())
     T.ok(out:find("\nok 8\n$"), out)
     check_halved(dir, m)
   end)
@@ -202,7 +213,8 @@ else
     util.write_json(dir .. "/hand.json", {config = {subset = {test = 500}},
       metrics = {test_accuracy = m:evaluate(test).accuracy}})
     util.write_file(dir .. "/history.csv", "hash,metric,epoch,value\n")
-    local out = run_snippet(dir .. "/hand", dir, m:predict(test:subset(1, 100)), 500)
+    local out = run_snippet(dir .. "/hand", dir, m:predict(test:subset(1, 100)), 500,
+      test:subset(1, 100):float_images())
     T.ok(out:find("\nok 0\n$"), out)
     check_halved(dir, m)
   end)

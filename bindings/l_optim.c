@@ -398,10 +398,13 @@ static int o_set_state(lua_State *L)
 static int o_index(lua_State *L)
 {
     wb_optim *o = checkoptim(L, 1);
-    const char *key = lua_tostring(L, 2);
-    if (lua_getfield(L, lua_upvalueindex(1), key ? key : "") != LUA_TNIL || !key)
-        return 1; /* a method */
     const wb_optim_config *c = wb_optim_get_config(o);
+    if (lua_type(L, 2) != LUA_TSTRING) /* opt[true], opt[1]: was nil */
+        return lwb_no_field(L, lua_pushfstring(L, "wb.optim.%s", wb_optim_class_name(c->kind)),
+                            0);
+    const char *key = lua_tostring(L, 2);
+    if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL)
+        return 1; /* a method */
     int k = wb_optim_key_find(c->kind, key);
     if (k >= 0)
         pushoption(L, c, k); /* lr and every hyper-parameter */

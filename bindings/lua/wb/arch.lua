@@ -23,10 +23,16 @@ local cjson = require "cjson"
 local util = require "wb.util"
 local M = {}
 
-local function kind_of(layer)
-  local ok, kind = pcall(function() return layer.kind end)
-  return ok and kind or nil
+-- layer's member k, or nil where the layer has none: a Lua table's nil,
+-- or the error of a type whose unknown names are errors (a C layer, a
+-- Sequential nested as a layer).
+local function member(layer, k)
+  local ok, v = pcall(function() return layer[k] end)
+  return ok and v or nil
 end
+M.member = member
+
+local function kind_of(layer) return member(layer, "kind") end
 M.kind_of = kind_of
 
 -- {==================== exact JSON ====================
@@ -141,7 +147,7 @@ local function layer_config(layer, i)
   elseif kind == "Flatten" then
     return {kind = kind}
   end
-  if type(layer.config) == "function" then
+  if type(member(layer, "config")) == "function" then
     local cfg = layer:config()
     if type(cfg) == "table" and type(cfg.kind) == "string" then return cfg end
   end

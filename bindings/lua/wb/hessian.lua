@@ -18,6 +18,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+local arch = require "wb.arch"
 
 ---wb.hessian
 ---Exact curvature of a model's loss: Hessian-vector products in C
@@ -92,7 +93,9 @@ local fin = args.finite
 local function mse_targets(fname, model, y)
   if y:dim() ~= 1 then return y end
   local C
-  for i = #model, 1, -1 do if model[i].kind == "Dense" then C = model[i].n_out; break end end
+  for i = #model, 1, -1 do
+    if arch.kind_of(model[i]) == "Dense" then C = model[i].n_out; break end
+  end
   if not C then return y end
   local t = wb.zeros(#y, C)
   for i, v in ipairs(args.class_ids(fname, y, C, " (mse's targets are one-hot rows of the "

@@ -30,8 +30,45 @@ wb.nn = nn
 ---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
 ---  wb.nn.Dropout(0.3), wb.nn.Dense(128, 10, {activation = "softmax"})}
 local Sequential = {}
-Sequential.__index = Sequential
 Sequential.__name = "wb.Sequential"
+Sequential.__methods = Sequential -- for the REPL's Tab (which never calls __index)
+
+-- The fields a model may have, absent until set (by fit: history,
+-- optimizer, stop_training; the rest by the library's methods): reading
+-- one gives nil. Reading any other name is an error (model.histroy was nil).
+Sequential.__fields = {history = true, optimizer = true, stop_training = true,
+  _h = true, _params = true, _grads = true, _eval_perm = true}
+
+-- Keras's names for what is here under another name.
+local KERAS = {layers = "model[i] is layer i and #model their number (Keras's "
+  .. "model.layers[0] is model[1])"}
+
+-- model.k: a method, a field, a layer (an integer past the last: nil, as a
+-- list's, so that ipairs(model) ends), else an error naming the nearest of
+-- the class's names and the model's own (a user's model.note = ...); near
+-- a Keras name (model.layers), what is here instead. A class built on this
+-- one, setmetatable(Sub, Sequential), and its instances follow Lua: their
+-- own optional names read as nil.
+function Sequential.__index(self, k)
+  local v = Sequential[k]
+  if v ~= nil or Sequential.__fields[k] then return v end
+  if math.type(k) == "integer" then
+    if k >= 1 then return nil end
+    error(string.format("wb.Sequential has no layer %d: its layers are model[1] .. "
+      .. "model[#model] (#model = %d)", k, #self), 2)
+  end
+  if rawget(self, "__index") ~= nil then return nil end
+  if type(k) ~= "string" then
+    error(string.format("wb.Sequential has no key %s (its layers are model[1] .. "
+      .. "model[#model], its fields and methods named by strings)", tostring(k)), 2)
+  end
+  local spec_keys = require "wb.spec_keys"
+  local keras = spec_keys.nearest_names(KERAS, k)[1]
+  if keras then
+    error(string.format("wb.Sequential has no field '%s': %s", k, KERAS[keras]), 2)
+  end
+  error(spec_keys.no_field("wb.Sequential", k, Sequential, self), 2)
+end
 
 -- A short description of a layer for messages: "Dense 784->128".
 local function describe(layer)
@@ -85,7 +122,10 @@ nn.SequentialClass = Sequential
 ---parameters, zero_grad are public). An error inside a layer is rethrown
 ---as "layer 2 (Dense 784->128): ...". tostring lists the layers; m[i] is
 ---layer i (m[1].weight: its kernel, shared, not a copy; Keras's
----model.layers[0]), #m the number of layers.
+---model.layers[0]), #m the number of layers (m[#m + 1] is nil: ipairs(m)
+---works). Reading a name it lacks (m.histroy) is an error naming the
+---nearest; history, optimizer and stop_training are nil until fit sets
+---them; a field you set (m.note = ...) reads back.
 ---Example: print(m); print(m:summary()); local h = m:fit(d.train, {epochs = 2})
 
 ---wb.Sequential:add(layer) -> wb.Sequential

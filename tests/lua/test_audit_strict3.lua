@@ -207,6 +207,38 @@ T.test("an optimizer read by a key that is not a string is an error, not nil", f
   T.eq(type(opt.step), "function")
 end)
 
+-- {==================== a fit's History ====================
+
+T.test("a History's unknown name is an error naming the nearest; Keras's history and "
+  .. "epoch say what is here; fields set when they apply read nil until then", function()
+  local train, val = T.tiny_data()
+  local m = T.tiny_mlp(3, true)
+  local h = m:fit(train, {epochs = 2, batch_size = 10, verbose = false, seed = 1,
+    validation_data = val})
+  T.eq(#h.val_loss, 2)
+  T.eq(h:last("val_loss"), h.val_loss[2])
+  T.eq(h.stopped_epoch, nil, "no callback stopped it")
+  T.eq(math.type(h.best_epoch), "integer", "fit sets it with validation")
+  T.eq(h.steps, nil, "no log_every")
+  T.eq(h:last("steps"), nil)
+  local err = T.check_error("wb.History has no field 'val_los'; did you mean val_loss?",
+    function() return h.val_los end)
+  T.ok(err:find("test_audit_strict3.lua:%d+: wb%.History"), err)
+  T.check_error("wb.History has no field 'history': a wb.History is Keras's "
+    .. "History.history itself", function() return h.history end)
+  T.check_error("wb.History has no field 'epoch': h.epochs is the number of epochs run",
+    function() return h.epoch end)
+  T.check_error("wb.History has no series 'val_acc': validation accuracy is h.val_accuracy",
+    h.last, h, "val_acc")
+  -- a series a callback's logs add is read as any other
+  local extra = {on_epoch_end = function(_, _, logs) logs.my_metric = 0.5 end}
+  h = m:fit(train, {epochs = 1, batch_size = 10, verbose = false, seed = 1,
+    callbacks = {extra}})
+  T.eq(h:last("my_metric"), 0.5)
+  T.eq(h.my_metric[1], 0.5)
+  T.check_error("did you mean my_metric?", function() return h.my_metrc end)
+end)
+
 -- }====================
 
 T.done()

@@ -342,7 +342,6 @@ function Sequential:fit(train, opts, more)
     end
     logs.epoch_time = clock() - t0
     last_logs = logs
-    history:_record(logs)
     rawset(self, "_fit_step", ctx.step)
     if val and logs.val_loss < best then
       best = logs.val_loss
@@ -358,6 +357,9 @@ function Sequential:fit(train, opts, more)
     loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
     loop.check_interrupt() -- a Ctrl-C a hook's pcall caught
+    -- after the hooks, as Keras's History (the last callback): a number a
+    -- hook put in logs (a metric of its own) is a series of the history
+    history:_record(logs)
     -- the epoch training stopped at: a hook that asked for a stop (and wrote
     -- it) may have been overruled by a later one (stop_training = false)
     history.stopped_epoch = stop and epoch or stopped_before

@@ -3,8 +3,23 @@
 -- runner stores it in run records.
 local _ENV = require "wb.std"
 local History = {}
-History.__index = History
 History.__name = "wb.History"
+History.__methods = History -- for the REPL's Tab (which never calls __index)
+
+-- Set by fit or a callback when they apply (absent until then): reading
+-- one gives nil. Reading another name this history lacks is an error
+-- (h.val_los was nil: a typo in a script's analysis printed nothing or
+-- compared with nil).
+History.__fields = {stopped_epoch = true, best_epoch = true, steps = true,
+  instruments = true}
+
+-- Keras's names for what is here under another name.
+local KERAS = {
+  history = "a wb.History is Keras's History.history itself: h.loss, h.val_loss, ...",
+  epoch = "h.epochs is the number of epochs run; series are indexed by epoch from 1 "
+    .. "(Keras's History.epoch lists them from 0)",
+  acc = "accuracy is h.accuracy (Keras before 2.3 called it acc)",
+  val_acc = "validation accuracy is h.val_accuracy (Keras before 2.3 called it val_acc)"}
 
 local SERIES = {"loss", "accuracy", "data_loss", "reg_loss", "epoch_time", "lr"}
 local VAL_SERIES = {"val_loss", "val_accuracy"}
@@ -27,6 +42,16 @@ History._SERIES = table.move(VAL_SERIES, 1, #VAL_SERIES, #SERIES + 1, table.move
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 
+-- h.k: a method, a series or field it has, a field of __fields (nil until
+-- set), else an error naming the nearest of its names.
+function History.__index(h, k)
+  local v = History[k]
+  if v ~= nil or History.__fields[k] then return v end
+  local spec_keys = require "wb.spec_keys"
+  if KERAS[k] then error(string.format("wb.History has no field '%s': %s", k, KERAS[k]), 2) end
+  error(spec_keys.no_field("wb.History", k, History, h), 2)
+end
+
 -- An empty History (every series present, so #h.val_loss is always valid).
 function History.new()
   local h = setmetatable({epochs = 0}, History)
@@ -40,7 +65,7 @@ function History:_record(logs)
   self.epochs = self.epochs + 1
   for k, v in pairs(logs) do
     if type(v) == "number" then
-      local s = self[k]
+      local s = rawget(self, k)
       if not s then s = {}; self[k] = s end
       s[self.epochs] = v
     end
@@ -48,13 +73,20 @@ function History:_record(logs)
 end
 
 ---wb.History:last(key) -> number|nil
----The last value of a series (nil when absent or empty).
+---The last value of a series (nil when it is empty); a name that is not a
+---series of this history is an error naming the nearest.
 ---@param key string
 ---@return number|nil
 ---Example: print(h:last("val_loss"))
 function History:last(key)
-  local s = self[key]
-  return s and s[#s]
+  local s = rawget(self, key)
+  if type(s) ~= "table" then
+    if History.__fields[key] then return nil end -- not set
+    local why = KERAS[key] and string.format("wb.History has no series '%s': %s", key,
+      KERAS[key]) or require("wb.spec_keys").no_field("wb.History", key, History, self)
+    error((why:gsub("has no field", "has no series", 1)), 2)
+  end
+  return s[#s]
 end
 
 function History:__tostring()

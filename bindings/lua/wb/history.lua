@@ -39,6 +39,8 @@ History._SERIES = table.move(VAL_SERIES, 1, #VAL_SERIES, #SERIES + 1, table.move
 ---instruments' step series join history.steps and history.instruments
 ---holds their names, every, grad_hist's counts, seconds and calls per
 ---instrument (help(wb.instruments)). tostring gives the last values.
+---A number an on_epoch_end hook puts in its logs is a series too (as in
+---Keras); reading a name the history lacks is an error naming the nearest.
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 

@@ -212,4 +212,25 @@ T.test("weights: a record's weights file replaced by another run's is retrained;
   T.eq(out, first_out)
 end)
 
+T.test("--gather: an edited record is not taken, naming it (it crashed: a nil reason)",
+    function()
+  -- a copy of the root made elsewhere, one record edited there
+  local other, here = base .. "/other", base .. "/here"
+  T.eq(T.sh("cp -r " .. T.quote(root) .. " " .. T.quote(other)), 0)
+  local recs = records()
+  local name = util.basename(recs[1].path)
+  local edited, n = recs[1].text:gsub('"test_accuracy":%s*[%d%.eE%-]+',
+    '"test_accuracy":0.987654321', 1)
+  T.eq(n, 1)
+  util.write_file(other .. "/runs/" .. name, edited)
+  local st, out, err = T.run_wb(T.quote(script) .. " --root " .. T.quote(here)
+    .. " --jobs 1 --gather " .. T.quote(other))
+  T.eq(st, 1, err) -- a problem met while gathering
+  T.ok(err:find("--gather: " .. other .. "/runs/" .. name .. ": not taken: its content does "
+    .. "not match the checksum written with it", 1, true), err)
+  T.ok(err:find("1 imported", 1, true), err)
+  T.eq(trained(err), 1, err) -- the edited one trained here, the other taken
+  T.eq(out, first_out)
+end)
+
 T.done()

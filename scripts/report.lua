@@ -120,10 +120,11 @@ local function all_recorded(t)
     local ex = wb.experiment.new(task.experiment, {name = task.name, options = o,
       root = root})
     for _, s in ipairs(ex.specs) do
-      -- read, not only found: a torn record is retrained, and a task that
-      -- trains runs in the first phase (with every job and its output shown)
-      if not s.cacheable or not util.read_json(wb.record.path(root, ex.name, s.hash, "json"))
-      then return false end
+      -- read, not only found: a torn record, an edited one (its checksum) or one
+      -- without a checksum is retrained, and a task that trains runs in the
+      -- first phase (with every job and its output shown)
+      local r = s.cacheable and wb.record.read(wb.record.path(root, ex.name, s.hash, "json"))
+      if not (r and r.checksum) then return false end
     end
     return true
   end)

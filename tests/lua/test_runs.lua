@@ -28,8 +28,9 @@ local function rec(task, variant, seed, cfg, acc, extra)
   return r
 end
 
+-- as the workbench writes a record: with the checksum of its content
 local function write(dir, r)
-  util.write_json(string.format("%s/%s-%s.json", dir, r.task, r.hash), r)
+  wb.record.write(string.format("%s/%s-%s.json", dir, r.task, r.hash), r)
 end
 
 local quick = {epochs = 2, hidden = 64, subset = {train = 2000, test = 500}}

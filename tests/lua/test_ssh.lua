@@ -140,10 +140,10 @@ local function tests()
     end
     wb.sys.mkdir_p(other .. "/runs")
     local r = assert(wb.record.read(dir .. "/fetched/runs/" .. rec))
-    r.metrics.test_accuracy = 0.5 -- another training of the same run
-    util.write_json(other .. "/runs/" .. rec, r)
+    r.metrics.test_accuracy = 0.5 -- another training of the same run (its own checksum)
+    wb.record.write(other .. "/runs/" .. rec, r)
     local forged = rec:gsub("%x+%.json$", "0123456789abcdef.json")
-    util.write_json(other .. "/runs/" .. forged, r) -- content says another hash
+    wb.record.write(other .. "/runs/" .. forged, r) -- content says another hash
     local mine = util.read_file(here .. "/runs/" .. rec)
     local st, _, err = T.sh(string.format("%s %s --root %s --gather %s", exe, tiny, here, other))
     T.eq(st, 1, err)

@@ -66,7 +66,9 @@ T.test("wb.runs.find says which runs read a file that has changed since (stale r
   recs[1].read_files = {{path = params, id = id}}
   recs[2].read_files = {{path = "io.popen: date", id = "command"}, {path = params, id = id}}
   recs[3].read_files = {{path = "io.popen: date", id = "command"}} -- cannot be checked
-  for _, r in ipairs(recs) do util.write_json(string.format("%s/runs/t-%s.json", dir, r.hash), r) end
+  for _, r in ipairs(recs) do
+    wb.record.write(string.format("%s/runs/t-%s.json", dir, r.hash), r)
+  end
   local code = "local rs = wb.runs.find{root = " .. string.format("%q", dir) .. "}; io.write(#rs)"
   local st, out, err = T.sh(T.quote(T.wb) .. " -e " .. T.quote(code))
   T.eq(st, 0, err); T.eq(out, "3"); T.eq(err, "", "as recorded: not a word")

@@ -107,7 +107,8 @@ local function gather(ex, dirs, quick)
     end
     for _, name in ipairs(names) do
       local hash = record_hash(ex.name, name)
-      local r, why = hash and record.read(src .. "/" .. name)
+      local r, why -- (not `hash and record.read(...)`: `and` keeps one value, not why)
+      if hash then r, why = record.read(src .. "/" .. name) end
       if not hash then -- another task's file, or not a record
       elseif not r then problem(name, "not taken: " .. why)
       elseif r.hash ~= hash or r.task ~= ex.name then

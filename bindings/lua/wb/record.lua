@@ -8,8 +8,9 @@
 -- ran, each {path = absolute path, id = "size:hash"}; the runner reuses it
 -- only while they are unchanged (wb/identity_reads.lua). This
 -- module is the one place that composes those paths. It reads a record
--- file and says what is wrong with a malformed one; it never writes, trains
--- or names a task.
+-- file and says what is wrong with a malformed one, and writes one with the
+-- checksum of its content (wb.record.write, the one writer of records); it
+-- never trains or names a task.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -19,7 +20,9 @@ local cjson = require "cjson"
 ---Run records as files: the runs folder (wb.record.dir), the path of a
 ---run's record or artefact (wb.record.path), reading a record with the
 ---reason when it is malformed (wb.record.read) and the key that says which
----records are seeds of one configuration (wb.record.group_key).
+---records are seeds of one configuration (wb.record.group_key); writing a
+---record with the checksum of its content (wb.record.write), which
+---reading checks.
 ---Example: print(wb.record.path(nil, "task05_dropout", "0123456789abcdef"))
 local M = {}
 
@@ -102,7 +105,8 @@ local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
   {"seed", "integer"}, {"config", "table"}, {"status", "string"}}
 local optional = {{"group_key", "string"}, {"history", "table"}, {"metrics", "table"},
   {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"},
-  {"read_files", "table"}, {"weights", "string"}, {"best_weights", "string"}}
+  {"read_files", "table"}, {"weights", "string"}, {"best_weights", "string"},
+  {"weights_ids", "table"}, {"checksum", "string"}}
 
 local function type_of(v)
   if math.type(v) == "integer" then return "integer" end
@@ -167,6 +171,20 @@ local function malformed(r)
   return malformed_values(r)
 end
 
+-- The checksum of a record's content, v as cjson decodes it (JSON null as
+-- cjson.null): FNV-1a (util.fnv1a64) of its JSON as the workbench writes
+-- it (util.encode_json: keys sorted, each number as the text that reads back
+-- as its double) without the checksum field. Equal for equal content however
+-- the file spaces or spells it; nil when it cannot be written so (a number
+-- edited to 1e999). It detects a record changed by accident or by hand, not
+-- by someone who recomputes it.
+local function content_sum(v)
+  local body = {}
+  for k, x in pairs(v) do if k ~= "checksum" then body[k] = x end end
+  local ok, text = pcall(util.encode_json, body)
+  return ok and util.fnv1a64(text) or nil
+end
+
 ---wb.record.read(path) -> table | nil, string
 ---The run record in file path, with integral numbers as integers (seed 2,
 ---not 2.0); nil and the reason when the file cannot be read, is not a JSON
@@ -175,8 +193,14 @@ end
 ---(group_key: string; history, metrics, measures, fit_options, identity:
 ---objects; read_files: a list of {path, id}, the files the run's hooks read
 ---as it ran, wb/identity_reads.lua; weights, best_weights: file names;
+---weights_ids: their content ids by name, wb.record.weights_ids; checksum: string;
 ---metrics: numbers by name; history's per-epoch series: lists of numbers,
----its epochs, best_epoch and stopped_epoch: integers).
+---its epochs, best_epoch and stopped_epoch: integers), or whose content does
+---not match the checksum written with it (wb.record.write: a number edited
+---by hand, a partial copy, a merge or a sync conflict; the reason starts
+---"its content does not match the checksum", and a third value
+---"checksum" says so). A record without a checksum (written before records
+---had one, or by hand) is returned: its checksum field is nil.
 ---@param path string
 ---@return table|nil
 ---@return string|nil why
@@ -194,9 +218,92 @@ function M.read(path)
   if first ~= "{" then return nil, "not a JSON object (starts with '" .. first .. "')" end
   local ok, r = pcall(cjson.decode, s)
   if not ok then return nil, "not valid JSON (" .. tostring(r) .. ")" end
+  local sum = content_sum(r) -- of the JSON as decoded, its nulls still there
   r = integers(util.denull(r))
   local why = malformed(r)
   if why then return nil, why end
+  if r.checksum ~= nil and r.checksum ~= sum then
+    return nil, string.format("its content does not match the checksum written with it "
+      .. "(%s; its content now hashes to %s): changed since it was written (a number edited "
+      .. "by hand, a partial copy, a merge or a sync conflict)", r.checksum, tostring(sum)),
+      "checksum"
+  end
+  return r
+end
+
+-- The content id of file path (wb/identity_reads.lua: XXH3-128 of the whole file,
+-- "absent" when it cannot be read). Required here, not at load: it wraps io.open.
+local function file_id(path) return require("wb.identity_reads").file_id(path) end
+
+---wb.record.weights_ids(dir, r) -> table|nil
+---The content ids of the weights files run record r names (r.weights,
+---r.best_weights) in runs folder dir: {[file name] = id} (XXH3-128 of the
+---whole file, as wb.identity_reads gives a file's id); nil when r names
+---none. A record is written with them (r.weights_ids): the runner and
+---wb.Run:model check a record's weights are the files it was written with.
+---@param dir string
+---@param r table
+---@return table|nil
+---Example: print(wb.record.weights_ids(wb.record.dir(), run)[run.weights])
+function M.weights_ids(dir, r)
+  argcheck(type(dir) == "string", 1, "weights_ids", "string", dir)
+  argcheck(type(r) == "table", 2, "weights_ids", "table", r)
+  local ids
+  for _, name in ipairs{r.weights or false, r.best_weights or false} do
+    if name then
+      ids = ids or {}
+      ids[util.basename(name)] = file_id(dir .. "/" .. util.basename(name))
+    end
+  end
+  return ids
+end
+
+---wb.record.weights_changed(dir, r) -> string|nil, string
+---The path of the first weights file of run record r (in runs folder dir)
+---that is not the file r was written with (r.weights_ids: replaced by
+---another run's, damaged, removed), and what is wrong with it; nil when
+---each is as written, or r has no ids (a record from before them).
+---@param dir string
+---@param r table
+---@return string|nil
+---@return string|nil why
+---Example: print(wb.record.weights_changed(wb.record.dir(), run))
+function M.weights_changed(dir, r)
+  argcheck(type(dir) == "string", 1, "weights_changed", "string", dir)
+  argcheck(type(r) == "table", 2, "weights_changed", "table", r)
+  for _, name in ipairs(util.sorted_keys(type(r.weights_ids) == "table" and r.weights_ids
+      or {})) do
+    local path, want = dir .. "/" .. util.basename(tostring(name)), r.weights_ids[name]
+    local now = file_id(path)
+    if now ~= want then
+      return path, now == "absent" and "is gone (its record was written with it)"
+        or string.format("is not the file its record was written with (content id %s "
+        .. "then, %s now): replaced or damaged since", tostring(want), now)
+    end
+  end
+  return nil
+end
+
+---wb.record.write(path, r) -> table
+---Writes run record r to path (atomically: a reader sees the old file
+---whole or the new one whole) as JSON with the checksum of its content
+---(r.checksum, set here: a hash of its JSON text without it), which
+---wb.record.read checks. Returns r.
+---@param path string
+---@param r table
+---@return table
+---Example: local path = os.tmpname()
+---  wb.record.write(path, {hash = "0123456789abcdef", task = "task05_dropout",
+---    variant = "base", seed = 1, config = {}, status = "ok"})
+---  print(wb.record.read(path).checksum); os.remove(path)
+function M.write(path, r)
+  argcheck(type(path) == "string", 1, "write", "string", path)
+  argcheck(type(r) == "table", 2, "write", "table", r)
+  r.checksum = nil
+  -- the checksum of what a reader decodes, not of the table in memory (NaN
+  -- as null, floats as the doubles the JSON text gives back)
+  r.checksum = content_sum(cjson.decode(util.encode_json(r)))
+  util.write_json(path, r)
   return r
 end
 

@@ -34,7 +34,8 @@ end
 ---status, history, metrics, measures, weights, wall_time, host, blas_core
 ---(the BLAS kernel that computed it: wb.sys.blas_core), version,
 ---git_commit, git_uncommitted: how many files differed from (or were not in) that
----commit) with methods to load its model and plot its curves. Items of
+---commit; checksum: of the record's content, weights_ids: of its weights
+---files, wb.record.write) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
@@ -64,7 +65,8 @@ end
 ---weights at the end of training, `<task>-<hash>.safetensors` beside the
 ---record) or "best" (the best epoch's weights: the record's best_weights
 ---file, else `<task>-<hash>.best.safetensors`). Raises when the run has no
----such file.
+---such file, or when it is not the file its record was written with
+---(wb.record.weights_changed: replaced by another run's, damaged, gone).
 ---@param which? string
 ---@return string
 ---Example: print(run:weights_path())
@@ -91,6 +93,13 @@ local function path_of(r, which, fname, level)
       tostring(r.status)), level + 1)
   end
   if name:sub(1, 1) == "/" then return name end
+  -- the file the record was written with (its weights_ids), not one put in its place
+  local bad, why = record.weights_changed(dir, {weights_ids = type(r.weights_ids) == "table"
+    and {[util.basename(name)] = r.weights_ids[util.basename(name)]} or nil})
+  if bad then
+    error(string.format("wb.Run:%s: %s: %s %s; running its task retrains it", fname,
+      tostring(r), bad, why), level + 1)
+  end
   return dir .. "/" .. util.basename(name)
 end
 

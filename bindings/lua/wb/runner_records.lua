@@ -21,18 +21,32 @@ end
 -- record (wb.record.read: a metric edited into a string, a field gone),
 -- or not this run's (a record copied over another's file: its hash, task,
 -- variant or seed are another run's): reused, its numbers were another
--- run's or left out of the task's tables.
+-- run's or left out of the task's tables. So is one whose content does not
+-- match the checksum written with it (wb.record.write: a number edited by
+-- hand, a partial copy, a merge or sync conflict), or that has none (an
+-- older workbench's, or written by hand: nothing vouches for its numbers),
+-- or whose weights are not the files it was written with (weights_ids).
 function M.reusable(ex, s, memo, just_trained)
   local hash = s.hash
   local rec, file = M.load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
   if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
-  local ok, bad = record.read(file)
-  if not ok then return nil, file, "is not a well-formed run record (" .. bad .. ")" end
+  local ok, bad, kind = record.read(file)
+  if not ok then
+    return nil, file, kind == "checksum" and ("is not as written: " .. bad)
+      or ("is not a well-formed run record (" .. bad .. ")")
+  end
   if ok.hash ~= hash or ok.task ~= ex.name or ok.variant ~= s.variant or ok.seed ~= s.seed then
     return nil, file, string.format("is not this run's record (it says task %s, run %s, "
       .. "variant %s, seed %s; this run is %s seed %d)", ok.task, ok.hash, ok.variant,
       tostring(ok.seed), s.variant, s.seed)
   end
+  if ok.checksum == nil then
+    return nil, file, "has no checksum (written by a workbench from before records had one, "
+      .. "or by hand): nothing vouches that its numbers are a training's"
+  end
+  -- its weights (tasks load them to report): the files it was written with
+  local wpath, wwhy = record.weights_changed(record.dir(ex.root), ok)
+  if wpath then return nil, wpath, wwhy end
   -- a run trained by this invocation is this training, whatever it read (a command's output)
   local path, what = reads.changed(not just_trained and rec.read_files or nil, memo)
   if path then return nil, path, what end

@@ -31,6 +31,20 @@ local function differences(s, r, into)
   end
 end
 
+-- Whether record r is to be named rather than record `than` for spec s: it
+-- finished later; of two that finished in the same second (finished_at is
+-- to the second: a quick run edited twice in a row), the nearer one, with
+-- fewer differences (it was the first in the folder's order: the edit
+-- before the last one was named with the last one's).
+local function rather(s, r, than)
+  local a, b = tostring(r.finished_at), tostring(than.finished_at)
+  if a ~= b then return a > b end
+  local dr, dt = {}, {}
+  differences(s, r, dr)
+  differences(s, than, dt)
+  return #util.sorted_keys(dr) < #util.sorted_keys(dt)
+end
+
 -- One line saying how many of the pending runs have a record of the same
 -- task, variant and seed under another identity, and what differs from the
 -- latest such record (the training code, a hook, a config key); nil when
@@ -41,6 +55,7 @@ function M.note(ex, pending)
   for _, s in ipairs(pending) do want[s.variant .. "\0" .. s.seed] = s end
   local dir, prefix = record.dir(ex.root), ex.name .. "-"
   local files = wb.sys.exists(dir) and wb.sys.listdir(dir) or {}
+  table.sort(files) -- one answer whatever the folder's order
   local last, n = {}, 0 -- each pending run's latest record under another hash
   for _, f in ipairs(files) do
     if f:sub(1, #prefix) == prefix and record.is_record_file(f) then
@@ -48,9 +63,7 @@ function M.note(ex, pending)
       local s = r and want[r.variant .. "\0" .. r.seed]
       if s and r.hash ~= s.hash then
         if not last[s] then n = n + 1 end
-        if not last[s] or tostring(r.finished_at) > tostring(last[s].finished_at) then
-          last[s] = r
-        end
+        if not last[s] or rather(s, r, last[s]) then last[s] = r end
       end
     end
   end

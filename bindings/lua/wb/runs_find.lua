@@ -13,7 +13,6 @@ local record = require "wb.record"
 local group = require "wb.runs_group"
 local as_run = require("wb.run").as_run
 local args = require "wb.args"
-local reads = require "wb.identity_reads"
 
 local M = {}
 local argcheck = group.argcheck
@@ -23,7 +22,8 @@ local argcheck = group.argcheck
 ---or "plots") as plain tables sorted by file name, keeping those for which
 ---filter(record) is true; {} when the folder does not exist. Integral
 ---numbers are integers (seed 2, not 2.0). A malformed record (see
----wb.record.read) is skipped with a one-line warning on stderr naming the
+---wb.record.read), or one whose content does not match the checksum
+---written with it, is skipped with a one-line warning on stderr naming the
 ---file and what is wrong.
 ---@param dir? string
 ---@param filter? function
@@ -244,70 +244,7 @@ local function no_folder(query, dir)
     .. "empty list)", dir, why), 3)
 end
 
--- Say (one line on stderr) which of runs recs read a file, folder or
--- environment variable that is not as it was when they were recorded: the
--- runner retrains them, but an analysis in the REPL or a script would take
--- their numbers for the file as it is now. A command a hook ran cannot be
--- checked (the runner never reuses such a run): not counted.
-local function warn_stale(recs)
-  local memo, n, first = {}, 0, nil
-  for _, r in ipairs(recs) do
-    for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
-      local what, checkable = reads.entry_changed(e, memo)
-      if what and checkable then
-        n = n + 1
-        first = first or string.format("%s %s", tostring(type(e) == "table" and e.path), what)
-        break
-      end
-    end
-  end
-  if n == 0 then return end
-  io.stderr:write(string.format("wb.runs.find: %d of %d runs read what is not as it was when "
-    .. "they were recorded (%s%s): their numbers are of it as it was; running their task "
-    .. "retrains them\n", n, #recs, first, n > 1 and ", ..." or ""))
-end
-
--- Say (a line each on stderr) how many of runs recs were trained by other training code
--- than this workbench's (identity.code: the core as built, wb's modules, the BLAS and
--- libm) or on other data files than those found now (identity.data: $WB_DATA, a file
--- replaced): the runner retrains them, but an analysis here would take their numbers for
--- what this workbench and data give. Records without those identities are not counted.
-local function warn_other(recs)
-  local identity = require "wb.identity"
-  local code, data, n_code, n_data, sets = nil, {}, 0, 0, {}
-  for _, r in ipairs(recs) do
-    local id = type(r.identity) == "table" and r.identity or {}
-    if type(id.code) == "string" then
-      code = code or identity.code()
-      if id.code ~= code then n_code = n_code + 1 end
-    end
-    local ds = type(r.config) == "table" and r.config.dataset
-    if type(id.data) == "string" and type(ds) == "string" then
-      if data[ds] == nil then
-        local ok, d = pcall(identity.data, ds)
-        data[ds] = ok and d or false
-      end
-      if data[ds] and id.data ~= data[ds] then
-        n_data = n_data + 1
-        sets[ds] = true
-      end
-    end
-  end
-  if n_code > 0 then
-    io.stderr:write(string.format("wb.runs.find: %d of %d runs were trained by other training "
-      .. "code than this workbench's (the core as built, wb's modules, the BLAS or libm; "
-      .. "wb.identity.code() %s): their numbers are of that code; running their task "
-      .. "retrains them\n", n_code, #recs, code))
-  end
-  if n_data > 0 then
-    local names = util.sorted_keys(sets)
-    for i, ds in ipairs(names) do names[i] = ds .. " " .. wb.data._location(ds) end
-    io.stderr:write(string.format("wb.runs.find: %d of %d runs were trained on other data "
-      .. "files than those found now (%s; $WB_DATA or the tree's data/): their numbers are of "
-      .. "those files; running their task retrains them\n", n_data, #recs,
-      table.concat(names, ", ")))
-  end
-end
+local warn = require "wb.runs_warn" -- what find says of the runs it returns
 
 ---wb.runs.find(query) -> wb.Runs
 ---The finished runs whose records match every key of `query`, read from
@@ -336,6 +273,11 @@ end
 ---them. So are runs trained by other training code than this workbench's
 ---or on other data files than those found now (wb.identity.code, .data):
 ---a line on stderr counts each kind.
+---A record whose content does not match the checksum written with it (a
+---number edited by hand, a partial copy, a merge) is left out, a line on
+---stderr naming its file; runs whose records have no checksum (an older
+---workbench's, or written by hand) are returned, a line on stderr counting
+---them and naming the first: running their task retrains them.
 ---@param query? table
 ---@return wb.Runs
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
@@ -385,8 +327,9 @@ function M.find(query)
     none_match(query, recs, dir)
   end
   if strict then check_lists(query, recs, dir) end
-  warn_stale(out)
-  warn_other(out)
+  warn.stale(out)
+  warn.other(out)
+  warn.unchecked(out, dir)
   local labels = group.label_apart(out)
   return setmetatable({records = out, dir = dir, labels = labels},
     require("wb.runs").RunList)

@@ -164,7 +164,9 @@ local function write(ex, spec, rec, t0)
   rec.command = ex.command and ex.command(spec.hash)
   -- the weights of an earlier training of this hash when this one (diverged) has none
   if not rec.weights then os.remove(record.path(ex.root, ex.name, spec.hash, "safetensors")) end
-  util.write_json(record.path(ex.root, ex.name, spec.hash, "json"), rec)
+  -- the weights it names as they are now: the runner and Run:model check them
+  rec.weights_ids = record.weights_ids(record.dir(ex.root), rec)
+  record.write(record.path(ex.root, ex.name, spec.hash, "json"), rec)
   os.remove(record.path(ex.root, ex.name, spec.hash, "state.safetensors")) -- done with it
   return rec
 end
@@ -220,7 +222,9 @@ local function find_donor(ex, spec)
   if not donors or donors.root ~= ex.root then
     donors = {root = ex.root, by = {}}
     for _, r in ipairs(wb.runs.load_all(record.dir(ex.root))) do
-      if r.status == "ok" and r.train_key and r.weights and not r.reused_from then
+      -- none without a checksum: its numbers would be vouched for anew as this run's
+      if r.status == "ok" and r.train_key and r.weights and not r.reused_from
+          and r.checksum then
         donors.by[r.train_key] = donors.by[r.train_key] or {}
         table.insert(donors.by[r.train_key], r)
       end
@@ -230,6 +234,7 @@ local function find_donor(ex, spec)
   -- stale record among them: the runner retrains it for that reason)
   for _, r in ipairs(donors.by[spec.identity.train] or {}) do
     if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
+        and not record.weights_changed(record.dir(ex.root), r)
         and not reads.changed(r.read_files) then
       return r
     end

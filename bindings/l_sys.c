@@ -222,6 +222,18 @@ static int sys_write_atomic(lua_State *L)
     return 1;
 }
 
+/* hash_string(s) -> 32 hex digits: XXH3-128 of s's bytes, as hash_file
+ * gives for a file holding them. */
+static int sys_hash_string(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    char hex[WB_HASH_HEX];
+    wb_hash_bytes(s, n, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
 /* hash_file(path) -> 32 hex digits (XXH3-128 of the whole file, read in
  * chunks), or nil and a message naming the file when it cannot be read: a
  * test, as io.open is (the caller decides whether a missing file is an
@@ -337,6 +349,7 @@ static const luaL_Reg functions[] = {
     {"write_atomic", sys_write_atomic},
     {"listdir", sys_listdir},
     {"hash_file", sys_hash_file},
+    {"hash_string", sys_hash_string},
     {"blas_threads", sys_blas_threads},
     {"set_blas_threads", sys_set_blas_threads},
     {"blas_core", sys_blas_core},

@@ -258,6 +258,20 @@ wb_status wb_mkdir_p(const char *path, wb_err *err)
     return st;
 }
 
+/* hex = the canonical (big-endian) digits of h, as xxhsum prints them */
+static void hash_hex(XXH128_hash_t h, char hex[WB_HASH_HEX])
+{
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, h);
+    for (size_t i = 0; i < sizeof c.digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+void wb_hash_bytes(const void *p, size_t n, char hex[WB_HASH_HEX])
+{
+    hash_hex(XXH3_128bits(p, n), hex);
+}
+
 wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err)
 {
     char shown[WB_ERR_PATH];
@@ -292,11 +306,9 @@ wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err)
         XXH3_128bits_update(h, buf, (size_t)n);
         off += n;
     }
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(h));
+    XXH128_hash_t digest = XXH3_128bits_digest(h);
     XXH3_freeState(h);
     close(fd);
-    for (size_t i = 0; i < sizeof c.digest; i++)
-        snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+    hash_hex(digest, hex);
     return WB_OK;
 }

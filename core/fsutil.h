@@ -76,5 +76,7 @@ wb_status wb_mkdir_p(const char *path, wb_err *err);
  * allocated; hex is then untouched. */
 #define WB_HASH_HEX 33
 wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err);
+/* The same hash of n bytes at p (a record's text: its checksum). */
+void wb_hash_bytes(const void *p, size_t n, char hex[WB_HASH_HEX]);
 
 #endif

@@ -31,6 +31,16 @@ T.test("hash_file: XXH3-128 of the whole file, in chunks; nil and the file's nam
   T.check_error("string expected", wb.sys.hash_file, nil)
 end)
 
+T.test("hash_string: the hash of its bytes, as hash_file's of a file holding them", function()
+  T.eq(wb.sys.hash_string(""), "99aa06d3014798d86001c324468d497f", "no bytes")
+  T.eq(wb.sys.hash_string("abc"), "06b05ab6733a618578af5f94892f3950", "XXH128 of abc, as xxhsum -H2 prints it")
+  local a = string.rep("\7", (1 << 20) + 3) .. "\0x"
+  util.write_file(dir .. "/s", a)
+  T.eq(wb.sys.hash_string(a), wb.sys.hash_file(dir .. "/s"))
+  T.ok(wb.sys.hash_string(a:sub(1, -2)) ~= wb.sys.hash_string(a), "one byte fewer")
+  T.check_error("string expected", wb.sys.hash_string, nil)
+end)
+
 local real = wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist"
 local files = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
   "t10k-labels-idx1-ubyte"}

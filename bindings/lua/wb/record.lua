@@ -182,7 +182,23 @@ local function content_sum(v)
   local body = {}
   for k, x in pairs(v) do if k ~= "checksum" then body[k] = x end end
   local ok, text = pcall(util.encode_json, body)
-  return ok and util.fnv1a64(text) or nil
+  return ok and wb.sys.hash_string(text) or nil
+end
+
+-- The checksum of record text s when it is as wb.record.write left it:
+-- '{"checksum":"<sum>",' then the rest of the content's JSON as the
+-- workbench writes it, so that the sum is the hash of that JSON text with
+-- the checksum taken out; nil otherwise (respelled, edited, older). Equal
+-- to content_sum of what s decodes to, without encoding it again (0.4 s
+-- for a record of 2.7 MB with every step's instruments).
+local function written_sum(s)
+  local sum, rest = s:match('^{"checksum":"(%x+)",(.*)\n$')
+  if not sum then
+    sum = s:match('^{"checksum":"(%x+)"}\n$')
+    rest = sum and "}"
+  end
+  if sum and wb.sys.hash_string("{" .. rest) == sum then return sum end
+  return nil
 end
 
 ---wb.record.read(path) -> table | nil, string
@@ -218,7 +234,8 @@ function M.read(path)
   if first ~= "{" then return nil, "not a JSON object (starts with '" .. first .. "')" end
   local ok, r = pcall(cjson.decode, s)
   if not ok then return nil, "not valid JSON (" .. tostring(r) .. ")" end
-  local sum = content_sum(r) -- of the JSON as decoded, its nulls still there
+  -- of the JSON as decoded, its nulls still there
+  local sum = written_sum(s) or content_sum(r)
   r = integers(util.denull(r))
   local why = malformed(r)
   if why then return nil, why end
@@ -302,8 +319,10 @@ function M.write(path, r)
   r.checksum = nil
   -- the checksum of what a reader decodes, not of the table in memory (NaN
   -- as null, floats as the doubles the JSON text gives back)
-  r.checksum = content_sum(cjson.decode(util.encode_json(r)))
-  util.write_json(path, r)
+  local body = util.encode_json(cjson.decode(util.encode_json(r)))
+  r.checksum = wb.sys.hash_string(body)
+  util.write_file(path, '{"checksum":"' .. r.checksum .. '"' .. (body == "{}" and "}"
+    or "," .. body:sub(2)) .. "\n")
   return r
 end
 

@@ -33,7 +33,8 @@ end)
 
 T.test("hash_string: the hash of its bytes, as hash_file's of a file holding them", function()
   T.eq(wb.sys.hash_string(""), "99aa06d3014798d86001c324468d497f", "no bytes")
-  T.eq(wb.sys.hash_string("abc"), "06b05ab6733a618578af5f94892f3950", "XXH128 of abc, as xxhsum -H2 prints it")
+  T.eq(wb.sys.hash_string("abc"), "06b05ab6733a618578af5f94892f3950",
+    "XXH128 of abc, as xxhsum -H2 prints it")
   local a = string.rep("\7", (1 << 20) + 3) .. "\0x"
   util.write_file(dir .. "/s", a)
   T.eq(wb.sys.hash_string(a), wb.sys.hash_file(dir .. "/s"))

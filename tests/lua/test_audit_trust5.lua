@@ -1,0 +1,118 @@
+-- test_audit_trust5.lua: a task that reads another task's runs assumed
+-- every one of them finished. Task 4 reads its early stops off task 3's
+-- 20-epoch runs; one that diverged (NaN loss) has no stops or test metrics
+-- (its measure hook never ran), and task 4's report raised "attempt to
+-- index a nil value (field 'metrics')": no README, no figure, the report's
+-- task failed. It now leaves a diverged run out of every number and the
+-- figure, as the rest of the report does (test_audit_trust3), and says how
+-- many it left out.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+
+-- A sandbox of the study (T.report_sandbox) whose tasks 3 and 4 have a
+-- seed that diverges: `diverge.lua` wraps S.long_runs' callbacks so that
+-- seed 1's weights are NaN after its first epoch (the same hook in both,
+-- so task 4 adopts task 3's trainings as in the study).
+local dir = T.report_sandbox()
+util.write_file(dir .. "/diverge.lua", [[
+local S = require "study"
+return function()
+  local e = S.long_runs()
+  local track = e.callbacks
+  e.callbacks = function(cfg, m, d)
+    local cbs = track(cfg, m, d)
+    if cfg.seed == 1 then
+      cbs[#cbs + 1] = {on_train_begin = function(self, model) self.model = model end,
+        on_epoch_end = function(self, epoch)
+          if epoch == 1 then self.model[1].weight:fill(0 / 0) end
+        end}
+    end
+    return cbs
+  end
+  return e
+end
+]])
+for _, t in ipairs{"task03_epochs", "task04_early_stopping"} do
+  local src = assert(util.read_file("scripts/" .. t .. ".lua"))
+  local n
+  src, n = src:gsub("experiment = S%.long_runs%(%)", function()
+    return "experiment = require(\"diverge\")()" end)
+  T.eq(n, 1, t .. ": one S.long_runs()")
+  util.write_file(dir .. "/" .. t .. ".lua", src)
+end
+local root = dir .. "/r"
+
+local function task(name)
+  return T.sh(string.format("cd %s && %s %s.lua --quick --seeds 3 --jobs 3 --root %s",
+    T.quote(dir), T.quote(os.getenv("PWD") .. "/" .. T.wb), name, T.quote(root)))
+end
+
+-- the records of a task's runs, by seed
+local function records(name)
+  local out = {}
+  for _, r in ipairs(wb.runs.find{root = root .. "/quick", task = name}.records) do
+    out[r.seed] = r
+  end
+  return out
+end
+
+T.test("task 4: a diverged run of task 3's is left out of its numbers and figure, counted",
+    function()
+  local st, _, err = task("task04_early_stopping")
+  T.eq(st, 0, err)
+  T.ok(err:find("seed 1: diverged", 1, true), err)
+  local recs = records("task04_early_stopping")
+  T.eq(recs[1].status, "diverged")
+  local md = util.read_file(root .. "/quick/task04_early_stopping/README.md") or ""
+  T.ok(md:find("(mean ± sd over 2 seeds): 1 of 3 seeds diverged (NaN loss), left out of "
+    .. "every number and curve here", 1, true), md)
+  T.ok(md:find("| patience=2 | 0 of 2 |", 1, true), md)
+  -- the table's mean is the two finished seeds'
+  local m, s = wb.runs.mean_std{recs[2].metrics.test_loss_2, recs[3].metrics.test_loss_2}
+  local cell = wb.runs.fmt_mean_std(m, s, "test_loss")
+  T.ok(md:find("| patience=2 | 0 of 2 | 2 ± 0 | 2 ± 0 | " .. cell .. " | ", 1, true),
+    cell .. "\n" .. md)
+  -- the figure: the finished seeds' validation loss (seed 1's epoch 1 was
+  -- finite: it is in no mean all the same)
+  local csv = T.csv_rows(root .. "/quick/task04_early_stopping/val_loss.csv")
+  local want = (recs[2].history.val_loss[1] + recs[3].history.val_loss[1]) / 2
+  T.eq(csv[2][1], "1", "the figure's data: " .. table.concat(csv[1], ","))
+  T.near(tonumber(csv[2][2]), want, 1e-6, "epoch 1: the mean over the finished seeds")
+  local gp = util.read_file(root .. "/quick/task04_early_stopping/val_loss.gp") or ""
+  T.ok(gp:find("still running; 1", 1, true) and gp:find("diverged, not shown", 1, true), gp)
+end)
+
+T.test("task 3 beside it: its table of the finished seeds", function()
+  local st, _, err = task("task03_epochs")
+  T.eq(st, 0, err)
+  T.ok(err:find("seed 1: diverged", 1, true), err)
+  local recs = records("task03_epochs")
+  local md = util.read_file(root .. "/quick/task03_epochs/README.md") or ""
+  local m, s = wb.runs.mean_std{recs[2].history.val_loss[1], recs[3].history.val_loss[1]}
+  T.ok(md:find("| 1 | " .. wb.runs.fmt_mean_std(recs[2].history.loss[1] / 2
+    + recs[3].history.loss[1] / 2, nil, "loss"), 1, true)
+    and md:find(" | " .. wb.runs.fmt_mean_std(m, s, "val_loss") .. " | ", 1, true), md)
+  T.ok(md:find("(per seed: " .. recs[2].metrics.best_epoch .. ", "
+    .. recs[3].metrics.best_epoch .. ")", 1, true), md)
+end)
+
+T.test("report: the claims of tasks 3 and 4 leave the diverged run out, and say so; its "
+  .. "seed is one of the report's", function()
+  local st, _, err = T.sh(string.format("cd %s && WB_ECHO=0 %s report.lua --quick --seeds 3 "
+    .. "--jobs 3 --root %s task03_epochs task04_early_stopping", T.quote(dir),
+    T.quote(os.getenv("PWD") .. "/" .. T.wb), T.quote(root)))
+  T.eq(st, 0, err)
+  local md = util.read_file(root .. "/quick/REPORT.md") or ""
+  local c1 = md:match("\n| C1 |[^\n]*") or ""
+  local c2 = md:match("\n| C2 |[^\n]*") or ""
+  -- C1 named the epochs of seed 1's run, which diverged (none: "at the last epoch minus")
+  T.ok(c1:find("val loss at the last epoch (2) minus", 1, true), c1)
+  T.ok(c1:find("1 of 3 seeds diverged or failed (left out)", 1, true), c1)
+  T.ok(select(2, c2:gsub("1 of 3 seeds diverged or failed %(left out%)", "")) == 6, c2)
+  -- the report's first line (the tasks' own follow); was "Seeds: 2, 3": the
+  -- seeds of the finished runs
+  T.eq(md:match("Seeds: [^.]*"), "Seeds: 1, 2, 3")
+  T.ok(md:find("| task04_early_stopping | base | 2 of 3 (1 diverged) |", 1, true), md)
+end)
+
+T.done()

@@ -259,12 +259,15 @@ function M.best_lr(runs, o)
   return best, loss
 end
 
----S.grid_runs() -> wb.Runs
+---S.grid_runs() -> wb.Runs, table
 ---Task 7b's records of the runs it plans under this command line's options
 ---(root, dataset, --quick, --epochs): task 7c reads them when it is
 ---loaded. Records of the same grid under other options or code (a root
 ---keeps them all) are not among them: their best rate is not this grid's.
----Example: local grid = S.grid_runs()
+---Second: the grid's planned runs (specs) that have no record (a child
+---that failed, a grid cut short): a rate left out of the search could
+---have been the best.
+---Example: local grid, missing = S.grid_runs()
 function M.grid_runs()
   local opts = wb.runner.options(rawget(_G, "arg") or {})
   local root = wb.runner.root_of(opts)
@@ -274,8 +277,14 @@ function M.grid_runs()
     root = root})
   local hashes = {}
   for _, sp in ipairs(ex.specs) do hashes[#hashes + 1] = sp.hash end
-  return wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
+  local runs = wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
     allow_empty = true}
+  local have, missing = {}, {}
+  for _, r in ipairs(runs.records) do have[r.hash] = true end
+  for _, sp in ipairs(ex.specs) do
+    if not have[sp.hash] then missing[#missing + 1] = sp end
+  end
+  return runs, missing
 end
 
 -- }====================

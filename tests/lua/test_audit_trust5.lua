@@ -115,4 +115,44 @@ T.test("report: the claims of tasks 3 and 4 leave the diverged run out, and say 
   T.ok(md:find("| task04_early_stopping | base | 2 of 3 (1 diverged) |", 1, true), md)
 end)
 
+-- {==== task 7c reads task 7b's grid ====
+
+T.test("task 7c refuses a grid with runs unrecorded (its best rate may be one left out)",
+    function()
+  -- a 7b child that failed left no record, and 7c took the best of the
+  -- other rates: a tuned rate from a grid missing (say) the best one
+  package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path -- (require "study")
+  local groot = T.tmpdir()
+  local opts = wb.runner.options{"--quick", "--root", groot}
+  local t7b = dofile("scripts/task07b_lr_grid.lua")
+  local ex = wb.experiment.new(t7b.experiment, {name = t7b.name, options = opts,
+    root = wb.runner.root_of(opts)})
+  wb.sys.mkdir_p(groot .. "/quick/runs")
+  local left
+  for _, sp in ipairs(ex.specs) do
+    if sp.config.optimizer == "adam" and sp.config.lr == 1e-2 then left = sp
+    else
+      util.write_json(wb.record.path(groot .. "/quick", "task07b_lr_grid", sp.hash, "json"),
+        {hash = sp.hash, task = "task07b_lr_grid", variant = sp.variant, seed = sp.seed,
+          config = sp.config, status = "ok", metrics = {val_loss = 1 + sp.config.lr}})
+    end
+  end
+  local cmd = T.quote(T.wb) .. " scripts/task07c_tuned_optimizers.lua --quick --list-runs "
+    .. "--root " .. T.quote(groot)
+  local st, _, err = T.sh(cmd)
+  T.ok(st ~= 0, "refused: " .. err)
+  T.ok(err:find("task07c: 1 of task07b_lr_grid's 28 runs have no record (Adam lr=0.01 seed 1): "
+    .. "the best rate could be one of those", 1, true), err)
+  -- recorded: Adam's rate is the grid's best (1e-4 elsewhere)
+  util.write_json(wb.record.path(groot .. "/quick", "task07b_lr_grid", left.hash, "json"),
+    {hash = left.hash, task = "task07b_lr_grid", variant = left.variant, seed = left.seed,
+      config = left.config, status = "ok", metrics = {val_loss = 0.5}})
+  local out
+  st, out, err = T.sh(cmd)
+  T.eq(st, 0, err)
+  T.ok(out:find("--run %x+"), out)
+end)
+
+-- }====
+
 T.done()

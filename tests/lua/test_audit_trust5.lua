@@ -5,7 +5,11 @@
 -- index a nil value (field 'metrics')": no README, no figure, the report's
 -- task failed. It now leaves a diverged run out of every number and the
 -- figure, as the rest of the report does (test_audit_trust3), and says how
--- many it left out.
+-- many it left out. The same for the report's claims (C1 named the epochs
+-- of a diverged first seed: none) and its "Seeds:" (a diverged seed was
+-- missing), task 7c (it took the best rate of a task-7b grid with runs
+-- unrecorded) and task 10 (it loaded the weights of seed 1 whatever its
+-- status).
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 
@@ -154,5 +158,34 @@ T.test("task 7c refuses a grid with runs unrecorded (its best rate may be one le
 end)
 
 -- }====
+
+T.test("task 10: a diverged seed 1 has no weights: the first finished seed's are shown, "
+  .. "named", function()
+  -- it loaded seed 1's model whatever its status: a diverged run has no
+  -- weights file, and the report raised
+  local texts, titles = {}, {}
+  local fake = {name = "task10_weights", text = function(_, x) texts[#texts + 1] = x end,
+    section = function(_, x) titles[#titles + 1] = x end, figure = function() end}
+  local model = {{weight = wb.randn(784, 128)}, {weight = wb.randn(128, 10)}}
+  local recs = {{task = "task10_weights", variant = "base", seed = 1, status = "diverged",
+    hash = "h1", config = {seed = 1}, history = {loss = {1}}}}
+  for sd = 2, 3 do
+    recs[sd] = {task = "task10_weights", variant = "base", seed = sd, status = "ok",
+      hash = "h" .. sd, config = {seed = sd}, metrics = {dead_units = 3},
+      measures = {weight_norm_1 = {50, 40}, weight_norm_2 = {5, 5}, lambda_max = {2, 1},
+        lambda_max_hvps = {10, 10}}, history = {loss = {1, 0.5}}}
+  end
+  local runs = wb.runs.Runs(recs)
+  for _, r in ipairs(runs.records) do
+    r.model = function(self)
+      if self.status ~= "ok" then error("no weights file for " .. self.hash) end
+      return model
+    end
+  end
+  dofile("scripts/task10_weights.lua").report(fake, runs)
+  local md = table.concat(texts, "\n")
+  T.eq(titles[1], "First-layer weights (seed 2)")
+  T.ok(md:find("density is measured on seed 1 only, which did not finish", 1, true), md)
+end)
 
 T.done()

@@ -31,10 +31,7 @@ end
 -- runs on finished runs only), so it is left out of every number here, as
 -- of every table of the report, and counted.
 local function finished(runs, v)
-  local recs, n_out = {}, 0 -- (n_out: returned, for the figure's title)
-  for _, r in ipairs(runs:of(v)) do
-    if r.status == "ok" then recs[#recs + 1] = r else n_out = n_out + 1 end
-  end
+  local recs, n_out = S.finished(runs:of(v)) -- (n_out: for the figure's title too)
   local said = n_out == 0 and "" or string.format(" %d of %d seeds diverged (NaN loss), left "
     .. "out of every number and curve here: such a run, stopped by a patience before it "
     .. "diverged, would have finished, but the training it shares with task 3 records no "

@@ -61,8 +61,7 @@ end
 
 local function report(task, runs)
   -- the first finished run (seed 1's unless it diverged: no weights to show)
-  local r
-  for _, x in ipairs(runs.records) do if not r and x.status == "ok" then r = x end end
+  local r = S.finished(runs.records)[1]
   if not r then
     if runs.records[1] then task:text("No run finished: no weights to show.") end
     return

@@ -354,6 +354,13 @@ M.confusion, M.per_class_accuracy, M.top_confusions = P.confusion, P.per_class_a
   P.top_confusions
 M.confident_errors, M.images = P.confident_errors, P.images
 
+---study.finished(recs) -> table, integer
+---The finished runs (status "ok") of a list of records, and how many are
+---not (diverged, failed): a run that did not finish has no weights or
+---measures, and is left out of every number and figure, and counted.
+---Example: local done, n_out = S.finished(runs:of(v))
+M.finished = require("study.claim_parts").finished
+
 ---study.pct(x) -> string
 ---x as a percentage with 2 decimals: 0.9812 -> "98.12%".
 ---@param x number

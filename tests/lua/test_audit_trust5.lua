@@ -13,18 +13,20 @@
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 
--- A sandbox of the study (T.report_sandbox) whose tasks 3 and 4 have a
--- seed that diverges: `diverge.lua` wraps S.long_runs' callbacks so that
--- seed 1's weights are NaN after its first epoch (the same hook in both,
--- so task 4 adopts task 3's trainings as in the study).
+-- A sandbox of the study (T.report_sandbox) whose tasks have a seed that
+-- diverges: `diverge.lua` wraps the callbacks of every experiment S.experiment
+-- makes so that seed 1's weights are NaN after its first epoch (the same
+-- hook in tasks 3 and 4, or 1 and 2, so that one adopts the other's
+-- trainings as in the study).
 local dir = T.report_sandbox()
 util.write_file(dir .. "/diverge.lua", [[
 local S = require "study"
-return function()
-  local e = S.long_runs()
+local experiment = S.experiment
+function S.experiment(spec)
+  local e = experiment(spec)
   local track = e.callbacks
   e.callbacks = function(cfg, m, d)
-    local cbs = track(cfg, m, d)
+    local cbs = track and track(cfg, m, d) or {}
     if cfg.seed == 1 then
       cbs[#cbs + 1] = {on_train_begin = function(self, model) self.model = model end,
         on_epoch_end = function(self, epoch)
@@ -36,12 +38,13 @@ return function()
   return e
 end
 ]])
-for _, t in ipairs{"task03_epochs", "task04_early_stopping"} do
+for _, t in ipairs{"task01_predictions", "task02_custom_digit", "task03_epochs",
+    "task04_early_stopping", "task06_l2"} do
   local src = assert(util.read_file("scripts/" .. t .. ".lua"))
   local n
-  src, n = src:gsub("experiment = S%.long_runs%(%)", function()
-    return "experiment = require(\"diverge\")()" end)
-  T.eq(n, 1, t .. ": one S.long_runs()")
+  src, n = src:gsub("\nlocal S = require \"study\"\n", "\nlocal S = require \"study\"\n"
+    .. "require \"diverge\"\n")
+  T.eq(n, 1, t .. ": one require \"study\"")
   util.write_file(dir .. "/" .. t .. ".lua", src)
 end
 local root = dir .. "/r"
@@ -186,6 +189,28 @@ T.test("task 10: a diverged seed 1 has no weights: the first finished seed's are
   local md = table.concat(texts, "\n")
   T.eq(titles[1], "First-layer weights (seed 2)")
   T.ok(md:find("density is measured on seed 1 only, which did not finish", 1, true), md)
+end)
+
+T.test("tasks 1 and 2 (the baseline's trainings): a diverged seed 1 is left out of the "
+  .. "predictions, said; task 6's histogram shows a finished seed", function()
+  -- each loaded every run's model (a diverged run has no weights file): the
+  -- report raised
+  local st, _, err = task("task01_predictions")
+  T.eq(st, 0, err)
+  T.ok(err:find("seed 1: diverged", 1, true), err)
+  local md = util.read_file(root .. "/quick/task01_predictions/README.md") or ""
+  T.ok(md:find("## Confusion matrix (seed 2)", 1, true), md)
+  T.ok(md:find("| base | 2 of 3 (1 diverged) |", 1, true), md)
+  st, _, err = task("task02_custom_digit")
+  T.eq(st, 0, err)
+  md = util.read_file(root .. "/quick/task02_custom_digit/README.md") or ""
+  T.ok(md:find("Probabilities are the mean over 2 seeds (1 more did not finish: left out).",
+    1, true), md)
+  st, _, err = task("task06_l2")
+  T.eq(st, 0, err)
+  T.ok(wb.sys.exists(root .. "/quick/task06_l2/weights_hist.png"), err)
+  local gp = util.read_file(root .. "/quick/task06_l2/weights_hist.gp") or ""
+  T.ok(gp:find("(seed 2)", 1, true), gp)
 end)
 
 T.done()

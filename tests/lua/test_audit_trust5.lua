@@ -48,10 +48,11 @@ for _, t in ipairs{"task01_predictions", "task02_custom_digit", "task03_epochs",
   util.write_file(dir .. "/" .. t .. ".lua", src)
 end
 local root = dir .. "/r"
+local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb) -- (cd dir)
 
 local function task(name)
   return T.sh(string.format("cd %s && %s %s.lua --quick --seeds 3 --jobs 3 --root %s",
-    T.quote(dir), T.quote(os.getenv("PWD") .. "/" .. T.wb), name, T.quote(root)))
+    T.quote(dir), T.quote(exe), name, T.quote(root)))
 end
 
 -- the records of a task's runs, by seed
@@ -107,7 +108,7 @@ T.test("report: the claims of tasks 3 and 4 leave the diverged run out, and say 
   .. "seed is one of the report's", function()
   local st, _, err = T.sh(string.format("cd %s && WB_ECHO=0 %s report.lua --quick --seeds 3 "
     .. "--jobs 3 --root %s task03_epochs task04_early_stopping", T.quote(dir),
-    T.quote(os.getenv("PWD") .. "/" .. T.wb), T.quote(root)))
+    T.quote(exe), T.quote(root)))
   T.eq(st, 0, err)
   local md = util.read_file(root .. "/quick/REPORT.md") or ""
   local c1 = md:match("\n| C1 |[^\n]*") or ""

@@ -10,8 +10,8 @@ local S = require "study"
 -- --help only lists the options: it needs no rates, so it works before task 7b has run
 local help = false
 for _, a in ipairs(rawget(_G, "arg") or {}) do help = help or a == "--help" or a == "-h" end
-local grid, missing = nil, {}
-if not help then grid, missing = S.grid_runs() end
+local grid, missing, n_grid = nil, {}, 0
+if not help then grid, missing, n_grid = S.grid_runs() end
 -- a grid with runs unrecorded (a failed child): its best rate may be one left out
 if #missing > 0 then
   local named = {}
@@ -21,7 +21,7 @@ if #missing > 0 then
   error(string.format("task07c: %d of task07b_lr_grid's %d runs have no record (%s%s): the "
     .. "best rate could be one of those; run scripts/task07b_lr_grid.lua (with the same "
     .. "--root, --quick, --dataset, --epochs) until every run is recorded, then task 7c",
-    #missing, #missing + #grid.records, table.concat(named, ", "), #missing > 3 and ", ..."
+    #missing, n_grid, table.concat(named, ", "), #missing > 3 and ", ..."
     or ""), 0)
 end
 local variants = {}

@@ -259,14 +259,15 @@ function M.best_lr(runs, o)
   return best, loss
 end
 
----S.grid_runs() -> wb.Runs, table
+---S.grid_runs() -> wb.Runs, table, integer
 ---Task 7b's records of the runs it plans under this command line's options
 ---(root, dataset, --quick, --epochs): task 7c reads them when it is
 ---loaded. Records of the same grid under other options or code (a root
 ---keeps them all) are not among them: their best rate is not this grid's.
----Second: the grid's planned runs (specs) that have no record (a child
----that failed, a grid cut short): a rate left out of the search could
----have been the best.
+---Second: the runs of the grid as task 7b plans it by default (its own
+---seeds: the report runs it so) that have no record (a child that failed,
+---a grid cut short): a rate left out of the search could have been the best;
+---third, how many runs that grid has.
 ---Example: local grid, missing = S.grid_runs()
 function M.grid_runs()
   local opts = wb.runner.options(rawget(_G, "arg") or {})
@@ -279,12 +280,16 @@ function M.grid_runs()
   for _, sp in ipairs(ex.specs) do hashes[#hashes + 1] = sp.hash end
   local runs = wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
     allow_empty = true}
-  local have, missing = {}, {}
+  local have, missing, own = {}, {}, {}
   for _, r in ipairs(runs.records) do have[r.hash] = true end
-  for _, sp in ipairs(ex.specs) do
+  for k, v in pairs(opts) do own[k] = v end
+  own.seeds = nil -- more seeds than 7b's own are used when recorded, not required
+  local planned = wb.experiment.new(task.experiment, {name = task.name, options = own,
+    root = root}).specs
+  for _, sp in ipairs(planned) do
     if not have[sp.hash] then missing[#missing + 1] = sp end
   end
-  return runs, missing
+  return runs, missing, #planned
 end
 
 -- }====================

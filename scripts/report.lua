@@ -267,7 +267,11 @@ for _, t in ipairs(tasks) do
   end
 end
 local first = recs[1] and recs[1].config or {}
-local seed_list = {proc.seeds_text(recs, tasks, own_seeds)}
+-- the seeds of every listed run: a seed that diverged or failed was run
+-- all the same (the claims count it), not one fewer
+local every = {}
+for _, t in ipairs(tasks) do table.move(counted[t], 1, #counted[t], #every + 1, every) end
+local seed_list = {proc.seeds_text(every, tasks, own_seeds)}
 local cmd = {"workbench", arg[0]}
 for _, a in ipairs(arg) do cmd[#cmd + 1] = q(a) end
 local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",

@@ -13,20 +13,25 @@ local function report(task, runs)
     #runs:variants() > 0 and #runs:of(runs:variants()[1]) or 0, #d.test))
   task:text(runs:table{"test_accuracy", "test_loss", "loss"})
 
-  -- confusion per seed: counts from the first seed, per-class accuracy over all
+  -- confusion per seed: counts from the first seed, per-class accuracy over all;
+  -- finished runs only (a diverged run has no weights: counted in the table)
   local per_class, first = {}, nil
-  for k, r in ipairs(runs.records) do
+  local done, n_out = S.finished(runs.records)
+  if n_out > 0 and #done == 0 then task:text("No run finished: no predictions.") end
+  for k, r in ipairs(done) do
     local conf, probs, pred = S.confusion(r:model(), d.test)
-    if k == 1 then first = {conf = conf, probs = probs, pred = pred} end
+    if k == 1 then first = {conf = conf, probs = probs, pred = pred, seed = r.seed} end
     for c, a in ipairs(S.per_class_accuracy(conf)) do
       per_class[c] = per_class[c] or {}
       table.insert(per_class[c], a)
     end
   end
   if not first then return end
+  local one = "seed " .. first.seed -- seed 1 unless it did not finish
 
-  task:section("Confusion matrix (seed 1)")
-  task:figure("confusion", wb.plot.heatmap{title = "Confusion matrix, test set (seed 1)",
+  task:section("Confusion matrix (" .. one .. ")")
+  task:figure("confusion", wb.plot.heatmap{title = "Confusion matrix, test set (" .. one
+    .. ")",
     z = first.conf, xlabels = names, ylabels = names, xlabel = "predicted", ylabel = "true"})
   local mean, err = {}, {}
   for c = 1, 10 do mean[c], err[c] = wb.runs.mean_std(per_class[c]) end
@@ -47,7 +52,7 @@ local function report(task, runs)
   for _, p in ipairs(S.top_confusions(first.conf, 5)) do
     lines[#lines + 1] = string.format("%s -> %s (%d)", names[p[1] + 1], names[p[2] + 1], p[3])
   end
-  task:text("- Most frequent confusions (true -> predicted, count, seed 1): " ..
+  task:text("- Most frequent confusions (true -> predicted, count, " .. one .. "): " ..
     table.concat(lines, ", ") .. ".")
 
   local errs, n_err = S.confident_errors(d.test, first.probs, first.pred, 24)
@@ -55,7 +60,8 @@ local function report(task, runs)
   for _, e in ipairs(S.confident_errors(d.test, first.probs, first.pred, n_err)) do
     if e[4] > 0.9 then sure = sure + 1 end
   end
-  task:text(string.format("- %d of %d test images are misclassified (seed 1); %d of those "
+  task:text(string.format("- %d of %d test images are misclassified (" .. one .. "); %d of "
+    .. "those "
     .. "errors are made with probability above 0.9.", n_err, #d.test, sure))
 
   local rows, caps = {}, {}
@@ -64,7 +70,8 @@ local function report(task, runs)
     caps[i] = string.format("true %s, pred %s (%.2f)", names[e[2] + 1], names[e[3] + 1], e[4])
   end
   task:figure("confident_errors", wb.plot.images{title = "Most confidently wrong test "
-    .. "images (seed 1)", tiles = S.images(d.test, rows), rows = 3, cols = 8, labels = caps})
+    .. "images (" .. one .. ")", tiles = S.images(d.test, rows), rows = 3, cols = 8,
+    labels = caps})
 
   local panels = {}
   local p = first.probs
@@ -76,7 +83,7 @@ local function report(task, runs)
       values = probs, ylabel = "probability", yrange = {0, 1}}
   end
   task:figure("sample_predictions", wb.plot.panels{title = "Predicted probabilities for the "
-    .. "first eight test images (seed 1)", cols = 4, plots = panels})
+    .. "first eight test images (" .. one .. ")", cols = 4, plots = panels})
 end
 
 return wb.task{name = "task01_predictions",

@@ -33,13 +33,18 @@ end
 local FILES = digit_files()
 
 local function report(task, runs)
-  local models = {}
-  for i, r in ipairs(runs.records) do models[i] = r:model() end
-  if #models == 0 then return end
+  -- the finished runs' models (a diverged run has none; counted below)
+  local models, done, n_out = {}, S.finished(runs.records)
+  for i, r in ipairs(done) do models[i] = r:model() end
+  if #models == 0 then
+    if n_out > 0 then task:text("No run finished: no predictions.") end
+    return
+  end
   task:section("Digits, preprocessing and predictions")
   task:text(string.format("%d images; preprocessing: invert a light background, crop to the "
     .. "ink, scale the longer side to 20 px, centre of mass at the centre of 28x28. "
-    .. "Probabilities are the mean over %d seeds.", #FILES, #models))
+    .. "Probabilities are the mean over %d seeds%s.", #FILES, #models, n_out > 0
+    and string.format(" (%d more did not finish: left out)", n_out) or ""))
   local rows = {"| file | label | predicted | probability | correct |", "|---|---|---|---|---|"}
   local by_step, bars, right, labelled = {}, {}, 0, 0
   local steps = {"input", "inverted", "cropped", "scaled", "centred"}

@@ -26,10 +26,28 @@ local function verdict(xs, what, name, lower)
     or worse and ": better with the last weights" or ": not decided by the seeds")
 end
 
+-- The finished runs of variant v, and what is said of the others: a run
+-- that diverged (NaN loss) has no stops or test metrics (the measure hook
+-- runs on finished runs only), so it is left out of every number here, as
+-- of every table of the report, and counted.
+local function finished(runs, v)
+  local recs, n_out = S.finished(runs:of(v)) -- (n_out: for the figure's title too)
+  local said = n_out == 0 and "" or string.format(" %d of %d seeds diverged (NaN loss), left "
+    .. "out of every number and curve here: such a run, stopped by a patience before it "
+    .. "diverged, would have finished, but the training it shares with task 3 records no "
+    .. "stop once it diverged.", n_out, n_out + #recs)
+  return recs, said, n_out
+end
+
 local function report(task, runs)
   local v = runs:variants()[1]
   if not v then return end
-  local recs = runs:of(v)
+  local recs, said, n_out = finished(runs, v)
+  if #recs == 0 then
+    task:section("Findings (computed)")
+    task:text("No run finished: nothing to read early stops from." .. said)
+    return
+  end
   local epochs = recs[1].config.epochs
   task:section("Where training stopped, and what restoring the best weights bought")
   task:text(string.format("Each patience's run trains for at most %d epochs and stops when "
@@ -38,7 +56,7 @@ local function report(task, runs)
     .. "are task 3's: with the same seed, a run stopped at epoch e is bit-identical to the "
     .. "first e epochs of a longer one, so the rule is applied to those runs as they train "
     .. "and the weights are evaluated where it fires. Test metrics of the restored weights "
-    .. "vs the last epoch's (mean ± sd over %d seeds):", epochs, #recs))
+    .. "vs the last epoch's (mean ± sd over %d seeds):%s", epochs, #recs, said))
   local rows = {"| early stopping | seeds stopped before the end | stopped_epoch | best_epoch "
     .. "| test_loss | last_test_loss | test_accuracy | last_test_accuracy |",
     "|---|---|---|---|---|---|---|---|"}
@@ -74,9 +92,11 @@ local function report(task, runs)
     series[#series + 1] = {label = "patience=" .. p, x = x, y = y, err = err}
   end
   task:figure("val_loss", wb.plot.lines{title = "Validation loss until the stop (mean ± sd "
-    .. "over the seeds still running)", xlabel = "epoch", ylabel = "validation loss",
+    .. "over the seeds still running" .. (n_out > 0 and ("; " .. n_out .. " diverged, not "
+    .. "shown") or "") .. ")", xlabel = "epoch", ylabel = "validation loss",
     err_is = "sd", series = series})
   task:section("Findings (computed)")
+  if said ~= "" then task:text("-" .. said) end
   for _, p in ipairs(S.PATIENCES) do
     local loss, acc = runs:values(v, "restore_gain_loss_" .. p),
       runs:values(v, "restore_gain_acc_" .. p)

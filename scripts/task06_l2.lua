@@ -27,12 +27,19 @@ return wb.task{name = "task06_l2", title = "Task 6: L2 regularisation",
       .. "penalty, as Keras reports it)"}))
     task:figure("reg_loss", runs:plot_curves("reg_loss", {title = "L2 penalty in the loss",
       logy = true}))
-    local hs = {}
+    -- each variant's first finished seed (a diverged run has no weights)
+    local hs, seeds = {}, {}
     for _, v in ipairs(runs:variants()) do
-      hs[#hs + 1] = {label = v, values = runs:of(v)[1]:model()[1].weight}
+      local r = S.finished(runs:of(v))[1]
+      if r then
+        hs[#hs + 1] = {label = v .. (r.seed ~= 1 and (" (seed " .. r.seed .. ")") or ""),
+          values = r:model()[1].weight}
+        seeds[r.seed] = true
+      end
     end
     if #hs > 0 then
-      task:figure("weights_hist", wb.plot.histogram{title = "First-layer weights (seed 1)",
+      task:figure("weights_hist", wb.plot.histogram{title = "First-layer weights (seed "
+        .. (next(seeds, next(seeds)) and "1 or the first that finished" or next(seeds)) .. ")",
         bins = 80, series = hs, xlabel = "weight", ylabel = "count", logy = true})
     end
     task:section("Findings (computed)")

@@ -10,7 +10,20 @@ local S = require "study"
 -- --help only lists the options: it needs no rates, so it works before task 7b has run
 local help = false
 for _, a in ipairs(rawget(_G, "arg") or {}) do help = help or a == "--help" or a == "-h" end
-local grid = not help and S.grid_runs() or nil
+local grid, missing, n_grid = nil, {}, 0
+if not help then grid, missing, n_grid = S.grid_runs() end
+-- a grid with runs unrecorded (a failed child): its best rate may be one left out
+if #missing > 0 then
+  local named = {}
+  for i = 1, math.min(3, #missing) do
+    named[i] = string.format("%s seed %d", missing[i].variant, missing[i].seed)
+  end
+  error(string.format("task07c: %d of task07b_lr_grid's %d runs have no record (%s%s): the "
+    .. "best rate could be one of those; run scripts/task07b_lr_grid.lua (with the same "
+    .. "--root, --quick, --dataset, --epochs) until every run is recorded, then task 7c",
+    #missing, n_grid, table.concat(named, ", "), #missing > 3 and ", ..."
+    or ""), 0)
+end
 local variants = {}
 for _, o in ipairs(S.OPTIMIZERS) do
   local lr = grid and S.best_lr(grid, o) or help and S.LR_GRID[1] or nil

@@ -9,7 +9,13 @@ local S = require "study"
 -- of the first seed with its top 20 eigenvalues marked.
 local function curvature(task, runs, r)
   local ms = r.measures or {}
-  if not (ms.density_x and ms.top_eigenvalues) then return end
+  if not (ms.density_x and ms.top_eigenvalues) then
+    if r.seed ~= 1 then -- seed 1 diverged: said, not a section gone without a word
+      task:text("- The Hessian's eigenvalue density is measured on seed 1 only, which did "
+        .. "not finish: none shown.")
+    end
+    return
+  end
   task:section("Curvature of the training loss (first 2,048 training rows)")
   task:figure("lambda_max", runs:plot_curves("lambda_max", {title = "Top Hessian "
     .. "eigenvalue per epoch", ylabel = "lambda_max"}))
@@ -24,7 +30,7 @@ local function curvature(task, runs, r)
       .. "nohead lc rgb '#d62728' lw 1.5", e, e)
   end
   task:figure("hessian_density", wb.plot.lines{title = "Hessian eigenvalue density (SLQ, "
-    .. "seed 1); red: the top 20 eigenvalues",
+    .. "seed " .. r.seed .. "); red: the top 20 eigenvalues",
     xlabel = "eigenvalue", ylabel = "density", logy = true, points = false,
     series = {{label = "density", x = ms.density_x, y = ys}}, extra = marks})
   local top = ms.top_eigenvalues
@@ -34,26 +40,32 @@ local function curvature(task, runs, r)
     if top[i] > 2 * top[#top] then outliers = outliers + 1 end
   end
   local hvps = 0
+  local n_ok = 0 -- finished runs: a diverged one measured nothing
   for _, rr in ipairs(runs.records) do
+    if rr.status == "ok" then n_ok = n_ok + 1 end
     for _, n in ipairs(rr.measures and rr.measures.lambda_max_hvps or {}) do hvps = hvps + n end
   end
   local shown = {}
   for i = 1, math.min(10, #top) do shown[i] = string.format("%.3g", top[i]) end
   -- Sagun et al. 2017, Papyan 2019: a bulk near 0 and C - 1 = 9 outliers
   local agrees = math.abs(outliers - 9) <= 2
-  task:text(string.format("- Top eigenvalues of the final Hessian (seed 1): %s%s. %d of the "
+  task:text(string.format("- Top eigenvalues of the final Hessian (seed %d): %s%s. %d of the "
     .. "top 20 are more than twice the 20th (%.3g). The literature on MNIST cross-entropy "
     .. "reports a bulk near 0 and about C - 1 = 9 outliers for 10 classes; ours %s.",
-    table.concat(shown, ", "), #top > 10 and ", ..." or "", outliers, bulk_edge,
+    r.seed, table.concat(shown, ", "), #top > 10 and ", ..." or "", outliers, bulk_edge,
     agrees and "agrees (within 2)" or "differs"))
   task:text(string.format("- lambda_max per epoch cost %.1f Hessian-vector products per "
     .. "epoch on average (warm-started Lanczos to 1e-3).", hvps / math.max(1,
-    #runs.records * #(r.measures.lambda_max_hvps or {1}))))
+    n_ok * #(r.measures.lambda_max_hvps or {1}))))
 end
 
 local function report(task, runs)
-  local r = runs.records[1]
-  if not r then return end
+  -- the first finished run (seed 1's unless it diverged: no weights to show)
+  local r = S.finished(runs.records)[1]
+  if not r then
+    if runs.records[1] then task:text("No run finished: no weights to show.") end
+    return
+  end
   local model = r:model()
   local w = model[1].weight -- [784, 128]: column j is hidden unit j's input weights
   local units = w:shape()[2]
@@ -63,11 +75,12 @@ local function report(task, runs)
     local row = tiles[j]
     for i = 1, 784 do row:set(i, wt[i][j]) end
   end
-  task:section("First-layer weights (seed 1)")
+  task:section("First-layer weights (seed " .. r.seed .. ")")
   task:figure("first_layer", wb.plot.images{title = "Input weights of the 128 hidden units "
     .. "(each tile scaled on its own; red positive, blue negative)", tiles = tiles,
     rows = 8, cols = 16, palette = "diverging"})
-  task:figure("histograms", wb.plot.histogram{title = "Weight distributions (seed 1)",
+  task:figure("histograms", wb.plot.histogram{title = "Weight distributions (seed " .. r.seed
+    .. ")",
     bins = 80, series = {{label = "hidden kernel 784x128", values = w},
       {label = "output kernel 128x10", values = model[#model].weight}},
     xlabel = "weight", ylabel = "count", logy = true})

@@ -98,10 +98,12 @@ function M.claims(by_task)
 
   local t3 = task("task03_epochs")
   local base = t3[next(t3) or ""]
-  rise_after_min((finished(base)))
+  local done = finished(base)
+  rise_after_min(done)
   local at = vals(base, "min_epoch_others")
   local am, as = runs_mod.mean_std(at)
-  local n_ep = base and base[1] and base[1].metrics.epochs_run
+  -- the epochs of a finished run (a diverged first seed has none)
+  local n_ep = done and done[1] and done[1].metrics.epochs_run
   local c1 = {
     positive(string.format("val loss at the last epoch%s minus at the epoch where the other "
       .. "seeds' mean val loss is lowest (%s)", n_ep and " (" .. n_ep .. ")" or "",

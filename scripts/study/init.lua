@@ -259,12 +259,16 @@ function M.best_lr(runs, o)
   return best, loss
 end
 
----S.grid_runs() -> wb.Runs
+---S.grid_runs() -> wb.Runs, table, integer
 ---Task 7b's records of the runs it plans under this command line's options
 ---(root, dataset, --quick, --epochs): task 7c reads them when it is
 ---loaded. Records of the same grid under other options or code (a root
 ---keeps them all) are not among them: their best rate is not this grid's.
----Example: local grid = S.grid_runs()
+---Second: the runs of the grid as task 7b plans it by default (its own
+---seeds: the report runs it so) that have no record (a child that failed,
+---a grid cut short): a rate left out of the search could have been the best;
+---third, how many runs that grid has.
+---Example: local grid, missing = S.grid_runs()
 function M.grid_runs()
   local opts = wb.runner.options(rawget(_G, "arg") or {})
   local root = wb.runner.root_of(opts)
@@ -274,8 +278,18 @@ function M.grid_runs()
     root = root})
   local hashes = {}
   for _, sp in ipairs(ex.specs) do hashes[#hashes + 1] = sp.hash end
-  return wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
+  local runs = wb.runs.find{root = root, task = "task07b_lr_grid", hash = hashes,
     allow_empty = true}
+  local have, missing, own = {}, {}, {}
+  for _, r in ipairs(runs.records) do have[r.hash] = true end
+  for k, v in pairs(opts) do own[k] = v end
+  own.seeds = nil -- more seeds than 7b's own are used when recorded, not required
+  local planned = wb.experiment.new(task.experiment, {name = task.name, options = own,
+    root = root}).specs
+  for _, sp in ipairs(planned) do
+    if not have[sp.hash] then missing[#missing + 1] = sp end
+  end
+  return runs, missing, #planned
 end
 
 -- }====================
@@ -344,6 +358,13 @@ local P = require "study.predictions"
 M.confusion, M.per_class_accuracy, M.top_confusions = P.confusion, P.per_class_accuracy,
   P.top_confusions
 M.confident_errors, M.images = P.confident_errors, P.images
+
+---study.finished(recs) -> table, integer
+---The finished runs (status "ok") of a list of records, and how many are
+---not (diverged, failed): a run that did not finish has no weights or
+---measures, and is left out of every number and figure, and counted.
+---Example: local done, n_out = S.finished(runs:of(v))
+M.finished = require("study.claim_parts").finished
 
 ---study.pct(x) -> string
 ---x as a percentage with 2 decimals: 0.9812 -> "98.12%".

@@ -162,4 +162,117 @@ T.test("a task whose report errors: the traceback names the report's line, and t
   T.ok(not err:find("another runner", 1, true), err)
 end)
 
+-- {==== --run HASH: one run by hand, or a runner's child ====
+-- A --run by hand took no lock: beside a runner of the sweep training the
+-- same run, both wrote its files at once. It now shares the root's lock
+-- (runners exclude it, --runs go together) and holds its run's own; the
+-- runner's children and a --slurm's array elements skip the root's lock
+-- their parent took (they were refused by it).
+
+-- the hashes of the task's runs (seed 1's first), from --list-runs
+local function hashes(root)
+  local st, out, err = workbench("--list-runs --root " .. q(root), "STARTS=/dev/null")
+  T.eq(st, 0, err)
+  local hs = {}
+  for h in out:gmatch("%-%-run (%x+)") do hs[#hs + 1] = h end
+  T.eq(#hs, 2, out)
+  return hs
+end
+
+T.test("--run by hand while a local runner trains: refused (exit 1) naming it; the "
+  .. "runner's own children are not", function()
+  local root, go, starts = dir .. "/byhand", dir .. "/byhand.go", dir .. "/byhand.starts"
+  local hs = hashes(root)
+  local wait = background("byhand", "--jobs 1 --root " .. q(root), string.format("HOLD=%s "
+    .. "STARTS=%s", q(go), q(starts)))
+  -- (or ended: its child refused by the lock the runner holds)
+  T.wait_until("the runner training", 600, function() return wb.sys.exists(go .. ".in")
+    or wb.sys.exists(dir .. "/byhand.st") end)
+  T.ok(wb.sys.exists(go .. ".in"), "the runner's child trains: " .. (util.read_file(dir
+    .. "/byhand.err") or ""))
+  local lock = root .. "/runs/slurm/held.lock"
+  local who = (util.read_file(lock) or "?"):gsub("%s+$", "")
+  for _, h in ipairs(hs) do
+    local st, _, err = workbench("--root " .. q(root) .. " --run " .. h, "STARTS=" .. q(starts))
+    T.eq(st, 1, err)
+    T.ok(err:find("[held] a runner of this sweep is using this root (" .. who .. "; it holds "
+      .. lock .. "): run " .. h .. " (base seed ", 1, true), err)
+    -- a variable naming a runner that does not hold the lock changes nothing
+    st, _, err = workbench("--root " .. q(root) .. " --run " .. h, string.format("STARTS=%s "
+      .. "WB_LOCK_PARENT='runner %d'", q(starts), wb.sys.getpid()))
+    T.eq(st, 1, err)
+    -- "slurm" outside a Slurm array element neither
+    st, _, err = workbench("--root " .. q(root) .. " --run " .. h, string.format("STARTS=%s "
+      .. "WB_LOCK_PARENT=slurm SLURM_ARRAY_TASK_ID=", q(starts)))
+    T.eq(st, 1, err)
+  end
+  T.eq(lines(starts), 1, "only the runner's first child started")
+  util.write_file(go, "")
+  local st1, err1 = wait()
+  T.eq(st1, 0, err1)
+  T.ok(not err1:find("FAILED", 1, true), err1)
+  T.eq(lines(starts), 2, "each run trained once, by the runner's children")
+end)
+
+T.test("--run: the same run twice at once is refused naming the first; another run goes "
+  .. "along; a runner waits for them (refused)", function()
+  local root, go, starts = dir .. "/tworuns", dir .. "/tworuns.go", dir .. "/tworuns.starts"
+  local hs = hashes(root)
+  local wait = background("tworuns", "--root " .. q(root) .. " --run " .. hs[1],
+    string.format("HOLD=%s STARTS=%s", q(go), q(starts)))
+  T.wait_until("the --run training", 600, function() return wb.sys.exists(go .. ".in") end)
+  local lock = root .. "/runs/slurm/held-" .. hs[1] .. ".lock"
+  local who = (util.read_file(lock) or "?"):gsub("%s+$", "")
+  T.ok(who:find("^workbench pid %d+ on %S+, training run " .. hs[1] .. " %(base seed %d%) "
+    .. "%(%-%-run%) since "), who)
+  local st, _, err = workbench("--root " .. q(root) .. " --run " .. hs[1], "STARTS=" .. q(starts))
+  T.eq(st, 1, err)
+  T.ok(err:find("[held] run " .. hs[1] .. " (base seed ", 1, true)
+    and err:find("is being trained by another process (" .. who .. "; it holds " .. lock
+    .. "): not trained here twice at once", 1, true), err)
+  -- the other run trains beside it
+  st, _, err = workbench("--root " .. q(root) .. " --run " .. hs[2], "STARTS=" .. q(starts))
+  T.eq(st, 0, err)
+  T.eq(lines(starts), 2, "the first --run and the other run")
+  -- a runner is refused while a --run trains (it would train the same run)
+  st, _, err = workbench("--root " .. q(root), "STARTS=" .. q(starts))
+  T.eq(st, 1, err)
+  T.ok(err:find("[held] another runner of this sweep is using this root (", 1, true), err)
+  -- an array element of a --slurm is refused only by its run's own lock
+  st, _, err = workbench("--root " .. q(root) .. " --run " .. hs[1], string.format("STARTS=%s "
+    .. "WB_LOCK_PARENT=slurm SLURM_ARRAY_TASK_ID=1", q(starts)))
+  T.eq(st, 1, err)
+  T.ok(err:find("is being trained by another process (" .. who, 1, true), err)
+  util.write_file(go, "")
+  local st1, err1 = wait()
+  T.eq(st1, 0, err1)
+  T.eq(lines(starts), 2, "each run trained once")
+  -- the --runs ended: the root's lock is free
+  st, _, err = workbench("--root " .. q(root), "STARTS=" .. q(starts))
+  T.eq(st, 0, err)
+  T.ok(not err:find("another runner", 1, true), err)
+end)
+
+T.test("a --slurm array element trains while its runner still holds the lock (not refused "
+  .. "by its parent's lock)", function()
+  local root, go, starts = dir .. "/element", dir .. "/element.go", dir .. "/element.starts"
+  local hs = hashes(root)
+  local wait = background("element", "--slurm --detach --root " .. q(root),
+    "SBATCH_GO=" .. q(go))
+  T.wait_until("the --slurm in sbatch", 600, function() return wb.sys.exists(go .. ".in") end)
+  local st, _, err = workbench("--root " .. q(root) .. " --run " .. hs[1], string.format(
+    "STARTS=%s WB_LOCK_PARENT=slurm SLURM_ARRAY_TASK_ID=1", q(starts)))
+  T.eq(st, 0, err)
+  T.eq(lines(starts), 1, "the element trained its run")
+  util.write_file(go, "")
+  local st1, err1 = wait()
+  T.eq(st1, 0, err1)
+  -- the element script says so
+  local _, ls = T.sh("ls " .. q(root .. "/runs/slurm") .. "/*.sh")
+  local script = assert(util.read_file((ls:gsub("%s+$", ""))))
+  T.ok(script:find("\nexport WB_LOCK_PARENT=slurm", 1, true), script)
+end)
+
+-- }====
+
 T.done()

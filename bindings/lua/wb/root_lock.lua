@@ -7,7 +7,8 @@
 -- array is submitted and noted (its runs are then in Slurm's queue, and
 -- wb.slurm.busy names them to the next runner). A second runner is refused
 -- (exit 1) naming the holder: it did not wait, as a wait of hours behind a
--- sweep nobody remembers starting looks like a hang.
+-- sweep nobody remembers starting looks like a hang. A --run HASH (one run,
+-- by hand) shares the lock and holds its run's own (M.take_run, below).
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -20,6 +21,86 @@ function M.path(root, name)
   return record.dir(root) .. "/slurm/" .. name .. ".lock"
 end
 
+-- Holds the lock `path` (flock; "-x" exclusive or "-s" shared) in a child
+-- process (flock, then tail --pid) that ends with this one, killed or not,
+-- having written `me` (who holds it) into the file. Returns release() (safe
+-- to call twice), or nil, nil when another holds it (`wait`: "-n" refuses
+-- at once, "-w N" waits N s), or nil and why it could not be tried.
+local function hold(path, me, mode, wait)
+  local q = util.shell_quote
+  -- tail polls its pid every 0.1 s (-s), so the lock outlives its runner
+  -- by about that much
+  local holder = string.format("echo %s > %s; echo \"locked $$\"; exec tail --pid=%d -s 0.1 "
+    .. "-f /dev/null", q(me), q(path), wb.sys.getpid())
+  local p = assert(io.popen(string.format("flock %s %s -E 75 %s sh -c %s 2>&1; echo \"exit $?\"",
+    mode, wait, q(path), q(holder))))
+  local line = p:read("l") or ""
+  local pid = line:match("^locked (%d+)$")
+  if pid then
+    local held = true
+    return function()
+      if not held then return end
+      held = false
+      os.execute("kill " .. pid .. " 2>/dev/null")
+      p:close()
+    end
+  end
+  local rest = line .. "\n" .. (p:read("a") or "")
+  p:close()
+  if rest:find("exit 75", 1, true) then return nil, nil end
+  return nil, string.format("could not lock %s: %s", path, rest:gsub("%s+$", ""))
+end
+
+local function tools()
+  local p0 = io.popen("command -v flock && command -v tail")
+  local found = p0:read("a"); local ok0 = p0:close()
+  if not ok0 or select(2, found:gsub("\n", "")) < 2 then
+    return "flock or tail is not on PATH (util-linux, coreutils): needed to keep two "
+      .. "runners of a sweep from training the same runs at once"
+  end
+end
+
+local function whoami(doing)
+  return string.format("workbench pid %d on %s, %s since %s", wb.sys.getpid(),
+    wb.sys.hostname(), doing, os.date("!%Y-%m-%d %H:%M:%S UTC"))
+end
+
+-- What the lock file at path says of its holder, and whether that holder
+-- is a workbench of this host that has ended.
+local function holder_of(path)
+  local who = (util.read_file(path) or ""):gsub("%s+$", "")
+  local pid, host = who:match("^workbench pid (%d+) on (%S+),")
+  return who, pid and host == wb.sys.hostname() and not util.pid_alive(pid)
+end
+
+-- Takes `path` (mode "-x" or "-s") as `doing`: release, or nil and the
+-- holder's line (or nil and an error, flagged by the third value).
+local function take(path, doing, mode)
+  local bad = tools()
+  if bad then return nil, bad, true end
+  wb.sys.mkdir_p(util.dirname(path))
+  local me = whoami(doing)
+  local release, err = hold(path, me, mode, "-n")
+  if release then return release end
+  if err then return nil, err, true end
+  local who, gone = holder_of(path)
+  -- The holder of a runner killed a moment ago (SIGKILL: no release) lives
+  -- until its tail notices, up to 0.1 s; a rerun started at once waits for
+  -- it rather than being refused by a runner that is gone.
+  if gone then
+    release, err = hold(path, me, mode, "-w 10")
+    if release then return release end
+    if err then return nil, err, true end
+    who, gone = holder_of(path)
+  end
+  if who == "" then who = "a process that has not said who it is yet" end
+  -- --run processes share the lock, each writing its line: the last to
+  -- write may have ended while others still hold it
+  if gone then who = who .. "; it has ended, other --run processes of this sweep still "
+    .. "hold the lock" end
+  return nil, who
+end
+
 -- Takes the lock of ex's runs; `doing` says what this runner does with
 -- them ("training locally", "submitting to Slurm"), for the message of one
 -- refused. The lock is held by a child process (flock, then tail --pid)
@@ -28,57 +109,78 @@ end
 -- by what it wrote in the file).
 function M.take(ex, doing)
   local path = M.path(ex.root, ex.name)
-  wb.sys.mkdir_p(util.dirname(path))
-  local p0 = io.popen("command -v flock && command -v tail")
-  local found = p0:read("a"); local ok0 = p0:close()
-  if not ok0 or select(2, found:gsub("\n", "")) < 2 then
-    return nil, "flock or tail is not on PATH (util-linux, coreutils): needed to keep two "
-      .. "runners of a sweep from training the same runs at once"
-  end
-  local me = string.format("workbench pid %d on %s, %s since %s", wb.sys.getpid(),
-    wb.sys.hostname(), doing, os.date("!%Y-%m-%d %H:%M:%S UTC"))
-  local q = util.shell_quote
-  -- tail polls its pid every 0.1 s (-s), so the lock outlives its runner
-  -- by about that much
-  local holder = string.format("echo %s > %s; echo \"locked $$\"; exec tail --pid=%d -s 0.1 "
-    .. "-f /dev/null", q(me), q(path), wb.sys.getpid())
-  -- wait: "-n" (refuse at once) or "-w N" (a dead runner's holder ending)
-  local function try(wait)
-    local p = assert(io.popen(string.format("flock %s -E 75 %s sh -c %s 2>&1; echo \"exit $?\"",
-      wait, q(path), q(holder))))
-    local line = p:read("l") or ""
-    local pid = line:match("^locked (%d+)$")
-    if pid then
-      local held = true
-      return function()
-        if not held then return end
-        held = false
-        os.execute("kill " .. pid .. " 2>/dev/null")
-        p:close()
-      end
-    end
-    local rest = line .. "\n" .. (p:read("a") or "")
-    p:close()
-    return nil, rest
-  end
-  local release, rest = try("-n")
+  local release, who, bad = take(path, doing, "-x")
   if release then return release end
-  if not rest:find("exit 75", 1, true) then
-    return nil, string.format("could not lock %s: %s", path, rest:gsub("%s+$", ""))
-  end
-  local who = (util.read_file(path) or ""):gsub("%s+$", "")
-  -- The holder of a runner killed a moment ago (SIGKILL: no release) lives
-  -- until its tail notices, up to 0.1 s; a rerun started at once waits for
-  -- it rather than being refused by a runner that is gone.
-  local pid, host = who:match("^workbench pid (%d+) on (%S+),")
-  if pid and host == wb.sys.hostname() and not util.pid_alive(pid) then
-    release, rest = try("-w 10")
-    if release then return release end
-  end
+  if bad then return nil, who end
   return nil, string.format("another runner of this sweep is using this root (%s; it holds "
     .. "%s): nothing trained or submitted here; run the task again once it has ended (a "
     .. "--slurm one: once it has submitted; its runs are then in Slurm's queue, and named)",
-    who ~= "" and who or "a process that has not said who it is yet", path)
+    who, path)
 end
+
+-- {==================== one run (--run HASH) ====================
+-- A --run trains one run's files. By hand, while a runner of the sweep
+-- trains (the same run, likely), both wrote them at once: it now shares
+-- the root's lock (-s: runners are refused while it trains, and it while a
+-- runner holds the lock; --run processes, GNU parallel over --list-runs, go
+-- together), and every --run holds its own run's lock (-x: the same run
+-- twice at once is refused). The runner's own children do not take the
+-- root's lock their runner holds (refused by their parent), nor do the
+-- elements of a --slurm's array (their runner holds it until they are
+-- queued, and wb.slurm.busy keeps later runners off them): each names its
+-- parent in M.PARENT, set by the runner (wb/runner_children.lua) or the
+-- element's script (wb/slurm_submit.lua).
+
+-- The environment variable: "runner <pid>" (a local runner's child) or
+-- "slurm" (an array element).
+M.PARENT = "WB_LOCK_PARENT"
+
+-- The lock file of run `hash` of task `name`.
+function M.run_path(root, name, hash)
+  return record.dir(root) .. "/slurm/" .. name .. "-" .. hash .. ".lock"
+end
+
+-- Whether this process's parent holds ex's root lock for it: a runner of
+-- this host, alive, that the lock file names (a stale variable, copied to
+-- a shell by hand, does not pass), or a Slurm array element.
+local function parent_holds(ex)
+  local parent = os.getenv(M.PARENT) or ""
+  if parent == "slurm" then return (os.getenv("SLURM_ARRAY_TASK_ID") or "") ~= "" end
+  local pid = parent:match("^runner (%d+)$")
+  if not pid then return false end
+  local who = util.read_file(M.path(ex.root, ex.name)) or ""
+  local named, host = who:match("^workbench pid (%d+) on (%S+),")
+  return named == pid and host == wb.sys.hostname() and util.pid_alive(pid)
+end
+
+-- Takes what a --run of spec s needs: the root's lock shared (unless its
+-- parent holds it) and s's own. Returns release(), or nil and why not.
+function M.take_run(ex, s)
+  local what = string.format("run %s (%s seed %d)", s.hash, s.variant, s.seed)
+  local doing = "training " .. what .. " (--run)"
+  local root_release = function() end
+  if not parent_holds(ex) then
+    local path = M.path(ex.root, ex.name)
+    local release, who, bad = take(path, doing, "-s")
+    if not release then
+      if bad then return nil, who end
+      return nil, string.format("a runner of this sweep is using this root (%s; it holds %s): "
+        .. "%s not trained here (it may be training it now); run it again once the runner "
+        .. "has ended", who, path, what)
+    end
+    root_release = release
+  end
+  local path = M.run_path(ex.root, ex.name, s.hash)
+  local release, who, bad = take(path, doing, "-x")
+  if not release then
+    root_release()
+    if bad then return nil, who end
+    return nil, string.format("%s is being trained by another process (%s; it holds %s): not "
+      .. "trained here twice at once", what, who, path)
+  end
+  return function() release(); root_release() end
+end
+
+-- }====================
 
 return M

@@ -220,12 +220,25 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   return (#failures == 0 and conflicts == 0) and 0 or 1
 end
 
+-- Trains run s alone (--run HASH), unless it is recorded: a listed command
+-- run twice is said, not a silent success.
+local function train_one(ex, s, opts)
+  if opts.fresh or not s.cacheable or not reusable(ex, s) then
+    local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
+    train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
+  else
+    io.stderr:write(string.format("[%s] run %s (%s seed %d) is recorded: nothing to "
+      .. "train (--fresh retrains it)\n", ex.name, s.hash, s.variant, s.seed))
+  end
+end
+
 ---wb.runner.main(task, argv, script) -> integer
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
 ---its README. Returns the exit status: 0, 1 when a run failed (or --gather
 ---met a conflicting record, runs to train are still in Slurm's queue, or
----another runner of the task holds its root: wb/root_lock.lua),
+---another runner of the task holds its root: wb/root_lock.lua; for --run,
+---a runner of the task, or another --run of the same run),
 ---64 for a bad command line or an unknown --run hash. The workbench
 ---executable calls it when a script returns a task.
 ---@param task wb.Task
@@ -268,13 +281,15 @@ function M.main(task, argv, script)
   if opts.run then
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
-        if opts.fresh or not s.cacheable or not reusable(ex, s) then
-          local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
-          train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
-        else -- a listed command run twice: said, not a silent success
-          io.stderr:write(string.format("[%s] run %s (%s seed %d) is recorded: nothing to "
-            .. "train (--fresh retrains it)\n", ex.name, s.hash, s.variant, s.seed))
+        -- not while a runner of the sweep (or another --run of it) trains it
+        local release, held = root_lock.take_run(ex, s)
+        if not release then
+          io.stderr:write(string.format("[%s] %s\n", ex.name, held))
+          return 1
         end
+        local rok, err = pcall(train_one, ex, s, opts)
+        release()
+        if not rok then error(err, 0) end
         return 0
       end
     end

@@ -3,6 +3,7 @@
 -- child's side is wb/runner_watch.lua).
 local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
+local root_lock = require "wb.root_lock"
 
 -- Runs `pending` in child processes, J at a time; on_done(hash, status, log)
 -- for each. Children run in their own session: a signal to this process
@@ -16,7 +17,10 @@ return function(ex, pending, jobs, on_done, on_line)
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
     "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
-    "( export OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3; " .. ex.command("\"$h\"", true)
+    -- WB_LOCK_PARENT: this runner holds the root's lock for its children
+    -- (wb/root_lock.lua): their --run does not take it
+    "( export OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3 " .. root_lock.PARENT .. "='runner "
+    .. wb.sys.getpid() .. "'; " .. ex.command("\"$h\"", true)
     .. " 2>&1; echo \"EXIT $?\" ) |",
     "while IFS= read -r l; do",
     "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",

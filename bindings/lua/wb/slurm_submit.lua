@@ -31,6 +31,8 @@ local function element_script(hashes, command, log)
     "  echo 'EXIT 2'; exit 2",
     "fi",
     "export OPENBLAS_NUM_THREADS=1 # a run trains on one thread (wb/train.lua)",
+    "# its runner held the root's lock until it was queued: the run takes its own only",
+    "export WB_LOCK_PARENT=slurm # (wb/root_lock.lua)",
     "(" .. command .. ")", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
 end
 

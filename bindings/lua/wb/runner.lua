@@ -287,9 +287,8 @@ function M.main(task, argv, script)
           io.stderr:write(string.format("[%s] %s\n", ex.name, held))
           return 1
         end
-        local rok, err = pcall(train_one, ex, s, opts)
-        release()
-        if not rok then error(err, 0) end
+        local _ <close> = setmetatable({}, {__close = release}) -- keeps a traceback
+        train_one(ex, s, opts)
         return 0
       end
     end

@@ -71,13 +71,13 @@ T.test("a retraining killed as it writes its files leaves no earlier record besi
   T.eq(#runs.records, 1)
   local old = runs.records[1]
   util.write_file(wfile, "12") -- a file the build hook read: the run is retrained
-  local write_json = util.write_json
-  util.write_json = function(p, v) -- killed just before the new record is written
+  local write_file = util.write_file
+  util.write_file = function(p, v) -- killed just before the new record is written
     if p:match("/torn%-%x+%.json$") then error("killed", 0) end
-    return write_json(p, v)
+    return write_file(p, v)
   end
   local ok, err = pcall(function() return ex():run{verbose = false} end)
-  util.write_json = write_json
+  util.write_file = write_file
   T.ok(not ok and tostring(err):find("killed", 1, true), tostring(err))
   local found = wb.runs.find{root = root, task = "torn", allow_empty = true}
   for _, r in ipairs(found.records) do -- an earlier record left is whole: its own weights

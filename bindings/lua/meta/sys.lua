@@ -113,6 +113,14 @@ function wb.sys.listdir(path) end
 ---Example: print(wb.sys.hash_file("data/mnist/train-labels-idx1-ubyte"))
 function wb.sys.hash_file(path) end
 
+---wb.sys.hash_string(s) -> string
+---The XXH3-128 hash of the bytes of s as 32 hex digits, as hash_file gives
+---for a file holding them. A run record's checksum (wb.record.write) is one.
+---@param s string
+---@return string
+---Example: print(wb.sys.hash_string("abc"))
+function wb.sys.hash_string(s) end
+
 ---wb.sys.reader_gone(fd) -> boolean|nil, string
 ---Whether every process reading the pipe whose write end is file
 ---descriptor fd has closed it (it was killed, say): a runner's child

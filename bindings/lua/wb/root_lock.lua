@@ -65,12 +65,19 @@ local function whoami(doing)
     wb.sys.hostname(), doing, os.date("!%Y-%m-%d %H:%M:%S UTC"))
 end
 
+-- The line the lock file at path holds (whoami's), and the pid it names
+-- when that is a workbench of this host.
+local function named_in(path)
+  local who = (util.read_file(path) or ""):gsub("%s+$", "")
+  local pid, host = who:match("^workbench pid (%d+) on (%S+),")
+  return who, host == wb.sys.hostname() and pid or nil
+end
+
 -- What the lock file at path says of its holder, and whether that holder
 -- is a workbench of this host that has ended.
 local function holder_of(path)
-  local who = (util.read_file(path) or ""):gsub("%s+$", "")
-  local pid, host = who:match("^workbench pid (%d+) on (%S+),")
-  return who, pid and host == wb.sys.hostname() and not util.pid_alive(pid)
+  local who, pid = named_in(path)
+  return who, pid ~= nil and not util.pid_alive(pid)
 end
 
 -- Takes `path` (mode "-x" or "-s") as `doing`: release, or nil and the
@@ -148,9 +155,8 @@ local function parent_holds(ex)
   if parent == "slurm" then return (os.getenv("SLURM_ARRAY_TASK_ID") or "") ~= "" end
   local pid = parent:match("^runner (%d+)$")
   if not pid then return false end
-  local who = util.read_file(M.path(ex.root, ex.name)) or ""
-  local named, host = who:match("^workbench pid (%d+) on (%S+),")
-  return named == pid and host == wb.sys.hostname() and util.pid_alive(pid)
+  local _, named = named_in(M.path(ex.root, ex.name))
+  return named == pid and util.pid_alive(pid)
 end
 
 -- Takes what a --run of spec s needs: the root's lock shared (unless its

@@ -246,7 +246,9 @@ end
 ---Trains, in this process and one after another, every run without a record
 ---(all of them with opts.fresh) and returns the run list in variant and seed
 ---order; opts.verbose = false leaves out the plan line. Another option is an
----error. A failing run raises (finished runs keep their records). Task
+---error. A failing run raises (finished runs keep their records). While a
+---runner of the task, or another process, trains on the same root and runs,
+---it raises naming the lock's holder (wb.runner.run_experiment). Task
 ---scripts do not call this: the runner trains their runs in child processes.
 ---@param opts? table
 ---@return wb.Runs

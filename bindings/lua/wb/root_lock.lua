@@ -8,7 +8,10 @@
 -- wb.slurm.busy names them to the next runner). A second runner is refused
 -- (exit 1) naming the holder: it did not wait, as a wait of hours behind a
 -- sweep nobody remembers starting looks like a hang. A --run HASH (one run,
--- by hand) shares the lock and holds its run's own (M.take_run, below).
+-- by hand) shares the lock and holds its run's own (M.take_run, below); so
+-- does wb.runner.run_experiment (ex:run(), a script's or the REPL's) for
+-- each run it trains: two of them, or one and a runner, on the same runs
+-- wrote the same records and weights at once.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -159,30 +162,43 @@ local function parent_holds(ex)
   return named == pid and util.pid_alive(pid)
 end
 
+-- Takes ex's root lock shared as `doing` (unless this process's parent
+-- holds it): release(), or nil and why not; `refused` says what is not
+-- done when a runner holds it.
+function M.take_shared(ex, doing, refused)
+  if parent_holds(ex) then return function() end end
+  local path = M.path(ex.root, ex.name)
+  local release, who, bad = take(path, doing, "-s")
+  if release then return release end
+  if bad then return nil, who end
+  return nil, string.format("a runner of this sweep is using this root (%s; it holds %s): "
+    .. "%s", who, path, refused)
+end
+
+-- Takes run s's own lock (exclusive) as `doing`: release(), or nil and
+-- why not (another process trains it, named).
+function M.take_one(ex, s, doing)
+  local what = string.format("run %s (%s seed %d)", s.hash, s.variant, s.seed)
+  local path = M.run_path(ex.root, ex.name, s.hash)
+  local release, who, bad = take(path, doing, "-x")
+  if release then return release end
+  if bad then return nil, who end
+  return nil, string.format("%s is being trained by another process (%s; it holds %s): not "
+    .. "trained here twice at once", what, who, path)
+end
+
 -- Takes what a --run of spec s needs: the root's lock shared (unless its
 -- parent holds it) and s's own. Returns release(), or nil and why not.
 function M.take_run(ex, s)
   local what = string.format("run %s (%s seed %d)", s.hash, s.variant, s.seed)
   local doing = "training " .. what .. " (--run)"
-  local root_release = function() end
-  if not parent_holds(ex) then
-    local path = M.path(ex.root, ex.name)
-    local release, who, bad = take(path, doing, "-s")
-    if not release then
-      if bad then return nil, who end
-      return nil, string.format("a runner of this sweep is using this root (%s; it holds %s): "
-        .. "%s not trained here (it may be training it now); run it again once the runner "
-        .. "has ended", who, path, what)
-    end
-    root_release = release
-  end
-  local path = M.run_path(ex.root, ex.name, s.hash)
-  local release, who, bad = take(path, doing, "-x")
+  local root_release, why = M.take_shared(ex, doing, what .. " not trained here (it may be "
+    .. "training it now); run it again once the runner has ended")
+  if not root_release then return nil, why end
+  local release, held = M.take_one(ex, s, doing)
   if not release then
     root_release()
-    if bad then return nil, who end
-    return nil, string.format("%s is being trained by another process (%s; it holds %s): not "
-      .. "trained here twice at once", what, who, path)
+    return nil, held
   end
   return function() release(); root_release() end
 end

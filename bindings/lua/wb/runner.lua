@@ -127,8 +127,10 @@ local function describe(rec)
     rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
 end
 
--- Trains the pending runs; returns the failures ({spec, error}).
-local function train_pending(ex, pending, jobs, in_process)
+-- Trains the pending runs; returns the failures ({spec, error}). In this
+-- process, `lock(s)` (when given) is called before run s: release() and
+-- whether s is recorded by now (trained by the process that held its lock).
+local function train_pending(ex, pending, jobs, in_process, lock)
   local done, failures, running = 0, {}, {}
   local by_hash = {}
   for _, s in ipairs(pending) do by_hash[s.hash] = s end
@@ -140,7 +142,11 @@ local function train_pending(ex, pending, jobs, in_process)
   end
   if in_process then
     for _, s in ipairs(pending) do
-      progress(s, describe(train_run(ex, s)))
+      local release, recorded = function() end, false
+      if lock then release, recorded = lock(s) end
+      local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
+      progress(s, recorded and "recorded meanwhile by another process: not trained again"
+        or describe(train_run(ex, s)))
       wb.sys.check_interrupt()
     end
     return failures
@@ -324,7 +330,12 @@ end
 ---Trains ex's runs that are not recorded (all with opts.fresh) in this
 ---process, one after another, and returns the run list. A failure raises.
 ---opts: fresh, verbose (false: no plan line); another key is an error.
----Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
+---It holds the root's lock shared, and each run's own while training it,
+---as a task's --run does (wb/root_lock.lua): while a runner of the task
+---trains on the root, or another process (run_experiment, --run) trains
+---one of its runs, it raises naming the lock and its holder's pid (runs
+---trained before stay recorded); a run recorded by then is not trained
+---again. Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
 ---quick ones (options.quick) to <that>/quick, as a task's do.
 ---@param ex wb.Experiment
 ---@param opts? table
@@ -334,10 +345,27 @@ function M.run_experiment(ex, o)
   o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
   ex.command = ex.command or function() return nil end
+  -- as a --run: the root's lock shared (a runner of the sweep is refused
+  -- while this trains, and this while one holds it), each run's own while
+  -- it trains (another run_experiment or --run of it is refused): two
+  -- processes on the same runs wrote the same records and weights at once
+  local doing = "training in process (run_experiment)"
+  local release, held = root_lock.take_shared(ex, doing, "nothing trained here (it may be "
+    .. "training these runs now); run again once the runner has ended")
+  if not release then error(string.format("run_experiment: [%s] %s", ex.name, held), 0) end
+  local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
   local pending = pending_of(ex, o.fresh)
   if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
   check_root(ex.root, #pending)
-  train_pending(ex, pending, 1, true)
+  train_pending(ex, pending, 1, true, function(s)
+    local run_release, busy = root_lock.take_one(ex, s, string.format("training run %s (%s "
+      .. "seed %d) in process (run_experiment)", s.hash, s.variant, s.seed))
+    if not run_release then error(string.format("run_experiment: [%s] %s", ex.name, busy), 0) end
+    if o.fresh or not s.cacheable then return run_release, false end
+    local ok, rec = pcall(reusable, ex, s)
+    if not ok then run_release(); error(rec, 0) end
+    return run_release, rec ~= nil
+  end)
   return gather(ex, {}, pending)
 end
 

@@ -33,6 +33,8 @@
 --                              rebuilds the model from it
 --            workbench.layer_code  the identity of each Lua layer's
 --                              methods (wb/arch.lua): checked on resume
+--            workbench.checksum  of the rest (tensors and metadata,
+--                              wb/state_fit.lua): checked on resume
 -- A callback keeps state across a resume when it has get_state() -> table
 -- (plain data and tensors) and set_state(table), called after its
 -- on_train_begin: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and
@@ -263,13 +265,15 @@ function Sequential:save_state(path, opts)
     stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
   local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
   if not ok then error(cbs, 2) end
-  local okw, err = pcall(wb.io.save_safetensors, path, map, {format = "workbench-state",
+  local meta = {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
     ["workbench.history"] = ckpt.exact_json(h),
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.architecture"] = ckpt.architecture(self),
-    ["workbench.layer_code"] = require("wb.arch").layer_code(self)})
+    ["workbench.layer_code"] = require("wb.arch").layer_code(self)}
+  meta[fitstate.CHECKSUM] = fitstate.checksum(map, meta) -- of all the above
+  local okw, err = pcall(wb.io.save_safetensors, path, map, meta)
   if not okw then ckpt.reraise(err, 2) end
   return self
 end
@@ -338,6 +342,13 @@ function M.resume(model, path, opt, want)
   local iterations = math.tointeger(saved.iterations) or 0
   local bufs = iterations > 0 and fitstate.opt_buffers(path, names, params, buffers,
     SLOT_NAMES, opt:state().slots) or {}
+  -- its content as written, said when not (the runner does not resume from such a file:
+  -- wb/train_resume.lua); one without a checksum (an older one) is taken as it is
+  local changed = meta[fitstate.CHECKSUM] ~= nil and fitstate.changed(file, meta)
+  if changed then
+    io.stderr:write(string.format("warning: fit: resume: %s: %s; resumed from it as it is\n",
+      path, changed))
+  end
   local okw, err = pcall(ckpt.apply, model, path, weights)
   if not okw then fitstate.bad(path, "%s", (tostring(err):gsub("^" .. path:gsub("%p", "%%%0")
     .. ": ", ""))) end

@@ -241,6 +241,47 @@ function M.opt_buffers(path, names, params, buffers, slot_names, slots)
 end
 
 -- }====================
+-- {==================== the file's checksum ====================
+
+-- save_state writes the checksum of a state's content in its metadata
+-- (workbench.checksum; Python's safetensors reads the file as before): a
+-- resume from a file bit-flipped, partly copied or edited by hand (still
+-- well-formed) went on from numbers no training made. XXH3
+-- (wb.sys.hash_string) of one sorted line per tensor (name, dtype, shape,
+-- the hash of its elements: wb.io._hash) and per metadata field but the
+-- checksum itself.
+M.CHECKSUM = "workbench.checksum"
+function M.checksum(tensors, meta)
+  local lines = {}
+  for name, t in pairs(tensors) do
+    lines[#lines + 1] = string.format("tensor %q %s [%s] %s", name, t:dtype(),
+      table.concat(t:shape(), ","), wb.io._hash(t))
+  end
+  for k, v in pairs(meta) do
+    if k ~= M.CHECKSUM then lines[#lines + 1] = string.format("meta %q %q", k, v) end
+  end
+  table.sort(lines)
+  return wb.sys.hash_string(table.concat(lines, "\n"))
+end
+
+-- Why a state's content (tensors and metadata as loaded) is not what
+-- save_state wrote, nil when it is: its checksum does not match, or it has
+-- none (an older workbench's, or written by hand: nothing vouches for it).
+function M.changed(tensors, meta)
+  local sum = meta[M.CHECKSUM]
+  if sum == nil then
+    return "it has no checksum (written by a workbench from before state files had one, or "
+      .. "by hand): nothing vouches for its content"
+  end
+  local now = M.checksum(tensors, meta)
+  if now ~= sum then
+    return string.format("its content does not match the checksum written with it (%s; its "
+      .. "content now hashes to %s): changed since it was written (a bit flipped, a partial "
+      .. "copy, an edit)", tostring(sum), now)
+  end
+end
+
+-- }====================
 -- {==================== inside an epoch ====================
 
 local MID_KEYS = {"epoch", "step", "loss_sum", "data_sum", "reg_sum", "correct", "seen",

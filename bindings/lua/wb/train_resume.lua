@@ -6,7 +6,9 @@
 -- forward), as they are now (wb/identity_reads.lua). The hash alone does not say those: a
 -- run retrained because a file its build hook read changed resumed the training made with
 -- the file as it was, and recorded the new one. A run whose hooks cannot be identified
--- (its hash does not cover their code) is never resumed. Private to wb/train.lua.
+-- (its hash does not cover their code) is never resumed. Nor is a state whose content is
+-- not as written (its checksum, wb/state_fit.lua: a bit flipped, a partial copy, an edit,
+-- or none): the run trains from scratch, warned. Private to wb/train.lua.
 local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
@@ -85,7 +87,11 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
   callbacks[#callbacks + 1] = ckpt
   if not wb.sys.exists(path) then return nil end
   local ok, epoch, saved = pcall(function()
-    local _, meta = wb.io.load_safetensors(path)
+    local tensors, meta = wb.io.load_safetensors(path)
+    -- its content as written (a bit flipped, a partial copy, an edit: a resume from it
+    -- went on from numbers no training made), then its tag: this run's, this training's
+    local changed = fitstate.changed(tensors, meta)
+    if changed then error(changed, 0) end
     local why, list = refused(meta["workbench.tag"], base, so_far())
     if why then error(why, 0) end
     local diff = fitstate.arch_diff(path, meta["workbench.architecture"],

@@ -160,6 +160,7 @@ T.test("a state written before Lua layers' fields and code were kept resumes, wa
 function()
   local path = saved_state("old")
   local tensors, meta = wb.io.load_safetensors(path)
+  meta["workbench.checksum"] = nil -- such a file had none
   local arch = require("cjson").decode(meta["workbench.architecture"])
   arch[2].fields = nil
   meta["workbench.architecture"] = require("wb.checkpoint").exact_json(arch)

@@ -342,13 +342,11 @@ function M.resume(model, path, opt, want)
   local iterations = math.tointeger(saved.iterations) or 0
   local bufs = iterations > 0 and fitstate.opt_buffers(path, names, params, buffers,
     SLOT_NAMES, opt:state().slots) or {}
-  -- its content as written, said when not (the runner does not resume from such a file:
-  -- wb/train_resume.lua); one without a checksum (an older one) is taken as it is
+  -- its content as written: else EFORMAT before anything is restored (a resume from
+  -- it went on from numbers no training made; the runner trains such a run from
+  -- scratch, wb/train_resume.lua); one without a checksum (an older one) is taken
   local changed = meta[fitstate.CHECKSUM] ~= nil and fitstate.changed(file, meta)
-  if changed then
-    io.stderr:write(string.format("warning: fit: resume: %s: %s; resumed from it as it is\n",
-      path, changed))
-  end
+  if changed then fitstate.bad(path, "%s; not resumed from", changed) end
   local okw, err = pcall(ckpt.apply, model, path, weights)
   if not okw then fitstate.bad(path, "%s", (tostring(err):gsub("^" .. path:gsub("%p", "%%%0")
     .. ": ", ""))) end

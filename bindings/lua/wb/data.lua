@@ -7,6 +7,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+local spec_keys = require "wb.spec_keys"
 local data = wb.data
 
 ---wb.data
@@ -14,8 +15,23 @@ local data = wb.data
 ---Dataset class; the IDX reader and the batch gatherer (C).
 ---Example: local d = wb.data.mnist(); print(d.train, d.test)
 local Dataset = {}
-Dataset.__index = Dataset
 Dataset.__name = "wb.Dataset"
+-- Strict (wb.spec_keys.strict): a name a dataset lacks is an error naming
+-- the nearest (ds.imgs was nil), as is setting one near its names.
+Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true,
+  _y = true}
+spec_keys.strict("wb.Dataset", Dataset, "ds")
+-- Other libraries' names for a dataset's fields (torchvision's data and
+-- targets, x and y), and near misses of images too far for the edit rule.
+local ALIAS = {x = "images", data = "images", inputs = "images", imgs = "images",
+  img = "images", y = "labels", targets = "labels", target = "labels", lbls = "labels"}
+local strict_index = Dataset.__index
+function Dataset.__index(ds, k)
+  if ALIAS[k] then
+    error(string.format("wb.Dataset has no field '%s'; did you mean %s?", k, ALIAS[k]), 2)
+  end
+  return strict_index(ds, k)
+end
 
 -- Batch indices are float32 (wb.randperm, the gather's index), whose
 -- integers are exact up to 2^24: row 2^24 + 1 would read row 2^24.
@@ -210,6 +226,26 @@ end
 
 local cache = {}
 
+-- The {train, test} pair of a standard set (tname: "wb.data.mnist()"): a
+-- name it lacks is an error naming the nearest (d.trian was nil), or, for a
+-- dataset's name (d.images), the datasets that have it.
+local function pair(tname, train, test)
+  local mt = {__name = tname, __fields = {train = true, test = true}}
+  mt.__index = function(_, k)
+    if type(k) == "string" and (Dataset[k] ~= nil or Dataset.__fields[k] or ALIAS[k]) then
+      error(string.format("%s has no field '%s': it is {train, test}, two wb.Dataset (d.train.%s)",
+        tname, k, ALIAS[k] or k), 2)
+    end
+    error(spec_keys.no_field(tname, k, mt), 2)
+  end
+  mt.__newindex = function(t, k, v)
+    local why = spec_keys.bad_write(tname, k, mt, "d")
+    if why then error(why, 2) end
+    rawset(t, k, v)
+  end
+  return setmetatable({train = train, test = test}, mt)
+end
+
 -- A standard set's file that parses but is not what the set holds:
 -- EFORMAT (exit status 65), naming the file.
 local function bad_file(path, fmt, ...)
@@ -260,8 +296,8 @@ local function load_standard(key, dir, suffix, title, how)
   local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
   if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
   f:close()
-  cache[key] = {train = load_pair(dir, "train", key .. "-train", suffix),
-                test = load_pair(dir, "t10k", key .. "-test", suffix)}
+  cache[key] = pair(string.format("wb.data.%s()", key == "fashion" and "fashion_mnist" or key),
+    load_pair(dir, "train", key .. "-train", suffix), load_pair(dir, "t10k", key .. "-test", suffix))
   return cache[key]
 end
 

@@ -73,7 +73,9 @@ local spec_keys = require "wb.spec_keys"
 ---val_loss and val_accuracy. A method on_* that is no hook (or a misspelt
 ---hook such as onepoch_end) is an error, and so is a hook returning
 ---anything but true, false or nothing (on_train_end's is ignored); give
----callbacks as a list, {cb}.
+---callbacks as a list, {cb}. The callbacks here are strict: reading a name
+---one lacks (es.patiense) or setting one near its names is an error naming
+---the nearest (a callback of your own, a plain table, is yours).
 ---Example: m:fit(d.train, {validation_split = 0.1, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}

@@ -89,7 +89,9 @@ end
 ---Images and labels of one split: ds.images (uint8 [n, 28, 28] for MNIST),
 ---ds.labels (uint8 [n], 0..9), ds.name; #ds is n. Batches are gathered and
 ---scaled to [0, 1] into float buffers the dataset owns and reuses, so
----ds:batch allocates nothing once a batch size has been seen.
+---ds:batch allocates nothing once a batch size has been seen. Reading a
+---name it lacks (ds.imgs, ds.targets) is an error naming the nearest, as is
+---setting one near its names.
 ---Example: local ds = wb.data.mnist().test; print(ds, #ds, ds.labels:get(1))
 function Dataset:__len() return #self.labels end
 
@@ -313,8 +315,8 @@ local function no_arguments(fname, where, ...)
 end
 
 ---wb.data.mnist() -> table
----MNIST as {train = Dataset (60000), test = Dataset (10000)}, loaded once
----per process from $WB_DATA/mnist, else the source tree's data/mnist (make
+---MNIST as {train = Dataset (60000), test = Dataset (10000)} (another key,
+---d.trian, is an error naming the nearest), loaded once per process from $WB_DATA/mnist, else the source tree's data/mnist (make
 ---data fetches it, SHA-256 checked), else ./data/mnist.
 ---@return table
 ---Example: local d = wb.data.mnist(); print(#d.train, #d.test)

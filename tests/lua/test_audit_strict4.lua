@@ -71,7 +71,8 @@ T.test("a model's fields the library sets are declared", function()
   local fields = wb.nn.SequentialClass.__fields
   for k in pairs(m) do
     if type(k) == "string" then
-      T.ok(fields[k] or k:match("^_fit_") or k:match("^_loss_fused_"), "undeclared field set by the library: " .. k)
+      T.ok(fields[k] or k:match("^_fit_") or k:match("^_loss_fused_"),
+        "undeclared field set by the library: " .. k)
     end
   end
 end)
@@ -201,8 +202,8 @@ end)
 -- evaluate and fit take a table that acts as a dataset (batch, labels, #)
 T.test("a dataset-like table of the caller's own is still taken", function()
   local ds, val = T.tiny_data()
-  local own = setmetatable({images = ds.images, labels = ds.labels, batch = function(_, ...) return ds:batch(...) end},
-    {__len = function() return #ds end})
+  local own = setmetatable({images = ds.images, labels = ds.labels,
+    batch = function(_, ...) return ds:batch(...) end}, {__len = function() return #ds end})
   local m = T.tiny_mlp()
   T.near(m:evaluate(own).loss, m:evaluate(ds).loss, 0)
   local h = m:fit(own, {epochs = 1, batch_size = 10, verbose = false, validation_data = val})

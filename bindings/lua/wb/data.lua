@@ -235,8 +235,8 @@ local function pair(tname, train, test)
   local mt = {__name = tname, __fields = {train = true, test = true}}
   mt.__index = function(_, k)
     if type(k) == "string" and (Dataset[k] ~= nil or Dataset.__fields[k] or ALIAS[k]) then
-      error(string.format("%s has no field '%s': it is {train, test}, two wb.Dataset (d.train.%s)",
-        tname, k, ALIAS[k] or k), 2)
+      error(string.format("%s has no field '%s': it is {train, test}, two wb.Dataset "
+        .. "(d.train.%s)", tname, k, ALIAS[k] or k), 2)
     end
     error(spec_keys.no_field(tname, k, mt), 2)
   end
@@ -299,7 +299,8 @@ local function load_standard(key, dir, suffix, title, how)
   if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
   f:close()
   cache[key] = pair(string.format("wb.data.%s()", key == "fashion" and "fashion_mnist" or key),
-    load_pair(dir, "train", key .. "-train", suffix), load_pair(dir, "t10k", key .. "-test", suffix))
+    load_pair(dir, "train", key .. "-train", suffix),
+    load_pair(dir, "t10k", key .. "-test", suffix))
   return cache[key]
 end
 
@@ -316,8 +317,9 @@ end
 
 ---wb.data.mnist() -> table
 ---MNIST as {train = Dataset (60000), test = Dataset (10000)} (another key,
----d.trian, is an error naming the nearest), loaded once per process from $WB_DATA/mnist, else the source tree's data/mnist (make
----data fetches it, SHA-256 checked), else ./data/mnist.
+---d.trian, is an error naming the nearest), loaded once per process from
+---$WB_DATA/mnist, else the source tree's data/mnist (make data fetches it,
+---SHA-256 checked), else ./data/mnist.
 ---@return table
 ---Example: local d = wb.data.mnist(); print(#d.train, #d.test)
 function data.mnist(...)

@@ -47,8 +47,8 @@ M.distance = function(a, b) return distance(a, b) end
 
 -- The names of t (its string keys) nearest to k: those at the smallest edit
 -- distance (a swap of two letters one edit), at most a third of k's letters
--- (one at least) and maxd; the same
--- name in other letter case first. (wb's strict names; objects' fields.)
+-- (one at least) and maxd; the same name in other letter case first. (wb's
+-- strict names; objects' fields.)
 function M.nearest_names(t, k, maxd)
   local best, bd = {}, math.min(maxd or 3, math.max(1, #k // 3))
   for name in pairs(t) do

@@ -13,16 +13,16 @@ local root = T.tmpdir()
 -- One object of every class that is not reachable from wb without one.
 local function instances()
   local ds = wb.data.Dataset(wb.new_tensor({2, 4}, "uint8"), wb.new_tensor({2}, "uint8"))
+  local runs = wb.runs.Runs({{task = "t", variant = "v", seed = 1, status = "ok"}})
   local out = {ds, wb.zeros(1), wb.optim.Adam{}, wb.nn.Dense(2, 2), wb.nn.Dropout(0.1),
     wb.nn.Activation("relu"), wb.nn.Flatten(), wb.nn.SparseCrossEntropy(),
     wb.nn.Sequential{}, wb.fit.new_history(), wb.plot.lines{series = {{y = {1, 2}}}},
     wb.stats(wb.nn.Sequential{wb.nn.Dense(2, 2)}),
     wb.experiment{name = "x", base = {hidden = 8}},
     wb.task{name = "t", experiment = {base = {hidden = 8}}},
-    wb.runs.Runs({{task = "t", variant = "v", seed = 1, status = "ok"}}),
+    runs, runs[1], -- a Run (out[#out][1] read the last callback's [1]: nil, no Run)
     wb.callbacks.EarlyStopping{}, wb.callbacks.ModelCheckpoint{filepath = root .. "/c"},
     wb.callbacks.ReduceLROnPlateau{}, wb.callbacks.CSVLogger(root .. "/log.csv")}
-  out[#out + 1] = out[#out][1] -- a Run
   return out
 end
 

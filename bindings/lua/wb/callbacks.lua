@@ -52,6 +52,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
+local spec_keys = require "wb.spec_keys"
 ---wb.callbacks
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
@@ -72,7 +73,9 @@ local args = require "wb.args"
 ---val_loss and val_accuracy. A method on_* that is no hook (or a misspelt
 ---hook such as onepoch_end) is an error, and so is a hook returning
 ---anything but true, false or nothing (on_train_end's is ignored); give
----callbacks as a list, {cb}.
+---callbacks as a list, {cb}. The callbacks here are strict: reading a name
+---one lacks (es.patiense) or setting one near its names is an error naming
+---the nearest (a callback of your own, a plain table, is yours).
 ---Example: m:fit(d.train, {validation_split = 0.1, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}
@@ -202,6 +205,26 @@ local IS_HOOK = {}
 for _, h in ipairs(HOOKS) do IS_HOOK[h] = true end
 M._HOOKS = HOOKS
 
+-- The names of the protocol any callback may lack (read as nil): the hooks,
+-- fit's private after-hooks, get_state and set_state (wb/state.lua), the
+-- series and seconds an experiment's callbacks may keep (wb/train.lua).
+local PROTOCOL = {"_after_epoch_end", "_after_batch_end", "get_state", "set_state", "series",
+  "seconds", table.unpack(HOOKS)}
+
+-- The library's callback classes are strict (wb.spec_keys.strict): reading
+-- a name that is none of the class's fields (its options, and the state
+-- its hooks set), methods or the protocol's is an error naming the
+-- nearest (es.patiense was nil), and so is setting a method's name or one
+-- near the class's names (es.patiense = 3 was kept unread). A callback of
+-- the user's own (a plain table) is not touched.
+function M._strict(class, fields)
+  class.__fields = {}
+  for _, list in ipairs{PROTOCOL, fields} do
+    for _, k in ipairs(list) do class.__fields[k] = true end
+  end
+  return spec_keys.strict(class.__name, class, "cb")
+end
+
 -- A hook name without its underscores or "on": "onepoch_end" and
 -- "epoch_end" are misspelt hooks too, which would never run.
 local BARE = {}
@@ -291,8 +314,8 @@ end
 -- {==================== LearningRateScheduler, TerminateOnNaN ====================
 
 local Scheduler = {}
-Scheduler.__index = Scheduler
 Scheduler.__name = "wb.callbacks.LearningRateScheduler"
+M._strict(Scheduler, {"schedule", "verbose", "model"})
 
 ---wb.callbacks.LearningRateScheduler(schedule, opts) -> wb.callbacks.LearningRateScheduler
 ---Keras's LearningRateScheduler: before each epoch, model.optimizer.lr =

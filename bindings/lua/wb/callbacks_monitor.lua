@@ -12,8 +12,10 @@ local wants_max, monitor_value = M._wants_max, M._monitor_value
 -- {==================== EarlyStopping ====================
 
 local EarlyStopping = {}
-EarlyStopping.__index = EarlyStopping
 EarlyStopping.__name = "wb.callbacks.EarlyStopping"
+M._strict(EarlyStopping, {"monitor", "min_delta", "patience", "baseline", "restore_best_weights",
+  "start_from_epoch", "verbose", "max", "model", "wait", "stopped_epoch", "best", "best_epoch",
+  "best_weights", "has_best_weights"})
 
 ---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
 ---Options: monitor, min_delta, patience, mode, baseline,
@@ -173,8 +175,9 @@ end
 -- {==================== ReduceLROnPlateau ====================
 
 local ReduceLR = {}
-ReduceLR.__index = ReduceLR
 ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
+M._strict(ReduceLR, {"monitor", "factor", "patience", "min_delta", "cooldown", "min_lr",
+  "verbose", "max", "model", "best", "wait", "cooldown_counter"})
 
 ---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau
 ---Options: monitor, factor, patience, mode, min_delta, cooldown, min_lr,

@@ -13,8 +13,10 @@ local wants_max, monitor_value = M._wants_max, M._monitor_value
 -- {==================== ModelCheckpoint ====================
 
 local ModelCheckpoint = {}
-ModelCheckpoint.__index = ModelCheckpoint
 ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
+M._strict(ModelCheckpoint, {"filepath", "monitor", "save_best_only", "save_weights_only",
+  "save_state", "tag", "threshold", "verbose", "fields", "max", "save_freq", "model", "best",
+  "pending", "pending_step", "last_saved"})
 
 -- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled
 -- from the epoch number and the logs.
@@ -275,8 +277,8 @@ end
 -- {==================== CSVLogger ====================
 
 local CSVLogger = {}
-CSVLogger.__index = CSVLogger
 CSVLogger.__name = "wb.callbacks.CSVLogger"
+M._strict(CSVLogger, {"filename", "sep", "append", "model", "file", "header", "keys", "prior"})
 
 ---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
 ---Writes one CSV row per epoch to filename: header "epoch,<sorted log

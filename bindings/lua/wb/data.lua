@@ -7,6 +7,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+local spec_keys = require "wb.spec_keys"
 local data = wb.data
 
 ---wb.data
@@ -14,8 +15,23 @@ local data = wb.data
 ---Dataset class; the IDX reader and the batch gatherer (C).
 ---Example: local d = wb.data.mnist(); print(d.train, d.test)
 local Dataset = {}
-Dataset.__index = Dataset
 Dataset.__name = "wb.Dataset"
+-- Strict (wb.spec_keys.strict): a name a dataset lacks is an error naming
+-- the nearest (ds.imgs was nil), as is setting one near its names.
+Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true,
+  _y = true}
+spec_keys.strict("wb.Dataset", Dataset, "ds")
+-- Other libraries' names for a dataset's fields (torchvision's data and
+-- targets, x and y), and near misses of images too far for the edit rule.
+local ALIAS = {x = "images", data = "images", inputs = "images", imgs = "images",
+  img = "images", y = "labels", targets = "labels", target = "labels", lbls = "labels"}
+local strict_index = Dataset.__index
+function Dataset.__index(ds, k)
+  if ALIAS[k] then
+    error(string.format("wb.Dataset has no field '%s'; did you mean %s?", k, ALIAS[k]), 2)
+  end
+  return strict_index(ds, k)
+end
 
 -- Batch indices are float32 (wb.randperm, the gather's index), whose
 -- integers are exact up to 2^24: row 2^24 + 1 would read row 2^24.
@@ -73,7 +89,9 @@ end
 ---Images and labels of one split: ds.images (uint8 [n, 28, 28] for MNIST),
 ---ds.labels (uint8 [n], 0..9), ds.name; #ds is n. Batches are gathered and
 ---scaled to [0, 1] into float buffers the dataset owns and reuses, so
----ds:batch allocates nothing once a batch size has been seen.
+---ds:batch allocates nothing once a batch size has been seen. Reading a
+---name it lacks (ds.imgs, ds.targets) is an error naming the nearest, as is
+---setting one near its names.
 ---Example: local ds = wb.data.mnist().test; print(ds, #ds, ds.labels:get(1))
 function Dataset:__len() return #self.labels end
 
@@ -210,6 +228,26 @@ end
 
 local cache = {}
 
+-- The {train, test} pair of a standard set (tname: "wb.data.mnist()"): a
+-- name it lacks is an error naming the nearest (d.trian was nil), or, for a
+-- dataset's name (d.images), the datasets that have it.
+local function pair(tname, train, test)
+  local mt = {__name = tname, __fields = {train = true, test = true}}
+  mt.__index = function(_, k)
+    if type(k) == "string" and (Dataset[k] ~= nil or Dataset.__fields[k] or ALIAS[k]) then
+      error(string.format("%s has no field '%s': it is {train, test}, two wb.Dataset "
+        .. "(d.train.%s)", tname, k, ALIAS[k] or k), 2)
+    end
+    error(spec_keys.no_field(tname, k, mt), 2)
+  end
+  mt.__newindex = function(t, k, v)
+    local why = spec_keys.bad_write(tname, k, mt, "d")
+    if why then error(why, 2) end
+    rawset(t, k, v)
+  end
+  return setmetatable({train = train, test = test}, mt)
+end
+
 -- A standard set's file that parses but is not what the set holds:
 -- EFORMAT (exit status 65), naming the file.
 local function bad_file(path, fmt, ...)
@@ -260,8 +298,9 @@ local function load_standard(key, dir, suffix, title, how)
   local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
   if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
   f:close()
-  cache[key] = {train = load_pair(dir, "train", key .. "-train", suffix),
-                test = load_pair(dir, "t10k", key .. "-test", suffix)}
+  cache[key] = pair(string.format("wb.data.%s()", key == "fashion" and "fashion_mnist" or key),
+    load_pair(dir, "train", key .. "-train", suffix),
+    load_pair(dir, "t10k", key .. "-test", suffix))
   return cache[key]
 end
 
@@ -277,9 +316,10 @@ local function no_arguments(fname, where, ...)
 end
 
 ---wb.data.mnist() -> table
----MNIST as {train = Dataset (60000), test = Dataset (10000)}, loaded once
----per process from $WB_DATA/mnist, else the source tree's data/mnist (make
----data fetches it, SHA-256 checked), else ./data/mnist.
+---MNIST as {train = Dataset (60000), test = Dataset (10000)} (another key,
+---d.trian, is an error naming the nearest), loaded once per process from
+---$WB_DATA/mnist, else the source tree's data/mnist (make data fetches it,
+---SHA-256 checked), else ./data/mnist.
 ---@return table
 ---Example: local d = wb.data.mnist(); print(#d.train, #d.test)
 function data.mnist(...)

@@ -104,7 +104,8 @@ end
 ---@return table
 ---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 function Sequential:evaluate(ds, y, opts)
-  if type(ds) == "table" and ds.labels == nil and (ds.images ~= nil or ds.batch ~= nil) then
+  if type(ds) == "table" and not args.typename(ds):match("^wb%.") and ds.labels == nil
+      and (ds.images ~= nil or ds.batch ~= nil) then -- (wb's types: not probed)
     error("evaluate: the dataset has no labels (its labels field is nil): evaluate scores "
       .. "the model's outputs against them", 2)
   end
@@ -112,7 +113,7 @@ function Sequential:evaluate(ds, y, opts)
   args.opt("evaluate", 2, y, "wb.Tensor|table")
   args.opt("evaluate", 3, opts, "table")
   if type(y) == "table" and not is_tensor(y) then
-    if y[1] ~= nil then -- a list of labels, not an options table
+    if rawget(y, 1) ~= nil then -- a list of labels, not an options table (a dataset: no y[1])
       error(string.format("evaluate: y: expected labels uint8 [n] (a tensor), got a Lua list "
         .. "of %d values (wb.tensor(list, \"uint8\"))", #y), 2)
     end

@@ -215,7 +215,7 @@ function Sequential:fit(train, opts, more)
     if not ok then error("fit: " .. tostring(tr), 2) end
     train, val = tr, va
   end
-  if type(val) == "table" and not is_dataset(val) and fa.is_tensor(val[1]) then
+  if type(val) == "table" and not is_dataset(val) and fa.is_tensor(rawget(val, 1)) then
     -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors
     local keys = 0
     for _ in pairs(val) do keys = keys + 1 end

@@ -125,8 +125,14 @@ function M.check_labels(model, ds, loss, what, fname)
     n_out), 3, "the " .. what .. "'s labels")
 end
 
+-- A wb.Dataset or a table that acts as one (batch, labels). Another of
+-- wb's types (wb.data.mnist()'s {train, test}) is none and is not probed:
+-- it raises on a name it lacks.
 function M.is_dataset(x)
-  return type(x) == "table" and type(x.batch) == "function" and x.labels ~= nil
+  if type(x) ~= "table" then return false end
+  local name = args.typename(x)
+  if name ~= "wb.Dataset" and name:match("^wb%.") then return false end
+  return type(x.batch) == "function" and x.labels ~= nil
 end
 
 function M.is_tensor(x)

@@ -70,6 +70,20 @@ function Sequential.__index(self, k)
   error(spec_keys.no_field("wb.Sequential", k, Sequential, self), 2)
 end
 
+-- model.k = v: a layer (an integer key), a field of __fields or a name of
+-- the user's own (model.note = ...) is set; a method's name (model.fit = 1)
+-- or a name near one of the class's (model.stop_trainig = true, Keras's
+-- spelling slip in a callback: kept as a new field, training went on) is
+-- an error naming the nearest. A class built on this one (no _h: not made
+-- by wb.nn.Sequential) sets what it likes.
+function Sequential.__newindex(self, k, v)
+  if type(k) == "string" and rawget(self, "_h") ~= nil then
+    local why = require("wb.spec_keys").bad_write("wb.Sequential", k, Sequential, "model")
+    if why then error(why, 2) end
+  end
+  rawset(self, k, v)
+end
+
 -- A short description of a layer for messages: "Dense 784->128".
 local function describe(layer)
   local ok, kind = pcall(function() return layer.kind end)

@@ -58,18 +58,26 @@ end
 -- The result of summary(): text that prints as text. A plain string would
 -- show quoted, with \n escapes, in the REPL; this object prints through
 -- __tostring, and keeps the string's behaviour callers rely on: methods
--- (s:find, s:match ...) through __index, `..` on either side, #s.
-local Summary = {__name = "wb.Summary"}
+-- (s:find, s:match ...) through __index, `..` on either side, #s. Another
+-- name (s.txt, s.total_params) is an error naming the nearest, as is
+-- setting one near its names (wb.spec_keys.bad_write).
+local spec_keys = require "wb.spec_keys"
+local Summary = {__name = "wb.Summary", __fields = {text = true}, __methods = string}
 function Summary.__tostring(s) return s.text end
 function Summary.__len(s) return #s.text end
 function Summary.__concat(a, b)
   local function str(x) return getmetatable(x) == Summary and x.text or x end
   return str(a) .. str(b)
 end
-function Summary.__index(_, k)
+function Summary.__index(s, k)
   local f = string[k]
-  if f == nil then return nil end
-  return function(s, ...) return f(s.text, ...) end
+  if f == nil then error(spec_keys.no_field("wb.Summary", k, Summary, s), 2) end
+  return function(self, ...) return f(self.text, ...) end
+end
+function Summary.__newindex(s, k, v)
+  local why = spec_keys.bad_write("wb.Summary", k, Summary, "s")
+  if why then error(why, 2) end
+  rawset(s, k, v)
 end
 
 ---wb.Sequential:summary() -> wb.Summary

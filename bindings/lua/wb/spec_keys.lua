@@ -24,30 +24,36 @@ end
 
 function M.is_input_error(v) return getmetatable(v) == InputError end
 
--- Levenshtein distance of strings a and b.
-local function distance(a, b)
-  local prev = {}
+-- Levenshtein distance of strings a and b; with swaps, two neighbouring
+-- letters swapped count as one edit (d.trian is one slip from train).
+local function distance(a, b, swaps)
+  local prev, prev2 = {}, nil
   for j = 0, #b do prev[j] = j end
   for i = 1, #a do
     local cur = {[0] = i}
     for j = 1, #b do
       local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
       cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      if swaps and prev2 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1)
+          and a:sub(i - 1, i - 1) == b:sub(j, j) then
+        cur[j] = math.min(cur[j], prev2[j - 2] + 1)
+      end
     end
-    prev = cur
+    prev2, prev = prev, cur
   end
   return prev[#b]
 end
-M.distance = distance
+M.distance = function(a, b) return distance(a, b) end
 
 -- The names of t (its string keys) nearest to k: those at the smallest edit
--- distance, at most a third of k's letters (one at least) and maxd; the same
--- name in other letter case first. (wb's strict names; objects' fields.)
+-- distance (a swap of two letters one edit), at most a third of k's letters
+-- (one at least) and maxd; the same name in other letter case first. (wb's
+-- strict names; objects' fields.)
 function M.nearest_names(t, k, maxd)
   local best, bd = {}, math.min(maxd or 3, math.max(1, #k // 3))
   for name in pairs(t) do
     if type(name) == "string" then
-      local d = name:lower() == k:lower() and 0 or distance(k, name)
+      local d = name:lower() == k:lower() and 0 or distance(k, name, true)
       if d < bd then best, bd = {name}, d elseif d == bd then best[#best + 1] = name end
     end
   end
@@ -81,6 +87,51 @@ function M.no_field(tname, key, mt, extra)
   table.sort(all)
   return string.format("%s has no field '%s'; its fields and methods: %s", tname, key,
     table.concat(all, ", "))
+end
+
+-- Writing key to an object of type tname (mt: its class, with __fields and
+-- __methods): nil when fine (a field mt.__fields lists, a key not a string,
+-- a name of the caller's own: m.note = ...), else the error: a method's
+-- name (the field would hide it), or a name near one of the class's
+-- (model.stop_trainig = true was kept as a new field: training went on).
+-- rawset keeps a field of one's own by such a name.
+function M.bad_write(tname, key, mt, var)
+  local fields, methods = rawget(mt, "__fields") or {}, rawget(mt, "__methods") or {}
+  if type(key) ~= "string" or fields[key] then return nil end
+  if methods[key] ~= nil then
+    return string.format("%s: '%s' is a method, not a field to set (the value would hide "
+      .. "it)", tname, key)
+  end
+  local names, private = {}, key:sub(1, 1) == "_"
+  for _, t in ipairs{methods, fields} do
+    for n in pairs(t) do
+      if type(n) == "string" and (private or n:sub(1, 1) ~= "_") then names[n] = true end
+    end
+  end
+  local near = M.nearest_names(names, key)
+  if #near == 0 then return nil end
+  return string.format("%s has no field '%s'; did you mean %s? (a field of your own by "
+    .. "this name: rawset(%s, '%s', v))", tname, key, table.concat(near, " or "), var or "t", key)
+end
+
+-- The metamethods of a class whose objects are strict (mt: the class, its
+-- methods and __fields): __index gives a method or a field (a field of
+-- __fields it lacks: nil), else an error naming the nearest name;
+-- __newindex refuses what bad_write refuses (var: the object's name in its
+-- hint, "cb").
+function M.strict(tname, mt, var)
+  mt.__name, mt.__methods = mt.__name or tname, mt
+  mt.__index = function(t, k)
+    local v = mt[k]
+    if v ~= nil or mt.__fields[k] then return v end
+    error(M.no_field(tname, k, mt, t), 2)
+  end
+  mt.__newindex = function(t, k, v)
+    local why = M.bad_write(tname, k, mt, var)
+    if why then error(why, 2) end
+    rawset(t, k, v)
+  end
+  return mt
 end
 
 -- The candidate closest to word in edit distance (at most 3 edits), or nil

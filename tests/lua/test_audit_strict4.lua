@@ -220,6 +220,24 @@ T.test("a summary's unknown name, read or set, is an error naming the nearest", 
   T.eq(type(s.text), "string")
 end)
 
+-- A script's d.train = d.train:subset(...) replaced the train set of the one
+-- pair the process shared: every later wb.data.mnist() (and a run's data in
+-- the same process, wb.data.for_config) trained on the subset without a word.
+T.test("a pair's train set replaced does not reach later wb.data.mnist() or for_config",
+    function()
+  local d = wb.data.mnist()
+  d.train = d.train:subset(1, 10)
+  T.eq(#wb.data.mnist().train, 60000)
+  T.ok(wb.data.mnist().train == wb.data.mnist().train, "the datasets are loaded once")
+  local cfg = {dataset = "mnist", subset = {train = 100, test = 50}}
+  local c = wb.data.for_config(cfg)
+  c.train = c.train:subset(1, 10)
+  T.eq(#wb.data.for_config(cfg).train, 100)
+  T.eq(#wb.data.for_config{dataset = "mnist"}.train, 60000)
+  T.check_error("wb.data.for_config() has no field 'trian'; did you mean train?",
+    function() return c.trian end)
+end)
+
 -- }====================
 
 T.done()

@@ -247,6 +247,7 @@ local function pair(tname, train, test)
   end
   return setmetatable({train = train, test = test}, mt)
 end
+data._pair = pair -- wb.data.for_config's (wb/train.lua)
 
 -- A standard set's file that parses but is not what the set holds:
 -- EFORMAT (exit status 65), naming the file.
@@ -292,16 +293,21 @@ local function data_dir(sub)
 end
 
 -- The train/test pair of a standard set in dir (file suffix "" or ".gz"),
--- loaded once per process; a missing set is an error saying how to get it.
+-- its datasets loaded once per process, the pair a new table each call (a
+-- script's d.train = d.train:subset(1, 1000) shrank every later
+-- wb.data.mnist() of the process); a missing set is an error saying how to
+-- get it.
 local function load_standard(key, dir, suffix, title, how)
-  if cache[key] then return cache[key] end
+  local fname = string.format("wb.data.%s()", key == "fashion" and "fashion_mnist" or key)
+  local c = cache[key]
+  if c then return pair(fname, c.train, c.test) end
   local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
   if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
   f:close()
-  cache[key] = pair(string.format("wb.data.%s()", key == "fashion" and "fashion_mnist" or key),
-    load_pair(dir, "train", key .. "-train", suffix),
-    load_pair(dir, "t10k", key .. "-test", suffix))
-  return cache[key]
+  c = {train = load_pair(dir, "train", key .. "-train", suffix),
+    test = load_pair(dir, "t10k", key .. "-test", suffix)}
+  cache[key] = c
+  return pair(fname, c.train, c.test)
 end
 
 -- A standard set's loader takes no argument: a folder or an option given to

@@ -67,14 +67,19 @@ local data_cache = {}
 function M.data_for(cfg)
   args.check("for_config", 1, cfg, "table")
   local key = cfg.dataset .. ":" .. util.canonical(cfg.subset or {})
-  if data_cache[key] then return data_cache[key] end
-  local d = wb.data.load(cfg.dataset)
-  if cfg.subset then
-    d = {train = d.train:subset(1, math.min(cfg.subset.train or #d.train, #d.train)),
-         test = d.test:subset(1, math.min(cfg.subset.test or #d.test, #d.test))}
+  local d = data_cache[key]
+  if not d then
+    d = wb.data.load(cfg.dataset)
+    d = {train = d.train, test = d.test}
+    if cfg.subset then
+      d = {train = d.train:subset(1, math.min(cfg.subset.train or #d.train, #d.train)),
+           test = d.test:subset(1, math.min(cfg.subset.test or #d.test, #d.test))}
+    end
+    data_cache[key] = d
   end
-  data_cache[key] = d
-  return d
+  -- the datasets cached, the pair a new one each call (strict, as wb.data.mnist()'s): a
+  -- hook's d.train = d.train:subset(...) reached every later run of the process
+  return wb.data._pair("wb.data.for_config()", d.train, d.test)
 end
 wb.data.for_config = M.data_for
 

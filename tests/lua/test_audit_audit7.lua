@@ -1,0 +1,64 @@
+-- test_audit_audit7.lua: a new researcher with README.md alone (audit7):
+-- runs read back from a folder (wb.runs.find, the exports), the lab bench,
+-- checkpoints in Python, a new ablation in Lua. Each test is a defect found
+-- there, as a user meets it.
+local T = dofile("tests/lua/harness.lua")
+
+local function q(s) return T.quote(s) end
+
+-- {==== runs whose hook cannot be identified ====
+
+-- A task whose build hook closes over a tensor (so it cannot be identified:
+-- its runs retrain every time) and builds `width` hidden units.
+local function uh_task(path, width)
+  local f = assert(io.open(path, "w"))
+  f:write(string.format([[
+local t = wb.zeros(1)
+return wb.task{name = "a7_uh", title = "unidentified hook",
+  experiment = {base = {epochs = 1, subset = {train = 300, test = 100}},
+    vary = {lr = {0.001}},
+    build = function(cfg, data)
+      local _ = t
+      return wb.nn.Sequential{wb.nn.Dense(784, %d, {activation = "relu"}),
+        wb.nn.Dense(%d, 10, {activation = "softmax"})}
+    end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]], width, width))
+  f:close()
+end
+
+T.test("find: runs of a hook that cannot be identified, its code edited between two "
+    .. "runs of the task, are not pooled as seeds", function()
+  local dir = T.tmpdir()
+  local script, root = dir .. "/uh.lua", dir .. "/root"
+  uh_task(script, 8)
+  local st, out, err = T.run_wb(q(script) .. " --root " .. q(root) .. " --seeds 2")
+  T.eq(st, 0, out .. err)
+  uh_task(script, 32) -- the hook edited; seed 2's record stays, of 8 units
+  st, out, err = T.run_wb(q(script) .. " --root " .. q(root) .. " --seeds 1")
+  T.eq(st, 0, out .. err)
+  -- its own report pools the seeds it trained together
+  T.ok(out:find("| lr=0.001 | 1 |", 1, true), out)
+  local rs = wb.runs.find{root = root, task = "a7_uh"}
+  T.eq(#rs, 2)
+  local widths = {}
+  for i = 1, 2 do widths[i] = rs[i]:model()[1].n_out end
+  table.sort(widths)
+  T.eq(table.concat(widths, " "), "8 32") -- two trainings of other code
+  -- was "| lr=0.001 | 2 | ... ± ... |": an 8-unit and a 32-unit model averaged
+  local tab = rs:table{"test_accuracy"}
+  T.ok(not tab:find("| lr=0.001 | 2 |", 1, true), tab)
+  T.ok(tab:find("| lr=0.001 [seed 1: a hook unidentified] | 1 |", 1, true), tab)
+  T.ok(tab:find("| lr=0.001 [seed 2: a hook unidentified] | 1 |", 1, true), tab)
+  -- the export's group_key keeps them apart too (pandas groups by it)
+  local csv = dir .. "/runs.csv"
+  wb.runs.export_csv(csv, root .. "/runs")
+  local rows = T.csv_rows(csv)
+  T.eq(#rows, 3) -- the header, two runs
+  T.eq(rows[1][5], "group_key")
+  T.ok(rows[2][5] ~= rows[3][5], rows[2][5])
+end)
+
+-- }====
+
+T.done()

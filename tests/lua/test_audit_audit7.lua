@@ -61,4 +61,32 @@ end)
 
 -- }====
 
+-- {==== step curves ====
+
+T.test("plot_curves x = step: a step only one seed reached has no band (NaN), as an "
+    .. "epoch has, not an sd or a min-max range of width 0", function()
+  local function rec(seed, n)
+    local st = {step = {}, epoch = {}, loss = {}}
+    for i = 1, n do st.step[i] = 10 * i; st.epoch[i] = 1; st.loss[i] = 1 / i + seed / 100 end
+    return {hash = string.format("%016x", seed), task = "t", variant = "a", seed = seed,
+      config = {seed = seed}, status = "ok", history = {loss = {0.5}, epochs = 1, steps = st},
+      metrics = {test_accuracy = 0.9}}
+  end
+  local dir = T.tmpdir()
+  for _, logy in ipairs{false, true} do
+    local rs = wb.runs.Runs{rec(1, 3), rec(2, 5)} -- seed 1 stopped at step 30
+    rs:plot_curves("loss", {x = "step", logy = logy}):save(dir .. "/s.png")
+    local rows = T.csv_rows(dir .. "/s.csv")
+    T.eq(rows[1][3], logy and "a lo" or "a sd")
+    T.eq(#rows, 6)
+    T.ok(tonumber(rows[2][3]) and tonumber(rows[2][3]) > 0, rows[2][3]) -- two seeds: a band
+    for i = 5, 6 do -- steps 40 and 50: seed 2 alone; was 0 (sd) or lo = hi
+      T.eq(rows[i][3], "NaN", "step " .. rows[i][1])
+      if logy then T.eq(rows[i][4], "NaN", "step " .. rows[i][1]) end
+    end
+  end
+end)
+
+-- }====
+
 T.done()

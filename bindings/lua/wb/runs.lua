@@ -278,8 +278,9 @@ end
 ---none of whose runs finished is in the legend ("v (none finished)"), with
 ---no line; an epoch (or a step) only one seed reached (the others stopped
 ---early) has no band (NaN in the CSV), not one of width 0. Raises when a
----variant's runs are not seeds of one configuration, and for a series (step series with x = "step") no run of the list has, listing
----those they have, nearest first.
+---variant's runs are not seeds of one configuration, and for a series
+---(step series with x = "step") no run of the list has, listing those they
+---have, nearest first.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot

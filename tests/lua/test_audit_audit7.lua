@@ -89,4 +89,37 @@ end)
 
 -- }====
 
+-- {==== export_steps' pandas example ====
+
+T.test("export_steps: the pandas line of its help, run on an export of two learning "
+    .. "rates, gives each rate's mean over its seeds, not the mean over both rates", function()
+  local py = T.python_with("pandas")
+  if not py then return T.missing("python3-pandas") end
+  local recs = {}
+  for _, lr in ipairs{0.1, 1} do
+    for seed = 1, 2 do
+      recs[#recs + 1] = {hash = string.format("%016x", #recs + 1), task = "t",
+        variant = "lr=" .. lr, seed = seed, config = {lr = lr, seed = seed}, status = "ok",
+        group_key = "g" .. lr, history = {loss = {0.5}, epochs = 1,
+          steps = {step = {1, 2}, epoch = {1, 1}, grad_norm = {lr * seed, lr * seed * 2}}}}
+    end
+  end
+  local dir = T.tmpdir()
+  wb.runs.export_steps(dir .. "/steps.csv", wb.runs.Runs(recs))
+  local line = wb.help.text(wb.runs.export_steps):match("%-%- (d%[[^\n]*)")
+    or wb.help.text(wb.runs.export_steps):match("%-%- (d%.groupby[^\n]*)")
+  T.ok(line, wb.help.text(wb.runs.export_steps))
+  local f = assert(io.open(dir .. "/m.py", "w"))
+  f:write("import pandas\n", "d = pandas.read_csv('steps.csv', float_precision='round_trip')\n",
+    "m = ", line, "\n", "print(' '.join('%g' % v for v in m.values))\n")
+  f:close()
+  local st, out, err = T.sh("cd " .. q(dir) .. " && " .. py .. " m.py")
+  T.eq(st, 0, err)
+  -- lr 0.1: seeds 0.1, 0.2 at step 1 -> 0.15; step 2 -> 0.3; lr 1: 1.5, 3
+  -- (was step 1 -> 0.825, step 2 -> 1.65: both rates averaged)
+  T.eq(out, "0.15 0.3 1.5 3\n")
+end)
+
+-- }====
+
 T.done()

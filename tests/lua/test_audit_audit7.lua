@@ -107,7 +107,7 @@ T.test("export_steps: the pandas line of its help, run on an export of two learn
   local dir = T.tmpdir()
   wb.runs.export_steps(dir .. "/steps.csv", wb.runs.Runs(recs))
   local line = wb.help.text(wb.runs.export_steps):match("%-%- (d%[[^\n]*)")
-    or wb.help.text(wb.runs.export_steps):match("%-%- (d%.groupby[^\n]*)")
+    or wb.help.text(wb.runs.export_steps):match("; (d%.groupby[^\n]*)")
   T.ok(line, wb.help.text(wb.runs.export_steps))
   local f = assert(io.open(dir .. "/m.py", "w"))
   f:write("import pandas\n", "d = pandas.read_csv('steps.csv', float_precision='round_trip')\n",

@@ -122,4 +122,30 @@ end)
 
 -- }====
 
+-- {==== a curve's title: the seeds of every variant ====
+
+T.test("plot_curves: a title says the range of seeds when variants have fewer (a failed "
+    .. "or diverged seed), and counts failed runs", function()
+  local function rec(v, seed, status)
+    return {hash = string.format("%016x", seed + (v == "a" and 0 or 100)), task = "t",
+      variant = v, seed = seed, config = {seed = seed, v = v}, status = status or "ok",
+      group_key = "g" .. v, history = {loss = {1, 0.5}, val_loss = {1, 0.6}, epochs = 2},
+      metrics = {val_loss = 0.6, epochs_run = 2}}
+  end
+  -- variant a: 3 seeds; b: 1 of 3 (one diverged, one left no record)
+  local rs = wb.runs.Runs{rec("a", 1), rec("a", 2), rec("a", 3), rec("b", 1),
+    rec("b", 2, "diverged")}
+  rawset(rs, "failures", {{spec = {variant = "b", seed = 3, hash = "f"}}})
+  local title = rs:plot_curves("val_loss").d.title
+  -- was "mean over 3 seeds, ...; 1 run that diverged not shown": b's line is one seed
+  T.ok(title:find("mean over 1 to 3 seeds", 1, true), title)
+  T.ok(title:find("1 run that diverged not shown", 1, true), title)
+  T.ok(title:find("1 run failed (no record)", 1, true), title)
+  local even = wb.runs.Runs{rec("a", 1), rec("a", 2), rec("b", 1), rec("b", 2)}
+  title = even:plot_curves("val_loss").d.title
+  T.ok(title:find("mean over 2 seeds, band", 1, true), title)
+end)
+
+-- }====
+
 T.done()

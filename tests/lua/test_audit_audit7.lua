@@ -148,4 +148,29 @@ end)
 
 -- }====
 
+-- {==== a misspelt name of a run list ====
+
+T.test("Runs: a misspelt method or field is an error naming it and the nearest, not a "
+    .. "call of nil or a silent nil", function()
+  local rs = wb.runs.Runs{{hash = "0000000000000001", task = "t", variant = "a", seed = 1,
+    config = {seed = 1}, status = "ok", history = {loss = {1}, epochs = 1},
+    metrics = {test_accuracy = 0.5}}}
+  -- was "attempt to call a nil value (method 'tabel')"
+  T.check_error("wb.Runs has no field 'tabel'; its fields and methods: .*table",
+    function() return rs:tabel{"test_accuracy"} end)
+  -- was nil: `for _, r in ipairs(rs.record or {})` counted no run
+  T.check_error("wb.Runs has no field 'record'; did you mean records%?",
+    function() return rs.record end)
+  T.check_error("did you mean variants%?", function() return rs:variant() end)
+  -- the fields a list may lack are nil, as are runs past its end
+  T.eq(rs.experiment, nil)
+  T.eq(rs.failures, nil)
+  T.eq(rs.labels, nil)
+  T.eq(rs[2], nil)
+  T.eq(#rs.records, 1)
+  T.ok(rs:table():find("| a | 1 |", 1, true))
+end)
+
+-- }====
+
 T.done()

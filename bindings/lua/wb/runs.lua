@@ -48,10 +48,20 @@ local function label(self, r)
 end
 
 -- A run list indexes like an array (list[i], ipairs) and has the methods
--- below; its records are also in .records.
+-- below; its records are also in .records. Its other fields, each set by
+-- what made the list (when it has them: else nil): experiment (ex:run()),
+-- failures (a task's runs that left no record), labels and dir (find).
+-- Any other name is an error naming the nearest (rs:tabel{...} was
+-- "attempt to call a nil value (method 'tabel')", rs.record nil).
+Runs.__fields = {records = true, experiment = true, failures = true, labels = true,
+  dir = true}
 function Runs.__index(self, k)
   if math.type(k) == "integer" then return rawget(self, "records")[k] end
-  return Runs[k]
+  local m = Runs[k]
+  if m ~= nil then return m end
+  if math.type(k) == "float" then return nil end -- rs[1.5]: no such run, as a list
+  local why = require("wb.spec_keys").no_field("wb.Runs", k, Runs)
+  if why then error(why, 2) end
 end
 Runs.__methods = Runs -- behind an __index function: for completion and help
 
@@ -82,7 +92,8 @@ end
 ---reads records only; it never trains. Runs of one variant label are
 ---averaged only when they are seeds of one configuration (equal
 ---wb.record.group_key); otherwise stat, values, curve, table and
----plot_curves raise, naming the label and what differs.
+---plot_curves raise, naming the label and what differs. A name it lacks
+---(rs:tabel{...}, rs.record) is an error naming the nearest.
 ---Example: local rs = wb.runs.find{task = "task05_dropout"}
 ---  for i, r in ipairs(rs) do print(i, r) end
 function Runs:__len() return #self.records end

@@ -173,4 +173,48 @@ end)
 
 -- }====
 
+-- {==== a checkpoint written by hand: its architecture's keys ====
+
+-- path's safetensors header rewritten by edit(arch), the list of layer
+-- configs of its workbench.architecture, into out (as a Python script would).
+local function edit_arch(path, out, edit)
+  local b = T.slurp(path)
+  local n = string.unpack("<I8", b)
+  local cjson = require "cjson"
+  local head = cjson.decode(b:sub(9, 8 + n))
+  local arch = cjson.decode(head.__metadata__["workbench.architecture"])
+  edit(arch)
+  head.__metadata__["workbench.architecture"] = cjson.encode(arch)
+  local h = cjson.encode(head)
+  local f = assert(io.open(out, "wb"))
+  f:write(string.pack("<I8", #h), h, b:sub(9 + n))
+  f:close()
+end
+
+T.test("wb.load: a layer's key it does not take (misspelt in a file written by hand) is "
+    .. "an error naming it, not a default (a linear layer)", function()
+  local dir = T.tmpdir()
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(6, 4, {activation = "relu"}), wb.nn.Dropout(0.1),
+    wb.nn.Dense(4, 3, {activation = "softmax"})}
+  m:save(dir .. "/m.safetensors")
+  -- unchanged, the copy loads as the model
+  edit_arch(dir .. "/m.safetensors", dir .. "/same.safetensors", function() end)
+  T.eq(tostring(wb.load(dir .. "/same.safetensors")[1]), "Dense(6 -> 4, relu)")
+  edit_arch(dir .. "/m.safetensors", dir .. "/typo.safetensors", function(a)
+    a[1].activaton, a[1].activation = a[1].activation, nil
+  end)
+  -- was Dense(6 -> 4, linear): another model, silently
+  local err = T.check_error("typo.safetensors: bad workbench.architecture metadata: layer 1 "
+    .. "(Dense): unknown key 'activaton' (did you mean 'activation'?)", wb.load,
+    dir .. "/typo.safetensors")
+  T.ok(wb.is_error(select(2, pcall(wb.load, dir .. "/typo.safetensors"))), err)
+  edit_arch(dir .. "/m.safetensors", dir .. "/drop.safetensors", function(a)
+    a[2].dropout = 0.5
+  end)
+  T.check_error("layer 2 (Dropout): unknown key 'dropout'", wb.load, dir .. "/drop.safetensors")
+end)
+
+-- }====
+
 T.done()

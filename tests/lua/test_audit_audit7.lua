@@ -217,4 +217,29 @@ end)
 
 -- }====
 
+-- {==== wb.compare's default direction ====
+
+T.test("compare: silenced_* (an accuracy, in percent in the tables) is higher-is-better "
+    .. "by default, as the README's rule for accuracies says", function()
+  local recs = {}
+  for _, v in ipairs{{"dropout=0", 0.74}, {"dropout=0.3", 0.90}} do
+    for seed = 1, 3 do
+      recs[#recs + 1] = {hash = string.format("%016x", #recs + 1), task = "t", variant = v[1],
+        seed = seed, config = {seed = seed, v = v[1]}, status = "ok", group_key = v[1],
+        history = {loss = {1}, epochs = 1},
+        metrics = {silenced_50 = v[2] + seed / 1000, acc_gap = v[2] / 10 + seed / 1000}}
+    end
+  end
+  local rs = wb.runs.Runs(recs)
+  local text, best = wb.compare(rs, "silenced_50")
+  -- was "(lower is better): **dropout=0** 74.20 %": the least robust called best
+  T.ok(text:find("silenced_50 (higher is better): **dropout=0.3**", 1, true), text)
+  T.eq(best.v, "dropout=0.3")
+  -- a gap of accuracies stays lower-is-better; better = "lower" still decides
+  T.ok(wb.compare(rs, "acc_gap"):find("(lower is better): **dropout=0**", 1, true))
+  T.ok(wb.compare(rs, "silenced_50", {better = "lower"}):find("**dropout=0**", 1, true))
+end)
+
+-- }====
+
 T.done()

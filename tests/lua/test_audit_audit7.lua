@@ -50,6 +50,10 @@ T.test("find: runs of a hook that cannot be identified, its code edited between 
   T.ok(not tab:find("| lr=0.001 | 2 |", 1, true), tab)
   T.ok(tab:find("| lr=0.001 [seed 1: a hook unidentified] | 1 |", 1, true), tab)
   T.ok(tab:find("| lr=0.001 [seed 2: a hook unidentified] | 1 |", 1, true), tab)
+  -- their weights are not pooled as one variant's seeds either, in a plain list too
+  T.check_error("is not a seed of the configuration of the runs before it",
+    wb.lab.compare_weights, {rs[1], rs[2]}, 1)
+  T.ok(wb.lab.compare_weights(rs, 1)) -- find's list: labelled apart
   -- the export's group_key keeps them apart too (pandas groups by it)
   local csv = dir .. "/runs.csv"
   wb.runs.export_csv(csv, root .. "/runs")

@@ -61,6 +61,10 @@ T.test("find: runs of a hook that cannot be identified, its code edited between 
   T.eq(#rows, 3) -- the header, two runs
   T.eq(rows[1][5], "group_key")
   T.ok(rows[2][5] ~= rows[3][5], rows[2][5])
+  -- a task's own report pools the seeds its runner trained together (both retrain)
+  st, out, err = T.run_wb(q(script) .. " --root " .. q(root) .. " --seeds 2")
+  T.eq(st, 0, out .. err)
+  T.ok(out:find("| lr=0.001 | 2 |", 1, true), out)
 end)
 
 -- }====

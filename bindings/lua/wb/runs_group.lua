@@ -60,8 +60,9 @@ local split_key = setmetatable({}, {__mode = "k"})
 -- tensor): its group key names them "unidentified", whatever their code, so
 -- runs of one variant trained by other code of the hook (edited between
 -- runs) share it. Their runs retrain every time, all seeds together: a list
--- of one runner's records (ex:run()) pools them, a folder's (find, the
--- exports) cannot tell them apart and keeps each run apart.
+-- of one runner's records (ex:run()) pools them; wb.runs.find, which reads
+-- a folder, cannot tell which code trained which, and keeps each run apart
+-- (split's `stored`), as does an export's group_key column (M.export_key).
 local HOOKS = {"build", "callbacks", "fit_options", "measure"}
 local function unidentified(r)
   local id = type(r.identity) == "table" and r.identity or {}
@@ -75,7 +76,8 @@ M.unidentified = unidentified
 -- The key of the seeds record r pools with (an export's group_key column):
 -- its wb.record.group_key, with "+reads:..." when the last list it was in
 -- (M.pool, wb.runs.find) split it from others of that key (a shared file read as
--- other contents).
+-- other contents), "+run:<hash>" when wb.runs.find kept it apart (a hook that
+-- cannot be identified).
 function M.key_of(r) return split_key[r] or key(r) end
 
 -- Runs rs split by group key, groups in order of first appearance:
@@ -178,11 +180,20 @@ end
 
 local max_shown = 4
 
--- Splits records recs, read from a folder, as a table of wb.runs.find
--- would (see split), for M.key_of.
+-- Splits records recs as a table would (see split), for M.export_key.
 function M.pool(recs)
   for _, r in ipairs(recs) do split_key[r] = nil end
-  split(recs, true)
+  split(recs)
+end
+
+-- An export's group_key column: M.key_of, and a run with a hook that cannot
+-- be identified alone (a file's rows may come from several runs of its task).
+function M.export_key(r)
+  local k = M.key_of(r)
+  if unidentified(r) and not k:find("+run:", 1, true) then
+    k = k .. "+run:" .. tostring(r.hash)
+  end
+  return k
 end
 
 -- nil when runs rs are seeds of one configuration, else a text saying what

@@ -280,8 +280,8 @@ local function group_labels(v, groups, labels)
       if i > max_shown then break end
       parts[#parts + 1] = d.path:gsub("^config%.", "") .. "=" .. show(d.values[gi])
     end
-    if #parts == 0 and #g.runs == 1 and unidentified(g.runs[1]) then
-      parts[1] = "seed " .. tostring(g.runs[1].seed) .. ": a hook unidentified"
+    if g.key:find("+run:", 1, true) then -- kept apart by split: say why, not a hash
+      parts[#parts + 1] = "seed " .. tostring(g.runs[1].seed) .. ": a hook unidentified"
     end
     local l = v .. " [" .. table.concat(parts, ", ") .. "]"
     if #parts == 0 or used[l] then

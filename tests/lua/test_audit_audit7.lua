@@ -250,4 +250,17 @@ end)
 
 -- }====
 
+-- {==== a table's cell of epoch_time ====
+
+T.test("fmt_mean_std: epoch_time is seconds, not an epoch count (0.04 s was \"0.0\")",
+    function()
+  T.eq(wb.runs.fmt_mean_std(0.0423, 0.0011, "epoch_time"), "0.0423 ± 0.0011")
+  T.eq(wb.runs.fmt_mean_std(0.0423, nil, "epoch_time"), "0.0423")
+  -- epoch counts keep their one decimal
+  T.eq(wb.runs.fmt_mean_std(5.25, 1.5, "best_epoch"), "5.2 ± 1.5")
+  T.eq(wb.runs.fmt_mean_std(3, 0, "epochs_run", 3), "3 ± 0")
+end)
+
+-- }====
+
 T.done()

@@ -213,6 +213,22 @@ local function build_layer(cfg)
     local why = field(cfg, f[1], f[2], f[3])
     if why then error(why, 0) end
   end
+  -- a key the layer does not take (a file written by hand: "activaton")
+  -- would leave its default in place (a linear layer): an error naming it
+  if fields[kind] then
+    local valid = {"kind"}
+    for _, f in ipairs(fields[kind]) do valid[#valid + 1] = f[1] end
+    for k in pairs(cfg) do
+      local known = false
+      for _, v in ipairs(valid) do known = known or k == v end
+      if not known then
+        local near = type(k) == "string" and wb.spec.nearest(k, valid)
+        error(string.format("unknown key '%s'%s (a %s layer's keys: %s)", tostring(k),
+          near and (" (did you mean '" .. near .. "'?)") or "", kind,
+          table.concat(valid, ", ")), 0)
+      end
+    end
+  end
   if kind == "Dense" then
     return nn.Dense(math.tointeger(cfg.n_in), math.tointeger(cfg.n_out),
       {activation = cfg.activation, l2 = cfg.l2, init = cfg.init,
@@ -241,7 +257,9 @@ end
 ---Rebuilds a model saved with model:save (or model:save_state): its layers
 ---from the stored architecture, then its weights (a file without one, as
 ---save_weights writes: EFORMAT). Building the layers draws from the global
----generator (wb.seed), so wb.load advances it. A Lua layer is rebuilt only
+---generator (wb.seed), so wb.load advances it. A layer's key its kind does
+---not take (a misspelt "activaton" in a file written by hand) is EFORMAT
+---naming it, never its default. A Lua layer is rebuilt only
 ---from its config() by wb.nn[kind](config); any other: EFORMAT naming it
 ---(build the model and call model:load_weights).
 ---@param path string

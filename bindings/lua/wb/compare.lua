@@ -59,7 +59,8 @@ end
 ---when some of its seeds have no value (a diverged run, a target never
 ---reached): its mean over the others may flatter it. opts.better =
 ---"higher" or "lower"; by default higher for an accuracy (a name ending in
----acc or accuracy, as EarlyStopping's mode "auto") and lower for anything
+---acc or accuracy, as EarlyStopping's mode "auto", or silenced_*, the
+---accuracy with units silenced, in percent in the tables) and lower for anything
 ---else; the sentence says which. Any other option is an error. Also returns
 ---the best and all {v, m, s, n}, sorted.
 ---@param runs wb.Runs
@@ -79,8 +80,12 @@ function M.compare(runs, metric, o)
   end
   -- an accuracy's best is its highest (the default was "lower" for every
   -- metric: the least accurate variant came out best)
+  -- silenced_* is an accuracy too (the tables show it in percent: the test
+  -- accuracy with a share of the units silenced): "lower is better" took
+  -- the least robust variant as best
   local lower = o.better == "lower"
-    or o.better == nil and not require("wb.callbacks")._wants_max(metric)
+    or o.better == nil and not (require("wb.callbacks")._wants_max(metric)
+      or metric:find("^silenced") ~= nil)
   local stats, missing = {}, {}
   -- a run that left no record (a failed child) is a seed without a value
   local failed, only = require("wb.runs_stats").raw.failed_of(runs)

@@ -274,6 +274,11 @@ end
 -- Label of a run for a legend: its label in the list (wb.runs.find labels
 -- runs of one variant that differ in more than the seed apart), else its
 -- variant; plus the seed when by run.
+-- The key of the seeds a run pools with: its group key, split as
+-- wb.runs.find split it (a shared file read as other contents, a hook that
+-- cannot be identified), also when its runs are handed over in a plain list.
+local key_of = require("wb.runs_group").key_of
+
 local function run_label(r, by_run, label)
   label = label or tostring(r.variant)
   if by_run then return string.format("%s seed %s", label, tostring(r.seed)) end
@@ -332,9 +337,9 @@ function M.compare_weights(runs, layer, opts)
     local s = index[label]
     if not s then
       s = {label = label, values = {}}
-      index[label], keys[label] = s, is_run and wb.record.group_key(item)
+      index[label], keys[label] = s, is_run and key_of(item)
       series[#series + 1] = s
-    elseif is_run and keys[label] ~= wb.record.group_key(item) then -- seeds of one config
+    elseif is_run and keys[label] ~= key_of(item) then -- seeds of one config
       error(string.format("wb.lab.compare_weights: runs[%d] (%s) is not a seed of the "
         .. "configuration of the runs before it labelled '%s' (another group key); give "
         .. "wb.runs.find's list, which labels them apart", i, tostring(item),

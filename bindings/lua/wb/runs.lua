@@ -48,10 +48,20 @@ local function label(self, r)
 end
 
 -- A run list indexes like an array (list[i], ipairs) and has the methods
--- below; its records are also in .records.
+-- below; its records are also in .records. Its other fields, each set by
+-- what made the list (when it has them: else nil): experiment (ex:run()),
+-- failures (a task's runs that left no record), labels and dir (find).
+-- Any other name is an error naming the nearest (rs:tabel{...} was
+-- "attempt to call a nil value (method 'tabel')", rs.record nil).
+Runs.__fields = {records = true, experiment = true, failures = true, labels = true,
+  dir = true}
 function Runs.__index(self, k)
   if math.type(k) == "integer" then return rawget(self, "records")[k] end
-  return Runs[k]
+  local m = Runs[k]
+  if m ~= nil then return m end
+  if math.type(k) == "float" then return nil end -- rs[1.5]: no such run, as a list
+  local why = require("wb.spec_keys").no_field("wb.Runs", k, Runs)
+  if why then error(why, 2) end
 end
 Runs.__methods = Runs -- behind an __index function: for completion and help
 
@@ -82,7 +92,8 @@ end
 ---reads records only; it never trains. Runs of one variant label are
 ---averaged only when they are seeds of one configuration (equal
 ---wb.record.group_key); otherwise stat, values, curve, table and
----plot_curves raise, naming the label and what differs.
+---plot_curves raise, naming the label and what differs. A name it lacks
+---(rs:tabel{...}, rs.record) is an error naming the nearest.
 ---Example: local rs = wb.runs.find{task = "task05_dropout"}
 ---  for i, r in ipairs(rs) do print(i, r) end
 function Runs:__len() return #self.records end
@@ -274,12 +285,14 @@ end
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
 ---{{label =, y =}, ...} horizontal reference lines across the curves' steps.
 ---Curves are of finished runs only (wb.Runs:curve): the title counts the
----seeds drawn and says how many runs that diverged are not shown; a variant
+---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
+---that diverged are not shown and how many failed (no record); a variant
 ---none of whose runs finished is in the legend ("v (none finished)"), with
----no line; an epoch only one seed reached (the others stopped early) has no
----band (NaN in the CSV), not one of width 0. Raises when a variant's runs are not seeds of one configuration, and for
----a series (step series with x = "step") no run of the list has, listing
----those they have, nearest first.
+---no line; an epoch (or a step) only one seed reached (the others stopped
+---early) has no band (NaN in the CSV), not one of width 0. Raises when a
+---variant's runs are not seeds of one configuration, and for a series
+---(step series with x = "step") no run of the list has, listing those they
+---have, nearest first.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot
@@ -327,19 +340,30 @@ function Runs:plot_curves(name, o)
     end
     ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}}
   end
-  -- seeds counted as the curves take them: finished runs; the others said
-  local n, left, finished = 0, 0, stats.raw.finished
+  -- seeds counted as the curves take them: finished runs; the others said.
+  -- Variants with fewer (a failed or diverged seed) are named by the range:
+  -- "mean over 3 seeds" was the most of any variant, said of all.
+  local n, lo_n, left, finished = 0, nil, 0, stats.raw.finished
+  local failed = stats.raw.failed_of(self)
+  local n_failed = 0
+  for _, k in pairs(failed) do n_failed = n_failed + k end
   for _, v in ipairs(self:variants()) do
     local k = 0
     for _, r in ipairs(self:of(v)) do if finished(r) then k = k + 1 else left = left + 1 end end
-    n = math.max(n, k)
+    n, lo_n = math.max(n, k), math.min(lo_n or k, k)
   end
-  local band = n > 1 and string.format("mean over %d seeds, band: %s", n,
+  local seeds = (lo_n or n) < n and string.format("%d to %d seeds", lo_n, n)
+    or string.format("%d seeds", n)
+  local band = n > 1 and string.format("mean over %s, band: %s", seeds,
     o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
     or "sd over seeds") or n == 1 and "one seed" or "no finished run"
   if left > 0 then
     band = band .. string.format("; %d run%s that diverged not shown", left, left == 1 and ""
       or "s")
+  end
+  if n_failed > 0 then
+    band = band .. string.format("; %d run%s failed (no record)", n_failed, n_failed == 1
+      and "" or "s")
   end
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),

@@ -122,7 +122,7 @@ end
 -- The cells of id_head's first columns for record r (flat: its configs entry).
 local function id_cells(r, flat, ckeys, trace)
   local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
-    cell(group.key_of(r)), cell(r.status)}
+    cell(group.export_key(r)), cell(r.status)}
   for _, k in ipairs(trace and TRACE or {}) do row[#row + 1] = cell(r[k]) end
   for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[k]) end
   return table.concat(row, ",")

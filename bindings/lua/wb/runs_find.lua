@@ -264,7 +264,10 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---error listing the valid ones. Runs of one variant that differ in more
 ---than the seed (quick and full runs, say) are never pooled: each group's
 ---label gets what sets it apart, "base [epochs=2,
----subset={test=500,train=2000}]". The list is sorted by task, variant
+---subset={test=500,train=2000}]"; a run whose hook cannot be identified
+---(a closure over a tensor: its record cannot say which code of the hook
+---trained it) stands alone, "base [seed 2: a hook unidentified]". The
+---list is sorted by task, variant
 ---(numbers compared as numbers), seed.
 ---Malformed records are skipped with a warning (wb.runs.load_all). Runs
 ---whose hooks read a file, folder or environment variable that is no

@@ -56,10 +56,28 @@ end
 -- record -> its key when split from others of its group_key (below)
 local split_key = setmetatable({}, {__mode = "k"})
 
+-- The hooks of record r that could not be identified (a closure over a
+-- tensor): its group key names them "unidentified", whatever their code, so
+-- runs of one variant trained by other code of the hook (edited between
+-- runs) share it. Their runs retrain every time, all seeds together: a list
+-- of one runner's records (ex:run()) pools them; wb.runs.find, which reads
+-- a folder, cannot tell which code trained which, and keeps each run apart
+-- (split's `stored`), as does an export's group_key column (M.export_key).
+local HOOKS = {"build", "callbacks", "fit_options", "measure"}
+local function unidentified(r)
+  local id = type(r.identity) == "table" and r.identity or {}
+  for _, h in ipairs(HOOKS) do
+    if id[h] == "unidentified" then return true end
+  end
+  return false
+end
+M.unidentified = unidentified
+
 -- The key of the seeds record r pools with (an export's group_key column):
 -- its wb.record.group_key, with "+reads:..." when the last list it was in
 -- (M.pool, wb.runs.find) split it from others of that key (a shared file read as
--- other contents).
+-- other contents), "+run:<hash>" when wb.runs.find kept it apart (a hook that
+-- cannot be identified).
 function M.key_of(r) return split_key[r] or key(r) end
 
 -- Runs rs split by group key, groups in order of first appearance:
@@ -68,10 +86,11 @@ function M.key_of(r) return split_key[r] or key(r) end
 -- retraining stopped halfway leaves seeds of the file as it was beside seeds
 -- of the file as it is, which differ in more than the seed. (A file each
 -- seed reads on its own, init_<seed>.safetensors, is not shared: no split.)
-local function split(rs)
+local function split(rs, stored)
   local out, at = {}, {}
   for _, r in ipairs(rs) do
     local k = key(r)
+    if stored and unidentified(r) then k = k .. "+run:" .. tostring(r.hash) end
     if not at[k] then at[k] = #out + 1; out[#out + 1] = {key = k, runs = {}} end
     local g = out[at[k]].runs
     g[#g + 1] = r
@@ -89,6 +108,9 @@ local function split(rs)
         sub[#sub + 1] = {key = g.key, runs = {}}
       end
       table.insert(sub[sub_at[sk]].runs, r)
+    end
+    if g.key ~= key(g.runs[1]) then
+      for _, r in ipairs(g.runs) do split_key[r] = g.key end
     end
     if #sub > 1 then
       for _, s in ipairs(sub) do
@@ -158,10 +180,20 @@ end
 
 local max_shown = 4
 
--- Splits records recs as a table would (see split), for M.key_of.
+-- Splits records recs as a table would (see split), for M.export_key.
 function M.pool(recs)
   for _, r in ipairs(recs) do split_key[r] = nil end
   split(recs)
+end
+
+-- An export's group_key column: M.key_of, and a run with a hook that cannot
+-- be identified alone (a file's rows may come from several runs of its task).
+function M.export_key(r)
+  local k = M.key_of(r)
+  if unidentified(r) and not k:find("+run:", 1, true) then
+    k = k .. "+run:" .. tostring(r.hash)
+  end
+  return k
 end
 
 -- nil when runs rs are seeds of one configuration, else a text saying what
@@ -248,6 +280,9 @@ local function group_labels(v, groups, labels)
       if i > max_shown then break end
       parts[#parts + 1] = d.path:gsub("^config%.", "") .. "=" .. show(d.values[gi])
     end
+    if g.key:find("+run:", 1, true) then -- kept apart by split: say why, not a hash
+      parts[#parts + 1] = "seed " .. tostring(g.runs[1].seed) .. ": a hook unidentified"
+    end
     local l = v .. " [" .. table.concat(parts, ", ") .. "]"
     if #parts == 0 or used[l] then
       parts[#parts + 1] = "group=" .. g.key
@@ -258,7 +293,8 @@ local function group_labels(v, groups, labels)
   end
 end
 
--- Sorts records recs (well-formed: see wb.record.read) by task, variant,
+-- Sorts records recs (well-formed: see wb.record.read; read from a
+-- folder: a run with an unidentified hook stands alone) by task, variant,
 -- seed, and returns labels {record -> label} for the runs of a variant
 -- that are not all seeds of one configuration (nil when there are none).
 function M.label_apart(recs)
@@ -271,7 +307,7 @@ function M.label_apart(recs)
     rs[#rs + 1] = r
   end
   for _, v in ipairs(order) do
-    local groups = split(by_variant[v])
+    local groups = split(by_variant[v], true)
     if #groups > 1 then any = true; group_labels(v, groups, labels) end
   end
   if not any then return nil end

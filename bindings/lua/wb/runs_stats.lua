@@ -186,7 +186,7 @@ end
 
 ---wb.runs.fmt_mean_std(m, s, name, n) -> string
 ---"m ± s" (mean ± sd over seeds) for tables: accuracies (and silenced_*
----measures) in percent with 2 decimals, epoch and unit counts with 1
+---measures) in percent with 2 decimals, epoch (not epoch_time) and unit counts with 1
 ---decimal (as integers when every seed agrees: "12 ± 0"), large or integral
 ---values with 4 significant digits, others with 4 decimals; the value alone
 ---when n is 1 or s is nil (one seed has no spread); "n/a" when m is nil.
@@ -206,7 +206,9 @@ function M.fmt_mean_std(m, s, name, n)
   local pct = is_pct(name)
   local fm, fs
   if pct then fm, fs, m, s = "%.2f", "%.2f", 100 * m, 100 * (s or 0)
-  elseif name and (name:find("epoch") and not name:find("^sec") or name:find("units")) then
+  -- epoch counts, not times: epoch_time (seconds) showed 0.04 s as "0.0"
+  elseif name and (name:find("epoch") and not name:find("^sec") and not name:find("time")
+      or name:find("units")) then
     if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d"
     else fm, fs = "%.1f", "%.1f" end
   elseif math.abs(m) >= 100 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"

@@ -40,6 +40,9 @@ function M.curve(rs, name, variant)
   for i, step in ipairs(xs) do
     mean[i], std[i] = stats.mean_std(at[step])
     lo[i], hi[i] = math.min(table.unpack(at[step])), math.max(table.unpack(at[step]))
+    -- one seed left (the others stopped early): no band, as on the epoch
+    -- curves (NaN in the CSV), not an sd or a range of width 0
+    if #at[step] < 2 then std[i], lo[i], hi[i] = 0 / 0, 0 / 0, 0 / 0 end
   end
   return xs, mean, std, lo, hi
 end

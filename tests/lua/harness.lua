@@ -60,6 +60,20 @@ function T.near(a, b, tol, msg)
   end
 end
 
+-- What f() writes to io.stderr (the library's warnings), and its result;
+-- an error f raises is raised again, io.stderr restored first.
+function T.stderr_of(f)
+  local real, text = io.stderr, {}
+  io.stderr = {write = function(self, ...)
+    for _, s in ipairs{...} do text[#text + 1] = s end
+    return self
+  end}
+  local ok, r = pcall(f)
+  io.stderr = real
+  if not ok then error(r, 0) end
+  return r, table.concat(text)
+end
+
 -- f(...) must raise an error whose message matches the Lua pattern `pat`
 -- (plain substring match when plain is true).
 function T.check_error(pat, f, ...)

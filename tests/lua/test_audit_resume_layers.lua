@@ -44,18 +44,7 @@ local function saved_state(name, layer)
   return path
 end
 
--- f() with io.stderr written into a string: its result and what it wrote.
-local function stderr_of(f)
-  local real, text = io.stderr, {}
-  io.stderr = {write = function(self, ...)
-    for _, s in ipairs{...} do text[#text + 1] = s end
-    return self
-  end}
-  local ok, r = pcall(f)
-  io.stderr = real
-  if not ok then error(r, 0) end
-  return r, table.concat(text)
-end
+local stderr_of = T.stderr_of -- f()'s result and what it wrote to io.stderr
 
 -- A resume into m must be refused with an error matching pat, before
 -- anything is restored.

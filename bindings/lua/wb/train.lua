@@ -22,6 +22,7 @@ local record = require "wb.record"
 local args = require "wb.args"
 local reads = require "wb.identity_reads"
 local resume = require "wb.train_resume" -- a killed run's state: when it is this training's
+local measures = require "wb.train_measures" -- the measure hook: run, checked, recorded
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -183,8 +184,6 @@ local function new_record(ex, spec, status, hist)
     train_key = spec.identity.train, group_key = spec.group_key, quick = ex.quick}
 end
 
-local MEASURE_SEED = 1 << 31
-
 -- Metrics on the test set, the measure hook's numbers, the callbacks'
 -- series, the final weights: then the record.
 local function finish(ex, spec, rec, model, hist, extra, d, t0)
@@ -192,27 +191,7 @@ local function finish(ex, spec, rec, model, hist, extra, d, t0)
   local series = {}
   for i, cb in ipairs(extra) do series[i] = cb.series end
   if #series > 0 then rec.callback_series = util.plain(series) end
-  if ex.measure then
-    local tm = util.now()
-    -- The hook draws from generators seeded from the run's seed alone, never
-    -- from where training left them: an adopted run (no training in this
-    -- process) and a trained one then measure the same numbers (task 5's
-    -- silenced units were 83.6 % adopted, 85.6 % trained, on equal weights).
-    -- 2^31 + seed: no training seed's stream.
-    wb.seed(MEASURE_SEED + spec.config.seed)
-    math.randomseed(MEASURE_SEED + spec.config.seed)
-    rec.measures = util.plain(ex.measure(model, spec.config, d, hist, extra)) or {}
-    -- the cost of measuring: the hook, plus callbacks that timed themselves
-    local cost = util.now() - tm
-    for _, cb in ipairs(extra) do cost = cost + (cb.seconds or 0) end
-    rec.measure_seconds = cost
-    for k, v in pairs(rec.measures) do -- never in place of the run's own metric
-      if rec.metrics[k] ~= nil then error(string.format("%s: measure: '%s' is a metric the "
-        .. "run records itself (%s = %s); give the measure another name", ex.where, k, k,
-        util.show(rec.metrics[k])), 0) end
-      if type(v) == "number" then rec.metrics[k] = v end
-    end
-  end
+  if ex.measure then measures.record(ex, spec, rec, model, hist, extra, d) end
   local wpath = record.path(ex.root, ex.name, spec.hash, "safetensors")
   model:save(wpath)
   rec.weights = util.basename(wpath)

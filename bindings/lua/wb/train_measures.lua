@@ -1,0 +1,99 @@
+-- wb/train_measures.lua: an experiment's measure hook run on a finished
+-- run, its result checked and put in the record (rec.measures, and its
+-- numbers in rec.metrics). Private to wb/train.lua.
+--
+-- What the record cannot hold is said, not dropped: a value that is not
+-- plain data (a tensor, a function) is an error naming it and what to
+-- give instead, where util.plain used to leave it out without a word (the
+-- table then read n/a, or "unknown column"); a name the run records itself
+-- as a metric or a history series is an error too (a measure `lr` list was
+-- recorded, and every table and curve showed the history's lr instead); a
+-- number that is not finite (JSON has none) is recorded as missing, warned.
+local _ENV = require "wb.std"
+local wb, util, args = require "wb", require "wb.util", require "wb.args"
+
+local M = {}
+
+local MEASURE_SEED = 1 << 31
+
+-- The first value in v that a record cannot hold, as (path, what), or nil;
+-- a non-finite number (not in a list: there it is an epoch or step not
+-- measured, JSON null) goes to bad as "path = inf".
+local function unplain(v, path, bad)
+  local t = type(v)
+  if t == "number" then
+    if bad and v ~= v then bad[#bad + 1] = path .. " = nan"
+    elseif bad and (v == math.huge or v == -math.huge) then
+      bad[#bad + 1] = path .. " = " .. tostring(v)
+    end
+    return nil
+  elseif t == "string" or t == "boolean" then
+    return nil
+  elseif t == "table" and getmetatable(v) == nil then
+    for k, x in pairs(v) do
+      if type(k) ~= "string" and math.type(k) ~= "integer" then
+        return path, "a table with a key " .. tostring(k) .. " (keys must be names or 1..n)"
+      end
+      local p, what = unplain(x, path .. "." .. tostring(k), math.type(k) ~= "integer" and bad
+        or nil)
+      if p then return p, what end
+    end
+    return nil
+  end
+  return path, "a " .. args.typename(v)
+end
+
+-- Runs ex.measure on the finished run and records its result in rec (the
+-- hook draws from generators seeded from the run's seed alone); extra: the
+-- experiment's callbacks. Errors name the hook's script (ex.where).
+function M.record(ex, spec, rec, model, hist, extra, d)
+  local tm = util.now()
+  -- The hook draws from generators seeded from the run's seed alone, never
+  -- from where training left them: an adopted run (no training in this
+  -- process) and a trained one then measure the same numbers (task 5's
+  -- silenced units were 83.6 % adopted, 85.6 % trained, on equal weights).
+  -- 2^31 + seed: no training seed's stream.
+  wb.seed(MEASURE_SEED + spec.config.seed)
+  math.randomseed(MEASURE_SEED + spec.config.seed)
+  local m = ex.measure(model, spec.config, d, hist, extra)
+  if m == nil then m = {} end
+  if type(m) ~= "table" or getmetatable(m) ~= nil then
+    error(string.format("%s: measure must return a table {name = number, ...} (or nothing), "
+      .. "got %s", ex.where, args.typename(m)), 0)
+  end
+  local bad = {}
+  for k, v in pairs(m) do
+    if type(k) ~= "string" then
+      error(string.format("%s: measure returned a key %s: its results are named by strings",
+        ex.where, tostring(k)), 0)
+    elseif rec.metrics[k] ~= nil then -- never in place of the run's own metric
+      error(string.format("%s: measure: '%s' is a metric the run records itself (%s = %s); "
+        .. "give the measure another name", ex.where, k, k, util.show(rec.metrics[k])), 0)
+    elseif type(rec.history) == "table" and rec.history[k] ~= nil then
+      error(string.format("%s: measure: '%s' is a series the run's history records; tables "
+        .. "and curves would show the history's; give the measure another name", ex.where, k), 0)
+    end
+    local path, what = unplain(v, k, bad)
+    if path then
+      error(string.format("%s: measure: '%s' is %s, which a run record cannot hold: give "
+        .. "numbers, strings, booleans or lists of them (a tensor: t:item() or t:totable())",
+        ex.where, path, what), 0)
+    end
+  end
+  if #bad > 0 then
+    table.sort(bad)
+    io.stderr:write(string.format("warning: %s: measure: %s: not finite, recorded as missing "
+      .. "(n/a in tables; a run record is JSON, which has no inf or NaN)\n", ex.where,
+      table.concat(bad, ", ")))
+  end
+  rec.measures = util.plain(m)
+  -- the cost of measuring: the hook, plus callbacks that timed themselves
+  local cost = util.now() - tm
+  for _, cb in ipairs(extra) do cost = cost + (cb.seconds or 0) end
+  rec.measure_seconds = cost
+  for k, v in pairs(rec.measures) do
+    if type(v) == "number" then rec.metrics[k] = v end
+  end
+end
+
+return M

@@ -60,14 +60,11 @@ function T.near(a, b, tol, msg)
   end
 end
 
--- What f() writes to io.stderr (the library's warnings), and its result;
--- an error f raises is raised again, io.stderr restored first.
+-- f()'s result and what it wrote to io.stderr (an error: raised again).
 function T.stderr_of(f)
   local real, text = io.stderr, {}
-  io.stderr = {write = function(self, ...)
-    for _, s in ipairs{...} do text[#text + 1] = s end
-    return self
-  end}
+  io.stderr = {write = function(self, ...) table.move({...}, 1, select("#", ...), #text + 1,
+    text); return self end}
   local ok, r = pcall(f)
   io.stderr = real
   if not ok then error(r, 0) end

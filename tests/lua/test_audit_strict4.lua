@@ -238,6 +238,18 @@ T.test("a pair's train set replaced does not reach later wb.data.mnist() or for_
     function() return c.trian end)
 end)
 
+-- task:txt("...") in a report was "attempt to call a nil value (method 'txt')"
+T.test("a task's unknown name is an error naming the nearest; its fields read nil", function()
+  local task = wb.task{name = "tt", experiment = {base = {hidden = 4, epochs = 1}}}
+  T.check_error("wb.Task has no field 'txt'; did you mean text?", function() return task.txt end)
+  T.check_error("wb.Task has no field 'tilte'; did you mean title?",
+    function() task.tilte = "x" end)
+  T.eq(task.dir, nil)
+  T.eq(task.title, "tt")
+  task.note = "mine"
+  T.eq(task.note, "mine")
+end)
+
 -- }====================
 
 T.done()

@@ -46,7 +46,12 @@ end
 
 local M = {}
 local Task = {__name = "wb.Task"}
-Task.__index = Task
+-- Its fields (some nil until the runner sets them); reading another name
+-- (task:txt) is an error naming the nearest, as setting one near them is.
+Task.__fields = {name = true, title = true, intro = true, args = true, experiment = true,
+  report = true, where = true, blocks = true, figures = true, dir = true, dataset = true,
+  quick = true, opts = true, ex = true}
+require("wb.spec_keys").strict("wb.Task", Task, "task")
 
 ---wb.task(spec) -> wb.Task
 ---Declares a task; a task script returns it. spec: name (letters, digits,

@@ -10,11 +10,14 @@ local M = {}
 -- Lua modules that only present runs (figures, tables, help, the REPL,
 -- the runner's bookkeeping): editing them retrains nothing. Every other
 -- module under wb/ can decide what a run trains or measures (a hook may
--- call any of them), so its source is part of the code version.
+-- call any of them), so its source is part of the code version: the lab
+-- bench's (wb.stats of a model) and the statistics' (wb.welch) too, which
+-- a measure hook may compute its numbers with (they were outside it: an
+-- edit there left such runs' measures as the old code made them).
 M.presentation_modules = {"wb/plot", "wb/help", "wb/repl.lua", "wb/pretty.lua",
   "wb/runs.lua", "wb/runs_", "wb/run.lua", "wb/compare.lua", "wb/task.lua",
   "wb/runner.lua", "wb/runner_", "wb/cockpit_run.lua", "wb/record.lua",
-  "wb/nn_summary.lua", "wb/lab.lua", "wb/inference.lua", "wb/slurm.lua", "wb/gather.lua"}
+  "wb/nn_summary.lua", "wb/slurm.lua", "wb/gather.lua"}
 
 local function presentation(rel)
   for _, p in ipairs(M.presentation_modules) do

@@ -164,7 +164,7 @@ T.test("Runs: a misspelt method or field is an error naming it and the nearest, 
     config = {seed = 1}, status = "ok", history = {loss = {1}, epochs = 1},
     metrics = {test_accuracy = 0.5}}}
   -- was "attempt to call a nil value (method 'tabel')"
-  T.check_error("wb.Runs has no field 'tabel'; its fields and methods: .*table",
+  T.check_error("wb.Runs has no field 'tabel'; did you mean table%?", -- a swap: one slip
     function() return rs:tabel{"test_accuracy"} end)
   -- was nil: `for _, r in ipairs(rs.record or {})` counted no run
   T.check_error("wb.Runs has no field 'record'; did you mean records%?",

@@ -243,7 +243,12 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
     *o = wb_dense_defaults();
     if (lua_isnoneornil(L, idx))
         return;
-    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_type(L, idx) == LUA_TSTRING) /* Keras's Dense(64, "relu") */
+        luaL_argerror(L, idx, lua_pushfstring(L, "options go in a table: {activation = "
+                      "\"%s\"}", lua_tostring(L, idx)));
+    if (!lua_istable(L, idx))
+        luaL_argerror(L, idx, lua_pushfstring(L, "expected a table of options {activation, "
+                      "bias, init, l2}, got %s", luaL_typename(L, idx)));
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int k = -1;

@@ -308,6 +308,11 @@ function Runs:plot_curves(name, o)
   end
   argcheck(o.refs == nil or type(o.refs) == "table", 2, "plot_curves", "refs table", o.refs)
   for _, v in ipairs(self:variants()) do seeds(self, v, "plot_curves") end -- refuse first
+  if #self.records == 0 then -- (every run failed: plot.lines said "expected a non-empty array")
+    local nf = #(rawget(self, "failures") or {})
+    error(string.format("wb.Runs:plot_curves: no run to draw '%s' from%s", name, nf > 0 and
+      string.format(" (%d failed, none recorded: their logs say why)", nf) or ""), 2)
+  end
   if o.x == "step" then
     stats.raw.check_name(self.records, name, "steps", "wb.Runs:plot_curves", "step series", 2,
       string.format("wb.Runs:plot_curves: the list has no step series '%s'", name))

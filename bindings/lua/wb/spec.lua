@@ -59,6 +59,8 @@ end
 
 local EXPERIMENT_KEYS = {"name", "base", "vary", "variants", "seeds", "build", "keys",
   "measure", "callbacks", "fit_options", "reuse"}
+local EXPERIMENT_SET = {}
+for _, k in ipairs(EXPERIMENT_KEYS) do EXPERIMENT_SET[k] = true end
 local TASK_KEYS = {"name", "title", "intro", "args", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
@@ -145,9 +147,9 @@ local function check_config(ctx, checks, cfg, place, allow_label)
     if k == "label" and allow_label then
       if type(v) ~= "string" then fail(ctx, place .. ".label", "expected a string, got "
         .. describe(v)) end
-    elseif k == "seed" then
-      fail(ctx, place .. ".seed", "seeds are set by the experiment's `seeds` list, "
-        .. "not in a config")
+    elseif k == "seed" or (EXPERIMENT_SET[k] and not checks[k]) then -- (base.seeds)
+      fail(ctx, place .. "." .. k, k == "seed" and "seeds are set by the experiment's `seeds` "
+        .. "list, not in a config" or "a key of the experiment itself, beside base, not a config's")
     elseif not checks[k] then
       local hint = ctx.build and " (a build hook reads only the keys it declares: "
         .. "keys = {...})" or ""

@@ -1,6 +1,7 @@
 -- test_audit_lead8.lua: papercuts met writing a first ablation from README
--- ("Writing an ablation"): a key of the experiment put in its base config,
--- Keras's Dense(64, "relu"), and a report whose runs all failed.
+-- ("Writing an ablation") and "The training loop, step by step": a key of
+-- the experiment put in its base config, Keras's Dense(64, "relu"), a
+-- report whose runs all failed, fit{lr = ...}, evaluate's result misread.
 local T = dofile("tests/lua/harness.lua")
 
 T.test("seeds (or vary, build) in base: said to be the experiment's, not 'did you mean eps'",
@@ -35,6 +36,39 @@ T.test("plot_curves of runs that all failed: says so, not 'expected a non-empty 
     .. "recorded: their logs say why)", function() return rs:plot_curves("val_loss") end)
   T.check_error("wb.Runs:plot_curves: no run to draw 'loss' from",
     function() return wb.runs.Runs{}:plot_curves("loss") end)
+end)
+
+local function tiny()
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "softmax"})}
+  return m, wb.rand(6, 4), wb.tensor({0, 1, 2, 0, 1, 2}, "uint8")
+end
+
+T.test("fit{lr = ...}: the error says lr is the optimizer's and how to give it", function()
+  -- (before: the list of fit's options, none of which takes a learning rate)
+  local m, x, y = tiny()
+  T.check_error("fit: unknown option 'lr' (valid: ", m.fit, m, x, y, {lr = 0.1})
+  T.check_error("(lr is the optimizer's: optimizer = wb.optim.SGD{lr = ...})", m.fit, m, x, y,
+    {lr = 0.1})
+  T.check_error("(beta1 is the optimizer's: optimizer = wb.optim.Adam{beta1 = ...})", m.fit, m,
+    x, y, {beta1 = 0.8})
+  T.check_error("fit: unknown option 'epoch' (valid: ", m.fit, m, x, y, {epoch = 1})
+end)
+
+T.test("evaluate's result: a misread key is an error, print shows its numbers", function()
+  -- (before: r.acc and Keras's r[2] were nil, a score read as missing; print(r)
+  -- was "table: 0x...")
+  local m, x, y = tiny()
+  local r = m:evaluate(x, y)
+  T.ok(r.accuracy >= 0 and r.loss > 0)
+  T.check_error("evaluate's result has no field 'acc'; its fields and methods: accuracy, loss",
+    function() return r.acc end)
+  T.check_error("evaluate's result has no key 2", function() return r[2] end)
+  T.eq(tostring(r), string.format("{loss = %.4f, accuracy = %.4f}", r.loss, r.accuracy))
+  local keys = {}
+  for k in pairs(r) do keys[#keys + 1] = k end
+  table.sort(keys)
+  T.eq(table.concat(keys, " "), "accuracy loss") -- still a plain table to pairs and JSON
 end)
 
 T.done()

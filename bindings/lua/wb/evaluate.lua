@@ -84,6 +84,17 @@ local function verbose(opts, what)
   return v == true or v == 1
 end
 
+-- evaluate's result: its two numbers, strict (r.acc, r.val_loss or Keras's
+-- r[2] read as nil, a missing score; now an error naming loss and accuracy),
+-- printed as them (print(r) printed "table: 0x...").
+local Scores = {__name = "wb.Scores", __fields = {loss = true, accuracy = true}}
+Scores.__index = function(_, k)
+  error(require("wb.spec_keys").no_field("evaluate's result", k, Scores), 2)
+end
+Scores.__tostring = function(r)
+  return string.format("{loss = %.4f, accuracy = %.4f}", r.loss, r.accuracy)
+end
+
 ---wb.Sequential:evaluate(ds, y, opts) -> table
 ---{loss = l, accuracy = a} of the model on a dataset, or on inputs x (a
 ---float32 [n, 784] tensor in [0, 1] or uint8, divided by 255) and labels
@@ -97,7 +108,8 @@ end
 ---10000 rows: loss 0.3485, accuracy 0.9040"; default false).
 ---evaluate(ds, opts) is evaluate(ds, nil, opts); x without y, or a dataset
 ---without labels, is an error (it would be scored against zeros), as is y
----with a dataset (it would be ignored) or y as a Lua list.
+---with a dataset (it would be ignored) or y as a Lua list. The result is
+---strict: another key (r.acc, r[2]) is an error naming loss and accuracy.
 ---@param ds wb.Dataset|wb.Tensor
 ---@param y? wb.Tensor|table
 ---@param opts? table
@@ -136,7 +148,7 @@ function Sequential:evaluate(ds, y, opts)
   if v then -- Keras prints its metrics; one line here
     io.stdout:write(string.format("evaluate: %d rows: loss %.4f, accuracy %.4f\n", #ds, loss, acc))
   end
-  return {loss = loss, accuracy = acc}
+  return setmetatable({loss = loss, accuracy = acc}, Scores)
 end
 
 ---wb.Sequential:predict(x, opts) -> wb.Tensor

@@ -13,6 +13,10 @@ function M.check_keys(opts, valid, fname)
   util.check_options(opts, valid, fname, 3)
 end
 
+local OPTIMIZER_KEYS = {lr = "SGD", learning_rate = "SGD", momentum = "SGD",
+  nesterov = "SGD", beta1 = "Adam", beta2 = "Adam", eps = "Adam", rho = "RMSprop",
+  weight_decay = "AdamW"}
+
 -- opts with aliases renamed; an unknown key is an error listing the names
 -- and the aliases, an alias given with its name is an error naming both.
 function M.resolve_keys(opts, valid, aliases, fname)
@@ -29,8 +33,11 @@ function M.resolve_keys(opts, valid, aliases, fname)
       local al = {}
       for a, n in pairs(aliases) do al[#al + 1] = a .. " = " .. n end
       table.sort(al)
-      error(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)", fname,
-        tostring(k), table.concat(valid, ", "), table.concat(al, ", ")), 3)
+      -- an optimizer's setting is the optimizer's: fit{lr = ...} named no way to it
+      local opt = OPTIMIZER_KEYS[k] and string.format(" (%s is the optimizer's: optimizer = "
+        .. "wb.optim.%s{%s = ...})", k, OPTIMIZER_KEYS[k], k) or ""
+      error(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)%s", fname,
+        tostring(k), table.concat(valid, ", "), table.concat(al, ", "), opt), 3)
     end
     out[name or k] = v
   end

@@ -1,7 +1,8 @@
 -- test_audit_lead8.lua: papercuts met writing a first ablation from README
 -- ("Writing an ablation") and "The training loop, step by step": a key of
 -- the experiment put in its base config, Keras's Dense(64, "relu"), a
--- report whose runs all failed, fit{lr = ...}, evaluate's result misread.
+-- report whose runs all failed, fit{lr = ...}, evaluate's result misread, a
+-- runs:table typed at the REPL.
 local T = dofile("tests/lua/harness.lua")
 
 T.test("seeds (or vary, build) in base: said to be the experiment's, not 'did you mean eps'",
@@ -69,6 +70,22 @@ T.test("evaluate's result: a misread key is an error, print shows its numbers", 
   for k in pairs(r) do keys[#keys + 1] = k end
   table.sort(keys)
   T.eq(table.concat(keys, " "), "accuracy loss") -- still a plain table to pairs and JSON
+end)
+
+T.test("the REPL prints text of several lines (a runs:table) as its lines, as a long string",
+  function()
+  -- (before: one line, "| variant | seeds |\n|---|---|\n| a | 2 |\n", unreadable)
+  local R = require "wb.repl"
+  local md = "| variant | seeds |\n|---|---|\n| a | 2 |\n"
+  T.eq(R.format(md), "[[\n" .. md .. "]]")
+  for _, s in ipairs{md, "a\nb", "x]]y\nz", "a\n]", "a]=\nb]", "\n"} do
+    T.eq(load("return " .. R.format(s))(), s, "reads back: " .. s)
+  end
+  T.eq(R.format("a\tb\nc"), '"a\\9b\\nc"') -- other control bytes: quoted, seen
+  T.eq(R.format("one line"), '"one line"')
+  local st, out, err = T.run_wb("-i", "'| a |\\n|---|\\n'\n")
+  T.eq(st, 0, err)
+  T.eq(out, "[[\n| a |\n|---|\n]]\n")
 end)
 
 T.done()

@@ -17,7 +17,8 @@ local keywords, is_ident = pretty.keywords, pretty.is_ident
 
 -- {==== printing ====
 
--- The text the REPL prints for one value (wb/pretty.lua): strings quoted,
+-- The text the REPL prints for one value (wb/pretty.lua): strings quoted (of several
+-- lines: a long string),
 -- tables shallow and at most a screenful, whole floats as integers,
 -- everything with a __tostring (tensors, layers, models) through it. A
 -- function shows its signature when it has help (`wb.nn.Dense` typed alone
@@ -34,6 +35,14 @@ function M.format(v, all)
       local arg = e.name:find(":", 1, true) and string.format("%q", e.name) or e.name
       return string.format("function %s  (help(%s) says more)", e.sig, arg)
     end
+  end
+  -- text of several lines (a runs:table, a README) as a long string, its
+  -- lines as they read, not one line of \n; other control bytes: quoted
+  if type(v) == "string" and v:find("\n", 1, true) and not v:find("[\0-\9\11-\31\127]")
+      and #v <= pretty.max_string then
+    local eq = ""
+    while v:find("]" .. eq .. "]", 1, true) or v:sub(-#eq - 1) == "]" .. eq do eq = eq .. "=" end
+    return "[" .. eq .. "[\n" .. v .. "]" .. eq .. "]"
   end
   return pretty.format(v, all)
 end

@@ -42,7 +42,11 @@ local keras = require "wb.losses_keras"
 ---A function loss(output, labels) -> value, grad_output (output: the
 ---model's [n, C] output; labels: the dataset's uint8 [n] class ids from 0;
 ---value: a number or a one-element tensor; grad_output: the gradient of
----value w.r.t. output, [n, C]).
+---value w.r.t. output, [n, C]). fit checks that gradient on its first
+---batch against central differences of the value along two directions
+---(under a softmax head, a constant per row, which the softmax drops, is
+---not counted): a wrong one (a missing 1 / n, a flipped sign, zeros) is an
+---error naming the slopes; fit{loss_check = false} skips it.
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})
@@ -220,6 +224,10 @@ function Output:value(model, x, y, training)
         want, got and "a tensor [" .. got .. "]" or type(g)), 0)
     end
     self.grad = g
+    if self.check and self.user then -- once a fit, on its first batch
+      self.check = false
+      require("wb.losses_check").check(self.fname, self.fn, out, y, v, g, self.softmax)
+    end
   end
   return v, correct_of(out, y)
 end
@@ -275,7 +283,8 @@ function M._get(spec, model, slot, fname)
       type(spec) == "string" and string.format("%q", spec) or tostring(spec),
       table.concat(NAMES, ", ")), 3)
   end
-  return setmetatable({fn = fn, fname = fname}, Output)
+  return setmetatable({fn = fn, fname = fname, user = not ON_OUTPUT[spec],
+    softmax = softmax_head(model)}, Output)
 end
 
 return M

@@ -509,14 +509,15 @@ static int l_gsnr(lua_State *L)
     return 1;
 }
 
-/* _record_step(steps, logs, i, keep) -> written: wb/fit_loop.lua's
+/* _record_step(steps, logs, i, keep) -> written [, key]: wb/fit_loop.lua's
  * record_step walk in one call (with instruments every step it was about
  * 300 VM instructions and 40 C calls, a type() and a next() per key): each
  * number logs[k] goes to steps[k][i] (a new series padded with NaN below
  * i); with keep (a set), the keys not in it are removed from logs in the
  * same walk. Returns how many were written, -1 when a series was created
- * (the caller's padding pass then runs). Raw accesses: both are the fit's
- * plain tables. */
+ * (the caller's padding pass then runs), and the key of the first entry
+ * that is not a number, if one is (a hook's string: the caller says so).
+ * Raw accesses: both are the fit's plain tables. */
 static int l_record_step(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -526,7 +527,7 @@ static int l_record_step(lua_State *L)
     if (keep)
         luaL_checktype(L, 4, LUA_TTABLE);
     lua_Integer written = 0;
-    int created = 0;
+    int created = 0, bad = 0;
     lua_settop(L, 4);
     lua_pushnil(L);
     while (lua_next(L, 2)) { /* key at 5, value at 6 */
@@ -538,6 +539,11 @@ static int l_record_step(lua_State *L)
                 lua_rawset(L, 2); /* clearing a field during the walk is allowed */
             }
             lua_pop(L, 1);
+        }
+        if (lua_type(L, 6) != LUA_TNUMBER && !bad) { /* the first entry that is none */
+            bad = 1;
+            lua_pushvalue(L, 5);
+            lua_replace(L, 3); /* i is read */
         }
         if (lua_type(L, 6) == LUA_TNUMBER) {
             lua_pushvalue(L, 5);
@@ -565,7 +571,10 @@ static int l_record_step(lua_State *L)
         lua_pop(L, 1); /* the value; the key stays for lua_next */
     }
     lua_pushinteger(L, created ? -1 : written);
-    return 1;
+    if (!bad)
+        return 1;
+    lua_pushvalue(L, 3);
+    return 2;
 }
 
 int lwb_open_instruments(lua_State *L)

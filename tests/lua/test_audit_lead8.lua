@@ -2,7 +2,7 @@
 -- ("Writing an ablation") and "The training loop, step by step": a key of
 -- the experiment put in its base config, Keras's Dense(64, "relu"), a
 -- report whose runs all failed, fit{lr = ...}, evaluate's result misread, a
--- runs:table typed at the REPL.
+-- runs:table typed at the REPL, a hook that rewrites fit's numbers.
 local T = dofile("tests/lua/harness.lua")
 
 T.test("seeds (or vary, build) in base: said to be the experiment's, not 'did you mean eps'",
@@ -86,6 +86,36 @@ T.test("the REPL prints text of several lines (a runs:table) as its lines, as a 
   local st, out, err = T.run_wb("-i", "'| a |\\n|---|\\n'\n")
   T.eq(st, 0, err)
   T.eq(out, "[[\n| a |\n|---|\n]]\n")
+end)
+
+T.test("a hook that changes fit's loss, accuracy or lr in logs is an error; its own names pass",
+  function()
+  -- (before: logs.loss = 5 in on_train_batch_end was history.steps.loss, and
+  -- in on_epoch_end h.loss: the history said what fit never measured)
+  local m, x, y = tiny()
+  local function with(hooks, o)
+    o = o or {}
+    o.epochs, o.verbose, o.batch_size, o.callbacks = 2, false, 2, {wb.callbacks.Lambda(hooks)}
+    return m:fit(x, y, o)
+  end
+  T.check_error("fit: a batch hook changed logs.loss from ", with,
+    {on_train_batch_end = function(_, logs) logs.loss = 5 end}, {log_every = 1})
+  T.check_error("to 5: fit's own numbers are recorded as it computed them; put a number of "
+    .. "yours under a name of its own (logs.my_loss)", with,
+    {on_train_batch_end = function(_, logs) logs.loss = 5 end}) -- not recorded: still one
+  T.check_error("fit: a batch hook changed logs.lr from ", with,
+    {on_train_batch_end = function(_, logs) logs.lr = 1 end}, {log_every = 1})
+  T.check_error("fit: an on_epoch_end hook changed logs.accuracy from ", with,
+    {on_epoch_end = function(_, logs) logs.accuracy = 1 end})
+  T.check_error("fit: an on_epoch_end hook changed logs.val_loss from ", with,
+    {on_epoch_end = function(_, logs) logs.val_loss = 0 end}, {validation = {x, y}})
+  T.check_error("fit: an on_epoch_end hook wrote logs.note, which is not a number: the "
+    .. "history records numbers only", with, {on_epoch_end = function(_, logs)
+      logs.note = "fine" end})
+  local h = with({on_epoch_end = function(_, logs) logs.my_loss = logs.loss * 2 end,
+    on_train_batch_end = function(_, logs) logs.half = logs.loss / 2 end}, {log_every = 1})
+  T.eq(h.my_loss[2], h.loss[2] * 2)
+  T.eq(h.steps.half[3], h.steps.loss[3] / 2)
 end)
 
 T.done()

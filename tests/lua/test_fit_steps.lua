@@ -211,24 +211,29 @@ end)
 
 T.test("a step's record: NaN padding as Lua's 0/0, numbers only, integers kept", function()
   -- the walk is C (l_instruments.c _record_step): its NaN is Lua's 0 / 0
-  -- bit for bit ("%a": -nan on x86), a non-number is not recorded, and a
-  -- key outside the step keys leaves the logs in the same walk
+  -- bit for bit ("%a": -nan on x86), a non-number is an error naming it
+  -- (it was dropped without a word), and a key outside the step keys
+  -- leaves the logs in the same walk
   local m = tiny_model(5)
   local lam = cb.Lambda{on_train_batch_end = function(step, logs)
     T.eq(logs.late, nil, "the last step's key was removed")
     if step >= 3 then logs.late, logs.int = step / 4, step end
-    logs.text, logs.list = "x", {}
   end}
   local st = m:fit(data, {epochs = 1, batch_size = 25, log_every = 1, verbose = false,
     callbacks = {lam}, optimizer = wb.optim.SGD{lr = 0.05}}).steps
   for i = 1, 2 do T.eq(string.format("%a", st.late[i]), string.format("%a", 0 / 0)) end
   T.eq(st.late[3], 0.75)
   T.eq(math.type(st.int[3]), "integer", "an integer stays one")
-  T.eq(st.text, nil, "a string is not a series")
-  T.eq(st.list, nil)
+  for _, every in ipairs{1, 2} do -- a recorded step (C's walk) and one that is not
+    T.check_error("fit: a batch hook wrote logs.text, which is not a number: history.steps "
+      .. "records numbers only", m.fit, m, data, {epochs = 1, batch_size = 25, verbose = false,
+      log_every = every, callbacks = {cb.Lambda{on_train_batch_end = function(step, logs)
+        if step == 2 then logs.text = "x" end end}}})
+  end
   local steps, logs = {step = {1}}, {step = 2, loss = 0.5, extra = 3, name = "n"}
-  T.eq(wb.instruments._record_step(steps, logs, 2, {step = true, loss = true}), -1,
-    "a new series: -1 (the caller pads)")
+  local written, bad = wb.instruments._record_step(steps, logs, 2, {step = true, loss = true})
+  T.eq(written, -1, "a new series: -1 (the caller pads)")
+  T.eq(bad, "name", "the key that is not a number")
   T.eq(logs.extra, nil); T.eq(logs.name, nil); T.eq(logs.loss, 0.5)
   T.eq(string.format("%a", steps.extra[1]), string.format("%a", 0 / 0))
   T.eq(steps.extra[2], 3); T.eq(steps.loss[2], 0.5); T.eq(steps.step[2], 2)

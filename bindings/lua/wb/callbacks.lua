@@ -36,7 +36,9 @@
 -- step-to-step dynamics these hooks are for; the epoch logs keep Keras's
 -- means). A number a batch_end hook writes into logs (logs.grad_norm = g)
 -- is recorded in history.steps with fit's log_every at logging steps, then
--- removed from the table.
+-- removed from the table; anything else (a string, a tensor) is an error,
+-- and so is changing one of fit's own entries (loss, accuracy, lr, step,
+-- epoch, batch_size; in on_epoch_end's logs also val_loss, ...).
 -- A callback with a method named on_* that is none of these hooks is an
 -- error (a misspelt hook would otherwise never run), as is a function
 -- named like a hook without its underscores or "on" (epoch_end). A hook

@@ -358,13 +358,13 @@ function Sequential:fit(train, opts, more)
     end
     rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
     local stopped_before = history.stopped_epoch
-    local stop = call_cbs(cbs, "on_epoch_end", self, epoch, logs)
+    local own, stop = loop.own_numbers(logs), call_cbs(cbs, "on_epoch_end", self, epoch, logs)
     loop.check_model(self, ctx, "on_epoch_end", true)
     rawset(self, "_fit_busy", nil)
     loop.check_interrupt() -- a Ctrl-C a hook's pcall caught
     -- after the hooks, as Keras's History (the last callback): a number a
     -- hook put in logs (a metric of its own) is a series of the history
-    history:_record(logs)
+    loop.record_epoch(history, logs, own) -- a hook changed none of fit's numbers
     -- the epoch training stopped at: a hook that asked for a stop (and wrote
     -- it) may have been overruled by a later one (stop_training = false)
     history.stopped_epoch = stop and epoch or stopped_before

@@ -84,7 +84,8 @@ local nseries = setmetatable({}, {__mode = "k"})
 local record_walk = wb.instruments._record_step
 local function record_step(steps, logs, clear)
   local i = #steps.step + 1
-  local written = record_walk(steps, logs, i, clear and STEP_KEYS or nil)
+  local written, bad = record_walk(steps, logs, i, clear and STEP_KEYS or nil)
+  if bad ~= nil then M.not_a_number("a batch hook", bad, "history.steps") end
   if nseries[steps] ~= written then
     local n = 0
     for _, s in pairs(steps) do
@@ -93,6 +94,42 @@ local function record_step(steps, logs, clear)
     end
     nseries[steps] = n
   end
+end
+
+-- What hooks write into logs. fit's own numbers (the step's or the
+-- epoch's loss, accuracy, lr, ...) stay as fit computed them: a hook that
+-- changed one (logs.loss = ...) made the history say what fit never
+-- measured. A hook's own entry must be a number: the history records
+-- numbers, and a string or a tensor was dropped without a word.
+function M.not_a_number(who, k, where)
+  error(string.format("fit: %s wrote logs.%s, which is not a number: %s records numbers "
+    .. "only (a one-element tensor's is t:item())", who, tostring(k), where), 0)
+end
+
+local function changed(who, k, was, now)
+  error(string.format("fit: %s changed logs.%s from %s to %s: fit's own numbers are "
+    .. "recorded as it computed them; put a number of yours under a name of its own "
+    .. "(logs.my_%s)", who, k, tostring(was), tostring(now), k), 0)
+end
+
+local function differs(a, b) return a ~= b and (a == a or b == b) end -- NaN is NaN
+
+-- fit's numbers of an epoch's logs, before its hooks.
+function M.own_numbers(logs)
+  local own = {}
+  for k, v in pairs(logs) do own[k] = v end
+  return own
+end
+
+-- history:_record(logs) after the on_epoch_end hooks, which left own alone.
+function M.record_epoch(history, logs, own)
+  for k, v in pairs(own) do
+    if differs(logs[k], v) then changed("an on_epoch_end hook", k, v, logs[k]) end
+  end
+  for k, v in pairs(logs) do
+    if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
+  end
+  history:_record(logs)
 end
 
 -- An empty step series: the series fit always records.
@@ -163,17 +200,28 @@ M.check_model = check_model
 -- series, the removal of the keys the hooks added. Returns true to stop.
 local function after_step(model, ctx, logs, total, correct, count)
   local every, bcb = ctx.log_every, ctx.batch_cbs
-  logs.loss, logs.accuracy = total, correct / count
+  local acc, step, epoch, bs, lr = correct / count, logs.step, logs.epoch, logs.batch_size, logs.lr
+  logs.loss, logs.accuracy = total, acc
   if bcb then
-    call_cbs(bcb, "on_train_batch_end", model, logs.step, logs)
+    call_cbs(bcb, "on_train_batch_end", model, step, logs)
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
+    if differs(logs.loss, total) or logs.accuracy ~= acc or logs.step ~= step or logs.epoch ~= epoch
+        or logs.batch_size ~= bs or logs.lr ~= lr then
+      for k, v in pairs{loss = total, accuracy = acc, step = step, epoch = epoch,
+        batch_size = bs, lr = lr} do
+        if differs(logs[k], v) then changed("a batch hook", k, v, logs[k]) end
+      end
+    end
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
     record_step(ctx.history.steps, logs, bcb ~= nil)
     ctx.record_now = nil
   elseif bcb then
-    for k in pairs(logs) do
-      if not STEP_KEYS[k] then logs[k] = nil end
+    for k, v in pairs(logs) do
+      if not STEP_KEYS[k] then
+        if type(v) ~= "number" then M.not_a_number("a batch hook", k, "history.steps") end
+        logs[k] = nil
+      end
     end
   end
   return M.stopping(model)

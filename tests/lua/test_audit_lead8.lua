@@ -118,4 +118,14 @@ T.test("a hook that changes fit's loss, accuracy or lr in logs is an error; its 
   T.eq(h.steps.half[3], h.steps.loss[3] / 2)
 end)
 
+T.test("ds[1] says how to get a row (it was 'no key 1, named by strings')", function()
+  local ds = wb.data.Dataset(wb.zeros(3, 4), wb.tensor({0, 1, 2}, "uint8"))
+  T.check_error("wb.Dataset has no key 1: row i is ds.images:row(i) with label "
+    .. "ds.labels:get(i), or the dataset ds:subset(i, i) (rows count from 1)",
+    function() return ds[1] end)
+  T.check_error("wb.Dataset has no key 0", function() return ds[0] end)
+  T.eq(ds.labels:get(2), 1)
+  T.eq(#ds:subset(2, 2), 1)
+end)
+
 T.done()

@@ -29,6 +29,9 @@ local strict_index = Dataset.__index
 function Dataset.__index(ds, k)
   if ALIAS[k] then
     error(string.format("wb.Dataset has no field '%s'; did you mean %s?", k, ALIAS[k]), 2)
+  elseif math.type(k) == "integer" then -- Python's ds[0], torch's dataset[i]
+    error(string.format("wb.Dataset has no key %d: row i is ds.images:row(i) with label "
+      .. "ds.labels:get(i), or the dataset ds:subset(i, i) (rows count from 1)", k), 2)
   end
   return strict_index(ds, k)
 end

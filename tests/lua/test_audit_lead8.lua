@@ -128,4 +128,15 @@ T.test("ds[1] says how to get a row (it was 'no key 1, named by strings')", func
   T.eq(#ds:subset(2, 2), 1)
 end)
 
+T.test("a piped -i goes on after a line's error and exits 0; a piped program exits 1", function()
+  -- (README says so; as python3 -i and lua5.4 -i)
+  local st, out, err = T.run_wb("-i", "error('first')\n'second'\n")
+  T.eq(st, 0, err)
+  T.eq(out, '"second"\n')
+  T.ok(err:find("stdin:1: first", 1, true), err)
+  st, out, err = T.run_wb("", "error('first')\nprint('second')\n")
+  T.eq(st, 1, err)
+  T.eq(out, "")
+end)
+
 T.done()

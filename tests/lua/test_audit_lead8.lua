@@ -78,11 +78,12 @@ T.test("the REPL prints text of several lines (a runs:table) as its lines, as a 
   local R = require "wb.repl"
   local md = "| variant | seeds |\n|---|---|\n| a | 2 |\n"
   T.eq(R.format(md), "[[\n" .. md .. "]]")
-  for _, s in ipairs{md, "a\nb", "x]]y\nz", "a\n]", "a]=\nb]", "\n"} do
+  for _, s in ipairs{md, "a\nb", "x]]y\nz", "a\n]", "a]=\nb]", "\n\n"} do
     T.eq(load("return " .. R.format(s))(), s, "reads back: " .. s)
   end
   T.eq(R.format("a\tb\nc"), '"a\\9b\\nc"') -- other control bytes: quoted, seen
   T.eq(R.format("one line"), '"one line"')
+  T.eq(R.format("one line\n"), '"one line\\n"') -- a line and its end: quoted, shorter
   local st, out, err = T.run_wb("-i", "'| a |\\n|---|\\n'\n")
   T.eq(st, 0, err)
   T.eq(out, "[[\n| a |\n|---|\n]]\n")

@@ -37,8 +37,9 @@ function M.format(v, all)
     end
   end
   -- text of several lines (a runs:table, a README) as a long string, its
-  -- lines as they read, not one line of \n; other control bytes: quoted
-  if type(v) == "string" and v:find("\n", 1, true) and not v:find("[\0-\9\11-\31\127]")
+  -- lines as they read, not one line of \n; one line ("s\n") and other
+  -- control bytes: quoted
+  if type(v) == "string" and v:find("\n.") and not v:find("[\0-\9\11-\31\127]")
       and #v <= pretty.max_string then
     local eq = ""
     while v:find("]" .. eq .. "]", 1, true) or v:sub(-#eq - 1) == "]" .. eq do eq = eq .. "=" end

@@ -3,7 +3,9 @@
 -- es.restore_best_weights = "yes", es.min_delta = -1) was kept and failed,
 -- or misbehaved, only in training: it now goes through the constructor's
 -- checks, the error naming the class, the field, the value and what was
--- expected.
+-- expected. A misspelt write into a History (h.val_los = ...) was kept
+-- unread: an error naming the nearest now, while fit's, the callbacks' and
+-- a resumed fit's series and fields go in as before.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local cbs = wb.callbacks
@@ -101,6 +103,48 @@ T.test("ReduceLROnPlateau, ModelCheckpoint, CSVLogger, LearningRateScheduler che
   r.wait, mc.best = 2, 0.5
   T.eq(r.wait, 2); T.eq(mc.best, 0.5)
   T.check_error("did you mean factor?", function() r.factr = 0.5 end)
+end)
+
+-- }====================
+-- {==================== a History's writes ====================
+
+T.test("a History: a misspelt write is an error naming the nearest", function()
+  local train, val = T.tiny_data()
+  local m = T.tiny_mlp()
+  -- a hook's own metric, near a name of the history's, is a series as before
+  local hook = cbs.Lambda{on_epoch_end = function(e, logs) logs.val_loss2 = e / 10 end}
+  local h = m:fit(train, {epochs = 2, batch_size = 10, verbose = false,
+    validation_data = val, callbacks = {hook, cbs.EarlyStopping{patience = 5}}})
+  T.eq(h.val_loss2[2], 0.2)
+  local err = T.check_error("wb.History has no field 'val_los'; did you mean val_loss?",
+    function() h.val_los = {1, 2} end)
+  T.ok(err:find("test_audit_strict5.lua:%d+: wb%.History"), err)
+  T.eq(rawget(h, "val_los"), nil, "nothing was set")
+  T.check_error("wb.History has no field 'stoped_epoch'; did you mean stopped_epoch?",
+    function() h.stoped_epoch = 1 end)
+  T.check_error("did you mean epochs?", function() h.epoch = 1 end)
+  T.check_error("wb.History: 'last' is a method", function() h.last = 1 end)
+  -- its fields, its series and names of one's own are set
+  h.stopped_epoch, h.best_epoch, h.note = 2, 1, "baseline"
+  h.val_loss = {0.5, 0.4}; h.smoothed_loss = {1, 2}
+  T.eq(h.note, "baseline"); T.eq(h.smoothed_loss[2], 2); T.eq(h.stopped_epoch, 2)
+  rawset(h, "val_los", 1) -- as the hint says
+  T.eq(h.val_los, 1)
+end)
+
+T.test("a resumed fit's history keeps a hook's series near the history's names", function()
+  local train, val = T.tiny_data()
+  local dir = T.tmpdir()
+  local function opts(epochs, resume)
+    return {epochs = epochs, batch_size = 10, verbose = false, validation_data = val,
+      resume = resume, callbacks = {cbs.Lambda{on_epoch_end = function(e, logs)
+        logs.val_loss2 = e end}, cbs.ModelCheckpoint{dir .. "/s.safetensors",
+        save_state = true}}}
+  end
+  T.tiny_mlp():fit(train, opts(1))
+  local h = T.tiny_mlp():fit(train, opts(2, dir .. "/s.safetensors"))
+  T.eq(h.epochs, 2); T.eq(h.val_loss2[1], 1); T.eq(h.val_loss2[2], 2)
+  T.check_error("did you mean val_loss or val_loss2?", function() h.val_loss3 = 1 end)
 end)
 
 -- }====================

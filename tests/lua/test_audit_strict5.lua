@@ -5,7 +5,8 @@
 -- checks, the error naming the class, the field, the value and what was
 -- expected. A misspelt write into a History (h.val_los = ...) was kept
 -- unread: an error naming the nearest now, while fit's, the callbacks' and
--- a resumed fit's series and fields go in as before.
+-- a resumed fit's series and fields go in as before. model.layers = {...}
+-- was kept and never read: an error saying the layers are model[i].
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local cbs = wb.callbacks
@@ -148,4 +149,27 @@ T.test("a resumed fit's history keeps a hook's series near the history's names",
 end)
 
 -- }====================
+-- {==================== model.layers ====================
+
+T.test("model.layers = {...} is an error: the layers are model[i]", function()
+  local m = T.tiny_mlp()
+  local err = T.check_error("wb.Sequential: model.layers cannot be set: its layers are "
+    .. "model[i], model[1] .. model[#model]; model:add(layer) appends one",
+    function() m.layers = {wb.nn.Dense(8, 3)} end)
+  T.ok(err:find("test_audit_strict5.lua:%d+: wb%.Sequential"), err)
+  T.eq(rawget(m, "layers"), nil, "nothing was set")
+  T.check_error("model.layer cannot be set", function() m.layer = 1 end)
+  T.eq(#m, 2)
+  m:add(wb.nn.Activation("linear"))
+  T.eq(#m, 3)
+  -- a class built on Sequential keeps its own names
+  local Sub = setmetatable({}, {__index = wb.nn.SequentialClass})
+  Sub.__index, Sub.__newindex = Sub, rawset
+  local s = setmetatable({}, Sub)
+  s.layers = {}
+  T.eq(#s.layers, 0)
+end)
+
+-- }====================
+
 T.done()

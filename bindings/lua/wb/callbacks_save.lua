@@ -14,12 +14,11 @@ local wants_max, monitor_value = M._wants_max, M._monitor_value
 
 local ModelCheckpoint = {}
 ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
--- its state; its options (threshold: initial_value_threshold); those computed from them
--- (an on_train_batch_end of its own with save_freq: the others stay out of the step loop)
+-- its state; its options; what they make (save_freq: a step hook of its own, not the class's)
 M._strict(ModelCheckpoint, {"model", "best", "pending", "pending_step", "last_saved"},
   {"filepath", "monitor", "save_best_only", "save_weights_only", "mode", "save_state", "tag",
-  "verbose", "save_freq", threshold = "initial_value_threshold"},
-  {fields = "filepath", max = "mode", on_train_batch_end = "save_freq"})
+  "verbose", "save_freq", threshold = "initial_value_threshold"}, {fields = "filepath",
+  max = "mode", on_train_batch_end = "save_freq"})
 ModelCheckpoint._make = function(o) return M.ModelCheckpoint(o) end
 
 -- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled

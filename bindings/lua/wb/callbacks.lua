@@ -54,7 +54,6 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
-local spec_keys = require "wb.spec_keys"
 ---wb.callbacks
 ---Callbacks for model:fit (Keras 3 semantics): EarlyStopping,
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
@@ -77,7 +76,8 @@ local spec_keys = require "wb.spec_keys"
 ---anything but true, false or nothing (on_train_end's is ignored); give
 ---callbacks as a list, {cb}. The callbacks here are strict: reading a name
 ---one lacks (es.patiense) or setting one near its names is an error naming
----the nearest (a callback of your own, a plain table, is yours).
+---the nearest, and setting an option (es.patience = "3") goes through the
+---constructor's checks (a callback of your own, a plain table, is yours).
 ---Example: m:fit(d.train, {validation_split = 0.1, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}
@@ -207,25 +207,7 @@ local IS_HOOK = {}
 for _, h in ipairs(HOOKS) do IS_HOOK[h] = true end
 M._HOOKS = HOOKS
 
--- The names of the protocol any callback may lack (read as nil): the hooks,
--- fit's private after-hooks, get_state and set_state (wb/state.lua), the
--- series and seconds an experiment's callbacks may keep (wb/train.lua).
-local PROTOCOL = {"_after_epoch_end", "_after_batch_end", "get_state", "set_state", "series",
-  "seconds", table.unpack(HOOKS)}
-
--- The library's callback classes are strict (wb.spec_keys.strict): reading
--- a name that is none of the class's fields (its options, and the state
--- its hooks set), methods or the protocol's is an error naming the
--- nearest (es.patiense was nil), and so is setting a method's name or one
--- near the class's names (es.patiense = 3 was kept unread). A callback of
--- the user's own (a plain table) is not touched.
-function M._strict(class, fields)
-  class.__fields = {}
-  for _, list in ipairs{PROTOCOL, fields} do
-    for _, k in ipairs(list) do class.__fields[k] = true end
-  end
-  return spec_keys.strict(class.__name, class, "cb")
-end
+require "wb.callbacks_strict" -- M._strict, M._new
 
 -- A hook name without its underscores or "on": "onepoch_end" and
 -- "epoch_end" are misspelt hooks too, which would never run.
@@ -317,7 +299,8 @@ end
 
 local Scheduler = {}
 Scheduler.__name = "wb.callbacks.LearningRateScheduler"
-M._strict(Scheduler, {"schedule", "verbose", "model"})
+M._strict(Scheduler, {"model"}, {"verbose", schedule = 1}, {})
+Scheduler._make = function(o) return M.LearningRateScheduler(o) end
 
 ---wb.callbacks.LearningRateScheduler(schedule, opts) -> wb.callbacks.LearningRateScheduler
 ---Keras's LearningRateScheduler: before each epoch, model.optimizer.lr =
@@ -349,7 +332,8 @@ function M.LearningRateScheduler(schedule, opts)
     end
   end
   opts = check_opts(opts, {"verbose"}, "LearningRateScheduler", 2, {verbose = "verbose"})
-  return setmetatable({schedule = schedule, verbose = is_verbose(opts.verbose)}, Scheduler)
+  return M._new(Scheduler, {schedule = schedule, verbose = is_verbose(opts.verbose)},
+    {schedule, verbose = opts.verbose})
 end
 
 function Scheduler:on_train_begin(model)

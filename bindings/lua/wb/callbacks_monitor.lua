@@ -13,9 +13,11 @@ local wants_max, monitor_value = M._wants_max, M._monitor_value
 
 local EarlyStopping = {}
 EarlyStopping.__name = "wb.callbacks.EarlyStopping"
-M._strict(EarlyStopping, {"monitor", "min_delta", "patience", "baseline", "restore_best_weights",
-  "start_from_epoch", "verbose", "max", "model", "wait", "stopped_epoch", "best", "best_epoch",
-  "best_weights", "has_best_weights"})
+-- the state its hooks set; its options (fields of the same names); max from mode
+M._strict(EarlyStopping, {"model", "wait", "stopped_epoch", "best", "best_epoch",
+  "best_weights", "has_best_weights"}, {"monitor", "min_delta", "patience", "mode", "baseline",
+  "restore_best_weights", "start_from_epoch", "verbose"}, {max = "mode"})
+EarlyStopping._make = function(o) return M.EarlyStopping(o) end
 
 ---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
 ---Options: monitor, min_delta, patience, mode, baseline,
@@ -42,13 +44,13 @@ function M.EarlyStopping(opts, more)
     "restore_best_weights", "start_from_epoch", "verbose"}, "EarlyStopping", 1,
     {monitor = "string", min_delta = "number", patience = "count", baseline = "number",
      restore_best_weights = "boolean", start_from_epoch = "count", verbose = "verbose"})
-  local self = setmetatable({monitor = opts.monitor or "val_loss",
+  local monitor = opts.monitor or "val_loss"
+  return M._new(EarlyStopping, {monitor = monitor,
     min_delta = math.abs(opts.min_delta or 0), patience = opts.patience or 0,
-    baseline = opts.baseline, restore_best_weights = opts.restore_best_weights == true,
-    start_from_epoch = opts.start_from_epoch or 0, verbose = M._is_verbose(opts.verbose)},
-    EarlyStopping)
-  self.max = wants_max(self.monitor, opts.mode, "EarlyStopping")
-  return self
+    mode = opts.mode or "auto", baseline = opts.baseline,
+    restore_best_weights = opts.restore_best_weights == true,
+    start_from_epoch = opts.start_from_epoch or 0, verbose = M._is_verbose(opts.verbose),
+    max = wants_max(monitor, opts.mode, "EarlyStopping")}, opts)
 end
 
 -- Keras's test against its best, which starts at +inf (-inf for "max"):
@@ -176,8 +178,9 @@ end
 
 local ReduceLR = {}
 ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
-M._strict(ReduceLR, {"monitor", "factor", "patience", "min_delta", "cooldown", "min_lr",
-  "verbose", "max", "model", "best", "wait", "cooldown_counter"})
+M._strict(ReduceLR, {"model", "best", "wait", "cooldown_counter"}, {"monitor", "factor",
+  "patience", "mode", "min_delta", "cooldown", "min_lr", "verbose"}, {max = "mode"})
+ReduceLR._make = function(o) return M.ReduceLROnPlateau(o) end
 
 ---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau
 ---Options: monitor, factor, patience, mode, min_delta, cooldown, min_lr,
@@ -203,13 +206,12 @@ function M.ReduceLROnPlateau(opts, more)
   if type(factor) ~= "number" or factor >= 1 or factor < 0 then
     error("ReduceLROnPlateau: factor must be in [0, 1), got " .. tostring(factor), 2)
   end
-  local self = setmetatable({monitor = opts.monitor or "val_loss", factor = factor,
-    patience = opts.patience or 10, min_delta = opts.min_delta or 1e-4,
-    cooldown = opts.cooldown or 0, min_lr = opts.min_lr or 0,
-    verbose = M._is_verbose(opts.verbose)},
-    ReduceLR)
-  self.max = wants_max(self.monitor, opts.mode, "ReduceLROnPlateau")
-  return self
+  local monitor = opts.monitor or "val_loss"
+  return M._new(ReduceLR, {monitor = monitor, factor = factor,
+    patience = opts.patience or 10, mode = opts.mode or "auto",
+    min_delta = opts.min_delta or 1e-4, cooldown = opts.cooldown or 0,
+    min_lr = opts.min_lr or 0, verbose = M._is_verbose(opts.verbose),
+    max = wants_max(monitor, opts.mode, "ReduceLROnPlateau")}, opts)
 end
 
 function ReduceLR:on_train_begin(model)

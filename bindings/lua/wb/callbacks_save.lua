@@ -14,9 +14,12 @@ local wants_max, monitor_value = M._wants_max, M._monitor_value
 
 local ModelCheckpoint = {}
 ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
-M._strict(ModelCheckpoint, {"filepath", "monitor", "save_best_only", "save_weights_only",
-  "save_state", "tag", "threshold", "verbose", "fields", "max", "save_freq", "model", "best",
-  "pending", "pending_step", "last_saved"})
+-- its state; its options; what they make (save_freq: a step hook of its own, not the class's)
+M._strict(ModelCheckpoint, {"model", "best", "pending", "pending_step", "last_saved"},
+  {"filepath", "monitor", "save_best_only", "save_weights_only", "mode", "save_state", "tag",
+  "verbose", "save_freq", threshold = "initial_value_threshold"}, {fields = "filepath",
+  max = "mode", on_train_batch_end = "save_freq"})
+ModelCheckpoint._make = function(o) return M.ModelCheckpoint(o) end
 
 -- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled
 -- from the epoch number and the logs.
@@ -153,18 +156,14 @@ function M.ModelCheckpoint(opts, more)
   if opts.tag ~= nil and (type(opts.tag) ~= "string" or not opts.save_state) then
     error("ModelCheckpoint: tag must be a string, given with save_state = true", 2)
   end
-  local self = setmetatable({filepath = opts.filepath, monitor = opts.monitor or "val_loss",
-    save_best_only = opts.save_best_only == true,
+  local monitor, steps = opts.monitor or "val_loss", math.type(freq) == "integer"
+  return M._new(ModelCheckpoint, {filepath = opts.filepath, monitor = monitor,
+    save_best_only = opts.save_best_only == true, mode = opts.mode or "auto",
     save_weights_only = opts.save_weights_only == true, save_state = opts.save_state == true,
     tag = opts.tag, threshold = opts.initial_value_threshold,
-    verbose = M._is_verbose(opts.verbose),
-    fields = fields}, ModelCheckpoint)
-  self.max = wants_max(self.monitor, opts.mode, "ModelCheckpoint")
-  if math.type(freq) == "integer" then -- an own method: others stay out of the step loop
-    self.save_freq = freq
-    self.on_train_batch_end = ModelCheckpoint._batch_end
-  end
-  return self
+    verbose = M._is_verbose(opts.verbose), fields = fields, save_freq = steps and freq or nil,
+    max = wants_max(monitor, opts.mode, "ModelCheckpoint"),
+    on_train_batch_end = steps and ModelCheckpoint._batch_end or nil}, opts)
 end
 
 -- save_freq = k: every k-th step (global), at the clean point after the
@@ -278,7 +277,9 @@ end
 
 local CSVLogger = {}
 CSVLogger.__name = "wb.callbacks.CSVLogger"
-M._strict(CSVLogger, {"filename", "sep", "append", "model", "file", "header", "keys", "prior"})
+M._strict(CSVLogger, {"model", "file", "header", "keys", "prior"}, {"filename", "append",
+  sep = "separator"}, {})
+CSVLogger._make = function(o) return M.CSVLogger(o) end
 
 ---wb.callbacks.CSVLogger(filename, opts) -> wb.callbacks.CSVLogger
 ---Writes one CSV row per epoch to filename: header "epoch,<sorted log
@@ -303,8 +304,9 @@ function M.CSVLogger(filename, opts)
   opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2,
     {separator = "string", append = "boolean"})
   if type(filename) ~= "string" then error("CSVLogger: filename (a string) is required", 2) end
-  return setmetatable({filename = filename, sep = opts.separator or ",",
-    append = opts.append == true}, CSVLogger)
+  return M._new(CSVLogger, {filename = filename, sep = opts.separator or ",",
+    append = opts.append == true}, {filename = filename, separator = opts.separator,
+    append = opts.append})
 end
 
 function CSVLogger:on_train_begin(model)
@@ -394,5 +396,4 @@ end
 
 -- }====================
 
--- no return value: package.loaded keeps true, so a traceback names the
--- functions after the module they extend, not after this file
+-- no return value: a traceback names these functions after wb.callbacks, not this file

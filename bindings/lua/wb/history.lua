@@ -11,7 +11,7 @@ History.__methods = History -- for the REPL's Tab (which never calls __index)
 -- (h.val_los was nil: a typo in a script's analysis printed nothing or
 -- compared with nil).
 History.__fields = {stopped_epoch = true, best_epoch = true, steps = true,
-  instruments = true}
+  instruments = true, stopped = true} -- stopped: a divergence's message (wb/fit_loop.lua)
 
 -- Keras's names for what is here under another name.
 local KERAS = {
@@ -40,7 +40,8 @@ History._SERIES = table.move(VAL_SERIES, 1, #VAL_SERIES, #SERIES + 1, table.move
 ---holds their names, every, grad_hist's counts, seconds and calls per
 ---instrument (help(wb.instruments)). tostring gives the last values.
 ---A number an on_epoch_end hook puts in its logs is a series too (as in
----Keras); reading a name the history lacks is an error naming the nearest.
+---Keras); reading a name the history lacks is an error naming the nearest,
+---and so is setting one near its names (h.val_los = ...).
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 
@@ -54,12 +55,28 @@ function History.__index(h, k)
   error(spec_keys.no_field("wb.History", k, History, h), 2)
 end
 
+-- h.k = v for a name h lacks: a field of __fields, or a name of the
+-- user's own (h.note = ..., a series of one's own) is set; a method's name
+-- or a name near one of its series or fields (h.val_los = ..., h.stoped_epoch
+-- = ...: kept unread, while the real one stayed as it was) is an error naming
+-- the nearest. The library's series (a number a hook put in its logs, a
+-- history read back) are set with rawset: their names are their own.
+function History.__newindex(h, k, v)
+  local names = {}
+  for n in pairs(History.__fields) do names[n] = true end
+  for n in pairs(h) do names[n] = true end
+  local why = require("wb.spec_keys").bad_write("wb.History", k, {__fields = names,
+    __methods = History}, "h")
+  if why then error(why, 2) end
+  rawset(h, k, v)
+end
+
 -- An empty History (every series present, so #h.val_loss is always valid).
 function History.new()
-  local h = setmetatable({epochs = 0}, History)
+  local h = {epochs = 0}
   for _, k in ipairs(SERIES) do h[k] = {} end
   for _, k in ipairs(VAL_SERIES) do h[k] = {} end
-  return h
+  return setmetatable(h, History)
 end
 
 -- Append one epoch's logs.
@@ -68,7 +85,7 @@ function History:_record(logs)
   for k, v in pairs(logs) do
     if type(v) == "number" then
       local s = rawget(self, k)
-      if not s then s = {}; self[k] = s end
+      if not s then s = {}; rawset(self, k, s) end
       s[self.epochs] = v
     end
   end

@@ -74,11 +74,19 @@ end
 -- the user's own (model.note = ...) is set; a method's name (model.fit = 1)
 -- or a name near one of the class's (model.stop_trainig = true, Keras's
 -- spelling slip in a callback: kept as a new field, training went on) is
--- an error naming the nearest. A class built on this one (no _h: not made
--- by wb.nn.Sequential) sets what it likes.
+-- an error naming the nearest; so is a Keras name (model.layers = {...}
+-- was kept and never read: the model's layers stayed as they were). A
+-- class built on this one (no _h: not made by wb.nn.Sequential) sets what
+-- it likes.
 function Sequential.__newindex(self, k, v)
   if type(k) == "string" and rawget(self, "_h") ~= nil then
-    local why = require("wb.spec_keys").bad_write("wb.Sequential", k, Sequential, "model")
+    local spec_keys = require "wb.spec_keys"
+    if spec_keys.nearest_names(KERAS, k)[1] then
+      error(string.format("wb.Sequential: model.%s cannot be set: its layers are model[i], "
+        .. "model[1] .. model[#model]; model:add(layer) appends one (Keras's model.layers[0] "
+        .. "is model[1])", k), 2)
+    end
+    local why = spec_keys.bad_write("wb.Sequential", k, Sequential, "model")
     if why then error(why, 2) end
   end
   rawset(self, k, v)

@@ -178,6 +178,13 @@ function M.format(v, all)
   if t == "string" then return quote(v) end
   if t == "number" then return number(v) end
   if t == "table" and not has_tostring(v) then
+    local mt = getmetatable(v)
+    if type(mt) == "table" and rawget(mt, "__pairs") ~= nil then
+      -- what pairs sees (a library callback keeps its options apart)
+      local seen = {}
+      for k, x in pairs(v) do seen[k] = x end
+      v = seen
+    end
     return format_table(v, not all and screen_lines() or nil)
   end
   return safe_tostring(v)

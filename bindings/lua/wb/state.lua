@@ -353,7 +353,7 @@ function M.resume(model, path, opt, want)
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
   local h = History.new()
-  for k, v in pairs(undecode(hist)) do h[k] = v end
+  for k, v in pairs(undecode(hist)) do rawset(h, k, v) end -- its series' names are its own
   h.epochs = math.tointeger(h.epochs) or 0
   for _, k in ipairs{"best_epoch", "stopped_epoch"} do h[k] = math.tointeger(h[k]) end
   for _, k in ipairs{"step", "epoch", "batch_size"} do

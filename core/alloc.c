@@ -79,17 +79,22 @@ void *wb_realloc(void *p, size_t n)
     return q;
 }
 
-void *wb_alloc_aligned(size_t n)
+void *wb_alloc_aligned_raw(size_t n)
 {
     if (n == 0 || n > SIZE_MAX - 64 || should_fail())
         return NULL;
     size_t rounded = (n + 63) & ~(size_t)63; /* aligned_alloc wants a multiple */
     void *p = aligned_alloc(64, rounded);
-    if (p) {
-        memset(p, 0, rounded);
-        live++;
-    }
+    live += p != NULL;
     failures += p == NULL;
+    return p;
+}
+
+void *wb_alloc_aligned(size_t n)
+{
+    void *p = wb_alloc_aligned_raw(n);
+    if (p)
+        memset(p, 0, (n + 63) & ~(size_t)63);
     return p;
 }
 

@@ -14,6 +14,7 @@ void *wb_malloc(size_t n);                 /* NULL on failure or n == 0 */
 void *wb_calloc(size_t count, size_t size); /* overflow-checked, zeroed */
 void *wb_realloc(void *p, size_t n);
 void *wb_alloc_aligned(size_t n);          /* 64-byte aligned, zeroed */
+void *wb_alloc_aligned_raw(size_t n);      /* the same, not zeroed: written whole next */
 void wb_free(void *p);                     /* NULL-safe */
 
 /* Fault injection for tests: make allocation number `nth` (1-based, counted

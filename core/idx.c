@@ -169,7 +169,7 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     if (wb_shape_numel(nd, shape, dt, &n, err) != WB_OK ||
         (type != 0x08 && data_bytes > WB_MAX_BYTES))
         return wb_err_prefix(err, "%s: ", path), NULL;
-    wb_tensor *t = wb_tensor_new(dt, nd, shape, err);
+    wb_tensor *t = wb_tensor_new_raw(dt, nd, shape, err); /* read or converted whole */
     if (!t)
         return wb_err_prefix(err, "%s: ", path), NULL;
     unsigned char *raw = type == 0x08 ? wb_tensor_u8(t) : wb_malloc(data_bytes ? data_bytes : 1);

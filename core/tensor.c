@@ -52,14 +52,14 @@ wb_status wb_shape_numel(int ndim, const int64_t *shape, wb_dtype dt,
     return WB_OK;
 }
 
-static wb_storage *storage_new(size_t nbytes, wb_err *err)
+static wb_storage *storage_new(size_t nbytes, int zeroed, wb_err *err)
 {
     wb_storage *s = wb_malloc(sizeof *s);
     if (!s) {
         wb_err_set(err, WB_ENOMEM, "out of memory allocating a tensor header");
         return NULL;
     }
-    s->data = wb_alloc_aligned(nbytes ? nbytes : 1);
+    s->data = (zeroed ? wb_alloc_aligned : wb_alloc_aligned_raw)(nbytes ? nbytes : 1);
     if (!s->data) {
         wb_free(s);
         wb_err_set(err, WB_ENOMEM, "out of memory allocating %zu bytes", nbytes);
@@ -97,17 +97,28 @@ static wb_tensor *header_new(wb_storage *s, size_t offset, wb_dtype dt, int ndim
     return t;
 }
 
-wb_tensor *wb_tensor_new(wb_dtype dt, int ndim, const int64_t *shape, wb_err *err)
+static wb_tensor *tensor_new(wb_dtype dt, int ndim, const int64_t *shape, int zeroed,
+                             wb_err *err)
 {
     size_t n;
     if (wb_shape_numel(ndim, shape, dt, &n, err) != WB_OK)
         return NULL;
-    wb_storage *s = storage_new(n * wb_dtype_size(dt), err);
+    wb_storage *s = storage_new(n * wb_dtype_size(dt), zeroed, err);
     if (!s)
         return NULL;
     wb_tensor *t = header_new(s, 0, dt, ndim, shape, err);
     storage_release(s); /* the header holds the only reference now */
     return t;
+}
+
+wb_tensor *wb_tensor_new(wb_dtype dt, int ndim, const int64_t *shape, wb_err *err)
+{
+    return tensor_new(dt, ndim, shape, 1, err);
+}
+
+wb_tensor *wb_tensor_new_raw(wb_dtype dt, int ndim, const int64_t *shape, wb_err *err)
+{
+    return tensor_new(dt, ndim, shape, 0, err);
 }
 
 size_t wb_tensor_numel(const wb_tensor *t)

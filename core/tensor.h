@@ -65,6 +65,11 @@ char *wb_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 /* New zero-filled tensor. */
 wb_tensor *wb_tensor_new(wb_dtype dt, int ndim, const int64_t *shape,
                          wb_err *err);
+/* The same, its elements not set: for a caller that writes them all before
+ * anything reads one (a file's data read into it; MNIST's 47 MB were
+ * written twice). */
+wb_tensor *wb_tensor_new_raw(wb_dtype dt, int ndim, const int64_t *shape,
+                             wb_err *err);
 /* New header over `numel(shape)` elements of t's storage starting at element
  * `offset` relative to t. Checks the range. */
 wb_tensor *wb_tensor_view(const wb_tensor *t, size_t offset, int ndim,

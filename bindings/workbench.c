@@ -29,7 +29,8 @@
  * A main script that returns a value v whose metatable has a function
  * __main is a task declaration: __main(v, arg) runs under the same wbx_docall
  * (errors and signals as for the script), and its result counts as the
- * script's. A returned integer is the exit status (0..255), a returned
+ * script's. A returned integer is the exit status (0..255; another number,
+ * 300 or 2.5, is an error naming it: 1), a returned
  * error object (wb.Error, {kind = "diverged"}) is reported and exits by its
  * kind; nil, nothing or any other value means 0, as before. Modules
  * beside a script are found first, as Python's sys.path[0] (add_script_dir).
@@ -401,13 +402,14 @@ static int result_exit(lua_State *L)
     int isint;
     lua_Integer n = lua_tointegerx(L, -1, &isint);
     int status = 0;
-    if (isint && lua_type(L, -1) == LUA_TNUMBER) {
-        if (n >= 0 && n <= 255)
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        if (isint && n >= 0 && n <= 255)
             status = (int)n;
-        else {
+        else { /* 300 or 2.5 was meant as a status: never a silent 0 */
+            const char *v = luaL_tolstring(L, -1, NULL);
             wbx_message(wbx_progname, lua_pushfstring(L, "the script returned exit status "
-                      "%I, expected 0..255", n));
-            lua_pop(L, 1);
+                      "%s, expected %s0..255", v, isint ? "" : "an integer "));
+            lua_pop(L, 2);
             status = 1;
         }
     } else if (lua_istable(L, -1) && (lwb_is_error(L, -1) || exit_for_error(L, -1) != 1)) {

@@ -17,7 +17,7 @@ local function usage(msg)
   io.stderr:write("report: ", msg, "\n")
   os.exit(64)
 end
-local ok_opts, opts = pcall(wb.runner.options, arg)
+local ok_opts, opts = pcall(wb.runner.options, arg, proc.OPTIONS)
 if not ok_opts then usage(tostring(opts)) end
 if opts.help then io.stdout:write(proc.USAGE); os.exit(0) end
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",

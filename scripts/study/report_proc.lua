@@ -7,6 +7,10 @@ local util = require "wb.util"
 
 local M = {}
 
+-- The task options the report takes (and passes on), --help aside.
+M.OPTIONS = {"--dataset", "--seeds", "--epochs", "--quick", "--jobs", "--fresh", "--root",
+  "--help"}
+
 M.USAGE = "usage: workbench scripts/report.lua [--dataset mnist|fashion] [--seeds N] "
   .. "[--epochs N] [--quick] [--jobs N] [--fresh] [--root DIR] [task names...]\n"
   .. "Runs each task (default: all) as its own process and gathers their READMEs into "
@@ -42,8 +46,8 @@ function M.check_args(opts, tasks, script_dir)
   for _, k in ipairs{"run", "list_runs", "cockpit", "slurm", "sbatch", "detach", "gather"} do
     if opts[k] then
       return string.format("option --%s is a task's option, not the report's: run the task "
-        .. "itself with it (the report takes --dataset, --seeds, --epochs, --quick, --jobs, "
-        .. "--fresh, --root)", (k:gsub("_", "-")))
+        .. "itself with it (the report takes %s)", (k:gsub("_", "-")),
+        table.concat(M.OPTIONS, ", ", 1, #M.OPTIONS - 1))
     end
   end
   local named = {}

@@ -112,10 +112,10 @@ end
 
 -- " (did you mean --seeds?)" for --seed: the one option it begins, else an
 -- option a third of its letters away at most (the leading "--" aside).
-local function hint(name)
+local function hint(name, options)
   local distance = require("wb.spec_keys").distance
   local word, best, bd, starts = name:gsub("^%-+", ""), nil, math.huge, {}
-  for _, opt in ipairs(M.OPTIONS) do
+  for _, opt in ipairs(options) do
     if #word >= 3 and opt[1]:sub(3, #word + 2) == word then starts[#starts + 1] = opt[1] end
     local d = distance(word, opt[1]:sub(3))
     if d < bd then best, bd = opt[1], d end
@@ -155,7 +155,7 @@ local function value(opt, v)
   return checked
 end
 
----wb.runner.options(argv) -> table
+---wb.runner.options(argv, only) -> table
 ---Parses a task's command line (wb.runner.help_text says what each option
 ---does): --dataset mnist|fashion, --seeds N, --epochs N, --quick (2000
 ---training / 500 test rows, 2 epochs for every run, 1 with --epochs 1;
@@ -166,12 +166,26 @@ end
 ---(--seeds=2). Other arguments are kept in rest (task 2's files).
 ---script_args are the options that decide the runs, for child commands. An
 ---unknown or repeated option, a bad value or options that do not go
----together raise an error object with field usage.
+---together raise an error object with field usage. only (optional): the
+---names of the options a command other than a task takes (a report's), the
+---ones an unknown option's message lists and suggests.
 ---@param argv table
+---@param only? table
 ---@return table
 ---Example: local o = wb.runner.options{"--quick", "--seeds=2"}; print(o.quick, o.seeds)
-function M.options(argv)
+function M.options(argv, only)
   local o = {rest = {}, script_args = {}}
+  local options, usage = M.OPTIONS, M.USAGE
+  if only then -- a report suggested --slurm for --slrum, then refused it
+    options = {}
+    for i, n in ipairs(only) do
+      options[i] = BY_NAME[n] or error("wb.runner.options: only[" .. i .. "]: unknown option "
+        .. tostring(n) .. " (" .. M.USAGE .. ")", 2)
+    end
+    local parts = {}
+    for i, opt in ipairs(options) do parts[i] = synopsis(opt) end
+    usage = "options: " .. table.concat(parts, ", ")
+  end
   local given = {} -- option -> the argument that gave it
   local i = 1
   while i <= #argv do
@@ -204,7 +218,8 @@ function M.options(argv)
         if opt[2] then table.insert(o.script_args, tostring(v)) end
       end
     elseif a:sub(1, 1) == "-" and #a > 1 then
-      error(usage_error(string.format("unknown option %s%s (%s)", a, hint(name), M.USAGE)), 0)
+      error(usage_error(string.format("unknown option %s%s (%s)", a, hint(name, options),
+        usage)), 0)
     else
       o.rest[#o.rest + 1] = a
       table.insert(o.script_args, a)

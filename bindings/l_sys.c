@@ -325,7 +325,13 @@ static int sys_fail(lua_State *L)
     static const char *const kinds[] = {"EINVAL", "ESHAPE", "ERANGE", "ENOMEM", "EIO",
                                         "EFORMAT", "ESTATE", "ENONFINITE", "ENOENT",
                                         "ECREATE", NULL};
-    const char *kind = kinds[luaL_checkoption(L, 1, NULL, kinds)];
+    const char *name = luaL_checkstring(L, 1), *kind = NULL;
+    for (int i = 0; kinds[i] && !kind; i++)
+        kind = strcmp(name, kinds[i]) == 0 ? kinds[i] : NULL;
+    if (!kind) /* luaL_checkoption said "invalid option 'bogus'" and no more */
+        return luaL_argerror(L, 1, lua_pushfstring(L, "kind: unknown '%s', expected one of "
+                             "EINVAL, ESHAPE, ERANGE, ENOMEM, EIO, EFORMAT, ESTATE, "
+                             "ENONFINITE, ENOENT, ECREATE", name));
     luaL_where(L, 1);
     lua_pushstring(L, luaL_checkstring(L, 2));
     lua_concat(L, 2);

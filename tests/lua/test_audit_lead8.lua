@@ -140,4 +140,12 @@ T.test("a piped -i goes on after a line's error and exits 0; a piped program exi
   T.eq(out, "")
 end)
 
+T.test("wb.sys.fail with a kind it lacks names the kinds (was 'invalid option')", function()
+  T.check_error("bad argument #1 to '?' (kind: unknown 'bogus', expected one of EINVAL, "
+    .. "ESHAPE, ERANGE, ENOMEM, EIO, EFORMAT, ESTATE, ENONFINITE, ENOENT, ECREATE)",
+    wb.sys.fail, "bogus", "x")
+  local ok, e = pcall(wb.sys.fail, "EIO", "disk full")
+  T.ok(not ok and wb.is_error(e) and e.code == "EIO", tostring(e))
+end)
+
 T.done()

@@ -140,7 +140,7 @@ T.test("a core failure is a wb.Error {code, message, path}; tostring is its text
   T.check_error("unknown key 'kind'", wb.Error, {code = "EIO", message = "m", kind = 1})
   T.check_error("unknown code 'EWHAT'", wb.Error, {code = "EWHAT", message = "m"})
   T.check_error("'message' must be a string", wb.Error, {code = "EIO"})
-  T.check_error("invalid option 'ENOPE'", wb.sys.fail, "ENOPE", "m")
+  T.check_error("kind: unknown 'ENOPE', expected one of EINVAL", wb.sys.fail, "ENOPE", "m")
 end)
 
 T.test("exit statuses come from .code, not from the text", function()

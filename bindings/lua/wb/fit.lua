@@ -58,10 +58,9 @@ local floor, ceil, huge = math.floor, math.ceil, math.huge
 
 local clock = (wb.sys and wb.sys.time) or os.clock
 
-local FIT_KEYS = {"batch_size", "callbacks", "cockpit", "epochs", "every", "initial_epoch",
-  "instruments", "log_every", "loss", "loss_check", "optimizer", "resume", "seed", "shuffle",
-  "validation",
-  "validation_split", "verbose"}
+local FIT_KEYS = {"batch_size", "callbacks", "cockpit", "epochs", "every", "grad_check",
+  "initial_epoch", "instruments", "log_every", "loss", "optimizer", "resume", "seed",
+  "shuffle", "validation", "validation_split", "verbose"}
 
 -- Keras's names for fit options that mean exactly the same, so a Keras
 -- user's first script runs: alias -> our name.
@@ -143,9 +142,9 @@ end
 ---with the softmax head; "categorical_crossentropy", "mse", "hinge",
 ---"squared_hinge" (Keras's); or a function, see wb.losses, whose gradient
 ---is checked against its value on the first batch (central differences:
----an error when they disagree; loss_check = false for a surrogate gradient
----on purpose); the L2 penalty is added to it; validation uses the same
----loss), epochs (1; the
+---an error when they disagree), as a Lua layer's backward is against its
+---forward (grad_check = false for a surrogate gradient on purpose); the L2
+---penalty is added to it; validation uses the same loss), epochs (1; the
 ---number of the last epoch, above initial_epoch: a fit that would train
 ---nothing, e.g. epochs = 0, is an error, where Keras returns at once),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
@@ -237,7 +236,7 @@ function Sequential:fit(train, opts, more)
   local n = #train
   if n == 0 then error("fit: the training set is empty", 2) end
   local train_loss = losses._get(opts.loss, self, "train", "fit")
-  train_loss.check = opts.loss_check ~= false -- (a function's gradient: wb/losses_check.lua)
+  train_loss.check = opts.grad_check ~= false -- hand-written gradients: wb/grad_check.lua
   fa.check_labels(self, train, opts.loss, "training set")
   if val then fa.check_labels(self, val, opts.loss, "validation set") end
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
@@ -278,6 +277,7 @@ function Sequential:fit(train, opts, more)
       or initial == 0 and "trains nothing" or ("equals initial_epoch = " .. initial),
       initial + 1), 2)
   end
+  if train_loss.check then require("wb.grad_check").layers(self, train, bs) end -- resumed
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state

@@ -64,8 +64,8 @@ function M.check_fit_types(o)
     error("fit: shuffle must be true or false, got " .. type(o.shuffle) .. " "
       .. tostring(o.shuffle), 3)
   end
-  if o.loss_check ~= nil and type(o.loss_check) ~= "boolean" then
-    error("fit: loss_check must be true or false, got " .. tostring(o.loss_check), 3)
+  if o.grad_check ~= nil and type(o.grad_check) ~= "boolean" then
+    error("fit: grad_check must be true or false, got " .. tostring(o.grad_check), 3)
   end
   local v = o.verbose
   if v ~= nil and type(v) ~= "boolean" and v ~= 0 and v ~= 1 and v ~= 2 then

@@ -46,7 +46,7 @@ local keras = require "wb.losses_keras"
 ---batch against central differences of the value along two directions
 ---(under a softmax head, a constant per row, which the softmax drops, is
 ---not counted): a wrong one (a missing 1 / n, a flipped sign, zeros) is an
----error naming the slopes; fit{loss_check = false} skips it.
+---error naming the slopes; fit{grad_check = false} skips it.
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})
@@ -226,7 +226,7 @@ function Output:value(model, x, y, training)
     self.grad = g
     if self.check and self.user then -- once a fit, on its first batch
       self.check = false
-      require("wb.losses_check").check(self.fname, self.fn, out, y, v, g, self.softmax)
+      require("wb.grad_check").loss(self.fname, self.fn, out, y, v, g, self.softmax)
     end
   end
   return v, correct_of(out, y)

@@ -185,6 +185,23 @@ T.test("right Lua layers pass and are left as they were: parameters, fields, gen
     local h = mm:fit(X, Y, {epochs = 2, seed = 4, verbose = false, grad_check = check})
     return h.loss[2], wb.io._hash(mm[2].W)
   end
+  -- a layer with forward and backward alone (parameters, zero_grad optional)
+  local Bare = {forward = function(_, x) return x * 2 end, backward = function(_, _, g)
+    return g * 2 end}
+  T.eq(#lua_model(Bare):fit(X, Y, {epochs = 1, verbose = false}).loss, 1)
+  -- a model inside a model (a Lua table too), Dropout within: checked, left as it was
+  local function nested(check)
+    wb.seed(1)
+    local inner = wb.nn.Sequential{wb.nn.Dense(20, 8, {activation = "tanh"}),
+      wb.nn.Dropout(0.2), wb.nn.Dense(8, 6, {activation = "relu"})}
+    local mm = wb.nn.Sequential{inner, wb.nn.Dense(6, 10, {activation = "softmax"})}
+    local h = mm:fit(X, Y, {epochs = 2, seed = 5, verbose = false, grad_check = check})
+    return h.loss[2], wb.io._hash(inner[1].weight)
+  end
+  local n1, v1 = nested(true)
+  local n2, v2 = nested(false)
+  T.eq(n1, n2)
+  T.eq(v1, v2)
   local l1, w1 = run(true)
   local l2, w2 = run(false)
   T.eq(l1, l2)

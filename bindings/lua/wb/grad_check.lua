@@ -115,7 +115,7 @@ local is_tensor = require("wb.fit_args").is_tensor
 -- tables of them (two levels down), to be put back after the check.
 local function snapshot(t, depth)
   local s = {}
-  for k, v in pairs(t) do
+  for k, v in next, t do -- raw: no __pairs, no __index, no __newindex here
     if is_tensor(v) then s[k] = {tensor = v, copy = v:clone()}
     elseif type(v) == "table" and depth > 0 and getmetatable(v) == nil then
       s[k] = {table = v, fields = snapshot(v, depth - 1)}
@@ -125,11 +125,11 @@ local function snapshot(t, depth)
 end
 
 local function restore(t, s)
-  for k in pairs(t) do if s[k] == nil then t[k] = nil end end
-  for k, e in pairs(s) do
-    if e.tensor then e.tensor:copy(e.copy); t[k] = e.tensor
-    elseif e.table then restore(e.table, e.fields); t[k] = e.table
-    else t[k] = e.value end
+  for k in next, t do if s[k] == nil then rawset(t, k, nil) end end
+  for k, e in next, s do
+    if e.tensor then e.tensor:copy(e.copy); rawset(t, k, e.tensor)
+    elseif e.table then restore(e.table, e.fields); rawset(t, k, e.table)
+    else rawset(t, k, e.value) end
   end
 end
 
@@ -141,7 +141,9 @@ end
 -- parameters and the generator are put back.
 local function check_layer(i, L, x)
   local state, saved = wb.rng_state(), snapshot(L, 2)
-  local params, grads = L:parameters()
+  local params, grads = {}, {} -- parameters and zero_grad are optional, as Sequential's
+  if L.parameters then params, grads = L:parameters() end
+  local function zero() if L.zero_grad then L:zero_grad() end end
   local kept = {}
   for k, p in ipairs(params) do kept[k] = p:clone() end
   wb.seed(CHECK_SEED)
@@ -149,7 +151,7 @@ local function check_layer(i, L, x)
   local function fwd(xx) wb.set_rng_state(fstate); return L:forward(xx, true) end
   local ok, err = pcall(function()
     local w = randn_like(fwd(x))
-    L:zero_grad()
+    zero()
     fwd(x)
     local gx = L:backward(x, w, true)
     local g = {}
@@ -176,7 +178,7 @@ local function check_layer(i, L, x)
     end
   end)
   for k, p in ipairs(params) do p:copy(kept[k]) end
-  L:zero_grad()
+  zero()
   restore(L, saved)
   wb.set_rng_state(state)
   if not ok then error(err, 0) end

@@ -45,17 +45,20 @@ local function report(task, runs)
   end
   table.sort(recs, function(a, b) return a.config.lr < b.config.lr end)
   if #recs == 0 then task:text("No run recorded its sharpness."); return end
-  local lam_series, loss_series, reads, top = {}, {}, {}, 0
+  -- the curves first, then their thresholds: each lr has the colour it has in
+  -- the loss panel (interleaved, lr = 0.3 was green there and orange here)
+  local lam_series, edges, loss_series, reads, top = {}, {}, {}, {}, 0
   for _, r in ipairs(recs) do
     local loss, lr = r.history.loss, r.config.lr
     local x, y = E.series(r)
     lam_series[#lam_series + 1] = {label = "lr = " .. lr, x = x, y = y}
-    lam_series[#lam_series + 1] = {label = string.format("2/lr = %.3g", 2 / lr),
+    edges[#edges + 1] = {label = string.format("2/lr = %.3g (lr = %s)", 2 / lr, lr),
       x = {1, #loss}, y = {2 / lr, 2 / lr}}
     loss_series[#loss_series + 1] = {label = "lr = " .. lr, y = loss}
     reads[#reads + 1] = E.read(lr, x, y, loss)
     top = math.max(top, reads[#reads].peak)
   end
+  table.move(edges, 1, #edges, #lam_series + 1, lam_series)
   local rows = recs[1].config.subset and recs[1].config.subset.train or ROWS
   task:section(string.format("Sharpness and loss (full batch: the first %d training rows, "
     .. "seed %d)", rows, recs[1].seed))

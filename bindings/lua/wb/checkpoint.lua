@@ -216,12 +216,10 @@ local function build_layer(cfg)
   -- a key the layer does not take (a file written by hand: "activaton")
   -- would leave its default in place (a linear layer): an error naming it
   if fields[kind] then
-    local valid = {"kind"}
-    for _, f in ipairs(fields[kind]) do valid[#valid + 1] = f[1] end
+    local valid, known = {"kind"}, {kind = true}
+    for _, f in ipairs(fields[kind]) do valid[#valid + 1], known[f[1]] = f[1], true end
     for k in pairs(cfg) do
-      local known = false
-      for _, v in ipairs(valid) do known = known or k == v end
-      if not known then
+      if not known[k] then
         local near = type(k) == "string" and wb.spec.nearest(k, valid)
         error(string.format("unknown key '%s'%s (a %s layer's keys: %s)", tostring(k),
           near and (" (did you mean '" .. near .. "'?)") or "", kind,

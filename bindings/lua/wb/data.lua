@@ -243,11 +243,7 @@ local function pair(tname, train, test)
     end
     error(spec_keys.no_field(tname, k, mt), 2)
   end
-  mt.__newindex = function(t, k, v)
-    local why = spec_keys.bad_write(tname, k, mt, "d")
-    if why then error(why, 2) end
-    rawset(t, k, v)
-  end
+  mt.__newindex = spec_keys.newindex(tname, mt, "d")
   return setmetatable({train = train, test = test}, mt)
 end
 data._pair = pair -- wb.data.for_config's (wb/train.lua)

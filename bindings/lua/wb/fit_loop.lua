@@ -121,11 +121,16 @@ function M.own_numbers(logs)
   return own
 end
 
+-- Raises when a hook (who) changed one of fit's numbers own in logs.
+local function check_own(who, logs, own)
+  for k, v in next, own do
+    if differs(logs[k], v) then changed(who, k, v, logs[k]) end
+  end
+end
+
 -- history:_record(logs) after the on_epoch_end hooks, which left own alone.
 function M.record_epoch(history, logs, own)
-  for k, v in pairs(own) do
-    if differs(logs[k], v) then changed("an on_epoch_end hook", k, v, logs[k]) end
-  end
+  check_own("an on_epoch_end hook", logs, own)
   for k, v in pairs(logs) do
     if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
   end
@@ -200,18 +205,14 @@ M.check_model = check_model
 -- series, the removal of the keys the hooks added. Returns true to stop.
 local function after_step(model, ctx, logs, total, correct, count)
   local every, bcb = ctx.log_every, ctx.batch_cbs
-  local acc, step, epoch, bs, lr = correct / count, logs.step, logs.epoch, logs.batch_size, logs.lr
-  logs.loss, logs.accuracy = total, acc
+  logs.loss, logs.accuracy = total, correct / count
   if bcb then
-    call_cbs(bcb, "on_train_batch_end", model, step, logs)
+    local own = ctx.step_own or {} -- one table a fit, its keys STEP_KEYS: no garbage a step
+    for k in next, STEP_KEYS do own[k] = logs[k] end
+    ctx.step_own = own
+    call_cbs(bcb, "on_train_batch_end", model, logs.step, logs)
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
-    if differs(logs.loss, total) or logs.accuracy ~= acc or logs.step ~= step or logs.epoch ~= epoch
-        or logs.batch_size ~= bs or logs.lr ~= lr then
-      for k, v in pairs{loss = total, accuracy = acc, step = step, epoch = epoch,
-        batch_size = bs, lr = lr} do
-        if differs(logs[k], v) then changed("a batch hook", k, v, logs[k]) end
-      end
-    end
+    check_own("a batch hook", logs, own)
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
     record_step(ctx.history.steps, logs, bcb ~= nil)

@@ -271,14 +271,14 @@ function M.weight_grid(model, opts)
       tostring(d.layer))}
 end
 
--- Label of a run for a legend: its label in the list (wb.runs.find labels
--- runs of one variant that differ in more than the seed apart), else its
--- variant; plus the seed when by run.
 -- The key of the seeds a run pools with: its group key, split as
 -- wb.runs.find split it (a shared file read as other contents, a hook that
 -- cannot be identified), also when its runs are handed over in a plain list.
 local key_of = require("wb.runs_group").key_of
 
+-- Label of a run for a legend: its label in the list (wb.runs.find labels
+-- runs of one variant that differ in more than the seed apart), else its
+-- variant; plus the seed when by run.
 local function run_label(r, by_run, label)
   label = label or tostring(r.variant)
   if by_run then return string.format("%s seed %s", label, tostring(r.seed)) end

@@ -74,11 +74,7 @@ function Summary.__index(s, k)
   if f == nil then error(spec_keys.no_field("wb.Summary", k, Summary, s), 2) end
   return function(self, ...) return f(self.text, ...) end
 end
-function Summary.__newindex(s, k, v)
-  local why = spec_keys.bad_write("wb.Summary", k, Summary, "s")
-  if why then error(why, 2) end
-  rawset(s, k, v)
-end
+Summary.__newindex = spec_keys.newindex("wb.Summary", Summary, "s")
 
 ---wb.Sequential:summary() -> wb.Summary
 ---A Keras-like table: each layer, its output shape and parameter count,

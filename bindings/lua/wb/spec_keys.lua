@@ -114,6 +114,16 @@ function M.bad_write(tname, key, mt, var)
     .. "this name: rawset(%s, '%s', v))", tname, key, table.concat(near, " or "), var or "t", key)
 end
 
+-- The __newindex of a strict object: refuses what bad_write refuses, else
+-- sets the key (var: the object's name in the hint).
+function M.newindex(tname, mt, var)
+  return function(t, k, v)
+    local why = M.bad_write(tname, k, mt, var)
+    if why then error(why, 2) end
+    rawset(t, k, v)
+  end
+end
+
 -- The metamethods of a class whose objects are strict (mt: the class, its
 -- methods and __fields): __index gives a method or a field (a field of
 -- __fields it lacks: nil), else an error naming the nearest name;
@@ -126,11 +136,7 @@ function M.strict(tname, mt, var)
     if v ~= nil or mt.__fields[k] then return v end
     error(M.no_field(tname, k, mt, t), 2)
   end
-  mt.__newindex = function(t, k, v)
-    local why = M.bad_write(tname, k, mt, var)
-    if why then error(why, 2) end
-    rawset(t, k, v)
-  end
+  mt.__newindex = M.newindex(tname, mt, var)
   return mt
 end
 

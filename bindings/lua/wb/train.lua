@@ -71,7 +71,6 @@ function M.data_for(cfg)
   local d = data_cache[key]
   if not d then
     d = wb.data.load(cfg.dataset)
-    d = {train = d.train, test = d.test}
     if cfg.subset then
       d = {train = d.train:subset(1, math.min(cfg.subset.train or #d.train, #d.train)),
            test = d.test:subset(1, math.min(cfg.subset.test or #d.test, #d.test))}

@@ -156,4 +156,19 @@ T.test("a Flatten keeps hess_trace exact: the same trace as without it", functio
   end
 end)
 
+T.test("the test statistics and alpha name a wrong argument as a C function would", function()
+  local I = wb.instruments
+  T.check_error("bad argument #2 to 'norm_test' (number expected, got string)",
+    I.norm_test, 32, "x", 1)
+  T.check_error("bad argument #1 to 'inner_test' (number has no integer representation)",
+    I.inner_test, 32.5, 1, 1)
+  T.check_error("bad argument #4 to 'ortho_test' (number expected, got nil)",
+    I.ortho_test, 32, 1, 1)
+  T.check_error("bad argument #3 to 'ortho_test' (number expected, got table)",
+    I.ortho_test, 32, 1, {}, 1)
+  T.check_error("bad argument #9 to 'alpha' (number expected, got nil)",
+    I.alpha, 1, 1, 0, -2, 0, 1, 1, 1)
+  T.ok(I.inner_test(32.0, 1, 1) ~= nil, "an integral float is a row count")
+end)
+
 T.done()

@@ -56,8 +56,20 @@ end
 -- (default 3: the caller of the function that called check) unless v has
 -- one of the types in want, "a|b" for either.
 function M.check(fname, n, v, want, level)
-  for _, w in ipairs(split(want)) do
-    if is(v, w) then return v end
+  -- the common cases in two or three C calls, before the general walk:
+  -- checks run in every training step (Sequential:forward, Dataset:batch)
+  local t, name = type(v), nil
+  if t == want then return v end
+  if t == "userdata" or t == "table" then
+    local mt = getmetatable(v)
+    name = type(mt) == "table" and rawget(mt, "__name") or nil
+    if name == want then return v end
+  end
+  if want == "integer" and math.type(v) == "integer" then return v end
+  local list = split(want)
+  for i = 1, #list do
+    local w = list[i]
+    if w == t or w == name or is(v, w) then return v end
   end
   local msg
   if want == "integer" and type(v) == "number" then

@@ -250,9 +250,13 @@ end
 
 -- The arguments of a public statistic: B an integer, the rest numbers
 -- (nil or a string would fail inside as "attempt to perform arithmetic").
-local function numbers(fname, B, ...)
-  args.check(fname, 1, B, "integer", 4)
-  for i = 1, select("#", ...) do args.check(fname, i + 1, (select(i, ...)), "number", 4) end
+-- n: how many numbers follow B (two or three). Fit's callback calls the
+-- statistics at every measured step, so the plain case costs a type() each.
+local function numbers(fname, B, n, x, y, z)
+  if math.type(B) ~= "integer" then args.check(fname, 1, B, "integer", 4) end
+  if type(x) ~= "number" then args.check(fname, 2, x, "number", 4) end
+  if type(y) ~= "number" then args.check(fname, 3, y, "number", 4) end
+  if n == 3 and type(z) ~= "number" then args.check(fname, 4, z, "number", 4) end
 end
 -- B rows; sq = sum_i ||g_i||^2; g2 = ||g||^2; p1, p2 = sum_i (g_i . g) and
 -- sum_i (g_i . g)^2. NaN when B < 2 or g = 0, where they are undefined
@@ -268,7 +272,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.norm_test(32, 3.2, 0.05))
 function M.norm_test(B, sq, g2)
-  numbers("norm_test", B, sq, g2)
+  numbers("norm_test", B, 2, sq, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var_l1 = (sq - B * g2) / (B - 1)
   return math.sqrt(var_l1 / B / g2)
@@ -283,7 +287,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.inner_test(32, 0.01, 0.05))
 function M.inner_test(B, p2, g2)
-  numbers("inner_test", B, p2, g2)
+  numbers("inner_test", B, 2, p2, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (p2 - B * g2 * g2) / (B - 1)
   return math.sqrt(var / B / (g2 * g2))
@@ -300,7 +304,7 @@ end
 ---@return number
 ---Example: print(wb.instruments.ortho_test(32, 3.2, 0.01, 0.05))
 function M.ortho_test(B, sq, p2, g2)
-  numbers("ortho_test", B, sq, p2, g2)
+  numbers("ortho_test", B, 3, sq, p2, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (sq - p2 / g2) / (B - 1)
   return math.sqrt(var / B / g2)

@@ -115,6 +115,15 @@ void *wb_alloc_aligned(size_t n)
     return p;
 }
 
+char *wb_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = wb_malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
 void wb_free(void *p)
 {
     if (p) {

@@ -16,6 +16,7 @@ void *wb_realloc(void *p, size_t n);
 void *wb_alloc_aligned(size_t n);          /* 64-byte aligned, zeroed */
 void *wb_alloc_aligned_raw(size_t n);      /* the same, not zeroed: written whole next */
 void wb_free(void *p);                     /* NULL-safe */
+char *wb_strdup(const char *s);            /* a counted heap copy of s (wb_free), or NULL */
 
 /* Fault injection for tests: make allocation number `nth` (1-based, counted
  * from this call) fail; with `persistent` every later one fails too.

@@ -59,16 +59,6 @@ void wb_fsutil_fail_at(long nth)
 long wb_fsutil_io_count(void) { return io_count; }
 long wb_fsutil_injected(void) { return io_injected; }
 
-/* A heap copy of s, or NULL. */
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = wb_malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* Open the folder holding path (for the fsync that makes a rename in it
  * durable), using buf (at least strlen(path) + 2 bytes) for its name. */
 static int open_parent(const char *path, char *buf)
@@ -110,7 +100,7 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
     wb_atomic *f = wb_calloc(1, sizeof *f);
     size_t n = strlen(path) + 32;
     char *tmp = wb_malloc(n);
-    char *target = dupstr(path);
+    char *target = wb_strdup(path);
     if (!f || !tmp || !target) {
         wb_free(f), wb_free(tmp), wb_free(target);
         wb_err_set(err, WB_ENOMEM, "%s: out of memory for the temporary name",
@@ -240,7 +230,7 @@ wb_status wb_mkdir_p(const char *path, wb_err *err)
 {
     if (!path || !path[0])
         return wb_err_set(err, WB_EINVAL, "mkdir_p: empty path");
-    char *buf = dupstr(path);
+    char *buf = wb_strdup(path);
     if (!buf)
         return wb_err_set(err, WB_ENOMEM, "mkdir_p: out of memory");
     wb_status st = WB_OK;

@@ -61,15 +61,6 @@ static void *json_alloc(size_t n) { return wb_malloc(n ? n : 1); }
 /* Before each use: idempotent, and the core is single-threaded. */
 static void json_setup(void) { json_set_alloc_funcs(json_alloc, wb_free); }
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = wb_malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* ---------------------------------------------------------------------------
  * Writer
  */
@@ -549,8 +540,8 @@ static wb_safetensors *build(parser *p, FILE *f, wb_err *err)
         goto oom;
     for (void *it = p->meta ? json_object_iter(p->meta) : NULL; it;
          it = json_object_iter_next(p->meta, it), st->n_meta++) {
-        st->meta_keys[st->n_meta] = dupstr(json_object_iter_key(it));
-        st->meta_vals[st->n_meta] = dupstr(json_string_value(json_object_iter_value(it)));
+        st->meta_keys[st->n_meta] = wb_strdup(json_object_iter_key(it));
+        st->meta_vals[st->n_meta] = wb_strdup(json_string_value(json_object_iter_value(it)));
         if (!st->meta_keys[st->n_meta] || !st->meta_vals[st->n_meta]) {
             st->n_meta++; /* freed with the rest */
             goto oom;
@@ -558,7 +549,7 @@ static wb_safetensors *build(parser *p, FILE *f, wb_err *err)
     }
     for (int i = 0; i < p->ne; i++) {
         entry *e = &p->e[i];
-        char *name = dupstr(e->name);
+        char *name = wb_strdup(e->name);
         if (!name)
             goto oom;
         wb_tensor *t = wb_tensor_new(e->dtype, e->ndim, e->shape, err);

@@ -89,16 +89,6 @@ function M.is_record_file(name)
   return name:find("%.json$") ~= nil and name:find("%.%a+%.json$") == nil
 end
 
--- JSON has one number type and cjson decodes every number as a float: give
--- back integers where the value is integral (seed 2, not 2.0; subset rows).
-local function integers(v)
-  if type(v) == "table" then
-    for k, x in pairs(v) do v[k] = integers(x) end
-  elseif math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
-    return math.tointeger(v)
-  end
-  return v
-end
 
 -- The fields every record has, and those it may have, with their types.
 local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
@@ -236,7 +226,10 @@ function M.read(path)
   if not ok then return nil, "not valid JSON (" .. tostring(r) .. ")" end
   -- of the JSON as decoded, its nulls still there
   local sum = written_sum(s) or content_sum(r)
-  r = integers(util.denull(r))
+  -- JSON null as nil, and integers where the value is integral (JSON has
+  -- one number type and cjson decodes every number as a float: seed 2, not
+  -- 2.0; subset rows)
+  r = wb.io._json_clean(r, cjson.null, true)
   local why = malformed(r)
   if why then return nil, why end
   if r.checksum ~= nil and r.checksum ~= sum then

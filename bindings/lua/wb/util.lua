@@ -238,14 +238,10 @@ function M.read_json(path)
   return nil
 end
 
--- cjson decodes JSON null as a lightuserdata sentinel: turn it into nil.
+-- cjson decodes JSON null as a lightuserdata sentinel: turn it into nil
+-- (in place, at every depth; wb.io._json_clean walks it in C).
 function M.denull(v)
-  if type(v) ~= "table" then
-    if v == cjson.null then return nil end
-    return v
-  end
-  for k, x in pairs(v) do v[k] = M.denull(x) end
-  return v
+  return wb.io._json_clean(v, cjson.null)
 end
 
 function M.tail(path, n)

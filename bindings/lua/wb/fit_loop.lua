@@ -254,6 +254,7 @@ function M.run_epoch(self, ctx, epoch)
       at.correct, at.seen
   end
   local next_draw = 0
+  rawset(self, "_fit_save_mid", nil) -- left by a step whose hooks or fit failed
   if bar then bar.t0 = clock(); bar.epoch = epoch end
   for step = from, steps do
     local first = (step - 1) * bs + 1
@@ -307,7 +308,10 @@ function M.run_epoch(self, ctx, epoch)
         io.stdout:flush()
       end
     end
-    if stop then break end
+    if stop then -- the epoch ends here: a save asked for at this step is the epoch's end's
+      rawset(self, "_fit_save_mid", nil)
+      break
+    end
     if rawget(self, "_fit_save_mid") then -- a ModelCheckpoint{save_freq = k} asked
       save_mid(self, ctx, {epoch = epoch, step = step, gstep = gstep, perm = perm,
         loss_sum = loss_sum, data_sum = data_sum, reg_sum = reg_sum, correct = correct_sum,

@@ -99,4 +99,57 @@ end)
 
 -- }====================
 
+-- {==================== a loss function's results ====================
+
+-- fit 2 epochs of tiny data under loss fn; the error
+local function loss_error(fn, extra)
+  local m = T.tiny_mlp(1)
+  local o = opts{epochs = 2, loss = fn}
+  for k, v in pairs(extra or {}) do o[k] = v end
+  local ok, err = pcall(m.fit, m, train, o)
+  T.ok(not ok, "the fit went through")
+  return tostring(err)
+end
+
+T.test("a loss function's gradient of another dtype is named as its result, not a library's",
+    function()
+  -- a uint8 gradient failed in grad_check.lua ("t: expected a float32 tensor") or, with
+  -- grad_check = false, in the last layer's backward ("grad_output: ... pixels: x:float()")
+  local function u8(o, y)
+    local v, g = wb.losses.mse(o, y)
+    return v, wb.new_tensor(g:shape(), "uint8")
+  end
+  for _, check in ipairs{true, false} do
+    local err = loss_error(u8, {grad_check = check})
+    T.ok(err:find("fit: the loss function's second result must be the gradient w.r.t. the "
+      .. "output, a float32 tensor of the output's shape [16, 3], got a uint8 tensor [16, 3]",
+      1, true), err)
+  end
+end)
+
+T.test("a loss function's third result is an error, not dropped", function()
+  -- (value, gradient, accuracy), say: fit measures accuracy itself
+  local err = loss_error(function(o, y)
+    local v, g = wb.losses.mse(o, y)
+    return v, g, 0.5
+  end)
+  T.ok(err:find("fit: the loss function returned 3 results, expected 2 (value, gradient "
+    .. "w.r.t. the output): the third (number 0.5) would be ignored", 1, true), err)
+end)
+
+T.test("a loss function's non-finite gradient: the divergence names it, not a parameter",
+    function()
+  local step = 0
+  local err = loss_error(function(o, y)
+    local v, g = wb.losses.mse(o, y)
+    if step == 5 then g:set(2, 3, 0 / 0) end
+    return v, g
+  end, {callbacks = {wb.callbacks.Lambda{on_train_batch_begin = function(s) step = s end}}})
+  T.ok(err:find("^training diverged at epoch 1, step 5: the loss function's gradient is not "
+    .. "finite: row 2, column 3 is NaN"), err)
+  T.ok(not err:find("bad argument", 1, true), err)
+end)
+
+-- }====================
+
 T.done()

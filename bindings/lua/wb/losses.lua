@@ -218,10 +218,11 @@ function Output:value(model, x, y, training)
   if training then
     local want = table.concat(out:shape(), ", ")
     local got = fa.is_tensor(g) and table.concat(g:shape(), ", ")
-    if got ~= want then
+    if got ~= want or g:dtype() ~= "float32" then
       error(string.format("%s: the loss function's second result must be the gradient "
-        .. "w.r.t. the output, a tensor of the output's shape [%s], got %s", self.fname,
-        want, got and "a tensor [" .. got .. "]" or type(g)), 0)
+        .. "w.r.t. the output, a float32 tensor of the output's shape [%s], got %s",
+        self.fname, want, got and string.format("a %s tensor [%s]", g:dtype(), got)
+        or type(g)), 0)
     end
     self.grad = g
     if self.check and self.user then -- once a fit, on its first batch

@@ -203,9 +203,17 @@ local function correct_of(out, y)
   return c
 end
 
+-- The number of values given, then the values (no table: once a step).
+local function counted(...) return select("#", ...), ... end
+
 function Output:value(model, x, y, training)
   local out = model:forward(x, training)
-  local v, g = self.fn(out, y)
+  local n, v, g, third = counted(self.fn(out, y))
+  if n > 2 then -- (value, gradient, accuracy), say: fit measures accuracy itself
+    error(string.format("%s: the loss function returned %d results, expected 2 (value, "
+      .. "gradient w.r.t. the output): the third (%s %s) would be ignored", self.fname, n,
+      type(third), tostring(third)), 0)
+  end
   local what = type(v)
   if fa.is_tensor(v) then
     what = "a tensor [" .. table.concat(v:shape(), ", ") .. "]"

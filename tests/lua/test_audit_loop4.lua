@@ -148,6 +148,16 @@ T.test("a loss function's non-finite gradient: the divergence names it, not a pa
   T.ok(err:find("^training diverged at epoch 1, step 5: the loss function's gradient is not "
     .. "finite: row 2, column 3 is NaN"), err)
   T.ok(not err:find("bad argument", 1, true), err)
+  -- a Lua layer's backward: the parameter is named, without the binding's wrapper
+  local L = {}
+  function L:forward(x) return x end
+  function L:backward(_, g) if step == 5 then g:set(1, 1, 0 / 0) end; return g end
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(8, 12), L, wb.nn.Dense(12, 3, {activation = "softmax"})}
+  local ok, e = pcall(m.fit, m, train, opts{epochs = 2, callbacks = {wb.callbacks.Lambda{
+    on_train_batch_begin = function(s) step = s end}}})
+  T.ok(not ok and tostring(e):find("^training diverged at epoch 1, step 5: gradient 1 %[8, 12%] "
+    .. "has a non%-finite value"), tostring(e))
 end)
 
 -- }====================

@@ -45,6 +45,22 @@ function M.diverged(epoch, step, loss, history, detail)
 end
 local diverged = M.diverged
 
+-- Why the optimizer refused a non-finite gradient (err, its wb.Error), for
+-- the divergence's message: a loss function's own gradient when that is
+-- not finite (the parameter the NaN reached first was named instead), and
+-- without the binding's "bad argument #3 to '?' (...)" around the reason.
+local function refused(lossf, err)
+  local ok, e = true, nil
+  if lossf.user and lossf.grad then
+    ok, e = pcall(args.check_finite, "loss", "g", lossf.grad, 1)
+  end
+  if not ok and wb.is_error(e) then
+    return "the loss function's gradient is not finite: " .. e.message:gsub("^loss: g: ", "")
+  end
+  local msg = tostring(err)
+  return msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$") or msg
+end
+
 -- A loss that is not finite because the data holds NaN or inf is bad
 -- input, not a divergence: without this a researcher would read "training
 -- diverged" and tune the learning rate. The data is looked at only once the
@@ -289,7 +305,7 @@ function M.run_epoch(self, ctx, epoch)
     if not ok then
       if wb.is_error(err) and err.code == "ENONFINITE" then
         check_finite_data(train, "fit", "training") -- inf * 0: a finite loss, a NaN gradient
-        error(diverged(epoch, step, total, ctx.history, err), 0)
+        error(diverged(epoch, step, total, ctx.history, refused(lossf, err)), 0)
       end
       error(err, 0)
     end

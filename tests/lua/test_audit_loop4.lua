@@ -255,4 +255,23 @@ end)
 
 -- }====================
 
+-- {==================== curvature ====================
+
+T.test("wb.hessian's layer option names the Dense positions, not a range holding the one given",
+    function()
+  -- "expected the position of a Dense layer in 1..3, got 2": 2 is in 1..3
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "tanh"}), wb.nn.Dropout(0.1),
+    wb.nn.Dense(3, 2, {activation = "softmax"})}
+  local d = {x = wb.rand(5, 4), y = wb.tensor{0, 1, 0, 1, 1}}
+  for _, f in ipairs{"eigs", "trace", "density"} do
+    T.check_error(f .. ": layer: expected the position of a Dense layer (1 or 3), got 2 "
+      .. "(Dropout(0.1))", wb.hessian[f], m, d, {layer = 2})
+    T.check_error(f .. ": layer: expected the position of a Dense layer (1 or 3), got 4 "
+      .. "(the model has 3 layers)", wb.hessian[f], m, d, {layer = 4})
+  end
+end)
+
+-- }====================
+
 T.done()

@@ -274,4 +274,39 @@ end)
 
 -- }====================
 
+-- {==================== a fit inside a fit ====================
+
+T.test("model:fit called in a hook of the model's own fit is refused before it trains",
+    function()
+  -- with the fit's optimizer it trained 5 steps inside step 3 and left its
+  -- own 1-epoch history as model.history, the outer fit returning another;
+  -- with a new optimizer the outer fit blamed "model.optimizer was replaced"
+  for _, same_opt in ipairs{true, false} do
+    for _, hook in ipairs{"on_train_batch_end", "on_epoch_end", "on_train_begin"} do
+      local m, inner = T.tiny_mlp(1), 0
+      local opt = wb.optim.Adam{}
+      local cb = wb.callbacks.Lambda{[hook] = function()
+        inner = inner + 1
+        m:fit(train, opts{epochs = 1, optimizer = same_opt and opt or nil,
+          callbacks = {wb.callbacks.Lambda{on_train_batch_end = function() inner = inner + 1 end}}})
+      end}
+      local err = T.check_error("fit: this model is training (model:fit was called inside a "
+        .. "hook of its own fit, which would train it inside that fit's step)", m.fit, m, train,
+        opts{epochs = 2, optimizer = opt, callbacks = {cb}})
+      T.ok(err:find("test_audit_loop4.lua:%d+:"), "at the call in the hook: " .. err)
+      T.eq(inner, 1, hook .. ": the inner fit trained no step")
+    end
+  end
+  -- evaluate and predict in a hook stay the way; a fit after fit returns, or
+  -- after a fit that raised, too
+  local m = T.tiny_mlp(1)
+  m:fit(train, opts{epochs = 1, callbacks = {wb.callbacks.Lambda{on_train_batch_end =
+    function() m:evaluate(train); m:predict(train.images) end}}})
+  T.ok(not pcall(m.fit, m, train, opts{epochs = 1, callbacks = {wb.callbacks.Lambda{
+    on_train_batch_end = function() error("boom") end}}}))
+  T.eq(m:fit(train, opts{epochs = 1}).epochs, 1)
+end)
+
+-- }====================
+
 T.done()

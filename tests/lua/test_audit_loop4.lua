@@ -309,4 +309,52 @@ end)
 
 -- }====================
 
+-- {==================== resume, the combinations ====================
+
+T.test("resume is bit for bit under Adam, L2, dropout, EarlyStopping, validation_split and a "
+    .. "per-step lr schedule, from epoch ends (instruments on) and inside epochs", function()
+  local data = T.synthetic(4242, 90, 8)
+  -- the schedule keeps its state in the optimizer (lr *= 0.95 a step): saved with it
+  local function cbs(m, ck)
+    local list = {wb.callbacks.EarlyStopping{patience = 1, min_delta = 0.03,
+        restore_best_weights = true},
+      wb.callbacks.Lambda{on_train_batch_begin = function() m.optimizer.lr = m.optimizer.lr * 0.95
+      end}}
+    if ck then list[3] = wb.callbacks.ModelCheckpoint{ck, save_state = true, save_freq = 3} end
+    return list
+  end
+  local function o(m, epochs, resume, extra)
+    local t = opts{epochs = epochs, validation_split = 0.2, log_every = 1, resume = resume}
+    if not resume then t.seed, t.optimizer = 9, wb.optim.Adam{lr = 0.02} end
+    for k, v in pairs(extra) do t[k] = v end
+    t.callbacks = cbs(m, extra.ck)
+    t.ck = nil
+    return t
+  end
+  -- inside epochs: every third step's state
+  local s = T.tiny_mlp(1, true)
+  local hs = s:fit(data, o(s, 6, nil, {ck = dir .. "/combo/s{step}.st"}))
+  T.ok(hs.stopped_epoch and hs.stopped_epoch < 6, "EarlyStopping stopped the fit")
+  for step = 3, #hs.steps.step, 3 do
+    local r = T.tiny_mlp(3, true)
+    local hr = r:fit(data, o(r, 6, dir .. "/combo/s" .. step .. ".st", {ck = dir .. "/x.st"}))
+    T.eq(differences(hr, hs, s, r), "", "resumed at step " .. step)
+  end
+  -- at epoch ends, with the instruments (their clocks aside)
+  local instr = {instruments = wb.instruments.economy, every = 2}
+  s = T.tiny_mlp(1, true)
+  hs = s:fit(data, o(s, 6, nil, instr))
+  for k = 1, hs.epochs do
+    local m = T.tiny_mlp(1, true)
+    m:fit(data, o(m, k, nil, instr))
+    m:save_state(dir .. "/combo/e.st")
+    local r = T.tiny_mlp(3, true)
+    local hr = r:fit(data, o(r, 6, dir .. "/combo/e.st", instr))
+    hr.instruments.seconds, hs.instruments.seconds = nil, nil
+    T.eq(differences(hr, hs, s, r), "", "resumed after epoch " .. k)
+  end
+end)
+
+-- }====================
+
 T.done()

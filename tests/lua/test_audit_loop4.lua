@@ -288,7 +288,9 @@ T.test("model:fit called in a hook of the model's own fit is refused before it t
       local cb = wb.callbacks.Lambda{[hook] = function()
         inner = inner + 1
         m:fit(train, opts{epochs = 1, optimizer = same_opt and opt or nil,
-          callbacks = {wb.callbacks.Lambda{on_train_batch_end = function() inner = inner + 1 end}}})
+          callbacks = {wb.callbacks.Lambda{on_train_batch_end = function()
+            inner = inner + 1
+          end}}})
       end}
       local err = T.check_error("fit: this model is training (model:fit was called inside a "
         .. "hook of its own fit, which would train it inside that fit's step)", m.fit, m, train,

@@ -1,9 +1,17 @@
--- test_audit_loop4.lua: a fourth audit of the training loop, as a PyTorch
--- user porting a loop uses it (a max-steps hook, a checkpoint every k
--- steps, a hook that fails, a loop re-run in the REPL). What it found:
--- ModelCheckpoint{save_freq}'s save at a step that stopped the epoch was
--- dropped, and the request left behind wrote the next step's state (or a
--- later fit's) under the stopped step's name.
+-- test_audit_loop4.lua: a fourth audit of the training loop and curvature,
+-- as a PyTorch user porting a loop uses it (a max-steps hook, a checkpoint
+-- every k steps, a hook that fails, a loop re-run in the REPL, a loss of
+-- one's own, the state file read in Python). What it found, each test
+-- failing before its fix: ModelCheckpoint{save_freq}'s save at a step that
+-- stopped the epoch was dropped, and the request left behind wrote the next
+-- step's state (or a later fit's) under the stopped step's name; a loss
+-- function's uint8 gradient failed inside the library, a third result was
+-- dropped, a NaN in its gradient diverged naming a parameter behind "bad
+-- argument #3 to '?'"; wb.hessian's layer error gave a range holding the
+-- position refused; model:fit inside a hook of its own fit trained inside
+-- the step. Guards that passed at once: the state file's optimizer buffers
+-- in Python against wb's bits and PyTorch's step; resume under Adam, L2,
+-- dropout, EarlyStopping, validation_split and a per-step schedule.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local cjson = require "cjson"
@@ -354,6 +362,31 @@ T.test("resume is bit for bit under Adam, L2, dropout, EarlyStopping, validation
     local hr = r:fit(data, o(r, 6, dir .. "/combo/e.st", instr))
     hr.instruments.seconds, hs.instruments.seconds = nil, nil
     T.eq(differences(hr, hs, s, r), "", "resumed after epoch " .. k)
+  end
+end)
+
+T.test("a hook that changes the weights (a max-norm) is trained from, saved and resumed",
+    function()
+  local function cbs(m, ck)
+    return {wb.callbacks.Lambda{on_train_batch_end = function(_, logs)
+        local w = m[1].weight
+        w:copy(w:clamp(-0.3, 0.3))
+        logs.wmax = w:abs():max()
+      end},
+      wb.callbacks.ModelCheckpoint{ck, save_state = true, save_freq = 4}}
+  end
+  local function o(m, resume, ck)
+    return opts{epochs = 3, log_every = 1, resume = resume, callbacks = cbs(m, ck),
+      optimizer = not resume and wb.optim.Adam{lr = 0.05} or nil, seed = not resume and 9 or nil}
+  end
+  local s = T.tiny_mlp(1, true)
+  local hs = s:fit(train, o(s, nil, dir .. "/clamp/s{step}.st"))
+  T.eq(s[1].weight:abs():max(), hs.steps.wmax[15])
+  T.ok(hs.steps.wmax[15] <= 0.3 + 1e-7, "clamped")
+  for step = 4, 12, 4 do
+    local r = T.tiny_mlp(3, true)
+    local hr = r:fit(train, o(r, dir .. "/clamp/s" .. step .. ".st", dir .. "/x.st"))
+    T.eq(differences(hr, hs, s, r), "", "resumed at step " .. step)
   end
 end)
 

@@ -145,6 +145,21 @@ T.test("a loss function's third result is an error, not dropped", function()
     .. "w.r.t. the output): the third (number 0.5) would be ignored", 1, true), err)
 end)
 
+T.test("a loss function is called as its help says: a step, a validation batch, 4 checks",
+    function()
+  -- a call counter used as a schedule in a loss saw 4 calls more than steps
+  local function calls(extra)
+    local n, m = 0, T.tiny_mlp(1)
+    local o = opts{epochs = 2, loss = function(out, y) n = n + 1; return wb.losses.mse(out, y) end}
+    for k, v in pairs(extra) do o[k] = v end
+    m:fit(train, o)
+    return n
+  end
+  T.eq(calls{}, 10 + 4, "10 steps and the check's 4")
+  T.eq(calls{grad_check = false}, 10)
+  T.eq(calls{validation = select(2, T.tiny_data())}, 10 + 4 + 2, "one validation batch an epoch")
+end)
+
 T.test("a loss function's non-finite gradient: the divergence names it, not a parameter",
     function()
   local step = 0

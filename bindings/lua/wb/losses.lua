@@ -46,7 +46,12 @@ local keras = require "wb.losses_keras"
 ---batch against central differences of the value along two directions
 ---(under a softmax head, a constant per row, which the softmax drops, is
 ---not counted): a wrong one (a missing 1 / n, a flipped sign, zeros) is an
----error naming the slopes; fit{grad_check = false} skips it.
+---error naming the slopes; fit{grad_check = false} skips it. The function
+---is called once a training step, once a validation batch (and by
+---evaluate), and up to 4 times more on the first batch by that check (at
+---output +- h u along each direction): a function keeping state across
+---calls (a call counter as a schedule, a running mean) sees those calls
+---too; count steps in a per-step hook instead (on_train_batch_begin).
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})

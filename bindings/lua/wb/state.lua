@@ -220,7 +220,7 @@ end
 ---Keras's velocity (m = momentum m - lr g; w += m), -lr times
 ---momentum_buffer at a constant lr; RMSprop's m is square_avg. The updates
 ---are Keras's: Adam's eps is added to sqrt(v) before bias correction,
----RMSprop's inside the square root (tests/lua/test_audit_loop4.lua).
+---RMSprop's inside the square root (tests/lua/test_audit_loop4_state.lua).
 ---ModelCheckpoint{save_state = true} calls it after every epoch.
 ---@param path string
 ---@param opts? table

@@ -324,10 +324,10 @@ T.test("a custom loss returning a tensor of many elements or a bad gradient says
     .. "the gradient, got a tensor [16, 3]", m.fit, m, train, {verbose = false,
       batch_size = 16, loss = function(o) return o:clone(), o:clone() end})
   local e = T.check_error("the loss function's second result must be the gradient w.r.t. the "
-    .. "output, a tensor of the output's shape [16, 3], got a tensor [3, 16]", m.fit, m,
-    train, {verbose = false, batch_size = 16, loss = function(o) return 1, o:t():clone() end})
+    .. "output, a float32 tensor of the output's shape [16, 3], got a float32 tensor [3, 16]",
+    m.fit, m, train, {verbose = false, batch_size = 16, loss = function(o) return 1, o:t():clone() end})
   T.ok(#e < 300, "no tensor dump in the message: " .. e)
-  T.check_error("shape [16, 3], got a tensor [48]", m.fit, m, train, {verbose = false,
+  T.check_error("shape [16, 3], got a float32 tensor [48]", m.fit, m, train, {verbose = false,
     batch_size = 16, loss = function(o) return 1, o:clone():reshape(48) end})
   T.check_error("shape [16, 3], got nil", m.fit, m, train, {verbose = false,
     batch_size = 16, loss = function() return 1 end})

@@ -235,7 +235,7 @@ T.test("errors", function()
     wb.hessian.hvp, m, data, v, {precision = "half"})
   T.check_error("data: unknown key 'labels'", wb.hessian.hvp, m, {x = data.x,
     labels = data.y}, v)
-  T.check_error("layer: expected the position of a Dense layer in 1..3, got 1",
+  T.check_error("layer: expected the position of a Dense layer (2 or 3), got 1 (Flatten())",
     wb.hessian.eigs, m, data, {layer = 1})
   T.check_error("hvp: v: expected a list of 4 tensors", wb.hessian.hvp, m, data, {v[1]})
   T.check_error("hvp: v: tensor 2: expected float32 [6], got float32 [12, 6]",

@@ -114,7 +114,7 @@ T.test("a hand-written loss from the tensor basics equals the built-in mse", fun
   for e = 1, 3 do T.near(h2.loss[e], h1.loss[e], 1e-6); T.eq(h2.accuracy[e], h1.accuracy[e]) end
   T.ok(h1.loss[3] < h1.loss[1], "it learns")
   local bad = function(out) return 1, out:sum(1) end
-  T.check_error("second result must be the gradient w.r.t. the output, a tensor of the "
+  T.check_error("second result must be the gradient w.r.t. the output, a float32 tensor of the "
     .. "output's shape %[8, 4%]", function()
     model(2):fit(x, y, {loss = bad, batch_size = 8, verbose = false}) end)
 end)

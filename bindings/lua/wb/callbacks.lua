@@ -78,6 +78,10 @@ local args = require "wb.args"
 ---one lacks (es.patiense) or setting one near its names is an error naming
 ---the nearest, and setting an option (es.patience = "3") goes through the
 ---constructor's checks (a callback of your own, a plain table, is yours).
+---A hook may change the weights (a max-norm: the next step starts from
+---them, save_state writes them) and the optimizer's fields (lr), evaluate
+---or predict; replacing model.optimizer, adding a layer, or calling fit on
+---the model being trained is an error.
 ---Example: m:fit(d.train, {validation_split = 0.1, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}

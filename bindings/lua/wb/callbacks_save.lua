@@ -177,9 +177,8 @@ end
 
 function ModelCheckpoint:_after_batch_end()
   local path = self.pending_step
-  if not path then return end
   self.pending_step = nil
-  self:_write(path)
+  if path then self:_write(path) end
 end
 
 -- Write the checkpoint at path (its folder made first) in the kind asked
@@ -227,7 +226,7 @@ function ModelCheckpoint:on_train_begin(model)
   if self.save_best_only then M._check_log_keys(self, model, {self.monitor}, "monitor '%s'") end
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)
-  self.pending = nil
+  self.pending, self.pending_step = nil, nil -- a failed fit's: not this one's to write
 end
 
 function ModelCheckpoint:get_state() return {best = self.best} end
@@ -242,12 +241,13 @@ function ModelCheckpoint:_save(path)
 end
 
 -- Called by fit after every callback's on_epoch_end (a private hook): the
--- training state is complete only then (EarlyStopping's counters, a stop).
+-- training state is complete only then (EarlyStopping's counters, a stop);
+-- so is a save_freq save asked for at a step that stopped (ended) the epoch.
 function ModelCheckpoint:_after_epoch_end()
-  local path = self.pending
+  local path = self.pending or self.pending_step
   if not path then return end
-  self.pending = nil
-  self:_write(path) -- save_state: a pending path is only set with it
+  self.pending, self.pending_step = nil, nil
+  self:_write(path)
 end
 
 ---wb.callbacks.ModelCheckpoint:on_epoch_end(epoch, logs)

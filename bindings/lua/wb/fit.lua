@@ -30,7 +30,6 @@
 -- fixes the shuffling and the dropout masks. The initial weights were drawn
 -- when the layers were built: call wb.seed(n) BEFORE building the model to
 -- fix them too. Same seeds (and BLAS thread count) -> identical history.
---
 -- Speed: see wb/fit_loop.lua (the step loop makes no Lua garbage).
 local _ENV = require "wb.std"
 local wb = require "wb"
@@ -189,6 +188,7 @@ end
 ---Example: local h = m:fit(d.train, {epochs = 10, validation_split = 0.1,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts, more)
+  loop.check_not_nested(self)
   if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)
     args.check("fit", 2, opts, "wb.Tensor")
     train, opts = fa.as_dataset(train, opts, "fit"), more

@@ -45,6 +45,22 @@ function M.diverged(epoch, step, loss, history, detail)
 end
 local diverged = M.diverged
 
+-- Why the optimizer refused a non-finite gradient (err, its wb.Error), for
+-- the divergence's message: a loss function's own gradient when that is
+-- not finite (the parameter the NaN reached first was named instead), and
+-- without the binding's "bad argument #3 to '?' (...)" around the reason.
+local function refused(lossf, err)
+  local ok, e = true, nil
+  if lossf.user and lossf.grad then
+    ok, e = pcall(args.check_finite, "loss", "g", lossf.grad, 1)
+  end
+  if not ok and wb.is_error(e) then
+    return "the loss function's gradient is not finite: " .. e.message:gsub("^loss: g: ", "")
+  end
+  local msg = tostring(err)
+  return msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$") or msg
+end
+
 -- A loss that is not finite because the data holds NaN or inf is bad
 -- input, not a divergence: without this a researcher would read "training
 -- diverged" and tune the learning rate. The data is looked at only once the
@@ -198,6 +214,24 @@ local function check_model(model, ctx, where, lists)
 end
 M.check_model = check_model
 
+-- A fit of model inside a hook of its own fit would train it inside that
+-- fit's step and replace model.history and the optimizer's state under it.
+-- Refused at its start (the caller's level), found on the call stack: the
+-- fit calling this is at level 2, an outer one of the same model further up
+-- (a flag would outlive a fit that raised).
+function M.check_not_nested(model)
+  local fit = debug.getinfo(2, "f").func
+  for level = 3, math.huge do
+    local info = debug.getinfo(level, "f")
+    if not info then return end
+    if info.func == fit and select(2, debug.getlocal(level, 1)) == model then
+      error("fit: this model is training (model:fit was called inside a hook of its own fit, "
+        .. "which would train it inside that fit's step): fit it after that fit returns, or "
+        .. "stop that fit (return true) first", 3)
+    end
+  end
+end
+
 -- }====================
 -- {==================== one epoch ====================
 
@@ -254,6 +288,7 @@ function M.run_epoch(self, ctx, epoch)
       at.correct, at.seen
   end
   local next_draw = 0
+  rawset(self, "_fit_save_mid", nil) -- left by a step whose hooks or fit failed
   if bar then bar.t0 = clock(); bar.epoch = epoch end
   for step = from, steps do
     local first = (step - 1) * bs + 1
@@ -288,7 +323,7 @@ function M.run_epoch(self, ctx, epoch)
     if not ok then
       if wb.is_error(err) and err.code == "ENONFINITE" then
         check_finite_data(train, "fit", "training") -- inf * 0: a finite loss, a NaN gradient
-        error(diverged(epoch, step, total, ctx.history, err), 0)
+        error(diverged(epoch, step, total, ctx.history, refused(lossf, err)), 0)
       end
       error(err, 0)
     end
@@ -307,7 +342,10 @@ function M.run_epoch(self, ctx, epoch)
         io.stdout:flush()
       end
     end
-    if stop then break end
+    if stop then -- the epoch ends here: a save asked for at this step is the epoch's end's
+      rawset(self, "_fit_save_mid", nil)
+      break
+    end
     if rawget(self, "_fit_save_mid") then -- a ModelCheckpoint{save_freq = k} asked
       save_mid(self, ctx, {epoch = epoch, step = step, gstep = gstep, perm = perm,
         loss_sum = loss_sum, data_sum = data_sum, reg_sum = reg_sum, correct = correct_sum,

@@ -169,12 +169,18 @@ local function check_vector(fname, what, v)
   end
 end
 
--- A layer option: a model position with parameters.
+-- A layer option: a model position with parameters (a Dense's); the error
+-- lists them, and says what is at the position given.
 local function check_layer(fname, model, layer)
   if layer == nil then return nil end
   if layer < 1 or layer > #model or model[layer].kind ~= "Dense" then
-    error(string.format("%s: layer: expected the position of a Dense layer in 1..%d, "
-      .. "got %d", fname, #model, layer), 3)
+    local dense = {}
+    for i = 1, #model do if model[i].kind == "Dense" then dense[#dense + 1] = i end end
+    local last = table.remove(dense)
+    error(string.format("%s: layer: expected the position of a Dense layer (%s), got %d (%s)",
+      fname, #dense > 0 and table.concat(dense, ", ") .. " or " .. last or tostring(last),
+      layer, (layer < 1 or layer > #model) and "the model has " .. #model .. " layers"
+      or tostring(model[layer])), 3)
   end
   return layer
 end

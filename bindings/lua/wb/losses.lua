@@ -46,7 +46,12 @@ local keras = require "wb.losses_keras"
 ---batch against central differences of the value along two directions
 ---(under a softmax head, a constant per row, which the softmax drops, is
 ---not counted): a wrong one (a missing 1 / n, a flipped sign, zeros) is an
----error naming the slopes; fit{grad_check = false} skips it.
+---error naming the slopes; fit{grad_check = false} skips it. The function
+---is called once a training step, once a validation batch (and by
+---evaluate), and up to 4 times more on the first batch by that check (at
+---output +- h u along each direction): a function keeping state across
+---calls (a call counter as a schedule, a running mean) sees those calls
+---too; count steps in a per-step hook instead (on_train_batch_begin).
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})
@@ -203,9 +208,17 @@ local function correct_of(out, y)
   return c
 end
 
+-- The number of values given, then the values (no table: once a step).
+local function counted(...) return select("#", ...), ... end
+
 function Output:value(model, x, y, training)
   local out = model:forward(x, training)
-  local v, g = self.fn(out, y)
+  local n, v, g, third = counted(self.fn(out, y))
+  if n > 2 then -- (value, gradient, accuracy), say: fit measures accuracy itself
+    error(string.format("%s: the loss function returned %d results, expected 2 (value, "
+      .. "gradient w.r.t. the output): the third (%s %s) would be ignored", self.fname, n,
+      type(third), tostring(third)), 0)
+  end
   local what = type(v)
   if fa.is_tensor(v) then
     what = "a tensor [" .. table.concat(v:shape(), ", ") .. "]"
@@ -218,10 +231,11 @@ function Output:value(model, x, y, training)
   if training then
     local want = table.concat(out:shape(), ", ")
     local got = fa.is_tensor(g) and table.concat(g:shape(), ", ")
-    if got ~= want then
+    if got ~= want or g:dtype() ~= "float32" then
       error(string.format("%s: the loss function's second result must be the gradient "
-        .. "w.r.t. the output, a tensor of the output's shape [%s], got %s", self.fname,
-        want, got and "a tensor [" .. got .. "]" or type(g)), 0)
+        .. "w.r.t. the output, a float32 tensor of the output's shape [%s], got %s",
+        self.fname, want, got and string.format("a %s tensor [%s]", g:dtype(), got)
+        or type(g)), 0)
     end
     self.grad = g
     if self.check and self.user then -- once a fit, on its first batch

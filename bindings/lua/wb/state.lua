@@ -213,8 +213,14 @@ end
 ---clean point after a step where ModelCheckpoint{save_state = true,
 ---save_freq = k} saves (the resume goes on inside the epoch). opts: tag (a
 ---string kept in the file as metadata workbench.tag, e.g. the run that
----wrote it). Python reads it with safetensors (tensors
----layers.<i>.weight, optimizer.<name>.m/.v; JSON in the metadata).
+---wrote it). Python reads it as README's safetensors() does (tensors
+---layers.<i>.weight, optimizer.<name>.m/.v; JSON in the metadata:
+---workbench.state's optimizer has its config and iterations). In PyTorch's
+---terms: Adam/AdamW's m and v are exp_avg and exp_avg_sq; SGD's m is
+---Keras's velocity (m = momentum m - lr g; w += m), -lr times
+---momentum_buffer at a constant lr; RMSprop's m is square_avg. The updates
+---are Keras's: Adam's eps is added to sqrt(v) before bias correction,
+---RMSprop's inside the square root (tests/lua/test_audit_loop4_state.lua).
 ---ModelCheckpoint{save_state = true} calls it after every epoch.
 ---@param path string
 ---@param opts? table

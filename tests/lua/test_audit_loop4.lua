@@ -240,4 +240,33 @@ end)
 
 -- }====================
 
+T.test("a loss function that writes into the model's output is refused, naming it", function()
+  -- out is the last layer's buffer: its backward and the accuracy read it
+  -- after the loss, so p - onehot written into it trained on garbage
+  wb.seed(1)
+  local x, y = wb.rand(16, 5), wb.new_tensor({16}, "uint8")
+  for i = 1, 16 do y[i] = i % 3 end
+  -- cross-entropy on the softmax's output, its gradient built in out
+  local function ce_inplace(out, yy)
+    local B, v, p = out:shape()[1], 0, {}
+    for i = 1, B do
+      p[i] = out:get(i, yy:get(i) + 1)
+      v = v - math.log(p[i])
+    end
+    out:fill(0)
+    for i = 1, B do out:set(i, yy:get(i) + 1, -1 / (B * p[i])) end
+    return v / B, out
+  end
+  for _, check in ipairs{true, false} do
+    local m = wb.nn.Sequential{wb.nn.Dense(5, 3, {activation = "softmax"})}
+    T.check_error("the loss function changed the model's output in place", m.fit, m, x, y,
+      {epochs = 1, batch_size = 8, verbose = false, loss = ce_inplace, grad_check = check})
+  end
+  -- the same loss on a copy trains
+  local m = wb.nn.Sequential{wb.nn.Dense(5, 3, {activation = "softmax"})}
+  local h = m:fit(x, y, {epochs = 1, batch_size = 8, verbose = false,
+    loss = function(out, yy) return ce_inplace(out:clone(), yy) end})
+  T.ok(h.loss[1] == h.loss[1], "a copy: trained, loss " .. tostring(h.loss[1]))
+end)
+
 T.done()

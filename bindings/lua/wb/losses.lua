@@ -51,7 +51,9 @@ local keras = require "wb.losses_keras"
 ---evaluate), and up to 4 times more on the first batch by that check (at
 ---output +- h u along each direction): a function keeping state across
 ---calls (a call counter as a schedule, a running mean) sees those calls
----too; count steps in a per-step hook instead (on_train_batch_begin).
+---too; count steps in a per-step hook instead (on_train_batch_begin). It
+---must not write into out, the last layer's buffer (an error: work on
+---out:clone()).
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})
@@ -213,7 +215,16 @@ local function counted(...) return select("#", ...), ... end
 
 function Output:value(model, x, y, training)
   local out = model:forward(x, training)
+  -- a function of one's own may write into out (out:fill, :copy, :set):
+  -- out is the last layer's buffer, which its backward and the accuracy
+  -- read after it, so the step would train on numbers nobody computed
+  local before = self.user and wb.io._hash(out)
   local n, v, g, third = counted(self.fn(out, y))
+  if before and wb.io._hash(out) ~= before then
+    error(string.format("%s: the loss function changed the model's output in place (its "
+      .. "first argument, which the last layer's backward and the accuracy read after it): "
+      .. "compute on a copy (out:clone())", self.fname), 0)
+  end
   if n > 2 then -- (value, gradient, accuracy), say: fit measures accuracy itself
     error(string.format("%s: the loss function returned %d results, expected 2 (value, "
       .. "gradient w.r.t. the output): the third (%s %s) would be ignored", self.fname, n,

@@ -28,10 +28,13 @@ end
 -- or whose weights are not the files it was written with (weights_ids).
 function M.reusable(ex, s, memo, just_trained)
   local hash = s.hash
-  local rec, file = M.load_record(ex, hash), record.path(ex.root, ex.name, hash, "json")
-  if not rec then return nil, wb.sys.exists(file) and file or nil, "is not valid JSON" end
+  local file = record.path(ex.root, ex.name, hash, "json")
+  -- read once (a record of every step's instruments is megabytes of JSON);
+  -- read_json only to say why one that wb.record.read refuses is refused
   local ok, bad, kind = record.read(file)
-  if not ok then
+  if not ok and not M.load_record(ex, hash) then
+    return nil, wb.sys.exists(file) and file or nil, "is not valid JSON"
+  elseif not ok then
     return nil, file, kind == "checksum" and ("is not as written: " .. bad)
       or ("is not a well-formed run record (" .. bad .. ")")
   end
@@ -48,9 +51,9 @@ function M.reusable(ex, s, memo, just_trained)
   local wpath, wwhy = record.weights_changed(record.dir(ex.root), ok)
   if wpath then return nil, wpath, wwhy end
   -- a run trained by this invocation is this training, whatever it read (a command's output)
-  local path, what = reads.changed(not just_trained and rec.read_files or nil, memo)
+  local path, what = reads.changed(not just_trained and ok.read_files or nil, memo)
   if path then return nil, path, what end
-  return rec
+  return ok
 end
 
 -- The runs to train, longest first (epochs, times the per-step overhead of

@@ -10,7 +10,7 @@
 -- adopted, not redone.
 local S = require "study"
 local LS = require "study.landscape"
-local cjson = require "cjson"
+local B = require "study.beyond"
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 
@@ -163,7 +163,9 @@ local function report(task, runs)
     .. "optimisers are not ours either. Our barrier is on the first "
     .. string.format("%.0f", m.test_rows) .. " test images, so one image is "
     .. pct(1 / m.test_rows) .. ".")
-  wb.sys.write_atomic(task:path("beyond.json"), cjson.encode(LS.beyond(rd, r.seed)))
+  -- through the contract's check, its keys sorted as the other tasks' (cjson's
+  -- order changed from one report to the next)
+  B.write(task, LS.beyond(rd, r.seed))
 end
 
 -- (the intro is the report's first paragraph: it says what the runs trained)

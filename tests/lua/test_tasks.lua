@@ -37,6 +37,13 @@ T.test("report --quick runs every task and writes REPORT.md", function()
     local row = T.ok(B.read(root .. "/" .. t .. "/beyond.json"))
     T.ok(row and md:find("| **" .. row.verdict .. "** | [" .. t .. "]", 1, true),
       t .. ": " .. tostring(row and row.verdict))
+    -- written by B.write (the contract checked, keys sorted: the same bytes
+    -- from one report to the next; task 15's came from cjson in hash order)
+    local text = io.open(root .. "/" .. t .. "/beyond.json"):read("a")
+    local keys = {}
+    for k in text:gmatch('"(%w+)":') do keys[#keys + 1] = k end
+    T.eq(table.concat(keys, " "), "experiment ours published source verdict",
+      t .. ": beyond.json's keys in order")
   end
 end)
 

@@ -1,0 +1,69 @@
+-- test_audit_trust7.lua: ways a number could be silently wrong, or a run
+-- wrongly blamed, found by the seventh trust audit.
+-- 1. A history's series took any value: a hook's model.history.loss[1] = "x"
+--    (or a table, or val_loss = "x") was kept; fit went on, the run's record
+--    was written with it, then refused when read ("not a well-formed run
+--    record ... while the task ran (another runner on this root?)") and the
+--    run retrained at every rerun. Now fit stops at the end of that epoch
+--    with an error naming the series.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+local q = T.quote
+
+-- {==== 1. a history's series hold numbers ====
+
+-- A callback that runs edit(history, epoch) in its on_epoch_end.
+local function editing(edit)
+  return {on_train_begin = function(self, model) self.model = model end,
+    on_epoch_end = function(self, epoch) edit(self.model.history, epoch) end}
+end
+
+local function fit_with(edit, epochs)
+  local m = T.tiny_mlp(1)
+  return m:fit(T.tiny_data(), {epochs = epochs or 2, batch_size = 16, verbose = false,
+    callbacks = {editing(edit)}})
+end
+
+T.test("a hook that makes a series a string, or puts a string or table in one: fit fails "
+  .. "at that epoch's end naming the series and the epoch", function()
+  T.check_error("fit: epoch 1: the history's series 'val_loss' is a string (\"x\"), not a "
+    .. "list of numbers (one per epoch) (a hook changed it)", fit_with, function(h)
+      h.val_loss = "x"
+    end)
+  T.check_error("fit: epoch 2: the history's series 'loss' holds a string (\"x\") at epoch "
+    .. "1: a series holds numbers only (a hook changed it)", fit_with, function(h, e)
+      if e == 2 then h.loss[1] = "x" end
+    end)
+  T.check_error("fit: epoch 2: the history's series 'accuracy' holds a table", fit_with,
+    function(h, e) if e == 2 then h.accuracy = {0.5, {1}} end end)
+  T.check_error("fit: epoch 1: the history's series 'lr' is a nil", fit_with,
+    function(h) h.lr = nil end)
+  -- numbers (NaN too) of one's own in place of fit's: still a list of numbers
+  local h = fit_with(function(hist, e) if e == 2 then hist.loss[1] = 0 / 0 end end)
+  T.eq(#h.loss, 2)
+end)
+
+T.test("run_experiment: a callback that puts a string in a series fails its run naming the "
+  .. "series; no record, nothing blamed on another runner", function()
+  local root = dir .. "/series"
+  local ex = wb.experiment({name = "series", base = {hidden = 4, epochs = 2,
+    subset = {train = 100, test = 50}},
+    callbacks = function()
+      return {editing(function(h, e) if e == 2 then h.val_loss[1] = "x" end end)}
+    end}, {root = root})
+  local ok, err
+  local _, text = T.stderr_of(function() ok, err = pcall(ex.run, ex, {verbose = false}) end)
+  T.ok(not ok, "the run fails")
+  T.ok(tostring(err):find("the history's series 'val_loss' holds a string (\"x\") at epoch 1",
+    1, true), tostring(err))
+  T.ok(not text:find("another runner", 1, true), text)
+  for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
+    T.ok(not wb.record.is_record_file(n), "no record: " .. n)
+  end
+end)
+
+-- }====
+
+T.done()

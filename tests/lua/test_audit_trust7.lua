@@ -5,7 +5,9 @@
 --    was written with it, then refused when read ("not a well-formed run
 --    record ... while the task ran (another runner on this root?)") and the
 --    run retrained at every rerun. Now fit stops at the end of that epoch
---    with an error naming the series.
+--    with an error naming the series, and wb.record.write refuses a record
+--    wb.record.read would refuse, naming the field (an on_train_end hook's
+--    history.loss[1] = "x", after fit's last check).
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
@@ -58,6 +60,46 @@ T.test("run_experiment: a callback that puts a string in a series fails its run 
   T.ok(not ok, "the run fails")
   T.ok(tostring(err):find("the history's series 'val_loss' holds a string (\"x\") at epoch 1",
     1, true), tostring(err))
+  T.ok(not text:find("another runner", 1, true), text)
+  for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
+    T.ok(not wb.record.is_record_file(n), "no record: " .. n)
+  end
+end)
+
+T.test("wb.record.write refuses a record wb.record.read would refuse, naming the field; "
+  .. "nothing written", function()
+  local path = dir .. "/bad.json"
+  local function rec(history)
+    return {hash = "0123456789abcdef", task = "t", variant = "base", seed = 1, config = {},
+      status = "ok", history = history, metrics = {test_accuracy = 0.5}}
+  end
+  T.check_error("wb.record.write: " .. path .. ": not a well-formed run record (field "
+    .. "'history.val_loss': list of numbers expected, got string at 1)", wb.record.write, path,
+    rec({loss = {1, 2}, val_loss = {"x"}}))
+  T.ok(not wb.sys.exists(path), "nothing written")
+  local r = rec({loss = {1, 2}})
+  r.metrics.test_loss = "0.3"
+  T.check_error("field 'metrics.test_loss': number expected, got string", wb.record.write,
+    path, r)
+  T.ok(not wb.sys.exists(path), "nothing written")
+  wb.record.write(path, rec({loss = {1, 2}}))
+  T.eq(wb.record.read(path).history.loss[1], 1)
+end)
+
+T.test("run_experiment: an on_train_end hook that puts a string in the history fails its run "
+  .. "naming the field; no record, nothing blamed on another runner", function()
+  local root = dir .. "/measured"
+  local ex = wb.experiment({name = "measured", base = {hidden = 4, epochs = 1,
+    subset = {train = 100, test = 50}},
+    callbacks = function()
+      return {{on_train_begin = function(self, model) self.model = model end,
+        on_train_end = function(self) self.model.history.lr[1] = "x" end}}
+    end}, {root = root})
+  local ok, err
+  local _, text = T.stderr_of(function() ok, err = pcall(ex.run, ex, {verbose = false}) end)
+  T.ok(not ok, "the run fails")
+  T.ok(tostring(err):find("not a well-formed run record (field 'history.lr': list of "
+    .. "numbers expected, got string at 1)", 1, true), tostring(err))
   T.ok(not text:find("another runner", 1, true), text)
   for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
     T.ok(not wb.record.is_record_file(n), "no record: " .. n)

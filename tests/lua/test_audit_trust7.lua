@@ -8,6 +8,9 @@
 --    with an error naming the series, and wb.record.write refuses a record
 --    wb.record.read would refuse, naming the field (an on_train_end hook's
 --    history.loss[1] = "x", after fit's last check).
+-- 2. A run recorded by another process while this one trained the runs
+--    before it (run_experiment's "recorded meanwhile" path, untested until
+--    now) is taken as recorded, said so, and not trained again.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
@@ -104,6 +107,73 @@ T.test("run_experiment: an on_train_end hook that puts a string in the history f
   for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
     T.ok(not wb.record.is_record_file(n), "no record: " .. n)
   end
+end)
+
+-- }====
+
+-- {==== 2. a run recorded meanwhile by another process ====
+
+-- run_experiment over seeds 1 and 2 ($ONLY: that seed alone) on $ROOT; its
+-- measure hook notes each run in $STARTS, and seed 1's waits (bounded) for
+-- the file $HOLD, having made $HOLD.in. Every process sees the same values
+-- of the variables the hook reads: they are part of its runs' identity.
+local script = dir .. "/meanwhile.lua"
+util.write_file(script, [[
+local only = tonumber(os.getenv("ONLY") or "")
+local ex = wb.experiment({name = "meanwhile", base = {hidden = 4, epochs = 1,
+  subset = {train = 100, test = 50}}, seeds = only and {only} or {1, 2},
+  measure = function(_, cfg)
+    local f = assert(io.open(os.getenv("STARTS"), "a")); f:write(cfg.seed, "\n"); f:close()
+    local go = os.getenv("HOLD")
+    if cfg.seed == 1 and not io.open(go) then
+      local held = io.open(go .. ".in", "w"); held:close()
+      for _ = 1, 6000 do
+        if io.open(go) then return {} end
+        os.execute("sleep 0.1")
+      end
+      error("never released")
+    end
+    return {}
+  end}, {root = os.getenv("ROOT")})
+local runs = ex:run()
+print("recorded " .. #runs.records .. " pid " .. wb.sys.getpid())
+]])
+
+T.test("run_experiment: a run another process recorded while this one trained the run "
+  .. "before it is taken as recorded, said so, and not trained again", function()
+  local root, go, starts = dir .. "/mw", dir .. "/mw.go", dir .. "/mw.starts"
+  local env = string.format("ROOT=%s HOLD=%s STARTS=%s", q(root), q(go), q(starts))
+  local f = dir .. "/mw.first"
+  os.execute(string.format("cd / && env %s %s %s >%s.out 2>%s.err </dev/null & echo $! > "
+    .. "%s.pid", env, q(exe), q(script), f, f, f))
+  local pid = T.wait_line(f .. ".pid", 60):match("%d+")
+  T.wait_until("the first process in seed 1's measure hook", 600, function()
+    return wb.sys.exists(go .. ".in")
+  end)
+  -- seed 2, trained and recorded by another process meanwhile
+  local st, out, err = T.sh(string.format("cd / && env %s ONLY=2 timeout 600 %s %s "
+    .. "</dev/null", env, q(exe), q(script)))
+  T.eq(st, 0, err)
+  local other = out:match("recorded 1 pid (%d+)")
+  T.ok(other, out)
+  util.write_file(go, "")
+  T.wait_gone(pid, 600, "the first process")
+  local out1, err1 = util.read_file(f .. ".out") or "", util.read_file(f .. ".err") or ""
+  T.ok(out1:find("recorded 2 pid " .. pid, 1, true), out1 .. err1)
+  T.ok(err1:find("[meanwhile 2/2] base seed 2: recorded meanwhile by another process: not "
+    .. "trained again", 1, true), err1)
+  local seeds = {}
+  for l in util.read_file(starts):gmatch("[^\n]+") do seeds[#seeds + 1] = l end
+  T.eq(table.concat(seeds, " "), "1 2", "each run trained once")
+  local by_seed = {}
+  for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
+    if wb.record.is_record_file(n) then
+      local r = assert(wb.record.read(root .. "/runs/" .. n))
+      by_seed[r.seed] = r
+    end
+  end
+  T.eq(by_seed[1].pid, math.tointeger(pid))
+  T.eq(by_seed[2].pid, math.tointeger(other), "seed 2's record is the other process's")
 end)
 
 -- }====

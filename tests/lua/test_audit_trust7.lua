@@ -11,6 +11,14 @@
 -- 2. A run recorded by another process while this one trained the runs
 --    before it (run_experiment's "recorded meanwhile" path, untested until
 --    now) is taken as recorded, said so, and not trained again.
+-- 3. A process that had loaded MNIST (wb.data.mnist() in a REPL) trained its
+--    in-process runs on the data as loaded but recorded them under the
+--    identity of the files as they were when its experiment was made:
+--    changed in between, a new process on the changed files reused those
+--    numbers silently (and the other way round: identified, then loaded
+--    after a change). Now a set's identity is that of its files as the
+--    process loaded them, and loading a set whose files no longer match
+--    what the process identified is an error naming them.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
@@ -174,6 +182,75 @@ T.test("run_experiment: a run another process recorded while this one trained th
   end
   T.eq(by_seed[1].pid, math.tointeger(pid))
   T.eq(by_seed[2].pid, math.tointeger(other), "seed 2's record is the other process's")
+end)
+
+-- }====
+
+-- {==== 3. data files changed under a process that had read them ====
+
+-- A copy of MNIST ($WB_DATA = ddir); data.lua: with "preload", MNIST loaded,
+-- then the first 100 training images made negatives, then run_experiment
+-- (100 training rows: the changed ones) on ROOT; with "planned", the same
+-- with the experiment made before the change. Prints the run's hash and loss.
+local ddir = dir .. "/data"
+local copy_ok = os.execute("mkdir -p " .. q(ddir .. "/mnist") .. " && cp "
+  .. q(wb.luadir:gsub("/bindings/lua$", "") .. "/data/mnist") .. "/*-ubyte " .. q(ddir
+  .. "/mnist"))
+local dscript = dir .. "/data.lua"
+util.write_file(dscript, [[
+local function negate()
+  local f = assert(io.open(os.getenv("WB_DATA") .. "/mnist/train-images-idx3-ubyte", "r+b"))
+  f:seek("set", 16)
+  local px = f:read(100 * 784)
+  f:seek("set", 16)
+  f:write((px:gsub(".", function(c) return string.char(255 - c:byte()) end)))
+  f:close()
+end
+if arg[1] == "preload" then wb.data.mnist(); negate() end
+local ex = wb.experiment({name = "data", base = {hidden = 8, epochs = 1,
+  subset = {train = 100, test = 100}}}, {root = os.getenv("ROOT")})
+if arg[1] == "planned" then negate() end
+local runs = ex:run{verbose = false}
+print(string.format("run %s loss %.17g", runs.records[1].hash, runs.records[1].metrics.loss))
+]])
+
+local function run_data(root, how)
+  return T.sh(string.format("cd / && WB_DATA=%s ROOT=%s timeout 600 %s %s %s </dev/null",
+    q(ddir), q(root), q(exe), q(dscript), how or ""))
+end
+
+T.test("data files changed after this process loaded them: its runs are of the data as "
+  .. "loaded; a new process on the changed files does not reuse them", function()
+  T.ok(copy_ok, "a copy of MNIST in " .. ddir)
+  local root = dir .. "/preload"
+  local st, out, err = run_data(root, "preload")
+  T.eq(st, 0, err)
+  local st2, out2, err2 = run_data(root)
+  T.eq(st2, 0, err2)
+  T.ok(out2 ~= out, "another run: " .. out .. " / " .. out2)
+  local st3, out3, err3 = run_data(dir .. "/preload_fresh")
+  T.eq(st3, 0, err3)
+  T.eq(out2, out3, "the same run and numbers as trained from scratch on those files")
+end)
+
+T.test("data files changed after this process identified them, before it loaded them: its "
+  .. "run fails naming them, recording nothing", function()
+  T.ok(copy_ok, "a copy of MNIST in " .. ddir)
+  local root = dir .. "/planned"
+  local st, out, err = run_data(root, "planned")
+  T.ok(st ~= 0, "refused: " .. out)
+  T.ok(err:find("wb.data: the files of 'mnist' in " .. ddir .. "/mnist have changed since "
+    .. "this process identified them (its runs are planned on the data as it was): start a "
+    .. "new process", 1, true), err)
+  local ok, names = pcall(wb.sys.listdir, root .. "/runs")
+  for _, n in ipairs(ok and names or {}) do
+    T.ok(not wb.record.is_record_file(n), "no record: " .. n)
+  end
+  local st2, out2, err2 = run_data(root)
+  T.eq(st2, 0, err2)
+  local st3, out3, err3 = run_data(dir .. "/planned_fresh")
+  T.eq(st3, 0, err3)
+  T.eq(out2, out3, "the same run and numbers as trained from scratch on those files")
 end)
 
 -- }====

@@ -305,6 +305,8 @@ local function load_standard(key, dir, suffix, title, how)
   f:close()
   c = {train = load_pair(dir, "train", key .. "-train", suffix),
     test = load_pair(dir, "t10k", key .. "-test", suffix)}
+  -- what identifies the runs of this process is the files as loaded here
+  require("wb.identity")._data_loaded(key)
   cache[key] = c
   return pair(fname, c.train, c.test)
 end

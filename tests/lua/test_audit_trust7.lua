@@ -7,7 +7,10 @@
 --    run retrained at every rerun. Now fit stops at the end of that epoch
 --    with an error naming the series, and wb.record.write refuses a record
 --    wb.record.read would refuse, naming the field (an on_train_end hook's
---    history.loss[1] = "x", after fit's last check).
+--    history.loss[1] = "x", after fit's last check). After fit, h:last and
+--    tostring(h) of a series made a string said "wb.History has no series
+--    'val_loss'; did you mean val_loss?", and gave a string last entry back
+--    as a value: now an error naming the series and what it holds.
 -- 2. A run recorded by another process while this one trained the runs
 --    before it (run_experiment's "recorded meanwhile" path, untested until
 --    now) is taken as recorded, said so, and not trained again.
@@ -75,6 +78,22 @@ T.test("run_experiment: a callback that puts a string in a series fails its run 
   for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
     T.ok(not wb.record.is_record_file(n), "no record: " .. n)
   end
+end)
+
+T.test("h:last and tostring(h) of a series set to a non-list, or ending in a non-number, "
+  .. "after fit: an error naming the series, not 'no series' nor the value", function()
+  local h = fit_with(function() end)
+  h.val_loss = "x"
+  T.check_error("wb.History: series 'val_loss' is a string (\"x\"), not a list of numbers",
+    h.last, h, "val_loss")
+  T.check_error("wb.History: series 'val_loss' is a string", tostring, h)
+  h.val_loss = {}
+  h.loss[#h.loss] = "0.5"
+  T.check_error("wb.History: series 'loss' holds a string (\"0.5\") at epoch 2, not a number",
+    h.last, h, "loss")
+  h.loss[2] = 0.5
+  T.eq(h:last("loss"), 0.5)
+  T.eq(h:last("val_loss"), nil)
 end)
 
 T.test("wb.record.write refuses a record wb.record.read would refuse, naming the field; "

@@ -27,6 +27,8 @@ local VAL_SERIES = {"val_loss", "val_accuracy"}
 -- wb/record.lua; a state file: wb/state_fit.lua)
 History._SERIES = table.move(VAL_SERIES, 1, #VAL_SERIES, #SERIES + 1, table.move(SERIES, 1,
   #SERIES, 1, {}))
+local SERIES_SET = {}
+for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 
 ---wb.History
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
@@ -130,19 +132,30 @@ end
 
 ---wb.History:last(key) -> number|nil
 ---The last value of a series (nil when it is empty); a name that is not a
----series of this history is an error naming the nearest.
+---series of this history is an error naming the nearest, and so is a
+---series that is not a list (h.val_loss = "x") or whose last entry is not
+---a number.
 ---@param key string
 ---@return number|nil
 ---Example: print(h:last("val_loss"))
 function History:last(key)
   local s = rawget(self, key)
+  if s ~= nil and type(s) ~= "table" and SERIES_SET[key] then
+    error(string.format("wb.History: series '%s' is a %s (%s), not a list of numbers", key,
+      type(s), shown(s)), 2)
+  end
   if type(s) ~= "table" then
     if History.__fields[key] then return nil end -- not set
     local why = KERAS[key] and string.format("wb.History has no series '%s': %s", key,
       KERAS[key]) or require("wb.spec_keys").no_field("wb.History", key, History, self)
     error((why:gsub("has no field", "has no series", 1)), 2)
   end
-  return s[#s]
+  local v = s[#s]
+  if v ~= nil and type(v) ~= "number" then
+    error(string.format("wb.History: series '%s' holds a %s (%s) at epoch %d, not a number",
+      key, type(v), shown(v), #s), 2)
+  end
+  return v
 end
 
 function History:__tostring()

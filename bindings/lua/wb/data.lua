@@ -299,12 +299,22 @@ end
 local function load_standard(key, dir, suffix, title, how)
   local fname = string.format("wb.data.%s()", key == "fashion" and "fashion_mnist" or key)
   local c = cache[key]
-  if c then return pair(fname, c.train, c.test) end
+  local snap = require "wb.data_cache" -- a hook's in-place change reached later runs
+  local changed = c and snap.changed(c, c.loaded)
+  if c and not changed then return pair(fname, c.train, c.test) end
+  if changed then
+    io.stderr:write(string.format("%s: its datasets were changed in place since this process "
+      .. "loaded them (%s): read again from %s\n", fname, changed, dir))
+    cache[key] = nil
+  end
   local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
   if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
   f:close()
   c = {train = load_pair(dir, "train", key .. "-train", suffix),
     test = load_pair(dir, "t10k", key .. "-test", suffix)}
+  -- what identifies the runs of this process is the files as loaded here
+  require("wb.identity")._data_loaded(key)
+  c.loaded = snap.tensors(c)
   cache[key] = c
   return pair(fname, c.train, c.test)
 end

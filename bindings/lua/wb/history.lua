@@ -27,6 +27,8 @@ local VAL_SERIES = {"val_loss", "val_accuracy"}
 -- wb/record.lua; a state file: wb/state_fit.lua)
 History._SERIES = table.move(VAL_SERIES, 1, #VAL_SERIES, #SERIES + 1, table.move(SERIES, 1,
   #SERIES, 1, {}))
+local SERIES_SET = {}
+for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 
 ---wb.History
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
@@ -79,9 +81,46 @@ function History.new()
   return setmetatable(h, History)
 end
 
--- Append one epoch's logs.
+local function shown(v)
+  return type(v) == "string" and string.format("%q", v) or tostring(v)
+end
+
+-- Why series k of h is not a list of numbers of at most n epochs (holes
+-- allowed: a hook's own series may start late), or nil. A hook can reach
+-- the lists (model.history.loss[1] = "x"), which no __newindex sees.
+local function bad_series(h, k, n)
+  local s = rawget(h, k)
+  if type(s) ~= "table" or getmetatable(s) ~= nil then
+    return string.format("is a %s (%s), not a list of numbers (one per epoch)", type(s),
+      shown(s))
+  end
+  for i, v in next, s do
+    if type(v) ~= "number" then
+      return string.format("holds a %s (%s) at %s: a series holds numbers only", type(v),
+        shown(v), math.type(i) == "integer" and "epoch " .. i or "key " .. shown(i))
+    end
+    if math.type(i) ~= "integer" or i < 1 or i > n then
+      return string.format("has a key %s: a list of numbers, one per epoch 1..%d, expected",
+        shown(i), n)
+    end
+  end
+end
+
+-- Append one epoch's logs, after a check that each series it has so far
+-- holds numbers only (a hook's string or table in one was kept, then made
+-- the run's record refused when read back, and its run retrained).
 function History:_record(logs)
-  self.epochs = self.epochs + 1
+  local n = self.epochs
+  local names = table.move(History._SERIES, 1, #History._SERIES, 1, {})
+  for k in pairs(logs) do if rawget(self, k) ~= nil then names[#names + 1] = k end end
+  for _, k in ipairs(names) do
+    local why = bad_series(self, k, n)
+    if why then
+      error(string.format("fit: epoch %d: the history's series '%s' %s (a hook changed it)",
+        n + 1, k, why), 0)
+    end
+  end
+  self.epochs = n + 1
   for k, v in pairs(logs) do
     if type(v) == "number" then
       local s = rawget(self, k)
@@ -93,19 +132,30 @@ end
 
 ---wb.History:last(key) -> number|nil
 ---The last value of a series (nil when it is empty); a name that is not a
----series of this history is an error naming the nearest.
+---series of this history is an error naming the nearest, and so is a
+---series that is not a list (h.val_loss = "x") or whose last entry is not
+---a number.
 ---@param key string
 ---@return number|nil
 ---Example: print(h:last("val_loss"))
 function History:last(key)
   local s = rawget(self, key)
+  if s ~= nil and type(s) ~= "table" and SERIES_SET[key] then
+    error(string.format("wb.History: series '%s' is a %s (%s), not a list of numbers", key,
+      type(s), shown(s)), 2)
+  end
   if type(s) ~= "table" then
     if History.__fields[key] then return nil end -- not set
     local why = KERAS[key] and string.format("wb.History has no series '%s': %s", key,
       KERAS[key]) or require("wb.spec_keys").no_field("wb.History", key, History, self)
     error((why:gsub("has no field", "has no series", 1)), 2)
   end
-  return s[#s]
+  local v = s[#s]
+  if v ~= nil and type(v) ~= "number" then
+    error(string.format("wb.History: series '%s' holds a %s (%s) at epoch %d, not a number",
+      key, type(v), shown(v), #s), 2)
+  end
+  return v
 end
 
 function History:__tostring()

@@ -326,7 +326,9 @@ local data_ids, data_rows = {}, {}
 ---and whole contents (XXH3-128 of every byte, labels and images alike).
 ---Part of every run's training identity, so runs on another copy of the
 ---data (another $WB_DATA, a regenerated file, one edited pixel) are not
----taken for runs on this one. Computed once per process. Missing files have
+---taken for runs on this one. Computed once per process, or when the
+---process loads the set (wb.identity._data_loaded), so that it is the
+---identity of the data the process trains on. Missing files have
 ---an identity too (their runs fail when they train). Also the sets' rows,
 ---{train = n, test = n}, when the files say (not gzipped) or are standard.
 ---@param name string
@@ -334,6 +336,7 @@ local data_ids, data_rows = {}, {}
 ---@return table|nil
 ---Example: print(wb.identity.data("mnist"))
 function M.data(name)
+  if name == "fashion_mnist" then name = "fashion" end -- one set, one identity
   if data_ids[name] then return data_ids[name], data_rows[name] end
   local dir, suffix = wb.data._location(name)
   local tr, te = dir .. "/train-labels-idx1-ubyte", dir .. "/t10k-labels-idx1-ubyte"
@@ -349,6 +352,26 @@ function M.data(name)
   end
   data_ids[name] = util.fnv1a64(table.concat(parts, ";"))
   return data_ids[name], data_rows[name]
+end
+
+-- Called by wb.data as it loads standard set name into its per-process
+-- cache: the set's identity is now that of its files as loaded. An error
+-- when this process identified them before as other contents: its runs
+-- were planned (hashed) on the files as they were and would train on them
+-- as they are; and a set loaded before its files changed kept training on
+-- the old data under the new files' identity (a REPL's wb.data.mnist(), a
+-- file regenerated, then ex:run(): a new process reused those numbers).
+function M._data_loaded(name)
+  if name == "fashion_mnist" then name = "fashion" end
+  local before = data_ids[name]
+  data_ids[name] = nil
+  local now = M.data(name)
+  if before and now ~= before then
+    data_ids[name] = before
+    error(string.format("wb.data: the files of '%s' in %s have changed since this process "
+      .. "identified them (its runs are planned on the data as it was): start a new process",
+      name, (wb.data._location(name))), 0)
+  end
 end
 
 -- }====================

@@ -312,7 +312,14 @@ function M.write(path, r)
   r.checksum = nil
   -- the checksum of what a reader decodes, not of the table in memory (NaN
   -- as null, floats as the doubles the JSON text gives back)
-  local body = util.encode_json(cjson.decode(util.encode_json(r)))
+  local decoded = cjson.decode(util.encode_json(r))
+  -- what read would refuse is not written (a hook's string in a history
+  -- series: written, its run was then retrained at every rerun)
+  local why = malformed(integers(util.denull(util.copy(decoded))))
+  if why then
+    error(string.format("wb.record.write: %s: not a well-formed run record (%s)", path, why), 2)
+  end
+  local body = util.encode_json(decoded)
   r.checksum = wb.sys.hash_string(body)
   util.write_file(path, '{"checksum":"' .. r.checksum .. '"' .. (body == "{}" and "}"
     or "," .. body:sub(2)) .. "\n")

@@ -69,12 +69,17 @@ function M.data_for(cfg)
   args.check("for_config", 1, cfg, "table")
   local key = cfg.dataset .. ":" .. util.canonical(cfg.subset or {})
   local d = data_cache[key]
-  if not d then
+  -- rows a hook changed in place (or replaced) are read again (wb/data_cache.lua)
+  local snap = require "wb.data_cache"
+  local changed = d and snap.changed(d, d.loaded)
+  if changed then data_cache = {} end
+  if not d or changed then
     d = wb.data.load(cfg.dataset)
     if cfg.subset then
       d = {train = d.train:subset(1, math.min(cfg.subset.train or #d.train, #d.train)),
            test = d.test:subset(1, math.min(cfg.subset.test or #d.test, #d.test))}
     end
+    d = {train = d.train, test = d.test, loaded = snap.tensors(d)}
     data_cache[key] = d
   end
   -- the datasets cached, the pair a new one each call (strict, as wb.data.mnist()'s): a

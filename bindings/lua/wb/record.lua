@@ -315,7 +315,7 @@ function M.write(path, r)
   local decoded = cjson.decode(util.encode_json(r))
   -- what read would refuse is not written (a hook's string in a history
   -- series: written, its run was then retrained at every rerun)
-  local why = malformed(integers(util.denull(util.copy(decoded))))
+  local why = malformed(wb.io._json_clean(util.copy(decoded), cjson.null, true))
   if why then
     error(string.format("wb.record.write: %s: not a well-formed run record (%s)", path, why), 2)
   end

@@ -159,7 +159,29 @@ local function retire(ex, spec)
   os.remove(record.path(ex.root, ex.name, spec.hash, "best.safetensors"))
 end
 
+-- The config of the run training in this process as it was planned (its
+-- hash and variant were computed from it). A hook that changed it
+-- (cfg.lr = cfg.lr * 2 in a build hook) trained something else than that:
+-- the record then filed those numbers under the planned hash and variant,
+-- beside the other seeds of the planned config.
+local planned
+local function check_config(spec, who)
+  if not planned or util.canonical(spec.config) == util.canonical(planned) then return end
+  local seen, what = util.copy(planned), {}
+  for k in pairs(spec.config) do seen[k] = true end
+  for _, k in ipairs(util.sorted_keys(seen)) do
+    local was, now = util.canonical(planned[k]), util.canonical(spec.config[k])
+    if was ~= now then what[#what + 1] = string.format("%s: %s -> %s", tostring(k), was, now) end
+  end
+  error(string.format("%s changed the run's config (%s): the config is what identifies the "
+    .. "run (hash %s, variant %s), so its record would file these numbers under the config "
+    .. "as planned; set the value in the experiment (base or a variant) instead, or copy "
+    .. "cfg before changing it", who, table.concat(what, ", "), spec.hash,
+    tostring(spec.variant)), 0)
+end
+
 local function write(ex, spec, rec, t0)
+  check_config(spec, "a hook")
   -- what it read up to here (an adopted run: the donor's training's too)
   if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
   rec.wall_time = util.now() - t0
@@ -269,6 +291,7 @@ local function run(ex, spec, o)
   local model
   if ex.build then
     model = ex.build(cfg, d)
+    check_config(spec, "the build hook")
   else
     model = build_mlp(cfg, d.train:input_size(), 10)
   end
@@ -276,6 +299,7 @@ local function run(ex, spec, o)
   -- hook callbacks first: their on_train_end sees the last-epoch weights
   -- before EarlyStopping restores the best ones
   local extra = ex.callbacks and ex.callbacks(cfg, model, d) or {}
+  check_config(spec, "the callbacks hook")
   local keeper = best_keeper()
   keeper.skip = cfg.early_stopping and cfg.early_stopping.restore_best_weights
   local callbacks = {table.unpack(extra)}
@@ -308,6 +332,7 @@ local function run(ex, spec, o)
   end
   local t0 = util.now()
   local ok, hist = pcall(model.fit, model, d.train, fit_opts)
+  check_config(spec, "a callback (during training)")
   local status = "ok"
   if not ok then
     if not wb.fit.is_diverged(hist) then error(hist, 0) end
@@ -350,14 +375,14 @@ function M.run(ex, spec, o)
   end
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
-  local outer, threads = active, wb.sys.blas_threads()
+  local outer, threads, outer_planned = active, wb.sys.blas_threads(), planned
   local tracker = reads.track{dirs = {record.dir(ex.root)},
     files = wb.data._files(spec.config.dataset)}
-  active = tracker
+  active, planned = tracker, util.copy(spec.config)
   -- restored however run ends; an error goes on with its own traceback
   local _ <close> = setmetatable({}, {__close = function()
     tracker:stop()
-    active = outer
+    active, planned = outer, outer_planned
     wb.sys.set_blas_threads(threads)
   end})
   -- Lua's generator seeded too (5.4 seeds it at random per process: a hook's math.random),

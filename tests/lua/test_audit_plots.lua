@@ -104,6 +104,23 @@ else
     T.ok(gp:find("no finite values", 1, true), "an empty panel without a note")
   end)
 
+  T.test("a log y axis draws no band for a series at 0 (no fill from the floor down)",
+    function()
+    -- task 6's L2 penalty of l2 = 0 is 0 with a band of 0: its band was
+    -- filled from the least positive value (90 here) to the bottom of the
+    -- axis, a blue area standing for no data
+    save(P.lines{logy = true, series = {{label = "zero", y = {0, 0, 0}, err = {0, 0, 0}},
+      {label = "pos", y = {100, 100, 100}, err = {10, 10, 10}}}}, "logy_band0")
+    local img = wb.image.load(dir .. "/logy_band0.png")
+    local s = img:shape()
+    local row, tinted, n = math.floor(s[1] * 0.8), 0, 0
+    for c = math.floor(s[2] * 0.3), math.floor(s[2] * 0.6) do
+      n = n + 1
+      if img:get(row, c) < 0.95 then tinted = tinted + 1 end
+    end
+    T.ok(tinted < 0.2 * n, string.format("%d of %d pixels below the data tinted", tinted, n))
+  end)
+
   T.test("a log-count histogram shows its bins of 1: the axis starts below the least count",
     function()
     -- gnuplot's own log axis started at 1, where a bin of 1 has no height:

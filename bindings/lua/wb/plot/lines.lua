@@ -259,8 +259,12 @@ function K.body(d, ctx)
       local hi = s.ec and string.format("column(%d)+column(%d)", s.yc, s.ec)
         or string.format("column(%d)", s.hc)
       if d.floor then
-        -- (a NaN edge compares false and stays a gap)
-        lo = string.format("%s <= %s ? %s : %s", lo, num(d.floor), num(d.floor), lo)
+        -- (a NaN edge compares false and stays a gap); a band whose top is
+        -- at or below 0 too has nothing on the axis: a gap (gnuplot fills
+        -- from a NaN top down to the axis, a NaN bottom it skips), not a
+        -- fill from the floor down (task 6's penalty of l2 = 0)
+        lo = string.format("%s <= 0 ? NaN : (%s <= %s ? %s : %s)", hi, lo, num(d.floor),
+          num(d.floor), lo)
       end
       plots[#plots + 1] = string.format("%s%d:(%s):(%s) with filledcurves lt %d fs "
         .. "transparent solid %s noborder notitle", f, s.xc, lo, hi, k,

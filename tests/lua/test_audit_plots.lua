@@ -121,6 +121,19 @@ else
     T.ok(tinted < 0.2 * n, string.format("%d of %d pixels below the data tinted", tinted, n))
   end)
 
+  T.test("lines: a series like = j is dashed in series j's colour (a threshold of j's)",
+    function()
+    local p = P.lines{series = {{label = "a", y = {1, 2}}, {label = "b", y = {2, 1}},
+      {label = "a: its line", y = {1.5, 1.5}, like = 1}}}
+    local gp = save(p, "like")
+    T.ok(gp:find("using 1:4 with lines lt 1 dt 2 title 'a: its line'", 1, true), gp)
+    T.ok(gp:find("using 1:3 with linespoints lt 2 title 'b'", 1, true), "b keeps its colour")
+    T.check_error("series[1].like: expected the index of another series (1..1), got 1", P.lines,
+      {series = {{y = {1}, like = 1}}})
+    T.check_error("series[2].like: expected the index of another series (1..2), got 3", P.lines,
+      {series = {{y = {1}}, {y = {1}, like = 3}}})
+  end)
+
   T.test("a log-count histogram shows its bins of 1: the axis starts below the least count",
     function()
     -- gnuplot's own log axis started at 1, where a bin of 1 has no height:

@@ -283,7 +283,8 @@ end
 ---axis can show; the title says which). opts: title, xlabel, ylabel, logy,
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
----{{label =, y =}, ...} horizontal reference lines across the curves' steps.
+---{{label =, y =, like =}, ...} horizontal reference lines across the
+---curves' steps (like = a variant label: dashed, in that variant's colour).
 ---Curves are of finished runs only (wb.Runs:curve): the title counts the
 ---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
 ---that diverged are not shown and how many failed (no record); a variant
@@ -343,7 +344,12 @@ function Runs:plot_curves(name, o)
     if type(r) ~= "table" or type(r.y) ~= "number" then
       error(string.format("wb.Runs:plot_curves: refs[%d]: expected {label =, y = number}", i), 2)
     end
-    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}}
+    local like
+    if r.like ~= nil then -- dashed in that variant's colour: its own threshold
+      check_variant(self, r.like, "plot_curves", 2)
+      for k, v in ipairs(self:variants()) do if v == r.like then like = k end end
+    end
+    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
   end
   -- seeds counted as the curves take them: finished runs; the others said.
   -- Variants with fewer (a failed or diverged seed) are named by the range:

@@ -288,6 +288,9 @@ return wb.task{name = "steps", title = "steps",
   local lk = wb.runs.Runs(recs):plot_curves("loss", {x = "step", logy = true,
     refs = {{label = "two", y = 2, like = ls.label}}})
   T.eq(lk.d.series[2].like, 1, "the reference line is not the variant's")
+  -- logx: task 8's batch 6,000 ran 50 epochs, the others 5 or 10, squeezed
+  -- into the first fifth of a linear axis
+  T.ok(wb.runs.Runs(recs):plot_curves("loss", {x = "step", logx = true}).d.logx, "not logx")
   T.check_error("unknown variant 'nope'", function()
     wb.runs.Runs(recs):plot_curves("loss", {x = "step", refs = {{y = 2, like = "nope"}}}) end)
   T.check_error("refs[1]: expected {label =, y = number}", function()

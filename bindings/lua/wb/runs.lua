@@ -280,7 +280,7 @@ end
 ---A wb.plot.lines figure of a series: one mean line per variant with a
 ---band of the 95 % confidence interval of the mean over seeds (for step
 ---series the sd over seeds, or with logy the seeds' min to max, which a log
----axis can show; the title says which). opts: title, xlabel, ylabel, logy,
+---axis can show; the title says which). opts: title, xlabel, ylabel, logx, logy,
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
 ---{{label =, y =, like =}, ...} horizontal reference lines across the
@@ -302,7 +302,7 @@ function Runs:plot_curves(name, o)
   argcheck(type(name) == "string", 1, "plot_curves", "string", name)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
-  util.check_options(o, {"title", "xlabel", "ylabel", "logy", "x", "refs", "yrange"},
+  util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange"},
     "wb.Runs:plot_curves", 2)
   if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
@@ -378,7 +378,7 @@ function Runs:plot_curves(name, o)
   end
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
-    ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange,
+    ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
     err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 

@@ -134,6 +134,23 @@ else
       {series = {{y = {1}}, {y = {1}, like = 3}}})
   end)
 
+  T.test("a heatmap thinning its tics keeps the labels it was given, skipping blanks",
+    function()
+    -- 21 columns labelled every 5th (-1, -0.5, 0, 0.5, 1), too narrow for
+    -- every one: thinned to every 3rd cell, 2 of the 5 labels were left
+    local z, xl = {}, {}
+    for i = 1, 21 do
+      xl[i] = (i - 1) % 5 == 0 and string.format("%.2g", -1 + (i - 1) / 10) or ""
+      z[i] = {}
+      for j = 1, 21 do z[i][j] = i + j end
+    end
+    local gp = save(P.heatmap{z = z, xlabels = xl, size = {600, 400}}, "heat_tics")
+    local tics = gp:match("set xtics (%b())")
+    for _, want in ipairs{"'-1' 1", "'-0.5' 6", "'0' 11", "'0.5' 16", "'1' 21"} do
+      T.ok(tics and tics:find(want, 1, true), want .. " missing: " .. tostring(tics))
+    end
+  end)
+
   T.test("a log-count histogram shows its bins of 1: the axis starts below the least count",
     function()
     -- gnuplot's own log axis started at 1, where a bin of 1 has no height:

@@ -151,6 +151,22 @@ else
     end
   end)
 
+  T.test("a legend of wide letters fits in the figure (task 7's 'SGD+momentum 0.9')",
+    function()
+    -- gnuplot sizes the key by an average letter: the 9 was cut at the edge
+    local s = {}
+    for i, l in ipairs{"SGD lr=0.01", "SGD+momentum 0.9", "Adam", "AdamW wd=0.004"} do
+      s[i] = {label = l, y = {i, i + 1}}
+    end
+    save(P.lines{series = s}, "key_wide")
+    local img = wb.image.load(dir .. "/key_wide.png")
+    local sh, ink = img:shape(), 0
+    for r = 1, sh[1] do
+      for c = sh[2] - 3, sh[2] do if img:get(r, c) < 0.8 then ink = ink + 1 end end
+    end
+    T.eq(ink, 0, "ink in the figure's last 4 pixel columns: the legend is cut")
+  end)
+
   T.test("a log-count histogram shows its bins of 1: the axis starts below the least count",
     function()
     -- gnuplot's own log axis started at 1, where a bin of 1 has no height:

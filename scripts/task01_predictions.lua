@@ -33,12 +33,16 @@ local function report(task, runs)
   task:figure("confusion", wb.plot.heatmap{title = "Confusion matrix, test set (" .. one
     .. ")",
     z = first.conf, xlabels = names, ylabels = names, xlabel = "predicted", ylabel = "true"})
-  local mean, err = {}, {}
-  for c = 1, 10 do mean[c], err[c] = wb.runs.mean_std(per_class[c]) end
-  task:figure("per_class_accuracy", wb.plot.bars{title = "Per-class test accuracy "
-    .. "(mean ± std over seeds)", labels = names, values = mean, err = err,
-    ylabel = "accuracy", err_is = "sd",
-    yrange = {math.max(0, math.min(table.unpack(mean)) - 0.05), 1}})
+  local mean, err, miss, miss_err = {}, {}, {}, {}
+  for c = 1, 10 do
+    mean[c], err[c] = wb.runs.mean_std(per_class[c])
+    miss[c], miss_err[c] = 100 * (1 - mean[c]), 100 * err[c]
+  end
+  -- the error rate, its bars from 0: accuracy bars on an axis cut at 0.92
+  -- drew class 8 (96.6 %) at half the height of class 0 (98.9 %)
+  task:figure("per_class_accuracy", wb.plot.bars{title = "Per-class test error "
+    .. "(100 % - accuracy; mean ± std over seeds)", labels = names, values = miss,
+    err = miss_err, xlabel = "digit (true class)", ylabel = "test error (%)", err_is = "sd"})
 
   task:section("Findings (computed)")
   local worst, best = 1, 1

@@ -58,7 +58,10 @@ return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
         .. "training ended', not 'sharper at equal training loss'." or "it got as far as "
         .. "batch 32, so the curvatures compare models trained to a similar loss."))
     end
-    task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss per epoch"}))
+    -- log axes: batch 6,000's 50 epochs from 1.3 squeezed the others' 5 and
+    -- 10 epochs (0.07 to 0.17) into a corner of a linear figure, unreadable
+    task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss per epoch",
+      ylabel = "validation loss", logx = true, logy = true}))
     task:figure("loss_time", runs:plot_curves("loss", {x = "time", logy = true,
       title = "Training loss against training time"}))
     -- the variants that have the measure, with its mean and sd

@@ -76,8 +76,10 @@ local function report(task, runs)
     for i = 1, 784 do row:set(i, wt[i][j]) end
   end
   task:section("First-layer weights (seed " .. r.seed .. ")")
+  -- (wb.plot.images adds the colour key and the scaling to the title: said
+  -- here too, the title said both twice, over two lines)
   task:figure("first_layer", wb.plot.images{title = "Input weights of the 128 hidden units "
-    .. "(each tile scaled on its own; red positive, blue negative)", tiles = tiles,
+    .. "(seed " .. r.seed .. ")", tiles = tiles,
     rows = 8, cols = 16, palette = "diverging"})
   task:figure("histograms", wb.plot.histogram{title = "Weight distributions (seed " .. r.seed
     .. ")",

@@ -128,10 +128,15 @@ local function report(task, runs)
       .. "a large alpha).", 100 * (1 - C.share_above(alpha, -1.5) + C.share_above(alpha, 1.5))))
   task:section("Curvature (full, every 16 steps)")
   local refs = {}
-  for i, r in ipairs(RATES) do refs[i] = {label = ("2/lr=%g"):format(2 / r.lr), y = 2 / r.lr} end
+  for i, r in ipairs(RATES) do -- each rate's line dashed in its curve's colour
+    refs[i] = {label = ("2/lr=%g (%s)"):format(2 / r.lr, eco(r.lr)), y = 2 / r.lr,
+      like = eco(r.lr)}
+  end
   task:figure("curvature", wb.plot.panels{cols = 2, plots = {
-    fulls:plot_curves("hess_max", {x = "step", logy = true, refs = refs, title = "lambda_max"}),
-    fulls:plot_curves("hess_trace", {x = "step", logy = true})}},
+    fulls:plot_curves("hess_max", {x = "step", logy = true, refs = refs, title = "lambda_max",
+      ylabel = "lambda_max"}),
+    fulls:plot_curves("hess_trace", {x = "step", logy = true, title = "Hessian trace",
+      ylabel = "Hessian trace"})}},
     "The horizontal lines are 2/lr for the three rates (2000, 20 and 2): a quadratic model "
       .. "says plain SGD is unstable along the top eigenvector when lambda_max is above its "
       .. "rate's line (the column lambda_max > 2/lr below).")

@@ -47,14 +47,16 @@ local function report(task, runs)
   if #recs == 0 then task:text("No run recorded its sharpness."); return end
   -- the curves first, then their thresholds: each lr has the colour it has in
   -- the loss panel (interleaved, lr = 0.3 was green there and orange here);
-  -- a longer label ("(lr = 0.1)") narrowed the plot until its steps overlapped
+  -- a longer label ("(lr = 0.1)") narrowed the plot until its steps overlapped;
+  -- each threshold is dashed in its lr's colour (like): in colours of their
+  -- own, lr = 0.5's line was light blue beside lr = 0.1's blue curve
   local lam_series, edges, loss_series, reads, top = {}, {}, {}, {}, 0
   for _, r in ipairs(recs) do
     local loss, lr = r.history.loss, r.config.lr
     local x, y = E.series(r)
     lam_series[#lam_series + 1] = {label = "lr = " .. lr, x = x, y = y}
     edges[#edges + 1] = {label = string.format("2/lr = %.3g", 2 / lr),
-      x = {1, #loss}, y = {2 / lr, 2 / lr}}
+      x = {1, #loss}, y = {2 / lr, 2 / lr}, like = #lam_series}
     loss_series[#loss_series + 1] = {label = "lr = " .. lr, y = loss}
     reads[#reads + 1] = E.read(lr, x, y, loss)
     top = math.max(top, reads[#reads].peak)

@@ -153,13 +153,25 @@ function M.sweep_figure(task, recs)
   if #Sv == 0 then return nil, 0, #rows end
   local ok, fit = pcall(wb.noise_scale.fit_tradeoff, Sv, Ev)
   fit = ok and fit or nil
-  local series = {{label = "best lr per batch size", x = Ev, y = Sv}}
+  -- the rates tried, then the best of them, and the fit dashed in its
+  -- colour. A rate that won at every batch size is the best line itself:
+  -- named in its label, not drawn twice (drawn first, the best line lay
+  -- under 1 x lr(B) in the full report, not seen); the fit, with markers
+  -- in a colour of its own, looked like a measurement
+  local series, best_label = {}, "best lr per batch size"
   for i, c in ipairs(by_rank) do
-    if #by_rank > 1 and #c.x > 0 then
+    local same = #c.x == #Ev
+    for k = 1, #c.x do same = same and c.x[k] == Ev[k] and c.y[k] == Sv[k] end
+    if same and #by_rank > 1 then
+      best_label = string.format("best lr per batch size (%g x lr(B) at each)",
+        Z.LR_FACTORS[i])
+    elseif #by_rank > 1 and #c.x > 0 then
       series[#series + 1] = {label = string.format("lr = %g x lr(B)", Z.LR_FACTORS[i]),
         x = c.x, y = c.y}
     end
   end
+  series[#series + 1] = {label = best_label, x = Ev, y = Sv}
+  local best = #series
   if fit then
     local fx, fy = {}, {}
     for k = 0, 29 do
@@ -167,7 +179,7 @@ function M.sweep_figure(task, recs)
       fx[#fx + 1], fy[#fy + 1] = fit.examples(B), fit.steps(B)
     end
     series[#series + 1] = {label = string.format("fit: S_min %.3g, E_min %.3g", fit.s_min,
-      fit.e_min), x = fx, y = fy}
+      fit.e_min), x = fx, y = fy, like = best}
   end
   task:figure("tradeoff", wb.plot.lines{title = string.format("Steps and examples to %.0f %% "
     .. "held-out accuracy", 100 * Z.TARGET), xlabel = "examples E", ylabel = "steps S",

@@ -103,6 +103,83 @@ else
     gp = save(P.histogram{series = {{values = {}}}}, "hist_empty")
     T.ok(gp:find("no finite values", 1, true), "an empty panel without a note")
   end)
+
+  T.test("a log y axis draws no band for a series at 0 (no fill from the floor down)",
+    function()
+    -- task 6's L2 penalty of l2 = 0 is 0 with a band of 0: its band was
+    -- filled from the least positive value (90 here) to the bottom of the
+    -- axis, a blue area standing for no data
+    save(P.lines{logy = true, series = {{label = "zero", y = {0, 0, 0}, err = {0, 0, 0}},
+      {label = "pos", y = {100, 100, 100}, err = {10, 10, 10}}}}, "logy_band0")
+    local img = wb.image.load(dir .. "/logy_band0.png")
+    local s = img:shape()
+    local row, tinted, n = math.floor(s[1] * 0.8), 0, 0
+    for c = math.floor(s[2] * 0.3), math.floor(s[2] * 0.6) do
+      n = n + 1
+      if img:get(row, c) < 0.95 then tinted = tinted + 1 end
+    end
+    T.ok(tinted < 0.2 * n, string.format("%d of %d pixels below the data tinted", tinted, n))
+  end)
+
+  T.test("lines: a series like = j is dashed in series j's colour (a threshold of j's)",
+    function()
+    local p = P.lines{series = {{label = "a", y = {1, 2}}, {label = "b", y = {2, 1}},
+      {label = "a: its line", y = {1.5, 1.5}, like = 1}}}
+    local gp = save(p, "like")
+    T.ok(gp:find("using 1:4 with lines lt 1 dt 2 title 'a: its line'", 1, true), gp)
+    T.ok(gp:find("using 1:3 with linespoints lt 2 title 'b'", 1, true), "b keeps its colour")
+    T.check_error("series[1].like: expected the index of another series (1..1), got 1", P.lines,
+      {series = {{y = {1}, like = 1}}})
+    T.check_error("series[2].like: expected the index of another series (1..2), got 3", P.lines,
+      {series = {{y = {1}}, {y = {1}, like = 3}}})
+  end)
+
+  T.test("a heatmap thinning its tics keeps the labels it was given, skipping blanks",
+    function()
+    -- 21 columns labelled every 5th (-1, -0.5, 0, 0.5, 1), too narrow for
+    -- every one: thinned to every 3rd cell, 2 of the 5 labels were left
+    local z, xl = {}, {}
+    for i = 1, 21 do
+      xl[i] = (i - 1) % 5 == 0 and string.format("%.2g", -1 + (i - 1) / 10) or ""
+      z[i] = {}
+      for j = 1, 21 do z[i][j] = i + j end
+    end
+    local gp = save(P.heatmap{z = z, xlabels = xl, size = {600, 400}}, "heat_tics")
+    local tics = gp:match("set xtics (%b())")
+    for _, want in ipairs{"'-1' 1", "'-0.5' 6", "'0' 11", "'0.5' 16", "'1' 21"} do
+      T.ok(tics and tics:find(want, 1, true), want .. " missing: " .. tostring(tics))
+    end
+  end)
+
+  T.test("a legend of wide letters fits in the figure (task 7's 'SGD+momentum 0.9')",
+    function()
+    -- gnuplot sizes the key by an average letter: the 9 was cut at the edge
+    local s = {}
+    for i, l in ipairs{"SGD lr=0.01", "SGD+momentum 0.9", "Adam", "AdamW wd=0.004"} do
+      s[i] = {label = l, y = {i, i + 1}}
+    end
+    save(P.lines{series = s}, "key_wide")
+    local img = wb.image.load(dir .. "/key_wide.png")
+    local sh, ink = img:shape(), 0
+    for r = 1, sh[1] do
+      for c = sh[2] - 3, sh[2] do if img:get(r, c) < 0.8 then ink = ink + 1 end end
+    end
+    T.eq(ink, 0, "ink in the figure's last 4 pixel columns: the legend is cut")
+  end)
+
+  T.test("a log-count histogram shows its bins of 1: the axis starts below the least count",
+    function()
+    -- gnuplot's own log axis started at 1, where a bin of 1 has no height:
+    -- the extreme weights of task 10's histogram were not seen
+    local v = {-1}
+    for i = 1, 300 do v[#v + 1] = (i % 7) / 7 end
+    local gp = save(P.histogram{logy = true, bins = 10, series = {{values = v}}}, "hist_log1")
+    T.ok(gp:find("set yrange [0.1:*]", 1, true), "the axis starts at 1: a bin of 1 is flat")
+    gp = save(P.histogram{logy = true, series = {{values = {1, 1, 2, 2}}}, bins = 2}, "hist_log2")
+    T.ok(gp:find("set yrange [1:*]", 1, true), "least count 2: from 1")
+    local _, out, err = T.sh("cd " .. dir .. " && gnuplot hist_log1.gp")
+    T.eq(out .. err, "", "gnuplot said")
+  end)
 end
 
 T.test("bars with no values: the message says at least one is expected", function()

@@ -283,6 +283,16 @@ return wb.task{name = "steps", title = "steps",
   T.eq(ref.label, "two")
   T.eq(table.concat(ref.x, ","), "2,6", "a reference line spans the curves' steps")
   T.eq(table.concat(ref.y, ","), "2,2")
+  -- like = a variant: the line is drawn dashed in that variant's colour
+  -- (task 11's 2/lr lines had colours of their own, matching other rates')
+  local lk = wb.runs.Runs(recs):plot_curves("loss", {x = "step", logy = true,
+    refs = {{label = "two", y = 2, like = ls.label}}})
+  T.eq(lk.d.series[2].like, 1, "the reference line is not the variant's")
+  -- logx: task 8's batch 6,000 ran 50 epochs, the others 5 or 10, squeezed
+  -- into the first fifth of a linear axis
+  T.ok(wb.runs.Runs(recs):plot_curves("loss", {x = "step", logx = true}).d.logx, "not logx")
+  T.check_error("unknown variant 'nope'", function()
+    wb.runs.Runs(recs):plot_curves("loss", {x = "step", refs = {{y = 2, like = "nope"}}}) end)
   T.check_error("refs[1]: expected {label =, y = number}", function()
     wb.runs.Runs(recs):plot_curves("loss", {x = "step", refs = {{y = "2"}}}) end)
   T.check_error("has no step series 'val_loss'", function()

@@ -112,7 +112,7 @@ T.test("lines: lo/hi bands; a log axis spans the data's decades, bands cannot st
   local gp = slurp(dir .. "/lines/band.gp")
   -- 1 - 2 < 0: drawn at the smallest positive value (0.4, b's lowest edge)
   T.ok(gp:find("(column(2)-column(3) <= 0.4 ? 0.4 : column(2)-column(3))", 1, true), gp)
-  T.ok(gp:find("(column(5) <= 0.4 ? 0.4 : column(5)):(column(6))", 1, true), gp)
+  T.ok(gp:find("(column(5) <= 0.4 ? 0.4 : column(5))):(column(6))", 1, true), gp)
   T.ok(gp:find("set offsets graph 0.02, graph 0.02, 0, 0", 1, true),
     "no y margin on a log axis (it would cost a decade each side)")
   local lin = P.lines{series = {{y = {1, 2}, err = {2, 1}}}}

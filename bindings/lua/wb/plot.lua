@@ -60,10 +60,9 @@ M.style = {
   point_size = 0.8,
   band_alpha = 0.2,             -- mean +- err band of wb.plot.lines
   hist_alpha = 0.3,             -- overlaid histograms
-  text = "#222222",
-  border = "#555555",
-  grid = "#E3E3E3",
-  key = "outside right top vertical Left reverse nobox samplen 2 spacing 1.2",
+  text = "#222222", border = "#555555", grid = "#E3E3E3",
+  -- (width 1: gnuplot sizes it by an average letter, cutting task 7's "0.9")
+  key = "outside right top vertical Left reverse nobox samplen 2 spacing 1.2 width 1",
   -- Palettes: {position, colour} stops for `set palette defined`.
   sequential = {{0, "#440154"}, {0.25, "#3B528B"}, {0.5, "#21908C"},
                 {0.75, "#5DC963"}, {1, "#FDE725"}},   -- viridis-like

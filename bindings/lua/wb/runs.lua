@@ -280,10 +280,11 @@ end
 ---A wb.plot.lines figure of a series: one mean line per variant with a
 ---band of the 95 % confidence interval of the mean over seeds (for step
 ---series the sd over seeds, or with logy the seeds' min to max, which a log
----axis can show; the title says which). opts: title, xlabel, ylabel, logy,
+---axis can show; the title says which). opts: title, xlabel, ylabel, logx, logy,
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
----{{label =, y =}, ...} horizontal reference lines across the curves' steps.
+---{{label =, y =, like =}, ...} horizontal reference lines across the
+---curves' steps (like = a variant label: dashed, in that variant's colour).
 ---Curves are of finished runs only (wb.Runs:curve): the title counts the
 ---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
 ---that diverged are not shown and how many failed (no record); a variant
@@ -301,7 +302,7 @@ function Runs:plot_curves(name, o)
   argcheck(type(name) == "string", 1, "plot_curves", "string", name)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
-  util.check_options(o, {"title", "xlabel", "ylabel", "logy", "x", "refs", "yrange"},
+  util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange"},
     "wb.Runs:plot_curves", 2)
   if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
@@ -343,7 +344,12 @@ function Runs:plot_curves(name, o)
     if type(r) ~= "table" or type(r.y) ~= "number" then
       error(string.format("wb.Runs:plot_curves: refs[%d]: expected {label =, y = number}", i), 2)
     end
-    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}}
+    local like
+    if r.like ~= nil then -- dashed in that variant's colour: its own threshold
+      check_variant(self, r.like, "plot_curves", 2)
+      for k, v in ipairs(self:variants()) do if v == r.like then like = k end end
+    end
+    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
   end
   -- seeds counted as the curves take them: finished runs; the others said.
   -- Variants with fewer (a failed or diverged seed) are named by the range:
@@ -372,7 +378,7 @@ function Runs:plot_curves(name, o)
   end
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
-    ylabel = o.ylabel or name, series = ss, logy = o.logy, yrange = o.yrange,
+    ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
     err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 

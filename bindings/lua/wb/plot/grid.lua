@@ -5,7 +5,7 @@
 -- or pixel) in scanline order, row 1 at the top (the y axis is reversed).
 local _ENV = require "wb.std"
 local U = require "wb.plot.util"
-local q, num = U.q, U.num
+local q, num, check_palette = U.q, U.num, U.one_of
 local K = {}
 
 -- A plot of the CSV's cells at columns x:y coloured by column v. gnuplot's
@@ -24,12 +24,6 @@ local function extra_and_plot(d, L, plot)
   for _, s in ipairs(d.extra) do L[#L + 1] = s end
   L[#L + 1] = plot
   return L
-end
-
-local function check_palette(p, allowed, what)
-  for _, a in ipairs(allowed) do if p == a then return p end end
-  error(string.format("%s: expected one of %s, got %s", what,
-    table.concat(allowed, ", "), tostring(p)), 0)
 end
 
 -- ---------------------------------------------------------------- heatmap
@@ -122,8 +116,12 @@ local function tics(axis, labels, n, cell, L)
       every = math.ceil((axis == "xtics" and need or 16) / math.max(cell, 1))
     end
   end
-  local t = {}
-  for i = 1, n, every do t[#t + 1] = q(labels and labels[i] or tostring(i)) .. " " .. i end
+  -- blank labels take no place when thinning (task 15's [-1, 1] read -1, 0.5)
+  local t, last = {}, -math.huge
+  for i = 1, n do
+    local text = labels and labels[i] or tostring(i)
+    if text ~= "" and i - last >= every then t[#t + 1], last = q(text) .. " " .. i, i end
+  end
   L[#L + 1] = "set " .. axis .. " (" .. table.concat(t, ", ") .. ") scale 0" .. rotate
 end
 

@@ -100,6 +100,18 @@ function K.body(d, ctx)
       .. " at graph 0.5, graph 0.5 center"
   elseif not d.logy then
     L[#L + 1] = "set yrange [0:*]"
+  else
+    -- gnuplot's log axis starts at the decade of the least count, so a bin
+    -- of 1 (the extreme weights, the outliers) sat on the axis with no
+    -- height: the axis starts at the power of 10 strictly below the least
+    local least
+    for _, s in ipairs(d.series) do
+      for b = 1, d.bins do
+        local c = s.counts[b]
+        if c > 0 and (not least or c < least) then least = c end
+      end
+    end
+    L[#L + 1] = "set yrange [" .. num(10.0 ^ math.floor(math.log(least, 10) - 1e-9)) .. ":*]"
   end
   local f = q(ctx.csv) .. " skip 1 using "
   local plots = {}

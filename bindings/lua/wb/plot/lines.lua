@@ -88,7 +88,9 @@ end
 ---err_is names what err is ("sd", "sem", "ci95": a short name), and the
 ---CSV's error columns by it ("val sd" rather than "val err"); points
 ---(default: when every series has at most 30 points) adds markers. logx,
----logy: log axes; xrange, yrange = {lo, hi}. Also title, size = {w, h}
+---logy: log axes; xrange, yrange = {lo, hi}. A series with like = j (the
+---index of another series) is drawn dashed in series j's colour, without
+---markers: a threshold or a fit that belongs to j. Also title, size = {w, h}
 ---pixels, extra = raw gnuplot commands. Nothing is drawn until :save/:show.
 ---@param opts table
 ---@return wb.Plot
@@ -104,10 +106,11 @@ function K.prepare(o)
              xrange = U.range(o.xrange, "xrange"), yrange = U.range(o.yrange, "yrange"),
              err_is = U.text(o.err_is, "err_is") or "err", series = {}}
   local max_n = 0
-  for i, s in ipairs(series_list(o.series, "series")) do
+  local list = series_list(o.series, "series")
+  for i, s in ipairs(list) do
     local w = string.format("series[%d]", i)
     if type(s) ~= "table" then error(w .. ": expected a table", 0) end
-    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err", "lo", "hi"})
+    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err", "lo", "hi", "like"})
     if not ok then error(w .. ": " .. err, 0) end
     local y = U.vector(s.y, w .. ".y")
     if #y == 0 then error(w .. ".y: expected at least one value", 0) end
@@ -131,8 +134,13 @@ function K.prepare(o)
     end
     if (s.lo == nil) ~= (s.hi == nil) then error(w .. ": lo and hi go together", 0) end
     if s.err ~= nil and s.lo ~= nil then error(w .. ": err or lo and hi, not both", 0) end
+    if s.like ~= nil and (math.type(s.like) ~= "integer" or s.like < 1 or s.like > #list
+        or s.like == i) then
+      error(string.format("%s.like: expected the index of another series (1..%d), got %s",
+        w, #list, tostring(s.like)), 0)
+    end
     d.series[i] = {label = U.text(s.label, w .. ".label"), x = x, y = y, err = band("err"),
-                   lo = band("lo"), hi = band("hi")}
+                   lo = band("lo"), hi = band("hi"), like = s.like}
     max_n = math.max(max_n, #y)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
@@ -259,8 +267,12 @@ function K.body(d, ctx)
       local hi = s.ec and string.format("column(%d)+column(%d)", s.yc, s.ec)
         or string.format("column(%d)", s.hc)
       if d.floor then
-        -- (a NaN edge compares false and stays a gap)
-        lo = string.format("%s <= %s ? %s : %s", lo, num(d.floor), num(d.floor), lo)
+        -- (a NaN edge compares false and stays a gap); a band whose top is
+        -- at or below 0 too has nothing on the axis: a gap (gnuplot fills
+        -- from a NaN top down to the axis, a NaN bottom it skips), not a
+        -- fill from the floor down (task 6's penalty of l2 = 0)
+        lo = string.format("%s <= 0 ? NaN : (%s <= %s ? %s : %s)", hi, lo, num(d.floor),
+          num(d.floor), lo)
       end
       plots[#plots + 1] = string.format("%s%d:(%s):(%s) with filledcurves lt %d fs "
         .. "transparent solid %s noborder notitle", f, s.xc, lo, hi, k,
@@ -269,7 +281,12 @@ function K.body(d, ctx)
   end
   for k, s in ipairs(d.series) do
     local with = (d.points and not ctx.dumb) and "linespoints" or "lines"
-    plots[#plots + 1] = string.format("%s%d:%d with %s lt %d %s", f, s.xc, s.yc, with, k,
+    -- like = j: a line belonging to series j (its threshold, its fit) in
+    -- j's colour, dashed and without markers, where its own colour in the
+    -- cycle had matched another series' (task 11's 2/lr lines)
+    local lt = s.like and string.format("lines lt %d dt 2", s.like)
+      or string.format("%s lt %d", with, k)
+    plots[#plots + 1] = string.format("%s%d:%d with %s %s", f, s.xc, s.yc, lt,
       s.label and ("title " .. q(s.label)) or "notitle")
   end
   return finish(d, L, plots)

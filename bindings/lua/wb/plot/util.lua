@@ -293,4 +293,11 @@ function U.is_finite(x)
   return x == x and x ~= inf and x ~= -inf
 end
 
+-- p when it is one of allowed, else an error "what: expected one of ...".
+function U.one_of(p, allowed, what)
+  for _, a in ipairs(allowed) do if p == a then return p end end
+  error(string.format("%s: expected one of %s, got %s", what,
+    table.concat(allowed, ", "), tostring(p)), 0)
+end
+
 return U

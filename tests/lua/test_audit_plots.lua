@@ -26,6 +26,15 @@ end
 if not have_gnuplot then
   T.skip("figures at their edges", "gnuplot not installed")
 else
+  T.test("a series of one finite point gets its marker even with points = false", function()
+    -- a line through one point draws nothing: task 12's lambda_max of a
+    -- quick run (measured at step 1 only) was absent from its panel
+    local gp = save(P.lines{points = false, series = {{label = "one", x = {1, 2},
+      y = {6.3, 0 / 0}}, {label = "two", x = {1, 2}, y = {4, 4}}}}, "lone_point")
+    T.ok(gp:find("using 1:2 with linespoints lt 1 title 'one'", 1, true), gp)
+    T.ok(gp:find("with lines lt 2 title 'two'", 1, true), gp)
+  end)
+
   T.test("a heatmap of one row, one column or one cell is drawn, not an empty panel", function()
     for name, z in pairs{one = {{5}}, row = {{1, 2, 3}}, col = {{1}, {2}, {3}}} do
       save(P.heatmap{z = z}, "heat_" .. name)

@@ -139,8 +139,12 @@ function K.prepare(o)
       error(string.format("%s.like: expected the index of another series (1..%d), got %s",
         w, #list, tostring(s.like)), 0)
     end
+    -- a series of one finite point has no line to draw: it gets its marker
+    -- even with points = false (task 12's lambda_max of a 2-step quick run)
+    local finite = 0
+    for j = 1, #y do if y[j] == y[j] and x[j] == x[j] then finite = finite + 1 end end
     d.series[i] = {label = U.text(s.label, w .. ".label"), x = x, y = y, err = band("err"),
-                   lo = band("lo"), hi = band("hi"), like = s.like}
+                   lo = band("lo"), hi = band("hi"), like = s.like, lone = finite == 1}
     max_n = math.max(max_n, #y)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
@@ -280,7 +284,7 @@ function K.body(d, ctx)
     end
   end
   for k, s in ipairs(d.series) do
-    local with = (d.points and not ctx.dumb) and "linespoints" or "lines"
+    local with = ((d.points or s.lone) and not ctx.dumb) and "linespoints" or "lines"
     -- like = j: a line belonging to series j (its threshold, its fit) in
     -- j's colour, dashed and without markers, where its own colour in the
     -- cycle had matched another series' (task 11's 2/lr lines)

@@ -312,10 +312,12 @@ function M.write(path, r)
   r.checksum = nil
   -- the checksum of what a reader decodes, not of the table in memory (NaN
   -- as null, floats as the doubles the JSON text gives back)
-  local decoded = cjson.decode(util.encode_json(r))
+  local text = util.encode_json(r)
+  local decoded = cjson.decode(text)
   -- what read would refuse is not written (a hook's string in a history
-  -- series: written, its run was then retrained at every rerun)
-  local why = malformed(wb.io._json_clean(util.copy(decoded), cjson.null, true))
+  -- series: written, its run was then retrained at every rerun); read's
+  -- view is the text decoded again and cleaned (quicker than a Lua copy)
+  local why = malformed(wb.io._json_clean(cjson.decode(text), cjson.null, true))
   if why then
     error(string.format("wb.record.write: %s: not a well-formed run record (%s)", path, why), 2)
   end

@@ -164,9 +164,9 @@ end
 -- (cfg.lr = cfg.lr * 2 in a build hook) trained something else than that:
 -- the record then filed those numbers under the planned hash and variant,
 -- beside the other seeds of the planned config.
-local planned
+local planned, planned_text
 local function check_config(spec, who)
-  if not planned or util.canonical(spec.config) == util.canonical(planned) then return end
+  if not planned or util.canonical(spec.config) == planned_text then return end
   local seen, what = util.copy(planned), {}
   for k in pairs(spec.config) do seen[k] = true end
   for _, k in ipairs(util.sorted_keys(seen)) do
@@ -375,14 +375,15 @@ function M.run(ex, spec, o)
   end
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
-  local outer, threads, outer_planned = active, wb.sys.blas_threads(), planned
+  local outer, threads, outer_planned, outer_text = active, wb.sys.blas_threads(), planned,
+    planned_text
   local tracker = reads.track{dirs = {record.dir(ex.root)},
     files = wb.data._files(spec.config.dataset)}
-  active, planned = tracker, util.copy(spec.config)
+  active, planned, planned_text = tracker, util.copy(spec.config), util.canonical(spec.config)
   -- restored however run ends; an error goes on with its own traceback
   local _ <close> = setmetatable({}, {__close = function()
     tracker:stop()
-    active, planned = outer, outer_planned
+    active, planned, planned_text = outer, outer_planned, outer_text
     wb.sys.set_blas_threads(threads)
   end})
   -- Lua's generator seeded too (5.4 seeds it at random per process: a hook's math.random),

@@ -20,9 +20,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <cblas.h>
 #include <lualib.h>
@@ -339,6 +344,93 @@ static int sys_fail(lua_State *L)
     return lua_error(L);
 }
 
+/* ---- a call in a child process ---- */
+
+/* Child side of fork_call: f's string result (or the error's text) into
+ * fd, then _exit: no atexit handler, __gc or <close> of the parent's state
+ * runs twice (a lock's release, a buffered stream's flush). */
+static void fork_child(lua_State *L, int fd)
+{
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* the parent killed: stop, as a runner's children do */
+#endif
+    lua_pushvalue(L, 1);
+    int st = lua_pcall(L, 0, 1, 0);
+    size_t n = 0;
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n)
+                  : st == LUA_OK ? "" : "fork_call: the function raised a non-string error";
+    if (st != LUA_OK && n == 0)
+        n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        s += w;
+        n -= (size_t)w;
+    }
+    fflush(NULL);
+    _exit(st == LUA_OK ? 0 : 1);
+}
+
+/* wb.sys.fork_call(f) -> status, text: calls f() in a forked child of this
+ * process and waits for it. f returns a string (or raises: status 1, text
+ * the error if a string), which comes back as text; status is the child's
+ * exit status (0 when f returned), or 128 + the signal that killed it. What
+ * f changes (globals, upvalues, caches) stays in the child. Output buffered
+ * before the fork is flushed first, so it is not written twice. A SIGINT or
+ * SIGTERM seen by this process while it waits is passed on to the child
+ * (which the terminal may not have signalled), and a child outlives its
+ * parent by no more than its next Lua instruction (Linux: a SIGTERM when
+ * the parent dies). */
+static int sys_fork_call(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lwb_no_extra(L, 1, "fork_call(f)");
+    int fd[2];
+    if (pipe(fd) != 0)
+        return luaL_error(L, "fork_call: pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fd[0]);
+        close(fd[1]);
+        return luaL_error(L, "fork_call: fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        fork_child(L, fd[1]);
+    }
+    close(fd[1]);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char chunk[4096];
+    int passed = 0;
+    for (;;) {
+        ssize_t r = read(fd[0], chunk, sizeof chunk);
+        if (r > 0) {
+            luaL_addlstring(&b, chunk, (size_t)r);
+        } else if (r < 0 && errno == EINTR) {
+            if (lwb_interrupt_status() && !passed)
+                passed = kill(pid, SIGTERM) == 0;
+        } else {
+            break;
+        }
+    }
+    close(fd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        if (lwb_interrupt_status() && !passed)
+            passed = kill(pid, SIGTERM) == 0;
+    luaL_pushresult(&b); /* before any other push: the buffer may be on the stack */
+    lua_pushinteger(L, WIFEXITED(status) ? WEXITSTATUS(status)
+                       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1);
+    lua_insert(L, -2);
+    return 2;
+}
+
 static const luaL_Reg functions[] = {
     {"fail", sys_fail},
     {"isatty", sys_isatty},
@@ -359,6 +451,7 @@ static const luaL_Reg functions[] = {
     {"blas_threads", sys_blas_threads},
     {"set_blas_threads", sys_set_blas_threads},
     {"blas_core", sys_blas_core},
+    {"fork_call", sys_fork_call},
     {NULL, NULL},
 };
 

@@ -165,3 +165,19 @@ function wb.sys.set_blas_threads(n) end
 ---@return string
 ---Example: print(wb.sys.blas_core())
 function wb.sys.blas_core() end
+
+---wb.sys.fork_call(f) -> integer, string
+---Calls f() in a forked child of this process and waits for it: returns
+---the child's exit status (0 when f returned, 1 when it raised, 128 + the
+---signal that killed it) and f's string result (or the error, when a
+---string). What f changes (globals, upvalues, caches, files it keeps open)
+---stays in the child, which ends without running this process's
+---finalizers. Output buffered before the fork is flushed first. A SIGINT or
+---SIGTERM this process sees while it waits is passed on to the child; on
+---Linux the child gets a SIGTERM if this process dies. ex:run() trains
+---each run this way (wb/runner_fork.lua).
+---@param f function
+---@return integer
+---@return string
+---Example: local status, text = wb.sys.fork_call(function() X = 1; return "done" end); print(status, text, X)
+function wb.sys.fork_call(f) end

@@ -6,7 +6,7 @@
 --
 --   local ex = wb.experiment{name = "width", base = {epochs = 5},
 --     vary = {hidden = {32, 128}}, seeds = {1, 2}}
---   local runs = ex:run()              -- in this process (the REPL's way)
+--   local runs = ex:run()              -- from this process (the REPL's way)
 --
 -- Task scripts declare their experiment inside wb.task{...}; the runner then
 -- trains in child processes and the report runs once, in the parent.
@@ -243,10 +243,15 @@ function Experiment:__tostring()
 end
 
 ---wb.Experiment:run(opts) -> wb.Runs
----Trains, in this process and one after another, every run without a record
----(all of them with opts.fresh) and returns the run list in variant and seed
----order; opts.verbose = false leaves out the plan line. Another option is an
----error. A failing run raises (finished runs keep their records). While a
+---Trains, one after another, every run without a record (all of them with
+---opts.fresh) and returns the run list in variant and seed order;
+---opts.verbose = false leaves out the plan line. Another option is an
+---error. Each run trains in a forked child of this process, which starts
+---from this process as it was and ends with the run: what a hook keeps (a
+---global, a table it fills, data it changes in place) never reaches
+---another run or this process; the records and weights come back (the
+---runs load their models). A failing run raises its error here (finished
+---runs keep their records). While a
 ---runner of the task, or another process, trains on the same root and runs,
 ---it raises naming the lock's holder (wb.runner.run_experiment). Task
 ---scripts do not call this: the runner trains their runs in child processes.

@@ -26,6 +26,7 @@ local records = require "wb.runner_records" -- which runs are recorded, which to
 local load_record, reusable = records.load_record, records.reusable
 local pending_of, gather = records.pending_of, records.gather
 local root_lock = require "wb.root_lock" -- one runner of a sweep on a root at a time
+local fork = require "wb.runner_fork" -- ex:run()'s runs, each in a forked child
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -146,7 +147,7 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       if lock then release, recorded = lock(s) end
       local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
       progress(s, recorded and "recorded meanwhile by another process: not trained again"
-        or describe(train_run(ex, s)))
+        or describe(fork.train(ex, s, train_run, load_record)))
       wb.sys.check_interrupt()
     end
     return failures
@@ -327,8 +328,9 @@ function M.main(task, argv, script)
 end
 
 ---wb.runner.run_experiment(ex, opts) -> wb.Runs
----Trains ex's runs that are not recorded (all with opts.fresh) in this
----process, one after another, and returns the run list. A failure raises.
+---Trains ex's runs that are not recorded (all with opts.fresh), one after
+---another, each in a forked child of this process (wb/runner_fork.lua),
+---and returns the run list. A failure raises.
 ---opts: fresh, verbose (false: no plan line); another key is an error.
 ---It holds the root's lock shared, and each run's own while training it,
 ---as a task's --run does (wb/root_lock.lua): while a runner of the task

@@ -1,0 +1,82 @@
+-- test_audit_lead10.lua: ex:run() trains each run in a forked child. In one
+-- process, what a hook kept from one run to the next (a global counting its
+-- calls) reached the runs after it: seed 2 of a sweep trained another model
+-- than seed 2 alone, under the same hash, and later sweeps reused its
+-- numbers as that run's (trust7 found it). Each run now starts from this
+-- process as it was before the first; only records and weights come back,
+-- and a run's error comes back as it was raised (a wb.Error's kind too).
+local T = dofile("tests/lua/harness.lua")
+local dir = T.tmpdir()
+
+local BASE = {hidden = 4, epochs = 1, subset = {train = 100, test = 50}}
+
+-- A build hook that remembers its calls in a global: from the second call
+-- on, it draws a random number first, so its model starts elsewhere.
+local function counting(cfg)
+  CALLS_LEAD10 = (CALLS_LEAD10 or 0) + 1
+  if CALLS_LEAD10 > 1 then wb.randn({1}) end
+  return wb.nn.Sequential{wb.nn.Dense(784, cfg.hidden, {activation = "relu"}),
+    wb.nn.Dense(cfg.hidden, 10, {activation = "softmax"})}
+end
+
+local function losses(root, seeds, build)
+  local ex = wb.experiment({name = "counting", base = BASE, seeds = seeds,
+    build = build or counting, keys = {"hidden"}}, {root = root})
+  local runs = T.stderr_of(function() return ex:run{verbose = false} end)
+  local by_seed = {}
+  for _, r in ipairs(runs.records) do by_seed[r.seed] = {loss = r.metrics.loss, hash = r.hash} end
+  return by_seed
+end
+
+T.test("a hook's state does not reach the next run: seed 2 in a sweep is seed 2 alone",
+  function()
+  local sweep = losses(dir .. "/sweep", {1, 2})
+  CALLS_LEAD10 = nil
+  local alone = losses(dir .. "/alone", {2})
+  T.eq(sweep[2].hash, alone[2].hash, "the same run")
+  T.eq(sweep[2].loss, alone[2].loss, "seed 2's loss, in the sweep and alone")
+  T.eq(CALLS_LEAD10, nil, "the hook ran in the children, not here")
+end)
+
+T.test("a run's error comes back as raised: a wb.Error keeps its kind", function()
+  local function failing(how)
+    local ex = wb.experiment({name = "failing_" .. how, base = BASE, seeds = {1},
+      keys = {"hidden"}, build = function()
+        if how == "fail" then wb.sys.fail("ENOENT", "no such thing: /x/y") end
+        if how == "exit" then os.exit(7) end
+        error("plain text " .. how, 0)
+      end}, {root = dir .. "/fail"})
+    local ok, err
+    T.stderr_of(function() ok, err = pcall(ex.run, ex, {verbose = false}) end)
+    T.ok(not ok, how .. " raised")
+    return err
+  end
+  local err = failing("fail")
+  T.ok(wb.is_error(err), "a wb.Error: " .. tostring(err))
+  T.eq(err.code, "ENOENT")
+  T.ok(tostring(err.message):find("no such thing: /x/y", 1, true), tostring(err.message))
+  T.eq(failing("text"), "plain text text")
+  err = failing("exit")
+  T.ok(tostring(err):find("run_experiment: %[failing_exit%] run %x+ %(base seed 1%): its "
+    .. "process ended with status 7 and said nothing"), tostring(err))
+end)
+
+T.test("the run's record and model come back; a second ex:run() trains nothing", function()
+  local root = dir .. "/again"
+  local first = losses(root, {1})
+  local ex = wb.experiment({name = "counting", base = BASE, seeds = {1}, build = counting,
+    keys = {"hidden"}}, {root = root})
+  local _, err = T.stderr_of(function() return ex:run() end)
+  T.ok(err:find("1 cached, 0 to train", 1, true), err)
+  local runs = T.stderr_of(function() return ex:run{verbose = false} end)
+  T.eq(runs.records[1].metrics.loss, first[1].loss)
+  -- what a run writes to a captured io.stderr comes back to it
+  ex = wb.experiment({name = "saying", base = BASE, seeds = {1}, keys = {"hidden"},
+    build = function(cfg) io.stderr:write("built ", cfg.hidden, "\n") return counting(cfg) end},
+    {root = root})
+  _, err = T.stderr_of(function() return ex:run{verbose = false} end)
+  T.ok(err:find("built 4\n[saying 1/1] base seed 1: test accuracy", 1, true), err)
+  T.ok(runs:of("base")[1]:model() ~= nil, "the model loads")
+end)
+
+T.done()

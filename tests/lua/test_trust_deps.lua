@@ -275,6 +275,9 @@ T.test("in process, a module edited after a run loaded it is loaded again to ret
   local saved = package.path
   package.path = dir .. "/?.lua;" .. saved
   util.write_file(dir .. "/ip_arch.lua", "return {v = 2}\n")
+  -- loaded here first (the REPL's require): the run trained for the edit
+  -- got this copy, its record naming the edited file
+  T.eq(require("ip_arch").v, 2)
   local suffix = "arch"
   local ex = wb.experiment({name = "ipreq", seeds = {1},
     base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},

@@ -65,6 +65,11 @@ end
 -- process, with its content id as loaded: package.loaded would hand a later
 -- run (ex:run() again, in the REPL) that module whatever the file says now.
 local loaded_as = {}
+-- The same of modules loaded outside a run (a script's top, the REPL's
+-- require), with the path require gave, taken into loaded_as at the next
+-- run: a module required in the REPL, then edited, was handed to the run
+-- retrained for the edit as first loaded, its record naming the new file.
+local loaded_before = {}
 
 -- Forgets (package.loaded) the modules loaded by a tracked require whose
 -- file has changed since: the next require loads the file as it is, so a
@@ -191,8 +196,15 @@ end
 -- io.open in a local (`local open = io.open` at its top, a common Lua idiom)
 -- keeps the wrapper, and its hooks' reads are seen.
 rawset(_G, "require", function(name, ...)
-  if #active == 0 or type(name) ~= "string" or name == "wb" or name:match("^wb%.") then
+  local own = type(name) ~= "string" or name == "wb" or name:match("^wb%.")
+  if own or (#active == 0 and package.loaded[name] ~= nil) then
     return through("require", orig.require, name, ...)
+  elseif #active == 0 then -- loaded outside a run: its content id as loaded
+    local m, where = through("require", orig.require, name, ...)
+    if type(where) == "string" and where:match("%.lua$") then
+      loaded_before[#loaded_before + 1] = {name = name, path = where, id = M.file_id(where)}
+    end
+    return m, where
   end
   local known = true -- once a run: a require in a loop stays cheap
   for _, t in ipairs(active) do
@@ -272,6 +284,10 @@ end
 -- Trackers nest: each sees what was read while it ran.
 function M.track(skip)
   ropts = ropts or require "wb.runner_options"
+  for _, l in ipairs(loaded_before) do
+    loaded_as[ropts.absolute(l.path)] = {name = l.name, id = l.id}
+  end
+  loaded_before = {}
   forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {},
     dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}

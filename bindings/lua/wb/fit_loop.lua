@@ -98,8 +98,10 @@ local nseries = setmetatable({}, {__mode = "k"})
 -- walk is one C call (l_instruments.c _record_step): with instruments every
 -- step, about 20 keys a step, it was a type() and a next() call per key.
 local record_walk = wb.instruments._record_step
-local function record_step(steps, logs, clear)
+local function record_step(steps, logs, clear, guard)
   local i = #steps.step + 1
+  record_walk(guard.steps, logs, i, nil) -- fit's own copy (wb/history_guard.lua)
+  guard.rows = i
   local written, bad = record_walk(steps, logs, i, clear and STEP_KEYS or nil)
   if bad ~= nil then M.not_a_number("a batch hook", bad, "history.steps") end
   if nseries[steps] ~= written then
@@ -144,13 +146,15 @@ local function check_own(who, logs, own)
   end
 end
 
--- history:_record(logs) after the on_epoch_end hooks, which left own alone.
-function M.record_epoch(history, logs, own)
+-- history:_record(logs) after the on_epoch_end hooks, which left own alone;
+-- guard (wb/history_guard.lua) keeps a copy of what it appends.
+function M.record_epoch(history, logs, own, guard)
   check_own("an on_epoch_end hook", logs, own)
   for k, v in pairs(logs) do
     if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
   end
   history:_record(logs)
+  guard:recorded(logs)
 end
 
 -- An empty step series: the series fit always records.
@@ -200,8 +204,13 @@ end
 -- A hook that replaces model.optimizer or adds a layer would otherwise be
 -- ignored: the loop steps the optimizer and parameter lists it started
 -- with (the new layer untrained, save_state writing the new optimizer's
--- empty state). where: the hooks just run, for the message.
+-- empty state). where: the hooks just run, for the message. With lists
+-- (after the epoch hooks), the values the history recorded are checked too.
 local function check_model(model, ctx, where, lists)
+  if lists then
+    ctx.guard:check(where == "on_train_begin" and "an on_train_begin hook"
+      or string.format("an %s hook of epoch %d", where, ctx.guard.n + 1))
+  end
   if rawget(model, "optimizer") ~= ctx.opt then
     error(string.format("fit: model.optimizer was replaced in %s (by %s); fit steps the "
       .. "optimizer it started with: change its fields instead (model.optimizer.lr = ...)",
@@ -249,7 +258,7 @@ local function after_step(model, ctx, logs, total, correct, count)
     check_own("a batch hook", logs, own)
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
-    record_step(ctx.history.steps, logs, bcb ~= nil)
+    record_step(ctx.history.steps, logs, bcb ~= nil, ctx.guard)
     ctx.record_now = nil
   elseif bcb then
     for k, v in pairs(logs) do
@@ -352,6 +361,7 @@ function M.run_epoch(self, ctx, epoch)
         seen = seen, epoch_lr = ctx.epoch_lr})
     end
   end
+  if bcb then ctx.guard:check("a batch hook (on_train_batch_begin/end) of epoch " .. epoch) end
   return loss_sum, data_sum, reg_sum, correct_sum, seen
 end
 

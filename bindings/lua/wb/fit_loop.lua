@@ -162,44 +162,9 @@ function M.new_steps()
   return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
 end
 
--- A hook returns true to stop, or nothing (false too); any other value is
--- an error: "stop", 1 or a table would otherwise be ignored. Not for
--- on_train_end: training is over, and an error would lose fit's result.
-local function bad_return(cb, name, r)
-  error(string.format("fit: callback %s: %s returned %s %s; return true to stop training, "
-    .. "or nothing", tostring(cb), name, type(r), tostring(r)), 0)
-end
-
--- The hook `name` of each callback in order; with model, a hook returning
--- true sets model.stop_training at once (a later hook sees the stop and may
--- overrule it, as one set by assignment), and the result is whether
--- model.stop_training is set after them all.
-local function call_cbs(cbs, name, model, ...)
-  for i = 1, #cbs do
-    local cb = cbs[i]
-    local f = cb[name]
-    if f then
-      local r = f(cb, ...)
-      if r == true then
-        if model then model.stop_training = true end
-      elseif r ~= nil and r ~= false and name ~= "on_train_end" then
-        bad_return(cb, name, r)
-      end
-    end
-  end
-  return model ~= nil and M.stopping(model)
-end
-M.call_cbs = call_cbs
-
--- Whether model.stop_training asks for a stop; a value other than true,
--- false or nil (1, "yes") is an error rather than taken either way.
-function M.stopping(model)
-  local v = model.stop_training
-  if v == true then return true end
-  if v == nil or v == false then return false end
-  error(string.format("fit: model.stop_training must be true or false, got %s %s",
-    type(v), tostring(v)), 0)
-end
+local hooks = require "wb.fit_hooks" -- calling the callbacks' hooks
+local call_cbs = hooks.call_cbs
+M.call_cbs, M.stopping, M.enter = call_cbs, hooks.stopping, hooks.enter
 
 -- A hook that replaces model.optimizer or adds a layer would otherwise be
 -- ignored: the loop steps the optimizer and parameter lists it started
@@ -268,7 +233,7 @@ local function after_step(model, ctx, logs, total, correct, count)
       end
     end
   end
-  return M.stopping(model)
+  return hooks.stopping(model)
 end
 
 -- A clean point inside an epoch (the step done, its hooks and records
@@ -306,6 +271,7 @@ function M.run_epoch(self, ctx, epoch)
     local gstep = ctx.step + 1
     ctx.step = gstep
     if hooked then
+      ctx.epoch, ctx.batch = epoch, step -- for a hook's error (located)
       logs.epoch, logs.step, logs.batch_size = epoch, gstep, count
       logs.loss, logs.accuracy, logs.lr = nil, nil, opt.lr
       if bcb then

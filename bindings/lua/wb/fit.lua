@@ -270,7 +270,7 @@ function Sequential:fit(train, opts, more)
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
-    guard = guard_of(history)}
+    guard = guard_of(history, self)}
   local _ <close> = loop.enter(ctx) -- for where a hook failed
   if instr then instr.ctx = ctx end
   local fixed = opts.shuffle == false and fa.identity_perm(n) or nil

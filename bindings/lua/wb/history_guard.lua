@@ -35,11 +35,12 @@ local function copy(s)
   return c
 end
 
--- A guard of history h as it is now (a resumed history holds its epochs
--- already; fit's step series, h.steps, are there when it records any).
-function M.start(h)
-  local g = setmetatable({h = h, n = rawget(h, "epochs"), epochs = {}, rows = 0, checked = 0},
-    M)
+-- A guard of history h, model's (model.history), as it is now (a resumed
+-- history holds its epochs already; fit's step series, h.steps, are there
+-- when it records any).
+function M.start(h, model)
+  local g = setmetatable({h = h, model = model, n = rawget(h, "epochs"), epochs = {},
+    rows = 0, checked = 0}, M)
   for k, s in pairs(h) do
     if type(s) == "table" and k ~= "steps" and k ~= "instruments" then g.epochs[k] = copy(s) end
   end
@@ -135,6 +136,13 @@ end
 -- recorded; full: every step row, else those since the last check.
 function M:check(who, full)
   local h, n = self.h, self.n
+  -- fit goes on filling h and returns it, while model.history (read after
+  -- fit, written by save_state) would be the other one
+  if rawget(self.model, "history") ~= h then
+    error(string.format("fit: %s replaced model.history (by %s): fit records into the "
+      .. "history it started with, and returns it; keep numbers of yours under names of "
+      .. "their own in it", who, tostring(rawget(self.model, "history"))), 0)
+  end
   if rawget(h, "epochs") ~= n then
     error(string.format("fit: %s changed history.epochs from %s to %s", who, shown(n),
       shown(rawget(h, "epochs"))), 0)

@@ -7,6 +7,10 @@
 --    keeps its own copy of what it recorded (wb/history_guard.lua) and
 --    compares after each kind of hook, naming the hook, the series, the
 --    index and both values. A hook's own series still join the history.
+-- 2. An error raised in a hook said nothing of where fit was: now its
+--    message begins with it ("fit: epoch 2, step 7 (batch 2 of 5),
+--    on_train_batch_end: "), the error keeping its kind (a wb.Error stays
+--    one, with its code and path; a table of the user's is left as it is).
 local T = dofile("tests/lua/harness.lua")
 local dir = T.tmpdir()
 
@@ -19,7 +23,7 @@ local function editing(hooks)
     local prev = cb[name]
     cb[name] = function(self, a, logs)
       if prev then prev(self, a) end
-      return f(self.model.history, a, logs)
+      return f(self.model.history, a, logs, self.model)
     end
   end
   return cb
@@ -74,6 +78,12 @@ T.test("a hook that removes or inserts an entry of a recorded series: an error s
     {on_epoch_begin = function(h, e) if e == 2 then table.insert(h.accuracy, 0.25) end end})
   T.check_error("fit: an on_train_end hook removed an entry of history.loss", fit_with,
     {on_train_end = function(h) table.remove(h.loss) end})
+  T.check_error("fit: an on_epoch_begin hook of epoch 2 replaced model.history (by History(0 "
+    .. "epochs)): fit records into the history it started with", fit_with, {on_epoch_begin =
+    function(_, e, _, m) if e == 2 then m.history = wb.fit.new_history() end end})
+  T.check_error("fit: a batch hook (on_train_batch_begin/end) of epoch 1 replaced "
+    .. "model.history", fit_with, {on_train_batch_end =
+    function(_, _, _, m) m.history = wb.fit.new_history() end})
   T.check_error("fit: an on_epoch_end hook of epoch 2 changed history.epochs from 1 to 5",
     fit_with, {on_epoch_end = function(h, e) if e == 2 then rawset(h, "epochs", 5) end end})
 end)
@@ -155,6 +165,94 @@ T.test("run_experiment: a callback that replaces a recorded number fails its run
   for _, n in ipairs(wb.sys.listdir(root .. "/runs")) do
     T.ok(not wb.record.is_record_file(n), "no record: " .. n)
   end
+end)
+
+-- }====
+-- {==== 2. a hook's error says where fit was ====
+
+local function fails_with(cb, o)
+  local m = T.tiny_mlp(1)
+  local opts = {epochs = 3, batch_size = 16, verbose = false, callbacks = {cb}}
+  for k, v in pairs(o or {}) do opts[k] = v end
+  local ok, e = pcall(m.fit, m, T.tiny_data(), opts)
+  T.ok(not ok, "fit fails")
+  return e
+end
+
+T.test("a hook's string error begins with the epoch, step, batch and hook; the rest as raised",
+  function()
+  local e = fails_with({on_train_batch_end = function(_, s) if s == 7 then error("boom") end end})
+  T.eq(type(e), "string")
+  T.ok(e:find("^fit: epoch 2, step 7 %(batch 2 of 5%), on_train_batch_end: [^:]*"
+    .. "test_audit_hist8.lua:%d+: boom$"), e)
+  e = fails_with({on_train_batch_begin = function(_, s) if s == 11 then error("x", 0) end end})
+  T.eq(e, "fit: epoch 3, step 11 (batch 1 of 5), on_train_batch_begin: x")
+  T.eq(fails_with({on_epoch_end = function(_, ep) if ep == 2 then error("y", 0) end end}),
+    "fit: epoch 2, on_epoch_end: y")
+  T.eq(fails_with({on_train_begin = function() error("z", 0) end}), "fit: on_train_begin: z")
+  T.eq(fails_with({on_train_end = function() error("w", 0) end}),
+    "fit: on_train_end (after epoch 3): w")
+end)
+
+T.test("a hook's wb.Error stays a wb.Error with its code and path; a table of the user's is "
+  .. "left as raised", function()
+  local e = fails_with({on_epoch_begin = function(_, ep)
+    if ep == 2 then error(wb.Error{code = "EIO", path = "/x/y", message = "cannot read"}) end
+  end})
+  T.ok(wb.is_error(e), tostring(e))
+  T.eq(e.code, "EIO"); T.eq(e.path, "/x/y")
+  T.eq(e.message, "fit: epoch 2, on_epoch_begin: cannot read")
+  local mine = {why = "mine"}
+  T.ok(rawequal(fails_with({on_epoch_end = function() error(mine) end}), mine), "the same table")
+end)
+
+T.test("a fit of another model inside a hook: its hook's error gives both places", function()
+  local e = fails_with({on_epoch_end = function(_, ep)
+    if ep == 2 then
+      local inner = T.tiny_mlp(2)
+      inner:fit(T.tiny_data(), {epochs = 1, batch_size = 32, verbose = false,
+        callbacks = {{on_train_batch_end = function(_, s) if s == 2 then error("in", 0) end end}}})
+    end
+  end})
+  T.eq(e, "fit: epoch 2, on_epoch_end: fit: epoch 1, step 2 (batch 2 of 3), "
+    .. "on_train_batch_end: in")
+  -- the outer fit's place is its own again after the inner fit
+  e = fails_with({on_epoch_end = function(_, ep)
+    if ep == 1 then T.tiny_mlp(2):fit(T.tiny_data(), {epochs = 1, verbose = false}) end
+    if ep == 2 then error("after", 0) end
+  end})
+  T.eq(e, "fit: epoch 2, on_epoch_end: after")
+end)
+
+-- }====
+-- {==== 3. what a run records matches what it trained ====
+
+T.test("run_experiment: a measure hook that leaves the model's weights changed fails its run "
+  .. "(the weights file would not be those its test metrics were measured on); put back, "
+  .. "they are saved as trained", function()
+  local function ex_with(name, restore)
+    return wb.experiment({name = name, base = {hidden = 4, epochs = 1,
+      subset = {train = 100, test = 50}},
+      measure = function(model, _, d)
+        local w = model:get_weights()
+        for _, p in ipairs(model:parameters()) do p:fill(0) end
+        local acc = model:evaluate(d.test).accuracy
+        if restore then model:set_weights(w) end
+        return {zeroed_accuracy = acc}
+      end}, {root = dir .. "/" .. name})
+  end
+  local ex = ex_with("left", false)
+  local ok, err
+  T.stderr_of(function() ok, err = pcall(ex.run, ex, {verbose = false}) end)
+  T.ok(not ok, "the run fails")
+  T.ok(tostring(err):find("measure changed the model's weights (parameter 1 of 4) and left "
+    .. "them changed", 1, true), tostring(err))
+  ex = ex_with("restored", true)
+  T.stderr_of(function() ex:run({verbose = false}) end)
+  local r = wb.runs.load_all(dir .. "/restored/runs")[1]
+  local m = wb.load(dir .. "/restored/runs/" .. r.weights)
+  local acc = m:evaluate(wb.data.for_config{dataset = "mnist", subset = {test = 50}}.test)
+  T.eq(acc.accuracy, r.metrics.test_accuracy, "the saved weights give the recorded accuracy")
 end)
 
 -- }====

@@ -66,11 +66,6 @@ function M:recorded(logs)
   self.n = n
 end
 
--- The row fit recorded a step at (after the walk into the history's).
-function M:row(i)
-  self.rows = i
-end
-
 -- A value for a message: the shortest decimal that reads back as it.
 local function shown(v)
   if v == nil then return "nothing" end

@@ -80,8 +80,12 @@ local args = require "wb.args"
 ---constructor's checks (a callback of your own, a plain table, is yours).
 ---A hook may change the weights (a max-norm: the next step starts from
 ---them, save_state writes them) and the optimizer's fields (lr), evaluate
----or predict; replacing model.optimizer, adding a layer, or calling fit on
----the model being trained is an error.
+---or predict; replacing model.optimizer or model.history, adding a layer,
+---calling fit on the model being trained, or changing, removing or
+---inserting a value the history recorded (model.history.loss[1] = ..., a
+---row of history.steps) is an error: a run records what training measured.
+---An error a hook raises begins with where fit was ("fit: epoch 2, step 7
+---(batch 2 of 5), on_train_batch_end: "); a wb.Error stays one, its code kept.
 ---Example: m:fit(d.train, {validation_split = 0.1, epochs = 30,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3, restore_best_weights = true}}})
 local M = {}

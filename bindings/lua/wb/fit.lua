@@ -37,6 +37,7 @@ local args = require "wb.args"
 local fa = require "wb.fit_args"
 local ev = require "wb.evaluate"
 local History = require "wb.history"
+local guard_of = require("wb.history_guard").start -- what fit recorded, checked after hooks
 local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
 local callbacks = require "wb.callbacks"
@@ -95,25 +96,6 @@ end
 
 -- }====================
 -- {==================== fit ====================
-
-local function make_optimizer(o)
-  if o == nil then return wb.optim.Adam{} end
-  if type(o) == "string" then
-    local names = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
-    local cls = names[o:lower()]
-    if not cls then
-      error("fit: unknown optimizer '" .. o .. "' (adam, adamw, sgd, rmsprop)", 3)
-    end
-    return wb.optim[cls]{}
-  end
-  return o
-end
-
-local function identity_perm(n)
-  local t = {}
-  for i = 1, n do t[i] = i end
-  return wb.tensor(t)
-end
 
 -- The keys of the epoch logs (the logs table below): ModelCheckpoint
 -- checks the fields of its path against them before training.
@@ -203,7 +185,7 @@ function Sequential:fit(train, opts, more)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
   local log_every = opts.log_every ~= nil and check_int(opts.log_every, "log_every", "fit", 1)
     or nil
-  local opt = make_optimizer(opts.optimizer)
+  local opt = fa.make_optimizer(opts.optimizer)
   local initial = check_int(opts.initial_epoch or 0, "initial_epoch", "fit", 0)
   if opts.resume ~= nil and type(opts.resume) ~= "string" then
     error("fit: resume must be the path of a file written by model:save_state, got "
@@ -287,9 +269,11 @@ function Sequential:fit(train, opts, more)
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
-    batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every}
+    batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
+    guard = guard_of(history, self)}
+  local _ <close> = loop.enter(ctx) -- for where a hook failed
   if instr then instr.ctx = ctx end
-  local fixed = opts.shuffle == false and identity_perm(n) or nil
+  local fixed = opts.shuffle == false and fa.identity_perm(n) or nil
   self:zero_grad()
   -- where a save_state would not be exact (wb/state.lua): set until the
   -- next clean point, so it stays set when fit raises
@@ -326,6 +310,7 @@ function Sequential:fit(train, opts, more)
       -- divergence, Ctrl-C or a layer error: end the live bar's line first
       if ctx.bar then io.stdout:write("\n"); io.stdout:flush() end
       if cockpit then cockpit:_failed(loss_sum, ctx.bar ~= nil) end -- last frame, figure
+      if M.is_diverged(loss_sum) then ctx.guard:check("a hook of this fit", true) end
       error(loss_sum, 0)
     end
     -- the last step's update is not seen by any loss of this epoch: check
@@ -364,7 +349,7 @@ function Sequential:fit(train, opts, more)
     loop.check_interrupt() -- a Ctrl-C a hook's pcall caught
     -- after the hooks, as Keras's History (the last callback): a number a
     -- hook put in logs (a metric of its own) is a series of the history
-    loop.record_epoch(history, logs, own) -- a hook changed none of fit's numbers
+    loop.record_epoch(history, logs, own, ctx.guard) -- a hook changed none of fit's numbers
     -- the epoch training stopped at: a hook that asked for a stop (and wrote
     -- it) may have been overruled by a later one (stop_training = false)
     history.stopped_epoch = stop and epoch or stopped_before
@@ -373,8 +358,11 @@ function Sequential:fit(train, opts, more)
     call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
+  -- every step row too: the epochs' checks compared the rows recorded since the last
+  ctx.guard:check("a hook of this fit (a batch or epoch hook)", true)
   state.train_end(self, params, cbs,
     function() call_cbs(cbs, "on_train_end", nil, last_logs) end)
+  ctx.guard:check("an on_train_end hook", true)
   return history
 end
 

@@ -206,4 +206,25 @@ function M.check_head(self, fname, level)
   return last
 end
 
+-- fit's optimizer option: nil (Adam), a name or a wb.Optimizer.
+function M.make_optimizer(o)
+  if o == nil then return wb.optim.Adam{} end
+  if type(o) == "string" then
+    local names = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
+    local cls = names[o:lower()]
+    if not cls then
+      error("fit: unknown optimizer '" .. o .. "' (adam, adamw, sgd, rmsprop)", 3)
+    end
+    return wb.optim[cls]{}
+  end
+  return o
+end
+
+-- The order of shuffle = false.
+function M.identity_perm(n)
+  local t = {}
+  for i = 1, n do t[i] = i end
+  return wb.tensor(t)
+end
+
 return M

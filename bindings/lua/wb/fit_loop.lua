@@ -98,8 +98,10 @@ local nseries = setmetatable({}, {__mode = "k"})
 -- walk is one C call (l_instruments.c _record_step): with instruments every
 -- step, about 20 keys a step, it was a type() and a next() call per key.
 local record_walk = wb.instruments._record_step
-local function record_step(steps, logs, clear)
+local function record_step(steps, logs, clear, guard)
   local i = #steps.step + 1
+  record_walk(guard.steps, logs, i, nil) -- fit's own copy (wb/history_guard.lua)
+  guard.rows = i
   local written, bad = record_walk(steps, logs, i, clear and STEP_KEYS or nil)
   if bad ~= nil then M.not_a_number("a batch hook", bad, "history.steps") end
   if nseries[steps] ~= written then
@@ -144,13 +146,15 @@ local function check_own(who, logs, own)
   end
 end
 
--- history:_record(logs) after the on_epoch_end hooks, which left own alone.
-function M.record_epoch(history, logs, own)
+-- history:_record(logs) after the on_epoch_end hooks, which left own alone;
+-- guard (wb/history_guard.lua) keeps a copy of what it appends.
+function M.record_epoch(history, logs, own, guard)
   check_own("an on_epoch_end hook", logs, own)
   for k, v in pairs(logs) do
     if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
   end
   history:_record(logs)
+  guard:recorded(logs)
 end
 
 -- An empty step series: the series fit always records.
@@ -158,50 +162,20 @@ function M.new_steps()
   return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
 end
 
--- A hook returns true to stop, or nothing (false too); any other value is
--- an error: "stop", 1 or a table would otherwise be ignored. Not for
--- on_train_end: training is over, and an error would lose fit's result.
-local function bad_return(cb, name, r)
-  error(string.format("fit: callback %s: %s returned %s %s; return true to stop training, "
-    .. "or nothing", tostring(cb), name, type(r), tostring(r)), 0)
-end
-
--- The hook `name` of each callback in order; with model, a hook returning
--- true sets model.stop_training at once (a later hook sees the stop and may
--- overrule it, as one set by assignment), and the result is whether
--- model.stop_training is set after them all.
-local function call_cbs(cbs, name, model, ...)
-  for i = 1, #cbs do
-    local cb = cbs[i]
-    local f = cb[name]
-    if f then
-      local r = f(cb, ...)
-      if r == true then
-        if model then model.stop_training = true end
-      elseif r ~= nil and r ~= false and name ~= "on_train_end" then
-        bad_return(cb, name, r)
-      end
-    end
-  end
-  return model ~= nil and M.stopping(model)
-end
-M.call_cbs = call_cbs
-
--- Whether model.stop_training asks for a stop; a value other than true,
--- false or nil (1, "yes") is an error rather than taken either way.
-function M.stopping(model)
-  local v = model.stop_training
-  if v == true then return true end
-  if v == nil or v == false then return false end
-  error(string.format("fit: model.stop_training must be true or false, got %s %s",
-    type(v), tostring(v)), 0)
-end
+local hooks = require "wb.fit_hooks" -- calling the callbacks' hooks
+local call_cbs = hooks.call_cbs
+M.call_cbs, M.stopping, M.enter = call_cbs, hooks.stopping, hooks.enter
 
 -- A hook that replaces model.optimizer or adds a layer would otherwise be
 -- ignored: the loop steps the optimizer and parameter lists it started
 -- with (the new layer untrained, save_state writing the new optimizer's
--- empty state). where: the hooks just run, for the message.
+-- empty state). where: the hooks just run, for the message. With lists
+-- (after the epoch hooks), the values the history recorded are checked too.
 local function check_model(model, ctx, where, lists)
+  if lists then
+    ctx.guard:check(where == "on_train_begin" and "an on_train_begin hook"
+      or string.format("an %s hook of epoch %d", where, ctx.guard.n + 1))
+  end
   if rawget(model, "optimizer") ~= ctx.opt then
     error(string.format("fit: model.optimizer was replaced in %s (by %s); fit steps the "
       .. "optimizer it started with: change its fields instead (model.optimizer.lr = ...)",
@@ -249,7 +223,7 @@ local function after_step(model, ctx, logs, total, correct, count)
     check_own("a batch hook", logs, own)
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
-    record_step(ctx.history.steps, logs, bcb ~= nil)
+    record_step(ctx.history.steps, logs, bcb ~= nil, ctx.guard)
     ctx.record_now = nil
   elseif bcb then
     for k, v in pairs(logs) do
@@ -259,7 +233,7 @@ local function after_step(model, ctx, logs, total, correct, count)
       end
     end
   end
-  return M.stopping(model)
+  return hooks.stopping(model)
 end
 
 -- A clean point inside an epoch (the step done, its hooks and records
@@ -297,6 +271,7 @@ function M.run_epoch(self, ctx, epoch)
     local gstep = ctx.step + 1
     ctx.step = gstep
     if hooked then
+      ctx.epoch, ctx.batch = epoch, step -- for a hook's error (located)
       logs.epoch, logs.step, logs.batch_size = epoch, gstep, count
       logs.loss, logs.accuracy, logs.lr = nil, nil, opt.lr
       if bcb then
@@ -352,6 +327,7 @@ function M.run_epoch(self, ctx, epoch)
         seen = seen, epoch_lr = ctx.epoch_lr})
     end
   end
+  if bcb then ctx.guard:check("a batch hook (on_train_batch_begin/end) of epoch " .. epoch) end
   return loss_sum, data_sum, reg_sum, correct_sum, seen
 end
 

@@ -43,7 +43,11 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---instrument (help(wb.instruments)). tostring gives the last values.
 ---A number an on_epoch_end hook puts in its logs is a series too (as in
 ---Keras); reading a name the history lacks is an error naming the nearest,
----and so is setting one near its names (h.val_los = ...).
+---and so is setting one near its names (h.val_los = ...). A value fit
+---recorded (an epoch's, a step's row) that a hook changes, removes or
+---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
+---hook, the series, the index and both values: what a run records is what
+---training measured; a number of yours goes under a name of its own.
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 

@@ -43,6 +43,26 @@ local function unplain(v, path, bad)
   return path, "a " .. args.typename(v)
 end
 
+-- The record's test metrics were measured on the weights the run's file
+-- gets, which are written after the measure hook: a hook that set other
+-- weights to measure with them (a pruned or perturbed copy, a landscape's
+-- point) and left them there made the file hold weights those metrics
+-- were never measured on. before: copies of the parameters.
+function M.check_weights(ex, model, before)
+  local ps = model:parameters()
+  local i = #ps ~= #before and math.min(#ps, #before) + 1 or nil
+  for j = 1, i and 0 or #ps do
+    local ok, d = pcall(function() return ps[j] - before[j] end) -- another shape: an error
+    if not ok or d:max() ~= 0 or d:min() ~= 0 then i = j; break end
+  end
+  if i then
+    error(string.format("%s: measure changed the model's weights (parameter %d of %d) and "
+      .. "left them changed: the run's weights file would not hold the weights its test "
+      .. "metrics were measured on; put them back when done (local w = model:get_weights() "
+      .. "... model:set_weights(w)) or measure a copy", ex.where, i, #before), 0)
+  end
+end
+
 -- Runs ex.measure on the finished run and records its result in rec (the
 -- hook draws from generators seeded from the run's seed alone); extra: the
 -- experiment's callbacks. Errors name the hook's script (ex.where).
@@ -55,7 +75,10 @@ function M.record(ex, spec, rec, model, hist, extra, d)
   -- 2^31 + seed: no training seed's stream.
   wb.seed(MEASURE_SEED + spec.config.seed)
   math.randomseed(MEASURE_SEED + spec.config.seed)
+  local before = {}
+  for i, p in ipairs(model:parameters()) do before[i] = p:clone() end
   local m = ex.measure(model, spec.config, d, hist, extra)
+  M.check_weights(ex, model, before)
   if m == nil then m = {} end
   if type(m) ~= "table" or getmetatable(m) ~= nil then
     error(string.format("%s: measure must return a table {name = number, ...} (or nothing), "

@@ -1,0 +1,89 @@
+-- wb/fit_hooks.lua: how fit calls the callbacks' hooks: their return
+-- values, model.stop_training, and where fit was when one raised. Private
+-- to wb/fit.lua and wb/fit_loop.lua.
+local _ENV = require "wb.std"
+local wb = require "wb"
+local M = {}
+
+-- a Ctrl-C a hook's pcall caught still stops fit (bindings/interrupt.c)
+local check_interrupt = wb.sys and wb.sys.check_interrupt or function() end
+
+-- A hook returns true to stop, or nothing (false too); any other value is
+-- an error: "stop", 1 or a table would otherwise be ignored. Not for
+-- on_train_end: training is over, and an error would lose fit's result.
+local function bad_return(cb, name, r)
+  error(string.format("fit: callback %s: %s returned %s %s; return true to stop training, "
+    .. "or nothing", tostring(cb), name, type(r), tostring(r)), 0)
+end
+
+-- The ctx of the innermost fit running (wb/fit.lua), for where a hook
+-- failed; M.enter(ctx) makes it ctx until the value it returns is closed
+-- (a fit of another model inside a hook has its own).
+local running
+function M.enter(ctx)
+  local outer = running
+  running = ctx
+  return setmetatable({}, {__close = function() running = outer end})
+end
+
+-- A hook's error err, its message beginning with where fit was: "fit:
+-- epoch 3, step 3496 (batch 120 of 1688), on_train_batch_end: ". Its kind
+-- stays: a string gets the prefix, a wb.Error a copy with it (code, path
+-- and the rest kept), any other value (a table of the user's) is left as
+-- it is, and so is a Ctrl-C (check_interrupt raises its own error). arg:
+-- the hook's first argument (an epoch hook's epoch).
+local function located(err, name, arg)
+  check_interrupt()
+  local c = running
+  if not c or name:sub(1, 1) == "_" then return err end -- a library hook's own message
+  local where = name
+  if name == "on_epoch_begin" or name == "on_epoch_end" then
+    where = string.format("epoch %s, %s", tostring(arg), name)
+  elseif name == "on_train_end" then
+    where = string.format("%s (after epoch %d)", name, c.guard.n)
+  elseif name ~= "on_train_begin" then
+    where = string.format("epoch %d, step %d (batch %d of %d), %s", c.epoch, c.step, c.batch,
+      c.steps, name)
+  end
+  if type(err) == "string" then return "fit: " .. where .. ": " .. err end
+  if not wb.is_error(err) then return err end
+  local e = {}
+  for k, v in pairs(err) do e[k] = v end
+  e.message = "fit: " .. where .. ": " .. tostring(err.message)
+  return setmetatable(e, getmetatable(err))
+end
+
+-- The hook `name` of each callback in order; with model, a hook returning
+-- true sets model.stop_training at once (a later hook sees the stop and may
+-- overrule it, as one set by assignment), and the result is whether
+-- model.stop_training is set after them all. A hook's error says where fit
+-- was (located).
+local function call_cbs(cbs, name, model, ...)
+  for i = 1, #cbs do
+    local cb = cbs[i]
+    local f = cb[name]
+    if f then
+      local ok, r = pcall(f, cb, ...)
+      if not ok then error(located(r, name, ...), 0) end
+      if r == true then
+        if model then model.stop_training = true end
+      elseif r ~= nil and r ~= false and name ~= "on_train_end" then
+        bad_return(cb, name, r)
+      end
+    end
+  end
+  return model ~= nil and M.stopping(model)
+end
+
+-- Whether model.stop_training asks for a stop; a value other than true,
+-- false or nil (1, "yes") is an error rather than taken either way.
+function M.stopping(model)
+  local v = model.stop_training
+  if v == true then return true end
+  if v == nil or v == false then return false end
+  error(string.format("fit: model.stop_training must be true or false, got %s %s",
+    type(v), tostring(v)), 0)
+end
+
+M.call_cbs = call_cbs
+return M

@@ -1,0 +1,164 @@
+-- wb/history_guard.lua: fit's private copy of what it recorded in a
+-- history, compared with the history after each kind of hook. Private to
+-- wb/fit.lua and wb/fit_loop.lua.
+--
+-- A hook reaches the history's lists (model.history.loss[1] = 0.5,
+-- table.remove(h.val_accuracy), h.steps.loss[3] = 0): a number put in
+-- place of one fit recorded passed every type check, and the run's record
+-- then held a number training never produced. The copy is checked after
+-- the hooks of each stage (on_train_begin, on_epoch_begin, the batch hooks
+-- of an epoch, on_epoch_end, on_train_end). Cost: the per-epoch series are
+-- compared in full (one entry per epoch each); of the step series
+-- (history.steps, thousands of rows), the lengths of all and the rows
+-- added since the last check are compared, and all rows only before and
+-- after on_train_end and when training diverged: each row is compared a
+-- bounded number of times, and never at a step. A step's row is copied as
+-- fit records it (one C walk more, wb/fit_loop.lua), so a batch hook that
+-- changed a row of its own epoch is seen too.
+--
+-- A series of a hook's own (a number its logs held, a list it set:
+-- history.my_metric = {...}) may be added; what fit recorded in one from
+-- the logs stays as recorded, as fit's own series.
+local _ENV = require "wb.std"
+local M = {}
+M.__index = M
+
+local type, rawget, rawlen = type, rawget, rawlen
+
+-- Step series an instrument fills later: alpha's row is known at the next
+-- step (wb/instruments_samples.lua), a NaN until then.
+local DEFERRED = {alpha = true}
+
+local function copy(s)
+  local c = {}
+  for i, v in pairs(s) do c[i] = v end
+  return c
+end
+
+-- A guard of history h, model's (model.history), as it is now (a resumed
+-- history holds its epochs already; fit's step series, h.steps, are there
+-- when it records any).
+function M.start(h, model)
+  local g = setmetatable({h = h, model = model, n = rawget(h, "epochs"), epochs = {},
+    rows = 0, checked = 0}, M)
+  for k, s in pairs(h) do
+    if type(s) == "table" and k ~= "steps" and k ~= "instruments" then g.epochs[k] = copy(s) end
+  end
+  local steps = rawget(h, "steps")
+  if steps then
+    g.steps, g.rows = {}, rawlen(steps.step)
+    for k, s in pairs(steps) do g.steps[k] = copy(s) end
+    g.checked = g.rows
+  end
+  return g
+end
+
+-- After history:_record(logs): the numbers it appended.
+function M:recorded(logs)
+  local n = rawget(self.h, "epochs")
+  for k, v in pairs(logs) do
+    if type(v) == "number" then
+      local s = self.epochs[k]
+      if not s then s = {}; self.epochs[k] = s end
+      s[n] = v
+    end
+  end
+  self.n = n
+end
+
+-- A value for a message: the shortest decimal that reads back as it.
+local function shown(v)
+  if v == nil then return "nothing" end
+  if type(v) ~= "number" then return string.format("%s %s", type(v), tostring(v)) end
+  if v ~= v then return "nan" end
+  if math.type(v) == "integer" or v == math.huge or v == -math.huge then
+    return tostring(v)
+  end
+  for p = 15, 17 do
+    local s = string.format("%." .. p .. "g", v)
+    if tonumber(s) == v or p == 17 then return s end
+  end
+end
+
+local function differs(a, b) return a ~= b and (a == a or b == b) end -- NaN is NaN
+
+-- Raises: what who did to list s (named name) at [i], fit having recorded
+-- n entries and at [i] was.
+local function fail(who, name, s, i, was, n)
+  local now, have, what = rawget(s, i), rawlen(s), nil
+  if rawget(s, n + 1) ~= nil or (rawget(s, n) == nil and was ~= nil and i <= n) then
+    local more = rawget(s, n + 1) ~= nil
+    what = string.format("%s an entry %s %s (it holds %d entries, fit recorded %d; at [%d] "
+      .. "fit recorded %s, it holds %s)", more and "inserted" or "removed",
+      more and "into" or "of", name, have, n, i, shown(was), shown(now))
+  else
+    what = string.format("changed %s[%d] from %s to %s", name, i, shown(was), shown(now))
+  end
+  error(string.format("fit: %s %s: the history holds what training measured, and the "
+    .. "run's record would hold that number instead; keep a number of yours under a name "
+    .. "of its own (logs.my_x in a hook, or history.my_x = {...})", who, what), 0)
+end
+
+-- Compares live list s (named name) with copy c over entries from..n;
+-- with pad (a step series), nil in c is a NaN (the padding of a series
+-- absent at a row); deferred: a NaN may become a number.
+local function compare(who, name, s, c, from, n, pad, deferred)
+  -- a per-epoch series that is no list, or an entry that is no number:
+  -- History:_record and wb.record.write name those
+  if not pad and type(s) ~= "table" then return end
+  if not pad then
+    for _, v in pairs(s) do if type(v) ~= "number" then return end end
+  end
+  if type(s) ~= "table" then
+    error(string.format("fit: %s replaced %s, which fit recorded, by %s", who, name,
+      shown(s)), 0)
+  end
+  for i = from, n do
+    local was, now = c[i], rawget(s, i)
+    if was == nil and pad then was = 0 / 0 end
+    if differs(was, now) then
+      if deferred and was ~= was and type(now) == "number" then
+        c[i] = now
+      else
+        fail(who, name, s, i, was, n)
+      end
+    end
+  end
+  if rawget(s, n + 1) ~= nil then fail(who, name, s, n + 1, nil, n) end
+end
+
+-- Raises naming who (the hooks just run) when the history is not what fit
+-- recorded; full: every step row, else those since the last check.
+function M:check(who, full)
+  local h, n = self.h, self.n
+  -- fit goes on filling h and returns it, while model.history (read after
+  -- fit, written by save_state) would be the other one
+  if rawget(self.model, "history") ~= h then
+    error(string.format("fit: %s replaced model.history (by %s): fit records into the "
+      .. "history it started with, and returns it; keep numbers of yours under names of "
+      .. "their own in it", who, tostring(rawget(self.model, "history"))), 0)
+  end
+  if rawget(h, "epochs") ~= n then
+    error(string.format("fit: %s changed history.epochs from %s to %s", who, shown(n),
+      shown(rawget(h, "epochs"))), 0)
+  end
+  for k, c in pairs(self.epochs) do
+    compare(who, "history." .. tostring(k), rawget(h, k), c, 1, n, false)
+  end
+  local cs = self.steps
+  if not cs then return end
+  local steps, rows = rawget(h, "steps"), self.rows
+  if type(steps) ~= "table" then
+    error(string.format("fit: %s replaced history.steps, which fit recorded, by %s", who,
+      shown(steps)), 0)
+  end
+  local from = full and 1 or self.checked + 1
+  local deferred = rawget(h, "instruments") ~= nil
+  for k, c in pairs(cs) do
+    compare(who, "history.steps." .. tostring(k), rawget(steps, k), c, from, rows, true,
+      deferred and DEFERRED[k])
+  end
+  self.checked = rows
+end
+
+return M

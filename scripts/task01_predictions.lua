@@ -31,8 +31,8 @@ local function report(task, runs)
 
   task:section("Confusion matrix (" .. one .. ")")
   task:figure("confusion", wb.plot.heatmap{title = "Confusion matrix, test set (" .. one
-    .. ")",
-    z = first.conf, xlabels = names, ylabels = names, xlabel = "predicted", ylabel = "true"})
+    .. ")", z = first.conf, xlabels = names, ylabels = names, xlabel = "predicted class",
+    ylabel = "true class"})
   local mean, err, miss, miss_err = {}, {}, {}, {}
   for c = 1, 10 do
     mean[c], err[c] = wb.runs.mean_std(per_class[c])
@@ -40,7 +40,7 @@ local function report(task, runs)
   end
   -- the error rate, its bars from 0: accuracy bars on an axis cut at 0.92
   -- drew class 8 (96.6 %) at half the height of class 0 (98.9 %)
-  task:figure("per_class_accuracy", wb.plot.bars{title = "Per-class test error "
+  task:figure("per_class_error", wb.plot.bars{title = "Per-class test error "
     .. "(100 % - accuracy; mean ± std over seeds)", labels = names, values = miss,
     err = miss_err, xlabel = "digit (true class)", ylabel = "test error (%)", err_is = "sd"})
 

@@ -20,9 +20,10 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
     task:text(runs:table{"test_accuracy", "val_loss", "best_val_loss", "gap", "clean_gap",
       "best_epoch"})
     task:text(S.CLEAN_GAP_NOTE)
-    task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss"}))
+    task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss",
+      ylabel = "validation loss"}))
     task:figure("gap", runs:plot_curves("gap", {title = "Generalization gap (val loss - "
-      .. "train loss)"}), S.GAP_NOTE)
+      .. "train loss)", ylabel = "generalization gap"}), S.GAP_NOTE)
     task:text("Robustness: test accuracy when a random 10 / 30 / 50 % of the hidden units "
       .. "are silenced at inference (mean of 5 draws per model):")
     task:text(runs:table{"test_accuracy", "silenced_10", "silenced_30", "silenced_50"})

@@ -24,9 +24,9 @@ return wb.task{name = "task06_l2", title = "Task 6: L2 regularisation",
       .. "penalty, which cancels. gap is Keras's: its training loss is a running mean over "
       .. "the epoch, which lags the final weights.")
     task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss (incl. "
-      .. "penalty, as Keras reports it)"}))
+      .. "penalty, as Keras reports it)", ylabel = "validation loss"}))
     task:figure("reg_loss", runs:plot_curves("reg_loss", {title = "L2 penalty in the loss",
-      logy = true}))
+      ylabel = "L2 penalty", logy = true}))
     -- each variant's first finished seed (a diverged run has no weights)
     local hs, seeds = {}, {}
     for _, v in ipairs(runs:variants()) do

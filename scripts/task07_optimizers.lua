@@ -26,10 +26,11 @@ return wb.task{name = "task07_optimizers", title = "Task 7: optimizers",
       .. "epoch-to-epoch change of validation loss over the last five epochs.",
       100 * S.target(task.dataset)))
     task:figure("val_accuracy", runs:plot_curves("val_accuracy",
-      {title = "Validation accuracy"}))
+      {title = "Validation accuracy", ylabel = "validation accuracy"}))
     task:figure("val_loss_time", runs:plot_curves("val_loss", {x = "time",
-      title = "Validation loss against training time"}))
-    task:figure("loss", runs:plot_curves("loss", {title = "Training loss", logy = true}))
+      title = "Validation loss against training time", ylabel = "validation loss"}))
+    task:figure("loss", runs:plot_curves("loss", {title = "Training loss", ylabel = "training loss",
+      logy = true}))
     task:section("Findings (computed)")
     task:compare(runs, "epochs_to_target")
     task:compare(runs, "test_accuracy", {better = "higher"})

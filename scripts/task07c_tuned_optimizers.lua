@@ -48,7 +48,7 @@ return wb.task{name = "task07c_tuned_optimizers",
     task:text(runs:table{"test_accuracy", "val_loss", "epochs_to_target", "seconds_to_target",
       "late_val_loss_jitter"})
     task:figure("val_accuracy", runs:plot_curves("val_accuracy",
-      {title = "Validation accuracy, tuned learning rates"}))
+      {title = "Validation accuracy, tuned learning rates", ylabel = "validation accuracy"}))
     task:section("Findings (computed)")
     task:compare(runs, "epochs_to_target")
     task:compare(runs, "test_accuracy", {better = "higher"})

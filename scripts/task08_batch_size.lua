@@ -63,7 +63,7 @@ return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
     task:figure("val_loss", runs:plot_curves("val_loss", {title = "Validation loss per epoch",
       ylabel = "validation loss", logx = true, logy = true}))
     task:figure("loss_time", runs:plot_curves("loss", {x = "time", logy = true,
-      title = "Training loss against training time"}))
+      title = "Training loss against training time", ylabel = "training loss"}))
     -- the variants that have the measure, with its mean and sd
     local function bars(name)
       local labels, m, s = {}, {}, {}

@@ -21,13 +21,14 @@ return wb.task{name = "task09_activations", title = "Task 9: activation function
     task:text(string.format("`epochs_to_target`: first epoch with validation accuracy >= "
       .. "%.0f %%.", 100 * S.target(task.dataset)))
     task:figure("val_accuracy", runs:plot_curves("val_accuracy",
-      {title = "Validation accuracy"}))
-    task:figure("loss", runs:plot_curves("loss", {title = "Training loss", logy = true}))
+      {title = "Validation accuracy", ylabel = "validation accuracy"}))
+    task:figure("loss", runs:plot_curves("loss", {title = "Training loss", ylabel = "training loss",
+      logy = true}))
     task:figure("grad_norms", wb.plot.panels{cols = 2, plots = {
       runs:plot_curves("grad_norm_1", {title = "Gradient norm, hidden layer kernel",
-        logy = true}),
+        ylabel = "gradient norm (hidden kernel)", logy = true}),
       runs:plot_curves("grad_norm_2", {title = "Gradient norm, output layer kernel",
-        logy = true})}})
+        ylabel = "gradient norm (output kernel)", logy = true})}})
     task:section("Findings (computed)")
     task:compare(runs, "test_accuracy", {better = "higher"})
     task:compare(runs, "epochs_to_target")

@@ -18,7 +18,7 @@ local function curvature(task, runs, r)
   end
   task:section("Curvature of the training loss (first 2,048 training rows)")
   task:figure("lambda_max", runs:plot_curves("lambda_max", {title = "Top Hessian "
-    .. "eigenvalue per epoch", ylabel = "lambda_max"}))
+    .. "eigenvalue per epoch", ylabel = "lambda_max (top Hessian eigenvalue)"}))
   local floor, ys = math.huge, {}
   for i, y in ipairs(ms.density_y) do
     ys[i] = math.max(y, 1e-8)
@@ -87,8 +87,10 @@ local function report(task, runs)
       {label = "output kernel 128x10", values = model[#model].weight}},
     xlabel = "weight", ylabel = "count", logy = true})
   task:figure("norms", wb.plot.panels{cols = 2, plots = {
-    runs:plot_curves("weight_norm_1", {title = "Hidden kernel L2 norm"}),
-    runs:plot_curves("weight_norm_2", {title = "Output kernel L2 norm"})}})
+    runs:plot_curves("weight_norm_1", {title = "Hidden kernel L2 norm",
+      ylabel = "L2 norm (hidden kernel)"}),
+    runs:plot_curves("weight_norm_2", {title = "Output kernel L2 norm",
+      ylabel = "L2 norm (output kernel)"})}})
 
   task:section("Findings (computed)")
   local near0 = 0

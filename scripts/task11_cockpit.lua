@@ -4,7 +4,9 @@
 -- 1e-3, good 0.1, too large 1) for 3 epochs. Each rate is trained twice
 -- with identical training (instruments change nothing, a tested property):
 -- economy every step, and full (plus the Hessian: lambda_max, trace, TIC)
--- every 16 steps. Figures: the instruments against steps, seed bands; the
+-- every 16 steps. Figures: the instruments against steps, each rate's mean
+-- over seeds faint and its running mean bold (5000 noisy steps of three
+-- rates drawn raw overlapped into one band of colour), seed bands; the
 -- findings are computed from the records, each comparison with Cockpit's
 -- reading of alpha decided by the 95 % interval of the per-seed medians.
 -- Part of scripts/report.lua, beyond the study (its row: alpha at the best
@@ -107,39 +109,66 @@ local function findings(task, economy, fulls)
     source = "Schneider, Dangel and Hennig 2021, NeurIPS (Cockpit)", verdict = checks[1].verdict})
 end
 
+-- The running mean drawn bold over a per-step series: 2 % of a run's logged
+-- steps, odd to be centred (101 of 5067 every step, 7 of 317 every 16), at
+-- least 3.
+local function window(rs)
+  local n = 0
+  for _, r in ipairs(rs.records) do
+    local st = type(r.history) == "table" and r.history.steps
+    n = math.max(n, st and st.step and #st.step or 0)
+  end
+  return math.max(3, n // 50 | 1)
+end
+
 local function report(task, runs)
   local economy, fulls = subset(runs, false), subset(runs, true)
   task:section("The instruments against steps (economy, every step)")
+  local k = window(economy)
   local function curves(specs)
     local plots = {}
     for i, o in ipairs(specs) do
       local name = table.remove(o, 1)
-      o.x = "step"
+      o.x, o.smooth, o.title = "step", k, o.title or o.ylabel
       plots[i] = economy:plot_curves(name, o)
     end
     return wb.plot.panels{cols = 2, plots = plots}
   end
-  task:figure("training", curves{{"loss"}, {"grad_norm", logy = true}, {"distance"},
-    {"update_size", logy = true}})
+  local drawn = string.format("Each rate's mean over seeds at each step is drawn faint, its "
+    .. "running mean over %d steps bold (centred, narrower near the ends; a step without a "
+    .. "value is skipped), the band the running mean of the band's edges.", k)
+  task:figure("training", curves{{"loss", title = "Training loss (mini-batch)",
+      ylabel = "training loss"},
+    {"grad_norm", title = "Gradient norm ||g||", ylabel = "gradient norm (all layers)",
+      logy = true},
+    {"distance", title = "Distance from the start", ylabel = "distance ||θ - θ0||"},
+    {"update_size", title = "Update size", ylabel = "update size ||Δθ||", logy = true}}, drawn)
   local alpha = C.values(economy.records, "alpha")
-  task:figure("tests", curves{{"alpha", yrange = {-1.5, 1.5}}, {"norm_test", logy = true},
-    {"inner_test", logy = true}, {"ortho_test"}}, string.format("alpha is drawn in [-1.5, "
-      .. "1.5]; %.2f %% of its measurements lie outside (a nearly flat fitted parabola gives "
-      .. "a large alpha).", 100 * (1 - C.share_above(alpha, -1.5) + C.share_above(alpha, 1.5))))
+  task:figure("tests", curves{{"alpha", title = "alpha",
+      ylabel = "alpha (0: the step ends at the minimum)", yrange = {-1.5, 1.5}},
+    {"norm_test", title = "Norm test", ylabel = "norm test", logy = true},
+    {"inner_test", title = "Inner product test", ylabel = "inner product test", logy = true},
+    {"ortho_test", title = "Orthogonality test", ylabel = "orthogonality test"}},
+    string.format("%s alpha is drawn in [-1.5, 1.5]; %.2f %% of its measurements lie outside "
+      .. "(a nearly flat fitted parabola gives a large alpha).", drawn,
+      100 * (1 - C.share_above(alpha, -1.5) + C.share_above(alpha, 1.5))))
   task:section("Curvature (full, every 16 steps)")
   local refs = {}
   for i, r in ipairs(RATES) do -- each rate's line dashed in its curve's colour
     refs[i] = {label = ("2/lr=%g (%s)"):format(2 / r.lr, eco(r.lr)), y = 2 / r.lr,
       like = eco(r.lr)}
   end
+  local kf = window(fulls)
   task:figure("curvature", wb.plot.panels{cols = 2, plots = {
-    fulls:plot_curves("hess_max", {x = "step", logy = true, refs = refs, title = "lambda_max",
-      ylabel = "lambda_max"}),
-    fulls:plot_curves("hess_trace", {x = "step", logy = true, title = "Hessian trace",
-      ylabel = "Hessian trace"})}},
-    "The horizontal lines are 2/lr for the three rates (2000, 20 and 2): a quadratic model "
-      .. "says plain SGD is unstable along the top eigenvector when lambda_max is above its "
-      .. "rate's line (the column lambda_max > 2/lr below).")
+    fulls:plot_curves("hess_max", {x = "step", logy = true, refs = refs, smooth = kf,
+      title = "lambda_max", ylabel = "lambda_max (batch Hessian's top eigenvalue)"}),
+    fulls:plot_curves("hess_trace", {x = "step", logy = true, smooth = kf,
+      title = "Hessian trace", ylabel = "trace of the batch Hessian"})}},
+    string.format("Measured every 16 steps: each rate's mean over seeds faint, its running "
+      .. "mean over %d measurements bold. The horizontal lines are 2/lr for the three rates "
+      .. "(2000, 20 and 2): a quadratic model says plain SGD is unstable along the top "
+      .. "eigenvector when lambda_max is above its rate's line (the column lambda_max > 2/lr "
+      .. "below).", kf))
 
   findings(task, economy, fulls)
 end

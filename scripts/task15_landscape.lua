@@ -112,9 +112,9 @@ local function report(task, runs)
   task:section("Straight paths: initialisation to solution, and between two solutions")
   task:figure("interpolation", wb.plot.panels{cols = 2, plots = {
     wb.plot.lines{title = "Loss on " .. n, xlabel = "t: (1 - t) start + t end",
-      ylabel = "loss", logy = true, series = series("loss", "train")},
+      ylabel = "training loss", logy = true, series = series("loss", "train")},
     wb.plot.lines{title = string.format("Error on the first %d test images", m.test_rows),
-      xlabel = "t", ylabel = "error", series = series("error", "test")}}},
+      xlabel = "t", ylabel = "test error", series = series("error", "test")}}},
     string.format("A is the baseline (seed %d), B the same initialisation trained with "
       .. "another batch order (fit seed + %d). Cost: %d forward passes (%d points per path, "
       .. "on %d training and %d test images), plus B's training (%.0f s).", r.seed,

@@ -69,7 +69,7 @@ function M.track_figure(task, tracks)
       .. "%g, seed %d)", tracks[1].config.batch_size, tracks[1].config.lr, tracks[1].seed),
       xlabel = "step", ylabel = "batch size", logy = true, series = series},
     wb.plot.lines{title = "B_simple against the mean loss on the measured rows",
-      xlabel = "training loss", ylabel = "B_simple", logx = true, logy = true,
+      xlabel = "training loss", ylabel = "B_simple (batch size)", logx = true, logy = true,
       series = {{label = "B_simple, per-example, summed over " .. M.SMOOTH, x = x, y = y}}}}},
     string.format("Each B_simple measurement uses %d training rows (a different block each "
       .. "time) at the weights the step starts from; B_noise uses %d per-example gradients "

@@ -18,7 +18,7 @@
 -- and wb/plot/grid.lua; every kind also takes title, size = {w, h} in
 -- pixels and extra = raw gnuplot commands, trusted, run before `plot`):
 --   wb.plot.lines{xlabel, ylabel, series = {{label, x, y, err}}, logx, logy,
---                 xrange, yrange, points}
+--                 xrange, yrange, points, smooth}
 --   wb.plot.bars{xlabel, ylabel, labels, values, err | series, yrange, logy}
 --   wb.plot.heatmap{z, xlabels, ylabels, xlabel, ylabel, counts, format,
 --                   palette, zrange}
@@ -59,6 +59,7 @@ M.style = {
   line_width = 2,
   point_size = 0.8,
   band_alpha = 0.2,             -- mean +- err band of wb.plot.lines
+  smooth_raw_alpha = 0.3,       -- the faint series under lines{smooth = k}
   hist_alpha = 0.3,             -- overlaid histograms
   text = "#222222", border = "#555555", grid = "#E3E3E3",
   -- (width 1: gnuplot sizes it by an average letter, cutting task 7's "0.9")

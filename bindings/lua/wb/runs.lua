@@ -284,7 +284,9 @@ end
 ---x = "epoch" (default), "time" (cumulative training seconds) or "step"
 ---(history.steps of configs with log_every), yrange = {lo, hi}, refs =
 ---{{label =, y =, like =}, ...} horizontal reference lines across the
----curves' steps (like = a variant label: dashed, in that variant's colour).
+---curves' steps (like = a variant label: dashed, in that variant's colour),
+---smooth = k (wb.plot.lines: each mean faint, and bold its running mean over
+---k points, band too; the title says so).
 ---Curves are of finished runs only (wb.Runs:curve): the title counts the
 ---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
 ---that diverged are not shown and how many failed (no record); a variant
@@ -302,7 +304,8 @@ function Runs:plot_curves(name, o)
   argcheck(type(name) == "string", 1, "plot_curves", "string", name)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
-  util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange"},
+  util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange",
+    "smooth"},
     "wb.Runs:plot_curves", 2)
   if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
@@ -368,6 +371,8 @@ function Runs:plot_curves(name, o)
   local band = n > 1 and string.format("mean over %s, band: %s", seeds,
     o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
     or "sd over seeds") or n == 1 and "one seed" or "no finished run"
+  if o.smooth then band = string.format("%s; bold: running mean of %s points", band,
+    tostring(o.smooth)) end
   if left > 0 then
     band = band .. string.format("; %d run%s that diverged not shown", left, left == 1 and ""
       or "s")
@@ -379,7 +384,7 @@ function Runs:plot_curves(name, o)
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
-    err_is = o.x ~= "step" and "ci95" or "sd"}
+    smooth = o.smooth, err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 
 local find = require "wb.runs_find"

@@ -5,6 +5,10 @@
 -- numbers as that run's (trust7 found it). Each run now starts from this
 -- process as it was before the first; only records and weights come back,
 -- and a run's error comes back as it was raised (a wb.Error's kind too).
+-- Also: a run's best weights are those of the epoch its record names as
+-- best; with early stopping's min_delta (or another monitor) the record
+-- named its EarlyStopping's best epoch while the .best weights file held
+-- the lowest validation loss's (or none: the last epoch's weights).
 local T = dofile("tests/lua/harness.lua")
 local dir = T.tmpdir()
 
@@ -77,6 +81,26 @@ T.test("the run's record and model come back; a second ex:run() trains nothing",
   _, err = T.stderr_of(function() return ex:run{verbose = false} end)
   T.ok(err:find("built 4\n[saying 1/1] base seed 1: test accuracy", 1, true), err)
   T.ok(runs:of("base")[1]:model() ~= nil, "the model loads")
+end)
+
+T.test("the best weights are those of the epoch the record names best (early stopping's)",
+  function()
+  local root = dir .. "/best"
+  local function run(name, base)
+    local ex = wb.experiment({name = name, base = base, seeds = {1}}, {root = root})
+    return T.stderr_of(function() return ex:run{verbose = false} end)
+  end
+  -- min_delta = 10: no epoch after the first improves on it
+  local runs = run("es", {hidden = 4, epochs = 3, subset = {train = 200, test = 50},
+    early_stopping = {min_delta = 10, patience = 10}})
+  local r = runs.records[1]
+  T.eq(r.metrics.best_epoch, 1)
+  T.ok(r.history.val_loss[3] < r.history.val_loss[1], "epoch 1 is not the lowest val_loss")
+  local one = run("one", {hidden = 4, epochs = 1, subset = {train = 200, test = 50},
+    early_stopping = {min_delta = 10, patience = 10}})
+  local best = runs:of("base")[1]:model("best"):get_weights()
+  local first = one:of("base")[1]:model():get_weights()
+  for i = 1, #first do T.eq(best[i]:sum(), first[i]:sum(), "parameter " .. i .. " of epoch 1") end
 end)
 
 T.done()

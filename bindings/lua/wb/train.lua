@@ -109,41 +109,6 @@ local function final_metrics(h, test)
   return m
 end
 
--- A callback that keeps a copy of the best epoch's weights (the history's best_epoch: lowest
--- validation loss) and saves them as <name>.best.safetensors when the last epoch was not it.
-local function best_keeper()
-  local k = {best = math.huge}
-  function k:on_train_begin(model) self.model = model end
-  function k:on_epoch_end(epoch, logs)
-    if not logs.val_loss or not (logs.val_loss < self.best) then return end
-    local ps = self.model:parameters()
-    self.saved = self.saved or {}
-    for i, p in ipairs(ps) do
-      if self.saved[i] then self.saved[i]:copy(p) else self.saved[i] = p:clone() end
-    end
-    self.best, self.epoch = logs.val_loss, epoch
-  end
-  function k:on_epoch_begin(epoch) self.last = epoch end
-  -- a resumed run keeps the best weights seen before it was killed
-  function k:get_state()
-    return {best = self.best, saved = self.saved, epoch = self.epoch, last = self.last}
-  end
-  function k:set_state(st)
-    self.best, self.saved, self.epoch, self.last = st.best, st.saved, st.epoch, st.last
-  end
-  function k:save(model, final_path)
-    if self.skip or not self.saved or self.epoch == self.last then return nil end
-    local ps, final = model:parameters(), {}
-    for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(self.saved[i]) end
-    local path = final_path:gsub("%.safetensors$", ".best.safetensors")
-    local ok, err = pcall(model.save, model, path)
-    for i, p in ipairs(ps) do p:copy(final[i]) end
-    if not ok then error(err, 0) end
-    return util.basename(path)
-  end
-  return k
-end
-
 -- }====================
 
 -- {==================== one run ====================
@@ -300,13 +265,13 @@ local function run(ex, spec, o)
   -- before EarlyStopping restores the best ones
   local extra = ex.callbacks and ex.callbacks(cfg, model, d) or {}
   check_config(spec, "the callbacks hook")
-  local keeper = best_keeper()
-  keeper.skip = cfg.early_stopping and cfg.early_stopping.restore_best_weights
   local callbacks = {table.unpack(extra)}
+  local es = cfg.early_stopping and wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
+  callbacks[#callbacks + 1] = es
+  -- after es: it keeps the epoch es takes as best (wb/train_best.lua)
+  local keeper = require("wb.train_best").keeper(es)
+  keeper.skip = cfg.early_stopping and cfg.early_stopping.restore_best_weights
   callbacks[#callbacks + 1] = keeper
-  if cfg.early_stopping then
-    callbacks[#callbacks + 1] = wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
-  end
   if o.on_epoch then callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch} end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
@@ -344,7 +309,7 @@ local function run(ex, spec, o)
   retire(ex, spec)
   if status == "ok" then
     rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,
-      "safetensors"))
+      "safetensors"), hist.best_epoch)
     return finish(ex, spec, rec, model, hist, extra, d, t0)
   end
   return write(ex, spec, rec, t0), model

@@ -1,0 +1,67 @@
+-- wb/train_best.lua: the best epoch's weights of a run, saved beside its
+-- final ones as <name>.best.safetensors when the last epoch was not it.
+-- Private to wb/train.lua.
+--
+-- "Best" is the epoch the run's record names (history.best_epoch): the
+-- lowest validation loss, or, with early_stopping, the epoch its
+-- EarlyStopping took as best (its monitor, min_delta, start_from_epoch).
+-- The keeper used to keep the lowest validation loss's alone: with
+-- min_delta = 0.05 a record said best epoch 7 while run:model("best")
+-- gave the weights of epoch 8 (the last: no .best file was written).
+local _ENV = require "wb.std"
+local util = require "wb.util"
+
+local M = {}
+
+-- Copies the model's parameters into slot (a list of tensors, reused).
+local function keep(model, slot)
+  for i, p in ipairs(model:parameters()) do
+    if slot[i] then slot[i]:copy(p) else slot[i] = p:clone() end
+  end
+end
+
+-- The keeper, a callback; es: the run's EarlyStopping (nil: none), which it
+-- follows, so it must come after es in fit's callbacks.
+function M.keeper(es)
+  local k = {best = math.huge, saved = {}, epoch = {}}
+  function k:on_train_begin(model) self.model = model end
+  function k:on_epoch_begin(epoch) self.last = epoch end
+  function k:on_epoch_end(epoch, logs)
+    if logs.val_loss and logs.val_loss < self.best then -- fit's own best epoch
+      keep(self.model, self.saved)
+      self.best, self.epoch.lowest = logs.val_loss, epoch
+    end
+    if es and es.best_epoch == epoch then
+      self.saved_es = self.saved_es or {}
+      keep(self.model, self.saved_es)
+      self.epoch.es = epoch
+    end
+  end
+  -- a resumed run keeps the best weights seen before it was killed
+  function k:get_state()
+    return {best = self.best, saved = self.saved, saved_es = self.saved_es,
+      epoch = self.epoch, last = self.last}
+  end
+  function k:set_state(st)
+    self.best, self.saved, self.saved_es = st.best, st.saved, st.saved_es
+    self.epoch, self.last = st.epoch, st.last
+  end
+  -- Saves the weights of epoch best (the history's best_epoch) next to
+  -- final_path; returns the file's name, or nil when there is none to save
+  -- (the last epoch was the best, no validation, or restored already).
+  function k:save(model, final_path, best)
+    local slot = best and (self.epoch.es == best and self.saved_es
+      or self.epoch.lowest == best and self.saved)
+    if self.skip or not slot or best == self.last then return nil end
+    local ps, final = model:parameters(), {}
+    for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(slot[i]) end
+    local path = final_path:gsub("%.safetensors$", ".best.safetensors")
+    local ok, err = pcall(model.save, model, path)
+    for i, p in ipairs(ps) do p:copy(final[i]) end
+    if not ok then error(err, 0) end
+    return util.basename(path)
+  end
+  return k
+end
+
+return M

@@ -26,6 +26,11 @@ local function copy_all(ps)
   return out
 end
 
+-- The metatables of wb's own callbacks whose on_train_end changes no weight
+-- (fit's instruments): train_end copies the weights for none of them, nor
+-- compares (a fresh copy of the parameters and of their differences a fit).
+M.leaves_weights = {}
+
 -- train_end(model, params, cbs, run): runs fit's on_train_end hooks (run())
 -- keeping what a later save_state needs to write the state the training
 -- ended its last epoch with: the RNG (a draw after fit, e.g. a Hessian
@@ -37,7 +42,9 @@ end
 function M.train_end(model, params, cbs, run)
   local fin = {rng = wb.rng_state(), during = true}
   for _, cb in ipairs(cbs) do
-    if cb.on_train_end then fin.weights = copy_all(params); break end
+    if cb.on_train_end and not M.leaves_weights[getmetatable(cb) or false] then
+      fin.weights = copy_all(params); break
+    end
   end
   rawset(model, "_fit_end", fin)
   run()

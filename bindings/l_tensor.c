@@ -391,6 +391,13 @@ static int reduce(lua_State *L, int which)
     if (!lua_isnoneornil(L, 2))
         return luaL_argerror(L, 2, "no dimension expected (std and norm are over all "
                              "elements)");
+    if (which == 3 || which == 4) { /* min, max: without the sums */
+        double mn, mx;
+        if (wb_tensor_minmax(lwb_checktensor(L, 1), &mn, &mx, &err) != WB_OK)
+            return lwb_raise(L, 1, &err);
+        lua_pushnumber(L, which == 3 ? mn : mx);
+        return 1;
+    }
     if (wb_tensor_stats(lwb_checktensor(L, 1), &st, &err) != WB_OK)
         return lwb_raise(L, 1, &err);
     double v[] = {st.sum, st.mean, st.std, st.min, st.max, st.norm};

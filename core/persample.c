@@ -19,6 +19,9 @@ struct wb_persample {
     size_t cap;
     double *dbuf; /* scratch, dcap doubles (also persample_hist.c's) */
     size_t dcap;
+    double *edges; /* [ecap] persample_hist.c's bin edges for elo, ehi, enb */
+    int ecap, enb;
+    double elo, ehi;
 };
 
 wb_persample *wb_persample_new(wb_err *err)
@@ -35,6 +38,7 @@ void wb_persample_free(wb_persample *p)
         return;
     wb_free(p->buf);
     wb_free(p->dbuf);
+    wb_free(p->edges);
     wb_free(p);
 }
 
@@ -78,6 +82,28 @@ static float *line_aligned(float *f)
 double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err)
 {
     return dscratch(p, n, err);
+}
+
+double *wb_persample_edges(wb_persample *p, int nbins, double lo, double hi, wb_err *err)
+{
+    /* the same bins (lo and hi bit for bit: -0 is not 0 to every edge's
+     * arithmetic) keep their edges: the fit instruments histogram every
+     * step over the same bins */
+    if (p->edges && p->enb == nbins && !memcmp(&p->elo, &lo, sizeof lo) &&
+        !memcmp(&p->ehi, &hi, sizeof hi))
+        return p->edges;
+    if (nbins + 1 > p->ecap) {
+        double *e = wb_malloc((size_t)(nbins + 1) * sizeof *e);
+        if (!e)
+            return wb_err_set(err, WB_ENOMEM, "out of memory for %d bin edges", nbins + 1),
+                   NULL;
+        wb_free(p->edges);
+        p->edges = e, p->ecap = nbins + 1;
+    }
+    for (int b = 0; b <= nbins; b++)
+        p->edges[b] = NAN;
+    p->enb = nbins, p->elo = lo, p->ehi = hi;
+    return p->edges;
 }
 
 /* ||a_i||^2 from the dense row or its non-zeros. */

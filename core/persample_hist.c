@@ -563,26 +563,26 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I + 8], u [I + 2], edges [nbins + 1], counts [13 nbins]
-     * (int64: D, its eight copies, X's four), the grid's; then ints: cell
-     * [I], tab [2I + 2], blo, bhi, bb, multi [O] each, the grid's. u
-     * doubles as the dense row's floats, cell as a grid row's keys. */
+    /* doubles: v [I + 8], u [I + 2], counts [13 nbins] (int64: D, its
+     * eight copies, X's four), the grid's; then ints: cell [I], tab [2I +
+     * 2], blo, bhi, bb, multi [O] each, the grid's. u doubles as the dense
+     * row's floats, cell as a grid row's keys. The edges are p's own, kept
+     * from call to call (wb_persample_edges). */
     size_t ngd = WB_GRID_DOUBLES;
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
-    size_t nd = 2 * (size_t)I + 10 + 14 * (size_t)nbins + 1 + ngd;
+    size_t nd = 2 * (size_t)I + 10 + 13 * (size_t)nbins + ngd;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
-    double *v = wb_persample_dscratch(p, nd + (ni + 1) / 2, err);
+    double *edges = wb_persample_edges(p, nbins, lo, hi, err);
+    double *v = edges ? wb_persample_dscratch(p, nd + (ni + 1) / 2, err) : NULL;
     if (!v)
         return err ? err->code : WB_ENOMEM;
-    double *u = v + I + 8, *edges = u + I + 2;
-    int64_t *cnt = (int64_t *)(edges + nbins + 1);
+    double *u = v + I + 8;
+    int64_t *cnt = (int64_t *)(u + I + 2);
     hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
             *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[7];
     grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
-    for (int b = 0; b <= nbins; b++)
-        h.edge[b] = NAN;
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
     int zero = bin_of(0.0, lo, h.inv, nbins), on_grid = isfinite(scale), grid_set = 0;
     double nb = nbins;

@@ -13,4 +13,10 @@
  * NULL with err filled (WB_ENOMEM) when growing fails. */
 double *wb_persample_dscratch(wb_persample *p, size_t n, wb_err *err);
 
+/* p's bin edges E_b [nbins + 1] for nbins bins over [lo, hi) (persample_hist.h
+ * edge: NaN until found), kept from call to call while the bins stay the
+ * same: each edge is a bisection over the doubles, found once a fit, not
+ * once a call. NULL with err filled (WB_ENOMEM) when growing fails. */
+double *wb_persample_edges(wb_persample *p, int nbins, double lo, double hi, wb_err *err);
+
 #endif

@@ -128,6 +128,11 @@ typedef struct wb_stats {
  * NaN element makes min and max NaN. */
 wb_status wb_tensor_stats(const wb_tensor *t, wb_stats *st, wb_err *err);
 
+/* min and max of wb_tensor_stats alone (the same values, bit for bit: a NaN
+ * element makes both the last NaN), in one pass without its sums: t:min()
+ * and t:max(). WB_EINVAL for an empty tensor, as wb_tensor_stats. */
+wb_status wb_tensor_minmax(const wb_tensor *t, double *min, double *max, wb_err *err);
+
 /* Argmax along dim (0-based) returning 0-based indices as float tensor
  * of the shape with that dim removed. */
 wb_tensor *wb_tensor_argmax(const wb_tensor *t, int dim, wb_err *err);

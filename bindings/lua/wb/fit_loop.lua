@@ -215,12 +215,17 @@ local function after_step(model, ctx, logs, total, correct, count)
   local every, bcb = ctx.log_every, ctx.batch_cbs
   logs.loss, logs.accuracy = total, correct / count
   if bcb then
-    local own = ctx.step_own or {} -- one table a fit, its keys STEP_KEYS: no garbage a step
-    for k in next, STEP_KEYS do own[k] = logs[k] end
-    ctx.step_own = own
-    call_cbs(bcb, "on_train_batch_end", model, logs.step, logs)
+    -- fit's own numbers (STEP_KEYS) kept in locals and compared in one
+    -- test: a walk over a table of them was 14 next() calls a step
+    local acc, bs, ep, loss, lr, step = logs.accuracy, logs.batch_size, logs.epoch, logs.loss,
+      logs.lr, logs.step
+    call_cbs(bcb, "on_train_batch_end", model, step, logs)
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
-    check_own("a batch hook", logs, own)
+    if logs.accuracy ~= acc or logs.batch_size ~= bs or logs.epoch ~= ep or logs.loss ~= loss
+        or logs.lr ~= lr or logs.step ~= step then -- changed, or a NaN (check_own's differs)
+      check_own("a batch hook", logs, {accuracy = acc, batch_size = bs, epoch = ep, loss = loss,
+        lr = lr, step = step})
+    end
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
     record_step(ctx.history.steps, logs, bcb ~= nil, ctx.guard)

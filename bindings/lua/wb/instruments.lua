@@ -273,9 +273,7 @@ end
 ---Example: print(wb.instruments.norm_test(32, 3.2, 0.05))
 function M.norm_test(B, sq, g2)
   numbers("norm_test", B, 2, sq, g2)
-  if B < 2 or g2 == 0 then return 0 / 0 end
-  local var_l1 = (sq - B * g2) / (B - 1)
-  return math.sqrt(var_l1 / B / g2)
+  return M._norm_test(B, sq, g2) -- wb/instruments_samples.lua
 end
 
 ---wb.instruments.inner_test(B, p2, g2) -> number
@@ -288,9 +286,7 @@ end
 ---Example: print(wb.instruments.inner_test(32, 0.01, 0.05))
 function M.inner_test(B, p2, g2)
   numbers("inner_test", B, 2, p2, g2)
-  if B < 2 or g2 == 0 then return 0 / 0 end
-  local var = (p2 - B * g2 * g2) / (B - 1)
-  return math.sqrt(var / B / (g2 * g2))
+  return M._inner_test(B, p2, g2)
 end
 
 ---wb.instruments.ortho_test(B, sq, p2, g2) -> number
@@ -305,9 +301,7 @@ end
 ---Example: print(wb.instruments.ortho_test(32, 3.2, 0.01, 0.05))
 function M.ortho_test(B, sq, p2, g2)
   numbers("ortho_test", B, 3, sq, p2, g2)
-  if B < 2 or g2 == 0 then return 0 / 0 end
-  local var = (sq - p2 / g2) / (B - 1)
-  return math.sqrt(var / B / g2)
+  return M._ortho_test(B, sq, p2, g2)
 end
 
 -- Cockpit's alpha (alpha.py, _fit_quadratic and _get_alpha): the quadratic

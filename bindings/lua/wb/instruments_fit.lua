@@ -83,6 +83,7 @@ end
 local Cb = {}
 Cb.__index = Cb
 Cb.__name = "wb.instruments" -- the kind of its saved state (wb/state.lua)
+require("wb.state_fit").leaves_weights[Cb] = true -- its on_train_end: no copy to check it
 
 local function clones(list)
   local out = {}

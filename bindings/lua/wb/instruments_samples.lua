@@ -163,6 +163,28 @@ function Cb:_project(B)
   end
 end
 
+-- Cockpit's test statistics (wb.instruments.norm_test, inner_test,
+-- ortho_test: their definitions there), unchecked: the callback passes its
+-- own numbers at every measured step, where the public functions' checks
+-- were ten C calls.
+function M._norm_test(B, sq, g2)
+  if B < 2 or g2 == 0 then return 0 / 0 end
+  local var_l1 = (sq - B * g2) / (B - 1)
+  return sqrt(var_l1 / B / g2)
+end
+
+function M._inner_test(B, p2, g2)
+  if B < 2 or g2 == 0 then return 0 / 0 end
+  local var = (p2 - B * g2 * g2) / (B - 1)
+  return sqrt(var / B / (g2 * g2))
+end
+
+function M._ortho_test(B, sq, p2, g2)
+  if B < 2 or g2 == 0 then return 0 / 0 end
+  local var = (sq - p2 / g2) / (B - 1)
+  return sqrt(var / B / g2)
+end
+
 -- Per-sample statistics of the step (norms, projections, losses, hist);
 -- t0: when its timing starts. Returns the sum of the squared norms and
 -- when the timing ended.
@@ -178,9 +200,9 @@ function Cb:_samples(logs, B, t0)
   local sq, _, _, p2 = ps:moments(SQ, PROJ1)
   t0 = timed(self, "_samples", t0)
   -- the three tests are a few operations each: timed once, shared
-  if on.norm_test then logs.norm_test = M.norm_test(B, sq, g2) end
-  if on.inner_test then logs.inner_test = M.inner_test(B, p2, g2) end
-  if on.ortho_test then logs.ortho_test = M.ortho_test(B, sq, p2, g2) end
+  if on.norm_test then logs.norm_test = M._norm_test(B, sq, g2) end
+  if on.inner_test then logs.inner_test = M._inner_test(B, p2, g2) end
+  if on.ortho_test then logs.ortho_test = M._ortho_test(B, sq, p2, g2) end
   t0 = self:_shared(t0, TESTS, "_samples")
   if on.gsnr then self:_gsnr(logs, B); t0 = timed(self, "gsnr", t0) end
   if on.grad_hist and self.track then

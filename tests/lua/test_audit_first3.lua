@@ -80,6 +80,53 @@ end)
 
 -- }====
 
+-- {==== names from Keras and pandas ====
+
+T.test("a config key under Keras's name: did you mean names the key here", function()
+  local function spec(base) return {name = "w", base = base} end
+  -- learning_rate listed the valid keys only; units was taken for init
+  T.check_error("unknown config key 'learning_rate' (did you mean 'lr'?)", wb.experiment,
+    spec{hidden = 8, learning_rate = 0.1})
+  T.check_error("unknown config key 'units' (did you mean 'hidden'?)", wb.experiment,
+    spec{units = 8})
+  T.check_error("unknown config key 'epsilon' (did you mean 'eps'?)", wb.experiment,
+    spec{hidden = 8, epsilon = 1e-7})
+  T.check_error("experiment.vary: unknown config key 'learning_rate' (did you mean 'lr'?)",
+    wb.experiment, {name = "w", base = {hidden = 8}, vary = {learning_rate = {0.1}}})
+  -- a build hook that did not declare hidden: no key to point at
+  local err = T.check_error("unknown config key 'units' (valid:", wb.experiment,
+    {name = "w", keys = {"depth"}, build = function() return model() end,
+      base = {units = 8, depth = 1}})
+  T.ok(not err:find("did you mean", 1, true), err)
+end)
+
+T.test("rs:compare, rs:mean, rs:where: what a run list has instead", function()
+  local runs = wb.runs.Runs({{task = "t", variant = "v", seed = 1, status = "ok"}})
+  -- was: "wb.Runs has no field 'compare'; its fields and methods: curve, ..."
+  T.check_error("wb.Runs has no field 'compare': wb.compare(rs, metric) compares its variants",
+    function() local _ = runs:compare("test_accuracy") end)
+  T.check_error("wb.Runs has no field 'mean': rs:stat(variant, metric)",
+    function() local _ = runs.mean end)
+  T.check_error("wb.Runs has no field 'where': wb.runs.find{task = ..., key = value}",
+    function() local _ = runs.where end)
+  T.check_error("did you mean table?", function() local _ = runs.tabel end)
+end)
+
+T.test("wb.compare: a misspelt metric is wb.compare's error, at the caller's line", function()
+  local recs = {}
+  for i, v in ipairs{"a", "a", "b", "b"} do
+    recs[i] = {task = "t", variant = v, seed = i, status = "ok",
+      config = {hidden = v == "a" and 8 or 16}, metrics = {test_accuracy = 0.9 + i / 100}}
+  end
+  local runs = wb.runs.Runs(recs)
+  -- was: "bindings/lua/wb/compare.lua:96: wb.Runs:values: unknown metric ..."
+  local err = T.check_error("wb.compare: unknown metric 'test_acc' (did you mean "
+    .. "'test_accuracy'?)", function() local _ = wb.compare(runs, "test_acc") end)
+  T.ok(err:find("^tests/lua/test_audit_first3.lua:%d+: "), err)
+  T.ok(wb.compare(runs, "test_accuracy"):find("**b**", 1, true))
+end)
+
+-- }====
 
 
 

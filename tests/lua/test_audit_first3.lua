@@ -128,6 +128,24 @@ end)
 
 -- }====
 
+-- {==== files and folders ====
+
+T.test("wb.sys.listdir of a missing folder: the error is at the caller's line", function()
+  -- was "bindings/lua/wb/identity_reads.lua:239: listdir: cannot open ..."
+  local err = T.check_error("listdir: cannot open /nonexistent/first3: No such file or "
+    .. "directory", function() local _ = wb.sys.listdir("/nonexistent/first3") end)
+  T.ok(err:find("^tests/lua/test_audit_first3.lua:%d+: listdir"), err)
+  T.eq(#wb.sys.listdir(T.tmpdir()), 0)
+end)
+
+T.test("model:save into a folder that is not there names the folder", function()
+  local dir = T.tmpdir()
+  local err = T.check_error("(folder " .. dir .. "/lab does not exist)", function()
+    return model():save(dir .. "/lab/m.safetensors") end)
+  T.ok(err:find(dir .. "/lab/m.safetensors: cannot create temporary file", 1, true), err)
+end)
+
+-- }====
 
 
 T.done()

@@ -147,5 +147,101 @@ end)
 
 -- }====
 
+-- {==== every help example, as written ====
+
+-- Runs every help entry's example in a fresh environment holding what the
+-- examples call m (784-128 relu, Dropout 0.3, 128-10 softmax: help(wb.Dropout)
+-- reads m[2].rate), d ({train, test}, small subsets), ds, x, y (a batch of
+-- 32 test rows), layer, l and opt, in a folder of its own holding data/
+-- (a link) and a digit.png. An example that reads a name beyond these (a
+-- fragment: `op`, `cb`, `st`) is not run to its end; one that raises
+-- anything else is a finding, but those that need recorded runs of the
+-- study's tasks, and the few listed below with why. They run in the sorted
+-- order of their names, in one folder: wb.io's reads the m.safetensors
+-- that wb.Sequential:save's writes.
+local CHILD = [=[
+local out = assert(io.open(arg[1], "w"))
+local idx = wb.help._index()
+local names = {}
+for n in pairs(idx) do names[#names + 1] = n end
+table.sort(names)
+local D = wb.data.mnist()
+local img = D.test.images:row(1):float() / 255
+wb.image.save(img * -1 + 1, "digit.png")
+local keep = {wb.plot.gnuplot, wb.data.fashion_dir, wb.cockpit.EVERY}
+local function env()
+  wb.plot.gnuplot, wb.data.fashion_dir, wb.cockpit.EVERY = keep[1], keep[2], keep[3]
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}), wb.nn.Dropout(0.3),
+    wb.nn.Dense(128, 10, {activation = "softmax"})}
+  local d = {train = D.train:subset(1, 256), test = D.test:subset(1, 128)}
+  local b = d.test:subset(1, 32)
+  local g = {m = m, model = m, d = d, ds = d.test, x = b:float_images(), y = b.labels,
+    layer = m[1], l = m[1], opt = wb.optim.Adam{}, print = function() end,
+    io = setmetatable({write = function() end}, {__index = io})}
+  return setmetatable(g, {__index = function(_, k)
+    if _G[k] ~= nil then return _G[k] end
+    error("\0undefined " .. tostring(k), 2)
+  end})
+end
+for _, name in ipairs(names) do
+  local code, on = {}, false
+  for _, l in ipairs(idx[name].body) do
+    if l:match("^Example") then on = true; code[#code + 1] = (l:gsub("^Example:%s*", ""))
+    elseif on then
+      if l:match("^%a+:") then break end
+      code[#code + 1] = l
+    end
+  end
+  code = table.concat(code, "\n"):gsub("; %.%.%.;", ";") -- `...`: code left out
+  local f, err = load(code, "=" .. name, "t", env())
+  local ok = f ~= nil
+  if f then ok, err = pcall(f) end
+  err = tostring(err or ""):gsub("\n.*", "")
+  local kind = ok and "ok" or not f and "syntax" or err:find("\0undefined", 1, true)
+    and "fragment" or "fail"
+  out:write(kind, "\t", name, "\t", (err:gsub("%z", "")), "\n")
+end
+out:close()
+]=]
+
+-- name -> why its example cannot run here
+local NEEDS = {
+  ["wb.sys.fail"] = "raises on purpose",
+  ["wb.HessianOperator"] = "mse on float targets [n, C]; here y is labels",
+  ["wb.hessian.Operator"] = "m[2] is a Dense there; here the Dropout",
+  ["wb.image.bbox"] = "x is one image [1, 784] there; here a batch",
+  ["wb.image.centre_of_mass"] = "x is one image [1, 784] there; here a batch",
+}
+
+T.test("every help example runs as written (but fragments and those needing runs)", function()
+  local dir = T.tmpdir()
+  local f = assert(io.open(dir .. "/child.lua", "w"))
+  f:write(CHILD)
+  f:close()
+  local here = os.getenv("PWD")
+  local wbin = T.wb:sub(1, 1) == "/" and T.wb or here .. "/" .. T.wb
+  local st, out, err = T.sh(string.format("cd %s && ln -s %s data && mkdir plots && "
+    .. "WB_PLOTS=%s timeout 600 %s child.lua results.tsv </dev/null", q(dir),
+    q(here .. "/data"), q(dir .. "/plots"), q(wbin)))
+  T.eq(st, 0, err .. out:sub(-2000))
+  local counts, bad = {ok = 0, fragment = 0, fail = 0, syntax = 0}, {}
+  for line in io.lines(dir .. "/results.tsv") do
+    local kind, name, msg = line:match("^(%a+)\t([^\t]+)\t(.*)$")
+    counts[kind] = counts[kind] + 1
+    local needs_runs = msg:find("wb.runs.find: no runs of task", 1, true)
+    if (kind == "fail" and not NEEDS[name] and not needs_runs) or kind == "syntax" then
+      bad[#bad + 1] = name .. ": " .. msg
+    end
+  end
+  print(string.format("# help examples: %d ran, %d fragments, %d failed here (runs, NEEDS)",
+    counts.ok, counts.fragment, counts.fail))
+  T.eq(#bad, 0, "help examples that do not run as written:\n  " .. table.concat(bad, "\n  "))
+  -- most examples run to their end: the test is not vacuous
+  T.ok(counts.ok >= 250, string.format("only %d examples ran (%d fragments)", counts.ok,
+    counts.fragment))
+end)
+
+-- }====
 
 T.done()

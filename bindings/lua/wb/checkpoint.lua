@@ -81,7 +81,7 @@ end
 ---from Python (safetensors.numpy.load_file).
 ---@param path string
 ---@return wb.Sequential
----Example: m:save("plots/lab/m.safetensors")
+---Example: m:save("m.safetensors")
 function Sequential:save(path)
   args.self(Sequential, self, "save", "model")
   write(self, path, true, "save")

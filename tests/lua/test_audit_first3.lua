@@ -126,6 +126,26 @@ T.test("wb.compare: a misspelt metric is wb.compare's error, at the caller's lin
   T.ok(wb.compare(runs, "test_accuracy"):find("**b**", 1, true))
 end)
 
+if pcall(wb.data.mnist) then
+  T.test("help(wb.Run) names every metric a run records (README's gap was nowhere said)",
+    function()
+      local root = T.tmpdir()
+      local ex = wb.experiment({name = "m", seeds = {1}, base = {hidden = 8, epochs = 1,
+        subset = {train = 200, test = 50}}}, {root = root})
+      local r = ex:run{verbose = false}[1]
+      local text = wb.help.text(wb.runs.find{root = root, task = "m"}[1])
+      local said = {}
+      for w in text:gmatch("[%w_]+") do said[w] = true end
+      local missing = {}
+      for k in pairs(r.metrics) do
+        if not said[k] then missing[#missing + 1] = k end
+      end
+      table.sort(missing)
+      T.eq(table.concat(missing, ", "), "", "metrics help(wb.Run) does not name")
+      T.ok(r.metrics.gap and text:find("gap (val_loss - loss)", 1, true), text)
+    end)
+end
+
 -- }====
 
 -- {==== files and folders ====

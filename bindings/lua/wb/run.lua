@@ -36,7 +36,15 @@ end
 ---git_commit, git_uncommitted: how many files differed from (or were not in) that
 ---commit; checksum: of the record's content, weights_ids: of its weights
 ---files, wb.record.write) with methods to load its model and plot its curves. Items of
----wb.runs.find's list and of ex:run()'s list are Run objects.
+---wb.runs.find's list and of ex:run()'s list are Run objects. Its metrics
+---(what rs:table and wb.compare name): test_loss and test_accuracy (the
+---final weights on the test set), loss and accuracy (the last epoch's:
+---Keras's running mean over it, dropout on), with validation val_loss and
+---val_accuracy (the last epoch's), gap (val_loss - loss), acc_gap
+---(accuracy - val_accuracy), best_val_loss and best_epoch (the epoch of
+---lowest val_loss), best_val_accuracy (the highest); epochs_run,
+---train_seconds and sec_per_epoch. Its measures: what the experiment's
+---measure hook returned.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
 

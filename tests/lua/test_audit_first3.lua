@@ -98,6 +98,14 @@ T.test("a config key under Keras's name: did you mean names the key here", funct
     {name = "w", keys = {"depth"}, build = function() return model() end,
       base = {units = 8, depth = 1}})
   T.ok(not err:find("did you mean", 1, true), err)
+  -- and as a query of the runs
+  local root = T.tmpdir()
+  wb.record.write(wb.record.path(root, "k", "0123456789abcdef"), {hash = "0123456789abcdef",
+    task = "k", variant = "base", seed = 1, status = "ok", config = {hidden = 8, seed = 1}})
+  T.check_error("wb.runs.find: unknown key 'learning_rate' (did you mean 'lr'?)",
+    wb.runs.find, {root = root, learning_rate = 0.1})
+  T.check_error("wb.runs.find: unknown key 'units' (did you mean 'hidden'?)",
+    wb.runs.find, {root = root, units = 8})
 end)
 
 T.test("rs:compare, rs:mean, rs:where: what a run list has instead", function()

@@ -135,7 +135,7 @@ T.test("wb.compare: a misspelt metric is wb.compare's error, at the caller's lin
 end)
 
 if pcall(wb.data.mnist) then
-  T.test("help(wb.Run) names every metric a run records (README's gap was nowhere said)",
+  T.test("help(wb.Run) names every metric a run records; a best last epoch is run:model(\"best\")",
     function()
       local root = T.tmpdir()
       local ex = wb.experiment({name = "m", seeds = {1}, base = {hidden = 8, epochs = 1,
@@ -151,6 +151,15 @@ if pcall(wb.data.mnist) then
       table.sort(missing)
       T.eq(table.concat(missing, ", "), "", "metrics help(wb.Run) does not name")
       T.ok(r.metrics.gap and text:find("gap (val_loss - loss)", 1, true), text)
+      -- its one epoch was its best: run:model("best") is the final weights (it was
+      -- "no best weights (status ok)"); without validation there is no best epoch
+      T.eq(r.metrics.best_epoch, r.metrics.epochs_run)
+      T.eq(r:weights_path("best"), r:weights_path())
+      T.eq(r:evaluate("best").accuracy, r.metrics.test_accuracy)
+      local nv = wb.experiment({name = "nv", seeds = {1}, base = {hidden = 8, epochs = 1,
+        validation = false, subset = {train = 200, test = 50}}}, {root = root})
+      T.check_error("no best weights (status ok: trained without validation, it has no best "
+        .. "epoch)", function() local _ = nv:run{verbose = false}[1]:model("best") end)
     end)
 end
 

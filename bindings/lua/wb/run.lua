@@ -72,7 +72,8 @@ end
 ---The safetensors file of the run's weights: which = "final" (default, the
 ---weights at the end of training, `<task>-<hash>.safetensors` beside the
 ---record) or "best" (the best epoch's weights: the record's best_weights
----file, else `<task>-<hash>.best.safetensors`). Raises when the run has no
+---file, else `<task>-<hash>.best.safetensors`, else the final weights when
+---the last epoch was the best: metrics.best_epoch). Raises when the run has no
 ---such file, or when it is not the file its record was written with
 ---(wb.record.weights_changed: replaced by another run's, damaged, gone).
 ---@param which? string
@@ -96,9 +97,16 @@ local function path_of(r, which, fname, level)
     error(string.format('wb.Run:%s: which: expected "final" or "best", got %q', fname,
       which), level + 1)
   end
+  -- a last epoch that was the best writes no best file: its weights are the final ones
+  -- ("no best weights (status ok)" was all run:model("best") said)
+  local m = type(r.metrics) == "table" and r.metrics or {}
+  if not name and which == "best" and m.best_epoch and m.best_epoch == m.epochs_run then
+    name = r.weights
+  end
   if not name then
-    error(string.format("wb.Run:%s: %s: no %s weights (status %s)", fname, tostring(r), which,
-      tostring(r.status)), level + 1)
+    error(string.format("wb.Run:%s: %s: no %s weights (status %s%s)", fname, tostring(r), which,
+      tostring(r.status), which == "best" and r.status == "ok" and not m.best_epoch
+      and ": trained without validation, it has no best epoch" or ""), level + 1)
   end
   if name:sub(1, 1) == "/" then return name end
   -- the file the record was written with (its weights_ids), not one put in its place

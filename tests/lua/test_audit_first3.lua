@@ -182,6 +182,32 @@ T.test("model:save into a folder that is not there names the folder", function()
   T.ok(err:find(dir .. "/lab/m.safetensors: cannot create temporary file", 1, true), err)
 end)
 
+T.test("a task script without its return, or returning an experiment, is an error", function()
+  local dir = T.tmpdir()
+  local function script(name, text)
+    local f = assert(io.open(dir .. "/" .. name, "w"))
+    f:write(text)
+    f:close()
+    return T.sh(string.format("cd %s && %s %s --help </dev/null", q(dir),
+      q(T.wb:sub(1, 1) == "/" and T.wb or os.getenv("PWD") .. "/" .. T.wb), name))
+  end
+  local decl = 'wb.task{name = "noret", experiment = {base = {epochs = 1, hidden = 8}}}\n'
+  -- both exited 0, having trained nothing and said nothing
+  local st, out, err = script("noret.lua", "local x = 1\n" .. decl)
+  T.eq(st, 1, out .. err)
+  T.ok(err:find("noret.lua:2: declares task 'noret' but returns nothing, so nothing was "
+    .. "trained: write return wb.task{...}", 1, true), err)
+  st, out, err = script("exp.lua", 'return wb.experiment{name = "e", base = {hidden = 8}}\n')
+  T.eq(st, 1, out .. err)
+  T.ok(err:find("exp.lua: the script returned an experiment, which nothing runs", 1, true), err)
+  -- returned, by a local or at once, it runs (here: its --help); a script
+  -- declaring none is as before
+  st, out, err = script("ret.lua", "local t = " .. decl .. "return t\n")
+  T.eq(st, 0, err); T.ok(out:find("usage:", 1, true), out)
+  st, out, err = script("plain.lua", 'print("hi")\n')
+  T.eq(st, 0, err); T.eq(out, "hi\n")
+end)
+
 -- }====
 
 -- {==== every help example, as written ====

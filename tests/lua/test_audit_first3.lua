@@ -63,6 +63,10 @@ T.test("model.summary() and kin: an error saying to call with a colon, at the ca
     setmetatable(Sub, wb.nn.SequentialClass)
     local s = setmetatable({_h = {}, wb.nn.Dense(784, 4)}, Sub)
     T.eq(s:num_params(), 784 * 4 + 4)
+    -- or one whose metatable's __index is Sequential (test_audit_strict3's Net)
+    local Net = setmetatable({}, {__index = wb.nn.SequentialClass})
+    Net.__index = Net
+    T.eq(setmetatable(wb.nn.Sequential{wb.nn.Dense(784, 4)}, Net):num_params(), 784 * 4 + 4)
   end)
 
 T.test("rs.table{...}, run.model(): the same for run lists and runs", function()

@@ -91,8 +91,10 @@ end
 function M.self(cls, self, method, var, level)
   local mt = getmetatable(self)
   if mt == cls then return end -- the common case first: checks run in training steps
-  while type(mt) == "table" do
-    if mt == cls then return end
+  -- a class built on cls: setmetatable(Sub, cls), or {__index = cls} as Sub's metatable
+  for _ = 1, 16 do -- (a cycle of metatables ends)
+    if type(mt) ~= "table" then break end
+    if mt == cls or rawget(mt, "__index") == cls then return end
     mt = getmetatable(mt)
   end
   local name = rawget(cls, "__name")

@@ -379,14 +379,31 @@ static int pushargs(lua_State *L)
     return n;
 }
 
+/* A result that is no task goes to wb.task._check_result (when wb.task is
+ * loaded): a task declared and not returned, or an experiment returned,
+ * ran nothing and exited 0 without a word. It raises what to write. */
+static void check_result(lua_State *L)
+{
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "wb.task") == LUA_TTABLE
+        && lua_getfield(L, -1, "_check_result") == LUA_TFUNCTION) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 0);
+    }
+    lua_settop(L, top);
+}
+
 /* Below its arguments, the main chunk: call it; if it returns a task (a
  * value whose metatable has __main), run __main(task, arg). One result. */
 static int runmain(lua_State *L)
 {
     lua_call(L, lua_gettop(L) - 1, 1);
     int t = luaL_getmetafield(L, 1, "__main");
-    if (t == LUA_TNIL)
+    if (t == LUA_TNIL) {
+        check_result(L);
         return 1;
+    }
     if (t != LUA_TFUNCTION)
         return luaL_error(L, "the script returned a value whose __main is a %s, "
                              "expected a function", luaL_typename(L, -1));

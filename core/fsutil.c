@@ -118,8 +118,15 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
         fd = open(tmp, flags, 0666);
     }
     if (fd < 0) {
-        wb_err_set(err, WB_ECREATE, "%s: cannot create temporary file %s: %s",
-                   path, tmp, strerror(errno));
+        /* "x.tmp.123: No such file or directory" left the reader to work
+         * out that the folder is what is missing: say it. */
+        int e = errno;
+        const char *slash = strrchr(path, '/');
+        int no_dir = e == ENOENT && f->dirfd < 0 && f->dir_errno == ENOENT && slash;
+        wb_err_set(err, WB_ECREATE, "%s: cannot create temporary file %s: %s%s%.*s%s",
+                   path, tmp, strerror(e), no_dir ? " (folder " : "",
+                   no_dir ? (int)(slash - path) : 0, path,
+                   no_dir ? " does not exist)" : "");
         if (f->dirfd >= 0)
             close(f->dirfd);
         wb_free(f), wb_free(tmp), wb_free(target);

@@ -111,7 +111,9 @@ else
     T.eq(p.kind, "lines"); T.eq(#p.d.series, 2) -- loss and val_loss
     T.eq(#r:plot("gap").d.series, 1)
     T.check_error("no series 'nosuch'", r.plot, r, "nosuch")
-    T.check_error("no best weights", r.model, r, "best")
+    -- its last epoch was its best (no .best file): "best" is the final weights
+    T.eq(r.metrics.best_epoch, r.metrics.epochs_run)
+    T.eq(r:weights_path("best"), r:weights_path())
     T.check_error('expected "final" or "best"', r.model, r, "worst")
     T.eq(#files(root .. "/runs"), before)
   end)

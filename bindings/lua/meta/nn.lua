@@ -76,7 +76,7 @@ local Flatten = {}
 ---softmax (what fit uses on a softmax head).
 ---@return wb.SparseCrossEntropy
 ---Example: local ce = wb.nn.SparseCrossEntropy()
----   local loss, correct = ce:forward(m[#m]:logits(), y)
+---   m:forward(x); local loss, correct = ce:forward(m[#m]:logits(), y)
 function wb.nn.SparseCrossEntropy() end
 
 ---wb.SparseCrossEntropy

@@ -81,6 +81,28 @@ function M.check(fname, n, v, want, level)
   error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
 end
 
+-- The self of a Lua method: an object of class cls (its metatable, or a
+-- class built on it), else "wb.Sequential:summary: call it with a colon,
+-- model:summary(...): model.summary(...) passes no model (its first
+-- argument was nil)", raised at level (default 3). A Keras or PyTorch user
+-- writes model.summary(); the method then indexed nil in the library
+-- ("attempt to get length of a nil value (local 'self')") or named its
+-- first argument as missing. var names the object in the message.
+function M.self(cls, self, method, var, level)
+  local mt = getmetatable(self)
+  if mt == cls then return end -- the common case first: checks run in training steps
+  -- a class built on cls: setmetatable(Sub, cls), or {__index = cls} as Sub's metatable
+  for _ = 1, 16 do -- (a cycle of metatables ends)
+    if type(mt) ~= "table" then break end
+    if mt == cls or rawget(mt, "__index") == cls then return end
+    mt = getmetatable(mt)
+  end
+  local name = rawget(cls, "__name")
+  error(string.format("%s:%s: call it with a colon, %s:%s(...): %s.%s(...) passes no %s "
+    .. "(its first argument was %s)", name, method, var, method, var, method, name,
+    self == nil and "nil" or "a " .. M.typename(self)), level or 3)
+end
+
 -- The same for an optional argument: nil passes. Not a tail call: level
 -- counts opt's own frame, which a tail call would drop (the error then
 -- named the line that called the caller).

@@ -20,6 +20,7 @@
 -- training state (model:save_state, format "workbench-state"): its
 -- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones.
 local _ENV = require "wb.std"
+local args = require "wb.args"
 local wb = require "wb"
 local cjson = require "cjson"
 local Sequential = wb.nn.SequentialClass
@@ -80,8 +81,9 @@ end
 ---from Python (safetensors.numpy.load_file).
 ---@param path string
 ---@return wb.Sequential
----Example: m:save("plots/lab/m.safetensors")
+---Example: m:save("m.safetensors")
 function Sequential:save(path)
+  args.self(Sequential, self, "save", "model")
   write(self, path, true, "save")
   return self
 end
@@ -93,6 +95,7 @@ end
 ---@return wb.Sequential
 ---Example: m:save_weights("w.safetensors")
 function Sequential:save_weights(path)
+  args.self(Sequential, self, "save_weights", "model")
   write(self, path, false, "save_weights")
   return self
 end
@@ -172,6 +175,7 @@ end
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
 function Sequential:load_weights(path)
+  args.self(Sequential, self, "load_weights", "model")
   if type(path) ~= "string" then
     error("load_weights: expected a file name, got " .. type(path), 2)
   end

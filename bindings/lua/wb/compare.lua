@@ -74,6 +74,10 @@ function M.compare(runs, metric, o)
   args.opt("compare", 3, o, "table")
   o = o or {}
   util.check_options(o, {"better"}, "wb.compare", 2)
+  -- a misspelt metric is wb.compare's error at the caller's line (it was
+  -- wb.Runs:values', raised at a line of this file)
+  require("wb.runs_stats").raw.check_name(runs.records, metric, "values", "wb.compare",
+    "metric", 2)
   if o.better ~= nil and o.better ~= "higher" and o.better ~= "lower" then
     error(string.format('wb.compare: option \'better\': "higher" or "lower" expected, got %s',
       type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 2)

@@ -108,6 +108,7 @@ end
 ---@return integer
 ---Example: print(wb.data.mnist().train:input_size())
 function Dataset:input_size()
+  args.self(Dataset, self, "input_size", "ds")
   local size = 1 -- from the shape: an empty set's rows have a size too
   for i, d in ipairs(self.images:shape()) do
     if i > 1 then size = size * d end
@@ -124,6 +125,7 @@ end
 ---@return wb.Dataset
 ---Example: local small = wb.data.mnist().test:subset(1, 500)
 function Dataset:subset(first, last)
+  args.self(Dataset, self, "subset", "ds")
   args.check("subset", 1, first, "integer")
   args.opt("subset", 2, last, "integer")
   -- 500.0 (#ds / 2 is a float in Lua) is 500, as luaL_checkinteger takes it
@@ -150,6 +152,7 @@ end
 ---@return wb.Dataset
 ---Example: local tr, val = wb.data.mnist().train:split(0.1) -- 54000, 6000 rows
 function Dataset:split(v)
+  args.self(Dataset, self, "split", "ds")
   args.check("split", 1, v, "number")
   if not (v > 0 and v < 1) then -- NaN too
     error("validation_split must be a number in (0, 1), got " .. tostring(v), 2)
@@ -168,6 +171,7 @@ end
 ---@return wb.Tensor
 ---Example: local x = wb.data.mnist().test:subset(1, 10):float_images()
 function Dataset:float_images()
+  args.self(Dataset, self, "float_images", "ds")
   local n = #self
   local x = self.images:float() -- a copy either way: the result is the caller's
   -- divided by 255 in float32, as the gather does (wb_pixels_to_f32), to the bit

@@ -116,6 +116,7 @@ end
 ---@return table
 ---Example: print(m:evaluate(wb.data.mnist().test).accuracy)
 function Sequential:evaluate(ds, y, opts)
+  args.self(Sequential, self, "evaluate", "model")
   if type(ds) == "table" and not args.typename(ds):match("^wb%.") and ds.labels == nil
       and (ds.images ~= nil or ds.batch ~= nil) then -- (wb's types: not probed)
     error("evaluate: the dataset has no labels (its labels field is nil): evaluate scores "
@@ -165,6 +166,7 @@ end
 ---@return wb.Tensor
 ---Example: local pred = m:predict(wb.image.to_mnist(img)):argmax(2):get(1) - 1
 function Sequential:predict(x, opts)
+  args.self(Sequential, self, "predict", "model")
   check_data(x, "predict")
   args.opt("predict", 2, opts, "table")
   opts = opts or {}

@@ -248,7 +248,7 @@ os.execute = function(cmd, ...)
 end
 -- a hook that lists a folder depends on its names (a file added there)
 wb.sys.listdir = function(path, ...)
-  local names = orig.listdir(path, ...)
+  local names = through("listdir", orig.listdir, path, ...) -- an error at the caller's line
   if #active > 0 and type(path) == "string" and not own_caller() then
     note(path, listing_id(names))
   end

@@ -156,6 +156,7 @@ nn.SequentialClass = Sequential
 ---@return wb.Sequential
 ---Example: m:add(wb.nn.Dense(128, 10, {activation = "softmax"}))
 function Sequential:add(layer)
+  args.self(Sequential, self, "add", "model")
   check_layer(layer, "add")
   self[#self + 1] = layer
   self._params, self._grads = nil, nil
@@ -257,6 +258,7 @@ end
 ---@return wb.Tensor[] grads
 ---Example: local ps, gs = m:parameters(); opt:step(ps, gs)
 function Sequential:parameters()
+  args.self(Sequential, self, "parameters", "model")
   if not self._params then
     local ps, gs = {}, {}
     for i = 1, #self do
@@ -279,6 +281,7 @@ end
 ---@return wb.Sequential
 ---Example: m:zero_grad()
 function Sequential:zero_grad()
+  args.self(Sequential, self, "zero_grad", "model")
   for i = 1, #self do
     local layer = self[i]
     local z = layer.zero_grad
@@ -293,6 +296,7 @@ end
 ---@return number
 ---Example: print(m:l2_penalty())
 function Sequential:l2_penalty()
+  args.self(Sequential, self, "l2_penalty", "model")
   local s = 0
   for i = 1, #self do
     local layer = self[i]
@@ -323,6 +327,7 @@ end
 ---@return wb.Tensor[]
 ---Example: local saved = m:get_weights(); ...; m:set_weights(saved)
 function Sequential:get_weights(into)
+  args.self(Sequential, self, "get_weights", "model")
   args.opt("get_weights", 1, into, "table")
   local ps = self:parameters()
   if into then
@@ -342,6 +347,7 @@ end
 ---@return wb.Sequential
 ---Example: m:set_weights(saved)
 function Sequential:set_weights(list)
+  args.self(Sequential, self, "set_weights", "model")
   args.check("set_weights", 1, list, "table")
   local ps = self:parameters()
   check_tensors(list, ps, "set_weights")

@@ -6,6 +6,7 @@
 -- it (thousands separators, sizes in base 1024), returned as a wb.Summary
 -- object that prints as text.
 local _ENV = require "wb.std"
+local args = require "wb.args"
 local wb = require "wb"
 local Sequential = wb.nn.SequentialClass
 
@@ -84,6 +85,7 @@ Summary.__newindex = spec_keys.newindex("wb.Summary", Summary, "s")
 ---@return table
 ---Example: print(m:summary())
 function Sequential:summary(...)
+  args.self(Sequential, self, "summary", "model")
   -- Keras's line_length, positions ... do not exist here: say so, never ignore them
   if select("#", ...) > 0 then
     error(string.format("summary: takes no arguments, got %d (a %s)", select("#", ...),
@@ -126,6 +128,7 @@ end
 ---@return integer
 ---Example: print(m:num_params()) --> 101770 for 784-128-10
 function Sequential:num_params()
+  args.self(Sequential, self, "num_params", "model")
   local n = 0
   for i = 1, #self do n = n + count_params(self[i]) end
   return n

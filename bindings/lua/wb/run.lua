@@ -36,7 +36,15 @@ end
 ---git_commit, git_uncommitted: how many files differed from (or were not in) that
 ---commit; checksum: of the record's content, weights_ids: of its weights
 ---files, wb.record.write) with methods to load its model and plot its curves. Items of
----wb.runs.find's list and of ex:run()'s list are Run objects.
+---wb.runs.find's list and of ex:run()'s list are Run objects. Its metrics
+---(what rs:table and wb.compare name): test_loss and test_accuracy (the
+---final weights on the test set), loss and accuracy (the last epoch's:
+---Keras's running mean over it, dropout on), with validation val_loss and
+---val_accuracy (the last epoch's), gap (val_loss - loss), acc_gap
+---(accuracy - val_accuracy), best_val_loss and best_epoch (the epoch of
+---lowest val_loss), best_val_accuracy (the highest); epochs_run,
+---train_seconds and sec_per_epoch. Its measures: what the experiment's
+---measure hook returned.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
 
@@ -64,7 +72,8 @@ end
 ---The safetensors file of the run's weights: which = "final" (default, the
 ---weights at the end of training, `<task>-<hash>.safetensors` beside the
 ---record) or "best" (the best epoch's weights: the record's best_weights
----file, else `<task>-<hash>.best.safetensors`). Raises when the run has no
+---file, else `<task>-<hash>.best.safetensors`, else the final weights when
+---the last epoch was the best: metrics.best_epoch). Raises when the run has no
 ---such file, or when it is not the file its record was written with
 ---(wb.record.weights_changed: replaced by another run's, damaged, gone).
 ---@param which? string
@@ -88,9 +97,16 @@ local function path_of(r, which, fname, level)
     error(string.format('wb.Run:%s: which: expected "final" or "best", got %q', fname,
       which), level + 1)
   end
+  -- a last epoch that was the best writes no best file: its weights are the final ones
+  -- ("no best weights (status ok)" was all run:model("best") said)
+  local m = type(r.metrics) == "table" and r.metrics or {}
+  if not name and which == "best" and m.best_epoch and m.best_epoch == m.epochs_run then
+    name = r.weights
+  end
   if not name then
-    error(string.format("wb.Run:%s: %s: no %s weights (status %s)", fname, tostring(r), which,
-      tostring(r.status)), level + 1)
+    error(string.format("wb.Run:%s: %s: no %s weights (status %s%s)", fname, tostring(r), which,
+      tostring(r.status), which == "best" and r.status == "ok" and not m.best_epoch
+      and ": trained without validation, it has no best epoch" or ""), level + 1)
   end
   if name:sub(1, 1) == "/" then return name end
   -- the file the record was written with (its weights_ids), not one put in its place
@@ -104,6 +120,7 @@ local function path_of(r, which, fname, level)
 end
 
 function Run:weights_path(which)
+  args.self(Run, self, "weights_path", "run")
   args.opt("weights_path", 1, which, "string")
   local path = path_of(self, which, "weights_path", 2)
   return path -- not a tail call: the error names the caller's line
@@ -118,6 +135,7 @@ end
 ---@return wb.Sequential
 ---Example: local m = run:model(); print(m:summary())
 function Run:model(which)
+  args.self(Run, self, "model", "run")
   args.opt("model", 1, which, "string")
   return wb.load(path_of(self, which, "model", 2))
 end
@@ -145,6 +163,7 @@ local function data_of(r, fname, level)
 end
 
 function Run:data()
+  args.self(Run, self, "data", "run")
   local d = data_of(self, "data", 2)
   return d -- not a tail call: the error names the caller's line
 end
@@ -157,6 +176,7 @@ end
 ---@return table
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
 function Run:evaluate(which)
+  args.self(Run, self, "evaluate", "run")
   args.opt("evaluate", 1, which, "string")
   local path = path_of(self, which, "evaluate", 2)
   local test = data_of(self, "evaluate", 2).test
@@ -175,6 +195,7 @@ end
 ---@return wb.Plot
 ---Example: run:plot("loss"):show()
 function Run:plot(metric, o)
+  args.self(Run, self, "plot", "run")
   args.opt("plot", 1, metric, "string")
   args.opt("plot", 2, o, "table")
   metric, o = metric or "loss", o or {}

@@ -17,6 +17,7 @@
 -- label holds more than one configuration refuses to average it, naming
 -- what differs; wb.runs.find labels such groups apart.
 local _ENV = require "wb.std"
+local args = require "wb.args"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
@@ -37,8 +38,7 @@ local run_mod = require "wb.run"
 local Run, as_run = run_mod.Run, run_mod.as_run
 local argcheck = group.argcheck
 local series, numbers = stats.raw.series, stats.raw.numbers
-M.mean_std, M.series, M.value = stats.mean_std, stats.series, stats.value
-M.fmt_mean_std = stats.fmt_mean_std
+for _, k in ipairs{"mean_std", "series", "value", "fmt_mean_std"} do M[k] = stats[k] end
 
 -- The label a run is listed under: its variant, or the label wb.runs.find
 -- gave its group when runs of one variant differ in more than the seed.
@@ -120,6 +120,7 @@ end
 ---@return string[]
 ---Example: for _, v in ipairs(rs:variants()) do print(v) end
 function Runs:variants()
+  args.self(Runs, self, "variants", "rs")
   local seen, out = {}, {}
   for _, r in ipairs(self.records) do
     local v = label(self, r)
@@ -150,6 +151,7 @@ end
 ---@return table
 ---Example: local r0 = rs:of("dropout=0")[1]
 function Runs:of(variant)
+  args.self(Runs, self, "of", "rs")
   argcheck(type(variant) == "string", 1, "of", "string", variant)
   check_variant(self, variant, "of", 2)
   local out = {}
@@ -181,6 +183,7 @@ end
 ---@return number[]
 ---Example: print(table.concat(rs:values("dropout=0", "test_accuracy"), " "))
 function Runs:values(variant, name)
+  args.self(Runs, self, "values", "rs")
   argcheck(type(variant) == "string", 1, "values", "string", variant)
   argcheck(type(name) == "string", 2, "values", "string", name)
   local rs = seeds(self, variant, "values")
@@ -199,6 +202,7 @@ end
 ---@return number|nil std
 ---Example: local m, s = rs:stat("dropout=0.3", "gap")
 function Runs:stat(variant, name)
+  args.self(Runs, self, "stat", "rs")
   argcheck(type(variant) == "string", 1, "stat", "string", variant)
   argcheck(type(name) == "string", 2, "stat", "string", name)
   local rs = seeds(self, variant, "stat")
@@ -224,6 +228,7 @@ end
 ---@return string
 ---Example: print(rs:table{"test_accuracy", "val_loss", "gap"})
 function Runs:table(names, o)
+  args.self(Runs, self, "table", "rs")
   names = names or {"test_accuracy", "test_loss"}
   argcheck(type(names) == "table", 1, "table", "table", names)
   for i, n in ipairs(names) do
@@ -269,6 +274,7 @@ local curve = stats.raw.curve
 ---@return number[] std
 ---Example: local x, m, s = rs:curve("dropout=0.3", "val_loss")
 function Runs:curve(variant, name)
+  args.self(Runs, self, "curve", "rs")
   argcheck(type(variant) == "string", 1, "curve", "string", variant)
   argcheck(type(name) == "string", 2, "curve", "string", name)
   local rs = seeds(self, variant, "curve")
@@ -301,6 +307,7 @@ end
 ---@return wb.Plot
 ---Example: rs:plot_curves("val_loss"):save("plots/lab/val_loss.png")
 function Runs:plot_curves(name, o)
+  args.self(Runs, self, "plot_curves", "rs")
   argcheck(type(name) == "string", 1, "plot_curves", "string", name)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}

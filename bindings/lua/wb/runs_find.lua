@@ -305,7 +305,8 @@ function M.find(query)
   local valid = valid_keys(recs)
   for _, k in ipairs(util.sorted_keys(query)) do
     if not valid[k] then
-      local near = type(k) == "string" and wb.spec.nearest(k, util.sorted_keys(valid))
+      local near = type(k) == "string" and (require("wb.spec_keys").keras_key(k, valid)
+        or wb.spec.nearest(k, util.sorted_keys(valid))) -- learning_rate: lr
       error(string.format("wb.runs.find: unknown key '%s'%s (valid: %s)", tostring(k),
         near and (" (did you mean '" .. near .. "'?)") or "",
         table.concat(util.sorted_keys(valid), ", ")), 2)

@@ -94,8 +94,8 @@ local function fail(ctx, place, msg, word)
     msg)), 0)
 end
 
-local function unknown(ctx, place, key, valid, what, hint)
-  local near = M.nearest(key, valid)
+local function unknown(ctx, place, key, valid, what, hint, near) -- near: the key meant
+  near = near or M.nearest(key, valid)
   fail(ctx, place, string.format("unknown %s '%s'%s (valid: %s)%s", what or "key",
     tostring(key), near and (" (did you mean '" .. near .. "'?)") or "",
     table.concat(valid, ", "), hint or ""), key)
@@ -153,7 +153,7 @@ local function check_config(ctx, checks, cfg, place, allow_label)
     elseif not checks[k] then
       local hint = ctx.build and " (a build hook reads only the keys it declares: "
         .. "keys = {...})" or ""
-      unknown(ctx, place, k, valid, "config key", hint)
+      unknown(ctx, place, k, valid, "config key", hint, K.keras_key(k, checks))
     else
       local expected = checks[k](v)
       if expected then

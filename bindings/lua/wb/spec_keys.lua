@@ -61,11 +61,19 @@ function M.nearest_names(t, k, maxd)
   return best
 end
 
+-- What a pandas or Keras user reaches for on a run list, found elsewhere.
+local ELSEWHERE = {["wb.Runs"] = {compare = "wb.compare(rs, metric) compares its variants "
+  .. "(Welch's test over seeds; task:compare(rs, metric) in a report)",
+  mean = "rs:stat(variant, metric) gives a variant's mean and sd over seeds",
+  where = "wb.runs.find{task = ..., key = value} selects runs", filter = "wb.runs.find{task "
+  .. "= ..., key = value} selects runs", groupby = "rs:of(variant) gives a variant's runs"}}
+
 -- Reading key from an object of type tname (wb.Tensor, an optimizer, a
 -- layer: C types whose __index calls this on a miss only): nil when key is a
 -- field mt.__fields lists (one this object lacks, e.g. a Dense without bias),
 -- else the error message naming the type, the key and the nearest of its
--- names (mt.__methods, mt.__fields and extra's keys), or all of them.
+-- names (mt.__methods, mt.__fields and extra's keys), or all of them; a
+-- name of another library's for what is here under another (ELSEWHERE).
 function M.no_field(tname, key, mt, extra)
   local fields = mt and rawget(mt, "__fields") or {}
   if type(key) ~= "string" then
@@ -73,6 +81,9 @@ function M.no_field(tname, key, mt, extra)
       tname, tostring(key))
   end
   if fields[key] then return nil end
+  if ELSEWHERE[tname] and ELSEWHERE[tname][key] then
+    return string.format("%s has no field '%s': %s", tname, key, ELSEWHERE[tname][key])
+  end
   local names = {}
   for _, t in ipairs{mt and rawget(mt, "__methods") or {}, fields, extra or {}} do
     for n in pairs(t) do if type(n) == "string" then names[n] = true end end
@@ -154,6 +165,21 @@ function M.nearest(word, candidates)
   end
   if bd <= 3 then return best end
   return nil
+end
+
+-- Keras's names of config keys that are here under another: wb.optim
+-- takes the optimizer's as aliases (SGD{learning_rate = 0.1}), a config
+-- does not (one spelling per key in records and run identities), so a
+-- Keras user's base = {learning_rate = 0.1} is told the key meant (lr).
+local KERAS_KEYS = {learning_rate = "lr", epsilon = "eps", units = "hidden",
+  kernel_initializer = "init", kernel_regularizer = "l2", validation_split = "validation"}
+
+-- The key here of k when k is such a name and its key is one of checks'
+-- (a build hook's keys may lack hidden), else nil: the "did you mean" of
+-- the error (units was taken for init, the nearest by spelling).
+function M.keras_key(k, checks)
+  local here = KERAS_KEYS[k]
+  return here and checks[here] and here or nil
 end
 
 -- {==================== fit_options ====================

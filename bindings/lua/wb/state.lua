@@ -228,6 +228,7 @@ end
 ---Example: m:fit(d.train, {epochs = 2}); m:save_state("s.safetensors")
 ---  m:fit(d.train, {epochs = 3, resume = "s.safetensors"})
 function Sequential:save_state(path, opts)
+  args.self(Sequential, self, "save_state", "model")
   args.check("save_state", 1, path, "string")
   opts = args.options("save_state", 2, opts, {"tag"})
   if opts.tag ~= nil and type(opts.tag) ~= "string" then

@@ -17,6 +17,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"
+local args = require "wb.args"
 
 -- "file:line" of the declaration; a script's `return wb.task{...}` is a
 -- tail call, whose frame is gone: then the running script's file.
@@ -281,8 +282,37 @@ end
 
 -- }====================
 
+-- The task a file declared at its top level without returning it (a
+-- `return` left out: `return wb.task{...}` is a tail call, never here), by
+-- the file's name as run.
+local top_level = {}
+
+-- The executable calls this with a script's result when it is no task: a
+-- script that declared one at its top level and returned nothing, or that
+-- returned an experiment, ran nothing and said nothing (exit 0).
+function M._check_result(v)
+  local a = rawget(_G, "arg")
+  local script = a and a[0] or "?"
+  if args.typename(v) == "wb.Experiment" then
+    error(spec_mod.input_error(script .. ": the script returned an experiment, which "
+      .. "nothing runs: return wb.task{name = ..., experiment = {base = ..., vary = ...}, "
+      .. "report = ...} (workbench then trains what is missing and reports), or call "
+      .. "ex:run()"), 0)
+  end
+  local t = top_level[script]
+  if v == nil and t then
+    error(spec_mod.input_error(string.format("%s: declares task '%s' but returns nothing, "
+      .. "so nothing was trained: write return wb.task{...}", t.where, t.name)), 0)
+  end
+end
+
 require "wb.compare"
 wb.task = setmetatable(M, {__call = function(_, spec)
-  return M.new(spec, where_declared(2))
+  local t = M.new(spec, where_declared(2))
+  local info = debug.getinfo(2, "S")
+  if info and info.what == "main" and info.source:sub(1, 1) == "@" then
+    top_level[info.source:sub(2)] = t
+  end
+  return t
 end})
 return M

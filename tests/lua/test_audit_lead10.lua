@@ -9,6 +9,9 @@
 -- best; with early stopping's min_delta (or another monitor) the record
 -- named its EarlyStopping's best epoch while the .best weights file held
 -- the lowest validation loss's (or none: the last epoch's weights).
+-- And three papercuts first3 found: wb.experiment's misspelt option
+-- (rot = ...) dropped, the runs going to plots/; model.fit(...) and
+-- h.last(...) with a dot; --quick raising a run of 1 epoch to 2.
 local T = dofile("tests/lua/harness.lua")
 local dir = T.tmpdir()
 
@@ -101,6 +104,31 @@ T.test("the best weights are those of the epoch the record names best (early sto
   local best = runs:of("base")[1]:model("best"):get_weights()
   local first = one:of("base")[1]:model():get_weights()
   for i = 1, #first do T.eq(best[i]:sum(), first[i]:sum(), "parameter " .. i .. " of epoch 1") end
+end)
+
+T.test("first hour: a misspelt experiment option, a dot for a colon, --quick's epochs",
+  function()
+  T.check_error("experiment: unknown option 'rot' (valid: options, root, where, name, "
+    .. "command)", function()
+    wb.experiment({name = "w", base = {epochs = 1, hidden = 8}}, {rot = dir .. "/x"})
+  end)
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
+  local rows = wb.data.mnist().train:subset(1, 50)
+  T.check_error("wb.Sequential:fit: call it with a colon, model:fit(...)", function()
+    m.fit(rows, {epochs = 1, verbose = false})
+  end)
+  local h = m:fit(rows, {epochs = 1, verbose = false})
+  T.check_error("wb.History:last: call it with a colon, h:last(...)", function()
+    h.last("loss")
+  end)
+  local ex = wb.experiment({name = "q", base = {epochs = 1, hidden = 8},
+    variants = {{label = "one"}, {label = "five", epochs = 5}}},
+    {options = {quick = true}, root = dir .. "/q"})
+  local epochs = {}
+  for _, sp in ipairs(ex.specs) do epochs[sp.variant] = sp.config.epochs end
+  T.eq(epochs.one, 1, "a run of 1 epoch stays 1")
+  T.eq(epochs.five, 2)
+  T.eq(table.concat(ex.quick_replaced, "; "), "epochs = 5 (variant five)")
 end)
 
 T.done()

@@ -22,7 +22,7 @@ local M = {}
 -- Every config key (for wb.runs.find's query check).
 M.known_keys = spec_mod.config_keys()
 
--- --quick: the first rows of each set, 2 epochs for every run (1 with
+-- --quick: the first rows of each set, at most 2 epochs a run (1 with
 -- --epochs 1): a smoke test
 M.quick_subset = {train = 2000, test = 500}
 
@@ -117,8 +117,8 @@ end
 ---@return wb.Experiment
 ---Example: local ex = wb.experiment{name = "w", base = {epochs = 2}, vary = {hidden = {32, 64}}}
 function M.new(spec, o)
-  args.opt("experiment", 2, o, "table")
-  o = o or {}
+  -- a misspelt option (rot = "/tmp/x") was dropped: the runs went to plots/
+  o = args.options("experiment", 2, o, {"options", "root", "where", "name", "command"})
   local where = o.where or caller(2)
   if type(spec) ~= "table" then error(where .. ": wb.experiment: expected a table", 0) end
   local name = spec.name or o.name
@@ -162,7 +162,9 @@ function M.new(spec, o)
     local function note(values, whose)
       for _, key in ipairs{"epochs", "subset"} do
         local x = values[key]
-        if x ~= nil and util.canonical(x) ~= util.canonical(overrides[key]) then
+        -- fewer epochs than quick's stay (quick runs at most 2)
+        local fewer = key == "epochs" and math.type(x) == "integer" and x < overrides.epochs
+        if x ~= nil and not fewer and util.canonical(x) ~= util.canonical(overrides[key]) then
           ex.quick_replaced[#ex.quick_replaced + 1] = string.format("%s = %s (%s)", key,
             util.show(x), whose)
         end
@@ -190,7 +192,12 @@ function M.new(spec, o)
       end
       for k, x in pairs(spec.base or {}) do cfg[k] = util.copy(x) end
       for k, x in pairs(v.values) do cfg[k] = util.copy(x) end
+      local own_epochs = cfg.epochs
       for k, x in pairs(overrides) do cfg[k] = util.copy(x) end
+      -- --quick runs at most 2 epochs: a run of 1 was raised to 2
+      if opts.quick and math.type(own_epochs) == "integer" and own_epochs < cfg.epochs then
+        cfg.epochs = own_epochs
+      end
       if not spec.build and cfg.hidden == nil then
         error(string.format("%s: %s: experiment.base: the default model (an MLP) needs "
           .. "'hidden' (e.g. hidden = 128, or {256, 128} for two layers), or give a build "

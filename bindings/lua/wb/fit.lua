@@ -170,6 +170,7 @@ end
 ---Example: local h = m:fit(d.train, {epochs = 10, validation_split = 0.1,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts, more)
+  args.self(Sequential, self, "fit", "model") -- model.fit(...): said, not "got table"
   loop.check_not_nested(self)
   if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)
     args.check("fit", 2, opts, "wb.Tensor")

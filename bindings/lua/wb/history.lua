@@ -143,6 +143,7 @@ end
 ---@return number|nil
 ---Example: print(h:last("val_loss"))
 function History:last(key)
+  require("wb.args").self(History, self, "last", "h") -- h.last("loss"): said
   local s = rawget(self, key)
   if s ~= nil and type(s) ~= "table" and SERIES_SET[key] then
     error(string.format("wb.History: series '%s' is a %s (%s), not a list of numbers", key,

@@ -41,8 +41,10 @@ end
 ---final weights on the test set), loss and accuracy (the last epoch's:
 ---Keras's running mean over it, dropout on), with validation val_loss and
 ---val_accuracy (the last epoch's), gap (val_loss - loss), acc_gap
----(accuracy - val_accuracy), best_val_loss and best_epoch (the epoch of
----lowest val_loss), best_val_accuracy (the highest); epochs_run,
+---(accuracy - val_accuracy), best_epoch (of the lowest val_loss; with
+---early_stopping, the epoch its EarlyStopping took as best: its monitor,
+---min_delta) and best_val_loss (val_loss at best_epoch; the "best"
+---weights are that epoch's), best_val_accuracy (the highest); epochs_run,
 ---train_seconds and sec_per_epoch. Its measures: what the experiment's
 ---measure hook returned.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]

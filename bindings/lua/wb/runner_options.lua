@@ -48,7 +48,7 @@ M.OPTIONS = {
     keep = true, check = int_in(1000)},
   {"--epochs", "N", "every run trains N epochs (default: each variant's own)", keep = true,
     check = int_in(100000)},
-  {"--quick", nil, "smoke test: first 2000 / 500 rows, 2 epochs; under <root>/quick",
+  {"--quick", nil, "smoke test: first 2000 / 500 rows, at most 2 epochs; under <root>/quick",
     keep = true},
   {"--jobs", "N", "child processes training at once (1 to 256; default: one a core)",
     check = int_in(M.MAX_JOBS)},
@@ -158,7 +158,7 @@ end
 ---wb.runner.options(argv, only) -> table
 ---Parses a task's command line (wb.runner.help_text says what each option
 ---does): --dataset mnist|fashion, --seeds N, --epochs N, --quick (2000
----training / 500 test rows, 2 epochs for every run, 1 with --epochs 1;
+---training / 500 test rows, at most 2 epochs a run, 1 with --epochs 1;
 ---under <root>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
 -----run HASH, --cockpit (the first run to train runs here, drawing
 ---wb.cockpit), --slurm, --sbatch OPTS, --detach, --gather DIR (repeatable;

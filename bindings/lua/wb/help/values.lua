@@ -39,7 +39,7 @@ M.excluded = {
 ---wb.experiment.quick_subset
 ---@type {train: integer, test: integer}
 ---The rows a task trains and tests on with --quick (the first `train`
----training and `test` test rows; 2 epochs for every run, 1 with
+---training and `test` test rows; at most 2 epochs a run, 1 with
 -----epochs 1): a smoke test. Stored in each run's config.subset.
 ---Example: -- workbench scripts/task05_dropout.lua --quick
 

@@ -361,33 +361,7 @@ function Runs:plot_curves(name, o)
     end
     ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
   end
-  -- seeds counted as the curves take them: finished runs; the others said.
-  -- Variants with fewer (a failed or diverged seed) are named by the range:
-  -- "mean over 3 seeds" was the most of any variant, said of all.
-  local n, lo_n, left, finished = 0, nil, 0, stats.raw.finished
-  local failed = stats.raw.failed_of(self)
-  local n_failed = 0
-  for _, k in pairs(failed) do n_failed = n_failed + k end
-  for _, v in ipairs(self:variants()) do
-    local k = 0
-    for _, r in ipairs(self:of(v)) do if finished(r) then k = k + 1 else left = left + 1 end end
-    n, lo_n = math.max(n, k), math.min(lo_n or k, k)
-  end
-  local seeds = (lo_n or n) < n and string.format("%d to %d seeds", lo_n, n)
-    or string.format("%d seeds", n)
-  local band = n > 1 and string.format("mean over %s, band: %s", seeds,
-    o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
-    or "sd over seeds") or n == 1 and "one seed" or "no finished run"
-  if o.smooth then band = string.format("%s; bold: running mean of %s points", band,
-    tostring(o.smooth)) end
-  if left > 0 then
-    band = band .. string.format("; %d run%s that diverged not shown", left, left == 1 and ""
-      or "s")
-  end
-  if n_failed > 0 then
-    band = band .. string.format("; %d run%s failed (no record)", n_failed, n_failed == 1
-      and "" or "s")
-  end
+  local band = require("wb.runs_curve_note").note(self, o, stats.raw)
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,

@@ -391,6 +391,11 @@ static int sys_fork_call(lua_State *L)
     int fd[2];
     if (pipe(fd) != 0)
         return luaL_error(L, "fork_call: pipe: %s", strerror(errno));
+    /* not inherited through exec: a process the child starts in the
+     * background (a hook's `cmd &`, gnuplot -persist) would hold the pipe
+     * open, and this process would wait for it to end, not for the child */
+    fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fd[1], F_SETFD, FD_CLOEXEC);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {

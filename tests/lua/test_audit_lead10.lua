@@ -68,6 +68,24 @@ T.test("a run's error comes back as raised: a wb.Error keeps its kind", function
     .. "process ended with status 7 and said nothing"), tostring(err))
 end)
 
+T.test("a process a run starts in the background does not hold ex:run() up", function()
+  -- the child's pipe was inherited: ex:run() waited for the sleep to end
+  local pidfile = dir .. "/sleeper.pid"
+  local ex = wb.experiment({name = "background", base = BASE, seeds = {1}, keys = {"hidden"},
+    build = function(cfg)
+      os.execute("sleep 30 >/dev/null 2>&1 & echo $! > " .. pidfile)
+      return counting(cfg)
+    end}, {root = dir .. "/bg"})
+  T.stderr_of(function() return ex:run{verbose = false} end)
+  local pid = T.slurp(pidfile):match("%d+")
+  -- running (not gone, nor a zombie nobody reaps, as in a container)
+  local f = pid and io.open("/proc/" .. pid .. "/stat")
+  local state = f and f:read("a"):match("^%d+ %b() (%a)")
+  if f then f:close() end
+  T.ok(state and state ~= "Z" and state ~= "X", "the sleeper still runs: " .. tostring(state))
+  if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+end)
+
 T.test("the run's record and model come back; a second ex:run() trains nothing", function()
   local root = dir .. "/again"
   local first = losses(root, {1})

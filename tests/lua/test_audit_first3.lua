@@ -171,6 +171,19 @@ end
 
 -- {==== files and folders ====
 
+T.test("h:plot(\"loss\") says where figures are drawn, and its example runs", function()
+  local m = model()
+  local h = m:fit(data(), {epochs = 2, verbose = false})
+  -- was: "wb.History has no field 'plot'; its fields and methods: ..."
+  local ok, e = pcall(function() return h:plot("loss") end)
+  T.ok(not ok and e:find("wb.plot.lines{", 1, true) and e:find("run:plot(", 1, true)
+    and e:find("test_audit_first3", 1, true), "h:plot: " .. tostring(e))
+  local ex = e:match("(wb%.plot%.lines%b{}):show%(%)")
+  T.ok(ex, "no example in: " .. e)
+  local p = assert(load("local h = ...; return " .. ex, "example", "t", _ENV))(h)
+  T.eq(tostring(p), "Plot(lines)")
+end)
+
 T.test("wb.sys.listdir of a missing folder: the error is at the caller's line", function()
   -- was "bindings/lua/wb/identity_reads.lua:239: listdir: cannot open ..."
   local err = T.check_error("listdir: cannot open /nonexistent/first3: No such file or "

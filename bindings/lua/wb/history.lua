@@ -19,7 +19,11 @@ local KERAS = {
   epoch = "h.epochs is the number of epochs run; series are indexed by epoch from 1 "
     .. "(Keras's History.epoch lists them from 0)",
   acc = "accuracy is h.accuracy (Keras before 2.3 called it acc)",
-  val_acc = "validation accuracy is h.val_accuracy (Keras before 2.3 called it val_acc)"}
+  val_acc = "validation accuracy is h.val_accuracy (Keras before 2.3 called it val_acc)",
+  -- a pandas or matplotlib habit: the history is data; figures are wb.plot's
+  plot = "a history holds data; draw a series with wb.plot.lines{series = {{label = "
+    .. "\"loss\", y = h.loss}}}:show() (help(wb.plot.lines)); an experiment's run "
+    .. "draws its own: run:plot(\"loss\")"}
 
 local SERIES = {"loss", "accuracy", "data_loss", "reg_loss", "epoch_time", "lr"}
 local VAL_SERIES = {"val_loss", "val_accuracy"}

@@ -136,6 +136,16 @@ T.test("wb.compare: a misspelt metric is wb.compare's error, at the caller's lin
     .. "'test_accuracy'?)", function() local _ = wb.compare(runs, "test_acc") end)
   T.ok(err:find("^tests/lua/test_audit_first3.lua:%d+: "), err)
   T.ok(wb.compare(runs, "test_accuracy"):find("**b**", 1, true))
+  -- the same through a task's report (was: "bindings/lua/wb/task.lua:173: ...")
+  local task = wb.task{name = "first3_cmp", experiment = {base = {epochs = 1, hidden = 8}}}
+  for _, bad in ipairs{function() task:compare(runs, "test_acc") end,
+    function() task:compare(runs, "test_accuracy", {beter = "higher"}) end,
+    function() task:compare(runs, "test_accuracy", {better = "up"}) end,
+    function() task:compare(runs, 7) end} do
+    local ok, e = pcall(bad)
+    T.ok(not ok and tostring(e):find("^tests/lua/test_audit_first3.lua:%d+: "), tostring(e))
+  end
+  T.ok(task:compare(runs, "test_accuracy"):find("**b**", 1, true))
 end)
 
 if pcall(wb.data.mnist) then

@@ -69,18 +69,26 @@ end
 ---@return string
 ---Example: print(wb.compare(runs, "test_accuracy", {better = "higher"}))
 function M.compare(runs, metric, o)
-  args.check("compare", 1, runs, "wb.Runs")
-  args.check("compare", 2, metric, "string")
-  args.opt("compare", 3, o, "table")
+  local s, best, all = M._compare(runs, metric, o) -- not a tail call: levels count it
+  return s, best, all
+end
+
+-- wb.compare for a caller one frame up (wb.compare, wb.Task:compare): its
+-- argument errors are raised at the line that called that caller (a
+-- misspelt metric in task:compare was reported at a line of task.lua).
+function M._compare(runs, metric, o)
+  args.check("compare", 1, runs, "wb.Runs", 4)
+  args.check("compare", 2, metric, "string", 4)
+  args.opt("compare", 3, o, "table", 4)
   o = o or {}
-  util.check_options(o, {"better"}, "wb.compare", 2)
+  util.check_options(o, {"better"}, "wb.compare", 3)
   -- a misspelt metric is wb.compare's error at the caller's line (it was
   -- wb.Runs:values', raised at a line of this file)
   require("wb.runs_stats").raw.check_name(runs.records, metric, "values", "wb.compare",
-    "metric", 2)
+    "metric", 3)
   if o.better ~= nil and o.better ~= "higher" and o.better ~= "lower" then
     error(string.format('wb.compare: option \'better\': "higher" or "lower" expected, got %s',
-      type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 2)
+      type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 3)
   end
   -- an accuracy's best is its highest (the default was "lower" for every
   -- metric: the least accurate variant came out best)

@@ -145,16 +145,17 @@ T.test("complete: methods through metatables, ':' lists functions only", functio
   Sub.__index = Sub
   function Sub.method_two() end
   local env = {obj = setmetatable({own = 1}, Sub)}
-  T.eq(table.concat(R.complete("obj:", env), " "), "obj:method_one obj:method_two")
+  -- a method's "(" comes with it: obj:name is only ever a call
+  T.eq(table.concat(R.complete("obj:", env), " "), "obj:method_one( obj:method_two(")
   T.eq(table.concat(R.complete("obj.", env), " "),
     "obj.field_x obj.method_one obj.method_two obj.own")
   -- Strings complete their methods; tensors through __methods.
   env.s = "text"
-  T.ok(has(R.complete("s:up", env), "s:upper"))
+  T.ok(has(R.complete("s:up", env), "s:upper("))
   env.t = wb.zeros(2, 2)
   local c = R.complete("t:sh", env)
-  T.eq(table.concat(c, " "), "t:shape")
-  T.ok(has(R.complete("t:", env), "t:numel"))
+  T.eq(table.concat(c, " "), "t:shape(")
+  T.ok(has(R.complete("t:", env), "t:numel("))
 end)
 
 T.test("complete: never calls an __index function", function()
@@ -258,7 +259,7 @@ else
     wait_for("a", function(s) return s:find("\n11%s*\n22%s*\n33%s*\n") end, "11 22 33")
   end)
 
-  T.test("Tab completes wb.ze to wb.zeros and t:sh to t:shape", function()
+  T.test("Tab completes wb.ze to wb.zeros and t:sh to t:shape(", function()
     wait_for("a", at_prompt, "a prompt")
     tmux("send-keys -t a -l wb.ze")
     tmux("send-keys -t a Tab")
@@ -267,8 +268,8 @@ else
     type_line("a", "t = wb.ones(2, 2)")
     tmux("send-keys -t a -l t:sh")
     tmux("send-keys -t a Tab")
-    wait_for("a", function(s) return last_line(s) == "> t:shape" end, "> t:shape")
-    tmux("send-keys -t a -l '()[2]'")
+    wait_for("a", function(s) return last_line(s) == "> t:shape(" end, "> t:shape(")
+    tmux("send-keys -t a -l ')[2]'")
     tmux("send-keys -t a Enter")
     wait_for("a", function(s) return count(s, "2") == 1 end, "the shape's 2")
   end)

@@ -149,7 +149,9 @@ function M.complete(text, env)
         and not found[k] and (partial:sub(1, 1) == "_" or k:sub(1, 1) ~= "_")
         and (not want_fn or type(v) == "function") then
       found[k] = true
-      list[#list + 1] = head .. sep .. k
+      -- "obj:name" is only ever a call: the "(" comes with it (as Python's
+      -- rlcompleter does for callables; after "." a function may be a value)
+      list[#list + 1] = head .. sep .. k .. (want_fn and "(" or "")
     end
   end
   for _, t in ipairs(sources(obj)) do

@@ -77,7 +77,7 @@ function M.new(spec, where)
   declared(where, wb.experiment.new, spec.experiment, {name = spec.name, where = where})
   return setmetatable({name = spec.name, title = spec.title or spec.name,
     intro = spec.intro, args = spec.args, experiment = spec.experiment, report = spec.report,
-    where = where, blocks = {}, figures = {}}, Task)
+    where = where, blocks = {}, figures = {}, tried = {}}, Task)
 end
 
 ---wb.Task
@@ -127,13 +127,17 @@ end
 ---wb.Task:figure(name, plot, caption)
 ---Saves plot as <dir>/<name>.png (with .csv and .gp) and lists it in the
 ---README with an optional caption. A figure that cannot be drawn is
----reported in the README and on stderr; the task goes on.
+---reported in the README and on stderr; the task goes on. runs.json lists
+---the figures drawn; one the task's last report drew and this one does not
+---(a figure renamed) is deleted with its .csv and .gp, and another PNG in
+---the folder is named on stderr and left.
 ---@param name string
 ---@param plot wb.Plot
 ---@param caption? string
 ---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
   local path = self:path(name .. ".png")
+  self.tried[name .. ".png"] = true -- drawn or not: its files are this report's
   local ok, err = pcall(plot.save, plot, path)
   if not ok then
     io.stderr:write(string.format("%s: figure %s not drawn: %s\n", self.name, name,
@@ -227,6 +231,33 @@ function Task:_provenance(info, records)
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "")
 end
 
+-- A figure an earlier report of this task drew (its runs.json's figures)
+-- that this one did not (renamed, removed from the script) is deleted with
+-- its CSV and gnuplot script: left, it looked like this report's (task 1's
+-- per_class_accuracy.png beside per_class_error.png). Another PNG in the
+-- folder, not listed (a report older than the list, a file of the user's),
+-- is named on stderr and left.
+function Task:_drop_old_figures()
+  local old = util.read_json(self:path("runs.json"))
+  local tried = self.tried
+  for _, f in ipairs(type(old) == "table" and type(old.figures) == "table" and old.figures
+      or {}) do
+    if type(f) == "string" and f:match("^[^/]+%.png$") and not tried[f] then
+      for _, ext in ipairs{".png", ".csv", ".gp"} do os.remove(self:path(f:sub(1, -5) .. ext)) end
+      io.stderr:write(string.format("%s: removed %s (and its .csv, .gp): an earlier report "
+        .. "drew it, this one does not\n", self.name, self:path(f)))
+      tried[f] = true
+    end
+  end
+  local ok, names = pcall(wb.sys.listdir, self.dir)
+  for _, f in ipairs(ok and names or {}) do
+    if f:match("%.png$") and not tried[f] then
+      io.stderr:write(string.format("%s: %s was not drawn by this report (an older "
+        .. "version's figure, or a file of yours?); left as it is\n", self.name, self:path(f)))
+    end
+  end
+end
+
 -- Runs the report (once) and writes README.md.
 function Task:_report(runs, info)
   if self.intro then self:text(self.intro) end
@@ -273,8 +304,10 @@ function Task:_report(runs, info)
     failed[i] = {hash = f.spec.hash, variant = f.spec.variant, seed = f.spec.seed,
       group_key = f.spec.group_key}
   end
+  self:_drop_old_figures()
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
-    failed = #failed > 0 and failed or nil, command = command_line(info)})
+    failed = #failed > 0 and failed or nil, command = command_line(info),
+    figures = self.figures})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))

@@ -1,0 +1,64 @@
+-- test_task_figures.lua: a task's folder holds the figures its last report
+-- drew. A figure an earlier report drew under a name this one no longer
+-- draws (task 1's per_class_accuracy.png, renamed per_class_error.png) was
+-- left beside the new ones, where it looked like this report's.
+local T = dofile("tests/lua/harness.lua")
+
+local q = T.quote
+local util = require "wb.util"
+
+-- A tiny task drawing one figure named `fig` (and, with two, a second).
+local function write_task(path, fig, two)
+  local f = assert(io.open(path, "w"))
+  f:write(string.format([[
+return wb.task{name = "figs", experiment = {base = {epochs = 1, hidden = 8,
+    subset = {train = 200, test = 100}}},
+  report = function(task, runs)
+    task:figure(%q, runs:plot_curves("loss"))
+    if %s then task:figure("second", runs:plot_curves("loss")) end
+  end}
+]], fig, tostring(two)))
+  f:close()
+end
+
+if os.execute("command -v gnuplot >/dev/null 2>&1") ~= true then
+  T.skip("a renamed figure's old files are removed", "gnuplot is not installed")
+  T.done()
+  return
+end
+
+T.test("a figure the last report drew and this one does not is removed, with its CSV and "
+    .. "script; a PNG of the user's is named and left", function()
+  local dir = T.tmpdir()
+  local script, root = dir .. "/figs.lua", dir .. "/root"
+  write_task(script, "old_name", true)
+  local st, out, err = T.run_wb(q(script) .. " --root " .. q(root))
+  T.eq(st, 0, out .. err)
+  local tdir = root .. "/figs"
+  for _, f in ipairs{"old_name.png", "old_name.csv", "old_name.gp", "second.png"} do
+    T.ok(wb.sys.exists(tdir .. "/" .. f), "not drawn: " .. f)
+  end
+  T.eq(table.concat(util.read_json(tdir .. "/runs.json").figures, " "),
+    "old_name.png second.png")
+  -- the user's own figure in the folder: never deleted
+  local mine = assert(io.open(tdir .. "/mine.png", "wb")); mine:write("x"); mine:close()
+  write_task(script, "new_name", false)
+  st, out, err = T.run_wb(q(script) .. " --root " .. q(root))
+  T.eq(st, 0, out .. err)
+  for _, f in ipairs{"old_name.png", "old_name.csv", "old_name.gp", "second.png",
+      "second.csv", "second.gp"} do
+    T.ok(not wb.sys.exists(tdir .. "/" .. f), "left: " .. f)
+  end
+  T.ok(wb.sys.exists(tdir .. "/new_name.png"))
+  T.ok(err:find("removed " .. tdir .. "/old_name.png", 1, true), err)
+  T.ok(err:find(tdir .. "/mine.png was not drawn by this report", 1, true), err)
+  T.ok(wb.sys.exists(tdir .. "/mine.png"))
+  T.eq(table.concat(util.read_json(tdir .. "/runs.json").figures, " "), "new_name.png")
+  -- the same report again: nothing removed, the user's file still named
+  st, out, err = T.run_wb(q(script) .. " --root " .. q(root))
+  T.eq(st, 0, out .. err)
+  T.ok(not err:find("removed", 1, true), err)
+  T.ok(wb.sys.exists(tdir .. "/new_name.png"))
+end)
+
+T.done()

@@ -55,6 +55,51 @@ T.test("lines smooth: a window of fewer than 2 points or not an integer is refus
   end
 end)
 
+T.test("lines smooth_by = \"median\": the running median of the window's finite values, "
+    .. "not pulled by a huge value; equal to a sort of each window on random data", function()
+  local nan = 0 / 0
+  local p = P.lines{smooth = 3, smooth_by = "median", series = {
+    {label = "a", y = {1, 2, 6, nan, 4, 1000, 5, 7}}}}
+  p:save(dir .. "/m.png")
+  local rows = T.csv_rows(dir .. "/m.csv")
+  T.eq(table.concat(rows[1], ","), "x,a,a median 3")
+  -- windows {1} {1,2,6} {2,6,-} {gap} {-,4,1000} {4,1000,5} {1000,5,7} {7}
+  local want = {1, 2, 4, nan, 502, 5, 7, 7}
+  for j, w in ipairs(want) do
+    if w ~= w then T.eq(rows[j + 1][3], "NaN", "row " .. j)
+    else near(tonumber(rows[j + 1][3]), w, "median at " .. j) end
+  end
+  -- against the definition: each window's finite values sorted (odd and even k)
+  local sm = require "wb.plot.smooth"
+  local v, seed = {}, 7
+  for i = 1, 300 do
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    v[i] = seed % 17 == 0 and nan or (seed % 1000) / 7
+  end
+  for _, k in ipairs{2, 5, 10, 101, 400} do
+    local got = sm.median(v, k)
+    for j = 1, #v do
+      local before = (k - 1) // 2
+      local a, b = j - before, j + (k - 1 - before)
+      if a < 1 then a, b = 1, b - (1 - a) end
+      if b > #v then a, b = a + (b - #v), #v end
+      a, b = math.min(math.max(a, 1), j), math.max(math.min(b, #v), j)
+      local w = {}
+      for i = a, b do if v[i] == v[i] then w[#w + 1] = v[i] end end
+      table.sort(w)
+      local m = #w
+      local want = (v[j] ~= v[j] or m == 0) and nan
+        or (m % 2 == 1 and w[(m + 1) // 2] or (w[m // 2] + w[m // 2 + 1]) / 2)
+      if want ~= want then T.ok(got[j] ~= got[j], string.format("k %d at %d: NaN", k, j))
+      elseif got[j] ~= want then T.eq(got[j], want, string.format("k %d at %d", k, j)) end
+    end
+  end
+  T.check_error('smooth_by: expected "mean" or "median", got mode', P.lines,
+    {smooth = 3, smooth_by = "mode", series = {{y = {1, 2}}}})
+  T.check_error("smooth_by: given without smooth = k", P.lines,
+    {smooth_by = "median", series = {{y = {1, 2}}}})
+end)
+
 T.test("plot_curves smooth = k: the mean over seeds drawn as given and smoothed, the title "
     .. "says the window", function()
   local function rec(seed)
@@ -73,6 +118,8 @@ T.test("plot_curves smooth = k: the mean over seeds drawn as given and smoothed,
   near(tonumber(rows[11][2]), 1.5, "step 10 as given: the mean of seeds 1 and 2")
   near(tonumber(rows[11][3]), 2, "step 10: steps 9 to 12 averaged")
   T.check_error("unknown", function() rs:plot_curves("loss", {x = "step", smoothe = 4}) end)
+  p = rs:plot_curves("loss", {x = "step", smooth = 4, smooth_by = "median"})
+  T.ok(p.d.title:find("bold: running median of 4 points", 1, true), p.d.title)
 end)
 
 T.done()

@@ -18,7 +18,7 @@
 -- and wb/plot/grid.lua; every kind also takes title, size = {w, h} in
 -- pixels and extra = raw gnuplot commands, trusted, run before `plot`):
 --   wb.plot.lines{xlabel, ylabel, series = {{label, x, y, err}}, logx, logy,
---                 xrange, yrange, points, smooth}
+--                 xrange, yrange, points, smooth, smooth_by}
 --   wb.plot.bars{xlabel, ylabel, labels, values, err | series, yrange, logy}
 --   wb.plot.heatmap{z, xlabels, ylabels, xlabel, ylabel, counts, format,
 --                   palette, zrange}

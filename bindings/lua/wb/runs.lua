@@ -292,7 +292,8 @@ end
 ---{{label =, y =, like =}, ...} horizontal reference lines across the
 ---curves' steps (like = a variant label: dashed, in that variant's colour),
 ---smooth = k (wb.plot.lines: each mean faint, and bold its running mean over
----k points, band too; the title says so).
+---k points, band too; the title says so), smooth_by = "median" (its running
+---median instead).
 ---Curves are of finished runs only (wb.Runs:curve): the title counts the
 ---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
 ---that diverged are not shown and how many failed (no record); a variant
@@ -312,7 +313,7 @@ function Runs:plot_curves(name, o)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
   util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange",
-    "smooth"},
+    "smooth", "smooth_by"},
     "wb.Runs:plot_curves", 2)
   if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
@@ -365,7 +366,7 @@ function Runs:plot_curves(name, o)
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
-    smooth = o.smooth, err_is = o.x ~= "step" and "ci95" or "sd"}
+    smooth = o.smooth, smooth_by = o.smooth_by, err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 
 local find = require "wb.runs_find"

@@ -25,8 +25,8 @@ function M.note(rs, o, raw)
   local band = n > 1 and string.format("mean over %s, band: %s", seeds,
     o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
     or "sd over seeds") or n == 1 and "one seed" or "no finished run"
-  if o.smooth then band = string.format("%s; bold: running mean of %s points", band,
-    tostring(o.smooth)) end
+  if o.smooth then band = string.format("%s; bold: running %s of %s points", band,
+    o.smooth_by == "median" and "median" or "mean", tostring(o.smooth)) end
   if left > 0 then
     band = band .. string.format("; %d run%s that diverged not shown", left, left == 1 and ""
       or "s")

@@ -80,7 +80,7 @@ local function log_tics(d, L)
   if ty then L[#L + 1] = "set ytics " .. ty end
 end
 
----wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is, smooth} -> wb.Plot
+---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is, smooth, smooth_by} -> wb.Plot
 ---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
 ---tensors); x defaults to 1..n; err draws a shaded y +- err band, or lo
 ---and hi (together, instead of err) a band from lo to hi; on a log y axis a
@@ -95,7 +95,9 @@ end
 ---running mean over k consecutive points (centred, the window shrinking to
 ---stay centred near the ends; NaN-aware: the mean of the window's finite
 ---values; a point that is not finite stays a gap), its band the running
----mean of its edges; the CSV has both (column "label mean k"). Also title,
+---mean of its edges; the CSV has both (column "label mean k").
+---smooth_by = "median" (with smooth) draws the running median instead (of
+---the window's finite values): a few huge values do not pull it. Also title,
 ---size = {w, h} pixels, extra = raw gnuplot commands. Nothing is drawn
 ---until :save/:show.
 ---@param opts table
@@ -104,46 +106,22 @@ end
 ---  series = {{label = "train", y = h.loss}, {label = "val", y = h.val_loss}}}:show()
 
 local K = {keys = {"xlabel", "ylabel", "series", "logx", "logy", "xrange",
-                   "yrange", "points", "err_is", "smooth"}}
+                   "yrange", "points", "err_is", "smooth", "smooth_by"}}
 
--- The centred running mean of v over k points, by index, of the finite
--- values in each window; NaN where v[j] is not finite (a gap stays a gap)
--- or where the window has no finite value. Near an end the window shrinks
--- to stay centred (with an odd k the first point is its own mean): a
--- window cut on one side only pulled a fast first descent (task 11's loss,
--- 2.3 to 0.3 in 100 steps) towards the later values, drawing 1.2 at step 1.
-local function running_mean(v, k)
-  local sum, cnt, out, n = {[0] = 0}, {[0] = 0}, {}, #v
-  for j = 1, n do
-    local f = U.is_finite(v[j])
-    sum[j], cnt[j] = sum[j - 1] + (f and v[j] or 0), cnt[j - 1] + (f and 1 or 0)
-  end
-  local before = (k - 1) // 2
-  local after = k - 1 - before
-  for j = 1, n do
-    local a, b = j - before, j + after
-    if a < 1 then a, b = 1, b - (1 - a) end
-    if b > n then a, b = a + (b - n), n end
-    a, b = math.min(math.max(a, 1), j), math.max(math.min(b, n), j)
-    local n = cnt[b] - cnt[a - 1]
-    out[j] = (U.is_finite(v[j]) and n > 0) and (sum[b] - sum[a - 1]) / n or 0 / 0
-  end
-  return out
-end
-
--- smooth = k: each series' running mean (s.sy) and its band's (lo and hi
--- edges replace err, which the band of the mean would not be).
+-- smooth = k: each series' running mean or median (s.sy) and its band's
+-- (lo and hi edges replace err, which the band of the mean would not be).
 local function smooth_series(d)
+  local running = require("wb.plot.smooth")[d.smooth_by]
   for _, s in ipairs(d.series) do
     if not s.like then
-      s.sy = running_mean(s.y, d.smooth)
+      s.sy = running(s.y, d.smooth)
       if s.err then
         local lo, hi = {}, {}
         for j = 1, #s.y do lo[j], hi[j] = s.y[j] - s.err[j], s.y[j] + s.err[j] end
         s.lo, s.hi, s.err = lo, hi, nil
       end
       if s.lo then
-        local lo, hi = running_mean(s.lo, d.smooth), running_mean(s.hi, d.smooth)
+        local lo, hi = running(s.lo, d.smooth), running(s.hi, d.smooth)
         for j = 1, #lo do -- both edges or neither: gnuplot fills a NaN top to the axis
           if not (U.is_finite(lo[j]) and U.is_finite(hi[j])) then lo[j], hi[j] = 0 / 0, 0 / 0 end
         end
@@ -164,6 +142,12 @@ function K.prepare(o)
       error("smooth: expected a window of at least 2 points (an integer), got "
         .. tostring(o.smooth), 0)
     end
+  end
+  d.smooth_by = o.smooth_by == nil and "mean" or o.smooth_by
+  if d.smooth_by ~= "mean" and d.smooth_by ~= "median" then
+    error('smooth_by: expected "mean" or "median", got ' .. tostring(o.smooth_by), 0)
+  elseif o.smooth_by ~= nil and not d.smooth then
+    error("smooth_by: given without smooth = k, the window it would apply to", 0)
   end
   local max_n = 0
   local list = series_list(o.series, "series")
@@ -244,7 +228,7 @@ function K.prepare(o)
     if d.shared_x then s.xc = 1
     else col = col + 1; s.xc = col; d.header[col] = name .. " x" end
     col = col + 1; s.yc = col; d.header[col] = name
-    local sm = s.sy and (" mean " .. d.smooth) or ""
+    local sm = s.sy and (" " .. d.smooth_by .. " " .. d.smooth) or ""
     if s.sy then col = col + 1; s.sc = col; d.header[col] = name .. sm end
     if s.err then col = col + 1; s.ec = col; d.header[col] = name .. " " .. d.err_is end
     if s.lo then

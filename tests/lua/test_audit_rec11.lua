@@ -4,7 +4,8 @@
 --    epoch's first step's lr. Now history.lr_changes lists each change a
 --    batch hook made (the step that first used it, the epoch, the lr).
 --    Only lr is writable (opt.momentum = 0.5 is an error): the other
---    settings cannot change under a run.
+--    settings cannot change under a run; a hook's opt:reset() (moments and
+--    step count dropped) is in history.optimizer_resets.
 -- 2. An on_train_end hook that changed the weights left no mark, though the
 --    test metrics and weights file come from them: history.weights_epoch
 --    names the epoch whose weights fit leaves (nil when they are no epoch's)
@@ -88,6 +89,32 @@ T.test("lr_changes survive a resume from a state saved mid-epoch, as the straigh
   T.eq(table.concat(straight.lr_changes.step, " "), "5 10")
   T.eq(table.concat(h.lr_changes.step, " "), table.concat(straight.lr_changes.step, " "))
   T.eq(math.type(h.lr_changes.step[1]), "integer")
+  for i = 1, 3 do T.eq(h.loss[i], straight.loss[i]) end
+end)
+
+T.test("a hook that resets the optimizer's state: history.optimizer_resets gives the last "
+  .. "step before it and its epoch, also after a resume from a state saved mid-epoch",
+  function()
+  local path = dir .. "/reset.state.safetensors"
+  local function cbs()
+    return {hooks{on_train_batch_end = function(m, s) if s == 6 then m.optimizer:reset() end end,
+      on_epoch_begin = function(m, e) if e == 3 then m.optimizer:reset() end end},
+      wb.callbacks.ModelCheckpoint{filepath = path, save_state = true, save_freq = 7}}
+  end
+  local straight = fit_with(cbs())
+  T.eq(table.concat(straight.optimizer_resets.step, " "), "6 10")
+  T.eq(table.concat(straight.optimizer_resets.epoch, " "), "2 3")
+  T.eq(fit_with({}).optimizer_resets, nil)
+  local m = T.tiny_mlp(1)
+  local train, val = T.tiny_data()
+  local c = cbs()
+  c[3] = {on_train_batch_end = function(_, s) if s == 9 then error("killed", 0) end end}
+  T.ok(not pcall(m.fit, m, train, {epochs = 3, batch_size = 16, verbose = false,
+    validation = val, seed = 1, callbacks = c}), "killed at step 9, saved at 7")
+  local h = T.tiny_mlp(1):fit(train, {epochs = 3, batch_size = 16, verbose = false,
+    validation = val, resume = path, callbacks = cbs()})
+  T.eq(table.concat(h.optimizer_resets.step, " "), "6 10")
+  T.eq(math.type(h.optimizer_resets.step[1]), "integer")
   for i = 1, 3 do T.eq(h.loss[i], straight.loss[i]) end
 end)
 

@@ -41,6 +41,7 @@ local hguard = require "wb.history_guard" -- what fit recorded, checked after ho
 local guard_of, hset = hguard.start, hguard.set -- hset: a field fit sets (best_epoch, ...)
 local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
+local check_optimizer = require("wb.fit_hooks").check_optimizer -- a hook's opt:reset()
 local callbacks = require "wb.callbacks"
 local losses = require "wb.losses"
 local state = require "wb.state"
@@ -289,6 +290,7 @@ function Sequential:fit(train, opts, more)
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
+  check_optimizer(ctx) -- where its step count is now
   if stopped and not (rs and rs.stopped) and initial < epochs then
     hset(history, "stopped_epoch", initial) -- the epochs done: none in this fit
   end
@@ -351,6 +353,7 @@ function Sequential:fit(train, opts, more)
     local stopped_before = history.stopped_epoch
     local own, stop = loop.own_numbers(logs), call_cbs(cbs, "on_epoch_end", self, epoch, logs)
     loop.check_model(self, ctx, "on_epoch_end", true)
+    check_optimizer(ctx, epoch)
     rawset(self, "_fit_busy", nil)
     loop.check_interrupt() -- a Ctrl-C a hook's pcall caught
     -- after the hooks, as Keras's History (the last callback): a number a

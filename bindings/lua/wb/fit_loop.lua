@@ -259,6 +259,7 @@ end
 -- too): where the epoch is, for save_state (wb/state.lua), while the
 -- callbacks' private _after_batch_end hooks (ModelCheckpoint's save) run.
 local function save_mid(model, ctx, mid)
+  hooks.check_optimizer(ctx, mid.epoch) -- a reset so far is in the state's history
   rawset(model, "_fit_mid", mid)
   local ok, err = pcall(call_cbs, ctx.batch_cbs, "_after_batch_end", nil, mid.gstep)
   rawset(model, "_fit_mid", nil); rawset(model, "_fit_save_mid", nil)

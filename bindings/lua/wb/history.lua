@@ -12,7 +12,8 @@ History.__methods = History -- for the REPL's Tab (which never calls __index)
 -- compared with nil).
 History.__fields = {stopped_epoch = true, best_epoch = true, steps = true,
   instruments = true, stopped = true, -- stopped: a divergence's message (wb/fit_loop.lua)
-  weights_epoch = true, weights_changed_by = true, lr_changes = true} -- wb/state_fit.lua, fit_loop
+  weights_epoch = true, weights_changed_by = true, -- wb/state_fit.lua
+  lr_changes = true, optimizer_resets = true} -- wb/fit_loop.lua, wb/fit_hooks.lua
 
 -- Keras's names for what is here under another name.
 local KERAS = {
@@ -39,7 +40,9 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---EarlyStopping set them; lr_changes when a batch hook set the optimizer's
 ---lr (only lr is writable): {step = the first step using it, epoch = the
 ---epoch whose hook set it, lr}, one entry per change (an epoch hook's
----change is in lr); weights_epoch: the epoch whose end-of-epoch weights
+---change is in lr); optimizer_resets when a hook reset the optimizer's
+---state (opt:reset()): {step = the last step before it, epoch};
+---weights_epoch: the epoch whose end-of-epoch weights
 ---fit left in the model (the last one; EarlyStopping's best epoch when it
 ---restored it: loss and val_loss stay the last epoch's, as Keras's), nil
 ---when an on_train_end hook set weights of no epoch, which

@@ -365,9 +365,10 @@ function M.resume(model, path, opt, want)
   for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
     h[k] = math.tointeger(h[k])
   end
-  local lc = h.lr_changes -- its step and epoch numbers: integers, as fit records them
-  for _, s in ipairs(lc and {lc.step, lc.epoch} or {}) do
-    for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end
+  for _, c in ipairs{h.lr_changes or {}, h.optimizer_resets or {}} do -- integers, as recorded
+    for _, s in ipairs{c.step or {}, c.epoch or {}} do
+      for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end
+    end
   end
   for _, k in ipairs{"step", "epoch", "batch_size"} do
     local s = h.steps and h.steps[k]

@@ -105,6 +105,9 @@ T.test("a hook that resets the optimizer's state: history.optimizer_resets gives
   T.eq(table.concat(straight.optimizer_resets.step, " "), "6 10")
   T.eq(table.concat(straight.optimizer_resets.epoch, " "), "2 3")
   T.eq(fit_with({}).optimizer_resets, nil)
+  local n = 0 -- an optimizer of the user's (a table with step) has no step count
+  T.eq(fit_with({}, {optimizer = {step = function() n = n + 1 end}}).optimizer_resets, nil)
+  T.eq(n, 15)
   local m = T.tiny_mlp(1)
   local train, val = T.tiny_data()
   local c = cbs()

@@ -95,6 +95,7 @@ M.call_cbs = call_cbs
 -- step count says which: the last reset of the epoch), and epoch.
 function M.check_optimizer(ctx, epoch)
   local it, at = ctx.opt.iterations, ctx.opt_at
+  if math.type(it) ~= "integer" then return end -- an optimizer of the user's: no count
   if at and it - at[1] ~= ctx.step - at[2] then
     local h = ctx.history
     local r = rawget(h, "optimizer_resets")

@@ -8,6 +8,7 @@ local M = wb.callbacks
 
 local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
 local wants_max, monitor_value = M._wants_max, M._monitor_value
+local hset = require("wb.history_guard").set -- fit's fields of the history: fit expects these
 
 -- {==================== EarlyStopping ====================
 
@@ -29,7 +30,8 @@ EarlyStopping._make = function(o) return M.EarlyStopping(o) end
 ---not, never at the first epoch. mode "auto" (max for accuracies), "min",
 ---"max"; baseline: a value to beat; start_from_epoch (0): epochs ignored at
 ---first. With restore_best_weights (false) the best epoch's weights are
----restored at the end, stopped early or not. Its best_epoch and
+---restored at the end, stopped early or not (history.weights_epoch then
+---names that epoch). Its best_epoch and
 ---stopped_epoch count from 1 (Keras's attributes count from 0: its "Epoch
 ---4: early stopping" is stopped_epoch 3 there, 4 here). Sets
 ---history.best_epoch; stopped_epoch (its field, and fit's history.stopped_epoch) is the epoch
@@ -108,7 +110,7 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     if self.baseline == nil or self:_better(current, self.baseline) then
       self.wait = 0
     end
-    if model.history then model.history.best_epoch = epoch end
+    if model.history then hset(model.history, "best_epoch", epoch, self) end
     return
   end
   if self.wait >= self.patience and epoch > 1 then
@@ -116,7 +118,7 @@ function EarlyStopping:on_epoch_end(epoch, logs)
     -- stop (sets model.stop_training back to false)
     self.stopped_epoch = epoch
     model.stop_training = true
-    if model.history then model.history.stopped_epoch = epoch end
+    if model.history then hset(model.history, "stopped_epoch", epoch, self) end
   end
 end
 
@@ -131,7 +133,7 @@ function EarlyStopping:on_train_end()
     self.stopped_epoch = nil -- asked at the last epoch, overruled: training was not stopped
   end
   if model and model.history and self.best_epoch then
-    model.history.best_epoch = self.best_epoch
+    hset(model.history, "best_epoch", self.best_epoch, self)
   end
   if self.stopped_epoch and self.verbose then
     io.stdout:write(string.format("epoch %d: early stopping\n", self.stopped_epoch))
@@ -143,6 +145,12 @@ function EarlyStopping:on_train_end()
     end
     model:set_weights(self.best_weights)
   end
+end
+
+-- The epoch whose weights on_train_end restored, or nil: fit's
+-- history.weights_epoch (wb/state_fit.lua).
+require("wb.state_fit").restores[EarlyStopping] = function(es)
+  return es.restore_best_weights and es.has_best_weights and es.best_epoch or nil
 end
 
 ---wb.callbacks.EarlyStopping:get_state() -> table

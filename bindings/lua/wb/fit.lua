@@ -37,9 +37,11 @@ local args = require "wb.args"
 local fa = require "wb.fit_args"
 local ev = require "wb.evaluate"
 local History = require "wb.history"
-local guard_of = require("wb.history_guard").start -- what fit recorded, checked after hooks
+local hguard = require "wb.history_guard" -- what fit recorded, checked after hooks
+local guard_of, hset = hguard.start, hguard.set -- hset: a field fit sets (best_epoch, ...)
 local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
+local check_optimizer = require("wb.fit_hooks").check_optimizer -- a hook's opt:reset()
 local callbacks = require "wb.callbacks"
 local losses = require "wb.losses"
 local state = require "wb.state"
@@ -161,7 +163,10 @@ end
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
 ---1) or "log"; see wb.instruments), cockpit (true, N or {every, save,
 ---renderer}: a live panel of the instruments in the terminal every N steps;
----see wb.cockpit). Raises a divergence error object
+---see wb.cockpit). The history says what hooks did to training: the lr a
+---batch hook set (history.lr_changes), the epoch whose weights fit leaves
+---(weights_epoch: restore_best_weights, an on_train_end hook; see
+---wb.History). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
@@ -271,9 +276,10 @@ function Sequential:fit(train, opts, more)
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
-    guard = guard_of(history, self)}
+    guard = guard_of(history, self, cbs)}
   local _ <close> = loop.enter(ctx) -- for where a hook failed
-  if instr then instr.ctx = ctx end
+  if instr then instr.ctx, ctx.guard.instr_cb = ctx, instr end
+  hset(history, "weights_epoch", nil); hset(history, "weights_changed_by", nil) -- train_end's
   local fixed = opts.shuffle == false and fa.identity_perm(n) or nil
   self:zero_grad()
   -- where a save_state would not be exact (wb/state.lua): set until the
@@ -284,8 +290,9 @@ function Sequential:fit(train, opts, more)
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
+  check_optimizer(ctx) -- where its step count is now
   if stopped and not (rs and rs.stopped) and initial < epochs then
-    history.stopped_epoch = initial -- the epochs done: none in this fit
+    hset(history, "stopped_epoch", initial) -- the epochs done: none in this fit
   end
   local best = huge -- as Keras's best: a NaN or inf val_loss is never the best epoch
   local last_logs = {} -- on_train_end's, as Keras's: the last epoch's logs
@@ -299,7 +306,7 @@ function Sequential:fit(train, opts, more)
       local stop = call_cbs(cbs, "on_epoch_begin", self, epoch, {})
       loop.check_model(self, ctx, "on_epoch_begin", true)
       if stop then -- before the epoch: it does not train
-        self.stop_training, history.stopped_epoch = true, epoch - 1
+        self.stop_training = true; hset(history, "stopped_epoch", epoch - 1)
         rawset(self, "_fit_busy", nil)
         break
       end
@@ -336,7 +343,7 @@ function Sequential:fit(train, opts, more)
     rawset(self, "_fit_step", ctx.step)
     if val and logs.val_loss < best then
       best = logs.val_loss
-      history.best_epoch = epoch
+      hset(history, "best_epoch", epoch)
     end
     if verbose then
       io.stdout:write(tty and "\r\27[K" or "", epoch_line(epoch, epochs, logs), "\n")
@@ -346,6 +353,7 @@ function Sequential:fit(train, opts, more)
     local stopped_before = history.stopped_epoch
     local own, stop = loop.own_numbers(logs), call_cbs(cbs, "on_epoch_end", self, epoch, logs)
     loop.check_model(self, ctx, "on_epoch_end", true)
+    check_optimizer(ctx, epoch)
     rawset(self, "_fit_busy", nil)
     loop.check_interrupt() -- a Ctrl-C a hook's pcall caught
     -- after the hooks, as Keras's History (the last callback): a number a
@@ -353,7 +361,7 @@ function Sequential:fit(train, opts, more)
     loop.record_epoch(history, logs, own, ctx.guard) -- a hook changed none of fit's numbers
     -- the epoch training stopped at: a hook that asked for a stop (and wrote
     -- it) may have been overruled by a later one (stop_training = false)
-    history.stopped_epoch = stop and epoch or stopped_before
+    hset(history, "stopped_epoch", stop and epoch or stopped_before)
     if stop then self.stop_training = true end
     -- ModelCheckpoint{save_state}: after every hook, so the state holds them all
     call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
@@ -361,8 +369,8 @@ function Sequential:fit(train, opts, more)
   end
   -- every step row too: the epochs' checks compared the rows recorded since the last
   ctx.guard:check("a hook of this fit (a batch or epoch hook)", true)
-  state.train_end(self, params, cbs,
-    function() call_cbs(cbs, "on_train_end", nil, last_logs) end)
+  state.train_end(self, params, cbs, -- and history.weights_epoch, weights_changed_by
+    function(cb) call_cbs({cb}, "on_train_end", nil, last_logs) end)
   ctx.guard:check("an on_train_end hook", true)
   return history
 end

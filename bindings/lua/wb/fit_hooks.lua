@@ -86,4 +86,23 @@ function M.stopping(model)
 end
 
 M.call_cbs = call_cbs
+
+-- A hook that reset the optimizer's state (opt:reset(), or set it: opt:
+-- set_state) changed training as no setting says: its moments and step
+-- count start again. Seen by the step count (opt.iterations) against the
+-- steps fit made since the last look (ctx.opt_at: one C read an epoch);
+-- history.optimizer_resets records it: step, the last step before it (the
+-- step count says which: the last reset of the epoch), and epoch.
+function M.check_optimizer(ctx, epoch)
+  local it, at = ctx.opt.iterations, ctx.opt_at
+  if math.type(it) ~= "integer" then return end -- an optimizer of the user's: no count
+  if at and it - at[1] ~= ctx.step - at[2] then
+    local h = ctx.history
+    local r = rawget(h, "optimizer_resets")
+    if not r then r = {step = {}, epoch = {}}; rawset(h, "optimizer_resets", r) end
+    r.step[#r.step + 1], r.epoch[#r.epoch + 1] = ctx.step - it, epoch
+  end
+  ctx.opt_at = {it, ctx.step}
+end
+
 return M

@@ -157,6 +157,19 @@ function M.record_epoch(history, logs, own, guard)
   guard:recorded(logs)
 end
 
+-- A batch hook of epoch `epoch` set the optimizer's lr (to lr), used from
+-- global step `step` on (an on_train_batch_end's: the next step, in this
+-- epoch or the next): history.lr_changes records it, as history.lr
+-- records only each epoch's first step's lr (and history.steps.lr only
+-- every log_every-th step's). The test for it compares a number.
+function M.lr_changed(ctx, step, epoch, lr)
+  local h = ctx.history
+  local c = rawget(h, "lr_changes")
+  if not c then c = {step = {}, epoch = {}, lr = {}}; rawset(h, "lr_changes", c) end
+  local i = #c.step + 1
+  c.step[i], c.epoch[i], c.lr[i] = step, epoch, lr
+end
+
 -- An empty step series: the series fit always records.
 function M.new_steps()
   return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
@@ -220,6 +233,7 @@ local function after_step(model, ctx, logs, total, correct, count)
     local acc, bs, ep, loss, lr, step = logs.accuracy, logs.batch_size, logs.epoch, logs.loss,
       logs.lr, logs.step
     call_cbs(bcb, "on_train_batch_end", model, step, logs)
+    if ctx.opt.lr ~= lr then M.lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
     if logs.accuracy ~= acc or logs.batch_size ~= bs or logs.epoch ~= ep or logs.loss ~= loss
         or logs.lr ~= lr or logs.step ~= step then -- changed, or a NaN (check_own's differs)
@@ -245,6 +259,7 @@ end
 -- too): where the epoch is, for save_state (wb/state.lua), while the
 -- callbacks' private _after_batch_end hooks (ModelCheckpoint's save) run.
 local function save_mid(model, ctx, mid)
+  hooks.check_optimizer(ctx, mid.epoch) -- a reset so far is in the state's history
   rawset(model, "_fit_mid", mid)
   local ok, err = pcall(call_cbs, ctx.batch_cbs, "_after_batch_end", nil, mid.gstep)
   rawset(model, "_fit_mid", nil); rawset(model, "_fit_save_mid", nil)
@@ -282,8 +297,10 @@ function M.run_epoch(self, ctx, epoch)
       if bcb then
         -- a stop asked for here takes effect after the step, where Keras
         -- checks model.stop_training (and a stop_training set here did)
+        local lr = logs.lr
         call_cbs(bcb, "on_train_batch_begin", self, gstep, logs)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
+        if logs.lr ~= lr then M.lr_changed(ctx, gstep, epoch, logs.lr) end
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
       end
     end

@@ -11,7 +11,9 @@ History.__methods = History -- for the REPL's Tab (which never calls __index)
 -- (h.val_los was nil: a typo in a script's analysis printed nothing or
 -- compared with nil).
 History.__fields = {stopped_epoch = true, best_epoch = true, steps = true,
-  instruments = true, stopped = true} -- stopped: a divergence's message (wb/fit_loop.lua)
+  instruments = true, stopped = true, -- stopped: a divergence's message (wb/fit_loop.lua)
+  weights_epoch = true, weights_changed_by = true, -- wb/state_fit.lua
+  lr_changes = true, optimizer_resets = true} -- wb/fit_loop.lua, wb/fit_hooks.lua
 
 -- Keras's names for what is here under another name.
 local KERAS = {
@@ -37,8 +39,18 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---wb.History
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
 ---(empty without validation), data_loss, reg_loss (the L2 share of loss),
----epoch_time (seconds), lr, one entry per epoch run; epochs (count);
----stopped_epoch and best_epoch when a callback set them; with fit's
+---epoch_time (seconds), lr (the lr of the epoch's first step), one entry
+---per epoch run; epochs (count); stopped_epoch and best_epoch when fit or
+---EarlyStopping set them; lr_changes when a batch hook set the optimizer's
+---lr (only lr is writable): {step = the first step using it, epoch = the
+---epoch whose hook set it, lr}, one entry per change (an epoch hook's
+---change is in lr); optimizer_resets when a hook reset the optimizer's
+---state (opt:reset()): {step = the last step before it, epoch};
+---weights_epoch: the epoch whose end-of-epoch weights
+---fit left in the model (the last one; EarlyStopping's best epoch when it
+---restored it: loss and val_loss stay the last epoch's, as Keras's), nil
+---when an on_train_end hook set weights of no epoch, which
+---weights_changed_by then names; with fit's
 ---log_every = k, steps: the step series {step = {k, 2k, ...}, epoch, loss,
 ---accuracy, lr, batch_size, and what per-step hooks wrote into their logs}
 ---(the step's own values, not epoch means); with fit's instruments, the
@@ -50,8 +62,10 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---and so is setting one near its names (h.val_los = ...). A value fit
 ---recorded (an epoch's, a step's row) that a hook changes, removes or
 ---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
----hook, the series, the index and both values: what a run records is what
----training measured; a number of yours goes under a name of its own.
+---hook, the series, the index and both values, and so is a hook's write of
+---best_epoch, stopped_epoch, weights_epoch or instruments (its table and
+---entries): what a run records is what training measured; a number of
+---yours goes under a name of its own.
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 

@@ -19,6 +19,12 @@
 -- A series of a hook's own (a number its logs held, a list it set:
 -- history.my_metric = {...}) may be added; what fit recorded in one from
 -- the logs stays as recorded, as fit's own series.
+--
+-- fit's fields (FIELDS: best_epoch, stopped_epoch, weights_epoch, ...) are
+-- set by fit and wb's EarlyStopping through M.set, and compared at each
+-- check as the series are; history.instruments is fit's instruments' table
+-- (its every, names and the tables it fills: compared by identity, not
+-- their entries, which the instruments add to at their steps).
 local _ENV = require "wb.std"
 local M = {}
 M.__index = M
@@ -29,18 +35,44 @@ local type, rawget, rawlen = type, rawget, rawlen
 -- step (wb/instruments_samples.lua), a NaN until then.
 local DEFERRED = {alpha = true}
 
+-- The fields of a history that fit (and wb's EarlyStopping) set, a hook
+-- never: the run's record reads them (its best weights, its best epoch).
+local FIELDS = {"best_epoch", "stopped_epoch", "weights_epoch", "weights_changed_by"}
+local of = setmetatable({}, {__mode = "k"}) -- a history -> the guard of its fit
+
+-- h.k = v by fit, or by cb (an EarlyStopping): a write the guard of h's
+-- fit expects when cb is one of that fit's callbacks (a rule a hook runs
+-- on the side, as the study's patience rules, is that hook's write).
+function M.set(h, k, v, cb)
+  h[k] = v
+  local g = of[h]
+  if not g then return end
+  for _, c in ipairs(cb and g.cbs or {}) do
+    if c == cb then cb = nil; break end
+  end
+  if cb == nil then g.fields[k] = v end
+end
+
 local function copy(s)
   local c = {}
   for i, v in pairs(s) do c[i] = v end
   return c
 end
 
+-- history.instruments as the guard keeps it: the table and its entries.
+local function keep_instruments(g, t)
+  g.instr, g.instr_at = t, type(t) == "table" and copy(t) or nil
+end
+
 -- A guard of history h, model's (model.history), as it is now (a resumed
 -- history holds its epochs already; fit's step series, h.steps, are there
--- when it records any).
-function M.start(h, model)
+-- when it records any); cbs: fit's callbacks.
+function M.start(h, model, cbs)
   local g = setmetatable({h = h, model = model, n = rawget(h, "epochs"), epochs = {},
-    rows = 0, checked = 0}, M)
+    rows = 0, checked = 0, fields = {}, cbs = cbs}, M)
+  for _, k in ipairs(FIELDS) do g.fields[k] = rawget(h, k) end
+  keep_instruments(g, rawget(h, "instruments"))
+  of[h] = g
   for k, s in pairs(h) do
     if type(s) == "table" and k ~= "steps" and k ~= "instruments" then g.epochs[k] = copy(s) end
   end
@@ -81,6 +113,35 @@ local function shown(v)
 end
 
 local function differs(a, b) return a ~= b and (a == a or b == b) end -- NaN is NaN
+
+-- Raises when history.instruments is not fit's instruments' table with its
+-- entries as they set them (who: the hooks just run). The instruments (cb:
+-- their callback, whose seconds table theirs holds, wb/instruments_fit.lua)
+-- set a new one at on_train_begin and on a resume: then kept.
+local function check_instruments(g, cb, who)
+  local t = rawget(g.h, "instruments")
+  if cb and t ~= g.instr and type(t) == "table" and rawget(t, "seconds") == cb.sec then
+    keep_instruments(g, t)
+  end
+  if t ~= g.instr then
+    error(string.format("fit: %s replaced history.instruments (by %s): it holds what fit's "
+      .. "instruments measured; keep a table of yours under a name of its own", who,
+      shown(t)), 0)
+  end
+  if not t then return end
+  for k, v in pairs(g.instr_at) do
+    if rawget(t, k) ~= v then
+      error(string.format("fit: %s changed history.instruments.%s from %s to %s", who,
+        tostring(k), shown(v), shown(rawget(t, k))), 0)
+    end
+  end
+  for k, v in pairs(t) do
+    if g.instr_at[k] == nil then
+      error(string.format("fit: %s added history.instruments.%s (%s)", who, tostring(k),
+        shown(v)), 0)
+    end
+  end
+end
 
 -- Raises: what who did to list s (named name) at [i], fit having recorded
 -- n entries and at [i] was.
@@ -145,6 +206,15 @@ function M:check(who, full)
   for k, c in pairs(self.epochs) do
     compare(who, "history." .. tostring(k), rawget(h, k), c, 1, n, false)
   end
+  for _, k in ipairs(FIELDS) do
+    local was, now = self.fields[k], rawget(h, k)
+    if was ~= now then
+      error(string.format("fit: %s changed history.%s from %s to %s: fit (and EarlyStopping) "
+        .. "set it, and the run's record reads it; keep a number of yours under a name of its "
+        .. "own", who, k, shown(was), shown(now)), 0)
+    end
+  end
+  check_instruments(self, self.instr_cb, who)
   local cs = self.steps
   if not cs then return end
   local steps, rows = rawget(h, "steps"), self.rows

@@ -108,7 +108,7 @@ end
 -- tables, curves and exports read, so a hand edit of the wrong type is
 -- named here rather than shown as "n/a" or left out of a CSV.
 local SERIES = require("wb.history")._SERIES
-local COUNTS = {"epochs", "best_epoch", "stopped_epoch"}
+local COUNTS = {"epochs", "best_epoch", "stopped_epoch", "weights_epoch"}
 
 -- nil when the metrics are numbers and the history's series lists of
 -- numbers (holes allowed: null is NaN), else the reason.

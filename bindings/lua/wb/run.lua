@@ -45,8 +45,13 @@ end
 ---early_stopping, the epoch its EarlyStopping took as best: its monitor,
 ---min_delta) and best_val_loss (val_loss at best_epoch; the "best"
 ---weights are that epoch's), best_val_accuracy (the highest); epochs_run,
----train_seconds and sec_per_epoch. Its measures: what the experiment's
----measure hook returned.
+---train_seconds and sec_per_epoch; weights_epoch: the epoch whose weights
+---the test metrics and the final weights file are of: epochs_run, but with
+---early_stopping's restore_best_weights the best epoch's (as in Keras: loss,
+---val_loss and gap stay the last epoch's), absent when an on_train_end hook
+---set weights of no epoch (history.weights_changed_by names it); tostring
+---and ex:run()'s lines say so when they are not the last epoch's. Its
+---measures: what the experiment's measure hook returned.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
 
@@ -57,12 +62,28 @@ end
 ---Example: print(wb.runs.find{}[1])
 function Run:__tostring() return M.describe(self) end
 
+-- " (weights of epoch 3 of 5)" when record r's test metrics and weights are
+-- not its last epoch's (restore_best_weights), " (weights set by ...)" when
+-- an on_train_end hook set weights of no epoch; "" otherwise or unknown.
+function M.weights_note(r)
+  local m = type(r.metrics) == "table" and r.metrics or {}
+  local h = type(r.history) == "table" and r.history or {}
+  if type(h.weights_changed_by) == "string" then
+    return " (weights set after training by " .. h.weights_changed_by .. ")"
+  end
+  if m.weights_epoch and m.epochs_run and m.weights_epoch ~= m.epochs_run then
+    return string.format(" (weights of epoch %s of %s)", util.show(m.weights_epoch),
+      util.show(m.epochs_run))
+  end
+  return ""
+end
+
 -- The one line of run r, listed under label (default its variant).
 function M.describe(r, label)
   local what
   local acc = type(r.metrics) == "table" and r.metrics.test_accuracy
   if r.status == "ok" and type(acc) == "number" then
-    what = string.format("test acc %.1f%%", 100 * acc)
+    what = string.format("test acc %.1f%%%s", 100 * acc, M.weights_note(r))
   else
     what = tostring(r.status)
   end
@@ -102,7 +123,11 @@ local function path_of(r, which, fname, level)
   -- a last epoch that was the best writes no best file: its weights are the final ones
   -- ("no best weights (status ok)" was all run:model("best") said)
   local m = type(r.metrics) == "table" and r.metrics or {}
-  if not name and which == "best" and m.best_epoch and m.best_epoch == m.epochs_run then
+  local final_epoch = m.weights_epoch -- restore_best_weights: the best's; a record before
+  if final_epoch == nil and not (type(r.history) == "table" and r.history.weights_changed_by) then
+    final_epoch = m.epochs_run -- it was kept: the last epoch's
+  end
+  if not name and which == "best" and m.best_epoch and m.best_epoch == final_epoch then
     name = r.weights
   end
   if not name then

@@ -124,7 +124,8 @@ end
 
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
-  return string.format("test accuracy %.2f %%%s", 100 * rec.metrics.test_accuracy,
+  return string.format("test accuracy %.2f %%%s%s", 100 * rec.metrics.test_accuracy,
+    require("wb.run").weights_note(rec),
     rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
 end
 

@@ -362,7 +362,14 @@ function M.resume(model, path, opt, want)
   local h = History.new()
   for k, v in pairs(undecode(hist)) do rawset(h, k, v) end -- its series' names are its own
   h.epochs = math.tointeger(h.epochs) or 0
-  for _, k in ipairs{"best_epoch", "stopped_epoch"} do h[k] = math.tointeger(h[k]) end
+  for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
+    h[k] = math.tointeger(h[k])
+  end
+  for _, c in ipairs{h.lr_changes or {}, h.optimizer_resets or {}} do -- integers, as recorded
+    for _, s in ipairs{c.step or {}, c.epoch or {}} do
+      for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end
+    end
+  end
   for _, k in ipairs{"step", "epoch", "batch_size"} do
     local s = h.steps and h.steps[k]
     if s then for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end end

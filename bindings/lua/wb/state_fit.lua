@@ -31,14 +31,26 @@ end
 -- compares (a fresh copy of the parameters and of their differences a fit).
 M.leaves_weights = {}
 
--- train_end(model, params, cbs, run): runs fit's on_train_end hooks (run())
--- keeping what a later save_state needs to write the state the training
--- ended its last epoch with: the RNG (a draw after fit, e.g. a Hessian
--- probe, must not move the resumed run's shuffling and dropout) and, when
--- a hook changed the weights (EarlyStopping's restore_best_weights), the
--- weights before it did: the resumed fit goes on from those, as the
--- uninterrupted one did. When the weights are edited after fit, the edit
--- wins (the state holds what the user set).
+-- The metatables of wb's own callbacks whose on_train_end may restore an
+-- epoch's weights (EarlyStopping): a function of the callback giving that
+-- epoch, or nil (history.weights_epoch).
+M.restores = {}
+
+-- train_end(model, params, cbs, run): runs fit's on_train_end hooks (run(cb)
+-- for each callback cb that has one, in order) keeping what a later
+-- save_state needs to write the state the training ended its last epoch
+-- with: the RNG (a draw after fit, e.g. a Hessian probe, must not move the
+-- resumed run's shuffling and dropout) and, when a hook changed the weights
+-- (EarlyStopping's restore_best_weights), the weights before it did: the
+-- resumed fit goes on from those, as the uninterrupted one did. When the
+-- weights are edited after fit, the edit wins (the state holds what the
+-- user set).
+-- It also says in the history which weights fit leaves (those the run's
+-- test metrics and weights file come from): weights_epoch, the epoch at
+-- whose end they were (the last; EarlyStopping's best epoch when it
+-- restored it: M.restores), nil when a hook set weights of no
+-- epoch, and weights_changed_by naming those hooks. Each hook that may
+-- change weights is compared with the weights before it (once a fit).
 function M.train_end(model, params, cbs, run)
   local fin = {rng = wb.rng_state(), during = true}
   for _, cb in ipairs(cbs) do
@@ -47,12 +59,32 @@ function M.train_end(model, params, cbs, run)
     end
   end
   rawset(model, "_fit_end", fin)
-  run()
-  fin.during = nil
-  if fin.weights then
-    if M.same(params, fin.weights) then fin.weights = nil
-    else fin.after = copy_all(params) end
+  local h = model.history
+  local at, by, ref = h.epochs, {}, fin.weights -- ref: the weights before the next hook
+  for i, cb in ipairs(cbs) do
+    if cb.on_train_end then
+      run(cb)
+      if ref and not M.leaves_weights[getmetatable(cb) or false] and not M.same(params, ref) then
+        local restored = M.restores[getmetatable(cb) or false]
+        at = restored and restored(cb) or nil
+        if at then by = {}
+        else by[#by + 1] = string.format("callback %d (%s)", i, tostring(cb)) end
+        if ref == fin.weights then ref = copy_all(params)
+        else for j, p in ipairs(params) do ref[j]:copy(p) end end
+      end
+    end
   end
+  fin.during = nil
+  if ref ~= fin.weights then
+    if not M.same(params, fin.weights) then fin.after = ref
+    else fin.weights, at, by = nil, h.epochs, {} end -- put back: the last epoch's
+  else
+    fin.weights = nil
+  end
+  local hset = require("wb.history_guard").set
+  hset(h, "weights_epoch", at)
+  hset(h, "weights_changed_by", #by > 0 and ("the on_train_end of " .. table.concat(by, ", "))
+    or nil)
 end
 
 -- The epochs fit was asked for against the file's completed epochs: a

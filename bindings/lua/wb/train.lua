@@ -94,8 +94,10 @@ wb.data.for_config = M.data_for
 
 local function final_metrics(h, test)
   local n = #h.loss
+  -- weights_epoch: the epoch whose weights the test metrics (and weights file) are of,
+  -- beside the last epoch's loss and accuracy (restore_best_weights: the best epoch's)
   local m = {test_loss = test.loss, test_accuracy = test.accuracy,
-    loss = h.loss[n], accuracy = h.accuracy[n], epochs_run = n}
+    loss = h.loss[n], accuracy = h.accuracy[n], epochs_run = n, weights_epoch = h.weights_epoch}
   if h.val_loss and #h.val_loss > 0 then
     m.val_loss, m.val_accuracy = h.val_loss[n], h.val_accuracy[n]
     m.gap = h.val_loss[n] - h.loss[n]
@@ -270,7 +272,6 @@ local function run(ex, spec, o)
   callbacks[#callbacks + 1] = es
   -- after es: it keeps the epoch es takes as best (wb/train_best.lua)
   local keeper = require("wb.train_best").keeper(es)
-  keeper.skip = cfg.early_stopping and cfg.early_stopping.restore_best_weights
   callbacks[#callbacks + 1] = keeper
   if o.on_epoch then callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch} end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
@@ -309,7 +310,7 @@ local function run(ex, spec, o)
   retire(ex, spec)
   if status == "ok" then
     rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,
-      "safetensors"), hist.best_epoch)
+      "safetensors"), hist.best_epoch, hist.weights_epoch)
     return finish(ex, spec, rec, model, hist, extra, d, t0)
   end
   return write(ex, spec, rec, t0), model

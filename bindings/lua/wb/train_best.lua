@@ -48,11 +48,14 @@ function M.keeper(es)
   end
   -- Saves the weights of epoch best (the history's best_epoch) next to
   -- final_path; returns the file's name, or nil when there is none to save
-  -- (the last epoch was the best, no validation, or restored already).
-  function k:save(model, final_path, best)
+  -- (the final weights are best's: the history's weights_epoch, the last
+  -- epoch or the one restore_best_weights restored; no validation). An
+  -- on_train_end hook that set weights of no epoch (weights_epoch nil):
+  -- saved even when the last epoch was the best.
+  function k:save(model, final_path, best, weights_epoch)
     local slot = best and (self.epoch.es == best and self.saved_es
       or self.epoch.lowest == best and self.saved)
-    if self.skip or not slot or best == self.last then return nil end
+    if not slot or best == weights_epoch then return nil end
     local ps, final = model:parameters(), {}
     for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(slot[i]) end
     local path = final_path:gsub("%.safetensors$", ".best.safetensors")

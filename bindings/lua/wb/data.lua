@@ -8,7 +8,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local spec_keys = require "wb.spec_keys"
-local data = wb.data
+local data, TENSOR, mtype = wb.data, getmetatable(wb.zeros(1)), math.type -- Dataset:batch
 
 ---wb.data
 ---Datasets: MNIST (wb.data.mnist), Fashion-MNIST, any IDX pair; the
@@ -46,9 +46,7 @@ local MAX_ROWS = 1 << 24
 ---Example: print(wb.data.MAX_ROWS)
 data.MAX_ROWS = MAX_ROWS
 
-local function shape_str(t)
-  return "[" .. table.concat(t:shape(), ", ") .. "]"
-end
+local function shape_str(t) return "[" .. table.concat(t:shape(), ", ") .. "]" end
 
 ---wb.data.Dataset(images, labels, name) -> wb.Dataset
 ---A dataset over images [n, ...] and labels (uint8 [n], class ids from 0,
@@ -204,9 +202,11 @@ end
 ---@return wb.Tensor y
 ---Example: local x, y = ds:batch({1, 2, 3})
 function Dataset:batch(perm, first, count)
-  args.check("batch", 1, perm, "wb.Tensor|table")
-  args.opt("batch", 2, first, "integer")
-  args.opt("batch", 3, count, "integer")
+  if getmetatable(perm) ~= TENSOR or mtype(first) ~= "integer" or mtype(count) ~= "integer" then
+    args.check("batch", 1, perm, "wb.Tensor|table")
+    args.opt("batch", 2, first, "integer")
+    args.opt("batch", 3, count, "integer")
+  end
   if type(perm) == "table" then perm = wb.tensor(perm) end
   if perm:dtype() ~= "float32" then -- the gather's own message names no argument
     error(string.format("bad argument #1 to 'batch' (perm: expected row numbers as a table or "

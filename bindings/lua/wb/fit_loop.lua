@@ -274,6 +274,8 @@ function M.run_epoch(self, ctx, epoch)
   local lossf, opt, params, grads = ctx.loss, ctx.opt, ctx.params, ctx.grads
   local l2, bar, bcb, logs = ctx.l2, ctx.bar, ctx.batch_cbs, ctx.step_logs
   local hooked = bcb ~= nil or ctx.log_every ~= nil
+  -- looked up once an epoch: model.k and ds.k are Lua __index calls
+  local zero_grad, batch = self.zero_grad, train.batch
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
   local from, at = 1, ctx.resume_at -- a mid-epoch state (fit{resume}): on after its step
   if at then
@@ -305,7 +307,7 @@ function M.run_epoch(self, ctx, epoch)
       end
     end
     if step == 1 then ctx.epoch_lr = opt.lr end -- the epoch's lr: its first step's
-    local x, y = train:batch(perm, first, count)
+    local x, y = batch(train, perm, first, count)
     ctx.batch_x, ctx.batch_y = x, y -- for instruments (wb/instruments_fit.lua)
     local loss, correct = lossf:value(self, x, y, true)
     local reg = l2 and self:l2_penalty() or 0
@@ -314,7 +316,7 @@ function M.run_epoch(self, ctx, epoch)
       check_finite_data(train, "fit", "training")
       error(diverged(epoch, step, total, ctx.history), 0)
     end
-    self:zero_grad()
+    zero_grad(self)
     lossf:backward(self, x)
     local ok, err = pcall(opt.step, opt, params, grads)
     if not ok then

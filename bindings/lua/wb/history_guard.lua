@@ -113,7 +113,6 @@ local function shown(v)
   end
 end
 
-
 -- Raises when history.instruments is not fit's instruments' table with its
 -- entries as they set them (who: the hooks just run). The instruments (cb:
 -- their callback, whose seconds table theirs holds, wb/instruments_fit.lua)

@@ -202,6 +202,28 @@ T.test("a hook that changes history.best_epoch, stopped_epoch or instruments: an
   T.eq(h.stopped_epoch, 2); T.eq(h.best_epoch, 1); T.eq(h.weights_epoch, 1)
 end)
 
+T.test("a hook that edits history.lr_changes or optimizer_resets: an error naming the hook, "
+  .. "the list, the index and both values", function()
+  -- were unguarded: a hook could rewrite which lr training used, unseen
+  local set = {on_train_batch_end = function(m, s) if s == 3 then m.optimizer.lr = 0.01 end end}
+  local function with(f) return {hooks(set), hooks{on_epoch_end = f}} end
+  T.eq(table.concat(fit_with(with(function() end)).lr_changes.step, " "), "4")
+  T.check_error("fit: an on_epoch_end hook of epoch 1 changed history.lr_changes.lr[1] from "
+    .. "0.01 to 0.5", fit_with,
+    with(function(m, e) if e == 1 then m.history.lr_changes.lr[1] = 0.5 end end))
+  T.check_error("fit: an on_epoch_end hook of epoch 2 inserted an entry into "
+    .. "history.lr_changes.step (it holds 2 entries, fit recorded 1;",
+    fit_with, with(function(m, e) if e == 2 then table.insert(m.history.lr_changes.step, 9) end
+    end))
+  T.check_error("fit: an on_epoch_end hook of epoch 1 replaced history.lr_changes, which fit "
+    .. "recorded, by nothing", fit_with,
+    with(function(m, e) if e == 1 then m.history.lr_changes = nil end end))
+  T.check_error("fit: an on_train_end hook changed history.optimizer_resets.step[1] from 6 to "
+    .. "1", fit_with, {hooks{on_train_batch_end = function(m, s)
+      if s == 6 then m.optimizer:reset() end end,
+      on_train_end = function(m) m.history.optimizer_resets.step[1] = 1 end}})
+end)
+
 -- }====
 -- {==== 4. the run's record says which epoch's weights ====
 

@@ -97,10 +97,8 @@ function M.check_optimizer(ctx, epoch)
   local it, at = ctx.opt.iterations, ctx.opt_at
   if math.type(it) ~= "integer" then return end -- an optimizer of the user's: no count
   if at and it - at[1] ~= ctx.step - at[2] then
-    local h = ctx.history
-    local r = rawget(h, "optimizer_resets")
-    if not r then r = {step = {}, epoch = {}}; rawset(h, "optimizer_resets", r) end
-    r.step[#r.step + 1], r.epoch[#r.epoch + 1] = ctx.step - it, epoch
+    require("wb.history_guard").append(ctx.history, "optimizer_resets",
+      {step = ctx.step - it, epoch = epoch}) -- fit's row, kept by its guard
   end
   ctx.opt_at = {it, ctx.step}
 end

@@ -14,6 +14,7 @@ local wb = require "wb"
 local progress = require "wb.progress"
 local args = require "wb.args"
 local is_tensor = require("wb.fit_args").is_tensor
+local guard_append = require("wb.history_guard").append -- lr_changes, kept by the guard
 local M = {}
 
 local huge, type, next = math.huge, type, next
@@ -163,11 +164,7 @@ end
 -- records only each epoch's first step's lr (and history.steps.lr only
 -- every log_every-th step's). The test for it compares a number.
 function M.lr_changed(ctx, step, epoch, lr)
-  local h = ctx.history
-  local c = rawget(h, "lr_changes")
-  if not c then c = {step = {}, epoch = {}, lr = {}}; rawset(h, "lr_changes", c) end
-  local i = #c.step + 1
-  c.step[i], c.epoch[i], c.lr[i] = step, epoch, lr
+  guard_append(ctx.history, "lr_changes", {step = step, epoch = epoch, lr = lr})
 end
 
 -- An empty step series: the series fit always records.

@@ -21,8 +21,9 @@
 -- the logs stays as recorded, as fit's own series.
 --
 -- fit's fields (FIELDS: best_epoch, stopped_epoch, weights_epoch, ...) are
--- set by fit and wb's EarlyStopping through M.set, and compared at each
--- check as the series are; history.instruments is fit's instruments' table
+-- set by fit and wb's EarlyStopping through M.set, and the rows of its logs
+-- (LOGS: lr_changes, optimizer_resets) appended through M.append, both
+-- compared at each check as the series are; history.instruments is fit's instruments' table
 -- (its every, names and the tables it fills: compared by identity, not
 -- their entries, which the instruments add to at their steps).
 local _ENV = require "wb.std"
@@ -60,6 +61,26 @@ local function copy(s)
   return c
 end
 
+-- The logs fit appends rows to (LOGS: history.lr_changes, a batch hook's
+-- lr; optimizer_resets, a hook's opt:reset()), each a table of lists by
+-- column: compared at each check as the series are.
+local LOGS = {lr_changes = true, optimizer_resets = true}
+
+-- Appends row (column -> value) to h[k], one of LOGS, as fit records it
+-- (wb/fit_loop.lua lr_changed, wb/fit_hooks.lua check_optimizer), and to
+-- the copy the guard of h's fit keeps.
+function M.append(h, k, row)
+  local t, g = rawget(h, k), of[h]
+  if not t then t = {}; rawset(h, k, t) end
+  local c = g and g.logs[k]
+  if g and not c then c = {}; g.logs[k] = c end
+  for col, v in pairs(row) do
+    local list = t[col] or {}
+    t[col], list[#list + 1] = list, v
+    if c then c[col] = c[col] or {}; c[col][#c[col] + 1] = v end
+  end
+end
+
 -- history.instruments as the guard keeps it: the table and its entries.
 local function keep_instruments(g, t)
   g.instr, g.instr_at = t, type(t) == "table" and copy(t) or nil
@@ -70,12 +91,17 @@ end
 -- when it records any); cbs: fit's callbacks.
 function M.start(h, model, cbs)
   local g = setmetatable({h = h, model = model, n = rawget(h, "epochs"), epochs = {},
-    rows = 0, checked = 0, fields = {}, cbs = cbs}, M)
+    rows = 0, checked = 0, fields = {}, cbs = cbs, logs = {}}, M)
   for _, k in ipairs(FIELDS) do g.fields[k] = rawget(h, k) end
   keep_instruments(g, rawget(h, "instruments"))
   of[h] = g
   for k, s in pairs(h) do
-    if type(s) == "table" and k ~= "steps" and k ~= "instruments" then g.epochs[k] = copy(s) end
+    if LOGS[k] and type(s) == "table" then -- a resumed fit's, recorded before
+      g.logs[k] = {}
+      for col, list in pairs(s) do g.logs[k][col] = copy(list) end
+    elseif type(s) == "table" and k ~= "steps" and k ~= "instruments" then
+      g.epochs[k] = copy(s)
+    end
   end
   local steps = rawget(h, "steps")
   if steps then
@@ -208,6 +234,16 @@ function M:check(who, full)
       error(string.format("fit: %s changed history.%s from %s to %s: fit (and EarlyStopping) "
         .. "set it, and the run's record reads it; keep a number of yours under a name of its "
         .. "own", who, k, shown(was), shown(now)), 0)
+    end
+  end
+  for k, c in pairs(self.logs) do
+    local t = rawget(h, k)
+    if type(t) ~= "table" then
+      error(string.format("fit: %s replaced history.%s, which fit recorded, by %s", who, k,
+        shown(t)), 0)
+    end
+    for col, list in pairs(c) do
+      compare(who, "history." .. k .. "." .. col, rawget(t, col), list, 1, #list, false)
     end
   end
   check_instruments(self, self.instr_cb, who)

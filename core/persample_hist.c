@@ -62,6 +62,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "dense.h"
 #include "persample_hist.h"
 #include "persample_impl.h"
 #include "simd.h"
@@ -254,49 +255,68 @@ static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int 
     h->cnt[hi] += above;
 }
 
-/* c[q] = the number of t < n with v[t] d >= E[q], q < 4 (n a multiple of
- * 8: the caller pads v). */
-WB_SIMD_BODY ge4_body(int64_t *c, const double *v, int64_t n, double d, const double *E)
+/* acc[q] (q < G) += byte counters of v [n] d's bins (n <= 255, finite d;
+ * bins in blo .. blo + 4 G - 1): entry t adds 1 at byte r & 3 of acc[r >>
+ * 2], r = its bin - blo. A vector counts eight entries at once with no
+ * store to a table; a byte never carries, as it counts at most n <= 255
+ * entries summed over the lanes. G is a constant in each kernel (1, 2, 4
+ * or 8), so the accumulators stay in registers; 32-bit words, as gcc 12
+ * vectorises a variable shift of 32 bits, not of 64. */
+WB_SIMD_BODY bytes_body(uint32_t *acc, const double *v, int64_t n, double d, double lo,
+                        double inv, double nb, int32_t blo, int G)
 {
-    double e0 = E[0], e1 = E[1], e2 = E[2], e3 = E[3];
-    int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     for (int64_t t = 0; t < n; t++) {
-        double x = v[t] * d;
-        c0 += x >= e0;
-        c1 += x >= e1;
-        c2 += x >= e2;
-        c3 += x >= e3;
+        int32_t r = bin_vec(v[t] * d, lo, inv, nb) - blo, g = r >> 2;
+        uint32_t one = 1u << (8 * (r & 3));
+        a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
+        a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
+        a2 += G > 2 ? one & -(uint32_t)(g == 2) : 0;
+        a3 += G > 2 ? one & -(uint32_t)(g == 3) : 0;
+        a4 += G > 4 ? one & -(uint32_t)(g == 4) : 0;
+        a5 += G > 4 ? one & -(uint32_t)(g == 5) : 0;
+        a6 += G > 4 ? one & -(uint32_t)(g == 6) : 0;
+        a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
     }
-    c[0] = c0, c[1] = c1, c[2] = c2, c[3] = c3;
+    uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (int q = 0; q < G; q++)
+        acc[q] += a[q];
 }
-WB_SIMD_KERNEL(ge4, ge4_body, (int64_t *c, const double *v, int64_t n, double d, const double *E),
-               (c, v, n, d, E))
+#define BYTES_PARAMS                                                                    \
+    (uint32_t *acc, const double *v, int64_t n, double d, double lo, double inv, double nb, \
+     int32_t blo)
+WB_SIMD_KERNEL(bytes1, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 1))
+WB_SIMD_KERNEL(bytes2, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 2))
+WB_SIMD_KERNEL(bytes4, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 4))
+WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 8))
 
-/* Counts output j's n entries v[t] d (finite d; in bins lo < hi) by
- * comparing every entry with the edges between
- * them, four edges a pass. v has n8 entries, the n8 - n after n being
- * vmin, whose entry lies in the lowest bin spanned when d > 0 and in the
- * highest when d < 0. */
-static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int lo,
-                      int hi)
+/* Counts output j's n entries v[t] d (finite d; in bins lo < hi, hi - lo <
+ * 32) bin by bin with byte counters (bytes_body), 240 entries at a time:
+ * each entry's own bin, so exact whatever the span, and no entry is lost
+ * as monotonicity keeps every bin within lo .. hi. v holds n16 (n rounded
+ * up to 16) entries, those past n being vmin, so that the kernel runs no
+ * scalar tail: their entry is in bin lo when d > 0, hi when d < 0, and is
+ * taken off there. */
+static void count_bytes(hist_ctx *h, const double *v, int64_t n, int64_t n16, double d, int lo,
+                        int hi)
 {
-    int64_t above = n, pad = d < 0 ? n8 - n : 0; /* above: the entries in bin b - 1 or up */
-    for (int b = lo + 1; b <= hi; b += 4) { /* without a branch on the edges past hi */
-        double E[4];
-        int64_t c[4];
-        for (int q = 0; q < 4; q++) {
-            double e = edge(h, b + q <= hi ? b + q : hi);
-            E[q] = b + q <= hi ? e : INFINITY;
-        }
-        WB_SIMD_CALL(ge4)(c, v, n8, d, E);
-        for (int q = 0; q < 4; q++) {
-            int in = b + q <= hi;
-            int64_t g = c[q] - pad;
-            h->cnt[in ? b + q - 1 : hi] += in ? above - g : 0;
-            above = in ? g : above;
-        }
+    int span = hi - lo, G = span < 4 ? 1 : span < 8 ? 2 : span < 16 ? 4 : 8;
+    h->cnt[d > 0 ? lo : hi] -= n16 - n;
+    for (int64_t t0 = 0; t0 < n16; t0 += 240) {
+        uint32_t acc[8] = {0};
+        int64_t m = n16 - t0 < 240 ? n16 - t0 : 240;
+        double nb = h->nbins;
+        if (G == 1)
+            WB_SIMD_CALL(bytes1)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
+        else if (G == 2)
+            WB_SIMD_CALL(bytes2)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
+        else if (G == 4)
+            WB_SIMD_CALL(bytes4)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
+        else
+            WB_SIMD_CALL(bytes8)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
+        for (int b = lo; b <= hi; b++)
+            h->cnt[b] += acc[(b - lo) >> 2] >> (8 * ((b - lo) & 3)) & 0xff;
     }
-    h->cnt[hi] += above;
 }
 
 /* bin [n] = the bins of v[t] d (also NaN and inf: bin_of's). */
@@ -350,22 +370,17 @@ WB_SIMD_KERNEL(scan, scan_body,
                 int *bad),
                (v, f, n, s, kmin, kmax, bad))
 
-/* Row i's non-zero inputs: its sp's, or a's compacted into fbuf [I];
+/* Row i's non-zero inputs: its sp's, or a's compacted into fbuf [I] (idx
+ * [I] scratch) by the forward's kernel (16 a vector where the CPU can);
  * returns their number. */
-static const float *nonzeros(float *fbuf, const float *a, const wb_persample_csr *sp,
-                             int64_t i, int64_t I, int64_t *n)
+static const float *nonzeros(float *fbuf, int32_t *idx, const float *a,
+                             const wb_persample_csr *sp, int64_t i, int64_t I, int64_t *n)
 {
     if (sp) {
         *n = sp->row[i + 1] - sp->row[i];
         return sp->val + sp->row[i];
     }
-    const float *ai = a + i * I;
-    int64_t m = 0;
-    for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
-        fbuf[m] = ai[k];
-        m += ai[k] != 0.0f;
-    }
-    *n = m;
+    *n = wb_dense_row_nonzeros(idx, fbuf, a + i * I, I);
     return fbuf;
 }
 
@@ -482,79 +497,62 @@ static int64_t count_one(hist_ctx *h, int64_t n, int64_t O, const int32_t *blo,
 }
 
 /* Rough costs (in cycles, measured on the baseline MLP) of counting one
- * output spanning `span` bins of a row of n entries each way: one by one;
- * by comparisons, four edges a pass over the row; by the grouped row, per
- * output plus the grouping, once a row. */
-#define COST_EACH(n) (3 * (n))
-#define COST_PASS(n8) ((n8) / 8 * 6 + 40)
+ * output spanning `span` bins of a row of n entries: with byte counters,
+ * g = ceil(span / 4) words of them (G = g rounded up to a power of two,
+ * more work a lane); by the grouped row, per output plus the
+ * grouping, once a row. */
+#define COST_BYTES(n, g) (((n) + 7) / 8 * (4 + 2 * (g)) + 30)
 #define COST_CELLS(span) (20 + 25 * (span))
 #define COST_GROUP(n) (12 * (n))
 
-/* s[0] = the bins the O outputs span in all, s[1] = the passes of four
- * edges they take, s[2] = how many span more than one bin. */
+/* s[0] = the bins the O outputs span in all, s[1] = the words of byte
+ * counters they take, s[2] = how many span more than one bin. */
 WB_SIMD_BODY spans_body(int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O)
 {
-    int64_t bins = 0, passes = 0, multi = 0;
+    int64_t bins = 0, words = 0, multi = 0;
     for (int64_t j = 0; j < O; j++) {
         int32_t span = bhi[j] - blo[j];
         bins += span;
-        passes += (span + 3) >> 2;
+        words += (span + 3) >> 2;
         multi += span > 0;
     }
-    s[0] = bins, s[1] = passes, s[2] = multi;
+    s[0] = bins, s[1] = words, s[2] = multi;
 }
 WB_SIMD_KERNEL(spans, spans_body,
                (int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O),
                (s, blo, bhi, O))
 
-/* Row i's kernel entries of non-zero inputs (n of them, finite) from v
- * (padded here with vmin to n8, a multiple of 8), and its bias's when bias
- * (bins bb). The outputs whose entries share a bin first, without a branch
- * (most do): their counts go to four copies of the bins in turn, so that
- * runs of one bin do not wait on each other's adds; then the others, each
- * the cheapest way, the row grouped when that pays (the costs of the
- * outputs whose entries are best counted one by one left out: they are
- * few). */
+/* Row i's kernel entries of non-zero inputs (n of them, finite) from v,
+ * and its bias's when bias (bins bb). The outputs whose entries share a
+ * bin first, without a branch (most do): their counts go to four copies
+ * of the bins in turn, so that runs of one bin do not wait on each
+ * other's adds; then the others, each the cheaper way, the row grouped
+ * when that pays; one by one for a d not finite or 32 bins or more. */
 static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
                       double vmax, const float *d, int64_t O, const int32_t *blo,
                       const int32_t *bhi, int32_t *bb, const int32_t *e, int bias,
                       int32_t *multi, int32_t *cell)
 {
-    int64_t n8 = (n + 7) & ~(int64_t)7, nm = count_one(h, n, O, blo, bhi, bb, e, bias, multi);
+    int64_t nm = count_one(h, n, O, blo, bhi, bb, e, bias, multi), n16 = (n + 15) & ~15;
     if (nm == 0)
         return;
-    for (int64_t t = n; t < n8; t++)
+    for (int64_t t = n; t < n16; t++)
         v[t] = vmin;
     int64_t s[3];
     WB_SIMD_CALL(spans)(s, blo, bhi, O);
     int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
-                s[1] * COST_PASS(n8);
+                s[2] * COST_BYTES(n, 0) + s[1] * (COST_BYTES(n, 1) - COST_BYTES(n, 0));
     if (group)
         bucket_row(r, v, n, vmin, vmax, cell);
-    /* The others in order of their spans up to 8 (into bb, read): loops
-     * over the edges then end alike for a run of outputs, predicted. */
-    int64_t at[10] = {0};
     for (int64_t t = 0; t < nm; t++) {
-        int64_t span = bhi[multi[t]] - blo[multi[t]];
-        at[(span < 8 ? span : 8) + 1]++;
-    }
-    for (int k = 1; k < 10; k++)
-        at[k] += at[k - 1];
-    for (int64_t t = 0; t < nm; t++) {
-        int64_t span = bhi[multi[t]] - blo[multi[t]];
-        bb[at[span < 8 ? span : 8]++] = multi[t];
-    }
-    for (int64_t t = 0; t < nm; t++) {
-        int64_t j = bb[t], span = bhi[j] - blo[j];
+        int64_t j = multi[t], span = bhi[j] - blo[j];
         double dj = d[j];
-        int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
-        int64_t cells = group ? COST_CELLS(span) : cmp;
-        if (!isfinite(dj) || (each <= cmp && each <= cells))
+        if (!isfinite(dj) || span >= 32)
             count_each(h, v, n, dj, cell);
-        else if (cells < cmp)
+        else if (group && COST_CELLS(span) < COST_BYTES(n, (span + 3) / 4))
             count_cells(h, r, dj, blo[j], bhi[j]);
         else
-            count_cmp(h, v, n, n8, dj, blo[j], bhi[j]);
+            count_bytes(h, v, n, n16, dj, blo[j], bhi[j]);
     }
 }
 
@@ -563,20 +561,20 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I + 8], u [I + 2], counts [13 nbins] (int64: D, its
+    /* doubles: v [I + 16], u [I + 2], counts [13 nbins] (int64: D, its
      * eight copies, X's four), the grid's; then ints: cell [I], tab [2I +
      * 2], blo, bhi, bb, multi [O] each, the grid's. u doubles as the dense
      * row's floats, cell as a grid row's keys. The edges are p's own, kept
      * from call to call (wb_persample_edges). */
     size_t ngd = WB_GRID_DOUBLES;
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
-    size_t nd = 2 * (size_t)I + 10 + 13 * (size_t)nbins + ngd;
+    size_t nd = 2 * (size_t)I + 18 + 13 * (size_t)nbins + ngd;
     size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
     double *edges = wb_persample_edges(p, nbins, lo, hi, err);
     double *v = edges ? wb_persample_dscratch(p, nd + (ni + 1) / 2, err) : NULL;
     if (!v)
         return err ? err->code : WB_ENOMEM;
-    double *u = v + I + 8;
+    double *u = v + I + 16;
     int64_t *cnt = (int64_t *)(u + I + 2);
     hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
@@ -607,7 +605,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                 continue;
             }
         }
-        f = nonzeros((float *)r.u, a, sp, i, I, &n);
+        f = nonzeros((float *)r.u, cell, a, sp, i, I, &n);
         h.cnt[zero] += (I - n) * O;
         /* The grid's tables cost about as much to set up as a row of hidden
          * units takes to count: set up only when the first row to count

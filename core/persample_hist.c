@@ -110,6 +110,24 @@ WB_SIMD_KERNEL(ends, ends_body,
                 double vmin, double vmax, double s, double lo, double inv, double nb),
                (blo, bhi, bb, e, d, O, vmin, vmax, s, lo, inv, nb))
 
+/* ends's kernel for row d [O], blo, bhi, bb [O16] (O rounded up to 16):
+ * a few outputs (a last layer's ten) would run as the vector loop's
+ * scalar tail, so they are copied to dpad [O16] and padded with copies of
+ * d[0] (which change no extreme of e) to run as whole vectors. */
+static void ends(int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d, int64_t O,
+                 float *dpad, double vmin, double vmax, double s, double lo, double inv,
+                 double nb)
+{
+    int64_t O16 = (O + 15) & ~(int64_t)15;
+    if (O < 64 && O16 > O) {
+        memcpy(dpad, d, (size_t)O * sizeof *d);
+        for (int64_t j = O; j < O16; j++)
+            dpad[j] = d[0];
+        d = dpad, O = O16;
+    }
+    WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, s, lo, inv, nb);
+}
+
 /* The order of the doubles as unsigned keys (and back), for bisection. */
 static uint64_t key_of(double x)
 {
@@ -314,8 +332,11 @@ static void count_bytes(hist_ctx *h, const double *v, int64_t n, int64_t n16, do
             WB_SIMD_CALL(bytes4)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
         else
             WB_SIMD_CALL(bytes8)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
-        for (int b = lo; b <= hi; b++)
-            h->cnt[b] += acc[(b - lo) >> 2] >> (8 * ((b - lo) & 3)) & 0xff;
+        /* all 4 G counters, those past hi 0: a fixed length the compiler
+         * unrolls (cnt has room, its copies of the bins follow) */
+        int64_t *c = h->cnt + lo;
+        for (int q = 0; q < 4 * G; q++)
+            c[q] += acc[q >> 2] >> (8 * (q & 3)) & 0xff;
     }
 }
 
@@ -563,13 +584,14 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
 {
     /* doubles: v [I + 16], u [I + 2], counts [13 nbins] (int64: D, its
      * eight copies, X's four), the grid's; then ints: cell [I], tab [2I +
-     * 2], blo, bhi, bb, multi [O] each, the grid's. u doubles as the dense
+     * 2], blo, bhi, bb, multi, dpad (floats) [O16] each, the grid's. u doubles as the dense
      * row's floats, cell as a grid row's keys. The edges are p's own, kept
      * from call to call (wb_persample_edges). */
     size_t ngd = WB_GRID_DOUBLES;
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
     size_t nd = 2 * (size_t)I + 18 + 13 * (size_t)nbins + ngd;
-    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
+    int64_t O16 = (O + 15) & ~(int64_t)15;
+    size_t ni = 3 * (size_t)I + 2 + 5 * (size_t)O16 + ngi;
     double *edges = wb_persample_edges(p, nbins, lo, hi, err);
     double *v = edges ? wb_persample_dscratch(p, nd + (ni + 1) / 2, err) : NULL;
     if (!v)
@@ -578,7 +600,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
     int64_t *cnt = (int64_t *)(u + I + 2);
     hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
-            *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[7];
+            *bhi = blo + O16, *bb = bhi + O16, *multi = bb + O16, e[7];
+    float *dpad = (float *)(multi + O16);
     grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
@@ -597,7 +620,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         if (first) {
             tried++;
             finite = extent(f, n, !sp, scale, &vmin, &vmax, &m);
-            WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, nb);
+            ends(blo, bhi, bb, e, d, O, dpad, vmin, vmax, scale, lo, h.inv, nb);
             if (m == 0 || (finite && e[0] >= e[1])) {
                 skipped++;
                 h.cnt[zero] += (I - m) * O; /* a zero input: O zero entries */
@@ -613,7 +636,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         if (on_grid && n > 0 && !grid_set) {
             on_grid = wb_hist_grid_plausible(f, n);
             if (on_grid)
-                wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
+                wb_hist_grid_begin(&g, (int32_t *)dpad + O16, (double *)(cnt + 13 * nbins), O, nbins, scale);
             grid_set = 1;
         }
         int row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
@@ -625,7 +648,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
             vmin = x < y ? x : y, vmax = x < y ? y : x;
         }
         if (!first)
-            WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, nb);
+            ends(blo, bhi, bb, e, d, O, dpad, vmin, vmax, scale, lo, h.inv, nb);
         if (row_grid)
             wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e);
         else if (n > 0 && finite)

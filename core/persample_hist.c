@@ -273,14 +273,15 @@ static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int 
     h->cnt[hi] += above;
 }
 
-/* acc[q] (q < G) += byte counters of v [n] d's bins (n <= 255, finite d;
- * bins in blo .. blo + 4 G - 1): entry t adds 1 at byte r & 3 of acc[r >>
- * 2], r = its bin - blo. A vector counts eight entries at once with no
- * store to a table; a byte never carries, as it counts at most n <= 255
- * entries summed over the lanes. G is a constant in each kernel (1, 2, 4
- * or 8), so the accumulators stay in registers; 32-bit words, as gcc 12
+/* c[r] += the entries of v [n] d in bin blo + r, r < 4 G (n <= 255,
+ * finite d; every entry in those bins): entry t adds 1 at byte r & 3 of
+ * word r >> 2, and the words are added to c at the end. A vector counts
+ * eight entries at once with no store to a table; a byte never carries,
+ * as it counts at most n <= 255 entries summed over the lanes. G is a
+ * constant in each kernel (1, 2, 4 or 8), so the words stay in registers
+ * and the adds to c are one fixed-length loop; 32-bit words, as gcc 12
  * vectorises a variable shift of 32 bits, not of 64. */
-WB_SIMD_BODY bytes_body(uint32_t *acc, const double *v, int64_t n, double d, double lo,
+WB_SIMD_BODY bytes_body(int64_t *c, const double *v, int64_t n, double d, double lo,
                         double inv, double nb, int32_t blo, int G)
 {
     uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
@@ -297,46 +298,42 @@ WB_SIMD_BODY bytes_body(uint32_t *acc, const double *v, int64_t n, double d, dou
         a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
     }
     uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-    for (int q = 0; q < G; q++)
-        acc[q] += a[q];
+    for (int q = 0; q < 4 * G; q++)
+        c[q] += a[q >> 2] >> (8 * (q & 3)) & 0xff;
 }
-#define BYTES_PARAMS                                                                    \
-    (uint32_t *acc, const double *v, int64_t n, double d, double lo, double inv, double nb, \
+#define BYTES_PARAMS                                                                     \
+    (int64_t *c, const double *v, int64_t n, double d, double lo, double inv, double nb, \
      int32_t blo)
-WB_SIMD_KERNEL(bytes1, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 1))
-WB_SIMD_KERNEL(bytes2, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 2))
-WB_SIMD_KERNEL(bytes4, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 4))
-WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (acc, v, n, d, lo, inv, nb, blo, 8))
+WB_SIMD_KERNEL(bytes1, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 1))
+WB_SIMD_KERNEL(bytes2, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 2))
+WB_SIMD_KERNEL(bytes4, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 4))
+WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 8))
 
 /* Counts output j's n entries v[t] d (finite d; in bins lo < hi, hi - lo <
  * 32) bin by bin with byte counters (bytes_body), 240 entries at a time:
  * each entry's own bin, so exact whatever the span, and no entry is lost
- * as monotonicity keeps every bin within lo .. hi. v holds n16 (n rounded
- * up to 16) entries, those past n being vmin, so that the kernel runs no
- * scalar tail: their entry is in bin lo when d > 0, hi when d < 0, and is
- * taken off there. */
+ * as monotonicity keeps every bin within lo .. hi. The kernel adds 4 G
+ * counters, those past hi 0, to the bins from lo on (cnt has room: its
+ * copies of the bins follow). v holds n16 (n rounded up to 16) entries,
+ * those past n being vmin, so that the kernel runs no scalar tail: their
+ * entry is in bin lo when d > 0, hi when d < 0, and is taken off there. */
 static void count_bytes(hist_ctx *h, const double *v, int64_t n, int64_t n16, double d, int lo,
                         int hi)
 {
-    int span = hi - lo, G = span < 4 ? 1 : span < 8 ? 2 : span < 16 ? 4 : 8;
+    int span = hi - lo;
+    int64_t *c = h->cnt + lo;
+    double nb = h->nbins;
     h->cnt[d > 0 ? lo : hi] -= n16 - n;
     for (int64_t t0 = 0; t0 < n16; t0 += 240) {
-        uint32_t acc[8] = {0};
         int64_t m = n16 - t0 < 240 ? n16 - t0 : 240;
-        double nb = h->nbins;
-        if (G == 1)
-            WB_SIMD_CALL(bytes1)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
-        else if (G == 2)
-            WB_SIMD_CALL(bytes2)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
-        else if (G == 4)
-            WB_SIMD_CALL(bytes4)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
+        if (span < 4)
+            WB_SIMD_CALL(bytes1)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
+        else if (span < 8)
+            WB_SIMD_CALL(bytes2)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
+        else if (span < 16)
+            WB_SIMD_CALL(bytes4)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
         else
-            WB_SIMD_CALL(bytes8)(acc, v + t0, m, d, h->lo, h->inv, nb, lo);
-        /* all 4 G counters, those past hi 0: a fixed length the compiler
-         * unrolls (cnt has room, its copies of the bins follow) */
-        int64_t *c = h->cnt + lo;
-        for (int q = 0; q < 4 * G; q++)
-            c[q] += acc[q >> 2] >> (8 * (q & 3)) & 0xff;
+            WB_SIMD_CALL(bytes8)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
     }
 }
 

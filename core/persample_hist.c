@@ -456,29 +456,55 @@ static int extent(const float *f, int64_t n, int dense, double s, double *vmin, 
     return isfinite(x) && isfinite(y); /* an inf or NaN f is an extreme key */
 }
 
-/* D[b] += w #{j < O: x[j] = y[j] = b} for b in [b0, b1]. */
+/* D[b0 + r] += w #{j < O: x[j] = y[j] = b0 + r} for r < 4 G (O <= 255,
+ * every x[j] in b0 .. b0 + 4 G - 1): byte counters in 32-bit words, as
+ * bytes_body's (a byte counts at most O <= 255 outputs); G a constant. */
 WB_SIMD_BODY tally_body(int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0,
-                        int32_t b1, int64_t w)
+                        int64_t w, int G)
 {
-    for (int32_t b = b0; b <= b1; b++) {
-        int32_t c = 0;
-        for (int64_t j = 0; j < O; j++)
-            c += (x[j] == b) & (y[j] == b);
-        D[b] += w * c;
+    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (int64_t j = 0; j < O; j++) {
+        int32_t r = x[j] - b0, g = r >> 2;
+        uint32_t one = (uint32_t)(x[j] == y[j]) << (8 * (r & 3));
+        a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
+        a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
+        a2 += G > 2 ? one & -(uint32_t)(g == 2) : 0;
+        a3 += G > 2 ? one & -(uint32_t)(g == 3) : 0;
+        a4 += G > 4 ? one & -(uint32_t)(g == 4) : 0;
+        a5 += G > 4 ? one & -(uint32_t)(g == 5) : 0;
+        a6 += G > 4 ? one & -(uint32_t)(g == 6) : 0;
+        a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
     }
+    uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (int q = 0; q < 4 * G; q++)
+        D[b0 + q] += w * (a[q >> 2] >> (8 * (q & 3)) & 0xff);
 }
-WB_SIMD_KERNEL(tally, tally_body,
-               (int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0,
-                int32_t b1, int64_t w),
-               (D, x, y, O, b0, b1, w))
+#define TALLY_PARAMS \
+    (int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0, int64_t w)
+WB_SIMD_KERNEL(tally1, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 1))
+WB_SIMD_KERNEL(tally2, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 2))
+WB_SIMD_KERNEL(tally4, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 4))
+WB_SIMD_KERNEL(tally8, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 8))
 
 void wb_hist_tally(hist_ctx *h, int copy, const int32_t *x, const int32_t *y, int64_t O, int b0,
                    int b1, int64_t w)
 {
-    if (b1 - b0 < 16 && O >= 32) { /* a vector count a bin beats O adds to memory */
-        WB_SIMD_CALL(tally)(h->cnt, x, y, O, b0, b1, w);
-        return;
+    /* By byte counters in vector lanes when the bins are few (the counters
+     * past b1 add 0 to D: its copies follow it), 255 outputs at a time. */
+    int span = b1 - b0;
+    for (int64_t j0 = 0; span < 32 && O >= 32 && j0 < O; j0 += 255) {
+        int64_t m = O - j0 < 255 ? O - j0 : 255;
+        if (span < 4)
+            WB_SIMD_CALL(tally1)(h->cnt, x + j0, y + j0, m, b0, w);
+        else if (span < 8)
+            WB_SIMD_CALL(tally2)(h->cnt, x + j0, y + j0, m, b0, w);
+        else if (span < 16)
+            WB_SIMD_CALL(tally4)(h->cnt, x + j0, y + j0, m, b0, w);
+        else
+            WB_SIMD_CALL(tally8)(h->cnt, x + j0, y + j0, m, b0, w);
     }
+    if (span < 32 && O >= 32)
+        return;
     for (int64_t j = 0; j < O; j++) {
         int64_t *c = h->cnt + (copy + (j & 3)) * h->nbins;
         c[x[j]] += x[j] == y[j] ? w : 0;

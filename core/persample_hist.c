@@ -282,11 +282,13 @@ static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int 
  * and the adds to c are one fixed-length loop; 32-bit words, as gcc 12
  * vectorises a variable shift of 32 bits, not of 64. */
 WB_SIMD_BODY bytes_body(int64_t *c, const double *v, int64_t n, double d, double lo,
-                        double inv, double nb, int32_t blo, int G)
+                        double inv, double nb, int32_t blo, int G, int clamp)
 {
     uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     for (int64_t t = 0; t < n; t++) {
-        int32_t r = bin_vec(v[t] * d, lo, inv, nb) - blo, g = r >> 2;
+        /* bin_vec, its clamps left out when the bins lie inside (clamp 0) */
+        int32_t b = clamp ? bin_vec(v[t] * d, lo, inv, nb) : (int32_t)((v[t] * d - lo) * inv);
+        int32_t r = b - blo, g = r >> 2;
         uint32_t one = 1u << (8 * (r & 3));
         a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
         a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
@@ -304,10 +306,14 @@ WB_SIMD_BODY bytes_body(int64_t *c, const double *v, int64_t n, double d, double
 #define BYTES_PARAMS                                                                     \
     (int64_t *c, const double *v, int64_t n, double d, double lo, double inv, double nb, \
      int32_t blo)
-WB_SIMD_KERNEL(bytes1, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 1))
-WB_SIMD_KERNEL(bytes2, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 2))
-WB_SIMD_KERNEL(bytes4, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 4))
-WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 8))
+WB_SIMD_KERNEL(bytes1, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 1, 0))
+WB_SIMD_KERNEL(bytes2, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 2, 0))
+WB_SIMD_KERNEL(bytes4, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 4, 0))
+WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 8, 0))
+WB_SIMD_KERNEL(bytes1c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 1, 1))
+WB_SIMD_KERNEL(bytes2c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 2, 1))
+WB_SIMD_KERNEL(bytes4c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 4, 1))
+WB_SIMD_KERNEL(bytes8c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 8, 1))
 
 /* Counts output j's n entries v[t] d (finite d; in bins lo < hi, hi - lo <
  * 32) bin by bin with byte counters (bytes_body), 240 entries at a time:
@@ -316,24 +322,30 @@ WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 
  * counters, those past hi 0, to the bins from lo on (cnt has room: its
  * copies of the bins follow). v holds n16 (n rounded up to 16) entries,
  * those past n being vmin, so that the kernel runs no scalar tail: their
- * entry is in bin lo when d > 0, hi when d < 0, and is taken off there. */
+ * entry is in bin lo when d > 0, hi when d < 0, and is taken off there.
+ * When lo > 0 and hi < nbins - 1 no entry is clamped into an end bin (its
+ * bin >= 1 means (e - lo) inv >= 1, < nbins - 1 that it is below nbins -
+ * 1; a NaN or inf entry lies in an end bin): the kernel leaves bin_vec's
+ * clamps out, the truncation alone giving the same bin. */
 static void count_bytes(hist_ctx *h, const double *v, int64_t n, int64_t n16, double d, int lo,
                         int hi)
 {
-    int span = hi - lo;
+    int span = hi - lo, clamp = lo == 0 || hi == h->nbins - 1;
     int64_t *c = h->cnt + lo;
     double nb = h->nbins;
     h->cnt[d > 0 ? lo : hi] -= n16 - n;
     for (int64_t t0 = 0; t0 < n16; t0 += 240) {
         int64_t m = n16 - t0 < 240 ? n16 - t0 : 240;
-        if (span < 4)
-            WB_SIMD_CALL(bytes1)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
-        else if (span < 8)
-            WB_SIMD_CALL(bytes2)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
-        else if (span < 16)
-            WB_SIMD_CALL(bytes4)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
+        if (!clamp)
+            (span < 4    ? WB_SIMD_CALL(bytes1)
+             : span < 8  ? WB_SIMD_CALL(bytes2)
+             : span < 16 ? WB_SIMD_CALL(bytes4)
+                         : WB_SIMD_CALL(bytes8))(c, v + t0, m, d, h->lo, h->inv, nb, lo);
         else
-            WB_SIMD_CALL(bytes8)(c, v + t0, m, d, h->lo, h->inv, nb, lo);
+            (span < 4    ? WB_SIMD_CALL(bytes1c)
+             : span < 8  ? WB_SIMD_CALL(bytes2c)
+             : span < 16 ? WB_SIMD_CALL(bytes4c)
+                         : WB_SIMD_CALL(bytes8c))(c, v + t0, m, d, h->lo, h->inv, nb, lo);
     }
 }
 

@@ -12,17 +12,20 @@
  * of a first layer take it (their entries are small against a bin), and
  * a row where all do is counted from its inputs' extremes alone, before it
  * is compacted or keyed (tried while such rows are one in six of the
- * call); their bins are then tallied bin by bin in a vector kernel; (2)
- * otherwise its entries lie in the bins from that of its smallest to that
- * of its largest, and those in bin b or above are the ones >= E_b, E_b the
- * smallest double of bin b (found on its first use in a call): the counts
- * follow from one number per edge spanned, the entries >= E_b. That number
- * is found one of three ways, whichever costs least for the row's size and
- * the spans (COST_*): every entry's bin on its own (also for a d that is
- * not finite: inf * 0 is NaN, not monotone); comparing every product with
- * four edges a pass (a vector kernel); or, when many outputs span, from the
- * row's v grouped by a counting sort into 2n cells of equal width over
- * [vmin, vmax], without sorting within a cell (ge_cells). There only the
+ * call); their bins are then tallied in a vector kernel of byte
+ * counters; (2) otherwise its entries lie in the bins from that of its
+ * smallest to that of its largest. Counted one of three ways, whichever
+ * costs least for the row's size and the spans (COST_*): every entry's bin
+ * on its own into a table (for a d that is not finite: inf * 0 is NaN, not
+ * monotone; or 32 bins or more); every entry's bin on its own into byte
+ * counters held in vector lanes (count_bytes: no table store an entry,
+ * and no entry can fall outside the counters, as monotonicity keeps every
+ * bin within the two); or, when many outputs span, from one number per
+ * edge spanned, the entries >= E_b (E_b the smallest double of bin b,
+ * found on its first use in a call; those in bin b or above are the ones
+ * >= E_b), taken from the row's v grouped by a counting sort into 2n cells
+ * of equal width over [vmin, vmax], without sorting within a cell
+ * (ge_cells). There only the
  * cells of a narrow window about x = fl(E_b fl(1 / d)) are compared entry
  * by entry; the others are decided by their side of it, which is exact
  * because (for E_b and x normal, d != 0 finite; otherwise the window is

@@ -98,6 +98,30 @@ WB_SIMD_BODY merge_body(int32_t *S, int32_t *c4, int k0, int k1)
 }
 WB_SIMD_KERNEL(merge, merge_body, (int32_t *S, int32_t *c4, int k0, int k1), (S, c4, k0, k1))
 
+/* S[k] = S[k] + .. + S[k1] for k in k0 .. k1: the range cut into four
+ * quarters of q keys from the top (the lowest takes the rest), summed
+ * down at once (four chains of adds, not one that waits on each add),
+ * then the sums of the quarters above added to each (vector loops). */
+static void suffix_sums(int32_t *S, int k0, int k1)
+{
+    int q = (k1 - k0 + 1) / 4, k = k1;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k > k1 - q; k--) {
+        s3 += S[k], S[k] = s3;
+        s2 += S[k - q], S[k - q] = s2;
+        s1 += S[k - 2 * q], S[k - 2 * q] = s1;
+        s0 += S[k - 3 * q], S[k - 3 * q] = s0;
+    }
+    for (k -= 3 * q; k >= k0; k--)
+        s0 += S[k], S[k] = s0;
+    for (k = k1 - 2 * q + 1; k <= k1 - q; k++)
+        S[k] += s3;
+    for (k = k1 - 3 * q + 1; k <= k1 - 2 * q; k++)
+        S[k] += s3 + s2;
+    for (k = k0; k <= k1 - 3 * q; k++)
+        S[k] += s3 + s2 + s1;
+}
+
 /* Counts the row's inputs by key, four copies in turn (c4) so that runs of
  * one key do not wait on each other's adds, checking that each holds its
  * key's float in the call; then S[k] = the inputs of key k or above. The
@@ -118,10 +142,8 @@ int wb_hist_grid_row(grid *g, const float *f, int64_t n, int32_t *key)
     if ((miss && !grid_take(g, f, key, n)) || !isfinite(g->V[kmin]) || !isfinite(g->V[kmax]))
         return 0;
     g->kmin = kmin, g->kmax = kmax, g->n = n;
-    int32_t above = 0;
     S[kmax + 1] = 0;
-    for (int k = kmax; k >= kmin; k--)
-        above += S[k], S[k] = above;
+    suffix_sums(S, kmin, kmax);
     return 1;
 }
 

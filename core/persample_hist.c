@@ -555,11 +555,11 @@ static int64_t count_one(hist_ctx *h, int64_t n, int64_t O, const int32_t *blo,
     return nm;
 }
 
-/* Rough costs (in cycles, measured on the baseline MLP) of counting one
- * output spanning `span` bins of a row of n entries: with byte counters,
- * g = ceil(span / 4) words of them (G = g rounded up to a power of two,
- * more work a lane); by the grouped row, per output plus the
- * grouping, once a row. */
+/* Rough costs (in cycles) of counting one output spanning `span` bins of
+ * a row of n entries: with byte counters, g = ceil(span / 4) words of
+ * them (G = g rounded up to a power of two, more work a lane; from the
+ * kernel's instructions, eight entries a vector); by the grouped row, per
+ * output plus the grouping, once a row (measured on the baseline MLP). */
 #define COST_BYTES(n, g) (((n) + 7) / 8 * (4 + 2 * (g)) + 30)
 #define COST_CELLS(span) (20 + 25 * (span))
 #define COST_GROUP(n) (12 * (n))
@@ -622,8 +622,9 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
 {
     /* doubles: v [I + 16], u [I + 2], counts [13 nbins] (int64: D, its
      * eight copies, X's four), the grid's; then ints: cell [I], tab [2I +
-     * 2], blo, bhi, bb, multi, dpad (floats) [O16] each, the grid's. u doubles as the dense
-     * row's floats, cell as a grid row's keys. The edges are p's own, kept
+     * 2], blo, bhi, bb, multi, dpad (floats) [O16] each, the grid's. u
+     * doubles as the dense row's floats, cell as a grid row's keys and the
+     * columns of the dense row's non-zeros. The edges are p's own, kept
      * from call to call (wb_persample_edges). */
     size_t ngd = WB_GRID_DOUBLES;
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);

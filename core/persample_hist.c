@@ -675,7 +675,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         if (on_grid && n > 0 && !grid_set) {
             on_grid = wb_hist_grid_plausible(f, n);
             if (on_grid)
-                wb_hist_grid_begin(&g, (int32_t *)dpad + O16, (double *)(cnt + 13 * nbins), O, nbins, scale);
+                wb_hist_grid_begin(&g, (int32_t *)dpad + O16, (double *)(cnt + 13 * nbins), O,
+                                   nbins, scale);
             grid_set = 1;
         }
         int row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);

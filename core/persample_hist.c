@@ -12,17 +12,20 @@
  * of a first layer take it (their entries are small against a bin), and
  * a row where all do is counted from its inputs' extremes alone, before it
  * is compacted or keyed (tried while such rows are one in six of the
- * call); their bins are then tallied bin by bin in a vector kernel; (2)
- * otherwise its entries lie in the bins from that of its smallest to that
- * of its largest, and those in bin b or above are the ones >= E_b, E_b the
- * smallest double of bin b (found on its first use in a call): the counts
- * follow from one number per edge spanned, the entries >= E_b. That number
- * is found one of three ways, whichever costs least for the row's size and
- * the spans (COST_*): every entry's bin on its own (also for a d that is
- * not finite: inf * 0 is NaN, not monotone); comparing every product with
- * four edges a pass (a vector kernel); or, when many outputs span, from the
- * row's v grouped by a counting sort into 2n cells of equal width over
- * [vmin, vmax], without sorting within a cell (ge_cells). There only the
+ * call); their bins are then tallied in a vector kernel of byte
+ * counters; (2) otherwise its entries lie in the bins from that of its
+ * smallest to that of its largest. Counted one of three ways, whichever
+ * costs least for the row's size and the spans (COST_*): every entry's bin
+ * on its own into a table (for a d that is not finite: inf * 0 is NaN, not
+ * monotone; or 32 bins or more); every entry's bin on its own into byte
+ * counters held in vector lanes (count_bytes: no table store an entry,
+ * and no entry can fall outside the counters, as monotonicity keeps every
+ * bin within the two); or, when many outputs span, from one number per
+ * edge spanned, the entries >= E_b (E_b the smallest double of bin b,
+ * found on its first use in a call; those in bin b or above are the ones
+ * >= E_b), taken from the row's v grouped by a counting sort into 2n cells
+ * of equal width over [vmin, vmax], without sorting within a cell
+ * (ge_cells). There only the
  * cells of a narrow window about x = fl(E_b fl(1 / d)) are compared entry
  * by entry; the others are decided by their side of it, which is exact
  * because (for E_b and x normal, d != 0 finite; otherwise the window is
@@ -62,6 +65,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "dense.h"
 #include "persample_hist.h"
 #include "persample_impl.h"
 #include "simd.h"
@@ -108,6 +112,24 @@ WB_SIMD_KERNEL(ends, ends_body,
                (int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d, int64_t O,
                 double vmin, double vmax, double s, double lo, double inv, double nb),
                (blo, bhi, bb, e, d, O, vmin, vmax, s, lo, inv, nb))
+
+/* ends's kernel for row d [O], blo, bhi, bb [O16] (O rounded up to 16):
+ * a few outputs (a last layer's ten) would run as the vector loop's
+ * scalar tail, so they are copied to dpad [O16] and padded with copies of
+ * d[0] (which change no extreme of e) to run as whole vectors. */
+static void ends(int32_t *blo, int32_t *bhi, int32_t *bb, int32_t *e, const float *d, int64_t O,
+                 float *dpad, double vmin, double vmax, double s, double lo, double inv,
+                 double nb)
+{
+    int64_t O16 = (O + 15) & ~(int64_t)15;
+    if (O < 64 && O16 > O) {
+        memcpy(dpad, d, (size_t)O * sizeof *d);
+        for (int64_t j = O; j < O16; j++)
+            dpad[j] = d[0];
+        d = dpad, O = O16;
+    }
+    WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, s, lo, inv, nb);
+}
 
 /* The order of the doubles as unsigned keys (and back), for bisection. */
 static uint64_t key_of(double x)
@@ -254,49 +276,80 @@ static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int 
     h->cnt[hi] += above;
 }
 
-/* c[q] = the number of t < n with v[t] d >= E[q], q < 4 (n a multiple of
- * 8: the caller pads v). */
-WB_SIMD_BODY ge4_body(int64_t *c, const double *v, int64_t n, double d, const double *E)
+/* c[r] += the entries of v [n] d in bin blo + r, r < 4 G (n <= 255,
+ * finite d; every entry in those bins): entry t adds 1 at byte r & 3 of
+ * word r >> 2, and the words are added to c at the end. A vector counts
+ * eight entries at once with no store to a table; a byte never carries,
+ * as it counts at most n <= 255 entries summed over the lanes. G is a
+ * constant in each kernel (1, 2, 4 or 8), so the words stay in registers
+ * and the adds to c are one fixed-length loop; 32-bit words, as gcc 12
+ * vectorises a variable shift of 32 bits, not of 64. */
+WB_SIMD_BODY bytes_body(int64_t *c, const double *v, int64_t n, double d, double lo,
+                        double inv, double nb, int32_t blo, int G, int clamp)
 {
-    double e0 = E[0], e1 = E[1], e2 = E[2], e3 = E[3];
-    int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     for (int64_t t = 0; t < n; t++) {
-        double x = v[t] * d;
-        c0 += x >= e0;
-        c1 += x >= e1;
-        c2 += x >= e2;
-        c3 += x >= e3;
+        /* bin_vec, its clamps left out when the bins lie inside (clamp 0) */
+        int32_t b = clamp ? bin_vec(v[t] * d, lo, inv, nb) : (int32_t)((v[t] * d - lo) * inv);
+        int32_t r = b - blo, g = r >> 2;
+        uint32_t one = 1u << (8 * (r & 3));
+        a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
+        a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
+        a2 += G > 2 ? one & -(uint32_t)(g == 2) : 0;
+        a3 += G > 2 ? one & -(uint32_t)(g == 3) : 0;
+        a4 += G > 4 ? one & -(uint32_t)(g == 4) : 0;
+        a5 += G > 4 ? one & -(uint32_t)(g == 5) : 0;
+        a6 += G > 4 ? one & -(uint32_t)(g == 6) : 0;
+        a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
     }
-    c[0] = c0, c[1] = c1, c[2] = c2, c[3] = c3;
+    uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (int q = 0; q < 4 * G; q++)
+        c[q] += a[q >> 2] >> (8 * (q & 3)) & 0xff;
 }
-WB_SIMD_KERNEL(ge4, ge4_body, (int64_t *c, const double *v, int64_t n, double d, const double *E),
-               (c, v, n, d, E))
+#define BYTES_PARAMS                                                                     \
+    (int64_t *c, const double *v, int64_t n, double d, double lo, double inv, double nb, \
+     int32_t blo)
+WB_SIMD_KERNEL(bytes1, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 1, 0))
+WB_SIMD_KERNEL(bytes2, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 2, 0))
+WB_SIMD_KERNEL(bytes4, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 4, 0))
+WB_SIMD_KERNEL(bytes8, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 8, 0))
+WB_SIMD_KERNEL(bytes1c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 1, 1))
+WB_SIMD_KERNEL(bytes2c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 2, 1))
+WB_SIMD_KERNEL(bytes4c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 4, 1))
+WB_SIMD_KERNEL(bytes8c, bytes_body, BYTES_PARAMS, (c, v, n, d, lo, inv, nb, blo, 8, 1))
 
-/* Counts output j's n entries v[t] d (finite d; in bins lo < hi) by
- * comparing every entry with the edges between
- * them, four edges a pass. v has n8 entries, the n8 - n after n being
- * vmin, whose entry lies in the lowest bin spanned when d > 0 and in the
- * highest when d < 0. */
-static void count_cmp(hist_ctx *h, const double *v, int64_t n, int64_t n8, double d, int lo,
-                      int hi)
+/* Counts output j's n entries v[t] d (finite d; in bins lo < hi, hi - lo <
+ * 32) bin by bin with byte counters (bytes_body), 240 entries at a time:
+ * each entry's own bin, so exact whatever the span, and no entry is lost
+ * as monotonicity keeps every bin within lo .. hi. The kernel adds 4 G
+ * counters, those past hi 0, to the bins from lo on (cnt has room: its
+ * copies of the bins follow). v holds n16 (n rounded up to 16) entries,
+ * those past n being vmin, so that the kernel runs no scalar tail: their
+ * entry is in bin lo when d > 0, hi when d < 0, and is taken off there.
+ * When lo > 0 and hi < nbins - 1 no entry is clamped into an end bin (its
+ * bin >= 1 means (e - lo) inv >= 1, < nbins - 1 that it is below nbins -
+ * 1; a NaN or inf entry lies in an end bin): the kernel leaves bin_vec's
+ * clamps out, the truncation alone giving the same bin. */
+static void count_bytes(hist_ctx *h, const double *v, int64_t n, int64_t n16, double d, int lo,
+                        int hi)
 {
-    int64_t above = n, pad = d < 0 ? n8 - n : 0; /* above: the entries in bin b - 1 or up */
-    for (int b = lo + 1; b <= hi; b += 4) { /* without a branch on the edges past hi */
-        double E[4];
-        int64_t c[4];
-        for (int q = 0; q < 4; q++) {
-            double e = edge(h, b + q <= hi ? b + q : hi);
-            E[q] = b + q <= hi ? e : INFINITY;
-        }
-        WB_SIMD_CALL(ge4)(c, v, n8, d, E);
-        for (int q = 0; q < 4; q++) {
-            int in = b + q <= hi;
-            int64_t g = c[q] - pad;
-            h->cnt[in ? b + q - 1 : hi] += in ? above - g : 0;
-            above = in ? g : above;
-        }
+    int span = hi - lo, clamp = lo == 0 || hi == h->nbins - 1;
+    int64_t *c = h->cnt + lo;
+    double nb = h->nbins;
+    h->cnt[d > 0 ? lo : hi] -= n16 - n;
+    for (int64_t t0 = 0; t0 < n16; t0 += 240) {
+        int64_t m = n16 - t0 < 240 ? n16 - t0 : 240;
+        if (!clamp)
+            (span < 4    ? WB_SIMD_CALL(bytes1)
+             : span < 8  ? WB_SIMD_CALL(bytes2)
+             : span < 16 ? WB_SIMD_CALL(bytes4)
+                         : WB_SIMD_CALL(bytes8))(c, v + t0, m, d, h->lo, h->inv, nb, lo);
+        else
+            (span < 4    ? WB_SIMD_CALL(bytes1c)
+             : span < 8  ? WB_SIMD_CALL(bytes2c)
+             : span < 16 ? WB_SIMD_CALL(bytes4c)
+                         : WB_SIMD_CALL(bytes8c))(c, v + t0, m, d, h->lo, h->inv, nb, lo);
     }
-    h->cnt[hi] += above;
 }
 
 /* bin [n] = the bins of v[t] d (also NaN and inf: bin_of's). */
@@ -350,22 +403,17 @@ WB_SIMD_KERNEL(scan, scan_body,
                 int *bad),
                (v, f, n, s, kmin, kmax, bad))
 
-/* Row i's non-zero inputs: its sp's, or a's compacted into fbuf [I];
+/* Row i's non-zero inputs: its sp's, or a's compacted into fbuf [I] (idx
+ * [I] scratch) by the forward's kernel (16 a vector where the CPU can);
  * returns their number. */
-static const float *nonzeros(float *fbuf, const float *a, const wb_persample_csr *sp,
-                             int64_t i, int64_t I, int64_t *n)
+static const float *nonzeros(float *fbuf, int32_t *idx, const float *a,
+                             const wb_persample_csr *sp, int64_t i, int64_t I, int64_t *n)
 {
     if (sp) {
         *n = sp->row[i + 1] - sp->row[i];
         return sp->val + sp->row[i];
     }
-    const float *ai = a + i * I;
-    int64_t m = 0;
-    for (int64_t k = 0; k < I; k++) { /* branch-free: zeros are a coin toss */
-        fbuf[m] = ai[k];
-        m += ai[k] != 0.0f;
-    }
-    *n = m;
+    *n = wb_dense_row_nonzeros(idx, fbuf, a + i * I, I);
     return fbuf;
 }
 
@@ -423,29 +471,55 @@ static int extent(const float *f, int64_t n, int dense, double s, double *vmin, 
     return isfinite(x) && isfinite(y); /* an inf or NaN f is an extreme key */
 }
 
-/* D[b] += w #{j < O: x[j] = y[j] = b} for b in [b0, b1]. */
+/* D[b0 + r] += w #{j < O: x[j] = y[j] = b0 + r} for r < 4 G (O <= 255,
+ * every x[j] in b0 .. b0 + 4 G - 1): byte counters in 32-bit words, as
+ * bytes_body's (a byte counts at most O <= 255 outputs); G a constant. */
 WB_SIMD_BODY tally_body(int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0,
-                        int32_t b1, int64_t w)
+                        int64_t w, int G)
 {
-    for (int32_t b = b0; b <= b1; b++) {
-        int32_t c = 0;
-        for (int64_t j = 0; j < O; j++)
-            c += (x[j] == b) & (y[j] == b);
-        D[b] += w * c;
+    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    for (int64_t j = 0; j < O; j++) {
+        int32_t r = x[j] - b0, g = r >> 2;
+        uint32_t one = (uint32_t)(x[j] == y[j]) << (8 * (r & 3));
+        a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
+        a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
+        a2 += G > 2 ? one & -(uint32_t)(g == 2) : 0;
+        a3 += G > 2 ? one & -(uint32_t)(g == 3) : 0;
+        a4 += G > 4 ? one & -(uint32_t)(g == 4) : 0;
+        a5 += G > 4 ? one & -(uint32_t)(g == 5) : 0;
+        a6 += G > 4 ? one & -(uint32_t)(g == 6) : 0;
+        a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
     }
+    uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (int q = 0; q < 4 * G; q++)
+        D[b0 + q] += w * (a[q >> 2] >> (8 * (q & 3)) & 0xff);
 }
-WB_SIMD_KERNEL(tally, tally_body,
-               (int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0,
-                int32_t b1, int64_t w),
-               (D, x, y, O, b0, b1, w))
+#define TALLY_PARAMS \
+    (int64_t *D, const int32_t *x, const int32_t *y, int64_t O, int32_t b0, int64_t w)
+WB_SIMD_KERNEL(tally1, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 1))
+WB_SIMD_KERNEL(tally2, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 2))
+WB_SIMD_KERNEL(tally4, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 4))
+WB_SIMD_KERNEL(tally8, tally_body, TALLY_PARAMS, (D, x, y, O, b0, w, 8))
 
 void wb_hist_tally(hist_ctx *h, int copy, const int32_t *x, const int32_t *y, int64_t O, int b0,
                    int b1, int64_t w)
 {
-    if (b1 - b0 < 16 && O >= 32) { /* a vector count a bin beats O adds to memory */
-        WB_SIMD_CALL(tally)(h->cnt, x, y, O, b0, b1, w);
-        return;
+    /* By byte counters in vector lanes when the bins are few (the counters
+     * past b1 add 0 to D: its copies follow it), 255 outputs at a time. */
+    int span = b1 - b0;
+    for (int64_t j0 = 0; span < 32 && O >= 32 && j0 < O; j0 += 255) {
+        int64_t m = O - j0 < 255 ? O - j0 : 255;
+        if (span < 4)
+            WB_SIMD_CALL(tally1)(h->cnt, x + j0, y + j0, m, b0, w);
+        else if (span < 8)
+            WB_SIMD_CALL(tally2)(h->cnt, x + j0, y + j0, m, b0, w);
+        else if (span < 16)
+            WB_SIMD_CALL(tally4)(h->cnt, x + j0, y + j0, m, b0, w);
+        else
+            WB_SIMD_CALL(tally8)(h->cnt, x + j0, y + j0, m, b0, w);
     }
+    if (span < 32 && O >= 32)
+        return;
     for (int64_t j = 0; j < O; j++) {
         int64_t *c = h->cnt + (copy + (j & 3)) * h->nbins;
         c[x[j]] += x[j] == y[j] ? w : 0;
@@ -481,80 +555,63 @@ static int64_t count_one(hist_ctx *h, int64_t n, int64_t O, const int32_t *blo,
     return nm;
 }
 
-/* Rough costs (in cycles, measured on the baseline MLP) of counting one
- * output spanning `span` bins of a row of n entries each way: one by one;
- * by comparisons, four edges a pass over the row; by the grouped row, per
- * output plus the grouping, once a row. */
-#define COST_EACH(n) (3 * (n))
-#define COST_PASS(n8) ((n8) / 8 * 6 + 40)
+/* Rough costs (in cycles) of counting one output spanning `span` bins of
+ * a row of n entries: with byte counters, g = ceil(span / 4) words of
+ * them (G = g rounded up to a power of two, more work a lane; from the
+ * kernel's instructions, eight entries a vector); by the grouped row, per
+ * output plus the grouping, once a row (measured on the baseline MLP). */
+#define COST_BYTES(n, g) (((n) + 7) / 8 * (4 + 2 * (g)) + 30)
 #define COST_CELLS(span) (20 + 25 * (span))
 #define COST_GROUP(n) (12 * (n))
 
-/* s[0] = the bins the O outputs span in all, s[1] = the passes of four
- * edges they take, s[2] = how many span more than one bin. */
+/* s[0] = the bins the O outputs span in all, s[1] = the words of byte
+ * counters they take, s[2] = how many span more than one bin. */
 WB_SIMD_BODY spans_body(int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O)
 {
-    int64_t bins = 0, passes = 0, multi = 0;
+    int64_t bins = 0, words = 0, multi = 0;
     for (int64_t j = 0; j < O; j++) {
         int32_t span = bhi[j] - blo[j];
         bins += span;
-        passes += (span + 3) >> 2;
+        words += (span + 3) >> 2;
         multi += span > 0;
     }
-    s[0] = bins, s[1] = passes, s[2] = multi;
+    s[0] = bins, s[1] = words, s[2] = multi;
 }
 WB_SIMD_KERNEL(spans, spans_body,
                (int64_t *s, const int32_t *blo, const int32_t *bhi, int64_t O),
                (s, blo, bhi, O))
 
-/* Row i's kernel entries of non-zero inputs (n of them, finite) from v
- * (padded here with vmin to n8, a multiple of 8), and its bias's when bias
- * (bins bb). The outputs whose entries share a bin first, without a branch
- * (most do): their counts go to four copies of the bins in turn, so that
- * runs of one bin do not wait on each other's adds; then the others, each
- * the cheapest way, the row grouped when that pays (the costs of the
- * outputs whose entries are best counted one by one left out: they are
- * few). */
+/* Row i's kernel entries of non-zero inputs (n of them, finite) from v,
+ * and its bias's when bias (bins bb). The outputs whose entries share a
+ * bin first, without a branch (most do): their counts go to four copies
+ * of the bins in turn, so that runs of one bin do not wait on each
+ * other's adds; then the others, each the cheaper way, the row grouped
+ * when that pays; one by one for a d not finite or 32 bins or more. */
 static void count_row(hist_ctx *h, celled_row *r, double *v, int64_t n, double vmin,
                       double vmax, const float *d, int64_t O, const int32_t *blo,
                       const int32_t *bhi, int32_t *bb, const int32_t *e, int bias,
                       int32_t *multi, int32_t *cell)
 {
-    int64_t n8 = (n + 7) & ~(int64_t)7, nm = count_one(h, n, O, blo, bhi, bb, e, bias, multi);
+    int64_t nm = count_one(h, n, O, blo, bhi, bb, e, bias, multi), n16 = (n + 15) & ~15;
     if (nm == 0)
         return;
-    for (int64_t t = n; t < n8; t++)
+    for (int64_t t = n; t < n16; t++)
         v[t] = vmin;
     int64_t s[3];
     WB_SIMD_CALL(spans)(s, blo, bhi, O);
     int group = COST_GROUP(n) + s[2] * COST_CELLS(0) + s[0] * (COST_CELLS(1) - COST_CELLS(0)) <
-                s[1] * COST_PASS(n8);
+                s[2] * COST_BYTES(n, 0) + s[1] * (COST_BYTES(n, 1) - COST_BYTES(n, 0));
     if (group)
         bucket_row(r, v, n, vmin, vmax, cell);
-    /* The others in order of their spans up to 8 (into bb, read): loops
-     * over the edges then end alike for a run of outputs, predicted. */
-    int64_t at[10] = {0};
     for (int64_t t = 0; t < nm; t++) {
-        int64_t span = bhi[multi[t]] - blo[multi[t]];
-        at[(span < 8 ? span : 8) + 1]++;
-    }
-    for (int k = 1; k < 10; k++)
-        at[k] += at[k - 1];
-    for (int64_t t = 0; t < nm; t++) {
-        int64_t span = bhi[multi[t]] - blo[multi[t]];
-        bb[at[span < 8 ? span : 8]++] = multi[t];
-    }
-    for (int64_t t = 0; t < nm; t++) {
-        int64_t j = bb[t], span = bhi[j] - blo[j];
+        int64_t j = multi[t], span = bhi[j] - blo[j];
         double dj = d[j];
-        int64_t each = COST_EACH(n), cmp = (span + 3) / 4 * COST_PASS(n8);
-        int64_t cells = group ? COST_CELLS(span) : cmp;
-        if (!isfinite(dj) || (each <= cmp && each <= cells))
+        if (!isfinite(dj) || span >= 32)
             count_each(h, v, n, dj, cell);
-        else if (cells < cmp)
+        else if (group && COST_CELLS(span) < COST_BYTES(n, (span + 3) / 4))
             count_cells(h, r, dj, blo[j], bhi[j]);
         else
-            count_cmp(h, v, n, n8, dj, blo[j], bhi[j]);
+            count_bytes(h, v, n, n16, dj, blo[j], bhi[j]);
     }
 }
 
@@ -563,24 +620,27 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err)
 {
-    /* doubles: v [I + 8], u [I + 2], counts [13 nbins] (int64: D, its
+    /* doubles: v [I + 16], u [I + 2], counts [13 nbins] (int64: D, its
      * eight copies, X's four), the grid's; then ints: cell [I], tab [2I +
-     * 2], blo, bhi, bb, multi [O] each, the grid's. u doubles as the dense
-     * row's floats, cell as a grid row's keys. The edges are p's own, kept
+     * 2], blo, bhi, bb, multi, dpad (floats) [O16] each, the grid's. u
+     * doubles as the dense row's floats, cell as a grid row's keys and the
+     * columns of the dense row's non-zeros. The edges are p's own, kept
      * from call to call (wb_persample_edges). */
     size_t ngd = WB_GRID_DOUBLES;
     size_t ngi = WB_GRID_INTS((size_t)O, (size_t)nbins);
-    size_t nd = 2 * (size_t)I + 10 + 13 * (size_t)nbins + ngd;
-    size_t ni = 3 * (size_t)I + 2 + 4 * (size_t)O + ngi;
+    size_t nd = 2 * (size_t)I + 18 + 13 * (size_t)nbins + ngd;
+    int64_t O16 = (O + 15) & ~(int64_t)15;
+    size_t ni = 3 * (size_t)I + 2 + 5 * (size_t)O16 + ngi;
     double *edges = wb_persample_edges(p, nbins, lo, hi, err);
     double *v = edges ? wb_persample_dscratch(p, nd + (ni + 1) / 2, err) : NULL;
     if (!v)
         return err ? err->code : WB_ENOMEM;
-    double *u = v + I + 8;
+    double *u = v + I + 16;
     int64_t *cnt = (int64_t *)(u + I + 2);
     hist_ctx h = {cnt, cnt + 9 * nbins, edges, lo, (hi - lo) / nbins, nbins / (hi - lo), nbins};
     int32_t *cell = (int32_t *)(v + nd), *tab = cell + I, *blo = tab + 2 * I + 2,
-            *bhi = blo + O, *bb = bhi + O, *multi = bb + O, e[7];
+            *bhi = blo + O16, *bb = bhi + O16, *multi = bb + O16, e[7];
+    float *dpad = (float *)(multi + O16);
     grid g;
     celled_row r = {u, tab, 0, 0, 0, 0, 0};
     memset(h.cnt, 0, 13 * (size_t)nbins * sizeof *h.cnt);
@@ -599,7 +659,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         if (first) {
             tried++;
             finite = extent(f, n, !sp, scale, &vmin, &vmax, &m);
-            WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, nb);
+            ends(blo, bhi, bb, e, d, O, dpad, vmin, vmax, scale, lo, h.inv, nb);
             if (m == 0 || (finite && e[0] >= e[1])) {
                 skipped++;
                 h.cnt[zero] += (I - m) * O; /* a zero input: O zero entries */
@@ -607,7 +667,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                 continue;
             }
         }
-        f = nonzeros((float *)r.u, a, sp, i, I, &n);
+        f = nonzeros((float *)r.u, cell, a, sp, i, I, &n);
         h.cnt[zero] += (I - n) * O;
         /* The grid's tables cost about as much to set up as a row of hidden
          * units takes to count: set up only when the first row to count
@@ -615,7 +675,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
         if (on_grid && n > 0 && !grid_set) {
             on_grid = wb_hist_grid_plausible(f, n);
             if (on_grid)
-                wb_hist_grid_begin(&g, multi + O, (double *)(cnt + 13 * nbins), O, nbins, scale);
+                wb_hist_grid_begin(&g, (int32_t *)dpad + O16, (double *)(cnt + 13 * nbins), O,
+                                   nbins, scale);
             grid_set = 1;
         }
         int row_grid = on_grid && n > 0 && wb_hist_grid_row(&g, f, n, cell);
@@ -627,7 +688,7 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
             vmin = x < y ? x : y, vmax = x < y ? y : x;
         }
         if (!first)
-            WB_SIMD_CALL(ends)(blo, bhi, bb, e, d, O, vmin, vmax, scale, lo, h.inv, nb);
+            ends(blo, bhi, bb, e, d, O, dpad, vmin, vmax, scale, lo, h.inv, nb);
         if (row_grid)
             wb_hist_grid_count(&h, &g, d, O, blo, bhi, bb, bias, e);
         else if (n > 0 && finite)

@@ -43,9 +43,10 @@ static inline double edge(hist_ctx *h, int b)
     return h->edge[b];
 }
 
-/* D[b] += w for each j < O with x[j] = y[j] = b (the copies from `copy`
- * on, four in turn, when not counted bin by bin), b0 .. b1 the range of
- * x. */
+/* D[b] += w for each j < O with x[j] = y[j] = b, b0 .. b1 the range of
+ * x: by byte counters in vector lanes when the bins are fewer than 33 and
+ * the outputs 32 or more (the counters past b1 add 0 to the copies after
+ * D), else one add an output to the copies from `copy` on, four in turn. */
 void wb_hist_tally(hist_ctx *h, int copy, const int32_t *x, const int32_t *y, int64_t O, int b0,
                    int b1, int64_t w);
 

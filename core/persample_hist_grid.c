@@ -98,6 +98,30 @@ WB_SIMD_BODY merge_body(int32_t *S, int32_t *c4, int k0, int k1)
 }
 WB_SIMD_KERNEL(merge, merge_body, (int32_t *S, int32_t *c4, int k0, int k1), (S, c4, k0, k1))
 
+/* S[k] = S[k] + .. + S[k1] for k in k0 .. k1: the range cut into four
+ * quarters of q keys from the top (the lowest takes the rest), summed
+ * down at once (four chains of adds, not one that waits on each add),
+ * then the sums of the quarters above added to each (vector loops). */
+static void suffix_sums(int32_t *S, int k0, int k1)
+{
+    int q = (k1 - k0 + 1) / 4, k = k1;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; k > k1 - q; k--) {
+        s3 += S[k], S[k] = s3;
+        s2 += S[k - q], S[k - q] = s2;
+        s1 += S[k - 2 * q], S[k - 2 * q] = s1;
+        s0 += S[k - 3 * q], S[k - 3 * q] = s0;
+    }
+    for (k -= 3 * q; k >= k0; k--)
+        s0 += S[k], S[k] = s0;
+    for (k = k1 - 2 * q + 1; k <= k1 - q; k++)
+        S[k] += s3;
+    for (k = k1 - 3 * q + 1; k <= k1 - 2 * q; k++)
+        S[k] += s3 + s2;
+    for (k = k0; k <= k1 - 3 * q; k++)
+        S[k] += s3 + s2 + s1;
+}
+
 /* Counts the row's inputs by key, four copies in turn (c4) so that runs of
  * one key do not wait on each other's adds, checking that each holds its
  * key's float in the call; then S[k] = the inputs of key k or above. The
@@ -118,10 +142,8 @@ int wb_hist_grid_row(grid *g, const float *f, int64_t n, int32_t *key)
     if ((miss && !grid_take(g, f, key, n)) || !isfinite(g->V[kmin]) || !isfinite(g->V[kmax]))
         return 0;
     g->kmin = kmin, g->kmax = kmax, g->n = n;
-    int32_t above = 0;
     S[kmax + 1] = 0;
-    for (int k = kmax; k >= kmin; k--)
-        above += S[k], S[k] = above;
+    suffix_sums(S, kmin, kmax);
     return 1;
 }
 
@@ -183,13 +205,30 @@ static void count_each_key(hist_ctx *h, const grid *g, double d)
         h->cnt[bin_of(g->V[k] * d, h->lo, h->inv, h->nbins)] += g->S[k] - g->S[k + 1];
 }
 
+/* Output j's (output, edge) pairs for the span edges above bin lo, from
+ * slot P on, eight slots written at a time (also for span 0: no branch
+ * on it); returns the next free slot. */
+static inline int64_t list_pairs(int32_t *pj, int32_t *pb, int64_t P, int32_t j, int32_t lo,
+                                 int32_t span)
+{
+    for (int32_t at = lo + 1;; at += 8) {
+        for (int q = 0; q < 8; q++)
+            pj[P + q] = j, pb[P + q] = at + q;
+        int32_t k = span < 8 ? span : 8;
+        P += k, span -= k;
+        if (span <= 0)
+            return P;
+    }
+}
+
 /* Every output adds its n entries to D at its lowest bin and its bias to
  * D at its bin (four copies each, in turn: runs of one bin do not wait on
- * each other's adds), the outputs spanning bins listed without a branch;
- * those write their (output, edge) pairs, eight slots at a time; then the
- * edges the row uses (elo + 1 .. ehi) are found, the pairs guessed and
- * checked by the kernel, the rejected ones walked, and the counts added
- * to X (four copies, interleaved). */
+ * each other's adds) and writes its (output, edge) pairs, eight slots at a
+ * time, without a branch on whether it spans bins (with a d not finite,
+ * the outputs that do are listed first); then the edges the row uses
+ * (elo + 1 .. ehi) are found, the pairs guessed and checked by the
+ * kernel, the rejected ones walked, and the counts added to X (four
+ * copies, interleaved). */
 void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const int32_t *lo,
                         const int32_t *hi, const int32_t *bb, int bias, const int32_t *e)
 {
@@ -200,10 +239,8 @@ void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const i
         wb_hist_tally(h, 5, bb, bb, O, e[4], e[5], 1);
     if (!e[6]) { /* every d finite */
         wb_hist_tally(h, 1, lo, lo, O, e[2], e[3], n);
-        for (int64_t j = 0; j < O; j++) {
-            multi[nm] = (int32_t)j;
-            nm += lo[j] < hi[j];
-        }
+        for (int64_t j = 0; j < O; j++)
+            P = list_pairs(pj, pb, P, (int32_t)j, lo[j], hi[j] - lo[j]);
     } else {
         int64_t *cq[4] = {h->cnt + nb, h->cnt + 2 * nb, h->cnt + 3 * nb, h->cnt + 4 * nb};
         for (int64_t j = 0; j < O; j++) {
@@ -213,22 +250,13 @@ void wb_hist_grid_count(hist_ctx *h, grid *g, const float *d, int64_t O, const i
             nf += !fin;
             nm += fin & (lo[j] < hi[j]);
         }
+        for (int64_t t = 0; t < nf; t++)
+            count_each_key(h, g, d[g->nonfin[t]]);
+        for (int64_t t = 0; t < nm; t++) /* (multi borrows ge until the kernel) */
+            P = list_pairs(pj, pb, P, multi[t], lo[multi[t]], hi[multi[t]] - lo[multi[t]]);
     }
-    for (int64_t t = 0; t < nf; t++)
-        count_each_key(h, g, d[g->nonfin[t]]);
-    if (nm == 0)
+    if (P == 0)
         return;
-    for (int64_t t = 0; t < nm; t++) { /* (multi borrows ge until the kernel) */
-        int32_t j = multi[t], span = hi[j] - lo[j];
-        for (int32_t at = lo[j] + 1;; at += 8) {
-            for (int q = 0; q < 8; q++)
-                pj[P + q] = j, pb[P + q] = at + q;
-            int32_t k = span < 8 ? span : 8;
-            P += k, span -= k;
-            if (span == 0)
-                break;
-        }
-    }
     for (int b = elo + 1; b <= ehi; b++)
         edge(h, b); /* found before the kernel reads them */
     WB_SIMD_CALL(guess)(ge, pj, pb, P, d, h->edge, 255 / g->s, g->V, g->S, g->s < 0, g->kmin,

@@ -505,6 +505,66 @@ static void test_hist_one_bin(void)
     CHECK(differ(B, I, MO, 1, 1.0, -1.0, 1.0, 7) == 0, "biases over many bins, 7 bins");
 }
 
+/* The byte counters (rows off the grid whose outputs span 2 to 32 bins,
+ * and the tallies of outputs by bin when there are 32 outputs or more):
+ * rows like a last layer's (relu-like inputs, half zero, ten outputs,
+ * gradients up to +-1) at scales that make spans from one bin to all;
+ * more than 255 entries of an output in one bin (the counters go 240
+ * entries at a time); row lengths that are not a multiple of 16 (the
+ * padding is taken off the lowest bin for d > 0, the highest for d < 0);
+ * one-bin outputs and biases over 4 to 40 bins (each width of the
+ * tally); -0, subnormals, a huge d, NaN and inf among them; one row, one
+ * output. */
+static void test_hist_bytes(void)
+{
+    int fails = 0, first = -1;
+    for (int round = 0; round < 40; round++) {
+        int B = 1 + round % 8, I = round % 5 == 0 ? 300 : 1 + (round * 37) % 200;
+        int O = round % 7 == 0 ? 1 : round % 3 == 0 ? 33 : 10;
+        for (int k = 0; k < B * I; k++)
+            xa[k] = unif() < 0.5 ? 0.0f : (float)(3 * unif());
+        for (int k = 0; k < B * O; k++)
+            xd[k] = (float)(2 * unif() - 1) / (float)B;
+        double s = (double)B * (round % 4 == 0 ? 0.1 : round % 4 == 1 ? 1 : 10);
+        int bad = differ(B, I, O, round % 2, round % 6 == 5 ? -s : s, -1.0, 1.0, 64);
+        if (bad != 0 && first < 0)
+            first = round;
+        fails += bad != 0;
+    }
+    CHECK(fails == 0, "%d of 40 last-layer rounds differ from the naive count (first %d)",
+          fails, first);
+    for (int I = 290; I <= 300; I += 10)
+        for (int sign = -1; sign <= 1; sign += 2) {
+            for (int k = 0; k < 2 * I; k++) /* 0.5 d in one bin, the last's an edge away */
+                xa[k] = k % I == I - 1 ? 1.0f : 0.5f;
+            for (int j = 0; j < 4; j++)
+                xd[j] = (float)sign * (0.3f + 0.2f * (float)j);
+            CHECK(differ(2, I, 2, 1, 1.0, -1.0, 1.0, 64) == 0,
+                  "%d entries of an output in one bin, d of sign %d", I - 1, sign);
+        }
+    for (int w = 4; w <= 40; w += w < 32 ? w : 8) { /* one bin each, over about w bins */
+        for (int k = 0; k < 4 * 20; k++)
+            xa[k] = k % 3 == 0 ? 0.0f : 0.5f;
+        for (int k = 0; k < 4 * MO; k++)
+            xd[k] = (float)((unif() - 0.5) * w / 16);
+        CHECK(differ(4, 20, MO, 1, 1.0, -1.0, 1.0, 64) == 0, "one-bin outputs over %d bins", w);
+        CHECK(differ(4, 20, 32, 1, 1.0, -1.0, 1.0, 64) == 0, "32 outputs over %d bins", w);
+    }
+    for (int k = 0; k < 3 * 50; k++)
+        xa[k] = k % 7 == 0 ? -0.0f : k % 7 == 1 ? 1e-40f : k % 7 == 2 ? -1e-39f
+              : (float)(unif() - 0.3);
+    for (int k = 0; k < 3 * 10; k++)
+        xd[k] = k == 4 ? 1e30f : k == 7 ? -1e-30f : k == 12 ? 0.0f : k == 13 ? -0.0f
+              : (float)(unif() - 0.5);
+    CHECK(differ(3, 50, 10, 1, 3.0, -1.0, 1.0, 64) == 0, "-0, subnormals, a huge d");
+    xd[20] = NAN, xd[21] = INFINITY, xa[60] = INFINITY;
+    CHECK(differ(3, 50, 10, 1, 3.0, -1.0, 1.0, 64) == 0, "NaN and inf among them");
+    for (int k = 0; k < 100; k++)
+        xa[k] = (float)unif();
+    xd[0] = 0.9f;
+    CHECK(differ(1, 100, 1, 0, 1.0, -1.0, 1.0, 64) == 0, "one row, one output");
+}
+
 int main(void)
 {
     wb_err err;
@@ -522,6 +582,7 @@ int main(void)
     RUN(test_hist_grid_random);
     RUN(test_hist_grid_nonfinite);
     RUN(test_hist_one_bin);
+    RUN(test_hist_bytes);
     wb_persample_free(ps);
     TH_EXIT();
 }

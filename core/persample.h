@@ -129,9 +129,10 @@ wb_status wb_persample_dots(wb_persample *p, double *const *proj, int nv, const 
  * non-zero inputs whose entries reach the edge, from a table of the
  * row's inputs by key when they are 8-bit pixels (at most 255 floats, one
  * a key; the boundary keys of all the row's (output, edge) pairs guessed
- * and checked in one vector loop), else by comparisons or a grouping of
- * the row (no sort). A
- * non-finite input or dz_ij is counted one by one.
+ * and checked in one vector loop), else, for an output spanning 2 to 32
+ * bins, by each entry's bin in byte counters held in vector lanes, or by
+ * a grouping of the row (no sort). A non-finite input or dz_ij is counted
+ * one by one.
  * WB_ENOMEM growing scratch. */
 wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             double hi, const float *a, const wb_persample_csr *sp,

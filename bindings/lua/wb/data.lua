@@ -8,7 +8,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local spec_keys = require "wb.spec_keys"
-local data, TENSOR, mtype = wb.data, getmetatable(wb.zeros(1)), math.type -- Dataset:batch
+local data, TENSOR, mtype = wb.data, debug.getregistry()["wb.Tensor"], math.type -- no alloc
 
 ---wb.data
 ---Datasets: MNIST (wb.data.mnist), Fashion-MNIST, any IDX pair; the

@@ -276,6 +276,22 @@ static void count_cells(hist_ctx *h, const celled_row *r, double d, int lo, int 
     h->cnt[hi] += above;
 }
 
+/* Adds one (a count shifted into its byte) to counter word g of the eight
+ * 32-bit words a0 .. a7 (4 G counters, G in 1, 2, 4, 8 a constant of the
+ * kernel): branch-free, so that gcc keeps the words in vector registers.
+ * Shared by bytes_body and tally_body. */
+#define BYTE_ADD(one, g, G)                                 \
+    do {                                                    \
+        a0 += (G) == 1 ? (one) : (one) & -(uint32_t)((g) == 0); \
+        a1 += (G) > 1 ? (one) & -(uint32_t)((g) == 1) : 0;  \
+        a2 += (G) > 2 ? (one) & -(uint32_t)((g) == 2) : 0;  \
+        a3 += (G) > 2 ? (one) & -(uint32_t)((g) == 3) : 0;  \
+        a4 += (G) > 4 ? (one) & -(uint32_t)((g) == 4) : 0;  \
+        a5 += (G) > 4 ? (one) & -(uint32_t)((g) == 5) : 0;  \
+        a6 += (G) > 4 ? (one) & -(uint32_t)((g) == 6) : 0;  \
+        a7 += (G) > 4 ? (one) & -(uint32_t)((g) == 7) : 0;  \
+    } while (0)
+
 /* c[r] += the entries of v [n] d in bin blo + r, r < 4 G (n <= 255,
  * finite d; every entry in those bins): entry t adds 1 at byte r & 3 of
  * word r >> 2, and the words are added to c at the end. A vector counts
@@ -293,14 +309,7 @@ WB_SIMD_BODY bytes_body(int64_t *c, const double *v, int64_t n, double d, double
         int32_t b = clamp ? bin_vec(v[t] * d, lo, inv, nb) : (int32_t)((v[t] * d - lo) * inv);
         int32_t r = b - blo, g = r >> 2;
         uint32_t one = 1u << (8 * (r & 3));
-        a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
-        a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
-        a2 += G > 2 ? one & -(uint32_t)(g == 2) : 0;
-        a3 += G > 2 ? one & -(uint32_t)(g == 3) : 0;
-        a4 += G > 4 ? one & -(uint32_t)(g == 4) : 0;
-        a5 += G > 4 ? one & -(uint32_t)(g == 5) : 0;
-        a6 += G > 4 ? one & -(uint32_t)(g == 6) : 0;
-        a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
+        BYTE_ADD(one, g, G);
     }
     uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
     for (int q = 0; q < 4 * G; q++)
@@ -481,14 +490,7 @@ WB_SIMD_BODY tally_body(int64_t *D, const int32_t *x, const int32_t *y, int64_t 
     for (int64_t j = 0; j < O; j++) {
         int32_t r = x[j] - b0, g = r >> 2;
         uint32_t one = (uint32_t)(x[j] == y[j]) << (8 * (r & 3));
-        a0 += G == 1 ? one : one & -(uint32_t)(g == 0);
-        a1 += G > 1 ? one & -(uint32_t)(g == 1) : 0;
-        a2 += G > 2 ? one & -(uint32_t)(g == 2) : 0;
-        a3 += G > 2 ? one & -(uint32_t)(g == 3) : 0;
-        a4 += G > 4 ? one & -(uint32_t)(g == 4) : 0;
-        a5 += G > 4 ? one & -(uint32_t)(g == 5) : 0;
-        a6 += G > 4 ? one & -(uint32_t)(g == 6) : 0;
-        a7 += G > 4 ? one & -(uint32_t)(g == 7) : 0;
+        BYTE_ADD(one, g, G);
     }
     uint32_t a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
     for (int q = 0; q < 4 * G; q++)

@@ -289,6 +289,7 @@ end
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}
+M._wrapped = setmetatable({}, {__mode = "k"}) -- a Lambda's method -> the user's function
 function M.Lambda(fns, more)
   M._no_more("Lambda", more)
   fns = check_opts(fns, HOOKS, "Lambda")
@@ -298,6 +299,7 @@ function M.Lambda(fns, more)
       error(string.format("Lambda: %s must be a function, got %s", name, type(f)), 2)
     end
     cb[name] = function(_, ...) return f(...) end
+    M._wrapped[cb[name]] = f -- where it is defined, for what names the hook
   end
   return cb
 end

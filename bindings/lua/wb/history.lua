@@ -45,7 +45,10 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---lr (only lr is writable): {step = the first step using it, epoch = the
 ---epoch whose hook set it, lr}, one entry per change (an epoch hook's
 ---change is in lr); optimizer_resets when a hook reset the optimizer's
----state (opt:reset()): {step = the last step before it, epoch};
+---state (opt:reset() or opt:set_state; a fresh optimizer's reset changes
+---nothing): {step = the last step before it, epoch = the epoch whose hook
+---did it (an on_train_begin hook's: the fit's first)}, one entry per reset
+---(resets between the same two steps are one: the state starts over once);
 ---weights_epoch: the epoch whose end-of-epoch weights
 ---fit left in the model (the last one; EarlyStopping's best epoch when it
 ---restored it: loss and val_loss stay the last epoch's, as Keras's), nil

@@ -6,6 +6,11 @@
 --    on_train_begin hook's none, and a set_state's step was computed from
 --    the count it set. Now each reset between two updates is a row at the
 --    step it followed (with batch hooks, one compare a step).
+-- 2. The guard of history.instruments took its copy after every
+--    on_train_begin hook: a user's on_train_begin hook could replace or
+--    edit it unseen. It now keeps the instruments' table as they set it;
+--    and lr_changes, optimizer_resets or steps a hook adds where fit
+--    recorded none are an error too.
 local T = dofile("tests/lua/harness.lua")
 local dir = T.tmpdir()
 
@@ -105,4 +110,48 @@ T.test("the rows of resets before a state saved mid-epoch and after it survive t
 end)
 
 -- }====
+-- {==== 2. on_train_begin's writes are guarded ====
+
+T.test("an on_train_begin hook that replaces or edits history.instruments: an error naming "
+  .. "the hook, the field and both values", function()
+  local o = {instruments = {"grad_norm"}}
+  T.check_error("fit: an on_train_begin hook changed history.instruments.every from 1 to 5",
+    fit_with, {hooks{on_train_begin = function(m) m.history.instruments.every = 5 end}}, o)
+  T.check_error("fit: an on_train_begin hook replaced history.instruments (by table",
+    fit_with, {hooks{on_train_begin = function(m)
+      local t = {}
+      for k, v in pairs(m.history.instruments) do t[k] = v end
+      m.history.instruments = t -- their seconds table in it: was taken for theirs
+    end}}, o)
+  T.check_error("fit: an on_train_begin hook added history.instruments.mine (1)",
+    fit_with, {hooks{on_train_begin = function(m) m.history.instruments.mine = 1 end}}, o)
+  T.eq(fit_with({hooks{}}, o).instruments.every, 1) -- the instruments' own table: no error
+end)
+
+T.test("an on_train_begin hook that writes best_epoch, stopped_epoch, weights_epoch, or adds "
+  .. "lr_changes, optimizer_resets or steps: an error naming the hook", function()
+  for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
+    T.check_error("fit: an on_train_begin hook changed history." .. k .. " from nothing to 2",
+      fit_with, {hooks{on_train_begin = function(m) m.history[k] = 2 end}})
+  end
+  for _, k in ipairs{"lr_changes", "optimizer_resets"} do
+    T.check_error("fit: an on_train_begin hook added history." .. k .. " (table", fit_with,
+      {hooks{on_train_begin = function(m) m.history[k] = {step = {3}, epoch = {1}} end}})
+    -- later, where fit recorded none: the same
+    T.check_error("fit: an on_epoch_end hook of epoch 2 added history." .. k .. " (table",
+      fit_with, {hooks{on_epoch_end = function(m, e)
+        if e == 2 then m.history[k] = {step = {3}, epoch = {1}} end
+      end}})
+  end
+  T.check_error("fit: an on_train_begin hook added history.steps (table", fit_with,
+    {hooks{on_train_begin = function(m) m.history.steps = {step = {1}, loss = {0}} end}})
+  -- a reset fit records, and lr changes: no error
+  local h = fit_with({hooks{on_train_batch_end = function(m, s)
+    if s == 3 then m.optimizer:reset(); m.optimizer.lr = 0.01 end
+  end}})
+  T.eq(rows(h), "3@1"); T.eq(h.lr_changes.step[1], 4)
+end)
+
+-- }====
+
 T.done()

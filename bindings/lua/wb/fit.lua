@@ -279,7 +279,7 @@ function Sequential:fit(train, opts, more)
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
     guard = guard_of(history, self, cbs)}
   local _ <close> = loop.enter(ctx) -- for where a hook failed
-  if instr then instr.ctx, ctx.guard.instr_cb = ctx, instr end
+  if instr then instr.ctx = ctx end
   hset(history, "weights_epoch", nil); hset(history, "weights_changed_by", nil) -- train_end's
   local fixed = opts.shuffle == false and fa.identity_perm(n) or nil
   self:zero_grad()

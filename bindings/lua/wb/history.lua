@@ -67,8 +67,10 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
 ---hook, the series, the index and both values, and so is a hook's write of
 ---best_epoch, stopped_epoch, weights_epoch, instruments (its table and
----entries), lr_changes or optimizer_resets: what a run records is what
----training measured; a number of yours goes under a name of its own.
+---entries), lr_changes, optimizer_resets or steps (their entries, or the
+---table where fit recorded none), from on_train_begin on: what a run
+---records is what training measured; a number of yours goes under a name
+---of its own.
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 

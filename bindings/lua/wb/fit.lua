@@ -164,7 +164,8 @@ end
 ---1) or "log"; see wb.instruments), cockpit (true, N or {every, save,
 ---renderer}: a live panel of the instruments in the terminal every N steps;
 ---see wb.cockpit). The history says what hooks did to training: the lr a
----batch hook set (history.lr_changes), the epoch whose weights fit leaves
+---batch hook set (history.lr_changes), each reset of the optimizer's state
+---(history.optimizer_resets), the epoch whose weights fit leaves
 ---(weights_epoch: restore_best_weights, an on_train_end hook; see
 ---wb.History). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
@@ -278,19 +279,20 @@ function Sequential:fit(train, opts, more)
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
     guard = guard_of(history, self, cbs)}
   local _ <close> = loop.enter(ctx) -- for where a hook failed
-  if instr then instr.ctx, ctx.guard.instr_cb = ctx, instr end
+  if instr then instr.ctx = ctx end
   hset(history, "weights_epoch", nil); hset(history, "weights_changed_by", nil) -- train_end's
   local fixed = opts.shuffle == false and fa.identity_perm(n) or nil
   self:zero_grad()
   -- where a save_state would not be exact (wb/state.lua): set until the
   -- next clean point, so it stays set when fit raises
   rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
+  check_optimizer(ctx) -- its step count before any hook (a reused one's: not 0)
   -- a stop asked for here (true, or model.stop_training) trains nothing
   local stopped = call_cbs(cbs, "on_train_begin", self, self, {})
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
-  check_optimizer(ctx) -- where its step count is now
+  check_optimizer(ctx, initial + 1) -- an on_train_begin hook's reset
   if stopped and not (rs and rs.stopped) and initial < epochs then
     hset(history, "stopped_epoch", initial) -- the epochs done: none in this fit
   end
@@ -305,6 +307,7 @@ function Sequential:fit(train, opts, more)
     if not mid then
       local stop = call_cbs(cbs, "on_epoch_begin", self, epoch, {})
       loop.check_model(self, ctx, "on_epoch_begin", true)
+      check_optimizer(ctx, epoch)
       if stop then -- before the epoch: it does not train
         self.stop_training = true; hset(history, "stopped_epoch", epoch - 1)
         rawset(self, "_fit_busy", nil)

@@ -90,17 +90,26 @@ M.call_cbs = call_cbs
 -- A hook that reset the optimizer's state (opt:reset(), or set it: opt:
 -- set_state) changed training as no setting says: its moments and step
 -- count start again. Seen by the step count (opt.iterations) against the
--- steps fit made since the last look (ctx.opt_at: one C read an epoch);
--- history.optimizer_resets records it: step, the last step before it (the
--- step count says which: the last reset of the epoch), and epoch.
-function M.check_optimizer(ctx, epoch)
+-- steps fit made since the last look (ctx.opt_at): after the hooks of
+-- on_train_begin, of each on_epoch_begin and on_epoch_end, and, with batch
+-- hooks, before each step's update (wb/fit_loop.lua: one C read and one
+-- compare, against ctx.opt_off), so that each look covers the hooks between
+-- two updates and no more: history.optimizer_resets records each, step (the
+-- last step before it: done, the steps made, ctx.step by default) and epoch
+-- (its hook's; on_train_begin's: the first epoch it trains). Resets between
+-- the same two updates are one row: the state starts over once. Returns
+-- ctx.opt_off: opt.iterations minus the number of the next step while no
+-- hook resets it (nil for an optimizer of the user's, with no step count).
+function M.check_optimizer(ctx, epoch, done)
+  done = done or ctx.step
   local it, at = ctx.opt.iterations, ctx.opt_at
-  if math.type(it) ~= "integer" then return end -- an optimizer of the user's: no count
-  if at and it - at[1] ~= ctx.step - at[2] then
+  if math.type(it) ~= "integer" then return nil end -- an optimizer of the user's: no count
+  if at and it - at[1] ~= done - at[2] then
     require("wb.history_guard").append(ctx.history, "optimizer_resets",
-      {step = ctx.step - it, epoch = epoch}) -- fit's row, kept by its guard
+      {step = done, epoch = epoch}) -- fit's row, kept by its guard
   end
-  ctx.opt_at = {it, ctx.step}
+  ctx.opt_at, ctx.opt_off = {it, done}, it - done - 1
+  return ctx.opt_off
 end
 
 return M

@@ -256,7 +256,7 @@ end
 -- too): where the epoch is, for save_state (wb/state.lua), while the
 -- callbacks' private _after_batch_end hooks (ModelCheckpoint's save) run.
 local function save_mid(model, ctx, mid)
-  hooks.check_optimizer(ctx, mid.epoch) -- a reset so far is in the state's history
+  hooks.check_optimizer(ctx, mid.epoch) -- a reset so far (end(step)'s) is in the state's history
   rawset(model, "_fit_mid", mid)
   local ok, err = pcall(call_cbs, ctx.batch_cbs, "_after_batch_end", nil, mid.gstep)
   rawset(model, "_fit_mid", nil); rawset(model, "_fit_save_mid", nil)
@@ -271,6 +271,9 @@ function M.run_epoch(self, ctx, epoch)
   local lossf, opt, params, grads = ctx.loss, ctx.opt, ctx.params, ctx.grads
   local l2, bar, bcb, logs = ctx.l2, ctx.bar, ctx.batch_cbs, ctx.step_logs
   local hooked = bcb ~= nil or ctx.log_every ~= nil
+  -- with batch hooks: opt.iterations - the step's number, as long as no
+  -- hook reset the optimizer (nil: no count, an optimizer of the user's)
+  local opt_off = bcb and ctx.opt_off
   -- looked up once an epoch: model.k and ds.k are Lua __index calls
   local zero_grad, batch = self.zero_grad, train.batch
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
@@ -301,6 +304,11 @@ function M.run_epoch(self, ctx, epoch)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
         if logs.lr ~= lr then M.lr_changed(ctx, gstep, epoch, logs.lr) end
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
+        -- a reset by on_train_batch_end of the last step or begin of this
+        -- one: each between two updates is a row (fit_hooks.check_optimizer)
+        if opt_off and opt.iterations - gstep ~= opt_off then
+          opt_off = hooks.check_optimizer(ctx, epoch, gstep - 1)
+        end
       end
     end
     if step == 1 then ctx.epoch_lr = opt.lr end -- the epoch's lr: its first step's
@@ -346,6 +354,7 @@ function M.run_epoch(self, ctx, epoch)
       save_mid(self, ctx, {epoch = epoch, step = step, gstep = gstep, perm = perm,
         loss_sum = loss_sum, data_sum = data_sum, reg_sum = reg_sum, correct = correct_sum,
         seen = seen, epoch_lr = ctx.epoch_lr})
+      opt_off = bcb and ctx.opt_off -- save_mid looked at the optimizer
     end
   end
   if bcb then ctx.guard:check("a batch hook (on_train_batch_begin/end) of epoch " .. epoch) end

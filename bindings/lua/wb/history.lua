@@ -45,7 +45,10 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---lr (only lr is writable): {step = the first step using it, epoch = the
 ---epoch whose hook set it, lr}, one entry per change (an epoch hook's
 ---change is in lr); optimizer_resets when a hook reset the optimizer's
----state (opt:reset()): {step = the last step before it, epoch};
+---state (opt:reset() or opt:set_state; a fresh optimizer's reset changes
+---nothing): {step = the last step before it, epoch = the epoch whose hook
+---did it (an on_train_begin hook's: the fit's first)}, one entry per reset
+---(resets between the same two steps are one: the state starts over once);
 ---weights_epoch: the epoch whose end-of-epoch weights
 ---fit left in the model (the last one; EarlyStopping's best epoch when it
 ---restored it: loss and val_loss stay the last epoch's, as Keras's), nil
@@ -64,8 +67,10 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
 ---hook, the series, the index and both values, and so is a hook's write of
 ---best_epoch, stopped_epoch, weights_epoch, instruments (its table and
----entries), lr_changes or optimizer_resets: what a run records is what
----training measured; a number of yours goes under a name of its own.
+---entries), lr_changes, optimizer_resets or steps (their entries, or the
+---table where fit recorded none), from on_train_begin on: what a run
+---records is what training measured; a number of yours goes under a name
+---of its own.
 ---Example: local h = m:fit(d.train, {epochs = 3, log_every = 100})
 ---  print(h.loss[3], h:last("accuracy"), h.steps.step[1], h.steps.loss[1])
 

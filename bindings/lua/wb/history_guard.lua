@@ -23,9 +23,12 @@
 -- fit's fields (FIELDS: best_epoch, stopped_epoch, weights_epoch, ...) are
 -- set by fit and wb's EarlyStopping through M.set, and the rows of its logs
 -- (LOGS: lr_changes, optimizer_resets) appended through M.append, both
--- compared at each check as the series are; history.instruments is fit's instruments' table
--- (its every, names and the tables it fills: compared by identity, not
--- their entries, which the instruments add to at their steps).
+-- compared at each check as the series are (one fit has not recorded, or
+-- history.steps without a step series, a hook must not add);
+-- history.instruments is fit's instruments' table, kept as they set it
+-- (M.set_instruments), before any other hook runs (its every, names and the
+-- tables it fills: compared by identity, not their entries, which the
+-- instruments add to at their steps).
 local _ENV = require "wb.std"
 local M = {}
 M.__index = M
@@ -86,6 +89,17 @@ local function keep_instruments(g, t)
   g.instr, g.instr_at = t, type(t) == "table" and copy(t) or nil
 end
 
+-- h.instruments = t by fit's instruments (wb/instruments_fit.lua: a new
+-- table at their on_train_begin, the saved one on a resume), kept at once.
+-- Taken at the check after all on_train_begin hooks, as it was, a user's
+-- on_train_begin hook's edit of it (or a table of its own holding their
+-- seconds) passed for theirs.
+function M.set_instruments(h, t)
+  rawset(h, "instruments", t)
+  local g = of[h]
+  if g then keep_instruments(g, t) end
+end
+
 -- A guard of history h, model's (model.history), as it is now (a resumed
 -- history holds its epochs already; fit's step series, h.steps, are there
 -- when it records any); cbs: fit's callbacks.
@@ -140,14 +154,9 @@ local function shown(v)
 end
 
 -- Raises when history.instruments is not fit's instruments' table with its
--- entries as they set them (who: the hooks just run). The instruments (cb:
--- their callback, whose seconds table theirs holds, wb/instruments_fit.lua)
--- set a new one at on_train_begin and on a resume: then kept.
-local function check_instruments(g, cb, who)
+-- entries as they set them (M.set_instruments; who: the hooks just run).
+local function check_instruments(g, who)
   local t = rawget(g.h, "instruments")
-  if cb and t ~= g.instr and type(t) == "table" and rawget(t, "seconds") == cb.sec then
-    keep_instruments(g, t)
-  end
   if t ~= g.instr then
     error(string.format("fit: %s replaced history.instruments (by %s): it holds what fit's "
       .. "instruments measured; keep a table of yours under a name of its own", who,
@@ -166,6 +175,13 @@ local function check_instruments(g, cb, who)
         shown(v)), 0)
     end
   end
+end
+
+-- Raises: who set history.k (to v), which fit records and had not.
+local function added(who, k, v)
+  error(string.format("fit: %s added history.%s (%s), which fit records: the run's record "
+    .. "would say training did what it did not; keep a table of yours under a name of its "
+    .. "own", who, k, shown(v)), 0)
 end
 
 -- Raises: what who did to list s (named name) at [i], fit having recorded
@@ -236,6 +252,9 @@ function M:check(who, full)
         .. "own", who, k, shown(was), shown(now)), 0)
     end
   end
+  for k in pairs(LOGS) do -- one fit records none of (yet): a hook's would read as fit's
+    if not self.logs[k] and rawget(h, k) ~= nil then added(who, k, rawget(h, k)) end
+  end
   for k, c in pairs(self.logs) do
     local t = rawget(h, k)
     if type(t) ~= "table" then
@@ -246,9 +265,12 @@ function M:check(who, full)
       compare(who, "history." .. k .. "." .. col, rawget(t, col), list, 1, #list, false)
     end
   end
-  check_instruments(self, self.instr_cb, who)
+  check_instruments(self, who)
   local cs = self.steps
-  if not cs then return end
+  if not cs then
+    if rawget(h, "steps") ~= nil then added(who, "steps", rawget(h, "steps")) end
+    return
+  end
   local steps, rows = rawget(h, "steps"), self.rows
   if type(steps) ~= "table" then
     error(string.format("fit: %s replaced history.steps, which fit recorded, by %s", who,

@@ -214,7 +214,7 @@ function Cb:on_train_begin(model)
   local h = model.history
   -- a resume's saved history holds them: Cb:set_state keeps those
   self.prev_instr, self.final, self.hess_top = h.instruments, nil, nil
-  h.instruments = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
+  local t = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,
     update = on.alpha and (self.fast and "sgd" or "measured") or nil,
@@ -227,8 +227,10 @@ function Cb:on_train_begin(model)
   self.alpha_start = nil
   self.alpha_rec = {}
   for _, n in ipairs(M.NAMES) do
-    if on[n] then h.instruments.names[#h.instruments.names + 1] = n end
+    if on[n] then t.names[#t.names + 1] = n end
   end
+  -- the guard keeps it now, before the other hooks (first: this is fit's first callback)
+  require("wb.history_guard").set_instruments(h, t)
 end
 
 -- The copies of the parameters (and the kept batches) are released now,

@@ -94,7 +94,7 @@ local function continue(self, prev)
     hm.eigenvalue = hm.eigenvalue or fresh.hess_max and fresh.hess_max.eigenvalue
   end
   self.sec, self.calls = prev.seconds, prev.calls
-  self.model.history.instruments = prev
+  require("wb.history_guard").set_instruments(self.model.history, prev) -- and kept
 end
 
 -- After on_train_begin, on resume: the instruments must be the saved fit's

@@ -130,7 +130,7 @@ end)
 
 T.test("an on_train_begin hook that writes best_epoch, stopped_epoch, weights_epoch, or adds "
   .. "lr_changes, optimizer_resets or steps: an error naming the hook", function()
-  for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
+  for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch", "stopped"} do
     T.check_error("fit: an on_train_begin hook changed history." .. k .. " from nothing to 2",
       fit_with, {hooks{on_train_begin = function(m) m.history[k] = 2 end}})
   end
@@ -150,6 +150,19 @@ T.test("an on_train_begin hook that writes best_epoch, stopped_epoch, weights_ep
     if s == 3 then m.optimizer:reset(); m.optimizer.lr = 0.01 end
   end}})
   T.eq(rows(h), "3@1"); T.eq(h.lr_changes.step[1], 4)
+end)
+
+T.test("a hook that edits the list of instruments measured (history.instruments.names): an "
+  .. "error naming the hook and the entry", function()
+  local o = {instruments = {"loss", "grad_norm"}}
+  T.check_error("fit: an on_epoch_end hook of epoch 2 changed history.instruments.names[1] "
+    .. "from string loss to string grad_norm", fit_with, {hooks{on_epoch_end = function(m, e)
+      if e == 2 then table.remove(m.history.instruments.names, 1) end
+    end}}, o)
+  T.check_error("fit: an on_train_begin hook changed history.instruments.names[3] from "
+    .. "nothing to string alpha", fit_with, {hooks{on_train_begin = function(m)
+      table.insert(m.history.instruments.names, "alpha")
+    end}}, o)
 end)
 
 -- }====

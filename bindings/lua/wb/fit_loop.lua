@@ -14,7 +14,8 @@ local wb = require "wb"
 local progress = require "wb.progress"
 local args = require "wb.args"
 local is_tensor = require("wb.fit_args").is_tensor
-local guard_append = require("wb.history_guard").append -- lr_changes, kept by the guard
+local history_guard = require "wb.history_guard"
+local guard_append = history_guard.append -- lr_changes, kept by the guard
 local M = {}
 
 local huge, type, next = math.huge, type, next
@@ -40,7 +41,7 @@ function M.diverged(epoch, step, loss, history, detail)
     msg = string.format("training diverged: loss is %s at epoch %d, step %d",
       loss ~= loss and "nan" or tostring(loss), epoch, step)
   end
-  history.stopped = msg
+  history_guard.set(history, "stopped", msg) -- fit's: a hook's write of it is an error
   return setmetatable({kind = "diverged", epoch = epoch, step = step, loss = loss,
     history = history, message = msg}, Diverged)
 end

@@ -66,8 +66,8 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---recorded (an epoch's, a step's row) that a hook changes, removes or
 ---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
 ---hook, the series, the index and both values, and so is a hook's write of
----best_epoch, stopped_epoch, weights_epoch, instruments (its table and
----entries), lr_changes, optimizer_resets or steps (their entries, or the
+---best_epoch, stopped_epoch, weights_epoch, stopped (a divergence's
+---message), instruments (its table, entries and names), lr_changes, optimizer_resets or steps (their entries, or the
 ---table where fit recorded none), from on_train_begin on: what a run
 ---records is what training measured; a number of yours goes under a name
 ---of its own.

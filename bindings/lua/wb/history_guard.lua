@@ -42,7 +42,7 @@ local DEFERRED = {alpha = true}
 
 -- The fields of a history that fit (and wb's EarlyStopping) set, a hook
 -- never: the run's record reads them (its best weights, its best epoch).
-local FIELDS = {"best_epoch", "stopped_epoch", "weights_epoch", "weights_changed_by"}
+local FIELDS = {"best_epoch", "stopped_epoch", "weights_epoch", "weights_changed_by", "stopped"}
 local of = setmetatable({}, {__mode = "k"}) -- a history -> the guard of its fit
 
 -- h.k = v by fit, or by cb (an EarlyStopping): a write the guard of h's
@@ -84,9 +84,11 @@ function M.append(h, k, row)
   end
 end
 
--- history.instruments as the guard keeps it: the table and its entries.
+-- history.instruments as the guard keeps it: the table, its entries and
+-- the list of names (set once; the other tables the instruments fill).
 local function keep_instruments(g, t)
   g.instr, g.instr_at = t, type(t) == "table" and copy(t) or nil
+  g.instr_names = type(t) == "table" and type(t.names) == "table" and copy(t.names) or nil
 end
 
 -- h.instruments = t by fit's instruments (wb/instruments_fit.lua: a new
@@ -173,6 +175,14 @@ local function check_instruments(g, who)
     if g.instr_at[k] == nil then
       error(string.format("fit: %s added history.instruments.%s (%s)", who, tostring(k),
         shown(v)), 0)
+    end
+  end
+  local names, now = g.instr_names, t.names
+  if not names then return end
+  for i = 1, math.max(#names, #now) + 1 do
+    if rawget(now, i) ~= names[i] then
+      error(string.format("fit: %s changed history.instruments.names[%d] from %s to %s: "
+        .. "the instruments fit measured", who, i, shown(names[i]), shown(rawget(now, i))), 0)
     end
   end
 end

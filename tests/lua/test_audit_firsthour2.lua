@@ -50,7 +50,7 @@ if pcall(wb.data.mnist) and T.python_with("torch") and T.python_with("pandas") t
     T.eq(st, 0, err)
     local a, b = out:match("^(%S+) (%S+)\n$")
     T.ok(a and a == b, "the printed accuracies are equal: " .. out)
-    T.ok(wb.sys.exists(dir .. "/halved.safetensors"), "halved.safetensors written")
+    T.ok(wb.sys.exists(dir .. "/plots/halved.safetensors"), "plots/halved.safetensors written")
   end)
 else
   T.skip("README's Python snippet runs as printed", "no MNIST, python3-torch or pandas")

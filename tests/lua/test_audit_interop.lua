@@ -113,12 +113,12 @@ local function run_snippet(run, dir, pred, n, x100)
   local code = T.ok(section and section:match("```python\n(.-)```"), "no snippet")
   local n1, n2, n3
   code, n1 = code:gsub('\nrun = [^\n]*', '\nrun = ' .. string.format("%q", run))
-  code, n2 = code:gsub('read_csv%("history%.csv"', 'read_csv(' .. string.format("%q",
+  code, n2 = code:gsub('read_csv%("plots/history%.csv"', 'read_csv(' .. string.format("%q",
     dir .. "/history.csv"))
-  code, n3 = code:gsub('save_safetensors%("halved%.safetensors"', 'save_safetensors(' ..
+  code, n3 = code:gsub('save_safetensors%("plots/halved%.safetensors"', 'save_safetensors(' ..
     string.format("%q", dir .. "/halved.safetensors"))
-  T.eq(n1 + n2 + n3, 3, "the snippet sets run = ..., reads \"history.csv\" and writes "
-    .. "\"halved.safetensors\"")
+  T.eq(n1 + n2 + n3, 3, "the snippet sets run = ..., reads \"plots/history.csv\" and "
+    .. "writes \"plots/halved.safetensors\"")
   local lines = {}
   for i = 1, 100 do
     local row = {}

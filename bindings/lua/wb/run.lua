@@ -34,7 +34,7 @@ end
 ---status, history, metrics, measures, weights, wall_time, host, blas_core
 ---(the BLAS kernel that computed it: wb.sys.blas_core), version,
 ---git_commit, git_uncommitted: how many files differed from (or were not in) that
----commit; checksum: of the record's content, weights_ids: of its weights
+---commit, git_changes: which (git status's paths, the first 100); checksum: of the record's content, weights_ids: of its weights
 ---files, wb.record.write) with methods to load its model and plot its curves. Items of
 ---wb.runs.find's list and of ex:run()'s list are Run objects. Its metrics
 ---(what rs:table and wb.compare name): test_loss and test_accuracy (the

@@ -29,6 +29,7 @@ local measures = require "wb.train_measures" -- the measure hook: run, checked, 
 ---training) and writing its record and weights; called by the runner.
 ---Example: -- wb.train.run(ex, ex.specs[1])
 local M = {}
+local GIT_CHANGES_MAX = 100 -- files a record names (git_uncommitted counts them all)
 
 -- {==================== model, optimizer, data ====================
 
@@ -159,6 +160,8 @@ local function write(ex, spec, rec, t0)
   rec.version = wb.version
   rec.git_commit = util.git_commit()
   rec.git_uncommitted = util.git_uncommitted() -- files edited or added since that commit
+  local changes = util.git_changes() -- which (the first GIT_CHANGES_MAX)
+  rec.git_changes = changes and {table.unpack(changes, 1, math.min(#changes, GIT_CHANGES_MAX))}
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
   -- the weights of an earlier training of this hash when this one (diverged) has none

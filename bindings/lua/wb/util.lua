@@ -328,31 +328,49 @@ function M.git_commit()
   return c
 end
 
--- How many files of the workbench's tree differ from its commit (0 for a
--- clean tree, nil outside git): tracked files edited and files not in it
--- (a new module under wb/ or scripts/: in the code version, not in the
--- commit; .gitignore'd ones, builds and plots, are not counted). A number
--- made by such code is not the commit's number. Once per process.
-local dirty_cache
-function M.git_uncommitted()
-  if dirty_cache ~= nil then return dirty_cache or nil end
-  if not M.git_commit() then dirty_cache = false; return nil end
+-- The files of the workbench's tree that differ from its commit ({} for a
+-- clean tree, nil outside git), as git status names them: tracked files
+-- edited and files not in it (a new module under wb/ or scripts/: in the
+-- code version, not in the commit; .gitignore'd ones, builds and plots,
+-- are not counted). A number made by such code is not the commit's number,
+-- and which files they were says whether that matters (an edited module,
+-- or a CSV left in the tree). Once per process.
+local changes_cache
+function M.git_changes()
+  if changes_cache ~= nil then return changes_cache or nil end
+  if not M.git_commit() then changes_cache = false; return nil end
   local tree = wb.luadir:gsub("/bindings/lua$", "")
   local p = io.popen("git -C " .. M.shell_quote(tree)
     .. " status --porcelain --untracked-files=all 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
-  dirty_cache = select(2, out:gsub("\n", "\n"))
-  return dirty_cache
+  changes_cache = {}
+  for line in out:gmatch("[^\n]+") do -- "XY path" or "XY old -> new"
+    changes_cache[#changes_cache + 1] = line:sub(4):gsub("^.* %-> ", "")
+  end
+  return changes_cache
 end
 
--- "abc1234", "abc1234 with uncommitted changes to 2 files" or "unknown":
--- the commit a README or report names.
+-- How many (git_changes), nil outside git.
+function M.git_uncommitted()
+  local c = M.git_changes()
+  return c and #c or nil
+end
+
+-- "abc1234", "abc1234 with uncommitted changes to 2 files: a.lua, b.csv"
+-- (the first SHOWN named, then how many more) or "unknown": the commit a
+-- README or report names.
+local SHOWN = 3
 function M.commit_text()
-  local c, n = M.git_commit(), M.git_uncommitted() or 0
+  local c, ch = M.git_commit(), M.git_changes() or {}
   if not c then return "unknown" end
-  return n > 0 and string.format("%s with uncommitted changes to %d file%s", c, n,
-    n == 1 and "" or "s") or c
+  local n = #ch
+  if n == 0 then return c end
+  local names = {}
+  for i = 1, math.min(n, SHOWN) do names[i] = ch[i] end
+  return string.format("%s with uncommitted changes to %d file%s: %s%s", c, n,
+    n == 1 and "" or "s", table.concat(names, ", "),
+    n > SHOWN and string.format(" and %d more", n - SHOWN) or "")
 end
 
 -- Root folder for figures and run records: $WB_PLOTS or "plots".

@@ -348,6 +348,8 @@ function M.run_experiment(ex, o)
   o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
   ex.command = ex.command or function() return nil end
+  -- the identities of what is trained now, not of the hooks when ex was made
+  if ex._identify then ex:_identify() end
   -- as a --run: the root's lock shared (a runner of the sweep is refused
   -- while this trains, and this while one holds it), each run's own while
   -- it trains (another run_experiment or --run of it is refused): two

@@ -1,0 +1,77 @@
+-- test_audit_ident.lua: a run's identity is what ex:run() trains.
+-- 1. The identity was fixed when the experiment was made: a global a build
+--    hook reads (P.act), changed between wb.experiment{...} and ex:run(),
+--    trained tanh under relu's hash, and relu's next run reused it. Now
+--    ex:run() identifies the hooks as they are when it is called.
+-- 2. The same within one process (a REPL): ex:run(), then a table a
+--    callbacks hook reads changed, ex:run() again said "1 cached".
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local root = T.tmpdir()
+
+local SMALL = {epochs = 1, subset = {train = 300, test = 100}}
+
+local function base(extra)
+  local b = {}
+  for k, v in pairs(SMALL) do b[k] = v end
+  for k, v in pairs(extra or {}) do b[k] = v end
+  return b
+end
+
+-- {==== 1. the hooks as they are at ex:run() ====
+
+AUDIT_IDENT_P = {act = "relu"}
+local function act_ex()
+  return wb.experiment({name = "act", seeds = {1}, keys = {}, base = base(),
+    build = function()
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = AUDIT_IDENT_P.act}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})}
+    end}, {root = root})
+end
+
+T.test("a global the build hook reads, changed after wb.experiment{...}: ex:run() trains "
+  .. "and records it under the identity of what it trained", function()
+  AUDIT_IDENT_P.act = "relu"
+  local ex = act_ex()
+  local relu_hash = ex.specs[1].hash
+  AUDIT_IDENT_P.act = "tanh"
+  local rs = T.stderr_of(function() return ex:run{verbose = false} end)
+  T.eq(rs[1]:model()[1].activation, "tanh")
+  T.ok(rs[1].hash ~= relu_hash, "tanh's run is not under relu's hash")
+  T.eq(ex.specs[1].hash, rs[1].hash, "ex.specs says what was trained")
+  T.eq(act_ex().specs[1].hash, rs[1].hash, "a tanh experiment made now has its hash")
+  -- relu now: not the tanh run reused
+  AUDIT_IDENT_P.act = "relu"
+  local rs2, err = T.stderr_of(function() return act_ex():run() end)
+  T.ok(err:find("1 run: 0 cached, 1 to train", 1, true), err)
+  T.eq(rs2[1]:model()[1].activation, "relu")
+  T.eq(rs2[1].hash, relu_hash)
+end)
+
+-- }====
+-- {==== 2. ex:run() twice in one process ====
+
+AUDIT_IDENT_CONF = {lr = 0.05}
+T.test("a table the callbacks hook reads, changed between two ex:run(): the second retrains",
+  function()
+  local ex = wb.experiment({name = "conf", seeds = {1}, base = base{hidden = 8,
+    optimizer = "sgd", lr = 0.1},
+    callbacks = function(cfg, model)
+      return {wb.callbacks.Lambda{on_epoch_begin = function()
+        model.optimizer.lr = AUDIT_IDENT_CONF.lr end}}
+    end}, {root = root})
+  local first = T.stderr_of(function() return ex:run() end)
+  T.eq(first[1].history.lr[1], 0.05)
+  AUDIT_IDENT_CONF.lr = 0.01
+  local second, err = T.stderr_of(function() return ex:run() end)
+  T.ok(err:find("1 run: 0 cached, 1 to train", 1, true), err)
+  T.eq(second[1].history.lr[1], 0.01)
+  T.ok(second[1].hash ~= first[1].hash)
+  T.eq(ex.specs[1].hash, second[1].hash)
+  -- unchanged: cached
+  local _, err2 = T.stderr_of(function() return ex:run() end)
+  T.ok(err2:find("1 run: 1 cached, 0 to train", 1, true), err2)
+end)
+
+-- }====
+T.done()

@@ -5,6 +5,9 @@
 --    ex:run() identifies the hooks as they are when it is called.
 -- 2. The same within one process (a REPL): ex:run(), then a table a
 --    callbacks hook reads changed, ex:run() again said "1 cached".
+-- 3. Two variants with the same config were accepted: the second trained
+--    as "same training as" the first, reported as another variant. Now an
+--    error naming both, before anything is trained.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local root = T.tmpdir()
@@ -71,6 +74,30 @@ T.test("a table the callbacks hook reads, changed between two ex:run(): the seco
   -- unchanged: cached
   local _, err2 = T.stderr_of(function() return ex:run() end)
   T.ok(err2:find("1 run: 1 cached, 0 to train", 1, true), err2)
+end)
+
+-- }====
+-- {==== 3. two variants that would train the same ====
+
+T.test("two variants with the same config are an error naming both, before any work",
+  function()
+  local where = T.tmpdir()
+  T.check_error("variants a and b have the same config, so they would train the same",
+    function()
+      wb.experiment({name = "dup", base = base{hidden = 8}, variants = {{label = "a",
+        dropout = 0.1}, {label = "c", dropout = 0.2}, {label = "b", dropout = 0.1}}},
+        {root = where})
+    end)
+  -- a value equal to the default is the same training too
+  T.check_error("variants base and bs32 have the same config", function()
+    wb.experiment({name = "dup2", base = base{hidden = 8}, variants = {{label = "base"},
+      {label = "bs32", batch_size = 32}}}, {root = where})
+  end)
+  T.eq(#(wb.sys.listdir(where)), 0, "nothing written")
+  -- different ones are fine
+  local ex = wb.experiment({name = "nodup", base = base{hidden = 8}, variants = {
+    {label = "a", dropout = 0.1}, {label = "b", dropout = 0.2}}}, {root = where})
+  T.eq(#ex.specs, 2 * #ex.seeds)
 end)
 
 -- }====

@@ -217,6 +217,18 @@ function M.new(spec, o)
     note(spec.base or {}, "base")
     for _, v in ipairs(variants) do note(v.values, "variant " .. v.label) end
   end
+  -- two variants that would train the same: the second was trained as "same
+  -- training as" the first and reported as another variant, without a word
+  local seen = {}
+  for _, v in ipairs(variants) do
+    local c = util.canonical(config_of(spec, v))
+    if seen[c] then
+      error(string.format("%s: %s: variants %s and %s have the same config, so they would "
+        .. "train the same; give them different values, or drop one", where, name,
+        seen[c], v.label), 0)
+    end
+    seen[c] = v.label
+  end
   ex._hooks = {build = spec.build, callbacks = spec.callbacks,
     fit_options = spec.fit_options, measure = spec.measure}
   ex.specs = {}

@@ -8,6 +8,9 @@
 -- 3. Two variants with the same config were accepted: the second trained
 --    as "same training as" the first, reported as another variant. Now an
 --    error naming both, before anything is trained.
+-- 4. A run that cannot resume (a plain Lambda callback, instruments)
+--    restarted from epoch 1 after a kill without a word; now it says why
+--    as it starts, in ex:run() and in a task's runner.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local root = T.tmpdir()
@@ -101,4 +104,53 @@ T.test("two variants with the same config are an error naming both, before any w
 end)
 
 -- }====
+-- {==== 4. a run that cannot resume says why ====
+
+local RESTART = ": an interrupted run restarts from epoch 1"
+
+T.test("a run with a Lambda callback, or instruments, says as it starts that it cannot "
+  .. "resume; one that can says nothing", function()
+  local line = debug.getinfo(1, "l").currentline + 3
+  local ex = wb.experiment({name = "lam", seeds = {1}, base = base{hidden = 8},
+    callbacks = function()
+      return {wb.callbacks.Lambda{on_epoch_end = function() end}}
+    end}, {root = root})
+  local _, err = T.stderr_of(function() return ex:run() end)
+  T.ok(err:find("callback 1 of the callbacks hook (Lambda at "
+    .. "tests/lua/test_audit_ident.lua:" .. line .. ") has no get_state" .. RESTART, 1,
+    true), err)
+  ex = wb.experiment({name = "ins", seeds = {1}, base = base{hidden = 8,
+    instruments = "economy"}}, {root = root})
+  _, err = T.stderr_of(function() return ex:run() end)
+  T.ok(err:find("it measures instruments" .. RESTART, 1, true), err)
+  ex = wb.experiment({name = "keeps", seeds = {1}, base = base{hidden = 8},
+    callbacks = function()
+      return {{on_epoch_end = function() end, get_state = function() return {} end,
+        set_state = function() end}}
+    end}, {root = root})
+  _, err = T.stderr_of(function() return ex:run() end)
+  T.ok(not err:find(RESTART, 1, true), err)
+end)
+
+T.test("a task's runner says it too (its runs train in child processes)", function()
+  local dir = T.tmpdir()
+  local script = dir .. "/t.lua"
+  local f = assert(io.open(script, "w"))
+  f:write([[
+return wb.task{name = "h6", experiment = {
+  base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+  callbacks = function(cfg, model, data)
+    return {wb.callbacks.Lambda{on_epoch_begin = function() end}}
+  end, seeds = {1}},
+  report = function(t, runs) end}
+]])
+  f:close()
+  local st, _, err = T.run_wb(T.quote(script) .. " --root " .. T.quote(dir .. "/r"))
+  T.eq(st, 0, err)
+  T.ok(err:find("callback 1 of the callbacks hook (Lambda at " .. script .. ":4) has no "
+    .. "get_state" .. RESTART, 1, true), err)
+end)
+
+-- }====
+
 T.done()

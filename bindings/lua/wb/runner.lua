@@ -165,6 +165,10 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
     end
   end, function(h, line)
+    -- a run that cannot resume says so as it starts (wb/train_resume.lua), here too
+    if line:find(": an interrupted run restarts from epoch 1$") then
+      io.stderr:write(tty and "\r\27[K" or "", line, "\n")
+    end
     local e = line:match("^epoch (%d+/%d+)")
     if e and tty then
       running[h] = by_hash[h].variant .. " seed " .. by_hash[h].seed .. ": epoch " .. e

@@ -147,7 +147,9 @@ T.test("a resume refuses a state trained on a file a Lua layer read as it traine
   -- its first forward resumed the epochs trained with the old file and recorded the new one
   local root, sfile = dir .. "/resume", dir .. "/scale.txt"
   util.write_file(sfile, "1")
-  local ctl = {stop = 2}
+  -- the kill: a file there (a value the hook closes over, changed between runs, is another
+  -- identity: ex:run() identifies the hooks as they are when it is called)
+  local kill = dir .. "/kill"
   local function Scale()
     local L = {}
     function L:forward(x)
@@ -167,16 +169,17 @@ T.test("a resume refuses a state trained on a file a Lua layer read as it traine
       return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}), Scale(),
         wb.nn.Dense(8, 10, {activation = "softmax"})}
     end,
-    callbacks = function() -- a kill at the end of epoch ctl.stop, before its save
-      return {{on_epoch_end = function(_, e) if e == ctl.stop then error("killed", 0) end end,
+    callbacks = function() -- a kill at the end of epoch 2, before its save
+      return {{on_epoch_end = function(_, e)
+        if e == 2 and wb.sys.exists(kill) then error("killed", 0) end end,
         get_state = function() return {} end, set_state = function() end}}
     end}, {root = root})
   local state = wb.record.path(root, "res", ex.specs[1].hash, "state.safetensors")
   local function killed(fresh)
-    ctl.stop = 2
+    util.write_file(kill, "")
     T.ok(not pcall(ex.run, ex, {verbose = false, fresh = fresh}), "killed")
     T.ok(wb.sys.exists(state), "the state of epoch 1 is there")
-    ctl.stop = nil
+    os.remove(kill)
   end
   -- the file as it was: the run goes on from epoch 1, and its record lists the file
   killed()

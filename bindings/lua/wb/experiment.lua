@@ -85,6 +85,50 @@ local function without_seed(cfg)
   return c
 end
 
+-- A variant's config as declared: the defaults, the base, the variant's
+-- values (a copy: the command line's overrides go on it).
+local function config_of(spec, v)
+  local cfg = util.copy(spec_mod.train_defaults)
+  if not spec.build then
+    for k, x in pairs(spec_mod.model_defaults) do cfg[k] = x end
+  end
+  for k, x in pairs(spec.base or {}) do cfg[k] = util.copy(x) end
+  for k, x in pairs(v.values) do cfg[k] = util.copy(x) end
+  return cfg
+end
+
+-- Sets (or sets again) ex's identities from its hooks as they are now: the
+-- values a hook reads (a global table, an upvalue) as they are when it is
+-- called, not when the experiment was made (P.act = "tanh" between
+-- wb.experiment{...} and ex:run() trained tanh under relu's hash, and relu's
+-- next run reused it). Each run's hash, identity and group_key; ex.notes
+-- and cacheable. The data's identity is the one found when ex was made
+-- (wb.identity.data hashes a set's files once a process); the code's too.
+local function identify(ex)
+  local hooks, notes = {}, {}
+  for _, h in ipairs{"build", "callbacks", "fit_options", "measure"} do
+    local id, why = hook_id(h, ex._hooks[h])
+    hooks[h] = id or "unidentified"
+    if not id then notes[#notes + 1] = why end
+  end
+  ex.cacheable, ex.notes = #notes == 0, notes
+  local code = identity.code()
+  for _, s in ipairs(ex.specs) do
+    local cfg, data = s.config, s.identity.data
+    local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
+      callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code,
+      data = data}))
+    s.identity = {code = code, build = hooks.build, callbacks = hooks.callbacks,
+      fit_options = hooks.fit_options, measure = hooks.measure, train = train, data = data}
+    s.hash = util.fnv1a64(util.canonical({task = ex.name, variant = s.variant,
+      train = train, measure = hooks.measure}))
+    s.identity.run = s.hash
+    s.group_key = util.fnv1a64(util.canonical({task = ex.name, variant = s.variant,
+      config = without_seed(cfg), hooks = hooks, code = code, data = data}))
+    s.cacheable = ex.cacheable
+  end
+end
+
 ---wb.experiment(spec, opts) -> wb.Experiment
 ---An experiment: the runs of a grid over a base config, times seeds. spec:
 ---name, base (config keys of every run), vary = {key = {values}} (the grid)
@@ -173,25 +217,24 @@ function M.new(spec, o)
     note(spec.base or {}, "base")
     for _, v in ipairs(variants) do note(v.values, "variant " .. v.label) end
   end
-  -- hooks: training ones decide the training identity, measure the run's
-  local hooks, notes = {}, {}
-  for _, h in ipairs{"build", "callbacks", "fit_options", "measure"} do
-    local id, why = hook_id(h, spec[h])
-    hooks[h] = id or "unidentified"
-    if not id then notes[#notes + 1] = why end
+  -- two variants that would train the same: the second was trained as "same
+  -- training as" the first and reported as another variant, without a word
+  local seen = {}
+  for _, v in ipairs(variants) do
+    local c = util.canonical(config_of(spec, v))
+    if seen[c] then
+      error(string.format("%s: %s: variants %s and %s have the same config, so they would "
+        .. "train the same; give them different values, or drop one", where, name,
+        seen[c], v.label), 0)
+    end
+    seen[c] = v.label
   end
-  ex.cacheable = #notes == 0
-  ex.notes = notes
-  local code = identity.code()
+  ex._hooks = {build = spec.build, callbacks = spec.callbacks,
+    fit_options = spec.fit_options, measure = spec.measure}
   ex.specs = {}
   for _, v in ipairs(variants) do
     for _, seed in ipairs(seeds) do
-      local cfg = util.copy(spec_mod.train_defaults)
-      if not spec.build then
-        for k, x in pairs(spec_mod.model_defaults) do cfg[k] = x end
-      end
-      for k, x in pairs(spec.base or {}) do cfg[k] = util.copy(x) end
-      for k, x in pairs(v.values) do cfg[k] = util.copy(x) end
+      local cfg = config_of(spec, v)
       local own_epochs = cfg.epochs
       for k, x in pairs(overrides) do cfg[k] = util.copy(x) end
       -- --quick runs at most 2 epochs: a run of 1 was raised to 2
@@ -215,20 +258,11 @@ function M.new(spec, o)
             want, cfg.dataset, set, n_rows[set], want, n_rows[set]), 0)
         end
       end
-      local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
-        callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code,
-        data = data}))
-      local id = {code = code, build = hooks.build, callbacks = hooks.callbacks,
-        fit_options = hooks.fit_options, measure = hooks.measure, train = train, data = data}
-      local hash = util.fnv1a64(util.canonical({task = name, variant = v.label,
-        train = train, measure = hooks.measure}))
-      id.run = hash
-      local group = util.fnv1a64(util.canonical({task = name, variant = v.label,
-        config = without_seed(cfg), hooks = hooks, code = code, data = data}))
-      ex.specs[#ex.specs + 1] = {variant = v.label, seed = seed, config = cfg, hash = hash,
-        identity = id, group_key = group, cacheable = ex.cacheable}
+      ex.specs[#ex.specs + 1] = {variant = v.label, seed = seed, config = cfg,
+        identity = {data = data}}
     end
   end
+  identify(ex)
   return ex
 end
 
@@ -253,7 +287,9 @@ end
 ---Trains, one after another, every run without a record (all of them with
 ---opts.fresh) and returns the run list in variant and seed order;
 ---opts.verbose = false leaves out the plan line. Another option is an
----error. Each run trains in a forked child of this process, which starts
+---error. The runs' identities (ex.specs) are taken again from the hooks as
+---they are when run is called: a value a hook reads (a global table, an
+---upvalue) changed since wb.experiment{...} makes other runs, trained. Each run trains in a forked child of this process, which starts
 ---from this process as it was and ends with the run: what a hook keeps (a
 ---global, a table it fills, data it changes in place) never reaches
 ---another run or this process; the records and weights come back (the
@@ -269,6 +305,11 @@ function Experiment:run(o)
   o = args.options("run", 1, o, {"fresh", "verbose"})
   return require("wb.runner").run_experiment(self, o)
 end
+
+-- Sets ex.specs' identities again from the hooks as they are now (what a
+-- hook reads may have changed since the experiment was made): ex:run() and
+-- wb.runner.run_experiment call it before they plan.
+function Experiment:_identify() identify(self) end
 
 -- }====================
 

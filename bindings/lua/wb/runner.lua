@@ -165,6 +165,10 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
     end
   end, function(h, line)
+    -- a run that cannot resume says so as it starts (wb/train_resume.lua), here too
+    if line:find(": an interrupted run restarts from epoch 1$") then
+      io.stderr:write(tty and "\r\27[K" or "", line, "\n")
+    end
     local e = line:match("^epoch (%d+/%d+)")
     if e and tty then
       running[h] = by_hash[h].variant .. " seed " .. by_hash[h].seed .. ": epoch " .. e
@@ -348,6 +352,8 @@ function M.run_experiment(ex, o)
   o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
   ex.command = ex.command or function() return nil end
+  -- the identities of what is trained now, not of the hooks when ex was made
+  if ex._identify then ex:_identify() end
   -- as a --run: the root's lock shared (a runner of the sweep is refused
   -- while this trains, and this while one holds it), each run's own while
   -- it trains (another run_experiment or --run of it is refused): two

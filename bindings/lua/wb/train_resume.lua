@@ -17,19 +17,43 @@ local fitstate = require "wb.state_fit"
 
 local M = {}
 
--- Whether the run can be resumed: every callback keeps its state, no
--- instruments, and fit's options are the runner's own.
-local function resumable(fit_opts, callbacks, extra, opt)
-  if fit_opts.instruments or fit_opts.resume or fit_opts.callbacks ~= callbacks
-      or fit_opts.optimizer ~= opt then
-    return false
-  end
-  for _, cb in ipairs(extra) do
-    if type(cb.get_state) ~= "function" or type(cb.set_state) ~= "function" then
-      return false
+-- A callback as the user wrote it: its class (a wb callback's __name), else
+-- "Lambda at t.lua:12" (where the function given to it is defined), else
+-- where its first method is defined.
+local function describe(cb)
+  local mt = getmetatable(cb)
+  local name = type(mt) == "table" and rawget(mt, "__name")
+  if type(name) == "string" then return name end
+  local wrapped = require("wb.callbacks")._wrapped
+  for _, k in ipairs(type(cb) == "table" and util.sorted_keys(cb) or {}) do
+    local f = cb[k]
+    local info = type(f) == "function" and debug.getinfo(wrapped[f] or f, "S")
+    if info and info.linedefined > 0 then
+      return string.format("%s at %s:%d", wrapped[f] and "Lambda" or ("a table whose " .. k
+        .. " is defined"), info.short_src, info.linedefined)
     end
   end
-  return true
+  return tostring(cb)
+end
+
+-- Why the run cannot be resumed (nil when it can): every callback must keep
+-- its state, no instruments (a resumed run's would differ by rounding:
+-- test_instruments_resume), fit's options the runner's own, hooks identified.
+local function not_resumable(spec, fit_opts, callbacks, extra, opt)
+  if not spec.cacheable then return "its hooks cannot be identified (see 'not cached')" end
+  if fit_opts.instruments then return "it measures instruments" end
+  if fit_opts.resume then return "its fit_options set resume" end
+  if fit_opts.callbacks ~= callbacks then return "its fit_options replace the callbacks" end
+  if fit_opts.optimizer ~= opt then return "its fit_options give the optimizer" end
+  for i, cb in ipairs(extra) do
+    for _, m in ipairs{"get_state", "set_state"} do
+      if type(cb[m]) ~= "function" then
+        return string.format("callback %d of the callbacks hook (%s) has no %s", i,
+          describe(cb), m)
+      end
+    end
+  end
+  return nil
 end
 
 -- The tag of a state saved after `reads` (the files and variables the run's hooks had read
@@ -68,13 +92,20 @@ end
 -- Sets fit_opts up to save the state after every epoch and, when this run's state file is
 -- there with this training's tag, to resume from it; returns the epoch resumed after (nil
 -- when training starts afresh) and the reads of the training resumed (its record lists
--- them: a file read before the kill only is one this run depends on). tracker: the run's
+-- them: a file read before the kill only is one this run depends on). A run that cannot
+-- be resumed says why as it starts (a callback without get_state, instruments): a rerun
+-- after a kill restarted from epoch 1 without a word. tracker: the run's
 -- reads (wb/identity_reads.lua) so far; each save's tag lists them as they are then.
 -- A state saved from another model than `model` (a Lua layer counting in a local its
 -- method closes over: the hash is the same, the layer is not) is trained over from
 -- scratch with a warning: fit would refuse it, and the run would fail on every try.
 function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
-  if not spec.cacheable or not resumable(fit_opts, callbacks, extra, opt) then return nil end
+  local cannot = not_resumable(spec, fit_opts, callbacks, extra, opt)
+  if cannot then -- said as it starts: a rerun after a kill restarted without a word
+    io.stderr:write(string.format("[%s] run %s (%s seed %d): %s: an interrupted run "
+      .. "restarts from epoch 1\n", ex.name, spec.hash, spec.variant, spec.seed, cannot))
+    return nil
+  end
   local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
   local base = ex.name .. "-" .. spec.hash
   local function so_far() return tracker and reads.so_far(tracker) or {} end

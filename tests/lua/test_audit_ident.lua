@@ -141,14 +141,16 @@ return wb.task{name = "h6", experiment = {
   base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
   callbacks = function(cfg, model, data)
     return {wb.callbacks.Lambda{on_epoch_begin = function() end}}
-  end, seeds = {1}},
+  end, seeds = {1, 2}},
   report = function(t, runs) end}
 ]])
   f:close()
   local st, _, err = T.run_wb(T.quote(script) .. " --root " .. T.quote(dir .. "/r"))
   T.eq(st, 0, err)
-  T.ok(err:find("callback 1 of the callbacks hook (Lambda at " .. script .. ":4) has no "
-    .. "get_state" .. RESTART, 1, true), err)
+  T.ok(err:find("[h6] callback 1 of the callbacks hook (Lambda at " .. script .. ":4) has no "
+    .. "get_state" .. RESTART .. " (said once for the runs it applies to)", 1, true), err)
+  local _, n = err:gsub(RESTART:gsub("%p", "%%%0"), "")
+  T.eq(n, 1, "said once for the task's two runs: " .. err)
 end)
 
 -- }====

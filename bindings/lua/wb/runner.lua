@@ -153,6 +153,7 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     end
     return failures
   end
+  local said = {} -- the reasons runs cannot resume, relayed
   run_children(ex, pending, jobs, function(h, code, log)
     local s = by_hash[h]
     running[h] = nil
@@ -165,9 +166,14 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
     end
   end, function(h, line)
-    -- a run that cannot resume says so as it starts (wb/train_resume.lua), here too
-    if line:find(": an interrupted run restarts from epoch 1$") then
-      io.stderr:write(tty and "\r\27[K" or "", line, "\n")
+    -- a run that cannot resume says so as it starts (wb/train_resume.lua),
+    -- here too, once a reason: task 11's 18 runs with instruments said it 18 times
+    local why = line:match("^%[[^]]*%] run %x+ %(.-%): (.*: an interrupted run restarts "
+      .. "from epoch 1)$")
+    if why and not said[why] then
+      said[why] = true
+      io.stderr:write(tty and "\r\27[K" or "", string.format("[%s] %s (said once for "
+        .. "the runs it applies to)\n", ex.name, why))
     end
     local e = line:match("^epoch (%d+/%d+)")
     if e and tty then

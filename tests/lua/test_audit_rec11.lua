@@ -141,13 +141,13 @@ T.test("history.weights_epoch: the last epoch's; EarlyStopping's restored best e
   T.eq(h.weights_epoch, nil)
   -- named by where its hook is defined (was "table: 0x..."): here the
   -- hooks() wrapper of this file
-  T.ok(tostring(h.weights_changed_by):find("^the on_train_end of callback 2 %(on_train_end "
-    .. "at tests/lua/test_audit_rec11.lua:%d+%)$"), tostring(h.weights_changed_by))
+  T.ok(tostring(h.weights_changed_by):find("^the on_train_end of callback 2 %(a table with "
+    .. "on_train_end at tests/lua/test_audit_rec11.lua:%d+%)$"), tostring(h.weights_changed_by))
   local line = debug.getinfo(1, "l").currentline + 1
   local lam = wb.callbacks.Lambda{on_train_end = function() zero:on_train_end() end}
   -- a Lambda: named by the function it was given, not by callbacks.lua's wrapper
   h = fit_with({{on_train_begin = function(_, m) zero.model = m end}, lam})
-  T.eq(h.weights_changed_by, "the on_train_end of callback 2 (on_train_end at "
+  T.eq(h.weights_changed_by, "the on_train_end of callback 2 (Lambda at "
     .. "tests/lua/test_audit_rec11.lua:" .. line .. ")")
   -- changed and put back: the last epoch's
   h = fit_with({hooks{on_train_end = function(m)

@@ -17,25 +17,6 @@ local fitstate = require "wb.state_fit"
 
 local M = {}
 
--- A callback as the user wrote it: its class (a wb callback's __name), else
--- "Lambda at t.lua:12" (where the function given to it is defined), else
--- where its first method is defined.
-local function describe(cb)
-  local mt = getmetatable(cb)
-  local name = type(mt) == "table" and rawget(mt, "__name")
-  if type(name) == "string" then return name end
-  local wrapped = require("wb.callbacks")._wrapped
-  for _, k in ipairs(type(cb) == "table" and util.sorted_keys(cb) or {}) do
-    local f = cb[k]
-    local info = type(f) == "function" and debug.getinfo(wrapped[f] or f, "S")
-    if info and info.linedefined > 0 then
-      return string.format("%s at %s:%d", wrapped[f] and "Lambda" or ("a table whose " .. k
-        .. " is defined"), info.short_src, info.linedefined)
-    end
-  end
-  return tostring(cb)
-end
-
 -- Why the run cannot be resumed (nil when it can): every callback must keep
 -- its state, no instruments (a resumed run's would differ by rounding:
 -- test_instruments_resume), fit's options the runner's own, hooks identified.
@@ -49,7 +30,7 @@ local function not_resumable(spec, fit_opts, callbacks, extra, opt)
     for _, m in ipairs{"get_state", "set_state"} do
       if type(cb[m]) ~= "function" then
         return string.format("callback %d of the callbacks hook (%s) has no %s", i,
-          describe(cb), m)
+          fitstate.describe_hook(cb), m)
       end
     end
   end

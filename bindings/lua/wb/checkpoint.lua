@@ -323,7 +323,8 @@ function wb.load(path)
       bad_arch(path, "layer %d (%s): %s", i, type(cfg) == "table" and tostring(cfg.kind)
         or "?", why)
     end
-    model:add(layer)
+    local okadd, e = pcall(model.add, model, layer) -- widths that do not chain
+    if not okadd then bad_arch(path, "%s", (tostring(e):gsub("^[^\n:]+%.lua:%d+: ", ""))) end
   end
   local oka, err = pcall(apply, model, path, file)
   if not oka then reraise(err, 2) end

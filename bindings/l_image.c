@@ -76,7 +76,8 @@ static int image_save(lua_State *L)
     lwb_note_file(L, path, "w");
     wb_err err;
     if (wb_png_save(t, path, &err) != WB_OK)
-        return lwb_raise_path(L, err.code == WB_ESHAPE || err.code == WB_ERANGE ||
+        return lwb_raise_path(L, err.code == WB_EINVAL ? 2 :
+                              err.code == WB_ESHAPE || err.code == WB_ERANGE ||
                               err.code == WB_ENONFINITE ? 1 : 0, &err, path);
     return 0;
 }

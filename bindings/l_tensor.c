@@ -210,7 +210,7 @@ static size_t flat_index(lua_State *L, wb_tensor *t, int first)
     for (int d = 0; d < t->ndim; d++) {
         lua_Integer i = luaL_checkinteger(L, first + d);
         if (i < 1 || i > t->shape[d])
-            luaL_error(L, "index %d is %I, expected 1..%I", d + 1, (lua_Integer)i,
+            luaL_error(L, "dimension %d's index is %I, expected 1..%I", d + 1, (lua_Integer)i,
                        (lua_Integer)t->shape[d]);
         off = off * (size_t)t->shape[d] + (size_t)(i - 1);
     }
@@ -275,9 +275,11 @@ static int t_rows(lua_State *L)
     lua_Integer a = luaL_checkinteger(L, 2), b = luaL_optinteger(L, 3, a);
     /* first < 1 or last < first - 1 is out of range for any tensor; checked
      * here so that a - 1 and b - a + 1 cannot overflow */
-    if (a < 1 || b < a - 1)
-        return luaL_error(L, "rows %I..%I out of range 1..%I", a, b,
-                          (lua_Integer)(t->ndim ? t->shape[0] : 0));
+    lua_Integer n = t->ndim ? t->shape[0] : 0;
+    if (a < 1 || b < a - 1) /* both in range: the order is what is wrong */
+        return luaL_error(L, a >= 1 && a <= n && b >= 1
+                          ? "rows %I..%I are in reverse order, expected first <= last "
+                            "(in 1..%I)" : "rows %I..%I out of range 1..%I", a, b, n);
     lwb_tensor_box *box = lwb_newtensorbox(L);
     box->t = wb_tensor_rows(t, a - 1, b - a + 1, &err);
     if (!box->t)

@@ -385,8 +385,7 @@ static unsigned char to_byte(const wb_tensor *t, size_t i)
 {
     if (t->dtype == WB_U8)
         return wb_tensor_u8(t)[i];
-    double v = wb_tensor_f32(t)[i];
-    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    double v = wb_tensor_f32(t)[i]; /* in [0, 1]: save_check */
     return (unsigned char)floor(v * 255.0 + 0.5); /* round(v * 255) */
 }
 
@@ -413,11 +412,50 @@ static int write_run(writer *w)
     return 0;
 }
 
-/* Check t before touching the file system. */
+/* Element i of float32 image t (shape string s) is NaN, infinite or outside
+ * [0, 1]: the error names it by its 1-based row, column (and channel) and
+ * value. Clamping it instead would write a picture that is not the data. */
+static wb_status out_of_range(const wb_tensor *t, const char *s, size_t i,
+                              const char *path, wb_err *err)
+{
+    float v = wb_tensor_f32(t)[i];
+    size_t ch = t->ndim == 3 ? (size_t)t->shape[2] : 1;
+    size_t wd = (size_t)t->shape[1];
+    char at[96];
+    if (ch > 1)
+        snprintf(at, sizeof at, "row %zu, column %zu, channel %zu", i / ch / wd + 1,
+                 i / ch % wd + 1, i % ch + 1);
+    else
+        snprintf(at, sizeof at, "row %zu, column %zu", i / ch / wd + 1, i / ch % wd + 1);
+    if (isnan(v) || isinf(v))
+        return wb_err_set(err, WB_ENONFINITE, "%s: element %zu of %s (%s) is %s, "
+                          "expected values in [0, 1]", path, i + 1, s, at,
+                          isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
+    return wb_err_set(err, WB_ERANGE, "%s: element %zu of %s (%s) is %.9g, expected "
+                      "values in [0, 1]%s", path, i + 1, s, at, (double)v,
+                      v > 1 ? " (data in 0..255: divide it by 255 first)" : "");
+}
+
+/* path ends in ".png", any case: a PNG under another name (x.jpg) would be
+ * read by other programs as what its name says, and fail there. */
+static int png_name(const char *path)
+{
+    size_t n = strlen(path);
+    if (n < 4)
+        return 0;
+    const char *e = path + n - 4;
+    return e[0] == '.' && tolower((unsigned char)e[1]) == 'p' &&
+           tolower((unsigned char)e[2]) == 'n' && tolower((unsigned char)e[3]) == 'g';
+}
+
+/* Check t and path before touching the file system. */
 static wb_status save_check(const wb_tensor *t, const char *path, wb_err *err)
 {
     char s[WB_SHAPE_STR_MAX];
     wb_shape_str(s, sizeof s, t->ndim, t->shape);
+    if (!png_name(path))
+        return wb_err_set(err, WB_EINVAL, "%s: expected a file name ending in .png "
+                          "(wb.image.save writes PNG files only)", path);
     int ok = (t->dtype == WB_F32 || t->dtype == WB_U8) &&
              (t->ndim == 2 || (t->ndim == 3 && (t->shape[2] == 1 || t->shape[2] == 3)));
     if (!ok)
@@ -432,9 +470,8 @@ static wb_status save_check(const wb_tensor *t, const char *path, wb_err *err)
         const float *p = wb_tensor_f32(t);
         size_t n = wb_tensor_numel(t);
         for (size_t i = 0; i < n; i++)
-            if (isnan(p[i]))
-                return wb_err_set(err, WB_ENONFINITE, "%s: element %zu of %s "
-                                  "is NaN", path, i + 1, s);
+            if (!(p[i] >= 0.0f && p[i] <= 1.0f)) /* NaN fails both */
+                return out_of_range(t, s, i, path, err);
     }
     return WB_OK;
 }

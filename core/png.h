@@ -58,9 +58,12 @@ wb_tensor *wb_png_decode(const void *buf, size_t n, const char *name,
                          wb_err *err);
 
 /* Write t as an 8-bit PNG at path. t: float32 [h, w] or [h, w, 1] (grey) or
- * [h, w, 3] (RGB), values in [0, 1] (clamped, then round(v * 255)); or
- * uint8 of the same shapes, written as is. A NaN is WB_ENONFINITE (naming
- * its 1-based position). The file is written atomically with
+ * [h, w, 3] (RGB), values in [0, 1] (written as round(v * 255)); or
+ * uint8 of the same shapes, written as is. A NaN or an infinity is
+ * WB_ENONFINITE, a value outside [0, 1] WB_ERANGE (both naming the first
+ * one's 1-based position and value: clamping would write a picture that is
+ * not the data). A path not ending in .png (any case) is WB_EINVAL. The
+ * file is written atomically with
  * core/fsutil's wb_atomic: a temporary file in the same folder, fsync,
  * rename, folder fsync; on failure the temporary file is removed and an
  * existing file at path is untouched. New files get 0666 minus the umask.

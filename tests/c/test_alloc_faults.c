@@ -122,7 +122,7 @@ static wb_status run_all(long tag, wb_err *err)
     img = wb_tensor_new(WB_F32, 2, (int64_t[]){5, 7}, err);
     if (!img) { st = err->code; goto done; }
     for (int i = 0; i < 35; i++)
-        wb_tensor_f32(img)[i] = (float)((i * 37 + tag) % 256) / 255.0f;
+        wb_tensor_f32(img)[i] = (float)(((i * 37 + tag) % 256 + 256) % 256) / 255.0f;
     if ((st = wb_png_save(img, pngpath, err)) != WB_OK) goto done;
     back = wb_png_load(pngpath, err);
     if (!back) { st = err->code; goto done; }

@@ -471,7 +471,7 @@ static void test_save_load_round_trip(void)
     wb_tensor *t = wb_tensor_new(WB_F32, 2, (int64_t[]){H, W}, &err);
     float *p = wb_tensor_f32(t);
     for (int i = 0; i < W * H; i++)
-        p[i] = (float)(i % 17) / 16.0f * 1.4f - 0.2f; /* -0.2 .. 1.2: clamped */
+        p[i] = (float)(i % 17) / 16.0f; /* 0 .. 1 */
     long live = wb_alloc_live();
     REQUIRE(wb_png_save(t, path, &err) == WB_OK, "%s", err.msg);
     CHECK(wb_alloc_live() == live, "save leaked");
@@ -479,8 +479,7 @@ static void test_save_load_round_trip(void)
     REQUIRE(back, "%s", err.msg);
     CHECK(back->shape[0] == H && back->shape[1] == W, "shape");
     for (int i = 0; i < W * H; i++) {
-        float v = p[i] < 0 ? 0 : p[i] > 1 ? 1 : p[i];
-        float want = (float)(floor((double)v * 255 + 0.5) / 255);
+        float want = (float)(floor((double)p[i] * 255 + 0.5) / 255);
         if (fabsf(wb_tensor_f32(back)[i] - want) > TOL) {
             TH_FAIL("pixel %d: %g, expected %g", i, wb_tensor_f32(back)[i], want);
             break;
@@ -542,8 +541,39 @@ static void test_save_errors(void)
 
     wb_tensor_f32(t)[5] = NAN;
     CHECK(wb_png_save(t, path, &err) == WB_ENONFINITE &&
-          strstr(err.msg, "element 6 of [7, 13] is NaN"), "nan: %s", err.msg);
+          strstr(err.msg, "element 6 of [7, 13] (row 1, column 6) is NaN, expected "
+                 "values in [0, 1]"), "nan: %s", err.msg);
+    wb_tensor_f32(t)[5] = -INFINITY;
+    CHECK(wb_png_save(t, path, &err) == WB_ENONFINITE && strstr(err.msg, "is -inf"),
+          "inf: %s", err.msg);
+    /* out of [0, 1]: an error naming the first one, never clamped */
     wb_tensor_f32(t)[5] = 0;
+    wb_tensor_f32(t)[2 * W + 3] = 255.0f;
+    wb_tensor_f32(t)[3 * W] = -0.5f;
+    CHECK(wb_png_save(t, path, &err) == WB_ERANGE &&
+          strstr(err.msg, "keep.png: element 30 of [7, 13] (row 3, column 4) is 255, "
+                 "expected values in [0, 1] (data in 0..255: divide it by 255 first)"),
+          "range: %s", err.msg);
+    wb_tensor_f32(t)[2 * W + 3] = 0;
+    CHECK(wb_png_save(t, path, &err) == WB_ERANGE &&
+          strstr(err.msg, "(row 4, column 1) is -0.5, expected values in [0, 1]") &&
+          !strstr(err.msg, "255"), "range below: %s", err.msg);
+    wb_tensor_f32(t)[3 * W] = 0;
+    wb_tensor *c = wb_tensor_new(WB_F32, 3, (int64_t[]){2, 2, 3}, &err);
+    memset(wb_tensor_f32(c), 0, 12 * sizeof(float));
+    wb_tensor_f32(c)[7] = 1.5f;
+    CHECK(wb_png_save(c, path, &err) == WB_ERANGE &&
+          strstr(err.msg, "(row 2, column 1, channel 2) is 1.5"), "rgb: %s", err.msg);
+    wb_tensor_free(c);
+    /* a PNG under another name: refused, naming it; any case of .png is one */
+    char jpg[300];
+    snprintf(jpg, sizeof jpg, "%s/x.jpg", tmpdir);
+    CHECK(wb_png_save(t, jpg, &err) == WB_EINVAL && strstr(err.msg, jpg) &&
+          strstr(err.msg, "expected a file name ending in .png"), "jpg: %s", err.msg);
+    CHECK(access(jpg, F_OK) != 0, "x.jpg was written");
+    CHECK(wb_png_save(t, "png", &err) == WB_EINVAL, "short: %s", err.msg);
+    snprintf(jpg, sizeof jpg, "%s/UP.PNG", tmpdir);
+    CHECK(wb_png_save(t, jpg, &err) == WB_OK && unlink(jpg) == 0, "UP.PNG: %s", err.msg);
 
     wb_tensor *v = wb_tensor_new(WB_F32, 3, (int64_t[]){H, W, 2}, &err);
     CHECK(wb_png_save(v, path, &err) == WB_ESHAPE &&

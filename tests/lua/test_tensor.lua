@@ -90,7 +90,7 @@ T.test("errors: huge shapes, mismatches, bad indices, released tensors", functio
   T.check_error("negative", wb.zeros, -1, 2)
   T.check_error("integer", wb.zeros, 2.5)
   T.check_error("matmul: shapes [2, 3] and [2, 3]", wb.matmul, wb.zeros(2, 3), wb.zeros(2, 3))
-  T.check_error("index 2 is 5, expected 1..3", function() return wb.zeros(2, 3):get(1, 5) end)
+  T.check_error("dimension 2's index is 5, expected 1..3", function() return wb.zeros(2, 3):get(1, 5) end)
   T.check_error("cannot reshape", function() return wb.zeros(2, 3):reshape(4, 2) end)
   T.check_error("wb.Tensor expected", wb.matmul, nil, wb.zeros(2, 2))
   local t = wb.zeros(2)

@@ -25,7 +25,9 @@ function wb.image.load(path) end
 
 ---wb.image.save(t, path)
 ---Writes t as an 8-bit PNG: [h, w] grey or [h, w, 3] RGB, float32 values in
----[0, 1] (uint8 as is). Non-finite or out-of-range values are an error.
+---[0, 1] (uint8 as is). Non-finite or out-of-range values are an error
+---naming the first one's row, column and value (never clamped: data in
+---0..255 is t / 255); so is a path not ending in .png (any case).
 ---@param t wb.Tensor
 ---@param path string
 ---Example: wb.image.save(wb.image.invert(img), "inverted.png")

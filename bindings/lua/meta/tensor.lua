@@ -103,7 +103,8 @@ function Tensor:dtype() end
 
 ---wb.Tensor:get(i, j, ...) -> number
 ---The element at 1-based indices, one per dimension; out of range is an
----error naming the index and its range.
+---error naming the dimension, the index and its range ("dimension 1's
+---index is 0, expected 1..3").
 ---@return number
 ---Example: print(wb.tensor{{1, 2}, {3, 4}}:get(2, 1)) --> 3
 function Tensor:get(i, j, ...) end
@@ -126,7 +127,8 @@ function Tensor:row(i) end
 
 ---wb.Tensor:rows(first, last) -> wb.Tensor
 ---Rows first..last (inclusive, 1-based; last defaults to first) as a view
----sharing storage.
+---sharing storage; last = first - 1 gives no rows, first > last + 1 is an
+---error (reverse order), as is a row out of range.
 ---@param first integer
 ---@param last? integer
 ---@return wb.Tensor

@@ -188,6 +188,18 @@ function M.check_finite(fname, what, t, level)
   end
 end
 
+-- Raise check_finite's error for the first of params (a model's
+-- parameters(), in order) holding a NaN or an infinity: "fname: the model's
+-- parameter k: row i, column j is NaN, expected finite numbers". The one
+-- check of a model's weights before it is used (evaluate, predict, fit's
+-- start, wb.hessian, the measures): a NaN weight gives NaN, or a plausible
+-- wrong accuracy (argmax of a NaN row), silently. One pass over each.
+function M.check_finite_params(fname, params, level)
+  for k, p in ipairs(params) do
+    M.check_finite(fname, "the model's parameter " .. k, p, level + 1)
+  end
+end
+
 -- The class ids of labels y [N] as Lua integers, each checked to be an
 -- integer in 0..C-1, else "fname: y: label i (1-based position) is v,
 -- expected an integer in 0..C-1" and `why`, raised at level; what names

@@ -14,9 +14,9 @@
 -- layer as its config() or {"kind":"unknown",...,"fields":{...}}). Rebuilding draws initial weights
 -- from the global generator (then overwritten): wb.load advances it.
 --
--- load_weights checks every name, shape and dtype first and copies only
--- when all match: on any mismatch the model is unchanged and the error
--- names the file and the tensor. load_weights and wb.load also read a
+-- load_weights checks every name, shape, dtype and value (finite) first and
+-- copies only when all match: on any mismatch the model is unchanged and
+-- the error names the file and the tensor. save refuses non-finite weights. load_weights and wb.load also read a
 -- training state (model:save_state, format "workbench-state"): its
 -- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones.
 local _ENV = require "wb.std"
@@ -63,6 +63,17 @@ local function reraise(err, level)
   error(wb.Error{code = err.code, path = err.path, message = pos .. err.message}, 0)
 end
 
+-- Raise (code, naming the file, the tensor and the first NaN or infinity's
+-- position) when tensor t, named name in the file at path, is not finite:
+-- a checkpoint of NaN weights would load and score plausibly wrong numbers.
+local function check_finite(path, name, t, code, prefix)
+  local ok, e = pcall(args.check_finite, path, "tensor '" .. name .. "'", t, 1)
+  if not ok then
+    error(wb.Error{code = code, path = path, message = prefix .. (wb.is_error(e)
+      and e.message or tostring(e))}, 0)
+  end
+end
+
 local function write(model, path, with_arch, fname)
   if type(path) ~= "string" then
     error(fname .. ": expected a file name, got " .. type(path), 3)
@@ -70,13 +81,19 @@ local function write(model, path, with_arch, fname)
   local names, tensors = named_params(model)
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
+  for i, name in ipairs(names) do -- before the file is touched
+    local ok, err = pcall(check_finite, path, name, tensors[i], "ENONFINITE", fname .. ": ")
+    if not ok then reraise(err, 3) end
+  end
   local ok, err = pcall(wb.io.save_safetensors, path, map, metadata(model, with_arch))
   if not ok then reraise(err, 3) end
 end
 
 ---wb.Sequential:save(path) -> wb.Sequential
 ---Writes the weights and the architecture to a safetensors file
----(atomically), so that wb.load rebuilds the model. Tensor names
+---(atomically), so that wb.load rebuilds the model. A NaN or infinite
+---weight is an error (ENONFINITE) naming the tensor and position, and
+---nothing is written. Tensor names
 ---layers.<i>.weight / .bias (kernels [n_in, n_out], Keras layout); readable
 ---from Python (safetensors.numpy.load_file).
 ---@param path string
@@ -90,7 +107,7 @@ end
 
 ---wb.Sequential:save_weights(path) -> wb.Sequential
 ---Writes the weights only (load them into a model of the same architecture
----with model:load_weights).
+---with model:load_weights). Non-finite weights: an error, as save's.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:save_weights("w.safetensors")
@@ -131,6 +148,7 @@ local function check_tensors(model, path, file)
         shape_str(tensors[i]), shape_str(t), swapped and " (the transpose: kernels are "
         .. "[n_in, n_out], Keras's layout; PyTorch's nn.Linear.weight is [n_out, n_in])" or "")
     end
+    check_finite(path, name, t, "EFORMAT", "")
   end
   local extra = {}
   for name in pairs(file) do
@@ -169,8 +187,9 @@ end
 ---wb.Sequential:load_weights(path) -> wb.Sequential
 ---Copies the weights of a file written by save or save_weights into this
 ---model (same architecture), or the weights of a training state
----(save_state). Every name, shape and dtype is checked first: on any
----mismatch nothing is copied and the error names the file and the tensor.
+---(save_state). Every name, shape, dtype and value is checked first (a
+---NaN or infinite weight is EFORMAT naming its position): on any mismatch
+---nothing is copied and the error names the file and the tensor.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
@@ -249,16 +268,18 @@ local function build_layer(cfg)
     tostring(kind), tostring(kind)), 0)
 end
 
--- A malformed file: exit status 65 (README, Exit status), naming the file.
+-- A malformed file: exit status 65 (README, Exit status), naming the file,
+-- raised at wb.load's caller (wb.sys.fail here gave checkpoint.lua's line).
 local function bad_arch(path, fmt, ...)
-  wb.sys.fail("EFORMAT", path .. ": bad workbench.architecture metadata: "
-    .. string.format(fmt, ...))
+  reraise(wb.Error{code = "EFORMAT", path = path, message = path
+    .. ": bad workbench.architecture metadata: " .. string.format(fmt, ...)}, 3)
 end
 
 ---wb.load(path) -> wb.Sequential
 ---Rebuilds a model saved with model:save (or model:save_state): its layers
 ---from the stored architecture, then its weights (a file without one, as
----save_weights writes: EFORMAT). Building the layers draws from the global
+---save_weights writes: EFORMAT; so is a NaN or infinite weight, naming the
+---tensor and its position). Building the layers draws from the global
 ---generator (wb.seed), so wb.load advances it. A layer's key its kind does
 ---not take (a misspelt "activaton" in a file written by hand) is EFORMAT
 ---naming it, never its default. A Lua layer is rebuilt only
@@ -302,7 +323,8 @@ function wb.load(path)
       bad_arch(path, "layer %d (%s): %s", i, type(cfg) == "table" and tostring(cfg.kind)
         or "?", why)
     end
-    model:add(layer)
+    local okadd, e = pcall(model.add, model, layer) -- widths that do not chain
+    if not okadd then bad_arch(path, "%s", (tostring(e):gsub("^[^\n:]+%.lua:%d+: ", ""))) end
   end
   local oka, err = pcall(apply, model, path, file)
   if not oka then reraise(err, 2) end

@@ -116,8 +116,8 @@ end
 
 ---wb.Dataset:subset(first, last) -> wb.Dataset
 ---Samples first..last (1-based, inclusive; last defaults to the end) as a
----dataset of views: no copy. --quick runs train on subset(1, 2000) and test
----on subset(1, 500).
+---dataset of views: no copy (first > last + 1: an error). --quick runs
+---train on subset(1, 2000) and test on subset(1, 500).
 ---@param first integer
 ---@param last? integer
 ---@return wb.Dataset
@@ -127,11 +127,11 @@ function Dataset:subset(first, last)
   args.check("subset", 1, first, "integer")
   args.opt("subset", 2, last, "integer")
   -- 500.0 (#ds / 2 is a float in Lua) is 500, as luaL_checkinteger takes it
-  last = last or #self
-  first, last = math.tointeger(first) or first, math.tointeger(last) or last
+  first, last = math.tointeger(first) or first, math.tointeger(last or #self) or last
   if first < 1 or last > #self or first > last + 1 then
-    error(string.format("subset: rows %s..%s out of range 1..%d", tostring(first),
-      tostring(last), #self), 2)
+    local rev = first >= 1 and first <= #self and last >= 1 and last <= #self -- in range
+    error(string.format("subset: rows %s..%s " .. (rev and "are in reverse order, expected "
+      .. "first <= last (in 1..%d)" or "out of range 1..%d"), first, last, #self), 2)
   end
   local images, labels
   if last >= first then

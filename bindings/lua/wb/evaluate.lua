@@ -100,7 +100,9 @@ end
 ---float32 [n, 784] tensor in [0, 1] or uint8, divided by 255) and labels
 ---y, with training = false. loss includes the L2 penalty (as Keras);
 ---accuracy is the share of rows whose output's argmax (first maximum: a
----softmax head's probabilities, as Keras and predict) is the label.
+---softmax head's probabilities, as Keras and predict) is the label. A NaN
+---or infinite weight, or value of x, is an error (ENONFINITE) naming the
+---parameter or row and column, never a NaN or plausible score.
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), loss (as fit's: "sparse_categorical_crossentropy", the
 ---default, "categorical_crossentropy", "mse", "hinge", "squared_hinge" or
@@ -144,6 +146,7 @@ function Sequential:evaluate(ds, y, opts)
   local lossf = losses._get(opts.loss, self, "eval", "evaluate")
   if #ds == 0 then error("evaluate: the dataset is empty", 2) end
   fa.check_labels(self, ds, opts.loss, "dataset", "evaluate") -- before any batch
+  args.check_finite_params("evaluate", (self:parameters()), 2) -- else a plausible score
   local v = verbose(opts, "evaluate")
   local loss, acc = M.eval_dataset(self, lossf, ds, math.max(bs, EVAL_BATCH))
   if v then -- Keras prints its metrics; one line here
@@ -160,7 +163,8 @@ end
 ---directly). x: a
 ---dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (divided
 ---by 255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
----default false).
+---default false). A NaN or infinite weight or input value is an error
+---(ENONFINITE) naming the parameter or the row and column, as evaluate's.
 ---@param x wb.Dataset|wb.Tensor
 ---@param opts? table
 ---@return wb.Tensor
@@ -176,6 +180,9 @@ function Sequential:predict(x, opts)
   local v = verbose(opts, "predict")
   check_rows(self, x, "predict")
   local ds = as_dataset(x, nil, "predict", true)
+  -- NaN weights or inputs: refused as evaluate refuses them, not NaN rows
+  args.check_finite_params("predict", (self:parameters()), 2)
+  check_finite_data(ds, "predict", "the")
   local n = #ds
   local out
   local perm = {}

@@ -175,7 +175,17 @@ end
 
 local hooks = require "wb.fit_hooks" -- calling the callbacks' hooks
 local call_cbs = hooks.call_cbs
-M.call_cbs, M.stopping, M.enter = call_cbs, hooks.stopping, hooks.enter
+M.call_cbs, M.stopping = call_cbs, hooks.stopping
+
+-- fit's start (wb/fit.lua enters once, after a resume has loaded its
+-- weights, before any hook or step): a parameter holding NaN or inf is
+-- refused here, naming it, not met as a divergence many steps later (a NaN
+-- weight on an input that is 0 in every row is never seen by the loss).
+-- One pass over the parameters a fit; then hooks.enter.
+function M.enter(ctx)
+  args.check_finite_params("fit", ctx.params, 2)
+  return hooks.enter(ctx)
+end
 
 -- A hook that replaces model.optimizer or adds a layer would otherwise be
 -- ignored: the loop steps the optimizer and parameter lists it started

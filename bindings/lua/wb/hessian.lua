@@ -113,7 +113,7 @@ local function operator(fname, model, data, opts)
   args.check_finite(fname, "x", x, 3)
   if opts.loss == "mse" then args.check_finite(fname, "y", y, 3) end
   local params = model:parameters()
-  for k, p in ipairs(params) do args.check_finite(fname, "the model's parameter " .. k, p, 3) end
+  args.check_finite_params(fname, params, 3)
   local layers = {}
   for i = 1, #model do layers[i] = model[i] end
   -- at least 1: no rows at all is for the core to name (x), not max_rows

@@ -166,9 +166,7 @@ local function check_samples(model, x, y)
   local C = model[#model].n_out
   if C then args.class_ids("per_sample", y, C, "", 4) end
   args.check_finite("per_sample", "x", x, 3)
-  for k, p in ipairs(model:parameters()) do
-    args.check_finite("per_sample", "the model's parameter " .. k, p, 3)
-  end
+  args.check_finite_params("per_sample", (model:parameters()), 3)
 end
 
 ---wb.instruments.per_sample(model, x, y) -> table

@@ -69,9 +69,7 @@ end
 -- and a NaN weight gives NaN, or a plausible wrong accuracy, silently.
 local function check_inputs(fname, model, ds)
   if #ds == 0 then error(fname .. ": ds: expected at least 1 row, got an empty dataset", 3) end
-  for i, p in ipairs((model:parameters())) do
-    args.check_finite(fname, "the model's parameter " .. i, p, 3)
-  end
+  args.check_finite_params(fname, (model:parameters()), 3)
 end
 
 -- The model's last layer is a Dense layer, whose logits feed the

@@ -127,7 +127,9 @@ end
 
 ---wb.nn.Sequential(layers) -> wb.Sequential
 ---A model from a list of layers (each needs a forward method); model[i] is
----layer i and #model the number of layers.
+---layer i and #model the number of layers. A Dense whose n_in is not the
+---width the layer before it gives (a Dense's n_out, kept through Dropout,
+---Activation and Flatten) is an error naming both layers and sizes.
 ---@param layers? table
 ---@return wb.Sequential
 ---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 10, {activation = "softmax"})}
@@ -139,6 +141,8 @@ function nn.Sequential(layers)
     check_layer(layer, "Sequential: layer " .. i)
     self[i] = layer
   end
+  local why = Sequential._width_mismatch(#self, function(i) return self[i] end)
+  if why then error("Sequential: " .. why, 2) end
   return self
 end
 nn.SequentialClass = Sequential
@@ -156,13 +160,18 @@ nn.SequentialClass = Sequential
 ---Example: print(m); print(m:summary()); local h = m:fit(d.train, {epochs = 2})
 
 ---wb.Sequential:add(layer) -> wb.Sequential
----Appends a layer; returns the model.
+---Appends a layer; returns the model. A Dense whose n_in does not fit the
+---model's last width is an error, as in wb.nn.Sequential.
 ---@param layer any
 ---@return wb.Sequential
----Example: m:add(wb.nn.Dense(128, 10, {activation = "softmax"}))
+---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"})}
+---  m:add(wb.nn.Dense(128, 10, {activation = "softmax"}))
 function Sequential:add(layer)
   args.self(Sequential, self, "add", "model")
   check_layer(layer, "add")
+  local n = #self
+  local why = Sequential._width_mismatch(n + 1, function(i) return i > n and layer or self[i] end)
+  if why then error("add: " .. why, 2) end
   self[#self + 1] = layer
   self._params, self._grads = nil, nil
   return self

@@ -4,11 +4,37 @@
 --
 -- Adds methods to the class of wb/nn.lua. The table is text as Keras prints
 -- it (thousands separators, sizes in base 1024), returned as a wb.Summary
--- object that prints as text.
+-- object that prints as text. Also the widths check of wb.nn.Sequential
+-- and add (Sequential._width_mismatch).
 local _ENV = require "wb.std"
 local args = require "wb.args"
 local wb = require "wb"
 local Sequential = wb.nn.SequentialClass
+
+-- The message for the first Dense of layers 1..n (at(i): layer i) whose
+-- n_in is not the width reaching it, else nil. Widths are known only from a
+-- Dense's n_out, kept through Dropout, Activation and Flatten (a Flatten
+-- after a Dense sees [n, w] rows: it keeps w); any other layer (a Lua one)
+-- makes it unknown. Caught here, a mismatch is not first met in fit.
+local KEEPS_WIDTH = {Dropout = true, Activation = true, Flatten = true}
+function Sequential._width_mismatch(n, at)
+  local width, from
+  for i = 1, n do
+    local layer = at(i)
+    local ok, kind = pcall(function() return layer.kind end)
+    kind = ok and kind or nil
+    local dense = kind == "Dense" and math.type(layer.n_in) == "integer"
+      and math.type(layer.n_out) == "integer"
+    if dense and width and layer.n_in ~= width then
+      return string.format("layer %d (%s) takes %d inputs, but layer %d (%s) gives %d "
+        .. "outputs%s: a Dense's n_in is the width of the layer before it", i,
+        Sequential._describe(layer), layer.n_in, from, Sequential._describe(at(from)), width,
+        from < i - 1 and string.format(" (through layers %d..%d)", from + 1, i - 1) or "")
+    end
+    if dense then width, from = layer.n_out, i
+    elseif not KEEPS_WIDTH[kind] then width = nil end
+  end
+end
 
 -- Number of parameters (elements) of one layer.
 local function count_params(layer)

@@ -98,6 +98,9 @@ if have_mnist then
   T.test("MNIST: sizes, first labels, class counts", function()
     local d = wb.data.mnist()
     T.eq(#d.train, 60000); T.eq(#d.test, 10000)
+    -- printed as what it holds (was "wb.data.mnist(): 0x5589...")
+    T.eq(tostring(d), "wb.data.mnist(): {train = " .. tostring(d.train) .. ", test = "
+      .. tostring(d.test) .. "}")
     local first = {}
     for i = 1, 10 do first[i] = d.train.labels:get(i) end
     T.eq(table.concat(first, " "), "5 0 4 1 9 2 1 3 1 4")

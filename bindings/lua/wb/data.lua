@@ -6,8 +6,7 @@
 -- no allocation once a batch size has been seen (views are cached per size).
 local _ENV = require "wb.std"
 local wb = require "wb"
-local args = require "wb.args"
-local spec_keys = require "wb.spec_keys"
+local args, spec_keys = require "wb.args", require "wb.spec_keys"
 local data, TENSOR, mtype = wb.data, debug.getregistry()["wb.Tensor"], math.type -- no alloc
 
 ---wb.data
@@ -18,8 +17,7 @@ local Dataset = {}
 Dataset.__name = "wb.Dataset"
 -- Strict (wb.spec_keys.strict): a name a dataset lacks is an error naming
 -- the nearest (ds.imgs was nil), as is setting one near its names.
-Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true,
-  _y = true}
+Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true, _y = true}
 spec_keys.strict("wb.Dataset", Dataset, "ds")
 -- Other libraries' names for a dataset's fields (torchvision's data and
 -- targets, x and y), and near misses of images too far for the edit rule.
@@ -248,6 +246,8 @@ local function pair(tname, train, test)
     error(spec_keys.no_field(tname, k, mt), 2)
   end
   mt.__newindex = spec_keys.newindex(tname, mt, "d")
+  mt.__tostring = function(d) return tname .. ": {train = " .. tostring(rawget(d, "train"))
+    .. ", test = " .. tostring(rawget(d, "test")) .. "}" end -- was "...: 0x5589..."
   return setmetatable({train = train, test = test}, mt)
 end
 data._pair = pair -- wb.data.for_config's (wb/train.lua)

@@ -1,0 +1,53 @@
+-- Audit of the runner (runner12): what wb.experiment takes silently, what
+-- fails only once runs start, what a record or an export leaves out. Each
+-- test fails without its fix.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local q = T.quote
+
+local function declare(spec, opts)
+  spec.name = spec.name or "a"
+  spec.base = spec.base or {hidden = 8, epochs = 1, subset = {train = 200, test = 50}}
+  return wb.experiment(spec, {root = dir .. "/r", options = opts})
+end
+
+T.test("an unknown or mistyped experiment option is an error naming it and the valid ones",
+  function()
+  -- before: quik and epoch dropped without a word; full data trained for the base's epochs
+  local err = T.check_error("unknown option 'epoch'", declare, {}, {quik = true, seeds = 1,
+    epoch = 5})
+  T.ok(err:find("did you mean 'epochs'?", 1, true), err)
+  T.ok(err:find("valid: dataset, epochs, fresh, quick, seeds", 1, true), err)
+  err = T.check_error("unknown option 'quik'", declare, {}, {quik = true})
+  T.ok(err:find("did you mean 'quick'?", 1, true), err)
+  err = T.check_error("options.seeds: expected a positive integer", declare, {}, {seeds = "2"})
+  T.check_error("options.quick: expected true or false", declare, {}, {quick = 1})
+  T.check_error("options.dataset: expected one of mnist, fashion", declare, {},
+    {dataset = "cifar"})
+  T.eq(#declare({}, {seeds = 2, quick = true}).specs, 2)
+end)
+
+T.test("a validation fraction that leaves an empty part is refused when declared", function()
+  -- before: each run FAILED at its start ("validation_split 0.999 of 500 rows leaves an
+  -- empty part"), exit 1 after work
+  local err = T.check_error("validation = 0.999 of 500 training rows leaves no rows to train on",
+    declare, {base = {hidden = 8, validation = 0.999, subset = {train = 500, test = 100}}})
+  T.ok(err:find("variant base", 1, true), err)
+  T.check_error("validation = 0.5 of 1 training rows leaves no rows to train on", declare,
+    {base = {hidden = 8, validation = 0.5, subset = {train = 1, test = 100}}})
+end)
+
+T.test("fit_options as a function of the config: its keys are checked when declared",
+  function()
+  -- before: "unknown fit option 'verbos'" once per seed, each run FAILED after work
+  local err = T.check_error("unknown fit option 'verbos'", declare,
+    {fit_options = function() return {verbos = false} end})
+  T.ok(err:find("did you mean 'verbose'?", 1, true), err)
+  T.check_error("fit_options.batch_size: set by the config", declare,
+    {fit_options = function(cfg) return cfg.hidden == 8 and {batch_size = 5} or nil end})
+  -- one that reads the model is checked when its run calls it
+  T.eq(#declare({fit_options = function(_, model) return {verbose = model ~= nil} end}).specs, 3)
+end)
+
+T.done()

@@ -50,4 +50,28 @@ T.test("fit_options as a function of the config: its keys are checked when decla
   T.eq(#declare({fit_options = function(_, model) return {verbose = model ~= nil} end}).specs, 3)
 end)
 
+T.test("subset with a misspelt key names it and the key meant", function()
+  -- before: "expected a table {train = n, test = n} of positive integers, got table
+  -- {test=100,trian=500}": which key was wrong, not said
+  local err = T.check_error("unknown key 'trian' (did you mean 'train'?)", declare,
+    {base = {hidden = 8, subset = {trian = 500, test = 100}}})
+  T.ok(err:find("experiment.base.subset", 1, true), err)
+end)
+
+T.test("a loss function: fit_options and base say the same true thing", function()
+  -- before: fit_options said "put it in base or vary"; base said "expected one of ...,
+  -- got function": each sent the user to the other
+  local function myloss(out) return out:sum(), out end
+  local a = T.check_error("experiment.fit_options.loss", declare,
+    {fit_options = {loss = myloss}})
+  local b = T.check_error("experiment.base.loss", declare, {base = {hidden = 8, loss = myloss}})
+  local c = T.check_error("experiment.fit_options.loss", declare,
+    {fit_options = function() return {loss = myloss} end})
+  for _, err in ipairs{a, b, c} do
+    T.ok(err:find("the runner takes only these named losses", 1, true), err)
+    T.ok(err:find("model:fit(data, {loss = f})", 1, true), err)
+    T.ok(err:find("sparse_categorical_crossentropy", 1, true), err)
+  end
+end)
+
 T.done()

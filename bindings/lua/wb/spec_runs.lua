@@ -74,4 +74,48 @@ function M.check_config(cfg, n_train, where, label, fit_options)
   end
 end
 
+-- {==================== fit_options ====================
+
+-- fit() options an experiment's fit_options may not set: the config or the
+-- runner sets them (wb.spec.check_fit_options).
+M.FIT_SET_BY_CONFIG = {batch_size = true, epochs = true, log_every = true, optimizer = true,
+  seed = true, instruments = true, every = true,
+  shuffle = true, validation = true, validation_split = true, validation_data = true,
+  callbacks = true, loss = true}
+
+-- A loss of one's own (a Lua function) was refused by fit_options ("put it
+-- in base or vary") and by base ("expected one of ..."): each sent the user
+-- to the other. The one true answer, said by both.
+M.OWN_LOSS = " (the runner takes only these named losses: a run's record and identity "
+  .. "name its loss as data, which a function is not; a loss function of one's own trains "
+  .. "with model:fit(data, {loss = f}) in a script, outside wb.experiment)"
+
+-- Where such an option comes from instead; the others are config keys.
+local FIT_OPTION_WAY = {
+  callbacks = "the experiment's callbacks hook gives them (callbacks = function(cfg, "
+    .. "model, data) -> list)",
+  seed = "the runner seeds each run with its seed (the experiment's seeds)",
+  validation_split = "the config key validation sets it (0.1, \"test\" or false)",
+  validation_data = "the config key validation sets it (0.1, \"test\" or false)"}
+
+function M.fit_option_way(k, v)
+  if k == "loss" then
+    return "the config key loss sets it, by name (one of " .. table.concat(require(
+      "wb.losses").NAMES, ", ") .. "): put it in base or vary" .. (type(v) == "function"
+      and M.OWN_LOSS or "")
+  end
+  return FIT_OPTION_WAY[k] or "put it in base or vary"
+end
+
+-- For an unknown fit option near a config key (log_evry): " ('log_every' is
+-- a config key: put it in base or vary)", else nil.
+function M.fit_option_hint(k)
+  local near = K.nearest(k, util.sorted_keys(M.FIT_SET_BY_CONFIG))
+  if near and not FIT_OPTION_WAY[near] then
+    return string.format(" ('%s' is a config key: put it in base or vary)", near)
+  end
+end
+
+-- }====================
+
 return M

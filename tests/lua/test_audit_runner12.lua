@@ -74,4 +74,27 @@ T.test("a loss function: fit_options and base say the same true thing", function
   end
 end)
 
+T.test("a record made by ex:run() from a plain script or -e names its command", function()
+  -- before: "command": null, and export_csv's command column empty
+  local script, root = dir .. "/plain.lua", dir .. "/plain"
+  util.write_file(script, string.format([[
+local ex = wb.experiment({name = "p", seeds = {1}, base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 50}}}, {root = %q})
+ex:run{verbose = false}
+]], root))
+  local st, _, err = T.sh(string.format("%s %s --x 'a b'", q(T.wb), q(script)))
+  T.eq(st, 0, err)
+  local r = wb.runs.find{root = root, task = "p"}.records[1]
+  T.eq(r.command, "workbench " .. script .. " --x 'a b'")
+  wb.runs.export_csv(dir .. "/plain.csv", root .. "/runs")
+  local csv = T.slurp(dir .. "/plain.csv")
+  T.ok(csv:find("workbench " .. script, 1, true), csv)
+  st, _, err = T.sh(string.format("%s -e %s", q(T.wb), q(string.format("wb.experiment({name "
+    .. "= 'e', seeds = {1}, base = {hidden = 8, epochs = 1, subset = {train = 200, test = "
+    .. "50}}}, {root = %q}):run{verbose = false}", root))))
+  T.eq(st, 0, err)
+  r = wb.runs.find{root = root, task = "e"}.records[1]
+  T.ok(r.command:find("^workbench %-e 'wb.experiment"), r.command)
+end)
+
 T.done()

@@ -339,7 +339,9 @@ end
 ---one of its runs, it raises naming the lock and its holder's pid (runs
 ---trained before stay recorded); a run recorded by then is not trained
 ---again. Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
----quick ones (options.quick) to <that>/quick, as a task's do.
+---quick ones (options.quick) to <that>/quick, as a task's do. Each record's
+---command is this process's ("workbench x.lua ...", "workbench -e '...'", or
+---one saying it was typed at the REPL).
 ---@param ex wb.Experiment
 ---@param opts? table
 ---@return wb.Runs
@@ -347,7 +349,8 @@ end
 function M.run_experiment(ex, o)
   o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
-  ex.command = ex.command or function() return nil end
+  local this = ropts.this_command()
+  ex.command = ex.command or function() return this end -- the records name this process
   -- as a --run: the root's lock shared (a runner of the sweep is refused
   -- while this trains, and this while one holds it), each run's own while
   -- it trains (another run_experiment or --run of it is refused): two

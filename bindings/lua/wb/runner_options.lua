@@ -274,6 +274,28 @@ function M.command_maker(script, opts, root)
   end
 end
 
+-- The command line as run ("workbench scripts/x.lua --quick"), each
+-- argument shell-quoted: a record's command (wb/task.lua builds its README
+-- line the same way).
+function M.command_line(script, argv)
+  local cmd = {"workbench", util.shell_quote(script or "?")}
+  for _, a in ipairs(argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
+  return table.concat(cmd, " ")
+end
+
+-- This process's own command, for the records of ex:run() from a plain
+-- script ("workbench x.lua a"), from -e ("workbench -e '...'") or from the
+-- REPL (no command line to give: said so); without it they had command null.
+function M.this_command()
+  local a = rawget(_G, "arg")
+  if type(a) ~= "table" then return "workbench (no command line: embedded)" end
+  if a[-1] ~= nil then return M.command_line(a[0], table.move(a, 1, #a, 1, {})) end
+  if a[1] == nil then return "workbench (REPL: typed, no command line)" end
+  local parts = {"workbench"}
+  for i = 1, #a do parts[#parts + 1] = util.shell_quote(a[i]) end
+  return table.concat(parts, " ")
+end
+
 -- Why task t cannot take opts' other arguments, or nil. Only a task that
 -- declares `args` takes them (task 2's files); elsewhere `quick` for
 -- `--quick` would run the full task as if nothing were said.

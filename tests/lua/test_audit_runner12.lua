@@ -97,4 +97,16 @@ ex:run{verbose = false}
   T.ok(r.command:find("^workbench %-e 'wb.experiment"), r.command)
 end)
 
+T.test("export_history has export_csv's trace columns: git_commit, command", function()
+  -- before: hash ... status, then the config: which commit and command made a row, unsaid
+  local root = dir .. "/plain" -- the runs of the test above
+  wb.runs.export_history(dir .. "/plain_h.csv", root .. "/runs")
+  local rows = T.csv_rows(dir .. "/plain_h.csv")
+  T.eq(table.concat(rows[1], ",", 1, 9), "hash,task,variant,seed,group_key,status,git_commit,"
+    .. "git_uncommitted,command")
+  local text = T.slurp(dir .. "/plain_h.csv")
+  T.ok(select(2, text:gsub("workbench " .. dir:gsub("%p", "%%%0") .. "/plain%.lua", "")) >= 2,
+    text)
+end)
+
 T.done()

@@ -109,4 +109,36 @@ T.test("export_history has export_csv's trace columns: git_commit, command", fun
     text)
 end)
 
+T.test("--run takes a unique prefix of a hash (8+ digits); an ambiguous one names the runs",
+  function()
+  -- before: "--run b760cadb" was "no run with hash b760cadb in this task", exit 64
+  local path = dir .. "/pre.lua"
+  util.write_file(path, [[
+return wb.task{name = "pre", experiment = {base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 50}}, seeds = {1, 2}}}
+]])
+  local root = dir .. "/pre"
+  local st, out, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --list-runs", q(T.wb),
+    q(path), q(root)))
+  T.eq(st, 0, err)
+  local hash = out:match("%-%-run (%x+)")
+  T.ok(hash and #hash == 16, out)
+  st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --run %s", q(T.wb), q(path),
+    q(root), hash:sub(1, 8)))
+  T.eq(st, 0, err)
+  T.eq(#wb.runs.find{root = root, task = "pre"}.records, 1)
+  T.eq(wb.runs.find{root = root, task = "pre"}.records[1].hash, hash)
+  local resolve = require("wb.runner_options").resolve_run
+  local specs = {{hash = "b760cadb00000001", variant = "v", seed = 1},
+    {hash = "b760cadb00000002", variant = "v", seed = 2}}
+  T.eq(resolve("b760cadb00000002", specs), "b760cadb00000002")
+  T.eq(resolve("b760cadb0000000", specs), nil)
+  local _, why = resolve("b760cadb", specs)
+  T.ok(why:find("2 runs begin with it: b760cadb00000001 (v seed 1), b760cadb00000002 (v seed "
+    .. "2)", 1, true), why)
+  _, why = resolve("b760", specs)
+  T.ok(why:find("at least 8 hex digits", 1, true), why)
+  T.eq(resolve("ffff0000", specs), "ffff0000", "no match: the caller says so")
+end)
+
 T.done()

@@ -287,6 +287,9 @@ function M.main(task, argv, script)
     return 0
   end
   if opts.run then
+    local full, why = ropts.resolve_run(opts.run, ex.specs) -- a unique prefix, 8+ digits
+    if not full then io.stderr:write(task.name, ": ", why, "\n") return 64 end
+    opts.run = full
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         -- not while a runner of the sweep (or another --run of it) trains it

@@ -55,7 +55,8 @@ M.OPTIONS = {
   {"--fresh", nil, "retrain the runs even when they are recorded"},
   {"--root", "DIR", "the folder of figures and records (default: $WB_PLOTS, else plots)"},
   {"--list-runs", nil, "print one command per run (to train elsewhere) and train nothing"},
-  {"--run", "HASH", "train only the run with this hash (a line of --list-runs)",
+  {"--run", "HASH", "train only the run with this hash, or 8+ of its first digits (see "
+    .. "--list-runs)",
     check = function(v)
       if not v:match("^%x+$") then
         return nil, "--run expects a run's hash (hex digits), got '" .. v .. "'"
@@ -294,6 +295,29 @@ function M.this_command()
   local parts = {"workbench"}
   for i = 1, #a do parts[#parts + 1] = util.shell_quote(a[i]) end
   return table.concat(parts, " ")
+end
+
+-- The run --run names: its hash, or a unique prefix of it of at least 8 hex
+-- digits (as git takes a commit's: a hash read off a table or a log line
+-- is often cut short); returns the full hash (the argument itself when no
+-- run matches: the caller says so), or nil and why (ambiguous, too short).
+function M.resolve_run(want, specs)
+  local found = {}
+  for _, s in ipairs(specs) do
+    if s.hash == want then return want end
+    if s.hash:sub(1, #want) == want then found[#found + 1] = s end
+  end
+  if #found == 0 then return want end
+  if #want < 8 then
+    return nil, string.format("--run %s: give at least 8 hex digits of a run's hash (%d runs "
+      .. "begin with these)", want, #found)
+  end
+  if #found == 1 then return found[1].hash end
+  local names = {}
+  for i, s in ipairs(found) do names[i] = string.format("%s (%s seed %d)", s.hash, s.variant,
+    s.seed) end
+  return nil, string.format("--run %s: %d runs begin with it: %s; give more digits", want,
+    #found, table.concat(names, ", "))
 end
 
 -- Why task t cannot take opts' other arguments, or nil. Only a task that

@@ -141,4 +141,34 @@ return wb.task{name = "pre", experiment = {base = {hidden = 8, epochs = 1,
   T.eq(resolve("ffff0000", specs), "ffff0000", "no match: the caller says so")
 end)
 
+T.test("SIGTERM or SIGINT on a task: one line saying what is done, no traceback", function()
+  -- before: "workbench: .../runner_children.lua:58: interrupted!" and a stack traceback
+  local path, root = dir .. "/long.lua", dir .. "/long"
+  util.write_file(path, [[
+return wb.task{name = "lg", experiment = {base = {hidden = 64, epochs = 200,
+  subset = {train = 5000, test = 100}}, seeds = {1}}}
+]])
+  for _, case in ipairs{{"TERM", 143}, {"INT", 130}} do
+    local out, pidf, stf = root .. case[1] .. ".out", root .. case[1] .. ".pid",
+      root .. case[1] .. ".status"
+    os.execute(string.format("sh -c 'WB_ECHO=0 %s %s --root %s >%s 2>&1 & echo $! > %s; "
+      .. "wait $!; echo $? > %s' >/dev/null 2>&1 &", q(T.wb), q(path), q(root), q(out),
+      q(pidf), q(stf)))
+    T.wait_until("a run training under " .. root, 600, function()
+      local ok, names = pcall(wb.sys.listdir, root .. "/runs/logs")
+      return ok and #names > 0 and T.slurp(out):find("to train", 1, true)
+    end)
+    os.execute("kill -" .. case[1] .. " " .. T.wait_line(pidf, 60):match("%d+"))
+    T.eq(T.wait_status(stf, 600), case[2], T.slurp(out))
+    local text = T.slurp(out)
+    T.ok(text:find("[lg] interrupted: 0 of 1 runs done (0 trained now, 0 recorded before); "
+      .. "run the same command again to continue", 1, true), text)
+    T.ok(not text:find("traceback", 1, true), text)
+    T.ok(not text:find("runner_children", 1, true), text)
+    for _, f in ipairs(wb.sys.listdir(root .. "/runs/logs")) do -- the next case waits anew
+      os.remove(root .. "/runs/logs/" .. f)
+    end
+  end
+end)
+
 T.done()

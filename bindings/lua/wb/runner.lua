@@ -12,7 +12,8 @@
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
--- records stay, no README or figure is written from partial data. A runner
+-- records stay, no README or figure is written from partial data; it says
+-- so in one line (wb/runner_stop.lua). A runner
 -- killed with SIGKILL cannot stop them: they stop themselves within 64
 -- steps, recording nothing, and start no other run (run_children).
 local _ENV = require "wb.std"
@@ -142,18 +143,23 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     io.stderr:write(string.format("%s[%s %d/%d] %s seed %d: %s\n", tty and "\r\27[K" or "",
       ex.name, done, #pending, s.variant, s.seed, what))
   end
+  -- a signal: one line saying what is done (wb/runner_stop.lua), no traceback
+  local function stopped(err) error(require("wb.runner_stop")(err, ex, done, #pending), 0) end
   if in_process then
     for _, s in ipairs(pending) do
       local release, recorded = function() end, false
       if lock then release, recorded = lock(s) end
       local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
-      progress(s, recorded and "recorded meanwhile by another process: not trained again"
-        or describe(fork.train(ex, s, train_run, load_record)))
-      wb.sys.check_interrupt()
+      local ok, err = pcall(function()
+        progress(s, recorded and "recorded meanwhile by another process: not trained again"
+          or describe(fork.train(ex, s, train_run, load_record)))
+        wb.sys.check_interrupt()
+      end)
+      if not ok then stopped(err) end
     end
     return failures
   end
-  run_children(ex, pending, jobs, function(h, code, log)
+  local ok, err = pcall(run_children, ex, pending, jobs, function(h, code, log)
     local s = by_hash[h]
     running[h] = nil
     local rec = code == 0 and load_record(ex, h)
@@ -174,6 +180,7 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       io.stderr:write("\r\27[K[" .. ex.name .. "] " .. table.concat(parts, "; "))
     end
   end)
+  if not ok then stopped(err) end
   return failures
 end
 

@@ -171,4 +171,16 @@ return wb.task{name = "lg", experiment = {base = {hidden = 64, epochs = 200,
   end
 end)
 
+T.test("a measure that is not a number: a table asked for it says so, not n/a", function()
+  -- before: the record kept "x" and the table showed n/a, exit 0. Strings, booleans and
+  -- lists stay allowed in the record (the study keeps stop = "target", false for never)
+  local runs = declare({name = "m", seeds = {1}, measure = function()
+    return {acc2 = "x", n = 3} end}):run{verbose = false}
+  T.eq(runs.records[1].measures.acc2, "x")
+  T.ok(runs:table{"n"}:find("| 3 |", 1, true))
+  local err = T.check_error("'acc2' is not a number in the measures of run", runs.table, runs,
+    {"test_accuracy", "acc2"})
+  T.ok(err:find('string "x"', 1, true) and err:find("r.measures.acc2", 1, true), err)
+end)
+
 T.done()

@@ -93,7 +93,10 @@ end
 ---hooks: build = function(cfg, data) -> model with keys = {...} (the extra
 ---config keys it reads; their values plain data), measure = function(model, cfg, data, history,
 ---callbacks) -> {name = number} (names other than the run's metrics:
----test_accuracy there fails the run), callbacks = function(cfg, model, data) ->
+---test_accuracy there fails the run; a number is a metric of tables and
+---plots, NaN or inf recorded as missing, warned; a string, boolean or list
+---is kept in the record's measures only, and a table asked for it is an
+---error saying so), callbacks = function(cfg, model, data) ->
 ---list, fit_options (a table, or a function(cfg, model, data) returning one, of fit
 ---options the config does not set; a function of cfg alone is called and
 ---checked here, for each run's config), reuse = false (never adopt an equal training of

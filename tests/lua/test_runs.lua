@@ -242,11 +242,12 @@ T.test("export_history: long format, union of flattened config columns, RFC 4180
   T.eq(#rows, n + 1)
   for i, r in ipairs(rows) do T.eq(#r, 18, "row " .. i) end
   T.eq(table.concat(rows[2], "|"), table.concat({a.hash, "t", 'width=64, note="x"', "1",
-    wb.record.group_key(a), "ok", "", "", "", "2", "64", "", "1", "500", "2000", "1", "loss", "0.5"}, "|"))
+    wb.record.group_key(a), "ok", "", "", "", "2", "64", "", "1", "500", "2000", "1", "loss",
+    "0.5"}, "|"))
   T.ok(text:find('"width=64, note=""x"""', 1, true), "variant not quoted per RFC 4180")
   T.eq(table.concat(rows[#rows - 3], "|"), table.concat({b.hash, "t", "deep", "1",
-    wb.record.group_key(b), "ok", "", "", "", "3", "[256,128]", "0.001", "1", "", "", "3", "val_loss",
-    "0.375"}, "|"))
+    wb.record.group_key(b), "ok", "", "", "", "3", "[256,128]", "0.001", "1", "", "", "3",
+    "val_loss", "0.375"}, "|"))
   -- the measures' per-epoch series come after the history's
   T.eq(table.concat(rows[#rows], "|", 16), "3|grad_norm_1|0.125")
   -- a run list works too; the final-metrics CSV has the same config columns

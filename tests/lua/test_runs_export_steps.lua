@@ -213,7 +213,8 @@ T.test("export_history: the epochs after a null and a series that starts with on
     T.eq(wb.runs.export_history(dir .. "/h.csv", src), 3)
     local rows = rows_of(dir .. "/h.csv")
     local got = {}
-    for i = 2, #rows do got[#got + 1] = table.concat(rows[i], "|", 7) end
+    -- (after the trace columns: git_commit, git_uncommitted, command)
+    for i = 2, #rows do got[#got + 1] = table.concat(rows[i], "|", 10) end
     T.eq(table.concat(got, " "), "1|loss|1 3|loss|3 2|val_loss|2")
   end
 end)

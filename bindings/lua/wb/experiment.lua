@@ -137,9 +137,13 @@ end
 ---hooks: build = function(cfg, data) -> model with keys = {...} (the extra
 ---config keys it reads; their values plain data), measure = function(model, cfg, data, history,
 ---callbacks) -> {name = number} (names other than the run's metrics:
----test_accuracy there fails the run), callbacks = function(cfg, model, data) ->
----list, fit_options (a table, or a function returning one, of fit options
----the config does not set), reuse = false (never adopt an equal training of
+---test_accuracy there fails the run; a number is a metric of tables and
+---plots, NaN or inf recorded as missing, warned; a string, boolean or list
+---is kept in the record's measures only, and a table asked for it is an
+---error saying so), callbacks = function(cfg, model, data) ->
+---list, fit_options (a table, or a function(cfg, model, data) returning one, of fit
+---options the config does not set; a function of cfg alone is called and
+---checked here, for each run's config), reuse = false (never adopt an equal training of
 ---another task; such a run's measure hook gets each callback as its
 ---recorded series only, {series = ...}: reading another field is an
 ---error); the measure hook draws random numbers from wb.seed(2^31 + seed),
@@ -155,7 +159,8 @@ end
 ---resolved config too (an optimizer option its optimizer does not take; an
 ---early_stopping monitor fit will not log). opts: options (the
 ---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
----false), root, where.
+---false; another key is an error), root, where. A validation fraction that
+---leaves a run's training rows or its validation rows empty is an error here.
 ---@param spec table
 ---@param opts? table
 ---@return wb.Experiment
@@ -170,6 +175,8 @@ function M.new(spec, o)
     error(string.format("%s: experiment.name: expected a name of letters, digits, _ and -, "
       .. "got %s", where, tostring(name)), 0)
   end
+  -- a misspelt option (quik = true) was dropped: full data trained, no word
+  require("wb.spec_runs").check_options(o.options, where .. ": " .. name)
   local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
@@ -250,6 +257,8 @@ function M.new(spec, o)
       strict(cfg, checks, name)
       -- the files the run reads ($WB_DATA may point at another copy)
       local data, n_rows = identity.data(cfg.dataset)
+      require("wb.spec_runs").check_config(cfg, n_rows and n_rows.train, where .. ": " .. name,
+        v.label, spec.fit_options)
       for _, set in ipairs{"train", "test"} do
         local want = cfg.subset and cfg.subset[set]
         if want and n_rows and want > n_rows[set] then

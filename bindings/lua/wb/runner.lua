@@ -12,7 +12,8 @@
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
--- records stay, no README or figure is written from partial data. A runner
+-- records stay, no README or figure is written from partial data; it says
+-- so in one line (wb/runner_stop.lua). A runner
 -- killed with SIGKILL cannot stop them: they stop themselves within 64
 -- steps, recording nothing, and start no other run (run_children).
 local _ENV = require "wb.std"
@@ -142,19 +143,24 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     io.stderr:write(string.format("%s[%s %d/%d] %s seed %d: %s\n", tty and "\r\27[K" or "",
       ex.name, done, #pending, s.variant, s.seed, what))
   end
+  -- a signal: one line saying what is done (wb/runner_stop.lua), no traceback
+  local function stopped(err) error(require("wb.runner_stop")(err, ex, done, #pending), 0) end
   if in_process then
     for _, s in ipairs(pending) do
       local release, recorded = function() end, false
       if lock then release, recorded = lock(s) end
       local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
-      progress(s, recorded and "recorded meanwhile by another process: not trained again"
-        or describe(fork.train(ex, s, train_run, load_record)))
-      wb.sys.check_interrupt()
+      local ok, err = pcall(function()
+        progress(s, recorded and "recorded meanwhile by another process: not trained again"
+          or describe(fork.train(ex, s, train_run, load_record)))
+        wb.sys.check_interrupt()
+      end)
+      if not ok then stopped(err) end
     end
     return failures
   end
   local said = {} -- the reasons runs cannot resume, relayed
-  run_children(ex, pending, jobs, function(h, code, log)
+  local ok, err = pcall(run_children, ex, pending, jobs, function(h, code, log)
     local s = by_hash[h]
     running[h] = nil
     local rec = code == 0 and load_record(ex, h)
@@ -166,15 +172,7 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
     end
   end, function(h, line)
-    -- a run that cannot resume says so as it starts (wb/train_resume.lua),
-    -- here too, once a reason: task 11's 18 runs with instruments said it 18 times
-    local why = line:match("^%[[^]]*%] run %x+ %(.-%): (.*: an interrupted run restarts "
-      .. "from epoch 1)$")
-    if why and not said[why] then
-      said[why] = true
-      io.stderr:write(tty and "\r\27[K" or "", string.format("[%s] %s (said once for "
-        .. "the runs it applies to)\n", ex.name, why))
-    end
+    require("wb.train_resume").relay(said, line, ex.name, tty) -- a run that cannot resume
     local e = line:match("^epoch (%d+/%d+)")
     if e and tty then
       running[h] = by_hash[h].variant .. " seed " .. by_hash[h].seed .. ": epoch " .. e
@@ -184,6 +182,7 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       io.stderr:write("\r\27[K[" .. ex.name .. "] " .. table.concat(parts, "; "))
     end
   end)
+  if not ok then stopped(err) end
   return failures
 end
 
@@ -297,6 +296,9 @@ function M.main(task, argv, script)
     return 0
   end
   if opts.run then
+    local full, why = ropts.resolve_run(opts.run, ex.specs) -- a unique prefix, 8+ digits
+    if not full then io.stderr:write(task.name, ": ", why, "\n") return 64 end
+    opts.run = full
     for _, s in ipairs(ex.specs) do
       if s.hash == opts.run then
         -- not while a runner of the sweep (or another --run of it) trains it
@@ -349,7 +351,9 @@ end
 ---one of its runs, it raises naming the lock and its holder's pid (runs
 ---trained before stay recorded); a run recorded by then is not trained
 ---again. Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
----quick ones (options.quick) to <that>/quick, as a task's do.
+---quick ones (options.quick) to <that>/quick, as a task's do. Each record's
+---command is this process's ("workbench x.lua ...", "workbench -e '...'", or
+---one saying it was typed at the REPL).
 ---@param ex wb.Experiment
 ---@param opts? table
 ---@return wb.Runs
@@ -357,7 +361,8 @@ end
 function M.run_experiment(ex, o)
   o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
-  ex.command = ex.command or function() return nil end
+  local this = ropts.this_command()
+  ex.command = ex.command or function() return this end -- the records name this process
   -- the identities of what is trained now, not of the hooks when ex was made
   if ex._identify then ex:_identify() end
   -- as a --run: the root's lock shared (a runner of the sweep is refused

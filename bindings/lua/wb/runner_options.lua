@@ -55,7 +55,8 @@ M.OPTIONS = {
   {"--fresh", nil, "retrain the runs even when they are recorded"},
   {"--root", "DIR", "the folder of figures and records (default: $WB_PLOTS, else plots)"},
   {"--list-runs", nil, "print one command per run (to train elsewhere) and train nothing"},
-  {"--run", "HASH", "train only the run with this hash (a line of --list-runs)",
+  {"--run", "HASH", "train only the run with this hash, or 8+ of its first digits (see "
+    .. "--list-runs)",
     check = function(v)
       if not v:match("^%x+$") then
         return nil, "--run expects a run's hash (hex digits), got '" .. v .. "'"
@@ -272,6 +273,51 @@ function M.command_maker(script, opts, root)
     parts[#parts + 1] = raw and hash or util.shell_quote(hash)
     return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
   end
+end
+
+-- The command line as run ("workbench scripts/x.lua --quick"), each
+-- argument shell-quoted: a record's command (wb/task.lua builds its README
+-- line the same way).
+function M.command_line(script, argv)
+  local cmd = {"workbench", util.shell_quote(script or "?")}
+  for _, a in ipairs(argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
+  return table.concat(cmd, " ")
+end
+
+-- This process's own command, for the records of ex:run() from a plain
+-- script ("workbench x.lua a"), from -e ("workbench -e '...'") or from the
+-- REPL (no command line to give: said so); without it they had command null.
+function M.this_command()
+  local a = rawget(_G, "arg")
+  if type(a) ~= "table" then return "workbench (no command line: embedded)" end
+  if a[-1] ~= nil then return M.command_line(a[0], table.move(a, 1, #a, 1, {})) end
+  if a[1] == nil then return "workbench (REPL: typed, no command line)" end
+  local parts = {"workbench"}
+  for i = 1, #a do parts[#parts + 1] = util.shell_quote(a[i]) end
+  return table.concat(parts, " ")
+end
+
+-- The run --run names: its hash, or a unique prefix of it of at least 8 hex
+-- digits (as git takes a commit's: a hash read off a table or a log line
+-- is often cut short); returns the full hash (the argument itself when no
+-- run matches: the caller says so), or nil and why (ambiguous, too short).
+function M.resolve_run(want, specs)
+  local found = {}
+  for _, s in ipairs(specs) do
+    if s.hash == want then return want end
+    if s.hash:sub(1, #want) == want then found[#found + 1] = s end
+  end
+  if #found == 0 then return want end
+  if #want < 8 then
+    return nil, string.format("--run %s: give at least 8 hex digits of a run's hash (%d runs "
+      .. "begin with these)", want, #found)
+  end
+  if #found == 1 then return found[1].hash end
+  local names = {}
+  for i, s in ipairs(found) do names[i] = string.format("%s (%s seed %d)", s.hash, s.variant,
+    s.seed) end
+  return nil, string.format("--run %s: %d runs begin with it: %s; give more digits", want,
+    #found, table.concat(names, ", "))
 end
 
 -- Why task t cannot take opts' other arguments, or nil. Only a task that

@@ -108,8 +108,9 @@ end
 
 -- The columns that say which run a row is of: its identity, then its
 -- flattened config (configs); then the export's own columns, `more`.
--- trace: the columns that say what made the run (export_csv's rows only,
--- one per run): its commit, the count of files edited since, its command.
+-- trace: the columns that say what made the run (export_csv's and
+-- export_history's rows; the per-step exports' rows are many, and say the
+-- hash): its commit, the count of files edited since, its command.
 local TRACE = {"git_commit", "git_uncommitted", "command"}
 local function id_head(ckeys, more, trace)
   local head = {"hash", "task", "variant", "seed", "group_key", "status"}
@@ -198,7 +199,8 @@ end
 ---pandas reads as it is (pandas.read_csv(path, float_precision =
 ---"round_trip"): the default parser may be a unit in the last place
 ---off): columns hash, task,
----variant, seed, group_key, status, the config flattened to columns
+---variant, seed, group_key, status, git_commit, git_uncommitted, command
+---(what made the run, as export_csv's), the config flattened to columns
 ---(config.hidden, config.subset.train, ...; the union over the runs,
 ---empty where absent), epoch, metric, value; one row per run, epoch and
 ---metric (history series such as loss, val_accuracy, lr, and per-epoch
@@ -218,9 +220,9 @@ function M.export_history(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_history", "string", path)
   local recs = records_of(runs_or_dir, "export_history")
   local flat, ckeys = configs(recs)
-  local lines, n = {id_head(ckeys, {"epoch", "metric", "value"})}, 0
+  local lines, n = {id_head(ckeys, {"epoch", "metric", "value"}, true)}, 0
   for i, r in ipairs(recs) do
-    local prefix = id_cells(r, flat[i], ckeys)
+    local prefix = id_cells(r, flat[i], ckeys, true)
     for _, s in ipairs(series_of(r)) do
       for e = 1, maxn(s.values) do
         local v = s.values[e]

@@ -350,6 +350,16 @@ local function check_name(rs, name, kind, fname, what, level, head)
     if not any then return end
   end
   if has_name(rs, name, kind) then return end -- the whole set only for the error
+  for _, r in ipairs(kind == "values" and rs or {}) do -- a measure of text: n/a said nothing
+    local v = type(r.measures) == "table" and r.measures[name]
+    if v ~= nil and v ~= false then
+      error(string.format("%s: '%s' is not a number in the measures of run %s (%s seed %s): "
+        .. "%s; tables and plots show numbers (a measure hook's {name = number}); read it "
+        .. "from the record (r.measures.%s)", fname, tostring(name), tostring(r.hash),
+        tostring(r.variant), tostring(r.seed), type(v) .. " " .. (type(v) == "string" and
+        string.format("%q", v) or util.show(v)), tostring(name)), level + 1)
+    end
+  end
   local set = names_of(rs, kind)
   if kind == "values" then
     for _, n in ipairs(FINAL) do set[n] = true end

@@ -64,7 +64,7 @@ for _, k in ipairs(EXPERIMENT_KEYS) do EXPERIMENT_SET[k] = true end
 local TASK_KEYS = {"name", "title", "intro", "args", "experiment", "report"}
 -- fit() options that the config does not already set
 M.FIT_OPTION_KEYS = {"verbose"}
-local CONFIG_SET = K.FIT_SET_BY_CONFIG
+local R = require "wb.spec_runs" -- fit options: R.FIT_SET_BY_CONFIG and where they go
 
 -- }====================
 
@@ -352,13 +352,13 @@ function M.check_fit_options(opts, where)
     fail(ctx, "experiment.fit_options", "expected a table, got " .. describe(opts))
   end
   for _, k in ipairs(util.sorted_keys(opts)) do
-    if CONFIG_SET[k] then
+    if R.FIT_SET_BY_CONFIG[k] then
       fail(ctx, "experiment.fit_options." .. tostring(k), "set by the config or the runner; "
-        .. K.fit_option_way(k) .. ", so that the record and the run's identity say it")
+        .. R.fit_option_way(k, opts[k]) .. ", so that the record and the run's identity say it")
     end
   end
   check_table_keys(ctx, opts, M.FIT_OPTION_KEYS, "experiment.fit_options", "fit option",
-    K.fit_option_hint)
+    R.fit_option_hint)
 end
 
 ---wb.spec.check_task(spec, where)

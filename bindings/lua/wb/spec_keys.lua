@@ -21,7 +21,6 @@ function M.input_error(msg, code)
   end
   return setmetatable({message = msg, code = code}, InputError)
 end
-
 function M.is_input_error(v) return getmetatable(v) == InputError end
 
 -- Levenshtein distance of strings a and b; with swaps, two neighbouring
@@ -182,38 +181,6 @@ function M.keras_key(k, checks)
   return here and checks[here] and here or nil
 end
 
--- {==================== fit_options ====================
-
--- fit() options an experiment's fit_options may not set: the config or the
--- runner sets them (wb.spec.check_fit_options).
-M.FIT_SET_BY_CONFIG = {batch_size = true, epochs = true, log_every = true, optimizer = true,
-  seed = true, instruments = true, every = true,
-  shuffle = true, validation = true, validation_split = true, validation_data = true,
-  callbacks = true, loss = true}
-
--- Where such an option comes from instead; the others are config keys.
-local FIT_OPTION_WAY = {
-  callbacks = "the experiment's callbacks hook gives them (callbacks = function(cfg, "
-    .. "model, data) -> list)",
-  seed = "the runner seeds each run with its seed (the experiment's seeds)",
-  validation_split = "the config key validation sets it (0.1, \"test\" or false)",
-  validation_data = "the config key validation sets it (0.1, \"test\" or false)"}
-
-function M.fit_option_way(k)
-  return FIT_OPTION_WAY[k] or "put it in base or vary"
-end
-
--- For an unknown fit option near a config key (log_evry): " ('log_every' is
--- a config key: put it in base or vary)", else nil.
-function M.fit_option_hint(k)
-  local near = M.nearest(k, util.sorted_keys(M.FIT_SET_BY_CONFIG))
-  if near and not FIT_OPTION_WAY[near] then
-    return string.format(" ('%s' is a config key: put it in base or vary)", near)
-  end
-end
-
--- }====================
-
 -- The line of the script where `word` first appears as a key or value, so
 -- that an error points at the text to change.
 function M.line_of(file, word)
@@ -261,7 +228,10 @@ M.train = {
   -- fit's and the test metrics' loss; absent means the default
   -- sparse_categorical_crossentropy (no default entry: hashes stay as they were)
   -- (the names of wb.losses, required here lazily: wb.losses needs wb loaded)
-  loss = function(v) return name_in(require("wb.losses").NAMES)(v) end,
+  loss = function(v) -- a function of one's own: where it can go (wb/spec_runs.lua)
+    local want = name_in(require("wb.losses").NAMES)(v)
+    return want and type(v) == "function" and want .. require("wb.spec_runs").OWN_LOSS or want
+  end,
   instruments = function(v) -- wb.instruments: a preset's name or a list of names
     local want = '"economy", "full" or a list of instrument names (wb.instruments)'
     if v == "economy" or v == "full" then return nil end
@@ -289,10 +259,11 @@ M.train = {
   dataset = name_in{"mnist", "fashion"},
   subset = function(v)
     if type(v) ~= "table" then return "a table {train = n, test = n}" end
-    for k, n in pairs(v) do
-      if (k ~= "train" and k ~= "test") or not is_int(n) then
-        return "a table {train = n, test = n} of positive integers"
-      end
+    for k, n in pairs(v) do -- a misspelt key named, with the one meant
+      local bad = k ~= "train" and k ~= "test" and M.nearest(tostring(k), {"train", "test"})
+      if bad ~= false or not is_int(n) then return "a table {train = n, test = n} of positive "
+        .. "integers" .. (bad ~= false and (": unknown key '" .. tostring(k) .. "'" .. (bad and
+        " (did you mean '" .. bad .. "'?)" or "")) or "") end
     end
   end,
 }

@@ -80,11 +80,12 @@ end
 -- A state saved from another model than `model` (a Lua layer counting in a local its
 -- method closes over: the hash is the same, the layer is not) is trained over from
 -- scratch with a warning: fit would refuse it, and the run would fail on every try.
+local RESTARTS = ": an interrupted run restarts from epoch 1"
 function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
   local cannot = not_resumable(spec, fit_opts, callbacks, extra, opt)
   if cannot then -- said as it starts: a rerun after a kill restarted without a word
-    io.stderr:write(string.format("[%s] run %s (%s seed %d): %s: an interrupted run "
-      .. "restarts from epoch 1\n", ex.name, spec.hash, spec.variant, spec.seed, cannot))
+    io.stderr:write(string.format("[%s] run %s (%s seed %d): %s%s\n", ex.name, spec.hash,
+      spec.variant, spec.seed, cannot, RESTARTS))
     return nil
   end
   local path = record.path(ex.root, ex.name, spec.hash, "state.safetensors")
@@ -120,6 +121,19 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
   -- the optimizer comes from the file: its lr may have been changed by a callback
   fit_opts.resume, fit_opts.optimizer = path, nil
   return epoch, #saved > 0 and saved or nil
+end
+
+-- A task's runner relays a line a run printed (a run trains in a child,
+-- whose stderr goes to its log) when it says why the run cannot resume:
+-- once a reason (said: the reasons relayed), not once a run (task 11's 18
+-- runs with instruments said it 18 times).
+function M.relay(said, line, task, tty)
+  local why = line:sub(-#RESTARTS) == RESTARTS and line:match("^%[[^]]*%] run %x+ %(.-%): (.*)$")
+  if why and not said[why] then
+    said[why] = true
+    io.stderr:write(tty and "\r\27[K" or "", string.format("[%s] %s (said once for the runs "
+      .. "it applies to)\n", task, why))
+  end
 end
 
 return M

@@ -1,0 +1,67 @@
+-- test_audit_present.lua: what a new user saw (audit B).
+-- 1. fit{resume} with epochs equal to the saved epochs trained nothing and
+--    returned the saved history, where "a fit that trains nothing" is an
+--    error otherwise; a stopped state, and a run rerun onto the file its
+--    own ModelCheckpoint{save_state} writes (killed after its last save),
+--    still resume to nothing.
+-- 2. A --quick run's figures had the real results' titles.
+-- 3. The cockpit's header (raw min/max, raw last) described other numbers
+--    than its plot (column means); no zero line; no word on short batches.
+-- 4. wb.hessian on a softmax head with loss = "mse" said softmax is
+--    supported only on the last Dense, which it was.
+-- 5. Ctrl-C in the REPL during fit read "layer 1 (Dense ...): interrupted!".
+local T = dofile("tests/lua/harness.lua")
+local dir = T.tmpdir()
+
+-- {==================== 1. resume that trains nothing ====================
+
+local function fit2(path, cbs)
+  local m = T.tiny_mlp(1)
+  local train = T.tiny_data()
+  local h = m:fit(train, {epochs = 2, batch_size = 16, verbose = false, callbacks = cbs})
+  if path then m:save_state(path) end
+  return h, train
+end
+
+T.test("resume with epochs equal to the saved ones is refused, naming them", function()
+  local path = dir .. "/s2.safetensors"
+  local _, train = fit2(path)
+  local m = T.tiny_mlp(1)
+  local ok, err = pcall(m.fit, m, train, {epochs = 2, batch_size = 16, verbose = false,
+    resume = path})
+  T.ok(not ok, "trained nothing and returned")
+  T.ok(tostring(err):find("fit: epochs = 2 equals the 2 epochs already done in " .. path
+    .. ": epochs is the number of the last epoch (Keras), so epochs = 3 trains one more; "
+    .. "a fit that trains nothing is refused", 1, true), tostring(err))
+  T.eq(m.history, nil, "nothing restored")
+  local h = m:fit(train, {epochs = 3, batch_size = 16, verbose = false, resume = path})
+  T.eq(#h.loss, 3)
+end)
+
+T.test("a stopped state, or the fit's own ModelCheckpoint{save_state} file, resumes to "
+  .. "nothing as before", function()
+  local path = dir .. "/stopped.safetensors"
+  local stop = wb.callbacks.Lambda{on_epoch_end = function(epoch)
+    if epoch == 2 then return true end end}
+  local _, train = fit2(path, {stop})
+  local m = T.tiny_mlp(1)
+  local h = m:fit(train, {epochs = 2, batch_size = 16, verbose = false, resume = path})
+  T.eq(#h.loss, 2, "a stopped fit stays stopped")
+  local own = dir .. "/own.safetensors"
+  local function ckpt() return wb.callbacks.ModelCheckpoint{own, save_state = true} end
+  local first = fit2(nil, {ckpt()})
+  m = T.tiny_mlp(1)
+  h = m:fit(train, {epochs = 2, batch_size = 16, verbose = false, resume = own,
+    callbacks = {ckpt()}})
+  T.eq(#h.loss, 2, "killed after its last save: rerun as is")
+  T.eq(h.loss[2], first.loss[2])
+  -- another ModelCheckpoint's file is no backup of this fit
+  m = T.tiny_mlp(1)
+  T.ok(not pcall(m.fit, m, train, {epochs = 2, batch_size = 16, verbose = false,
+    resume = own, callbacks = {wb.callbacks.ModelCheckpoint{dir .. "/other.safetensors",
+      save_state = true}}}))
+end)
+
+-- }====================
+
+T.done()

@@ -64,4 +64,20 @@ end)
 
 -- }====================
 
+-- {==================== 4. Hessian of softmax + mse ====================
+
+T.test("wb.hessian on a softmax head under mse says softmax with mse is the reason", function()
+  local m = T.tiny_mlp(1)
+  local _, _, all = T.tiny_data()
+  local ok, err = pcall(wb.hessian.eigs, m, all, {k = 1, loss = "mse"})
+  T.ok(not ok)
+  err = tostring(err)
+  T.ok(err:find("layer 2: a softmax last Dense is supported with cross-entropy only, not "
+    .. "with mse", 1, true), err)
+  T.ok(not err:find("supported only on the last Dense", 1, true), err)
+  T.ok(T.slurp("README.md"):find("softmax followed by MSE is refused", 1, true))
+end)
+
+-- }====================
+
 T.done()

@@ -64,6 +64,25 @@ end)
 
 -- }====================
 
+-- {==================== 2. --quick figures ====================
+
+T.test("a --quick task's figures say so in their title; the plot given is left as it is",
+  function()
+  local task = wb.task{name = "qk", experiment = {base = {hidden = 4, epochs = 1}}}
+  local p = wb.plot.bars{title = "Accuracy", labels = {"a", "b"}, values = {1, 2}}
+  task.dir, task.quick = dir .. "/quick", true
+  T.stderr_of(function() task:figure("acc", p) end)
+  local gp = T.slurp(dir .. "/quick/acc.gp")
+  T.ok(gp:find("QUICK (smoke test, not the results): Accuracy", 1, true), gp)
+  T.eq(p.d.title, "Accuracy")
+  task.dir, task.quick = dir .. "/full", false
+  T.stderr_of(function() task:figure("acc", p) end)
+  gp = T.slurp(dir .. "/full/acc.gp")
+  T.ok(gp:find("Accuracy", 1, true) and not gp:find("QUICK", 1, true), gp)
+end)
+
+-- }====================
+
 -- {==================== 4. Hessian of softmax + mse ====================
 
 T.test("wb.hessian on a softmax head under mse says softmax with mse is the reason", function()

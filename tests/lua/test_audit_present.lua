@@ -83,6 +83,50 @@ end)
 
 -- }====================
 
+-- {==================== 3. the cockpit's header and plot ====================
+
+T.test("the cockpit's header gives the plotted numbers (column means), the axis's range; "
+  .. "the zero line when that range crosses 0", function()
+  local text = require "wb.cockpit_text"
+  -- 4 steps a column: each column's mean is below 0, single steps above it
+  local x, y = {}, {}
+  for i = 1, 40 do x[i], y[i] = i, (i % 4 == 0) and 0.5 or -1 end
+  local f = text.frame("h", {{title = "alpha", zero = true,
+    series = {{x = x, y = y, label = "alpha"}}}}, 1, 40, 10, 5)
+  local last, lo, hi = f:match("last (%S+)  min (%S+) .. max (%S+) %(column means of <= %d steps%)")
+  T.ok(last, f)
+  T.eq(tonumber(hi) < 0 and tonumber(last) < 0, true, "the raw 0.5 is no column's: " .. f)
+  T.eq(f:match("\n +(%S+) |"), hi, "the header's max is the axis's top: " .. f)
+  T.eq(f:match("\n +(%S+) |[^\n]*\n +%+"), lo, "its min the axis's bottom: " .. f)
+  T.ok(not f:find(". 0", 1, true) and not f:find("%.%.%."), "0 is not in the plotted range: " .. f)
+  -- means that cross 0: the dotted line, and its key
+  for i = 1, 40 do y[i] = i <= 20 and -1 or 1 end
+  f = text.frame("h", {{title = "alpha", zero = true, series = {{x = x, y = y, label = "alpha"}}}},
+    1, 40, 10, 5)
+  T.ok(f:find("(* alpha, . 0)", 1, true) and f:find("|....", 1, true), f)
+  T.ok(f:find("last 1  min -1 .. max 1 (column means", 1, true), f)
+end)
+
+T.test("the cockpit marks the steps of a short batch, in its frames and its figure", function()
+  local m, train = T.tiny_mlp(1), T.tiny_data() -- 70 rows, batch 16: steps 5 and 10 of 6 rows
+  local frames, real = {}, io.stdout
+  io.stdout = {write = function(self, ...) for _, v in ipairs{...} do frames[#frames + 1] = v
+    end return self end, flush = function() end}
+  local ok, err = pcall(m.fit, m, train, {epochs = 2, batch_size = 16, verbose = false,
+    optimizer = "sgd", cockpit = {every = 10, save = dir .. "/cp/cockpit.png"}})
+  io.stdout = real
+  T.ok(ok, tostring(err))
+  local out = table.concat(frames)
+  T.ok(out:find("^ a short batch (6 rows, not 16): gradient numbers noisier", 1, true), out)
+  T.ok(out:find("\n +%+%-+%^%-+%^\n"), out) -- under steps 5 and 10 (the last column)
+  local gp = T.slurp(dir .. "/cp/cockpit.gp")
+  T.ok(gp:find("set arrow from 5, graph 0 to 5, graph 1", 1, true)
+    and gp:find("set arrow from 10, graph 0", 1, true), gp)
+  T.ok(gp:find("dashed: a short batch (6 rows, not 16)", 1, true), gp)
+end)
+
+-- }====================
+
 -- {==================== 4. Hessian of softmax + mse ====================
 
 T.test("wb.hessian on a softmax head under mse says softmax with mse is the reason", function()

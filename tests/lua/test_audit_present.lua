@@ -143,4 +143,49 @@ end)
 
 -- }====================
 
+-- {==================== 5. Ctrl-C in the REPL during fit ====================
+
+T.test("wb.repl.interrupted: where the fit stopped, read once", function()
+  local R, hooks = require "wb.repl", require "wb.fit_hooks"
+  T.eq(R.interrupted(), "interrupted!")
+  hooks.interrupted = {step = 37, done = 1}
+  T.eq(R.interrupted(), "interrupted! fit stopped in epoch 2, at step 37 of the fit; "
+    .. "model.history holds the 1 completed epoch")
+  T.eq(R.interrupted(), "interrupted!")
+end)
+
+if T.sh("command -v tmux") ~= 0 then
+  T.skip("Ctrl-C during fit in the REPL", "tmux is not installed")
+else
+  T.test("Ctrl-C during fit in the REPL names the epoch and step, no layer, no file",
+    function()
+    local sock, mark = dir .. "/tmux.sock", dir .. "/epoch2"
+    local function tmux(a) return T.sh("tmux -S " .. sock .. " -f /dev/null " .. a) end
+    local cmd = string.format("env HOME=%s INPUTRC=/dev/null WB_HISTORY=%s/hist TERM=xterm %s",
+      dir, dir, T.wb)
+    T.eq(tmux("new-session -d -s a -x 200 -y 40 '" .. cmd .. "'"), 0)
+    local _, screen
+    local line = "d = wb.data.mnist().train:subset(1, 600); m = wb.nn.Sequential{wb.nn.Dense(784, 256, {activation = 'relu'}), "
+      .. "wb.nn.Dense(256, 10, {activation = 'softmax'})}; m:fit(d, {epochs = 100000, "
+      .. "verbose = false, callbacks = {wb.callbacks.Lambda{on_epoch_end = function(e) "
+      .. "if e == 2 then io.open('" .. mark .. "', 'w'):close() end end}}})"
+    T.wait_until("the REPL's prompt", 60, function()
+      _, screen = tmux("capture-pane -p -J -t a"); return screen:find(">") end)
+    tmux("send-keys -t a -l " .. T.quote(line)); tmux("send-keys -t a Enter")
+    T.wait_until("epoch 2", 120, function() return wb.sys.exists(mark) end)
+    tmux("send-keys -t a C-c")
+    T.wait_until("the interrupt's message", 60, function()
+      _, screen = tmux("capture-pane -p -J -S -200 -t a")
+      return screen:find("interrupted!", 1, true)
+    end)
+    tmux("kill-server")
+    local msg = screen:match("[^\n]*interrupted![^\n]*")
+    T.ok(msg:find("interrupted! fit stopped in epoch %d+, at step %d+ of the fit; "
+      .. "model.history holds the %d+ completed epochs$"), msg)
+    T.ok(not screen:find("layer 1", 1, true) and not screen:find("%.lua:%d+:"), screen)
+  end)
+end
+
+-- }====================
+
 T.done()

@@ -123,6 +123,11 @@ T.test("the cockpit marks the steps of a short batch, in its frames and its figu
   T.ok(gp:find("set arrow from 5, graph 0 to 5, graph 1", 1, true)
     and gp:find("set arrow from 10, graph 0", 1, true), gp)
   T.ok(gp:find("dashed: a short batch (6 rows, not 16)", 1, true), gp)
+  local panels = {{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}
+  T.check_error("bad argument #4 to 'wb.cockpit.figure' (short: unknown key step)",
+    wb.cockpit.figure, panels, nil, nil, {step = {1}})
+  T.check_error("(short: rows and full: expected integers", wb.cockpit.figure, panels, nil,
+    nil, {steps = {2}})
 end)
 
 -- }====================

@@ -352,6 +352,8 @@ function M.figure(panels, history, title, short)
   args.opt("wb.cockpit.figure", 2, history, "table")
   args.opt("wb.cockpit.figure", 3, title, "string")
   args.opt("wb.cockpit.figure", 4, short, "table")
+  local bad = text.bad_short(short)
+  if bad then error("bad argument #4 to 'wb.cockpit.figure' (short: " .. bad .. ")", 2) end
   if #panels == 0 then
     error("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)", 2)
   end

@@ -126,6 +126,24 @@ local function panel(p, x0, x1, W, H)
   return L
 end
 
+-- What is wrong with short (as M.frame takes it: {steps = {...}, rows, full},
+-- rows and full integers when a step is listed), or nil.
+function M.bad_short(short)
+  if short == nil then return nil end
+  for k in pairs(short) do
+    if k ~= "steps" and k ~= "rows" and k ~= "full" then return "unknown key " .. tostring(k) end
+  end
+  if type(short.steps) ~= "table" then return "steps: expected a list of steps" end
+  for _, x in ipairs(short.steps) do
+    if math.type(x) ~= "integer" then return "steps: expected integers, got " .. tostring(x) end
+  end
+  if #short.steps > 0 and not (math.type(short.rows) == "integer"
+      and math.type(short.full) == "integer") then
+    return "rows and full: expected integers (the short and the full batch's rows)"
+  end
+  return nil
+end
+
 -- The steps of short ({steps, rows, full}, as M.frame takes it) within
 -- the steps of panels' series: where the figure marks a short batch.
 function M.short_steps(panels, short)
@@ -135,8 +153,8 @@ function M.short_steps(panels, short)
       for _, x in ipairs(s.x) do lo, hi = math.min(lo, x), math.max(hi, x) end
     end
   end
-  for _, x in ipairs(short and short.rows and short.steps or {}) do
-    if type(x) == "number" and x >= lo and x <= hi then out[#out + 1] = x end
+  for _, x in ipairs(short and short.steps or {}) do
+    if x >= lo and x <= hi then out[#out + 1] = x end
   end
   return out
 end

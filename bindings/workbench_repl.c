@@ -196,6 +196,22 @@ static void l_print(lua_State *L)
                                             lua_tostring(L, -1)));
 }
 
+/* A chunk a Ctrl-C stopped: the error on the top is replaced by the text of
+ * wb.repl.interrupted (where a fit stopped; no traceback, no place in the
+ * library: they read as if that code had failed). The error object the
+ * chunk raised, which fit and the runner see, is left as it was. */
+static void interrupted_message(lua_State *L)
+{
+    if (lwb_interrupt_status() == 0)
+        return;
+    int top = lua_gettop(L);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &repl_key) == LUA_TTABLE &&
+        lua_getfield(L, -1, "interrupted") == LUA_TFUNCTION &&
+        lua_pcall(L, 0, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+        lua_copy(L, -1, top); /* over the error */
+    lua_settop(L, top);
+}
+
 static int loadrepl(lua_State *L)
 {
     lua_getglobal(L, "require");
@@ -241,8 +257,10 @@ int wbx_repl(lua_State *L)
             status = wbx_docall(L, 0, LUA_MULTRET);
         if (status == LUA_OK)
             l_print(L);
-        else
+        else {
+            interrupted_message(L);
             wbx_report(L, status);
+        }
         if (eof_in_statement && !stdin_tty) {
             result = 1; /* a pipe: the program is cut short */
             break;

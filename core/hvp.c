@@ -136,6 +136,12 @@ static wb_status plan(wb_hvp *h, const wb_hvp_layer *layers, wb_err *err)
                 return wb_err_set(err, WB_EINVAL, "layer %d: cross-entropy needs the "
                                   "last Dense to be softmax or linear, got %s", k + 1,
                                   wb_act_name(d->act));
+            if (!fused && d->act == WB_ACT_SOFTMAX && last)
+                return wb_err_set(err, WB_EINVAL, "layer %d: a softmax last Dense is "
+                                  "supported with cross-entropy only, not with mse (the "
+                                  "Hessian code has no softmax followed by mse): measure "
+                                  "with loss = 'cross_entropy', or train the mse model "
+                                  "with another last activation", k + 1);
             if (!fused && d->act == WB_ACT_SOFTMAX)
                 return wb_err_set(err, WB_EINVAL, "layer %d: softmax is supported only "
                                   "on the last Dense, with cross-entropy", k + 1);

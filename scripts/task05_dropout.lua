@@ -30,13 +30,17 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
     local labels, series = runs:variants(), {}
     for i, f in ipairs{"test_accuracy", "silenced_10", "silenced_30", "silenced_50"} do
       local vals, errs = {}, {}
-      for k, v in ipairs(labels) do vals[k], errs[k] = runs:stat(v, f) end
+      for k, v in ipairs(labels) do -- in %, as the tables
+        local m, sd = runs:stat(v, f)
+        vals[k], errs[k] = m and 100 * m, sd and 100 * sd
+      end
       series[i] = {label = ({"all units", "10% silenced", "30% silenced", "50% silenced"})[i],
         values = vals, err = errs}
     end
     task:figure("robustness", wb.plot.bars{title = "Test accuracy with hidden units "
       .. "silenced (mean ± sd over seeds)",
-      labels = labels, series = series, ylabel = "accuracy", err_is = "sd"})
+      labels = labels, series = series, xlabel = "variant (dropout rate)",
+      ylabel = "test accuracy (%)", err_is = "sd"})
 
     task:section("Findings (computed)")
     task:compare(runs, "clean_gap")

@@ -199,6 +199,10 @@ function Cockpit:on_train_begin(model)
   end
   self.tty = progress.live(1) -- cursor codes: a terminal, and not TERM=dumb
   self.lines, self.step, self.drawn = 0, nil, nil
+  -- the steps of a short batch (an epoch's last): their gradient numbers
+  -- (grad_norm, gsnr) are of fewer rows and jump there; marked, not hidden
+  local rec = rawget(model, "_fit_record")
+  self.short = {steps = {}, full = rec and rec.batch_size}
 end
 
 function Cockpit:on_train_batch_end(step, logs)
@@ -211,6 +215,10 @@ function Cockpit:on_train_batch_end(step, logs)
     end
   end
   self.step, self.epoch, self.lr = step, logs.epoch, logs.lr
+  local sh, b = self.short, logs.batch_size
+  if sh.full and type(b) == "number" and b < sh.full then
+    sh.steps[#sh.steps + 1], sh.rows = step, b
+  end
   if step % self.every == 0 then self:_draw() end
 end
 
@@ -253,7 +261,7 @@ end
 -- title; raises as wb.Plot:save does. Also the runner's --cockpit
 -- (wb/cockpit_run.lua).
 function Cockpit:_save(path, title)
-  return M.figure(self:_panels(), self.model.history, title):save(path)
+  return M.figure(self:_panels(), self.model.history, title, self.short):save(path)
 end
 
 -- Alpha is measured one step late (it needs the next step's batch), so it
@@ -310,7 +318,7 @@ function Cockpit:_draw(why)
     return
   end
   local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step,
-    cols and text.width(cols))
+    cols and text.width(cols), nil, self.short)
   if self.tty then
     -- up by the rows the last frame took: its lines wrapped where wider
     -- than the terminal (the window may have shrunk since)
@@ -326,21 +334,26 @@ end
 -- }====================
 -- {==================== the figure ====================
 
----wb.cockpit.figure(panels, history, title) -> wb.Plot
+---wb.cockpit.figure(panels, history, title, short) -> wb.Plot
 ---The cockpit's panels as one wb.plot.panels figure (a line plot per panel,
 ---x = step), for :save("dir/cockpit.png") or :show(). panels is a list of
 ---{title, key, zero (draw y = 0), series = {{x, y, label}}}, as the cockpit
 ---keeps them; title (default "cockpit") is followed by the number of steps
----recorded in history.
+---recorded in history. short (optional): {steps = {...}, rows = r, full = b},
+---steps whose batch had r rows, not b: a dashed line at each, said in the title.
 ---@param panels table
 ---@param history? wb.History
 ---@param title? string
+---@param short? table
 ---@return wb.Plot
 ---Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
-function M.figure(panels, history, title)
+function M.figure(panels, history, title, short)
   args.check("wb.cockpit.figure", 1, panels, "table")
   args.opt("wb.cockpit.figure", 2, history, "table")
   args.opt("wb.cockpit.figure", 3, title, "string")
+  args.opt("wb.cockpit.figure", 4, short, "table")
+  local bad = text.bad_short(short)
+  if bad then error("bad argument #4 to 'wb.cockpit.figure' (short: " .. bad .. ")", 2) end
   if #panels == 0 then
     error("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)", 2)
   end
@@ -354,20 +367,27 @@ function M.figure(panels, history, title)
         .. "{title, key, series = {{x = {...}, y = {...}, label}}})", i), 2)
     end
   end
-  local plots = {}
+  local plots, marks = {}, {}
+  for _, x in ipairs(text.short_steps(panels, short)) do
+    marks[#marks + 1] = string.format("set arrow from %s, graph 0 to %s, graph 1 nohead dt 2 "
+      .. "lc rgb '#bbbbbb' back", x, x)
+  end
   for _, p in ipairs(panels) do
     local series = {}
     for _, s in ipairs(p.series) do
       if #s.y > 0 then series[#series + 1] = {label = s.label, x = s.x, y = s.y} end
     end
     if #series == 0 then series[1] = {label = p.key, x = {0}, y = {0 / 0}} end
+    local extra = {table.unpack(marks)}
+    if p.zero then extra[#extra + 1] = "set xzeroaxis lt 1 lc rgb '#888888'" end
     plots[#plots + 1] = wb.plot.lines{title = p.title, xlabel = "step", series = series,
-      points = false, extra = p.zero and "set xzeroaxis lt 1 lc rgb '#888888'" or nil}
+      points = false, extra = extra}
   end
   local steps = history and history.steps and history.steps.step
   return wb.plot.panels{title = (title or "cockpit") .. (steps and #steps > 0
-    and string.format(" (%d steps recorded)", #steps) or ""), plots = plots,
-    cols = math.min(#plots, 3)}
+    and string.format(" (%d steps recorded)", #steps) or "") .. (#marks > 0
+    and string.format("; dashed: a short batch (%d rows, not %d)", short.rows, short.full)
+    or ""), plots = plots, cols = math.min(#plots, 3)}
 end
 
 -- }====================

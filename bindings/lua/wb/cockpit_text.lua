@@ -25,31 +25,37 @@ local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge en
 
 local function num(v) return string.format("%.4g", v) end
 
+-- The plot column of step x over [x0, x1] (1..W).
+local function column(x, x0, x1, W)
+  return x1 > x0 and floor((x - x0) / (x1 - x0) * (W - 1) + 0.5) + 1 or 1
+end
+
 -- The column means of series s ({x = {...}, y = {...}}) over [x0, x1]:
--- a table col -> mean (columns 1..W).
+-- a table col -> mean (columns 1..W), and the most points one averages.
 local function columns(s, x0, x1, W)
-  local sum, cnt, out = {}, {}, {}
+  local sum, cnt, out, most = {}, {}, {}, 0
   for i = 1, #s.x do
     local x, y = s.x[i], s.y[i]
     if y and finite(y) and x >= x0 and x <= x1 then
-      local c = x1 > x0 and floor((x - x0) / (x1 - x0) * (W - 1) + 0.5) + 1 or 1
+      local c = column(x, x0, x1, W)
       sum[c], cnt[c] = (sum[c] or 0) + y, (cnt[c] or 0) + 1
+      most = math.max(most, cnt[c])
     end
   end
   for c, v in pairs(sum) do out[c] = v / cnt[c] end
-  return out
+  return out, most
 end
 
--- The last finite value of s, its min and max: nil when it has none.
-local function summary(s)
-  local last, lo, hi
-  for i = 1, #s.y do
-    local y = s.y[i]
-    if finite(y) then
-      last = y
-      lo = (lo == nil or y < lo) and y or lo
-      hi = (hi == nil or y > hi) and y or hi
-    end
+-- What the panel draws of its first series, for its title: the last
+-- column's value, the lowest and highest column; nil when it has none.
+-- These are the plotted numbers (column means), not the raw steps': a
+-- header of raw extremes read "max 0.2189" over an axis ending at -0.03.
+local function summary(cols)
+  local last, lo, hi, at = nil, nil, nil, 0
+  for c, v in pairs(cols) do
+    if c > at then last, at = v, c end
+    lo = (lo == nil or v < lo) and v or lo
+    hi = (hi == nil or v > hi) and v or hi
   end
   return last, lo, hi
 end
@@ -60,14 +66,25 @@ end
 -- the first one's marks stay on top.
 local function panel(p, x0, x1, W, H)
   local first = p.series[1]
-  local last, lo, hi = summary(first)
-  local stats = last and string.format("last %s  min %s .. max %s", num(last), num(lo),
-    num(hi))
+  local cols, ylo, yhi, most = {}, nil, nil, 0
+  for k, s in ipairs(p.series) do
+    local m
+    cols[k], m = columns(s, x0, x1, W)
+    if k == 1 then most = m end
+    for _, v in pairs(cols[k]) do
+      ylo = (ylo == nil or v < ylo) and v or ylo
+      yhi = (yhi == nil or v > yhi) and v or yhi
+    end
+  end
+  local zero = p.zero and ylo and ylo <= 0 and yhi >= 0 -- drawn: 0 is in the plotted range
+  local last, lo, hi = summary(cols[1])
+  local stats = last and string.format("last %s  min %s .. max %s%s", num(last), num(lo),
+    num(hi), most > 1 and string.format(" (column means of <= %d steps)", most) or "")
   local keys
-  if #p.series > 1 or p.zero then -- which mark is which
+  if #p.series > 1 or zero then -- which mark is which
     keys = {}
     for _, s in ipairs(p.series) do keys[#keys + 1] = (s.mark or "*") .. " " .. s.label end
-    if p.zero then keys[#keys + 1] = ". 0" end
+    if zero then keys[#keys + 1] = ". 0" end
     keys = "  (" .. table.concat(keys, ", ") .. ")"
   end
   -- one line as wide as the plot's rows, else the numbers on a line of
@@ -79,14 +96,6 @@ local function panel(p, x0, x1, W, H)
     head, under = "-- " .. p.title .. (keys or "") .. " ", "   " .. stats
   end
   local L = {head .. string.rep("-", math.max(3, width - #head)), under}
-  local cols, ylo, yhi = {}, nil, nil
-  for k, s in ipairs(p.series) do
-    cols[k] = columns(s, x0, x1, W)
-    for _, v in pairs(cols[k]) do
-      ylo = (ylo == nil or v < ylo) and v or ylo
-      yhi = (yhi == nil or v > yhi) and v or yhi
-    end
-  end
   if ylo == nil then -- NaN is also a measurement (alpha at batch size 1)
     local n = #first.y
     L[#L + 1] = string.rep(" ", LABEL) .. (n == 0 and " | (not measured yet)" or
@@ -98,7 +107,7 @@ local function panel(p, x0, x1, W, H)
   local function row_of(v)
     return yhi > ylo and floor((v - ylo) / (yhi - ylo) * (H - 1) + 0.5) + 1 or 1
   end
-  if p.zero and ylo <= 0 and yhi >= 0 then -- a reference line under the marks
+  if zero then -- a reference line under the marks
     for c = 1, W do grid[H - row_of(0) + 1][c] = "." end
   end
   for k = #p.series, 1, -1 do
@@ -115,6 +124,39 @@ local function panel(p, x0, x1, W, H)
       .. table.concat(row)):gsub("%s+$", "")
   end
   return L
+end
+
+-- What is wrong with short (as M.frame takes it: {steps = {...}, rows, full},
+-- rows and full integers when a step is listed), or nil.
+function M.bad_short(short)
+  if short == nil then return nil end
+  for k in pairs(short) do
+    if k ~= "steps" and k ~= "rows" and k ~= "full" then return "unknown key " .. tostring(k) end
+  end
+  if type(short.steps) ~= "table" then return "steps: expected a list of steps" end
+  for _, x in ipairs(short.steps) do
+    if math.type(x) ~= "integer" then return "steps: expected integers, got " .. tostring(x) end
+  end
+  if #short.steps > 0 and not (math.type(short.rows) == "integer"
+      and math.type(short.full) == "integer") then
+    return "rows and full: expected integers (the short and the full batch's rows)"
+  end
+  return nil
+end
+
+-- The steps of short ({steps, rows, full}, as M.frame takes it) within
+-- the steps of panels' series: where the figure marks a short batch.
+function M.short_steps(panels, short)
+  local lo, hi, out = math.huge, -math.huge, {}
+  for _, p in ipairs(panels) do
+    for _, s in ipairs(p.series) do
+      for _, x in ipairs(s.x) do lo, hi = math.min(lo, x), math.max(hi, x) end
+    end
+  end
+  for _, x in ipairs(short and short.steps or {}) do
+    if x >= lo and x <= hi then out[#out + 1] = x end
+  end
+  return out
 end
 
 -- The plot columns of a frame that fits a terminal of cols characters (its
@@ -136,16 +178,28 @@ end
 
 -- The frame's text (ending in a newline): head (one line), panels (a list
 -- of {title, zero, series = {{x, y, mark, label}}}), x over [x0, x1].
-function M.frame(head, panels, x0, x1, W, H)
+-- short (optional): {steps = {...}, rows = r, full = b}, the steps whose
+-- batch had r rows, not b (an epoch's last): a "^" on the x axis under
+-- each, said under it (their gradient numbers are of fewer rows: noisier).
+function M.frame(head, panels, x0, x1, W, H, short)
   W, H = W or M.WIDTH, H or M.HEIGHT
   local L = {head}
   for _, p in ipairs(panels) do
     for _, l in ipairs(panel(p, x0, x1, W, H)) do L[#L + 1] = l end
   end
   local a, b = tostring(math.tointeger(x0) or x0), tostring(math.tointeger(x1) or x1)
-  L[#L + 1] = string.rep(" ", LABEL) .. " +" .. string.rep("-", W)
+  local axis, marked = {}, false
+  for c = 1, W do axis[c] = "-" end
+  for _, x in ipairs(short and short.steps or {}) do
+    if x >= x0 and x <= x1 then axis[column(x, x0, x1, W)], marked = "^", true end
+  end
+  L[#L + 1] = string.rep(" ", LABEL) .. " +" .. table.concat(axis)
   L[#L + 1] = string.rep(" ", LABEL + 2) .. a .. string.rep(" ", math.max(1, W - #a - #b))
     .. b .. "  step"
+  if marked then
+    L[#L + 1] = string.format("%s ^ a short batch (%d rows, not %d): gradient numbers noisier",
+      string.rep(" ", LABEL), short.rows, short.full)
+  end
   return table.concat(L, "\n") .. "\n"
 end
 

@@ -144,8 +144,9 @@ end
 ---lists the global step numbers, history.steps.loss the losses, ...),
 ---resume (a file of model:save_state: weights, optimizer state, RNG and
 ---history are restored and training goes on from the saved epoch to
----epochs (the number of the last epoch, as Keras's: not below the saved
----ones), bit-identical to an uninterrupted run; give the saved fit's model
+---epochs (the number of the last epoch, as Keras's: above the saved ones; equal only for a
+---stopped fit, or a file its ModelCheckpoint{save_state} writes), bit-identical to an
+---uninterrupted run; give the saved fit's model
 ---(architecture: every field of Dense, Dropout, Activation; of a Lua layer,
 ---its config() or else its plain fields, those set on both sides, and the
 ---code of its methods (wb.identity.hook); a method whose code cannot be

@@ -19,11 +19,18 @@ end
 -- The ctx of the innermost fit running (wb/fit.lua), for where a hook
 -- failed; M.enter(ctx) makes it ctx until the value it returns is closed
 -- (a fit of another model inside a hook has its own).
+-- M.interrupted: where the outermost fit a Ctrl-C stopped was, for the
+-- REPL's message (wb/repl.lua), else nil.
 local running
 function M.enter(ctx)
   local outer = running
   running = ctx
-  return setmetatable({}, {__close = function() running = outer end})
+  return setmetatable({}, {__close = function(_, err)
+    running = outer
+    if err ~= nil and not pcall(check_interrupt) then -- this chunk's Ctrl-C
+      M.interrupted = {step = ctx.step, done = ctx.history.epochs}
+    end
+  end})
 end
 
 -- A hook's error err, its message beginning with where fit was: "fit:

@@ -61,6 +61,20 @@ function M.print(...)
   io.stdout:flush()
 end
 
+-- The REPL's message for a chunk a Ctrl-C stopped, in place of the error's
+-- text: that named whatever Lua code ran then ("layer 1 (Dense 784->256):
+-- interrupted!", ".../wb/data.lua:230: interrupted!"), as if it failed.
+-- Says where an interrupted fit was (wb/fit_hooks.lua); read once.
+function M.interrupted()
+  local ok, hooks = pcall(require, "wb.fit_hooks")
+  local at = ok and hooks.interrupted
+  if not at then return "interrupted!" end
+  hooks.interrupted = nil
+  return string.format("interrupted! fit stopped in epoch %d, at step %d of the fit; "
+    .. "model.history holds the %d completed epoch%s", at.done + 1, at.step, at.done,
+    at.done == 1 and "" or "s")
+end
+
 -- }====
 
 -- {==== completion ====

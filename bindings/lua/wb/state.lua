@@ -324,7 +324,7 @@ function M.resume(model, path, opt, want)
   for _, e in ipairs(cbs) do e.state = unpack_state(e.state, cbt, path) end
   want = want or {}
   local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
-  check_epochs(path, math.tointeger(st.epoch) or 0, want)
+  check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
   if want.callbacks then match_callbacks(want.callbacks, cbs, path) end -- before any change
   local saved = st.optimizer or {}
   if opt then

@@ -112,17 +112,26 @@ function M.train_end(model, params, cbs, run)
 end
 
 -- The epochs fit was asked for against the file's completed epochs: a
--- resume that would train nothing (epochs below them) or number its epochs
--- otherwise (initial_epoch) is an error before anything is restored.
-function M.check_epochs(path, done, want)
+-- resume that would train nothing (epochs not above them) or number its
+-- epochs otherwise (initial_epoch) is an error before anything is restored.
+-- Not refused: a stopped fit's state (it stays stopped), or the file a
+-- ModelCheckpoint{save_state} of this fit writes (a run rerun as is: killed after its last save).
+function M.check_epochs(path, done, want, stopped)
   if want.initial_epoch and want.initial_epoch ~= done then
     error(string.format("fit: initial_epoch %d differs from the %d epochs of %s",
       want.initial_epoch, done, path), 0)
   end
-  if want.epochs and want.epochs < done then
-    error(string.format("fit: epochs = %d is below the %d epochs already done in %s: epochs "
-      .. "is the number of the last epoch (Keras), so epochs = %d trains one more",
-      want.epochs, done, path, done + 1), 0)
+  local backup = false
+  for _, c in ipairs(want.callbacks or {}) do -- a user's object may refuse unknown reads
+    local mt = getmetatable(c)
+    backup = backup or type(mt) == "table" and mt.__name == "wb.callbacks.ModelCheckpoint"
+      and c.save_state == true and c.filepath == path
+  end
+  if want.epochs and (want.epochs < done or want.epochs == done and not stopped and not backup) then
+    error(string.format("fit: epochs = %d %s the %d epochs already done in %s: epochs "
+      .. "is the number of the last epoch (Keras), so epochs = %d trains one more; a fit "
+      .. "that trains nothing is refused", want.epochs, want.epochs < done and "is below"
+      or "equals", done, path, done + 1), 0)
   end
 end
 

@@ -124,11 +124,22 @@ function Task:data()
   return wb.data.for_config(cfg)
 end
 
+-- A --quick run's figure with its title marked (a copy: plot is left as it
+-- is): its README says it is a smoke test, a figure copied out of it did not.
+local QUICK_MARK = "QUICK (smoke test, not the results): "
+local function quick_marked(plot, name)
+  local d = {}
+  for k, v in pairs(plot.d) do d[k] = v end
+  d.title = QUICK_MARK .. (d.title or name)
+  return setmetatable({kind = plot.kind, d = d}, getmetatable(plot))
+end
+
 ---wb.Task:figure(name, plot, caption)
 ---Saves plot as <dir>/<name>.png (with .csv and .gp) and lists it in the
 ---README with an optional caption. A figure that cannot be drawn is
 ---reported in the README and on stderr; the task goes on. runs.json lists
----the figures drawn; one the task's last report drew and this one does not
+---the figures drawn (under --quick, each title begins "QUICK (smoke test, not the
+---results): "); one the task's last report drew and this one does not
 ---(a figure renamed) is deleted with its .csv and .gp, and another PNG in
 ---the folder is named on stderr and left.
 ---@param name string
@@ -137,6 +148,9 @@ end
 ---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
   local path = self:path(name .. ".png")
+  if self.quick and type(plot) == "table" and type(plot.d) == "table" then
+    plot = quick_marked(plot, name)
+  end
   self.tried[name .. ".png"] = true -- drawn or not: its files are this report's
   local ok, err = pcall(plot.save, plot, path)
   if not ok then

@@ -52,9 +52,10 @@ end
 function M.foreground(t, pending, describe)
   local ex = t.ex
   if #pending == 0 then
-    io.stderr:write(string.format("[%s] --cockpit: all %d runs are cached and none is "
-      .. "trained, so no cockpit is shown (add --fresh to train them again)\n", ex.name,
-      #ex.specs))
+    local n = #ex.specs
+    io.stderr:write(string.format("[%s] --cockpit: %s cached and none is trained, so no "
+      .. "cockpit is shown (add --fresh to train %s again)\n", ex.name, n == 1 and
+      "its one run is" or ("all " .. n .. " runs are"), n == 1 and "it" or "them"))
     return pending
   end
   local s, hook = pending[1], ex.callbacks

@@ -146,12 +146,11 @@ end
 ---history are restored and training goes on from the saved epoch to
 ---epochs (the number of the last epoch, as Keras's: above the saved ones; equal only for a
 ---stopped fit, or a file its ModelCheckpoint{save_state} writes), bit-identical to an
----uninterrupted run; give the saved fit's model
----(architecture: every field of Dense, Dropout, Activation; of a Lua layer,
----its config() or else its plain fields, those set on both sides, and the
----code of its methods (wb.identity.hook); a method whose code cannot be
----identified, e.g. closing over a tensor, or a state written before these
----were kept, is named in a warning on stderr), data (a hash of the images and labels), batch_size,
+---uninterrupted run; give the saved fit's model (architecture: every field
+---of Dense, Dropout, Activation; of a Lua layer, its config() or else its
+---plain fields, those set on both sides, and the code of its methods
+---(wb.identity.hook); a method whose code cannot be identified, e.g. closing
+---over a tensor, or a state written before these were kept, is named in a warning on stderr), data (a hash of the images and labels), batch_size,
 ---shuffle, loss, validation and log_every (checked: an error otherwise); the saved RNG
 ---state replaces the one seed sets;
 ---the optimizer is rebuilt from the file unless one of the same kind and

@@ -119,4 +119,26 @@ function M.check_optimizer(ctx, epoch, done)
   return ctx.opt_off
 end
 
+-- A callback as its user wrote it, for a message: its class (a wb
+-- callback's __name), else "Lambda at t.lua:12" (where the function given to
+-- the Lambda is defined, not callbacks.lua's wrapper), else "a table with
+-- on_train_end at t.lua:12" (method's, or its first method's by name), else
+-- tostring (was "table: 0x55d1...": nothing a reader could find).
+function M.describe(cb, method)
+  local mt = getmetatable(cb)
+  local name = type(mt) == "table" and rawget(mt, "__name")
+  if type(name) == "string" then return name end
+  local wrapped = require("wb.callbacks")._wrapped
+  local keys = method and {method} or type(cb) == "table" and require("wb.util").sorted_keys(cb)
+  for _, k in ipairs(keys or {}) do
+    local f = cb[k]
+    local info = type(f) == "function" and debug.getinfo(wrapped[f] or f, "S")
+    if info and info.linedefined > 0 then
+      return string.format("%s at %s:%d", wrapped[f] and "Lambda" or ("a table with " .. k),
+        info.short_src, info.linedefined)
+    end
+  end
+  return tostring(cb)
+end
+
 return M

@@ -36,28 +36,6 @@ M.leaves_weights = {}
 -- epoch, or nil (history.weights_epoch).
 M.restores = {}
 
--- A callback as its user wrote it, for a message: its class (a wb
--- callback's __name), else "Lambda at t.lua:12" (where the function given to
--- the Lambda is defined, not callbacks.lua's wrapper), else "a table with
--- on_train_end at t.lua:12" (method's, or its first method's by name), else
--- tostring (was "table: 0x55d1...": nothing a reader could find).
-function M.describe_hook(cb, method)
-  local mt = getmetatable(cb)
-  local name = type(mt) == "table" and rawget(mt, "__name")
-  if type(name) == "string" then return name end
-  local wrapped = require("wb.callbacks")._wrapped
-  local keys = method and {method} or type(cb) == "table" and require("wb.util").sorted_keys(cb)
-  for _, k in ipairs(keys or {}) do
-    local f = cb[k]
-    local info = type(f) == "function" and debug.getinfo(wrapped[f] or f, "S")
-    if info and info.linedefined > 0 then
-      return string.format("%s at %s:%d", wrapped[f] and "Lambda" or ("a table with " .. k),
-        info.short_src, info.linedefined)
-    end
-  end
-  return tostring(cb)
-end
-
 -- train_end(model, params, cbs, run): runs fit's on_train_end hooks (run(cb)
 -- for each callback cb that has one, in order) keeping what a later
 -- save_state needs to write the state the training ended its last epoch
@@ -91,7 +69,7 @@ function M.train_end(model, params, cbs, run)
         at = restored and restored(cb) or nil
         if at then by = {}
         else
-          by[#by + 1] = string.format("callback %d (%s)", i, M.describe_hook(cb, "on_train_end"))
+          by[#by + 1] = string.format("callback %d (%s)", i, require("wb.fit_hooks").describe(cb, "on_train_end"))
         end
         if ref == fin.weights then ref = copy_all(params)
         else for j, p in ipairs(params) do ref[j]:copy(p) end end

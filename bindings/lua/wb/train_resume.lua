@@ -30,7 +30,7 @@ local function not_resumable(spec, fit_opts, callbacks, extra, opt)
     for _, m in ipairs{"get_state", "set_state"} do
       if type(cb[m]) ~= "function" then
         return string.format("callback %d of the callbacks hook (%s) has no %s", i,
-          fitstate.describe_hook(cb), m)
+          require("wb.fit_hooks").describe(cb), m)
       end
     end
   end

@@ -276,8 +276,7 @@ function M.command_maker(script, opts, root)
 end
 
 -- The command line as run ("workbench scripts/x.lua --quick"), each
--- argument shell-quoted: a record's command (wb/task.lua builds its README
--- line the same way).
+-- argument shell-quoted: a record's command, and a task README's.
 function M.command_line(script, argv)
   local cmd = {"workbench", util.shell_quote(script or "?")}
   for _, a in ipairs(argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end

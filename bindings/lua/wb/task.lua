@@ -206,10 +206,8 @@ end
 
 -- The command line as run ("workbench scripts/x.lua --quick"), each
 -- argument shell-quoted: for README's provenance line and runs.json.
-local function command_line(info)
-  local cmd = {"workbench", util.shell_quote(info.script or "?")}
-  for _, a in ipairs(info.argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
-  return table.concat(cmd, " ")
+local function command_line(info) -- as a record's (one source: wb.runner_options)
+  return require("wb.runner_options").command_line(info.script, info.argv)
 end
 
 -- One paragraph: which command, data, validation, epochs, seeds, commit and

@@ -97,7 +97,7 @@ end
 
 ---wb.Sequential:evaluate(ds, y, opts) -> table
 ---{loss = l, accuracy = a} of the model on a dataset, or on inputs x (a
----float32 [n, 784] tensor in [0, 1] or uint8, divided by 255) and labels
+---float32 [n, 784] tensor, used as given, or uint8, divided by 255) and labels
 ---y, with training = false. loss includes the L2 penalty (as Keras);
 ---accuracy is the share of rows whose output's argmax (first maximum: a
 ---softmax head's probabilities, as Keras and predict) is the label. A NaN
@@ -161,7 +161,7 @@ end
 ---Column c + 1 is class c (labels count from 0, columns from 1: the class
 ---of row i is out:argmax(2):get(i) - 1, where Keras's np.argmax gives it
 ---directly). x: a
----dataset, a float32 [n, 784] tensor in [0, 1] or a uint8 tensor (divided
+---dataset, a float32 [n, 784] tensor (used as given) or a uint8 tensor (divided
 ---by 255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
 ---default false). A NaN or infinite weight or input value is an error
 ---(ENONFINITE) naming the parameter or the row and column, as evaluate's.

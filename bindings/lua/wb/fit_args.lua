@@ -158,7 +158,7 @@ function M.check_data(x, fname)
   end
 end
 
--- A dataset over a tensor of inputs x ([n, ...] float in [0, 1] or uint8)
+-- A dataset over a tensor of inputs x ([n, ...] float as given, or uint8 / 255)
 -- and labels y (uint8 [n]); unlabelled (predict): y is nil and the labels
 -- zeros, which nothing reads. Else a missing y (evaluate(x) would score x
 -- against zeros) or one that is not uint8 [n] is an error naming fname's y,

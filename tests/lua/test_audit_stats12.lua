@@ -72,4 +72,21 @@ T.test("wb.compare.decide: the interval's bounds show their side of 0", function
   T.ok(clause:find("CI [+0.025, +0.4]", 1, true), clause)
 end)
 
+T.test("claims: a part's interval shows its side of 0, its p its side of 5 %", function()
+  local P = require "study.claim_parts"
+  local function recs(xs)
+    local out = {}
+    for i, x in ipairs(xs) do
+      out[i] = {status = "ok", seed = i, metrics = {epochs_to_target = x}}
+    end
+    return out
+  end
+  -- C5 tuned printed "CI [+0.0, +1.6], p = 0.05" of an interval excluding 0
+  local pt = P.part("epochs", recs{5, 5.2, 5.1, 5.3, 5.2}, recs{4.83, 5.13, 4.93, 4.73, 5.03},
+    "epochs_to_target", false, "A", "B")
+  T.ok(pt.text:find("95 % CI [+0.025, +0.4], p = 0.032", 1, true), pt.text)
+  -- p = 0.0496 (a 0.05 that was printed for either side)
+  T.eq(wb.compare.fmt_p(0.04962), "0.0496")
+end)
+
 T.done()

@@ -91,7 +91,8 @@ function M.claims(by_task)
   local function add(id, claim, parts, fig)
     decide(parts, id)
     local texts = {}
-    for _, p in ipairs(parts) do texts[#texts + 1] = p.text end
+    -- a part's note comes after its verdict (the Holm-adjusted p follows its own p)
+    for _, p in ipairs(parts) do texts[#texts + 1] = p.text .. (p.note or "") end
     local verdict, kind = combine(parts)
     rows[#rows + 1] = {id = id, claim = claim, verdict = verdict, kind = kind,
       numbers = table.concat(texts, "; "), figure = fig, parts = parts}
@@ -185,7 +186,7 @@ function M.claims(by_task)
   local ll, ls = runs_mod.mean_std(vals(large, "loss")), runs_mod.mean_std(vals(b32, "loss"))
   if ll and ls then
     local function epochs(g) return g[1].metrics.epochs_run or g[1].config.epochs or "?" end
-    c6[4].text = c6[4].text .. string.format(" (read where each run stopped: final training "
+    c6[4].note = string.format(" (read where each run stopped: final training "
       .. "loss %s after %s epochs (6000) vs %s after %s (32)%s)", fmt(ll, nil, "loss"),
       epochs(large), fmt(ls, nil, "loss"), epochs(b32), ll > ls and "; the large batch is "
       .. "further from a minimum, which can raise its curvature by itself" or "")

@@ -227,6 +227,10 @@ T.test("C6 says where the curvature was read: the runs' final training losses", 
   T.ok(c6.numbers:find("read where each run stopped: final training loss 0.0420 after 50 "
     .. "epochs (6000) vs 0.0220 after 10 (32); the large batch is further from a minimum",
     1, true), c6.numbers)
+  -- the Holm-adjusted p and the verdict follow the part's own p, before the
+  -- note (they came after it)
+  local trace = c6.parts[4].text .. c6.parts[4].note
+  T.ok(trace:find("p = [^;(]+, Holm%-adjusted over C6's %d tested parts [%d.e-]+ %(%a+"), trace)
 end)
 
 T.test("C3 reads the gap in inference mode (clean_gap), not Keras's gap", function()

@@ -57,12 +57,14 @@ local function unfinished_said(f, sides)
   end
 end
 
-local function signed(x, name) return (x < 0 and "-" or "+") .. fmt(math.abs(x), nil, name) end
+-- signed numbers that never print 0 when they are not (a bound of an
+-- interval that excludes 0 printed "+0.0"), p-values on their side of 5 %
+local signed, fmt_p = wb.compare.signed, wb.compare.fmt_p
 
 -- The interval clause of a part: difference (or mean), 95 % CI, p.
 local function clause(what, d, lo, hi, p, name)
-  return string.format("%s %s, 95 %% CI [%s, %s], p = %.2g", what, signed(d, name),
-    signed(lo, name), signed(hi, name), p)
+  return string.format("%s %s, 95 %% CI [%s, %s], p = %s", what, signed(d, name),
+    signed(lo, name), signed(hi, name), fmt_p(p))
 end
 
 -- The rank test's exact two-sided p of a complete separation of n values
@@ -107,7 +109,7 @@ local function part(desc, ga, gb, name, lower, la, lb)
     local p = separation_p(n_got, n_missed)
     return {p = p, sign = never_b == (lower == true) and 1 or -1, name = name,
       text = string.format("%s; every seed of one faster than every seed of the other: p = "
-        .. "%.2g (rank test, exact)", text, p)}
+        .. "%s (rank test, exact)", text, fmt_p(p))}
   end
   if never_a and never_b then
     return {text = string.format("%s: neither %s (n = %d) nor %s (n = %d) reached it", desc,
@@ -133,8 +135,8 @@ local function part(desc, ga, gb, name, lower, la, lb)
   -- rank test's exact p of that separation decides
   if w.sd_a == 0 and w.sd_b == 0 then
     w.p = w.diff == 0 and 1 or separation_p(#a, #b)
-    text = text .. string.format("; no spread on either side: p = %.2g (rank test, exact)",
-      w.p)
+    text = text .. string.format("; no spread on either side: p = %s (rank test, exact)",
+      fmt_p(w.p))
     return {p = w.p, sign = sign, name = name, flattered = name:find("_to_target")
       and (w.diff < 0 and miss_a or miss_b) > 0, text = text}
   end
@@ -160,7 +162,7 @@ local function positive(desc, g, name, below)
     local p = m == 0 and 1 or math.min(1, 2 / 2 ^ #a)
     return {p = p, sign = (m < 0) == (below == true) and 1 or -1, name = name,
       text = string.format(
-      "%s; every seed the same: p = %.2g (sign test, exact)", text, p)}
+      "%s; every seed the same: p = %s (sign test, exact)", text, fmt_p(p))}
   end
   local half = wb.inference.ci_half(a)
   local p = wb.inference.t_two_sided(math.abs(m) / (s / math.sqrt(#a)), #a - 1)
@@ -174,15 +176,23 @@ positive = unfinished_said(positive, {1})
 -- Decides the parts of one claim together: Holm's correction over their
 -- p-values at 5 %; a rejected part holds when its direction is the claimed
 -- one and fails otherwise; an undecided part says what the seeds could
--- have detected.
-local function decide(parts)
+-- have detected. With more than one p, each part prints its Holm-adjusted p
+-- beside its own (the adjusted one decides: p = 0.013 was undecided among 6
+-- parts, and only the raw p was printed). id names the claim ("C2").
+local function decide(parts, id)
   local ps, idx = {}, {}
   for i, p in ipairs(parts) do
     if p.p then ps[#ps + 1] = p.p; idx[#idx + 1] = i end
   end
-  local reject = #ps > 0 and wb.inference.holm(ps, 0.05) or {}
+  local reject, adj = {}, {}
+  if #ps > 0 then reject, adj = wb.inference.holm(ps, 0.05) end
   for k, i in ipairs(idx) do
     local p = parts[i]
+    if #ps > 1 then
+      p.p_holm = adj[k]
+      p.text = string.format("%s, Holm-adjusted over %s's %d %sparts %s", p.text, id or "the claim",
+        #ps, #ps < #parts and "tested " or "", fmt_p(adj[k]))
+    end
     if reject[k] and p.dropped then
       p.text = p.text .. " (undecided: the runs that did not finish are left out, which "
         .. "could flatter either side)"
@@ -191,6 +201,7 @@ local function decide(parts)
         .. "target are not in its mean)"
     elseif reject[k] then
       p.ok, p.decided = p.sign > 0, true
+      p.text = p.text .. (p.ok and " (holds)" or " (fails)")
     else
       p.text = p.text .. (p.half and string.format(" (undecided: the seeds resolve about %s)",
         fmt(p.half, nil, p.name)) or " (undecided)")
@@ -198,15 +209,34 @@ local function decide(parts)
   end
 end
 
+local function plural(n, one, many) return string.format("%d %s", n, n == 1 and one or many) end
+
+-- A claim's verdict from its parts, and its kind: "supported" (every part
+-- holds), "not supported" (every part fails), "undecided" (none holds or
+-- fails), "partly supported" (some hold, none fails, the others undecided),
+-- "partly not supported" (some fail, none holds, the others undecided),
+-- "mixed" (some hold and some fail); the partial ones say their counts,
+-- e.g. "partly supported (2 hold, 1 undecided, none fails)".
 local function combine(parts)
   local yes, no = 0, 0
   for _, p in ipairs(parts) do
     if p.ok == true then yes = yes + 1 elseif p.ok == false then no = no + 1 end
   end
-  if yes == #parts then return "supported" end
-  if no == #parts then return "not supported" end
-  if yes == 0 and no == 0 then return "undecided" end
-  return "mixed"
+  local open = #parts - yes - no
+  if yes == #parts then return "supported", "supported" end
+  if no == #parts then return "not supported", "not supported" end
+  if yes == 0 and no == 0 then return "undecided", "undecided" end
+  local holds, fails = plural(yes, "holds", "hold"), plural(no, "fails", "fail")
+  local und = plural(open, "undecided", "undecided")
+  if no == 0 then
+    return string.format("partly supported (%s, %s, none fails)", holds, und),
+      "partly supported"
+  elseif yes == 0 then
+    return string.format("partly not supported (%s, %s, none holds)", fails, und),
+      "partly not supported"
+  end
+  return string.format("mixed (%s, %s%s)", holds, fails, open > 0 and ", " .. und or ""),
+    "mixed"
 end
 
 M.vals, M.fmt, M.finished = vals, fmt, finished

@@ -6,8 +6,8 @@
 -- with the 95 % confidence interval of the difference of means; the parts
 -- of one claim are corrected together (Holm, 5 %); a part holds when its
 -- test rejects in the claimed direction and fails when it rejects the other
--- way. A claim is "supported" when every part holds, "not supported" when
--- every part fails, "mixed" otherwise. Nothing here is typed by hand.
+-- way. A claim's verdict counts its parts (claim_parts.combine, stated in
+-- the report's rule). Nothing here is typed by hand.
 local runs_mod = wb.runs
 local P = require "study.claim_parts"
 local vals, fmt, finished = P.vals, P.fmt, P.finished
@@ -89,10 +89,12 @@ function M.claims(by_task)
   end
   local rows = {}
   local function add(id, claim, parts, fig)
-    decide(parts)
+    decide(parts, id)
     local texts = {}
-    for _, p in ipairs(parts) do texts[#texts + 1] = p.text end
-    rows[#rows + 1] = {id = id, claim = claim, verdict = combine(parts),
+    -- a part's note comes after its verdict (the Holm-adjusted p follows its own p)
+    for _, p in ipairs(parts) do texts[#texts + 1] = p.text .. (p.note or "") end
+    local verdict, kind = combine(parts)
+    rows[#rows + 1] = {id = id, claim = claim, verdict = verdict, kind = kind,
       numbers = table.concat(texts, "; "), figure = fig, parts = parts}
   end
 
@@ -184,7 +186,7 @@ function M.claims(by_task)
   local ll, ls = runs_mod.mean_std(vals(large, "loss")), runs_mod.mean_std(vals(b32, "loss"))
   if ll and ls then
     local function epochs(g) return g[1].metrics.epochs_run or g[1].config.epochs or "?" end
-    c6[4].text = c6[4].text .. string.format(" (read where each run stopped: final training "
+    c6[4].note = string.format(" (read where each run stopped: final training "
       .. "loss %s after %s epochs (6000) vs %s after %s (32)%s)", fmt(ll, nil, "loss"),
       epochs(large), fmt(ls, nil, "loss"), epochs(b32), ll > ls and "; the large batch is "
       .. "further from a minimum, which can raise its curvature by itself" or "")
@@ -216,15 +218,20 @@ function M.claims_section(by_task, dataset)
     .. "other reached, or when neither side's seeds spread at all, the rank test's exact p "
     .. "of the separation, 2 / C(n + m, n), and for one variant whose seeds all agree the "
     .. "sign test's, 2 / 2^n); the parts "
-    .. "of one claim are corrected together (Holm, family-wise 5 %). A part holds when its "
+    .. "of one claim are corrected together (Holm, family-wise 5 %): each part prints its "
+    .. "own p and, with more than one tested part, the Holm-adjusted p that decides it "
+    .. "(at most 0.05: the test rejects). A part holds when its "
     .. "test rejects in the claimed direction, fails when it rejects the other way, and is "
     .. "undecided otherwise (then the half-width of the interval says what the seeds could "
     .. "have resolved); with fewer than 2 seeds a side there is no verdict, and runs that "
     .. "diverged or failed are left out, counted in the part's text, and leave it "
     .. "undecided. C1 reads each seed at the epoch where the other seeds' mean validation "
     .. "loss is lowest (its own minimum would make any noise a rise). A claim is "
-    .. "*supported* when every part holds, *not supported* when every part fails, *mixed* "
-    .. "otherwise.",
+    .. "*supported* when every part holds, *not supported* when every part fails, "
+    .. "*undecided* when no part holds or fails, *partly supported* when some hold, none "
+    .. "fails and the others are undecided, *partly not supported* when some fail, none "
+    .. "holds and the others are undecided, and *mixed* when some hold and some fail; "
+    .. "the partial verdicts give their counts.",
     "", "| # | claim (study) | verdict | deciding numbers (mean ± sd over seeds, n, 95 % CI, "
     .. "p) | figure |",
     "|---|---|---|---|---|"}

@@ -55,32 +55,45 @@ for a, b in json.load(open(sys.argv[1])):
             df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
             h = stats.t.ppf(0.5 + conf / 2, df) * np.sqrt(va + vb)
         else:
-            df, h = float("nan"), 0.0
-        print("%.17g %.17g %.17g %.17g" % (a.mean() - b.mean(), r.pvalue, df, h))
+            df, h = float("nan"), float("nan")
+        print("%.17g %.17g %.17g %.17g %d" % (a.mean() - b.mean(), r.pvalue, df, h,
+                                           va + vb == 0))
 ]], cases)
   local i = 0
   for line in out:gmatch("[^\n]+") do
     i = i + 1
     local c, conf = cases[(i + 1) // 2], i % 2 == 1 and 0.95 or 0.90
-    local d, p, df, h = line:match("(%S+) (%S+) (%S+) (%S+)")
-    local function num(x) return x == "nan" and nan or tonumber(x) end
+    local d, p, df, h, flat = line:match("(%S+) (%S+) (%S+) (%S+) (%S+)")
+    local function num(x) return x:find("nan") and nan or tonumber(x) end
     d, p, df, h = num(d), num(p), num(df), num(h)
     local w = wb.welch(c[1], c[2], {confidence = conf})
     local what = string.format("case %d (%s vs %s), %g", (i + 1) // 2,
       table.concat(c[1], " "), table.concat(c[2], " "), conf)
     T.near(w.diff, d, 1e-15, what)
-    T.near(w.half, h, 1e-8 * math.max(h, 1e-12), what .. ": half-width")
-    if p == p then -- scipy's nan: both sides constant and equal; ours says p = 1
-      T.near(w.p, p, 1e-9 * math.max(p, 1e-300), what .. ": p")
+    if flat == "1" then
+      -- both sides constant: scipy's df and interval are NaN, its p NaN for
+      -- equal means and 0 for different ones (t = +-inf); ours is NaN for
+      -- both (a p of 0 from two equal seeds a side is no evidence)
+      T.ok(df ~= df and h ~= h, what .. ": scipy's df and interval are NaN")
+      T.ok(w.no_spread and w.p ~= w.p and w.df ~= w.df and w.half ~= w.half
+        and w.lo ~= w.lo and w.hi ~= w.hi, what .. ": NaN p, df and interval")
+      T.ok(p ~= p or p == 0, what .. ": scipy's p")
     else
-      T.eq(w.p, 1, what); T.eq(w.lo, 0, what); T.eq(w.hi, 0, what)
+      T.ok(not w.no_spread, what)
+      T.near(w.half, h, 1e-8 * math.max(h, 1e-12), what .. ": half-width")
+      T.near(w.p, p, 1e-9 * math.max(p, 1e-300), what .. ": p")
+      T.near(w.df, df, 1e-9 * df, what .. ": df")
     end
-    if df == df then T.near(w.df, df, 1e-9 * df, what .. ": df") end
   end
   T.eq(i, 2 * #cases, out)
-  -- the verdict on constant different sides: decided, as scipy's p = 0
-  T.eq((wb.compare.decide({2, 2, 2}, {5, 5, 5}, "x", "lower")), "a is better")
-  T.eq((wb.compare.decide({2, 2}, {2, 2}, "x", "lower")), "not decided")
+  -- constant sides, different or equal: no test, not decided (it was "a is
+  -- better, CI [-3, -3], p = 0")
+  for _, c in ipairs{{{2, 2, 2}, {5, 5, 5}}, {{2, 2}, {3, 3}}, {{2, 2}, {2, 2}}} do
+    local v, _, clause = wb.compare.decide(c[1], c[2], "x", "lower")
+    T.eq(v, "not decided", clause)
+    T.ok(clause:find("no test: no spread in either group (all values equal", 1, true), clause)
+    T.ok(not clause:find("p = "), clause)
+  end
 end)
 
 T.test("scipy: the bands' interval of a mean and the one-sample test", function()

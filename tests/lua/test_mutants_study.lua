@@ -37,11 +37,11 @@ T.test("decide: Holm's correction over a claim's parts, not 0.05 each", function
   -- (0.04 would pass 0.05 alone, but Holm stops)
   parts = decided({0.04, 0.01, 0.03})
   T.eq(parts[2].ok, true); T.eq(parts[1].ok, nil); T.eq(parts[3].ok, nil)
-  T.eq(P.combine(parts), "mixed")
+  T.eq(P.combine(parts), "partly supported (1 holds, 2 undecided, none fails)")
   -- a rejected part against the claimed direction fails
   parts = decided({0.001, 0.002}, {1, -1})
   T.eq(parts[1].ok, true); T.eq(parts[2].ok, false)
-  T.eq(P.combine(parts), "mixed")
+  T.eq(P.combine(parts), "mixed (1 holds, 1 fails)")
   parts = decided({0.001, 0.002}, {-1, -1})
   T.eq(P.combine(parts), "not supported")
 end)
@@ -92,7 +92,8 @@ T.test("positive: a one-sample part holds when the mean is on the claimed side",
   T.eq(nb.ok, true, nb.text)
 end)
 
-T.test("combine: supported, not supported, undecided or mixed, as claims.lua says", function()
+T.test("combine: supported, not supported, undecided, partly or mixed, as claims.lua says",
+    function()
   local function parts(...)
     local t = {}
     for i, ok in ipairs{...} do
@@ -104,10 +105,47 @@ T.test("combine: supported, not supported, undecided or mixed, as claims.lua say
   T.eq(P.combine(parts(true, true)), "supported")
   T.eq(P.combine(parts(false, false)), "not supported")
   T.eq(P.combine(parts("nil", "nil")), "undecided")
-  -- some parts undecided: neither every part holds nor every part fails
-  T.eq(P.combine(parts(false, "nil")), "mixed")
-  T.eq(P.combine(parts(true, "nil")), "mixed")
-  T.eq(P.combine(parts(true, false)), "mixed")
+  -- some parts undecided: neither every part holds nor every part fails;
+  -- "holds and undecided" and "holds and fails" were both "mixed"
+  local v, kind = P.combine(parts(false, "nil"))
+  T.eq(v, "partly not supported (1 fails, 1 undecided, none holds)"); T.eq(kind,
+    "partly not supported")
+  v, kind = P.combine(parts(true, true, "nil"))
+  T.eq(v, "partly supported (2 hold, 1 undecided, none fails)"); T.eq(kind, "partly supported")
+  v, kind = P.combine(parts(true, false))
+  T.eq(v, "mixed (1 holds, 1 fails)"); T.eq(kind, "mixed")
+  T.eq(P.combine(parts(true, true, false, false, "nil")), "mixed (2 hold, 2 fail, 1 undecided)")
+  -- the report's rule says each of these words, as combine uses them
+  local rule = require("study.claims").claims_section({})
+  for _, w in ipairs{"*supported* when every part holds", "*not supported* when every part "
+      .. "fails", "*undecided* when no part holds or fails", "*partly supported* when some "
+      .. "hold, none fails", "*partly not supported* when some fail, none holds", "*mixed* "
+      .. "when some hold and some fail"} do
+    T.ok(rule:find(w, 1, true), w)
+  end
+end)
+
+T.test("decide: a part prints its Holm-adjusted p beside its own", function()
+  -- Holm over 0.013, 0.2, 0.01: adjusted 0.03 (max(3 * 0.01, 2 * 0.013)),
+  -- 0.2, 0.03
+  local parts = {}
+  for i, p in ipairs{0.013, 0.2, 0.01} do
+    parts[i] = {p = p, sign = 1, text = "part " .. i .. ": p = " .. p, name = "x"}
+  end
+  P.decide(parts, "C9")
+  T.eq(parts[1].text, "part 1: p = 0.013, Holm-adjusted over C9's 3 parts 0.03 (holds)")
+  T.eq(parts[2].text, "part 2: p = 0.2, Holm-adjusted over C9's 3 parts 0.2 (undecided)")
+  T.near(parts[3].p_holm, 0.03, 1e-12)
+  -- an untested part (no p) is not in the family
+  parts = {{p = 0.013, sign = 1, text = "a", name = "x"}, {text = "b"},
+    {p = 0.04, sign = 1, text = "c", name = "x"}}
+  P.decide(parts, "C9")
+  T.eq(parts[1].text, "a, Holm-adjusted over C9's 2 tested parts 0.026 (holds)")
+  T.eq(parts[2].text, "b")
+  -- one tested part: its p is its own Holm-adjusted p, not said twice
+  parts = {{p = 0.013, sign = 1, text = "a", name = "x"}}
+  P.decide(parts, "C9")
+  T.eq(parts[1].text, "a (holds)")
 end)
 
 T.done()

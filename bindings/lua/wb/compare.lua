@@ -11,10 +11,46 @@ local util = require "wb.util"
 
 local M = {}
 
--- A signed difference in the metric's units ("+0.15 %", "-0.0021").
-local function signed(x, metric)
+---wb.compare.signed(x, metric) -> string
+---A signed number in the metric's units, as the tables round it ("+0.15 %",
+---"-0.0021"), but never as 0 when it is not: a bound of an interval that
+---excludes 0 must show its side of 0 ("+0.03", not "+0.0"), so a value
+---the tables' rounding makes 0 gets 2 significant digits.
+---@param x number
+---@param metric? string
+---@return string
+---Example: print(wb.compare.signed(0.03, "epochs_to_target")) --> +0.03
+function M.signed(x, metric)
+  args.check("signed", 1, x, "number")
+  args.opt("signed", 2, metric, "string")
   local s = runs_mod.fmt_mean_std(math.abs(x), nil, metric)
+  if x ~= 0 and not s:find("[1-9]") then
+    local pct = s:find("%%") ~= nil
+    s = string.format("%.2g", pct and 100 * math.abs(x) or math.abs(x)) .. (pct and " %" or "")
+  end
   return (x < 0 and "-" or "+") .. s
+end
+local signed = M.signed
+
+---wb.compare.fmt_p(p, alpha) -> string
+---A p-value with 2 significant digits, more when 2 would put it on the
+---other side of alpha (default 0.05) or on it: 0.0496 is "0.0496", not
+---"0.05", so the side a verdict took is visible.
+---@param p number
+---@param alpha? number
+---@return string
+---Example: print(wb.compare.fmt_p(0.0496)) --> 0.0496
+function M.fmt_p(p, alpha)
+  args.check("fmt_p", 1, p, "number")
+  args.opt("fmt_p", 2, alpha, "number")
+  alpha = alpha or 0.05
+  local s
+  for digits = 2, 6 do
+    s = string.format("%." .. digits .. "g", p)
+    local r = tonumber(s)
+    if p ~= p or r ~= alpha and (r < alpha) == (p < alpha) then return s end
+  end
+  return s
 end
 
 ---wb.compare.decide(a, b, metric, better) -> string, table
@@ -22,7 +58,8 @@ end
 ---"b is better" or "not decided" (better = "higher" or "lower": which
 ---direction is better), with a clause giving the difference, its 95 %
 ---interval and p (Welch), in the metric's units. Also returns wb.welch's
----table.
+---table. Sides without spread (each side's values all equal) are "not
+---decided", with no test: Welch's test is undefined there.
 ---@param a number[]
 ---@param b number[]
 ---@param metric string
@@ -40,13 +77,19 @@ function M.decide(a, b, metric, better)
   if not w.p then
     return "not decided", w, "fewer than 2 seeds a side: no interval"
   end
+  -- every value of each side the same: Welch's test is undefined (it said
+  -- "CI [-1, -1], p = 0" of two seeds a side), nothing is decided
+  if w.no_spread then
+    return "not decided", w, string.format("difference %s; no test: no spread in either "
+      .. "group (all values equal; n = %d and %d)", signed(w.diff, metric), w.n_a, w.n_b)
+  end
   local up = better == "higher"
   local verdict = "not decided"
   if w.lo > 0 then verdict = up and "a is better" or "b is better"
   elseif w.hi < 0 then verdict = up and "b is better" or "a is better" end
-  local clause = string.format("difference %s, 95 %% CI [%s, %s], p = %.2g (Welch, n = %d "
-    .. "and %d)", signed(w.diff, metric), signed(w.lo, metric), signed(w.hi, metric), w.p,
-    w.n_a, w.n_b)
+  local clause = string.format("difference %s, 95 %% CI [%s, %s], p = %s (Welch, n = %d "
+    .. "and %d)", signed(w.diff, metric), signed(w.lo, metric), signed(w.hi, metric),
+    M.fmt_p(w.p), w.n_a, w.n_b)
   return verdict, w, clause
 end
 

@@ -129,7 +129,11 @@ end
 ---interval of diff, Welch-Satterthwaite degrees of freedom), p (two-sided),
 ---df, t, n_a, n_b, mean_a, mean_b, sd_a, sd_b, half (the interval's
 ---half-width)}. With fewer than 2 values a side, lo, hi, p and df are
----nil: nothing can be decided. opts.confidence (default 0.95, in (0, 1)),
+---nil: nothing can be decided. When neither side has spread (each side's
+---values all equal), the test is undefined: p, df, lo, hi and half are
+---NaN and no_spread = true (scipy's df and interval are NaN too; its p is
+---NaN for equal means and 0 for different ones, which would decide on two
+---equal seeds a side). opts.confidence (default 0.95, in (0, 1)),
 ---the only option.
 ---@param a number[]
 ---@param b number[]
@@ -155,7 +159,14 @@ function M.welch(a, b, o)
   local sa, sb = va / #a, vb / #b
   local se = math.sqrt(sa + sb)
   if se == 0 then
-    r.lo, r.hi, r.half, r.df, r.p = r.diff, r.diff, 0, #a + #b - 2, r.diff == 0 and 1 or 0
+    -- both sides without spread: the test is undefined (scipy: df, interval
+    -- and p NaN; t = +-inf, p = 0 when the means differ). A p of 0 or an
+    -- interval of width 0 read as certainty from two equal seeds a side (it
+    -- was p = 0 and [d, d]), so p, df and the interval are NaN, and
+    -- no_spread says why.
+    local nan = -(0 / 0) -- (prints "nan", not "-nan")
+    r.no_spread, r.t = true, r.diff / 0
+    r.lo, r.hi, r.half, r.df, r.p = nan, nan, nan, nan, nan
     return r
   end
   r.df = (sa + sb) ^ 2 / (sa ^ 2 / (#a - 1) + sb ^ 2 / (#b - 1))

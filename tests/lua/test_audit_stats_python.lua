@@ -172,7 +172,7 @@ for f in ("final", "hist", "steps"):
   T.eq(out, table.concat({
     "final 3 [16] 3 16",
     "float64 2 int64 a,b\"c ['ok', 'diverged', 'ok']",
-    "hist 6 [14] 6 14",
+    "hist 6 [17] 6 17",
     "float64 [1, 3, 1]", -- epoch 2 of a's loss was NaN: no row
     "steps 3 [13] 3 13",
     "[1.0, nan, inf]"}, "\n") .. "\n")

@@ -60,6 +60,18 @@ T.test("in process, runs train one at a time: recorded as 1", function()
     true))
 end)
 
+T.test("the paragraph's timing part: counts read back as floats, runs not recorded",
+  function()
+  local prov = require "wb.runner_provenance"
+  T.eq(prov.timing{{concurrent_jobs = 2.0, cores = 2}, {concurrent_jobs = 1, cores = 2}, {}},
+    " Timings (seconds per epoch and the like) measured with up to 2 runs training at once "
+    .. "on 2 cores (1 run: not recorded).")
+  T.eq(prov.timing{{}}, " Timings: how many runs trained at once (they share the cores) is "
+    .. "not recorded.")
+  T.eq(prov.copies{{reused_from = "task03_epochs-0a1b"}, {}}, " (1 of them a copy of an "
+    .. "identical training in task03_epochs: same numbers, not trained again)")
+end)
+
 T.test("WB_CONCURRENT_JOBS that is not a count is an error naming it", function()
   local p, root = script("bad", "1"), dir .. "/bad"
   local _, list = T.sh(string.format("%s %s --root %s --list-runs", T.wb, p, root))

@@ -28,8 +28,9 @@ end
 function M.timing(recs)
   local j, cores, seen, unknown = 0, {}, {}, 0
   for _, r in ipairs(recs) do
-    if math.type(r.concurrent_jobs) == "integer" then
-      j = math.max(j, r.concurrent_jobs)
+    local n = math.tointeger(r.concurrent_jobs) -- JSON may read 2 back as 2.0
+    if n then
+      j = math.max(j, n)
       local c = tostring(r.cores or "?")
       if not seen[c] then seen[c] = true; cores[#cores + 1] = c end
     else unknown = unknown + 1 end

@@ -12,6 +12,7 @@
 local claims = require "study.claims"
 local B = require "study.beyond"
 local proc = require "study.report_proc"
+local notes = require "study.report_notes"
 local util = require "wb.util"
 local function usage(msg)
   io.stderr:write("report: ", msg, "\n")
@@ -291,9 +292,10 @@ local trained = {}
 for _, t in ipairs(tasks) do table.move(listed[t], 1, #listed[t], #trained + 1, trained) end
 local commits = wb.record.commits(trained)
 if commits then
-  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s. Each run's "
+  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s%s. Each run's "
     .. "record (`runs/<task>-<hash>.json`) names its config, seed, command and commit; "
-    .. "`wb.runs.export_csv` lists them.*\n", #trained, commits)
+    .. "`wb.runs.export_csv` lists them.*\n", #trained, commits,
+    notes.copies_note(trained))
 end
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"
@@ -349,20 +351,12 @@ for _, t in ipairs(tasks) do
       local m, s = rs:stat(v, name)
       return wb.runs.fmt_mean_std(m, s, name, #rs:values(v, name))
     end
-    lines[#lines + 1] = string.format("| %s | %s | %s | %s | %s | %s | %s |", t, v,
-      seeds_cell(rs:of(v)), col("test_accuracy"), col("test_loss"), col("gap"),
-      col("sec_per_epoch"))
+    lines[#lines + 1] = string.format("| %s | %s%s | %s | %s | %s | %s | %s |", t, v,
+      notes.failed_flag(rs:of(v)), seeds_cell(rs:of(v)), col("test_accuracy"), col("test_loss"),
+      col("gap"), col("sec_per_epoch"))
   end
 end
-local train_s, measure_s = 0, 0
-for _, r in ipairs(recs) do
-  if not r.reused_from then train_s = train_s + (r.metrics and r.metrics.train_seconds or 0) end
-  measure_s = measure_s + (r.measure_seconds or 0)
-end
-lines[#lines + 1] = string.format("\n%d runs. Training time summed over runs: %s; the "
-  .. "extra measurements behind the claims (gradient noise, sharpness, silenced units, "
-  .. "per-epoch norms, dead units) added %s (%.1f %%), summed over runs.\n", #recs,
-  duration(train_s), duration(measure_s), 100 * measure_s / math.max(train_s, 1e-9))
+lines[#lines + 1] = notes.summary(recs, duration)
 local beyond_said = false
 for _, t in ipairs(tasks) do
   if beyond[t] and not beyond_said then

@@ -19,7 +19,9 @@ return wb.task{name = "task09_activations", title = "Task 9: activation function
     task:text(runs:table{"test_accuracy", "val_loss", "epochs_to_target", "grad_norm_1",
       "grad_norm_2"})
     task:text(string.format("`epochs_to_target`: first epoch with validation accuracy >= "
-      .. "%.0f %%.", 100 * S.target(task.dataset)))
+      .. "%.0f %%. `grad_norm_1`, `grad_norm_2`: the gradient norm of the hidden and the "
+      .. "output kernel in the last epoch (the figure below has every epoch's; REPORT's "
+      .. "claim C7 averages them over the epochs).", 100 * S.target(task.dataset)))
     task:figure("val_accuracy", runs:plot_curves("val_accuracy",
       {title = "Validation accuracy", ylabel = "validation accuracy"}))
     task:figure("loss", runs:plot_curves("loss", {title = "Training loss", ylabel = "training loss",

@@ -97,17 +97,20 @@ local function report(task, runs)
   for i = 1, 784 do for j = 1, units do
     if math.abs(wt[i][j]) < 1e-2 then near0 = near0 + 1 end
   end end
-  task:text(string.format("- Hidden kernel: mean %.4f, std %.4f, range [%.3f, %.3f]; %.1f %% "
-    .. "of its weights are within 0.01 of zero.", w:mean(), w:std(), w:min(), w:max(),
-    100 * near0 / (784 * units)))
+  task:text(string.format("- Hidden kernel (seed %d): mean %.4f, std %.4f, range [%.3f, "
+    .. "%.3f]; %.1f %% of its weights are within 0.01 of zero.", r.seed, w:mean(), w:std(),
+    w:min(), w:max(), 100 * near0 / (784 * units)))
   local dm, ds = runs:stat(runs:variants()[1], "dead_units")
   task:text(string.format("- Dead ReLU units (never active on the test set): %.1f ± %.1f of "
     .. "%d over seeds.", dm or 0, ds or 0, units))
   local _, n1 = runs:curve(runs:variants()[1], "weight_norm_1")
   if #n1 > 0 then
-    task:text(string.format("- The hidden kernel's norm %s from %.2f after epoch 1 to %.2f "
-      .. "after epoch %d.", n1[#n1] > n1[1] and "grows" or n1[#n1] < n1[1] and "shrinks"
-      or "stays", n1[1], n1[#n1], #n1))
+    -- the mean curve over the seeds, not the seed whose weights are shown above
+    local seeds = #S.finished(runs.records)
+    task:text(string.format("- The hidden kernel's norm (mean over %d seed%s) %s from %.2f "
+      .. "after epoch 1 to %.2f after epoch %d.", seeds, seeds == 1 and "" or "s",
+      n1[#n1] > n1[1] and "grows" or n1[#n1] < n1[1] and "shrinks" or "stays", n1[1],
+      n1[#n1], #n1))
   end
   curvature(task, runs, r)
 end

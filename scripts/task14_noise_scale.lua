@@ -122,8 +122,8 @@ local function report(task, runs)
     .. "study's 97 %%: the paper's B_crit refers to a target near the end of training, and "
     .. "since the noise scale grows as the loss falls, a harder target would give a larger "
     .. "B_crit. The lower target keeps the largest batch near 35 steps, so that the whole "
-    .. "task stays within the report's budget of about 2 CPU-minutes (25 CPU-seconds per "
-    .. "seed when this was written; the full training set, no subset; the sweep's runs "
+    .. "task stays within the report's budget of about 2 CPU-minutes (this report's cost: "
+    .. "'Setup and cost' above; the full training set, no subset; the sweep's runs "
     .. "stop at the target; the tracked run is %d epochs).", 100 * Z.TARGET,
     Z.TRACK_EPOCHS)
   task:text(table.concat(f, "\n"))

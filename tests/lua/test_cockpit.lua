@@ -325,6 +325,8 @@ return wb.task{name = "small", experiment = {base = {hidden = 8, epochs = 1,
       T.eq(fg[h].history.steps.grad_norm[i], v, "the same step series")
     end
     T.eq(fg[h].metrics.test_accuracy, r.metrics.test_accuracy)
+    -- each trained alone (--jobs 1; the foreground one before the others): its times' conditions
+    T.eq(fg[h].concurrent_jobs, 1, "recorded for the foreground run too")
   end
   T.eq(n, 2)
   local st, _, e2 = T.sh(string.format("%s %s --cockpit --slurm", q(T.wb), q(task)))

@@ -91,6 +91,9 @@ T.test("task 4 trains nothing: each patience's stop is read off task 3's runs", 
   for _, p in ipairs(S.PATIENCES) do
     T.ok(md:find("| patience=" .. p .. " | ", 1, true), "row for patience " .. p)
   end
+  -- and its README says so: it said "2 trained by this command", as if trained again
+  T.ok(md:find("2 runs: 2 trained by this command (2 of them copies of an identical training "
+    .. "in task03_epochs: same numbers, not trained again)", 1, true), md)
 end)
 
 T.test("S.patience_track equals one early-stopped run per patience, and leaves the run "

@@ -75,7 +75,8 @@ function M.foreground(t, pending, describe)
   -- one BLAS thread, as the children have: the same record as theirs
   local threads = wb.sys.blas_threads()
   wb.sys.set_blas_threads(1)
-  local ok, rec = pcall(train.run, ex, s, {on_epoch = M.epoch_line(s)})
+  -- concurrent_jobs: it trains alone, before the others start (recorded with its times)
+  local ok, rec = pcall(train.run, ex, s, {on_epoch = M.epoch_line(s), concurrent_jobs = 1})
   ex.callbacks, ex.reuse = hook, reuse
   wb.sys.set_blas_threads(threads)
   local png = M.figure_path(t.dir, s)

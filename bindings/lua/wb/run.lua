@@ -32,7 +32,10 @@ end
 ---wb.Run
 ---One finished run: its record (fields hash, task, variant, seed, config,
 ---status, history, metrics, measures, weights, wall_time, host, blas_core
----(the BLAS kernel that computed it: wb.sys.blas_core), version,
+---(the BLAS kernel that computed it: wb.sys.blas_core), concurrent_jobs and cores
+---(how many runs trained at once, on how many cores: its times depend on them; nil
+---when not known; a copy's are its donor's), reused_from (a copy of that run's
+---training in another task: its numbers, not trained again), version,
 ---git_commit, git_uncommitted: how many files differed from (or were not in) that
 ---commit, git_changes: which (git status's paths, the first 100); checksum: of the record's content, weights_ids: of its weights
 ---files, wb.record.write) with methods to load its model and plot its curves. Items of

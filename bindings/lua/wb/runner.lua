@@ -123,6 +123,9 @@ local function train_run(ex, s, o)
   return train.run(ex, s, o)
 end
 
+-- in process, runs train one after the other: recorded with each (its times' conditions)
+local function one_at_a_time(ex, s) return train_run(ex, s, {concurrent_jobs = 1}) end
+
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
   return string.format("test accuracy %.2f %%%s%s", 100 * rec.metrics.test_accuracy,
@@ -152,7 +155,7 @@ local function train_pending(ex, pending, jobs, in_process, lock)
       local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
       local ok, err = pcall(function()
         progress(s, recorded and "recorded meanwhile by another process: not trained again"
-          or describe(fork.train(ex, s, train_run, load_record)))
+          or describe(fork.train(ex, s, one_at_a_time, load_record)))
         wb.sys.check_interrupt()
       end)
       if not ok then stopped(err) end
@@ -233,7 +236,7 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   local n_failed = #failures
   local runs = gather(ex, failures, pending) -- with the runs whose record went while it ran
   task:_report(runs, {failures = failures, trained = #pending - n_failed,
-    cached = #ex.specs - #pending, argv = argv, script = script})
+    cached = #ex.specs - #pending, argv = argv, script = script, pending = pending})
   return (#failures == 0 and conflicts == 0) and 0 or 1
 end
 

@@ -19,7 +19,9 @@ return function(ex, pending, jobs, on_done, on_line)
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
     -- WB_LOCK_PARENT: this runner holds the root's lock for its children
     -- (wb/root_lock.lua): their --run does not take it
-    "( export OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3 " .. root_lock.PARENT .. "='runner "
+    -- WB_CONCURRENT_JOBS: how many train at once, recorded with each (wb/train.lua)
+    "( export OPENBLAS_NUM_THREADS=1 WB_RUNNER_FD=3 WB_CONCURRENT_JOBS="
+    .. math.min(jobs, #pending) .. " " .. root_lock.PARENT .. "='runner "
     .. wb.sys.getpid() .. "'; " .. ex.command("\"$h\"", true)
     .. " 2>&1; echo \"EXIT $?\" ) |",
     "while IFS= read -r l; do",

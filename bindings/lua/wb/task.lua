@@ -18,6 +18,7 @@ local wb = require "wb"
 local util = require "wb.util"
 local spec_mod = require "wb.spec"
 local args = require "wb.args"
+local prov = require "wb.runner_provenance"
 
 -- "file:line" of the declaration; a script's `return wb.task{...}` is a
 -- tail call, whose frame is gone: then the running script's file.
@@ -211,7 +212,8 @@ local function command_line(info) -- as a record's (one source: wb.runner_option
 end
 
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
--- date produced the README, and the commits its runs (records) were trained at.
+-- date produced the README, the commits its runs (records) were trained at,
+-- which of them are copies, and how many ran at once when timed.
 function Task:_provenance(info, records)
   local specs = self.ex.specs
   -- every dataset and subset the runs use (a task may vary them), not the first's
@@ -234,13 +236,19 @@ function Task:_provenance(info, records)
     return string.format("the last %g %% of the training rows, held out (the test set "
       .. "only gives the final test metrics)", 100 * v)
   end)
+  local now, before = {}, {} -- this command's records (its pending runs), the others
+  local fresh = {}
+  for _, s in ipairs(info.pending or {}) do fresh[s.hash] = true end
+  for _, r in ipairs(records or {}) do table.insert(fresh[r.hash] and now or before, r) end
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command, %d from records%s.*\n", command_line(info), wb.version, util.commit_text(),
-    os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "), table.concat(files, "; "), val,
-    list_of(specs, function(s) return s.config.epochs end), table.concat(self.ex.seeds, ", "),
-    #specs, #specs == 1 and "" or "s", info.trained, info.cached,
-    records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "")
+    .. "command%s, %d from records%s%s.%s*\n", command_line(info), wb.version,
+    util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "),
+    table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
+    table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
+    prov.copies(now), info.cached, prov.copies(before),
+    records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
+    prov.timing(records or {}))
 end
 
 -- A figure an earlier report of this task drew (its runs.json's figures)

@@ -31,6 +31,21 @@ local measures = require "wb.train_measures" -- the measure hook: run, checked, 
 local M = {}
 local GIT_CHANGES_MAX = 100 -- files a record names (git_uncommitted counts them all)
 
+-- How many runs the runner trains at once with this one (opts.concurrent_jobs, else
+-- WB_CONCURRENT_JOBS, which its child processes get: wb/runner_children.lua); nil when not
+-- known (a --run typed by hand, a Slurm job: what else ran on its node is not known here).
+local function concurrent_jobs(o)
+  if o.concurrent_jobs then return o.concurrent_jobs end
+  local v = os.getenv("WB_CONCURRENT_JOBS")
+  if v == nil then return nil end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < 1 then
+    error("WB_CONCURRENT_JOBS is '" .. v .. "'; expected a whole number of runs, 1 or more", 0)
+  end
+  return n
+end
+local jobs_now -- concurrent_jobs of the run training in this process
+
 -- {==================== model, optimizer, data ====================
 
 -- The default model: an MLP, n_in -> Dense(h) for each h of cfg.hidden (activation, l2, init
@@ -155,6 +170,11 @@ local function write(ex, spec, rec, t0)
   rec.wall_time = util.now() - t0
   rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
   rec.host, rec.pid, rec.blas_core = wb.sys.hostname(), wb.sys.getpid(), wb.sys.blas_core()
+  -- runs training at once here, on how many cores: seconds per epoch depend on it (a
+  -- copy's times are its donor's: adopt copied these)
+  if not rec.reused_from then
+    rec.concurrent_jobs, rec.cores = jobs_now, wb.sys.nproc()
+  end
   rec.slurm = os.getenv("SLURM_JOB_ID") and {job = os.getenv("SLURM_JOB_ID"),
     array_job = os.getenv("SLURM_ARRAY_JOB_ID"), task = os.getenv("SLURM_ARRAY_TASK_ID")}
   rec.version = wb.version
@@ -244,6 +264,7 @@ local function adopt(ex, spec, donor, d)
   rec.reused_from = donor.task .. "-" .. donor.hash
   rec.best_weights = donor.best_weights -- the donor's file, in the same folder
   rec.read_files = donor.read_files -- its training's reads are this run's
+  rec.concurrent_jobs, rec.cores = donor.concurrent_jobs, donor.cores -- its timings' too
   if rec.reused_from ~= ex.name .. "-" .. spec.hash then retire(ex, spec) end
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end
@@ -326,6 +347,9 @@ end
 ---opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
 ---opts.callbacks (the runner's watch) join its fit after the run's own, outside
 ---its identity, record, measure hook and checkpoints: none may keep state.
+---opts.concurrent_jobs: how many runs train at once with this one (else
+---$WB_CONCURRENT_JOBS, which the runner gives its children), recorded with
+---the cores (concurrent_jobs, cores): they share them, and its times show it.
 ---A diverged run is recorded with status "diverged"; any other failure
 ---raises. The record lists the files the run's hooks loaded or opened
 ---while it ran (read_files): the runner retrains it when one changes.
@@ -348,11 +372,13 @@ function M.run(ex, spec, o)
     planned_text
   local tracker = reads.track{dirs = {record.dir(ex.root)},
     files = wb.data._files(spec.config.dataset)}
+  local outer_jobs = jobs_now
   active, planned, planned_text = tracker, util.copy(spec.config), util.canonical(spec.config)
+  jobs_now = concurrent_jobs(o or {})
   -- restored however run ends; an error goes on with its own traceback
   local _ <close> = setmetatable({}, {__close = function()
     tracker:stop()
-    active, planned, planned_text = outer, outer_planned, outer_text
+    active, planned, planned_text, jobs_now = outer, outer_planned, outer_text, outer_jobs
     wb.sys.set_blas_threads(threads)
   end})
   -- Lua's generator seeded too (5.4 seeds it at random per process: a hook's math.random),

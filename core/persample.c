@@ -161,6 +161,45 @@ static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const
     }
 }
 
+wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,
+                                  const wb_persample_csr *sp, const float *dz, int64_t B,
+                                  int64_t I, int64_t O, int bias, double scale, double eps,
+                                  wb_err *err)
+{
+    int64_t n = I * O + (bias ? O : 0);
+    double *s1 = dscratch(p, (size_t)(2 * n), err);
+    if (!s1)
+        return err ? err->code : WB_ENOMEM;
+    double *s2 = s1 + n;
+    memset(s1, 0, (size_t)(2 * n) * sizeof *s1);
+    for (int64_t i = 0; i < B; i++) {
+        const float *dr = dz + i * O;
+        int64_t t0 = sp ? sp->row[i] : 0, t1 = sp ? sp->row[i + 1] : I;
+        for (int64_t t = t0; t < t1; t++) { /* the row's non-zeros, or all of it */
+            double v = sp ? sp->val[t] : a[i * I + t];
+            int64_t k = sp ? sp->idx[t] : t;
+            if (v == 0)
+                continue;
+            double *o1 = s1 + k * O, *o2 = s2 + k * O;
+            for (int64_t j = 0; j < O; j++) {
+                double x = scale * v * dr[j];
+                o1[j] += x, o2[j] += x * x;
+            }
+        }
+        for (int64_t j = 0; bias && j < O; j++) {
+            double x = scale * dr[j];
+            s1[I * O + j] += x, s2[I * O + j] += x * x;
+        }
+    }
+    double total = 0;
+    for (int64_t k = 0; k < n; k++) {
+        double m = s1[k] / (double)B, v = s2[k] / (double)B - m * m;
+        total += m * m / ((v < 0 ? 0.0 : v) + eps);
+    }
+    *sum = total;
+    return WB_OK;
+}
+
 wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
                               const float *a, const wb_persample_csr *sp,
                               const float *dz, int64_t B, int64_t I, int64_t O,

@@ -49,9 +49,8 @@ local hessian = require "wb.hessian"
 ---Ritz vector plus the gradient, at most `warm` products after the first;
 ---update: "sgd" or "measured", how alpha read the update). alpha is refused
 ---under loss mse (its losses are cross-entropy's), is -1 at lr 0 (no step,
----as Cockpit's), and NaN at a fit's last measured step (its end is the
----next batch, which never comes) and at a step whose next batch has one
----row. alpha, gsnr and the three tests are NaN at batch size 1 (a variance
+---as Cockpit's), and NaN at a fit's last step (its end would be the next
+---batch, which never comes) and at a step whose next batch has one row. alpha, gsnr and the three tests are NaN at batch size 1 (a variance
 ---of one row is undefined). tic_trace, hess_max and hess_trace with loss
 ---mse take one-hot targets; a softmax last layer is refused there (the
 ---Hessian is not computed for it). With Dropout in the model, the

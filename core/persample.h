@@ -95,12 +95,12 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
 
 /* *sum = Cockpit's GSNR terms of one Dense layer summed over its entries,
  * m^2 / (v + eps) with m = (1/B) sum_i g_i and v = max((1/B) sum_i g_i^2 -
- * m^2, 0), g_i = scale a_i dz_i^T (bias: scale dz_i), both sums in double
- * from the same per-sample products. Why not the float32 batch gradient
- * and sum_sq: each rounds by about 1e-7 of g^2, which against eps = 1e-5
- * moved a term with all g_i equal (v = 0) by up to 1e-3, either way. Costs
- * B I O (non-zeros) multiply-adds in double and 2 (I + 1) O doubles of
- * scratch. WB_ENOMEM growing scratch. */
+ * m^2, 0), g_i = scale a_i dz_i^T (bias: scale dz_i): from float32 sums
+ * of the same per-sample products, and, for an entry whose variance is
+ * under a tenth of its second moment, from its B products in double. Why:
+ * the float32 sums round by about 1e-7 of the second moment, which against
+ * eps = 1e-5 moved a term whose g_i are all equal (v = 0) by up to 1e-3,
+ * either way. WB_ENOMEM growing scratch. */
 wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,
                                   const wb_persample_csr *sp, const float *dz, int64_t B,
                                   int64_t I, int64_t O, int bias, double scale, double eps,

@@ -121,8 +121,9 @@ function PerSample:sum_sq(layer, a, scale, out_w, out_b) end
 ---wb.PerSample:gsnr(layer, a, scale, eps) -> number
 ---The layer's terms of Cockpit's GSNR summed over its entries, m^2 / (v +
 ---eps) with m the mean of the per-sample gradients g_i and v = max(mean of
----g_i^2 - m^2, 0), both in double from the same per-sample products (the
----float32 batch gradient and sum_sq would leave v = 0 off by about 1e-9).
+---g_i^2 - m^2, 0), from sums of the same per-sample products, in double
+---over the B rows where v is under a tenth of the mean of g_i^2 (float32
+---sums would leave v = 0 off by about 1e-9).
 ---@param layer wb.Dense
 ---@param a wb.Tensor
 ---@param scale number

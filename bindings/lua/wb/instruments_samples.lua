@@ -227,8 +227,9 @@ end
 -- NaN for one row, where the variance is undefined (Cockpit's 0 makes it
 -- g^2 / eps: 1e5 g^2, a spike at a last batch of one row), as the tests'.
 -- g is the mean per-sample gradient (L2's term is no sample's), g and the
--- variance in double from the same per-sample products (persample.h
--- wb_persample_gsnr_layer: float32 sums left a variance of 0 off by 1e-9).
+-- variance from sums of the same per-sample products, in double where the
+-- variance is small (persample.h wb_persample_gsnr_layer: float32 sums
+-- left a variance of 0 off by 1e-9).
 function Cb:_gsnr(logs, B)
   if B < 2 then logs.gsnr = 0 / 0; return end
   local total, count, h = 0, 0, self.model._h

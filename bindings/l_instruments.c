@@ -336,6 +336,23 @@ static int ps_sum_sq(lua_State *L)
     return 0;
 }
 
+/* gsnr(layer, a, scale, eps) -> the layer's GSNR terms summed (persample.h) */
+static int ps_gsnr(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    wb_err err;
+    wb_persample_csr sp;
+    double sum;
+    if (wb_persample_gsnr_layer(b->p, &sum, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz),
+                                b->B, d->n_in, d->n_out, d->use_bias, luaL_checknumber(L, 4),
+                                luaL_checknumber(L, 5), &err))
+        return lwb_raise(L, 0, &err);
+    lua_pushnumber(L, sum);
+    return 1;
+}
+
 #define MAX_CHAIN 64
 
 /* hess_diag(layers, inputs [, out]) -> trace: the exact Hessian diagonal of
@@ -509,6 +526,15 @@ static int l_gsnr(lua_State *L)
     return 1;
 }
 
+/* _tic_diag(S, D, B, eps) -> Cockpit's TICDiag summed over the entries */
+static int l_tic_diag(lua_State *L)
+{
+    const float *S = samevec(L, 1, 1), *D = samevec(L, 2, 1);
+    lua_pushnumber(L, wb_persample_tic_diag(S, D, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)),
+                                            luaL_checknumber(L, 3), luaL_checknumber(L, 4)));
+    return 1;
+}
+
 /* _record_step(steps, logs, i, keep) -> written [, key]: wb/fit_loop.lua's
  * record_step walk in one call (with instruments every step it was about
  * 300 VM instructions and 40 C calls, a type() and a next() per key): each
@@ -617,7 +643,7 @@ int lwb_open_instruments(lua_State *L)
     static const luaL_Reg methods[] = {
         {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
         {"add_dot", ps_add_dot}, {"add_cross", ps_add_cross}, {"add_hist", ps_add_hist},
-        {"sum_sq", ps_sum_sq}, {"ce", ps_ce}, {"hess_diag", ps_hess_diag},
+        {"sum_sq", ps_sum_sq}, {"gsnr", ps_gsnr}, {"ce", ps_ce}, {"hess_diag", ps_hess_diag},
         {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts}, {NULL, NULL},
     };
     static const luaL_Reg pair_meta[] = {{"__gc", pair_gc}, {"__close", pair_gc}, {NULL, NULL}};
@@ -644,7 +670,7 @@ int lwb_open_instruments(lua_State *L)
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
-        {"_gsnr", l_gsnr},
+        {"_gsnr", l_gsnr}, {"_tic_diag", l_tic_diag},
         {"_params", l_params}, {"_pair", l_pair}, {"_record_step", l_record_step},
         {"_first_diff", l_first_diff},
         {NULL, NULL},

@@ -161,6 +161,77 @@ static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const
     }
 }
 
+/* out [I, O] = a^T dz for dz [B, O]: from the non-zeros, or one GEMM. */
+static void at_d(float *out, const float *a, const wb_persample_csr *sp, const float *dz,
+                 int64_t B, int64_t I, int64_t O)
+{
+    if (!sp) {
+        wb_sgemm(1, 0, I, O, B, 1.0f, a, I, dz, O, 0.0f, out, O);
+        return;
+    }
+    memset(out, 0, (size_t)(I * O) * sizeof *out);
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++) {
+            float v = sp->val[t], *o = out + (int64_t)sp->idx[t] * O;
+            for (int64_t j = 0; j < O; j++)
+                o[j] += v * dz[i * O + j];
+        }
+}
+
+/* One entry's GSNR term from its B per-sample gradients g_i = c x_i y_i
+ * (stride sx, sy; x NULL: 1), mean and variance in double. */
+static double exact_term(const float *x, int64_t sx, const float *y, int64_t sy, int64_t B,
+                         double c, double eps)
+{
+    double s1 = 0, s2 = 0;
+    for (int64_t i = 0; i < B; i++) {
+        double g = c * (x ? x[i * sx] : 1.0f) * y[i * sy];
+        s1 += g, s2 += g * g;
+    }
+    double m = s1 / (double)B, v = s2 / (double)B - m * m;
+    return m * m / ((v < 0 ? 0.0 : v) + eps);
+}
+
+/* The term of an entry with mean m and second moment q = sum g_i^2 / B
+ * (float32 sums), or exact_term's where the variance q - m^2 is under a
+ * tenth of q: there the sums' rounding (about 1e-7 q) is over 1e-6 of it. */
+#define GSNR_TERM(m, q, exact)                                                    \
+    do {                                                                          \
+        double v_ = (q) - (m) * (m);                                              \
+        total += v_ < 0.1 * (q) ? (exact) : (m) * (m) / (v_ + eps);               \
+    } while (0)
+
+wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,
+                                  const wb_persample_csr *sp, const float *dz, int64_t B,
+                                  int64_t I, int64_t O, int bias, double scale, double eps,
+                                  wb_err *err)
+{
+    float *sq = scratch(p, (size_t)(2 * I * O + B * O + (sp ? 0 : B * I)), err);
+    if (!sq)
+        return err ? err->code : WB_ENOMEM;
+    float *mg = sq + I * O, *d2 = mg + I * O;
+    float s2 = (float)(scale * scale);
+    for (int64_t k = 0; k < B * O; k++)
+        d2[k] = s2 * dz[k] * dz[k];
+    a2t_d2(sq, a, sp, d2, B, I, O, d2 + B * O);
+    at_d(mg, a, sp, dz, B, I, O);
+    double total = 0, rb = 1.0 / (double)B;
+    for (int64_t k = 0; k < I; k++)
+        for (int64_t j = 0; j < O; j++) {
+            double m = scale * rb * mg[k * O + j], q = rb * sq[k * O + j];
+            GSNR_TERM(m, q, exact_term(a + k, I, dz + j, O, B, scale, eps));
+        }
+    for (int64_t j = 0; bias && j < O; j++) {
+        double m = 0, q = 0;
+        for (int64_t i = 0; i < B; i++)
+            m += dz[i * O + j], q += d2[i * O + j];
+        m *= scale * rb, q *= rb;
+        GSNR_TERM(m, q, exact_term(NULL, 0, dz + j, O, B, scale, eps));
+    }
+    *sum = total;
+    return WB_OK;
+}
+
 wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
                               const float *a, const wb_persample_csr *sp,
                               const float *dz, int64_t B, int64_t I, int64_t O,

@@ -93,6 +93,19 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
                              int64_t B, int64_t I, int64_t O, int bias, int self,
                              wb_err *err);
 
+/* *sum = Cockpit's GSNR terms of one Dense layer summed over its entries,
+ * m^2 / (v + eps) with m = (1/B) sum_i g_i and v = max((1/B) sum_i g_i^2 -
+ * m^2, 0), g_i = scale a_i dz_i^T (bias: scale dz_i): from float32 sums
+ * of the same per-sample products, and, for an entry whose variance is
+ * under a tenth of its second moment, from its B products in double. Why:
+ * the float32 sums round by about 1e-7 of the second moment, which against
+ * eps = 1e-5 moved a term whose g_i are all equal (v = 0) by up to 1e-3,
+ * either way. WB_ENOMEM growing scratch. */
+wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,
+                                  const wb_persample_csr *sp, const float *dz, int64_t B,
+                                  int64_t I, int64_t O, int bias, double scale, double eps,
+                                  wb_err *err);
+
 /* sq_w [I, O] = sum_i (g_i)^2 of the kernel, sq_b [O] that of the bias
  * (NULL: none): overwritten, not accumulated. WB_ENOMEM growing scratch. */
 wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
@@ -180,6 +193,10 @@ double wb_persample_sqdist(const float *a, const float *b, int64_t n);
 double wb_persample_rowdot(const float *r, const float *b, const float *d, int64_t n);
 double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
                          int64_t n, double B, double eps);
+/* Cockpit's TICDiag term summed over n entries: sum (S_k / B) / (D_k +
+ * eps), S the sum of squared per-sample gradients, D the Hessian diagonal
+ * (wb_persample_hess_diag's), in double. */
+double wb_persample_tic_diag(const float *S, const float *D, int64_t n, double B, double eps);
 
 /* The parameter sums of a step's instruments in one pass over a tensor of
  * n entries (g its batch gradient, theta = theta_{t+1} after the step,

@@ -1,6 +1,6 @@
 /* test_persample_vec.c - the instruments' fused passes (core/persample_vec.c
- * wb_persample_params, sqdist, rowdot, gsnr; core/persample.c
- * wb_persample_dots) against plain loops of their definitions, and the same
+ * wb_persample_params, sqdist, rowdot, gsnr, tic_diag; core/persample.c
+ * wb_persample_dots, gsnr_layer) against plain loops of their definitions, and the same
  * bits from every SIMD copy (baseline, AVX2, AVX-512). */
 #include "harness.h"
 
@@ -103,8 +103,10 @@ static void test_sums(void)
 {
     setup();
     static float S[N];
-    for (int k = 0; k < N; k++)
-        S[k] = fabsf(t0[k]) + 1;
+    for (int k = 0; k < N; k++) { /* a second moment over m^2: the variance is > 0 */
+        float m = g[k] - 0.2f * tt[k];
+        S[k] = 32.0f * m * m + fabsf(t0[k]) + 1;
+    }
     double sq = 0, gs = 0;
     for (int k = 0; k < N; k++) {
         double d = (double)g[k] - tt[k], m = (double)g[k] - 0.2 * tt[k];
@@ -299,11 +301,75 @@ static void test_dots_columns(void)
     wb_persample_free(ps);
 }
 
+/* tic_diag equals its definition on every copy; gsnr clamps a variance
+ * rounded below 0 (S / B a hair under m^2) to 0: the term is m^2 / eps. */
+static void test_tic_and_clamp(void)
+{
+    setup();
+    static float S[N], D[N], m[N], q[N];
+    double want = 0, clamp = 0;
+    for (int k = 0; k < N; k++) {
+        S[k] = fabsf(g[k]), D[k] = fabsf(t0[k]) * 1e-3f;
+        want += S[k] / 16.0 / (D[k] + 1e-7);
+        m[k] = 0.5f + g[k], q[k] = 16.0f * m[k] * m[k] * (1.0f - 1e-6f);
+        clamp += (double)m[k] * m[k] / 1e-5;
+    }
+    for (int lv = 0; lv < 3; lv++) {
+        wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+        CHECK_NEAR(wb_persample_tic_diag(S, D, N, 16, 1e-7), want, 1e-12 * want);
+        CHECK_NEAR(wb_persample_gsnr(m, NULL, 0, q, N, 16, 1e-5), clamp, 1e-12 * clamp);
+    }
+    wb_simd_allow_avx2(1);
+}
+
+/* gsnr_layer equals its double definition from explicit per-sample
+ * gradients (dense and sparse rows), and on rows all equal each term is
+ * exactly m^2 / eps (variance 0), not a float32 rounding off it. */
+static void test_gsnr_layer(void)
+{
+    enum { B = 6, I = 40, O = 5 };
+    static float a[B * I], dz[B * O];
+    static int64_t row[B + 1];
+    static int32_t idx[B * I];
+    static float val[B * I];
+    wb_err err;
+    wb_persample *ps = wb_persample_new(&err);
+    REQUIRE(ps, "new");
+    for (int equal = 0; equal < 2; equal++) {
+        srand(9);
+        for (int k = 0; k < B * I; k++)
+            a[k] = equal ? a[k % I] : k % 3 == 0 ? rnd() : 0.0f;
+        for (int k = 0; k < B * O; k++)
+            dz[k] = equal ? (k < O ? rnd() : dz[k % O]) : rnd();
+        double want = 0, scale = 6.0;
+        for (int e = 0; e < I * O + O; e++) { /* kernel entries, then the bias's */
+            double s1 = 0, s2 = 0;
+            for (int i = 0; i < B; i++) {
+                double x = e < I * O ? a[i * I + e / O] : 1.0;
+                double gi = scale * x * dz[i * O + (e < I * O ? e % O : e - I * O)];
+                s1 += gi, s2 += gi * gi;
+            }
+            double mm = s1 / B, v = equal ? 0.0 : s2 / B - mm * mm;
+            want += mm * mm / (v + 1e-5);
+        }
+        wb_persample_csr sp = nonzeros(a, B, I, row, idx, val);
+        for (int dense = 0; dense < 2; dense++) {
+            double got = -1;
+            CHECK(wb_persample_gsnr_layer(ps, &got, a, dense ? NULL : &sp, dz, B, I, O, 1,
+                                          scale, 1e-5, &err) == WB_OK, "gsnr_layer");
+            CHECK_NEAR(got, want, 1e-6 * want);
+        }
+    }
+    wb_persample_free(ps);
+}
+
 int main(void)
 {
     RUN(test_params);
     RUN(test_params_step_back);
     RUN(test_sums);
+    RUN(test_tic_and_clamp);
+    RUN(test_gsnr_layer);
     RUN(test_rowdot);
     RUN(test_dots);
     RUN(test_dots_columns);

@@ -282,7 +282,7 @@ for line in open(sys.argv[1]):
         out["inner_test"] = ((p2 - B * g2 * g2) / (B - 1) / B / g2 ** 2) ** 0.5
         out["ortho_test"] = ((sq - p2 / g2) / (B - 1) / B / g2) ** 0.5
     out["gsnr"] = float(np.mean(gm ** 2 / ((G ** 2).mean(0) - gm ** 2 + 1e-5)))
-    out["tic"] = (sq / B) / (np.trace(H) + 1e-7)
+    out["tic_trace"] = (sq / B) / (np.trace(H) + 1e-7)
     print(json.dumps(out))
 ]==]
 
@@ -334,8 +334,8 @@ local function against_torch()
     if loss ~= "mse" and not c.dropout then -- fit's step is with the dropout masks
       local h = m:fit(x, y, {batch_size = c.B, shuffle = false, verbose = false,
         optimizer = wb.optim.SGD{lr = 0.1}, instruments = {"norm_test", "inner_test",
-          "ortho_test", "gsnr", "tic"}, every = 1})
-      for _, n in ipairs{"norm_test", "inner_test", "ortho_test", "gsnr", "tic"} do
+          "ortho_test", "gsnr", "tic_trace"}, every = 1})
+      for _, n in ipairs{"norm_test", "inner_test", "ortho_test", "gsnr", "tic_trace"} do
         r[n] = h.steps[n][1]
       end
       r.method = h.instruments.hess_trace_method
@@ -375,8 +375,8 @@ local function against_torch()
       for _, k in ipairs{"norm_test", "inner_test", "ortho_test", c.B > 1 and "gsnr" or nil} do
         if want[k] then close(k, r[k], want[k], 1e-4) else T.ok(r[k] ~= r[k], k .. " NaN") end
       end
-      -- tic divides by the trace: exact for relu/linear chains, else Hutchinson's
-      if r.method == "exact" then close("tic", r.tic, want.tic, 1e-4) end
+      -- tic_trace divides by the trace: exact for relu/linear chains, else Hutchinson's
+      if r.method == "exact" then close("tic_trace", r.tic_trace, want.tic_trace, 1e-4) end
     end
   end
   T.eq(n, #CASES, text)

@@ -162,26 +162,27 @@ end)
 -- }====================
 -- {==================== tic's error bar ====================
 
-T.test("tic under Hutchinson's trace records tic_se, by its definition, and the probes",
+T.test("tic_trace under Hutchinson's trace: tic_trace_se by its definition, and the probes",
     function()
   local m, x, y = case("tanh", 3, 12)
   local d, w0 = {x = x, y = y}, m:get_weights()
-  local h = one_step(m, x, y, {"tic", "hess_trace"})
+  local h = one_step(m, x, y, {"tic_trace", "hess_trace"})
   T.eq(h.instruments.hess_trace_method, "hutchinson")
   T.eq(h.instruments.hess_trace_probes, 8)
   local st = h.steps
-  local tic, se, tr, tr_se = st.tic[1], st.tic_se[1], st.hess_trace[1], st.hess_trace_se[1]
+  local tic, se, tr = st.tic_trace[1], st.tic_trace_se[1], st.hess_trace[1]
+  local tr_se = st.hess_trace_se[1]
   m:set_weights(w0) -- theta_t of step 1, where they were measured
   -- the trace and its standard error: 8 probes of the step's own seed (1)
   local r = wb.hessian.trace(m, d, {probes = 8, seed = 1})
   T.near(tr, r.mean, 1e-6 * math.abs(r.mean))
   T.near(tr_se, r.stderr, 1e-6 * r.stderr)
-  -- tic = s / (T + 1e-7) with s = sum_i ||g_i||^2 / B; its error to first order
+  -- tic_trace = s / (T + 1e-7) with s = sum_i ||g_i||^2 / B; its error to first order
   local ps = wb.instruments.per_sample(m, x, y)
   local s = (ps.norms * ps.norms):sum() / 12
   T.near(tic, s / (tr + 1e-7), 1e-5 * math.abs(tic))
   T.near(se, s * tr_se / (tr + 1e-7) ^ 2, 1e-9 + 1e-6 * se)
-  T.ok(se > 0, "tic_se " .. tostring(se))
+  T.ok(se > 0, "tic_trace_se " .. tostring(se))
   -- the trace's standard error is the spread of z^T H z over the probes /
   -- sqrt(probes): for Rademacher z, Var(z^T H z) = 2 (||H||_F^2 - sum_i H_ii^2),
   -- so over many seeds the mean of se^2 * probes comes to that
@@ -200,13 +201,13 @@ T.test("tic under Hutchinson's trace records tic_se, by its definition, and the 
   T.near(mean / n, trace, 4 * math.sqrt(var / 8 / n), "mean of the estimates")
 end)
 
-T.test("relu keeps the exact diagonal: no probes, tic_se 0, the trace of H", function()
+T.test("relu keeps the exact diagonal: no probes, tic_trace_se 0, the trace of H", function()
   local m, x, y = case("relu", 4, 10)
   local d, w0 = {x = x, y = y}, m:get_weights()
-  local h = one_step(m, x, y, {"tic", "hess_trace"})
+  local h = one_step(m, x, y, {"tic_trace", "hess_trace"})
   T.eq(h.instruments.hess_trace_method, "exact")
   T.eq(h.instruments.hess_trace_probes, nil)
-  T.eq(h.steps.tic_se[1], 0)
+  T.eq(h.steps.tic_trace_se[1], 0)
   T.eq(h.steps.hess_trace_se[1], 0)
   m:set_weights(w0)
   local H, trace = full(m, d), 0

@@ -116,14 +116,14 @@ T.test("the Hessian instruments under mse: linear last works (one-hot targets), 
       wb.nn.Dense(6, 3, {activation = last})}
   end
   local h = model("linear"):fit(x, y, {batch_size = 12, optimizer = "sgd", verbose = false,
-    loss = "mse", instruments = {"hess_trace", "hess_max", "tic"}})
+    loss = "mse", instruments = {"hess_trace", "hess_max", "tic_trace"}})
   -- step 1 is at the initial weights, on every row
   local m0 = model("linear")
   local r = wb.hessian.trace(m0, {x = x, y = t}, {probes = 8, seed = 1, loss = "mse"})
   T.near(h.steps.hess_trace[1], r.mean, 1e-4 * math.abs(r.mean), "hess_trace")
   local top = wb.hessian.eigs(m0, {x = x, y = t}, {k = 1, loss = "mse"}).values[1]
   T.near(h.steps.hess_max[1], top, 1e-3 * math.abs(top), "hess_max")
-  for _, n in ipairs{"hess_trace", "hess_max", "tic"} do
+  for _, n in ipairs{"hess_trace", "hess_max", "tic_trace"} do
     local steps = 0
     T.check_error("fit: instrument " .. n .. " needs the Hessian, which is computed for loss "
       .. "mse only with a last layer that is not softmax (this model's last activation is "
@@ -146,13 +146,14 @@ T.test("a Flatten keeps hess_trace exact: the same trace as without it", functio
       wb.nn.Dense(8, 3, {activation = "softmax"})}
     if flat then table.insert(layers, 1, wb.nn.Flatten()) end
     local h = wb.nn.Sequential(layers):fit(x, y, {batch_size = 8, seed = 1, verbose = false,
-      instruments = {"hess_trace", "tic"}})
+      instruments = {"hess_trace", "tic", "tic_trace"}})
     T.eq(h.instruments.hess_trace_method, "exact", flat and "with Flatten" or "without")
     out[#out + 1] = h.steps
   end
   for i = 1, #out[1].hess_trace do
     T.eq(out[2].hess_trace[i], out[1].hess_trace[i], "hess_trace " .. i)
     T.eq(out[2].tic[i], out[1].tic[i], "tic " .. i)
+    T.eq(out[2].tic_trace[i], out[1].tic_trace[i], "tic_trace " .. i)
   end
 end)
 

@@ -118,6 +118,20 @@ function PerSample:add_hist(layer, a, scale, lo, hi) end
 ---Example: ps:sum_sq(m[1], x, 32, wb.zeros(784, 128), wb.zeros(128))
 function PerSample:sum_sq(layer, a, scale, out_w, out_b) end
 
+---wb.PerSample:gsnr(layer, a, scale, eps) -> number
+---The layer's terms of Cockpit's GSNR summed over its entries, m^2 / (v +
+---eps) with m the mean of the per-sample gradients g_i and v = max(mean of
+---g_i^2 - m^2, 0), from sums of the same per-sample products, in double
+---over the B rows where v is under a tenth of the mean of g_i^2 (float32
+---sums would leave v = 0 off by about 1e-9).
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---@param eps number
+---@return number
+---Example: local s = ps:gsnr(m[1], x, 32, 1e-5)
+function PerSample:gsnr(layer, a, scale, eps) end
+
 ---wb.PerSample:hess_diag(layers, inputs, out) -> number
 ---The exact diagonal of the Hessian of the mean softmax cross-entropy on
 ---begin's B rows (L2 included) for a chain of Dense layers (relu or linear,

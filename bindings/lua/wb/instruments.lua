@@ -22,39 +22,46 @@ local hessian = require "wb.hessian"
 ---layer's input and output gradient (no batch x parameters tensor).
 ---model:fit{instruments = wb.instruments.economy, every = 1} records them in
 ---history.steps (grad_norm, distance, update_size, norm_test, inner_test,
----ortho_test, gsnr, alpha, tic (Cockpit's TICTrace: sum_i ||g_i||^2 / B
----over the Hessian's trace + 1e-7) and tic_se, hess_max (the largest
----eigenvalue (algebraic, as Cockpit) of the batch's Hessian: a negative
----eigenvalue of larger magnitude is not it) and hess_max_residual (its
----Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se; per
----Dense layer j also grad_norm_j, distance_j, update_size_j) and
----history.instruments (grad_hist: per measured step, counts of the
----per-sample gradient entries in 64 equal bins over [lo, hi) = [-1, 1),
----entries outside in the end bins; seconds and calls per instrument,
----hess_trace_method: the trace behind hess_trace and tic, "exact" (the
----sum of the exact Hessian diagonal, for relu/linear Dense models, Flatten
----layers allowed, under cross-entropy; standard errors 0) or "hutchinson"
----(other activations or mse: hess_trace_probes = 8 Rademacher probes; the
----trace T's standard error se (hess_trace_se) is their spread / sqrt(8),
----tic_se = |tic| se / |T + 1e-7|, to first order), and
----hess_max = {eigenvalue (which: "largest (algebraic, ...)"), products,
----max_residual, tol, cold, warm, warm_tol,
+---ortho_test, gsnr, alpha, tic (Cockpit's TICDiag, its presets' tic: sum
+---over parameters j of E[g_ij^2] / (H_jj + 1e-7), H_jj the exact Hessian
+---diagonal; only for relu/linear Dense layers, Flatten between them, a
+---softmax or linear last, under cross-entropy: refused at fit's start
+---otherwise), tic_trace and tic_trace_se (TICTrace, Thomas et al. 2020:
+---sum_i ||g_i||^2 / B over the Hessian's trace + 1e-7), hess_max (the
+---largest eigenvalue (algebraic, as Cockpit) of the batch's Hessian: a
+---negative eigenvalue of larger magnitude is not it) and hess_max_residual
+---(its Lanczos pair's ||H v - l v|| / |l|), hess_trace and hess_trace_se;
+---per Dense layer j also grad_norm_j, distance_j, update_size_j) and
+---history.instruments (grad_hist: per measured step, counts of the true
+---per-sample gradient entries (as Cockpit's GradHist1d, which undoes
+---BackPACK's 1/B) in 64 equal bins over [lo, hi) = [-1, 1), entries
+---outside in the end bins (Cockpit's default: 100 bins over [-2, 2]);
+---seconds and calls per instrument, hess_trace_method: the trace behind
+---hess_trace and tic_trace, "exact" (the exact diagonal's sum, where tic is
+---computed; standard errors 0) or "hutchinson" (other models or mse:
+---hess_trace_probes = 8 Rademacher probes; the trace T's standard error se
+---(hess_trace_se) is their spread / sqrt(8), tic_trace_se = |tic_trace| se
+---/ |T + 1e-7|, to first order; where |T| < 2 se neither hess_trace nor
+---tic_trace means anything), and hess_max = {eigenvalue (which: "largest
+---(algebraic, ...)"), products, max_residual, tol, cold, warm, warm_tol,
 ---gradient_weight}: Lanczos stopped on a Kato-Temple bound (tol, then
 ---warm_tol), cold from the batch gradient, then warm-started from the last
 ---Ritz vector plus the gradient, at most `warm` products after the first;
----update: "sgd" or "measured", how alpha read the update). alpha, gsnr
----and the three tests are NaN at batch size 1 (a variance of one row is
----undefined), e.g. at a last partial batch of one row. tic, hess_max and
----hess_trace with loss mse take one-hot targets; a softmax last layer is
----refused there (the Hessian is not computed for it). With Dropout in the
----model, the per-sample statistics are of the step's own gradients (its
----dropout masks), while hess_max, hess_trace and the trace in tic are of
----the loss with Dropout off, as wb.hessian's. With L2 in the model, loss,
+---update: "sgd" or "measured", how alpha read the update). alpha is refused
+---under loss mse (its losses are cross-entropy's), is -1 at lr 0 (no step,
+---as Cockpit's), and NaN at a fit's last step (its end would be the next
+---batch, which never comes) and at a step whose next batch has one row. alpha, gsnr and the three tests are NaN at batch size 1 (a variance
+---of one row is undefined). tic_trace, hess_max and hess_trace with loss
+---mse take one-hot targets; a softmax last layer is refused there (the
+---Hessian is not computed for it). With Dropout in the model, the
+---per-sample statistics are of the step's own gradients (its dropout
+---masks), while hess_max, hess_trace and tic_trace's trace are of the loss
+---with Dropout off, as wb.hessian's. With L2 in the model, loss,
 ---grad_norm, update_size and the Hessian's instruments (hess_max,
----hess_trace, the trace in tic) are of the loss fit minimises (data + the
----L2 penalty); the per-sample ones (the tests, gsnr, grad_hist, tic's
----numerator, alpha's losses and slopes) of the data loss alone (L2's term
----is no sample's). Under a loss function of
+---hess_trace, the diagonal and trace in tic and tic_trace) are of the loss
+---fit minimises (data + the L2 penalty); the per-sample ones (the tests,
+---gsnr, grad_hist, tic's numerators, alpha's losses and slopes) of the data
+---loss alone (L2's term is no sample's). Under a loss function of
 ---one's own, per-sample gradients are B times row i's share of its
 ---grad_output: right for a mean over rows of per-row terms (as every
 ---built-in loss is), meaningless for a loss that mixes rows. Across
@@ -64,8 +71,8 @@ local hessian = require "wb.hessian"
 ---the save (batch <= 64) and hess_max after it (a float32 warm start).
 ---Presets (lists of names, listed below under Values): wb.instruments.economy
 ---(Cockpit's) and wb.instruments.full (economy + tic, hess_trace,
----hess_max); wb.instruments.NAMES is every instrument (gsnr is in neither
----preset, as in Cockpit).
+---hess_max); wb.instruments.NAMES is every instrument (gsnr and tic_trace
+---are in neither preset, as in Cockpit).
 ---Example: local h = m:fit(d.train, {instruments = wb.instruments.economy, every = 16})
 local M = wb.instruments or {}
 wb.instruments = M
@@ -86,8 +93,9 @@ M.economy = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss"
 ---wb.instruments.full
 ---@type string[]
 ---Cockpit's "full" preset: wb.instruments.economy plus the curvature
----instruments tic, hess_trace (Cockpit's "business") and hess_max, each a
----few Hessian-vector products per measured step (use a larger every).
+---instruments tic (TICDiag), hess_trace (Cockpit's "business") and
+---hess_max, each a few Hessian-vector products per measured step (use a
+---larger every); tic needs a relu/linear Dense model under cross-entropy.
 ---Cockpit's 2-D gradient histogram is not provided. Pass it, or the string
 ---"full", as model:fit's or an experiment config's instruments.
 ---Example: local h = m:fit(d.train, {instruments = wb.instruments.full, every = 50})
@@ -97,11 +105,12 @@ M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
 ---wb.instruments.NAMES
 ---@type string[]
 ---Every instrument model:fit's instruments option accepts (any non-empty
----list of these names); gsnr (Cockpit's MeanGSNR) is in neither preset.
+---list of these names); gsnr (Cockpit's MeanGSNR) and tic_trace
+---(Cockpit's TICTrace) are in neither preset.
 ---What each records: help(wb.instruments).
 ---Example: m:fit(d.train, {instruments = {"grad_norm", "gsnr"}, every = 10})
 M.NAMES = {"loss", "grad_norm", "distance", "update_size", "norm_test", "inner_test",
-  "ortho_test", "gsnr", "alpha", "tic", "grad_hist", "hess_max", "hess_trace"}
+  "ortho_test", "gsnr", "alpha", "tic", "tic_trace", "grad_hist", "hess_max", "hess_trace"}
 
 -- {==================== the model's Dense layers ====================
 
@@ -120,31 +129,6 @@ function M._dense_positions(model, fname)
   end
   if #out == 0 then error(fname .. ": the model has no Dense layer", 3) end
   return out
-end
-
--- The model's Dense layers when they are a chain (n of them, Flatten
--- layers anywhere but last: pure reshapes), relu or linear with a softmax
--- or linear last, under cross-entropy: the chain whose Hessian diagonal
--- PerSample:hess_diag computes exactly (the Hessian is the Gauss-Newton
--- matrix there), and their positions in the model (each Dense reads its
--- own input there). nil otherwise.
-function M._exact_chain(model, n, loss)
-  if loss ~= "cross_entropy" or args.typename(model[#model]) ~= "wb.Dense" then return nil end
-  local chain, pos = {}, {}
-  for i = 1, #model do
-    local l, kind = model[i], args.typename(model[i])
-    if kind == "wb.Dense" then
-      local act, last = l.activation, #chain + 1 == n
-      if not (not last and (act == "relu" or act == "linear") or
-          last and (act == "softmax" or act == "linear")) then
-        return nil
-      end
-      chain[#chain + 1], pos[#chain + 1] = l, i
-    elseif kind ~= "wb.Flatten" then
-      return nil
-    end
-  end
-  return chain, pos
 end
 
 -- }====================
@@ -337,9 +321,11 @@ end
 -- The same unchecked, for fit's callback (wb/instruments_samples.lua), which
 -- passes its own numbers at every measured step.
 function M._alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
+  -- no step (lr 0): -1 first, as Cockpit's (its fit is singular at t = 0,
+  -- and _get_alpha returns -1 then); fit's slopes there are 0 / 0
+  if t == 0 then return -1 end
   -- a variance of one row is 0/0: no weights, no fit (else -1 every step)
   if vf0 ~= vf0 or vf1 ~= vf1 or vd0 ~= vd0 or vd1 ~= vd1 then return 0 / 0 end
-  if t == 0 then return -1 end
   -- the inverse variances, 0 taken as 1e-10 (written out: four calls a step)
   local w0, w1 = 1 / (vf0 == 0 and 1e-10 or vf0), 1 / (vf1 == 0 and 1e-10 or vf1)
   local w2, w3 = 1 / (vd0 == 0 and 1e-10 or vd0), 1 / (vd1 == 0 and 1e-10 or vd1)

@@ -18,15 +18,19 @@
 -- bit, and keep_dz only copies a buffer.
 --
 -- Definitions follow Cockpit (cockpit/quantities/*.py; see wb/instruments.lua
--- for the test statistics and alpha). Differences: tic is Cockpit's TICTrace
--- (sum of second moments over the Hessian trace, Thomas et al. 2020), not
--- TICDiag. The trace behind hess_trace and tic is, as in Cockpit, the sum of
--- the exact Hessian diagonal (persample.h hess_diag, the trace alone; for
--- relu/linear Dense chains the Hessian is the Gauss-Newton matrix) when every layer is such a
--- Dense (or a Flatten) and the loss is cross-entropy (history.instruments.hess_trace_method
+-- for the test statistics and alpha). tic is Cockpit's TICDiag (tic.py,
+-- the presets' curvature "diag_h"): sum over parameters j of E[g_ij^2] /
+-- (H_jj + 1e-7), H_jj the exact Hessian diagonal (persample.h hess_diag;
+-- for relu/linear Dense chains under cross-entropy it is the Gauss-Newton
+-- diagonal), refused at fit's start on other models (Cockpit's BackPACK
+-- DiagHessian is exact there too, and an estimated diagonal in a
+-- denominator is meaningless); tic_trace is TICTrace (Thomas et al. 2020).
+-- The trace behind hess_trace and tic_trace is, as in Cockpit, the sum of
+-- the exact Hessian diagonal (the trace alone) on such chains
+-- (history.instruments.hess_trace_method
 -- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
 -- probes in history.instruments.hess_trace_probes, its standard error in
--- hess_trace_se and, carried to first order, tic_se). hess_max, the largest
+-- hess_trace_se and, carried to first order, tic_trace_se). hess_max, the largest
 -- eigenvalue (algebraic, as Cockpit's eigsh "LA"), is three-term
 -- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
 -- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
@@ -59,9 +63,9 @@ local HESS_PROBES = 8
 local KNOWN = {}
 for _, n in ipairs(M.NAMES) do KNOWN[n] = true end
 local NEEDS_SAMPLES = {norm_test = true, inner_test = true, ortho_test = true, gsnr = true,
-  tic = true, grad_hist = true, alpha = true}
+  tic = true, tic_trace = true, grad_hist = true, alpha = true}
 local NEEDS_LOSS = {alpha = "per-sample losses", tic = "the Hessian", hess_max = "the Hessian",
-  hess_trace = "the Hessian"}
+  hess_trace = "the Hessian", tic_trace = "the Hessian"}
 
 -- {==================== schedule ====================
 
@@ -140,7 +144,7 @@ function Cb:on_train_begin(model)
   local on = self.on
   local pos = M._dense_positions(model, "fit: instruments")
   local act = model[#model].activation
-  for _, n in ipairs{"tic", "hess_max", "hess_trace"} do -- core/hvp.c: no softmax with mse
+  for _, n in ipairs{"tic", "tic_trace", "hess_max", "hess_trace"} do -- core/hvp.c: no softmax with mse
     if on[n] and self.loss == "mse" and act == "softmax" then
       error(string.format("fit: instrument %s needs the Hessian, which is computed for "
         .. "loss mse only with a last layer that is not softmax (this model's last "
@@ -161,7 +165,8 @@ function Cb:on_train_begin(model)
         update_size = "update_size_" .. j}}
   end
   if on.distance then self.theta0 = clones(params) end
-  local hess = on.hess_max or on.hess_trace or on.tic
+  local trace = on.hess_trace or on.tic_trace -- the Hessian's trace is taken
+  local hess = on.hess_max or trace or on.tic
   if hess then self.swap = clones(params) end
   -- plain SGD without L2: an update is -lr times the mean gradient
   local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
@@ -194,7 +199,7 @@ function Cb:on_train_begin(model)
   end
   -- theta_t, copied before each measured step, when the Hessian is taken
   -- there, when the mean per-sample gradient strips L2's term from it
-  -- (Cb:_project, Cb:_gsnr), or for the pass of the sums' own (without the
+  -- (Cb:_project), or for the pass of the sums' own (without the
   -- watch) when the update is not known from the gradient
   self.need_theta = hess or self.samples and l2 or
     not self.watch and not self.fast and self.need_sums
@@ -202,10 +207,17 @@ function Cb:on_train_begin(model)
   -- two buffers for the update: a step's end of alpha reads the last one
   if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
   if on.alpha and self.fast then self.gsave = clones(params) end
-  if on.gsnr then self.sumsq = clones(params) end
+  if on.tic then self.sumsq = clones(params) end
   self.exact, self.exact_pos = nil, nil
-  if on.hess_trace or on.tic then self.exact, self.exact_pos = M._exact_chain(model, #pos,
+  local why
+  if trace or on.tic then self.exact, self.exact_pos, why = M._exact_chain(model, #pos,
     self.loss) end
+  if on.tic and not self.exact then
+    error("fit: instrument tic needs the exact Hessian diagonal: relu/linear Dense layers "
+      .. "(Flatten between them) with a softmax or linear last, under cross-entropy; "
+      .. why .. " (tic_trace divides by an estimated trace instead)", 0)
+  end
+  if on.tic then self.tdiag = clones(params) end
   if self.exact then self.hinputs = {} end
   self.hdata, self.dot_args = {}, {}
   if self.samples or self.exact then self.ps = M.Scratch() end
@@ -218,9 +230,9 @@ function Cb:on_train_begin(model)
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,
     update = on.alpha and (self.fast and "sgd" or "measured") or nil,
-    hess_trace_method = (on.hess_trace or on.tic) and (self.exact and "exact" or
+    hess_trace_method = (trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
-    hess_trace_probes = (on.hess_trace or on.tic) and not self.exact and HESS_PROBES or nil,
+    hess_trace_probes = trace and not self.exact and HESS_PROBES or nil,
     hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
       tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
       gradient_weight = LANCZOS_GRAD} or nil}
@@ -237,7 +249,7 @@ end
 -- not when the collector gets to them: Lua sees only their small boxes, so
 -- a script fitting many models would hold every fit's copies and fault in
 -- fresh pages for each.
-local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq"}
+local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq", "tdiag"}
 
 function Cb:on_train_end()
   if self.watch then self.watch:_watch(nil); self.watch = nil end -- before theta0 goes
@@ -336,7 +348,9 @@ function Cb:on_train_batch_end(step, logs)
   end
   if self.samples and track then sq, t0 = self:_samples(logs, B, t0) end
   if on.alpha then self:_alpha(logs, B, t0) end
-  if track and (on.hess_max or on.hess_trace or on.tic) then self:_hessian(logs, B, sq) end
+  if track and (on.hess_max or on.hess_trace or on.tic or on.tic_trace) then
+    self:_hessian(logs, B, sq)
+  end
   -- the next step reads dL/dz when measured or when it ends alpha's fit
   if self.samples and not (self.tracked(step + 1) or self.alpha_start ~= nil) then
     self:_keep(false)

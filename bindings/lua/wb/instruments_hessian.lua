@@ -1,9 +1,10 @@
 -- wb/instruments_hessian.lua: the Hessian instruments of the fit
--- instruments (wb/instruments_fit.lua's callback, Cb): hess_max, hess_trace
--- and tic at theta_t on the step's batch. Definitions and where the numbers
+-- instruments (wb/instruments_fit.lua's callback, Cb): hess_max, hess_trace,
+-- tic and tic_trace at theta_t on the step's batch. Definitions and where the numbers
 -- come from: the header of wb/instruments_fit.lua.
 local _ENV = require "wb.std"
 local wb = require "wb"
+local args = require "wb.args"
 local M = wb.instruments
 local Cb = M._Cb
 local clock = (wb.sys and wb.sys.time) or os.clock
@@ -11,6 +12,35 @@ local timed = Cb._timed
 local L = M._LANCZOS
 local HESS_PROBES = M._HESS_PROBES -- Hutchinson probes per trace
 local TIC_EPS = 1e-7  -- Cockpit's stabiliser
+
+-- The model's Dense layers when they are a chain (n of them, Flatten
+-- layers anywhere but last: pure reshapes), relu or linear with a softmax
+-- or linear last, under cross-entropy: the chain whose Hessian diagonal
+-- PerSample:hess_diag computes exactly (the Hessian is the Gauss-Newton
+-- matrix there), and their positions in the model (each Dense reads its
+-- own input there). Otherwise nil, nil and why not.
+function M._exact_chain(model, n, loss)
+  if loss ~= "cross_entropy" then return nil, nil, "this fit's loss is " .. tostring(loss) end
+  if args.typename(model[#model]) ~= "wb.Dense" then
+    return nil, nil, "this model's last layer is a " .. args.typename(model[#model])
+  end
+  local chain, pos = {}, {}
+  for i = 1, #model do
+    local l, kind = model[i], args.typename(model[i])
+    if kind == "wb.Dense" then
+      local act, last = l.activation, #chain + 1 == n
+      if not (not last and (act == "relu" or act == "linear") or
+          last and (act == "softmax" or act == "linear")) then
+        return nil, nil, string.format("this model's layer %d is a Dense with activation %s",
+          i, tostring(act))
+      end
+      chain[#chain + 1], pos[#chain + 1] = l, i
+    elseif kind ~= "wb.Flatten" then
+      return nil, nil, string.format("this model's layer %d is a %s", i, kind)
+    end
+  end
+  return chain, pos
+end
 
 -- hess_max: Lanczos on this batch's Hessian, warm-started from the last
 -- eigenvector, and the relative residual of the value it reports.
@@ -38,6 +68,24 @@ function Cb:_hess_max(logs, data, B)
   rec.max_residual = math.max(rec.max_residual, res)
 end
 
+-- Cockpit's TICDiag (cockpit/quantities/tic.py, TICDiag._compute):
+-- (B * sum_grad_squared / (diag_h + eps)).sum() with BackPACK's per-sample
+-- gradients g_i / B, i.e. the sum over parameters j of (sum_i g_ij^2 / B) /
+-- (H_jj + 1e-7): a sum, not a mean, over parameters. H_jj is the exact
+-- diagonal (self.tdiag, the layers' parameters' shapes), of the loss fit
+-- minimises (with L2's 2 l2 on kernels, as hess_trace); sum_i g_ij^2 is of
+-- the data loss (self.sumsq, filled by Cb:_samples at this step). Returns
+-- the diagonal's sum, the trace (hess_trace's, for free).
+function Cb:_tic(logs, B)
+  local h, inputs, D, S = self.model._h, self.hinputs, self.tdiag, self.sumsq
+  for i, p in ipairs(self.exact_pos) do inputs[i] = h[p] end
+  local trace = self.ps:hess_diag(self.exact, inputs, D)
+  local total = 0
+  for k = 1, #D do total = total + M._tic_diag(S[k], D[k], B, TIC_EPS) end
+  logs.tic = total
+  return trace
+end
+
 -- The Hessian's trace on this batch: the exact diagonal's sum, or
 -- Hutchinson's estimate and its standard error.
 function Cb:_hess_trace(logs, data, B)
@@ -58,20 +106,27 @@ function Cb:_hessian_at(logs, B, sq, data)
     self:_hess_max(logs, data, B)
     t0 = timed(self, "hess_max", t0)
   end
-  if on.hess_trace or on.tic then
-    local mean, se = self:_hess_trace(logs, data, B)
-    if on.hess_trace then
-      logs.hess_trace, logs.hess_trace_se = mean, se
-      t0 = timed(self, "hess_trace", t0)
-    end
-    if on.tic then
-      -- tic = s / (T + eps), s = sq / B exact, T the trace; with Hutchinson's
-      -- T (standard error se, the spread over its probes / sqrt(probes)) the
-      -- first-order (delta method) error is s se / (T + eps)^2; 0 when exact
-      local d = mean + TIC_EPS
-      logs.tic, logs.tic_se = (sq / B) / d, se == 0 and 0 or (sq / B) * se / (d * d)
-      timed(self, "tic", t0)
-    end
+  local mean, se
+  if on.tic then -- the exact diagonal, whose sum is the trace
+    mean, se = self:_tic(logs, B), 0
+    t0 = timed(self, "tic", t0)
+  end
+  if (on.hess_trace or on.tic_trace) and not mean then
+    mean, se = self:_hess_trace(logs, data, B)
+  end
+  if on.hess_trace then
+    logs.hess_trace, logs.hess_trace_se = mean, se
+    t0 = timed(self, "hess_trace", t0)
+  end
+  if on.tic_trace then
+    -- tic_trace = s / (T + eps), s = sq / B exact, T the trace; with
+    -- Hutchinson's T (standard error se, the spread over its probes /
+    -- sqrt(probes)) the first-order (delta method) error is s se / (T +
+    -- eps)^2; 0 when exact
+    local d = mean + TIC_EPS
+    logs.tic_trace = (sq / B) / d
+    logs.tic_trace_se = se == 0 and 0 or (sq / B) * se / (d * d)
+    timed(self, "tic_trace", t0)
   end
 end
 

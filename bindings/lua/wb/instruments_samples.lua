@@ -194,7 +194,12 @@ function Cb:_samples(logs, B, t0)
   for j = 1, #layers do
     local l = layers[j]
     local a = h[l.i]
-    if on.norm_test or on.ortho_test or on.tic then ps:add_norms(l.layer, a, B) end
+    if on.norm_test or on.ortho_test or on.tic_trace then ps:add_norms(l.layer, a, B) end
+    -- per parameter sum_i g_i^2 (tic), read now: the Hessian's calls may
+    -- overwrite the layers' dL/dz
+    if on.tic then
+      ps:sum_sq(l.layer, a, B, self.sumsq[l.k + 1], self.sumsq[l.k + 2])
+    end
     g2 = g2 + self.sums[j][2]
   end
   local sq, _, _, p2 = ps:moments(SQ, PROJ1)
@@ -221,20 +226,16 @@ end
 -- Cockpit's MeanGSNR: mean over parameters of g^2 / (E[g_i^2] - g^2 + eps);
 -- NaN for one row, where the variance is undefined (Cockpit's 0 makes it
 -- g^2 / eps: 1e5 g^2, a spike at a last batch of one row), as the tests'.
+-- g is the mean per-sample gradient (L2's term is no sample's), g and the
+-- variance from sums of the same per-sample products, in double where the
+-- variance is small (persample.h wb_persample_gsnr_layer: float32 sums
+-- left a variance of 0 off by 1e-9).
 function Cb:_gsnr(logs, B)
   if B < 2 then logs.gsnr = 0 / 0; return end
-  local total, count, h, S = 0, 0, self.model._h, self.sumsq
+  local total, count, h = 0, 0, self.model._h
   for _, l in ipairs(self.layers) do
-    self.ps:sum_sq(l.layer, h[l.i], B, S[l.k + 1], S[l.k + 2])
-    for q = 1, #l.p do
-      local k = l.k + q
-      if q == 1 and l.l2 > 0 then -- the mean gradient is g - 2 l2 theta_t
-        total = total + M._gsnr(l.g[q], S[k], B, GSNR_EPS, self.theta[k], 2 * l.l2)
-      else
-        total = total + M._gsnr(l.g[q], S[k], B, GSNR_EPS)
-      end
-      count = count + S[k]:numel()
-    end
+    total = total + self.ps:gsnr(l.layer, h[l.i], B, GSNR_EPS)
+    for q = 1, #l.p do count = count + l.p[q]:numel() end
   end
   logs.gsnr = total / count
 end

@@ -19,11 +19,16 @@ local function verdict(xs, what, name, lower)
   local change = string.format("%s %s %s", what, w.diff < 0 and "-" or "+",
     fmt(math.abs(w.diff), name))
   if not w.p then return change .. " (one seed: no verdict)" end
+  if w.no_spread then return change .. " (the same in every seed: no test)" end
   local interval = string.format(", 95 %% CI [%s, %s]", fmt(w.lo, name), fmt(w.hi, name))
   local better = lower and w.hi < 0 or not lower and w.lo > 0
   local worse = lower and w.lo > 0 or not lower and w.hi < 0
+  -- one comparison of several: the report's C2 decides its parts with Holm's
+  -- correction over all of them, which may leave undecided what this says
   return change .. interval .. (better and ": better with the restored weights"
     or worse and ": better with the last weights" or ": not decided by the seeds")
+    .. ((better or worse) and " (this comparison alone, uncorrected; the report's C2 "
+    .. "corrects over its parts)" or "")
 end
 
 -- The finished runs of variant v, and what is said of the others: a run

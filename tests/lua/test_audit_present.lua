@@ -169,6 +169,8 @@ else
     local cmd = string.format("env HOME=%s INPUTRC=/dev/null WB_HISTORY=%s/hist TERM=xterm %s",
       dir, dir, T.wb)
     T.eq(tmux("new-session -d -s a -x 200 -y 40 '" .. cmd .. "'"), 0)
+    -- the REPL's fit runs until interrupted: its server goes however the test ends
+    local _ <close> = setmetatable({}, {__close = function() tmux("kill-server") end})
     local _, screen
     local line = "d = wb.data.mnist().train:subset(1, 600); m = wb.nn.Sequential{wb.nn.Dense(784, 256, {activation = 'relu'}), "
       .. "wb.nn.Dense(256, 10, {activation = 'softmax'})}; m:fit(d, {epochs = 100000, "
@@ -183,7 +185,6 @@ else
       _, screen = tmux("capture-pane -p -J -S -200 -t a")
       return screen:find("interrupted!", 1, true)
     end)
-    tmux("kill-server")
     local msg = screen:match("[^\n]*interrupted![^\n]*")
     T.ok(msg:find("interrupted! fit stopped in epoch %d+, at step %d+ of the fit; "
       .. "model.history holds the %d+ completed epochs$"), msg)

@@ -300,6 +300,7 @@ local NEEDS = {
   ["wb.sys.fail"] = "raises on purpose",
   ["wb.HessianOperator"] = "mse on float targets [n, C]; here y is labels",
   ["wb.hessian.Operator"] = "m[2] is a Dense there; here the Dropout",
+  ["wb.instruments.full"] = "its tic needs a model without Dropout, as it says; m has one",
   ["wb.image.bbox"] = "x is one image [1, 784] there; here a batch",
   ["wb.image.centre_of_mass"] = "x is one image [1, 784] there; here a batch",
 }

@@ -130,7 +130,7 @@ end)
 
 T.test("README and the man page: every WB_ variable the code reads is documented", function()
   -- internal: set by the runner and report.lua for their children
-  local internal = {WB_ECHO = true, WB_RUNNER_FD = true}
+  local internal = {WB_ECHO = true, WB_RUNNER_FD = true, WB_CONCURRENT_JOBS = true}
   local st, out = T.sh("grep -rhoE 'getenv\\(\"WB_[A-Z_]+' bindings core")
   T.eq(st, 0)
   local read = {}

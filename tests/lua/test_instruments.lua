@@ -396,5 +396,4 @@ T.test("warm-started hess_max matches a cold Lanczos within its recorded residua
 end)
 
 -- }====================
-
 T.done()

@@ -120,8 +120,7 @@ end
 
 ---wb.Sequential:fit(train, opts) -> wb.History
 ---Trains on a dataset, or on tensors: fit(x, y, opts) with x [n, ...] (float,
----used as given: 0..255 pixels not divided by 255 train as such; or uint8,
----divided by 255) and y uint8 [n] class ids from 0, as evaluate takes
+---used as given, 0..255 ones too; or uint8, / 255) and y uint8 [n] class ids from 0, as evaluate takes
 ---them. opts: loss ("sparse_categorical_crossentropy", the default, fused
 ---with the softmax head; "categorical_crossentropy", "mse", "hinge",
 ---"squared_hinge" (Keras's); or a function, see wb.losses, whose gradient

@@ -98,7 +98,7 @@ M.economy = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss"
 ---larger every); tic needs a relu/linear Dense model under cross-entropy.
 ---Cockpit's 2-D gradient histogram is not provided. Pass it, or the string
 ---"full", as model:fit's or an experiment config's instruments.
----Example: local h = m:fit(d.train, {instruments = wb.instruments.full, every = 50})
+---Example: local h = m:fit(d.train, {instruments = "full", every = 50}) -- m: no Dropout
 M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
   "norm_test", "ortho_test", "update_size", "tic", "hess_trace", "hess_max"}
 

@@ -515,17 +515,6 @@ static int l_params(lua_State *L)
     return 4;
 }
 
-/* _gsnr(g, S, B, eps [, w, c]) -> Cockpit's GSNR summed over the entries */
-static int l_gsnr(lua_State *L)
-{
-    const float *g = samevec(L, 1, 1), *S = samevec(L, 2, 1);
-    const float *w = lua_isnoneornil(L, 5) ? NULL : samevec(L, 5, 1);
-    lua_pushnumber(L, wb_persample_gsnr(g, w, luaL_optnumber(L, 6, 0), S,
-                                        (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)),
-                                        luaL_checknumber(L, 3), luaL_checknumber(L, 4)));
-    return 1;
-}
-
 /* _tic_diag(S, D, B, eps) -> Cockpit's TICDiag summed over the entries */
 static int l_tic_diag(lua_State *L)
 {
@@ -670,7 +659,7 @@ int lwb_open_instruments(lua_State *L)
     lua_pushcfunction(L, l_keep_dz);
     lua_setfield(L, -2, "keep_dz");
     static const luaL_Reg helpers[] = {
-        {"_gsnr", l_gsnr}, {"_tic_diag", l_tic_diag},
+        {"_tic_diag", l_tic_diag},
         {"_params", l_params}, {"_pair", l_pair}, {"_record_step", l_record_step},
         {"_first_diff", l_first_diff},
         {NULL, NULL},

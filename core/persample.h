@@ -184,15 +184,11 @@ wb_status wb_persample_ce(double *loss, const float *z, const uint8_t *y, int64_
                           int64_t C, wb_err *err);
 
 /* Vector helpers of the instruments, in double over float data (n >= 0):
- * sum (a - b)^2 (b NULL: sum a^2), and Cockpit's GSNR sum over k of
- * m_k^2 / (S_k / B - m_k^2 + eps) with the mean gradient m = g - c w (w
- * NULL: m = g) and S the sum of squares. */
+ * sum (a - b)^2 (b NULL: sum a^2). */
 double wb_persample_sqdist(const float *a, const float *b, int64_t n);
 /* sum (r_k + b_k) d_k (b NULL: sum r_k d_k) in double, vectorised: a
  * projection's last step, (a_i^T V + v_b) . dz_i. */
 double wb_persample_rowdot(const float *r, const float *b, const float *d, int64_t n);
-double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
-                         int64_t n, double B, double eps);
 /* Cockpit's TICDiag term summed over n entries: sum (S_k / B) / (D_k +
  * eps), S the sum of squared per-sample gradients, D the Hessian diagonal
  * (wb_persample_hess_diag's), in double. */

@@ -17,7 +17,6 @@
 
 typedef double v8d __attribute__((vector_size(64)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
-typedef long long v8l __attribute__((vector_size(64)));
 
 #define LOAD(p) __builtin_convertvector(*(const v8f *)(p), v8d)
 
@@ -91,49 +90,6 @@ double wb_persample_rowdot(const float *r, const float *b, const float *d, int64
 {
     double s;
     WB_SIMD_CALL(rowdot)(&s, r, b, d, n);
-    return s;
-}
-
-/* *out = sum m^2 / (max(S / B - m^2, 0) + eps), m = g - c w (w NULL: m =
- * g). The variance S / B - m^2 is never negative, but when the per-sample
- * gradients are all equal it is a difference of equal float sums that
- * rounds to about -1e-9, which against eps = 1e-5 moved a term by 1e-4:
- * clamped at 0. */
-WB_SIMD_BODY gsnr_body(double *out, const float *g, const float *w, double c,
-                       const float *S, int64_t n, double B, double eps)
-{
-    v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-    int64_t k = 0;
-    for (; k + 32 <= n; k += 32) {
-        v8d m[4], r[4];
-        for (int q = 0; q < 4; q++) {
-            m[q] = LOAD(g + k + 8 * q);
-            if (w)
-                m[q] -= c * LOAD(w + k + 8 * q);
-            v8d v = LOAD(S + k + 8 * q) / B - m[q] * m[q];
-            v = (v8d)((v8l)v & ~(v < 0)); /* max(v, 0), NaN kept: no vector ?: in C */
-            r[q] = m[q] * m[q] / (v + eps);
-        }
-        s0 += r[0], s1 += r[1], s2 += r[2], s3 += r[3];
-    }
-    double s = fold(s0, s1, s2, s3);
-    for (; k < n; k++) {
-        double m = (double)g[k] - (w ? c * w[k] : 0.0);
-        double v = S[k] / B - m * m;
-        s += m * m / ((v < 0 ? 0.0 : v) + eps);
-    }
-    *out = s;
-}
-WB_SIMD_KERNEL(gsnr, gsnr_body,
-               (double *out, const float *g, const float *w, double c, const float *S,
-                int64_t n, double B, double eps),
-               (out, g, w, c, S, n, B, eps))
-
-double wb_persample_gsnr(const float *g, const float *w, double c, const float *S,
-                         int64_t n, double B, double eps)
-{
-    double s;
-    WB_SIMD_CALL(gsnr)(&s, g, w, c, S, n, B, eps);
     return s;
 }
 

@@ -206,11 +206,19 @@ function M.claims(by_task)
   return rows
 end
 
+-- Above a --quick report's claims table: its verdicts are no results.
+M.QUICK_BANNER = "**QUICK (smoke test, not the results): these runs are --quick's (the "
+  .. "first rows, at most 2 epochs); the verdicts below check that the report runs and "
+  .. "say nothing about the study's claims. Run the report without --quick for them.**"
+
 -- The claims as a markdown section: the rule, then one table row per claim
--- (verdict, deciding numbers, figure link).
-function M.claims_section(by_task, dataset)
+-- (verdict, deciding numbers, figure link). quick: the runs are --quick's
+-- smoke test, said in the heading and above the table (its figures and
+-- task READMEs said so; the verdicts read like the study's results).
+function M.claims_section(by_task, dataset, quick)
   local rows = M.claims(by_task)
-  local out = {"## Claims of the original study, tested (" .. (dataset or "mnist") .. ")", "",
+  local out = {"## Claims of the original study, tested (" .. (dataset or "mnist")
+    .. (quick and "; QUICK: a smoke test, not the results" or "") .. ")", "",
     "Rule: each part of a claim compares per-seed values by Welch's t-test (two-sided, "
     .. "95 % confidence interval of the difference of means, Welch-Satterthwaite degrees "
     .. "of freedom; a one-sample t-test for a quantity that should be positive or "
@@ -235,6 +243,7 @@ function M.claims_section(by_task, dataset)
     "", "| # | claim (study) | verdict | deciding numbers (mean ± sd over seeds, n, 95 % CI, "
     .. "p) | figure |",
     "|---|---|---|---|---|"}
+  if quick then table.insert(out, #out - 1, M.QUICK_BANNER .. "\n") end
   for _, r in ipairs(rows) do
     out[#out + 1] = string.format("| %s | %s | **%s** | %s | [%s](%s) |", r.id, r.claim,
       r.verdict, r.numbers, r.figure:match("[^/]+$"), r.figure)

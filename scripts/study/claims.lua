@@ -10,6 +10,7 @@
 -- the report's rule). Nothing here is typed by hand.
 local runs_mod = wb.runs
 local P = require "study.claim_parts"
+local A = require "study.anova"
 local vals, fmt, finished = P.vals, P.fmt, P.finished
 local part, positive, decide, combine = P.part, P.positive, P.decide, P.combine
 
@@ -215,13 +216,22 @@ function M.claims(by_task)
     .. "but reach sharper minima", c6, "task08_batch_size/lambda_max.png")
 
   local t9 = task("task09_activations")
-  add("C7", "GELU improves gradient flow and convergence over ReLU", {
+  local acts = {"relu", "tanh", "softsign", "gelu"}
+  local act_groups = {}
+  for i, a in ipairs(acts) do act_groups[i] = t9["activation=" .. a] end
+  add("C7", "GELU improves gradient flow and convergence over ReLU; activation choice "
+    .. "changes convergence speed", {
       part("test accuracy", t9["activation=gelu"], t9["activation=relu"], "test_accuracy",
         false, "GELU", "ReLU"),
       part(to_target(t9), t9["activation=gelu"], t9["activation=relu"],
         "epochs_to_target", true, "GELU", "ReLU"),
       part("mean hidden-kernel gradient norm", t9["activation=gelu"], t9["activation=relu"],
-        "mean_grad_norm_1", false, "GELU", "ReLU")},
+        "mean_grad_norm_1", false, "GELU", "ReLU"),
+      -- the study's "activation choice measurably changes convergence
+      -- speed": any of the four against the others, not GELU against ReLU
+      A.part(to_target(t9) .. " across the four activations (one-way ANOVA: whether any "
+        .. "converges at another speed, not which)", act_groups,
+        {"ReLU", "tanh", "softsign", "GELU"}, "epochs_to_target")},
     "task09_activations/grad_norms.png")
   return rows
 end
@@ -254,7 +264,10 @@ function M.claims_section(by_task, dataset, quick)
     .. "have resolved); with fewer than 2 seeds a side there is no verdict, and runs that "
     .. "diverged or failed are left out, counted in the part's text, and leave it "
     .. "undecided. C1 reads each seed at the epoch where the other seeds' mean validation "
-    .. "loss is lowest (its own minimum would make any noise a rise). A claim is "
+    .. "loss is lowest (its own minimum would make any noise a rise). C7's last part asks "
+    .. "whether the four activations differ at all: one-way ANOVA's F test over the "
+    .. "per-seed values (Welch's version is undefined when one activation's seeds all "
+    .. "agree), or, when none spreads, the exact permutation p of that. A claim is "
     .. "*supported* when every part holds, *not supported* when every part fails, "
     .. "*undecided* when no part holds or fails, *partly supported* when some hold, none "
     .. "fails and the others are undecided, *partly not supported* when some fail, none "

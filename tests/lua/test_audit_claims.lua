@@ -106,4 +106,150 @@ T.test("C4 says why its norm part reads l2 1e-2 and its gap part 1e-3", function
   T.eq(c4.verdict, "supported", c4.numbers)
 end)
 
+-- {==================== C7: do the four activations differ? ====================
+
+local A = require "study.anova"
+
+-- Runs python code on a JSON input file; returns its stdout.
+local function python(py, code, input)
+  local dir = T.tmpdir()
+  util.write_file(dir .. "/in.json", util.encode_json(input))
+  util.write_file(dir .. "/p.py", code)
+  local st, out, err = T.sh(py .. " " .. dir .. "/p.py " .. dir .. "/in.json")
+  T.eq(st, 0, err)
+  return out
+end
+
+-- per-seed epochs to a target and other values: ties, unequal sizes, one
+-- group without spread, large and small F
+local anova_cases = {
+  {{2, 2, 3, 2, 2}, {3, 4, 3, 3, 4}, {4, 5, 4, 4, 6}, {2, 3, 2, 2, 2}},
+  {{2, 3}, {2, 3}, {3, 2}, {2, 2}},
+  {{0.9812, 0.9790, 0.9801}, {0.9755, 0.9801, 0.9760, 0.9772}, {0.97, 0.975}},
+  {{1, 2, 3, 4, 5}, {2, 3, 4, 5, 9}},
+  {{5, 5, 5, 5, 5}, {5, 6, 5, 5, 5}, {5, 5, 5, 6, 5}, {5, 5, 5, 5, 6}},
+  {{10, 11, 12}, {1, 2, 3}, {20, 21, 23}},
+}
+
+T.test("scipy: one-way ANOVA's F and p (f_oneway) and the F tail (f.sf)", function()
+  local py = T.python_with("scipy.stats")
+  if not py then T.missing("python3-scipy") end
+  local fs = {{0.5, 3, 16}, {2.5, 3, 16}, {12.3, 3, 4}, {1, 1, 1}, {4.1, 2, 7.5},
+    {0.01, 3, 100}, {30, 5, 3}}
+  local out = python(py, [[
+import sys, json, warnings
+from scipy import stats
+warnings.simplefilter("ignore")
+cases, fs = json.load(open(sys.argv[1]))
+for g in cases:
+    r = stats.f_oneway(*g)
+    print("%.17g %.17g" % (r.statistic, r.pvalue))
+for f, d1, d2 in fs:
+    print("%.17g" % stats.f.sf(f, d1, d2))
+]], {anova_cases, fs})
+  local lines = {}
+  for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+  for i, g in ipairs(anova_cases) do
+    local f, p = lines[i]:match("(%S+) (%S+)")
+    local r = A.oneway(g)
+    T.near(r.f, tonumber(f), 1e-10 * tonumber(f), "F of case " .. i)
+    T.near(r.p, tonumber(p), 1e-10, "p of case " .. i)
+    T.eq(r.df1, #g - 1)
+  end
+  for i, c in ipairs(fs) do
+    local want = tonumber(lines[#anova_cases + i])
+    T.near(A.f_sf(c[1], c[2], c[3]), want, 1e-10 * math.max(want, 1e-3),
+      string.format("f.sf(%g, %g, %g)", c[1], c[2], c[3]))
+  end
+end)
+
+T.test("no activation's seeds spread: the exact permutation p (by enumeration)", function()
+  -- two groups: the rank test's 2 / C(n + m, n), as claim_parts' separation
+  T.near(A.oneway{{2, 2, 2, 2, 2}, {3, 3, 3, 3, 3}}.p, 2 / 252, 1e-15)
+  -- two groups share a value: 6 ways of giving ReLU and GELU the 2s, of
+  -- C(20, 10) deals of ten 2s and ten 3s among twenty seeds: 6 / 184756
+  local r = A.oneway{{2, 2, 2, 2, 2}, {3, 3, 3, 3, 3}, {3, 3, 3, 3, 3}, {2, 2, 2, 2, 2}}
+  T.ok(r.no_spread and r.f == nil, "no F")
+  T.near(r.p, 6 / 184756, 1e-15)
+  -- unequal sizes, against every deal enumerated
+  local g = {{1, 1}, {2, 2, 2}, {1}, {3}}
+  local pool = {}
+  for _, xs in ipairs(g) do for _, x in ipairs(xs) do pool[#pool + 1] = x end end
+  local hits, all = 0, 0
+  local function perms(a, n)
+    if n == 0 then
+      all = all + 1
+      local i, constant = 1, true
+      for _, xs in ipairs(g) do
+        for j = 1, #xs do constant = constant and a[i + j - 1] == a[i] end
+        i = i + #xs
+      end
+      if constant then hits = hits + 1 end
+      return
+    end
+    for i = 1, n do
+      a[i], a[n] = a[n], a[i]
+      perms(a, n - 1)
+      a[i], a[n] = a[n], a[i]
+    end
+  end
+  perms(pool, #pool)
+  T.near(A.oneway(g).p, hits / all, 1e-15)
+  T.eq(A.oneway{{2, 2}, {2, 2}, {2}}.p, 1, "every value equal")
+end)
+
+-- C7's records: epochs to the target per activation and seed
+local function c7_recs(epochs)
+  local recs = {}
+  for a, es in pairs(epochs) do
+    for s, e in ipairs(es) do
+      recs[#recs + 1] = rec("task09_activations", "activation=" .. a, s,
+        {test_accuracy = 0.97 + s / 1000}, {epochs_to_target = e, target = 0.97,
+        grad_norm_1 = {0.1 + s / 100}})
+    end
+  end
+  return recs
+end
+
+local function anova_part(c7)
+  for _, p in ipairs(c7.parts) do if p.text:find("ANOVA", 1, true) then return p end end
+end
+
+T.test("C7 tests whether the four activations differ in epochs to the target", function()
+  local e = {relu = {2, 2, 3, 2, 2}, tanh = {3, 4, 3, 3, 4}, softsign = {4, 5, 4, 4, 6},
+    gelu = {2, 3, 2, 2, 2}}
+  local c7 = claim(claims.claims{task09_activations = c7_recs(e)}, "C7")
+  T.ok(c7.claim:find("activation choice changes convergence speed", 1, true), c7.claim)
+  local p = anova_part(c7)
+  T.ok(p, "a part over the four activations: " .. c7.numbers)
+  T.near(p.p, A.oneway{e.relu, e.tanh, e.softsign, e.gelu}.p, 1e-15)
+  T.ok(p.text:find("ReLU 2.2 ± 0.4 (n = 5), tanh 3.4 ± 0.5 (n = 5), softsign 4.6 ± 0.9 "
+    .. "(n = 5), GELU 2.2 ± 0.4 (n = 5); one-way ANOVA F(3, 16) = ", 1, true), p.text)
+  T.eq(p.ok, true, p.text)
+  T.ok(p.text:find("Holm-adjusted over C7's", 1, true), p.text)
+  -- the same speed everywhere: undecided, never "fails"
+  c7 = claim(claims.claims{task09_activations = c7_recs{relu = {2, 3, 2}, tanh = {3, 2, 2},
+    softsign = {2, 2, 3}, gelu = {2, 3, 3}}}, "C7")
+  p = anova_part(c7)
+  T.eq(p.ok, nil, p.text)
+  -- an activation that never reached the target is named, left out of the test
+  c7 = claim(claims.claims{task09_activations = c7_recs{relu = {2, 2, 3},
+    tanh = {false, false, false}, softsign = {4, 5, 4}, gelu = {2, 3, 2}}}, "C7")
+  p = anova_part(c7)
+  T.ok(p.text:find("never reached it, left out of the test: tanh (n = 3)", 1, true), p.text)
+  T.ok(p.text:find("F(2, 6)", 1, true), p.text)
+  -- some seeds of one never did: no verdict (their epochs are unknown)
+  c7 = claim(claims.claims{task09_activations = c7_recs{relu = {2, 2, 3},
+    tanh = {3, false, 4}, softsign = {4, 5, 4}, gelu = {2, 3, 2}}}, "C7")
+  p = c7.parts[4]
+  T.ok(p.p == nil and p.text:find("1 of 3 tanh seeds never reached it", 1, true)
+    and p.text:find("no verdict", 1, true), p.text)
+  -- a diverged run: left out, said, undecided
+  local recs = c7_recs(e)
+  recs[1].status = "diverged"
+  p = anova_part(claim(claims.claims{task09_activations = recs}, "C7"))
+  T.ok(p.text:find("seeds diverged or failed (left out)", 1, true), p.text)
+  T.eq(p.ok, nil, p.text)
+end)
+
 T.done()

@@ -187,7 +187,11 @@ function M.part(desc, gs, labels, name)
         P.fmt(m, #xs > 1 and s or nil, name), #xs)
     end
   end
-  local text = desc .. ": " .. (#shown > 0 and table.concat(shown, ", ") or "no data")
+  if #shown == 0 then
+    return {text = desc .. ": " .. (#nevers > 0 and "no variant reached it: "
+      .. table.concat(nevers, ", ") or "no data") .. "; no verdict"}
+  end
+  local text = desc .. ": " .. table.concat(shown, ", ")
   if #nevers > 0 then
     text = text .. "; never reached it, left out of the test: " .. table.concat(nevers, ", ")
   end

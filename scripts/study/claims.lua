@@ -212,6 +212,16 @@ function M.claims(by_task)
       epochs(large), fmt(ls, nil, "loss"), epochs(b32), ll > ls and "; the large batch is "
       .. "further from a minimum, which can raise its curvature by itself" or "")
   end
+  -- the noise at batch 32 is read where each run stopped too: a model further
+  -- from a minimum has larger per-sample gradients, noisier at any batch
+  local l8 = runs_mod.mean_std(vals(t8["batch_size=8"], "loss"))
+  local l128 = runs_mod.mean_std(vals(t8["batch_size=128"], "loss"))
+  if l8 and l128 and l8 ~= l128 then
+    c6[2].note = string.format(" (read where each run stopped: final training loss %s (8) "
+      .. "vs %s (128); batch 8 %s, which by itself can %s its noise)", fmt(l8, nil, "loss"),
+      fmt(l128, nil, "loss"), l8 < l128 and "got further" or "stopped further from a "
+      .. "minimum", l8 < l128 and "lower" or "raise")
+  end
   add("C6", "small batches give noisier gradients; large batches are faster per epoch "
     .. "but reach sharper minima", c6, "task08_batch_size/lambda_max.png")
 

@@ -81,6 +81,14 @@ T.test("C6: own-batch noise is named 1/B by construction; noise at batch 32 is a
   c6 = claim(claims.claims{task08_batch_size = recs}, "C6")
   for _, p in ipairs(c6.parts) do if p.name == "grad_noise_32" then common = p end end
   T.eq(common.ok, true, common.text)
+  -- and says where each model was read: their final training losses
+  for _, r in ipairs(recs) do
+    r.metrics.loss = r.variant == "batch_size=8" and 0.05 or 0.2
+  end
+  c6 = claim(claims.claims{task08_batch_size = recs}, "C6")
+  for _, p in ipairs(c6.parts) do if p.name == "grad_noise_32" then common = p end end
+  T.ok(common.note and common.note:find("final training loss 0.0500 (8) vs 0.2000 (128); "
+    .. "batch 8 got further, which by itself can lower its noise", 1, true), common.note)
   -- task 8's README shows it too
   local src = util.read_file("scripts/task08_batch_size.lua")
   T.ok(src:find('"grad_noise_32", "lambda_max"', 1, true), "task 8's table")
@@ -238,6 +246,12 @@ T.test("C7 tests whether the four activations differ in epochs to the target", f
   p = anova_part(c7)
   T.ok(p.text:find("never reached it, left out of the test: tanh (n = 3)", 1, true), p.text)
   T.ok(p.text:find("F(2, 6)", 1, true), p.text)
+  -- none reached it: no verdict, said plainly
+  c7 = claim(claims.claims{task09_activations = c7_recs{relu = {false, false},
+    tanh = {false, false}, softsign = {false, false}, gelu = {false, false}}}, "C7")
+  p = c7.parts[4]
+  T.ok(p.p == nil and p.text:find("no variant reached it: ReLU (n = 2), tanh (n = 2)", 1, true)
+    and p.text:find("; no verdict", 1, true) and not p.text:find("no data", 1, true), p.text)
   -- some seeds of one never did: no verdict (their epochs are unknown)
   c7 = claim(claims.claims{task09_activations = c7_recs{relu = {2, 2, 3},
     tanh = {3, false, 4}, softsign = {4, 5, 4}, gelu = {2, 3, 2}}}, "C7")

@@ -13,7 +13,7 @@
 -- Dropout off (as at inference). The loss is the fused softmax
 -- cross-entropy of fit (the last layer a softmax or linear Dense), or
 -- loss = "mse". Random probes and start vectors come from the call's own
--- generator (opts.seed, default 1; trace's default: its own stream, below),
+-- generator (opts.seed, default 1; trace's: wb/hessian_probes.lua),
 -- never the global one: measuring curvature during training leaves its
 -- shuffling and dropout as they were.
 local _ENV = require "wb.std"
@@ -289,7 +289,7 @@ end
 ---max_rows, seed (the probes' own generator; without it each call draws
 ---fresh probes, the k-th call on the same weights and data a seed hashed
 ---from them and k: repeated calls' errors are independent, a script's
----numbers the same at every run; seed = 1 gives the old default's probes).
+---numbers the same at every run; a given seed draws the same probes always).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table

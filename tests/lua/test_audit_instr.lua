@@ -146,7 +146,7 @@ T.test("landscape: {x} without labels is refused; float class ids are labels", f
 end)
 
 T.test("the instruments' and curvature files stay under 400 lines", function()
-  for _, f in ipairs{"cockpit", "cockpit_run", "cockpit_text", "instruments",
+  for _, f in ipairs{"cockpit", "cockpit_dumb", "cockpit_run", "cockpit_text", "instruments",
       "instruments_fit", "instruments_hessian", "instruments_samples", "instruments_state",
       "hessian", "landscape", "landscape_eval", "noise_scale", "measures"} do
     local path = wb.luadir .. "/wb/" .. f .. ".lua"

@@ -24,7 +24,8 @@
  * from the error object, never from its text: a wb.Error's `code`
  * (bindings/lwb.c), fit's {kind = "diverged"} (3), or a SIGINT / SIGTERM
  * that came while the chunk ran (130 / 143, whatever error ended it).
- * msghandler reads it where it was raised; any other error is 1.
+ * msghandler reads it where it was raised; any other error is 1. A signal
+ * that stopped fit is said in one line, the epoch and step (fit_interrupted).
  *
  * A main script that returns a value v whose metatable has a function
  * __main is a task declaration: __main(v, arg) runs under the same wbx_docall
@@ -60,6 +61,7 @@ int luaopen_wb(lua_State *L);
 const char *wbx_progname = "workbench";
 
 static int chunk_exit = 1;  /* exit status for the last chunk's error */
+static int chunk_traced;    /* the last chunk's error got a traceback (msghandler) */
 
 /* {==================== Messages, protected calls (as in lua.c) ==================== */
 
@@ -120,6 +122,7 @@ static int exit_for_error(lua_State *L, int idx)
 static int msghandler(lua_State *L)
 {
     chunk_exit = exit_for_error(L, 1);
+    chunk_traced = 0;
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
@@ -132,7 +135,27 @@ static int msghandler(lua_State *L)
         }
     }
     luaL_traceback(L, L, msg, 1);
+    chunk_traced = 1;
     return 1;
+}
+
+/* A script or -e chunk a Ctrl-C stopped inside fit: the message on the top
+ * (the error's text, "layer 1 (Dense 4->64): interrupted!", named whatever
+ * library code ran then, and a traceback into fit) becomes the one line of
+ * wb.fit_hooks.script_interrupted, saying the epoch and step. Only a traced
+ * error: one printed alone (the runner's "[task] interrupted: ...") stays.
+ * wb.fit_hooks is looked up, not loaded: no fit ran without it. */
+static void fit_interrupted(lua_State *L)
+{
+    if (lwb_interrupt_status() == 0 || !chunk_traced)
+        return;
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "wb.fit_hooks") == LUA_TTABLE &&
+        lua_getfield(L, -1, "script_interrupted") == LUA_TFUNCTION &&
+        lua_pcall(L, 0, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+        lua_copy(L, -1, top); /* over the error */
+    lua_settop(L, top);
 }
 
 /* Call the function below narg arguments with the traceback handler and the
@@ -143,6 +166,7 @@ int wbx_docall(lua_State *L, int narg, int nres)
     lua_pushcfunction(L, msghandler);
     lua_insert(L, base);
     chunk_exit = 1;
+    chunk_traced = 0;
     struct sigaction old[2];
     lwb_interrupt_arm(L, old);
     int status = lua_pcall(L, narg, nres, base);
@@ -297,10 +321,13 @@ static void createargtable(lua_State *L, char **argv, int argc, int script)
 
 static int dochunk(lua_State *L, int status)
 {
-    if (status == LUA_OK)
+    if (status == LUA_OK) {
         status = wbx_docall(L, 0, 0);
-    else
+        if (status != LUA_OK)
+            fit_interrupted(L);
+    } else {
         chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1;
+    }
     return wbx_report(L, status);
 }
 
@@ -471,6 +498,7 @@ static int run_script(lua_State *L, const char *fname)
         status = wbx_docall(L, n + 1, 1);
         if (status == LUA_OK)
             return result_exit(L);
+        fit_interrupted(L);
     } else {
         lua_remove(L, -2); /* runmain */
         chunk_exit = status == LUA_ERRMEM ? EX_OSERR : 1; /* syntax error: 1 */

@@ -176,6 +176,23 @@ T.test("help examples of the lab and inference run as written", function()
   end
 end)
 
+T.test("help examples that print a predicted class print an integer: 7, not 7.0", function()
+  -- argmax gives a float32 tensor (API.md), so :get(1) - 1 printed "7.0"
+  local m = model()
+  local img = wb.rand(28, 28)
+  local image = setmetatable({load = function() return img end}, {__index = wb.image})
+  for _, name in ipairs{"wb.Tensor:argmax", "wb.Sequential:predict", "wb.image.to_mnist"} do
+    local out = {}
+    local env = setmetatable({m = m, model = m, img = img, x = wb.rand(3, 784),
+      wb = setmetatable({image = image}, {__index = wb}),
+      print = function(v) out[#out + 1] = v end}, {__index = _G})
+    assert(load(example(name), "=" .. name, "t", env))()
+    T.eq(#out, 1, name .. ": prints the class")
+    T.eq(math.type(out[1]), "integer", name .. ": printed " .. tostring(out[1]))
+    T.ok(out[1] >= 0 and out[1] <= 9, name .. ": a class 0..9, got " .. tostring(out[1]))
+  end
+end)
+
 T.test("help suggests the nearest name for a misspelling", function()
   local cases = {["wb.runs.fnd"] = "wb.runs.find", weightgrid = "wb.lab.weight_grid",
     ["wb.lab.weightgrid"] = "wb.lab.weight_grid", ["Tensor:summ"] = "wb.Tensor:sum"}

@@ -259,6 +259,29 @@ local function tests()
     end
   end)
 
+  T.test("a plain run of a sweep an earlier --slurm --detach queued, Slurm not answering: "
+    .. "it says so, naming the runs and scontrol's error, then trains them", function()
+    -- before: the runs were trained here without a word, though README says queued
+    -- runs are not trained again (the queue check took "cannot ask" for "gone")
+    local root = dir .. "/unasked"
+    local st, out, err = C.workbench(string.format("%s --slurm --detach --sbatch --hold "
+      .. "--root %s", q(tiny), q(root)))
+    T.eq(st, 0, err)
+    local job = out:match("^(%d+)\n$")
+    T.ok(job, out)
+    local down = wrapper("scontrol", "echo 'slurm_load_jobs error: Unable to contact slurm "
+      .. "controller (connect failure)' >&2; exit 1", "down")
+    st, _, err = C.workbench(string.format("%s --root %s", q(tiny), q(root)),
+      "PATH=" .. q(down) .. ":$PATH")
+    T.eq(st, 0, err)
+    T.ok(err:find("[tiny] Slurm could not be asked about 2 runs an earlier --slurm sent "
+      .. "(base seed 1 (Slurm job " .. tostring(job) .. "_1), base seed 2 (Slurm job "
+      .. tostring(job) .. "_2): slurm_load_jobs error: Unable to contact slurm controller "
+      .. "(connect failure))", 1, true), err)
+    T.eq(#C.records(root, "tiny"), 2, "both runs trained here")
+    T.ok(gone(job), "cancelled")
+  end)
+
   -- the cluster from here on: arrays of at most 2 elements, and a site's
   -- job_submit plugin that talks to every submitter (on sbatch's stderr)
   util.write_file(dir .. "/job_submit.lua", [=[

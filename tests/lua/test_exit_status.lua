@@ -256,6 +256,26 @@ T.test("130 / 143: SIGINT and SIGTERM stop a script with the interrupted status"
   T.eq(how .. " " .. c, "exit 143", err)
 end)
 
+T.test("SIGINT in a script's fit: one line with the epoch and step, no traceback, 130", function()
+  -- before: "workbench: layer 1 (Dense 4->16): interrupted!" (whatever code
+  -- ran then) and a traceback into fit.lua; 8 steps an epoch here
+  local how, c, err = signal_run([[
+local m = wb.nn.Sequential{wb.nn.Dense(4, 16, {activation = "relu"}),
+  wb.nn.Dense(16, 3, {activation = "softmax"})}
+local d = wb.data.Dataset(wb.randn(64, 4), wb.new_tensor({64}, "uint8"), "zeros")
+m:fit(d, {epochs = 1e9, batch_size = 8, verbose = 0, callbacks = {wb.callbacks.Lambda{
+  on_train_batch_end = function(step) if step == 20 then print("ready") io.stdout:flush() end
+  end}}})
+]], {"INT"})
+  T.eq(how .. " " .. c, "exit 130", err)
+  local epoch, step, done = err:match("^workbench: interrupted! fit stopped in epoch (%d+), at "
+    .. "step (%d+) of the fit %((%d+) epochs? completed%)\n$")
+  T.ok(epoch, err)
+  epoch, step, done = tonumber(epoch), tonumber(step), tonumber(done)
+  T.ok(step >= 20 and epoch == done + 1 and (epoch - 1) * 8 <= step and step <= epoch * 8,
+    err)
+end)
+
 T.test("a SIGTERM a pcall caught is raised again by wb.sys.check_interrupt (143)", function()
   -- as in lua.c, the hook's error is an error like any other: a pcall that
   -- happens to be running catches it (the runner's record reading did)

@@ -45,7 +45,7 @@ function wb.image.save(t, path) end
 ---@return wb.Tensor
 ---@return table steps
 ---Example: local x = wb.image.to_mnist(wb.image.load("digit.png"))
----   print(model:predict(x):argmax(2):get(1) - 1)
+---   print(math.tointeger(model:predict(x):argmax(2):get(1)) - 1) -- the class: 7, not 7.0
 function wb.image.to_mnist(img, opts) end
 
 ---wb.image.resize(img, h, w, opts) -> wb.Tensor

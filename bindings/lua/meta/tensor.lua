@@ -273,10 +273,13 @@ function Tensor:norm() end
 
 ---wb.Tensor:argmax(dim) -> wb.Tensor
 ---1-based indices of the largest value along dim (default: the last
----dimension), as a float32 tensor with that dimension removed.
+---dimension), as a float32 tensor with that dimension removed. Its values
+---are whole numbers, but :get and :item give floats (2.0):
+---math.tointeger(v) makes one an integer (2), as a class index prints.
 ---@param dim? integer
 ---@return wb.Tensor
----Example: local pred = model:predict(x):argmax(2) -- class + 1
+---Example: local pred = model:predict(x):argmax(2) -- class + 1, one per row
+---   print(math.tointeger(pred:get(1)) - 1) -- the first row's class: 7, not 7.0
 function Tensor:argmax(dim) end
 
 ---wb.Tensor:free()

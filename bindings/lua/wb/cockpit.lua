@@ -18,14 +18,15 @@
 -- wide as the terminal allows (COLUMNS, else its reported width), and the
 -- cursor goes up by the rows the last one took, wrapped lines counted.
 -- renderer = "gnuplot" draws with gnuplot's dumb terminal (wb.plot:show, a
--- layout made for characters: dumb_figure) instead, clearing the screen
--- between frames on a live terminal.
+-- layout made for characters: wb/cockpit_dumb.lua) instead, clearing the
+-- screen between frames on a live terminal.
 -- No DISPLAY is needed either way. save = "dir/name.png" writes the same
 -- series at the end as wb.plot.panels: name.csv (+ one CSV per panel),
 -- name.gp and name.png.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local text = require "wb.cockpit_text"
+local dumb = require "wb.cockpit_dumb"
 local args = require "wb.args"
 local progress = require "wb.progress"
 
@@ -100,71 +101,6 @@ local function options(v)
     error("fit: cockpit: renderer must be \"text\" or \"gnuplot\", got " .. tostring(r), 0)
   end
   return {every = every, save = v.save, renderer = r}
-end
-
--- }====================
--- {==================== gnuplot's dumb terminal ====================
-
--- A 1, 2 or 5 times 10^k step giving at most n intervals over span (> 0).
-local function nice_step(span, n)
-  local raw = span / n
-  local p = 10 ^ math.floor(math.log(raw, 10))
-  for _, m in ipairs{1, 2, 5} do
-    if m * p >= raw * (1 - 1e-9) then return m * p end
-  end
-  return 10 * p
-end
-
--- The finite min and max of a panel's series, or nil.
-local function y_span(p)
-  local lo, hi
-  for _, s in ipairs(p.series) do
-    for _, y in ipairs(s.y) do
-      if y == y and y ~= math.huge and y ~= -math.huge then
-        lo, hi = math.min(lo or y, y), math.max(hi or y, y)
-      end
-    end
-  end
-  return lo, hi
-end
-
--- The panels for gnuplot's dumb terminal, and the size in characters. In
--- characters the PNG's layout is unreadable (a key beside each plot left
--- about 12 columns for the curve, x tics ran into each other, the y = 0
--- line used the curve's own '*'), so: two panels a row over the width of
--- wb.plot.show, no key (the title names each series by its character, as
--- the text frames do: the dumb terminal draws line type k with the k-th
--- of "*#$%@&="), y = 0 dotted (line type 0 is '.'), about 5 x tics and 4 y
--- tics, every panel over the same steps [x0, x1], no "step" label.
-local function dumb_figure(panels, x0, x1, term)
-  local cols = math.min(#panels, 2)
-  local width = wb.plot.style.dumb_size[1]
-  -- gnuplot's dumb lines are a character wider than its size; one spare
-  if term then width = math.max(40, math.min(width, term - 2)) end
-  local size = {width, 12 * ((#panels + cols - 1) // cols)}
-  if x1 <= x0 then x0, x1 = x0 - 1, x0 + 1 end
-  local xstep = math.max(1, math.floor(nice_step(x1 - x0, width // cols // 10) + 0.5))
-  local plots = {}
-  for i, p in ipairs(panels) do
-    local series, keys, marks = {}, {}, "*#$%@&="
-    for k, s in ipairs(p.series) do -- series k keeps line type k (its mark), even empty
-      series[k] = #s.y > 0 and {label = s.label, x = s.x, y = s.y}
-        or {label = s.label, x = {x0}, y = {0 / 0}}
-      keys[k] = marks:sub(k, k) .. " " .. s.label
-    end
-    if p.zero then keys[#keys + 1] = ". 0" end
-    local extra = {"unset key", "set autoscale yfix",
-      "set offsets 0, 0, graph 0.1, graph 0.1", "set xtics " .. xstep,
-      "set format y '%.3g'"}
-    local lo, hi = y_span(p)
-    if lo and hi > lo then extra[#extra + 1] = "set ytics " .. string.format("%.9g",
-      nice_step(hi - lo, 4)) end
-    if p.zero then extra[#extra + 1] = "set xzeroaxis lt 0" end
-    plots[i] = wb.plot.lines{title = p.title .. ((#p.series > 1 or p.zero)
-      and "  (" .. table.concat(keys, ", ") .. ")" or ""), series = series,
-      points = false, xrange = {x0, x1}, extra = extra}
-  end
-  return wb.plot.panels{plots = plots, cols = cols}, size
 end
 
 -- }====================
@@ -313,8 +249,11 @@ function Cockpit:_draw(why)
     if self.tty then out:write("\r\27[K\27[H\27[J") end
     out:write(head, "\n")
     out:flush()
-    local fig, size = dumb_figure(panels, self.s.loss.x[1] or 1, self.step, cols)
+    local x0 = self.s.loss.x[1] or 1
+    local marks = text.short_in(self.short, x0, self.step) -- as the text frame's "^"
+    local fig, size = dumb.figure(panels, x0, self.step, cols, marks)
     fig:show{width = size[1], height = size[2]}
+    if #marks > 0 then out:write(text.short_note(self.short), "\n"); out:flush() end
     return
   end
   local frame = text.frame(head, panels, self.s.loss.x[1] or 1, self.step,

@@ -144,19 +144,33 @@ function M.bad_short(short)
   return nil
 end
 
--- The steps of short ({steps, rows, full}, as M.frame takes it) within
--- the steps of panels' series: where the figure marks a short batch.
+-- The steps of short ({steps, rows, full}, as M.frame takes it; nil: none)
+-- within [x0, x1]: where a frame or figure marks a short batch. The one
+-- place that says which steps are marked, for the text frame, gnuplot's
+-- dumb frames (wb/cockpit_dumb.lua) and the saved figure.
+function M.short_in(short, x0, x1)
+  local out = {}
+  for _, x in ipairs(short and short.steps or {}) do
+    if x >= x0 and x <= x1 then out[#out + 1] = x end
+  end
+  return out
+end
+
+-- The line under a frame with marks: what "^" means.
+function M.short_note(short)
+  return string.format("^ a short batch (%d rows, not %d): gradient numbers noisier",
+    short.rows, short.full)
+end
+
+-- The steps of short within the steps of panels' series (M.short_in).
 function M.short_steps(panels, short)
-  local lo, hi, out = math.huge, -math.huge, {}
+  local lo, hi = math.huge, -math.huge
   for _, p in ipairs(panels) do
     for _, s in ipairs(p.series) do
       for _, x in ipairs(s.x) do lo, hi = math.min(lo, x), math.max(hi, x) end
     end
   end
-  for _, x in ipairs(short and short.steps or {}) do
-    if x >= lo and x <= hi then out[#out + 1] = x end
-  end
-  return out
+  return M.short_in(short, lo, hi)
 end
 
 -- The plot columns of a frame that fits a terminal of cols characters (its
@@ -190,15 +204,14 @@ function M.frame(head, panels, x0, x1, W, H, short)
   local a, b = tostring(math.tointeger(x0) or x0), tostring(math.tointeger(x1) or x1)
   local axis, marked = {}, false
   for c = 1, W do axis[c] = "-" end
-  for _, x in ipairs(short and short.steps or {}) do
-    if x >= x0 and x <= x1 then axis[column(x, x0, x1, W)], marked = "^", true end
+  for _, x in ipairs(M.short_in(short, x0, x1)) do
+    axis[column(x, x0, x1, W)], marked = "^", true
   end
   L[#L + 1] = string.rep(" ", LABEL) .. " +" .. table.concat(axis)
   L[#L + 1] = string.rep(" ", LABEL + 2) .. a .. string.rep(" ", math.max(1, W - #a - #b))
     .. b .. "  step"
   if marked then
-    L[#L + 1] = string.format("%s ^ a short batch (%d rows, not %d): gradient numbers noisier",
-      string.rep(" ", LABEL), short.rows, short.full)
+    L[#L + 1] = string.rep(" ", LABEL) .. " " .. M.short_note(short)
   end
   return table.concat(L, "\n") .. "\n"
 end

@@ -159,8 +159,8 @@ end
 ---The model's output for every sample as a new float32 [n, n_classes]
 ---tensor (class probabilities for a softmax head), training = false.
 ---Column c + 1 is class c (labels count from 0, columns from 1: the class
----of row i is out:argmax(2):get(i) - 1, where Keras's np.argmax gives it
----directly). x: a
+---of row i is math.tointeger(out:argmax(2):get(i)) - 1, where Keras's
+---np.argmax gives it directly; without math.tointeger it prints as 7.0). x: a
 ---dataset, a float32 [n, 784] tensor (used as given) or a uint8 tensor (divided
 ---by 255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
 ---default false). A NaN or infinite weight or input value is an error
@@ -168,7 +168,8 @@ end
 ---@param x wb.Dataset|wb.Tensor
 ---@param opts? table
 ---@return wb.Tensor
----Example: local pred = m:predict(wb.image.to_mnist(img)):argmax(2):get(1) - 1
+---Example: local probs = m:predict(wb.image.to_mnist(img))
+---   print(math.tointeger(probs:argmax(2):get(1)) - 1) -- the class: 7, not 7.0
 function Sequential:predict(x, opts)
   args.self(Sequential, self, "predict", "model")
   check_data(x, "predict")

@@ -20,7 +20,8 @@ end
 -- failed; M.enter(ctx) makes it ctx until the value it returns is closed
 -- (a fit of another model inside a hook has its own).
 -- M.interrupted: where the outermost fit a Ctrl-C stopped was, for the
--- REPL's message (wb/repl.lua), else nil.
+-- REPL's message (wb/repl.lua) and a script's (M.script_interrupted), else
+-- nil.
 local running
 function M.enter(ctx)
   local outer = running
@@ -31,6 +32,27 @@ function M.enter(ctx)
       M.interrupted = {step = ctx.step, done = ctx.history.epochs}
     end
   end})
+end
+
+-- The interrupted fit's place, read once: "interrupted! fit stopped in
+-- epoch 2, at step 37 of the fit" and the epochs it completed; nil when no
+-- fit was stopped.
+function M.take_interrupted()
+  local at = M.interrupted
+  if not at then return nil end
+  M.interrupted = nil
+  return string.format("interrupted! fit stopped in epoch %d, at step %d of the fit",
+    at.done + 1, at.step), at.done
+end
+
+-- What a script (or -e chunk) a Ctrl-C stopped in fit says, in place of the
+-- error's text and traceback (bindings/workbench.c): that named whatever
+-- code ran then ("layer 1 (Dense 4->64): interrupted!", from deep in fit),
+-- not the epoch and step. nil when no fit was stopped (the error stays).
+function M.script_interrupted()
+  local text, done = M.take_interrupted()
+  return text and string.format("%s (%d epoch%s completed)", text, done,
+    done == 1 and "" or "s")
 end
 
 -- A hook's error err, its message beginning with where fit was: "fit:

@@ -13,12 +13,14 @@
 -- Dropout off (as at inference). The loss is the fused softmax
 -- cross-entropy of fit (the last layer a softmax or linear Dense), or
 -- loss = "mse". Random probes and start vectors come from the call's own
--- generator (opts.seed, default 1), never the global one: measuring curvature
--- during training leaves its shuffling and dropout as they were.
+-- generator (opts.seed, default 1; trace's: wb/hessian_probes.lua),
+-- never the global one: measuring curvature during training leaves its
+-- shuffling and dropout as they were.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local arch = require "wb.arch"
+local probes_seed = require "wb.hessian_probes"
 
 ---wb.hessian
 ---Exact curvature of a model's loss: Hessian-vector products in C
@@ -281,9 +283,13 @@ end
 
 ---wb.hessian.trace(model, data, opts) -> table
 ---Hutchinson's estimate of the Hessian's trace, the mean of z^T H z over
----Rademacher probes z: {mean, stderr (their spread / sqrt(probes)), hvps}.
----opts: probes (100), layer (a Dense's position: its block's trace), loss,
----precision, max_rows, seed (the probes' own generator, 1).
+---Rademacher probes z: {mean, stderr (their spread / sqrt(probes)), hvps,
+---seed (the probes': {seed = r.seed} draws them again)}. opts: probes
+---(100), layer (a Dense's position: its block's trace), loss, precision,
+---max_rows, seed (the probes' own generator; without it each call draws
+---fresh probes, the k-th call on the same weights and data a seed hashed
+---from them and k: repeated calls' errors are independent, a script's
+---numbers the same at every run; a given seed draws the same probes always).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -295,9 +301,12 @@ function M.trace(model, data, opts)
   local probes = opts.probes or 100
   if probes < 2 then error("trace: probes: expected >= 2, got " .. probes, 2) end
   local layer = check_layer("trace", model, opts.layer)
+  local commit = nil
+  if not opts.seed then opts.seed, commit = probes_seed.next_seed("trace", model, data) end
   local op <close> = operator("trace", model, data, opts)
   local mean, se = call("trace", op, "trace", probes, layer)
-  return {mean = mean, stderr = se, hvps = op:count()}
+  if commit then commit() end
+  return {mean = mean, stderr = se, hvps = op:count(), seed = opts.seed}
 end
 
 ---wb.hessian.density(model, data, opts) -> table

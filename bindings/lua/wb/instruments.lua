@@ -39,7 +39,9 @@ local hessian = require "wb.hessian"
 ---seconds and calls per instrument, hess_trace_method: the trace behind
 ---hess_trace and tic_trace, "exact" (the exact diagonal's sum, where tic is
 ---computed; standard errors 0) or "hutchinson" (other models or mse:
----hess_trace_probes = 8 Rademacher probes; the trace T's standard error se
+---hess_trace_probes = 8 Rademacher probes, hess_trace_probe_seed = "step":
+---step t's drawn with seed t, as wb.hessian.trace's {seed = t} draws them,
+---fresh at each step; the trace T's standard error se
 ---(hess_trace_se) is their spread / sqrt(8), tic_trace_se = |tic_trace| se
 ---/ |T + 1e-7|, to first order; where |T| < 2 se neither hess_trace nor
 ---tic_trace means anything), and hess_max = {eigenvalue (which: "largest

@@ -29,7 +29,8 @@
 -- the exact Hessian diagonal (the trace alone) on such chains
 -- (history.instruments.hess_trace_method
 -- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
--- probes in history.instruments.hess_trace_probes, its standard error in
+-- probes in history.instruments.hess_trace_probes, step t's drawn with
+-- seed t (hess_trace_probe_seed "step"), its standard error in
 -- hess_trace_se and, carried to first order, tic_trace_se). hess_max, the largest
 -- eigenvalue (algebraic, as Cockpit's eigsh "LA"), is three-term
 -- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
@@ -59,6 +60,9 @@ local HESS_MAX_IS = "largest (algebraic, as Cockpit's eigsh 'LA'; not the larges
 -- Hutchinson's probes per trace, where the exact diagonal is not computed
 -- (history.instruments.hess_trace_probes; wb/instruments_hessian.lua)
 local HESS_PROBES = 8
+-- Their seed (history.instruments.hess_trace_probe_seed): the step's number,
+-- so steps draw independent probes, reproducibly, and none from training's
+local PROBE_SEED = "step"
 
 local KNOWN = {}
 for _, n in ipairs(M.NAMES) do KNOWN[n] = true end
@@ -233,6 +237,7 @@ function Cb:on_train_begin(model)
     hess_trace_method = (trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
     hess_trace_probes = trace and not self.exact and HESS_PROBES or nil,
+    hess_trace_probe_seed = trace and not self.exact and PROBE_SEED or nil,
     hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
       tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
       gradient_weight = LANCZOS_GRAD} or nil}

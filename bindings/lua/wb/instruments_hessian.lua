@@ -87,7 +87,11 @@ function Cb:_tic(logs, B)
 end
 
 -- The Hessian's trace on this batch: the exact diagonal's sum, or
--- Hutchinson's estimate and its standard error.
+-- Hutchinson's estimate and its standard error, its probes drawn with the
+-- step's number as seed (history.instruments.hess_trace_probe_seed "step"):
+-- fresh at each step, so the estimates' errors are independent across steps
+-- (averaging them helps), the same in a rerun or a resume, and taken from
+-- no generator training draws from.
 function Cb:_hess_trace(logs, data, B)
   if not self.exact then
     local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES, seed = logs.step,

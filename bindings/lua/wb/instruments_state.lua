@@ -75,12 +75,13 @@ local function int(v) return math.tointeger(v) or v end
 
 -- The saved history's instruments (read back from JSON: counts as floats)
 -- continue: integers where the straight fit has them; what a state saved
--- before they were recorded lacks (the trace's probes, which eigenvalue
--- hess_max is) is this fit's, which measures the same.
+-- before they were recorded lacks (the trace's probes and their seed, which
+-- eigenvalue hess_max is) is this fit's, which measures the same.
 local function continue(self, prev)
   local fresh = self.model.history.instruments
   prev.every = int(prev.every)
   prev.hess_trace_probes = int(prev.hess_trace_probes) or fresh.hess_trace_probes
+  prev.hess_trace_probe_seed = prev.hess_trace_probe_seed or fresh.hess_trace_probe_seed
   prev.seconds, prev.calls = prev.seconds or {}, prev.calls or {}
   for k, v in pairs(prev.calls) do prev.calls[k] = int(v) end
   local gh = prev.grad_hist

@@ -67,12 +67,11 @@ end
 -- Says where an interrupted fit was (wb/fit_hooks.lua); read once.
 function M.interrupted()
   local ok, hooks = pcall(require, "wb.fit_hooks")
-  local at = ok and hooks.interrupted
-  if not at then return "interrupted!" end
-  hooks.interrupted = nil
-  return string.format("interrupted! fit stopped in epoch %d, at step %d of the fit; "
-    .. "model.history holds the %d completed epoch%s", at.done + 1, at.step, at.done,
-    at.done == 1 and "" or "s")
+  if not ok then return "interrupted!" end
+  local text, done = hooks.take_interrupted()
+  if not text then return "interrupted!" end
+  return string.format("%s; model.history holds the %d completed epoch%s", text, done,
+    done == 1 and "" or "s")
 end
 
 -- }====

@@ -220,8 +220,9 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   util.sweep_stale(record.dir(root))
   util.sweep_stale(task.dir)
   for _, s in ipairs(pending) do write_spec(ex, s) end
-  local busy = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
+  local busy, unasked = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
   if busy then io.stderr:write(busy, "\n"); return 1 end
+  if unasked then io.stderr:write(unasked, "\n") end
   local failures = {}
   if #pending > 0 and opts.slurm then
     local status

@@ -57,19 +57,29 @@ local LIVE = {PENDING = true, RUNNING = true, SUSPENDED = true, REQUEUED = true,
 ---twice at once, over each other's files. An element is known by its
 ---submission (<root>/runs/slurm/<task>-<hash>.job names its job and its
 ---log's stamp: job ids come again after a controller lost its state); nil
----when none was sent or Slurm cannot be asked.
+---when none was sent or Slurm cannot be asked, then with a notice naming
+---the runs Slurm could not be asked about (the caller says it: they are
+---trained here, the per-run lock keeps a copy still running there off
+---their files).
 ---@param ex wb.Experiment
 ---@param runs table
----@return string|nil
+---@return string|nil, string|nil
 ---Example: -- called by wb.runner.main before any training
 function M.busy(ex, runs)
-  local out, jobs = {}, {}
+  local out, jobs, unasked, why = {}, {}, {}, nil
   for _, s in ipairs(runs) do
     local m = util.read_json(marker(ex, s.hash)) or {}
     local job, stamp = tostring(m.job), tostring(m.stamp)
     local cluster = type(m.cluster) == "string" and m.cluster or nil
     if job:match("^%d+_%d+$") then
       local st, ok = run("scontrol" .. queue.on(cluster) .. " -o show job " .. job)
+      -- "Invalid job id": the job left the queue (forgotten after MinJobAge);
+      -- anything else (no controller, a timeout) leaves it unknown
+      if not ok and not st:find("Invalid job id", 1, true) then
+        unasked[#unasked + 1] = string.format("%s seed %d (Slurm job %s)", s.variant, s.seed,
+          job)
+        why = why or (st:match("[^\n]+") or "no output")
+      end
       -- its log's name holds the stamp, or its script's (Command=)
       local state = ok and st:find("-" .. stamp .. ".", 1, true) and st:match("JobState=(%S+)")
       if state and LIVE[state] then
@@ -83,7 +93,13 @@ function M.busy(ex, runs)
       end
     end
   end
-  if #out == 0 then return nil end
+  if #out == 0 then
+    if #unasked == 0 then return nil end
+    return nil, string.format("[%s] Slurm could not be asked about %d run%s an earlier "
+      .. "--slurm sent (%s: %s): trained again now; if still queued there, the per-run lock keeps "
+      .. "the two off each other's files", ex.name, #unasked, #unasked == 1 and "" or "s",
+      table.concat(unasked, ", "), why)
+  end
   table.sort(jobs, function(a, b) return tonumber(a.job) < tonumber(b.job) end)
   return string.format("[%s] %d of the runs to train %s still in Slurm's queue, sent by an "
     .. "earlier --slurm: %s; nothing trained or submitted: run the task again once they have "

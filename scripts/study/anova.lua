@@ -12,65 +12,14 @@
 -- decides, as the two-sided rank test's 2 / C(n + m, n) does in
 -- claim_parts.
 --
--- The F distribution's tail is the regularized incomplete beta function:
--- wb.inference has one, but keeps it private, and every module under wb/
--- (inference.lua among them) is part of every run's identity: exporting it
--- there would retrain every run. Hence this copy (Numerical Recipes'
--- continued fraction, Lanczos's log-gamma), checked against scipy in
--- tests/lua/test_audit_claims.lua.
+-- The F distribution's tail is the regularized incomplete beta function,
+-- wb.inference's (the one its t tests use; checked against scipy in
+-- tests/lua/test_audit_claims.lua).
 local runs_mod = wb.runs
 local P = require "study.claim_parts"
+local betai = wb.inference._betai
 
 local M = {}
-
--- log Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms: ~15 digits)
-local LANCZOS = {0.99999999999980993, 676.5203681218851, -1259.1392167224028,
-  771.32342877765313, -176.61502916214059, 12.507343278686905,
-  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7}
-local function lgamma(x)
-  if x < 0.5 then return math.log(math.pi / math.abs(math.sin(math.pi * x))) - lgamma(1 - x) end
-  x = x - 1
-  local a = LANCZOS[1]
-  local t = x + 7.5
-  for i = 2, 9 do a = a + LANCZOS[i] / (x + i - 1) end
-  return 0.5 * math.log(2 * math.pi) + (x + 0.5) * math.log(t) - t + math.log(a)
-end
-
--- continued fraction of the incomplete beta function (modified Lentz)
-local function betacf(a, b, x)
-  local tiny = 1e-300
-  local qab, qap, qam = a + b, a + 1, a - 1
-  local c, d = 1, 1 - qab * x / qap
-  if math.abs(d) < tiny then d = tiny end
-  d = 1 / d
-  local h = d
-  for m = 1, 300 do
-    local m2 = 2 * m
-    local aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-    d = 1 + aa * d; if math.abs(d) < tiny then d = tiny end
-    c = 1 + aa / c; if math.abs(c) < tiny then c = tiny end
-    d = 1 / d
-    h = h * d * c
-    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-    d = 1 + aa * d; if math.abs(d) < tiny then d = tiny end
-    c = 1 + aa / c; if math.abs(c) < tiny then c = tiny end
-    d = 1 / d
-    local del = d * c
-    h = h * del
-    if math.abs(del - 1) < 1e-15 then break end
-  end
-  return h
-end
-
--- I_x(a, b), the regularized incomplete beta function
-local function betai(a, b, x)
-  if x <= 0 then return 0 end
-  if x >= 1 then return 1 end
-  local bt = math.exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * math.log(x)
-    + b * math.log(1 - x))
-  if x < (a + 1) / (a + b + 2) then return bt * betacf(a, b, x) / a end
-  return 1 - bt * betacf(b, a, 1 - x) / b
-end
 
 ---A.f_sf(f, d1, d2) -> number: P(F > f) for Snedecor's F with d1, d2
 ---degrees of freedom (scipy.stats.f.sf).

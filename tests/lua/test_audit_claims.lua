@@ -51,10 +51,11 @@ end)
 
 -- {==================== C6's gradient noise ====================
 
-T.test("C6: own-batch noise is named 1/B by construction; noise at batch 32 is a part", function()
+T.test("C6: own-batch noise is named 1/B by construction; noise at batch 32 is shown "
+  .. "beside it and does not vote", function()
   -- batch 8's noise at its own batch is 16x batch 128's in every seed (as
-  -- any model's would be); at a common batch of 32 the models are alike:
-  -- the common-batch part must not hold
+  -- any model's would be); the noise of the final models at a common batch
+  -- of 32 is another question (where training ended): shown, never a part
   local recs = {}
   for s = 1, 3 do
     recs[#recs + 1] = rec("task08_batch_size", "batch_size=8", s, nil,
@@ -63,32 +64,32 @@ T.test("C6: own-batch noise is named 1/B by construction; noise at batch 32 is a
       {grad_noise = 0.1 + s / 1000, grad_noise_32 = 0.4 + (4 - s) / 1000})
   end
   local c6 = claim(claims.claims{task08_batch_size = recs}, "C6")
-  local own, common
+  local own
   for _, p in ipairs(c6.parts) do
-    if p.name == "grad_noise" then own = p elseif p.name == "grad_noise_32" then common = p end
+    T.ok(p.name ~= "grad_noise_32", "grad_noise_32 is no part: " .. c6.numbers)
+    if p.name == "grad_noise" then own = p end
   end
   T.ok(own and own.text:find("about 1/B by construction", 1, true), c6.numbers)
-  T.ok(common, "a part reads grad_noise_32: " .. c6.numbers)
-  T.ok(common.text:find("common batch of 32", 1, true), common.text)
-  T.ok(common.text:find("batch 8 0.4020 ± 0.0010 vs 128 0.4020 ± 0.0010 (n = 3, 3)", 1, true),
-    common.text)
-  T.eq(common.ok, nil, common.text) -- equal models: undecided
   T.eq(own.ok, true, own.text)
-  -- batch 8's models noisier at batch 32 in every seed: the part holds
+  T.ok(c6.numbers:find("not deciding: the noise of each run's final model at a common batch "
+    .. "of 32", 1, true), c6.numbers)
+  T.ok(c6.numbers:find("batch 8 0.4020 ± 0.0010 vs 128 0.4020 ± 0.0010 (n = 3, 3)", 1, true),
+    c6.numbers)
+  -- batch 8's models less noisy at batch 32 in every seed: shown, the verdict unchanged
   for _, r in ipairs(recs) do
-    if r.variant == "batch_size=8" then r.measures.grad_noise_32 = 0.8 + r.seed / 1000 end
+    if r.variant == "batch_size=8" then r.measures.grad_noise_32 = 0.2 + r.seed / 1000 end
   end
+  local before = c6.verdict
   c6 = claim(claims.claims{task08_batch_size = recs}, "C6")
-  for _, p in ipairs(c6.parts) do if p.name == "grad_noise_32" then common = p end end
-  T.eq(common.ok, true, common.text)
+  T.eq(c6.verdict, before, c6.numbers)
+  T.ok(not c6.numbers:find("(fails)", 1, true), c6.numbers)
   -- and says where each model was read: their final training losses
   for _, r in ipairs(recs) do
     r.metrics.loss = r.variant == "batch_size=8" and 0.05 or 0.2
   end
   c6 = claim(claims.claims{task08_batch_size = recs}, "C6")
-  for _, p in ipairs(c6.parts) do if p.name == "grad_noise_32" then common = p end end
-  T.ok(common.note and common.note:find("final training loss 0.0500 (8) vs 0.2000 (128); "
-    .. "batch 8 got further, which by itself can lower its noise", 1, true), common.note)
+  T.ok(c6.numbers:find("final training loss 0.0500 (8) vs 0.2000 (128); "
+    .. "batch 8 got further, which by itself can lower its noise", 1, true), c6.numbers)
   -- task 8's README shows it too
   local src = util.read_file("scripts/task08_batch_size.lua")
   T.ok(src:find('"grad_noise_32", "lambda_max"', 1, true), "task 8's table")

@@ -275,7 +275,7 @@ for _, t in ipairs(tasks) do table.move(counted[t], 1, #counted[t], #every + 1, 
 local seed_list = {proc.seeds_text(every, tasks, own_seeds)}
 local cmd = {"workbench", arg[0]}
 for _, a in ipairs(arg) do cmd[#cmd + 1] = q(a) end
-local lines = {"# Ten ablations of an MNIST MLP, re-run with several seeds", "",
+local lines = {notes.title(opts.quick), "",
   string.format("*Produced by `%s` (workbench %s, commit %s) on %s, %s, in %s (this "
     .. "invocation; recorded runs are reused). Data: **%s**, %s. Validation: the last 10 %% "
     .. "of the training rows, held out (Keras's validation_split); the test set only gives "
@@ -305,7 +305,7 @@ if #failed > 0 then
   lines[#lines + 1] = ""
 end
 -- every listed run: a claim leaves out the runs that did not finish, and says so
-lines[#lines + 1] = claims.claims_section(counted, opts.dataset or "mnist")
+lines[#lines + 1] = claims.claims_section(counted, opts.dataset or "mnist", opts.quick)
 
 -- {==================== beyond the study ====================
 local rows = {}

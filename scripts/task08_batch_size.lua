@@ -34,13 +34,15 @@ return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
   report = function(task, runs)
     task:section("Results (mean ± sd over seeds)")
     task:text(runs:table{"test_accuracy", "loss", "val_loss", "sec_per_epoch", "grad_noise",
-      "lambda_max", "hessian_trace", "sharpness"})
+      "grad_noise_32", "lambda_max", "hessian_trace", "sharpness"})
     task:text(string.format("`lambda_max`, `hessian_trace`: the largest eigenvalue (Lanczos, "
       .. "1e-3 relative) and the trace (Hutchinson, 30 Rademacher probes) of the Hessian of "
       .. "the training loss on the first %d training rows, at the final weights. "
       .. "`grad_noise`: E||g_B - g||^2 of minibatch gradients of the model's own batch size "
       .. "B (up to 2,048; not measured above) around the gradient of a fixed 2,048-image "
-      .. "sample. `sharpness` "
+      .. "sample: about the per-sample gradient variance over B, so smaller B gives more by "
+      .. "construction. `grad_noise_32`: the same at batch 32 for every model, which compares "
+      .. "the models rather than their batch sizes (C6 reads both). `sharpness` "
       .. "(the older proxy): mean training-loss rise when every weight is scaled by "
       .. "(1 + 0.05 u), u ~ N(0, 1), over 5 draws.", SAMPLE))
     -- how far each batch size got, from the runs (--quick and --epochs change it)

@@ -1,8 +1,15 @@
--- study/report_notes.lua: REPORT.md's notes on its runs: those that are
+-- study/report_notes.lua: REPORT.md's title and notes on its runs: those that are
 -- copies of another task's identical training (wb.train's reused_from), the
 -- time spent training and measuring (each sum saying which runs it is
 -- over), and the variants whose runs their task stopped as failed.
 local M = {}
+
+-- REPORT.md's title line; a --quick report's says it is a smoke test (its
+-- figures' titles and task READMEs said so, its own title did not).
+function M.title(quick)
+  return "# Ten ablations of an MNIST MLP, re-run with several seeds"
+    .. (quick and " (QUICK: a smoke test, not the results)" or "")
+end
 
 local function n_copies(recs)
   local n = 0

@@ -182,7 +182,8 @@ T.test("task 8: no typed measurements; lambda_max's caption says the epochs were
           config = {seed = s, batch_size = v[1], epochs = v[2]},
           metrics = {test_accuracy = 0.9, sec_per_epoch = 1, test_loss = 0.1,
             epochs_run = v[2]},
-          measures = {grad_noise = 1, lambda_max = 2 + s, hessian_trace = 3, sharpness = 0.1}}
+          measures = {grad_noise = 1, grad_noise_32 = 1, lambda_max = 2 + s, hessian_trace = 3,
+            sharpness = 0.1}}
       end
     end
     dofile("scripts/task08_batch_size.lua").report(fake, wb.runs.Runs(recs))

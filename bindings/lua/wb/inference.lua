@@ -252,6 +252,9 @@ function M.holm(ps, alpha)
   return reject, adj
 end
 
+-- I_x(a, b) for the study's F test (scripts/study/anova.lua): one copy
+M._betai = betai
+
 wb.inference = M
 wb.welch = M.welch
 return M

@@ -171,4 +171,32 @@ T.test("a library callback's state saved without its settings (older file): refu
     {"holds the state of EarlyStopping 1 without its settings", "save the state again"})
 end)
 
+T.test("a killed run's state saved without the settings: the runner trains afresh, warned",
+  function()
+  local resume = require "wb.train_resume"
+  local ex, spec = {name = "t", root = dir .. "/runner"}, {cacheable = true, hash = "abc123",
+    variant = "base", seed = 1}
+  local function from(m, fo) -- the epoch resumed after (nil: afresh) and the warning
+    return T.stderr_of(function()
+      return resume.from(ex, spec, m, fo, fo.callbacks, {}, fo.optimizer)
+    end)
+  end
+  local function setup()
+    return T.tiny_mlp(1), opts{epochs = 3, callbacks = {CB.EarlyStopping{patience = 3}}}
+  end
+  local m, fo = setup()
+  T.eq(from(m, fo), nil, "no state yet")
+  m:fit(train, fo) -- its ModelCheckpoint writes the state
+  local state = wb.record.path(ex.root, "t", "abc123", "state.safetensors")
+  m, fo = setup()
+  T.eq(from(m, fo), 3, "resumed from the state as written")
+  without_settings(state, state)
+  m, fo = setup()
+  local epoch, err = from(m, fo)
+  T.eq(epoch, nil, "not resumed")
+  T.ok(err:find("its callbacks: holds the state of EarlyStopping 1 without its settings", 1,
+    true) and err:find("training from scratch", 1, true), err)
+  T.ok(not wb.sys.exists(state), "the state removed")
+end)
+
 T.done()

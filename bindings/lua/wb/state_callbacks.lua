@@ -223,6 +223,25 @@ function M.match(cbs, saved, path)
   return pairs_
 end
 
+-- Why the callbacks cbs could not resume from the state file path (its
+-- tensors and metadata, as read; nil when they could): what fit{resume}
+-- would raise, for the runner, which trains such a run afresh instead of
+-- failing at every try (wb/train_resume.lua): a state saved before the
+-- settings were kept, say.
+function M.refusal(path, tensors, meta, cbs)
+  local ok, e = pcall(function()
+    local list = require("cjson").decode(meta["workbench.callbacks"] or "[]")
+    if type(list) ~= "table" then error("workbench.callbacks is no list", 0) end
+    local cbt = {}
+    for name, t in pairs(tensors) do if name:match("^callbacks%.") then cbt[name] = t end end
+    M.match(cbs, M.decode(list, cbt, path, function(_, fmt, ...)
+      error(string.format(fmt, ...), 0)
+    end), path)
+  end)
+  if ok then return nil end
+  return (tostring(e):gsub("^fit: resume: " .. path:gsub("%p", "%%%0") .. " ", ""))
+end
+
 -- restore(cbs, saved, path): for fit, after the callbacks' on_train_begin:
 -- gives each callback with set_state its saved state (M.match).
 function M.restore(cbs, saved, path)

@@ -7,7 +7,8 @@
 -- {kind, state, settings} for each, in fit's order; settings are a library
 -- callback's options that decide what its state means (its class's
 -- __settings, wb/callbacks_strict.lua: all its options but those that
--- change no result, such as verbose): EarlyStopping's best val_loss is no
+-- give its state no meaning: verbose, where and how a ModelCheckpoint
+-- writes, its tag): EarlyStopping's best val_loss is no
 -- best of val_accuracy, nor its best_epoch one whose weights were kept
 -- when restore_best_weights was off. On resume the j-th callback of a kind
 -- takes the j-th saved state of that kind, and the resume is refused,

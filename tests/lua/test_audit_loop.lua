@@ -119,7 +119,10 @@ T.test("resume with another optimizer config, or fewer epochs, is refused first"
   m:save_state(path)
   local r = model(5)
   local before = r[1].weight:clone()
-  local function cbs() return {wb.callbacks.ReduceLROnPlateau{monitor = "loss"}} end
+  local function cbs() -- the saved fit's (other settings are refused: test_resume_callbacks)
+    return {wb.callbacks.ReduceLROnPlateau{monitor = "loss", patience = 1, min_delta = 10,
+      factor = 0.5}}
+  end
   local function bad(pat, o)
     o.verbose, o.resume, o.batch_size = false, path, 16
     T.check_error(pat, r.fit, r, train, o)

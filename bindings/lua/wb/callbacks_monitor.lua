@@ -14,10 +14,11 @@ local hset = require("wb.history_guard").set -- fit's fields of the history: fit
 
 local EarlyStopping = {}
 EarlyStopping.__name = "wb.callbacks.EarlyStopping"
--- the state its hooks set; its options (fields of the same names); max from mode
+-- the state its hooks set; its options (fields of the same names); max from mode;
+-- verbose changes no result: the other options are the settings a resume checks
 M._strict(EarlyStopping, {"model", "wait", "stopped_epoch", "best", "best_epoch",
   "best_weights", "has_best_weights"}, {"monitor", "min_delta", "patience", "mode", "baseline",
-  "restore_best_weights", "start_from_epoch", "verbose"}, {max = "mode"})
+  "restore_best_weights", "start_from_epoch", "verbose"}, {max = "mode"}, {"verbose"})
 EarlyStopping._make = function(o) return M.EarlyStopping(o) end
 
 ---wb.callbacks.EarlyStopping{monitor, patience, ...} -> wb.callbacks.EarlyStopping
@@ -157,9 +158,11 @@ end
 ---wb.callbacks.ReduceLROnPlateau:get_state() -> table
 ---wb.callbacks.ModelCheckpoint:get_state() -> table
 ---The callback's counters (and EarlyStopping's best weights) as plain data
----and tensors: model:save_state keeps them, fit{resume} gives them back
----with set_state after on_train_begin, so a resumed fit stops (or lowers
----the lr) at the same epoch as an uninterrupted one.
+---and tensors: model:save_state keeps them, with the options they depend on
+---(all but verbose; ModelCheckpoint's monitor, mode, save_best_only,
+---initial_value_threshold), and fit{resume} gives them back with set_state
+---after on_train_begin, so a resumed fit stops (or lowers the lr) at the
+---same epoch as an uninterrupted one; a resume with other options is refused.
 ---@return table
 ---Example: local st = cb:get_state() -- save_state does this
 function EarlyStopping:get_state()
@@ -187,7 +190,8 @@ end
 local ReduceLR = {}
 ReduceLR.__name = "wb.callbacks.ReduceLROnPlateau"
 M._strict(ReduceLR, {"model", "best", "wait", "cooldown_counter"}, {"monitor", "factor",
-  "patience", "mode", "min_delta", "cooldown", "min_lr", "verbose"}, {max = "mode"})
+  "patience", "mode", "min_delta", "cooldown", "min_lr", "verbose"}, {max = "mode"},
+  {"verbose"}) -- verbose changes no result: the others are settings a resume checks
 ReduceLR._make = function(o) return M.ReduceLROnPlateau(o) end
 
 ---wb.callbacks.ReduceLROnPlateau{monitor, factor, ...} -> wb.callbacks.ReduceLROnPlateau

@@ -14,11 +14,13 @@ local wants_max, monitor_value = M._wants_max, M._monitor_value
 
 local ModelCheckpoint = {}
 ModelCheckpoint.__name = "wb.callbacks.ModelCheckpoint"
--- its state; its options; what they make (save_freq: a step hook of its own, not the class's)
+-- its state; its options (monitor, mode, save_best_only, the threshold: what its best means,
+-- checked on resume; the others may change); what they make (save_freq: its own step hook)
 M._strict(ModelCheckpoint, {"model", "best", "pending", "pending_step", "last_saved"},
   {"filepath", "monitor", "save_best_only", "save_weights_only", "mode", "save_state", "tag",
   "verbose", "save_freq", threshold = "initial_value_threshold"}, {fields = "filepath",
-  max = "mode", on_train_batch_end = "save_freq"})
+  max = "mode", on_train_batch_end = "save_freq"}, {"filepath", "save_weights_only",
+  "save_state", "tag", "verbose", "save_freq"})
 ModelCheckpoint._make = function(o) return M.ModelCheckpoint(o) end
 
 -- "{epoch}", "{epoch:02d}", "{val_loss:.4f}": Python-style fields filled
@@ -130,9 +132,7 @@ function M.ModelCheckpoint(opts, more)
       .. "options table: ModelCheckpoint{filepath, ...} or ModelCheckpoint(filepath, opts), "
       .. "got %s)", args.typename(more)), 2)
   end
-  if opts[1] and not opts.filepath then
-    opts.filepath, opts[1] = opts[1], nil
-  end
+  if opts[1] and not opts.filepath then opts.filepath, opts[1] = opts[1], nil end
   opts = check_opts(opts, {"filepath", "monitor", "save_best_only", "save_weights_only",
     "mode", "initial_value_threshold", "save_state", "tag", "verbose", "save_freq"},
     "ModelCheckpoint", 1, {monitor = "string", save_best_only = "boolean",

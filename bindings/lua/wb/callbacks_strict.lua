@@ -65,10 +65,26 @@ end
 -- hooks set; options its option fields, each named as its key in the
 -- options its constructor class._make takes, or mapped to that key
 -- (sep = "separator"); derived maps a field the constructor computes to
--- the option it comes from (max: mode).
-function M._strict(class, fields, options, derived)
+-- the option it comes from (max: mode); free lists the options that give
+-- its state no meaning (verbose, where a ModelCheckpoint writes): the others
+-- are its settings (class.__settings, in the options' order: {field,
+-- option} pairs), which a resume checks against the saved callback's
+-- (wb/state_callbacks.lua).
+function M._strict(class, fields, options, derived, free)
   local tname, var = class.__name, "cb"
-  for i, k in ipairs(options) do options[i], options[k] = nil, k end
+  local is_free = {}
+  for _, k in ipairs(free or {}) do is_free[k] = true end
+  class.__settings = {}
+  for i, k in ipairs(options) do
+    options[i], options[k] = nil, k
+    if not is_free[k] then class.__settings[#class.__settings + 1] = {field = k, option = k} end
+  end
+  for _, k in ipairs(util.sorted_keys(options)) do -- mapped: threshold = "initial_value_threshold"
+    local o = type(options[k]) == "string" and options[k] or k -- Scheduler's schedule = 1
+    if k ~= options[k] and not is_free[o] then
+      class.__settings[#class.__settings + 1] = {field = k, option = o}
+    end
+  end
   class.__fields = {}
   for _, list in ipairs{PROTOCOL, fields, util.sorted_keys(options), util.sorted_keys(derived)} do
     for _, k in ipairs(list) do class.__fields[k] = true end

@@ -22,9 +22,10 @@
 --                              epoch's permutation)}
 --            workbench.history JSON of the History (numbers to 17 digits,
 --                              so that they read back exactly)
---            workbench.callbacks JSON list {kind, state} of the state of
+--            workbench.callbacks JSON list {kind, state, settings} of
 --                              fit's callbacks that have get_state (their
---                              tensors are callbacks.<j>.<key>...)
+--                              tensors are callbacks.<j>.<key>...;
+--                              settings: a library callback's options)
 --            workbench.tag     save_state's tag, when given
 --            workbench.architecture  as model:save writes it: a resume
 --                              into a model with other layers (an
@@ -36,13 +37,12 @@
 --            workbench.checksum  of the rest (tensors and metadata,
 --                              wb/state_fit.lua): checked on resume
 -- A callback keeps state across a resume when it has get_state() -> table
--- (plain data and tensors) and set_state(table), called after its
--- on_train_begin: EarlyStopping, ReduceLROnPlateau, ModelCheckpoint and
--- fit's instruments (wb/instruments_state.lua) do.
--- On resume the j-th callback of a kind takes the j-th saved state of that
--- kind; a stateful callback with no saved state starts afresh, a saved
--- state that no callback takes is an error, and so are fit's instruments
--- given or dropped on resume (errors name the instruments option, as their
+-- (plain data and tensors) and set_state(table) (wb/state_callbacks.lua):
+-- on resume the j-th callback of a kind takes the j-th saved state of that
+-- kind, and the resume is refused when a library callback's settings are
+-- not the saved ones, when a stateful callback has no saved state or a
+-- saved state no callback takes, and when fit's instruments are given or
+-- dropped on resume (errors name the instruments option, as their
 -- distance would otherwise start again at the resume). Not saved: the
 -- dataset (its hash is, in workbench.state's fit, to compare) and the
 -- other fit options.
@@ -53,16 +53,13 @@ local args = require "wb.args"
 local History = require "wb.history"
 local ckpt = require "wb.checkpoint"
 local fitstate = require "wb.state_fit"
+local cbstate = require "wb.state_callbacks"
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
 local M = {}
 
 local SLOT_NAMES = {"m", "v"}
-
-local function is_tensor(x)
-  return type(x) == "userdata" and (getmetatable(x) or {}).__name == "wb.Tensor"
-end
 
 -- {==================== exact JSON ====================
 
@@ -82,114 +79,11 @@ end
 -- }====================
 -- {==================== callback state ====================
 
--- A callback's state as JSON-safe data: integers, non-finite numbers and
--- tensors are tagged (cjson reads every number back as a float and has no
--- infinities); tensors go into map under prefix.<key>...
-local function pack(v, prefix, map)
-  if is_tensor(v) then
-    map[prefix] = v
-    return {tensor = prefix}
-  elseif math.type(v) == "integer" then
-    return {int = v}
-  elseif type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge) then
-    return {num = v ~= v and "nan" or (v > 0 and "inf" or "-inf")}
-  elseif type(v) == "table" then
-    local out = {}
-    for k, x in pairs(v) do
-      if type(k) ~= "string" and math.type(k) ~= "integer" then
-        error("save_state: callback state keys must be strings or list indices, got "
-          .. type(k), 0)
-      end
-      out[k] = pack(x, prefix .. "." .. k, map)
-    end
-    return {table = out}
-  elseif type(v) == "number" or type(v) == "string" or type(v) == "boolean" then
-    return v
-  end
-  error("save_state: a callback state holds a " .. type(v) .. " (plain data and "
-    .. "tensors only)", 0)
-end
-
-local NUMS = {nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge}
-local function unpack_state(v, tensors, path)
-  if type(v) ~= "table" then return v end
-  if v.tensor then
-    local t = tensors[v.tensor]
-    if not t then
-      error(string.format("fit: resume: %s has no tensor '%s'", path, tostring(v.tensor)), 0)
-    end
-    return t
-  end
-  if v.int then return math.tointeger(v.int) end
-  if v.num then return NUMS[v.num] end
-  local out = {}
-  for k, x in pairs(v.table or {}) do
-    out[tonumber(k) and math.tointeger(tonumber(k)) or k] = unpack_state(x, tensors, path)
-  end
-  return out
-end
-
-local function kind_of(cb)
-  local mt = getmetatable(cb)
-  return mt and type(mt.__name) == "string" and mt.__name or "callback"
-end
-
--- The states of the callbacks with get_state, in order, as JSON.
-local function callback_states(cbs, map)
-  local out = {}
-  for _, cb in ipairs(cbs or {}) do
-    if type(cb.get_state) == "function" then
-      local j = #out + 1
-      out[j] = {kind = kind_of(cb), state = pack(cb:get_state(), "callbacks." .. j, map)}
-    end
-  end
-  return out
-end
-
--- The saved state each callback with set_state takes (the j-th of a kind
--- takes the j-th saved of that kind): {cb, state} pairs. A saved state left
--- over is an error naming the file.
-local function match_callbacks(cbs, saved, path)
-  local taken, pairs_ = {}, {}
-  for _, cb in ipairs(cbs or {}) do
-    if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
-      local kind, found = kind_of(cb), false
-      for j, e in ipairs(saved) do
-        if not taken[j] and e.kind == kind then
-          taken[j], found = true, true
-          pairs_[#pairs_ + 1] = {cb, e.state}
-          break
-        end
-      end
-      if not found and kind == "wb.instruments" then -- afresh, distance would start here
-        error(string.format("fit: resume: %s was saved by a fit without instruments, this "
-          .. "fit asks for instruments (give the saved fit's options: no instruments, no "
-          .. "cockpit)", path), 0)
-      end
-    end
-  end
-  for j, e in ipairs(saved) do
-    if not taken[j] then
-      if e.kind == "wb.instruments" then -- fit's instruments option, not a callback
-        local st = type(e.state) == "table" and e.state or {}
-        local names = type(st.names) == "table" and table.concat(st.names, ", ") or "?"
-        error(string.format("fit: resume: %s was saved by a fit with instruments {%s} every "
-          .. "%s, this fit measures none (give the saved fit's instruments and every, or its "
-          .. "cockpit)", path, names, tostring(math.tointeger(st.every) or st.every)), 0)
-      end
-      error(string.format("fit: resume: %s holds the state of a %s callback that none "
-        .. "of fit's callbacks takes (give the callbacks of the saved fit)", path, e.kind), 0)
-    end
-  end
-  return pairs_
-end
-
 -- restore_callbacks(cbs, saved, path):
 -- for fit, after the callbacks' on_train_begin: gives each callback with
--- set_state its saved state (match_callbacks).
-function M.restore_callbacks(cbs, saved, path)
-  for _, p in ipairs(match_callbacks(cbs, saved or {}, path)) do p[1]:set_state(p[2]) end
-end
+-- set_state its saved state (wb/state_callbacks.lua, which refuses a
+-- resume whose stateful callbacks are not the saved fit's).
+M.restore_callbacks = cbstate.restore
 
 -- }====================
 -- {==================== save ====================
@@ -201,7 +95,9 @@ end
 ---into another model is refused;
 ---wb.load and load_weights read the weights), the state of the fit's
 ---callbacks that have get_state:
----EarlyStopping, ReduceLROnPlateau, ModelCheckpoint; whether the fit was
+---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, with the options it
+---depends on (a resume whose callbacks' differ, or that gives a stateful
+---callback the saved fit had not, is refused naming them); whether the fit was
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
 ---model:fit(train, {resume = path, epochs = n}) continues from it bit for
@@ -270,7 +166,7 @@ function Sequential:save_state(path, opts)
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = os.iterations},
     stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
-  local ok, cbs = pcall(callback_states, rawget(self, "_fit_callbacks"), map)
+  local ok, cbs = pcall(cbstate.states, rawget(self, "_fit_callbacks"), map)
   if not ok then error(cbs, 2) end
   local meta = {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
@@ -321,11 +217,11 @@ function M.resume(model, path, opt, want)
     elseif name:match("^fit%.") then buffers[name] = t
     else weights[name] = t end
   end
-  for _, e in ipairs(cbs) do e.state = unpack_state(e.state, cbt, path) end
+  cbstate.decode(cbs, cbt, path, fitstate.bad)
   want = want or {}
   local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
-  if want.callbacks then match_callbacks(want.callbacks, cbs, path) end -- before any change
+  if want.callbacks then cbstate.match(want.callbacks, cbs, path) end -- before any change
   local saved = st.optimizer or {}
   if opt then
     if opt.name ~= saved.name then

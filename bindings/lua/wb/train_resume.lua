@@ -8,7 +8,8 @@
 -- the file as it was, and recorded the new one. A run whose hooks cannot be identified
 -- (its hash does not cover their code) is never resumed. Nor is a state whose content is
 -- not as written (its checksum, wb/state_fit.lua: a bit flipped, a partial copy, an edit,
--- or none): the run trains from scratch, warned. Private to wb/train.lua.
+-- or none), nor one fit{resume} would refuse for its callbacks (saved before their settings
+-- were kept): the run trains from scratch, warned. Private to wb/train.lua.
 local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
@@ -110,6 +111,9 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     local diff = fitstate.arch_diff(path, meta["workbench.architecture"],
       meta["workbench.layer_code"], model)
     if diff then error("it was saved from another model: " .. diff, 0) end
+    -- as fit{resume} would refuse it (one saved before the callbacks' settings were kept)
+    local cbs = require("wb.state_callbacks").refusal(path, tensors, meta, callbacks)
+    if cbs then error("its callbacks: " .. cbs, 0) end
     return math.tointeger(cjson.decode(meta["workbench.state"]).epoch), list
   end)
   if not ok or not epoch then

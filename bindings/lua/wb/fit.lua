@@ -155,7 +155,7 @@ end
 ---state replaces the one seed sets;
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with
----get_state/set_state, e.g. EarlyStopping, is restored; a fit that was
+---get_state/set_state, e.g. EarlyStopping, is restored (other settings, or a stateful callback the saved fit had not, refused); a fit that was
 ---stopped stays stopped; all checked before anything is restored),
 ---initial_epoch (Keras: epochs
 ---already done, 0), instruments ("economy", "full" or a non-empty

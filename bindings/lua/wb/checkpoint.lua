@@ -18,7 +18,8 @@
 -- copies only when all match: on any mismatch the model is unchanged and
 -- the error names the file and the tensor. save refuses non-finite weights. load_weights and wb.load also read a
 -- training state (model:save_state, format "workbench-state"): its
--- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones.
+-- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones,
+-- after its checksum (workbench.checksum) as fit's resume checks it.
 local _ENV = require "wb.std"
 local args = require "wb.args"
 local wb = require "wb"
@@ -26,6 +27,7 @@ local cjson = require "cjson"
 local Sequential = wb.nn.SequentialClass
 
 local arch = require "wb.arch"
+local fitstate = require "wb.state_fit"
 local build_layer = require "wb.checkpoint_build"
 local kind_of = arch.kind_of
 
@@ -175,6 +177,17 @@ end
 local function read(path)
   local ok, file, meta = pcall(wb.io.load_safetensors, path)
   if not ok then reraise(file, 3) end
+  -- a file that carries a checksum (save_state's) loads only as written: the
+  -- resume's check (wb/state_fit.lua), refused as it refuses (EFORMAT, exit
+  -- status 65); of the whole file, optimizer.* too, before any is set aside.
+  -- One without (model:save's, Python's, an older state) is taken, as by the resume.
+  if meta[fitstate.CHECKSUM] ~= nil then
+    local changed = fitstate.changed(file, meta)
+    if changed then
+      reraise(wb.Error{code = "EFORMAT", path = path, message = path .. ": " .. changed
+        .. "; nothing loaded"}, 3)
+    end
+  end
   if meta.format == "workbench-state" then
     local weights = {}
     for name, t in pairs(file) do
@@ -190,7 +203,9 @@ end
 ---model (same architecture), or the weights of a training state
 ---(save_state). Every name, shape, dtype and value is checked first (a
 ---NaN or infinite weight is EFORMAT naming its position): on any mismatch
----nothing is copied and the error names the file and the tensor.
+---nothing is copied and the error names the file and the tensor. A file
+---with a checksum (save_state's) that its content no longer matches (a bit
+---flipped, an edit) is EFORMAT naming it, as fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
@@ -221,7 +236,9 @@ end
 ---not take (a misspelt "activaton" in a file written by hand) is EFORMAT
 ---naming it, never its default. A Lua layer is rebuilt only
 ---from its config() by wb.nn[kind](config); any other: EFORMAT naming it
----(build the model and call model:load_weights).
+---(build the model and call model:load_weights). A file with a checksum
+---(save_state's) that its content no longer matches (a bit flipped, an
+---edit) is EFORMAT naming it, as fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: local run = wb.runs.find{task = "task05_dropout", dropout = 0.3, seed = 1}[1]

@@ -1,0 +1,115 @@
+-- test_load_checks.lua: what the loaders (wb.load, model:load_weights)
+-- check of a file before they take its weights, and what the runner's
+-- weight files say of where they come from.
+-- 1. A training state's checksum (workbench.checksum, save_state): fit's
+--    resume refused a file whose content did not match it, wb.load and
+--    load_weights loaded it silently (a bit flipped in layers.1.weight made
+--    a weight 1.4e35). Both now refuse it as the resume does (EFORMAT, exit
+--    status 65), naming the file.
+-- 2. load_weights into a model of another architecture with the same
+--    shapes (another activation, dropout rate, use_bias, layer kind) went
+--    through, though its help says "same architecture": refused, naming the
+--    file, the layer and both values. l2 and init are not compared (they
+--    only train); a file without the architecture loads by shapes.
+-- 3. The runner's weight files carry the run's provenance in their
+--    metadata (task, hash, seed, git commit, the epoch of the weights).
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+local util = require "wb.util"
+local cjson = require "cjson"
+local nn = wb.nn
+
+local train = T.tiny_data()
+local dir = T.tmpdir()
+
+-- T.tiny_mlp(1, true)'s layers with one field changed.
+local function variant(o)
+  o = o or {}
+  wb.seed(1)
+  return nn.Sequential{nn.Dense(8, 12, {activation = o.act or "relu", l2 = o.l2 or 1e-3,
+    init = o.init, bias = o.bias}), o.second or nn.Dropout(o.rate or 0.3),
+    nn.Dense(12, 3, {activation = "softmax"})}
+end
+
+-- The file at path with bit `mask` of byte `k` (1-based) of tensor name's
+-- elements flipped: still a well-formed file.
+local function flip(path, name, k, mask)
+  local bytes = util.read_file(path)
+  local n = string.unpack("<I8", bytes)
+  local header = cjson.decode(bytes:sub(9, 8 + n))
+  local at = 8 + n + header[name].data_offsets[1] + k
+  util.write_file(path, bytes:sub(1, at - 1) .. string.char(bytes:byte(at) ~ mask)
+    .. bytes:sub(at + 1))
+end
+
+local function weights_of(m)
+  local out = {}
+  for i, p in ipairs(m:parameters()) do out[i] = p:clone() end
+  return out
+end
+
+local function unchanged(m, before, what)
+  for i, p in ipairs(m:parameters()) do
+    T.eq((p - before[i]):abs():max(), 0, what .. ": parameter " .. i .. " unchanged")
+  end
+end
+
+-- {==================== 1. a training state's checksum ====================
+
+local function state_file(name)
+  local m = T.tiny_mlp(1, true)
+  m:fit(train, {epochs = 1, batch_size = 16, verbose = false})
+  local path = dir .. "/" .. name .. ".safetensors"
+  m:save_state(path)
+  return path
+end
+
+T.test("a state with a bit flipped in layers.1.weight: wb.load and load_weights refuse it "
+  .. "as fit's resume does (EFORMAT, naming the file)", function()
+  local path = state_file("flipped")
+  flip(path, "layers.1.weight", 4, 0x40) -- the first weight's exponent: 1e35 or so
+  local t = wb.io.load_safetensors(path)
+  T.ok(t["layers.1.weight"]:abs():max() > 1e30, "the flip made a huge, finite weight")
+  local want = path .. ": its content does not match the checksum written with it ("
+  local m = variant()
+  T.check_error("fit: resume: " .. want, m.fit, m, train, {epochs = 2, batch_size = 16,
+    verbose = false, resume = path})
+  local ok, e = pcall(wb.load, path)
+  T.ok(not ok and wb.is_error(e) and e.code == "EFORMAT" and e.path == path, tostring(e))
+  T.ok(e.message:find(want, 1, true) and e.message:find("; nothing loaded", 1, true),
+    e.message)
+  local before = weights_of(m)
+  ok, e = pcall(m.load_weights, m, path)
+  T.ok(not ok and wb.is_error(e) and e.code == "EFORMAT" and e.path == path, tostring(e))
+  T.ok(e.message:find(want, 1, true), e.message)
+  unchanged(m, before, "load_weights")
+  -- an optimizer buffer flipped: the weights are intact, the file is not as written
+  path = state_file("flipped_opt")
+  flip(path, "optimizer.layers.1.weight.m", 1, 1)
+  T.check_error(want:gsub("flipped", "flipped_opt"), wb.load, path)
+end)
+
+T.test("a state whose checksum matches, or that has none (an older one), loads", function()
+  local path = state_file("intact")
+  local a = wb.load(path)
+  local b = variant():load_weights(path)
+  T.eq((a[1].weight - b[1].weight):abs():max(), 0)
+  local tensors, meta = wb.io.load_safetensors(path)
+  meta["workbench.checksum"] = nil
+  wb.io.save_safetensors(path, tensors, meta)
+  T.eq((wb.load(path)[1].weight - a[1].weight):abs():max(), 0, "without a checksum")
+end)
+
+T.test("the refusal's exit status is the resume's: 65", function()
+  local path = state_file("status")
+  flip(path, "layers.1.weight", 4, 0x40)
+  local out = dir .. "/status.out"
+  local _, how, code = os.execute(string.format("%s -e %s 2>%s", T.quote(T.wb),
+    T.quote("wb.load('" .. path .. "')"), T.quote(out)))
+  T.eq(how .. " " .. code, "exit 65", util.read_file(out))
+  T.ok(util.read_file(out):find(path, 1, true), util.read_file(out))
+end)
+
+-- }====================
+
+T.done()

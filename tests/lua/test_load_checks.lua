@@ -111,5 +111,77 @@ T.test("the refusal's exit status is the resume's: 65", function()
 end)
 
 -- }====================
+-- {==================== 2. load_weights: the saved architecture ====================
+
+T.test("load_weights refuses a model computing another function of the same shapes, "
+  .. "naming the file, the layer and both values", function()
+  local path = dir .. "/arch.safetensors"
+  variant():save(path)
+  local function refused(want, m)
+    local before = weights_of(m)
+    local ok, e = pcall(m.load_weights, m, path)
+    T.ok(not ok and wb.is_error(e) and e.code == "EFORMAT" and e.path == path, tostring(e))
+    T.ok(e.message:find(path .. ": saved from another architecture (" .. want, 1, true),
+      e.message)
+    unchanged(m, before, want)
+  end
+  refused("layer 1 (Dense) has activation = relu there, tanh here", variant{act = "tanh"})
+  refused("layer 2 (Dropout) has rate = 0.3 there, 0.5 here", variant{rate = 0.5})
+  -- use_bias and widths change the tensors: refused by them, naming the tensor
+  local m = variant{bias = false}
+  T.check_error(path .. ": unexpected tensor 'layers.1.bias'", m.load_weights, m, path)
+  refused("layer 2 is Dropout{rate = 0.3} there, Activation{activation = relu} here",
+    variant{second = nn.Activation("relu")})
+  -- a training state holds the architecture too
+  local spath = state_file("arch_state")
+  m = variant{act = "tanh"}
+  T.check_error(spath .. ": saved from another architecture (layer 1 (Dense) has activation "
+    .. "= relu there, tanh here", m.load_weights, m, spath)
+end)
+
+T.test("load_weights takes another l2 or init (they only train), and a file without the "
+  .. "architecture by its shapes", function()
+  local path = dir .. "/l2.safetensors"
+  local src = variant()
+  src:save(path)
+  for _, m in ipairs{variant{l2 = 0}, variant{init = "he_normal"}} do
+    m:load_weights(path)
+    T.eq((m[1].weight - src[1].weight):abs():max(), 0)
+  end
+  -- save_weights (and Python) write no architecture: shapes alone, as before
+  local wpath = dir .. "/weights_only.safetensors"
+  src:save_weights(wpath)
+  local m = variant{act = "tanh"}:load_weights(wpath)
+  T.eq((m[1].weight - src[1].weight):abs():max(), 0)
+  T.check_error("no 'workbench.architecture' metadata", wb.load, wpath)
+end)
+
+T.test("malformed architecture metadata: load_weights refuses it naming the file", function()
+  local path = dir .. "/badarch.safetensors"
+  variant():save(path)
+  local tensors, meta = wb.io.load_safetensors(path)
+  meta["workbench.architecture"] = "{not json"
+  wb.io.save_safetensors(path, tensors, meta)
+  local m = variant()
+  T.check_error(path .. ": bad workbench.architecture metadata", m.load_weights, m, path)
+end)
+
+T.test("an architecture written without a Dense's optional keys: their defaults, as "
+  .. "wb.load builds it", function()
+  local path = dir .. "/defaults.safetensors"
+  wb.seed(1)
+  local src = nn.Sequential{nn.Dense(8, 3)}
+  src:save(path)
+  local tensors, meta = wb.io.load_safetensors(path)
+  meta["workbench.architecture"] = cjson.encode{{kind = "Dense", n_in = 8, n_out = 3}}
+  wb.io.save_safetensors(path, tensors, meta)
+  T.eq(tostring(wb.load(path)[1]), tostring(src[1]))
+  nn.Sequential{nn.Dense(8, 3, {l2 = 0.1})}:load_weights(path)
+  local m = nn.Sequential{nn.Dense(8, 3, {activation = "relu"})}
+  T.check_error(path .. ": saved from another architecture (layer 1 (Dense) has activation = "
+    .. "linear there, relu here", m.load_weights, m, path)
+end)
+
+-- }====================
 
 T.done()

@@ -14,9 +14,11 @@
 -- layer as its config() or {"kind":"unknown",...,"fields":{...}}). Rebuilding draws initial weights
 -- from the global generator (then overwritten): wb.load advances it.
 --
--- load_weights checks every name, shape, dtype and value (finite) first and
--- copies only when all match: on any mismatch the model is unchanged and
--- the error names the file and the tensor. save refuses non-finite weights. load_weights and wb.load also read a
+-- load_weights checks every name, shape, dtype and value (finite) first,
+-- then the file's workbench.architecture when it has one (what computes,
+-- not l2 or init), and copies only when all match: on any mismatch the
+-- model is unchanged and the error names the file and the tensor or layer.
+-- save refuses non-finite weights. load_weights and wb.load also read a
 -- training state (model:save_state, format "workbench-state"): its
 -- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones,
 -- after its checksum (workbench.checksum) as fit's resume checks it.
@@ -165,8 +167,41 @@ local function check_tensors(model, path, file)
   return names, tensors
 end
 
-local function apply(model, path, file)
+-- A file that names the architecture its weights are for (workbench.architecture:
+-- model:save's, save_state's) loads only into that one: the same shapes under
+-- another activation, dropout rate or layer kind compute another function of
+-- them. Compared: what decides the function (wb/arch.lua's arch_diff with
+-- weights_only: not a Dense's l2 or init, which only train). A Dense key the
+-- file leaves out (written by hand) is the default, as wb.load builds it. A
+-- file without it (save_weights', Python's) loads by names and shapes alone.
+local function check_arch(model, path, meta)
+  local json = meta["workbench.architecture"]
+  if json == nil then return end
+  local ok, saved = pcall(cjson.decode, json)
+  if not ok or type(saved) ~= "table" then
+    mismatch(path, "%s: bad workbench.architecture metadata (not a JSON list)", path)
+  end
+  local d = wb.nn.Dense(1, 1, {init = "zeros"}) -- the defaults; "zeros" draws nothing
+  for _, cfg in ipairs(saved) do
+    if type(cfg) == "table" and cfg.kind == "Dense" then
+      for _, k in ipairs{"activation", "l2", "use_bias"} do
+        if cfg[k] == nil then cfg[k] = d[k] end
+      end
+    end
+  end
+  local diff = arch.arch_diff(saved, model, true)
+  if diff then
+    mismatch(path, "%s: saved from another architecture (%s; there: the file's "
+      .. "workbench.architecture, here: this model): nothing loaded (wb.load(path) rebuilds "
+      .. "the saved model)", path, diff)
+  end
+end
+
+-- Copy the file's weights into model when they fit it (check_tensors) and,
+-- given the file's metadata (load_weights), its architecture is model's.
+local function apply(model, path, file, meta)
   local names, tensors = check_tensors(model, path, file)
+  if meta then check_arch(model, path, meta) end
   for i, name in ipairs(names) do tensors[i]:copy(file[name]) end
 end
 
@@ -204,8 +239,17 @@ end
 ---(save_state). Every name, shape, dtype and value is checked first (a
 ---NaN or infinite weight is EFORMAT naming its position): on any mismatch
 ---nothing is copied and the error names the file and the tensor. A file
----with a checksum (save_state's) that its content no longer matches (a bit
----flipped, an edit) is EFORMAT naming it, as fit's resume refuses it.
+---with the architecture (save's and save_state's metadata
+---workbench.architecture) loads only into a model computing the same
+---function: another layer kind or count, activation or dropout rate is
+---EFORMAT naming the file, the layer and both values (a width or use_bias
+---changes the tensors: named by them; a Dense's l2 and init are not
+---compared: they only train; a Lua layer is compared by its kind or
+---config()). A file without it (save_weights',
+---one written by Python) loads by names and shapes alone (wb.load refuses
+---it: it has nothing to build from). A file with a checksum (save_state's)
+---that its content no longer matches (a bit flipped, an edit) is EFORMAT
+---naming it, as fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
@@ -214,8 +258,8 @@ function Sequential:load_weights(path)
   if type(path) ~= "string" then
     error("load_weights: expected a file name, got " .. type(path), 2)
   end
-  local file = read(path)
-  local ok, err = pcall(apply, self, path, file)
+  local file, meta = read(path)
+  local ok, err = pcall(apply, self, path, file, meta)
   if not ok then reraise(err, 2) end
   return self
 end

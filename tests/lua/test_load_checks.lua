@@ -11,8 +11,11 @@
 --    through, though its help says "same architecture": refused, naming the
 --    file, the layer and both values. l2 and init are not compared (they
 --    only train); a file without the architecture loads by shapes.
--- 3. The runner's weight files carry the run's provenance in their
---    metadata (task, hash, seed, git commit, the epoch of the weights).
+-- 3. The runner's weight files (<task>-<hash>.safetensors, .best) carried
+--    only format, version and architecture: apart from its record a file
+--    could not be traced. They carry the run's task, hash, variant, seed,
+--    git commit and uncommitted count, and the epoch of the weights
+--    (model:save's new metadata option), and Python still reads them.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local util = require "wb.util"
@@ -180,6 +183,86 @@ T.test("an architecture written without a Dense's optional keys: their defaults,
   local m = nn.Sequential{nn.Dense(8, 3, {activation = "relu"})}
   T.check_error(path .. ": saved from another architecture (layer 1 (Dense) has activation = "
     .. "linear there, relu here", m.load_weights, m, path)
+end)
+
+-- }====================
+-- {==================== 3. the runner's weight files: provenance ====================
+
+T.test("save and save_weights take metadata: strings, none of the library's keys", function()
+  local m, path = variant(), dir .. "/meta.safetensors"
+  m:save(path, {metadata = {["workbench.note"] = "a note", author = "me"}})
+  local _, meta = wb.io.load_safetensors(path)
+  T.eq(meta["workbench.note"], "a note"); T.eq(meta.author, "me")
+  T.eq(meta.format, "workbench"); T.ok(meta["workbench.architecture"], "still its own")
+  T.eq(tostring(wb.load(path)[1]), tostring(m[1]), "wb.load reads it as before")
+  m:save_weights(path, {metadata = {author = "me"}})
+  T.eq(select(2, wb.io.load_safetensors(path)).author, "me")
+  local function bad(pat, o) T.check_error(pat, m.save, m, dir .. "/bad.safetensors", o) end
+  bad("save: metadata 'seed': expected a string value (safetensors metadata is string -> "
+    .. "string), got a number", {metadata = {seed = 1}})
+  bad("save: metadata key 1: expected a string key", {metadata = {"a"}})
+  bad("save: metadata 'workbench.architecture' is the library's", {metadata =
+    {["workbench.architecture"] = "[]"}})
+  bad("save: metadata 'format' is the library's", {metadata = {format = "x"}})
+  bad("save: unknown option 'metdata' (valid: metadata)", {metdata = {}})
+  bad("save: metadata must be a table of strings, got string", {metadata = "x"})
+  T.eq(wb.sys.exists(dir .. "/bad.safetensors"), false, "nothing written")
+end)
+
+-- The metadata of a safetensors file as Python's json reads its header.
+local function python_metadata(path)
+  local f = assert(io.popen("/usr/bin/python3 -c " .. T.quote([[
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    print(json.dumps(json.loads(f.read(n))["__metadata__"]))
+]]) .. " " .. T.quote(path)))
+  local out = f:read("a")
+  f:close()
+  return cjson.decode(out)
+end
+
+T.test("a run's weight files (final, best) carry its task, hash, seed, commit and epoch; "
+  .. "Python reads them", function()
+  local root = T.tmpdir()
+  wb.sys.mkdir_p(root .. "/runs")
+  -- seed 4: a hook sets weights at the end: the final weights are of no epoch, and the
+  -- best epoch's are written beside them (.best)
+  local ex = wb.experiment.new({base = {hidden = 8, epochs = 2, batch_size = 32,
+    subset = {train = 300, test = 100}}, seeds = {3, 4}, callbacks = function(cfg, model)
+      return {cfg.seed == 4 and wb.callbacks.Lambda{on_train_end = function()
+        model[1].weight:fill(0.01) end} or nil}
+    end}, {name = "prov", root = root, command = function() end})
+  for _, spec in ipairs(ex.specs) do
+    local hook = spec.seed == 4
+    local rec = T.stderr_of(function() return wb.train.run(ex, spec) end) -- no get_state: said
+    local dir_ = wb.record.dir(root)
+    local meta = python_metadata(dir_ .. "/" .. rec.weights)
+    T.eq(meta["workbench.task"], "prov"); T.eq(meta["workbench.hash"], spec.hash)
+    T.eq(meta["workbench.seed"], tostring(spec.seed))
+    T.eq(meta["workbench.variant"], spec.variant)
+    T.eq(meta["workbench.git_commit"], rec.git_commit)
+    T.eq(meta["workbench.git_uncommitted"], rec.git_uncommitted
+      and tostring(math.tointeger(rec.git_uncommitted)))
+    T.eq(meta["workbench.weights"], "final")
+    T.eq(meta.format, "workbench"); T.ok(meta["workbench.architecture"], "architecture")
+    local h = rec.history
+    if hook then
+      T.eq(meta["workbench.epoch"], nil, "weights of no epoch")
+      T.ok(rec.best_weights, "a .best file")
+      local bm = python_metadata(dir_ .. "/" .. rec.best_weights)
+      T.eq(bm["workbench.weights"], "best")
+      T.eq(bm["workbench.epoch"], tostring(math.tointeger(h.best_epoch)))
+      T.eq(bm["workbench.hash"], spec.hash); T.eq(bm["workbench.seed"], "4")
+      T.eq(bm["workbench.git_commit"], rec.git_commit)
+    else
+      T.eq(meta["workbench.epoch"], tostring(math.tointeger(h.weights_epoch)), "its epoch")
+      T.eq(meta["workbench.epoch"], "2")
+    end
+    -- still a file wb.load and the record's checks take
+    T.eq(wb.record.weights_changed(dir_, rec), nil)
+    wb.load(dir_ .. "/" .. rec.weights)
+  end
 end)
 
 -- }====================

@@ -53,9 +53,36 @@ local function named_params(model)
   return names, tensors
 end
 
-local function metadata(model, with_arch)
+-- The keys save writes or a loader reads: a caller's metadata may not set
+-- them (a workbench.checksum of its own would make the file refused).
+local RESERVED = {"format", "workbench.version", "workbench.architecture",
+  "workbench.checksum"}
+
+-- The file's metadata: the library's, then the caller's (opts.metadata:
+-- string -> string, as safetensors keeps it; checked, raised at level).
+local function metadata(model, with_arch, extra, fname, level)
   local meta = {format = "workbench", ["workbench.version"] = tostring(wb.version)}
   if with_arch then meta["workbench.architecture"] = arch.architecture(model) end
+  if extra == nil then return meta end
+  if type(extra) ~= "table" then
+    error(string.format("%s: metadata must be a table of strings, got %s", fname,
+      type(extra)), level + 1)
+  end
+  for k, v in pairs(extra) do
+    if type(k) ~= "string" or type(v) ~= "string" then -- no tostring: 1 and 1.0 differ
+      error(string.format("%s: metadata %s: expected a string %s (safetensors metadata is "
+        .. "string -> string), got a %s", fname, type(k) == "string" and "'" .. k .. "'"
+        or "key " .. tostring(k), type(k) == "string" and "value" or "key",
+        type(k) == "string" and type(v) or type(k)), level + 1)
+    end
+    for _, r in ipairs(RESERVED) do
+      if k == r then
+        error(string.format("%s: metadata '%s' is the library's (it writes or reads %s)",
+          fname, k, table.concat(RESERVED, ", ")), level + 1)
+      end
+    end
+    meta[k] = v
+  end
   return meta
 end
 
@@ -79,10 +106,12 @@ local function check_finite(path, name, t, code, prefix)
   end
 end
 
-local function write(model, path, with_arch, fname)
+local function write(model, path, with_arch, fname, opts)
   if type(path) ~= "string" then
     error(fname .. ": expected a file name, got " .. type(path), 3)
   end
+  opts = args.options(fname, 2, opts, {"metadata"}, 4)
+  local meta = metadata(model, with_arch, opts.metadata, fname, 3)
   local names, tensors = named_params(model)
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
@@ -90,35 +119,44 @@ local function write(model, path, with_arch, fname)
     local ok, err = pcall(check_finite, path, name, tensors[i], "ENONFINITE", fname .. ": ")
     if not ok then reraise(err, 3) end
   end
-  local ok, err = pcall(wb.io.save_safetensors, path, map, metadata(model, with_arch))
+  local ok, err = pcall(wb.io.save_safetensors, path, map, meta)
   if not ok then reraise(err, 3) end
 end
 
----wb.Sequential:save(path) -> wb.Sequential
+---wb.Sequential:save(path, opts) -> wb.Sequential
 ---Writes the weights and the architecture to a safetensors file
 ---(atomically), so that wb.load rebuilds the model. A NaN or infinite
 ---weight is an error (ENONFINITE) naming the tensor and position, and
 ---nothing is written. Tensor names
 ---layers.<i>.weight / .bias (kernels [n_in, n_out], Keras layout); readable
----from Python (safetensors.numpy.load_file).
+---from Python (safetensors.numpy.load_file). opts: metadata, {key =
+---string} added to the file's metadata (safetensors keeps strings only: a
+---number is an error; format, workbench.version, workbench.architecture and
+---workbench.checksum are the library's: an error). Python reads it from
+---the header's __metadata__ (safetensors.safe_open(path, "np").metadata()).
+---The experiment runner writes the run's provenance there
+---(workbench.task, hash, seed, git_commit, epoch...: help(wb.train)).
 ---@param path string
+---@param opts? table
 ---@return wb.Sequential
----Example: m:save("m.safetensors")
-function Sequential:save(path)
+---Example: m:save("m.safetensors", {metadata = {["workbench.note"] = "lr 1e-3"}})
+function Sequential:save(path, opts)
   args.self(Sequential, self, "save", "model")
-  write(self, path, true, "save")
+  write(self, path, true, "save", opts)
   return self
 end
 
----wb.Sequential:save_weights(path) -> wb.Sequential
+---wb.Sequential:save_weights(path, opts) -> wb.Sequential
 ---Writes the weights only (load them into a model of the same architecture
----with model:load_weights). Non-finite weights: an error, as save's.
+---with model:load_weights). Non-finite weights: an error, as save's. opts:
+---metadata, as save's.
 ---@param path string
+---@param opts? table
 ---@return wb.Sequential
 ---Example: m:save_weights("w.safetensors")
-function Sequential:save_weights(path)
+function Sequential:save_weights(path, opts)
   args.self(Sequential, self, "save_weights", "model")
-  write(self, path, false, "save_weights")
+  write(self, path, false, "save_weights", opts)
   return self
 end
 

@@ -1,6 +1,7 @@
 -- wb/arch.lua: a model's architecture as model:save and save_state write it
 -- (metadata workbench.architecture, wb/checkpoint.lua) and how a model
--- differs from a saved one (fit's resume, wb/state_fit.lua).
+-- differs from a saved one (fit's resume, wb/state_fit.lua; load_weights,
+-- which compares what computes only: arch_diff's weights_only).
 --
 -- Built-in layers are described by every field that decides what they
 -- compute (Dense: n_in, n_out, activation, l2, init, use_bias; Dropout:
@@ -213,12 +214,24 @@ local function fields_diff(i, a, b)
   end
 end
 
+-- What a built-in layer's config holds that changes only how it trains,
+-- not the function it computes: a Dense's l2 (a regulariser: a term of the
+-- loss and of the gradient, nothing of the forward pass) and its init (the
+-- weights are the file's). Weights trained with l2 = 1e-3 are as valid
+-- in a model built with l2 = 0 (fine-tuning without the penalty, or
+-- evaluating): load_weights does not compare them; a resume does (it goes
+-- on training, where they matter).
+local TRAINING_ONLY = {Dense = {l2 = true, init = true}}
+
 -- How model differs from the decoded workbench.architecture `saved` (a
 -- list of layer configs): nil when it does not, else a phrase naming the
 -- first layer and field that differ; and the notes on what could not be
 -- compared (a list). The model's configs go through the same JSON as the
--- file's (numbers to cjson's digits).
-function M.arch_diff(saved, model)
+-- file's (numbers to cjson's digits). weights_only (load_weights: the
+-- function computed, not the training): TRAINING_ONLY fields are not
+-- compared, nor a Lua layer's fields (a field it sets as it runs would
+-- differ from a fresh layer's; its kind and config() are).
+function M.arch_diff(saved, model, weights_only)
   local now, notes = cjson.decode(M.architecture(model)), {}
   if #saved ~= #now then
     return string.format("%d layers there, %d here", #saved, #now), notes
@@ -230,19 +243,22 @@ function M.arch_diff(saved, model)
         type(a) == "table" and config_str(a) or tostring(a), config_str(b)), notes
     end
     if a.kind ~= "unknown" then
+      local skip = weights_only and TRAINING_ONLY[a.kind] or {}
       for _, k in ipairs(sorted_union(a, b)) do
-        if not same(a[k], b[k]) then
+        if not skip[k] and not same(a[k], b[k]) then
           return string.format("layer %d (%s) has %s = %s there, %s here", i, a.kind, k,
             show(a[k]), show(b[k])), notes
         end
       end
-    elseif type(a.fields) == "table" and type(b.fields) == "table" then
-      local d = fields_diff(i, a.fields, b.fields)
-      if d then return d, notes end
-    else
-      notes[#notes + 1] = string.format("layer %d (%s) is compared by its kind only (%s)", i,
-        tostring(b.description), b.fields and "the file was written before save_state kept "
-        .. "a Lua layer's fields" or "a layer workbench cannot describe")
+    elseif not weights_only then -- (load_weights: a Lua layer by its kind, above)
+      if type(a.fields) == "table" and type(b.fields) == "table" then
+        local d = fields_diff(i, a.fields, b.fields)
+        if d then return d, notes end
+      else
+        notes[#notes + 1] = string.format("layer %d (%s) is compared by its kind only (%s)",
+          i, tostring(b.description), b.fields and "the file was written before save_state "
+          .. "kept a Lua layer's fields" or "a layer workbench cannot describe")
+      end
     end
   end
   return nil, notes

@@ -14,11 +14,14 @@
 -- layer as its config() or {"kind":"unknown",...,"fields":{...}}). Rebuilding draws initial weights
 -- from the global generator (then overwritten): wb.load advances it.
 --
--- load_weights checks every name, shape, dtype and value (finite) first and
--- copies only when all match: on any mismatch the model is unchanged and
--- the error names the file and the tensor. save refuses non-finite weights. load_weights and wb.load also read a
+-- load_weights checks every name, shape, dtype and value (finite) first,
+-- then the file's workbench.architecture when it has one (what computes,
+-- not l2 or init), and copies only when all match: on any mismatch the
+-- model is unchanged and the error names the file and the tensor or layer.
+-- save refuses non-finite weights. load_weights and wb.load also read a
 -- training state (model:save_state, format "workbench-state"): its
--- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones.
+-- layers.<i>.* tensors, not its optimizer.*, callbacks.* and fit.* ones,
+-- after its checksum (workbench.checksum) as fit's resume checks it.
 local _ENV = require "wb.std"
 local args = require "wb.args"
 local wb = require "wb"
@@ -26,6 +29,8 @@ local cjson = require "cjson"
 local Sequential = wb.nn.SequentialClass
 
 local arch = require "wb.arch"
+local fitstate = require "wb.state_fit"
+local build_layer = require "wb.checkpoint_build"
 local kind_of = arch.kind_of
 
 -- Names and tensors of the model's parameters, in order.
@@ -48,9 +53,36 @@ local function named_params(model)
   return names, tensors
 end
 
-local function metadata(model, with_arch)
+-- The keys save writes or a loader reads: a caller's metadata may not set
+-- them (a workbench.checksum of its own would make the file refused).
+local RESERVED = {"format", "workbench.version", "workbench.architecture",
+  "workbench.checksum"}
+
+-- The file's metadata: the library's, then the caller's (opts.metadata:
+-- string -> string, as safetensors keeps it; checked, raised at level).
+local function metadata(model, with_arch, extra, fname, level)
   local meta = {format = "workbench", ["workbench.version"] = tostring(wb.version)}
   if with_arch then meta["workbench.architecture"] = arch.architecture(model) end
+  if extra == nil then return meta end
+  if type(extra) ~= "table" then
+    error(string.format("%s: metadata must be a table of strings, got %s", fname,
+      type(extra)), level + 1)
+  end
+  for k, v in pairs(extra) do
+    if type(k) ~= "string" or type(v) ~= "string" then -- no tostring: 1 and 1.0 differ
+      error(string.format("%s: metadata %s: expected a string %s (safetensors metadata is "
+        .. "string -> string), got a %s", fname, type(k) == "string" and "'" .. k .. "'"
+        or "key " .. tostring(k), type(k) == "string" and "value" or "key",
+        type(k) == "string" and type(v) or type(k)), level + 1)
+    end
+    for _, r in ipairs(RESERVED) do
+      if k == r then
+        error(string.format("%s: metadata '%s' is the library's (it writes or reads %s)",
+          fname, k, table.concat(RESERVED, ", ")), level + 1)
+      end
+    end
+    meta[k] = v
+  end
   return meta
 end
 
@@ -74,10 +106,12 @@ local function check_finite(path, name, t, code, prefix)
   end
 end
 
-local function write(model, path, with_arch, fname)
+local function write(model, path, with_arch, fname, opts)
   if type(path) ~= "string" then
     error(fname .. ": expected a file name, got " .. type(path), 3)
   end
+  opts = args.options(fname, 2, opts, {"metadata"}, 4)
+  local meta = metadata(model, with_arch, opts.metadata, fname, 3)
   local names, tensors = named_params(model)
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
@@ -85,35 +119,44 @@ local function write(model, path, with_arch, fname)
     local ok, err = pcall(check_finite, path, name, tensors[i], "ENONFINITE", fname .. ": ")
     if not ok then reraise(err, 3) end
   end
-  local ok, err = pcall(wb.io.save_safetensors, path, map, metadata(model, with_arch))
+  local ok, err = pcall(wb.io.save_safetensors, path, map, meta)
   if not ok then reraise(err, 3) end
 end
 
----wb.Sequential:save(path) -> wb.Sequential
+---wb.Sequential:save(path, opts) -> wb.Sequential
 ---Writes the weights and the architecture to a safetensors file
 ---(atomically), so that wb.load rebuilds the model. A NaN or infinite
 ---weight is an error (ENONFINITE) naming the tensor and position, and
 ---nothing is written. Tensor names
 ---layers.<i>.weight / .bias (kernels [n_in, n_out], Keras layout); readable
----from Python (safetensors.numpy.load_file).
+---from Python (safetensors.numpy.load_file). opts: metadata, {key =
+---string} added to the file's metadata (safetensors keeps strings only: a
+---number is an error; format, workbench.version, workbench.architecture and
+---workbench.checksum are the library's: an error). Python reads it from
+---the header's __metadata__ (safetensors.safe_open(path, "np").metadata()).
+---The experiment runner writes the run's provenance there
+---(workbench.task, hash, seed, git_commit, epoch...: help(wb.train)).
 ---@param path string
+---@param opts? table
 ---@return wb.Sequential
----Example: m:save("m.safetensors")
-function Sequential:save(path)
+---Example: m:save("m.safetensors", {metadata = {["workbench.note"] = "lr 1e-3"}})
+function Sequential:save(path, opts)
   args.self(Sequential, self, "save", "model")
-  write(self, path, true, "save")
+  write(self, path, true, "save", opts)
   return self
 end
 
----wb.Sequential:save_weights(path) -> wb.Sequential
+---wb.Sequential:save_weights(path, opts) -> wb.Sequential
 ---Writes the weights only (load them into a model of the same architecture
----with model:load_weights). Non-finite weights: an error, as save's.
+---with model:load_weights). Non-finite weights: an error, as save's. opts:
+---metadata, as save's.
 ---@param path string
+---@param opts? table
 ---@return wb.Sequential
 ---Example: m:save_weights("w.safetensors")
-function Sequential:save_weights(path)
+function Sequential:save_weights(path, opts)
   args.self(Sequential, self, "save_weights", "model")
-  write(self, path, false, "save_weights")
+  write(self, path, false, "save_weights", opts)
   return self
 end
 
@@ -162,8 +205,41 @@ local function check_tensors(model, path, file)
   return names, tensors
 end
 
-local function apply(model, path, file)
+-- A file that names the architecture its weights are for (workbench.architecture:
+-- model:save's, save_state's) loads only into that one: the same shapes under
+-- another activation, dropout rate or layer kind compute another function of
+-- them. Compared: what decides the function (wb/arch.lua's arch_diff with
+-- weights_only: not a Dense's l2 or init, which only train). A Dense key the
+-- file leaves out (written by hand) is the default, as wb.load builds it. A
+-- file without it (save_weights', Python's) loads by names and shapes alone.
+local function check_arch(model, path, meta)
+  local json = meta["workbench.architecture"]
+  if json == nil then return end
+  local ok, saved = pcall(cjson.decode, json)
+  if not ok or type(saved) ~= "table" then
+    mismatch(path, "%s: bad workbench.architecture metadata (not a JSON list)", path)
+  end
+  local d = wb.nn.Dense(1, 1, {init = "zeros"}) -- the defaults; "zeros" draws nothing
+  for _, cfg in ipairs(saved) do
+    if type(cfg) == "table" and cfg.kind == "Dense" then
+      for _, k in ipairs{"activation", "l2", "use_bias"} do
+        if cfg[k] == nil then cfg[k] = d[k] end
+      end
+    end
+  end
+  local diff = arch.arch_diff(saved, model, true)
+  if diff then
+    mismatch(path, "%s: saved from another architecture (%s; there: the file's "
+      .. "workbench.architecture, here: this model): nothing loaded (wb.load(path) rebuilds "
+      .. "the saved model)", path, diff)
+  end
+end
+
+-- Copy the file's weights into model when they fit it (check_tensors) and,
+-- given the file's metadata (load_weights), its architecture is model's.
+local function apply(model, path, file, meta)
   local names, tensors = check_tensors(model, path, file)
+  if meta then check_arch(model, path, meta) end
   for i, name in ipairs(names) do tensors[i]:copy(file[name]) end
 end
 
@@ -174,6 +250,17 @@ end
 local function read(path)
   local ok, file, meta = pcall(wb.io.load_safetensors, path)
   if not ok then reraise(file, 3) end
+  -- a file that carries a checksum (save_state's) loads only as written: the
+  -- resume's check (wb/state_fit.lua), refused as it refuses (EFORMAT, exit
+  -- status 65); of the whole file, optimizer.* too, before any is set aside.
+  -- One without (model:save's, Python's, an older state) is taken, as by the resume.
+  if meta[fitstate.CHECKSUM] ~= nil then
+    local changed = fitstate.changed(file, meta)
+    if changed then
+      reraise(wb.Error{code = "EFORMAT", path = path, message = path .. ": " .. changed
+        .. "; nothing loaded"}, 3)
+    end
+  end
   if meta.format == "workbench-state" then
     local weights = {}
     for name, t in pairs(file) do
@@ -189,7 +276,18 @@ end
 ---model (same architecture), or the weights of a training state
 ---(save_state). Every name, shape, dtype and value is checked first (a
 ---NaN or infinite weight is EFORMAT naming its position): on any mismatch
----nothing is copied and the error names the file and the tensor.
+---nothing is copied and the error names the file and the tensor. A file
+---with the architecture (save's and save_state's metadata
+---workbench.architecture) loads only into a model computing the same
+---function: another layer kind or count, activation or dropout rate is
+---EFORMAT naming the file, the layer and both values (a width or use_bias
+---changes the tensors: named by them; a Dense's l2 and init are not
+---compared: they only train; a Lua layer is compared by its kind or
+---config()). A file without it (save_weights',
+---one written by Python) loads by names and shapes alone (wb.load refuses
+---it: it has nothing to build from). A file with a checksum (save_state's)
+---that its content no longer matches (a bit flipped, an edit) is EFORMAT
+---naming it, as fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
@@ -198,74 +296,10 @@ function Sequential:load_weights(path)
   if type(path) ~= "string" then
     error("load_weights: expected a file name, got " .. type(path), 2)
   end
-  local file = read(path)
-  local ok, err = pcall(apply, self, path, file)
+  local file, meta = read(path)
+  local ok, err = pcall(apply, self, path, file, meta)
   if not ok then reraise(err, 2) end
   return self
-end
-
--- What each built-in kind's config must hold (the file is input: a field of
--- the wrong type is named here, not met as a nil deep inside a constructor).
-local function field(cfg, key, want, optional)
-  local v = cfg[key]
-  if v == nil and optional then return nil end
-  if want == "count" then
-    local n = math.type(v) and math.tointeger(v)
-    if n and n > 0 then return nil end
-    return string.format("%s must be a positive integer, got %s", key, tostring(v))
-  end
-  if type(v) ~= want then
-    return string.format("%s must be a %s, got %s", key, want, type(v))
-  end
-end
-
-local fields = {
-  Dense = {{"n_in", "count"}, {"n_out", "count"}, {"activation", "string", true},
-           {"l2", "number", true}, {"init", "string", true}, {"use_bias", "boolean", true}},
-  Dropout = {{"rate", "number"}},
-  Activation = {{"activation", "string"}},
-  Flatten = {},
-}
-
--- Build one layer from its config; raises a message without the path.
-local function build_layer(cfg)
-  local nn = wb.nn
-  if type(cfg) ~= "table" then error("expected an object, got " .. type(cfg), 0) end
-  local kind = cfg.kind
-  for _, f in ipairs(fields[kind] or {}) do
-    local why = field(cfg, f[1], f[2], f[3])
-    if why then error(why, 0) end
-  end
-  -- a key the layer does not take (a file written by hand: "activaton")
-  -- would leave its default in place (a linear layer): an error naming it
-  if fields[kind] then
-    local valid, known = {"kind"}, {kind = true}
-    for _, f in ipairs(fields[kind]) do valid[#valid + 1], known[f[1]] = f[1], true end
-    for k in pairs(cfg) do
-      if not known[k] then
-        local near = type(k) == "string" and wb.spec.nearest(k, valid)
-        error(string.format("unknown key '%s'%s (a %s layer's keys: %s)", tostring(k),
-          near and (" (did you mean '" .. near .. "'?)") or "", kind,
-          table.concat(valid, ", ")), 0)
-      end
-    end
-  end
-  if kind == "Dense" then
-    return nn.Dense(math.tointeger(cfg.n_in), math.tointeger(cfg.n_out),
-      {activation = cfg.activation, l2 = cfg.l2, init = cfg.init,
-       bias = cfg.use_bias ~= false})
-  elseif kind == "Dropout" then
-    return nn.Dropout(cfg.rate)
-  elseif kind == "Activation" then
-    return nn.Activation(cfg.activation)
-  elseif kind == "Flatten" then
-    return nn.Flatten()
-  elseif type(kind) == "string" and type(rawget(nn, kind)) == "function" then
-    return nn[kind](cfg)
-  end
-  error(string.format("cannot be rebuilt: no wb.nn.%s (a Lua layer's config()? define "
-    .. "wb.nn.%s(config) to build it, or build the model and call model:load_weights(path))",
-    tostring(kind), tostring(kind)), 0)
 end
 
 -- A malformed file: exit status 65 (README, Exit status), naming the file,
@@ -284,7 +318,9 @@ end
 ---not take (a misspelt "activaton" in a file written by hand) is EFORMAT
 ---naming it, never its default. A Lua layer is rebuilt only
 ---from its config() by wb.nn[kind](config); any other: EFORMAT naming it
----(build the model and call model:load_weights).
+---(build the model and call model:load_weights). A file with a checksum
+---(save_state's) that its content no longer matches (a bit flipped, an
+---edit) is EFORMAT naming it, as fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: local run = wb.runs.find{task = "task05_dropout", dropout = 0.3, seed = 1}[1]

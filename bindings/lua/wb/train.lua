@@ -23,10 +23,14 @@ local args = require "wb.args"
 local reads = require "wb.identity_reads"
 local resume = require "wb.train_resume" -- a killed run's state: when it is this training's
 local measures = require "wb.train_measures" -- the measure hook: run, checked, recorded
+local best = require "wb.train_best" -- the best epoch's weights; weight files' provenance
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
----training) and writing its record and weights; called by the runner.
+---training) and writing its record and weights; called by the runner. Its
+---weight files carry the run's provenance as metadata (workbench.task, hash,
+---variant, seed, git_commit, git_uncommitted, reused_from, weights: "final"
+---or "best", epoch: absent when a hook set weights of no epoch).
 ---Example: -- wb.train.run(ex, ex.specs[1])
 local M = {}
 local GIT_CHANGES_MAX = 100 -- files a record names (git_uncommitted counts them all)
@@ -209,7 +213,7 @@ local function finish(ex, spec, rec, model, hist, extra, d, t0)
   if #series > 0 then rec.callback_series = util.plain(series) end
   if ex.measure then measures.record(ex, spec, rec, model, hist, extra, d) end
   local wpath = record.path(ex.root, ex.name, spec.hash, "safetensors")
-  model:save(wpath)
+  model:save(wpath, {metadata = best.provenance(ex, spec, rec, "final", hist.weights_epoch)})
   rec.weights = util.basename(wpath)
   return write(ex, spec, rec, t0), model
 end
@@ -295,7 +299,7 @@ local function run(ex, spec, o)
   local es = cfg.early_stopping and wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
   callbacks[#callbacks + 1] = es
   -- after es: it keeps the epoch es takes as best (wb/train_best.lua)
-  local keeper = require("wb.train_best").keeper(es)
+  local keeper = best.keeper(es)
   callbacks[#callbacks + 1] = keeper
   if o.on_epoch then callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch} end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
@@ -334,7 +338,7 @@ local function run(ex, spec, o)
   retire(ex, spec)
   if status == "ok" then
     rec.best_weights = keeper:save(model, record.path(ex.root, ex.name, spec.hash,
-      "safetensors"), hist.best_epoch, hist.weights_epoch)
+      "safetensors"), hist.best_epoch, hist.weights_epoch, best.provenance(ex, spec, rec))
     return finish(ex, spec, rec, model, hist, extra, d, t0)
   end
   return write(ex, spec, rec, t0), model

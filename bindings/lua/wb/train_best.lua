@@ -13,6 +13,24 @@ local util = require "wb.util"
 
 local M = {}
 
+-- The provenance a run's weight files carry in their metadata (model:save's
+-- metadata option; strings, as safetensors keeps them), so that a file apart
+-- from its record still says whose weights it holds: workbench.task, .hash,
+-- .variant, .seed, .git_commit and .git_uncommitted (the record's: the
+-- commit, how many files differed from it; absent outside git),
+-- .reused_from (an adopted run: the training it copies), .weights ("final"
+-- or "best") and .epoch (the epoch whose end the weights are from; absent
+-- when an on_train_end hook set weights of no epoch: history.weights_changed_by).
+function M.provenance(ex, spec, rec, which, epoch)
+  local function str(v) return v ~= nil and tostring(math.tointeger(v) or v) or nil end
+  return {["workbench.task"] = ex.name, ["workbench.hash"] = spec.hash,
+    ["workbench.variant"] = str(spec.variant), ["workbench.seed"] = str(spec.seed),
+    ["workbench.git_commit"] = util.git_commit(),
+    ["workbench.git_uncommitted"] = str(util.git_uncommitted()),
+    ["workbench.reused_from"] = rec.reused_from, ["workbench.weights"] = which,
+    ["workbench.epoch"] = str(epoch)}
+end
+
 -- Copies the model's parameters into slot (a list of tensors, reused).
 local function keep(model, slot)
   for i, p in ipairs(model:parameters()) do
@@ -49,17 +67,19 @@ function M.keeper(es)
   -- Saves the weights of epoch best (the history's best_epoch) next to
   -- final_path; returns the file's name, or nil when there is none to save
   -- (the final weights are best's: the history's weights_epoch, the last
-  -- epoch or the one restore_best_weights restored; no validation). An
+  -- epoch or the one restore_best_weights restored; no validation); meta:
+  -- its provenance (M.provenance), its epoch set here. An
   -- on_train_end hook that set weights of no epoch (weights_epoch nil):
   -- saved even when the last epoch was the best.
-  function k:save(model, final_path, best, weights_epoch)
+  function k:save(model, final_path, best, weights_epoch, meta)
     local slot = best and (self.epoch.es == best and self.saved_es
       or self.epoch.lowest == best and self.saved)
     if not slot or best == weights_epoch then return nil end
     local ps, final = model:parameters(), {}
     for i, p in ipairs(ps) do final[i] = p:clone(); p:copy(slot[i]) end
     local path = final_path:gsub("%.safetensors$", ".best.safetensors")
-    local ok, err = pcall(model.save, model, path)
+    meta["workbench.weights"], meta["workbench.epoch"] = "best", tostring(best)
+    local ok, err = pcall(model.save, model, path, {metadata = meta})
     for i, p in ipairs(ps) do p:copy(final[i]) end
     if not ok then error(err, 0) end
     return util.basename(path)

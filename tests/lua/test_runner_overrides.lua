@@ -2,6 +2,8 @@
 -- sets itself (--epochs over its epochs, --seeds over its seeds, --dataset
 -- over its dataset; --quick's own note) says what it replaced, on stderr
 -- and in the task's README; one equal to the experiment's own says nothing.
+-- And the CSV exports' label column: the label a run is listed under
+-- (wb.runs.find, printing a Runs), which the variant column alone is not.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
@@ -97,6 +99,77 @@ T.test("a task run with --epochs and --seeds says what they replaced: stderr, RE
   T.ok(not err:find("replaced", 1, true), err)
   md = util.read_file(root .. "/ov/README.md") or ""
   T.ok(not md:find("replaced", 1, true), md)
+end)
+
+-- }====
+-- {==== the exports' label column ====
+
+-- The rows of a CSV file (RFC 4180: a label holds commas, so it is quoted).
+local function csv_rows(path)
+  local s, rows, row, field, quoted = util.read_file(path), {}, {}, {}, false
+  local i = 1
+  while i <= #s do
+    local c = s:sub(i, i)
+    if quoted and c == '"' and s:sub(i + 1, i + 1) == '"' then field[#field + 1] = c; i = i + 1
+    elseif c == '"' then quoted = not quoted
+    elseif not quoted and (c == "," or c == "\n") then
+      row[#row + 1] = table.concat(field); field = {}
+      if c == "\n" then rows[#rows + 1] = row; row = {} end
+    else field[#field + 1] = c end
+    i = i + 1
+  end
+  return rows
+end
+
+-- A record of variant v, seed 1, with config cfg, written as the workbench writes one.
+local n = 0
+local function write(folder, variant, cfg)
+  n = n + 1
+  local c = util.copy(cfg)
+  c.seed = 1
+  local r = {hash = string.format("%016x", n), task = "t", variant = variant, seed = 1,
+    config = c, status = "ok", history = {loss = {0.5}, val_loss = {0.6}, epochs = 1},
+    metrics = {test_accuracy = 0.9}, measures = {}}
+  wb.record.write(string.format("%s/t-%s.json", folder, r.hash), r)
+  return r
+end
+
+T.test("export_csv's label column is the label find and printing a Runs show", function()
+  local folder = dir .. "/runs"
+  wb.sys.mkdir_p(folder)
+  -- one variant label, two configurations (a quick and a full run): find labels them apart
+  write(folder, "dropout=0", {epochs = 2, hidden = 8, subset = {train = 2000, test = 500}})
+  write(folder, "dropout=0", {epochs = 20, hidden = 8})
+  write(folder, "dropout=0.3", {epochs = 20, hidden = 8, dropout = 0.3})
+  local rs = T.stderr_of(function() return wb.runs.find{dir = folder} end)
+  local shown = {}
+  for _, v in ipairs(rs:variants()) do shown[v] = true end
+  local function labels(from)
+    local path = dir .. "/final.csv"
+    T.stderr_of(function() return wb.runs.export_csv(path, from) end)
+    local rows = csv_rows(path)
+    T.eq(table.concat(rows[1], ",", 1, 5), "hash,task,variant,label,seed")
+    local out, seen = {}, {}
+    for i = 2, #rows do
+      local variant, label = rows[i][3], rows[i][4]
+      T.ok(shown[label], "a label printing the Runs shows: " .. label)
+      T.eq(label:sub(1, #variant), variant, "the label begins with the variant")
+      T.ok(tostring(rs):find("Run t " .. label .. " seed 1", 1, true), label)
+      T.ok(not seen[label], "two runs alike: " .. label); seen[label] = true
+      out[#out + 1] = label
+    end
+    T.eq(#out, 3)
+    return table.concat(out, " | ")
+  end
+  -- before: no label column; the variant column said dropout=0 for both
+  local from_folder = labels(folder)
+  T.ok(from_folder:find("dropout=0 [epochs=2", 1, true), from_folder)
+  T.eq(labels(rs), from_folder, "a wb.Runs: its own labels, the same")
+  -- a plain list: find's labels for it, and the list is left in its order
+  local list = {rs[3], rs[1], rs[2]}
+  local order = list[1].hash .. list[2].hash .. list[3].hash
+  labels(list)
+  T.eq(list[1].hash .. list[2].hash .. list[3].hash, order, "the list is not reordered")
 end)
 
 -- }====

@@ -101,6 +101,15 @@ T.test("a task run with --epochs and --seeds says what they replaced: stderr, RE
   T.ok(not md:find("replaced", 1, true), md)
 end)
 
+T.test("ex:run() says what its options replaced too, as a task's plan does", function()
+  local ex = wb.experiment({name = "r", base = {hidden = 8, epochs = 2, subset = {train = 300,
+    test = 100}}, seeds = {1}}, {options = {epochs = 1}, root = dir .. "/r"})
+  local rs, err = T.stderr_of(function() return ex:run() end)
+  T.eq(#rs, 1); T.eq(#rs[1].history.loss, 1)
+  T.ok(err:find("[r] --epochs 1 replaced what the experiment sets: epochs = 2 (base)\n", 1,
+    true), err)
+end)
+
 -- }====
 -- {==== the exports' label column ====
 

@@ -293,7 +293,8 @@ end
 ---wb.Experiment:run(opts) -> wb.Runs
 ---Trains, one after another, every run without a record (all of them with
 ---opts.fresh) and returns the run list in variant and seed order;
----opts.verbose = false leaves out the plan line. Another option is an
+---opts.verbose = false leaves out the plan line (and the lines saying what
+---its options replaced, ex.replaced). Another option is an
 ---error. The runs' identities (ex.specs) are taken again from the hooks as
 ---they are when run is called: a value a hook reads (a global table, an
 ---upvalue) changed since wb.experiment{...} makes other runs, trained. Each run trains in a forked child of this process, which starts

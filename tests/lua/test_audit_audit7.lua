@@ -59,8 +59,8 @@ T.test("find: runs of a hook that cannot be identified, its code edited between 
   wb.runs.export_csv(csv, root .. "/runs")
   local rows = T.csv_rows(csv)
   T.eq(#rows, 3) -- the header, two runs
-  T.eq(rows[1][5], "group_key")
-  T.ok(rows[2][5] ~= rows[3][5], rows[2][5])
+  T.eq(rows[1][6], "group_key")
+  T.ok(rows[2][6] ~= rows[3][6], rows[2][6])
   -- a task's own report pools the seeds its runner trained together (both retrain)
   st, out, err = T.run_wb(q(script) .. " --root " .. q(root) .. " --seeds 2")
   T.eq(st, 0, out .. err)

@@ -102,7 +102,8 @@ T.test("export_history has export_csv's trace columns: git_commit, command", fun
   local root = dir .. "/plain" -- the runs of the test above
   wb.runs.export_history(dir .. "/plain_h.csv", root .. "/runs")
   local rows = T.csv_rows(dir .. "/plain_h.csv")
-  T.eq(table.concat(rows[1], ",", 1, 9), "hash,task,variant,seed,group_key,status,git_commit,"
+  T.eq(table.concat(rows[1], ",", 1, 10), "hash,task,variant,label,seed,group_key,status,"
+    .. "git_commit,"
     .. "git_uncommitted,command")
   local text = T.slurp(dir .. "/plain_h.csv")
   T.ok(select(2, text:gsub("workbench " .. dir:gsub("%p", "%%%0") .. "/plain%.lua", "")) >= 2,

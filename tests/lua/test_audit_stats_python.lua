@@ -170,11 +170,11 @@ for f in ("final", "hist", "steps"):
         print(t["loss"].tolist())
 ]], {dir = dir})
   T.eq(out, table.concat({
-    "final 3 [16] 3 16",
+    "final 3 [17] 3 17",
     "float64 2 int64 a,b\"c ['ok', 'diverged', 'ok']",
-    "hist 6 [17] 6 17",
+    "hist 6 [18] 6 18",
     "float64 [1, 3, 1]", -- epoch 2 of a's loss was NaN: no row
-    "steps 3 [13] 3 13",
+    "steps 3 [14] 3 14",
     "[1.0, nan, inf]"}, "\n") .. "\n")
 end)
 

@@ -12,7 +12,7 @@ local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local rows_of = T.csv_rows
 
-local ID = {"hash", "task", "variant", "seed", "group_key", "status"}
+local ID = {"hash", "task", "variant", "label", "seed", "group_key", "status"}
 
 -- The columns of a row as a table by header name.
 local function by_name(head, row)
@@ -71,7 +71,7 @@ T.test("export_steps: one row per run and step, every series a column, exact val
   for i, r in ipairs(rows) do T.eq(#r, #head, "fields of row " .. i) end
   -- identity, config (the union over the exported runs), step, epoch, series
   local h = table.concat(head, ",")
-  T.eq(table.concat(head, ",", 1, 6), table.concat(ID, ","))
+  T.eq(table.concat(head, ",", 1, 7), table.concat(ID, ","))
   T.ok(h:find(",config.instruments,", 1, true) and h:find(",config.log_every,", 1, true), h)
   T.ok(h:find(",config.validation,step,epoch,accuracy,alpha,batch_size,distance,distance_1,"
     .. "distance_2,grad_norm,grad_norm_1,grad_norm_2,inner_test,loss,lr,norm_test,ortho_test,"
@@ -81,7 +81,7 @@ T.test("export_steps: one row per run and step, every series a column, exact val
     if k == "step" then first = i end
     if first then series[#series + 1] = k end
   end
-  T.eq(#series, 19); T.eq(first, 6 + 15 + 1, "6 identity and 15 config columns")
+  T.eq(#series, 19); T.eq(first, 7 + 15 + 1, "7 identity and 15 config columns")
   -- every cell against the record, run by run in file order (by hash: a
   -- run's hash moves with the library's source, so either may come first)
   local order = {econ, logged}
@@ -94,6 +94,7 @@ T.test("export_steps: one row per run and step, every series a column, exact val
     for j = 1, #s.step do
       local c = by_name(head, rows[at])
       T.eq(c.hash, r.hash); T.eq(c.variant, r.variant); T.eq(c.seed, tostring(r.seed))
+      T.eq(c.label, r.variant)
       T.eq(c.group_key, wb.record.group_key(r)); T.eq(c.status, "ok")
       T.eq(c["config.hidden"], "8"); T.eq(c["config.subset.train"], "200")
       for _, k in ipairs(series) do
@@ -118,9 +119,9 @@ T.test("export_steps: a wb.Runs, NaN held in memory, series names with numbers",
       grad_norm_2 = {0.1, 0.2}, epoch = {1, 1, 1}}}}
   T.eq((wb.runs.export_steps(dir .. "/m.csv", {r})), 3)
   local rows = rows_of(dir .. "/m.csv")
-  T.eq(table.concat(rows[1], ",", 7), "step,epoch,grad_norm_2,grad_norm_10")
-  T.eq(table.concat(rows[3], ",", 7), "2,1,0.2,")
-  T.eq(table.concat(rows[4], ",", 7), "3,1,,3", "a short list is null at its end")
+  T.eq(table.concat(rows[1], ",", 8), "step,epoch,grad_norm_2,grad_norm_10")
+  T.eq(table.concat(rows[3], ",", 8), "2,1,0.2,")
+  T.eq(table.concat(rows[4], ",", 8), "3,1,,3", "a short list is null at its end")
 end)
 
 T.test("export_steps: runs without step series are named on stderr", function()
@@ -214,7 +215,7 @@ T.test("export_history: the epochs after a null and a series that starts with on
     local rows = rows_of(dir .. "/h.csv")
     local got = {}
     -- (after the trace columns: git_commit, git_uncommitted, command)
-    for i = 2, #rows do got[#got + 1] = table.concat(rows[i], "|", 10) end
+    for i = 2, #rows do got[#got + 1] = table.concat(rows[i], "|", 11) end
     T.eq(table.concat(got, " "), "1|loss|1 3|loss|3 2|val_loss|2")
   end
 end)
@@ -242,7 +243,7 @@ end
 T.test("python3's csv module reads the step export: equal rows, floats or empty", function()
   T.ok(steps_path, "the export was not written")
   T.eq(pst, 0, "python3 reading the export: " .. pout)
-  T.eq(pout, string.format("%d 40 1 ['step', 'epoch', 'accuracy']\n", steps_rows))
+  T.eq(pout, string.format("%d 41 1 ['step', 'epoch', 'accuracy']\n", steps_rows))
 end)
 
 -- }====

@@ -184,6 +184,7 @@ function M.new(spec, o)
     fit_options = spec.fit_options,
     reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil,
     variants = variants, command = o.command}, M.Experiment)
+  local own_seeds = seeds -- the declaration's (or the default), for the notes below
   if opts.seeds then
     seeds = {}
     for i = 1, opts.seeds do seeds[i] = i end
@@ -206,23 +207,15 @@ function M.new(spec, o)
   if opts.quick then
     overrides.subset = util.copy(M.quick_subset)
     overrides.epochs = math.min(opts.epochs or 2, 2)
-    -- said, not silent: the epochs or subset the base or a variant sets
-    -- give way (a smoke test): "epochs = 20 (base)", "epochs = 3 (variant
-    -- epochs=3)"; one that equals the quick value is not replaced
-    ex.quick_replaced = {}
-    local function note(values, whose)
-      for _, key in ipairs{"epochs", "subset"} do
-        local x = values[key]
-        -- fewer epochs than quick's stay (quick runs at most 2)
-        local fewer = key == "epochs" and math.type(x) == "integer" and x < overrides.epochs
-        if x ~= nil and not fewer and util.canonical(x) ~= util.canonical(overrides[key]) then
-          ex.quick_replaced[#ex.quick_replaced + 1] = string.format("%s = %s (%s)", key,
-            util.show(x), whose)
-        end
-      end
-    end
-    note(spec.base or {}, "base")
-    for _, v in ipairs(variants) do note(v.values, "variant " .. v.label) end
+  end
+  -- said, not silent: what the base, a variant, the seeds or a default set
+  -- that an option replaced ("--epochs 3" over "epochs = 20 (base)"; a
+  -- 20-epoch task run with --epochs 3 read as the task's own)
+  ex.replaced = require("wb.runner_overrides").of(spec, variants, own_seeds, opts,
+    overrides)
+  ex.quick_replaced = opts.quick and {} or nil
+  for _, r in ipairs(opts.quick and ex.replaced or {}) do
+    if r.option == "--quick" then ex.quick_replaced = r.what end
   end
   -- two variants that would train the same: the second was trained as "same
   -- training as" the first and reported as another variant, without a word
@@ -244,8 +237,10 @@ function M.new(spec, o)
       local cfg = config_of(spec, v)
       local own_epochs = cfg.epochs
       for k, x in pairs(overrides) do cfg[k] = util.copy(x) end
-      -- --quick runs at most 2 epochs: a run of 1 was raised to 2
-      if opts.quick and math.type(own_epochs) == "integer" and own_epochs < cfg.epochs then
+      -- --quick runs at most 2 epochs: a run of 1 was raised to 2 (but
+      -- --epochs 2 is every run's: it trained 1 with --quick, unsaid)
+      if opts.quick and not opts.epochs and math.type(own_epochs) == "integer"
+          and own_epochs < cfg.epochs then
         cfg.epochs = own_epochs
       end
       if not spec.build and cfg.hidden == nil then
@@ -280,7 +275,10 @@ end
 ---wb.Experiment
 ---One experiment (wb.experiment{...}): its name, variants, seeds and run
 ---specs (ex.specs: {variant, seed, config, hash, identity, group_key});
----ex:run() trains what is not recorded yet. tostring gives
+---ex.replaced: what its options replaced of the values it sets itself (its
+---base's, a variant's, its seeds, else the defaults), {{option = "--epochs
+---3", what = {"epochs = 20 (base)"}}, ...}: a task says them on stderr and
+---in its README; ex:run() trains what is not recorded yet. tostring gives
 ---"Experiment(name: 3 variants x 3 seeds)".
 ---Example: local ex = wb.experiment{name = "x", base = {hidden = 32}}; print(ex, #ex.specs)
 local Experiment = {__name = "wb.Experiment"}
@@ -295,7 +293,8 @@ end
 ---wb.Experiment:run(opts) -> wb.Runs
 ---Trains, one after another, every run without a record (all of them with
 ---opts.fresh) and returns the run list in variant and seed order;
----opts.verbose = false leaves out the plan line. Another option is an
+---opts.verbose = false leaves out the plan line (and the lines saying what
+---its options replaced, ex.replaced). Another option is an
 ---error. The runs' identities (ex.specs) are taken again from the hooks as
 ---they are when run is called: a value a hook reads (a global table, an
 ---upvalue) changed since wb.experiment{...} makes other runs, trained. Each run trains in a forked child of this process, which starts

@@ -209,11 +209,8 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   io.stderr:write(count(pending, ex, jobs), "\n")
   local changed = not opts.fresh and why.note(ex, pending)
   if changed then io.stderr:write(changed, "\n") end
-  if #(ex.quick_replaced or {}) > 0 then
-    io.stderr:write(string.format("[%s] --quick: every run trains %d epoch(s) on the first "
-      .. "rows; it replaced what the experiment sets: %s\n", ex.name,
-      ex.specs[1].config.epochs, table.concat(ex.quick_replaced, "; ")))
-  end
+  -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values
+  io.stderr:write(require("wb.runner_overrides").text(ex))
   for _, n in ipairs(ex.notes) do
     io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
   end
@@ -379,7 +376,9 @@ function M.run_experiment(ex, o)
   if not release then error(string.format("run_experiment: [%s] %s", ex.name, held), 0) end
   local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
   local pending = pending_of(ex, o.fresh)
-  if o.verbose ~= false then io.stderr:write(count(pending, ex, 1), "\n") end
+  if o.verbose ~= false then -- and what its options replaced, as a task's plan says
+    io.stderr:write(count(pending, ex, 1), "\n", require("wb.runner_overrides").text(ex))
+  end
   check_root(ex.root, #pending)
   train_pending(ex, pending, 1, true, function(s)
     local run_release, busy = root_lock.take_one(ex, s, string.format("training run %s (%s "

@@ -46,6 +46,7 @@ local function label(self, r)
   local labels = rawget(self, "labels")
   return labels and labels[r] or r.variant
 end
+M._label = label -- the exports' label column (wb/runs_export.lua): the same text
 
 -- A run list indexes like an array (list[i], ipairs) and has the methods
 -- below; its records are also in .records. Its other fields, each set by

@@ -23,10 +23,14 @@ local argcheck = group.argcheck
 local M = runs
 
 -- The records of runs_or_dir: a runs folder (default <plots>/runs), a
--- wb.Runs or a list of records; and where they come from, for messages. A
--- folder that does not exist, or no runs at all, is an error (a mistyped
--- path or a query that matched nothing would otherwise give a file with a
--- header and no rows).
+-- wb.Runs or a list of records; where they come from, for messages; and
+-- label(r), the label a run is listed under: a wb.Runs's own (as printing
+-- it shows), else the one wb.runs.find gives these records (the variant,
+-- with what sets apart runs of one variant that are not seeds of one
+-- configuration: "dropout=0 [epochs=2]" beside "dropout=0 [epochs=20]",
+-- which the variant column alone showed alike). A folder that does not
+-- exist, or no runs at all, is an error (a mistyped path or a query that
+-- matched nothing would otherwise give a file with a header and no rows).
 local function records_of(x, fname)
   argcheck(x == nil or type(x) == "string" or type(x) == "table", 2, fname,
     "runs folder or run list", x, nil, 1)
@@ -46,8 +50,10 @@ local function records_of(x, fname)
   if #recs == 0 then
     error(string.format("wb.runs.%s: no runs in %s; nothing written", fname, where), 3)
   end
+  local listed = getmetatable(x) == runs.RunList and x
+    or {labels = group.label_apart(table.move(recs, 1, #recs, 1, {}))} -- sorts its copy
   group.pool(recs) -- the group_key column: seeds that may be averaged share it
-  return recs, where
+  return recs, where, function(r) return runs._label(listed, r) end
 end
 
 local function is_list(t) return t[1] ~= nil or next(t) == nil end
@@ -113,16 +119,17 @@ end
 -- hash): its commit, the count of files edited since, its command.
 local TRACE = {"git_commit", "git_uncommitted", "command"}
 local function id_head(ckeys, more, trace)
-  local head = {"hash", "task", "variant", "seed", "group_key", "status"}
+  local head = {"hash", "task", "variant", "label", "seed", "group_key", "status"}
   for _, k in ipairs(trace and TRACE or {}) do head[#head + 1] = k end
   for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
   for _, k in ipairs(more) do head[#head + 1] = cell(k) end
   return table.concat(head, ",")
 end
 
--- The cells of id_head's first columns for record r (flat: its configs entry).
-local function id_cells(r, flat, ckeys, trace)
-  local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(r.seed),
+-- The cells of id_head's first columns for record r (flat: its configs
+-- entry; label: records_of's).
+local function id_cells(r, flat, ckeys, label, trace)
+  local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(label(r)), cell(r.seed),
     cell(group.export_key(r)), cell(r.status)}
   for _, k in ipairs(trace and TRACE or {}) do row[#row + 1] = cell(r[k]) end
   for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[k]) end
@@ -132,8 +139,11 @@ end
 local maxn = util.maxn
 
 ---wb.runs.export_csv(path, runs_or_dir) -> integer
----Writes one CSV row per run to path: hash, task, variant, seed,
----group_key, status, what made it (git_commit, git_uncommitted: the count
+---Writes one CSV row per run to path: hash, task, variant, label (the
+---label printing the run list shows, as wb.runs.find gives it: the variant,
+---with what sets its groups apart when runs of one variant are not seeds
+---of one configuration, "dropout=0 [epochs=2]"; a wb.Runs's own labels),
+---seed, group_key, status, what made it (git_commit, git_uncommitted: the count
 ---of files edited or not committed since that commit, command: the command that
 ---trains it; empty in records that lack them), the config flattened to
 ---columns (config.hidden, config.subset.train, ...) and the final
@@ -146,7 +156,7 @@ local maxn = util.maxn
 ---Example: wb.runs.export_csv("runs.csv")
 function M.export_csv(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_csv", "string", path)
-  local recs = records_of(runs_or_dir, "export_csv")
+  local recs, _, label = records_of(runs_or_dir, "export_csv")
   local flat, ckeys = configs(recs)
   local mkeys = {}
   for _, r in ipairs(recs) do
@@ -155,7 +165,7 @@ function M.export_csv(path, runs_or_dir)
   mkeys = util.sorted_keys(mkeys)
   local lines = {id_head(ckeys, mkeys, true)}
   for i, r in ipairs(recs) do
-    local row = {id_cells(r, flat[i], ckeys, true)}
+    local row = {id_cells(r, flat[i], ckeys, label, true)}
     for _, k in ipairs(mkeys) do
       row[#row + 1] = cell(type(r.metrics) == "table" and r.metrics[k] or nil)
     end
@@ -199,7 +209,8 @@ end
 ---pandas reads as it is (pandas.read_csv(path, float_precision =
 ---"round_trip"): the default parser may be a unit in the last place
 ---off): columns hash, task,
----variant, seed, group_key, status, git_commit, git_uncommitted, command
+---variant, label (as export_csv's), seed, group_key, status, git_commit,
+---git_uncommitted, command
 ---(what made the run, as export_csv's), the config flattened to columns
 ---(config.hidden, config.subset.train, ...; the union over the runs,
 ---empty where absent), epoch, metric, value; one row per run, epoch and
@@ -218,11 +229,11 @@ end
 ---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "task05_dropout"})
 function M.export_history(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_history", "string", path)
-  local recs = records_of(runs_or_dir, "export_history")
+  local recs, _, label = records_of(runs_or_dir, "export_history")
   local flat, ckeys = configs(recs)
   local lines, n = {id_head(ckeys, {"epoch", "metric", "value"}, true)}, 0
   for i, r in ipairs(recs) do
-    local prefix = id_cells(r, flat[i], ckeys, true)
+    local prefix = id_cells(r, flat[i], ckeys, label, true)
     for _, s in ipairs(series_of(r)) do
       for e = 1, maxn(s.values) do
         local v = s.values[e]

@@ -87,9 +87,10 @@ local STEPS_WHAT = "step series (history.steps: set log_every, or instruments an
 ---accuracy, lr, batch_size, and the instruments' grad_norm, grad_norm_1,
 ---distance, alpha, ...) to path as a CSV that pandas reads as it is: one
 ---row per run and recorded step, a column per series. Columns: hash, task,
----variant, seed, group_key, status, the config flattened to columns
----(config.hidden, ...; the union over the runs, empty where absent), step,
----epoch, then every other series by name (grad_norm_2 before
+---variant, label (export_csv's), seed, group_key, status, the config
+---flattened to columns (config.hidden, ...; the union over the runs,
+---empty where absent), step, epoch, then every other series by name
+---(grad_norm_2 before
 ---grad_norm_10; the union over the runs). A step a series has no value
 ---for (NaN, stored as JSON null; an instrument that did not measure at
 ---that step; a series the run does not have) is an empty cell, which
@@ -109,7 +110,7 @@ local STEPS_WHAT = "step series (history.steps: set log_every, or instruments an
 ---  -- d[d.status == "ok"].groupby(["group_key", "step"]).grad_norm.mean()
 function M.export_steps(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_steps", "string", path)
-  local recs, where = records_of(runs_or_dir, "export_steps")
+  local recs, where, label = records_of(runs_or_dir, "export_steps")
   local keep, nrows, skipped = with_rows(recs, where, "export_steps", n_steps, STEPS_WHAT)
   local flat, ckeys = configs(keep)
   local names = {}
@@ -123,7 +124,7 @@ function M.export_steps(path, runs_or_dir)
   table.insert(names, 1, "epoch"); table.insert(names, 1, "step")
   local lines, n = {id_head(ckeys, names)}, 0
   for i, r in ipairs(keep) do
-    local prefix, st = id_cells(r, flat[i], ckeys), steps_of(r)
+    local prefix, st = id_cells(r, flat[i], ckeys, label), steps_of(r)
     for j = 1, nrows[i] do
       local row = {prefix}
       for c, k in ipairs(names) do
@@ -180,7 +181,7 @@ end
 ---step, the counts of the per-sample gradient entries in `bins` equal
 ---bins over [lo, hi), 64 over [-1, 1)) to path as a CSV that pandas reads
 ---as it is: one row per run and measured step, a column per bin, the
----layout of a step x bin image. Columns: hash, task, variant, seed,
+---layout of a step x bin image. Columns: hash, task, variant, label, seed,
 ---group_key, status, the config flattened to columns, step, lo, hi,
 ---count_1 .. count_<bins> (bin b covers [lo + (b-1) w, lo + b w) with
 ---w = (hi - lo) / bins; count_1 also counts the entries below lo, the last
@@ -202,7 +203,7 @@ end
 ---Example: wb.runs.export_grad_hist("grad_hist.csv", wb.runs.find{task = "task11_cockpit"})
 function M.export_grad_hist(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_grad_hist", "string", path)
-  local recs, where = records_of(runs_or_dir, "export_grad_hist")
+  local recs, where, label = records_of(runs_or_dir, "export_grad_hist")
   local keep, _, skipped = with_rows(recs, where, "export_grad_hist", n_hist,
     "grad_hist (history.instruments.grad_hist: instruments with grad_hist in the config)")
   local flat, ckeys = configs(keep)
@@ -212,7 +213,7 @@ function M.export_grad_hist(path, runs_or_dir)
   for b = 1, bins do head[#head + 1] = "count_" .. b end
   local lines, n = {id_head(ckeys, head)}, 0
   for i, r in ipairs(keep) do
-    local prefix, gh = id_cells(r, flat[i], ckeys), hist_of(r)
+    local prefix, gh = id_cells(r, flat[i], ckeys, label), hist_of(r)
     local lo, hi = cell(gh.lo), cell(gh.hi)
     for j = 1, maxn(gh.counts) do
       local row = {prefix, cell(gh.step[j]), lo, hi}

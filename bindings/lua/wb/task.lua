@@ -287,10 +287,10 @@ function Task:_report(runs, info)
     -- a smoke test's numbers, never to be taken for the task's own
     head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
       .. "see below), not the task's results.**\n"
-    if #(self.ex.quick_replaced or {}) > 0 then
-      head[#head + 1] = "*--quick replaced what the experiment sets: "
-        .. table.concat(self.ex.quick_replaced, "; ") .. ".*\n"
-    end
+  end
+  -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values
+  for _, line in ipairs(require("wb.runner_overrides").readme(self.ex)) do
+    head[#head + 1] = line
   end
   head[#head + 1] = self:_provenance(info, runs.records)
   if #info.failures > 0 then

@@ -1,6 +1,7 @@
 -- Task 13: the spectra of the trained baseline's Dense kernels against random
 -- matrices (Martin and Mahoney 2021; WeightWatcher): the eigenvalues of
--- W^T W (squared singular values) against the Marchenko-Pastur law of a
+-- W^T W (squared singular values) against the Marchenko-Pastur law fitted
+-- to their bulk (spikes: the eigenvalues beyond its edge; P.fit_bulk) and a
 -- random matrix of the same shape, spectral norm, stable rank, and the
 -- power-law exponent alpha of the tail. The training is the baseline's
 -- (tasks 1, 2 and 10): an equal recorded training is adopted, not redone.

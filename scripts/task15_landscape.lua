@@ -142,13 +142,7 @@ local function report(task, runs)
     be.error_at, pct(be.error), pct(ab.train.barrier.error), ab.train.barrier.loss,
     rd.stable and "stable, as they report for LeNet-300-100"
     or "not stable, unlike their LeNet-300-100"))
-  local c = LS.curvature(m)
-  task:text(string.format("- Curvature: the Hessian's top eigenvalues on these rows are "
-    .. "%.3g and %.3g (the training loss there is %.3g). Measured over predicted rise "
-    .. "(1/2 lambda a^2) along v1 and v2: %.2f and %.2f at |a| = %.2g, %.2f and %.2f at "
-    .. "|a| = %.2g: the quadratic %s near the solution and %s at the ends.",
-    e.values[1], e.values[2], m.centre_loss, c.near[1], c.near[2], c.a_near, c.far[1],
-    c.far[2], c.a_far, c.reads(c.near[1]), c.reads(c.far[1])))
+  task:text(LS.curvature_text(m))
   task:text(m.traj and string.format("- Trajectory: the first two principal directions "
     .. "explain %.1f %% of the variance of B's %d snapshots.", 100 * m.pca_explained_2,
     #m.traj.x) or "- Trajectory: not measured: " .. m.traj_missing .. ".")

@@ -201,27 +201,106 @@ for k, v in pairs(C) do M[k] = v end
 -- {==================== reading the measures (report only) ====================
 
 ---LS.curvature(measures) -> table
----The eigenvector slices against the quadratic 1/2 lambda a^2: near[k]
----and far[k], the measured over the predicted rise along v_k at |a| =
----a_near (about a quarter of the range) and a_far (the ends), each the
----mean of the two sides; reads(ratio) says "holds" (within 20 %),
----"underestimates the rise" or "overestimates the rise".
----Example: local c = LS.curvature(r.measures); print(c.far[1])
+---The eigenvector slices against the quadratic 1/2 lambda_k a^2, each side
+---on its own: the mean of L(a) and L(-a) hides a first-order term (a
+---slope: the centre is no stationary point along v_k). For k = 1, 2,
+---dirs[k] = {lambda, near, far, lowest}: near and far at |a| = a_near
+---(about a quarter of the range) and a_far (the ends), each {plus, minus
+---(the measured over the predicted rise at +a and at -a), even ((L(a) +
+---L(-a)) / 2 - L0), odd ((L(a) - L(-a)) / 2: the first-order part), both
+---over the predicted rise, holds (both sides within 20 %)}; lowest: the
+---slice's lowest point {a, loss} when it is below the centre's loss (the
+---centre is then not a minimum along v_k), else nil. reads(ratio) says
+---"holds" (within 20 %), "underestimates the rise" or "overestimates the
+---rise".
+---Example: local c = LS.curvature(r.measures); print(c.dirs[1].near.minus)
 function M.curvature(m)
   local e = m.eig
   local n = #e.x
   local qi = math.floor(3 * n / 8) + 1
-  local function ratio(l, k, i)
-    local a = e.x[i]
-    return ((l[i] + l[n + 1 - i]) / 2 - m.centre_loss) / (0.5 * e.values[k] * a * a)
+  local function reads(r)
+    return r > 1.2 and "underestimates the rise" or r < 0.8 and "overestimates the rise"
+      or "holds"
   end
-  return {a_near = math.abs(e.x[qi]), a_far = math.abs(e.x[1]),
-    near = {ratio(e.loss1, 1, qi), ratio(e.loss2, 2, qi)},
-    far = {ratio(e.loss1, 1, 1), ratio(e.loss2, 2, 1)},
-    reads = function(r)
-      return r > 1.2 and "underestimates the rise" or r < 0.8 and "overestimates the rise"
-        or "holds"
-    end}
+  -- e.x runs from -a to +a: index i is -|a|, n + 1 - i is +|a|
+  local function at(l, k, i)
+    local pred = 0.5 * e.values[k] * e.x[i] * e.x[i]
+    local plus, minus = l[n + 1 - i] - m.centre_loss, l[i] - m.centre_loss
+    local out = {plus = plus / pred, minus = minus / pred, even = (plus + minus) / 2 / pred,
+      odd = (plus - minus) / 2 / pred}
+    out.holds = reads(out.plus) == "holds" and reads(out.minus) == "holds"
+    return out
+  end
+  local dirs = {}
+  for k = 1, 2 do
+    local l = e["loss" .. k]
+    local d = {lambda = e.values[k], near = at(l, k, qi), far = at(l, k, 1)}
+    for i, v in ipairs(l) do
+      if v < m.centre_loss and (not d.lowest or v < d.lowest.loss) then
+        d.lowest = {a = e.x[i], loss = v}
+      end
+    end
+    dirs[k] = d
+  end
+  return {a_near = math.abs(e.x[qi]), a_far = math.abs(e.x[1]), dirs = dirs, reads = reads}
+end
+
+-- How the quadratic reads at one distance (c.dirs[k][which], |a| = a) over
+-- both directions: one phrase when all four sides read alike, else each
+-- direction's sides (it "holds" only where it holds on that side).
+local function verdict(c, which, where, a)
+  local r, same = {}, true
+  for k = 1, 2 do
+    local s = c.dirs[k][which]
+    r[k] = {c.reads(s.plus), c.reads(s.minus)}
+    same = same and r[k][1] == r[1][1] and r[k][2] == r[1][1]
+  end
+  local head = string.format("%s (|a| = %.2g) the quadratic 1/2 lambda a^2 ", where, a)
+  if same then return head .. r[1][1] .. " along both directions, on both sides" end
+  local parts, some = {}, false
+  for k = 1, 2 do
+    some = some or c.dirs[k][which].holds or r[k][1] == "holds" or r[k][2] == "holds"
+    parts[k] = r[k][1] == r[k][2] and string.format("along v%d it %s on both sides", k,
+      r[k][1]) or string.format("along v%d it %s at +a and %s at -a", k, r[k][1], r[k][2])
+  end
+  return head .. (some and "holds only on some sides: " or "does not hold: ")
+    .. table.concat(parts, "; ")
+end
+
+---LS.curvature_text(measures) -> string
+---Task 15's curvature finding from LS.curvature: per direction and side
+---the measured over the predicted rise, the even and the odd part; where
+---the centre is not a minimum along a direction (the loss falls on one
+---side), said plainly; the quadratic's reading near the solution and at
+---the ends (LS.curvature's 20 %), over both directions and sides.
+---Example: task:text(LS.curvature_text(r.measures))
+function M.curvature_text(m)
+  local c = M.curvature(m)
+  local function dist(s, a)
+    return string.format("at |a| = %.2g: %.2f at +a, %.2f at -a (even part %.2f, odd %+.2f)",
+      a, s.plus, s.minus, s.even, s.odd)
+  end
+  local per, mins = {}, {}
+  for k, d in ipairs(c.dirs) do
+    per[k] = string.format("v%d (lambda = %.3g) %s; %s", k, d.lambda, dist(d.near, c.a_near),
+      dist(d.far, c.a_far))
+    if d.lowest then
+      mins[#mins + 1] = string.format("along v%d the centre is not a minimum: the loss falls "
+        .. "below the centre's %.3g on the %s side, to %.3g at a = %.2g", k, m.centre_loss,
+        d.lowest.a < 0 and "-" or "+", d.lowest.loss, d.lowest.a)
+    else
+      mins[#mins + 1] = string.format("along v%d no point of the slice lies below the "
+        .. "centre", k)
+    end
+  end
+  return string.format("- Curvature: the Hessian's top eigenvalues on these rows are %.3g "
+    .. "and %.3g (the training loss there is %.3g). The measured over the predicted rise "
+    .. "(1/2 lambda a^2), each side on its own (their mean hides a slope), with the even "
+    .. "part ((L(a) + L(-a))/2 - L0) and the odd, first-order part ((L(a) - L(-a))/2), "
+    .. "both over the predicted rise: %s. %s. %s. %s.", c.dirs[1].lambda, c.dirs[2].lambda,
+    m.centre_loss, table.concat(per, "; "), (table.concat(mins, "; "):gsub("^%l",
+    string.upper)), verdict(c, "near", "Near the solution", c.a_near),
+    verdict(c, "far", "At the ends", c.a_far))
 end
 
 -- tick labels for a heatmap: every fifth value, the rest blank

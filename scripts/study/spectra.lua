@@ -2,7 +2,7 @@
 -- spectra of weight matrices as random-matrix theory and WeightWatcher
 -- read them: the eigenvalues of W^T W (Householder and QL in double
 -- precision: the study's kernels give at most 128 x 128), the
--- Marchenko-Pastur law of a random matrix of the same shape and variance,
+-- Marchenko-Pastur law fitted to the bulk and the spikes beyond it,
 -- spectral norm, stable rank, and the power-law exponent alpha of the tail
 -- fitted as Clauset, Shalizi and Newman 2009 (and WeightWatcher) do.
 
@@ -211,24 +211,90 @@ function M.powerlaw(x0)
   return best
 end
 
+-- The 99th percentile of the Tracy-Widom law (beta = 1), the limit law of
+-- a real random matrix's largest eigenvalue (Johnstone 2001): an
+-- eigenvalue beyond the bulk's edge by less than this many of its
+-- fluctuations is the edge's own noise, not a spike (a Gaussian 784 x 128
+-- matrix's largest eigenvalue passes the MP edge itself 14 % of the time).
+M.TW99 = 2.0234
+
+---P.spike_edge(n, m, sigma2) -> number
+---Where spikes begin for an n x m matrix of i.i.d. entries of variance
+---sigma2: the 99 % point of its largest eigenvalue of W^T W, sigma2 (mu +
+---TW99 s) with Johnstone's (2001, Ann. Statist. 29(2), theorem 1.1)
+---centre mu = (sqrt(N - 1) + sqrt(p))^2 and scale s = (sqrt(N - 1) +
+---sqrt(p)) (1 / sqrt(N - 1) + 1 / sqrt(p))^(1/3), N, p the larger and the
+---smaller side. A little above P.mp's edge (2.6 % for 784 x 128).
+---Example: print(P.spike_edge(784, 128, 2 / 912))
+function M.spike_edge(n, m, sigma2)
+  local big, small = math.max(n, m), math.min(n, m)
+  local a = math.sqrt(big - 1) + math.sqrt(small)
+  return sigma2 * (a * a + M.TW99 * a * (1 / math.sqrt(big - 1) + 1 / math.sqrt(small))
+    ^ (1 / 3))
+end
+
+---P.fit_bulk(eigs, n, m) -> table
+---The Marchenko-Pastur bulk fitted to the eigenvalues of W^T W (an n x m
+---W) with its spikes left out: sigma2 starts at the mean squared entry
+---(every eigenvalue's mean over max(n, m), MP's mean), then is the mean of
+---the eigenvalues at or below P.spike_edge at the current sigma2 (over
+---max(n, m)), until no eigenvalue leaves the bulk. The bulk only shrinks
+---and its mean only falls, so this ends (within #eigs steps). Returns
+---{sigma2, mp (P.mp at sigma2), edge (P.spike_edge), spikes (eigenvalues
+---beyond the edge), bulk (the others), steps}.
+---Why a fit: spikes carry much of ||W||_F^2 (60 % in the trained 784 x 128
+---kernel), so the whole matrix's mean square puts the edge far beyond the
+---bulk and calls most spikes bulk. WeightWatcher fits the bulk too
+---(CalculatedContent/WeightWatcher, weightwatcher.py, mp_fit: sigma by
+---least squares between a kernel density estimate of the rescaled
+---eigenvalues and the MP density, spikes the eigenvalues beyond the fitted
+---bulk_max plus a Tracy-Widom allowance); we fit the bulk's mean instead (a
+---density estimate of 128 eigenvalues is coarse) and take Johnstone's
+---exact allowance.
+---Example: local f = P.fit_bulk(P.gram_eigs(W), 784, 128); print(f.spikes)
+function M.fit_bulk(ev, n, m)
+  local big, sum = math.max(n, m), 0
+  for _, v in ipairs(ev) do sum = sum + v end
+  local sigma2, inside, steps = sum / #ev / big, #ev, 0
+  while true do
+    local edge, s, k = M.spike_edge(n, m, sigma2), 0, 0
+    for _, v in ipairs(ev) do if v <= edge then s, k = s + v, k + 1 end end
+    -- the smallest eigenvalue is below the bulk's mean, hence below the edge: k >= 1
+    if k == inside then
+      return {sigma2 = sigma2, mp = M.mp(n, m, sigma2), edge = edge, spikes = #ev - k,
+        bulk = k, steps = steps}
+    end
+    inside, sigma2, steps = k, s / k / big, steps + 1
+  end
+end
+
 ---P.describe(W) -> table
 ---The spectrum of a kernel W (n x m): eigs (of W^T W, largest first),
----shape, sigma2 (mean squared entry), spectral_norm, stable_rank
----(||W||_F^2 / ||W||_2^2), mp (P.mp at sigma2), spikes (eigenvalues above
----the MP edge), alpha fit (P.powerlaw) or why it was not fitted.
+---shape, mean_square (the mean squared entry), spectral_norm, stable_rank
+---(||W||_F^2 / ||W||_2^2), the MP bulk fitted without the spikes
+---(P.fit_bulk: sigma2, mp, edge, spikes, below: eigenvalues under the
+---fitted bulk's lower edge), whole_edge and whole_spikes (P.spike_edge at
+---the mean squared entry, and the eigenvalues beyond it: the spikes
+---inflate that variance, so it is no fit), alpha fit (P.powerlaw) or why
+---it was not fitted.
 ---Example: local d = P.describe(model[2].weight); print(d.spikes)
 function M.describe(W)
   local sh = W:shape()
   local ev = M.gram_eigs(W)
   local fro = 0
   for _, v in ipairs(ev) do fro = fro + v end
-  local sigma2 = fro / (sh[1] * sh[2])
-  local mp = M.mp(sh[1], sh[2], sigma2)
-  local spikes = 0
-  for _, v in ipairs(ev) do if v > mp.hi then spikes = spikes + 1 end end
+  local ms = fro / (sh[1] * sh[2])
+  local bulk = M.fit_bulk(ev, sh[1], sh[2])
+  local whole_edge, whole_spikes, below = M.spike_edge(sh[1], sh[2], ms), 0, 0
+  for _, v in ipairs(ev) do
+    if v > whole_edge then whole_spikes = whole_spikes + 1 end
+    if v < bulk.mp.lo then below = below + 1 end
+  end
   local fit, why = M.powerlaw(ev)
-  return {eigs = ev, shape = sh, sigma2 = sigma2, spectral_norm = math.sqrt(ev[1]),
-    stable_rank = fro / ev[1], mp = mp, spikes = spikes, fit = fit, not_fitted = why}
+  return {eigs = ev, shape = sh, mean_square = ms, sigma2 = bulk.sigma2, mp = bulk.mp,
+    edge = bulk.edge, spikes = bulk.spikes, below = below, whole_edge = whole_edge,
+    whole_spikes = whole_spikes, spectral_norm = math.sqrt(ev[1]), stable_rank = fro / ev[1],
+    fit = fit, not_fitted = why}
 end
 
 return M

@@ -253,4 +253,81 @@ T.test("study.landscape: a training of one epoch is measured, its trajectory sai
   T.ok(m.paths and m.paths.a_b and m.measure_passes > 0, "the rest is measured")
 end)
 
+-- Synthetic eigenvector slices (41 points on [-1, 1], centre loss 0.01,
+-- lambda 0.6 and 0.4): f1, f2 give the loss along v1 and v2.
+local function slices(f1, f2)
+  local x, l1, l2 = {}, {}, {}
+  for i = 1, 41 do
+    x[i] = -1 + (i - 1) / 20
+    l1[i], l2[i] = f1(x[i]), f2(x[i])
+  end
+  return {centre_loss = 0.01, eig = {values = {0.6, 0.4}, x = x, loss1 = l1, loss2 = l2}}
+end
+
+T.test("study.landscape: an exact quadratic holds on every side, the centre a minimum",
+  function()
+  local LS = require "study.landscape"
+  local m = slices(function(a) return 0.01 + 0.3 * a * a end,
+    function(a) return 0.01 + 0.2 * a * a end)
+  local c = LS.curvature(m)
+  T.near(c.a_near, 0.25, 1e-12); T.near(c.a_far, 1, 1e-12)
+  for k = 1, 2 do
+    for _, w in ipairs{"near", "far"} do
+      local s = c.dirs[k][w]
+      T.near(s.plus, 1, 1e-9); T.near(s.minus, 1, 1e-9); T.near(s.even, 1, 1e-9)
+      T.near(s.odd, 0, 1e-9); T.eq(s.holds, true)
+    end
+    T.eq(c.dirs[k].lowest, nil, "no point below the centre")
+  end
+  local text = LS.curvature_text(m)
+  T.ok(text:find("Near the solution (|a| = 0.25) the quadratic 1/2 lambda a^2 holds along "
+    .. "both directions, on both sides. At the ends (|a| = 1) the quadratic 1/2 lambda a^2 "
+    .. "holds along both directions, on both sides.", 1, true), text)
+  T.ok(text:find("Along v1 no point of the slice lies below the centre; along v2 no point",
+    1, true), text)
+  T.ok(not text:find("not a minimum", 1, true), text)
+end)
+
+-- Found by an audit: the ratio was the mean of the two sides, so a slope
+-- (the odd part) cancelled out: +a 1.89 and -a 0.35 read "holds" (1.12),
+-- and a loss lower than the centre's on one side went unsaid.
+T.test("study.landscape: a slope and a lower point on one side are said", function()
+  local LS = require "study.landscape"
+  -- v1: a linear term 0.0375 a, half the predicted rise at |a| = 0.25: the
+  -- sides read 1.5 and 0.5 (their mean 1), and the loss dips below the
+  -- centre for a in (-0.125, 0); v2: a quadratic with one point at a = -0.1
+  -- below the centre
+  local m = slices(function(a) return 0.01 + 0.0375 * a + 0.3 * a * a end,
+    function(a) return math.abs(a + 0.1) < 1e-9 and 0.009 or 0.01 + 0.2 * a * a end)
+  local c = LS.curvature(m)
+  local n1 = c.dirs[1].near
+  T.near(n1.plus, 1.5, 1e-9); T.near(n1.minus, 0.5, 1e-9)
+  T.near(n1.even, 1, 1e-9); T.near(n1.odd, 0.5, 1e-9)
+  T.eq(n1.holds, false, "the sides differ, whatever their mean")
+  T.near(c.dirs[1].lowest.a, -0.05, 1e-12)
+  T.near(c.dirs[1].lowest.loss, 0.01 - 0.0375 * 0.05 + 0.3 * 0.0025, 1e-15)
+  T.eq(c.dirs[2].near.holds, true, "v2's sides at +-0.25 are quadratic")
+  T.near(c.dirs[2].lowest.a, -0.1, 1e-12)
+  local text = LS.curvature_text(m)
+  for _, want in ipairs{
+      "v1 (lambda = 0.6) at |a| = 0.25: 1.50 at +a, 0.50 at -a (even part 1.00, odd +0.50)",
+      "Along v1 the centre is not a minimum: the loss falls below the centre's 0.01 on the "
+        .. "- side, to 0.00887 at a = -0.05",
+      "along v2 the centre is not a minimum: the loss falls below the centre's 0.01 on the "
+        .. "- side, to 0.009 at a = -0.1",
+      "Near the solution (|a| = 0.25) the quadratic 1/2 lambda a^2 holds only on some sides: "
+        .. "along v1 it underestimates the rise at +a and overestimates the rise at -a; "
+        .. "along v2 it holds on both sides."} do
+    T.ok(text:find(want, 1, true), "wants: " .. want .. "\n" .. text)
+  end
+  -- a slope on v2 too, and no side holds near the solution
+  m = slices(function(a) return 0.01 + 0.0375 * a + 0.3 * a * a end,
+    function(a) return 0.01 - 0.05 * a + 0.2 * a * a end)
+  text = LS.curvature_text(m)
+  T.ok(text:find("the quadratic 1/2 lambda a^2 does not hold: along v1 it underestimates "
+    .. "the rise at +a and overestimates the rise at -a; along v2 it overestimates the rise "
+    .. "at +a and underestimates the rise at -a", 1, true), text)
+  T.ok(text:find("on the + side", 1, true), "v2 falls on the + side: " .. text)
+end)
+
 T.done()

@@ -99,6 +99,67 @@ T.test("a Glorot-random 784 x 128 matrix at initialisation fills the MP bulk", f
   T.near(s, 1, 2e-3)
 end)
 
+-- A Gaussian 784 x 128 matrix of entry variance 1/784 (MP's bulk of W^T W
+-- then spans (1 -+ sqrt(128/784))^2: [0.35, 1.97]) plus rank-1 spikes
+-- theta u v^T (u, v random unit vectors): a spike's eigenvalue leaves the
+-- bulk when theta^2 > sqrt(128/784) = 0.40 (Baik, Ben Arous and Peche);
+-- theta^2 = 3 puts it near 4.2 (3.2 to 5 in these draws), well past the edge.
+local function planted(seed, thetas2)
+  wb.seed(seed)
+  local n, m = 784, 128
+  local W = wb.randn(n, m) * (1 / math.sqrt(n))
+  for _, t2 in ipairs(thetas2) do
+    local u, v = wb.randn(n, 1), wb.randn(1, m)
+    u, v = u * (1 / u:norm()), v * (1 / v:norm())
+    W = W + wb.matmul(u, v) * math.sqrt(t2)
+  end
+  return W
+end
+
+T.test("fit_bulk: a Gaussian matrix has no spikes and its own variance", function()
+  for _, seed in ipairs{1, 2, 3} do
+    local d = P.describe(planted(seed, {}))
+    T.eq(d.spikes, 0, "seed " .. seed .. ": no spike beyond the fitted edge")
+    T.near(d.sigma2, 1 / 784, 0.02 / 784, "seed " .. seed .. ": sigma2 is the entries' variance")
+    -- MP holds: the fit keeps every eigenvalue and agrees with the whole matrix
+    T.near(d.sigma2, d.mean_square, 1e-12 * d.sigma2)
+    T.eq(d.whole_spikes, 0)
+    T.near(d.mp.hi, (1 + math.sqrt(128 / 784)) ^ 2, 0.02 * 1.97)
+  end
+end)
+
+-- Found by an audit: the edge was built from the whole matrix's mean
+-- squared entry, which the spikes inflate: two large spikes lifted it past
+-- some planted ones (its edge near 4.5: 4 of the 6 counted).
+T.test("fit_bulk: k planted spikes well above the edge are k spikes", function()
+  for _, seed in ipairs{4, 5} do
+    local d = P.describe(planted(seed, {100, 50, 3, 3, 3, 3}))
+    T.eq(d.spikes, 6, "seed " .. seed .. ": the planted spikes")
+    T.near(d.sigma2, 1 / 784, 0.05 / 784, "seed " .. seed .. ": the bulk's variance")
+    T.ok(d.eigs[6] > d.edge and d.eigs[7] <= d.edge, "the six largest are the spikes")
+    T.ok(d.whole_spikes < 6, "the whole matrix's variance hides some: "
+      .. d.whole_spikes)
+    local f = P.fit_bulk(d.eigs, 784, 128)
+    T.eq(f.bulk, 122)
+    T.ok(f.steps >= 1, "the fit moved off the whole matrix's variance")
+  end
+  -- the fit is a fixed point: the mean of the eigenvalues under its edge
+  local d = P.describe(planted(6, {20, 3}))
+  local s, k = 0, 0
+  for _, v in ipairs(d.eigs) do if v <= d.edge then s, k = s + v, k + 1 end end
+  T.near(d.sigma2, s / k / 784, 1e-12 * d.sigma2)
+  T.eq(d.spikes, 2)
+end)
+
+T.test("spike_edge: Johnstone's 99 % point, above the MP edge", function()
+  -- (sqrt(783) + sqrt(128))^2 + 2.0234 (sqrt(783) + sqrt(128)) (783^-1/2 + 128^-1/2)^(1/3)
+  local a = math.sqrt(783) + math.sqrt(128)
+  T.near(P.spike_edge(784, 128, 1), a * a + 2.0234 * a * (1 / math.sqrt(783)
+    + 1 / math.sqrt(128)) ^ (1 / 3), 1e-9)
+  T.near(P.spike_edge(128, 784, 2), P.spike_edge(784, 128, 2), 1e-12, "either orientation")
+  T.ok(P.spike_edge(784, 128, 1) > P.mp(784, 128, 1).hi)
+end)
+
 T.test("powerlaw: Pareto samples with alpha = 3 are recovered within 2 sigma", function()
   -- 20 draws of 1,000: the mean alpha within 2 standard errors of 3 (the
   -- fit is unbiased), and no draw further than 3.5 of its own sigma

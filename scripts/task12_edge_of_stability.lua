@@ -48,10 +48,10 @@ end
 local function finding(f)
   local p = {}
   if not f.reach_step then
-    return string.format("lambda_max rose %.2fx from %.3g (%.2f of 2/lr) but never "
-      .. "reached 2/lr = %.3g in %d steps (peak %.3g); the loss %s: the stable regime, not "
-      .. "the edge of stability (%d steps may be too few to reach it)", f.sharpened, f.lam0,
-      f.ratio0, f.edge, f.steps, f.peak, #f.rise_steps == 0 and "fell on every step"
+    return string.format("lambda_max went from %.3g (%.2f of 2/lr) to a peak of %.3g "
+      .. "(%.2fx) and never reached 2/lr = %.3g in %d steps; the loss %s: the stable regime, "
+      .. "not the edge of stability (%d steps may be too few to reach it)", f.lam0, f.ratio0,
+      f.peak, f.sharpened, f.edge, f.steps, #f.rise_steps == 0 and "fell on every step"
       or "rose on steps " .. E.ranges(f.rise_steps), f.steps)
   end
   p[1] = f.began_above and string.format("(a) lambda_max began above 2/lr (%.2fx at the "
@@ -96,8 +96,8 @@ local function beyond_row(task, recs, reads)
       how = string.format("never reached 2/lr = %.3g in %d steps, peak %.3g", f.edge,
         f.steps, f.peak)
     elseif f.hovers == nil then
-      how = string.format("reached 2/lr at step %.0f, too few measurements after it",
-        f.reach_step)
+      how = string.format("%s 2/lr at step %.0f, too few measurements after it",
+        f.began_above and "began above" or "reached", f.reach_step)
     else
       how = string.format("%s 2/lr = %.3g at step %.0f, %s; median %.2f of 2/lr over "
         .. "steps %.0f-%d; loss rose on steps %s", f.began_above and "began above"
@@ -110,7 +110,8 @@ local function beyond_row(task, recs, reads)
     .. "show%s the edge of stability", yes == 0 and "none" or tostring(yes), #reads,
     yes <= 1 and "s" or "")
   B.write(task, {experiment = string.format("edge of stability: full-batch gradient "
-      .. "descent, %d steps, first %d MNIST training images", STEPS, ROWS),
+      .. "descent, %d steps, first %d MNIST training images", reads[1].steps,
+      recs[1].config.subset and recs[1].config.subset.train or ROWS),
     ours = ours,
     published = "sharpness rises until it reaches 2/lr, then hovers just above 2/lr "
       .. "while the loss keeps falling non-monotonically (CIFAR-10-5k networks)",

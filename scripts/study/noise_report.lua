@@ -56,13 +56,23 @@ function M.track_figure(task, tracks)
   x, y = series_of(s, "tb_trace", "tb_g2", "step", M.SMOOTH)
   series[#series + 1] = {label = "B_simple, two-batch (B = " .. Z.SMALL .. " and "
     .. Z.MEASURE_ROWS .. "), summed over " .. M.SMOOTH, x = x, y = y}
-  local nx, ny = {}, {}
+  local nx, ny, bars = {}, {}, {}
   for j = 1, #s.noise_step do
     if s.ghg[j] > 0 and s.trace_h[j] > 0 then
-      nx[#nx + 1], ny[#ny + 1] = s.noise_step[j], s.trace_h[j] / s.ghg[j]
+      local b, se = s.trace_h[j] / s.ghg[j], s.trace_h_se[j] / s.ghg[j]
+      nx[#nx + 1], ny[#ny + 1] = s.noise_step[j], b
+      -- its error bar, +- one standard error (trace_h's, as track_reading):
+      -- a vertical segment in B_noise's colour (wb.plot.lines draws bands,
+      -- which would join the few measurements' errors as if known between)
+      bars[#bars + 1] = {x = {s.noise_step[j], s.noise_step[j]},
+        y = {b - se, b + se}}
     end
   end
-  if #nx > 0 then series[#series + 1] = {label = "B_noise (HVPs)", x = nx, y = ny} end
+  if #nx > 0 then
+    series[#series + 1] = {label = "B_noise (HVPs), ± one standard error", x = nx, y = ny}
+    local k = #series
+    for _, bar in ipairs(bars) do bar.like = k; series[#series + 1] = bar end
+  end
   x, y = series_of(s, "ps_trace", "ps_g2", "loss", M.SMOOTH)
   task:figure("noise_scale", wb.plot.panels{cols = 1, size = {1000, 1000}, plots = {
     wb.plot.lines{title = string.format("Noise scales through training (SGD, batch %d, lr "
@@ -73,7 +83,9 @@ function M.track_figure(task, tracks)
       series = {{label = "B_simple, per-example, summed over " .. M.SMOOTH, x = x, y = y}}}}},
     string.format("Each B_simple measurement uses %d training rows (a different block each "
       .. "time) at the weights the step starts from; B_noise uses %d per-example gradients "
-      .. "with H on %d other rows.", Z.MEASURE_ROWS, Z.NOISE_SAMPLES, Z.MEASURE_ROWS))
+      .. "with H on %d other rows; B_noise's vertical dashes are ± one standard error (of its "
+      .. "tr(H Sigma)), and the line between its few measurements is no measurement.",
+      Z.MEASURE_ROWS, Z.NOISE_SAMPLES, Z.MEASURE_ROWS))
   return M.track_reading(tracks[1])
 end
 

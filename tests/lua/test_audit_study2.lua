@@ -65,6 +65,38 @@ T.test("task 14: a B_crit at the end of the fit's search is no 'B_crit ~ B_simpl
   T.eq(R.close({b_crit = 1000, at_edge = false}, 65), false, "a factor 15 apart")
 end)
 
+T.test("task 14's figure: each B_noise measurement has its standard error drawn", function()
+  -- (three points joined by a line, no uncertainty, though their standard
+  -- errors were half their values)
+  local R = require "study.noise_report"
+  local n = 6
+  local s = {step = {}, ps_trace = {}, ps_g2 = {}, tb_trace = {}, tb_g2 = {}, loss = {},
+    val_accuracy = {}, noise_step = {1, 211, 844}, trace_h = {30, 100, 120},
+    trace_h_se = {3, 50, 60}, ghg = {1, 1, 1.2}, hvps = {10, 10, 10}}
+  for k = 1, n do
+    s.step[k], s.ps_trace[k], s.ps_g2[k] = 50 * (k - 1) + 1, 50 * k, 1
+    s.tb_trace[k], s.tb_g2[k], s.loss[k], s.val_accuracy[k] = 45 * k, 1, 1 / k, 0.9
+  end
+  local rec = {seed = 1, config = {batch_size = 128, lr = 0.8}, callback_series = {s}}
+  local plot, caption
+  local task = {figure = function(_, _, p, cap) plot, caption = p, cap end}
+  local tr = R.track_figure(task, {rec})
+  T.near(tr.noise[2].se, 50, 1e-12)
+  local series = plot.d.plots[1].d.series
+  local k
+  for i, sr in ipairs(series) do if sr.label and sr.label:find("^B_noise") then k = i end end
+  T.ok(k, "a B_noise series")
+  local bars = {}
+  for _, sr in ipairs(series) do
+    if sr.like == k then
+      bars[#bars + 1] = string.format("%g: %g-%g", sr.x[1], sr.y[1], sr.y[2])
+    end
+  end
+  T.eq(table.concat(bars, ", "), "1: 27-33, 211: 50-150, 844: 50-150",
+    "one bar per measurement, +- its standard error, in B_noise's colour")
+  T.ok(caption:find("standard error", 1, true), caption)
+end)
+
 T.test("task 8 says how far each batch size trained from its runs, not typed", function()
   -- "batch 6,000 for 50 (450 steps): its final training loss stays above
   -- the small batches'" was typed: wrong under --quick or --epochs

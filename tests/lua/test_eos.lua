@@ -156,30 +156,165 @@ T.test("E.sharpness: lambda_max at step 1 and every EVERY steps, at the step's "
     "the Hessian has its own generator: the same training")
 end)
 
-T.test("E.read: sharpening, reaching 2/lr, hovering, loss rises", function()
-  -- lr = 0.5: 2/lr = 4. lambda: 1, 2, 3, 3.8 (reached: >= 3.6), 4.2, 3.9, 4.1
-  local steps = {1, 2, 3, 4, 5, 6, 7}
-  local lam = {1, 2, 3, 3.8, 4.2, 3.9, 4.1}
-  local loss = {5, 4, 3, 2.5, 2.6, 2.2, 2.3, 1.9}
-  local f = E.read(0.5, steps, lam, loss)
+-- Synthetic series at lr = 0.5 (2/lr = 4), measured at steps 1, 10, ..., 200
+-- like task 12's: lambda_max from ratios r(step) of 2/lr, and a loss of 200
+-- steps falling by 1 % a step but rising by 2 % on the steps in `rises`.
+local function series(ratio)
+  local ls, lam = {1}, {4 * ratio(1)}
+  for s = 10, 200, 10 do ls[#ls + 1], lam[#lam + 1] = s, 4 * ratio(s) end
+  return ls, lam
+end
+local function losses(rises)
+  local up, loss = {}, {2.3}
+  for _, s in ipairs(rises) do up[s] = true end
+  for s = 2, 200 do loss[s] = loss[s - 1] * (up[s] and 1.02 or 0.99) end
+  return loss
+end
+-- task 12's lr = 0.3 record, as ratios to 2/lr: the crossing's overshoot to
+-- 1.50 at step 30, then a fall at every measurement to 0.74
+local CATAPULT = {0.90, 1.09, 1.24, 1.50, 0.95, 0.91, 0.90, 0.88, 0.87, 0.86, 0.85, 0.83,
+  0.82, 0.81, 0.80, 0.79, 0.78, 0.77, 0.76, 0.75, 0.74}
+local function catapult(s) return CATAPULT[s == 1 and 1 or s // 10 + 1] end
+-- Cohen et al.'s picture: sharpening from a quarter of 2/lr to it by step 60,
+-- then oscillating at 2/lr (0.97 .. 1.06) to the end, the loss rising every
+-- 20 steps or so throughout
+local function eos(s)
+  if s <= 60 then return 0.25 + 0.75 * s / 60 end
+  return 1 + 0.045 * math.sin(s) + 0.015
+end
+local EOS_RISES = {}
+for s = 45, 200, 19 do EOS_RISES[#EOS_RISES + 1] = s end
+
+T.test("E.read: a true edge-of-stability series passes (a), (b) and (c)", function()
+  local ls, lam = series(eos)
+  local f = E.read(0.5, ls, lam, losses(EOS_RISES))
   T.eq(f.edge, 4)
-  T.eq(f.lam0, 1)
-  T.eq(f.peak, 4.2)
-  T.eq(f.reach_step, 4)
-  T.near(f.sharpened, 3.8, 1e-12)
-  T.eq(f.after, 4)
-  T.near(f.ratio_median, 1, 1e-12) -- of 0.95, 1.05, 0.975, 1.025
-  T.ok(f.hovers)
-  T.eq(f.rises_before, 0)
-  T.eq(f.rises_after, 2)
-  T.eq(f.loss_at_reach, 2.5)
-  T.eq(f.loss_final, 1.9)
-  -- never reaching 2/lr at lr = 0.1 (2/lr = 20)
-  local g = E.read(0.1, steps, lam, loss)
+  T.eq(f.reach_step, 60)
+  T.eq(f.began_above, false)
+  T.near(f.sharpened, 1 / eos(1), 1e-12)
+  T.ok(f.sharpens, "(a)")
+  T.eq(f.after, 14)
+  T.eq(f.late, 7)
+  T.eq(f.late_from, 140)
+  T.ok(math.abs(f.late_median - 1) < 0.06, f.late_median)
+  T.eq(f.fell_below, false)
+  T.eq(f.hovers, true, "(b)")
+  T.ok(f.rises_late >= 3, f.rises_late)
+  T.eq(f.nonmonotone, true, "(c)")
+  T.eq(f.eos, true)
+  T.eq(f.regime, "edge of stability")
+end)
+
+T.test("E.read: a catapult, then the stable regime, does not count as hovering", function()
+  -- (the old reading took the median from the crossing on, overshoot
+  -- included, in a 20 % band: 0.84, "hovers", and counted the one burst of
+  -- loss rises at the crossing as the edge's non-monotone fall)
+  local ls, lam = series(catapult)
+  local f = E.read(0.5, ls, lam, losses{26, 27, 28, 29, 30})
+  T.eq(f.reach_step, 10)
+  T.ok(f.sharpens, "it rose from 0.90 of 2/lr to it")
+  T.eq(f.late_from, 120)
+  T.near(f.late_median, 0.78, 1e-12)
+  T.eq(f.late_falls, f.late - 1, "falling at every late measurement")
+  T.eq(f.falling_from, 30)
+  T.eq(f.below_from, 40)
+  T.eq(f.fell_below, true, "0.76, 0.75, 0.74 at the end")
+  T.eq(f.hovers, false)
+  T.eq(f.rises_after, 5)
+  T.eq(f.rises_late, 0)
+  T.eq(f.nonmonotone, false)
+  T.eq(f.eos, false)
+  T.eq(f.regime, "catapult, then stable")
+  T.eq(E.ranges(f.rise_steps), "26-30")
+end)
+
+T.test("E.read: a run that begins above 2/lr has no sharpening phase", function()
+  -- at the edge from step 1 on, hovering and rising late: not Cohen et al.'s
+  -- picture, which begins with the sharpening
+  local ls, lam = series(function(s) return s == 1 and 1.5 or eos(100 + s) end)
+  local f = E.read(0.5, ls, lam, losses(EOS_RISES))
+  T.eq(f.reach_step, 1)
+  T.eq(f.began_above, true)
+  T.eq(f.sharpens, false)
+  T.eq(f.hovers, true)
+  T.eq(f.nonmonotone, true)
+  T.eq(f.eos, false)
+  T.eq(f.regime, "mixed")
+end)
+
+T.test("E.read: never reaching 2/lr, and too few measurements after it", function()
+  local ls, lam = series(eos)
+  local g = E.read(0.1, ls, lam, losses{})
   T.eq(g.reach_step, nil)
-  T.eq(g.hovers, false)
-  T.near(g.sharpened, 4.2, 1e-12)
-  T.eq(g.rises_before, 2)
+  T.eq(g.hovers, nil)
+  T.eq(g.eos, false)
+  T.eq(g.regime, "stable")
+  T.near(g.sharpened, g.peak / lam[1], 1e-12, "growth to the peak")
+  -- crossing at step 170: three measurements after it, one in their last half
+  local h = E.read(0.5, ls, (function()
+    local t = {}
+    for i, v in ipairs(lam) do t[i] = ls[i] < 170 and 0.5 or v end
+    return t
+  end)(), losses(EOS_RISES))
+  T.eq(h.reach_step, 170)
+  T.eq(h.after, 3)
+  T.eq(h.late, 1)
+  T.eq(h.hovers, nil)
+  T.eq(h.eos, false)
+  T.eq(h.regime, "undecided")
+end)
+
+T.test("E.ranges: sorted steps as runs", function()
+  T.eq(E.ranges{6, 7, 12, 13, 14, 22, 24, 26}, "6-7, 12-14, 22, 24, 26")
+  T.eq(E.ranges{}, "none")
+  T.eq(E.ranges{5}, "5")
+end)
+
+-- A task 12 record at lr from ratios of 2/lr and the steps its loss rises on.
+local function record(lr, ratio, rises)
+  local ls, lam = series(ratio)
+  for i = 1, #lam do lam[i] = lam[i] / 4 * 2 / lr end
+  local steps = {step = {}, lambda_max = {}, lambda_hvps = {}}
+  for i = 2, #ls do
+    steps.step[i - 1], steps.lambda_max[i - 1], steps.lambda_hvps[i - 1] = ls[i], lam[i], 5
+  end
+  return {config = {lr = lr}, seed = 1, measures = {lambda_initial = lam[1],
+    lambda_initial_hvps = 5}, history = {loss = losses(rises), steps = steps}}
+end
+
+-- Task 12's report on records, into a stand-in task: its text and beyond.json.
+local function task12_report(recs)
+  local dir = T.tmpdir()
+  local task = dofile("scripts/task12_edge_of_stability.lua")
+  local out, fake = {}, {name = "task12_edge_of_stability"}
+  function fake.section(_, t) out[#out + 1] = t end
+  function fake.text(_, t) out[#out + 1] = t end
+  function fake.figure() end
+  function fake.path(_, p) return dir .. "/" .. p end
+  task.report(fake, {records = recs})
+  return table.concat(out, "\n"), T.ok(require("study.beyond").read(dir .. "/beyond.json"))
+end
+
+T.test("task 12: catapults into the stable regime are not the edge of stability", function()
+  -- task 12's records' shapes: lr 0.1 never reaches 2/lr, lr 0.3 overshoots
+  -- and falls, lr 0.5 begins above 2/lr and falls (the old reading: "hovers
+  -- at 2/lr, as Cohen et al. report" for both, verdict partly)
+  local text, row = task12_report{record(0.1, function() return 0.35 end, {}),
+    record(0.3, catapult, {26, 27, 28, 29, 30}),
+    record(0.5, function(s) return catapult(s + 30) or 0.74 end, {6, 7, 12, 22, 26})}
+  T.eq(row.verdict, "differ", row.ours)
+  T.ok(row.ours:find("none of the 3 learning rates shows the edge of stability", 1, true),
+    row.ours)
+  T.ok(row.ours:find("lr 0.3: catapult, then stable (reached 2/lr", 1, true), row.ours)
+  T.ok(row.ours:find("lr 0.5: catapult, then stable (began above 2/lr", 1, true), row.ours)
+  T.ok(text:find("None of the 3 learning rates shows the edge of stability", 1, true), text)
+  T.ok(not text:find("as Cohen et al. report", 1, true), text)
+  T.ok(text:find("within 10 % of 1", 1, true), "the rule is stated")
+  -- the same report on Cohen et al.'s picture at every rate agrees
+  local text2, row2 = task12_report{record(0.1, eos, EOS_RISES),
+    record(0.3, eos, EOS_RISES), record(0.5, eos, EOS_RISES)}
+  T.eq(row2.verdict, "agree", row2.ours)
+  T.ok(text2:find("3 of the 3 learning rates show the edge of stability", 1, true), text2)
 end)
 
 -- }====================

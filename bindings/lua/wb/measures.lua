@@ -15,6 +15,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+local fa = require "wb.fit_args"
 
 ---wb.measures
 ---The quantities that decide the study's claims (STUDY.md), each a plain
@@ -73,12 +74,16 @@ local function check_inputs(fname, model, ds)
 end
 
 -- The model's last layer is a Dense layer, whose logits feed the
--- cross-entropy (model[#model]:logits()), else an error at fname's caller.
+-- cross-entropy, or an Activation("softmax" or "linear"), whose input does
+-- (fit's fused head: wb.fit_args.head_logits), else an error at fname's caller.
 local function check_last(fname, model)
   local last = model[#model]
-  if #model == 0 or last.kind ~= "Dense" then
-    error(string.format("%s: model: expected a Dense last layer (its logits feed the "
-      .. "cross-entropy), got %s", fname, #model == 0 and "no layer" or tostring(last)), 3)
+  local kind = #model > 0 and fa.kind_of(last)
+  if kind ~= "Dense" and not (kind == "Activation" and (last.activation == "softmax"
+      or last.activation == "linear")) then
+    error(string.format("%s: model: expected a Dense last layer, or an Activation softmax "
+      .. "or linear (its logits feed the cross-entropy), got %s", fname,
+      #model == 0 and "no layer" or tostring(last)), 3)
   end
 end
 
@@ -157,7 +162,8 @@ end
 
 local ce
 ---wb.measures.loss_and_grads(model, x, y, grads) -> number, number, wb.Tensor
----The mean loss (data term only, no L2) and accuracy of the model on the
+---The mean loss (data term only, no L2; the cross-entropy of the last
+---Dense's logits, or of an Activation head's input) and accuracy of the model on the
 ---batch x, y (training = false; uint8 x is divided by 255, as evaluate
 ---does) and its output; with grads = true also the
 ---gradients of the data loss, in the layers' grad tensors (zeroed first):
@@ -182,7 +188,8 @@ function M.loss_and_grads(model, x, y, grads)
   local out = model:forward(x, false)
   local last = model[#model]
   -- accuracy on the output, as evaluate's (a softmax head's probabilities)
-  local loss, correct = ce:forward(last:logits(), y, last.activation == "softmax" and out or nil)
+  local loss, correct = ce:forward(fa.head_logits(model), y,
+    last.activation == "softmax" and out or nil)
   if grads then
     model:zero_grad()
     model:backward_logits(x, ce:backward(), false)

@@ -105,3 +105,12 @@ T.test("the instruments and the Hessian refuse an Activation head, naming it", f
   T.check_error("trace: layer 3: Activation softmax is not supported", wb.hessian.trace, b,
     data, {probes = 2})
 end)
+
+T.test("the landscape reads float class ids under an Activation head", function()
+  local _, b = pair("softmax")
+  local x, y = data:batch(wb.measures.iota(20), 1, 20)
+  local fy = wb.zeros(20):copy(y) -- float class ids: checked against the head's width
+  local r = wb.landscape.interpolate(b, {x = x, y = fy}, b:get_weights(), b:get_weights(),
+    {points = 3})
+  T.ok(r ~= nil)
+end)

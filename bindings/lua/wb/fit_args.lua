@@ -5,6 +5,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
+local kind_of = require("wb.arch").kind_of
 local M = {}
 
 local floor = math.floor
@@ -189,15 +190,6 @@ function M.as_dataset(x, y, fname, unlabelled)
   end
   return wb.data.Dataset(x, y, "input")
 end
-
--- A layer's kind ("Dense", "Activation", ...), nil for a Lua layer without
--- one; never raises (a C layer's strict __index does on unknown names).
-local function get(t, k) return t[k] end -- no closure: head_logits runs every step
-local function kind_of(layer)
-  local ok, kind = pcall(get, layer, "kind")
-  return ok and kind or nil
-end
-M.kind_of = kind_of
 
 -- The activation of the model's head, the last layer: a Dense's or an
 -- Activation's (Keras's Dense then Activation("softmax")), or a Lua

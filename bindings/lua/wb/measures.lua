@@ -16,6 +16,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
 local fa = require "wb.fit_args"
+local arch = require "wb.arch"
 
 ---wb.measures
 ---The quantities that decide the study's claims (STUDY.md), each a plain
@@ -78,7 +79,7 @@ end
 -- (fit's fused head: wb.fit_args.head_logits), else an error at fname's caller.
 local function check_last(fname, model)
   local last = model[#model]
-  local kind = #model > 0 and fa.kind_of(last)
+  local kind = #model > 0 and arch.kind_of(last)
   if kind ~= "Dense" and not (kind == "Activation" and (last.activation == "softmax"
       or last.activation == "linear")) then
     error(string.format("%s: model: expected a Dense last layer, or an Activation softmax "

@@ -37,9 +37,11 @@ T.test("loss_and_grads: the cross-entropy's gradient alone (torch, float64), at 
     local m = wb.nn.Sequential{wb.nn.Dense(3, 4, {activation = "relu", l2 = l2}),
       wb.nn.Dense(4, 3, {activation = "softmax", l2 = 2 * l2})}
     m:set_weights{
-      wb.tensor{{0.5, -0.25, 0.75, -0.5}, {-0.375, 0.625, 0.125, 0.25}, {0.25, 0.5, -0.625, 0.375}},
+      wb.tensor{{0.5, -0.25, 0.75, -0.5}, {-0.375, 0.625, 0.125, 0.25},
+        {0.25, 0.5, -0.625, 0.375}},
       wb.tensor{0.125, -0.125, 0.0625, 0.0},
-      wb.tensor{{0.5, -0.75, 0.25}, {-0.25, 0.375, 0.5}, {0.625, 0.125, -0.5}, {-0.375, 0.25, 0.75}},
+      wb.tensor{{0.5, -0.75, 0.25}, {-0.25, 0.375, 0.5}, {0.625, 0.125, -0.5},
+        {-0.375, 0.25, 0.75}},
       wb.tensor{0.0, 0.125, -0.125}}
     local loss = M.loss_and_grads(m, x, y, true)
     T.near(loss, REF.loss, 1e-6, "loss at l2 = " .. l2)

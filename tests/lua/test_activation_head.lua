@@ -70,6 +70,10 @@ T.test("the cross-entropy refuses an Activation head it cannot fuse, naming it",
   T.check_error("fit: the last layer must be Dense(..., {activation = 'softmax'}) or "
     .. "Activation('softmax')", b.fit, b, train, {epochs = 1, verbose = false})
   T.check_error("got Activation(relu)", b.evaluate, b, val)
+  -- a Sequential nested last is no head either (its strict names are not probed raw)
+  local m = wb.nn.Sequential{wb.nn.Dense(8, 8), wb.nn.Sequential{wb.nn.Dense(8, 3)}}
+  T.check_error("or Activation('softmax') (cross-entropy is fused with it; 'linear': its "
+    .. "output taken as logits), got Sequential", m.fit, m, train, {epochs = 1, verbose = false})
 end)
 
 T.test("a last Dropout under mse trains (it had no backward_logits either)", function()

@@ -5,7 +5,10 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
-local kind_of = require("wb.arch").kind_of
+local arch = require "wb.arch"
+local kind_of, member = arch.kind_of, arch.member
+-- a wb.nn.Activation's metatable: head_logits tests it each step in one compare
+local ACTIVATION = debug.getregistry()["wb.Activation"]
 local M = {}
 
 local floor = math.floor
@@ -199,7 +202,9 @@ function M.head_activation(model)
   local kind = last and kind_of(last)
   if kind == "Dense" or kind == "Activation" then return last.activation end
   -- a Lua layer of one's own with the Dense's logits methods
-  if type(last) == "table" and last.backward_logits and last.logits then return last.activation end
+  if type(last) == "table" and member(last, "backward_logits") and member(last, "logits") then
+    return member(last, "activation")
+  end
   return nil
 end
 
@@ -224,7 +229,7 @@ end
 -- the next forward.
 function M.head_logits(model)
   local n = #model
-  if kind_of(model[n]) == "Activation" then return model._h[n] end
+  if getmetatable(model[n]) == ACTIVATION then return model._h[n] end
   return model[n]:logits()
 end
 

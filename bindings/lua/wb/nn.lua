@@ -25,6 +25,7 @@ local nn = wb.nn or {}
 -- from the registry, not from a tensor made for it (an allocation while wb
 -- loads, which the fault-injection tests count)
 local TENSOR = debug.getregistry()["wb.Tensor"]
+local ACTIVATION = debug.getregistry()["wb.Activation"] -- backward_logits passes through it
 wb.nn = nn
 
 ---wb.nn
@@ -258,7 +259,7 @@ function Sequential:_backward(x, grad, need_grad_input, logits)
     local layer = self[i]
     local need = i > 1 or need_last
     local ok, g
-    if logits and i == n and layer.kind == "Activation" then
+    if logits and i == n and getmetatable(layer) == ACTIVATION then
       ok, g = true, need and grad or nil -- grad_z is w.r.t. its input, the logits
     elseif logits and i == n then
       ok, g = pcall(layer.backward_logits, layer, h[i], grad, need)

@@ -47,6 +47,10 @@ local Dropout = {}
 
 ---wb.nn.Activation(name) -> wb.Activation
 ---An activation as its own layer (a name as for Dense's activation option).
+---Last after a linear Dense (Keras's Dense then Activation("softmax")), fit
+---and evaluate train it as that Dense with the activation, bit for bit (the
+---fused cross-entropy takes its input as the logits); the instruments and
+---wb.hessian need the activation in the Dense and refuse it.
 ---@param name string
 ---@return wb.Activation
 ---Example: wb.nn.Activation("tanh")

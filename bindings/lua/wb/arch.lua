@@ -27,8 +27,9 @@ local M = {}
 -- layer's member k, or nil where the layer has none: a Lua table's nil,
 -- or the error of a type whose unknown names are errors (a C layer, a
 -- Sequential nested as a layer).
+local function index(t, k) return t[k] end -- no closure: fit's steps call kind_of
 local function member(layer, k)
-  local ok, v = pcall(function() return layer[k] end)
+  local ok, v = pcall(index, layer, k)
   return ok and v or nil
 end
 M.member = member

@@ -250,7 +250,7 @@ local function pair(tname, train, test)
     .. ", test = " .. tostring(rawget(d, "test")) .. "}" end -- was "...: 0x5589..."
   return setmetatable({train = train, test = test}, mt)
 end
-data._pair = pair -- wb.data.for_config's (wb/train.lua)
+data._pair = pair -- wb.data.for_config's (wb/data_cache.lua)
 
 -- A standard set's file that parses but is not what the set holds:
 -- EFORMAT (exit status 65), naming the file.

@@ -254,14 +254,8 @@ function M.new(spec, o)
       local data, n_rows = identity.data(cfg.dataset)
       require("wb.spec_runs").check_config(cfg, n_rows and n_rows.train, where .. ": " .. name,
         v.label, spec.fit_options)
-      for _, set in ipairs{"train", "test"} do
-        local want = cfg.subset and cfg.subset[set]
-        if want and n_rows and want > n_rows[set] then
-          error(string.format("%s: %s: variant %s: subset.%s = %d rows, but the %s %s set has "
-            .. "%d (the README would say %d); ask for at most %d", where, name, v.label, set,
-            want, cfg.dataset, set, n_rows[set], want, n_rows[set]), 0)
-        end
-      end
+      local why = require("wb.spec_keys").subset_rows(cfg.subset, n_rows, cfg.dataset)
+      if why then error(string.format("%s: %s: variant %s: %s", where, name, v.label, why), 0) end
       ex.specs[#ex.specs + 1] = {variant = v.label, seed = seed, config = cfg,
         identity = {data = data}}
     end

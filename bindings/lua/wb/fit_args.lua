@@ -5,6 +5,10 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
+local arch = require "wb.arch"
+local kind_of, member = arch.kind_of, arch.member
+-- a wb.nn.Activation's metatable: head_logits tests it each step in one compare
+local ACTIVATION = debug.getregistry()["wb.Activation"]
 local M = {}
 
 local floor = math.floor
@@ -190,20 +194,43 @@ function M.as_dataset(x, y, fname, unlabelled)
   return wb.data.Dataset(x, y, "input")
 end
 
--- The loss layer: the last layer must be a Dense with softmax (or linear
--- logits); the cross-entropy is fused with it.
+-- The activation of the model's head, the last layer: a Dense's or an
+-- Activation's (Keras's Dense then Activation("softmax")), or a Lua
+-- layer's with backward_logits and logits, else nil.
+function M.head_activation(model)
+  local last = model[#model]
+  local kind = last and kind_of(last)
+  if kind == "Dense" or kind == "Activation" then return last.activation end
+  -- a Lua layer of one's own with the Dense's logits methods
+  if type(last) == "table" and member(last, "backward_logits") and member(last, "logits") then
+    return member(last, "activation")
+  end
+  return nil
+end
+
+-- The loss layer: the last layer must be a Dense or an Activation with
+-- softmax (or linear logits); the cross-entropy is fused with it.
 function M.check_head(self, fname, level)
   level = level or 3
   local last = self[#self]
   if not last then error(fname .. ": the model has no layers", level) end
-  local ok, act = pcall(function() return last.activation end)
-  if not ok or not last.backward_logits or (act ~= "softmax" and act ~= "linear") then
+  local act = M.head_activation(self)
+  if act ~= "softmax" and act ~= "linear" then
     error(string.format("%s: the last layer must be Dense(..., {activation = "
-      .. "'softmax'}) (cross-entropy is fused with it; 'linear': its output taken as logits), "
-      .. "got %s", fname,
-      tostring(last)), level)
+      .. "'softmax'}) or Activation('softmax') (cross-entropy is fused with it; 'linear': "
+      .. "its output taken as logits), got %s", fname, tostring(last)), level)
   end
   return last
+end
+
+-- The logits of the model's last forward, which the fused cross-entropy
+-- takes: a Dense head's pre-activation, an Activation head's input (the
+-- gradient w.r.t. them goes to model:backward_logits). A view, valid until
+-- the next forward.
+function M.head_logits(model)
+  local n = #model
+  if getmetatable(model[n]) == ACTIVATION then return model._h[n] end
+  return model[n]:logits()
 end
 
 -- fit's optimizer option: nil (Adam), a name or a wb.Optimizer.

@@ -117,7 +117,8 @@ M.NAMES = {"loss", "grad_norm", "distance", "update_size", "norm_test", "inner_t
 -- {==================== the model's Dense layers ====================
 
 -- The positions of model's Dense layers; other layers must have no
--- parameters (per-sample statistics are derived for Dense only).
+-- parameters (per-sample statistics are derived for Dense only), and the
+-- last layer is a Dense.
 function M._dense_positions(model, fname)
   local out = {}
   for i = 1, #model do
@@ -130,6 +131,14 @@ function M._dense_positions(model, fname)
     end
   end
   if #out == 0 then error(fname .. ": the model has no Dense layer", 3) end
+  -- the statistics read the last Dense's logits and n_out: an Activation
+  -- head (Dense then Activation("softmax"), which fit trains) has neither
+  if out[#out] ~= #model then
+    error(string.format("%s: the last layer must be the Dense whose logits the statistics "
+      .. "read, got layer %d %s: for Dense then Activation('%s'), use Dense(..., "
+      .. "{activation = '%s'}), which trains the same", fname, #model, tostring(model[#model]),
+      tostring(model[#model].activation), tostring(model[#model].activation)), 3)
+  end
   return out
 end
 

@@ -32,7 +32,7 @@ local function data_xy(fname, model, data)
     error(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
       .. "ids), got %s %s", fname, y:dtype(), tostring(y):match("%b[]") or "[]"), 4)
   end
-  local C = math.min(model[#model].n_out or 256, 256)
+  local C = math.min(require("wb.arch").member(model[#model], "n_out") or 256, 256)
   local ids = args.class_ids(fname, y, C, "", 4)
   local labels = wb.new_tensor({#ids}, "uint8")
   for i, v in ipairs(ids) do labels:set(i, v) end

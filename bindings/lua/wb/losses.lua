@@ -24,6 +24,7 @@ local keras = require "wb.losses_keras"
 ---needs targets [n, C]:
 ---"sparse_categorical_crossentropy" (default): cross-entropy fused with the
 ---softmax head (the last layer must be Dense with activation "softmax", or
+---Dense then Activation("softmax"), Keras's pattern, the same training; or
 ---"linear": its output is then taken as logits, Keras's from_logits = True).
 ---"categorical_crossentropy": on a softmax head the same number as the
 ---default (Keras on TensorFlow computes it from the softmax's logits); on
@@ -81,7 +82,7 @@ Fused.__index = Fused
 -- is the class), a linear head's logits.
 function Fused:value(model, x, y, training)
   local out = model:forward(x, training)
-  return self.ce:forward(self.last:logits(), y, self.on_output and out or nil)
+  return self.ce:forward(fa.head_logits(model), y, self.on_output and out or nil)
 end
 
 function Fused:backward(model, x)
@@ -263,15 +264,10 @@ end
 
 -- }====================
 
--- Is the last layer Dense with a softmax? Keras on TensorFlow then takes
--- categorical_crossentropy from the softmax's logits (_get_logits in its
--- backend), which is the fused path.
-local function head_activation(model)
-  local last = model[#model]
-  if not last or not last.backward_logits then return nil end
-  local ok, act = pcall(function() return last.activation end)
-  return ok and act or nil
-end
+-- Is the last layer's activation (a Dense's or an Activation's) softmax?
+-- Keras on TensorFlow then takes categorical_crossentropy from the
+-- softmax's logits (_get_logits in its backend), which is the fused path.
+local head_activation = fa.head_activation
 local function softmax_head(model) return head_activation(model) == "softmax" end
 
 local ON_OUTPUT = {mse = M.mse, categorical_crossentropy = M.categorical_crossentropy,
@@ -284,12 +280,12 @@ function M._get(spec, model, slot, fname)
       or (spec == "categorical_crossentropy" and softmax_head(model)) then
     local key = "_loss_fused_" .. slot
     local l = rawget(model, key)
-    local last = fa.check_head(model, fname, 4)
+    fa.check_head(model, fname, 4)
     if not l then
       l = setmetatable({ce = wb.nn.SparseCrossEntropy()}, Fused)
       rawset(model, key, l)
     end
-    l.last, l.on_output = last, softmax_head(model)
+    l.on_output = softmax_head(model)
     return l
   end
   if spec == "categorical_crossentropy" and head_activation(model) == "linear" then

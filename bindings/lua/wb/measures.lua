@@ -8,13 +8,15 @@
 --   wb.measures.grad_noise(model, ds, batch)   C6 minibatch gradient noise
 --   wb.measures.sharpness(model, ds, eps, draws)  C6 loss rise under noise
 --   wb.measures.track{...}                     callback: per-epoch grad and
---                                              weight norms (C4, C7)
+--                                              weight norms (C4, C7; in
+--                                              wb/measures_track.lua)
 -- All of them restore the model's weights exactly before returning, and the
 -- global generator's state (a measure in a callback changes no training).
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
-local util = require "wb.util"
+local fa = require "wb.fit_args"
+local arch = require "wb.arch"
 
 ---wb.measures
 ---The quantities that decide the study's claims (STUDY.md), each a plain
@@ -73,12 +75,16 @@ local function check_inputs(fname, model, ds)
 end
 
 -- The model's last layer is a Dense layer, whose logits feed the
--- cross-entropy (model[#model]:logits()), else an error at fname's caller.
+-- cross-entropy, or an Activation("softmax" or "linear"), whose input does
+-- (fit's fused head: wb.fit_args.head_logits), else an error at fname's caller.
 local function check_last(fname, model)
   local last = model[#model]
-  if #model == 0 or last.kind ~= "Dense" then
-    error(string.format("%s: model: expected a Dense last layer (its logits feed the "
-      .. "cross-entropy), got %s", fname, #model == 0 and "no layer" or tostring(last)), 3)
+  local kind = #model > 0 and arch.kind_of(last)
+  if kind ~= "Dense" and not (kind == "Activation" and (last.activation == "softmax"
+      or last.activation == "linear")) then
+    error(string.format("%s: model: expected a Dense last layer, or an Activation softmax "
+      .. "or linear (its logits feed the cross-entropy), got %s", fname,
+      #model == 0 and "no layer" or tostring(last)), 3)
   end
 end
 
@@ -103,6 +109,7 @@ local function sample(ds, n)
   local x, y = ds:batch(M.iota(n), 1, n)
   return x:clone(), y:clone()
 end
+M._sample = sample
 
 local iotas = {}
 ---wb.measures.iota(n) -> wb.Tensor
@@ -131,12 +138,39 @@ function M._rows(x)
   return wb.data.Dataset(x, wb.new_tensor({n}, "uint8"), "x"):batch(M.iota(n), 1, n):clone()
 end
 
+-- Takes each Dense layer's L2 term 2 l2 W off its grad_weight: its backward
+-- adds it (the gradient fit steps on), but the measures are of the data
+-- loss, as loss_and_grads's loss (they moved with l2 on the same weights:
+-- B_simple 64 at l2 = 0, 16 at 0.1). c W is the product the core adds
+-- (float32 c = 2 l2), so what is left is the data gradient to a rounding.
+-- A Lua layer's penalty has a gradient this cannot know: an error.
+local function drop_l2_grads(model)
+  for i = 1, #model do
+    local l = model[i]
+    if l.kind == "Dense" then
+      local l2 = l.l2
+      if l2 > 0 then
+        local g = l.grad_weight
+        g:copy(g - l.weight * (2 * l2))
+      end
+    elseif type(l) == "table" and l.l2_penalty and l:l2_penalty() ~= 0 then
+      error(string.format("loss_and_grads: layer %d (a Lua layer) has an L2 penalty (%g), "
+        .. "whose gradient in its backward cannot be told from the data loss's: use "
+        .. "Dense's l2", i, l:l2_penalty()), 3)
+    end
+  end
+end
+
 local ce
 ---wb.measures.loss_and_grads(model, x, y, grads) -> number, number, wb.Tensor
----The mean loss (data term only, no L2) and accuracy of the model on the
+---The mean loss (data term only, no L2; the cross-entropy of the last
+---Dense's logits, or of an Activation head's input) and accuracy of the model on the
 ---batch x, y (training = false; uint8 x is divided by 255, as evaluate
 ---does) and its output; with grads = true also the
----gradients of the data loss, in the layers' grad tensors (zeroed first).
+---gradients of the data loss, in the layers' grad tensors (zeroed first):
+---without L2's 2 l2 W, which a Dense layer's backward adds (the same
+---gradients, to float rounding, at any l2). A Lua layer with a non-zero
+---l2_penalty is an error (its penalty's gradient is its own).
 ---@param model wb.Sequential
 ---@param x wb.Tensor
 ---@param y wb.Tensor
@@ -155,10 +189,12 @@ function M.loss_and_grads(model, x, y, grads)
   local out = model:forward(x, false)
   local last = model[#model]
   -- accuracy on the output, as evaluate's (a softmax head's probabilities)
-  local loss, correct = ce:forward(last:logits(), y, last.activation == "softmax" and out or nil)
+  local loss, correct = ce:forward(fa.head_logits(model), y,
+    last.activation == "softmax" and out or nil)
   if grads then
     model:zero_grad()
     model:backward_logits(x, ce:backward(), false)
+    drop_l2_grads(model)
   end
   return loss, correct / #y, out
 end
@@ -339,54 +375,6 @@ function M.sharpness(model, ds, eps, draws, n)
   end)
 end
 
----wb.measures.track(opts) -> table
----A callback recording, at the end of every epoch, the gradient norm of
----each Dense layer's kernel on a fixed batch (the first opts.n = 1024 rows
----of opts.data; claim C7) and each kernel's norm (C4): cb.series holds
----{grad_norm_1 = {...}, weight_norm_1 = {...}, ...}; cb.seconds the time
----spent measuring.
----@param opts table
----@return table
----Example: local cb = wb.measures.track{data = d.train}
----  m:fit(d.train, {epochs = 3, callbacks = {cb}}); print(cb.series.grad_norm_1[3])
-function M.track(o)
-  args.check("track", 1, o, "table")
-  util.check_options(o, {"data", "n"}, "track", 2)
-  if args.typename(o.data) ~= "wb.Dataset" then
-    error("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
-  end
-  if #o.data == 0 then -- else an error inside fit, at the first epoch's end
-    error("track: data: expected at least 1 row, got an empty dataset", 2)
-  end
-  -- a whole number of rows: 1e3 is 1000 (as luaL_checkinteger takes it)
-  local n = math.type(o.n) == "float" and math.tointeger(o.n) or o.n
-  if n ~= nil and (math.type(n) ~= "integer" or n < 1) then
-    error("track: n must be a positive integer (rows), got " .. tostring(o.n), 2)
-  end
-  local cb = {series = {}}
-  local x, y
-  function cb:on_train_begin(model)
-    self.model = model
-  end
-  cb.seconds = 0
-  function cb:on_epoch_end()
-    local t0 = wb.sys.time()
-    local model = self.model
-    if not x then x, y = sample(o.data, n or 1024) end
-    M.loss_and_grads(model, x, y, true)
-    for i, l in ipairs(dense_layers(model)) do
-      local g = cb.series["grad_norm_" .. i] or {}
-      g[#g + 1] = l.grad_weight:norm()
-      cb.series["grad_norm_" .. i] = g
-      local w = cb.series["weight_norm_" .. i] or {}
-      w[#w + 1] = l.weight:norm()
-      cb.series["weight_norm_" .. i] = w
-    end
-    model:zero_grad()
-    self.seconds = self.seconds + wb.sys.time() - t0
-  end
-  return cb
-end
-
 wb.measures = M
+require "wb.measures_track"
 return M

@@ -25,6 +25,7 @@ local nn = wb.nn or {}
 -- from the registry, not from a tensor made for it (an allocation while wb
 -- loads, which the fault-injection tests count)
 local TENSOR = debug.getregistry()["wb.Tensor"]
+local ACTIVATION = debug.getregistry()["wb.Activation"] -- backward_logits passes through it
 wb.nn = nn
 
 ---wb.nn
@@ -231,7 +232,8 @@ end
 ---wb.Sequential:backward_logits(x, grad_z, need_grad_input) -> wb.Tensor|nil
 ---Like backward, with grad_z the gradient w.r.t. the last layer's
 ---pre-activation (the fused softmax + cross-entropy path; the last layer
----must have backward_logits, as Dense does).
+---must have backward_logits, as Dense does, or be an Activation, whose
+---pre-activation is its input: grad_z goes on to the layer before it).
 ---@param x wb.Tensor
 ---@param grad_z wb.Tensor
 ---@param need_grad_input? boolean
@@ -257,7 +259,9 @@ function Sequential:_backward(x, grad, need_grad_input, logits)
     local layer = self[i]
     local need = i > 1 or need_last
     local ok, g
-    if logits and i == n then
+    if logits and i == n and getmetatable(layer) == ACTIVATION then
+      ok, g = true, need and grad or nil -- grad_z is w.r.t. its input, the logits
+    elseif logits and i == n then
       ok, g = pcall(layer.backward_logits, layer, h[i], grad, need)
     else
       ok, g = pcall(layer.backward, layer, h[i], grad, need)

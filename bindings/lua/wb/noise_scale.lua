@@ -209,6 +209,7 @@ function M.simple(model, x, y, opts)
   args.check("simple", 3, y, "wb.Tensor")
   opts = args.options("simple", 4, opts, {"small"})
   check_rows("simple", 3, x, y)
+  wb.instruments._dense_positions(model, "simple") -- per_sample's model, refused here
   x = wb.measures._rows(x) -- uint8 pixels divided by 255, as in training
   local small, B = opts.small or 32, x:size(1)
   check_count("simple", 4, small, 1)

@@ -359,6 +359,22 @@ function M.check_together(get, hooked)
     .. "'?)") or "")
 end
 
+-- The one check of a subset beyond its form (M.train.subset): within the
+-- rows of dataset's sets, n_rows = {train = n, test = n} (nil: not known).
+-- Nil when it is, else why not (wb.experiment's configs and
+-- wb.data.for_config: more rows than the set has gave the whole set).
+function M.subset_rows(subset, n_rows, dataset)
+  for _, set in ipairs{"train", "test"} do
+    local want = subset and subset[set]
+    if want and n_rows and want > n_rows[set] then
+      return string.format("subset.%s = %d rows, but the %s %s set has %d (the README would "
+        .. "say %d); ask for at most %d", set, want, dataset, set, n_rows[set], want,
+        n_rows[set])
+    end
+  end
+  return nil
+end
+
 -- }====================
 
 -- Defaults of the training loop (Keras's, and validation held out as

@@ -76,37 +76,7 @@ local function build_optimizer(cfg)
   return wb.optim.new(cfg.optimizer, o)
 end
 
-local data_cache = {}
----wb.data.for_config(cfg) -> table
----The datasets {train, test} of a run's config: cfg.dataset ("mnist" or
----"fashion") and, when cfg.subset = {train = n, test = n}, its first rows
----(--quick runs). Cached per process; run:data() uses it, so a run is
----evaluated on the rows it was tested on.
----@param cfg table
----@return table
----Example: local d = wb.data.for_config{dataset = "mnist", subset = {test = 500}}
-function M.data_for(cfg)
-  args.check("for_config", 1, cfg, "table")
-  local key = cfg.dataset .. ":" .. util.canonical(cfg.subset or {})
-  local d = data_cache[key]
-  -- rows a hook changed in place (or replaced) are read again (wb/data_cache.lua)
-  local snap = require "wb.data_cache"
-  local changed = d and snap.changed(d, d.loaded)
-  if changed then data_cache = {} end
-  if not d or changed then
-    d = wb.data.load(cfg.dataset)
-    if cfg.subset then
-      d = {train = d.train:subset(1, math.min(cfg.subset.train or #d.train, #d.train)),
-           test = d.test:subset(1, math.min(cfg.subset.test or #d.test, #d.test))}
-    end
-    d = {train = d.train, test = d.test, loaded = snap.tensors(d)}
-    data_cache[key] = d
-  end
-  -- the datasets cached, the pair a new one each call (strict, as wb.data.mnist()'s): a
-  -- hook's d.train = d.train:subset(...) reached every later run of the process
-  return wb.data._pair("wb.data.for_config()", d.train, d.test)
-end
-wb.data.for_config = M.data_for
+require "wb.data_cache" -- wb.data.for_config, the datasets of a run's config
 
 -- }====================
 
@@ -279,7 +249,7 @@ local function run(ex, spec, o)
   -- a table of this run's own: a hook that reassigns d.train (a subset, a
   -- transform) must not hand its rows to the next run of this process
   local d = {}
-  for k, v in pairs(M.data_for(cfg)) do d[k] = v end
+  for k, v in pairs(wb.data.for_config(cfg)) do d[k] = v end
   local donor = find_donor(ex, spec)
   if donor then return adopt(ex, spec, donor, d) end
   wb.seed(cfg.seed)

@@ -21,6 +21,8 @@
  * argument #n". Result boxes are pushed before the core call, so a Lua
  * error never strands a tensor.
  */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/imgproc.h"
@@ -100,11 +102,38 @@ static void push_ints(lua_State *L, const int64_t *v, int n, int plus)
     }
 }
 
+/* A float32 [h, w] image's pixels are in [0, 1] (as load gives them): a NaN
+ * made the core say "ink contrast -nan", and a 0..255 image "no digit
+ * found". The first bad pixel is named ("img: ", which wb/image.lua turns
+ * into the file's name), with how many more there are. */
+static void check_pixels(lua_State *L, const wb_tensor *img)
+{
+    if (img->dtype != WB_F32 || img->ndim != 2)
+        return; /* the core names a wrong dtype or shape */
+    const float *p = wb_tensor_f32(img);
+    size_t n = wb_tensor_numel(img), first = n, more = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] >= 0.0f && p[i] <= 1.0f))
+            more += first < n ? 1 : (first = i, 0);
+    if (first == n)
+        return;
+    wb_err err;
+    char v[32];
+    snprintf(v, sizeof v, isnan(p[first]) ? "nan" : "%g", (double)p[first]);
+    wb_err_set(&err, WB_ERANGE, "img: pixel [%zu, %zu] is %s%s, expected values in [0, 1] "
+               "(as wb.image.load gives; a 0..255 image: divide it by 255)",
+               first / (size_t)img->shape[1] + 1, first % (size_t)img->shape[1] + 1, v,
+               more ? lua_pushfstring(L, " (and %I more outside [0, 1])",
+                                      (lua_Integer)more) : "");
+    lwb_raise(L, 0, &err);
+}
+
 static int image_to_mnist(lua_State *L)
 {
     static const char *const valid[] = {"steps", NULL};
     wb_tensor *img = lwb_checktensor(L, 1);
     check_opts(L, 2, valid);
+    check_pixels(L, img);
     int want = 0;
     if (!lua_isnoneornil(L, 2)) {
         lua_getfield(L, 2, "steps");

@@ -25,15 +25,7 @@ static lua_Number checkvalue(lua_State *L, int idx, wb_dtype dt)
 
 static const char *const dtypes[] = {"float32", "uint8", NULL};
 
-/* Refuses arguments past the max (self included) a function takes: Lua drops
- * extra arguments without a word, and t:sum(1, 2) summed over dimension 1
- * only, argmax(1, true) ignored the true. usage says what is taken. */
-static void check_nargs(lua_State *L, int max, const char *usage)
-{
-    if (lua_gettop(L) > max)
-        luaL_argerror(L, max + 1, lua_pushfstring(L, "unexpected %s: expected %s",
-                                                  luaL_typename(L, max + 1), usage));
-}
+#define check_nargs lwb_checknargs /* lwb.h: extra arguments are refused */
 
 /* The dtype at arg (float32 if none): an error names the ones there are. */
 static wb_dtype check_dtype(lua_State *L, int arg)

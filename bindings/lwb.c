@@ -134,6 +134,13 @@ static int checkshape(lua_State *L, int first, int64_t *shape, int infer)
     return ndim;
 }
 
+void lwb_checknargs(lua_State *L, int max, const char *usage)
+{
+    if (lua_gettop(L) > max)
+        luaL_argerror(L, max + 1, lua_pushfstring(L, "unexpected %s: expected %s",
+                                                  luaL_typename(L, max + 1), usage));
+}
+
 int lwb_checkshape(lua_State *L, int first, int64_t *shape)
 {
     return checkshape(L, first, shape, 0);

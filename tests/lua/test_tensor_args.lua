@@ -117,4 +117,30 @@ T.test("wb.data.idx refuses a float64 beyond float32's range, naming where", fun
   T.eq(t:get(2, 1), -2); T.near(t:get(2, 2), 1e30, 1e24)
 end)
 
+T.test("wb.data and wb.image functions refuse extra arguments too", function()
+  local dir = T.tmpdir()
+  local png = dir .. "/x.png"
+  wb.image.save(wb.zeros(4, 4), png)
+  T.check_error("#2 to 'load' %(unexpected boolean: expected wb.image.load%(path%)%)",
+    wb.image.load, png, true)
+  T.check_error("#3 to .*unexpected number: expected wb.image.to_mnist%(img %[, opts%]%)",
+    wb.image.to_mnist, wb.zeros(4, 4), nil, 1)
+  T.check_error("#3 to .*expected wb.image.save%(t, path%)", wb.image.save, wb.zeros(2, 2),
+    png, "x")
+  T.check_error("expected wb.image.invert%(img%)", wb.image.invert, wb.zeros(2, 2), 1)
+  T.check_error("expected wb.image.bbox%(img %[, level%]%)", wb.image.bbox, wb.zeros(2, 2),
+    0, 1)
+  T.check_error("expected wb.image.crop", wb.image.crop, wb.zeros(2, 2), 1, 1, 1, 1, 1)
+  T.check_error("expected wb.image.resize", wb.image.resize, wb.zeros(2, 2), 1, 1, nil, 1)
+  T.check_error("expected wb.image.centre_of_mass", wb.image.centre_of_mass, wb.ones(2, 2), 1)
+  T.check_error("expected wb.image.rgb", wb.image.rgb, wb.ones(2, 2), nil, nil, 1)
+  local idx = dir .. "/u8.idx"
+  local f = assert(io.open(idx, "wb"))
+  f:write(string.pack(">I4I4", 0x0801, 2), "\1\2")
+  f:close()
+  T.eq(wb.data.idx(idx):get(2), 2)
+  T.check_error("#2 to .*unexpected string: expected wb.data.idx%(path%)", wb.data.idx, idx,
+    "uint8")
+end)
+
 T.done()

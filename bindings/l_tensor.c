@@ -38,12 +38,13 @@ static wb_dtype check_dtype(lua_State *L, int arg)
                                    "\"float32\" or \"uint8\", got \"%s\"", name));
 }
 
-/* The dtype given as a constructor's last argument (a string), else
- * float32; removed, so that the shape is what remains. */
+/* The dtype given as a constructor's last argument (a string after the
+ * shape), else float32; removed, so that the shape is what remains. A lone
+ * string is a bad size (wb.zeros("a")), not a dtype. */
 static wb_dtype trailing_dtype(lua_State *L)
 {
     int top = lua_gettop(L);
-    if (top < 1 || lua_type(L, top) != LUA_TSTRING)
+    if (top < 2 || lua_type(L, top) != LUA_TSTRING)
         return WB_F32;
     wb_dtype dt = check_dtype(L, top);
     lua_settop(L, top - 1);

@@ -12,6 +12,7 @@ static int data_idx(lua_State *L)
 {
     wb_err err;
     const char *path = luaL_checkstring(L, 1);
+    lwb_checknargs(L, 1, "wb.data.idx(path)");
     lwb_note_file(L, path, "r");
     lwb_tensor_box *b = lwb_newtensorbox(L);
     b->t = wb_idx_load(path, &err);
@@ -29,6 +30,7 @@ static int data_gather(lua_State *L)
     wb_tensor *x = lwb_checktensor(L, 1), *y = lwb_checktensor(L, 2);
     wb_tensor *images = lwb_checktensor(L, 3), *labels = lwb_checktensor(L, 4);
     wb_tensor *idx = lwb_checktensor(L, 5);
+    lwb_checknargs(L, 7, "wb.data.gather(x, y, images, labels, idx, first, count)");
     lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
     luaL_argcheck(L, first >= 1, 6, "expected a 1-based position >= 1");
     if (wb_dataset_gather(x, y, images, labels, idx, first - 1, count, &err) != WB_OK)

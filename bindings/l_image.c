@@ -21,6 +21,8 @@
  * argument #n". Result boxes are pushed before the core call, so a Lua
  * error never strands a tensor.
  */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/imgproc.h"
@@ -59,6 +61,7 @@ static void check_opts(lua_State *L, int idx, const char *const *valid)
 static int image_load(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    lwb_checknargs(L, 1, "wb.image.load(path)");
     lwb_note_file(L, path, "r");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
@@ -73,6 +76,7 @@ static int image_save(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
     const char *path = luaL_checkstring(L, 2);
+    lwb_checknargs(L, 2, "wb.image.save(t, path)");
     lwb_note_file(L, path, "w");
     wb_err err;
     if (wb_png_save(t, path, &err) != WB_OK)
@@ -100,11 +104,39 @@ static void push_ints(lua_State *L, const int64_t *v, int n, int plus)
     }
 }
 
+/* A float32 [h, w] image's pixels are in [0, 1] (as load gives them): a NaN
+ * made the core say "ink contrast -nan", and a 0..255 image "no digit
+ * found". The first bad pixel is named ("img: ", which wb/image.lua turns
+ * into the file's name), with how many more there are. */
+static void check_pixels(lua_State *L, const wb_tensor *img)
+{
+    if (img->dtype != WB_F32 || img->ndim != 2)
+        return; /* the core names a wrong dtype or shape */
+    const float *p = wb_tensor_f32(img);
+    size_t n = wb_tensor_numel(img), first = n, more = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] >= 0.0f && p[i] <= 1.0f))
+            more += first < n ? 1 : (first = i, 0);
+    if (first == n)
+        return;
+    wb_err err;
+    char v[32];
+    snprintf(v, sizeof v, isnan(p[first]) ? "nan" : "%g", (double)p[first]);
+    wb_err_set(&err, WB_ERANGE, "img: pixel [%zu, %zu] is %s%s, expected values in [0, 1] "
+               "(as wb.image.load gives; a 0..255 image: divide it by 255)",
+               first / (size_t)img->shape[1] + 1, first % (size_t)img->shape[1] + 1, v,
+               more ? lua_pushfstring(L, " (and %I more outside [0, 1])",
+                                      (lua_Integer)more) : "");
+    lwb_raise(L, 0, &err);
+}
+
 static int image_to_mnist(lua_State *L)
 {
     static const char *const valid[] = {"steps", NULL};
     wb_tensor *img = lwb_checktensor(L, 1);
+    lwb_checknargs(L, 2, "wb.image.to_mnist(img [, opts])");
     check_opts(L, 2, valid);
+    check_pixels(L, img);
     int want = 0;
     if (!lua_isnoneornil(L, 2)) {
         lua_getfield(L, 2, "steps");
@@ -146,6 +178,7 @@ static int image_resize(lua_State *L)
     static const char *const methods[] = {"area", "bilinear", NULL};
     wb_tensor *img = lwb_checktensor(L, 1);
     lua_Integer h = luaL_checkinteger(L, 2), w = luaL_checkinteger(L, 3);
+    lwb_checknargs(L, 4, "wb.image.resize(img, h, w [, opts])");
     check_opts(L, 4, valid);
     int shrink = img->ndim == 2 && h <= img->shape[0] && w <= img->shape[1];
     int method = shrink ? WB_RESAMPLE_AREA : WB_RESAMPLE_BILINEAR;
@@ -169,6 +202,7 @@ static int image_resize(lua_State *L)
 static int image_invert(lua_State *L)
 {
     wb_tensor *img = lwb_checktensor(L, 1);
+    lwb_checknargs(L, 1, "wb.image.invert(img)");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
     box->t = wb_img_invert(img, &err);
@@ -180,6 +214,7 @@ static int image_crop(lua_State *L)
     wb_tensor *img = lwb_checktensor(L, 1);
     lua_Integer y = luaL_checkinteger(L, 2), x = luaL_checkinteger(L, 3);
     lua_Integer h = luaL_checkinteger(L, 4), w = luaL_checkinteger(L, 5);
+    lwb_checknargs(L, 5, "wb.image.crop(img, y, x, h, w)");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
     box->t = wb_img_crop(img, y - 1, x - 1, h, w, &err);
@@ -193,6 +228,7 @@ static int image_crop(lua_State *L)
 static int image_bbox(lua_State *L)
 {
     wb_tensor *img = lwb_checktensor(L, 1);
+    lwb_checknargs(L, 2, "wb.image.bbox(img [, level])");
     float level = (float)luaL_optnumber(L, 2, 0.0);
     int64_t box[4];
     wb_err err;
@@ -206,6 +242,7 @@ static int image_bbox(lua_State *L)
 static int image_centre_of_mass(lua_State *L)
 {
     wb_tensor *img = lwb_checktensor(L, 1);
+    lwb_checknargs(L, 1, "wb.image.centre_of_mass(img)");
     double cy, cx;
     wb_err err;
     if (wb_img_centre_of_mass(img, &cy, &cx, &err) != WB_OK)
@@ -218,6 +255,7 @@ static int image_centre_of_mass(lua_State *L)
 static int image_rgb(lua_State *L)
 {
     wb_tensor *r = lwb_checktensor(L, 1);
+    lwb_checknargs(L, 3, "wb.image.rgb(r [, g, b])");
     wb_tensor *g = lua_isnoneornil(L, 2) ? NULL : lwb_checktensor(L, 2);
     wb_tensor *b = lua_isnoneornil(L, 3) ? NULL : lwb_checktensor(L, 3);
     luaL_argcheck(L, (g == NULL) == (b == NULL), 2, "give both g and b, or neither");

@@ -23,6 +23,34 @@ static lua_Number checkvalue(lua_State *L, int idx, wb_dtype dt)
     return v;
 }
 
+static const char *const dtypes[] = {"float32", "uint8", NULL};
+
+#define check_nargs lwb_checknargs /* lwb.h: extra arguments are refused */
+
+/* The dtype at arg (float32 if none): an error names the ones there are. */
+static wb_dtype check_dtype(lua_State *L, int arg)
+{
+    const char *name = luaL_optstring(L, arg, "float32");
+    for (int i = 0; dtypes[i]; i++)
+        if (strcmp(name, dtypes[i]) == 0)
+            return (wb_dtype)i;
+    return (wb_dtype)luaL_argerror(L, arg, lua_pushfstring(L, "expected a dtype, "
+                                   "\"float32\" or \"uint8\", got \"%s\"", name));
+}
+
+/* The dtype given as a constructor's last argument (a string after the
+ * shape), else float32; removed, so that the shape is what remains. A lone
+ * string is a bad size (wb.zeros("a")), not a dtype. */
+static wb_dtype trailing_dtype(lua_State *L)
+{
+    int top = lua_gettop(L);
+    if (top < 2 || lua_type(L, top) != LUA_TSTRING)
+        return WB_F32;
+    wb_dtype dt = check_dtype(L, top);
+    lua_settop(L, top - 1);
+    return dt;
+}
+
 static wb_tensor *newtensor(lua_State *L, wb_dtype dt, int ndim, const int64_t *shape)
 {
     wb_err err;
@@ -34,20 +62,22 @@ static wb_tensor *newtensor(lua_State *L, wb_dtype dt, int ndim, const int64_t *
     return b->t;
 }
 
+/* wb.zeros(d1, d2, ... [, dtype]) or wb.zeros({d1, d2, ...} [, dtype]) */
 static int l_zeros(lua_State *L)
 {
     int64_t shape[WB_MAX_DIM];
+    wb_dtype dt = trailing_dtype(L);
     int nd = lwb_checkshape(L, 1, shape);
-    newtensor(L, WB_F32, nd, shape);
+    newtensor(L, dt, nd, shape);
     return 1;
 }
 
 /* wb.new_tensor({shape}, dtype): zero-filled tensor of any dtype. */
 static int l_new_tensor(lua_State *L)
 {
-    static const char *const dts[] = {"float32", "uint8", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
-    wb_dtype dt = (wb_dtype)luaL_checkoption(L, 2, "float32", dts);
+    check_nargs(L, 2, "wb.new_tensor(shape, dtype)");
+    wb_dtype dt = check_dtype(L, 2);
     int64_t shape[WB_MAX_DIM];
     lua_settop(L, 1);
     int nd = lwb_checkshape(L, 1, shape);
@@ -55,23 +85,32 @@ static int l_new_tensor(lua_State *L)
     return 1;
 }
 
-static int l_full_with(lua_State *L, float v, int first)
+/* The shape at 1.. (after the dtype was taken off), filled with v. */
+static int l_full_with(lua_State *L, float v, wb_dtype dt)
 {
     int64_t shape[WB_MAX_DIM];
-    int nd = lwb_checkshape(L, first, shape);
-    wb_tensor *t = newtensor(L, WB_F32, nd, shape);
+    int nd = lwb_checkshape(L, 1, shape);
+    wb_tensor *t = newtensor(L, dt, nd, shape);
     wb_tensor_fill(t, v, NULL);
     return 1;
 }
 
-static int l_ones(lua_State *L) { return l_full_with(L, 1.0f, 1); }
+/* wb.ones(d1, d2, ... [, dtype]) or wb.ones({d1, d2, ...} [, dtype]) */
+static int l_ones(lua_State *L)
+{
+    wb_dtype dt = trailing_dtype(L);
+    return l_full_with(L, 1.0f, dt);
+}
 
+/* wb.full({d1, d2, ...}, value [, dtype]) */
 static int l_full(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    float v = (float)checkvalue(L, 2, WB_F32);
+    check_nargs(L, 3, "wb.full(shape, value [, dtype])");
+    wb_dtype dt = check_dtype(L, 3);
+    float v = (float)checkvalue(L, 2, dt);
     lua_settop(L, 1);
-    return l_full_with(L, v, 1);
+    return l_full_with(L, v, dt);
 }
 
 /* Shape of a nested table: walks first elements. */
@@ -127,8 +166,8 @@ static void fill_nested(lua_State *L, int idx, wb_tensor *t, const int64_t *shap
 /* wb.tensor(nested_table [, "uint8"]) or wb.tensor(number) */
 static int l_tensor(lua_State *L)
 {
-    static const char *const dts[] = {"float32", "uint8", NULL};
-    wb_dtype dt = (wb_dtype)luaL_checkoption(L, 2, "float32", dts);
+    check_nargs(L, 2, "wb.tensor(table or number [, dtype])");
+    wb_dtype dt = check_dtype(L, 2);
     if (lua_isnumber(L, 1)) {
         lua_Number v = checkvalue(L, 1, dt);
         wb_tensor *t = newtensor(L, dt, 0, NULL);
@@ -149,6 +188,7 @@ static int l_matmul(lua_State *L)
 {
     wb_err err;
     wb_tensor *a = lwb_checktensor(L, 1), *b = lwb_checktensor(L, 2);
+    check_nargs(L, 2, "wb.matmul(a, b)");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     box->t = wb_matmul(a, b, &err);
     if (!box->t)
@@ -161,6 +201,7 @@ static int l_matmul(lua_State *L)
 static int t_shape(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 1, "t:shape()");
     lua_createtable(L, t->ndim, 0);
     for (int i = 0; i < t->ndim; i++) {
         lua_pushinteger(L, t->shape[i]);
@@ -172,6 +213,7 @@ static int t_shape(lua_State *L)
 static int t_size(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 2, "t:size(dim)");
     lua_Integer d = luaL_checkinteger(L, 2);
     luaL_argcheck(L, d >= 1 && d <= t->ndim, 2, "dimension out of range");
     lua_pushinteger(L, t->shape[d - 1]);
@@ -180,12 +222,14 @@ static int t_size(lua_State *L)
 
 static int t_dim(lua_State *L)
 {
+    check_nargs(L, 1, "t:dim()");
     lua_pushinteger(L, lwb_checktensor(L, 1)->ndim);
     return 1;
 }
 
 static int t_numel(lua_State *L)
 {
+    check_nargs(L, 1, "t:numel()");
     lua_pushinteger(L, (lua_Integer)wb_tensor_numel(lwb_checktensor(L, 1)));
     return 1;
 }
@@ -199,6 +243,7 @@ static int t_len(lua_State *L)
 
 static int t_dtype(lua_State *L)
 {
+    check_nargs(L, 1, "t:dtype()");
     lua_pushstring(L, wb_dtype_name(lwb_checktensor(L, 1)->dtype));
     return 1;
 }
@@ -272,6 +317,7 @@ static int t_rows(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 3, "t:rows(first [, last])");
     lua_Integer a = luaL_checkinteger(L, 2), b = luaL_optinteger(L, 3, a);
     /* first < 1 or last < first - 1 is out of range for any tensor; checked
      * here so that a - 1 and b - a + 1 cannot overflow */
@@ -291,8 +337,7 @@ static int t_reshape(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
     int64_t shape[WB_MAX_DIM];
-    int nd = lwb_checkshape(L, 2, shape);
-    /* one -1 dimension is inferred, as in torch */
+    int nd = lwb_checkviewshape(L, 2, shape); /* a -1 is inferred by core */
     wb_err err;
     push_view(L, t, 0, t->ndim, t->shape);
     wb_tensor *v = lwb_checktensor(L, -1);
@@ -305,6 +350,7 @@ static int t_clone(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 1, "t:clone()");
     lwb_tensor_box *b = lwb_newtensorbox(L);
     b->t = wb_tensor_clone(t, &err);
     if (!b->t)
@@ -317,6 +363,7 @@ static int t_float(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 1, "t:float()");
     lwb_tensor_box *b = lwb_newtensorbox(L);
     b->t = wb_tensor_to_f32(t, &err);
     if (!b->t)
@@ -329,6 +376,7 @@ static int t_fill(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 2, "t:fill(value)");
     if (wb_tensor_fill(t, (float)checkvalue(L, 2, WB_F32), &err) != WB_OK)
         return lwb_raise(L, 2, &err);
     lua_settop(L, 1);
@@ -339,6 +387,7 @@ static int t_copy(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1), *s = lwb_checktensor(L, 2);
+    check_nargs(L, 2, "t:copy(src)");
     if (wb_tensor_copy(t, s, &err) != WB_OK)
         return lwb_raise(L, 2, &err);
     lua_settop(L, 1);
@@ -361,6 +410,7 @@ static void push_nested(lua_State *L, wb_tensor *t, int level, size_t *pos)
 static int t_totable(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 1, "t:totable()");
     luaL_argcheck(L, wb_tensor_numel(t) <= (size_t)1 << 26, 1,
                   "tensor too large for a Lua table");
     size_t pos = 0;
@@ -385,8 +435,14 @@ static int reduce_dim(lua_State *L, wb_reduce op)
 static int reduce(lua_State *L, int which)
 {
     static const wb_reduce dim_ops[] = {WB_RED_SUM, WB_RED_MEAN, 0, WB_RED_MIN, WB_RED_MAX};
+    static const char *const usage[] = {
+        "t:sum([dim]) (one dimension at a time)", "t:mean([dim]) (one dimension at a time)",
+        "t:std()", "t:min([dim]) (one dimension at a time)",
+        "t:max([dim]) (one dimension at a time)", "t:norm()"};
     wb_err err;
     wb_stats st;
+    lwb_checktensor(L, 1);
+    check_nargs(L, 2, usage[which]); /* std, norm: a dim is refused below */
     if (!lua_isnoneornil(L, 2) && which != 2 && which != 5)
         return reduce_dim(L, dim_ops[which]);
     /* std and norm are over all elements only: a dim would be ignored */
@@ -418,6 +474,7 @@ static int t_argmax(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 2, "t:argmax([dim])");
     lua_Integer dim = luaL_optinteger(L, 2, t->ndim);
     luaL_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
     lwb_tensor_box *b = lwb_newtensorbox(L);
@@ -433,7 +490,11 @@ static int t_argmax(lua_State *L)
 
 static int unop(lua_State *L, wb_unop op)
 {
+    static const char *const usage[] = {"t:exp()", "t:log()", "t:abs()", "t:sqrt()",
+                                        "t:sign()"};
     wb_err err;
+    lwb_checktensor(L, 1);
+    check_nargs(L, 1, usage[op]);
     lwb_pushtensor(L, wb_tensor_unop(lwb_checktensor(L, 1), op, &err), &err);
     return 1;
 }
@@ -447,6 +508,7 @@ static int t_pow(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 2, "t:pow(p)");
     float p = (float)luaL_checknumber(L, 2);
     lwb_pushtensor(L, wb_tensor_pow(t, p, &err), &err);
     return 1;
@@ -456,6 +518,7 @@ static int t_clamp(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 3, "t:clamp(lo, hi)");
     float lo = (float)luaL_checknumber(L, 2), hi = (float)luaL_checknumber(L, 3);
     lwb_pushtensor(L, wb_tensor_clamp(t, lo, hi, &err), &err);
     return 1;
@@ -464,6 +527,8 @@ static int t_clamp(lua_State *L)
 static int t_t(lua_State *L)
 {
     wb_err err;
+    lwb_checktensor(L, 1);
+    check_nargs(L, 1, "t:t()");
     lwb_pushtensor(L, wb_tensor_transpose(lwb_checktensor(L, 1), &err), &err);
     return 1;
 }
@@ -472,6 +537,7 @@ static int t_t(lua_State *L)
 static int t_item(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
+    check_nargs(L, 1, "t:item()");
     if (wb_tensor_numel(t) != 1) {
         char s[WB_SHAPE_STR_MAX];
         return luaL_error(L, "item: expected a tensor of one element, got %s",
@@ -487,6 +553,14 @@ static int t_free(lua_State *L)
     wb_tensor_free(b->t);
     b->t = NULL;
     return 0;
+}
+
+/* t:free(): as __gc and __close (which Lua calls with two arguments). */
+static int t_free_method(lua_State *L)
+{
+    luaL_checkudata(L, 1, LWB_TENSOR);
+    check_nargs(L, 1, "t:free()");
+    return t_free(L);
 }
 
 static int binop(lua_State *L, wb_binop op)
@@ -652,6 +726,8 @@ static int t_newindex(lua_State *L)
 
 static int t_row(lua_State *L)
 {
+    lwb_checktensor(L, 1);
+    check_nargs(L, 2, "t:row(i)");
     return row_view(L, lwb_checktensor(L, 1), luaL_checkinteger(L, 2));
 }
 
@@ -663,7 +739,7 @@ static const luaL_Reg methods[] = {
     {"float", t_float},   {"fill", t_fill},     {"copy", t_copy},
     {"totable", t_totable}, {"sum", t_sum},     {"mean", t_mean},
     {"std", t_std},       {"min", t_min},       {"max", t_max},
-    {"norm", t_norm},     {"argmax", t_argmax}, {"free", t_free},
+    {"norm", t_norm},     {"argmax", t_argmax}, {"free", t_free_method},
     {"exp", t_exp},       {"log", t_log},       {"abs", t_abs},
     {"sqrt", t_sqrt},     {"sign", t_sign},     {"pow", t_pow},
     {"clamp", t_clamp},   {"t", t_t},           {"item", t_item},

@@ -87,7 +87,7 @@ void lwb_pushtensor(lua_State *L, wb_tensor *t, wb_err *err)
 
 /* The size at stack index idx; a bad one is blamed on argument arg, and on
  * its entry when the sizes come in a table (entry > 0). */
-static int64_t checkdim(lua_State *L, int idx, int arg, int entry)
+static int64_t checkdim(lua_State *L, int idx, int arg, int entry, int infer)
 {
     lua_Integer n;
     int isnum;
@@ -100,8 +100,8 @@ static int64_t checkdim(lua_State *L, int idx, int arg, int entry)
             what = "must be an integer";
         n = (lua_Integer)(what ? 0 : d);
     }
-    if (!what && n < 0)
-        what = "must not be negative";
+    if (!what && n < 0 && !(infer && n == -1))
+        what = infer ? "must not be negative (but -1, inferred)" : "must not be negative";
     if (what && entry > 0)
         luaL_argerror(L, arg, lua_pushfstring(L, "size %d %s, got %s", entry, what,
                                               luaL_tolstring(L, idx, NULL)));
@@ -110,15 +110,19 @@ static int64_t checkdim(lua_State *L, int idx, int arg, int entry)
     return (int64_t)n;
 }
 
-int lwb_checkshape(lua_State *L, int first, int64_t *shape)
+static int checkshape(lua_State *L, int first, int64_t *shape, int infer)
 {
     int ndim = 0;
     if (lua_istable(L, first)) {
         int n = (int)luaL_len(L, first);
         luaL_argcheck(L, n <= WB_MAX_DIM, first, "too many dimensions");
+        /* wb.zeros({2, 3}, "uint8") dropped the dtype: nothing may follow */
+        if (lua_gettop(L) > first)
+            luaL_argerror(L, first + 1, lua_pushfstring(L, "unexpected %s after the shape "
+                          "table (the sizes are all in the table)", luaL_typename(L, first + 1)));
         for (int i = 1; i <= n; i++) {
             lua_geti(L, first, i);
-            shape[ndim++] = checkdim(L, lua_gettop(L), first, i);
+            shape[ndim++] = checkdim(L, lua_gettop(L), first, i, infer);
             lua_pop(L, 1);
         }
         return ndim;
@@ -126,8 +130,25 @@ int lwb_checkshape(lua_State *L, int first, int64_t *shape)
     int top = lua_gettop(L);
     luaL_argcheck(L, top - first + 1 <= WB_MAX_DIM, first, "too many dimensions");
     for (int i = first; i <= top; i++)
-        shape[ndim++] = checkdim(L, i, i, 0);
+        shape[ndim++] = checkdim(L, i, i, 0, infer);
     return ndim;
+}
+
+void lwb_checknargs(lua_State *L, int max, const char *usage)
+{
+    if (lua_gettop(L) > max)
+        luaL_argerror(L, max + 1, lua_pushfstring(L, "unexpected %s: expected %s",
+                                                  luaL_typename(L, max + 1), usage));
+}
+
+int lwb_checkshape(lua_State *L, int first, int64_t *shape)
+{
+    return checkshape(L, first, shape, 0);
+}
+
+int lwb_checkviewshape(lua_State *L, int first, int64_t *shape)
+{
+    return checkshape(L, first, shape, 1);
 }
 
 /* }==================== */

@@ -61,6 +61,13 @@ void lwb_subtable(lua_State *L, int wbidx, const char *name);
 /* Read a shape from arguments first..top (integers) or from a table at
  * `first`; fills shape/ndim. Raises on a bad value. */
 int lwb_checkshape(lua_State *L, int first, int64_t *shape);
+/* Refuses arguments past the max (self included) a function takes: Lua
+ * drops extra arguments without a word, and t:sum(1, 2) summed over
+ * dimension 1 only. usage says what is taken ("t:sum([dim])"). */
+void lwb_checknargs(lua_State *L, int max, const char *usage);
+
+/* The same for reshape and view: one size may be -1 (inferred by core). */
+int lwb_checkviewshape(lua_State *L, int first, int64_t *shape);
 
 /* The files the bindings open by a user's path, for the runner's record of
  * what a run read (bindings/lua/wb/identity_reads.lua): the C loaders do not

@@ -2,6 +2,7 @@
  * descriptor (infile.h) read through zlib's gzdopen. */
 #include "idx.h"
 
+#include <float.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,9 +74,13 @@ static int type_size(int type)
     }
 }
 
-/* Convert n big-endian elements of `type` in raw to float in out. */
-static void to_float(float *out, const unsigned char *raw, size_t n, int type)
+/* Convert n big-endian elements of `type` in raw to float in out. A float64
+ * beyond float32's range would become inf without a word (wb.tensor{1e300}
+ * refuses it): the first such element's index (0-based) is returned in
+ * *bad, else n. */
+static void to_float(float *out, const unsigned char *raw, size_t n, int type, size_t *bad)
 {
+    *bad = n;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = raw + i * (size_t)type_size(type);
         switch (type) {
@@ -85,10 +90,24 @@ static void to_float(float *out, const unsigned char *raw, size_t n, int type)
         case 0x0D: { uint32_t u = be32(p); float f; memcpy(&f, &u, 4); out[i] = f; break; }
         case 0x0E: {
             uint64_t u = (uint64_t)be32(p) << 32 | be32(p + 4);
-            double d; memcpy(&d, &u, 8); out[i] = (float)d; break;
+            double d; memcpy(&d, &u, 8); out[i] = (float)d;
+            if (*bad == n && wb_dtype_check_value(WB_F32, d, NULL) != WB_OK)
+                *bad = i;
+            break;
         }
         }
     }
+}
+
+/* "[i, j, ...]": the 1-based indices of flat element k of shape. */
+static const char *index_str(char *s, size_t size, int nd, const int64_t *shape, size_t k)
+{
+    int64_t idx[WB_MAX_DIM];
+    for (int d = nd - 1; d >= 0; d--) {
+        idx[d] = (int64_t)(k % (size_t)shape[d]) + 1;
+        k /= (size_t)shape[d];
+    }
+    return wb_shape_str(s, size, nd, idx);
 }
 
 /* A gzip stream that zlib rejects (bad data, CRC or length, cut short). */
@@ -184,10 +203,24 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     if (st == WB_OK && s->compressed &&
         read_exact(s, &extra, 1, &more) == WB_EIO) /* the gzip trailer (CRC, size) */
         st = WB_EIO;
+    size_t bad = n;
+    double badv = 0;
     if (st == WB_OK && more == 0 && type != 0x08)
-        to_float(wb_tensor_f32(t), raw, n, type);
+        to_float(wb_tensor_f32(t), raw, n, type, &bad);
+    if (bad < n) {
+        uint64_t u = (uint64_t)be32(raw + 8 * bad) << 32 | be32(raw + 8 * bad + 4);
+        memcpy(&badv, &u, 8);
+    }
     if (type != 0x08)
         wb_free(raw);
+    if (bad < n) {
+        char pos[WB_SHAPE_STR_MAX];
+        wb_tensor_free(t);
+        return wb_err_set(err, WB_ERANGE, "%s: element %zu (%s) is %g, beyond float32's "
+                          "range (+-%g): the workbench computes in float32", path, bad + 1,
+                          index_str(pos, sizeof pos, nd, shape, bad), badv,
+                          (double)FLT_MAX), NULL;
+    }
     if (st == WB_EIO) {
         wb_tensor_free(t);
         return corrupt_gz(s, path, err), NULL;

@@ -196,10 +196,55 @@ void wb_tensor_free(wb_tensor *t)
     }
 }
 
-wb_status wb_tensor_reshape_inplace(wb_tensor *t, int ndim, const int64_t *shape,
+/* One size of -1 in shape is inferred from numel, as numpy's and torch's
+ * reshape do; into out. A second -1, another negative size, a numel the
+ * other sizes do not divide, or a -1 beside a 0 (any size would do) fail. */
+static wb_status infer_shape(const wb_tensor *t, int ndim, const int64_t *shape,
+                             int64_t *out, wb_err *err)
+{
+    char a[WB_SHAPE_STR_MAX], b[WB_SHAPE_STR_MAX];
+    int at = -1;
+    size_t numel = wb_tensor_numel(t), rest;
+    wb_shape_str(a, sizeof a, t->ndim, t->shape);
+    wb_shape_str(b, sizeof b, ndim, shape);
+    for (int i = 0; i < ndim; i++) {
+        out[i] = shape[i];
+        if (shape[i] == -1 && at >= 0)
+            return wb_err_set(err, WB_EINVAL, "reshape to %s: only one size may be -1 "
+                              "(inferred), got sizes %d and %d", b, at + 1, i + 1);
+        if (shape[i] < -1)
+            return wb_err_set(err, WB_EINVAL, "reshape to %s: size %d is %lld, expected "
+                              ">= 0 or -1 (inferred)", b, i + 1, (long long)shape[i]);
+        if (shape[i] == -1) {
+            at = i;
+            out[i] = 1;
+        }
+    }
+    if (at < 0)
+        return WB_OK;
+    if (wb_shape_numel(ndim, out, t->dtype, &rest, err) != WB_OK)
+        return err ? err->code : WB_EINVAL;
+    if (rest == 0)
+        return wb_err_set(err, WB_ESHAPE, "cannot reshape %s (%zu elements) to %s: with a "
+                          "size 0 beside it, the -1 could be any size", a, numel, b);
+    if (numel % rest)
+        return wb_err_set(err, WB_ESHAPE, "cannot reshape %s (%zu elements) to %s: %zu "
+                          "is not a multiple of %zu (the other sizes' product)", a, numel,
+                          b, numel, rest);
+    out[at] = (int64_t)(numel / rest);
+    return WB_OK;
+}
+
+wb_status wb_tensor_reshape_inplace(wb_tensor *t, int ndim, const int64_t *inshape,
                                     wb_err *err)
 {
     size_t n;
+    int64_t shape[WB_MAX_DIM];
+    if (ndim < 0 || ndim > WB_MAX_DIM)
+        return wb_err_set(err, WB_EINVAL, "reshape: %d dimensions, expected 0..%d", ndim,
+                          WB_MAX_DIM);
+    if (infer_shape(t, ndim, inshape, shape, err) != WB_OK)
+        return err ? err->code : WB_EINVAL;
     if (wb_shape_numel(ndim, shape, t->dtype, &n, err) != WB_OK)
         return err ? err->code : WB_EINVAL;
     if (n != wb_tensor_numel(t)) {
@@ -430,7 +475,8 @@ wb_tensor *wb_tensor_argmax(const wb_tensor *t, int dim, wb_err *err)
             double bv = wb_tensor_get_flat(t, o * len * inner + in);
             for (size_t k = 1; k < len; k++) {
                 double v = wb_tensor_get_flat(t, (o * len + k) * inner + in);
-                if (v > bv) { bv = v; best = k; }
+                /* the first NaN wins, as in max (and torch, numpy) */
+                if (bv == bv && (v > bv || v != v)) { bv = v; best = k; }
             }
             out[o * inner + in] = (float)best;
         }

@@ -83,7 +83,7 @@ wb_tensor *wb_tensor_clone(const wb_tensor *t, wb_err *err);
 wb_tensor *wb_tensor_to_f32(const wb_tensor *t, wb_err *err);
 void wb_tensor_free(wb_tensor *t);
 
-/* Reshape header in place (same numel). */
+/* Reshape header in place (same numel); one size of -1 is inferred. */
 wb_status wb_tensor_reshape_inplace(wb_tensor *t, int ndim,
                                     const int64_t *shape, wb_err *err);
 

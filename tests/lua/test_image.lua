@@ -272,4 +272,21 @@ T.test("every custom digit loads and gives a [1, 784] input in [0, 1]", function
   for d = 0, 9 do T.ok(seen[d], "no custom digit " .. d) end
 end)
 
+T.test("to_mnist names a pixel outside [0, 1] (NaN, a 0..255 image), the file's too", function()
+  local t = wb.zeros(10, 10)
+  t:set(5, 5, 0 / 0)
+  T.check_error("^img: pixel %[5, 5%] is nan, expected values in %[0, 1%]", img.to_mnist, t)
+  t = wb.zeros(10, 10)
+  t:set(3, 4, 0.5); t:set(5, 6, 255); t:set(6, 6, -1)
+  T.check_error("^img: pixel %[5, 6%] is 255 %(and 1 more outside %[0, 1%]%), expected " ..
+    "values in %[0, 1%] %(as wb.image.load gives; a 0..255 image: divide it by 255%)",
+    img.to_mnist, t)
+  local path = T.tmpdir() .. "/digit.png"
+  img.save(t:clamp(0, 1), path)
+  local loaded = img.load(path)
+  loaded:set(1, 1, 2)
+  T.check_error(path .. ": pixel %[1, 1%] is 2,", img.to_mnist, loaded)
+  T.eq(img.to_mnist(t:clamp(0, 1)):numel(), 784) -- in range: goes through
+end)
+
 T.done()

@@ -40,6 +40,8 @@ function wb.image.save(t, path) end
 ---by centre of mass in 28 x 28. Returns [1, 784] ready for model:predict;
 ---with opts.steps = true also a table of the steps (inverted, cropped,
 ---scaled, centred tensors; light_background, background, bbox, offset).
+---Pixels are in [0, 1], as load gives them: a NaN or one outside is an
+---error naming it (a 0..255 image: divide it by 255).
 ---@param img wb.Tensor
 ---@param opts? table
 ---@return wb.Tensor

@@ -14,6 +14,8 @@
 ---tensors; #t is the size of dimension 1; t[i] is row i as a view and
 ---t[i] = v sets element i (1-D) or fills/copies row i. tostring shows the
 ---shape and at most 6 x 8 values. Released by the GC, t:free() or <close>.
+---An argument a function or method does not take (t:sum(1, 2)) is an
+---error naming its position, never ignored.
 ---Example: local t = wb.tensor{{1, 2}, {3, 4}}; print(t[2], t:sum(), #t)
 ---@class wb.Tensor
 local Tensor = {}
@@ -30,27 +32,31 @@ local Tensor = {}
 function wb.tensor(values, dtype) end
 
 ---wb.zeros(d1, d2, ...) -> wb.Tensor
----A new float32 tensor of the given shape, filled with 0. The shape may
----also be one table: wb.zeros({2, 3}). Sizes are checked: an impossible
----size is an error, not a crash.
+---A new tensor of the given shape, filled with 0. The shape may also be
+---one table: wb.zeros({2, 3}). A last argument "float32" (the default)
+---or "uint8" is the dtype: wb.zeros({2, 3}, "uint8"). Sizes are
+---checked: an impossible size is an error, not a crash; so is anything
+---after the shape table but a dtype.
 ---@return wb.Tensor
----Example: local z = wb.zeros(2, 3)
+---Example: local z = wb.zeros(2, 3); local img = wb.zeros({28, 28}, "uint8")
 function wb.zeros(d1, d2, ...) end
 
 ---wb.ones(d1, d2, ...) -> wb.Tensor
----A new float32 tensor of the given shape (sizes or one table), filled
----with 1.
+---A new tensor of the given shape (sizes or one table), filled with 1;
+---dtype as in wb.zeros.
 ---@return wb.Tensor
 ---Example: local o = wb.ones(4)
 function wb.ones(d1, d2, ...) end
 
----wb.full(shape, value) -> wb.Tensor
----A new float32 tensor of shape (a table of sizes) filled with value.
+---wb.full(shape, value [, dtype]) -> wb.Tensor
+---A new tensor of shape (a table of sizes) filled with value; dtype
+---"float32" (default) or "uint8" (value then an integer in 0..255).
 ---@param shape table
 ---@param value number
+---@param dtype? string
 ---@return wb.Tensor
----Example: local t = wb.full({2, 3}, 7)
-function wb.full(shape, value) end
+---Example: local t = wb.full({2, 3}, 7); local u = wb.full({2}, 255, "uint8")
+function wb.full(shape, value, dtype) end
 
 ---wb.new_tensor(shape, dtype) -> wb.Tensor
 ---A new zero-filled tensor of shape (a table) and dtype "float32"
@@ -141,6 +147,7 @@ function Tensor:rows(first, last) end
 ---storage (sizes or one table; one size may be -1 and is inferred).
 ---@return wb.Tensor
 ---Example: local flat = wb.zeros(28, 28):reshape(784)
+---  print(wb.zeros(28, 28):view(-1, 4):shape()[1]) --> 196
 function Tensor:reshape(d1, d2, ...) end
 function Tensor:view(d1, d2, ...) end
 
@@ -185,7 +192,8 @@ function Tensor:totable() end
 ---wb.Tensor:sum(dim) -> number|wb.Tensor
 ---The sum of all elements (accumulated in double); with dim, the sums
 ---along that dimension as a new tensor with the dimension removed
----(PyTorch's keepdim = false): [n, C]:sum(2) is [n].
+---(PyTorch's keepdim = false): [n, C]:sum(2) is [n]. One dimension at
+---a time: t:sum(1, 2) is an error (t:sum(1):sum(1), or t:sum(), instead).
 ---@param dim? integer
 ---@return number|wb.Tensor
 ---Example: print(wb.ones(2, 3):sum()) --> 6
@@ -276,6 +284,7 @@ function Tensor:norm() end
 ---dimension), as a float32 tensor with that dimension removed. Its values
 ---are whole numbers, but :get and :item give floats (2.0):
 ---math.tointeger(v) makes one an integer (2), as a class index prints.
+---A NaN wins, as in max (the first NaN's index, as in PyTorch and numpy).
 ---@param dim? integer
 ---@return wb.Tensor
 ---Example: local pred = model:predict(x):argmax(2) -- class + 1, one per row

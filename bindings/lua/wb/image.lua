@@ -54,19 +54,19 @@ local function call_c(name, fix, f, ...)
   error(e, 3)
 end
 
-function image.load(path)
-  local img = call_c("load", nil, c_load, path)
+function image.load(path, ...) -- ...: refused by C, never dropped here
+  local img = call_c("load", nil, c_load, path, ...)
   loaded_from[img] = path
   return img
 end
 
-function image.to_mnist(img, opts)
+function image.to_mnist(img, opts, ...)
   -- The core names the image "img"; a loaded one has a better name.
   local path = loaded_from[img]
   local function fix(e)
     return path and e:gsub("^img: ", function() return path .. ": " end) or e
   end
-  local x, st = call_c("to_mnist", fix, c_to_mnist, img, opts) -- not a tail call: level 3
+  local x, st = call_c("to_mnist", fix, c_to_mnist, img, opts, ...) -- not a tail call: level 3
   return x, st
 end
 

@@ -96,15 +96,7 @@ function M.oneway(groups)
   return r
 end
 
--- Every run of g recorded the quantity as false ("never": a target not reached).
-local function never(g, name)
-  if #g == 0 then return false end
-  for _, r in ipairs(g) do
-    if not ((r.measures and r.measures[name] == false)
-        or (r.metrics and r.metrics[name] == false)) then return false end
-  end
-  return true
-end
+local never = P.never -- every run of a group recorded false
 
 ---A.part(desc, gs, labels, name) -> table: the part "quantity name differs
 ---across the variants gs (labels: their names)", for claim_parts.decide:

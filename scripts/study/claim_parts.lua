@@ -79,20 +79,22 @@ end
 -- A part of a claim: "a is larger than b" in quantity `name` (or smaller
 -- with lower = true), by Welch's test. Returns {p, sign (the claimed
 -- direction agrees: +1, disagrees: -1), text}; decided later (Holm).
+-- Every run of g recorded quantity name as false ("never": a target not
+-- reached); a seed lacking the value is no "never". Also study/anova's.
+local function never(g, name)
+  if not g or #g == 0 then return false end
+  for _, r in ipairs(g) do
+    if not ((r.measures and r.measures[name] == false)
+        or (r.metrics and r.metrics[name] == false)) then return false end
+  end
+  return true
+end
+
 local function part(desc, ga, gb, name, lower, la, lb)
   local a, b = vals(ga, name), vals(gb, name)
   -- "epochs to a target": a variant whose every seed has runs but never
   -- reached the target is slower than one that did (treated as infinity)
-  -- (every seed recorded false: a seed lacking the value is no "never")
-  local function never(g)
-    if not g or #g == 0 then return false end
-    for _, r in ipairs(g) do
-      if not ((r.measures and r.measures[name] == false)
-          or (r.metrics and r.metrics[name] == false)) then return false end
-    end
-    return true
-  end
-  local never_a, never_b = never(ga), never(gb)
+  local never_a, never_b = never(ga, name), never(gb, name)
   if name:find("_to_target") and (never_a or never_b) and not (never_a and never_b) then
     local reached, missed = never_b and la or lb, never_b and lb or la
     local xs, n_got, n_missed = never_b and a or b, never_b and #ga or #gb, never_b and #gb or #ga
@@ -239,7 +241,7 @@ local function combine(parts)
     "mixed"
 end
 
-M.vals, M.fmt, M.finished = vals, fmt, finished
+M.vals, M.fmt, M.finished, M.never = vals, fmt, finished, never
 M.part, M.positive, M.decide, M.combine = part, positive, decide, combine
 
 return M

@@ -22,8 +22,11 @@
 #define INV_SQRT_2PI 0.39894228040143267794 /* 1 / sqrt(2 pi) */
 #define SQRT_2_PI 0.79788456080286535588    /* sqrt(2 / pi) */
 #define GELU_C 0.044715
-#define SELU_ALPHA 1.67326324
-#define SELU_SCALE 1.05070098
+/* SELU's constants to double precision (Klambauer et al. 2017, as torch
+ * and Keras): the float32 kernels round them to the same floats as the
+ * 9-digit values did, but the float64 Hessian paths read them whole */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_SCALE 1.0507009873554804934193349852946
 
 static const char *const names[WB_ACT_COUNT] = {
     "linear", "relu", "tanh", "softsign", "gelu", "gelu_tanh",

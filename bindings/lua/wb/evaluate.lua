@@ -147,9 +147,10 @@ function Sequential:evaluate(ds, y, opts)
   check_rows(self, ds, "evaluate")
   local bs = check_int(opts.batch_size or 32, "batch_size", "evaluate", 1)
   ds = as_dataset(ds, y, "evaluate")
-  local lossf = losses._get(opts.loss, self, "eval", "evaluate")
+  local loss = losses._canonical(opts.loss) -- "MSE" is "mse"
+  local lossf = losses._get(loss, self, "eval", "evaluate")
   if #ds == 0 then error("evaluate: the dataset is empty", 2) end
-  fa.check_labels(self, ds, opts.loss, "dataset", "evaluate") -- before any batch
+  fa.check_labels(self, ds, loss, "dataset", "evaluate") -- before any batch
   args.check_finite_params("evaluate", (self:parameters()), 2) -- else a plausible score
   local v = verbose(opts, "evaluate")
   local loss, acc = M.eval_dataset(self, lossf, ds, math.max(bs, EVAL_BATCH))

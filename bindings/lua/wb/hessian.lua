@@ -13,9 +13,9 @@
 -- model's current weights, with Dropout off (as at inference). The loss is
 -- the fused softmax cross-entropy of fit (the last layer a softmax or
 -- linear Dense), or loss = "mse". Random probes and start vectors come
--- from the call's own generator (opts.seed, default 1; trace's:
--- wb/hessian_probes.lua), never the global one: measuring curvature
--- during training leaves its shuffling and dropout as they were.
+-- from the call's own generator (opts.seed, default 1; trace's and
+-- density's: wb/hessian_probes.lua), never the global one: measuring
+-- curvature during training leaves its shuffling and dropout as they were.
 -- The options' checks and the operator are wb/hessian_ops.lua.
 local _ENV = require "wb.std"
 local wb = require "wb"
@@ -178,9 +178,13 @@ end
 ---nodes (Ritz values) and weights summing to 1; the density is their
 ---average, each node smoothed by a Gaussian of width sigma. Returns {x, y}
 ---(grid points and density, integrating to about 1) and nodes, weights
----(per probe) and hvps. opts: steps (80), probes (5), grid (1000 points),
----sigma (default 1% of the nodes' range), layer, loss, precision,
----max_rows, l2, seed (the probes' own generator, 1).
+---(per probe), hvps and seed (the probes': {seed = r.seed} draws them
+---again). opts: steps (80), probes (5), grid (1000 points), sigma (default
+---1% of the nodes' range), layer, loss, precision, max_rows, l2, seed (the
+---probes' own generator; without it each call draws fresh probes, as
+---wb.hessian.trace's: the k-th density call on the same weights and data a
+---seed hashed from them and k, apart from trace's calls; a given seed draws
+---the same probes always).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -199,8 +203,11 @@ function M.density(model, data, opts)
     error("density: sigma: expected a number > 0, got " .. opts.sigma, 2)
   end
   local layer = check_layer("density", model, opts.layer)
+  local commit = nil
+  if not opts.seed then opts.seed, commit = probes_seed.next_seed("density", model, data) end
   local op <close> = operator("density", model, data, opts)
   local nodes, weights = call("density", op, "slq", probes, steps, layer)
+  if commit then commit() end
   local lo, hi = math.huge, -math.huge
   for _, row in ipairs(nodes) do
     for _, t in ipairs(row) do lo, hi = math.min(lo, t), math.max(hi, t) end
@@ -221,7 +228,8 @@ function M.density(model, data, opts)
     end
     x[g], y[g] = t, s * c
   end
-  return {x = x, y = y, nodes = nodes, weights = weights, hvps = op:count(), sigma = sigma}
+  return {x = x, y = y, nodes = nodes, weights = weights, hvps = op:count(), sigma = sigma,
+    seed = opts.seed}
 end
 
 ---wb.hessian.full(model, data, opts) -> wb.Tensor

@@ -253,6 +253,10 @@ T.test("l2 = false: the Hessian of the data loss, the same model's without L2, b
     wb.hessian.trace(m0, data, {seed = 3}).mean, "trace")
   T.eq(wb.hessian.eigs(m, data, {l2 = false}).values[1], wb.hessian.eigs(m0, data).values[1])
   T.eq(m[2].l2, 1e-3, "the model keeps its L2")
+  -- its copies of the L2 layers draw nothing from training's generator
+  wb.seed(42); local r1 = wb.rand(1, 3):totable()[1]
+  wb.seed(42); wb.hessian.hvp(m, data, v, {l2 = false}); local r2 = wb.rand(1, 3):totable()[1]
+  for i = 1, 3 do T.eq(r2[i], r1[i], "the global generator is where it was") end
 end)
 
 T.test("errors", function()

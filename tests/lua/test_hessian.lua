@@ -226,11 +226,46 @@ T.test("a dataset as data", function()
   T.eq(hv[1]:shape()[1], 4)
 end)
 
+T.test("l2 = false: the Hessian of the data loss, the same model's without L2, bit for bit",
+    function()
+  local m, data = small()
+  wb.seed(4) -- the same layers without L2 (another init, then the same weights)
+  local m0 = wb.nn.Sequential{wb.nn.Flatten(), wb.nn.Dense(12, 6, {activation = "tanh"}),
+    wb.nn.Dense(6, 3, {activation = "softmax"})}
+  m0:set_weights(m:get_weights())
+  for _, p in ipairs{"float32", "float64"} do
+    local H = wb.hessian.full(m, data, {precision = p}):totable()
+    local D = wb.hessian.full(m, data, {precision = p, l2 = false}):totable()
+    local H0 = wb.hessian.full(m0, data, {precision = p}):totable()
+    local kernel = 12 * 6 -- the first Dense's kernel: its l2 (1e-3) only
+    for i = 1, #H do
+      for j = 1, #H do
+        T.eq(D[i][j], H0[i][j], p .. ": l2 = false is the model without L2")
+        local l2 = (i == j and i <= kernel) and 2e-3 or 0
+        T.near(H[i][j] - D[i][j], l2, 1e-6, p .. ": the L2 term 2 l2 I on the kernel")
+      end
+    end
+  end
+  local v = m:get_weights()
+  local a, b = wb.hessian.hvp(m, data, v, {l2 = false}), wb.hessian.hvp(m0, data, v)
+  for k = 1, #a do T.eq((a[k] - b[k]):abs():max(), 0, "hvp") end
+  T.eq(wb.hessian.trace(m, data, {l2 = false, seed = 3}).mean,
+    wb.hessian.trace(m0, data, {seed = 3}).mean, "trace")
+  T.eq(wb.hessian.eigs(m, data, {l2 = false}).values[1], wb.hessian.eigs(m0, data).values[1])
+  T.eq(m[2].l2, 1e-3, "the model keeps its L2")
+  -- its copies of the L2 layers draw nothing from training's generator
+  wb.seed(42); local r1 = wb.rand(1, 3):totable()[1]
+  wb.seed(42); wb.hessian.hvp(m, data, v, {l2 = false}); local r2 = wb.rand(1, 3):totable()[1]
+  for i = 1, 3 do T.eq(r2[i], r1[i], "the global generator is where it was") end
+end)
+
 T.test("errors", function()
   local m, data = small()
   local v = m:get_weights()
-  T.check_error("unknown option 'probe' (valid: layer, loss, max_rows, precision, "
+  T.check_error("unknown option 'probe' (valid: l2, layer, loss, max_rows, precision, "
     .. "probes, seed)", wb.hessian.trace, m, data, {probe = 3})
+  T.check_error("option 'l2': expected boolean, got number", wb.hessian.hvp, m, data, v,
+    {l2 = 0})
   T.check_error("precision: expected 'float32' or 'float64', got 'half'",
     wb.hessian.hvp, m, data, v, {precision = "half"})
   T.check_error("data: unknown key 'labels'", wb.hessian.hvp, m, {x = data.x,

@@ -1,7 +1,8 @@
 -- test_hessian_probes.lua: the seeds of Hutchinson's probes. Until this,
 -- wb.hessian.trace without a seed drew the same probes (seed 1) at every
 -- call, so the errors of repeated estimates were one error, and the fit
--- instruments' record did not say how their probes were seeded. Every
+-- instruments' record did not say how their probes were seeded; density's
+-- (stochastic Lanczos quadrature) were seed 1 at every call too. Every
 -- number here comes from fixed seeds (the test data's and the probes'), so
 -- the assertions are exact equalities and inequalities, never chances.
 local T = dofile("tests/lua/harness.lua")
@@ -135,6 +136,49 @@ T.test("a failed call leaves the stream where it was", function()
   os.remove(path)
   T.eq(status, 0, err)
   T.eq(out, string.format("%d %.17g", a.seed, a.mean), "the first call's probes")
+end)
+
+T.test("density without a seed: fresh probes per call, its seed returned and repeatable",
+    function()
+  -- before: seed 1 at every call, so repeated densities shared one error
+  local m, x, y = case(7)
+  local d = {x = x, y = y}
+  local o = {steps = 6, probes = 2, grid = 50}
+  local a, b = wb.hessian.density(m, d, o), wb.hessian.density(m, d, o)
+  T.ok(math.type(a.seed) == "integer" and a.seed >= 0 and a.seed < 2 ^ 52, tostring(a.seed))
+  T.ok(a.seed ~= b.seed, "the two calls' seeds differ")
+  T.ok(a.nodes[1][1] ~= b.nodes[1][1], "and their probes")
+  for _, r in ipairs{a, b} do -- a seed draws its probes again
+    local again = wb.hessian.density(m, d, {steps = 6, probes = 2, grid = 50, seed = r.seed})
+    T.eq(again.seed, r.seed)
+    for p = 1, 2 do
+      for i = 1, #r.nodes[p] do
+        T.eq(again.nodes[p][i], r.nodes[p][i]); T.eq(again.weights[p][i], r.weights[p][i])
+      end
+    end
+    T.eq(table.concat(again.y, " "), table.concat(r.y, " "))
+  end
+  -- an explicit seed is the operator's own with that seed (seed 1: the old default)
+  local op <close> = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 12, 1)
+  local nodes = op:slq(2, 6)
+  local one = wb.hessian.density(m, d, {steps = 6, probes = 2, grid = 50, seed = 1})
+  T.eq(one.seed, 1)
+  for i = 1, #nodes[1] do T.eq(one.nodes[1][i], nodes[1][i]) end
+end)
+
+T.test("density's calls leave trace's probes as they were (counted apart)", function()
+  local m, x, y = case(8)
+  wb.hessian.density(m, {x = x, y = y}, {steps = 4, probes = 1, grid = 20})
+  local r = wb.hessian.trace(m, {x = x, y = y}, {probes = 20})
+  local path = os.tmpname()
+  local fh = assert(io.open(path, "w"))
+  fh:write(first_call_script(8, 20))
+  fh:close()
+  local status, out, err = T.run_wb(T.quote(path))
+  os.remove(path)
+  T.eq(status, 0, err)
+  T.eq(out, string.format("%d %.17g", r.seed, r.mean), "trace's first call, as in a process "
+    .. "that made no density call")
 end)
 
 T.test("fit's hess_trace: step t's probes are seed t's, fresh at each step, recorded",

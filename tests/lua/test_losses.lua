@@ -167,4 +167,31 @@ T.test("loss names: unknown ones are refused naming them; the experiment key tak
     {name = "l", base = {hidden = 8, loss = "hinges"}})
 end)
 
+T.test("loss names in another letter case are the names, as optimizer names are", function()
+  -- before: fit{loss = "MSE"} was "unknown loss" while fit{optimizer =
+  -- "Adam"} was Adam; now both take any case (an experiment's config takes
+  -- both exactly as listed)
+  local cases = {{"MSE", "mse", "linear"}, {"Mse", "mse", "linear"},
+    {"Categorical_Crossentropy", "categorical_crossentropy", "sigmoid"},
+    {"SPARSE_CATEGORICAL_CROSSENTROPY", "sparse_categorical_crossentropy", "softmax"},
+    {"Hinge", "hinge", "linear"}, {"Squared_Hinge", "squared_hinge", "linear"}}
+  for _, c in ipairs(cases) do
+    local a, b = model(5, c[3]), model(5, c[3])
+    T.eq(a:evaluate(x, y, {loss = c[1]}).loss, b:evaluate(x, y, {loss = c[2]}).loss, c[1])
+    local ha = a:fit(x, y, {loss = c[1], epochs = 2, batch_size = 8, seed = 2,
+      verbose = false, optimizer = "SGD"})
+    local hb = b:fit(x, y, {loss = c[2], epochs = 2, batch_size = 8, seed = 2,
+      verbose = false, optimizer = "sgd"})
+    T.eq(table.concat(ha.loss, " "), table.concat(hb.loss, " "), c[1] .. ": the same training")
+    T.eq(wb.losses._canonical(c[1]), c[2])
+  end
+  -- a near miss is refused, naming the nearest name
+  T.check_error('fit: unknown loss "Hinges", expected one of ', function()
+    model(2):fit(x, y, {loss = "Hinges", verbose = false}) end)
+  T.check_error('grad_output (did you mean "hinge"?)', function()
+    model(2):fit(x, y, {loss = "Hinges", verbose = false}) end)
+  T.check_error('(did you mean "mse"?)', function()
+    model(2):evaluate(x, y, {loss = "MSEE"}) end)
+end)
+
 T.done()

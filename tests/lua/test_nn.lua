@@ -154,17 +154,24 @@ T.test("a layer's shape error in a model names the layer and the shape, not 'bad
 end)
 
 T.test("evaluate and predict: verbose prints one line (Keras's option, never ignored)", function()
+  -- verbose = 2 as Keras takes it (one line, no bar) and fit takes it: it
+  -- was refused here, stopping a script that passed fit's verbose on
   local chunk = "local x = wb.zeros(6, 4); local y = wb.tensor({0, 1, 0, 1, 0, 1}, 'uint8'); "
     .. "local m = wb.nn.Sequential{wb.nn.Dense(4, 2, {activation = 'softmax'})}; "
     .. "m:evaluate(x, y, {verbose = 1}); m:evaluate(x, y, {verbose = 0}); "
-    .. "m:predict(x, {verbose = true}); m:predict(x, {verbose = false})"
+    .. "m:evaluate(x, y, {verbose = 2}); "
+    .. "m:predict(x, {verbose = true}); m:predict(x, {verbose = false}); "
+    .. "m:predict(x, {verbose = 2})"
   local rc, out = T.sh(T.wb .. " -e \"" .. chunk .. "\"")
   T.eq(rc, 0, out)
-  T.ok(out:match("^evaluate: 6 rows: loss [%d.]+, accuracy 0%.5000\npredict: 6 rows\n$"), out)
+  local line = "evaluate: 6 rows: loss [%d.]+, accuracy 0%.5000\n"
+  T.ok(out:match("^" .. line .. line .. "predict: 6 rows\npredict: 6 rows\n$"), out)
   local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}
-  T.check_error("evaluate: verbose must be true, false, 0 or 1, got 2", m.evaluate, m,
-    wb.zeros(2, 4), wb.tensor({0, 1}, "uint8"), {verbose = 2})
-  T.check_error("predict: verbose must be true, false, 0 or 1, got yes", m.predict, m,
+  for _, v in ipairs{3, -1, 1.5, "auto"} do
+    T.check_error("evaluate: verbose must be true, false, 0, 1 or 2, got " .. tostring(v),
+      m.evaluate, m, wb.zeros(2, 4), wb.tensor({0, 1}, "uint8"), {verbose = v})
+  end
+  T.check_error("predict: verbose must be true, false, 0, 1 or 2, got yes", m.predict, m,
     wb.zeros(2, 4), {verbose = "yes"})
 end)
 

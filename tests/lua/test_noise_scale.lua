@@ -257,4 +257,34 @@ T.test("a small MLP: B_noise equals the brute force with the full Hessian (n + 1
   T.ok(r.stderr > 0 and r.stderr < math.abs(r.trace_h) * 5, "stderr " .. r.stderr)
 end)
 
+T.test("B_noise of a model with L2: H of the data loss, as its gradients (L2 left out)",
+  function()
+  -- before: the g_i were the data loss's but H (wb.hessian) had L2's
+  -- 2 l2 I in it, so q_i grew by 2 l2 |g_i|^2 and B_noise moved with l2
+  local m0, x, y = small_case(5, 40) -- G^T H G > 0: a finite B_noise
+  wb.seed(1)
+  local m2 = wb.nn.Sequential{wb.nn.Dense(6, 5, {activation = "relu", l2 = 0.05}),
+    wb.nn.Dense(5, 4, {activation = "softmax", l2 = 0.02})}
+  m2:set_weights(m0:get_weights())
+  local samples = {x = x:rows(1, 8), y = y:rows(1, 8)}
+  local hdata = {x = x:rows(9, 24), y = y:rows(9, 24)}
+  local big = {x = x:rows(25, 40), y = y:rows(25, 40)}
+  local r0, r2 = N.noise(m0, samples, hdata, big), N.noise(m2, samples, hdata, big)
+  -- the same up to the float rounding of the gradients (the data loss's
+  -- is the Dense backward's less 2 l2 W: wb.measures.loss_and_grads)
+  for _, k in ipairs{"trace_h", "ghg", "b_noise", "stderr"} do
+    T.near(r2[k] / r0[k], 1, 1e-6, k .. ": the same as without L2")
+  end
+  -- the brute force with the float64 Hessian of the l2 = 0 model
+  local H = wb.hessian.full(m0, hdata, {precision = "float64"}):totable()
+  local g, sum_q, mean = flat_grads(m2, samples.x, samples.y), 0, {}
+  for k = 1, #g[1] do mean[k] = 0 end
+  for i = 1, #g do
+    sum_q = sum_q + vdot(g[i], matvec(H, g[i]))
+    for k = 1, #g[i] do mean[k] = mean[k] + g[i][k] / #g end
+  end
+  local bf = N.b_noise(#g, sum_q, vdot(mean, matvec(H, mean)))
+  T.near(r2.trace_h / bf.trace_h, 1, 1e-3, "tr(H Sigma) of the data loss")
+end)
+
 T.done()

@@ -73,15 +73,18 @@ local function check_rows(self, x, fname)
   end
 end
 
--- opts.verbose as Keras's evaluate and predict take it: true or 1 prints
+-- opts.verbose as Keras's evaluate and predict take it: true, 1 or 2 prints
 -- one line, false, 0 or nil nothing; anything else is an error (level 3:
--- the caller of evaluate or predict).
+-- the caller of evaluate or predict). Keras's 1 draws a progress bar and 2
+-- prints one line; there is no bar here, so 1 and 2 both print the line (2
+-- refused, a script passing fit's verbose = 2 on stopped).
 local function verbose(opts, what)
   local v = opts.verbose
-  if v ~= nil and v ~= true and v ~= false and v ~= 0 and v ~= 1 then
-    error(string.format("%s: verbose must be true, false, 0 or 1, got %s", what, tostring(v)), 3)
+  if v ~= nil and v ~= true and v ~= false and v ~= 0 and v ~= 1 and v ~= 2 then
+    error(string.format("%s: verbose must be true, false, 0, 1 or 2, got %s", what,
+      tostring(v)), 3)
   end
-  return v == true or v == 1
+  return v == true or v == 1 or v == 2
 end
 
 -- evaluate's result: its two numbers, strict (r.acc, r.val_loss or Keras's
@@ -106,8 +109,9 @@ end
 ---opts: batch_size (32; computed in batches of up to 500, same result up
 ---to rounding), loss (as fit's: "sparse_categorical_crossentropy", the
 ---default, "categorical_crossentropy", "mse", "hinge", "squared_hinge" or
----a function, see wb.losses), verbose (true or 1: print one line, "evaluate:
----10000 rows: loss 0.3485, accuracy 0.9040"; default false).
+---a function, see wb.losses), verbose (true, 1 or 2: print one line,
+---"evaluate: 10000 rows: loss 0.3485, accuracy 0.9040", no progress bar;
+---default false).
 ---evaluate(ds, opts) is evaluate(ds, nil, opts); x without y, or a dataset
 ---without labels, is an error (it would be scored against zeros), as is y
 ---with a dataset (it would be ignored) or y as a Lua list. The result is
@@ -143,9 +147,10 @@ function Sequential:evaluate(ds, y, opts)
   check_rows(self, ds, "evaluate")
   local bs = check_int(opts.batch_size or 32, "batch_size", "evaluate", 1)
   ds = as_dataset(ds, y, "evaluate")
-  local lossf = losses._get(opts.loss, self, "eval", "evaluate")
+  local loss = losses._canonical(opts.loss) -- "MSE" is "mse"
+  local lossf = losses._get(loss, self, "eval", "evaluate")
   if #ds == 0 then error("evaluate: the dataset is empty", 2) end
-  fa.check_labels(self, ds, opts.loss, "dataset", "evaluate") -- before any batch
+  fa.check_labels(self, ds, loss, "dataset", "evaluate") -- before any batch
   args.check_finite_params("evaluate", (self:parameters()), 2) -- else a plausible score
   local v = verbose(opts, "evaluate")
   local loss, acc = M.eval_dataset(self, lossf, ds, math.max(bs, EVAL_BATCH))
@@ -162,8 +167,8 @@ end
 ---of row i is math.tointeger(out:argmax(2):get(i)) - 1, where Keras's
 ---np.argmax gives it directly; without math.tointeger it prints as 7.0). x: a
 ---dataset, a float32 [n, 784] tensor (used as given) or a uint8 tensor (divided
----by 255). opts: batch_size, verbose (true or 1: print "predict: 10000 rows";
----default false). A NaN or infinite weight or input value is an error
+---by 255). opts: batch_size, verbose (true, 1 or 2: print "predict: 10000
+---rows", no progress bar; default false). A NaN or infinite weight or input value is an error
 ---(ENONFINITE) naming the parameter or the row and column, as evaluate's.
 ---@param x wb.Dataset|wb.Tensor
 ---@param opts? table

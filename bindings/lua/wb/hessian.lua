@@ -9,17 +9,17 @@
 --   wb.hessian.full(model, data, opts)  the P x P matrix (small P: max_bytes)
 --
 -- H is the Hessian of the mean loss over data (a dataset, or {x = tensor, y
--- = labels}) plus the L2 penalty, at the model's current weights, with
--- Dropout off (as at inference). The loss is the fused softmax
--- cross-entropy of fit (the last layer a softmax or linear Dense), or
--- loss = "mse". Random probes and start vectors come from the call's own
--- generator (opts.seed, default 1; trace's: wb/hessian_probes.lua),
--- never the global one: measuring curvature during training leaves its
--- shuffling and dropout as they were.
+-- = labels}) plus the L2 penalty (opts.l2 = false: without it), at the
+-- model's current weights, with Dropout off (as at inference). The loss is
+-- the fused softmax cross-entropy of fit (the last layer a softmax or
+-- linear Dense), or loss = "mse". Random probes and start vectors come
+-- from the call's own generator (opts.seed, default 1; trace's and
+-- density's: wb/hessian_probes.lua), never the global one: measuring
+-- curvature during training leaves its shuffling and dropout as they were.
+-- The options' checks and the operator are wb/hessian_ops.lua.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
-local arch = require "wb.arch"
 local probes_seed = require "wb.hessian_probes"
 
 ---wb.hessian
@@ -33,167 +33,30 @@ local probes_seed = require "wb.hessian_probes"
 ---weights and vectors must be finite (an ENONFINITE error names the first
 ---NaN or infinity); every function also takes
 ---loss ("cross_entropy" default, "mse"), precision ("float32" default,
----"float64") and max_rows (rows per chunk, default 4096; data that fits in
----one chunk has its forward pass computed once and reused by every product).
+---"float64"), max_rows (rows per chunk, default 4096; data that fits in
+---one chunk has its forward pass computed once and reused by every product)
+---and l2 (true, the default: the Hessian of the loss fit minimises, L2's
+---2 l2 on the diagonal of each Dense's kernel included; false: of the data
+---loss alone, as the same weights without L2 give it, e.g. to pair with
+---the data loss's gradients of wb.measures.loss_and_grads).
 ---Example: print(wb.hessian.eigs(m, {x = x, y = y}, {k = 3}).values[1])
 local M = wb.hessian or {}
 wb.hessian = M
 
-local COMMON = {loss = "string", precision = "string", max_rows = "integer",
-  seed = "integer"}
-local INT_MAX = 2147483647
 -- full's default limit on its matrix: 1e8 bytes, P <= 5,000 (4 P^2 bytes)
 local FULL_MAX_BYTES = 100000000
-
--- opts checked against COMMON plus `own` (key -> type); unknown keys are
--- errors naming the valid ones. Returns a copy in which the counts are Lua
--- integers (k = 1e3 is 1000, as luaL_checkinteger takes it; 2.5 is refused).
-local function check_opts(fname, pos, opts, own)
-  local keys = {}
-  for name in pairs(own) do keys[#keys + 1] = name end
-  for name in pairs(COMMON) do keys[#keys + 1] = name end
-  table.sort(keys)
-  local given = args.options(fname, pos, opts, keys, 4)
-  opts = {}
-  for k, v in pairs(given) do
-    local want = own[k] or COMMON[k]
-    if want ~= "any" then args.option(fname, k, v, want, 4) end
-    -- the core takes C ints: 2^32 + 1 would arrive as 1 (k) or a negative
-    -- count (probes), and its message would be about that number (max_bytes
-    -- is full's own, compared in Lua)
-    if want == "integer" and k ~= "seed" and k ~= "max_bytes" and v > INT_MAX then
-      error(string.format("%s: %s: expected at most %d, got %.0f", fname, k, INT_MAX, v), 3)
-    end
-    opts[k] = want == "integer" and math.tointeger(v) or v
-  end
-  local p = opts.precision or "float32"
-  if p ~= "float32" and p ~= "float64" then
-    error(fname .. ": precision: expected 'float32' or 'float64', got '" .. p .. "'", 3)
-  end
-  local l = opts.loss or "cross_entropy"
-  if l ~= "cross_entropy" and l ~= "mse" then
-    error(fname .. ": loss: expected 'cross_entropy' or 'mse', got '" .. l .. "'", 3)
-  end
-  if opts.max_rows and opts.max_rows < 1 then
-    error(fname .. ": max_rows: expected >= 1, got " .. opts.max_rows, 3)
-  end
-  return opts
-end
-
--- The types of model (#1) and data (#2), checked first by every public
--- function, before its other arguments and before any work.
-local function check_model_data(fname, model, data)
-  args.check(fname, 1, model, "wb.Sequential", 4)
-  args.check(fname, 2, data, "wb.Dataset|table", 4)
-end
-
-local fin = args.finite
-
--- mse's targets as fit's mse loss takes them: class ids y [N] (a dataset's
--- labels) become one-hot rows [N, C], C the last Dense's width; float
--- targets [N, C] pass unchanged (core checks their shape).
-local function mse_targets(fname, model, y)
-  if y:dim() ~= 1 then return y end
-  local C
-  for i = #model, 1, -1 do
-    if arch.kind_of(model[i]) == "Dense" then C = model[i].n_out; break end
-  end
-  if not C then return y end
-  local t = wb.zeros(#y, C)
-  for i, v in ipairs(args.class_ids(fname, y, C, " (mse's targets are one-hot rows of the "
-      .. "class ids, as in fit)", 4)) do
-    t:set(i, v + 1, 1)
-  end
-  return t
-end
-
--- The C operator over model's layers and data, at the current weights.
-local function operator(fname, model, data, opts)
-  local x, y = args.data_xy(fname, data, 3)
-  if #model == 0 then error(fname .. ": model: expected at least one layer (a Dense last)", 3) end
-  if opts.loss == "mse" then y = mse_targets(fname, model, y) end
-  args.check_finite(fname, "x", x, 3)
-  if opts.loss == "mse" then args.check_finite(fname, "y", y, 3) end
-  local params = model:parameters()
-  args.check_finite_params(fname, params, 3)
-  local layers = {}
-  for i = 1, #model do layers[i] = model[i] end
-  -- at least 1: no rows at all is for the core to name (x), not max_rows
-  local rows = opts.max_rows or math.max(1, math.min(#x, 4096))
-  local ok, op = pcall(M.Operator, layers, x, y, opts.loss or "cross_entropy",
-    opts.precision == "float64", rows, opts.seed or 1)
-  if not ok then
-    if wb.is_error(op) then
-      error(wb.Error{code = op.code, message = fname .. ": " .. op.message, path = op.path}, 0)
-    end
-    error(fname .. ": " .. tostring(op), 3)
-  end
-  return op
-end
-
--- Are v's numbers finite (v a number, tensor, boolean or list of these)?
-local function finite(v)
-  if type(v) == "table" then
-    for i = 1, #v do if not finite(v[i]) then return false end end
-    return true
-  end
-  if args.typename(v) == "wb.Tensor" then v = v:sum() end -- in double: see args.check_finite
-  return type(v) ~= "number" or fin(v)
-end
-
--- op:method(...), its failures prefixed with fname and raised at the caller
--- of the public function (a wb.Error keeps its code). Finite inputs can
--- still overflow (x of 1e38 makes infinite logits): a NaN or infinite
--- result is an error, never returned.
-local function call(fname, op, method, ...)
-  local res = table.pack(pcall(op[method], op, ...))
-  if res[1] and not finite(table.pack(table.unpack(res, 2, res.n))) then
-    error(wb.Error{code = "ENONFINITE", message = fname .. ": the result is not finite: the "
-      .. "loss or its derivatives overflow at these weights and data (float32 ends near "
-      .. "3.4e38)"}, 0)
-  end
-  if res[1] then return table.unpack(res, 2, res.n) end
-  local err = res[2]
-  if wb.is_error(err) then
-    error(wb.Error{code = err.code, message = fname .. ": " .. err.message,
-      path = err.path}, 0)
-  end
-  error(fname .. ": " .. tostring(err), 3)
-end
-
--- The tensors of a list v shaped like the parameters must be finite (their
--- shapes and types are the core's to check, naming the tensor).
-local function check_vector(fname, what, v)
-  for i = 1, #v do
-    if args.typename(v[i]) == "wb.Tensor" then
-      args.check_finite(fname, what .. ": tensor " .. i, v[i], 3)
-    end
-  end
-end
-
--- A layer option: a model position with parameters (a Dense's); the error
--- lists them, and says what is at the position given.
-local function check_layer(fname, model, layer)
-  if layer == nil then return nil end
-  if layer < 1 or layer > #model or model[layer].kind ~= "Dense" then
-    local dense = {}
-    for i = 1, #model do if model[i].kind == "Dense" then dense[#dense + 1] = i end end
-    local last = table.remove(dense)
-    error(string.format("%s: layer: expected the position of a Dense layer (%s), got %d (%s)",
-      fname, #dense > 0 and table.concat(dense, ", ") .. " or " .. last or tostring(last),
-      layer, (layer < 1 or layer > #model) and "the model has " .. #model .. " layers"
-      or tostring(model[layer])), 3)
-  end
-  return layer
-end
+local ops = require "wb.hessian_ops" -- the checks and the operator
+local check_opts, check_model_data, operator, call = ops.check_opts, ops.check_model_data,
+  ops.operator, ops.call
+local check_vector, check_layer = ops.check_vector, ops.check_layer
 
 ---wb.hessian.hvp(model, data, v, opts) -> table
----H v for the Hessian H of the mean loss over data (L2 included) at the
----model's weights: a list of float32 tensors shaped like
+---H v for the Hessian H of the mean loss over data (L2 included unless
+---l2 = false) at the model's weights: a list of float32 tensors shaped like
 ---model:get_weights(); v is such a list. Exact (forward-over-backward),
 ---computed in float32 with double sums, or in double with precision =
 ---"float64". opts: loss, precision, max_rows, seed (the probes' own
----generator, 1) (see wb.hessian).
+---generator, 1), l2 (see wb.hessian).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param v wb.Tensor[]
@@ -315,9 +178,13 @@ end
 ---nodes (Ritz values) and weights summing to 1; the density is their
 ---average, each node smoothed by a Gaussian of width sigma. Returns {x, y}
 ---(grid points and density, integrating to about 1) and nodes, weights
----(per probe) and hvps. opts: steps (80), probes (5), grid (1000 points),
----sigma (default 1% of the nodes' range), layer, loss, precision,
----max_rows, seed (the probes' own generator, 1).
+---(per probe), hvps and seed (the probes': {seed = r.seed} draws them
+---again). opts: steps (80), probes (5), grid (1000 points), sigma (default
+---1% of the nodes' range), layer, loss, precision, max_rows, l2, seed (the
+---probes' own generator; without it each call draws fresh probes, as
+---wb.hessian.trace's: the k-th density call on the same weights and data a
+---seed hashed from them and k, apart from trace's calls; a given seed draws
+---the same probes always).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -336,8 +203,11 @@ function M.density(model, data, opts)
     error("density: sigma: expected a number > 0, got " .. opts.sigma, 2)
   end
   local layer = check_layer("density", model, opts.layer)
+  local commit = nil
+  if not opts.seed then opts.seed, commit = probes_seed.next_seed("density", model, data) end
   local op <close> = operator("density", model, data, opts)
   local nodes, weights = call("density", op, "slq", probes, steps, layer)
+  if commit then commit() end
   local lo, hi = math.huge, -math.huge
   for _, row in ipairs(nodes) do
     for _, t in ipairs(row) do lo, hi = math.min(lo, t), math.max(hi, t) end
@@ -358,7 +228,8 @@ function M.density(model, data, opts)
     end
     x[g], y[g] = t, s * c
   end
-  return {x = x, y = y, nodes = nodes, weights = weights, hvps = op:count(), sigma = sigma}
+  return {x = x, y = y, nodes = nodes, weights = weights, hvps = op:count(), sigma = sigma,
+    seed = opts.seed}
 end
 
 ---wb.hessian.full(model, data, opts) -> wb.Tensor

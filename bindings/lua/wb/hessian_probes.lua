@@ -1,5 +1,6 @@
--- wb/hessian_probes.lua: the seed of wb.hessian.trace's probes when its
--- call gives none (wb/hessian.lua). Private: not part of wb's API.
+-- wb/hessian_probes.lua: the seed of wb.hessian.trace's and density's
+-- probes when the call gives none (wb/hessian.lua). Private: not part of
+-- wb's API.
 --
 -- A fixed default (seed 1, until this) drew the same probes at every call:
 -- the estimates' errors were then correlated across calls (checkpoints,
@@ -11,7 +12,10 @@
 -- and the global generator is training's (wb.seed). So the k-th call on the
 -- same weights and data (x, y) takes a seed hashed from their contents and
 -- k: repeated calls draw fresh probes, a call on other weights or data
--- fresh ones too, and a script's numbers are the same at every run.
+-- fresh ones too, and a script's numbers are the same at every run. trace
+-- and density count their calls apart (density's key holds its name;
+-- trace's is the data's alone, as it was): a density call leaves the
+-- probes of the trace calls after it as they were.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
@@ -30,6 +34,7 @@ function M.next_seed(fname, model, data)
   local h = {wb.io._hash(x), wb.io._hash(y)}
   for _, p in ipairs(model:parameters()) do h[#h + 1] = wb.io._hash(p) end
   local key = wb.sys.hash_string(table.concat(h, " "))
+  if fname ~= "trace" then key = wb.sys.hash_string(fname .. " " .. key) end
   local k = (repeats[key] or 0) + 1
   local seed = math.tointeger(tonumber(wb.sys.hash_string(key .. " " .. k):sub(1, 13), 16))
   return seed, function() repeats[key] = k end

@@ -56,7 +56,9 @@ local keras = require "wb.losses_keras"
 ---must not write into out, the last layer's buffer (an error: work on
 ---out:clone()).
 ---The L2 penalty is added to any of them, as Keras adds regularization
----losses. wb.losses.NAMES lists the names.
+---losses. wb.losses.NAMES lists the names; fit and evaluate take them in
+---any letter case, as they take optimizer names ("MSE" is "mse", as "Adam"
+---is "adam"); an experiment's config takes them as listed, as its optimizer.
 ---Example: local h = m:fit(d.train, {loss = "mse", epochs = 2})
 local M = {}
 wb.losses = M
@@ -71,6 +73,16 @@ local NAMES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "m
 ---default. A function loss(output, labels) is accepted besides.
 ---Example: m:fit(d.train, {loss = wb.losses.NAMES[3]}) -- "mse"
 M.NAMES = NAMES
+
+-- A loss name in another letter case is that name, as fit's optimizer names
+-- are (wb/fit_args.lua make_optimizer lowers them): "MSE" is "mse",
+-- "Categorical_Crossentropy" categorical_crossentropy. Anything else (a
+-- function, an unknown name) is returned as it is, for _get to judge.
+local BY_LOWER = {}
+for _, n in ipairs(NAMES) do BY_LOWER[n] = n end
+function M._canonical(spec)
+  return type(spec) == "string" and BY_LOWER[spec:lower()] or spec
+end
 
 -- {==================== the fused default ====================
 
@@ -276,6 +288,7 @@ local ON_OUTPUT = {mse = M.mse, categorical_crossentropy = M.categorical_crossen
 -- The loss object of `spec` (nil: the default) for model; slot keeps the
 -- training and validation objects apart. fname names the caller in errors.
 function M._get(spec, model, slot, fname)
+  spec = M._canonical(spec)
   if spec == nil or spec == "sparse_categorical_crossentropy"
       or (spec == "categorical_crossentropy" and softmax_head(model)) then
     local key = "_loss_fused_" .. slot
@@ -299,10 +312,13 @@ function M._get(spec, model, slot, fname)
   end
   local fn = ON_OUTPUT[spec] or spec
   if type(fn) ~= "function" then
+    local near = type(spec) == "string"
+      and require("wb.spec_keys").nearest_names(BY_LOWER, spec:lower())[1]
     error(string.format("%s: unknown loss %s, expected one of %s, or a function(output, "
-      .. "labels) -> value, grad_output", fname,
+      .. "labels) -> value, grad_output%s", fname,
       type(spec) == "string" and string.format("%q", spec) or tostring(spec),
-      table.concat(NAMES, ", ")), 3)
+      table.concat(NAMES, ", "), near and string.format(' (did you mean "%s"?)', near) or ""),
+      3)
   end
   return setmetatable({fn = fn, fname = fname, user = not ON_OUTPUT[spec],
     softmax = softmax_head(model)}, Output)

@@ -237,8 +237,10 @@ end
 ---wb.noise_scale.noise(model, samples, hdata, big) -> table
 ---B_noise of a model's mean data loss, exactly up to sampling: the
 ---per-example gradients g_i of the n rows of samples = {x, y} (one
----backward pass each), H = the Hessian of the mean loss over hdata (a
----dataset or {x, y}: wb.hessian, L2 included; keep its rows apart from
+---backward pass each), H = the Hessian of the mean data loss over hdata (a
+---dataset or {x, y}: wb.hessian with l2 = false, L2 left out as it is from
+---the gradients, so a model with L2 gives what the same weights without it
+---give; keep hdata's rows apart from
 ---the samples' so that H is independent of them), and G from the batch big
 ---= {x, y} (rows apart from both). Uses n + 1 Hessian-vector products
 ---(H g_i, H G_big): {trace_h, ghg, b_noise} of wb.noise_scale.b_noise
@@ -279,7 +281,9 @@ function M.noise(model, samples, hdata, big)
     -- all n + 1 products through one operator (one forward pass over hdata)
     local gbig = batch_grad(model, big.x, big.y, 1, nb)
     g[n + 1] = gbig
-    local hg = wb.hessian.hvps(model, hdata, g)
+    -- H of the data loss, as the g_i are (L2's 2 l2 W is not in them, so
+    -- its 2 l2 I must not be in H: it added 2 l2 |g_i|^2 to each q_i)
+    local hg = wb.hessian.hvps(model, hdata, g, {l2 = false})
     g[n + 1] = nil
     -- q_i = g_i^T H g_i; r_i = gbar^T H g_i, so gbar^T H gbar = mean of r_i
     local q, r, sum_q, mean_q = {}, {}, 0, 0

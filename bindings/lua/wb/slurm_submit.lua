@@ -13,6 +13,20 @@ local q, run = util.shell_quote, queue.run
 -- root's) ended the comment, and its next line ran as a command.
 local function oneline(s) return (s:gsub("%c", "?")) end
 
+-- The commit of the workbench that wrote the script, as a comment: a
+-- script file found later (its job's Command=) names the code it was
+-- written with, and whether that code had uncommitted edits (the files, as
+-- a README names them: util.commit_text). Each run's record names the
+-- commit it trained at (wb/train.lua), which the tree may have moved to
+-- between submission and the element's start.
+local function commit_line()
+  local c = util.git_commit()
+  if not c then return "# workbench commit: unknown (not run from a git tree)" end
+  local changes = util.git_changes() or {}
+  return "# workbench commit: " .. oneline(util.commit_text())
+    .. (#changes == 0 and " (no uncommitted changes)" or "")
+end
+
 -- The element script: the run whose hash is on line $SLURM_ARRAY_TASK_ID of
 -- the file `hashes`, trained by `command` (the one --list-runs prints, with
 -- "$h" for the hash: hex, one a line, whatever the root's path holds; a
@@ -24,6 +38,7 @@ local function element_script(hashes, command, log)
   return table.concat({"#!/bin/sh",
     "# written by workbench --slurm: array element i trains the run whose hash is on line i",
     "# of " .. oneline(hashes),
+    commit_line(),
     log and ("exec >" .. log .. " 2>&1") or "# (its log: sbatch --output)",
     "h=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" " .. q(hashes) .. ")",
     "if [ -z \"$h\" ]; then",

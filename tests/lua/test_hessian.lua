@@ -310,4 +310,22 @@ T.test("curvature measurements never draw from the global generator (training un
   T.eq(t1, t2, "the same seed gives the same probes")
 end)
 
+T.test("Dense then Activation('softmax') is the fused softmax head's Hessian (audit H)", function()
+  wb.seed(3)
+  local m = wb.nn.Sequential{wb.nn.Dense(6, 5, {activation = "tanh"}), wb.nn.Dense(5, 3),
+    wb.nn.Activation("softmax")}
+  local f = wb.nn.Sequential{wb.nn.Dense(6, 5, {activation = "tanh"}),
+    wb.nn.Dense(5, 3, {activation = "softmax"})}
+  f:set_weights(m:get_weights())
+  local d = {x = wb.randn(7, 6), y = wb.tensor({0, 1, 2, 0, 1, 2, 1})}
+  local a = wb.hessian.full(m, d, {precision = "float64"})
+  local b = wb.hessian.full(f, d, {precision = "float64"})
+  T.eq((a - b):abs():max(), 0, "the same matrix, bit for bit")
+  T.eq(wb.hessian.eigs(m, d, {k = 1}).values[1], wb.hessian.eigs(f, d, {k = 1}).values[1],
+    "the same top eigenvalue")
+  -- under mse it is still refused (the core has no softmax followed by mse)
+  T.check_error("Activation softmax is not supported",
+    wb.hessian.full, m, {x = d.x, y = wb.randn(7, 3)}, {loss = "mse"})
+end)
+
 T.done()

@@ -25,7 +25,9 @@ local probes_seed = require "wb.hessian_probes"
 ---wb.hessian
 ---Exact curvature of a model's loss: Hessian-vector products in C
 ---(Pearlmutter's R-operator through Dense, Activation, Flatten, Dropout, the
----fused softmax cross-entropy or mse, and L2), and the instruments built on
+---fused softmax cross-entropy or mse, and L2; a last Activation("softmax")
+---after a linear Dense is that fused head, under cross-entropy as in fit),
+---and the instruments built on
 ---them: top eigenvalues (Lanczos), trace (Hutchinson), spectral density
 ---(stochastic Lanczos quadrature), the full matrix for small models. data
 ---is a dataset or {x = tensor, y = labels} (under mse, y may also be float

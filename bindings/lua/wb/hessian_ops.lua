@@ -104,6 +104,16 @@ local function operator(fname, model, data, opts)
   args.check_finite_params(fname, params, 3)
   local layers = {}
   for i = 1, #model do layers[i] = opts.l2 == false and data_only(model[i]) or model[i] end
+  -- Keras's Dense then Activation("softmax") under cross-entropy is the
+  -- fused head fit trains it as (wb/fit_args.lua head_logits): the core
+  -- takes a linear last Dense under cross-entropy as logits, the same
+  -- function, so the Activation (no parameters) is left out
+  local last, before = layers[#layers], layers[#layers - 1]
+  if (opts.loss or "cross_entropy") == "cross_entropy" and arch.kind_of(last) == "Activation"
+      and last.activation == "softmax" and before and arch.kind_of(before) == "Dense"
+      and before.activation == "linear" then
+    layers[#layers] = nil
+  end
   -- at least 1: no rows at all is for the core to name (x), not max_rows
   local rows = opts.max_rows or math.max(1, math.min(#x, 4096))
   local ok, op = pcall(wb.hessian.Operator, layers, x, y, opts.loss or "cross_entropy",

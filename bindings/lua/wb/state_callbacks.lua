@@ -212,8 +212,10 @@ function M.match(cbs, saved, path)
   for j, e in ipairs(saved) do
     if not taken[j] then
       if e.kind == "wb.instruments" then instruments_left(path, e) end -- fit's option
-      error(string.format("fit: resume: %s holds the state of a %s callback that none "
-        .. "of fit's callbacks takes (give the callbacks of the saved fit)", path, e.kind), 0)
+      error(string.format("fit: resume: %s holds the state of %s that none of fit's "
+        .. "callbacks takes (give the callbacks of the saved fit)", path, e.kind == "callback"
+        and "a callback of the user's own (one with get_state)" or "a " .. e.kind
+        .. " callback"), 0)
     end
   end
   if #diffs > 0 then

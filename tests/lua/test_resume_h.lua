@@ -1,5 +1,8 @@
--- test_resume_h.lua: audit H's resume findings. A user's callback state
--- left over is named as the user's.
+-- test_resume_h.lua: audit H's resume findings. A state saved after a fit
+-- whose on_train_end hook set the lr or reset the optimizer is the end of the
+-- last epoch, as its weights are (4 epochs straight = 2 + save_state +
+-- resume 2, bit for bit); such a reset is in the fit's optimizer_resets.
+-- A user's callback state left over is named as the user's.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 
@@ -10,6 +13,80 @@ local function opts(epochs, optimizer, cbs)
   return {epochs = epochs, batch_size = 16, verbose = false, seed = 5, validation = val,
     optimizer = optimizer, callbacks = cbs}
 end
+
+local function same_weights(a, b)
+  local wa, wb_ = a:get_weights(), b:get_weights()
+  for i = 1, #wa do
+    local d = wa[i] - wb_[i]
+    if d:max() ~= 0 or d:min() ~= 0 then return false end
+  end
+  return true
+end
+
+-- 4 epochs straight, and 2 + save_state + a resume to 4, each with the
+-- callbacks cbs(model) makes and a fresh optimizer from make_opt.
+local function straight_and_resumed(name, make_opt, cbs)
+  local a = T.tiny_mlp(1)
+  local ha = a:fit(train, opts(4, make_opt(), cbs(a)))
+  local b = T.tiny_mlp(1)
+  local hb = b:fit(train, opts(2, make_opt(), cbs(b)))
+  local path = dir .. "/" .. name .. ".safetensors"
+  b:save_state(path)
+  local c = T.tiny_mlp(2)
+  local o = opts(4, nil, cbs(c))
+  o.resume, o.seed = path, nil
+  local hc = c:fit(train, o)
+  return ha, hb, hc, a, c, path
+end
+
+T.test("on_train_end setting the lr: the state has the lr of the last epoch's end",
+  function()
+  local ha, _, hc, a, c, path = straight_and_resumed("lr", function()
+    return wb.optim.SGD{lr = 0.1, momentum = 0.9} end,
+    function(m) return {wb.callbacks.Lambda{on_train_end = function()
+      m.optimizer.lr = 0.5 end}} end)
+  local _, meta = wb.io.load_safetensors(path)
+  T.eq(require("cjson").decode(meta["workbench.state"]).optimizer.config.lr, 0.1)
+  T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
+  T.eq(hc.lr[3], 0.1)
+  T.ok(same_weights(a, c), "weights")
+end)
+
+T.test("on_train_end resetting the optimizer: recorded, and the state keeps its moments",
+  function()
+  local ha, hb, hc, a, c, path = straight_and_resumed("reset", function()
+    return wb.optim.Adam{lr = 0.01} end,
+    function(m) return {wb.callbacks.Lambda{on_train_end = function()
+      m.optimizer:reset() end}} end)
+  T.eq(hb.optimizer_resets.step[1], 10); T.eq(hb.optimizer_resets.epoch[1], 2)
+  T.eq(#hb.optimizer_resets.step, 1)
+  local file, meta = wb.io.load_safetensors(path)
+  T.eq(require("cjson").decode(meta["workbench.state"]).optimizer.iterations, 10)
+  T.ok(file["optimizer.layers.1.weight.m"], "Adam's moments")
+  T.eq(meta["workbench.history"]:find("optimizer_resets", 1, true), nil,
+    "the state's history: before the reset")
+  T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
+  T.eq(hc.optimizer_resets.step[1], 20)
+  T.ok(same_weights(a, c), "weights")
+end)
+
+T.test("on_train_end asking for a stop: the state is not stopped; a change after fit wins",
+  function()
+  local ha, _, hc = straight_and_resumed("stop", function()
+    return wb.optim.SGD{lr = 0.1} end,
+    function(m) return {wb.callbacks.Lambda{on_train_end = function()
+      m.stop_training = true end}} end)
+  T.eq(hc.epochs, 4)
+  T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
+  local m = T.tiny_mlp(1)
+  m:fit(train, opts(1, wb.optim.SGD{lr = 0.1}, {wb.callbacks.Lambda{on_train_end = function()
+    m.optimizer.lr = 0.5 end}}))
+  m.optimizer.lr = 0.02 -- by hand, after fit: the user's choice
+  local path = dir .. "/after.safetensors"
+  m:save_state(path)
+  local _, meta = wb.io.load_safetensors(path)
+  T.eq(require("cjson").decode(meta["workbench.state"]).optimizer.config.lr, 0.02)
+end)
 
 T.test("a user's stateful callback left over is named as the user's", function()
   local cb = {n = 0}

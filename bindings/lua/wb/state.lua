@@ -54,6 +54,7 @@ local History = require "wb.history"
 local ckpt = require "wb.checkpoint"
 local fitstate = require "wb.state_fit"
 local cbstate = require "wb.state_callbacks"
+local ends = require "wb.state_end"
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
@@ -101,10 +102,13 @@ M.restore_callbacks = cbstate.restore
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
 ---model:fit(train, {resume = path, epochs = n}) continues from it bit for
----bit (a stopped fit stays stopped). The weights and RNG are those the
----last epoch ended with, also when EarlyStopping then restored the best
----weights or the generator was drawn from since (weights set by hand after
----fit are written as set). Inside an epoch (a batch hook, on_epoch_end, a
+---bit (a stopped fit stays stopped). The weights, RNG, optimizer (lr,
+---moments, step count), stop and history are those the last epoch ended
+---with, also when an on_train_end hook then changed them (EarlyStopping
+---restoring the best weights, a hook setting the lr, resetting the
+---optimizer: history.optimizer_resets records it, the state's history not)
+---or the generator was drawn from since (weights, lr or optimizer set by
+---hand after fit are written as set). Inside an epoch (a batch hook, on_epoch_end, a
 ---fit that raised there) there is no exact state: an error, except at the
 ---clean point after a step where ModelCheckpoint{save_state = true,
 ---save_freq = k} saves (the resume goes on inside the epoch). opts: tag (a
@@ -148,14 +152,15 @@ function Sequential:save_state(path, opts)
   local names, tensors = ckpt.named_params(self)
   local fin = rawget(self, "_fit_end") or {}
   if fin.weights and (fin.during or same(tensors, fin.after)) then tensors = fin.weights end
+  local at = ends.at_save(self, fin) -- the rest of that moment
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
-  local os = opt:state()
+  local os = at.state or opt:state()
   for i, b in ipairs(os.buffers) do
     local p = (i - 1) // os.slots + 1
     map[string.format("optimizer.%s.%s", names[p], SLOT_NAMES[(i - 1) % os.slots + 1])] = b
   end
-  local config = opt:config()
+  local config = at.config or opt:config()
   local midst
   if mid then -- ModelCheckpoint{save_freq}: a clean point inside an epoch (wb/fit_loop.lua)
     midst = fitstate.mid_state(mid, rawget(self, "_fit_callbacks"))
@@ -164,14 +169,15 @@ function Sequential:save_state(path, opts)
   local st = {epoch = h.epochs, step = mid and mid.gstep or rawget(self, "_fit_step") or 0,
     mid = midst,
     rng = fin.rng or wb.rng_state(),
-    optimizer = {name = config.name, config = config, iterations = os.iterations},
-    stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
+    optimizer = {name = config.name, config = config, iterations = at.iterations or
+      os.iterations},
+    stopped = at.stopped, fit = rawget(self, "_fit_record")}
   local ok, cbs = pcall(cbstate.states, rawget(self, "_fit_callbacks"), map)
   if not ok then error(cbs, 2) end
   local meta = {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
-    ["workbench.history"] = ckpt.exact_json(h),
+    ["workbench.history"] = ckpt.exact_json(at.history),
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.architecture"] = ckpt.architecture(self),
     ["workbench.layer_code"] = require("wb.arch").layer_code(self)}

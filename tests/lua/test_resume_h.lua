@@ -1,7 +1,9 @@
 -- test_resume_h.lua: audit H's resume findings. A state saved after a fit
 -- whose on_train_end hook set the lr or reset the optimizer is the end of the
 -- last epoch, as its weights are (4 epochs straight = 2 + save_state +
--- resume 2, bit for bit); such a reset is in the fit's optimizer_resets.
+-- resume 2, bit for bit); such a reset is in the fit's optimizer_resets. A
+-- resume whose hooks keep other values in their closures than the saved
+-- fit's (a step counter) is refused, naming them; stateless hooks resume.
 -- A user's callback state left over is named as the user's.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
@@ -86,6 +88,61 @@ T.test("on_train_end asking for a stop: the state is not stopped; a change after
   m:save_state(path)
   local _, meta = wb.io.load_safetensors(path)
   T.eq(require("cjson").decode(meta["workbench.state"]).optimizer.config.lr, 0.02)
+end)
+
+-- A Lambda whose lr schedule counts steps in its closure (k), or reads the step.
+local function counting(m)
+  local k = 0
+  return {wb.callbacks.Lambda{on_train_batch_begin = function()
+    k = k + 1; m.optimizer.lr = 0.1 / (1 + 0.1 * k) end}}
+end
+local function stateless(m)
+  local lr0 = 0.1
+  return {wb.callbacks.Lambda{on_train_batch_begin = function(step)
+    m.optimizer.lr = lr0 / (1 + 0.1 * step) end}}
+end
+
+T.test("a hook counting in its closure is refused on resume, naming it; a stateless one "
+  .. "resumes exactly", function()
+  local sgd = function() return wb.optim.SGD{lr = 0.1} end
+  local err = T.check_error("upvalue k saved 10, given 0", function()
+    straight_and_resumed("count", sgd, counting) end)
+  T.ok(err:find("user callback 1 (Lambda at tests/lua/test_resume_h.lua:", 1, true), err)
+  T.ok(err:find(") on_train_batch_begin: upvalue k", 1, true), err)
+  T.ok(err:find("get_state/set_state", 1, true), err)
+  local ha, _, hc, a, c = straight_and_resumed("stateless", sgd, stateless)
+  T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
+  T.ok(same_weights(a, c), "weights")
+  -- nothing restored before the refusal
+  local m, path = T.tiny_mlp(3), dir .. "/count.safetensors"
+  local before = m:get_weights()[1]:clone()
+  local o = opts(4, nil, counting(m))
+  o.resume = path
+  T.check_error("upvalue k saved 10", function() m:fit(train, o) end)
+  local d = m:get_weights()[1] - before
+  T.ok(d:max() == 0 and d:min() == 0, "weights untouched")
+  -- the runner asks the same (wb/train_resume.lua)
+  local tensors, meta = wb.io.load_safetensors(path)
+  local why = require("wb.state_callbacks").refusal(path, tensors, meta, counting(m))
+  T.ok(why and why:find("upvalue k saved 10, given 0", 1, true), tostring(why))
+  T.eq(require("wb.state_callbacks").refusal(path, tensors, meta,
+    {wb.callbacks.Lambda{on_train_batch_begin = function() end}}), nil, "other code")
+end)
+
+T.test("a callback table counting in its field, a helper's upvalue: refused; a table "
+  .. "upvalue is not compared", function()
+  local sgd = function() return wb.optim.SGD{lr = 0.1} end
+  T.check_error("user callback 1 %(a table with on_epoch_end at .-%): field n saved 2, given 0",
+    function() straight_and_resumed("field", sgd, function()
+      return {{n = 0, on_epoch_end = function(self) self.n = self.n + 1 end}} end) end)
+  T.check_error("on_epoch_end: upvalue bump%.calls saved 2, given 0", function()
+    straight_and_resumed("helper", sgd, function()
+      local calls = 0
+      local function bump() calls = calls + 1 end
+      return {wb.callbacks.Lambda{on_epoch_end = function() bump() end}} end) end)
+  straight_and_resumed("table", sgd, function()
+    local t = {calls = 0}
+    return {wb.callbacks.Lambda{on_epoch_end = function() t.calls = t.calls + 1 end}} end)
 end)
 
 T.test("a user's stateful callback left over is named as the user's", function()

@@ -5,7 +5,8 @@
 -- copies of its moments only when a hook that may change them runs: a
 -- callback with on_train_end that is not one of state_fit's leaves_weights,
 -- at the fit's end, never in a step), model.stop_training, the number of
--- rows of history's logs. An on_train_end hook that set the lr
+-- rows of history's logs, and the values the user's hooks keep in their
+-- closures (wb/state_hooks.lua). An on_train_end hook that set the lr
 -- (opt.lr = 0.5), reset the optimizer (opt:reset(), opt:set_state) or asked
 -- for a stop changed nothing the uninterrupted run's next epoch saw: the
 -- state was written with them, and a resumed run went on at lr 0.5 or from
@@ -18,6 +19,7 @@
 -- against those the hooks left. Private to wb/state_fit.lua and wb/state.lua.
 local _ENV = require "wb.std"
 local json = require("wb.arch").exact_json
+local hooks = require "wb.state_hooks"
 local M = {}
 
 local LOGS = {"lr_changes", "optimizer_resets"} -- fit's logs (wb/history_guard.lua)
@@ -53,7 +55,7 @@ end
 -- hooks (cbs: fit's callbacks); copy_moments when a hook may change them.
 function M.before(model, cbs, copy_moments)
   local h = model.history
-  local snap = {stopped = model.stop_training == true, rows = {}}
+  local snap = {stopped = model.stop_training == true, rows = {}, hooks = hooks.snapshot(cbs)}
   for _, k in ipairs(LOGS) do snap.rows[k] = rows(rawget(h, k)) end
   local opt = rawget(model, "optimizer")
   if wb_optimizer(opt) then
@@ -83,12 +85,13 @@ end
 
 -- What save_state writes of the moment (fin: model._fit_end, fit's; during
 -- an on_train_end hook, fin.during): {optimizer (the one to export), config,
--- iterations, state (opt:state()'s form), stopped, history}; nil
+-- iterations, state (opt:state()'s form), stopped, history, hooks}; nil
 -- fields: the model's now (a save inside fit, or a change made after it).
 function M.at_save(model, fin)
   local snap, opt = fin and fin.snap, rawget(model, "optimizer")
   local out = {optimizer = opt, stopped = model.stop_training == true, history = model.history}
   if not snap then return out end
+  out.hooks = snap.hooks
   local left = snap.left or {opt = opt, stopped = out.stopped} -- during: as the hooks leave it
   if out.stopped == left.stopped then out.stopped = snap.stopped end
   local o = snap.opt

@@ -42,7 +42,7 @@ M.restores = {}
 -- save_state needs to write the state the training ended its last epoch
 -- with: the RNG (a draw after fit, e.g. a Hessian probe, must not move the
 -- resumed run's shuffling and dropout), the optimizer, model.stop_training and
--- (wb/state_end.lua) and, when a hook changed the weights
+-- the hooks' closures (wb/state_end.lua) and, when a hook changed the weights
 -- (EarlyStopping's restore_best_weights), the weights before it did: the
 -- resumed fit goes on from those, as the uninterrupted one did. When the
 -- weights are edited after fit, the edit wins (the state holds what the
@@ -60,7 +60,7 @@ function M.train_end(model, params, cbs, run)
   end
   if may then fin.weights = copy_all(params) end
   local ends = require "wb.state_end"
-  fin.snap = ends.before(model, cbs, may) -- the optimizer, the stop, history's logs
+  fin.snap = ends.before(model, cbs, may) -- the optimizer, the stop, the hooks' closures
   rawset(model, "_fit_end", fin)
   local h = model.history
   local at, by, ref = h.epochs, {}, fin.weights -- ref: the weights before the next hook

@@ -84,12 +84,13 @@ function M.after(model, snap)
 end
 
 -- What save_state writes of the moment (fin: model._fit_end, fit's; during
--- an on_train_end hook, fin.during): {optimizer (the one to export), config,
--- iterations, state (opt:state()'s form), stopped, history, hooks}; nil
--- fields: the model's now (a save inside fit, or a change made after it).
+-- an on_train_end hook, fin.during): {config, iterations, state
+-- (opt:state()'s form), of the optimizer the last epoch ended with, stopped,
+-- history, hooks}; nil fields: the model's now (a save inside fit, or a
+-- change made after it).
 function M.at_save(model, fin)
   local snap, opt = fin and fin.snap, rawget(model, "optimizer")
-  local out = {optimizer = opt, stopped = model.stop_training == true, history = model.history}
+  local out = {stopped = model.stop_training == true, history = model.history}
   if not snap then return out end
   out.hooks = snap.hooks
   local left = snap.left or {opt = opt, stopped = out.stopped} -- during: as the hooks leave it
@@ -97,7 +98,7 @@ function M.at_save(model, fin)
   local o = snap.opt
   if o and rawequal(opt, left.opt) and (fin.during or (opt.iterations == left.iterations
     and json(opt:config()) == left.config)) then
-    out.optimizer, out.config, out.iterations = o.obj, o.config, o.iterations
+    out.config, out.iterations = o.config, o.iterations
     out.state = o.state or o.obj:state() -- no copy: no hook could change it
   end
   local h, cut = model.history, nil

@@ -26,6 +26,12 @@
 --                              fit's callbacks that have get_state (their
 --                              tensors are callbacks.<j>.<key>...;
 --                              settings: a library callback's options)
+--            workbench.hooks   JSON list {callback, values = {hook, name,
+--                              value}}: the numbers, strings and booleans
+--                              the hooks of fit's callbacks without
+--                              get_state keep in their closures and fields
+--                              (wb/state_hooks.lua), when any: compared on
+--                              resume
 --            workbench.tag     save_state's tag, when given
 --            workbench.architecture  as model:save writes it: a resume
 --                              into a model with other layers (an
@@ -54,6 +60,8 @@ local History = require "wb.history"
 local ckpt = require "wb.checkpoint"
 local fitstate = require "wb.state_fit"
 local cbstate = require "wb.state_callbacks"
+local hookstate = require "wb.state_hooks"
+local ends = require "wb.state_end"
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
@@ -101,11 +109,19 @@ M.restore_callbacks = cbstate.restore
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
 ---model:fit(train, {resume = path, epochs = n}) continues from it bit for
----bit (a stopped fit stays stopped). The weights and RNG are those the
----last epoch ended with, also when EarlyStopping then restored the best
----weights or the generator was drawn from since (weights set by hand after
----fit are written as set). Inside an epoch (a batch hook, on_epoch_end, a
----fit that raised there) there is no exact state: an error, except at the
+---bit (a stopped fit stays stopped). The weights, RNG, optimizer (lr,
+---moments, step count), stop and history are those the last epoch ended
+---with, also when an on_train_end hook then changed them (EarlyStopping
+---restoring the best weights, a hook setting the lr, resetting the
+---optimizer: history.optimizer_resets records it, the state's history not)
+---or the generator was drawn from since (weights, lr or optimizer set by
+---hand after fit are written as set). The numbers, strings and booleans a
+---callback without get_state keeps in its hooks' closures or its fields are
+---written too, and a resume whose callbacks hold others is refused naming
+---them (a Lambda counting steps in a local: "upvalue k saved 40, given 0";
+---tables are not compared; wb/state_hooks.lua). Inside an epoch (a batch
+---hook, on_epoch_end, a fit that raised there) there is no exact state: an
+---error, except at the
 ---clean point after a step where ModelCheckpoint{save_state = true,
 ---save_freq = k} saves (the resume goes on inside the epoch). opts: tag (a
 ---string kept in the file as metadata workbench.tag, e.g. the run that
@@ -148,14 +164,15 @@ function Sequential:save_state(path, opts)
   local names, tensors = ckpt.named_params(self)
   local fin = rawget(self, "_fit_end") or {}
   if fin.weights and (fin.during or same(tensors, fin.after)) then tensors = fin.weights end
+  local at = ends.at_save(self, fin) -- the rest of that moment
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
-  local os = opt:state()
+  local os = at.state or opt:state()
   for i, b in ipairs(os.buffers) do
     local p = (i - 1) // os.slots + 1
     map[string.format("optimizer.%s.%s", names[p], SLOT_NAMES[(i - 1) % os.slots + 1])] = b
   end
-  local config = opt:config()
+  local config = at.config or opt:config()
   local midst
   if mid then -- ModelCheckpoint{save_freq}: a clean point inside an epoch (wb/fit_loop.lua)
     midst = fitstate.mid_state(mid, rawget(self, "_fit_callbacks"))
@@ -164,15 +181,19 @@ function Sequential:save_state(path, opts)
   local st = {epoch = h.epochs, step = mid and mid.gstep or rawget(self, "_fit_step") or 0,
     mid = midst,
     rng = fin.rng or wb.rng_state(),
-    optimizer = {name = config.name, config = config, iterations = os.iterations},
-    stopped = self.stop_training == true, fit = rawget(self, "_fit_record")}
-  local ok, cbs = pcall(cbstate.states, rawget(self, "_fit_callbacks"), map)
+    optimizer = {name = config.name, config = config, iterations = at.iterations or
+      os.iterations},
+    stopped = at.stopped, fit = rawget(self, "_fit_record")}
+  local fcbs = rawget(self, "_fit_callbacks")
+  local ok, cbs = pcall(cbstate.states, fcbs, map)
   if not ok then error(cbs, 2) end
+  local hooks = hookstate.pack(at.hooks or hookstate.snapshot(fcbs))
   local meta = {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
-    ["workbench.history"] = ckpt.exact_json(h),
+    ["workbench.history"] = ckpt.exact_json(at.history),
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
+    ["workbench.hooks"] = hooks and ckpt.exact_json(hooks),
     ["workbench.architecture"] = ckpt.architecture(self),
     ["workbench.layer_code"] = require("wb.arch").layer_code(self)}
   meta[fitstate.CHECKSUM] = fitstate.checksum(map, meta) -- of all the above
@@ -203,9 +224,10 @@ function M.resume(model, path, opt, want)
   local ok, st = pcall(cjson.decode, meta["workbench.state"] or "")
   local ok2, hist = pcall(cjson.decode, meta["workbench.history"] or "")
   local okc, cbs = pcall(cjson.decode, meta["workbench.callbacks"] or "[]")
-  if not (ok and ok2 and okc and type(st) == "table" and type(hist) == "table") then
-    fitstate.bad(path, "bad workbench.state, workbench.history or workbench.callbacks "
-      .. "metadata (not JSON objects)")
+  local okh, hooks = pcall(cjson.decode, meta["workbench.hooks"] or "null")
+  if not (ok and ok2 and okc and okh and type(st) == "table" and type(hist) == "table") then
+    fitstate.bad(path, "bad workbench.state, workbench.history, workbench.callbacks or "
+      .. "workbench.hooks metadata (not JSON objects)")
   end
   fitstate.check_state(path, st, hist, cbs)
   fitstate.check_arch(path, meta["workbench.architecture"], meta["workbench.layer_code"],
@@ -221,7 +243,10 @@ function M.resume(model, path, opt, want)
   want = want or {}
   local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
-  if want.callbacks then cbstate.match(want.callbacks, cbs, path) end -- before any change
+  if want.callbacks then -- before any change
+    cbstate.match(want.callbacks, cbs, path)
+    hookstate.check(want.callbacks, hooks ~= cjson.null and hooks or nil, path, fitstate.bad)
+  end
   local saved = st.optimizer or {}
   if opt then
     if opt.name ~= saved.name then

@@ -57,6 +57,8 @@ local function pack(v, prefix, map)
     .. "tensors only)", 0)
 end
 
+M._pack = pack -- for wb/state_hooks.lua
+
 local NUMS = {nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge}
 local function unpack_state(v, tensors, path)
   if type(v) ~= "table" then return v end
@@ -75,6 +77,7 @@ local function unpack_state(v, tensors, path)
   end
   return out
 end
+M._unpack = unpack_state
 
 local function kind_of(cb)
   local mt = getmetatable(cb)
@@ -212,8 +215,10 @@ function M.match(cbs, saved, path)
   for j, e in ipairs(saved) do
     if not taken[j] then
       if e.kind == "wb.instruments" then instruments_left(path, e) end -- fit's option
-      error(string.format("fit: resume: %s holds the state of a %s callback that none "
-        .. "of fit's callbacks takes (give the callbacks of the saved fit)", path, e.kind), 0)
+      error(string.format("fit: resume: %s holds the state of %s that none of fit's "
+        .. "callbacks takes (give the callbacks of the saved fit)", path, e.kind == "callback"
+        and "a callback of the user's own (one with get_state)" or "a " .. e.kind
+        .. " callback"), 0)
     end
   end
   if #diffs > 0 then
@@ -228,19 +233,21 @@ end
 -- tensors and metadata, as read; nil when they could): what fit{resume}
 -- would raise, for the runner, which trains such a run afresh instead of
 -- failing at every try (wb/train_resume.lua): a state saved before the
--- settings were kept, say.
+-- settings were kept, say, or a value a user's hook keeps in its closure
+-- that differs from the saved (wb/state_hooks.lua).
 function M.refusal(path, tensors, meta, cbs)
   local ok, e = pcall(function()
     local list = require("cjson").decode(meta["workbench.callbacks"] or "[]")
     if type(list) ~= "table" then error("workbench.callbacks is no list", 0) end
     local cbt = {}
     for name, t in pairs(tensors) do if name:match("^callbacks%.") then cbt[name] = t end end
-    M.match(cbs, M.decode(list, cbt, path, function(_, fmt, ...)
-      error(string.format(fmt, ...), 0)
-    end), path)
+    local function bad(_, fmt, ...) error(string.format(fmt, ...), 0) end
+    M.match(cbs, M.decode(list, cbt, path, bad), path)
+    local hooks = meta["workbench.hooks"] -- values the user's hooks keep
+    require("wb.state_hooks").check(cbs, hooks and require("cjson").decode(hooks), path, bad)
   end)
   if ok then return nil end
-  return (tostring(e):gsub("^fit: resume: " .. path:gsub("%p", "%%%0") .. " ", ""))
+  return (tostring(e):gsub("^fit: resume: " .. path:gsub("%p", "%%%0") .. ":? ", ""))
 end
 
 -- restore(cbs, saved, path): for fit, after the callbacks' on_train_begin:

@@ -27,8 +27,9 @@ local function copy_all(ps)
 end
 
 -- The metatables of wb's own callbacks whose on_train_end changes no weight
--- (fit's instruments): train_end copies the weights for none of them, nor
--- compares (a fresh copy of the parameters and of their differences a fit).
+-- and leaves the optimizer (fit's instruments): train_end copies the weights
+-- and the optimizer's moments for none of them, nor compares (a fresh copy of
+-- the parameters and of their differences a fit).
 M.leaves_weights = {}
 
 -- The metatables of wb's own callbacks whose on_train_end may restore an
@@ -40,7 +41,8 @@ M.restores = {}
 -- for each callback cb that has one, in order) keeping what a later
 -- save_state needs to write the state the training ended its last epoch
 -- with: the RNG (a draw after fit, e.g. a Hessian probe, must not move the
--- resumed run's shuffling and dropout) and, when a hook changed the weights
+-- resumed run's shuffling and dropout), the optimizer, model.stop_training and
+-- the hooks' closures (wb/state_end.lua) and, when a hook changed the weights
 -- (EarlyStopping's restore_best_weights), the weights before it did: the
 -- resumed fit goes on from those, as the uninterrupted one did. When the
 -- weights are edited after fit, the edit wins (the state holds what the
@@ -52,12 +54,13 @@ M.restores = {}
 -- epoch, and weights_changed_by naming those hooks. Each hook that may
 -- change weights is compared with the weights before it (once a fit).
 function M.train_end(model, params, cbs, run)
-  local fin = {rng = wb.rng_state(), during = true}
+  local fin, may = {rng = wb.rng_state(), during = true}, false
   for _, cb in ipairs(cbs) do
-    if cb.on_train_end and not M.leaves_weights[getmetatable(cb) or false] then
-      fin.weights = copy_all(params); break
-    end
+    may = may or (cb.on_train_end ~= nil and not M.leaves_weights[getmetatable(cb) or false])
   end
+  if may then fin.weights = copy_all(params) end
+  local ends = require "wb.state_end"
+  fin.snap = ends.before(model, cbs, may) -- the optimizer, the stop, the hooks' closures
   rawset(model, "_fit_end", fin)
   local h = model.history
   local at, by, ref = h.epochs, {}, fin.weights -- ref: the weights before the next hook
@@ -76,6 +79,7 @@ function M.train_end(model, params, cbs, run)
       end
     end
   end
+  ends.after(model, fin.snap) -- and a reset in history.optimizer_resets
   fin.during = nil
   if ref ~= fin.weights then
     if not M.same(params, fin.weights) then fin.after = ref

@@ -1,0 +1,162 @@
+-- wb/state_hooks.lua: the values the user's hooks keep in their closures,
+-- in a training state (model:save_state, metadata workbench.hooks) and
+-- compared on resume (fit{resume = path}; wb/state.lua). A hook without
+-- get_state that counts in a local it closes over (k = k + 1, the lr from k)
+-- or in its table's field (self.n) has that count in no state file: the
+-- resumed fit's new closure began at k = 0 where the uninterrupted run's
+-- went on from 40, and its history differed without a word (audit H 3).
+--
+-- Kept, for each of fit's callbacks without get_state that has a hook
+-- function of the user's (not the library's: wb's own callbacks keep their
+-- state through get_state; a Lambda's hook is the function given to it): the
+-- numbers, strings and booleans among the upvalues of its hooks (_ENV
+-- aside) and of the user's functions they close over (two levels down: a
+-- helper a hook calls), once each, and the same among its own fields (the
+-- table's, not its class's; seconds aside: the cost an experiment's
+-- callback sums, a clock's). On resume the j-th such callback of the fit is
+-- compared with the j-th saved: a value both have that differs is refused
+-- before anything is restored, naming the callback, the hook, the name and
+-- both values. Not compared: the content of tables (a count in a table
+-- upvalue, {k = 0}, is not walked), functions of the library or C
+-- (LearningRateScheduler's schedule is held by the library), a callback
+-- added or dropped at the resume beyond the saved ones (paired in order), a
+-- name one side lacks (the code changed). A value that differs while
+-- training does not (a start time a hook prints from) is refused as well:
+-- such a value can live in a table.
+local _ENV = require "wb.std"
+local wb = require "wb"
+local util = require "wb.util"
+local M = {}
+
+local function library(f)
+  local info = debug.getinfo(f, "S")
+  return info.what == "C" or info.source:sub(1, #wb.luadir + 2) == "@" .. wb.luadir .. "/"
+end
+
+local function scalar(v)
+  local t = type(v)
+  return t == "number" or t == "string" or t == "boolean"
+end
+
+-- Appends the scalar upvalues of f, a function of the user's, and of the
+-- user's functions it closes over to out ({hook, name = "upvalue k" or
+-- "upvalue helper.k", value}); seen: the upvalues (by id) and functions
+-- already walked.
+local function upvalues(f, hook, prefix, out, seen, depth)
+  for i = 1, 255 do
+    local name, v = debug.getupvalue(f, i)
+    if not name then return end
+    local id = debug.upvalueid(f, i)
+    if name ~= "_ENV" and not seen[id] then
+      seen[id] = true
+      if scalar(v) then
+        out[#out + 1] = {hook = hook, name = "upvalue " .. prefix .. name, value = v}
+      elseif type(v) == "function" and depth < 3 and not seen[v] and not library(v) then
+        seen[v] = true
+        upvalues(v, hook, prefix .. name .. ".", out, seen, depth + 1)
+      end
+    end
+  end
+end
+
+-- The hooks of cb that are the user's functions: {{hook name, function}};
+-- none for a callback with get_state (it keeps its state itself).
+local function user_hooks(cb)
+  local out = {}
+  if type(cb) ~= "table" or type(cb.get_state) == "function" then return out end
+  local cbs = require "wb.callbacks"
+  for _, hook in ipairs(cbs._HOOKS) do
+    local f = cb[hook]
+    if type(f) == "function" then
+      f = cbs._wrapped[f] or f
+      if not library(f) then out[#out + 1] = {hook, f} end
+    end
+  end
+  return out
+end
+
+-- snapshot(cbs) -> list: for each callback with hooks of the user's, in
+-- order, {callback = its description, values = {{hook, name, value}}}.
+function M.snapshot(cbs)
+  local out = {}
+  for _, cb in ipairs(cbs or {}) do
+    local fs = user_hooks(cb)
+    if #fs > 0 then
+      local values, seen = {}, {}
+      for _, hf in ipairs(fs) do upvalues(hf[2], hf[1], "", values, seen, 1) end
+      for _, k in ipairs(util.sorted_keys(cb)) do
+        local v = rawget(cb, k)
+        if type(k) == "string" and scalar(v) and k ~= "seconds" then -- (a cost, wb/train.lua)
+          values[#values + 1] = {name = "field " .. k, value = v}
+        end
+      end
+      out[#out + 1] = {callback = require("wb.fit_hooks").describe(cb, fs[1][1]),
+        values = values}
+    end
+  end
+  return out
+end
+
+-- The snapshot as JSON-safe data (its integers and non-finite numbers
+-- tagged as a callback's state is: wb/state_callbacks.lua), nil when it has
+-- no value: save_state then writes no workbench.hooks.
+function M.pack(snap)
+  local any = false
+  for _, e in ipairs(snap or {}) do any = any or #e.values > 0 end
+  if not any then return nil end
+  local pack = require("wb.state_callbacks")._pack
+  local out = {}
+  for j, e in ipairs(snap) do
+    local values = {}
+    for i, v in ipairs(e.values) do
+      values[i] = {hook = v.hook, name = v.name, value = pack(v.value, "", {})}
+    end
+    out[j] = {callback = e.callback, values = values}
+  end
+  return out
+end
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "number" then return util.number_text(v) end
+  return tostring(v)
+end
+
+local function key(v) return (v.hook or "") .. " " .. v.name end
+
+-- check(cbs, saved, path, bad): saved, the decoded workbench.hooks (nil: a
+-- file without it, nothing to compare), against fit's callbacks cbs: an
+-- error naming every value that differs; bad(path, fmt, ...) raises on a
+-- malformed entry.
+function M.check(cbs, saved, path, bad)
+  if saved == nil then return end
+  local unpack = require("wb.state_callbacks")._unpack
+  if type(saved) ~= "table" then bad(path, "workbench.hooks: expected a list") end
+  local now, diffs = M.snapshot(cbs), {}
+  for j, e in ipairs(saved) do
+    if type(e) ~= "table" or type(e.values) ~= "table" then
+      bad(path, "workbench.hooks %d: expected {callback, values}", j)
+    end
+    local given, have = now[j], {}
+    for _, v in ipairs(given and given.values or {}) do have[key(v)] = v end
+    for _, s in ipairs(e.values) do
+      if type(s) ~= "table" or type(s.name) ~= "string" then
+        bad(path, "workbench.hooks %d: expected values {hook, name, value}", j)
+      end
+      local v, a = have[key(s)], unpack(s.value, {}, path)
+      if v and not (a == v.value or a ~= a and v.value ~= v.value) then
+        diffs[#diffs + 1] = string.format("user callback %d (%s)%s: %s saved %s, given %s",
+          j, given.callback, s.hook and " " .. s.hook or "", s.name, show(a), show(v.value))
+      end
+    end
+  end
+  if #diffs > 0 then
+    error(string.format("fit: resume: %s: %s: a hook's values are not part of the state "
+      .. "file, so the resumed fit would go on from the given ones where the uninterrupted "
+      .. "run went on from the saved: keep state in get_state/set_state (a callback table's "
+      .. "methods) or compute it from the hook's arguments (the step, the epoch)", path,
+      table.concat(diffs, "; ")), 0)
+  end
+end
+
+return M

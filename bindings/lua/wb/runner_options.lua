@@ -324,6 +324,21 @@ function M.resolve_run(want, specs)
     #found, table.concat(names, ", "))
 end
 
+-- The task options argv names ("--seeds", "--epochs=3" as "--epochs"), in
+-- order, each once: a plain script's command line, which ex:run() does not
+-- parse (wb/experiment.lua says so rather than train without them). Other
+-- arguments are the script's own business, and are not looked at.
+function M.named_in(argv)
+  local out, seen = {}, {}
+  for i = 1, #(argv or {}) do
+    local a = argv[i]
+    local name = type(a) == "string" and (a:match("^(%-%-[^=]+)=") or a)
+    local opt = name and BY_NAME[name]
+    if opt and not seen[opt] then seen[opt] = true; out[#out + 1] = opt[1] end
+  end
+  return out
+end
+
 -- Why task t cannot take opts' other arguments, or nil. Only a task that
 -- declares `args` takes them (task 2's files); elsewhere `quick` for
 -- `--quick` would run the full task as if nothing were said.

@@ -40,6 +40,19 @@ T.test("task options on a plain script's command line: an error, nothing trained
   T.eq(n_records(dir .. "/plain"), 0, "nothing trained")
 end)
 
+T.test("wb.runner.run_experiment(ex) refuses them too, at its caller's line", function()
+  local path = dir .. "/direct.lua"
+  util.write_file(path, string.format([[
+local ex = wb.experiment({name = "exr", base = {hidden = 8, epochs = 1,
+  subset = {train = 200, test = 50}}, seeds = {1}}, {root = %q})
+wb.runner.run_experiment(ex)
+]], dir .. "/direct"))
+  local st, _, err = T.sh(string.format("%s %s --quick", q(T.wb), q(path)))
+  T.ok(st ~= 0, err)
+  T.ok(err:find("direct.lua:3: exr: ex:run(): the command line gives --quick", 1, true), err)
+  T.eq(n_records(dir .. "/direct"), 0)
+end)
+
 T.test("the script's own arguments are its business; options given apply", function()
   local path = script("own")
   local st, out, err = T.sh(string.format("%s %s data.txt --my-flag", q(T.wb), q(path)))

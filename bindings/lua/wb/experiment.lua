@@ -315,7 +315,6 @@ end
 ---Example: local runs = wb.experiment{name = "x", base = {hidden = 32, epochs = 1}}:run()
 function Experiment:run(o)
   o = args.options("run", 1, o, {"fresh", "verbose"})
-  self:_check_command_line()
   return require("wb.runner").run_experiment(self, o)
 end
 
@@ -328,9 +327,11 @@ end
 -- reads its arguments itself) are what it applies; of those, the ones only
 -- a task's runner does (--jobs, --slurm, --list-runs ...) are refused.
 -- Arguments that are no task option are the script's own, left alone.
+-- Called by _identify (below), which wb.runner.run_experiment calls first:
+-- ex:run() and run_experiment(ex) alike; level: the caller's, for error().
 local RUNNER_ONLY = {"jobs", "list_runs", "run", "cockpit", "slurm", "sbatch", "detach",
   "gather", "help"}
-function Experiment:_check_command_line()
+function Experiment:_check_command_line(level)
   local how = "return wb.task{name = ..., experiment = {...}, report = ...} (workbench parses "
     .. "a task's options and trains its runs in child processes)"
   if self._options == nil then
@@ -340,7 +341,7 @@ function Experiment:_check_command_line()
       .. "(they are a task's options); nothing trained. Either %s, or hand them to the "
       .. "experiment: wb.experiment(spec, {options = wb.runner.options(arg)}) (options = {} "
       .. "when the script reads these arguments itself)", self.name,
-      table.concat(named, ", "), how), 3)
+      table.concat(named, ", "), how), level + 1)
   end
   local refused = {}
   for _, k in ipairs(RUNNER_ONLY) do
@@ -349,14 +350,19 @@ function Experiment:_check_command_line()
   if #refused > 0 then
     error(string.format("%s: ex:run(): options %s: ex:run() trains in this process, one run "
       .. "after another, and does not do what they ask; nothing trained. Leave them out, or %s",
-      self.name, table.concat(refused, ", "), how), 3)
+      self.name, table.concat(refused, ", "), how), level + 1)
   end
 end
 
 -- Sets ex.specs' identities again from the hooks as they are now (what a
 -- hook reads may have changed since the experiment was made): ex:run() and
--- wb.runner.run_experiment call it before they plan.
-function Experiment:_identify() identify(self) end
+-- wb.runner.run_experiment call it before they plan; first, what of the
+-- command line they cannot do is an error at the line that called them
+-- (ex:run and its checker are tail calls: run_experiment's caller, 3 up).
+function Experiment:_identify()
+  self:_check_command_line(3)
+  identify(self)
+end
 
 -- }====================
 

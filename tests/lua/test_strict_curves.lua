@@ -66,6 +66,11 @@ T.test("a figure's CSV and gnuplot script name the command, commit and records",
     T.ok(text:find("# run hashes: " .. rs[1].hash .. " " .. rs[2].hash, 1, true), text)
   end
   T.ok(csv:find("^# "), "the comment heads the CSV")
+  -- one run's figure too
+  rs[2]:plot("val_loss"):save(dir .. "/r.png")
+  local rcsv = util.read_file(dir .. "/r.csv")
+  T.ok(rcsv:find("^# val_loss: drawn by wb.Run:plot %(workbench"), rcsv)
+  T.ok(rcsv:find("# run hashes: " .. rs[2].hash .. "\n", 1, true), rcsv)
   -- a plain wb.plot figure is as before: no comment unless given
   wb.plot.lines{series = {{label = "v", y = {1, 2}}}}:save(dir .. "/plain.png")
   T.eq(util.read_file(dir .. "/plain.csv"), "x,v\n1,1\n2,2\n")

@@ -92,8 +92,9 @@ end
 -- The comment heading a curve figure's CSV and gnuplot script (wb.plot's
 -- comment option): which command drew it, at which commit, from which run
 -- records (their hashes, task, epochs, data). A figure copied out of its
--- folder said none of it; its README did.
-function M.provenance(rs, name)
+-- folder said none of it; its README did. by: the method drawing it
+-- (default wb.Runs:plot_curves, whose columns n are explained).
+function M.provenance(rs, name, by)
   local util, record = require "wb.util", require "wb.record"
   local recs, hashes, lists, seen = rs.records, {}, {task = {}, epochs = {}, data = {}}, {}
   local function add(k, v)
@@ -110,8 +111,8 @@ function M.provenance(rs, name)
       tostring(c.subset.test or "all")) or " full"))
   end
   local dir = rawget(rs, "dir")
-  local lines = {string.format("%s: drawn by wb.Runs:plot_curves (workbench %s, commit %s) "
-    .. "in `%s`", name, tostring(require("wb").version), util.commit_text(),
+  local lines = {string.format("%s: drawn by %s (workbench %s, commit %s) in `%s`", name,
+    by or "wb.Runs:plot_curves", tostring(require("wb").version), util.commit_text(),
     require("wb.runner_options").this_command()),
     string.format("from %d run record%s%s: task %s; epochs %s; data %s; trained at commit %s",
       #recs, #recs == 1 and "" or "s", dir and (" in " .. dir) or "",
@@ -121,8 +122,8 @@ function M.provenance(rs, name)
     lines[#lines + 1] = (i == 1 and "run hashes: " or "  ")
       .. table.concat(hashes, " ", i, math.min(i + 5, #hashes))
   end
-  lines[#lines + 1] = "a column '<variant> n': how many seeds each point is the mean of"
-    .. " (fewer after early stopping); pandas: read_csv(path, comment='#')"
+  lines[#lines + 1] = (by and "" or "a column '<variant> n': how many seeds each point is "
+    .. "the mean of (fewer after early stopping); ") .. "pandas: read_csv(path, comment='#')"
   return table.concat(lines, "\n")
 end
 

@@ -70,6 +70,11 @@ T.test("the script's own arguments are its business; options given apply", funct
   T.eq(st, 0, err)
   T.ok(out:find("runs 2 epochs 2", 1, true), out)
   T.eq(n_records(dir .. "/given"), 2)
+  -- --fresh handed over retrains (it only stopped reuse from another task)
+  st, out, err = T.sh(string.format("%s %s --seeds 2 --epochs 2 --root %s --fresh", q(T.wb),
+    q(path), q(dir .. "/given")))
+  T.eq(st, 0, err)
+  T.ok(err:find("0 cached, 2 to train", 1, true), err)
 end)
 
 T.test("options only a task's runner acts on are refused by ex:run()", function()

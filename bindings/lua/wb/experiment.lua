@@ -161,8 +161,9 @@ end
 ---early_stopping monitor fit will not log). opts: options (the
 ---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
 ---false; another key is an error, but wb.runner.options(arg)'s result is
----taken whole: its --root is the root when opts.root is not given), root, where. A validation fraction that
----leaves a run's training rows or its validation rows empty is an error here.
+---taken whole: its --root is the root when opts.root is not given), root,
+---where. A validation fraction that leaves a run's training rows or its
+---validation rows empty is an error here.
 ---@param spec table
 ---@param opts? table
 ---@return wb.Experiment
@@ -304,9 +305,9 @@ end
 ---x.lua --seeds 5) of an experiment made without options is an error
 ---before anything trains, naming it: give wb.experiment(spec, {options =
 ---wb.runner.options(arg)}) to apply them (options = {} when the script
----reads them itself); of options given, those only a task's runner
----acts on (--jobs, --slurm, --list-runs, --run, --cockpit, --gather) are
----an error too. While a
+---reads them itself; their fresh retrains, as opts.fresh); of options
+---given, those only a task's runner acts on (--jobs, --slurm, --list-runs,
+-----run, --cockpit, --gather) are an error too. While a
 ---runner of the task, or another process, trains on the same root and runs,
 ---it raises naming the lock's holder (wb.runner.run_experiment). Task
 ---scripts do not call this: the runner trains their runs in child processes.
@@ -315,6 +316,8 @@ end
 ---Example: local runs = wb.experiment{name = "x", base = {hidden = 32, epochs = 1}}:run()
 function Experiment:run(o)
   o = args.options("run", 1, o, {"fresh", "verbose"})
+  -- --fresh handed over (options = wb.runner.options(arg)) retrains, as a task's does
+  if o.fresh == nil and self._options and self._options.fresh then o.fresh = true end
   return require("wb.runner").run_experiment(self, o)
 end
 

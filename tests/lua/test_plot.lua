@@ -177,7 +177,8 @@ T.test("err_is names the CSV's error columns (an 'err' column once left sd and C
   local r2 = {hash = "0000000000000002", task = "t", variant = "v", seed = 2, status = "ok",
     config = {seed = 2}, history = {loss = {0.9, 0.4}}, metrics = {}}
   wb.runs.Runs{r, r2}:plot_curves("loss"):save(dir .. "/lines/curves.png")
-  T.eq(slurp(dir .. "/lines/curves.csv"):match("^[^\n]*"), "epoch,v,v ci95")
+  -- (after its "# " lines of provenance; with the seeds each point averages, n)
+  T.eq(slurp(dir .. "/lines/curves.csv"):match("\n([^#\n][^\n]*)"), "epoch,v,v ci95,v n")
 end)
 
 T.test("heatmap: 10x10 confusion matrix from a tensor, counts in cells", function()

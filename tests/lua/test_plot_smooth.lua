@@ -114,7 +114,7 @@ T.test("plot_curves smooth = k: the mean over seeds drawn as given and smoothed,
   T.ok(p.d.title:find("bold: running mean of 4 points", 1, true), p.d.title)
   p:save(dir .. "/c.png")
   local rows = T.csv_rows(dir .. "/c.csv")
-  T.eq(table.concat(rows[1], ","), "step,a,a mean 4,a mean 4 lo,a mean 4 hi")
+  T.eq(table.concat(rows[1], ","), "step,a,a mean 4,a mean 4 lo,a mean 4 hi,a n")
   near(tonumber(rows[11][2]), 1.5, "step 10 as given: the mean of seeds 1 and 2")
   near(tonumber(rows[11][3]), 2, "step 10: steps 9 to 12 averaged")
   T.check_error("unknown", function() rs:plot_curves("loss", {x = "step", smoothe = 4}) end)

@@ -149,7 +149,7 @@ T.test("what differs: task, fit options, identity, else the group keys", functio
   write(d2, rec("t", "v", 2, full, 0.9, {group_key = "000000000000000b"}))
   local r2 = wb.runs.Runs(wb.runs.load_all(d2))
   T.check_error("group_key 000000000000000a vs 000000000000000b", r2.values, r2, "v", "x")
-  T.eq(wb.runs.find{dir = d2}:variants()[1], "v [group=000000000000000a]")
+  T.eq(wb.runs.find{dir = d2}:variants()[1], "v [group_key=000000000000000a]")
 end)
 
 -- }====

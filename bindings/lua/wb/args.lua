@@ -237,4 +237,79 @@ function M.data_xy(fname, data, level)
   return x, y
 end
 
+-- {==================== how many arguments ====================
+
+-- Lua drops a call's extra arguments without a word: wb.runs.export_csv(path,
+-- dir, {task = "other"}) wrote every task's runs, rs:table(names, nil, "x")
+-- and wb.welch(a, b, opts, "x") ran as if the last were not there. The C
+-- bindings refuse them; the Lua modules' public functions go through
+-- M.at_most (wb/init.lua applies it to whole modules and classes).
+
+local originals = setmetatable({}, {__mode = "k"}) -- checker -> the function it calls
+local checkers = setmetatable({}, {__mode = "k"})  -- function -> its checker
+
+-- The parameters of f as its help signature names them ("path,
+-- runs_or_dir"), else as its code does; self left out for a method.
+local function params_of(name, f, n, method)
+  local ok, idx = pcall(function() return require("wb.help")._index() end)
+  local e = ok and idx[name]
+  local list = e and e.sig and e.sig:match("^[^(]*%((.-)%)")
+  if list then return list end
+  local names = {}
+  for i = method and 2 or 1, n do names[#names + 1] = debug.getlocal(f, i) end
+  return table.concat(names, ", ")
+end
+
+-- f, checked: a call with more arguments than f has parameters (trailing
+-- nils aside) raises
+-- "name: takes at most N arguments (its parameters), got M" at the
+-- caller's line, else it is f's call (a tail call: f's error levels and
+-- debug.getinfo levels see the caller as before). method: f's first
+-- parameter is self, not counted. A vararg function (and a C function) is
+-- returned as it is; f already checked too, and one function is given one
+-- checker wherever it is stored (wb.welch == wb.inference.welch).
+function M.at_most(f, name, method)
+  if originals[f] then return f end
+  if checkers[f] then return checkers[f] end
+  local info = debug.getinfo(f, "u")
+  if info.isvararg then return f end
+  local n = info.nparams
+  local shown = method and n - 1 or n
+  local function checker(...)
+    local got = select("#", ...)
+    -- trailing nils are no input (f(table.unpack(t, 1, 3)) passes them)
+    while got > n and select(got, ...) == nil do got = got - 1 end
+    if got > n then
+      error(string.format("%s: takes at most %d argument%s (%s), got %d", name, shown,
+        shown == 1 and "" or "s", params_of(name, f, n, method), got - (n - shown)), 2)
+    end
+    return f(...)
+  end
+  originals[checker], checkers[f] = f, checker
+  return checker
+end
+
+-- The function a checker calls (f itself when it is none).
+function M.unchecked(f) return originals[f] or f end
+
+-- Every checker made, by the names it was installed under: {name -> checker}.
+M.checked = {}
+
+-- Puts checkers in place of table t's public functions (string keys not
+-- beginning with "_"), named prefix .. key (prefix "wb.Runs:" for a class's
+-- methods: method = true).
+function M.check_counts(t, prefix, method)
+  for k, f in pairs(t) do
+    if type(k) == "string" and k:sub(1, 1) ~= "_" and type(f) == "function" then
+      local c = M.at_most(f, prefix .. k, method)
+      if c ~= f or originals[f] then
+        rawset(t, k, c)
+        M.checked[prefix .. k] = c
+      end
+    end
+  end
+end
+
+-- }====================
+
 return M

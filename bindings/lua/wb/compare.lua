@@ -94,6 +94,7 @@ function M.decide(a, b, metric, better)
 end
 
 ---wb.compare(runs, metric, opts) -> string, table, table
+---wb.compare.compare(runs, metric, opts) -> string, table, table
 ---A sentence comparing the variants of a run list on a metric: the best
 ---variant by mean over seeds and the next, and whether the best is better
 ---by the rule every finding uses (Welch's test: the 95 % confidence interval

@@ -130,6 +130,7 @@ local function identify(ex)
 end
 
 ---wb.experiment(spec, opts) -> wb.Experiment
+---wb.experiment.new(spec, opts) -> wb.Experiment
 ---An experiment: the runs of a grid over a base config, times seeds. spec:
 ---name, base (config keys of every run), vary = {key = {values}} (the grid)
 ---or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3};
@@ -159,8 +160,10 @@ end
 ---resolved config too (an optimizer option its optimizer does not take; an
 ---early_stopping monitor fit will not log). opts: options (the
 ---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
----false; another key is an error), root, where. A validation fraction that
----leaves a run's training rows or its validation rows empty is an error here.
+---false; another key is an error, but wb.runner.options(arg)'s result is
+---taken whole: its --root is the root when opts.root is not given), root,
+---where. A validation fraction that leaves a run's training rows or its
+---validation rows empty is an error here.
 ---@param spec table
 ---@param opts? table
 ---@return wb.Experiment
@@ -182,8 +185,10 @@ function M.new(spec, o)
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = callbacks_hook(spec.callbacks, where .. ": " .. name),
     fit_options = spec.fit_options,
-    reuse = not opts.fresh and spec.reuse, root = o.root, quick = opts.quick or nil,
-    variants = variants, command = o.command}, M.Experiment)
+    reuse = not opts.fresh and spec.reuse, quick = opts.quick or nil,
+    -- a parsed --root (wb.runner.options(arg)) is the root, as a task's (it was dropped)
+    root = o.root or opts.root and (opts.root .. (opts.quick and "/quick" or "")),
+    variants = variants, command = o.command, _options = o.options}, M.Experiment)
   local own_seeds = seeds -- the declaration's (or the default), for the notes below
   if opts.seeds then
     seeds = {}
@@ -296,7 +301,13 @@ end
 ---global, a table it fills, data it changes in place) never reaches
 ---another run or this process; the records and weights come back (the
 ---runs load their models). A failing run raises its error here (finished
----runs keep their records). While a
+---runs keep their records). A task option on the command line (workbench
+---x.lua --seeds 5) of an experiment made without options is an error
+---before anything trains, naming it: give wb.experiment(spec, {options =
+---wb.runner.options(arg)}) to apply them (options = {} when the script
+---reads them itself; their fresh retrains, as opts.fresh); of options
+---given, those only a task's runner acts on (--jobs, --slurm, --list-runs,
+-----run, --cockpit, --gather) are an error too. While a
 ---runner of the task, or another process, trains on the same root and runs,
 ---it raises naming the lock's holder (wb.runner.run_experiment). Task
 ---scripts do not call this: the runner trains their runs in child processes.
@@ -305,13 +316,56 @@ end
 ---Example: local runs = wb.experiment{name = "x", base = {hidden = 32, epochs = 1}}:run()
 function Experiment:run(o)
   o = args.options("run", 1, o, {"fresh", "verbose"})
+  -- --fresh handed over (options = wb.runner.options(arg)) retrains, as a task's does
+  if o.fresh == nil and self._options and self._options.fresh then o.fresh = true end
   return require("wb.runner").run_experiment(self, o)
+end
+
+-- What ex:run() cannot do is an error before anything trains, never a run
+-- without it. An experiment made without options, in a script run as
+-- `workbench x.lua --seeds 5 --epochs 3`, trained its own 2 seeds and 1
+-- epoch ("4 cached"): the task options on the command line concern it (a
+-- task's runner would apply them), and nobody read them. Options given
+-- (parsed by the caller: wb.runner.options(arg), or {} for a script that
+-- reads its arguments itself) are what it applies; of those, the ones only
+-- a task's runner does (--jobs, --slurm, --list-runs ...) are refused.
+-- Arguments that are no task option are the script's own, left alone.
+-- Called by _identify (below), which wb.runner.run_experiment calls first:
+-- ex:run() and run_experiment(ex) alike; level: the caller's, for error().
+local RUNNER_ONLY = {"jobs", "list_runs", "run", "cockpit", "slurm", "sbatch", "detach",
+  "gather", "help"}
+function Experiment:_check_command_line(level)
+  local how = "return wb.task{name = ..., experiment = {...}, report = ...} (workbench parses "
+    .. "a task's options and trains its runs in child processes)"
+  if self._options == nil then
+    local named = require("wb.runner_options").named_in(rawget(_G, "arg"))
+    if #named == 0 then return end
+    error(string.format("%s: ex:run(): the command line gives %s, which ex:run() does not read "
+      .. "(they are a task's options); nothing trained. Either %s, or hand them to the "
+      .. "experiment: wb.experiment(spec, {options = wb.runner.options(arg)}) (options = {} "
+      .. "when the script reads these arguments itself)", self.name,
+      table.concat(named, ", "), how), level + 1)
+  end
+  local refused = {}
+  for _, k in ipairs(RUNNER_ONLY) do
+    if self._options[k] ~= nil then refused[#refused + 1] = "--" .. k:gsub("_", "-") end
+  end
+  if #refused > 0 then
+    error(string.format("%s: ex:run(): options %s: ex:run() trains in this process, one run "
+      .. "after another, and does not do what they ask; nothing trained. Leave them out, or %s",
+      self.name, table.concat(refused, ", "), how), level + 1)
+  end
 end
 
 -- Sets ex.specs' identities again from the hooks as they are now (what a
 -- hook reads may have changed since the experiment was made): ex:run() and
--- wb.runner.run_experiment call it before they plan.
-function Experiment:_identify() identify(self) end
+-- wb.runner.run_experiment call it before they plan; first, what of the
+-- command line they cannot do is an error at the line that called them
+-- (ex:run and its checker are tail calls: run_experiment's caller, 3 up).
+function Experiment:_identify()
+  self:_check_command_line(3)
+  identify(self)
+end
 
 -- }====================
 

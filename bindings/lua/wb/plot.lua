@@ -16,7 +16,9 @@
 -- API (the options of each kind are documented beside it: wb/plot/lines.lua,
 -- bars.lua, histogram.lua, listed in xy.lua)
 -- and wb/plot/grid.lua; every kind also takes title, size = {w, h} in
--- pixels and extra = raw gnuplot commands, trusted, run before `plot`):
+-- pixels, extra = raw gnuplot commands, trusted, run before `plot`, and
+-- comment = text heading the CSV and the script as "# " lines: where the
+-- data came from, which the caller knows and wb.plot does not):
 --   wb.plot.lines{xlabel, ylabel, series = {{label, x, y, err}}, logx, logy,
 --                 xrange, yrange, points, smooth, smooth_by}
 --   wb.plot.bars{xlabel, ylabel, labels, values, err | series, yrange, logy}
@@ -118,6 +120,19 @@ local function context(csv, size, dumb)
           dumb = dumb, q = U.q, num = U.num, palette = palette_cmd}
 end
 
+-- The option comment (where the data came from: the caller's provenance)
+-- as "# " lines, heading the CSV and the script; "" without one. A control
+-- character is shown as "?", and no line ends in a backslash (gnuplot
+-- would read the next line as the comment's).
+local function comment_of(d)
+  if not d.comment then return "" end
+  local out = {}
+  for line in (d.comment .. "\n"):gmatch("([^\n]*)\n") do
+    out[#out + 1] = "# " .. line:gsub("%c", "?"):gsub("\\$", "\\ ") .. "\n"
+  end
+  return table.concat(out)
+end
+
 -- Lines of a whole script. `term` is "png" (with an `outfile` default) or
 -- "dumb"; `name` is the basename without extension.
 local function script(p, name, term, size)
@@ -126,6 +141,7 @@ local function script(p, name, term, size)
     "# " .. safe .. ".gp: written by wb.plot (workbench " .. tostring(wb.version)
       .. "), a " .. p.kind .. " figure.",
   }
+  if p.d.comment then L[#L + 1] = comment_of(p.d):sub(1, -2) end
   if term == "png" then
     L[#L + 1] = "# Re-renders " .. safe .. ".png from the CSV beside it, with gnuplot alone:"
     L[#L + 1] = "#   gnuplot " .. safe .. ".gp     (from any folder)"
@@ -176,7 +192,7 @@ end
 -- Data files of a plot: array of {filename, text}.
 local function data_files(p, name)
   if p.kind ~= "panels" then
-    return {{name .. ".csv", kinds[p.kind].csv(p.d)}}
+    return {{name .. ".csv", comment_of(p.d) .. kinds[p.kind].csv(p.d)}}
   end
   local files, rows = {{name .. ".csv"}}, {}
   for i, sub in ipairs(p.d.plots) do
@@ -202,52 +218,8 @@ function Plot:__tostring()
   return string.format("Plot(%s%s)", self.kind, t and (", " .. string.format("%q", t)) or "")
 end
 
--- A path as %q shows it, but on one line: a newline as \n.
-local function quoted(path)
-  return (string.format("%q", path):gsub("\\\n", "\\n"))
-end
-
-local function split_path(path)
-  if type(path) ~= "string" then
-    error("bad argument #1 to 'save' (string expected, got " .. args.typename(path) .. ")", 0)
-  end
-  -- A control character would break the generated gnuplot script's lines
-  -- (and a terminal showing the path), so it is refused whatever follows.
-  local c = path:match("%c")
-  if c then
-    error(string.format("wb.plot: save: the path contains a %s: %s",
-      c == "\n" and "newline" or "control character", quoted(path)), 0)
-  end
-  if not path:find("%.png$") then
-    error("wb.plot: save: expected a path ending in .png, got " .. quoted(path), 0)
-  end
-  local dir, base = path:match("^(.*)/([^/]*)$")
-  if not dir then dir, base = ".", path end
-  if dir == "" then dir = "/" end
-  local name = base:sub(1, -5)
-  if name == "" then error("wb.plot: save: empty file name in " .. path, 0) end
-  return dir, name
-end
-
--- Until its PNG is in place, a figure's script on disk ends with this line,
--- so that a render that failed or was interrupted is never taken for a
--- finished one by drawn().
-local UNDRAWN = "# (not drawn yet: wb.plot removes this line once the PNG is in place)\n"
-
--- Whether dir/name.png is the drawing of exactly these data files and
--- script (each equal on disk, the script without the UNDRAWN mark): saving
--- again would redraw the same picture, so a cached report runs no gnuplot.
-local function drawn(dir, name, files, gp)
-  local fh = io.open(dir .. "/" .. name .. ".png", "rb")
-  if not fh then return false end
-  local size = fh:seek("end")
-  fh:close()
-  if not size or size == 0 or R.slurp(dir .. "/" .. name .. ".gp") ~= gp then return false end
-  for _, f in ipairs(files) do
-    if R.slurp(dir .. "/" .. f[1]) ~= f[2] then return false end
-  end
-  return true
-end
+local files = require "wb.plot.files" -- save's path, and whether a figure is drawn already
+local split_path, UNDRAWN, drawn = files.split_path, files.UNDRAWN, files.drawn
 
 local function size_of(p)
   if p.d.size then return p.d.size end
@@ -329,7 +301,7 @@ function Plot:show(opts)
 end
 
 -- Common options every kind accepts.
-local common = {"title", "size", "extra"}
+local common = {"title", "size", "extra", "comment"}
 
 local function constructor(kind_name)
   local K = kinds[kind_name]
@@ -344,6 +316,7 @@ local function constructor(kind_name)
       dd.title = U.text(opts.title, "title")
       dd.size = U.size(opts.size, "size")
       dd.extra = U.extra(opts.extra, "extra")
+      dd.comment = U.text(opts.comment, "comment")
       return dd
     end)
     if not ok then error("wb.plot." .. kind_name .. ": " .. tostring(d), 2) end

@@ -219,7 +219,9 @@ end
 ---and "accuracy" the validation curve (val_loss, val_accuracy) is drawn
 ---too. A name the run has no series of is an error listing those it has
 ---(nearest first); the per-step series (history.steps) are drawn by
----wb.Runs:plot_curves(name, {x = "step"}). opts: title, ylabel, logy.
+---wb.Runs:plot_curves(name, {x = "step"}). opts: title, ylabel, logy. Its
+---CSV and gnuplot script begin with "# " lines naming the run (hash, task,
+---epochs, data), the command drawing it and the commit.
 ---@param metric? string
 ---@param opts? table
 ---@return wb.Plot
@@ -249,7 +251,9 @@ function Run:plot(metric, o)
   end
   return wb.plot.lines{title = o.title or string.format("%s %s seed %s: %s",
     tostring(self.task), tostring(self.variant), util.show(self.seed), metric),
-    xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy}
+    xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy,
+    comment = require("wb.runs_curve_note").provenance({records = {self},
+      dir = dir_of[self]}, metric, "wb.Run:plot")} -- its CSV says which run, drawn how
 end
 
 M.Run = Run

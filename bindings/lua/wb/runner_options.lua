@@ -300,23 +300,43 @@ end
 -- digits (as git takes a commit's: a hash read off a table or a log line
 -- is often cut short); returns the full hash (the argument itself when no
 -- run matches: the caller says so), or nil and why (ambiguous, too short).
+-- Too short is said whether or not a run begins with it: "no run with hash
+-- 1234567" left the minimum unsaid, as if a longer prefix would not do.
+M.MIN_RUN_DIGITS = 8
 function M.resolve_run(want, specs)
   local found = {}
   for _, s in ipairs(specs) do
     if s.hash == want then return want end
     if s.hash:sub(1, #want) == want then found[#found + 1] = s end
   end
-  if #found == 0 then return want end
-  if #want < 8 then
-    return nil, string.format("--run %s: give at least 8 hex digits of a run's hash (%d runs "
-      .. "begin with these)", want, #found)
+  if #want < M.MIN_RUN_DIGITS then
+    return nil, string.format("--run %s: give at least %d hex digits of a run's hash, got "
+      .. "%d (%s; --list-runs prints each run's full hash)", want, M.MIN_RUN_DIGITS, #want,
+      #found == 0 and "no run's hash begins with these" or string.format("%d run%s begin%s "
+      .. "with these", #found, #found == 1 and "" or "s", #found == 1 and "s" or ""))
   end
+  if #found == 0 then return want end
   if #found == 1 then return found[1].hash end
   local names = {}
   for i, s in ipairs(found) do names[i] = string.format("%s (%s seed %d)", s.hash, s.variant,
     s.seed) end
   return nil, string.format("--run %s: %d runs begin with it: %s; give more digits", want,
     #found, table.concat(names, ", "))
+end
+
+-- The task options argv names ("--seeds", "--epochs=3" as "--epochs"), in
+-- order, each once: a plain script's command line, which ex:run() does not
+-- parse (wb/experiment.lua says so rather than train without them). Other
+-- arguments are the script's own business, and are not looked at.
+function M.named_in(argv)
+  local out, seen = {}, {}
+  for i = 1, #(argv or {}) do
+    local a = argv[i]
+    local name = type(a) == "string" and (a:match("^(%-%-[^=]+)=") or a)
+    local opt = name and BY_NAME[name]
+    if opt and not seen[opt] then seen[opt] = true; out[#out + 1] = opt[1] end
+  end
+  return out
 end
 
 -- Why task t cannot take opts' other arguments, or nil. Only a task that

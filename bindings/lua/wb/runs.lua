@@ -259,6 +259,7 @@ function Runs:table(names, o)
 end
 
 local curve = stats.raw.curve
+local cnote = require "wb.runs_curve_note" -- the title's note, the n columns, provenance
 
 ---wb.Runs:curve(variant, name) -> table, table, table
 ---Per-epoch mean and std over the seeds of one variant of a series
@@ -300,7 +301,13 @@ end
 ---that diverged are not shown and how many failed (no record); a variant
 ---none of whose runs finished is in the legend ("v (none finished)"), with
 ---no line; an epoch (or a step) only one seed reached (the others stopped
----early) has no band (NaN in the CSV), not one of width 0. Raises when a
+---early) has no band (NaN in the CSV), not one of width 0. The CSV has a
+---column "<variant> n" per variant, the seeds each point is the mean of;
+---when some points have fewer than the title's count (early stopping) the
+---title says from where ("mean over 3 seeds, fewer after epoch 2 (n in the
+---CSV)"). The CSV and gnuplot script begin with "# " lines saying which
+---command drew it, the commit, and the records it came from (hashes, task,
+---epochs, data). Raises when a
 ---variant's runs are not seeds of one configuration, and for a series
 ---(step series with x = "step") no run of the list has, listing those they
 ---have, nearest first.
@@ -340,6 +347,7 @@ function Runs:plot_curves(name, o)
       x, m, ci, lo, hi = require("wb.runs_steps").curve(rs, name, v)
       if o.logy then ci = nil else lo, hi = nil, nil end
     else x, m, _, ci = curve(rs, name) end
+    local n = cnote.counts(rs, name, o, x, stats.raw) -- (by epoch, before x is time)
     if o.x == "time" then
       local _, t = curve(rs, "epoch_time")
       local acc = 0
@@ -348,8 +356,9 @@ function Runs:plot_curves(name, o)
     local label = v
     if #x == 0 then -- none of its runs finished: in the legend, no line
       x, m, ci, lo, hi, label = {1}, {0 / 0}, {0 / 0}, nil, nil, v .. " (none finished)"
+      n = {0}
     end
-    ss[#ss + 1] = {label = label, x = x, y = m, err = ci, lo = lo, hi = hi}
+    ss[#ss + 1] = {label = label, x = x, y = m, err = ci, lo = lo, hi = hi, n = n}
     if #x > 0 then x0, x1 = math.min(x0 or x[1], x[1]), math.max(x1 or x[#x], x[#x]) end
   end
   for i, r in ipairs(o.refs or {}) do
@@ -363,8 +372,9 @@ function Runs:plot_curves(name, o)
     end
     ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
   end
-  local band = require("wb.runs_curve_note").note(self, o, stats.raw)
+  local band = cnote.note(self, o, stats.raw, ss)
   return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
+    comment = cnote.provenance(self, name),
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
     smooth = o.smooth, smooth_by = o.smooth_by, err_is = o.x ~= "step" and "ci95" or "sd"}

@@ -5,9 +5,57 @@ local _ENV = require "wb.std"
 
 local M = {}
 
+-- How many values each point of the curve of series `name` over the runs
+-- rs of one variant is the mean of (as wb/runs_stats.lua's curve and
+-- wb/runs_steps.lua's take them: finished runs, usable values); x: the
+-- curve's epochs, or its steps with o.x = "step". After early stopping a
+-- point averages fewer seeds than the title's count: the figure's CSV says
+-- how many, the title where they drop (M.note).
+function M.counts(rs, name, o, x, raw)
+  local n, at = {}, {}
+  for i = 1, #x do n[i] = 0; at[x[i]] = i end
+  for _, r in ipairs(rs) do
+    if o.x == "step" then
+      local st = raw.finished(r) and type(r.history) == "table" and r.history.steps
+      local s, xs = type(st) == "table" and st[name], type(st) == "table" and st.step
+      for j = 1, type(s) == "table" and type(xs) == "table" and #xs or 0 do
+        local i = at[xs[j]]
+        if i and raw.usable(s[j]) then n[i] = n[i] + 1 end
+      end
+    else
+      local h = raw.finished(r) and raw.series(r, name)
+      for e = 1, #x do if h and raw.usable(h[e]) then n[e] = n[e] + 1 end end
+    end
+  end
+  return n
+end
+
+-- ", fewer after epoch 2 (n in the CSV)": the first point of any variant
+-- whose mean is over fewer values than its finished seeds (ks[i]), by its
+-- series ss[i] (n: counts, x: steps with o.x = "step"); "" when none.
+local function fewer(ss, ks, o)
+  local at, what -- the earliest, as an epoch index or a step
+  for i, k in ipairs(ks) do
+    local s = ss[i]
+    for j = 1, s and s.n and #s.n or 0 do
+      if s.n[j] < k then
+        local pos = o.x == "step" and s.x[j] or j
+        if not at or pos < at then
+          at = pos
+          what = j == 1 and ("from " .. (o.x == "step" and "step " .. s.x[1] or "epoch 1"))
+            or ("after " .. (o.x == "step" and "step " .. s.x[j - 1] or "epoch " .. (j - 1)))
+        end
+        break
+      end
+    end
+  end
+  return what and (", fewer " .. what .. " (n in the CSV)") or ""
+end
+
 -- The note for run list rs drawn with plot_curves options o; raw: the
--- statistics' helpers (wb/runs_stats.lua M.raw).
-function M.note(rs, o, raw)
+-- statistics' helpers (wb/runs_stats.lua M.raw); ss: the series drawn, one
+-- per variant first, each with n (M.counts).
+function M.note(rs, o, raw, ss)
   -- seeds counted as the curves take them: finished runs; the others said.
   -- Variants with fewer (a failed or diverged seed) are named by the range:
   -- "mean over 3 seeds" was the most of any variant, said of all.
@@ -15,13 +63,14 @@ function M.note(rs, o, raw)
   local failed = raw.failed_of(rs)
   local n_failed = 0
   for _, k in pairs(failed) do n_failed = n_failed + k end
-  for _, v in ipairs(rs:variants()) do
+  local ks = {}
+  for i, v in ipairs(rs:variants()) do
     local k = 0
     for _, r in ipairs(rs:of(v)) do if finished(r) then k = k + 1 else left = left + 1 end end
-    n, lo_n = math.max(n, k), math.min(lo_n or k, k)
+    n, lo_n, ks[i] = math.max(n, k), math.min(lo_n or k, k), k
   end
-  local seeds = (lo_n or n) < n and string.format("%d to %d seeds", lo_n, n)
-    or string.format("%d seeds", n)
+  local seeds = ((lo_n or n) < n and string.format("%d to %d seeds", lo_n, n)
+    or string.format("%d seeds", n)) .. fewer(ss or {}, ks, o)
   local band = n > 1 and string.format("mean over %s, band: %s", seeds,
     o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
     or "sd over seeds") or n == 1 and "one seed" or "no finished run"
@@ -37,5 +86,47 @@ function M.note(rs, o, raw)
   end
   return band
 end
+
+-- {==================== provenance ====================
+
+-- The comment heading a curve figure's CSV and gnuplot script (wb.plot's
+-- comment option): which command drew it, at which commit, from which run
+-- records (their hashes, task, epochs, data). A figure copied out of its
+-- folder said none of it; its README did. by: the method drawing it
+-- (default wb.Runs:plot_curves, whose columns n are explained).
+function M.provenance(rs, name, by)
+  local util, record = require "wb.util", require "wb.record"
+  local recs, hashes, lists, seen = rs.records, {}, {task = {}, epochs = {}, data = {}}, {}
+  local function add(k, v)
+    v = v == nil and "none" or util.show(v)
+    if not seen[k .. "\0" .. v] then seen[k .. "\0" .. v] = true; table.insert(lists[k], v) end
+  end
+  for i, r in ipairs(recs) do
+    hashes[i] = tostring(r.hash)
+    local c = type(r.config) == "table" and r.config or {}
+    add("task", r.task)
+    add("epochs", c.epochs)
+    add("data", tostring(c.dataset or "mnist") .. (type(c.subset) == "table" and string.format(
+      " first %s training / %s test rows", tostring(c.subset.train or "all"),
+      tostring(c.subset.test or "all")) or " full"))
+  end
+  local dir = rawget(rs, "dir")
+  local lines = {string.format("%s: drawn by %s (workbench %s, commit %s) in `%s`", name,
+    by or "wb.Runs:plot_curves", tostring(require("wb").version), util.commit_text(),
+    require("wb.runner_options").this_command()),
+    string.format("from %d run record%s%s: task %s; epochs %s; data %s; trained at commit %s",
+      #recs, #recs == 1 and "" or "s", dir and (" in " .. dir) or "",
+      table.concat(lists.task, ", "), table.concat(lists.epochs, ", "),
+      table.concat(lists.data, "; "), record.commits(recs) or "unknown")}
+  for i = 1, #hashes, 6 do
+    lines[#lines + 1] = (i == 1 and "run hashes: " or "  ")
+      .. table.concat(hashes, " ", i, math.min(i + 5, #hashes))
+  end
+  lines[#lines + 1] = (by and "" or "a column '<variant> n': how many seeds each point is "
+    .. "the mean of (fewer after early stopping); ") .. "pandas: read_csv(path, comment='#')"
+  return table.concat(lines, "\n")
+end
+
+-- }====================
 
 return M

@@ -73,8 +73,19 @@ local function matches(want, have)
   return want == have
 end
 
+-- Record tables a query may name a key of as "<table>.<key>": the parts
+-- of a label that sets groups apart ("base [identity.build=5602e12e...]",
+-- "fit_options.batch_size=32") are keys of find, so a label names a filter.
+local dotted = {config = true, fit_options = true, identity = true}
+local function split_key(k)
+  local t, sub = tostring(k):match("^([%a_]+)%.(.+)$")
+  if t and dotted[t] then return t, sub end
+end
+
 local function field(r, k)
   if record_keys[k] then return r[k] end
+  local t, sub = split_key(k)
+  if t then return type(r[t]) == "table" and r[t][sub] or nil end
   return type(r.config) == "table" and r.config[k] or nil
 end
 
@@ -85,12 +96,16 @@ local function valid_keys(recs)
   for k in pairs(options) do valid[k] = true end
   for k in pairs(record_keys) do valid[k] = true end
   local ok_ex, ex = pcall(require, "wb.experiment")
-  if ok_ex and type(ex) == "table" and type(ex.known_keys) == "table" then
-    for k in pairs(ex.known_keys) do valid[k] = true end
-  end
+  local ex_keys = ok_ex and type(ex) == "table" and type(ex.known_keys) == "table"
+    and ex.known_keys
+  for k in pairs(ex_keys or {}) do valid[k] = true end
   for _, r in ipairs(recs) do
-    for k in pairs(r.config) do valid[k] = true end
+    for k in pairs(r.config) do valid[k] = true; valid["config." .. k] = true end
+    for t in pairs(dotted) do
+      for k in pairs(type(r[t]) == "table" and r[t] or {}) do valid[t .. "." .. k] = true end
+    end
   end
+  for k in pairs(ex_keys or {}) do valid["config." .. k] = true end
   return valid
 end
 
@@ -250,7 +265,10 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---The finished runs whose records match every key of `query`, read from
 ---the run records (`<root>/runs/*.json`); never trains. A key is a record
 ---field (task, variant, seed, status, hash, group_key) or a config key
----(dropout, l2, dataset, epochs, ...). A value matches by equality, a list
+---(dropout, l2, dataset, epochs, ...), or "config.<key>", "fit_options.<key>",
+---"identity.<key>" (a record's config, fit options, identity: the parts of a
+---label such as "base [identity.build=5602e12e0a1b2c3d]" are filters,
+---{["identity.build"] = "5602e12e0a1b2c3d"}). A value matches by equality, a list
 ---matches any of its values (or a list-valued config equal to it, hidden =
 ---{256, 128}), a function(value) -> boolean decides. Options:
 ---root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
@@ -307,9 +325,14 @@ function M.find(query)
     if not valid[k] then
       local near = type(k) == "string" and (require("wb.spec_keys").keras_key(k, valid)
         or wb.spec.nearest(k, util.sorted_keys(valid))) -- learning_rate: lr
-      error(string.format("wb.runs.find: unknown key '%s'%s (valid: %s)", tostring(k),
-        near and (" (did you mean '" .. near .. "'?)") or "",
-        table.concat(util.sorted_keys(valid), ", ")), 2)
+      local plain = {}
+      for _, v in ipairs(util.sorted_keys(valid)) do
+        if not split_key(v) then plain[#plain + 1] = v end
+      end
+      error(string.format("wb.runs.find: unknown key '%s'%s (valid: %s; and config.<key>, "
+        .. "fit_options.<key>, identity.<key> of the records, as a run list's labels show "
+        .. "them)", tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
+        table.concat(plain, ", ")), 2)
     end
   end
   local strict = not query.allow_empty

@@ -271,7 +271,10 @@ local function less(labels)
 end
 
 -- Labels for the groups of one variant v: "v [k=x, ...]" with what sets
--- each group apart; the group key when that does not tell them apart.
+-- each group apart; the group key when that does not tell them apart. Each
+-- k=x is a key and value wb.runs.find takes (epochs=2, identity.build=aa,
+-- group_key=...): the label says how to find the group; a file read as
+-- other contents (read:path=size:hash...) is the exception.
 local function group_labels(v, groups, labels)
   local diffs, used = differences(groups), {}
   for gi, g in ipairs(groups) do
@@ -284,8 +287,8 @@ local function group_labels(v, groups, labels)
       parts[#parts + 1] = "seed " .. tostring(g.runs[1].seed) .. ": a hook unidentified"
     end
     local l = v .. " [" .. table.concat(parts, ", ") .. "]"
-    if #parts == 0 or used[l] then
-      parts[#parts + 1] = "group=" .. g.key
+    if #parts == 0 or used[l] then -- the record's own key: a filter of wb.runs.find too
+      parts[#parts + 1] = "group_key=" .. key(g.runs[1])
       l = v .. " [" .. table.concat(parts, ", ") .. "]"
     end
     used[l] = true

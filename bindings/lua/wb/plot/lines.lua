@@ -98,8 +98,11 @@ end
 ---mean of its edges; the CSV has both (column "label mean k").
 ---smooth_by = "median" (with smooth) draws the running median instead (of
 ---the window's finite values): a few huge values do not pull it. Also title,
----size = {w, h} pixels, extra = raw gnuplot commands. Nothing is drawn
----until :save/:show.
+---size = {w, h} pixels, extra = raw gnuplot commands, comment = text heading
+---the CSV and the script as "# " lines (pandas: read_csv(path,
+---comment="#")). A series' n (optional, one number per point: how many
+---values each point is of) is a CSV column "label n", not drawn. Nothing
+---is drawn until :save/:show.
 ---@param opts table
 ---@return wb.Plot
 ---Example: wb.plot.lines{title = "loss", xlabel = "epoch",
@@ -154,7 +157,7 @@ function K.prepare(o)
   for i, s in ipairs(list) do
     local w = string.format("series[%d]", i)
     if type(s) ~= "table" then error(w .. ": expected a table", 0) end
-    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err", "lo", "hi", "like"})
+    local ok, err = pcall(U.check_keys, s, {"label", "x", "y", "err", "lo", "hi", "like", "n"})
     if not ok then error(w .. ": " .. err, 0) end
     local y = U.vector(s.y, w .. ".y")
     if #y == 0 then error(w .. ".y: expected at least one value", 0) end
@@ -188,7 +191,8 @@ function K.prepare(o)
     local finite = 0
     for j = 1, #y do if y[j] == y[j] and x[j] == x[j] then finite = finite + 1 end end
     d.series[i] = {label = U.text(s.label, w .. ".label"), x = x, y = y, err = band("err"),
-                   lo = band("lo"), hi = band("hi"), like = s.like, lone = finite == 1}
+                   lo = band("lo"), hi = band("hi"), like = s.like, lone = finite == 1,
+                   n = band("n")}
     max_n = math.max(max_n, #y)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
@@ -236,6 +240,7 @@ function K.prepare(o)
       d.header[s.lc], d.header[s.hc] = name .. sm .. " lo", name .. sm .. " hi"
       col = col + 2
     end
+    if s.n then col = col + 1; s.nc = col; d.header[col] = name .. " n" end
   end
   if d.logy then d.floor = positive_floor(d.series) end
   return d
@@ -252,6 +257,7 @@ function K.csv(d)
       if s.sc then row[s.sc] = s.sy[j] or nan end
       if s.ec then row[s.ec] = s.err[j] or nan end
       if s.lc then row[s.lc], row[s.hc] = s.lo[j] or nan, s.hi[j] or nan end
+      if s.nc then row[s.nc] = s.n[j] or nan end
     end
     rows[j] = row
   end

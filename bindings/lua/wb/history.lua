@@ -61,7 +61,8 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---holds their names, every, grad_hist's counts, seconds and calls per
 ---instrument (help(wb.instruments)). tostring gives the last values.
 ---A number an on_epoch_end hook puts in its logs is a series too (as in
----Keras); reading a name the history lacks is an error naming the nearest,
+---Keras; NaN at the epochs before its first and at one it skipped, so
+---that #h.k and h:last count every epoch up to its last); reading a name the history lacks is an error naming the nearest,
 ---and so is setting one near its names (h.val_los = ...). A value fit
 ---recorded (an epoch's, a step's row) that a hook changes, removes or
 ---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
@@ -152,6 +153,10 @@ function History:_record(logs)
     if type(v) == "number" then
       local s = rawget(self, k)
       if not s then s = {}; rawset(self, k, s) end
+      -- a hook's series begun after epoch 1 (or skipping one) held nil
+      -- there, so #s and h:last saw nothing: NaN, as a step series's gap
+      -- and as a resumed history (its state file) holds it
+      for i = 1, n do if s[i] == nil then s[i] = 0 / 0 end end
       s[self.epochs] = v
     end
   end

@@ -135,6 +135,10 @@ function M:recorded(logs)
     if type(v) == "number" then
       local s = self.epochs[k]
       if not s then s = {}; self.epochs[k] = s end
+      local live = rawget(self.h, k)
+      for i = 1, n - 1 do -- History:_record's NaN before a series's first epoch
+        if s[i] == nil and live[i] ~= live[i] then s[i] = 0 / 0 end
+      end
       s[n] = v
     end
   end

@@ -116,6 +116,54 @@ end
 
 M.call_cbs = call_cbs
 
+-- {==================== on_epoch_end and the weights fit leaves ====================
+
+local function hashes(params)
+  local h = {}
+  for i, p in ipairs(params) do h[i] = wb.io._hash(p) end
+  return table.concat(h)
+end
+
+-- The on_epoch_end hooks of epoch `epoch` (as call_cbs: the result says
+-- whether to stop). An epoch's numbers (val_loss) are of its weights
+-- before these hooks: in the last epoch, a hook that changes them leaves
+-- weights of no epoch, as an on_train_end hook that does (M.weights_left).
+-- So the weights are hashed (XXH3, one pass over them) before the hooks
+-- and after each callback that has one; ctx.epoch_end_by names the
+-- callbacks that changed them in this epoch (nil: none).
+function M.epoch_end(cbs, model, epoch, logs, ctx)
+  local by, was = {}, nil
+  for i = 1, #cbs do
+    local cb = cbs[i]
+    if cb.on_epoch_end then
+      was = was or hashes(ctx.params)
+      call_cbs({cb}, "on_epoch_end", model, epoch, logs)
+      local now = hashes(ctx.params)
+      if now ~= was then by[#by + 1] = string.format("callback %d (%s)", i,
+        M.describe(cb, "on_epoch_end")) end
+      was = now
+    end
+  end
+  ctx.epoch_end_by = #by > 0 and {epoch = epoch, by = table.concat(by, ", ")} or nil
+  return M.stopping(model)
+end
+
+-- After fit's on_train_end hooks (wb/state_fit.lua train_end set
+-- history.weights_epoch, weights_changed_by): an on_epoch_end hook of the
+-- last epoch that changed the weights is named as an on_train_end one is,
+-- and the weights are of no epoch (unless EarlyStopping restored another's).
+function M.weights_left(ctx, h)
+  local e, hset = ctx.epoch_end_by, require("wb.history_guard").set
+  if not e or e.epoch ~= rawget(h, "epochs") then return end
+  local at, by = rawget(h, "weights_epoch"), rawget(h, "weights_changed_by")
+  if at ~= nil and at ~= e.epoch then return end
+  local mine = string.format("the on_epoch_end of %s in epoch %d", e.by, e.epoch)
+  hset(h, "weights_epoch", nil)
+  hset(h, "weights_changed_by", at == nil and by and (mine .. ", then " .. by) or mine)
+end
+
+-- }====================
+
 -- A hook that reset the optimizer's state (opt:reset(), or set it: opt:
 -- set_state) changed training as no setting says: its moments and step
 -- count start again. Seen by the step count (opt.iterations) against the

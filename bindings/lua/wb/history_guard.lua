@@ -84,6 +84,20 @@ function M.append(h, k, row)
   end
 end
 
+-- Removes the last row of h[k], one of LOGS, and of the guard's copy (an
+-- lr change no step used: wb/fit_loop.lua lr_used); h[k] goes with its
+-- last row.
+function M.retract(h, k)
+  local t, g = rawget(h, k), of[h]
+  for _, cols in ipairs{t, g and g.logs[k] or {}} do
+    for _, list in pairs(cols) do list[#list] = nil end
+  end
+  if #t.step == 0 then
+    rawset(h, k, nil)
+    if g then g.logs[k] = nil end
+  end
+end
+
 -- history.instruments as the guard keeps it: the table, its entries and
 -- the list of names (set once; the other tables the instruments fill).
 local function keep_instruments(g, t)

@@ -211,6 +211,7 @@ function Sequential:fit(train, opts, more)
   if n == 0 then error("fit: the training set is empty", 2) end
   local train_loss = losses._get(opts.loss, self, "train", "fit")
   train_loss.check = opts.grad_check ~= false -- hand-written gradients: wb/grad_check.lua
+  fa.check_grad_check(opts, self, train_loss) -- true with nothing to check: refused
   fa.check_labels(self, train, opts.loss, "training set")
   if val then fa.check_labels(self, val, opts.loss, "validation set") end
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
@@ -273,6 +274,8 @@ function Sequential:fit(train, opts, more)
   rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
   check_optimizer(ctx) -- its step count before any hook (a reused one's: not 0)
   -- a stop asked for here (true, or model.stop_training) trains nothing
+  fhooks.set_model(cbs, self, {epochs = epochs, steps = ctx.steps, -- Keras's, first
+    verbose = verbose == true and 1 or verbose or 0})
   local stopped = call_cbs(cbs, "on_train_begin", self, self, {})
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end

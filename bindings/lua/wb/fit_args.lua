@@ -255,6 +255,19 @@ function M.identity_perm(n)
   return wb.tensor(t)
 end
 
+-- grad_check = true where there is nothing to check: a built-in loss
+-- (loss_obj.user false: wb's own gradient) and no Lua layer. It did
+-- nothing, without a word.
+function M.check_grad_check(opts, model, loss_obj)
+  if opts.grad_check ~= true or loss_obj.user then return end
+  for i = 1, #model do if type(model[i]) == "table" then return end end
+  error(string.format("fit: grad_check = true checks a Lua loss function's gradient (loss = "
+    .. "function(output, labels) -> value, grad_output) and Lua layers' backward, but the "
+    .. "loss %s is built in and the model has no Lua layer: nothing to check (drop "
+    .. "grad_check)", opts.loss == nil and "\"sparse_categorical_crossentropy\" (the default)"
+    or string.format("%q", tostring(opts.loss))), 3)
+end
+
 -- fit's validation set (opts.validation: a dataset or Keras's pair {x, y}
 -- of tensors; or the tail of train, opts.validation_split) and the training
 -- set left; errors at fit's caller.

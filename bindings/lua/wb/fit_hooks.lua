@@ -116,6 +116,31 @@ end
 
 M.call_cbs = call_cbs
 
+-- Keras's Callback.set_model(model) and set_params(params) of the
+-- callbacks that have them (a Keras-style table), called once at fit's
+-- start, before on_train_begin, as Keras's CallbackList does: set_model
+-- with the model (Keras's sets self.model), set_params with {epochs,
+-- steps (a epoch's), verbose (0, 1 or 2)}. Not calling them left
+-- self.model nil in the hooks, without a word.
+function M.set_model(cbs, model, params)
+  for i, cb in ipairs(cbs) do
+    for _, name in ipairs{"set_model", "set_params"} do
+      local got, f = pcall(function() return cb[name] end) -- wb's refuse unknown reads
+      if got and f ~= nil then
+        if type(f) ~= "function" then
+          error(string.format("fit: callbacks[%d].%s must be a function (Keras's %s), got %s",
+            i, name, name, type(f)), 0)
+        end
+        local ok, err = pcall(f, cb, name == "set_model" and model or params)
+        if not ok then
+          error(string.format("fit: callbacks[%d] (%s): %s: %s", i,
+            M.describe(cb, name), name, tostring(err)), 0)
+        end
+      end
+    end
+  end
+end
+
 -- {==================== on_epoch_end and the weights fit leaves ====================
 
 local function hashes(params)

@@ -39,7 +39,8 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---wb.History
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
 ---(empty without validation), data_loss, reg_loss (the L2 share of loss),
----epoch_time (seconds), lr (the lr of the epoch's first step), one entry
+---epoch_time (seconds; of an epoch a resume began inside, the part after
+---the resume: its state holds no clock), lr (the lr of the epoch's first step), one entry
 ---per epoch run; epochs (count); stopped_epoch and best_epoch when fit or
 ---EarlyStopping set them; lr_changes when a batch hook set the optimizer's
 ---lr (only lr is writable) and a step used it: columns {step = {...}, epoch

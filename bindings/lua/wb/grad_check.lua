@@ -2,7 +2,7 @@
 -- central differences of the values they belong to: a loss function of
 -- one's own (fit{loss = function(output, labels) -> value, grad_output}) on
 -- the first batch and on the first batch of another size (a short last
--- one: a loss that hard-codes n is wrong there only), and the backward of a
+-- one: a gradient that hard-codes n is wrong there only), and the backward of a
 -- Lua layer in the model (a table with forward, backward, parameters,
 -- zero_grad) on the first batch. A wrong one (a missing 1 / n of the mean,
 -- a flipped sign, zeros, a row skipped, a forgotten term) otherwise trains

@@ -359,7 +359,7 @@ function Sequential:fit(train, opts, more)
     call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
-  loop.lr_end(ctx) -- an lr set after the last step: no step used it
+  fhooks.lr_end(ctx) -- an lr set after the last step: no step used it
   -- every step row too: the epochs' checks compared the rows recorded since the last
   ctx.guard:check("a hook of this fit (a batch or epoch hook)", true)
   state.train_end(self, params, cbs, -- and history.weights_epoch, weights_changed_by

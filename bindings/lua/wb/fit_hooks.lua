@@ -214,6 +214,57 @@ function M.check_optimizer(ctx, epoch, done)
   return ctx.opt_off
 end
 
+-- {==================== history.lr_changes ====================
+
+local hguard = require "wb.history_guard"
+
+-- A batch hook of epoch `epoch` set the optimizer's lr (to lr), for global
+-- step `step` (an on_train_batch_end's: the next step, in this epoch or the
+-- next): history.lr_changes records it, as history.lr records only each
+-- epoch's first step's lr (and history.steps.lr only every log_every-th
+-- step's). An on_train_batch_end's row waits for that step: M.lr_used
+-- keeps it if the step uses that lr, M.lr_end drops it after the fit's last
+-- step. The test for it compares a number.
+function M.lr_changed(ctx, step, epoch, lr)
+  hguard.append(ctx.history, "lr_changes", {step = step, epoch = epoch, lr = lr})
+end
+
+-- The last row of history.lr_changes when it is for a step after `after`
+-- (recorded by an on_train_batch_end for a step not run yet), else nil.
+local function waiting(ctx, after)
+  local c = rawget(ctx.history, "lr_changes")
+  local n = c and #c.step or 0
+  if n > 0 and c.step[n] > after then return n, c end
+end
+
+-- Step gstep of epoch `epoch` uses lr `used` (opt.lr after its
+-- on_train_batch_begin hooks; before: opt.lr before them). lr_changes holds
+-- only lrs steps used, at the first step using each: an
+-- on_train_batch_end's row for this step is dropped when an epoch hook or
+-- this step's on_train_batch_begin set another lr (or set it back), and a
+-- change by on_train_batch_begin is a row unless the last step used that
+-- lr already. ctx.lr_prev: the last step's lr (nil before this fit's first
+-- step: a resumed fit's row for its first step is kept).
+function M.lr_used(ctx, gstep, epoch, used, before)
+  local prev = ctx.lr_prev
+  ctx.lr_prev = used
+  local n, c = waiting(ctx, gstep - 1)
+  if n then
+    if c.lr[n] == used and used ~= prev then return end -- used, as recorded
+    hguard.retract(ctx.history, "lr_changes")
+  end
+  if used ~= before and used ~= prev then M.lr_changed(ctx, gstep, epoch, used) end
+end
+
+-- After the fit's last step (ctx.step): an on_train_batch_end's change for
+-- a step never run (the last one's, or one before a stop) is no lr a step
+-- used: its row is dropped (the optimizer keeps the lr: model.optimizer.lr).
+function M.lr_end(ctx)
+  if waiting(ctx, ctx.step) then hguard.retract(ctx.history, "lr_changes") end
+end
+
+-- }====================
+
 -- A callback as its user wrote it, for a message: its class (a wb
 -- callback's __name), else "Lambda at t.lua:12" (where the function given to
 -- the Lambda is defined, not callbacks.lua's wrapper), else "a table with

@@ -15,7 +15,6 @@ local progress = require "wb.progress"
 local args = require "wb.args"
 local is_tensor = require("wb.fit_args").is_tensor
 local history_guard = require "wb.history_guard"
-local guard_append = history_guard.append -- lr_changes, kept by the guard
 local M = {}
 
 local huge, type, next = math.huge, type, next
@@ -159,58 +158,13 @@ function M.record_epoch(history, logs, own, guard)
   guard:recorded(logs)
 end
 
--- A batch hook of epoch `epoch` set the optimizer's lr (to lr), for global
--- step `step` (an on_train_batch_end's: the next step, in this epoch or the
--- next): history.lr_changes records it, as history.lr records only each
--- epoch's first step's lr (and history.steps.lr only every log_every-th
--- step's). An on_train_batch_end's row waits for that step: M.lr_used
--- keeps it if the step uses that lr, M.lr_end drops it after the fit's last
--- step. The test for it compares a number.
-function M.lr_changed(ctx, step, epoch, lr)
-  guard_append(ctx.history, "lr_changes", {step = step, epoch = epoch, lr = lr})
-end
-
--- The last row of history.lr_changes when it is for a step after `after`
--- (recorded by an on_train_batch_end for a step not run yet), else nil.
-local function waiting(ctx, after)
-  local c = rawget(ctx.history, "lr_changes")
-  local n = c and #c.step or 0
-  if n > 0 and c.step[n] > after then return n, c end
-end
-
--- Step gstep of epoch `epoch` uses lr `used` (opt.lr after its
--- on_train_batch_begin hooks; before: opt.lr before them). lr_changes holds
--- only lrs steps used, at the first step using each: an
--- on_train_batch_end's row for this step is dropped when an epoch hook or
--- this step's on_train_batch_begin set another lr (or set it back), and a
--- change by on_train_batch_begin is a row unless the last step used that
--- lr already. ctx.lr_prev: the last step's lr (nil before this fit's first
--- step: a resumed fit's row for its first step is kept).
-function M.lr_used(ctx, gstep, epoch, used, before)
-  local prev = ctx.lr_prev
-  ctx.lr_prev = used
-  local n, c = waiting(ctx, gstep - 1)
-  if n then
-    if c.lr[n] == used and used ~= prev then return end -- used, as recorded
-    history_guard.retract(ctx.history, "lr_changes")
-  end
-  if used ~= before and used ~= prev then M.lr_changed(ctx, gstep, epoch, used) end
-end
-
--- After the fit's last step (ctx.step): an on_train_batch_end's change for
--- a step never run (the last one's, or one before a stop) is no lr a step
--- used: its row is dropped (the optimizer keeps the lr: model.optimizer.lr).
-function M.lr_end(ctx)
-  if waiting(ctx, ctx.step) then history_guard.retract(ctx.history, "lr_changes") end
-end
-
 -- An empty step series: the series fit always records.
 function M.new_steps()
   return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
 end
 
 local hooks = require "wb.fit_hooks" -- calling the callbacks' hooks
-local call_cbs = hooks.call_cbs
+local call_cbs, lr_changed, lr_used = hooks.call_cbs, hooks.lr_changed, hooks.lr_used
 M.call_cbs, M.stopping = call_cbs, hooks.stopping
 
 -- fit's start (wb/fit.lua enters once, after a resume has loaded its
@@ -277,7 +231,7 @@ local function after_step(model, ctx, logs, total, correct, count)
     local acc, bs, ep, loss, lr, step = logs.accuracy, logs.batch_size, logs.epoch, logs.loss,
       logs.lr, logs.step
     call_cbs(bcb, "on_train_batch_end", model, step, logs)
-    if ctx.opt.lr ~= lr then M.lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
+    if ctx.opt.lr ~= lr then lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
     if logs.accuracy ~= acc or logs.batch_size ~= bs or logs.epoch ~= ep or logs.loss ~= loss
         or logs.lr ~= lr or logs.step ~= step then -- changed, or a NaN (check_own's differs)
@@ -349,7 +303,7 @@ function M.run_epoch(self, ctx, epoch)
         local lr = logs.lr
         call_cbs(bcb, "on_train_batch_begin", self, gstep, logs)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
-        M.lr_used(ctx, gstep, epoch, logs.lr, lr)
+        lr_used(ctx, gstep, epoch, logs.lr, lr) -- history.lr_changes (wb/fit_hooks.lua)
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
         -- a reset by on_train_batch_end of the last step or begin of this
         -- one: each between two updates is a row (fit_hooks.check_optimizer)

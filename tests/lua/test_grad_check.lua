@@ -56,12 +56,12 @@ T.test("a gradient n times too large, of flipped sign or zero: an error naming w
   -- (before: each trained without a word; 32 times the gradient is another
   -- learning rate, a flipped sign climbs the loss)
   T.check_error("fit: the loss function's gradient does not match its value on the first "
-    .. "batch: along the gradient's direction u", fit, "softmax", ce(32))
+    .. "batch (32 rows): 250 of the 250 entries checked disagree", fit, "softmax", ce(32))
   T.check_error("the gradient is 32 (the batch size) times too large: a mean over rows needs "
     .. "its 1 / n", fit, "softmax", ce(32))
   T.check_error("the gradient is 32 (the batch size) times too large", fit, "linear", mse(32))
   T.check_error("the gradient's sign is flipped", fit, "tanh", mse(-1))
-  T.check_error("along a random direction u, .* but sum%(gradient %* u%) = 0 ", fit,
+  T.check_error("entries checked disagree .* but the gradient is 0;", fit,
     "softmax", function(o, y) local v = ce(1)(o, y); return v, o * 0 end)
   T.check_error("(a gradient that is a surrogate on purpose: fit{grad_check = false})", fit,
     "softmax", ce(-1))

@@ -6,7 +6,7 @@
 --
 -- A callback is a table with optional METHODS, called with the callback as
 -- self (cb:on_epoch_end(epoch, logs)):
---   on_train_begin(self, model, logs)   self.model is also set to the model
+--   on_train_begin(self, model, logs)   (wb's callbacks keep self.model)
 --   on_epoch_begin(self, epoch, logs)
 --   on_epoch_end(self, epoch, logs)
 --   on_train_end(self, logs)            logs: the last epoch's (Keras's)
@@ -74,7 +74,10 @@ local args = require "wb.args"
 ---val_loss and val_accuracy. A method on_* that is no hook (or a misspelt
 ---hook such as onepoch_end) is an error, and so is a hook returning
 ---anything but true, false or nothing (on_train_end's is ignored); give
----callbacks as a list, {cb}. The callbacks here are strict: reading a name
+---callbacks as a list, {cb}. A callback's set_model(model) and
+---set_params({epochs, steps, verbose}), Keras's, are called once at fit's
+---start, before on_train_begin (set_model: keep self.model = model there).
+---The callbacks here are strict: reading a name
 ---one lacks (es.patiense) or setting one near its names is an error naming
 ---the nearest, and setting an option (es.patience = "3") goes through the
 ---constructor's checks (a callback of your own, a plain table, is yours).

@@ -41,7 +41,8 @@ local hguard = require "wb.history_guard" -- what fit recorded, checked after ho
 local guard_of, hset = hguard.start, hguard.set -- hset: a field fit sets (best_epoch, ...)
 local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
-local check_optimizer = require("wb.fit_hooks").check_optimizer -- a hook's opt:reset()
+local fhooks = require "wb.fit_hooks"
+local check_optimizer = fhooks.check_optimizer -- a hook's opt:reset()
 local callbacks = require "wb.callbacks"
 local losses = require "wb.losses"
 local state = require "wb.state"
@@ -124,9 +125,10 @@ end
 ---them. opts: loss ("sparse_categorical_crossentropy", the default, fused
 ---with the softmax head; "categorical_crossentropy", "mse", "hinge",
 ---"squared_hinge" (Keras's); or a function, see wb.losses, whose gradient
----is checked against its value on the first batch (central differences:
----an error when they disagree), as a Lua layer's backward is against its
----forward (grad_check = false for a surrogate gradient on purpose); the L2
+---is checked against its value on the first batch and on a short last one
+---(central differences, entry by entry: an error when they disagree), as
+---a Lua layer's backward is against its forward on the first batch
+---(grad_check = false for a surrogate gradient on purpose); the L2
 ---penalty is added to it; validation uses the same loss), epochs (1; the
 ---number of the last epoch, above initial_epoch: a fit that would train
 ---nothing, e.g. epochs = 0, is an error, where Keras returns at once),
@@ -164,10 +166,11 @@ end
 ---1) or "log"; see wb.instruments), cockpit (true, N or {every, save,
 ---renderer}: a live panel of the instruments in the terminal every N steps;
 ---see wb.cockpit). The history says what hooks did to training: the lr a
----batch hook set (history.lr_changes), each reset of the optimizer's state
----(history.optimizer_resets), the epoch whose weights fit leaves
----(weights_epoch: restore_best_weights, an on_train_end hook; see
----wb.History). Raises a divergence error object
+---batch hook set and a step used (history.lr_changes, by column:
+---.step[i], .epoch[i], .lr[i]), each reset of the optimizer's state
+---(history.optimizer_resets: .step[i], .epoch[i]), the epoch whose weights
+---fit leaves (weights_epoch: restore_best_weights, an on_train_end hook or
+---the last epoch's on_epoch_end; see wb.History). Raises a divergence error object
 ---when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
@@ -201,31 +204,14 @@ function Sequential:fit(train, opts, more)
   local verbose = opts.verbose
   if verbose == nil then verbose = true end
   if verbose == 0 then verbose = false end
-  local val = opts.validation
-  if val == nil and opts.validation_split ~= nil then
-    local ok, tr, va = pcall(train.split, train, opts.validation_split)
-    if not ok then error("fit: " .. tostring(tr), 2) end
-    train, val = tr, va
-  end
-  if type(val) == "table" and not is_dataset(val) and fa.is_tensor(rawget(val, 1)) then
-    -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors
-    local keys = 0
-    for _ in pairs(val) do keys = keys + 1 end
-    if #val ~= 2 or keys ~= 2 then
-      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. keys
-        .. " entries", 2)
-    end
-    val = fa.as_dataset(val[1], val[2], "fit: validation")
-  end
-  if val ~= nil and not is_dataset(val) then
-    error("fit: validation must be a dataset or a pair {x, y} of tensors, got "
-      .. tostring(val), 2)
-  end
+  local val
+  train, val = fa.validation(train, opts) -- a dataset, a pair {x, y} or validation_split
   if val ~= nil and #val == 0 then error("fit: the validation set is empty", 2) end
   local n = #train
   if n == 0 then error("fit: the training set is empty", 2) end
   local train_loss = losses._get(opts.loss, self, "train", "fit")
   train_loss.check = opts.grad_check ~= false -- hand-written gradients: wb/grad_check.lua
+  fa.check_grad_check(opts, self, train_loss) -- true with nothing to check: refused
   fa.check_labels(self, train, opts.loss, "training set")
   if val then fa.check_labels(self, val, opts.loss, "validation set") end
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
@@ -288,6 +274,8 @@ function Sequential:fit(train, opts, more)
   rawset(self, "_fit_busy", "at the start of fit"); rawset(self, "_fit_end", nil)
   check_optimizer(ctx) -- its step count before any hook (a reused one's: not 0)
   -- a stop asked for here (true, or model.stop_training) trains nothing
+  fhooks.set_model(cbs, self, {epochs = epochs, steps = ctx.steps, -- Keras's, first
+    verbose = verbose == true and 1 or verbose or 0})
   local stopped = call_cbs(cbs, "on_train_begin", self, self, {})
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
@@ -354,7 +342,8 @@ function Sequential:fit(train, opts, more)
     end
     rawset(self, "_fit_busy", "in the on_epoch_end hooks of epoch " .. epoch)
     local stopped_before = history.stopped_epoch
-    local own, stop = loop.own_numbers(logs), call_cbs(cbs, "on_epoch_end", self, epoch, logs)
+    local own = loop.own_numbers(logs)
+    local stop = fhooks.epoch_end(cbs, self, epoch, logs, ctx) -- and which changed the weights
     loop.check_model(self, ctx, "on_epoch_end", true)
     check_optimizer(ctx, epoch)
     rawset(self, "_fit_busy", nil)
@@ -370,10 +359,12 @@ function Sequential:fit(train, opts, more)
     call_cbs(cbs, "_after_epoch_end", nil, epoch, logs)
     if stop then break end
   end
+  fhooks.lr_end(ctx) -- an lr set after the last step: no step used it
   -- every step row too: the epochs' checks compared the rows recorded since the last
   ctx.guard:check("a hook of this fit (a batch or epoch hook)", true)
   state.train_end(self, params, cbs, -- and history.weights_epoch, weights_changed_by
     function(cb) call_cbs({cb}, "on_train_end", nil, last_logs) end)
+  fhooks.weights_left(ctx, history) -- the last epoch's on_epoch_end's changes too
   ctx.guard:check("an on_train_end hook", true)
   return history
 end

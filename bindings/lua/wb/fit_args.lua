@@ -166,17 +166,18 @@ end
 -- and labels y (uint8 [n]); unlabelled (predict): y is nil and the labels
 -- zeros, which nothing reads. Else a missing y (evaluate(x) would score x
 -- against zeros) or one that is not uint8 [n] is an error naming fname's y,
--- raised at fname's caller.
-function M.as_dataset(x, y, fname, unlabelled)
+-- raised at fname's caller (level: 3, that of as_dataset's caller's caller).
+function M.as_dataset(x, y, fname, unlabelled, level)
+  level = level or 3
   if M.is_dataset(x) then return x end
   if not M.is_tensor(x) then
-    error(fname .. ": expected a dataset or a tensor [n, 784], got " .. tostring(x), 3)
+    error(fname .. ": expected a dataset or a tensor [n, 784], got " .. tostring(x), level)
   end
   local n = #x
   if unlabelled then return wb.data.Dataset(x, wb.new_tensor({n}, "uint8"), "input") end
   if y == nil then
     error(string.format("%s: no labels: %s(x) needs y, the class ids of x's %d rows (uint8 "
-      .. "[%d]): %s(x, y, opts), or a dataset", fname, fname, n, n, fname), 3)
+      .. "[%d]): %s(x, y, opts), or a dataset", fname, fname, n, n, fname), level)
   end
   local shape = "[" .. table.concat(y:shape(), ", ") .. "]"
   if y:dtype() ~= "uint8" or shape ~= "[" .. n .. "]" then
@@ -189,7 +190,7 @@ function M.as_dataset(x, y, fname, unlabelled)
       hint = string.format(" (float class ids: wb.new_tensor({%d}, \"uint8\"):copy(y))", n)
     end
     error(string.format("%s: y: expected labels uint8 [%d] (class ids, one per row of x), got "
-      .. "%s %s%s", fname, n, y:dtype(), shape, hint), 3)
+      .. "%s %s%s", fname, n, y:dtype(), shape, hint), level)
   end
   return wb.data.Dataset(x, y, "input")
 end
@@ -252,6 +253,46 @@ function M.identity_perm(n)
   local t = {}
   for i = 1, n do t[i] = i end
   return wb.tensor(t)
+end
+
+-- grad_check = true where there is nothing to check: a built-in loss
+-- (loss_obj.user false: wb's own gradient) and no Lua layer. It did
+-- nothing, without a word.
+function M.check_grad_check(opts, model, loss_obj)
+  if opts.grad_check ~= true or loss_obj.user then return end
+  for i = 1, #model do if type(model[i]) == "table" then return end end
+  error(string.format("fit: grad_check = true checks a Lua loss function's gradient (loss = "
+    .. "function(output, labels) -> value, grad_output) and Lua layers' backward, but the "
+    .. "loss %s is built in and the model has no Lua layer: nothing to check (drop "
+    .. "grad_check)", opts.loss == nil and "\"sparse_categorical_crossentropy\" (the default)"
+    or string.format("%q", tostring(opts.loss))), 3)
+end
+
+-- fit's validation set (opts.validation: a dataset or Keras's pair {x, y}
+-- of tensors; or the tail of train, opts.validation_split) and the training
+-- set left; errors at fit's caller.
+function M.validation(train, opts)
+  local val = opts.validation
+  if val == nil and opts.validation_split ~= nil then
+    local ok, tr, va = pcall(train.split, train, opts.validation_split)
+    if not ok then error("fit: " .. tostring(tr), 3) end
+    train, val = tr, va
+  end
+  if type(val) == "table" and not M.is_dataset(val) and M.is_tensor(rawget(val, 1)) then
+    -- Keras's validation_data = (x_val, y_val): a pair {x, y} of tensors
+    local keys = 0
+    for _ in pairs(val) do keys = keys + 1 end
+    if #val ~= 2 or keys ~= 2 then
+      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. keys
+        .. " entries", 3)
+    end
+    val = M.as_dataset(val[1], val[2], "fit: validation", nil, 4)
+  end
+  if val ~= nil and not M.is_dataset(val) then
+    error("fit: validation must be a dataset or a pair {x, y} of tensors, got "
+      .. tostring(val), 3)
+  end
+  return train, val
 end
 
 return M

@@ -116,6 +116,79 @@ end
 
 M.call_cbs = call_cbs
 
+-- Keras's Callback.set_model(model) and set_params(params) of the
+-- callbacks that have them (a Keras-style table), called once at fit's
+-- start, before on_train_begin, as Keras's CallbackList does: set_model
+-- with the model (Keras's sets self.model), set_params with {epochs,
+-- steps (a epoch's), verbose (0, 1 or 2)}. Not calling them left
+-- self.model nil in the hooks, without a word.
+function M.set_model(cbs, model, params)
+  for i, cb in ipairs(cbs) do
+    for _, name in ipairs{"set_model", "set_params"} do
+      local got, f = pcall(function() return cb[name] end) -- wb's refuse unknown reads
+      if got and f ~= nil then
+        if type(f) ~= "function" then
+          error(string.format("fit: callbacks[%d].%s must be a function (Keras's %s), got %s",
+            i, name, name, type(f)), 0)
+        end
+        local ok, err = pcall(f, cb, name == "set_model" and model or params)
+        if not ok then
+          error(string.format("fit: callbacks[%d] (%s): %s: %s", i,
+            M.describe(cb, name), name, tostring(err)), 0)
+        end
+      end
+    end
+  end
+end
+
+-- {==================== on_epoch_end and the weights fit leaves ====================
+
+local function hashes(params)
+  local h = {}
+  for i, p in ipairs(params) do h[i] = wb.io._hash(p) end
+  return table.concat(h)
+end
+
+-- The on_epoch_end hooks of epoch `epoch` (as call_cbs: the result says
+-- whether to stop). An epoch's numbers (val_loss) are of its weights
+-- before these hooks: in the last epoch, a hook that changes them leaves
+-- weights of no epoch, as an on_train_end hook that does (M.weights_left).
+-- So the weights are hashed (XXH3, one pass over them) before the hooks
+-- and after each callback that has one; ctx.epoch_end_by names the
+-- callbacks that changed them in this epoch (nil: none).
+function M.epoch_end(cbs, model, epoch, logs, ctx)
+  local by, was = {}, nil
+  for i = 1, #cbs do
+    local cb = cbs[i]
+    if cb.on_epoch_end then
+      was = was or hashes(ctx.params)
+      call_cbs({cb}, "on_epoch_end", model, epoch, logs)
+      local now = hashes(ctx.params)
+      if now ~= was then by[#by + 1] = string.format("callback %d (%s)", i,
+        M.describe(cb, "on_epoch_end")) end
+      was = now
+    end
+  end
+  ctx.epoch_end_by = #by > 0 and {epoch = epoch, by = table.concat(by, ", ")} or nil
+  return M.stopping(model)
+end
+
+-- After fit's on_train_end hooks (wb/state_fit.lua train_end set
+-- history.weights_epoch, weights_changed_by): an on_epoch_end hook of the
+-- last epoch that changed the weights is named as an on_train_end one is,
+-- and the weights are of no epoch (unless EarlyStopping restored another's).
+function M.weights_left(ctx, h)
+  local e, hset = ctx.epoch_end_by, require("wb.history_guard").set
+  if not e or e.epoch ~= rawget(h, "epochs") then return end
+  local at, by = rawget(h, "weights_epoch"), rawget(h, "weights_changed_by")
+  if at ~= nil and at ~= e.epoch then return end
+  local mine = string.format("the on_epoch_end of %s in epoch %d", e.by, e.epoch)
+  hset(h, "weights_epoch", nil)
+  hset(h, "weights_changed_by", at == nil and by and (mine .. ", then " .. by) or mine)
+end
+
+-- }====================
+
 -- A hook that reset the optimizer's state (opt:reset(), or set it: opt:
 -- set_state) changed training as no setting says: its moments and step
 -- count start again. Seen by the step count (opt.iterations) against the
@@ -140,6 +213,57 @@ function M.check_optimizer(ctx, epoch, done)
   ctx.opt_at, ctx.opt_off = {it, done}, it - done - 1
   return ctx.opt_off
 end
+
+-- {==================== history.lr_changes ====================
+
+local hguard = require "wb.history_guard"
+
+-- A batch hook of epoch `epoch` set the optimizer's lr (to lr), for global
+-- step `step` (an on_train_batch_end's: the next step, in this epoch or the
+-- next): history.lr_changes records it, as history.lr records only each
+-- epoch's first step's lr (and history.steps.lr only every log_every-th
+-- step's). An on_train_batch_end's row waits for that step: M.lr_used
+-- keeps it if the step uses that lr, M.lr_end drops it after the fit's last
+-- step. The test for it compares a number.
+function M.lr_changed(ctx, step, epoch, lr)
+  hguard.append(ctx.history, "lr_changes", {step = step, epoch = epoch, lr = lr})
+end
+
+-- The last row of history.lr_changes when it is for a step after `after`
+-- (recorded by an on_train_batch_end for a step not run yet), else nil.
+local function waiting(ctx, after)
+  local c = rawget(ctx.history, "lr_changes")
+  local n = c and #c.step or 0
+  if n > 0 and c.step[n] > after then return n, c end
+end
+
+-- Step gstep of epoch `epoch` uses lr `used` (opt.lr after its
+-- on_train_batch_begin hooks; before: opt.lr before them). lr_changes holds
+-- only lrs steps used, at the first step using each: an
+-- on_train_batch_end's row for this step is dropped when an epoch hook or
+-- this step's on_train_batch_begin set another lr (or set it back), and a
+-- change by on_train_batch_begin is a row unless the last step used that
+-- lr already. ctx.lr_prev: the last step's lr (nil before this fit's first
+-- step: a resumed fit's row for its first step is kept).
+function M.lr_used(ctx, gstep, epoch, used, before)
+  local prev = ctx.lr_prev
+  ctx.lr_prev = used
+  local n, c = waiting(ctx, gstep - 1)
+  if n then
+    if c.lr[n] == used and used ~= prev then return end -- used, as recorded
+    hguard.retract(ctx.history, "lr_changes")
+  end
+  if used ~= before and used ~= prev then M.lr_changed(ctx, gstep, epoch, used) end
+end
+
+-- After the fit's last step (ctx.step): an on_train_batch_end's change for
+-- a step never run (the last one's, or one before a stop) is no lr a step
+-- used: its row is dropped (the optimizer keeps the lr: model.optimizer.lr).
+function M.lr_end(ctx)
+  if waiting(ctx, ctx.step) then hguard.retract(ctx.history, "lr_changes") end
+end
+
+-- }====================
 
 -- A callback as its user wrote it, for a message: its class (a wb
 -- callback's __name), else "Lambda at t.lua:12" (where the function given to

@@ -15,7 +15,6 @@ local progress = require "wb.progress"
 local args = require "wb.args"
 local is_tensor = require("wb.fit_args").is_tensor
 local history_guard = require "wb.history_guard"
-local guard_append = history_guard.append -- lr_changes, kept by the guard
 local M = {}
 
 local huge, type, next = math.huge, type, next
@@ -159,22 +158,13 @@ function M.record_epoch(history, logs, own, guard)
   guard:recorded(logs)
 end
 
--- A batch hook of epoch `epoch` set the optimizer's lr (to lr), used from
--- global step `step` on (an on_train_batch_end's: the next step, in this
--- epoch or the next): history.lr_changes records it, as history.lr
--- records only each epoch's first step's lr (and history.steps.lr only
--- every log_every-th step's). The test for it compares a number.
-function M.lr_changed(ctx, step, epoch, lr)
-  guard_append(ctx.history, "lr_changes", {step = step, epoch = epoch, lr = lr})
-end
-
 -- An empty step series: the series fit always records.
 function M.new_steps()
   return {step = {}, epoch = {}, loss = {}, accuracy = {}, lr = {}, batch_size = {}}
 end
 
 local hooks = require "wb.fit_hooks" -- calling the callbacks' hooks
-local call_cbs = hooks.call_cbs
+local call_cbs, lr_changed, lr_used = hooks.call_cbs, hooks.lr_changed, hooks.lr_used
 M.call_cbs, M.stopping = call_cbs, hooks.stopping
 
 -- fit's start (wb/fit.lua enters once, after a resume has loaded its
@@ -241,7 +231,7 @@ local function after_step(model, ctx, logs, total, correct, count)
     local acc, bs, ep, loss, lr, step = logs.accuracy, logs.batch_size, logs.epoch, logs.loss,
       logs.lr, logs.step
     call_cbs(bcb, "on_train_batch_end", model, step, logs)
-    if ctx.opt.lr ~= lr then M.lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
+    if ctx.opt.lr ~= lr then lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
     if logs.accuracy ~= acc or logs.batch_size ~= bs or logs.epoch ~= ep or logs.loss ~= loss
         or logs.lr ~= lr or logs.step ~= step then -- changed, or a NaN (check_own's differs)
@@ -313,7 +303,7 @@ function M.run_epoch(self, ctx, epoch)
         local lr = logs.lr
         call_cbs(bcb, "on_train_batch_begin", self, gstep, logs)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
-        if logs.lr ~= lr then M.lr_changed(ctx, gstep, epoch, logs.lr) end
+        lr_used(ctx, gstep, epoch, logs.lr, lr) -- history.lr_changes (wb/fit_hooks.lua)
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
         -- a reset by on_train_batch_end of the last step or begin of this
         -- one: each between two updates is a row (fit_hooks.check_optimizer)

@@ -1,23 +1,25 @@
--- wb/grad_check.lua: fit checks the gradients written by hand on its first
--- batch against central differences of the values they belong to: a loss
--- function of one's own (fit{loss = function(output, labels) -> value,
--- grad_output}) and the backward of a Lua layer in the model (a table with
--- forward, backward, parameters, zero_grad). A wrong one (a missing 1 / n
--- of the mean, a flipped sign, zeros, a forgotten term) otherwise trains
+-- wb/grad_check.lua: fit checks the gradients written by hand against
+-- central differences of the values they belong to: a loss function of
+-- one's own (fit{loss = function(output, labels) -> value, grad_output}) on
+-- the first batch and on the first batch of another size (a short last
+-- one: a gradient that hard-codes n is wrong there only), and the backward of a
+-- Lua layer in the model (a table with forward, backward, parameters,
+-- zero_grad) on the first batch. A wrong one (a missing 1 / n of the mean,
+-- a flipped sign, zeros, a row skipped, a forgotten term) otherwise trains
 -- without a word to other numbers than the model's. Not public: wb.losses
 -- and fit call it; fit's option grad_check = false turns it off, for a
 -- gradient that is a surrogate on purpose (a straight-through estimator).
 --
--- The directions: the gradient itself (whose derivative, |g|, is large
--- against rounding) and a fixed random one (seed CHECK_SEED; the global
--- generator's state is put back, so training draws what it drew before).
--- Under a softmax last layer a loss's directions have each row's mean
--- removed: the softmax's backward drops a constant added to a row of the
--- gradient, so a gradient that differs from the loss's by one (the loss
--- divides a row by its sum, the gradient ignores it) trains exactly right
--- and is not called wrong. Step H in the units of what moves, TOL
--- relative: a wrong gradient is off by a factor or more; rounding of
--- float32 values is far below.
+-- A layer's directions: the gradient itself (whose derivative, |g|, is
+-- large against rounding) and a fixed random one (seed CHECK_SEED; the
+-- global generator's state is put back, so training draws what it drew
+-- before); a loss's: each entry, then random ones (below). Under a softmax
+-- last layer a loss's directions have each row's mean removed: the
+-- softmax's backward drops a constant added to a row of the gradient, so a
+-- gradient that differs from the loss's by one (the loss divides a row by
+-- its sum, the gradient ignores it) trains exactly right and is not called
+-- wrong. Step H in the units of what moves, TOL relative: a wrong gradient
+-- is off by a factor or more; rounding of float32 values is far below.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local M = {}
@@ -91,19 +93,202 @@ end
 
 -- {==================== a loss function ====================
 
--- Raises (fname: fit) when grad g of fn's value v at out disagrees with the
--- value's central differences; softmax: the model's last layer is one.
-function M.loss(fname, fn, out, y, v, g, softmax)
+-- The loss's check is not the layers' random direction alone: along one
+-- direction a gradient with rows or entries zeroed, a last row skipped or
+-- a scale of 1.03 can agree (along its own direction exactly), and in a
+-- batch of n C entries a random direction sees one entry's error as 1 /
+-- sqrt(n C) of its slope. So each entry of the output gradient is checked
+-- by itself (a loss is cheap: 2 calls an entry), at most ENTRIES of them:
+-- rows chosen whole (the first, the last, then others at random), all
+-- classes of a row if C <= ROW_ENTRIES. Then DIRS random +-1 directions
+-- over all entries (what the entries left out share: a scale, a region).
+-- The random numbers come from a generator of this file's own (seeded by
+-- CHECK_SEED), never the global one: training draws what it would draw.
+local ENTRIES, ROW_ENTRIES, DIRS, HE = 256, 16, 4, 1e-3
+-- Tolerances. An entry: the central difference D at step h (HE, times |x|
+-- beyond 1) has an error of h^2 f''' / 6 (1e-7 relative for a softmax
+-- cross-entropy, 0 for a square) plus the value's rounding over 2h; the
+-- value is a float64 sum of float32 terms (wb's sum), so ROUND (32 float32
+-- roundings of |value|, over the step) bounds that rounding with room. A
+-- kink within h (a hinge, a clip) makes D any mean of the two one-sided
+-- slopes F and B, and a right gradient lies between them: |g - D| <= |F -
+-- B| / 2 is allowed (for a smooth loss, h f'' / 2: 0.1 % of the slope of a
+-- square at distance 0.5). Past that, TOL_ENTRY = 1 % of |D|: a scale of
+-- 0.97 or 1.03 is 3 %, a zero 100 %; an entry below FLOOR of the largest
+-- slope is not called wrong (it barely trains). A direction u (+-1
+-- entries): TOL_DIR = 5 % of the larger slope, which a kink crossed by one
+-- entry (its slope, against about sqrt(n C) entries' sum) stays below.
+local TOL_ENTRY, FLOOR, TOL_DIR, ROUND = 0.01, 1e-3, 0.05, 32 * 2 ^ -24
+
+-- A generator of the check's own (a 64-bit LCG, Knuth's MMIX constants):
+-- rand(k) -> an integer in [1, k].
+local function generator(seed)
+  local s = seed
+  return function(k)
+    s = s * 6364136223846793005 + 1442695040888963407
+    return (s >> 33) % k + 1
+  end
+end
+
+-- The entries to check of an output [n, C]: a list of rows {i, cols}.
+local function chosen(n, c, rand)
+  local per = math.min(c, ROW_ENTRIES)
+  local count = math.min(n, math.max(2, ENTRIES // per))
+  local rows, seen = {}, {}
+  local function add(i) if not seen[i] then seen[i] = true; rows[#rows + 1] = i end end
+  add(1); add(n)
+  if count >= n then for i = 1, n do add(i) end end
+  while #rows < count do add(rand(n)) end
+  table.sort(rows)
+  local out = {}
+  for k, i in ipairs(rows) do
+    local cols, pick = {}, {}
+    if per == c then for j = 1, c do cols[j] = j end
+    else
+      while #cols < per do
+        local j = rand(c)
+        if not pick[j] then pick[j] = true; cols[#cols + 1] = j end
+      end
+      table.sort(cols)
+    end
+    out[k] = {i = i, cols = cols}
+  end
+  return out
+end
+
+-- value of fn at x (nil when not a finite number: that point is not used).
+local function value_at(fn, x, y)
+  local v = number_of(fn(x, y))
+  if type(v) ~= "number" or v ~= v or math.abs(v) == math.huge then return nil end
+  return v
+end
+
+-- Each chosen entry's slopes: e.g = g's entry, e.d the central difference,
+-- e.w its allowance (half the one-sided slopes' gap, the rounding);
+-- under softmax each row's mean over its chosen entries taken out of g, d
+-- (the constant the softmax drops) and added to w.
+local function entry_slopes(fn, out, y, v, g, rows, softmax)
+  local x, list = out:clone(), {}
+  for _, r in ipairs(rows) do
+    local row = {}
+    for _, j in ipairs(r.cols) do
+      local x0 = out:get(r.i, j)
+      local h = HE * math.max(1, math.abs(x0))
+      x:set(r.i, j, x0 + h); local xp = x:get(r.i, j); local vp = value_at(fn, x, y)
+      x:set(r.i, j, x0 - h); local xm = x:get(r.i, j); local vm = value_at(fn, x, y)
+      x:set(r.i, j, x0)
+      if vp and vm then
+        local f, b = (vp - v) / (xp - x0), (v - vm) / (x0 - xm)
+        row[#row + 1] = {i = r.i, j = j, g = g:get(r.i, j), d = (vp - vm) / (xp - xm),
+          w = math.abs(f - b) / 2 + 2 * ROUND * math.max(math.abs(v), math.abs(vp),
+          math.abs(vm)) / (xp - xm)}
+      end
+    end
+    if softmax and #row > 0 then
+      local mg, md, mw = 0, 0, 0
+      for _, e in ipairs(row) do mg, md, mw = mg + e.g, md + e.d, mw + e.w end
+      for _, e in ipairs(row) do
+        e.g, e.d, e.w = e.g - mg / #row, e.d - md / #row, e.w + mw / #row
+      end
+    end
+    table.move(row, 1, #row, #list + 1, list)
+  end
+  return list
+end
+
+-- gradient / slope over the entries (least squares), for the hint.
+local function ratio_of(list)
+  local gd, dd = 0, 0
+  for _, e in ipairs(list) do gd, dd = gd + e.g * e.d, dd + e.d * e.d end
+  return dd > 0 and gd / dd or nil
+end
+
+local function check_entries(where, list, n)
+  local top = 0
+  for _, e in ipairs(list) do top = math.max(top, math.abs(e.d)) end
+  local bad = {}
+  for _, e in ipairs(list) do
+    if math.abs(e.g - e.d) > e.w + TOL_ENTRY * math.abs(e.d) + FLOOR * top then
+      bad[#bad + 1] = e
+    end
+  end
+  if #bad == 0 then return end
+  local rows, seen = {}, {}
+  for _, e in ipairs(bad) do
+    if not seen[e.i] then seen[e.i] = true; rows[#rows + 1] = e.i end
+  end
+  local more = #rows > 8 and ", ..." or ""
+  rows = table.move(rows, 1, math.min(#rows, 8), 1, {})
+  local e, r = bad[1], ratio_of(bad)
+  error(string.format("%s %d of the %d entries checked disagree (rows %s%s); at "
+    .. "output[%d, %d], (value(x + h e) - value(x - h e)) / 2h = %.6g (h = %g), but the "
+    .. "gradient is %.6g%s%s (a gradient that is a surrogate on purpose: fit{grad_check = "
+    .. "false})", where, #bad, #list, table.concat(rows, ", "), more,
+    e.i, e.j, e.d, HE, e.g, r and string.format("; over them the gradient is %.4g times the "
+    .. "slope", r) or "", r and hint(r, n) or ""), 0)
+end
+
+-- DIRS random +-1 directions (rows centred under softmax) over all entries.
+local function check_directions(where, fn, out, y, v, g, softmax, rand, n)
+  local shape = out:shape()
+  for _ = 1, DIRS do
+    local s = {}
+    for i = 1, shape[1] do
+      local row = {}
+      for j = 1, shape[2] do row[j] = rand(2) == 1 and 1 or -1 end
+      s[i] = row
+    end
+    local u = wb.tensor(s)
+    if softmax then u = centre_rows(u) end
+    local xp, xm = out + u * HE, out - u * HE
+    local vp, vm = value_at(fn, xp, y), value_at(fn, xm, y)
+    if vp and vm then
+      local want = (vp - vm) / (2 * HE)
+      local got = dot(g, xp - xm) / (2 * HE)
+      local tol = TOL_DIR * math.max(math.abs(want), math.abs(got))
+        + ROUND * math.max(math.abs(v), math.abs(vp), math.abs(vm)) / HE
+      if math.abs(got - want) > tol then
+        error(string.format("%s along a random direction u (entries +-1), (value(x + h u) "
+          .. "- value(x - h u)) / 2h = %.6g (h = %g), but sum(gradient * u) = %.6g%s (a "
+          .. "gradient that is a surrogate on purpose: fit{grad_check = false})", where, want,
+          HE, got, want ~= 0 and hint(got / want, n) or ""), 0)
+      end
+    end
+  end
+end
+
+-- Raises (fname: fit) when grad g of fn's value v at out [n, C] disagrees
+-- with the value's central differences; softmax: the model's last layer is
+-- one; what: which batch ("the first batch", ...). The global generator is
+-- put back (fn may draw).
+function M.loss(fname, fn, out, y, v, g, softmax, what)
   if out:dim() ~= 2 then return end
-  local gg, r = softmax and centre_rows(g) or g, randn_like(out)
-  if softmax then r = centre_rows(r) end
-  local dirs, gn = directions(gg, r)
-  compare(fname .. ": the loss function's gradient does not match its value on the first "
-    .. "batch:", g, dirs, gn, function(u)
-    local vp, vm = number_of(fn(out + u * H, y)), number_of(fn(out - u * H, y))
-    if type(vp) ~= "number" or type(vm) ~= "number" then return nil end
-    return (vp - vm) / (2 * H)
-  end, v, out:shape()[1])
+  local n, c = out:shape()[1], out:shape()[2]
+  local where = string.format("%s: the loss function's gradient does not match its value on "
+    .. "%s (%d rows):", fname, what or "the first batch", n)
+  local state = wb.rng_state()
+  local ok, err = pcall(function()
+    local rand = generator(CHECK_SEED + n)
+    check_entries(where, entry_slopes(fn, out, y, v, g, chosen(n, c, rand), softmax), n)
+    check_directions(where, fn, out, y, v, g, softmax, rand, n)
+  end)
+  wb.set_rng_state(state)
+  if not ok then error(err, 0) end
+end
+
+-- fit's loss object l (wb/losses.lua) on a training batch: l.check is true
+-- before the first batch, then that batch's rows until a batch of another
+-- size (the short last one), which is checked too; returns the next l.check.
+function M.batch(l, out, y, v, g)
+  local n = out:dim() == 2 and out:shape()[1] or false
+  if l.check == true then
+    M.loss(l.fname, l.fn, out, y, v, g, l.softmax, "the first batch")
+    return n
+  end
+  if n == l.check then return n end
+  M.loss(l.fname, l.fn, out, y, v, g, l.softmax, "the first batch of another size (the "
+    .. "short last one)")
+  return false
 end
 
 -- }====================

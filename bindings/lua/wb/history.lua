@@ -39,20 +39,26 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---wb.History
 ---Per-epoch logs of a fit: series loss, accuracy, val_loss, val_accuracy
 ---(empty without validation), data_loss, reg_loss (the L2 share of loss),
----epoch_time (seconds), lr (the lr of the epoch's first step), one entry
+---epoch_time (seconds; of an epoch a resume began inside, the part after
+---the resume: its state holds no clock), lr (the lr of the epoch's first step), one entry
 ---per epoch run; epochs (count); stopped_epoch and best_epoch when fit or
 ---EarlyStopping set them; lr_changes when a batch hook set the optimizer's
----lr (only lr is writable): {step = the first step using it, epoch = the
----epoch whose hook set it, lr}, one entry per change (an epoch hook's
----change is in lr); optimizer_resets when a hook reset the optimizer's
+---lr (only lr is writable) and a step used it: columns {step = {...}, epoch
+---= {...}, lr = {...}}, row i (h.lr_changes.step[i], .epoch[i], .lr[i])
+---one change: the first step using that lr, the epoch whose hook set it,
+---the lr (an epoch hook's change is in lr; an lr no step used, replaced
+---before the next step or set after the fit's last, is no row: the
+---optimizer keeps it); optimizer_resets when a hook reset the optimizer's
 ---state (opt:reset() or opt:set_state; a fresh optimizer's reset changes
----nothing): {step = the last step before it, epoch = the epoch whose hook
----did it (an on_train_begin hook's: the fit's first)}, one entry per reset
----(resets between the same two steps are one: the state starts over once);
+---nothing): columns {step = {...}, epoch = {...}}, row i the last step
+---before it and the epoch whose hook did it (an on_train_begin hook's: the
+---fit's first), one row per reset (resets between the same two steps are
+---one: the state starts over once); both absent when there is no row;
 ---weights_epoch: the epoch whose end-of-epoch weights
 ---fit left in the model (the last one; EarlyStopping's best epoch when it
 ---restored it: loss and val_loss stay the last epoch's, as Keras's), nil
----when an on_train_end hook set weights of no epoch, which
+---when an on_train_end hook, or an on_epoch_end hook of the last epoch
+---(after its val_loss was measured), set weights of no epoch, which
 ---weights_changed_by then names; with fit's
 ---log_every = k, steps: the step series {step = {k, 2k, ...}, epoch, loss,
 ---accuracy, lr, batch_size, and what per-step hooks wrote into their logs}
@@ -61,7 +67,8 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---holds their names, every, grad_hist's counts, seconds and calls per
 ---instrument (help(wb.instruments)). tostring gives the last values.
 ---A number an on_epoch_end hook puts in its logs is a series too (as in
----Keras); reading a name the history lacks is an error naming the nearest,
+---Keras; NaN at the epochs before its first and at one it skipped, so
+---that #h.k and h:last count every epoch up to its last); reading a name the history lacks is an error naming the nearest,
 ---and so is setting one near its names (h.val_los = ...). A value fit
 ---recorded (an epoch's, a step's row) that a hook changes, removes or
 ---moves (h.loss[1] = 0.5, table.remove(h.val_loss)) is an error naming the
@@ -152,6 +159,10 @@ function History:_record(logs)
     if type(v) == "number" then
       local s = rawget(self, k)
       if not s then s = {}; rawset(self, k, s) end
+      -- a hook's series begun after epoch 1 (or skipping one) held nil
+      -- there, so #s and h:last saw nothing: NaN, as a step series's gap
+      -- and as a resumed history (its state file) holds it
+      for i = 1, n do if s[i] == nil then s[i] = 0 / 0 end end
       s[self.epochs] = v
     end
   end

@@ -84,6 +84,20 @@ function M.append(h, k, row)
   end
 end
 
+-- Removes the last row of h[k], one of LOGS, and of the guard's copy (an
+-- lr change no step used: wb/fit_loop.lua lr_used); h[k] goes with its
+-- last row.
+function M.retract(h, k)
+  local t, g = rawget(h, k), of[h]
+  for _, cols in ipairs{t, g and g.logs[k] or {}} do
+    for _, list in pairs(cols) do list[#list] = nil end
+  end
+  if #t.step == 0 then
+    rawset(h, k, nil)
+    if g then g.logs[k] = nil end
+  end
+end
+
 -- history.instruments as the guard keeps it: the table, its entries and
 -- the list of names (set once; the other tables the instruments fill).
 local function keep_instruments(g, t)
@@ -135,6 +149,10 @@ function M:recorded(logs)
     if type(v) == "number" then
       local s = self.epochs[k]
       if not s then s = {}; self.epochs[k] = s end
+      local live = rawget(self.h, k)
+      for i = 1, n - 1 do -- History:_record's NaN before a series's first epoch
+        if s[i] == nil and live[i] ~= live[i] then s[i] = 0 / 0 end
+      end
       s[n] = v
     end
   end

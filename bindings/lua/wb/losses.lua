@@ -43,18 +43,21 @@ local keras = require "wb.losses_keras"
 ---A function loss(output, labels) -> value, grad_output (output: the
 ---model's [n, C] output; labels: the dataset's uint8 [n] class ids from 0;
 ---value: a number or a one-element tensor; grad_output: the gradient of
----value w.r.t. output, [n, C]). fit checks that gradient on its first
----batch against central differences of the value along two directions
----(under a softmax head, a constant per row, which the softmax drops, is
----not counted): a wrong one (a missing 1 / n, a flipped sign, zeros) is an
----error naming the slopes; fit{grad_check = false} skips it. The function
----is called once a training step, once a validation batch (and by
----evaluate), and up to 4 times more on the first batch by that check (at
----output +- h u along each direction): a function keeping state across
----calls (a call counter as a schedule, a running mean) sees those calls
----too; count steps in a per-step hook instead (on_train_batch_begin). It
----must not write into out, the last layer's buffer (an error: work on
----out:clone()).
+---value w.r.t. output, [n, C]). fit checks that gradient against central
+---differences of the value on its first batch and on the first batch of
+---another size (a short last one): each entry by itself (up to 256 of
+---them: whole rows, the first and the last always, then rows at random),
+---then 4 random directions of +-1 entries (under a softmax head, a
+---constant per row, which the softmax drops, is not counted). A wrong one
+---(a missing 1 / n, a flipped sign, zeros, a row skipped, a scale of 1.03)
+---is an error naming the entries and the slopes; fit{grad_check = false}
+---skips it. The function is called once a training step, once a
+---validation batch (and by evaluate), and by that check 2 times an entry
+---checked and 8 times more, on each batch checked (at most 520): a
+---function keeping state across calls (a call counter as a schedule, a
+---running mean) sees those calls too; count steps in a per-step hook
+---instead (on_train_batch_begin). It must not write into out, the last
+---layer's buffer (an error: work on out:clone()).
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names; fit and evaluate take them in
 ---any letter case, as they take optimizer names ("MSE" is "mse", as "Adam"
@@ -262,9 +265,8 @@ function Output:value(model, x, y, training)
         or type(g)), 0)
     end
     self.grad = g
-    if self.check and self.user then -- once a fit, on its first batch
-      self.check = false
-      require("wb.grad_check").loss(self.fname, self.fn, out, y, v, g, self.softmax)
+    if self.check and self.user then -- the first batch and a short one: wb/grad_check.lua
+      self.check = require("wb.grad_check").batch(self, out, y, v, g)
     end
   end
   return v, correct_of(out, y)

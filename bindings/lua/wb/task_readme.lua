@@ -55,15 +55,21 @@ function Task:_provenance(info, records)
   local fresh = {}
   for _, s in ipairs(info.pending or {}) do fresh[s.hash] = true end
   for _, r in ipairs(records or {}) do table.insert(fresh[r.hash] and now or before, r) end
-  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
+  -- the study script's own repository and commit (the workbench's is not its)
+  local script = require("wb.runner_script").info(info.script)
+  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s.%s Data: %s. "
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command%s, %d from records%s%s.%s*\n", command_line(info), wb.version,
-    util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "),
+    .. "command%s, %d from records%s%s.%s%s*\n", command_line(info), wb.version,
+    util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), script and (" Script: "
+    .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; "),
     table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
     table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
     prov.copies(now), info.cached, prov.copies(before),
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
-    prov.timing(records or {}))
+    prov.timing(records or {}),
+    -- files and variables the hooks read besides the config ($SCALE=2, a
+    -- file's content id): numbers that depend on them say so
+    prov.hooks_read(records or {}))
 end
 
 -- A figure an earlier report of this task drew (its runs.json's figures)
@@ -91,6 +97,19 @@ function Task:_drop_old_figures()
         .. "version's figure, or a file of yours?); left as it is\n", self.name, self:path(f)))
     end
   end
+end
+
+-- What the hooks of records `recs` read, each entry once (path and id), for
+-- runs.json: {{path, id, value}, ...} (wb/identity_reads.lua).
+local function hooks_read(recs)
+  local seen, out = {}, util.array()
+  for _, r in ipairs(recs) do
+    for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      local k = type(e) == "table" and tostring(e.path) .. "\0" .. tostring(e.id)
+      if k and not seen[k] then seen[k] = true; out[#out + 1] = e end
+    end
+  end
+  return out
 end
 
 -- Runs the report (once) and writes README.md.
@@ -142,7 +161,8 @@ function Task:_report(runs, info)
   self:_drop_old_figures()
   util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
     failed = #failed > 0 and failed or nil, command = command_line(info),
-    figures = util.array(self.figures)})
+    figures = util.array(self.figures), hooks_read = hooks_read(runs.records),
+    script = info.script and require("wb.runner_options").absolute(info.script)})
   util.write_file(self:path("README.md"), body)
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))

@@ -112,8 +112,46 @@ local function hooks_read(recs)
   return out
 end
 
--- Runs the report (once) and writes README.md.
+-- The line that ends a failed report's notice (Task:_failed): what follows
+-- is an earlier report's README; another failure replaces the notice only.
+local EARLIER = "<!-- wb: below, the README of an earlier report, as it was -->"
+
+-- After a report that raised err (the report function, a figure's data, the
+-- README's writing): README.md says so on top (when, the error's first line,
+-- the command), and that what follows is an earlier report's README, not of
+-- these runs. It was left as it was, and read as this command's (its
+-- "Epochs: 1" over a run with 2). runs.json is left: it lists that README's runs.
+function Task:_failed(err, info, runs)
+  local path = self:path("README.md")
+  local old = util.read_file(path)
+  local at = old and old:find(EARLIER, 1, true)
+  if at then old = old:sub(at + #EARLIER):gsub("^\n+", "") end
+  local drawn = #self.figures > 0 and string.format(" Figures it drew before the error, "
+    .. "from these runs (they replace the earlier ones of that name): %s.",
+    table.concat(self.figures, ", ")) or ""
+  local note = string.format("**The last report of this task failed** (%s, `%s`): `%s`. "
+    .. "Its %d run%s are recorded; no README was written from them.%s %s", os.date(
+    "!%Y-%m-%d %H:%M UTC"), command_line(info), tostring(err):match("[^\n]*"),
+    #runs.records, #runs.records == 1 and "" or "s", drawn, old and "**What follows is the "
+    .. "README of an earlier report**, kept as it was: not of these runs, nor of this command."
+    or "There is no earlier README.")
+  util.write_file(path, table.concat({"# " .. self.title .. (self.quick and " (--quick)"
+    or ""), "", note, "", EARLIER, "", old or ""}, "\n"))
+  io.stderr:write(string.format("%s: the report failed; %s says so on top%s\n", self.name,
+    path, old and " (an earlier report's README below it)" or ""))
+end
+
+-- Runs the report (once) and writes README.md; when that fails, README.md
+-- says so (Task:_failed) and the error goes on with its own traceback.
 function Task:_report(runs, info)
+  local _ <close> = setmetatable({}, {__close = function(_, err)
+    if err == nil then return end
+    local ok, why = pcall(self._failed, self, err, info, runs)
+    if not ok then
+      io.stderr:write(string.format("%s: the report failed, and so did marking %s: %s\n",
+        self.name, self:path("README.md"), tostring(why)))
+    end
+  end})
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end
   local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}

@@ -164,11 +164,38 @@ function Task:figure(name, plot, caption)
     name, caption and ("\n*" .. caption .. "*\n") or "")
 end
 
+-- What "±" in a table's cells is (wb.Runs:table: mean ± sd over seeds),
+-- said under each markdown table whose cells have one: the figures' bands
+-- are 95 % confidence intervals, and a bare "± 0.42" was read as one.
+local PM_NOTE = "*±: the standard deviation over seeds (n - 1 in its denominator), not a "
+  .. "confidence interval.*"
+local function pm_noted(s)
+  if not s:find("±", 1, true) then return s end
+  local out, pm, lines = {}, false, {}
+  for l in (s .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+  for i, l in ipairs(lines) do
+    out[#out + 1] = l
+    local row = l:match("^%s*|") ~= nil
+    pm = row and (pm or l:find("±", 1, true) ~= nil)
+    -- after a table's last row (a blank line first: a line right under a
+    -- table is one of its rows in GitHub's markdown)
+    if pm and not (lines[i + 1] or ""):match("^%s*|") and lines[i + 2] ~= PM_NOTE then
+      out[#out + 1] = ""
+      out[#out + 1] = PM_NOTE
+      pm = false
+    end
+  end
+  return table.concat(out, "\n")
+end
+
 ---wb.Task:text(s)
 ---Adds a paragraph (markdown) to the README; also printed unless WB_ECHO=0.
+---Under a markdown table with "±" in its cells (wb.Runs:table's mean ± sd),
+---a line says what ± is: the standard deviation over seeds (n - 1).
 ---@param s string
 ---Example: task:text(runs:table{"test_accuracy", "gap"})
 function Task:text(s)
+  s = pm_noted(s)
   self.blocks[#self.blocks + 1] = s .. "\n"
   if os.getenv("WB_ECHO") ~= "0" then io.stdout:write(s, "\n") end
 end

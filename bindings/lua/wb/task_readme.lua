@@ -186,6 +186,18 @@ function Task:_report(runs, info)
     head[#head + 1] = string.format("**%d run(s) %s** (recorded; in no mean, table or "
       .. "comparison):\n\n%s\n", #by[k], k, table.concat(by[k], "\n"))
   end
+  -- what the runs warned of as they ran (a measure's NaN): their records keep it
+  local warned = {}
+  for _, r in ipairs(runs.records) do
+    for _, w in ipairs(type(r.warnings) == "table" and r.warnings or {}) do
+      warned[#warned + 1] = string.format("- %s seed %s (run %s): %s", tostring(r.variant),
+        tostring(r.seed), tostring(r.hash), tostring(w))
+    end
+  end
+  if #warned > 0 then
+    head[#head + 1] = string.format("**Warnings** (%d, from the runs' records):\n\n%s\n",
+      #warned, table.concat(warned, "\n"))
+  end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
   -- which records made this README (the report gathers exactly these)
   local hashes = {}

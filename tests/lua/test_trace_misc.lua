@@ -43,4 +43,37 @@ return wb.task{name = "nanw", title = "t",
   end
 end)
 
+T.test("a second script with another's task name and root is refused, naming both", function()
+  local function script(d, title)
+    util.mkdir_p(d)
+    util.write_file(d .. "/same.lua", string.format([[
+return wb.task{name = "same", title = %q,
+  experiment = {base = {hidden = 8, epochs = 1, subset = {train = 200, test = 100}},
+    seeds = {1}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]], title))
+    return d .. "/same.lua"
+  end
+  local root = dir .. "/same"
+  local a, b = script(dir .. "/a", "A"), script(dir .. "/b", "B")
+  local function run(p) return T.sh(string.format("WB_ECHO=0 %s %s --root %s", T.wb, p, root)) end
+  local st, _, err = run(a)
+  T.eq(st, 0, err)
+  local readme = util.read_file(root .. "/same/README.md")
+  st, _, err = run(b)
+  T.eq(st, 64, err)
+  T.ok(err:find(b .. ": task 'same' would write " .. root .. "/same, the README folder of "
+    .. "another script's task of the same name, " .. a, 1, true), err)
+  T.eq(util.read_file(root .. "/same/README.md"), readme, "a's README is left")
+  -- a copy of a (equal content) is a's task
+  local c = script(dir .. "/c", "A")
+  st, _, err = run(c)
+  T.eq(st, 0, err)
+  -- once the script that wrote it is gone (moved), another takes the folder, said
+  os.remove(c)
+  st, _, err = run(b)
+  T.eq(st, 0, err)
+  T.ok(err:find("which is gone (moved or renamed?)", 1, true), err)
+end)
+
 T.done()

@@ -50,7 +50,7 @@ local Task = {__name = "wb.Task"}
 -- (task:txt) is an error naming the nearest, as setting one near them is.
 Task.__fields = {name = true, title = true, intro = true, args = true, experiment = true,
   report = true, where = true, blocks = true, figures = true, dir = true, dataset = true,
-  quick = true, opts = true, ex = true}
+  quick = true, opts = true, ex = true, script = true}
 require("wb.spec_keys").strict("wb.Task", Task, "task")
 
 ---wb.task(spec) -> wb.Task
@@ -91,6 +91,7 @@ function Task:__tostring() return string.format("Task(%s)", self.name) end
 function Task.__main(t, argv)
   local a = {}
   for i = 1, #(argv or {}) do a[i] = argv[i] end
+  t.script = argv and argv[0] -- whose README folder it is (Task:_setup)
   return require("wb.runner").main(t, a, argv and argv[0])
 end
 
@@ -100,6 +101,7 @@ function Task:_setup(opts, root, command)
   self.opts, self.quick, self.args = opts, opts.quick == true, opts.rest
   self.dataset = opts.dataset or (self.experiment.base or {}).dataset or "mnist"
   self.dir = root .. (self.dataset == "fashion" and "/fashion/" or "/") .. self.name
+  self:_check_owner()
   self.ex = declared(self.where, wb.experiment.new, self.experiment, {name = self.name,
     options = opts, root = root, where = self.where, command = command})
   return self.ex

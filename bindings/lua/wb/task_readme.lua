@@ -219,6 +219,33 @@ function Task:_report(runs, info)
 end
 
 
+-- Refuses (an input error: exit 64, before anything is trained) a script
+-- whose task has the name and root of another script's: the folder's
+-- runs.json names the script that last wrote its README (script), and a
+-- second script with the same name silently overwrote that README and its
+-- figures. The same script by another path or a copy of it (equal content)
+-- is let through, and so is a folder whose script is gone (moved, renamed:
+-- said on stderr), or a runs.json from before it named one.
+function Task:_check_owner()
+  local ropts = require "wb.runner_options"
+  local this = type(self.script) == "string" and wb.sys.exists(self.script)
+    and ropts.absolute(self.script)
+  local old = this and util.read_json(self:path("runs.json"))
+  local was = type(old) == "table" and type(old.script) == "string" and old.script
+  if not was or was == this then return end
+  local reads = require "wb.identity_reads"
+  if not wb.sys.exists(was) then
+    io.stderr:write(string.format("%s: %s was last written by %s, which is gone (moved or "
+      .. "renamed?): %s writes it now\n", self.name, self.dir, was, this))
+  elseif reads.file_id(was) ~= reads.file_id(this) then
+    error(require("wb.spec").input_error(string.format("%s: task '%s' would write %s, the "
+      .. "README folder of another script's task of the same name, %s (its runs.json says "
+      .. "so): the two would overwrite each other's README and figures; give one of them "
+      .. "another name (wb.task{name = ...}) or another --root, or delete %s if %s is no "
+      .. "longer that task", this, self.name, self.dir, was, self:path("runs.json"), was)), 0)
+  end
+end
+
 -- Installs these methods into wb.Task's metatable T.
 return function(T)
   for k, f in pairs(Task) do T[k] = f end

@@ -103,4 +103,16 @@ T.test("README names the script's own commit, its edits, or that it is in none",
     .. "commit (in no git repository); helper.lua (no repository; xxh128 ", 1, true), md)
 end)
 
+T.test("export_csv's script column: a record's script, with absolute paths", function()
+  local r = {hash = "00000000000000ab", task = "t", variant = "v", seed = 1, status = "ok",
+    config = {}, script = {path = "/s/x.lua", repo = "/s", commit = "abc1234", files = {
+      {path = "/s/x.lua", state = "committed"},
+      {path = "/s/h.lua", state = "edited", id = "1a2b3c4d5e6f"}}}}
+  wb.runs.export_csv(dir .. "/s.csv", {r})
+  local text = util.read_file(dir .. "/s.csv")
+  T.ok(text:find(",script,hooks_read", 1, true), text)
+  T.ok(text:find(",/s/x.lua at commit abc1234 of /s; not as committed: /s/h.lua (edited; "
+    .. "xxh128 1a2b3c4d),\n", 1, true), text)
+end)
+
 T.done()

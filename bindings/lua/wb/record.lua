@@ -211,6 +211,8 @@ end
 ---objects; read_files: a list of {path, id}, the files the run's hooks read
 ---as it ran, wb/identity_reads.lua; weights, best_weights: file names;
 ---weights_ids: their content ids by name, wb.record.weights_ids; checksum: string;
+---warnings: a list of what the run warned of (a measure's NaN); script: the
+---study script's repository, commit and files not as committed, an object;
 ---metrics: numbers by name; history's per-epoch series: lists of numbers,
 ---its epochs, best_epoch and stopped_epoch: integers), or whose content does
 ---not match the checksum written with it (wb.record.write: a number edited

@@ -58,8 +58,10 @@ end
 -- The text of read_files entry e: "$SCALE=2", "$SCALE unset", "fac.txt
 -- (xxh128 1a2b3c4d)" (the first 8 hex digits of its content id, XXH3-128:
 -- xxhsum -H2), "fac.txt (absent)", "folder data (names 1a2b3c4d)", "command
--- io.popen(\"date\")".
-function M.read_text(e)
+-- io.popen(\"date\")"; paths as they are when absolute (an export, read
+-- from anywhere), else relative to the current folder when under it.
+function M.read_text(e, absolute)
+  local shown_path = absolute and function(p) return p end or shown_path
   if type(e) ~= "table" or type(e.path) ~= "string" then return "?" end
   local reads = require "wb.identity_reads"
   local kind, id = reads.kind(e), tostring(e.id)

@@ -94,8 +94,10 @@ end
 -- (as committed, with scalehelp.lua)", "... at commit 38a9001 of /home/me/study;
 -- not as committed: scalehelp.lua (edited; xxh128 1a2b3c4d)" or
 -- "plots/x.lua (xxh128 1a2b3c4d): not in a commit (git-ignored in /w)";
--- "unknown" for nil (a record from before scripts were recorded).
-function M.text(info)
+-- "unknown" for nil (a record from before scripts were recorded). Paths
+-- relative to the current folder when under it, unless absolute (an export).
+function M.text(info, absolute)
+  local shown = absolute and function(p) return p end or shown
   if type(info) ~= "table" or type(info.path) ~= "string" then return "unknown" end
   local files = type(info.files) == "table" and info.files or {}
   local script, others, dirty = files[1] or {path = info.path, state = "?"}, {}, {}

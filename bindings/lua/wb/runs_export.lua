@@ -123,12 +123,12 @@ end
 local TRACE = {"git_commit", "git_uncommitted", "command", "script", "hooks_read"}
 local traced = {
   script = function(r)
-    return type(r.script) == "table" and require("wb.runner_script").text(r.script) or nil
+    return type(r.script) == "table" and require("wb.runner_script").text(r.script, true) or nil
   end,
   hooks_read = function(r)
     local texts, prov = {}, require "wb.runner_provenance"
     for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
-      texts[#texts + 1] = prov.read_text(e)
+      texts[#texts + 1] = prov.read_text(e, true)
     end
     return table.concat(texts, "; ")
   end}

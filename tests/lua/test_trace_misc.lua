@@ -74,6 +74,16 @@ return wb.task{name = "same", title = %q,
   st, _, err = run(b)
   T.eq(st, 0, err)
   T.ok(err:find("which is gone (moved or renamed?)", 1, true), err)
+  -- the same file of another clone (a worktree's scripts/same.lua, edited) takes it too
+  local c1, c2 = script(dir .. "/c1/scripts", "C1"), script(dir .. "/c2/scripts", "C2")
+  T.sh("git init -q " .. T.quote(dir .. "/c1") .. " && git init -q " .. T.quote(dir .. "/c2"))
+  T.eq((run(c1)), 64, "b wrote it")
+  os.remove(b)
+  st, _, err = run(c1)
+  T.eq(st, 0, err)
+  st, _, err = run(c2)
+  T.eq(st, 0, err)
+  T.ok(err:find("the same script of another clone (scripts/same.lua)", 1, true), err)
 end)
 
 T.done()

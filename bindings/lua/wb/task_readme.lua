@@ -224,8 +224,9 @@ end
 -- runs.json names the script that last wrote its README (script), and a
 -- second script with the same name silently overwrote that README and its
 -- figures. The same script by another path or a copy of it (equal content)
--- is let through, and so is a folder whose script is gone (moved, renamed:
--- said on stderr), or a runs.json from before it named one.
+-- is let through, and so is a folder whose script is gone (moved, renamed)
+-- or is the same file of another clone of its repository (a worktree's
+-- scripts/x.lua: said on stderr), or a runs.json from before it named one.
 function Task:_check_owner()
   local ropts = require "wb.runner_options"
   local this = type(self.script) == "string" and wb.sys.exists(self.script)
@@ -234,16 +235,23 @@ function Task:_check_owner()
   local was = type(old) == "table" and type(old.script) == "string" and old.script
   if not was or was == this then return end
   local reads = require "wb.identity_reads"
-  if not wb.sys.exists(was) then
-    io.stderr:write(string.format("%s: %s was last written by %s, which is gone (moved or "
-      .. "renamed?): %s writes it now\n", self.name, self.dir, was, this))
-  elseif reads.file_id(was) ~= reads.file_id(this) then
-    error(require("wb.spec").input_error(string.format("%s: task '%s' would write %s, the "
-      .. "README folder of another script's task of the same name, %s (its runs.json says "
-      .. "so): the two would overwrite each other's README and figures; give one of them "
-      .. "another name (wb.task{name = ...}) or another --root, or delete %s if %s is no "
-      .. "longer that task", this, self.name, self.dir, was, self:path("runs.json"), was)), 0)
+  local function taken(why)
+    io.stderr:write(string.format("%s: %s was last written by %s, %s: %s writes it now\n",
+      self.name, self.dir, was, why, this))
   end
+  if not wb.sys.exists(was) then return taken("which is gone (moved or renamed?)") end
+  if reads.file_id(was) == reads.file_id(this) then return end -- a copy, a link
+  local sc = require "wb.runner_script"
+  local a, b = sc.info(was), sc.info(this)
+  local function in_repo(i) return i.repo and i.path:sub(#i.repo + 2) end
+  if in_repo(a) and in_repo(a) == in_repo(b) and a.repo ~= b.repo then
+    return taken("the same script of another clone (" .. in_repo(a) .. ")")
+  end
+  error(require("wb.spec").input_error(string.format("%s: task '%s' would write %s, the "
+    .. "README folder of another script's task of the same name, %s (its runs.json says "
+    .. "so): the two would overwrite each other's README and figures; give one of them "
+    .. "another name (wb.task{name = ...}) or another --root, or delete %s if %s is no "
+    .. "longer that task", this, self.name, self.dir, was, self:path("runs.json"), was)), 0)
 end
 
 -- Installs these methods into wb.Task's metatable T.

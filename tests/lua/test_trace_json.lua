@@ -57,8 +57,20 @@ return wb.task{name = "nofig", title = "t",
   local text = util.read_file(dir .. "/r/nofig/runs.json")
   T.ok(text:find('"figures":[]', 1, true), text)
   local r = wb.runs.load_all(dir .. "/r/runs")[1]
-  local raw = util.read_file(dir .. "/r/runs/nofig-" .. r.hash .. ".json")
+  local rec_path = dir .. "/r/runs/nofig-" .. r.hash .. ".json"
+  local raw = util.read_file(rec_path)
   T.ok(raw:find('"git_changes":%[') or not raw:find('"git_changes"'), raw:sub(1, 300))
+  -- as Python reads them (when /usr/bin/python3 is there: never needed to run the tests)
+  if wb.sys.exists("/usr/bin/python3") then
+    local st, out, perr = T.sh(string.format("/usr/bin/python3 -c %s %s %s", T.quote(
+      "import json, sys\n"
+      .. "r = json.load(open(sys.argv[1])); j = json.load(open(sys.argv[2]))\n"
+      .. "print(type(r.get('git_changes', [])).__name__, type(r['history']['loss']).__name__,"
+      .. " type(j['figures']).__name__, type(j['hooks_read']).__name__)"),
+      T.quote(rec_path), T.quote(dir .. "/r/nofig/runs.json")))
+    T.eq(st, 0, perr)
+    T.eq(out, "list list list list\n")
+  end
 end)
 
 T.done()

@@ -142,10 +142,11 @@ function Task:_failed(err, info, runs)
 end
 
 -- Runs the report (once) and writes README.md; when that fails, README.md
--- says so (Task:_failed) and the error goes on with its own traceback.
+-- says so (Task:_failed) and the error goes on with its own traceback. A
+-- signal (SIGINT, SIGTERM) writes nothing, as everywhere in a task: it stops.
 function Task:_report(runs, info)
   local _ <close> = setmetatable({}, {__close = function(_, err)
-    if err == nil then return end
+    if err == nil or not pcall(wb.sys.check_interrupt) then return end
     local ok, why = pcall(self._failed, self, err, info, runs)
     if not ok then
       io.stderr:write(string.format("%s: the report failed, and so did marking %s: %s\n",

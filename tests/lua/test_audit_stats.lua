@@ -244,10 +244,10 @@ T.test("export_csv names what made each run: commit, edits since, command", func
   local lines = {}
   for l in util.read_file(dir .. "/f.csv"):gmatch("[^\n]+") do lines[#lines + 1] = l end
   T.ok(lines[1]:find("^hash,task,variant,label,seed,group_key,status,git_commit,"
-    .. "git_uncommitted,command,config%."), lines[1])
-  T.ok(lines[2]:find(",ok,abc1234,2,WB_ECHO=0 workbench 'scripts/t.lua' --run a0001,", 1,
+    .. "git_uncommitted,command,script,hooks_read,config%."), lines[1])
+  T.ok(lines[2]:find(",ok,abc1234,2,WB_ECHO=0 workbench 'scripts/t.lua' --run a0001,,,", 1,
     true), lines[2])
-  T.ok(lines[3]:find(",ok,,,,", 1, true), lines[3])
+  T.ok(lines[3]:find(",ok,,,,,,", 1, true), lines[3])
 end)
 
 T.test("REPORT.md counts a diverged run apart and names its runs' commits", function()

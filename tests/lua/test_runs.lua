@@ -236,21 +236,23 @@ T.test("export_history: long format, union of flattened config columns, RFC 4180
   local text = util.read_file(path)
   local rows = parse_csv(text)
   T.eq(table.concat(rows[1], ","), "hash,task,variant,label,seed,group_key,status,git_commit,"
-    .. "git_uncommitted,command,config.epochs,"
+    .. "git_uncommitted,command,script,hooks_read,config.epochs,"
     .. "config.hidden,config.lr,config.seed,config.subset.test,config.subset.train,"
     .. "epoch,metric,value")
   T.eq(#rows, n + 1)
-  for i, r in ipairs(rows) do T.eq(#r, 19, "row " .. i) end
+  for i, r in ipairs(rows) do T.eq(#r, 21, "row " .. i) end
   T.eq(table.concat(rows[2], "|"), table.concat({a.hash, "t", 'width=64, note="x"',
     'width=64, note="x"', "1",
-    wb.record.group_key(a), "ok", "", "", "", "2", "64", "", "1", "500", "2000", "1", "loss",
+    wb.record.group_key(a), "ok", "", "", "", "", "", "2", "64", "", "1", "500", "2000", "1",
+    "loss",
     "0.5"}, "|"))
   T.ok(text:find('"width=64, note=""x"""', 1, true), "variant not quoted per RFC 4180")
   T.eq(table.concat(rows[#rows - 3], "|"), table.concat({b.hash, "t", "deep", "deep", "1",
-    wb.record.group_key(b), "ok", "", "", "", "3", "[256,128]", "0.001", "1", "", "", "3",
+    wb.record.group_key(b), "ok", "", "", "", "", "", "3", "[256,128]", "0.001", "1", "", "",
+    "3",
     "val_loss", "0.375"}, "|"))
   -- the measures' per-epoch series come after the history's
-  T.eq(table.concat(rows[#rows], "|", 17), "3|grad_norm_1|0.125")
+  T.eq(table.concat(rows[#rows], "|", 19), "3|grad_norm_1|0.125")
   -- a run list works too; the final-metrics CSV has the same config columns
   T.eq(wb.runs.export_history(dir .. "/h2.csv", wb.runs.find{dir = dir, variant = "deep"}), 9)
   T.eq(wb.runs.export_csv(dir .. "/final.csv", dir), 2)
@@ -289,13 +291,13 @@ if st ~= 0 then
     error("python3 failed reading the history export (or it was not written): " .. out)
   end)
 elseif out:find("^nopandas") then
-  T.test("python3's csv module reads the history export: 19 fields in every row", function()
-    T.eq(out, string.format("nopandas %d 19 1\n", hist_rows))
+  T.test("python3's csv module reads the history export: 21 fields in every row", function()
+    T.eq(out, string.format("nopandas %d 21 1\n", hist_rows))
   end)
   T.test("pandas.read_csv reads the history export", function() T.missing("python3-pandas") end)
 else
   T.test("pandas.read_csv reads the history export with the expected shape", function()
-    T.eq(out, string.format('pandas %d 19 float64 width=64, note="x"\n', hist_rows))
+    T.eq(out, string.format('pandas %d 21 float64 width=64, note="x"\n', hist_rows))
   end)
 end
 

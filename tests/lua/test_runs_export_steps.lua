@@ -81,7 +81,8 @@ T.test("export_steps: one row per run and step, every series a column, exact val
     if k == "step" then first = i end
     if first then series[#series + 1] = k end
   end
-  T.eq(#series, 19); T.eq(first, 7 + 15 + 1, "7 identity and 15 config columns")
+  T.eq(#series, 19)
+  T.eq(first, 7 + 5 + 15 + 1, "7 identity, 5 trace and 15 config columns")
   -- every cell against the record, run by run in file order (by hash: a
   -- run's hash moves with the library's source, so either may come first)
   local order = {econ, logged}
@@ -96,6 +97,9 @@ T.test("export_steps: one row per run and step, every series a column, exact val
       T.eq(c.hash, r.hash); T.eq(c.variant, r.variant); T.eq(c.seed, tostring(r.seed))
       T.eq(c.label, r.variant)
       T.eq(c.group_key, wb.record.group_key(r)); T.eq(c.status, "ok")
+      -- what made the run, as export_csv says it (audit I 7c)
+      T.eq(c.git_commit, r.git_commit or ""); T.eq(c.command, r.command)
+      T.eq(c.git_uncommitted, r.git_uncommitted and tostring(r.git_uncommitted) or "")
       T.eq(c["config.hidden"], "8"); T.eq(c["config.subset.train"], "200")
       for _, k in ipairs(series) do
         same(c[k], s[k] and s[k][j], string.format("%s step %d %s", r.variant, j, k))
@@ -119,9 +123,10 @@ T.test("export_steps: a wb.Runs, NaN held in memory, series names with numbers",
       grad_norm_2 = {0.1, 0.2}, epoch = {1, 1, 1}}}}
   T.eq((wb.runs.export_steps(dir .. "/m.csv", {r})), 3)
   local rows = rows_of(dir .. "/m.csv")
-  T.eq(table.concat(rows[1], ",", 8), "step,epoch,grad_norm_2,grad_norm_10")
-  T.eq(table.concat(rows[3], ",", 8), "2,1,0.2,")
-  T.eq(table.concat(rows[4], ",", 8), "3,1,,3", "a short list is null at its end")
+  T.eq(table.concat(rows[1], ",", 8), "git_commit,git_uncommitted,command,script,hooks_read,"
+    .. "step,epoch,grad_norm_2,grad_norm_10")
+  T.eq(table.concat(rows[3], ",", 13), "2,1,0.2,")
+  T.eq(table.concat(rows[4], ",", 13), "3,1,,3", "a short list is null at its end")
 end)
 
 T.test("export_steps: runs without step series are named on stderr", function()
@@ -214,8 +219,8 @@ T.test("export_history: the epochs after a null and a series that starts with on
     T.eq(wb.runs.export_history(dir .. "/h.csv", src), 3)
     local rows = rows_of(dir .. "/h.csv")
     local got = {}
-    -- (after the trace columns: git_commit, git_uncommitted, command)
-    for i = 2, #rows do got[#got + 1] = table.concat(rows[i], "|", 11) end
+    -- (after the trace columns: git_commit, git_uncommitted, command, script, hooks_read)
+    for i = 2, #rows do got[#got + 1] = table.concat(rows[i], "|", 13) end
     T.eq(table.concat(got, " "), "1|loss|1 3|loss|3 2|val_loss|2")
   end
 end)
@@ -243,7 +248,7 @@ end
 T.test("python3's csv module reads the step export: equal rows, floats or empty", function()
   T.ok(steps_path, "the export was not written")
   T.eq(pst, 0, "python3 reading the export: " .. pout)
-  T.eq(pout, string.format("%d 41 1 ['step', 'epoch', 'accuracy']\n", steps_rows))
+  T.eq(pout, string.format("%d 46 1 ['step', 'epoch', 'accuracy']\n", steps_rows))
 end)
 
 -- }====

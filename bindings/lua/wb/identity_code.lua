@@ -15,7 +15,7 @@ local M = {}
 -- a measure hook may compute its numbers with (they were outside it: an
 -- edit there left such runs' measures as the old code made them).
 M.presentation_modules = {"wb/plot", "wb/help", "wb/repl.lua", "wb/pretty.lua",
-  "wb/runs.lua", "wb/runs_", "wb/run.lua", "wb/compare.lua", "wb/task.lua",
+  "wb/runs.lua", "wb/runs_", "wb/run.lua", "wb/compare.lua", "wb/task.lua", "wb/task_",
   "wb/runner.lua", "wb/runner_", "wb/cockpit_run.lua", "wb/record.lua",
   "wb/nn_summary.lua", "wb/slurm.lua", "wb/gather.lua"}
 

@@ -18,7 +18,8 @@
 -- recorded run only while every one is unchanged. A folder a hook lists
 -- (wb.sys.listdir) is recorded with an id of its names: a file added there
 -- retrains the run. An environment variable a hook reads (os.getenv) is
--- recorded as "$NAME" with a hash of its value: another value retrains it.
+-- recorded as "$NAME" with a hash of its value, and the value (not a
+-- secret's: env_read): another value retrains it, README and exports name it.
 --
 -- Not recorded: the workbench's own modules (their code is in
 -- identity.code()) and their own listings, Lua's standard library (no
@@ -165,14 +166,30 @@ local function ran(what, cmd, own)
 end
 
 -- An environment variable a hook read is noted as "$NAME" with an id of its
--- value (a hash: a token never lands in a record) or of its absence.
+-- value (a hash, which the runner compares) or of its absence, and the value
+-- itself: it is a setting the user chose that changes the run's numbers,
+-- as a config value does, and the README and exports name it ($SCALE=2;
+-- with the hash alone no one could say which value made them). A variable
+-- whose name says it is a secret (TOKEN, SECRET, PASSWORD, KEY, ...) keeps
+-- the hash only: a record is shared with the numbers it holds.
 local ENV = "env:"
 local function env_id(v) return ENV .. (v and require("wb.util").fnv1a64(v) or "unset") end
+local SECRET = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL",
+  "AUTH", "COOKIE", "SESSION"}
+function M.secret_name(name)
+  local up = name:upper()
+  for _, w in ipairs(SECRET) do
+    if up:find(w, 1, true) then return true end
+  end
+  return false
+end
 local function env_read(name)
   for _, t in ipairs(active) do
     local key = "$" .. name
     if not t.seen[key] then
-      t.seen[key], t.ids[key] = true, env_id(orig.getenv(name))
+      local v = orig.getenv(name)
+      t.seen[key], t.ids[key] = true, env_id(v)
+      if v and not M.secret_name(name) then t.values[key] = v end
       t.order[#t.order + 1] = key
     end
   end
@@ -289,7 +306,7 @@ function M.track(skip)
   end
   loaded_before = {}
   forget_changed()
-  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {},
+  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {},
     dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
   for _, d in ipairs(skip and skip.dirs or {}) do t.dirs[#t.dirs + 1] = ropts.absolute(d) end
   for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
@@ -302,7 +319,8 @@ end
 -- tracker:stop() -> table
 -- Stops t (idempotent) and returns what was read: {{path = absolute path,
 -- id = M.file_id(path)}, ...} in the order first read, without the files
--- the run wrote itself.
+-- the run wrote itself; an environment variable's entry ({path = "$NAME"})
+-- has its value too (value; none when unset or named as a secret).
 function M.stop(t)
   if t.list then return t.list end
   for i = #active, 1, -1 do
@@ -319,7 +337,9 @@ end
 function M.so_far(t)
   local list = {}
   for _, p in ipairs(t.order) do
-    if not t.written[p] then list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p)} end
+    if not t.written[p] then
+      list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p), value = t.values[p]}
+    end
   end
   return list
 end
@@ -340,50 +360,23 @@ function M.merge(a, b)
   return #out > 0 and out or nil
 end
 
--- M.entry_changed(e, memo) -> string|nil, boolean
--- What happened to read_files entry e since it was recorded ("changed
--- since it was recorded", ...), nil when it is as recorded; then whether
--- that could be checked at all (false for a command a hook ran or read:
--- never as recorded). memo (path -> id) saves hashing one file for many runs.
-function M.entry_changed(e, memo)
-  if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
-    return "has a malformed entry in the record", true
-  end
-  if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
-    return "was run by a hook: what a command reads cannot be checked against the "
-      .. "record, so the run is never reused", false
-  elseif e.id == COMMAND then
-    return "was read by a hook: a command's output cannot be checked against "
-      .. "the record, so the run is never reused", false
-  elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
-    return env_id(orig.getenv(e.path:sub(2))) ~= e.id and "(an environment variable a "
-      .. "hook read) is not as it was when the run was recorded" or nil, true
-  elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
-    local ok, names = pcall(orig.listdir, e.path)
-    local now = ok and listing_id(names) or "absent"
-    return now == "absent" and "(a folder a hook listed) was removed since it was recorded"
-      or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
-      or nil, true
-  end
-  local now = memo[e.path] or M.file_id(e.path)
-  memo[e.path] = now
-  return now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
-    or now ~= "absent" and e.id == "absent" and "was created since it was recorded"
-    or now ~= e.id and "changed since it was recorded" or nil, true
+-- M.modules() -> table: the absolute paths of the Lua files this process
+-- loaded with require (not the workbench's own modules: a script's helpers,
+-- at its top or in its hooks), sorted.
+function M.modules()
+  ropts = ropts or require "wb.runner_options"
+  local set, out = {}, {}
+  for _, l in ipairs(loaded_before) do set[ropts.absolute(l.path)] = true end
+  for p in pairs(loaded_as) do set[p] = true end
+  for p in pairs(set) do out[#out + 1] = p end
+  table.sort(out)
+  return out
 end
 
--- M.changed(read_files, memo) -> string|nil, string
--- The first recorded file whose content id is not the recorded one, and
--- what happened to it (M.entry_changed); nil when all are as recorded, or
--- the record predates read_files (nil list).
-function M.changed(list, memo)
-  if type(list) ~= "table" then return nil end
-  memo = memo or {}
-  for _, e in ipairs(list) do
-    local what = M.entry_changed(e, memo)
-    if what then return tostring(type(e) == "table" and e.path), what end
-  end
-  return nil
-end
+-- M.entry_changed(e, memo), M.changed(list, memo), M.kind(e): whether the
+-- files (and variables, folders, commands) a record lists are as recorded
+-- (wb/identity_reads_check.lua).
+require("wb.identity_reads_check")(M, {COMMAND = COMMAND, ENV = ENV, LISTING = LISTING,
+  env_id = env_id, listing_id = listing_id, orig = orig})
 
 return M

@@ -96,7 +96,7 @@ local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
 local optional = {{"group_key", "string"}, {"history", "table"}, {"metrics", "table"},
   {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"},
   {"read_files", "table"}, {"weights", "string"}, {"best_weights", "string"},
-  {"weights_ids", "table"}, {"checksum", "string"}}
+  {"weights_ids", "table"}, {"checksum", "string"}, {"warnings", "table"}, {"script", "table"}}
 
 local function type_of(v)
   if math.type(v) == "integer" then return "integer" end
@@ -168,11 +168,22 @@ end
 -- the file spaces or spells it; nil when it cannot be written so (a number
 -- edited to 1e999). It detects a record changed by accident or by hand, not
 -- by someone who recomputes it.
+-- The fields of a record that are JSON lists, [] when empty (git_changes of
+-- a clean tree was {} and a list when dirty: a Python reader got a dict one
+-- time, a list the next): util.encode_json's opts.lists.
+local LISTS = {git_changes = true, read_files = true, warnings = true,
+  callback_series = true, ["script.files"] = true}
+for _, k in ipairs(SERIES) do LISTS["history." .. k] = true end
+local AS_WRITTEN = {lists = LISTS}
+
+-- ... and the sums it may have: of its JSON as written now, or as written
+-- before the lists were [] (an empty list as {}).
 local function content_sum(v)
   local body = {}
   for k, x in pairs(v) do if k ~= "checksum" then body[k] = x end end
-  local ok, text = pcall(util.encode_json, body)
-  return ok and wb.sys.hash_string(text) or nil
+  local ok, text = pcall(util.encode_json, body, AS_WRITTEN)
+  local ok2, old = pcall(util.encode_json, body)
+  return ok and wb.sys.hash_string(text) or nil, ok2 and wb.sys.hash_string(old) or nil
 end
 
 -- The checksum of record text s when it is as wb.record.write left it:
@@ -200,6 +211,8 @@ end
 ---objects; read_files: a list of {path, id}, the files the run's hooks read
 ---as it ran, wb/identity_reads.lua; weights, best_weights: file names;
 ---weights_ids: their content ids by name, wb.record.weights_ids; checksum: string;
+---warnings: a list of what the run warned of (a measure's NaN); script: the
+---study script's repository, commit and files not as committed, an object;
 ---metrics: numbers by name; history's per-epoch series: lists of numbers,
 ---its epochs, best_epoch and stopped_epoch: integers), or whose content does
 ---not match the checksum written with it (wb.record.write: a number edited
@@ -225,14 +238,15 @@ function M.read(path)
   local ok, r = pcall(cjson.decode, s)
   if not ok then return nil, "not valid JSON (" .. tostring(r) .. ")" end
   -- of the JSON as decoded, its nulls still there
-  local sum = written_sum(s) or content_sum(r)
+  local sum, before = written_sum(s)
+  if not sum then sum, before = content_sum(r) end
   -- JSON null as nil, and integers where the value is integral (JSON has
   -- one number type and cjson decodes every number as a float: seed 2, not
   -- 2.0; subset rows)
   r = wb.io._json_clean(r, cjson.null, true)
   local why = malformed(r)
   if why then return nil, why end
-  if r.checksum ~= nil and r.checksum ~= sum then
+  if r.checksum ~= nil and r.checksum ~= sum and r.checksum ~= before then
     return nil, string.format("its content does not match the checksum written with it "
       .. "(%s; its content now hashes to %s): changed since it was written (a number edited "
       .. "by hand, a partial copy, a merge or a sync conflict)", r.checksum, tostring(sum)),
@@ -312,7 +326,7 @@ function M.write(path, r)
   r.checksum = nil
   -- the checksum of what a reader decodes, not of the table in memory (NaN
   -- as null, floats as the doubles the JSON text gives back)
-  local text = util.encode_json(r)
+  local text = util.encode_json(r, AS_WRITTEN)
   local decoded = cjson.decode(text)
   -- what read would refuse is not written (a hook's string in a history
   -- series: written, its run was then retrained at every rerun); read's
@@ -321,7 +335,7 @@ function M.write(path, r)
   if why then
     error(string.format("wb.record.write: %s: not a well-formed run record (%s)", path, why), 2)
   end
-  local body = util.encode_json(decoded)
+  local body = util.encode_json(decoded, AS_WRITTEN)
   r.checksum = wb.sys.hash_string(body)
   util.write_file(path, '{"checksum":"' .. r.checksum .. '"' .. (body == "{}" and "}"
     or "," .. body:sub(2)) .. "\n")

@@ -28,8 +28,9 @@ return function(ex, pending, jobs, on_done, on_line)
     "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",
     "done",
   }, "\n") .. "\n")
-  local hashes = {}
-  for i, s in ipairs(pending) do hashes[i] = s.hash end
+  local hashes, by_hash = {}, {}
+  for i, s in ipairs(pending) do hashes[i] = s.hash; by_hash[s.hash] = s end
+  local tty = require("wb.progress").live(2)
   util.write_file(list, table.concat(hashes, "\n") .. "\n")
   local p = assert(io.popen(string.format("setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
     .. "sh %s' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
@@ -49,6 +50,11 @@ return function(ex, pending, jobs, on_done, on_line)
       local h, rest = line:match("^(%x+) (.*)$")
       local code = rest and rest:match("^EXIT (%d+)$")
       if code then on_done(h, tonumber(code), logs .. "/" .. ex.name .. "-" .. h .. ".log")
+      elseif rest and rest:match("^warning: ") and by_hash[h] then
+        -- a child's warning (a measure's NaN) is this terminal's too, not
+        -- only its log's: which run said it
+        io.stderr:write(string.format("%s[%s] %s seed %d (run %s): %s\n", tty and "\r\27[K"
+          or "", ex.name, by_hash[h].variant, by_hash[h].seed, h, rest))
       elseif rest then on_line(h, rest) end
       -- a signal whose error a pcall in on_done caught (reading a record
       -- decodes JSON under one) still stops the task

@@ -1,7 +1,8 @@
--- wb/runner_provenance.lua: two parts of a task README's provenance
--- paragraph (wb/task.lua), from the records of its runs: which are copies of
--- another task's identical training, and how many runs trained at once when
--- they were timed.
+-- wb/runner_provenance.lua: parts of a task README's provenance paragraph
+-- (wb/task.lua), from the records of its runs: which are copies of another
+-- task's identical training, how many runs trained at once when they were
+-- timed, and what their hooks read besides the config (files, environment
+-- variables: read_files, wb/identity_reads.lua), which exports name too.
 local _ENV = require "wb.std"
 
 local M = {}
@@ -43,6 +44,76 @@ function M.timing(recs)
     .. "run%s training at once on %s cores%s.", j, j == 1 and "" or "s",
     table.concat(cores, " or "), unknown > 0 and string.format(" (%d run%s: not recorded)",
     unknown, unknown == 1 and "" or "s") or "")
+end
+
+-- Path p as the README names it: relative to the current folder when under
+-- it (where the command in the header ran), else as it is.
+local function shown_path(p)
+  local cwd = require("wb.runner_options").absolute(".")
+  cwd = cwd:gsub("/%.$", "")
+  if p:sub(1, #cwd + 1) == cwd .. "/" then return p:sub(#cwd + 2) end
+  return p
+end
+
+-- The text of read_files entry e: "$SCALE=2", "$SCALE unset", "fac.txt
+-- (xxh128 1a2b3c4d)" (the first 8 hex digits of its content id, XXH3-128:
+-- xxhsum -H2), "fac.txt (absent)", "folder data (names 1a2b3c4d)", "command
+-- io.popen(\"date\")"; paths as they are when absolute (an export, read
+-- from anywhere), else relative to the current folder when under it.
+function M.read_text(e, absolute)
+  local shown_path = absolute and function(p) return p end or shown_path
+  if type(e) ~= "table" or type(e.path) ~= "string" then return "?" end
+  local reads = require "wb.identity_reads"
+  local kind, id = reads.kind(e), tostring(e.id)
+  if kind == "env" then
+    if id == "env:unset" then return e.path .. " unset" end
+    if type(e.value) == "string" then return e.path .. "=" .. e.value end
+    return e.path .. (reads.secret_name(e.path:sub(2)) and " (set; its value is not kept: "
+      .. "the name of a secret)" or " (set; its value was not recorded: an older record)")
+  elseif kind == "command" then
+    return "command " .. e.path
+  elseif kind == "listing" then
+    return string.format("folder %s (names %s)", shown_path(e.path), id:sub(7, 14))
+  end
+  return string.format("%s (%s)", shown_path(e.path), id == "absent" and "absent"
+    or "xxh128 " .. id:sub(1, 8))
+end
+
+-- The texts of what the hooks of records `recs` read (their read_files),
+-- each once, in the order first read; a path read as different contents by
+-- different runs has each text with its count ("fac.txt (xxh128 1a2b3c4d)
+-- in 2 runs").
+function M.reads_of(recs)
+  local order, texts = {}, {}
+  for _, r in ipairs(recs) do
+    for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      local p = type(e) == "table" and tostring(e.path) or "?"
+      if not texts[p] then texts[p] = {order = {}, n = {}}; order[#order + 1] = p end
+      local t, text = texts[p], M.read_text(e)
+      if not t.n[text] then t.order[#t.order + 1] = text end
+      t.n[text] = (t.n[text] or 0) + 1
+    end
+  end
+  local out = {}
+  for _, p in ipairs(order) do
+    local t = texts[p]
+    for _, text in ipairs(t.order) do
+      out[#out + 1] = #t.order == 1 and text or string.format("%s in %d run%s", text, t.n[text],
+        t.n[text] == 1 and "" or "s")
+    end
+  end
+  return out
+end
+
+-- " Hooks read: $SCALE=2; fac.txt (xxh128 1a2b3c4d)." (the first `max`, then
+-- how many more runs.json lists) for records `recs`; "" when they read none.
+function M.hooks_read(recs, max)
+  local all = M.reads_of(recs)
+  if #all == 0 then return "" end
+  max = max or 12
+  local more = #all > max and string.format(" and %d more (runs.json: hooks_read)",
+    #all - max) or ""
+  return " Hooks read: " .. table.concat(all, "; ", 1, math.min(#all, max)) .. more .. "."
 end
 
 return M

@@ -114,10 +114,24 @@ end
 
 -- The columns that say which run a row is of: its identity, then its
 -- flattened config (configs); then the export's own columns, `more`.
--- trace: the columns that say what made the run (export_csv's and
--- export_history's rows; the per-step exports' rows are many, and say the
--- hash): its commit, the count of files edited since, its command.
-local TRACE = {"git_commit", "git_uncommitted", "command"}
+-- trace: the columns that say what made the run (every export's rows but
+-- export_grad_hist's, which merge with export_steps's on hash and step): the
+-- workbench's commit, the count of files edited since, its command, its
+-- script's commit (or content id: wb/runner_script.lua; empty for a record
+-- from before) and what its hooks read besides the config ("$SCALE=2;
+-- fac.txt (xxh128 1a2b3c4d)", as the README says it).
+local TRACE = {"git_commit", "git_uncommitted", "command", "script", "hooks_read"}
+local traced = {
+  script = function(r)
+    return type(r.script) == "table" and require("wb.runner_script").text(r.script, true) or nil
+  end,
+  hooks_read = function(r)
+    local texts, prov = {}, require "wb.runner_provenance"
+    for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      texts[#texts + 1] = prov.read_text(e, true)
+    end
+    return table.concat(texts, "; ")
+  end}
 local function id_head(ckeys, more, trace)
   local head = {"hash", "task", "variant", "label", "seed", "group_key", "status"}
   for _, k in ipairs(trace and TRACE or {}) do head[#head + 1] = k end
@@ -131,7 +145,9 @@ end
 local function id_cells(r, flat, ckeys, label, trace)
   local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(label(r)), cell(r.seed),
     cell(group.export_key(r)), cell(r.status)}
-  for _, k in ipairs(trace and TRACE or {}) do row[#row + 1] = cell(r[k]) end
+  for _, k in ipairs(trace and TRACE or {}) do
+    row[#row + 1] = cell(traced[k] and traced[k](r) or r[k])
+  end
   for _, k in ipairs(ckeys) do row[#row + 1] = cell(flat[k]) end
   return table.concat(row, ",")
 end
@@ -145,7 +161,10 @@ local maxn = util.maxn
 ---of one configuration, "dropout=0 [epochs=2]"; a wb.Runs's own labels),
 ---seed, group_key, status, what made it (git_commit, git_uncommitted: the count
 ---of files edited or not committed since that commit, command: the command that
----trains it; empty in records that lack them), the config flattened to
+---trains it; script: the study script's repository commit, or its content id
+---when in no commit; hooks_read: the files and environment variables its hooks
+---read, "$SCALE=2; fac.txt (xxh128 1a2b3c4d)"; empty in records that lack
+---them), the config flattened to
 ---columns (config.hidden, config.subset.train, ...) and the final
 ---metrics. runs_or_dir: a runs folder (default <plots>/runs), a wb.Runs
 ---or a list of records; a folder that does not exist, or no runs at all,
@@ -210,7 +229,7 @@ end
 ---"round_trip"): the default parser may be a unit in the last place
 ---off): columns hash, task,
 ---variant, label (as export_csv's), seed, group_key, status, git_commit,
----git_uncommitted, command
+---git_uncommitted, command, script, hooks_read
 ---(what made the run, as export_csv's), the config flattened to columns
 ---(config.hidden, config.subset.train, ...; the union over the runs,
 ---empty where absent), epoch, metric, value; one row per run, epoch and

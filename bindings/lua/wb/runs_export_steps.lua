@@ -87,7 +87,9 @@ local STEPS_WHAT = "step series (history.steps: set log_every, or instruments an
 ---accuracy, lr, batch_size, and the instruments' grad_norm, grad_norm_1,
 ---distance, alpha, ...) to path as a CSV that pandas reads as it is: one
 ---row per run and recorded step, a column per series. Columns: hash, task,
----variant, label (export_csv's), seed, group_key, status, the config
+---variant, label (export_csv's), seed, group_key, status, git_commit,
+---git_uncommitted, command, script, hooks_read (what made the run, as
+---export_csv's), the config
 ---flattened to columns (config.hidden, ...; the union over the runs,
 ---empty where absent), step, epoch, then every other series by name
 ---(grad_norm_2 before
@@ -122,9 +124,11 @@ function M.export_steps(path, runs_or_dir)
   names = util.sorted_keys(names)
   table.sort(names, by_name)
   table.insert(names, 1, "epoch"); table.insert(names, 1, "step")
-  local lines, n = {id_head(ckeys, names)}, 0
+  -- what made each run (commit, edits, command, script, hooks' reads), as
+  -- export_csv's: a steps file alone says which code and command made it
+  local lines, n = {id_head(ckeys, names, true)}, 0
   for i, r in ipairs(keep) do
-    local prefix, st = id_cells(r, flat[i], ckeys, label), steps_of(r)
+    local prefix, st = id_cells(r, flat[i], ckeys, label, true), steps_of(r)
     for j = 1, nrows[i] do
       local row = {prefix}
       for c, k in ipairs(names) do

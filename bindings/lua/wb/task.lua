@@ -15,10 +15,8 @@
 -- whatever the root: --root DIR --quick writes DIR/quick/...).
 local _ENV = require "wb.std"
 local wb = require "wb"
-local util = require "wb.util"
 local spec_mod = require "wb.spec"
 local args = require "wb.args"
-local prov = require "wb.runner_provenance"
 
 -- "file:line" of the declaration; a script's `return wb.task{...}` is a
 -- tail call, whose frame is gone: then the running script's file.
@@ -52,7 +50,7 @@ local Task = {__name = "wb.Task"}
 -- (task:txt) is an error naming the nearest, as setting one near them is.
 Task.__fields = {name = true, title = true, intro = true, args = true, experiment = true,
   report = true, where = true, blocks = true, figures = true, dir = true, dataset = true,
-  quick = true, opts = true, ex = true}
+  quick = true, opts = true, ex = true, script = true}
 require("wb.spec_keys").strict("wb.Task", Task, "task")
 
 ---wb.task(spec) -> wb.Task
@@ -93,6 +91,7 @@ function Task:__tostring() return string.format("Task(%s)", self.name) end
 function Task.__main(t, argv)
   local a = {}
   for i = 1, #(argv or {}) do a[i] = argv[i] end
+  t.script = argv and argv[0] -- whose README folder it is (Task:_setup)
   return require("wb.runner").main(t, a, argv and argv[0])
 end
 
@@ -102,6 +101,7 @@ function Task:_setup(opts, root, command)
   self.opts, self.quick, self.args = opts, opts.quick == true, opts.rest
   self.dataset = opts.dataset or (self.experiment.base or {}).dataset or "mnist"
   self.dir = root .. (self.dataset == "fashion" and "/fashion/" or "/") .. self.name
+  self:_check_owner()
   self.ex = declared(self.where, wb.experiment.new, self.experiment, {name = self.name,
     options = opts, root = root, where = self.where, command = command})
   return self.ex
@@ -166,11 +166,38 @@ function Task:figure(name, plot, caption)
     name, caption and ("\n*" .. caption .. "*\n") or "")
 end
 
+-- What "±" in a table's cells is (wb.Runs:table: mean ± sd over seeds),
+-- said under each markdown table whose cells have one: the figures' bands
+-- are 95 % confidence intervals, and a bare "± 0.42" was read as one.
+local PM_NOTE = "*±: the standard deviation over seeds (n - 1 in its denominator), not a "
+  .. "confidence interval.*"
+local function pm_noted(s)
+  if not s:find("±", 1, true) then return s end
+  local out, pm, lines = {}, false, {}
+  for l in (s .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+  for i, l in ipairs(lines) do
+    out[#out + 1] = l
+    local row = l:match("^%s*|") ~= nil
+    pm = row and (pm or l:find("±", 1, true) ~= nil)
+    -- after a table's last row (a blank line first: a line right under a
+    -- table is one of its rows in GitHub's markdown)
+    if pm and not (lines[i + 1] or ""):match("^%s*|") and lines[i + 2] ~= PM_NOTE then
+      out[#out + 1] = ""
+      out[#out + 1] = PM_NOTE
+      pm = false
+    end
+  end
+  return table.concat(out, "\n")
+end
+
 ---wb.Task:text(s)
 ---Adds a paragraph (markdown) to the README; also printed unless WB_ECHO=0.
+---Under a markdown table with "±" in its cells (wb.Runs:table's mean ± sd),
+---a line says what ± is: the standard deviation over seeds (n - 1).
 ---@param s string
 ---Example: task:text(runs:table{"test_accuracy", "gap"})
 function Task:text(s)
+  s = pm_noted(s)
   self.blocks[#self.blocks + 1] = s .. "\n"
   if os.getenv("WB_ECHO") ~= "0" then io.stdout:write(s, "\n") end
 end
@@ -194,146 +221,9 @@ function Task:compare(runs, metric, o)
   return s
 end
 
--- {==================== the README ====================
+-- The README (Task:_provenance, Task:_report): wb/task_readme.lua.
+require("wb.task_readme")(Task)
 
-local function list_of(specs, get)
-  local seen, out = {}, {}
-  for _, s in ipairs(specs) do
-    local v = util.show(get(s))
-    if not seen[v] then seen[v] = true; out[#out + 1] = v end
-  end
-  return table.concat(out, ", ")
-end
-
--- The command line as run ("workbench scripts/x.lua --quick"), each
--- argument shell-quoted: for README's provenance line and runs.json.
-local function command_line(info) -- as a record's (one source: wb.runner_options)
-  return require("wb.runner_options").command_line(info.script, info.argv)
-end
-
--- One paragraph: which command, data, validation, epochs, seeds, commit and
--- date produced the README, the commits its runs (records) were trained at,
--- which of them are copies, and how many ran at once when timed.
-function Task:_provenance(info, records)
-  local specs = self.ex.specs
-  -- every dataset and subset the runs use (a task may vary them), not the first's
-  local seen, data, files = {}, {}, {}
-  for _, sp in ipairs(specs) do
-    local c = sp.config
-    local d = tostring(c.dataset) .. ", " .. (c.subset and string.format("first %s training / "
-      .. "%s test rows", tostring(c.subset.train or "all"), tostring(c.subset.test or "all"))
-      or "full training and test sets")
-    if not seen[d] then seen[d] = true; data[#data + 1] = d end
-    -- which files: $WB_DATA may point at another copy, edited (the records' identity.data)
-    local f = string.format("%s in %s, identity %s", tostring(c.dataset),
-      (wb.data._location(c.dataset)), tostring(sp.identity.data))
-    if not seen[f] then seen[f] = true; files[#files + 1] = f end
-  end
-  local val = list_of(specs, function(s)
-    local v = s.config.validation
-    if v == "test" then return "the test set (the original study's choice)" end
-    if not v then return "none" end
-    return string.format("the last %g %% of the training rows, held out (the test set "
-      .. "only gives the final test metrics)", 100 * v)
-  end)
-  local now, before = {}, {} -- this command's records (its pending runs), the others
-  local fresh = {}
-  for _, s in ipairs(info.pending or {}) do fresh[s.hash] = true end
-  for _, r in ipairs(records or {}) do table.insert(fresh[r.hash] and now or before, r) end
-  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s. Data: %s. "
-    .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command%s, %d from records%s%s.%s*\n", command_line(info), wb.version,
-    util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), table.concat(data, "; "),
-    table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
-    table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
-    prov.copies(now), info.cached, prov.copies(before),
-    records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
-    prov.timing(records or {}))
-end
-
--- A figure an earlier report of this task drew (its runs.json's figures)
--- that this one did not (renamed, removed from the script) is deleted with
--- its CSV and gnuplot script: left, it looked like this report's (task 1's
--- per_class_accuracy.png beside per_class_error.png). Another PNG in the
--- folder, not listed (a report older than the list, a file of the user's),
--- is named on stderr and left.
-function Task:_drop_old_figures()
-  local old = util.read_json(self:path("runs.json"))
-  local tried = self.tried
-  for _, f in ipairs(type(old) == "table" and type(old.figures) == "table" and old.figures
-      or {}) do
-    if type(f) == "string" and f:match("^[^/]+%.png$") and not tried[f] then
-      for _, ext in ipairs{".png", ".csv", ".gp"} do os.remove(self:path(f:sub(1, -5) .. ext)) end
-      io.stderr:write(string.format("%s: removed %s (and its .csv, .gp): an earlier report "
-        .. "drew it, this one does not\n", self.name, self:path(f)))
-      tried[f] = true
-    end
-  end
-  local ok, names = pcall(wb.sys.listdir, self.dir)
-  for _, f in ipairs(ok and names or {}) do
-    if f:match("%.png$") and not tried[f] then
-      io.stderr:write(string.format("%s: %s was not drawn by this report (an older "
-        .. "version's figure, or a file of yours?); left as it is\n", self.name, self:path(f)))
-    end
-  end
-end
-
--- Runs the report (once) and writes README.md.
-function Task:_report(runs, info)
-  if self.intro then self:text(self.intro) end
-  if self.report then self.report(self, runs) end
-  local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
-  if self.quick then
-    -- a smoke test's numbers, never to be taken for the task's own
-    head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
-      .. "see below), not the task's results.**\n"
-  end
-  -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values
-  for _, line in ipairs(require("wb.runner_overrides").readme(self.ex)) do
-    head[#head + 1] = line
-  end
-  head[#head + 1] = self:_provenance(info, runs.records)
-  if #info.failures > 0 then
-    head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
-    for _, f in ipairs(info.failures) do
-      head[#head + 1] = string.format("- %s seed %d: `%s`", f.spec.variant, f.spec.seed,
-        tostring(f.error):match("[^\n]*"))
-    end
-    head[#head + 1] = ""
-  end
-  -- runs recorded as not finished (diverged): named here, in no mean
-  local by = {}
-  for _, r in ipairs(runs.records) do
-    if r.status ~= "ok" then
-      by[r.status] = by[r.status] or {}
-      table.insert(by[r.status], string.format("- %s seed %d: after %d epoch(s)", r.variant,
-        r.seed, type(r.history) == "table" and #(r.history.loss or {}) or 0))
-    end
-  end
-  for _, k in ipairs(util.sorted_keys(by)) do
-    head[#head + 1] = string.format("**%d run(s) %s** (recorded; in no mean, table or "
-      .. "comparison):\n\n%s\n", #by[k], k, table.concat(by[k], "\n"))
-  end
-  local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
-  -- which records made this README (the report gathers exactly these)
-  local hashes = {}
-  for i, r in ipairs(runs.records) do hashes[i] = r.hash end
-  -- and the runs that left no record: a report counts them, never just has fewer seeds
-  local failed = {}
-  for i, f in ipairs(info.failures) do
-    failed[i] = {hash = f.spec.hash, variant = f.spec.variant, seed = f.spec.seed,
-      group_key = f.spec.group_key}
-  end
-  self:_drop_old_figures()
-  util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
-    failed = #failed > 0 and failed or nil, command = command_line(info),
-    figures = self.figures})
-  util.write_file(self:path("README.md"), body)
-  io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
-    self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))
-end
-
--- }====================
 
 -- The task a file declared at its top level without returning it (a
 -- `return` left out: `return wb.task{...}` is a tail call, never here), by

@@ -108,6 +108,12 @@ function M.record(ex, spec, rec, model, hist, extra, d)
     io.stderr:write(string.format("warning: %s: measure: %s: not finite, recorded as missing "
       .. "(n/a in tables; a run record is JSON, which has no inf or NaN)\n", ex.where,
       table.concat(bad, ", ")))
+    -- and in the record, which the task's README lists: the runner relays
+    -- the line above (a child's stderr went to its log only), a run from
+    -- records says it again
+    rec.warnings = util.array(rec.warnings or {})
+    rec.warnings[#rec.warnings + 1] = string.format("measure %s: not finite, recorded as "
+      .. "missing", table.concat(bad, ", "))
   end
   rec.measures = util.plain(m)
   -- the cost of measuring: the hook, plus callbacks that timed themselves

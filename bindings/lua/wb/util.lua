@@ -5,6 +5,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local cjson = require "cjson"
 local args = require "wb.args"
+local json = require "wb.util_json"
 
 local M = {}
 
@@ -41,17 +42,7 @@ function M.show(v)
   return tostring(v)
 end
 
--- A number as CSV text that reads back as the same double (strtod,
--- Python's float, pandas with float_precision="round_trip"): an integer
--- value as an integer, else the shorter of %.15g and %.17g that round-trips;
--- NaN and infinities as C prints them ("-nan", "inf"; pandas reads both).
-function M.number_text(v)
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
-  local s = string.format("%.15g", v)
-  if tonumber(s) == v then return s end
-  return string.format("%.17g", v)
-end
+M.number_text = json.number_text
 
 -- A canonical text of a value: sorted keys, numbers with 17 digits, so equal
 -- configs hash equal across processes.
@@ -155,88 +146,10 @@ function M.write_file(path, s)
   return wb.sys.write_atomic(path, s)
 end
 
--- JSON as lua-cjson writes it (an empty table is {}, a table keyed 1..n a
--- list with holes as null, cjson.null is null; NaN, infinities, functions
--- and lists more than half holes are errors), but numbers as
--- number_text (cjson prints at most 14 digits: a recorded loss was not
--- the double the workbench had) and object keys sorted.
--- Lenient (M.encode_json's opts.lenient), for metadata that must always be
--- written (a diverged run's training state): NaN and infinities are null,
--- an empty table is [], and a value that is not data (a function, a
--- userdata) is null in a list and left out of an object.
-local function encode(v, out, lenient)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then
-      if lenient then out[#out + 1] = "null"; return out end
-      error("Cannot serialise number: must not be NaN or Inf", 0)
-    end
-    out[#out + 1] = M.number_text(v)
-  elseif t == "string" or t == "boolean" then
-    out[#out + 1] = cjson.encode(v)
-  elseif v == cjson.null or (lenient and t ~= "table") then
-    out[#out + 1] = "null"
-  elseif t ~= "table" then
-    error("Cannot serialise " .. t .. ": type not supported", 0)
-  else
-    local n, max, list = 0, 0, true
-    for k in pairs(v) do
-      n = n + 1
-      if math.type(k) == "integer" and k > 0 then max = math.max(max, k) else list = false end
-    end
-    if list and (n > 0 or lenient) then
-      if max > 10 and max > 2 * n then
-        error("Cannot serialise table: excessively sparse array", 0)
-      end
-      out[#out + 1] = "["
-      for i = 1, max do
-        if i > 1 then out[#out + 1] = "," end
-        if v[i] == nil then out[#out + 1] = "null" else encode(v[i], out, lenient) end
-      end
-      out[#out + 1] = "]"
-      return out
-    end
-    local keys = {}
-    for k, x in pairs(v) do
-      if type(k) ~= "string" and type(k) ~= "number" then
-        error("Cannot serialise " .. type(k) .. ": table key must be a number or string", 0)
-      end
-      local data = type(x) ~= "function" and type(x) ~= "userdata" and type(x) ~= "thread"
-      if not lenient or data or x == cjson.null then
-        keys[#keys + 1] = type(k) == "number" and M.number_text(k) or k
-      end
-    end
-    table.sort(keys)
-    for i, k in ipairs(keys) do
-      local x = v[k]
-      if x == nil then x = v[tonumber(k)] end
-      out[#out + 1] = (i == 1 and "{" or ",") .. cjson.encode(k) .. ":"
-      encode(x, out, lenient)
-    end
-    out[#out + 1] = #keys == 0 and "{}" or "}"
-  end
-  return out
-end
-
--- M.encode_json(v, opts) -> string: v as JSON (encode above); opts.lenient
--- = true for metadata that must always be written.
-function M.encode_json(v, opts)
-  return table.concat(encode(v, {}, opts ~= nil and opts.lenient))
-end
-
-function M.write_json(path, v)
-  M.write_file(path, M.encode_json(v) .. "\n")
-end
-
--- The decoded JSON at path, or nil when the file is missing or malformed (a
--- malformed record is treated as absent: the run is trained again).
-function M.read_json(path)
-  local s = M.read_file(path)
-  if not s then return nil end
-  local ok, v = pcall(cjson.decode, s)
-  if ok and type(v) == "table" then return M.denull(v) end
-  return nil
-end
+-- JSON (wb/util_json.lua): M.encode_json(v, opts), M.write_json(path, v, opts),
+-- M.read_json(path), M.array(t) (a list written [] even when empty).
+M.encode_json, M.write_json, M.read_json = json.encode_json, json.write_json, json.read_json
+M.array, M.ARRAY = json.array, json.ARRAY
 
 -- cjson decodes JSON null as a lightuserdata sentinel: turn it into nil
 -- (in place, at every depth; wb.io._json_clean walks it in C).
@@ -344,7 +257,7 @@ function M.git_changes()
     .. " status --porcelain --untracked-files=all 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
-  changes_cache = {}
+  changes_cache = M.array() -- a JSON list, [] when clean
   for line in out:gmatch("[^\n]+") do -- "XY path" or "XY old -> new"
     changes_cache[#changes_cache + 1] = line:sub(4):gsub("^.* %-> ", "")
   end

@@ -1,0 +1,82 @@
+-- wb/identity_reads_check.lua: whether the entries of a record's
+-- read_files (wb/identity_reads.lua: files, environment variables, folders
+-- and commands its hooks read) are as recorded, and which kind each is.
+-- Installed into wb.identity_reads by it; private to the runner.
+local _ENV = require "wb.std"
+
+local M = {}
+-- wb.identity_reads's ids' prefixes and functions, set when it installs this
+-- (the function this module returns)
+local COMMAND, ENV, LISTING, env_id, listing_id, orig, reads
+
+-- M.kind(e) -> string: what read_files entry e is: "env" (an environment
+-- variable, path "$NAME"), "listing" (a folder's names), "command" (a
+-- command a hook ran or read) or "file".
+function M.kind(e)
+  local id = type(e) == "table" and type(e.id) == "string" and e.id or ""
+  if id == COMMAND then return "command" end
+  if id:sub(1, #ENV) == ENV then return "env" end
+  if id:sub(1, #LISTING) == LISTING then return "listing" end
+  return "file"
+end
+
+-- M.entry_changed(e, memo) -> string|nil, boolean
+-- What happened to read_files entry e since it was recorded ("changed
+-- since it was recorded", ...), nil when it is as recorded; then whether
+-- that could be checked at all (false for a command a hook ran or read:
+-- never as recorded). memo (path -> id) saves hashing one file for many runs.
+function M.entry_changed(e, memo)
+  if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
+    return "has a malformed entry in the record", true
+  end
+  if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
+    return "was run by a hook: what a command reads cannot be checked against the "
+      .. "record, so the run is never reused", false
+  elseif e.id == COMMAND then
+    return "was read by a hook: a command's output cannot be checked against "
+      .. "the record, so the run is never reused", false
+  elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
+    local now = orig.getenv(e.path:sub(2))
+    if env_id(now) == e.id then return nil, true end
+    -- the values when the record has its own (not a secret's, not an older record)
+    local values = type(e.value) == "string" and not reads.secret_name(e.path:sub(2))
+      and string.format(" (%s then, %s now)", e.value, now or "unset") or ""
+    return "(an environment variable a hook read) is not as it was when the run was "
+      .. "recorded" .. values, true
+  elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
+    local ok, names = pcall(orig.listdir, e.path)
+    local now = ok and listing_id(names) or "absent"
+    return now == "absent" and "(a folder a hook listed) was removed since it was recorded"
+      or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
+      or nil, true
+  end
+  local now = memo[e.path] or reads.file_id(e.path)
+  memo[e.path] = now
+  return now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
+    or now ~= "absent" and e.id == "absent" and "was created since it was recorded"
+    or now ~= e.id and "changed since it was recorded" or nil, true
+end
+
+-- M.changed(read_files, memo) -> string|nil, string
+-- The first recorded file whose content id is not the recorded one, and
+-- what happened to it (M.entry_changed); nil when all are as recorded, or
+-- the record predates read_files (nil list).
+function M.changed(list, memo)
+  if type(list) ~= "table" then return nil end
+  memo = memo or {}
+  for _, e in ipairs(list) do
+    local what = M.entry_changed(e, memo)
+    if what then return tostring(type(e) == "table" and e.path), what end
+  end
+  return nil
+end
+
+-- Installs M.kind, M.entry_changed and M.changed into wb.identity_reads (r);
+-- I: its ids' prefixes and functions (COMMAND, ENV, LISTING, env_id,
+-- listing_id, orig = the unwrapped functions).
+return function(r, I)
+  COMMAND, ENV, LISTING, env_id, listing_id, orig = I.COMMAND, I.ENV, I.LISTING,
+    I.env_id, I.listing_id, I.orig
+  reads = r
+  r.kind, r.entry_changed, r.changed = M.kind, M.entry_changed, M.changed
+end

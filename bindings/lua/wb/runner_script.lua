@@ -1,0 +1,127 @@
+-- wb/runner_script.lua: where a task's script came from, beside the
+-- workbench's own commit (util.commit_text): the script's git repository
+-- (found from its folder, not the workbench's), its commit, and which of the
+-- files that made the numbers are not as committed: the script and the Lua
+-- modules this process required (its helpers), each edited, untracked,
+-- git-ignored (plots/ is) or outside that repository; those get a content
+-- id (XXH3-128, as a record's read_files: its first 8 hex digits in text).
+-- A script in no repository is "not in a commit", with its content id.
+-- A README's provenance paragraph (wb/task.lua) and, once a record carries
+-- M.record's table (its field script), the exports say it.
+--
+-- git runs at most twice per process and script (M.info caches it): never
+-- per run or step.
+local _ENV = require "wb.std"
+local wb = require "wb"
+local util = require "wb.util"
+local reads = require "wb.identity_reads"
+
+local M = {}
+
+local function git(dir, args)
+  local p = io.popen("git -C " .. util.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  return out
+end
+
+-- path relative to folder top when under it, else nil
+local function under(path, top)
+  if top and path:sub(1, #top + 1) == top .. "/" then return path:sub(#top + 2) end
+  return nil
+end
+
+local cache = {}
+-- M.info(script) -> table|nil: {path = the script's absolute path, repo =
+-- its repository's top folder (nil: in none), commit = that repository's
+-- HEAD (short; nil: none, or no commit yet), files = {{path, state, id}}}:
+-- the script and the modules this process required (wb.identity_reads), each
+-- with its state "committed" (as in the commit: no id), "edited" (tracked,
+-- changed since: git status), "untracked", "ignored" (.gitignore'd), "outside"
+-- (not under repo) or "no repository"; id: its content id when not
+-- committed. nil when script is nil or not a file (-e, the REPL).
+function M.info(script)
+  if type(script) ~= "string" or not wb.sys.exists(script) then return nil end
+  local ropts = require "wb.runner_options"
+  local path = ropts.absolute(script)
+  if cache[path] then return cache[path] end
+  local dir = util.dirname(path)
+  local top, commit = git(dir, "rev-parse --show-toplevel --short HEAD"):match(
+    "^([^\n]*)\n?(%x*)")
+  top = top ~= "" and top or nil
+  local files, rel = {path}, {}
+  for _, m in ipairs(reads.modules()) do
+    if m ~= path then files[#files + 1] = m end
+  end
+  local state = {}
+  if top then
+    for _, f in ipairs(files) do rel[#rel + 1] = under(f, top) end
+    if #rel > 0 then -- one call: tracked and clean files are not listed
+      local quoted = {}
+      for i, r in ipairs(rel) do quoted[i] = util.shell_quote(r) end
+      local out = git(top, "status --porcelain --untracked-files=all --ignored -- "
+        .. table.concat(quoted, " "))
+      for line in out:gmatch("[^\n]+") do
+        local xy, p = line:sub(1, 2), line:sub(4):gsub("^.* %-> ", "")
+        state[top .. "/" .. p] = xy == "??" and "untracked" or xy == "!!" and "ignored"
+          or "edited"
+      end
+    end
+  end
+  local info = {path = path, repo = top, commit = top and commit ~= "" and commit or nil,
+    files = util.array()}
+  for _, f in ipairs(files) do
+    local s = not top and "no repository" or not under(f, top) and "outside" or state[f]
+      or "committed"
+    info.files[#info.files + 1] = {path = f, state = s,
+      id = s ~= "committed" and reads.file_id(f) or nil}
+  end
+  cache[path] = info
+  return info
+end
+
+-- M.record(script) -> table|nil: M.info(script), for a run record's field
+-- script (the commit of the study's own code, as git_commit is the
+-- workbench's).
+M.record = M.info
+
+local function shown(p)
+  local cwd = require("wb.runner_options").absolute("."):gsub("/%.$", "")
+  return under(p, cwd) or p
+end
+
+-- M.text(info) -> string: "initscale.lua at commit 38a9001 of /home/me/study
+-- (as committed, with scalehelp.lua)", "... at commit 38a9001 of /home/me/study;
+-- not as committed: scalehelp.lua (edited; xxh128 1a2b3c4d)" or
+-- "plots/x.lua (xxh128 1a2b3c4d): not in a commit (git-ignored in /w)";
+-- "unknown" for nil (a record from before scripts were recorded). Paths
+-- relative to the current folder when under it, unless absolute (an export).
+function M.text(info, absolute)
+  local shown = absolute and function(p) return p end or shown
+  if type(info) ~= "table" or type(info.path) ~= "string" then return "unknown" end
+  local files = type(info.files) == "table" and info.files or {}
+  local script, others, dirty = files[1] or {path = info.path, state = "?"}, {}, {}
+  for i = 2, #files do others[#others + 1] = shown(tostring(files[i].path)) end
+  for _, f in ipairs(files) do
+    if f.state ~= "committed" then
+      dirty[#dirty + 1] = string.format("%s (%s; xxh128 %s)", shown(tostring(f.path)),
+        f.state == "ignored" and "git-ignored" or f.state == "outside"
+        and "outside that repository" or tostring(f.state), tostring(f.id):sub(1, 8))
+    end
+  end
+  local with = #others > 0 and ", with " .. table.concat(others, ", ") or ""
+  if not info.repo then
+    return string.format("%s (xxh128 %s): not in a commit (in no git repository)%s",
+      shown(info.path), tostring(script.id):sub(1, 8), with ~= "" and "; " .. table.concat(
+      dirty, ", ", 2) or "")
+  elseif script.state == "ignored" or script.state == "untracked" or not info.commit then
+    return string.format("%s: not in a commit (%s in %s); %s", shown(info.path),
+      not info.commit and "no commit yet" or script.state == "ignored" and "git-ignored"
+      or "untracked", info.repo, table.concat(dirty, ", "))
+  end
+  return string.format("%s at commit %s of %s%s", shown(info.path), info.commit, info.repo,
+    #dirty == 0 and " (as committed" .. with .. ")" or "; not as committed: "
+    .. table.concat(dirty, ", "))
+end
+
+return M

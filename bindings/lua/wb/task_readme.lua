@@ -1,0 +1,261 @@
+-- wb/task_readme.lua: a task's README.md and runs.json (wb/task.lua's
+-- Task:_report, after the report function ran): the title, what the
+-- command line replaced, the provenance paragraph (command, workbench and
+-- script commits, data, epochs, seeds, what the hooks read, timings), the
+-- runs that failed or diverged, warnings, then the report's blocks. A
+-- report that fails leaves a README that says so on top (Task:_failed).
+local _ENV = require "wb.std"
+local wb = require "wb"
+local util = require "wb.util"
+local prov = require "wb.runner_provenance"
+
+local Task = {}
+
+local function list_of(specs, get)
+  local seen, out = {}, {}
+  for _, s in ipairs(specs) do
+    local v = util.show(get(s))
+    if not seen[v] then seen[v] = true; out[#out + 1] = v end
+  end
+  return table.concat(out, ", ")
+end
+
+-- The command line as run ("workbench scripts/x.lua --quick"), each
+-- argument shell-quoted: for README's provenance line and runs.json.
+local function command_line(info) -- as a record's (one source: wb.runner_options)
+  return require("wb.runner_options").command_line(info.script, info.argv)
+end
+
+-- One paragraph: which command, data, validation, epochs, seeds, commit and
+-- date produced the README, the commits its runs (records) were trained at,
+-- which of them are copies, and how many ran at once when timed.
+function Task:_provenance(info, records)
+  local specs = self.ex.specs
+  -- every dataset and subset the runs use (a task may vary them), not the first's
+  local seen, data, files = {}, {}, {}
+  for _, sp in ipairs(specs) do
+    local c = sp.config
+    local d = tostring(c.dataset) .. ", " .. (c.subset and string.format("first %s training / "
+      .. "%s test rows", tostring(c.subset.train or "all"), tostring(c.subset.test or "all"))
+      or "full training and test sets")
+    if not seen[d] then seen[d] = true; data[#data + 1] = d end
+    -- which files: $WB_DATA may point at another copy, edited (the records' identity.data)
+    local f = string.format("%s in %s, identity %s", tostring(c.dataset),
+      (wb.data._location(c.dataset)), tostring(sp.identity.data))
+    if not seen[f] then seen[f] = true; files[#files + 1] = f end
+  end
+  local val = list_of(specs, function(s)
+    local v = s.config.validation
+    if v == "test" then return "the test set (the original study's choice)" end
+    if not v then return "none" end
+    return string.format("the last %g %% of the training rows, held out (the test set "
+      .. "only gives the final test metrics)", 100 * v)
+  end)
+  local now, before = {}, {} -- this command's records (its pending runs), the others
+  local fresh = {}
+  for _, s in ipairs(info.pending or {}) do fresh[s.hash] = true end
+  for _, r in ipairs(records or {}) do table.insert(fresh[r.hash] and now or before, r) end
+  -- the study script's own repository and commit (the workbench's is not its)
+  local script = require("wb.runner_script").info(info.script)
+  return string.format("*Produced by `%s` (workbench %s, commit %s) on %s.%s Data: %s. "
+    .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
+    .. "command%s, %d from records%s%s.%s%s*\n", command_line(info), wb.version,
+    util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), script and (" Script: "
+    .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; "),
+    table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
+    table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
+    prov.copies(now), info.cached, prov.copies(before),
+    records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
+    prov.timing(records or {}),
+    -- files and variables the hooks read besides the config ($SCALE=2, a
+    -- file's content id): numbers that depend on them say so
+    prov.hooks_read(records or {}))
+end
+
+-- A figure an earlier report of this task drew (its runs.json's figures)
+-- that this one did not (renamed, removed from the script) is deleted with
+-- its CSV and gnuplot script: left, it looked like this report's (task 1's
+-- per_class_accuracy.png beside per_class_error.png). Another PNG in the
+-- folder, not listed (a report older than the list, a file of the user's),
+-- is named on stderr and left.
+function Task:_drop_old_figures()
+  local old = util.read_json(self:path("runs.json"))
+  local tried = self.tried
+  for _, f in ipairs(type(old) == "table" and type(old.figures) == "table" and old.figures
+      or {}) do
+    if type(f) == "string" and f:match("^[^/]+%.png$") and not tried[f] then
+      for _, ext in ipairs{".png", ".csv", ".gp"} do os.remove(self:path(f:sub(1, -5) .. ext)) end
+      io.stderr:write(string.format("%s: removed %s (and its .csv, .gp): an earlier report "
+        .. "drew it, this one does not\n", self.name, self:path(f)))
+      tried[f] = true
+    end
+  end
+  local ok, names = pcall(wb.sys.listdir, self.dir)
+  for _, f in ipairs(ok and names or {}) do
+    if f:match("%.png$") and not tried[f] then
+      io.stderr:write(string.format("%s: %s was not drawn by this report (an older "
+        .. "version's figure, or a file of yours?); left as it is\n", self.name, self:path(f)))
+    end
+  end
+end
+
+-- What the hooks of records `recs` read, each entry once (path and id), for
+-- runs.json: {{path, id, value}, ...} (wb/identity_reads.lua).
+local function hooks_read(recs)
+  local seen, out = {}, util.array()
+  for _, r in ipairs(recs) do
+    for _, e in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      local k = type(e) == "table" and tostring(e.path) .. "\0" .. tostring(e.id)
+      if k and not seen[k] then seen[k] = true; out[#out + 1] = e end
+    end
+  end
+  return out
+end
+
+-- The line that ends a failed report's notice (Task:_failed): what follows
+-- is an earlier report's README; another failure replaces the notice only.
+local EARLIER = "<!-- wb: below, the README of an earlier report, as it was -->"
+
+-- After a report that raised err (the report function, a figure's data, the
+-- README's writing): README.md says so on top (when, the error's first line,
+-- the command), and that what follows is an earlier report's README, not of
+-- these runs. It was left as it was, and read as this command's (its
+-- "Epochs: 1" over a run with 2). runs.json is left: it lists that README's runs.
+function Task:_failed(err, info, runs)
+  local path = self:path("README.md")
+  local old = util.read_file(path)
+  local at = old and old:find(EARLIER, 1, true)
+  if at then old = old:sub(at + #EARLIER):gsub("^\n+", "") end
+  local drawn = #self.figures > 0 and string.format(" Figures it drew before the error, "
+    .. "from these runs (they replace the earlier ones of that name): %s.",
+    table.concat(self.figures, ", ")) or ""
+  local note = string.format("**The last report of this task failed** (%s, `%s`): `%s`. "
+    .. "Its %d run%s are recorded; no README was written from them.%s %s", os.date(
+    "!%Y-%m-%d %H:%M UTC"), command_line(info), tostring(err):match("[^\n]*"),
+    #runs.records, #runs.records == 1 and "" or "s", drawn, old and "**What follows is the "
+    .. "README of an earlier report**, kept as it was: not of these runs, nor of this command."
+    or "There is no earlier README.")
+  util.write_file(path, table.concat({"# " .. self.title .. (self.quick and " (--quick)"
+    or ""), "", note, "", EARLIER, "", old or ""}, "\n"))
+  io.stderr:write(string.format("%s: the report failed; %s says so on top%s\n", self.name,
+    path, old and " (an earlier report's README below it)" or ""))
+end
+
+-- Runs the report (once) and writes README.md; when that fails, README.md
+-- says so (Task:_failed) and the error goes on with its own traceback. A
+-- signal (SIGINT, SIGTERM) writes nothing, as everywhere in a task: it stops.
+function Task:_report(runs, info)
+  local _ <close> = setmetatable({}, {__close = function(_, err)
+    if err == nil or not pcall(wb.sys.check_interrupt) then return end
+    local ok, why = pcall(self._failed, self, err, info, runs)
+    if not ok then
+      io.stderr:write(string.format("%s: the report failed, and so did marking %s: %s\n",
+        self.name, self:path("README.md"), tostring(why)))
+    end
+  end})
+  if self.intro then self:text(self.intro) end
+  if self.report then self.report(self, runs) end
+  local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
+  if self.quick then
+    -- a smoke test's numbers, never to be taken for the task's own
+    head[#head + 1] = "**--quick: a smoke test (the first rows, at most 2 epochs: "
+      .. "see below), not the task's results.**\n"
+  end
+  -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values
+  for _, line in ipairs(require("wb.runner_overrides").readme(self.ex)) do
+    head[#head + 1] = line
+  end
+  head[#head + 1] = self:_provenance(info, runs.records)
+  if #info.failures > 0 then
+    head[#head + 1] = string.format("**%d run(s) failed**:\n", #info.failures)
+    for _, f in ipairs(info.failures) do
+      head[#head + 1] = string.format("- %s seed %d: `%s`", f.spec.variant, f.spec.seed,
+        tostring(f.error):match("[^\n]*"))
+    end
+    head[#head + 1] = ""
+  end
+  -- runs recorded as not finished (diverged): named here, in no mean
+  local by = {}
+  for _, r in ipairs(runs.records) do
+    if r.status ~= "ok" then
+      by[r.status] = by[r.status] or {}
+      table.insert(by[r.status], string.format("- %s seed %d: after %d epoch(s)", r.variant,
+        r.seed, type(r.history) == "table" and #(r.history.loss or {}) or 0))
+    end
+  end
+  for _, k in ipairs(util.sorted_keys(by)) do
+    head[#head + 1] = string.format("**%d run(s) %s** (recorded; in no mean, table or "
+      .. "comparison):\n\n%s\n", #by[k], k, table.concat(by[k], "\n"))
+  end
+  -- what the runs warned of as they ran (a measure's NaN): their records keep it
+  local warned = {}
+  for _, r in ipairs(runs.records) do
+    for _, w in ipairs(type(r.warnings) == "table" and r.warnings or {}) do
+      warned[#warned + 1] = string.format("- %s seed %s (run %s): %s", tostring(r.variant),
+        tostring(r.seed), tostring(r.hash), tostring(w))
+    end
+  end
+  if #warned > 0 then
+    head[#head + 1] = string.format("**Warnings** (%d, from the runs' records):\n\n%s\n",
+      #warned, table.concat(warned, "\n"))
+  end
+  local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
+  -- which records made this README (the report gathers exactly these)
+  local hashes = {}
+  for i, r in ipairs(runs.records) do hashes[i] = r.hash end
+  -- and the runs that left no record: a report counts them, never just has fewer seeds
+  local failed = {}
+  for i, f in ipairs(info.failures) do
+    failed[i] = {hash = f.spec.hash, variant = f.spec.variant, seed = f.spec.seed,
+      group_key = f.spec.group_key}
+  end
+  self:_drop_old_figures()
+  util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
+    failed = #failed > 0 and failed or nil, command = command_line(info),
+    figures = util.array(self.figures), hooks_read = hooks_read(runs.records),
+    script = info.script and require("wb.runner_options").absolute(info.script)})
+  util.write_file(self:path("README.md"), body)
+  io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
+    self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))
+end
+
+
+-- Refuses (an input error: exit 64, before anything is trained) a script
+-- whose task has the name and root of another script's: the folder's
+-- runs.json names the script that last wrote its README (script), and a
+-- second script with the same name silently overwrote that README and its
+-- figures. The same script by another path or a copy of it (equal content)
+-- is let through, and so is a folder whose script is gone (moved, renamed)
+-- or is the same file of another clone of its repository (a worktree's
+-- scripts/x.lua: said on stderr), or a runs.json from before it named one.
+function Task:_check_owner()
+  local ropts = require "wb.runner_options"
+  local this = type(self.script) == "string" and wb.sys.exists(self.script)
+    and ropts.absolute(self.script)
+  local old = this and util.read_json(self:path("runs.json"))
+  local was = type(old) == "table" and type(old.script) == "string" and old.script
+  if not was or was == this then return end
+  local reads = require "wb.identity_reads"
+  local function taken(why)
+    io.stderr:write(string.format("%s: %s was last written by %s, %s: %s writes it now\n",
+      self.name, self.dir, was, why, this))
+  end
+  if not wb.sys.exists(was) then return taken("which is gone (moved or renamed?)") end
+  if reads.file_id(was) == reads.file_id(this) then return end -- a copy, a link
+  local sc = require "wb.runner_script"
+  local a, b = sc.info(was), sc.info(this)
+  local function in_repo(i) return i.repo and i.path:sub(#i.repo + 2) end
+  if in_repo(a) and in_repo(a) == in_repo(b) and a.repo ~= b.repo then
+    return taken("the same script of another clone (" .. in_repo(a) .. ")")
+  end
+  error(require("wb.spec").input_error(string.format("%s: task '%s' would write %s, the "
+    .. "README folder of another script's task of the same name, %s (its runs.json says "
+    .. "so): the two would overwrite each other's README and figures; give one of them "
+    .. "another name (wb.task{name = ...}) or another --root, or delete %s if %s is no "
+    .. "longer that task", this, self.name, self.dir, was, self:path("runs.json"), was)), 0)
+end
+
+-- Installs these methods into wb.Task's metatable T.
+return function(T)
+  for k, f in pairs(Task) do T[k] = f end
+end

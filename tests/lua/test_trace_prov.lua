@@ -79,6 +79,11 @@ T.test("README names the script's own commit, its edits, or that it is in none",
   local md = util.read_file(root .. "/gittask/README.md")
   T.ok(md:find("Script: gittask.lua at commit " .. sha .. " of " .. d
     .. " (as committed, with helper.lua).", 1, true), md)
+  -- the run's record carries it too (wb/train.lua), and so its exports
+  local recs = wb.runs.find{task = "gittask", root = root}
+  T.eq(#recs, 1)
+  T.eq(recs[1].script and recs[1].script.commit, sha, "the record's script commit")
+  T.eq(recs[1].script.repo, d)
   -- the helper edited: named, with its content id
   util.write_file(d .. "/helper.lua", "return {k = 1} -- edited\n")
   st, _, err = runwb(p, root)

@@ -156,6 +156,10 @@ local function write(ex, spec, rec, t0)
   rec.git_uncommitted = util.git_uncommitted() -- files edited or added since that commit
   local changes = util.git_changes() -- which (the first GIT_CHANGES_MAX)
   rec.git_changes = changes and {table.unpack(changes, 1, math.min(#changes, GIT_CHANGES_MAX))}
+  -- the study script's own commit (its repository, not the workbench's) or
+  -- content id, and its helper modules' (wb/runner_script.lua; git once a process)
+  local a = rawget(_G, "arg")
+  rec.script = require("wb.runner_script").record(type(a) == "table" and a[0] or nil)
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
   -- the weights of an earlier training of this hash when this one (diverged) has none

@@ -181,8 +181,8 @@ T.test("density's calls leave trace's probes as they were (counted apart)", func
     .. "that made no density call")
 end)
 
-T.test("fit's hess_trace: step t's probes are seed t's, fresh at each step, recorded",
-    function()
+T.test("fit's hess_trace without a seed: step t's probes are seed t's, fresh at each step, "
+    .. "recorded", function()
   local m, x, y = case(3)
   local d = {x = x, y = y}
   local w0 = m:get_weights()
@@ -216,6 +216,76 @@ T.test("fit's hess_trace: step t's probes are seed t's, fresh at each step, reco
     instruments = {"hess_trace"}})
   T.eq(hr.instruments.hess_trace_method, "exact")
   T.eq(hr.instruments.hess_trace_probe_seed, nil)
+  T.eq(h.instruments.hess_trace_probe_fit_seed, nil)
+end)
+
+T.test("fit's hess_trace with a seed: probes hashed from the fit's seed and the step, so "
+    .. "seeds' estimates have their own errors", function()
+  -- before: step t's probes were seed t's whatever the fit's seed, so the
+  -- fits of seeds 1..n shared each step's error (their spread understated it)
+  local m, x, y = case(9)
+  local d = {x = x, y = y}
+  local w0 = m:get_weights()
+  -- lr 0, one batch of all rows, no shuffle and no dropout: every fit and
+  -- step measures the same Hessian, only the probes differ
+  local function run(seed)
+    m:set_weights(w0)
+    return m:fit(x, y, {batch_size = 12, epochs = 3, shuffle = false, verbose = false,
+      seed = seed, optimizer = wb.optim.SGD{lr = 0}, instruments = {"hess_trace"}, every = 1})
+  end
+  local P = wb.instruments.probe_seed
+  local hs = {[1] = run(1), [2] = run(2), [-7] = run(-7)}
+  local again = run(2)
+  m:set_weights(w0)
+  for s, h in pairs(hs) do
+    T.eq(h.instruments.hess_trace_probe_seed, "fit seed and step")
+    T.eq(h.instruments.hess_trace_probe_fit_seed, s)
+    for i, step in ipairs(h.steps.step) do
+      local seed = P(s, step)
+      -- the documented hash: FNV-1a 64 of "s t", its low 52 bits
+      T.eq(seed, tonumber(require("wb.util").fnv1a64(s .. " " .. step):sub(-13), 16))
+      T.ok(math.type(seed) == "integer" and seed >= 0 and seed < 2 ^ 52, tostring(seed))
+      local r = wb.hessian.trace(m, d, {probes = 8, seed = seed})
+      T.eq(h.steps.hess_trace[i], r.mean, "seed " .. s .. " step " .. step)
+      T.eq(h.steps.hess_trace_se[i], r.stderr)
+    end
+  end
+  for i = 1, 3 do
+    T.ok(hs[1].steps.hess_trace[i] ~= hs[2].steps.hess_trace[i]
+      and hs[2].steps.hess_trace[i] ~= hs[-7].steps.hess_trace[i], "step " .. i
+      .. ": seeds 1, 2 and -7 draw their own probes")
+    T.eq(again.steps.hess_trace[i], hs[2].steps.hess_trace[i], "the same seed: the same")
+  end
+  T.eq(P(nil, 5), 5, "a fit without a seed: the step")
+  T.check_error("probe_seed: expected integers s (or nil) and t, got 1.5 and 2", P, 1.5, 2)
+end)
+
+T.test("fit's hess_trace across save_state and resume: the saved fit's probes go on",
+    function()
+  local _, x, y = case(10)
+  local function model()
+    wb.seed(10)
+    return wb.nn.Sequential{wb.nn.Dense(5, 4, {activation = "tanh"}),
+      wb.nn.Dense(4, 3, {activation = "softmax"})}
+  end
+  local function o(epochs, seed, resume)
+    return {epochs = epochs, batch_size = 4, verbose = false, seed = seed, resume = resume,
+      optimizer = wb.optim.SGD{lr = 0.1}, instruments = {"hess_trace"}, every = 1}
+  end
+  local h1 = model():fit(x, y, o(3, 4))
+  local m2 = model()
+  m2:fit(x, y, o(2, 4))
+  local path = os.tmpname()
+  m2:save_state(path)
+  -- the same seed, or another (the saved RNG state wins, and so do the probes)
+  for _, seed in ipairs{4, 5, false} do
+    local h3 = model():fit(x, y, o(3, seed or nil, path))
+    T.eq(h3.instruments.hess_trace_probe_seed, "fit seed and step")
+    T.eq(h3.instruments.hess_trace_probe_fit_seed, 4)
+    T.eq(table.concat(h3.steps.hess_trace, " "), table.concat(h1.steps.hess_trace, " "),
+      "resumed with seed " .. tostring(seed))
+  end
+  os.remove(path)
 end)
 
 T.done()

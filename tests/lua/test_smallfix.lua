@@ -48,4 +48,14 @@ end)
 
 -- }====================
 
+T.test("a loss name in another case is that loss for fit's instruments too", function()
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(6, 4, {activation = "tanh"}), wb.nn.Dense(4, 3)}
+  local x, y = wb.rand(12, 6), wb.tensor({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2}, "uint8")
+  -- "MSE" was passed on as given: the Hessian instruments refused "loss MSE"
+  local h = m:fit(x, y, {loss = "MSE", instruments = {"hess_trace"}, every = 1, batch_size = 6,
+    verbose = false, seed = 3})
+  T.eq(#h.steps.hess_trace, 2, "measured at both steps")
+end)
+
 T.done()

@@ -191,6 +191,7 @@ function Sequential:fit(train, opts, more)
   args.opt("fit", 2, opts, "table")
   opts = fa.resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
   fa.check_fit_types(opts)
+  opts.loss = losses._canonical(opts.loss) -- "MSE" is "mse" for the instruments and resume too
   local epochs = check_int(opts.epochs or 1, "epochs", "fit", 0)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
   local log_every = opts.log_every ~= nil and check_int(opts.log_every, "log_every", "fit", 1)
@@ -263,8 +264,10 @@ function Sequential:fit(train, opts, more)
     opt = opt, params = params, grads = grads, l2 = has_l2(self),
     history = history, bar = tty and {epochs = epochs, steps = ceil(n / bs)} or nil,
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
-    guard = guard_of(history, self, cbs)}
+    guard = guard_of(history, self, cbs),
+    seed = opts.seed ~= nil and math.tointeger(opts.seed) or nil} -- instruments' probes
   local _ <close> = loop.enter(ctx) -- for where a hook failed
+  rawset(self, "_fit_step", step0) -- save_state's step when no epoch runs (not a past fit's)
   if instr then instr.ctx = ctx end
   hset(history, "weights_epoch", nil); hset(history, "weights_changed_by", nil) -- train_end's
   local fixed = opts.shuffle == false and fa.identity_perm(n) or nil

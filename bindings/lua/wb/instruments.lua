@@ -39,9 +39,12 @@ local hessian = require "wb.hessian"
 ---seconds and calls per instrument, hess_trace_method: the trace behind
 ---hess_trace and tic_trace, "exact" (the exact diagonal's sum, where tic is
 ---computed; standard errors 0) or "hutchinson" (other models or mse:
----hess_trace_probes = 8 Rademacher probes, hess_trace_probe_seed = "step":
----step t's drawn with seed t, as wb.hessian.trace's {seed = t} draws them,
----fresh at each step; the trace T's standard error se
+---hess_trace_probes = 8 Rademacher probes, hess_trace_probe_seed = "fit
+---seed and step": step t's drawn with seed wb.instruments.probe_seed(s, t)
+---for the fit's seed s (hess_trace_probe_fit_seed), as wb.hessian.trace's
+---{seed = that} draws them, fresh at each step and for each fit seed; a
+---fit without a seed: "step", seed t, shared by such fits; the trace T's
+---standard error se
 ---(hess_trace_se) is their spread / sqrt(8), tic_trace_se = |tic_trace| se
 ---/ |T + 1e-7|, to first order; where |T| < 2 se neither hess_trace nor
 ---tic_trace means anything), and hess_max = {eigenvalue (which: "largest

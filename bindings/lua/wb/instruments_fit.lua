@@ -30,7 +30,9 @@
 -- (history.instruments.hess_trace_method
 -- "exact"); otherwise Hutchinson's estimate ("hutchinson", HESS_PROBES
 -- probes in history.instruments.hess_trace_probes, step t's drawn with
--- seed t (hess_trace_probe_seed "step"), its standard error in
+-- a seed hashed from the fit's seed s and t (hess_trace_probe_seed "fit
+-- seed and step", s in hess_trace_probe_fit_seed: M.probe_seed; a fit
+-- without a seed: seed t, "step"), its standard error in
 -- hess_trace_se and, carried to first order, tic_trace_se). hess_max, the largest
 -- eigenvalue (algebraic, as Cockpit's eigsh "LA"), is three-term
 -- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
@@ -60,9 +62,12 @@ local HESS_MAX_IS = "largest (algebraic, as Cockpit's eigsh 'LA'; not the larges
 -- Hutchinson's probes per trace, where the exact diagonal is not computed
 -- (history.instruments.hess_trace_probes; wb/instruments_hessian.lua)
 local HESS_PROBES = 8
--- Their seed (history.instruments.hess_trace_probe_seed): the step's number,
--- so steps draw independent probes, reproducibly, and none from training's
-local PROBE_SEED = "step"
+-- Their seed (history.instruments.hess_trace_probe_seed): hashed from the
+-- fit's seed and the step's number (M.probe_seed), so steps draw
+-- independent probes, and so do fits of other seeds (their estimates' errors
+-- were one at each step), reproducibly, none from training's generator; a
+-- fit without a seed: the step's number (the fits share probes then)
+local PROBE_SEED, PROBE_STEP = "fit seed and step", "step"
 
 local KNOWN = {}
 for _, n in ipairs(M.NAMES) do KNOWN[n] = true end
@@ -228,6 +233,8 @@ function Cb:on_train_begin(model)
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
   local h = model.history
+  local fit_seed = self.ctx and self.ctx.seed -- nil: a fit without seed
+  self.probe_fit_seed = fit_seed -- a resume's: the saved fit's (Cb:set_state)
   -- a resume's saved history holds them: Cb:set_state keeps those
   self.prev_instr, self.final, self.hess_top = h.instruments, nil, nil
   local t = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
@@ -237,7 +244,9 @@ function Cb:on_train_begin(model)
     hess_trace_method = (trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
     hess_trace_probes = trace and not self.exact and HESS_PROBES or nil,
-    hess_trace_probe_seed = trace and not self.exact and PROBE_SEED or nil,
+    hess_trace_probe_seed = trace and not self.exact and (fit_seed and PROBE_SEED
+      or PROBE_STEP) or nil,
+    hess_trace_probe_fit_seed = trace and not self.exact and fit_seed or nil,
     hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
       tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
       gradient_weight = LANCZOS_GRAD} or nil}

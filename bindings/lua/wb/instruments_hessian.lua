@@ -12,6 +12,36 @@ local timed = Cb._timed
 local L = M._LANCZOS
 local HESS_PROBES = M._HESS_PROBES -- Hutchinson probes per trace
 local TIC_EPS = 1e-7  -- Cockpit's stabiliser
+local fnv1a64 = require("wb.util").fnv1a64
+
+-- Step t's probe seed in a fit of seed s (nil: none), unchecked (a step's
+-- own call). With the step alone (the rule before), every seed's fit drew
+-- step t's probes alike, so the seeds' trace estimates shared their errors
+-- and their spread over seeds understated it.
+local function probe_seed(s, t)
+  if s == nil then return t end
+  return tonumber(fnv1a64(string.format("%d %d", s, t)):sub(-13), 16)
+end
+
+---wb.instruments.probe_seed(s, t) -> integer
+---The seed of the Hutchinson probes behind fit's hess_trace and tic_trace
+---at step t of a fit of seed s (history.instruments.hess_trace_probe_fit_seed;
+---hess_trace_probe_seed "fit seed and step"): the low 52 bits of the 64-bit
+---FNV-1a hash of the text "s t", decimal integers and one space; >= 0 and
+---exact in a JSON number, as wb.hessian.trace's seeds. s nil (a fit
+---without a seed, "step"): t. wb.hessian.trace(model, batch, {probes = 8,
+---seed = wb.instruments.probe_seed(s, t)}) draws step t's probes again.
+---@param s integer|nil
+---@param t integer
+---@return integer
+---Example: print(wb.instruments.probe_seed(1, 10), wb.instruments.probe_seed(nil, 10))
+function M.probe_seed(s, t)
+  if s ~= nil and not args.is(s, "integer") or not args.is(t, "integer") then
+    error(string.format("probe_seed: expected integers s (or nil) and t, got %s and %s",
+      tostring(s), tostring(t)), 2)
+  end
+  return probe_seed(s and math.tointeger(s), math.tointeger(t))
+end
 
 -- The model's Dense layers when they are a chain (n of them, Flatten
 -- layers anywhere but last: pure reshapes), relu or linear with a softmax
@@ -87,15 +117,16 @@ function Cb:_tic(logs, B)
 end
 
 -- The Hessian's trace on this batch: the exact diagonal's sum, or
--- Hutchinson's estimate and its standard error, its probes drawn with the
--- step's number as seed (history.instruments.hess_trace_probe_seed "step"):
--- fresh at each step, so the estimates' errors are independent across steps
--- (averaging them helps), the same in a rerun or a resume, and taken from
--- no generator training draws from.
+-- Hutchinson's estimate and its standard error, its probes drawn with a
+-- seed hashed from the fit's seed and the step's number (M.probe_seed;
+-- history.instruments.hess_trace_probe_seed): fresh at each step and for
+-- each fit seed, so the estimates' errors are independent across steps and
+-- seeds (averaging them helps), the same in a rerun or a resume, and taken
+-- from no generator training draws from.
 function Cb:_hess_trace(logs, data, B)
   if not self.exact then
-    local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES, seed = logs.step,
-      loss = self.loss})
+    local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES,
+      seed = probe_seed(self.probe_fit_seed, logs.step), loss = self.loss})
     return r.mean, r.stderr
   end
   local h, inputs = self.model._h, self.hinputs -- reused: no table per step

@@ -82,6 +82,11 @@ local function continue(self, prev)
   prev.every = int(prev.every)
   prev.hess_trace_probes = int(prev.hess_trace_probes) or fresh.hess_trace_probes
   prev.hess_trace_probe_seed = prev.hess_trace_probe_seed or fresh.hess_trace_probe_seed
+  -- the saved fit's probes go on (a state saved before they were hashed
+  -- with the fit's seed, or by a fit without one: the step's number)
+  if prev.hess_trace_probe_seed == "step" then prev.hess_trace_probe_fit_seed = nil
+  else prev.hess_trace_probe_fit_seed = int(prev.hess_trace_probe_fit_seed) end
+  if prev.hess_trace_probe_seed then self.probe_fit_seed = prev.hess_trace_probe_fit_seed end
   prev.seconds, prev.calls = prev.seconds or {}, prev.calls or {}
   for k, v in pairs(prev.calls) do prev.calls[k] = int(v) end
   local gh = prev.grad_hist

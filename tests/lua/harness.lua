@@ -199,16 +199,13 @@ end
 -- list of lists of text, one per line ended by a newline; "# " lines (a
 -- figure's provenance) are comments, as pandas' comment="#" reads them.
 function T.csv_rows(path)
-  local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
-  f:close()
   local rows = {}
-  for line in text:gmatch("([^\n]*)\n") do
-    if line:sub(1, 1) == "#" then goto comment end
-    local row = {}
-    for field in (line .. ","):gmatch("([^,]*),") do row[#row + 1] = field end
-    rows[#rows + 1] = row
-    ::comment::
+  for line in T.slurp(path):gmatch("([^\n]*)\n") do
+    if line:sub(1, 1) ~= "#" then -- a figure's provenance lines
+      local row = {}
+      for field in (line .. ","):gmatch("([^,]*),") do row[#row + 1] = field end
+      rows[#rows + 1] = row
+    end
   end
   return rows
 end

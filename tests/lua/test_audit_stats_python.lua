@@ -170,11 +170,13 @@ for f in ("final", "hist", "steps"):
         print(t["loss"].tolist())
 ]], {dir = dir})
   T.eq(out, table.concat({
-    "final 3 [17] 3 17",
+    -- the columns of what made a run (script, hooks_read; steps: git_commit,
+    -- git_uncommitted and command too) in every row
+    "final 3 [19] 3 19",
     "float64 2 int64 a,b\"c ['ok', 'diverged', 'ok']",
-    "hist 6 [18] 6 18",
+    "hist 6 [20] 6 20",
     "float64 [1, 3, 1]", -- epoch 2 of a's loss was NaN: no row
-    "steps 3 [14] 3 14",
+    "steps 3 [19] 3 19",
     "[1.0, nan, inf]"}, "\n") .. "\n")
 end)
 

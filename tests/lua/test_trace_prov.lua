@@ -34,7 +34,7 @@ return wb.task{name = %q, title = "t",
 end
 
 
-local WB = os.getenv("PWD") .. "/" .. T.wb:gsub("^%./", "")
+local WB = T.wb:sub(1, 1) == "/" and T.wb or os.getenv("PWD") .. "/" .. T.wb:gsub("^%./", "")
 local function runwb(path, root, env)
   return T.sh(string.format("cd %s && WB_ECHO=0 %s %s %s --root %s", T.quote(util.dirname(path)),
     env or "", T.quote(WB), T.quote(util.basename(path)), T.quote(root)))

@@ -127,7 +127,8 @@ end
 ---"squared_hinge" (Keras's); or a function, see wb.losses, whose gradient
 ---is checked against its value on the first batch and on a short last one
 ---(central differences, entry by entry: an error when they disagree), as
----a Lua layer's backward is against its forward on the first batch
+---a Lua layer's backward is against its forward (its input's and its
+---parameters' gradients) on the first batch and a short last one's size
 ---(grad_check = false for a surrogate gradient on purpose); the L2
 ---penalty is added to it; validation uses the same loss), epochs (1; the
 ---number of the last epoch, above initial_epoch: a fit that would train

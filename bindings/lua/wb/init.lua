@@ -20,19 +20,22 @@ for _, name in ipairs(modules) do require(name) end
 -- A call with more arguments than the function takes is an error naming it
 -- (wb/args.lua at_most): Lua dropped them without a word (export_csv(path,
 -- dir, {task = "x"}) wrote every task's runs). Applied to the modules whose
--- functions a user calls (statistics, runs, comparisons, experiments); the
--- ones the library calls back with more (hooks, callbacks) are not here.
+-- functions a user calls (statistics, runs, comparisons, experiments, run
+-- records, a task's methods in its report: task:figure(name, plot, caption,
+-- "x") drew without a word); the ones the library calls back with more
+-- (hooks, callbacks) are not here.
 do
   local args = require "wb.args"
   -- first under the names the docs give them (the messages' names)
   wb.welch = args.at_most(wb.welch, "wb.welch") -- and wb.inference.welch: the same checker
   wb.compare.compare = args.at_most(wb.compare.compare, "wb.compare")
   for _, m in ipairs{{wb.runs, "wb.runs."}, {wb.inference, "wb.inference."},
-      {wb.compare, "wb.compare."}, {wb.experiment, "wb.experiment."}} do
+      {wb.compare, "wb.compare."}, {wb.experiment, "wb.experiment."},
+      {wb.record, "wb.record."}} do
     args.check_counts(m[1], m[2])
   end
   for _, c in ipairs{{wb.runs.RunList, "wb.Runs:"}, {wb.runs.Run, "wb.Run:"},
-      {wb.experiment.Experiment, "wb.Experiment:"}} do
+      {wb.experiment.Experiment, "wb.Experiment:"}, {wb.task._Task, "wb.Task:"}} do
     args.check_counts(c[1], c[2], true)
   end
 end

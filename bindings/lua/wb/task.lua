@@ -52,6 +52,7 @@ Task.__fields = {name = true, title = true, intro = true, args = true, experimen
   report = true, where = true, blocks = true, figures = true, dir = true, dataset = true,
   quick = true, opts = true, ex = true, script = true}
 require("wb.spec_keys").strict("wb.Task", Task, "task")
+M._Task = Task -- for wb/init.lua: its methods refuse extra arguments (wb/args.lua at_most)
 
 ---wb.task(spec) -> wb.Task
 ---Declares a task; a task script returns it. spec: name (letters, digits,

@@ -18,12 +18,7 @@ local reads = require "wb.identity_reads"
 
 local M = {}
 
-local function git(dir, args)
-  local p = io.popen("git -C " .. util.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  return out
-end
+local git = util.git
 
 -- path relative to folder top when under it, else nil
 local function under(path, top)

@@ -24,26 +24,17 @@ local M = {}
 
 local LOGS = {"lr_changes", "optimizer_resets"} -- fit's logs (wb/history_guard.lua)
 
--- A log's rows: a table of columns ({step = {...}, epoch = {...}}) or a list
--- of entries ({{step =, epoch =}, ...}); n: how many, last: the last's step.
+-- A log's rows (fit's logs are tables of columns: {step = {...}, epoch =
+-- {...}}): how many, and the last one's step.
 local function rows(t)
-  if type(t) ~= "table" then return 0, nil end
-  if t[1] ~= nil or next(t) == nil then return #t, t[#t] and t[#t].step end
-  local steps = t.step or {}
+  local steps = type(t) == "table" and t.step or {}
   return #steps, steps[#steps]
 end
 
 -- A copy of log t with its first n rows only.
 local function first_rows(t, n)
   local out = {}
-  if t[1] ~= nil then
-    for i = 1, n do out[i] = t[i] end
-    return out
-  end
-  for col, list in pairs(t) do
-    out[col] = {}
-    for i = 1, n do out[col][i] = list[i] end
-  end
+  for col, list in pairs(t) do out[col] = table.move(list, 1, n, 1, {}) end
   return out
 end
 

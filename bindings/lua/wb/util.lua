@@ -230,13 +230,21 @@ function M.duration(s)
   return string.format("%dh%02dm", s // 3600, math.floor(s % 3600 / 60))
 end
 
+-- git's output for `git -C dir <args>` ("" when git fails or is missing):
+-- the workbench's tree here, a study script's (wb/runner_script.lua).
+function M.git(dir, args)
+  local p = io.popen("git -C " .. M.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  return out
+end
+
+local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's
+
 local commit_cache
 function M.git_commit()
   if commit_cache ~= nil then return commit_cache or nil end
-  local tree = wb.luadir:gsub("/bindings/lua$", "")
-  local p = io.popen("git -C " .. M.shell_quote(tree) .. " rev-parse --short HEAD 2>/dev/null")
-  local c = p and p:read("l")
-  if p then p:close() end
+  local c = M.git(tree(), "rev-parse --short HEAD"):match("^[^\n]+")
   commit_cache = c or false
   return c
 end
@@ -252,11 +260,7 @@ local changes_cache
 function M.git_changes()
   if changes_cache ~= nil then return changes_cache or nil end
   if not M.git_commit() then changes_cache = false; return nil end
-  local tree = wb.luadir:gsub("/bindings/lua$", "")
-  local p = io.popen("git -C " .. M.shell_quote(tree)
-    .. " status --porcelain --untracked-files=all 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
+  local out = M.git(tree(), "status --porcelain --untracked-files=all")
   changes_cache = M.array() -- a JSON list, [] when clean
   for line in out:gmatch("[^\n]+") do -- "XY path" or "XY old -> new"
     changes_cache[#changes_cache + 1] = line:sub(4):gsub("^.* %-> ", "")

@@ -61,4 +61,47 @@ T.test("a figure the last report drew and this one does not is removed, with its
   T.ok(wb.sys.exists(tdir .. "/new_name.png"))
 end)
 
+
+-- A figure a report draws itself (not runs:plot_curves', which name their
+-- records) said nothing of where it came from once copied out of its folder.
+T.test("a figure a report draws itself, and each panel of a panels figure, begins with "
+    .. "'# ' lines naming task, script, commit and runs.json", function()
+  local dir = T.tmpdir()
+  local script, root = dir .. "/own.lua", dir .. "/root"
+  local f = assert(io.open(script, "w"))
+  f:write([[
+return wb.task{name = "own", experiment = {base = {epochs = 1, hidden = 8,
+    subset = {train = 200, test = 100}}},
+  report = function(task, runs)
+    local p = wb.plot.lines{series = {{label = "a", x = {1, 2}, y = {3, 4}}}}
+    task:figure("mine", p)
+    task:figure("grid", wb.plot.panels{plots = {p, wb.plot.bars{labels = {"x"}, values = {1},
+      comment = "its own"}}})
+    assert(p.d.comment == nil, "the caller's plot was changed")
+  end}
+]])
+  f:close()
+  local st, out, err = T.run_wb(q(script) .. " --root " .. q(root))
+  T.eq(st, 0, out .. err)
+  local tdir = root .. "/own"
+  for _, name in ipairs{"mine.csv", "mine.gp", "grid.csv", "grid-1.csv", "grid.gp"} do
+    local text = util.read_file(tdir .. "/" .. name)
+    local want = name:match("^grid") and "grid.png" or "mine.png"
+    T.ok(text:find("# " .. want .. ": drawn by task own's report (script " .. script, 1, true),
+      name .. ": " .. text:sub(1, 300))
+    T.ok(text:find("# the runs behind it: runs.json beside this file", 1, true), name)
+  end
+  -- a panel with a comment of its own keeps it
+  local text = util.read_file(tdir .. "/grid-2.csv")
+  T.ok(text:find("^# its own\n"), text:sub(1, 200))
+  -- pandas reads the figure's CSV past the comment lines
+  local py = T.python_with("pandas")
+  if py then
+    local code = string.format("import pandas as p; d = p.read_csv(%q, comment='#'); "
+      .. "print(list(d.columns))", tdir .. "/mine.csv")
+    local pst, pout, perr = T.sh(py .. " -c " .. q(code))
+    T.ok(pst == 0 and pout:find("'x'", 1, true), pout .. perr)
+  end
+end)
+
 T.done()

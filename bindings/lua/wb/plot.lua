@@ -26,7 +26,7 @@
 --                   palette, zrange}
 --   wb.plot.histogram{series = {{label, values}}, bins, range, density, logy}
 --   wb.plot.images{tiles, rows, cols, labels, h, w, palette, scale}
---   wb.plot.panels{title, cols, plots = {p1, p2, ...}, size}
+--   wb.plot.panels{title, cols, plots = {p1, p2, ...}, size, comment}
 --   p:save("dir/name.png") -> p, path     p:show{width, height} -> p
 --   wb.plot.style (house style), wb.plot.gnuplot (program; else
 --   $WB_GNUPLOT, else "gnuplot"), wb.plot.timeout (seconds, 60).
@@ -197,10 +197,11 @@ local function data_files(p, name)
   local files, rows = {{name .. ".csv"}}, {}
   for i, sub in ipairs(p.d.plots) do
     local f = string.format("%s-%d.csv", name, i)
-    files[#files + 1] = {f, kinds[sub.kind].csv(sub.d)}
+    -- a panel without its own comment takes the figure's
+    files[#files + 1] = {f, comment_of(sub.d.comment and sub.d or p.d) .. kinds[sub.kind].csv(sub.d)}
     rows[i] = {i, sub.kind, sub.d.title or "", f}
   end
-  files[1][2] = U.csv({"panel", "kind", "title", "csv"}, rows)
+  files[1][2] = comment_of(p.d) .. U.csv({"panel", "kind", "title", "csv"}, rows)
   return files
 end
 
@@ -326,17 +327,18 @@ end
 
 for name in pairs(kinds) do M[name] = constructor(name) end
 
----wb.plot.panels{title, cols, plots, size} -> wb.Plot
+---wb.plot.panels{title, cols, plots, size, comment} -> wb.Plot
 ---Several plot objects side by side in one figure (gnuplot multiplot), row
 ---by row: plots = {p1, p2, ...}, cols (default 2, at most #plots), title,
----size = {w, h} pixels. Panels do not nest.
+---size = {w, h} pixels, comment (heads the index CSV, the script and each
+---panel's CSV that has none of its own, as "# " lines). Panels do not nest.
 ---@param opts table
 ---@return wb.Plot
 ---Example: wb.plot.panels{plots = {run:plot("loss"), run:plot("accuracy")}}:save("p.png")
 function M.panels(opts)
   args.check("panels", 1, opts, "table")
   local ok, d = pcall(function()
-    U.check_keys(opts, {"title", "cols", "plots", "size"})
+    U.check_keys(opts, {"title", "cols", "plots", "size", "comment"})
     local plots = opts.plots
     if type(plots) ~= "table" or #plots == 0 then
       error("plots: expected a non-empty array of plot objects", 0)
@@ -354,7 +356,7 @@ function M.panels(opts)
     cols = math.min(cols, #plots)
     local rows = (#plots + cols - 1) // cols
     return {title = U.text(opts.title, "title"), cols = cols, rows = rows,
-            plots = plots, size = U.size(opts.size, "size")}
+            plots = plots, size = U.size(opts.size, "size"), comment = U.text(opts.comment, "comment")}
   end)
   if not ok then error("wb.plot.panels: " .. tostring(d), 2) end
   return setmetatable({kind = "panels", d = d}, Plot)

@@ -129,10 +129,24 @@ end
 -- A --quick run's figure with its title marked (a copy: plot is left as it
 -- is): its README says it is a smoke test, a figure copied out of it did not.
 local QUICK_MARK = "QUICK (smoke test, not the results): "
-local function quick_marked(plot, name)
+-- A figure a report draws itself (not plot_curves', which name their run
+-- records) gets a comment saying where it came from, heading its CSV and
+-- .gp: copied out of its folder, neither said which task, script or commit
+-- made it. Both are copies: plot is left as it is.
+local function marked(self, plot, name)
+  local quick = self.quick
+  if not (quick or plot.d.comment == nil) then return plot end
   local d = {}
   for k, v in pairs(plot.d) do d[k] = v end
-  d.title = QUICK_MARK .. (d.title or name)
+  if quick then d.title = QUICK_MARK .. (d.title or name) end
+  if d.comment == nil then
+    local ropt = require "wb.runner_options"
+    d.comment = string.format("%s.png: drawn by task %s's report (script %s; workbench %s, "
+      .. "commit %s) in `%s`\nthe runs behind it: runs.json beside this file (their "
+      .. "hashes), described in README.md%s", name, self.name, self.script and
+      ropt.absolute(self.script) or "?", tostring(wb.version), require("wb.util").commit_text(),
+      ropt.this_command(), quick and "\nQUICK (smoke test, not the results)" or "")
+  end
   return setmetatable({kind = plot.kind, d = d}, getmetatable(plot))
 end
 
@@ -141,7 +155,10 @@ end
 ---README with an optional caption. A figure that cannot be drawn is
 ---reported in the README and on stderr; the task goes on. runs.json lists
 ---the figures drawn (under --quick, each title begins "QUICK (smoke test, not the
----results): "); one the task's last report drew and this one does not
+---results): "). A plot without a comment of its own (wb.plot's comment
+---option; runs:plot_curves sets one) gets one naming the task, script,
+---commit and command, and runs.json for its runs, heading its CSV and .gp
+---(and each panel's CSV). One the task's last report drew and this one does not
 ---(a figure renamed) is deleted with its .csv and .gp, and another PNG in
 ---the folder is named on stderr and left.
 ---@param name string
@@ -150,9 +167,7 @@ end
 ---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
   local path = self:path(name .. ".png")
-  if self.quick and type(plot) == "table" and type(plot.d) == "table" then
-    plot = quick_marked(plot, name)
-  end
+  if type(plot) == "table" and type(plot.d) == "table" then plot = marked(self, plot, name) end
   self.tried[name .. ".png"] = true -- drawn or not: its files are this report's
   local ok, err = pcall(plot.save, plot, path)
   if not ok then

@@ -90,6 +90,8 @@ T.test("a retraining killed as it writes its files leaves no earlier record besi
   T.eq(runs.records[1]:model():parameters()[1]:shape()[2], 12)
 end)
 
+local group_read_id = require("wb.runs_group").read_id
+
 T.test("seeds whose hooks read a shared file as other contents are not pooled", function()
   -- before: one group ("2 seeds"), averaging a width-8 seed with a width-32 one: a retraining
   -- stopped halfway after the file was edited (here: seed 1 alone run again)
@@ -112,6 +114,18 @@ T.test("seeds whose hooks read a shared file as other contents are not pooled", 
     end
   end
   T.eq(rows, 2, tbl)
+  -- each label's read:<path>=<id> is a filter of find, shortened as shown or whole
+  local n = 0
+  for _, label in pairs(rs.labels or {}) do -- record -> its label
+    n = n + 1
+    local k, v = label:match("%[(read:[^=]+)=([^%]]+)%]")
+    T.ok(k, label)
+    local one = wb.runs.find{root = root, task = "mix", [k] = v}
+    T.eq(#one.records, 1, label)
+    local id = group_read_id(one.records[1], k:sub(6))
+    T.eq(#wb.runs.find{root = root, task = "mix", [k] = id}.records, 1, id)
+  end
+  T.eq(n, 2)
   T.ok(not tbl:find("identity.run", 1, true), "per-seed hashes set no group apart: " .. tbl)
   -- the CSV's group_key (pandas' groupby) keeps them apart too, from a folder or a list
   for _, from in ipairs{root .. "/runs", rs} do

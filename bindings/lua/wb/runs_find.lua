@@ -60,14 +60,20 @@ local options = {root = true, dir = true, allow_empty = true}
 
 -- A value matches by equality (a table value, hidden = {256, 128}, as a
 -- whole), a list by any of its items, a function by its answer.
-local function matches(want, have)
+-- A read file's key (read:<path>) also matches its content id shortened
+-- as a label shows it ("2:8c1f03d6e2a1...").
+local function matches(want, have, k)
   if type(want) == "function" then return want(have) and true or false end
+  if type(want) == "string" and type(have) == "string" and group.is_read(k)
+      and group.read_shown(have) == want then
+    return true
+  end
   if type(have) == "table" and type(want) == "table"
       and util.canonical(want) == util.canonical(have) then
     return true
   end
   if type(want) == "table" then
-    for _, w in ipairs(want) do if matches(w, have) then return true end end
+    for _, w in ipairs(want) do if matches(w, have, k) then return true end end
     return false
   end
   return want == have
@@ -84,6 +90,7 @@ end
 
 local function field(r, k)
   if record_keys[k] then return r[k] end
+  if group.is_read(k) then return group.read_id(r, k:sub(6)) end
   local t, sub = split_key(k)
   if t then return type(r[t]) == "table" and r[t][sub] or nil end
   return type(r.config) == "table" and r.config[k] or nil
@@ -103,6 +110,9 @@ local function valid_keys(recs)
     for k in pairs(r.config) do valid[k] = true; valid["config." .. k] = true end
     for t in pairs(dotted) do
       for k in pairs(type(r[t]) == "table" and r[t] or {}) do valid[t .. "." .. k] = true end
+    end
+    for _, f in ipairs(type(r.read_files) == "table" and r.read_files or {}) do
+      if type(f) == "table" and f.path then valid["read:" .. tostring(f.path)] = true end
     end
   end
   for k in pairs(ex_keys or {}) do valid["config." .. k] = true end
@@ -173,7 +183,7 @@ local function all_but(query, ks, k, recs)
   for _, r in ipairs(recs) do
     local keep = true
     for _, o in ipairs(ks) do
-      if o ~= k and not matches(query[o], field(r, o)) then keep = false; break end
+      if o ~= k and not matches(query[o], field(r, o), o) then keep = false; break end
     end
     if keep then rest[#rest + 1] = r end
   end
@@ -210,7 +220,7 @@ local function check_lists(query, recs, dir)
       local rest = all_but(query, ks, k, recs)
       for _, w in ipairs(want) do
         local hit = false
-        for _, r in ipairs(rest) do hit = hit or matches(w, field(r, k)) end
+        for _, r in ipairs(rest) do hit = hit or matches(w, field(r, k), k) end
         if not hit then
           error(string.format("wb.runs.find: %s = %s, in {%s}, matches none of the %d runs "
             .. "in %s the other keys match (%s there: %s; allow_empty = true accepts it)", k,
@@ -268,7 +278,10 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---(dropout, l2, dataset, epochs, ...), or "config.<key>", "fit_options.<key>",
 ---"identity.<key>" (a record's config, fit options, identity: the parts of a
 ---label such as "base [identity.build=5602e12e0a1b2c3d]" are filters,
----{["identity.build"] = "5602e12e0a1b2c3d"}). A value matches by equality, a list
+---{["identity.build"] = "5602e12e0a1b2c3d"}), or "read:<path>", the content
+---id of a file the run's hooks read ("base [read:/d/w.txt=2:8c1f03d6e2a1...]":
+---{["read:/d/w.txt"] = "2:8c1f03d6e2a1..."}, shortened as shown, or whole).
+---A value matches by equality, a list
 ---matches any of its values (or a list-valued config equal to it, hidden =
 ---{256, 128}), a function(value) -> boolean decides. Options:
 ---root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
@@ -327,11 +340,11 @@ function M.find(query)
         or wb.spec.nearest(k, util.sorted_keys(valid))) -- learning_rate: lr
       local plain = {}
       for _, v in ipairs(util.sorted_keys(valid)) do
-        if not split_key(v) then plain[#plain + 1] = v end
+        if not split_key(v) and not group.is_read(v) then plain[#plain + 1] = v end
       end
       error(string.format("wb.runs.find: unknown key '%s'%s (valid: %s; and config.<key>, "
-        .. "fit_options.<key>, identity.<key> of the records, as a run list's labels show "
-        .. "them)", tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
+        .. "fit_options.<key>, identity.<key>, read:<path> of the records, as a run list's "
+        .. "labels show them)", tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
         table.concat(plain, ", ")), 2)
     end
   end
@@ -342,7 +355,7 @@ function M.find(query)
   for _, r in ipairs(recs) do
     local keep = true
     for k, want in pairs(query) do
-      if not options[k] and not matches(want, field(r, k)) then keep = false; break end
+      if not options[k] and not matches(want, field(r, k), k) then keep = false; break end
     end
     if keep then out[#out + 1] = as_run(r, dir) end
   end

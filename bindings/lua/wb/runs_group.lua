@@ -123,11 +123,19 @@ local function split(rs, stored)
   return final
 end
 
+M.read_id = read_id
+
+-- Whether key k names a file the hooks read (read:<path>), as labels show it.
+function M.is_read(k) return type(k) == "string" and k:sub(1, 5) == "read:" end
+
+-- A read file's content id ("size:hash") shortened as a label shows it.
+function M.read_shown(id) return id:sub(1, 12) .. (#id > 12 and "..." or "") end
+
 -- The value at "task" or "<field>.<key>" (config, fit_options, identity).
 local function get(r, path)
-  if path:sub(1, 5) == "read:" then
+  if M.is_read(path) then
     local id = read_id(r, path:sub(6))
-    return id and (id:sub(1, 12) .. (#id > 12 and "..." or "")) -- "size:hash", shortened
+    return id and M.read_shown(id)
   end
   local field, k = path:match("^([^.]+)%.(.+)$")
   if not field then return r[path] end

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <signal.h>
@@ -36,6 +37,7 @@
 #include "lwb.h"
 
 #define SYS_DIR "wb.sys.Dir"
+#define SYS_LOCK "wb.sys.Lock"
 
 /* ---- BLAS threads ---- */
 
@@ -344,6 +346,90 @@ static int sys_fail(lua_State *L)
     return lua_error(L);
 }
 
+/* ---- a lock held by this process ---- */
+
+/* A flock(2) lock on an open file: the kernel releases it when this
+ * process ends, killed or not, and no other process can end it early (the
+ * root's lock was held by a child, sh, flock and tail --pid: killing that
+ * tail let a second runner in while the first still trained). The file is
+ * opened close-on-exec, so a program the runner starts does not hold it; a
+ * child forked by fork_call shares it and ends with its parent. */
+typedef struct sys_lock {
+    int fd;
+    pid_t owner; /* the process that took it: a forked child's copy never releases it */
+} sys_lock;
+
+static int lock_release(lua_State *L)
+{
+    sys_lock *k = luaL_checkudata(L, 1, SYS_LOCK);
+    if (k->fd >= 0) {
+        /* flock's lock belongs to the open file, which a forked child shares:
+         * only the taker unlocks it; anyone may close its own descriptor */
+        if (k->owner == getpid())
+            flock(k->fd, LOCK_UN);
+        close(k->fd);
+        k->fd = -1;
+    }
+    return 0;
+}
+
+/* wb.sys.lock(path, shared, polls, note) -> lock | false | nil, message:
+ * opens (creating) path and takes flock's exclusive lock (shared: a shared
+ * one), trying polls + 1 times 0.1 s apart (polls = 0: once); then writes
+ * note into the file in place (truncated: the same file, whose lock this
+ * is, never one renamed over it), saying who holds it. false: another
+ * process holds it; nil and a message: path could not be opened or locked.
+ * lock:release() (also at collection; safe twice) unlocks and closes. */
+static int sys_lock_take(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int shared = lua_toboolean(L, 2);
+    lua_Integer polls = luaL_optinteger(L, 3, 0);
+    size_t nlen = 0;
+    const char *note = luaL_optlstring(L, 4, "", &nlen);
+    lwb_no_extra(L, 4, "lock(path, shared, polls, note)");
+    luaL_argcheck(L, polls >= 0, 3, "polls: expected 0 or more");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    int op = (shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+    for (lua_Integer i = 0;; i++) {
+        if (flock(fd, op) == 0)
+            break;
+        int e = errno;
+        if (e == EINTR)
+            continue;
+        if (e != EWOULDBLOCK || i >= polls) {
+            close(fd);
+            if (e == EWOULDBLOCK) {
+                lua_pushboolean(L, 0);
+                return 1;
+            }
+            luaL_pushfail(L);
+            lua_pushfstring(L, "%s: flock: %s", path, strerror(e));
+            return 2;
+        }
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    if (nlen > 0 && (ftruncate(fd, 0) != 0 || pwrite(fd, note, nlen, 0) != (ssize_t)nlen)) {
+        int e = errno;
+        flock(fd, LOCK_UN);
+        close(fd);
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: writing who holds it: %s", path, strerror(e));
+        return 2;
+    }
+    sys_lock *k = lua_newuserdatauv(L, sizeof *k, 0);
+    k->fd = fd;
+    k->owner = getpid();
+    luaL_setmetatable(L, SYS_LOCK);
+    return 1;
+}
+
 /* ---- a call in a child process ---- */
 
 /* Child side of fork_call: f's string result (or the error's text) into
@@ -457,6 +543,7 @@ static const luaL_Reg functions[] = {
     {"set_blas_threads", sys_set_blas_threads},
     {"blas_core", sys_blas_core},
     {"fork_call", sys_fork_call},
+    {"lock", sys_lock_take},
     {NULL, NULL},
 };
 
@@ -466,6 +553,16 @@ int lwb_open_sys(lua_State *L)
     luaL_newmetatable(L, SYS_DIR);
     lua_pushcfunction(L, dir_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, SYS_LOCK);
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "__close");
+    lua_newtable(L);
+    lua_pushcfunction(L, lock_release);
+    lua_setfield(L, -2, "release");
+    lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
     lwb_subtable(L, 1, "sys");
     luaL_setfuncs(L, functions, 0);

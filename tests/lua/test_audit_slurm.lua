@@ -145,7 +145,7 @@ local function tests()
     st, _, err = C.workbench(tiny .. " --slurm --sbatch --test-only --root " .. root)
     T.eq(st, 1, err)
     T.ok(err:find("sbatch submitted nothing (it printed no job id): sbatch: Job", 1, true), err)
-    -- a PATH of what the root's lock needs (sh, flock, tail), without sbatch
+    -- a PATH of sh (and flock, tail, which the lock once needed), without sbatch
     local bin = dir .. "/bin-nosbatch"
     os.execute("mkdir -p " .. q(bin) .. " && for c in sh flock tail; do ln -sf \"$(command -v "
       .. "$c)\" " .. q(bin) .. "/$c; done")

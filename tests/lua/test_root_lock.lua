@@ -275,4 +275,41 @@ end)
 
 -- }====
 
+-- The lock was held by a child (sh, flock, tail --pid): ending the runner's
+-- children (a `pkill tail`, a job control's cleanup) freed it while the
+-- runner trained on, and a second runner of the sweep was let in.
+T.test("the root's lock is the runner's own: killing its child processes does not free it",
+  function()
+  local root_lock = require "wb.root_lock"
+  local ex = {root = dir .. "/own", name = "held"}
+  local go = dir .. "/own.go"
+  util.write_file(go, "")
+  local code = string.format("local rl = require 'wb.root_lock'; "
+    .. "local release = assert(rl.take({root = %q, name = 'held'}, 'training locally')); "
+    .. "util = require 'wb.util'; util.write_file(%q, ''); "
+    .. "for _ = 1, 6000 do if not wb.sys.exists(%q) then break end; os.execute('sleep 0.1') end; "
+    .. "release()", ex.root, go .. ".in", go)
+  os.execute(string.format("%s -e %s >/dev/null 2>&1 & echo $! > %s", q(exe), q(code),
+    q(go .. ".pid")))
+  T.wait_until("the holder", 60, function() return wb.sys.exists(go .. ".in") end)
+  local pid = (util.read_file(go .. ".pid") or ""):match("%d+")
+  -- every descendant of the holder, killed (its sleeps; the old lock's sh, flock and tail)
+  local function kill_below(p)
+    local h = io.popen("pgrep -P " .. p)
+    local kids = h:read("a"); h:close()
+    for c in kids:gmatch("%d+") do kill_below(c); os.execute("kill -KILL " .. c .. " 2>/dev/null") end
+  end
+  for _ = 1, 3 do kill_below(pid); os.execute("sleep 0.2") end
+  T.ok(util.pid_alive(pid), "the holder itself lives")
+  local release, why = root_lock.take(ex, "training locally")
+  T.ok(not release and tostring(why):find("another runner of this sweep", 1, true),
+    "a second runner let in: " .. tostring(why))
+  if release then release() end
+  os.remove(go)
+  T.wait_gone(pid, 60, "the holder")
+  release, why = root_lock.take(ex, "training locally")
+  T.ok(release, why)
+  if release then release() end
+end)
+
 T.done()

@@ -24,43 +24,18 @@ function M.path(root, name)
   return record.dir(root) .. "/slurm/" .. name .. ".lock"
 end
 
--- Holds the lock `path` (flock; "-x" exclusive or "-s" shared) in a child
--- process (flock, then tail --pid) that ends with this one, killed or not,
--- having written `me` (who holds it) into the file. Returns release() (safe
--- to call twice), or nil, nil when another holds it (`wait`: "-n" refuses
--- at once, "-w N" waits N s), or nil and why it could not be tried.
-local function hold(path, me, mode, wait)
-  local q = util.shell_quote
-  -- tail polls its pid every 0.1 s (-s), so the lock outlives its runner
-  -- by about that much
-  local holder = string.format("echo %s > %s; echo \"locked $$\"; exec tail --pid=%d -s 0.1 "
-    .. "-f /dev/null", q(me), q(path), wb.sys.getpid())
-  local p = assert(io.popen(string.format("flock %s %s -E 75 %s sh -c %s 2>&1; echo \"exit $?\"",
-    mode, wait, q(path), q(holder))))
-  local line = p:read("l") or ""
-  local pid = line:match("^locked (%d+)$")
-  if pid then
-    local held = true
-    return function()
-      if not held then return end
-      held = false
-      os.execute("kill " .. pid .. " 2>/dev/null")
-      p:close()
-    end
-  end
-  local rest = line .. "\n" .. (p:read("a") or "")
-  p:close()
-  if rest:find("exit 75", 1, true) then return nil, nil end
-  return nil, string.format("could not lock %s: %s", path, rest:gsub("%s+$", ""))
-end
-
-local function tools()
-  local p0 = io.popen("command -v flock && command -v tail")
-  local found = p0:read("a"); local ok0 = p0:close()
-  if not ok0 or select(2, found:gsub("\n", "")) < 2 then
-    return "flock or tail is not on PATH (util-linux, coreutils): needed to keep two "
-      .. "runners of a sweep from training the same runs at once"
-  end
+-- Holds the lock `path` (flock(2); "-x" exclusive or "-s" shared) in this
+-- process (wb.sys.lock: the kernel drops it when the process ends, killed
+-- or not), having written `me` (who holds it) into the file. Returns
+-- release() (safe to call twice), or nil, nil when another holds it
+-- (`polls`: 0 refuses at once, N waits N times 0.1 s), or nil and why it
+-- could not be tried. It used to be held by a child (sh, flock, tail
+-- --pid), which a user's `pkill tail` ended while the runner trained on.
+local function hold(path, me, mode, polls)
+  local lock, err = wb.sys.lock(path, mode == "-s", polls, me .. "\n")
+  if lock == false then return nil, nil end
+  if not lock then return nil, "could not lock " .. err end
+  return function() lock:release() end
 end
 
 local function whoami(doing)
@@ -86,19 +61,18 @@ end
 -- Takes `path` (mode "-x" or "-s") as `doing`: release, or nil and the
 -- holder's line (or nil and an error, flagged by the third value).
 local function take(path, doing, mode)
-  local bad = tools()
-  if bad then return nil, bad, true end
   wb.sys.mkdir_p(util.dirname(path))
   local me = whoami(doing)
-  local release, err = hold(path, me, mode, "-n")
+  local release, err = hold(path, me, mode, 0)
   if release then return release end
   if err then return nil, err, true end
   local who, gone = holder_of(path)
-  -- The holder of a runner killed a moment ago (SIGKILL: no release) lives
-  -- until its tail notices, up to 0.1 s; a rerun started at once waits for
-  -- it rather than being refused by a runner that is gone.
+  -- The lock file names a runner of this host that has ended, yet the lock
+  -- is held: by a forked child of it, which ends with it (fork_call's
+  -- SIGTERM) a moment later; a rerun started at once waits for that
+  -- rather than being refused by a runner that is gone.
   if gone then
-    release, err = hold(path, me, mode, "-w 10")
+    release, err = hold(path, me, mode, 100)
     if release then return release end
     if err then return nil, err, true end
     who, gone = holder_of(path)
@@ -113,8 +87,8 @@ end
 
 -- Takes the lock of ex's runs; `doing` says what this runner does with
 -- them ("training locally", "submitting to Slurm"), for the message of one
--- refused. The lock is held by a child process (flock, then tail --pid)
--- that ends with this one, killed or not. Returns release() (safe to call
+-- refused. The lock is this process's (flock(2)): it ends with this one,
+-- killed or not. Returns release() (safe to call
 -- twice), or nil and why it was not taken (another runner holds it: named
 -- by what it wrote in the file).
 function M.take(ex, doing)

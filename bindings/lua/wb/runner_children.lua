@@ -32,7 +32,9 @@ return function(ex, pending, jobs, on_done, on_line)
   for i, s in ipairs(pending) do hashes[i] = s.hash; by_hash[s.hash] = s end
   local tty = require("wb.progress").live(2)
   util.write_file(list, table.concat(hashes, "\n") .. "\n")
-  local p = assert(io.popen(string.format("setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
+  -- exec: no shell of popen's waits for setsid, to print "Terminated"
+  -- when a signal stops the group (the one line the runner says was two)
+  local p = assert(io.popen(string.format("exec setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
     .. "sh %s' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
   local pgid
   -- This task's own output, when a pipe (a report reads it): a report

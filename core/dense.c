@@ -423,7 +423,8 @@ static int sparse_forward(wb_dense *d, float *restrict z, const float *restrict 
     int64_t I = d->n_in, O = d->n_out;
     *st = WB_OK;
     d->sp_x = NULL;
-    if (I < 256 || I > SP_MAX || O < 16)
+    /* no rows: nothing to keep (the buffers may not exist yet, sp_cap 0) */
+    if (I < 256 || I > SP_MAX || O < 16 || n < 1)
         return 0;
     if (n > d->sp_cap) {
         size_t cells = (size_t)(n * I) + 1;

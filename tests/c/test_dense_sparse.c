@@ -155,8 +155,30 @@ static void test_no_allocation_in_steady_state(void)
     wb_dense_free(d);
 }
 
+/* A first forward of no rows on a wide layer (predict of an empty set):
+ * the sparse path's buffers did not exist yet (capacity 0 rows), and the
+ * row index was written through NULL. */
+static void test_no_rows_first(void)
+{
+    wb_rng r;
+    wb_rng_seed(&r, 3);
+    wb_err err;
+    wb_dense_opts o = wb_dense_defaults();
+    wb_dense *d = wb_dense_new(784, 16, &o, &r, &err);
+    REQUIRE(d, "%s", err.msg);
+    int64_t s[2] = {0, 784};
+    wb_tensor *x = wb_tensor_new(WB_F32, 2, s, NULL);
+    REQUIRE(x, "no tensor");
+    CHECK(wb_dense_forward(d, x, &err) == WB_OK, "%s", err.msg);
+    CHECK(wb_dense_logits(d)->shape[0] == 0, "rows %lld",
+          (long long)wb_dense_logits(d)->shape[0]);
+    wb_tensor_free(x);
+    wb_dense_free(d);
+}
+
 int main(void)
 {
+    RUN(test_no_rows_first);
     RUN(test_sparse_path_matches_reference);
     RUN(test_dense_input_still_right);
     RUN(test_blank_rows);

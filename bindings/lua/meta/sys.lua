@@ -181,3 +181,23 @@ function wb.sys.blas_core() end
 ---@return string
 ---Example: local status, text = wb.sys.fork_call(function() X = 1; return "done" end); print(status, text, X)
 function wb.sys.fork_call(f) end
+
+---wb.sys.lock(path, shared, polls, note) -> wb.sys.Lock | false | nil, string
+---Opens (creating) the file at path and takes flock(2)'s exclusive lock on
+---it (shared = true: a shared one), trying polls + 1 times 0.1 s apart
+---(polls = 0 or nil: once); then writes note into the file in place, saying
+---who holds it. Returns the lock; false when another process holds it; nil
+---and a message when path cannot be opened or locked. The lock is this
+---process's: the kernel drops it when the process ends, killed or not; the
+---file is opened close-on-exec (a program this process starts does not hold
+---it), and a child of fork_call never releases it. lock:release() (also on
+---collection; safe twice) unlocks and closes. A runner's lock on its root
+---(wb/root_lock.lua) is one.
+---@param path string
+---@param shared? boolean
+---@param polls? integer
+---@param note? string
+---@return wb.sys.Lock|false|nil
+---@return string|nil
+---Example: local l = assert(wb.sys.lock("/tmp/my.lock", false, 0, "me\n")); l:release()
+function wb.sys.lock(path, shared, polls, note) end

@@ -192,7 +192,7 @@ if pcall(wb.data.mnist) then
     T.ok(err:find(note .. "the callbacks hook changed since; the old records stay", 1, true),
       err)
     err = run(3, 9)
-    T.ok(err:find(note .. "config key hidden changed since", 1, true), err)
+    T.ok(err:find(note .. "config key hidden (8 -> 9) changed since", 1, true), err)
   end)
 else
   T.skip("a recorded run trained again after an edit: the runner says what changed", "no MNIST")
@@ -214,7 +214,7 @@ T.test("what changed: of two records finished in the same second, the nearer is 
   rec("0000000000000000", 8, "c2") -- the older edit: sorts first
   rec("1111111111111111", 8, "c3") -- the last edit: only hidden differs
   local note = require("wb.runner_why").note({root = root, name = "edit"}, {s})
-  T.ok(note and note:find("config key hidden changed since", 1, true), note)
+  T.ok(note and note:find("config key hidden (8 -> 9) changed since", 1, true), note)
 end)
 
 -- }====

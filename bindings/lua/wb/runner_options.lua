@@ -61,7 +61,7 @@ M.OPTIONS = {
       if not v:match("^%x+$") then
         return nil, "--run expects a run's hash (hex digits), got '" .. v .. "'"
       end
-      return v
+      return v:lower() -- as a table or a log shows it, in either case
     end},
   {"--cockpit", nil, "train the first pending run here, drawing the live cockpit"},
   {"--slurm", nil, "train the pending runs as one Slurm job array, wait, then draw"},

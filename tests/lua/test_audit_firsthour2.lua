@@ -38,8 +38,12 @@ if pcall(wb.data.mnist) and T.python_with("torch") and T.python_with("pandas") t
       .. "--quick --seeds 1 --root plots", q(dir), q(wbabs), q(here)))
     T.eq(st, 0, err)
     local code = readme_python()
-    local export = T.ok(code:match("# after (%./workbench %-e '[^\n]*'):\n"),
-      "the snippet's comment names the export command")
+    -- the export command the block reads the CSV of: before the block (a comment in its
+    -- middle before, which a block pasted whole ran into: audit J12)
+    local md = slurp("README.md")
+    local export = T.ok(md:sub(1, md:find("\n```python\n", 1, true)):match(".*\n```sh\n"
+      .. "(%./workbench %-e 'wb%.runs%.export_history[^\n]*)\n```\n"),
+      "the export command before the block")
     st, _, err = T.sh("cd " .. q(dir) .. " && " .. export:gsub("^%./workbench", q(wbabs)))
     T.eq(st, 0, "the comment's command: " .. export .. ": " .. err)
     local f = assert(io.open(dir .. "/readme.py", "w"))

@@ -52,19 +52,13 @@ local function tensors(path)
   return util.canonical(h) .. "\0" .. s:sub(9 + n)
 end
 
----wb.runner_gather_same.compare(a, adir, b, bdir) -> table|nil
----Records a (in runs folder adir) and b (in bdir) of one run: the names of
----the provenance fields in which they differ ("timings" for them all; both
----values for git_commit, git_uncommitted, host, version, blas_core; "weights
----metadata" when the weights files differ only there), when their results
----are the same: every other field equal, and their weights files' tensors
----bit-identical; nil when the results differ.
----@param a table
----@param adir string
----@param b table
----@param bdir string
----@return table|nil
----Example: -- wb/gather.lua: a record gathered that is here already
+-- M.compare(a, adir, b, bdir) -> table|nil:
+-- Records a (in runs folder adir) and b (in bdir) of one run: the names of
+-- the provenance fields in which they differ ("timings" for them all; both
+-- values for git_commit, git_uncommitted, host, version, blas_core; "weights
+-- metadata" when the weights files differ only there), when their results
+-- are the same: every other field equal, and their weights files' tensors
+-- bit-identical; nil when the results differ.
 function M.compare(a, adir, b, bdir)
   if util.canonical(results(a)) ~= util.canonical(results(b)) then return nil end
   local out, timings = {}, false

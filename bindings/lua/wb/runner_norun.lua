@@ -15,7 +15,8 @@ local function named_run(dir, name, want)
   table.sort(files)
   for _, kind in ipairs{{"spec", "spec"}, {"json", "record"}} do
     for _, f in ipairs(files) do
-      local hash = f:sub(1, #name + 1) == name .. "-" and f:match("^.-%-(%x+)%." .. kind[1] .. "$")
+      local hash = f:sub(1, #name + 1) == name .. "-"
+        and f:sub(#name + 2):match("^(%x+)%." .. kind[1] .. "$")
       local t = hash and hash:sub(1, #want) == want and util.read_json(dir .. "/" .. f)
       if type(t) == "table" then return t, kind[2] end
     end
@@ -43,8 +44,8 @@ function M.message(ex, want, root, other, quick)
     .. tostring(ds) end
   if here and not ds then
     return string.format("%s; its %s says %s seed %s: other options made it (--epochs, "
-      .. "--seeds...), the script has changed since it was listed, or a hook closes over a value that is not the same in every process (a time, "
-      .. "a random number, $VAR)%s", msg, kind == "spec" and "spec file" or "record",
+      .. "--seeds...), the script has changed since it was listed, or a hook closes over a "
+      .. "value that is not the same in every process (a time, a random number, $VAR)%s", msg, kind == "spec" and "spec file" or "record",
       tostring(t.variant), tostring(t.seed), t.command and ("; it was made by: "
       .. tostring(t.command)) or "")
   end

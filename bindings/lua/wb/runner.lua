@@ -313,8 +313,9 @@ function M.main(task, argv, script)
         return 0
       end
     end
-    io.stderr:write(require("wb.runner_norun").message(ex, opts.run, root, M.root_of{root = opts.root,
-      quick = not opts.quick}, opts.quick), "\n")
+    -- where a run of that hash is (the other of --quick and not, another --dataset)
+    io.stderr:write(require("wb.runner_norun").message(ex, opts.run, root,
+      M.root_of{root = opts.root, quick = not opts.quick}, opts.quick), "\n")
     return 64
   end
   -- one runner of the sweep on this root at a time, local or --slurm (two

@@ -47,8 +47,8 @@ function M.message(ex, want, root, other, quick)
       .. "--seeds...), the script has changed since it was listed, or a hook closes over a "
       .. "value that is not the same in every process (a time, a random number, $VAR)%s", msg,
       kind == "spec" and "spec file" or "record", tostring(t.variant),
-      tostring(math.tointeger(t.seed) or t.seed), t.command and (string.format("; %s by: %s",
-      kind == "spec" and "listed" or "recorded", tostring(t.command))) or "")
+      tostring(math.tointeger(t.seed) or t.seed), t.command and ("; its command: "
+      .. tostring(t.command)) or "")
   end
   return string.format("%s; it is a run %s%s%s (its %s is in %s): %s", msg,
     here and "" or (kind2 == "spec" and "listed " or "recorded "),

@@ -1,4 +1,4 @@
--- report.lua: run the ten tasks and write <plots>/REPORT.md.
+-- report.lua: run the 17 tasks (or those named) and write <plots>/REPORT.md.
 --
 --   workbench scripts/report.lua [--dataset fashion] [--seeds N] [--quick]
 --                                [--jobs N] [--fresh] [--root DIR]   (5 seeds by default)
@@ -20,7 +20,6 @@ local function usage(msg)
 end
 local ok_opts, opts = pcall(wb.runner.options, arg, proc.OPTIONS)
 if not ok_opts then usage(tostring(opts)) end
-if opts.help then io.stdout:write(proc.USAGE); os.exit(0) end
 local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task04_early_stopping", "task05_dropout", "task06_l2", "task07_optimizers",
   "task07b_lr_grid", "task07c_tuned_optimizers",
@@ -36,6 +35,17 @@ local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
 -- task 14 about 25, task 15 about 60.
 local beyond = {task11_cockpit = true, task12_edge_of_stability = true,
   task13_weight_spectra = true, task14_noise_scale = true, task15_landscape = true}
+-- Tasks that keep their own seeds (no --seeds): the learning-rate grid its
+-- one seed per rate (DeepOBS's protocol); the beyond-the-study readings of
+-- trajectories (12), the noise scale's batch sweep (14) and the landscape
+-- (15) measure one seed, as their READMEs say: five would cost five times
+-- the time budget's share for no test; Cockpit's instruments (11) run its
+-- three seeds, enough for the interval its verdict reads, at 3/5 the cost
+local own_seeds = {task07b_lr_grid = true, task11_cockpit = true,
+  task12_edge_of_stability = true, task14_noise_scale = true, task15_landscape = true}
+if opts.help then io.stdout:write(proc.help(tasks, own_seeds)); os.exit(0) end
+-- five seeds unless told: enough for the intervals to decide most parts
+opts.seeds = opts.seeds or 5
 if opts.rest[1] then tasks = opts.rest end
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local bad = proc.check_args(opts, tasks, script_dir)
@@ -76,16 +86,6 @@ local function finish(code)
   lock.release()
   os.exit(code)
 end
--- five seeds unless told: enough for the intervals to decide most parts
-opts.seeds = opts.seeds or 5
--- Tasks that keep their own seeds (no --seeds): the learning-rate grid its
--- one seed per rate (DeepOBS's protocol); the beyond-the-study readings of
--- trajectories (12), the noise scale's batch sweep (14) and the landscape
--- (15) measure one seed, as their READMEs say: five would cost five times
--- the time budget's share for no test; Cockpit's instruments (11) run its
--- three seeds, enough for the interval its verdict reads, at 3/5 the cost
-local own_seeds = {task07b_lr_grid = true, task11_cockpit = true,
-  task12_edge_of_stability = true, task14_noise_scale = true, task15_landscape = true}
 -- A task's command line (its options, as a list).
 -- (--root as given: a task puts its --quick runs under <root>/quick itself)
 local function argv_of(t)

@@ -16,6 +16,20 @@ M.USAGE = "usage: workbench scripts/report.lua [--dataset mnist|fashion] [--seed
   .. "Runs each task (default: all) as its own process and gathers their READMEs into "
   .. "<root>/REPORT.md.\n"
 
+-- --help: the usage, then the options as a task's --help says them (the
+-- report passes each on to every task), and the report's own defaults:
+-- `tasks` (its list) and `own_seeds` (the tasks that keep their seeds).
+function M.help(tasks, own_seeds)
+  local keep = {}
+  for _, t in ipairs(tasks) do
+    if own_seeds[t] then keep[#keep + 1] = t:match("^task(%w+)_") or t end
+  end
+  return M.USAGE .. wb.runner.help_text(M.OPTIONS) .. string.format("The report's own "
+    .. "defaults: --seeds 5 (tasks %s keep their own seeds); all %d tasks unless task names "
+    .. "are given; with --dataset fashion, REPORT.md and the tasks' folders go under "
+    .. "<root>/fashion.\n", table.concat(keep, ", "), #tasks)
+end
+
 -- Why the report's command line is not one to run (exit 64), or nil; said
 -- before anything runs. The task options the report does not pass on were
 -- once dropped without a word (--run HASH made a whole report, --help

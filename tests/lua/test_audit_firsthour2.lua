@@ -38,8 +38,12 @@ if pcall(wb.data.mnist) and T.python_with("torch") and T.python_with("pandas") t
       .. "--quick --seeds 1 --root plots", q(dir), q(wbabs), q(here)))
     T.eq(st, 0, err)
     local code = readme_python()
-    local export = T.ok(code:match("# after (%./workbench %-e '[^\n]*'):\n"),
-      "the snippet's comment names the export command")
+    -- the export command the block reads the CSV of: before the block (a comment in its
+    -- middle before, which a block pasted whole ran into: audit J12)
+    local md = slurp("README.md")
+    local export = T.ok(md:sub(1, md:find("\n```python\n", 1, true)):match(".*\n```sh\n"
+      .. "(%./workbench %-e 'wb%.runs%.export_history[^\n]*)\n```\n"),
+      "the export command before the block")
     st, _, err = T.sh("cd " .. q(dir) .. " && " .. export:gsub("^%./workbench", q(wbabs)))
     T.eq(st, 0, "the comment's command: " .. export .. ": " .. err)
     local f = assert(io.open(dir .. "/readme.py", "w"))
@@ -192,7 +196,7 @@ if pcall(wb.data.mnist) then
     T.ok(err:find(note .. "the callbacks hook changed since; the old records stay", 1, true),
       err)
     err = run(3, 9)
-    T.ok(err:find(note .. "config key hidden changed since", 1, true), err)
+    T.ok(err:find(note .. "config key hidden (8 -> 9) changed since", 1, true), err)
   end)
 else
   T.skip("a recorded run trained again after an edit: the runner says what changed", "no MNIST")
@@ -214,7 +218,7 @@ T.test("what changed: of two records finished in the same second, the nearer is 
   rec("0000000000000000", 8, "c2") -- the older edit: sorts first
   rec("1111111111111111", 8, "c3") -- the last edit: only hidden differs
   local note = require("wb.runner_why").note({root = root, name = "edit"}, {s})
-  T.ok(note and note:find("config key hidden changed since", 1, true), note)
+  T.ok(note and note:find("config key hidden (8 -> 9) changed since", 1, true), note)
 end)
 
 -- }====

@@ -219,8 +219,12 @@ T.test("--gather takes no record whose weights are not beside it", function()
   end
   -- gathered again: the record taken is counted as here, nothing trains
   st, _, err = task(path, root, "--gather " .. q(from))
-  T.eq(st, 1, err) -- seed 2, trained here since, differs from the copy: a conflict
-  T.ok(err:find("1 imported", 1, true) == nil and err:find("1 already here", 1, true), err)
+  -- seed 2, trained here since, is the copy's training made again: the same results,
+  -- other provenance (command, pid, timings), counted as here (a conflict, exit 1, before:
+  -- audit J3)
+  T.eq(st, 0, err)
+  T.ok(err:find("1 imported", 1, true) == nil and err:find("2 already here (1 with other "
+    .. "provenance)", 1, true) and err:find("same results as", 1, true), err)
   T.ok(err:find("2 runs: 2 cached, 0 to train", 1, true), err)
   T.ok(kept)
 end)

@@ -99,15 +99,15 @@ end
 
 -- {==== what each line must print ====
 
-local rs = wb.runs.find{root = dir .. "/plots/quick", task = "task05_dropout", dropout = {0, 0.3},
-  seed = 1}
+local rs = wb.runs.find{root = dir .. "/plots/quick", task = "task05_dropout", dataset = "mnist",
+  dropout = {0, 0.3}, seed = 1}
 local function stats_text(r)
   return tostring(wb.stats(r:model(), {data = rs[1]:data().test})):gsub("[ \t]+\n", "\n")
 end
 
 local expect = {
-  ['rs = wb.runs.find{root = "plots/quick", task = "task05_dropout", dropout = {0, 0.3}, '
-    .. 'seed = 1}'] =
+  ['rs = wb.runs.find{root = "plots/quick", task = "task05_dropout", dataset = "mnist", '
+    .. 'dropout = {0, 0.3}, seed = 1}'] =
     function(out) T.eq(out, "") end,
   ["rs"] = function(out)
     T.eq(out, tostring(rs))
@@ -129,7 +129,7 @@ local expect = {
     T.ok(out:find('\nPlot%(images, "weights into 8 of 128 units'), out)
   end,
   ['wb.lab.compare_weights(wb.runs.find{root = "plots/quick", task = "task05_dropout", '
-    .. 'dropout = {0, 0.3}}, 1)'
+    .. 'dataset = "mnist", dropout = {0, 0.3}}, 1)'
     .. ':save("plots/lab/hidden_weights.png")'] = function(out)
     T.ok(out:find('^Plot%(histogram, "Layer 1 weights"%)%s+"plots/lab/hidden_weights.png"$'),
       out)

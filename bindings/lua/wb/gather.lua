@@ -37,6 +37,15 @@ local function record_hash(task, name)
     or nil
 end
 
+-- The provenance fields in which record `name` of runs folder src differs
+-- from the record of the same run at path dest, when their results are the
+-- same (wb/runner_gather_same.lua); nil when they differ or one is unreadable.
+local function same_results(dest, src, name)
+  local a, b = record.read(dest), record.read(src .. "/" .. name)
+  return a and b and require("wb.runner_gather_same").compare(a, util.dirname(dest), b, src)
+    or nil
+end
+
 local function copy(from, to)
   local s = util.read_file(from)
   if not s then error("--gather: cannot read " .. from, 0) end
@@ -49,7 +58,9 @@ end
 ---when there are any), with their weights and artefacts: a record is
 ---taken when it is well formed, its content's hash and task are those of its
 ---file name and it is one of ex's runs; one already here is kept (an equal
----one is counted, a different one is a conflict); one whose weights are not
+---one is counted, and so is one with the same results (history, metrics,
+---weight tensors) and other provenance (commit state, timings, command,
+---host), which is named; one with other results is a conflict); one whose weights are not
 ---beside it is not taken. Prints one line per dir and one per problem;
 ---returns the number of problems (conflicts, malformed, mislabelled or
 ---weightless records). A dir that is not a folder, or that holds no record
@@ -100,7 +111,7 @@ local function gather(ex, dirs, quick)
   end
   for _, f in ipairs(found) do
     local src, names = f[1], f[2]
-    local n = {imported = 0, here = 0, other = 0}
+    local n = {imported = 0, here = 0, other = 0, provenance = 0}
     local function problem(name, what)
       problems = problems + 1
       io.stderr:write(string.format("[%s] --gather: %s/%s: %s\n", ex.name, src, name, what))
@@ -118,7 +129,13 @@ local function gather(ex, dirs, quick)
       else
         local dest = record.path(ex.root, ex.name, hash)
         local mine, theirs = util.read_file(dest), util.read_file(src .. "/" .. name)
+        local same = mine and mine ~= theirs and same_results(dest, src, name)
         if mine == theirs then n.here = n.here + 1
+        elseif same then -- the same training, made elsewhere: not a conflict
+          n.here, n.provenance = n.here + 1, n.provenance + 1
+          io.stderr:write(string.format("[%s] --gather: %s/%s: %s seed %d: same results as "
+            .. "%s, other provenance (%s); kept this one\n", ex.name, src, name, r.variant,
+            r.seed, dest, #same > 0 and table.concat(same, ", ") or "the checksum"))
         elseif mine then
           problem(name, string.format("conflict: %s seed %d is recorded here with other "
             .. "results (%s); kept this one (remove it to take the other)", r.variant, r.seed,
@@ -136,8 +153,9 @@ local function gather(ex, dirs, quick)
         end
       end
     end
-    io.stderr:write(string.format("[%s] gathered from %s: %d imported, %d already here, %d "
-      .. "of other runs left\n", ex.name, src, n.imported, n.here, n.other))
+    io.stderr:write(string.format("[%s] gathered from %s: %d imported, %d already here%s, %d "
+      .. "of other runs left\n", ex.name, src, n.imported, n.here, n.provenance > 0
+      and string.format(" (%d with other provenance)", n.provenance) or "", n.other))
   end
   return problems
 end

@@ -313,17 +313,9 @@ function M.main(task, argv, script)
         return 0
       end
     end
-    local spec = util.read_json(record.path(root, ex.name, opts.run, "spec"))
-    -- listed with --quick and run without it, or the other way round
-    local other = M.root_of{root = opts.root, quick = not opts.quick}
-    local elsewhere = not spec and util.read_json(record.path(other, ex.name, opts.run, "spec"))
-    io.stderr:write(string.format("%s: no run with hash %s in this task (%d runs)%s\n",
-      task.name, opts.run, #ex.specs, spec and string.format("; its spec file says %s seed "
-      .. "%s: the script has changed since it was listed, or a hook closes over a value "
-      .. "that is not the same in every process (a time, a random number, $VAR)",
-      tostring(spec.variant), tostring(spec.seed)) or elsewhere and string.format("; it is "
-      .. "a run listed %s --quick (its spec is in %s): %s --quick", opts.quick and "without"
-      or "with", record.dir(other), opts.quick and "leave out" or "add") or ""))
+    -- where a run of that hash is (the other of --quick and not, another --dataset)
+    io.stderr:write(require("wb.runner_norun").message(ex, opts.run, root,
+      M.root_of{root = opts.root, quick = not opts.quick}, opts.quick), "\n")
     return 64
   end
   -- one runner of the sweep on this root at a time, local or --slurm (two

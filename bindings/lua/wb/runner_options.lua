@@ -61,7 +61,7 @@ M.OPTIONS = {
       if not v:match("^%x+$") then
         return nil, "--run expects a run's hash (hex digits), got '" .. v .. "'"
       end
-      return v
+      return v:lower() -- as a table or a log shows it, in either case
     end},
   {"--cockpit", nil, "train the first pending run here, drawing the live cockpit"},
   {"--slurm", nil, "train the pending runs as one Slurm job array, wait, then draw"},
@@ -90,19 +90,31 @@ do
   M.USAGE = "options: " .. table.concat(parts, ", ")
 end
 
----wb.runner.help_text() -> string
----The task options, one a line with what each does (a task's --help).
+---wb.runner.help_text([only]) -> string
+---The task options, one a line with what each does (a task's --help);
+---with only (a list of option names, as wb.runner.options takes it), those
+---options only (the report's --help: it passes them on to each task).
+---@param only? table
 ---@return string
 ---Example: io.write(wb.runner.help_text())
-function M.help_text()
-  local lines, width = {}, 0
-  for _, opt in ipairs(M.OPTIONS) do width = math.max(width, #synopsis(opt)) end
-  for i, opt in ipairs(M.OPTIONS) do
+function M.help_text(only)
+  local options = M.OPTIONS
+  if only then
+    options = {}
+    for i, n in ipairs(only) do
+      options[i] = BY_NAME[n] or error("wb.runner.help_text: only[" .. i .. "]: unknown "
+        .. "option " .. tostring(n) .. " (" .. M.USAGE .. ")", 2)
+    end
+  end
+  local lines, width, many = {}, 0, false
+  for _, opt in ipairs(options) do width = math.max(width, #synopsis(opt)) end
+  for i, opt in ipairs(options) do
     lines[i] = string.format("  %-" .. width .. "s  %s%s", synopsis(opt), opt[3],
       opt.alias and (" (also " .. opt.alias .. ")") or "")
+    many = many or opt.many
   end
-  return "options (each at most once, but --gather; a value as --seeds 2 or --seeds=2):\n"
-    .. table.concat(lines, "\n") .. "\n"
+  return string.format("options (each at most once%s; a value as --seeds 2 or --seeds=2):\n",
+    many and ", but --gather" or "") .. table.concat(lines, "\n") .. "\n"
 end
 
 -- An option's value that is itself an option (`--root --quick`, `--root

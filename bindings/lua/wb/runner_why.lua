@@ -19,16 +19,45 @@ local PARTS = {{"code", "the training code (wb's modules or the core as built)"}
   {"callbacks", "the callbacks hook"}, {"fit_options", "fit_options"},
   {"measure", "the measure hook"}}
 
--- The names of what differs between spec s and record r, into set `into`.
+-- A config value as the line shows it: a string as it is.
+local function shown(v)
+  if v == nil then return "unset" end
+  return type(v) == "string" and v or util.canonical(v)
+end
+
+-- The dataset a config trains on (wb.data.load's name).
+local function dataset(cfg)
+  local d = cfg.dataset or "mnist"
+  return d == "fashion_mnist" and "fashion" or d
+end
+
+-- What differs between spec s and record r, into table `into`: by name, the
+-- set of "old -> new" of a config key, else true. The data's identity is
+-- that of the dataset's files: under another dataset it differs with no
+-- file changed (--dataset fashion said "the data files changed since").
 local function differences(s, r, into)
   local id = type(r.identity) == "table" and r.identity or {}
-  for _, p in ipairs(PARTS) do
-    if id[p[1]] ~= nil and id[p[1]] ~= s.identity[p[1]] then into[p[2]] = true end
-  end
   local cfg = type(r.config) == "table" and r.config or {}
-  for k, v in pairs(s.config) do
-    if util.canonical(v) ~= util.canonical(cfg[k]) then into["config key " .. k] = true end
+  for _, p in ipairs(PARTS) do
+    if id[p[1]] ~= nil and id[p[1]] ~= s.identity[p[1]]
+        and (p[1] ~= "data" or dataset(cfg) == dataset(s.config)) then
+      into[p[2]] = true
+    end
   end
+  for k, v in pairs(s.config) do
+    if util.canonical(v) ~= util.canonical(cfg[k]) then
+      local name = "config key " .. k
+      into[name] = type(into[name]) == "table" and into[name] or {}
+      into[name][shown(cfg[k]) .. " -> " .. shown(v)] = true
+    end
+  end
+end
+
+-- A difference as the line names it: a config key with its old and new
+-- value when the runs agree on them.
+local function named(name, v)
+  local pairs_ = type(v) == "table" and util.sorted_keys(v) or {}
+  return #pairs_ == 1 and string.format("%s (%s)", name, pairs_[1]) or name
 end
 
 -- Whether record r is to be named rather than record `than` for spec s: it
@@ -71,6 +100,7 @@ function M.note(ex, pending)
   local what = {}
   for s, r in pairs(last) do differences(s, r, what) end
   local names = util.sorted_keys(what)
+  for i, name in ipairs(names) do names[i] = named(name, what[name]) end
   return string.format("[%s] %d of the runs to train %s recorded under another identity "
     .. "(same variant and seed): %s changed since; the old records stay (wb.runs.find lists "
     .. "both)", ex.name, n, n == 1 and "was" or "were",

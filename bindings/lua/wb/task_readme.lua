@@ -126,19 +126,22 @@ function Task:_failed(err, info, runs)
   local old = util.read_file(path)
   local at = old and old:find(EARLIER, 1, true)
   if at then old = old:sub(at + #EARLIER):gsub("^\n+", "") end
+  -- a failed report's README with no earlier one under its line: none (a
+  -- second failure said an earlier README followed, and none did)
+  if old and not old:find("%S") then old = nil end
   local drawn = #self.figures > 0 and string.format(" Figures it drew before the error, "
     .. "from these runs (they replace the earlier ones of that name): %s.",
     table.concat(self.figures, ", ")) or ""
   local note = string.format("**The last report of this task failed** (%s, `%s`): `%s`. "
-    .. "Its %d run%s are recorded; no README was written from them.%s %s", os.date(
+    .. "Its %d run%s recorded; no README was written from them.%s %s", os.date(
     "!%Y-%m-%d %H:%M UTC"), command_line(info), tostring(err):match("[^\n]*"),
-    #runs.records, #runs.records == 1 and "" or "s", drawn, old and "**What follows is the "
+    #runs.records, #runs.records == 1 and " is" or "s are", drawn, old and "**What follows is the "
     .. "README of an earlier report**, kept as it was: not of these runs, nor of this command."
     or "There is no earlier README.")
   util.write_file(path, table.concat({"# " .. self.title .. (self.quick and " (--quick)"
     or ""), "", note, "", EARLIER, "", old or ""}, "\n"))
   io.stderr:write(string.format("%s: the report failed; %s says so on top%s\n", self.name,
-    path, old and " (an earlier report's README below it)" or ""))
+    path, old and " (an earlier report's README below it)" or " (there was no earlier report)"))
 end
 
 -- Runs the report (once) and writes README.md; when that fails, README.md

@@ -292,10 +292,12 @@ local trained = {}
 for _, t in ipairs(tasks) do table.move(listed[t], 1, #listed[t], #trained + 1, trained) end
 local commits = wb.record.commits(trained)
 if commits then
-  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s%s. Each run's "
-    .. "record (`runs/<task>-<hash>.json`) names its config, seed, command and commit; "
-    .. "`wb.runs.export_csv` lists them.*\n", #trained, commits,
-    notes.copies_note(trained))
+  lines[#lines + 1] = string.format("*The %d runs were trained at commit %s%s, with "
+    .. "OpenBLAS's %s kernel (another kernel sums in another order: the same runs give "
+    .. "other numbers, and a verdict near its threshold can move). Each run's "
+    .. "record (`runs/<task>-<hash>.json`) names its config, seed, command, commit and "
+    .. "kernel; `wb.runs.export_csv` lists them.*\n", #trained, commits,
+    notes.copies_note(trained), notes.kernels(trained))
 end
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"

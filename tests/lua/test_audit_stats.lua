@@ -274,6 +274,9 @@ return wb.task{name = "div", experiment = {seeds = {1},
   -- with the report's own (once the only commit named)
   local commit = util.git_commit() or "unknown"
   T.ok(md:find("*The 2 runs were trained at commit " .. commit .. " (2)", 1, true), md)
+  -- and the BLAS kernel, which moves the numbers as a commit may (REPORT.md named none)
+  T.ok(md:find(", with OpenBLAS's " .. wb.sys.blas_core() .. " (2) kernel (another kernel", 1,
+    true), md)
 end)
 
 -- }====

@@ -113,6 +113,7 @@ static int io_save_safetensors(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_no_extra(L, 3, "wb.io.save_safetensors(path, tensors, metadata)");
     lua_settop(L, 3); /* metadata may be absent: slot 3 is nil, not a scratch value */
     named *v;
     const char **keys, **vals;

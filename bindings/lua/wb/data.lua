@@ -13,8 +13,8 @@ local data, TENSOR, mtype = wb.data, debug.getregistry()["wb.Tensor"], math.type
 ---Datasets: MNIST (wb.data.mnist), Fashion-MNIST, any IDX pair; the
 ---Dataset class; the IDX reader and the batch gatherer (C).
 ---Example: local d = wb.data.mnist(); print(d.train, d.test)
-local Dataset = {}
-Dataset.__name = "wb.Dataset"
+local Dataset = {__name = "wb.Dataset"}
+data._Dataset = Dataset -- for wb/init.lua: its methods refuse extra arguments
 -- Strict (wb.spec_keys.strict): a name a dataset lacks is an error naming
 -- the nearest (ds.imgs was nil), as is setting one near its names.
 Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true, _y = true}

@@ -11,7 +11,6 @@ local kind_of, member = arch.kind_of, arch.member
 local ACTIVATION = debug.getregistry()["wb.Activation"]
 local M = {}
 
-local floor = math.floor
 
 function M.check_keys(opts, valid, fname)
   util.check_options(opts, valid, fname, 3)
@@ -49,8 +48,8 @@ function M.resolve_keys(opts, valid, aliases, fname)
 end
 
 function M.check_int(v, name, fname, min)
-  if math.type(v) ~= "integer" then
-    if type(v) == "number" and v == floor(v) then v = floor(v)
+  if math.type(v) ~= "integer" then -- (3.0 is 3; inf and 2^63 are no integer: epochs = inf ran on)
+    if type(v) == "number" and math.tointeger(v) then v = math.tointeger(v)
     else error(string.format("%s: %s must be an integer, got %s", fname, name,
       type(v) == "string" and string.format("string %q", v) or tostring(v)), 3) end
   end
@@ -75,8 +74,7 @@ function M.check_fit_types(o)
   if v ~= nil and type(v) ~= "boolean" and v ~= 0 and v ~= 1 and v ~= 2 then
     error("fit: verbose must be true, false, 0, 1 or 2, got " .. tostring(v), 3)
   end
-  if o.seed ~= nil and math.type(o.seed) ~= "integer"
-      and not (type(o.seed) == "number" and o.seed == math.floor(o.seed)) then
+  if o.seed ~= nil and not (type(o.seed) == "number" and math.tointeger(o.seed)) then -- (2^63)
     error("fit: seed must be an integer, got " .. type(o.seed) .. " " .. tostring(o.seed), 3)
   end
   local opt = o.optimizer

@@ -13,16 +13,16 @@ local data, TENSOR, mtype = wb.data, debug.getregistry()["wb.Tensor"], math.type
 ---Datasets: MNIST (wb.data.mnist), Fashion-MNIST, any IDX pair; the
 ---Dataset class; the IDX reader and the batch gatherer (C).
 ---Example: local d = wb.data.mnist(); print(d.train, d.test)
-local Dataset = {__name = "wb.Dataset"}
+-- Other libraries' names for a dataset's fields (torchvision's data and targets, x
+-- and y), near misses too far for the edit rule: refused read or set (__aliases).
+local ALIAS = {x = "images", data = "images", inputs = "images", imgs = "images",
+  img = "images", y = "labels", targets = "labels", target = "labels", lbls = "labels"}
+local Dataset = {__name = "wb.Dataset", __aliases = ALIAS}
 data._Dataset = Dataset -- for wb/init.lua: its methods refuse extra arguments
 -- Strict (wb.spec_keys.strict): a name a dataset lacks is an error naming
 -- the nearest (ds.imgs was nil), as is setting one near its names.
 Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true, _y = true}
 spec_keys.strict("wb.Dataset", Dataset, "ds")
--- Other libraries' names for a dataset's fields (torchvision's data and
--- targets, x and y), and near misses of images too far for the edit rule.
-local ALIAS = {x = "images", data = "images", inputs = "images", imgs = "images",
-  img = "images", y = "labels", targets = "labels", target = "labels", lbls = "labels"}
 local strict_index = Dataset.__index
 function Dataset.__index(ds, k)
   if ALIAS[k] then

@@ -199,6 +199,9 @@ end
 ---Example: local probs = m:forward(x):clone()
 function Sequential:forward(x, training)
   if getmetatable(x) ~= TENSOR then args.check("forward", 1, x, "wb.Tensor") end
+  if training ~= nil and training ~= true and training ~= false then
+    args.check("forward", 2, training, "boolean") -- ("yes" was taken as true)
+  end
   local h = self._h
   local n = #self
   for i = 1, n do

@@ -169,8 +169,7 @@ end
 function Dataset:float_images()
   args.self(Dataset, self, "float_images", "ds")
   local n = #self
-  local x = self.images:float() -- a copy either way: the result is the caller's
-  -- divided by 255 in float32, as the gather does (wb_pixels_to_f32), to the bit
+  local x = self.images:float() -- a copy either way; / 255 in float32 as the gather does
   if self.images:dtype() == "uint8" then x = x / 255 end
   return x:reshape(n, self:input_size())
 end
@@ -224,8 +223,9 @@ function Dataset:batch(perm, first, count)
       .. "%d, expected a count in 0..%d)", tostring(first), tostring(first + count - 1),
       perm:numel(), avail), 2)
   end
-  local v = buffers(self, count)
-  data.gather(v[1], v[2], self.images, self.labels, perm, first, count)
+  local v = buffers(self, count) -- (pcall: gather's error at the caller's line, as perm's)
+  local ok, err = pcall(data.gather, v[1], v[2], self.images, self.labels, perm, first, count)
+  if not ok then args.rethrow(err, "bad argument #1 to 'batch' (perm: %s)", 3) end
   return v[1], v[2]
 end
 

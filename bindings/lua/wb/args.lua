@@ -269,7 +269,9 @@ local function params_of(name, f, n, method)
   local ok, idx = pcall(function() return require("wb.help")._index() end)
   local e = ok and idx[name]
   local list = e and e.sig and e.sig:match("^[^(]*%((.-)%)")
-  if list then return list end
+  -- (unless it names fewer: fit(train, opts) is also fit(x, y, opts))
+  local count = list and select(2, list:gsub("[^,%s]+", "")) or -1
+  if count == (method and n - 1 or n) then return list end
   local names = {}
   for i = method and 2 or 1, n do names[#names + 1] = debug.getlocal(f, i) end
   return table.concat(names, ", ")

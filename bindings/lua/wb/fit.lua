@@ -179,14 +179,14 @@ end
 ---@return wb.History
 ---Example: local h = m:fit(d.train, {epochs = 10, validation_split = 0.1,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
-function Sequential:fit(train, opts, more)
+function Sequential:fit(train, opts, xy_opts)
   args.self(Sequential, self, "fit", "model") -- model.fit(...): said, not "got table"
   loop.check_not_nested(self)
   if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)
     args.check("fit", 2, opts, "wb.Tensor")
-    train, opts = fa.as_dataset(train, opts, "fit"), more
+    train, opts = fa.as_dataset(train, opts, "fit"), xy_opts
   elseif not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset|wb.Tensor")
-  elseif more ~= nil then
+  elseif xy_opts ~= nil then
     error("fit: fit(train, opts) takes no third argument (fit(x, y, opts) takes tensors)", 2)
   end
   args.opt("fit", 2, opts, "table")

@@ -108,25 +108,30 @@ static void push_ints(lua_State *L, const int64_t *v, int n, int plus)
  * made the core say "ink contrast -nan", and a 0..255 image "no digit
  * found". The first bad pixel is named ("img: ", which wb/image.lua turns
  * into the file's name), with how many more there are. */
-static void check_pixels(lua_State *L, const wb_tensor *img)
+static void check_pixels(lua_State *L, const wb_tensor *img, int range)
 {
-    if (img->dtype != WB_F32 || img->ndim != 2)
+    if (img->dtype != WB_F32 || img->ndim < 2 || (range && img->ndim != 2))
         return; /* the core names a wrong dtype or shape */
     const float *p = wb_tensor_f32(img);
     size_t n = wb_tensor_numel(img), first = n, more = 0;
+    size_t ch = img->ndim == 3 ? (size_t)img->shape[2] : 1, wd = (size_t)img->shape[1];
     for (size_t i = 0; i < n; i++)
-        if (!(p[i] >= 0.0f && p[i] <= 1.0f))
+        if (range ? !(p[i] >= 0.0f && p[i] <= 1.0f) : !isfinite(p[i]))
             more += first < n ? 1 : (first = i, 0);
     if (first == n)
         return;
     wb_err err;
     char v[32];
     snprintf(v, sizeof v, isnan(p[first]) ? "nan" : "%g", (double)p[first]);
-    wb_err_set(&err, WB_ERANGE, "img: pixel [%zu, %zu] is %s%s, expected values in [0, 1] "
-               "(as wb.image.load gives; a 0..255 image: divide it by 255)",
-               first / (size_t)img->shape[1] + 1, first % (size_t)img->shape[1] + 1, v,
-               more ? lua_pushfstring(L, " (and %I more outside [0, 1])",
-                                      (lua_Integer)more) : "");
+    const char *m = more ? lua_pushfstring(L, " (and %I more%s)", (lua_Integer)more,
+                                           range ? " outside [0, 1]" : "") : "";
+    if (range)
+        wb_err_set(&err, WB_ERANGE, "img: pixel [%zu, %zu] is %s%s, expected values in [0, 1] "
+                   "(as wb.image.load gives; a 0..255 image: divide it by 255)",
+                   first / wd + 1, first % wd + 1, v, m);
+    else /* resize: NaN in, NaN out without a word (to_mnist and save refuse it) */
+        wb_err_set(&err, WB_ENONFINITE, "wb.image.resize: img: pixel [%zu, %zu] is %s%s, "
+                   "expected finite values", first / ch / wd + 1, first / ch % wd + 1, v, m);
     lwb_raise(L, 0, &err);
 }
 
@@ -136,10 +141,13 @@ static int image_to_mnist(lua_State *L)
     wb_tensor *img = lwb_checktensor(L, 1);
     lwb_checknargs(L, 2, "wb.image.to_mnist(img [, opts])");
     check_opts(L, 2, valid);
-    check_pixels(L, img);
+    check_pixels(L, img, 1);
     int want = 0;
     if (!lua_isnoneornil(L, 2)) {
-        lua_getfield(L, 2, "steps");
+        int t = lua_getfield(L, 2, "steps");
+        if (t != LUA_TNIL && t != LUA_TBOOLEAN) /* steps = "yes" was taken as true */
+            luaL_argerror(L, 2, lua_pushfstring(L, "option 'steps': expected a boolean, got %s",
+                                                luaL_typename(L, -1)));
         want = lua_toboolean(L, -1);
     }
     lua_settop(L, 2);
@@ -190,6 +198,7 @@ static int image_resize(lua_State *L)
             luaL_argerror(L, 4, lua_pushfstring(L, "method: expected 'area' or "
                           "'bilinear', got '%s'", luaL_tolstring(L, -1, NULL)));
     }
+    check_pixels(L, img, 0);
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
     box->t = wb_img_resize(img, h, w, (wb_resample)method, &err);

@@ -486,6 +486,8 @@ static int l_keep_dz(lua_State *L)
     if (!lb->p)
         return luaL_error(L, "attempt to use a released layer");
     wb_dense *d = lb->p;
+    luaL_checktype(L, 2, LUA_TBOOLEAN); /* on = "yes" was taken as true */
+    lwb_no_extra(L, 2, "wb.instruments.keep_dz(layer, on)");
     lua_pushboolean(L, d->keep_dz);
     d->keep_dz = lua_toboolean(L, 2);
     return 1;

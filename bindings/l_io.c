@@ -113,6 +113,7 @@ static int io_save_safetensors(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_no_extra(L, 3, "wb.io.save_safetensors(path, tensors, metadata)");
     lua_settop(L, 3); /* metadata may be absent: slot 3 is nil, not a scratch value */
     named *v;
     const char **keys, **vals;
@@ -143,6 +144,31 @@ static int st_gc(lua_State *L)
     return 0;
 }
 
+/* An EFORMAT on a file that is no safetensors at all (README.md, a PNG: no
+ * JSON header after its 8-byte length) said only "header length
+ * 7305519684788887587 exceeds file size 71551": that comes first now. */
+static void say_not_safetensors(const char *path, wb_err *err)
+{
+    unsigned char head[9];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (n == sizeof head && head[8] == '{')
+        return;
+    char msg[WB_ERR_MSG];
+    const char *why = err->msg; /* the core's words, without their "path: " */
+    size_t lp = strlen(path);
+    if (strncmp(why, path, lp) == 0 && strncmp(why + lp, ": ", 2) == 0)
+        why += lp + 2;
+    snprintf(msg, sizeof msg, "%s: not a safetensors file (no JSON header after its first "
+             "8 bytes): ", path);
+    size_t k = strlen(msg);
+    snprintf(msg + k, sizeof msg - k, "%s", why);
+    memcpy(err->msg, msg, sizeof msg);
+}
+
 static int io_load_safetensors(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -152,6 +178,8 @@ static int io_load_safetensors(lua_State *L)
     luaL_setmetatable(L, IO_FILE);
     wb_err err;
     b->st = wb_safetensors_load(path, &err);
+    if (!b->st && err.code == WB_EFORMAT)
+        say_not_safetensors(path, &err);
     if (!b->st)
         return lwb_raise_path(L, 0, &err, path);
     int n = wb_safetensors_count(b->st), nm = wb_safetensors_meta_count(b->st);

@@ -598,6 +598,7 @@ static const luaL_Reg flatten_methods[] = {
 
 static int l_sce(lua_State *L)
 {
+    lwb_no_extra(L, 0, "wb.nn.SparseCrossEntropy() takes no argument");
     layer_box *b = newbox(L, LWB_SCE);
     wb_err err;
     if (!(b->p = wb_sce_new(&err)))
@@ -646,6 +647,7 @@ static const luaL_Reg sce_methods[] = {
 /* wb.seed(n): reseed the global generator (integers; negatives wrap). */
 static int l_seed(lua_State *L)
 {
+    lwb_no_extra(L, 1, "wb.seed(n) takes the seed only");
     wb_rng_seed(wb_rng_global(), (uint64_t)luaL_checkinteger(L, 1));
     return 0;
 }

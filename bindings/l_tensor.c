@@ -131,10 +131,28 @@ static int nested_shape(lua_State *L, int idx, int64_t *shape)
     return nd;
 }
 
+/* Every key of the table at idx is one of 1..n: {[1] = 1, [3] = 3} (a nil
+ * ended the list at 1) and {a = 1} lost their other entries without a word. */
+static void check_list_keys(lua_State *L, int idx, int64_t n, const char *path)
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING)
+            luaL_error(L, "wb.tensor: element %s: unknown key '%s' (expected a list of numbers)",
+                       path[0] ? path : "{}", lua_tostring(L, -1));
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n)
+            luaL_error(L, "wb.tensor: element %s has key %s, expected keys 1..%I (a nil in "
+                       "the list?)", path[0] ? path : "{}",
+                       luaL_tolstring(L, -1, NULL), (lua_Integer)n);
+    }
+}
+
 static void fill_nested(lua_State *L, int idx, wb_tensor *t, const int64_t *shape,
                         int nd, int level, size_t *pos, char *path)
 {
     int64_t n = (int64_t)luaL_len(L, idx);
+    check_list_keys(L, idx, n, path);
     if (n != shape[level])
         luaL_error(L, "wb.tensor: ragged table: element %s has %I entries, expected %I",
                    path[0] ? path : "{}", (lua_Integer)n, (lua_Integer)shape[level]);

@@ -237,6 +237,21 @@ function M.data_xy(fname, data, level)
   return x, y
 end
 
+-- Raises err, a C binding's error caught by a Lua function of the library,
+-- as the caller's at level (error()'s, seen from the function calling
+-- rethrow): its reason (the message without the library's position or a C
+-- function's name, "gather: ", which the caller never called) put in
+-- format ("bad argument #1 to 'batch' (perm: %s)"), located at the caller's
+-- line, with its code and path kept; another error passes as it is.
+function M.rethrow(err, format, level)
+  if not (type(err) == "table" and err.reason) then error(err, 0) end
+  local info = debug.getinfo(level, "Sl")
+  local at = info and info.currentline > 0 and info.short_src .. ":" .. info.currentline .. ": "
+  local why = err.reason:gsub("^gather: ", "")
+  error(require("wb").Error{code = err.code, path = err.path,
+    message = (at or "") .. string.format(format, why)}, 0)
+end
+
 -- {==================== how many arguments ====================
 
 -- Lua drops a call's extra arguments without a word: wb.runs.export_csv(path,
@@ -254,7 +269,9 @@ local function params_of(name, f, n, method)
   local ok, idx = pcall(function() return require("wb.help")._index() end)
   local e = ok and idx[name]
   local list = e and e.sig and e.sig:match("^[^(]*%((.-)%)")
-  if list then return list end
+  -- (unless it names fewer: fit(train, opts) is also fit(x, y, opts))
+  local count = list and select(2, list:gsub("[^,%s]+", "")) or -1
+  if count == (method and n - 1 or n) then return list end
   local names = {}
   for i = method and 2 or 1, n do names[#names + 1] = debug.getlocal(f, i) end
   return table.concat(names, ", ")

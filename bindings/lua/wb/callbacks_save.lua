@@ -95,21 +95,20 @@ M._format_path = format_path
 ---Also ModelCheckpoint(filepath, opts), as Keras's
 ---ModelCheckpoint(filepath, save_best_only = True, ...) reads.
 ---Saves the model after every epoch to filepath (required; may be the first
----list element), whose "{epoch}", "{epoch:02d}", "{val_loss:.4f}" fields are
----filled from the epoch and the logs (a field fit's logs will not have, e.g.
----{val_loss} without validation, is an error before training; a bad spec
----or a stray brace, when made). save_best_only (false): only when
----monitor ("val_loss") improved (mode "auto", "min", "max"; beyond
----initial_value_threshold if given). save_weights_only (false): weights
----without the architecture (model:save_weights). save_state (false): the
----full training state (model:save_state: weights, optimizer, RNG, history,
----callback state), written atomically after all the callbacks' on_epoch_end
----so that fit{resume = file} continues bit for bit; tag: a string kept in
----that file (save_state's tag). save_freq ("epoch"): or k, save every k-th
----step (counted over the fit, from 1) instead of at epoch ends (Keras);
----with save_state, fit{resume} then goes on inside the epoch bit for bit
----(not with instruments; "{epoch}" and the step logs' keys, e.g. "{step}",
----fill the path).
+---list element; missing folders are created), whose "{epoch}", "{epoch:02d}",
+---"{val_loss:.4f}" fields are filled from the epoch and the logs (a field
+---fit's logs will not have, e.g. {val_loss} without validation, is an error
+---before training; a bad spec or a stray brace, when made). save_best_only
+---(false): only when monitor ("val_loss") improved (mode "auto", "min", "max";
+---beyond initial_value_threshold if given). save_weights_only (false): weights
+---without the architecture (model:save_weights). save_state (false): the full
+---training state (model:save_state: weights, optimizer, RNG, history, callback
+---state), written atomically after all the callbacks' on_epoch_end so that
+---fit{resume = file} continues bit for bit; tag: a string kept in that file
+---(save_state's tag). save_freq ("epoch"): or k, save every k-th step (counted
+---over the fit, from 1) instead of at epoch ends (Keras); with save_state,
+---fit{resume} then goes on inside the epoch bit for bit (not with instruments;
+---"{epoch}" and the step logs' keys, e.g. "{step}", fill the path).
 ---@param opts table|string
 ---@param more? table
 ---@return wb.callbacks.ModelCheckpoint

@@ -13,16 +13,16 @@ local data, TENSOR, mtype = wb.data, debug.getregistry()["wb.Tensor"], math.type
 ---Datasets: MNIST (wb.data.mnist), Fashion-MNIST, any IDX pair; the
 ---Dataset class; the IDX reader and the batch gatherer (C).
 ---Example: local d = wb.data.mnist(); print(d.train, d.test)
-local Dataset = {}
-Dataset.__name = "wb.Dataset"
+-- Other libraries' names for a dataset's fields (torchvision's data and targets, x
+-- and y), near misses too far for the edit rule: refused read or set (__aliases).
+local ALIAS = {x = "images", data = "images", inputs = "images", imgs = "images",
+  img = "images", y = "labels", targets = "labels", target = "labels", lbls = "labels"}
+local Dataset = {__name = "wb.Dataset", __aliases = ALIAS}
+data._Dataset = Dataset -- for wb/init.lua: its methods refuse extra arguments
 -- Strict (wb.spec_keys.strict): a name a dataset lacks is an error naming
 -- the nearest (ds.imgs was nil), as is setting one near its names.
 Dataset.__fields = {images = true, labels = true, name = true, _views = true, _x = true, _y = true}
 spec_keys.strict("wb.Dataset", Dataset, "ds")
--- Other libraries' names for a dataset's fields (torchvision's data and
--- targets, x and y), and near misses of images too far for the edit rule.
-local ALIAS = {x = "images", data = "images", inputs = "images", imgs = "images",
-  img = "images", y = "labels", targets = "labels", target = "labels", lbls = "labels"}
 local strict_index = Dataset.__index
 function Dataset.__index(ds, k)
   if ALIAS[k] then
@@ -169,8 +169,7 @@ end
 function Dataset:float_images()
   args.self(Dataset, self, "float_images", "ds")
   local n = #self
-  local x = self.images:float() -- a copy either way: the result is the caller's
-  -- divided by 255 in float32, as the gather does (wb_pixels_to_f32), to the bit
+  local x = self.images:float() -- a copy either way; / 255 in float32 as the gather does
   if self.images:dtype() == "uint8" then x = x / 255 end
   return x:reshape(n, self:input_size())
 end
@@ -224,8 +223,9 @@ function Dataset:batch(perm, first, count)
       .. "%d, expected a count in 0..%d)", tostring(first), tostring(first + count - 1),
       perm:numel(), avail), 2)
   end
-  local v = buffers(self, count)
-  data.gather(v[1], v[2], self.images, self.labels, perm, first, count)
+  local v = buffers(self, count) -- (pcall: gather's error at the caller's line, as perm's)
+  local ok, err = pcall(data.gather, v[1], v[2], self.images, self.labels, perm, first, count)
+  if not ok then args.rethrow(err, "bad argument #1 to 'batch' (perm: %s)", 3) end
   return v[1], v[2]
 end
 

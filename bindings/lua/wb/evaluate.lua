@@ -32,11 +32,11 @@ function M.eval_dataset(self, lossf, ds, batch, who, what)
     perm = wb.tensor(t)
     self._eval_perm = perm
   end
-  local loss_sum, correct_sum = 0, 0
+  local loss_sum, correct_sum, gather = 0, 0, args.unchecked(ds.batch) -- (wb/init.lua)
   for first = 1, n, batch do
     local count = n - first + 1
     if count > batch then count = batch end
-    local x, y = ds:batch(perm, first, count)
+    local x, y = gather(ds, perm, first, count)
     local loss, correct = lossf:value(self, x, y, false)
     loss_sum = loss_sum + loss * count
     correct_sum = correct_sum + correct
@@ -196,8 +196,8 @@ function Sequential:predict(x, opts)
   perm = wb.tensor(n > 0 and perm or {0})
   for first = 1, n, bs do
     local count = math.min(bs, n - first + 1)
-    local xb = ds:batch(perm, first, count)
-    local y = self:forward(xb, false)
+    local xb = args.unchecked(ds.batch)(ds, perm, first, count) -- (wb/init.lua)
+    local y = args.unchecked(self.forward)(self, xb, false)
     if not out then out = wb.zeros(n, y:shape()[2]) end
     out:rows(first, first + count - 1):copy(y)
   end

@@ -179,16 +179,16 @@ end
 ---@return wb.History
 ---Example: local h = m:fit(d.train, {epochs = 10, validation_split = 0.1,
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
-function Sequential:fit(train, opts, more)
+function Sequential:fit(train, opts, xy_opts)
   args.self(Sequential, self, "fit", "model") -- model.fit(...): said, not "got table"
   loop.check_not_nested(self)
   if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)
     args.check("fit", 2, opts, "wb.Tensor")
-    train, opts = fa.as_dataset(train, opts, "fit"), more
-  elseif more ~= nil then
+    train, opts = fa.as_dataset(train, opts, "fit"), xy_opts
+  elseif not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset|wb.Tensor")
+  elseif xy_opts ~= nil then
     error("fit: fit(train, opts) takes no third argument (fit(x, y, opts) takes tensors)", 2)
   end
-  if not is_dataset(train) then args.check("fit", 1, train, "wb.Dataset|wb.Tensor") end
   args.opt("fit", 2, opts, "table")
   opts = fa.resolve_keys(opts or {}, FIT_KEYS, FIT_ALIASES, "fit")
   fa.check_fit_types(opts)
@@ -216,6 +216,8 @@ function Sequential:fit(train, opts, more)
   fa.check_grad_check(opts, self, train_loss) -- true with nothing to check: refused
   fa.check_labels(self, train, opts.loss, "training set")
   if val then fa.check_labels(self, val, opts.loss, "validation set") end
+  fa.check_features(self, train, "training set")
+  if val then fa.check_features(self, val, "validation set") end
   local val_loss = val and losses._get(opts.loss, self, "eval", "fit")
   if opts.seed ~= nil then wb.seed(opts.seed) end
   local cbs = opts.callbacks or {}

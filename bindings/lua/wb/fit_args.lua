@@ -11,7 +11,6 @@ local kind_of, member = arch.kind_of, arch.member
 local ACTIVATION = debug.getregistry()["wb.Activation"]
 local M = {}
 
-local floor = math.floor
 
 function M.check_keys(opts, valid, fname)
   util.check_options(opts, valid, fname, 3)
@@ -49,8 +48,8 @@ function M.resolve_keys(opts, valid, aliases, fname)
 end
 
 function M.check_int(v, name, fname, min)
-  if math.type(v) ~= "integer" then
-    if type(v) == "number" and v == floor(v) then v = floor(v)
+  if math.type(v) ~= "integer" then -- (3.0 is 3; inf and 2^63 are no integer: epochs = inf ran on)
+    if type(v) == "number" and math.tointeger(v) then v = math.tointeger(v)
     else error(string.format("%s: %s must be an integer, got %s", fname, name,
       type(v) == "string" and string.format("string %q", v) or tostring(v)), 3) end
   end
@@ -75,8 +74,7 @@ function M.check_fit_types(o)
   if v ~= nil and type(v) ~= "boolean" and v ~= 0 and v ~= 1 and v ~= 2 then
     error("fit: verbose must be true, false, 0, 1 or 2, got " .. tostring(v), 3)
   end
-  if o.seed ~= nil and math.type(o.seed) ~= "integer"
-      and not (type(o.seed) == "number" and o.seed == math.floor(o.seed)) then
+  if o.seed ~= nil and not (type(o.seed) == "number" and math.tointeger(o.seed)) then -- (2^63)
     error("fit: seed must be an integer, got " .. type(o.seed) .. " " .. tostring(o.seed), 3)
   end
   local opt = o.optimizer
@@ -85,6 +83,16 @@ function M.check_fit_types(o)
     if not (ok and type(step) == "function") then
       error("fit: optimizer must be a name (adam, adamw, sgd, rmsprop) or an optimizer "
         .. "(wb.optim.SGD{lr = 0.1}, ...), got " .. tostring(opt), 3)
+    end
+  end
+  if type(o.instruments) == "table" then -- a name twice: one instrument, counted once
+    for i, name in ipairs(o.instruments) do
+      for j = 1, i - 1 do
+        if o.instruments[j] == name then
+          error(string.format("fit: instruments: '%s' is given twice (entries %d and %d)",
+            tostring(name), j, i), 3)
+        end
+      end
     end
   end
   if o.validation ~= nil and o.validation_split ~= nil then
@@ -137,6 +145,26 @@ function M.check_labels(model, ds, loss, what, fname)
   if labels:max() < n_out then return end
   args.class_ids(fname or "fit", labels, n_out, string.format(" (the model has %d outputs)",
     n_out), 3, "the " .. what .. "'s labels")
+end
+
+-- The values per row of dataset ds (what: "training set") against what the
+-- model's first Dense takes (only Dropout, Activation, Flatten before it),
+-- before any step: a validation set's was found after a whole epoch, as
+-- "layer 1 (Dense 784->16): input: ...", and the training set's named a batch.
+function M.check_features(model, ds, what)
+  if args.typename(ds) ~= "wb.Dataset" then return end
+  for i = 1, #model do
+    local kind = args.typename(model[i])
+    if kind == "wb.Dense" then
+      local got, want, x = ds:input_size(), model[i].n_in, ds.images
+      if got == want then return end
+      error(string.format("fit: the %s: x [%s] has %d values per row, the model takes %d "
+        .. "(layer %d: %s)", what, table.concat(x:shape(), ", "), got, want, i,
+        tostring(model[i])), 3)
+    elseif kind ~= "wb.Dropout" and kind ~= "wb.Activation" and kind ~= "wb.Flatten" then
+      return
+    end
+  end
 end
 
 -- A wb.Dataset or a table that acts as one (batch, labels). Another of
@@ -199,7 +227,7 @@ end
 -- Activation's (Keras's Dense then Activation("softmax")), or a Lua
 -- layer's with backward_logits and logits, else nil.
 function M.head_activation(model)
-  local last = model[#model]
+  local last = #model > 0 and model[#model] -- (model[0] is an error: no such layer)
   local kind = last and kind_of(last)
   if kind == "Dense" or kind == "Activation" then return last.activation end
   -- a Lua layer of one's own with the Dense's logits methods
@@ -213,8 +241,8 @@ end
 -- softmax (or linear logits); the cross-entropy is fused with it.
 function M.check_head(self, fname, level)
   level = level or 3
+  if #self == 0 then error(fname .. ": the model has no layers", level) end
   local last = self[#self]
-  if not last then error(fname .. ": the model has no layers", level) end
   local act = M.head_activation(self)
   if act ~= "softmax" and act ~= "linear" then
     error(string.format("%s: the last layer must be Dense(..., {activation = "

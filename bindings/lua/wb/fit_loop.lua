@@ -276,7 +276,9 @@ function M.run_epoch(self, ctx, epoch)
   -- hook reset the optimizer (nil: no count, an optimizer of the user's)
   local opt_off = bcb and ctx.opt_off
   -- looked up once an epoch: model.k and ds.k are Lua __index calls
-  local zero_grad, batch = self.zero_grad, train.batch
+  -- past their argument-count checkers (wb/init.lua): nothing extra per step
+  local zero_grad, batch = args.unchecked(self.zero_grad), args.unchecked(train.batch)
+  local l2_penalty = args.unchecked(self.l2_penalty)
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
   local from, at = 1, ctx.resume_at -- a mid-epoch state (fit{resume}): on after its step
   if at then
@@ -316,7 +318,7 @@ function M.run_epoch(self, ctx, epoch)
     local x, y = batch(train, perm, first, count)
     ctx.batch_x, ctx.batch_y = x, y -- for instruments (wb/instruments_fit.lua)
     local loss, correct = lossf:value(self, x, y, true)
-    local reg = l2 and self:l2_penalty() or 0
+    local reg = l2 and l2_penalty(self) or 0
     local total = loss + reg
     if total ~= total or total == huge or total == -huge then
       check_finite_data(train, "fit", "training")

@@ -75,7 +75,7 @@ end
 ---wb.image.fit(img, h, w, fill) -> wb.Tensor
 ---img scaled to fit inside h x w keeping its aspect ratio (area when
 ---shrinking, bilinear when enlarging), centred; margins set to fill
----(default 0, black).
+---(in [0, 1]; default 0, black).
 ---@param img wb.Tensor
 ---@param h integer
 ---@param w integer
@@ -90,6 +90,10 @@ function image.fit(img, h, w, fill)
   local ih, iw = check_img(img, "fit")
   if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h < 1 or w < 1 then
     error("fit: size must be two positive integers", 2)
+  end
+  if fill and not (fill >= 0 and fill <= 1) then -- (NaN margins, or outside [0, 1])
+    error(string.format("fit: fill (argument #4): expected a number in [0, 1], got %s",
+      fill ~= fill and "NaN" or tostring(fill)), 2)
   end
   local k = math.min(h / ih, w / iw)
   local sh = math.max(1, math.min(h, math.floor(ih * k + 0.5)))
@@ -121,6 +125,9 @@ end
 function image.steps_tiles(img, size)
   args.check("steps_tiles", 1, img, "wb.Tensor")
   args.opt("steps_tiles", 2, size, "integer")
+  if size and not (math.tointeger(size) and size >= 1) then
+    error("steps_tiles: size (argument #2): expected a positive integer, got " .. size, 2)
+  end
   check_img(img, "steps_tiles")
   size = size or 56
   local result, st = image.to_mnist(img, {steps = true})

@@ -31,11 +31,19 @@ do
   wb.compare.compare = args.at_most(wb.compare.compare, "wb.compare")
   for _, m in ipairs{{wb.runs, "wb.runs."}, {wb.inference, "wb.inference."},
       {wb.compare, "wb.compare."}, {wb.experiment, "wb.experiment."},
-      {wb.record, "wb.record."}} do
+      {wb.record, "wb.record."}, {wb, "wb."}, {wb.nn, "wb.nn."}, {wb.data, "wb.data."},
+      {wb.measures, "wb.measures."}, {wb.noise_scale, "wb.noise_scale."},
+      {wb.landscape, "wb.landscape."}, {wb.hessian, "wb.hessian."}, {wb.plot, "wb.plot."},
+      {wb.image, "wb.image."}, {wb.lab, "wb.lab."}} do
     args.check_counts(m[1], m[2])
   end
+  -- a model's and a dataset's methods too (m:forward(x, false, 1), ds:split(0.5, 1));
+  -- fit's steps call forward, backward, zero_grad and batch past these checkers
+  -- (args.unchecked: wb/fit_loop.lua, wb/losses.lua, wb/evaluate.lua)
   for _, c in ipairs{{wb.runs.RunList, "wb.Runs:"}, {wb.runs.Run, "wb.Run:"},
-      {wb.experiment.Experiment, "wb.Experiment:"}, {wb.task._Task, "wb.Task:"}} do
+      {wb.experiment.Experiment, "wb.Experiment:"}, {wb.task._Task, "wb.Task:"},
+      {wb.nn.SequentialClass, "wb.Sequential:"}, {wb.data._Dataset, "wb.Dataset:"},
+      {wb.plot.Plot, "wb.Plot:"}, {wb.lab.Stats, "wb.Stats:"}} do
     args.check_counts(c[1], c[2], true)
   end
 end

@@ -225,7 +225,26 @@ end
 ---Example: print(wb.landscape.barrier(c).error)
 function M.barrier(curve)
   args.check("barrier", 1, curve, "table")
-  local i0, i1 = ends(curve.t or {})
+  -- interpolate's {t, loss, accuracy}, each a list of numbers, one per t (a
+  -- curve without accuracy failed inside: "attempt to index a nil value")
+  for _, k in ipairs{"t", "loss", "accuracy"} do
+    local v = curve[k]
+    if type(v) ~= "table" then
+      error(string.format("barrier: curve.%s: expected a list of numbers (as "
+        .. "wb.landscape.interpolate returns), got %s", k, args.typename(v)), 2)
+    end
+    if #v ~= #curve.t then
+      error(string.format("barrier: curve.%s has %d values for %d t, expected one per t", k,
+        #v, #curve.t), 2)
+    end
+    for i = 1, #v do
+      if type(v[i]) ~= "number" then
+        error(string.format("barrier: curve.%s[%d]: expected a number, got %s", k, i,
+          args.typename(v[i])), 2)
+      end
+    end
+  end
+  local i0, i1 = ends(curve.t)
   if not (i0 and i1) then error("barrier: the curve has no point at t = 0 and t = 1", 2) end
   local out = {ends = {1 - curve.accuracy[i0], 1 - curve.accuracy[i1]}}
   local e_mid = (out.ends[1] + out.ends[2]) / 2

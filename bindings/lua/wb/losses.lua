@@ -95,13 +95,16 @@ Fused.__index = Fused
 -- The accuracy is counted on the model's output, as Keras's: a softmax
 -- head's probabilities (near-tied logits can give equal ones, whose first
 -- is the class), a linear head's logits.
+-- The model's methods past their argument-count checkers (wb/init.lua: args.unchecked):
+-- a step calls them with what they take.
+local unchecked = args.unchecked
 function Fused:value(model, x, y, training)
-  local out = model:forward(x, training)
+  local out = unchecked(model.forward)(model, x, training)
   return self.ce:forward(fa.head_logits(model), y, self.on_output and out or nil)
 end
 
 function Fused:backward(model, x)
-  model:backward_logits(x, self.ce:backward(), false)
+  unchecked(model.backward_logits)(model, x, self.ce:backward(), false)
 end
 
 -- }====================
@@ -230,7 +233,7 @@ end
 local function counted(...) return select("#", ...), ... end
 
 function Output:value(model, x, y, training)
-  local out = model:forward(x, training)
+  local out = unchecked(model.forward)(model, x, training)
   -- a function of one's own may write into out (out:fill, :copy, :set):
   -- out is the last layer's buffer, which its backward and the accuracy
   -- read after it, so the step would train on numbers nobody computed
@@ -273,7 +276,7 @@ function Output:value(model, x, y, training)
 end
 
 function Output:backward(model, x)
-  model:backward(x, self.grad, false)
+  unchecked(model.backward)(model, x, self.grad, false)
 end
 
 -- }====================

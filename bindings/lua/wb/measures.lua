@@ -183,14 +183,19 @@ function M.loss_and_grads(model, x, y, grads)
   args.check("loss_and_grads", 1, model, "wb.Sequential")
   args.check("loss_and_grads", 2, x, "wb.Tensor")
   args.check("loss_and_grads", 3, y, "wb.Tensor")
+  args.opt("loss_and_grads", 4, grads, "boolean") -- ("yes" was taken as true)
   check_last("loss_and_grads", model)
   x = M._rows(x)
   ce = ce or wb.nn.SparseCrossEntropy()
   local out = model:forward(x, false)
   local last = model[#model]
   -- accuracy on the output, as evaluate's (a softmax head's probabilities)
-  local loss, correct = ce:forward(fa.head_logits(model), y,
+  local ok, loss, correct = pcall(ce.forward, ce, fa.head_logits(model), y,
     last.activation == "softmax" and out or nil)
+  if not ok then -- the labels' error in the user's words: y, not forward's labels
+    local why = type(loss) == "table" and loss.reason
+    error(why and why:match("^labels: ") and "loss_and_grads: y: " .. why:sub(9) or loss, 2)
+  end
   if grads then
     model:zero_grad()
     model:backward_logits(x, ce:backward(), false)

@@ -18,7 +18,7 @@
 -- (tables) pass through unchanged.
 local _ENV = require "wb.std"
 local wb = require "wb"
-local args = require "wb.args"
+local args, nn_list = require "wb.args", require "wb.nn_list"
 local nn = wb.nn or {}
 -- a tensor's metatable: the checks run in every training step test it in
 -- one compare, and call args.check (its message) only when it fails; read
@@ -138,7 +138,7 @@ function nn.Sequential(layers)
   args.opt("Sequential", 1, layers, "table")
   layers = layers or {}
   local self = setmetatable({_h = {}}, Sequential)
-  for i, layer in ipairs(layers) do
+  for i, layer in ipairs(nn_list.layers(layers, 3)) do -- (no hole, no layer twice)
     check_layer(layer, "Sequential: layer " .. i)
     self[i] = layer
   end
@@ -170,6 +170,7 @@ nn.SequentialClass = Sequential
 function Sequential:add(layer)
   args.self(Sequential, self, "add", "model")
   check_layer(layer, "add")
+  nn_list.once(self, layer, 3)
   local n = #self
   local why = Sequential._width_mismatch(n + 1, function(i) return i > n and layer or self[i] end)
   if why then error("add: " .. why, 2) end
@@ -198,6 +199,9 @@ end
 ---Example: local probs = m:forward(x):clone()
 function Sequential:forward(x, training)
   if getmetatable(x) ~= TENSOR then args.check("forward", 1, x, "wb.Tensor") end
+  if training ~= nil and training ~= true and training ~= false then
+    args.check("forward", 2, training, "boolean") -- ("yes" was taken as true)
+  end
   local h = self._h
   local n = #self
   for i = 1, n do

@@ -52,6 +52,18 @@ local function check_count(fname, pos, n, min)
   end
 end
 
+-- A squared norm: a number >= 0, else "fname: name (argument #pos):
+-- expected a number >= 0, got v" (a negative sum of squares gave a negative
+-- or infinite b_simple without a word). NaN passes: a diverged run's NaN
+-- norm gives a NaN estimate (test_audit_curv.lua), not a plausible one.
+local function check_sq(fname, pos, v, name)
+  args.check(fname, pos, v, "number", 4)
+  if v < 0 then
+    error(string.format("%s: %s (argument #%d): expected a number >= 0 (a squared norm), "
+      .. "got %s", fname, name, pos, tostring(v)), 3)
+  end
+end
+
 -- {==================== estimators on numbers ====================
 
 ---wb.noise_scale.two_batch(b_small, g2_small, b_big, g2_big) -> table
@@ -70,9 +82,9 @@ end
 ---Example: print(wb.noise_scale.two_batch(1, 11, 10, 2).b_simple) --> 10
 function M.two_batch(b_small, g2_small, b_big, g2_big)
   check_count("two_batch", 1, b_small, 1)
-  args.check("two_batch", 2, g2_small, "number")
+  check_sq("two_batch", 2, g2_small, "g2_small")
   check_count("two_batch", 3, b_big, 2)
-  args.check("two_batch", 4, g2_big, "number")
+  check_sq("two_batch", 4, g2_big, "g2_big")
   if b_big <= b_small then
     error(string.format("two_batch: expected b_small < b_big, got %d and %d", b_small,
       b_big), 2)
@@ -95,8 +107,8 @@ end
 ---Example: print(wb.noise_scale.per_sample(2, 2, 0).trace) --> 2
 function M.per_sample(n, sum_sq, mean_sq)
   check_count("per_sample", 1, n, 2)
-  args.check("per_sample", 2, sum_sq, "number")
-  args.check("per_sample", 3, mean_sq, "number")
+  check_sq("per_sample", 2, sum_sq, "sum_sq")
+  check_sq("per_sample", 3, mean_sq, "mean_sq")
   local trace = (sum_sq - n * mean_sq) / (n - 1)
   local g2 = mean_sq - trace / n
   return {g2 = g2, trace = trace, b_simple = ratio(trace, g2)}

@@ -108,6 +108,10 @@ end
 function M.bad_write(tname, key, mt, var)
   local fields, methods = rawget(mt, "__fields") or {}, rawget(mt, "__methods") or {}
   if type(key) ~= "string" or fields[key] then return nil end
+  local alias = rawget(mt, "__aliases") -- another library's name (ds.imgs): {name -> ours}
+  if alias and alias[key] then
+    return string.format("%s has no field '%s'; did you mean %s?", tname, key, alias[key])
+  end
   if methods[key] ~= nil then
     return string.format("%s: '%s' is a method, not a field to set (the value would hide "
       .. "it)", tname, key)

@@ -134,7 +134,7 @@ end
 
 -- The block right above a Lua function's definition.
 function M.by_position(f)
-  local info = debug.getinfo(f, "S")
+  local info = debug.getinfo(require("wb.args").unchecked(f), "S") -- (args.at_most's checker)
   if not info or info.what ~= "Lua" or info.source:sub(1, 1) ~= "@" then return nil end
   local src = read_source(info.source:sub(2))
   return src and src.by_line[info.linedefined] or nil

@@ -55,6 +55,10 @@ function K.prepare(o)
     if e and #e ~= n then
       error(string.format("%serr: expected %d values, got %d", p, n, #e), 0)
     end
+    for j = 1, e and n or 0 do -- an error bar's half-length: a negative one was drawn
+      if e[j] < 0 then error(string.format("%serr[%d]: expected a number >= 0, got %s", p, j,
+        tostring(e[j])), 0) end
+    end
     d.series[i] = {label = U.text(s.label, p .. "label"), values = v, err = e}
   end
   d.n = n

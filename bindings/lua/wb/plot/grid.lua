@@ -34,7 +34,9 @@ end
 ---drawn at row r (top to bottom), column c. counts = true writes each
 ---cell's value (format, default "%d") in black or white, whichever reads on
 ---its colour. palette = "sequential" (default) or "diverging"; zrange =
----{lo, hi}. A confusion matrix: rows = true class, columns = predicted.
+---{lo, hi}. A cell that is not finite (NaN, inf) is left blank, as lines
+---leaves a gap; the colours span the finite cells. A confusion matrix:
+---rows = true class, columns = predicted.
 ---@param opts table
 ---@return wb.Plot
 ---Example: wb.plot.heatmap{z = conf, counts = true, xlabel = "predicted",
@@ -225,8 +227,8 @@ local function tile_data(o)
   h = h or n_px // w
   w = w or n_px // h
   if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h * w ~= n_px then
-    error(string.format("tiles: expected h*w = %d values per tile (h=%s, w=%s)",
-      n_px, tostring(h), tostring(w)), 0)
+    error(string.format("tiles: expected h*w = %s values per tile (h=%s, w=%s), got %d", (type(h)
+      == "number" and type(w) == "number") and h * w or "?", tostring(h), tostring(w), n_px), 0)
   end
   for i, t in ipairs(tiles) do
     if #t ~= n_px then

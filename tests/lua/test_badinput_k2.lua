@@ -105,4 +105,14 @@ T.test("K60: a file that is no safetensors says so", function()
   T.check_error("not a safetensors file", m.load_weights, m, "README.md")
 end)
 
+T.test("K52: wb.task{} without a name says task.name, not 'nil: task.name'", function()
+  local ok, e = pcall(wb.task, {})
+  T.ok(not ok)
+  T.ok(tostring(e):find("task.name: expected a name", 1, true), tostring(e))
+  T.ok(not tostring(e):find("nil:", 1, true), tostring(e))
+  -- a name that is there but bad still heads the message
+  ok, e = pcall(wb.task, {name = "x y"})
+  T.ok(not ok and tostring(e):find(": x y: task.name:", 1, true), tostring(e))
+end)
+
 T.done()

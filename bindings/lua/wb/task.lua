@@ -72,7 +72,8 @@ function M.new(spec, where)
   if type(spec) ~= "table" then
     error(where .. ": wb.task: expected a table {name, experiment, report}", 0)
   end
-  spec_mod.check_task(spec, where .. ": " .. tostring(spec.name))
+  spec_mod.check_task(spec, where .. (type(spec) == "table" and spec.name ~= nil
+    and ": " .. tostring(spec.name) or ""))
   -- the experiment is checked now too (without the command line's options)
   declared(where, wb.experiment.new, spec.experiment, {name = spec.name, where = where})
   return setmetatable({name = spec.name, title = spec.title or spec.name,

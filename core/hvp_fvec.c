@@ -36,14 +36,14 @@ WB_SIMD_BODY fmix_body(float *restrict y, const float *restrict x, const float *
         v16f acc = {0};
         int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16) {
-            v16f w = a * *(const v16f *)(x + i) + b * *(const v16f *)(g + i);
+            v16f w = wb_fv_flush(a * *(const v16f *)(x + i) + b * *(const v16f *)(g + i));
             *(v16f *)(y + i) = w;
             acc += w * w;
         }
         s += wb_fv_lanes(acc);
     }
     for (; i < n; i++) {
-        y[i] = a * x[i] + b * g[i];
+        y[i] = wb_fv_flush1(a * x[i] + b * g[i]);
         s += (double)y[i] * (double)y[i];
     }
     *yy += s;
@@ -65,7 +65,8 @@ WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float 
         int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16) {
             v16f uv = *(const v16f *)(u + i);
-            v16f r = a * *(const v16f *)(w + i) - b * *(const v16f *)(up + i) - c * uv;
+            v16f r = wb_fv_flush(a * *(const v16f *)(w + i) - b * *(const v16f *)(up + i) -
+                                 c * uv);
             *(v16f *)(w + i) = r;
             acc += r * r;
             acx += r * uv;
@@ -74,7 +75,7 @@ WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float 
         x += wb_fv_lanes(acx);
     }
     for (; i < n; i++) {
-        w[i] = a * w[i] - b * up[i] - c * u[i];
+        w[i] = wb_fv_flush1(a * w[i] - b * up[i] - c * u[i]);
         s += (double)w[i] * (double)w[i];
         x += (double)w[i] * (double)u[i];
     }
@@ -107,7 +108,7 @@ WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *res
                 for (int l = 0; l < 16; l++)
                     y[t + l] = (double)ay[l];
             else
-                *(v16f *)(yf + t) = ay;
+                *(v16f *)(yf + t) = ay = wb_fv_flush(ay);
             acc += ay * ay;
         }
         s += wb_fv_lanes(acc);
@@ -119,7 +120,7 @@ WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *res
         if (dbl)
             y[t] = (double)ay;
         else
-            yf[t] = ay;
+            yf[t] = ay = wb_fv_flush1(ay);
         s += (double)ay * (double)ay;
     }
     *yy += s;

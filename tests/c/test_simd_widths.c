@@ -5,9 +5,11 @@
  * test_optim.c compares the baseline with the widest copy; this also
  * compares the middle one and widths that leave every kind of tail.
  */
+#include <math.h>
 #include <string.h>
 
 #include "../../core/dense.h"
+#include "../../core/hvp_fvec.h"
 #include "../../core/optim.h"
 #include "../../core/simd.h"
 #include "harness.h"
@@ -115,10 +117,57 @@ static void test_adam_same_bits(void)
     wb_simd_allow_avx2(1);
 }
 
+/* The Lanczos sweeps (core/hvp_fvec.c) write a subnormal result as a zero
+ * of its sign and every other one as the plain formula's float, at every
+ * width: a Lanczos vector's component in the Hessian's null space shrank
+ * step by step into the subnormals, each operation on one a microcode
+ * assist (hess_max 1.3x slower). */
+static void test_lanczos_flush(void)
+{
+    enum { N = 1013 };
+    static float w[N], up[N], u[N], y[N], F[2 * N];
+    int top = levels();
+    for (int lv = 0; lv <= top; lv++) {
+        wb_simd_allow_avx2(LEVEL_ARG[lv]);
+        for (int k = 0; k < N; k++) {
+            /* every third a value whose result is subnormal, of either sign */
+            float tiny = (k % 2 ? -1 : 1) * 3e-39f;
+            w[k] = k % 3 ? (float)k / N - 0.5f : tiny;
+            up[k] = k % 3 ? (float)(k % 7) / 7 : 0;
+            u[k] = k % 3 ? (float)(k % 5) / 5 - 0.4f : 0;
+            F[k] = k % 3 ? (float)k / N : tiny, F[N + k] = k % 3 ? 0.25f : 0;
+        }
+        double nn, wu, yy = 0;
+        static float want[N];
+        for (int k = 0; k < N; k++)
+            want[k] = 0.5f * w[k] - 0.25f * up[k] - 0.125f * u[k];
+        wb_fv_frec(w, up, u, 0.5f, 0.25f, 0.125f, N, &nn, &wu);
+        int bad = 0;
+        for (int k = 0; k < N; k++) {
+            int sub = want[k] != 0 && fabsf(want[k]) < 1.17549435e-38f;
+            float expect = sub ? copysignf(0.0f, want[k]) : want[k];
+            bad += memcmp(&w[k], &expect, sizeof expect) != 0;
+        }
+        CHECK(bad == 0, "frec at level %d: %d entries not the formula's or a signed zero", lv,
+              bad);
+        wb_fv_fmix(y, F, F + N, 0.5f, 1.0f, N, &yy);
+        bad = 0;
+        for (int k = 0; k < N; k++) {
+            float f = 0.5f * F[k] + 1.0f * F[N + k];
+            int sub = f != 0 && fabsf(f) < 1.17549435e-38f;
+            float expect = sub ? copysignf(0.0f, f) : f;
+            bad += memcmp(&y[k], &expect, sizeof expect) != 0;
+        }
+        CHECK(bad == 0, "fmix at level %d: %d entries", lv, bad);
+    }
+    wb_simd_allow_avx2(1);
+}
+
 int main(void)
 {
     RUN(test_levels);
     RUN(test_dense_sparse_same_bits);
     RUN(test_adam_same_bits);
+    RUN(test_lanczos_flush);
     TH_EXIT();
 }

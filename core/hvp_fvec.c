@@ -15,8 +15,10 @@ WB_SIMD_BODY fsumsq_body(const float *restrict x, int64_t n, double *out)
     while (i + 16 <= n) {
         v16f acc = {0};
         int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
-        for (; i + 16 <= e; i += 16)
-            acc += *(const v16f *)(x + i) * *(const v16f *)(x + i);
+        for (; i + 16 <= e; i += 16) {
+            v16f xs = wb_fv_small0(*(const v16f *)(x + i));
+            acc += xs * xs;
+        }
         s += wb_fv_lanes(acc);
     }
     for (; i < n; i++)
@@ -38,6 +40,7 @@ WB_SIMD_BODY fmix_body(float *restrict y, const float *restrict x, const float *
         for (; i + 16 <= e; i += 16) {
             v16f w = wb_fv_flush(a * *(const v16f *)(x + i) + b * *(const v16f *)(g + i));
             *(v16f *)(y + i) = w;
+            w = wb_fv_small0(w);
             acc += w * w;
         }
         s += wb_fv_lanes(acc);
@@ -68,8 +71,9 @@ WB_SIMD_BODY frec_body(float *restrict w, const float *restrict up, const float 
             v16f r = wb_fv_flush(a * *(const v16f *)(w + i) - b * *(const v16f *)(up + i) -
                                  c * uv);
             *(v16f *)(w + i) = r;
-            acc += r * r;
-            acx += r * uv;
+            v16f rs = wb_fv_small0(r);
+            acc += rs * rs;
+            acx += rs * wb_fv_small0(uv);
         }
         s += wb_fv_lanes(acc);
         x += wb_fv_lanes(acx);
@@ -109,6 +113,7 @@ WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *res
                     y[t + l] = (double)ay[l];
             else
                 *(v16f *)(yf + t) = ay = wb_fv_flush(ay);
+            ay = wb_fv_small0(ay);
             acc += ay * ay;
         }
         s += wb_fv_lanes(acc);

@@ -159,6 +159,24 @@ static void test_lanczos_flush(void)
             bad += memcmp(&y[k], &expect, sizeof expect) != 0;
         }
         CHECK(bad == 0, "fmix at level %d: %d entries", lv, bad);
+        /* squares of entries below 2^-63 are left out of the norms (they were
+         * subnormal floats), not those of entries above it */
+        static float a[N], z[N], zero[N];
+        for (int k = 0; k < N; k++) {
+            a[k] = k % 4 ? (float)k / N : (k % 8 ? 1e-21f : -1e-21f);
+            z[k] = k % 4 ? a[k] : 0.0f;
+        }
+        double na, nz, xa, xz;
+        memcpy(w, a, sizeof a);
+        wb_fv_frec(w, zero, zero, 1.0f, 0.0f, 0.0f, N, &na, &xa);
+        memcpy(w, z, sizeof z);
+        wb_fv_frec(w, zero, zero, 1.0f, 0.0f, 0.0f, N, &nz, &xz);
+        CHECK(memcmp(&na, &nz, sizeof na) == 0, "level %d: tiny entries moved the norm", lv);
+        for (int k = 0; k < N; k++)
+            w[k] = 1e-18f;
+        wb_fv_frec(w, zero, zero, 1.0f, 0.0f, 0.0f, N, &na, &xa);
+        CHECK(na > 0.9e-36 * N && na < 1.1e-36 * N, "level %d: entries of 1e-18 give %g", lv,
+              na);
     }
     wb_simd_allow_avx2(1);
 }

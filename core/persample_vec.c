@@ -93,7 +93,8 @@ double wb_persample_rowdot(const float *r, const float *b, const float *d, int64
     return s;
 }
 
-/* *out = sum (S / B) / (D + eps). */
+/* *out = sum (S / B) / (D + eps), as (sum S / (D + eps)) / B: one division
+ * an entry, not two (a double division is a quarter of tic's cost). */
 WB_SIMD_BODY ticd_body(double *out, const float *S, const float *D, int64_t n, double B,
                        double eps)
 {
@@ -102,13 +103,13 @@ WB_SIMD_BODY ticd_body(double *out, const float *S, const float *D, int64_t n, d
     for (; k + 32 <= n; k += 32) {
         v8d r[4];
         for (int q = 0; q < 4; q++)
-            r[q] = LOAD(S + k + 8 * q) / B / (LOAD(D + k + 8 * q) + eps);
+            r[q] = LOAD(S + k + 8 * q) / (LOAD(D + k + 8 * q) + eps);
         s0 += r[0], s1 += r[1], s2 += r[2], s3 += r[3];
     }
     double s = fold(s0, s1, s2, s3);
     for (; k < n; k++)
-        s += (double)S[k] / B / ((double)D[k] + eps);
-    *out = s;
+        s += (double)S[k] / ((double)D[k] + eps);
+    *out = s / B;
 }
 WB_SIMD_KERNEL(ticd, ticd_body,
                (double *out, const float *S, const float *D, int64_t n, double B, double eps),

@@ -143,7 +143,9 @@ local function write(ex, spec, rec, t0)
   if active then rec.read_files = reads.merge(rec.read_files, active:stop()) end
   rec.wall_time = util.now() - t0
   rec.sec_per_epoch = rec.metrics and rec.metrics.sec_per_epoch
-  rec.host, rec.pid, rec.blas_core = wb.sys.hostname(), wb.sys.getpid(), wb.sys.blas_core()
+  rec.host, rec.pid = wb.sys.hostname(), wb.sys.getpid()
+  -- the kernel that computed its history: a copy's is its donor's (adopt copied it)
+  if not rec.reused_from then rec.blas_core = wb.sys.blas_core() end
   -- runs training at once here, on how many cores: seconds per epoch depend on it (a
   -- copy's times are its donor's: adopt copied these)
   if not rec.reused_from then
@@ -243,6 +245,7 @@ local function adopt(ex, spec, donor, d)
   rec.best_weights = donor.best_weights -- the donor's file, in the same folder
   rec.read_files = donor.read_files -- its training's reads are this run's
   rec.concurrent_jobs, rec.cores = donor.concurrent_jobs, donor.cores -- its timings' too
+  rec.blas_core = donor.blas_core -- and the kernel its history was computed with
   if rec.reused_from ~= ex.name .. "-" .. spec.hash then retire(ex, spec) end
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end

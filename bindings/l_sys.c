@@ -389,7 +389,13 @@ static int sys_lock_take(lua_State *L)
     const char *note = luaL_optlstring(L, 4, "", &nlen);
     lwb_no_extra(L, 4, "lock(path, shared, polls, note)");
     luaL_argcheck(L, polls >= 0, 3, "polls: expected 0 or more");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* 0666 as the umask allows (a group-shared root: the group may lock it
+     * too); a lock file someone else made and this user may only read is
+     * locked through a read-only descriptor (flock needs no write access),
+     * and who holds it is then not written */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EACCES)
+        fd = open(path, O_RDONLY | O_CLOEXEC), nlen = 0;
     if (fd < 0) {
         luaL_pushfail(L);
         lua_pushfstring(L, "%s: %s", path, strerror(errno));
@@ -414,6 +420,10 @@ static int sys_lock_take(lua_State *L)
         }
         struct timespec ts = {0, 100000000};
         nanosleep(&ts, NULL);
+        if (lwb_interrupt_status()) { /* Ctrl-C while waiting: stop waiting */
+            close(fd);
+            return lwb_check_interrupt(L), luaL_error(L, "lock: interrupted");
+        }
     }
     if (nlen > 0 && (ftruncate(fd, 0) != 0 || pwrite(fd, note, nlen, 0) != (ssize_t)nlen)) {
         int e = errno;

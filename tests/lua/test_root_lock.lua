@@ -312,4 +312,14 @@ T.test("the root's lock is the runner's own: killing its child processes does no
   if release then release() end
 end)
 
+T.test("a new lock file's mode is 0666 less the umask (a group-shared root's group may lock "
+    .. "it)", function()
+  -- it was 0644 whatever the umask: under umask 002 another user of the group was refused
+  local f = dir .. "/mode.lock"
+  local st, out, err = T.sh(string.format("umask 002 && %s -e %s && stat -c %%a %s", q(exe),
+    q(string.format("assert(wb.sys.lock(%q, false, 0, 'me')):release()", f)), q(f)))
+  T.eq(st, 0, err)
+  T.eq(out:gsub("%s+$", ""), "664")
+end)
+
 T.done()

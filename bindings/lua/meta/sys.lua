@@ -185,9 +185,12 @@ function wb.sys.fork_call(f) end
 ---wb.sys.lock(path, shared, polls, note) -> wb.sys.Lock | false | nil, string
 ---Opens (creating) the file at path and takes flock(2)'s exclusive lock on
 ---it (shared = true: a shared one), trying polls + 1 times 0.1 s apart
----(polls = 0 or nil: once); then writes note into the file in place, saying
----who holds it. Returns the lock; false when another process holds it; nil
----and a message when path cannot be opened or locked. The lock is this
+---(polls = 0 or nil: once; a SIGINT or SIGTERM stops the wait); then writes
+---note into the file in place, saying who holds it. A new file's mode is
+---0666 less the umask (a group-shared root's group may lock it too); a file
+---this user may only read is locked read-only, its note not written.
+---Returns the lock; false when another process holds it; nil and a message
+---when path cannot be opened or locked. The lock is this
 ---process's: the kernel drops it when the process ends, killed or not; the
 ---file is opened close-on-exec (a program this process starts does not hold
 ---it), and a child of fork_call never releases it. lock:release() (also on

@@ -80,8 +80,8 @@ local function take(path, doing, mode)
   if who == "" then who = "a process that has not said who it is yet" end
   -- --run processes share the lock, each writing its line: the last to
   -- write may have ended while others still hold it
-  if gone then who = who .. "; it has ended, other --run processes of this sweep still "
-    .. "hold the lock" end
+  if gone then who = who .. "; it has ended, and the lock is still held: by a training it "
+    .. "forked (ex:run(), which ends with it) or by other --run processes of this sweep" end
   return nil, who
 end
 

@@ -48,7 +48,7 @@ T.test("K5: setting ds.imgs (help's example of a near miss) is refused", functio
 end)
 
 T.test("K6, K7: noise_scale refuses a negative squared norm", function()
-  T.check_error("per_sample: sum_sq %(argument #2%): expected a number >= 0",
+  T.check_error("per_sample: sum_sq %(argument #2%): expected a finite number >= 0",
     wb.noise_scale.per_sample, 4, -10, 1)
   T.check_error("mean_sq", wb.noise_scale.per_sample, 4, 10, -1)
   T.check_error("two_batch: g2_small", wb.noise_scale.two_batch, 1, -1, 2, 1)

@@ -115,4 +115,32 @@ T.test("K52: wb.task{} without a name says task.name, not 'nil: task.name'", fun
   T.ok(not ok and tostring(e):find(": x y: task.name:", 1, true), tostring(e))
 end)
 
+T.test("review R1, R7: loss_and_grads of no rows names x; an infinite squared norm is refused",
+  function()
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 16), wb.nn.Dense(16, 10, {activation = "softmax"})}
+  -- it said "bad argument #2 to '?' (logits: ...)"
+  T.check_error("loss_and_grads: x: expected at least one row, got shape [0, 784]",
+    wb.measures.loss_and_grads, m, wb.zeros(0, 784), wb.zeros(0, "uint8"))
+  -- inf gave b_simple = inf; NaN still passes (a diverged run's estimate is NaN)
+  T.check_error("g2_small (argument #2): expected a finite number >= 0", wb.noise_scale.two_batch,
+    1, math.huge, 2, 1)
+  T.check_error("expected a finite number >= 0", wb.noise_scale.per_sample, 4, math.huge, 1)
+  local r = wb.noise_scale.two_batch(1, 0 / 0, 2, 1)
+  T.ok(r.b_simple ~= r.b_simple, tostring(r.b_simple))
+end)
+
+T.test("review R9: a function under two names gets its checker named after the first in "
+    .. "sorted order, in every process", function()
+  -- pairs' order (a hash's) named it after whichever key came first: another name in
+  -- another process, and a hook closing over it had another identity
+  local code = "local args = require 'wb.args'; local f = function(a) return a end; "
+    .. "local t = {}; for _, k in ipairs{'zeta', 'alpha', 'mid', 'beta', 'omega', 'kappa'} do "
+    .. "t[k] = f end; args.check_counts(t, 't.'); print(select(2, pcall(t.zeta, 1, 2)))"
+  for _ = 1, 3 do
+    local st, out, err = T.sh(T.wb .. " -e " .. T.quote(code))
+    T.eq(st, 0, err)
+    T.ok(out:find("^t%.alpha: takes at most 1 argument"), out)
+  end
+end)
+
 T.done()

@@ -314,10 +314,16 @@ M.checked = {}
 
 -- Puts checkers in place of table t's public functions (string keys not
 -- beginning with "_"), named prefix .. key (prefix "wb.Runs:" for a class's
--- methods: method = true).
+-- methods: method = true). In the keys' sorted order: a function under two
+-- names gets its checker named after the first, the same in every process
+-- (pairs' order is not; a hook's identity closes over such names).
 function M.check_counts(t, prefix, method)
-  for k, f in pairs(t) do
-    if type(k) == "string" and k:sub(1, 1) ~= "_" and type(f) == "function" then
+  local keys = {}
+  for k in pairs(t) do if type(k) == "string" then keys[#keys + 1] = k end end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local f = rawget(t, k)
+    if k:sub(1, 1) ~= "_" and type(f) == "function" then
       local c = M.at_most(f, prefix .. k, method)
       if c ~= f or originals[f] then
         rawset(t, k, c)

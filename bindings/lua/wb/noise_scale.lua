@@ -53,14 +53,15 @@ local function check_count(fname, pos, n, min)
 end
 
 -- A squared norm: a number >= 0, else "fname: name (argument #pos):
--- expected a number >= 0, got v" (a negative sum of squares gave a negative
--- or infinite b_simple without a word). NaN passes: a diverged run's NaN
--- norm gives a NaN estimate (test_audit_curv.lua), not a plausible one.
+-- expected a finite number >= 0, got v" (a negative or infinite sum of
+-- squares gave a negative or infinite b_simple without a word). NaN passes:
+-- a diverged run's NaN norm gives a NaN estimate (test_audit_curv.lua), not
+-- a plausible one.
 local function check_sq(fname, pos, v, name)
   args.check(fname, pos, v, "number", 4)
-  if v < 0 then
-    error(string.format("%s: %s (argument #%d): expected a number >= 0 (a squared norm), "
-      .. "got %s", fname, name, pos, tostring(v)), 3)
+  if v < 0 or v == math.huge then
+    error(string.format("%s: %s (argument #%d): expected a finite number >= 0 (a squared "
+      .. "norm), got %s", fname, name, pos, tostring(v)), 3)
   end
 end
 

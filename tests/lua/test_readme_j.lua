@@ -148,6 +148,14 @@ if pcall(wb.data.mnist) then
       T.eq(st, 64, err)
       T.ok(err:find("it is a run on fashion", 1, true) and err:find("add --dataset fashion", 1,
         true), err)
+      -- an MNIST run's hash given with --dataset fashion: leave that out, not "add --dataset
+      -- mnist" beside it (review R5)
+      st, out, err = run(script, "--list-runs --root " .. q(root))
+      hash = out:match("%-%-run (%x+)")
+      st, _, err = run(script, "--dataset fashion --run " .. hash:sub(1, 8) .. " --root " .. q(root))
+      T.eq(st, 64, err)
+      T.ok(err:find("leave out --dataset fashion", 1, true) and not err:find("add --dataset",
+        1, true), err)
     end
   end)
 else

@@ -40,8 +40,15 @@ function M.message(ex, want, root, other, quick)
   local ds = cfg.dataset ~= nil and not sets[cfg.dataset] and cfg.dataset
   local add = {}
   if not here then add[1] = quick and "leave out --quick" or "add --quick" end
-  if ds then add[#add + 1] = (#add == 1 and not quick and "" or "add ") .. "--dataset "
-    .. tostring(ds) end
+  -- the dataset this command asked for (--dataset, or the task's own), when not MNIST
+  local given
+  for d in pairs(sets) do if d ~= "mnist" then given = d end end
+  if ds and given then -- replaced, not added: "add --dataset mnist" beside --dataset fashion
+    add[#add + 1] = ds == "mnist" and ("leave out --dataset " .. given) or string.format(
+      "use --dataset %s instead of --dataset %s", tostring(ds), given)
+  elseif ds then
+    add[#add + 1] = (#add == 1 and not quick and "" or "add ") .. "--dataset " .. tostring(ds)
+  end
   if here and not ds then
     return string.format("%s; its %s says %s seed %s: other options made it (--epochs, "
       .. "--seeds...), the script has changed since it was listed, or a hook closes over a "

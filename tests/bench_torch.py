@@ -1,4 +1,4 @@
-"""bench_torch.py BATCH EPOCHS THREADS [LOOP [OPT]]: the baseline MLP in PyTorch, for make bench.
+"""bench_torch.py BATCH EPOCHS THREADS [LOOP [OPT [INPUT]]]: the baseline MLP in PyTorch, for make bench.
 
 Same model (784-128 ReLU-10), loss (cross-entropy on the logits), optimizer
 (OPT adam, the default: Adam, lr 1e-3, eps 1e-7 as Keras; sgd: plain SGD,
@@ -7,8 +7,12 @@ manual batching over an index shuffled by torch.randperm every epoch (no
 DataLoader). THREADS 1 pins torch to one thread; 0 keeps its default.
 
 LOOP picks the training loop:
-  strong  (default) the fastest plain loop: the training set converted to
-          float once, batches by index, zero_grad(set_to_none=True), no
+  strong  (default) the fastest plain loop: torch.set_flush_denormal(True)
+          (PyTorch's documented switch: subnormal floats read and written
+          as 0, so a CPU that takes a microcode assist on each operation
+          on one, as Intel's do, never meets them; Adam's moments of
+          weights whose gradient stays 0 decay into them), the training
+          set converted to float once, batches by index, zero_grad(set_to_none=True), no
           per-step .item() or metric (nothing syncs inside the epoch), and
           Adam's foreach implementation (its default from PyTorch 2.0; in
           1.13 it takes a step over the 4 tensors in about half the time
@@ -17,13 +21,21 @@ LOOP picks the training loop:
           timed epochs.
   naive   the loop make bench used first: every batch converted from uint8,
           zero_grad() to zeros, and the accuracy summed with .item() every
-          step (a sync per step), as a first PyTorch port would do.
+          step (a sync per step), as a first PyTorch port would do; no
+          flush of subnormals.
+INPUT raw (the default): pixels / 255, 81 % of them 0; std (strong loop
+only): MNIST standardised, (x / 255 - 0.1307) / 0.3081, no pixel 0, as
+tests/bench.lua's dense-input rows (workbench skips zero inputs in its
+Dense products; PyTorch has no such shortcut here).
 Before the timed epochs, WARMUP steps (default 300) of the same loop warm
 the caches and allocator (on the same model and optimizer; they are not
 part of any epoch). Run with OMP_NUM_THREADS=1 as well as THREADS 1, or an
 idle OpenMP thread spins on a busy machine and counts in the CPU time.
 Prints one line: RESULT <CPU seconds per epoch> <wall seconds per epoch>
-<peak RSS KiB> <train accuracy> (the lists comma separated). CPU seconds
+<peak RSS KiB> <train accuracy> <peak RSS KiB right after import torch>
+<peak RSS KiB once the data is loaded (and converted, strong)> (the lists
+comma separated). The IDX files are read into one buffer each, which the
+tensor shares (no transient copies of the file). CPU seconds
 are the process's (time.process_time), which a busy shared machine
 disturbs less than the wall clock. Only the standard library and torch are used; reference
 only, never needed to build, run or test the workbench.
@@ -35,13 +47,23 @@ import time
 
 import torch
 
+RSS_IMPORT = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB, after import torch
+
 
 def idx(path):
+    """An IDX file of uint8 as a tensor sharing one buffer read in place (no
+    copy of the file's bytes, no slice of them, no second buffer)."""
     with open(path, "rb") as f:
-        data = f.read()
-    nd = data[3]
-    dims = struct.unpack(">" + "I" * nd, data[4:4 + 4 * nd])
-    return torch.frombuffer(bytearray(data[4 + 4 * nd:]), dtype=torch.uint8).reshape(dims)
+        head = f.read(4)
+        nd = head[3]
+        dims = struct.unpack(">" + "I" * nd, f.read(4 * nd))
+        n = 1
+        for d in dims:
+            n *= d
+        buf = bytearray(n)
+        if f.readinto(buf) != n:
+            sys.exit("bench_torch.py: %s: expected %d bytes of data after its header" % (path, n))
+    return torch.frombuffer(buf, dtype=torch.uint8).reshape(dims)
 
 
 WARMUP = 300
@@ -82,9 +104,16 @@ def main():
     if loop not in ("strong", "naive"):
         sys.exit("bench_torch.py: LOOP must be strong or naive, got %r" % loop)
     optname = sys.argv[5] if len(sys.argv) > 5 else "adam"
-    if optname not in ("adam", "sgd") or len(sys.argv) > 6:
-        sys.exit("bench_torch.py: OPT must be adam or sgd (and nothing after it), got %r"
-                 % sys.argv[5:])
+    if optname not in ("adam", "sgd"):
+        sys.exit("bench_torch.py: OPT must be adam or sgd, got %r" % optname)
+    inp = sys.argv[6] if len(sys.argv) > 6 else "raw"
+    if inp not in ("raw", "std") or len(sys.argv) > 7:
+        sys.exit("bench_torch.py: INPUT must be raw or std (and nothing after it), got %r"
+                 % sys.argv[6:])
+    if inp == "std" and loop != "strong":
+        sys.exit("bench_torch.py: INPUT std is for the strong loop only")
+    if loop == "strong":
+        torch.set_flush_denormal(True)
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -92,6 +121,9 @@ def main():
     y = idx("data/mnist/train-labels-idx1-ubyte").long()
     if loop == "strong":
         x = x.float().div_(255.0)  # once, outside the timed epochs
+        if inp == "std":
+            x.sub_(0.1307).div_(0.3081)  # in place: no pixel is 0 after this
+    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
                                 torch.nn.Linear(128, 10))
     if optname == "sgd":
@@ -111,8 +143,9 @@ def main():
         with torch.no_grad():
             acc = (model(x).argmax(1) == y).float().mean().item()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print("RESULT %s %s %d %.4f" % (",".join("%.4f" % t for t in cpu),
-                                    ",".join("%.4f" % t for t in wall), rss, acc))
+    print("RESULT %s %s %d %.4f %d %d" % (",".join("%.4f" % t for t in cpu),
+                                          ",".join("%.4f" % t for t in wall), rss, acc,
+                                          RSS_IMPORT, rss_data))
 
 
 if __name__ == "__main__":

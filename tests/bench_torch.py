@@ -23,8 +23,16 @@ LOOP picks the training loop:
           zero_grad() to zeros, and the accuracy summed with .item() every
           step (a sync per step), as a first PyTorch port would do; no
           flush of subnormals.
-INPUT raw (the default): pixels / 255, 81 % of them 0; std (strong loop
-only): MNIST standardised, (x / 255 - 0.1307) / 0.3081, no pixel 0, as
+  manual  no autograd, no nn.Module, no torch.optim (adapted from audit L's
+          manual loop): the same data handling and flush as strong, the
+          forward by addmm, the softmax cross-entropy gradient and the
+          backward by hand, Adam (Keras's form, eps outside the root of
+          the bias-corrected v) or SGD by torch._foreach_* ops, all under
+          torch.no_grad; its weights start as strong's. What a plain
+          PyTorch loop costs without the framework's per-step overhead;
+          not part of make bench's table.
+INPUT raw (the default): pixels / 255, 81 % of them 0; std (strong and
+manual loops only): MNIST standardised, (x / 255 - 0.1307) / 0.3081, no pixel 0, as
 tests/bench.lua's dense-input rows (workbench skips zero inputs in its
 Dense products; PyTorch has no such shortcut here).
 Before the timed epochs, WARMUP steps (default 300) of the same loop warm
@@ -81,6 +89,53 @@ def strong_epoch(model, opt, loss_fn, x, y, batch, steps=None):
     return None
 
 
+class Manual:
+    """The manual loop's state: weights as plain tensors (W [in, out]), the
+    Adam moments, the step count."""
+
+    def __init__(self, model, optname):
+        self.P = [model[0].weight.detach().t().contiguous(), model[0].bias.detach().clone(),
+                  model[2].weight.detach().t().contiguous(), model[2].bias.detach().clone()]
+        self.M = [torch.zeros_like(p) for p in self.P]
+        self.V = [torch.zeros_like(p) for p in self.P]
+        self.sgd, self.t = optname == "sgd", 0
+
+    def __call__(self, xb):  # the logits, for the final accuracy
+        w1, b1, w2, b2 = self.P
+        return torch.addmm(b2, torch.addmm(b1, xb, w1).clamp_(min=0), w2)
+
+    def step(self, xb, yb):
+        w1, b1, w2, b2 = self.P
+        h = torch.addmm(b1, xb, w1).clamp_(min=0)
+        p = torch.softmax(torch.addmm(b2, h, w2), 1)
+        p[torch.arange(len(yb)), yb] -= 1
+        dz = p.div_(len(yb))
+        dh = dz.mm(w2.t()).mul_(h > 0)
+        g = [xb.t().mm(dh), dh.sum(0), h.t().mm(dz), dz.sum(0)]
+        if self.sgd:
+            torch._foreach_add_(self.P, g, alpha=-0.05)
+            return
+        self.t += 1
+        torch._foreach_mul_(self.M, 0.9)
+        torch._foreach_add_(self.M, g, alpha=0.1)
+        torch._foreach_mul_(self.V, 0.999)
+        torch._foreach_addcmul_(self.V, g, g, value=0.001)
+        a = 1e-3 * (1 - 0.999 ** self.t) ** 0.5 / (1 - 0.9 ** self.t)
+        den = torch._foreach_sqrt(self.V)
+        torch._foreach_add_(den, 1e-7)
+        torch._foreach_addcdiv_(self.P, self.M, den, value=-a)
+
+
+def manual_epoch(model, opt, loss_fn, x, y, batch, steps=None):
+    n = x.shape[0]
+    perm = torch.randperm(n)
+    with torch.no_grad():
+        for i in range(0, n if steps is None else steps * batch, batch):
+            ix = perm[i:i + batch]
+            model.step(x[ix], y[ix])
+    return None
+
+
 def naive_epoch(model, opt, loss_fn, x, y, batch, steps=None):
     n = x.shape[0]
     perm = torch.randperm(n)
@@ -101,8 +156,8 @@ def naive_epoch(model, opt, loss_fn, x, y, batch, steps=None):
 def main():
     batch, epochs, threads = (int(a) for a in sys.argv[1:4])
     loop = sys.argv[4] if len(sys.argv) > 4 else "strong"
-    if loop not in ("strong", "naive"):
-        sys.exit("bench_torch.py: LOOP must be strong or naive, got %r" % loop)
+    if loop not in ("strong", "naive", "manual"):
+        sys.exit("bench_torch.py: LOOP must be strong, naive or manual, got %r" % loop)
     optname = sys.argv[5] if len(sys.argv) > 5 else "adam"
     if optname not in ("adam", "sgd"):
         sys.exit("bench_torch.py: OPT must be adam or sgd, got %r" % optname)
@@ -110,16 +165,16 @@ def main():
     if inp not in ("raw", "std") or len(sys.argv) > 7:
         sys.exit("bench_torch.py: INPUT must be raw or std (and nothing after it), got %r"
                  % sys.argv[6:])
-    if inp == "std" and loop != "strong":
-        sys.exit("bench_torch.py: INPUT std is for the strong loop only")
-    if loop == "strong":
+    if inp == "std" and loop == "naive":
+        sys.exit("bench_torch.py: INPUT std is for the strong and manual loops only")
+    if loop != "naive":
         torch.set_flush_denormal(True)
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(1)
     x = idx("data/mnist/train-images-idx3-ubyte").reshape(-1, 784)
     y = idx("data/mnist/train-labels-idx1-ubyte").long()
-    if loop == "strong":
+    if loop != "naive":
         x = x.float().div_(255.0)  # once, outside the timed epochs
         if inp == "std":
             x.sub_(0.1307).div_(0.3081)  # in place: no pixel is 0 after this
@@ -131,7 +186,9 @@ def main():
     else:
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, foreach=loop == "strong")
     loss_fn = torch.nn.CrossEntropyLoss()
-    epoch = strong_epoch if loop == "strong" else naive_epoch
+    epoch = {"strong": strong_epoch, "naive": naive_epoch, "manual": manual_epoch}[loop]
+    if loop == "manual":
+        model = Manual(model, optname)
     epoch(model, opt, loss_fn, x, y, batch, min(WARMUP, x.shape[0] // batch))
     cpu, wall, acc = [], [], 0.0
     for _ in range(epochs):

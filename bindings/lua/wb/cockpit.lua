@@ -35,25 +35,38 @@ local progress = require "wb.progress"
 ---(every N steps) or {every = N, save = "dir/cockpit.png", renderer =
 ---"text" | "gnuplot"} redraws small plots of loss, gradient norm,
 ---lambda_max against 2/lr (when hess_max is measured), alpha and gsnr in the
----terminal (no DISPLAY needed); save writes the series as CSV, .gp and PNG
----at the end, and when training raises (a divergence, Ctrl-C, an error in
+---terminal (no DISPLAY needed); save = "dir/cockpit.png" writes the
+---figure and beside it an index cockpit.csv (one row a panel: its title and
+---file), one cockpit-N.csv per panel and cockpit.gp, at the end, and when training raises (a divergence, Ctrl-C, an error in
 ---a step or its hooks: the last frame's head says why, a line on stderr
 ---names the figure; then fit raises as ever). Without instruments, fit
----turns on wb.cockpit.DEFAULT (loss, grad_norm, alpha, gsnr) with fit's
+---turns on wb.cockpit.DEFAULT (loss, grad_norm, alpha, gsnr; alpha only
+---under the default cross-entropy, whose losses its fit reads) with fit's
 ---every (default 1); with instruments it
 ---shows what they measure. lambda_max is hess_max, the largest eigenvalue
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
----bound on it: a reference line there). Frames fit the terminal's width
----(COLUMNS when set, as most tools; 60 plot columns, 77 in all, in a file
----or a pipe), and a redraw replaces the whole last frame even where its
----lines wrapped. Training is unchanged; cockpit = false adds no work.
+---bound on it: a reference line there, still labelled 2/lr). Frames take the
+---terminal's width (COLUMNS when set, as most tools; 60 plot columns, 77 in
+---all, in a file or a pipe); below about 72 columns their header lines
+---wrap, and a redraw replaces the whole last frame even where its lines
+---wrapped. Training is unchanged; cockpit = false adds no work.
 ---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
 local M = {}
 
 -- The instruments fit turns on for a cockpit when none are given.
 M.DEFAULT = {"loss", "grad_norm", "alpha", "gsnr"}
 M.EVERY = 50 -- steps between frames for cockpit = true
+
+-- DEFAULT for fit's loss option: without alpha unless the loss is
+-- cross-entropy (nil, its names), as alpha's fit reads cross-entropy's losses.
+function M._defaults(loss)
+  local ce = loss == nil or loss == "cross_entropy" or loss == "sparse_categorical_crossentropy"
+  if ce then return M.DEFAULT end
+  local out = {}
+  for _, n in ipairs(M.DEFAULT) do if n ~= "alpha" then out[#out + 1] = n end end
+  return out
+end
 
 local KEYS = {"every", "save", "renderer"}
 

@@ -154,7 +154,7 @@ end
 ---plain fields, those set on both sides, and the code of its methods
 ---(wb.identity.hook); a method whose code cannot be identified, e.g. closing
 ---over a tensor, or a state written before these were kept, is named in a warning on stderr), data (a hash of the images and labels), batch_size,
----shuffle, loss, validation and log_every (checked: an error otherwise); the saved RNG
+---shuffle, loss, validation, log_every, instruments and every (checked: an error otherwise); the saved RNG
 ---state replaces the one seed sets;
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with
@@ -164,7 +164,9 @@ end
 ---already done, 0), instruments ("economy", "full" or a non-empty
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
----1) or "log"; see wb.instruments), cockpit (true, N or {every, save,
+---1) or "log" (step 1 and each step where floor(20 log10 step) changes:
+---1 to 10, then 12, 13, 15, 16, 18, 20, 23, 26, ..., about 20 a decade; not
+---Cockpit's own log schedule); see wb.instruments), cockpit (true, N or {every, save,
 ---renderer}: a live panel of the instruments in the terminal every N steps;
 ---see wb.cockpit). The history says what hooks did to training: the lr a
 ---batch hook set and a step used (history.lr_changes, by column:
@@ -226,7 +228,8 @@ function Sequential:fit(train, opts, xy_opts)
     local ok, c = pcall(require("wb.cockpit")._callback, opts.cockpit)
     if not ok then error(c, 2) end
     cockpit, c.epoch_lines = c, verbose ~= false -- lines it must not draw over
-    if opts.instruments == nil then opts.instruments = wb.cockpit.DEFAULT end
+    -- its default set, less alpha when the loss is not cross-entropy (alpha's)
+    if opts.instruments == nil then opts.instruments = wb.cockpit._defaults(opts.loss) end
   end
   local instr
   if opts.instruments ~= nil then -- first, so the other hooks see its numbers

@@ -65,6 +65,9 @@ local function located(err, name, arg)
   check_interrupt()
   local c = running
   if not c or name:sub(1, 1) == "_" then return err end -- a library hook's own message
+  -- fit's own refusal from a callback of the library's (the instruments' tic on
+  -- a tanh model): already fit's message, not a hook of the user's
+  if type(err) == "string" and err:sub(1, 5) == "fit: " then return err end
   local where = name
   if name == "on_epoch_begin" or name == "on_epoch_end" then
     where = string.format("epoch %s, %s", tostring(arg), name)

@@ -79,7 +79,7 @@ local NEEDS_LOSS = {alpha = "per-sample losses", tic = "the Hessian", hess_max =
 -- {==================== schedule ====================
 
 -- every = k: steps 1, 1 + k, 1 + 2k, ... (Cockpit's linear schedule counts
--- from step 0); "log": steps 1..9, then about 20 per decade (where
+-- from step 0); "log": steps 1..10, then about 20 per decade (where
 -- floor(20 log10 step) changes).
 local function schedule(every)
   if every == "log" then
@@ -110,8 +110,10 @@ function M._callback(names, every, loss)
   if names == "economy" or names == "full" then names = M[names] end -- as experiments take
   local want = '"economy", "full" or a list of names (wb.instruments.economy, {"grad_norm"}, ...)'
   if type(names) ~= "table" or next(names) == nil then
-    error(string.format("fit: instruments must be %s, got %s", want,
-      type(names) == "table" and "an empty list" or tostring(names)), 3)
+    local near = type(names) == "string" and wb.spec.nearest(names, {"economy", "full"})
+    error(string.format("fit: instruments must be %s, got %s%s", want,
+      type(names) == "table" and "an empty list" or tostring(names),
+      near and (" (did you mean \"" .. near .. "\"?)") or ""), 3)
   end
   local on = {}
   for k, n in pairs(names) do

@@ -65,9 +65,6 @@ local function located(err, name, arg)
   check_interrupt()
   local c = running
   if not c or name:sub(1, 1) == "_" then return err end -- a library hook's own message
-  -- fit's own refusal from a callback of the library's (the instruments' tic on
-  -- a tanh model): already fit's message, not a hook of the user's
-  if type(err) == "string" and err:sub(1, 5) == "fit: " then return err end
   local where = name
   if name == "on_epoch_begin" or name == "on_epoch_end" then
     where = string.format("epoch %s, %s", tostring(arg), name)
@@ -96,6 +93,10 @@ local function call_cbs(cbs, name, model, ...)
     local f = cb[name]
     if f then
       local ok, r = pcall(f, cb, ...)
+      -- a library callback's refusal at the start is fit's own message (the instruments'
+      -- tic on a tanh model said "fit: on_train_begin: fit: ...", as a user's hook would)
+      local mt = not ok and name == "on_train_begin" and getmetatable(cb)
+      if mt and rawget(mt, "__fit_errors") then error(r, 0) end
       if not ok then error(located(r, name, ...), 0) end
       if r == true then
         if model then model.stop_training = true end

@@ -96,6 +96,7 @@ end
 local Cb = {}
 Cb.__index = Cb
 Cb.__name = "wb.instruments" -- the kind of its saved state (wb/state.lua)
+Cb.__fit_errors = true -- its refusals at the start are fit's own (wb/fit_hooks.lua call_cbs)
 require("wb.state_fit").leaves_weights[Cb] = true -- its on_train_end: no copy to check it
 
 local function clones(list)

@@ -42,4 +42,20 @@ T.test("M5: cockpit = true under loss mse shows what it can, without alpha", fun
     {instruments = {"alpha"}, loss = "mse", verbose = false})
 end)
 
+T.test("M6: the cockpit's lambda_max limit is the optimizer's: (2+2b)/lr with momentum b",
+  function()
+  -- before: 2/lr under momentum too, where plain momentum's bound is (2 + 2 beta)/lr
+  local L = wb.cockpit._limit
+  T.eq(L({name = "sgd", momentum = 0}).label, "2/lr")
+  T.eq(L({name = "sgd", momentum = 0.9}).factor, 2 + 2 * 0.9)
+  T.eq(L({name = "sgd", momentum = 0.9}).label, "(2+2*0.9)/lr")
+  T.near(L({name = "sgd", momentum = 0.9, nesterov = true}).factor, 3.8 / 2.8, 1e-15)
+  T.eq(L({name = "adam"}).label, "2/lr (reference)")
+  local m, dir = model(), T.tmpdir()
+  m:fit(d, {optimizer = wb.optim.SGD{lr = 0.1, momentum = 0.9}, verbose = false,
+    instruments = {"loss", "hess_max"}, cockpit = {every = 1000, save = dir .. "/c.png"}})
+  local index = T.slurp(dir .. "/c.csv") or ""
+  T.ok(index:find("lambda_max vs (2+2*0.9)/lr", 1, true), index)
+end)
+
 T.done()

@@ -45,8 +45,9 @@ local progress = require "wb.progress"
 ---every (default 1); with instruments it
 ---shows what they measure. lambda_max is hess_max, the largest eigenvalue
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
----limit (with momentum beta it is (2 + 2 beta)/lr, and Adam's is not a
----bound on it: a reference line there, still labelled 2/lr). Frames take the
+---limit, drawn as (2 + 2 beta)/lr with momentum beta ((2 + 2 beta)/((1 +
+---2 beta) lr) with Nesterov's), and as "2/lr (reference)" under Adam and
+---the others, which it does not bound. Frames take the
 ---terminal's width (COLUMNS when set, as most tools; 60 plot columns, 77 in
 ---all, in a file or a pipe); below about 72 columns their header lines
 ---wrap, and a redraw replaces the whole last frame even where its lines
@@ -152,6 +153,24 @@ function Cockpit:on_train_begin(model)
   -- (grad_norm, gsnr) are of fewer rows and jump there; marked, not hidden
   local rec = rawget(model, "_fit_record")
   self.short = {steps = {}, full = rec and rec.batch_size}
+  self.limit = M._limit(self.ctx and self.ctx.opt and self.ctx.opt:config())
+end
+
+-- lambda_max's stability limit for optimizer config cfg: {factor, label},
+-- the limit factor / lr. Gradient descent on a quadratic is stable while
+-- lr lambda < 2; with Keras's momentum beta, < 2 + 2 beta; with its
+-- Nesterov form, < (2 + 2 beta) / (1 + 2 beta). Adam and the others have
+-- no such bound: 2/lr is drawn as a reference there, and says so.
+function M._limit(cfg)
+  local mu = cfg and cfg.name == "sgd" and cfg.momentum or 0
+  if cfg and cfg.name ~= "sgd" then return {factor = 2, label = "2/lr (reference)"} end
+  if mu == 0 then return {factor = 2, label = "2/lr"} end
+  local b = string.format("%g", mu)
+  if cfg.nesterov then
+    return {factor = (2 + 2 * mu) / (1 + 2 * mu), label = string.format("(2+2*%s)/((1+2*%s)lr)",
+      b, b)}
+  end
+  return {factor = 2 + 2 * mu, label = string.format("(2+2*%s)/lr", b)}
 end
 
 function Cockpit:on_train_batch_end(step, logs)
@@ -160,7 +179,7 @@ function Cockpit:on_train_batch_end(step, logs)
     local v = logs[p.key]
     if p.key ~= "alpha" and type(v) == "number" then
       push(s[p.key], step, v)
-      if p.limit then push(s.limit, step, 2 / logs.lr) end
+      if p.limit then push(s.limit, step, (self.limit or M._limit()).factor / logs.lr) end
     end
   end
   self.step, self.epoch, self.lr = step, logs.epoch, logs.lr
@@ -235,9 +254,11 @@ function Cockpit:_panels()
     local s = p.key == "alpha" and self:_alpha() or self.s[p.key]
     local series = {{x = s.x, y = s.y, mark = "*", label = p.key}}
     if p.limit then
-      series[2] = {x = self.s.limit.x, y = self.s.limit.y, mark = "-", label = "2/lr"}
+      series[2] = {x = self.s.limit.x, y = self.s.limit.y, mark = "-",
+        label = (self.limit or M._limit()).label}
     end
-    out[#out + 1] = {title = p.title, key = p.key, zero = p.zero, series = series}
+    local title = p.limit and ("lambda_max vs " .. series[2].label) or p.title
+    out[#out + 1] = {title = title, key = p.key, zero = p.zero, series = series}
   end
   return out
 end

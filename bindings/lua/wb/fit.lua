@@ -274,7 +274,7 @@ function Sequential:fit(train, opts, xy_opts)
     seed = opts.seed ~= nil and math.tointeger(opts.seed) or nil} -- instruments' probes
   local _ <close> = loop.enter(ctx) -- for where a hook failed
   rawset(self, "_fit_step", step0) -- save_state's step when no epoch runs (not a past fit's)
-  if instr then instr.ctx = ctx end
+  for _, c in ipairs{instr or false, cockpit or false} do if c then c.ctx = ctx end end
   hset(history, "weights_epoch", nil); hset(history, "weights_changed_by", nil) -- train_end's
   local fixed = opts.shuffle == false and fa.identity_perm(n) or nil
   self:zero_grad()

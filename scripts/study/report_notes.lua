@@ -29,15 +29,7 @@ end
 -- sums in another order, so the same runs give other numbers (from the last
 -- bits on), and a verdict near its threshold can move with them.
 function M.kernels(recs)
-  local count, order = {}, {}
-  for _, r in ipairs(recs) do
-    local k = type(r.blas_core) == "string" and r.blas_core or "unknown"
-    if not count[k] then count[k] = 0; order[#order + 1] = k end
-    count[k] = count[k] + 1
-  end
-  table.sort(order)
-  for i, k in ipairs(order) do order[i] = string.format("%s (%d)", k, count[k]) end
-  return table.concat(order, ", ")
+  return wb.record.tally(recs, "blas_core")
 end
 
 -- The line on time: training summed over the runs trained, the measurements

@@ -360,29 +360,38 @@ function M.group_key(r)
   return util.fnv1a64(util.canonical({task = r.task, config = cfg}))
 end
 
+---wb.record.tally(records, field) -> string
+---A string field's values over run records ("unknown" where none), sorted,
+---each with its count: "SkylakeX (214), Haswell (2)" ("" for none).
+---Example: print(wb.record.tally(wb.runs.find{}.records, "blas_core"))
+function M.tally(recs, field)
+  argcheck(type(recs) == "table", 1, "tally", "table", recs)
+  argcheck(type(field) == "string", 2, "tally", "string", field)
+  local counts, order = {}, {}
+  for _, r in ipairs(recs) do
+    local c = type(r[field]) == "string" and r[field] or "unknown"
+    if not counts[c] then counts[c], order[#order + 1] = 0, c end
+    counts[c] = counts[c] + 1
+  end
+  table.sort(order)
+  for i, c in ipairs(order) do order[i] = string.format("%s (%d)", c, counts[c]) end
+  return table.concat(order, ", ")
+end
+
 ---wb.record.commits(records) -> string|nil
----The commits run records were trained at (their git_commit, "unknown" when
----a record has none), sorted, each with its count: "abc1234 (3), def5678
----(1)", then "; 1 of them with uncommitted edits" for those trained in a
----tree with uncommitted changes (git_uncommitted > 0); nil for no records.
----A README names them: a reused run may be older than the commit that
----wrote the README.
----@param records table
----@return string|nil
+---The commits run records were trained at, wb.record.tally of git_commit:
+---"abc1234 (3), def5678 (1)", then "; 1 of them with uncommitted edits"
+---for those of a tree with uncommitted changes (git_uncommitted > 0); nil
+---for no records. A README names them (a reused run may be older).
 ---Example: print(wb.record.commits(wb.runs.find{}.records))
 function M.commits(recs)
   argcheck(type(recs) == "table", 1, "commits", "table", recs)
-  local counts, order, edited = {}, {}, 0
+  if #recs == 0 then return nil end
+  local edited = 0
   for _, r in ipairs(recs) do
-    local c = type(r.git_commit) == "string" and r.git_commit or "unknown"
-    if not counts[c] then counts[c] = 0; order[#order + 1] = c end
-    counts[c] = counts[c] + 1
     if (tonumber(r.git_uncommitted) or 0) > 0 then edited = edited + 1 end
   end
-  if #order == 0 then return nil end
-  table.sort(order)
-  for i, c in ipairs(order) do order[i] = string.format("%s (%d)", c, counts[c]) end
-  return table.concat(order, ", ") .. (edited > 0
+  return M.tally(recs, "git_commit") .. (edited > 0
     and string.format("; %d of them with uncommitted edits", edited) or "")
 end
 

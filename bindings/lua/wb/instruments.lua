@@ -97,11 +97,13 @@ M.economy = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss"
 
 ---wb.instruments.full
 ---@type string[]
----Cockpit's "full" preset: wb.instruments.economy plus the curvature
----instruments tic (TICDiag), hess_trace (Cockpit's "business") and
----hess_max, each a few Hessian-vector products per measured step (use a
----larger every); tic needs a relu/linear Dense model under cross-entropy.
----Cockpit's 2-D gradient histogram is not provided. Pass it, or the string
+---Cockpit's "full" preset less one instrument: wb.instruments.economy plus
+---the curvature instruments tic (TICDiag), hess_trace (Cockpit's
+---"business") and hess_max, each a few Hessian-vector products per measured
+---step (use a larger every); tic needs a relu/linear Dense model under
+---cross-entropy. Cockpit's full also has GradHist2d (per-sample gradient
+---entries against their parameter's value), which is not provided: its
+---cost is in Cockpit's full figures, not in ours. Pass it, or the string
 ---"full", as model:fit's or an experiment config's instruments.
 ---Example: local h = m:fit(d.train, {instruments = "full", every = 50}) -- m: no Dropout
 M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",

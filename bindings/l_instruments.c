@@ -32,6 +32,8 @@ typedef struct ps_box {
     double *acc; /* sq, proj1..3, loss [B each], gram [B, B], hist [nbins] */
     int64_t cap, B; /* rows the accumulators hold, rows of this batch */
     int nbins, hcap;
+    double *h2; /* the 2-D histogram [n2] (add_hist2d), apart: 2000 bins */
+    int n2, h2cap;
     int gram_zeroed; /* gram zeroed since begin: at its first use (gram_of), not
                       * at begin, which the fit instruments call every step
                       * without a gram (cap^2 doubles to clear) */
@@ -93,7 +95,8 @@ static int ps_gc(lua_State *L)
     ps_box *b = luaL_checkudata(L, 1, LWB_PS);
     wb_persample_free(b->p);
     wb_free(b->acc);
-    b->p = NULL, b->acc = NULL;
+    wb_free(b->h2);
+    b->p = NULL, b->acc = NULL, b->h2 = NULL;
     return 0;
 }
 
@@ -108,13 +111,26 @@ static int l_scratch(lua_State *L)
     return 1;
 }
 
-/* begin(B, nbins): zero the accumulators for a batch of B rows. */
+/* begin(B, nbins, n2): zero the accumulators for a batch of B rows (n2:
+ * the 2-D histogram's bins, 0 or absent for none). */
 static int ps_begin(lua_State *L)
 {
     ps_box *b = checkps(L);
     lua_Integer B = luaL_checkinteger(L, 2), nb = luaL_optinteger(L, 3, 0);
+    lua_Integer n2 = luaL_optinteger(L, 4, 0);
     luaL_argcheck(L, B >= 1 && B <= 65536, 2, "expected a batch of 1..65536 rows");
     luaL_argcheck(L, nb >= 0 && nb <= 100000, 3, "expected 0..100000 bins");
+    luaL_argcheck(L, n2 >= 0 && n2 <= 100000, 4, "expected 0..100000 bins");
+    if (n2 > b->h2cap) {
+        double *h2 = wb_malloc((size_t)n2 * sizeof *h2);
+        if (!h2)
+            return luaL_error(L, "out of memory for a 2-D histogram of %d bins", (int)n2);
+        wb_free(b->h2);
+        b->h2 = h2, b->h2cap = (int)n2;
+    }
+    b->n2 = (int)n2;
+    if (n2 > 0)
+        memset(b->h2, 0, (size_t)n2 * sizeof *b->h2);
     if (B > b->cap || nb > b->hcap) {
         int64_t cap = B > b->cap ? B : b->cap;
         int hcap = nb > b->hcap ? (int)nb : b->hcap;
@@ -320,6 +336,31 @@ static int ps_add_hist(lua_State *L)
     return 0;
 }
 
+/* add_hist2d(layer, a, scale, w, b, nx, xlo, xhi, ny, ylo, yhi): the 2-D
+ * histogram of the layer's per-sample gradient entries against the
+ * parameters' values w [n_in, n_out] and b [n_out] (nil without a bias):
+ * the weights the gradient was taken at, which the caller keeps */
+static int ps_add_hist2d(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    const float *a;
+    wb_dense *d = dense_and_input(L, b, 2, &a);
+    const float *w = checkvec(L, 5, d->n_in * d->n_out, 0);
+    const float *bias = d->use_bias ? checkvec(L, 6, d->n_out, 0) : NULL;
+    lua_Integer nx = luaL_checkinteger(L, 7), ny = luaL_checkinteger(L, 10);
+    luaL_argcheck(L, nx >= 1 && ny >= 1 && nx * ny == b->n2, 7,
+                  "expected nx * ny bins as begin was given");
+    wb_err err;
+    wb_persample_csr sp;
+    if (wb_persample_hist2d(b->p, b->h2, (int)nx, luaL_checknumber(L, 8),
+                            luaL_checknumber(L, 9), (int)ny, luaL_checknumber(L, 11),
+                            luaL_checknumber(L, 12), a, kept(d, a, b->B, &sp),
+                            wb_tensor_f32(d->dz), w, bias, b->B, d->n_in, d->n_out,
+                            luaL_checknumber(L, 4), &err))
+        return lwb_raise(L, 0, &err);
+    return 0;
+}
+
 /* sum_sq(layer, a, scale, out_w, out_b): sum_i g_i^2 into float32 tensors */
 static int ps_sum_sq(lua_State *L)
 {
@@ -474,6 +515,19 @@ static int ps_counts(lua_State *L)
     lua_createtable(L, b->nbins, 0);
     for (int k = 0; k < b->nbins; k++) {
         lua_pushnumber(L, hist(b)[k]);
+        lua_rawseti(L, -2, k + 1);
+    }
+    return 1;
+}
+
+/* counts2d() -> the 2-D histogram's counts, a list of n2 numbers, bin
+ * (x, y) at (x - 1) ny + y (x-major, 1-based) */
+static int ps_counts2d(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    lua_createtable(L, b->n2, 0);
+    for (int k = 0; k < b->n2; k++) {
+        lua_pushnumber(L, b->h2[k]);
         lua_rawseti(L, -2, k + 1);
     }
     return 1;
@@ -635,7 +689,8 @@ int lwb_open_instruments(lua_State *L)
         {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
         {"add_dot", ps_add_dot}, {"add_cross", ps_add_cross}, {"add_hist", ps_add_hist},
         {"sum_sq", ps_sum_sq}, {"gsnr", ps_gsnr}, {"ce", ps_ce}, {"hess_diag", ps_hess_diag},
-        {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts}, {NULL, NULL},
+        {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
+        {"add_hist2d", ps_add_hist2d}, {"counts2d", ps_counts2d}, {NULL, NULL},
     };
     static const luaL_Reg pair_meta[] = {{"__gc", pair_gc}, {"__close", pair_gc}, {NULL, NULL}};
     static const luaL_Reg pair_methods[] = {{"free", pair_gc}, {NULL, NULL}};

@@ -152,6 +152,24 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
                             const float *dz, int64_t B, int64_t I, int64_t O, int bias,
                             double scale, wb_err *err);
 
+/* hist [nx ny] += the 2-D histogram (Cockpit's GradHist2d) of this layer's
+ * per-sample gradient entries x, as wb_persample_hist's (a zero input's
+ * are 0), against their parameter's value y: the kernel's w [I, O] (W_kj
+ * for entry (k, j)) and, when bias is not NULL, the bias's bias [O]; bin
+ * (bx, by) at hist [bx ny + by], nx equal bins over [xlo, xhi) and ny over
+ * [ylo, yhi), outside into the end bins, NaN into the first. Exact, and
+ * without binning the entries one by one (persample_hist2d.c): every entry
+ * starts in x's bin of 0 and only those of non-zero inputs move; an output
+ * whose entries share an x bin moves its counts by y bin, found for all
+ * outputs at once from the inputs' rows of the kernel's y bins.
+ * WB_EINVAL for bins other than nx >= 1, 1 <= ny <= 255 or lo < hi (finite);
+ * WB_ENOMEM growing scratch. */
+wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,
+                              int ny, double ylo, double yhi, const float *a,
+                              const wb_persample_csr *sp, const float *dz, const float *w,
+                              const float *bias, int64_t B, int64_t I, int64_t O, double scale,
+                              wb_err *err);
+
 /* The exact diagonal of the Hessian of the mean softmax cross-entropy over
  * B rows for a chain of n Dense layers (layer l's output is layer l+1's
  * input inputs[l + 1]; layers before the last relu or linear, the last's

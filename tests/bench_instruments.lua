@@ -82,7 +82,7 @@ print("Cockpit (its own benchmark files for a DeepOBS MNIST MLP on CPU: economy 
   .. "step, 5.2x every 16; full 262x, 17.5x).\n  Not like for like: DeepOBS mnist_mlp is "
   .. "784-1000-500-100-10 tanh, about 1.33 M parameters, over PyTorch's plain step;\n  "
   .. "ours is 784-128-10 relu, 101,770, whose per-sample statistics use ReLU and the "
-  .. "inputs' zeros;\n  and Cockpit's full has GradHist2d (a 2-D histogram), which ours lacks")
+  .. "inputs' zeros")
 print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
 
 -- The same plain SGD step in PyTorch (tests/bench_torch.py, the strong

@@ -100,6 +100,11 @@ for t in range(1, steps + 1):
     # grad_hist: 64 bins over [-1, 1), the outside in the end bins
     idx = np.clip(np.floor((G.ravel() + 1) / (2 / 64)).astype(int), 0, 63)
     res.setdefault("grad_hist", []).append([int(v) for v in np.bincount(idx, minlength=64)])
+    # grad_hist_2d: 40 x 50 bins over [-1, 1) x [-2, 2), each entry against theta_t's value
+    ix = np.clip(np.floor((G + 1) / (2 / 40)), 0, 39).astype(int)
+    iy = np.clip(np.floor((np.broadcast_to(th, G.shape) + 2) / (4 / 50)), 0, 49).astype(int)
+    res.setdefault("grad_hist_2d", []).append(
+        [int(v) for v in np.bincount((ix * 50 + iy).ravel(), minlength=2000)])
     fl = losses(th, x, y)
     put("loss", fl.mean() + l2term(th))
     Hl = hessian(th, x, y, True) # of the loss fit minimises: L2 included
@@ -173,6 +178,13 @@ if PY then
         local off = 0
         for b = 1, 64 do off = off + math.abs(gh.counts[i][b] - r.grad_hist[i][b]) end
         T.ok(off <= 2, string.format("%s grad_hist %d: %d entries in other bins", c[1], i, off))
+      end
+      local g2 = h.instruments.grad_hist_2d
+      T.eq(g2.x_bins * g2.y_bins, 2000); T.eq(#g2.counts, 6)
+      for i = 1, 6 do -- against theta_t (theta_{t+1}'s bins would differ: lr 0.3)
+        local off = 0
+        for b = 1, 2000 do off = off + math.abs(g2.counts[i][b] - r.grad_hist_2d[i][b]) end
+        T.ok(off <= 2, string.format("%s grad_hist_2d %d: %d entries in other bins", c[1], i, off))
       end
       T.ok(st.alpha[6] ~= st.alpha[6], "the last step's alpha is NaN (no next batch)")
       for i = 1, 6 do

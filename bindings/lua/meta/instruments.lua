@@ -45,12 +45,14 @@ function PerSamplePair:free() end
 ---@class wb.PerSample
 local PerSample = {}
 
----wb.PerSample:begin(B, nbins)
----Zeroes the accumulators for a batch of B rows (and nbins histogram bins).
+---wb.PerSample:begin(B, nbins, n2)
+---Zeroes the accumulators for a batch of B rows (and nbins histogram bins,
+---n2 bins of the 2-D histogram).
 ---@param B integer
 ---@param nbins? integer
----Example: ps:begin(32, 64)
-function PerSample:begin(B, nbins) end
+---@param n2? integer
+---Example: ps:begin(32, 64, 40 * 50)
+function PerSample:begin(B, nbins, n2) end
 
 ---wb.PerSample:add_norms(layer, a, scale)
 ---sq[i] += ||g_i||^2 of the layer (kernel and bias).
@@ -107,6 +109,25 @@ function PerSample:add_cross(layer, a, pair, put, slot, c, slot2, c2) end
 ---@param hi number
 ---Example: ps:add_hist(m[1], x, 32, -1, 1)
 function PerSample:add_hist(layer, a, scale, lo, hi) end
+
+---wb.PerSample:add_hist2d(layer, a, scale, w, b, nx, xlo, xhi, ny, ylo, yhi)
+---Counts the layer's per-sample gradient entries (x: nx bins over [xlo,
+---xhi)) against their parameter's value in w (the kernel) and b (the bias;
+---nil without one), ny bins over [ylo, yhi): Cockpit's GradHist2d, into
+---begin's n2 = nx * ny bins. w and b: the weights the gradient was taken at.
+---@param layer wb.Dense
+---@param a wb.Tensor
+---@param scale number
+---@param w wb.Tensor
+---@param b? wb.Tensor
+---@param nx integer
+---@param xlo number
+---@param xhi number
+---@param ny integer
+---@param ylo number
+---@param yhi number
+---Example: ps:add_hist2d(m[1], x, 32, m[1].kernel, m[1].bias, 40, -1, 1, 50, -2, 2)
+function PerSample:add_hist2d(layer, a, scale, w, b, nx, xlo, xhi, ny, ylo, yhi) end
 
 ---wb.PerSample:sum_sq(layer, a, scale, out_w, out_b)
 ---Writes sum_i g_i^2 of the kernel into out_w and of the bias into out_b.
@@ -176,3 +197,9 @@ function PerSample:tensor(what) end
 ---@return number[]
 ---Example: local c = ps:counts()
 function PerSample:counts() end
+
+---wb.PerSample:counts2d() -> number[]
+---The 2-D histogram's counts, bin (x, y) at (x - 1) * ny + y (exact).
+---@return number[]
+---Example: local c = ps:counts2d()
+function PerSample:counts2d() end

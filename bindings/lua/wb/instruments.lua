@@ -36,6 +36,11 @@ local hessian = require "wb.hessian"
 ---per-sample gradient entries (as Cockpit's GradHist1d, which undoes
 ---BackPACK's 1/B) in 64 equal bins over [lo, hi) = [-1, 1), entries
 ---outside in the end bins (Cockpit's default: 100 bins over [-2, 2]);
+---grad_hist_2d: Cockpit's GradHist2d, per measured step the counts of the
+---same entries against their parameter's value at theta_t, x_bins = 40
+---over [x_lo, x_hi) = [-1, 1) by y_bins = 50 over [y_lo, y_hi) = [-2, 2)
+---(Cockpit's bins), the outside in the end bins, a list of 2000 with bin
+---(x, y) at (x - 1) * 50 + y;
 ---seconds and calls per instrument, hess_trace_method: the trace behind
 ---hess_trace and tic_trace, "exact" (the exact diagonal's sum, where tic is
 ---computed; standard errors 0) or "hutchinson" (other models or mse:
@@ -97,17 +102,15 @@ M.economy = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss"
 
 ---wb.instruments.full
 ---@type string[]
----Cockpit's "full" preset less one instrument: wb.instruments.economy plus
----the curvature instruments tic (TICDiag), hess_trace (Cockpit's
----"business") and hess_max, each a few Hessian-vector products per measured
----step (use a larger every); tic needs a relu/linear Dense model under
----cross-entropy. Cockpit's full also has GradHist2d (per-sample gradient
----entries against their parameter's value), which is not provided: its
----cost is in Cockpit's full figures, not in ours. Pass it, or the string
+---Cockpit's "full" preset: wb.instruments.economy plus the curvature
+---instruments tic (TICDiag), hess_trace (Cockpit's "business"), hess_max,
+---each a few Hessian-vector products per measured step (use a larger
+---every), and grad_hist_2d (GradHist2d); tic needs a relu/linear Dense
+---model under cross-entropy. Pass it, or the string
 ---"full", as model:fit's or an experiment config's instruments.
 ---Example: local h = m:fit(d.train, {instruments = "full", every = 50}) -- m: no Dropout
 M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
-  "norm_test", "ortho_test", "update_size", "tic", "hess_trace", "hess_max"}
+  "norm_test", "ortho_test", "update_size", "tic", "hess_trace", "hess_max", "grad_hist_2d"}
 
 ---wb.instruments.NAMES
 ---@type string[]
@@ -117,7 +120,8 @@ M.full = {"alpha", "distance", "grad_hist", "grad_norm", "inner_test", "loss",
 ---What each records: help(wb.instruments).
 ---Example: m:fit(d.train, {instruments = {"grad_norm", "gsnr"}, every = 10})
 M.NAMES = {"loss", "grad_norm", "distance", "update_size", "norm_test", "inner_test",
-  "ortho_test", "gsnr", "alpha", "tic", "tic_trace", "grad_hist", "hess_max", "hess_trace"}
+  "ortho_test", "gsnr", "alpha", "tic", "tic_trace", "grad_hist", "grad_hist_2d", "hess_max",
+  "hess_trace"}
 
 -- {==================== the model's Dense layers ====================
 

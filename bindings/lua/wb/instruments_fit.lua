@@ -53,6 +53,8 @@ local M = wb.instruments
 local clock = (wb.sys and wb.sys.time) or os.clock
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
+-- grad_hist_2d: Cockpit's GradHist2d bins, entries x parameter values
+local H2 = {x_bins = 40, x_lo = -1, x_hi = 1, y_bins = 50, y_lo = -2, y_hi = 2}
 -- hess_max: cold Lanczos (tol, products), then warm (products, tol, the
 -- batch gradient's weight in the start); the rest of the Hessian's
 -- constants are in wb/instruments_hessian.lua
@@ -72,7 +74,7 @@ local PROBE_SEED, PROBE_STEP = "fit seed and step", "step"
 local KNOWN = {}
 for _, n in ipairs(M.NAMES) do KNOWN[n] = true end
 local NEEDS_SAMPLES = {norm_test = true, inner_test = true, ortho_test = true, gsnr = true,
-  tic = true, tic_trace = true, grad_hist = true, alpha = true}
+  tic = true, tic_trace = true, grad_hist = true, grad_hist_2d = true, alpha = true}
 local NEEDS_LOSS = {alpha = "per-sample losses", tic = "the Hessian", hess_max = "the Hessian",
   hess_trace = "the Hessian", tic_trace = "the Hessian"}
 
@@ -213,7 +215,7 @@ function Cb:on_train_begin(model)
   -- there, when the mean per-sample gradient strips L2's term from it
   -- (Cb:_project), or for the pass of the sums' own (without the
   -- watch) when the update is not known from the gradient
-  self.need_theta = hess or self.samples and l2 or
+  self.need_theta = hess or on.grad_hist_2d or self.samples and l2 or
     not self.watch and not self.fast and self.need_sums
   if self.need_theta then self.theta = clones(params) end
   -- two buffers for the update: a step's end of alpha reads the last one
@@ -243,6 +245,8 @@ function Cb:on_train_begin(model)
   local t = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,
+    grad_hist_2d = on.grad_hist_2d and {x_lo = H2.x_lo, x_hi = H2.x_hi, x_bins = H2.x_bins,
+      y_lo = H2.y_lo, y_hi = H2.y_hi, y_bins = H2.y_bins, step = {}, counts = {}} or nil,
     update = on.alpha and (self.fast and "sgd" or "measured") or nil,
     hess_trace_method = (trace or on.tic) and (self.exact and "exact" or
       "hutchinson") or nil,
@@ -358,7 +362,9 @@ function Cb:on_train_batch_end(step, logs)
     if on.grad_norm or on.distance or on.update_size then self:_norms(logs) end
   end
   local sq = 0
-  if self.ps then self.ps:begin(B, on.grad_hist and HIST_BINS or 0) end
+  if self.ps then
+    self.ps:begin(B, on.grad_hist and HIST_BINS or 0, on.grad_hist_2d and H2.x_bins * H2.y_bins or 0)
+  end
   if self.ps then
     self:_project(B)
     t0 = timed(self, "_samples", t0)
@@ -376,7 +382,7 @@ end
 
 -- the per-sample and parameter statistics (Cb:_param_sums, _project,
 -- _samples, _alpha), the Hessian's (Cb:_hessian) and the state
-M._Cb, M._HIST = Cb, {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS}
+M._Cb, M._HIST, M._HIST2D = Cb, {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS}, H2
 M._HESS_PROBES = HESS_PROBES
 M._LANCZOS = {tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM,
   warm_tol = LANCZOS_WTOL, gradient_weight = LANCZOS_GRAD}

@@ -94,6 +94,11 @@ local function continue(self, prev)
     gh.bins, gh.lo, gh.hi = int(gh.bins), int(gh.lo), int(gh.hi)
     for i, v in ipairs(gh.step) do gh.step[i] = int(v) end
   end
+  local g2 = prev.grad_hist_2d
+  if g2 then
+    for _, k in ipairs{"x_lo", "x_hi", "x_bins", "y_lo", "y_hi", "y_bins"} do g2[k] = int(g2[k]) end
+    for i, v in ipairs(g2.step) do g2.step[i] = int(v) end
+  end
   local hm = prev.hess_max
   if hm then
     for _, k in ipairs{"products", "cold", "warm", "gradient_weight"} do hm[k] = int(hm[k]) end

@@ -1,0 +1,245 @@
+/* persample_hist2d.c - grad_hist_2d: the exact 2-D histogram of a Dense
+ * layer's per-sample gradient entries against their parameter's value
+ * (Cockpit's GradHist2d), wb_persample_hist2d (persample.h), without
+ * binning its B * I * O entries one by one.
+ *
+ * Legend: B, I, O, s as in persample.h. Row i's kernel entry (k, j) is x =
+ * (s a_ik) dz_ij computed in double (0 for a zero input), as
+ * wb_persample_hist's, paired with y = W_kj, the kernel's value; the bias's
+ * entry is x = s dz_ij with y = b_j. The kernel's y bins are the same for
+ * every row: found once a call (yb, a byte each). Three facts keep the
+ * count cheap:
+ * (1) Zero inputs. Every kernel entry starts in x's bin of 0 (x0): (x0, y)
+ *     gets B times the kernel's count in y bin y, and only an entry of a
+ *     non-zero input that lands in another x bin moves, one count out of
+ *     (x0, y) and one into (x, y).
+ * (2) Monotonicity (persample_hist.c): for a finite d = dz_ij and finite s
+ *     a_ik, x's bin is monotone in s a_ik, so when the row's smallest and
+ *     largest s a_ik put output j's entries in one bin c, all of them are
+ *     there. With c = x0 nothing moves; otherwise N_y[j] move, N_y[j] being
+ *     the row's non-zero inputs k with yb_kj = y.
+ * (3) N_y [O] for every y in the kernel's range of y bins comes from one
+ *     walk over the row's non-zero inputs: row k of yb compared with each y,
+ *     16 outputs a vector, with no scattered count.
+ * An output whose entries span x bins (or with a non-finite d or s a) is
+ * counted entry by entry. Counts are int64 until the end.
+ */
+#include "persample.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "dense.h"
+#include "persample_hist.h"
+#include "persample_impl.h"
+#include "simd.h"
+
+typedef uint8_t wb_v64u8 __attribute__((vector_size(64), aligned(1)));
+
+/* yb [n] = the y bin of w [n] (bin_of's: outside into the end bins, NaN
+ * into the first) and their range into *lo_bin .. *hi_bin. */
+WB_SIMD_BODY ybins_body(uint8_t *yb, const float *w, int64_t n, double lo, double inv,
+                        double nb, int32_t *lo_bin, int32_t *hi_bin)
+{
+    int32_t mn = 255, mx = 0;
+    for (int64_t k = 0; k < n; k++) {
+        double f = ((double)w[k] - lo) * inv;
+        f = f >= 0 ? f : 0;
+        f = f < nb ? f : nb - 1;
+        int32_t b = (int32_t)f;
+        yb[k] = (uint8_t)b;
+        mn = b < mn ? b : mn;
+        mx = b > mx ? b : mx;
+    }
+    *lo_bin = mn, *hi_bin = mx;
+}
+WB_SIMD_KERNEL(ybins, ybins_body,
+               (uint8_t * yb, const float *w, int64_t n, double lo, double inv, double nb,
+                int32_t *lo_bin, int32_t *hi_bin),
+               (yb, w, n, lo, inv, nb, lo_bin, hi_bin))
+
+/* N [(y - y0) O16 + j] += #{t < n: yb [k_t O + j] = y} for y in y0 .. y1
+ * and j < O16 (k_t = t when k is NULL). Byte counters, 64 outputs a
+ * vector, in acc [(y1 - y0 + 1) O64] (zero on entry and on return), added
+ * into N every 255 inputs, before one could wrap. yb's rows are read 64
+ * bytes at a time, so yb has 64 bytes after its last row, and the columns
+ * from O on count those bytes: the caller reads j < O only. */
+WB_SIMD_BODY ycount_body(int32_t *N, int64_t O16, uint8_t *acc, int64_t O64, const uint8_t *yb,
+                         const int32_t *k, int64_t n, int64_t O, int32_t y0, int32_t y1)
+{
+    int32_t ny = y1 - y0 + 1;
+    for (int64_t t0 = 0; t0 < n; t0 += 255) {
+        int64_t t1 = n - t0 > 255 ? t0 + 255 : n;
+        for (int64_t t = t0; t < t1; t++) {
+            const uint8_t *r = yb + (k ? (int64_t)k[t] : t) * O;
+            for (int64_t j = 0; j < O64; j += 64) {
+                wb_v64u8 v = *(const wb_v64u8 *)(r + j);
+                for (int32_t y = 0; y < ny; y++) {
+                    wb_v64u8 *c = (wb_v64u8 *)(acc + (int64_t)y * O64 + j);
+                    *c -= (wb_v64u8)(v == (uint8_t)(y0 + y)); /* 0xff where equal */
+                }
+            }
+        }
+        for (int32_t y = 0; y < ny; y++)
+            for (int64_t j = 0; j < O16; j++) {
+                N[(int64_t)y * O16 + j] += acc[(int64_t)y * O64 + j];
+                acc[(int64_t)y * O64 + j] = 0;
+            }
+    }
+}
+WB_SIMD_KERNEL(ycount, ycount_body,
+               (int32_t * N, int64_t O16, uint8_t *acc, int64_t O64, const uint8_t *yb,
+                const int32_t *k, int64_t n, int64_t O, int32_t y0, int32_t y1),
+               (N, O16, acc, O64, yb, k, n, O, y0, y1))
+
+/* xb [n] = the x bins of v [n] d (bin_of's, without branches). */
+WB_SIMD_BODY xbins_body(int32_t *xb, const double *v, int64_t n, double d, double lo,
+                        double inv, double nb)
+{
+    for (int64_t t = 0; t < n; t++) {
+        double f = (v[t] * d - lo) * inv;
+        f = f >= 0 ? f : 0;
+        f = f < nb ? f : nb - 1;
+        xb[t] = (int32_t)f;
+    }
+}
+WB_SIMD_KERNEL(xbins, xbins_body,
+               (int32_t * xb, const double *v, int64_t n, double d, double lo, double inv,
+                double nb),
+               (xb, v, n, d, lo, inv, nb))
+
+/* The per-call state: the counts H, and four int32 copies C of them for
+ * entries counted one by one (four chains of increments, not one), added
+ * into H before any could wrap. */
+typedef struct h2 {
+    int64_t *H; /* [nx ny] */
+    int32_t *C; /* [4 nx ny] */
+    int32_t *xb; /* [I] */
+    int64_t in_c; /* entries in C since it was added into H */
+    double xlo, xinv, ylo, yinv;
+    int nx, ny, x0;
+} h2;
+
+static void flush_copies(h2 *h)
+{
+    int64_t nb = (int64_t)h->nx * h->ny;
+    for (int64_t q = 0; q < nb; q++) {
+        h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q];
+        h->C[q] = h->C[nb + q] = h->C[2 * nb + q] = h->C[3 * nb + q] = 0;
+    }
+    h->in_c = 0;
+}
+
+/* Output j's n entries v [t] d one by one, at y bins ybj [idx [t] O] (ybj
+ * = yb + j); the caller moves them out of (x0, y) by N_y [j]. */
+static void count_output(h2 *h, const double *v, const int32_t *idx, int64_t n, double d,
+                         const uint8_t *ybj, int64_t O)
+{
+    if (h->in_c + n > INT32_MAX)
+        flush_copies(h);
+    h->in_c += n;
+    WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx);
+    int64_t nb = (int64_t)h->nx * h->ny, t = 0;
+    int32_t *C = h->C, *xb = h->xb;
+    for (; t + 4 <= n; t += 4)
+        for (int q = 0; q < 4; q++)
+            C[q * nb + (int64_t)xb[t + q] * h->ny + ybj[(int64_t)idx[t + q] * O]]++;
+    for (; t < n; t++)
+        C[(int64_t)xb[t] * h->ny + ybj[(int64_t)idx[t] * O]]++;
+}
+
+wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,
+                              int ny, double ylo, double yhi, const float *a,
+                              const wb_persample_csr *sp, const float *dz, const float *w,
+                              const float *bias, int64_t B, int64_t I, int64_t O, double scale,
+                              wb_err *err)
+{
+    if (nx < 1 || ny < 1 || ny > 255 || !(xlo < xhi) || !(ylo < yhi) || !isfinite(xhi - xlo) ||
+        !isfinite(yhi - ylo))
+        return wb_err_set(err, WB_EINVAL,
+                          "2-D histogram: %d x %d bins over [%g, %g) x [%g, %g) (expected 1 or "
+                          "more x bins, 1 to 255 y bins, finite lo < hi)",
+                          nx, ny, xlo, xhi, ylo, yhi);
+    /* doubles: v [I], H [nx ny] (int64); then C [4 nx ny], xb [I], N [ny
+     * O16] and idx [I] (int32), fbuf [I] (floats), acc [ny O64] and yb [I
+     * O + 64] (bytes) */
+    int64_t O16 = (O + 15) & ~(int64_t)15, O64 = (O + 63) & ~(int64_t)63;
+    size_t nbytes = 4 * (4 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 3 * (size_t)I) +
+                    (size_t)ny * (size_t)O64 +
+                    (size_t)I * (size_t)O + 64;
+    size_t nd = (size_t)I + (size_t)nx * (size_t)ny + (nbytes + 7) / 8;
+    double *v = wb_persample_dscratch(p, nd, err);
+    if (!v)
+        return err ? err->code : WB_ENOMEM;
+    h2 h = {(int64_t *)(v + I), NULL, NULL, 0, xlo, nx / (xhi - xlo), ylo, ny / (yhi - ylo),
+            nx, ny, 0};
+    h.C = (int32_t *)(h.H + (size_t)nx * ny), h.xb = h.C + 4 * (size_t)nx * ny;
+    int32_t *N = h.xb + I, *kidx = N + (size_t)ny * O16;
+    float *fbuf = (float *)(kidx + I);
+    uint8_t *acc = (uint8_t *)(fbuf + I), *yb = acc + (size_t)ny * O64;
+    memset(h.H, 0, (size_t)nx * ny * sizeof *h.H);
+    memset(h.C, 0, 4 * (size_t)nx * ny * sizeof *h.C);
+    memset(acc, 0, (size_t)ny * O64);
+    memset(yb + I * O, 0, 64);
+    h.x0 = bin_of(0.0, xlo, h.xinv, nx);
+    int32_t y0 = 0, y1 = -1;
+    if (I * O > 0)
+        WB_SIMD_CALL(ybins)(yb, w, I * O, ylo, h.yinv, ny, &y0, &y1);
+    int64_t span = (int64_t)(y1 - y0 + 1) * O16;
+    if (span > 0) { /* (1): every entry at x0, B times the kernel's y counts */
+        memset(N, 0, (size_t)span * sizeof *N);
+        WB_SIMD_CALL(ycount)(N, O16, acc, O64, yb, NULL, I, O, y0, y1);
+        for (int32_t y = y0; y <= y1; y++) {
+            int64_t c = 0;
+            for (int64_t j = 0; j < O; j++)
+                c += N[(int64_t)(y - y0) * O16 + j];
+            h.H[(int64_t)h.x0 * ny + y] += B * c;
+        }
+    }
+    for (int64_t i = 0; i < B; i++) {
+        const float *d = dz + i * O, *f;
+        const int32_t *idx;
+        int64_t n;
+        for (int64_t j = 0; bias && j < O; j++)
+            h.H[(int64_t)bin_of(scale * d[j], xlo, h.xinv, nx) * ny +
+                bin_of(bias[j], ylo, h.yinv, ny)]++;
+        if (sp) {
+            n = sp->row[i + 1] - sp->row[i];
+            f = sp->val + sp->row[i], idx = sp->idx + sp->row[i];
+        } else {
+            n = wb_dense_row_nonzeros(kidx, fbuf, a + i * I, I);
+            f = fbuf, idx = kidx;
+        }
+        if (n == 0)
+            continue;
+        double vmin = INFINITY, vmax = -INFINITY;
+        int finite = 1;
+        for (int64_t t = 0; t < n; t++) {
+            v[t] = scale * (double)f[t];
+            finite &= isfinite(v[t]);
+            vmin = v[t] < vmin ? v[t] : vmin, vmax = v[t] > vmax ? v[t] : vmax;
+        }
+        memset(N, 0, (size_t)span * sizeof *N);
+        WB_SIMD_CALL(ycount)(N, O16, acc, O64, yb, idx, n, O, y0, y1);
+        for (int64_t j = 0; j < O; j++) {
+            double dj = d[j];
+            if (finite && isfinite(dj)) { /* (2) */
+                int c = bin_of(vmin * dj, xlo, h.xinv, nx);
+                if (c == bin_of(vmax * dj, xlo, h.xinv, nx)) {
+                    for (int32_t y = y0; c != h.x0 && y <= y1; y++) {
+                        int32_t m = N[(int64_t)(y - y0) * O16 + j];
+                        h.H[(int64_t)c * ny + y] += m, h.H[(int64_t)h.x0 * ny + y] -= m;
+                    }
+                    continue;
+                }
+            }
+            count_output(&h, v, idx, n, dj, yb + j, O);
+            for (int32_t y = y0; y <= y1; y++)
+                h.H[(int64_t)h.x0 * ny + y] -= N[(int64_t)(y - y0) * O16 + j];
+        }
+    }
+    flush_copies(&h);
+    for (int64_t q = 0; q < (int64_t)nx * ny; q++)
+        hist[q] += (double)h.H[q];
+    return WB_OK;
+}

@@ -18,9 +18,10 @@
  *     largest s a_ik put output j's entries in one bin c, all of them are
  *     there. With c = x0 nothing moves; otherwise N_y[j] move, N_y[j] being
  *     the row's non-zero inputs k with yb_kj = y.
- * (3) N_y [O] for every y in the kernel's range of y bins comes from one
+ * (3) N_y [O] for every y in the kernel's range of y bins comes from a
  *     walk over the row's non-zero inputs: row k of yb compared with each y,
- *     16 outputs a vector, with no scattered count.
+ *     64 outputs a vector of byte counters, eight y bins in registers at a
+ *     time, with no scattered count.
  * An output whose entries span x bins (or with a non-finite d or s a) is
  * counted entry by entry. Counts are int64 until the end.
  */
@@ -58,55 +59,67 @@ WB_SIMD_KERNEL(ybins, ybins_body,
                 int32_t *lo_bin, int32_t *hi_bin),
                (yb, w, n, lo, inv, nb, lo_bin, hi_bin))
 
+/* The 64 byte counters c into N's row from column j on (the columns
+ * below O16). */
+static inline __attribute__((always_inline)) void add_bytes(int32_t *N, wb_v64u8 c, int64_t j,
+                                                            int64_t O16)
+{
+    int64_t m = O16 - j < 64 ? O16 - j : 64;
+    for (int64_t l = 0; l < m; l++)
+        N[j + l] += c[l];
+}
+
 /* N [(y - y0) O16 + j] += #{t < n: yb [k_t O + j] = y} for y in y0 .. y1
- * and j < O16 (k_t = t when k is NULL). Byte counters, 64 outputs a
- * vector, in acc [(y1 - y0 + 1) O64] (zero on entry and on return), added
- * into N every 255 inputs, before one could wrap. yb's rows are read 64
- * bytes at a time, so yb has 64 bytes after its last row, and the columns
- * from O on count those bytes: the caller reads j < O only. */
-WB_SIMD_BODY ycount_body(int32_t *N, int64_t O16, uint8_t *acc, int64_t O64, const uint8_t *yb,
+ * and j < O16 (k_t = t when k is NULL): for each 64 outputs and 8 y bins,
+ * eight vectors of byte counters held in registers over the inputs, added
+ * into N every 255 inputs, before one could wrap (y bins past y1, and
+ * past 255 as bytes, are counted and dropped). yb's rows are read 64 bytes
+ * at a time, so yb has 64 bytes after its last row, and the columns from O
+ * on count those bytes: the caller reads j < O only. */
+WB_SIMD_BODY ycount_body(int32_t *N, int64_t O16, int64_t O64, const uint8_t *yb,
                          const int32_t *k, int64_t n, int64_t O, int32_t y0, int32_t y1)
 {
-    int32_t ny = y1 - y0 + 1;
-    for (int64_t t0 = 0; t0 < n; t0 += 255) {
-        int64_t t1 = n - t0 > 255 ? t0 + 255 : n;
-        for (int64_t t = t0; t < t1; t++) {
-            const uint8_t *r = yb + (k ? (int64_t)k[t] : t) * O;
-            for (int64_t j = 0; j < O64; j += 64) {
-                wb_v64u8 v = *(const wb_v64u8 *)(r + j);
-                for (int32_t y = 0; y < ny; y++) {
-                    wb_v64u8 *c = (wb_v64u8 *)(acc + (int64_t)y * O64 + j);
-                    *c -= (wb_v64u8)(v == (uint8_t)(y0 + y)); /* 0xff where equal */
+    for (int64_t j = 0; j < O64; j += 64)
+        for (int32_t g = y0; g <= y1; g += 8)
+            for (int64_t t0 = 0; t0 < n; t0 += 255) {
+                int64_t t1 = n - t0 > 255 ? t0 + 255 : n;
+                wb_v64u8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0},
+                         c6 = {0}, c7 = {0};
+                uint8_t b = (uint8_t)g;
+                for (int64_t t = t0; t < t1; t++) {
+                    wb_v64u8 v = *(const wb_v64u8 *)(yb + (k ? (int64_t)k[t] : t) * O + j);
+                    c0 -= (wb_v64u8)(v == b), c1 -= (wb_v64u8)(v == (uint8_t)(b + 1));
+                    c2 -= (wb_v64u8)(v == (uint8_t)(b + 2)), c3 -= (wb_v64u8)(v == (uint8_t)(b + 3));
+                    c4 -= (wb_v64u8)(v == (uint8_t)(b + 4)), c5 -= (wb_v64u8)(v == (uint8_t)(b + 5));
+                    c6 -= (wb_v64u8)(v == (uint8_t)(b + 6)), c7 -= (wb_v64u8)(v == (uint8_t)(b + 7));
                 }
+                int32_t *row = N + (int64_t)(g - y0) * O16;
+                wb_v64u8 c[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+                for (int q = 0; q < 8 && g + q <= y1; q++)
+                    add_bytes(row + q * O16, c[q], j, O16);
             }
-        }
-        for (int32_t y = 0; y < ny; y++)
-            for (int64_t j = 0; j < O16; j++) {
-                N[(int64_t)y * O16 + j] += acc[(int64_t)y * O64 + j];
-                acc[(int64_t)y * O64 + j] = 0;
-            }
-    }
 }
 WB_SIMD_KERNEL(ycount, ycount_body,
-               (int32_t * N, int64_t O16, uint8_t *acc, int64_t O64, const uint8_t *yb,
-                const int32_t *k, int64_t n, int64_t O, int32_t y0, int32_t y1),
-               (N, O16, acc, O64, yb, k, n, O, y0, y1))
+               (int32_t * N, int64_t O16, int64_t O64, const uint8_t *yb, const int32_t *k,
+                int64_t n, int64_t O, int32_t y0, int32_t y1),
+               (N, O16, O64, yb, k, n, O, y0, y1))
 
-/* xb [n] = the x bins of v [n] d (bin_of's, without branches). */
+/* xb [n] = the x bins of v [n] d (bin_of's, without branches) times ny:
+ * where their row of H starts. */
 WB_SIMD_BODY xbins_body(int32_t *xb, const double *v, int64_t n, double d, double lo,
-                        double inv, double nb)
+                        double inv, double nb, int32_t ny)
 {
     for (int64_t t = 0; t < n; t++) {
         double f = (v[t] * d - lo) * inv;
         f = f >= 0 ? f : 0;
         f = f < nb ? f : nb - 1;
-        xb[t] = (int32_t)f;
+        xb[t] = (int32_t)f * ny;
     }
 }
 WB_SIMD_KERNEL(xbins, xbins_body,
                (int32_t * xb, const double *v, int64_t n, double d, double lo, double inv,
-                double nb),
-               (xb, v, n, d, lo, inv, nb))
+                double nb, int32_t ny),
+               (xb, v, n, d, lo, inv, nb, ny))
 
 /* The per-call state: the counts H, and four int32 copies C of them for
  * entries counted one by one (four chains of increments, not one), added
@@ -130,22 +143,23 @@ static void flush_copies(h2 *h)
     h->in_c = 0;
 }
 
-/* Output j's n entries v [t] d one by one, at y bins ybj [idx [t] O] (ybj
- * = yb + j); the caller moves them out of (x0, y) by N_y [j]. */
-static void count_output(h2 *h, const double *v, const int32_t *idx, int64_t n, double d,
-                         const uint8_t *ybj, int64_t O)
+/* Output j's n entries v [t] d one by one, at y bins ybj [off [t]] (ybj
+ * = yb + j, off [t] = the input's row of yb); the caller moves them out of
+ * (x0, y) by N_y [j]. */
+static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, double d,
+                         const uint8_t *ybj)
 {
     if (h->in_c + n > INT32_MAX)
         flush_copies(h);
     h->in_c += n;
-    WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx);
+    WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx, h->ny);
     int64_t nb = (int64_t)h->nx * h->ny, t = 0;
     int32_t *C = h->C, *xb = h->xb;
     for (; t + 4 <= n; t += 4)
         for (int q = 0; q < 4; q++)
-            C[q * nb + (int64_t)xb[t + q] * h->ny + ybj[(int64_t)idx[t + q] * O]]++;
+            C[q * nb + xb[t + q] + ybj[off[t + q]]]++;
     for (; t < n; t++)
-        C[(int64_t)xb[t] * h->ny + ybj[(int64_t)idx[t] * O]]++;
+        C[xb[t] + ybj[off[t]]]++;
 }
 
 wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,
@@ -160,26 +174,24 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
                           "2-D histogram: %d x %d bins over [%g, %g) x [%g, %g) (expected 1 or "
                           "more x bins, 1 to 255 y bins, finite lo < hi)",
                           nx, ny, xlo, xhi, ylo, yhi);
-    /* doubles: v [I], H [nx ny] (int64); then C [4 nx ny], xb [I], N [ny
-     * O16] and idx [I] (int32), fbuf [I] (floats), acc [ny O64] and yb [I
-     * O + 64] (bytes) */
+    /* doubles: v [I], off [I] and H [nx ny] (int64); then C [4 nx ny], xb [I], N [ny
+     * O16] and idx [I] (int32), fbuf [I] (floats), yb [I O + 64] (bytes) */
     int64_t O16 = (O + 15) & ~(int64_t)15, O64 = (O + 63) & ~(int64_t)63;
     size_t nbytes = 4 * (4 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 3 * (size_t)I) +
-                    (size_t)ny * (size_t)O64 +
                     (size_t)I * (size_t)O + 64;
-    size_t nd = (size_t)I + (size_t)nx * (size_t)ny + (nbytes + 7) / 8;
+    size_t nd = 2 * (size_t)I + (size_t)nx * (size_t)ny + (nbytes + 7) / 8;
     double *v = wb_persample_dscratch(p, nd, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
-    h2 h = {(int64_t *)(v + I), NULL, NULL, 0, xlo, nx / (xhi - xlo), ylo, ny / (yhi - ylo),
+    int64_t *off = (int64_t *)(v + I);
+    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), ylo, ny / (yhi - ylo),
             nx, ny, 0};
     h.C = (int32_t *)(h.H + (size_t)nx * ny), h.xb = h.C + 4 * (size_t)nx * ny;
     int32_t *N = h.xb + I, *kidx = N + (size_t)ny * O16;
     float *fbuf = (float *)(kidx + I);
-    uint8_t *acc = (uint8_t *)(fbuf + I), *yb = acc + (size_t)ny * O64;
+    uint8_t *yb = (uint8_t *)(fbuf + I);
     memset(h.H, 0, (size_t)nx * ny * sizeof *h.H);
     memset(h.C, 0, 4 * (size_t)nx * ny * sizeof *h.C);
-    memset(acc, 0, (size_t)ny * O64);
     memset(yb + I * O, 0, 64);
     h.x0 = bin_of(0.0, xlo, h.xinv, nx);
     int32_t y0 = 0, y1 = -1;
@@ -188,7 +200,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     int64_t span = (int64_t)(y1 - y0 + 1) * O16;
     if (span > 0) { /* (1): every entry at x0, B times the kernel's y counts */
         memset(N, 0, (size_t)span * sizeof *N);
-        WB_SIMD_CALL(ycount)(N, O16, acc, O64, yb, NULL, I, O, y0, y1);
+        WB_SIMD_CALL(ycount)(N, O16, O64, yb, NULL, I, O, y0, y1);
         for (int32_t y = y0; y <= y1; y++) {
             int64_t c = 0;
             for (int64_t j = 0; j < O; j++)
@@ -215,12 +227,13 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
         double vmin = INFINITY, vmax = -INFINITY;
         int finite = 1;
         for (int64_t t = 0; t < n; t++) {
+            off[t] = (int64_t)idx[t] * O;
             v[t] = scale * (double)f[t];
             finite &= isfinite(v[t]);
             vmin = v[t] < vmin ? v[t] : vmin, vmax = v[t] > vmax ? v[t] : vmax;
         }
         memset(N, 0, (size_t)span * sizeof *N);
-        WB_SIMD_CALL(ycount)(N, O16, acc, O64, yb, idx, n, O, y0, y1);
+        WB_SIMD_CALL(ycount)(N, O16, O64, yb, idx, n, O, y0, y1);
         for (int64_t j = 0; j < O; j++) {
             double dj = d[j];
             if (finite && isfinite(dj)) { /* (2) */
@@ -233,7 +246,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
                     continue;
                 }
             }
-            count_output(&h, v, idx, n, dj, yb + j, O);
+            count_output(&h, v, off, n, dj, yb + j);
             for (int32_t y = y0; y <= y1; y++)
                 h.H[(int64_t)h.x0 * ny + y] -= N[(int64_t)(y - y0) * O16 + j];
         }

@@ -123,7 +123,7 @@ end
 local function values_text(recs, k)
   local seen, out = {}, {}
   for _, r in ipairs(recs) do
-    local s = util.show(field(r, k))
+    local s = group.show_exact(field(r, k)) -- 0.001 and 0.0010000000000000002 apart
     if field(r, k) == nil then s = "none" end
     if not seen[s] then seen[s] = true; out[#out + 1] = s end
   end

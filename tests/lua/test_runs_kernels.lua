@@ -4,7 +4,8 @@
 -- a table, wb.runs.find or the task's README, and a run killed and resumed
 -- with another kernel recorded only the last (audit N3). A mean over seeds
 -- of two kernels now says so, naming the kernels and their counts; a task's
--- README names its runs' kernels.
+-- README names its runs' kernels; a state saved by training with another
+-- kernel is not resumed (the run trains from scratch, warned).
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local util = require "wb.util"
@@ -96,5 +97,52 @@ T.test("a task's README names its runs' kernels, and the seeds averaged across t
   T.ok(md:find("Rows averaging seeds trained with more than one OpenBLAS kernel (base: "
     .. both .. ")", 1, true), md)
 end)
+
+-- {==== a killed run resumed with another kernel ====
+
+-- kill: seed 1 stops in epoch 2 of 3 (an error once epoch 1's state was saved)
+local rscript = dir .. "/resume.lua"
+util.write_file(rscript, [[
+local ex = wb.experiment({name = "rk", base = {epochs = 3, hidden = 4,
+  subset = {train = 200, test = 50}}, seeds = {1}}, {root = arg[1]})
+if arg[2] == "kill" then
+  local ok, err = pcall(wb.train.run, ex, ex.specs[1], {callbacks = {wb.callbacks.Lambda{
+    on_epoch_end = function(e) if e == 2 then error("killed", 0) end end}}})
+  assert(not ok and tostring(err):find("killed$"), tostring(err))
+  return
+end
+local r = wb.train.run(ex, ex.specs[1])
+print(string.format("resumed=%s core=%s loss=%.17g", tostring(r.resumed_after_epoch),
+  r.blas_core, r.history.loss[3]))
+]])
+local function resume(root, how, env)
+  local st, out, err = T.sh(string.format("env %s %s %s %s %s", env or "", T.wb,
+    T.quote(rscript), T.quote(root), how or ""))
+  T.eq(st, 0, err)
+  return out, err
+end
+
+T.test("a run killed with one kernel and run again with another trains from scratch, "
+  .. "warned", function()
+  local env = "OPENBLAS_CORETYPE=" .. other
+  local straight = resume(dir .. "/straight", nil, env) -- never killed, the other kernel
+  T.ok(straight:find("resumed=nil core=" .. other, 1, true), straight)
+  -- the control: killed and resumed with this kernel
+  resume(dir .. "/same", "kill")
+  local out = resume(dir .. "/same")
+  T.ok(out:find("^resumed=%d+ core=" .. here), out)
+  -- killed with this kernel, run again with the other
+  resume(dir .. "/two", "kill")
+  local err
+  out, err = resume(dir .. "/two", nil, env)
+  T.ok(out:find("resumed=nil core=" .. other, 1, true), out)
+  T.eq(out:match("loss=(%S+)"), straight:match("loss=(%S+)"), "as a training on one kernel")
+  T.ok(err:find("warning: " .. dir .. "/two/runs/rk-", 1, true) and err:find("were computed "
+    .. "with OpenBLAS's " .. here .. " kernel, this process has " .. other, 1, true)
+    and err:find("not resumed, as its epochs would come from two kernels", 1, true)
+    and err:find("training from scratch with " .. other, 1, true), err)
+end)
+
+-- }====
 
 T.done()

@@ -250,7 +250,8 @@ return wb.task{name = "cm", experiment = {base = {hidden = 4, epochs = 1,
   local md = f:read("a")
   f:close()
   T.ok(md:find("2 from records; trained at commit 0ld0c0m (1), 1ater00 (1); 1 of them with "
-    .. "uncommitted edits. Timings (seconds per epoch and the like) measured with up to 1 "
+    .. "uncommitted edits. OpenBLAS kernel: " .. wb.sys.blas_core() .. " (2). Timings "
+    .. "(seconds per epoch and the like) measured with up to 1 "
     .. "run training at once on " .. wb.sys.nproc() .. " cores.*", 1, true), md)
 end)
 

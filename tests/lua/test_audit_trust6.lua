@@ -304,8 +304,9 @@ T.test("a killed run's state copied over another run's, its tag made that run's:
   .. "resumed, warned", function()
   local root, state, h1, h2 = killed("copied")
   local tensors, meta = wb.io.load_safetensors(state)
-  T.eq(meta["workbench.tag"], "st-" .. h1)
-  meta["workbench.tag"] = "st-" .. h2
+  local kernel = "+kernel:" .. wb.sys.blas_core() -- the kernel it trained with
+  T.eq(meta["workbench.tag"], "st-" .. h1 .. kernel)
+  meta["workbench.tag"] = "st-" .. h2 .. kernel
   local other = wb.record.path(root, "st", h2, "state.safetensors")
   wb.io.save_safetensors(other, tensors, meta)
   os.remove(state)

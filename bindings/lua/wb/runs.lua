@@ -23,6 +23,7 @@ local util = require "wb.util"
 local record = require "wb.record"
 local group = require "wb.runs_group"
 local stats = require "wb.runs_stats"
+local kernels = require "wb.runs_kernels"
 
 ---wb.runs
 ---Finished runs and what can be said about them: find runs by their
@@ -170,6 +171,7 @@ local function seeds(self, v, fname)
   local rs = self:of(v)
   local why = group.not_seeds(rs)
   if why then error(string.format("wb.Runs:%s: variant '%s': %s", fname, tostring(v), why), 3) end
+  if fname ~= "table" then kernels.say(self, v, rs, fname) end -- a table's note says it
   return rs
 end
 
@@ -223,7 +225,8 @@ end
 ---run of the list has that is close to one they have (a misspelling:
 ---test_acuracy), listing theirs, nearest first. A final metric they lack
 ---(gap without validation) or a measure no run recorded (a hook's nil) is
----n/a.
+---n/a. Rows whose seeds were trained with more than one OpenBLAS kernel
+---(blas_core) are named, with the kernels' counts, in a note under the table.
 ---@param names? string[]
 ---@param opts? table
 ---@return string
@@ -255,7 +258,8 @@ function Runs:table(names, o)
     for _, n in ipairs(names) do row[#row + 1] = stats.raw.cell(numbers(rs, n), n, rs) end
     lines[#lines + 1] = "| " .. table.concat(row, " | ") .. " |"
   end
-  return table.concat(lines, "\n") .. "\n"
+  return table.concat(lines, "\n") .. "\n" -- and which rows mix OpenBLAS kernels
+    .. kernels.note(kernels.groups(self.records, function(r) return label(self, r) end))
 end
 
 local curve = stats.raw.curve

@@ -123,7 +123,7 @@ end
 local function values_text(recs, k)
   local seen, out = {}, {}
   for _, r in ipairs(recs) do
-    local s = util.show(field(r, k))
+    local s = group.show_exact(field(r, k)) -- 0.001 and 0.0010000000000000002 apart
     if field(r, k) == nil then s = "none" end
     if not seen[s] then seen[s] = true; out[#out + 1] = s end
   end
@@ -311,7 +311,9 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---number edited by hand, a partial copy, a merge) is left out, a line on
 ---stderr naming its file; runs whose records have no checksum (an older
 ---workbench's, or written by hand) are returned, a line on stderr counting
----them and naming the first: running their task retrains them.
+---them and naming the first: running their task retrains them. Seeds of
+---one group trained with more than one OpenBLAS kernel (blas_core: no part
+---of a run's identity) pool, a line on stderr naming the kernels per group.
 ---@param query? table
 ---@return wb.Runs
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
@@ -371,6 +373,7 @@ function M.find(query)
   warn.other(out)
   warn.unchecked(out, dir)
   local labels = group.label_apart(out)
+  warn.kernels(out, labels) -- seeds of one group trained with two kernels
   return setmetatable({records = out, dir = dir, labels = labels},
     require("wb.runs").RunList)
 end

@@ -142,9 +142,29 @@ local function get(r, path)
   return type(r[field]) == "table" and r[field][k] or nil
 end
 
+-- A value as labels show it: util.show's, but a number that is no integer in
+-- the shortest text that reads back as the same double ("%.17g" trimmed):
+-- lr = 0.001 and lr = 0.0010000000000000002 set two groups apart, and both
+-- labels said "lr=0.001". A table's numbers too ({test=500,train=2000}).
+local function exact(v)
+  if type(v) == "number" and v == v and math.abs(v) ~= math.huge
+      and math.type(v) == "float" and not (v == math.floor(v) and math.abs(v) < 1e15) then
+    for p = 1, 17 do
+      local s = string.format("%." .. p .. "g", v)
+      if tonumber(s) == v then return s end
+    end
+  elseif type(v) == "table" then
+    local parts = {}
+    for _, k in ipairs(util.sorted_keys(v)) do parts[#parts + 1] = k .. "=" .. exact(v[k]) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return util.show(v)
+end
+M.show_exact = exact
+
 local function show(v)
   if v == nil then return "none" end
-  return util.show(v)
+  return exact(v)
 end
 
 -- Fields that differ between seeds of one configuration (the seed, and hashes over

@@ -93,4 +93,21 @@ function M.unchecked(recs, dir)
     first, n > 1 and ", ..." or ""))
 end
 
+-- Say (one line on stderr) which groups of runs recs, by their labels in the list find
+-- returns (labels: wb/runs_group.lua's label_apart, nil when each is its variant), have
+-- seeds trained with more than one OpenBLAS kernel: they pool as seeds of one
+-- configuration (the kernel is no part of a run's identity), and a mean over them mixes
+-- two kernels' rounding (wb/runs_kernels.lua).
+function M.kernels(recs, labels)
+  local kernels = require "wb.runs_kernels"
+  local groups = kernels.groups(recs, function(r)
+    return tostring(r.task) .. " " .. tostring(labels and labels[r] or r.variant)
+  end)
+  if #groups == 0 then return end
+  io.stderr:write(string.format("wb.runs.find: %d group%s of seeds %s trained with more than "
+    .. "one OpenBLAS kernel (%s), and a mean over %s mixes them: %s\n", #groups,
+    #groups == 1 and "" or "s", #groups == 1 and "was" or "were", table.concat(groups, "; "),
+    #groups == 1 and "it" or "each", kernels.WHY))
+end
+
 return M

@@ -1,9 +1,10 @@
 -- wb/task_readme.lua: a task's README.md and runs.json (wb/task.lua's
 -- Task:_report, after the report function ran): the title, what the
 -- command line replaced, the provenance paragraph (command, workbench and
--- script commits, data, epochs, seeds, what the hooks read, timings), the
--- runs that failed or diverged, warnings, then the report's blocks. A
--- report that fails leaves a README that says so on top (Task:_failed).
+-- script commits, OpenBLAS kernels, data, epochs, seeds, what the hooks read,
+-- timings), the runs that failed or diverged, warnings, then the report's
+-- blocks. A report that fails leaves a README that says so on top
+-- (Task:_failed).
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -26,8 +27,22 @@ local function command_line(info) -- as a record's (one source: wb.runner_option
   return require("wb.runner_options").command_line(info.script, info.argv)
 end
 
+-- " OpenBLAS kernel: SkylakeX (2)." for records recs ("" for none), the
+-- variants whose seeds were trained with more than one (their means mix
+-- them: the kernel is no part of a run's identity) named with their counts.
+local function kernels_text(recs)
+  if #recs == 0 then return "" end
+  local kernels = require "wb.runs_kernels"
+  local mixed = kernels.groups(recs, function(r) return r.variant end)
+  local all = wb.record.tally(recs, "blas_core")
+  return string.format(" OpenBLAS kernel%s: %s.%s", all:find("), ", 1, true) and "s" or "",
+    all, #mixed > 0 and string.format(" **Seeds averaged across kernels** (%s): %s.",
+    table.concat(mixed, "; "), kernels.WHY) or "")
+end
+
 -- One paragraph: which command, data, validation, epochs, seeds, commit and
--- date produced the README, the commits its runs (records) were trained at,
+-- date produced the README, the commits its runs (records) were trained at
+-- and the OpenBLAS kernels,
 -- which of them are copies, and how many ran at once when timed.
 function Task:_provenance(info, records)
   local specs = self.ex.specs
@@ -59,14 +74,14 @@ function Task:_provenance(info, records)
   local script = require("wb.runner_script").info(info.script)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s.%s Data: %s. "
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command%s, %d from records%s%s.%s%s*\n", command_line(info), wb.version,
+    .. "command%s, %d from records%s%s.%s%s%s*\n", command_line(info), wb.version,
     util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), script and (" Script: "
     .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; "),
     table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
     table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
     prov.copies(now), info.cached, prov.copies(before),
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
-    prov.timing(records or {}),
+    kernels_text(records or {}), prov.timing(records or {}),
     -- files and variables the hooks read besides the config ($SCALE=2, a
     -- file's content id): numbers that depend on them say so
     prov.hooks_read(records or {}))

@@ -9,7 +9,9 @@
 -- (its hash does not cover their code) is never resumed. Nor is a state whose content is
 -- not as written (its checksum, wb/state_fit.lua: a bit flipped, a partial copy, an edit,
 -- or none), nor one fit{resume} would refuse for its callbacks (saved before their settings
--- were kept): the run trains from scratch, warned. Private to wb/train.lua.
+-- were kept), nor one saved by training with another OpenBLAS kernel (wb.sys.blas_core: its
+-- record would name one kernel for epochs of two): the run trains from scratch, warned.
+-- Private to wb/train.lua.
 local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
@@ -39,17 +41,28 @@ local function not_resumable(spec, fit_opts, callbacks, extra, opt)
 end
 
 -- The tag of a state saved after `reads` (the files and variables the run's hooks had read
--- by then, wb/identity_reads.lua): the run's task and hash, then the reads as JSON.
+-- by then, wb/identity_reads.lua): the run's task and hash, the OpenBLAS kernel it trained
+-- with (wb.sys.blas_core), then the reads as JSON.
+local KERNEL = "+kernel:"
 local function tag_of(base, reads_list)
+  base = base .. KERNEL .. wb.sys.blas_core()
   return #reads_list > 0 and (base .. "+reads:" .. cjson.encode(reads_list)) or base
 end
 
 -- Why a state tagged `tag` is not one this training may go on from (nil when it is),
 -- and the reads it lists. Every file or variable the killed training had read by its save
 -- (before fit began, or as it trained: a Lua layer that reads a file on its first
--- forward) must be as it was, and every one this training has read so far among them.
+-- forward) must be as it was, and every one this training has read so far among them. A
+-- state of training with another OpenBLAS kernel than this process's is refused too, its
+-- kernel the third result (the caller says why): resumed, the run's epochs would come from
+-- two kernels.
 local function refused(tag, base, so_far)
-  if type(tag) ~= "string" or (tag ~= base and tag:sub(1, #base + 7) ~= base .. "+reads:") then
+  local core = type(tag) == "string" and tag:sub(1, #base + #KERNEL) == base .. KERNEL
+    and tag:sub(#base + #KERNEL + 1):match("^[^+]+")
+  if not core then return "its tag: " .. tostring(tag) end
+  if core ~= wb.sys.blas_core() then return "its kernel", nil, core end
+  base = base .. KERNEL .. core
+  if tag ~= base and tag:sub(1, #base + 7) ~= base .. "+reads:" then
     return "its tag: " .. tostring(tag)
   end
   local saved = {}
@@ -100,13 +113,15 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
   end}
   callbacks[#callbacks + 1] = ckpt
   if not wb.sys.exists(path) then return nil end
+  local other_kernel -- the kernel of a state refused for it
   local ok, epoch, saved = pcall(function()
     local tensors, meta = wb.io.load_safetensors(path)
     -- its content as written (a bit flipped, a partial copy, an edit: a resume from it
     -- went on from numbers no training made), then its tag: this run's, this training's
     local changed = fitstate.changed(tensors, meta)
     if changed then error(changed, 0) end
-    local why, list = refused(meta["workbench.tag"], base, so_far())
+    local why, list, core = refused(meta["workbench.tag"], base, so_far())
+    other_kernel = core
     if why then error(why, 0) end
     local diff = fitstate.arch_diff(path, meta["workbench.architecture"],
       meta["workbench.layer_code"], model)
@@ -116,7 +131,16 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     if cbs then error("its callbacks: " .. cbs, 0) end
     return math.tointeger(cjson.decode(meta["workbench.state"]).epoch), list
   end)
-  if not ok or not epoch then
+  if other_kernel then
+    io.stderr:write(string.format("warning: %s: the epochs run %s trained before it stopped "
+      .. "were computed with OpenBLAS's %s kernel, this process has %s (OPENBLAS_CORETYPE, "
+      .. "another CPU): not resumed, as its epochs would come from two kernels (another kernel "
+      .. "sums in another order; no training on one kernel gives such numbers); training "
+      .. "from scratch with %s\n", path, base, other_kernel, wb.sys.blas_core(),
+      wb.sys.blas_core()))
+    os.remove(path)
+    return nil
+  elseif not ok or not epoch then
     io.stderr:write(string.format("warning: %s is not a training state of run %s (%s); "
       .. "training from scratch\n", path, base, tostring(epoch)))
     os.remove(path)

@@ -271,6 +271,7 @@ end
 M._csv = {records_of = records_of, cell = cell, configs = configs, write = write,
   id_head = id_head, id_cells = id_cells, maxn = maxn}
 require "wb.runs_export_steps"
+require "wb.runs_export_hist2d"
 
 -- no return value: package.loaded keeps true, so a traceback names the
 -- functions after the module they extend, not after this file

@@ -8,6 +8,7 @@ local M = {}
 -- wb.identity_reads's ids' prefixes and functions, set when it installs this
 -- (the function this module returns)
 local COMMAND, ENV, LISTING, env_id, listing_id, orig, reads
+local ropts -- wb.runner_options (absolute paths), at the first check
 
 -- M.kind(e) -> string: what read_files entry e is: "env" (an environment
 -- variable, path "$NAME"), "listing" (a folder's names), "command" (a
@@ -18,6 +19,37 @@ function M.kind(e)
   if id:sub(1, #ENV) == ENV then return "env" end
   if id:sub(1, #LISTING) == LISTING then return "listing" end
   return "file"
+end
+
+-- What happened to how file entry e was found (its asked: wb/identity_reads.lua
+-- note_in): a module name or a relative path that now finds another file,
+-- or none (run from another folder, a module now shadowing it on
+-- package.path), or nil. The recorded file, re-hashed, was reused as what
+-- the hook would read (audit N1).
+local function resolved_elsewhere(e)
+  if type(e.asked) ~= "table" then return nil end
+  ropts = ropts or require "wb.runner_options"
+  for _, a in ipairs(e.asked) do
+    local now, how
+    if type(a) == "table" and type(a.module) == "string" then
+      now = package.searchpath(a.module, package.path)
+      how = string.format("(found by require '%s'%s)", a.module,
+        type(a.cwd) == "string" and " in " .. a.cwd or "")
+    elseif type(a) == "table" and type(a.file) == "string" then
+      now = a.file
+      how = string.format("(opened as '%s'%s)", a.file,
+        type(a.cwd) == "string" and " in " .. a.cwd or "")
+    else
+      return "has a malformed entry in the record"
+    end
+    now = now and ropts.absolute(now)
+    if now ~= e.path then
+      return how .. (now and " is now " .. now .. ", another file" or a.module
+        and " now finds no file on package.path" or "")
+        .. string.format(" (this folder: %s)", ropts.cwd())
+    end
+  end
+  return nil
 end
 
 -- M.entry_changed(e, memo) -> string|nil, boolean
@@ -50,6 +82,8 @@ function M.entry_changed(e, memo)
       or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
       or nil, true
   end
+  local moved = resolved_elsewhere(e)
+  if moved then return moved, true end
   local now = memo[e.path] or reads.file_id(e.path)
   memo[e.path] = now
   return now == "absent" and e.id ~= "absent" and "was removed since it was recorded"

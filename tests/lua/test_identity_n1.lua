@@ -97,4 +97,26 @@ T.test("a module now shadowed on package.path, or gone: retrained, naming it", f
   T.ok(what and what:find("now finds no file on package.path", 1, true), tostring(what))
 end)
 
+T.test("wb.runs.find elsewhere checks a name as the run found it, the runner as it would now",
+  function()
+  local rec = wb.runs.load_all(dir .. "/r_req.lua/runs")[1]
+  local check = require "wb.identity_reads"
+  local e = rec.read_files[1]
+  T.eq(e.path, dir .. "/A/cwdmod.lua", "the last run was from A")
+  T.eq(check.entry_changed(e, {}), nil, "as the run found it (from A): unchanged")
+  local what = check.entry_changed(e, {}, true)
+  T.ok(what and what:find("now finds no file on package.path", 1, true), tostring(what))
+  -- a module now shadowing it where the run looked: said by find too
+  local first = e.asked[1].search:match("^([^;]+)")
+  T.ok(first and first:find("?", 1, true), tostring(first))
+  local shadow = first:gsub("%?", "cwdmod")
+  shadow = shadow:sub(1, 1) == "/" and shadow or dir .. "/A/" .. shadow
+  if shadow ~= e.path then
+    util.write_file(shadow, "return 32\n")
+    what = check.entry_changed(e, {})
+    os.remove(shadow)
+    T.ok(what and what:find("is now " .. shadow, 1, true), tostring(what))
+  end
+end)
+
 T.done()

@@ -34,6 +34,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local reads = require "wb.identity_reads" -- its wrappers of dofile, io.open, ...
+local dump = require "wb.identity_dump" -- the names a hook's bytecode reaches
 
 ---wb.identity
 ---What makes two runs the same run: the identity of a hook (its stripped
@@ -85,69 +86,6 @@ end
 
 -- {==================== names in a function's constants ====================
 
--- Every string constant of a stripped Lua 5.4 binary chunk, its nested
--- functions' included (lundump.c's layout), and the chunk with each
--- function's first and last line (which stripping keeps) set to 0; nil when
--- the chunk is not one.
-local function dump_strings(code)
-  local pos, out, lines = 1, {}, {}
-  local function byte()
-    local b = code:byte(pos)
-    if not b then error("truncated chunk", 0) end
-    pos = pos + 1
-    return b
-  end
-  local function skip(n)
-    pos = pos + n
-    if pos > #code + 1 then error("truncated chunk", 0) end
-  end
-  local function size() -- MSB first, 7 bits a byte, the last one flagged
-    local x, b = 0, 0
-    repeat b = byte(); x = x * 128 + (b & 0x7f) until b & 0x80 ~= 0
-    return x
-  end
-  local function str()
-    local n = size()
-    if n == 0 then return nil end
-    local v = code:sub(pos, pos + n - 2)
-    skip(n - 1)
-    return v
-  end
-  local function func()
-    str()                                        -- source
-    local at = pos
-    size(); size()                               -- first and last line
-    lines[#lines + 1] = {at, pos - 1}
-    skip(3)                                      -- params, vararg, stack
-    skip(4 * size())                             -- code
-    for _ = 1, size() do                         -- constants
-      local t = byte()
-      if t == 3 or t == 19 then skip(8)          -- integer, float
-      elseif t == 4 or t == 20 then out[#out + 1] = str() end
-    end
-    skip(3 * size())                             -- upvalues
-    for _ = 1, size() do func() end              -- nested functions
-    skip(size())                                 -- line info
-    for _ = 1, size() do size(); size() end      -- absolute line info
-    for _ = 1, size() do str(); size(); size() end -- local names
-    for _ = 1, size() do str() end               -- upvalue names
-  end
-  local ok = pcall(function()
-    if code:sub(1, 5) ~= "\27Lua\x54" then error("not a Lua 5.4 chunk", 0) end
-    skip(31 + 1)                                 -- header, number of upvalues
-    func()
-  end)
-  if not ok then return nil end
-  local pieces, from = {}, 1
-  for _, span in ipairs(lines) do
-    pieces[#pieces + 1] = code:sub(from, span[1] - 1)
-    pieces[#pieces + 1] = "\x80\x80" -- two sizes of 0 (the last byte flagged)
-    from = span[2] + 1
-  end
-  pieces[#pieces + 1] = code:sub(from)
-  return out, table.concat(pieces)
-end
-
 -- The identity of the source of Lua file path and of the modules it requires
 -- by a literal name; nil when it is not a readable file.
 local function file_text(path, seen)
@@ -177,7 +115,8 @@ local function named_text(names, has_env, seen)
     if k ~= last and k:match("^[%w_%.%-/]+$") then
       last = k
       local g = nil
-      if has_env and k ~= "arg" then g = rawget(_G, k) end
+      -- load itself (a C function) identifies nothing: a hook calling it is refused (dump)
+      if has_env and k ~= "arg" and k ~= "load" then g = rawget(_G, k) end
       if g ~= nil then
         local t, why = value_text(g, seen)
         if not t then return nil, string.format("global '%s': %s", k, why) end
@@ -265,11 +204,16 @@ function fingerprint(f, seen)
   local ok, code = pcall(string.dump, f, true)
   if not ok then
     local name = c_function_name(f)
+    if name == "load" then
+      return nil, "it calls load: what a chunk compiled at run time reads cannot be identified"
+    end
     if name then return "cfunction:" .. name end
     return nil, "it calls a C function that is not part of a known module"
   end
-  local names, lineless = dump_strings(code)
+  local names, lineless, top = dump.parse(code)
   if not names then return nil, "its bytecode cannot be read" end
+  local dynamic = dump.dynamic_globals(f, top, _G)
+  if dynamic then return nil, dynamic end
   seen[f] = true
   local parts = {lineless}
   local i, has_env = 1, false

@@ -130,19 +130,31 @@ local function own_caller()
 end
 
 -- Notes absolute path p (a file, or key: a command, a folder's listing)
--- with its id (nil: the file's content id, taken at stop) in tracker t.
-local function note_in(t, p, id)
-  if t.seen[p] or t.files[p] then return end
+-- with its id (nil: the file's content id, taken at stop) in tracker t;
+-- asked: how a name found it ({module = name, search = package.path, cwd}
+-- or {file = relative path, cwd}), each way once: another folder or a
+-- module shadowing it finds another file (wb/identity_reads_check.lua).
+local function note_in(t, p, id, asked)
+  if t.files[p] then return end
   for _, d in ipairs(t.dirs) do if under(p, d) then return end end
+  local key = asked and p .. "\0" .. (asked.module or "") .. "\0" .. (asked.file or "")
+  if key and not t.seen[key] then
+    t.seen[key], t.asked[p] = true, t.asked[p] or {}
+    table.insert(t.asked[p], asked)
+  end
+  if t.seen[p] then return end
   t.seen[p], t.ids[p] = true, id
   t.order[#t.order + 1] = p
 end
 
--- Notes a file a run read, in every running tracker.
-local function note(path, id)
+-- Notes a file a run read, in every running tracker (module: the name
+-- require was given; a relative path is noted as asked too).
+local function note(path, id, module)
   if #active == 0 or type(path) ~= "string" then return end -- stdin, a file handle
   local p = ropts.absolute(path)
-  for _, t in ipairs(active) do note_in(t, p, id) end
+  local asked = module and {module = module, search = package.path, cwd = ropts.cwd()}
+    or path:sub(1, 1) ~= "/" and {file = path, cwd = ropts.cwd()} or nil
+  for _, t in ipairs(active) do note_in(t, p, id, asked) end
 end
 
 -- Notes a file a run wrote (not a dependency: its output).
@@ -236,7 +248,7 @@ rawset(_G, "require", function(name, ...)
   if p then
     p = ropts.absolute(p)
     if fresh then loaded_as[p] = {name = name, id = M.file_id(p)} end
-    note(p, loaded_as[p] and loaded_as[p].id)
+    note(p, loaded_as[p] and loaded_as[p].id, name)
   end
   return m, where
 end)
@@ -306,7 +318,7 @@ function M.track(skip)
   end
   loaded_before = {}
   forget_changed()
-  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {},
+  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
   for _, d in ipairs(skip and skip.dirs or {}) do t.dirs[#t.dirs + 1] = ropts.absolute(d) end
   for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
@@ -320,7 +332,8 @@ end
 -- Stops t (idempotent) and returns what was read: {{path = absolute path,
 -- id = M.file_id(path)}, ...} in the order first read, without the files
 -- the run wrote itself; an environment variable's entry ({path = "$NAME"})
--- has its value too (value; none when unset or named as a secret).
+-- has its value too (value; none when unset or named as a secret); a file
+-- found by a name (a module, a relative path) how (asked, note_in).
 function M.stop(t)
   if t.list then return t.list end
   for i = #active, 1, -1 do
@@ -338,7 +351,8 @@ function M.so_far(t)
   local list = {}
   for _, p in ipairs(t.order) do
     if not t.written[p] then
-      list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p), value = t.values[p]}
+      list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p), value = t.values[p],
+        asked = t.asked[p]}
     end
   end
   return list

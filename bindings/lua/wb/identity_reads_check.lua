@@ -8,6 +8,7 @@ local M = {}
 -- wb.identity_reads's ids' prefixes and functions, set when it installs this
 -- (the function this module returns)
 local COMMAND, ENV, LISTING, env_id, listing_id, orig, reads
+local ropts -- wb.runner_options (absolute paths), at the first check
 
 -- M.kind(e) -> string: what read_files entry e is: "env" (an environment
 -- variable, path "$NAME"), "listing" (a folder's names), "command" (a
@@ -20,12 +21,57 @@ function M.kind(e)
   return "file"
 end
 
--- M.entry_changed(e, memo) -> string|nil, boolean
+-- What happened to how file entry e was found (its asked: wb/identity_reads.lua
+-- note_in): a module name or a relative path that now finds another file,
+-- or none (run from another folder, a module now shadowing it on
+-- package.path), or nil. The recorded file, re-hashed, was reused as what
+-- the hook would read (audit N1). here: found as this process would (its
+-- folder and package.path: the runner's, about to reuse the run), else as
+-- the run did (its folder and package.path as recorded: wb.runs.find in a
+-- REPL elsewhere, which lacks the script's folder on package.path).
+local function resolved_elsewhere(e, here)
+  if type(e.asked) ~= "table" then return nil end
+  ropts = ropts or require "wb.runner_options"
+  for _, a in ipairs(e.asked) do
+    local now, how
+    local cwd = not here and type(a) == "table" and type(a.cwd) == "string" and a.cwd
+    local search = not here and type(a) == "table" and type(a.search) == "string" and a.search
+      or package.path
+    if cwd then -- its relative templates ("./?.lua") as they were: in its folder
+      search = search:gsub("[^;]+", function(t) return t:sub(1, 1) ~= "/" and cwd .. "/" .. t end)
+    end
+    if type(a) == "table" and type(a.module) == "string" then
+      now = package.searchpath(a.module, search)
+      how = string.format("(found by require '%s'%s)", a.module,
+        type(a.cwd) == "string" and " in " .. a.cwd or "")
+    elseif type(a) == "table" and type(a.file) == "string" then
+      now = a.file
+      how = string.format("(opened as '%s'%s)", a.file,
+        type(a.cwd) == "string" and " in " .. a.cwd or "")
+    else
+      return "has a malformed entry in the record"
+    end
+    if now then
+      now = (now:sub(1, 1) == "/" and now or cwd and cwd .. "/" .. now or ropts.absolute(now))
+        :gsub("/%./", "/")
+    end
+    if now ~= e.path then
+      return how .. (now and " is now " .. now .. ", another file" or a.module
+        and " now finds no file on package.path" or "")
+        .. (here and string.format(" (this folder: %s)", ropts.cwd()) or "")
+    end
+  end
+  return nil
+end
+
+-- M.entry_changed(e, memo, here) -> string|nil, boolean
 -- What happened to read_files entry e since it was recorded ("changed
 -- since it was recorded", ...), nil when it is as recorded; then whether
 -- that could be checked at all (false for a command a hook ran or read:
 -- never as recorded). memo (path -> id) saves hashing one file for many runs.
-function M.entry_changed(e, memo)
+-- here: a file found by a name is found again as this process would find it
+-- (resolved_elsewhere), as the runner does before it reuses a run.
+function M.entry_changed(e, memo, here)
   if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
     return "has a malformed entry in the record", true
   end
@@ -50,6 +96,8 @@ function M.entry_changed(e, memo)
       or now ~= e.id and "(a folder a hook listed) has other names since it was recorded"
       or nil, true
   end
+  local moved = resolved_elsewhere(e, here)
+  if moved then return moved, true end
   local now = memo[e.path] or reads.file_id(e.path)
   memo[e.path] = now
   return now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
@@ -58,14 +106,15 @@ function M.entry_changed(e, memo)
 end
 
 -- M.changed(read_files, memo) -> string|nil, string
--- The first recorded file whose content id is not the recorded one, and
--- what happened to it (M.entry_changed); nil when all are as recorded, or
--- the record predates read_files (nil list).
+-- The first recorded file whose content id is not the recorded one, or
+-- that its name now finds elsewhere from here, and what happened to it
+-- (M.entry_changed); nil when all are as recorded, or the record predates
+-- read_files (nil list). What the runner (and its runs) reuse a record by.
 function M.changed(list, memo)
   if type(list) ~= "table" then return nil end
   memo = memo or {}
   for _, e in ipairs(list) do
-    local what = M.entry_changed(e, memo)
+    local what = M.entry_changed(e, memo, true)
     if what then return tostring(type(e) == "table" and e.path), what end
   end
   return nil

@@ -206,6 +206,7 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
   local pending = pending_of(ex, opts.fresh)
   check_root(root, #pending)
+  require("wb.runner_data")(ex, pending) -- one error, not one per run
   io.stderr:write(count(pending, ex, jobs), "\n")
   local changed = not opts.fresh and why.note(ex, pending)
   if changed then io.stderr:write(changed, "\n") end
@@ -372,6 +373,7 @@ function M.run_experiment(ex, o)
     io.stderr:write(count(pending, ex, 1), "\n", require("wb.runner_overrides").text(ex))
   end
   check_root(ex.root, #pending)
+  require("wb.runner_data")(ex, pending)
   train_pending(ex, pending, 1, true, function(s)
     local run_release, busy = root_lock.take_one(ex, s, string.format("training run %s (%s "
       .. "seed %d) in process (run_experiment)", s.hash, s.variant, s.seed))

@@ -71,8 +71,12 @@ return function(ex, pending, jobs, on_done, on_line)
   if not ok then
     -- and waits for the group to be gone: xargs ends at once, a child at
     -- its next step, so the task once ended first
-    if pgid then util.stop_group(pgid, 10) end
+    -- xargs first, then reaped (p:close): as a zombie it kept the group
+    -- alive to stop_group's check, which waited its 10 s while the children
+    -- had long stopped and this runner held the task's lock (audit N4)
+    if pgid then os.execute(string.format("kill -TERM -%d 2>/dev/null", pgid)) end
     pcall(p.close, p)
+    if pgid then util.stop_group(pgid, 10) end
     os.remove(script); os.remove(list)
     error(err, 0)
   end

@@ -345,11 +345,17 @@ static int ps_add_hist2d(lua_State *L)
     ps_box *b = checkps(L);
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
-    const float *w = checkvec(L, 5, d->n_in * d->n_out, 0);
+    const wb_tensor *wt = checkt(L, 5);
+    if (wt->dtype != WB_F32 || wt->ndim != 2 || wt->shape[0] != d->n_in ||
+        wt->shape[1] != d->n_out) /* a transposed w has as many elements */
+        luaL_argerror(L, 5, lua_pushfstring(L, "expected float32 [%d, %d] (the layer's kernel)",
+                                            (int)d->n_in, (int)d->n_out));
+    const float *w = wb_tensor_f32(wt);
     const float *bias = d->use_bias ? checkvec(L, 6, d->n_out, 0) : NULL;
     lua_Integer nx = luaL_checkinteger(L, 7), ny = luaL_checkinteger(L, 10);
-    luaL_argcheck(L, nx >= 1 && ny >= 1 && nx * ny == b->n2, 7,
-                  "expected nx * ny bins as begin was given");
+    if (!(nx >= 1 && ny >= 1 && nx <= b->n2 && ny <= b->n2 && nx * ny == b->n2))
+        return luaL_error(L, "add_hist2d: %I x %I bins, expected nx * ny = %d (begin's n2)",
+                          (LUAI_UACINT)nx, (LUAI_UACINT)ny, b->n2);
     wb_err err;
     wb_persample_csr sp;
     if (wb_persample_hist2d(b->p, b->h2, (int)nx, luaL_checknumber(L, 8),

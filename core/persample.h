@@ -162,8 +162,8 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
  * starts in x's bin of 0 and only those of non-zero inputs move; an output
  * whose entries share an x bin moves its counts by y bin, found for all
  * outputs at once from the inputs' rows of the kernel's y bins.
- * WB_EINVAL for bins other than nx >= 1, 1 <= ny <= 255 or lo < hi (finite);
- * WB_ENOMEM growing scratch. */
+ * WB_EINVAL for bins other than nx >= 1, 1 <= ny <= 255 or lo < hi (finite),
+ * WB_ERANGE for more than 2^29 bins; WB_ENOMEM growing scratch. */
 wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,
                               int ny, double ylo, double yhi, const float *a,
                               const wb_persample_csr *sp, const float *dz, const float *w,

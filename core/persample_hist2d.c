@@ -85,13 +85,15 @@ WB_SIMD_BODY ycount_body(int32_t *N, int64_t O16, int64_t O64, const uint8_t *yb
                 int64_t t1 = n - t0 > 255 ? t0 + 255 : n;
                 wb_v64u8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0},
                          c6 = {0}, c7 = {0};
-                uint8_t b = (uint8_t)g;
+                uint8_t b0 = (uint8_t)g, b1 = (uint8_t)(g + 1), b2 = (uint8_t)(g + 2),
+                        b3 = (uint8_t)(g + 3), b4 = (uint8_t)(g + 4), b5 = (uint8_t)(g + 5),
+                        b6 = (uint8_t)(g + 6), b7 = (uint8_t)(g + 7);
                 for (int64_t t = t0; t < t1; t++) {
                     wb_v64u8 v = *(const wb_v64u8 *)(yb + (k ? (int64_t)k[t] : t) * O + j);
-                    c0 -= (wb_v64u8)(v == b), c1 -= (wb_v64u8)(v == (uint8_t)(b + 1));
-                    c2 -= (wb_v64u8)(v == (uint8_t)(b + 2)), c3 -= (wb_v64u8)(v == (uint8_t)(b + 3));
-                    c4 -= (wb_v64u8)(v == (uint8_t)(b + 4)), c5 -= (wb_v64u8)(v == (uint8_t)(b + 5));
-                    c6 -= (wb_v64u8)(v == (uint8_t)(b + 6)), c7 -= (wb_v64u8)(v == (uint8_t)(b + 7));
+                    c0 -= (wb_v64u8)(v == b0), c1 -= (wb_v64u8)(v == b1);
+                    c2 -= (wb_v64u8)(v == b2), c3 -= (wb_v64u8)(v == b3);
+                    c4 -= (wb_v64u8)(v == b4), c5 -= (wb_v64u8)(v == b5);
+                    c6 -= (wb_v64u8)(v == b6), c7 -= (wb_v64u8)(v == b7);
                 }
                 int32_t *row = N + (int64_t)(g - y0) * O16;
                 wb_v64u8 c[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
@@ -162,6 +164,52 @@ static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, 
         C[xb[t] + ybj[off[t]]]++;
 }
 
+/* A row's non-zero inputs f [n] (their columns idx) and its dz d [O]. */
+typedef struct row_in {
+    const float *f;
+    const int32_t *idx;
+    int64_t n;
+    const float *d;
+    int64_t O, O16, O64;
+    double s;
+} row_in;
+
+/* Moves the row's kernel entries out of (x0, y) where they do not belong
+ * ((2) and (3) of the header), with scratch v, off [n] and N [(y1 - y0 + 1)
+ * O16]; yb the kernel's y bins, y0 .. y1 their range. */
+static void count_row(h2 *h, row_in r, double *v, int64_t *off, int32_t *N, const uint8_t *yb,
+                      int32_t y0, int32_t y1)
+{
+    double vmin = INFINITY, vmax = -INFINITY;
+    int finite = 1;
+    for (int64_t t = 0; t < r.n; t++) {
+        off[t] = (int64_t)r.idx[t] * r.O;
+        v[t] = r.s * (double)r.f[t];
+        finite &= isfinite(v[t]);
+        vmin = v[t] < vmin ? v[t] : vmin, vmax = v[t] > vmax ? v[t] : vmax;
+    }
+    int64_t ny = h->ny, x0 = h->x0;
+    memset(N, 0, (size_t)(y1 - y0 + 1) * (size_t)r.O16 * sizeof *N);
+    WB_SIMD_CALL(ycount)(N, r.O16, r.O64, yb, r.idx, r.n, r.O, y0, y1);
+    for (int64_t j = 0; j < r.O; j++) {
+        double dj = r.d[j];
+        const int32_t *Nj = N + j;
+        if (finite && isfinite(dj)) { /* (2) */
+            int c = bin_of(vmin * dj, h->xlo, h->xinv, h->nx);
+            if (c == bin_of(vmax * dj, h->xlo, h->xinv, h->nx)) {
+                for (int32_t y = y0; c != x0 && y <= y1; y++) {
+                    int32_t m = Nj[(int64_t)(y - y0) * r.O16];
+                    h->H[c * ny + y] += m, h->H[x0 * ny + y] -= m;
+                }
+                continue;
+            }
+        }
+        count_output(h, v, off, r.n, dj, yb + j);
+        for (int32_t y = y0; y <= y1; y++)
+            h->H[x0 * ny + y] -= Nj[(int64_t)(y - y0) * r.O16];
+    }
+}
+
 wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,
                               int ny, double ylo, double yhi, const float *a,
                               const wb_persample_csr *sp, const float *dz, const float *w,
@@ -174,8 +222,12 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
                           "2-D histogram: %d x %d bins over [%g, %g) x [%g, %g) (expected 1 or "
                           "more x bins, 1 to 255 y bins, finite lo < hi)",
                           nx, ny, xlo, xhi, ylo, yhi);
-    /* doubles: v [I], off [I] and H [nx ny] (int64); then C [4 nx ny], xb [I], N [ny
-     * O16] and idx [I] (int32), fbuf [I] (floats), yb [I O + 64] (bytes) */
+    if ((int64_t)nx * ny > INT32_MAX / 4) /* bins * ny and C's four copies are int32 */
+        return wb_err_set(err, WB_ERANGE, "2-D histogram: %d x %d bins (at most %d)", nx, ny,
+                          INT32_MAX / 4);
+    /* doubles: v [I], off [I] and H [nx ny] (int64); then C [4 nx ny], xb
+     * [I], N [ny O16] and idx [I] (int32), fbuf [I] (floats), yb [I O + 64]
+     * (bytes) */
     int64_t O16 = (O + 15) & ~(int64_t)15, O64 = (O + 63) & ~(int64_t)63;
     size_t nbytes = 4 * (4 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 3 * (size_t)I) +
                     (size_t)I * (size_t)O + 64;
@@ -222,34 +274,8 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
             n = wb_dense_row_nonzeros(kidx, fbuf, a + i * I, I);
             f = fbuf, idx = kidx;
         }
-        if (n == 0)
-            continue;
-        double vmin = INFINITY, vmax = -INFINITY;
-        int finite = 1;
-        for (int64_t t = 0; t < n; t++) {
-            off[t] = (int64_t)idx[t] * O;
-            v[t] = scale * (double)f[t];
-            finite &= isfinite(v[t]);
-            vmin = v[t] < vmin ? v[t] : vmin, vmax = v[t] > vmax ? v[t] : vmax;
-        }
-        memset(N, 0, (size_t)span * sizeof *N);
-        WB_SIMD_CALL(ycount)(N, O16, O64, yb, idx, n, O, y0, y1);
-        for (int64_t j = 0; j < O; j++) {
-            double dj = d[j];
-            if (finite && isfinite(dj)) { /* (2) */
-                int c = bin_of(vmin * dj, xlo, h.xinv, nx);
-                if (c == bin_of(vmax * dj, xlo, h.xinv, nx)) {
-                    for (int32_t y = y0; c != h.x0 && y <= y1; y++) {
-                        int32_t m = N[(int64_t)(y - y0) * O16 + j];
-                        h.H[(int64_t)c * ny + y] += m, h.H[(int64_t)h.x0 * ny + y] -= m;
-                    }
-                    continue;
-                }
-            }
-            count_output(&h, v, off, n, dj, yb + j);
-            for (int32_t y = y0; y <= y1; y++)
-                h.H[(int64_t)h.x0 * ny + y] -= N[(int64_t)(y - y0) * O16 + j];
-        }
+        if (n > 0)
+            count_row(&h, (row_in){f, idx, n, d, O, O16, O64, scale}, v, off, N, yb, y0, y1);
     }
     flush_copies(&h);
     for (int64_t q = 0; q < (int64_t)nx * ny; q++)

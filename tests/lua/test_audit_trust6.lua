@@ -316,6 +316,22 @@ T.test("a killed run's state copied over another run's, its tag made that run's:
   same_as_ref(recs, "from scratch")
 end)
 
+T.test("a killed run's state from before states named their kernel: not resumed, said so "
+  .. "(not 'not a training state of run')", function()
+  local root, state, h1 = killed("oldtag")
+  local tensors, meta = wb.io.load_safetensors(state)
+  meta["workbench.tag"] = meta["workbench.tag"]:gsub("%+kernel:[^+]*", "")
+  local fitstate = require "wb.state_fit"
+  meta["workbench.checksum"] = fitstate.checksum(tensors, meta) -- as an older one wrote it
+  wb.io.save_safetensors(state, tensors, meta)
+  local recs, err = again(root)
+  T.ok(err:find("warning: " .. state .. ", a training state of run st-" .. h1 .. ", was saved "
+    .. "by an older workbench, which did not record its OpenBLAS kernel: not resumed", 1, true),
+    err)
+  T.eq(recs[1].resumed_after_epoch, nil, "not resumed")
+  same_as_ref(recs, "from scratch")
+end)
+
 T.test("a killed run's state truncated: not resumed, warned; trained from scratch", function()
   local root, state, h1 = killed("truncated")
   local bytes = util.read_file(state)

@@ -122,6 +122,24 @@ T.test("the Scratch's argument checks name the type expected and the one given",
   T.ok(select(1, ps:moments(2)) ~= 0)
 end)
 
+T.test("add_hist2d refuses a kernel of another shape (a transposed one has as many "
+    .. "elements) and bins other than begin's", function()
+  local B = 3
+  local ps, m = filled(B)
+  local a, w, b = m._h[1], m[1].weight, m[1].bias
+  ps:begin(B, 0, 40 * 50)
+  T.check_error("expected float32 [6, 5] (the layer's kernel)", ps.add_hist2d, ps, m[1], a, B,
+    wb.zeros(5, 6), b, 40, -1, 1, 50, -2, 2)
+  T.check_error("add_hist2d: 50 x 50 bins, expected nx * ny = 2000 (begin's n2)", ps.add_hist2d,
+    ps, m[1], a, B, w, b, 50, -1, 1, 50, -2, 2)
+  T.check_error("add_hist2d: 4611686018427387904 x 4 bins", ps.add_hist2d, ps, m[1], a, B, w, b,
+    1 << 62, -1, 1, 4, -2, 2)
+  ps:add_hist2d(m[1], a, B, w, b, 40, -1, 1, 50, -2, 2)
+  local total = 0
+  for _, c in ipairs(ps:counts2d()) do total = total + c end
+  T.eq(total, B * (6 * 5 + 5), "every entry of the layer, once")
+end)
+
 T.test("fit's measured steps ask for moments once for the tests and once for alpha, "
   .. "by slot number", function()
   local methods = getmetatable(wb.instruments.Scratch()).__index

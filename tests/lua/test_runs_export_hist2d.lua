@@ -72,6 +72,14 @@ T.test("export_grad_hist_2d: errors write nothing", function()
       step = {1}, counts = {{1, 2, 3}}}}}}
   T.check_error("wb.runs.export_grad_hist_2d: t-b (v seed 1): grad_hist_2d counts[1]: expected "
     .. "4 counts, got 3 counts; nothing written", wb.runs.export_grad_hist_2d, keep, {bad})
+  bad.history.instruments.grad_hist_2d.counts[1][4] = 4
+  bad.history.instruments.grad_hist_2d.step[2] = 3
+  T.check_error("grad_hist_2d step: expected 1 steps (one per counts), got 2; nothing written",
+    wb.runs.export_grad_hist_2d, keep, {bad})
+  bad.history.instruments.grad_hist_2d.step[2] = nil
+  bad.history.instruments.grad_hist_2d.counts[1][2] = "2"
+  T.check_error("grad_hist_2d counts[1][2]: expected a number, got string; nothing written",
+    wb.runs.export_grad_hist_2d, keep, {bad})
   T.check_error("bad argument #1 to 'export_grad_hist_2d' (string expected, got nil)",
     wb.runs.export_grad_hist_2d)
   T.eq(util.read_file(keep), "old\n", "the file is untouched")

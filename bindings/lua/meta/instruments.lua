@@ -114,7 +114,9 @@ function PerSample:add_hist(layer, a, scale, lo, hi) end
 ---Counts the layer's per-sample gradient entries (x: nx bins over [xlo,
 ---xhi)) against their parameter's value in w (the kernel) and b (the bias;
 ---nil without one), ny bins over [ylo, yhi): Cockpit's GradHist2d, into
----begin's n2 = nx * ny bins. w and b: the weights the gradient was taken at.
+---begin's n2 = nx * ny bins. w [n_in, n_out] and b: the weights the gradient
+---was taken at (in a loop of one's own, before the optimizer's step, or a
+---copy taken then).
 ---@param layer wb.Dense
 ---@param a wb.Tensor
 ---@param scale number
@@ -126,7 +128,7 @@ function PerSample:add_hist(layer, a, scale, lo, hi) end
 ---@param ny integer
 ---@param ylo number
 ---@param yhi number
----Example: ps:add_hist2d(m[1], x, 32, m[1].kernel, m[1].bias, 40, -1, 1, 50, -2, 2)
+---Example: ps:add_hist2d(m[1], x, 32, m[1].weight, m[1].bias, 40, -1, 1, 50, -2, 2)
 function PerSample:add_hist2d(layer, a, scale, w, b, nx, xlo, xhi, ny, ylo, yhi) end
 
 ---wb.PerSample:sum_sq(layer, a, scale, out_w, out_b)

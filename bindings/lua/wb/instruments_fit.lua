@@ -363,7 +363,8 @@ function Cb:on_train_batch_end(step, logs)
   end
   local sq = 0
   if self.ps then
-    self.ps:begin(B, on.grad_hist and HIST_BINS or 0, on.grad_hist_2d and H2.x_bins * H2.y_bins or 0)
+    self.ps:begin(B, on.grad_hist and HIST_BINS or 0,
+      on.grad_hist_2d and H2.x_bins * H2.y_bins or 0)
   end
   if self.ps then
     self:_project(B)

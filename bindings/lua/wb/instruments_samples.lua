@@ -227,9 +227,9 @@ function Cb:_samples(logs, B, t0)
       ps:add_hist2d(l.layer, h[l.i], B, T[l.k + 1], #l.p > 1 and T[l.k + 2] or nil,
         H2.x_bins, H2.x_lo, H2.x_hi, H2.y_bins, H2.y_lo, H2.y_hi)
     end
-    local g2 = self.model.history.instruments.grad_hist_2d
-    g2.step[#g2.step + 1] = logs.step
-    g2.counts[#g2.counts + 1] = ps:counts2d()
+    local h2d = self.model.history.instruments.grad_hist_2d
+    h2d.step[#h2d.step + 1] = logs.step
+    h2d.counts[#h2d.counts + 1] = ps:counts2d()
     t0 = timed(self, "grad_hist_2d", t0)
   end
   return sq, t0

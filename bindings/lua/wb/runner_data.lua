@@ -10,7 +10,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 
 -- What to do to get standard set name, and where it is looked for.
-local function how(name, dir)
+local function how(name)
   if name == "fashion" or name == "fashion_mnist" then
     return "install Debian's dataset-fashion-mnist package"
   end
@@ -42,7 +42,7 @@ return function(ex, pending)
           table.concat(all, ", ")) or string.format("no %s (of %s)",
           table.concat(missing, ", "), table.concat(all, ", "))
         error(wb.spec.input_error(string.format("[%s] dataset '%s' not found: %s has %s; %s; "
-          .. "nothing trained", ex.name, name, dir, what, how(name, dir)), "ENOENT"), 0)
+          .. "nothing trained", ex.name, name, dir, what, how(name)), "ENOENT"), 0)
       end
     end
   end

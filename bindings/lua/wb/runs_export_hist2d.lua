@@ -11,6 +11,7 @@ local argcheck = require("wb.runs_group").argcheck
 local csv = runs._csv
 local records_of, cell, configs, write = csv.records_of, csv.cell, csv.configs, csv.write
 local id_head, id_cells, maxn = csv.id_head, csv.id_cells, csv.maxn
+local with_rows, run_name = csv.with_rows, csv.run_name
 
 local M = runs
 local KEYS = {"x_lo", "x_hi", "x_bins", "y_lo", "y_hi", "y_bins"}
@@ -26,19 +27,14 @@ local function hist2d_of(r)
   end
 end
 
-local function run_name(r)
-  return string.format("%s-%s (%s seed %s)", tostring(r.task), tostring(r.hash),
-    tostring(r.variant), tostring(r.seed))
-end
-
 -- The measured steps of r's grad_hist_2d (0 without one). A malformed one
 -- is an error at the caller of export_grad_hist_2d, not a guess at its bins.
-local function n_steps(r)
+local function n_hist2d(r)
   local g = hist2d_of(r)
   if not g then return 0 end
   local function bad(what, got)
     error(string.format("wb.runs.export_grad_hist_2d: %s: grad_hist_2d %s, got %s; nothing "
-      .. "written", run_name(r), what, got), 4)
+      .. "written", run_name(r), what, got), 5)
   end
   for _, k in ipairs(KEYS) do
     if type(g[k]) ~= "number" then bad(k .. ": expected a number", type(g[k])) end
@@ -49,6 +45,8 @@ local function n_steps(r)
     end
   end
   local n, want = maxn(g.counts), g.x_bins * g.y_bins
+  if maxn(g.step) ~= n then bad(("step: expected %d steps (one per counts)"):format(n),
+    maxn(g.step)) end
   for j = 1, n do
     local c = g.counts[j]
     if type(g.step[j]) ~= "number" then
@@ -57,6 +55,10 @@ local function n_steps(r)
     if type(c) ~= "table" or #c ~= want then
       bad(("counts[%d]: expected %d counts"):format(j, want),
         type(c) == "table" and #c .. " counts" or type(c))
+    end
+    for b = 1, want do
+      if type(c[b]) ~= "number" then bad(("counts[%d][%d]: expected a number"):format(j, b),
+        type(c[b])) end
     end
   end
   return n
@@ -89,23 +91,7 @@ end
 function M.export_grad_hist_2d(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_grad_hist_2d", "string", path)
   local recs, where, label = records_of(runs_or_dir, "export_grad_hist_2d")
-  local keep, skipped, names = {}, {}, {}
-  for _, r in ipairs(recs) do
-    if n_steps(r) > 0 then keep[#keep + 1] = r
-    else skipped[#skipped + 1] = r.hash; names[#names + 1] = run_name(r) end
-  end
-  if #keep == 0 then
-    local why = #recs == 0 and "no runs in " .. where
-      or #recs == 1 and string.format("the run of %s has no %s", where, WHAT)
-      or string.format("none of the %d runs of %s has %s", #recs, where, WHAT)
-    error(string.format("wb.runs.export_grad_hist_2d: %s; nothing written", why), 2)
-  end
-  if #names > 0 then
-    local more = #names > 5 and string.format(" and %d more", #names - 5) or ""
-    io.stderr:write(string.format("wb.runs.export_grad_hist_2d: %d of %d runs have no %s, "
-      .. "not in the file: %s%s\n", #names, #recs, WHAT,
-      table.concat(names, ", ", 1, math.min(5, #names)), more))
-  end
+  local keep, _, skipped = with_rows(recs, where, "export_grad_hist_2d", n_hist2d, WHAT)
   local flat, ckeys = configs(keep)
   local head = {"step"}
   for _, k in ipairs(KEYS) do head[#head + 1] = k end

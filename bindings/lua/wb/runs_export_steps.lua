@@ -64,6 +64,8 @@ local function with_rows(recs, where, fname, rows_of, what)
   return keep, nrows, skipped
 end
 
+csv.with_rows, csv.run_name = with_rows, run_name -- and wb/runs_export_hist2d.lua's
+
 -- history.steps of r (a table of lists by series name) or nil.
 local function steps_of(r)
   local st = type(r.history) == "table" and r.history.steps
@@ -168,6 +170,8 @@ local function n_hist(r)
     bad("bins: expected a positive integer", tostring(gh.bins))
   end
   local n = maxn(gh.counts)
+  if maxn(gh.step) ~= n then bad(("step: expected %d steps (one per counts)"):format(n),
+    maxn(gh.step)) end
   for j = 1, n do
     local c = gh.counts[j]
     if type(gh.step[j]) ~= "number" then bad(("step[%d]: expected a number"):format(j),
@@ -175,6 +179,10 @@ local function n_hist(r)
     if type(c) ~= "table" or #c ~= gh.bins then
       bad(("counts[%d]: expected %d counts"):format(j, gh.bins),
         type(c) == "table" and #c .. " counts" or type(c))
+    end
+    for b = 1, gh.bins do
+      if type(c[b]) ~= "number" then bad(("counts[%d][%d]: expected a number"):format(j, b),
+        type(c[b])) end
     end
   end
   return n

@@ -59,7 +59,11 @@ end
 local function refused(tag, base, so_far)
   local core = type(tag) == "string" and tag:sub(1, #base + #KERNEL) == base .. KERNEL
     and tag:sub(#base + #KERNEL + 1):match("^[^+]+")
-  if not core then return "its tag: " .. tostring(tag) end
+  if not core then
+    local old = type(tag) == "string" and (tag == base or tag:sub(1, #base + 7) == base .. "+reads:")
+    return old and "saved by an older workbench, which did not record its OpenBLAS kernel"
+      or "its tag: " .. tostring(tag)
+  end
   if core ~= wb.sys.blas_core() then return "its kernel", nil, core end
   base = base .. KERNEL .. core
   if tag ~= base and tag:sub(1, #base + 7) ~= base .. "+reads:" then
@@ -141,7 +145,10 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     os.remove(path)
     return nil
   elseif not ok or not epoch then
-    io.stderr:write(string.format("warning: %s is not a training state of run %s (%s); "
+    local older = tostring(epoch):find("^saved by an older workbench")
+    io.stderr:write(older and string.format("warning: %s, a training state of run %s, was %s: "
+      .. "not resumed; training from scratch\n", path, base, tostring(epoch))
+      or string.format("warning: %s is not a training state of run %s (%s); "
       .. "training from scratch\n", path, base, tostring(epoch)))
     os.remove(path)
     return nil

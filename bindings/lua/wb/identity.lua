@@ -27,7 +27,9 @@
 -- records the files the run's hooks load (require, dofile, loadfile) or
 -- open for reading (io.open, io.lines, io.input) with their content ids in
 -- the run's record (read_files), and the runner retrains a recorded run
--- when one of them has changed or gone, naming it. Not recorded: wb's own
+-- when one of them has changed or gone, naming it; a file of Lua code they
+-- loaded, or a global its code names that is not as it was when the run
+-- started (wb/identity_chunk.lua). Not recorded: wb's own
 -- modules, the dataset files, the runs folder, files the run wrote. A
 -- record from before read_files is reused as before (it lists nothing).
 local _ENV = require "wb.std"
@@ -235,6 +237,11 @@ function fingerprint(f, seen)
   parts[#parts + 1] = named
   return table.concat(parts, "\0")
 end
+
+-- The identity text of value v as a hook's upvalue or global is identified;
+-- nil and the reason when it cannot be (wb/identity_chunk.lua: the globals
+-- of Lua code a run loaded).
+function M._value_text(v) return value_text(v, {}) end
 
 ---wb.identity.hook(f) -> string|nil, string
 ---The identity of a hook (a Lua function): 16 hex digits over its stripped

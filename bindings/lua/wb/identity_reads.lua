@@ -15,9 +15,11 @@
 -- The C side is hooked, not the wb table: modules keep its functions in
 -- locals (wb/image.lua). The runner records each file read with its content
 -- id (the record's read_files = {{path = ..., id = ...}}) and reuses a
--- recorded run only while every one is unchanged. A folder a hook lists
--- (wb.sys.listdir) is recorded with an id of its names: a file added there
--- retrains the run. An environment variable a hook reads (os.getenv) is
+-- recorded run only while every one is unchanged; a file of Lua code it
+-- loaded (require, dofile, loadfile), only while the globals its code names
+-- are as they were when the run started too (wb/identity_chunk.lua). A
+-- folder a hook lists (wb.sys.listdir) is recorded with an id of its names:
+-- a file added there retrains the run. An environment variable a hook reads (os.getenv) is
 -- recorded as "$NAME" with a hash of its value, and the value (not a
 -- secret's: env_read): another value retrains it, README and exports name it.
 --
@@ -134,9 +136,10 @@ end
 -- asked: how a name found it ({module = name, search = package.path, cwd}
 -- or {file = relative path, cwd}), each way once: another folder or a
 -- module shadowing it finds another file (wb/identity_reads_check.lua).
-local function note_in(t, p, id, asked)
+local function note_in(t, p, id, asked, code)
   if t.files[p] then return end
   for _, d in ipairs(t.dirs) do if under(p, d) then return end end
+  if code and not t.code[p] then t.code[p] = M.chunk.read(p, t.g0) end -- its globals
   local key = asked and p .. "\0" .. (asked.module or "") .. "\0" .. (asked.file or "")
   if key and not t.seen[key] then
     t.seen[key], t.asked[p] = true, t.asked[p] or {}
@@ -148,13 +151,14 @@ local function note_in(t, p, id, asked)
 end
 
 -- Notes a file a run read, in every running tracker (module: the name
--- require was given; a relative path is noted as asked too).
-local function note(path, id, module)
+-- require was given; a relative path is noted as asked too; code: Lua code
+-- the run loaded, whose globals are noted: wb/identity_chunk.lua).
+local function note(path, id, module, code)
   if #active == 0 or type(path) ~= "string" then return end -- stdin, a file handle
   local p = ropts.absolute(path)
   local asked = module and {module = module, search = package.path, cwd = ropts.cwd()}
     or path:sub(1, 1) ~= "/" and {file = path, cwd = ropts.cwd()} or nil
-  for _, t in ipairs(active) do note_in(t, p, id, asked) end
+  for _, t in ipairs(active) do note_in(t, p, id, asked, code or module ~= nil) end
 end
 
 -- Notes a file a run wrote (not a dependency: its output).
@@ -252,8 +256,14 @@ rawset(_G, "require", function(name, ...)
   end
   return m, where
 end)
-rawset(_G, "dofile", function(path, ...) note(path); return orig.dofile(path, ...) end)
-rawset(_G, "loadfile", function(path, ...) note(path); return orig.loadfile(path, ...) end)
+rawset(_G, "dofile", function(path, ...)
+  note(path, nil, nil, true)
+  return orig.dofile(path, ...)
+end)
+rawset(_G, "loadfile", function(path, ...)
+  note(path, nil, nil, true)
+  return orig.loadfile(path, ...)
+end)
 io.open = function(path, mode, ...)
   if mode == nil or (type(mode) == "string" and mode:sub(1, 1) == "r") then note(path)
   else wrote(path) end
@@ -319,6 +329,7 @@ function M.track(skip)
   loaded_before = {}
   forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
+    code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
     dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
   for _, d in ipairs(skip and skip.dirs or {}) do t.dirs[#t.dirs + 1] = ropts.absolute(d) end
   for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
@@ -333,7 +344,8 @@ end
 -- id = M.file_id(path)}, ...} in the order first read, without the files
 -- the run wrote itself; an environment variable's entry ({path = "$NAME"})
 -- has its value too (value; none when unset or named as a secret); a file
--- found by a name (a module, a relative path) how (asked, note_in).
+-- found by a name (a module, a relative path) how (asked, note_in); Lua
+-- code the run loaded, the globals it reads (code, globals: identity_chunk).
 function M.stop(t)
   if t.list then return t.list end
   for i = #active, 1, -1 do
@@ -353,25 +365,10 @@ function M.so_far(t)
     if not t.written[p] then
       list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p), value = t.values[p],
         asked = t.asked[p]}
+      if t.code[p] then M.chunk.entry(list[#list], t.code[p]) end
     end
   end
   return list
-end
-
--- M.merge(a, b) -> table|nil
--- The read_files lists a then b, each path once (a's entry kept); nil when
--- both are empty (a record without reads has no key).
-function M.merge(a, b)
-  local out, seen = {}, {}
-  for _, list in ipairs{a or {}, b or {}} do
-    for _, e in ipairs(list) do
-      if type(e) == "table" and e.path and not seen[e.path] then
-        seen[e.path] = true
-        out[#out + 1] = e
-      end
-    end
-  end
-  return #out > 0 and out or nil
 end
 
 -- M.modules() -> table: the absolute paths of the Lua files this process
@@ -390,7 +387,10 @@ end
 -- M.entry_changed(e, memo), M.changed(list, memo), M.kind(e): whether the
 -- files (and variables, folders, commands) a record lists are as recorded
 -- (wb/identity_reads_check.lua).
+-- M.merge(a, b): read_files a then b, each path once (wb/identity_reads_check.lua too).
 require("wb.identity_reads_check")(M, {COMMAND = COMMAND, ENV = ENV, LISTING = LISTING,
   env_id = env_id, listing_id = listing_id, orig = orig})
+-- M.chunk: the globals of Lua code a run loaded (wb/identity_chunk.lua)
+require("wb.identity_chunk")(M)
 
 return M

@@ -100,6 +100,9 @@ function M.entry_changed(e, memo, here)
   if moved then return moved, true end
   local now = memo[e.path] or reads.file_id(e.path)
   memo[e.path] = now
+  if now == e.id and now ~= "absent" then -- Lua code a hook loaded: the globals it reads too
+    return reads.chunk.changed(e, memo, here)
+  end
   return now == "absent" and e.id ~= "absent" and "was removed since it was recorded"
     or now ~= "absent" and e.id == "absent" and "was created since it was recorded"
     or now ~= e.id and "changed since it was recorded" or nil, true
@@ -120,12 +123,28 @@ function M.changed(list, memo)
   return nil
 end
 
--- Installs M.kind, M.entry_changed and M.changed into wb.identity_reads (r);
+-- M.merge(a, b) -> table|nil
+-- The read_files lists a then b, each path once (a's entry kept); nil when
+-- both are empty (a record without reads has no key).
+function M.merge(a, b)
+  local out, seen = {}, {}
+  for _, list in ipairs{a or {}, b or {}} do
+    for _, e in ipairs(list) do
+      if type(e) == "table" and e.path and not seen[e.path] then
+        seen[e.path] = true
+        out[#out + 1] = e
+      end
+    end
+  end
+  return #out > 0 and out or nil
+end
+
+-- Installs M.kind, M.entry_changed, M.changed and M.merge into wb.identity_reads (r);
 -- I: its ids' prefixes and functions (COMMAND, ENV, LISTING, env_id,
 -- listing_id, orig = the unwrapped functions).
 return function(r, I)
   COMMAND, ENV, LISTING, env_id, listing_id, orig = I.COMMAND, I.ENV, I.LISTING,
     I.env_id, I.listing_id, I.orig
   reads = r
-  r.kind, r.entry_changed, r.changed = M.kind, M.entry_changed, M.changed
+  r.kind, r.entry_changed, r.changed, r.merge = M.kind, M.entry_changed, M.changed, M.merge
 end

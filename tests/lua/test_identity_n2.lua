@@ -25,7 +25,13 @@ T.test("a hook reading globals by computed names cannot be identified", function
       "function() for k in pairs(_G) do end end",
       "function() return load('return AUDN2_WIDTH')() end",
       "function() return _G.load('return AUDN2_WIDTH')() end",
-      "function() local f = function() return _G[name] end; return f() end"} do
+      "function() local f = function() return _G[name] end; return f() end",
+      -- review S1: other roads to the global table and to load
+      "function() return package.loaded._G[name] end",
+      "function() return package.loaded['_G'][name] end",
+      "function() return require('_G')[name] end",
+      "function() return rawget(_G, 'load')('return AUDN2_WIDTH')() end",
+      "function() return debug.getregistry()[2][name] end"} do
     local h, why = id(hook(src))
     T.ok(h == nil, src .. " was identified")
     T.ok(why and (why:find("global", 1, true) or why:find("load", 1, true)), tostring(why))
@@ -38,7 +44,8 @@ T.test("a hook reading globals by constant names keeps its identity and sees edi
   for _, src in ipairs{"function() return AUDN2_WIDTH end", "function() return _G.AUDN2_WIDTH end",
       "function() return rawget(_G, 'AUDN2_WIDTH') end", "function() return g.AUDN2_WIDTH end",
       "function(cfg) if cfg.mode == 'load' then return 1 end end",
-      "function() local f = function() return AUDN2_WIDTH end; return f() end"} do
+      "function() local f = function() return AUDN2_WIDTH end; return f() end",
+      "function() return debug.traceback('x'), AUDN2_WIDTH end"} do
     AUDN2_WIDTH = 16
     local h = id(hook(src))
     T.ok(h ~= nil, src .. " was not identified")

@@ -16,6 +16,7 @@ local M = {}
 -- Lua 5.4's opcodes this reads (lopcodes.h)
 local OP_LOADK, OP_GETUPVAL, OP_GETTABUP, OP_GETFIELD, OP_CALL, OP_TAILCALL = 3, 9, 11, 14,
   68, 69
+local OP_SETFIELD, OP_SELF = 18, 20
 
 -- M.parse(code) -> strings, lineless, proto | nil
 -- Every string constant of stripped chunk code, its nested functions'
@@ -109,9 +110,20 @@ local function constant_use(p, n, a, env)
   -- rawget(_G, "name"): rawget in a - 1, the name a constant in a + 1, a call of 2 arguments
   local pop, pa, pb, pc = fields(p.code[n - 1] or 0)
   local cop, ca, cb = fields(p.code[n + 2] or 0)
+  local key = op == OP_LOADK and p.k[(p.code[n + 1] >> 15) + 1]
   return pop == OP_GETTABUP and pa == a - 1 and env[pb] == true and p.k[pc + 1] == "rawget"
-    and op == OP_LOADK and ra == a + 1 and type(p.k[(p.code[n + 1] >> 15) + 1]) == "string"
-    and (cop == OP_CALL or cop == OP_TAILCALL) and ca == a - 1 and cb == 3
+    and op == OP_LOADK and ra == a + 1 and type(key) == "string" and key ~= "load"
+    and key ~= "_G" and (cop == OP_CALL or cop == OP_TAILCALL) and ca == a - 1 and cb == 3
+end
+
+-- Whether instruction i names the string "_G" as a field or a constant
+-- other than as the global (`package.loaded._G`, `package.loaded["_G"]`,
+-- `require "_G"`, `t:_G()`): other roads to the global table.
+local function names_G(p, i)
+  local op, _, b, c = fields(i)
+  return op == OP_GETFIELD and p.k[c + 1] == "_G" or op == OP_SETFIELD and p.k[b + 1] == "_G"
+    or op == OP_LOADK and p.k[(i >> 15) + 1] == "_G"
+    or op == OP_SELF and (i >> 15) & 1 == 1 and p.k[c + 1] == "_G"
 end
 
 -- The reason proto p (and those nested in it) reads globals by names its
@@ -129,6 +141,15 @@ local function dynamic(p, env, G)
         and not constant_use(p, n, a, env) then
       return "it uses _G other than to read a global by a constant name (_G[name], "
         .. "rawget(_G, name), an alias of _G): the globals it reads so cannot be identified"
+    elseif names_G(p, i) then
+      return "it reaches the global table by the name _G (package.loaded._G, require '_G'): "
+        .. "the globals it reads so cannot be identified"
+    elseif op == OP_GETTABUP and env[b] and p.k[c + 1] == "debug" then
+      local nop, na, nb, nc = fields(p.code[n + 1] or 0)
+      if not (nop == OP_GETFIELD and na == a and nb == a and p.k[nc + 1] == "traceback") then
+        return "it uses debug (other than debug.traceback): the globals it reads through "
+          .. "the registry, upvalues or locals cannot be identified"
+      end
     end
   end
   for _, q in ipairs(p.protos) do

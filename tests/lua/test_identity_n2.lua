@@ -31,7 +31,9 @@ T.test("a hook reading globals by computed names cannot be identified", function
       "function() return package.loaded['_G'][name] end",
       "function() return require('_G')[name] end",
       "function() return rawget(_G, 'load')('return AUDN2_WIDTH')() end",
-      "function() return debug.getregistry()[2][name] end"} do
+      "function() return debug.getregistry()[2][name] end",
+      "function() local d = debug; return d.getregistry()[2][name] end",
+      "function(f) return select(2, debug.getupvalue(f, 1))[name] end"} do
     local h, why = id(hook(src))
     T.ok(h == nil, src .. " was identified")
     T.ok(why and (why:find("global", 1, true) or why:find("load", 1, true)), tostring(why))
@@ -45,7 +47,8 @@ T.test("a hook reading globals by constant names keeps its identity and sees edi
       "function() return rawget(_G, 'AUDN2_WIDTH') end", "function() return g.AUDN2_WIDTH end",
       "function(cfg) if cfg.mode == 'load' then return 1 end end",
       "function() local f = function() return AUDN2_WIDTH end; return f() end",
-      "function() return debug.traceback('x'), AUDN2_WIDTH end"} do
+      "function() return debug.traceback('x'), AUDN2_WIDTH end",
+      "function() return debug.getinfo(1, 'S').source, AUDN2_WIDTH end"} do
     AUDN2_WIDTH = 16
     local h = id(hook(src))
     T.ok(h ~= nil, src .. " was not identified")

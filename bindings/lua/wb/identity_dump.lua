@@ -17,6 +17,9 @@ local M = {}
 local OP_LOADK, OP_GETUPVAL, OP_GETTABUP, OP_GETFIELD, OP_CALL, OP_TAILCALL = 3, 9, 11, 14,
   68, 69
 local OP_SETFIELD, OP_SELF = 18, 20
+-- what of debug a hook may use and stay identified: neither reaches a value
+-- (debug.getregistry()[2] is the global table, debug.getupvalue an _ENV)
+local DEBUG_OK = {traceback = true, getinfo = true}
 
 -- M.parse(code) -> strings, lineless, proto | nil
 -- Every string constant of stripped chunk code, its nested functions'
@@ -146,9 +149,9 @@ local function dynamic(p, env, G)
         .. "the globals it reads so cannot be identified"
     elseif op == OP_GETTABUP and env[b] and p.k[c + 1] == "debug" then
       local nop, na, nb, nc = fields(p.code[n + 1] or 0)
-      if not (nop == OP_GETFIELD and na == a and nb == a and p.k[nc + 1] == "traceback") then
-        return "it uses debug (other than debug.traceback): the globals it reads through "
-          .. "the registry, upvalues or locals cannot be identified"
+      if not (nop == OP_GETFIELD and na == a and nb == a and DEBUG_OK[p.k[nc + 1]]) then
+        return "it uses debug (other than debug.traceback and debug.getinfo): the globals it "
+          .. "reads through the registry, upvalues or locals cannot be identified"
       end
     end
   end

@@ -154,8 +154,7 @@ end)
 T.test("P2: a hook reading the global arg cannot be identified, the notice says what to do",
   function()
   local hooks = {function() return arg[1] end, function() return _G.arg[1] end,
-    function() return rawget(_G, "arg") end, function() return _ENV.arg end,
-    function() return function() return #arg end end}
+    function() return _ENV.arg end, function() return function() return #arg end end}
   for i, f in ipairs(hooks) do
     local id, why = wb.identity.hook(f)
     T.eq(id, nil, "hook " .. i)
@@ -170,6 +169,26 @@ T.test("P2: a hook reading the global arg cannot be identified, the notice says 
   util.write_file(dir .. "/p2_mod.lua", "return {w = tonumber(arg[1])}\n")
   local names, why = reads.chunk.names(dir .. "/p2_mod.lua")
   T.eq(names, nil); T.ok(why and why:find("global arg", 1, true), tostring(why))
+end)
+
+T.test("P2: rawget(_G, 'arg') called while a run trains is recorded, the run never reused",
+  function()
+  -- the study module's way: a function of a table the hook closes over reads the
+  -- command line with rawget; the hook stays identified while it does not call it
+  local S = {options = function() return rawget(_G, "arg") or {} end, w = function() return 8 end}
+  T.ok(wb.identity.hook(function() return S.w() end), "identified")
+  T.eq(#tracked(function() return S.w() end), 0)
+  local list = tracked(function() return #S.options() end)
+  T.eq(#list, 1, util.canonical(list))
+  T.eq(reads.kind(list[1]), "arg")
+  local path, what = reads.changed(list)
+  T.eq(path, "arg")
+  T.ok(what and what:find("never reused", 1, true) and what:find("top level", 1, true),
+    tostring(what))
+  T.eq(require("wb.runner_provenance").read_text(list[1]), "the command line (arg)")
+  -- rawget's errors are as they were, at the caller's line
+  T.check_error("^[^:]*test_identity_p.lua:%d+: bad argument #1 to 'rawget' %(table expected, "
+    .. "got nil%)", function() local x = rawget(nil, "x") return x end)
 end)
 
 T.test("P2: a script run with other arguments retrains a hook reading arg, saying why",

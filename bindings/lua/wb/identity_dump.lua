@@ -124,21 +124,21 @@ end
 -- command line is not hashed (the runner's children, a --run, are given
 -- other arguments than the script), so a hook reading arg[1] reused the run
 -- trained with another argument. A value the script's top level takes from
--- it is an upvalue of the hook, hashed by value.
+-- it is an upvalue of the hook, hashed by value. `rawget(_G, "arg")` is
+-- not refused here: code that reads the command line outside runs (the
+-- study module's S.grid_runs, which every study hook reaches through its
+-- upvalue S) uses it; a hook that calls it while its run trains is seen
+-- then (wb/identity_require.lua), and that run never reused.
 local ARG = "it reads the global arg (the script's command line, which the runner's "
   .. "processes see otherwise, so it is not part of a run's identity): read the command line "
   .. "at the script's top level into a local (local width = tonumber(arg[1])) and use that "
   .. "in the hook: an upvalue, whose value is identified"
 
--- Whether instruction n of p (op, a, b, c) reads arg through _G: `_G.arg`,
--- rawget(_G, "arg").
+-- Whether instruction n of p (op, a, b, c) reads arg through _G: `_G.arg`.
 local function reads_arg(p, n, a, env, op, b, c)
   if not (op == OP_GETTABUP and env[b] and p.k[c + 1] == "_G") then return false end
   local nop, na, nb, nc = fields(p.code[n + 1] or 0)
-  if nop == OP_GETFIELD and na == a and nb == a and p.k[nc + 1] == "arg" then return true end
-  local pop, pa, pb, pc = fields(p.code[n - 1] or 0)
-  return pop == OP_GETTABUP and pa == a - 1 and env[pb] == true and p.k[pc + 1] == "rawget"
-    and nop == OP_LOADK and na == a + 1 and p.k[(p.code[n + 1] >> 15) + 1] == "arg"
+  return nop == OP_GETFIELD and na == a and nb == a and p.k[nc + 1] == "arg"
 end
 
 -- Whether instruction i names the string "_G" as a field or a constant

@@ -17,8 +17,9 @@
 -- Installed into wb.identity_reads by it; private to the runner.
 local _ENV = require "wb.std"
 
--- The id of a module no file holds begins so.
-local MODULE = "module:"
+-- The id of a module no file holds begins so; the id of the command line
+-- (arg) read by a hook through rawget(_G, "arg").
+local MODULE, ARG = "module:", "arg"
 
 -- The modules loaded before any script ran (this loads with `wb`): name -> value.
 local startup = {}
@@ -59,22 +60,39 @@ end
 
 -- Installs the global require's wrapper; r: wb.identity_reads, I: its state
 -- and functions (active, loaded_as, loaded_before, note, through, orig,
--- absolute = a path made absolute).
+-- absolute = a path made absolute, here = the files through's errors skip).
 return function(r, I)
   local active, loaded_as, loaded_before = I.active, I.loaded_as, I.loaded_before
   local note, through, orig = I.note, I.through, I.orig
+  I.here[debug.getinfo(1, "S").short_src .. ":"] = true -- require's errors: the caller's line
 
   -- Notes module `name`, which no file holds (how: where it came from), in
   -- every running tracker: a run that required it is never reused.
-  local function no_file(name, how)
-    local key = string.format("require %q", name)
+  local function never(key, id)
     for _, t in ipairs(active) do
       if not t.seen[key] then
-        t.seen[key], t.ids[key] = true, MODULE .. how
+        t.seen[key], t.ids[key] = true, id
         t.order[#t.order + 1] = key
       end
     end
   end
+  local function no_file(name, how) never(string.format("require %q", name), MODULE .. how) end
+
+  -- rawget(_G, "arg") called while a run trains: the command line, which
+  -- no identity covers (wb/identity_dump.lua refuses a hook naming arg; this
+  -- form is left to run time: code outside runs reads the command line so).
+  -- wb's modules keep the rawget they found (wb/std.lua).
+  local raw = rawget
+  rawset(_G, "rawget", function(...)
+    local t, k = ...
+    if #active > 0 and k == "arg" and rawequal(t, _G) then never("arg", ARG) end
+    local n = select("#", ...) -- its errors at the caller's line, as rawget's own
+    if type(t) ~= "table" then
+      error(string.format("bad argument #1 to 'rawget' (table expected, got %s)",
+        n == 0 and "no value" or type(t)), 2)
+    elseif n < 2 then error("bad argument #2 to 'rawget' (value expected)", 2) end
+    return raw(t, k)
+  end)
 
   rawset(_G, "require", function(name, ...)
     local own = type(name) ~= "string" or name == "wb" or name:match("^wb%.")
@@ -108,5 +126,5 @@ return function(r, I)
     end
     return m, where
   end)
-  return MODULE
+  return MODULE, ARG
 end

@@ -73,6 +73,8 @@ function M.read_text(e, absolute)
       .. "the name of a secret)" or " (set; its value was not recorded: an older record)")
   elseif kind == "command" then
     return "command " .. e.path
+  elseif kind == "arg" then
+    return "the command line (arg)"
   elseif kind == "module" then -- no file holds it (wb/identity_require.lua)
     return string.format("module %s (from %s, no file)", (e.path:gsub("^require ", "", 1)),
       id:sub(8))

@@ -108,7 +108,8 @@ end
 -- its environment is _G), modules on package.path and Lua files named by
 -- them, and any other file they name (weights a build hook loads, a JSON
 -- of settings), by content. `arg` (the command line, different in the
--- runner's children) is left out. Returns text, or nil and the reason.
+-- runner's children) is left out: a hook that reads it is not identified
+-- (wb/identity_dump.lua). Returns text, or nil and the reason.
 local function named_text(names, has_env, seen)
   if not names then return nil, "its bytecode cannot be read" end
   table.sort(names)

@@ -4,7 +4,8 @@
 -- each function's first and last line set to 0 (moving a hook keeps its
 -- identity), and whether it reads globals by names its constants do not
 -- spell: `_G[name]`, `_ENV[name]`, `rawget(_G, name)`, `local g = _G`, a
--- chunk compiled by `load` (`load("return WIDTH")()`). The globals named by
+-- chunk compiled by `load` (`load("return WIDTH")()`), or reads the global
+-- `arg` (the command line: not hashed, see ARG). The globals named by
 -- constants are hashed into the hook's identity; those are not, so such a
 -- hook cannot be identified (its runs are not cached, said once): editing
 -- the global it reads reused its old runs without a word (audit N2).
@@ -119,6 +120,27 @@ local function constant_use(p, n, a, env)
     and key ~= "_G" and (cop == OP_CALL or cop == OP_TAILCALL) and ca == a - 1 and cb == 3
 end
 
+-- Why a hook reading the global `arg` cannot be identified (audit P2): the
+-- command line is not hashed (the runner's children, a --run, are given
+-- other arguments than the script), so a hook reading arg[1] reused the run
+-- trained with another argument. A value the script's top level takes from
+-- it is an upvalue of the hook, hashed by value. `rawget(_G, "arg")` is
+-- not refused here: code that reads the command line outside runs (the
+-- study module's S.grid_runs, which every study hook reaches through its
+-- upvalue S) uses it; a hook that calls it while its run trains is seen
+-- then (wb/identity_require.lua), and that run never reused.
+local ARG = "it reads the global arg (the script's command line, which the runner's "
+  .. "processes see otherwise, so it is not part of a run's identity): read the command line "
+  .. "at the script's top level into a local (local width = tonumber(arg[1])) and use that "
+  .. "in the hook: an upvalue, whose value is identified"
+
+-- Whether instruction n of p (op, a, b, c) reads arg through _G: `_G.arg`.
+local function reads_arg(p, n, a, env, op, b, c)
+  if not (op == OP_GETTABUP and env[b] and p.k[c + 1] == "_G") then return false end
+  local nop, na, nb, nc = fields(p.code[n + 1] or 0)
+  return nop == OP_GETFIELD and na == a and nb == a and p.k[nc + 1] == "arg"
+end
+
 -- Whether instruction i names the string "_G" as a field or a constant
 -- other than as the global (`package.loaded._G`, `package.loaded["_G"]`,
 -- `require "_G"`, `t:_G()`): other roads to the global table.
@@ -138,6 +160,9 @@ local function dynamic(p, env, G)
     if op == OP_GETUPVAL and env[b] then
       return "it uses the global table as a value (_ENV[name], a local alias of it): "
         .. "the globals it reads by computed names cannot be identified"
+    elseif op == OP_GETTABUP and env[b] and p.k[c + 1] == "arg" or reads_arg(p, n, a, env, op,
+        b, c) then
+      return ARG
     elseif op == OP_GETTABUP and env[b] and p.k[c + 1] == "load" then
       return "it calls load: what a chunk compiled at run time reads cannot be identified"
     elseif op == OP_GETTABUP and env[b] and p.k[c + 1] == "_G" and rawget(G, "_G") == G

@@ -103,16 +103,18 @@ local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io
 -- through(name, f, ...) raises such an error again at the line of the first
 -- caller outside this file, as without the wrapper ("x.lua:3: module 'y'
 -- not found"). Any other error passes unchanged.
-local HERE = debug.getinfo(1, "S").short_src .. ":"
+-- (HERE: this file's and wb/identity_require.lua's, where require's is.)
+local HERE = {[debug.getinfo(1, "S").short_src .. ":"] = true}
 local function invoke(f, ...) return f(...) end
 local function relay(name, ok, ...)
   if ok then return ... end
   local e = ...
-  if type(e) ~= "string" or e:sub(1, #HERE) ~= HERE then error(e, 0) end
-  e = (e:sub(#HERE + 1):gsub("^%d+: ", "", 1):gsub("^(bad argument #%d+ to )'f'",
+  local at = type(e) == "string" and e:match("^(.-:)%d+: ")
+  if not (at and HERE[at]) then error(e, 0) end
+  e = (e:sub(#at + 1):gsub("^%d+: ", "", 1):gsub("^(bad argument #%d+ to )'f'",
     "%1'" .. name .. "'", 1))
   local level, info = 2, debug.getinfo(2, "S")
-  while info and info.short_src .. ":" == HERE do
+  while info and HERE[info.short_src .. ":"] do
     level = level + 1
     info = debug.getinfo(level, "S")
   end
@@ -228,34 +230,11 @@ end
 -- costs one test. Installed once, when `wb` loads, so a script that keeps
 -- io.open in a local (`local open = io.open` at its top, a common Lua idiom)
 -- keeps the wrapper, and its hooks' reads are seen.
-rawset(_G, "require", function(name, ...)
-  local own = type(name) ~= "string" or name == "wb" or name:match("^wb%.")
-  if own or (#active == 0 and package.loaded[name] ~= nil) then
-    return through("require", orig.require, name, ...)
-  elseif #active == 0 then -- loaded outside a run: its content id as loaded
-    local m, where = through("require", orig.require, name, ...)
-    if type(where) == "string" and where:match("%.lua$") then
-      loaded_before[#loaded_before + 1] = {name = name, path = where, id = M.file_id(where)}
-    end
-    return m, where
-  end
-  local known = true -- once a run: a require in a loop stays cheap
-  for _, t in ipairs(active) do
-    known = known and t.names[name]
-    t.names[name] = true
-  end
-  if known then return through("require", orig.require, name, ...) end
-  local fresh = package.loaded[name] == nil
-  local m, where = through("require", orig.require, name, ...)
-  local p = fresh and type(where) == "string" and where:match("%.lua$") and where
-    or package.searchpath(name, package.path) -- loaded before (by an earlier run)
-  if p then
-    p = ropts.absolute(p)
-    if fresh then loaded_as[p] = {name = name, id = M.file_id(p)} end
-    note(p, loaded_as[p] and loaded_as[p].id, name)
-  end
-  return m, where
-end)
+-- require and rawget: wb/identity_require.lua (a module no file holds, the
+-- command line read by rawget(_G, "arg"): noted as such, never reused)
+local MODULE, ARG = require("wb.identity_require")(M, {active = active, loaded_as = loaded_as,
+  loaded_before = loaded_before, note = note, through = through, orig = orig,
+  absolute = function(p) return ropts.absolute(p) end, here = HERE})
 rawset(_G, "dofile", function(path, ...)
   note(path, nil, nil, true)
   return orig.dofile(path, ...)
@@ -306,7 +285,7 @@ end
 M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile",
   [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input",
   [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir",
-  [os.getenv] = "os.getenv"}
+  [os.getenv] = "os.getenv", [_G.rawget] = "rawget"}
 
 -- The C loaders and writers, through one observer set while a tracker runs
 -- (none set: the bindings' check is one registry lookup).
@@ -326,7 +305,7 @@ function M.track(skip)
   for _, l in ipairs(loaded_before) do
     loaded_as[ropts.absolute(l.path)] = {name = l.name, id = l.id}
   end
-  loaded_before = {}
+  for i = #loaded_before, 1, -1 do loaded_before[i] = nil end -- in place: shared
   forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
@@ -389,6 +368,7 @@ end
 -- (wb/identity_reads_check.lua).
 -- M.merge(a, b): read_files a then b, each path once (wb/identity_reads_check.lua too).
 require("wb.identity_reads_check")(M, {COMMAND = COMMAND, ENV = ENV, LISTING = LISTING,
+  MODULE = MODULE, ARG = ARG,
   env_id = env_id, listing_id = listing_id, orig = orig})
 -- M.chunk: the globals of Lua code a run loaded (wb/identity_chunk.lua)
 require("wb.identity_chunk")(M)

@@ -7,17 +7,21 @@ local _ENV = require "wb.std"
 local M = {}
 -- wb.identity_reads's ids' prefixes and functions, set when it installs this
 -- (the function this module returns)
-local COMMAND, ENV, LISTING, env_id, listing_id, orig, reads
+local COMMAND, ENV, LISTING, MODULE, ARG, env_id, listing_id, orig, reads
 local ropts -- wb.runner_options (absolute paths), at the first check
 
 -- M.kind(e) -> string: what read_files entry e is: "env" (an environment
 -- variable, path "$NAME"), "listing" (a folder's names), "command" (a
--- command a hook ran or read) or "file".
+-- command a hook ran or read), "module" (a module a hook required that no
+-- file holds: wb/identity_require.lua), "arg" (the command line a hook read
+-- by rawget(_G, "arg")) or "file".
 function M.kind(e)
   local id = type(e) == "table" and type(e.id) == "string" and e.id or ""
   if id == COMMAND then return "command" end
+  if id == ARG then return "arg" end
   if id:sub(1, #ENV) == ENV then return "env" end
   if id:sub(1, #LISTING) == LISTING then return "listing" end
+  if id:sub(1, #MODULE) == MODULE then return "module" end
   return "file"
 end
 
@@ -81,6 +85,14 @@ function M.entry_changed(e, memo, here)
   elseif e.id == COMMAND then
     return "was read by a hook: a command's output cannot be checked against "
       .. "the record, so the run is never reused", false
+  elseif e.id == ARG then -- rawget(_G, "arg") in a hook (identity_require)
+    return "(the command line) was read by a hook (rawget(_G, 'arg')): it is not part of a "
+      .. "run's identity, so the run is never reused (read it at the script's top level into "
+      .. "a local, which the hook closes over: an upvalue, whose value is identified)", false
+  elseif e.id:sub(1, #MODULE) == MODULE then -- a module no file holds (identity_require)
+    return string.format("(a module a hook required) came from %s, not from a file: its code "
+      .. "and values cannot be checked against the record, so the run is never reused (put it "
+      .. "in a file on package.path to have its runs cached)", e.id:sub(#MODULE + 1)), false
   elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
     local now = orig.getenv(e.path:sub(2))
     if env_id(now) == e.id then return nil, true end
@@ -140,11 +152,11 @@ function M.merge(a, b)
 end
 
 -- Installs M.kind, M.entry_changed, M.changed and M.merge into wb.identity_reads (r);
--- I: its ids' prefixes and functions (COMMAND, ENV, LISTING, env_id,
+-- I: its ids' prefixes and functions (COMMAND, ENV, LISTING, MODULE, ARG, env_id,
 -- listing_id, orig = the unwrapped functions).
 return function(r, I)
-  COMMAND, ENV, LISTING, env_id, listing_id, orig = I.COMMAND, I.ENV, I.LISTING,
-    I.env_id, I.listing_id, I.orig
+  COMMAND, ENV, LISTING, MODULE, ARG, env_id, listing_id, orig = I.COMMAND, I.ENV,
+    I.LISTING, I.MODULE, I.ARG, I.env_id, I.listing_id, I.orig
   reads = r
   r.kind, r.entry_changed, r.changed, r.merge = M.kind, M.entry_changed, M.changed, M.merge
 end

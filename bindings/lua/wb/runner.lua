@@ -337,7 +337,9 @@ end
 ---wb.runner.run_experiment(ex, opts) -> wb.Runs
 ---Trains ex's runs that are not recorded (all with opts.fresh), one after
 ---another, each in a forked child of this process (wb/runner_fork.lua),
----and returns the run list. A failure raises.
+---and returns the run list. A failure raises. Runs whose hooks cannot be
+---identified (wb.identity.hook) train every time, the reason said once
+---("[name] not cached: ...").
 ---opts: fresh, verbose (false: no plan line); another key is an error.
 ---It holds the root's lock shared, and each run's own while training it,
 ---as a task's --run does (wb/root_lock.lua): while a runner of the task
@@ -371,6 +373,11 @@ function M.run_experiment(ex, o)
   local pending = pending_of(ex, o.fresh)
   if o.verbose ~= false then -- and what its options replaced, as a task's plan says
     io.stderr:write(count(pending, ex, 1), "\n", require("wb.runner_overrides").text(ex))
+  end
+  -- why its runs are not cached, once (verbose = false too: a run's line
+  -- "its hooks cannot be identified (see 'not cached')" points here)
+  for _, n in ipairs(ex.notes or {}) do
+    io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
   end
   check_root(ex.root, #pending)
   require("wb.runner_data")(ex, pending)

@@ -58,8 +58,9 @@ end
 -- The text of read_files entry e: "$SCALE=2", "$SCALE unset", "fac.txt
 -- (xxh128 1a2b3c4d)" (the first 8 hex digits of its content id, XXH3-128:
 -- xxhsum -H2), "fac.txt (absent)", "folder data (names 1a2b3c4d)", "command
--- io.popen(\"date\")"; paths as they are when absolute (an export, read
--- from anywhere), else relative to the current folder when under it.
+-- io.popen(\"date\")", "module \"cfg\" (from package.preload, no file)";
+-- paths as they are when absolute (an export, read from anywhere), else
+-- relative to the current folder when under it.
 function M.read_text(e, absolute)
   local shown_path = absolute and function(p) return p end or shown_path
   if type(e) ~= "table" or type(e.path) ~= "string" then return "?" end
@@ -72,6 +73,11 @@ function M.read_text(e, absolute)
       .. "the name of a secret)" or " (set; its value was not recorded: an older record)")
   elseif kind == "command" then
     return "command " .. e.path
+  elseif kind == "arg" then
+    return "the command line (arg)"
+  elseif kind == "module" then -- no file holds it (wb/identity_require.lua)
+    return string.format("module %s (from %s, no file)", (e.path:gsub("^require ", "", 1)),
+      id:sub(8))
   elseif kind == "listing" then
     return string.format("folder %s (names %s)", shown_path(e.path), id:sub(7, 14))
   end

@@ -1,0 +1,130 @@
+-- wb/identity_require.lua: the global require as a run's hooks call it
+-- (wb/identity_reads.lua records what a run read). A module require loads
+-- from a Lua file on package.path is recorded as that file with its content
+-- id (and the globals its code names: wb/identity_chunk.lua); a C module
+-- from package.cpath, as its file. A module that no file holds is script
+-- code or data that no identity covers: a package.preload entry, a table the
+-- script put in package.loaded (or put over a module loaded from a file),
+-- a module a loader the script added to package.searchers returned. Editing
+-- it reused the run trained with the old one without a word (audit P1). Its
+-- value could be hashed, but not what its loader will do when the next run
+-- requires it, nor a loader that is not called until then: so such a module
+-- is recorded as what it is (`require 'name'`, id "module:<where it came
+-- from>"), and the runner never reuses that run, saying why, as for a
+-- command a hook ran. Not recorded: the workbench's own modules (wb, wb.*:
+-- identity.code()) and the modules loaded before any script ran (Lua's
+-- standard library, cjson: they are the workbench's).
+-- Installed into wb.identity_reads by it; private to the runner.
+local _ENV = require "wb.std"
+
+-- The id of a module no file holds begins so; the id of the command line
+-- (arg) read by a hook through rawget(_G, "arg").
+local MODULE, ARG = "module:", "arg"
+
+-- The modules loaded before any script ran (this loads with `wb`): name -> value.
+local startup = {}
+for k, v in pairs(package.loaded) do startup[k] = v end
+
+-- name -> where the module package.loaded holds under name came from, as
+-- the last require that loaded it found it: {value = package.loaded's value,
+-- lua = path | c = path | why = how a module no file holds got there}.
+local origins = {}
+
+-- Where module `name`, just required (fresh: loaded by that require; where:
+-- require's second result), came from: {lua = path}, {c = path},
+-- {standard = true}, or {why = text} when no file holds it.
+local function origin_of(name, fresh, where)
+  local v = package.loaded[name]
+  if fresh then
+    local o
+    local root = name:match("^[^%.]*")
+    if type(where) == "string" and where == package.searchpath(name, package.path) then
+      o = {lua = where}
+    elseif type(where) == "string" and (where == package.searchpath(name, package.cpath)
+        or where == package.searchpath(root, package.cpath)) then
+      o = {c = where}
+    elseif where == ":preload:" then
+      o = {why = "package.preload"}
+    else
+      o = {why = "a loader the script added to package.searchers"}
+    end
+    o.value = v
+    origins[name] = o
+    return o
+  end
+  local o = origins[name]
+  if o and rawequal(o.value, v) then return o end
+  if startup[name] ~= nil and rawequal(startup[name], v) then return {standard = true} end
+  return {why = "package.loaded (a value the script put there)"}
+end
+
+-- Installs the global require's wrapper; r: wb.identity_reads, I: its state
+-- and functions (active, loaded_as, loaded_before, note, through, orig,
+-- absolute = a path made absolute, here = the files through's errors skip).
+return function(r, I)
+  local active, loaded_as, loaded_before = I.active, I.loaded_as, I.loaded_before
+  local note, through, orig = I.note, I.through, I.orig
+  I.here[debug.getinfo(1, "S").short_src .. ":"] = true -- require's errors: the caller's line
+
+  -- Notes module `name`, which no file holds (how: where it came from), in
+  -- every running tracker: a run that required it is never reused.
+  local function never(key, id)
+    for _, t in ipairs(active) do
+      if not t.seen[key] then
+        t.seen[key], t.ids[key] = true, id
+        t.order[#t.order + 1] = key
+      end
+    end
+  end
+  local function no_file(name, how) never(string.format("require %q", name), MODULE .. how) end
+
+  -- rawget(_G, "arg") called while a run trains: the command line, which
+  -- no identity covers (wb/identity_dump.lua refuses a hook naming arg; this
+  -- form is left to run time: code outside runs reads the command line so).
+  -- wb's modules keep the rawget they found (wb/std.lua).
+  local raw = rawget
+  rawset(_G, "rawget", function(...)
+    local t, k = ...
+    if #active > 0 and k == "arg" and rawequal(t, _G) then never("arg", ARG) end
+    local n = select("#", ...) -- its errors at the caller's line, as rawget's own
+    if type(t) ~= "table" then
+      error(string.format("bad argument #1 to 'rawget' (table expected, got %s)",
+        n == 0 and "no value" or type(t)), 2)
+    elseif n < 2 then error("bad argument #2 to 'rawget' (value expected)", 2) end
+    return raw(t, k)
+  end)
+
+  rawset(_G, "require", function(name, ...)
+    local own = type(name) ~= "string" or name == "wb" or name:match("^wb%.")
+    if own or (#active == 0 and package.loaded[name] ~= nil) then
+      return through("require", orig.require, name, ...)
+    elseif #active == 0 then -- loaded outside a run: its content id as loaded
+      local m, where = through("require", orig.require, name, ...)
+      local o = origin_of(name, true, where)
+      if o.lua then
+        loaded_before[#loaded_before + 1] = {name = name, path = o.lua, id = r.file_id(o.lua)}
+      end
+      return m, where
+    end
+    local known = true -- once a run: a require in a loop stays cheap
+    for _, t in ipairs(active) do
+      known = known and t.names[name]
+      t.names[name] = true
+    end
+    if known then return through("require", orig.require, name, ...) end
+    local fresh = package.loaded[name] == nil
+    local m, where = through("require", orig.require, name, ...)
+    local o = origin_of(name, fresh, where)
+    if o.lua then
+      local p = I.absolute(o.lua)
+      if fresh then loaded_as[p] = {name = name, id = r.file_id(p)} end
+      note(p, loaded_as[p] and loaded_as[p].id, name)
+    elseif o.c then
+      note(o.c) -- a C library: its file's content
+    elseif o.why then
+      no_file(name, o.why)
+    end
+    return m, where
+  end)
+  return MODULE, ARG
+end

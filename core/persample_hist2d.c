@@ -131,7 +131,7 @@ typedef struct h2 {
     int32_t *C; /* [4 nx ny] */
     int32_t *xb; /* [I] */
     int64_t in_c; /* entries in C since it was added into H */
-    double xlo, xinv, ylo, yinv;
+    double xlo, xinv;
     int nx, ny, x0;
 } h2;
 
@@ -236,8 +236,8 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     if (!v)
         return err ? err->code : WB_ENOMEM;
     int64_t *off = (int64_t *)(v + I);
-    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), ylo, ny / (yhi - ylo),
-            nx, ny, 0};
+    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), nx, ny, 0};
+    double yinv = ny / (yhi - ylo);
     h.C = (int32_t *)(h.H + (size_t)nx * ny), h.xb = h.C + 4 * (size_t)nx * ny;
     int32_t *N = h.xb + I, *kidx = N + (size_t)ny * O16;
     float *fbuf = (float *)(kidx + I);
@@ -248,7 +248,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     h.x0 = bin_of(0.0, xlo, h.xinv, nx);
     int32_t y0 = 0, y1 = -1;
     if (I * O > 0)
-        WB_SIMD_CALL(ybins)(yb, w, I * O, ylo, h.yinv, ny, &y0, &y1);
+        WB_SIMD_CALL(ybins)(yb, w, I * O, ylo, yinv, ny, &y0, &y1);
     int64_t span = (int64_t)(y1 - y0 + 1) * O16;
     if (span > 0) { /* (1): every entry at x0, B times the kernel's y counts */
         memset(N, 0, (size_t)span * sizeof *N);
@@ -266,7 +266,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
         int64_t n;
         for (int64_t j = 0; bias && j < O; j++)
             h.H[(int64_t)bin_of(scale * d[j], xlo, h.xinv, nx) * ny +
-                bin_of(bias[j], ylo, h.yinv, ny)]++;
+                bin_of(bias[j], ylo, yinv, ny)]++;
         if (sp) {
             n = sp->row[i + 1] - sp->row[i];
             f = sp->val + sp->row[i], idx = sp->idx + sp->row[i];

@@ -11,57 +11,17 @@ local argcheck = require("wb.runs_group").argcheck
 local csv = runs._csv
 local records_of, cell, configs, write = csv.records_of, csv.cell, csv.configs, csv.write
 local id_head, id_cells, maxn = csv.id_head, csv.id_cells, csv.maxn
-local with_rows, run_name = csv.with_rows, csv.run_name
+local with_rows, hist_of, hist_steps = csv.with_rows, csv.hist_of, csv.hist_steps
 
 local M = runs
 local KEYS = {"x_lo", "x_hi", "x_bins", "y_lo", "y_hi", "y_bins"}
 local WHAT = "grad_hist_2d (history.instruments.grad_hist_2d: instruments with "
   .. "grad_hist_2d, or full, in the config)"
 
--- history.instruments.grad_hist_2d of r, or nil.
-local function hist2d_of(r)
-  local ins = type(r.history) == "table" and r.history.instruments
-  local g = type(ins) == "table" and ins.grad_hist_2d
-  if type(g) == "table" and type(g.counts) == "table" and type(g.step) == "table" then
-    return g
-  end
-end
-
--- The measured steps of r's grad_hist_2d (0 without one). A malformed one
--- is an error at the caller of export_grad_hist_2d, not a guess at its bins.
+-- The measured steps of r's grad_hist_2d (0 without one; a malformed one
+-- an error, wb/runs_export_steps.lua's hist_steps).
 local function n_hist2d(r)
-  local g = hist2d_of(r)
-  if not g then return 0 end
-  local function bad(what, got)
-    error(string.format("wb.runs.export_grad_hist_2d: %s: grad_hist_2d %s, got %s; nothing "
-      .. "written", run_name(r), what, got), 5)
-  end
-  for _, k in ipairs(KEYS) do
-    if type(g[k]) ~= "number" then bad(k .. ": expected a number", type(g[k])) end
-  end
-  for _, k in ipairs{"x_bins", "y_bins"} do
-    if not (math.tointeger(g[k]) and g[k] > 0) then
-      bad(k .. ": expected a positive integer", tostring(g[k]))
-    end
-  end
-  local n, want = maxn(g.counts), g.x_bins * g.y_bins
-  if maxn(g.step) ~= n then bad(("step: expected %d steps (one per counts)"):format(n),
-    maxn(g.step)) end
-  for j = 1, n do
-    local c = g.counts[j]
-    if type(g.step[j]) ~= "number" then
-      bad(("step[%d]: expected a number"):format(j), type(g.step[j]))
-    end
-    if type(c) ~= "table" or #c ~= want then
-      bad(("counts[%d]: expected %d counts"):format(j, want),
-        type(c) == "table" and #c .. " counts" or type(c))
-    end
-    for b = 1, want do
-      if type(c[b]) ~= "number" then bad(("counts[%d][%d]: expected a number"):format(j, b),
-        type(c[b])) end
-    end
-  end
-  return n
+  return hist_steps(r, "grad_hist_2d", "export_grad_hist_2d", KEYS, {"x_bins", "y_bins"})
 end
 
 ---wb.runs.export_grad_hist_2d(path, runs_or_dir) -> integer, table
@@ -98,7 +58,7 @@ function M.export_grad_hist_2d(path, runs_or_dir)
   for _, k in ipairs{"x", "y", "count"} do head[#head + 1] = k end
   local lines, n = {id_head(ckeys, head)}, 0
   for i, r in ipairs(keep) do
-    local prefix, g = id_cells(r, flat[i], ckeys, label), hist2d_of(r)
+    local prefix, g = id_cells(r, flat[i], ckeys, label), hist_of(r, "grad_hist_2d")
     local bins = {}
     for q, k in ipairs(KEYS) do bins[q] = cell(g[k]) end
     bins = table.concat(bins, ",")

@@ -64,7 +64,7 @@ local function with_rows(recs, where, fname, rows_of, what)
   return keep, nrows, skipped
 end
 
-csv.with_rows, csv.run_name = with_rows, run_name -- and wb/runs_export_hist2d.lua's
+csv.with_rows = with_rows -- and wb/runs_export_hist2d.lua's
 
 -- history.steps of r (a table of lists by series name) or nil.
 local function steps_of(r)
@@ -145,29 +145,37 @@ function M.export_steps(path, runs_or_dir)
   return n, skipped
 end
 
--- history.instruments.grad_hist of r, or nil.
-local function hist_of(r)
+-- history.instruments[name] of r (a histogram instrument's record: its
+-- measured steps and their counts), or nil.
+local function hist_of(r, name)
   local ins = type(r.history) == "table" and r.history.instruments
-  local gh = type(ins) == "table" and ins.grad_hist
+  local gh = type(ins) == "table" and ins[name]
   if type(gh) == "table" and type(gh.counts) == "table" and type(gh.step) == "table" then
     return gh
   end
 end
 
--- The rows of r's grad_hist: its measured steps. A malformed grad_hist is
--- an error at the caller of export_grad_hist, not a guess at its edges.
-local function n_hist(r)
-  local gh = hist_of(r)
+-- The rows of r's histogram `name` (grad_hist, grad_hist_2d): its measured
+-- steps, 0 without one. keys: its fields that are numbers; sizes: those
+-- that are positive integers, whose product is the counts a step. A
+-- malformed one is an error at the caller of wb.runs.<fname> (this called
+-- in tail position from with_rows' rows_of), not a guess at its edges.
+local function hist_steps(r, name, fname, keys, sizes)
+  local gh = hist_of(r, name)
   if not gh then return 0 end
   local function bad(what, got)
-    error(string.format("wb.runs.export_grad_hist: %s: grad_hist %s, got %s; nothing written",
-      run_name(r), what, got), 5)
+    error(string.format("wb.runs.%s: %s: %s %s, got %s; nothing written", fname, run_name(r),
+      name, what, got), 5)
   end
-  for _, k in ipairs{"lo", "hi", "bins"} do
+  for _, k in ipairs(keys) do
     if type(gh[k]) ~= "number" then bad(k .. ": expected a number", type(gh[k])) end
   end
-  if not (math.tointeger(gh.bins) and gh.bins > 0) then
-    bad("bins: expected a positive integer", tostring(gh.bins))
+  local want = 1
+  for _, k in ipairs(sizes) do
+    if not (math.tointeger(gh[k]) and gh[k] > 0) then
+      bad(k .. ": expected a positive integer", tostring(gh[k]))
+    end
+    want = want * gh[k]
   end
   local n = maxn(gh.counts)
   if maxn(gh.step) ~= n then bad(("step: expected %d steps (one per counts)"):format(n),
@@ -176,16 +184,21 @@ local function n_hist(r)
     local c = gh.counts[j]
     if type(gh.step[j]) ~= "number" then bad(("step[%d]: expected a number"):format(j),
       type(gh.step[j])) end
-    if type(c) ~= "table" or #c ~= gh.bins then
-      bad(("counts[%d]: expected %d counts"):format(j, gh.bins),
+    if type(c) ~= "table" or #c ~= want then
+      bad(("counts[%d]: expected %d counts"):format(j, want),
         type(c) == "table" and #c .. " counts" or type(c))
     end
-    for b = 1, gh.bins do
+    for b = 1, want do
       if type(c[b]) ~= "number" then bad(("counts[%d][%d]: expected a number"):format(j, b),
         type(c[b])) end
     end
   end
   return n
+end
+csv.hist_of, csv.hist_steps = hist_of, hist_steps -- and wb/runs_export_hist2d.lua's
+
+local function n_hist(r)
+  return hist_steps(r, "grad_hist", "export_grad_hist", {"lo", "hi", "bins"}, {"bins"})
 end
 
 ---wb.runs.export_grad_hist(path, runs_or_dir) -> integer, table
@@ -220,12 +233,12 @@ function M.export_grad_hist(path, runs_or_dir)
     "grad_hist (history.instruments.grad_hist: instruments with grad_hist in the config)")
   local flat, ckeys = configs(keep)
   local bins = 0
-  for _, r in ipairs(keep) do bins = math.max(bins, math.tointeger(hist_of(r).bins)) end
+  for _, r in ipairs(keep) do bins = math.max(bins, math.tointeger(hist_of(r, "grad_hist").bins)) end
   local head = {"step", "lo", "hi"}
   for b = 1, bins do head[#head + 1] = "count_" .. b end
   local lines, n = {id_head(ckeys, head)}, 0
   for i, r in ipairs(keep) do
-    local prefix, gh = id_cells(r, flat[i], ckeys, label), hist_of(r)
+    local prefix, gh = id_cells(r, flat[i], ckeys, label), hist_of(r, "grad_hist")
     local lo, hi = cell(gh.lo), cell(gh.hi)
     for j = 1, maxn(gh.counts) do
       local row = {prefix, cell(gh.step[j]), lo, hi}

@@ -12,7 +12,43 @@ local runs_mod = wb.runs
 local P = require "study.claim_parts"
 local A = require "study.anova"
 local vals, fmt, finished = P.vals, P.fmt, P.finished
-local part, positive, decide, combine = P.part, P.positive, P.decide, P.combine
+local decide, combine = P.decide, P.combine
+
+-- A part keeps the seed groups it compares (p.groups), for kernels_note.
+local function keeping(p, groups) p.groups = groups; return p end
+local function part(desc, ga, gb, ...) return keeping(P.part(desc, ga, gb, ...), {ga, gb}) end
+local function positive(desc, g, ...) return keeping(P.positive(desc, g, ...), {g}) end
+local function anova_part(desc, gs, ...) return keeping(A.part(desc, gs, ...), gs) end
+
+-- The OpenBLAS kernel is no part of a run's identity (wb.runs), so the
+-- seeds of one variant can come from two kernels (a cluster's nodes, a run
+-- reused from another machine); another kernel sums in another order, so
+-- the same run gives other numbers from the last bits on. A row says which
+-- of its variants' finished seeds mix kernels, as a task README's tables
+-- do; "" when none do.
+local function kernels_note(parts)
+  local out, said = {}, {}
+  for _, p in ipairs(parts) do
+    for _, g in pairs(p.groups or {}) do
+      local done, seen, n = {}, {}, 0
+      for _, r in ipairs(g) do
+        if r.status == nil or r.status == "ok" then
+          done[#done + 1] = r
+          local c = type(r.blas_core) == "string" and r.blas_core or "unknown"
+          if not seen[c] then seen[c], n = true, n + 1 end
+        end
+      end
+      local v = done[1] and tostring(done[1].variant)
+      if n > 1 and not said[v] then
+        said[v] = true
+        out[#out + 1] = string.format("%s: %s", v, wb.record.tally(done, "blas_core"))
+      end
+    end
+  end
+  if #out == 0 then return "" end
+  return "; seeds trained with more than one OpenBLAS kernel (" .. table.concat(out, "; ")
+    .. "): another kernel sums in another order, so a verdict near its threshold can move"
+end
 
 local M = {}
 
@@ -96,7 +132,7 @@ function M.claims(by_task)
     for _, p in ipairs(parts) do texts[#texts + 1] = p.text .. (p.note or "") end
     local verdict, kind = combine(parts)
     rows[#rows + 1] = {id = id, claim = claim, verdict = verdict, kind = kind,
-      numbers = table.concat(texts, "; "), figure = fig, parts = parts}
+      numbers = table.concat(texts, "; ") .. kernels_note(parts), figure = fig, parts = parts}
   end
 
   local t3 = task("task03_epochs")
@@ -244,7 +280,7 @@ function M.claims(by_task)
         "mean_grad_norm_1", false, "GELU", "ReLU"),
       -- the study's "activation choice measurably changes convergence
       -- speed": any of the four against the others, not GELU against ReLU
-      A.part(to_target(t9) .. " across the four activations (one-way ANOVA: whether any "
+      anova_part(to_target(t9) .. " across the four activations (one-way ANOVA: whether any "
         .. "converges at another speed, not which)", act_groups,
         {"ReLU", "tanh", "softsign", "GELU"}, "epochs_to_target")},
     "task09_activations/grad_norms.png")

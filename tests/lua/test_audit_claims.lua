@@ -115,6 +115,53 @@ T.test("C4 says why its norm part reads l2 1e-2 and its gap part 1e-3", function
   T.eq(c4.verdict, "supported", c4.numbers)
 end)
 
+T.test("a claim row names the variants whose seeds mix OpenBLAS kernels, and only them",
+  function()
+  local function c4_recs(core_of)
+    local recs = {}
+    for s = 1, 3 do
+      local function r(v, m, me)
+        local x = rec("task06_l2", v, s, m, me)
+        x.blas_core = core_of(v, s)
+        return x
+      end
+      recs[#recs + 1] = r("l2=0.001", {test_accuracy = 0.978}, {clean_gap = 0.01 + s / 1000})
+      recs[#recs + 1] = r("l2=0", {test_accuracy = 0.977 + s / 10000},
+        {clean_gap = 0.07 + s / 1000, w1_norm = 48 + s / 10})
+      recs[#recs + 1] = r("l2=0.01", {test_accuracy = 0.95 + s / 1000}, {w1_norm = 4 + s / 10})
+    end
+    return recs
+  end
+  -- one kernel everywhere: nothing said
+  local c4 = claim(claims.claims{task06_l2 = c4_recs(function() return "SkylakeX" end)}, "C4")
+  T.ok(not c4.numbers:find("OpenBLAS kernel", 1, true), c4.numbers)
+  -- l2=0's third seed on another kernel (it is in both parts: named once)
+  c4 = claim(claims.claims{task06_l2 = c4_recs(function(v, s)
+    return (v == "l2=0" and s == 3) and "Haswell" or "SkylakeX" end)}, "C4")
+  T.ok(c4.numbers:find("; seeds trained with more than one OpenBLAS kernel (l2=0: "
+    .. "Haswell (1), SkylakeX (2)): another kernel sums in another order", 1, true), c4.numbers)
+  T.eq(select(2, c4.numbers:gsub("l2=0: Haswell", "")), 1, c4.numbers)
+  T.ok(not c4.numbers:find("l2=0.01:", 1, true), c4.numbers)
+  T.eq(c4.verdict, "supported", c4.numbers) -- the note decides nothing
+  -- a failed seed on another kernel is in no mean: not a mix
+  local recs = c4_recs(function(v, s) return (v == "l2=0" and s == 3) and "Haswell" or "SkylakeX" end)
+  for _, r in ipairs(recs) do if r.blas_core == "Haswell" then r.status = "failed" end end
+  c4 = claim(claims.claims{task06_l2 = recs}, "C4")
+  T.ok(not c4.numbers:find("OpenBLAS kernel", 1, true), c4.numbers)
+  -- C7's ANOVA part reads all four activations: a mix in tanh's seeds is named
+  local r7 = {}
+  for _, a in ipairs{"relu", "tanh", "softsign", "gelu"} do
+    for s = 1, 3 do
+      local x = rec("task09_activations", "activation=" .. a, s, {test_accuracy = 0.97},
+        {epochs_to_target = s + (a == "tanh" and 1 or 0)})
+      x.blas_core = (a == "tanh" and s == 1) and "Haswell" or "SkylakeX"
+      r7[#r7 + 1] = x
+    end
+  end
+  local c7 = claim(claims.claims{task09_activations = r7}, "C7")
+  T.ok(c7.numbers:find("(activation=tanh: Haswell (1), SkylakeX (2))", 1, true), c7.numbers)
+end)
+
 -- {==================== C7: do the four activations differ? ====================
 
 local A = require "study.anova"

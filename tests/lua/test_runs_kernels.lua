@@ -53,6 +53,21 @@ T.test("stat, values and curve over seeds of two kernels say so on stderr, once"
   end)), "")
 end)
 
+T.test("plot_curves' title names the variants whose seeds mix kernels (a figure keeps no "
+  .. "stderr)", function()
+  local mixed = wb.runs.Runs{rec(1, "SkylakeX"), rec(2, "Haswell")}
+  local title
+  T.stderr_of(function() title = mixed:plot_curves("loss").d.title end)
+  T.ok(title:find("; seeds of base mix OpenBLAS kernels (their last bits differ)", 1, true),
+    title)
+  -- one kernel, or the other kernel's run only diverged: nothing said
+  for _, rs in ipairs{{rec(1, "SkylakeX"), rec(2, "SkylakeX")},
+      {rec(1, "SkylakeX"), rec(2, "Haswell", "diverged")}} do
+    local t = wb.runs.Runs(rs):plot_curves("loss").d.title
+    T.ok(not t:find("kernel", 1, true), t)
+  end
+end)
+
 T.test("wb.runs.find says which groups' seeds mix kernels", function()
   local d = dir .. "/find"
   os.execute("mkdir -p " .. T.quote(d))

@@ -2,6 +2,7 @@
 -- the runs a figure draws (how many seeds, what the band is, the runs that
 -- diverged or failed and are not drawn). Private to wb/runs.lua.
 local _ENV = require "wb.std"
+local kernels = require "wb.runs_kernels"
 
 local M = {}
 
@@ -83,6 +84,16 @@ function M.note(rs, o, raw, ss)
   if n_failed > 0 then
     band = band .. string.format("; %d run%s failed (no record)", n_failed, n_failed == 1
       and "" or "s")
+  end
+  -- a figure copied out of its folder keeps its title, not stderr's note
+  -- (wb/runs_kernels.lua say): the variants whose seeds mix kernels
+  local mixed = {}
+  for _, v in ipairs(rs:variants()) do
+    if kernels.mixed(rs:of(v)) then mixed[#mixed + 1] = tostring(v) end
+  end
+  if #mixed > 0 then
+    band = band .. "; seeds of " .. table.concat(mixed, ", ")
+      .. " mix OpenBLAS kernels (their last bits differ)"
   end
   return band
 end

@@ -5,7 +5,7 @@
 -- another kernel sums in another order, so the same run gives other numbers
 -- from the last bits on: a mean over both says so, naming the kernels and
 -- their counts, as find says of other mixes (wb/runs_warn.lua). Private to
--- wb/runs.lua, wb/runs_warn.lua and wb/task_readme.lua.
+-- wb/runs.lua, wb/runs_warn.lua, wb/runs_curve_note.lua and wb/task_readme.lua.
 local _ENV = require "wb.std"
 local record = require "wb.record"
 

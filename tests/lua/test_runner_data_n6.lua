@@ -52,4 +52,24 @@ T.test("one file missing: named", function()
   T.ok(err:find("has no train-images-idx3-ubyte, train-labels-idx1-ubyte (of", 1, true), err)
 end)
 
+T.test("--run HASH by hand without the data: the same error, not 'no run with hash'",
+  function()
+  -- the hash as listed with the data in place (the data is in a run's identity)
+  local st, out, err = T.sh(string.format("%s %s --root %s --list-runs", T.quote(T.wb),
+    T.quote(script), T.quote(dir .. "/r")))
+  T.eq(st, 0, err)
+  local hash = out:match("%-%-run (%x+)")
+  T.ok(hash, out)
+  st, _, err = T.sh(string.format("WB_DATA=%s %s %s --root %s --run %s </dev/null",
+    T.quote(dir .. "/empty"), T.quote(T.wb), T.quote(script), T.quote(dir .. "/r"), hash))
+  T.eq(st, 66, err)
+  T.ok(err:find(dir .. "/empty/mnist has none of its 4 files", 1, true), err)
+  T.ok(not err:find("no run with hash", 1, true), err)
+  -- with the data, a wrong hash still says what it says
+  st, _, err = T.sh(string.format("%s %s --root %s --run %s </dev/null", T.quote(T.wb),
+    T.quote(script), T.quote(dir .. "/r"), ("0"):rep(16)))
+  T.eq(st, 64, err)
+  T.ok(err:find("no run with hash " .. ("0"):rep(16), 1, true), err)
+end)
+
 T.done()

@@ -27,8 +27,12 @@ end
 -- run it names elsewhere (listed or recorded with the other of --quick and
 -- not, on another --dataset: one runs folder holds both datasets' runs; or
 -- by a script that has changed since) and what to add. Without it, a quick
--- run's prefix given without --quick said only "no run with hash X".
+-- run's prefix given without --quick said only "no run with hash X". A
+-- dataset missing raises wb/runner_data.lua's error instead.
 function M.message(ex, want, root, other, quick)
+  -- a missing dataset changes every run's hash (the data is in a run's
+  -- identity): its error (exit 66), not "no run with hash", before the rest
+  require("wb.runner_data")(ex, ex.specs)
   local msg = string.format("%s: no run with hash %s in this task (%d runs)", ex.name, want,
     #ex.specs)
   local here, kind = named_run(record.dir(root), ex.name, want)

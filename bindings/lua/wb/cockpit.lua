@@ -309,7 +309,9 @@ end
 
 ---wb.cockpit.figure(panels, history, title, short) -> wb.Plot
 ---The cockpit's panels as one wb.plot.panels figure (a line plot per panel,
----x = step), for :save("dir/cockpit.png") or :show(). panels is a list of
+---x = step; with history's grad_hist_2d, a last panel of its last measured
+---step as a heatmap of log10(1 + count), entries against weights, as
+---Cockpit's dashboard), for :save("dir/cockpit.png") or :show(). panels is a list of
 ---{title, key, zero (draw y = 0), series = {{x, y, label}}}, as the cockpit
 ---keeps them; title (default "cockpit") is followed by the number of steps
 ---recorded in history. short (optional): {steps = {...}, rows = r, full = b},
@@ -356,6 +358,8 @@ function M.figure(panels, history, title, short)
     plots[#plots + 1] = wb.plot.lines{title = p.title, xlabel = "step", series = series,
       points = false, extra = extra}
   end
+  -- the last measured step's 2-D histogram, when the fit recorded one
+  plots[#plots + 1] = require("wb.cockpit_hist2d")(history)
   local steps = history and history.steps and history.steps.step
   return wb.plot.panels{title = (title or "cockpit") .. (steps and #steps > 0
     and string.format(" (%d steps recorded)", #steps) or "") .. (#marks > 0

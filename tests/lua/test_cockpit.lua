@@ -260,29 +260,6 @@ T.test("save writes the series as CSV, a gnuplot script and a PNG", function()
   T.eq(rows, 1 + 24, "the loss panel's CSV: a header and 24 steps")
 end)
 
-T.test("save with grad_hist_2d measured adds its 2-D histogram panel: the last measured "
-  .. "step, log10(1 + count) of every entry", function()
-  if not os.execute("command -v gnuplot >/dev/null 2>&1") then
-    T.skip("save grad_hist_2d", "no gnuplot")
-    return
-  end
-  local png = dir .. "/fig2d/cockpit.png"
-  run(string.format("{verbose = false, instruments = {'loss', 'grad_hist_2d'}, every = 5, "
-    .. "cockpit = {every = 100, save = %q}}", png))
-  local index = slurp(dir .. "/fig2d/cockpit.csv")
-  -- 24 steps, measured every 5 from step 1: the last is 21; 10 rows x (20*16 + 16 + 16*3 + 3)
-  T.ok(index:find("grad_hist_2d, step 21: log10(1 + count) of 3870 entries", 1, true), index)
-  local n = select(2, index:gsub("\n", "")) - 1
-  local cells = slurp(string.format("%s/fig2d/cockpit-%d.csv", dir, n))
-  T.eq(select(2, cells:gsub("\n", "")), 1 + 50 * 40, "a row per bin: " .. cells:sub(1, 80))
-  local sum = 0
-  for v in cells:gmatch("\n%d+,%d+,([^,]+),") do sum = sum + 10 ^ tonumber(v) - 1 end
-  T.ok(math.abs(sum - 3870) < 1e-6 * 3870, "the counts sum to the entries: " .. sum)
-  -- without grad_hist_2d no such panel (the save test above)
-  png = dir .. "/fig/cockpit.csv"
-  T.ok(not (slurp(png) or ""):find("grad_hist_2d", 1, true), slurp(png))
-end)
-
 T.test("a cockpit figure that cannot be drawn costs the figure, not the fit", function()
   local png = dir .. "/nognuplot/cockpit.png"
   local out = dir .. "/nognuplot.txt"

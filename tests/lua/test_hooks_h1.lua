@@ -71,19 +71,37 @@ T.test("zeroed rows, one zeroed entry, a skipped last row, 3 % off: errors", fun
   T.check_error("entries checked disagree %(rows 1%)", fit,
     mse(function(g) g[1] = 0; return g end))
   T.check_error("entries checked disagree %(rows 32%); at output%[32, 1%]", fit, ce(true))
-  T.check_error("over them the gradient is 0.97 times the slope", fit,
-    mse(function(g) return g * 0.97 end))
-  T.check_error("over them the gradient is 1.03 times the slope", fit,
-    mse(function(g) return g * 1.03 end))
+  -- a scale: on the first batch, along the gradient's own direction (its
+  -- entries alone passed at 32 rows: before audit Q1 only the short batch
+  -- of 6 rows, after 2 steps, caught it)
+  for _, k in ipairs{0.97, 1.03} do
+    T.check_error(WHERE .. " %(32 rows%): along the gradient's own direction u %(gradient / "
+      .. "max|gradient|%).*: the gradient is " .. k .. " times the slope", fit,
+      mse(function(g) return g * k end))
+  end
 end)
 
-T.test("a gradient that hard-codes the batch size: an error on the short last batch", function()
+T.test("a gradient that hard-codes the batch size: an error before the first step, on the "
+  .. "first batch's first rows at the short last batch's size", function()
   local function hard(n0) return mse(function(g, n, d) return d * (2 / (n0 * 3)) end) end
-  -- 70 rows in batches of 32: the third has 6
+  -- 70 rows in batches of 32: the third has 6, checked on the first batch's
+  -- first 6 rows (audit Q4: the error came when that batch did, an epoch on)
+  local steps = 0
   T.check_error("fit: the loss function's gradient does not match its value on the first "
-    .. "batch of another size %(the short last one%) %(6 rows%): 18 of the 18 entries",
-    fit, hard(32))
+    .. "batch's first 6 rows %(the short last batch's size%) %(6 rows%): 18 of the 18 entries",
+    fit, hard(32), {callbacks = {wb.callbacks.Lambda{on_train_batch_end = function()
+      steps = steps + 1 end}}})
+  T.eq(steps, 0, "no step trained")
   fit(hard(35), {batch_size = 35}) -- no short batch: nothing wrong to see
+  -- the short batch itself is still checked: a gradient wrong on its rows only
+  local third = false -- the third step's batch, the short one
+  local function late(out, y)
+    local v, g = mse()(out, y)
+    return v, third and g * 0.5 or g
+  end
+  T.check_error("on the first batch of another size %(the short last one%) %(6 rows%)", fit,
+    late, {callbacks = {wb.callbacks.Lambda{on_train_batch_begin = function(s)
+      third = s == 3 end}}})
 end)
 
 T.test("more entries than checked: whole rows, the first and the last always", function()

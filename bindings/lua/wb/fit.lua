@@ -214,7 +214,7 @@ function Sequential:fit(train, opts, xy_opts)
   local n = #train
   if n == 0 then error("fit: the training set is empty", 2) end
   local train_loss = losses._get(opts.loss, self, "train", "fit")
-  train_loss.check = opts.grad_check ~= false -- hand-written gradients: wb/grad_check.lua
+  train_loss.check, train_loss.short = opts.grad_check ~= false, n > bs and n % bs or nil
   fa.check_grad_check(opts, self, train_loss) -- true with nothing to check: refused
   fa.check_labels(self, train, opts.loss, "training set")
   if val then fa.check_labels(self, val, opts.loss, "validation set") end

@@ -44,16 +44,19 @@ local keras = require "wb.losses_keras"
 ---model's [n, C] output; labels: the dataset's uint8 [n] class ids from 0;
 ---value: a number or a one-element tensor; grad_output: the gradient of
 ---value w.r.t. output, [n, C]). fit checks that gradient against central
----differences of the value on its first batch and on the first batch of
----another size (a short last one): each entry by itself (up to 256 of
----them: whole rows, the first and the last always, then rows at random),
----then 4 random directions of +-1 entries (under a softmax head, a
----constant per row, which the softmax drops, is not counted). A wrong one
----(a missing 1 / n, a flipped sign, zeros, a row skipped, a scale of 1.03)
----is an error naming the entries and the slopes; fit{grad_check = false}
----skips it. The function is called once a training step, once a
----validation batch (and by evaluate), and by that check 2 times an entry
----checked and 8 times more, on each batch checked (at most 520): a
+---differences of the value on its first batch, on that batch's first
+---rows at the short last batch's size (before any step) and on the first
+---batch of another size (the short last one): each entry by itself (up to
+---256 of them: whole rows, the first and the last always, then rows at
+---random), then the gradient's own direction (a scale adds up there over
+---every entry), then 4 random directions of +-1 entries (under a softmax
+---head, a constant per row, which the softmax drops, is not counted). A
+---wrong one (a missing 1 / n, a flipped sign, zeros, a row skipped, a
+---scale of 1.03) is an error naming the entries and the slopes;
+---fit{grad_check = false} skips it. The function is called once a
+---training step, once a validation batch (and by evaluate), and by that
+---check 2 times an entry checked and 10 times more, on each batch checked
+---(at most 522), once more for the first rows: a
 ---function keeping state across calls (a call counter as a schedule, a
 ---running mean) sees those calls too; count steps in a per-step hook
 ---instead (on_train_batch_begin). It must not write into out, the last

@@ -10,13 +10,17 @@
  * baseline, AVX2 and AVX-512 copies of core/simd.h do the same operations
  * in the same order and give the same bits), folded in a fixed order.
  */
+#include <string.h>
+
 #include "persample.h"
+#include "persample_impl.h"
 
 #include "param_sums.h"
 #include "simd.h"
 
 typedef double v8d __attribute__((vector_size(64)));
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 #define LOAD(p) __builtin_convertvector(*(const v8f *)(p), v8d)
 
@@ -121,6 +125,244 @@ double wb_persample_tic_diag(const float *S, const float *D, int64_t n, double B
     WB_SIMD_CALL(ticd)(&s, S, D, n, B, eps);
     return s;
 }
+
+/* {---- TICDiag without its [I, O] outputs (persample.h wb_persample_tic) ---- */
+
+/* The terms of a sparse layer's kernel, input by input: for each input k
+ * (a column of a) some row has, S_k = sum_i a_ik^2 R_i[0, O) and D_k =
+ * sum_i a_ik^2 R_i[O, 2 O) (+ w: L2's 2 l2, a float add after the product,
+ * as hess_diag's) into acc [2 O], the rows in order (a2t_sparse's sums in
+ * its order: the same bits), then out[0] = sum_j S_kj / (D_kj + eps) and
+ * out[1] = sum_j D_kj over those inputs, in four chains of eight doubles by
+ * (j / 8) mod 4, ticd's over the whole [I, O] when 32 divides O (an input
+ * no row has adds ticd's exact 0s there). The column walk keeps acc in L1
+ * where the row walk read and wrote two [I, O] outputs from L2 (and zeroed
+ * them first, then read them again for the sums). Elementwise along j and
+ * explicit vectors in the sums: every SIMD copy gives the same bits. */
+WB_SIMD_BODY ticcols_body(double *restrict out, float *restrict acc, const int64_t *cp,
+                          const int32_t *crow, const float *cv2, const float *restrict R,
+                          int64_t I, int64_t O, float w, double eps)
+{
+    v8d s[4] = {{0}}, t[4] = {{0}};
+    double st = 0, tt = 0;
+    int64_t O2 = 2 * O;
+    for (int64_t k = 0; k < I; k++) {
+        if (cp[k] == cp[k + 1])
+            continue;
+        /* 128 entries at a time in registers over the column's rows (in
+         * acc in L1 they were a load and a store per product; eight
+         * vectors: the adds' latency bounded four), then the rest; each
+         * entry's sum from 0 in the rows' order either way */
+        int64_t jc = 0;
+        for (; jc + 128 <= O2; jc += 128) {
+            v16 c[8] = {{0}};
+            for (int64_t q = cp[k]; q < cp[k + 1]; q++) {
+                const v16 *r = (const v16 *)(R + (int64_t)crow[q] * O2 + jc);
+                float v2 = cv2[q];
+#pragma GCC unroll 8
+                for (int u = 0; u < 8; u++)
+                    c[u] += v2 * r[u];
+            }
+            memcpy(acc + jc, c, sizeof c);
+        }
+        for (int64_t j = jc; j < O2; j++)
+            acc[j] = 0.0f;
+        for (int64_t q = cp[k]; jc < O2 && q < cp[k + 1]; q++) {
+            float v2 = cv2[q];
+            const float *r = R + (int64_t)crow[q] * O2;
+            for (int64_t j = jc; j < O2; j++)
+                acc[j] += v2 * r[j];
+        }
+        const float *S = acc;
+        float *D = acc + O;
+        if (w != 0.0f)
+            for (int64_t j = 0; j < O; j++)
+                D[j] += w;
+        int64_t j = 0;
+        for (; j + 32 <= O; j += 32)
+            for (int q = 0; q < 4; q++) {
+                v8d d = LOAD(D + j + 8 * q);
+                s[q] += LOAD(S + j + 8 * q) / (d + eps), t[q] += d;
+            }
+        for (; j + 8 <= O; j += 8) {
+            v8d d = LOAD(D + j);
+            s[(j / 8) & 3] += LOAD(S + j) / (d + eps), t[(j / 8) & 3] += d;
+        }
+        for (; j < O; j++)
+            st += (double)S[j] / ((double)D[j] + eps), tt += D[j];
+    }
+    out[0] = fold(s[0], s[1], s[2], s[3]) + st;
+    out[1] = fold(t[0], t[1], t[2], t[3]) + tt;
+}
+WB_SIMD_KERNEL(ticcols, ticcols_body,
+               (double *restrict out, float *restrict acc, const int64_t *cp,
+                const int32_t *crow, const float *cv2, const float *restrict R, int64_t I,
+                int64_t O, float w, double eps),
+               (out, acc, cp, crow, cv2, R, I, O, w, eps))
+
+/* sum v [n] in double (the trace's part of a dense layer), sqdist's chains */
+WB_SIMD_BODY vsum_body(double *out, const float *v, int64_t n)
+{
+    v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    int64_t k = 0;
+    for (; k + 32 <= n; k += 32)
+        s0 += LOAD(v + k), s1 += LOAD(v + k + 8), s2 += LOAD(v + k + 16),
+            s3 += LOAD(v + k + 24);
+    double s = fold(s0, s1, s2, s3);
+    for (; k < n; k++)
+        s += v[k];
+    *out = s;
+}
+WB_SIMD_KERNEL(vsum, vsum_body, (double *out, const float *v, int64_t n), (out, v, n))
+
+typedef struct tic_ctx {
+    const wb_dense *const *layers;
+    const float *const *inputs;
+    const wb_persample_csr *const *sps;
+    int64_t B, W, dio, nnz;
+    int n;
+    float s2; /* scale^2, sum_sq's factor */
+    double eps, trace;
+    float *base; /* the walk's extra scratch, carved at the first layer */
+    double *tw, *tb; /* [n]: each layer's kernel's and bias's sums */
+    double *cs; /* [2W]: the bias sums */
+    float *R, *acc, *sb, *db, *sw, *dw, *d2s, *cv2;
+    int64_t *cp;
+    int32_t *crow;
+} tic_ctx;
+
+/* n rounded up to even: the next carve of floats stays 8-byte aligned */
+static size_t even(size_t n) { return (n + 1) & ~(size_t)1; }
+
+/* The floats of scratch tic needs after the walk's (tic_carve's layout):
+ * tw, tb [n doubles each], cs [2W doubles], cp [W + 2 int64], R [B, 2W], acc, sb, db [2W,
+ * W, W], sw, dw [dio each], d2s [B, W], crow, cv2 [nnz each]. */
+static size_t tic_floats(const tic_ctx *x, int n)
+{
+    return (size_t)(4 * n) + (size_t)(4 * x->W) + (size_t)(2 * (x->W + 2)) + (size_t)(2 * x->B * x->W) +
+           (size_t)(4 * x->W) + (size_t)(2 * x->dio) + even((size_t)(x->B * x->W)) +
+           (size_t)(2 * x->nnz);
+}
+
+static void tic_carve(tic_ctx *x, int n)
+{
+    float *f = x->base; /* 8-byte aligned (the walk's carves are even) */
+    x->tw = (double *)f, x->tb = x->tw + n, x->cs = x->tb + n, f += 4 * n + 4 * x->W;
+    x->cp = (int64_t *)f, f += 2 * (x->W + 2);
+    x->R = f, f += 2 * x->B * x->W;
+    x->acc = f, x->sb = f + 2 * x->W, x->db = x->sb + x->W, f += 4 * x->W;
+    x->sw = f, x->dw = f + x->dio, f += 2 * x->dio;
+    x->d2s = f, f += even((size_t)(x->B * x->W));
+    x->crow = (int32_t *)f, x->cv2 = f + x->nnz;
+}
+
+/* cp [I + 2], crow, cv2: sp's non-zeros by column (input), each column's
+ * rows in order, squared (as a2t_sparse squares them); column k's are
+ * cp[k] .. cp[k + 1]. */
+static void by_column(tic_ctx *x, const wb_persample_csr *sp, int64_t B, int64_t I)
+{
+    int64_t *cp = x->cp;
+    for (int64_t k = 0; k < I + 2; k++)
+        cp[k] = 0;
+    for (int64_t t = 0; t < sp->row[B]; t++)
+        cp[sp->idx[t] + 2]++;
+    for (int64_t k = 2; k < I + 2; k++)
+        cp[k] += cp[k - 1];
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t t = sp->row[i]; t < sp->row[i + 1]; t++) {
+            int64_t q = cp[sp->idx[t] + 1]++;
+            x->crow[q] = (int32_t)i, x->cv2[q] = sp->val[t] * sp->val[t];
+        }
+}
+
+static wb_status tic_layer(void *ctx, int l, const float *d2, float *a2, wb_err *err)
+{
+    (void)err;
+    tic_ctx *x = ctx;
+    if (!x->tw)
+        tic_carve(x, x->n);
+    const wb_dense *d = x->layers[l];
+    const wb_persample_csr *sp = x->sps[l];
+    int64_t I = d->n_in, O = d->n_out, B = x->B;
+    const float *dz = wb_tensor_f32(d->dz);
+    float *d2s = x->d2s, w = d->l2 > 0 ? (float)(2.0 * d->l2) : 0.0f;
+    for (int64_t k = 0; k < B * O; k++) /* sum_sq's: the same expression */
+        d2s[k] = x->s2 * dz[k] * dz[k];
+    double rb = (double)B, sums[2];
+    if (sp) {
+        for (int64_t i = 0; i < B; i++)
+            for (int64_t j = 0; j < O; j++)
+                x->R[i * 2 * O + j] = d2s[i * O + j], x->R[i * 2 * O + O + j] = d2[i * O + j];
+        by_column(x, sp, B, I);
+        WB_SIMD_CALL(ticcols)(sums, x->acc, x->cp, x->crow, x->cv2, x->R, I, O, w, x->eps);
+        int64_t unused = 0;
+        for (int64_t k = 0; k < I; k++)
+            unused += x->cp[k] == x->cp[k + 1];
+        x->tw[l] = sums[0] / rb;
+        x->trace += sums[1] + (double)(unused * O) * (double)w;
+    } else {
+        wb_persample_a2t_d2(x->sw, x->inputs[l], NULL, d2s, B, I, O, a2);
+        wb_persample_a2t_d2(x->dw, x->inputs[l], NULL, d2, B, I, O, a2);
+        for (int64_t k = 0; w != 0.0f && k < I * O; k++)
+            x->dw[k] += w;
+        x->tw[l] = wb_persample_tic_diag(x->sw, x->dw, I * O, rb, x->eps);
+        WB_SIMD_CALL(vsum)(sums, x->dw, I * O);
+        x->trace += sums[0];
+    }
+    x->tb[l] = 0;
+    if (!d->use_bias)
+        return WB_OK;
+    /* sum_sq's and hess_diag's bias sums, each entry's over the rows in
+     * order, a row at a time (down the columns it was a chain of latency) */
+    double *cs = x->cs, *cd = cs + O;
+    for (int64_t j = 0; j < O; j++)
+        cs[j] = 0, cd[j] = 0;
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t j = 0; j < O; j++)
+            cs[j] += d2s[i * O + j], cd[j] += d2[i * O + j];
+    for (int64_t j = 0; j < O; j++) {
+        x->sb[j] = (float)cs[j], x->db[j] = (float)cd[j];
+        x->trace += x->db[j];
+    }
+    x->tb[l] = wb_persample_tic_diag(x->sb, x->db, O, rb, x->eps);
+    return WB_OK;
+}
+
+wb_status wb_persample_tic(wb_persample *p, int n, const wb_dense *const *layers,
+                           const float *const *inputs, const wb_persample_csr *const *sps,
+                           const float *const *kernels, int64_t B, double scale, double eps,
+                           double *tic, double *trace, wb_err *err)
+{
+    tic_ctx x = {.layers = layers, .inputs = inputs, .sps = sps, .B = B, .n = n,
+                 .s2 = (float)(scale * scale), .eps = eps};
+    for (int l = 0; l < n; l++) {
+        const wb_dense *d = layers[l];
+        if (d->dz_n != B || !d->dz)
+            return wb_err_set(err, WB_ESTATE, "layer %d kept no dL/dz of %lld rows (keep_dz "
+                              "before the backward)", l + 1, (long long)B);
+        x.W = d->n_in > x.W ? d->n_in : x.W;
+        x.W = d->n_out > x.W ? d->n_out : x.W;
+        if (sps[l])
+            x.nnz = sps[l]->row[B] > x.nnz ? sps[l]->row[B] : x.nnz;
+        else
+            x.dio = d->n_in * d->n_out > x.dio ? d->n_in * d->n_out : x.dio;
+    }
+    *tic = 0, *trace = 0;
+    wb_status st = wb_persample_hess_walk(p, n, layers, kernels, B, tic_floats(&x, n),
+                                          &x.base, tic_layer, &x, err);
+    if (st)
+        return st;
+    /* the order of the fit's sum of wb_persample_tic_diag over its tensors */
+    for (int l = 0; l < n; l++) {
+        *tic += x.tw[l];
+        if (layers[l]->use_bias)
+            *tic += x.tb[l];
+    }
+    *trace = x.trace;
+    return WB_OK;
+}
+
+/* }---- */
 
 /* wb_persample_params in one pass, each of theta_t, theta0 and dir present
  * or not as a constant of the copy (the loop tests no pointer); without

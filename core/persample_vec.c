@@ -128,77 +128,94 @@ double wb_persample_tic_diag(const float *S, const float *D, int64_t n, double B
 
 /* {---- TICDiag without its [I, O] outputs (persample.h wb_persample_tic) ---- */
 
-/* The terms of a sparse layer's kernel, input by input: for each input k
- * (a column of a) some row has, S_k = sum_i a_ik^2 R_i[0, O) and D_k =
- * sum_i a_ik^2 R_i[O, 2 O) (+ w: L2's 2 l2, a float add after the product,
- * as hess_diag's) into acc [2 O], the rows in order (a2t_sparse's sums in
- * its order: the same bits), then out[0] = sum_j S_kj / (D_kj + eps) and
- * out[1] = sum_j D_kj over those inputs, in four chains of eight doubles by
- * (j / 8) mod 4, ticd's over the whole [I, O] when 32 divides O (an input
- * no row has adds ticd's exact 0s there). The column walk keeps acc in L1
- * where the row walk read and wrote two [I, O] outputs from L2 (and zeroed
- * them first, then read them again for the sums). Elementwise along j and
- * explicit vectors in the sums: every SIMD copy gives the same bits. */
-WB_SIMD_BODY ticcols_body(double *restrict out, float *restrict acc, const int64_t *cp,
-                          const int32_t *crow, const float *cv2, const float *restrict R,
-                          int64_t I, int64_t O, float w, double eps)
+/* A sparse layer's kernel, input by input (k, a column of a), over the nu
+ * inputs some row has (used): S_k = sum_i a_ik^2 d2s_i and D_k = sum_i
+ * a_ik^2 d2_i, each entry summed from 0 over the column's rows in order
+ * (a2t_sparse's sums in its order: the same bits), into SD [nu, nch, 64]:
+ * for chunk c, S_k at outputs 32c .. 32c + 32, then D_k at the same. R
+ * [nch, B, 64] holds the rows' d2s and d2 so, a chunk's block contiguous
+ * (32 KB at batch 128: in L1; the rows' whole [B, 2 O] was in L2, and its
+ * loads bound the walk), and two inputs at a time give eight independent
+ * sums (four were bound by the adds' latency). Elementwise: every SIMD copy
+ * gives the same bits. */
+#define TIC_COL(acc, q, e)                                                              \
+    for (; q < e; q++) {                                                                \
+        const v16 *r_ = (const v16 *)(Rc + (int64_t)crow[q] * 64);                      \
+        float v_ = cv2[q];                                                              \
+        acc[0] += v_ * r_[0], acc[1] += v_ * r_[1], acc[2] += v_ * r_[2],               \
+            acc[3] += v_ * r_[3];                                                       \
+    }
+WB_SIMD_BODY ticacc_body(float *restrict SD, const float *restrict R, const int64_t *cp,
+                         const int32_t *crow, const float *cv2, const int32_t *used,
+                         int64_t nu, int64_t B, int64_t nch)
+{
+    for (int64_t c = 0; c < nch; c++) {
+        const float *Rc = R + c * B * 64;
+        int64_t u = 0;
+        for (; u + 2 <= nu; u += 2) {
+            int64_t q1 = cp[used[u]], e1 = cp[used[u] + 1];
+            int64_t q2 = cp[used[u + 1]], e2 = cp[used[u + 1] + 1];
+            v16 a[4] = {{0}}, b[4] = {{0}};
+            for (; q1 < e1 && q2 < e2; q1++, q2++) {
+                const v16 *r1 = (const v16 *)(Rc + (int64_t)crow[q1] * 64);
+                const v16 *r2 = (const v16 *)(Rc + (int64_t)crow[q2] * 64);
+                float v1 = cv2[q1], v2 = cv2[q2];
+#pragma GCC unroll 4
+                for (int h = 0; h < 4; h++)
+                    a[h] += v1 * r1[h], b[h] += v2 * r2[h];
+            }
+            TIC_COL(a, q1, e1)
+            TIC_COL(b, q2, e2)
+            memcpy(SD + (u * nch + c) * 64, a, sizeof a);
+            memcpy(SD + ((u + 1) * nch + c) * 64, b, sizeof b);
+        }
+        for (; u < nu; u++) {
+            int64_t q = cp[used[u]], e = cp[used[u] + 1];
+            v16 a[4] = {{0}};
+            TIC_COL(a, q, e)
+            memcpy(SD + (u * nch + c) * 64, a, sizeof a);
+        }
+    }
+}
+WB_SIMD_KERNEL(ticacc, ticacc_body,
+               (float *restrict SD, const float *restrict R, const int64_t *cp,
+                const int32_t *crow, const float *cv2, const int32_t *used, int64_t nu,
+                int64_t B, int64_t nch),
+               (SD, R, cp, crow, cv2, used, nu, B, nch))
+
+/* out[0] = sum over SD's inputs and outputs j < O of S / (D + w + eps), w
+ * L2's 2 l2 added to D as a float after the product (hess_diag's; + 0 is
+ * no change to D >= 0), and out[1] = sum of D + w: the inputs in order, j
+ * in order, in four chains of eight doubles by (j / 8) mod 4, ticd's over
+ * the whole [I, O] when 32 divides O (an input no row has adds ticd's
+ * exact 0s there: the same bits). */
+WB_SIMD_BODY ticterms_body(double *restrict out, const float *restrict SD, int64_t nu,
+                           int64_t nch, int64_t O, float w, double eps)
 {
     v8d s[4] = {{0}}, t[4] = {{0}};
     double st = 0, tt = 0;
-    int64_t O2 = 2 * O;
-    for (int64_t k = 0; k < I; k++) {
-        if (cp[k] == cp[k + 1])
-            continue;
-        /* 128 entries at a time in registers over the column's rows (in
-         * acc in L1 they were a load and a store per product; eight
-         * vectors: the adds' latency bounded four), then the rest; each
-         * entry's sum from 0 in the rows' order either way */
-        int64_t jc = 0;
-        for (; jc + 128 <= O2; jc += 128) {
-            v16 c[8] = {{0}};
-            for (int64_t q = cp[k]; q < cp[k + 1]; q++) {
-                const v16 *r = (const v16 *)(R + (int64_t)crow[q] * O2 + jc);
-                float v2 = cv2[q];
-#pragma GCC unroll 8
-                for (int u = 0; u < 8; u++)
-                    c[u] += v2 * r[u];
+    for (int64_t u = 0; u < nu; u++) {
+        const float *col = SD + u * nch * 64;
+        for (int64_t c = 0; c < nch; c++) {
+            const float *S = col + c * 64, *D = S + 32;
+            int64_t m = O - 32 * c < 32 ? O - 32 * c : 32, j = 0; /* outputs in the chunk */
+            for (; j + 8 <= m; j += 8) {
+                v8d d = __builtin_convertvector(*(const v8f *)(D + j) + w, v8d);
+                s[j / 8] += LOAD(S + j) / (d + eps), t[j / 8] += d;
             }
-            memcpy(acc + jc, c, sizeof c);
-        }
-        for (int64_t j = jc; j < O2; j++)
-            acc[j] = 0.0f;
-        for (int64_t q = cp[k]; jc < O2 && q < cp[k + 1]; q++) {
-            float v2 = cv2[q];
-            const float *r = R + (int64_t)crow[q] * O2;
-            for (int64_t j = jc; j < O2; j++)
-                acc[j] += v2 * r[j];
-        }
-        const float *S = acc;
-        float *D = acc + O;
-        if (w != 0.0f)
-            for (int64_t j = 0; j < O; j++)
-                D[j] += w;
-        int64_t j = 0;
-        for (; j + 32 <= O; j += 32)
-            for (int q = 0; q < 4; q++) {
-                v8d d = LOAD(D + j + 8 * q);
-                s[q] += LOAD(S + j + 8 * q) / (d + eps), t[q] += d;
+            for (; j < m; j++) {
+                float dj = D[j] + w;
+                st += (double)S[j] / ((double)dj + eps), tt += dj;
             }
-        for (; j + 8 <= O; j += 8) {
-            v8d d = LOAD(D + j);
-            s[(j / 8) & 3] += LOAD(S + j) / (d + eps), t[(j / 8) & 3] += d;
         }
-        for (; j < O; j++)
-            st += (double)S[j] / ((double)D[j] + eps), tt += D[j];
     }
     out[0] = fold(s[0], s[1], s[2], s[3]) + st;
     out[1] = fold(t[0], t[1], t[2], t[3]) + tt;
 }
-WB_SIMD_KERNEL(ticcols, ticcols_body,
-               (double *restrict out, float *restrict acc, const int64_t *cp,
-                const int32_t *crow, const float *cv2, const float *restrict R, int64_t I,
+WB_SIMD_KERNEL(ticterms, ticterms_body,
+               (double *restrict out, const float *restrict SD, int64_t nu, int64_t nch,
                 int64_t O, float w, double eps),
-               (out, acc, cp, crow, cv2, R, I, O, w, eps))
+               (out, SD, nu, nch, O, w, eps))
 
 /* sum v [n] in double (the trace's part of a dense layer), sqdist's chains */
 WB_SIMD_BODY vsum_body(double *out, const float *v, int64_t n)
@@ -226,22 +243,23 @@ typedef struct tic_ctx {
     float *base; /* the walk's extra scratch, carved at the first layer */
     double *tw, *tb; /* [n]: each layer's kernel's and bias's sums */
     double *cs; /* [2W]: the bias sums */
-    float *R, *acc, *sb, *db, *sw, *dw, *d2s, *cv2;
-    int64_t *cp;
-    int32_t *crow;
+    float *R, *SD, *sb, *db, *sw, *dw, *d2s, *cv2;
+    int64_t *cp, Wp; /* Wp: W rounded up to 32 */
+    int32_t *crow, *used;
 } tic_ctx;
 
 /* n rounded up to even: the next carve of floats stays 8-byte aligned */
 static size_t even(size_t n) { return (n + 1) & ~(size_t)1; }
 
 /* The floats of scratch tic needs after the walk's (tic_carve's layout):
- * tw, tb [n doubles each], cs [2W doubles], cp [W + 2 int64], R [B, 2W], acc, sb, db [2W,
- * W, W], sw, dw [dio each], d2s [B, W], crow, cv2 [nnz each]. */
+ * tw, tb, cs [n, n, 2W doubles], cp [W + 2 int64], R [B, 2Wp], SD [W,
+ * 2Wp], sb, db [W each], sw, dw [dio each], d2s [B, W], used [W int32],
+ * crow, cv2 [nnz each]. */
 static size_t tic_floats(const tic_ctx *x, int n)
 {
-    return (size_t)(4 * n) + (size_t)(4 * x->W) + (size_t)(2 * (x->W + 2)) + (size_t)(2 * x->B * x->W) +
-           (size_t)(4 * x->W) + (size_t)(2 * x->dio) + even((size_t)(x->B * x->W)) +
-           (size_t)(2 * x->nnz);
+    return (size_t)(4 * n + 4 * x->W + 2 * (x->W + 2)) + (size_t)(2 * x->B * x->Wp) +
+           (size_t)(2 * x->W * x->Wp) + (size_t)(2 * x->W) + (size_t)(2 * x->dio) +
+           even((size_t)(x->B * x->W)) + even((size_t)x->W) + (size_t)(2 * x->nnz);
 }
 
 static void tic_carve(tic_ctx *x, int n)
@@ -249,10 +267,12 @@ static void tic_carve(tic_ctx *x, int n)
     float *f = x->base; /* 8-byte aligned (the walk's carves are even) */
     x->tw = (double *)f, x->tb = x->tw + n, x->cs = x->tb + n, f += 4 * n + 4 * x->W;
     x->cp = (int64_t *)f, f += 2 * (x->W + 2);
-    x->R = f, f += 2 * x->B * x->W;
-    x->acc = f, x->sb = f + 2 * x->W, x->db = x->sb + x->W, f += 4 * x->W;
+    x->R = f, f += 2 * x->B * x->Wp;
+    x->SD = f, f += 2 * x->W * x->Wp;
+    x->sb = f, x->db = f + x->W, f += 2 * x->W;
     x->sw = f, x->dw = f + x->dio, f += 2 * x->dio;
     x->d2s = f, f += even((size_t)(x->B * x->W));
+    x->used = (int32_t *)f, f += even((size_t)x->W);
     x->crow = (int32_t *)f, x->cv2 = f + x->nnz;
 }
 
@@ -290,16 +310,23 @@ static wb_status tic_layer(void *ctx, int l, const float *d2, float *a2, wb_err 
         d2s[k] = x->s2 * dz[k] * dz[k];
     double rb = (double)B, sums[2];
     if (sp) {
-        for (int64_t i = 0; i < B; i++)
-            for (int64_t j = 0; j < O; j++)
-                x->R[i * 2 * O + j] = d2s[i * O + j], x->R[i * 2 * O + O + j] = d2[i * O + j];
+        int64_t nch = (O + 31) / 32, nu = 0; /* R [nch, B, 64] (ticacc) */
+        for (int64_t c = 0; c < nch; c++)
+            for (int64_t i = 0; i < B; i++) {
+                float *r = x->R + (c * B + i) * 64;
+                for (int64_t j = 0; j < 32; j++) {
+                    int64_t o = 32 * c + j;
+                    r[j] = o < O ? d2s[i * O + o] : 0.0f, r[32 + j] = o < O ? d2[i * O + o] : 0.0f;
+                }
+            }
         by_column(x, sp, B, I);
-        WB_SIMD_CALL(ticcols)(sums, x->acc, x->cp, x->crow, x->cv2, x->R, I, O, w, x->eps);
-        int64_t unused = 0;
         for (int64_t k = 0; k < I; k++)
-            unused += x->cp[k] == x->cp[k + 1];
+            if (x->cp[k] < x->cp[k + 1])
+                x->used[nu++] = (int32_t)k;
+        WB_SIMD_CALL(ticacc)(x->SD, x->R, x->cp, x->crow, x->cv2, x->used, nu, B, nch);
+        WB_SIMD_CALL(ticterms)(sums, x->SD, nu, nch, O, w, x->eps);
         x->tw[l] = sums[0] / rb;
-        x->trace += sums[1] + (double)(unused * O) * (double)w;
+        x->trace += sums[1] + (double)((I - nu) * O) * (double)w;
     } else {
         wb_persample_a2t_d2(x->sw, x->inputs[l], NULL, d2s, B, I, O, a2);
         wb_persample_a2t_d2(x->dw, x->inputs[l], NULL, d2, B, I, O, a2);
@@ -342,6 +369,7 @@ wb_status wb_persample_tic(wb_persample *p, int n, const wb_dense *const *layers
                               "before the backward)", l + 1, (long long)B);
         x.W = d->n_in > x.W ? d->n_in : x.W;
         x.W = d->n_out > x.W ? d->n_out : x.W;
+        x.Wp = (x.W + 31) / 32 * 32;
         if (sps[l])
             x.nnz = sps[l]->row[B] > x.nnz ? sps[l]->row[B] : x.nnz;
         else

@@ -183,17 +183,21 @@ WB_SIMD_KERNEL(ticacc, ticacc_body,
                 int64_t B, int64_t nch),
                (SD, R, cp, crow, cv2, used, nu, B, nch))
 
-/* out[0] = sum over SD's inputs and outputs j < O of S / (D + w + eps), w
- * L2's 2 l2 added to D as a float after the product (hess_diag's; + 0 is
- * no change to D >= 0), and out[1] = sum of D + w: the inputs in order, j
- * in order, in four chains of eight doubles by (j / 8) mod 4, ticd's over
- * the whole [I, O] when 32 divides O (an input no row has adds ticd's
- * exact 0s there: the same bits). */
-WB_SIMD_BODY ticterms_body(double *restrict out, const float *restrict SD, int64_t nu,
+/* The sums of S / (D + w + eps) and of D + w over SD's inputs and outputs
+ * j < O, w L2's 2 l2 added to D as a float after the product (hess_diag's;
+ * + 0 is no change to D >= 0): the inputs in order, j in order, in four
+ * chains of eight doubles by (j / 8) mod 4, ticd's over the whole [I, O]
+ * when 32 divides O (an input no row has adds ticd's exact 0s there: the
+ * same bits). The chains go on from and back to st [TIC_ST] (s, t: four
+ * v8d each, then the scalar tails), so that a layer's inputs can come a
+ * block at a time; tic_fold gives the sums. */
+#define TIC_ST 66
+WB_SIMD_BODY ticterms_body(double *restrict st8, const float *restrict SD, int64_t nu,
                            int64_t nch, int64_t O, float w, double eps)
 {
-    v8d s[4] = {{0}}, t[4] = {{0}};
-    double st = 0, tt = 0;
+    v8d s[4], t[4];
+    memcpy(s, st8, sizeof s), memcpy(t, st8 + 32, sizeof t);
+    double st = st8[64], tt = st8[65];
     for (int64_t u = 0; u < nu; u++) {
         const float *col = SD + u * nch * 64;
         for (int64_t c = 0; c < nch; c++) {
@@ -209,13 +213,22 @@ WB_SIMD_BODY ticterms_body(double *restrict out, const float *restrict SD, int64
             }
         }
     }
-    out[0] = fold(s[0], s[1], s[2], s[3]) + st;
-    out[1] = fold(t[0], t[1], t[2], t[3]) + tt;
+    memcpy(st8, s, sizeof s), memcpy(st8 + 32, t, sizeof t);
+    st8[64] = st, st8[65] = tt;
 }
 WB_SIMD_KERNEL(ticterms, ticterms_body,
-               (double *restrict out, const float *restrict SD, int64_t nu, int64_t nch,
+               (double *restrict st8, const float *restrict SD, int64_t nu, int64_t nch,
                 int64_t O, float w, double eps),
-               (out, SD, nu, nch, O, w, eps))
+               (st8, SD, nu, nch, O, w, eps))
+
+/* out[0], out[1]: the two sums of the chains in st8 (ticterms) */
+static void tic_fold(double *out, const double *st8)
+{
+    v8d s[4], t[4];
+    memcpy(s, st8, sizeof s), memcpy(t, st8 + 32, sizeof t);
+    out[0] = fold(s[0], s[1], s[2], s[3]) + st8[64];
+    out[1] = fold(t[0], t[1], t[2], t[3]) + st8[65];
+}
 
 /* sum v [n] in double (the trace's part of a dense layer), sqdist's chains */
 WB_SIMD_BODY vsum_body(double *out, const float *v, int64_t n)
@@ -231,6 +244,8 @@ WB_SIMD_BODY vsum_body(double *out, const float *v, int64_t n)
     *out = s;
 }
 WB_SIMD_KERNEL(vsum, vsum_body, (double *out, const float *v, int64_t n), (out, v, n))
+
+#define TIC_BLOCK 64
 
 typedef struct tic_ctx {
     const wb_dense *const *layers;
@@ -252,13 +267,13 @@ typedef struct tic_ctx {
 static size_t even(size_t n) { return (n + 1) & ~(size_t)1; }
 
 /* The floats of scratch tic needs after the walk's (tic_carve's layout):
- * tw, tb, cs [n, n, 2W doubles], cp [W + 2 int64], R [B, 2Wp], SD [W,
- * 2Wp], sb, db [W each], sw, dw [dio each], d2s [B, W], used [W int32],
+ * tw, tb, cs [n, n, 2W doubles], cp [W + 2 int64], R [B, 2Wp], SD
+ * [TIC_BLOCK, 2Wp], sb, db [W each], sw, dw [dio each], d2s [B, W], used [W int32],
  * crow, cv2 [nnz each]. */
 static size_t tic_floats(const tic_ctx *x, int n)
 {
     return (size_t)(4 * n + 4 * x->W + 2 * (x->W + 2)) + (size_t)(2 * x->B * x->Wp) +
-           (size_t)(2 * x->W * x->Wp) + (size_t)(2 * x->W) + (size_t)(2 * x->dio) +
+           (size_t)(2 * TIC_BLOCK * x->Wp) + (size_t)(2 * x->W) + (size_t)(2 * x->dio) +
            even((size_t)(x->B * x->W)) + even((size_t)x->W) + (size_t)(2 * x->nnz);
 }
 
@@ -268,7 +283,7 @@ static void tic_carve(tic_ctx *x, int n)
     x->tw = (double *)f, x->tb = x->tw + n, x->cs = x->tb + n, f += 4 * n + 4 * x->W;
     x->cp = (int64_t *)f, f += 2 * (x->W + 2);
     x->R = f, f += 2 * x->B * x->Wp;
-    x->SD = f, f += 2 * x->W * x->Wp;
+    x->SD = f, f += 2 * TIC_BLOCK * x->Wp;
     x->sb = f, x->db = f + x->W, f += 2 * x->W;
     x->sw = f, x->dw = f + x->dio, f += 2 * x->dio;
     x->d2s = f, f += even((size_t)(x->B * x->W));
@@ -323,8 +338,16 @@ static wb_status tic_layer(void *ctx, int l, const float *d2, float *a2, wb_err 
         for (int64_t k = 0; k < I; k++)
             if (x->cp[k] < x->cp[k + 1])
                 x->used[nu++] = (int32_t)k;
-        WB_SIMD_CALL(ticacc)(x->SD, x->R, x->cp, x->crow, x->cv2, x->used, nu, B, nch);
-        WB_SIMD_CALL(ticterms)(sums, x->SD, nu, nch, O, w, x->eps);
+        /* TIC_BLOCK inputs at a time: their SD (64 KB at 128 outputs) stays
+         * in cache between the passes, and the rows' R chunk in L1 for them */
+        double st8[TIC_ST] = {0};
+        for (int64_t u0 = 0; u0 < nu; u0 += TIC_BLOCK) {
+            int64_t m = nu - u0 < TIC_BLOCK ? nu - u0 : TIC_BLOCK;
+            WB_SIMD_CALL(ticacc)(x->SD, x->R, x->cp, x->crow, x->cv2, x->used + u0, m, B,
+                                 nch);
+            WB_SIMD_CALL(ticterms)(st8, x->SD, m, nch, O, w, x->eps);
+        }
+        tic_fold(sums, st8);
         x->tw[l] = sums[0] / rb;
         x->trace += sums[1] + (double)((I - nu) * O) * (double)w;
     } else {

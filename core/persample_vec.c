@@ -393,8 +393,9 @@ wb_status wb_persample_tic(wb_persample *p, int n, const wb_dense *const *layers
         x.W = d->n_in > x.W ? d->n_in : x.W;
         x.W = d->n_out > x.W ? d->n_out : x.W;
         x.Wp = (x.W + 31) / 32 * 32;
-        if (sps[l])
-            x.nnz = sps[l]->row[B] > x.nnz ? sps[l]->row[B] : x.nnz;
+        if (sps[l]) /* room for every entry: the scratch then grows at the first
+                     * batch of a size, not whenever a batch has more non-zeros */
+            x.nnz = B * d->n_in > x.nnz ? B * d->n_in : x.nnz;
         else
             x.dio = d->n_in * d->n_out > x.dio ? d->n_in * d->n_out : x.dio;
     }

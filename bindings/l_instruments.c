@@ -402,34 +402,65 @@ static int ps_gsnr(lua_State *L)
 
 #define MAX_CHAIN 64
 
-/* hess_diag(layers, inputs [, out]) -> trace: the exact Hessian diagonal of
- * the chain of Dense layers (core/persample.h) at their current state, into
- * out (a list of float32 tensors shaped like the layers' parameters); out
- * nil: the trace alone. */
-static int ps_hess_diag(lua_State *L)
-{
-    ps_box *b = checkps(L);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    int diag = !lua_isnoneornil(L, 4); /* nil: the trace alone */
-    if (diag)
-        luaL_checktype(L, 4, LUA_TTABLE);
-    int n = (int)luaL_len(L, 2), q = 1;
-    luaL_argcheck(L, n >= 1 && n <= MAX_CHAIN && luaL_len(L, 3) == n, 2,
-                  "expected 1..64 Dense layers and as many inputs");
+/* A chain of Dense layers (the table at 2) and their inputs (at 3) and,
+ * when the table at kidx is given, the weights to take for layers 2 .. n
+ * (its entry 1 is not read: the first layer's weight is in no product;
+ * nil entries: the layer's own). Returns n. */
+typedef struct chain {
     const wb_dense *ls[MAX_CHAIN];
-    const float *in[MAX_CHAIN];
-    float *dw[MAX_CHAIN], *db[MAX_CHAIN];
+    const float *in[MAX_CHAIN], *kw[MAX_CHAIN];
     wb_persample_csr sp[MAX_CHAIN];
     const wb_persample_csr *sps[MAX_CHAIN];
+} chain;
+
+static int check_chain(lua_State *L, ps_box *b, chain *c, int kidx)
+{
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    int kern = !lua_isnoneornil(L, kidx);
+    if (kern)
+        luaL_checktype(L, kidx, LUA_TTABLE);
+    int n = (int)luaL_len(L, 2);
+    luaL_argcheck(L, n >= 1 && n <= MAX_CHAIN && luaL_len(L, 3) == n, 2,
+                  "expected 1..64 Dense layers and as many inputs");
     for (int l = 0; l < n; l++) {
         lua_geti(L, 2, l + 1);
         lua_geti(L, 3, l + 1);
-        wb_dense *d = dense_and_a(L, b, lua_gettop(L) - 1, &in[l]);
-        ls[l] = d, sps[l] = kept(d, in[l], b->B, &sp[l]);
+        wb_dense *d = dense_and_a(L, b, lua_gettop(L) - 1, &c->in[l]);
+        c->ls[l] = d, c->sps[l] = kept(d, c->in[l], b->B, &c->sp[l]);
         lua_pop(L, 2);
-        if (!diag)
+        c->kw[l] = NULL;
+        if (!kern || l == 0)
             continue;
+        lua_geti(L, kidx, l + 1);
+        if (!lua_isnil(L, -1)) {
+            const wb_tensor *t = checkt(L, lua_gettop(L));
+            if (t->dtype != WB_F32 || (int64_t)wb_tensor_numel(t) != d->n_in * d->n_out)
+                luaL_argerror(L, kidx, lua_pushfstring(L, "entry %d: expected float32 with "
+                              "%d elements (the layer's weight)", l + 1,
+                              (int)(d->n_in * d->n_out)));
+            c->kw[l] = wb_tensor_f32(t);
+        }
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* hess_diag(layers, inputs [, out [, kernels]]) -> trace: the exact Hessian
+ * diagonal of the chain of Dense layers (core/persample.h) at their current
+ * state (or at kernels, check_chain's), into out (a list of float32 tensors
+ * shaped like the layers' parameters); out nil: the trace alone. */
+static int ps_hess_diag(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    int diag = !lua_isnoneornil(L, 4); /* nil: the trace alone */
+    if (diag)
+        luaL_checktype(L, 4, LUA_TTABLE);
+    chain c;
+    int n = check_chain(L, b, &c, 5), q = 1;
+    float *dw[MAX_CHAIN], *db[MAX_CHAIN];
+    for (int l = 0; l < n && diag; l++) {
+        const wb_dense *d = c.ls[l];
         lua_geti(L, 4, q++);
         dw[l] = (float *)checkvec(L, lua_gettop(L), d->n_in * d->n_out, 0);
         lua_geti(L, 4, q);
@@ -439,11 +470,30 @@ static int ps_hess_diag(lua_State *L)
     }
     wb_err err;
     double trace;
-    if (wb_persample_hess_diag(b->p, n, ls, in, sps, b->B, diag ? dw : NULL, diag ? db : NULL,
-                               &trace, &err))
+    if (wb_persample_hess_diag(b->p, n, c.ls, c.in, c.sps, c.kw, b->B, diag ? dw : NULL,
+                               diag ? db : NULL, &trace, &err))
         return lwb_raise(L, 0, &err);
     lua_pushnumber(L, trace);
     return 1;
+}
+
+/* tic(layers, inputs, kernels, scale, eps) -> tic, trace: Cockpit's TICDiag
+ * of the chain (core/persample.h wb_persample_tic) from the layers' kept
+ * dL/dz, and the Hessian diagonal's sum; kernels as hess_diag's (nil: the
+ * layers' own weights) */
+static int ps_tic(lua_State *L)
+{
+    ps_box *b = checkps(L);
+    chain c;
+    int n = check_chain(L, b, &c, 4);
+    wb_err err;
+    double tic, trace;
+    if (wb_persample_tic(b->p, n, c.ls, c.in, c.sps, c.kw, b->B, luaL_checknumber(L, 5),
+                         luaL_checknumber(L, 6), &tic, &trace, &err))
+        return lwb_raise(L, 0, &err);
+    lua_pushnumber(L, tic);
+    lua_pushnumber(L, trace);
+    return 2;
 }
 
 /* ce(z, y): the per-sample losses of softmax cross-entropy */
@@ -695,6 +745,7 @@ int lwb_open_instruments(lua_State *L)
         {"begin", ps_begin}, {"add_norms", ps_add_norms}, {"add_gram", ps_add_gram},
         {"add_dot", ps_add_dot}, {"add_cross", ps_add_cross}, {"add_hist", ps_add_hist},
         {"sum_sq", ps_sum_sq}, {"gsnr", ps_gsnr}, {"ce", ps_ce}, {"hess_diag", ps_hess_diag},
+        {"tic", ps_tic},
         {"moments", ps_moments}, {"tensor", ps_tensor}, {"counts", ps_counts},
         {"add_hist2d", ps_add_hist2d}, {"counts2d", ps_counts2d}, {NULL, NULL},
     };

@@ -162,8 +162,8 @@ WB_SIMD_KERNEL(a2t_sparse, a2t_sparse_body,
 
 /* out [I, O] = (a (.) a)^T d2 for d2 [B, O]: from the non-zeros, row by
  * row into out's rows, or one GEMM with a2 [B, I] scratch. */
-static void a2t_d2(float *out, const float *a, const wb_persample_csr *sp, const float *d2,
-                   int64_t B, int64_t I, int64_t O, float *a2)
+void wb_persample_a2t_d2(float *out, const float *a, const wb_persample_csr *sp,
+                         const float *d2, int64_t B, int64_t I, int64_t O, float *a2)
 {
     if (!sp) {
         for (int64_t k = 0; k < B * I; k++)
@@ -227,7 +227,7 @@ wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,
     float s2 = (float)(scale * scale);
     for (int64_t k = 0; k < B * O; k++)
         d2[k] = s2 * dz[k] * dz[k];
-    a2t_d2(sq, a, sp, d2, B, I, O, d2 + B * O);
+    wb_persample_a2t_d2(sq, a, sp, d2, B, I, O, d2 + B * O);
     at_d(mg, a, sp, dz, B, I, O);
     double total = 0, rb = 1.0 / (double)B;
     for (int64_t k = 0; k < I; k++)
@@ -257,7 +257,7 @@ wb_status wb_persample_sum_sq(wb_persample *p, float *sq_w, float *sq_b,
     float s2 = (float)(scale * scale);
     for (int64_t k = 0; k < B * O; k++)
         d2[k] = s2 * dz[k] * dz[k];
-    a2t_d2(sq_w, a, sp, d2, B, I, O, d2 + B * O);
+    wb_persample_a2t_d2(sq_w, a, sp, d2, B, I, O, d2 + B * O);
     if (sq_b) {
         for (int64_t j = 0; j < O; j++) {
             double c = 0;
@@ -552,79 +552,141 @@ static void softmax_factor(float *s, const float *z, int64_t B, int64_t C, doubl
     }
 }
 
-wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,
-                                 const float *const *inputs,
-                                 const wb_persample_csr *const *sps, int64_t B,
-                                 float *const *diag_w, float *const *diag_b,
-                                 double *trace, wb_err *err)
+/* d2 [B, O] = sum_c s_ic (.) s_ic for s [B * C, O], in double, c = 0 .. C -
+ * 1 in turn for each entry: a row of O at a time (contiguous; acc [O]), the
+ * same sums as one entry at a time down its stride-O column. Elementwise
+ * along the row: every SIMD copy gives the same bits (the baseline's two
+ * doubles an instruction were a fifth of tic's walk at batch 128). */
+WB_SIMD_BODY sumsq_cols_body(float *restrict d2, const float *restrict s, double *restrict acc,
+                             int64_t B, int64_t C, int64_t O)
+{
+    for (int64_t i = 0; i < B; i++) {
+        for (int64_t j = 0; j < O; j++)
+            acc[j] = 0;
+        for (int64_t c = 0; c < C; c++) {
+            const float *r = s + (i * C + c) * O;
+            for (int64_t j = 0; j < O; j++)
+                acc[j] += (double)r[j] * (double)r[j];
+        }
+        for (int64_t j = 0; j < O; j++)
+            d2[i * O + j] = (float)acc[j];
+    }
+}
+WB_SIMD_KERNEL(sumsq_cols, sumsq_cols_body,
+               (float *restrict d2, const float *restrict s, double *restrict acc, int64_t B,
+                int64_t C, int64_t O),
+               (d2, s, acc, B, C, O))
+
+/* s [B * C, I]: the entries where relu's input z [B, I] is not > 0 zeroed,
+ * as a select, not a branch: relu's signs are a coin toss each, and the
+ * mispredicted branch was most of the walk's time */
+WB_SIMD_BODY relu_mask_body(float *restrict s, const float *restrict z, int64_t B, int64_t C,
+                            int64_t I)
+{
+    for (int64_t i = 0; i < B; i++)
+        for (int64_t c = 0; c < C; c++) {
+            float *r = s + (i * C + c) * I;
+            const float *zr = z + i * I;
+            for (int64_t k = 0; k < I; k++)
+                r[k] = zr[k] > 0.0f ? r[k] : 0.0f;
+        }
+}
+WB_SIMD_KERNEL(relu_mask, relu_mask_body,
+               (float *restrict s, const float *restrict z, int64_t B, int64_t C, int64_t I),
+               (s, z, B, C, I))
+
+/* persample_impl.h: the walk of wb_persample_hess_diag and of wb_persample_tic. */
+wb_status wb_persample_hess_walk(wb_persample *p, int n, const wb_dense *const *layers,
+                                 const float *const *kernels, int64_t B, size_t extra,
+                                 float **xp, wb_persample_layer_fn fn, void *ctx, wb_err *err)
 {
     int64_t W, C = layers[n - 1]->n_out;
     wb_status st = chain_ok(n, layers, B, &W, err);
     if (st)
         return st;
     size_t cols = (size_t)(B * C * W);
-    float *cur = scratch(p, 2 * cols + (size_t)(2 * B * W), err);
+    float *cur = scratch(p, 2 * cols + (size_t)(2 * B * W) + extra, err);
     double *pr = dscratch(p, (size_t)(C + W), err), *acc = pr + C;
     if (!cur || !pr)
         return err ? err->code : WB_ENOMEM;
     float *nxt = cur + cols, *d2 = nxt + cols, *a2 = d2 + B * W;
-    *trace = 0;
+    *xp = a2 + B * W;
     softmax_factor(cur, wb_tensor_f32(layers[n - 1]->z), B, C, pr);
     for (int l = n - 1; l >= 0; l--) {
         const wb_dense *d = layers[l];
         int64_t I = d->n_in, O = d->n_out;
-        /* d2 [B, O] = sum_c s_ic (.) s_ic, in double, c = 0 .. C - 1 in turn for
-         * each entry: a row of O at a time (contiguous, vectorised), the
-         * same sums as one entry at a time down its stride-O column */
-        for (int64_t i = 0; i < B; i++) {
-            for (int64_t j = 0; j < O; j++)
-                acc[j] = 0;
-            for (int64_t c = 0; c < C; c++) {
-                const float *r = cur + (i * C + c) * O;
-                for (int64_t j = 0; j < O; j++)
-                    acc[j] += (double)r[j] * (double)r[j];
-            }
-            for (int64_t j = 0; j < O; j++)
-                d2[i * O + j] = (float)acc[j];
-        }
-        if (!diag_w) { /* the trace alone: sum_i ||a_i||^2 sum_j d2_ij, no I x O product */
-            double tw = 0, tb = 0;
-            for (int64_t i = 0; i < B; i++) {
-                double r = 0;
-                for (int64_t j = 0; j < O; j++)
-                    r += d2[i * O + j];
-                tw += row_sumsq(inputs[l], sps[l], i, I) * r, tb += r;
-            }
-            *trace += tw + 2.0 * d->l2 * (double)(I * O) + (d->use_bias ? tb : 0.0);
-        } else {
-            a2t_d2(diag_w[l], inputs[l], sps[l], d2, B, I, O, a2);
-            for (int64_t k = 0; d->l2 > 0 && k < I * O; k++)
-                diag_w[l][k] += (float)(2.0 * d->l2);
-            *trace += plain_sum(diag_w[l], I * O);
-            for (int64_t j = 0; diag_b[l] && j < O; j++) {
-                double s = 0;
-                for (int64_t i = 0; i < B; i++)
-                    s += d2[i * O + j];
-                diag_b[l][j] = (float)s;
-                *trace += diag_b[l][j];
-            }
-        }
+        /* d2 [B, O] = sum_c s_ic (.) s_ic */
+        WB_SIMD_CALL(sumsq_cols)(d2, cur, acc, B, C, O);
+        if ((st = fn(ctx, l, d2, a2, err)))
+            return st;
         if (l == 0)
             break;
         /* back through W and the relu before it: nxt = cur W^T (.) f'(z) */
-        wb_sgemm(0, 1, B * C, I, O, 1.0f, cur, O, wb_tensor_f32(d->weight), O, 0.0f, nxt, I);
-        if (layers[l - 1]->act == WB_ACT_RELU) {
-            const float *z = wb_tensor_f32(layers[l - 1]->z);
-            for (int64_t i = 0; i < B; i++)
-                for (int64_t c = 0; c < C; c++)
-                    for (int64_t k = 0; k < I; k++)
-                        if (!(z[i * I + k] > 0.0f))
-                            nxt[(i * C + c) * I + k] = 0.0f;
-        }
+        const float *w = kernels && kernels[l] ? kernels[l] : wb_tensor_f32(d->weight);
+        wb_sgemm(0, 1, B * C, I, O, 1.0f, cur, O, w, O, 0.0f, nxt, I);
+        if (layers[l - 1]->act == WB_ACT_RELU)
+            WB_SIMD_CALL(relu_mask)(nxt, wb_tensor_f32(layers[l - 1]->z), B, C, I);
         float *t = cur;
         cur = nxt, nxt = t;
     }
     return WB_OK;
+}
+
+/* wb_persample_hess_diag's per-layer part. */
+typedef struct diag_ctx {
+    const wb_dense *const *layers;
+    const float *const *inputs;
+    const wb_persample_csr *const *sps;
+    float *const *diag_w, *const *diag_b;
+    int64_t B;
+    double trace;
+} diag_ctx;
+
+static wb_status diag_layer(void *ctx, int l, const float *d2, float *a2, wb_err *err)
+{
+    (void)err;
+    diag_ctx *x = ctx;
+    const wb_dense *d = x->layers[l];
+    int64_t I = d->n_in, O = d->n_out, B = x->B;
+    if (!x->diag_w) { /* the trace alone: sum_i ||a_i||^2 sum_j d2_ij, no I x O product */
+        double tw = 0, tb = 0;
+        for (int64_t i = 0; i < B; i++) {
+            double r = 0;
+            for (int64_t j = 0; j < O; j++)
+                r += d2[i * O + j];
+            tw += row_sumsq(x->inputs[l], x->sps[l], i, I) * r, tb += r;
+        }
+        x->trace += tw + 2.0 * d->l2 * (double)(I * O) + (d->use_bias ? tb : 0.0);
+        return WB_OK;
+    }
+    float *dw = x->diag_w[l], *db = x->diag_b[l];
+    wb_persample_a2t_d2(dw, x->inputs[l], x->sps[l], d2, B, I, O, a2);
+    for (int64_t k = 0; d->l2 > 0 && k < I * O; k++)
+        dw[k] += (float)(2.0 * d->l2);
+    x->trace += plain_sum(dw, I * O);
+    for (int64_t j = 0; db && j < O; j++) {
+        double s = 0;
+        for (int64_t i = 0; i < B; i++)
+            s += d2[i * O + j];
+        db[j] = (float)s;
+        x->trace += db[j];
+    }
+    return WB_OK;
+}
+
+wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,
+                                 const float *const *inputs,
+                                 const wb_persample_csr *const *sps,
+                                 const float *const *kernels, int64_t B,
+                                 float *const *diag_w, float *const *diag_b,
+                                 double *trace, wb_err *err)
+{
+    diag_ctx x = {layers, inputs, sps, diag_w, diag_b, B, 0.0};
+    float *unused;
+    wb_status st = wb_persample_hess_walk(p, n, layers, kernels, B, 0, &unused, diag_layer, &x,
+                                          err);
+    *trace = x.trace;
+    return st;
 }
 
 /* }---- */

@@ -187,13 +187,35 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
  * With diag_w (and diag_b) NULL only the trace is computed, as
  * sum_i ||a_i||^2 sum_j (d2)_ij per layer (d2 = sum_c s_ic (.) s_ic),
  * without the I x O product (the trace instruments need no more).
+ * kernels (NULL, or NULL entries: the layers' own weights) gives the
+ * weights [I, O] of layers 1 .. n - 1 (0-based; the first layer's is never
+ * read) at which the diagonal is taken, with the forward state the layers
+ * hold: the fit instruments pass their copies of theta_t, not swapping
+ * them into the model.
  * Errors: WB_EINVAL for another activation (naming the layer, 1-based) or
  * a layer's n_in not the width before it; WB_ENOMEM growing scratch. */
 wb_status wb_persample_hess_diag(wb_persample *p, int n, const wb_dense *const *layers,
                                  const float *const *inputs,
-                                 const wb_persample_csr *const *sps, int64_t B,
+                                 const wb_persample_csr *const *sps,
+                                 const float *const *kernels, int64_t B,
                                  float *const *diag_w, float *const *diag_b,
                                  double *trace, wb_err *err);
+
+/* Cockpit's TICDiag for the same chain: *tic = sum over the parameters of
+ * (S / B) / (H + eps), S = sum_i g_i^2 (wb_persample_sum_sq's, at scale,
+ * from each layer's kept dL/dz, dz_n == B) and H the diagonal
+ * (wb_persample_hess_diag's, at kernels), each parameter tensor's sum
+ * added in the order of the layers, kernel before bias; *trace: the
+ * diagonal's sum. The same values as those calls and
+ * wb_persample_tic_diag on their outputs, without their [I, O] outputs: a
+ * sparse layer's S and H are summed input by input (column of a) in
+ * registers, over the inputs some row has (the others' terms are 0), one
+ * walk of the non-zeros for both. Errors: hess_diag's; WB_ESTATE for a
+ * layer without a kept dL/dz of B rows. */
+wb_status wb_persample_tic(wb_persample *p, int n, const wb_dense *const *layers,
+                           const float *const *inputs, const wb_persample_csr *const *sps,
+                           const float *const *kernels, int64_t B, double scale, double eps,
+                           double *tic, double *trace, wb_err *err);
 
 /* loss [B] = each row's softmax cross-entropy from logits z [B, C] and
  * class ids y [B] (uint8). Errors: a label >= C (WB_ERANGE, naming its

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../core/dense.h"
 #include "../../core/persample.h"
+#include "../../core/simd.h"
 
 #define B 5
 #define I 7
@@ -223,6 +225,101 @@ static void test_ce(void)
     CHECK(strstr(err.msg, "row 2") != NULL, "message: %s", err.msg);
 }
 
+/* A chain 784 -> 128 relu (L2) -> 10 softmax, as the baseline MLP, run
+ * forward and backward on NB MNIST-like rows (a fifth of the pixels on)
+ * with dL/dz kept; its first layer takes the sparse path. */
+#define NB 24
+static wb_dense *lay[2];
+static wb_tensor *xin;
+
+static void mlp(void)
+{
+    wb_rng r;
+    wb_rng_seed(&r, 11);
+    wb_err err;
+    wb_dense_opts o = wb_dense_defaults();
+    o.activation = "relu", o.l2 = 1e-3;
+    lay[0] = wb_dense_new(784, 128, &o, &r, &err);
+    o.activation = "softmax", o.l2 = 0;
+    lay[1] = wb_dense_new(128, 10, &o, &r, &err);
+    REQUIRE(lay[0] && lay[1], "%s", err.msg);
+    int64_t s[2] = {NB, 784}, sz[2] = {NB, 10};
+    xin = wb_tensor_new(WB_F32, 2, s, NULL);
+    float *x = wb_tensor_f32(xin);
+    for (int64_t k = 0; k < NB * 784; k++)
+        x[k] = wb_rng_uniform(&r) < 0.2 ? (float)wb_rng_uniform(&r) : 0.0f;
+    wb_tensor *gz = wb_tensor_new(WB_F32, 2, sz, NULL);
+    float *gv = wb_tensor_f32(gz);
+    for (int64_t k = 0; k < NB * 10; k++)
+        gv[k] = (float)((wb_rng_uniform(&r) - 0.5) / NB);
+    for (int l = 0; l < 2; l++)
+        lay[l]->keep_dz = 1;
+    REQUIRE(wb_dense_forward(lay[0], xin, &err) == WB_OK, "%s", err.msg);
+    REQUIRE(wb_dense_forward(lay[1], wb_dense_output(lay[0]), &err) == WB_OK, "%s", err.msg);
+    REQUIRE(wb_dense_backward_logits(lay[1], wb_dense_output(lay[0]), gz, 1, &err) == WB_OK,
+            "%s", err.msg);
+    REQUIRE(wb_dense_backward(lay[0], xin, wb_dense_grad_input(lay[1]), 0, &err) == WB_OK,
+            "%s", err.msg);
+    wb_tensor_free(gz);
+}
+
+/* wb_persample_tic is sum_sq and hess_diag into [I, O] tensors and
+ * wb_persample_tic_diag over them, bit for bit (32 divides the sparse
+ * layer's 128 outputs), its trace hess_diag's to double rounding, at
+ * kernels other than the layers' own; the same bits at every SIMD level. */
+static void test_tic(void)
+{
+    mlp();
+    const wb_dense *ls[2] = {lay[0], lay[1]};
+    const float *in[2] = {wb_tensor_f32(xin), wb_tensor_f32(wb_dense_output(lay[0]))};
+    wb_persample_csr sp = {lay[0]->sp_row, lay[0]->sp_idx, lay[0]->sp_val};
+    REQUIRE(lay[0]->sp_x == in[0], "the first layer kept its input's non-zeros");
+    const wb_persample_csr *sps[2] = {&sp, NULL};
+    static float k2[128 * 10], sw0[784 * 128], dw0[784 * 128], sw1[1280], dw1[1280];
+    static float sb0[128], db0[128], sb1[10], db1[10];
+    const float *w2 = wb_tensor_f32(lay[1]->weight);
+    for (int k = 0; k < 1280; k++)
+        k2[k] = 1.25f * w2[k];
+    const float *kern[2] = {NULL, k2};
+    float *dw[2] = {dw0, dw1}, *db[2] = {db0, db1};
+    wb_err err;
+    wb_persample *ps = wb_persample_new(&err);
+    double tr, want = 0;
+    CHECK(wb_persample_sum_sq(ps, sw0, sb0, NULL, &sp, wb_tensor_f32(lay[0]->dz), NB, 784,
+                              128, NB, &err) == WB_OK, "sum_sq 1");
+    CHECK(wb_persample_sum_sq(ps, sw1, sb1, in[1], NULL, wb_tensor_f32(lay[1]->dz), NB, 128,
+                              10, NB, &err) == WB_OK, "sum_sq 2");
+    CHECK(wb_persample_hess_diag(ps, 2, ls, in, sps, kern, NB, dw, db, &tr, &err) == WB_OK,
+          "hess_diag: %s", err.msg);
+    want += wb_persample_tic_diag(sw0, dw0, 784 * 128, NB, 1e-7);
+    want += wb_persample_tic_diag(sb0, db0, 128, NB, 1e-7);
+    want += wb_persample_tic_diag(sw1, dw1, 1280, NB, 1e-7);
+    want += wb_persample_tic_diag(sb1, db1, 10, NB, 1e-7);
+    double first[2] = {0, 0};
+    for (int lv = 0; lv < 3; lv++) {
+        wb_simd_allow_avx2(lv == 0 ? 0 : lv == 1 ? 2 : 1);
+        double tic, trace;
+        CHECK(wb_persample_tic(ps, 2, ls, in, sps, kern, NB, NB, 1e-7, &tic, &trace, &err) ==
+              WB_OK, "tic: %s", err.msg);
+        CHECK(tic == want && want > 0, "level %d: tic %.17g, parts %.17g", lv, tic, want);
+        CHECK(fabs(trace - tr) <= 1e-13 * tr, "level %d: trace %.17g, hess_diag %.17g", lv,
+              trace, tr);
+        if (lv == 0)
+            first[0] = tic, first[1] = trace;
+        CHECK(tic == first[0] && trace == first[1], "level %d: other bits than the baseline's",
+              lv);
+    }
+    wb_simd_allow_avx2(1);
+    lay[0]->dz_n = -1; /* no kept dL/dz: refused, naming the layer */
+    double tic, trace;
+    CHECK(wb_persample_tic(ps, 2, ls, in, sps, kern, NB, NB, 1e-7, &tic, &trace, &err) ==
+          WB_ESTATE && strstr(err.msg, "layer 1"), "no dz: %s", err.msg);
+    wb_persample_free(ps);
+    for (int l = 0; l < 2; l++)
+        wb_dense_free(lay[l]);
+    wb_tensor_free(xin);
+}
+
 int main(void)
 {
     setup();
@@ -230,5 +327,6 @@ int main(void)
     RUN(test_sum_sq_and_hist);
     RUN(test_hist_exact);
     RUN(test_ce);
+    RUN(test_tic);
     TH_EXIT();
 }

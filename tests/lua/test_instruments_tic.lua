@@ -223,4 +223,55 @@ T.test("gsnr: per-sample gradients all equal give variance 0, not a rounding off
   end
 end)
 
+-- PerSample:tic is sum_sq and hess_diag into tensors and _tic_diag over
+-- them, bit for bit (the fit's tic before the one call; its summation order
+-- is theirs where 32 divides a sparse layer's width), and its trace
+-- hess_diag's to double rounding: a sparse first layer with L2 (width 32,
+-- then 24: the column walk's tails), a dense chain without biases, and
+-- kernels other than the model's own (as the fit's theta_t).
+T.test("PerSample:tic is sum_sq, hess_diag and _tic_diag over their outputs", function()
+  local B = 10
+  for _, c in ipairs{{300, 32, true, 1e-3}, {300, 24, true, 0}, {12, 9, false, 0}} do
+    wb.seed(5)
+    local m = wb.nn.Sequential{wb.nn.Dense(c[1], c[2], {activation = "relu", l2 = c[4],
+      bias = c[3]}), wb.nn.Dense(c[2], 7, {activation = "relu", bias = c[3]}),
+      wb.nn.Dense(7, 3, {activation = "softmax"})}
+    local x = wb.rand(B, c[1])
+    for i = 1, B do
+      for k = 1, c[1] do
+        if c[1] > 100 and (i * 31 + k * 7) % 5 ~= 0 then x:set(i, k, 0) end
+      end
+    end
+    local ls = {m[1], m[2], m[3]}
+    for _, l in ipairs(ls) do wb.instruments.keep_dz(l, true) end
+    local y = labels{0, 1, 2, 0, 1, 2, 0, 1, 2, 0}
+    local ce = wb.nn.SparseCrossEntropy()
+    m:forward(x, true)
+    ce:forward(m[3]:logits(), y)
+    m:zero_grad()
+    m:backward_logits(x, ce:backward(), true)
+    local kernels = {false, m[2].weight * 1.5, m[3].weight * 0.5}
+    local ps, inputs = wb.instruments.Scratch(), {x, m._h[2], m._h[3]}
+    ps:begin(B)
+    local tic, trace = ps:tic(ls, inputs, kernels, B, 1e-7)
+    local S, D = m:get_weights(), m:get_weights()
+    local k = 0
+    for j, l in ipairs(ls) do
+      ps:sum_sq(l, inputs[j], B, S[k + 1], l.use_bias and S[k + 2] or nil)
+      k = k + (l.use_bias and 2 or 1)
+    end
+    local want_tr = ps:hess_diag(ls, inputs, D, kernels)
+    local want = 0
+    for q = 1, #D do want = want + wb.instruments._tic_diag(S[q], D[q], B, 1e-7) end
+    -- bits where the chains are ticd's (32 divides the width; a dense layer)
+    local tol = (c[1] < 100 or c[2] % 32 == 0) and 0 or 1e-14 * want
+    T.ok(want > 0 and math.abs(tic - want) <= tol,
+      string.format("%d x %d: tic %.17g, want %.17g", c[1], c[2], tic, want))
+    T.ok(math.abs(trace - want_tr) <= 1e-12 * want_tr, string.format("trace %.17g, %.17g",
+      trace, want_tr))
+    local other = ps:hess_diag(ls, inputs, nil, nil)
+    T.ok(math.abs(other - want_tr) > 1e-6 * want_tr, "the kernels are taken")
+  end
+end)
+
 T.done()

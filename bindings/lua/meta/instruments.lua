@@ -155,7 +155,7 @@ function PerSample:sum_sq(layer, a, scale, out_w, out_b) end
 ---Example: local s = ps:gsnr(m[1], x, 32, 1e-5)
 function PerSample:gsnr(layer, a, scale, eps) end
 
----wb.PerSample:hess_diag(layers, inputs, out) -> number
+---wb.PerSample:hess_diag(layers, inputs, out, kernels) -> number
 ---The exact diagonal of the Hessian of the mean softmax cross-entropy on
 ---begin's B rows (L2 included) for a chain of Dense layers (relu or linear,
 ---the last softmax or linear), at the weights and forward state they hold
@@ -163,14 +163,37 @@ function PerSample:gsnr(layer, a, scale, eps) end
 ---diagonal, C backward columns per row (core/persample.h). inputs are the
 ---layers' forward inputs; out a list of float32 tensors shaped like their
 ---parameters (kernel, bias per layer), overwritten, or nil for the trace
----alone (no layer-sized product). Returns the trace (the diagonal's sum,
----in double).
+---alone (no layer-sized product). kernels (nil: the layers' own weights):
+---kernels[l] for l >= 2 is the weight [n_in, n_out] to take for layer l
+---(nil entries: its own; the first layer's weight is in no product, its
+---entry is not read), as the fit instruments take theta_t. Returns the
+---trace (the diagonal's sum, in double).
 ---@param layers wb.Dense[]
 ---@param inputs wb.Tensor[]
 ---@param out? wb.Tensor[]
+---@param kernels? wb.Tensor[]
 ---@return number
 ---Example: ps:begin(B); print(ps:hess_diag({m[1], m[2]}, {x, m._h[2]}, diag))
-function PerSample:hess_diag(layers, inputs, out) end
+function PerSample:hess_diag(layers, inputs, out, kernels) end
+
+---wb.PerSample:tic(layers, inputs, kernels, scale, eps) -> number, number
+---Cockpit's TICDiag for the chain hess_diag takes: the sum over the
+---parameters of (S / B) / (H + eps), S = sum_i g_i^2 at scale (sum_sq's,
+---from the layers' kept dL/dz) and H the exact Hessian diagonal (hess_diag's,
+---at kernels as there), each tensor's sum added in the layers' order, kernel
+---before bias; and the diagonal's sum (the trace). The same numbers as
+---sum_sq and hess_diag into tensors and wb.instruments._tic_diag over them,
+---without the layer-sized tensors: a sparse input's products are summed
+---input by input, over the inputs some row has.
+---@param layers wb.Dense[]
+---@param inputs wb.Tensor[]
+---@param kernels? wb.Tensor[]
+---@param scale number
+---@param eps number
+---@return number
+---@return number
+---Example: ps:begin(B); print(ps:tic({m[1], m[2]}, {x, m._h[2]}, nil, B, 1e-7))
+function PerSample:tic(layers, inputs, kernels, scale, eps) end
 
 ---wb.PerSample:ce(z, y)
 ---Per-sample softmax cross-entropy losses of logits z [B, C] and uint8 labels y.

@@ -10,9 +10,9 @@
 -- optimizer, which sums them (and writes the update alpha needs) in its
 -- own update of the measured step (core/optim.h wb_optim_watch), so no
 -- copy of theta_t is taken unless a Hessian instrument or a per-sample one
--- with L2 needs one (taken in on_train_batch_begin); the Hessian
--- instruments swap theta_t back in for the call and restore theta_{t+1}
--- after. Nothing an
+-- with L2 needs one (taken in on_train_batch_begin); hess_max and
+-- Hutchinson's trace swap theta_t back in for the call and restore
+-- theta_{t+1} after, tic and the exact trace read it (Cb:_hessian). Nothing an
 -- instrument does reaches training: no random numbers are drawn (the
 -- Hessian calls use their own generators), weights are restored bit for
 -- bit, and keep_dz only copies a buffer.
@@ -181,7 +181,6 @@ function Cb:on_train_begin(model)
   if on.distance then self.theta0 = clones(params) end
   local trace = on.hess_trace or on.tic_trace -- the Hessian's trace is taken
   local hess = on.hess_max or trace or on.tic
-  if hess then self.swap = clones(params) end
   -- plain SGD without L2: an update is -lr times the mean gradient
   local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
   self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not rawget(M, "_measured_update")
@@ -211,17 +210,9 @@ function Cb:on_train_begin(model)
       .. ((on.update_size or on.alpha) and "u" or ""))
     self.watched = {}
   end
-  -- theta_t, copied before each measured step, when the Hessian is taken
-  -- there, when the mean per-sample gradient strips L2's term from it
-  -- (Cb:_project), or for the pass of the sums' own (without the
-  -- watch) when the update is not known from the gradient
-  self.need_theta = hess or on.grad_hist_2d or self.samples and l2 or
-    not self.watch and not self.fast and self.need_sums
-  if self.need_theta then self.theta = clones(params) end
   -- two buffers for the update: a step's end of alpha reads the last one
   if on.alpha and not self.fast then self.dir, self.dir_b = clones(params), clones(params) end
   if on.alpha and self.fast then self.gsave = clones(params) end
-  if on.tic then self.sumsq = clones(params) end
   self.exact, self.exact_pos = nil, nil
   local why
   if trace or on.tic then self.exact, self.exact_pos, why = M._exact_chain(model, #pos,
@@ -231,7 +222,13 @@ function Cb:on_train_begin(model)
       .. "(Flatten between them) with a softmax or linear last, under cross-entropy; "
       .. why .. " (tic_trace divides by an estimated trace instead)", 0)
   end
-  if on.tic then self.tdiag = clones(params) end
+  -- theta_t, copied before each measured step (self.theta), when the
+  -- Hessian is taken there (all or some: Cb:_hessian_begin), when the mean
+  -- per-sample gradient strips L2's term from it (Cb:_project), or for the
+  -- pass of the sums' own (without the watch) when the update is not known
+  -- from the gradient (with the Hessian's: as before _hessian_begin)
+  self:_hessian_begin(params, hess, trace, on.grad_hist_2d or self.samples and l2 or
+    self.need_sums and (hess or not self.watch and not self.fast))
   if self.exact then self.hinputs = {} end
   self.hdata, self.dot_args = {}, {}
   if self.samples or self.exact then self.ps = M.Scratch() end
@@ -270,14 +267,14 @@ end
 -- not when the collector gets to them: Lua sees only their small boxes, so
 -- a script fitting many models would hold every fit's copies and fault in
 -- fresh pages for each.
-local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "sumsq", "tdiag"}
+local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave"}
 
 function Cb:on_train_end()
   if self.watch then self.watch:_watch(nil); self.watch = nil end -- before theta0 goes
   if self.layers then self.kept = nil; self:_keep(false); self:_final() end
   if self.hop then self.hop:free(); self.hop = nil end
   for _, name in ipairs(COPIES) do
-    for _, t in ipairs(self[name] or {}) do t:free() end
+    for _, t in pairs(self[name] or {}) do t:free() end -- theta: some (_hessian_begin)
     self[name] = nil
   end
   for _, kept in ipairs(self.cur or {}) do
@@ -345,6 +342,8 @@ function Cb:on_train_batch_begin(step)
   if self.track and self.watch then self.watch:_arm(self.dir_b) end
   if self.track and self.need_theta then
     for k = 1, #self.params do self.theta[k]:copy(self.params[k]) end
+  elseif self.track and self.theta_k then -- the Hessian's kernels alone
+    for _, k in ipairs(self.theta_k) do self.theta[k]:copy(self.params[k]) end
   end
   timed(self, "_base", t0)
 end

@@ -102,17 +102,17 @@ end
 -- (B * sum_grad_squared / (diag_h + eps)).sum() with BackPACK's per-sample
 -- gradients g_i / B, i.e. the sum over parameters j of (sum_i g_ij^2 / B) /
 -- (H_jj + 1e-7): a sum, not a mean, over parameters. H_jj is the exact
--- diagonal (self.tdiag, the layers' parameters' shapes), of the loss fit
--- minimises (with L2's 2 l2 on kernels, as hess_trace); sum_i g_ij^2 is of
--- the data loss (self.sumsq, filled by Cb:_samples at this step). Returns
--- the diagonal's sum, the trace (hess_trace's, for free).
+-- diagonal at theta_t (self.kernels), of the loss fit minimises (with L2's
+-- 2 l2 on kernels, as hess_trace); sum_i g_ij^2 is of the data loss, from
+-- the layers' kept dL/dz. One C call (persample.h wb_persample_tic: the
+-- same sums as hess_diag, sum_sq and _tic_diag over their outputs, without
+-- the outputs). Returns the diagonal's sum, the trace (hess_trace's, for
+-- free).
 function Cb:_tic(logs, B)
-  local h, inputs, D, S = self.model._h, self.hinputs, self.tdiag, self.sumsq
+  local h, inputs = self.model._h, self.hinputs
   for i, p in ipairs(self.exact_pos) do inputs[i] = h[p] end
-  local trace = self.ps:hess_diag(self.exact, inputs, D)
-  local total = 0
-  for k = 1, #D do total = total + M._tic_diag(S[k], D[k], B, TIC_EPS) end
-  logs.tic = total
+  local tic, trace = self.ps:tic(self.exact, inputs, self.kernels, B, TIC_EPS)
+  logs.tic = tic
   return trace
 end
 
@@ -131,20 +131,21 @@ function Cb:_hess_trace(logs, data, B)
   end
   local h, inputs = self.model._h, self.hinputs -- reused: no table per step
   for i, p in ipairs(self.exact_pos) do inputs[i] = h[p] end
-  return self.ps:hess_diag(self.exact, inputs), 0 -- the trace alone
+  return self.ps:hess_diag(self.exact, inputs, nil, self.kernels), 0 -- the trace alone
 end
 
 -- The Hessian instruments at theta_t (Cb:_hessian swaps it in).
 function Cb:_hessian_at(logs, B, sq, data)
   local on, t0 = self.on, clock()
+  local mean, se
+  if on.tic then -- the exact diagonal, whose sum is the trace; before
+    -- hess_max, whose products may overwrite the layers' dL/dz tic reads
+    mean, se = self:_tic(logs, B), 0
+    t0 = timed(self, "tic", t0)
+  end
   if on.hess_max then
     self:_hess_max(logs, data, B)
     t0 = timed(self, "hess_max", t0)
-  end
-  local mean, se
-  if on.tic then -- the exact diagonal, whose sum is the trace
-    mean, se = self:_tic(logs, B), 0
-    t0 = timed(self, "tic", t0)
   end
   if (on.hess_trace or on.tic_trace) and not mean then
     mean, se = self:_hess_trace(logs, data, B)
@@ -174,15 +175,55 @@ function Cb:_onehot(y, B)
   return t
 end
 
--- Hessian instruments at theta_t on this batch (weights swapped in and
--- out; no closure or table per step).
+-- Hessian instruments at theta_t on this batch (no closure or table per
+-- step): with hess_max or Hutchinson's trace the weights are swapped in and
+-- out (they take the model); tic and the exact trace read theta_t's
+-- kernels from self.kernels instead (three copies of every parameter a
+-- step, as much as the training step's own memory traffic).
 function Cb:_hessian(logs, B, sq)
-  local params = self.params
-  for k = 1, #params do self.swap[k]:copy(params[k]); params[k]:copy(self.theta[k]) end
+  local params, swap = self.params, self.swap
+  if swap then
+    for k = 1, #params do swap[k]:copy(params[k]); params[k]:copy(self.theta[k]) end
+  end
   local data = self.hdata
   data.x, data.y = self.ctx.batch_x, self.ctx.batch_y
   if self.loss == "mse" then data.y = self:_onehot(data.y, B) end
   local ok, err = pcall(self._hessian_at, self, logs, B, sq, data)
-  for k = 1, #params do params[k]:copy(self.swap[k]) end
+  if swap then
+    for k = 1, #params do params[k]:copy(swap[k]) end
+  end
   if not ok then error(err, 0) end
+end
+
+-- At fit's start (Cb:on_train_begin, after self.exact): what the Hessian
+-- instruments keep. hess: one is on; trace: hess_trace or tic_trace; other:
+-- theta_t is needed whole for another reason. A swap (Cb:_hessian) for
+-- hess_max or Hutchinson's trace; else tic and the exact trace read theta_t
+-- alone, and only the kernels of the layers after the first (the first's
+-- is in no product: wb_persample_hess_diag), copied before each measured
+-- step (self.theta_k, in on_train_batch_begin), unless theta_t is kept
+-- whole anyway. self.need_theta: the whole is copied.
+function Cb:_hessian_begin(params, hess, trace, other)
+  local swap = self.on.hess_max or trace and not self.exact
+  self.need_theta = swap or other or false
+  self.theta, self.theta_k, self.swap, self.kernels = nil, nil, nil, nil
+  if self.need_theta then
+    self.theta = {}
+    for k = 1, #params do self.theta[k] = params[k]:clone() end
+  end
+  if swap then
+    self.swap = {}
+    for k = 1, #params do self.swap[k] = params[k]:clone() end
+  end
+  if not hess or not self.exact then return end
+  if not self.need_theta then self.theta, self.theta_k = {}, {} end
+  self.kernels = {}
+  for j = 2, #self.layers do
+    local k = self.layers[j].k + 1
+    if self.theta_k then
+      self.theta[k] = params[k]:clone()
+      self.theta_k[#self.theta_k + 1] = k
+    end
+    self.kernels[j] = self.theta[k]
+  end
 end

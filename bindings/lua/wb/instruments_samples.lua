@@ -195,11 +195,6 @@ function Cb:_samples(logs, B, t0)
     local l = layers[j]
     local a = h[l.i]
     if on.norm_test or on.ortho_test or on.tic_trace then ps:add_norms(l.layer, a, B) end
-    -- per parameter sum_i g_i^2 (tic), read now: the Hessian's calls may
-    -- overwrite the layers' dL/dz
-    if on.tic then
-      ps:sum_sq(l.layer, a, B, self.sumsq[l.k + 1], self.sumsq[l.k + 2])
-    end
     g2 = g2 + self.sums[j][2]
   end
   local sq, _, _, p2 = ps:moments(SQ, PROJ1)

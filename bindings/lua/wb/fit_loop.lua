@@ -304,6 +304,10 @@ function M.run_epoch(self, ctx, epoch)
         -- checks model.stop_training (and a stop_training set here did)
         local lr = logs.lr
         call_cbs(bcb, "on_train_batch_begin", self, gstep, logs)
+        if logs.lr ~= lr or logs.loss ~= nil or logs.accuracy ~= nil or logs.epoch ~= epoch
+            or logs.step ~= gstep or logs.batch_size ~= count then
+          hooks.begin_wrote(ctx, logs, {epoch = epoch, step = gstep, batch_size = count, lr = lr})
+        end
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
         lr_used(ctx, gstep, epoch, logs.lr, lr) -- history.lr_changes (wb/fit_hooks.lua)
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end

@@ -63,4 +63,21 @@ T.test("on_epoch_begin / on_train_begin: any write to their logs is refused", fu
   T.eq(h.epochs, 1)
 end)
 
+T.test("on_epoch_end: val_loss without validation is refused, as with it", function()
+  local e = T.check_error("fit: an on_epoch_end hook of epoch 1 wrote logs.val_loss (0.123), "
+    .. "a name fit records itself (this fit has no validation", go,
+    {on_epoch_end = function(_, l) l.val_loss = 0.123 end})
+  T.ok(e:find("(logs.my_val_loss)", 1, true), e)
+  T.check_error("epoch 2 wrote logs.val_accuracy", go,
+    {on_epoch_end = function(ep, l) if ep == 2 then l.val_accuracy = 1 end end})
+  T.check_error("wrote logs.best_epoch (1), a name fit records itself:", go,
+    {on_epoch_end = function(_, l) l.best_epoch = 1 end})
+  T.check_error("changed logs.val_loss from", go,
+    {on_epoch_end = function(_, l) l.val_loss = 0.123 end}, {validation = {XV, YV}})
+  -- a name of one's own is a series, and validation's own are fit's
+  local h = go({on_epoch_end = function(ep, l) l.my_val_loss = ep end}, {validation = {XV, YV}})
+  T.eq(table.concat(h.my_val_loss, ","), "1,2")
+  T.eq(#h.val_loss, 2)
+end)
+
 T.done()

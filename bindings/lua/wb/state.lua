@@ -59,6 +59,7 @@ local args = require "wb.args"
 local History = require "wb.history"
 local ckpt = require "wb.checkpoint"
 local fitstate = require "wb.state_fit"
+local midstate = require "wb.state_mid" -- a state inside an epoch
 local cbstate = require "wb.state_callbacks"
 local hookstate = require "wb.state_hooks"
 local ends = require "wb.state_end"
@@ -175,7 +176,7 @@ function Sequential:save_state(path, opts)
   local config = at.config or opt:config()
   local midst
   if mid then -- ModelCheckpoint{save_freq}: a clean point inside an epoch (wb/fit_loop.lua)
-    midst = fitstate.mid_state(mid, rawget(self, "_fit_callbacks"))
+    midst = midstate.mid_state(mid, rawget(self, "_fit_callbacks"))
     map["fit.perm"] = mid.perm
   end
   local st = {epoch = h.epochs, step = mid and mid.gstep or rawget(self, "_fit_step") or 0,
@@ -241,7 +242,7 @@ function M.resume(model, path, opt, want)
   end
   cbstate.decode(cbs, cbt, path, fitstate.bad)
   want = want or {}
-  local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
+  local mid = midstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
   if want.callbacks then -- before any change
     cbstate.match(want.callbacks, cbs, path)

@@ -341,48 +341,5 @@ function M.changed(tensors, meta)
 end
 
 -- }====================
--- {==================== inside an epoch ====================
-
-local MID_KEYS = {"epoch", "step", "loss_sum", "data_sum", "reg_sum", "correct", "seen",
-  "epoch_lr"}
-
--- The JSON part of a mid-epoch state (the permutation is a tensor):
--- where the epoch is and its sums so far, so that its logs come out as
--- the uninterrupted epoch's. Instruments keep per-step state that is not
--- saved there: refused.
-function M.mid_state(mid, cbs)
-  for _, cb in ipairs(cbs or {}) do
-    local mt = getmetatable(cb)
-    if mt and mt.__name == "wb.instruments" then
-      error("save_state: a state inside an epoch (ModelCheckpoint{save_freq = k}) cannot "
-        .. "hold the fit's instruments: save at epoch ends", 0)
-    end
-  end
-  local out = {}
-  for _, k in ipairs(MID_KEYS) do out[k] = mid[k] end
-  return out
-end
-
--- The mid-epoch state of a file (nil when saved at an epoch's end),
--- checked: fit must reach that epoch.
-function M.mid_resume(path, st, perm, epochs)
-  if type(st) ~= "table" then return nil end
-  local mid = {perm = perm}
-  for _, k in ipairs(MID_KEYS) do
-    local v = st[k]
-    if type(v) ~= "number" or not perm then
-      error("fit: resume: " .. path .. ": bad mid-epoch state (" .. k .. ")", 0)
-    end
-    mid[k] = (k == "loss_sum" or k == "data_sum" or k == "reg_sum" or k == "epoch_lr") and v
-      or math.tointeger(v)
-  end
-  if epochs and epochs < mid.epoch then
-    error(string.format("fit: epochs = %d is below epoch %d, which %s was saved inside: "
-      .. "epochs is the number of the last epoch (Keras)", epochs, mid.epoch, path), 0)
-  end
-  return mid
-end
-
--- }====================
 
 return M

@@ -42,4 +42,47 @@ T.test("ModelCheckpoint{save_state, save_freq} with instruments: refused at fit'
   T.ok(io.open(dir .. "/e1.safetensors") ~= nil, "saved at epoch 1")
 end)
 
+-- A history as text, each number with its Lua type and exact value (%a),
+-- but the clock's (epoch_time, the instruments' seconds).
+local function serialise(v, path, out)
+  if type(v) == "table" then
+    local ks = {}
+    for k in pairs(v) do ks[#ks + 1] = k end
+    table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(ks) do serialise(rawget(v, k), path .. "." .. tostring(k), out) end
+  elseif not path:find("epoch_time") and not path:find("seconds") then
+    out[#out + 1] = path .. " = " .. (type(v) == "number" and (math.type(v) .. " "
+      .. string.format("%a", v)) or tostring(v))
+  end
+  return out
+end
+
+T.test("a resumed history's numbers keep their Lua type (integers stay integers)", function()
+  local function o(e)
+    return {epochs = e, seed = 1, batch_size = 8, verbose = false, log_every = 1,
+      instruments = {"hess_trace", "grad_norm"}, callbacks = {wb.callbacks.Lambda{
+        on_train_batch_end = function(s, l) l.count = 2 * s; l.half = s / 2; l.f = 2.0 end,
+        on_epoch_end = function(e, l) l.n = e; l.g = 1.0 end}}}
+  end
+  local function relu()
+    wb.seed(3)
+    return wb.nn.Sequential{wb.nn.Dense(5, 4, {activation = "relu"}),
+      wb.nn.Dense(4, 3, {activation = "softmax"})}
+  end
+  local ha = relu():fit(X, Y, o(3))
+  local b = relu()
+  b:fit(X, Y, o(1))
+  b:save_state(dir .. "/q9.safetensors")
+  local oc = o(3)
+  oc.resume = dir .. "/q9.safetensors"
+  local hc = relu():fit(X, Y, oc)
+  T.eq(math.type(hc.steps.count[1]), "integer", "a hook's 2 restored")
+  T.eq(math.type(hc.steps.f[1]), "float", "a hook's 2.0 restored")
+  T.eq(math.type(hc.steps.hess_trace_se[1]), math.type(ha.steps.hess_trace_se[1]))
+  T.eq(math.type(hc.n[1]), "integer")
+  local sa, sc = serialise(ha, "h", {}), serialise(hc, "h", {})
+  T.eq(#sc, #sa, "as many numbers")
+  for i = 1, #sa do T.eq(sc[i], sa[i], "entry " .. i) end
+end)
+
 T.done()

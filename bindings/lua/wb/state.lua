@@ -22,6 +22,8 @@
 --                              epoch's permutation)}
 --            workbench.history JSON of the History (numbers to 17 digits,
 --                              so that they read back exactly)
+--            workbench.history_integers  JSON list of the places in it
+--                              holding Lua integers (wb/state_ints.lua)
 --            workbench.callbacks JSON list {kind, state, settings} of
 --                              fit's callbacks that have get_state (their
 --                              tensors are callbacks.<j>.<key>...;
@@ -63,6 +65,7 @@ local midstate = require "wb.state_mid" -- a state inside an epoch
 local cbstate = require "wb.state_callbacks"
 local hookstate = require "wb.state_hooks"
 local ends = require "wb.state_end"
+local ints = require "wb.state_ints"
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
@@ -193,6 +196,7 @@ function Sequential:save_state(path, opts)
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
     ["workbench.history"] = ckpt.exact_json(at.history),
+    ["workbench.history_integers"] = ckpt.exact_json(ints.of(at.history)), -- JSON has 2.0 as 2
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.hooks"] = hooks and ckpt.exact_json(hooks),
     ["workbench.architecture"] = ckpt.architecture(self),
@@ -282,7 +286,10 @@ function M.resume(model, path, opt, want)
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
   local h = History.new()
-  for k, v in pairs(undecode(hist)) do rawset(h, k, v) end -- its series' names are its own
+  hist = undecode(hist)
+  local okm, marks = pcall(cjson.decode, meta["workbench.history_integers"] or "[]")
+  ints.apply(hist, okm and marks, function(...) fitstate.bad(path, ...) end) -- as saved
+  for k, v in pairs(hist) do rawset(h, k, v) end -- its series' names are its own
   h.epochs = math.tointeger(h.epochs) or 0
   for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
     h[k] = math.tointeger(h[k])

@@ -85,4 +85,44 @@ T.test("a resumed history's numbers keep their Lua type (integers stay integers)
   for i = 1, #sa do T.eq(sc[i], sa[i], "entry " .. i) end
 end)
 
+T.test("a resume's seed other than the saved fit's is refused; none is fine", function()
+  local function fit(epochs, o)
+    local m = model()
+    o.epochs, o.batch_size, o.verbose = epochs, 8, false
+    return m:fit(X, Y, o), m
+  end
+  local _, b = fit(1, {seed = 5})
+  local path = dir .. "/q10.safetensors"
+  b:save_state(path)
+  local e = T.check_error("fit: resume: " .. path .. " was trained with seed = 5, this fit has "
+    .. "seed = 6: the saved RNG state (shuffling, dropout) goes on and would overrule it; give "
+    .. "seed = 5 or no seed", fit, 2, {seed = 6, resume = path})
+  T.ok(e, e)
+  local same = fit(2, {seed = 5, resume = path})
+  local none, c = fit(2, {resume = path})
+  T.eq(none.loss[2], same.loss[2], "no seed: the saved RNG state goes on")
+  -- a state of that resume (no seed given) is of the seed-5 fit still
+  c:save_state(dir .. "/q10b.safetensors")
+  T.eq(fit(3, {seed = 5, resume = dir .. "/q10b.safetensors"}).epochs, 3)
+  T.check_error("was trained with seed = 5, this fit has seed = 4", fit, 3,
+    {seed = 4, resume = dir .. "/q10b.safetensors"})
+  -- saved without a seed
+  _, b = fit(1, {})
+  b:save_state(dir .. "/q10c.safetensors")
+  T.check_error("was trained without a seed, this fit has seed = 6: the saved RNG state "
+    .. "(shuffling, dropout) goes on and would overrule it; give no seed", fit, 2,
+    {seed = 6, resume = dir .. "/q10c.safetensors"})
+  -- a state from before states kept the seed: a warning naming it
+  local tensors, meta = wb.io.load_safetensors(path)
+  local st = require("cjson").decode(meta["workbench.state"])
+  st.fit.seed = nil
+  meta["workbench.state"] = require("wb.checkpoint").exact_json(st)
+  meta["workbench.checksum"] = require("wb.state_fit").checksum(tensors, meta)
+  wb.io.save_safetensors(path, tensors, meta)
+  local h, err = T.stderr_of(function() return fit(2, {seed = 6, resume = path}) end)
+  T.eq(h.epochs, 2)
+  T.ok(err:find("does not record the saved fit's seed (written before states kept it): seed "
+    .. "= 6 is not checked, and the saved RNG state replaces it", 1, true), err)
+end)
+
 T.done()

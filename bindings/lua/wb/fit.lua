@@ -154,8 +154,8 @@ end
 ---plain fields, those set on both sides, and the code of its methods
 ---(wb.identity.hook); a method whose code cannot be identified, e.g. closing
 ---over a tensor, or a state written before these were kept, is named in a warning on stderr), data (a hash of the images and labels), batch_size,
----shuffle, loss, validation, log_every, instruments and every (checked: an error otherwise); the saved RNG
----state replaces the one seed sets;
+---shuffle, loss, validation, log_every, instruments, every and seed when given (checked: an error
+---otherwise); the saved RNG state goes on (seed: the saved fit's, or none);
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with
 ---get_state/set_state, e.g. EarlyStopping, is restored (other settings, or a stateful callback the saved fit had not, refused); a fit that was

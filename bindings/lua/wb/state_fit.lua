@@ -144,6 +144,26 @@ end
 -- another log_every would stop history.steps at the save or respace it.
 -- A file without the record (or a field of it: written before it existed)
 -- is not checked for it.
+-- seed: the saved RNG state replaces the one a seed sets, so a resume's
+-- seed other than the saved fit's was overruled without a word; none is
+-- fine (the saved fit's is then this fit's, for a state it saves). A file
+-- from before states kept it: a warning naming the seed given.
+local function check_seed(path, saved, now)
+  local was, given = saved.seed, now.seed
+  if type(was) == "number" then was = math.tointeger(was) or was end
+  if not given then now.seed = was; return end
+  if was == nil then
+    io.stderr:write(string.format("fit: resume: %s does not record the saved fit's seed "
+      .. "(written before states kept it): seed = %d is not checked, and the saved RNG state "
+      .. "replaces it\n", path, given))
+  elseif was ~= given then
+    error(string.format("fit: resume: %s was trained %s, this fit has seed = %d: the saved "
+      .. "RNG state (shuffling, dropout) goes on and would overrule it; give %s", path,
+      was and ("with seed = " .. tostring(was)) or "without a seed", given,
+      was and ("seed = " .. tostring(was) .. " or no seed") or "no seed"), 0)
+  end
+end
+
 local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows", "images",
   "labels", "validation_images", "validation_labels", "log_every"}
 local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0: none)",
@@ -151,6 +171,7 @@ local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0:
   images = "training images", labels = "training labels",
   validation_images = "validation images", validation_labels = "validation labels"}
 function M.check_fit(path, saved, now)
+  check_seed(path, saved, now)
   for _, k in ipairs(FIT_KEYS) do
     local a, b = saved[k], now[k]
     if type(a) == "number" then a = math.tointeger(a) or a end

@@ -125,4 +125,37 @@ T.test("a resume's seed other than the saved fit's is refused; none is fine", fu
     .. "= 6 is not checked, and the saved RNG state replaces it", 1, true), err)
 end)
 
+T.test("wb.load / load_weights of a state after restore_best_weights say whose weights",
+  function()
+  wb.seed(99)
+  local x, y = wb.randn(64, 5), wb.new_tensor({64}, "uint8")
+  for i = 1, 64 do y:set(i, (i * 7) % 3) end
+  local function net()
+    wb.seed(1)
+    return wb.nn.Sequential{wb.nn.Dense(5, 16, {activation = "relu"}),
+      wb.nn.Dense(16, 3, {activation = "softmax"})}
+  end
+  local m = net()
+  local h = m:fit(x, y, {epochs = 6, seed = 1, verbose = false, validation_split = 0.25,
+    optimizer = wb.optim.SGD{lr = 2.0}, callbacks = {wb.callbacks.EarlyStopping{
+      monitor = "val_loss", patience = 10, restore_best_weights = true}}})
+  T.ok(h.weights_epoch < 6, "a best epoch before the last: " .. tostring(h.weights_epoch))
+  local path = dir .. "/es.safetensors"
+  m:save_state(path)
+  local loaded, err = T.stderr_of(function() return wb.load(path) end)
+  T.eq(err, string.format("wb.load: %s is a training state: its weights are those epoch 6 "
+    .. "ended with (a resume goes on from them), not epoch %d's, which fit left in the model "
+    .. "(model:save writes those)\n", path, h.weights_epoch))
+  T.ok(loaded:evaluate(x, y).loss ~= m:evaluate(x, y).loss, "other weights, as it says")
+  _, err = T.stderr_of(function() return net():load_weights(path) end)
+  T.ok(err:find("^load_weights: " .. path:gsub("%p", "%%%0") .. " is a training state: its "
+    .. "weights are those epoch 6 ended with"), err)
+  -- a state whose weights are the model's: no line
+  m = net()
+  m:fit(x, y, {epochs = 2, verbose = false})
+  m:save_state(path)
+  _, err = T.stderr_of(function() return wb.load(path) end)
+  T.eq(err, "")
+end)
+
 T.done()

@@ -116,7 +116,8 @@ M.restore_callbacks = cbstate.restore
 ---bit (a stopped fit stays stopped). The weights, RNG, optimizer (lr,
 ---moments, step count), stop and history are those the last epoch ended
 ---with, also when an on_train_end hook then changed them (EarlyStopping
----restoring the best weights, a hook setting the lr, resetting the
+---restoring the best weights: wb.load and load_weights of the file say so on
+---stderr; a hook setting the lr, resetting the
 ---optimizer: history.optimizer_resets records it, the state's history not)
 ---or the generator was drawn from since (weights, lr or optimizer set by
 ---hand after fit are written as set). The numbers, strings and booleans a
@@ -167,7 +168,8 @@ function Sequential:save_state(path, opts)
   end
   local names, tensors = ckpt.named_params(self)
   local fin = rawget(self, "_fit_end") or {}
-  if fin.weights and (fin.during or same(tensors, fin.after)) then tensors = fin.weights end
+  local swapped = fin.weights and (fin.during or same(tensors, fin.after))
+  if swapped then tensors = fin.weights end -- the last epoch's, not the model's
   local at = ends.at_save(self, fin) -- the rest of that moment
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
@@ -187,7 +189,8 @@ function Sequential:save_state(path, opts)
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = at.iterations or
       os.iterations},
-    stopped = at.stopped, fit = rawget(self, "_fit_record")}
+    stopped = at.stopped, fit = rawget(self, "_fit_record"),
+    weights_of = swapped and ends.weights_of(h) or nil} -- for wb.load's note
   local fcbs = rawget(self, "_fit_callbacks")
   local ok, cbs = pcall(cbstate.states, fcbs, map)
   if not ok then error(cbs, 2) end

@@ -92,6 +92,28 @@ static wb_hvp_layer tolayer(lua_State *L, int idx, int i, int *nparam)
     return l;
 }
 
+/* Layer k (from 1) an Activation("softmax"), last or not, under loss (1:
+ * mse): refused naming why. The core takes softmax only in a last Dense
+ * (wb/hessian_ops.lua passes Keras's last Dense(linear) + Activation("softmax")
+ * under cross-entropy as that fused head); its own message, "element-wise
+ * activations only", sent one with mse to look for another activation. */
+static int softmax_refused(lua_State *L, int k, int last, int mse)
+{
+    wb_err err;
+    if (last && mse)
+        wb_err_set(&err, WB_EINVAL, "layer %d: a last Activation softmax is supported with "
+                   "cross-entropy only (after a linear Dense, as fit's fused head), not with "
+                   "mse (the Hessian code has no softmax followed by mse): measure with loss "
+                   "= 'cross_entropy', or train the mse model with another last activation", k);
+    else if (last)
+        wb_err_set(&err, WB_EINVAL, "layer %d: a last Activation softmax is supported only "
+                   "right after a linear Dense (fit's fused softmax cross-entropy head)", k);
+    else
+        wb_err_set(&err, WB_EINVAL, "layer %d: Activation softmax is supported only last, "
+                   "after a linear Dense, with cross-entropy (softmax is not element-wise)", k);
+    return lwb_raise(L, 0, &err);
+}
+
 /* Operator(layers, x, y, loss, float64, max_rows, seed): every argument's
  * type is checked in order before any value (loss's name, the number of
  * layers), so a wrong type is reported at its own position. */
@@ -110,6 +132,9 @@ static int l_operator(lua_State *L)
     wb_hvp_layer *ls = lua_newuserdatauv(L, (size_t)n * sizeof *ls, 0); /* GC-owned */
     for (int i = 0; i < n; i++)
         ls[i] = tolayer(L, 1, i + 1, &nparam);
+    for (int i = 0; i < n; i++)
+        if (ls[i].kind == WB_HVP_ACTIVATION && ls[i].act == WB_ACT_SOFTMAX)
+            return softmax_refused(L, i + 1, i == n - 1, loss == 1);
     hop *o = lua_newuserdatauv(L, sizeof *o + (size_t)nparam * sizeof o->shape[0], 1);
     memset(o, 0, sizeof *o);
     wb_rng_seed(&o->rng, (uint64_t)seed);

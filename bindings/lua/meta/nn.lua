@@ -49,8 +49,10 @@ local Dropout = {}
 ---An activation as its own layer (a name as for Dense's activation option).
 ---Last after a linear Dense (Keras's Dense then Activation("softmax")), fit
 ---and evaluate train it as that Dense with the activation, bit for bit (the
----fused cross-entropy takes its input as the logits); the instruments and
----wb.hessian need the activation in the Dense and refuse it.
+---fused cross-entropy takes its input as the logits). wb.hessian takes it
+---(an element-wise one anywhere; softmax only last, after a linear Dense,
+---with cross-entropy); the instruments need the activation in the Dense and
+---refuse it.
 ---@param name string
 ---@return wb.Activation
 ---Example: wb.nn.Activation("tanh")

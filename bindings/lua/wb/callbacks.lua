@@ -59,11 +59,13 @@ local args = require "wb.args"
 ---ModelCheckpoint, ReduceLROnPlateau, CSVLogger, Lambda,
 ---LearningRateScheduler (TerminateOnNaN: fit always does it). A callback is any
 ---table with optional methods on_train_begin(model, logs),
----on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_end(logs)
----(the last epoch's logs, as Keras's; {} when no epoch ran),
----on_train_batch_begin(step, logs) and on_train_batch_end(step, logs) (step
----counts from 1 over the whole fit; logs = {loss, accuracy, lr, epoch, step,
----batch_size}, the step's own values, one table reused every step); any
+---on_epoch_begin(epoch, logs) (both logs {}, never read: a write is an error),
+---on_epoch_end(epoch, logs), on_train_end(logs) (the last epoch's logs, as
+---Keras's; {} when no epoch ran), on_train_batch_begin(step, logs) and
+---on_train_batch_end(step, logs) (step counts from 1 over the whole fit; logs =
+---{loss, accuracy, lr, epoch, step, batch_size}, the step's own values, one
+---table reused every step; begin's without loss and accuracy; changing fit's
+---own keys, in begin's too, is an error: set model.optimizer.lr); any
 ---but on_train_end returns true (or sets model.stop_training = true) to
 ---stop: from on_train_begin nothing trains, from on_epoch_begin that epoch
 ---does not, from a step hook the epoch ends after that step (its logs and

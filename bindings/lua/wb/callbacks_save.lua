@@ -107,8 +107,8 @@ M._format_path = format_path
 ---fit{resume = file} continues bit for bit; tag: a string kept in that file
 ---(save_state's tag). save_freq ("epoch"): or k, save every k-th step (counted
 ---over the fit, from 1) instead of at epoch ends (Keras); with save_state,
----fit{resume} then goes on inside the epoch bit for bit (not with instruments;
----"{epoch}" and the step logs' keys, e.g. "{step}", fill the path).
+---fit{resume} then goes on inside the epoch bit for bit (with instruments an
+---error when fit starts; "{epoch}" and the step logs' keys, "{step}", fill the path).
 ---@param opts table|string
 ---@param more? table
 ---@return wb.callbacks.ModelCheckpoint
@@ -220,8 +220,8 @@ end
 function ModelCheckpoint:on_train_begin(model)
   check_begin(model, "on_train_begin")
   check_target(self.filepath)
-  M._check_log_keys(self, model, self.fields, "filepath field {%s}", self.save_freq ~= nil,
-    true)
+  M._check_log_keys(self, model, self.fields, "filepath field {%s}", self.save_freq ~= nil, true)
+  require("wb.state_mid").check_mid(self, rawget(model, "_fit_callbacks"))
   if self.save_best_only then M._check_log_keys(self, model, {self.monitor}, "monitor '%s'") end
   self.model = model
   self.best = self.threshold or (self.max and -math.huge or math.huge)

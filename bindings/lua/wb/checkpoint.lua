@@ -247,7 +247,7 @@ end
 -- calling this, keeping their code); a training state (model:save_state)
 -- keeps its weights, layers.<i>.*: its optimizer.*, callbacks.* and fit.*
 -- tensors are the training's, not the model's (wb/state.lua).
-local function read(path)
+local function read(path, fname)
   local ok, file, meta = pcall(wb.io.load_safetensors, path)
   if not ok then reraise(file, 3) end
   -- a file that carries a checksum (save_state's) loads only as written: the
@@ -262,6 +262,8 @@ local function read(path)
     end
   end
   if meta.format == "workbench-state" then
+    local note = require("wb.state_end").note(fname, path, meta) -- not the model's weights
+    if note then io.stderr:write(note) end
     local weights = {}
     for name, t in pairs(file) do
       if name:match("^layers%.") then weights[name] = t end
@@ -274,8 +276,11 @@ end
 ---wb.Sequential:load_weights(path) -> wb.Sequential
 ---Copies the weights of a file written by save or save_weights into this
 ---model (same architecture), or the weights of a training state
----(save_state). Every name, shape, dtype and value is checked first (a
----NaN or infinite weight is EFORMAT naming its position): on any mismatch
+---(save_state: the weights its last epoch ended with, not those an
+---on_train_end hook or EarlyStopping's restore_best_weights left in the
+---model: a line on stderr says so, naming both). Every name, shape, dtype
+---and value is checked first (a NaN or infinite weight is EFORMAT naming its
+---position): on any mismatch
 ---nothing is copied and the error names the file and the tensor. A file
 ---with the architecture (save's and save_state's metadata
 ---workbench.architecture) loads only into a model computing the same
@@ -296,7 +301,7 @@ function Sequential:load_weights(path)
   if type(path) ~= "string" then
     error("load_weights: expected a file name, got " .. type(path), 2)
   end
-  local file, meta = read(path)
+  local file, meta = read(path, "load_weights")
   local ok, err = pcall(apply, self, path, file, meta)
   if not ok then reraise(err, 2) end
   return self
@@ -310,7 +315,10 @@ local function bad_arch(path, fmt, ...)
 end
 
 ---wb.load(path) -> wb.Sequential
----Rebuilds a model saved with model:save (or model:save_state): its layers
+---Rebuilds a model saved with model:save (or model:save_state: with the
+---weights its last epoch ended with, not those EarlyStopping's
+---restore_best_weights or an on_train_end hook left in the model, which
+---model:save writes; a line on stderr then says so, naming both): its layers
 ---from the stored architecture, then its weights (a file without one, as
 ---save_weights writes: EFORMAT; so is a NaN or infinite weight, naming the
 ---tensor and its position). Building the layers draws from the global
@@ -327,7 +335,7 @@ end
 ---  local m = wb.load(run:weights_path()) -- <root>/runs/task05_dropout-<hash>.safetensors
 function wb.load(path)
   if type(path) ~= "string" then error("load: expected a file name, got " .. type(path), 2) end
-  local file, meta = read(path)
+  local file, meta = read(path, "wb.load")
   local arch_json = meta["workbench.architecture"]
   if not arch_json then -- not a file wb.load reads: EFORMAT (exit status 65)
     reraise(wb.Error{code = "EFORMAT", path = path, message = path .. ": no "

@@ -154,8 +154,8 @@ end
 ---plain fields, those set on both sides, and the code of its methods
 ---(wb.identity.hook); a method whose code cannot be identified, e.g. closing
 ---over a tensor, or a state written before these were kept, is named in a warning on stderr), data (a hash of the images and labels), batch_size,
----shuffle, loss, validation, log_every, instruments and every (checked: an error otherwise); the saved RNG
----state replaces the one seed sets;
+---shuffle, loss, validation, log_every, instruments, every and seed when given (checked: an error
+---otherwise); the saved RNG state goes on (seed: the saved fit's, or none);
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with
 ---get_state/set_state, e.g. EarlyStopping, is restored (other settings, or a stateful callback the saved fit had not, refused); a fit that was
@@ -285,7 +285,7 @@ function Sequential:fit(train, opts, xy_opts)
   -- a stop asked for here (true, or model.stop_training) trains nothing
   fhooks.set_model(cbs, self, {epochs = epochs, steps = ctx.steps, -- Keras's, first
     verbose = verbose == true and 1 or verbose or 0})
-  local stopped = call_cbs(cbs, "on_train_begin", self, self, {})
+  local stopped = fhooks.begin(cbs, "on_train_begin", self, self) -- a write to its logs: refused
   loop.check_model(self, ctx, "on_train_begin", true)
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
@@ -302,7 +302,7 @@ function Sequential:fit(train, opts, xy_opts)
     -- (on_epoch_begin ran before the save)
     local mid = rs and rs.mid and rs.mid.epoch == epoch and rs.mid or nil
     if not mid then
-      local stop = call_cbs(cbs, "on_epoch_begin", self, epoch, {})
+      local stop = fhooks.begin(cbs, "on_epoch_begin", self, epoch) -- as on_train_begin
       loop.check_model(self, ctx, "on_epoch_begin", true)
       check_optimizer(ctx, epoch)
       if stop then -- before the epoch: it does not train

@@ -123,6 +123,7 @@ function M.fit_record(o, bs, n, train, val)
   return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false, log_every = o.log_every or 0,
     loss = loss, validation_rows = val and #val or 0,
     images = digest(train.images), labels = digest(train.labels),
+    seed = o.seed ~= nil and math.tointeger(o.seed) or false, -- a resume's is checked
     validation_images = val and digest(val.images), validation_labels = val and
     digest(val.labels)}
 end

@@ -145,6 +145,52 @@ function M.set_model(cbs, model, params)
   end
 end
 
+-- The hooks `name` (on_train_begin, arg the model; on_epoch_begin, arg the
+-- epoch) with the logs Keras gives them, an empty table (as call_cbs: the
+-- result says whether to stop). Nothing reads those logs after the hooks:
+-- a hook's logs.loss = 0.5, or logs.my_x = 1, was dropped without a word,
+-- so a write is an error naming the callback and the key (fit's numbers
+-- are in on_epoch_end's and the batch hooks' logs).
+function M.begin(cbs, name, model, arg)
+  local logs = {}
+  for i = 1, #cbs do
+    call_cbs({cbs[i]}, name, model, arg, logs)
+    local k, v = next(logs)
+    if k ~= nil then
+      error(string.format("fit: %s%s: callback %d (%s) wrote logs.%s (%s): %s's logs are "
+        .. "not recorded and fit fills none of its numbers in them; record a number of yours "
+        .. "from on_epoch_end or a batch hook (logs.my_x there); to change the lr, set "
+        .. "model.optimizer.lr", name == "on_epoch_begin" and ("epoch " .. arg .. ", ") or "",
+        name, i, M.describe(cbs[i], name), tostring(k), tostring(v), name), 0)
+    end
+  end
+  return M.stopping(model)
+end
+
+-- An on_train_batch_begin hook changed fit's own (was: epoch, step,
+-- batch_size, lr) in the step's logs, or wrote its loss or accuracy, which
+-- the step then overwrote: the write was dropped without a word (logs.lr =
+-- 5 looked like a way to set the lr), where on_train_batch_end's is refused.
+function M.begin_wrote(ctx, logs, was)
+  local where = string.format("fit: epoch %d, step %d (batch %d of %d), on_train_batch_begin: "
+    .. "a hook", ctx.epoch, ctx.step, ctx.batch, ctx.steps)
+  for _, k in ipairs{"loss", "accuracy"} do
+    if logs[k] ~= nil then
+      error(string.format("%s wrote logs.%s (%s) before the step: fit fills the step's loss and "
+        .. "accuracy after it; put a number of yours under a name of its own (logs.my_%s)",
+        where, k, tostring(logs[k]), k), 0)
+    end
+  end
+  for _, k in ipairs{"lr", "epoch", "step", "batch_size"} do
+    if logs[k] ~= was[k] then
+      error(string.format("%s changed logs.%s from %s to %s: fit's own numbers are recorded "
+        .. "as it computed them; %s", where, k, tostring(was[k]), tostring(logs[k]),
+        k == "lr" and "set model.optimizer.lr to change the lr this step uses"
+        or string.format("put a number of yours under a name of its own (logs.my_%s)", k)), 0)
+    end
+  end
+end
+
 -- {==================== on_epoch_end and the weights fit leaves ====================
 
 local function hashes(params)

@@ -147,12 +147,31 @@ local function check_own(who, logs, own)
   end
 end
 
--- history:_record(logs) after the on_epoch_end hooks, which left own alone;
--- guard (wb/history_guard.lua) keeps a copy of what it appends.
+-- The history's names that are fit's (its series, its fields, epochs): a
+-- hook's logs.val_loss in a fit without validation became history.val_loss,
+-- a validation loss no validation measured (with validation, changing it
+-- is refused: check_own).
+local History = require "wb.history"
+local RESERVED = {epochs = true}
+for _, k in ipairs(History._SERIES) do RESERVED[k] = true end
+for k in pairs(History.__fields) do RESERVED[k] = true end
+
+local function reserved(epoch, k, v)
+  error(string.format("fit: an on_epoch_end hook of epoch %d wrote logs.%s (%s), a name fit "
+    .. "records itself%s: the run's record would say training measured it; put a number of "
+    .. "yours under a name of its own (logs.my_%s)", epoch, k, tostring(v), k:find("^val_") and
+    " (this fit has no validation to measure it: give validation or validation_split)" or "",
+    k), 0)
+end
+
+-- history:_record(logs) after the on_epoch_end hooks, which left own alone
+-- and added none of fit's names; guard (wb/history_guard.lua) keeps a copy
+-- of what it appends.
 function M.record_epoch(history, logs, own, guard)
   check_own("an on_epoch_end hook", logs, own)
   for k, v in pairs(logs) do
     if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
+    if own[k] == nil and RESERVED[k] then reserved(rawget(history, "epochs") + 1, k, v) end
   end
   history:_record(logs)
   guard:recorded(logs)
@@ -304,6 +323,10 @@ function M.run_epoch(self, ctx, epoch)
         -- checks model.stop_training (and a stop_training set here did)
         local lr = logs.lr
         call_cbs(bcb, "on_train_batch_begin", self, gstep, logs)
+        if logs.lr ~= lr or logs.loss ~= nil or logs.accuracy ~= nil or logs.epoch ~= epoch
+            or logs.step ~= gstep or logs.batch_size ~= count then
+          hooks.begin_wrote(ctx, logs, {epoch = epoch, step = gstep, batch_size = count, lr = lr})
+        end
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
         lr_used(ctx, gstep, epoch, logs.lr, lr) -- history.lr_changes (wb/fit_hooks.lua)
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end

@@ -67,7 +67,8 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---holds their names, every, grad_hist's counts, seconds and calls per
 ---instrument (help(wb.instruments)). tostring gives the last values.
 ---A number an on_epoch_end hook puts in its logs is a series too (as in
----Keras; NaN at the epochs before its first and at one it skipped, so
+---Keras; not under one of fit's names: val_loss in a fit without validation
+---is an error; NaN at the epochs before its first and at one it skipped, so
 ---that #h.k and h:last count every epoch up to its last); reading a name the history lacks is an error naming the nearest,
 ---and so is setting one near its names (h.val_los = ...). A value fit
 ---recorded (an epoch's, a step's row) that a hook changes, removes or

@@ -22,6 +22,8 @@
 --                              epoch's permutation)}
 --            workbench.history JSON of the History (numbers to 17 digits,
 --                              so that they read back exactly)
+--            workbench.history_integers  JSON list of the places in it
+--                              holding Lua integers (wb/state_ints.lua)
 --            workbench.callbacks JSON list {kind, state, settings} of
 --                              fit's callbacks that have get_state (their
 --                              tensors are callbacks.<j>.<key>...;
@@ -59,9 +61,11 @@ local args = require "wb.args"
 local History = require "wb.history"
 local ckpt = require "wb.checkpoint"
 local fitstate = require "wb.state_fit"
+local midstate = require "wb.state_mid" -- a state inside an epoch
 local cbstate = require "wb.state_callbacks"
 local hookstate = require "wb.state_hooks"
 local ends = require "wb.state_end"
+local ints = require "wb.state_ints"
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
@@ -112,7 +116,8 @@ M.restore_callbacks = cbstate.restore
 ---bit (a stopped fit stays stopped). The weights, RNG, optimizer (lr,
 ---moments, step count), stop and history are those the last epoch ended
 ---with, also when an on_train_end hook then changed them (EarlyStopping
----restoring the best weights, a hook setting the lr, resetting the
+---restoring the best weights: wb.load and load_weights of the file say so on
+---stderr; a hook setting the lr, resetting the
 ---optimizer: history.optimizer_resets records it, the state's history not)
 ---or the generator was drawn from since (weights, lr or optimizer set by
 ---hand after fit are written as set). The numbers, strings and booleans a
@@ -163,7 +168,8 @@ function Sequential:save_state(path, opts)
   end
   local names, tensors = ckpt.named_params(self)
   local fin = rawget(self, "_fit_end") or {}
-  if fin.weights and (fin.during or same(tensors, fin.after)) then tensors = fin.weights end
+  local swapped = fin.weights and (fin.during or same(tensors, fin.after))
+  if swapped then tensors = fin.weights end -- the last epoch's, not the model's
   local at = ends.at_save(self, fin) -- the rest of that moment
   local map = {}
   for i, name in ipairs(names) do map[name] = tensors[i] end
@@ -175,7 +181,7 @@ function Sequential:save_state(path, opts)
   local config = at.config or opt:config()
   local midst
   if mid then -- ModelCheckpoint{save_freq}: a clean point inside an epoch (wb/fit_loop.lua)
-    midst = fitstate.mid_state(mid, rawget(self, "_fit_callbacks"))
+    midst = midstate.mid_state(mid, rawget(self, "_fit_callbacks"))
     map["fit.perm"] = mid.perm
   end
   local st = {epoch = h.epochs, step = mid and mid.gstep or rawget(self, "_fit_step") or 0,
@@ -183,7 +189,8 @@ function Sequential:save_state(path, opts)
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = at.iterations or
       os.iterations},
-    stopped = at.stopped, fit = rawget(self, "_fit_record")}
+    stopped = at.stopped, fit = rawget(self, "_fit_record"),
+    weights_of = swapped and ends.weights_of(h) or nil} -- for wb.load's note
   local fcbs = rawget(self, "_fit_callbacks")
   local ok, cbs = pcall(cbstate.states, fcbs, map)
   if not ok then error(cbs, 2) end
@@ -192,6 +199,7 @@ function Sequential:save_state(path, opts)
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
     ["workbench.history"] = ckpt.exact_json(at.history),
+    ["workbench.history_integers"] = ckpt.exact_json(ints.of(at.history)), -- JSON has 2.0 as 2
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.hooks"] = hooks and ckpt.exact_json(hooks),
     ["workbench.architecture"] = ckpt.architecture(self),
@@ -241,7 +249,7 @@ function M.resume(model, path, opt, want)
   end
   cbstate.decode(cbs, cbt, path, fitstate.bad)
   want = want or {}
-  local mid = fitstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
+  local mid = midstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
   if want.callbacks then -- before any change
     cbstate.match(want.callbacks, cbs, path)
@@ -281,7 +289,10 @@ function M.resume(model, path, opt, want)
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
   local h = History.new()
-  for k, v in pairs(undecode(hist)) do rawset(h, k, v) end -- its series' names are its own
+  hist = undecode(hist)
+  local okm, marks = pcall(cjson.decode, meta["workbench.history_integers"] or "[]")
+  ints.apply(hist, okm and marks, function(...) fitstate.bad(path, ...) end) -- as saved
+  for k, v in pairs(hist) do rawset(h, k, v) end -- its series' names are its own
   h.epochs = math.tointeger(h.epochs) or 0
   for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
     h[k] = math.tointeger(h[k])

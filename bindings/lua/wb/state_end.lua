@@ -110,4 +110,28 @@ function M.at_save(model, fin)
   return out
 end
 
+-- workbench.state's weights_of, when save_state writes the weights the
+-- last epoch ended with where fit left others in the model (EarlyStopping's
+-- restore_best_weights, an on_train_end hook): {epoch = the last, left =
+-- history.weights_epoch (nil: of no epoch), by = weights_changed_by}.
+-- wb.load and load_weights of the file say so (M.note).
+function M.weights_of(h)
+  return {epoch = h.epochs, left = rawget(h, "weights_epoch"),
+    by = rawget(h, "weights_changed_by")}
+end
+
+-- The line wb.load / load_weights (fname) of state file path writes on
+-- stderr when its weights are not those fit left in the model (meta: the
+-- file's metadata), else nil.
+function M.note(fname, path, meta)
+  local ok, st = pcall(require("cjson").decode, meta["workbench.state"] or "")
+  local w = ok and type(st) == "table" and st.weights_of
+  if type(w) ~= "table" or type(w.epoch) ~= "number" then return nil end
+  local left = type(w.left) == "number" and string.format("epoch %d's", w.left)
+    or type(w.by) == "string" and ("those set by " .. w.by) or "others"
+  return string.format("%s: %s is a training state: its weights are those epoch %d ended "
+    .. "with (a resume goes on from them), not %s, which fit left in the model (model:save "
+    .. "writes those)\n", fname, path, w.epoch, left)
+end
+
 return M

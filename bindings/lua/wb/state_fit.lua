@@ -144,6 +144,26 @@ end
 -- another log_every would stop history.steps at the save or respace it.
 -- A file without the record (or a field of it: written before it existed)
 -- is not checked for it.
+-- seed: the saved RNG state replaces the one a seed sets, so a resume's
+-- seed other than the saved fit's was overruled without a word; none is
+-- fine (the saved fit's is then this fit's, for a state it saves). A file
+-- from before states kept it: a warning naming the seed given.
+local function check_seed(path, saved, now)
+  local was, given = saved.seed, now.seed
+  if type(was) == "number" then was = math.tointeger(was) or was end
+  if not given then now.seed = was; return end
+  if was == nil then
+    io.stderr:write(string.format("fit: resume: %s does not record the saved fit's seed "
+      .. "(written before states kept it): seed = %d is not checked, and the saved RNG state "
+      .. "replaces it\n", path, given))
+  elseif was ~= given then
+    error(string.format("fit: resume: %s was trained %s, this fit has seed = %d: the saved "
+      .. "RNG state (shuffling, dropout) goes on and would overrule it; give %s", path,
+      was and ("with seed = " .. tostring(was)) or "without a seed", given,
+      was and ("seed = " .. tostring(was) .. " or no seed") or "no seed"), 0)
+  end
+end
+
 local FIT_KEYS = {"rows", "batch_size", "shuffle", "loss", "validation_rows", "images",
   "labels", "validation_images", "validation_labels", "log_every"}
 local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0: none)",
@@ -151,6 +171,7 @@ local FIT_WHAT = {rows = "training rows", validation_rows = "validation rows (0:
   images = "training images", labels = "training labels",
   validation_images = "validation images", validation_labels = "validation labels"}
 function M.check_fit(path, saved, now)
+  check_seed(path, saved, now)
   for _, k in ipairs(FIT_KEYS) do
     local a, b = saved[k], now[k]
     if type(a) == "number" then a = math.tointeger(a) or a end
@@ -338,49 +359,6 @@ function M.changed(tensors, meta)
       .. "content now hashes to %s): changed since it was written (a bit flipped, a partial "
       .. "copy, an edit)", tostring(sum), now)
   end
-end
-
--- }====================
--- {==================== inside an epoch ====================
-
-local MID_KEYS = {"epoch", "step", "loss_sum", "data_sum", "reg_sum", "correct", "seen",
-  "epoch_lr"}
-
--- The JSON part of a mid-epoch state (the permutation is a tensor):
--- where the epoch is and its sums so far, so that its logs come out as
--- the uninterrupted epoch's. Instruments keep per-step state that is not
--- saved there: refused.
-function M.mid_state(mid, cbs)
-  for _, cb in ipairs(cbs or {}) do
-    local mt = getmetatable(cb)
-    if mt and mt.__name == "wb.instruments" then
-      error("save_state: a state inside an epoch (ModelCheckpoint{save_freq = k}) cannot "
-        .. "hold the fit's instruments: save at epoch ends", 0)
-    end
-  end
-  local out = {}
-  for _, k in ipairs(MID_KEYS) do out[k] = mid[k] end
-  return out
-end
-
--- The mid-epoch state of a file (nil when saved at an epoch's end),
--- checked: fit must reach that epoch.
-function M.mid_resume(path, st, perm, epochs)
-  if type(st) ~= "table" then return nil end
-  local mid = {perm = perm}
-  for _, k in ipairs(MID_KEYS) do
-    local v = st[k]
-    if type(v) ~= "number" or not perm then
-      error("fit: resume: " .. path .. ": bad mid-epoch state (" .. k .. ")", 0)
-    end
-    mid[k] = (k == "loss_sum" or k == "data_sum" or k == "reg_sum" or k == "epoch_lr") and v
-      or math.tointeger(v)
-  end
-  if epochs and epochs < mid.epoch then
-    error(string.format("fit: epochs = %d is below epoch %d, which %s was saved inside: "
-      .. "epochs is the number of the last epoch (Keras)", epochs, mid.epoch, path), 0)
-  end
-  return mid
 end
 
 -- }====================

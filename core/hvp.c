@@ -67,6 +67,9 @@ struct wb_hvp {
     int32_t *sp_start;     /* [I + 1] */
     int32_t *sp_row;       /* [sp_cells] */
     float *sp_val;         /* [sp_cells] */
+    int32_t *sp_rs;        /* [min(N, cap) + 1] the same row by row (the */
+    int32_t *sp_ci;        /* [sp_cells] way they are found): row starts, */
+    float *sp_cv;          /* [sp_cells] columns, values */
     size_t sp_cells;       /* min(N, cap) * I once data is set */
     int64_t *live;         /* [2 (I + 2)] wb_hvp_f32_live's segments */
 };
@@ -286,6 +289,9 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->live);
     wb_free(h->sp_row);
     wb_free(h->sp_val);
+    wb_free(h->sp_rs);
+    wb_free(h->sp_ci);
+    wb_free(h->sp_cv);
     wb_tensor_free(h->x);
     wb_tensor_free(h->y);
     wb_free(h);
@@ -365,20 +371,29 @@ static wb_status sp_reserve(wb_hvp *h, int64_t N, wb_err *err)
 {
     if (!h->sp_allow)
         return WB_OK;
-    size_t cells = (size_t)(N < h->cap ? N : h->cap) * (size_t)h->L[h->first].I;
+    int64_t rows = N < h->cap ? N : h->cap;
+    size_t cells = (size_t)rows * (size_t)h->L[h->first].I;
     if (cells <= h->sp_cells)
         return WB_OK;
-    int32_t *row = wb_malloc(cells * sizeof *row);
-    float *val = wb_malloc(cells * sizeof *val);
-    if (!row || !val) {
+    int32_t *row = wb_malloc(cells * sizeof *row), *ci = wb_malloc(cells * sizeof *ci);
+    int32_t *rs = wb_malloc(((size_t)rows + 1) * sizeof *rs);
+    float *val = wb_malloc(cells * sizeof *val), *cv = wb_malloc(cells * sizeof *cv);
+    if (!row || !val || !rs || !ci || !cv) {
         wb_free(row);
         wb_free(val);
+        wb_free(rs);
+        wb_free(ci);
+        wb_free(cv);
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory for the input's non-zeros "
                           "(%zu cells)", cells);
     }
     wb_free(h->sp_row);
     wb_free(h->sp_val);
+    wb_free(h->sp_rs);
+    wb_free(h->sp_ci);
+    wb_free(h->sp_cv);
     h->sp_row = row, h->sp_val = val, h->sp_cells = cells;
+    h->sp_rs = rs, h->sp_ci = ci, h->sp_cv = cv;
     return WB_OK;
 }
 

@@ -87,8 +87,8 @@ static void SFX(forward)(wb_hvp *h, int64_t n)
             const R *W = theta + l->off, *b = W + l->I * l->O;
 #if SPARSE
             if (k == h->first && h->sp_allow) /* the input's non-zeros, once */
-                h->sp_on = wb_hvp_csc(h->sp_start, h->sp_row, h->sp_val, pi->a, n,
-                                      l->I) * 2 <= n * l->I;
+                h->sp_on = wb_hvp_csc(h->sp_start, h->sp_row, h->sp_val, h->sp_rs,
+                                      h->sp_ci, h->sp_cv, pi->a, n, l->I) * 2 <= n * l->I;
             if (k == h->first && h->sp_on)
                 wb_hvp_csc_xw(l->z, h->sp_start, h->sp_row, h->sp_val, n, l->I, W, l->O);
             else

@@ -8,41 +8,32 @@
 #include "hvp_fvec.h"
 #include "simd.h"
 
-int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int64_t n,
-                   int64_t I)
+int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, int32_t *rs, int32_t *ci,
+                   float *cv, const float *a, int64_t n, int64_t I)
 {
+    /* row by row first (the sparse forward's vector scan), then counting-
+     * sorted into columns: each pass touches the non-zeros, not the zeros
+     * (a scalar scan of every entry, twice, was most of this function) */
+    rs[0] = 0;
+    for (int64_t i = 0; i < n; i++)
+        rs[i + 1] = rs[i] + wb_dense_row_nonzeros(ci + rs[i], cv + rs[i], a + i * I, I);
+    int32_t nnz = rs[n];
     memset(start, 0, (size_t)(I + 1) * sizeof *start);
-    for (int64_t i = 0; i < n; i++) {
-        const float *ar = a + i * I;
-        for (int64_t k = 0; k < I; k++)
-            start[k + 1] += ar[k] != 0.0f;
-    }
+    for (int32_t t = 0; t < nnz; t++)
+        start[ci[t] + 1]++;
     for (int64_t k = 0; k < I; k++)
         start[k + 1] += start[k];
-    /* fill with start[k] as column k's cursor, then shift back; each row's
-     * non-zeros found first without a branch (a branch per entry
-     * mispredicted on a fifth of MNIST's pixels: most of this function) */
-    int32_t nz[1024];
-    for (int64_t i = 0; i < n; i++) {
-        const float *ar = a + i * I;
-        for (int64_t k0 = 0; k0 < I; k0 += 1024) {
-            int64_t end = k0 + 1024 < I ? k0 + 1024 : I;
-            int m = 0;
-            for (int64_t k = k0; k < end; k++) {
-                nz[m] = (int32_t)k;
-                m += ar[k] != 0.0f;
-            }
-            for (int t = 0; t < m; t++) {
-                int32_t k = nz[t], at = start[k]++;
-                row[at] = (int32_t)i;
-                val[at] = ar[k];
-            }
+    /* start[k] as column k's cursor (rows arrive in order), then shifted back */
+    for (int64_t i = 0; i < n; i++)
+        for (int32_t t = rs[i]; t < rs[i + 1]; t++) {
+            int32_t at = start[ci[t]]++;
+            row[at] = (int32_t)i;
+            val[at] = cv[t];
         }
-    }
     for (int64_t k = I; k > 0; k--)
         start[k] = start[k - 1];
     start[0] = 0;
-    return start[I];
+    return nnz;
 }
 
 /* The kernels hold blocks of output columns in registers (GNU vector
@@ -54,50 +45,57 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define BLOCK 32
 #define WIDE 128
 
-/* z[row[t], :] += val[t] * w [O] for a column's entries t: the block of w
- * is loaded once, each row of z read and written once per entry. */
-WB_SIMD_BODY scatter_body(float *restrict z, const float *restrict w, int64_t O,
-                          const int32_t *row, const float *val, int cnt, int wide)
+/* z [n, O] += a W, column by column: for each column c with entries, the
+ * block of W's row c is loaded once and z[row[t], :] += val[t] * w for
+ * each entry t, each row of z read and written once per entry. The column
+ * loop is inside the kernel (a call per column, and W's next row not yet
+ * asked for when the last entry of a column was stored, were a third of
+ * its time). */
+WB_SIMD_BODY scatter_body(float *restrict z, const float *restrict W, int64_t I, int64_t O,
+                          const int32_t *start, const int32_t *row, const float *val,
+                          int wide)
 {
-    int64_t j0 = 0;
-    for (; wide && j0 + WIDE <= O; j0 += WIDE) {
-        const v16 *wr = (const v16 *)(w + j0);
-        v16 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
-        v16 w4 = wr[4], w5 = wr[5], w6 = wr[6], w7 = wr[7];
-        for (int t = 0; t < cnt; t++) {
-            v16 *zr = (v16 *)(z + (int64_t)row[t] * O + j0);
-            float v = val[t];
-            zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
-            zr[4] += v * w4; zr[5] += v * w5; zr[6] += v * w6; zr[7] += v * w7;
+    for (int64_t c = 0; c < I; c++) {
+        int32_t b = start[c], e = start[c + 1];
+        if (e == b)
+            continue;
+        const float *w = W + c * O;
+        int64_t j0 = 0;
+        for (; wide && j0 + WIDE <= O; j0 += WIDE) {
+            const v16 *wr = (const v16 *)(w + j0);
+            v16 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
+            v16 w4 = wr[4], w5 = wr[5], w6 = wr[6], w7 = wr[7];
+            for (int32_t t = b; t < e; t++) {
+                v16 *zr = (v16 *)(z + (int64_t)row[t] * O + j0);
+                float v = val[t];
+                zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
+                zr[4] += v * w4; zr[5] += v * w5; zr[6] += v * w6; zr[7] += v * w7;
+            }
         }
-    }
-    for (; j0 + BLOCK <= O; j0 += BLOCK) {
-        const v8 *wr = (const v8 *)(w + j0);
-        v8 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
-        for (int t = 0; t < cnt; t++) {
-            v8 *zr = (v8 *)(z + (int64_t)row[t] * O + j0);
-            float v = val[t];
-            zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
+        for (; j0 + BLOCK <= O; j0 += BLOCK) {
+            const v8 *wr = (const v8 *)(w + j0);
+            v8 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
+            for (int32_t t = b; t < e; t++) {
+                v8 *zr = (v8 *)(z + (int64_t)row[t] * O + j0);
+                float v = val[t];
+                zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
+            }
         }
+        for (; j0 < O; j0++)
+            for (int32_t t = b; t < e; t++)
+                z[(int64_t)row[t] * O + j0] += val[t] * w[j0];
     }
-    for (; j0 < O; j0++)
-        for (int t = 0; t < cnt; t++)
-            z[(int64_t)row[t] * O + j0] += val[t] * w[j0];
 }
 WB_SIMD_KERNEL_W(scatter, scatter_body,
-                 (float *restrict z, const float *restrict w, int64_t O,
-                  const int32_t *row, const float *val, int cnt),
-                 (z, w, O, row, val, cnt, 0), (z, w, O, row, val, cnt, 1))
+                 (float *restrict z, const float *restrict W, int64_t I, int64_t O,
+                  const int32_t *start, const int32_t *row, const float *val),
+                 (z, W, I, O, start, row, val, 0), (z, W, I, O, start, row, val, 1))
 
 void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const float *val,
                    int64_t n, int64_t I, const float *W, int64_t O)
 {
     memset(z, 0, (size_t)(n * O) * sizeof *z);
-    void (*k)(float *restrict, const float *restrict, int64_t, const int32_t *,
-              const float *, int) = WB_SIMD_CALL(scatter);
-    for (int64_t c = 0; c < I; c++)
-        if (start[c + 1] > start[c])
-            k(z, W + c * O, O, row + start[c], val + start[c], start[c + 1] - start[c]);
+    WB_SIMD_CALL(scatter)(z, W, I, O, start, row, val);
 }
 
 /* hv [O] (+)= sum_t val[t] * g[row[t], :] over a column's entries: the

@@ -11,8 +11,10 @@
  * serves both: the forward reads each touched row of W (or V) once and adds
  * it into the rows of z that use it; the weight gradient's row k is the sum
  * over column k's entries, held in one buffer row and added once into the
- * double result. Kernels are compiled for the baseline, AVX2 and AVX-512
- * (core/simd.h); every copy does the same operations per element in the
+ * double result. (Row by row, a W or a V gathered a row of W per entry from
+ * L2 instead of storing a row of z in L1: the same sums in the same order,
+ * in a tenth more time.) Kernels are compiled for the baseline, AVX2 and
+ * AVX-512 (core/simd.h); every copy does the same operations per element in the
  * same order, so which runs never changes a result.
  */
 #ifndef WB_HVP_SPARSE_H
@@ -20,11 +22,13 @@
 
 #include <stdint.h>
 
-/* a [n, I] column by column: start [I + 1] (column k's entries are
- * row/val[start[k] .. start[k + 1])), row, val [n * I at most]. Returns
- * the number of non-zeros. */
-int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, const float *a, int64_t n,
-                   int64_t I);
+/* a [n, I] row by row: rs [n + 1] (row i's entries are ci/cv[rs[i] ..
+ * rs[i + 1]), columns ascending), ci, cv [n * I cells]; and column by
+ * column: start [I + 1] (column k's entries are row/val[start[k] ..
+ * start[k + 1]), rows ascending), row, val [n * I cells]. NaN counts as
+ * non-zero. Returns the number of non-zeros. */
+int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, int32_t *rs, int32_t *ci,
+                   float *cv, const float *a, int64_t n, int64_t I);
 
 /* z [n, O] = a W (z is overwritten; W [I, O]). */
 void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const float *val,

@@ -45,57 +45,126 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define BLOCK 32
 #define WIDE 128
 
-/* z [n, O] += a W, column by column: for each column c with entries, the
- * block of W's row c is loaded once and z[row[t], :] += val[t] * w for
- * each entry t, each row of z read and written once per entry. The column
- * loop is inside the kernel (a call per column, and W's next row not yet
- * asked for when the last entry of a column was stored, were a third of
- * its time). */
-WB_SIMD_BODY scatter_body(float *restrict z, const float *restrict W, int64_t I, int64_t O,
-                          const int32_t *start, const int32_t *row, const float *val,
-                          int wide)
+void wb_hvp_pairs(int32_t *pstart, int32_t *prow, float *pa, float *pb, int32_t *tmp,
+                  const int32_t *rs, const int32_t *ci, const float *cv, int64_t n, int64_t I)
 {
-    for (int64_t c = 0; c < I; c++) {
-        int32_t b = start[c], e = start[c + 1];
-        if (e == b)
+    int64_t np = (I + 1) / 2;
+    int32_t nnz = rs[n], m = 0, *key = tmp, *head = tmp + nnz, *trow = tmp + 2 * nnz;
+    /* each entry's list, without a branch on the pixels (a branch per entry
+     * mispredicted on most): key 3p, both columns of pair p (the entry and
+     * the next); 3p + 1, the first alone; 3p + 2, the second alone */
+    for (int64_t i = 0; i < n; i++) {
+        int32_t e = rs[i + 1];
+        for (int32_t t = rs[i]; t < e; m++) {
+            int32_t c = ci[t], nx = ci[t + 1 < e ? t + 1 : t];
+            int32_t both = !(c & 1) & (nx == c + 1);
+            key[m] = 3 * (c / 2) + (both ? 0 : 1 + (c & 1));
+            head[m] = t, trow[m] = (int32_t)i;
+            t += 1 + both;
+        }
+    }
+    /* counting-sorted into the lists (rows stay in order) */
+    memset(pstart, 0, (size_t)(3 * np + 1) * sizeof *pstart);
+    for (int32_t q = 0; q < m; q++)
+        pstart[key[q] + 1]++;
+    for (int64_t k = 0; k < 3 * np; k++)
+        pstart[k + 1] += pstart[k];
+    for (int32_t q = 0; q < m; q++) {
+        int32_t at = pstart[key[q]]++, t = head[q];
+        prow[at] = trow[q], pa[at] = cv[t];
+        pb[at] = key[q] % 3 == 0 ? cv[t + 1] : 0;
+    }
+    for (int64_t k = 3 * np; k > 0; k--)
+        pstart[k] = pstart[k - 1];
+    pstart[0] = 0;
+}
+
+/* z [n, O] += a W, two columns (c, c + 1) at a time: both blocks of W's
+ * rows c and c + 1 are loaded once, then each row of z that either column
+ * touches is read and written once, getting (z + a w_c) + b w_{c+1} (both),
+ * z + a w_c or z + a w_{c+1}: per element the adds one column at a time
+ * would make, in the same order. Neighbouring pixels are mostly non-zero
+ * together (MNIST at batch 32: 0.58 rows of z stored per non-zero). */
+WB_SIMD_BODY scatter_body(float *restrict z, const float *restrict W, int64_t I, int64_t O,
+                          const int32_t *ps, const int32_t *row, const float *pa,
+                          const float *pb, int wide)
+{
+    for (int64_t p = 0; p < (I + 1) / 2; p++) {
+        int32_t b0 = ps[3 * p], b1 = ps[3 * p + 1], b2 = ps[3 * p + 2], e = ps[3 * p + 3];
+        if (e == b0)
             continue;
-        const float *w = W + c * O;
+        const float *w = W + 2 * p * O, *x = 2 * p + 1 < I ? w + O : w;
         int64_t j0 = 0;
         for (; wide && j0 + WIDE <= O; j0 += WIDE) {
-            const v16 *wr = (const v16 *)(w + j0);
+            const v16 *wr = (const v16 *)(w + j0), *xr = (const v16 *)(x + j0);
             v16 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
             v16 w4 = wr[4], w5 = wr[5], w6 = wr[6], w7 = wr[7];
-            for (int32_t t = b; t < e; t++) {
+            v16 x0 = xr[0], x1 = xr[1], x2 = xr[2], x3 = xr[3];
+            v16 x4 = xr[4], x5 = xr[5], x6 = xr[6], x7 = xr[7];
+            for (int32_t t = b0; t < b1; t++) {
                 v16 *zr = (v16 *)(z + (int64_t)row[t] * O + j0);
-                float v = val[t];
-                zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
-                zr[4] += v * w4; zr[5] += v * w5; zr[6] += v * w6; zr[7] += v * w7;
+                float a = pa[t], b = pb[t];
+                zr[0] = (zr[0] + a * w0) + b * x0; zr[1] = (zr[1] + a * w1) + b * x1;
+                zr[2] = (zr[2] + a * w2) + b * x2; zr[3] = (zr[3] + a * w3) + b * x3;
+                zr[4] = (zr[4] + a * w4) + b * x4; zr[5] = (zr[5] + a * w5) + b * x5;
+                zr[6] = (zr[6] + a * w6) + b * x6; zr[7] = (zr[7] + a * w7) + b * x7;
+            }
+            for (int32_t t = b1; t < b2; t++) {
+                v16 *zr = (v16 *)(z + (int64_t)row[t] * O + j0);
+                float a = pa[t];
+                zr[0] += a * w0; zr[1] += a * w1; zr[2] += a * w2; zr[3] += a * w3;
+                zr[4] += a * w4; zr[5] += a * w5; zr[6] += a * w6; zr[7] += a * w7;
+            }
+            for (int32_t t = b2; t < e; t++) {
+                v16 *zr = (v16 *)(z + (int64_t)row[t] * O + j0);
+                float a = pa[t];
+                zr[0] += a * x0; zr[1] += a * x1; zr[2] += a * x2; zr[3] += a * x3;
+                zr[4] += a * x4; zr[5] += a * x5; zr[6] += a * x6; zr[7] += a * x7;
             }
         }
         for (; j0 + BLOCK <= O; j0 += BLOCK) {
-            const v8 *wr = (const v8 *)(w + j0);
+            const v8 *wr = (const v8 *)(w + j0), *xr = (const v8 *)(x + j0);
             v8 w0 = wr[0], w1 = wr[1], w2 = wr[2], w3 = wr[3];
-            for (int32_t t = b; t < e; t++) {
+            v8 x0 = xr[0], x1 = xr[1], x2 = xr[2], x3 = xr[3];
+            for (int32_t t = b0; t < b1; t++) {
                 v8 *zr = (v8 *)(z + (int64_t)row[t] * O + j0);
-                float v = val[t];
-                zr[0] += v * w0; zr[1] += v * w1; zr[2] += v * w2; zr[3] += v * w3;
+                float a = pa[t], b = pb[t];
+                zr[0] = (zr[0] + a * w0) + b * x0; zr[1] = (zr[1] + a * w1) + b * x1;
+                zr[2] = (zr[2] + a * w2) + b * x2; zr[3] = (zr[3] + a * w3) + b * x3;
+            }
+            for (int32_t t = b1; t < b2; t++) {
+                v8 *zr = (v8 *)(z + (int64_t)row[t] * O + j0);
+                float a = pa[t];
+                zr[0] += a * w0; zr[1] += a * w1; zr[2] += a * w2; zr[3] += a * w3;
+            }
+            for (int32_t t = b2; t < e; t++) {
+                v8 *zr = (v8 *)(z + (int64_t)row[t] * O + j0);
+                float a = pa[t];
+                zr[0] += a * x0; zr[1] += a * x1; zr[2] += a * x2; zr[3] += a * x3;
             }
         }
-        for (; j0 < O; j0++)
-            for (int32_t t = b; t < e; t++)
-                z[(int64_t)row[t] * O + j0] += val[t] * w[j0];
+        for (; j0 < O; j0++) {
+            for (int32_t t = b0; t < b1; t++) {
+                float *zr = z + (int64_t)row[t] * O + j0;
+                *zr = (*zr + pa[t] * w[j0]) + pb[t] * x[j0];
+            }
+            for (int32_t t = b1; t < b2; t++)
+                z[(int64_t)row[t] * O + j0] += pa[t] * w[j0];
+            for (int32_t t = b2; t < e; t++)
+                z[(int64_t)row[t] * O + j0] += pa[t] * x[j0];
+        }
     }
 }
 WB_SIMD_KERNEL_W(scatter, scatter_body,
                  (float *restrict z, const float *restrict W, int64_t I, int64_t O,
-                  const int32_t *start, const int32_t *row, const float *val),
-                 (z, W, I, O, start, row, val, 0), (z, W, I, O, start, row, val, 1))
+                  const int32_t *ps, const int32_t *row, const float *pa, const float *pb),
+                 (z, W, I, O, ps, row, pa, pb, 0), (z, W, I, O, ps, row, pa, pb, 1))
 
-void wb_hvp_csc_xw(float *z, const int32_t *start, const int32_t *row, const float *val,
-                   int64_t n, int64_t I, const float *W, int64_t O)
+void wb_hvp_pairs_xw(float *z, const int32_t *pstart, const int32_t *prow, const float *pa,
+                     const float *pb, int64_t n, int64_t I, const float *W, int64_t O)
 {
     memset(z, 0, (size_t)(n * O) * sizeof *z);
-    WB_SIMD_CALL(scatter)(z, W, I, O, start, row, val);
+    WB_SIMD_CALL(scatter)(z, W, I, O, pstart, prow, pa, pb);
 }
 
 /* hv [O] (+)= sum_t val[t] * g[row[t], :] over a column's entries: the

@@ -24,9 +24,9 @@
  *     another order), in one chunk and in 7-row chunks, with float32 and
  *     uint8 inputs with 80 % zeros (a zero row and column among them), and
  *     a batch without zeros runs dense;
- *   - hess_max's Lanczos (wb_hvp_top_f32, cold then warm, first layer 168
- *     wide: every block width of the sparse kernels) gives the same bits
- *     with the baseline, AVX2 and AVX-512 kernels.
+ *   - hess_max's Lanczos (wb_hvp_top_f32, cold then warm, first layer 301
+ *     by 168: every block width of the sparse kernels, a lone last column)
+ *     gives the same bits with the baseline, AVX2 and AVX-512 kernels.
  */
 #include <stdlib.h>
 
@@ -669,15 +669,25 @@ static void test_top_f32(void)
  * bit (core/simd.h), through a cold and a warm call on a new batch. */
 static void test_simd_levels(void)
 {
-    wb_dense *d1 = dense(300, 168, "relu", 1e-3, 0.1), *d2 = dense(168, 10, "softmax", 0, 0.3);
+    wb_dense *d1 = dense(301, 168, "relu", 1e-3, 0.1), *d2 = dense(168, 10, "softmax", 0, 0.3);
     wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
     wb_hvp *h = engine(ls, 2, WB_HVP_SCE, 0, 32);
-    wb_tensor *x = uniform(32, 300, 0, 1), *x2 = uniform(32, 300, 0, 1), *y = labels(32, 10);
+    wb_tensor *x = uniform(32, 301, 0, 1), *x2 = uniform(32, 301, 0, 1), *y = labels(32, 10);
     REQUIRE(h && x && x2 && y, "setup");
-    for (int64_t k = 0; k < 32 * 300; k++) { /* MNIST-like, a border never non-zero */
-        wb_tensor_f32(x)[k] *= !(wb_rng_uniform(&rng) < 0.8 || k % 300 < 30);
-        wb_tensor_f32(x2)[k] *= !(wb_rng_uniform(&rng) < 0.8 || k % 300 < 20);
+    for (int64_t k = 0; k < 32 * 301; k++) { /* MNIST-like, a border never non-zero */
+        wb_tensor_f32(x)[k] *= !(wb_rng_uniform(&rng) < 0.8 || k % 301 < 30);
+        wb_tensor_f32(x2)[k] *= !(wb_rng_uniform(&rng) < 0.8 || k % 301 < 20);
     }
+    /* an odd width: the last pair of columns (hvp_sparse.h) is one column */
+    wb_hvp_opts od = {WB_HVP_SCE, 0, 32, 1};
+    wb_hvp *hd = wb_hvp_new(ls, 2, &od, NULL);
+    double *v = vec(wb_hvp_numel(h)), dh, dg, dl;
+    REQUIRE(hd && !wb_hvp_set_data(h, x, y, NULL) && !wb_hvp_set_data(hd, x, y, NULL),
+            "dense engine");
+    compare(h, hd, v, &dh, &dg, &dl);
+    CHECK(wb_hvp_sparse(h) && dh < 2e-6 && dg < 2e-6 && dl < 1e-6, "301 inputs: sparse vs "
+          "dense float32: H v %.3g, gradient %.3g, loss %.3g", dh, dg, dl);
+    wb_free(v), wb_hvp_free(hd);
     int64_t P = wb_hvp_numel(h);
     float *xs[3];
     double val[3][2], res[3][2], xn[3];

@@ -443,6 +443,20 @@ void wb_hvp_sync(wb_hvp *h)
     h->cached = 0;
 }
 
+void wb_hvp_set_theta_f32(wb_hvp *h, const float *const *parts, const int64_t *n,
+                          int nparts)
+{
+    int64_t at = 0;
+    for (int i = 0; i < nparts; at += n[i], i++) {
+        if (!h->f64)
+            memcpy((float *)h->theta + at, parts[i], (size_t)n[i] * sizeof(float));
+        else
+            for (int64_t q = 0; q < n[i]; q++)
+                ((double *)h->theta)[at + q] = parts[i][q];
+    }
+    h->cached = 0;
+}
+
 void wb_hvp_set_theta(wb_hvp *h, const double *t)
 {
     if (h->f64)

@@ -65,7 +65,7 @@ struct wb_hvp {
     int sp_on;             /* the current chunk's input is in sp_*: its
                             * products skip the zeros */
     int32_t *sp_start;     /* [I + 1] */
-    int32_t *sp_ps;        /* [3 ((I + 1) / 2) + 2] by pairs of columns */
+    int32_t *sp_ps;        /* [3 ((I + 1) / 2) + 1] by pairs of columns */
     /* [sp_cells] each, in sp_mem: by columns, rows and values; by rows
      * (the way they are found), columns and values; by pairs of columns,
      * rows and values (hvp_sparse.h); the pairs' scratch; and row starts
@@ -229,7 +229,7 @@ static wb_status allocate(wb_hvp *h, wb_err *err)
         return err->code;
     size_t I = (size_t)h->L[h->first].I;
     if ((h->sp_allow && (!(h->sp_start = wb_calloc(I + 1, sizeof *h->sp_start)) ||
-                         !(h->sp_ps = wb_calloc(3 * ((I + 1) / 2) + 2, sizeof *h->sp_ps)))) ||
+                         !(h->sp_ps = wb_calloc(3 * ((I + 1) / 2) + 1, sizeof *h->sp_ps)))) ||
         (!h->f64 && !(h->live = wb_calloc(2 * (I + 2), sizeof *h->live))))
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory");
     return WB_OK;
@@ -375,9 +375,11 @@ static wb_status sp_reserve(wb_hvp *h, int64_t N, wb_err *err)
     size_t cells = (size_t)rows * (size_t)h->L[h->first].I;
     if (cells <= h->sp_cells)
         return WB_OK;
-    /* int32 and float cells alike (4 bytes): 8 arrays of cells, then rs */
+    /* int32 and float cells alike (4 bytes): 7 arrays of cells, the pairs'
+     * scratch (3 per non-zero, at most half the cells when sparse: 2
+     * arrays), then rs */
     _Static_assert(sizeof(float) == sizeof(int32_t), "4-byte cells");
-    int32_t *m = wb_malloc((8 * cells + (size_t)rows + 1) * sizeof *m);
+    int32_t *m = wb_malloc((9 * cells + (size_t)rows + 1) * sizeof *m);
     if (!m)
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory for the input's non-zeros "
                           "(%zu cells)", cells);
@@ -386,7 +388,7 @@ static wb_status sp_reserve(wb_hvp *h, int64_t N, wb_err *err)
     h->sp_row = m, h->sp_ci = m + cells, h->sp_prow = m + 2 * cells;
     h->sp_val = (float *)(m + 3 * cells), h->sp_cv = (float *)(m + 4 * cells);
     h->sp_pa = (float *)(m + 5 * cells), h->sp_pb = (float *)(m + 6 * cells);
-    h->sp_tmp = m + 7 * cells, h->sp_rs = m + 8 * cells;
+    h->sp_tmp = m + 7 * cells, h->sp_rs = m + 9 * cells;
     return WB_OK;
 }
 

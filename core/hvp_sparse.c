@@ -49,37 +49,38 @@ void wb_hvp_pairs(int32_t *pstart, int32_t *prow, float *pa, float *pb, int32_t 
                   const int32_t *rs, const int32_t *ci, const float *cv, int64_t n, int64_t I)
 {
     int64_t np = (I + 1) / 2;
-    int32_t nnz = rs[n], *slot = tmp;
-    /* each entry's list, from its neighbours in the row, with no branch on
-     * the pixels and no step depending on the last (either made this most
-     * of the pairs' time): slot 0, the second of a pair listed with the
-     * first (dropped); 1 + 3p, both columns of pair p; 2 + 3p, the first
-     * alone; 3 + 3p, the second alone */
+    int32_t nnz = rs[n], m = 0, *key = tmp, *head = tmp + nnz, *hrow = tmp + 2 * nnz;
+    /* each list entry's list, from its neighbours in the row, with no
+     * branch on the pixels and no step depending on the last (either made
+     * this most of the pairs' time): key 3p, both columns of pair p; 3p +
+     * 1, the first alone; 3p + 2, the second alone. The second of a pair
+     * listed with the first is written and then overwritten (m stays). */
     for (int64_t i = 0; i < n; i++) {
         int32_t b = rs[i], e = rs[i + 1];
         for (int32_t t = b; t < e; t++) {
             int32_t c = ci[t], pc = ci[t > b ? t - 1 : t], nc = ci[t + 1 < e ? t + 1 : t];
             int32_t sec = (t > b) & (c & 1) & (pc == c - 1);
             int32_t first = (t + 1 < e) & !(c & 1) & (nc == c + 1);
-            /* arithmetic, not ?: (which compiled to a branch) */
-            slot[t] = (1 + 3 * (c >> 1) + (1 + (c & 1)) * !first) & -!sec;
+            key[m] = 3 * (c >> 1) + (1 + (c & 1)) * !first;
+            head[m] = t, hrow[m] = (int32_t)i;
+            m += !sec;
         }
     }
-    /* counting-sorted (rows stay in order); pstart [3 np + 2] holds the
-     * slots' starts, then, moved on by the fill, their ends: the end of slot
-     * k is the start of list k */
-    memset(pstart, 0, (size_t)(3 * np + 2) * sizeof *pstart);
-    for (int32_t t = 0; t < nnz; t++)
-        pstart[slot[t] + 1]++;
-    for (int64_t k = 0; k <= 3 * np; k++)
+    /* counting-sorted into the lists (rows stay in order) */
+    memset(pstart, 0, (size_t)(3 * np + 1) * sizeof *pstart);
+    for (int32_t q = 0; q < m; q++)
+        pstart[key[q] + 1]++;
+    for (int64_t k = 0; k < 3 * np; k++)
         pstart[k + 1] += pstart[k];
-    for (int64_t i = 0; i < n; i++)
-        for (int32_t t = rs[i]; t < rs[i + 1]; t++) {
-            int32_t s = slot[t], at = pstart[s]++;
-            float nb = cv[t + 1 < nnz ? t + 1 : t];
-            prow[at] = (int32_t)i, pa[at] = cv[t];
-            pb[at] = nb * (float)(s % 3 == 1); /* 0 * a pixel: 0 */
-        }
+    for (int32_t q = 0; q < m; q++) {
+        int32_t at = pstart[key[q]]++, t = head[q];
+        float nb = cv[t + 1 < nnz ? t + 1 : t];
+        prow[at] = hrow[q], pa[at] = cv[t];
+        pb[at] = nb * (float)(key[q] % 3 == 0); /* 0 times a pixel: 0 */
+    }
+    for (int64_t k = 3 * np; k > 0; k--)
+        pstart[k] = pstart[k - 1];
+    pstart[0] = 0;
 }
 
 /* z [n, O] += a W, two columns (c, c + 1) at a time: both blocks of W's

@@ -35,11 +35,11 @@ int64_t wb_hvp_csc(int32_t *start, int32_t *row, float *val, int32_t *rs, int32_
 
 /* The entries again by pairs of columns p = (2p, 2p + 1), p < (I + 1) / 2,
  * from the rows (rs, ci, cv: wb_hvp_csc's): pstart [3 ((I + 1) / 2) + 1]
- * (room for one more) delimits, for each pair, the rows where both columns
+ * delimits, for each pair, the rows where both columns
  * are non-zero (their values in pa and pb), then the rows of the first
  * alone, then of the second alone (the value in pa); rows ascending in
- * each list. prow, pa, pb: as many cells as non-zeros; tmp scratch as
- * many. */
+ * each list. prow, pa, pb: as many cells as non-zeros; tmp scratch for
+ * three times as many. */
 void wb_hvp_pairs(int32_t *pstart, int32_t *prow, float *pa, float *pb, int32_t *tmp,
                   const int32_t *rs, const int32_t *ci, const float *cv, int64_t n, int64_t I);
 

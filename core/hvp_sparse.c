@@ -76,7 +76,7 @@ void wb_hvp_pairs(int32_t *pstart, int32_t *prow, float *pa, float *pb, int32_t 
         int32_t at = pstart[key[q]]++, t = head[q];
         float nb = cv[t + 1 < nnz ? t + 1 : t];
         prow[at] = hrow[q], pa[at] = cv[t];
-        pb[at] = nb * (float)(key[q] % 3 == 0); /* 0 times a pixel: 0 */
+        pb[at] = nb * (float)(key[q] % 3 == 0); /* read for both-column lists only */
     }
     for (int64_t k = 3 * np; k > 0; k--)
         pstart[k] = pstart[k - 1];

@@ -164,13 +164,14 @@ static int l_operator(lua_State *L)
 
 /* The list of tensors at idx (shaped like the parameters): into out [P]
  * (double), or outf (float), or with neither, each tensor's data and size
- * into o->gp, o->gn (read in place); raises "v: ..." (wb.hessian prefixes
- * the function's name). */
-static void checklist(lua_State *L, hop *o, int idx, double *out, float *outf)
+ * into o->gp, o->gn (read in place); raises "<what>: ..." (wb.hessian
+ * prefixes the function's name). */
+static void checklist_as(lua_State *L, hop *o, int idx, double *out, float *outf,
+                         const char *what)
 {
     if (lua_type(L, idx) != LUA_TTABLE || luaL_len(L, idx) != o->nparam)
-        luaL_error(L, "v: expected a list of %d tensors (shaped like the parameters), "
-                   "got %s of %d", o->nparam, luaL_typename(L, idx),
+        luaL_error(L, "%s: expected a list of %d tensors (shaped like the parameters), "
+                   "got %s of %d", what, o->nparam, luaL_typename(L, idx),
                    lua_type(L, idx) == LUA_TTABLE ? (int)luaL_len(L, idx) : 0);
     size_t at = 0;
     for (int k = 0; k < o->nparam; k++) {
@@ -185,8 +186,9 @@ static void checklist(lua_State *L, hop *o, int idx, double *out, float *outf)
                      (long long)c);
             if (t)
                 wb_shape_str(got, sizeof got, t->ndim, t->shape);
-            luaL_error(L, "v: tensor %d: expected float32 %s, got %s %s", k + 1, want,
-                       t ? wb_dtype_name(t->dtype) : luaL_typename(L, -1), t ? got : "");
+            luaL_error(L, "%s: tensor %d: expected float32 %s, got %s %s", what, k + 1,
+                       want, t ? wb_dtype_name(t->dtype) : luaL_typename(L, -1),
+                       t ? got : "");
         }
         const float *s = wb_tensor_f32(t);
         if (out)
@@ -198,6 +200,11 @@ static void checklist(lua_State *L, hop *o, int idx, double *out, float *outf)
         at += cnt;
         lua_pop(L, 1);
     }
+}
+
+static void checklist(lua_State *L, hop *o, int idx, double *out, float *outf)
+{
+    checklist_as(L, o, idx, out, outf, "v");
 }
 
 /* Push v [P] (else vf [P] times scale) as a new list of float32 tensors
@@ -255,16 +262,25 @@ static int hop_hvp(lua_State *L)
     return 1;
 }
 
-/* op:reset(x, y): new data and the layers' current weights, in the same
- * buffers (an operator kept across training steps allocates nothing). */
+/* op:reset(x, y, params|nil): new data and the layers' current weights, or
+ * the weights in params (a list shaped like the parameters, read in place:
+ * the fit instruments' theta_t, without swapping it into the model and
+ * back), in the same buffers (an operator kept across training steps
+ * allocates nothing). Every argument is checked before any is used. */
 static int hop_reset(lua_State *L)
 {
     hop *o = checkop(L);
     const wb_tensor *x = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
+    int given = !lua_isnoneornil(L, 4);
+    if (given)
+        checklist_as(L, o, 4, NULL, NULL, "params");
     wb_err err;
     if (wb_hvp_set_data(o->h, x, y, &err))
         return lwb_raise(L, 0, &err);
-    wb_hvp_sync(o->h);
+    if (given)
+        wb_hvp_set_theta_f32(o->h, o->gp, o->gn, o->nparam);
+    else
+        wb_hvp_sync(o->h);
     return 0;
 }
 

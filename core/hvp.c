@@ -65,8 +65,14 @@ struct wb_hvp {
     int sp_on;             /* the current chunk's input is in sp_*: its
                             * products skip the zeros */
     int32_t *sp_start;     /* [I + 1] */
-    int32_t *sp_row;       /* [sp_cells] */
-    float *sp_val;         /* [sp_cells] */
+    int32_t *sp_ps;        /* [3 ((I + 1) / 2) + 1] by pairs of columns */
+    /* [sp_cells] each, in sp_mem: by columns, rows and values; by rows
+     * (the way they are found), columns and values; by pairs of columns,
+     * rows and values (hvp_sparse.h); the pairs' scratch; and row starts
+     * [min(N, cap) + 1] */
+    int32_t *sp_row, *sp_ci, *sp_prow, *sp_tmp, *sp_rs;
+    float *sp_val, *sp_cv, *sp_pa, *sp_pb;
+    void *sp_mem;
     size_t sp_cells;       /* min(N, cap) * I once data is set */
     int64_t *live;         /* [2 (I + 2)] wb_hvp_f32_live's segments */
 };
@@ -221,10 +227,10 @@ static wb_status allocate(wb_hvp *h, wb_err *err)
         !(h->tmp = buf(h, maxw, 1, err)) ||
         (h->loss == WB_HVP_SCE && !(h->prob = buf(h, cap, C, err))))
         return err->code;
-    if ((h->sp_allow && !(h->sp_start = wb_calloc((size_t)h->L[h->first].I + 1,
-                                                  sizeof *h->sp_start))) ||
-        (!h->f64 && !(h->live = wb_calloc(2 * ((size_t)h->L[h->first].I + 2),
-                                          sizeof *h->live))))
+    size_t I = (size_t)h->L[h->first].I;
+    if ((h->sp_allow && (!(h->sp_start = wb_calloc(I + 1, sizeof *h->sp_start)) ||
+                         !(h->sp_ps = wb_calloc(3 * ((I + 1) / 2) + 1, sizeof *h->sp_ps)))) ||
+        (!h->f64 && !(h->live = wb_calloc(2 * (I + 2), sizeof *h->live))))
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory");
     return WB_OK;
 }
@@ -284,8 +290,8 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->work);
     wb_free(h->sp_start);
     wb_free(h->live);
-    wb_free(h->sp_row);
-    wb_free(h->sp_val);
+    wb_free(h->sp_ps);
+    wb_free(h->sp_mem);
     wb_tensor_free(h->x);
     wb_tensor_free(h->y);
     wb_free(h);
@@ -365,20 +371,24 @@ static wb_status sp_reserve(wb_hvp *h, int64_t N, wb_err *err)
 {
     if (!h->sp_allow)
         return WB_OK;
-    size_t cells = (size_t)(N < h->cap ? N : h->cap) * (size_t)h->L[h->first].I;
+    int64_t rows = N < h->cap ? N : h->cap;
+    size_t cells = (size_t)rows * (size_t)h->L[h->first].I;
     if (cells <= h->sp_cells)
         return WB_OK;
-    int32_t *row = wb_malloc(cells * sizeof *row);
-    float *val = wb_malloc(cells * sizeof *val);
-    if (!row || !val) {
-        wb_free(row);
-        wb_free(val);
+    /* int32 and float cells alike (4 bytes): 7 arrays of cells, the pairs'
+     * scratch (3 per non-zero, at most half the cells when sparse: 2
+     * arrays), then rs */
+    _Static_assert(sizeof(float) == sizeof(int32_t), "4-byte cells");
+    int32_t *m = wb_malloc((9 * cells + (size_t)rows + 1) * sizeof *m);
+    if (!m)
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory for the input's non-zeros "
                           "(%zu cells)", cells);
-    }
-    wb_free(h->sp_row);
-    wb_free(h->sp_val);
-    h->sp_row = row, h->sp_val = val, h->sp_cells = cells;
+    wb_free(h->sp_mem);
+    h->sp_mem = m, h->sp_cells = cells;
+    h->sp_row = m, h->sp_ci = m + cells, h->sp_prow = m + 2 * cells;
+    h->sp_val = (float *)(m + 3 * cells), h->sp_cv = (float *)(m + 4 * cells);
+    h->sp_pa = (float *)(m + 5 * cells), h->sp_pb = (float *)(m + 6 * cells);
+    h->sp_tmp = m + 7 * cells, h->sp_rs = m + 9 * cells;
     return WB_OK;
 }
 
@@ -431,6 +441,20 @@ void wb_hvp_sync(wb_hvp *h)
             t[q] = W[q];
         for (size_t j = 0; j < nb; j++)
             t[nw + j] = b[j];
+    }
+    h->cached = 0;
+}
+
+void wb_hvp_set_theta_f32(wb_hvp *h, const float *const *parts, const int64_t *n,
+                          int nparts)
+{
+    int64_t at = 0;
+    for (int i = 0; i < nparts; at += n[i], i++) {
+        if (!h->f64)
+            memcpy((float *)h->theta + at, parts[i], (size_t)n[i] * sizeof(float));
+        else
+            for (int64_t q = 0; q < n[i]; q++)
+                ((double *)h->theta)[at + q] = parts[i][q];
     }
     h->cached = 0;
 }

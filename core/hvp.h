@@ -105,6 +105,12 @@ wb_status wb_hvp_set_data(wb_hvp *h, const wb_tensor *x, const wb_tensor *y,
                           wb_err *err);
 /* theta <- the layers' current weights. */
 void wb_hvp_sync(wb_hvp *h);
+/* theta <- nparts float pieces parts[i] of n[i] numbers, in theta's order
+ * (P in all; the caller checks): a model's weights kept elsewhere (the fit
+ * instruments' theta_t), read in place instead of swapped into the layers
+ * for wb_hvp_sync. */
+void wb_hvp_set_theta_f32(wb_hvp *h, const float *const *parts, const int64_t *n,
+                          int nparts);
 /* theta <- t [P] / t [P] <- theta. */
 void wb_hvp_set_theta(wb_hvp *h, const double *t);
 void wb_hvp_get_theta(const wb_hvp *h, double *t);

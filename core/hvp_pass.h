@@ -86,11 +86,16 @@ static void SFX(forward)(wb_hvp *h, int64_t n)
         if (l->kind == WB_HVP_DENSE) {
             const R *W = theta + l->off, *b = W + l->I * l->O;
 #if SPARSE
-            if (k == h->first && h->sp_allow) /* the input's non-zeros, once */
-                h->sp_on = wb_hvp_csc(h->sp_start, h->sp_row, h->sp_val, pi->a, n,
-                                      l->I) * 2 <= n * l->I;
+            if (k == h->first && h->sp_allow) { /* the input's non-zeros, once */
+                h->sp_on = wb_hvp_csc(h->sp_start, h->sp_row, h->sp_val, h->sp_rs,
+                                      h->sp_ci, h->sp_cv, pi->a, n, l->I) * 2 <= n * l->I;
+                if (h->sp_on)
+                    wb_hvp_pairs(h->sp_ps, h->sp_prow, h->sp_pa, h->sp_pb, h->sp_tmp,
+                                 h->sp_rs, h->sp_ci, h->sp_cv, n, l->I);
+            }
             if (k == h->first && h->sp_on)
-                wb_hvp_csc_xw(l->z, h->sp_start, h->sp_row, h->sp_val, n, l->I, W, l->O);
+                wb_hvp_pairs_xw(l->z, h->sp_ps, h->sp_prow, h->sp_pa, h->sp_pb, n, l->I, W,
+                                l->O);
             else
 #endif
                 GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, W, l->O, 0, l->z, l->O);
@@ -159,7 +164,8 @@ static void SFX(rforward)(wb_hvp *h, int64_t n)
             R *rz = l->rz;
 #if SPARSE
             if (k == h->first && h->sp_on)
-                wb_hvp_csc_xw(rz, h->sp_start, h->sp_row, h->sp_val, n, l->I, V, l->O);
+                wb_hvp_pairs_xw(rz, h->sp_ps, h->sp_prow, h->sp_pa, h->sp_pb, n, l->I, V,
+                                l->O);
             else
 #endif
                 GEMM(0, 0, n, l->O, l->I, 1, pi->a, l->I, V, l->O, 0, rz, l->O);

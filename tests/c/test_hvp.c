@@ -23,13 +23,17 @@
  *     the dense float32 ones to 2e-6 (relative norm; the same sums in
  *     another order), in one chunk and in 7-row chunks, with float32 and
  *     uint8 inputs with 80 % zeros (a zero row and column among them), and
- *     a batch without zeros runs dense.
+ *     a batch without zeros runs dense;
+ *   - hess_max's Lanczos (wb_hvp_top_f32, cold then warm, first layer 301
+ *     by 168: every block width of the sparse kernels, a lone last column)
+ *     gives the same bits with the baseline, AVX2 and AVX-512 kernels.
  */
 #include <stdlib.h>
 
 #include "../../core/alloc.h"
 #include "../../core/hvp.h"
 #include "../../core/hvp_eig.h"
+#include "../../core/simd.h"
 #include "harness.h"
 
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
@@ -661,6 +665,62 @@ static void test_top_f32(void)
     wb_dense_free(d1), wb_dense_free(d2);
 }
 
+/* Every SIMD level: the same value, residual, steps and Ritz vector, bit for
+ * bit (core/simd.h), through a cold and a warm call on a new batch. */
+static void test_simd_levels(void)
+{
+    wb_dense *d1 = dense(301, 168, "relu", 1e-3, 0.1), *d2 = dense(168, 10, "softmax", 0, 0.3);
+    wb_hvp_layer ls[] = {{WB_HVP_DENSE, d1, 0}, {WB_HVP_DENSE, d2, 0}};
+    wb_hvp *h = engine(ls, 2, WB_HVP_SCE, 0, 32);
+    wb_tensor *x = uniform(32, 301, 0, 1), *x2 = uniform(32, 301, 0, 1), *y = labels(32, 10);
+    REQUIRE(h && x && x2 && y, "setup");
+    for (int64_t k = 0; k < 32 * 301; k++) { /* MNIST-like, a border never non-zero */
+        wb_tensor_f32(x)[k] *= !(wb_rng_uniform(&rng) < 0.8 || k % 301 < 30);
+        wb_tensor_f32(x2)[k] *= !(wb_rng_uniform(&rng) < 0.8 || k % 301 < 20);
+    }
+    /* an odd width: the last pair of columns (hvp_sparse.h) is one column */
+    wb_hvp_opts od = {WB_HVP_SCE, 0, 32, 1};
+    wb_hvp *hd = wb_hvp_new(ls, 2, &od, NULL);
+    double *v = vec(wb_hvp_numel(h)), dh, dg, dl;
+    REQUIRE(hd && !wb_hvp_set_data(h, x, y, NULL) && !wb_hvp_set_data(hd, x, y, NULL),
+            "dense engine");
+    compare(h, hd, v, &dh, &dg, &dl);
+    CHECK(wb_hvp_sparse(h) && dh < 2e-6 && dg < 2e-6 && dl < 1e-6, "301 inputs: sparse vs "
+          "dense float32: H v %.3g, gradient %.3g, loss %.3g", dh, dg, dl);
+    wb_free(v), wb_hvp_free(hd);
+    int64_t P = wb_hvp_numel(h);
+    float *xs[3];
+    double val[3][2], res[3][2], xn[3];
+    int steps[3][2], levels[3] = {0, 2, 1};
+    for (int l = 0; l < 3; l++) {
+        wb_simd_allow_avx2(levels[l]);
+        wb_rng r;
+        wb_rng_seed(&r, 3);
+        xs[l] = wb_calloc((size_t)P, sizeof(float));
+        REQUIRE(xs[l] && !wb_hvp_set_data(h, x, y, NULL), "data");
+        xn[l] = 0;
+        REQUIRE(!wb_hvp_top_f32(h, 30, 1e-4, 1, NULL, NULL, 0, xs[l], &xn[l], 0, &r,
+                                &val[l][0], &res[l][0], &steps[l][0], NULL), "cold");
+        REQUIRE(!wb_hvp_set_data(h, x2, y, NULL) &&
+                !wb_hvp_top_f32(h, 16, 1e-5, 1, NULL, NULL, 0, xs[l], &xn[l], 1, &r,
+                                &val[l][1], &res[l][1], &steps[l][1], NULL), "warm");
+    }
+    wb_simd_allow_avx2(1);
+    for (int l = 1; l < 3; l++)
+        CHECK(memcmp(val[l], val[0], sizeof val[0]) == 0 &&
+              memcmp(res[l], res[0], sizeof res[0]) == 0 && xn[l] == xn[0] &&
+              memcmp(steps[l], steps[0], sizeof steps[0]) == 0 &&
+              memcmp(xs[l], xs[0], (size_t)P * sizeof(float)) == 0,
+              "level %d: %.17g %.17g (%d, %d steps), baseline %.17g %.17g (%d, %d)",
+              levels[l], val[l][0], val[l][1], steps[l][0], steps[l][1], val[0][0],
+              val[0][1], steps[0][0], steps[0][1]);
+    for (int l = 0; l < 3; l++)
+        wb_free(xs[l]);
+    wb_tensor_free(x), wb_tensor_free(x2), wb_tensor_free(y);
+    wb_hvp_free(h);
+    wb_dense_free(d1), wb_dense_free(d2);
+}
+
 static void test_errors(void)
 {
     wb_dense *d1 = dense(4, 3, "softmax", 0, 1), *d2 = dense(3, 2, "relu", 0, 1);
@@ -709,6 +769,7 @@ int main(void)
     RUN(test_f32_chunks_alloc);
     RUN(test_sparse_input);
     RUN(test_top_f32);
+    RUN(test_simd_levels);
     RUN(test_errors);
     TH_EXIT();
 }

@@ -117,6 +117,29 @@ T.test("op:top: the top eigenvalue, its honest residual, a warm start kept acros
   T.ok(not pcall(op.top, op, 3, -1), "negative tol")
 end)
 
+T.test("op:reset(x, y, params): those weights, not the layers', the model untouched",
+  function()
+  local m, data = small()
+  local layers = {m[1], m[2], m[3]}
+  for _, f64 in ipairs{false, true} do
+    local op <close> = wb.hessian.Operator(layers, data.x, data.y, "cross_entropy", f64, 40)
+    local w, v = m:get_weights(), m:get_weights()
+    local w2 = {}
+    for k, t in ipairs(w) do w2[k] = t * 0.9 end
+    op:reset(data.x, data.y, w2)
+    local hv = flat(op:hvp(v))
+    T.eq(rel_err(flat(m:get_weights()), flat(w)), 0, "the model's weights unchanged")
+    m:set_weights(w2)
+    op:reset(data.x, data.y) -- the layers' weights: now w2 too
+    T.eq(rel_err(hv, flat(op:hvp(v))), 0, "the same product as with the layers at w2")
+    m:set_weights(w)
+    local ok, err = pcall(op.reset, op, data.x, data.y, {w2[1]})
+    T.ok(not ok and err:find("params: expected a list of 4 tensors"), tostring(err))
+    ok, err = pcall(op.reset, op, data.x, data.y, {w2[2], w2[1], w2[3], w2[4]})
+    T.ok(not ok and err:find("params: tensor 1: expected float32 %[12, 6%]"), tostring(err))
+  end
+end)
+
 T.test("op:top on a float32 operator: the gradient list read in place, a unit kept vector",
   function()
   local m, data = small()

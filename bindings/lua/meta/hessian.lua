@@ -41,14 +41,17 @@ local HessianOperator = {}
 ---Example: local hv = op:hvp(m:get_weights())
 function HessianOperator:hvp(v) end
 
----wb.HessianOperator:reset(x, y)
+---wb.HessianOperator:reset(x, y, params)
 ---Takes new data (checked as Operator checks it) and the layers' current
----weights, reusing the operator's buffers: one operator kept across
+---weights, or with params (a list of float32 tensors shaped like the
+---parameters, as hvp's v) those weights instead (the model's are left as
+---they are), reusing the operator's buffers: one operator kept across
 ---training steps allocates nothing per step (the fit instruments do this).
 ---@param x wb.Tensor
 ---@param y wb.Tensor
+---@param params? wb.Tensor[]
 ---Example: op:reset(x2, y2); print(op:eigs(1, 1e-3, 10)[1])
-function HessianOperator:reset(x, y) end
+function HessianOperator:reset(x, y, params) end
 
 ---wb.HessianOperator:loss_grad() -> number, table
 ---The mean loss (L2 included) and its gradient (a list like hvp's).

@@ -10,9 +10,9 @@
 -- optimizer, which sums them (and writes the update alpha needs) in its
 -- own update of the measured step (core/optim.h wb_optim_watch), so no
 -- copy of theta_t is taken unless a Hessian instrument or a per-sample one
--- with L2 needs one (taken in on_train_batch_begin); hess_max and
--- Hutchinson's trace swap theta_t back in for the call and restore
--- theta_{t+1} after, tic and the exact trace read it (Cb:_hessian). Nothing an
+-- with L2 needs one (taken in on_train_batch_begin); Hutchinson's trace
+-- swaps theta_t back in for the call and restores theta_{t+1} after,
+-- hess_max, tic and the exact trace read it (Cb:_hessian). Nothing an
 -- instrument does reaches training: no random numbers are drawn (the
 -- Hessian calls use their own generators), weights are restored bit for
 -- bit, and keep_dz only copies a buffer.

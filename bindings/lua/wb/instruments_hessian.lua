@@ -77,9 +77,10 @@ end
 function Cb:_hess_max(logs, data, B)
   local op = self.hop
   if op then
-    op:reset(data.x, data.y)
+    op:reset(data.x, data.y, self.theta) -- theta_t: the model holds theta_{t+1}
   else -- made once, at the first measured step's batch size, then reused
     op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1)
+    op:reset(data.x, data.y, self.theta)
     self.hop = op
   end
   -- op:top starts from the Ritz vector it kept (none at first) plus the
@@ -134,7 +135,7 @@ function Cb:_hess_trace(logs, data, B)
   return self.ps:hess_diag(self.exact, inputs, nil, self.kernels), 0 -- the trace alone
 end
 
--- The Hessian instruments at theta_t (Cb:_hessian swaps it in).
+-- The Hessian instruments at theta_t (Cb:_hessian).
 function Cb:_hessian_at(logs, B, sq, data)
   local on, t0 = self.on, clock()
   local mean, se
@@ -176,10 +177,11 @@ function Cb:_onehot(y, B)
 end
 
 -- Hessian instruments at theta_t on this batch (no closure or table per
--- step): with hess_max or Hutchinson's trace the weights are swapped in and
--- out (they take the model); tic and the exact trace read theta_t's
--- kernels from self.kernels instead (three copies of every parameter a
--- step, as much as the training step's own memory traffic).
+-- step): with Hutchinson's trace the weights are swapped in and out (it
+-- takes the model); hess_max's operator reads theta_t from self.theta (op:reset's
+-- params), tic and the exact trace theta_t's kernels from self.kernels:
+-- a swap is three copies of every parameter a step, as much as the
+-- training step's own memory traffic.
 function Cb:_hessian(logs, B, sq)
   local params, swap = self.params, self.swap
   if swap then
@@ -197,15 +199,16 @@ end
 
 -- At fit's start (Cb:on_train_begin, after self.exact): what the Hessian
 -- instruments keep. hess: one is on; trace: hess_trace or tic_trace; other:
--- theta_t is needed whole for another reason. A swap (Cb:_hessian) for
--- hess_max or Hutchinson's trace; else tic and the exact trace read theta_t
--- alone, and only the kernels of the layers after the first (the first's
+-- theta_t is needed whole for another reason (hess_max's operator reads
+-- it whole). A swap (Cb:_hessian) for Hutchinson's trace alone; tic and the
+-- exact trace read theta_t, only the kernels of the layers after the first (the first's
 -- is in no product: wb_persample_hess_diag), copied before each measured
 -- step (self.theta_k, in on_train_batch_begin), unless theta_t is kept
 -- whole anyway. self.need_theta: the whole is copied.
 function Cb:_hessian_begin(params, hess, trace, other)
-  local swap = self.on.hess_max or trace and not self.exact
-  self.need_theta = swap or other or false
+  -- hess_max's operator reads theta_t from self.theta (op:reset's params)
+  local swap = trace and not self.exact
+  self.need_theta = swap or other or self.on.hess_max or false
   self.theta, self.theta_k, self.swap, self.kernels = nil, nil, nil, nil
   if self.need_theta then
     self.theta = {}

@@ -42,4 +42,23 @@ T.test("Activation layers wb.hessian takes: element-wise anywhere, the softmax h
   T.ok(v == v and math.abs(v) < math.huge, "a sigmoid Activation last under mse")
 end)
 
+T.test("eigs out of products before converging says so on stderr, once (audit Q8)", function()
+  wb.seed(3)
+  local m = wb.nn.Sequential{wb.nn.Dense(6, 8, {activation = "tanh"}), wb.nn.Dense(8, 3)}
+  local d = {x = wb.randn(20, 6), y = wb.new_tensor({20}, "uint8")}
+  for i = 1, 20 do d.y:set(i, i % 3) end
+  local e1, e2
+  local _, err = T.stderr_of(function()
+    e1 = wb.hessian.eigs(m, d, {k = 10, max_iter = 10})
+    e2 = wb.hessian.eigs(m, d, {k = 10, max_iter = 10})
+  end)
+  T.eq(e1.converged, false)
+  T.eq(e2.converged, false)
+  T.ok(err:find("wb.hessian.eigs: not converged after 10 products (k = 10, tol = 0.0001): "
+    .. "the values are estimates", 1, true), err)
+  T.eq(select(2, err:gsub("not converged", "")), 1, "once: " .. err)
+  _, err = T.stderr_of(function() wb.hessian.eigs(m, d, {k = 1}) end)
+  T.eq(err, "", "converged: nothing said")
+end)
+
 T.done()

@@ -97,13 +97,15 @@ function M.hvps(model, data, vs, opts)
   return out
 end
 
+local eigs_said = false -- eigs' warning, once a process
+
 ---wb.hessian.eigs(model, data, opts) -> table
 ---The k largest eigenvalues of the Hessian (algebraic, as Cockpit's eigsh
 ---"LA": not a negative one of larger magnitude), largest first, and their
 ---unit eigenvectors (lists shaped like get_weights()), by Lanczos with full
 ---reorthogonalisation: {values, vectors, hvps = products used, converged}.
 ---converged is false when max_iter products ran out before every pair met
----tol, without a word: the values are then estimates, each at most the true
+---tol (a line on stderr says so, once a process): the values are then estimates, each at most the true
 ---one, the last ones furthest off (k = 40 on 2,048 MNIST rows needs more than
 ---the default 100: check converged, give a larger max_iter).
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
@@ -147,6 +149,14 @@ function M.eigs(model, data, opts)
   end
   local values, vectors, converged = call("eigs", op, "eigs", k, tol,
     max_iter, opts.v0, layer)
+  -- a script reading .values alone would not see it (audit Q8): said once
+  -- a process, the result's converged says it every time
+  if not converged and not eigs_said then
+    eigs_said = true
+    io.stderr:write(string.format("wb.hessian.eigs: not converged after %d products (k = %d, "
+      .. "tol = %g): the values are estimates, the last ones too low; give a larger max_iter "
+      .. "(the result's converged is false; said once)\n", max_iter, k, tol))
+  end
   return {values = values, vectors = vectors, hvps = op:count(), converged = converged}
 end
 

@@ -53,7 +53,8 @@ struct wb_hvp {
     void **owned;          /* every buffer, for free */
     int n_owned, max_owned;
     wb_tensor *x, *y;      /* views of the data */
-    int32_t *labels;       /* [N] (cross-entropy) */
+    int32_t *labels;       /* [N] (cross-entropy), room for labels_cap */
+    int64_t labels_cap;
     int64_t N;
     int cached;            /* the single chunk's forward and backward are current */
     int64_t count;
@@ -392,6 +393,15 @@ static wb_status sp_reserve(wb_hvp *h, int64_t N, wb_err *err)
     return WB_OK;
 }
 
+/* Is view v of the same storage, offset, type and shape as t? Then it reads
+ * what t holds: a fit's batch buffer, given again at every measured step. */
+static int same_view(const wb_tensor *v, const wb_tensor *t)
+{
+    return v && v->storage == t->storage && v->offset == t->offset &&
+           v->dtype == t->dtype && v->ndim == t->ndim &&
+           !memcmp(v->shape, t->shape, (size_t)t->ndim * sizeof *t->shape);
+}
+
 wb_status wb_hvp_set_data(wb_hvp *h, const wb_tensor *x, const wb_tensor *y, wb_err *err)
 {
     if (check_data(h, x, y, err))
@@ -399,23 +409,34 @@ wb_status wb_hvp_set_data(wb_hvp *h, const wb_tensor *x, const wb_tensor *y, wb_
     int64_t N = x->shape[0];
     if (sp_reserve(h, N, err))
         return err->code;
-    int32_t *labels = NULL;
-    if (h->loss == WB_HVP_SCE &&
-        !(labels = wb_malloc((size_t)N * sizeof *labels)))
+    /* the labels' room and the views are kept when they serve again: the
+     * fit instruments reset the operator at every measured step, which
+     * then allocates nothing (no allocation inside a training step) */
+    int32_t *labels = h->labels;
+    int grow = h->loss == WB_HVP_SCE && N > h->labels_cap;
+    if (grow && !(labels = wb_malloc((size_t)N * sizeof *labels)))
         return wb_err_set(err, WB_ENOMEM, "hvp: out of memory for %lld labels",
                           (long long)N);
-    wb_tensor *vx = wb_tensor_view(x, 0, x->ndim, x->shape, err);
-    wb_tensor *vy = vx ? wb_tensor_view(y, 0, y->ndim, y->shape, err) : NULL;
+    wb_tensor *vx = same_view(h->x, x) ? h->x : wb_tensor_view(x, 0, x->ndim, x->shape, err);
+    wb_tensor *vy = !vx ? NULL : same_view(h->y, y) ? h->y
+                                : wb_tensor_view(y, 0, y->ndim, y->shape, err);
     if (!vy) {
-        wb_tensor_free(vx);
-        wb_free(labels);
+        if (vx != h->x)
+            wb_tensor_free(vx);
+        if (grow)
+            wb_free(labels);
         return err->code;
     }
-    for (int64_t i = 0; labels && i < N; i++)
+    if (grow) {
+        wb_free(h->labels);
+        h->labels_cap = N;
+    }
+    for (int64_t i = 0; h->loss == WB_HVP_SCE && i < N; i++)
         labels[i] = (int32_t)wb_tensor_get_flat(y, (size_t)i);
-    wb_tensor_free(h->x);
-    wb_tensor_free(h->y);
-    wb_free(h->labels);
+    if (vx != h->x)
+        wb_tensor_free(h->x);
+    if (vy != h->y)
+        wb_tensor_free(h->y);
     h->x = vx, h->y = vy, h->labels = labels, h->N = N;
     h->cached = 0;
     return WB_OK;

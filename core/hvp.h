@@ -27,9 +27,11 @@
  * order, for a fraction of the work.
  *
  * Memory: everything is allocated by wb_hvp_new (max_rows rows of every
- * activation, forward and R) and wb_hvp_set_data (the labels, and in
+ * activation, forward and R) and wb_hvp_set_data (room for the labels,
+ * views of the data unless the same storage and shape come again, and in
  * float32 room for min(N, max_rows) rows of the first Dense's input as
- * non-zeros, grown only); a product allocates nothing. When the data has
+ * non-zeros, each grown only); a product allocates nothing, nor does
+ * setting data of the same tensors and no more rows. When the data has
  * at most max_rows rows, the forward and backward passes are kept between
  * products (they do not depend on v): a product is then only the two R
  * passes. Otherwise each product runs the data in chunks of max_rows rows.

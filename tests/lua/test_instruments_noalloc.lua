@@ -1,0 +1,56 @@
+-- test_instruments_noalloc.lua: a measured step allocates nothing in the
+-- core once the instruments' buffers have their size (the rule: no
+-- allocation inside a training step). hess_max reset its Hessian
+-- operator at every measured step, and wb_hvp_set_data allocated the
+-- labels and two views of the batch each time (3 a step). Counted with
+-- the core's own allocation counter (wb.io._faults' third number), not
+-- timed.
+local T = dofile("tests/lua/harness.lua")
+local wb = require "wb"
+
+-- MNIST-like rows: a third of the pixels zero (the first layer's sparse
+-- path), 10 classes, batches of 16 and a short last one
+wb.seed(8)
+local N, D = 200, 30
+local X = wb.rand(N, D)
+for i = 1, N do for j = 1, D do if (i + j) % 3 == 0 then X:set(i, j, 0) end end end
+local Y = wb.new_tensor({N}, "uint8")
+for i = 1, N do Y:set(i, (i * 7) % 10) end
+
+-- the core allocations of each step after the third (the buffers sized by
+-- then), as a list
+local function allocs(instruments)
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(D, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  local at = {}
+  local cb = wb.callbacks.Lambda{on_train_batch_end = function(s)
+    at[s] = select(3, wb.io._faults()) end}
+  m:fit(X, Y, {batch_size = 16, epochs = 3, seed = 1, verbose = false,
+    optimizer = wb.optim.SGD{lr = 0.05}, instruments = instruments, every = 1,
+    callbacks = {cb}})
+  local out = {}
+  for s = 4, #at do out[#out + 1] = at[s] - at[s - 1] end
+  return out
+end
+
+T.test("every instrument of full, gsnr and tic_trace: a measured step allocates nothing",
+  function()
+  -- the fit's own: none but at an epoch's end and the next epoch's first
+  -- step (the short last batch of 8 rows, then 16 again)
+  local plain = allocs({"loss"})
+  local steady = {}
+  for i, n in ipairs(plain) do if n == 0 then steady[#steady + 1] = i end end
+  T.ok(#steady >= 30, "steady steps: " .. table.concat(plain, " "))
+  local names = {"gsnr", "tic_trace"}
+  for _, n in ipairs(wb.instruments.full) do names[#names + 1] = n end
+  names[#names + 1] = wb.instruments.full
+  for _, n in ipairs(names) do
+    local got, bad = allocs(type(n) == "table" and n or {n}), {}
+    for _, i in ipairs(steady) do if got[i] ~= 0 then bad[#bad + 1] = i + 3 end end
+    T.eq(table.concat(bad, " "), "", (type(n) == "table" and "full" or n) .. ": steps that "
+      .. "allocated: " .. table.concat(got, " "))
+  end
+end)
+
+T.done()

@@ -114,12 +114,6 @@ local function preamble(style, dumb)
   return L
 end
 
--- Context handed to a kind's body(): names and sizes it may need.
-local function context(csv, size, dumb)
-  return {style = M.style, csv = csv, width = size[1], height = size[2],
-          dumb = dumb, q = U.q, num = U.num, palette = palette_cmd}
-end
-
 -- The option comment (where the data came from: the caller's provenance)
 -- as "# " lines, heading the CSV and the script; "" without one. A control
 -- character is shown as "?", and no line ends in a backslash (gnuplot
@@ -131,6 +125,18 @@ local function comment_of(d)
     out[#out + 1] = "# " .. line:gsub("%c", "?"):gsub("\\$", "\\ ") .. "\n"
   end
   return table.concat(out)
+end
+
+-- Context handed to a kind's body(): names and sizes it may need. skip:
+-- the lines before the CSV's first record, its comment's and the header
+-- (a kind's `skip ctx.skip`): gnuplot's skip counts comment lines too, so
+-- `skip 1` under a comment read the header as a record (a bar chart one
+-- category off, a line plot's header a point where a label began with a
+-- digit: audit T1).
+local function context(csv, size, dumb, d)
+  local _, comments = comment_of(d or {}):gsub("\n", "")
+  return {style = M.style, csv = csv, width = size[1], height = size[2],
+          dumb = dumb, q = U.q, num = U.num, palette = palette_cmd, skip = comments + 1}
 end
 
 -- Lines of a whole script. `term` is "png" (with an `outfile` default) or
@@ -165,7 +171,7 @@ local function script(p, name, term, size)
     L[#L + 1] = "set encoding utf8"
     L[#L + 1] = string.format("set terminal dumb size %d,%d noenhanced", size[1], size[2])
   end
-  local ctx = context(name .. ".csv", size, term == "dumb")
+  local ctx = context(name .. ".csv", size, term == "dumb", p.d)
   if p.kind == "panels" then
     local d = p.d
     local head = string.format("set multiplot layout %d,%d", d.rows, d.cols)
@@ -174,7 +180,7 @@ local function script(p, name, term, size)
     L[#L + 1] = head
     for i, sub in ipairs(d.plots) do
       local sctx = context(string.format("%s-%d.csv", name, i),
-        {size[1] // d.cols, size[2] // d.rows}, term == "dumb")
+        {size[1] // d.cols, size[2] // d.rows}, term == "dumb", sub.d.comment and sub.d or d)
       L[#L + 1] = "reset"
       for _, s in ipairs(preamble(M.style, term == "dumb")) do L[#L + 1] = s end
       for _, s in ipairs(kinds[sub.kind].body(sub.d, sctx)) do L[#L + 1] = s end

@@ -149,7 +149,7 @@ function K.body(d, ctx)
   if lowest < 0 and not d.logy then
     L[#L + 1] = "set xzeroaxis lt 1 lc rgb " .. q(ctx.style.border) .. " lw 1"
   end
-  local f = q(ctx.csv) .. " skip 1 using "
+  local f = q(ctx.csv) .. " skip " .. ctx.skip .. " using "
   local plots, errs = {}, {}
   for k, s in ipairs(d.series) do
     local x = string.format("($0%+.6f)", (k - (S + 1) / 2) * w)

@@ -145,7 +145,7 @@ function K.heatmap.body(d, ctx)
   L[#L + 1] = "set cbrange [" .. num(d.lo) .. ":" .. num(d.hi) .. "]"
   L[#L + 1] = "set cbtics scale 0.5"
   L[#L + 1] = ctx.palette(d.palette == "diverging" and style.diverging or style.sequential)
-  local f = q(ctx.csv) .. " skip 1 using "
+  local f = q(ctx.csv) .. " skip " .. ctx.skip .. " using "
   local plot = "plot " .. cells(f, 2, 1, 3, d.C, d.R)
   local digits = 1
   for r = 1, d.R do
@@ -381,9 +381,9 @@ function K.images.body(d, ctx)
       num(#ramp - 0.001))
     L[#L + 1] = "ch(v) = ramp[rk(v):rk(v)]"
     return extra_and_plot(d, L, "plot " .. q(ctx.csv)
-      .. " skip 1 using 1:2:($3 > 0 && valid(5) ? ch($5) : '') with labels notitle")
+      .. " skip " .. ctx.skip .. " using 1:2:($3 > 0 && valid(5) ? ch($5) : '') with labels notitle")
   end
-  return extra_and_plot(d, L, "plot " .. cells(q(ctx.csv) .. " skip 1 using ", 1, 2, 5, d.X, d.Y))
+  return extra_and_plot(d, L, "plot " .. cells(q(ctx.csv) .. " skip " .. ctx.skip .. " using ", 1, 2, 5, d.X, d.Y))
 end
 
 function K.images.size(d)

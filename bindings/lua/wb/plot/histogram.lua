@@ -113,7 +113,7 @@ function K.body(d, ctx)
     end
     L[#L + 1] = "set yrange [" .. num(10.0 ^ math.floor(math.log(least, 10) - 1e-9)) .. ":*]"
   end
-  local f = q(ctx.csv) .. " skip 1 using "
+  local f = q(ctx.csv) .. " skip " .. ctx.skip .. " using "
   local plots = {}
   for k in ipairs(d.series) do
     plots[#plots + 1] = string.format("%s(($1+$2)/2):%d:($2-$1) with boxes lt %d "

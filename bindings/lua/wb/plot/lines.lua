@@ -316,7 +316,7 @@ function K.body(d, ctx)
       or d.xrange and "no finite values in xrange" or "no finite values")
       .. " at graph 0.5, graph 0.5 center"
   end
-  local f = q(ctx.csv) .. " skip 1 using "
+  local f = q(ctx.csv) .. " skip " .. ctx.skip .. " using "
   local plots = {}
   for k, s in ipairs(d.series) do
     if (s.ec or s.lc) and not ctx.dumb then

@@ -49,14 +49,15 @@ local function finding(f)
   local p = {}
   if not f.reach_step then
     return string.format("lambda_max went from %.3g (%.2f of 2/lr) to a peak of %.3g "
-      .. "(%.2fx) and never reached 2/lr = %.3g in %d steps; the loss %s: the stable regime, "
+      .. "(%.2fx its start) and never reached 2/lr = %.3g in %d steps; the loss %s: the stable regime, "
       .. "not the edge of stability (%d steps may be too few to reach it)", f.lam0, f.ratio0,
       f.peak, f.sharpened, f.edge, f.steps, #f.rise_steps == 0 and "fell on every step"
       or "rose on steps " .. E.ranges(f.rise_steps), f.steps)
   end
   p[1] = f.began_above and string.format("(a) lambda_max began above 2/lr (%.2fx at the "
       .. "first measurement): no sharpening phase", f.ratio0)
-    or string.format("(a) lambda_max rose from %.2f of 2/lr to it by step %.0f (%.2fx): "
+    or string.format("(a) lambda_max rose from %.2f of 2/lr to it by step %.0f (%.2fx its "
+      .. "start): "
       .. "sharpening to the edge", f.ratio0, f.reach_step, f.sharpened)
   if f.hovers == nil then
     p[2] = string.format("(b), (c): %d measurements after the crossing, too few for a "

@@ -46,9 +46,12 @@ local function spike_share(d)
   return all > 0 and out / all or 0
 end
 
+-- One seed's alpha with Clauset's sigma, (alpha - 1) / sqrt(tail): not
+-- "±", which a table's note reads as the standard deviation over seeds
+-- (wb.Task:text; audit T4)
 local function alpha_text(d)
   if not d.fit then return d.not_fitted end
-  return string.format("%.2f ± %.2f (tail of %d)", d.fit.alpha, d.fit.sigma, d.fit.k)
+  return string.format("%.2f (sigma %.2f, tail of %d)", d.fit.alpha, d.fit.sigma, d.fit.k)
 end
 
 -- WeightWatcher's reading of alpha
@@ -210,8 +213,8 @@ local function report(task, runs)
     if d.fit and rnd.fit then
       local z = math.abs(d.fit.alpha - rnd.fit.alpha) / math.sqrt(d.fit.sigma ^ 2
         + rnd.fit.sigma ^ 2)
-      lines[#lines + 1] = string.format("alpha %.2f ± %.2f against %.2f ± %.2f for the "
-        .. "random matrix (%.1f combined sigma apart): %s; WeightWatcher reads alpha in "
+      lines[#lines + 1] = string.format("alpha %.2f (sigma %.2f) against %.2f (sigma %.2f) "
+        .. "for the random matrix (%.1f combined sigma apart): %s; WeightWatcher reads alpha in "
         .. "[2, 6] as well trained (below 2 over-trained, above 6 under-trained): ours "
         .. "%s, and the random matrix's %s", d.fit.alpha, d.fit.sigma, rnd.fit.alpha,
         rnd.fit.sigma, z, z > 2 and "alpha separates the trained layer from a random one"

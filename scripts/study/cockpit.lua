@@ -7,19 +7,23 @@
 local M = {}
 
 ---C.values(recs, name, late) -> table
----The finite values of step series `name` (history.steps) over records,
----sorted; only the steps after the first epoch when late (alpha settles
----once the initial transient is over).
+---The finite values of step series `name` (history.steps) over the records
+---that finished (a diverged or failed run's steps up to its end are left
+---out, as the claims leave such runs out), sorted; only the steps after
+---the first epoch when late (alpha settles once the initial transient is
+---over).
 ---Example: local a = C.values(runs:of("lr=0.1"), "alpha", true)
 function M.values(recs, name, late)
   local out = {}
   for _, rec in ipairs(recs) do
+    if rec.status ~= nil and rec.status ~= "ok" then goto next end
     local st = rec.history and rec.history.steps or {}
     local from = 0
     for i, e in ipairs(late and st.epoch or {}) do if e == 1 then from = st.step[i] + 1 end end
     for i, v in ipairs(st[name] or {}) do
       if v == v and math.abs(v) < math.huge and st.step[i] >= from then out[#out + 1] = v end
     end
+    ::next::
   end
   table.sort(out)
   return out

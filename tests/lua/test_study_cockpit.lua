@@ -25,6 +25,18 @@ T.test("values: finite, sorted, after the first epoch when late", function()
   T.eq(C.share_above({-1, 0, 1, 2}, 0), 0.5)
 end)
 
+T.test("a run that diverged or failed is left out of the values and the seeds (audit T7)",
+  function()
+  local ok, gone, old = rec({1, 2}, 0), rec({50, 60}, 0), rec({3, 4}, 0)
+  ok.status, gone.status = "ok", "diverged" -- old: a record before status
+  T.eq(table.concat(C.values({ok, gone, old}, "alpha"), ","), "1,2,3,4")
+  local p = C.per_seed({ok, gone, old})
+  T.eq(p.n, 2)
+  T.eq(p.m, 2.5)
+  gone.status = "failed"
+  T.eq(C.per_seed({ok, gone}).n, 1, "one finished seed: no interval")
+end)
+
 T.test("per_seed: each seed's median after epoch 1, the t interval of their mean",
   function()
   -- epoch 1's values (9) are left out: medians 0.1, 0.2, 0.3

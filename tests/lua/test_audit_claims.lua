@@ -271,6 +271,19 @@ local function anova_part(c7)
   for _, p in ipairs(c7.parts) do if p.text:find("ANOVA", 1, true) then return p end end
 end
 
+T.test("C7: the F test's p is called approximate when a variant's seeds all tie (audit T6)",
+  function()
+  local flat = {relu = {2, 2, 2, 2, 2}, tanh = {3, 3, 3, 3, 2}, softsign = {3, 3, 3, 3, 4},
+    gelu = {2, 2, 2, 2, 2}}
+  local p = anova_part(claim(claims.claims{task09_activations = c7_recs(flat)}, "C7"))
+  T.ok(p.text:find("(F's p is approximate: 2 of the 4 variants' seeds do not spread)", 1,
+    true), p.text)
+  local spread = {relu = {2, 2, 3, 2, 2}, tanh = {3, 4, 3, 3, 4}, softsign = {4, 5, 4, 4, 6},
+    gelu = {2, 3, 2, 2, 2}}
+  p = anova_part(claim(claims.claims{task09_activations = c7_recs(spread)}, "C7"))
+  T.ok(not p.text:find("approximate", 1, true), p.text)
+end)
+
 T.test("C7 tests whether the four activations differ in epochs to the target", function()
   local e = {relu = {2, 2, 3, 2, 2}, tanh = {3, 4, 3, 3, 4}, softsign = {4, 5, 4, 4, 6},
     gelu = {2, 3, 2, 2, 2}}

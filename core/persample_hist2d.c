@@ -228,19 +228,15 @@ typedef struct row_in {
 } row_in;
 
 /* Moves the row's kernel entries out of (x0, y) where they do not belong
- * with the unsorted inputs v [n] (any of them non-finite): the outputs
+ * with the unsorted inputs v [n] (vmin .. vmax when finite): the outputs
  * whose entries share an x bin by N_y ((2) and (3) of the header), the
  * others one by one; scratch off [n] and N [(y1 - y0 + 1) O16]. */
-static void count_row_unsorted(h2 *h, row_in r, const double *v, int64_t *off, int32_t *N,
-                               const uint8_t *yb, int32_t y0, int32_t y1)
+static void count_row_unsorted(h2 *h, row_in r, const double *v, double vmin, double vmax,
+                               int finite, int64_t *off, int32_t *N, const uint8_t *yb,
+                               int32_t y0, int32_t y1)
 {
-    double vmin = INFINITY, vmax = -INFINITY;
-    int finite = 1;
-    for (int64_t t = 0; t < r.n; t++) {
+    for (int64_t t = 0; t < r.n; t++)
         off[t] = (int64_t)r.idx[t] * r.O;
-        finite &= isfinite(v[t]);
-        vmin = v[t] < vmin ? v[t] : vmin, vmax = v[t] > vmax ? v[t] : vmax;
-    }
     int64_t ny = h->ny, x0 = h->x0;
     memset(N, 0, (size_t)(y1 - y0 + 1) * (size_t)r.O16 * sizeof *N);
     WB_SIMD_CALL(ycount)(N, r.O16, r.O64, yb, r.idx, r.n, r.O, y0, y1);
@@ -334,10 +330,10 @@ static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, dou
     for (int64_t t = 0; t < n; t++)
         cnt[bk[t] + 1]++;
     int64_t nbig = 0;
-    for (int64_t b = 0; b < nb; b++) {
+    for (int64_t b = 0, run = 0; b < nb; b++) { /* (the sum in a register, not through cnt) */
         if (cnt[b + 1] > 32)
             big[nbig++] = (int32_t)b;
-        cnt[b + 1] += cnt[b];
+        cnt[b + 1] = (int32_t)(run += cnt[b + 1]);
     }
     for (int64_t t = 0; t < n; t++) {
         int32_t q = cnt[bk[t]]++;
@@ -479,16 +475,20 @@ static inline __attribute__((always_inline)) void add_block_g(h2 *h, const srt *
 static void count_row(h2 *h, row_in r, srt *S, double *v, int64_t *off, int32_t *N,
                       const uint8_t *yb, int32_t y0, int32_t y1)
 {
-    double vmin = INFINITY, vmax = -INFINITY;
-    int finite = 1;
     int64_t n = r.n, ncut = 0, any_one = 0, x0 = h->x0;
-    for (int64_t t = 0; t < n; t++) {
-        v[t] = r.s * (double)r.f[t];
-        finite &= isfinite(v[t]);
-        vmin = v[t] < vmin ? v[t] : vmin, vmax = v[t] > vmax ? v[t] : vmax;
+    double m0 = INFINITY, m1 = INFINITY, M0 = -INFINITY, M1 = -INFINITY;
+    int finite = 1;
+    for (int64_t t = 0; t < n; t++) /* (apart from the minima, which do not vectorise) */
+        v[t] = r.s * (double)r.f[t], finite &= isfinite(v[t]);
+    for (int64_t t = 0; t + 1 < n; t += 2) { /* two chains of minima and maxima, not one */
+        m0 = v[t] < m0 ? v[t] : m0, m1 = v[t + 1] < m1 ? v[t + 1] : m1;
+        M0 = v[t] > M0 ? v[t] : M0, M1 = v[t + 1] > M1 ? v[t + 1] : M1;
     }
+    double vmin = fmin(m0, m1), vmax = fmax(M0, M1);
+    vmin = n & 1 && v[n - 1] < vmin ? v[n - 1] : vmin;
+    vmax = n & 1 && v[n - 1] > vmax ? v[n - 1] : vmax;
     if (!finite || r.O < 64) { /* a sort for fewer outputs costs more than it saves */
-        count_row_unsorted(h, r, v, off, N, yb, y0, y1);
+        count_row_unsorted(h, r, v, vmin, vmax, finite, off, N, yb, y0, y1);
         return;
     }
     if (h->in_c + n * r.O > INT32_MAX) /* add_block's counts into C, n an output at most */

@@ -249,7 +249,12 @@ static void count_row_unsorted(h2 *h, row_in r, const double *v, double vmin, do
         off[t] = (int64_t)r.idx[t] * r.O;
     int64_t ny = h->ny, x0 = h->x0;
     memset(N, 0, (size_t)(y1 - y0 + 1) * (size_t)r.O16 * sizeof *N);
-    WB_SIMD_CALL(ycount)(N, r.O16, r.O64, yb, r.idx, r.n, r.O, y0, y1);
+    if (r.O < 32) /* ycount's 64 lanes would be mostly empty: one add an entry is less */
+        for (int64_t t = 0; t < r.n; t++)
+            for (int64_t j = 0, k = off[t]; j < r.O; j++)
+                N[(int64_t)(yb[k + j] - y0) * r.O16 + j]++;
+    else
+        WB_SIMD_CALL(ycount)(N, r.O16, r.O64, yb, r.idx, r.n, r.O, y0, y1);
     for (int64_t j = 0; j < r.O; j++) {
         double dj = r.d[j];
         const int32_t *Nj = N + j;

@@ -210,21 +210,26 @@ static void flush_copies(h2 *h)
 
 /* Output j's n entries v [t] d one by one, at y bins ybj [off [t]] (ybj
  * = yb + j, off [t] = the input's row of yb); the caller moves them out of
- * (x0, y) by N_y [j]. */
+ * (x0, y) by N_y [j], or, when out0, they move out of (x0, y) one by one
+ * too (into the other two copies). */
 static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, double d,
-                         const uint8_t *ybj)
+                         const uint8_t *ybj, int out0)
 {
-    if (h->in_c + n > INT32_MAX)
+    if (h->in_c + 2 * n > INT32_MAX)
         flush_copies(h);
-    h->in_c += n;
+    h->in_c += 2 * n;
     WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx, h->ny);
     int64_t nb = (int64_t)h->nx * h->ny, t = 0;
-    int32_t *C = h->C, *xb = h->xb;
+    int32_t *C = h->C, *xb = h->xb, *C0 = h->C + 2 * nb + h->x0 * h->ny;
     for (; t + 4 <= n; t += 4)
         for (int q = 0; q < 4; q++)
             C[q * nb + xb[t + q] + ybj[off[t + q]]]++;
     for (; t < n; t++)
         C[xb[t] + ybj[off[t]]]++;
+    for (t = 0; out0 && t + 1 < n; t += 2)
+        C0[ybj[off[t]]]--, C0[nb + ybj[off[t + 1]]]--;
+    if (out0 && n & 1)
+        C0[ybj[off[n - 1]]]--;
 }
 
 /* A row's non-zero inputs f [n] (their columns idx) and its dz d [O]. */
@@ -248,13 +253,19 @@ static void count_row_unsorted(h2 *h, row_in r, const double *v, double vmin, do
     for (int64_t t = 0; t < r.n; t++)
         off[t] = (int64_t)r.idx[t] * r.O;
     int64_t ny = h->ny, x0 = h->x0;
+    if (r.O < 32) { /* ycount's 64 lanes would be mostly empty: only the outputs not all
+                     * at x0 (few, in an output layer) go, one by one */
+        for (int64_t j = 0; j < r.O; j++) {
+            double dj = r.d[j];
+            if (finite && isfinite(dj) && bin_of(vmin * dj, h->xlo, h->xinv, h->nx) == x0 &&
+                bin_of(vmax * dj, h->xlo, h->xinv, h->nx) == x0)
+                continue;
+            count_output(h, v, off, r.n, dj, yb + j, 1);
+        }
+        return;
+    }
     memset(N, 0, (size_t)(y1 - y0 + 1) * (size_t)r.O16 * sizeof *N);
-    if (r.O < 32) /* ycount's 64 lanes would be mostly empty: one add an entry is less */
-        for (int64_t t = 0; t < r.n; t++)
-            for (int64_t j = 0, k = off[t]; j < r.O; j++)
-                N[(int64_t)(yb[k + j] - y0) * r.O16 + j]++;
-    else
-        WB_SIMD_CALL(ycount)(N, r.O16, r.O64, yb, r.idx, r.n, r.O, y0, y1);
+    WB_SIMD_CALL(ycount)(N, r.O16, r.O64, yb, r.idx, r.n, r.O, y0, y1);
     for (int64_t j = 0; j < r.O; j++) {
         double dj = r.d[j];
         const int32_t *Nj = N + j;
@@ -268,7 +279,7 @@ static void count_row_unsorted(h2 *h, row_in r, const double *v, double vmin, do
                 continue;
             }
         }
-        count_output(h, v, off, r.n, dj, yb + j);
+        count_output(h, v, off, r.n, dj, yb + j, 0);
         for (int32_t y = y0; y <= y1; y++)
             h->H[x0 * ny + y] -= Nj[(int64_t)(y - y0) * r.O16];
     }
@@ -577,7 +588,7 @@ static void count_row(h2 *h, row_in r, srt *S, double *v, int64_t *off, int32_t 
         off[t] = (int64_t)S->sk[t] * r.O;
     for (int64_t j = 0; j < r.O; j++)
         if (!isfinite(r.d[j]))
-            count_output(h, S->sv, off, n, r.d[j], yb + j);
+            count_output(h, S->sv, off, n, r.d[j], yb + j, 0);
 }
 
 wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,

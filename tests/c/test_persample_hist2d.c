@@ -199,6 +199,9 @@ static void test_hist2d_edges(void)
         xa[i * 50 + (i * 7) % 50] = (float)(i - 3) * 0.3f;
     CHECK(differ(6, 50, 12, 1, 6.0, 40, 50, -2, 2) == 0, "one non-zero a row");
     CHECK(differ(0, 50, 12, 1, 6.0, 40, 50, -2, 2) == 0, "no rows");
+    fill(6, 50, 1, 0.5, 0.1, 0.5, -1);
+    CHECK(differ(6, 50, 1, 1, 6.0, 40, 50, -2, 2) == 0, "one output");
+    CHECK(differ(1, 50, 1, 0, 6.0, 40, 50, -2, 2) == 0, "one output, one row");
     memset(xd, 0, sizeof xd);
     CHECK(differ(6, 50, 12, 1, 6.0, 40, 50, -2, 2) == 0, "zero gradients");
     for (int i = 0; i < 4; i++) {

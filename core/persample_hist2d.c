@@ -211,7 +211,7 @@ static void flush_copies(h2 *h)
 /* Output j's n entries v [t] d one by one, at y bins ybj [off [t]] (ybj
  * = yb + j, off [t] = the input's row of yb); the caller moves them out of
  * (x0, y) by N_y [j], or, when out0, they move out of (x0, y) one by one
- * too (into the other two copies). */
+ * too. */
 static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, double d,
                          const uint8_t *ybj, int out0)
 {
@@ -220,16 +220,15 @@ static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, 
     h->in_c += 2 * n;
     WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx, h->ny);
     int64_t nb = (int64_t)h->nx * h->ny, t = 0;
-    int32_t *C = h->C, *xb = h->xb, *C0 = h->C + 2 * nb + h->x0 * h->ny;
+    int32_t *C = h->C, *xb = h->xb, x0 = out0 ? h->x0 * h->ny : 0;
     for (; t + 4 <= n; t += 4)
-        for (int q = 0; q < 4; q++)
-            C[q * nb + xb[t + q] + ybj[off[t + q]]]++;
+        for (int q = 0; q < 4; q++) {
+            int32_t y = ybj[off[t + q]];
+            C[q * nb + xb[t + q] + y]++;
+            C[q * nb + x0 + y] -= out0;
+        }
     for (; t < n; t++)
-        C[xb[t] + ybj[off[t]]]++;
-    for (t = 0; out0 && t + 1 < n; t += 2)
-        C0[ybj[off[t]]]--, C0[nb + ybj[off[t + 1]]]--;
-    if (out0 && n & 1)
-        C0[ybj[off[n - 1]]]--;
+        C[xb[t] + ybj[off[t]]]++, C[x0 + ybj[off[t]]] -= out0;
 }
 
 /* A row's non-zero inputs f [n] (their columns idx) and its dz d [O]. */

@@ -187,8 +187,8 @@ WB_SIMD_KERNEL(ysnap4, ysnap_body, WB_YSNAP_PARAMS, (snap, tot, yb, k, n, O, g, 
 WB_SIMD_KERNEL(ysnap8, ysnap_body, WB_YSNAP_PARAMS, (snap, tot, yb, k, n, O, g, cut, ncut, 1))
 
 /* The per-call state: the counts H, and four int32 copies C of them for
- * entries counted one by one (four chains of increments, not one), added
- * into H before any could wrap. */
+ * entries counted one by one, the bias's and add_block's moves (four
+ * chains of increments, not one), added into H before any could wrap. */
 typedef struct h2 {
     int64_t *H; /* [nx ny] */
     int32_t *C; /* [4 nx ny] */
@@ -299,14 +299,14 @@ typedef struct srt {
     double *dd; /* [O] its dz as doubles */
     lane *ln; /* [O] the outputs that span x bins, nl of them */
     int32_t *sk; /* [I] their inputs k */
-    int32_t *cnt; /* [4 I] bucket counts */
+    int32_t *cnt; /* [4 I + 2] bucket counts */
     const int32_t *bend; /* [2 n] sort_row's buckets' ends */
     int32_t *slot; /* [I] position t's snapshot, or -1 */
     int32_t *cut; /* [I] the snapshots' positions, ascending */
     int32_t *e0, *e1; /* [O] the x bin of each output's entry at sv [0], sv [n - 1]; then
                        * the outputs whose entries share a bin other than x0, na of
                        * them, and their bins */
-    int32_t *rend, *rbin; /* [O min(I, nx)] the row's runs: end position, x bin */
+    int32_t *rend, *rbin; /* [O min(I, nx) + 1] the row's runs: end position, x bin */
     int32_t *rchk, *rslot; /* [the same] the counts before rend: tot's row, snap's */
     uint8_t *snap; /* [min(I, O64 (nx - 1)) + 1] [512] the byte counters at each cut */
     int32_t *tot; /* [(I / 255 + 2) 512] the counts before each 255 positions */
@@ -334,8 +334,9 @@ static void shell_sort(double *v, int32_t *k, int64_t n)
  * by v: a counting sort into 2 n equal buckets of v, whose index is
  * monotone in v (halves, so that vmax - vmin cannot overflow; a NaN index,
  * from a width that underflows, falls into the last), then insertion sort,
- * which moves nothing across buckets; a bucket of more than 32 (values
- * bunched around an outlier) is shell sorted first, so no row costs n^2. */
+ * which moves nothing across buckets; a bucket of more than 32 not in order
+ * already (values bunched below an outlier) is shell sorted first, so no
+ * row costs n^2. */
 static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, double vmin,
                      double vmax)
 {

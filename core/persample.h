@@ -161,7 +161,9 @@ wb_status wb_persample_hist(wb_persample *p, double *hist, int nbins, double lo,
  * without binning the entries one by one (persample_hist2d.c): every entry
  * starts in x's bin of 0 and only those of non-zero inputs move; an output
  * whose entries share an x bin moves its counts by y bin, found for all
- * outputs at once from the inputs' rows of the kernel's y bins.
+ * outputs at once from the inputs' rows of the kernel's y bins, and one
+ * whose entries span x bins (64 outputs or more) moves them by runs of one
+ * x bin along the row's inputs sorted by value.
  * WB_EINVAL for bins other than nx >= 1, 1 <= ny <= 255 or lo < hi (finite),
  * WB_ERANGE for more than 2^29 bins; WB_ENOMEM growing scratch. */
 wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo, double xhi,

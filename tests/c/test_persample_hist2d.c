@@ -7,7 +7,13 @@
  * shortcuts assume: outputs whose entries share an x bin (moved by y bin),
  * span x bins, sit on x's bin of 0, negative inputs, scales and
  * gradients, empty rows, non-finite inputs, gradients and weights, weights
- * outside the y range, one y bin and 255, and MNIST-sized layers.
+ * outside the y range, one y bin and 255, and MNIST-sized layers. Layers of
+ * 64 outputs or more take the sorted path (each row's inputs sorted, an
+ * output's entries counted by runs of one x bin): its cases aim at rows of
+ * more than 255 inputs, many equal inputs and bunched ones, runs that end
+ * on x's edges, both signs, non-finite gradients among finite ones, and
+ * 4, 5, 7 and 9 y bins (its counters come 4 or 8 at a time, the bin after
+ * them the rest).
  */
 #include "harness.h"
 
@@ -107,6 +113,57 @@ static void fill(int B, int I, int O, double ws, double ds, double pz, int sign)
     }
 }
 
+/* Weights uniform in [lo, hi) for a layer of I x O. */
+static void weights(int I, int O, double lo, double hi)
+{
+    for (int k = 0; k < I * O; k++)
+        xw[k] = (float)(lo + unif() * (hi - lo));
+}
+
+/* The sorted path: 128 outputs, Cockpit's bins. */
+static int sorted_differ(int B, double s)
+{
+    return differ(B, 784, 128, 1, s, 40, 50, -2, 2);
+}
+
+static void test_hist2d_sorted(void)
+{
+    srand(19);
+    fill(4, 784, 128, 0.08, 0.05, 0.05, 1); /* ~745 inputs a row: three ysnap chunks */
+    CHECK(sorted_differ(4, 4.0) == 0, "rows of more than 255 inputs");
+    fill(3, 784, 128, 0.08, 0.3, 0.3, -1);
+    CHECK(sorted_differ(3, -3.0) == 0, "both signs, a negative scale, wide spans");
+    CHECK(sorted_differ(1, 1.0) == 0, "one row");
+    fill(4, 784, 128, 0.08, 0.05, 0.8, 1);
+    for (int k = 0; k < 784; k++) /* row 0: one value (one bucket, sorted) */
+        xa[k] = xa[k] != 0.0f ? 1.0f : 0.0f;
+    for (int k = 784; k < 2 * 784; k++) /* row 1: bunched below one outlier */
+        xa[k] = xa[k] != 0.0f ? (float)(0.5 + 1e-4 * unif()) : 0.0f;
+    xa[784 + 5] = 400.0f;
+    for (int k = 2 * 784; k < 3 * 784; k++) /* row 2: three values */
+        xa[k] = xa[k] != 0.0f ? (float)(1 + rand() % 3) / 3.0f : 0.0f;
+    CHECK(sorted_differ(4, 4.0) == 0, "equal and bunched inputs, an outlier");
+    for (int i = 0; i < 3; i++) { /* dyadic: entries on x's edges */
+        for (int k = 0; k < 784; k++)
+            xa[i * 784 + k] = k % 3 ? (float)((k + i) % 17 - 8) / 8 : 0.0f;
+        for (int j = 0; j < 128; j++)
+            xd[i * 128 + j] = (float)((j + i) % 9 - 4) / 4;
+    }
+    CHECK(sorted_differ(3, 1.0) == 0, "runs that end on x's edges");
+    fill(4, 784, 128, 0.08, 0.2, 0.7, -1);
+    xd[0 * 128 + 3] = NAN, xd[1 * 128 + 70] = INFINITY, xd[2 * 128 + 127] = -INFINITY;
+    xa[3 * 784 + 100] = NAN;
+    CHECK(sorted_differ(4, 8.0) == 0, "non-finite gradients and an input among finite");
+    static const double lo[4] = {-0.08, -0.159, -0.24, -0.32}, hi[4] = {0.16, 0.239, 0.32, 0.4};
+    static const char *what[4] = {"4 y bins", "5 y bins (the fifth the rest)", "7 y bins",
+                                  "9 y bins (the ninth the rest)"};
+    fill(4, 784, 128, 0.08, 0.1, 0.8, 1);
+    for (int q = 0; q < 4; q++) {
+        weights(784, 128, lo[q], hi[q]);
+        CHECK(sorted_differ(4, 8.0) == 0, what[q]);
+    }
+}
+
 /* MNIST-like first layers (Cockpit's bins: 40 over [-1, 1), 50 over [-2,
  * 2)): entries mostly inside one x bin, some spanning, weights in a few y
  * bins or spread over all of them; a hidden layer of either sign. */
@@ -142,6 +199,9 @@ static void test_hist2d_edges(void)
         xa[i * 50 + (i * 7) % 50] = (float)(i - 3) * 0.3f;
     CHECK(differ(6, 50, 12, 1, 6.0, 40, 50, -2, 2) == 0, "one non-zero a row");
     CHECK(differ(0, 50, 12, 1, 6.0, 40, 50, -2, 2) == 0, "no rows");
+    fill(6, 50, 1, 0.5, 0.1, 0.5, -1);
+    CHECK(differ(6, 50, 1, 1, 6.0, 40, 50, -2, 2) == 0, "one output");
+    CHECK(differ(1, 50, 1, 0, 6.0, 40, 50, -2, 2) == 0, "one output, one row");
     memset(xd, 0, sizeof xd);
     CHECK(differ(6, 50, 12, 1, 6.0, 40, 50, -2, 2) == 0, "zero gradients");
     for (int i = 0; i < 4; i++) {
@@ -194,6 +254,7 @@ int main(void)
         return 1;
     RUN(test_hist2d_layers);
     RUN(test_hist2d_edges);
+    RUN(test_hist2d_sorted);
     RUN(test_hist2d_nonfinite);
     RUN(test_hist2d_bad_bins);
     wb_persample_free(ps);

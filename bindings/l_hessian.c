@@ -97,10 +97,14 @@ static wb_hvp_layer tolayer(lua_State *L, int idx, int i, int *nparam)
  * (wb/hessian_ops.lua passes Keras's last Dense(linear) + Activation("softmax")
  * under cross-entropy as that fused head); its own message, "element-wise
  * activations only", sent one with mse to look for another activation. */
-static int softmax_refused(lua_State *L, int k, int last, int mse)
+static int softmax_refused(lua_State *L, int k, int last, int mse, int after_linear)
 {
     wb_err err;
-    if (last && mse)
+    if (last && !mse && after_linear) /* the case wb.hessian's functions fuse */
+        wb_err_set(&err, WB_EINVAL, "layer %d: the operator takes softmax only inside the "
+                   "last Dense (Dense{activation = 'softmax'}); wb.hessian.hvp, eigs and "
+                   "trace fuse a linear Dense + Activation('softmax') themselves", k);
+    else if (last && mse)
         wb_err_set(&err, WB_EINVAL, "layer %d: a last Activation softmax is supported with "
                    "cross-entropy only (after a linear Dense, as fit's fused head), not with "
                    "mse (the Hessian code has no softmax followed by mse): measure with loss "
@@ -134,7 +138,9 @@ static int l_operator(lua_State *L)
         ls[i] = tolayer(L, 1, i + 1, &nparam);
     for (int i = 0; i < n; i++)
         if (ls[i].kind == WB_HVP_ACTIVATION && ls[i].act == WB_ACT_SOFTMAX)
-            return softmax_refused(L, i + 1, i == n - 1, loss == 1);
+            return softmax_refused(L, i + 1, i == n - 1, loss == 1,
+                                   i > 0 && ls[i - 1].kind == WB_HVP_DENSE &&
+                                       ls[i - 1].dense->act == WB_ACT_LINEAR);
     hop *o = lua_newuserdatauv(L, sizeof *o + (size_t)nparam * sizeof o->shape[0], 1);
     memset(o, 0, sizeof *o);
     wb_rng_seed(&o->rng, (uint64_t)seed);

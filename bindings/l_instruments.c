@@ -435,10 +435,12 @@ static int check_chain(lua_State *L, ps_box *b, chain *c, int kidx)
         lua_geti(L, kidx, l + 1);
         if (!lua_isnil(L, -1)) {
             const wb_tensor *t = checkt(L, lua_gettop(L));
-            if (t->dtype != WB_F32 || (int64_t)wb_tensor_numel(t) != d->n_in * d->n_out)
-                luaL_argerror(L, kidx, lua_pushfstring(L, "entry %d: expected float32 with "
-                              "%d elements (the layer's weight)", l + 1,
-                              (int)(d->n_in * d->n_out)));
+            /* the shape, not the count: a transposed kernel has as many */
+            if (t->dtype != WB_F32 || t->ndim != 2 || t->shape[0] != d->n_in ||
+                t->shape[1] != d->n_out)
+                luaL_argerror(L, kidx, lua_pushfstring(L, "entry %d: expected float32 "
+                              "[%d, %d] (the layer's kernel)", l + 1, (int)d->n_in,
+                              (int)d->n_out));
             c->kw[l] = wb_tensor_f32(t);
         }
         lua_pop(L, 1);

@@ -30,18 +30,10 @@ local function kernels_note(parts)
   local out, said = {}, {}
   for _, p in ipairs(parts) do
     for _, g in pairs(p.groups or {}) do
-      local done, seen, n = {}, {}, 0
-      for _, r in ipairs(g) do
-        if r.status == nil or r.status == "ok" then
-          done[#done + 1] = r
-          local c = type(r.blas_core) == "string" and r.blas_core or "unknown"
-          if not seen[c] then seen[c], n = true, n + 1 end
-        end
-      end
-      local v = done[1] and tostring(done[1].variant)
-      if n > 1 and not said[v] then
+      local mixed, v = wb.runs.kernels_mixed(g), g[1] and tostring(g[1].variant)
+      if mixed and not said[v] then
         said[v] = true
-        out[#out + 1] = string.format("%s: %s", v, wb.record.tally(done, "blas_core"))
+        out[#out + 1] = string.format("%s: %s", v, mixed)
       end
     end
   end

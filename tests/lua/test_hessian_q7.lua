@@ -61,4 +61,16 @@ T.test("eigs out of products before converging says so on stderr, once (audit Q8
   T.eq(err, "", "converged: nothing said")
 end)
 
+T.test("the Operator given a linear Dense + Activation softmax says the functions fuse it "
+  .. "(review U2)", function()
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 3), wb.nn.Activation("softmax")}
+  local x, y = wb.randn(5, 4), wb.new_tensor({5}, "uint8")
+  T.check_error("layer 2: the operator takes softmax only inside the last Dense %(Dense{"
+    .. "activation = 'softmax'}%); wb.hessian.hvp, eigs and trace fuse a linear Dense %+ "
+    .. "Activation%('softmax'%) themselves", wb.hessian.Operator, {m[1], m[2]}, x, y,
+    "cross_entropy", false, 5, 1)
+  T.eq(wb.hessian.eigs(m, {x = x, y = y}, {k = 1}).converged, true)
+end)
+
 T.done()

@@ -274,4 +274,26 @@ T.test("PerSample:tic is sum_sq, hess_diag and _tic_diag over their outputs", fu
   end
 end)
 
+T.test("kernels of the wrong shape are refused, a transposed one too (review U1)", function()
+  wb.seed(4)
+  local B = 5
+  local m = wb.nn.Sequential{wb.nn.Dense(6, 4, {activation = "relu"}),
+    wb.nn.Dense(4, 3, {activation = "softmax"})}
+  local x, y = wb.randn(B, 6), wb.new_tensor({B}, "uint8")
+  for i = 1, B do y:set(i, i % 3) end
+  for i = 1, 2 do wb.instruments.keep_dz(m[i], true) end
+  local ce = wb.nn.SparseCrossEntropy()
+  m:forward(x, true); ce:forward(m[2]:logits(), y)
+  m:zero_grad(); m:backward_logits(x, ce:backward(), true)
+  local ps, ls, inputs = wb.instruments.Scratch(), {m[1], m[2]}, {x, m._h[2]}
+  ps:begin(B)
+  for _, k in ipairs{wb.randn(3, 4), wb.randn(12), wb.randn(4, 3, 1)} do
+    T.check_error("entry 2: expected float32 %[4, 3%] %(the layer's kernel%)", ps.hess_diag,
+      ps, ls, inputs, nil, {false, k})
+    T.check_error("entry 2: expected float32 %[4, 3%] %(the layer's kernel%)", ps.tic, ps,
+      ls, inputs, {false, k}, B, 1e-7)
+  end
+  T.eq(ps:hess_diag(ls, inputs, nil, {false, m[2].weight}), ps:hess_diag(ls, inputs))
+end)
+
 T.done()

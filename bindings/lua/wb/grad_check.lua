@@ -253,7 +253,7 @@ function M.loss(fname, fn, out, y, v, g, softmax, what)
   if out:dim() ~= 2 then return end
   local n, c = out:shape()[1], out:shape()[2]
   local where = string.format("%s: the loss function's gradient does not match its value on "
-    .. "%s (%d rows):", fname, what or "the first batch", n)
+    .. "%s (%d row%s):", fname, what or "the first batch", n, n == 1 and "" or "s")
   local state = wb.rng_state()
   local ok, err = pcall(function()
     local rand = generator(CHECK_SEED + n)
@@ -281,8 +281,8 @@ local function short_slice(l, out, y, n)
       or g:shape()[1] ~= r or g:shape()[2] ~= out:shape()[2] or g:dtype() ~= "float32" then
     return
   end
-  M.loss(l.fname, l.fn, xs, ys, v, g, l.softmax, string.format("the first batch's first %d "
-    .. "rows (the short last batch's size)", r))
+  M.loss(l.fname, l.fn, xs, ys, v, g, l.softmax, "the first batch's first rows, the short "
+    .. "last batch's size")
 end
 
 -- fit's loss object l (wb/losses.lua) on a training batch: l.check is true

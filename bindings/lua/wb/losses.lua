@@ -56,7 +56,7 @@ local keras = require "wb.losses_keras"
 ---fit{grad_check = false} skips it. The function is called once a
 ---training step, once a validation batch (and by evaluate), and by that
 ---check 2 times an entry checked and 10 times more, on each batch checked
----(at most 522), once more for the first rows: a
+---(at most 522), and as often again (at most 523) on the first rows: a
 ---function keeping state across calls (a call counter as a schedule, a
 ---running mean) sees those calls too; count steps in a per-step hook
 ---instead (on_train_batch_begin). It must not write into out, the last

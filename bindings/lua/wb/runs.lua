@@ -389,6 +389,7 @@ M.load_all, M.find = find.load_all, find.find
 
 M.Run = Run
 M.RunList = Runs
+M.kernels_mixed = kernels.mixed
 
 wb.runs = M
 return M

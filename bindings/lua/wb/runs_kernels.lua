@@ -5,7 +5,8 @@
 -- another kernel sums in another order, so the same run gives other numbers
 -- from the last bits on: a mean over both says so, naming the kernels and
 -- their counts, as find says of other mixes (wb/runs_warn.lua). Private to
--- wb/runs.lua, wb/runs_warn.lua, wb/runs_curve_note.lua and wb/task_readme.lua.
+-- wb/runs.lua (which makes M.mixed public as wb.runs.kernels_mixed),
+-- wb/runs_warn.lua, wb/runs_curve_note.lua and wb/task_readme.lua.
 local _ENV = require "wb.std"
 local record = require "wb.record"
 
@@ -13,9 +14,15 @@ local M = {}
 
 local function finished(r) return r.status == nil or r.status == "ok" end
 
--- The kernels of runs rs that enter a mean (finished), as wb.record.tally
--- gives them ("Haswell (1), SkylakeX (2)"), when there are more than one
--- (a record without blas_core counts as "unknown"); nil when one or none.
+---wb.runs.kernels_mixed(records) -> string|nil
+---The OpenBLAS kernels (a record's blas_core) of the records that enter a
+---mean (finished: status nil or "ok"), as wb.record.tally gives them
+---("Haswell (1), SkylakeX (2)"), when there are more than one (a record
+---without blas_core counts as "unknown"); nil when one or none. Another
+---kernel sums in another order: a mean over both differs in its last bits.
+---@param records table
+---@return string|nil
+---Example: print(wb.runs.kernels_mixed(wb.runs.find{}.records))
 function M.mixed(rs)
   local in_mean, seen, n = {}, {}, 0
   for _, r in ipairs(rs) do

@@ -632,6 +632,21 @@ wb_status wb_persample_hess_walk(wb_persample *p, int n, const wb_dense *const *
     return WB_OK;
 }
 
+double wb_persample_layer_trace(const wb_dense *d, const float *a, const wb_persample_csr *sp,
+                                const float *d2, int64_t B)
+{
+    /* sum_i ||a_i||^2 sum_j d2_ij, no I x O product */
+    int64_t I = d->n_in, O = d->n_out;
+    double tw = 0, tb = 0;
+    for (int64_t i = 0; i < B; i++) {
+        double r = 0;
+        for (int64_t j = 0; j < O; j++)
+            r += d2[i * O + j];
+        tw += row_sumsq(a, sp, i, I) * r, tb += r;
+    }
+    return tw + 2.0 * d->l2 * (double)(I * O) + (d->use_bias ? tb : 0.0);
+}
+
 /* wb_persample_hess_diag's per-layer part. */
 typedef struct diag_ctx {
     const wb_dense *const *layers;
@@ -648,15 +663,8 @@ static wb_status diag_layer(void *ctx, int l, const float *d2, float *a2, wb_err
     diag_ctx *x = ctx;
     const wb_dense *d = x->layers[l];
     int64_t I = d->n_in, O = d->n_out, B = x->B;
-    if (!x->diag_w) { /* the trace alone: sum_i ||a_i||^2 sum_j d2_ij, no I x O product */
-        double tw = 0, tb = 0;
-        for (int64_t i = 0; i < B; i++) {
-            double r = 0;
-            for (int64_t j = 0; j < O; j++)
-                r += d2[i * O + j];
-            tw += row_sumsq(x->inputs[l], x->sps[l], i, I) * r, tb += r;
-        }
-        x->trace += tw + 2.0 * d->l2 * (double)(I * O) + (d->use_bias ? tb : 0.0);
+    if (!x->diag_w) {
+        x->trace += wb_persample_layer_trace(d, x->inputs[l], x->sps[l], d2, B);
         return WB_OK;
     }
     float *dw = x->diag_w[l], *db = x->diag_b[l];

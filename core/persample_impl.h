@@ -41,4 +41,11 @@ wb_status wb_persample_hess_walk(wb_persample *p, int n, const wb_dense *const *
                                  const float *const *kernels, int64_t B, size_t extra,
                                  float **xp, wb_persample_layer_fn fn, void *ctx, wb_err *err);
 
+/* One layer's part of the Hessian's trace from its d2 [B, O] (as above),
+ * sum_i ||a_i||^2 sum_j d2_ij plus L2's and the bias's, in double without
+ * the I x O diagonal: what the trace alone sums, and tic's trace too, so
+ * that hess_trace has the same bits with tic measured or not. */
+double wb_persample_layer_trace(const wb_dense *d, const float *a, const wb_persample_csr *sp,
+                                const float *d2, int64_t B);
+
 #endif

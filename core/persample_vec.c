@@ -183,21 +183,21 @@ WB_SIMD_KERNEL(ticacc, ticacc_body,
                 int64_t B, int64_t nch),
                (SD, R, cp, crow, cv2, used, nu, B, nch))
 
-/* The sums of S / (D + w + eps) and of D + w over SD's inputs and outputs
- * j < O, w L2's 2 l2 added to D as a float after the product (hess_diag's;
- * + 0 is no change to D >= 0): the inputs in order, j in order, in four
- * chains of eight doubles by (j / 8) mod 4, ticd's over the whole [I, O]
- * when 32 divides O (an input no row has adds ticd's exact 0s there: the
- * same bits). The chains go on from and back to st [TIC_ST] (s, t: four
- * v8d each, then the scalar tails), so that a layer's inputs can come a
- * block at a time; tic_fold gives the sums. */
-#define TIC_ST 66
+/* The sum of S / (D + w + eps) over SD's inputs and outputs j < O, w L2's
+ * 2 l2 added to D as a float after the product (hess_diag's; + 0 is no
+ * change to D >= 0): the inputs in order, j in order, in four chains of
+ * eight doubles by (j / 8) mod 4, ticd's over the whole [I, O] when 32
+ * divides O (an input no row has adds ticd's exact 0s there: the same
+ * bits). The chains go on from and back to st [TIC_ST] (four v8d, then the
+ * scalar tail), so that a layer's inputs can come a block at a time;
+ * tic_fold gives the sum. (The trace is wb_persample_layer_trace's.) */
+#define TIC_ST 33
 WB_SIMD_BODY ticterms_body(double *restrict st8, const float *restrict SD, int64_t nu,
                            int64_t nch, int64_t O, float w, double eps)
 {
-    v8d s[4], t[4];
-    memcpy(s, st8, sizeof s), memcpy(t, st8 + 32, sizeof t);
-    double st = st8[64], tt = st8[65];
+    v8d s[4];
+    memcpy(s, st8, sizeof s);
+    double st = st8[32];
     for (int64_t u = 0; u < nu; u++) {
         const float *col = SD + u * nch * 64;
         for (int64_t c = 0; c < nch; c++) {
@@ -205,45 +205,29 @@ WB_SIMD_BODY ticterms_body(double *restrict st8, const float *restrict SD, int64
             int64_t m = O - 32 * c < 32 ? O - 32 * c : 32, j = 0; /* outputs in the chunk */
             for (; j + 8 <= m; j += 8) {
                 v8d d = __builtin_convertvector(*(const v8f *)(D + j) + w, v8d);
-                s[j / 8] += LOAD(S + j) / (d + eps), t[j / 8] += d;
+                s[j / 8] += LOAD(S + j) / (d + eps);
             }
             for (; j < m; j++) {
                 float dj = D[j] + w;
-                st += (double)S[j] / ((double)dj + eps), tt += dj;
+                st += (double)S[j] / ((double)dj + eps);
             }
         }
     }
-    memcpy(st8, s, sizeof s), memcpy(st8 + 32, t, sizeof t);
-    st8[64] = st, st8[65] = tt;
+    memcpy(st8, s, sizeof s);
+    st8[32] = st;
 }
 WB_SIMD_KERNEL(ticterms, ticterms_body,
                (double *restrict st8, const float *restrict SD, int64_t nu, int64_t nch,
                 int64_t O, float w, double eps),
                (st8, SD, nu, nch, O, w, eps))
 
-/* out[0], out[1]: the two sums of the chains in st8 (ticterms) */
-static void tic_fold(double *out, const double *st8)
+/* the sum of the chains in st8 (ticterms) */
+static double tic_fold(const double *st8)
 {
-    v8d s[4], t[4];
-    memcpy(s, st8, sizeof s), memcpy(t, st8 + 32, sizeof t);
-    out[0] = fold(s[0], s[1], s[2], s[3]) + st8[64];
-    out[1] = fold(t[0], t[1], t[2], t[3]) + st8[65];
+    v8d s[4];
+    memcpy(s, st8, sizeof s);
+    return fold(s[0], s[1], s[2], s[3]) + st8[32];
 }
-
-/* sum v [n] in double (the trace's part of a dense layer), sqdist's chains */
-WB_SIMD_BODY vsum_body(double *out, const float *v, int64_t n)
-{
-    v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-    int64_t k = 0;
-    for (; k + 32 <= n; k += 32)
-        s0 += LOAD(v + k), s1 += LOAD(v + k + 8), s2 += LOAD(v + k + 16),
-            s3 += LOAD(v + k + 24);
-    double s = fold(s0, s1, s2, s3);
-    for (; k < n; k++)
-        s += v[k];
-    *out = s;
-}
-WB_SIMD_KERNEL(vsum, vsum_body, (double *out, const float *v, int64_t n), (out, v, n))
 
 #define TIC_BLOCK 64
 
@@ -323,7 +307,7 @@ static wb_status tic_layer(void *ctx, int l, const float *d2, float *a2, wb_err 
     float *d2s = x->d2s, w = d->l2 > 0 ? (float)(2.0 * d->l2) : 0.0f;
     for (int64_t k = 0; k < B * O; k++) /* sum_sq's: the same expression */
         d2s[k] = x->s2 * dz[k] * dz[k];
-    double rb = (double)B, sums[2];
+    double rb = (double)B;
     if (sp) {
         int64_t nch = (O + 31) / 32, nu = 0; /* R [nch, B, 64] (ticacc) */
         for (int64_t c = 0; c < nch; c++)
@@ -347,18 +331,17 @@ static wb_status tic_layer(void *ctx, int l, const float *d2, float *a2, wb_err 
                                  nch);
             WB_SIMD_CALL(ticterms)(st8, x->SD, m, nch, O, w, x->eps);
         }
-        tic_fold(sums, st8);
-        x->tw[l] = sums[0] / rb;
-        x->trace += sums[1] + (double)((I - nu) * O) * (double)w;
+        x->tw[l] = tic_fold(st8) / rb;
     } else {
         wb_persample_a2t_d2(x->sw, x->inputs[l], NULL, d2s, B, I, O, a2);
         wb_persample_a2t_d2(x->dw, x->inputs[l], NULL, d2, B, I, O, a2);
         for (int64_t k = 0; w != 0.0f && k < I * O; k++)
             x->dw[k] += w;
         x->tw[l] = wb_persample_tic_diag(x->sw, x->dw, I * O, rb, x->eps);
-        WB_SIMD_CALL(vsum)(sums, x->dw, I * O);
-        x->trace += sums[0];
     }
+    /* the trace as the trace alone sums it (not the float diagonal's sum:
+     * hess_trace moved in its ninth digit when tic was measured too) */
+    x->trace += wb_persample_layer_trace(d, x->inputs[l], sp, d2, B);
     x->tb[l] = 0;
     if (!d->use_bias)
         return WB_OK;
@@ -370,10 +353,8 @@ static wb_status tic_layer(void *ctx, int l, const float *d2, float *a2, wb_err 
     for (int64_t i = 0; i < B; i++)
         for (int64_t j = 0; j < O; j++)
             cs[j] += d2s[i * O + j], cd[j] += d2[i * O + j];
-    for (int64_t j = 0; j < O; j++) {
+    for (int64_t j = 0; j < O; j++)
         x->sb[j] = (float)cs[j], x->db[j] = (float)cd[j];
-        x->trace += x->db[j];
-    }
     x->tb[l] = wb_persample_tic_diag(x->sb, x->db, O, rb, x->eps);
     return WB_OK;
 }

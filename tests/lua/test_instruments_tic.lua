@@ -260,15 +260,19 @@ T.test("PerSample:tic is sum_sq, hess_diag and _tic_diag over their outputs", fu
       ps:sum_sq(l, inputs[j], B, S[k + 1], l.use_bias and S[k + 2] or nil)
       k = k + (l.use_bias and 2 or 1)
     end
-    local want_tr = ps:hess_diag(ls, inputs, D, kernels)
+    -- the trace: the trace alone's bits (hess_trace the same with tic measured
+    -- or not: review U7), the float diagonal's sum to rounding
+    local want_tr = ps:hess_diag(ls, inputs, nil, kernels)
+    local diag_tr = ps:hess_diag(ls, inputs, D, kernels)
+    T.ok(math.abs(diag_tr - want_tr) <= 1e-6 * want_tr, string.format("%.17g, %.17g", diag_tr,
+      want_tr))
     local want = 0
     for q = 1, #D do want = want + wb.instruments._tic_diag(S[q], D[q], B, 1e-7) end
     -- bits where the chains are ticd's (32 divides the width; a dense layer)
     local tol = (c[1] < 100 or c[2] % 32 == 0) and 0 or 1e-14 * want
     T.ok(want > 0 and math.abs(tic - want) <= tol,
       string.format("%d x %d: tic %.17g, want %.17g", c[1], c[2], tic, want))
-    T.ok(math.abs(trace - want_tr) <= 1e-12 * want_tr, string.format("trace %.17g, %.17g",
-      trace, want_tr))
+    T.eq(trace, want_tr, string.format("trace %.17g, %.17g", trace, want_tr))
     local other = ps:hess_diag(ls, inputs, nil, nil)
     T.ok(math.abs(other - want_tr) > 1e-6 * want_tr, "the kernels are taken")
   end
@@ -294,6 +298,28 @@ T.test("kernels of the wrong shape are refused, a transposed one too (review U1)
       ls, inputs, {false, k}, B, 1e-7)
   end
   T.eq(ps:hess_diag(ls, inputs, nil, {false, m[2].weight}), ps:hess_diag(ls, inputs))
+end)
+
+T.test("hess_trace has the same bits with tic measured or not (review U7)", function()
+  local x = wb.rand(40, 12)
+  for i = 1, 40 do for j = 1, 12 do if (i * j) % 3 == 0 then x:set(i, j, 0) end end end
+  local y = wb.new_tensor({40}, "uint8")
+  for i = 1, 40 do y:set(i, i % 3) end
+  local function traces(names, l2)
+    wb.seed(6)
+    local m = wb.nn.Sequential{wb.nn.Dense(12, 8, {activation = "relu", l2 = l2}),
+      wb.nn.Dense(8, 3, {activation = "softmax"})}
+    local h = m:fit(x, y, {batch_size = 8, epochs = 1, seed = 1, verbose = false,
+      optimizer = wb.optim.SGD{lr = 0.1}, instruments = names, every = 1})
+    local t = {}
+    for i, v in ipairs(h.steps.hess_trace) do t[i] = string.format("%a", v) end
+    return table.concat(t, " ")
+  end
+  for _, l2 in ipairs{false, 1e-3} do
+    local alone = traces({"hess_trace"}, l2 or nil)
+    T.eq(traces({"hess_trace", "tic"}, l2 or nil), alone, "with tic, l2 " .. tostring(l2))
+    T.eq(traces({"tic", "tic_trace", "hess_trace"}, l2 or nil), alone, "with tic and tic_trace")
+  end
 end)
 
 T.done()

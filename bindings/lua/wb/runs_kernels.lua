@@ -9,6 +9,7 @@
 -- wb/runs_warn.lua, wb/runs_curve_note.lua and wb/task_readme.lua.
 local _ENV = require "wb.std"
 local record = require "wb.record"
+local argcheck = require("wb.runs_group").argcheck
 
 local M = {}
 
@@ -24,6 +25,7 @@ local function finished(r) return r.status == nil or r.status == "ok" end
 ---@return string|nil
 ---Example: print(wb.runs.kernels_mixed(wb.runs.find{}.records))
 function M.mixed(rs)
+  argcheck(type(rs) == "table", 1, "kernels_mixed", "table", rs)
   local in_mean, seen, n = {}, {}, 0
   for _, r in ipairs(rs) do
     if finished(r) then

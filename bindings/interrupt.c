@@ -12,7 +12,9 @@
  * (the runner's, over its children) calls it once per pass. Whatever error
  * then ends the chunk, the exit status is 130 / 143 (never read from text).
  */
+#include <errno.h>
 #include <signal.h>
+#include <time.h>
 
 #include "lwb.h"
 
@@ -95,6 +97,41 @@ int lwb_check_interrupt(lua_State *L)
 {
     if (!seen || armed_L == NULL)
         return 0;
+    /* raised here: the hook laction set must not raise it a second time
+     * at the next instruction, outside the pcall that catches this one (a
+     * signal during wb.sys.sleep reaches here before the hook runs) */
+    if (lua_gethook(L) == hook_stop)
+        lua_sethook(L, NULL, 0, 0);
     push_error(L);
     return lua_error(L);
+}
+
+/* sleep(seconds): nanosleep without a child process. os.execute("sleep N")
+ * runs system(), which ignores SIGINT in this process while it waits: a
+ * Ctrl-C to the Slurm wait was lost with the sleep child, every time.
+ * Here a signal ends the sleep and raises the interrupt at once. */
+int lwb_sleep(lua_State *L)
+{
+    lua_Number sec = luaL_checknumber(L, 1);
+    luaL_argcheck(L, sec >= 0 && sec <= 86400, 1, "expected seconds in [0, 86400]");
+    struct timespec ts = {(time_t)sec, (long)((sec - (lua_Number)(time_t)sec) * 1e9)}, rem;
+    while (nanosleep(&ts, &rem) != 0 && errno == EINTR) {
+        if (lwb_interrupt_status())
+            return lwb_check_interrupt(L);
+        ts = rem;
+    }
+    return 0;
+}
+
+/* hold_signals(): SIGINT and SIGTERM ignored until the chunk ends (disarm
+ * puts the old actions back), children started meanwhile ignoring them
+ * too: the cleanup after an interrupt (cancelling Slurm arrays) is not cut
+ * short by the second signal that `timeout` or a Ctrl-C to the process
+ * group sends, which the default action (laction's) took as a kill. */
+int lwb_hold_signals(lua_State *L)
+{
+    (void)L;
+    lwb_set_action(SIGINT, SIG_IGN, NULL);
+    lwb_set_action(SIGTERM, SIG_IGN, NULL);
+    return 0;
 }

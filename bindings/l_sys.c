@@ -543,6 +543,8 @@ static const luaL_Reg functions[] = {
     {"peak_rss_kb", sys_peak_rss_kb},
     {"reader_gone", sys_reader_gone},
     {"check_interrupt", lwb_check_interrupt},
+    {"sleep", lwb_sleep},
+    {"hold_signals", lwb_hold_signals},
     {"exists", sys_exists},
     {"mkdir_p", sys_mkdir_p},
     {"write_atomic", sys_write_atomic},

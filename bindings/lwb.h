@@ -113,6 +113,9 @@ void lwb_interrupt_arm(lua_State *L, struct sigaction old[2]);
 void lwb_interrupt_disarm(lua_State *L, const struct sigaction old[2]);
 int lwb_interrupt_status(void);
 int lwb_check_interrupt(lua_State *L);
+/* wb.sys.sleep and wb.sys.hold_signals (interrupt.c). */
+int lwb_sleep(lua_State *L);
+int lwb_hold_signals(lua_State *L);
 
 /* Once per process: one OpenBLAS thread unless OPENBLAS_NUM_THREADS,
  * GOTO_NUM_THREADS or OMP_NUM_THREADS is set (l_sys.c). */

@@ -75,10 +75,12 @@ local function tests()
     T.ok(err:find("2 runs: 2 cached, 0 to train", 1, true), err)
   end)
 
-  T.test("SIGTERM while waiting cancels the array; 143", function()
-    local root = dir .. "/held"
-    local outf = dir .. "/held.err"
-    -- --hold: the array never starts, so the signal comes while waiting
+  -- A held array (--hold: it never starts, so the signal comes while the
+  -- runner waits), signalled by kill_args (e.g. "-TERM %d"); returns the
+  -- exit status, the runner's stderr and the job.
+  local function held(name, kills)
+    local root = dir .. "/" .. name
+    local outf = dir .. "/" .. name .. ".err"
     os.execute(string.format("sh -c 'SLURM_CONF=%s/slurm.conf %s %s --slurm --sbatch --hold "
       .. "--root %s 2>%s & echo $! > %s.pid; wait $!; echo $? > %s.status' >/dev/null 2>&1 &",
       dir, exe, tiny, root, outf, outf, outf))
@@ -86,11 +88,38 @@ local function tests()
       return (util.read_file(outf) or ""):find("Slurm job array %d+")
     end), "submitted: " .. tostring(util.read_file(outf)))
     local job = util.read_file(outf):match("Slurm job array (%d+)")
-    os.execute("kill -TERM " .. util.read_file(outf .. ".pid"):match("%d+"))
-    T.eq(T.wait_status(outf .. ".status", TIMEOUT), 143, util.read_file(outf))
-    T.ok(util.read_file(outf):find("cancelled Slurm job array " .. job, 1, true))
+    local pid = util.read_file(outf .. ".pid"):match("%d+")
+    for _, k in ipairs(kills) do os.execute(string.format("kill %s %s", k, pid)) end
+    local st = T.wait_status(outf .. ".status", TIMEOUT)
+    return st, util.read_file(outf), job
+  end
+
+  -- cancelled, said in one line, nothing of the array left queued
+  local function cancelled(st, want, err, job)
+    T.eq(st, want, err)
+    T.ok(err:find("cancelled Slurm job array " .. job, 1, true), err)
+    T.ok(err:find("interrupted while waiting for Slurm job array " .. job .. ": cancelled; "
+      .. "run the same command again", 1, true), err)
+    T.ok(not err:find("traceback", 1, true), "no traceback: " .. err)
     local _, q = sh("squeue -h -j " .. job)
     T.ok(not q:find("%S"), "nothing of the array left in the queue: " .. q)
+  end
+
+  T.test("SIGTERM while waiting cancels the array; 143", function()
+    local st, err, job = held("held", {"-TERM"})
+    cancelled(st, 143, err, job)
+  end)
+
+  T.test("SIGINT (Ctrl-C) while waiting cancels the array; 130 (audit V1: system()'s sleep "
+    .. "ignored it)", function()
+    local st, err, job = held("held_int", {"-INT"})
+    cancelled(st, 130, err, job)
+  end)
+
+  T.test("two SIGTERMs at once (timeout's, a process group's) still cancel; 143 (audit V1)",
+    function()
+    local st, err, job = held("held_twice", {"-TERM", "-TERM"})
+    cancelled(st, 143, err, job)
   end)
 end
 

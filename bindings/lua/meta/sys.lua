@@ -142,6 +142,23 @@ function wb.sys.reader_gone(fd) end
 ---Example: for _, f in ipairs(files) do pcall(dofile, f); wb.sys.check_interrupt() end
 function wb.sys.check_interrupt() end
 
+---wb.sys.sleep(seconds)
+---Sleeps seconds (a number in [0, 86400]) in this process, no child: a
+---SIGINT or SIGTERM under the workbench executable ends it at once with the
+---interrupt's error (os.execute("sleep 1") ran a child, and system()
+---ignores Ctrl-C in the caller while it waits).
+---@param seconds number
+---Example: wb.sys.sleep(0.5)
+function wb.sys.sleep(seconds) end
+
+---wb.sys.hold_signals()
+---Ignores SIGINT and SIGTERM until the chunk ends (the executable then puts
+---the old actions back), and so do children started meanwhile: a cleanup
+---after an interrupt (the Slurm wait's scancel) is not cut short by the
+---second signal a process group or `timeout` sends.
+---Example: if not pcall(wb.sys.check_interrupt) then wb.sys.hold_signals() end
+function wb.sys.hold_signals() end
+
 ---wb.sys.blas_threads() -> integer
 ---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
 ---GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).

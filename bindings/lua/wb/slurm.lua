@@ -250,7 +250,7 @@ function M.train(ex, pending, opts, describe, release)
       late = late or (not seen[i] and log:find("EXIT 0%s*$") ~= nil)
     end
     if not late then break end
-    os.execute("sleep 1")
+    wb.sys.sleep(1) -- in this process: a Ctrl-C is not lost with a sleep child
     look()
   end
   local failures = {}

@@ -2,12 +2,13 @@
 -- the cluster's limit on an array's size, and the wait for an array to
 -- leave the queue (the lock of a root's runners is wb/root_lock.lua).
 local _ENV = require "wb.std"
+local wb = require "wb"
 local util = require "wb.util"
 
 local M = {}
 
--- Longest pause between two squeue polls, in seconds (a signal waits at
--- most this long for sleep to end; clusters ask for sparse polling).
+-- Longest pause between two squeue polls, in seconds (clusters ask for
+-- sparse polling; a signal ends the pause at once: wb.sys.sleep).
 M.MAX_POLL = 10
 
 -- squeue failures in a row (the controller down or timing out, each try
@@ -130,17 +131,31 @@ function M.wait(name, arrays, on_poll)
         end
         if misses >= M.SQUEUE_TRIES then return false, failed:gsub("%s+$", "") end
       end
-      os.execute("sleep " .. pause)
+      -- in this process: os.execute("sleep") ran system(), which ignores
+      -- Ctrl-C in the caller, so a Ctrl-C was lost with the sleep child
+      wb.sys.sleep(pause)
       pause = math.min(M.MAX_POLL, pause + 1)
     end
   end)
   if not ok then
-    -- bounded: the controller may be gone
-    for _, a in ipairs(arrays) do
+    local signal = not pcall(wb.sys.check_interrupt)
+    -- a second signal (timeout's, or Ctrl-C again to the process group)
+    -- took the default action and killed the runner before it cancelled
+    if signal then wb.sys.hold_signals() end
+    local done = {}
+    for _, a in ipairs(arrays) do -- bounded: the controller may be gone
       local out, cancelled = M.run("timeout 60 scancel" .. M.on(a.cluster) .. " " .. a.job)
       io.stderr:write(cancelled and ("cancelled Slurm job array " .. a.job .. "\n")
         or string.format("could not cancel Slurm job array %s (%s: %s)\n", a.job,
         M.commands("scancel", {a}, " "), out:gsub("%s+$", "")))
+      done[#done + 1] = a.job
+    end
+    -- one line, as the local runner's (wb/runner_stop.lua), not a traceback
+    -- into the wait; the exit status stays 130 / 143
+    if signal then
+      error(wb.spec.input_error(string.format("[%s] interrupted while waiting for Slurm job "
+        .. "array%s %s: cancelled; run the same command again to submit the runs not "
+        .. "recorded", name, #done == 1 and "" or "s", table.concat(done, ", "))), 0)
     end
     error(gone, 0)
   end

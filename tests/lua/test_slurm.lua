@@ -116,6 +116,29 @@ local function tests()
     cancelled(st, 130, err, job)
   end)
 
+  T.test("an element cancelled while pending is said so, and the next run does not blame "
+    .. "Slurm (audit V2)", function()
+    local root = dir .. "/pending"
+    local outf = dir .. "/pending.err"
+    os.execute(string.format("sh -c 'SLURM_CONF=%s/slurm.conf %s %s --slurm --sbatch --hold "
+      .. "--root %s 2>%s; echo $? > %s.status' >/dev/null 2>&1 &", dir, exe, tiny, root, outf,
+      outf))
+    T.ok(poll(TIMEOUT * 5, function()
+      return (util.read_file(outf) or ""):find("Slurm job array %d+")
+    end), "submitted: " .. tostring(util.read_file(outf)))
+    local job = util.read_file(outf):match("Slurm job array (%d+)")
+    sh("scancel " .. job .. "_2")
+    sh("scontrol release " .. job .. "_1")
+    T.eq(T.wait_status(outf .. ".status", TIMEOUT * 5), 1, util.read_file(outf))
+    local err = util.read_file(outf)
+    T.ok(err:find("FAILED on Slurm job " .. job .. "_2: cancelled or removed before it "
+      .. "started", 1, true), err)
+    local st, _, err2 = workbench(tiny .. " --root " .. root)
+    T.eq(st, 0, err2)
+    T.ok(not err2:find("could not be asked", 1, true), err2)
+    T.ok(err2:find("2 runs: 1 cached, 1 to train", 1, true), err2)
+  end)
+
   T.test("two SIGTERMs at once (timeout's, a process group's) still cancel; 143 (audit V1)",
     function()
     local st, err, job = held("held_twice", {"-TERM", "-TERM"})

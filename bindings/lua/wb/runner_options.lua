@@ -64,9 +64,9 @@ M.OPTIONS = {
       return v:lower() -- as a table or a log shows it, in either case
     end},
   {"--cockpit", nil, "train the first pending run here, drawing the live cockpit"},
-  {"--slurm", nil, "train the pending runs as one Slurm job array, wait, then draw"},
+  {"--slurm", nil, "train the pending runs as Slurm job arrays (one unless MaxArraySize is less), wait, draw"},
   {"--sbatch", "OPTS", "more sbatch options for --slurm (split as the shell splits words)"},
-  {"--detach", nil, "with --slurm: submit, print the job id and return at once"},
+  {"--detach", nil, "with --slurm: submit, print each array's job id and return at once"},
   {"--gather", "DIR", "import this task's records from another root first (repeatable)",
     many = true},
   {"--help", nil, "print this help and exit", alias = "-h"},

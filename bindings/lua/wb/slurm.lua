@@ -50,6 +50,13 @@ local LIVE = {PENDING = true, RUNNING = true, SUSPENDED = true, REQUEUED = true,
   REQUEUE_HOLD = true, REQUEUE_FED = true, CONFIGURING = true, RESIZING = true,
   SIGNALING = true, STOPPED = true, SPECIAL_EXIT = true}
 
+-- scontrol's answer for an array element cancelled while it was pending:
+-- "Job 5_4 not found" (a finished array is "Invalid job id" instead).
+local function gone_pending(st)
+  return st:find("^%s*Job %d+_%d+ not found") ~= nil
+    or st:find("\nJob %d+_%d+ not found") ~= nil
+end
+
 ---wb.slurm.busy(ex, runs) -> string | nil
 ---Why runs (specs of ex) may not be trained now, or nil: some are still in
 ---Slurm's queue (pending, running, requeued), sent there from ex's root by
@@ -74,8 +81,9 @@ function M.busy(ex, runs)
     if job:match("^%d+_%d+$") then
       local st, ok = run("scontrol" .. queue.on(cluster) .. " -o show job " .. job)
       -- "Invalid job id": the job left the queue (forgotten after MinJobAge);
+      -- "Job A_i not found": an element cancelled while pending (audit V2);
       -- anything else (no controller, a timeout) leaves it unknown
-      if not ok and not st:find("Invalid job id", 1, true) then
+      if not ok and not st:find("Invalid job id", 1, true) and not gone_pending(st) then
         unasked[#unasked + 1] = string.format("%s seed %d (Slurm job %s)", s.variant, s.seed,
           job)
         why = why or (st:match("[^\n]+") or "no output")
@@ -115,6 +123,9 @@ local function why_failed(id, log, cluster)
   if not s then
     local st = run("scontrol" .. queue.on(cluster) .. " -o show job " .. id)
     local state, reason = st:match("JobState=%S+"), st:match("Reason=(%S+)")
+    if not state and gone_pending(st) then
+      return "cancelled or removed before it started (no log; Slurm no longer knows it)"
+    end
     if not state then return "no log; Slurm says " .. st:gsub("%s+$", "") end
     -- a launch that failed: the node could not open the log in the root
     return string.format("no log; Slurm says %s%s%s", state, reason and reason ~= "None"
@@ -152,6 +163,7 @@ end
 ---@param pending table
 ---@param opts table
 ---@param describe function
+---@param release function
 ---@return table|nil
 ---@return integer|nil
 ---Example: -- called by wb.runner.main for --slurm

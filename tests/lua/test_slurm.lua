@@ -153,7 +153,10 @@ T.test("bad --slurm options are usage errors (64), before anything is submitted"
     {"--slurm --jobs 2", "--jobs is the number of local processes"},
     {"--slurm --list-runs", "--slurm does not go with --list-runs"},
     {"--gather /tmp --run 0123", "--gather does not go with --run"},
-    {"--slurm --sbatch", "needs a value"}}
+    {"--slurm --sbatch", "needs a value"},
+    -- audit V4: a bundle hid -W (--detach then waited); OPTS goes to sh -c
+    {"--slurm --sbatch -vW", "-W is set by workbench"},
+    {"--slurm --sbatch '--constraint=intel&avx'", "an unquoted '&' would end or redirect"}}
   for _, c in ipairs(cases) do
     local st, _, err = T.sh(string.format("%s %s --root %s/usage %s", exe, task05, dir, c[1]))
     T.eq(st, 64, c[1] .. ": " .. err)

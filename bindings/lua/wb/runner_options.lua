@@ -65,7 +65,7 @@ M.OPTIONS = {
     end},
   {"--cockpit", nil, "train the first pending run here, drawing the live cockpit"},
   {"--slurm", nil, "train the pending runs as Slurm job arrays (one unless MaxArraySize is less), wait, draw"},
-  {"--sbatch", "OPTS", "more sbatch options for --slurm (split as the shell splits words)"},
+  {"--sbatch", "OPTS", "more sbatch options for --slurm (shell text: quote a value with & | ; < > ( ))"},
   {"--detach", nil, "with --slurm: submit, print each array's job id and return at once"},
   {"--gather", "DIR", "import this task's records from another root first (repeatable)",
     many = true},

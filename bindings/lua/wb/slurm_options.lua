@@ -21,6 +21,46 @@ local MANY = {["--ntasks"] = "process", ["-n"] = "process", ["--nodes"] = "proce
 local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
   {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"}}
 
+-- sbatch's short options that take no value: in a bundle (-vW) the letters
+-- after one of them are more options, after any other its value (-pdebug).
+local FLAGS = {h = true, H = true, I = true, k = true, O = true, Q = true, s = true,
+  v = true, V = true, W = true}
+
+-- word as the options getopt reads in it: "-vW" -> {"-v", "-W"}, "-Hc4" ->
+-- {"-H", "-c4"}; any other word as it is (audit V4: -vW passed the check,
+-- and --detach waited for the array).
+local function unbundled(word)
+  local letters = word:match("^%-(%a%w+)$")
+  if not letters then return {word} end
+  local out, i = {}, 1
+  while i <= #letters do
+    local c = letters:sub(i, i)
+    if not FLAGS[c] then out[#out + 1] = "-" .. letters:sub(i); break end
+    out[#out + 1] = "-" .. c
+    i = i + 1
+  end
+  return out
+end
+
+-- The first shell operator character of text outside quotes (OPTS goes to
+-- sh -c: --constraint=intel&avx ran 'avx' as a command), or nil.
+local function unquoted_operator(text)
+  local q
+  for i = 1, #text do
+    local c = text:sub(i, i)
+    if q then
+      if c == q then q = nil end
+    elseif c == "'" or c == '"' then
+      q = c
+    elseif c == "\\" then
+      return nil -- an escape: the shell's own business past here
+    elseif c:find("[&|;<>`()]") then
+      return c
+    end
+  end
+  return nil
+end
+
 ---wb.slurm.check_options(opts) -> string | nil
 ---Why a parsed command line's --slurm, --sbatch, --detach and --gather
 ---options do not go together (nil when they do): --sbatch and --detach need
@@ -54,8 +94,17 @@ function M.check_options(o)
         .. "command (env -u %s workbench ...)", v, os.getenv(v), e[2], v)
     end
   end
+  local shell = unquoted_operator(o.sbatch or "")
+  if shell then
+    return string.format("--sbatch: OPTS is shell text, and an unquoted '%s' would end or "
+      .. "redirect the sbatch command there; quote the value that holds it "
+      .. "(--constraint='intel&avx')", shell)
+  end
   local words = {}
-  for word in (o.sbatch or ""):gmatch("%S+") do words[#words + 1] = word end
+  for word in (o.sbatch or ""):gmatch("%S+") do
+    -- short options bundled (-vW is -v -W) are checked one by one
+    for _, w in ipairs(unbundled(word)) do words[#words + 1] = w end
+  end
   for i, word in ipairs(words) do
     local name = word:match("^(%-%-?[%w%-]+)")
     -- an element runs its run as one process: more were allocated and idle

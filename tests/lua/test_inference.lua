@@ -17,6 +17,35 @@ T.test("known answers: t quantiles, Holm, equal samples", function()
   T.check_error("bad argument #2 to 'welch'", wb.welch, {1, 2}, {1, "x"})
 end)
 
+-- Audit T8: the squares of a variance overflowed beyond about 1e154 (p,
+-- t and df NaN, then an error from inside holm) and underflowed below
+-- about 1e-154; t, df and p do not depend on the unit. Scaled by powers of
+-- ten, every quantity must equal the unscaled one's, times the unit for
+-- diff, the interval and the sds (scipy: p 0.041914517471454, t
+-- -3.16227766016838 for the unscaled lists).
+T.test("welch and ci_half hold at any scale: 1e200 and 1e-170 as at 1", function()
+  local a, b = {1, 2, 3}, {4, 5, 7}
+  local w1 = wb.welch(a, b)
+  T.near(w1.p, 0.041914517471454, 1e-12); T.near(w1.t, -3.1622776601683795, 1e-12)
+  for _, unit in ipairs({1e200, 1e-170, 1e300, 1e-300}) do
+    local as, bs = {}, {}
+    for i, x in ipairs(a) do as[i] = x * unit end
+    for i, x in ipairs(b) do bs[i] = x * unit end
+    local w = wb.welch(as, bs)
+    local what = string.format("unit %g", unit)
+    T.near(w.p, w1.p, 1e-12, "p, " .. what); T.near(w.t, w1.t, 1e-12, "t, " .. what)
+    T.near(w.df, w1.df, 1e-12, "df, " .. what)
+    for _, k in ipairs({"diff", "lo", "hi", "half", "sd_a", "sd_b", "mean_a"}) do
+      T.near(w[k] / unit, w1[k], 1e-12 * math.abs(w1[k]), k .. ", " .. what)
+    end
+    T.near(wb.inference.ci_half(as) / unit, wb.inference.ci_half(a), 1e-12, "ci_half, " .. what)
+  end
+  -- the audit's case: the other side's spread is negligible, df = 2
+  local w = wb.welch({1e200, 2e200, 3e200}, {1, 2, 3})
+  T.near(w.t, math.sqrt(12), 1e-12); T.near(w.df, 2, 1e-12)
+  T.near(w.p, 0.07417990022744858, 1e-12)
+end)
+
 local py = "/usr/bin/python3"
 local have_scipy = os.execute(py .. " -c 'import scipy.stats' 2>/dev/null")
 T.test("Welch p-values and intervals match scipy on 24 cases", function()

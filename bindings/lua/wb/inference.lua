@@ -90,6 +90,27 @@ local function mean_var(xs)
   return m, n > 1 and v / (n - 1) or 0
 end
 
+-- The lists divided by a power of two near their largest magnitude, and
+-- that power. The squares of a variance overflow beyond about 1e154 (and
+-- underflow below 1e-154), where a t, a df and a p are still defined; a
+-- power of two scales every sum, square and quotient exactly, so values
+-- that never came near those ends give the same bits as unscaled.
+local function scaled(...)
+  local big = 0
+  for _, xs in ipairs({...}) do
+    for _, x in ipairs(xs) do big = math.max(big, math.abs(x)) end
+  end
+  if big == 0 then return 1, ... end
+  local s = 2.0 ^ math.floor(math.log(big, 2))
+  local out = {}
+  for k, xs in ipairs({...}) do
+    local ys = {}
+    for i, x in ipairs(xs) do ys[i] = x / s end
+    out[k] = ys
+  end
+  return s, table.unpack(out)
+end
+
 -- xs must hold numbers, no NaN; finite: no infinity either (a mean and a
 -- variance of inf are NaN: a NaN p, never a verdict); lo, hi: the range of
 -- every item (p-values).
@@ -150,11 +171,12 @@ function M.welch(a, b, o)
     error("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "
       .. tostring(conf) .. ")", 2)
   end
-  local ma, va = mean_var(a)
-  local mb, vb = mean_var(b)
-  local r = {diff = (#a > 0 and #b > 0) and ma - mb or nil, n_a = #a, n_b = #b,
-    mean_a = #a > 0 and ma or nil, mean_b = #b > 0 and mb or nil,
-    sd_a = math.sqrt(va), sd_b = math.sqrt(vb), confidence = conf}
+  local k, as, bs = scaled(a, b) -- every quantity below is in units of k
+  local ma, va = mean_var(as)
+  local mb, vb = mean_var(bs)
+  local r = {diff = (#a > 0 and #b > 0) and (ma - mb) * k or nil, n_a = #a, n_b = #b,
+    mean_a = #a > 0 and ma * k or nil, mean_b = #b > 0 and mb * k or nil,
+    sd_a = math.sqrt(va) * k, sd_b = math.sqrt(vb) * k, confidence = conf}
   if #a < 2 or #b < 2 then return r end
   local sa, sb = va / #a, vb / #b
   local se = math.sqrt(sa + sb)
@@ -170,9 +192,9 @@ function M.welch(a, b, o)
     return r
   end
   r.df = (sa + sb) ^ 2 / (sa ^ 2 / (#a - 1) + sb ^ 2 / (#b - 1))
-  r.t = r.diff / se
+  r.t = (ma - mb) / se
   r.p = t_two_sided(math.abs(r.t), r.df)
-  r.half = t_quantile(1 - conf, r.df) * se
+  r.half = t_quantile(1 - conf, r.df) * se * k
   r.lo, r.hi = r.diff - r.half, r.diff + r.half
   return r
 end
@@ -190,8 +212,9 @@ function M.ci_half(xs, conf)
   args.opt("ci_half", 2, conf, "number")
   if conf ~= nil then check_prob("ci_half", 2, "confidence", conf) end
   if #xs < 2 then return nil end
-  local _, v = mean_var(xs)
-  return t_quantile(1 - (conf or 0.95), #xs - 1) * math.sqrt(v / #xs)
+  local k, ys = scaled(xs)
+  local _, v = mean_var(ys)
+  return t_quantile(1 - (conf or 0.95), #xs - 1) * math.sqrt(v / #xs) * k
 end
 
 ---wb.inference.t_two_sided(t, df) -> number

@@ -145,6 +145,11 @@ local function report(task, runs)
     reads[#reads + 1] = E.read(lr, x, y, loss)
     top = math.max(top, reads[#reads].peak)
   end
+  -- a threshold above the y range draws nothing: its key says so, where
+  -- the reader looks for the line (lr = 0.1's 2/lr = 20 against peaks near 4)
+  for _, e in ipairs(edges) do
+    if e.y[1] > 1.3 * top then e.label = e.label .. " (above the plot)" end
+  end
   table.move(edges, 1, #edges, #lam_series + 1, lam_series)
   local rows = recs[1].config.subset and recs[1].config.subset.train or ROWS
   task:section(string.format("Sharpness and loss (full batch: the first %d training rows, "
@@ -157,7 +162,7 @@ local function report(task, runs)
     wb.plot.lines{title = "Training loss (full batch)", xlabel = "step", ylabel = "loss",
       logy = true, series = loss_series, points = false}}},
     "Flat lines: the stability threshold 2/lr of gradient descent on a quadratic (a "
-    .. "threshold above the plotted range is off the plot).")
+    .. "threshold above the plotted range is off the plot, and its key says so).")
 
   task:section("Findings (computed)")
   task:text(rule() .. "\n")

@@ -119,7 +119,7 @@ end
 ---its cost in forward passes. Numbers at the top level become the run's
 ---metrics: error_barrier (test), loss_barrier (train), init_path_rises,
 ---pca_explained_2, second_test_accuracy, measure_passes. A training of one
----epoch has no trajectory plane: traj_missing says so instead of traj.
+---epoch or two has no trajectory plane: traj_missing says so instead of traj.
 ---Example: experiment = S.experiment{callbacks = S.track, measure = LS.measure, ...}
 local function measure(model, cfg, d)
   if cfg.seed ~= C.SEED then return {} end
@@ -165,15 +165,22 @@ local function measure(model, cfg, d)
   out.loss_barrier = paths.a_b.train.barrier.loss
   out.init_path_rises, out.init_path_max_rise = rises(paths.init_a.train.loss)
   out.measure_passes = 1 + out.fn1.passes + out.fn2.passes + out.eig.passes + 6 * Z.PATH
-  -- the second run's trajectory in its principal plane: a plane needs three
-  -- snapshots (the initialisation and two epochs); fewer, and it is said why
-  if #snaps < 3 then
-    out.traj_missing = string.format("the trajectory's principal plane needs at least 3 "
-      .. "snapshots (the initialisation and 2 epochs); this training ran %d epoch%s",
+  -- the second run's trajectory in its principal plane: a plane needs four
+  -- snapshots (the initialisation and three epochs: centred, n snapshots'
+  -- differences from the last span n - 2 directions); fewer, and it is said
+  -- why (with 3 the plane's second axis was rounding: NaN on Fashion)
+  if #snaps < 4 then
+    out.traj_missing = string.format("the trajectory's principal plane needs at least 4 "
+      .. "snapshots (the initialisation and 3 epochs); this training ran %d epoch%s",
       #snaps - 1, #snaps == 2 and "" or "s")
     return out
   end
-  local tr = L.trajectory(snaps)
+  local ok, tr = pcall(L.trajectory, snaps)
+  if not ok then -- a trajectory along a line has no plane
+    out.traj_missing = "the trajectory has no principal plane: "
+      .. tostring(tr):gsub("^.-trajectory: ", "")
+    return out
+  end
   local function span(v)
     local lo, hi = math.min(table.unpack(v)), math.max(table.unpack(v))
     local m = 0.25 * math.max(hi - lo, 1e-6)

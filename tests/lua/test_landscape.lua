@@ -143,6 +143,18 @@ T.test("trajectory: points on a plane are explained 100 % by two components", fu
   local off = L.trajectory(pts)
   T.ok(off.explained[1] + off.explained[2] < 0.999, "off the plane: "
     .. (off.explained[1] + off.explained[2]))
+  -- audit W5: 3 points (task 15 --quick: the initialisation and 2 epochs)
+  -- gave a second axis of rounding (explained 3e-11; inf and NaN in float32
+  -- on Fashion); points on a line have no plane either
+  T.check_error("2 directions need at least 4 points", L.trajectory, {pts[1], pts[2], pts[6]})
+  local line = {}
+  for p, c in ipairs{3, 2, 1.2, 0.5, 0} do
+    line[p] = {}
+    for i = 1, 2 do line[p][i] = o[i] + u[i] * c end
+  end
+  T.check_error("trajectory: the points span fewer than 2 directions (direction 2 explains",
+    L.trajectory, line)
+  T.near(L.trajectory(line, {k = 1}).explained[1], 1, 1e-6, "one direction is fine")
 end)
 
 T.test("filter normalisation: each unit's column has its weight column's norm", function()
@@ -194,8 +206,10 @@ T.test("errors name what was expected", function()
     {dirs = {dir}, range = {1, -1}})
   T.check_error("points: expected an integer >= 2", L.interpolate, m, sub, w, w,
     {points = 1})
-  T.check_error("expected at least 3 points, got 2", L.trajectory, {w, w})
-  T.check_error("the points do not move", L.trajectory, {w, w, w})
+  T.check_error("trajectory: 2 directions need at least 4 points (the centred differences of "
+    .. "n points span at most n - 2 directions), got 3", L.trajectory, {w, w, w})
+  T.check_error("1 direction needs at least 3 points", L.trajectory, {w, w}, {k = 1})
+  T.check_error("the points do not move", L.trajectory, {w, w, w, w})
   T.check_error("unknown option 'sed' (valid: bias, normalize, seed)", L.direction,
     w, {sed = 1})
 end)
@@ -248,8 +262,8 @@ T.test("study.landscape: a training of one epoch is measured, its trajectory sai
   local runs = ex:run{verbose = false}
   local m = runs.records[1].measures
   T.eq(m.traj, nil, "no trajectory")
-  T.eq(m.traj_missing, "the trajectory's principal plane needs at least 3 snapshots (the "
-    .. "initialisation and 2 epochs); this training ran 1 epoch")
+  T.eq(m.traj_missing, "the trajectory's principal plane needs at least 4 snapshots (the "
+    .. "initialisation and 3 epochs); this training ran 1 epoch")
   T.ok(m.paths and m.paths.a_b and m.measure_passes > 0, "the rest is measured")
 end)
 

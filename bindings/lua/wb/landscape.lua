@@ -173,7 +173,9 @@ end
 ---y (each point's coordinates along dirs[1] and dirs[2], relative to the
 ---last point, which is at 0, 0), explained (the fraction of the variance
 ---along each direction, all n - 1 of them) and origin (the last point).
----At least 3 points; a trajectory that does not move raises.
+---At least k + 2 points (4 for the default k = 2: n centred differences
+---span at most n - 2 directions); a trajectory that does not move, or
+---spans fewer than k directions, raises.
 ---@param points table
 ---@param opts? table
 ---@return table
@@ -182,11 +184,17 @@ function M.trajectory(points, opts)
   args.check("trajectory", 1, points, "table")
   opts = options("trajectory", 2, opts, {"k"})
   local n, k = #points, opts.k or 2
-  if n < 3 then error("trajectory: expected at least 3 points, got " .. n, 2) end
   k = math.type(k) == "float" and math.tointeger(k) or k -- 2.0 is 2, as for a C count
-  if math.type(k) ~= "integer" or k < 1 or k > n - 1 then
-    error(string.format("trajectory: k: expected an integer in 1..%d, got %s", n - 1,
-      tostring(k)), 2)
+  if math.type(k) ~= "integer" or k < 1 then
+    error(string.format("trajectory: k: expected an integer >= 1, got %s", tostring(k)), 2)
+  end
+  -- n points give n - 1 differences from the last, and centred they span at
+  -- most n - 2 directions: with 3 points the second "direction" was the
+  -- rounding's (explained 3e-11, then inf / NaN in float32 on Fashion)
+  if n < k + 2 then
+    error(string.format("trajectory: %d direction%s need%s at least %d points (the centred "
+      .. "differences of n points span at most n - 2 directions), got %d", k,
+      k == 1 and "" or "s", k == 1 and "s" or "", k + 2, n), 2)
   end
   local last = points[n]
   local D, C, mean, G = {}, {}, {}, {}
@@ -214,6 +222,14 @@ function M.trajectory(points, opts)
   local out = {explained = {}, dirs = {}, x = {}, y = {}, origin = last}
   for r, v in ipairs(values) do out.explained[r] = math.max(v, 0) / total end
   for r = 1, k do
+    -- a direction of no variance (the points lie on a line, or fewer
+    -- dimensions than k) is rounding, not the trajectory's: refused. Float
+    -- weights' rounding left 3e-11 of the variance on such an axis; 1e-8
+    -- is far above it and far below any plane worth drawing
+    if not (values[r] > 1e-8 * values[1]) then
+      error(string.format("trajectory: the points span fewer than %d directions (direction "
+        .. "%d explains %.3g of the variance)", k, r, out.explained[r]), 2)
+    end
     -- u_r = sum_p c_p C_p / sqrt(lambda_r): unit length since c is a unit eigenvector
     local u = {}
     local s = 1 / math.sqrt(math.max(values[r], 1e-300))

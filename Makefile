@@ -109,7 +109,7 @@ DEB_PKGS := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev \
             libpng-dev zlib1g-dev libjansson-dev gnuplot-nox libreadline-dev lua-cjson \
             libxxhash-dev dataset-fashion-mnist parallel npm clang libclang-rt-14-dev tmux \
             ca-certificates git python3-scipy python3-torch python3-pandas slurm-wlm munge \
-            openssh-server man-db
+            openssh-server man-db locales
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 	  if [ $$p = npm ] && command -v npm >/dev/null 2>&1; then continue; fi; \

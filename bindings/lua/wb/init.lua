@@ -107,4 +107,35 @@ end
 strict(wb, "wb")
 
 -- }====================
+
+-- Numbers stay in the C locale (audit X2). Lua and C format numbers with
+-- the locale's decimal point, so a script's os.setlocale("de_DE.UTF-8")
+-- made every CSV, JSON record and gnuplot script the library writes use a
+-- comma ("0,882": records no longer parsed, figures read y = 0). A locale
+-- whose numbers are not written with a point is refused for the numeric
+-- category (and "all"), naming it and what to set instead; the other
+-- categories (time, collate, ctype, monetary) are the script's to set.
+do
+  local setlocale = os.setlocale
+  local function point() return string.format("%.1f", 0.5) == "0.5" end
+  os.setlocale = function(locale, category, ...)
+    if select("#", ...) > 0 then
+      error(string.format("bad argument #3 to 'setlocale' (at most 2 arguments expected, "
+        .. "got %d)", 2 + select("#", ...)), 2)
+    end
+    local cat = category or "all"
+    local before = locale ~= nil and setlocale(nil, cat) or nil
+    local got = setlocale(locale, category)
+    if got and not point() then
+      setlocale(before, cat)
+      error(string.format("os.setlocale: the locale '%s' writes numbers with another decimal "
+        .. "point than '.', and the workbench keeps numbers in the C locale: every CSV, run "
+        .. "record and gnuplot script it writes would be unreadable; set only the categories "
+        .. "you need (os.setlocale('%s', 'time'), 'collate', 'ctype' or 'monetary')",
+        tostring(locale), tostring(locale)), 2)
+    end
+    return got
+  end
+end
+
 return wb

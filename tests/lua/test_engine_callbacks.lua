@@ -128,6 +128,21 @@ T.test("CSVLogger writes epoch + sorted keys, appends without a header", functio
   for l in io.lines(path) do lines[#lines + 1] = l end
   T.eq(#lines, 5)
   T.ok(lines[4]:match("^1,"), lines[4])
+  -- audit X7: a fit with other columns (no validation), or another
+  -- separator, appended rows under the file's header, misaligned: refused,
+  -- and the file keeps what it had
+  local before = T.slurp(path)
+  T.check_error("CSVLogger: " .. path .. " starts with the header \"epoch,accuracy,data_loss,"
+    .. "epoch_time,loss,lr,reg_loss,val_accuracy,val_loss\", but this fit's columns are "
+    .. "\"epoch,accuracy,data_loss,epoch_time,loss,lr,reg_loss\"", function()
+    m:fit(data:subset(1, 20), {epochs = 1, verbose = false,
+      callbacks = {cb.CSVLogger(path, {append = true})}})
+  end)
+  T.check_error("(separator \";\")", function()
+    m:fit(data:subset(1, 20), {epochs = 1, verbose = false, validation = data:subset(1, 10),
+      callbacks = {cb.CSVLogger(path, {append = true, separator = ";"})}})
+  end)
+  T.eq(T.slurp(path), before, "nothing appended")
 end)
 
 T.test("ModelCheckpoint: formatted paths, save_best_only", function()

@@ -2,7 +2,7 @@
 -- callback classes share, Lambda and LearningRateScheduler (Keras 3
 -- semantics, KERAS.md 16-19; TerminateOnNaN is an error: fit does it).
 -- EarlyStopping and ReduceLROnPlateau are in wb/callbacks_monitor.lua,
--- ModelCheckpoint and CSVLogger in wb/callbacks_save.lua.
+-- ModelCheckpoint in wb/callbacks_save.lua, CSVLogger in wb/callbacks_csv.lua.
 --
 -- A callback is a table with optional METHODS, called with the callback as
 -- self (cb:on_epoch_end(epoch, logs)):
@@ -390,5 +390,6 @@ M._monitor_value = monitor_value
 
 require "wb.callbacks_monitor"
 require "wb.callbacks_save"
+require "wb.callbacks_csv"
 
 return M

@@ -193,6 +193,7 @@ local function edit_arch(path, out, edit)
   local arch = cjson.decode(head.__metadata__["workbench.architecture"])
   edit(arch)
   head.__metadata__["workbench.architecture"] = cjson.encode(arch)
+  head.__metadata__["workbench.checksum"] = nil -- written by hand: no checksum of ours
   local h = cjson.encode(head)
   local f = assert(io.open(out, "wb"))
   f:write(string.pack("<I8", #h), h, b:sub(9 + n))

@@ -95,6 +95,7 @@ T.test("a checkpoint whose architecture disagrees with its tensors: EFORMAT, exi
   local tensors, meta = wb.io.load_safetensors(path)
   meta["workbench.architecture"] = cjson.encode{{kind = "Dense", n_in = 4, n_out = 7},
     {kind = "Dense", n_in = 7, n_out = 2}}
+  meta["workbench.checksum"] = nil -- written by hand (a file that keeps it is refused as edited)
   wb.io.save_safetensors(path, tensors, meta)
   local ok, e = pcall(wb.load, path)
   T.ok(not ok and wb.is_error(e), tostring(e))

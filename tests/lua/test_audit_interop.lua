@@ -167,6 +167,12 @@ local function check_halved(dir, m)
     T.eq((t - want[i] / 2):abs():max(), 0, "weight " .. i)
   end
   T.eq(tostring(back), tostring(m))
+  -- audit W14: other weights must not claim the run's provenance (they kept
+  -- workbench.task, hash, seed...: traced to a run whose weights they are not)
+  local _, meta = wb.io.load_safetensors(dir .. "/halved.safetensors")
+  for _, k in ipairs{"workbench.hash", "workbench.task", "workbench.seed", "workbench.checksum"} do
+    T.eq(meta[k], nil, "the halved file's " .. k)
+  end
 end
 
 if not trained then

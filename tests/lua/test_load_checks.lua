@@ -164,9 +164,44 @@ T.test("malformed architecture metadata: load_weights refuses it naming the file
   variant():save(path)
   local tensors, meta = wb.io.load_safetensors(path)
   meta["workbench.architecture"] = "{not json"
+  meta["workbench.checksum"] = nil -- written by hand (with it: refused as edited, below)
   wb.io.save_safetensors(path, tensors, meta)
   local m = variant()
   T.check_error(path .. ": bad workbench.architecture metadata", m.load_weights, m, path)
+end)
+
+-- audit X10: model:save's file had no checksum, so an edited architecture
+-- (relu -> tanh: the same tensors under another function) or a flipped
+-- weight bit loaded without a word; save_state's was refused. Now save and
+-- save_weights write it, and both loaders check it.
+T.test("save and save_weights carry a checksum: an edited file is refused by both loaders",
+  function()
+  for _, how in ipairs{"save", "save_weights"} do
+    local path = dir .. "/edited_" .. how .. ".safetensors"
+    wb.seed(3)
+    local src = nn.Sequential{nn.Dense(8, 3, {activation = "relu"})}
+    src[how](src, path)
+    local tensors, meta = wb.io.load_safetensors(path)
+    T.ok(meta["workbench.checksum"], how .. " writes a checksum")
+    local edits = {function() tensors["layers.1.bias"]:set(1, 2.5) end}
+    if how == "save" then
+      edits[2] = function()
+        meta["workbench.architecture"] = meta["workbench.architecture"]:gsub("relu", "tanh")
+      end
+    end
+    for e, edit in ipairs(edits) do
+      src[how](src, path)
+      tensors, meta = wb.io.load_safetensors(path)
+      edit()
+      wb.io.save_safetensors(path, tensors, meta)
+      local m = nn.Sequential{nn.Dense(8, 3, {activation = e == 2 and "tanh" or "relu"})}
+      T.check_error(path .. ": its content does not match the checksum written with it",
+        m.load_weights, m, path)
+      if how == "save" then
+        T.check_error(path .. ": its content does not match the checksum", wb.load, path)
+      end
+    end
+  end
 end)
 
 T.test("an architecture written without a Dense's optional keys: their defaults, as "
@@ -177,6 +212,7 @@ T.test("an architecture written without a Dense's optional keys: their defaults,
   src:save(path)
   local tensors, meta = wb.io.load_safetensors(path)
   meta["workbench.architecture"] = cjson.encode{{kind = "Dense", n_in = 8, n_out = 3}}
+  meta["workbench.checksum"] = nil -- written by hand
   wb.io.save_safetensors(path, tensors, meta)
   T.eq(tostring(wb.load(path)[1]), tostring(src[1]))
   nn.Sequential{nn.Dense(8, 3, {l2 = 0.1})}:load_weights(path)

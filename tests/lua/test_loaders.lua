@@ -95,6 +95,7 @@ T.test("corrupted workbench.architecture: exit 65 naming the file", function()
   local path = dir .. "/m.safetensors"
   wb.nn.Sequential{wb.nn.Dense(4, 3, {activation = "relu"}), wb.nn.Dense(3, 2)}:save(path)
   local ts, meta = wb.io.load_safetensors(path)
+  meta["workbench.checksum"] = nil -- written by hand: its architecture is what is checked
   local good = meta["workbench.architecture"]
   for _, c in ipairs{
     {good:gsub('"n_in":4', '"n_in":null', 1), "layer 1 (Dense): n_in must be a positive integer"},

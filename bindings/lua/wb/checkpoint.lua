@@ -119,6 +119,10 @@ local function write(model, path, with_arch, fname, opts)
     local ok, err = pcall(check_finite, path, name, tensors[i], "ENONFINITE", fname .. ": ")
     if not ok then reraise(err, 3) end
   end
+  -- the checksum save_state writes (audit X10: an edited architecture or a
+  -- flipped weight bit loaded without a word); a loader refuses a file its
+  -- content no longer matches, and takes one without (Python's)
+  meta[fitstate.CHECKSUM] = fitstate.checksum(map, meta)
   local ok, err = pcall(wb.io.save_safetensors, path, map, meta)
   if not ok then reraise(err, 3) end
 end
@@ -134,6 +138,9 @@ end
 ---number is an error; format, workbench.version, workbench.architecture and
 ---workbench.checksum are the library's: an error). Python reads it from
 ---the header's __metadata__ (safetensors.safe_open(path, "np").metadata()).
+---workbench.checksum is a hash of the tensors and the rest of the metadata:
+---wb.load and load_weights refuse a file it no longer matches (a file
+---written anew from Python leaves it out, and loads by its content alone).
 ---The experiment runner writes the run's provenance there
 ---(workbench.task, hash, seed, git_commit, epoch...: help(wb.train)).
 ---@param path string
@@ -250,10 +257,11 @@ end
 local function read(path, fname)
   local ok, file, meta = pcall(wb.io.load_safetensors, path)
   if not ok then reraise(file, 3) end
-  -- a file that carries a checksum (save_state's) loads only as written: the
-  -- resume's check (wb/state_fit.lua), refused as it refuses (EFORMAT, exit
-  -- status 65); of the whole file, optimizer.* too, before any is set aside.
-  -- One without (model:save's, Python's, an older state) is taken, as by the resume.
+  -- a file that carries a checksum (save's, save_weights', save_state's)
+  -- loads only as written: the resume's check (wb/state_fit.lua), refused as
+  -- it refuses (EFORMAT, exit status 65); of the whole file, optimizer.* too,
+  -- before any is set aside. One without (Python's, an older workbench's) is
+  -- taken, as by the resume.
   if meta[fitstate.CHECKSUM] ~= nil then
     local changed = fitstate.changed(file, meta)
     if changed then
@@ -290,9 +298,10 @@ end
 ---compared: they only train; a Lua layer is compared by its kind or
 ---config()). A file without it (save_weights',
 ---one written by Python) loads by names and shapes alone (wb.load refuses
----it: it has nothing to build from). A file with a checksum (save_state's)
----that its content no longer matches (a bit flipped, an edit) is EFORMAT
----naming it, as fit's resume refuses it.
+---it: it has nothing to build from). A file with a checksum (save's,
+---save_weights', save_state's) that its content no longer matches (a bit
+---flipped, an edit of a tensor or of the metadata) is EFORMAT naming it, as
+---fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: m:load_weights(run:weights_path())
@@ -327,8 +336,9 @@ end
 ---naming it, never its default. A Lua layer is rebuilt only
 ---from its config() by wb.nn[kind](config); any other: EFORMAT naming it
 ---(build the model and call model:load_weights). A file with a checksum
----(save_state's) that its content no longer matches (a bit flipped, an
----edit) is EFORMAT naming it, as fit's resume refuses it.
+---(save's, save_weights', save_state's) that its content no longer matches
+---(a bit flipped, an edit of a tensor or of the metadata) is EFORMAT naming
+---it, as fit's resume refuses it.
 ---@param path string
 ---@return wb.Sequential
 ---Example: local run = wb.runs.find{task = "task05_dropout", dropout = 0.3, seed = 1}[1]

@@ -29,4 +29,24 @@ T.test("--gather DIR --quick imports DIR/quick's runs; the full runs folder is n
   T.ok(err:find("0 to train", 1, true), err)
 end)
 
+T.test("--gather over a record here that is torn: said, and the valid one imported, not a "
+  .. "'conflict' with 'other results' (audit V5)", function()
+  local here, src = dir .. "/torn", dir .. "/remote/quick/runs"
+  local st, _, err = run("--root " .. here .. " --gather " .. dir .. "/remote")
+  T.eq(st, 0, err)
+  local name = wb.sys.listdir(src)
+  table.sort(name)
+  for _, n in ipairs(name) do if n:match("^g%-%x+%.json$") then name = n break end end
+  local f = here .. "/quick/runs/" .. name
+  util.write_file(f, util.read_file(f):sub(1, 200)) -- a copy cut short
+  st, _, err = run("--root " .. here .. " --gather " .. dir .. "/remote")
+  T.eq(st, 0, err)
+  T.ok(not err:find("conflict", 1, true), err)
+  T.ok(err:find(name .. ": base seed %d: imported over the record here, which is not "
+    .. "reusable %(" .. f:gsub("%p", "%%%0") .. " is not valid JSON%)"), err)
+  T.ok(err:find("1 imported (1 over a record here not reusable), 1 already here", 1, true), err)
+  T.ok(err:find("0 to train", 1, true), "nothing retrained: " .. err)
+  T.eq(util.read_file(f), util.read_file(src .. "/" .. name), "the valid record imported")
+end)
+
 T.done()

@@ -144,6 +144,30 @@ local function tests()
     local st, err, job = held("held_twice", {"-TERM", "-TERM"})
     cancelled(st, 143, err, job)
   end)
+
+  T.test("a run the runner found stale is trained by its element, whose environment differs, "
+    .. "and said so (audit V3: 'FAILED ... exit 0', nothing to train there)", function()
+    local envt, root = dir .. "/envt.lua", dir .. "/envt"
+    util.write_file(envt, (C.TINY:gsub('name = "tiny"', 'name = "envt"')
+      :gsub("return {}", 'return {x = os.getenv("ENVT_X") and 1 or 0}')))
+    local st, out, err = workbench(envt .. " --slurm --root " .. root)
+    T.eq(st, 0, out .. err)
+    -- a site's SBATCH_EXPORT=NONE: the elements do not get ENVT_X
+    st, out, err = workbench(envt .. " --slurm --sbatch --export=NONE --root " .. root,
+      "ENVT_X=1")
+    T.eq(st, 0, out .. err .. logs())
+    T.ok(err:find("$ENVT_X (an environment variable a hook read) is not as it was when the run "
+      .. "was recorded", 1, true), "stale here: " .. err)
+    T.ok(not err:find("FAILED", 1, true), err)
+    local job = err:match("Slurm job array (%d+)")
+    T.ok(err:find("(Slurm job " .. job .. "_1; trained where $ENVT_X is not as here)", 1, true),
+      err)
+    T.ok(err:find("2 runs were trained on Slurm in another environment than this one", 1, true),
+      err)
+    local recs = records(root, "envt")
+    T.eq(#recs, 2, "two records")
+    for _, r in ipairs(recs) do T.eq(r.slurm.array_job, job, "retrained by the array") end
+  end)
 end
 
 T.test("bad --slurm options are usage errors (64), before anything is submitted", function()

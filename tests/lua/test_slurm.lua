@@ -168,6 +168,32 @@ local function tests()
     T.eq(#recs, 2, "two records")
     for _, r in ipairs(recs) do T.eq(r.slurm.array_job, job, "retrained by the array") end
   end)
+
+  T.test("an array Slurm will never start (its dependency failed) is said, with why it waits "
+    .. "before, and cancelled; exit 1 (audit V6)", function()
+    local _, jout = sh("sbatch --parsable --hold -o /dev/null --wrap 'exit 3'")
+    local dep = jout:match("(%d+)")
+    T.ok(dep, jout)
+    local b = C.background("never", string.format("%s %s --slurm --sbatch "
+      .. "--dependency=afterok:%s --root %s/never", exe, tiny, dep, dir), 150)
+    local function said(pat, n)
+      return poll(n, function() return (util.read_file(b.err) or ""):find(pat) end)
+    end
+    -- waited for whatever is seen: no runner is left behind a failed check
+    local waits = said("Slurm job array %d+", TIMEOUT * 5)
+      and said("2 of 2 runs pending %(Dependency%)", 150)
+    sh("scontrol release " .. dep)
+    local st, _, err = b.wait()
+    T.ok(waits, "why it waits: " .. err)
+    T.eq(st, 1, err)
+    local job = err:match("Slurm job array (%d+)")
+    T.ok(err:find("cancelled Slurm job array " .. job .. "\n", 1, true), err)
+    T.ok(err:find("Slurm will never start Slurm job array " .. job .. " (Reason=Dependency"
+      .. "NeverSatisfied, Dependency=afterok:" .. dep .. "(failed)", 1, true), err)
+    T.ok(not err:find("traceback", 1, true), err)
+    local _, q = sh("squeue -h -j " .. job)
+    T.ok(not q:find("%S"), "nothing of the array left in the queue: " .. q)
+  end)
 end
 
 T.test("bad --slurm options are usage errors (64), before anything is submitted", function()

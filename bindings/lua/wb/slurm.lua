@@ -168,7 +168,9 @@ end
 ---status after submitting with opts.detach (0), or (1, the reason on
 ---stderr) when sbatch refused (arrays queued before are cancelled), an
 ---earlier --slurm has the runs in the queue, squeue kept failing while
----waiting (the arrays are then left as they are).
+---waiting (the arrays are then left as they are), or Slurm will never start
+---an array (DependencyNeverSatisfied: the arrays are cancelled). While
+---waiting, why an array's elements are pending is said when it changes.
 ---A run recorded but not reusable here is trained by its element with
 -----fresh (not judged again where the element runs); a record whose hooks'
 ---reads are not as here (the element's environment differs) is said.
@@ -272,6 +274,10 @@ function M.train(ex, pending, opts, describe, release)
     end
   end
   local left, last = queue.wait(ex.name, arrays, look)
+  if left == nil then -- never to start (a failed dependency): cancelled
+    io.stderr:write(last, "\n")
+    return nil, 1
+  end
   if not left then
     -- nothing known of the elements: none is called failed, none cancelled
     local one = #arrays == 1

@@ -109,8 +109,11 @@ end
 local NEVER = {DependencyNeverSatisfied = true}
 
 -- A line when the reasons array a's elements wait for changed ("None",
--- Slurm's word before it has looked, left out); the reason it will never
--- start, if it is one.
+-- Slurm's word before it has looked, left out; a change back to reasons
+-- said in the last M.RESAY seconds is not said again: a busy cluster's
+-- Priority and Resources take turns); the reason it will never start, if
+-- it is one.
+M.RESAY = 600
 local function pending_line(name, a, reasons)
   local keys, n, never = {}, 0, nil
   for r, c in pairs(reasons) do
@@ -121,9 +124,12 @@ local function pending_line(name, a, reasons)
   table.sort(keys)
   local key = table.concat(keys, ", ")
   local line
-  if key ~= (a.waits or "") and key ~= "" and not never then -- never: said on stopping
+  a.said = a.said or {} -- reasons -> when last said
+  if key ~= (a.waits or "") and key ~= "" and not never -- never: said on stopping
+      and os.time() - (a.said[key] or -math.huge) >= M.RESAY then
     line = string.format("[%s] Slurm job array %s: %d of %d run%s pending (%s)\n", name, a.job,
       n, a.n or n, (a.n or n) == 1 and "" or "s", key)
+    a.said[key] = os.time()
   end
   a.waits = key
   return line, never

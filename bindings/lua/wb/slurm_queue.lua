@@ -155,8 +155,8 @@ end
 local function never_line(name, arrays, a, reason, cancelled)
   local st = M.run("scontrol" .. M.on(a.cluster) .. " -o show job " .. a.job)
   local dep = st:match("Dependency=(%S+)")
-  return string.format("[%s] Slurm will never start Slurm job array %s (Reason=%s%s: the jobs "
-    .. "it depends on ended as its dependency does not accept; the dependency came from "
+  return string.format("[%s] Slurm will never start Slurm job array %s (Reason=%s%s: a job "
+    .. "it depends on ended in a way the dependency rules out; the dependency came from "
     .. "--sbatch or $SBATCH_DEPENDENCY): %s; run the task again once that dependency can be "
     .. "met, or without it", name, a.job, reason, dep and (", Dependency=" .. dep) or "",
     cancelled and ("cancelled " .. (#arrays == 1 and "it" or M.named(arrays))) or ("not all "

@@ -144,6 +144,56 @@ local function tests()
     local st, err, job = held("held_twice", {"-TERM", "-TERM"})
     cancelled(st, 143, err, job)
   end)
+
+  T.test("a run the runner found stale is trained by its element, whose environment differs, "
+    .. "and said so (audit V3: 'FAILED ... exit 0', nothing to train there)", function()
+    local envt, root = dir .. "/envt.lua", dir .. "/envt"
+    util.write_file(envt, (C.TINY:gsub('name = "tiny"', 'name = "envt"')
+      :gsub("return {}", 'return {x = os.getenv("ENVT_X") and 1 or 0}')))
+    local st, out, err = workbench(envt .. " --slurm --root " .. root)
+    T.eq(st, 0, out .. err)
+    -- a site's SBATCH_EXPORT=NONE: the elements do not get ENVT_X
+    st, out, err = workbench(envt .. " --slurm --sbatch --export=NONE --root " .. root,
+      "ENVT_X=1")
+    T.eq(st, 0, out .. err .. logs())
+    T.ok(err:find("$ENVT_X (an environment variable a hook read) is not as it was when the run "
+      .. "was recorded", 1, true), "stale here: " .. err)
+    T.ok(not err:find("FAILED", 1, true), err)
+    local job = err:match("Slurm job array (%d+)")
+    T.ok(err:find("(Slurm job " .. job .. "_1; trained where $ENVT_X is not as here)", 1, true),
+      err)
+    T.ok(err:find("2 runs were trained on Slurm in another environment than this one", 1, true),
+      err)
+    local recs = records(root, "envt")
+    T.eq(#recs, 2, "two records")
+    for _, r in ipairs(recs) do T.eq(r.slurm.array_job, job, "retrained by the array") end
+  end)
+
+  T.test("an array Slurm will never start (its dependency failed) is said, with why it waits "
+    .. "before, and cancelled; exit 1 (audit V6)", function()
+    local _, jout = sh("sbatch --parsable --hold -o /dev/null --wrap 'exit 3'")
+    local dep = jout:match("(%d+)")
+    T.ok(dep, jout)
+    local b = C.background("never", string.format("%s %s --slurm --sbatch "
+      .. "--dependency=afterok:%s --root %s/never", exe, tiny, dep, dir), 150)
+    local function said(pat, n)
+      return poll(n, function() return (util.read_file(b.err) or ""):find(pat) end)
+    end
+    -- waited for whatever is seen: no runner is left behind a failed check
+    local waits = said("Slurm job array %d+", TIMEOUT * 5)
+      and said("2 of 2 runs pending %(Dependency%)", 150)
+    sh("scontrol release " .. dep)
+    local st, _, err = b.wait()
+    T.ok(waits, "why it waits: " .. err)
+    T.eq(st, 1, err)
+    local job = err:match("Slurm job array (%d+)")
+    T.ok(err:find("cancelled Slurm job array " .. job .. "\n", 1, true), err)
+    T.ok(err:find("Slurm will never start Slurm job array " .. job .. " (Reason=Dependency"
+      .. "NeverSatisfied, Dependency=afterok:" .. dep .. "(failed)", 1, true), err)
+    T.ok(not err:find("traceback", 1, true), err)
+    local _, q = sh("squeue -h -j " .. job)
+    T.ok(not q:find("%S"), "nothing of the array left in the queue: " .. q)
+  end)
 end
 
 T.test("bad --slurm options are usage errors (64), before anything is submitted", function()

@@ -6,6 +6,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
+local reusable = require("wb.runner_records").reusable
 
 -- The files of run `hash` in runs folder src besides its record and spec:
 -- weights, best weights, artefacts ("<task>-<hash>.<kind>.json").
@@ -46,6 +47,21 @@ local function same_results(dest, src, name)
     or nil
 end
 
+-- Why record r of run s, in runs folder src, would not be reused here (as
+-- wb/runner_records.lua's reusable judges one in place: no checksum, its
+-- weights not the files it was written with, a file or variable its hooks
+-- read not as recorded), or nil when it would be.
+local function unusable(s, r, src, memo)
+  if r.variant ~= s.variant or r.seed ~= s.seed then
+    return string.format("it is not this run's record (it says %s seed %s)", r.variant,
+      tostring(r.seed))
+  end
+  if r.checksum == nil then return "it has no checksum: nothing vouches for its numbers" end
+  local path, why = record.weights_changed(src, r)
+  if not path then path, why = require("wb.identity_reads").changed(r.read_files, memo) end
+  return path and (path .. " " .. why) or nil
+end
+
 local function copy(from, to)
   local s = util.read_file(from)
   if not s then error("--gather: cannot read " .. from, 0) end
@@ -60,8 +76,12 @@ end
 ---file name and it is one of ex's runs; one already here is kept (an equal
 ---one is counted, and so is one with the same results (history, metrics,
 ---weight tensors) and other provenance (commit state, timings, command,
----host), which is named; one with other results is a conflict); one whose weights are not
----beside it is not taken. Prints one line per dir and one per problem;
+---host), which is named; one with other results is a conflict, unless the
+---one here would not be reused (torn, malformed, no checksum, its weights
+---changed, its hooks' reads not as recorded): it is then replaced, said,
+---unless both are well formed and neither would be reused (the one here
+---kept, said; the plan trains it again)); one whose weights are not beside
+---it is not taken. Prints one line per dir and one per problem;
 ---returns the number of problems (conflicts, malformed, mislabelled or
 ---weightless records). A dir that is not a folder, or that holds no record
 ---of ex's runs (empty, the wrong folder, a full root given with --quick),
@@ -111,7 +131,8 @@ local function gather(ex, dirs, quick)
   end
   for _, f in ipairs(found) do
     local src, names = f[1], f[2]
-    local n = {imported = 0, here = 0, other = 0, provenance = 0}
+    local n = {imported = 0, here = 0, other = 0, provenance = 0, replaced = 0}
+    local memo = {}
     local function problem(name, what)
       problems = problems + 1
       io.stderr:write(string.format("[%s] --gather: %s/%s: %s\n", ex.name, src, name, what))
@@ -130,16 +151,30 @@ local function gather(ex, dirs, quick)
         local dest = record.path(ex.root, ex.name, hash)
         local mine, theirs = util.read_file(dest), util.read_file(src .. "/" .. name)
         local same = mine and mine ~= theirs and same_results(dest, src, name)
+        -- a record here that is torn, malformed or stale is no result to keep
+        -- over a valid one (audit V5: kept as a "conflict", then retrained)
+        local ok_here, bad, bad_why
+        if mine and mine ~= theirs and not same then
+          ok_here, bad, bad_why = reusable(ex, by_hash[hash], memo)
+        end
+        local stale_there = bad and unusable(by_hash[hash], r, src, memo)
         if mine == theirs then n.here = n.here + 1
         elseif same then -- the same training, made elsewhere: not a conflict
           n.here, n.provenance = n.here + 1, n.provenance + 1
           io.stderr:write(string.format("[%s] --gather: %s/%s: %s seed %d: same results as "
             .. "%s, other provenance (%s); kept this one\n", ex.name, src, name, r.variant,
             r.seed, dest, #same > 0 and table.concat(same, ", ") or "the checksum"))
-        elseif mine then
+        elseif mine and ok_here then
           problem(name, string.format("conflict: %s seed %d is recorded here with other "
             .. "results (%s); kept this one (remove it to take the other)", r.variant, r.seed,
             dest))
+        elseif mine and stale_there and record.read(dest) then
+          -- neither would be reused: the plan trains it again, and says why
+          io.stderr:write(string.format("[%s] --gather: %s/%s: %s seed %d: not taken, and the "
+            .. "record here not reusable either (here %s %s; there %s): kept the one here, "
+            .. "trained again\n", ex.name, src, name, r.variant, r.seed, bad, bad_why,
+            stale_there))
+          n.here = n.here + 1
         elseif lacking(r, names) then
           problem(name, string.format("not taken: its weights %s are not beside it (copy "
             .. "them too)", lacking(r, names)))
@@ -150,12 +185,21 @@ local function gather(ex, dirs, quick)
           end
           util.write_file(dest, theirs)
           n.imported = n.imported + 1
+          if mine then -- not a conflict: the one here could not be used
+            n.replaced = n.replaced + 1
+            io.stderr:write(string.format("[%s] --gather: %s/%s: %s seed %d: imported over "
+              .. "the record here, which is not reusable (%s %s)%s\n", ex.name, src, name,
+              r.variant, r.seed, bad, bad_why, stale_there and string.format("; this one is "
+              .. "not reusable here either (%s): trained again", stale_there) or ""))
+          end
         end
       end
     end
-    io.stderr:write(string.format("[%s] gathered from %s: %d imported, %d already here%s, %d "
-      .. "of other runs left\n", ex.name, src, n.imported, n.here, n.provenance > 0
-      and string.format(" (%d with other provenance)", n.provenance) or "", n.other))
+    io.stderr:write(string.format("[%s] gathered from %s: %d imported%s, %d already here%s, "
+      .. "%d of other runs left\n", ex.name, src, n.imported, n.replaced > 0
+      and string.format(" (%d over a record here not reusable)", n.replaced) or "", n.here,
+      n.provenance > 0 and string.format(" (%d with other provenance)", n.provenance) or "",
+      n.other))
   end
   return problems
 end

@@ -23,6 +23,7 @@ local wb = require "wb"
 local util = require "wb.util"
 local record = require "wb.record"
 local queue = require "wb.slurm_queue"
+local reads = require "wb.identity_reads"
 
 ---wb.slurm
 ---A task's pending runs as one Slurm job array (--slurm, --sbatch OPTS,
@@ -116,6 +117,16 @@ function M.busy(ex, runs)
     queue.commands("scancel", jobs, " "))
 end
 
+-- The first file or variable record rec's hooks read that is not here as
+-- its element found it, and how; nil when all are, or cannot be checked (a
+-- command's output is as recorded nowhere: such a run is never reused).
+local function not_as_here(rec, memo)
+  for _, e in ipairs(type(rec.read_files) == "table" and rec.read_files or {}) do
+    local how, checked = reads.entry_changed(e, memo, true)
+    if how and checked then return tostring(e.path), how end
+  end
+end
+
 -- Why element `id`'s run left no record: its log's error line, else what
 -- Slurm says of the element (a killed element has no "EXIT" line).
 local function why_failed(id, log, cluster)
@@ -144,7 +155,9 @@ local function why_failed(id, log, cluster)
     return string.format("cut short (%s)%s", st:match("JobState=%S+") or "Slurm forgot it",
       first and (": " .. first) or "")
   end
-  return string.format("exit %s: %s", code, first or "no message")
+  -- exit 0 and no new record: the element found it recorded where it ran
+  return string.format("exit %s%s: %s", code, code == "0" and " without writing a new record"
+    or "", first or "no message")
 end
 
 ---wb.slurm.train(ex, pending, opts, describe, release) -> table | nil, integer
@@ -154,9 +167,15 @@ end
 ---returns the failures ({spec, error, log, job}); or nil and the exit
 ---status after submitting with opts.detach (0), or (1, the reason on
 ---stderr) when sbatch refused (arrays queued before are cancelled), an
----earlier --slurm has the runs in the queue, or squeue kept failing while
----waiting (the arrays are then left as they are). opts.sbatch: more sbatch options (split as
----the shell splits words). describe(record) says how a run ended.
+---earlier --slurm has the runs in the queue, squeue kept failing while
+---waiting (the arrays are then left as they are), or Slurm will never start
+---an array (DependencyNeverSatisfied: the arrays are cancelled). While
+---waiting, why an array's elements are pending is said when it changes.
+---A run recorded but not reusable here is trained by its element with
+-----fresh (not judged again where the element runs); a record whose hooks'
+---reads are not as here (the element's environment differs) is said.
+---opts.sbatch: more sbatch options (shell text). describe(record) says how
+---a run ended.
 ---release() frees the root's lock the caller took (wb/root_lock.lua):
 ---called once the submitted runs are noted.
 ---@param ex wb.Experiment
@@ -170,9 +189,13 @@ end
 function M.train(ex, pending, opts, describe, release)
   -- a record is new when its file differs from before (--fresh keeps the
   -- old); read before sbatch: an element may have finished when it returns
-  local before, seen, done = {}, {}, 0
-  for i, s in ipairs(pending) do before[i] = util.read_file(record.path(ex.root, ex.name,
-    s.hash)) or "" end
+  local before, seen, done, stale = {}, {}, 0, {}
+  for i, s in ipairs(pending) do
+    before[i] = util.read_file(record.path(ex.root, ex.name, s.hash)) or ""
+    -- recorded, yet to train: not reusable here, so its element trains it
+    -- (--fresh), not judging it again in its own environment (audit V3)
+    stale[i] = before[i] ~= "" and not opts.fresh
+  end
   -- the caller holds the root's lock (wb/root_lock.lua) from its plan: one
   -- runner at a time from the queue check to the notes of what was
   -- submitted (two at once both passed the check); released once noted
@@ -192,7 +215,7 @@ function M.train(ex, pending, opts, describe, release)
         util.write_json(marker(ex, pending[a.first + k - 1].hash), {job = a.job .. "_" .. k,
           stamp = a.stamp, cluster = a.cluster})
       end
-    end)
+    end, stale)
     if not done_sub then return nil, string.format("[%s] --slurm: %s", ex.name, err) end
     return done_sub
   end)
@@ -231,16 +254,30 @@ function M.train(ex, pending, opts, describe, release)
     io.stderr:write(string.format("[%s %d/%d] %s seed %d: %s\n", ex.name, done, #pending,
       s.variant, s.seed, what))
   end
+  -- a record whose hooks read what is not so here (an environment variable
+  -- the element did not get: --export, a site's SBATCH_EXPORT=NONE, a node's
+  -- own): it describes the element's environment; said, as a run here
+  -- would not reuse it
+  local memo, elsewhere = {}, {}
   local function look()
     for i, s in ipairs(pending) do
       local path = record.path(ex.root, ex.name, s.hash)
       local rec = not seen[i] and (util.read_file(path) or before[i]) ~= before[i]
         and util.read_json(path)
-      if rec then seen[i] = true; report(i, describe(rec) .. " (Slurm job " .. element(i)
-        .. ")") end
+      if rec then
+        seen[i] = true
+        local what, how = not_as_here(rec, memo)
+        if what then elsewhere[#elsewhere + 1] = {s = s, what = what .. " " .. how} end
+        report(i, describe(rec) .. " (Slurm job " .. element(i) .. (what and ("; trained "
+          .. "where " .. what .. " is not as here") or "") .. ")")
+      end
     end
   end
   local left, last = queue.wait(ex.name, arrays, look)
+  if left == nil then -- never to start (a failed dependency): cancelled
+    io.stderr:write(last, "\n")
+    return nil, 1
+  end
   if not left then
     -- nothing known of the elements: none is called failed, none cancelled
     local one = #arrays == 1
@@ -264,6 +301,16 @@ function M.train(ex, pending, opts, describe, release)
     if not late then break end
     wb.sys.sleep(1) -- in this process: a Ctrl-C is not lost with a sleep child
     look()
+  end
+  if #elsewhere > 0 then
+    local one = #elsewhere == 1
+    io.stderr:write(string.format("[%s] %d run%s trained on Slurm in another environment "
+      .. "than this one (here %s): %s record%s describe%s the element%s environment (sbatch "
+      .. "--export, a site's SBATCH_EXPORT=NONE, a node's own), drawn from now; a run here "
+      .. "will train %s again. Give the elements what the hooks read (--sbatch --export=ALL), "
+      .. "or set it in the job\n", ex.name, #elsewhere, one and " was" or "s were",
+      elsewhere[1].what, one and "its" or "their", one and "" or "s", one and "s" or "",
+      one and "'s" or "s'", one and "it" or "them"))
   end
   local failures = {}
   for i, s in ipairs(pending) do

@@ -83,39 +83,115 @@ local SQUEUE = "env -u SQUEUE_STATES -u SQUEUE_USERS -u SQUEUE_ACCOUNT -u SQUEUE
   .. "-u SQUEUE_QOS -u SQUEUE_NAMES -u SQUEUE_LICENSES -u SQUEUE_FORMAT2 squeue"
 
 -- Whether array a has left the queue (true, false), or nil and squeue's
--- message when squeue failed. With -M squeue says "CLUSTER: name" first,
--- even with -h: that line is no job.
+-- message when squeue failed; then, while it is queued, why its pending
+-- elements wait ({[reason] = count}, one line an element: -r). With -M
+-- squeue says "CLUSTER: name" first, even with -h: that line is no job.
 local function left(a)
-  local out, fine = M.run(string.format("%s%s --all -h -o %%i -j %s", SQUEUE, M.on(a.cluster),
-    a.job))
+  local out, fine = M.run(string.format("%s%s --all -h -r -o '%%i|%%T|%%r' -j %s", SQUEUE,
+    M.on(a.cluster), a.job))
   -- a finished array is forgotten after MinJobAge: "Invalid job id"
   if not fine then
     if out:find("Invalid job id", 1, true) then return true end
     return nil, out
   end
-  return not out:gsub("[^\n]*CLUSTER: [^\n]*", ""):find("%S")
+  local queued, reasons = false, {}
+  for l in out:gmatch("[^\n]+") do
+    local state, reason = l:match("^%s*%d[^|]*|([^|]*)|(.-)%s*$")
+    queued = queued or state ~= nil
+    if state == "PENDING" then reasons[reason] = (reasons[reason] or 0) + 1 end
+  end
+  return not queued, reasons
 end
 
--- Waits until every array of `arrays` ({job, cluster}) has left the queue;
--- on_poll() after each look. Returns true; or false and squeue's last
+-- Slurm's reason for an element that it will never start: its
+-- dependency failed (--sbatch --dependency=afterok:J and J failed), and
+-- without kill_invalid_depend it stays pending for ever (audit V6).
+local NEVER = {DependencyNeverSatisfied = true}
+
+-- A line when the reasons array a's elements wait for changed ("None",
+-- Slurm's word before it has looked, left out; a change back to reasons
+-- said in the last M.RESAY seconds is not said again: a busy cluster's
+-- Priority and Resources take turns); the reason it will never start, if
+-- it is one.
+M.RESAY = 600
+local function pending_line(name, a, reasons)
+  local keys, n, never = {}, 0, nil
+  for r, c in pairs(reasons) do
+    n = n + c
+    if r ~= "None" then keys[#keys + 1] = r end
+    never = never or (NEVER[r] and r)
+  end
+  table.sort(keys)
+  local key = table.concat(keys, ", ")
+  local line
+  a.said = a.said or {} -- reasons -> when last said
+  if key ~= (a.waits or "") and key ~= "" and not never -- never: said on stopping
+      and os.time() - (a.said[key] or -math.huge) >= M.RESAY then
+    line = string.format("[%s] Slurm job array %s: %d of %d run%s pending (%s)\n", name, a.job,
+      n, a.n or n, (a.n or n) == 1 and "" or "s", key)
+    a.said[key] = os.time()
+  end
+  a.waits = key
+  return line, never
+end
+
+-- Cancels arrays (bounded: the controller may be gone), each said; their
+-- ids, and whether every one was cancelled.
+local function cancel(arrays)
+  local done, all = {}, true
+  for _, a in ipairs(arrays) do
+    local out, cancelled = M.run("timeout 60 scancel" .. M.on(a.cluster) .. " " .. a.job)
+    io.stderr:write(cancelled and ("cancelled Slurm job array " .. a.job .. "\n")
+      or string.format("could not cancel Slurm job array %s (%s: %s)\n", a.job,
+      M.commands("scancel", {a}, " "), out:gsub("%s+$", "")))
+    done[#done + 1], all = a.job, all and cancelled
+  end
+  return done, all
+end
+
+-- Why Slurm will never start array a (reason: its Reason=), the arrays
+-- cancelled or not: one line, naming its dependency as scontrol gives it
+-- ("afterok:12(failed)").
+local function never_line(name, arrays, a, reason, cancelled)
+  local st = M.run("scontrol" .. M.on(a.cluster) .. " -o show job " .. a.job)
+  local dep = st:match("Dependency=(%S+)")
+  return string.format("[%s] Slurm will never start Slurm job array %s (Reason=%s%s: a job "
+    .. "it depends on ended in a way the dependency rules out; the dependency came from "
+    .. "--sbatch or $SBATCH_DEPENDENCY): %s; run the task again once that dependency can be "
+    .. "met, or without it", name, a.job, reason, dep and (", Dependency=" .. dep) or "",
+    cancelled and ("cancelled " .. (#arrays == 1 and "it" or M.named(arrays))) or ("not all "
+    .. "cancelled (above): cancel them yourself (" .. M.commands("scancel", arrays, " ") .. ")"))
+end
+
+-- Waits until every array of `arrays` ({job, cluster, n}) has left the
+-- queue; on_poll() after each look; says why an array's pending elements
+-- wait when that changes. Returns true; or false and squeue's last
 -- message when squeue failed M.SQUEUE_TRIES times in a row (said at the
--- first): the arrays are left alone, as their elements may still run. An
--- error (a signal) cancels the arrays first.
+-- first): the arrays are left alone, as their elements may still run; or
+-- nil and why when Slurm will never start one (DependencyNeverSatisfied:
+-- the arrays are cancelled first, as on a signal). An error (a signal)
+-- cancels the arrays first.
 function M.wait(name, arrays, on_poll)
   local pause, misses = 1, 0
   local ok, gone, last = pcall(function()
     while true do
-      local all, failed = true, nil
+      local all, failed, never = true, nil, nil
       for _, a in ipairs(arrays) do
         if not a.left then
           local l, out = left(a)
           a.left = l
           if l == nil then failed = failed or out end
+          if l == false then -- still queued: why its pending elements wait, when that changed
+            local line, why = pending_line(name, a, out)
+            if line then io.stderr:write(line) end
+            never = never or (why and {a, why})
+          end
           all = all and l == true
         end
       end
       on_poll()
       if all then return true end
+      if never then return nil, never end
       if not failed then
         if misses > 0 then
           io.stderr:write(string.format("[%s] squeue answers again (after %d failure%s)\n",
@@ -142,14 +218,7 @@ function M.wait(name, arrays, on_poll)
     -- a second signal (timeout's, or Ctrl-C again to the process group)
     -- took the default action and killed the runner before it cancelled
     if signal then wb.sys.hold_signals() end
-    local done = {}
-    for _, a in ipairs(arrays) do -- bounded: the controller may be gone
-      local out, cancelled = M.run("timeout 60 scancel" .. M.on(a.cluster) .. " " .. a.job)
-      io.stderr:write(cancelled and ("cancelled Slurm job array " .. a.job .. "\n")
-        or string.format("could not cancel Slurm job array %s (%s: %s)\n", a.job,
-        M.commands("scancel", {a}, " "), out:gsub("%s+$", "")))
-      done[#done + 1] = a.job
-    end
+    local done = cancel(arrays)
     -- one line, as the local runner's (wb/runner_stop.lua), not a traceback
     -- into the wait; the exit status stays 130 / 143
     if signal then
@@ -158,6 +227,11 @@ function M.wait(name, arrays, on_poll)
         .. "recorded", name, #done == 1 and "" or "s", table.concat(done, ", "))), 0)
     end
     error(gone, 0)
+  end
+  -- never to start: cancelled as an interrupt cancels, and said (exit 1)
+  if gone == nil then
+    local _, all = cancel(arrays)
+    last = never_line(name, arrays, last[1], last[2], all)
   end
   return gone, last
 end

@@ -99,4 +99,49 @@ T.test("W12: a float query printed like a recorded value says they are not equal
   T.eq(#wb.runs.find{dir = dir, dropout = 0.3}, 1)
 end)
 
+T.test("W7: fit_options = {lr = ...} says 'lr' is a config key", function()
+  local ok, err = pcall(wb.experiment, {name = "w7", base = {epochs = 1, lr = 0.1},
+    fit_options = {lr = 0.5}})
+  T.ok(not ok)
+  T.ok(tostring(err):find("unknown fit option 'lr' (valid: verbose) ('lr' is a config key: "
+    .. "put it in base or vary)", 1, true), tostring(err))
+  ok, err = pcall(wb.experiment, {name = "w7", fit_options = {log_evry = 5}}) -- a misspelling
+  T.ok(tostring(err):find("('log_every' is a config key", 1, true), tostring(err))
+end)
+
+T.test("W13: a task's experiment named otherwise, or made already, is refused", function()
+  local base = {epochs = 1, hidden = 8, subset = {train = 500, test = 100}}
+  local function report(task, runs) task:text(runs:table{"test_accuracy"}) end
+  T.check_error('task.experiment.name: string "other" is not the task\'s name "tk4": the '
+    .. "experiment takes the task's name", wb.task, {name = "tk4", title = "x",
+    experiment = {name = "other", base = base}, report = report})
+  local t = wb.task{name = "tk4", title = "x", experiment = {name = "tk4", base = base},
+    report = report} -- the same name: as before
+  T.eq(t.name, "tk4")
+  local ex = wb.experiment{name = "tk5", base = base}
+  local ok, err = pcall(wb.task, {name = "tk5", title = "x", experiment = ex, report = report})
+  T.ok(not ok)
+  err = tostring(err)
+  T.ok(err:find("task.experiment: expected the experiment's declaration table ({base = ..., "
+    .. "vary = ...}), got a wb.Experiment", 1, true), err)
+  T.ok(not err:find("_hooks", 1, true), err)
+end)
+
+T.test("W8: 'changed since' names a config key set before and unset now", function()
+  local root = T.tmpdir()
+  util.mkdir_p(root .. "/runs")
+  local old = rec(1, {task = "w8", variant = "base", identity = {code = "c"},
+    config = {epochs = 2, seed = 1, subset = {train = 2000, test = 500}}})
+  write(root .. "/runs", old)
+  local s = {variant = "base", seed = 1, hash = "ffffffffffffffff", identity = {code = "c"},
+    config = {epochs = 1, seed = 1}}
+  local note = require("wb.runner_why").note({name = "w8", root = root}, {s})
+  T.ok(note:find('config key subset ({"test":500,"train":2000} -> unset)', 1, true), note)
+  T.ok(note:find("config key epochs (2 -> 1)", 1, true), note)
+  -- a copy of that record under another name is no run's record: not named
+  os.remove(root .. "/runs/w8-" .. old.hash .. ".json")
+  write(root .. "/runs", old, "w8-backup.json")
+  T.eq(require("wb.runner_why").note({name = "w8", root = root}, {s}), nil)
+end)
+
 T.done()

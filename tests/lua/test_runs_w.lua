@@ -144,4 +144,27 @@ T.test("W8: 'changed since' names a config key set before and unset now", functi
   T.eq(require("wb.runner_why").note({name = "w8", root = root}, {s}), nil)
 end)
 
+T.test("X16j: seeds that failed or diverged are not said to have missed a target", function()
+  local function r(v, seed, acc, status)
+    return {hash = v .. seed, task = "t", variant = v, seed = seed, status = status or "ok",
+      config = {seed = seed, v = v}, metrics = {test_accuracy = acc}, history = {}}
+  end
+  local rs = wb.runs.Runs{r("a", 1, 0.90), r("a", 2, 0.91), r("b", 1, 0.50), r("b", 2, 0.51),
+    r("b", 3, nil, "diverged"), r("d", 1, nil), r("d", 2, 0.3)}
+  rs.failures = {{spec = {variant = "a", seed = 3}}, {spec = {variant = "c", seed = 1}}}
+  local s = wb.compare(rs, "test_accuracy", {better = "higher"})
+  T.ok(s:find("Seeds that did not finish have no value: c (1 of 1 seeds: 1 failed, no "
+    .. "record), a (1 of 3 seeds: 1 failed, no record), b (1 of 3 seeds: 1 diverged).", 1,
+    true), s)
+  -- only a finished run without the value may have missed a target
+  T.ok(s:find("No value (e.g. target never reached) for d (1 of 2 seeds).", 1, true), s)
+  T.ok(s:find("Not decided: 1 of 3 seeds of a have no value", 1, true), s)
+  -- every run of the list failed: the findings say so, no target
+  local gone = wb.runs.Runs{r("a", 1, 0.9)}
+  gone.failures = {{spec = {variant = "c", seed = 1}}, {spec = {variant = "c", seed = 2}}}
+  s = wb.compare(gone, "test_accuracy")
+  T.eq(s, "- test_accuracy: Seeds that did not finish have no value: c (2 of 2 seeds: 2 "
+    .. "failed, no record).")
+end)
+
 T.done()

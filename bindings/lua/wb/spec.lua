@@ -325,7 +325,10 @@ end
 ---wb.spec.check_task(spec, where)
 ---Checks a task declaration's own keys (name, title, intro, args,
 ---experiment, report) and their types (not the experiment's: see
----check_experiment). where prefixes every error ("script.lua:12: name").
+---check_experiment), but for two: the experiment is its declaration table,
+---not an experiment already made (wb.experiment{...}), and an experiment.name
+---in it is the task's name (the runs are recorded under the task's name).
+---where prefixes every error ("script.lua:12: name").
 ---Raises on the first problem, naming the key and what was expected.
 ---@param spec table
 ---@param where string

@@ -38,6 +38,9 @@ T.test("W9: a record under another run's file name is left out, naming the file"
     T.ok(err:find("skipping " .. dir .. "/" .. name .. ": it is the record of task t, run ", 1,
       true), err)
   end
+  T.ok(err:find("a copy of t-" .. a.hash .. ".json, listed once from there", 1, true), err)
+  T.ok(err:find("its own file t-" .. string.format("%016x", n_written - 1) .. ".json is not "
+    .. "there", 1, true), err) -- a renamed record: the name to give it back
   T.ok(err:find("it is the record of task u, run", 1, true), err) -- the task differs
   local _, n = err:gsub("\n", "")
   T.eq(n, 3, err) -- one line each

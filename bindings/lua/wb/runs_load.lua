@@ -44,9 +44,10 @@ function M.load_all(dir, filter)
     -- another run's file) and would be listed, averaged and exported twice
     local own = r and string.format("%s-%s.json", r.task, r.hash)
     if r and n ~= own then
-      r, why = nil, string.format("it is the record of task %s, run %s (its file would be "
-        .. "%s), not of the run its file name says: a copy under another name; its run is "
-        .. "counted once, from its own file", r.task, r.hash, own)
+      r, why = nil, string.format("it is the record of task %s, run %s, not of the run its "
+        .. "file name says: %s", r.task, r.hash, wb.sys.exists(dir .. "/" .. own)
+        and ("a copy of " .. own .. ", listed once from there")
+        or ("its own file " .. own .. " is not there (renamed? named so, it is listed)"))
     end
     if not r then
       io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))

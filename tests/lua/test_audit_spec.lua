@@ -173,7 +173,8 @@ T.test("runs that left no record count in the table's seeds cell and in comparis
   rs.failures = {{spec = {variant = "a", seed = 3}}, {spec = {variant = "c", seed = 1}}}
   local s = wb.compare(rs, "test_accuracy", {better = "higher"})
   T.ok(s:find("Not decided: 1 of 3 seeds of a have no value", 1, true), s)
-  T.ok(s:find("for c (1 of 1 seeds), a (1 of 3 seeds)", 1, true), s)
+  T.ok(s:find("Seeds that did not finish have no value: c (1 of 1 seeds: 1 failed, no "
+    .. "record), a (1 of 3 seeds: 1 failed, no record)", 1, true), s)
   T.ok(rs:table{"test_accuracy"}:find("| a | 2 of 3 (1 failed) |", 1, true))
 end)
 

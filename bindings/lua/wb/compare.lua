@@ -101,7 +101,9 @@ end
 ---of the difference excludes 0), with the interval and p in the metric's
 ---units; "" with fewer than two variants. The best is not called better
 ---when some of its seeds have no value (a diverged run, a target never
----reached): its mean over the others may flatter it. opts.better =
+---reached): its mean over the others may flatter it. A note says which
+---seeds have no value and why: failed (no record), diverged, or finished
+---without one (e.g. a target never reached). opts.better =
 ---"higher" or "lower"; by default higher for an accuracy (a name ending in
 ---acc or accuracy, as EarlyStopping's mode "auto", or silenced_*, the
 ---accuracy with units silenced, in percent in the tables) and lower for anything
@@ -142,24 +144,45 @@ function M._compare(runs, metric, o)
   local lower = o.better == "lower"
     or o.better == nil and not (require("wb.callbacks")._wants_max(metric)
       or metric:find("^silenced") ~= nil)
-  local stats, missing = {}, {}
+  local stats, missing, unfinished = {}, {}, {}
   -- a run that left no record (a failed child) is a seed without a value
   local failed, only = require("wb.runs_stats").raw.failed_of(runs)
   for _, v in ipairs(only) do
-    missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, failed[v], failed[v])
+    unfinished[#unfinished + 1] = string.format("%s (%d of %d seeds: %d failed, no record)",
+      v, failed[v], failed[v], failed[v])
   end
   for _, v in ipairs(runs:variants()) do
     local xs = runs:values(v, metric)
     local m, s = runs:stat(v, metric)
     local all = #runs:of(v) + (failed[v] or 0)
     if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs, all = all} end
-    if #xs < all then
-      missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, all - #xs, all)
+    -- why each seed has no value: its run failed (no record), did not
+    -- finish (diverged), or finished without one (a target never reached).
+    -- Runs that failed were said to have never reached a target (audit X16j)
+    local gone, kinds, n_ok = {}, {}, 0
+    if (failed[v] or 0) > 0 then gone[1] = failed[v] .. " failed, no record" end
+    for _, r in ipairs(runs:of(v)) do
+      if r.status == nil or r.status == "ok" then n_ok = n_ok + 1
+      else
+        local k = tostring(r.status)
+        if not kinds[k] then kinds[k] = 0; kinds[#kinds + 1] = k end
+        kinds[k] = kinds[k] + 1
+      end
+    end
+    for _, k in ipairs(kinds) do gone[#gone + 1] = kinds[k] .. " " .. k end
+    if #gone > 0 then
+      unfinished[#unfinished + 1] = string.format("%s (%d of %d seeds: %s)", v, all - n_ok, all,
+        table.concat(gone, ", "))
+    end
+    if #xs < n_ok then
+      missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, n_ok - #xs, all)
     end
   end
-  local note = #missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
-    table.concat(missing, ", ")) or ""
-  if #stats < 2 then return #missing > 0 and ("- " .. metric .. ":" .. note) or "" end
+  local note = (#unfinished > 0 and string.format(" Seeds that did not finish have no "
+    .. "value: %s.", table.concat(unfinished, ", ")) or "")
+    .. (#missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
+      table.concat(missing, ", ")) or "")
+  if #stats < 2 then return note ~= "" and ("- " .. metric .. ":" .. note) or "" end
   table.sort(stats, function(a, b)
     if lower then return a.m < b.m end
     return a.m > b.m

@@ -44,7 +44,13 @@ local function differences(s, r, into)
       into[p[2]] = true
     end
   end
-  for k, v in pairs(s.config) do
+  -- the keys of both configs: one set before and unset now (a full run
+  -- after a --quick one: subset) was never named
+  local keys = {}
+  for k in pairs(s.config) do keys[k] = true end
+  for k in pairs(cfg) do keys[k] = true end
+  for k in pairs(keys) do
+    local v = s.config[k]
     if util.canonical(v) ~= util.canonical(cfg[k]) then
       local name = "config key " .. k
       into[name] = type(into[name]) == "table" and into[name] or {}
@@ -89,6 +95,8 @@ function M.note(ex, pending)
   for _, f in ipairs(files) do
     if f:sub(1, #prefix) == prefix and record.is_record_file(f) then
       local r = record.read(dir .. "/" .. f) -- nil when malformed: not this run's
+      -- a copy under another name (wb.runs.load_all leaves it out): no run's record
+      if r and f ~= string.format("%s-%s.json", r.task, r.hash) then r = nil end
       local s = r and want[r.variant .. "\0" .. r.seed]
       if s and r.hash ~= s.hash then
         if not last[s] then n = n + 1 end

@@ -220,7 +220,8 @@ end
 ---(wb.runs.fmt_mean_std) over the finished runs; the seeds cell says
 ---"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
 ---fewer finished runs have the metric. opts.variant_header names the
----first column (default "variant"). Raises when a variant's runs are not seeds of one
+---first column (default "variant"; in opts, not names: a names key that is
+---no list index is an error). Raises when a variant's runs are not seeds of one
 ---configuration, naming the variant and what differs, and for a column no
 ---run of the list has that is close to one they have (a misspelling:
 ---test_acuracy), listing theirs, nearest first. A final metric they lack
@@ -235,6 +236,7 @@ function Runs:table(names, o)
   args.self(Runs, self, "table", "rs")
   names = names or {"test_accuracy", "test_loss"}
   argcheck(type(names) == "table", 1, "table", "table", names)
+  group.list_only(names, "wb.Runs:table", "rs:table({...}, {variant_header = ...})", 2)
   for i, n in ipairs(names) do
     argcheck(type(n) == "string", 1, "table", "list of strings", n, i)
   end

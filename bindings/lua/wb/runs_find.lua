@@ -1,5 +1,5 @@
--- wb/runs_find.lua: reading run records from a folder (wb.runs.load_all)
--- and finding the runs a query names (wb.runs.find). Installed in wb.runs
+-- wb/runs_find.lua: finding the runs a query names (wb.runs.find) among
+-- the records of a folder (wb.runs.load_all, wb/runs_load.lua). Installed in wb.runs
 -- by wb/runs.lua; reads records only, never trains.
 --
 -- find never answers "no runs" in silence: a root or runs folder that does
@@ -17,40 +17,9 @@ local args = require "wb.args"
 local M = {}
 local argcheck = group.argcheck
 
----wb.runs.load_all(dir, filter) -> table
----Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
----or "plots") as plain tables sorted by file name, keeping those for which
----filter(record) is true; {} when the folder does not exist. Integral
----numbers are integers (seed 2, not 2.0). A malformed record (see
----wb.record.read), or one whose content does not match the checksum
----written with it, is skipped with a one-line warning on stderr naming the
----file and what is wrong.
----@param dir? string
----@param filter? function
----@return table
----Example: local recs = wb.runs.load_all(nil, function(r) return r.status ~= "ok" end)
-function M.load_all(dir, filter)
-  argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
-  argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
-  dir = dir or record.dir()
-  if not wb.sys.exists(dir) then return {} end
-  local names = {}
-  for _, n in ipairs(wb.sys.listdir(dir)) do
-    if record.is_record_file(n) then names[#names + 1] = n end
-  end
-  table.sort(names)
-  local out = {}
-  for _, n in ipairs(names) do
-    local path = dir .. "/" .. n
-    local r, why = record.read(path)
-    if not r then
-      io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
-    elseif not filter or filter(r) then
-      out[#out + 1] = r
-    end
-  end
-  return out
-end
+-- Reading a folder's records, and leaving out those that cannot be
+-- trusted, is wb/runs_load.lua.
+M.load_all = require("wb.runs_load").load_all
 
 -- Record fields a query may name; any other key is a config key.
 local record_keys = {task = true, variant = true, seed = true, status = true, hash = true,
@@ -145,7 +114,23 @@ local function show(v)
     for i, x in ipairs(v) do items[i] = show(x) end
     return "{" .. table.concat(items, ", ") .. "}"
   end
-  return util.show(v)
+  -- every digit a double needs: 0.1*3 printed as 0.3 beside runs with 0.3
+  return group.show_exact(v)
+end
+
+-- " (not equal: ...)" when the float want prints, to 6 digits, like a value
+-- of key k in recs that it is not: 0.1*3 is 0.30000000000000004, not 0.3.
+local function float_note(want, recs, k)
+  if math.type(want) ~= "float" then return "" end
+  for _, r in ipairs(recs) do
+    local v = field(r, k)
+    if type(v) == "number" and v ~= want and util.show(v) == util.show(want) then
+      return string.format(" (not equal: the query's %s is not the runs' %s, a float "
+        .. "computed as 0.1*3 is not 0.3; give the value as recorded)", group.show_exact(want),
+        group.show_exact(v))
+    end
+  end
+  return ""
 end
 
 -- The query's matching keys, sorted, and its text: "task = "x", dropout = 0.5".
@@ -198,8 +183,9 @@ local function none_match(query, recs, dir)
   for _, k in ipairs(ks) do
     local rest = all_but(query, ks, k, recs)
     if #rest > 0 then
-      parts[#parts + 1] = string.format("%s: the %d runs the other keys match have %s%s", k,
-        #rest, values_text(rest, k), type_note(query[k], rest, k))
+      parts[#parts + 1] = string.format("%s: the %d runs the other keys match have %s%s%s",
+        k, #rest, values_text(rest, k), type_note(query[k], rest, k),
+        float_note(query[k], rest, k))
     end
   end
   if #parts == 0 then -- no single key is at fault: what each key could match
@@ -224,7 +210,8 @@ local function check_lists(query, recs, dir)
         if not hit then
           error(string.format("wb.runs.find: %s = %s, in {%s}, matches none of the %d runs "
             .. "in %s the other keys match (%s there: %s; allow_empty = true accepts it)", k,
-            show(w), text, #rest, dir, k, values_text(rest, k) .. type_note(w, rest, k)), 3)
+            show(w), text, #rest, dir, k, values_text(rest, k) .. type_note(w, rest, k)
+            .. float_note(w, rest, k)), 3)
         end
       end
     end
@@ -309,7 +296,8 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---a line on stderr counts each kind.
 ---A record whose content does not match the checksum written with it (a
 ---number edited by hand, a partial copy, a merge) is left out, a line on
----stderr naming its file; runs whose records have no checksum (an older
+---stderr naming its file, and so is one under another file name than its
+---own task and hash make (a copy of a run's record: it would count twice); runs whose records have no checksum (an older
 ---workbench's, or written by hand) are returned, a line on stderr counting
 ---them and naming the first: running their task retrains them. Seeds of
 ---one group trained with more than one OpenBLAS kernel (blas_core: no part

@@ -248,6 +248,35 @@ function M.mixed(rs)
   return table.concat(parts, ", ")
 end
 
+-- Raise at `level` unless names is a plain list: rs:table{"test_accuracy",
+-- variant_header = "width"} (call sugar puts the option in the names)
+-- dropped the option without a word.
+function M.list_only(names, fname, how, level)
+  local n = #names
+  for k in pairs(names) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      error(string.format("%s: names: key %s is not a list index: names is a list of "
+        .. "metric names; options go in the second argument: %s", fname,
+        type(k) == "string" and string.format("'%s'", k) or tostring(k), how), level + 1)
+    end
+  end
+end
+
+-- The file each record was read from (wb.runs.load_all), weak: a message
+-- about a record names the file to look at, not only the hash it holds.
+M.files = setmetatable({}, {__mode = "k"})
+
+-- " from <file> and <file>" for two records of one seed: the files they
+-- were read from, when wb.runs.load_all read them ("" for records of
+-- ex:run() or a list made by hand, whose files are not known here).
+local function files_note(a, b)
+  local fa, fb = M.files[a], M.files[b]
+  if a == b and fa then return ", both from " .. fa .. ": the same record listed twice" end
+  if a == b then return ": the same record listed twice" end
+  if fa and fb then return ", from " .. fa .. " and " .. fb end
+  return ""
+end
+
 -- nil when runs rs are seeds of one configuration, each seed once; else
 -- the reason. A record listed twice, or copied from another folder, would
 -- count as two seeds and narrow every interval.
@@ -261,8 +290,8 @@ function M.not_seeds(rs)
   for _, r in ipairs(rs) do
     local s = tostring(r.seed)
     if at[s] then
-      return string.format("seed %s appears twice (runs %s and %s); a seed is counted once", s,
-        tostring(at[s].hash), tostring(r.hash))
+      return string.format("seed %s appears twice (runs %s and %s%s); a seed is counted "
+        .. "once", s, tostring(at[s].hash), tostring(r.hash), files_note(at[s], r))
     end
     at[s] = r
   end

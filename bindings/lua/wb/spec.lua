@@ -79,50 +79,11 @@ local R = require "wb.spec_runs" -- fit options: R.FIT_SET_BY_CONFIG and where t
 ---Example: print(wb.spec.nearest("dropuot", {"dropout", "l2"}))
 M.nearest = K.nearest
 
--- Raise "<file>:<line>: <name>: <place>: <msg>"; the line is where `word`
--- (the offending key) appears in the script, else the declaration's line.
-local function fail(ctx, place, msg, word)
-  local w = ctx.where
-  local file, line, rest = w:match("^(.-):(%d+): (.*)$")
-  if not file then file, rest = w:match("^(.-): (.*)$") end
-  -- the key to look for: the one named, else the last part of the place
-  word = word or place:match("([%w_]+)[^%w_]*$")
-  local at = K.line_of(file, word) or tonumber(line)
-  local loc = file and (at and (file .. ":" .. at) or file)
-  -- where without a file ("x" from a direct call) is said as it is
-  error(M.input_error(string.format("%s: %s: %s", loc and (loc .. ": " .. rest) or w, place,
-    msg)), 0)
-end
-
-local function unknown(ctx, place, key, valid, what, hint, near) -- near: the key meant
-  near = near or M.nearest(key, valid)
-  fail(ctx, place, string.format("unknown %s '%s'%s (valid: %s)%s", what or "key",
-    tostring(key), near and (" (did you mean '" .. near .. "'?)") or "",
-    table.concat(valid, ", "), hint or ""), key)
-end
-
-local function check_table_keys(ctx, t, valid, place, what, hint_of)
-  local set = {}
-  for _, k in ipairs(valid) do set[k] = true end
-  for _, k in ipairs(util.sorted_keys(t)) do
-    if not set[k] then unknown(ctx, place, k, valid, what, hint_of and hint_of(k)) end
-  end
-end
-
-local function describe(v)
-  if v == nil then return "nothing (it is missing)" end
-  if type(v) == "string" then return string.format("string %q", v) end
-  return type(v) .. " " .. util.show(v)
-end
-
--- A public check's own arguments: "bad argument #n to 'wb.spec.f' (name: expected
--- what, got ...)", as lauxlib says it, rather than an index error inside.
-local function check_arg(fname, n, name, v, want, what)
-  if type(v) ~= want then
-    error(string.format("bad argument #%d to 'wb.spec.%s' (%s: expected %s, got %s)", n,
-      fname, name, what, v == nil and "no value" or type(v)), 3)
-  end
-end
+-- Raising an error at the line of the script where the mistake is:
+-- wb/spec_errors.lua.
+local E = require "wb.spec_errors"
+local fail, unknown, check_table_keys = E.fail, E.unknown, E.check_table_keys
+local describe, check_arg = E.describe, E.check_arg
 
 -- }====================
 
@@ -364,7 +325,10 @@ end
 ---wb.spec.check_task(spec, where)
 ---Checks a task declaration's own keys (name, title, intro, args,
 ---experiment, report) and their types (not the experiment's: see
----check_experiment). where prefixes every error ("script.lua:12: name").
+---check_experiment), but for two: the experiment is its declaration table,
+---not an experiment already made (wb.experiment{...}), and an experiment.name
+---in it is the task's name (the runs are recorded under the task's name).
+---where prefixes every error ("script.lua:12: name").
 ---Raises on the first problem, naming the key and what was expected.
 ---@param spec table
 ---@param where string
@@ -389,9 +353,23 @@ function M.check_task(spec, where)
   if spec.report ~= nil and type(spec.report) ~= "function" then
     fail(ctx, "task.report", "expected a function(task, runs), got " .. describe(spec.report))
   end
-  if type(spec.experiment) ~= "table" then
-    fail(ctx, "task.experiment", "expected an experiment table, got "
-      .. describe(spec.experiment))
+  local e = spec.experiment
+  if type(e) ~= "table" then
+    fail(ctx, "task.experiment", "expected an experiment table, got " .. describe(e))
+  end
+  -- a made experiment was refused for its internal field ('_hooks')
+  local mt = getmetatable(e)
+  if mt ~= nil then
+    fail(ctx, "task.experiment", "expected the experiment's declaration table ({base = ..., "
+      .. "vary = ...}), got a " .. tostring(type(mt) == "table" and mt.__name or "table "
+      .. "with a metatable") .. " (the task makes the experiment from the table itself: "
+      .. "experiment = {...}, not wb.experiment{...})")
+  end
+  -- another name recorded the runs under it: wb.runs.find{task = name} found none
+  if e.name ~= nil and e.name ~= spec.name then
+    fail(ctx, "task.experiment.name", string.format("%s is not the task's name %q: the "
+      .. "experiment takes the task's name (its runs are recorded and found under it); leave "
+      .. "experiment.name out", describe(e.name), spec.name))
   end
 end
 

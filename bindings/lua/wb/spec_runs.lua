@@ -110,6 +110,10 @@ end
 -- For an unknown fit option near a config key (log_evry): " ('log_every' is
 -- a config key: put it in base or vary)", else nil.
 function M.fit_option_hint(k)
+  -- a config key itself first (lr): the nearest by edit distance named loss
+  if K.train[k] ~= nil or K.model[k] ~= nil then
+    return string.format(" ('%s' is a config key: put it in base or vary)", k)
+  end
   local near = K.nearest(k, util.sorted_keys(M.FIT_SET_BY_CONFIG))
   if near and not FIT_OPTION_WAY[near] then
     return string.format(" ('%s' is a config key: put it in base or vary)", near)

@@ -1,0 +1,62 @@
+-- wb/runs_load.lua: reading the run records of a folder (wb.runs.load_all),
+-- leaving out, each named in one line on stderr, those that cannot be
+-- trusted: malformed, changed since written (checksum), or a copy under
+-- another run's file name. wb.runs.find and the exports read through it.
+-- Installed in wb.runs by wb/runs.lua (via wb/runs_find.lua).
+local _ENV = require "wb.std"
+local wb = require "wb"
+local record = require "wb.record"
+local group = require "wb.runs_group"
+
+local M = {}
+local argcheck = group.argcheck
+
+---wb.runs.load_all(dir, filter) -> table
+---Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
+---or "plots") as plain tables sorted by file name, keeping those for which
+---filter(record) is true; {} when the folder does not exist. Integral
+---numbers are integers (seed 2, not 2.0). A malformed record (see
+---wb.record.read), or one whose content does not match the checksum
+---written with it, is skipped with a one-line warning on stderr naming the
+---file and what is wrong; so is a record whose task and hash are not those
+---its file name says (<task>-<hash>.json: a copy of another run's record
+---under another name, which would count that run twice).
+---@param dir? string
+---@param filter? function
+---@return table
+---Example: local recs = wb.runs.load_all(nil, function(r) return r.status ~= "ok" end)
+function M.load_all(dir, filter)
+  argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
+  argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
+  dir = dir or record.dir()
+  if not wb.sys.exists(dir) then return {} end
+  local names = {}
+  for _, n in ipairs(wb.sys.listdir(dir)) do
+    if record.is_record_file(n) then names[#names + 1] = n end
+  end
+  table.sort(names)
+  local out = {}
+  for _, n in ipairs(names) do
+    local path = dir .. "/" .. n
+    local r, why = record.read(path)
+    -- a record is written under its own task and hash (wb.record.path): one
+    -- under another name is a copy (a backup, a sync conflict, cp over
+    -- another run's file) and would be listed, averaged and exported twice
+    local own = r and string.format("%s-%s.json", r.task, r.hash)
+    if r and n ~= own then
+      r, why = nil, string.format("it is the record of task %s, run %s, not of the run its "
+        .. "file name says: %s", r.task, r.hash, wb.sys.exists(dir .. "/" .. own)
+        and ("a copy of " .. own .. ", listed once from there")
+        or ("its own file " .. own .. " is not there (renamed? named so, it is listed)"))
+    end
+    if not r then
+      io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
+    elseif not filter or filter(r) then
+      group.files[r] = path -- a message naming a record names its file
+      out[#out + 1] = r
+    end
+  end
+  return out
+end
+
+return M

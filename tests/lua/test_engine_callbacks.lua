@@ -145,6 +145,18 @@ T.test("CSVLogger writes epoch + sorted keys, appends without a header", functio
   T.eq(T.slurp(path), before, "nothing appended")
 end)
 
+-- audit X18: a write that failed (a full disk) left the log empty and the
+-- fit said nothing; /dev/full fails every flush with ENOSPC
+T.test("CSVLogger: a write that fails is an error naming the file (EIO)", function()
+  if not wb.sys.exists("/dev/full") then error("/dev/full is missing") end
+  local m = tiny_model(12)
+  local ok, e = pcall(m.fit, m, data:subset(1, 20), {epochs = 1, verbose = false,
+    callbacks = {cb.CSVLogger("/dev/full")}})
+  T.ok(not ok, "the fit raised")
+  T.ok(tostring(e):find("CSVLogger: /dev/full: ", 1, true), tostring(e))
+  T.eq(wb.is_error(e) and e.code, "EIO", tostring(e))
+end)
+
 T.test("ModelCheckpoint: formatted paths, save_best_only", function()
   local dir = T.tmpdir()
   local m = tiny_model(13)

@@ -9,6 +9,15 @@ local M = wb.callbacks
 
 local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
 
+-- A file operation's result checked (audit X18: on a full disk the log was
+-- left empty and the fit said nothing): a failed write, flush or close is
+-- EIO (exit 74) naming the file; the file is closed first.
+local function checked(self, ok, err)
+  if ok then return end
+  if self.file then pcall(self.file.close, self.file); self.file = nil end
+  wb.sys.fail("EIO", string.format("CSVLogger: %s: %s", self.filename, tostring(err)))
+end
+
 -- {==================== CSVLogger ====================
 
 local CSVLogger = {}
@@ -92,14 +101,14 @@ local function start(self, keys)
       .. "file, or append only fits with the same logs", self.filename, self.found, header,
       self.sep), 0)
   end
-  if self.header then self.file:write(header, "\n") end
+  if self.header then checked(self, self.file:write(header, "\n")) end
   local p = self.prior
   for e = 1, p and p.epochs or 0 do
     local row = {tostring(e)}
     for i, k in ipairs(keys) do
       row[i + 1] = csv_value(type(p.history[k]) == "table" and p.history[k][e] or nil)
     end
-    self.file:write(table.concat(row, self.sep), "\n")
+    checked(self, self.file:write(table.concat(row, self.sep), "\n"))
   end
   self.prior = nil
 end
@@ -119,8 +128,8 @@ function CSVLogger:on_epoch_end(epoch, logs)
   end
   local row = {tostring(epoch)}
   for i, k in ipairs(self.keys) do row[i + 1] = csv_value(logs[k]) end
-  self.file:write(table.concat(row, self.sep), "\n")
-  self.file:flush()
+  checked(self, self.file:write(table.concat(row, self.sep), "\n"))
+  checked(self, self.file:flush())
 end
 
 ---wb.callbacks.CSVLogger:on_train_end()
@@ -139,7 +148,11 @@ function CSVLogger:on_train_end()
     table.sort(keys)
     start(self, keys)
   end
-  if self.file then self.file:close(); self.file = nil end
+  if self.file then
+    local f = self.file
+    self.file = nil
+    checked(self, f:close())
+  end
 end
 
 -- }====================

@@ -170,4 +170,26 @@ T.test("X16j: seeds that failed or diverged are not said to have missed a target
     .. "failed, no record).")
 end)
 
+-- W16: a measure's list of another length than the epochs run (per-layer
+-- norms) was a per-epoch series: its last entry tabled and compared as the
+-- run's value, drawn against epochs. Now only a list with an entry per
+-- epoch run is a series; another is kept in the record, and a table asked
+-- for it says so.
+T.test("W16: a measure list is a series only with an entry per epoch run", function()
+  local dir = T.tmpdir()
+  for seed = 1, 2 do
+    write(dir, rec(seed, {metrics = {test_accuracy = 0.9, epochs_run = 2},
+      measures = {norms = {3, 4, 5, 6}, per_epoch = {0.5, 0.25 * seed}}}))
+  end
+  local rs = wb.runs.find{dir = dir}
+  T.eq(wb.runs.series(rs[1], "norms"), nil, "4 entries, 2 epochs: no series")
+  T.eq(wb.runs.value(rs[1], "norms"), nil)
+  T.eq(wb.runs.value(rs[2], "per_epoch"), 0.5, "a list per epoch: its last entry")
+  T.check_error("'norms' is not a number in the measures of run", rs.table, rs, {"norms"})
+  T.ok(rs:table{"per_epoch"}:find("per_epoch", 1, true))
+  -- a diverged run's series may end early (its NaN epochs are null)
+  local d = rec(3, {status = "diverged", metrics = {epochs_run = 2}, measures = {g = {1}}})
+  T.eq(#wb.runs.series(d, "g"), 1)
+end)
+
 T.done()

@@ -139,9 +139,11 @@ end
 ---config keys it reads; their values plain data), measure = function(model, cfg, data, history,
 ---callbacks) -> {name = number} (names other than the run's metrics:
 ---test_accuracy there fails the run; a number is a metric of tables and
----plots, NaN or inf recorded as missing, warned; a string, boolean or list
----is kept in the record's measures only, and a table asked for it is an
----error saying so), callbacks = function(cfg, model, data) ->
+---plots, NaN or inf recorded as missing, warned; a list with an entry per
+---epoch run is a per-epoch series, drawn by plot_curves, its last entry the
+---run's value; a string, a boolean or a list of another length is kept in
+---the record's measures only, and a table asked for it is an error saying
+---so), callbacks = function(cfg, model, data) ->
 ---list, fit_options (a table, or a function(cfg, model, data) returning one, of fit
 ---options the config does not set; a function of cfg alone is called and
 ---checked here, for each run's config), reuse = false (never adopt an equal training of

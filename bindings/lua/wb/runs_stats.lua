@@ -32,7 +32,8 @@ end
 
 ---wb.runs.series(r, name) -> table|nil
 ---A per-epoch series of a run record: history[name], else measures[name]
----when it is a list, else derived: "gap" = val_loss - loss, epoch by
+---when it is a list with an entry per epoch run (per-layer numbers are
+---none), else derived: "gap" = val_loss - loss, epoch by
 ---epoch (loss is Keras's: the epoch's running mean, with dropout active,
 ---so dropout lowers this gap by itself; a gap of the final weights in
 ---inference mode is val_loss minus model:evaluate on the rows trained on,
@@ -63,7 +64,14 @@ local function series(r, name)
       if type(v) == "number" and type(l) == "number" then h[e] = v - l end
     end
   end
-  if h == nil and type(r.measures) == "table" then h = r.measures[name] end
+  if h == nil and type(r.measures) == "table" then
+    h = r.measures[name]
+    -- a series only with an entry per epoch run (a diverged run's may end
+    -- early): per-layer norms were tabled by their last layer's (audit W16)
+    local ran = type(r.metrics) == "table" and r.metrics.epochs_run
+    local n = math.type(ran) == "integer" and is_list(h) and maxn(h)
+    if n and n ~= ran and not (n < ran and r.status == "diverged") then h = nil end
+  end
   return is_list(h) and h or nil
 end
 function M.series(r, name)

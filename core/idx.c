@@ -17,6 +17,7 @@
 typedef struct src {
     gzFile gz;       /* reads both raw and gzip files transparently */
     int compressed;
+    int fd;          /* gz's: pread (which moves no offset) finds a gzip file's end */
     uint64_t file_size;
 } src;
 
@@ -48,6 +49,7 @@ static wb_status open_src(int fd, uint64_t size, const char *name, src *s, wb_er
     unsigned char magic[2] = {0, 0};
     ssize_t m = pread(fd, magic, 2, 0);
     s->compressed = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    s->fd = fd;
     s->file_size = size;
     s->gz = gzdopen(fd, "rb");
     if (!s->gz) {
@@ -108,6 +110,76 @@ static const char *index_str(char *s, size_t size, int nd, const int64_t *shape,
         k /= (size_t)shape[d];
     }
     return wb_shape_str(s, size, nd, idx);
+}
+
+/* The bytes of fd (size bytes) after its last gzip member, found by inflating every
+ * member (pread: gz's offset stays); 0 when none or when it cannot tell (a read error: the
+ * main read reports those). zlib's gzread takes a member followed by anything but another
+ * member's magic as the end and drops the rest without a word (audit X16d), where a plain
+ * IDX file with bytes after its data is refused. UINT64_MAX: out of memory. */
+static uint64_t gz_trailing(int fd, uint64_t size)
+{
+    enum { BUF = 1 << 16 };
+    unsigned char *in = wb_malloc(2 * BUF), *out = in + BUF;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (!in || inflateInit2(&z, 15 + 16) != Z_OK) { /* gzip framing only */
+        wb_free(in);
+        return UINT64_MAX;
+    }
+    uint64_t off = 0, left = 0;
+    for (;;) {
+        if (z.avail_in < 2 && off < size) { /* refill, keeping a byte not yet read */
+            memmove(in, z.next_in ? z.next_in : in, z.avail_in);
+            ssize_t n = pread(fd, in + z.avail_in, BUF - z.avail_in, (off_t)off);
+            if (n <= 0)
+                break;
+            off += (uint64_t)n;
+            z.next_in = in;
+            z.avail_in += (uInt)n;
+        }
+        z.next_out = out;
+        z.avail_out = BUF;
+        int r = inflate(&z, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) {
+            if (z.avail_in < 2 && off < size)
+                continue; /* the next member's magic may be in the next read */
+            if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+                inflateReset(&z); /* another member: zlib reads it as more data */
+                continue;
+            }
+            left = z.avail_in + (size - off);
+            break;
+        }
+        if (r != Z_OK || (z.avail_in == 0 && off >= size))
+            break; /* corrupt or cut short: the main read said so */
+    }
+    inflateEnd(&z);
+    wb_free(in);
+    return left;
+}
+
+/* The trailing bytes of gzip source s whose decompressed content is head (n bytes) then
+ * data (data_bytes): none when the file ends with the trailer of that content (CRC-32
+ * and length, little-endian), as a single-member file does; else every member inflated. */
+static uint64_t trailing_gz(src *s, const unsigned char *head, size_t n,
+                            const unsigned char *data, uint64_t data_bytes)
+{
+    unsigned char tail[8];
+    if (s->file_size >= 8 && pread(s->fd, tail, 8, (off_t)(s->file_size - 8)) == 8) {
+        uLong crc = crc32(0L, head, (uInt)n);
+        for (uint64_t done = 0; done < data_bytes;) {
+            uInt chunk = data_bytes - done > (1u << 30) ? (1u << 30) : (uInt)(data_bytes - done);
+            crc = crc32(crc, data + done, chunk);
+            done += chunk;
+        }
+        uint32_t isize = (uint32_t)(n + data_bytes), c = (uint32_t)crc;
+        unsigned char want[8] = {c, c >> 8, c >> 16, c >> 24,
+                                 isize, isize >> 8, isize >> 16, isize >> 24};
+        if (memcmp(tail, want, 8) == 0)
+            return 0;
+    }
+    return gz_trailing(s->fd, s->file_size);
 }
 
 /* A gzip stream that zlib rejects (bad data, CRC or length, cut short). */
@@ -203,6 +275,13 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     if (st == WB_OK && s->compressed &&
         read_exact(s, &extra, 1, &more) == WB_EIO) /* the gzip trailer (CRC, size) */
         st = WB_EIO;
+    uint64_t trail = 0;
+    if (st == WB_OK && more == 0 && s->compressed) {
+        unsigned char hd[4 + 4 * WB_MAX_DIM];
+        memcpy(hd, head, 4);
+        memcpy(hd + 4, dims, 4 * (size_t)nd);
+        trail = trailing_gz(s, hd, (size_t)header, raw, data_bytes);
+    }
     size_t bad = n;
     double badv = 0;
     if (st == WB_OK && more == 0 && type != 0x08)
@@ -224,6 +303,16 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     if (st == WB_EIO) {
         wb_tensor_free(t);
         return corrupt_gz(s, path, err), NULL;
+    }
+    if (trail == UINT64_MAX) {
+        wb_tensor_free(t);
+        return wb_err_set(err, WB_ENOMEM, "%s: out of memory for the gzip check", path), NULL;
+    }
+    if (trail) {
+        wb_tensor_free(t);
+        return wb_err_set(err, WB_EFORMAT, "%s: %llu bytes of trailing data after the gzip "
+                          "data (header declares %s), expected the file to end there", path,
+                          (unsigned long long)trail, shp), NULL;
     }
     if (st != WB_OK || more) {
         wb_tensor_free(t);

@@ -72,6 +72,29 @@ T.test("empty file, trailing data, directory, /dev/zero, missing file", function
   T.check_error("nope.idx: cannot open: No such file", wb.data.idx, dir .. "/nope.idx")
 end)
 
+-- zlib's gzread drops anything after a gzip member that is not another member: a plain
+-- file's trailing bytes were refused, a gzip file's accepted without a word (audit X16d).
+T.test("a gzip IDX file: bytes after its gzip data refused; several members read", function()
+  local a, b = write("ga.idx", idx_u8({4}, "\1\2\3\4")), write("gb", "\5\6")
+  assert(os.execute(string.format("gzip -kf %s %s", a, b)))
+  local ga, gb = T.slurp(a .. ".gz"), T.slurp(b .. ".gz")
+  T.eq(wb.data.idx(a .. ".gz"):get(4), 4, "one member")
+  local p = write("gc.idx.gz", ga .. "garbage\n")
+  T.check_error("gc.idx.gz: 8 bytes of trailing data after the gzip data (header declares [4])",
+    wb.data.idx, p)
+  T.check_error("1 bytes of trailing data", wb.data.idx, write("gd.idx.gz", ga .. "\31"))
+  -- a second member is more data (as zlib reads it): here two bytes too many
+  T.check_error("trailing data after the 12 bytes declared", wb.data.idx,
+    write("ge.idx.gz", ga .. gb))
+  local head = idx_u8({6}, "\1\2\3\4")
+  local two = write("gf.idx", head)
+  assert(os.execute(string.format("gzip -kf %s", two)))
+  local t = wb.data.idx(write("gg.idx.gz", T.slurp(two .. ".gz") .. gb))
+  T.eq(t:get(6), 6, "two members make one file")
+  T.check_error("1 bytes of trailing data", wb.data.idx,
+    write("gh.idx.gz", T.slurp(two .. ".gz") .. gb .. "x"))
+end)
+
 T.test("gzip bomb header: declared size beyond what the compressed file can hold", function()
   local p = write("bomb.idx", idx_u8({60000, 28, 28}, ""))
   assert(os.execute("gzip -kf " .. p))

@@ -266,13 +266,13 @@ local function load_pair(dir, prefix, name, suffix)
   local ipath = dir .. "/" .. prefix .. "-images-idx3-ubyte" .. suffix
   local lpath = dir .. "/" .. prefix .. "-labels-idx1-ubyte" .. suffix
   local images, labels = data.idx(ipath), data.idx(lpath)
-  local ishape, lshape = shape_str(images), shape_str(labels)
+  local snap = require "wb.data_cache" -- idx_kind: the file's own type in a message
   if images:dtype() ~= "uint8" or images:dim() ~= 3 or images:size(2) ~= 28
       or images:size(3) ~= 28 then
-    bad_file(ipath, "expected uint8 images [n, 28, 28], got %s %s", images:dtype(), ishape)
+    bad_file(ipath, "expected uint8 images [n, 28, 28], got %s", snap.idx_kind(ipath, images))
   end
   if labels:dtype() ~= "uint8" or labels:dim() ~= 1 then
-    bad_file(lpath, "expected uint8 labels [n], got %s %s", labels:dtype(), lshape)
+    bad_file(lpath, "expected uint8 labels [n], got %s", snap.idx_kind(lpath, labels))
   end
   if #labels ~= #images then
     bad_file(lpath, "%d labels, but %s holds %d images", #labels, ipath, #images)

@@ -94,4 +94,89 @@ end
 
 -- }====================
 
+-- Tensor t as IDX file path holds it, for a message of wb.data's: "int8 [10000] (IDX type
+-- 0x09, read as float32)". wb.data.idx reads every type but uint8 as float32: "got float32"
+-- named no type the file has (audit X16e). A gzip file's type byte is compressed: unnamed.
+local IDX_TYPES = {[8] = "uint8", [9] = "int8", [11] = "int16", [12] = "int32",
+  [13] = "float32", [14] = "float64"}
+function M.idx_kind(path, t)
+  local shape = "[" .. table.concat(t:shape(), ", ") .. "]"
+  local f = io.open(path, "rb")
+  local head = f and f:read(4)
+  if f then f:close() end
+  local ty = head and #head == 4 and head:sub(1, 2) == "\0\0" and head:byte(3)
+  if not ty or ty == 8 then
+    return string.format("%s %s%s", t:dtype(), shape, t:dtype() == "uint8" and "" or
+      " (as wb.data.idx reads a file of another type than uint8)")
+  end
+  return string.format("%s %s (IDX type 0x%02x, read as %s)", IDX_TYPES[ty] or "unknown",
+    shape, ty, t:dtype())
+end
+
+-- {==================== the published files ====================
+
+-- The files of the published sets, by their size and XXH3-128 (wb.sys.hash_file), as
+-- wb.identity.data hashes them; "identity" is what it gives for the four. A damaged or
+-- other copy with a valid layout (a flipped label, a partial download of the right size,
+-- another $WB_DATA) trained and was reported as "mnist" without a word (audit X13).
+-- MNIST's: computed from data/mnist after `make data` checked the files' SHA-256 against
+-- DATA.md (sha256sum gave DATA.md's four sums). Fashion-MNIST's: DATA.md lists no
+-- checksum; computed from Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1 as
+-- installed, whose files dpkg's md5sums vouch for.
+M.PUBLISHED = {
+  mnist = {title = "MNIST", source = "DATA.md", identity = "d3391accbb6ed050", files = {
+    ["train-images-idx3-ubyte"] = "47040016:e12946a8ab9bd74359bf22c057c52478",
+    ["train-labels-idx1-ubyte"] = "60008:81c6f5433a9d34628839fd1c4bb36825",
+    ["t10k-images-idx3-ubyte"] = "7840016:a912d49f199ea2d36aa8aa9c0102c17c",
+    ["t10k-labels-idx1-ubyte"] = "10008:507d8d921945ef3663c4bd8be7e7204f"}},
+  fashion = {title = "Fashion-MNIST", source = "Debian's dataset-fashion-mnist",
+    identity = "c697c8edd5c6303b", files = {
+    ["train-images-idx3-ubyte.gz"] = "26421856:b400e059040c764e0f525c43a2e906d3",
+    ["train-labels-idx1-ubyte.gz"] = "29491:52202c516aeeda56f338309ca07c7807",
+    ["t10k-images-idx3-ubyte.gz"] = "4422079:68143dfaf0c9fe805acc4a4ac1fef547",
+    ["t10k-labels-idx1-ubyte.gz"] = "5125:469a9828a6e199112aed4d6b5f4d274a"}},
+}
+M.PUBLISHED.fashion_mnist = M.PUBLISHED.fashion
+
+-- Whether identity id (wb.identity.data(name)) is that of the published files of standard
+-- set name: no file is read (the identity is computed anyway).
+function M.published(name, id)
+  local p = M.PUBLISHED[name or "mnist"]
+  return p ~= nil and p.identity == id
+end
+
+-- For a task README's Data files: "" when identity id is the published files' of set name,
+-- else what they are not.
+function M.files_note(name, id)
+  local p = M.PUBLISHED[name or "mnist"]
+  if not p or M.published(name, id) then return "" end
+  return string.format(" (**not the published %s (%s): results are of other data**)",
+    p.title, p.source)
+end
+
+-- nil when standard set name's files are the published ones, else one line naming the
+-- folder and the files that differ ("... is not the published MNIST (DATA.md): ...").
+-- Reads the files again only when their identity is not the published one.
+function M.unpublished_note(name)
+  name = name or "mnist"
+  local p = M.PUBLISHED[name]
+  if not p or M.published(name, (require("wb.identity").data(name))) then return nil end
+  local differ = {}
+  for _, path in ipairs(wb.data._files(name)) do
+    local base = path:match("[^/]+$")
+    local f = io.open(path, "rb")
+    local size = f and f:seek("end")
+    if f then f:close() end
+    local h = size and wb.sys.hash_file(path)
+    if not h or string.format("%d:%s", size, h) ~= p.files[base] then
+      differ[#differ + 1] = base
+    end
+  end
+  return string.format("%s in %s is not the published %s (%s): %s %s other content; "
+    .. "results are of other data", name, (wb.data._location(name)), p.title, p.source,
+    table.concat(differ, ", "), #differ == 1 and "has" or "have")
+end
+
+-- }====================
+
 return M

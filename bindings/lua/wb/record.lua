@@ -5,12 +5,11 @@
 -- $WB_PLOTS or "plots"): the record is ext "json", its weights
 -- "safetensors" beside it, other artefacts "<kind>.json" and the like. A
 -- record's read_files lists the files its hooks loaded or opened while it
--- ran, each {path = absolute path, id = "size:hash"}; the runner reuses it
--- only while they are unchanged (wb/identity_reads.lua). This
--- module is the one place that composes those paths. It reads a record
--- file and says what is wrong with a malformed one, and writes one with the
--- checksum of its content (wb.record.write, the one writer of records); it
--- never trains or names a task.
+-- ran, each {path = absolute path, id = "size:hash"}; the runner reuses it only while
+-- they are unchanged (wb/identity_reads.lua). This module is the one place that composes
+-- those paths. It reads a record file and says what is wrong with a malformed one, and
+-- writes one with the checksum of its content (wb.record.write, the one writer of
+-- records); it never trains or names a task.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -89,14 +88,14 @@ function M.is_record_file(name)
   return name:find("%.json$") ~= nil and name:find("%.%a+%.json$") == nil
 end
 
-
 -- The fields every record has, and those it may have, with their types.
 local required = {{"hash", "string"}, {"task", "string"}, {"variant", "string"},
   {"seed", "integer"}, {"config", "table"}, {"status", "string"}}
 local optional = {{"group_key", "string"}, {"history", "table"}, {"metrics", "table"},
-  {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"},
-  {"read_files", "table"}, {"weights", "string"}, {"best_weights", "string"},
-  {"weights_ids", "table"}, {"checksum", "string"}, {"warnings", "table"}, {"script", "table"}}
+  {"measures", "table"}, {"fit_options", "table"}, {"identity", "table"}, {"read_files",
+  "table"}, {"weights", "string"}, {"best_weights", "string"}, {"weights_ids", "table"},
+  {"checksum", "string"}, {"warnings", "table"}, {"script", "table"}, {"data_published",
+  "boolean"}, {"train_data", "table"}}
 
 local function type_of(v)
   if math.type(v) == "integer" then return "integer" end
@@ -213,6 +212,7 @@ end
 ---weights_ids: their content ids by name, wb.record.weights_ids; checksum: string;
 ---warnings: a list of what the run warned of (a measure's NaN); script: the
 ---study script's repository, commit and files not as committed, an object;
+---data_published: boolean; train_data: the training rows a hook chose, an object;
 ---metrics: numbers by name; history's per-epoch series: lists of numbers,
 ---its epochs, best_epoch and stopped_epoch: integers), or whose content does
 ---not match the checksum written with it (wb.record.write: a number edited

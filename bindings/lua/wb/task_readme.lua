@@ -55,8 +55,9 @@ function Task:_provenance(info, records)
       or "full training and test sets")
     if not seen[d] then seen[d] = true; data[#data + 1] = d end
     -- which files: $WB_DATA may point at another copy, edited (the records' identity.data)
-    local f = string.format("%s in %s, identity %s", tostring(c.dataset),
-      (wb.data._location(c.dataset)), tostring(sp.identity.data))
+    local f = string.format("%s in %s, identity %s%s", tostring(c.dataset),
+      (wb.data._location(c.dataset)), tostring(sp.identity.data),
+      require("wb.data_cache").files_note(c.dataset, sp.identity.data)) -- audit X13
     if not seen[f] then seen[f] = true; files[#files + 1] = f end
   end
   local val = list_of(specs, function(s)
@@ -76,7 +77,8 @@ function Task:_provenance(info, records)
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
     .. "command%s, %d from records%s%s.%s%s%s*\n", command_line(info), wb.version,
     util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), script and (" Script: "
-    .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; "),
+    .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; ")
+    .. require("wb.train_hooks").readme_note(records or {}), -- a hook's rows (audit W15)
     table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
     table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
     prov.copies(now), info.cached, prov.copies(before),

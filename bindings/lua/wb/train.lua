@@ -24,6 +24,7 @@ local reads = require "wb.identity_reads"
 local resume = require "wb.train_resume" -- a killed run's state: when it is this training's
 local measures = require "wb.train_measures" -- the measure hook: run, checked, recorded
 local best = require "wb.train_best" -- the best epoch's weights; weight files' provenance
+local hooks = require "wb.train_hooks" -- the hooks' results and the data they leave checked
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -177,7 +178,11 @@ local function new_record(ex, spec, status, hist)
   return {hash = spec.hash, task = ex.name, variant = spec.variant, seed = spec.seed,
     config = spec.config, fit_options = util.plain(spec.fit_options_used),
     status = status, history = util.plain(hist), identity = spec.identity,
-    train_key = spec.identity.train, group_key = spec.group_key, quick = ex.quick}
+    train_key = spec.identity.train, group_key = spec.group_key, quick = ex.quick,
+    -- whether the dataset's files are the published ones (wb/data_cache.lua): a damaged copy
+    -- was "mnist" in the record, traceable only by an opaque identity (audit X13)
+    data_published = require("wb.data_cache").published(spec.config.dataset,
+      spec.identity.data)}
 end
 
 -- Metrics on the test set, the measure hook's numbers, the callbacks'
@@ -246,6 +251,7 @@ local function adopt(ex, spec, donor, d)
   rec.read_files = donor.read_files -- its training's reads are this run's
   rec.concurrent_jobs, rec.cores = donor.concurrent_jobs, donor.cores -- its timings' too
   rec.blas_core = donor.blas_core -- and the kernel its history was computed with
+  rec.train_data = donor.train_data -- the rows it trained on: its hooks are this run's
   if rec.reused_from ~= ex.name .. "-" .. spec.hash then retire(ex, spec) end
   return finish(ex, spec, rec, model, donor.history, extra, d, t0)
 end
@@ -261,17 +267,24 @@ local function run(ex, spec, o)
   if donor then return adopt(ex, spec, donor, d) end
   wb.seed(cfg.seed)
   local model
+  local watch = hooks.watch(d) -- the sets the config names: what the record says
   if ex.build then
     model = ex.build(cfg, d)
     check_config(spec, "the build hook")
+    hooks.check_model(ex, model)
+    hooks.check_data(watch, d, spec, hooks.name(ex, "build"))
   else
     model = build_mlp(cfg, d.train:input_size(), 10)
   end
   local opt = build_optimizer(cfg)
   -- hook callbacks first: their on_train_end sees the last-epoch weights
   -- before EarlyStopping restores the best ones
-  local extra = ex.callbacks and ex.callbacks(cfg, model, d) or {}
-  check_config(spec, "the callbacks hook")
+  local extra = {}
+  if ex.callbacks then
+    extra = hooks.check_callbacks(ex, ex.callbacks(cfg, model, d))
+    check_config(spec, "the callbacks hook")
+    hooks.check_data(watch, d, spec, hooks.name(ex, "callbacks"))
+  end
   local callbacks = {table.unpack(extra)}
   local es = cfg.early_stopping and wb.callbacks.EarlyStopping(util.copy(cfg.early_stopping))
   callbacks[#callbacks + 1] = es
@@ -289,6 +302,7 @@ local function run(ex, spec, o)
   if type(extra_opts) == "function" then
     extra_opts = extra_opts(cfg, model, d) or {}
     wb.spec.check_fit_options(extra_opts, ex.where)
+    hooks.check_data(watch, d, spec, hooks.name(ex, "fit_options"))
   end
   for k, v in pairs(extra_opts or {}) do fit_opts[k] = v end
   spec.fit_options_used = {epochs = cfg.epochs, batch_size = cfg.batch_size,
@@ -304,12 +318,15 @@ local function run(ex, spec, o)
   local t0 = util.now()
   local ok, hist = pcall(model.fit, model, d.train, fit_opts)
   check_config(spec, "a callback (during training)")
+  -- finish evaluates d.test: a callback may have replaced it meanwhile
+  hooks.check_data(watch, d, spec, "a callback (during training)", true)
   local status = "ok"
   if not ok then
     if not wb.fit.is_diverged(hist) then error(hist, 0) end
     status, hist = "diverged", hist.history or {}
   end
   local rec = new_record(ex, spec, status, hist)
+  rec.train_data = watch.train_data -- rows other than the config's: which, and who chose them
   rec.resumed_after_epoch = resumed
   rec.read_files = resumed_reads -- what the training resumed had read (write adds this one's)
   retire(ex, spec)

@@ -181,4 +181,57 @@ T.test("X16e: int8 labels given as MNIST: the message names the file's own type"
     .. "type 0x09, read as float32)", 1, true), err)
 end)
 
+-- W17, W18: a run whose measure hook alone changed (or another task's run
+-- of equal training) is measured on the recorded training. W17: when that
+-- training's hooks chose other rows, the measure hook got the config's
+-- (same hash, 2000 rows measured where 300 trained); W18: a model with a
+-- Lua layer does not load (wb.load), and every rerun failed until --fresh.
+-- Both are now trained again, said on stderr.
+local function pair(build, k1, k2)
+  local root = T.tmpdir()
+  wb.sys.mkdir_p(root .. "/runs")
+  local function ex_with(k)
+    local spec = {build = build, seeds = {1}, base = util.copy(BASE),
+      measure = function(_, _, d) return {rows = #d.train * k} end}
+    spec.base.hidden = nil
+    return wb.experiment.new(spec, {name = "t", root = root, command = function() end})
+  end
+  local a, b = ex_with(k1), ex_with(k2)
+  require("wb.train_donor").forget() -- as a new process: the root's records read anew
+  T.eq(a.specs[1].identity.train, b.specs[1].identity.train, "equal training")
+  T.ok(a.specs[1].hash ~= b.specs[1].hash, "another measure hook")
+  local first = train(a)
+  require("wb.train_donor").forget()
+  return first, b
+end
+
+T.test("W17: a training on a hook's rows is not re-measured on the config's", function()
+  local first, b = pair(function(_, d) d.train = d.train:subset(1, 200); return mlp() end, 1, 2)
+  T.eq(first.measures.rows, 200)
+  local rec, err = T.stderr_of(function() return train(b) end)
+  T.eq(rec.measures.rows, 400, "measured on the rows the hook chose")
+  T.eq(rec.reused_from, nil)
+  T.ok(err:find("not measured on the recorded training t-" .. first.hash .. ": its hooks "
+    .. "trained it on other rows than the config's", 1, true), err)
+end)
+
+T.test("W18: a model with a Lua layer is trained again, not adopted through wb.load", function()
+  local function double()
+    local l = {}
+    function l.forward(_, x) return x * 2 end
+    function l.backward(_, _, g) return g * 2 end
+    function l.parameters() return {}, {} end
+    function l.zero_grad() end
+    return l
+  end
+  local first, b = pair(function()
+    return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}), double(),
+      wb.nn.Dense(8, 10, {activation = "softmax"})}
+  end, 1, 3)
+  T.eq(first.measures.rows, 300)
+  local rec, err = T.stderr_of(function() return train(b) end)
+  T.eq(rec.measures.rows, 900)
+  T.ok(err:find("its weights do not load as a model", 1, true), err)
+end)
+
 T.done()

@@ -25,6 +25,7 @@ local resume = require "wb.train_resume" -- a killed run's state: when it is thi
 local measures = require "wb.train_measures" -- the measure hook: run, checked, recorded
 local best = require "wb.train_best" -- the best epoch's weights; weight files' provenance
 local hooks = require "wb.train_hooks" -- the hooks' results and the data they leave checked
+local donors = require "wb.train_donor" -- an equal finished training of another task
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -199,34 +200,6 @@ local function finish(ex, spec, rec, model, hist, extra, d, t0)
   return write(ex, spec, rec, t0), model
 end
 
--- A finished run of another task with the same training identity, whose
--- weights are still there; nil when none (or reuse = false).
-local donors -- train identity -> record, read once per process and root
-local function find_donor(ex, spec)
-  if ex.reuse == false or not spec.cacheable then return nil end
-  if not donors or donors.root ~= ex.root then
-    donors = {root = ex.root, by = {}}
-    for _, r in ipairs(wb.runs.load_all(record.dir(ex.root))) do
-      -- none without a checksum: its numbers would be vouched for anew as this run's
-      if r.status == "ok" and r.train_key and r.weights and not r.reused_from
-          and r.checksum then
-        donors.by[r.train_key] = donors.by[r.train_key] or {}
-        table.insert(donors.by[r.train_key], r)
-      end
-    end
-  end
-  -- not one whose hooks read a file that has changed since (this run's own
-  -- stale record among them: the runner retrains it for that reason)
-  for _, r in ipairs(donors.by[spec.identity.train] or {}) do
-    if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
-        and not record.weights_changed(record.dir(ex.root), r)
-        and not reads.changed(r.read_files) then
-      return r
-    end
-  end
-  return nil
-end
-
 -- An adopted run's callbacks are the donor's recorded series only: a measure hook that reads
 -- anything else of them (a field its callback set) would get nil: an error.
 local function series_only_index(_, k)
@@ -237,9 +210,8 @@ local function series_only_index(_, k)
 end
 local SERIES_ONLY = {__index = series_only_index}
 
-local function adopt(ex, spec, donor, d)
+local function adopt(ex, spec, donor, d, model)
   local t0 = util.now()
-  local model = wb.load(record.dir(ex.root) .. "/" .. donor.weights)
   local extra = {}
   for i, series in ipairs(donor.callback_series or {}) do
     extra[i] = setmetatable({series = series}, SERIES_ONLY)
@@ -263,8 +235,8 @@ local function run(ex, spec, o)
   -- transform) must not hand its rows to the next run of this process
   local d = {}
   for k, v in pairs(wb.data.for_config(cfg)) do d[k] = v end
-  local donor = find_donor(ex, spec)
-  if donor then return adopt(ex, spec, donor, d) end
+  local donor, model = donors.find(ex, spec)
+  if donor then return adopt(ex, spec, donor, d, model) end
   wb.seed(cfg.seed)
   local model
   local watch = hooks.watch(d) -- the sets the config names: what the record says

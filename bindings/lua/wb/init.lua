@@ -107,4 +107,8 @@ end
 strict(wb, "wb")
 
 -- }====================
+
+-- The library as loaded, before any script runs: a value a script puts in
+-- wb.* or a standard table later is the script's code (wb/identity_lib.lua).
+require("wb.identity_lib").snapshot()
 return wb

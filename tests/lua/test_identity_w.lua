@@ -117,4 +117,112 @@ T.test("W1: the library's own values are named, the script's are not", function(
   T.eq(wb.identity.hook(f), before, "removed: as before")
 end)
 
+T.test("W2: a file a hook tests with wb.sys.exists, created then removed, retrains", function()
+  local flag = dir .. "/wide"
+  os.remove(flag)
+  -- a computed name (a literal one is in the hook's identity: wb/identity.lua)
+  local run = script("w2_exists", string.format([[
+local d = %q
+BUILD = function()
+  local w = wb.sys.exists(d .. "/wide") and 24 or 16
+  return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
+    wb.nn.Dense(w, 10, {activation = "softmax"})}
+end
+]], dir))
+  local st, out, err = run()
+  T.eq(st, 0, err); T.ok(out:find("width\t16", 1, true), out .. err)
+  st, out, err = run()
+  T.ok(err:find("1 cached, 0 to train", 1, true), "not cached: " .. err)
+  util.write_file(flag, "")
+  st, out, err = run()
+  T.eq(st, 0, err); T.ok(out:find("width\t24", 1, true), "stale: " .. out .. err)
+  T.ok(err:find(flag .. " was created since it was recorded", 1, true), err)
+  os.remove(flag)
+  st, out, err = run()
+  T.eq(st, 0, err); T.ok(out:find("width\t16", 1, true), "stale: " .. out .. err)
+  T.ok(err:find(flag .. " was removed since it was recorded", 1, true), err)
+  -- a folder: recorded by its names, as wb.sys.listdir's
+  T.sh("mkdir -p " .. dir .. "/w2dir")
+  local t = reads.track{}
+  wb.sys.exists(dir .. "/w2dir")
+  local list = t:stop()
+  T.eq(reads.kind(list[1]), "listing", util.canonical(list))
+  T.sh("rmdir " .. dir .. "/w2dir")
+  T.ok(select(2, reads.changed(list)):find("removed", 1, true), "folder removed")
+end)
+
+T.test("W3: another run's weights a hook loads by path, retrained, retrain the reader",
+  function()
+  local runs = dir .. "/plots/runs"
+  T.sh("mkdir -p " .. runs)
+  local donor = runs .. "/pre-w3.safetensors"
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  wb.seed(1); m:save(donor)
+  local run = script("w3_weights", string.format([[
+BUILD = function()
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  m:load_weights(%q .. "/pre-w3.safetensors")
+  return m
+end
+]], runs))
+  local st, out, err = run()
+  T.eq(st, 0, err)
+  st, out, err = run()
+  T.ok(err:find("1 cached, 0 to train", 1, true), "not cached: " .. err)
+  wb.seed(2); m = wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  m:save(donor) -- the donor retrained: new weights under the same name
+  st, out, err = run()
+  T.eq(st, 0, err)
+  T.ok(err:find(donor .. " changed since it was recorded: retraining", 1, true),
+    "stale: " .. err)
+  -- the library's own reads of the folder on the runner's behalf stay out
+  local t = reads.track{dirs = {runs}}
+  wb.load(donor)
+  local list = t:stop()
+  T.eq(#list, 0, util.canonical(list))
+end)
+
+T.test("W4: a hook reading the clock or the process id is never reused, said each time",
+  function()
+  for _, read in ipairs{"os.time()", "os.date('%S')", "wb.sys.getpid()",
+      "wb.sys.time() * 1000", "os.clock() * 1000"} do
+    local name = read:match("^[%w.]+")
+    local run = script("w4_" .. name:gsub("%.", "_"), string.format([[
+BUILD = function(cfg)
+  wb.seed(math.floor(tonumber(%s)) %% 1000 + cfg.seed)
+  return wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+end
+]], read))
+    local st, _, err = run()
+    T.eq(st, 0, err)
+    for _ = 1, 2 do
+      st, _, err = run()
+      T.eq(st, 0, err)
+      T.ok(err:find("0 cached, 1 to train", 1, true), name .. ": cached: " .. err)
+      local _, n = err:gsub(name:gsub("%.", "%%.") .. "%(%) was read by a hook %(.-w4_.-%.lua:%d+%)"
+        .. ": the time or the process id is other in every process, so the run is never reused", "")
+      T.eq(n, 1, name .. ": one line naming it: " .. err)
+    end
+  end
+  -- timing itself (a pair of reads in one function) is not a value of the clock
+  local run = script("w4_timing", [[
+local seconds = 0
+BUILD = function()
+  local t0 = wb.sys.time()
+  local m = wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  seconds = seconds + (wb.sys.time() - t0) + os.clock() - os.clock()
+  return m
+end
+]])
+  local st, _, err = run()
+  T.eq(st, 0, err)
+  st, _, err = run()
+  T.ok(err:find("1 cached, 0 to train", 1, true), "timing: not cached: " .. err)
+end)
+
 T.done()

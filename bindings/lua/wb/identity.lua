@@ -9,8 +9,9 @@
 -- line each function starts and ends on set to 0 (stripping keeps those):
 -- moving a hook within its file keeps its identity; the values
 -- it closes over are fingerprinted recursively: plain data by value, Lua
--- functions by their own code, the workbench's and Lua's standard modules by
--- name (their code is covered by the code version), a table with its
+-- functions by their own code, the workbench's and Lua's standard modules
+-- and their values by name (their code is covered by the code version; only
+-- those they had when wb loaded: wb/identity_lib.lua), a table with its
 -- metatable (an object's methods live there). A function also depends on
 -- what it reaches by name rather than by upvalue: the globals it reads (a
 -- helper defined without `local`) and the modules it requires in its body

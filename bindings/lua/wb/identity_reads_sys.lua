@@ -40,6 +40,16 @@ function S.height()
   return n - 1
 end
 
+-- S.is_file(path) -> boolean: whether path is a file that can be opened
+-- (else: a folder or nothing).
+function S.is_file(path)
+  local f = I.orig.open(path, "rb")
+  if not f then return false end
+  local ok = f:read(0) ~= nil or f:seek("end") == 0
+  f:close()
+  return ok
+end
+
 -- Whether a frame's source is the library's own code (wb/*.lua).
 local function own(info) return info.source:sub(1, #I.OWN) == I.OWN end
 local function reads_code(info) return info.source:match("/wb/identity_reads[%w_]*%.lua$") end
@@ -51,6 +61,8 @@ local function reads_code(info) return info.source:match("/wb/identity_reads[%w_
 -- resumed state, an adopted donor's weights, are the runner's), and the read
 -- either by that code itself or, by the library on its behalf, of weights.
 function S.hook_read(t, p)
+  -- a file: not the folder's listing (its names change with every run trained there)
+  if t.runs[p] or not S.is_file(p) then return false end
   local total = S.height() -- from this frame (level 1) down
   local direct, user = nil, false
   for level = 2, total - (t.height or total) + 1 do
@@ -118,14 +130,6 @@ function S.unpaired(t, list)
   end
 end
 
--- Whether path is a file that can be opened (else: a folder or nothing).
-local function is_file(path)
-  local f = I.orig.open(path, "rb")
-  if not f then return false end
-  local ok = f:read(0) ~= nil or f:seek("end") == 0
-  f:close()
-  return ok
-end
 
 -- Installs the wrappers; r: wb.identity_reads, i: its state and functions
 -- (active, note, orig, through, own_caller, listing_id, OWN).
@@ -140,7 +144,7 @@ return function(r, i)
     local yes = I.through("exists", orig.exists, path, ...)
     if #I.active > 0 and type(path) == "string" and not I.own_caller() then
       local ok, names = true, nil
-      if yes and not is_file(path) then ok, names = pcall(orig.listdir, path) end
+      if yes and not S.is_file(path) then ok, names = pcall(orig.listdir, path) end
       I.note(path, names and ok and I.listing_id(names) or nil) -- else its content id
     end
     return yes

@@ -9,8 +9,9 @@
 -- line each function starts and ends on set to 0 (stripping keeps those):
 -- moving a hook within its file keeps its identity; the values
 -- it closes over are fingerprinted recursively: plain data by value, Lua
--- functions by their own code, the workbench's and Lua's standard modules by
--- name (their code is covered by the code version), a table with its
+-- functions by their own code, the workbench's and Lua's standard modules
+-- and their values by name (their code is covered by the code version; only
+-- those they had when wb loaded: wb/identity_lib.lua), a table with its
 -- metatable (an object's methods live there). A function also depends on
 -- what it reaches by name rather than by upvalue: the globals it reads (a
 -- helper defined without `local`) and the modules it requires in its body
@@ -45,10 +46,14 @@ local dump = require "wb.identity_dump" -- the names a hook's bytecode reaches
 ---Example: print(wb.identity.code())
 local M = {}
 
--- Standard modules known by name: their code is Lua's or the workbench's.
+-- The library's own values by name (wb/identity_lib.lua: noted when wb
+-- loaded; their code is the code version's or Lua's): a value a script put
+-- in wb.* or in a standard table is not one of them.
+local lib = require "wb.identity_lib"
 local function module_name(v)
+  if lib.taken() then return lib.name(v) end
+  -- before wb has loaded (no script has run): its modules and Lua's by name
   for name, m in pairs(package.loaded) do
-    -- "wb" and "wb.x" only: a user's "wb_helpers" is the user's code
     if m == v and (name == "_G" or name == "wb" or name:match("^wb%.") or name == "string"
         or name == "math" or name == "table" or name == "os" or name == "io"
         or name == "utf8" or name == "coroutine" or name == "debug" or name == "cjson"
@@ -58,6 +63,16 @@ local function module_name(v)
   end
   if v == wb then return "wb" end
   return nil
+end
+
+-- Whether module `name` is the library's own: loaded from its folder, or
+-- not loaded and found there (a user's wb/mine.lua beside a script is not).
+local OWN_DIR = wb.luadir .. "/wb/"
+local function library_module(name)
+  if module_name(package.loaded[name]) then return true end
+  if package.loaded[name] ~= nil then return false end
+  local p = package.searchpath(name, package.path)
+  return p ~= nil and p:sub(1, #OWN_DIR) == OWN_DIR
 end
 
 local fingerprint, value_text
@@ -97,7 +112,7 @@ local function file_text(path, seen)
   seen[path] = true
   local parts = {util.fnv1a64(src)}
   for name in src:gmatch("require%s*%(?%s*[\"']([%w_%.%-]+)[\"']") do
-    local p = not module_name(package.loaded[name]) and package.searchpath(name, package.path)
+    local p = not library_module(name) and package.searchpath(name, package.path)
     if p then parts[#parts + 1] = name .. "=" .. (file_text(p, seen) or "?") end
   end
   seen[path] = nil
@@ -125,7 +140,7 @@ local function named_text(names, has_env, seen)
         if not t then return nil, string.format("global '%s': %s", k, why) end
         parts[#parts + 1] = "global:" .. k .. "=" .. t
       end
-      if not (k == "wb" or k:match("^wb%.")) and not module_name(package.loaded[k]) then
+      if not library_module(k) then
         local p = not k:match("%.lua$") and package.searchpath(k, package.path)
         local t = p and file_text(p, seen)
         if t then parts[#parts + 1] = "module:" .. k .. "=" .. t
@@ -170,7 +185,9 @@ function value_text(v, seen)
   if t == "nil" or t == "boolean" or t == "number" or t == "string" then
     return util.canonical(v)
   end
-  local mod = module_name(v)
+  -- a C function as before (by its module's name; load, debug's and
+  -- package's are not identified): the library's Lua ones by name
+  local mod = (t ~= "function" or debug.getinfo(v, "S").what ~= "C") and module_name(v)
   if mod then return "module:" .. mod end
   if t == "function" then return fingerprint(v, seen) end
   if t == "table" then
@@ -211,6 +228,11 @@ function fingerprint(f, seen)
       return nil, "it calls load: what a chunk compiled at run time reads cannot be identified"
     end
     if name then return "cfunction:" .. name end
+    -- one the library had when it loaded, now replaced in its table (the
+    -- original wb.nn.Dense a script's wrapper calls): by that name; not
+    -- those that reach values by computed names (debug's, load, loadlib)
+    name = module_name(f)
+    if name and not lib.opaque(f) then return "cfunction:" .. name end
     return nil, "it calls a C function that is not part of a known module"
   end
   local names, lineless, top = dump.parse(code)
@@ -255,9 +277,15 @@ function M._value_text(v) return value_text(v, {}) end
 ---@return string|nil
 ---Example: print(wb.identity.hook(function(cfg) return cfg.hidden end))
 function M.hook(f)
-  if f == nil then return "none" end
+  -- what the script changed in the library (wb.nn.MyLayer, a replaced
+  -- wb.nn.Dense, math.width): the hook, and the library code the run calls
+  -- (the default model's builder too, for a nil build hook), read it by name
+  local patches, pwhy = lib.patches(function(v) return value_text(v, {}) end)
+  if not patches then return nil, "the script changed the workbench's modules: " .. pwhy end
+  if f == nil then return patches == "" and "none" or util.fnv1a64("none\0" .. patches) end
   local text, why = fingerprint(f)
   if not text then return nil, why end
+  if patches ~= "" then text = text .. "\0patches\0" .. patches end
   return util.fnv1a64(text)
 end
 

@@ -19,7 +19,9 @@
 -- loaded (require, dofile, loadfile), only while the globals its code names
 -- are as they were when the run started too (wb/identity_chunk.lua). A
 -- folder a hook lists (wb.sys.listdir) is recorded with an id of its names:
--- a file added there retrains the run. An environment variable a hook reads (os.getenv) is
+-- a file added there retrains the run; so is a file or folder it tests with
+-- wb.sys.exists, and the clock or process id it reads makes its run never
+-- reused (wb/identity_reads_sys.lua). An environment variable a hook reads (os.getenv) is
 -- recorded as "$NAME" with a hash of its value, and the value (not a
 -- secret's: env_read): another value retrains it, README and exports name it.
 --
@@ -27,7 +29,8 @@
 -- identity.code()) and their own listings, Lua's standard library (no
 -- files), the run's dataset files (in the data identity), the runs folder
 -- (records, weights, states the runner writes and reads: a resumed state,
--- an adopted donor's weights), files the run itself opened for writing (its
+-- an adopted donor's weights; a file there a hook reads by path is, by
+-- content: wb/identity_reads_sys.lua), files the run itself opened for writing (its
 -- outputs), the runner's own hashing (M.file_id), and /dev, /proc, /sys.
 -- What the script reads at its top level is not either (its values reach
 -- the hooks as upvalues, which identity.lua fingerprints), nor what a hook
@@ -140,7 +143,9 @@ end
 -- module shadowing it finds another file (wb/identity_reads_check.lua).
 local function note_in(t, p, id, asked, code)
   if t.files[p] then return end
-  for _, d in ipairs(t.dirs) do if under(p, d) then return end end
+  for _, d in ipairs(t.dirs) do -- the runs folder: what a hook read there by path only
+    if under(p, d) and not (t.runs[d] and M.sys.hook_read(t, p)) then return end
+  end
   if code and not t.code[p] then t.code[p] = M.chunk.read(p, t.g0) end -- its globals
   local key = asked and p .. "\0" .. (asked.module or "") .. "\0" .. (asked.file or "")
   if key and not t.seen[key] then
@@ -286,6 +291,10 @@ M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile
   [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input",
   [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir",
   [os.getenv] = "os.getenv", [_G.rawget] = "rawget"}
+-- wb.sys.exists, the clocks and the process id, and which reads of the runs
+-- folder are a hook's (M.sys: wb/identity_reads_sys.lua)
+require("wb.identity_reads_sys")(M, {active = active, note = note, orig = orig,
+  through = through, own_caller = own_caller, listing_id = listing_id, OWN = OWN})
 
 -- The C loaders and writers, through one observer set while a tracker runs
 -- (none set: the bindings' check is one registry lookup).
@@ -310,7 +319,11 @@ function M.track(skip)
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
     dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
-  for _, d in ipairs(skip and skip.dirs or {}) do t.dirs[#t.dirs + 1] = ropts.absolute(d) end
+  t.runs, t.height = {}, M.sys.height() -- the frames below are the runner's, not the run's
+  for _, d in ipairs(skip and skip.dirs or {}) do
+    t.dirs[#t.dirs + 1] = ropts.absolute(d)
+    t.runs[ropts.absolute(d)] = true
+  end
   for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
   if #active == 0 then wb.io._observe(observer) end
   active[#active + 1] = t
@@ -347,6 +360,7 @@ function M.so_far(t)
       if t.code[p] then M.chunk.entry(list[#list], t.code[p]) end
     end
   end
+  M.sys.unpaired(t, list) -- a duration clock read without its pair
   return list
 end
 

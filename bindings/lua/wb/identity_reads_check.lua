@@ -14,10 +14,12 @@ local ropts -- wb.runner_options (absolute paths), at the first check
 -- variable, path "$NAME"), "listing" (a folder's names), "command" (a
 -- command a hook ran or read), "module" (a module a hook required that no
 -- file holds: wb/identity_require.lua), "arg" (the command line a hook read
--- by rawget(_G, "arg")) or "file".
+-- by rawget(_G, "arg")), "clock" (the time, the date or the process id a
+-- hook read: wb/identity_reads_sys.lua) or "file".
 function M.kind(e)
   local id = type(e) == "table" and type(e.id) == "string" and e.id or ""
   if id == COMMAND then return "command" end
+  if id == reads.sys.CLOCK then return "clock" end
   if id == ARG then return "arg" end
   if id:sub(1, #ENV) == ENV then return "env" end
   if id:sub(1, #LISTING) == LISTING then return "listing" end
@@ -85,6 +87,11 @@ function M.entry_changed(e, memo, here)
   elseif e.id == COMMAND then
     return "was read by a hook: a command's output cannot be checked against "
       .. "the record, so the run is never reused", false
+  elseif e.id == reads.sys.CLOCK then -- the clock or the process id (identity_reads_sys)
+    return string.format("was read by a hook%s: the time or the process id is other in every "
+      .. "process, so the run is never reused (time a hook with wb.sys.time() - t0 in one "
+      .. "function; take a seed from the config)", type(e.value) == "string"
+      and " (" .. e.value .. ")" or ""), false
   elseif e.id == ARG then -- rawget(_G, "arg") in a hook (identity_require)
     return "(the command line) was read by a hook (rawget(_G, 'arg')): it is not part of a "
       .. "run's identity, so the run is never reused (read it at the script's top level into "

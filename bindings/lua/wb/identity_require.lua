@@ -58,6 +58,21 @@ local function origin_of(name, fresh, where)
   return {why = "package.loaded (a value the script put there)"}
 end
 
+-- Whether module `name` is the workbench's own: "wb" or "wb.x" as the
+-- library loaded it (wb/identity_lib.lua), or not loaded yet and found in
+-- its folder. A wb.x found elsewhere (a user's wb/mine.lua beside the
+-- script) is a module like any other: recorded as its file (audit W1).
+local lib = require "wb.identity_lib"
+local OWN_DIR -- the library's folder of wb.x modules, at the first require
+local function library(name)
+  if not (name == "wb" or name:match("^wb%.")) then return false end
+  local v = package.loaded[name]
+  if v ~= nil then return not lib.taken() or lib.name(v) ~= nil end
+  OWN_DIR = OWN_DIR or package.loaded.wb.luadir .. "/wb/"
+  local p = package.searchpath(name, package.path)
+  return p == nil or p:sub(1, #OWN_DIR) == OWN_DIR -- none: require's own error
+end
+
 -- Installs the global require's wrapper; r: wb.identity_reads, I: its state
 -- and functions (active, loaded_as, loaded_before, note, through, orig,
 -- absolute = a path made absolute, here = the files through's errors skip).
@@ -95,8 +110,13 @@ return function(r, I)
   end)
 
   rawset(_G, "require", function(name, ...)
-    local own = type(name) ~= "string" or name == "wb" or name:match("^wb%.")
-    if own or (#active == 0 and package.loaded[name] ~= nil) then
+    local own = type(name) ~= "string" or library(name)
+    if own and type(name) == "string" and package.loaded[name] == nil then
+      -- a module of the library loaded after wb: its values are the library's too
+      local m, where = through("require", orig.require, name, ...)
+      lib.adopt(name, package.loaded[name])
+      return m, where
+    elseif own or (#active == 0 and package.loaded[name] ~= nil) then
       return through("require", orig.require, name, ...)
     elseif #active == 0 then -- loaded outside a run: its content id as loaded
       local m, where = through("require", orig.require, name, ...)

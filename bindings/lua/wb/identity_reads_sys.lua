@@ -1,0 +1,178 @@
+-- wb/identity_reads_sys.lua: what a run's hooks learn from the system other
+-- than by reading a file (wb/identity_reads.lua records those), and the
+-- files of the runs folder a hook reads by path. Each was a way to reuse a
+-- run that would now train otherwise (audit W2-W4):
+-- - wb.sys.exists(path) in a hook decides as a failed io.open does (an
+--   optional override file): it is recorded as io.open's read is, a file
+--   (or nothing there) by its content id, a folder by its names (as
+--   wb.sys.listdir's); creating or removing it retrains the run.
+-- - The time of day and the date (os.time(), os.date()) and the process id
+--   (wb.sys.getpid) are other in every process: a hook that reads one (a
+--   seed from the clock) is recorded as such, and the runner never reuses
+--   its run, saying so each time, as for a command a hook ran. The
+--   duration clocks (wb.sys.time, os.clock: "seconds from an arbitrary
+--   start") are how a callback or a measure hook times itself (t0 =
+--   wb.sys.time(); ...; wb.sys.time() - t0): a function of the hook that
+--   reads one in pairs is timing; one read without its pair (an odd count
+--   by one function over the run) is a value taken from the clock, and the
+--   run is never reused either.
+-- - The runs folder is not recorded (the records, weights and states the
+--   runner itself reads and writes), but a file there that a hook reads by
+--   path (m:load_weights("runs/pre-<hash>.safetensors"), wb.load(path),
+--   io.open) is another run's output, which changes when that run is
+--   retrained: it is recorded by content. Read by the hook's own code, any
+--   file; read by the library on the hook's behalf (wb.runs.find reading
+--   records, run:model() its weights), the weights and states
+--   (.safetensors) only: wb.runs.find reads every record of the folder.
+-- Installed into wb.identity_reads by it; private to the runner.
+local _ENV = require "wb.std"
+local wb = require "wb"
+
+local S = {}
+-- the id of a clock or process id a hook read: never as recorded
+S.CLOCK = "clock"
+local I -- wb.identity_reads's state and functions (set when it installs this)
+
+-- The number of stack frames from the caller of this function down.
+function S.height()
+  local n = 2
+  while debug.getinfo(n + 1, "S") do n = n + 1 end
+  return n - 1
+end
+
+-- S.is_file(path) -> boolean: whether path is a file that can be opened
+-- (else: a folder or nothing).
+function S.is_file(path)
+  local f = I.orig.open(path, "rb")
+  if not f then return false end
+  local ok = f:read(0) ~= nil or f:seek("end") == 0
+  f:close()
+  return ok
+end
+
+-- Whether a frame's source is the library's own code (wb/*.lua).
+local function own(info) return info.source:sub(1, #I.OWN) == I.OWN end
+local function reads_code(info) return info.source:match("/wb/identity_reads[%w_]*%.lua$") end
+
+-- S.hook_read(t, p) -> boolean
+-- Whether file p of the runs folder is read by a hook of tracker t's run:
+-- user code (not the library's) among the frames newer than the one that
+-- started t (t.height: train.lua's, whose own reads of the folder, a
+-- resumed state, an adopted donor's weights, are the runner's), and the read
+-- either by that code itself or, by the library on its behalf, of weights.
+function S.hook_read(t, p)
+  -- a file: not the folder's listing (its names change with every run trained there)
+  if t.runs[p] or not S.is_file(p) then return false end
+  local total = S.height() -- from this frame (level 1) down
+  local direct, user = nil, false
+  for level = 2, total - (t.height or total) + 1 do
+    local info = debug.getinfo(level, "S")
+    if info and info.what ~= "C" and not reads_code(info) then
+      if direct == nil then direct = not own(info) end
+      if not own(info) then user = true; break end
+    end
+  end
+  return user and (direct or p:match("%.safetensors$") ~= nil)
+end
+
+-- The place a hook read a clock from ("t10.lua:5") and its function: the
+-- first Lua frame above the wrapper (level 3 from here: past pcall).
+local function caller()
+  local level, info = 3, debug.getinfo(3, "Slf")
+  while info and info.what == "C" do
+    level = level + 1
+    info = debug.getinfo(level, "Slf")
+  end
+  if not info then return "?", nil end
+  return info.short_src .. ":" .. tostring(info.currentline), info.func
+end
+
+-- Notes, in every running tracker, that a hook read `name` ("os.time()")
+-- at `at`: never reused.
+local function never(name, at)
+  for _, t in ipairs(I.active) do
+    if not t.seen[name] then
+      t.seen[name], t.ids[name], t.values[name] = true, S.CLOCK, at
+      t.order[#t.order + 1] = name
+    end
+  end
+end
+
+-- A duration clock `name` read by function f at `at`: counted per function.
+local function timed(name, at, f)
+  for _, t in ipairs(I.active) do
+    t.clock = t.clock or {}
+    t.clock[name] = t.clock[name] or {}
+    local per, key = t.clock[name], f or at -- each clock apart: a pair is of one clock
+    local c = per[key]
+    if not c then c = {n = 0, at = at, name = name}; per[key] = c end
+    c.n = c.n + 1
+  end
+end
+
+-- S.unpaired(t, list): appends to list (what tracker t saw) each duration
+-- clock a function of its hooks read an odd number of times, once a clock
+-- (the first place, by name), sorted: the same in every process.
+function S.unpaired(t, list)
+  local found = {}
+  for _, per in pairs(t.clock or {}) do
+    for _, c in pairs(per) do
+      if c.n % 2 == 1 and (not found[c.name] or c.at < found[c.name]) then
+        found[c.name] = c.at
+      end
+    end
+  end
+  local names = {}
+  for n in pairs(found) do names[#names + 1] = n end
+  table.sort(names)
+  for _, n in ipairs(names) do
+    if not t.seen[n] then list[#list + 1] = {path = n, id = S.CLOCK, value = found[n]} end
+  end
+end
+
+
+-- Installs the wrappers; r: wb.identity_reads, i: its state and functions
+-- (active, note, orig, through, own_caller, listing_id, OWN).
+return function(r, i)
+  I = i
+  local orig = I.orig
+  orig.exists, orig.time, orig.getpid = wb.sys.exists, wb.sys.time, wb.sys.getpid
+  orig.os_time, orig.os_clock, orig.os_date = os.time, os.clock, os.date
+
+  -- an optional file a hook tests for: its presence decides the run
+  wb.sys.exists = function(path, ...)
+    local yes = I.through("exists", orig.exists, path, ...)
+    if #I.active > 0 and type(path) == "string" and not I.own_caller() then
+      local ok, names = true, nil
+      if yes and not S.is_file(path) then ok, names = pcall(orig.listdir, path) end
+      I.note(path, names and ok and I.listing_id(names) or nil) -- else its content id
+    end
+    return yes
+  end
+  -- the time of day, the date and the process id: other in every process
+  local function wall(name, short, f, reads_clock)
+    return function(...)
+      if #I.active > 0 and reads_clock(...) and not I.own_caller() then never(name, (caller())) end
+      return I.through(short, f, ...)
+    end
+  end
+  -- os.time{year = ...} and os.date(fmt, t) read no clock: a date given
+  os.time = wall("os.time()", "time", orig.os_time, function(t) return t == nil end)
+  os.date = wall("os.date()", "date", orig.os_date, function(_, t) return t == nil end)
+  wb.sys.getpid = wall("wb.sys.getpid()", "getpid", orig.getpid, function() return true end)
+  -- the duration clocks: counted by the function reading them
+  local function duration(name, f)
+    return function(...)
+      if #I.active > 0 and not I.own_caller() then timed(name, caller()) end
+      return f(...)
+    end
+  end
+  os.clock = duration("os.clock()", orig.os_clock)
+  wb.sys.time = duration("wb.sys.time()", orig.time)
+
+  local std = r.standard
+  std[wb.sys.exists], std[wb.sys.time], std[wb.sys.getpid] = "wb.sys.exists", "wb.sys.time",
+    "wb.sys.getpid"
+  std[os.time], std[os.clock], std[os.date] = "os.time", "os.clock", "os.date"
+  r.sys = S
+end

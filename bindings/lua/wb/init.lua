@@ -48,7 +48,8 @@ do
   end
 end
 
--- {==================== strict names =============
+-- {==================== strict names ====================
+
 -- Reading a name that wb or one of its modules (wb.nn, wb.data, ...) lacks
 -- is an error naming the path and the nearest names: a typo (wb.nn.Dens)
 -- would otherwise be nil, passed on silently or called as "a nil value".
@@ -137,7 +138,6 @@ do
   end
 end
 
-=======
 -- The library as loaded, before any script runs: a value a script puts in
 -- wb.* or a standard table later is the script's code (wb/identity_lib.lua).
 require("wb.identity_lib").snapshot()

@@ -225,4 +225,22 @@ end
   T.ok(err:find("1 cached, 0 to train", 1, true), "timing: not cached: " .. err)
 end)
 
+-- The library's own state as it runs is no script change: wb.runs.find
+-- fills a weak table (the files records came from), which put every record
+-- read in each hook's identity after it (a report's later tasks got other
+-- hashes than alone). Nothing the library does on its own is a patch.
+T.test("W1: the library at work (find, table, fit, plot, an experiment) is no patch", function()
+  local lib = require "wb.identity_lib"
+  local function text(v) return type(v) == "table" and "table" or tostring(v) end
+  local root = T.tmpdir()
+  local ex = wb.experiment({name = "libwork", base = {epochs = 1, hidden = 8,
+    subset = {train = 200, test = 50}}, seeds = {1, 2}}, {root = root})
+  ex:run{verbose = false}
+  local rs = wb.runs.find{root = root, task = "libwork"}
+  T.eq(#rs, 2)
+  rs:table{"test_accuracy"}
+  rs:plot_curves("val_loss"):save(root .. "/v.png")
+  T.eq(lib.patches(text), "", "no change to the library's tables")
+end)
+
 T.done()

@@ -60,7 +60,12 @@ local function walk(queue)
         end
         table.sort(keys)
         local mt = getmetatable(v)
-        noted[#noted + 1] = {t = v, name = name, was = was, mt = mt}
+        -- a weak table is the library's cache, filled as it runs (the
+        -- files records were read from: wb.runs.find then put every record
+        -- in each hook's identity, so a report's later tasks got other
+        -- hashes than alone): not watched for changes
+        local weak = type(mt) == "table" and type(rawget(mt, "__mode")) == "string"
+        if not weak then noted[#noted + 1] = {t = v, name = name, was = was, mt = mt} end
         for _, k in ipairs(keys) do queue[#queue + 1] = {was[k], name .. "." .. k} end
         if type(mt) == "table" then queue[#queue + 1] = {mt, name .. "<metatable>"} end
       end

@@ -51,7 +51,10 @@ T.test("subset takes integral floats (#ds / 2 is a float in Lua) as the integers
   local half = ds:subset(1, #ds / 2)
   T.eq(#half, 5)
   T.eq(half.name, "d[1:5]")
-  T.eq(#ds:subset(3.0), 8)
+  T.eq(#ds:subset(3.0, 10), 8)
+  -- audit W10: subset(64) for "the first 64 rows" took rows 64 to the end
+  T.check_error("(last expected: subset(1, 64) is the first 64 rows", ds.subset,
+    ds, 3)
   T.check_error("subset: rows 1..11 out of range 1..10", ds.subset, ds, 1, 11.0)
   T.check_error("number has no integer representation", ds.subset, ds, 1, 5.5)
 end)

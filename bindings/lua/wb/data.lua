@@ -95,8 +95,7 @@ end
 function Dataset:__len() return #self.labels end
 
 function Dataset:__tostring()
-  return string.format("Dataset(%s: %d images %s)", self.name, #self,
-    shape_str(self.images))
+  return string.format("Dataset(%s: %d images %s)", self.name, #self, shape_str(self.images))
 end
 
 ---wb.Dataset:input_size() -> integer
@@ -113,19 +112,20 @@ function Dataset:input_size()
 end
 
 ---wb.Dataset:subset(first, last) -> wb.Dataset
----Samples first..last (1-based, inclusive; last defaults to the end) as a
----dataset of views: no copy (first > last + 1: an error). --quick runs
----train on subset(1, 2000) and test on subset(1, 500).
+---Samples first..last (1-based, inclusive; both given: subset(64) for the
+---first 64 rows took rows 64 to the end) as a dataset of views: no copy
+---(first > last + 1: an error). --quick runs train on subset(1, 2000).
 ---@param first integer
----@param last? integer
+---@param last integer
 ---@return wb.Dataset
 ---Example: local small = wb.data.mnist().test:subset(1, 500)
 function Dataset:subset(first, last)
   args.self(Dataset, self, "subset", "ds")
   args.check("subset", 1, first, "integer")
-  args.opt("subset", 2, last, "integer")
-  -- 500.0 (#ds / 2 is a float in Lua) is 500, as luaL_checkinteger takes it
-  first, last = math.tointeger(first) or first, math.tointeger(last or #self) or last
+  if last == nil then error("bad argument #2 to 'subset' (last expected: subset(1, 64) is "
+    .. "the first 64 rows, subset(64, #ds) row 64 to the end)", 2) end
+  args.check("subset", 2, last, "integer") -- 500.0 (#ds / 2 is a float in Lua) is 500
+  first, last = math.tointeger(first) or first, math.tointeger(last) or last
   if first < 1 or last > #self or first > last + 1 then
     local rev = first >= 1 and first <= #self and last >= 1 and last <= #self -- in range
     error(string.format("subset: rows %s..%s " .. (rev and "are in reverse order, expected "

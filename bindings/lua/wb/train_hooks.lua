@@ -22,22 +22,12 @@ local _ENV = require "wb.std"
 local wb, util = require "wb", require "wb.util"
 local M = {}
 
--- The user's function that library wrapper fn calls (wb/experiment.lua checks the
--- callbacks hook's result in a closure over it, as upvalue f), else fn.
-local function unwrap(fn)
-  local info = debug.getinfo(fn, "S")
-  if info.source:sub(2, #wb.luadir + 1) ~= wb.luadir then return fn end
-  for i = 1, 255 do
-    local n, v = debug.getupvalue(fn, i)
-    if n == nil then break end
-    if n == "f" and type(v) == "function" then return v end
-  end
-  return fn
-end
-
 -- "the build hook (script.lua:12)": the hook's name and where it is defined.
 function M.name(ex, key)
-  local info = type(ex[key]) == "function" and debug.getinfo(unwrap(ex[key]), "S")
+  -- the user's function (ex._hooks: wb/experiment.lua wraps the callbacks
+  -- hook in a check of its own, defined in the library)
+  local f = type(ex._hooks) == "table" and ex._hooks[key] or ex[key]
+  local info = type(f) == "function" and debug.getinfo(f, "S")
   if info and info.linedefined > 0 then
     local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
     return string.format("the %s hook (%s:%d)", key, src, info.linedefined)

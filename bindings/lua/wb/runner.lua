@@ -12,8 +12,8 @@
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
--- records stay, no README or figure is written from partial data; it says
--- so in one line (wb/runner_stop.lua). A runner
+-- records stay, no README is written from partial data (one stopped in the
+-- report marks it: wb/task_readme.lua); one line says so. A runner
 -- killed with SIGKILL cannot stop them: they stop themselves within 64
 -- steps, recording nothing, and start no other run (run_children).
 local _ENV = require "wb.std"

@@ -1,0 +1,53 @@
+-- Audit X (bad input and faults: files, environment, processes, CLI): what
+-- a user meets when a signal, a full disk, a broken gnuplot or an odd
+-- environment variable comes, and the refusals of input the tools cannot run.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+
+-- A small task whose report stops itself with SIGNAL (env SELFKILL) after
+-- drawing its figure: a Ctrl-C in the report phase, at a known point.
+local task = dir .. "/int_task.lua"
+util.write_file(task, [[
+return wb.task{name = "int_task", title = "Interrupt",
+  experiment = {base = {epochs = 1, hidden = 8, subset = {train = 300, test = 100}}, seeds = {1}},
+  report = function(task, runs)
+    task:figure("val_loss", runs:plot_curves("val_loss"))
+    local sig = os.getenv("SELFKILL")
+    if sig then -- popen, not os.execute: system() ignores SIGINT while it waits
+      local p = io.popen("kill -" .. sig .. " " .. wb.sys.getpid()); p:read("a"); p:close()
+      wb.sys.sleep(600)
+    end
+    task:text(runs:table{"test_accuracy"})
+  end}
+]])
+local root = dir .. "/r1"
+
+T.test("X1: a report stopped by SIGINT / SIGTERM says one line and marks README.md", function()
+  local st, _, err = T.run_wb(T.quote(task) .. " --jobs 1 --root " .. T.quote(root))
+  T.eq(st, 0, err)
+  local readme = root .. "/int_task/README.md"
+  T.ok(not T.slurp(readme):find("interrupted", 1, true))
+  for _, sig in ipairs{"INT", "TERM"} do
+    st, _, err = T.sh("SELFKILL=" .. sig .. " timeout 600 " .. T.quote(exe) .. " " .. T.quote(task)
+      .. " --jobs 1 --root " .. T.quote(root) .. " </dev/null")
+    T.eq(st, sig == "INT" and 130 or 143, err)
+    T.ok(not err:find("traceback", 1, true), err)
+    T.ok(err:find("[int_task] interrupted: the report was stopped before it ended; "
+      .. readme .. " says so on top", 1, true), err)
+    local text = T.slurp(readme)
+    T.ok(text:find("**The last report of this task was interrupted**", 1, true), text)
+    T.ok(text:find("val_loss.png", 1, true), "the figure redrawn is named")
+    -- the earlier (whole) report stays below the mark, once
+    local _, n = text:gsub("<!%-%- wb: below, the README of an earlier report", "")
+    T.eq(n, 1, text)
+    T.ok(text:find("*Produced by `", 1, true), "the earlier README is kept below the mark")
+  end
+  -- a whole report afterwards replaces the mark
+  st, _, err = T.run_wb(T.quote(task) .. " --jobs 1 --root " .. T.quote(root))
+  T.eq(st, 0, err)
+  T.ok(not T.slurp(readme):find("interrupted", 1, true))
+end)
+
+T.done()

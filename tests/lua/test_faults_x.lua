@@ -50,4 +50,28 @@ T.test("X1: a report stopped by SIGINT / SIGTERM says one line and marks README.
   T.ok(not T.slurp(readme):find("interrupted", 1, true))
 end)
 
+T.test("X14: output lost to a failed write (here /dev/full) ends with a message and 74",
+    function()
+  for _, code in ipairs{"print(1)", "io.write(string.rep('x', 100000))",
+      "io.write('x'); os.exit(0)", "print(1); os.exit(true)"} do
+    local st, _, err = T.sh("sh -c " .. T.quote(T.quote(exe) .. " -e " .. T.quote(code)
+      .. " </dev/null >/dev/full"))
+    T.eq(st, 74, code .. ": " .. err)
+    T.ok(err:find("stdout: .*what was written there is incomplete"), code .. ": " .. err)
+  end
+  -- a script's own failure keeps its status, and says the lost output too
+  local st, _, err = T.sh("sh -c " .. T.quote(T.quote(exe) .. " -e 'print(1) error(\"boom\")'"
+    .. " >/dev/full"))
+  T.eq(st, 1, err)
+  T.ok(err:find("boom", 1, true) and err:find("stdout:", 1, true), err)
+  -- a closed pipe stays dropped on purpose (README, Exit status)
+  st, _, err = T.sh("sh -c " .. T.quote(T.quote(exe) .. " -e 'for i = 1, 100000 do print(i) end'"
+    .. " | head -1"))
+  T.eq(st, 0, err)
+  T.ok(not err:find("incomplete", 1, true), err)
+  st, _, err = T.sh(T.quote(exe) .. " -e 'for i = 1, 100000 do print(i) end; os.exit(0)' "
+    .. "| head -1")
+  T.ok(not err:find("incomplete", 1, true), err)
+end)
+
 T.done()

@@ -74,4 +74,40 @@ T.test("X14: output lost to a failed write (here /dev/full) ends with a message 
   T.ok(not err:find("incomplete", 1, true), err)
 end)
 
+T.test("X9: a gnuplot that exits 0 with no whole PNG: the figure is not drawn, said", function()
+  local good = dir .. "/good.png"
+  wb.plot.lines{series = {{label = "l", y = {1, 0.5}}}}:save(good)
+  local png = T.slurp(good)
+  local bad = {
+    {"garbage not a png", "is not a PNG %(17 bytes, starting \"garbage not a png\"%)"},
+    {png:sub(1, 200), "is a PNG cut short %(no IEND chunk%) %(200 bytes"},
+    {png .. "junk", "is a PNG with 4 bytes after its end"},
+    -- a byte of the image data changed: chunks whole, the data is not
+    {png:sub(1, 100) .. string.char((png:byte(101) + 1) % 256) .. png:sub(102),
+      "is a PNG that does not decode"},
+  }
+  for i, case in ipairs(bad) do
+    local out, prog = dir .. "/out" .. i .. ".bin", dir .. "/gnuplot" .. i
+    util.write_file(out, case[1])
+    -- called as `gnuplot -c NAME.gp TMP.png` from the figure's folder
+    util.write_file(prog, "#!/bin/sh\ncp " .. T.quote(out) .. " \"$3\"\n")
+    os.execute("chmod +x " .. T.quote(prog))
+    local fig = dir .. "/fig" .. i .. ".png"
+    util.write_file(fig, png) -- an earlier figure of that name
+    wb.plot.gnuplot = prog
+    local ok, err = pcall(function()
+      wb.plot.lines{series = {{label = "l", y = {1, 0.25 * i}}}}:save(fig)
+    end)
+    wb.plot.gnuplot = nil
+    T.ok(not ok, "case " .. i .. " taken as drawn")
+    T.ok(tostring(err):find("gnuplot %(" .. prog:gsub("%p", "%%%0") .. "%) exited 0, but the "
+      .. "image it wrote for " .. fig:gsub("%p", "%%%0") .. " " .. case[2]), tostring(err))
+    T.ok(not wb.sys.exists(fig), "no figure of other data beside the new CSV")
+    T.ok(T.slurp(dir .. "/fig" .. i .. ".gp"):find("not drawn yet", 1, true), "the .gp says so")
+    local left = 0
+    for _, f in ipairs(wb.sys.listdir(dir)) do if f:match("%.tmp%.png$") then left = left + 1 end end
+    T.eq(left, 0, "no temporary PNG left")
+  end
+end)
+
 T.done()

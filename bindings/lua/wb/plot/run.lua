@@ -14,6 +14,8 @@ local function gnuplot_program(cfg)
   return rawget(cfg, "gnuplot") or os.getenv("WB_GNUPLOT") or "gnuplot"
 end
 
+R.program = gnuplot_program
+
 local function sh_ok(cmd)
   local ok = os.execute(cmd)
   return ok == true
@@ -94,6 +96,37 @@ function R.run(dir, gpname, arg, outpath, what, cfg)
   end
   error(string.format("wb.plot: gnuplot %s on %s/%s (%s): %s", why, dir, gpname, what,
     #lines > 0 and table.concat(lines, "\n") or "(no message)"), 0)
+end
+
+-- Why the file at path is not a whole PNG, nil when it is. A gnuplot that
+-- exits 0 is not proof: a broken build or a wrapper may write text or half
+-- an image, which was renamed over the good figure and listed as drawn.
+-- The chunks are walked from the signature (IHDR first, IEND last, nothing
+-- after), then the image is decoded (wb.image.load: libpng, every CRC and
+-- the compressed data).
+function R.png_problem(path)
+  local s = R.slurp(path)
+  local function bytes(why)
+    return string.format("%s (%d byte%s%s)", why, #s, #s == 1 and "" or "s", #s == 0 and ""
+      or ', starting "' .. s:sub(1, 24):gsub("[^\32-\126]", function(c)
+        return "\\" .. c:byte() end) .. '"')
+  end
+  if #s == 0 then return bytes("is empty") end
+  if s:sub(1, 8) ~= "\137PNG\r\n\26\n" then return bytes("is not a PNG") end
+  local pos, first, last = 9, nil, nil
+  while pos + 8 <= #s + 1 and last ~= "IEND" do
+    local len, kind = string.unpack(">I4c4", s, pos)
+    first, last, pos = first or kind, kind, pos + 12 + len
+  end
+  if first ~= "IHDR" then return bytes("is a PNG without its IHDR chunk") end
+  if last ~= "IEND" or pos - 1 > #s then return bytes("is a PNG cut short (no IEND chunk)") end
+  if pos - 1 < #s then
+    return bytes(string.format("is a PNG with %d bytes after its end", #s - pos + 1))
+  end
+  local ok, err = pcall(wb.image.load, path)
+  if not ok then
+    return bytes("is a PNG that does not decode: " .. tostring(err):match("[^\n]*"))
+  end
 end
 
 function R.mkdir_p(dir)

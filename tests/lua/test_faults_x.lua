@@ -105,9 +105,52 @@ T.test("X9: a gnuplot that exits 0 with no whole PNG: the figure is not drawn, s
     T.ok(not wb.sys.exists(fig), "no figure of other data beside the new CSV")
     T.ok(T.slurp(dir .. "/fig" .. i .. ".gp"):find("not drawn yet", 1, true), "the .gp says so")
     local left = 0
-    for _, f in ipairs(wb.sys.listdir(dir)) do if f:match("%.tmp%.png$") then left = left + 1 end end
+    for _, f in ipairs(wb.sys.listdir(dir)) do
+      if f:match("%.tmp%.png$") then left = left + 1 end
+    end
     T.eq(left, 0, "no temporary PNG left")
   end
+end)
+
+T.test("X5: a child's error reaches its FAILED line when its log cannot be written", function()
+  local t = dir .. "/fail_task.lua"
+  util.write_file(t, [[
+return wb.task{name = "fail_task", title = "fail",
+  experiment = {base = {hidden = 8, epochs = 1, subset = {train = 300, test = 100}},
+    seeds = {1, 2},
+    measure = function(model, cfg)
+      if cfg.seed == 2 then error("planned failure: the disk is full") end
+      return {}
+    end},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+  local r = dir .. "/r5"
+  local st, out, err = T.run_wb(T.quote(t) .. " --root " .. T.quote(r) .. " --list-runs")
+  T.eq(st, 0, err)
+  -- every log a folder: the shell's writes to it fail, as on a full disk
+  for h in out:gmatch("%-%-run (%x+)") do
+    T.eq(os.execute("mkdir -p " .. T.quote(r .. "/runs/logs/fail_task-" .. h .. ".log")), true)
+  end
+  st, _, err = T.run_wb(T.quote(t) .. " --root " .. T.quote(r) .. " --jobs 1")
+  T.eq(st, 1, err)
+  T.ok(err:find("seed 2: FAILED (exit 1): workbench: ", 1, true)
+    and err:find("planned failure: the disk is full", 1, true), err)
+  T.ok(err:find("not written whole", 1, true), err)
+  T.ok(not err:find("printf", 1, true) and not err:find("Is a directory", 1, true), err)
+end)
+
+T.test("X5: the up-front refusal of a root without room is one line, 74", function()
+  -- 9 runs need about 18 MB; a tmpfs is not at hand, so df is faked
+  local bin = dir .. "/fakedf"
+  os.execute("mkdir -p " .. T.quote(bin))
+  util.write_file(bin .. "/df", "#!/bin/sh\nprintf 'Filesystem 1024-blocks Used Available "
+    .. "Capacity Mounted on\\nx 2000 800 1196 41%% /x\\n'\n")
+  os.execute("chmod +x " .. T.quote(bin .. "/df"))
+  local st, _, err = T.sh("PATH=" .. T.quote(bin) .. ":$PATH " .. T.quote(exe) .. " "
+    .. T.quote(task) .. " --root " .. T.quote(dir .. "/r5b") .. " --seeds 3 </dev/null")
+  T.eq(st, 74, err)
+  T.ok(err:find("1196 KiB free, 3 runs need about 6144 KiB", 1, true), err)
+  T.ok(not err:find("traceback", 1, true), err)
 end)
 
 T.done()

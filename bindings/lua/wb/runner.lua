@@ -101,8 +101,8 @@ local function check_root(root, n_runs)
   local avail = tonumber(out:match("\n%S+%s+%d+%s+%d+%s+(%d+)"))
   local need = n_runs * 2048 -- KiB: weights, best weights, record, log
   if avail and avail < need then
-    wb.sys.fail("EIO", string.format("%s: %d KiB free, %d runs need about %d KiB",
-      dir, avail, n_runs, need))
+    error(wb.spec.input_error(string.format("%s: %d KiB free, %d runs need about %d KiB",
+      dir, avail, n_runs, need), "EIO"), 0) -- one line, 74
   end
 end
 
@@ -163,14 +163,14 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     return failures
   end
   local said = {} -- the reasons runs cannot resume, relayed
-  local ok, err = pcall(run_children, ex, pending, jobs, function(h, code, log)
+  local ok, err = pcall(run_children, ex, pending, jobs, function(h, code, log, said)
     local s = by_hash[h]
     running[h] = nil
     local rec = code == 0 and load_record(ex, h)
     if rec then
       progress(s, describe(rec))
     else
-      local first = util.first_error(log)
+      local first = said or util.first_error(log)
       failures[#failures + 1] = {spec = s, error = first, log = log, status = code}
       progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
     end

@@ -191,9 +191,22 @@ function Task:_report(runs, info)
     if signal then error(stopped_line(self, ok, why), 0) end
     if not ok then
       io.stderr:write(string.format("%s: the report failed, and so did marking %s: %s\n",
-        self.name, self:path("README.md"), tostring(why)))
+        self.name, self:path("README.md"), util.error_line(why)))
     end
   end})
+  -- a file that could not be written (a full disk, a folder in its place)
+  -- is the user's situation, not a bug: one line, its status (73 / 74). Here,
+  -- where it is raised: the closing method above sees what the traceback
+  -- handler made of it, text.
+  local function write(f, ...)
+    local ok, e = pcall(f, ...)
+    if ok then return end
+    if wb.is_error(e) and (e.code == "EIO" or e.code == "ECREATE") then
+      e = require("wb.spec").input_error(string.format("[%s] the report could not write its "
+        .. "files: %s", self.name, util.error_line(e)), e.code)
+    end
+    error(e, 0)
+  end
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end
   local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
@@ -251,11 +264,11 @@ function Task:_report(runs, info)
       group_key = f.spec.group_key}
   end
   self:_drop_old_figures()
-  util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
+  write(util.write_json, self:path("runs.json"), {task = self.name, runs = hashes,
     failed = #failed > 0 and failed or nil, command = command_line(info),
     figures = util.array(self.figures), hooks_read = hooks_read(runs.records),
     script = info.script and require("wb.runner_options").absolute(info.script)})
-  util.write_file(self:path("README.md"), body)
+  write(util.write_file, self:path("README.md"), body)
   written = true
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))

@@ -206,7 +206,17 @@ end
 -- progress line ("epoch 1/2 ...", written before the error) or the runner's
 -- "EXIT n"; else its last lines.
 function M.first_error(path)
-  local s = M.read_file(path) or ""
+  return M.first_error_of(M.read_file(path) or "") or M.tail(path, 3)
+end
+
+-- An error's first line without the library's "file.lua:123: " in front
+-- (what the user did, not where in wb it was found).
+function M.error_line(err)
+  return (tostring(err):match("[^\n]*"):gsub("^[^:]*%.lua:%d+: ", ""))
+end
+
+-- The same, of a child's output s; nil when no line is an error's.
+function M.first_error_of(s)
   local first
   for l in s:gmatch("[^\n]+") do
     if l:match("^workbench: ") then return l end
@@ -215,7 +225,7 @@ function M.first_error(path)
       first = first or l
     end
   end
-  return first or M.tail(path, 3)
+  return first
 end
 
 -- }====================

@@ -153,4 +153,28 @@ T.test("X5: the up-front refusal of a root without room is one line, 74", functi
   T.ok(not err:find("traceback", 1, true), err)
 end)
 
+T.test("X4: temporary files go to $TMPDIR (else /tmp); a folder that fails is named", function()
+  local tmpd = dir .. "/tmpd"
+  os.execute("mkdir -p " .. T.quote(tmpd))
+  local st, out, err = T.sh("TMPDIR=" .. T.quote(tmpd) .. " " .. T.quote(exe)
+    .. " -e 'print(require(\"wb.util\").tmpname()); print(wb.sys.mktemp(\"dir\"))'")
+  T.eq(st, 0, err)
+  for p in out:gmatch("[^\n]+") do
+    T.eq(p:sub(1, #tmpd + 4), tmpd .. "/wb_", out)
+    T.ok(wb.sys.exists(p), p)
+  end
+  local gone = dir .. "/no/such/folder"
+  -- a task's children need two: refused naming the folder, one line, 73
+  st, _, err = T.sh("TMPDIR=" .. T.quote(gone) .. " " .. T.quote(exe) .. " " .. T.quote(task)
+    .. " --root " .. T.quote(dir .. "/r4") .. " </dev/null")
+  T.eq(st, 73, err)
+  T.ok(err:find("cannot create a temporary file in " .. gone .. " ($TMPDIR): No such file "
+    .. "or directory; set TMPDIR to a writable folder", 1, true), err)
+  T.ok(not err:find("traceback", 1, true), err)
+  st, _, err = T.sh("TMPDIR=" .. T.quote(gone) .. " " .. T.quote(exe) .. " -e "
+    .. T.quote("wb.plot.lines{series = {{label = 'l', y = {1, 0.5}}}}:show()"))
+  T.eq(st, 73, err)
+  T.ok(err:find("cannot create a temporary folder in " .. gone, 1, true), err)
+end)
+
 T.done()

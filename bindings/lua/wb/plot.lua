@@ -289,9 +289,7 @@ function Plot:show(opts)
     U.check_show(opts)
     local size = {math.tointeger(opts.width) or M.style.dumb_size[1],
                   math.tointeger(opts.height) or M.style.dumb_size[2]}
-    local dir = os.tmpname()
-    os.remove(dir)
-    R.mkdir_p(dir)
+    local dir = require("wb.util").tmpname("dir") -- in $TMPDIR, else /tmp
     local out = dir .. "/out.txt"
     local rok, rerr = pcall(function()
       for _, f in ipairs(data_files(self, "plot")) do R.write_file(dir .. "/" .. f[1], f[2]) end

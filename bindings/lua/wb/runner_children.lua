@@ -13,7 +13,7 @@ local root_lock = require "wb.root_lock"
 -- steps (runner_watch) and the next one does not start (exit 255 stops xargs).
 return function(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
-  local script, list = os.tmpname(), os.tmpname()
+  local script, list = util.tmpname(), util.tmpname()
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
     "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
     -- a log that cannot be written (a full disk) is said once, in the

@@ -209,6 +209,16 @@ function M.first_error(path)
   return M.first_error_of(M.read_file(path) or "") or M.tail(path, 3)
 end
 
+-- A new empty temporary file (kind "dir": folder) in $TMPDIR, else /tmp
+-- (os.tmpname ignores TMPDIR); the caller removes it. One that cannot be
+-- made is one line naming the folder and TMPDIR (73), not a traceback.
+function M.tmpname(kind)
+  local ok, path = pcall(wb.sys.mktemp, kind)
+  if ok then return path end
+  if not wb.is_error(path) then error(path, 0) end
+  error(require("wb.spec").input_error(path.message, path.code), 0)
+end
+
 -- An error's first line without the library's "file.lua:123: " in front
 -- (what the user did, not where in wb it was found).
 function M.error_line(err)

@@ -69,7 +69,7 @@ function R.run(dir, gpname, arg, outpath, what, cfg)
   if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
     error(missing_error(prog), 0)
   end
-  local errf = os.tmpname()
+  local errf = require("wb.util").tmpname()
   local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix(cfg) .. U.sh(prog)
     .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
     .. " </dev/null >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)

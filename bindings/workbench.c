@@ -490,6 +490,10 @@ static int run_script(lua_State *L, const char *fname)
 {
     if (fname)
         add_script_dir(L, fname);
+    /* a task read from stdin cannot give its children the script again:
+     * its runner refuses it, reading this (wb/runner_checks.lua) */
+    lua_pushboolean(L, fname == NULL);
+    lua_setfield(L, LUA_REGISTRYINDEX, "wb.script_from_stdin");
     lua_pushcfunction(L, runmain);
     int status = luaL_loadfile(L, fname);
     if (status == LUA_ERRFILE) {

@@ -177,4 +177,50 @@ T.test("X4: temporary files go to $TMPDIR (else /tmp); a folder that fails is na
   T.ok(err:find("cannot create a temporary folder in " .. gone, 1, true), err)
 end)
 
+T.test("X12: a task read from stdin is refused before anything starts, 64", function()
+  local root12 = dir .. "/r12"
+  for _, how in ipairs{" - --root " .. T.quote(root12), ""} do
+    local st, _, err = T.sh("cd " .. T.quote(dir) .. " && " .. (how == "" and "WB_PLOTS="
+      .. T.quote(root12) .. " " or "") .. T.quote(exe) .. how .. " < " .. T.quote(task))
+    T.eq(st, 64, err)
+    T.ok(err:find("int_task: a task read from stdin cannot be run: its runs train in child "
+      .. "processes", 1, true) and err:find("save it to a file", 1, true), err)
+    T.ok(not wb.sys.exists(root12), "nothing written")
+  end
+end)
+
+T.test("X11: an empty $WB_PLOTS or $WB_GNUPLOT is an error naming it", function()
+  -- the root was "": the runner wrote /runs and /<task> (not tried here
+  -- unless the refusal is in place), its children under the cwd
+  local st, _, err = T.sh("WB_PLOTS= " .. T.quote(exe) .. " -e 'print(wb.record.dir())'")
+  T.eq(err, "workbench: $WB_PLOTS is set but empty: unset it (the root is then plots) or "
+    .. "set it to a folder\n")
+  T.eq(st, 1, err)
+  if st ~= 1 then return end
+  st, _, err = T.sh("cd " .. T.quote(dir) .. " && WB_PLOTS= " .. T.quote(exe) .. " "
+    .. T.quote(task) .. " --seeds 1 </dev/null")
+  T.eq(st, 1, err)
+  T.eq(err, "workbench: $WB_PLOTS is set but empty: unset it (the root is then plots) or "
+    .. "set it to a folder\n")
+  st, _, err = T.sh("WB_GNUPLOT= " .. T.quote(exe) .. " " .. T.quote(task) .. " --root "
+    .. T.quote(dir .. "/r11") .. " --seeds 2 </dev/null")
+  T.eq(st, 1, err)
+  T.ok(err:find("[int_task] $WB_GNUPLOT is set but empty", 1, true), err)
+  T.ok(not err:find("traceback", 1, true), err)
+end)
+
+T.test("X16f: a root holding a newline is refused, a missing gnuplot said, before training",
+    function()
+  local st, _, err = T.run_wb(T.quote(task) .. " --root " .. T.quote(dir .. "/a\nb"))
+  T.eq(st, 64, err)
+  T.ok(err:find("holds a newline: figures cannot be saved there", 1, true), err)
+  T.ok(not wb.sys.exists(dir .. "/a\nb"), "nothing written")
+  st, _, err = T.sh("WB_GNUPLOT=" .. T.quote(dir .. "/no/gnuplot") .. " " .. T.quote(exe) .. " "
+    .. T.quote(task) .. " --root " .. T.quote(dir .. "/r16f") .. " --jobs 1 </dev/null")
+  T.eq(st, 0, err)
+  local first, second = err:match("^([^\n]*)\n([^\n]*)")
+  T.eq(first, "[int_task] 1 run: 0 cached, 1 to train (1 job)", err)
+  T.ok(second:find("[int_task] no figure will be drawn: gnuplot not found", 1, true), err)
+end)
+
 T.done()

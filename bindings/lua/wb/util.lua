@@ -312,7 +312,14 @@ end
 
 -- Root folder for figures and run records: $WB_PLOTS or "plots".
 function M.plots_root()
-  return os.getenv("WB_PLOTS") or "plots"
+  local r = os.getenv("WB_PLOTS")
+  -- set but empty (`WB_PLOTS= workbench ...`): the root was "", so files
+  -- went to /runs and /<task> while the children wrote under the cwd
+  if r == "" then
+    error(require("wb.spec").input_error("$WB_PLOTS is set but empty: unset it (the root "
+      .. "is then plots) or set it to a folder"), 0)
+  end
+  return r or "plots"
 end
 
 -- }====================

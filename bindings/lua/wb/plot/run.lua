@@ -11,7 +11,12 @@ local U = require "wb.plot.util"
 local R = {}
 
 local function gnuplot_program(cfg)
-  return rawget(cfg, "gnuplot") or os.getenv("WB_GNUPLOT") or "gnuplot"
+  local env = os.getenv("WB_GNUPLOT")
+  if not rawget(cfg, "gnuplot") and env == "" then -- was "gnuplot not found (tried '')"
+    error("wb.plot: $WB_GNUPLOT is set but empty: unset it (gnuplot is then found on PATH) "
+      .. "or set it to the gnuplot program", 0)
+  end
+  return rawget(cfg, "gnuplot") or env or "gnuplot"
 end
 
 R.program = gnuplot_program
@@ -34,6 +39,15 @@ local function missing_error(prog)
   return string.format("wb.plot: gnuplot not found (tried %s); install it with "
     .. "`apt-get install gnuplot-nox` (or `make deps`), or point WB_GNUPLOT / "
     .. "wb.plot.gnuplot at it", U.sh(prog))
+end
+
+-- Why gnuplot cannot be run (how to install it), nil when it can be: a
+-- task says so before its runs train (wb/runner_checks.lua).
+function R.missing(cfg)
+  local prog = gnuplot_program(cfg)
+  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
+    return missing_error(prog)
+  end
 end
 
 function R.slurp(path)

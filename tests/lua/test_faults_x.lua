@@ -223,4 +223,24 @@ T.test("X16f: a root holding a newline is refused, a missing gnuplot said, befor
   T.ok(second:find("[int_task] no figure will be drawn: gnuplot not found", 1, true), err)
 end)
 
+T.test("X8: a precompiled chunk as the script (file, -, stdin) is refused, naming it", function()
+  local src = dir .. "/bc.lua"
+  util.write_file(src, "print('ran')\n")
+  -- the bytes luac writes, made here (luac5.4 may be missing): string.dump
+  local bc = dir .. "/bc.luac"
+  util.write_file(bc, string.dump(load(util.read_file(src))))
+  for _, how in ipairs{T.quote(bc), "- < " .. T.quote(bc), "< " .. T.quote(bc)} do
+    local st, out, err = T.sh(T.quote(exe) .. " " .. how)
+    T.eq(st, 1, how .. ": " .. err)
+    T.eq(out, "", how)
+    T.ok(err:find(": a precompiled Lua chunk (luac output): workbench runs Lua source only",
+      1, true), err)
+    T.ok(err:find(how:sub(1, 1) == "'" and bc or "stdin", 1, true), err)
+  end
+  -- after a '#' first line too, as Lua skips it
+  util.write_file(bc, "#!/usr/bin/env workbench\n" .. string.dump(load("print(1)")))
+  local st, _, err = T.sh(T.quote(exe) .. " " .. T.quote(bc))
+  T.ok(st == 1 and err:find("a precompiled Lua chunk", 1, true), err)
+end)
+
 T.done()

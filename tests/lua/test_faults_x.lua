@@ -243,4 +243,22 @@ T.test("X8: a precompiled chunk as the script (file, -, stdin) is refused, namin
   T.ok(st == 1 and err:find("a precompiled Lua chunk", 1, true), err)
 end)
 
+T.test("X15: without git on PATH, said once, and the README says 'git not available'",
+    function()
+  local bin = dir .. "/nogit"
+  os.execute("mkdir -p " .. T.quote(bin) .. " && cd " .. T.quote(bin) .. " && for f in "
+    .. "/usr/bin/* /bin/*; do n=$(basename \"$f\"); [ \"$n\" = git ] || [ -e \"$n\" ] || "
+    .. "ln -s \"$f\" \"$n\"; done")
+  local r = dir .. "/r15"
+  local st, _, err = T.sh("PATH=" .. T.quote(bin) .. " " .. T.quote(exe) .. " " .. T.quote(task)
+    .. " --root " .. T.quote(r) .. " --jobs 1 </dev/null")
+  T.eq(st, 0, err)
+  local _, n = err:gsub("git not found on PATH: runs are recorded without their commit\n", "")
+  T.eq(n, 1, err)
+  local md = T.slurp(r .. "/int_task/README.md")
+  T.ok(md:find("commit unknown (git not available)", 1, true), md)
+  T.ok(md:find("not in a commit (git not available: not on PATH)", 1, true), md)
+  T.ok(not md:find("no git repository", 1, true), md)
+end)
+
 T.done()

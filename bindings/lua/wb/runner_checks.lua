@@ -68,6 +68,7 @@ end
 -- task trained, then "figure val_loss not drawn: gnuplot not found"); an
 -- empty $WB_GNUPLOT is refused, naming it.
 function M.gnuplot(ex, pending)
+  util.git_found() -- and git (its warning, once): before the runs, not in the report
   if #pending == 0 then return end
   local ok, missing = pcall(require("wb.plot.run").missing, require("wb.plot"))
   if not ok then error(wb.spec.input_error(string.format("[%s] %s", ex.name,

@@ -253,10 +253,25 @@ end
 -- git's output for `git -C dir <args>` ("" when git fails or is missing):
 -- the workbench's tree here, a study script's (wb/runner_script.lua).
 function M.git(dir, args)
+  if not M.git_found() then return "" end
   local p = io.popen("git -C " .. M.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
   return out
+end
+
+-- Whether git can be run; said once per process when it cannot (the runs
+-- were recorded with no commit and their script "in no git repository",
+-- without a word).
+local git_found
+function M.git_found()
+  if git_found == nil then
+    git_found = os.execute("command -v git >/dev/null 2>&1") == true
+    if not git_found then
+      io.stderr:write("git not found on PATH: runs are recorded without their commit\n")
+    end
+  end
+  return git_found
 end
 
 local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's
@@ -300,7 +315,7 @@ end
 local SHOWN = 3
 function M.commit_text()
   local c, ch = M.git_commit(), M.git_changes() or {}
-  if not c then return "unknown" end
+  if not c then return M.git_found() and "unknown" or "unknown (git not available)" end
   local n = #ch
   if n == 0 then return c end
   local names = {}

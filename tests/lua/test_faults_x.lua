@@ -261,4 +261,33 @@ T.test("X15: without git on PATH, said once, and the README says 'git not availa
   T.ok(not md:find("no git repository", 1, true), md)
 end)
 
+T.test("X16a: `--` ends a task's options; its children's commands keep it after theirs",
+    function()
+  local ropts = require "wb.runner_options"
+  local o = wb.runner.options{"--quick", "--", "-x.png", "--seeds"}
+  T.eq(o.quick, true)
+  T.eq(o.seeds, nil)
+  T.eq(table.concat(o.rest, "|"), "-x.png|--seeds")
+  local cmd = ropts.command_maker("t.lua", o, "/r")("abc", true)
+  local function ends(c, x) T.eq(c:sub(-#x), x, c) end
+  ends(cmd, "t.lua --quick --root /r --run abc -- -x.png --seeds")
+  o.fresh = true
+  cmd = ropts.command_maker("t.lua", o, "/r")("abc", true)
+  ends(cmd, "--run abc --fresh -- -x.png --seeds")
+  -- without `--`, as before
+  cmd = ropts.command_maker("t.lua", wb.runner.options{"a.png"}, "/r")("abc", true)
+  ends(cmd, "t.lua a.png --root /r --run abc")
+end)
+
+T.test("X16b: integer options take decimal digits only", function()
+  for _, v in ipairs{"0x2", " 2", "2.0", "1e1", "+2", "2 "} do
+    local ok, e = pcall(wb.runner.options, {"--seeds", v})
+    T.ok(not ok and tostring(e):find("expects an integer from 1 to", 1, true), v)
+    ok = pcall(wb.runner.options, {"--jobs=" .. v})
+    T.ok(not ok, v)
+  end
+  T.eq(wb.runner.options{"--seeds", "010"}.seeds, 10)
+  T.eq(wb.runner.options{"--jobs=2"}.jobs, 2)
+end)
+
 T.done()

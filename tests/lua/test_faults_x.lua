@@ -290,4 +290,19 @@ T.test("X16b: integer options take decimal digits only", function()
   T.eq(wb.runner.options{"--jobs=2"}.jobs, 2)
 end)
 
+T.test("X16g: a run's spec path taken by a folder: one line naming it, 73", function()
+  local r = dir .. "/r16g"
+  local st, out, err = T.run_wb(T.quote(task) .. " --root " .. T.quote(r) .. " --list-runs")
+  T.eq(st, 0, err)
+  local h = out:match("%-%-run (%x+)")
+  local spec = r .. "/runs/int_task-" .. h .. ".spec"
+  os.remove(spec)
+  os.execute("mkdir -p " .. T.quote(spec))
+  st, _, err = T.run_wb(T.quote(task) .. " --root " .. T.quote(r))
+  T.eq(st, 73, err)
+  T.ok(err:find("[int_task] cannot write the spec of run " .. h .. ": write_atomic: " .. spec
+    .. " is a folder", 1, true), err)
+  T.ok(not err:find("traceback", 1, true), err)
+end)
+
 T.done()

@@ -73,10 +73,16 @@ end
 -- {==================== planning ====================
 -- (which runs are recorded and which to train: wb/runner_records.lua)
 
+-- A spec that cannot be written (a folder in its place, a full disk) is
+-- one line naming it, its status 73 / 74, not a traceback.
 local function write_spec(ex, s)
-  util.write_json(record.path(ex.root, ex.name, s.hash, "spec"), {hash = s.hash,
-    task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
+  local ok, err = pcall(util.write_json, record.path(ex.root, ex.name, s.hash, "spec"),
+    {hash = s.hash, task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
     identity = s.identity, group_key = s.group_key, command = ex.command(s.hash)})
+  if ok then return end
+  if not wb.is_error(err) then error(err, 0) end
+  error(wb.spec.input_error(string.format("[%s] cannot write the spec of run %s: %s",
+    ex.name, s.hash, util.error_line(err)), err.code), 0)
 end
 
 -- }====================

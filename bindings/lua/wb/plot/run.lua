@@ -125,7 +125,7 @@ function R.png_problem(path)
       or ', starting "' .. s:sub(1, 24):gsub("[^\32-\126]", function(c)
         return "\\" .. c:byte() end) .. '"')
   end
-  if #s == 0 then return bytes("is empty") end
+  if #s == 0 then return bytes("is empty: gnuplot wrote no image") end
   if s:sub(1, 8) ~= "\137PNG\r\n\26\n" then return bytes("is not a PNG") end
   local pos, first, last = 9, nil, nil
   while pos + 8 <= #s + 1 and last ~= "IEND" do

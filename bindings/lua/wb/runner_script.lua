@@ -33,8 +33,9 @@ local cache = {}
 -- the script and the modules this process required (wb.identity_reads), each
 -- with its state "committed" (as in the commit: no id), "edited" (tracked,
 -- changed since: git status), "untracked", "ignored" (.gitignore'd), "outside"
--- (not under repo), "no repository" or "git not available" (not on PATH); id: its content id when not
--- committed. nil when script is nil or not a file (-e, the REPL).
+-- (not under repo), "no repository" or "git not available" (not on PATH);
+-- id: its content id when not committed. nil when script is nil or not a
+-- file (-e, the REPL).
 function M.info(script)
   if type(script) ~= "string" or not wb.sys.exists(script) then return nil end
   local ropts = require "wb.runner_options"

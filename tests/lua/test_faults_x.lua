@@ -13,7 +13,7 @@ util.write_file(task, [[
 return wb.task{name = "int_task", title = "Interrupt",
   experiment = {base = {epochs = 1, hidden = 8, subset = {train = 300, test = 100}}, seeds = {1}},
   report = function(task, runs)
-    task:figure("val_loss", runs:plot_curves("val_loss"))
+    if not os.getenv("EARLY") then task:figure("val_loss", runs:plot_curves("val_loss")) end
     local sig = os.getenv("SELFKILL")
     if sig then -- popen, not os.execute: system() ignores SIGINT while it waits
       local p = io.popen("kill -" .. sig .. " " .. wb.sys.getpid()); p:read("a"); p:close()
@@ -48,6 +48,16 @@ T.test("X1: a report stopped by SIGINT / SIGTERM says one line and marks README.
   st, _, err = T.run_wb(T.quote(task) .. " --jobs 1 --root " .. T.quote(root))
   T.eq(st, 0, err)
   T.ok(not T.slurp(readme):find("interrupted", 1, true))
+end)
+
+T.test("X1: stopped before any figure, with no earlier README: nothing written", function()
+  local r = dir .. "/r1b"
+  local st, _, err = T.sh("EARLY=1 SELFKILL=INT timeout 600 " .. T.quote(exe) .. " "
+    .. T.quote(task) .. " --jobs 1 --root " .. T.quote(r) .. " </dev/null")
+  T.eq(st, 130, err)
+  T.ok(err:find("[int_task] interrupted: the report was stopped before it ended; nothing was "
+    .. "written (no figure yet, no earlier README)", 1, true), err)
+  T.ok(not wb.sys.exists(r .. "/int_task/README.md"), "no README from partial data")
 end)
 
 T.test("X14: output lost to a failed write (here /dev/full) ends with a message and 74",

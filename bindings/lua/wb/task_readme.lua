@@ -172,7 +172,8 @@ local function stopped_line(self, marked, why)
   return require("wb.spec").input_error(string.format("[%s] interrupted: the report was "
     .. "stopped before it ended; %s; its finished runs stay recorded: run the same command "
     .. "again to report", self.name, marked and (self:path("README.md") .. " says so on top")
-    or ("marking " .. self:path("README.md") .. " failed too: " .. tostring(why))))
+    or why and ("marking " .. self:path("README.md") .. " failed too: "
+    .. util.error_line(why)) or "nothing was written (no figure yet, no earlier README)"))
 end
 
 -- Runs the report (once) and writes README.md; when that fails, README.md
@@ -186,9 +187,15 @@ function Task:_report(runs, info)
   local _ <close> = setmetatable({}, {__close = function(_, err)
     if err == nil or written then return end
     local signal = not pcall(wb.sys.check_interrupt)
-    local ok, why = pcall(self._failed, self, err, info, runs, signal and "stopped by a "
-      .. "signal (SIGINT or SIGTERM)")
-    if signal then error(stopped_line(self, ok, why), 0) end
+    -- stopped with no figure drawn and no earlier README: nothing to mark
+    -- (no README is written from partial data); else the mark
+    local mark = not signal or #self.figures > 0 or wb.sys.exists(self:path("README.md"))
+    local ok, why = true, nil
+    if mark then
+      ok, why = pcall(self._failed, self, err, info, runs, signal and "stopped by a "
+        .. "signal (SIGINT or SIGTERM)")
+    end
+    if signal then error(stopped_line(self, mark and ok, mark and why), 0) end
     if not ok then
       io.stderr:write(string.format("%s: the report failed, and so did marking %s: %s\n",
         self.name, self:path("README.md"), util.error_line(why)))

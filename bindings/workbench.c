@@ -35,12 +35,16 @@
  * error object (wb.Error, {kind = "diverged"}) is reported and exits by its
  * kind; nil, nothing or any other value means 0, as before. Modules
  * beside a script are found first, as Python's sys.path[0] (add_script_dir).
- * SIGPIPE and SIGXFSZ: see signal_noop.
+ * SIGPIPE and SIGXFSZ: see signal_noop. Output lost to a failed write on
+ * stdout or stderr (not a closed pipe) ends in 74 with a line (check_output).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -331,9 +335,29 @@ static int dochunk(lua_State *L, int status)
     return wbx_report(L, status);
 }
 
+/* Chunks load as text ("t") only: Lua does not verify bytecode, and a
+ * damaged precompiled chunk given as the script segfaulted (16 of 200
+ * two-byte mutations of one luac file). */
 static int dostring(lua_State *L, const char *s, const char *name)
 {
-    return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+    return dochunk(L, luaL_loadbufferx(L, s, strlen(s), name, "t"));
+}
+
+/* Whether file fname starts as a precompiled chunk does (after a first
+ * line that starts with '#', as luaL_loadfilex skips it). */
+static int is_precompiled(const char *fname)
+{
+    FILE *f = fopen(fname, "rb");
+    if (f == NULL)
+        return 0;
+    int c = getc(f);
+    if (c == '#')
+        while ((c = getc(f)) != EOF && c != '\n')
+            ;
+    if (c == '\n')
+        c = getc(f);
+    fclose(f);
+    return c == LUA_SIGNATURE[0];
 }
 
 /* -l mod: mod = require("mod") */
@@ -486,8 +510,21 @@ static int run_script(lua_State *L, const char *fname)
 {
     if (fname)
         add_script_dir(L, fname);
+    /* a task read from stdin cannot give its children the script again:
+     * its runner refuses it, reading this (wb/runner_checks.lua) */
+    lua_pushboolean(L, fname == NULL);
+    lua_setfield(L, LUA_REGISTRYINDEX, "wb.script_from_stdin");
     lua_pushcfunction(L, runmain);
-    int status = luaL_loadfile(L, fname);
+    int status = luaL_loadfilex(L, fname, "t");
+    /* Lua says "attempt to load a binary chunk (mode is 't')", naming no
+     * file; stdin cannot be read again to look, so its message is matched */
+    if (status == LUA_ERRSYNTAX && (fname ? is_precompiled(fname)
+            : strstr(lua_tostring(L, -1), "attempt to load a binary chunk") != NULL)) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "%s: a precompiled Lua chunk (luac output): workbench runs Lua "
+                        "source only (bytecode is not checked: a damaged chunk can crash it)",
+                        fname ? fname : "stdin");
+    }
     if (status == LUA_ERRFILE) {
         wbx_report(L, status); /* "cannot open x.lua: No such file or directory" */
         lua_pop(L, 1);
@@ -593,8 +630,50 @@ static void signal_noop(int sig)
     (void)sig;
 }
 
+/* {==================== stdout and stderr at exit ==================== */
+
+static int main_status = -1; /* main's status; -1: exit() came from os.exit */
+
+/* Whether stream f lost output (a write or the last flush failed), other
+ * than to a closed pipe: printed output cut off on a full disk or /dev/full
+ * ended with status 0 and no word. A failed write leaves its data in the
+ * buffer (glibc), so the last flush tries again and its errno says why. A
+ * closed pipe is dropped on purpose (README, Exit status). */
+static int stream_lost(FILE *f, const char *name)
+{
+    errno = 0;
+    int flushed = fflush(f) == 0, err = errno;
+    if (flushed && !ferror(f))
+        return 0;
+    struct stat st = {0};
+    int is_pipe = fstat(fileno(f), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    if (err == EPIPE || (flushed && is_pipe))
+        return 0;
+    /* print flushes each line: the buffer of a write that failed then is
+     * gone, and so is its errno; a full file system is the likely cause */
+    struct statvfs fs;
+    const char *why = !flushed && err ? strerror(err)
+        : S_ISREG(st.st_mode) && fstatvfs(fileno(f), &fs) == 0 && fs.f_bavail == 0
+        ? "a write failed: No space left on device" : "a write failed";
+    fprintf(stderr, "%s: %s: %s: what was written there is incomplete\n", wbx_progname, name, why);
+    return 1;
+}
+
+/* atexit: main's return and os.exit alike end here. 74 (EX_IOERR, as for
+ * any other failed write) unless main already had a failure's status. */
+static void check_output(void)
+{
+    int lost = stream_lost(stdout, "stdout");
+    lost |= stream_lost(stderr, "stderr");
+    if (lost)
+        _exit(main_status > 0 ? main_status : EX_IOERR);
+}
+
+/* }================================================================== */
+
 int main(int argc, char **argv)
 {
+    atexit(check_output);
     lwb_set_action(SIGPIPE, signal_noop, NULL);
     lwb_set_action(SIGXFSZ, signal_noop, NULL);
     if (argv[0] && argv[0][0]) {
@@ -614,5 +693,6 @@ int main(int argc, char **argv)
     int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : 1;
     wbx_report(L, status);
     lua_close(L);
+    main_status = code;
     return code;
 }

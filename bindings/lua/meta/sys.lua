@@ -121,6 +121,16 @@ function wb.sys.hash_file(path) end
 ---Example: print(wb.sys.hash_string("abc"))
 function wb.sys.hash_string(s) end
 
+---wb.sys.mktemp(kind) -> string
+---Creates a new empty temporary file (kind "file", the default) or folder
+---("dir") named wb_XXXXXX in $TMPDIR, else /tmp (os.tmpname ignores
+---TMPDIR), and returns its path; the caller removes it. Raises ECREATE
+---naming the folder and TMPDIR when it cannot.
+---@param kind? string
+---@return string
+---Example: local p = wb.sys.mktemp(); print(p); os.remove(p)
+function wb.sys.mktemp(kind) end
+
 ---wb.sys.reader_gone(fd) -> boolean|nil, string
 ---Whether every process reading the pipe whose write end is file
 ---descriptor fd has closed it (it was killed, say): a runner's child

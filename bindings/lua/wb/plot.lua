@@ -259,12 +259,13 @@ function Plot:save(path)
     local rok, rerr = pcall(R.run, dir, name .. ".gp", tmp, nil, path, M)
     local tmppath = dir .. "/" .. tmp
     if not rok then os.remove(tmppath); error(rerr, 0) end
-    local fh = io.open(tmppath, "rb")
-    local size = fh and fh:seek("end") or 0
-    if fh then fh:close() end
-    if size == 0 then
+    -- exit 0 and a file are not a figure: text or half a PNG was renamed
+    -- into place and counted drawn; the .gp keeps its "not drawn" line
+    local bad = R.png_problem(tmppath)
+    if bad then
       os.remove(tmppath)
-      error("wb.plot: gnuplot wrote no image for " .. path, 0)
+      error(string.format("wb.plot: gnuplot (%s) exited 0, but the image it wrote for %s %s: "
+        .. "not drawn", R.program(M), path, bad), 0)
     end
     local mok, merr = os.rename(tmppath, dir .. "/" .. name .. ".png")
     if not mok then os.remove(tmppath); error("wb.plot: " .. tostring(merr), 0) end
@@ -288,9 +289,7 @@ function Plot:show(opts)
     U.check_show(opts)
     local size = {math.tointeger(opts.width) or M.style.dumb_size[1],
                   math.tointeger(opts.height) or M.style.dumb_size[2]}
-    local dir = os.tmpname()
-    os.remove(dir)
-    R.mkdir_p(dir)
+    local dir = require("wb.util").tmpname("dir") -- in $TMPDIR, else /tmp
     local out = dir .. "/out.txt"
     local rok, rerr = pcall(function()
       for _, f in ipairs(data_files(self, "plot")) do R.write_file(dir .. "/" .. f[1], f[2]) end

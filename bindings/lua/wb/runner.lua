@@ -12,8 +12,8 @@
 --      and the task's README says which command, data, epochs, seeds and
 --      commit produced it.
 -- A signal stops the whole task (130 / 143): children are stopped, finished
--- records stay, no README or figure is written from partial data; it says
--- so in one line (wb/runner_stop.lua). A runner
+-- records stay, no README is written from partial data (one stopped in the
+-- report marks it: wb/task_readme.lua); one line says so. A runner
 -- killed with SIGKILL cannot stop them: they stop themselves within 64
 -- steps, recording nothing, and start no other run (run_children).
 local _ENV = require "wb.std"
@@ -28,6 +28,7 @@ local load_record, reusable = records.load_record, records.reusable
 local pending_of, gather = records.pending_of, records.gather
 local root_lock = require "wb.root_lock" -- one runner of a sweep on a root at a time
 local fork = require "wb.runner_fork" -- ex:run()'s runs, each in a forked child
+local checks = require "wb.runner_checks" -- what is refused before anything starts
 
 ---wb.runner
 ---The life of a task, each phase once: options, plan (cached or to train),
@@ -72,44 +73,16 @@ end
 -- {==================== planning ====================
 -- (which runs are recorded and which to train: wb/runner_records.lua)
 
--- The root can be written, before anything is (73 / 74 now, naming the
--- folder, rather than a traceback from the first record or spec written).
-local function writable_root(name, root, opts)
-  local dir = record.dir(root)
-  local ok, err = pcall(function()
-    wb.sys.mkdir_p(dir .. "/logs")
-    local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
-    wb.sys.write_atomic(probe, string.rep("\0", 65536))
-    os.remove(probe)
-  end)
-  if not ok then
-    if not wb.is_error(err) then error(err, 0) end
-    error(wb.spec.input_error(string.format("[%s] %s: cannot write its runs folder %s: %s",
-      name, opts.root and ("--root " .. opts.root) or ("the root " .. base_root(opts)
-      .. " ($WB_PLOTS, else plots)"), dir, err.message:gsub("^[^:]*%.lua:%d+: ", "")),
-      err.code), 0)
-  end
-end
-
--- ... and has room, before the first run (74 now rather than every run
--- failing one after another).
-local function check_root(root, n_runs)
-  local dir = record.dir(root)
-  local p = io.popen("df -Pk " .. util.shell_quote(dir) .. " 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  local avail = tonumber(out:match("\n%S+%s+%d+%s+%d+%s+(%d+)"))
-  local need = n_runs * 2048 -- KiB: weights, best weights, record, log
-  if avail and avail < need then
-    wb.sys.fail("EIO", string.format("%s: %d KiB free, %d runs need about %d KiB",
-      dir, avail, n_runs, need))
-  end
-end
-
+-- A spec that cannot be written (a folder in its place, a full disk) is
+-- one line naming it, its status 73 / 74, not a traceback.
 local function write_spec(ex, s)
-  util.write_json(record.path(ex.root, ex.name, s.hash, "spec"), {hash = s.hash,
-    task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
+  local ok, err = pcall(util.write_json, record.path(ex.root, ex.name, s.hash, "spec"),
+    {hash = s.hash, task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
     identity = s.identity, group_key = s.group_key, command = ex.command(s.hash)})
+  if ok then return end
+  if not wb.is_error(err) then error(err, 0) end
+  error(wb.spec.input_error(string.format("[%s] cannot write the spec of run %s: %s",
+    ex.name, s.hash, util.error_line(err)), err.code), 0)
 end
 
 -- }====================
@@ -163,14 +136,14 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     return failures
   end
   local said = {} -- the reasons runs cannot resume, relayed
-  local ok, err = pcall(run_children, ex, pending, jobs, function(h, code, log)
+  local ok, err = pcall(run_children, ex, pending, jobs, function(h, code, log, said)
     local s = by_hash[h]
     running[h] = nil
     local rec = code == 0 and load_record(ex, h)
     if rec then
       progress(s, describe(rec))
     else
-      local first = util.first_error(log)
+      local first = said or util.first_error(log)
       failures[#failures + 1] = {spec = s, error = first, log = log, status = code}
       progress(s, string.format("FAILED (exit %d): %s (log: %s)", code, first, log))
     end
@@ -205,9 +178,10 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
   local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
   local pending = pending_of(ex, opts.fresh)
-  check_root(root, #pending)
+  checks.room(root, #pending)
   require("wb.runner_data")(ex, pending) -- one error, not one per run
   io.stderr:write(count(pending, ex, jobs), "\n")
+  checks.gnuplot(ex, pending) -- missing: said before the runs train
   local changed = not opts.fresh and why.note(ex, pending)
   if changed then io.stderr:write(changed, "\n") end
   -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values
@@ -279,6 +253,8 @@ function M.main(task, argv, script)
       task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.help_text()))
     return 0
   end
+  local refused = checks.command(task, opts, M.root_of(opts)) -- stdin, a newline in the root
+  if refused then io.stderr:write(refused, "\n") return 64 end
   local root = M.root_of(opts)
   -- the declaration was checked when the script was loaded: what fails now
   -- is what the options ask of it (--epochs over a varied epochs), so 64
@@ -289,7 +265,7 @@ function M.main(task, argv, script)
     io.stderr:write(tostring(ex), "\n")
     return 64
   end
-  writable_root(ex.name, root, opts)
+  checks.writable_root(ex.name, root, opts, base_root(opts))
   if opts.list_runs then
     for _, s in ipairs(ex.specs) do
       write_spec(ex, s)
@@ -379,7 +355,7 @@ function M.run_experiment(ex, o)
   for _, n in ipairs(ex.notes or {}) do
     io.stderr:write(string.format("[%s] not cached: %s\n", ex.name, n))
   end
-  check_root(ex.root, #pending)
+  checks.room(ex.root, #pending)
   require("wb.runner_data")(ex, pending)
   train_pending(ex, pending, 1, true, function(s)
     local run_release, busy = root_lock.take_one(ex, s, string.format("training run %s (%s "

@@ -5,18 +5,21 @@ local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local root_lock = require "wb.root_lock"
 
--- Runs `pending` in child processes, J at a time; on_done(hash, status, log)
--- for each. Children run in their own session: a signal to this process
+-- Runs `pending` in child processes, J at a time; on_done(hash, status, log,
+-- first error line) for each. Children run in their own session: a signal to this process
 -- stops them here, and its error goes on up. A runner killed with SIGKILL
 -- cannot stop them, so they watch it: its pipe (their stdout) is their fd 3
 -- (WB_RUNNER_FD), and when no one reads it any more a child stops within 64
 -- steps (runner_watch) and the next one does not start (exit 255 stops xargs).
 return function(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
-  local script, list = os.tmpname(), os.tmpname()
+  local script, list = util.tmpname(), util.tmpname()
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
     "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
-    "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log", ": > \"$log\"",
+    -- a log that cannot be written (a full disk) is said once, in the
+    -- runner's line (LOGLOST), not as a shell's "printf: I/O error" per line
+    "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log",
+    "lost=; true 2>/dev/null > \"$log\" || lost=1", -- not `:`: its failed redirection ends sh
     -- WB_LOCK_PARENT: this runner holds the root's lock for its children
     -- (wb/root_lock.lua): their --run does not take it
     -- WB_CONCURRENT_JOBS: how many train at once, recorded with each (wb/train.lua)
@@ -25,7 +28,8 @@ return function(ex, pending, jobs, on_done, on_line)
     .. wb.sys.getpid() .. "'; " .. ex.command("\"$h\"", true)
     .. " 2>&1; echo \"EXIT $?\" ) |",
     "while IFS= read -r l; do",
-    "  printf '%s\\n' \"$l\" >> \"$log\"; printf '%s %s\\n' \"$h\" \"$l\"",
+    "  case $l in 'EXIT '*) [ -z \"$lost\" ] || printf '%s LOGLOST\\n' \"$h\";; esac",
+    "  printf '%s\\n' \"$l\" 2>/dev/null >> \"$log\" || lost=1; printf '%s %s\\n' \"$h\" \"$l\"",
     "done",
   }, "\n") .. "\n")
   local hashes, by_hash = {}, {}
@@ -42,6 +46,7 @@ return function(ex, pending, jobs, on_done, on_line)
   -- next line raised SIGPIPE; now a child's next line (an epoch's) finds
   -- the reader gone and stops them all, recording nothing.
   local watch_out = wb.sys.reader_gone(1) ~= nil
+  local said, lost = {}, {} -- by hash: the lines a child said, whether its log lost some
   local function loop()
     for line in p:lines() do
       pgid = pgid or tonumber(line:match("^PGID (%d+)"))
@@ -51,7 +56,18 @@ return function(ex, pending, jobs, on_done, on_line)
       end
       local h, rest = line:match("^(%x+) (.*)$")
       local code = rest and rest:match("^EXIT (%d+)$")
-      if code then on_done(h, tonumber(code), logs .. "/" .. ex.name .. "-" .. h .. ".log")
+      if h and rest ~= "LOGLOST" then -- the child's last lines, as its log has them
+        said[h] = said[h] or {}
+        table.insert(said[h], rest)
+        if #said[h] > 200 then table.remove(said[h], 1) end
+      end
+      if rest == "LOGLOST" then lost[h] = true
+      elseif code then
+        -- its error from what it said here: its log may not hold it (a full disk)
+        local log = logs .. "/" .. ex.name .. "-" .. h .. ".log"
+        on_done(h, tonumber(code), log .. (lost[h] and ", not written whole: "
+          .. "no space left on its disk?" or ""), util.first_error_of(table.concat(said[h], "\n")))
+        said[h] = nil
       elseif rest and rest:match("^warning: ") and by_hash[h] then
         -- a child's warning (a measure's NaN) is this terminal's too, not
         -- only its log's: which run said it

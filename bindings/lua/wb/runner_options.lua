@@ -21,7 +21,9 @@ local function usage_error(msg) return setmetatable({usage = msg}, {__tostring =
 
 local function int_in(max)
   return function(v, name)
-    local n = math.tointeger(tonumber(v))
+    -- decimal digits only: tonumber took 0x2, ' 2', 2.0 and 1e1 (which
+    -- trained 21 new runs as --seeds 10)
+    local n = v:match("^%d+$") and math.tointeger(tonumber(v))
     if not n or n < 1 or n > max then
       return nil, string.format("option %s expects an integer from 1 to %d, got '%s'", name,
         max, v)
@@ -200,13 +202,19 @@ function M.options(argv, only)
     usage = "options: " .. table.concat(parts, ", ")
   end
   local given = {} -- option -> the argument that gave it
-  local i = 1
+  local i, ended = 1, false -- ended: after `--`, every argument is the task's own
   while i <= #argv do
     local a = argv[i]
-    local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
+    if ended or a == "--" then -- a PNG named -x.png: `-- -x.png`
+      if ended then o.rest[#o.rest + 1] = a end
+      table.insert(o.script_args, a) -- the child's command has `--` too
+      ended, a = true, nil
+    end
+    local name, inline = (a or ""):match("^(%-%-[^=]+)=(.*)$")
     name = name or a
-    local opt = BY_NAME[name]
-    if opt then
+    local opt = a and BY_NAME[name]
+    if not a then -- taken above
+    elseif opt then
       local v = true
       if opt[2] then
         if inline == nil then i = i + 1 end
@@ -278,12 +286,17 @@ function M.command_maker(script, opts, root)
   return function(hash, raw)
     local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
       util.shell_quote(script)}
-    for _, a in ipairs(opts.script_args) do parts[#parts + 1] = util.shell_quote(a) end
-    parts[#parts + 1] = "--root"
-    parts[#parts + 1] = util.shell_quote(M.absolute(root))
-    parts[#parts + 1] = "--run"
-    parts[#parts + 1] = raw and hash or util.shell_quote(hash)
-    return table.concat(parts, " ") .. (opts.fresh and " --fresh" or "") -- the child retrains
+    local tail = {"--root", util.shell_quote(M.absolute(root)), "--run", raw and hash
+      or util.shell_quote(hash), opts.fresh and "--fresh" or nil} -- --fresh: it retrains
+    for _, a in ipairs(opts.script_args) do
+      if a == "--" and tail then -- the options go before it: after, they are arguments
+        for _, t in ipairs(tail) do parts[#parts + 1] = t end
+        tail = nil
+      end
+      parts[#parts + 1] = util.shell_quote(a)
+    end
+    for _, t in ipairs(tail or {}) do parts[#parts + 1] = t end
+    return table.concat(parts, " ")
   end
 end
 

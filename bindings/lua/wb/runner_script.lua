@@ -33,8 +33,9 @@ local cache = {}
 -- the script and the modules this process required (wb.identity_reads), each
 -- with its state "committed" (as in the commit: no id), "edited" (tracked,
 -- changed since: git status), "untracked", "ignored" (.gitignore'd), "outside"
--- (not under repo) or "no repository"; id: its content id when not
--- committed. nil when script is nil or not a file (-e, the REPL).
+-- (not under repo), "no repository" or "git not available" (not on PATH);
+-- id: its content id when not committed. nil when script is nil or not a
+-- file (-e, the REPL).
 function M.info(script)
   if type(script) ~= "string" or not wb.sys.exists(script) then return nil end
   local ropts = require "wb.runner_options"
@@ -66,7 +67,8 @@ function M.info(script)
   local info = {path = path, repo = top, commit = top and commit ~= "" and commit or nil,
     files = util.array()}
   for _, f in ipairs(files) do
-    local s = not top and "no repository" or not under(f, top) and "outside" or state[f]
+    local s = not top and (util.git_found() and "no repository" or "git not available")
+      or not under(f, top) and "outside" or state[f]
       or "committed"
     info.files[#info.files + 1] = {path = f, state = s,
       id = s ~= "committed" and reads.file_id(f) or nil}
@@ -106,8 +108,9 @@ function M.text(info, absolute)
   end
   local with = #others > 0 and ", with " .. table.concat(others, ", ") or ""
   if not info.repo then
-    return string.format("%s (xxh128 %s): not in a commit (in no git repository)%s",
-      shown(info.path), tostring(script.id):sub(1, 8), with ~= "" and "; " .. table.concat(
+    return string.format("%s (xxh128 %s): not in a commit (%s)%s", shown(info.path),
+      tostring(script.id):sub(1, 8), script.state == "git not available" and "git not "
+      .. "available: not on PATH" or "in no git repository", with ~= "" and "; " .. table.concat(
       dirty, ", ", 2) or "")
   elseif script.state == "ignored" or script.state == "untracked" or not info.commit then
     return string.format("%s: not in a commit (%s in %s); %s", shown(info.path),

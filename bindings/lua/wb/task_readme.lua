@@ -134,11 +134,13 @@ end
 local EARLIER = "<!-- wb: below, the README of an earlier report, as it was -->"
 
 -- After a report that raised err (the report function, a figure's data, the
--- README's writing): README.md says so on top (when, the error's first line,
--- the command), and that what follows is an earlier report's README, not of
+-- README's writing) or that a signal stopped (stopped: "interrupted by
+-- SIGINT"): README.md says so on top (when, the error's first line, the
+-- command), and that what follows is an earlier report's README, not of
 -- these runs. It was left as it was, and read as this command's (its
--- "Epochs: 1" over a run with 2). runs.json is left: it lists that README's runs.
-function Task:_failed(err, info, runs)
+-- "Epochs: 1" over a run with 2), beside the figures the stopped report had
+-- already redrawn. runs.json is left: it lists that README's runs.
+function Task:_failed(err, info, runs, stopped)
   local path = self:path("README.md")
   local old = util.read_file(path)
   local at = old and old:find(EARLIER, 1, true)
@@ -146,33 +148,74 @@ function Task:_failed(err, info, runs)
   -- a failed report's README with no earlier one under its line: none (a
   -- second failure said an earlier README followed, and none did)
   if old and not old:find("%S") then old = nil end
-  local drawn = #self.figures > 0 and string.format(" Figures it drew before the error, "
-    .. "from these runs (they replace the earlier ones of that name): %s.",
-    table.concat(self.figures, ", ")) or ""
-  local note = string.format("**The last report of this task failed** (%s, `%s`): `%s`. "
-    .. "Its %d run%s recorded; no README was written from them.%s %s", os.date(
-    "!%Y-%m-%d %H:%M UTC"), command_line(info), tostring(err):match("[^\n]*"),
-    #runs.records, #runs.records == 1 and " is" or "s are", drawn, old and "**What follows is the "
-    .. "README of an earlier report**, kept as it was: not of these runs, nor of this command."
-    or "There is no earlier README.")
+  local drawn = #self.figures > 0 and string.format(" Figures it drew before %s, "
+    .. "from these runs (they replace the earlier ones of that name): %s.", stopped
+    and "it was stopped" or "the error", table.concat(self.figures, ", ")) or ""
+  local what = stopped and string.format("**The last report of this task was interrupted** "
+    .. "(%s, `%s`): %s, before it ended.", os.date("!%Y-%m-%d %H:%M UTC"), command_line(info),
+    stopped) or string.format("**The last report of this task failed** (%s, `%s`): `%s`.",
+    os.date("!%Y-%m-%d %H:%M UTC"), command_line(info), tostring(err):match("[^\n]*"))
+  local note = string.format("%s Its %d run%s recorded; no README was written from them.%s %s",
+    what, #runs.records, #runs.records == 1 and " is" or "s are", drawn, old and "**What "
+    .. "follows is the README of an earlier report**, kept as it was: not of these runs, nor "
+    .. "of this command." or "There is no earlier README.")
   util.write_file(path, table.concat({"# " .. self.title .. (self.quick and " (--quick)"
     or ""), "", note, "", EARLIER, "", old or ""}, "\n"))
-  io.stderr:write(string.format("%s: the report failed; %s says so on top%s\n", self.name,
-    path, old and " (an earlier report's README below it)" or " (there was no earlier report)"))
+  if not stopped then
+    io.stderr:write(string.format("%s: the report failed; %s says so on top%s\n", self.name,
+      path, old and " (an earlier report's README below it)" or " (there was no earlier report)"))
+  end
+end
+
+-- The one line a report stopped by a signal ends with (as a task stopped
+-- while training says wb/runner_stop.lua's): the exit status stays 130 /
+-- 143, read from the signal, not from this error.
+local function stopped_line(self, marked, why)
+  return require("wb.spec").input_error(string.format("[%s] interrupted: the report was "
+    .. "stopped before it ended; %s; its finished runs stay recorded: run the same command "
+    .. "again to report", self.name, marked and (self:path("README.md") .. " says so on top")
+    or why and ("marking " .. self:path("README.md") .. " failed too: "
+    .. util.error_line(why)) or "nothing was written (no figure yet, no earlier README)"))
 end
 
 -- Runs the report (once) and writes README.md; when that fails, README.md
 -- says so (Task:_failed) and the error goes on with its own traceback. A
--- signal (SIGINT, SIGTERM) writes nothing, as everywhere in a task: it stops.
+-- signal (SIGINT, SIGTERM) marks README.md as well (the figures drawn by
+-- then are this report's, the README below the mark an earlier one's), and
+-- ends in one line, not a traceback: the closing method's error replaces
+-- the interrupt's (Lua 5.4), the status stays the signal's.
 function Task:_report(runs, info)
+  local written -- the README of this report is whole: nothing to mark
   local _ <close> = setmetatable({}, {__close = function(_, err)
-    if err == nil or not pcall(wb.sys.check_interrupt) then return end
-    local ok, why = pcall(self._failed, self, err, info, runs)
+    if err == nil or written then return end
+    local signal = not pcall(wb.sys.check_interrupt)
+    -- stopped with no figure drawn and no earlier README: nothing to mark
+    -- (no README is written from partial data); else the mark
+    local mark = not signal or #self.figures > 0 or wb.sys.exists(self:path("README.md"))
+    local ok, why = true, nil
+    if mark then
+      ok, why = pcall(self._failed, self, err, info, runs, signal and "stopped by a "
+        .. "signal (SIGINT or SIGTERM)")
+    end
+    if signal then error(stopped_line(self, mark and ok, mark and why), 0) end
     if not ok then
       io.stderr:write(string.format("%s: the report failed, and so did marking %s: %s\n",
-        self.name, self:path("README.md"), tostring(why)))
+        self.name, self:path("README.md"), util.error_line(why)))
     end
   end})
+  -- a file that could not be written (a full disk, a folder in its place)
+  -- is the user's situation, not a bug: one line, its status (73 / 74). Here,
+  -- where it is raised: the closing method above sees what the traceback
+  -- handler made of it, text.
+  local function write(f, ...)
+    local ok, e = pcall(f, ...)
+    if ok then return end
+    if wb.is_error(e) and (e.code == "EIO" or e.code == "ECREATE") then
+      e = require("wb.spec").input_error(string.format("[%s] the report could not write its "
+        .. "files: %s", self.name, util.error_line(e)), e.code)
+    end
+    error(e, 0)
+  end
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end
   local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
@@ -230,11 +273,12 @@ function Task:_report(runs, info)
       group_key = f.spec.group_key}
   end
   self:_drop_old_figures()
-  util.write_json(self:path("runs.json"), {task = self.name, runs = hashes,
+  write(util.write_json, self:path("runs.json"), {task = self.name, runs = hashes,
     failed = #failed > 0 and failed or nil, command = command_line(info),
     figures = util.array(self.figures), hooks_read = hooks_read(runs.records),
     script = info.script and require("wb.runner_options").absolute(info.script)})
-  util.write_file(self:path("README.md"), body)
+  write(util.write_file, self:path("README.md"), body)
+  written = true
   io.stderr:write(string.format("%s: wrote %s (%d figure%s)\n", self.name,
     self:path("README.md"), #self.figures, #self.figures == 1 and "" or "s"))
 end

@@ -206,7 +206,27 @@ end
 -- progress line ("epoch 1/2 ...", written before the error) or the runner's
 -- "EXIT n"; else its last lines.
 function M.first_error(path)
-  local s = M.read_file(path) or ""
+  return M.first_error_of(M.read_file(path) or "") or M.tail(path, 3)
+end
+
+-- A new empty temporary file (kind "dir": folder) in $TMPDIR, else /tmp
+-- (os.tmpname ignores TMPDIR); the caller removes it. One that cannot be
+-- made is one line naming the folder and TMPDIR (73), not a traceback.
+function M.tmpname(kind)
+  local ok, path = pcall(wb.sys.mktemp, kind)
+  if ok then return path end
+  if not wb.is_error(path) then error(path, 0) end
+  error(require("wb.spec").input_error(path.message, path.code), 0)
+end
+
+-- An error's first line without the library's "file.lua:123: " in front
+-- (what the user did, not where in wb it was found).
+function M.error_line(err)
+  return (tostring(err):match("[^\n]*"):gsub("^[^:]*%.lua:%d+: ", ""))
+end
+
+-- The same, of a child's output s; nil when no line is an error's.
+function M.first_error_of(s)
   local first
   for l in s:gmatch("[^\n]+") do
     if l:match("^workbench: ") then return l end
@@ -215,7 +235,7 @@ function M.first_error(path)
       first = first or l
     end
   end
-  return first or M.tail(path, 3)
+  return first
 end
 
 -- }====================
@@ -233,10 +253,25 @@ end
 -- git's output for `git -C dir <args>` ("" when git fails or is missing):
 -- the workbench's tree here, a study script's (wb/runner_script.lua).
 function M.git(dir, args)
+  if not M.git_found() then return "" end
   local p = io.popen("git -C " .. M.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
   local out = p and p:read("a") or ""
   if p then p:close() end
   return out
+end
+
+-- Whether git can be run; said once per process when it cannot (the runs
+-- were recorded with no commit and their script "in no git repository",
+-- without a word).
+local git_found
+function M.git_found()
+  if git_found == nil then
+    git_found = os.execute("command -v git >/dev/null 2>&1") == true
+    if not git_found then
+      io.stderr:write("git not found on PATH: runs are recorded without their commit\n")
+    end
+  end
+  return git_found
 end
 
 local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's
@@ -280,7 +315,7 @@ end
 local SHOWN = 3
 function M.commit_text()
   local c, ch = M.git_commit(), M.git_changes() or {}
-  if not c then return "unknown" end
+  if not c then return M.git_found() and "unknown" or "unknown (git not available)" end
   local n = #ch
   if n == 0 then return c end
   local names = {}
@@ -292,7 +327,14 @@ end
 
 -- Root folder for figures and run records: $WB_PLOTS or "plots".
 function M.plots_root()
-  return os.getenv("WB_PLOTS") or "plots"
+  local r = os.getenv("WB_PLOTS")
+  -- set but empty (`WB_PLOTS= workbench ...`): the root was "", so files
+  -- went to /runs and /<task> while the children wrote under the cwd
+  if r == "" then
+    error(require("wb.spec").input_error("$WB_PLOTS is set but empty: unset it (the root "
+      .. "is then plots) or set it to a folder"), 0)
+  end
+  return r or "plots"
 end
 
 -- }====================

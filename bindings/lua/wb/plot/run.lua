@@ -11,8 +11,15 @@ local U = require "wb.plot.util"
 local R = {}
 
 local function gnuplot_program(cfg)
-  return rawget(cfg, "gnuplot") or os.getenv("WB_GNUPLOT") or "gnuplot"
+  local env = os.getenv("WB_GNUPLOT")
+  if not rawget(cfg, "gnuplot") and env == "" then -- was "gnuplot not found (tried '')"
+    error("wb.plot: $WB_GNUPLOT is set but empty: unset it (gnuplot is then found on PATH) "
+      .. "or set it to the gnuplot program", 0)
+  end
+  return rawget(cfg, "gnuplot") or env or "gnuplot"
 end
+
+R.program = gnuplot_program
 
 local function sh_ok(cmd)
   local ok = os.execute(cmd)
@@ -32,6 +39,15 @@ local function missing_error(prog)
   return string.format("wb.plot: gnuplot not found (tried %s); install it with "
     .. "`apt-get install gnuplot-nox` (or `make deps`), or point WB_GNUPLOT / "
     .. "wb.plot.gnuplot at it", U.sh(prog))
+end
+
+-- Why gnuplot cannot be run (how to install it), nil when it can be: a
+-- task says so before its runs train (wb/runner_checks.lua).
+function R.missing(cfg)
+  local prog = gnuplot_program(cfg)
+  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
+    return missing_error(prog)
+  end
 end
 
 function R.slurp(path)
@@ -67,7 +83,7 @@ function R.run(dir, gpname, arg, outpath, what, cfg)
   if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
     error(missing_error(prog), 0)
   end
-  local errf = os.tmpname()
+  local errf = require("wb.util").tmpname()
   local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix(cfg) .. U.sh(prog)
     .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
     .. " </dev/null >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
@@ -94,6 +110,37 @@ function R.run(dir, gpname, arg, outpath, what, cfg)
   end
   error(string.format("wb.plot: gnuplot %s on %s/%s (%s): %s", why, dir, gpname, what,
     #lines > 0 and table.concat(lines, "\n") or "(no message)"), 0)
+end
+
+-- Why the file at path is not a whole PNG, nil when it is. A gnuplot that
+-- exits 0 is not proof: a broken build or a wrapper may write text or half
+-- an image, which was renamed over the good figure and listed as drawn.
+-- The chunks are walked from the signature (IHDR first, IEND last, nothing
+-- after), then the image is decoded (wb.image.load: libpng, every CRC and
+-- the compressed data).
+function R.png_problem(path)
+  local s = R.slurp(path)
+  local function bytes(why)
+    return string.format("%s (%d byte%s%s)", why, #s, #s == 1 and "" or "s", #s == 0 and ""
+      or ', starting "' .. s:sub(1, 24):gsub("[^\32-\126]", function(c)
+        return "\\" .. c:byte() end) .. '"')
+  end
+  if #s == 0 then return bytes("is empty: gnuplot wrote no image") end
+  if s:sub(1, 8) ~= "\137PNG\r\n\26\n" then return bytes("is not a PNG") end
+  local pos, first, last = 9, nil, nil
+  while pos + 8 <= #s + 1 and last ~= "IEND" do
+    local len, kind = string.unpack(">I4c4", s, pos)
+    first, last, pos = first or kind, kind, pos + 12 + len
+  end
+  if first ~= "IHDR" then return bytes("is a PNG without its IHDR chunk") end
+  if last ~= "IEND" or pos - 1 > #s then return bytes("is a PNG cut short (no IEND chunk)") end
+  if pos - 1 < #s then
+    return bytes(string.format("is a PNG with %d bytes after its end", #s - pos + 1))
+  end
+  local ok, err = pcall(wb.image.load, path)
+  if not ok then
+    return bytes("is a PNG that does not decode: " .. tostring(err):match("[^\n]*"))
+  end
 end
 
 function R.mkdir_p(dir)

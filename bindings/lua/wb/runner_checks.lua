@@ -1,0 +1,83 @@
+-- wb/runner_checks.lua: what a task's runner refuses or says before anything
+-- starts (wb/runner.lua), rather than after every run has trained or
+-- failed: a command its children cannot run again (a script read from
+-- stdin), a root the figures cannot be saved in (a newline in its path),
+-- one that cannot be written or has no room, and a gnuplot that is missing
+-- (the runs train, no figure is drawn: said first, not only in the README).
+local _ENV = require "wb.std"
+local wb, util, record = require "wb", require "wb.util", require "wb.record"
+
+local M = {}
+
+-- The task's command line (parsed options opts, its root): the reason it
+-- cannot run, nil when it can.
+function M.command(task, opts, root)
+  -- set by the executable for `workbench -` and a program piped on stdin:
+  -- each child ran `workbench - ... --run HASH` on an empty stdin (exit 0,
+  -- "FAILED (exit 0)"), or the executable itself as the script
+  if debug.getregistry()["wb.script_from_stdin"] then
+    return string.format("%s: a task read from stdin cannot be run: its runs train in child "
+      .. "processes, which read the script again, and stdin is read once; save it to a file "
+      .. "and run that (workbench task.lua)", task.name)
+  end
+  local c = root:match("%c")
+  if c then -- every figure was refused after all the runs had trained
+    return string.format("%s: the root %s (%s) holds a %s: figures cannot be saved there "
+      .. "(wb.plot refuses such paths); choose a folder without one", task.name,
+      require("wb.plot.files").quoted(root), opts.root and "--root" or "$WB_PLOTS",
+      c == "\n" and "newline" or "control character")
+  end
+end
+
+-- The root can be written, before anything is (73 / 74 now, naming the
+-- folder, rather than a traceback from the first record or spec written).
+-- base: the root the command line names (--root, $WB_PLOTS or plots).
+function M.writable_root(name, root, opts, base)
+  local dir = record.dir(root)
+  local ok, err = pcall(function()
+    wb.sys.mkdir_p(dir .. "/logs")
+    local probe = string.format("%s/.probe-%d", dir, wb.sys.getpid())
+    wb.sys.write_atomic(probe, string.rep("\0", 65536))
+    os.remove(probe)
+  end)
+  if not ok then
+    if not wb.is_error(err) then error(err, 0) end
+    error(wb.spec.input_error(string.format("[%s] %s: cannot write its runs folder %s: %s",
+      name, opts.root and ("--root " .. opts.root) or ("the root " .. base
+      .. " ($WB_PLOTS, else plots)"), dir, err.message:gsub("^[^:]*%.lua:%d+: ", "")),
+      err.code), 0)
+  end
+end
+
+-- ... and has room, before the first run (74 now rather than every run
+-- failing one after another), in one line.
+function M.room(root, n_runs)
+  local dir = record.dir(root)
+  local p = io.popen("df -Pk " .. util.shell_quote(dir) .. " 2>/dev/null")
+  local out = p and p:read("a") or ""
+  if p then p:close() end
+  local avail = tonumber(out:match("\n%S+%s+%d+%s+%d+%s+(%d+)"))
+  local need = n_runs * 2048 -- KiB: weights, best weights, record, log
+  if avail and avail < need then
+    error(wb.spec.input_error(string.format("%s: %d KiB free, %d runs need about %d KiB",
+      dir, avail, n_runs, need), "EIO"), 0)
+  end
+end
+
+-- Before runs train: a gnuplot that cannot be found is said now (the whole
+-- task trained, then "figure val_loss not drawn: gnuplot not found"); an
+-- empty $WB_GNUPLOT is refused, naming it.
+function M.gnuplot(ex, pending)
+  util.git_found() -- and git (its warning, once): before the runs, not in the report
+  if #pending == 0 then return end
+  local ok, missing = pcall(require("wb.plot.run").missing, require("wb.plot"))
+  if not ok then error(wb.spec.input_error(string.format("[%s] %s", ex.name,
+    tostring(missing):gsub("^wb%.plot: ", ""))), 0) end
+  if missing then
+    io.stderr:write(string.format("[%s] no figure will be drawn: %s; the runs train and are "
+      .. "recorded, and the same command draws them once it is there\n", ex.name,
+      missing:gsub("^wb%.plot: ", "")))
+  end
+end
+
+return M

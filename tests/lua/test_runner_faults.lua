@@ -68,16 +68,17 @@ T.test("a signal a pcall catches as the runner reads a record still stops the ta
   local caught = dir .. "/caught.lua"
   util.write_file(caught, [=[
 local util = require "wb.util"
-if not os.getenv("WB_RUNNER_FD") then -- the runner, not its children
-  local read_json, sent = util.read_json, false
-  util.read_json = function(path)
-    if not sent and path:match("/caught%-%x+%.json$") and wb.sys.exists(path) then
-      sent = true
-      pcall(function() os.execute("kill -TERM " .. wb.sys.getpid())
-        local n = 0 while n < 1e9 do n = n + 1 end end) -- until the hook has run
-    end
-    return read_json(path)
+-- patched in the runner and its children alike: a change to the library's
+-- tables is in every run's identity (wb/identity_lib.lua), so a patch in
+-- the runner alone gave its children other hashes; it acts in the runner only
+local read_json, sent = util.read_json, false
+util.read_json = function(path)
+  if not os.getenv("WB_RUNNER_FD") and not sent and path:match("/caught%-%x+%.json$") and wb.sys.exists(path) then
+    sent = true
+    pcall(function() os.execute("kill -TERM " .. wb.sys.getpid())
+      local n = 0 while n < 1e9 do n = n + 1 end end) -- until the hook has run
   end
+  return read_json(path)
 end
 return wb.task{name = "caught", experiment = {base = {hidden = 8, epochs = 1,
   subset = {train = 200, test = 100}}, seeds = {1, 2, 3}},

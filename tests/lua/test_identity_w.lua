@@ -243,4 +243,13 @@ T.test("W1: the library at work (find, table, fit, plot, an experiment) is no pa
   T.eq(lib.patches(text), "", "no change to the library's tables")
 end)
 
+-- A README's "Hooks read" names a clock read as such (it said "os.time()
+-- (xxh128 clock)", as if a file's content id)
+T.test("W4: a clock read is shown as the clock in a README's list of reads", function()
+  local prov = require "wb.runner_provenance"
+  local reads = require "wb.identity_reads"
+  local text = prov.read_text({path = "os.time()", id = reads.sys.CLOCK, value = "t.lua:3"})
+  T.eq(text, "os.time() (the clock or the process id, read at t.lua:3)")
+end)
+
 T.done()

@@ -147,6 +147,14 @@ end
   wb.sys.exists(dir .. "/w2dir")
   local list = t:stop()
   T.eq(reads.kind(list[1]), "listing", util.canonical(list))
+  -- wb.sys.kind decides as exists does: recorded alike
+  t = reads.track{}
+  wb.sys.kind(dir .. "/w2dir")
+  wb.sys.kind(flag)
+  list = t:stop()
+  T.eq(#list, 2, util.canonical(list))
+  T.eq(reads.kind(list[1]), "listing", util.canonical(list))
+  T.eq(list[2].id, "absent", util.canonical(list))
   T.sh("rmdir " .. dir .. "/w2dir")
   T.ok(select(2, reads.changed(list)):find("removed", 1, true), "folder removed")
 end)

@@ -192,4 +192,19 @@ T.test("W16: a measure list is a series only with an entry per epoch run", funct
   T.eq(#wb.runs.series(d, "g"), 1)
 end)
 
+-- X20: a FIFO named like a record blocked wb.runs.find (and --gather) for
+-- ever, a link to /dev/zero read until memory ran out: only regular files
+-- are read, the others skipped with a line naming them
+T.test("X20: a FIFO or a device named like a record is skipped, naming it", function()
+  local dir = T.tmpdir()
+  write(dir, rec(1))
+  T.ok(os.execute("mkfifo " .. dir .. "/t-ffffffffffffffff.json"), "mkfifo")
+  T.ok(os.execute("ln -s /dev/zero " .. dir .. "/t-cccccccccccccccc.json"), "ln")
+  local rs, err = T.stderr_of(function() return wb.runs.load_all(dir) end)
+  T.eq(#rs, 1, err)
+  T.ok(err:find("t-ffffffffffffffff.json: not a regular file (a fifo)", 1, true), err)
+  T.ok(err:find("t-cccccccccccccccc.json: not a regular file (a device)", 1, true), err)
+  T.eq(wb.sys.kind(dir), "folder"); T.eq(wb.sys.kind(dir .. "/nope"), nil)
+end)
+
 T.done()

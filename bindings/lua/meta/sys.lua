@@ -71,6 +71,16 @@ function wb.sys.nproc() end
 ---Example: print(wb.sys.peak_rss_kb() / 1024, "MiB")
 function wb.sys.peak_rss_kb() end
 
+---wb.sys.kind(path) -> string|nil
+---What path is, following links: "file" (a regular file), "folder",
+---"fifo", "device", "socket" or "other"; nil when nothing is there. A
+---reader of files named like its own uses it to leave out what would
+---block (a FIFO) or never end (a link to /dev/zero).
+---@param path string
+---@return string|nil
+---Example: print(wb.sys.kind("data/mnist"))
+function wb.sys.kind(path) end
+
 ---wb.sys.exists(path) -> boolean
 ---Whether path exists (file or folder).
 ---@param path string

@@ -149,6 +149,17 @@ return function(r, i)
     end
     return yes
   end
+  -- what a path is (wb.sys.kind) decides as its presence does
+  orig.kind = wb.sys.kind
+  wb.sys.kind = function(path, ...)
+    local k = I.through("kind", orig.kind, path, ...)
+    if #I.active > 0 and type(path) == "string" and not I.own_caller() then
+      local ok, names = true, nil
+      if k == "folder" then ok, names = pcall(orig.listdir, path) end
+      I.note(path, names and ok and I.listing_id(names) or nil)
+    end
+    return k
+  end
   -- the time of day, the date and the process id: other in every process
   local function wall(name, short, f, reads_clock)
     return function(...)
@@ -174,5 +185,6 @@ return function(r, i)
   std[wb.sys.exists], std[wb.sys.time], std[wb.sys.getpid] = "wb.sys.exists", "wb.sys.time",
     "wb.sys.getpid"
   std[os.time], std[os.clock], std[os.date] = "os.time", "os.clock", "os.date"
+  std[wb.sys.kind] = "wb.sys.kind"
   r.sys = S
 end

@@ -2,14 +2,12 @@
 -- which records are seeds of one configuration.
 --
 -- A run record is a JSON object in <root>/runs/<task>-<hash>.<ext> (root:
--- $WB_PLOTS or "plots"): the record is ext "json", its weights
--- "safetensors" beside it, other artefacts "<kind>.json" and the like. A
--- record's read_files lists the files its hooks loaded or opened while it
--- ran, each {path = absolute path, id = "size:hash"}; the runner reuses it only while
--- they are unchanged (wb/identity_reads.lua). This module is the one place that composes
--- those paths. It reads a record file and says what is wrong with a malformed one, and
--- writes one with the checksum of its content (wb.record.write, the one writer of
--- records); it never trains or names a task.
+-- $WB_PLOTS or "plots"): the record is ext "json", its weights "safetensors"
+-- beside it, other artefacts "<kind>.json" and the like. A record's read_files
+-- lists the files its hooks read, each {path = absolute path, id = "size:hash"}; the
+-- runner reuses it only while they are unchanged (wb/identity_reads.lua). The one place
+-- that composes those paths; it reads a record (what is wrong with a malformed one) and
+-- writes one with its checksum (wb.record.write, the one writer); it never trains.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -227,6 +225,8 @@ end
 ---  print(r and r.variant or why)
 function M.read(path)
   argcheck(type(path) == "string", 1, "read", "string", path)
+  local kind = wb.sys.kind(path) -- a FIFO blocked the open, /dev/zero ate memory (X20)
+  if kind and kind ~= "file" then return nil, "not a regular file (a " .. kind .. ")" end
   local f, err = io.open(path, "rb")
   if not f then return nil, "cannot read: " .. tostring(err) end
   local s, rerr = f:read("a")

@@ -122,4 +122,20 @@ T.test("a killed run whose state is of another model trains over, not fails", fu
   T.eq(rec.metrics.test_loss, want.metrics.test_loss, "the same final weights")
 end)
 
+-- audit X16h: a damaged state's warning carried a library file:line
+-- (".../train_resume.lua:122: ..."): the user's file and what is wrong only
+T.test("a damaged state is warned about without a library line, and trained from scratch",
+  function()
+  local ex = experiment{}
+  local s = ex.specs[1]
+  local path = stop_in_epoch_2(ex, s)
+  local bytes = util.read_file(path)
+  util.write_file(path, bytes:sub(1, #bytes - 100)) -- cut short
+  local rec, err = T.stderr_of(function() return wb.train.run(ex, s) end)
+  T.eq(rec.resumed_after_epoch, nil, "trained from scratch")
+  T.ok(err:find("warning: " .. path .. " is not a training state of run t-" .. s.hash, 1, true),
+    err)
+  T.ok(not err:find("%.lua:%d+:"), "no library line: " .. err)
+end)
+
 T.done()

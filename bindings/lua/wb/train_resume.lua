@@ -149,7 +149,7 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     io.stderr:write(older and string.format("warning: %s, a training state of run %s, was %s: "
       .. "not resumed; training from scratch\n", path, base, tostring(epoch))
       or string.format("warning: %s is not a training state of run %s (%s); "
-      .. "training from scratch\n", path, base, tostring(epoch)))
+      .. "training from scratch\n", path, base, util.error_line(epoch))) -- no library line
     os.remove(path)
     return nil
   end

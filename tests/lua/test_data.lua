@@ -189,4 +189,13 @@ else
   T.skip("Fashion-MNIST", "dataset-fashion-mnist not installed")
 end
 
+-- audit X11: WB_DATA set but empty looked for /mnist ("MNIST not found in
+-- /mnist"), naming neither the variable nor its emptiness
+T.test("an empty $WB_DATA is one line naming it", function()
+  local st, _, err = T.sh("WB_DATA= " .. T.wb .. " -e 'wb.data.mnist()'")
+  T.eq(st, 1, err)
+  T.eq(err, "workbench: $WB_DATA is set but empty: unset it, or set it to the folder that "
+    .. "holds mnist/\n")
+end)
+
 T.done()

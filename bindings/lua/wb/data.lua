@@ -284,11 +284,11 @@ local function load_pair(dir, prefix, name, suffix)
   return data.Dataset(images, labels, name)
 end
 
--- Where MNIST lives: $WB_DATA/mnist, else data/mnist of the source tree this
--- library belongs to, else ./data/mnist.
+-- Where MNIST lives: $WB_DATA/mnist, else the source tree's data/mnist, else ./data/mnist.
 local function data_dir(sub)
-  local env = os.getenv("WB_DATA")
-  if env then return env .. "/" .. sub end
+  local env = os.getenv("WB_DATA") -- set but empty: /mnist was looked for (audit X11)
+  if env == "" then error(wb.spec.input_error("$WB_DATA is set but empty: unset it, or set "
+    .. "it to the folder that holds mnist/"), 0) elseif env then return env .. "/" .. sub end
   local tree = wb.luadir:gsub("/bindings/lua$", "")
   local f = io.open(tree .. "/data/" .. sub .. "/t10k-labels-idx1-ubyte", "rb")
   if f then f:close(); return tree .. "/data/" .. sub end

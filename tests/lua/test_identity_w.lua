@@ -249,6 +249,13 @@ T.test("W1: the library at work (find, table, fit, plot, an experiment) is no pa
   rs:table{"test_accuracy"}
   rs:plot_curves("val_loss"):save(root .. "/v.png")
   T.eq(lib.patches(text), "", "no change to the library's tables")
+  -- a setting of a module that only presents runs (which gnuplot draws, its
+  -- timeout) changes no training: not a patch (all runs retrained on it)
+  local gp, timeout = wb.plot.gnuplot, wb.plot.timeout
+  wb.plot.gnuplot, wb.plot.timeout = "/usr/bin/gnuplot", 77
+  local p = lib.patches(text)
+  wb.plot.gnuplot, wb.plot.timeout = gp, timeout
+  T.eq(p, "", "a plot setting")
 end)
 
 -- A README's "Hooks read" names a clock read as such (it said "os.time()

@@ -43,6 +43,29 @@ local function named_only(v) return rawequal(v, _G) or rawequal(v, package)
 -- the standard streams (a test or a REPL catching stderr in a table).
 local IGNORED = {["io.stdin"] = true, ["io.stdout"] = true, ["io.stderr"] = true}
 
+-- Whether name is of a module that only presents runs (figures, tables,
+-- help, the runner's bookkeeping: wb.identity.code's list, whose code is
+-- not in a run's identity either): a setting there (wb.plot.gnuplot, which
+-- gnuplot draws) is no change to what a run trains or measures.
+local presenting
+local function presentation(name)
+  if not presenting then
+    presenting = {}
+    for _, p in ipairs(require("wb.identity_code").presentation_modules) do
+      local mod = p:gsub("%.lua$", ""):gsub("/", ".")
+      presenting[#presenting + 1] = {mod, p:match("%.lua$") ~= nil}
+    end
+  end
+  for _, e in ipairs(presenting) do
+    local mod, whole = e[1], e[2]
+    if name == mod or name:sub(1, #mod + 1) == mod .. "." or (not whole
+        and name:sub(1, #mod) == mod) then
+      return true
+    end
+  end
+  return false
+end
+
 -- Notes v (and what it reaches) under name: breadth first from the queue.
 local function walk(queue)
   local i = 1
@@ -65,7 +88,9 @@ local function walk(queue)
         -- in each hook's identity, so a report's later tasks got other
         -- hashes than alone): not watched for changes
         local weak = type(mt) == "table" and type(rawget(mt, "__mode")) == "string"
-        if not weak then noted[#noted + 1] = {t = v, name = name, was = was, mt = mt} end
+        if not weak and not presentation(name) then
+          noted[#noted + 1] = {t = v, name = name, was = was, mt = mt}
+        end
         for _, k in ipairs(keys) do queue[#queue + 1] = {was[k], name .. "." .. k} end
         if type(mt) == "table" then queue[#queue + 1] = {mt, name .. "<metatable>"} end
       end

@@ -17,7 +17,7 @@ local M = {}
 M.presentation_modules = {"wb/plot", "wb/help", "wb/repl.lua", "wb/pretty.lua",
   "wb/runs.lua", "wb/runs_", "wb/run.lua", "wb/compare.lua", "wb/task.lua", "wb/task_",
   "wb/runner.lua", "wb/runner_", "wb/cockpit_run.lua", "wb/record.lua",
-  "wb/nn_summary.lua", "wb/slurm.lua", "wb/gather.lua"}
+  "wb/nn_summary.lua", "wb/slurm", "wb/gather.lua"}
 
 local function presentation(rel)
   for _, p in ipairs(M.presentation_modules) do

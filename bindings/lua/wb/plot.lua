@@ -261,7 +261,8 @@ function Plot:save(path)
     if not rok then os.remove(tmppath); error(rerr, 0) end
     -- exit 0 and a file are not a figure: text or half a PNG was renamed
     -- into place and counted drawn; the .gp keeps its "not drawn" line
-    local bad = R.png_problem(tmppath)
+    local pok, bad = pcall(R.png_problem, tmppath) -- out of memory: raised as is
+    if not pok then os.remove(tmppath); error(bad, 0) end
     if bad then
       os.remove(tmppath)
       error(string.format("wb.plot: gnuplot (%s) exited 0, but the image it wrote for %s %s: "

@@ -138,6 +138,8 @@ function R.png_problem(path)
     return bytes(string.format("is a PNG with %d bytes after its end", #s - pos + 1))
   end
   local ok, err = pcall(wb.image.load, path)
+  -- out of memory is this process's failure, not the image's (exit 71)
+  if not ok and wb.is_error(err) and err.code == "ENOMEM" then error(err, 0) end
   if not ok then
     return bytes("is a PNG that does not decode: " .. tostring(err):match("[^\n]*"))
   end

@@ -158,4 +158,21 @@ T.test("wb.load / load_weights of a state after restore_best_weights say whose w
   T.eq(err, "")
 end)
 
+-- audit X16i: a state whose architecture was edited (its checksum kept) was
+-- described by fit{resume} as "saved from another model", while wb.load
+-- said "does not match the checksum": the content is checked first
+T.test("resume: an edited state is refused for its checksum before its architecture", function()
+  local m = model()
+  local path = dir .. "/edited_arch.safetensors"
+  m:fit(X, Y, {epochs = 1, batch_size = 4, verbose = false})
+  m:save_state(path)
+  local tensors, meta = wb.io.load_safetensors(path)
+  meta["workbench.architecture"] = meta["workbench.architecture"]:gsub("tanh", "relu")
+  wb.io.save_safetensors(path, tensors, meta)
+  local m2 = model()
+  local e = T.check_error("its content does not match the checksum written with it", m2.fit, m2,
+    X, Y, {epochs = 2, batch_size = 4, verbose = false, resume = path})
+  T.ok(not e:find("another model", 1, true), e)
+end)
+
 T.done()

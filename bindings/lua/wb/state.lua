@@ -229,6 +229,12 @@ function M.resume(model, path, opt, want)
       .. "is not a training state (format %s, expected workbench-state, written by "
       .. "model:save_state)", path, tostring(meta and meta.format))}, 0)
   end
+  -- its content as written, first: else EFORMAT before anything is read or restored
+  -- (a resume from it went on from numbers no training made; an edited architecture was
+  -- called another model, audit X16i; the runner trains such a run from scratch,
+  -- wb/train_resume.lua); one without a checksum (an older one) is taken
+  local changed = meta[fitstate.CHECKSUM] ~= nil and fitstate.changed(file, meta)
+  if changed then fitstate.bad(path, "%s; not resumed from", changed) end
   local ok, st = pcall(cjson.decode, meta["workbench.state"] or "")
   local ok2, hist = pcall(cjson.decode, meta["workbench.history"] or "")
   local okc, cbs = pcall(cjson.decode, meta["workbench.callbacks"] or "[]")
@@ -278,11 +284,6 @@ function M.resume(model, path, opt, want)
   local iterations = math.tointeger(saved.iterations) or 0
   local bufs = iterations > 0 and fitstate.opt_buffers(path, names, params, buffers,
     SLOT_NAMES, opt:state().slots) or {}
-  -- its content as written: else EFORMAT before anything is restored (a resume from
-  -- it went on from numbers no training made; the runner trains such a run from
-  -- scratch, wb/train_resume.lua); one without a checksum (an older one) is taken
-  local changed = meta[fitstate.CHECKSUM] ~= nil and fitstate.changed(file, meta)
-  if changed then fitstate.bad(path, "%s; not resumed from", changed) end
   local okw, err = pcall(ckpt.apply, model, path, weights)
   if not okw then fitstate.bad(path, "%s", (tostring(err):gsub("^" .. path:gsub("%p", "%%%0")
     .. ": ", ""))) end

@@ -193,6 +193,9 @@ end
   T.eq(#list, 0, util.canonical(list))
 end)
 
+-- The clock is the subject here, not a measure: the hooks below read it so
+-- that the runner must notice; nothing asserts how long anything took (the
+-- assertions count cached runs and the lines naming the read).
 T.test("W4: a hook reading the clock or the process id is never reused, said each time",
   function()
   for _, read in ipairs{"os.time()", "os.date('%S')", "wb.sys.getpid()",

@@ -125,14 +125,22 @@ local function relay(name, ok, ...)
 end
 local function through(name, f, ...) return relay(name, pcall(invoke, f, ...)) end
 
--- Whether a wrapper's caller (past C functions: pcall) is the workbench's
--- own code: its gnuplot, git and folder listings are not a run's.
-local function own_caller()
-  local level, info = 3, debug.getinfo(3, "S")
+-- The debug.getinfo (fields, with "S") of a wrapper's caller, past C
+-- functions (pcall), asked from a function the wrapper calls (level 4 from
+-- here; its callers must not tail-call it, which would drop a level).
+local function wrapper_caller(fields)
+  local level, info = 4, debug.getinfo(4, fields)
   while info and info.what == "C" do
     level = level + 1
-    info = debug.getinfo(level, "S")
+    info = debug.getinfo(level, fields)
   end
+  return info
+end
+
+-- Whether a wrapper's caller is the workbench's own code: its gnuplot, git
+-- and folder listings are not a run's.
+local function own_caller()
+  local info = wrapper_caller("S")
   return info ~= nil and info.source:sub(1, #OWN) == OWN
 end
 
@@ -294,7 +302,8 @@ M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile
 -- wb.sys.exists, the clocks and the process id, and which reads of the runs
 -- folder are a hook's (M.sys: wb/identity_reads_sys.lua)
 require("wb.identity_reads_sys")(M, {active = active, note = note, orig = orig,
-  through = through, own_caller = own_caller, listing_id = listing_id, OWN = OWN})
+  through = through, own_caller = own_caller, wrapper_caller = wrapper_caller,
+  listing_id = listing_id, OWN = OWN})
 
 -- The C loaders and writers, through one observer set while a tracker runs
 -- (none set: the bindings' check is one registry lookup).

@@ -76,13 +76,9 @@ function S.hook_read(t, p)
 end
 
 -- The place a hook read a clock from ("t10.lua:5") and its function: the
--- first Lua frame above the wrapper (level 3 from here: past pcall).
+-- first Lua frame above the wrapper.
 local function caller()
-  local level, info = 3, debug.getinfo(3, "Slf")
-  while info and info.what == "C" do
-    level = level + 1
-    info = debug.getinfo(level, "Slf")
-  end
+  local info = I.wrapper_caller("Slf")
   if not info then return "?", nil end
   return info.short_src .. ":" .. tostring(info.currentline), info.func
 end
@@ -132,34 +128,31 @@ end
 
 
 -- Installs the wrappers; r: wb.identity_reads, i: its state and functions
--- (active, note, orig, through, own_caller, listing_id, OWN).
+-- (active, note, orig, through, own_caller, wrapper_caller, listing_id, OWN).
 return function(r, i)
   I = i
   local orig = I.orig
   orig.exists, orig.time, orig.getpid = wb.sys.exists, wb.sys.time, wb.sys.getpid
   orig.os_time, orig.os_clock, orig.os_date = os.time, os.clock, os.date
 
-  -- an optional file a hook tests for: its presence decides the run
-  wb.sys.exists = function(path, ...)
-    local yes = I.through("exists", orig.exists, path, ...)
-    if #I.active > 0 and type(path) == "string" and not I.own_caller() then
-      local ok, names = true, nil
-      if yes and not S.is_file(path) then ok, names = pcall(orig.listdir, path) end
-      I.note(path, names and ok and I.listing_id(names) or nil) -- else its content id
+  -- a path a hook tests (is it there, what is it): its answer decides the
+  -- run, so the path is noted: a folder by its names (folder(v, path): the
+  -- answer v says it is one), else by its content id, or as absent
+  local function tested(short, f, folder)
+    return function(path, ...)
+      local v = I.through(short, f, path, ...)
+      if #I.active > 0 and type(path) == "string" and not I.own_caller() then
+        local ok, names = true, nil
+        if folder(v, path) then ok, names = pcall(orig.listdir, path) end
+        I.note(path, names and ok and I.listing_id(names) or nil)
+      end
+      return v
     end
-    return yes
   end
-  -- what a path is (wb.sys.kind) decides as its presence does
   orig.kind = wb.sys.kind
-  wb.sys.kind = function(path, ...)
-    local k = I.through("kind", orig.kind, path, ...)
-    if #I.active > 0 and type(path) == "string" and not I.own_caller() then
-      local ok, names = true, nil
-      if k == "folder" then ok, names = pcall(orig.listdir, path) end
-      I.note(path, names and ok and I.listing_id(names) or nil)
-    end
-    return k
-  end
+  wb.sys.exists = tested("exists", orig.exists, function(yes, path)
+    return yes and not S.is_file(path) end)
+  wb.sys.kind = tested("kind", orig.kind, function(k) return k == "folder" end)
   -- the time of day, the date and the process id: other in every process
   local function wall(name, short, f, reads_clock)
     return function(...)

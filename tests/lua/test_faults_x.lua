@@ -50,6 +50,33 @@ T.test("X1: a report stopped by SIGINT / SIGTERM says one line and marks README.
   T.ok(not T.slurp(readme):find("interrupted", 1, true))
 end)
 
+T.test("X1: a report killed outright (SIGKILL) leaves README.md marked as not ended", function()
+  local readme = root .. "/int_task/README.md"
+  local st, _, err = T.sh("SELFKILL=KILL timeout 600 " .. T.quote(exe) .. " " .. T.quote(task)
+    .. " --jobs 1 --root " .. T.quote(root) .. " </dev/null")
+  T.eq(st, 137, err)
+  local text = T.slurp(readme)
+  -- the figure is this report's, the README below the mark an earlier one's
+  T.ok(text:find("**A report of this task was started**", 1, true), text)
+  T.ok(text:find("it was killed", 1, true), text)
+  local _, n = text:gsub("<!%-%- wb: below, the README of an earlier report", "")
+  T.eq(n, 1, text)
+  T.ok(text:find("*Produced by `", 1, true), "the earlier README is kept below the mark")
+  -- killed again: still one earlier README below one mark, not the mark nested
+  st, _, err = T.sh("SELFKILL=KILL timeout 600 " .. T.quote(exe) .. " " .. T.quote(task)
+    .. " --jobs 1 --root " .. T.quote(root) .. " </dev/null")
+  T.eq(st, 137, err)
+  text = T.slurp(readme)
+  local _, starts = text:gsub("A report of this task was started", "")
+  T.eq(starts, 1, text)
+  T.ok(text:find("*Produced by `", 1, true), text)
+  -- a whole report replaces the mark
+  st, _, err = T.run_wb(T.quote(task) .. " --jobs 1 --root " .. T.quote(root))
+  T.eq(st, 0, err)
+  text = T.slurp(readme)
+  T.ok(not text:find("was started", 1, true) and not text:find("earlier report", 1, true), text)
+end)
+
 T.test("X1: stopped before any figure, with no earlier README: nothing written", function()
   local r = dir .. "/r1b"
   local st, _, err = T.sh("EARLY=1 SELFKILL=INT timeout 600 " .. T.quote(exe) .. " "

@@ -133,6 +133,12 @@ end
 -- is an earlier report's README; another failure replaces the notice only.
 local EARLIER = "<!-- wb: below, the README of an earlier report, as it was -->"
 
+-- Task:_failed's stopped for a report that has begun (Task:_report): a
+-- process killed outright (SIGKILL, a lost node) runs no closing method, so
+-- the earlier README is marked before the report draws anything; the end of
+-- the report, written or failed, replaces the mark.
+local STARTED = {}
+
 -- After a report that raised err (the report function, a figure's data, the
 -- README's writing) or that a signal stopped (stopped: "interrupted by
 -- SIGINT"): README.md says so on top (when, the error's first line, the
@@ -151,7 +157,11 @@ function Task:_failed(err, info, runs, stopped)
   local drawn = #self.figures > 0 and string.format(" Figures it drew before %s, "
     .. "from these runs (they replace the earlier ones of that name): %s.", stopped
     and "it was stopped" or "the error", table.concat(self.figures, ", ")) or ""
-  local what = stopped and string.format("**The last report of this task was interrupted** "
+  local what = stopped == STARTED and string.format("**A report of this task was started** "
+    .. "(%s, `%s`) and has not ended: it is running, or it was killed (kill -9, a lost "
+    .. "machine) before it could say so; the figures it draws replace the earlier ones as "
+    .. "it goes.", os.date("!%Y-%m-%d %H:%M UTC"), command_line(info))
+    or stopped and string.format("**The last report of this task was interrupted** "
     .. "(%s, `%s`): %s, before it ended.", os.date("!%Y-%m-%d %H:%M UTC"), command_line(info),
     stopped) or string.format("**The last report of this task failed** (%s, `%s`): `%s`.",
     os.date("!%Y-%m-%d %H:%M UTC"), command_line(info), tostring(err):match("[^\n]*"))
@@ -161,7 +171,7 @@ function Task:_failed(err, info, runs, stopped)
     .. "of this command." or "There is no earlier README.")
   util.write_file(path, table.concat({"# " .. self.title .. (self.quick and " (--quick)"
     or ""), "", note, "", EARLIER, "", old or ""}, "\n"))
-  if not stopped then
+  if not stopped then -- (STARTED is said by the report's end, whichever it is)
     io.stderr:write(string.format("%s: the report failed; %s says so on top%s\n", self.name,
       path, old and " (an earlier report's README below it)" or " (there was no earlier report)"))
   end
@@ -215,6 +225,11 @@ function Task:_report(runs, info)
         .. "files: %s", self.name, util.error_line(e)), e.code)
     end
     error(e, 0)
+  end
+  -- an earlier README beside figures this report redraws, should it be
+  -- killed: marked first (audit X1: kill -9 left it unmarked)
+  if wb.sys.exists(self:path("README.md")) then
+    write(self._failed, self, nil, info, runs, STARTED)
   end
   if self.intro then self:text(self.intro) end
   if self.report then self.report(self, runs) end

@@ -16,8 +16,9 @@ local axes, finish, series_list = A.axes, A.finish, A.series_list
 local no_key_if_unlabelled = A.no_key_if_unlabelled
 
 -- A tic step for x values that are all integers (1, 2, 5, 10, 20, ...
--- giving at most about 10 tics), or nil when some x is not an integer.
-local function integer_step(series)
+-- giving at most about `most` tics, 10 unless given), or nil when some x is
+-- not an integer; lo and hi, the x range, after it.
+local function integer_step(series, most)
   local lo, hi
   for _, s in ipairs(series) do
     for _, x in ipairs(s.x) do
@@ -30,11 +31,30 @@ local function integer_step(series)
   local span = (hi or 1) - (lo or 0)
   local step, mult = 1, {2, 2.5, 2}
   local i = 0
-  while span / step > 10 do
+  while span / step > (most or 10) do
     i = i % 3 + 1
     step = step * mult[i]
   end
-  return math.tointeger(step) or nil
+  return math.tointeger(step) or nil, lo, hi
+end
+
+-- How many x tic labels fit side by side in the graph of a cell ctx.width
+-- wide, after the y axis's labels on its left and the key outside on its
+-- right (style.key), in characters of the tic font (1 on the dumb
+-- terminal, about 8 pixels at 11 points): ten in a wide figure, fewer in a
+-- panel beside a long key (task 12's 0 to 200 every 20 ran into one
+-- another, "80100120140").
+local function tics_that_fit(d, ctx, lo, hi)
+  local cw = ctx.dumb and 1 or 8
+  local key = 0
+  if (ctx.style.key or ""):find("outside") then
+    for _, s in ipairs(d.series) do
+      if s.label then key = math.max(key, (utf8.len(s.label) or #s.label) + 7) end
+    end
+  end
+  local chars = math.max(#string.format("%d", lo or 0), #string.format("%d", hi or 0)) + 2
+  local room = ctx.width / cw - 12 - key -- 12: the y label and its tic labels
+  return math.max(2, math.min(10, math.floor(room / chars)))
 end
 -- The smallest positive finite value a series or band edge reaches (nil
 -- when none): where a log axis draws band edges at or below 0.
@@ -293,7 +313,8 @@ function K.body(d, ctx)
   L[#L + 1] = d.logy and "set offsets graph 0.02, graph 0.02, 0, 0"
     or "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
   if d.x_step and not d.logx and not d.xrange then
-    L[#L + 1] = "set xtics " .. d.x_step
+    local _, lo, hi = integer_step(d.series)
+    L[#L + 1] = "set xtics " .. integer_step(d.series, tics_that_fit(d, ctx, lo, hi))
   end
   log_tics(d, L)
   if not (d.logy or d.yrange or d.empty or ctx.dumb) and from_zero(d.series) then

@@ -52,7 +52,8 @@ override CFLAGS := $(BUILD_CFLAGS) $(NO_NOTES) -DWB_VERSION='"$(VERSION)"' -DWB_
 
 CORE_SRC := $(wildcard core/*.c)
 # workbench.c and its line editing (readline) go into the executable only.
-EXE_SRC  := bindings/workbench.c bindings/workbench_repl.c bindings/lineedit.c
+EXE_SRC  := bindings/workbench.c bindings/workbench_repl.c bindings/workbench_textonly.c \
+            bindings/lineedit.c
 BIND_SRC := $(filter-out $(EXE_SRC),$(wildcard bindings/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(O)/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)

@@ -593,6 +593,7 @@ static int pmain(lua_State *L)
     if (args & has_v)
         print_version();
     luaL_openlibs(L);
+    wbx_text_only(L);
     createargtable(L, argv, argc, script);
     lua_gc(L, LUA_GCRESTART);
     lua_gc(L, LUA_GCGEN, 0, 0);

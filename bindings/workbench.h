@@ -1,6 +1,7 @@
 /* workbench.h - what the `workbench` executable's two files share:
  * workbench.c (options, chunks, scripts, exit statuses; lua.c's part before
- * its REPL) and workbench_repl.c (the REPL). Not part of wb.so. */
+ * its REPL), workbench_repl.c (the REPL) and workbench_textonly.c (the
+ * loaders). Not part of wb.so. */
 #ifndef WB_WORKBENCH_H
 #define WB_WORKBENCH_H
 
@@ -24,5 +25,10 @@ int wbx_docall(lua_State *L, int narg, int nres);
 /* The REPL until end of input (workbench_repl.c). Returns the exit status:
  * 1 if a piped REPL's input ended inside a statement, else 0. */
 int wbx_repl(lua_State *L);
+
+/* load and loadfile default to text chunks, dofile and require's Lua
+ * searcher take text only (workbench_textonly.c): Lua does not verify
+ * bytecode. Call after luaL_openlibs. */
+void wbx_text_only(lua_State *L);
 
 #endif

@@ -58,7 +58,6 @@ local M = {}
 wb.fit = M
 
 local floor, ceil, huge = math.floor, math.ceil, math.huge
-
 local clock = (wb.sys and wb.sys.time) or os.clock
 
 local FIT_KEYS = {"batch_size", "callbacks", "cockpit", "epochs", "every", "grad_check",
@@ -250,15 +249,15 @@ function Sequential:fit(train, opts, xy_opts)
        callbacks = cbs, fit = record})
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
   elseif epochs <= initial then
-    -- Keras returns at once, having trained nothing (an empty History):
-    -- here an error, so that an untrained model's numbers are never taken
-    -- for a trained one's (epochs = 0 from a computed count, say)
+    -- Keras returns at once, having trained nothing (an empty History): here an error,
+    -- so that an untrained model's numbers are never taken for a trained one's
     error(string.format("fit: epochs = %d %s: epochs is the number of the last epoch "
       .. "(Keras), so epochs = %d trains one more; a fit that trains nothing is refused",
       epochs, epochs < initial and ("is below initial_epoch = " .. initial)
       or initial == 0 and "trains nothing" or ("equals initial_epoch = " .. initial),
       initial + 1), 2)
   end
+  if not rs and initial > 0 then hset(history, "initial_epoch", initial) end -- h.loss[1]: k + 1
   if train_loss.check then require("wb.grad_check").layers(self, train, bs) end -- resumed
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped

@@ -133,17 +133,19 @@ end
 ---number of the last epoch, above initial_epoch: a fit that would train
 ---nothing, e.g. epochs = 0, is an error, where Keras returns at once),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
----"rmsprop"; default Adam), validation (a dataset, or a pair {x, y} of
----tensors as fit(x, y) takes; Keras's validation_data is the same) or
----validation_split (a fraction: the tail rows, before
----shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
----and dropout masks; seed before building the model to fix the initial
----weights too), verbose (true: a live progress bar and one line per epoch),
----callbacks (a list, see wb.callbacks; per-step hooks
----on_train_batch_begin/end included), log_every (k: keep the loss,
----accuracy, lr, epoch and batch_size of every k-th step, plus the numbers
----per-step hooks write into their logs, in history.steps: history.steps.step
----lists the global step numbers, history.steps.loss the losses, ...),
+---"rmsprop"; default "adam": a name or none is a new optimizer each fit, so a
+---second fit does not go on with the last one's moments and step count as
+---Keras's does: optimizer = model.optimizer does), validation (a dataset, or
+---a pair {x, y} of tensors as fit(x, y) takes; Keras's validation_data is the
+---same) or validation_split (a fraction: the tail rows, before shuffling),
+---shuffle (true), seed (calls wb.seed: fixes shuffling and dropout masks;
+---seed before building the model to fix the initial weights too), verbose
+---(true: a live progress bar and one line per epoch), callbacks (a list, see
+---wb.callbacks; per-step hooks on_train_batch_begin/end included), log_every
+---(k: keep the loss, accuracy, lr, epoch and batch_size of every k-th step,
+---plus the numbers per-step hooks write into their logs, in history.steps:
+---history.steps.step lists the global step numbers, history.steps.loss the
+---losses, ...),
 ---resume (a file of model:save_state: weights, optimizer state, RNG and
 ---history are restored and training goes on from the saved epoch to
 ---epochs (the number of the last epoch, as Keras's: above the saved ones; equal only for a

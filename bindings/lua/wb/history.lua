@@ -24,6 +24,8 @@ local KERAS = {
     .. "(Keras's History.epoch lists the epochs' numbers, from 0)",
   acc = "accuracy is h.accuracy (Keras before 2.3 called it acc)",
   val_acc = "validation accuracy is h.val_accuracy (Keras before 2.3 called it val_acc)",
+  learning_rate = "each epoch's learning rate is h.lr (its first step's; Keras 3's "
+    .. "LearningRateScheduler and ReduceLROnPlateau log it as learning_rate)",
   -- a pandas or matplotlib habit: the history is data; figures are wb.plot's
   plot = "a history holds data; draw a series with wb.plot.lines{series = {{label = "
     .. "\"loss\", y = h.loss}}}:show() (help(wb.plot.lines)); an experiment's run "

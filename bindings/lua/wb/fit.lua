@@ -64,8 +64,7 @@ local FIT_KEYS = {"batch_size", "callbacks", "cockpit", "epochs", "every", "grad
   "initial_epoch", "instruments", "log_every", "loss", "optimizer", "resume", "seed",
   "shuffle", "validation", "validation_split", "verbose"}
 
--- Keras's names for fit options that mean exactly the same, so a Keras
--- user's first script runs: alias -> our name.
+-- Keras's names for fit options that mean the same (a Keras script runs): alias -> ours.
 local FIT_ALIASES = {validation_data = "validation"}
 
 local check_int, is_dataset = fa.check_int, fa.is_dataset

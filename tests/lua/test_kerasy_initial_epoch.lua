@@ -47,6 +47,23 @@ T.test("Y1a: save_state after fit{initial_epoch} resumes at the last epoch, as o
   end)
 end)
 
+T.test("Y1a: a state saved inside an epoch of fit{initial_epoch} resumes bit for bit",
+  function()
+  local train, val = T.tiny_data()
+  local dir = T.tmpdir()
+  local ha = fit(T.tiny_mlp(1), train, {epochs = 4, initial_epoch = 1, seed = 3,
+    validation = val})
+  -- 5 steps an epoch: step 7 is inside epoch 3
+  fit(T.tiny_mlp(1), train, {epochs = 3, initial_epoch = 1, seed = 3, validation = val,
+    callbacks = {wb.callbacks.ModelCheckpoint{dir .. "/s{step}.safetensors",
+      save_state = true, save_freq = 7}}})
+  local hc = fit(T.tiny_mlp(1), train, {epochs = 4, resume = dir .. "/s7.safetensors",
+    validation = val, callbacks = {wb.callbacks.ModelCheckpoint{dir .. "/t{step}.safetensors",
+      save_state = true, save_freq = 7}}})
+  T.eq(#hc.loss, #ha.loss)
+  for i = 1, #ha.loss do T.eq(hc.loss[i], ha.loss[i], "loss of entry " .. i) end
+end)
+
 T.test("Y1b: weights_epoch is an epoch number with initial_epoch", function()
   local train, val = T.tiny_data()
   local m = T.tiny_mlp(1)

@@ -303,7 +303,7 @@ M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile
 -- folder are a hook's (M.sys: wb/identity_reads_sys.lua)
 require("wb.identity_reads_sys")(M, {active = active, note = note, orig = orig,
   through = through, own_caller = own_caller, wrapper_caller = wrapper_caller,
-  listing_id = listing_id, OWN = OWN})
+  listing_id = listing_id, env_id = env_id, OWN = OWN})
 
 -- The C loaders and writers, through one observer set while a tracker runs
 -- (none set: the bindings' check is one registry lookup).

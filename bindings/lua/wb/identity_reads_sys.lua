@@ -16,6 +16,20 @@
 --   reads one twice in one call is timing; a read without its pair in
 --   that call is a value taken from the clock, and the run is never reused
 --   either (below: "paired per call").
+-- - The machine's values (wb.sys.hostname, wb.sys.nproc, wb.sys.blas_core:
+--   the kernel OpenBLAS picked for the CPU) are the same in every process
+--   of one machine and other on another: a hook that branches on one (a
+--   batch size from nproc) trains otherwise there. They are recorded by
+--   value, as an environment variable is ("wb.sys.nproc()" = "8"): a run
+--   is reused where the value is the same (on this machine, a rerun keeps
+--   its runs cached), retrained where it is not, the runner naming both. Not
+--   the clock's rule (never reused): these do not change from run to run.
+--   The process's peak memory (wb.sys.peak_rss_kb) does, with whatever
+--   else the process did before: the clock's rule. Not recorded:
+--   wb.sys.blas_threads (a setting the runner fixes at one thread in its
+--   children, while its own process, which checks a record, may have more),
+--   isatty and term_columns (where output goes: the runner's children
+--   write to pipes).
 -- - The runs folder is not recorded (the records, weights and states the
 --   runner itself reads and writes), but a file there that a hook reads by
 --   path (m:load_weights("runs/pre-<hash>.safetensors"), wb.load(path),
@@ -191,6 +205,33 @@ local function timed(name, at)
   end
 end
 
+-- {==================== the machine's values ====================
+-- "wb.sys.nproc()" -> the function giving it now (unwrapped: set at install)
+S.machine = {}
+
+-- S.machine_changed(e) -> string|nil, or false when read_files entry e is
+-- not a machine's value: what differs from the value recorded.
+function S.machine_changed(e)
+  local f = S.machine[e.path]
+  if not f then return false end
+  local now = tostring(f())
+  if I.env_id(now) == e.id then return nil end
+  return string.format("(a value of the machine a hook read) is not as it was when the run "
+    .. "was recorded (%s then, %s now)", type(e.value) == "string" and e.value or "?", now)
+end
+
+-- Notes, in every running tracker, that a hook read `name`: value v.
+local function machine_read(name, v)
+  for _, t in ipairs(I.active) do
+    if not t.seen[name] then
+      t.seen[name], t.ids[name], t.values[name] = true, I.env_id(tostring(v)), tostring(v)
+      t.order[#t.order + 1] = name
+    end
+  end
+end
+
+-- }====================
+
 -- S.unpaired(t, list): appends to list (what tracker t saw) each duration
 -- clock a call of its hooks read without its pair (an odd number of
 -- times), once a clock (the first place, by name), sorted: the same in
@@ -214,7 +255,7 @@ end
 -- }====================
 
 -- Installs the wrappers; r: wb.identity_reads, i: its state and functions
--- (active, note, orig, through, own_caller, wrapper_caller, listing_id, OWN).
+-- (active, note, orig, through, own_caller, wrapper_caller, listing_id, env_id, OWN).
 return function(r, i)
   I = i
   local orig = I.orig
@@ -257,6 +298,21 @@ return function(r, i)
       return f(...)
     end
   end
+  -- the process's peak memory: other in every process, as the clock
+  orig.peak_rss = wb.sys.peak_rss_kb
+  wb.sys.peak_rss_kb = wall("wb.sys.peak_rss_kb()", "peak_rss_kb", orig.peak_rss,
+    function() return true end)
+  -- the machine's values: by value
+  for _, k in ipairs{"hostname", "nproc", "blas_core"} do
+    local name, f = "wb.sys." .. k .. "()", wb.sys[k]
+    S.machine[name] = f
+    wb.sys[k] = function(...)
+      local v = I.through(k, f, ...)
+      if #I.active > 0 and not I.own_caller() then machine_read(name, v) end
+      return v
+    end
+    r.standard[wb.sys[k]] = "wb.sys." .. k
+  end
   os.clock = duration("os.clock()", orig.os_clock)
   wb.sys.time = duration("wb.sys.time()", orig.time)
 
@@ -264,6 +320,6 @@ return function(r, i)
   std[wb.sys.exists], std[wb.sys.time], std[wb.sys.getpid] = "wb.sys.exists", "wb.sys.time",
     "wb.sys.getpid"
   std[os.time], std[os.clock], std[os.date] = "os.time", "os.clock", "os.date"
-  std[wb.sys.kind] = "wb.sys.kind"
+  std[wb.sys.kind], std[wb.sys.peak_rss_kb] = "wb.sys.kind", "wb.sys.peak_rss_kb"
   r.sys = S
 end

@@ -88,11 +88,6 @@ local function forget_changed()
   end
 end
 
--- Whether absolute path p is folder dir or under it.
-local function under(p, dir)
-  return dir ~= nil and (p == dir or p:sub(1, #dir + 1) == dir .. "/")
-end
-
 -- The trackers running, innermost last: a read goes to each of them.
 local active = {}
 -- The functions as Lua and the C bindings made them, taken when this module
@@ -150,10 +145,7 @@ end
 -- or {file = relative path, cwd}), each way once: another folder or a
 -- module shadowing it finds another file (wb/identity_reads_check.lua).
 local function note_in(t, p, id, asked, code)
-  if t.files[p] then return end
-  for _, d in ipairs(t.dirs) do -- the runs folder: what a hook read there by path only
-    if under(p, d) and not (t.runs[d] and M.sys.hook_read(t, p)) then return end
-  end
+  if M.sys.skipped(t, p) then return end -- wb's own, the data, the runs folder (mostly)
   if code and not t.code[p] then t.code[p] = M.chunk.read(p, t.g0) end -- its globals
   local key = asked and p .. "\0" .. (asked.module or "") .. "\0" .. (asked.file or "")
   if key and not t.seen[key] then
@@ -327,13 +319,15 @@ function M.track(skip)
   forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
-    dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
+    dirs = {}, files = {[M.sys.real(wb.luadir .. "/wb.lua")] = true}}
   t.runs, t.height = {}, M.sys.height() -- the frames below are the runner's, not the run's
-  for _, d in ipairs(skip and skip.dirs or {}) do
-    t.dirs[#t.dirs + 1] = ropts.absolute(d)
-    t.runs[ropts.absolute(d)] = true
+  -- each as it really is (links, "..": wb.sys.realpath), as a read is told apart
+  for i, d in ipairs{wb.luadir .. "/wb", "/dev", "/proc", "/sys", table.unpack(skip
+      and skip.dirs or {})} do
+    t.dirs[#t.dirs + 1] = M.sys.real(ropts.absolute(d))
+    t.runs[t.dirs[#t.dirs]] = i > 4 or nil
   end
-  for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
+  for _, f in ipairs(skip and skip.files or {}) do t.files[M.sys.real(ropts.absolute(f))] = true end
   if #active == 0 then wb.io._observe(observer) end
   active[#active + 1] = t
   t.stop = M.stop

@@ -45,6 +45,7 @@ local wb = require "wb"
 local S = {}
 -- the id of a clock or process id a hook read: never as recorded
 S.CLOCK = "clock"
+local realpath = wb.sys.realpath -- the binding's, whatever a script puts in wb.sys
 local I -- wb.identity_reads's state and functions (set when it installs this)
 
 -- The number of stack frames from the caller of this function down.
@@ -67,6 +68,54 @@ end
 -- Whether a frame's source is the library's own code (wb/*.lua).
 local function own(info) return info.source:sub(1, #I.OWN) == I.OWN end
 local function reads_code(info) return info.source:match("/wb/identity_reads[%w_]*%.lua$") end
+
+-- {==================== what a path really names ====================
+-- A read of the runs folder was told by the path's spelling: one that
+-- entered it by a link, or left it by ".." ("<runs>/../mask.png", read by a
+-- library loader, was taken for the folder's and not recorded), was taken
+-- for what its text began with. Paths are compared as realpath(3) gives
+-- them (the folders skipped too, as track() notes them).
+
+-- p with "." and ".." and repeated "/" taken out by its text alone (a path
+-- whose folders are not there, which realpath cannot resolve).
+local function lexical(p)
+  local out = {}
+  for part in p:gmatch("[^/]+") do
+    if part == ".." then out[#out] = nil
+    elseif part ~= "." then out[#out + 1] = part end
+  end
+  return "/" .. table.concat(out, "/")
+end
+
+-- S.real(p) -> string: what absolute path p names: realpath(3); for a file
+-- not there (yet), its folder's realpath and its name; else lexical.
+function S.real(p)
+  local r = realpath(p)
+  if r then return r end
+  local dir, name = p:match("^(.*)/([^/]+)$")
+  local rd = dir and name ~= "." and name ~= ".." and realpath(dir ~= "" and dir or "/")
+  return rd and (rd == "/" and "/" or rd .. "/") .. name or lexical(p)
+end
+
+-- Whether path p (as real) is folder dir or under it.
+local function under(p, dir)
+  return p == dir or p:sub(1, #dir + 1) == dir .. "/"
+end
+
+-- S.skipped(t, p) -> boolean: whether absolute path p, read while tracker t
+-- runs, is not recorded: the workbench's own modules, the dataset files,
+-- /dev, /proc, /sys, and the runs folder but for a file a hook read
+-- there (S.hook_read).
+function S.skipped(t, p)
+  local rp = S.real(p)
+  if t.files[rp] then return true end
+  for _, d in ipairs(t.dirs) do
+    if under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then return true end
+  end
+  return false
+end
+
+-- }====================
 
 -- S.hook_read(t, p) -> boolean
 -- Whether file p of the runs folder is read by a hook of tracker t's run:

@@ -289,6 +289,26 @@ function M.hook(f)
   return util.fnv1a64(text)
 end
 
+-- M.library(hooks) -> table|nil
+-- What the script changed in the library's tables, for the record and the
+-- runner's words (wb/runner_why.lua), nil when nothing: {changed = name ->
+-- {how, at, value, id} (wb/identity_lib.lua M.changes), hooks = each hook's
+-- identity without those changes (hooks: name -> function or plain table)},
+-- so that a change to wb.nn.Dense is named as such, not as every hook.
+function M.library(hooks)
+  local changed = lib.changes(function(v) return value_text(v, {}) end)
+  if not changed then return nil end
+  local own = {}
+  for name, f in pairs(hooks) do
+    if type(f) == "table" then own[name] = util.fnv1a64(util.canonical(f))
+    else
+      local text = fingerprint(f)
+      own[name] = text and util.fnv1a64(text) or "unidentified"
+    end
+  end
+  return {changed = changed, hooks = own}
+end
+
 -- {==================== the data ====================
 
 -- The number of rows of an IDX labels file (its header's count), or nil.

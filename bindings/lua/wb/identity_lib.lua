@@ -183,6 +183,17 @@ function M.patches(text_of)
   return table.concat(parts, ";")
 end
 
+-- A value a record can hold and a line can show: a boolean, a finite
+-- number, a short string; nil else (named by its id only).
+local function shown(x)
+  local t = type(x)
+  if t == "boolean" or (t == "number" and x == x and math.abs(x) ~= math.huge)
+      or (t == "string" and #x <= 80) then
+    return x
+  end
+  return nil
+end
+
 -- M.changes(text_of) -> table|nil
 -- The keys M.patches lists, each by its name ("wb.nn.Dense", "math.width",
 -- "wb.nn<metatable>") -> {how = "added" | "replaced" | "removed", at =
@@ -213,7 +224,7 @@ function M.changes(text_of)
       local info = type(x) == "function" and debug.getinfo(x, "S")
       out[name] = {how = x == nil and "removed" or e.was[k] == nil and "added" or "replaced",
         at = info and info.what == "Lua" and info.short_src .. ":" .. info.linedefined or nil,
-        value = (type(x) ~= "table" and type(x) ~= "function") and x or nil,
+        value = shown(x),
         id = util.fnv1a64(vt)}
       any = true
     end

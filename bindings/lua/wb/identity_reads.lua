@@ -30,7 +30,8 @@
 -- files), the run's dataset files (in the data identity), the runs folder
 -- (records, weights, states the runner writes and reads: a resumed state,
 -- an adopted donor's weights; a file there a hook reads by path is, by
--- content: wb/identity_reads_sys.lua), files the run itself opened for writing (its
+-- content, and a path is taken for what it names, links and ".." resolved:
+-- wb/identity_reads_sys.lua), files the run itself opened for writing (its
 -- outputs), the runner's own hashing (M.file_id), and /dev, /proc, /sys.
 -- What the script reads at its top level is not either (its values reach
 -- the hooks as upvalues, which identity.lua fingerprints), nor what a hook

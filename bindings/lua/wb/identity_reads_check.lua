@@ -89,11 +89,12 @@ function M.entry_changed(e, memo, here)
     return "was read by a hook: a command's output cannot be checked against "
       .. "the record, so the run is never reused", false
   elseif e.id == reads.sys.CLOCK then -- the clock, the process id or its memory (identity_reads_sys)
-    return string.format("was read by a hook%s: %s is other in every "
-      .. "process, so the run is never reused (time a hook with wb.sys.time() - t0 in one "
-      .. "function; take a seed from the config)", type(e.value) == "string"
-      and " (" .. e.value .. ")" or "", e.path:find("peak_rss", 1, true)
-      and "the process's peak memory" or "the time or the process id"), false
+    local memory = e.path:find("peak_rss", 1, true) ~= nil
+    return string.format("was read by a hook%s: %s is other in every process, so the run is "
+      .. "never reused (%s)", type(e.value) == "string" and " (" .. e.value .. ")" or "",
+      memory and "the process's peak memory" or "the time or the process id", memory
+      and "measure memory outside the hooks" or "time a hook with wb.sys.time() - t0 in one "
+      .. "call of a function; take a seed from the config"), false
   elseif e.id == ARG then -- rawget(_G, "arg") in a hook (identity_require)
     return "(the command line) was read by a hook (rawget(_G, 'arg')): it is not part of a "
       .. "run's identity, so the run is never reused (read it at the script's top level into "

@@ -48,6 +48,22 @@ T.test("a file read by a path that leaves the runs folder by '..' is recorded", 
   os.remove(runs .. "/x.json")
 end)
 
+T.test("where a link points, as a hook resolves it (wb.sys.realpath), is recorded", function()
+  T.sh("mkdir -p " .. dir .. "/v1 " .. dir .. "/v2")
+  T.sh("ln -sfn " .. dir .. "/v1 " .. dir .. "/current")
+  local t = reads.track{}
+  local at = wb.sys.realpath(dir .. "/current")
+  T.eq(select(2, wb.sys.realpath(dir .. "/none")), dir .. "/none: No such file or directory")
+  local list = t:stop()
+  T.eq(#list, 2, util.canonical(list))
+  T.eq(list[1].value, at)
+  T.eq(reads.changed(list), nil, "as recorded")
+  T.sh("ln -sfn " .. dir .. "/v2 " .. dir .. "/current")
+  local path, what = reads.changed(list)
+  T.eq(path, "wb.sys.realpath(" .. dir .. "/current)")
+  T.ok(what:find("(" .. at .. " then, " .. wb.sys.realpath(dir .. "/v2") .. " now)", 1, true), what)
+end)
+
 T.test("the runs folder through a link is the runs folder: the library's reads there stay out",
   function()
   local ex = wb.experiment({name = "linked", base = {epochs = 1, hidden = 8,

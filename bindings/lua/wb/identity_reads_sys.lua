@@ -164,13 +164,18 @@ S.machine = {}
 
 -- S.machine_changed(e) -> string|nil, or false when read_files entry e is
 -- not a machine's value: what differs from the value recorded.
+-- A path a hook resolved (wb.sys.realpath) is noted so too, "wb.sys.realpath(<path>)":
+-- where a link points decides what the hook goes on to read.
+local RESOLVED = "^wb%.sys%.realpath%((.*)%)$"
 function S.machine_changed(e)
-  local f = S.machine[e.path]
+  local f, path = S.machine[e.path], e.path:match(RESOLVED)
+  if path then f = function() return realpath(path) end end
   if not f then return false end
   local now = tostring(f())
   if I.env_id(now) == e.id then return nil end
-  return string.format("(a value of the machine a hook read) is not as it was when the run "
-    .. "was recorded (%s then, %s now)", type(e.value) == "string" and e.value or "?", now)
+  return string.format("(%s a hook read) is not as it was when the run was recorded (%s then, "
+    .. "%s now)", path and "what a path names, as" or "a value of the machine",
+    type(e.value) == "string" and e.value or "?", now)
 end
 
 -- Notes, in every running tracker, that a hook read `name`: value v.
@@ -244,6 +249,14 @@ return function(r, i)
     end
     r.standard[wb.sys[k]] = "wb.sys." .. k
   end
+  -- a path a hook resolves: by its answer (nil: nothing there)
+  wb.sys.realpath = function(path, ...)
+    local v, why = I.through("realpath", realpath, path, ...)
+    if #I.active > 0 and type(path) == "string" and not I.own_caller() then
+      machine_read("wb.sys.realpath(" .. path .. ")", v)
+    end
+    return v, why
+  end
   os.clock = duration("os.clock()", orig.os_clock)
   wb.sys.time = duration("wb.sys.time()", orig.time)
 
@@ -252,6 +265,7 @@ return function(r, i)
     "wb.sys.getpid"
   std[os.time], std[os.clock], std[os.date] = "os.time", "os.clock", "os.date"
   std[wb.sys.kind], std[wb.sys.peak_rss_kb] = "wb.sys.kind", "wb.sys.peak_rss_kb"
+  std[wb.sys.realpath] = "wb.sys.realpath"
   S.unpaired = function(t, list) return clock.unpaired(t, list, S.CLOCK) end
   r.sys = S
 end

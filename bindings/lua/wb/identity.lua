@@ -289,12 +289,19 @@ function M.hook(f)
   return util.fnv1a64(text)
 end
 
--- M.library(hooks) -> table|nil
--- What the script changed in the library's tables, for the record and the
--- runner's words (wb/runner_why.lua), nil when nothing: {changed = name ->
--- {how, at, value, id} (wb/identity_lib.lua M.changes), hooks = each hook's
--- identity without those changes (hooks: name -> function or plain table)},
--- so that a change to wb.nn.Dense is named as such, not as every hook.
+-- For the record and the runner's words (wb/runner_why.lua): a change to
+-- wb.nn.Dense is named as such, not as every hook.
+---wb.identity.library(hooks) -> table|nil
+---What the script changed in the workbench's tables and Lua's standard ones
+---since wb loaded (part of every hook's identity), nil when nothing:
+---{changed = {name = {how = "added"|"replaced"|"removed", at = "my.lua:2"
+---(a function's first line), value = a plain value, id = 16 hex digits}},
+---hooks = each hook's identity without those changes}. hooks: name ->
+---function (or plain table). A run's record keeps them (identity.library,
+---identity.unpatched).
+---@param hooks table
+---@return table|nil
+---Example: math.width = 16; print(wb.identity.library({}).changed["math.width"].how)
 function M.library(hooks)
   local changed = lib.changes(function(v) return value_text(v, {}) end)
   if not changed then return nil end

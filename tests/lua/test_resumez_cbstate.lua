@@ -67,4 +67,22 @@ T.test("two tensors whose names would collide both come back", function()
   T.eq(got.dots.a.b:get(1), 2)
 end)
 
+T.test("a callback with get_state but no set_state is named as such on resume (Z5)",
+    function()
+  local function cb()
+    local c = {n = 0}
+    function c:on_epoch_end() self.n = self.n + 1 end
+    function c:get_state() return {n = self.n} end
+    return c
+  end
+  local m = model()
+  m:fit(data, {epochs = 1, batch_size = 8, verbose = false, callbacks = {cb()}})
+  local path = dir .. "/noset.safetensors"
+  m:save_state(path)
+  local m2 = model()
+  T.check_error("has get_state but no set_state, so its saved state cannot be given back",
+    m2.fit, m2, data, {epochs = 2, batch_size = 8, verbose = false, callbacks = {cb()},
+    resume = path})
+end)
+
 T.done()

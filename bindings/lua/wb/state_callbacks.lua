@@ -207,6 +207,13 @@ end
 -- other than the saved ones (every difference, of every callback).
 function M.match(cbs, saved, path)
   local taken, pairs_, count, diffs = {}, {}, {}, {}
+  for _, cb in ipairs(cbs or {}) do -- save_state kept its state: nothing can give it back
+    if type(cb.get_state) == "function" and type(cb.set_state) ~= "function" then
+      error(string.format("fit: resume: %s: a callback (%s) has get_state but no set_state, "
+        .. "so its saved state cannot be given back (add set_state(self, state))", path,
+        require("wb.fit_hooks").describe(cb, "get_state")), 0)
+    end
+  end
   for _, cb in ipairs(cbs or {}) do
     if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
       local kind, found = kind_of(cb), nil

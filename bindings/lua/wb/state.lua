@@ -129,7 +129,8 @@ M.restore_callbacks = cbstate.restore
 ---callback without get_state keeps in its hooks' closures or its fields are
 ---written too, and a resume whose callbacks hold others is refused naming
 ---them (a Lambda counting steps in a local: "upvalue k saved 40, given 0";
----tables are not compared; wb/state_hooks.lua). Inside an epoch (a batch
+---a LearningRateScheduler's schedule counting its calls alike; tables are not
+---compared; wb/state_hooks.lua). Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
 ---clean point after a step where ModelCheckpoint{save_state = true,

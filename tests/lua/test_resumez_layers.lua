@@ -112,4 +112,37 @@ T.test("a tensor two Lua layers share stays shared after a resume", function()
   T.ok(rawequal(resumed[2].run, resumed[3].run), "still one tensor")
 end)
 
+T.test("a Lua layer holding another layer's kernel (tied) does not overwrite the state's "
+    .. "weights", function()
+  -- EarlyStopping's best epoch (the highest loss: epoch 1) is restored into
+  -- the model at the end; the state holds the last epoch's weights, which
+  -- the tied field (the model's kernel, the best epoch's) must not replace
+  local function tied()
+    wb.seed(1)
+    local d1 = nn.Dense(8, 12, {activation = "relu"})
+    local view = {kernel = d1.weight}
+    function view:forward(x) return x end
+    function view:backward(_, g) return g end
+    function view:parameters() return {}, {} end
+    function view:zero_grad() end
+    return nn.Sequential{d1, view, nn.Dense(12, 3, {activation = "softmax"})}
+  end
+  local function cbs()
+    return {wb.callbacks.EarlyStopping{monitor = "loss", mode = "max", patience = 10,
+      restore_best_weights = true}}
+  end
+  local straight = tied()
+  local h3 = straight:fit(data, opts{epochs = 3, callbacks = cbs()})
+  local first = tied()
+  first:fit(data, opts{epochs = 2, callbacks = cbs()})
+  local path = dir .. "/tiedk.safetensors"
+  first:save_state(path)
+  local resumed = tied()
+  local hr = resumed:fit(data, opts{epochs = 3, resume = path, callbacks = cbs()})
+  T.eq(hr.best_epoch, 1)
+  T.eq(hr.loss[3], h3.loss[3], "loss epoch 3") -- the weights end as epoch 1's either way
+  local a, b = straight:get_weights(), resumed:get_weights()
+  for i = 1, #a do same(a[i], b[i], "weight " .. i) end
+end)
+
 T.done()

@@ -7,7 +7,7 @@
 -- fresh layer's tensors without a word (audit Z1: 3 epochs straight and 2 +
 -- save + 1 differed in the third epoch's loss). Only the layer table's own
 -- string keys holding a wb.Tensor are kept (not tensors inside nested
--- tables), and not those that are its parameters or gradients (the
+-- tables), and not those that are the model's parameters or gradients (the
 -- weights and the optimizer's buffers are restored on their own).
 -- Private to wb/state.lua.
 local _ENV = require "wb.std"
@@ -20,11 +20,13 @@ local function is_tensor(x)
   return type(x) == "userdata" and (getmetatable(x) or {}).__name == "wb.Tensor"
 end
 
--- The parameters and gradients of Lua layer l, as a set (they are not its state).
-local function own_params(l)
+-- The model's parameters and gradients, as a set (they are no layer's
+-- state: a Lua layer may hold another layer's kernel, tied weights, and the
+-- weights a state holds are restored on their own, the last epoch's when
+-- EarlyStopping then restored the best ones into the model).
+local function params_of(model)
   local set = {}
-  if type(l.parameters) ~= "function" then return set end
-  local ok, ps, gs = pcall(l.parameters, l)
+  local ok, ps, gs = pcall(model.parameters, model)
   if not ok then return set end
   for _, list in ipairs{ps, gs} do
     if type(list) == "table" then
@@ -34,13 +36,13 @@ local function own_params(l)
   return set
 end
 
--- Adds to map each Lua layer's tensor fields that are not its parameters or
--- gradients, as fit.layer.<i>.<field>.
+-- Adds to map each Lua layer's tensor fields that are not the model's
+-- parameters or gradients, as fit.layer.<i>.<field>.
 function M.save(model, map)
+  local own = params_of(model)
   for i = 1, #model do
     local l = model[i]
     if type(l) == "table" then
-      local own = own_params(l)
       for _, k in ipairs(util.sorted_keys(l)) do
         local v = rawget(l, k)
         if type(k) == "string" and is_tensor(v) and not own[v] then

@@ -81,6 +81,17 @@ function wb.sys.peak_rss_kb() end
 ---Example: print(wb.sys.kind("data/mnist"))
 function wb.sys.kind(path) end
 
+---wb.sys.realpath(path) -> string|nil, string
+---The absolute path of path with every symbolic link, "." and ".."
+---resolved (realpath(3)); nil and a message naming path when it cannot be
+---(nothing there). The runner tells a file of its runs folder so, however
+---a hook spelled its path.
+---@param path string
+---@return string|nil
+---@return string|nil
+---Example: print(wb.sys.realpath("."))
+function wb.sys.realpath(path) end
+
 ---wb.sys.exists(path) -> boolean
 ---Whether path exists (file or folder).
 ---@param path string

@@ -68,8 +68,10 @@ local args = require "wb.args"
 ---own keys, in begin's too, is an error: set model.optimizer.lr); any
 ---but on_train_end returns true (or sets model.stop_training = true) to
 ---stop: from on_train_begin nothing trains, from on_epoch_begin that epoch
----does not, from a step hook the epoch ends after that step (its logs and
----on_epoch_end still come), from on_epoch_end after that epoch;
+---does not (Keras checks stop_training only after a step: there that epoch
+---trains one batch, validates and calls on_epoch_end first), from a step
+---hook the epoch ends after that step (its logs and on_epoch_end still
+---come), from on_epoch_end after that epoch;
 ---history.stopped_epoch is then the last epoch trained; called with
 ---the callback as self; epochs count from 1; epoch logs hold loss,
 ---accuracy, data_loss, reg_loss, lr, epoch_time and, with validation,

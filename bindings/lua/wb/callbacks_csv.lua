@@ -103,8 +103,9 @@ local function start(self, keys)
   end
   if self.header then checked(self, self.file:write(header, "\n")) end
   local p = self.prior
+  local first = p and rawget(p.history, "initial_epoch") or 0 -- fit{initial_epoch}'s numbers
   for e = 1, p and p.epochs or 0 do
-    local row = {tostring(e)}
+    local row = {tostring(first + e)}
     for i, k in ipairs(keys) do
       row[i + 1] = csv_value(type(p.history[k]) == "table" and p.history[k][e] or nil)
     end

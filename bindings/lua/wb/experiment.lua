@@ -113,13 +113,16 @@ local function identify(ex)
   end
   ex.cacheable, ex.notes = #notes == 0, notes
   local code = identity.code()
+  -- what the script changed in wb.* or a standard table, named when it retrains a run
+  local library = identity.library(ex._hooks)
   for _, s in ipairs(ex.specs) do
     local cfg, data = s.config, s.identity.data
     local train = util.fnv1a64(util.canonical({config = cfg, build = hooks.build,
       callbacks = hooks.callbacks, fit_options = hooks.fit_options, code = code,
       data = data}))
     s.identity = {code = code, build = hooks.build, callbacks = hooks.callbacks,
-      fit_options = hooks.fit_options, measure = hooks.measure, train = train, data = data}
+      fit_options = hooks.fit_options, measure = hooks.measure, train = train, data = data,
+      library = library and library.changed, unpatched = library and library.hooks}
     s.hash = util.fnv1a64(util.canonical({task = ex.name, variant = s.variant,
       train = train, measure = hooks.measure}))
     s.identity.run = s.hash

@@ -58,15 +58,13 @@ local M = {}
 wb.fit = M
 
 local floor, ceil, huge = math.floor, math.ceil, math.huge
-
 local clock = (wb.sys and wb.sys.time) or os.clock
 
 local FIT_KEYS = {"batch_size", "callbacks", "cockpit", "epochs", "every", "grad_check",
   "initial_epoch", "instruments", "log_every", "loss", "optimizer", "resume", "seed",
   "shuffle", "validation", "validation_split", "verbose"}
 
--- Keras's names for fit options that mean exactly the same, so a Keras
--- user's first script runs: alias -> our name.
+-- Keras's names for fit options that mean the same (a Keras script runs): alias -> ours.
 local FIT_ALIASES = {validation_data = "validation"}
 
 local check_int, is_dataset = fa.check_int, fa.is_dataset
@@ -134,17 +132,19 @@ end
 ---number of the last epoch, above initial_epoch: a fit that would train
 ---nothing, e.g. epochs = 0, is an error, where Keras returns at once),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
----"rmsprop"; default Adam), validation (a dataset, or a pair {x, y} of
----tensors as fit(x, y) takes; Keras's validation_data is the same) or
----validation_split (a fraction: the tail rows, before
----shuffling), shuffle (true), seed (calls wb.seed: fixes shuffling
----and dropout masks; seed before building the model to fix the initial
----weights too), verbose (true: a live progress bar and one line per epoch),
----callbacks (a list, see wb.callbacks; per-step hooks
----on_train_batch_begin/end included), log_every (k: keep the loss,
----accuracy, lr, epoch and batch_size of every k-th step, plus the numbers
----per-step hooks write into their logs, in history.steps: history.steps.step
----lists the global step numbers, history.steps.loss the losses, ...),
+---"rmsprop"; default "adam": a name or none is a new optimizer each fit, so a
+---second fit does not go on with the last one's moments and step count as
+---Keras's does: optimizer = model.optimizer does), validation (a dataset, or
+---a pair {x, y} of tensors as fit(x, y) takes; Keras's validation_data is the
+---same) or validation_split (a fraction: the tail rows, before shuffling),
+---shuffle (true), seed (calls wb.seed: fixes shuffling and dropout masks;
+---seed before building the model to fix the initial weights too), verbose
+---(true: a live progress bar and one line per epoch), callbacks (a list, see
+---wb.callbacks; per-step hooks on_train_batch_begin/end included), log_every
+---(k: keep the loss, accuracy, lr, epoch and batch_size of every k-th step,
+---plus the numbers per-step hooks write into their logs, in history.steps:
+---history.steps.step lists the global step numbers, history.steps.loss the
+---losses, ...),
 ---resume (a file of model:save_state: weights, optimizer state, RNG and
 ---history are restored and training goes on from the saved epoch to
 ---epochs (the number of the last epoch, as Keras's: above the saved ones; equal only for a
@@ -250,15 +250,15 @@ function Sequential:fit(train, opts, xy_opts)
        callbacks = cbs, fit = record})
     opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
   elseif epochs <= initial then
-    -- Keras returns at once, having trained nothing (an empty History):
-    -- here an error, so that an untrained model's numbers are never taken
-    -- for a trained one's (epochs = 0 from a computed count, say)
+    -- Keras returns at once, having trained nothing (an empty History): here an error,
+    -- so that an untrained model's numbers are never taken for a trained one's
     error(string.format("fit: epochs = %d %s: epochs is the number of the last epoch "
       .. "(Keras), so epochs = %d trains one more; a fit that trains nothing is refused",
       epochs, epochs < initial and ("is below initial_epoch = " .. initial)
       or initial == 0 and "trains nothing" or ("equals initial_epoch = " .. initial),
       initial + 1), 2)
   end
+  if not rs and initial > 0 then hset(history, "initial_epoch", initial) end -- h.loss[1]: k + 1
   if train_loss.check then require("wb.grad_check").layers(self, train, bs) end -- resumed
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped

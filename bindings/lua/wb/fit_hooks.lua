@@ -229,7 +229,7 @@ end
 -- and the weights are of no epoch (unless EarlyStopping restored another's).
 function M.weights_left(ctx, h)
   local e, hset = ctx.epoch_end_by, require("wb.history_guard").set
-  if not e or e.epoch ~= rawget(h, "epochs") then return end
+  if not e or e.epoch ~= require("wb.history")._last_epoch(h) then return end
   local at, by = rawget(h, "weights_epoch"), rawget(h, "weights_changed_by")
   if at ~= nil and at ~= e.epoch then return end
   local mine = string.format("the on_epoch_end of %s in epoch %d", e.by, e.epoch)

@@ -171,7 +171,7 @@ function M.record_epoch(history, logs, own, guard)
   check_own("an on_epoch_end hook", logs, own)
   for k, v in pairs(logs) do
     if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
-    if own[k] == nil and RESERVED[k] then reserved(rawget(history, "epochs") + 1, k, v) end
+    if own[k] == nil and RESERVED[k] then reserved(History._last_epoch(history) + 1, k, v) end
   end
   history:_record(logs)
   guard:recorded(logs)

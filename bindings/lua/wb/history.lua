@@ -11,6 +11,7 @@ History.__methods = History -- for the REPL's Tab (which never calls __index)
 -- (h.val_los was nil: a typo in a script's analysis printed nothing or
 -- compared with nil).
 History.__fields = {stopped_epoch = true, best_epoch = true, steps = true,
+  initial_epoch = true, -- fit{initial_epoch = k}: its first entry is epoch k + 1
   instruments = true, stopped = true, -- stopped: a divergence's message (wb/fit_loop.lua)
   weights_epoch = true, weights_changed_by = true, -- wb/state_fit.lua
   lr_changes = true, optimizer_resets = true} -- wb/fit_loop.lua, wb/fit_hooks.lua
@@ -18,10 +19,13 @@ History.__fields = {stopped_epoch = true, best_epoch = true, steps = true,
 -- Keras's names for what is here under another name.
 local KERAS = {
   history = "a wb.History is Keras's History.history itself: h.loss, h.val_loss, ...",
-  epoch = "h.epochs is the number of epochs run; series are indexed by epoch from 1 "
-    .. "(Keras's History.epoch lists them from 0)",
+  epoch = "h.epochs is the number of epochs run; h.loss[i] is epoch i, or epoch "
+    .. "h.initial_epoch + i after fit{initial_epoch = k}, which sets h.initial_epoch = k "
+    .. "(Keras's History.epoch lists the epochs' numbers, from 0)",
   acc = "accuracy is h.accuracy (Keras before 2.3 called it acc)",
   val_acc = "validation accuracy is h.val_accuracy (Keras before 2.3 called it val_acc)",
+  learning_rate = "each epoch's learning rate is h.lr (its first step's; Keras 3's "
+    .. "LearningRateScheduler and ReduceLROnPlateau log it as learning_rate)",
   -- a pandas or matplotlib habit: the history is data; figures are wb.plot's
   plot = "a history holds data; draw a series with wb.plot.lines{series = {{label = "
     .. "\"loss\", y = h.loss}}}:show() (help(wb.plot.lines)); an experiment's run "
@@ -41,7 +45,10 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---(empty without validation), data_loss, reg_loss (the L2 share of loss),
 ---epoch_time (seconds; of an epoch a resume began inside, the part after
 ---the resume: its state holds no clock), lr (the lr of the epoch's first step), one entry
----per epoch run; epochs (count); stopped_epoch and best_epoch when fit or
+---per epoch run; epochs (count); initial_epoch (k) after fit{initial_epoch = k}:
+---h.loss[i] is then epoch k + i, while best_epoch, stopped_epoch and
+---weights_epoch are epoch numbers, as the callbacks' (Keras's History too
+---holds the epochs run only); stopped_epoch and best_epoch when fit or
 ---EarlyStopping set them; lr_changes when a batch hook set the optimizer's
 ---lr (only lr is writable) and a step used it: columns {step = {...}, epoch
 ---= {...}, lr = {...}}, row i (h.lr_changes.step[i], .epoch[i], .lr[i])
@@ -167,6 +174,12 @@ function History:_record(logs)
       s[self.epochs] = v
     end
   end
+end
+
+-- The number of the last epoch the history holds (0: none): epochs, after
+-- initial_epoch when fit{initial_epoch = k} began it (state files, weights_epoch).
+function History._last_epoch(h)
+  return (rawget(h, "initial_epoch") or 0) + rawget(h, "epochs")
 end
 
 ---wb.History:last(key) -> number|nil

@@ -42,7 +42,8 @@ local DEFERRED = {alpha = true}
 
 -- The fields of a history that fit (and wb's EarlyStopping) set, a hook
 -- never: the run's record reads them (its best weights, its best epoch).
-local FIELDS = {"best_epoch", "stopped_epoch", "weights_epoch", "weights_changed_by", "stopped"}
+local FIELDS = {"best_epoch", "stopped_epoch", "weights_epoch", "weights_changed_by", "stopped",
+  "initial_epoch"}
 local of = setmetatable({}, {__mode = "k"}) -- a history -> the guard of its fit
 
 -- h.k = v by fit, or by cb (an EarlyStopping): a write the guard of h's

@@ -289,6 +289,33 @@ function M.hook(f)
   return util.fnv1a64(text)
 end
 
+-- For the record and the runner's words (wb/runner_why.lua): a change to
+-- wb.nn.Dense is named as such, not as every hook.
+---wb.identity.library(hooks) -> table|nil
+---What the script changed in the workbench's tables and Lua's standard ones
+---since wb loaded (part of every hook's identity), nil when nothing:
+---{changed = {name = {how = "added"|"replaced"|"removed", at = "my.lua:2"
+---(a function's first line), value = a plain value, id = 16 hex digits}},
+---hooks = each hook's identity without those changes}. hooks: name ->
+---function (or plain table). A run's record keeps them (identity.library,
+---identity.unpatched).
+---@param hooks table
+---@return table|nil
+---Example: math.width = 16; print(wb.identity.library({}).changed["math.width"].how)
+function M.library(hooks)
+  local changed = lib.changes(function(v) return value_text(v, {}) end)
+  if not changed then return nil end
+  local own = {}
+  for name, f in pairs(hooks) do
+    if type(f) == "table" then own[name] = util.fnv1a64(util.canonical(f))
+    else
+      local text = fingerprint(f)
+      own[name] = text and util.fnv1a64(text) or "unidentified"
+    end
+  end
+  return {changed = changed, hooks = own}
+end
+
 -- {==================== the data ====================
 
 -- The number of rows of an IDX labels file (its header's count), or nil.

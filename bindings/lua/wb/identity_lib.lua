@@ -183,4 +183,60 @@ function M.patches(text_of)
   return table.concat(parts, ";")
 end
 
+-- A value a record can hold and a line can show: a boolean, a finite
+-- number, a short string; nil else (named by its id only).
+local function shown(x)
+  local t = type(x)
+  if t == "boolean" or (t == "number" and x == x and math.abs(x) ~= math.huge)
+      or (t == "string" and #x <= 80) then
+    return x
+  end
+  return nil
+end
+
+-- M.changes(text_of) -> table|nil
+-- The keys M.patches lists, each by its name ("wb.nn.Dense", "math.width",
+-- "wb.nn<metatable>") -> {how = "added" | "replaced" | "removed", at =
+-- "script.lua:12" (a Lua function's first line), value = a plain value as
+-- it is, id = a hash of its identity}; nil when the script changed nothing.
+-- A run's record keeps it (wb/experiment.lua) so that the runner can say
+-- which change retrains a run (wb/runner_why.lua): its hash only said that
+-- every hook had changed. text_of as M.patches's; nil too when a value
+-- cannot be identified (the hooks' own identities say why).
+function M.changes(text_of)
+  local out, any = {}, false
+  local util = require "wb.util"
+  for _, e in ipairs(noted) do
+    local keys = {}
+    for k, x in next, e.t do
+      if not rawequal(e.was[k], x) and not (type(k) == "string"
+          and IGNORED[e.name .. "." .. k]) then keys[#keys + 1] = k end
+    end
+    for k in next, e.was do
+      if rawget(e.t, k) == nil then keys[#keys + 1] = k end
+    end
+    for _, k in ipairs(keys) do
+      local x = rawget(e.t, k)
+      local vt = x == nil and "nil" or text_of(x)
+      if not vt then return nil end
+      local name = type(k) == "string" and k:match("^[%a_][%w_]*$") and e.name .. "." .. k
+        or e.name .. "[" .. tostring(text_of(k)) .. "]"
+      local info = type(x) == "function" and debug.getinfo(x, "S")
+      out[name] = {how = x == nil and "removed" or e.was[k] == nil and "added" or "replaced",
+        at = info and info.what == "Lua" and info.short_src .. ":" .. info.linedefined or nil,
+        value = shown(x),
+        id = util.fnv1a64(vt)}
+      any = true
+    end
+    if not rawequal(getmetatable(e.t), e.mt) then
+      local mt = getmetatable(e.t)
+      local mtt = mt == nil and "nil" or text_of(mt)
+      if not mtt then return nil end
+      out[e.name .. "<metatable>"] = {how = "replaced", id = util.fnv1a64(mtt)}
+      any = true
+    end
+  end
+  return any and out or nil
+end
+
 return M

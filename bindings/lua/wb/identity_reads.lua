@@ -30,7 +30,8 @@
 -- files), the run's dataset files (in the data identity), the runs folder
 -- (records, weights, states the runner writes and reads: a resumed state,
 -- an adopted donor's weights; a file there a hook reads by path is, by
--- content: wb/identity_reads_sys.lua), files the run itself opened for writing (its
+-- content, and a path is taken for what it names, links and ".." resolved:
+-- wb/identity_reads_sys.lua), files the run itself opened for writing (its
 -- outputs), the runner's own hashing (M.file_id), and /dev, /proc, /sys.
 -- What the script reads at its top level is not either (its values reach
 -- the hooks as upvalues, which identity.lua fingerprints), nor what a hook
@@ -86,11 +87,6 @@ local function forget_changed()
       package.loaded[l.name], loaded_as[p] = nil, nil
     end
   end
-end
-
--- Whether absolute path p is folder dir or under it.
-local function under(p, dir)
-  return dir ~= nil and (p == dir or p:sub(1, #dir + 1) == dir .. "/")
 end
 
 -- The trackers running, innermost last: a read goes to each of them.
@@ -150,10 +146,7 @@ end
 -- or {file = relative path, cwd}), each way once: another folder or a
 -- module shadowing it finds another file (wb/identity_reads_check.lua).
 local function note_in(t, p, id, asked, code)
-  if t.files[p] then return end
-  for _, d in ipairs(t.dirs) do -- the runs folder: what a hook read there by path only
-    if under(p, d) and not (t.runs[d] and M.sys.hook_read(t, p)) then return end
-  end
+  if M.sys.skipped(t, p) then return end -- wb's own, the data, the runs folder (mostly)
   if code and not t.code[p] then t.code[p] = M.chunk.read(p, t.g0) end -- its globals
   local key = asked and p .. "\0" .. (asked.module or "") .. "\0" .. (asked.file or "")
   if key and not t.seen[key] then
@@ -303,7 +296,7 @@ M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile
 -- folder are a hook's (M.sys: wb/identity_reads_sys.lua)
 require("wb.identity_reads_sys")(M, {active = active, note = note, orig = orig,
   through = through, own_caller = own_caller, wrapper_caller = wrapper_caller,
-  listing_id = listing_id, OWN = OWN})
+  listing_id = listing_id, env_id = env_id, OWN = OWN})
 
 -- The C loaders and writers, through one observer set while a tracker runs
 -- (none set: the bindings' check is one registry lookup).
@@ -327,13 +320,15 @@ function M.track(skip)
   forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
-    dirs = {wb.luadir .. "/wb", "/dev", "/proc", "/sys"}, files = {[wb.luadir .. "/wb.lua"] = true}}
+    dirs = {}, files = {[M.sys.real(wb.luadir .. "/wb.lua")] = true}}
   t.runs, t.height = {}, M.sys.height() -- the frames below are the runner's, not the run's
-  for _, d in ipairs(skip and skip.dirs or {}) do
-    t.dirs[#t.dirs + 1] = ropts.absolute(d)
-    t.runs[ropts.absolute(d)] = true
+  -- each as it really is (links, "..": wb.sys.realpath), as a read is told apart
+  for i, d in ipairs{wb.luadir .. "/wb", "/dev", "/proc", "/sys", table.unpack(skip
+      and skip.dirs or {})} do
+    t.dirs[#t.dirs + 1] = M.sys.real(ropts.absolute(d))
+    t.runs[t.dirs[#t.dirs]] = i > 4 or nil
   end
-  for _, f in ipairs(skip and skip.files or {}) do t.files[ropts.absolute(f)] = true end
+  for _, f in ipairs(skip and skip.files or {}) do t.files[M.sys.real(ropts.absolute(f))] = true end
   if #active == 0 then wb.io._observe(observer) end
   active[#active + 1] = t
   t.stop = M.stop

@@ -11,7 +11,8 @@ local COMMAND, ENV, LISTING, MODULE, ARG, env_id, listing_id, orig, reads
 local ropts -- wb.runner_options (absolute paths), at the first check
 
 -- M.kind(e) -> string: what read_files entry e is: "env" (an environment
--- variable, path "$NAME"), "listing" (a folder's names), "command" (a
+-- variable, path "$NAME", or a value of the machine recorded as one is, by
+-- value, path "wb.sys.nproc()": wb/identity_reads_sys.lua), "listing" (a folder's names), "command" (a
 -- command a hook ran or read), "module" (a module a hook required that no
 -- file holds: wb/identity_require.lua), "arg" (the command line a hook read
 -- by rawget(_G, "arg")), "clock" (the time, the date or the process id a
@@ -87,11 +88,13 @@ function M.entry_changed(e, memo, here)
   elseif e.id == COMMAND then
     return "was read by a hook: a command's output cannot be checked against "
       .. "the record, so the run is never reused", false
-  elseif e.id == reads.sys.CLOCK then -- the clock or the process id (identity_reads_sys)
-    return string.format("was read by a hook%s: the time or the process id is other in every "
-      .. "process, so the run is never reused (time a hook with wb.sys.time() - t0 in one "
-      .. "function; take a seed from the config)", type(e.value) == "string"
-      and " (" .. e.value .. ")" or ""), false
+  elseif e.id == reads.sys.CLOCK then -- the clock, the process id or its memory (identity_reads_sys)
+    local memory = e.path:find("peak_rss", 1, true) ~= nil
+    return string.format("was read by a hook%s: %s is other in every process, so the run is "
+      .. "never reused (%s)", type(e.value) == "string" and " (" .. e.value .. ")" or "",
+      memory and "the process's peak memory" or "the time or the process id", memory
+      and "measure memory outside the hooks" or "time a hook with wb.sys.time() - t0 in one "
+      .. "call of a function; take a seed from the config"), false
   elseif e.id == ARG then -- rawget(_G, "arg") in a hook (identity_require)
     return "(the command line) was read by a hook (rawget(_G, 'arg')): it is not part of a "
       .. "run's identity, so the run is never reused (read it at the script's top level into "
@@ -100,6 +103,8 @@ function M.entry_changed(e, memo, here)
     return string.format("(a module a hook required) came from %s, not from a file: its code "
       .. "and values cannot be checked against the record, so the run is never reused (put it "
       .. "in a file on package.path to have its runs cached)", e.id:sub(#MODULE + 1)), false
+  elseif e.id:sub(1, #ENV) == ENV and reads.sys.machine_changed(e) ~= false then
+    return reads.sys.machine_changed(e), true -- a value of the machine (identity_reads_sys)
   elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
     local now = orig.getenv(e.path:sub(2))
     if env_id(now) == e.id then return nil, true end

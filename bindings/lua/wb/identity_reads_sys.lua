@@ -13,9 +13,23 @@
 --   duration clocks (wb.sys.time, os.clock: "seconds from an arbitrary
 --   start") are how a callback or a measure hook times itself (t0 =
 --   wb.sys.time(); ...; wb.sys.time() - t0): a function of the hook that
---   reads one in pairs is timing; one read without its pair (an odd count
---   by one function over the run) is a value taken from the clock, and the
---   run is never reused either.
+--   reads one twice in one call is timing; a read without its pair in
+--   that call is a value taken from the clock, and the run is never reused
+--   either (below: "paired per call").
+-- - The machine's values (wb.sys.hostname, wb.sys.nproc, wb.sys.blas_core:
+--   the kernel OpenBLAS picked for the CPU) are the same in every process
+--   of one machine and other on another: a hook that branches on one (a
+--   batch size from nproc) trains otherwise there. They are recorded by
+--   value, as an environment variable is ("wb.sys.nproc()" = "8"): a run
+--   is reused where the value is the same (on this machine, a rerun keeps
+--   its runs cached), retrained where it is not, the runner naming both. Not
+--   the clock's rule (never reused): these do not change from run to run.
+--   The process's peak memory (wb.sys.peak_rss_kb) does, with whatever
+--   else the process did before: the clock's rule. Not recorded:
+--   wb.sys.blas_threads (a setting the runner fixes at one thread in its
+--   children, while its own process, which checks a record, may have more),
+--   isatty and term_columns (where output goes: the runner's children
+--   write to pipes).
 -- - The runs folder is not recorded (the records, weights and states the
 --   runner itself reads and writes), but a file there that a hook reads by
 --   path (m:load_weights("runs/pre-<hash>.safetensors"), wb.load(path),
@@ -31,6 +45,8 @@ local wb = require "wb"
 local S = {}
 -- the id of a clock or process id a hook read: never as recorded
 S.CLOCK = "clock"
+local realpath = wb.sys.realpath -- the binding's, whatever a script puts in wb.sys
+local clock = require "wb.identity_reads_clock" -- the duration clocks' pairs
 local I -- wb.identity_reads's state and functions (set when it installs this)
 
 -- The number of stack frames from the caller of this function down.
@@ -53,6 +69,54 @@ end
 -- Whether a frame's source is the library's own code (wb/*.lua).
 local function own(info) return info.source:sub(1, #I.OWN) == I.OWN end
 local function reads_code(info) return info.source:match("/wb/identity_reads[%w_]*%.lua$") end
+
+-- {==================== what a path really names ====================
+-- A read of the runs folder was told by the path's spelling: one that
+-- entered it by a link, or left it by ".." ("<runs>/../mask.png", read by a
+-- library loader, was taken for the folder's and not recorded), was taken
+-- for what its text began with. Paths are compared as realpath(3) gives
+-- them (the folders skipped too, as track() notes them).
+
+-- p with "." and ".." and repeated "/" taken out by its text alone (a path
+-- whose folders are not there, which realpath cannot resolve).
+local function lexical(p)
+  local out = {}
+  for part in p:gmatch("[^/]+") do
+    if part == ".." then out[#out] = nil
+    elseif part ~= "." then out[#out + 1] = part end
+  end
+  return "/" .. table.concat(out, "/")
+end
+
+-- S.real(p) -> string: what absolute path p names: realpath(3); for a file
+-- not there (yet), its folder's realpath and its name; else lexical.
+function S.real(p)
+  local r = realpath(p)
+  if r then return r end
+  local dir, name = p:match("^(.*)/([^/]+)$")
+  local rd = dir and name ~= "." and name ~= ".." and realpath(dir ~= "" and dir or "/")
+  return rd and (rd == "/" and "/" or rd .. "/") .. name or lexical(p)
+end
+
+-- Whether path p (as real) is folder dir or under it.
+local function under(p, dir)
+  return p == dir or p:sub(1, #dir + 1) == dir .. "/"
+end
+
+-- S.skipped(t, p) -> boolean: whether absolute path p, read while tracker t
+-- runs, is not recorded: the workbench's own modules, the dataset files,
+-- /dev, /proc, /sys, and the runs folder but for a file a hook read
+-- there (S.hook_read).
+function S.skipped(t, p)
+  local rp = S.real(p)
+  if t.files[rp] then return true end
+  for _, d in ipairs(t.dirs) do
+    if under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then return true end
+  end
+  return false
+end
+
+-- }====================
 
 -- S.hook_read(t, p) -> boolean
 -- Whether file p of the runs folder is read by a hook of tracker t's run:
@@ -94,41 +158,40 @@ local function never(name, at)
   end
 end
 
--- A duration clock `name` read by function f at `at`: counted per function.
-local function timed(name, at, f)
-  for _, t in ipairs(I.active) do
-    t.clock = t.clock or {}
-    t.clock[name] = t.clock[name] or {}
-    local per, key = t.clock[name], f or at -- each clock apart: a pair is of one clock
-    local c = per[key]
-    if not c then c = {n = 0, at = at, name = name}; per[key] = c end
-    c.n = c.n + 1
-  end
+-- {==================== the machine's values ====================
+-- "wb.sys.nproc()" -> the function giving it now (unwrapped: set at install)
+S.machine = {}
+
+-- S.machine_changed(e) -> string|nil, or false when read_files entry e is
+-- not a machine's value: what differs from the value recorded.
+-- A path a hook resolved (wb.sys.realpath) is noted so too, "wb.sys.realpath(<path>)":
+-- where a link points decides what the hook goes on to read.
+local RESOLVED = "^wb%.sys%.realpath%((.*)%)$"
+function S.machine_changed(e)
+  local f, path = S.machine[e.path], e.path:match(RESOLVED)
+  if path then f = function() return realpath(path) end end
+  if not f then return false end
+  local now = tostring(f())
+  if I.env_id(now) == e.id then return nil end
+  return string.format("(%s a hook read) is not as it was when the run was recorded (%s then, "
+    .. "%s now)", path and "what a path names, as" or "a value of the machine",
+    type(e.value) == "string" and e.value or "?", now)
 end
 
--- S.unpaired(t, list): appends to list (what tracker t saw) each duration
--- clock a function of its hooks read an odd number of times, once a clock
--- (the first place, by name), sorted: the same in every process.
-function S.unpaired(t, list)
-  local found = {}
-  for _, per in pairs(t.clock or {}) do
-    for _, c in pairs(per) do
-      if c.n % 2 == 1 and (not found[c.name] or c.at < found[c.name]) then
-        found[c.name] = c.at
-      end
+-- Notes, in every running tracker, that a hook read `name`: value v.
+local function machine_read(name, v)
+  for _, t in ipairs(I.active) do
+    if not t.seen[name] then
+      t.seen[name], t.ids[name], t.values[name] = true, I.env_id(tostring(v)), tostring(v)
+      t.order[#t.order + 1] = name
     end
   end
-  local names = {}
-  for n in pairs(found) do names[#names + 1] = n end
-  table.sort(names)
-  for _, n in ipairs(names) do
-    if not t.seen[n] then list[#list + 1] = {path = n, id = S.CLOCK, value = found[n]} end
-  end
 end
 
+-- }====================
 
 -- Installs the wrappers; r: wb.identity_reads, i: its state and functions
--- (active, note, orig, through, own_caller, wrapper_caller, listing_id, OWN).
+-- (active, note, orig, through, own_caller, wrapper_caller, listing_id, env_id, OWN).
 return function(r, i)
   I = i
   local orig = I.orig
@@ -167,9 +230,32 @@ return function(r, i)
   -- the duration clocks: counted by the function reading them
   local function duration(name, f)
     return function(...)
-      if #I.active > 0 and not I.own_caller() then timed(name, caller()) end
+      if #I.active > 0 and not I.own_caller() then clock.timed(I.active, name, (caller())) end
       return f(...)
     end
+  end
+  -- the process's peak memory: other in every process, as the clock
+  orig.peak_rss = wb.sys.peak_rss_kb
+  wb.sys.peak_rss_kb = wall("wb.sys.peak_rss_kb()", "peak_rss_kb", orig.peak_rss,
+    function() return true end)
+  -- the machine's values: by value
+  for _, k in ipairs{"hostname", "nproc", "blas_core"} do
+    local name, f = "wb.sys." .. k .. "()", wb.sys[k]
+    S.machine[name] = f
+    wb.sys[k] = function(...)
+      local v = I.through(k, f, ...)
+      if #I.active > 0 and not I.own_caller() then machine_read(name, v) end
+      return v
+    end
+    r.standard[wb.sys[k]] = "wb.sys." .. k
+  end
+  -- a path a hook resolves: by its answer (nil: nothing there)
+  wb.sys.realpath = function(path, ...)
+    local v, why = I.through("realpath", realpath, path, ...)
+    if #I.active > 0 and type(path) == "string" and not I.own_caller() then
+      machine_read("wb.sys.realpath(" .. path .. ")", v)
+    end
+    return v, why
   end
   os.clock = duration("os.clock()", orig.os_clock)
   wb.sys.time = duration("wb.sys.time()", orig.time)
@@ -178,6 +264,8 @@ return function(r, i)
   std[wb.sys.exists], std[wb.sys.time], std[wb.sys.getpid] = "wb.sys.exists", "wb.sys.time",
     "wb.sys.getpid"
   std[os.time], std[os.clock], std[os.date] = "os.time", "os.clock", "os.date"
-  std[wb.sys.kind] = "wb.sys.kind"
+  std[wb.sys.kind], std[wb.sys.peak_rss_kb] = "wb.sys.kind", "wb.sys.peak_rss_kb"
+  std[wb.sys.realpath] = "wb.sys.realpath"
+  S.unpaired = function(t, list) return clock.unpaired(t, list, S.CLOCK) end
   r.sys = S
 end

@@ -19,6 +19,8 @@ local PARTS = {{"code", "the training code (wb's modules or the core as built)"}
   {"callbacks", "the callbacks hook"}, {"fit_options", "fit_options"},
   {"measure", "the measure hook"}}
 
+local HOOK = {build = true, callbacks = true, fit_options = true, measure = true}
+
 -- A config value as the line shows it: a string as it is.
 local function shown(v)
   if v == nil then return "unset" end
@@ -31,6 +33,23 @@ local function dataset(cfg)
   return d == "fashion_mnist" and "fashion" or d
 end
 
+-- A change the script made to the library (wb.identity.library) as the line
+-- names it: "wb.nn.Dense (replaced by the script at t.lua:12)".
+local function library_change(name, c)
+  if not c then return name .. " (as the workbench has it: the script no longer changes it)" end
+  local how = type(c.how) == "string" and c.how or "changed"
+  local what = c.value ~= nil and ": " .. shown(c.value) or ""
+  return string.format("%s (%s by the script%s%s)", name, how, what,
+    type(c.at) == "string" and " at " .. c.at or "")
+end
+
+-- A hook's identity without the script's changes to the library (in every
+-- hook's identity: a change there is named as such, not as every hook).
+local function own_id(id, h)
+  if type(id.unpatched) ~= "table" then return id[h] end
+  return id.unpatched[h] or (id[h] ~= nil and "none" or nil)
+end
+
 -- What differs between spec s and record r, into table `into`: by name, the
 -- set of "old -> new" of a config key, else true. The data's identity is
 -- that of the dataset's files: under another dataset it differs with no
@@ -38,9 +57,21 @@ end
 local function differences(s, r, into)
   local id = type(r.identity) == "table" and r.identity or {}
   local cfg = type(r.config) == "table" and r.config or {}
+  local now, was = s.identity.library or {}, type(id.library) == "table" and id.library or {}
+  local names = {}
+  for k in pairs(now) do names[k] = true end
+  for k in pairs(was) do names[k] = true end
+  for k in pairs(names) do
+    local a, b = was[k], now[k]
+    if type(a) ~= "table" or type(b) ~= "table" or a.id ~= b.id then
+      into[library_change(k, b)] = true
+    end
+  end
   for _, p in ipairs(PARTS) do
-    if id[p[1]] ~= nil and id[p[1]] ~= s.identity[p[1]]
-        and (p[1] ~= "data" or dataset(cfg) == dataset(s.config)) then
+    local h = HOOK[p[1]]
+    local old, new = h and own_id(id, p[1]) or id[p[1]], h and own_id(s.identity, p[1])
+      or s.identity[p[1]]
+    if old ~= nil and old ~= new and (p[1] ~= "data" or dataset(cfg) == dataset(s.config)) then
       into[p[2]] = true
     end
   end

@@ -194,8 +194,8 @@ function Sequential:save_state(path, opts)
     midst = midstate.mid_state(mid, rawget(self, "_fit_callbacks"))
     map["fit.perm"] = mid.perm
   end
-  local st = {epoch = h.epochs, step = mid and mid.gstep or rawget(self, "_fit_step") or 0,
-    mid = midst,
+  local st = {epoch = History._last_epoch(h), -- initial_epoch + epochs: the epoch's number
+    step = mid and mid.gstep or rawget(self, "_fit_step") or 0, mid = midst,
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = at.iterations or
       os.iterations},
@@ -307,7 +307,7 @@ function M.resume(model, path, opt, want)
   ints.apply(hist, okm and marks, function(...) fitstate.bad(path, ...) end) -- as saved
   for k, v in pairs(hist) do rawset(h, k, v) end -- its series' names are its own
   h.epochs = math.tointeger(h.epochs) or 0
-  for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch"} do
+  for _, k in ipairs{"best_epoch", "stopped_epoch", "weights_epoch", "initial_epoch"} do
     h[k] = math.tointeger(h[k])
   end
   for _, c in ipairs{h.lr_changes or {}, h.optimizer_resets or {}} do -- integers, as recorded

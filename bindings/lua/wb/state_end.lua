@@ -66,7 +66,7 @@ function M.after(model, snap)
     local _, last = rows(rawget(h, "optimizer_resets"))
     if last ~= step then
       require("wb.history_guard").append(h, "optimizer_resets", {step = step,
-        epoch = h.epochs})
+        epoch = require("wb.history")._last_epoch(h)})
     end
   end
   snap.left = {opt = opt, stopped = model.stop_training == true,
@@ -116,7 +116,7 @@ end
 -- history.weights_epoch (nil: of no epoch), by = weights_changed_by}.
 -- wb.load and load_weights of the file say so (M.note).
 function M.weights_of(h)
-  return {epoch = h.epochs, left = rawget(h, "weights_epoch"),
+  return {epoch = require("wb.history")._last_epoch(h), left = rawget(h, "weights_epoch"),
     by = rawget(h, "weights_changed_by")}
 end
 

@@ -63,7 +63,8 @@ function M.train_end(model, params, cbs, run)
   fin.snap = ends.before(model, cbs, may) -- the optimizer, the stop, the hooks' closures
   rawset(model, "_fit_end", fin)
   local h = model.history
-  local at, by, ref = h.epochs, {}, fin.weights -- ref: the weights before the next hook
+  local last = require("wb.history")._last_epoch(h) -- a number (fit{initial_epoch}), not a count
+  local at, by, ref = last, {}, fin.weights -- ref: the weights before the next hook
   for i, cb in ipairs(cbs) do
     if cb.on_train_end then
       run(cb)
@@ -83,7 +84,7 @@ function M.train_end(model, params, cbs, run)
   fin.during = nil
   if ref ~= fin.weights then
     if not M.same(params, fin.weights) then fin.after = ref
-    else fin.weights, at, by = nil, h.epochs, {} end -- put back: the last epoch's
+    else fin.weights, at, by = nil, last, {} end -- put back: the last epoch's
   else
     fin.weights = nil
   end
@@ -238,8 +239,10 @@ function M.check_state(path, st, hist, cbs)
       bad(path, "workbench.history '%s': expected a list of numbers", k)
     end
   end
-  if hist.epochs ~= nil and not count(hist.epochs) then
-    bad(path, "workbench.history 'epochs': expected a count, got %q", tostring(hist.epochs))
+  for _, k in ipairs{"epochs", "initial_epoch"} do
+    if hist[k] ~= nil and not count(hist[k]) then
+      bad(path, "workbench.history '%s': expected a count, got %q", k, tostring(hist[k]))
+    end
   end
   if not is_list(cbs, function(e) return type(e) == "table" and type(e.kind) == "string" end)
   then

@@ -656,6 +656,8 @@ static int l_seed(lua_State *L)
  * digits (s[0..3], the cached normal's bits, has_spare), for exact resume. */
 static int l_rng_state(lua_State *L)
 {
+    /* wb.rng_state(saved) reads as a setter: it restored nothing, silently */
+    lwb_no_extra(L, 0, "wb.rng_state() takes no argument; wb.set_rng_state(s) restores a state");
     const wb_rng *r = wb_rng_global();
     uint64_t spare;
     memcpy(&spare, &r->spare, sizeof spare);
@@ -671,6 +673,7 @@ static int l_rng_state(lua_State *L)
 /* wb.set_rng_state(s): restores a state from wb.rng_state. */
 static int l_set_rng_state(lua_State *L)
 {
+    lwb_no_extra(L, 1, "wb.set_rng_state(s) takes the state only");
     size_t len;
     const char *str = luaL_checklstring(L, 1, &len);
     uint64_t v[5];

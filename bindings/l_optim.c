@@ -330,6 +330,7 @@ static void pushoption(lua_State *L, const wb_optim_config *c, int k)
 /* opt:config() -> {name = "adam", lr = ..., beta1 = ..., ...} */
 static int o_config(lua_State *L)
 {
+    lwb_no_extra(L, 1, "opt:config() takes no argument");
     const wb_optim_config *c = wb_optim_get_config(checkoptim(L, 1));
     int nk = wb_optim_nkeys(c->kind);
     lua_createtable(L, 0, nk + 1);
@@ -345,6 +346,7 @@ static int o_config(lua_State *L)
 /* opt:reset() -> opt: drop the per-parameter state and the step count. */
 static int o_reset(lua_State *L)
 {
+    lwb_no_extra(L, 1, "opt:reset() takes no argument");
     wb_optim_reset(checkoptim(L, 1));
     lua_settop(L, 1);
     return 1;
@@ -354,6 +356,9 @@ static int o_reset(lua_State *L)
  * major}} for exact resume (wb/state.lua). */
 static int o_state(lua_State *L)
 {
+    /* opt:state(saved) reads as a setter: set_state(params, buffers, iterations) is */
+    lwb_no_extra(L, 1, "opt:state() takes no argument; opt:set_state(params, buffers, "
+                       "iterations) replaces the state");
     wb_optim *o = checkoptim(L, 1);
     int n = wb_optim_n_params(o), k = wb_optim_n_slots(o);
     lua_createtable(L, 0, 3);

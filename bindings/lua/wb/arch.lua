@@ -8,7 +8,7 @@
 -- rate; Activation: activation; Flatten: none). A Lua layer (a table with
 -- forward, backward, ...) with a config() method returning {kind = ...} is
 -- described by that config; any other Lua layer as {kind = "unknown",
--- description = tostring(layer), index, fields}, fields being its plain
+-- description = its __tostring's or "a Lua layer", index, fields}, fields being its plain
 -- fields (numbers, strings, booleans and tables of them: its own and its
 -- class's, through its metatable's __index). save_state also keeps the
 -- code of every Lua layer's methods (metadata workbench.layer_code, by
@@ -153,7 +153,11 @@ local function layer_config(layer, i)
     local cfg = layer:config()
     if type(cfg) == "table" and type(cfg.kind) == "string" then return cfg end
   end
-  return {kind = "unknown", description = tostring(layer), index = i,
+  -- described by its own __tostring only: tostring of a plain table is its address,
+  -- which made two identical trainings' weight files (and their checksums) differ
+  local mt = getmetatable(layer)
+  local own = type(mt) == "table" and rawget(mt, "__tostring") ~= nil
+  return {kind = "unknown", description = own and tostring(layer) or "a Lua layer", index = i,
     fields = type(layer) == "table" and lua_fields(layer) or nil}
 end
 

@@ -363,10 +363,11 @@ function wb.load(path)
   end
   for i, cfg in ipairs(cfgs) do -- a Lua layer: not the file's fault, say what to do
     if type(cfg) == "table" and cfg.kind == "unknown" then -- as save wrote a Lua layer
+      local desc = cfg.description ~= "a Lua layer" and cfg.description -- its __tostring's
       reraise(wb.Error{code = "EFORMAT", path = path, message = string.format("%s: layer %d "
-        .. "is a Lua layer (%s), which wb.load cannot rebuild: build the model as it was "
+        .. "is a Lua layer%s, which wb.load cannot rebuild: build the model as it was "
         .. "built and call model:load_weights(path), which reads its weights (a training "
-        .. "state's too)", path, i, tostring(cfg.description))}, 2)
+        .. "state's too)", path, i, desc and " (" .. tostring(desc) .. ")" or "")}, 2)
     end
   end
   local model = wb.nn.Sequential{}

@@ -13,7 +13,8 @@ local M = wb.measures
 ---wb.measures.loss_and_grads's) on a fixed batch (the first opts.n = 1024 rows
 ---of opts.data; claim C7) and each kernel's norm (C4): cb.series holds
 ---{grad_norm_1 = {...}, weight_norm_1 = {...}, ...}; cb.seconds the time
----spent measuring.
+---spent measuring. Its series are part of a training state (get_state and
+---set_state): fit{resume} and a runner's interrupted run go on with them.
 ---@param opts table
 ---@return table
 ---Example: local cb = wb.measures.track{data = d.train}
@@ -53,6 +54,13 @@ function M.track(o)
     end
     model:zero_grad()
     self.seconds = self.seconds + wb.sys.time() - t0
+  end
+  -- the series so far are state: without them a resumed fit's held its own
+  -- epochs only, and a runner never resumed a run that tracks (audit Z6)
+  function cb:get_state() return {series = self.series, seconds = self.seconds} end
+  function cb:set_state(st)
+    args.check("set_state", 1, st, "table")
+    self.series, self.seconds = st.series or {}, st.seconds or 0
   end
   return cb
 end

@@ -6,6 +6,9 @@
 -- The file (Python: safetensors.numpy.load_file, and the header's
 -- __metadata__ for the rest):
 --   tensors  layers.<i>.weight / .bias      the weights (as model:save)
+--            fit.layer.<i>.<field>          a Lua layer's tensor fields
+--                                           but its parameters (its running
+--                                           mean: wb/state_layers.lua)
 --            optimizer.<name>.m / .v        the optimizer's buffers per
 --                                           parameter (SGD velocity is m,
 --                                           RMSprop's mean square is m)
@@ -66,6 +69,7 @@ local cbstate = require "wb.state_callbacks"
 local hookstate = require "wb.state_hooks"
 local ends = require "wb.state_end"
 local ints = require "wb.state_ints"
+local layerstate = require "wb.state_layers" -- a Lua layer's tensor fields
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
@@ -104,7 +108,8 @@ M.restore_callbacks = cbstate.restore
 ---Writes the full training state after a fit (weights, optimizer state with
 ---its moments and step count, completed epochs, global step, RNG state,
 ---history, the architecture and the code of Lua layers' methods (a resume
----into another model is refused;
+---into another model is refused; a Lua layer's tensor fields that are not
+---its parameters, e.g. a running mean, are kept and given back on resume;
 ---wb.load and load_weights read the weights), the state of the fit's
 ---callbacks that have get_state:
 ---EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, with the options it
@@ -124,14 +129,18 @@ M.restore_callbacks = cbstate.restore
 ---callback without get_state keeps in its hooks' closures or its fields are
 ---written too, and a resume whose callbacks hold others is refused naming
 ---them (a Lambda counting steps in a local: "upvalue k saved 40, given 0";
----tables are not compared; wb/state_hooks.lua). Inside an epoch (a batch
+---a LearningRateScheduler's schedule counting its calls alike; tables are not
+---compared; wb/state_hooks.lua). Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
 ---clean point after a step where ModelCheckpoint{save_state = true,
 ---save_freq = k} saves (the resume goes on inside the epoch). opts: tag (a
 ---string kept in the file as metadata workbench.tag, e.g. the run that
 ---wrote it). Python reads it as README's safetensors() does (tensors
----layers.<i>.weight, optimizer.<name>.m/.v; JSON in the metadata:
+---layers.<i>.weight, optimizer.<name>.m/.v, fit.layer.<i>.<field>: a Lua
+---layer's tensor fields; fit.perm inside an epoch: its permutation, 1-based
+---row indices as float32; callbacks.<j>.<key>: a callback state's tensors,
+---e.g. EarlyStopping's best weights; JSON in the metadata:
 ---workbench.state's optimizer has its config and iterations). In PyTorch's
 ---terms: Adam/AdamW's m and v are exp_avg and exp_avg_sq; SGD's m is
 ---Keras's velocity (m = momentum m - lr g; w += m), -lr times
@@ -178,6 +187,7 @@ function Sequential:save_state(path, opts)
     local p = (i - 1) // os.slots + 1
     map[string.format("optimizer.%s.%s", names[p], SLOT_NAMES[(i - 1) % os.slots + 1])] = b
   end
+  layerstate.save(self, map) -- a Lua layer's running mean is state, as the weights are
   local config = at.config or opt:config()
   local midst
   if mid then -- ModelCheckpoint{save_freq}: a clean point inside an epoch (wb/fit_loop.lua)
@@ -254,6 +264,7 @@ function M.resume(model, path, opt, want)
     else weights[name] = t end
   end
   cbstate.decode(cbs, cbt, path, fitstate.bad)
+  local layer_tensors = layerstate.check(model, buffers, path, fitstate.bad)
   want = want or {}
   local mid = midstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
@@ -287,6 +298,7 @@ function M.resume(model, path, opt, want)
   local okw, err = pcall(ckpt.apply, model, path, weights)
   if not okw then fitstate.bad(path, "%s", (tostring(err):gsub("^" .. path:gsub("%p", "%%%0")
     .. ": ", ""))) end
+  layerstate.restore(layer_tensors)
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
   local h = History.new()

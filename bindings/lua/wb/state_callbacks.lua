@@ -29,27 +29,48 @@ end
 
 -- {==================== packing ====================
 
--- A callback's state as JSON-safe data: integers, non-finite numbers and
--- tensors are tagged (cjson reads every number back as a float and has no
--- infinities); tensors go into map under prefix.<key>...
+-- A callback's state as JSON-safe data: integers, non-finite numbers, -0.0
+-- and tensors are tagged (cjson reads every number back as a float, has no
+-- infinities, and JSON writes -0.0 as 0); tensors go into map under
+-- prefix.<key>... (made unique: a key "a.b" and a nested a.b would share a
+-- name, and one tensor was lost). A table's string keys that read as an
+-- integer ("1", "07") are escaped with a leading "~" (as are those that
+-- begin with "~"), marked esc: JSON keys are strings, and the decoder made
+-- them integers (audit Z4); a hole in a list comes back as nil, not as
+-- cjson.null (a truthy userdata).
+local function tensor_name(prefix, map)
+  local name, n = prefix, 1
+  while map[name] ~= nil do n = n + 1; name = prefix .. "#" .. n end
+  return name
+end
+
+local function escaped(k)
+  return k:sub(1, 1) == "~" or math.tointeger(tonumber(k)) ~= nil
+end
+
 local function pack(v, prefix, map)
   if is_tensor(v) then
-    map[prefix] = v
-    return {tensor = prefix}
+    local name = tensor_name(prefix, map)
+    map[name] = v
+    return {tensor = name}
   elseif math.type(v) == "integer" then
     return {int = v}
   elseif type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge) then
     return {num = v ~= v and "nan" or (v > 0 and "inf" or "-inf")}
+  elseif type(v) == "number" and v == 0 and 1 / v < 0 then
+    return {num = "-0"}
   elseif type(v) == "table" then
-    local out = {}
+    local out, esc = {}, false
     for k, x in pairs(v) do
       if type(k) ~= "string" and math.type(k) ~= "integer" then
         error("save_state: callback state keys must be strings or list indices, got "
           .. type(k), 0)
       end
-      out[k] = pack(x, prefix .. "." .. k, map)
+      local key = k
+      if type(k) == "string" and escaped(k) then key, esc = "~" .. k, true end
+      out[key] = pack(x, prefix .. "." .. k, map)
     end
-    return {table = out}
+    return {table = out, esc = esc or nil}
   elseif type(v) == "number" or type(v) == "string" or type(v) == "boolean" then
     return v
   end
@@ -59,7 +80,8 @@ end
 
 M._pack = pack -- for wb/state_hooks.lua
 
-local NUMS = {nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge}
+local NUMS = {nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge, ["-0"] = -0.0}
+local NULL = require("cjson").null
 local function unpack_state(v, tensors, path)
   if type(v) ~= "table" then return v end
   if v.tensor then
@@ -73,7 +95,15 @@ local function unpack_state(v, tensors, path)
   if v.num then return NUMS[v.num] end
   local out = {}
   for k, x in pairs(v.table or {}) do
-    out[tonumber(k) and math.tointeger(tonumber(k)) or k] = unpack_state(x, tensors, path)
+    if x ~= NULL then -- a hole in a list (JSON's null)
+      local key = k
+      if type(k) == "string" and v.esc == true and k:sub(1, 1) == "~" then
+        key = k:sub(2) -- a string key, as saved
+      elseif type(k) == "string" then
+        key = math.tointeger(tonumber(k)) or k
+      end
+      out[key] = unpack_state(x, tensors, path)
+    end
   end
   return out
 end
@@ -177,6 +207,13 @@ end
 -- other than the saved ones (every difference, of every callback).
 function M.match(cbs, saved, path)
   local taken, pairs_, count, diffs = {}, {}, {}, {}
+  for _, cb in ipairs(cbs or {}) do -- save_state kept its state: nothing can give it back
+    if type(cb.get_state) == "function" and type(cb.set_state) ~= "function" then
+      error(string.format("fit: resume: %s: a callback (%s) has get_state but no set_state, "
+        .. "so its saved state cannot be given back (add set_state(self, state))", path,
+        require("wb.fit_hooks").describe(cb, "get_state")), 0)
+    end
+  end
   for _, cb in ipairs(cbs or {}) do
     if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
       local kind, found = kind_of(cb), nil

@@ -8,17 +8,21 @@
 --
 -- Kept, for each of fit's callbacks without get_state that has a hook
 -- function of the user's (not the library's: wb's own callbacks keep their
--- state through get_state; a Lambda's hook is the function given to it): the
--- numbers, strings and booleans among the upvalues of its hooks (_ENV
--- aside) and of the user's functions they close over (two levels down: a
--- helper a hook calls), once each, and the same among its own fields (the
+-- state through get_state; a Lambda's hook is the function given to it) or
+-- holds a function of the user's in a field (LearningRateScheduler's
+-- schedule, a helper): the
+-- numbers, strings and booleans among the upvalues of its hooks and those
+-- functions (_ENV aside) and of the user's functions they close over (two
+-- levels down: a helper a hook calls), once each, and, when it has such a
+-- hook, the same among its own fields (the
 -- table's, not its class's; seconds aside: the cost an experiment's
 -- callback sums, a clock's). On resume the j-th such callback of the fit is
 -- compared with the j-th saved: a value both have that differs is refused
 -- before anything is restored, naming the callback, the hook, the name and
 -- both values. Not compared: the content of tables (a count in a table
--- upvalue, {k = 0}, is not walked), functions of the library or C
--- (LearningRateScheduler's schedule is held by the library), a callback
+-- upvalue, {k = 0}, is not walked), functions of the library or C, a
+-- library callback's own fields (its settings: LearningRateScheduler's
+-- verbose), a callback
 -- added or dropped at the resume beyond the saved ones (paired in order), a
 -- name one side lacks (the code changed). A value that differs while
 -- training does not (a start time a hook prints from) is refused as well:
@@ -60,19 +64,35 @@ local function upvalues(f, hook, prefix, out, seen, depth)
 end
 
 -- The hooks of cb that are the user's functions: {{hook name, function}};
--- none for a callback with get_state (it keeps its state itself).
+-- none for a callback with get_state (it keeps its state itself). Then the
+-- user's functions cb holds in its own fields (LearningRateScheduler's
+-- schedule, a helper of a callback table): a schedule counting its calls
+-- in a local went on from 0 after a resume, its lr another than the
+-- uninterrupted run's, without a word (audit Z10). The second result: how
+-- many of them are hooks (none: a library callback holding a user's
+-- function, whose own fields are its settings, not the user's state).
 local function user_hooks(cb)
   local out = {}
-  if type(cb) ~= "table" or type(cb.get_state) == "function" then return out end
+  if type(cb) ~= "table" or type(cb.get_state) == "function" then return out, 0 end
   local cbs = require "wb.callbacks"
+  local is_hook = {}
   for _, hook in ipairs(cbs._HOOKS) do
+    is_hook[hook] = true
     local f = cb[hook]
     if type(f) == "function" then
       f = cbs._wrapped[f] or f
       if not library(f) then out[#out + 1] = {hook, f} end
     end
   end
-  return out
+  local hooks = #out
+  for _, k in ipairs(util.sorted_keys(cb)) do
+    local f = cb[k] -- (a library callback keeps its fields behind __index and __pairs)
+    if type(k) == "string" and not is_hook[k] and type(f) == "function" and not library(f)
+    then
+      out[#out + 1] = {k, f}
+    end
+  end
+  return out, hooks
 end
 
 -- snapshot(cbs) -> list: for each callback with hooks of the user's, in
@@ -80,11 +100,11 @@ end
 function M.snapshot(cbs)
   local out = {}
   for _, cb in ipairs(cbs or {}) do
-    local fs = user_hooks(cb)
+    local fs, hooks = user_hooks(cb)
     if #fs > 0 then
       local values, seen = {}, {}
       for _, hf in ipairs(fs) do upvalues(hf[2], hf[1], "", values, seen, 1) end
-      for _, k in ipairs(util.sorted_keys(cb)) do
+      for _, k in ipairs(hooks > 0 and util.sorted_keys(cb) or {}) do
         local v = rawget(cb, k)
         if type(k) == "string" and scalar(v) and k ~= "seconds" then -- (a cost, wb/train.lua)
           values[#values + 1] = {name = "field " .. k, value = v}

@@ -106,6 +106,26 @@ local function digest(t)
   return string.format("%s [%s] %s", t:dtype(), table.concat(t:shape(), ", "), wb.io._hash(t))
 end
 
+-- A loss function by its identity (its code and the values it closes over).
+local function loss_text(f)
+  local id = require("wb.identity").hook(f)
+  return id and "a function " .. id or "a function"
+end
+
+-- The loss function of a fit's record (fit_record), not in the record (it
+-- is written as JSON): a state takes its identity and the values it keeps
+-- in locals when it is saved, not when fit began (audit Z2: a loss counting
+-- its calls resumed from a fresh count, and the identity from the start
+-- still matched the resumed fit's).
+local loss_fn = setmetatable({}, {__mode = "k"})
+
+-- rec with fields' keys and values (a record is filled in place: its
+-- loss function is kept by the record table itself).
+local function fill(rec, fields)
+  for k, v in pairs(fields) do rec[k] = v end
+  return rec
+end
+
 -- What a resume must give again to continue bit for bit (save_state keeps
 -- it, wb/state_fit.lua compares): steps per epoch and their rows, the
 -- shuffling, the loss, the validation rows (history's val series), and the
@@ -116,16 +136,33 @@ end
 -- it closes over), or "a function" when it cannot be identified.
 function M.fit_record(o, bs, n, train, val)
   local loss = o.loss or "sparse_categorical_crossentropy"
+  local rec = {}
   if type(loss) ~= "string" then
-    local id = require("wb.identity").hook(loss)
-    loss = id and "a function " .. id or "a function"
+    loss_fn[rec] = loss
+    loss = loss_text(loss)
   end
-  return {batch_size = bs, rows = n, shuffle = o.shuffle ~= false, log_every = o.log_every or 0,
-    loss = loss, validation_rows = val and #val or 0,
+  return fill(rec, {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
+    log_every = o.log_every or 0, loss = loss, validation_rows = val and #val or 0,
     images = digest(train.images), labels = digest(train.labels),
     seed = o.seed ~= nil and math.tointeger(o.seed) or false, -- a resume's is checked
     validation_images = val and digest(val.images), validation_labels = val and
-    digest(val.labels)}
+    digest(val.labels)})
+end
+
+-- The loss function of model's last fit when it is a function (nil: a name).
+function M.loss_of(model)
+  local rec = rawget(model, "_fit_record")
+  return rec and loss_fn[rec]
+end
+
+-- Record rec as a state saved now holds it: a loss function's identity
+-- taken again (a copy; rec itself stays what the fit began with).
+function M.record_now(rec)
+  local f = rec and loss_fn[rec]
+  if not f then return rec end
+  local now = fill({}, rec)
+  now.loss = loss_text(f)
+  return now
 end
 
 -- Labels beyond the model's outputs, checked before training: in the step

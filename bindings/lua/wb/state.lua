@@ -70,6 +70,7 @@ local hookstate = require "wb.state_hooks"
 local ends = require "wb.state_end"
 local ints = require "wb.state_ints"
 local layerstate = require "wb.state_layers" -- a Lua layer's tensor fields
+local fa = require "wb.fit_args" -- the fit's record and its loss function
 local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
   fitstate.same
 local Sequential = wb.nn.SequentialClass
@@ -129,7 +130,8 @@ M.restore_callbacks = cbstate.restore
 ---callback without get_state keeps in its hooks' closures or its fields are
 ---written too, and a resume whose callbacks hold others is refused naming
 ---them (a Lambda counting steps in a local: "upvalue k saved 40, given 0";
----a LearningRateScheduler's schedule counting its calls alike; tables are not
+---a LearningRateScheduler's schedule counting its calls alike, and a loss
+---function's, whose identity is taken at the save; tables are not
 ---compared; wb/state_hooks.lua). Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
@@ -199,12 +201,12 @@ function Sequential:save_state(path, opts)
     rng = fin.rng or wb.rng_state(),
     optimizer = {name = config.name, config = config, iterations = at.iterations or
       os.iterations},
-    stopped = at.stopped, fit = rawget(self, "_fit_record"),
+    stopped = at.stopped, fit = fa.record_now(rawget(self, "_fit_record")), -- its loss now
     weights_of = swapped and ends.weights_of(h) or nil} -- for wb.load's note
   local fcbs = rawget(self, "_fit_callbacks")
   local ok, cbs = pcall(cbstate.states, fcbs, map)
   if not ok then error(cbs, 2) end
-  local hooks = hookstate.pack(at.hooks or hookstate.snapshot(fcbs))
+  local hooks = hookstate.pack(at.hooks or hookstate.snapshot(fcbs, fa.loss_of(self)))
   local meta = {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
@@ -270,7 +272,8 @@ function M.resume(model, path, opt, want)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
   if want.callbacks then -- before any change
     cbstate.match(want.callbacks, cbs, path)
-    hookstate.check(want.callbacks, hooks ~= cjson.null and hooks or nil, path, fitstate.bad)
+    hookstate.check(want.callbacks, hooks ~= cjson.null and hooks or nil, path, fitstate.bad,
+      want.fit and fa.loss_of({_fit_record = want.fit}))
   end
   local saved = st.optimizer or {}
   if opt then

@@ -46,7 +46,8 @@ end
 -- hooks (cbs: fit's callbacks); copy_moments when a hook may change them.
 function M.before(model, cbs, copy_moments)
   local h = model.history
-  local snap = {stopped = model.stop_training == true, rows = {}, hooks = hooks.snapshot(cbs)}
+  local snap = {stopped = model.stop_training == true, rows = {}, hooks = hooks.snapshot(cbs,
+    require("wb.fit_args").loss_of(model))}
   for _, k in ipairs(LOGS) do snap.rows[k] = rows(rawget(h, k)) end
   local opt = rawget(model, "optimizer")
   if wb_optimizer(opt) then

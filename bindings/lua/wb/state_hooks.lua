@@ -95,10 +95,19 @@ local function user_hooks(cb)
   return out, hooks
 end
 
--- snapshot(cbs) -> list: for each callback with hooks of the user's, in
--- order, {callback = its description, values = {{hook, name, value}}}.
-function M.snapshot(cbs)
+-- snapshot(cbs, loss) -> list: for each callback with hooks of the user's,
+-- in order, {callback = its description, values = {{hook, name, value}}};
+-- then, for loss, fit's loss when it is a function of the user's, its
+-- upvalues' as {callback = "the loss function (file:line)", loss = true,
+-- values} (a warm-up counting its calls in a local: audit Z2).
+function M.snapshot(cbs, loss)
   local out = {}
+  if type(loss) == "function" and not library(loss) then
+    local values, info = {}, debug.getinfo(loss, "S")
+    upvalues(loss, nil, "", values, {}, 1)
+    out.loss = {callback = string.format("the loss function (%s:%d)", info.short_src,
+      info.linedefined), loss = true, values = values}
+  end
   for _, cb in ipairs(cbs or {}) do
     local fs, hooks = user_hooks(cb)
     if #fs > 0 then
@@ -121,17 +130,20 @@ end
 -- tagged as a callback's state is: wb/state_callbacks.lua), nil when it has
 -- no value: save_state then writes no workbench.hooks.
 function M.pack(snap)
+  local list = {}
+  for j, e in ipairs(snap or {}) do list[j] = e end
+  if snap and snap.loss then list[#list + 1] = snap.loss end -- last: read back by its flag
   local any = false
-  for _, e in ipairs(snap or {}) do any = any or #e.values > 0 end
+  for _, e in ipairs(list) do any = any or #e.values > 0 end
   if not any then return nil end
   local pack = require("wb.state_callbacks")._pack
   local out = {}
-  for j, e in ipairs(snap) do
+  for j, e in ipairs(list) do
     local values = {}
     for i, v in ipairs(e.values) do
       values[i] = {hook = v.hook, name = v.name, value = pack(v.value, "", {})}
     end
-    out[j] = {callback = e.callback, values = values}
+    out[j] = {callback = e.callback, values = values, loss = e.loss}
   end
   return out
 end
@@ -144,20 +156,20 @@ end
 
 local function key(v) return (v.hook or "") .. " " .. v.name end
 
--- check(cbs, saved, path, bad): saved, the decoded workbench.hooks (nil: a
--- file without it, nothing to compare), against fit's callbacks cbs: an
--- error naming every value that differs; bad(path, fmt, ...) raises on a
--- malformed entry.
-function M.check(cbs, saved, path, bad)
+-- check(cbs, saved, path, bad, loss): saved, the decoded workbench.hooks
+-- (nil: a file without it, nothing to compare), against fit's callbacks cbs
+-- and loss function (nil: a named loss): an error naming every value that
+-- differs; bad(path, fmt, ...) raises on a malformed entry.
+function M.check(cbs, saved, path, bad, loss)
   if saved == nil then return end
   local unpack = require("wb.state_callbacks")._unpack
   if type(saved) ~= "table" then bad(path, "workbench.hooks: expected a list") end
-  local now, diffs = M.snapshot(cbs), {}
+  local now, diffs, of_loss = M.snapshot(cbs, loss), {}, 0
   for j, e in ipairs(saved) do
     if type(e) ~= "table" or type(e.values) ~= "table" then
       bad(path, "workbench.hooks %d: expected {callback, values}", j)
     end
-    local given, have = now[j], {}
+    local given, have = e.loss and now.loss or not e.loss and now[j], {}
     for _, v in ipairs(given and given.values or {}) do have[key(v)] = v end
     for _, s in ipairs(e.values) do
       if type(s) ~= "table" or type(s.name) ~= "string" then
@@ -165,12 +177,19 @@ function M.check(cbs, saved, path, bad)
       end
       local v, a = have[key(s)], unpack(s.value, {}, path)
       if v and not (a == v.value or a ~= a and v.value ~= v.value) then
-        diffs[#diffs + 1] = string.format("user callback %d (%s)%s: %s saved %s, given %s",
-          j, given.callback, s.hook and " " .. s.hook or "", s.name, show(a), show(v.value))
+        diffs[#diffs + 1] = string.format("%s%s: %s saved %s, given %s", e.loss
+          and given.callback or string.format("user callback %d (%s)", j, given.callback),
+          s.hook and " " .. s.hook or "", s.name, show(a), show(v.value))
+        if e.loss then of_loss = of_loss + 1 end
       end
     end
   end
-  if #diffs > 0 then
+  if #diffs > 0 and of_loss == #diffs then -- the loss's alone: another loss, or its count
+    error(string.format("fit: resume: %s: %s: a resumed fit goes on bit for bit only with "
+      .. "the loss function as it was at the save, its code and the values it closes over "
+      .. "(a count it keeps in a local: give it the saved one)", path,
+      table.concat(diffs, "; ")), 0)
+  elseif #diffs > 0 then
     error(string.format("fit: resume: %s: %s: a hook's values are not part of the state "
       .. "file, so the resumed fit would go on from the given ones where the uninterrupted "
       .. "run went on from the saved: keep state in get_state/set_state (a callback table's "

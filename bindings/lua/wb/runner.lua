@@ -142,6 +142,9 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     local rec = code == 0 and load_record(ex, h)
     if rec then
       progress(s, describe(rec))
+    elseif code == nil then -- not started: `said` says why, no log holds more
+      failures[#failures + 1] = {spec = s, error = said, status = 1}
+      progress(s, "FAILED: " .. said)
     else
       local first = said or util.first_error(log)
       failures[#failures + 1] = {spec = s, error = first, log = log, status = code}

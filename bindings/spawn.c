@@ -109,8 +109,9 @@ int lwb_spawn(lua_State *L)
         if (fd[i] < 0) {
             int e = errno;
             close_all(fd);
-            wb_err_set(&err, i == 0 ? WB_ENOENT : WB_ECREATE, "_spawn: %s: cannot open %s (its %s): %s",
-                       argv[0], p, keys[i + 1], strerror(e));
+            wb_err_set(&err, i == 0 ? WB_ENOENT : WB_ECREATE,
+                       "_spawn: %s: cannot open %s (its %s): %s", argv[0], p, keys[i + 1],
+                       strerror(e));
             return lwb_raise_path(L, 0, &err, p);
         }
     }

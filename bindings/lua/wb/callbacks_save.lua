@@ -83,7 +83,8 @@ local function check_fields(path)
     if why then
       error(string.format("ModelCheckpoint: filepath field {%s:%s}: '%s' is no number "
         .. "format (%s%s); Python's format spec: %s", key, spec, spec, why,
-        INT_FIELDS[key] and "" or string.format(", {%s} is a float: .0f writes no decimals", key), pyformat.ACCEPTED), 3)
+        INT_FIELDS[key] and "" or string.format(", {%s} is a float: .0f writes no decimals",
+        key), pyformat.ACCEPTED), 3)
     end
     fields[#fields + 1] = key
   end

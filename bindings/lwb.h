@@ -116,6 +116,8 @@ int lwb_check_interrupt(lua_State *L);
 /* wb.sys.sleep and wb.sys.hold_signals (interrupt.c). */
 int lwb_sleep(lua_State *L);
 int lwb_hold_signals(lua_State *L);
+/* wb.sys._spawn: a child run and waited for, a signal kept (spawn.c). */
+int lwb_spawn(lua_State *L);
 
 /* Once per process: one OpenBLAS thread unless OPENBLAS_NUM_THREADS,
  * GOTO_NUM_THREADS or OMP_NUM_THREADS is set (l_sys.c). */

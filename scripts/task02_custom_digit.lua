@@ -4,6 +4,7 @@
 -- the steps are shown side by side with the probabilities of the baseline
 -- models. The files are checked before anything trains.
 local S = require "study"
+local util = require "wb.util"
 
 -- The PNG files: the command line's other arguments, else data/custom.
 local function digit_files()
@@ -68,7 +69,8 @@ local function report(task, runs)
       labelled = labelled + 1
       right = right + (best == label and 1 or 0)
     end
-    rows[#rows + 1] = string.format("| %s | %s | %d | %.3f | %s |", name,
+    -- the name escaped: a "|" in it split the row, "*" or "_" made emphasis
+    rows[#rows + 1] = string.format("| %s | %s | %d | %.3f | %s |", util.md_cell(name),
       label and tostring(label) or "none", best, probs[best + 1],
       label and (best == label and "yes" or "no") or "unlabelled")
     bars[#bars + 1] = wb.plot.bars{title = string.format("%s: pred %d", name, best),

@@ -29,7 +29,7 @@ local MARK = T.sleep_mark(1000) -- a sleep length no other process uses
 local fakes = {
   {"absent", bin .. "/no-such-gnuplot", "not found"},
   {"exit1", fake("exit1", "echo 'line 1: some gnuplot error' >&2; exit 1"), "exit 1"},
-  {"segv", fake("segv", 'head -c 40 "$2" >/dev/null; kill -SEGV $$'), "139"},
+  {"segv", fake("segv", 'head -c 40 "$2" >/dev/null; kill -SEGV $$'), "signal 11"},
   {"hang", fake("hang", "sleep " .. MARK), "timed out"},
   {"silent", fake("silent", "exit 0"), "no image"},
   {"stdin", fake("stdin", "cat >/dev/null; exit 0"), "no image"},

@@ -35,15 +35,21 @@ local function parse_field(inner)
   return key, key and ""
 end
 
-local function format_field(v, spec)
+-- A spec is Python's (wb/pyformat.lua): one str.format refuses was written
+-- into the name ("{epoch:%n}" saved "e%nd", audit X16k). The fields that
+-- are integers; the logs' others are floats, as in Keras.
+local pyformat = require "wb.pyformat"
+local INT_FIELDS = {epoch = true, step = true, batch_size = true}
+
+local function format_field(v, spec, key)
   if spec == "" then
     return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
   end
-  if not spec:match("[dfgeFGExs]$") then
-    spec = spec .. (math.type(v) == "integer" and "d" or "g")
+  local ok, s = pcall(pyformat.format, v, spec)
+  if not ok then
+    error(string.format("ModelCheckpoint: filepath field {%s:%s}: %s", key, spec, s), 0)
   end
-  if spec:match("[dx]$") then v = math.floor(v) end
-  return string.format("%" .. spec, v)
+  return s
 end
 
 local function format_path(pattern, epoch, logs)
@@ -59,7 +65,7 @@ local function format_path(pattern, epoch, logs)
       error(string.format("ModelCheckpoint: filepath field {%s} is not in the logs "
         .. "(available: %s)", key, table.concat(keys, ", ")), 0)
     end
-    return format_field(v, spec)
+    return format_field(v, spec, key)
   end))
 end
 
@@ -73,9 +79,12 @@ local function check_fields(path)
       error(string.format("ModelCheckpoint: filepath field {%s} is no {name} or "
         .. "{name:spec} (names: epoch and the logs' keys)", inner), 3)
     end
-    if not (pcall(format_field, 1.5, spec) and pcall(format_field, 1, spec)) then
+    local why = spec ~= "" and pyformat.check(spec, INT_FIELDS[key] and "int" or "float")
+    if why then
       error(string.format("ModelCheckpoint: filepath field {%s:%s}: '%s' is no number "
-        .. "format (Python's: 02d, .4f, .3g, e)", key, spec, spec), 3)
+        .. "format (%s%s); Python's format spec: %s", key, spec, spec, why,
+        INT_FIELDS[key] and "" or string.format(", {%s} is a float: .0f writes no decimals",
+        key), pyformat.ACCEPTED), 3)
     end
     fields[#fields + 1] = key
   end

@@ -203,6 +203,7 @@ function Cockpit:on_train_end()
   -- figure, said on stderr, never the fit: its history is the result
   local ok, err = pcall(self._save, self, self.save)
   if not ok then
+    wb.sys.check_interrupt() -- a SIGINT or SIGTERM during the render stops the script
     io.stderr:write(string.format("fit: cockpit: %s not drawn: %s\n", self.save,
       (tostring(err):gsub("^[^:\n]*:%d+: ", ""))))
   end

@@ -142,6 +142,9 @@ local function train_pending(ex, pending, jobs, in_process, lock)
     local rec = code == 0 and load_record(ex, h)
     if rec then
       progress(s, describe(rec))
+    elseif code == nil then -- not started: `said` says why, no log holds more
+      failures[#failures + 1] = {spec = s, error = said, status = 1}
+      progress(s, "FAILED: " .. said)
     else
       local first = said or util.first_error(log)
       failures[#failures + 1] = {spec = s, error = first, log = log, status = code}
@@ -265,14 +268,28 @@ function M.main(task, argv, script)
     io.stderr:write(tostring(ex), "\n")
     return 64
   end
-  checks.writable_root(ex.name, root, opts, base_root(opts))
   if opts.list_runs then
+    -- listing only reads: a root folder this process cannot write (a shared
+    -- root mounted read-only here, README's `--root /shared/wb --list-runs`)
+    -- is listed without the specs, said once, not refused (audit X16c); a
+    -- root that cannot be one (a file in its place) still is
+    local wok, werr = pcall(checks.writable_root, ex.name, root, opts, base_root(opts))
+    local runs_kind = wb.sys.kind(record.dir(root))
+    if not wok and (not wb.spec.is_input_error(werr) or wb.sys.kind(root) ~= "folder"
+      or (runs_kind ~= nil and runs_kind ~= "folder")) then
+      error(werr, 0)
+    end
+    if not wok then
+      io.stderr:write(string.format("%s; listed without writing the runs' specs (%s-HASH.spec)\n",
+        tostring(werr), ex.name))
+    end
     for _, s in ipairs(ex.specs) do
-      write_spec(ex, s)
+      if wok then write_spec(ex, s) end
       print(ex.command(s.hash))
     end
     return 0
   end
+  checks.writable_root(ex.name, root, opts, base_root(opts))
   if opts.run then
     local full, why = ropts.resolve_run(opts.run, ex.specs) -- a unique prefix, 8+ digits
     if not full then io.stderr:write(task.name, ": ", why, "\n") return 64 end

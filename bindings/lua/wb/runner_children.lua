@@ -5,21 +5,60 @@ local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local root_lock = require "wb.root_lock"
 
+-- The limit on the files a process may hold open, when /proc says it and it
+-- is low enough to be the reason a child's shell failed (ulimit -n 12).
+local function low_fd_limit()
+  local fh = io.open("/proc/self/limits", "r")
+  local n = fh and tonumber((fh:read("a") or ""):match("Max open files%s+(%d+)"))
+  if fh then fh:close() end
+  return n and n < 64 and n or nil
+end
+
+-- Why a run that never said its exit status did not run: its shell step
+-- failed (no run was started, or it ended unseen), said with what the
+-- shell last said, not as a raw shell line and "removed while the task
+-- ran" (audit X21).
+local function not_run(started, raw)
+  local limit = low_fd_limit()
+  return string.format("could not start: %s%s%s", started
+    and "its shell step ended without the run's exit status (killed?)"
+    or "the shell step that starts it failed before the run began",
+    #raw > 0 and (" (the shell said: " .. raw[#raw] .. ")") or "",
+    limit and string.format("; this process may hold only %d files open (ulimit -n %d): "
+      .. "too few to start a run", limit, limit) or "")
+end
+
 -- Runs `pending` in child processes, J at a time; on_done(hash, status, log,
--- first error line) for each. Children run in their own session: a signal to this process
+-- first error line) for each; status nil: the run was not started (its log
+-- could not be created, its shell step failed), the line says why. Children run in their
+-- own session: a signal to this process
 -- stops them here, and its error goes on up. A runner killed with SIGKILL
 -- cannot stop them, so they watch it: its pipe (their stdout) is their fd 3
 -- (WB_RUNNER_FD), and when no one reads it any more a child stops within 64
 -- steps (runner_watch) and the next one does not start (exit 255 stops xargs).
 return function(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
+  local function log_of(h) return logs .. "/" .. ex.name .. "-" .. h .. ".log" end
+  -- each log created here, with the reason when it cannot be (a folder in
+  -- its place, a read-only folder): that run is not started. The shell's
+  -- `> "$log"` printed a raw line, and the run was said to be "removed
+  -- while the task ran (another runner on this root?)" (audit X21).
+  local startable = {}
+  for _, s in ipairs(pending) do
+    local fh, why = io.open(log_of(s.hash), "w")
+    if fh then fh:close(); startable[#startable + 1] = s
+    else on_done(s.hash, nil, log_of(s.hash), "could not start: cannot create its log " .. why)
+    end
+  end
+  pending = startable
+  if #pending == 0 then return end
   local script, list = util.tmpname(), util.tmpname()
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
     "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",
     -- a log that cannot be written (a full disk) is said once, in the
     -- runner's line (LOGLOST), not as a shell's "printf: I/O error" per line
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log",
-    "lost=; true 2>/dev/null > \"$log\" || lost=1", -- not `:`: its failed redirection ends sh
+    "lost=", -- the log was created above
     -- WB_LOCK_PARENT: this runner holds the root's lock for its children
     -- (wb/root_lock.lua): their --run does not take it
     -- WB_CONCURRENT_JOBS: how many train at once, recorded with each (wb/train.lua)
@@ -38,8 +77,10 @@ return function(ex, pending, jobs, on_done, on_line)
   util.write_file(list, table.concat(hashes, "\n") .. "\n")
   -- exec: no shell of popen's waits for setsid, to print "Terminated"
   -- when a signal stops the group (the one line the runner says was two)
+  -- 2>&1: what xargs and the shells say of their own failures comes here
+  -- (raw, below), said with the runs it stopped, not as stray lines
   local p = assert(io.popen(string.format("exec setsid sh -c 'echo PGID $$; exec xargs -P %d -n 1 "
-    .. "sh %s' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
+    .. "sh %s 2>&1' < %s", jobs, util.shell_quote(script), util.shell_quote(list))))
   local pgid
   -- This task's own output, when a pipe (a report reads it): a report
   -- killed with SIGKILL left its task training until the run ended and its
@@ -47,6 +88,7 @@ return function(ex, pending, jobs, on_done, on_line)
   -- the reader gone and stops them all, recording nothing.
   local watch_out = wb.sys.reader_gone(1) ~= nil
   local said, lost = {}, {} -- by hash: the lines a child said, whether its log lost some
+  local started, ended, raw = {}, {}, {} -- by hash; raw: the shells' own last lines
   local function loop()
     for line in p:lines() do
       pgid = pgid or tonumber(line:match("^PGID (%d+)"))
@@ -55,7 +97,14 @@ return function(ex, pending, jobs, on_done, on_line)
           .. "are stopped, no record written", 0)
       end
       local h, rest = line:match("^(%x+) (.*)$")
+      if h and not by_hash[h] then h, rest = nil, nil end -- a shell's line that looks like one
+      if not h and not line:match("^PGID %d+$") then
+        raw[#raw + 1] = line
+        if #raw > 5 then table.remove(raw, 1) end
+      end
       local code = rest and rest:match("^EXIT (%d+)$")
+      if rest == "started" then started[h] = true end
+      if code then ended[h] = true end
       if h and rest ~= "LOGLOST" then -- the child's last lines, as its log has them
         said[h] = said[h] or {}
         table.insert(said[h], rest)
@@ -64,7 +113,7 @@ return function(ex, pending, jobs, on_done, on_line)
       if rest == "LOGLOST" then lost[h] = true
       elseif code then
         -- its error from what it said here: its log may not hold it (a full disk)
-        local log = logs .. "/" .. ex.name .. "-" .. h .. ".log"
+        local log = log_of(h)
         on_done(h, tonumber(code), log .. (lost[h] and ", not written whole: "
           .. "no space left on its disk?" or ""), util.first_error_of(table.concat(said[h], "\n")))
         said[h] = nil
@@ -98,4 +147,15 @@ return function(ex, pending, jobs, on_done, on_line)
   end
   p:close()
   os.remove(script); os.remove(list)
+  local missed = false
+  for _, s in ipairs(pending) do
+    if not ended[s.hash] then
+      missed = true
+      on_done(s.hash, nil, log_of(s.hash), not_run(started[s.hash], raw))
+    end
+  end
+  -- every run said its status: a shell's line is not lost, nor taken for a run's failure
+  if not missed then
+    for _, l in ipairs(raw) do io.stderr:write(string.format("[%s] %s\n", ex.name, l)) end
+  end
 end

@@ -172,6 +172,9 @@ function Task:figure(name, plot, caption)
   self.tried[name .. ".png"] = true -- drawn or not: its files are this report's
   local ok, err = pcall(plot.save, plot, path)
   if not ok then
+    -- a SIGINT or SIGTERM during the render is not a figure's failure: the
+    -- report stops (Task:_report says so), not "not drawn" and exit 0
+    wb.sys.check_interrupt()
     io.stderr:write(string.format("%s: figure %s not drawn: %s\n", self.name, name,
       tostring(err)))
     self.blocks[#self.blocks + 1] = string.format("*Figure %s could not be drawn: %s*\n",

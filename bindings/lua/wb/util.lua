@@ -130,6 +130,15 @@ function M.shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+-- s as the text of one Markdown table cell: a "|" split the row (a file
+-- named 1_a|b.png put every value of task 2's row under the wrong header,
+-- audit X16m), * _ ` ~ turned into emphasis or code, [ ] < > into links or
+-- HTML, a newline ended the table; each is backslash-escaped (a newline: a
+-- space). The one escaping of a cell: tasks and scripts/report.lua use it.
+function M.md_cell(s)
+  return (tostring(s):gsub("[\\`*_~%[%]<>|]", "\\%0"):gsub("\r?\n", " "))
+end
+
 function M.mkdir_p(path) return wb.sys.mkdir_p(path) end
 
 function M.read_file(path)

@@ -21,18 +21,21 @@ end
 
 R.program = gnuplot_program
 
+-- Children run through wb.sys._spawn, not os.execute: system() ignores
+-- SIGINT in this process while the child runs, so a SIGINT sent to the
+-- workbench during a render was lost and the script ran on (audit X17).
 local function sh_ok(cmd)
-  local ok = os.execute(cmd)
-  return ok == true
+  local how, code = wb.sys._spawn({"sh", "-c", cmd}, {stdin = "/dev/null",
+    stdout = "/dev/null", stderr = "/dev/null"})
+  return how == "exit" and code == 0
 end
 
 local have_timeout
-local function timeout_prefix(cfg)
-  if have_timeout == nil then
-    have_timeout = sh_ok("command -v timeout >/dev/null 2>&1")
-  end
-  if not have_timeout then return "" end
-  return string.format("timeout -k 5 %d ", math.tointeger(cfg.timeout) or 60)
+-- the words in front of gnuplot's: `timeout` when there is one
+local function timeout_argv(cfg)
+  if have_timeout == nil then have_timeout = sh_ok("command -v timeout") end
+  if not have_timeout then return {} end
+  return {"timeout", "-k", "5", tostring(math.tointeger(cfg.timeout) or 60)}
 end
 
 local function missing_error(prog)
@@ -45,7 +48,7 @@ end
 -- task says so before its runs train (wb/runner_checks.lua).
 function R.missing(cfg)
   local prog = gnuplot_program(cfg)
-  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
+  if not sh_ok("command -v " .. U.sh(prog)) then
     return missing_error(prog)
   end
 end
@@ -74,20 +77,27 @@ function R.write_file(path, text)
 end
 
 -- Run `gnuplot -c gpname [arg]` inside dir, stdin from /dev/null, stdout to
--- outpath (or nowhere),
+-- outpath (or nowhere; a path as this process sees it, not from dir),
 -- killed after cfg.timeout seconds. cfg.gnuplot (else $WB_GNUPLOT, else
 -- "gnuplot") is the program. Raises with gnuplot's first lines of stderr on
--- failure, or with how to install gnuplot when it is missing.
+-- failure, or with how to install gnuplot when it is missing. A SIGINT or
+-- SIGTERM meanwhile stops gnuplot and raises the interrupt (the caller
+-- removes what it was writing).
 function R.run(dir, gpname, arg, outpath, what, cfg)
   local prog = gnuplot_program(cfg)
-  if not sh_ok("command -v " .. U.sh(prog) .. " >/dev/null 2>&1") then
+  if not sh_ok("command -v " .. U.sh(prog)) then
     error(missing_error(prog), 0)
   end
   local errf = require("wb.util").tmpname()
-  local cmd = "cd " .. U.sh(dir) .. " && " .. timeout_prefix(cfg) .. U.sh(prog)
-    .. " -c " .. U.sh(gpname) .. (arg and " " .. U.sh(arg) or "")
-    .. " </dev/null >" .. U.sh(outpath or "/dev/null") .. " 2>" .. U.sh(errf)
-  local _, how, code = os.execute(cmd)
+  local argv = timeout_argv(cfg)
+  for _, w in ipairs{prog, "-c", gpname, arg} do argv[#argv + 1] = w end
+  local ok, how, code = pcall(wb.sys._spawn, argv, {dir = dir, stdin = "/dev/null",
+    stdout = outpath or "/dev/null", stderr = errf})
+  if not ok then
+    os.remove(errf)
+    if not pcall(wb.sys.check_interrupt) then error(how, 0) end -- the interrupt, as it is
+    rethrow("wb.plot: cannot run gnuplot for " .. tostring(what) .. ": ", how)
+  end
   -- only the head of stderr matters (gnuplot's message comes first); a
   -- flooding program must not become a 10 MB error message
   local fh = io.open(errf, "rb")

@@ -108,7 +108,8 @@ M._format_path = format_path
 ---fit's logs will not have, e.g. {val_loss} without validation, is an error
 ---before training; a bad spec or a stray brace, when made). save_best_only
 ---(false): only when monitor ("val_loss") improved (mode "auto", "min", "max";
----beyond initial_value_threshold if given). save_weights_only (false): weights
+---beyond initial_value_threshold if given; the best so far carries over to
+---the next fit of the same model, as Keras's, and starts afresh for another). save_weights_only (false): weights
 ---without the architecture (model:save_weights). save_state (false): the full
 ---training state (model:save_state: weights, optimizer, RNG, history, callback
 ---state), written atomically after all the callbacks' on_epoch_end so that
@@ -231,8 +232,13 @@ function ModelCheckpoint:on_train_begin(model)
   M._check_log_keys(self, model, self.fields, "filepath field {%s}", self.save_freq ~= nil, true)
   require("wb.state_mid").check_mid(self, rawget(model, "_fit_callbacks"))
   if self.save_best_only then M._check_log_keys(self, model, {self.monitor}, "monitor '%s'") end
+  -- the best carries over to another fit of the same model, as Keras's (set
+  -- once when made): a second fit's first epoch, worse, overwrote the best
+  -- file (audit Y3); another model starts afresh
+  if rawget(self, "model") ~= model or self.best == nil then
+    self.best = self.threshold or (self.max and -math.huge or math.huge)
+  end
   self.model = model
-  self.best = self.threshold or (self.max and -math.huge or math.huge)
   self.pending, self.pending_step = nil, nil -- a failed fit's: not this one's to write
 end
 

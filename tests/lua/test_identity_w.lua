@@ -267,7 +267,7 @@ T.test("W4: a clock read is shown as the clock in a README's list of reads", fun
   local prov = require "wb.runner_provenance"
   local reads = require "wb.identity_reads"
   local text = prov.read_text({path = "os.time()", id = reads.sys.CLOCK, value = "t.lua:3"})
-  T.eq(text, "os.time() (the clock or the process id, read at t.lua:3)")
+  T.eq(text, "os.time() (the clock, the process id or its peak memory, read at t.lua:3)")
 end)
 
 T.done()

@@ -76,8 +76,8 @@ function M.read_text(e, absolute)
   elseif kind == "arg" then
     return "the command line (arg)"
   elseif kind == "clock" then -- never reused: the value is of its moment (wb/identity_reads_sys.lua)
-    return e.path .. " (the clock or the process id" .. (e.value ~= nil and ", read at "
-      .. tostring(e.value) or "") .. ")"
+    return e.path .. " (the clock, the process id or its peak memory" .. (e.value ~= nil
+      and ", read at " .. tostring(e.value) or "") .. ")"
   elseif kind == "module" then -- no file holds it (wb/identity_require.lua)
     return string.format("module %s (from %s, no file)", (e.path:gsub("^require ", "", 1)),
       id:sub(8))

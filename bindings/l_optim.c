@@ -420,7 +420,9 @@ static int o_index(lua_State *L)
     else if (strcmp(key, "n_params") == 0)
         lua_pushinteger(L, wb_optim_n_params(o));
     else { /* opt.lrr: an error naming the nearest of its names, config's too */
-        o_config(L);
+        lua_pushcfunction(L, o_config); /* called with the optimizer alone: it */
+        lua_pushvalue(L, 1);             /* refuses arguments (opt:config(x)) */
+        lua_call(L, 1, 1);
         int cfg = lua_gettop(L);
         return lwb_no_field(L, lua_pushfstring(L, "wb.optim.%s", wb_optim_class_name(c->kind)),
                             cfg);

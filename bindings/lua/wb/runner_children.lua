@@ -39,15 +39,19 @@ end
 return function(ex, pending, jobs, on_done, on_line)
   local logs = record.dir(ex.root) .. "/logs"
   local function log_of(h) return logs .. "/" .. ex.name .. "-" .. h .. ".log" end
-  -- each log created here, with the reason when it cannot be (a folder in
-  -- its place, a read-only folder): that run is not started. The shell's
-  -- `> "$log"` printed a raw line, and the run was said to be "removed
-  -- while the task ran (another runner on this root?)" (audit X21).
+  -- a folder in a log's place: that run is not started, said so. The
+  -- shell's `> "$log"` printed a raw line, and the run was said to be
+  -- "removed while the task ran (another runner on this root?)" (audit
+  -- X21). Checked, not created: a log here is a run that started (a runner
+  -- killed with SIGKILL left empty logs of runs it never began); one that
+  -- cannot be written otherwise is the shell's LOGLOST, below.
   local startable = {}
   for _, s in ipairs(pending) do
-    local fh, why = io.open(log_of(s.hash), "w")
-    if fh then fh:close(); startable[#startable + 1] = s
-    else on_done(s.hash, nil, log_of(s.hash), "could not start: cannot create its log " .. why)
+    if wb.sys.kind(log_of(s.hash)) == "folder" then
+      on_done(s.hash, nil, log_of(s.hash), "could not start: cannot create its log "
+        .. log_of(s.hash) .. ": Is a directory")
+    else
+      startable[#startable + 1] = s
     end
   end
   pending = startable
@@ -58,7 +62,7 @@ return function(ex, pending, jobs, on_done, on_line)
     -- a log that cannot be written (a full disk) is said once, in the
     -- runner's line (LOGLOST), not as a shell's "printf: I/O error" per line
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log",
-    "lost=", -- the log was created above
+    "lost=; true 2>/dev/null > \"$log\" || lost=1", -- not `:`: its failed redirection ends sh
     -- WB_LOCK_PARENT: this runner holds the root's lock for its children
     -- (wb/root_lock.lua): their --run does not take it
     -- WB_CONCURRENT_JOBS: how many train at once, recorded with each (wb/train.lua)

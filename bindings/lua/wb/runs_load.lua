@@ -7,6 +7,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local record = require "wb.record"
 local group = require "wb.runs_group"
+local util = require "wb.util"
 
 local M = {}
 local argcheck = group.argcheck
@@ -57,6 +58,44 @@ function M.load_all(dir, filter)
     end
   end
   return out
+end
+
+-- Raise (at find's caller) unless every task the query names has runs in
+-- recs: naming it and the tasks that have runs there, nearest first.
+function M.check_tasks(want, recs, dir)
+  local names = type(want) == "string" and {want} or type(want) == "table" and want or {}
+  local have = {}
+  for _, r in ipairs(recs) do have[r.task] = (have[r.task] or 0) + 1 end
+  for _, t in ipairs(names) do
+    if type(t) == "string" and not have[t] then
+      local list, near = require("wb.runs_stats").nearest_first(t, have)
+      for i, n in ipairs(list) do list[i] = string.format("%s (%d runs)", n, have[n]) end
+      error(string.format("wb.runs.find: no runs of task '%s' in %s%s (tasks with runs "
+        .. "there: %s; allow_empty = true returns an empty list)", t, dir,
+        near and (" (did you mean '" .. near .. "'?)") or "",
+        #list > 0 and table.concat(list, ", ") or "none"), 3)
+    end
+  end
+end
+
+-- Raise (at find's caller) that runs folder dir does not exist, with what
+-- does: the root, and its quick/ folder, where --quick runs go.
+function M.no_folder(query, dir)
+  local root = query.root or (not query.dir and util.plots_root() or nil)
+  local why
+  if root and not wb.sys.exists(root) then
+    why = "root " .. root .. " does not exist"
+  elseif root then
+    why = "root " .. root .. " has no runs folder"
+    if wb.sys.exists(record.dir(root .. "/quick")) then
+      why = why .. string.format(' (--quick runs are under its quick/ folder: root = "%s/quick")',
+        root)
+    end
+  else
+    why = "no such folder"
+  end
+  error(string.format("wb.runs.find: no runs folder %s: %s (allow_empty = true returns an "
+    .. "empty list)", dir, why), 3)
 end
 
 return M

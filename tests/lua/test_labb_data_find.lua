@@ -6,7 +6,8 @@
 -- B2 wb.runs.find never matched a config value false (validation = false):
 --    `x and y or nil` read it as nil;
 -- B3 a list in a query list, {{32, 16}}, matched hidden = 32 runs, and
---    hidden = {32, 16} pooled the two-layer runs with the hidden = 32 ones.
+--    hidden = {32, 16} pooled the two-layer runs with the hidden = 32 ones;
+-- B11 a query for --quick runs in the full root did not point at quick/.
 local T = dofile("tests/lua/harness.lua")
 
 local root = T.tmpdir()
@@ -79,6 +80,25 @@ T.test("B3: a list in a query list is the value; a list matching both ways is an
     .. "values (8)", find, {task = "widths", hidden = {8, 4}})
   -- a list no run has as a whole is still a set of values
   T.eq(#find{task = "widths", hidden = {8}}, 1)
+end)
+
+T.test("B11: a query that quick/ answers, asked of the full root, points there", function()
+  local r2 = T.tmpdir()
+  run(wb.experiment({name = "qa", seeds = {1}, base = {hidden = 8, epochs = 1,
+    subset = {train = 200, test = 50}}}, {root = r2}))
+  run(wb.experiment({name = "qb", seeds = {1, 2}, base = {hidden = 8, epochs = 2,
+    subset = {train = 200, test = 50}}}, {root = r2 .. "/quick"}))
+  local function fails(q) return T.check_error("wb.runs.find", function()
+    return T.stderr_of(function() return wb.runs.find(q) end) end) end
+  local note = string.format('(2 --quick runs under %s/quick match: root = "%s/quick")', r2, r2)
+  local err = fails{root = r2, task = "qb"}
+  T.ok(err:find(note, 1, true), err)
+  err = fails{root = r2, epochs = 2}
+  T.ok(err:find(note, 1, true), err)
+  err = fails{root = r2, epochs = 3} -- quick/ has none either: nothing said of it
+  T.ok(not err:find("--quick", 1, true), err)
+  err = fails{dir = r2 .. "/runs", task = "qb"} -- a runs folder named: no root to look beside
+  T.ok(not err:find("--quick", 1, true), err)
 end)
 
 T.done()

@@ -201,8 +201,9 @@ local function none_match(query, recs, dir)
   if #parts == 0 then -- no single key is at fault: what each key could match
     for _, k in ipairs(ks) do parts[#parts + 1] = k .. " there: " .. values_text(recs, k) end
   end
-  error(string.format("wb.runs.find: no run in %s matches {%s} (%s; allow_empty = true "
-    .. "returns an empty list)", dir, text, table.concat(parts, "; ")), 3)
+  local quick = load.quick_note(query, function(r) return #all_but(query, ks, nil, {r}) == 1 end)
+  error(string.format("wb.runs.find: no run in %s matches {%s}%s (%s; allow_empty = true "
+    .. "returns an empty list)", dir, text, quick, table.concat(parts, "; ")), 3)
 end
 
 -- Raise (at find's caller) when a value in a list of the query (dropout =
@@ -343,7 +344,7 @@ function M.find(query)
   end
   local strict = not query.allow_empty
   if strict and not wb.sys.exists(dir) then load.no_folder(query, dir) end
-  if strict then load.check_tasks(query.task, recs, dir) end
+  if strict then load.check_tasks(query.task, recs, dir, query) end
   local out = {}
   for _, r in ipairs(recs) do
     local keep = true

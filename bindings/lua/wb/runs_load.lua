@@ -60,9 +60,25 @@ function M.load_all(dir, filter)
   return out
 end
 
+-- " (2 --quick runs under R/quick match: root = "R/quick")" when the query
+-- looks in a root R (not a dir, not a quick/ one) whose quick/ folder holds
+-- runs keep(r) takes, else "": a query for quick runs in the full root named
+-- only what the full runs have.
+function M.quick_note(query, keep)
+  local root = not query.dir and (query.root or util.plots_root())
+  if not root or root:match("quick/*$") then return "" end
+  local qdir = record.dir(root .. "/quick")
+  if not wb.sys.exists(qdir) then return "" end
+  local n = 0
+  for _, r in ipairs(M.load_all(qdir)) do if keep(r) then n = n + 1 end end
+  if n == 0 then return "" end
+  return string.format(' (%d --quick run%s under %s/quick match%s: root = "%s/quick")', n,
+    n == 1 and "" or "s", root, n == 1 and "es" or "", root)
+end
+
 -- Raise (at find's caller) unless every task the query names has runs in
 -- recs: naming it and the tasks that have runs there, nearest first.
-function M.check_tasks(want, recs, dir)
+function M.check_tasks(want, recs, dir, query)
   local names = type(want) == "string" and {want} or type(want) == "table" and want or {}
   local have = {}
   for _, r in ipairs(recs) do have[r.task] = (have[r.task] or 0) + 1 end
@@ -70,8 +86,9 @@ function M.check_tasks(want, recs, dir)
     if type(t) == "string" and not have[t] then
       local list, near = require("wb.runs_stats").nearest_first(t, have)
       for i, n in ipairs(list) do list[i] = string.format("%s (%d runs)", n, have[n]) end
-      error(string.format("wb.runs.find: no runs of task '%s' in %s%s (tasks with runs "
+      error(string.format("wb.runs.find: no runs of task '%s' in %s%s%s (tasks with runs "
         .. "there: %s; allow_empty = true returns an empty list)", t, dir,
+        M.quick_note(query, function(r) return r.task == t end),
         near and (" (did you mean '" .. near .. "'?)") or "",
         #list > 0 and table.concat(list, ", ") or "none"), 3)
     end

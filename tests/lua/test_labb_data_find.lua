@@ -7,7 +7,9 @@
 --    `x and y or nil` read it as nil;
 -- B3 a list in a query list, {{32, 16}}, matched hidden = 32 runs, and
 --    hidden = {32, 16} pooled the two-layer runs with the hidden = 32 ones;
--- B11 a query for --quick runs in the full root did not point at quick/.
+-- B11 a query for --quick runs in the full root did not point at quick/;
+-- B12 run:evaluate() of a run trained with loss = "mse" gave the cross-entropy
+--    as its loss, beside the record's mse test_loss.
 local T = dofile("tests/lua/harness.lua")
 
 local root = T.tmpdir()
@@ -99,6 +101,19 @@ T.test("B11: a query that quick/ answers, asked of the full root, points there",
   T.ok(not err:find("--quick", 1, true), err)
   err = fails{dir = r2 .. "/runs", task = "qb"} -- a runs folder named: no root to look beside
   T.ok(not err:find("--quick", 1, true), err)
+end)
+
+T.test("B12: run:evaluate() uses the run's loss: its test_loss comes back", function()
+  local r3 = T.tmpdir()
+  run(wb.experiment({name = "lossy", seeds = {1}, vary = {loss = {"mse", "hinge"}},
+    base = {hidden = 8, epochs = 1, subset = {train = 200, test = 50}}}, {root = r3}))
+  local rs = T.stderr_of(function() return wb.runs.find{root = r3, task = "lossy"} end)
+  T.eq(#rs, 2)
+  for _, r in ipairs(rs) do
+    local e = r:evaluate()
+    T.eq(e.loss, r.metrics.test_loss, r.variant) -- was the cross-entropy
+    T.eq(e.accuracy, r.metrics.test_accuracy, r.variant)
+  end
 end)
 
 T.done()

@@ -243,8 +243,10 @@ end
 
 ---wb.Run:evaluate(which) -> table
 ---Loads the run's model (which = "final" by default) and evaluates it on
----the run's test set (run:data().test): {loss = l, accuracy = a}. For a run
----that finished normally this reproduces record.metrics.test_accuracy.
+---the run's test set (run:data().test) with the loss it trained with
+---(config.loss, default sparse_categorical_crossentropy): {loss = l,
+---accuracy = a}. For a run that finished normally this reproduces
+---record.metrics.test_loss and test_accuracy.
 ---@param which? string
 ---@return table
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
@@ -253,7 +255,9 @@ function Run:evaluate(which)
   args.opt("evaluate", 1, which, "string")
   local path = path_of(self, which, "evaluate", 2)
   local test = data_of(self, "evaluate", 2).test
-  return wb.load(path):evaluate(test)
+  -- the run's own loss: a loss = "mse" run's test_loss is mse, and the default
+  -- (cross-entropy) gave another number beside the record's, without a word
+  return wb.load(path):evaluate(test, {loss = self.config.loss})
 end
 
 ---wb.Run:plot(metric, opts) -> wb.Plot

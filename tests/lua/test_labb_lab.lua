@@ -7,7 +7,9 @@
 --    or title of the wrong type were taken in silence;
 -- B7 an error of run:model() raised through wb.stats (weights replaced) was
 --    prefixed with lab.lua's file and line;
--- B9 compare_weights's CSV did not say which runs it pooled.
+-- B9 compare_weights's CSV did not say which runs it pooled;
+-- B13 weight_grid with too few rows for its units: "wb.plot.images: 16 tiles
+--    do not fit in rows = 2 x cols = 4", naming none of weight_grid's options.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 
@@ -71,6 +73,12 @@ T.test("B9: compare_weights's CSV names the runs of each histogram", function()
   -- pandas reads it past the "# " lines: the head row is the first record
   local first = csv:match("\n([^#][^\n]*)")
   T.eq(first, "bin_lo,bin_hi,dropout=0,dropout=0.5")
+end)
+
+T.test("B13: weight_grid's rows too few for its units names its options", function()
+  T.check_error("wb.lab.weight_grid: opts.rows: 2 rows x 3 cols hold 6 tiles, expected room "
+    .. "for the 8 units drawn (opts.units)", wb.lab.weight_grid, rs[1], {cols = 3, rows = 2})
+  T.ok(wb.lab.weight_grid(rs[1], {units = 6, cols = 3, rows = 2}))
 end)
 
 T.done()

@@ -214,6 +214,10 @@ function M.weight_grid(model, opts)
   end
   local cols = math.min(opts.cols or 16, units)
   local rows = opts.rows or math.ceil(units / cols)
+  if rows * cols < units then -- wb.plot.images's "16 tiles do not fit" named none of these
+    error(string.format("wb.lab.weight_grid: opts.rows: %d rows x %d cols hold %d tiles, "
+      .. "expected room for the %d units drawn (opts.units)", rows, cols, rows * cols, units), 2)
+  end
   return wb.plot.images{tiles = tiles, rows = rows, cols = cols, palette = "diverging",
     title = opts.title or string.format("%sweights into %d of %d units of %s",
       label and (label:match("^Run (.-):") or label) .. ": " or "", units, n_out,

@@ -29,6 +29,13 @@ run(wb.experiment({name = "flip", seeds = {1},
     d.train = wb.data.Dataset(x * -1 + 1, d.train.labels, "flipped")
     return {}
   end}, {root = root}))
+run(wb.experiment({name = "relabel", seeds = {1}, -- same rows, labels changed in place
+  base = {hidden = 8, epochs = 1, subset = sub},
+  callbacks = function(_, _, d)
+    local y = d.train.labels
+    for i = 1, 50 do y:set(i, (y:get(i) + 1) % 10) end
+    return {}
+  end}, {root = root}))
 run(wb.experiment({name = "flags", seeds = {1}, vary = {validation = {"test", false}},
   base = {hidden = 8, epochs = 1, subset = sub}}, {root = root}))
 run(wb.experiment({name = "widths", seeds = {1}, vary = {hidden = {8, {8, 4}}},
@@ -62,6 +69,9 @@ T.test("B1: rows a hook transformed: train is an error naming the hook, test is 
     return d.train end)
   T.ok(err:find("not on its config's 400 training rows", 1, true), err)
   T.ok(err:find(r.train_data.id, 1, true), err)
+  -- the config's rows by name, other labels: not found again either
+  local rl = find{task = "relabel"}[1]
+  T.check_error("(its labels changed in place; ", function() return rl:data().train end)
 end)
 
 T.test("B2: find matches a config value false, and a function query sees false", function()

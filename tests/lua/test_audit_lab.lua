@@ -183,7 +183,8 @@ T.test("a whole float is its integer in the lab's options (layer = 1.0, units = 
   T.eq(tostring(wb.lab.weight_grid(m, {layer = 1.0, units = 32 / 2, cols = 4.0})),
     tostring(wb.lab.weight_grid(m, {layer = 1, units = 16, cols = 4})))
   T.eq(tostring(wb.lab.compare_weights({m}, 2.0)), tostring(wb.lab.compare_weights({m}, 2)))
-  T.eq(#wb.stats(m, {n = 2.0}), #wb.stats(m, {n = 2}))
+  local d = wb.data.mnist().test:subset(1, 20) -- n counts its rows (alone: an error, audB B6)
+  T.eq(wb.stats(m, {data = d, n = 2.0})[1].dead, wb.stats(m, {data = d, n = 2})[1].dead)
   T.check_error("opts.layer: a positive integer expected, got number 1.5",
     wb.lab.weight_grid, m, {layer = 1.5})
 end)

@@ -255,6 +255,10 @@ function M.text(x)
   if #shown > 80 then shown = shown:sub(1, 60) .. "..." end
   local what = type(x) == "string" and ("'" .. shown .. "'") or shown
   local msg = "no help for " .. what
+  if type(x) == "number" or type(x) == "boolean" then -- help(wb.lab.near_zero) passes 0.001
+    walked = walked or M._walk()
+    msg = msg .. values.equal_names(x, M._index(), walked)
+  end
   if type(x) == "string" and #x <= 80 then
     local s = similar(x)
     if #s > 0 then

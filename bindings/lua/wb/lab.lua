@@ -26,68 +26,11 @@ local pretty = require "wb.pretty"
 ---  print(wb.stats(r)); wb.lab.weight_grid(r, {units = 16}):show()
 local M = {}
 
--- Argument #1 of fname: a model or a run (checked before any work: a
--- run's model is loaded from disk).
-local function check_model(x, fname)
-  args.check(fname, 1, x, "wb.Sequential|wb.Run", 4)
-end
-
--- The model of x: a Sequential as is, a Run through run:model(). x is
--- `what` (argument #1 checked by check_model, or a list element) of fname.
-local function model_of(x, fname, what)
-  if type(x) == "table" and getmetatable(x) == wb.runs.Run then return x:model(), tostring(x) end
-  if type(x) == "table" and getmetatable(x) == wb.nn.SequentialClass then return x end
-  error(string.format("%s: %s: expected a model (wb.Sequential) or a run, got %s", fname,
-    what or "argument 1", args.typename(x)), 3)
-end
-
--- The Dense layers of a model with their Sequential indices.
-local function dense_layers(model)
-  local out = {}
-  for i = 1, #model do
-    if model[i].kind == "Dense" then out[#out + 1] = {index = i, layer = model[i]} end
-  end
-  return out
-end
-
-local function dense(model, k, fname)
-  local ls = dense_layers(model)
-  k = math.type(k) == "float" and math.tointeger(k) or k
-  if math.type(k) ~= "integer" or not ls[k] then
-    error(string.format("%s: layer %s: expected 1..%d (the model's Dense layers)", fname,
-      tostring(k), #ls), 3)
-  end
-  return ls[k]
-end
-
--- The keys of opts (argument #n of `name`, "wb.lab.weight_grid") are among
--- `valid`, and each key of `want` that is set passes its check: {key =
--- {test, "expected"}}. A misspelt option (unit = 3, dta = ds) is an error,
--- never a default.
-local function check_opts(name, n, opts, valid, want)
-  util.check_options(opts, valid, name, 3)
-  local out = {}
-  for k, v in pairs(opts) do
-    -- a whole float (units = n / 2) is the integer, as wb.args takes it
-    out[k] = math.type(v) == "float" and math.tointeger(v) or v
-  end
-  for k, w in pairs(want) do
-    local v = out[k]
-    if v ~= nil and not w[1](v) then
-      error(string.format("bad argument #%d to '%s' (opts.%s: %s expected, got %s)", n,
-        name:match("[^.]*$"), k,
-        w[2], type(v) == "string" and string.format("%q", v) or args.typename(v)
-          .. (type(v) == "number" and " " .. tostring(v) or "")), 3)
-    end
-  end
-  return out
-end
-local function positive_int(v) return math.type(v) == "integer" and v >= 1 end
-local function is_dataset(v) return args.typename(v) == "wb.Dataset" end
-local function is_list(v) return type(v) == "table" end
-
--- Values of a tensor as one flat Lua array.
-local function flat(t) return t:reshape(t:numel()):totable() end
+local U = require "wb.lab_util" -- the argument checks and helpers
+local check_model, model_of, dense_layers, dense = U.check_model, U.model_of, U.dense_layers,
+  U.dense
+local check_opts, positive_int, check_width = U.check_opts, U.positive_int, U.check_width
+local is_dataset, is_list, flat = U.is_dataset, U.is_list, U.flat
 
 -- {==================== per-layer statistics ====================
 
@@ -137,7 +80,12 @@ function wb.stats(model, opts)
   if opts.data and #opts.data == 0 then -- no rows: every unit would count dead
     error("wb.stats: opts.data: expected at least 1 row, got an empty dataset", 2)
   end
+  if opts.n and not opts.data then -- n counts rows of data: alone it did nothing
+    error("wb.stats: opts.n: the rows of opts.data the dead units are counted on; give "
+      .. "opts.data too", 2)
+  end
   local m, label = model_of(model, "stats")
+  if opts.data then check_width("wb.stats", "opts.data", m, opts.data) end
   local eps = opts.threshold or M.near_zero
   -- NaN weights show as NaN rows; dead units are not counted through them
   local finite = true
@@ -221,6 +169,7 @@ function M.dead_units(model, ds, layer, n)
   end
   local m = model_of(model, "dead_units")
   dense(m, layer or 1, "wb.lab.dead_units")
+  check_width("wb.lab.dead_units", "ds", m, ds)
   return wb.measures._dead_units("wb.lab.dead_units", m, ds, layer or 1, n)
 end
 
@@ -265,6 +214,10 @@ function M.weight_grid(model, opts)
   end
   local cols = math.min(opts.cols or 16, units)
   local rows = opts.rows or math.ceil(units / cols)
+  if rows * cols < units then -- wb.plot.images's "16 tiles do not fit" named none of these
+    error(string.format("wb.lab.weight_grid: opts.rows: %d rows x %d cols hold %d tiles, "
+      .. "expected room for the %d units drawn (opts.units)", rows, cols, rows * cols, units), 2)
+  end
   return wb.plot.images{tiles = tiles, rows = rows, cols = cols, palette = "diverging",
     title = opts.title or string.format("%sweights into %d of %d units of %s",
       label and (label:match("^Run (.-):") or label) .. ": " or "", units, n_out,
@@ -315,7 +268,9 @@ function M.compare_weights(runs, layer, opts)
     {"by", "param", "bins", "density", "labels", "title"},
     {by = {one_of("variant", "run"), "'variant' or 'run'"},
     param = {one_of("weight", "bias"), "'weight' or 'bias'"},
-    bins = {positive_int, "a positive integer"}, labels = {is_list, "a list of strings"}})
+    bins = {positive_int, "a positive integer"}, labels = {is_list, "a list of strings"},
+    density = {function(v) return type(v) == "boolean" end, "a boolean"},
+    title = {function(v) return type(v) == "string" end, "string"}})
   layer = layer or 1
   if type(runs) ~= "table" or #runs == 0 then
     error("wb.lab.compare_weights: runs: expected a non-empty list of runs or models, got an "
@@ -323,7 +278,14 @@ function M.compare_weights(runs, layer, opts)
   end
   local p = opts.param == "bias" and 2 or 1
   local by_run = opts.by == "run"
+  for i = 1, opts.labels and #runs or 0 do -- a run's legend is its label: labels went unused
+    if getmetatable(runs[i]) == wb.runs.Run then
+      error(string.format("wb.lab.compare_weights: opts.labels: legend of a list of models; "
+        .. "runs[%d] is a run, labelled by its variant", i), 2)
+    end
+  end
   local series, index, keys = {}, {}, {} -- keys: label -> group key of its runs
+  local recs, hashes = {}, {} -- the runs drawn; hashes: series -> its runs' hashes
   for i = 1, #runs do
     local item = runs[i]
     local is_run = getmetatable(item) == wb.runs.Run
@@ -346,10 +308,29 @@ function M.compare_weights(runs, layer, opts)
         label), 2)
     end
     table.move(flat(t), 1, t:numel(), #s.values + 1, s.values)
+    if is_run then -- which runs each histogram pools, for its CSV's head
+      recs[#recs + 1] = item
+      hashes[s] = (hashes[s] and hashes[s] .. " " or "") .. tostring(item.hash)
+    end
+  end
+  local title = opts.title or string.format("Layer %d %s", layer, p == 1 and "weights"
+    or "biases")
+  -- the CSV and script say which runs (hashes, commit, command) they pooled, as
+  -- plot_curves's do: a histogram of pooled seeds was not traceable to its runs
+  local comment
+  if #recs > 0 then
+    local head = require("wb.runs_curve_note").provenance({records = recs,
+      dir = rawget(runs, "dir")}, title, "wb.lab.compare_weights")
+    local lines = {head:match("^(.*)\n[^\n]*$")} -- its last line, pandas', stays last
+    for _, sr in ipairs(series) do
+      lines[#lines + 1] = string.format("%s: %s", sr.label, hashes[sr] or "a model, no run")
+    end
+    lines[#lines + 1] = head:match("[^\n]*$")
+    comment = table.concat(lines, "\n")
   end
   return wb.plot.histogram{series = series, bins = opts.bins or 60, density = opts.density,
     xlabel = p == 1 and "weight" or "bias", ylabel = opts.density and "density" or "count",
-    title = opts.title or string.format("Layer %d %s", layer, p == 1 and "weights" or "biases")}
+    title = title, comment = comment}
 end
 
 -- }====================

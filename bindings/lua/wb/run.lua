@@ -171,13 +171,35 @@ function Run:model(which)
 end
 
 ---wb.Run:data() -> table
----The run's datasets {train = ds, test = ds}, as it was trained: its
----config's dataset and, for --quick runs, the same subset (config.subset).
----Cached per process. Raises when the dataset's files are not those the run
----was trained on (its record's identity.data: files edited since, or
----$WB_DATA pointing at another copy).
+---The run's datasets {train = ds, test = ds}, as its config names them: its
+---dataset and, for --quick runs, the same subset (config.subset). test is
+---the set its test metrics are of. train is the whole training set: with
+---validation = v (default 0.1) fit trained on the first part of
+---d.train:split(v) and validated on the tail. A run whose hook chose other
+---training rows (its record's train_data) has no train here: reading it is
+---an error naming the hook and the rows, as the config's rows are not those
+---it trained on. Cached per process. Raises when the dataset's files are not
+---those the run was trained on (its record's identity.data: files edited
+---since, or $WB_DATA pointing at another copy).
 ---@return table
 ---Example: local d = run:data(); print(#d.test)
+-- The training rows a hook chose (record r.train_data, td), found again when its
+-- name says they are rows of the config's set (train, "mnist-train[1:1000]") taken
+-- with :subset or :split ("mnist-train[1:1000][1:400]") and the rows so taken have
+-- the content id recorded; else nil (a transform, a shuffle: not recoverable).
+local function rows_again(train, td)
+  local name, base = tostring(td.name), tostring(train.name)
+  if name:sub(1, #base) ~= base then return nil end
+  local ds = train
+  for a, b in name:sub(#base + 1):gmatch("%[(%d+):(%d+)%]") do
+    a, b = math.tointeger(tonumber(a)), math.tointeger(tonumber(b))
+    if not (a and b and a >= 1 and a <= b and b <= #ds) then return nil end
+    ds = ds:subset(a, b)
+  end
+  if name:sub(#base + 1):gsub("%[%d+:%d+%]", "") ~= "" then return nil end
+  return require("wb.train_hooks").content_id(ds) == td.id and ds or nil
+end
+
 -- Run r's datasets; an error at `level` naming fname when their files are
 -- not those r was trained on.
 local function data_of(r, fname, level)
@@ -189,7 +211,28 @@ local function data_of(r, fname, level)
       .. "copy", fname, tostring(r), tostring(r.config.dataset),
       (wb.data._location(r.config.dataset)), tostring(id), tostring(now)), level + 1)
   end
-  return wb.data.for_config(r.config)
+  local d = wb.data.for_config(r.config)
+  local td = type(r.train_data) == "table" and r.train_data
+  if not td then return d end
+  local rows = rows_again(d.train, td)
+  if rows then return wb.data._pair(getmetatable(d).__name, rows, d.test) end
+  -- the config's training rows are not the ones a hook handed to fit: handing them out
+  -- as the run's would make a training accuracy or a dead-unit count on them silently
+  -- about other rows (the record keeps only their count and content id, not the rows)
+  local why = string.format("wb.Run:data: %s trained on %s rows chosen by %s (%s; %s, content "
+    .. "id %s), not on its config's %d training rows: run:data() has no train set for it "
+    .. "(its test set, run:data().test, is the config's)", tostring(r), tostring(td.rows),
+    tostring(td.changed_by), tostring(td.how), tostring(td.name), tostring(td.id), #d.train)
+  local mt = getmetatable(d)
+  local out = {test = d.test}
+  return setmetatable(out, {__name = mt.__name, __fields = mt.__fields,
+    __newindex = mt.__newindex,
+    __index = function(t, k)
+      if k == "train" then error(why, 2) end
+      return mt.__index(t, k)
+    end,
+    __tostring = function() return tostring(mt.__name) .. ": {test = " .. tostring(d.test)
+      .. "} (train: the rows a hook chose, not kept)" end})
 end
 
 function Run:data()
@@ -200,8 +243,10 @@ end
 
 ---wb.Run:evaluate(which) -> table
 ---Loads the run's model (which = "final" by default) and evaluates it on
----the run's test set (run:data().test): {loss = l, accuracy = a}. For a run
----that finished normally this reproduces record.metrics.test_accuracy.
+---the run's test set (run:data().test) with the loss it trained with
+---(config.loss, default sparse_categorical_crossentropy): {loss = l,
+---accuracy = a}. For a run that finished normally this reproduces
+---record.metrics.test_loss and test_accuracy.
 ---@param which? string
 ---@return table
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
@@ -210,7 +255,9 @@ function Run:evaluate(which)
   args.opt("evaluate", 1, which, "string")
   local path = path_of(self, which, "evaluate", 2)
   local test = data_of(self, "evaluate", 2).test
-  return wb.load(path):evaluate(test)
+  -- the run's own loss: a loss = "mse" run's test_loss is mse, and the default
+  -- (cross-entropy) gave another number beside the record's, without a word
+  return wb.load(path):evaluate(test, {loss = self.config.loss})
 end
 
 ---wb.Run:plot(metric, opts) -> wb.Plot

@@ -18,8 +18,9 @@ local M = {}
 local argcheck = group.argcheck
 
 -- Reading a folder's records, and leaving out those that cannot be
--- trusted, is wb/runs_load.lua.
-M.load_all = require("wb.runs_load").load_all
+-- trusted, is wb/runs_load.lua; so are the errors that say what a folder holds.
+local load = require "wb.runs_load"
+M.load_all = load.load_all
 
 -- Record fields a query may name; any other key is a config key.
 local record_keys = {task = true, variant = true, seed = true, status = true, hash = true,
@@ -28,10 +29,13 @@ local record_keys = {task = true, variant = true, seed = true, status = true, ha
 local options = {root = true, dir = true, allow_empty = true}
 
 -- A value matches by equality (a table value, hidden = {256, 128}, as a
--- whole), a list by any of its items, a function by its answer.
+-- whole), a list by any of its items, a function by its answer. An item
+-- of a list is a value (item = true): a list in a list, {{256, 128}}, is
+-- the value {256, 128}, not again any of 256 and 128, which matched
+-- hidden = 256 runs to a query for the two-layer ones.
 -- A read file's key (read:<path>) also matches its content id shortened
 -- as a label shows it ("2:8c1f03d6e2a1...").
-local function matches(want, have, k)
+local function matches(want, have, k, item)
   if type(want) == "function" then return want(have) and true or false end
   if type(want) == "string" and type(have) == "string" and group.is_read(k)
       and group.read_shown(have) == want then
@@ -41,8 +45,8 @@ local function matches(want, have, k)
       and util.canonical(want) == util.canonical(have) then
     return true
   end
-  if type(want) == "table" then
-    for _, w in ipairs(want) do if matches(w, have, k) then return true end end
+  if type(want) == "table" and not item then
+    for _, w in ipairs(want) do if matches(w, have, k, true) then return true end end
     return false
   end
   return want == have
@@ -57,12 +61,18 @@ local function split_key(k)
   if t and dotted[t] then return t, sub end
 end
 
+-- Record r's value of query key k; false stays false (`x and y or nil` made
+-- validation = false nil: such runs were never found).
 local function field(r, k)
   if record_keys[k] then return r[k] end
   if group.is_read(k) then return group.read_id(r, k:sub(6)) end
   local t, sub = split_key(k)
-  if t then return type(r[t]) == "table" and r[t][sub] or nil end
-  return type(r.config) == "table" and r.config[k] or nil
+  if t then
+    if type(r[t]) ~= "table" then return nil end
+    return r[t][sub]
+  end
+  if type(r.config) ~= "table" then return nil end
+  return r.config[k]
 end
 
 -- The keys a query may name: record fields, the experiment's config keys
@@ -191,8 +201,9 @@ local function none_match(query, recs, dir)
   if #parts == 0 then -- no single key is at fault: what each key could match
     for _, k in ipairs(ks) do parts[#parts + 1] = k .. " there: " .. values_text(recs, k) end
   end
-  error(string.format("wb.runs.find: no run in %s matches {%s} (%s; allow_empty = true "
-    .. "returns an empty list)", dir, text, table.concat(parts, "; ")), 3)
+  local quick = load.quick_note(query, function(r) return #all_but(query, ks, nil, {r}) == 1 end)
+  error(string.format("wb.runs.find: no run in %s matches {%s}%s (%s; allow_empty = true "
+    .. "returns an empty list)", dir, text, quick, table.concat(parts, "; ")), 3)
 end
 
 -- Raise (at find's caller) when a value in a list of the query (dropout =
@@ -202,11 +213,13 @@ local function check_lists(query, recs, dir)
   local ks, text = query_keys(query)
   for _, k in ipairs(ks) do
     local want = query[k]
-    if type(want) == "table" then
-      local rest = all_but(query, ks, k, recs)
+    local rest = type(want) == "table" and all_but(query, ks, k, recs)
+    local whole = false -- hidden = {256, 128} naming runs' value: a value, not a set
+    for _, r in ipairs(rest or {}) do whole = whole or matches(want, field(r, k), k, true) end
+    if rest and not whole then
       for _, w in ipairs(want) do
         local hit = false
-        for _, r in ipairs(rest) do hit = hit or matches(w, field(r, k), k) end
+        for _, r in ipairs(rest) do hit = hit or matches(w, field(r, k), k, true) end
         if not hit then
           error(string.format("wb.runs.find: %s = %s, in {%s}, matches none of the %d runs "
             .. "in %s the other keys match (%s there: %s; allow_empty = true accepts it)", k,
@@ -218,42 +231,31 @@ local function check_lists(query, recs, dir)
   end
 end
 
--- Raise (at find's caller) unless every task the query names has runs in
--- recs: naming it and the tasks that have runs there, nearest first.
-local function check_tasks(want, recs, dir)
-  local names = type(want) == "string" and {want} or type(want) == "table" and want or {}
-  local have = {}
-  for _, r in ipairs(recs) do have[r.task] = (have[r.task] or 0) + 1 end
-  for _, t in ipairs(names) do
-    if type(t) == "string" and not have[t] then
-      local list, near = require("wb.runs_stats").nearest_first(t, have)
-      for i, n in ipairs(list) do list[i] = string.format("%s (%d runs)", n, have[n]) end
-      error(string.format("wb.runs.find: no runs of task '%s' in %s%s (tasks with runs "
-        .. "there: %s; allow_empty = true returns an empty list)", t, dir,
-        near and (" (did you mean '" .. near .. "'?)") or "",
-        #list > 0 and table.concat(list, ", ") or "none"), 3)
+-- Raise (at find's caller) when a list of the query matches some runs of out
+-- as a whole value and others by one of its items: hidden = {256, 128}
+-- returned the two-layer runs and the hidden = 128 ones in one list.
+local function check_ambiguous(query, out)
+  local ks = query_keys(query)
+  for _, k in ipairs(ks) do
+    local want = query[k]
+    if type(want) == "table" and want[1] ~= nil then
+      local whole, items, one = 0, 0, nil
+      for _, r in ipairs(out) do
+        local have = field(r, k)
+        if type(have) == "table" and util.canonical(have) == util.canonical(want) then
+          whole = whole + 1
+        else
+          items, one = items + 1, one or have
+        end
+      end
+      if whole > 0 and items > 0 then
+        error(string.format("wb.runs.find: %s = %s matches %d run%s whose %s is %s and %d "
+          .. "whose %s is one of its values (%s): say which, %s = {%s} for the list value, "
+          .. "or a function(v) for the others", k, show(want), whole, whole == 1 and "" or "s",
+          k, show(want), items, k, show(one), k, show(want)), 3)
+      end
     end
   end
-end
-
--- Raise (at find's caller) that runs folder dir does not exist, with what
--- does: the root, and its quick/ folder, where --quick runs go.
-local function no_folder(query, dir)
-  local root = query.root or (not query.dir and util.plots_root() or nil)
-  local why
-  if root and not wb.sys.exists(root) then
-    why = "root " .. root .. " does not exist"
-  elseif root then
-    why = "root " .. root .. " has no runs folder"
-    if wb.sys.exists(record.dir(root .. "/quick")) then
-      why = why .. string.format(' (--quick runs are under its quick/ folder: root = "%s/quick")',
-        root)
-    end
-  else
-    why = "no such folder"
-  end
-  error(string.format("wb.runs.find: no runs folder %s: %s (allow_empty = true returns an "
-    .. "empty list)", dir, why), 3)
 end
 
 local warn = require "wb.runs_warn" -- what find says of the runs it returns
@@ -268,9 +270,11 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---{["identity.build"] = "5602e12e0a1b2c3d"}), or "read:<path>", the content
 ---id of a file the run's hooks read ("base [read:/d/w.txt=2:8c1f03d6e2a1...]":
 ---{["read:/d/w.txt"] = "2:8c1f03d6e2a1..."}, shortened as shown, or whole).
----A value matches by equality, a list
+---A value matches by equality (false too), a list
 ---matches any of its values (or a list-valued config equal to it, hidden =
----{256, 128}), a function(value) -> boolean decides. Options:
+---{256, 128}; a list in the list is a value: {{256, 128}}, and a list that
+---matches some runs as a value and others by an item is an error), a
+---function(value) -> boolean decides. Options:
 ---root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
 ---under <root>/quick), dir = the runs folder itself (default <root>/runs;
 ---not both), allow_empty = true to accept an empty answer. Without it,
@@ -339,8 +343,8 @@ function M.find(query)
     end
   end
   local strict = not query.allow_empty
-  if strict and not wb.sys.exists(dir) then no_folder(query, dir) end
-  if strict then check_tasks(query.task, recs, dir) end
+  if strict and not wb.sys.exists(dir) then load.no_folder(query, dir) end
+  if strict then load.check_tasks(query.task, recs, dir, query) end
   local out = {}
   for _, r in ipairs(recs) do
     local keep = true
@@ -357,6 +361,7 @@ function M.find(query)
     none_match(query, recs, dir)
   end
   if strict then check_lists(query, recs, dir) end
+  check_ambiguous(query, out)
   warn.stale(out)
   warn.other(out)
   warn.unchecked(out, dir)

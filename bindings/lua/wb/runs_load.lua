@@ -7,6 +7,7 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local record = require "wb.record"
 local group = require "wb.runs_group"
+local util = require "wb.util"
 
 local M = {}
 local argcheck = group.argcheck
@@ -57,6 +58,61 @@ function M.load_all(dir, filter)
     end
   end
   return out
+end
+
+-- " (2 --quick runs under R/quick match: root = "R/quick")" when the query
+-- looks in a root R (not a dir, not a quick/ one) whose quick/ folder holds
+-- runs keep(r) takes, else "": a query for quick runs in the full root named
+-- only what the full runs have.
+function M.quick_note(query, keep)
+  local root = not query.dir and (query.root or util.plots_root())
+  if not root or root:match("quick/*$") then return "" end
+  local qdir = record.dir(root .. "/quick")
+  if not wb.sys.exists(qdir) then return "" end
+  local n = 0
+  for _, r in ipairs(M.load_all(qdir)) do if keep(r) then n = n + 1 end end
+  if n == 0 then return "" end
+  return string.format(' (%d --quick run%s under %s/quick match%s: root = "%s/quick")', n,
+    n == 1 and "" or "s", root, n == 1 and "es" or "", root)
+end
+
+-- Raise (at find's caller) unless every task the query names has runs in
+-- recs: naming it and the tasks that have runs there, nearest first.
+function M.check_tasks(want, recs, dir, query)
+  local names = type(want) == "string" and {want} or type(want) == "table" and want or {}
+  local have = {}
+  for _, r in ipairs(recs) do have[r.task] = (have[r.task] or 0) + 1 end
+  for _, t in ipairs(names) do
+    if type(t) == "string" and not have[t] then
+      local list, near = require("wb.runs_stats").nearest_first(t, have)
+      for i, n in ipairs(list) do list[i] = string.format("%s (%d runs)", n, have[n]) end
+      error(string.format("wb.runs.find: no runs of task '%s' in %s%s%s (tasks with runs "
+        .. "there: %s; allow_empty = true returns an empty list)", t, dir,
+        M.quick_note(query, function(r) return r.task == t end),
+        near and (" (did you mean '" .. near .. "'?)") or "",
+        #list > 0 and table.concat(list, ", ") or "none"), 3)
+    end
+  end
+end
+
+-- Raise (at find's caller) that runs folder dir does not exist, with what
+-- does: the root, and its quick/ folder, where --quick runs go.
+function M.no_folder(query, dir)
+  local root = query.root or (not query.dir and util.plots_root() or nil)
+  local why
+  if root and not wb.sys.exists(root) then
+    why = "root " .. root .. " does not exist"
+  elseif root then
+    why = "root " .. root .. " has no runs folder"
+    if wb.sys.exists(record.dir(root .. "/quick")) then
+      why = why .. string.format(' (--quick runs are under its quick/ folder: root = "%s/quick")',
+        root)
+    end
+  else
+    why = "no such folder"
+  end
+  error(string.format("wb.runs.find: no runs folder %s: %s (allow_empty = true returns an "
+    .. "empty list)", dir, why), 3)
 end
 
 return M

@@ -118,6 +118,7 @@ local function content_id(ds)
   end
   return util.fnv1a64(table.concat(parts, ";"))
 end
+M.content_id = content_id -- run:data() finds a hook's rows again by it (wb/run.lua)
 
 -- Row i of the config's test set that training set ds holds as its row j (uint8 images of
 -- the same shape, equal bytes), or nil. MNIST and Fashion-MNIST have no image in both

@@ -171,6 +171,20 @@ function M.find(t, idx, w)
   return nil
 end
 
+-- "; a value is found by its name: help("wb.lab.near_zero")" for a number or
+-- boolean x equal to documented values (help(wb.lab.near_zero) passes 0.001,
+-- which nothing is found by), else "". idx the index, w the walk of wb.
+function M.equal_names(x, idx, w)
+  local same = {}
+  for name, v in pairs(w.values) do
+    if v == x and idx[name] and idx[name].kind == "value" then
+      same[#same + 1] = string.format('help("%s")', name)
+    end
+  end
+  table.sort(same)
+  return #same > 0 and "; a value is found by its name: " .. table.concat(same, ", ") or ""
+end
+
 -- "Mentioned in:" lines naming the other entries whose text mentions
 -- name (where a value is used; help's own examples are left out), sorted;
 -- none when no entry does.

@@ -1,0 +1,99 @@
+-- wb/lab_util.lua: the argument checks and helpers of wb/lab.lua (wb.stats,
+-- wb.lab): a model or a run as a model, its Dense layers by number, options
+-- checked before any work, data as wide as the model's input.
+local _ENV = require "wb.std"
+local wb = require "wb"
+local util = require "wb.util"
+local args = require "wb.args"
+
+local M = {}
+
+-- Argument #1 of fname: a model or a run (checked before any work: a
+-- run's model is loaded from disk).
+function M.check_model(x, fname)
+  args.check(fname, 1, x, "wb.Sequential|wb.Run", 4)
+end
+
+-- The model of x: a Sequential as is, a Run through run:model(). x is
+-- `what` (argument #1 checked by check_model, or a list element) of fname.
+function M.model_of(x, fname, what)
+  if type(x) == "table" and getmetatable(x) == wb.runs.Run then
+    -- run:model()'s error is about the user's run: raised from their line, not
+    -- prefixed "lab.lua:38:" (an error object, a missing file's, goes on as it is)
+    local ok, m = pcall(x.model, x)
+    if not ok then error(type(m) == "string" and (m:gsub("^[^\n]-%.lua:%d+: ", "")) or m, 3) end
+    return m, tostring(x)
+  end
+  if type(x) == "table" and getmetatable(x) == wb.nn.SequentialClass then return x end
+  error(string.format("%s: %s: expected a model (wb.Sequential) or a run, got %s", fname,
+    what or "argument 1", args.typename(x)), 3)
+end
+
+-- The Dense layers of a model with their Sequential indices.
+function M.dense_layers(model)
+  local out = {}
+  for i = 1, #model do
+    if model[i].kind == "Dense" then out[#out + 1] = {index = i, layer = model[i]} end
+  end
+  return out
+end
+
+function M.dense(model, k, fname)
+  local ls = M.dense_layers(model)
+  k = math.type(k) == "float" and math.tointeger(k) or k
+  if math.type(k) ~= "integer" or not ls[k] then
+    error(string.format("%s: layer %s: expected 1..%d (the model's Dense layers)", fname,
+      tostring(k), #ls), 3)
+  end
+  return ls[k]
+end
+
+-- The keys of opts (argument #n of `name`, "wb.lab.weight_grid") are among
+-- `valid`, and each key of `want` that is set passes its check: {key =
+-- {test, "expected"}}. A misspelt option (unit = 3, dta = ds) is an error,
+-- never a default.
+function M.check_opts(name, n, opts, valid, want)
+  util.check_options(opts, valid, name, 3)
+  local out = {}
+  for k, v in pairs(opts) do
+    -- a whole float (units = n / 2) is the integer, as wb.args takes it
+    out[k] = math.type(v) == "float" and math.tointeger(v) or v
+  end
+  for k, w in pairs(want) do
+    local v = out[k]
+    if v ~= nil and not w[1](v) then
+      error(string.format("bad argument #%d to '%s' (opts.%s: %s expected, got %s)", n,
+        name:match("[^.]*$"), k,
+        w[2], type(v) == "string" and string.format("%q", v) or args.typename(v)
+          .. (type(v) == "number" and " " .. tostring(v) or "")), 3)
+    end
+  end
+  return out
+end
+function M.positive_int(v) return math.type(v) == "integer" and v >= 1 end
+
+-- Raise (at the caller of fname's caller) unless dataset ds (`what` of fname) has
+-- rows as wide as model m's input: the first Dense layer's, when only layers that
+-- keep the width come before it. Was "measures.lua:283: bad argument #1 to
+-- 'forward'", naming neither the data nor the function called.
+function M.check_width(fname, what, m, ds)
+  for i = 1, #m do
+    local kind = m[i].kind
+    if kind == "Dense" then
+      if ds:input_size() ~= m[i].n_in then
+        error(string.format("%s: %s: expected rows of %d inputs (layer %d, %s), got %s, "
+          .. "rows of %d", fname, what, m[i].n_in, i, tostring(m[i]), tostring(ds.name),
+          ds:input_size()), 3)
+      end
+      return
+    end
+    if kind ~= "Dropout" and kind ~= "Activation" then return end
+  end
+end
+function M.is_dataset(v) return args.typename(v) == "wb.Dataset" end
+function M.is_list(v) return type(v) == "table" end
+
+-- Values of a tensor as one flat Lua array.
+function M.flat(t) return t:reshape(t:numel()):totable() end
+
+return M

@@ -56,4 +56,45 @@ end)
 
 -- }====
 
+-- {==== the exports of a task's runs count the failed ones ====
+
+T.test("export_csv, export_history: a run of the task that failed (no record) is a row of "
+    .. "status failed, not left out", function()
+  local rs = wb.runs.Runs{rec("a", 1), rec("a", 2), rec("b", 1), rec("b", 3)}
+  rawset(rs, "experiment", {name = "t"})
+  rawset(rs, "failures", {{spec = {variant = "b", seed = 2, hash = "f000000000000002",
+    group_key = "gb", config = {seed = 2, hidden = 48, epochs = 2}}, error = "boom"}})
+  -- the table counts it; the files did not have it (4 rows: b looked like 2 seeds of 2)
+  T.ok(rs:table{"test_accuracy"}:find("| b | 2 of 3 (1 failed) |", 1, true))
+  local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p " .. dir)
+  T.eq(wb.runs.export_csv(dir .. "/runs.csv", rs), 5)
+  local rows = T.csv_rows(dir .. "/runs.csv")
+  T.eq(#rows, 6)
+  local col = {}
+  for i, k in ipairs(rows[1]) do col[k] = i end
+  local last = rows[6]
+  T.eq(last[col.hash], "f000000000000002"); T.eq(last[col.task], "t")
+  T.eq(last[col.variant], "b"); T.eq(last[col.seed], "2"); T.eq(last[col.status], "failed")
+  T.eq(last[col.group_key], "gb"); T.eq(last[col["config.hidden"]], "48")
+  T.eq(last[col.test_accuracy], "")
+  -- the history: one row for it, no epoch, metric or value
+  wb.runs.export_history(dir .. "/history.csv", rs)
+  rows = T.csv_rows(dir .. "/history.csv")
+  col = {}
+  for i, k in ipairs(rows[1]) do col[k] = i end
+  local seen = 0
+  for _, r in ipairs(rows) do
+    if r[col.status] == "failed" then
+      seen = seen + 1
+      T.eq(r[col.seed], "2"); T.eq(r[col.epoch], ""); T.eq(r[col.metric], "")
+    end
+  end
+  T.eq(seen, 1)
+  -- a list without failures (wb.runs.find's) writes its records only, as before
+  T.eq(wb.runs.export_csv(dir .. "/plain.csv", wb.runs.Runs{rec("a", 1)}), 1)
+  os.execute("rm -rf " .. dir)
+end)
+
+-- }====
+
 T.done()

@@ -90,6 +90,14 @@ T.test("export_csv, export_history: a run of the task that failed (no record) is
     end
   end
   T.eq(seen, 1)
+  -- every run failed: the rows say so (was "no runs in the run list; nothing written")
+  local none = wb.runs.Runs{}
+  rawset(none, "experiment", {name = "t"})
+  rawset(none, "failures", rs.failures)
+  T.eq(wb.runs.export_csv(dir .. "/none.csv", none), 1)
+  T.eq(T.csv_rows(dir .. "/none.csv")[2][7], "failed")
+  T.check_error("no runs in the run list; nothing written",
+    function() return wb.runs.export_csv(dir .. "/empty.csv", wb.runs.Runs{}) end)
   -- a list without failures (wb.runs.find's) writes its records only, as before
   T.eq(wb.runs.export_csv(dir .. "/plain.csv", wb.runs.Runs{rec("a", 1)}), 1)
   os.execute("rm -rf " .. dir)

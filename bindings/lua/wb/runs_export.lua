@@ -48,13 +48,15 @@ local function records_of(x, fname)
     end
     recs = runs.load_all(where)
   end
-  if #recs == 0 then
+  -- (a task all of whose runs failed still has its rows: each says "failed")
+  local failed = failed_of(x)
+  if #recs == 0 and #failed == 0 then
     error(string.format("wb.runs.%s: no runs in %s; nothing written", fname, where), 3)
   end
   local listed = getmetatable(x) == runs.RunList and x
     or {labels = group.label_apart(table.move(recs, 1, #recs, 1, {}))} -- sorts its copy
   group.pool(recs) -- the group_key column: seeds that may be averaged share it
-  return recs, where, function(r) return runs._label(listed, r) end, failed_of(x)
+  return recs, where, function(r) return runs._label(listed, r) end, failed
 end
 
 -- The runs of a task's list that left no record (runs.failures: a failed

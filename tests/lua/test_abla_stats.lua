@@ -105,4 +105,37 @@ end)
 
 -- }====
 
+-- {==== a task's README counts its failed runs where it counts the others ====
+
+T.test("task README: the runs line counts the failed runs (9 runs: 8 trained, 0 from "
+    .. "records left one unsaid)", function()
+  local util = require "wb.util"
+  local root = T.tmpdir() .. "/root"
+  local sc = T.tmpdir() .. "/fails.lua"
+  util.write_file(sc, [[
+return wb.task{name = "fails", title = "fails",
+  experiment = {base = {epochs = 1, hidden = 8, subset = {train = 200, test = 100}},
+    seeds = {1, 2},
+    measure = function(model, cfg)
+      if cfg.seed == 2 then error("seed 2 fails") end
+      return {}
+    end},
+  report = function(task, runs)
+    task:text(runs:table{"test_accuracy"})
+    wb.runs.export_csv(task.dir .. "/runs.csv", runs)
+  end}
+]])
+  local st, out, err = T.run_wb(T.quote(sc) .. " --root " .. T.quote(root) .. " --jobs 1")
+  T.eq(st, 1, err)
+  T.ok(out:find("| base | 1 of 2 (1 failed) |", 1, true), out)
+  local md = util.read_file(root .. "/fails/README.md")
+  T.ok(md:find("2 runs: 1 trained by this command, 0 from records, 1 failed (no record)",
+    1, true), md)
+  -- and the report's own export has its row
+  local csv = util.read_file(root .. "/fails/runs.csv")
+  T.ok(csv:find(",2,[0-9a-f]+,failed,"), csv)
+end)
+
+-- }====
+
 T.done()

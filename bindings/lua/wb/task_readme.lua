@@ -75,13 +75,15 @@ function Task:_provenance(info, records)
   local script = require("wb.runner_script").info(info.script)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s.%s Data: %s. "
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command%s, %d from records%s%s.%s%s%s*\n", command_line(info), wb.version,
+    .. "command%s, %d from records%s%s%s.%s%s%s*\n", command_line(info), wb.version,
     util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), script and (" Script: "
     .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; ")
     .. require("wb.train_hooks").readme_note(records or {}), -- a hook's rows (audit W15)
     table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
     table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
     prov.copies(now), info.cached, prov.copies(before),
+    -- the runs that left no record: "9 runs: 8 trained, 0 from records" left one unsaid
+    #(info.failures or {}) > 0 and string.format(", %d failed (no record)", #info.failures) or "",
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
     kernels_text(records or {}), prov.timing(records or {}),
     -- files and variables the hooks read besides the config ($SCALE=2, a

@@ -138,4 +138,23 @@ end)
 
 -- }====
 
+-- {==== --quick's line names every run's epochs ====
+
+T.test("--quick: the plan line names the epochs of every run, not the first variant's",
+    function()
+  local ex = wb.experiment({name = "qe", base = {hidden = 8, subset = {train = 300,
+    test = 100}}, vary = {epochs = {1, 2}}, seeds = {1}}, {options = {quick = true},
+    root = T.tmpdir()})
+  local text = require("wb.runner_overrides").text(ex)
+  -- was "every run trains 1 epoch(s)": variant epochs=2 trained 2
+  T.ok(text:find("--quick: runs train 1 to 2 epochs on the first rows", 1, true), text)
+  T.eq(ex.specs[1].config.epochs, 1); T.eq(ex.specs[2].config.epochs, 2)
+  ex = wb.experiment({name = "qe", base = {hidden = 8, epochs = 5}}, {options = {quick = true},
+    root = T.tmpdir()})
+  text = require("wb.runner_overrides").text(ex)
+  T.ok(text:find("--quick: every run trains 2 epoch(s) on the first rows", 1, true), text)
+end)
+
+-- }====
+
 T.done()

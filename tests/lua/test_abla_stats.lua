@@ -175,4 +175,20 @@ end)
 
 -- }====
 
+-- {==== wb.compare over runs that are not seeds of one configuration ====
+
+T.test("wb.compare: runs of one label that differ in more than the seed: its error, at the "
+    .. "caller's line", function()
+  local a3 = rec("a", 3)
+  a3.group_key, a3.config.epochs = "ga3", 3
+  local rs = wb.runs.Runs{rec("a", 1), rec("a", 2), a3, rec("b", 1), rec("b", 2)}
+  -- was "wb/compare.lua:163: wb.Runs:values: variant 'a': ..."
+  local ok, err = pcall(function() local s = wb.compare(rs, "test_accuracy"); return s end)
+  T.ok(not ok)
+  T.ok(tostring(err):find("^tests/lua/test_abla_stats%.lua:%d+: wb%.compare: variant 'a': 3 "
+    .. "runs are not seeds of one configuration: config%.epochs 2 vs 3"), err)
+end)
+
+-- }====
+
 T.done()

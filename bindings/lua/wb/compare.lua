@@ -160,7 +160,10 @@ function M._compare(runs, metric, o)
       v, failed[v], failed[v], failed[v])
   end
   for _, v in ipairs(runs:variants()) do
-    local xs = runs:values(v, metric)
+    -- runs of a label that are not seeds of one configuration: wb.compare's
+    -- error at the caller's line (it was wb.Runs:values', at a line of this file)
+    local ok, xs = pcall(runs.values, runs, v, metric)
+    if not ok then error("wb.compare: " .. tostring(xs):gsub("^wb%.Runs:values: ", ""), 3) end
     local m, s = runs:stat(v, metric)
     local all = #runs:of(v) + (failed[v] or 0)
     if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs, all = all} end

@@ -173,4 +173,36 @@ end)
 
 -- }====
 
+-- {==== an export an earlier report wrote, which this one does not ====
+
+T.test("task report: a file an earlier report exported into its folder and this one does "
+    .. "not is removed, as an old figure is (a runs.csv of 3 seeds beside a README of 2)",
+    function()
+  local util = require "wb.util"
+  local root = T.tmpdir() .. "/root"
+  local sc = T.tmpdir() .. "/exp.lua"
+  util.write_file(sc, [[
+return wb.task{name = "exp", title = "exp",
+  experiment = {base = {epochs = 1, hidden = 8, subset = {train = 200, test = 100}},
+    seeds = {1}},
+  report = function(task, runs)
+    task:text(runs:table{"test_accuracy"})
+    if os.getenv("EXPORT") then wb.runs.export_csv(task.dir .. "/runs.csv", runs) end
+  end}
+]])
+  local cmd = T.quote(sc) .. " --root " .. T.quote(root) .. " --jobs 1"
+  local st, _, err = T.sh("EXPORT=1 " .. T.quote(T.wb) .. " " .. cmd .. " </dev/null")
+  T.eq(st, 0, err)
+  T.ok(wb.sys.exists(root .. "/exp/runs.csv"))
+  T.ok(util.read_file(root .. "/exp/runs.json"):find('"exports":["runs.csv"]', 1, true))
+  st, _, err = T.sh(T.quote(T.wb) .. " " .. cmd .. " </dev/null")
+  T.eq(st, 0, err)
+  -- was left as it was, its rows of the earlier report's runs
+  T.ok(not wb.sys.exists(root .. "/exp/runs.csv"), "removed")
+  T.ok(err:find("removed " .. root .. "/exp/runs.csv: an earlier report exported it", 1, true),
+    err)
+end)
+
+-- }====
+
 T.done()

@@ -121,6 +121,9 @@ end
 -- a failure is raised at the caller of export_<fname>, naming the path.
 local function write(path, lines, fname)
   local ok, err = pcall(util.write_file, path, table.concat(lines, "\n") .. "\n")
+  -- a task's report lists what it exported (runs.json), to drop it when a later one does not
+  local into = rawget(runs, "_exported")
+  if ok and type(into) == "table" then into[path] = true end
   if not ok then
     local msg = string.format("wb.runs.%s: %s", fname, (tostring(err):gsub("^[^:\n]*:%d+: ", "")))
     if not wb.is_error(err) then error(msg, 3) end

@@ -205,4 +205,31 @@ end)
 
 -- }====
 
+-- {==== labels of groups: a fit option that mirrors its config key is said once ====
+
+T.test("wb.runs.find labels: epochs set apart once, not as epochs and fit_options.epochs "
+    .. "(the pair took 2 of the 4 differences a label shows)", function()
+  local function r(seed, ep, lr)
+    local x = rec("a", seed)
+    x.hash = string.format("%d%d%015d", ep, lr * 1000, seed)
+    x.config.epochs, x.config.lr = ep, lr
+    x.fit_options = {epochs = ep, seed = seed, batch_size = 32}
+    x.group_key = "g" .. ep .. lr
+    return x
+  end
+  local dir = T.tmpdir() .. "/runs"
+  os.execute("mkdir -p " .. dir)
+  for _, x in ipairs{r(1, 2, 0.001), r(2, 2, 0.001), r(1, 3, 0.001), r(1, 3, 0.01)} do
+    x.task = "t"
+    wb.record.write(string.format("%s/t-%s.json", dir, x.hash), x)
+  end
+  local text = tostring(wb.runs.find{task = "t", dir = dir})
+  -- was "a [epochs=2, fit_options.epochs=2, lr=0.001]"
+  T.ok(text:find("a [epochs=2, lr=0.001] seed 1", 1, true), text)
+  T.ok(text:find("a [epochs=3, lr=0.01] seed 1", 1, true), text)
+  T.ok(not text:find("fit_options.epochs", 1, true), text)
+end)
+
+-- }====
+
 T.done()

@@ -62,14 +62,16 @@ T.test("wb.compare.signed: a bound the tables round to 0 keeps its side of 0", f
 end)
 
 T.test("wb.compare.decide: the interval's bounds show their side of 0", function()
-  -- epochs 1 decimal: lo = 0.0254 printed "+0.0" for an interval excluding 0
-  local a, b = {5, 5.2, 5.1, 5.3, 5.2}, {4.83, 5.13, 4.93, 4.73, 5.03}
+  -- epochs 1 decimal: lo = 0.0083 printed "+0.0" for an interval excluding 0
+  -- (counts: whole epochs; fractional values are no counts and keep 4
+  -- decimals, audit audA A1)
+  local a, b = {3, 4, 5, 5, 6}, {3, 3, 3, 3, 4}
   local w = wb.welch(a, b)
   T.ok(w.lo > 0, "the interval excludes 0")
   local v, _, clause = wb.compare.decide(a, b, "epochs_to_target", "lower")
   T.eq(v, "b is better")
   T.ok(not clause:find("%[%+0%.0,"), clause)
-  T.ok(clause:find("CI [+0.025, +0.4]", 1, true), clause)
+  T.ok(clause:find("CI [+0.0083, +2.8]", 1, true), clause)
 end)
 
 T.test("claims: a part's interval shows its side of 0, its p its side of 5 %", function()

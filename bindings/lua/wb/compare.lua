@@ -74,6 +74,14 @@ function M.decide(a, b, metric, better)
       .. "got %s)", type(better) == "string" and string.format("%q", better) or type(better)), 2)
   end
   local w = wb.welch(a, b)
+  -- a name like a count's (loss_per_epoch) over values that are no counts:
+  -- in the units of any number, not rounded to an epoch's tenth ("-0.1"
+  -- for -0.088), as fmt_mean_std shows its cells
+  local counts = true
+  for _, xs in ipairs{a, b} do
+    for _, x in ipairs(xs) do counts = counts and x == math.floor(x) end
+  end
+  if not counts and require("wb.runs_stats").raw.count_name(metric) then metric = "value" end
   if not w.p then
     return "not decided", w, "fewer than 2 seeds a side: no interval"
   end
@@ -152,7 +160,10 @@ function M._compare(runs, metric, o)
       v, failed[v], failed[v], failed[v])
   end
   for _, v in ipairs(runs:variants()) do
-    local xs = runs:values(v, metric)
+    -- runs of a label that are not seeds of one configuration: wb.compare's
+    -- error at the caller's line (it was wb.Runs:values', at a line of this file)
+    local ok, xs = pcall(runs.values, runs, v, metric)
+    if not ok then error("wb.compare: " .. tostring(xs):gsub("^wb%.Runs:values: ", ""), 3) end
     local m, s = runs:stat(v, metric)
     local all = #runs:of(v) + (failed[v] or 0)
     if m then stats[#stats + 1] = {v = v, m = m, s = s, n = #xs, xs = xs, all = all} end

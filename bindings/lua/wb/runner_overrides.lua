@@ -89,9 +89,18 @@ end
 -- the experiment sets: epochs = 20 (base)\n"; "" when none did.
 function M.text(ex)
   local out = {}
+  -- the epochs of every run, not the first's: a variant of 1 epoch keeps it
+  -- under --quick while the others train 2 ("every run trains 1 epoch(s)")
+  local lo, hi
+  for _, s in ipairs(ex.specs or {}) do
+    local e = s.config.epochs
+    if math.type(e) == "integer" then lo, hi = math.min(lo or e, e), math.max(hi or e, e) end
+  end
+  local epochs = lo == hi and string.format("every run trains %s epoch(s)", tostring(lo))
+    or string.format("runs train %d to %d epochs", lo, hi)
   for _, r in ipairs(ex.replaced or {}) do
-    local head = r.option == "--quick" and string.format("--quick: every run trains %d "
-      .. "epoch(s) on the first rows; it", ex.specs[1].config.epochs) or r.option
+    local head = r.option == "--quick" and string.format("--quick: %s on the first rows; "
+      .. "it", epochs) or r.option
     out[#out + 1] = string.format("[%s] %s replaced what the experiment sets: %s\n", ex.name,
       head, table.concat(r.what, "; "))
   end

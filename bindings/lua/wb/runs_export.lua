@@ -31,6 +31,7 @@ local M = runs
 -- which the variant column alone showed alike). A folder that does not
 -- exist, or no runs at all, is an error (a mistyped path or a query that
 -- matched nothing would otherwise give a file with a header and no rows).
+local failed_of
 local function records_of(x, fname)
   argcheck(x == nil or type(x) == "string" or type(x) == "table", 2, fname,
     "runs folder or run list", x, nil, 1)
@@ -47,13 +48,31 @@ local function records_of(x, fname)
     end
     recs = runs.load_all(where)
   end
-  if #recs == 0 then
+  -- (a task all of whose runs failed still has its rows: each says "failed")
+  local failed = failed_of(x)
+  if #recs == 0 and #failed == 0 then
     error(string.format("wb.runs.%s: no runs in %s; nothing written", fname, where), 3)
   end
   local listed = getmetatable(x) == runs.RunList and x
     or {labels = group.label_apart(table.move(recs, 1, #recs, 1, {}))} -- sorts its copy
   group.pool(recs) -- the group_key column: seeds that may be averaged share it
-  return recs, where, function(r) return runs._label(listed, r) end
+  return recs, where, function(r) return runs._label(listed, r) end, failed
+end
+
+-- The runs of a task's list that left no record (runs.failures: a failed
+-- child, a Slurm element), as rows of status "failed": a seed the table
+-- counts as "2 of 3 (1 failed)" was missing from the file without a word,
+-- and pandas' mean over the rows looked like the task's full seeds.
+function failed_of(x)
+  local fs = type(x) == "table" and getmetatable(x) == runs.RunList and rawget(x, "failures")
+  local ex, out = type(x) == "table" and rawget(x, "experiment"), {}
+  for _, f in ipairs(type(fs) == "table" and fs or {}) do
+    local sp = type(f) == "table" and type(f.spec) == "table" and f.spec or {}
+    out[#out + 1] = {hash = sp.hash, task = type(ex) == "table" and ex.name or nil,
+      variant = sp.variant, seed = sp.seed, group_key = sp.group_key, status = "failed",
+      config = sp.config}
+  end
+  return out
 end
 
 local function is_list(t) return t[1] ~= nil or next(t) == nil end
@@ -102,6 +121,9 @@ end
 -- a failure is raised at the caller of export_<fname>, naming the path.
 local function write(path, lines, fname)
   local ok, err = pcall(util.write_file, path, table.concat(lines, "\n") .. "\n")
+  -- a task's report lists what it exported (runs.json), to drop it when a later one does not
+  local into = rawget(runs, "_exported")
+  if ok and type(into) == "table" then into[path] = true end
   if not ok then
     local msg = string.format("wb.runs.%s: %s", fname, (tostring(err):gsub("^[^:\n]*:%d+: ", "")))
     if not wb.is_error(err) then error(msg, 3) end
@@ -166,16 +188,19 @@ local maxn = util.maxn
 ---read, "$SCALE=2; fac.txt (xxh128 1a2b3c4d)"; empty in records that lack
 ---them), the config flattened to
 ---columns (config.hidden, config.subset.train, ...) and the final
----metrics. runs_or_dir: a runs folder (default <plots>/runs), a wb.Runs
----or a list of records; a folder that does not exist, or no runs at all,
----is an error and nothing is written. Returns the number of runs.
+---metrics. A task's run list (the report's runs) has a row of status
+---"failed", without metrics, for each run that left no record. runs_or_dir:
+---a runs folder (default <plots>/runs), a wb.Runs or a list of records; a
+---folder that does not exist, or no runs at all, is an error and nothing is
+---written. Returns the number of rows.
 ---@param path string
 ---@param runs_or_dir? string|wb.Runs|table
 ---@return integer
 ---Example: wb.runs.export_csv("runs.csv")
 function M.export_csv(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_csv", "string", path)
-  local recs, _, label = records_of(runs_or_dir, "export_csv")
+  local recs, _, label, failed = records_of(runs_or_dir, "export_csv")
+  recs = table.move(failed, 1, #failed, #recs + 1, table.move(recs, 1, #recs, 1, {}))
   local flat, ckeys = configs(recs)
   local mkeys = {}
   for _, r in ipairs(recs) do
@@ -235,7 +260,9 @@ end
 ---empty where absent), epoch, metric, value; one row per run, epoch and
 ---metric (history series such as loss, val_accuracy, lr, and per-epoch
 ---measures). An epoch a series has no value for (NaN, stored as JSON
----null) has no row. Seeds of one configuration share a group_key: group
+---null) has no row; a run of a task's list that failed (no record) has one,
+---status "failed", without epoch, metric or value. Seeds of one
+---configuration share a group_key: group
 ---by it, not by variant, and keep status "ok" (a diverged run's epochs are
 ---there too), to average as the tables do. runs_or_dir: a runs folder
 ---(default <plots>/runs), a wb.Runs or a list of records; a folder that
@@ -248,11 +275,16 @@ end
 ---Example: wb.runs.export_history("history.csv", wb.runs.find{task = "task05_dropout"})
 function M.export_history(path, runs_or_dir)
   argcheck(type(path) == "string", 1, "export_history", "string", path)
-  local recs, _, label = records_of(runs_or_dir, "export_history")
+  local recs, _, label, failed = records_of(runs_or_dir, "export_history")
+  recs = table.move(failed, 1, #failed, #recs + 1, table.move(recs, 1, #recs, 1, {}))
   local flat, ckeys = configs(recs)
   local lines, n = {id_head(ckeys, {"epoch", "metric", "value"}, true)}, 0
   for i, r in ipairs(recs) do
     local prefix = id_cells(r, flat[i], ckeys, label, true)
+    if r.status == "failed" then -- no epochs: one row saying it, with no metric
+      lines[#lines + 1] = prefix .. ",,,"
+      n = n + 1
+    end
     for _, s in ipairs(series_of(r)) do
       for e = 1, maxn(s.values) do
         local v = s.values[e]

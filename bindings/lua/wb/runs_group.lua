@@ -203,6 +203,16 @@ local function differences(groups)
     end
     if n > 1 then out[#out + 1] = {path = p, values = vals} end
   end
+  -- fit_options.epochs beside config.epochs, each group the same value: said
+  -- once ("[epochs=2, fit_options.epochs=2]" took two of the 4 places shown)
+  local at = {}
+  for _, d in ipairs(out) do at[d.path] = d end
+  for i = #out, 1, -1 do
+    local c = at["config." .. (out[i].path:match("^fit_options%.(.+)$") or "\0")]
+    if c and util.canonical(c.values) == util.canonical(out[i].values) then
+      table.remove(out, i)
+    end
+  end
   return out
 end
 

@@ -21,14 +21,12 @@ function M.mean_std(xs)
   local n = #xs
   for i = 1, n do argcheck(type(xs[i]) == "number", 1, "mean_std", "list of numbers", xs[i], i) end
   if n == 0 then return nil, nil end
-  local s = 0
+  local s, v = 0, 0
   for _, x in ipairs(xs) do s = s + x end
   local m = s / n
-  local v = 0
   for _, x in ipairs(xs) do v = v + (x - m) ^ 2 end
   return m, n > 1 and math.sqrt(v / (n - 1)) or 0 -- sample std over seeds
 end
-
 
 ---wb.runs.series(r, name) -> table|nil
 ---A per-epoch series of a run record: history[name], else measures[name]
@@ -192,12 +190,19 @@ local function is_pct(name)
   return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
 end
 
+-- A count of epochs or units (epochs_run, dead_units), not a time per epoch.
+local function count_name(name) return name ~= nil and (name:find("epoch") and not
+  name:find("^sec") and not name:find("time") or name:find("units")) ~= nil end
+-- (a mean times n is a sum: 8 / 3 * 3 may miss 8 by a rounding)
+local function whole(x) return math.abs(x - math.floor(x + 0.5)) <= 1e-9 * math.abs(x) + 1e-9 end
+
 ---wb.runs.fmt_mean_std(m, s, name, n) -> string
 ---"m ± s" (mean ± sd over seeds) for tables: accuracies (and silenced_*
----measures) in percent with 2 decimals, epoch (not epoch_time) and unit counts with 1
----decimal (as integers when every seed agrees: "12 ± 0"), large or integral
----values with 4 significant digits, others with 4 decimals; the value alone
----when n is 1 or s is nil (one seed has no spread); "n/a" when m is nil.
+---measures) in percent with 2 decimals, epoch (not epoch_time) and unit
+---counts with 1 decimal (as integers when every seed agrees: "12 ± 0"; with
+---n, only when the n values sum to a whole number: loss_per_epoch is no
+---count), large or integral values with 4 significant digits, others with 4
+---decimals; the value alone when n is 1 or s is nil; "n/a" when m is nil.
 ---@param m? number
 ---@param s? number
 ---@param name? string
@@ -215,8 +220,7 @@ function M.fmt_mean_std(m, s, name, n)
   local fm, fs
   if pct then fm, fs, m, s = "%.2f", "%.2f", 100 * m, 100 * (s or 0)
   -- epoch counts, not times: epoch_time (seconds) showed 0.04 s as "0.0"
-  elseif name and (name:find("epoch") and not name:find("^sec") and not name:find("time")
-      or name:find("units")) then
+  elseif count_name(name) and (n == nil or whole(m * n)) then
     if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d"
     else fm, fs = "%.1f", "%.1f" end
   elseif math.abs(m) >= 100 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"
@@ -237,9 +241,7 @@ local function curve(rs, name)
   local mean, std, x, ci = {}, {}, {}, {}
   for e = 1, n do
     local xs = {}
-    for _, h in ipairs(hs) do
-      if usable(h[e]) then xs[#xs + 1] = h[e] end
-    end
+    for _, h in ipairs(hs) do if usable(h[e]) then xs[#xs + 1] = h[e] end end
     x[e] = e
     if #xs == 0 then -- no seed has a value (NaN, null) here: NaN, a gap in a plot
       mean[e], std[e], ci[e] = 0 / 0, 0 / 0, 0 / 0
@@ -352,11 +354,9 @@ M.nearest_first = nearest_first
 -- head: the message's start instead of "<fname>: unknown <what> 'name'".
 local function check_name(rs, name, kind, fname, what, level, head)
   if #rs == 0 then return end
-  if kind == "values" then
-    local any = false
-    for _, r in ipairs(rs) do any = any or finished(r) end
-    if not any then return end
-  end
+  local any = kind ~= "values"
+  for _, r in ipairs(any and {} or rs) do any = any or finished(r) end
+  if not any then return end
   if has_name(rs, name, kind) then return end -- the whole set only for the error
   for _, r in ipairs(kind == "values" and rs or {}) do -- a measure of text: n/a said nothing
     local v = type(r.measures) == "table" and r.measures[name]
@@ -393,6 +393,7 @@ end
 -- Unchecked, for wb/runs.lua's loops over records it has checked.
 M.raw = {series = series, value = value, numbers = numbers, curve = curve,
   seeds_cell = seeds_cell, cell = cell, finished = finished, usable = usable,
-  names_of = names_of, has_name = has_name, check_name = check_name, failed_of = failed_of}
+  names_of = names_of, has_name = has_name, check_name = check_name, failed_of = failed_of,
+  count_name = count_name}
 
 return M

@@ -161,7 +161,8 @@ end
 ---commit and command, and runs.json for its runs, heading its CSV and .gp
 ---(and each panel's CSV). One the task's last report drew and this one does not
 ---(a figure renamed) is deleted with its .csv and .gp, and another PNG in
----the folder is named on stderr and left.
+---the folder is named on stderr and left; so is a file the last report
+---exported into the folder (wb.runs.export_*: runs.json's exports).
 ---@param name string
 ---@param plot wb.Plot
 ---@param caption? string

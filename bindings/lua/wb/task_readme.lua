@@ -75,13 +75,15 @@ function Task:_provenance(info, records)
   local script = require("wb.runner_script").info(info.script)
   return string.format("*Produced by `%s` (workbench %s, commit %s) on %s.%s Data: %s. "
     .. "Data files: %s. Validation: %s. Epochs: %s. Seeds: %s. %d run%s: %d trained by this "
-    .. "command%s, %d from records%s%s.%s%s%s*\n", command_line(info), wb.version,
+    .. "command%s, %d from records%s%s%s.%s%s%s*\n", command_line(info), wb.version,
     util.commit_text(), os.date("!%Y-%m-%d %H:%M UTC"), script and (" Script: "
     .. require("wb.runner_script").text(script) .. ".") or "", table.concat(data, "; ")
     .. require("wb.train_hooks").readme_note(records or {}), -- a hook's rows (audit W15)
     table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
     table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
     prov.copies(now), info.cached, prov.copies(before),
+    -- the runs that left no record: "9 runs: 8 trained, 0 from records" left one unsaid
+    #(info.failures or {}) > 0 and string.format(", %d failed (no record)", #info.failures) or "",
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",
     kernels_text(records or {}), prov.timing(records or {}),
     -- files and variables the hooks read besides the config ($SCALE=2, a
@@ -105,6 +107,18 @@ function Task:_drop_old_figures()
       io.stderr:write(string.format("%s: removed %s (and its .csv, .gp): an earlier report "
         .. "drew it, this one does not\n", self.name, self:path(f)))
       tried[f] = true
+    end
+  end
+  -- so is a file an earlier report exported here (wb.runs.export_*) and this
+  -- one did not: a runs.csv of 3 seeds stayed beside a README of 2
+  local now = {}
+  for _, f in ipairs(self.exports or {}) do now[f] = true end
+  for _, f in ipairs(type(old) == "table" and type(old.exports) == "table" and old.exports
+      or {}) do
+    if type(f) == "string" and f:match("^[^/]+$") and not now[f] and not tried[f] then
+      os.remove(self:path(f))
+      io.stderr:write(string.format("%s: removed %s: an earlier report exported it, this one "
+        .. "does not\n", self.name, self:path(f)))
     end
   end
   local ok, names = pcall(wb.sys.listdir, self.dir)
@@ -232,7 +246,16 @@ function Task:_report(runs, info)
     write(self._failed, self, nil, info, runs, STARTED)
   end
   if self.intro then self:text(self.intro) end
+  -- the files the report exports into its folder (wb.runs.export_*: runs.json lists them)
+  local exported = {}
+  rawset(require("wb.runs"), "_exported", exported)
   if self.report then self.report(self, runs) end
+  self.exports = {}
+  for path in pairs(exported) do
+    local f = path:sub(1, #self.dir + 1) == self.dir .. "/" and path:sub(#self.dir + 2)
+    if f and not f:find("/", 1, true) then self.exports[#self.exports + 1] = f end
+  end
+  table.sort(self.exports)
   local head = {"# " .. self.title .. (self.quick and " (--quick)" or ""), ""}
   if self.quick then
     -- a smoke test's numbers, never to be taken for the task's own
@@ -290,7 +313,8 @@ function Task:_report(runs, info)
   self:_drop_old_figures()
   write(util.write_json, self:path("runs.json"), {task = self.name, runs = hashes,
     failed = #failed > 0 and failed or nil, command = command_line(info),
-    figures = util.array(self.figures), hooks_read = hooks_read(runs.records),
+    figures = util.array(self.figures), exports = #self.exports > 0 and self.exports or nil,
+    hooks_read = hooks_read(runs.records),
     script = info.script and require("wb.runner_options").absolute(info.script)})
   write(util.write_file, self:path("README.md"), body)
   written = true

@@ -256,7 +256,9 @@ function Runs:table(names, o)
   for _, v in ipairs(only) do vs[#vs + 1] = v; none[v] = true end
   for _, v in ipairs(vs) do
     local rs = none[v] and {} or seeds(self, v, "table")
-    local row = {v, stats.raw.seeds_cell(rs, failed[v])} -- "2 of 3 (1 diverged)"
+    -- a label's "|" ("sgd|mom") ended the cell: the row's values under other
+    -- headers; the seeds cell: "2 of 3 (1 diverged)"
+    local row = {(v:gsub("|", "\\|")), stats.raw.seeds_cell(rs, failed[v])}
     for _, n in ipairs(names) do row[#row + 1] = stats.raw.cell(numbers(rs, n), n, rs) end
     lines[#lines + 1] = "| " .. table.concat(row, " | ") .. " |"
   end

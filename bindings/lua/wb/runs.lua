@@ -307,8 +307,8 @@ end
 ---Curves are of finished runs only (wb.Runs:curve): the title counts the
 ---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
 ---that diverged are not shown and how many failed (no record); a variant
----none of whose runs finished is in the legend ("v (none finished)"), with
----no line; an epoch (or a step) only one seed reached (the others stopped
+---none of whose runs finished is in the legend ("v (none finished)", or "v
+---(no s recorded)" when they did without series s), with no line; an epoch (or a step) only one seed reached (the others stopped
 ---early) has no band (NaN in the CSV), not one of width 0. The CSV has a
 ---column "<variant> n" per variant, the seeds each point is the mean of;
 ---when some points have fewer than the title's count (early stopping) the
@@ -362,8 +362,8 @@ function Runs:plot_curves(name, o)
       for i = 1, #x do acc = acc + (t[i] or 0); x[i] = acc end
     end
     local label = v
-    if #x == 0 then -- none of its runs finished: in the legend, no line
-      x, m, ci, lo, hi, label = {1}, {0 / 0}, {0 / 0}, nil, nil, v .. " (none finished)"
+    if #x == 0 then -- none of its runs finished or has the series: in the legend, no line
+      x, m, ci, lo, hi, label = {1}, {0 / 0}, {0 / 0}, nil, nil, cnote.empty_label(rs, v, name)
       n = {0}
     end
     ss[#ss + 1] = {label = label, x = x, y = m, err = ci, lo = lo, hi = hi, n = n}

@@ -138,6 +138,16 @@ function M.provenance(rs, name, by)
   return table.concat(lines, "\n")
 end
 
+-- The legend's label of variant v, drawn without a line: none of its runs
+-- (rs) finished, or they did and none recorded series `name` (a measure
+-- some variants return): that was "(none finished)" too (audit A10).
+function M.empty_label(rs, v, name)
+  for _, r in ipairs(rs) do
+    if r.status == "ok" then return string.format("%s (no %s recorded)", v, name) end
+  end
+  return v .. " (none finished)"
+end
+
 -- }====================
 
 return M

@@ -157,6 +157,24 @@ end)
 
 -- }====
 
+-- {==== --epochs over a variant's own epochs: the reason given is true ====
+
+T.test("--epochs over a derived variant that sets epochs and lr: refused, not said to make "
+    .. "the variants train the same (they would not)", function()
+  local spec = {name = "de", base = {hidden = 8, epochs = 1}, seeds = {1},
+    variants = {{label = "base"}, {label = "long-lowlr", epochs = 3, lr = 1e-4}}}
+  local ok, err = pcall(wb.experiment, spec, {options = {epochs = 2}, root = T.tmpdir()})
+  T.ok(not ok)
+  T.ok(tostring(err):find("--epochs 2 would replace the epochs the experiment varies (variant "
+    .. "long-lowlr: 3), so its variants would not differ as declared", 1, true), err)
+  -- a grid over epochs alone: they would train the same, as before
+  ok, err = pcall(wb.experiment, {name = "de", base = {hidden = 8}, seeds = {1},
+    vary = {epochs = {1, 2}}}, {options = {epochs = 3}, root = T.tmpdir()})
+  T.ok(not ok and tostring(err):find("so its variants would train the same", 1, true), err)
+end)
+
+-- }====
+
 -- {==== wb.compare over runs that are not seeds of one configuration ====
 
 T.test("wb.compare: runs of one label that differ in more than the seed: its error, at the "

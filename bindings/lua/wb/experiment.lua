@@ -205,9 +205,20 @@ function M.new(spec, o)
   for _, key in ipairs{"epochs", "dataset"} do
     for _, v in ipairs(opts[key] ~= nil and variants or {}) do
       if v.values[key] ~= nil then
+        -- "would train the same" only when they would: a variant that sets
+        -- lr too still differs, but not as it was declared
+        local seen, same = {}, false
+        for _, w in ipairs(variants) do
+          local c = config_of(spec, w)
+          c[key] = opts[key]
+          c = util.canonical(c)
+          same = same or seen[c] ~= nil
+          seen[c] = true
+        end
         error(string.format("%s: %s: --%s %s would replace the %s the experiment varies "
-          .. "(variant %s: %s), so its variants would train the same; leave --%s out", where,
-          name, key, tostring(opts[key]), key, v.label, tostring(v.values[key]), key), 0)
+          .. "(variant %s: %s), so %s; leave --%s out", where, name, key, tostring(opts[key]),
+          key, v.label, tostring(v.values[key]), same and "its variants would train the same"
+          or "its variants would not differ as declared", key), 0)
       end
     end
   end

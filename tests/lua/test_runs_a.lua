@@ -29,4 +29,17 @@ T.test("plot_curves: a variant that finished without the series is not '(none fi
   T.eq(table.concat(labels, "; "), "a; bb (no s recorded); ccc (none finished)")
 end)
 
+T.test("plot_curves: a variant all of whose runs failed (no record) is in the legend", function()
+  local rs = wb.runs.Runs{rec("a", 1, {s = {1, 2}}), rec("a", 2, {s = {1.5, 2.5}})}
+  -- a task's failed runs, as the runner hands them to its Runs (wb/runs_stats.lua failed_of)
+  rawset(rs, "failures", {{spec = {variant = "zz", seed = 1, hash = "f1"}, error = "boom"},
+    {spec = {variant = "zz", seed = 2, hash = "f2"}, error = "boom"}})
+  local p = rs:plot_curves("s")
+  local labels = {}
+  for _, s in ipairs(p.d.series) do labels[#labels + 1] = s.label end
+  T.eq(table.concat(labels, "; "), "a; zz (none finished)")
+  T.ok(p.d.title:find("2 runs failed (no record)", 1, true), p.d.title)
+  T.ok(rs:table{"test_accuracy"}:find("| zz | 0 of 2 (2 failed) |", 1, true))
+end)
+
 T.done()

@@ -24,6 +24,7 @@ local record = require "wb.record"
 local group = require "wb.runs_group"
 local stats = require "wb.runs_stats"
 local kernels = require "wb.runs_kernels"
+local cnote = require "wb.runs_curve_note" -- the title's note, the n columns, provenance
 
 ---wb.runs
 ---Finished runs and what can be said about them: find runs by their
@@ -251,9 +252,7 @@ function Runs:table(names, o)
   for _, n in ipairs(names) do head[#head + 1] = n end
   local lines = {"| " .. table.concat(head, " | ") .. " |",
     "|" .. string.rep("---|", #head)}
-  local failed, only = stats.raw.failed_of(self) -- a task's runs that left no record
-  local vs, none = self:variants(), {}
-  for _, v in ipairs(only) do vs[#vs + 1] = v; none[v] = true end
+  local vs, none, failed = cnote.variants(self, stats.raw) -- and those that left no record
   for _, v in ipairs(vs) do
     local rs = none[v] and {} or seeds(self, v, "table")
     -- a label's "|" ("sgd|mom") ended the cell: the row's values under other
@@ -267,7 +266,6 @@ function Runs:table(names, o)
 end
 
 local curve = stats.raw.curve
-local cnote = require "wb.runs_curve_note" -- the title's note, the n columns, provenance
 
 ---wb.Runs:curve(variant, name) -> table, table, table
 ---Per-epoch mean and std over the seeds of one variant of a series
@@ -348,8 +346,9 @@ function Runs:plot_curves(name, o)
     stats.raw.check_name(self.records, name, "series", "wb.Runs:plot_curves", "series", 2)
   end
   local ss, x0, x1 = {}, nil, nil
-  for _, v in ipairs(self:variants()) do
-    local rs = seeds(self, v, "plot_curves")
+  local vs, none = cnote.variants(self, stats.raw)
+  for _, v in ipairs(vs) do
+    local rs = none[v] and {} or seeds(self, v, "plot_curves")
     local x, m, ci, lo, hi, _
     if o.x == "step" then
       x, m, ci, lo, hi = require("wb.runs_steps").curve(rs, name, v)

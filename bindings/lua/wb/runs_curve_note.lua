@@ -138,6 +138,18 @@ function M.provenance(rs, name, by)
   return table.concat(lines, "\n")
 end
 
+-- The variants of run list rs as its table and plot_curves list them: its
+-- records' variants, then those whose runs all left no record (none: the
+-- set of those; failed: the failed runs by variant, raw.failed_of's). A
+-- variant all of whose seeds failed was missing from the figure's legend
+-- (audit A8), where the table had its row.
+function M.variants(rs, raw)
+  local failed, only = raw.failed_of(rs)
+  local vs, none = rs:variants(), {}
+  for _, v in ipairs(only) do vs[#vs + 1] = v; none[v] = true end
+  return vs, none, failed
+end
+
 -- The legend's label of variant v, drawn without a line: none of its runs
 -- (rs) finished, or they did and none recorded series `name` (a measure
 -- some variants return): that was "(none finished)" too (audit A10).

@@ -40,6 +40,10 @@ T.test("plot_curves: a variant all of whose runs failed (no record) is in the le
   T.eq(table.concat(labels, "; "), "a; zz (none finished)")
   T.ok(p.d.title:find("2 runs failed (no record)", 1, true), p.d.title)
   T.ok(rs:table{"test_accuracy"}:find("| zz | 0 of 2 (2 failed) |", 1, true))
+  -- asked for by name: said so, not "unknown variant (variants of these runs: none)" (A11)
+  T.check_error("wb.Runs:stat: variant 'zz' has no run to use: its 2 run(s) failed, none "
+    .. "recorded", rs.stat, rs, "zz", "test_accuracy")
+  T.check_error("unknown variant 'zzz'", rs.stat, rs, "zzz", "test_accuracy")
 end)
 
 T.done()

@@ -1,12 +1,9 @@
--- wb/runs.lua: finished runs and what can be said about them.
---
--- A Runs object is a list of run records (see wb/record.lua) in the order
--- of the experiment's variants and seeds, with helpers that group them by
--- variant label: mean and std over seeds, markdown tables, curves with a
--- std band per variant. wb.runs.find, which reads the records of a folder
--- and filters them, is in wb/runs_find.lua. Each run is a Run object
--- (wb/run.lua). The CSV exports are in wb/runs_export.lua. It reads records
--- only; it never trains.
+-- wb/runs.lua: finished runs and what can be said about them. A Runs object
+-- is a list of run records (wb/record.lua) in the order of the experiment's
+-- variants and seeds, with helpers that group them by variant label: mean
+-- and std over seeds, markdown tables, curves with a band per variant.
+-- wb.runs.find is in wb/runs_find.lua, Run objects in wb/run.lua, the CSV
+-- exports in wb/runs_export.lua. It reads records only; it never trains.
 --
 -- A name that is not there is an error listing those that are, nearest
 -- first: a variant label, a column or metric, a series (wb/runs_stats.lua
@@ -138,6 +135,9 @@ local function check_variant(self, v, fname, level)
   local set = {}
   for _, l in ipairs(self:variants()) do set[l] = true end
   if set[v] then return end
+  local _, none, failed = cnote.variants(self, stats.raw) -- all its runs failed (audit A11)
+  if none[v] then error(string.format("wb.Runs:%s: variant '%s' has no run to use: its %d "
+    .. "run(s) failed, none recorded (their logs say why)", fname, v, failed[v]), level + 1) end
   local list, near = stats.nearest_first(v, set)
   error(string.format("wb.Runs:%s: unknown variant '%s'%s (variants of these runs%s: %s)",
     fname, v, near and (" (did you mean '" .. near .. "'?)") or "",

@@ -22,8 +22,8 @@ local M = {}
 -- Every config key (for wb.runs.find's query check).
 M.known_keys = spec_mod.config_keys()
 
--- --quick: the first rows of each set, at most 2 epochs a run (1 with
--- --epochs 1): a smoke test
+-- --quick: the first rows of each set (no more than the task's own subset),
+-- at most 2 epochs a run (1 with --epochs 1): a smoke test
 M.quick_subset = {train = 2000, test = 500}
 
 -- "script.lua:12" of the caller `level` frames up (the declaration's line)
@@ -232,7 +232,8 @@ function M.new(spec, o)
   -- said, not silent: what the base, a variant, the seeds or a default set
   -- that an option replaced ("--epochs 3" over "epochs = 20 (base)"; a
   -- 20-epoch task run with --epochs 3 read as the task's own)
-  ex.replaced = require("wb.runner_overrides").of(spec, variants, own_seeds, opts,
+  local ovr = require "wb.runner_overrides"
+  ex.replaced = ovr.of(spec, variants, own_seeds, opts,
     overrides)
   ex.quick_replaced = opts.quick and {} or nil
   for _, r in ipairs(opts.quick and ex.replaced or {}) do
@@ -256,8 +257,9 @@ function M.new(spec, o)
   for _, v in ipairs(variants) do
     for _, seed in ipairs(seeds) do
       local cfg = config_of(spec, v)
-      local own_epochs = cfg.epochs
+      local own_epochs, own_subset = cfg.epochs, cfg.subset
       for k, x in pairs(overrides) do cfg[k] = util.copy(x) end
+      if opts.quick then cfg.subset = ovr.quick_subset(own_subset, cfg.subset) end
       -- --quick runs at most 2 epochs: a run of 1 was raised to 2 (but
       -- --epochs 2 is every run's: it trained 1 with --quick, unsaid)
       if opts.quick and not opts.epochs and math.type(own_epochs) == "integer"

@@ -50,7 +50,7 @@ M.OPTIONS = {
     keep = true, check = int_in(1000)},
   {"--epochs", "N", "every run trains N epochs (default: each variant's own)", keep = true,
     check = int_in(100000)},
-  {"--quick", nil, "smoke test: first 2000 / 500 rows, at most 2 epochs; under <root>/quick",
+  {"--quick", nil, "smoke test: at most the first 2000 / 500 rows and 2 epochs; under <root>/quick",
     keep = true},
   {"--jobs", "N", "child processes training at once (1 to 256; default: one a core)",
     check = int_in(M.MAX_JOBS)},
@@ -172,8 +172,9 @@ end
 
 ---wb.runner.options(argv, only) -> table
 ---Parses a task's command line (wb.runner.help_text says what each option
----does): --dataset mnist|fashion, --seeds N, --epochs N, --quick (2000
----training / 500 test rows, at most 2 epochs a run, 1 with --epochs 1;
+---does): --dataset mnist|fashion, --seeds N, --epochs N, --quick (at most
+---2000 training / 500 test rows, fewer when the task's own subset has fewer;
+---at most 2 epochs a run, 1 with --epochs 1;
 ---under <root>/quick), --jobs N (1..256), --fresh, --root DIR, --list-runs,
 -----run HASH, --cockpit (the first run to train runs here, drawing
 ---wb.cockpit), --slurm, --sbatch OPTS, --detach, --gather DIR (repeatable;

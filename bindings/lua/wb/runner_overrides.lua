@@ -42,6 +42,17 @@ local function notes(spec, variants, keys, new, kept)
   return table.move(by_variant, 1, #by_variant, #shared + 1, shared)
 end
 
+-- --quick's subset over a task's own (nil: the whole sets): each side the
+-- smaller of the two, so that a smoke test never trains or tests on more
+-- rows than the task itself (its 1000 training rows became 2000: audit A4).
+function M.quick_subset(own, quick)
+  local out = util.copy(quick)
+  for side, n in pairs(type(own) == "table" and own or {}) do
+    if out[side] == nil or n < out[side] then out[side] = n end
+  end
+  return out
+end
+
 -- "{1, 2, 3}"
 local function list(seeds)
   local s = {}
@@ -77,8 +88,10 @@ function M.of(spec, variants, seeds, opts, overrides)
   end
   if opts.quick then
     add("--quick", notes(spec, variants, opts.epochs and {"subset"} or {"epochs", "subset"},
-      overrides, function(key, x) -- fewer epochs than quick's stay (it runs at most 2)
+      overrides, function(key, x) -- fewer epochs or rows than quick's stay
         return key == "epochs" and math.type(x) == "integer" and x < overrides.epochs
+          or key == "subset" and util.canonical(M.quick_subset(x, overrides.subset))
+            == util.canonical(x)
       end))
   end
   return out
@@ -98,11 +111,17 @@ function M.text(ex)
   end
   local epochs = lo == hi and string.format("every run trains %s epoch(s)", tostring(lo))
     or string.format("runs train %d to %d epochs", lo, hi)
+  local said -- --quick's line
   for _, r in ipairs(ex.replaced or {}) do
     local head = r.option == "--quick" and string.format("--quick: %s on the first rows; "
       .. "it", epochs) or r.option
+    said = said or r.option == "--quick"
     out[#out + 1] = string.format("[%s] %s replaced what the experiment sets: %s\n", ex.name,
       head, table.concat(r.what, "; "))
+  end
+  if ex.quick and not said then -- a task within --quick's rows and epochs: still said
+    out[#out + 1] = string.format("[%s] --quick: %s on the first rows (the experiment's own "
+      .. "epochs and subset: within --quick's)\n", ex.name, epochs)
   end
   return table.concat(out)
 end

@@ -256,6 +256,106 @@ static wb_tensor *normalise_ink(const wb_tensor *img, wb_mnist_steps *s,
     return out;
 }
 
+/* One 8-connected component of the pixels above the crop level. */
+typedef struct ink_part {
+    double mass;           /* sum of its pixel values */
+    int64_t y0, y1, x0, x1; /* inclusive bounding box */
+} ink_part;
+
+/* Step (2)'s box: the bounding box of the ink, not of every pixel above
+ * the level: one dust speck in a page's corner used to stretch the box to
+ * the corner, so the digit was scaled into a fraction of the 20 px and
+ * pushed off-centre (audit D1: a 3 read as 9). The 8-connected parts of
+ * the pixels above `level` that hold at least WB_MNIST_PART_MIN of the ink
+ * mass make the box; a smaller part counts only when it touches that box
+ * grown by WB_MNIST_PART_MARGIN of its longer side (a stroke's faint tail,
+ * an i's dot), so a far speck or background noise does not. When no part is
+ * that large (a digit of tiny dots), every part counts, as before. */
+static wb_status ink_bbox(const wb_tensor *img, float level, int64_t box[4], wb_err *err)
+{
+    int64_t h = img->shape[0], w = img->shape[1];
+    const float *p = wb_tensor_f32(img);
+    size_t n = (size_t)(h * w), count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += p[i] > level;
+    if (count == 0) /* the usual message (wb_img_bbox's) */
+        return wb_img_bbox(img, level, box, err);
+    uint32_t *lab = wb_calloc(n, sizeof *lab);           /* part number + 1, 0: none */
+    uint32_t *stack = wb_malloc(count * sizeof *stack); /* each pixel pushed once */
+    ink_part *parts = NULL;
+    size_t np = 0, cap = 0;
+    wb_status st = WB_OK;
+    if (!lab || !stack) {
+        st = wb_err_set(err, WB_ENOMEM, "img: out of memory for the ink's parts");
+        goto done;
+    }
+    double total = 0;
+    for (size_t i0 = 0; i0 < n; i0++) {
+        if (!(p[i0] > level) || lab[i0])
+            continue;
+        if (np == cap) {
+            cap = cap ? 2 * cap : 64;
+            ink_part *more = wb_realloc(parts, cap * sizeof *parts);
+            if (!more) {
+                st = wb_err_set(err, WB_ENOMEM, "img: out of memory for the ink's parts");
+                goto done;
+            }
+            parts = more;
+        }
+        ink_part *c = &parts[np++];
+        *c = (ink_part){0, h, -1, w, -1};
+        size_t top = 0;
+        stack[top++] = (uint32_t)i0;
+        lab[i0] = (uint32_t)np;
+        while (top) {
+            size_t q = stack[--top];
+            int64_t y = (int64_t)q / w, x = (int64_t)q % w;
+            c->mass += p[q];
+            c->y0 = y < c->y0 ? y : c->y0, c->y1 = y > c->y1 ? y : c->y1;
+            c->x0 = x < c->x0 ? x : c->x0, c->x1 = x > c->x1 ? x : c->x1;
+            for (int64_t dy = -1; dy <= 1; dy++)
+                for (int64_t dx = -1; dx <= 1; dx++) {
+                    int64_t yy = y + dy, xx = x + dx;
+                    if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+                        continue;
+                    size_t r = (size_t)(yy * w + xx);
+                    if (p[r] > level && !lab[r]) {
+                        lab[r] = (uint32_t)np;
+                        stack[top++] = (uint32_t)r;
+                    }
+                }
+        }
+        total += c->mass;
+    }
+    int64_t b[4] = {h, -1, w, -1}; /* y0, y1, x0, x1 of the large parts */
+    for (size_t k = 0; k < np; k++)
+        if (parts[k].mass >= WB_MNIST_PART_MIN * total) {
+            b[0] = parts[k].y0 < b[0] ? parts[k].y0 : b[0];
+            b[1] = parts[k].y1 > b[1] ? parts[k].y1 : b[1];
+            b[2] = parts[k].x0 < b[2] ? parts[k].x0 : b[2];
+            b[3] = parts[k].x1 > b[3] ? parts[k].x1 : b[3];
+        }
+    int none = b[1] < 0;
+    int64_t side = none ? 0 : (b[1] - b[0] > b[3] - b[2] ? b[1] - b[0] : b[3] - b[2]) + 1;
+    int64_t m = (int64_t)ceil(WB_MNIST_PART_MARGIN * (double)side);
+    m = m < 1 ? 1 : m;
+    int64_t o[4] = {b[0], b[1], b[2], b[3]};
+    for (size_t k = 0; k < np; k++) {
+        const ink_part *c = &parts[k];
+        if (!none && (c->y0 > b[1] + m || c->y1 < b[0] - m || c->x0 > b[3] + m ||
+                      c->x1 < b[2] - m))
+            continue; /* a small part away from the digit */
+        o[0] = c->y0 < o[0] ? c->y0 : o[0], o[1] = c->y1 > o[1] ? c->y1 : o[1];
+        o[2] = c->x0 < o[2] ? c->x0 : o[2], o[3] = c->x1 > o[3] ? c->x1 : o[3];
+    }
+    box[0] = o[0], box[1] = o[2], box[2] = o[1] - o[0] + 1, box[3] = o[3] - o[2] + 1;
+done:
+    wb_free(lab);
+    wb_free(stack);
+    wb_free(parts);
+    return st;
+}
+
 /* Step (4)-(5): paste sc into a black 28x28 at the centre-of-mass offset,
  * then divide by the maximum. */
 static wb_tensor *centre(const wb_tensor *sc, wb_mnist_steps *s, wb_err *err)
@@ -307,7 +407,7 @@ wb_tensor *wb_img_to_mnist(const wb_tensor *img, wb_mnist_steps *steps,
         return NULL;
     wb_tensor *out = NULL;
     s.inverted = normalise_ink(img, &s, err);                          /* (1) */
-    if (s.inverted && wb_img_bbox(s.inverted, WB_MNIST_CROP_LEVEL, s.bbox, err) == WB_OK)
+    if (s.inverted && ink_bbox(s.inverted, WB_MNIST_CROP_LEVEL, s.bbox, err) == WB_OK)
         s.cropped = wb_img_crop(s.inverted, s.bbox[0], s.bbox[1], s.bbox[2],
                                 s.bbox[3], err);                       /* (2) */
     if (s.cropped) {                                                    /* (3) */

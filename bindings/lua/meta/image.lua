@@ -36,8 +36,10 @@ function wb.image.save(t, path) end
 ---wb.image.to_mnist(img, opts) -> wb.Tensor, table
 ---Preprocesses a grey image [h, w] the way MNIST was made: background
 ---removed and ink made bright (inverting a light background), cropped to
----the ink's bounding box, scaled so the longer side is 20 pixels, centred
----by centre of mass in 28 x 28. Returns [1, 784] ready for model:predict;
+---the ink's bounding box (pixels above 0.1 of the ink's maximum; a small
+---speck or noise away from the digit is left out of the box), scaled so
+---the longer side is 20 pixels, centred by centre of mass in 28 x 28, and
+---divided by its maximum. Returns [1, 784] ready for model:predict;
 ---with opts.steps = true also a table of the steps (inverted, cropped,
 ---scaled, centred tensors; light_background, background, bbox, offset).
 ---Pixels are in [0, 1], as load gives them: a NaN or one outside is an

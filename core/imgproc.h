@@ -92,7 +92,11 @@ void wb_mnist_steps_free(wb_mnist_steps *s);
  * (1) the median of the border pixels decides the background: above 0.5
  *     the image is inverted so ink is bright on black; then that border
  *     median (the paper's level) is subtracted and the result divided by
- *     (max - background), clamped to [0, 1];
+ *     (ink max - background), clamped to [0, 1]. The ink max is the
+ *     brightest pixel inside the box of step (2) (found first with the
+ *     K-th brightest pixel of the image, K = pixels / 400 in 1..16), so a
+ *     black speck outside the digit does not set the scale; when the box
+ *     holds the image's maximum this is the maximum, as in MNIST;
  * (2) crop to the bounding box of the ink: pixels above
  *     WB_MNIST_CROP_LEVEL, without the small parts away from the digit
  *     (WB_MNIST_PART_MIN, WB_MNIST_PART_MARGIN: a dust speck in a corner

@@ -58,4 +58,27 @@ T.test("a digit of small dots only: every dot counts", function()
   T.eq(box(st), "22,26,79,9")
 end)
 
+T.test("a black speck on a page of faint ink does not become the digit", function()
+  -- pencil-grey bar (contrast 0.08) and one black pixel: the speck set the
+  -- scale, the bar fell under the crop level, and the box was the speck
+  local function faint(speck)
+    local t = wb.ones(100, 60)
+    for y = 21, 80 do for x = 26, 35 do t:set(y, x, 0.92) end end
+    if speck then t:set(5, 5, 0.0) end
+    return t
+  end
+  local clean, s0 = img.to_mnist(faint(false), {steps = true})
+  local dirty, s1 = img.to_mnist(faint(true), {steps = true})
+  T.eq(box(s0), "21,26,60,10")
+  T.eq(box(s1), "21,26,60,10")
+  T.near((dirty - clean):abs():max(), 0, 1e-6)
+  T.eq(s1.inverted:get(50, 30), 1) -- the ink, not the speck, is the scale
+end)
+
+T.test("a speck alone on a page is still read as before (no other ink)", function()
+  local t = wb.ones(100, 60); t:set(50, 30, 0)
+  local _, st = img.to_mnist(t, {steps = true})
+  T.eq(box(st), "50,30,1,1")
+end)
+
 T.done()

@@ -242,14 +242,14 @@ static wb_status ink_levels(const wb_tensor *img, wb_mnist_steps *s, float *mx, 
     k = k < 1 ? 1 : k > 16 ? 16 : k;
     for (size_t i = 0; i < n; i++) { /* top[0 .. have): the brightest, descending */
         float v = base + sign * p[i];
-        if (have == k && !(v > top[k - 1]))
+        if (isnan(v) || (have == k && !(v > top[k - 1]))) /* NaN: skipped, as fmaxf did */
             continue;
         size_t j = have < k ? have++ : k - 1;
         for (; j > 0 && top[j - 1] < v; j--)
             top[j] = top[j - 1];
         top[j] = v;
     }
-    *mx = top[0], *mk = top[have - 1];
+    *mx = have ? top[0] : NAN, *mk = have ? top[have - 1] : NAN;
     if (!(*mx - bg >= 0.02f))
         return wb_err_set(err, WB_EINVAL, "img: no digit found: ink contrast %.3g "
                           "against the %s background (border median %.3g), need 0.02",

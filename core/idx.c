@@ -208,10 +208,13 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
                NULL;
     uint32_t magic = be32(head);
     int type = head[2], nd = head[3];
+    /* "expected 0x000008NN" named ubyte's type only, though all six are read */
     if (head[0] || head[1] || !type_size(type))
-        return wb_err_set(err, WB_EFORMAT, "%s: bad magic 0x%08x, expected 0x000008NN "
-                          "(IDX: 2 zero bytes, a type byte 08/09/0B/0C/0D/0E, a dimension "
-                          "count)", path, magic), NULL;
+        return wb_err_set(err, WB_EFORMAT, "%s: bad magic 0x%08x: %s (IDX: 0x0000TTNN, 2 "
+                          "zero bytes, a type byte TT of 08 ubyte, 09 byte, 0B short, 0C int, "
+                          "0D float, 0E double, and the dimension count NN)", path, magic,
+                          head[0] || head[1] ? "expected 2 zero bytes first"
+                                             : "the type byte is not an IDX type"), NULL;
     if (nd < 1 || nd > WB_MAX_DIM)
         return wb_err_set(err, WB_EFORMAT, "%s: %d dimensions, expected 1..%d", path, nd,
                           WB_MAX_DIM), NULL;

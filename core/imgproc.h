@@ -28,6 +28,13 @@
 /* Crop level: pixels above this fraction of the maximum (after background
  * removal) define the bounding box. */
 #define WB_MNIST_CROP_LEVEL 0.1f
+/* The box is that of the ink's large parts: 8-connected parts of the
+ * pixels above the crop level holding at least WB_MNIST_PART_MIN of the
+ * ink's mass, plus the smaller parts that touch that box grown by
+ * WB_MNIST_PART_MARGIN of its longer side (at least 1 px); far specks and
+ * noise are left out of the box. */
+#define WB_MNIST_PART_MIN 0.02
+#define WB_MNIST_PART_MARGIN 0.1
 /* Largest side accepted by resize (as for PNG files). */
 #define WB_IMG_MAX_SIDE 16384
 
@@ -85,9 +92,16 @@ void wb_mnist_steps_free(wb_mnist_steps *s);
  * (1) the median of the border pixels decides the background: above 0.5
  *     the image is inverted so ink is bright on black; then that border
  *     median (the paper's level) is subtracted and the result divided by
- *     (max - background), clamped to [0, 1];
- * (2) crop to the bounding box of pixels above WB_MNIST_CROP_LEVEL (no
- *     thresholding of the pixels themselves);
+ *     (ink max - background), clamped to [0, 1]. The ink max is the
+ *     brightest pixel inside the box of step (2) (found first with the
+ *     K-th brightest pixel of the image, K = pixels / 400 in 1..16), so a
+ *     black speck outside the digit does not set the scale; when the box
+ *     holds the image's maximum this is the maximum, as in MNIST;
+ * (2) crop to the bounding box of the ink: pixels above
+ *     WB_MNIST_CROP_LEVEL, without the small parts away from the digit
+ *     (WB_MNIST_PART_MIN, WB_MNIST_PART_MARGIN: a dust speck in a corner
+ *     does not stretch the box); no thresholding of the pixels themselves,
+ *     and a speck inside the box stays;
  * (3) scale so the longer side is 20 px, keeping the aspect ratio (the
  *     shorter side is rounded, at least 1): area resampling when
  *     shrinking, bilinear when enlarging;

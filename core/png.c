@@ -223,11 +223,18 @@ static wb_status read_fail(reader *r, wb_err *err)
     const char *n = r->name;
     if (r->pos >= 24 && memcmp(r->head + 12, "IHDR", 4) == 0) {
         uint64_t w = be32(r->head + 16), h = be32(r->head + 20);
-        if (w > WB_PNG_MAX_SIDE || h > WB_PNG_MAX_SIDE || w * h > WB_PNG_MAX_PIXELS)
-            return wb_err_set(err, WB_EFORMAT, "%s: %llux%llu exceeds the limit "
-                              "of %dx%d / %zu Mpixels", n, (unsigned long long)w,
-                              (unsigned long long)h, WB_PNG_MAX_SIDE,
+        /* which limit: "16384x16384 exceeds the limit of 16384x16384 / 64
+         * Mpixels" read as a contradiction (audit D6) */
+        if (w > WB_PNG_MAX_SIDE || h > WB_PNG_MAX_SIDE)
+            return wb_err_set(err, WB_EFORMAT, "%s: %llux%llu exceeds the limit of %d "
+                              "pixels per side (and %zu Mpixels in all)", n,
+                              (unsigned long long)w, (unsigned long long)h,
                               WB_PNG_MAX_SIDE, WB_PNG_MAX_PIXELS >> 20);
+        if (w * h > WB_PNG_MAX_PIXELS)
+            return wb_err_set(err, WB_EFORMAT, "%s: %llux%llu exceeds the limit of %zu "
+                              "Mpixels in all (it has %.1f)", n, (unsigned long long)w,
+                              (unsigned long long)h, WB_PNG_MAX_PIXELS >> 20,
+                              (double)(w * h) / (1 << 20));
     }
     if (r->code != WB_OK)
         return wb_err_set(err, r->code, "%s: %s", n, r->m.err);

@@ -26,7 +26,8 @@
  * Errors name the file and keep libpng's own words, for example
  *   "digit.png: not a PNG file"
  *   "x.png: truncated: libpng: Read Error"
- *   "x.png: 100000x100000 exceeds the limit of 16384x16384 / 64 Mpixels"
+ *   "x.png: 100000x100000 exceeds the limit of 16384 pixels per side (and 64
+ *   Mpixels in all)"
  *   "x.png: libpng: IDAT: CRC error"
  * libpng's setjmp/longjmp never leaves png.c; warnings are dropped (the last
  * one decorates an "Invalid IHDR data" error, where it says what is wrong).

@@ -16,8 +16,10 @@ wb.image.max_side = 0
 
 ---wb.image.load(path) -> wb.Tensor
 ---Reads a PNG (any colour type and bit depth; alpha composited on white) as
----a float32 [h, w] grey image in [0, 1]. Errors name the file and the
----reason ("x.png: truncated: ...").
+---a float32 [h, w] grey image in [0, 1]: samples / (2^depth - 1) as stored
+---(gAMA, sRGB and ICC profiles are ignored), colour as 0.299 R + 0.587 G +
+---0.114 B, then a * grey + (1 - a). Errors name the file and the reason
+---("x.png: truncated: ...").
 ---@param path string
 ---@return wb.Tensor
 ---Example: local img = wb.image.load("digit.png")
@@ -36,8 +38,10 @@ function wb.image.save(t, path) end
 ---wb.image.to_mnist(img, opts) -> wb.Tensor, table
 ---Preprocesses a grey image [h, w] the way MNIST was made: background
 ---removed and ink made bright (inverting a light background), cropped to
----the ink's bounding box, scaled so the longer side is 20 pixels, centred
----by centre of mass in 28 x 28. Returns [1, 784] ready for model:predict;
+---the ink's bounding box (pixels above 0.1 of the ink's maximum; a small
+---speck or noise away from the digit is left out of the box), scaled so
+---the longer side is 20 pixels, centred by centre of mass in 28 x 28, and
+---divided by its maximum. Returns [1, 784] ready for model:predict;
 ---with opts.steps = true also a table of the steps (inverted, cropped,
 ---scaled, centred tensors; light_background, background, bbox, offset).
 ---Pixels are in [0, 1], as load gives them: a NaN or one outside is an
@@ -51,9 +55,10 @@ function wb.image.save(t, path) end
 function wb.image.to_mnist(img, opts) end
 
 ---wb.image.resize(img, h, w, opts) -> wb.Tensor
----A resized copy of a grey image [h0, w0]. opts.method: "area" (the default
----when shrinking: averages the covered pixels) or "bilinear" (the default
----when growing).
+---A resized copy of a grey image [h0, w0]. opts.method: "area" (averages
+---the covered pixels; the default when neither side grows) or "bilinear"
+---(the default when a side grows, for both sides: give method = "area" to
+---shrink one side without aliasing while the other grows).
 ---@param img wb.Tensor
 ---@param h integer
 ---@param w integer

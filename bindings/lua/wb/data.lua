@@ -188,10 +188,10 @@ local function buffers(self, count)
 end
 
 ---wb.Dataset:batch(perm, first, count) -> wb.Tensor, wb.Tensor
----The samples perm[first .. first+count-1] (perm: a float tensor of 1-based
----indices, or a table) as x float32 [count, input_size] in [0, 1] and y
----uint8 [count]. first defaults to 1, count to the rest of perm. x and y are
----views of reused buffers, valid until the next call (clone to keep).
+---perm[first .. first+count-1] (1-based rows: a float tensor or a table) as
+---x float32 [count, input_size] (uint8 pixels / 255 in [0, 1], float32 images
+---as they are) and y uint8 [count]; first defaults to 1, count to the rest of
+---perm. x and y are views of reused buffers valid until the next call (clone).
 ---@param perm wb.Tensor|table
 ---@param first? integer
 ---@param count? integer

@@ -60,11 +60,34 @@ function image.load(path, ...) -- ...: refused by C, never dropped here
   return img
 end
 
+-- Whether the PNG at path has transparency: an alpha channel (colour type
+-- 4 or 6) or a tRNS chunk before the image data. Read only on an error.
+local function has_alpha(path)
+  local f = io.open(path, "rb")
+  local head = f and f:read(1 << 16)
+  if f then f:close() end
+  if not head or #head < 26 then return false end
+  local ct = head:byte(26) -- IHDR's colour type: 8 + 8 (length, type) + 9
+  local idat = head:find("IDAT", 1, true)
+  local trns = head:find("tRNS", 1, true)
+  return ct == 4 or ct == 6 or (trns ~= nil and (idat == nil or trns < idat))
+end
+
 function image.to_mnist(img, opts, ...)
   -- The core names the image "img"; a loaded one has a better name.
   local path = loaded_from[img]
   local function fix(e)
-    return path and e:gsub("^img: ", function() return path .. ": " end) or e
+    if not path then return e end
+    e = e:gsub("^img: ", function() return path .. ": " end)
+    -- white ink on a transparent layer was "no digit found" without a word
+    -- of the transparency that hid it (audit D2)
+    if e:find("no digit found", 1, true) and e:find("light background", 1, true)
+        and has_alpha(path) then
+      e = e .. "; its transparent pixels read as white paper (wb.image.load composites "
+        .. "alpha on white): light ink on a transparent background vanishes (draw in a "
+        .. "dark colour, or flatten the image on black)"
+    end
+    return e
   end
   local x, st = call_c("to_mnist", fix, c_to_mnist, img, opts, ...) -- not a tail call: level 3
   return x, st

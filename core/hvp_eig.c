@@ -568,8 +568,6 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
             /* multiplies by reciprocals: a divide per entry was most of
              * this loop */
             double cx = have_x ? 1 / xn : 0, cg = gmix / gn;
-            if (have_x && dot(x, g, count) < 0)
-                cx = -cx; /* see wb_hvp_top_f32: the signs aligned */
             if (!have_x) /* x holds no number yet (0 times it could be NaN) */
                 memset(x, 0, (size_t)count * sizeof *x);
             WB_SIMD_CALL(axpby)(x, cx, g, cg, count);
@@ -656,17 +654,6 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
         if (gg > 0 && isfinite(gg) && (!have_x || (xn > 0 && isfinite(xn)))) {
             /* without x, x is the gradient times 0 (x holds no number yet) */
             float cx = have_x ? (float)(1 / xn) : 0, cg = (float)(gmix / gg);
-            /* A Ritz vector's sign is arbitrary: added with the wrong one
-             * it can cancel the gradient's share of the top eigenvector
-             * (an audit found 3.8 % low from a start whose top component
-             * was 0.009 against 0.2 and 0.19 in the two parts); with x . g
-             * >= 0 the parts' shared components add. */
-            double xg = 0;
-            for (int64_t i = 0, o2 = 0; have_x && i < gparts; o2 += gn[i], i++)
-                for (int64_t q = 0; q < gn[i]; q++)
-                    xg += (double)x[o2 + q] * (double)g[i][q];
-            if (xg < 0)
-                cx = -cx;
             int64_t o = 0;
             for (int i = 0; i < gparts; o += gn[i], i++)
                 wb_fv_fmix(F + o, have_x ? x + o : g[i], g[i], cx, cg, gn[i], &n0);

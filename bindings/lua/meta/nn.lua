@@ -51,8 +51,9 @@ local Dropout = {}
 ---and evaluate train it as that Dense with the activation, bit for bit (the
 ---fused cross-entropy takes its input as the logits). wb.hessian takes it
 ---(an element-wise one anywhere; softmax only last, after a linear Dense,
----with cross-entropy); the instruments need the activation in the Dense and
----refuse it.
+---with cross-entropy); the instruments take an element-wise one between
+---Dense layers (tic excepted: it needs relu/linear Dense layers) and refuse
+---a last Activation("softmax") (use Dense's activation option).
 ---@param name string
 ---@return wb.Activation
 ---Example: wb.nn.Activation("tanh")

@@ -12,7 +12,8 @@ local ropts -- wb.runner_options (absolute paths), at the first check
 
 -- M.kind(e) -> string: what read_files entry e is: "env" (an environment
 -- variable, path "$NAME", or a value of the machine recorded as one is, by
--- value, path "wb.sys.nproc()": wb/identity_reads_sys.lua), "listing" (a folder's names), "command" (a
+-- value, path "wb.sys.nproc()": wb/identity_reads_sys.lua), "listing" (a
+-- folder's names), "command" (a
 -- command a hook ran or read), "module" (a module a hook required that no
 -- file holds: wb/identity_require.lua), "arg" (the command line a hook read
 -- by rawget(_G, "arg")), "clock" (the time, the date or the process id a
@@ -88,7 +89,7 @@ function M.entry_changed(e, memo, here)
   elseif e.id == COMMAND then
     return "was read by a hook: a command's output cannot be checked against "
       .. "the record, so the run is never reused", false
-  elseif e.id == reads.sys.CLOCK then -- the clock, the process id or its memory (identity_reads_sys)
+  elseif e.id == reads.sys.CLOCK then -- the clock, the pid or its memory (identity_reads_sys)
     local memory = e.path:find("peak_rss", 1, true) ~= nil
     return string.format("was read by a hook%s: %s is other in every process, so the run is "
       .. "never reused (%s)", type(e.value) == "string" and " (" .. e.value .. ")" or "",

@@ -306,7 +306,8 @@ end
 ---seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
 ---that diverged are not shown and how many failed (no record); a variant
 ---none of whose runs finished is in the legend ("v (none finished)", or "v
----(no s recorded)" when they did without series s), with no line; an epoch (or a step) only one seed reached (the others stopped
+---(no s recorded)" when they did without series s), with no line; an epoch
+---(or a step) only one seed reached (the others stopped
 ---early) has no band (NaN in the CSV), not one of width 0. The CSV has a
 ---column "<variant> n" per variant, the seeds each point is the mean of;
 ---when some points have fewer than the title's count (early stopping) the

@@ -18,31 +18,25 @@
 #include <lualib.h>
 
 /* The original load / loadfile, kept as upvalue 1. A missing or nil mode
- * (argument mode_arg) becomes "t"; the rest go through unchanged. */
+ * (argument mode_arg) becomes "t"; the rest go through unchanged. It is
+ * called with copies: the arguments stay below its results (loadfile's
+ * file name, read as a C string before, stays referenced). Returns the
+ * number of results. */
 static int text_default(lua_State *L, int mode_arg)
 {
-    int n = lua_gettop(L);
-    if (n < mode_arg)
-        lua_settop(L, mode_arg), n = mode_arg;
+    if (lua_gettop(L) < mode_arg)
+        lua_settop(L, mode_arg);
     if (lua_isnil(L, mode_arg)) {
         lua_pushliteral(L, "t");
         lua_replace(L, mode_arg);
     }
+    int n = lua_gettop(L);
+    luaL_checkstack(L, n + 1, "load: too many arguments");
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
+    for (int i = 1; i <= n; i++)
+        lua_pushvalue(L, i);
     lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-static void name_binary(lua_State *L, const char *what);
-
-static int load_text(lua_State *L)
-{
-    int asked = !lua_isnoneornil(L, 3);
-    int n = text_default(L, 3);
-    if (!asked && n == 2 && lua_isnil(L, -2))
-        name_binary(L, "load");
-    return n;
+    return lua_gettop(L) - n;
 }
 
 /* Lua's message for a binary chunk under mode "t" names neither the file
@@ -59,6 +53,15 @@ static void name_binary(lua_State *L, const char *what)
                         what ? what : "stdin");
         lua_replace(L, -2);
     }
+}
+
+static int load_text(lua_State *L)
+{
+    int asked = !lua_isnoneornil(L, 3);
+    int n = text_default(L, 3);
+    if (!asked && n == 2 && lua_isnil(L, -2))
+        name_binary(L, "load");
+    return n;
 }
 
 static int loadfile_text(lua_State *L)

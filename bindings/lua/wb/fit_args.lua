@@ -119,13 +119,6 @@ end
 -- still matched the resumed fit's).
 local loss_fn = setmetatable({}, {__mode = "k"})
 
--- rec with fields' keys and values (a record is filled in place: its
--- loss function is kept by the record table itself).
-local function fill(rec, fields)
-  for k, v in pairs(fields) do rec[k] = v end
-  return rec
-end
-
 -- What a resume must give again to continue bit for bit (save_state keeps
 -- it, wb/state_fit.lua compares): steps per epoch and their rows, the
 -- shuffling, the loss, the validation rows (history's val series), and the
@@ -136,22 +129,20 @@ end
 -- it closes over), or "a function" when it cannot be identified.
 function M.fit_record(o, bs, n, train, val)
   local loss = o.loss or "sparse_categorical_crossentropy"
-  local rec = {}
-  if type(loss) ~= "string" then
-    loss_fn[rec] = loss
-    loss = loss_text(loss)
-  end
-  return fill(rec, {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
-    log_every = o.log_every or 0, loss = loss, validation_rows = val and #val or 0,
+  local rec = {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
+    log_every = o.log_every or 0, validation_rows = val and #val or 0,
+    loss = type(loss) == "string" and loss or loss_text(loss),
     images = digest(train.images), labels = digest(train.labels),
     seed = o.seed ~= nil and math.tointeger(o.seed) or false, -- a resume's is checked
     validation_images = val and digest(val.images), validation_labels = val and
-    digest(val.labels)})
+    digest(val.labels)}
+  if type(loss) ~= "string" then loss_fn[rec] = loss end
+  return rec
 end
 
--- The loss function of model's last fit when it is a function (nil: a name).
-function M.loss_of(model)
-  local rec = rawget(model, "_fit_record")
+-- The loss function of fit record rec when it is a function (nil: a name,
+-- or no record).
+function M.loss_of(rec)
   return rec and loss_fn[rec]
 end
 
@@ -160,7 +151,8 @@ end
 function M.record_now(rec)
   local f = rec and loss_fn[rec]
   if not f then return rec end
-  local now = fill({}, rec)
+  local now = {}
+  for k, v in pairs(rec) do now[k] = v end
   now.loss = loss_text(f)
   return now
 end

@@ -206,7 +206,8 @@ function Sequential:save_state(path, opts)
   local fcbs = rawget(self, "_fit_callbacks")
   local ok, cbs = pcall(cbstate.states, fcbs, map)
   if not ok then error(cbs, 2) end
-  local hooks = hookstate.pack(at.hooks or hookstate.snapshot(fcbs, fa.loss_of(self)))
+  local hooks = hookstate.pack(at.hooks or hookstate.snapshot(fcbs,
+    fa.loss_of(rawget(self, "_fit_record"))))
   local meta = {format = "workbench-state",
     ["workbench.version"] = tostring(wb.version),
     ["workbench.state"] = ckpt.exact_json(st),
@@ -273,7 +274,7 @@ function M.resume(model, path, opt, want)
   if want.callbacks then -- before any change
     cbstate.match(want.callbacks, cbs, path)
     hookstate.check(want.callbacks, hooks ~= cjson.null and hooks or nil, path, fitstate.bad,
-      want.fit and fa.loss_of({_fit_record = want.fit}))
+      fa.loss_of(want.fit))
   end
   local saved = st.optimizer or {}
   if opt then

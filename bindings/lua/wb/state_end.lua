@@ -47,7 +47,7 @@ end
 function M.before(model, cbs, copy_moments)
   local h = model.history
   local snap = {stopped = model.stop_training == true, rows = {}, hooks = hooks.snapshot(cbs,
-    require("wb.fit_args").loss_of(model))}
+    require("wb.fit_args").loss_of(rawget(model, "_fit_record")))}
   for _, k in ipairs(LOGS) do snap.rows[k] = rows(rawget(h, k)) end
   local opt = rawget(model, "optimizer")
   if wb_optimizer(opt) then

@@ -15,10 +15,8 @@ local q, num = U.q, U.num
 local axes, finish, series_list = A.axes, A.finish, A.series_list
 local no_key_if_unlabelled = A.no_key_if_unlabelled
 
--- A tic step for x values that are all integers (1, 2, 5, 10, 20, ...
--- giving at most about `most` tics, 10 unless given), or nil when some x is
--- not an integer; lo and hi, the x range, after it.
-local function integer_step(series, most)
+-- The x range {lo, hi} when every x is an integer (epochs, steps), else nil.
+local function integer_range(series)
   local lo, hi
   for _, s in ipairs(series) do
     for _, x in ipairs(s.x) do
@@ -28,14 +26,20 @@ local function integer_step(series, most)
     end
     lo, hi = U.finite_range(s.x, lo, hi)
   end
-  local span = (hi or 1) - (lo or 0)
+  return {lo, hi}
+end
+
+-- A tic step over integer range r (1, 2, 5, 10, 20, ...) giving at most
+-- about `most` tics; nil when it is not an integer.
+local function integer_step(r, most)
+  local span = (r[2] or 1) - (r[1] or 0)
   local step, mult = 1, {2, 2.5, 2}
   local i = 0
-  while span / step > (most or 10) do
+  while span / step > most do
     i = i % 3 + 1
     step = step * mult[i]
   end
-  return math.tointeger(step) or nil, lo, hi
+  return math.tointeger(step)
 end
 
 -- How many x tic labels fit side by side in the graph of a cell ctx.width
@@ -44,7 +48,7 @@ end
 -- terminal, about 8 pixels at 11 points): ten in a wide figure, fewer in a
 -- panel beside a long key (task 12's 0 to 200 every 20 ran into one
 -- another, "80100120140").
-local function tics_that_fit(d, ctx, lo, hi)
+local function tics_that_fit(d, ctx, r)
   local cw = ctx.dumb and 1 or 8
   local key = 0
   if (ctx.style.key or ""):find("outside") then
@@ -52,7 +56,7 @@ local function tics_that_fit(d, ctx, lo, hi)
       if s.label then key = math.max(key, (utf8.len(s.label) or #s.label) + 7) end
     end
   end
-  local chars = math.max(#string.format("%d", lo or 0), #string.format("%d", hi or 0)) + 2
+  local chars = math.max(#string.format("%d", r[1] or 0), #string.format("%d", r[2] or 0)) + 2
   local room = ctx.width / cw - 12 - key -- 12: the y label and its tic labels
   return math.max(2, math.min(10, math.floor(room / chars)))
 end
@@ -216,7 +220,7 @@ function K.prepare(o)
     max_n = math.max(max_n, #y)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
-  d.x_step = integer_step(d.series)
+  d.x_int = integer_range(d.series) -- integer x (epochs) gets integer tics
   if d.smooth then smooth_series(d) end
   A.check_log_range(d.logx, d.xrange, "xrange")
   A.check_log_range(d.logy, d.yrange, "yrange")
@@ -312,10 +316,8 @@ function K.body(d, ctx)
   L[#L + 1] = "set autoscale xfix"
   L[#L + 1] = d.logy and "set offsets graph 0.02, graph 0.02, 0, 0"
     or "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
-  if d.x_step and not d.logx and not d.xrange then
-    local _, lo, hi = integer_step(d.series)
-    L[#L + 1] = "set xtics " .. integer_step(d.series, tics_that_fit(d, ctx, lo, hi))
-  end
+  local step = d.x_int and integer_step(d.x_int, tics_that_fit(d, ctx, d.x_int))
+  if step and not d.logx and not d.xrange then L[#L + 1] = "set xtics " .. step end
   log_tics(d, L)
   if not (d.logy or d.yrange or d.empty or ctx.dumb) and from_zero(d.series) then
     -- a non-negative quantity (loss, distance) near 0: the axis starts at

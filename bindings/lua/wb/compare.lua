@@ -115,7 +115,9 @@ end
 ---"higher" or "lower"; by default higher for an accuracy (a name ending in
 ---acc or accuracy, as EarlyStopping's mode "auto", or silenced_*, the
 ---accuracy with units silenced, in percent in the tables) and lower for anything
----else; the sentence says which. Any other option is an error. Also returns
+---else; the sentence says which. Two variants whose runs are the same
+---trainings, seed for seed (--quick's 2 epochs over a varied epochs), are
+---not compared: the sentence says so. Any other option is an error. Also returns
 ---the best and all {v, m, s, n}, sorted.
 ---@param runs wb.Runs
 ---@param metric string
@@ -125,6 +127,25 @@ end
 function M.compare(runs, metric, o)
   local s, best, all = M._compare(runs, metric, o) -- not a tail call: levels count it
   return s, best, all
+end
+
+-- Whether variants a and b of runs are the same trainings, seed for seed:
+-- their records' training identities (train_key) are one set. An option
+-- replacing the key the variants vary (--quick's 2 epochs over epochs = 3
+-- and 5) made them so, and "Not decided by the seeds: difference +0.00"
+-- read as a finding about the key (audit A6).
+local function same_training(runs, a, b)
+  local function keys(v)
+    local out = {}
+    for _, r in ipairs(runs:of(v)) do
+      if not r.train_key then return nil end
+      out[#out + 1] = r.train_key
+    end
+    table.sort(out)
+    return #out > 0 and table.concat(out, " ") or nil
+  end
+  local ka = keys(a)
+  return ka ~= nil and ka == keys(b)
 end
 
 -- wb.compare for a caller one frame up (wb.compare, wb.Task:compare): its
@@ -199,6 +220,7 @@ function M._compare(runs, metric, o)
     return a.m > b.m
   end)
   local best, second = stats[1], stats[2]
+  local same = same_training(runs, best.v, second.v)
   local fmt = function(x) return runs_mod.fmt_mean_std(x.m, x.s, metric, x.n) end
   local verdict, _, clause = M.decide(best.xs, second.xs, metric, lower and "lower" or "higher")
   local said = verdict == "a is better" and "Better beyond the seeds' uncertainty"
@@ -212,6 +234,11 @@ function M._compare(runs, metric, o)
   end
   local out = string.format("- %s (%s is better): **%s** %s; next %s %s. %s: %s.", metric,
     lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second), said, clause)
+  if same then
+    out = string.format("- %s: %s %s and %s %s are not compared: their runs are the same "
+      .. "trainings, seed for seed (an option such as --quick or --epochs replaced what "
+      .. "tells the variants apart).", metric, best.v, fmt(best), second.v, fmt(second))
+  end
   if #stats > 2 then
     out = out .. string.format(" Worst: %s %s.", stats[#stats].v, fmt(stats[#stats]))
   end

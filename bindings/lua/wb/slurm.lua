@@ -170,7 +170,10 @@ end
 ---stderr) when sbatch refused (arrays queued before are cancelled), an
 ---earlier --slurm has the runs in the queue, squeue kept failing while
 ---waiting (the arrays are then left as they are), or Slurm will never start
----an array (DependencyNeverSatisfied: the arrays are cancelled). While
+---an array by itself (the arrays are cancelled, and the reason said with
+---what to do: DependencyNeverSatisfied, BadConstraints, PartitionTimeLimit,
+---InvalidAccount, InvalidQOS, AccountNotAllowed, QOSNotAllowed,
+---ReservationDeleted, a QOS's or association's per-job limit). While
 ---waiting, why an array's elements are pending is said when it changes.
 ---A run recorded but not reusable here is trained again by its element
 ---(not judged again where the element runs) while its record is the one

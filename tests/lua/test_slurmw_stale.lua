@@ -82,6 +82,39 @@ local function tests()
     T.ok(err:find("2 runs: 2 cached, 0 to train", 1, true), err)
   end)
 
+  T.test("the runner waiting on such an array says the records another process wrote as "
+    .. "such, not as its elements' (audit W1)", function()
+    local root = dir .. "/waiting"
+    local st, out, err = workbench(envt .. " --root " .. root)
+    T.eq(st, 0, out .. err)
+    local b = C.background("waiting", string.format("env ENVT_X=1 %s %s --slurm --sbatch "
+      .. "--hold --root %s", C.exe, envt, root), 300)
+    local submitted = poll(C.TIMEOUT * 5, function()
+      return (util.read_file(b.err) or ""):find("Slurm job array %d+: 2 runs")
+    end)
+    local job = (util.read_file(b.err) or ""):match("Slurm job array (%d+)")
+    local bin = C.wrapper("scontrol", "echo 'scontrol: error: Unable to contact slurm "
+      .. "controller (connect failure)' >&2\nexit 1", "noscontrol2")
+    local lst, lout, lerr = workbench(envt .. " --root " .. root, "ENVT_X=1 PATH=" .. bin
+      .. ":$PATH")
+    local local_ = bytes(root)
+    local seen = poll(C.TIMEOUT * 5, function()
+      local _, n = (util.read_file(b.err) or ""):gsub("recorded by another process, not by "
+        .. "Slurm job", "")
+      return n == 2
+    end)
+    if job then sh("scontrol release " .. job) end
+    local wst, _, werr = b.wait()
+    T.ok(submitted and job, "submitted: " .. werr)
+    T.eq(lst, 0, lout .. lerr)
+    T.ok(seen, "both said as another process's: " .. werr)
+    T.eq(wst, 0, werr)
+    T.ok(werr:find("(recorded by another process, not by Slurm job " .. tostring(job) .. "_1)",
+      1, true), werr)
+    T.ok(not werr:find("FAILED", 1, true), werr)
+    same(local_, bytes(root), "after the array")
+  end)
+
   T.test("a requeued element of a stale run that it trained trains nothing (audit W1: it "
     .. "trained it again)", function()
     local root = dir .. "/requeued"

@@ -20,7 +20,6 @@ local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
-local runner_watch = require "wb.runner_watch" -- a child's side of the pipe
 local run_children = require "wb.runner_children" -- the runner's side
 local why = require "wb.runner_why" -- recorded runs trained again: what changed
 local records = require "wb.runner_records" -- which runs are recorded, which to train
@@ -216,18 +215,6 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   return (#failures == 0 and conflicts == 0) and 0 or 1
 end
 
--- Trains run s alone (--run HASH), unless it is recorded: a listed command
--- run twice is said, not a silent success.
-local function train_one(ex, s, opts)
-  if opts.fresh or not s.cacheable or not reusable(ex, s) then
-    local line, look, cbs = cockpit_run.epoch_line(s), runner_watch()
-    train_run(ex, s, {callbacks = cbs, on_epoch = function(...) look() return line(...) end})
-  else
-    io.stderr:write(string.format("[%s] run %s (%s seed %d) is recorded: nothing to "
-      .. "train (--fresh retrains it)\n", ex.name, s.hash, s.variant, s.seed))
-  end
-end
-
 ---wb.runner.main(task, argv, script) -> integer
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
@@ -303,7 +290,7 @@ function M.main(task, argv, script)
           return 1
         end
         local _ <close> = setmetatable({}, {__close = release}) -- keeps a traceback
-        train_one(ex, s, opts)
+        require("wb.runner_one").train(ex, s, opts, train_run) -- its $WB_STALE_RECORD too
         return 0
       end
     end

@@ -40,6 +40,7 @@ M.RESERVED, M.check_options = sopts.RESERVED, sopts.check_options
 local run = queue.run
 
 local submit = require "wb.slurm_submit" -- the arrays, sbatch
+local one = require "wb.runner_one" -- an element's check of a stale run's record (file_id)
 
 -- The file that says which element run `hash` was last sent to.
 local function marker(ex, hash)
@@ -169,11 +170,18 @@ end
 ---stderr) when sbatch refused (arrays queued before are cancelled), an
 ---earlier --slurm has the runs in the queue, squeue kept failing while
 ---waiting (the arrays are then left as they are), or Slurm will never start
----an array (DependencyNeverSatisfied: the arrays are cancelled). While
+---an array by itself (the arrays are cancelled, and the reason said with
+---what to do: DependencyNeverSatisfied, BadConstraints, PartitionTimeLimit,
+---InvalidAccount, InvalidQOS, AccountNotAllowed, QOSNotAllowed,
+---ReservationDeleted, a QOS's or association's per-job limit). While
 ---waiting, why an array's elements are pending is said when it changes.
----A run recorded but not reusable here is trained by its element with
------fresh (not judged again where the element runs); a record whose hooks'
----reads are not as here (the element's environment differs) is said.
+---A run recorded but not reusable here is trained again by its element
+---(not judged again where the element runs) while its record is the one
+---judged here: one written since by another process (a later runner that
+---could not ask Slurm, a requeued element's first try) is kept, and the
+---element trains nothing and says so in its log. A record whose hooks'
+---reads are not as here (the element's environment differs) is said; one
+---not written by its element is said as recorded by another process.
 ---opts.sbatch: more sbatch options (shell text). describe(record) says how
 ---a run ended.
 ---release() frees the root's lock the caller took (wb/root_lock.lua):
@@ -192,9 +200,10 @@ function M.train(ex, pending, opts, describe, release)
   local before, seen, done, stale = {}, {}, 0, {}
   for i, s in ipairs(pending) do
     before[i] = util.read_file(record.path(ex.root, ex.name, s.hash)) or ""
-    -- recorded, yet to train: not reusable here, so its element trains it
-    -- (--fresh), not judging it again in its own environment (audit V3)
-    stale[i] = before[i] ~= "" and not opts.fresh
+    -- recorded, yet to train: not reusable here, so its element trains it,
+    -- not judging it again in its own environment (audit V3), while the
+    -- record is still this one (its file id: wb/runner_one.lua, audit W1)
+    stale[i] = before[i] ~= "" and not opts.fresh and one.file_id(before[i])
   end
   -- the caller holds the root's lock (wb/root_lock.lua) from its plan: one
   -- runner at a time from the queue check to the notes of what was
@@ -268,8 +277,14 @@ function M.train(ex, pending, opts, describe, release)
         seen[i] = true
         local what, how = not_as_here(rec, memo)
         if what then elsewhere[#elsewhere + 1] = {s = s, what = what .. " " .. how} end
-        report(i, describe(rec) .. " (Slurm job " .. element(i) .. (what and ("; trained "
-          .. "where " .. what .. " is not as here") or "") .. ")")
+        -- not its element's: another process recorded it meanwhile (a runner
+        -- that could not ask Slurm); the element then trains nothing (audit W1)
+        local id = element(i)
+        local by = type(rec.slurm) == "table" and (tostring(rec.slurm.array_job) .. "_"
+          .. tostring(rec.slurm.task))
+        report(i, describe(rec) .. (by == id and (" (Slurm job " .. id) or (" (recorded by "
+          .. "another process, not by Slurm job " .. id)) .. (what and ("; trained where "
+          .. what .. " is not as here") or "") .. ")")
       end
     end
   end

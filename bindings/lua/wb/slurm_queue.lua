@@ -103,10 +103,60 @@ local function left(a)
   return not queued, reasons
 end
 
--- Slurm's reason for an element that it will never start: its
--- dependency failed (--sbatch --dependency=afterok:J and J failed), and
--- without kill_invalid_depend it stays pending for ever (audit V6).
-local NEVER = {DependencyNeverSatisfied = true}
+-- Slurm's reasons for an element that it will never start by itself
+-- (squeue's JOB REASON CODES, Slurm's job_reason_codes page): {what it
+-- means, what to run the task again with, scontrol's fields to name}. Its
+-- dependency failed (--sbatch --dependency=afterok:J and J failed; without
+-- kill_invalid_depend it stays pending for ever: audit V6); or the job's
+-- own request is one the cluster's configuration refuses: its constraints,
+-- time limit, account, QOS or reservation, a per-job limit of its QOS or
+-- association (audit W2). Left waiting on (said, not final): Resources,
+-- Priority, holds, BeginTime, Dependency, the limits other jobs' use
+-- reaches (Grp*, Max*PerUser, Max*PerAccount, MaxJobs), a partition or node
+-- DOWN, drained or inactive (PartitionDown, PartitionInactive, NodeDown,
+-- ReqNodeNotAvail, PartitionNodeLimit: also DOWN nodes), PartitionConfig
+-- ("not available now"; Slurm shows it a moment before PartitionTimeLimit):
+-- an administrator or time clears them.
+local NEVER = {
+  DependencyNeverSatisfied = {"a job it depends on ended in a way the dependency rules out; "
+    .. "the dependency came from --sbatch or $SBATCH_DEPENDENCY", "once that dependency can "
+    .. "be met, or without it", {"Dependency"}},
+  BadConstraints = {"no node can meet its constraints (--constraint, --mem, --gres, ... from "
+    .. "--sbatch or $SBATCH_*)", "with constraints its nodes meet (sinfo -o '%P %N %c %m %f "
+    .. "%G')", {"Partition", "Features"}},
+  PartitionTimeLimit = {"its time limit (--time, else its partition's DefaultTime) is over "
+    .. "its partition's MaxTime", "with a --sbatch --time within that MaxTime (scontrol show "
+    .. "partition), or on another partition", {"Partition", "TimeLimit"}},
+  InvalidAccount = {"its account (--account, $SBATCH_ACCOUNT, else your default) is not "
+    .. "valid on this cluster", "with an account you belong to (sacctmgr show assoc "
+    .. "user=$USER)", {"Account"}},
+  InvalidQOS = {"its QOS (--qos, $SBATCH_QOS, else your default) is not valid for it",
+    "with a QOS you may use (sacctmgr show assoc user=$USER format=account,partition,qos)",
+    {"QOS"}},
+  AccountNotAllowed = {"its partition does not allow its account (AllowAccounts, "
+    .. "DenyAccounts)", "with another account or partition (scontrol show partition)",
+    {"Partition", "Account"}},
+  QOSNotAllowed = {"its QOS is not allowed for its partition or association (AllowQos, "
+    .. "DenyQos)", "with another QOS or partition (scontrol show partition; sacctmgr show "
+    .. "assoc user=$USER)", {"Partition", "QOS"}},
+  ReservationDeleted = {"the reservation it asked for (--reservation) no longer exists",
+    "with a reservation that exists (scontrol show reservation), or without one",
+    {"Reservation"}},
+}
+
+-- What Slurm's `reason` means when it will never start the job, or nil:
+-- NEVER's, or a per-job limit of its QOS or association (QOSMax*PerJob*,
+-- AssocMax*PerJob*: the job asks for more than one job may; other
+-- users' jobs never change that).
+local function never(reason)
+  if NEVER[reason] then return NEVER[reason] end
+  local of = reason:match("^(QOS)Max%a-PerJob") or reason:match("^(Assoc)Max%a-PerJob")
+  if not of then return nil end
+  return {string.format("it asks for more than one job may under its %s's limits (sacctmgr "
+    .. "show %s)", of == "QOS" and "QOS" or "association", of == "QOS" and "qos"
+    or "assoc user=$USER"), "asking for less (--sbatch --time, --mem, ...), or with another "
+    .. (of == "QOS" and "QOS" or "account"), {"Partition", "Account", "QOS", "TimeLimit"}}
+end
 
 -- A line when the reasons array a's elements wait for changed ("None",
 -- Slurm's word before it has looked, left out; a change back to reasons
@@ -115,24 +165,24 @@ local NEVER = {DependencyNeverSatisfied = true}
 -- it is one.
 M.RESAY = 600
 local function pending_line(name, a, reasons)
-  local keys, n, never = {}, 0, nil
+  local keys, n, final = {}, 0, nil
   for r, c in pairs(reasons) do
     n = n + c
     if r ~= "None" then keys[#keys + 1] = r end
-    never = never or (NEVER[r] and r)
+    final = final or (never(r) and r)
   end
   table.sort(keys)
   local key = table.concat(keys, ", ")
   local line
   a.said = a.said or {} -- reasons -> when last said
-  if key ~= (a.waits or "") and key ~= "" and not never -- never: said on stopping
+  if key ~= (a.waits or "") and key ~= "" and not final -- final: said on stopping
       and os.time() - (a.said[key] or -math.huge) >= M.RESAY then
     line = string.format("[%s] Slurm job array %s: %d of %d run%s pending (%s)\n", name, a.job,
       n, a.n or n, (a.n or n) == 1 and "" or "s", key)
     a.said[key] = os.time()
   end
   a.waits = key
-  return line, never
+  return line, final
 end
 
 -- Cancels arrays (bounded: the controller may be gone), each said; their
@@ -150,17 +200,21 @@ local function cancel(arrays)
 end
 
 -- Why Slurm will never start array a (reason: its Reason=), the arrays
--- cancelled or not: one line, naming its dependency as scontrol gives it
--- ("afterok:12(failed)").
+-- cancelled or not: one line, naming what scontrol says of the job that
+-- matters (its dependency, "afterok:12(failed)"; its partition and time
+-- limit, ...) and what to run the task with instead.
 local function never_line(name, arrays, a, reason, cancelled)
   local st = M.run("scontrol" .. M.on(a.cluster) .. " -o show job " .. a.job)
-  local dep = st:match("Dependency=(%S+)")
-  return string.format("[%s] Slurm will never start Slurm job array %s (Reason=%s%s: a job "
-    .. "it depends on ended in a way the dependency rules out; the dependency came from "
-    .. "--sbatch or $SBATCH_DEPENDENCY): %s; run the task again once that dependency can be "
-    .. "met, or without it", name, a.job, reason, dep and (", Dependency=" .. dep) or "",
+  local why, fields = never(reason), {}
+  for _, f in ipairs(why[3]) do
+    local v = st:match("[ \n]" .. f .. "=(%S+)")
+    if v then fields[#fields + 1] = ", " .. f .. "=" .. v end
+  end
+  return string.format("[%s] Slurm will never start Slurm job array %s (Reason=%s%s: %s): "
+    .. "%s; run the task again %s", name, a.job, reason, table.concat(fields), why[1],
     cancelled and ("cancelled " .. (#arrays == 1 and "it" or M.named(arrays))) or ("not all "
-    .. "cancelled (above): cancel them yourself (" .. M.commands("scancel", arrays, " ") .. ")"))
+    .. "cancelled (above): cancel them yourself (" .. M.commands("scancel", arrays, " ") .. ")"),
+    why[2])
 end
 
 -- Waits until every array of `arrays` ({job, cluster, n}) has left the
@@ -168,8 +222,9 @@ end
 -- wait when that changes. Returns true; or false and squeue's last
 -- message when squeue failed M.SQUEUE_TRIES times in a row (said at the
 -- first): the arrays are left alone, as their elements may still run; or
--- nil and why when Slurm will never start one (DependencyNeverSatisfied:
--- the arrays are cancelled first, as on a signal). An error (a signal)
+-- nil and why when Slurm will never start one (DependencyNeverSatisfied,
+-- BadConstraints, PartitionTimeLimit, ...: NEVER; the arrays are cancelled
+-- first, as on a signal). An error (a signal)
 -- cancels the arrays first.
 function M.wait(name, arrays, on_poll)
   local pause, misses = 1, 0

@@ -34,12 +34,17 @@ end
 -- thread; "EXIT n" ends its log (a log without it was cut short: time
 -- limit, cancellation, a lost node). `log`: the shell word of the log it
 -- writes itself, when Slurm cannot name it (nil: Slurm's --output).
--- fresh: the array's indices whose run the runner found recorded but not
--- reusable: trained with --fresh, as the runner decided, not judged again
+-- stale: {index, file id} of the array's runs the runner found recorded but
+-- not reusable: trained again, as the runner decided, not judged again
 -- where the element runs (audit V3: a node's environment, or a site's
 -- SBATCH_EXPORT=NONE, found the record reusable there: "nothing to train",
--- and the runner called the run failed with exit 0).
-local function element_script(hashes, command, log, fresh)
+-- and the runner called the run failed with exit 0); but only while the
+-- record is still the one it judged ($WB_STALE_RECORD, wb/runner_one.lua:
+-- a later runner that trained it meanwhile, or a requeued element, left
+-- the run trained twice, audit W1).
+local function element_script(hashes, command, log, stale)
+  local cases = {}
+  for _, c in ipairs(stale) do cases[#cases + 1] = c[1] .. ") WB_STALE_RECORD=" .. c[2] .. " ;;" end
   return table.concat({"#!/bin/sh",
     "# written by workbench --slurm: array element i trains the run whose hash is on line i",
     "# of " .. oneline(hashes),
@@ -53,10 +58,12 @@ local function element_script(hashes, command, log, fresh)
     "export OPENBLAS_NUM_THREADS=1 # a run trains on one thread (wb/train.lua)",
     "# its runner held the root's lock until it was queued: the run takes its own only",
     "export WB_LOCK_PARENT=slurm # (wb/root_lock.lua)",
-    "# the runs its runner found recorded but not reusable there: trained again (--fresh)",
-    #fresh > 0 and ("case \"$SLURM_ARRAY_TASK_ID\" in " .. table.concat(fresh, "|")
-      .. ") set -- --fresh ;; *) set -- ;; esac") or "set --",
-    "(" .. command .. " \"$@\")", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
+    "# the runs its runner found recorded but not reusable there, with their record's id:",
+    "# trained again while their record is still that one (wb/runner_one.lua)",
+    "case \"$SLURM_ARRAY_TASK_ID\" in " .. table.concat(cases, " ")
+      .. (#cases > 0 and " " or "") .. "*) WB_STALE_RECORD= ;; esac",
+    "export WB_STALE_RECORD",
+    "(" .. command .. ")", "st=$?", "echo \"EXIT $st\"", "exit $st"}, "\n") .. "\n"
 end
 
 -- Cancels the arrays submitted so far (a later one was refused): what to
@@ -76,8 +83,8 @@ end
 -- submission {arrays, stamp, notes (what sbatch said besides the ids),
 -- max (MaxArraySize when split), at(i) -> array, index, log(i) -> path};
 -- or nil and why (the arrays queued before a refusal are cancelled).
--- stale[i]: pending[i] is trained with --fresh (its record is not reusable
--- where the runner planned; element_script).
+-- stale[i]: the file id of pending[i]'s record, which the runner found not
+-- reusable: trained again while the record is that one (element_script).
 return function(ex, pending, sbatch, noted, stale)
   local per, max = queue.array_max()
   if per == 0 then return nil, max end
@@ -103,10 +110,10 @@ return function(ex, pending, sbatch, noted, stale)
     .. q("-" .. stamp .. ".log")) or nil
   local sub = {arrays = {}, stamp = stamp, notes = {}, max = #pending > per and max or nil}
   for first = 1, #pending, per do
-    local n, hashes, fresh = math.min(per, #pending - first + 1), {}, {}
+    local n, hashes, ids = math.min(per, #pending - first + 1), {}, {}
     for k = 1, n do
       hashes[k] = pending[first + k - 1].hash
-      if stale and stale[first + k - 1] then fresh[#fresh + 1] = tostring(k) end
+      if stale and stale[first + k - 1] then ids[#ids + 1] = {k, stale[first + k - 1]} end
     end
     local tag = ex.name .. "-" .. util.fnv1a64(table.concat(hashes, " "))
     -- the script's name holds the stamp: Slurm shows it (Command=) when it
@@ -114,8 +121,7 @@ return function(ex, pending, sbatch, noted, stale)
     -- job of this submission by it
     local list, script = dir .. "/" .. tag .. ".runs", dir .. "/" .. tag .. "-" .. stamp .. ".sh"
     util.write_file(list, table.concat(hashes, "\n") .. "\n")
-    util.write_file(script, element_script(list, ex.command("\"$h\"", true), own,
-      fresh))
+    util.write_file(script, element_script(list, ex.command("\"$h\"", true), own, ids))
     -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
     local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
       q("wb-" .. ex.name), sbatch or "", n, q(output), q(script))

@@ -184,6 +184,8 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   require("wb.runner_data")(ex, pending) -- one error, not one per run
   io.stderr:write(count(pending, ex, jobs), "\n")
   checks.gnuplot(ex, pending) -- missing: said before the runs train
+  local states = checks.other_states(ex)
+  if states then io.stderr:write(states, "\n") end
   local changed = not opts.fresh and why.note(ex, pending)
   if changed then io.stderr:write(changed, "\n") end
   -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values

@@ -80,4 +80,35 @@ function M.gnuplot(ex, pending)
   end
 end
 
+-- Saved training states of this task's runs that the plan does not hold (a
+-- run interrupted, then its config edited: audit Z7; or a run of another
+-- --dataset or option): kept, as such a run planned again resumes from its
+-- state, but said with their size and how to free it, once a plan, rather
+-- than left in the runs folder unseen. nil when there are none.
+function M.other_states(ex)
+  local dir = record.dir(ex.root)
+  local ok, files = pcall(wb.sys.listdir, dir)
+  if not ok then return nil end
+  table.sort(files)
+  local planned, prefix = {}, ex.name .. "-"
+  for _, s in ipairs(ex.specs) do planned[s.hash] = true end
+  local names, bytes = {}, 0
+  for _, f in ipairs(files) do
+    local h = f:sub(1, #prefix) == prefix and f:sub(#prefix + 1):match("^(%x+)%.state%.safetensors$")
+    if h and not planned[h] then
+      names[#names + 1] = f
+      local fh = io.open(dir .. "/" .. f, "rb")
+      bytes = bytes + (fh and fh:seek("end") or 0)
+      if fh then fh:close() end
+    end
+  end
+  if #names == 0 then return nil end
+  return string.format("[%s] %d saved training state%s (%.1f MB) of runs this plan does not "
+    .. "hold (interrupted, then the config or options changed) kept: such a run planned again "
+    .. "resumes from its state; to free the space delete, in %s, %s", ex.name, #names,
+    #names == 1 and "" or "s", bytes / 1e6, dir, #names <= 4 and table.concat(names, ", ")
+    or (table.concat(names, ", ", 1, 3) .. " and " .. (#names - 3) .. " more (--list-runs "
+      .. "names the runs planned)"))
+end
+
 return M

@@ -259,28 +259,64 @@ function M.duration(s)
   return string.format("%dh%02dm", s // 3600, math.floor(s % 3600 / 60))
 end
 
--- git's output for `git -C dir <args>` ("" when git fails or is missing):
--- the workbench's tree here, a study script's (wb/runner_script.lua).
-function M.git(dir, args)
-  if not M.git_found() then return "" end
-  local p = io.popen("git -C " .. M.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  return out
+-- Why git could not be run in this process (nil: it could), said once on
+-- stderr with what it costs the records.
+local git_found, git_why
+local function cannot(why)
+  if git_why then return git_why end
+  git_why = why
+  io.stderr:write(string.format("git %s: runs are recorded without their commit\n",
+    why == "not on PATH" and "not found on PATH" or ("could not be run (" .. why .. ")")))
+  return why
 end
 
--- Whether git can be run; said once per process when it cannot (the runs
--- were recorded with no commit and their script "in no git repository",
--- without a word).
-local git_found
+-- Whether git can be run (said once when it cannot). Run without a shell:
+-- `command -v git >/dev/null 2>&1` failed under `ulimit -n 12` (sh found no
+-- free descriptor for its redirections), said as "git not found on PATH".
 function M.git_found()
   if git_found == nil then
-    git_found = os.execute("command -v git >/dev/null 2>&1") == true
+    local ok, how, code = pcall(wb.sys._spawn, {"git", "--version"},
+      {stdin = "/dev/null", stdout = "/dev/null", stderr = "/dev/null"})
+    if not ok then wb.sys.check_interrupt() end -- a Ctrl-C stays one
+    git_found = ok and how == "exit" and code == 0
     if not git_found then
-      io.stderr:write("git not found on PATH: runs are recorded without their commit\n")
+      cannot(not ok and (tostring(how):gsub("^_spawn: ", "")
+        :gsub("^cannot start git: No such file or directory$", "not on PATH"))
+        or string.format("`git --version` ended with %s %s", how, tostring(code)))
     end
   end
   return git_found
+end
+
+-- Why git cannot be run here ("not on PATH", "cannot open /tmp/wb_x (its
+-- stdout): Too many open files", ...), nil when it can.
+function M.git_why()
+  M.git_found()
+  return git_why
+end
+
+-- git's output (its stdout, whatever its exit status: "" outside a
+-- repository) for `git -C dir args...` (args: a list), and why git could
+-- not be run (then ""): the workbench's tree here, a study script's
+-- (wb/runner_script.lua). No shell: its redirection failed as git_found's
+-- did, and a commit was "unknown", a script "in no git repository".
+function M.git(dir, args)
+  if not M.git_found() then return "", git_why end
+  local argv = {"git", "-C", dir}
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  local okt, tmp = pcall(wb.sys.mktemp)
+  if not okt then return "", cannot(tostring(tmp)) end
+  local ok, how, code = pcall(wb.sys._spawn, argv,
+    {stdin = "/dev/null", stdout = tmp, stderr = "/dev/null"})
+  local fh, err = io.open(tmp, "rb")
+  local out = fh and fh:read("a")
+  if fh then fh:close() end
+  os.remove(tmp)
+  if not ok then wb.sys.check_interrupt() return "", cannot(tostring(how):gsub("^_spawn: ", ""))
+  elseif how ~= "exit" then return "", cannot(string.format("`git %s` ended with signal %s",
+    table.concat(args, " "), tostring(code)))
+  elseif not out then return "", cannot("cannot read git's output: " .. tostring(err)) end
+  return out
 end
 
 local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's
@@ -288,7 +324,7 @@ local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the w
 local commit_cache
 function M.git_commit()
   if commit_cache ~= nil then return commit_cache or nil end
-  local c = M.git(tree(), "rev-parse --short HEAD"):match("^[^\n]+")
+  local c = M.git(tree(), {"rev-parse", "--short", "HEAD"}):match("^[^\n]+")
   commit_cache = c or false
   return c
 end
@@ -304,7 +340,7 @@ local changes_cache
 function M.git_changes()
   if changes_cache ~= nil then return changes_cache or nil end
   if not M.git_commit() then changes_cache = false; return nil end
-  local out = M.git(tree(), "status --porcelain --untracked-files=all")
+  local out = M.git(tree(), {"status", "--porcelain", "--untracked-files=all"})
   changes_cache = M.array() -- a JSON list, [] when clean
   for line in out:gmatch("[^\n]+") do -- "XY path" or "XY old -> new"
     changes_cache[#changes_cache + 1] = line:sub(4):gsub("^.* %-> ", "")
@@ -324,7 +360,11 @@ end
 local SHOWN = 3
 function M.commit_text()
   local c, ch = M.git_commit(), M.git_changes() or {}
-  if not c then return M.git_found() and "unknown" or "unknown (git not available)" end
+  if not c then
+    local why = M.git_why()
+    return why and string.format("unknown (git not available%s)", why == "not on PATH" and ""
+      or (": " .. why)) or "unknown"
+  end
   local n = #ch
   if n == 0 then return c end
   local names = {}

@@ -295,28 +295,38 @@ function M.git_why()
   return git_why
 end
 
+-- The limit on the files this process may hold open, when /proc says it
+-- and it is low enough to be why a shell failed (ulimit -n 11), else nil.
+function M.low_fd_limit()
+  local fh = io.open("/proc/self/limits", "r")
+  local n = fh and tonumber((fh:read("a") or ""):match("Max open files%s+(%d+)"))
+  if fh then fh:close() end
+  return n and n < 64 and n or nil
+end
+
 -- git's output (its stdout, whatever its exit status: "" outside a
 -- repository) for `git -C dir args...` (args: a list), and why git could
 -- not be run (then ""): the workbench's tree here, a study script's
--- (wb/runner_script.lua). No shell: its redirection failed as git_found's
--- did, and a commit was "unknown", a script "in no git repository".
+-- (wb/runner_script.lua). Through io.popen, which the run's read tracker
+-- knows as the workbench's own (wb/identity_reads.lua); the shell failing
+-- (exit 2: under `ulimit -n 11` it finds no descriptor for 2>/dev/null) is
+-- said, not taken for "no commit" or "in no git repository". git itself
+-- ends with 0, or 128 outside a repository.
 function M.git(dir, args)
   if not M.git_found() then return "", git_why end
-  local argv = {"git", "-C", dir}
-  for _, a in ipairs(args) do argv[#argv + 1] = a end
-  local okt, tmp = pcall(wb.sys.mktemp)
-  if not okt then return "", cannot(tostring(tmp)) end
-  local ok, how, code = pcall(wb.sys._spawn, argv,
-    {stdin = "/dev/null", stdout = tmp, stderr = "/dev/null"})
-  local fh, err = io.open(tmp, "rb")
-  local out = fh and fh:read("a")
-  if fh then fh:close() end
-  os.remove(tmp)
-  if not ok then wb.sys.check_interrupt() return "", cannot(tostring(how):gsub("^_spawn: ", ""))
-  elseif how ~= "exit" then return "", cannot(string.format("`git %s` ended with signal %s",
-    table.concat(args, " "), tostring(code)))
-  elseif not out then return "", cannot("cannot read git's output: " .. tostring(err)) end
-  return out
+  local words = {"git", "-C", M.shell_quote(dir)}
+  for _, a in ipairs(args) do words[#words + 1] = M.shell_quote(a) end
+  local cmd = table.concat(words, " ")
+  local p, err = io.popen(cmd .. " 2>/dev/null")
+  if not p then return "", cannot(string.format("cannot run `%s`: %s", cmd, tostring(err))) end
+  local out = p:read("a") or ""
+  local _, how, code = p:close()
+  if how == "exit" and (code == 0 or code == 128) then return out end
+  wb.sys.check_interrupt() -- a Ctrl-C stays one
+  local limit = M.low_fd_limit()
+  return "", cannot(string.format("`%s` through sh ended with %s %s%s", cmd, how,
+    tostring(code), limit and string.format("; this process may hold only %d files open "
+    .. "(ulimit -n %d)", limit, limit) or ""))
 end
 
 local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's

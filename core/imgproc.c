@@ -429,6 +429,25 @@ void wb_mnist_steps_free(wb_mnist_steps *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The least ink box (its longer side, px) to_mnist takes for a digit: the
+ * smallest pixel fonts draw the ten digits in 3x5. A smaller box (one dark
+ * pixel, a dot) was enlarged to 20 px, a solid square read as some class,
+ * without a word (audit D3): an error, as no ink at all is. */
+#define MNIST_MIN_INK 5
+
+static wb_status check_ink_size(const int64_t box[4], wb_err *err)
+{
+    int64_t lng = box[2] > box[3] ? box[2] : box[3];
+    if (lng >= MNIST_MIN_INK)
+        return WB_OK;
+    return wb_err_set(err, WB_EINVAL, "img: no digit found: the ink's box is %lldx%lld px "
+                      "(rows x columns, from pixel [%lld, %lld]), too small to be a digit: "
+                      "it needs %d px on its longer side (the smallest pixel fonts draw "
+                      "digits 3x5), and to_mnist would enlarge it to %d px; draw the digit "
+                      "larger", (long long)box[2], (long long)box[3], (long long)box[0] + 1,
+                      (long long)box[1] + 1, MNIST_MIN_INK, WB_MNIST_BOX);
+}
+
 wb_tensor *wb_img_to_mnist(const wb_tensor *img, wb_mnist_steps *steps,
                            wb_err *err)
 {
@@ -451,7 +470,7 @@ wb_tensor *wb_img_to_mnist(const wb_tensor *img, wb_mnist_steps *steps,
         s.inverted = normalise_ink(img, &s, mb, err);
         boxed = s.inverted && ink_bbox(s.inverted, WB_MNIST_CROP_LEVEL, s.bbox, err) == WB_OK;
     }
-    if (boxed)
+    if (boxed && check_ink_size(s.bbox, err) == WB_OK)
         s.cropped = wb_img_crop(s.inverted, s.bbox[0], s.bbox[1], s.bbox[2],
                                 s.bbox[3], err);                       /* (2) */
     if (s.cropped) {                                                    /* (3) */

@@ -256,7 +256,11 @@ static void test_mnist_errors_and_leaks(void)
           strstr(err.msg, "no digit found"), "%s", err.msg);
     CHECK(!st.inverted && !st.centred, "steps not cleared on failure");
     wb_tensor *flat = wb_tensor_new(WB_F32, 2, (int64_t[]){1, 784}, &err);
-    wb_tensor_f32(flat)[3] = 1;
+    wb_tensor_f32(flat)[3] = 1; /* one pixel of ink: no digit (audit D3) */
+    CHECK(!wb_img_to_mnist(flat, NULL, &err) && err.code == WB_EINVAL &&
+          strstr(err.msg, "the ink's box is 1x1 px"), "%s", err.msg);
+    for (int i = 4; i < 8; i++)
+        wb_tensor_f32(flat)[i] = 1; /* a 1x5 stroke */
     wb_tensor *ok = wb_img_to_mnist(flat, NULL, &err); /* a 1-row image: fine */
     CHECK(ok, "%s", err.msg);
     wb_tensor_free(ok);

@@ -45,7 +45,11 @@ function wb.image.save(t, path) end
 ---with opts.steps = true also a table of the steps (inverted, cropped,
 ---scaled, centred tensors; light_background, background, bbox, offset).
 ---Pixels are in [0, 1], as load gives them: a NaN or one outside is an
----error naming it (a 0..255 image: divide it by 255).
+---error naming it (a 0..255 image: divide it by 255). So is "no digit
+---found": ink of too little contrast, or an ink box under 5 px on its
+---longer side (a dot or one dark pixel; the smallest pixel fonts draw
+---digits 3x5), which would be enlarged to a 20 px block; a loaded image's
+---error names its file.
 ---@param img wb.Tensor
 ---@param opts? table
 ---@return wb.Tensor

@@ -203,10 +203,24 @@ function Cockpit:on_train_end()
   -- figure, said on stderr, never the fit: its history is the result
   local ok, err = pcall(self._save, self, self.save)
   if not ok then
-    wb.sys.check_interrupt() -- a SIGINT or SIGTERM during the render stops the script
+    if not pcall(wb.sys.check_interrupt) then self:_interrupted() end
     io.stderr:write(string.format("fit: cockpit: %s not drawn: %s\n", self.save,
       (tostring(err):gsub("^[^:\n]*:%d+: ", ""))))
   end
+end
+
+-- A SIGINT or SIGTERM while on_train_end drew the figure stops the script,
+-- said as what it stopped: not an epoch (training had ended: fit's message
+-- said "fit stopped in epoch 2"), but the figure, the PNG not written and
+-- whether the gnuplot script that draws it was (it is written after the CSVs).
+function Cockpit:_interrupted()
+  local what = "while drawing the cockpit's figure " .. self.save
+  if self.ctx then self.ctx.after_training = what end
+  local gp = self.save:gsub("%.png$", ".gp")
+  io.stderr:write(string.format("fit: cockpit: interrupted %s, after training ended: the PNG "
+    .. "is not written; %s\n", what, wb.sys.exists(gp) and string.format("its CSVs and %s "
+    .. "are (gnuplot %s draws it)", gp, gp) or "nor is its gnuplot script"))
+  wb.sys.check_interrupt()
 end
 
 -- fit's training raised err (a divergence, Ctrl-C, a layer's or a hook's

@@ -44,6 +44,20 @@ function M.figure_path(dir, s)
     (tostring(s.variant):gsub("[^%w%.=_%-]", "_")), s.seed)
 end
 
+-- A SIGINT or SIGTERM while the foreground run's figure png was drawn, its
+-- record written: said as that (it was "figure not drawn: .../
+-- cockpit_run.lua:100: interrupted!", then the runner's count, which took
+-- the run for one recorded before), and the task stops (130 / 143) with
+-- the runner's one line, this run counted as trained now (n: the runs pending).
+function M.interrupted(ex, s, png, n)
+  local gp = png:gsub("%.png$", ".gp")
+  io.stderr:write(string.format("[%s] %s seed %d: its record is written; interrupted while "
+    .. "drawing its cockpit figure %s: the PNG is not written; %s\n", ex.name, s.variant, s.seed,
+    png, wb.sys.exists(gp) and string.format("its CSVs and %s are (gnuplot %s draws it)", gp,
+    gp) or "nor is its gnuplot script"))
+  error(require("wb.runner_stop")("interrupted!", ex, 1, n), 0)
+end
+
 -- Trains pending[1] of task t's experiment here with the cockpit on, then
 -- writes its dashboard (CSV + .gp + PNG, as fit's cockpit = {save = ...});
 -- returns the other pending runs. describe(record) is the runner's one-line
@@ -99,6 +113,7 @@ function M.foreground(t, pending, describe)
       wb.sys.mkdir_p(png:match("^(.*)/"))
       cockpit:_save(png, string.format("cockpit: %s, %s seed %d", ex.name, s.variant, s.seed))
     end)
+    if not fok and not pcall(wb.sys.check_interrupt) then M.interrupted(ex, s, png, #pending) end
     say(fok and ("cockpit figure " .. png .. " (with its .csv and .gp)")
       or ("cockpit figure not drawn: " .. tostring(err)))
   end

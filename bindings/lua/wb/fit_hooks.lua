@@ -21,7 +21,8 @@ end
 -- (a fit of another model inside a hook has its own).
 -- M.interrupted: where the outermost fit a Ctrl-C stopped was, for the
 -- REPL's message (wb/repl.lua) and a script's (M.script_interrupted), else
--- nil.
+-- nil. ctx.after_training: what ran once training had ended (an
+-- on_train_end hook, set by call_cbs; the cockpit says which figure it drew).
 local running
 function M.enter(ctx)
   local outer = running
@@ -29,18 +30,23 @@ function M.enter(ctx)
   return setmetatable({}, {__close = function(_, err)
     running = outer
     if err ~= nil and not pcall(check_interrupt) then -- this chunk's Ctrl-C
-      M.interrupted = {step = ctx.step, done = ctx.history.epochs}
+      M.interrupted = {step = ctx.step, done = ctx.history.epochs, after = ctx.after_training}
     end
   end})
 end
 
 -- The interrupted fit's place, read once: "interrupted! fit stopped in
--- epoch 2, at step 37 of the fit" and the epochs it completed; nil when no
--- fit was stopped.
+-- epoch 2, at step 37 of the fit" (or, once training had ended, "... after
+-- training ended, at step 37, in the on_train_end hook of ...") and the
+-- epochs it completed; nil when no fit was stopped.
 function M.take_interrupted()
   local at = M.interrupted
   if not at then return nil end
   M.interrupted = nil
+  if at.after then -- not "in epoch 2": no epoch was running
+    return string.format("interrupted! fit had ended its training, at step %d of the fit, %s",
+      at.step, at.after), at.done
+  end
   return string.format("interrupted! fit stopped in epoch %d, at step %d of the fit",
     at.done + 1, at.step), at.done
 end
@@ -92,6 +98,9 @@ local function call_cbs(cbs, name, model, ...)
     local cb = cbs[i]
     local f = cb[name]
     if f then
+      if name == "on_train_end" and running then
+        running.after_training = "in the on_train_end hook of " .. M.describe(cb, name)
+      end
       local ok, r = pcall(f, cb, ...)
       -- a library callback's refusal at the start is fit's own message (the instruments'
       -- tic on a tanh model said "fit: on_train_begin: fit: ...", as a user's hook would)

@@ -5,21 +5,12 @@ local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local root_lock = require "wb.root_lock"
 
--- The limit on the files a process may hold open, when /proc says it and it
--- is low enough to be the reason a child's shell failed (ulimit -n 12).
-local function low_fd_limit()
-  local fh = io.open("/proc/self/limits", "r")
-  local n = fh and tonumber((fh:read("a") or ""):match("Max open files%s+(%d+)"))
-  if fh then fh:close() end
-  return n and n < 64 and n or nil
-end
-
 -- Why a run that never said its exit status did not run: its shell step
 -- failed (no run was started, or it ended unseen), said with what the
 -- shell last said, not as a raw shell line and "removed while the task
 -- ran" (audit X21).
 local function not_run(started, raw)
-  local limit = low_fd_limit()
+  local limit = util.low_fd_limit() -- ulimit -n 12
   return string.format("could not start: %s%s%s", started
     and "its shell step ended without the run's exit status (killed?)"
     or "the shell step that starts it failed before the run began",

@@ -33,16 +33,16 @@ local cache = {}
 -- the script and the modules this process required (wb.identity_reads), each
 -- with its state "committed" (as in the commit: no id), "edited" (tracked,
 -- changed since: git status), "untracked", "ignored" (.gitignore'd), "outside"
--- (not under repo), "no repository" or "git not available" (not on PATH);
--- id: its content id when not committed. nil when script is nil or not a
--- file (-e, the REPL).
+-- (not under repo), "no repository" or "git not available" (then git_why
+-- says why: util.git_why); id: its content id when not committed. nil when
+-- script is nil or not a file (-e, the REPL).
 function M.info(script)
   if type(script) ~= "string" or not wb.sys.exists(script) then return nil end
   local ropts = require "wb.runner_options"
   local path = ropts.absolute(script)
   if cache[path] then return cache[path] end
   local dir = util.dirname(path)
-  local top, commit = git(dir, "rev-parse --show-toplevel --short HEAD"):match(
+  local top, commit = git(dir, {"rev-parse", "--show-toplevel", "--short", "HEAD"}):match(
     "^([^\n]*)\n?(%x*)")
   top = top ~= "" and top or nil
   local files, rel = {path}, {}
@@ -53,10 +53,8 @@ function M.info(script)
   if top then
     for _, f in ipairs(files) do rel[#rel + 1] = under(f, top) end
     if #rel > 0 then -- one call: tracked and clean files are not listed
-      local quoted = {}
-      for i, r in ipairs(rel) do quoted[i] = util.shell_quote(r) end
-      local out = git(top, "status --porcelain --untracked-files=all --ignored -- "
-        .. table.concat(quoted, " "))
+      local out = git(top, {"status", "--porcelain", "--untracked-files=all", "--ignored", "--",
+        table.unpack(rel)})
       for line in out:gmatch("[^\n]+") do
         local xy, p = line:sub(1, 2), line:sub(4):gsub("^.* %-> ", "")
         state[top .. "/" .. p] = xy == "??" and "untracked" or xy == "!!" and "ignored"
@@ -64,10 +62,11 @@ function M.info(script)
       end
     end
   end
+  -- why git could not be run, when it could not (said in M.text)
   local info = {path = path, repo = top, commit = top and commit ~= "" and commit or nil,
-    files = util.array()}
+    files = util.array(), git_why = not top and util.git_why() or nil}
   for _, f in ipairs(files) do
-    local s = not top and (util.git_found() and "no repository" or "git not available")
+    local s = not top and (util.git_why() and "git not available" or "no repository")
       or not under(f, top) and "outside" or state[f]
       or "committed"
     info.files[#info.files + 1] = {path = f, state = s,
@@ -110,8 +109,8 @@ function M.text(info, absolute)
   if not info.repo then
     return string.format("%s (xxh128 %s): not in a commit (%s)%s", shown(info.path),
       tostring(script.id):sub(1, 8), script.state == "git not available" and "git not "
-      .. "available: not on PATH" or "in no git repository", with ~= "" and "; " .. table.concat(
-      dirty, ", ", 2) or "")
+      .. "available: " .. tostring(info.git_why or "not on PATH") or "in no git repository",
+      with ~= "" and "; " .. table.concat(dirty, ", ", 2) or "")
   elseif script.state == "ignored" or script.state == "untracked" or not info.commit then
     return string.format("%s: not in a commit (%s in %s); %s", shown(info.path),
       not info.commit and "no commit yet" or script.state == "ignored" and "git-ignored"

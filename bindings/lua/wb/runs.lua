@@ -291,33 +291,30 @@ function Runs:curve(variant, name)
 end
 
 ---wb.Runs:plot_curves(name, opts) -> wb.Plot
----A wb.plot.lines figure of a series: one mean line per variant with a
----band of the 95 % confidence interval of the mean over seeds (for step
----series the sd over seeds, or with logy the seeds' min to max, which a log
----axis can show; the title says which). opts: title, xlabel, ylabel, logx, logy,
----x = "epoch" (default), "time" (cumulative training seconds) or "step"
----(history.steps of configs with log_every), yrange = {lo, hi}, refs =
----{{label =, y =, like =}, ...} horizontal reference lines across the
----curves' steps (like = a variant label: dashed, in that variant's colour),
----smooth = k (wb.plot.lines: each mean faint, and bold its running mean over
----k points, band too; the title says so), smooth_by = "median" (its running
----median instead).
----Curves are of finished runs only (wb.Runs:curve): the title counts the
----seeds drawn ("1 to 3 seeds" when variants have fewer), how many runs
----that diverged are not shown and how many failed (no record); a variant
----none of whose runs finished is in the legend ("v (none finished)", or "v
----(no s recorded)" when they did without series s), with no line; an epoch
----(or a step) only one seed reached (the others stopped
----early) has no band (NaN in the CSV), not one of width 0. The CSV has a
----column "<variant> n" per variant, the seeds each point is the mean of;
----when some points have fewer than the title's count (early stopping) the
----title says from where ("mean over 3 seeds, fewer after epoch 2 (n in the
----CSV)"). The CSV and gnuplot script begin with "# " lines saying which
----command drew it, the commit, and the records it came from (hashes, task,
----epochs, data). Raises when a
----variant's runs are not seeds of one configuration, and for a series
----(step series with x = "step") no run of the list has, listing those they
----have, nearest first.
+---A wb.plot.lines figure of a series: one mean line per variant with a band of the 95 %
+---confidence interval of the mean over seeds (for step series the sd over seeds, or with
+---logy the seeds' min to max, which a log axis can show; the title says which). opts:
+---title, xlabel, ylabel, logx, logy, x = "epoch" (default), "time" (training seconds) or "step"
+---(history.steps of configs with log_every), yrange = {lo, hi}, refs = {{label =, y =,
+---like =}, ...} horizontal reference lines across the curves' steps (like = a variant
+---label: dashed, in that variant's colour), smooth = k (wb.plot.lines: each mean faint, and
+---bold its running mean over k points, band too; the title says so), smooth_by = "median"
+---(its running median instead). x = "time": epoch k is drawn at the sum of the mean
+---epoch_time of epochs 1 to k, each epoch's mean over the seeds that ran it; after early
+---stopping those are fewer seeds than the earlier epochs', so it is not the mean of the
+---seeds' own cumulative times (the two agree when every seed runs every epoch).
+---Curves are of finished runs only (wb.Runs:curve): the title counts the seeds drawn ("1
+---to 3 seeds" when variants have fewer), how many runs that diverged are not shown and how
+---many failed (no record); a variant none of whose runs finished is in the legend ("v
+---(none finished)", or "v (no s recorded)" when they did without series s), with no line;
+---an epoch (or a step) only one seed reached (the others stopped early) has no band (NaN
+---in the CSV), not one of width 0. The CSV has a column "<variant> n" per variant, the
+---seeds each point is the mean of; when some points have fewer than the title's count
+---(early stopping) the title says from where ("mean over 3 seeds, fewer after epoch 2 (n
+---in the CSV)"). The CSV and gnuplot script begin with "# " lines saying which command
+---drew it, the commit, and the records it came from (hashes, task, epochs, data). Raises
+---when a variant's runs are not seeds of one configuration, and for a series (step series
+---with x = "step") no run of the list has, listing those they have, nearest first.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot

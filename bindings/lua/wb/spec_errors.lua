@@ -9,14 +9,15 @@ local K = require "wb.spec_keys"
 local M = {}
 
 -- Raise "<file>:<line>: <name>: <place>: <msg>"; the line is where `word`
--- (the offending key) appears in the script, else the declaration's line.
+-- (the offending key) appears in the script from the declaration's line on,
+-- else the declaration's line.
 function M.fail(ctx, place, msg, word)
   local w = ctx.where
   local file, line, rest = w:match("^(.-):(%d+): (.*)$")
   if not file then file, rest = w:match("^(.-): (.*)$") end
   -- the key to look for: the one named, else the last part of the place
   word = word or place:match("([%w_]+)[^%w_]*$")
-  local at = K.line_of(file, word) or tonumber(line)
+  local at = K.line_of(file, word, tonumber(line)) or tonumber(line)
   local loc = file and (at and (file .. ":" .. at) or file)
   -- where without a file ("x" from a direct call) is said as it is
   error(K.input_error(string.format("%s: %s: %s", loc and (loc .. ": " .. rest) or w, place,

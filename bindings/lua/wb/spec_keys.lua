@@ -185,23 +185,29 @@ function M.keras_key(k, checks)
   return here and checks[here] and here or nil
 end
 
--- The line of the script where `word` first appears as a key or value, so
--- that an error points at the text to change.
-function M.line_of(file, word)
+-- The line of the script where `word` appears as a key or value, so that
+-- an error points at the text to change: the first at or after line `from`
+-- (the declaration's own line; the first in the file named the first of two
+-- experiments for the second's mistake, audit B10), else the last before it
+-- (a table built above the declaration), else nil.
+function M.line_of(file, word, from)
   if type(word) ~= "string" or not file then return nil end
   local f = io.open(file, "rb")
   if not f then return nil end
-  local n = 0
+  local n, before = 0, nil
   for l in f:lines() do
     n = n + 1
     local code = l:gsub("%-%-.*$", "")
     if code:find("%f[%w_]" .. word:gsub("%p", "%%%0") .. "%f[^%w_]") then
-      f:close()
-      return n
+      if n >= (from or 1) then
+        f:close()
+        return n
+      end
+      before = n
     end
   end
   f:close()
-  return nil
+  return before
 end
 
 local function is_int(v, lo) return math.type(v) == "integer" and v >= (lo or 1) end

@@ -259,79 +259,12 @@ function M.duration(s)
   return string.format("%dh%02dm", s // 3600, math.floor(s % 3600 / 60))
 end
 
--- git's output for `git -C dir <args>` ("" when git fails or is missing):
--- the workbench's tree here, a study script's (wb/runner_script.lua).
-function M.git(dir, args)
-  if not M.git_found() then return "" end
-  local p = io.popen("git -C " .. M.shell_quote(dir) .. " " .. args .. " 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  return out
-end
-
--- Whether git can be run; said once per process when it cannot (the runs
--- were recorded with no commit and their script "in no git repository",
--- without a word).
-local git_found
-function M.git_found()
-  if git_found == nil then
-    git_found = os.execute("command -v git >/dev/null 2>&1") == true
-    if not git_found then
-      io.stderr:write("git not found on PATH: runs are recorded without their commit\n")
-    end
-  end
-  return git_found
-end
-
-local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's
-
-local commit_cache
-function M.git_commit()
-  if commit_cache ~= nil then return commit_cache or nil end
-  local c = M.git(tree(), "rev-parse --short HEAD"):match("^[^\n]+")
-  commit_cache = c or false
-  return c
-end
-
--- The files of the workbench's tree that differ from its commit ({} for a
--- clean tree, nil outside git), as git status names them: tracked files
--- edited and files not in it (a new module under wb/ or scripts/: in the
--- code version, not in the commit; .gitignore'd ones, builds and plots,
--- are not counted). A number made by such code is not the commit's number,
--- and which files they were says whether that matters (an edited module,
--- or a CSV left in the tree). Once per process.
-local changes_cache
-function M.git_changes()
-  if changes_cache ~= nil then return changes_cache or nil end
-  if not M.git_commit() then changes_cache = false; return nil end
-  local out = M.git(tree(), "status --porcelain --untracked-files=all")
-  changes_cache = M.array() -- a JSON list, [] when clean
-  for line in out:gmatch("[^\n]+") do -- "XY path" or "XY old -> new"
-    changes_cache[#changes_cache + 1] = line:sub(4):gsub("^.* %-> ", "")
-  end
-  return changes_cache
-end
-
--- How many (git_changes), nil outside git.
-function M.git_uncommitted()
-  local c = M.git_changes()
-  return c and #c or nil
-end
-
--- "abc1234", "abc1234 with uncommitted changes to 2 files: a.lua, b.csv"
--- (the first SHOWN named, then how many more) or "unknown": the commit a
--- README or report names.
-local SHOWN = 3
-function M.commit_text()
-  local c, ch = M.git_commit(), M.git_changes() or {}
-  if not c then return M.git_found() and "unknown" or "unknown (git not available)" end
-  local n = #ch
-  if n == 0 then return c end
-  local names = {}
-  for i = 1, math.min(n, SHOWN) do names[i] = ch[i] end
-  return string.format("%s with uncommitted changes to %d file%s: %s%s", c, n,
-    n == 1 and "" or "s", table.concat(names, ", "),
-    n > SHOWN and string.format(" and %d more", n - SHOWN) or "")
+-- git: whether it runs (and why not), the workbench's commit and its
+-- uncommitted files, a folder's git output (wb/util_git.lua)
+local G = require "wb.util_git"
+for _, k in ipairs{"git_found", "git_why", "low_fd_limit", "git", "git_commit", "git_changes",
+  "git_uncommitted", "commit_text"} do
+  M[k] = G[k]
 end
 
 -- Root folder for figures and run records: $WB_PLOTS or "plots".

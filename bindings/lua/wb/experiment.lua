@@ -177,11 +177,12 @@ function M.new(spec, o)
   -- a misspelt option (rot = "/tmp/x") was dropped: the runs went to plots/
   o = args.options("experiment", 2, o, {"options", "root", "where", "name", "command"})
   local where = o.where or caller(2)
-  if type(spec) ~= "table" then error(where .. ": wb.experiment: expected a table", 0) end
+  -- what the user wrote: said without a traceback, as a task's are
+  local function bad(msg) error(spec_mod.input_error(where .. ": " .. msg), 0) end
+  if type(spec) ~= "table" then bad("wb.experiment: expected a table") end
   local name = spec.name or o.name
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
-    error(string.format("%s: experiment.name: expected a name of letters, digits, _ and -, "
-      .. "got %s", where, tostring(name)), 0)
+    bad("experiment.name: expected a name of letters, digits, _ and -, got " .. tostring(name))
   end
   -- a misspelt option (quik = true) was dropped: full data trained, no word
   require("wb.spec_runs").check_options(o.options, where .. ": " .. name)

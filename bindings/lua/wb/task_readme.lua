@@ -249,7 +249,14 @@ function Task:_report(runs, info)
   -- the files the report exports into its folder (wb.runs.export_*: runs.json lists them)
   local exported = {}
   rawset(require("wb.runs"), "_exported", exported)
-  if self.report then self.report(self, runs) end
+  -- every run failed, none recorded: the report function has no data and
+  -- failed on it with a traceback ("no run to draw 'val_loss' from ... their
+  -- logs say why", where no log was written: ulimit -n 12); its README
+  -- lists the failures above this line instead
+  if #runs.records == 0 and #info.failures > 0 then
+    self:text(string.format("No run has a record (%d failed, listed above): the report's "
+      .. "tables and figures are not drawn.", #info.failures))
+  elseif self.report then self.report(self, runs) end
   self.exports = {}
   for path in pairs(exported) do
     local f = path:sub(1, #self.dir + 1) == self.dir .. "/" and path:sub(#self.dir + 2)

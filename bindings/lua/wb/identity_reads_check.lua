@@ -17,9 +17,11 @@ local ropts -- wb.runner_options (absolute paths), at the first check
 -- command a hook ran or read), "module" (a module a hook required that no
 -- file holds: wb/identity_require.lua), "arg" (the command line a hook read
 -- by rawget(_G, "arg")), "clock" (the time, the date or the process id a
--- hook read: wb/identity_reads_sys.lua) or "file".
+-- hook read: wb/identity_reads_sys.lua), "runs" (the records a hook found
+-- with wb.runs.find: wb/identity_reads_runs.lua) or "file".
 function M.kind(e)
   local id = type(e) == "table" and type(e.id) == "string" and e.id or ""
+  if type(e) == "table" and e.found ~= nil then return "runs" end
   if id == COMMAND then return "command" end
   if id == reads.sys.CLOCK then return "clock" end
   if id == ARG then return "arg" end
@@ -83,6 +85,8 @@ function M.entry_changed(e, memo, here)
   if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
     return "has a malformed entry in the record", true
   end
+  local found = reads.runs.changed(e, memo, here) -- the records a hook found
+  if found ~= false then return found, true end
   if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
     return "was run by a hook: what a command reads cannot be checked against the "
       .. "record, so the run is never reused", false

@@ -35,9 +35,11 @@
 --   path (m:load_weights("runs/pre-<hash>.safetensors"), wb.load(path),
 --   io.open) is another run's output, which changes when that run is
 --   retrained: it is recorded by content. Read by the hook's own code, any
---   file; read by the library on the hook's behalf (wb.runs.find reading
---   records, run:model() its weights), the weights and states
---   (.safetensors) only: wb.runs.find reads every record of the folder.
+--   file; read by the library on the hook's behalf (run:model() its
+--   weights, wb.record.read a record), the weights, states and records
+--   (.safetensors, .json). What wb.runs.find and load_all read is noted as
+--   their answer instead (wb/identity_reads_runs.lua), and the run's own
+--   record never (the runner writes it after the hooks ran).
 -- Installed into wb.identity_reads by it; private to the runner.
 local _ENV = require "wb.std"
 local wb = require "wb"
@@ -108,8 +110,9 @@ end
 -- /dev, /proc, /sys, and the runs folder but for a file a hook read
 -- there (S.hook_read).
 function S.skipped(t, p)
+  if I.runs.reading() then return true end -- wb.runs.find's records: its answer is noted
   local rp = S.real(p)
-  if t.files[rp] then return true end
+  if t.files[rp] or rp == t.own then return true end -- the run's own record: written after
   for _, d in ipairs(t.dirs) do
     if under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then return true end
   end
@@ -136,7 +139,7 @@ function S.hook_read(t, p)
       if not own(info) then user = true; break end
     end
   end
-  return user and (direct or p:match("%.safetensors$") ~= nil)
+  return user and (direct or p:match("%.safetensors$") ~= nil or p:match("%.json$") ~= nil)
 end
 
 -- The place a hook read a clock from ("t10.lua:5") and its function: the
@@ -268,4 +271,8 @@ return function(r, i)
   std[wb.sys.realpath] = "wb.sys.realpath"
   S.unpaired = function(t, list) return clock.unpaired(t, list, S.CLOCK) end
   r.sys = S
+  -- the records a hook got from wb.runs.find or load_all (reads.runs)
+  require("wb.identity_reads_runs")(r, {active = I.active, OWN = I.OWN,
+    file_id = function(p) return r.file_id(p) end}, S)
+  I.runs = r.runs
 end

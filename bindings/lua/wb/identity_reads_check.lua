@@ -17,13 +17,15 @@ local ropts -- wb.runner_options (absolute paths), at the first check
 -- command a hook ran or read), "module" (a module a hook required that no
 -- file holds: wb/identity_require.lua), "arg" (the command line a hook read
 -- by rawget(_G, "arg")), "clock" (the time, the date or the process id a
--- hook read: wb/identity_reads_sys.lua), "runs" (the records a hook found
+-- hook read: wb/identity_reads_sys.lua), "device" (one under /dev that gives
+-- other bytes at each read, /dev/urandom: the same), "runs" (the records a hook found
 -- with wb.runs.find: wb/identity_reads_runs.lua) or "file".
 function M.kind(e)
   local id = type(e) == "table" and type(e.id) == "string" and e.id or ""
   if type(e) == "table" and e.found ~= nil then return "runs" end
   if id == COMMAND then return "command" end
   if id == reads.sys.CLOCK then return "clock" end
+  if id == reads.sys.DEVICE then return "device" end
   if id == ARG then return "arg" end
   if id:sub(1, #ENV) == ENV then return "env" end
   if id:sub(1, #LISTING) == LISTING then return "listing" end
@@ -100,6 +102,10 @@ function M.entry_changed(e, memo, here)
       memory and "the process's peak memory" or "the time or the process id", memory
       and "measure memory outside the hooks" or "time a hook with wb.sys.time() - t0 in one "
       .. "call of a function; take a seed from the config"), false
+  elseif e.id == reads.sys.DEVICE then -- /dev/urandom (identity_reads_sys)
+    return "(a device) was read by a hook: it gives other bytes at every read (randomness, a "
+      .. "terminal), so the run is never reused (take a seed from the config: "
+      .. "wb.seed(cfg.seed))", false
   elseif e.id == ARG then -- rawget(_G, "arg") in a hook (identity_require)
     return "(the command line) was read by a hook (rawget(_G, 'arg')): it is not part of a "
       .. "run's identity, so the run is never reused (read it at the script's top level into "

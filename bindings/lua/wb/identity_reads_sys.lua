@@ -48,6 +48,7 @@ local S = {}
 -- the id of a clock or process id a hook read: never as recorded
 S.CLOCK = "clock"
 local realpath = wb.sys.realpath -- the binding's, whatever a script puts in wb.sys
+local kind = wb.sys.kind -- the binding's (wrapped below)
 local clock = require "wb.identity_reads_clock" -- the duration clocks' pairs
 local I -- wb.identity_reads's state and functions (set when it installs this)
 
@@ -105,18 +106,44 @@ local function under(p, dir)
   return p == dir or p:sub(1, #dir + 1) == dir .. "/"
 end
 
+-- {==================== /dev ====================
+-- /dev was skipped whole, and with it /dev/shm, a file system (tmpfs) users
+-- keep data on: a hook's params there, edited, reused the run. A file or
+-- folder there is recorded as any other; a device that gives the same
+-- bytes at every read is not; any other device (/dev/urandom, /dev/random,
+-- a terminal) gives other bytes each time: a run whose hook read one (a
+-- seed from /dev/urandom) is never reused, as one that read the clock.
+S.DEVICE = "device" -- its id
+local SAME = {["/dev/null"] = true, ["/dev/zero"] = true, ["/dev/full"] = true}
+
+-- Whether a read of rp (real, under /dev; as spelled p) is not recorded as a file in t.
+local testing = false -- wb.sys.exists or kind asks: a device there is not read
+local function device(t, rp, p)
+  local k = kind(rp)
+  if k == "file" or k == "folder" or k == nil then return false end -- nil: not there
+  -- a device a hook tests for (/dev/nvidia0): no bytes read, not recorded
+  if not SAME[rp] and not testing and not t.seen[p] then
+    t.seen[p], t.ids[p], t.order[#t.order + 1] = true, S.DEVICE, p
+  end
+  return true
+end
+
+-- }====================
+
 -- S.skipped(t, p) -> boolean: whether absolute path p, read while tracker t
--- runs, is not recorded: the workbench's own modules, the dataset files,
--- /dev, /proc, /sys, and the runs folder but for a file a hook read
--- there (S.hook_read).
+-- runs, is not recorded as a file: the workbench's own modules, the dataset
+-- files, /proc, /sys, a device (/dev, above), and the runs folder but for a
+-- file a hook read there (S.hook_read).
 function S.skipped(t, p)
   if I.runs.reading() then return true end -- wb.runs.find's records: its answer is noted
   local rp = S.real(p)
   if t.files[rp] or rp == t.own then return true end -- the run's own record: written after
   for _, d in ipairs(t.dirs) do
-    if under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then return true end
+    if d ~= "/dev" and under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then
+      return true
+    end
   end
-  return false
+  return under(rp, "/dev") and device(t, rp, p)
 end
 
 -- }====================
@@ -210,7 +237,9 @@ return function(r, i)
       if #I.active > 0 and type(path) == "string" and not I.own_caller() then
         local ok, names = true, nil
         if folder(v, path) then ok, names = pcall(orig.listdir, path) end
+        testing = true
         I.note(path, names and ok and I.listing_id(names) or nil)
+        testing = false
       end
       return v
     end

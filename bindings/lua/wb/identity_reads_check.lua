@@ -158,6 +158,28 @@ function M.changed(list, memo)
   return nil
 end
 
+-- M.machine_only(read_files, memo) -> string|nil, string
+-- When every entry not as recorded is a value of the machine a hook read
+-- (wb.sys.hostname(), nproc, blas_core: wb/identity_reads_sys.lua), the first
+-- and what differs; nil when none differs or another does. A runner that
+-- checks records on another machine than the one that will train (a Slurm
+-- login node) cannot judge these: the machine that trains can (its runner
+-- reuses the record when it gives the recorded values).
+function M.machine_only(list, memo)
+  if type(list) ~= "table" then return nil end
+  memo = memo or {}
+  local first, what
+  for _, e in ipairs(list) do
+    local how = M.entry_changed(e, memo, true)
+    if how and (type(e) ~= "table" or type(e.path) ~= "string"
+        or reads.sys.machine_changed(e) == false) then
+      return nil
+    end
+    if how and not first then first, what = e.path, how end
+  end
+  return first, what
+end
+
 -- M.merge(a, b) -> table|nil
 -- The read_files lists a then b, each path once (a's entry kept); nil when
 -- both are empty (a record without reads has no key).
@@ -182,4 +204,5 @@ return function(r, I)
     I.LISTING, I.MODULE, I.ARG, I.env_id, I.listing_id, I.orig
   reads = r
   r.kind, r.entry_changed, r.changed, r.merge = M.kind, M.entry_changed, M.changed, M.merge
+  r.machine_only = M.machine_only
 end

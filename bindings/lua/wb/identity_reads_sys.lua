@@ -204,8 +204,11 @@ function S.machine_changed(e)
   local now = tostring(f())
   if I.env_id(now) == e.id then return nil end
   return string.format("(%s a hook read) is not as it was when the run was recorded (%s then, "
-    .. "%s now)", path and "what a path names, as" or "a value of the machine",
-    type(e.value) == "string" and e.value or "?", now)
+    .. "%s now)%s", path and "what a path names, as" or "a value of the machine",
+    type(e.value) == "string" and e.value or "?", now, path and "" or ": such a run is reused "
+    .. "only on a machine that gives the same value (on a cluster, the node that trained it and "
+    .. "the login node that checks records are two machines); to have it reused anywhere, put "
+    .. "what the hook derives from the value in the config")
 end
 
 -- Notes, in every running tracker, that a hook read `name`: value v.

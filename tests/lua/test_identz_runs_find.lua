@@ -106,6 +106,22 @@ T.test("a function in the query, load_all, an error taken for 'none yet', a reco
   T.eq(reads.kind(list[1]), "runs")
 end)
 
+T.test("a hook's find or read of another run's file inside a coroutine is recorded", function()
+  -- a coroutine's stack is its own: its frames were not seen as newer than the
+  -- tracker's start, and were taken for the runner's
+  local t = reads.track{dirs = {runs}}
+  hook(function()
+    coroutine.wrap(function()
+      wb.runs.find{root = root, task = "B"}
+      io.open(runs .. "/C-000000000000000c.json"):close()
+    end)()
+  end)
+  local list = t:stop()
+  T.eq(#list, 2, util.canonical(list))
+  T.eq(list[1].path, 'wb.runs.find{task = "B"} in ' .. runs)
+  T.eq(list[2].path, runs .. "/C-000000000000000c.json")
+end)
+
 -- Script `name` of task `name` with hooks `hooks` (text), under root.
 local function script(name, top, hooks)
   local path = dir .. "/" .. name .. ".lua"

@@ -84,7 +84,7 @@ end
 -- that started tracker t: a hook asked, not the runner.
 local function by_hook(t)
   local total = S.height() -- from this frame (level 1) down
-  for level = 2, total - (t.height or total) + 1 do
+  for level = 2, S.newer(t, total) do
     local info = debug.getinfo(level, "S")
     if info and info.what ~= "C" and info.source:sub(1, #I.OWN) ~= I.OWN then return true end
   end

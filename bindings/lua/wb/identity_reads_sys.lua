@@ -59,6 +59,16 @@ function S.height()
   return n - 1
 end
 
+-- S.newer(t, total) -> integer: the deepest level, from a function whose
+-- stack is total frames deep (S.height), of the frames newer than the one
+-- that started tracker t (t.height). In a coroutine, all of its frames: its
+-- stack is its own (the runner runs none; a hook's, read by frames of the
+-- main stack only, was taken for the runner's and its reads not recorded).
+function S.newer(t, total)
+  local _, main = coroutine.running()
+  return main and total - (t.height or total) + 1 or total
+end
+
 -- S.is_file(path) -> boolean: whether path is a file that can be opened
 -- (else: a folder or nothing).
 function S.is_file(path)
@@ -159,7 +169,7 @@ function S.hook_read(t, p)
   if t.runs[p] or not S.is_file(p) then return false end
   local total = S.height() -- from this frame (level 1) down
   local direct, user = nil, false
-  for level = 2, total - (t.height or total) + 1 do
+  for level = 2, S.newer(t, total) do
     local info = debug.getinfo(level, "S")
     if info and info.what ~= "C" and not reads_code(info) then
       if direct == nil then direct = not own(info) end

@@ -119,9 +119,11 @@ function M.entry_changed(e, memo, here)
   elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
     local now = orig.getenv(e.path:sub(2))
     if env_id(now) == e.id then return nil, true end
-    -- the values when the record has its own (not a secret's, not an older record)
-    local values = type(e.value) == "string" and not reads.secret_name(e.path:sub(2))
-      and string.format(" (%s then, %s now)", e.value, now or "unset") or ""
+    -- the values when the record has its own (not a secret's, not an older record),
+    -- or says it was unset ("$BW ... not as it was" named no value when it was set since)
+    local was = type(e.value) == "string" and e.value or e.id == env_id(nil) and "unset"
+    local values = was and not reads.secret_name(e.path:sub(2))
+      and string.format(" (%s then, %s now)", was, now or "unset") or ""
     return "(an environment variable a hook read) is not as it was when the run was "
       .. "recorded" .. values, true
   elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed

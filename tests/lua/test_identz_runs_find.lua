@@ -122,6 +122,40 @@ T.test("a hook's find or read of another run's file inside a coroutine is record
   T.eq(list[2].path, runs .. "/C-000000000000000c.json")
 end)
 
+T.test("a hook's tail call of io.open on another run's record is the hook's read", function()
+  -- `return io.open(p)`: the hook's frame is gone, the read was taken for the runner's
+  local function starter(f) -- as train.lua starts a tracker and calls a hook
+    local t = reads.track{dirs = {runs}}
+    f():close()
+    return t:stop()
+  end
+  local list = starter(function() return io.open(runs .. "/C-000000000000000c.json") end)
+  T.eq(#list, 1, util.canonical(list))
+  T.eq(list[1].path, runs .. "/C-000000000000000c.json")
+end)
+
+T.test("find without a root asks the folder $WB_PLOTS names where the runner checks", function()
+  T.sh("mkdir -p " .. dir .. "/p2/runs && cp " .. runs .. "/B-000000000000000b.json " .. dir
+    .. "/p2/runs/")
+  local list = dir .. "/default.json"
+  local st, _, err = T.sh(string.format("WB_PLOTS=%s %s -e %s", root, T.wb, T.quote(string.format([[
+local reads, util = require "wb.identity_reads", require "wb.util"
+local t = reads.track{}
+local function hook() local rs = wb.runs.find{task = "B"}; return rs end
+hook()
+util.write_file(%q, util.encode_json(t:stop()))]], list))))
+  T.eq(st, 0, err)
+  local check = T.quote(string.format([[
+local reads, util = require "wb.identity_reads", require "wb.util"
+print(reads.changed(util.read_json(%q)))]], list))
+  local out
+  st, out, err = T.sh(string.format("WB_PLOTS=%s %s -e %s", root, T.wb, check))
+  T.eq(out, "nil\n", err)
+  st, out, err = T.sh(string.format("WB_PLOTS=%s %s -e %s", dir .. "/p2", T.wb, check))
+  T.ok(out:find("(the runs a hook found, in '" .. runs .. "' from ", 1, true)
+    and out:find("would be looked for in " .. dir .. "/p2/runs from here", 1, true), out .. err)
+end)
+
 -- Script `name` of task `name` with hooks `hooks` (text), under root.
 local function script(name, top, hooks)
   local path = dir .. "/" .. name .. ".lua"

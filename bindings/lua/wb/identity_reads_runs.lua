@@ -80,21 +80,11 @@ local function answer(recs, q, own, id_of)
   return out, wb.sys.hash_string(table.concat(text, "\n"))
 end
 
--- Whether a frame of user code (not wb's modules) is newer than the one
--- that started tracker t: a hook asked, not the runner.
-local function by_hook(t)
-  local total = S.height() -- from this frame (level 1) down
-  for level = 2, S.newer(t, total) do
-    local info = debug.getinfo(level, "S")
-    if info and info.what ~= "C" and info.source:sub(1, #I.OWN) ~= I.OWN then return true end
-  end
-  return false
-end
-
--- R.note(dir, query, recs, text): a hook asked folder dir query (text: as
--- the path names it, 'wb.runs.find{task = "B"}'), whose records are recs:
--- noted in every running tracker whose hook asked.
-function R.note(dir, query, recs, text)
+-- R.note(dir, query, recs, text, default): a hook asked folder dir query
+-- (text: as the path names it, 'wb.runs.find{task = "B"}'), whose records
+-- are recs: noted in every running tracker whose hook asked. default: dir
+-- is the one a query without root or dir reads ($WB_PLOTS/runs, else plots/runs).
+function R.note(dir, query, recs, text, default)
   if #I.active == 0 or type(dir) ~= "string" then return end
   ropts = ropts or require "wb.runner_options"
   local abs = ropts.absolute(dir)
@@ -104,14 +94,15 @@ function R.note(dir, query, recs, text)
     return ids[p]
   end
   for _, t in ipairs(I.active) do
-    if not t.seen[key] and by_hook(t) then
+    if not t.seen[key] and S.by_hook(t) then -- a hook's, not the runner's
       -- the run's own record, when this is its folder
       local own = t.own and S.real(abs) .. "/" .. t.own:match("[^/]*$") == t.own
         and t.own:match("[^/]*$") or nil
       local records, id = answer(recs, q, own, id_of)
       t.seen[key], t.ids[key], t.order[#t.order + 1] = true, id, key
       t.found[key] = {dir = abs, query = q, own = own, records = records,
-        asked = dir:sub(1, 1) ~= "/" and {dir = dir, cwd = ropts.cwd()} or nil}
+        asked = (default or dir:sub(1, 1) ~= "/") and {dir = dir, cwd = ropts.cwd(),
+          default = default or nil} or nil}
     end
   end
 end
@@ -143,11 +134,16 @@ function R.changed(e, memo, here)
   end
   ropts = ropts or require "wb.runner_options"
   local a = f.asked
-  if here and type(a) == "table" and type(a.dir) == "string"
-      and ropts.absolute(a.dir) ~= f.dir then
-    return string.format("(the runs a hook found, in '%s' from %s) would be looked for in %s "
-      .. "from here (%s), another folder", a.dir, tostring(a.cwd), ropts.absolute(a.dir),
-      ropts.cwd())
+  if here and type(a) == "table" and type(a.dir) == "string" then
+    -- asked without a root: the default folder as this process has it ($WB_PLOTS)
+    local ok, now = true, a.dir
+    if a.default then ok, now = pcall(require("wb.record").dir) end
+    now = ok and ropts.absolute(now)
+    if now ~= f.dir then
+      return string.format("(the runs a hook found, in '%s' from %s) would be looked for in %s "
+        .. "from here (%s), another folder", a.dir, tostring(a.cwd), tostring(now or
+        "no folder ($WB_PLOTS is set but empty)"), ropts.cwd())
+    end
   end
   local key = "\0runs\0" .. f.dir
   memo[key] = memo[key] or R.quietly(require("wb.runs_load").read_all, f.dir, true)

@@ -158,24 +158,53 @@ end
 
 -- }====================
 
+-- A read function a hook may tail-call (`return io.open(p)`): the hook's
+-- frame is then gone from the stack, and the read was taken for the
+-- runner's. The wrapped io.open, io.lines, dofile, ... (wb.identity_reads'
+-- standard): the library never tail-calls them. Not the library's loaders
+-- (`return m:load_weights(p)`): every public function is called through a
+-- checker that tail-calls it (wb/args.lua at_most), the runner's calls too,
+-- so such a frame tells nothing (the identZ report: what is left).
+local entries
+local function entry(f)
+  if not entries then
+    entries = {}
+    for w in pairs(I.reads.standard) do entries[w] = true end
+  end
+  return entries[f]
+end
+
+-- S.by_hook(t) -> boolean, boolean
+-- Whether the frames newer than the one that started tracker t (t.height:
+-- train.lua's, whose own reads of the runs folder, a resumed state, an
+-- adopted donor's weights, find_donor's records, are the runner's) hold
+-- user code (not the library's), or a read function a hook tail-called
+-- (entry); then whether the newest such frame read itself (not the library
+-- for it).
+function S.by_hook(t)
+  local total = S.height() -- from this frame (level 1) down
+  local direct = nil
+  for level = 2, S.newer(t, total) do
+    local info = debug.getinfo(level, "Sft")
+    if info and info.istailcall and entry(info.func) then -- a hook's `return io.open(p)`
+      return true, direct == nil or direct
+    end
+    if info and info.what ~= "C" and not reads_code(info) then
+      if direct == nil then direct = not own(info) end
+      if not own(info) then return true, direct end
+    end
+  end
+  return false, false
+end
+
 -- S.hook_read(t, p) -> boolean
--- Whether file p of the runs folder is read by a hook of tracker t's run:
--- user code (not the library's) among the frames newer than the one that
--- started t (t.height: train.lua's, whose own reads of the folder, a
--- resumed state, an adopted donor's weights, are the runner's), and the read
--- either by that code itself or, by the library on its behalf, of weights.
+-- Whether file p of the runs folder is read by a hook of tracker t's run
+-- (S.by_hook): by its own code, any file; by the library on its behalf,
+-- weights, states and records (.safetensors, .json).
 function S.hook_read(t, p)
   -- a file: not the folder's listing (its names change with every run trained there)
   if t.runs[p] or not S.is_file(p) then return false end
-  local total = S.height() -- from this frame (level 1) down
-  local direct, user = nil, false
-  for level = 2, S.newer(t, total) do
-    local info = debug.getinfo(level, "S")
-    if info and info.what ~= "C" and not reads_code(info) then
-      if direct == nil then direct = not own(info) end
-      if not own(info) then user = true; break end
-    end
-  end
+  local user, direct = S.by_hook(t)
   return user and (direct or p:match("%.safetensors$") ~= nil or p:match("%.json$") ~= nil)
 end
 
@@ -316,5 +345,5 @@ return function(r, i)
   -- the records a hook got from wb.runs.find or load_all (reads.runs)
   require("wb.identity_reads_runs")(r, {active = I.active, OWN = I.OWN,
     file_id = function(p) return r.file_id(p) end}, S)
-  I.runs = r.runs
+  I.runs, I.reads = r.runs, r
 end

@@ -360,7 +360,8 @@ function M.find(query)
   end
   -- from a hook, what it finds is part of its run's identity (wb/identity_reads_runs.lua),
   -- whatever find says next (a hook may take an error for "no runs yet")
-  reads.runs.note(dir, query, recs, "wb.runs.find{" .. select(2, query_keys(query)) .. "}")
+  reads.runs.note(dir, query, recs, "wb.runs.find{" .. select(2, query_keys(query)) .. "}",
+    not query.dir and not query.root)
   local strict = not query.allow_empty
   if strict and not wb.sys.exists(dir) then load.no_folder(query, dir) end
   if strict then load.check_tasks(query.task, recs, dir, query) end
@@ -377,9 +378,11 @@ function M.find(query)
   end
   if strict then check_lists(query, recs, dir) end
   check_ambiguous(query, out)
-  warn.stale(out)
-  warn.other(out)
-  warn.unchecked(out, dir)
+  reads.runs.quietly(function() -- what it reads to warn is not what a hook got
+    warn.stale(out)
+    warn.other(out)
+    warn.unchecked(out, dir)
+  end)
   local labels = group.label_apart(out)
   warn.kernels(out, labels) -- seeds of one group trained with two kernels
   return setmetatable({records = out, dir = dir, labels = labels},

@@ -32,10 +32,11 @@ local argcheck = group.argcheck
 function M.load_all(dir, filter)
   argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
   argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
+  local default = dir == nil
   dir = dir or record.dir()
   local all = M.read_all(dir)
   -- a hook's: what it got is part of its run's identity (every record: its filter is code)
-  reads.runs.note(dir, nil, all, "wb.runs.load_all()")
+  reads.runs.note(dir, nil, all, "wb.runs.load_all()", default)
   if not filter then return all end
   local out = {}
   for _, r in ipairs(all) do if filter(r) then out[#out + 1] = r end end

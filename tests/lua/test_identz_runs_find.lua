@@ -225,7 +225,8 @@ end]], broot, broot), [[build = function(cfg)
   local rec = wb.runs.find{root = root, task = "ta"}.records[1]
   local paths = {}
   for _, e in ipairs(rec.read_files) do paths[#paths + 1] = e.path end
-  T.eq(util.canonical(paths), util.canonical{'wb.runs.find{task = "tb"} in ' .. runs, 'wb.runs.find{task = "ta"} in ' .. runs})
+  T.eq(util.canonical(paths), util.canonical{'wb.runs.find{task = "tb"} in ' .. runs,
+    'wb.runs.find{task = "ta"} in ' .. runs})
 end)
 
 T.done()

@@ -71,7 +71,9 @@ function M.read_all(dir, quiet)
           or ("its own file " .. own .. " is not there (renamed? named so, it is listed)"))
       end
       if not r then
-        if not quiet then io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why)) end
+        if not quiet then
+          io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
+        end
       else
         group.files[r] = path -- a message naming a record names its file
         out[#out + 1] = r

@@ -31,8 +31,10 @@
 -- (records, weights, states the runner writes and reads: a resumed state,
 -- an adopted donor's weights; a file there a hook reads by path is, by
 -- content, and a path is taken for what it names, links and ".." resolved:
--- wb/identity_reads_sys.lua), files the run itself opened for writing (its
--- outputs), the runner's own hashing (M.file_id), and /dev, /proc, /sys.
+-- wb/identity_reads_sys.lua; the records a hook gets from wb.runs.find are,
+-- as its answer: wb/identity_reads_runs.lua), files the run itself opened for writing (its
+-- outputs), the runner's own hashing (M.file_id), /proc, /sys and the
+-- devices of /dev (not its files, /dev/shm: wb/identity_reads_sys.lua).
 -- What the script reads at its top level is not either (its values reach
 -- the hooks as upvalues, which identity.lua fingerprints), nor what a hook
 -- reaches through the C io library itself (a file handle's lines, not
@@ -308,8 +310,9 @@ end
 -- M.track(skip) -> tracker
 -- Starts recording what require, dofile, loadfile, io.open, io.lines,
 -- io.input, io.popen, os.execute, wb.sys.listdir and the C loaders read,
--- until tracker:stop(). skip = {dirs = {...}, files = {...}}: absolute
--- folders and files never recorded (the runs folder, the dataset files).
+-- until tracker:stop(). skip = {dirs = {...}, files = {...}, own = path}:
+-- folders and files never recorded (the runs folder, the dataset files; own:
+-- the run's record, also left out of what wb.runs.find answers a hook).
 -- Trackers nest: each sees what was read while it ran.
 function M.track(skip)
   ropts = ropts or require "wb.runner_options"
@@ -320,7 +323,8 @@ function M.track(skip)
   forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
-    dirs = {}, files = {[M.sys.real(wb.luadir .. "/wb.lua")] = true}}
+    dirs = {}, files = {[M.sys.real(wb.luadir .. "/wb.lua")] = true}, found = {},
+    own = skip and skip.own and M.sys.real(ropts.absolute(skip.own))} -- the run's record
   t.runs, t.height = {}, M.sys.height() -- the frames below are the runner's, not the run's
   -- each as it really is (links, "..": wb.sys.realpath), as a read is told apart
   for i, d in ipairs{wb.luadir .. "/wb", "/dev", "/proc", "/sys", table.unpack(skip
@@ -360,7 +364,7 @@ function M.so_far(t)
   for _, p in ipairs(t.order) do
     if not t.written[p] then
       list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p), value = t.values[p],
-        asked = t.asked[p]}
+        asked = t.asked[p], found = t.found[p]} -- found: wb/identity_reads_runs.lua
       if t.code[p] then M.chunk.entry(list[#list], t.code[p]) end
     end
   end

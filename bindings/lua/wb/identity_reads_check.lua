@@ -17,11 +17,15 @@ local ropts -- wb.runner_options (absolute paths), at the first check
 -- command a hook ran or read), "module" (a module a hook required that no
 -- file holds: wb/identity_require.lua), "arg" (the command line a hook read
 -- by rawget(_G, "arg")), "clock" (the time, the date or the process id a
--- hook read: wb/identity_reads_sys.lua) or "file".
+-- hook read: wb/identity_reads_sys.lua), "device" (one under /dev that gives
+-- other bytes at each read, /dev/urandom: the same), "runs" (the records a hook found
+-- with wb.runs.find: wb/identity_reads_runs.lua) or "file".
 function M.kind(e)
   local id = type(e) == "table" and type(e.id) == "string" and e.id or ""
+  if type(e) == "table" and e.found ~= nil then return "runs" end
   if id == COMMAND then return "command" end
   if id == reads.sys.CLOCK then return "clock" end
+  if id == reads.sys.DEVICE then return "device" end
   if id == ARG then return "arg" end
   if id:sub(1, #ENV) == ENV then return "env" end
   if id:sub(1, #LISTING) == LISTING then return "listing" end
@@ -83,6 +87,8 @@ function M.entry_changed(e, memo, here)
   if type(e) ~= "table" or type(e.path) ~= "string" or type(e.id) ~= "string" then
     return "has a malformed entry in the record", true
   end
+  local found = reads.runs.changed(e, memo, here) -- the records a hook found
+  if found ~= false then return found, true end
   if e.id == COMMAND and e.path:sub(1, 10) == "os.execute" then
     return "was run by a hook: what a command reads cannot be checked against the "
       .. "record, so the run is never reused", false
@@ -96,6 +102,10 @@ function M.entry_changed(e, memo, here)
       memory and "the process's peak memory" or "the time or the process id", memory
       and "measure memory outside the hooks" or "time a hook with wb.sys.time() - t0 in one "
       .. "call of a function; take a seed from the config"), false
+  elseif e.id == reads.sys.DEVICE then -- /dev/urandom (identity_reads_sys)
+    return "(a device) was read by a hook: it gives other bytes at every read (randomness, a "
+      .. "terminal), so the run is never reused (take a seed from the config: "
+      .. "wb.seed(cfg.seed))", false
   elseif e.id == ARG then -- rawget(_G, "arg") in a hook (identity_require)
     return "(the command line) was read by a hook (rawget(_G, 'arg')): it is not part of a "
       .. "run's identity, so the run is never reused (read it at the script's top level into "
@@ -109,9 +119,11 @@ function M.entry_changed(e, memo, here)
   elseif e.id:sub(1, #ENV) == ENV then -- an environment variable a hook read
     local now = orig.getenv(e.path:sub(2))
     if env_id(now) == e.id then return nil, true end
-    -- the values when the record has its own (not a secret's, not an older record)
-    local values = type(e.value) == "string" and not reads.secret_name(e.path:sub(2))
-      and string.format(" (%s then, %s now)", e.value, now or "unset") or ""
+    -- the values when the record has its own (not a secret's, not an older record),
+    -- or says it was unset ("$BW ... not as it was" named no value when it was set since)
+    local was = type(e.value) == "string" and e.value or e.id == env_id(nil) and "unset"
+    local values = was and not reads.secret_name(e.path:sub(2))
+      and string.format(" (%s then, %s now)", was, now or "unset") or ""
     return "(an environment variable a hook read) is not as it was when the run was "
       .. "recorded" .. values, true
   elseif e.id:sub(1, #LISTING) == LISTING then -- a folder a hook listed
@@ -148,6 +160,28 @@ function M.changed(list, memo)
   return nil
 end
 
+-- M.machine_only(read_files, memo) -> string|nil, string
+-- When every entry not as recorded is a value of the machine a hook read
+-- (wb.sys.hostname(), nproc, blas_core: wb/identity_reads_sys.lua), the first
+-- and what differs; nil when none differs or another does. A runner that
+-- checks records on another machine than the one that will train (a Slurm
+-- login node) cannot judge these: the machine that trains can (its runner
+-- reuses the record when it gives the recorded values).
+function M.machine_only(list, memo)
+  if type(list) ~= "table" then return nil end
+  memo = memo or {}
+  local first, what
+  for _, e in ipairs(list) do
+    local how = M.entry_changed(e, memo, true)
+    if how and (type(e) ~= "table" or type(e.path) ~= "string"
+        or reads.sys.machine_changed(e) == false) then
+      return nil
+    end
+    if how and not first then first, what = e.path, how end
+  end
+  return first, what
+end
+
 -- M.merge(a, b) -> table|nil
 -- The read_files lists a then b, each path once (a's entry kept); nil when
 -- both are empty (a record without reads has no key).
@@ -172,4 +206,5 @@ return function(r, I)
     I.LISTING, I.MODULE, I.ARG, I.env_id, I.listing_id, I.orig
   reads = r
   r.kind, r.entry_changed, r.changed, r.merge = M.kind, M.entry_changed, M.changed, M.merge
+  r.machine_only = M.machine_only
 end

@@ -35,9 +35,11 @@
 --   path (m:load_weights("runs/pre-<hash>.safetensors"), wb.load(path),
 --   io.open) is another run's output, which changes when that run is
 --   retrained: it is recorded by content. Read by the hook's own code, any
---   file; read by the library on the hook's behalf (wb.runs.find reading
---   records, run:model() its weights), the weights and states
---   (.safetensors) only: wb.runs.find reads every record of the folder.
+--   file; read by the library on the hook's behalf (run:model() its
+--   weights, wb.record.read a record), the weights, states and records
+--   (.safetensors, .json). What wb.runs.find and load_all read is noted as
+--   their answer instead (wb/identity_reads_runs.lua), and the run's own
+--   record never (the runner writes it after the hooks ran).
 -- Installed into wb.identity_reads by it; private to the runner.
 local _ENV = require "wb.std"
 local wb = require "wb"
@@ -46,6 +48,7 @@ local S = {}
 -- the id of a clock or process id a hook read: never as recorded
 S.CLOCK = "clock"
 local realpath = wb.sys.realpath -- the binding's, whatever a script puts in wb.sys
+local kind = wb.sys.kind -- the binding's (wrapped below)
 local clock = require "wb.identity_reads_clock" -- the duration clocks' pairs
 local I -- wb.identity_reads's state and functions (set when it installs this)
 
@@ -54,6 +57,16 @@ function S.height()
   local n = 2
   while debug.getinfo(n + 1, "S") do n = n + 1 end
   return n - 1
+end
+
+-- S.newer(t, total) -> integer: the deepest level, from a function whose
+-- stack is total frames deep (S.height), of the frames newer than the one
+-- that started tracker t (t.height). In a coroutine, all of its frames: its
+-- stack is its own (the runner runs none; a hook's, read by frames of the
+-- main stack only, was taken for the runner's and its reads not recorded).
+function S.newer(t, total)
+  local _, main = coroutine.running()
+  return main and total - (t.height or total) + 1 or total
 end
 
 -- S.is_file(path) -> boolean: whether path is a file that can be opened
@@ -103,40 +116,96 @@ local function under(p, dir)
   return p == dir or p:sub(1, #dir + 1) == dir .. "/"
 end
 
--- S.skipped(t, p) -> boolean: whether absolute path p, read while tracker t
--- runs, is not recorded: the workbench's own modules, the dataset files,
--- /dev, /proc, /sys, and the runs folder but for a file a hook read
--- there (S.hook_read).
-function S.skipped(t, p)
-  local rp = S.real(p)
-  if t.files[rp] then return true end
-  for _, d in ipairs(t.dirs) do
-    if under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then return true end
+-- {==================== /dev ====================
+-- /dev was skipped whole, and with it /dev/shm, a file system (tmpfs) users
+-- keep data on: a hook's params there, edited, reused the run. A file or
+-- folder there is recorded as any other; a device that gives the same
+-- bytes at every read is not; any other device (/dev/urandom, /dev/random,
+-- a terminal) gives other bytes each time: a run whose hook read one (a
+-- seed from /dev/urandom) is never reused, as one that read the clock.
+S.DEVICE = "device" -- its id
+local SAME = {["/dev/null"] = true, ["/dev/zero"] = true, ["/dev/full"] = true}
+
+-- Whether a read of rp (real, under /dev; as spelled p) is not recorded as a file in t.
+local testing = false -- wb.sys.exists or kind asks: a device there is not read
+local function device(t, rp, p)
+  local k = kind(rp)
+  if k == "file" or k == "folder" or k == nil then return false end -- nil: not there
+  -- a device a hook tests for (/dev/nvidia0): no bytes read, not recorded
+  if not SAME[rp] and not testing and not t.seen[p] then
+    t.seen[p], t.ids[p], t.order[#t.order + 1] = true, S.DEVICE, p
   end
-  return false
+  return true
 end
 
 -- }====================
 
+-- S.skipped(t, p) -> boolean: whether absolute path p, read while tracker t
+-- runs, is not recorded as a file: the workbench's own modules, the dataset
+-- files, /proc, /sys, a device (/dev, above), and the runs folder but for a
+-- file a hook read there (S.hook_read).
+function S.skipped(t, p)
+  if I.runs.reading() then return true end -- wb.runs.find's records: its answer is noted
+  local rp = S.real(p)
+  if t.files[rp] or rp == t.own then return true end -- the run's own record: written after
+  for _, d in ipairs(t.dirs) do
+    if d ~= "/dev" and under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then
+      return true
+    end
+  end
+  return under(rp, "/dev") and device(t, rp, p)
+end
+
+-- }====================
+
+-- A read function a hook may tail-call (`return io.open(p)`): the hook's
+-- frame is then gone from the stack, and the read was taken for the
+-- runner's. The wrapped io.open, io.lines, dofile, ... (wb.identity_reads'
+-- standard): the library never tail-calls them. Not the library's loaders
+-- (`return m:load_weights(p)`): every public function is called through a
+-- checker that tail-calls it (wb/args.lua at_most), the runner's calls too,
+-- so such a frame tells nothing (the identZ report: what is left).
+local entries
+local function entry(f)
+  if not entries then
+    entries = {}
+    for w in pairs(I.reads.standard) do entries[w] = true end
+  end
+  return entries[f]
+end
+
+-- S.by_hook(t) -> boolean, boolean
+-- Whether the frames newer than the one that started tracker t (t.height:
+-- train.lua's, whose own reads of the runs folder, a resumed state, an
+-- adopted donor's weights, find_donor's records, are the runner's) hold
+-- user code (not the library's), or a read function a hook tail-called
+-- (entry); then whether the newest such frame read itself (not the library
+-- for it).
+function S.by_hook(t)
+  local total = S.height() -- from this frame (level 1) down
+  local direct = nil
+  for level = 2, S.newer(t, total) do
+    local info = debug.getinfo(level, "Sft")
+    if info and info.istailcall and entry(info.func) then -- a hook's `return io.open(p)`
+      return true, direct == nil or direct
+    end
+    if info and info.what ~= "C" and not reads_code(info) then
+      if direct == nil then direct = not own(info) end
+      if not own(info) then return true, direct end
+    end
+  end
+  return false, false
+end
+
 -- S.hook_read(t, p) -> boolean
--- Whether file p of the runs folder is read by a hook of tracker t's run:
--- user code (not the library's) among the frames newer than the one that
--- started t (t.height: train.lua's, whose own reads of the folder, a
--- resumed state, an adopted donor's weights, are the runner's), and the read
--- either by that code itself or, by the library on its behalf, of weights.
+-- Whether file p of the runs folder is read by a hook of tracker t's run
+-- (S.by_hook): by its own code, any file; by the library on its behalf,
+-- weights, states and records (.safetensors, .json).
 function S.hook_read(t, p)
   -- a file: not the folder's listing (its names change with every run trained there)
   if t.runs[p] or not S.is_file(p) then return false end
-  local total = S.height() -- from this frame (level 1) down
-  local direct, user = nil, false
-  for level = 2, total - (t.height or total) + 1 do
-    local info = debug.getinfo(level, "S")
-    if info and info.what ~= "C" and not reads_code(info) then
-      if direct == nil then direct = not own(info) end
-      if not own(info) then user = true; break end
-    end
-  end
-  return user and (direct or p:match("%.safetensors$") ~= nil)
+  local user, direct = S.by_hook(t)
+  return user and (direct or p:match("%.safetensors$") ~= nil or p:match("%.json$") ~= nil)
 end
 
 -- The place a hook read a clock from ("t10.lua:5") and its function: the
@@ -174,8 +243,11 @@ function S.machine_changed(e)
   local now = tostring(f())
   if I.env_id(now) == e.id then return nil end
   return string.format("(%s a hook read) is not as it was when the run was recorded (%s then, "
-    .. "%s now)", path and "what a path names, as" or "a value of the machine",
-    type(e.value) == "string" and e.value or "?", now)
+    .. "%s now)%s", path and "what a path names, as" or "a value of the machine",
+    type(e.value) == "string" and e.value or "?", now, path and "" or ": such a run is reused "
+    .. "only on a machine that gives the same value (on a cluster, the node that trained it and "
+    .. "the login node that checks records are two machines); to have it reused anywhere, put "
+    .. "what the hook derives from the value in the config")
 end
 
 -- Notes, in every running tracker, that a hook read `name`: value v.
@@ -207,7 +279,9 @@ return function(r, i)
       if #I.active > 0 and type(path) == "string" and not I.own_caller() then
         local ok, names = true, nil
         if folder(v, path) then ok, names = pcall(orig.listdir, path) end
+        testing = true
         I.note(path, names and ok and I.listing_id(names) or nil)
+        testing = false
       end
       return v
     end
@@ -268,4 +342,8 @@ return function(r, i)
   std[wb.sys.realpath] = "wb.sys.realpath"
   S.unpaired = function(t, list) return clock.unpaired(t, list, S.CLOCK) end
   r.sys = S
+  -- the records a hook got from wb.runs.find or load_all (reads.runs)
+  require("wb.identity_reads_runs")(r, {active = I.active, OWN = I.OWN,
+    file_id = function(p) return r.file_id(p) end}, S)
+  I.runs, I.reads = r.runs, r
 end

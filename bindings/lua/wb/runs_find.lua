@@ -13,6 +13,7 @@ local record = require "wb.record"
 local group = require "wb.runs_group"
 local as_run = require("wb.run").as_run
 local args = require "wb.args"
+local reads = require "wb.identity_reads"
 
 local M = {}
 local argcheck = group.argcheck
@@ -73,6 +74,16 @@ local function field(r, k)
   end
   if type(r.config) ~= "table" then return nil end
   return r.config[k]
+end
+
+-- M.matches_all(query, r) -> boolean: whether record r matches every key
+-- of query (not its options): what find returns (wb/identity_reads_runs.lua
+-- asks a folder again with it).
+function M.matches_all(query, r)
+  for k, want in pairs(query) do
+    if not options[k] and not matches(want, field(r, k), k) then return false end
+  end
+  return true
 end
 
 -- The keys a query may name: record fields, the experiment's config keys
@@ -306,6 +317,11 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---them and naming the first: running their task retrains them. Seeds of
 ---one group trained with more than one OpenBLAS kernel (blas_core: no part
 ---of a run's identity) pool, a line on stderr naming the kernels per group.
+---Called by a hook while its run trains, what find answered is part of the
+---run's identity (read_files: the records the query matches, each by its
+---file name and content; a function value's key as the records the other
+---keys match; not the run's own record): the runner retrains the run when
+---one of them changed, was added or removed, naming it.
 ---@param query? table
 ---@return wb.Runs
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
@@ -326,7 +342,7 @@ function M.find(query)
     error("wb.runs.find: allow_empty: expected a boolean, got " .. type(query.allow_empty), 2)
   end
   local dir = query.dir or record.dir(query.root)
-  local recs = M.load_all(dir)
+  local recs = load.read_all(dir)
   local valid = valid_keys(recs)
   for _, k in ipairs(util.sorted_keys(query)) do
     if not valid[k] then
@@ -342,16 +358,16 @@ function M.find(query)
         table.concat(plain, ", ")), 2)
     end
   end
+  -- from a hook, what it finds is part of its run's identity (wb/identity_reads_runs.lua),
+  -- whatever find says next (a hook may take an error for "no runs yet")
+  reads.runs.note(dir, query, recs, "wb.runs.find{" .. select(2, query_keys(query)) .. "}",
+    not query.dir and not query.root)
   local strict = not query.allow_empty
   if strict and not wb.sys.exists(dir) then load.no_folder(query, dir) end
   if strict then load.check_tasks(query.task, recs, dir, query) end
   local out = {}
   for _, r in ipairs(recs) do
-    local keep = true
-    for k, want in pairs(query) do
-      if not options[k] and not matches(want, field(r, k), k) then keep = false; break end
-    end
-    if keep then out[#out + 1] = as_run(r, dir) end
+    if M.matches_all(query, r) then out[#out + 1] = as_run(r, dir) end
   end
   if strict and #out == 0 then
     if #recs == 0 then
@@ -362,9 +378,11 @@ function M.find(query)
   end
   if strict then check_lists(query, recs, dir) end
   check_ambiguous(query, out)
-  warn.stale(out)
-  warn.other(out)
-  warn.unchecked(out, dir)
+  reads.runs.quietly(function() -- what it reads to warn is not what a hook got
+    warn.stale(out)
+    warn.other(out)
+    warn.unchecked(out, dir)
+  end)
   local labels = group.label_apart(out)
   warn.kernels(out, labels) -- seeds of one group trained with two kernels
   return setmetatable({records = out, dir = dir, labels = labels},

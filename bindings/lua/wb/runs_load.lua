@@ -8,6 +8,7 @@ local wb = require "wb"
 local record = require "wb.record"
 local group = require "wb.runs_group"
 local util = require "wb.util"
+local reads = require "wb.identity_reads"
 
 local M = {}
 local argcheck = group.argcheck
@@ -21,7 +22,9 @@ local argcheck = group.argcheck
 ---written with it, is skipped with a one-line warning on stderr naming the
 ---file and what is wrong; so is a record whose task and hash are not those
 ---its file name says (<task>-<hash>.json: a copy of another run's record
----under another name, which would count that run twice).
+---under another name, which would count that run twice). Called by a hook
+---while its run trains, every record it read is part of the run's identity
+---(as wb.runs.find's answer is, with no key: filter is code).
 ---@param dir? string
 ---@param filter? function
 ---@return table
@@ -29,35 +32,55 @@ local argcheck = group.argcheck
 function M.load_all(dir, filter)
   argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
   argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
+  local default = dir == nil
   dir = dir or record.dir()
-  if not wb.sys.exists(dir) then return {} end
-  local names = {}
-  for _, n in ipairs(wb.sys.listdir(dir)) do
-    if record.is_record_file(n) then names[#names + 1] = n end
-  end
-  table.sort(names)
+  local all = M.read_all(dir)
+  -- a hook's: what it got is part of its run's identity (every record: its filter is code)
+  reads.runs.note(dir, nil, all, "wb.runs.load_all()", default)
+  if not filter then return all end
   local out = {}
-  for _, n in ipairs(names) do
-    local path = dir .. "/" .. n
-    local r, why = record.read(path)
-    -- a record is written under its own task and hash (wb.record.path): one
-    -- under another name is a copy (a backup, a sync conflict, cp over
-    -- another run's file) and would be listed, averaged and exported twice
-    local own = r and string.format("%s-%s.json", r.task, r.hash)
-    if r and n ~= own then
-      r, why = nil, string.format("it is the record of task %s, run %s, not of the run its "
-        .. "file name says: %s", r.task, r.hash, wb.sys.exists(dir .. "/" .. own)
-        and ("a copy of " .. own .. ", listed once from there")
-        or ("its own file " .. own .. " is not there (renamed? named so, it is listed)"))
-    end
-    if not r then
-      io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
-    elseif not filter or filter(r) then
-      group.files[r] = path -- a message naming a record names its file
-      out[#out + 1] = r
-    end
-  end
+  for _, r in ipairs(all) do if filter(r) then out[#out + 1] = r end end
   return out
+end
+
+-- M.read_all(dir, quiet) -> table: wb.runs.load_all(dir) without a filter,
+-- and without noting it in a hook's reads (wb.runs.find notes what it
+-- asked; the runner's check asks again); quiet: no line on stderr for a
+-- record left out. The files it reads are not a hook's reads one by one
+-- (wb/identity_reads_runs.lua).
+function M.read_all(dir, quiet)
+  if not wb.sys.exists(dir) then return {} end
+  return reads.runs.quietly(function()
+    local names = {}
+    for _, n in ipairs(wb.sys.listdir(dir)) do
+      if record.is_record_file(n) then names[#names + 1] = n end
+    end
+    table.sort(names)
+    local out = {}
+    for _, n in ipairs(names) do
+      local path = dir .. "/" .. n
+      local r, why = record.read(path)
+      -- a record is written under its own task and hash (wb.record.path): one
+      -- under another name is a copy (a backup, a sync conflict, cp over
+      -- another run's file) and would be listed, averaged and exported twice
+      local own = r and string.format("%s-%s.json", r.task, r.hash)
+      if r and n ~= own then
+        r, why = nil, string.format("it is the record of task %s, run %s, not of the run its "
+          .. "file name says: %s", r.task, r.hash, wb.sys.exists(dir .. "/" .. own)
+          and ("a copy of " .. own .. ", listed once from there")
+          or ("its own file " .. own .. " is not there (renamed? named so, it is listed)"))
+      end
+      if not r then
+        if not quiet then
+          io.stderr:write(string.format("wb.runs: skipping %s: %s\n", path, why))
+        end
+      else
+        group.files[r] = path -- a message naming a record names its file
+        out[#out + 1] = r
+      end
+    end
+    return out
+  end)
 end
 
 -- " (2 --quick runs under R/quick match: root = "R/quick")" when the query
@@ -70,7 +93,7 @@ function M.quick_note(query, keep)
   local qdir = record.dir(root .. "/quick")
   if not wb.sys.exists(qdir) then return "" end
   local n = 0
-  for _, r in ipairs(M.load_all(qdir)) do if keep(r) then n = n + 1 end end
+  for _, r in ipairs(M.read_all(qdir)) do if keep(r) then n = n + 1 end end
   if n == 0 then return "" end
   return string.format(' (%d --quick run%s under %s/quick match%s: root = "%s/quick")', n,
     n == 1 and "" or "s", root, n == 1 and "es" or "", root)

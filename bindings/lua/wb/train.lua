@@ -341,7 +341,7 @@ function M.run(ex, spec, o)
   local outer, threads, outer_planned, outer_text = active, wb.sys.blas_threads(), planned,
     planned_text
   local tracker = reads.track{dirs = {record.dir(ex.root)},
-    files = wb.data._files(spec.config.dataset)}
+    files = wb.data._files(spec.config.dataset), own = record.path(ex.root, ex.name, spec.hash)}
   local outer_jobs = jobs_now
   active, planned, planned_text = tracker, util.copy(spec.config), util.canonical(spec.config)
   jobs_now = concurrent_jobs(o or {})

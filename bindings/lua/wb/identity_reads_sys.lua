@@ -174,12 +174,25 @@ local function entry(f)
   return entries[f]
 end
 
+-- S.as_hook(f, ...) -> f(...): wb/train.lua calls a hook (build, callbacks,
+-- fit_options, measure) through this frame, which S.by_hook finds. A hook
+-- whose body ends in a tail call (`return m:load_weights(p)`, `return
+-- wb.load(p)`) leaves no frame of its own, and the library function it
+-- called looked like the runner's: its read was not recorded and the run
+-- was reused after the file changed (audit identZ, K7). Not a tail call
+-- itself, so that its frame stays.
+function S.as_hook(f, ...)
+  local r = table.pack(f(...))
+  return table.unpack(r, 1, r.n)
+end
+
 -- S.by_hook(t) -> boolean, boolean
 -- Whether the frames newer than the one that started tracker t (t.height:
 -- train.lua's, whose own reads of the runs folder, a resumed state, an
 -- adopted donor's weights, find_donor's records, are the runner's) hold
 -- user code (not the library's), or a read function a hook tail-called
--- (entry); then whether the newest such frame read itself (not the library
+-- (entry), or a hook's call (S.as_hook) with no user frame newer: the hook
+-- tail-called the library; then whether the newest such frame read itself (not the library
 -- for it).
 function S.by_hook(t)
   local total = S.height() -- from this frame (level 1) down
@@ -189,6 +202,8 @@ function S.by_hook(t)
     if info and info.istailcall and entry(info.func) then -- a hook's `return io.open(p)`
       return true, direct == nil or direct
     end
+    -- a hook's call, no user frame newer: the hook tail-called the library
+    if info and info.func == S.as_hook then return true, direct == nil or direct end
     if info and info.what ~= "C" and not reads_code(info) then
       if direct == nil then direct = not own(info) end
       if not own(info) then return true, direct end

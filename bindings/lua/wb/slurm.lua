@@ -276,7 +276,10 @@ function M.train(ex, pending, opts, describe, release)
       if rec then
         seen[i] = true
         local what, how = not_as_here(rec, memo)
-        if what then elsewhere[#elsewhere + 1] = {s = s, what = what .. " " .. how} end
+        if what then -- machine: a value of the node's (its entry says what to do)
+          elsewhere[#elsewhere + 1] = {s = s, what = what .. " " .. how,
+            machine = reads.machine_only(rec.read_files, memo) ~= nil}
+        end
         -- not its element's: another process recorded it meanwhile (a runner
         -- that could not ask Slurm); the element then trains nothing (audit W1)
         local id = element(i)
@@ -318,14 +321,16 @@ function M.train(ex, pending, opts, describe, release)
     look()
   end
   if #elsewhere > 0 then
-    local one = #elsewhere == 1
+    local one, machine = #elsewhere == 1, true
+    for _, e in ipairs(elsewhere) do machine = machine and e.machine end
     io.stderr:write(string.format("[%s] %d run%s trained on Slurm in another environment "
       .. "than this one (here %s): %s record%s describe%s the element%s environment (sbatch "
       .. "--export, a site's SBATCH_EXPORT=NONE, a node's own), drawn from now; a run here "
-      .. "will train %s again. Give the elements what the hooks read (--sbatch --export=ALL), "
-      .. "or set it in the job\n", ex.name, #elsewhere, one and " was" or "s were",
+      .. "will train %s again. %s\n", ex.name, #elsewhere, one and " was" or "s were",
       elsewhere[1].what, one and "its" or "their", one and "" or "s", one and "s" or "",
-      one and "'s" or "s'", one and "it" or "them"))
+      one and "'s" or "s'", one and "it" or "them", machine and "A value of the machine "
+      .. "cannot be exported: put what the hooks derive from it in the config (identZ, K3)"
+      or "Give the elements what the hooks read (--sbatch --export=ALL), or set it in the job"))
   end
   local failures = {}
   for i, s in ipairs(pending) do

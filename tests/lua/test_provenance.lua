@@ -82,4 +82,16 @@ T.test("WB_CONCURRENT_JOBS that is not a count is an error naming it", function(
   T.ok(err:find("WB_CONCURRENT_JOBS is 'two'", 1, true), err)
 end)
 
+T.test("a README's 'Hooks read' says a query's records and a device as such", function()
+  -- they fell to a file's text: "wb.runs.find{...} in <dir> (xxh128 01234567)",
+  -- "/dev/urandom (xxh128 device)" (identZ's note for this file)
+  local P, reads = require "wb.runner_provenance", require "wb.identity_reads"
+  T.eq(P.read_text({path = 'wb.runs.find{task = "B"} in /x/runs',
+    id = "0123456789abcdef0123456789abcdef", found = {dir = "/x/runs",
+    records = {["B-1.json"] = "a", ["B-2.json"] = "b"}}}),
+    'wb.runs.find{task = "B"} in /x/runs (2 records)')
+  T.eq(P.read_text({path = "/dev/urandom", id = reads.sys.DEVICE}),
+    "/dev/urandom (a device: other bytes at every read, never reused)")
+end)
+
 T.done()

@@ -83,6 +83,13 @@ function M.read_text(e, absolute)
       id:sub(8))
   elseif kind == "listing" then
     return string.format("folder %s (names %s)", shown_path(e.path), id:sub(7, 14))
+  elseif kind == "runs" then -- the records a query answered (wb/identity_reads_runs.lua)
+    local n, query, dir = 0, e.path:match("^(.-) in (/.*)$")
+    for _ in pairs(type(e.found.records) == "table" and e.found.records or {}) do n = n + 1 end
+    return string.format("%s (%d record%s)", query and (query .. " in " .. shown_path(dir))
+      or e.path, n, n == 1 and "" or "s")
+  elseif kind == "device" then -- never reused (wb/identity_reads_sys.lua)
+    return e.path .. " (a device: other bytes at every read, never reused)"
   end
   return string.format("%s (%s)", shown_path(e.path), id == "absent" and "absent"
     or "xxh128 " .. id:sub(1, 8))

@@ -92,6 +92,26 @@ static double rsq(const wb_band *b, int i)
     return nn;
 }
 
+/* row w -= a1 row r1 + a2 row r2; returns row w's square, *wu = row w .
+ * row r2 after (one sweep) */
+static double rsub2(wb_band *b, int w, double a1, int r1, double a2, int r2, double *wu)
+{
+    int64_t c = b->count;
+    double nn = 0, x = 0;
+    if (b->F) {
+        wb_fv_frec(frow(b, w), frow(b, r1), frow(b, r2), 1, (float)a1, (float)a2, c, &nn, wu);
+        return nn;
+    }
+    double *y = qrow(b, w);
+    const double *x1 = qrow(b, r1), *x2 = qrow(b, r2);
+    for (int64_t t = 0; t < c; t++) {
+        y[t] -= a1 * x1[t] + a2 * x2[t];
+        nn += y[t] * y[t], x += y[t] * x2[t];
+    }
+    *wu = x;
+    return nn;
+}
+
 static void rscale(wb_band *b, int i, double a)
 {
     int64_t c = b->count;
@@ -168,6 +188,38 @@ static double orth(wb_band *b, int n, int lo, int col, int ld, double *after)
     return before;
 }
 
+/* Row n = H q_p orthogonalised against rows lo..n-1 (lo <= p < n), the
+ * coefficients written to T's column p: classical Gram-Schmidt, once, in
+ * as few sweeps as two rows a sweep allow. Below p the coefficients are
+ * known, q_i . H q_p = (H q_i) . q_p = T[p][i] (T's symmetry: no dot);
+ * rows p..n-1 (at most 2) take a dot each, in the sweeps that take the
+ * known rows off. Returns the norm before (from the coefficients, as if
+ * the rows were orthonormal) and (in *after) after. */
+static double orth_product(wb_band *b, int n, int lo, int p, int ld, double *after)
+{
+    /* the coefficients and rows left, in A (free until the next Ritz step) */
+    double *col = b->T + (size_t)p * ld, nn = 0, ss = 0, *cf = b->A, *rows = b->A + ld;
+    int k = lo, m = 0;
+    for (int i = p; i < n; i++) { /* a dot each, with a known row off */
+        double t = k < p ? b->T[p + (size_t)k * ld] : 0;
+        nn = rsub2(b, n, t, k < p ? k : i, 0, i, &col[i]);
+        if (k < p)
+            col[k] = t, ss += t * t, k++;
+    }
+    for (; k < p; k++) /* the known rows left, then the dotted ones */
+        cf[m] = col[k] = b->T[p + (size_t)k * ld], rows[m++] = k;
+    for (int i = p; i < n; i++)
+        cf[m] = col[i], rows[m++] = i;
+    for (int j = 0; j < m; j += 2) {
+        double u;
+        ss += cf[j] * cf[j] + (j + 1 < m ? cf[j + 1] * cf[j + 1] : 0);
+        nn = rsub2(b, n, cf[j], (int)rows[j], j + 1 < m ? cf[j + 1] : 0,
+                   (int)rows[j + 1 < m ? j + 1 : j], &u);
+    }
+    *after = sqrt(nn);
+    return sqrt(ss + nn);
+}
+
 /* The residual norm of the Ritz pair with coefficients s [p] */
 static double resid_of(const wb_band *b, const double *s, int p, int n, int ld)
 {
@@ -217,7 +269,7 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
         int lo = 0; /* q_i . H q_p = (H q_i) . q_p = T[p][i]: 0 unless set */
         while (lo < p && b->T[p + (size_t)lo * ld] == 0)
             lo++;
-        double w0 = orth(b, n, lo, p, ld, &nb);
+        double w0 = orth_product(b, n, lo, p, ld, &nb);
         if (!isfinite(w0))
             return wb_err_set(err, WB_ENONFINITE, "Lanczos: a non-finite Hessian-vector "
                               "product");

@@ -46,11 +46,11 @@ void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, in
  * top Ritz vector, the other directions kept in the basis). 6: on 1000
  * small models x 7 warm steps no stop more than 1e-4 low with a small
  * residual (5 with the summed start, up to 5.3 %; 2 with 5, up to 4.3 %;
- * 1 with 4, 1.9 %, and an 8.7 % miss on the MNIST benchmark). A band
- * throughout (no phase end) stops nowhere low but takes 45 % more
+ * 3 with 4, up to 5.7 %, and an 8.7 % miss on the MNIST benchmark). A
+ * band throughout (no phase end) stops nowhere low but takes 45 % more
  * products on the MNIST benchmark; continuing from the top Ritz vector
- * after 2 products, 6 % more but an 8.6 % miss on small models and 5.4 %
- * on MNIST. */
+ * from the 2nd product, 6 % more, but 7 stops low on the small models (up
+ * to 8.6 %) and one 5.4 % low on MNIST. */
 #define BAND_MIN 6
 
 /* Rows: double (Q) or float (F), count entries each; the float sweeps

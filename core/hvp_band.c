@@ -16,7 +16,7 @@ void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const i
 size_t wb_band_doubles(int64_t P, int64_t count, int m, int f)
 {
     size_t r = (size_t)m + 2, rows = f ? (r * (size_t)P + 1) / 2 : r * (size_t)count;
-    return 2 * (size_t)P + rows + 2 * r * r + 4 * r;
+    return 2 * (size_t)P + rows + 2 * r * r + 6 * r;
 }
 
 void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, int f,
@@ -24,7 +24,8 @@ void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, in
 {
     size_t r = (size_t)m + 2;
     int64_t P = wb_hvp_numel(h);
-    *b = (wb_band){h, first, count, P, p, p + P, NULL, NULL, NULL, NULL, NULL, NULL};
+    memset(b, 0, sizeof *b);
+    b->h = h, b->first = first, b->count = count, b->P = P, b->v = p, b->hv = p + P;
     if (count < P)
         memset(b->v, 0, (size_t)P * sizeof(double));
     p += 2 * P;
@@ -32,6 +33,8 @@ void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, in
     b->A = p, p += r * r;
     b->ev = p, p += r;
     b->lw = p, p += 3 * r;
+    b->ca = p, p += r;
+    b->cb = p, p += r;
     if (f)
         b->F = (float *)p;
     else
@@ -59,15 +62,42 @@ void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, in
 static double *qrow(const wb_band *b, int i) { return b->Q + (size_t)i * (size_t)b->count; }
 static float *frow(const wb_band *b, int i) { return b->F + (size_t)i * (size_t)b->count; }
 
+/* rows i and j's product off the live segments */
+static double dead(const wb_band *b, int i, int j)
+{
+    double r = b->ca[i] * b->ca[j] * b->xx, m = b->ca[i] * b->cb[j] + b->cb[i] * b->ca[j];
+    if (m != 0) /* G's terms only where G is: a gradient that is not finite is
+                 * dropped (wb_band_top), its products with it not read */
+        r += m * b->xg;
+    if (b->cb[i] * b->cb[j] != 0)
+        r += b->cb[i] * b->cb[j] * b->gg;
+    return r;
+}
+
+/* float rows: row w -= a1 row r1 + a2 row r2 on the live segments, and
+ * its coefficients off them; returns row w's square, *wu = row w . row u */
+static double fsub2(wb_band *b, int w, double a1, int r1, double a2, int r2, double *wu)
+{
+    double nn = 0, x = 0, t, tu;
+    for (int k = 0; k < b->nseg; k++) {
+        int64_t s = b->seg[2 * k], e = b->seg[2 * k + 1];
+        wb_fv_frec(frow(b, w) + s, frow(b, r1) + s, frow(b, r2) + s, 1, (float)a1,
+                   (float)a2, e - s, &t, &tu);
+        nn += t, x += tu;
+    }
+    b->ca[w] -= a1 * b->ca[r1] + a2 * b->ca[r2];
+    b->cb[w] -= a1 * b->cb[r1] + a2 * b->cb[r2];
+    *wu = x + dead(b, w, r2);
+    return nn + dead(b, w, w);
+}
+
 /* row w -= a row s; returns row w's square, *wu = row w . row u after */
 static double raxpy(wb_band *b, int w, double a, int s, int u, double *wu)
 {
     int64_t c = b->count;
     double nn = 0, x = 0;
-    if (b->F) {
-        wb_fv_frec(frow(b, w), frow(b, s), frow(b, u), 1, (float)a, 0, c, &nn, wu);
-        return nn;
-    }
+    if (b->F)
+        return fsub2(b, w, a, s, 0, u, wu);
     double *y = qrow(b, w);
     const double *xs = qrow(b, s), *xu = qrow(b, u);
     for (int64_t t = 0; t < c; t++) {
@@ -81,9 +111,14 @@ static double raxpy(wb_band *b, int w, double a, int s, int u, double *wu)
 /* row i's square */
 static double rsq(const wb_band *b, int i)
 {
-    double nn = 0;
+    double nn = 0, sq;
     if (b->F) {
-        wb_fv_fsumsq(frow(b, i), b->count, &nn);
+        for (int k = 0; k < b->nseg; k++) {
+            int64_t s = b->seg[2 * k], e = b->seg[2 * k + 1];
+            wb_fv_fsumsq(frow(b, i) + s, e - s, &sq);
+            nn += sq;
+        }
+        nn += dead(b, i, i);
     } else {
         const double *x = qrow(b, i);
         for (int64_t t = 0; t < b->count; t++)
@@ -98,10 +133,8 @@ static double rsub2(wb_band *b, int w, double a1, int r1, double a2, int r2, dou
 {
     int64_t c = b->count;
     double nn = 0, x = 0;
-    if (b->F) {
-        wb_fv_frec(frow(b, w), frow(b, r1), frow(b, r2), 1, (float)a1, (float)a2, c, &nn, wu);
-        return nn;
-    }
+    if (b->F)
+        return fsub2(b, w, a1, r1, a2, r2, wu);
     double *y = qrow(b, w);
     const double *x1 = qrow(b, r1), *x2 = qrow(b, r2);
     for (int64_t t = 0; t < c; t++) {
@@ -121,9 +154,12 @@ static void rscale(wb_band *b, int i, double a)
             x[t] *= a;
     } else {
         float *x = frow(b, i), af = (float)a;
-        for (int64_t t = 0; t < c; t++)
-            x[t] *= af;
+        for (int k = 0; k < b->nseg; k++)
+            for (int64_t t = b->seg[2 * k]; t < b->seg[2 * k + 1]; t++)
+                x[t] *= af;
+        b->ca[i] *= a, b->cb[i] *= a;
     }
+    (void)c;
 }
 
 /* rows i, j <- c i + d j, -d i + c j (c^2 + d^2 = 1), and T's rows */
@@ -138,10 +174,14 @@ static void rrot(wb_band *b, int i, int j, double cc, double d, int cols, int ld
         }
     } else {
         float *x = frow(b, i), *y = frow(b, j), cf = (float)cc, df = (float)d;
-        for (int64_t t = 0; t < n; t++) {
-            float u = x[t], v = y[t];
-            x[t] = cf * u + df * v, y[t] = -df * u + cf * v;
-        }
+        for (int k = 0; k < b->nseg; k++)
+            for (int64_t t = b->seg[2 * k]; t < b->seg[2 * k + 1]; t++) {
+                float u = x[t], v = y[t];
+                x[t] = cf * u + df * v, y[t] = -df * u + cf * v;
+            }
+        double a = b->ca[i], e = b->cb[i];
+        b->ca[i] = cc * a + d * b->ca[j], b->ca[j] = -d * a + cc * b->ca[j];
+        b->cb[i] = cc * e + d * b->cb[j], b->cb[j] = -d * e + cc * b->cb[j];
     }
     for (int k = 0; k < cols; k++) {
         double *x = b->T + i + (size_t)k * ld, *y = b->T + j + (size_t)k * ld, t = *x;
@@ -153,8 +193,10 @@ static void rrot(wb_band *b, int i, int j, double cc, double d, int cols, int ld
 static wb_status rapply(wb_band *b, int i, int o, wb_err *err)
 {
     size_t c = (size_t)b->count;
-    if (b->F)
+    if (b->F) { /* off the live segments, H v = l2x2 v */
+        b->ca[o] = b->l2x2 * b->ca[i], b->cb[o] = b->l2x2 * b->cb[i];
         return wb_hvp_apply_f32(b->h, b->F + i * c, b->F + o * c, err);
+    }
     const double *x = b->Q + i * c;
     double *y = b->Q + o * c;
     if (b->count == b->P)
@@ -248,6 +290,8 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
     orth(b, 1, 0, -1, ld, &nb); /* twice: g may lie near x */
     if (isfinite(g0) && nb > small * g0) /* else g lies along x: one start */
         rscale(b, 1, 1 / nb), n = 2;
+    else
+        b->xg = b->gg = 0, b->cb[0] = b->cb[1] = 0; /* G unused (maybe not finite) */
     double th = 0, r1 = 0;
     while (p < m && p < n) {
         if (p >= BAND_MIN && n - p == 2) {
@@ -305,7 +349,23 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
     int64_t c = b->count;
     double yy = 0;
     if (b->F) {
-        wb_fv_fritzf(yf, b->F, s, p, c, c, &yy);
+        double ya = 0, yb = 0;
+        const float *X = frow(b, 0), *G = frow(b, 1);
+        for (int k = 0; k < b->nseg; k++) {
+            int64_t s0 = b->seg[2 * k], e = b->seg[2 * k + 1];
+            wb_fv_fritzf(yf + s0, b->F + s0, s, p, c, e - s0, &yy);
+        }
+        for (int j = 0; j < p; j++)
+            ya += s[j] * b->ca[j], yb += s[j] * b->cb[j];
+        int64_t t = 0;
+        for (int k = 0; k <= b->nseg; k++) { /* off the live segments */
+            int64_t e = k < b->nseg ? b->seg[2 * k] : c;
+            for (; t < e; t++) {
+                yf[t] = (float)(ya * X[t] + (yb != 0 ? yb * G[t] : 0));
+                yy += (double)yf[t] * yf[t];
+            }
+            t = k < b->nseg ? b->seg[2 * k + 1] : c;
+        }
     } else {
         memset(yd, 0, (size_t)c * sizeof *yd);
         for (int j = 0; j < p; j++) {
@@ -352,6 +412,20 @@ wb_status wb_band_warm(wb_hvp *h, int64_t first, int64_t count, int m, double to
         } else {
             for (int64_t t = 0; t < P; t++)
                 b.F[P + t] = (float)gd[t];
+        }
+        float l2;
+        if (!(b.seg = wb_hvp_f32_live(h, &b.nseg, &l2, err)))
+            return err->code;
+        b.l2x2 = l2, b.ca[0] = b.cb[1] = 1, b.cb[0] = b.ca[1] = 0;
+        const float *X = b.F, *G = b.F + P;
+        int64_t t = 0;
+        for (int k = 0; k <= b.nseg; k++) { /* rows 0 and 1 off the live segments */
+            int64_t e = k < b.nseg ? b.seg[2 * k] : P;
+            for (; t < e; t++) {
+                b.xx += (double)X[t] * X[t], b.xg += (double)X[t] * G[t];
+                b.gg += (double)G[t] * G[t];
+            }
+            t = k < b.nseg ? b.seg[2 * k + 1] : P;
         }
     } else {
         memcpy(b.Q, x, (size_t)count * sizeof *x);

@@ -41,6 +41,14 @@ typedef struct wb_band {
                      * engine with its data in one chunk) */
     double *T, *A;  /* [(m + 2)^2] each */
     double *ev, *lw; /* [m + 2], [3 (m + 2)] */
+    /* float rows: swept only on the engine's live segments
+     * (wb_hvp_f32_live); off them H v = l2x2 v, so row i there is
+     * ca[i] X + cb[i] G for X, G rows 0 and 1 there as given (never
+     * written after), whose products are xx, xg, gg. nseg 0: no split
+     * (double rows) */
+    const int64_t *seg;
+    int nseg;
+    double l2x2, xx, xg, gg, *ca, *cb; /* ca, cb [m + 2] */
 } wb_band;
 
 /* Doubles of scratch wb_band_init carves for at most m products. */

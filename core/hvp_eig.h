@@ -52,8 +52,8 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
  * so when x became the second eigenvector on a new batch g still holds
  * some of the first. Without x, g is the start; with x, the two are kept
  * apart (any gmix > 0 the same): band Lanczos of block size 2 from x and
- * g (core/hvp_band.h; full rows, no float basis, no stop before 6
- * products), since in a sum x / ||x|| + g / ||g|| their shares of the top
+ * g (core/hvp_band.h; float rows on a float32 engine, swept on the live
+ * segments; no stop before 6 products), since in a sum x / ||x|| + g / ||g|| their shares of the top
  * eigenvector can cancel (an audit saw 0.200 and -0.191: 3.8 % low);
  * stopping early when the estimated relative error of the value, by
  * Kato-Temple's bound r^2 / gap with the largest Ritz pair's residual

@@ -62,8 +62,8 @@ local hessian = require "wb.hessian"
 ---gradient is one), at most `warm` products after the first; an
 ---estimate: a start that nearly misses the top eigenvector can stop on a
 ---lower eigenvalue (on 1000 small models, 1 cold measurement in 1000 17 %
----low; warm ones more than 1e-4 low only at the `warm` cap, 17 in 7000,
----with a residual of 0.5 % or more);
+---low; warm ones more than 1e-4 low only at the `warm` cap, 15 in 7000,
+---with a residual of 0.7 % or more);
 ---update: "sgd" or "measured", how alpha read the update). alpha is refused
 ---under loss mse (its losses are cross-entropy's), is -1 at lr 0 (no step,
 ---as Cockpit's), and NaN at a fit's last step (its end would be the next

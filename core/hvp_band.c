@@ -1,4 +1,3 @@
-
 /* hvp_band.c - band Lanczos of block size 2 for the largest eigenvalue.
  * See hvp_band.h.
  */

@@ -6,6 +6,7 @@
  * beta, T = S diag(theta) S^T.
  */
 #include "hvp_eig.h"
+#include "hvp_band.h"
 #include "hvp_fvec.h"
 
 #include <math.h>
@@ -549,6 +550,9 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
     if (check_block(h, first, count, err) || top_args(max_iter, tol, gmix, err))
         return err->code;
     int m = max_iter < count ? max_iter : (int)count, ok, j = 0;
+    if (gmix > 0 && have_x) /* two directions: both kept */
+        return wb_band_warm(h, first, count, m, tol, gin, x, NULL, NULL, 0, NULL, NULL,
+                            value, resid, steps, err);
     int fb = count == wb_hvp_numel(h) && wb_hvp_f32_ready(h) && m <= WB_HVP_TOP_F32_MAX;
     work k;
     if (work_new(&k, h, first, count, m, fb, err))
@@ -628,6 +632,9 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
         return wb_err_set(err, WB_EINVAL, "g: expected pieces of %lld numbers in all, got "
                           "%lld", (long long)P, (long long)at);
     int m = max_iter < P ? max_iter : (int)P, j = 0;
+    if (gmix > 0 && have_x) /* two directions: both kept */
+        return wb_band_warm(h, 0, P, m, tol, NULL, NULL, g, gn, gparts, x, xnorm, value,
+                            resid, steps, err);
     work k;
     if (work_new(&k, h, 0, P, m, 1, err))
         return err->code;

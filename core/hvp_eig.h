@@ -47,20 +47,23 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
 /* The block's largest eigenvalue, cheaply and with an honest error: at
  * most max_iter Lanczos steps from x [count]
  * (have_x; e.g. the last call's result: a warm start) or a Gaussian start;
- * with gmix > 0 the start is x / ||x|| + gmix g / ||g|| (without x: g) for
- * g the block's gradient (one forward and backward pass): the gradient
- * lies mostly in the top eigenspace (Gur-Ari et al. 2018), so a warm start
- * whose direction became the second eigenvector on a new batch still
- * holds some of the first;
+ * with gmix > 0 the block's gradient g (one forward and backward pass) is
+ * a start too: it lies mostly in the top eigenspace (Gur-Ari et al. 2018),
+ * so when x became the second eigenvector on a new batch g still holds
+ * some of the first. Without x, g is the start; with x, the two are kept
+ * apart (any gmix > 0 the same): band Lanczos of block size 2 from x and
+ * g (core/hvp_band.h; float rows on a float32 engine, swept on the live
+ * segments; no stop before 6 products), since in a sum x / ||x|| + g / ||g|| their shares of the top
+ * eigenvector can cancel (an audit saw 0.200 and -0.191: 3.8 % low);
  * stopping early when the estimated relative error of the value, by
  * Kato-Temple's bound r^2 / gap with the largest Ritz pair's residual
- * estimate r = |beta_j s_j| and the gap to the second Ritz value, is at
- * most tol: r^2 <= tol (theta_1 - theta_2) |theta_1| (tol 0: never; at
- * least 2 steps). The Ritz gap is not the true gap, so this is a guide,
+ * estimate r = |beta_j s_j| and the gap to the second Ritz value less
+ * that pair's residual r_2, is at most tol: r^2 <= tol (theta_1 - theta_2
+ * - r_2) |theta_1| (tol 0: never; at least 2 steps, 10 from a cold start). The Ritz gap is not the true gap, so this is a guide,
  * not a bound. *value is the largest Ritz value,
  * x becomes its unit Ritz vector y, *resid = ||H y - value y|| / |value|
  * (from the recurrence, exact up to rounding: no extra product), *steps
- * the products used. The three-term recurrence runs without
+ * the products used. With one start, the three-term recurrence runs without
  * reorthogonalisation (each step a few sweeps over the vectors whatever
  * its index); for the whole vector on a float32 engine with its data in
  * one chunk (at most WB_HVP_TOP_F32_MAX steps) the basis is float, its
@@ -74,8 +77,8 @@ wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, doub
                      double *resid, int *steps, wb_err *err);
 /* The same with the block's gradient g [count] given (NULL: computed, as
  * wb_hvp_top does): a training step has just computed it on this batch,
- * and computing it again is a forward and a backward pass. It only shapes
- * the start, so any batch gradient will do. */
+ * and computing it again is a forward and a backward pass. It is only a
+ * start direction, so any batch gradient will do. */
 wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                        double gmix, const double *g, double *x, int have_x, wb_rng *rng,
                        double *value, double *resid, int *steps, wb_err *err);

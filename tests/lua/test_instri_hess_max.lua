@@ -7,8 +7,9 @@
 -- gap to the next Ritz value certified the second eigenvalue (0.547, 45 %
 -- low); seed 112's second eigenvalue was not yet seen (1.5e-4 off at tol
 -- 1e-4); seed 36's step 8 (warm) stopped on an unconverged second Ritz
--- value (1.4e-4). Not fixed: seed 3's step 4 (warm, 3.8 % low: the last
--- Ritz vector plus the gradient nearly miss the new top eigenvector).
+-- value (1.4e-4). Seed 3's step 4 (warm, 3.8 % low: the last Ritz vector
+-- plus the gradient nearly missed the new top eigenvector) is in
+-- test_hess_max_warm.lua.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 

@@ -79,15 +79,19 @@ function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
 ---The largest eigenvalue cheaply, for measuring during training: at most
 ---max_iter Lanczos steps (three-term recurrence) from v0, else from the
 ---last op:top's Ritz vector (kept in the operator across reset: a warm
----start), else from a Gaussian start; gmix > 0 adds gmix times the unit
----gradient of the loss to the unit start (without one: starts from the
----gradient), which lies mostly in the top eigenspace; stops early when the Kato-Temple
----estimate of the value's relative error, r^2 / (gap |value|) with the
----recurrence's residual r and the gap to the second Ritz value, is at most
----tol (0: never). Returns the value, the relative residual ||H y - value
+---start), else from a Gaussian start; with gmix > 0 the gradient of the
+---loss, which lies mostly in the top eigenspace, is a start too (without
+---another: the start): with v0 or a kept vector, the two are kept apart,
+---band Lanczos of block size 2 (core/hvp_band.h: 6 products taking turns
+---between them, then Lanczos from the top Ritz vector; any gmix > 0 the
+---same), so that their shares of the top eigenvector cannot cancel;
+---stops early when the Kato-Temple estimate of the value's relative
+---error, r^2 / (gap |value|) with the residual r and the gap to the
+---second Ritz value less its residual, is at most tol (0: never; with
+---two starts, not before 6 products). Returns the value, the relative residual ||H y - value
 ---y|| / |value| of its Ritz vector y (exact up to rounding, no extra
 ---product) and the products used. g, a list shaped like the parameters,
----is the batch gradient to mix in (a training step has just computed it);
+---is the batch gradient to start from (a training step has just computed it);
 ---without it the operator computes it (a forward and a backward pass).
 ---@param max_iter integer
 ---@param tol number

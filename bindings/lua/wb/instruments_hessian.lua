@@ -83,9 +83,10 @@ function Cb:_hess_max(logs, data, B)
     op:reset(data.x, data.y, self.theta)
     self.hop = op
   end
-  -- op:top starts from the Ritz vector it kept (none at first) plus the
+  -- op:top starts from the Ritz vector it kept (none at first) and the
   -- batch gradient (mostly in the top eigenspace: it catches the top two
-  -- swapping between batches) and reads the residual from the recurrence
+  -- swapping between batches), kept apart (band Lanczos, core/hvp_band.h),
+  -- and reads the residual from the recurrence
   local warm = self.hess_warm
   -- the step's own gradient at theta_t on this batch (the operator's
   -- would cost a forward and a backward pass; with L2 it includes L2's

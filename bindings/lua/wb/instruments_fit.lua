@@ -39,8 +39,9 @@
 -- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
 -- relative error is below LANCZOS_TOL (cold, at most LANCZOS_COLD products,
 -- from the batch gradient) or LANCZOS_WTOL (warm, at most LANCZOS_WARM,
--- from the last Ritz vector plus LANCZOS_GRAD times the unit gradient,
--- which catches the top two eigenvalues swapping between batches); each
+-- from the last Ritz vector and the batch gradient kept apart, band Lanczos
+-- of block size 2, core/hvp_band.h: the gradient catches the top two
+-- eigenvalues swapping between batches; LANCZOS_GRAD > 0 turns it on); each
 -- measured step records the relative residual ||H v - l v|| / |l| of the
 -- value it reports (hess_max_residual, from the recurrence). Alpha uses the
 -- update the optimizer made: measured as theta_{t+1} - theta_t, or, with

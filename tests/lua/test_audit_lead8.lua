@@ -34,7 +34,7 @@ T.test("plot_curves of runs that all failed: says so, not 'expected a non-empty 
   rs.failures = {{spec = {variant = "depth=1", seed = 1}}, {spec = {variant = "depth=1",
     seed = 2}}}
   T.check_error("wb.Runs:plot_curves: no run to draw 'val_loss' from (2 failed, none "
-    .. "recorded: their logs say why)", function() return rs:plot_curves("val_loss") end)
+    .. "recorded: their FAILED lines say why)", function() return rs:plot_curves("val_loss") end)
   T.check_error("wb.Runs:plot_curves: no run to draw 'loss' from",
     function() return wb.runs.Runs{}:plot_curves("loss") end)
 end)

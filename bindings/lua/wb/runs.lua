@@ -137,7 +137,8 @@ local function check_variant(self, v, fname, level)
   if set[v] then return end
   local _, none, failed = cnote.variants(self, stats.raw) -- all its runs failed (audit A11)
   if none[v] then error(string.format("wb.Runs:%s: variant '%s' has no run to use: its %d "
-    .. "run(s) failed, none recorded (their logs say why)", fname, v, failed[v]), level + 1) end
+    .. "run(s) failed, none recorded (their FAILED lines say why)", fname, v, failed[v]),
+    level + 1) end
   local list, near = stats.nearest_first(v, set)
   error(string.format("wb.Runs:%s: unknown variant '%s'%s (variants of these runs%s: %s)",
     fname, v, near and (" (did you mean '" .. near .. "'?)") or "",
@@ -335,7 +336,7 @@ function Runs:plot_curves(name, o)
   if #self.records == 0 then -- (every run failed: plot.lines said "expected a non-empty array")
     local nf = #(rawget(self, "failures") or {})
     error(string.format("wb.Runs:plot_curves: no run to draw '%s' from%s", name, nf > 0 and
-      string.format(" (%d failed, none recorded: their logs say why)", nf) or ""), 2)
+      string.format(" (%d failed, none recorded: their FAILED lines say why)", nf) or ""), 2)
   end
   if o.x == "step" then
     stats.raw.check_name(self.records, name, "steps", "wb.Runs:plot_curves", "step series", 2,

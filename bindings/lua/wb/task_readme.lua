@@ -249,13 +249,18 @@ function Task:_report(runs, info)
   -- the files the report exports into its folder (wb.runs.export_*: runs.json lists them)
   local exported = {}
   rawset(require("wb.runs"), "_exported", exported)
-  -- every run failed, none recorded: the report function has no data and
-  -- failed on it with a traceback ("no run to draw 'val_loss' from ... their
-  -- logs say why", where no log was written: ulimit -n 12); its README
-  -- lists the failures above this line instead
-  if #runs.records == 0 and #info.failures > 0 then
-    self:text(string.format("No run has a record (%d failed, listed above): the report's "
-      .. "tables and figures are not drawn.", #info.failures))
+  -- every run failed, none recorded: a report function that fails on no
+  -- data failed with a traceback ("no run to draw 'val_loss' from ... their
+  -- logs say why", where no log was written: ulimit -n 12); its README says
+  -- where it stopped under the failures listed (what it drew stays: a
+  -- table of "0 of 1 (1 failed)"). A signal still stops it.
+  if self.report and #runs.records == 0 and #info.failures > 0 then
+    local ok, e = pcall(self.report, self, runs)
+    if not ok and not pcall(wb.sys.check_interrupt) then error(e, 0) end
+    if not ok then
+      self:text(string.format("No run has a record (%d failed, listed above): the report "
+        .. "stopped there (%s).", #info.failures, util.error_line(e)))
+    end
   elseif self.report then self.report(self, runs) end
   self.exports = {}
   for path in pairs(exported) do

@@ -33,7 +33,8 @@
 -- content, and a path is taken for what it names, links and ".." resolved:
 -- wb/identity_reads_sys.lua; the records a hook gets from wb.runs.find are,
 -- as its answer: wb/identity_reads_runs.lua), files the run itself opened for writing (its
--- outputs), the runner's own hashing (M.file_id), /proc, /sys and the
+-- outputs), the runner's own hashing (M.file_id), /proc and /sys read by the
+-- library (a hook's own read there is, by content), and the
 -- devices of /dev (not its files, /dev/shm: wb/identity_reads_sys.lua).
 -- What the script reads at its top level is not either (its values reach
 -- the hooks as upvalues, which identity.lua fingerprints), nor what a hook

@@ -140,16 +140,32 @@ end
 
 -- }====================
 
+-- /proc and /sys describe this machine and this process. They were skipped
+-- whole: a hook that chose its width or threads from /proc/cpuinfo or
+-- /sys/devices/system/cpu/online was reused on a machine that answers
+-- otherwise. A hook's own read there (not the library's on its behalf: a
+-- lock's /proc/<pid>/stat, git's limits) is recorded by content as any
+-- file's: the same answer reuses the run, another (another machine, a
+-- file that changes at every read, such as /proc/meminfo, or a process's
+-- own /proc/<pid>) retrains it, naming the file.
+local MACHINE = {["/proc"] = true, ["/sys"] = true}
+function S.machine_read(t)
+  local user, direct = S.by_hook(t)
+  return user and direct
+end
+
 -- S.skipped(t, p) -> boolean: whether absolute path p, read while tracker t
 -- runs, is not recorded as a file: the workbench's own modules, the dataset
--- files, /proc, /sys, a device (/dev, above), and the runs folder but for a
--- file a hook read there (S.hook_read).
+-- files, /proc and /sys but for a hook's own read there (above), a device
+-- (/dev, above), and the runs folder but for a file a hook read there
+-- (S.hook_read).
 function S.skipped(t, p)
   if I.runs.reading() then return true end -- wb.runs.find's records: its answer is noted
   local rp = S.real(p)
   if t.files[rp] or rp == t.own then return true end -- the run's own record: written after
   for _, d in ipairs(t.dirs) do
-    if d ~= "/dev" and under(rp, d) and not (t.runs[d] and S.hook_read(t, rp)) then
+    if d ~= "/dev" and under(rp, d) and not (t.runs[d] and S.hook_read(t, rp))
+        and not (MACHINE[d] and S.machine_read(t)) then
       return true
     end
   end

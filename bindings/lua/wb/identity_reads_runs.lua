@@ -10,7 +10,8 @@
 --             records = {["B-<hash>.json"] = <content id>, ...}}}
 -- The answer is the records of the folder (as wb.runs.load_all keeps them)
 -- that match the query's keys whose values are data, each by its file name
--- and content id (XXH3-128 of the file, as a file a hook reads); a key
+-- and the id of its results (numbers_id: XXH3-128 of the record without
+-- its provenance, timings and what its own hooks read); a key
 -- whose value is a function cannot be asked again, so the records the
 -- other keys match are taken (they decide what it returns). Not the run's
 -- own record: the runner writes it after the hooks ran (a hook of that run
@@ -60,10 +61,28 @@ function R.plain(query)
   return out
 end
 
+-- The id of record r's results: what a hook can take from it. Not the
+-- file's content id: two runs of one task whose hooks each asked for the
+-- task's runs never settled. A retrained with B's record new, which gave
+-- A's record another finished_at, pid and epoch_time; B then found A's
+-- record changed and retrained, and so on at every invocation, the message
+-- saying "another runner on this root?". The timings and provenance
+-- (wb/runner_gather_same.lua's results) and the record's own read_files
+-- (the other's id: each record would hold the other's, for ever new) are
+-- left out; a retraining that gives the same numbers keeps the id. (A
+-- hook that takes a run's seconds from it is not retrained when only
+-- they changed: they are not reproducible numbers.)
+local function numbers_id(r)
+  local c = require("wb.runner_gather_same").results(r)
+  c.read_files = nil
+  return wb.sys.hash_string(util.canonical(c))
+end
+
 -- The answer to plain query q among records recs of folder dir (each with
 -- its file: wb.runs_group.files), without the file named own: file name ->
--- content id (id_of(path)), and the answer's id (XXH3-128 of them, sorted).
-local function answer(recs, q, own, id_of)
+-- the id of its results (numbers_id), and the answer's id (XXH3-128 of
+-- them, sorted).
+local function answer(recs, q, own)
   local matches = require("wb.runs_find").matches_all
   local files = require("wb.runs_group").files
   local out, names = {}, {}
@@ -71,7 +90,7 @@ local function answer(recs, q, own, id_of)
     local path = files[r]
     local name = path and path:match("[^/]*$")
     if name and name ~= own and not out[name] and matches(q, r) then
-      out[name], names[#names + 1] = id_of(path), name
+      out[name], names[#names + 1] = numbers_id(r), name
     end
   end
   table.sort(names)
@@ -88,17 +107,13 @@ function R.note(dir, query, recs, text, default)
   if #I.active == 0 or type(dir) ~= "string" then return end
   ropts = ropts or require "wb.runner_options"
   local abs = ropts.absolute(dir)
-  local key, q, ids = text .. " in " .. abs, R.plain(query), {}
-  local function id_of(p)
-    ids[p] = ids[p] or I.file_id(p)
-    return ids[p]
-  end
+  local key, q = text .. " in " .. abs, R.plain(query)
   for _, t in ipairs(I.active) do
     if not t.seen[key] and S.by_hook(t) then -- a hook's, not the runner's
       -- the run's own record, when this is its folder
       local own = t.own and S.real(abs) .. "/" .. t.own:match("[^/]*$") == t.own
         and t.own:match("[^/]*$") or nil
-      local records, id = answer(recs, q, own, id_of)
+      local records, id = answer(recs, q, own)
       t.seen[key], t.ids[key], t.order[#t.order + 1] = true, id, key
       t.found[key] = {dir = abs, query = q, own = own, records = records,
         asked = (default or dir:sub(1, 1) ~= "/") and {dir = dir, cwd = ropts.cwd(),
@@ -147,10 +162,7 @@ function R.changed(e, memo, here)
   end
   local key = "\0runs\0" .. f.dir
   memo[key] = memo[key] or R.quietly(require("wb.runs_load").read_all, f.dir, true)
-  local now, id = answer(memo[key], f.query, f.own, function(p)
-    memo[p] = memo[p] or I.file_id(p)
-    return memo[p]
-  end)
+  local now, id = answer(memo[key], f.query, f.own)
   if id == e.id then return nil end
   local names, n_then, n_now = {}, 0, 0
   for n in pairs(f.records) do names[n] = true; n_then = n_then + 1 end
@@ -159,7 +171,7 @@ function R.changed(e, memo, here)
   for _, n in ipairs(util.sorted_keys(names)) do
     local was, is = f.records[n], now[n]
     local how = not is and "is gone (removed, or no longer as the query asks)"
-      or not was and "is new" or was ~= is and "changed since it was recorded"
+      or not was and "is new" or was ~= is and "has other numbers than when it was recorded"
     if how then
       what = string.format("are not as they were: %s/%s %s", f.dir, n, how)
       break

@@ -25,8 +25,10 @@ local TIMINGS = {{"wall_time"}, {"sec_per_epoch"}, {"measure_seconds"},
 local SHOWN = {git_commit = true, git_uncommitted = true, host = true, version = true,
   blas_core = true}
 
--- A deep copy of record r without its provenance, timings, checksum and
--- weights' file ids (the weights are compared by their tensors).
+-- M.results(r) -> table: a deep copy of record r without its provenance,
+-- timings, checksum and weights' file ids (the weights are compared by
+-- their tensors). Also what identifies a record a hook's wb.runs.find
+-- answered (wb/identity_reads_runs.lua).
 local function results(r)
   local c = util.plain(r)
   for _, k in ipairs(PROVENANCE) do c[k] = nil end
@@ -59,6 +61,8 @@ end
 -- metadata" when the weights files differ only there), when their results
 -- are the same: every other field equal, and their weights files' tensors
 -- bit-identical; nil when the results differ.
+M.results = results
+
 function M.compare(a, adir, b, bdir)
   if util.canonical(results(a)) ~= util.canonical(results(b)) then return nil end
   local out, timings = {}, false

@@ -18,7 +18,7 @@ local history_guard = require "wb.history_guard"
 local M = {}
 
 local huge, type, next = math.huge, type, next
-local clock = (wb.sys and wb.sys.time) or os.clock
+local clock = wb.sys._time -- the unwrapped clock (bindings/l_sys.c): the library's own timings
 -- a Ctrl-C a hook's pcall caught still stops fit (bindings/interrupt.c)
 local check_interrupt = wb.sys and wb.sys.check_interrupt or function() end
 M.check_interrupt = check_interrupt

@@ -51,7 +51,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local M = wb.instruments
-local clock = (wb.sys and wb.sys.time) or os.clock
+local clock = wb.sys._time -- the unwrapped clock (bindings/l_sys.c): the library's own timings
 
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 -- grad_hist_2d: Cockpit's GradHist2d bins, entries x parameter values

@@ -188,23 +188,27 @@ WB_SIMD_KERNEL(ysnap8, ysnap_body, WB_YSNAP_PARAMS, (snap, tot, yb, k, n, O, g, 
 
 /* The per-call state: the counts H, and four int32 copies C of them for
  * entries counted one by one, the bias's and add_block's moves (four
- * chains of increments, not one), added into H before any could wrap. */
+ * chains of increments, not one), added into H before any could wrap.
+ * Only the y bins ya .. yb of the kernel's and the bias's values are
+ * ever counted: H and C are cleared, flushed and read there alone (a few
+ * of 50 bins: the call's fixed cost was the 48 KB of all of them). */
 typedef struct h2 {
     int64_t *H; /* [nx ny] */
     int32_t *C; /* [4 nx ny] */
     int32_t *xb; /* [I] */
     int64_t in_c; /* entries in C since it was added into H */
     double xlo, xinv, xw; /* xw = 1 / xinv, a bin's width */
-    int nx, ny, x0;
+    int nx, ny, x0, ya, yb;
 } h2;
 
 static void flush_copies(h2 *h)
 {
     int64_t nb = (int64_t)h->nx * h->ny;
-    for (int64_t q = 0; q < nb; q++) {
-        h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q];
-        h->C[q] = h->C[nb + q] = h->C[2 * nb + q] = h->C[3 * nb + q] = 0;
-    }
+    for (int64_t x = 0; x < h->nx; x++)
+        for (int64_t q = x * h->ny + h->ya; q <= x * h->ny + h->yb; q++) {
+            h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q];
+            h->C[q] = h->C[nb + q] = h->C[2 * nb + q] = h->C[3 * nb + q] = 0;
+        }
     h->in_c = 0;
 }
 
@@ -623,7 +627,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     if (!v)
         return err ? err->code : WB_ENOMEM;
     int64_t *off = (int64_t *)(v + I);
-    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, nx, ny, 0};
+    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, nx, ny, 0, 0, -1};
     double yinv = ny / (yhi - ylo);
     srt S = {.sv = (double *)(h.H + (size_t)nx * ny)};
     S.dd = S.sv + I, S.ln = (lane *)(S.dd + O);
@@ -636,15 +640,20 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     uint8_t *yb = (uint8_t *)(fbuf + I);
     S.snap = yb + I * O + 64;
     uint8_t *byb = S.snap + 512 * nsnap; /* [O] the bias's y bins */
-    memset(h.H, 0, (size_t)nx * ny * sizeof *h.H);
-    memset(h.C, 0, 4 * (size_t)nx * ny * sizeof *h.C);
     memset(yb + I * O, 0, 64);
     h.x0 = bin_of(0.0, xlo, h.xinv, nx);
     int32_t y0 = 0, y1 = -1;
     if (I * O > 0)
         WB_SIMD_CALL(ybins)(yb, w, I * O, ylo, yinv, ny, &y0, &y1);
-    for (int64_t j = 0; bias && j < O; j++)
+    h.ya = I * O > 0 ? y0 : ny, h.yb = I * O > 0 ? y1 : -1;
+    for (int64_t j = 0; bias && j < O; j++) {
         byb[j] = (uint8_t)bin_of(bias[j], ylo, yinv, ny);
+        h.ya = byb[j] < h.ya ? byb[j] : h.ya, h.yb = byb[j] > h.yb ? byb[j] : h.yb;
+    }
+    for (int64_t x = 0, nb = (int64_t)nx * ny; x < nx && h.ya <= h.yb; x++)
+        for (int64_t c = 0; c < 5; c++) /* H's row (int64: two int32) and C's four */
+            memset(c ? (void *)(h.C + (c - 1) * nb + x * ny + h.ya) : (void *)(h.H + x * ny + h.ya),
+                   0, (size_t)(h.yb - h.ya + 1) * (c ? sizeof *h.C : sizeof *h.H));
     int64_t span = (int64_t)(y1 - y0 + 1) * O16;
     if (span > 0) { /* (1): every entry at x0, B times the kernel's y counts */
         memset(N, 0, (size_t)span * sizeof *N);
@@ -682,7 +691,8 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
                       y1);
     }
     flush_copies(&h);
-    for (int64_t q = 0; q < (int64_t)nx * ny; q++)
-        hist[q] += (double)h.H[q];
+    for (int64_t x = 0; x < nx; x++)
+        for (int64_t q = x * ny + h.ya; q <= x * ny + h.yb; q++)
+            hist[q] += (double)h.H[q];
     return WB_OK;
 }

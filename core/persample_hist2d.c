@@ -198,6 +198,7 @@ typedef struct h2 {
     int32_t *xb; /* [I] */
     int64_t in_c; /* entries in C since it was added into H */
     double xlo, xinv, xw; /* xw = 1 / xinv, a bin's width */
+    double *edge; /* [nx + 1] x's bin edges E_b (persample_hist.h), NaN until found */
     int nx, ny, x0, ya, yb;
 } h2;
 
@@ -398,54 +399,60 @@ static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, dou
         sv[t] = x, sk[t] = kx;
     }
 }
-/* Whether entry sv d is outside x bin b. */
-static inline int outside(const h2 *h, double sv, double d, int b)
-{
-    return bin_of(sv * d, h->xlo, h->xinv, h->nx) != b;
-}
+typedef double wb_v8d __attribute__((vector_size(64)));
+typedef int64_t wb_v8i __attribute__((vector_size(64)));
 
-/* The first t in (t0, n) whose entry sv [t] d is not in x bin b, the bin
- * of sv [t0] d (sv ascending, d finite, and the entry at n - 1 in another
- * bin). The bins are monotone in t, so a search finds it exactly; it
- * starts where sort_row's buckets put the v at which x leaves bin b (b's
- * upper edge over d for d > 0, its lower for d < 0; gd = sc / 2d): there
- * or a bucket off for the most part, so galloping from that guess looks at
- * two or three entries where a binary search over the row took seven or
- * eight. */
-static int64_t next_run(const h2 *h, const srt *S, int64_t t0, int64_t n, double d, double gd,
-                        int b)
+/* c [q] = #{t < n: sv [t] d < E [q]} for q < ne: where output j's entries
+ * (sv ascending, d finite) cross the x edges E (bin_of (x) >= b exactly
+ * when x >= E_b): a count over the row, without a branch on the data. sv
+ * has NaN after its n (NaN d < E is false), so the count goes 8 at a time
+ * to the end. */
+WB_SIMD_BODY below_body(int32_t *c, const double *sv, int64_t n, double d, const double *E,
+                        int ne)
 {
-    const double *sv = S->sv;
-    double f = (h->xlo + (d > 0 ? b + 1 : b) * h->xw) * gd - S->h0 * S->sc;
-    int64_t q = f >= 0 ? (f < (double)S->nb ? (int64_t)f : S->nb - 1) : 0; /* NaN: 0 */
-    int64_t g = q > 0 ? S->bend[q - 1] : 0, lo, hi, step = 1; /* lo is t0 or inside, hi outside */
-    g = g > t0 ? (g < n - 1 ? g : n - 1) : t0 + 1;
-    if (outside(h, sv[g], d, b))
-        for (hi = g, lo = g - 1; lo > t0 && outside(h, sv[lo], d, b); step *= 2)
-            hi = lo, lo = hi - 2 * step > t0 ? hi - 2 * step : t0;
-    else
-        for (lo = g, hi = g + 1; !outside(h, sv[hi], d, b); step *= 2)
-            lo = hi, hi = lo + 2 * step < n - 1 ? lo + 2 * step : n - 1;
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (outside(h, sv[mid], d, b))
-            hi = mid;
-        else
-            lo = mid;
+    for (int q = 0; q < ne; q++) {
+        wb_v8i m = {0};
+        for (int64_t t = 0; t < n; t += 8) {
+            wb_v8d x;
+            memcpy(&x, sv + t, sizeof x);
+            m += x * d < E[q];
+        }
+        int64_t k = 0;
+        for (int l = 0; l < 8; l++)
+            k -= m[l];
+        c[q] = (int32_t)k;
     }
-    return hi;
 }
+WB_SIMD_KERNEL(below, below_body,
+               (int32_t * c, const double *sv, int64_t n, double d, const double *E, int ne),
+               (c, sv, n, d, E, ne))
 
 /* Output j's runs along the sorted inputs (into S's rend, rbin from nr
- * on): where its x bin changes (a cut) and from what; b and e the bins at
- * either end. */
+ * on; their ends marked in slot): b and e the x bins at either end (b !=
+ * e). The entries' bins are monotone along the inputs, so the run of bin
+ * c ends where as many entries lie before c's far edge as the row has:
+ * each edge's count (below) is a run's end, a run of no entries (an empty
+ * bin between) is dropped. Not a search, whose steps' branches went
+ * either way at random from row to row. */
 static void find_runs(const h2 *h, srt *S, int64_t n, double d, int b, int e)
 {
-    double gd = 0.5 * S->sc / d;
-    for (int64_t t = 0; b != e;) {
-        t = next_run(h, S, t, n, d, gd, b);
-        S->rend[S->nr] = (int32_t)t, S->rbin[S->nr++] = b, S->slot[t] = 0;
-        b = bin_of(S->sv[t] * d, h->xlo, h->xinv, h->nx);
+    int ne = b < e ? e - b : b - e, dir = b < e ? 1 : -1;
+    double E[64];
+    int32_t c[64], last = 0; /* the last run's end */
+    for (int q0 = 0; q0 < ne; q0 += 64) { /* edges b + 1 .. e up, or b .. e + 1 down */
+        int m = ne - q0 < 64 ? ne - q0 : 64;
+        for (int q = 0; q < m; q++) {
+            int at = b < e ? b + 1 + q0 + q : b - q0 - q;
+            if (isnan(h->edge[at]))
+                h->edge[at] = wb_hist_edge_of(at, h->xlo, h->xw, h->xinv, h->nx);
+            E[q] = h->edge[at];
+        }
+        WB_SIMD_CALL(below)(c, S->sv, n, d, E, m);
+        for (int q = 0; q < m; q++) {
+            int32_t end = dir > 0 ? c[q] : (int32_t)n - c[q]; /* 1 .. n - 1 */
+            S->rend[S->nr] = end, S->rbin[S->nr] = b + dir * (q0 + q), S->slot[end] = 0;
+            S->nr += end > last, last = end;
+        }
     }
     S->rend[S->nr] = (int32_t)n, S->rbin[S->nr++] = e;
 }
@@ -538,29 +545,39 @@ static void count_row(h2 *h, row_in r, srt *S, double *v, int64_t *off, int32_t 
         flush_copies(h);
     h->in_c += n * r.O;
     sort_row(S, v, r.idx, n, vmin, vmax);
+    for (int q = 0; q < 8; q++)
+        S->sv[n + q] = NAN;
     WB_SIMD_CALL(xbins)(S->e0, S->dd, r.O, S->sv[0], h->xlo, h->xinv, h->nx, 1);
     WB_SIMD_CALL(xbins)(S->e1, S->dd, r.O, S->sv[n - 1], h->xlo, h->xinv, h->nx, 1);
     for (int64_t t = 0; t < n; t++)
         S->slot[t] = -1;
     S->nr = S->nl = S->na = 0;
-    for (int64_t j = 0; j < r.O; j++) { /* e0, e1 become the list of one bin each */
+    /* e0, e1 become the list of one bin each, and the lanes are listed
+     * (their r0, r1 hold the bins at either end until their runs are
+     * found): no branch on which outputs span, which is random */
+    for (int64_t j = 0; j < r.O; j++) {
         int b = S->e0[j], e = S->e1[j], fin = isfinite(r.d[j]);
         S->e0[S->na] = (int32_t)j, S->e1[S->na] = b;
-        S->na += fin && b == e && b != x0; /* (no branch: which outputs span is random) */
-        if (fin && b == e)
-            continue;
-        lane *L = &S->ln[S->nl++];
-        L->j = j, L->r0 = S->nr;
-        if (fin)
-            find_runs(h, S, n, r.d[j], b, e);
+        S->na += fin && b == e && b != x0;
+        lane *L = &S->ln[S->nl];
+        L->j = j, L->r0 = b, L->r1 = e;
+        S->nl += !(fin && b == e);
+    }
+    for (int64_t i = 0; i < S->nl; i++) {
+        lane *L = &S->ln[i];
+        int b = (int)L->r0, e = (int)L->r1;
+        L->r0 = S->nr;
+        if (isfinite(r.d[L->j]))
+            find_runs(h, S, n, r.d[L->j], b, e);
         else
             any_one = 1, S->rend[S->nr] = (int32_t)n, S->rbin[S->nr++] = -1;
         L->r1 = S->nr;
     }
     S->rend[S->nr] = (int32_t)n; /* (a run past the last: the totals, for add_block) */
-    for (int64_t t = 1; t < n; t++)
-        if (S->slot[t] == 0)
-            S->slot[t] = (int32_t)ncut, S->cut[ncut++] = (int32_t)t;
+    for (int64_t t = 1; t < n; t++) { /* (no branch either) */
+        int z = S->slot[t] == 0;
+        S->cut[ncut] = (int32_t)t, S->slot[t] = z ? (int32_t)ncut : -1, ncut += z;
+    }
     for (int64_t u = 0; u <= S->nr; u++) { /* the end n: tot's last row, a zero snap */
         int64_t p = S->rend[u];
         S->rchk[u] = (int32_t)(p < n ? p / 255 : (n + 254) / 255);
@@ -621,17 +638,22 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     size_t nint = 4 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 9 * (size_t)I + 2 +
                   2 * (size_t)O + 4 * nrun + ntot;
     size_t nbytes = 4 * nint + 4 * (size_t)I + (size_t)I * (size_t)O + 64 + 512 * nsnap + O;
-    size_t nd = 3 * (size_t)I + 4 * (size_t)O + (size_t)nx * (size_t)ny + (nbytes + 7) / 8;
+    size_t nd = 3 * (size_t)I + 8 + 4 * (size_t)O + (size_t)nx * (size_t)ny + (nbytes + 7) / 8 +
+                (size_t)nx + 1;
     _Static_assert(sizeof(lane) <= 3 * sizeof(double), "a lane in three doubles");
     double *v = wb_persample_dscratch(p, nd, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     int64_t *off = (int64_t *)(v + I);
-    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, nx, ny, 0, 0, -1};
+    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, NULL, nx, ny, 0, 0,
+            -1};
     double yinv = ny / (yhi - ylo);
     srt S = {.sv = (double *)(h.H + (size_t)nx * ny)};
-    S.dd = S.sv + I, S.ln = (lane *)(S.dd + O);
-    h.C = (int32_t *)(S.dd + 4 * O), h.xb = h.C + 4 * (size_t)nx * ny;
+    S.dd = S.sv + I + 8, S.ln = (lane *)(S.dd + O); /* (sv: 8 NaN after a row) */
+    h.edge = S.dd + 4 * O;
+    for (int b = 0; b <= nx; b++)
+        h.edge[b] = NAN;
+    h.C = (int32_t *)(h.edge + nx + 1), h.xb = h.C + 4 * (size_t)nx * ny;
     int32_t *N = h.xb + I, *kidx = N + (size_t)ny * O16;
     S.sk = kidx + I, S.cnt = S.sk + I, S.slot = S.cnt + 4 * I + 2, S.cut = S.slot + I;
     S.e0 = S.cut + I, S.e1 = S.e0 + O, S.rend = S.e1 + O, S.rbin = S.rend + nrun;

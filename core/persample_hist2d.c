@@ -25,8 +25,9 @@
  * (4) Runs. An output whose entries span x bins took ~2.5 ns an entry one
  *     by one (18% of an MNIST first layer's outputs, most of the cost).
  *     Sorted by s a_ik (once a row, for all its outputs), by (2) its entries
- *     fall into runs of one x bin; the runs' ends (found by a search that
- *     starts at a guess) are the row's cuts. The walk of (3), taken along
+ *     fall into runs of one x bin; the runs' ends are the row's cuts, each
+ *     the count of the row's entries below an x edge (a vector count over
+ *     the row: a search's branches went either way at random). The walk of (3), taken along
  *     the sorted inputs, stores its byte counters at every cut (ysnap), so
  *     a run's counts by y bin are the difference of two stored counts: no
  *     entry is binned alone. The rows of a layer of fewer than 64 outputs
@@ -305,7 +306,6 @@ typedef struct srt {
     lane *ln; /* [O] the outputs that span x bins, nl of them */
     int32_t *sk; /* [I] their inputs k */
     int32_t *cnt; /* [4 I + 2] bucket counts */
-    const int32_t *bend; /* [2 n] sort_row's buckets' ends */
     int32_t *slot; /* [I] position t's snapshot, or -1 */
     int32_t *cut; /* [I] the snapshots' positions, ascending */
     int32_t *e0, *e1; /* [O] the x bin of each output's entry at sv [0], sv [n - 1]; then
@@ -315,8 +315,7 @@ typedef struct srt {
     int32_t *rchk, *rslot; /* [the same] the counts before rend: tot's row, snap's */
     uint8_t *snap; /* [min(I, O64 (nx - 1)) + 1] [512] the byte counters at each cut */
     int32_t *tot; /* [(I / 255 + 2) 512] the counts before each 255 positions */
-    double h0, sc; /* sort_row's buckets: v's is (v / 2 - h0) sc, nb of them */
-    int64_t nb, nr, nl, na; /* nr: runs so far */
+    int64_t nr, nl, na; /* nr: runs so far */
 } srt;
 
 /* Shell sort of v [n] ascending, carrying k (Ciura's gaps; the last is 1,
@@ -347,18 +346,16 @@ static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, dou
 {
     double *sv = S->sv;
     int32_t *sk = S->sk, *cnt = S->cnt, *bk = S->slot, *big = S->cut; /* (scratch) */
-    S->nb = 0;
     if (vmin == vmax) { /* every order is sorted */
         memcpy(sv, v, (size_t)n * sizeof *sv), memcpy(sk, idx, (size_t)n * sizeof *sk);
         return;
     }
-    int64_t nb = S->nb = 2 * n;
-    double h0 = S->h0 = 0.5 * vmin, sc = S->sc = (double)nb / (0.5 * vmax - h0);
+    int64_t nb = 2 * n;
+    double h0 = 0.5 * vmin, sc = (double)nb / (0.5 * vmax - h0);
     /* The even and the odd inputs count (and then place) apart, ce and
      * co: two chains of increments through memory where inputs share a
      * bucket (8-bit pixels' 255 are a third of an MNIST row), not one. */
     int32_t *ce = cnt, *co = cnt + nb;
-    S->bend = co;
     memset(cnt, 0, 2 * (size_t)nb * sizeof *cnt);
     for (int64_t t = 0; t < n; t++) {
         double f = (0.5 * v[t] - h0) * sc;

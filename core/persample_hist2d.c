@@ -315,7 +315,9 @@ typedef struct srt {
     int32_t *rchk, *rslot; /* [the same] the counts before rend: tot's row, snap's */
     uint8_t *snap; /* [min(I, O64 (nx - 1)) + 1] [512] the byte counters at each cut */
     int32_t *tot; /* [(I / 255 + 2) 512] the counts before each 255 positions */
-    int64_t nr, nl, na; /* nr: runs so far */
+    const int32_t *bend; /* [2 n] sort_row's buckets' ends */
+    double h0, sc; /* sort_row's buckets: v's is (v / 2 - h0) sc, nb of them */
+    int64_t nb, nr, nl, na; /* nr: runs so far */
 } srt;
 
 /* Shell sort of v [n] ascending, carrying k (Ciura's gaps; the last is 1,
@@ -350,12 +352,13 @@ static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, dou
         memcpy(sv, v, (size_t)n * sizeof *sv), memcpy(sk, idx, (size_t)n * sizeof *sk);
         return;
     }
-    int64_t nb = 2 * n;
-    double h0 = 0.5 * vmin, sc = (double)nb / (0.5 * vmax - h0);
+    int64_t nb = S->nb = 2 * n;
+    double h0 = S->h0 = 0.5 * vmin, sc = S->sc = (double)nb / (0.5 * vmax - h0);
     /* The even and the odd inputs count (and then place) apart, ce and
      * co: two chains of increments through memory where inputs share a
      * bucket (8-bit pixels' 255 are a third of an MNIST row), not one. */
     int32_t *ce = cnt, *co = cnt + nb;
+    S->bend = co;
     memset(cnt, 0, 2 * (size_t)nb * sizeof *cnt);
     for (int64_t t = 0; t < n; t++) {
         double f = (0.5 * v[t] - h0) * sc;
@@ -424,32 +427,52 @@ WB_SIMD_KERNEL(below, below_body,
                (int32_t * c, const double *sv, int64_t n, double d, const double *E, int ne),
                (c, sv, n, d, E, ne))
 
+/* The end of the run before edge E of output j (d finite, not 0): the
+ * first t at which sv [t] d is on E's far side, i.e. the count of entries
+ * before E (d > 0: sv [t] d < E, a prefix; d < 0: the rest). The count
+ * goes over the buckets of sort_row around E / d (8 at a time from a
+ * multiple of 8: the entries before and after are on known sides, and
+ * the NaN after the row count as none) when the entries just outside them
+ * show that they hold the change, as they mostly do (two checks that go
+ * the same way nearly always); else over the row. */
+static int32_t run_end(const srt *S, int64_t n, double d, double hd, double E)
+{
+    const double *sv = S->sv;
+    double f = E * hd - S->h0 * S->sc; /* (hd = sc / 2d) */
+    int64_t q = f >= 0 ? (f < (double)S->nb ? (int64_t)f : S->nb - 1) : 0; /* NaN: 0 */
+    int64_t a = q >= 2 ? S->bend[q - 2] & ~(int64_t)7 : 0;
+    int64_t e = q + 1 < S->nb ? S->bend[q + 1] : n;
+    e = a + (e - a + 7) / 8 * 8;
+    int32_t c, pos = d > 0; /* (no branch on which ends are the row's) */
+    int ok = (a == 0) | ((sv[a > 0 ? a - 1 : 0] * d < E) == pos);
+    ok &= (e >= n) | ((sv[e < n ? e : n - 1] * d < E) != pos);
+    if (ok) {
+        WB_SIMD_CALL(below)(&c, sv + a, e - a, d, &E, 1);
+        return d > 0 ? (int32_t)a + c : (int32_t)(e < n ? e : n) - c;
+    }
+    WB_SIMD_CALL(below)(&c, sv, n, d, &E, 1);
+    return d > 0 ? c : (int32_t)n - c;
+}
+
 /* Output j's runs along the sorted inputs (into S's rend, rbin from nr
  * on; their ends marked in slot): b and e the x bins at either end (b !=
  * e). The entries' bins are monotone along the inputs, so the run of bin
- * c ends where as many entries lie before c's far edge as the row has:
- * each edge's count (below) is a run's end, a run of no entries (an empty
- * bin between) is dropped. Not a search, whose steps' branches went
- * either way at random from row to row. */
+ * c ends where as many entries lie before c's far edge as the row has
+ * (run_end); a run of no entries (an empty bin between) is dropped. Not a
+ * search, whose steps' branches went either way at random from row to
+ * row. */
 static void find_runs(const h2 *h, srt *S, int64_t n, double d, int b, int e)
 {
-    int ne = b < e ? e - b : b - e, dir = b < e ? 1 : -1;
-    double E[64];
-    int32_t c[64], last = 0; /* the last run's end */
-    for (int q0 = 0; q0 < ne; q0 += 64) { /* edges b + 1 .. e up, or b .. e + 1 down */
-        int m = ne - q0 < 64 ? ne - q0 : 64;
-        for (int q = 0; q < m; q++) {
-            int at = b < e ? b + 1 + q0 + q : b - q0 - q;
-            if (isnan(h->edge[at]))
-                h->edge[at] = wb_hist_edge_of(at, h->xlo, h->xw, h->xinv, h->nx);
-            E[q] = h->edge[at];
-        }
-        WB_SIMD_CALL(below)(c, S->sv, n, d, E, m);
-        for (int q = 0; q < m; q++) {
-            int32_t end = dir > 0 ? c[q] : (int32_t)n - c[q]; /* 1 .. n - 1 */
-            S->rend[S->nr] = end, S->rbin[S->nr] = b + dir * (q0 + q), S->slot[end] = 0;
-            S->nr += end > last, last = end;
-        }
+    int dir = b < e ? 1 : -1;
+    int32_t last = 0; /* the last run's end */
+    double hd = 0.5 * S->sc / d;
+    for (int c = b; c != e; c += dir) { /* edges b + 1 .. e up, or b .. e + 1 down */
+        int at = dir > 0 ? c + 1 : c;
+        if (isnan(h->edge[at]))
+            h->edge[at] = wb_hist_edge_of(at, h->xlo, h->xw, h->xinv, h->nx);
+        int32_t end = run_end(S, n, d, hd, h->edge[at]); /* 1 .. n - 1 */
+        S->rend[S->nr] = end, S->rbin[S->nr] = c, S->slot[end] = 0;
+        S->nr += end > last, last = end;
     }
     S->rend[S->nr] = (int32_t)n, S->rbin[S->nr++] = e;
 }

@@ -26,9 +26,10 @@
  *     by one (18% of an MNIST first layer's outputs, most of the cost).
  *     Sorted by s a_ik (once a row, for all its outputs), by (2) its entries
  *     fall into runs of one x bin; the runs' ends are the row's cuts, each
- *     the count of the row's entries below an x edge (a vector count over
- *     the row: a search's branches went either way at random). The walk of (3), taken along
- *     the sorted inputs, stores its byte counters at every cut (ysnap), so
+ *     the count of the row's entries before an x edge (a vector count over
+ *     the sort's buckets around it, not a search, whose branches went
+ *     either way at random). The walk of (3), taken along the sorted
+ *     inputs, stores its byte counters at every cut (ysnap), so
  *     a run's counts by y bin are the difference of two stored counts: no
  *     entry is binned alone. The rows of a layer of fewer than 64 outputs
  *     (the sort costs more than it saves there), and those with a

@@ -197,6 +197,8 @@ WB_SIMD_KERNEL(ysnap8, ysnap_body, WB_YSNAP_PARAMS, (snap, tot, yb, k, n, O, g, 
 typedef struct h2 {
     int64_t *H; /* [nx ny] */
     int32_t *C; /* [4 nx ny] */
+    int32_t *M; /* [4 nx ny] entries counted one by one that also move out of (x0, y): out
+                 * of it when added into H (one increment an entry, not two) */
     int32_t *xb; /* [I] */
     int64_t in_c; /* entries in C since it was added into H */
     double xlo, xinv, xw; /* xw = 1 / xinv, a bin's width */
@@ -209,33 +211,32 @@ static void flush_copies(h2 *h)
     int64_t nb = (int64_t)h->nx * h->ny;
     for (int64_t x = 0; x < h->nx; x++)
         for (int64_t q = x * h->ny + h->ya; q <= x * h->ny + h->yb; q++) {
-            h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q];
+            int64_t m = (int64_t)h->M[q] + h->M[nb + q] + h->M[2 * nb + q] + h->M[3 * nb + q];
+            h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q] + m;
+            h->H[h->x0 * h->ny + q - x * h->ny] -= m;
             h->C[q] = h->C[nb + q] = h->C[2 * nb + q] = h->C[3 * nb + q] = 0;
+            h->M[q] = h->M[nb + q] = h->M[2 * nb + q] = h->M[3 * nb + q] = 0;
         }
     h->in_c = 0;
 }
 
 /* Output j's n entries v [t] d one by one, at y bins ybj [off [t]] (ybj
  * = yb + j, off [t] = the input's row of yb); the caller moves them out of
- * (x0, y) by N_y [j], or, when out0, they move out of (x0, y) one by one
- * too. */
+ * (x0, y) by N_y [j], or, when out0, they go to M, which moves them. */
 static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, double d,
                          const uint8_t *ybj, int out0)
 {
-    if (h->in_c + 2 * n > INT32_MAX)
+    if (h->in_c + n > INT32_MAX)
         flush_copies(h);
-    h->in_c += 2 * n;
+    h->in_c += n;
     WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx, h->ny);
     int64_t nb = (int64_t)h->nx * h->ny, t = 0;
-    int32_t *C = h->C, *xb = h->xb, x0 = out0 ? h->x0 * h->ny : 0;
+    int32_t *C = out0 ? h->M : h->C, *xb = h->xb;
     for (; t + 4 <= n; t += 4)
-        for (int q = 0; q < 4; q++) {
-            int32_t y = ybj[off[t + q]];
-            C[q * nb + xb[t + q] + y]++;
-            C[q * nb + x0 + y] -= out0;
-        }
+        for (int q = 0; q < 4; q++)
+            C[q * nb + xb[t + q] + ybj[off[t + q]]]++;
     for (; t < n; t++)
-        C[xb[t] + ybj[off[t]]]++, C[x0 + ybj[off[t]]] -= out0;
+        C[xb[t] + ybj[off[t]]]++;
 }
 
 /* A row's non-zero inputs f [n] (their columns idx) and its dz d [O]. */
@@ -649,14 +650,14 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
         return wb_err_set(err, WB_ERANGE, "2-D histogram: %d x %d bins (at most %d)", nx, ny,
                           INT32_MAX / 4);
     /* doubles: v [I], off [I] and H [nx ny] (int64), sv [I], dd [O], ln
-     * [O] (three each); then C [4 nx ny], xb [I], N [ny O16], idx [I] and
+     * [O] (three each); then C and M [4 nx ny], xb [I], N [ny O16], idx [I] and
      * srt's int32 (sk, cnt, slot, cut, e0, e1, rend, rbin, rchk, rslot, tot), fbuf [I]
      * (floats), yb [I O + 64], snap and byb [O] (bytes) */
     int64_t O16 = (O + 15) & ~(int64_t)15, O64 = (O + 63) & ~(int64_t)63;
     int64_t xe = O64 * (nx - 1); /* the cuts: fewer than I and the outputs' x edges */
     size_t nrun = (size_t)O * (size_t)(I < nx ? I : nx) + 1, nsnap = (size_t)(I < xe ? I : xe) + 1;
     size_t ntot = ((size_t)I / 255 + 2) * 512;
-    size_t nint = 4 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 9 * (size_t)I + 2 +
+    size_t nint = 8 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 9 * (size_t)I + 2 +
                   2 * (size_t)O + 4 * nrun + ntot;
     size_t nbytes = 4 * nint + 4 * (size_t)I + (size_t)I * (size_t)O + 64 + 512 * nsnap + O;
     size_t nd = 3 * (size_t)I + 8 + 4 * (size_t)O + (size_t)nx * (size_t)ny + (nbytes + 7) / 8 +
@@ -666,15 +667,16 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     if (!v)
         return err ? err->code : WB_ENOMEM;
     int64_t *off = (int64_t *)(v + I);
-    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, NULL, nx, ny, 0, 0,
-            -1};
+    h2 h = {off + I, NULL, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, NULL, nx, ny,
+            0, 0, -1};
     double yinv = ny / (yhi - ylo);
     srt S = {.sv = (double *)(h.H + (size_t)nx * ny)};
     S.dd = S.sv + I + 8, S.ln = (lane *)(S.dd + O); /* (sv: 8 NaN after a row) */
     h.edge = S.dd + 4 * O;
     for (int b = 0; b <= nx; b++)
         h.edge[b] = NAN;
-    h.C = (int32_t *)(h.edge + nx + 1), h.xb = h.C + 4 * (size_t)nx * ny;
+    h.C = (int32_t *)(h.edge + nx + 1), h.M = h.C + 4 * (size_t)nx * ny;
+    h.xb = h.M + 4 * (size_t)nx * ny;
     int32_t *N = h.xb + I, *kidx = N + (size_t)ny * O16;
     S.sk = kidx + I, S.cnt = S.sk + I, S.slot = S.cnt + 4 * I + 2, S.cut = S.slot + I;
     S.e0 = S.cut + I, S.e1 = S.e0 + O, S.rend = S.e1 + O, S.rbin = S.rend + nrun;
@@ -694,7 +696,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
         h.ya = byb[j] < h.ya ? byb[j] : h.ya, h.yb = byb[j] > h.yb ? byb[j] : h.yb;
     }
     for (int64_t x = 0, nb = (int64_t)nx * ny; x < nx && h.ya <= h.yb; x++)
-        for (int64_t c = 0; c < 5; c++) /* H's row (int64: two int32) and C's four */
+        for (int64_t c = 0; c < 9; c++) /* H's row (int64: two int32), C's four, M's */
             memset(c ? (void *)(h.C + (c - 1) * nb + x * ny + h.ya) : (void *)(h.H + x * ny + h.ya),
                    0, (size_t)(h.yb - h.ya + 1) * (c ? sizeof *h.C : sizeof *h.H));
     int64_t span = (int64_t)(y1 - y0 + 1) * O16;

@@ -191,7 +191,7 @@ WB_SIMD_KERNEL(ysnap8, ysnap_body, WB_YSNAP_PARAMS, (snap, tot, yb, k, n, O, g, 
 /* The per-call state: the counts H, and four int32 copies C of them for
  * entries counted one by one, the bias's and add_block's moves (four
  * chains of increments, not one), added into H before any could wrap.
- * Only the y bins ya .. yb of the kernel's and the bias's values are
+ * Only the y bins yl .. yh of the kernel's and the bias's values are
  * ever counted: H and C are cleared, flushed and read there alone (a few
  * of 50 bins: the call's fixed cost was the 48 KB of all of them). */
 typedef struct h2 {
@@ -203,14 +203,14 @@ typedef struct h2 {
     int64_t in_c; /* entries in C since it was added into H */
     double xlo, xinv, xw; /* xw = 1 / xinv, a bin's width */
     double *edge; /* [nx + 1] x's bin edges E_b (persample_hist.h), NaN until found */
-    int nx, ny, x0, ya, yb;
+    int nx, ny, x0, yl, yh;
 } h2;
 
 static void flush_copies(h2 *h)
 {
     int64_t nb = (int64_t)h->nx * h->ny;
     for (int64_t x = 0; x < h->nx; x++)
-        for (int64_t q = x * h->ny + h->ya; q <= x * h->ny + h->yb; q++) {
+        for (int64_t q = x * h->ny + h->yl; q <= x * h->ny + h->yh; q++) {
             int64_t m = (int64_t)h->M[q] + h->M[nb + q] + h->M[2 * nb + q] + h->M[3 * nb + q];
             h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q] + m;
             h->H[h->x0 * h->ny + q - x * h->ny] -= m;
@@ -690,15 +690,16 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     int32_t y0 = 0, y1 = -1;
     if (I * O > 0)
         WB_SIMD_CALL(ybins)(yb, w, I * O, ylo, yinv, ny, &y0, &y1);
-    h.ya = I * O > 0 ? y0 : ny, h.yb = I * O > 0 ? y1 : -1;
+    h.yl = I * O > 0 ? y0 : ny, h.yh = I * O > 0 ? y1 : -1;
     for (int64_t j = 0; bias && j < O; j++) {
         byb[j] = (uint8_t)bin_of(bias[j], ylo, yinv, ny);
-        h.ya = byb[j] < h.ya ? byb[j] : h.ya, h.yb = byb[j] > h.yb ? byb[j] : h.yb;
+        h.yl = byb[j] < h.yl ? byb[j] : h.yl, h.yh = byb[j] > h.yh ? byb[j] : h.yh;
     }
-    for (int64_t x = 0, nb = (int64_t)nx * ny; x < nx && h.ya <= h.yb; x++)
-        for (int64_t c = 0; c < 9; c++) /* H's row (int64: two int32), C's four, M's */
-            memset(c ? (void *)(h.C + (c - 1) * nb + x * ny + h.ya) : (void *)(h.H + x * ny + h.ya),
-                   0, (size_t)(h.yb - h.ya + 1) * (c ? sizeof *h.C : sizeof *h.H));
+    for (int64_t x = 0, nb = (int64_t)nx * ny, wy = h.yh - h.yl + 1; x < nx && wy > 0; x++) {
+        memset(h.H + x * ny + h.yl, 0, (size_t)wy * sizeof *h.H);
+        for (int64_t c = 0; c < 8; c++) /* C's four copies, then M's */
+            memset(h.C + c * nb + x * ny + h.yl, 0, (size_t)wy * sizeof *h.C);
+    }
     int64_t span = (int64_t)(y1 - y0 + 1) * O16;
     if (span > 0) { /* (1): every entry at x0, B times the kernel's y counts */
         memset(N, 0, (size_t)span * sizeof *N);
@@ -737,7 +738,7 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     }
     flush_copies(&h);
     for (int64_t x = 0; x < nx; x++)
-        for (int64_t q = x * ny + h.ya; q <= x * ny + h.yb; q++)
+        for (int64_t q = x * ny + h.yl; q <= x * ny + h.yh; q++)
             hist[q] += (double)h.H[q];
     return WB_OK;
 }

@@ -25,9 +25,11 @@
  * (4) Runs. An output whose entries span x bins took ~2.5 ns an entry one
  *     by one (18% of an MNIST first layer's outputs, most of the cost).
  *     Sorted by s a_ik (once a row, for all its outputs), by (2) its entries
- *     fall into runs of one x bin; the runs' ends (found by a search that
- *     starts at a guess) are the row's cuts. The walk of (3), taken along
- *     the sorted inputs, stores its byte counters at every cut (ysnap), so
+ *     fall into runs of one x bin; the runs' ends are the row's cuts, each
+ *     the count of the row's entries before an x edge (a vector count over
+ *     the sort's buckets around it, not a search, whose branches went
+ *     either way at random). The walk of (3), taken along the sorted
+ *     inputs, stores its byte counters at every cut (ysnap), so
  *     a run's counts by y bin are the difference of two stored counts: no
  *     entry is binned alone. The rows of a layer of fewer than 64 outputs
  *     (the sort costs more than it saves there), and those with a
@@ -188,47 +190,53 @@ WB_SIMD_KERNEL(ysnap8, ysnap_body, WB_YSNAP_PARAMS, (snap, tot, yb, k, n, O, g, 
 
 /* The per-call state: the counts H, and four int32 copies C of them for
  * entries counted one by one, the bias's and add_block's moves (four
- * chains of increments, not one), added into H before any could wrap. */
+ * chains of increments, not one), added into H before any could wrap.
+ * Only the y bins yl .. yh of the kernel's and the bias's values are
+ * ever counted: H and C are cleared, flushed and read there alone (a few
+ * of 50 bins: the call's fixed cost was the 48 KB of all of them). */
 typedef struct h2 {
     int64_t *H; /* [nx ny] */
     int32_t *C; /* [4 nx ny] */
+    int32_t *M; /* [4 nx ny] entries counted one by one that also move out of (x0, y): out
+                 * of it when added into H (one increment an entry, not two) */
     int32_t *xb; /* [I] */
     int64_t in_c; /* entries in C since it was added into H */
     double xlo, xinv, xw; /* xw = 1 / xinv, a bin's width */
-    int nx, ny, x0;
+    double *edge; /* [nx + 1] x's bin edges E_b (persample_hist.h), NaN until found */
+    int nx, ny, x0, yl, yh;
 } h2;
 
 static void flush_copies(h2 *h)
 {
     int64_t nb = (int64_t)h->nx * h->ny;
-    for (int64_t q = 0; q < nb; q++) {
-        h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q];
-        h->C[q] = h->C[nb + q] = h->C[2 * nb + q] = h->C[3 * nb + q] = 0;
-    }
+    for (int64_t x = 0; x < h->nx; x++)
+        for (int64_t q = x * h->ny + h->yl; q <= x * h->ny + h->yh; q++) {
+            int64_t m = (int64_t)h->M[q] + h->M[nb + q] + h->M[2 * nb + q] + h->M[3 * nb + q];
+            h->H[q] += (int64_t)h->C[q] + h->C[nb + q] + h->C[2 * nb + q] + h->C[3 * nb + q] + m;
+            h->H[h->x0 * h->ny + q - x * h->ny] -= m;
+            h->C[q] = h->C[nb + q] = h->C[2 * nb + q] = h->C[3 * nb + q] = 0;
+            h->M[q] = h->M[nb + q] = h->M[2 * nb + q] = h->M[3 * nb + q] = 0;
+        }
     h->in_c = 0;
 }
 
 /* Output j's n entries v [t] d one by one, at y bins ybj [off [t]] (ybj
  * = yb + j, off [t] = the input's row of yb); the caller moves them out of
- * (x0, y) by N_y [j], or, when out0, they move out of (x0, y) one by one
- * too. */
+ * (x0, y) by N_y [j], or, when out0, they go to M, which moves them. */
 static void count_output(h2 *h, const double *v, const int64_t *off, int64_t n, double d,
                          const uint8_t *ybj, int out0)
 {
-    if (h->in_c + 2 * n > INT32_MAX)
+    if (h->in_c + n > INT32_MAX)
         flush_copies(h);
-    h->in_c += 2 * n;
+    h->in_c += n;
     WB_SIMD_CALL(xbins)(h->xb, v, n, d, h->xlo, h->xinv, h->nx, h->ny);
     int64_t nb = (int64_t)h->nx * h->ny, t = 0;
-    int32_t *C = h->C, *xb = h->xb, x0 = out0 ? h->x0 * h->ny : 0;
+    int32_t *C = out0 ? h->M : h->C, *xb = h->xb;
     for (; t + 4 <= n; t += 4)
-        for (int q = 0; q < 4; q++) {
-            int32_t y = ybj[off[t + q]];
-            C[q * nb + xb[t + q] + y]++;
-            C[q * nb + x0 + y] -= out0;
-        }
+        for (int q = 0; q < 4; q++)
+            C[q * nb + xb[t + q] + ybj[off[t + q]]]++;
     for (; t < n; t++)
-        C[xb[t] + ybj[off[t]]]++, C[x0 + ybj[off[t]]] -= out0;
+        C[xb[t] + ybj[off[t]]]++;
 }
 
 /* A row's non-zero inputs f [n] (their columns idx) and its dz d [O]. */
@@ -300,7 +308,6 @@ typedef struct srt {
     lane *ln; /* [O] the outputs that span x bins, nl of them */
     int32_t *sk; /* [I] their inputs k */
     int32_t *cnt; /* [4 I + 2] bucket counts */
-    const int32_t *bend; /* [2 n] sort_row's buckets' ends */
     int32_t *slot; /* [I] position t's snapshot, or -1 */
     int32_t *cut; /* [I] the snapshots' positions, ascending */
     int32_t *e0, *e1; /* [O] the x bin of each output's entry at sv [0], sv [n - 1]; then
@@ -310,6 +317,7 @@ typedef struct srt {
     int32_t *rchk, *rslot; /* [the same] the counts before rend: tot's row, snap's */
     uint8_t *snap; /* [min(I, O64 (nx - 1)) + 1] [512] the byte counters at each cut */
     int32_t *tot; /* [(I / 255 + 2) 512] the counts before each 255 positions */
+    const int32_t *bend; /* [2 n] sort_row's buckets' ends */
     double h0, sc; /* sort_row's buckets: v's is (v / 2 - h0) sc, nb of them */
     int64_t nb, nr, nl, na; /* nr: runs so far */
 } srt;
@@ -342,7 +350,6 @@ static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, dou
 {
     double *sv = S->sv;
     int32_t *sk = S->sk, *cnt = S->cnt, *bk = S->slot, *big = S->cut; /* (scratch) */
-    S->nb = 0;
     if (vmin == vmax) { /* every order is sorted */
         memcpy(sv, v, (size_t)n * sizeof *sv), memcpy(sk, idx, (size_t)n * sizeof *sk);
         return;
@@ -394,54 +401,80 @@ static void sort_row(srt *S, const double *v, const int32_t *idx, int64_t n, dou
         sv[t] = x, sk[t] = kx;
     }
 }
-/* Whether entry sv d is outside x bin b. */
-static inline int outside(const h2 *h, double sv, double d, int b)
-{
-    return bin_of(sv * d, h->xlo, h->xinv, h->nx) != b;
-}
+typedef double wb_v8d __attribute__((vector_size(64)));
+typedef int64_t wb_v8i __attribute__((vector_size(64)));
 
-/* The first t in (t0, n) whose entry sv [t] d is not in x bin b, the bin
- * of sv [t0] d (sv ascending, d finite, and the entry at n - 1 in another
- * bin). The bins are monotone in t, so a search finds it exactly; it
- * starts where sort_row's buckets put the v at which x leaves bin b (b's
- * upper edge over d for d > 0, its lower for d < 0; gd = sc / 2d): there
- * or a bucket off for the most part, so galloping from that guess looks at
- * two or three entries where a binary search over the row took seven or
- * eight. */
-static int64_t next_run(const h2 *h, const srt *S, int64_t t0, int64_t n, double d, double gd,
-                        int b)
+/* c [q] = #{t < n: sv [t] d < E [q]} for q < ne: where output j's entries
+ * (sv ascending, d finite) cross the x edges E (bin_of (x) >= b exactly
+ * when x >= E_b): a count over the row, without a branch on the data. sv
+ * has NaN after its n (NaN d < E is false), so the count goes 8 at a time
+ * to the end. */
+WB_SIMD_BODY below_body(int32_t *c, const double *sv, int64_t n, double d, const double *E,
+                        int ne)
+{
+    for (int q = 0; q < ne; q++) {
+        wb_v8i m = {0};
+        for (int64_t t = 0; t < n; t += 8) {
+            wb_v8d x;
+            memcpy(&x, sv + t, sizeof x);
+            m += x * d < E[q];
+        }
+        int64_t k = 0;
+        for (int l = 0; l < 8; l++)
+            k -= m[l];
+        c[q] = (int32_t)k;
+    }
+}
+WB_SIMD_KERNEL(below, below_body,
+               (int32_t * c, const double *sv, int64_t n, double d, const double *E, int ne),
+               (c, sv, n, d, E, ne))
+
+/* The end of the run before edge E of output j (d finite, not 0): the
+ * first t at which sv [t] d is on E's far side, i.e. the count of entries
+ * before E (d > 0: sv [t] d < E, a prefix; d < 0: the rest). The count
+ * goes over the buckets of sort_row around E / d (8 at a time from a
+ * multiple of 8: the entries before and after are on known sides, and
+ * the NaN after the row count as none) when the entries just outside them
+ * show that they hold the change, as they mostly do (two checks that go
+ * the same way nearly always); else over the row. */
+static int32_t run_end(const srt *S, int64_t n, double d, double hd, double E)
 {
     const double *sv = S->sv;
-    double f = (h->xlo + (d > 0 ? b + 1 : b) * h->xw) * gd - S->h0 * S->sc;
+    double f = E * hd - S->h0 * S->sc; /* (hd = sc / 2d) */
     int64_t q = f >= 0 ? (f < (double)S->nb ? (int64_t)f : S->nb - 1) : 0; /* NaN: 0 */
-    int64_t g = q > 0 ? S->bend[q - 1] : 0, lo, hi, step = 1; /* lo is t0 or inside, hi outside */
-    g = g > t0 ? (g < n - 1 ? g : n - 1) : t0 + 1;
-    if (outside(h, sv[g], d, b))
-        for (hi = g, lo = g - 1; lo > t0 && outside(h, sv[lo], d, b); step *= 2)
-            hi = lo, lo = hi - 2 * step > t0 ? hi - 2 * step : t0;
-    else
-        for (lo = g, hi = g + 1; !outside(h, sv[hi], d, b); step *= 2)
-            lo = hi, hi = lo + 2 * step < n - 1 ? lo + 2 * step : n - 1;
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (outside(h, sv[mid], d, b))
-            hi = mid;
-        else
-            lo = mid;
+    int64_t a = q >= 2 ? S->bend[q - 2] & ~(int64_t)7 : 0;
+    int64_t e = q + 1 < S->nb ? S->bend[q + 1] : n;
+    e = a + (e - a + 7) / 8 * 8;
+    int32_t c, pos = d > 0; /* (no branch on which ends are the row's) */
+    int ok = (a == 0) | ((sv[a > 0 ? a - 1 : 0] * d < E) == pos);
+    ok &= (e >= n) | ((sv[e < n ? e : n - 1] * d < E) != pos);
+    if (ok) {
+        WB_SIMD_CALL(below)(&c, sv + a, e - a, d, &E, 1);
+        return d > 0 ? (int32_t)a + c : (int32_t)(e < n ? e : n) - c;
     }
-    return hi;
+    WB_SIMD_CALL(below)(&c, sv, n, d, &E, 1);
+    return d > 0 ? c : (int32_t)n - c;
 }
 
 /* Output j's runs along the sorted inputs (into S's rend, rbin from nr
- * on): where its x bin changes (a cut) and from what; b and e the bins at
- * either end. */
+ * on; their ends marked in slot): b and e the x bins at either end (b !=
+ * e). The entries' bins are monotone along the inputs, so the run of bin
+ * c ends where as many entries lie before c's far edge as the row has
+ * (run_end); a run of no entries (an empty bin between) is dropped. Not a
+ * search, whose steps' branches went either way at random from row to
+ * row. */
 static void find_runs(const h2 *h, srt *S, int64_t n, double d, int b, int e)
 {
-    double gd = 0.5 * S->sc / d;
-    for (int64_t t = 0; b != e;) {
-        t = next_run(h, S, t, n, d, gd, b);
-        S->rend[S->nr] = (int32_t)t, S->rbin[S->nr++] = b, S->slot[t] = 0;
-        b = bin_of(S->sv[t] * d, h->xlo, h->xinv, h->nx);
+    int dir = b < e ? 1 : -1;
+    int32_t last = 0; /* the last run's end */
+    double hd = 0.5 * S->sc / d;
+    for (int c = b; c != e; c += dir) { /* edges b + 1 .. e up, or b .. e + 1 down */
+        int at = dir > 0 ? c + 1 : c;
+        if (isnan(h->edge[at]))
+            h->edge[at] = wb_hist_edge_of(at, h->xlo, h->xw, h->xinv, h->nx);
+        int32_t end = run_end(S, n, d, hd, h->edge[at]); /* 1 .. n - 1 */
+        S->rend[S->nr] = end, S->rbin[S->nr] = c, S->slot[end] = 0;
+        S->nr += end > last, last = end;
     }
     S->rend[S->nr] = (int32_t)n, S->rbin[S->nr++] = e;
 }
@@ -534,29 +567,39 @@ static void count_row(h2 *h, row_in r, srt *S, double *v, int64_t *off, int32_t 
         flush_copies(h);
     h->in_c += n * r.O;
     sort_row(S, v, r.idx, n, vmin, vmax);
+    for (int q = 0; q < 8; q++)
+        S->sv[n + q] = NAN;
     WB_SIMD_CALL(xbins)(S->e0, S->dd, r.O, S->sv[0], h->xlo, h->xinv, h->nx, 1);
     WB_SIMD_CALL(xbins)(S->e1, S->dd, r.O, S->sv[n - 1], h->xlo, h->xinv, h->nx, 1);
     for (int64_t t = 0; t < n; t++)
         S->slot[t] = -1;
     S->nr = S->nl = S->na = 0;
-    for (int64_t j = 0; j < r.O; j++) { /* e0, e1 become the list of one bin each */
+    /* e0, e1 become the list of one bin each, and the lanes are listed
+     * (their r0, r1 hold the bins at either end until their runs are
+     * found): no branch on which outputs span, which is random */
+    for (int64_t j = 0; j < r.O; j++) {
         int b = S->e0[j], e = S->e1[j], fin = isfinite(r.d[j]);
         S->e0[S->na] = (int32_t)j, S->e1[S->na] = b;
-        S->na += fin && b == e && b != x0; /* (no branch: which outputs span is random) */
-        if (fin && b == e)
-            continue;
-        lane *L = &S->ln[S->nl++];
-        L->j = j, L->r0 = S->nr;
-        if (fin)
-            find_runs(h, S, n, r.d[j], b, e);
+        S->na += fin && b == e && b != x0;
+        lane *L = &S->ln[S->nl];
+        L->j = j, L->r0 = b, L->r1 = e;
+        S->nl += !(fin && b == e);
+    }
+    for (int64_t i = 0; i < S->nl; i++) {
+        lane *L = &S->ln[i];
+        int b = (int)L->r0, e = (int)L->r1;
+        L->r0 = S->nr;
+        if (isfinite(r.d[L->j]))
+            find_runs(h, S, n, r.d[L->j], b, e);
         else
             any_one = 1, S->rend[S->nr] = (int32_t)n, S->rbin[S->nr++] = -1;
         L->r1 = S->nr;
     }
     S->rend[S->nr] = (int32_t)n; /* (a run past the last: the totals, for add_block) */
-    for (int64_t t = 1; t < n; t++)
-        if (S->slot[t] == 0)
-            S->slot[t] = (int32_t)ncut, S->cut[ncut++] = (int32_t)t;
+    for (int64_t t = 1; t < n; t++) { /* (no branch either) */
+        int z = S->slot[t] == 0;
+        S->cut[ncut] = (int32_t)t, S->slot[t] = z ? (int32_t)ncut : -1, ncut += z;
+    }
     for (int64_t u = 0; u <= S->nr; u++) { /* the end n: tot's last row, a zero snap */
         int64_t p = S->rend[u];
         S->rchk[u] = (int32_t)(p < n ? p / 255 : (n + 254) / 255);
@@ -607,27 +650,33 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
         return wb_err_set(err, WB_ERANGE, "2-D histogram: %d x %d bins (at most %d)", nx, ny,
                           INT32_MAX / 4);
     /* doubles: v [I], off [I] and H [nx ny] (int64), sv [I], dd [O], ln
-     * [O] (three each); then C [4 nx ny], xb [I], N [ny O16], idx [I] and
+     * [O] (three each); then C and M [4 nx ny], xb [I], N [ny O16], idx [I] and
      * srt's int32 (sk, cnt, slot, cut, e0, e1, rend, rbin, rchk, rslot, tot), fbuf [I]
      * (floats), yb [I O + 64], snap and byb [O] (bytes) */
     int64_t O16 = (O + 15) & ~(int64_t)15, O64 = (O + 63) & ~(int64_t)63;
     int64_t xe = O64 * (nx - 1); /* the cuts: fewer than I and the outputs' x edges */
     size_t nrun = (size_t)O * (size_t)(I < nx ? I : nx) + 1, nsnap = (size_t)(I < xe ? I : xe) + 1;
     size_t ntot = ((size_t)I / 255 + 2) * 512;
-    size_t nint = 4 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 9 * (size_t)I + 2 +
+    size_t nint = 8 * (size_t)nx * ny + (size_t)ny * (size_t)O16 + 9 * (size_t)I + 2 +
                   2 * (size_t)O + 4 * nrun + ntot;
     size_t nbytes = 4 * nint + 4 * (size_t)I + (size_t)I * (size_t)O + 64 + 512 * nsnap + O;
-    size_t nd = 3 * (size_t)I + 4 * (size_t)O + (size_t)nx * (size_t)ny + (nbytes + 7) / 8;
+    size_t nd = 3 * (size_t)I + 8 + 4 * (size_t)O + (size_t)nx * (size_t)ny + (nbytes + 7) / 8 +
+                (size_t)nx + 1;
     _Static_assert(sizeof(lane) <= 3 * sizeof(double), "a lane in three doubles");
     double *v = wb_persample_dscratch(p, nd, err);
     if (!v)
         return err ? err->code : WB_ENOMEM;
     int64_t *off = (int64_t *)(v + I);
-    h2 h = {off + I, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, nx, ny, 0};
+    h2 h = {off + I, NULL, NULL, NULL, 0, xlo, nx / (xhi - xlo), (xhi - xlo) / nx, NULL, nx, ny,
+            0, 0, -1};
     double yinv = ny / (yhi - ylo);
     srt S = {.sv = (double *)(h.H + (size_t)nx * ny)};
-    S.dd = S.sv + I, S.ln = (lane *)(S.dd + O);
-    h.C = (int32_t *)(S.dd + 4 * O), h.xb = h.C + 4 * (size_t)nx * ny;
+    S.dd = S.sv + I + 8, S.ln = (lane *)(S.dd + O); /* (sv: 8 NaN after a row) */
+    h.edge = S.dd + 4 * O;
+    for (int b = 0; b <= nx; b++)
+        h.edge[b] = NAN;
+    h.C = (int32_t *)(h.edge + nx + 1), h.M = h.C + 4 * (size_t)nx * ny;
+    h.xb = h.M + 4 * (size_t)nx * ny;
     int32_t *N = h.xb + I, *kidx = N + (size_t)ny * O16;
     S.sk = kidx + I, S.cnt = S.sk + I, S.slot = S.cnt + 4 * I + 2, S.cut = S.slot + I;
     S.e0 = S.cut + I, S.e1 = S.e0 + O, S.rend = S.e1 + O, S.rbin = S.rend + nrun;
@@ -636,15 +685,21 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
     uint8_t *yb = (uint8_t *)(fbuf + I);
     S.snap = yb + I * O + 64;
     uint8_t *byb = S.snap + 512 * nsnap; /* [O] the bias's y bins */
-    memset(h.H, 0, (size_t)nx * ny * sizeof *h.H);
-    memset(h.C, 0, 4 * (size_t)nx * ny * sizeof *h.C);
     memset(yb + I * O, 0, 64);
     h.x0 = bin_of(0.0, xlo, h.xinv, nx);
     int32_t y0 = 0, y1 = -1;
     if (I * O > 0)
         WB_SIMD_CALL(ybins)(yb, w, I * O, ylo, yinv, ny, &y0, &y1);
-    for (int64_t j = 0; bias && j < O; j++)
+    h.yl = I * O > 0 ? y0 : ny, h.yh = I * O > 0 ? y1 : -1;
+    for (int64_t j = 0; bias && j < O; j++) {
         byb[j] = (uint8_t)bin_of(bias[j], ylo, yinv, ny);
+        h.yl = byb[j] < h.yl ? byb[j] : h.yl, h.yh = byb[j] > h.yh ? byb[j] : h.yh;
+    }
+    for (int64_t x = 0, nb = (int64_t)nx * ny, wy = h.yh - h.yl + 1; x < nx && wy > 0; x++) {
+        memset(h.H + x * ny + h.yl, 0, (size_t)wy * sizeof *h.H);
+        for (int64_t c = 0; c < 8; c++) /* C's four copies, then M's */
+            memset(h.C + c * nb + x * ny + h.yl, 0, (size_t)wy * sizeof *h.C);
+    }
     int64_t span = (int64_t)(y1 - y0 + 1) * O16;
     if (span > 0) { /* (1): every entry at x0, B times the kernel's y counts */
         memset(N, 0, (size_t)span * sizeof *N);
@@ -682,7 +737,8 @@ wb_status wb_persample_hist2d(wb_persample *p, double *hist, int nx, double xlo,
                       y1);
     }
     flush_copies(&h);
-    for (int64_t q = 0; q < (int64_t)nx * ny; q++)
-        hist[q] += (double)h.H[q];
+    for (int64_t x = 0; x < nx; x++)
+        for (int64_t q = x * ny + h.yl; q <= x * ny + h.yh; q++)
+            hist[q] += (double)h.H[q];
     return WB_OK;
 }

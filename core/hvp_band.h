@@ -49,6 +49,7 @@ typedef struct wb_band {
     const int64_t *seg;
     int nseg;
     double l2x2, xx, xg, gg, *ca, *cb; /* ca, cb [m + 2] */
+    double *sg;     /* [m + 2]: basis vector i is sg[i] times row i */
 } wb_band;
 
 /* Doubles of scratch wb_band_init carves for at most m products. */

@@ -79,33 +79,44 @@ static double dead(const wb_band *b, int i, int j)
 }
 
 /* Row w = a row w - c1 row k1 - c2 row k2 (rows, not basis vectors: the
- * caller scales the coefficients; w none of the others), one sweep;
- * returns row w's square after, and its dots with rows u1 and u2 in *d1,
- * *d2 */
+ * caller scales the coefficients; w none of the others), one sweep; then
+ * its dots with rows u1 and u2 in *d1, *d2 (returns 0), or, u1 < 0, its
+ * square (returned) */
 static double sweep(wb_band *b, int w, double a, int k1, double c1, int k2, double c2, int u1,
                     int u2, double *d1, double *d2)
 {
     double nn = 0, x1 = 0, x2 = 0, t, e1, e2;
+    int dots = u1 >= 0;
     if (b->Q) {
         double *y = qrow(b, w);
-        const double *r1 = qrow(b, k1), *r2 = qrow(b, k2), *v1 = qrow(b, u1), *v2 = qrow(b, u2);
+        const double *r1 = qrow(b, k1), *r2 = qrow(b, k2);
+        const double *v1 = qrow(b, dots ? u1 : w), *v2 = qrow(b, dots ? u2 : w);
         for (int64_t i = 0; i < b->count; i++) {
             y[i] = a * y[i] - c1 * r1[i] - c2 * r2[i];
             nn += y[i] * y[i], x1 += y[i] * v1[i], x2 += y[i] * v2[i];
         }
-        *d1 = x1, *d2 = x2;
-        return nn;
+        if (dots)
+            *d1 = x1, *d2 = x2;
+        return dots ? 0 : nn;
     }
     for (int k = 0; k < b->nseg; k++) {
         int64_t s = b->seg[2 * k], e = b->seg[2 * k + 1];
-        wb_fv_frec2(frow(b, w) + s, frow(b, k1) + s, frow(b, k2) + s, frow(b, u1) + s,
-                    frow(b, u2) + s, (float)a, (float)c1, (float)c2, e - s, &t, &e1, &e2);
-        nn += t, x1 += e1, x2 += e2;
+        if (dots)
+            wb_fv_frec2(frow(b, w) + s, frow(b, k1) + s, frow(b, k2) + s, frow(b, u1) + s,
+                        frow(b, u2) + s, (float)a, (float)c1, (float)c2, e - s, &e1, &e2);
+        else
+            wb_fv_frec2n(frow(b, w) + s, frow(b, k1) + s, frow(b, k2) + s, (float)a,
+                         (float)c1, (float)c2, e - s, &t);
+        if (dots)
+            x1 += e1, x2 += e2;
+        else
+            nn += t;
     }
     b->ca[w] = a * b->ca[w] - c1 * b->ca[k1] - c2 * b->ca[k2];
     b->cb[w] = a * b->cb[w] - c1 * b->cb[k1] - c2 * b->cb[k2];
-    *d1 = x1 + dead(b, w, u1), *d2 = x2 + dead(b, w, u2);
-    return nn + dead(b, w, w);
+    if (dots)
+        *d1 = x1 + dead(b, w, u1), *d2 = x2 + dead(b, w, u2);
+    return dots ? 0 : nn + dead(b, w, w);
 }
 
 /* rows 0 and 1's squares and product (*xx, *xy, *yy), one read */
@@ -195,8 +206,7 @@ static double orth_product(wb_band *b, int n, int lo, int p, int ld, double *aft
         int k1 = k < p ? k : 0, k2 = k + 1 < p ? k + 1 : 0;
         double c1 = k < p ? b->T[p + (size_t)k * ld] : 0;
         double c2 = k + 1 < p ? b->T[p + (size_t)(k + 1) * ld] : 0;
-        nn = sweep(b, n, a ? sg[p] : 1, k1, c1 * sg[k1], k2, c2 * sg[k2], p, u2, a ? &d1 : &z,
-                   a ? &d2 : &z);
+        sweep(b, n, a ? sg[p] : 1, k1, c1 * sg[k1], k2, c2 * sg[k2], a ? p : -1, u2, &d1, &d2);
         if (k < p)
             col[k] = c1, ss += c1 * c1;
         if (k + 1 < p)
@@ -208,7 +218,7 @@ static double orth_product(wb_band *b, int n, int lo, int p, int ld, double *aft
     col[p] = d1 * sg[p], ss += col[p] * col[p];
     if (u2 > p)
         col[u2] = d2 * sg[u2], ss += col[u2] * col[u2];
-    nn = sweep(b, n, 1, p, col[p] * sg[p], u2, u2 > p ? col[u2] * sg[u2] : 0, p, p, &z, &z);
+    nn = sweep(b, n, 1, p, col[p] * sg[p], u2, u2 > p ? col[u2] * sg[u2] : 0, -1, 0, &z, &z);
     *after = sqrt(nn);
     return sqrt(ss + nn);
 }
@@ -242,7 +252,7 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
     /* row 1 orthogonalised against row 0 twice (g may lie near x): the
      * first sweep's dot gives the second's coefficient */
     sweep(b, 1, 1, 0, xg / xx, 0, 0, 0, 0, &r, &z);
-    nb = sqrt(sweep(b, 1, 1, 0, r / xx, 0, 0, 0, 0, &z, &z));
+    nb = sqrt(sweep(b, 1, 1, 0, r / xx, 0, 0, -1, 0, &z, &z));
     if (isfinite(g0) && nb > small * g0) /* else g lies along x: one start */
         b->sg[1] = 1 / nb, n = 2;
     else

@@ -90,43 +90,57 @@ WB_SIMD_KERNEL(frec, frec_body,
                 float b, float c, int64_t n, double *nn, double *wu),
                (w, up, u, a, b, c, n, nn, wu))
 
-/* w = a w - b1 x1 - b2 x2; *nn = ||w||^2, *d1 = w . u1, *d2 = w . u2 (band
- * Lanczos, core/hvp_band.c: the known rows off and the dots with the rows
- * not yet multiplied in one pass) */
+/* w = a w - b1 x1 - b2 x2; then (dots) *d1 = w . u1, *d2 = w . u2, or
+ * (not dots) *d1 = ||w||^2 (band Lanczos, core/hvp_band.c: the known rows
+ * off with the dots of the rows not yet multiplied in one pass, then
+ * those rows off with the norm). Only the sums asked for: on a CPU that
+ * runs 512-bit vectors as two halves the sweep's arithmetic, not its
+ * memory traffic, sets its speed. */
 WB_SIMD_BODY frec2_body(float *restrict w, const float *restrict x1, const float *restrict x2,
                         const float *restrict u1, const float *restrict u2, float a, float b1,
-                        float b2, int64_t n, double *nn, double *d1, double *d2)
+                        float b2, int64_t n, double *d1, double *d2, int dots)
 {
-    double s = 0, y1 = 0, y2 = 0;
+    double y1 = 0, y2 = 0;
     int64_t i = 0;
     while (i + 16 <= n) {
-        v16f acc = {0}, ac1 = {0}, ac2 = {0};
+        v16f ac1 = {0}, ac2 = {0};
         int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
         for (; i + 16 <= e; i += 16) {
             v16f r = wb_fv_flush(a * *(const v16f *)(w + i) - b1 * *(const v16f *)(x1 + i) -
                                  b2 * *(const v16f *)(x2 + i));
             *(v16f *)(w + i) = r;
             v16f rs = wb_fv_small0(r);
-            acc += rs * rs;
-            ac1 += rs * wb_fv_small0(*(const v16f *)(u1 + i));
-            ac2 += rs * wb_fv_small0(*(const v16f *)(u2 + i));
+            if (dots) {
+                ac1 += rs * wb_fv_small0(*(const v16f *)(u1 + i));
+                ac2 += rs * wb_fv_small0(*(const v16f *)(u2 + i));
+            } else {
+                ac1 += rs * rs;
+            }
         }
-        s += wb_fv_lanes(acc);
         y1 += wb_fv_lanes(ac1);
-        y2 += wb_fv_lanes(ac2);
+        if (dots)
+            y2 += wb_fv_lanes(ac2);
     }
     for (; i < n; i++) {
         w[i] = wb_fv_flush1(a * w[i] - b1 * x1[i] - b2 * x2[i]);
-        s += (double)w[i] * (double)w[i];
-        y1 += (double)w[i] * (double)u1[i], y2 += (double)w[i] * (double)u2[i];
+        if (dots)
+            y1 += (double)w[i] * (double)u1[i], y2 += (double)w[i] * (double)u2[i];
+        else
+            y1 += (double)w[i] * (double)w[i];
     }
-    *nn = s, *d1 = y1, *d2 = y2;
+    *d1 = y1;
+    if (dots)
+        *d2 = y2;
 }
 WB_SIMD_KERNEL(frec2, frec2_body,
                (float *restrict w, const float *restrict x1, const float *restrict x2,
                 const float *restrict u1, const float *restrict u2, float a, float b1,
-                float b2, int64_t n, double *nn, double *d1, double *d2),
-               (w, x1, x2, u1, u2, a, b1, b2, n, nn, d1, d2))
+                float b2, int64_t n, double *d1, double *d2),
+               (w, x1, x2, u1, u2, a, b1, b2, n, d1, d2, 1))
+WB_SIMD_KERNEL(frec2n, frec2_body,
+               (float *restrict w, const float *restrict x1, const float *restrict x2,
+                float a, float b1, float b2, int64_t n, double *nn),
+               (w, x1, x2, NULL, NULL, a, b1, b2, n, nn, NULL, 0))
 
 /* x, y = a11 x + a12 y, a21 x + a22 y (in place) */
 WB_SIMD_BODY frot_body(float *restrict x, float *restrict y, float a11, float a12, float a21,
@@ -254,9 +268,15 @@ void wb_fv_fritzf(float *y, const float *F, const double *sv, int j, int64_t st,
 }
 
 void wb_fv_frec2(float *w, const float *x1, const float *x2, const float *u1, const float *u2,
-                 float a, float b1, float b2, int64_t n, double *nn, double *d1, double *d2)
+                 float a, float b1, float b2, int64_t n, double *d1, double *d2)
 {
-    WB_SIMD_CALL(frec2)(w, x1, x2, u1, u2, a, b1, b2, n, nn, d1, d2);
+    WB_SIMD_CALL(frec2)(w, x1, x2, u1, u2, a, b1, b2, n, d1, d2);
+}
+
+void wb_fv_frec2n(float *w, const float *x1, const float *x2, float a, float b1, float b2,
+                  int64_t n, double *nn)
+{
+    WB_SIMD_CALL(frec2n)(w, x1, x2, a, b1, b2, n, nn);
 }
 
 void wb_fv_frot(float *x, float *y, float a11, float a12, float a21, float a22, int64_t n)

@@ -15,7 +15,7 @@ void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const i
 size_t wb_band_doubles(int64_t P, int64_t count, int m, int f)
 {
     size_t r = (size_t)m + 2, rows = f ? (r * (size_t)P + 1) / 2 : r * (size_t)count;
-    return 2 * (size_t)P + rows + 2 * r * r + 6 * r;
+    return 2 * (size_t)P + rows + 2 * r * r + 7 * r;
 }
 
 void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, int f,
@@ -34,6 +34,7 @@ void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, in
     b->lw = p, p += 3 * r;
     b->ca = p, p += r;
     b->cb = p, p += r;
+    b->sg = p, p += r;
     if (f)
         b->F = (float *)p;
     else
@@ -55,9 +56,13 @@ void wb_band_init(wb_band *b, wb_hvp *h, int64_t first, int64_t count, int m, in
  * to 8.6 %) and one 5.4 % low on MNIST. */
 #define BAND_MIN 6
 
-/* Rows: double (Q) or float (F), count entries each; the float sweeps
- * are hvp_fvec.h's (wb_fv_frec: w = w - b up, with w's square and w . u
- * in the same pass). */
+/* Rows: double (Q) or float (F), count entries each, scaled lazily: basis
+ * vector q_i is sg[i] times row i (a new row is left at its norm nb, sg
+ * 1 / nb: no sweep to scale it), and each sweep takes its coefficients
+ * times the rows' sg; the product of row p is H q_p / sg[p], which the
+ * first sweep over it multiplies by sg[p]. The float sweeps are
+ * hvp_fvec.h's (wb_fv_frec2: w = a w - b1 x1 - b2 x2, with w's square and
+ * its dots with two rows in the same pass). */
 static double *qrow(const wb_band *b, int i) { return b->Q + (size_t)i * (size_t)b->count; }
 static float *frow(const wb_band *b, int i) { return b->F + (size_t)i * (size_t)b->count; }
 
@@ -73,115 +78,89 @@ static double dead(const wb_band *b, int i, int j)
     return r;
 }
 
-/* float rows: row w -= a1 row r1 + a2 row r2 on the live segments, and
- * its coefficients off them; returns row w's square, *wu = row w . row u */
-static double fsub2(wb_band *b, int w, double a1, int r1, double a2, int r2, double *wu)
+/* Row w = a row w - c1 row k1 - c2 row k2 (rows, not basis vectors: the
+ * caller scales the coefficients; w none of the others), one sweep; then
+ * its dots with rows u1 and u2 in *d1, *d2 (returns 0), or, u1 < 0, its
+ * square (returned) */
+static double sweep(wb_band *b, int w, double a, int k1, double c1, int k2, double c2, int u1,
+                    int u2, double *d1, double *d2)
 {
-    double nn = 0, x = 0, t, tu;
+    double nn = 0, x1 = 0, x2 = 0, t, e1, e2;
+    int dots = u1 >= 0;
+    if (b->Q) {
+        double *y = qrow(b, w);
+        const double *r1 = qrow(b, k1), *r2 = qrow(b, k2);
+        const double *v1 = qrow(b, dots ? u1 : w), *v2 = qrow(b, dots ? u2 : w);
+        for (int64_t i = 0; i < b->count; i++) {
+            y[i] = a * y[i] - c1 * r1[i] - c2 * r2[i];
+            nn += y[i] * y[i], x1 += y[i] * v1[i], x2 += y[i] * v2[i];
+        }
+        if (dots)
+            *d1 = x1, *d2 = x2;
+        return dots ? 0 : nn;
+    }
     for (int k = 0; k < b->nseg; k++) {
         int64_t s = b->seg[2 * k], e = b->seg[2 * k + 1];
-        wb_fv_frec(frow(b, w) + s, frow(b, r1) + s, frow(b, r2) + s, 1, (float)a1,
-                   (float)a2, e - s, &t, &tu);
-        nn += t, x += tu;
+        if (dots)
+            wb_fv_frec2(frow(b, w) + s, frow(b, k1) + s, frow(b, k2) + s, frow(b, u1) + s,
+                        frow(b, u2) + s, (float)a, (float)c1, (float)c2, e - s, &e1, &e2);
+        else
+            wb_fv_frec2n(frow(b, w) + s, frow(b, k1) + s, frow(b, k2) + s, (float)a,
+                         (float)c1, (float)c2, e - s, &t);
+        if (dots)
+            x1 += e1, x2 += e2;
+        else
+            nn += t;
     }
-    b->ca[w] -= a1 * b->ca[r1] + a2 * b->ca[r2];
-    b->cb[w] -= a1 * b->cb[r1] + a2 * b->cb[r2];
-    *wu = x + dead(b, w, r2);
-    return nn + dead(b, w, w);
+    b->ca[w] = a * b->ca[w] - c1 * b->ca[k1] - c2 * b->ca[k2];
+    b->cb[w] = a * b->cb[w] - c1 * b->cb[k1] - c2 * b->cb[k2];
+    if (dots)
+        *d1 = x1 + dead(b, w, u1), *d2 = x2 + dead(b, w, u2);
+    return dots ? 0 : nn + dead(b, w, w);
 }
 
-/* row w -= a row s; returns row w's square, *wu = row w . row u after */
-static double raxpy(wb_band *b, int w, double a, int s, int u, double *wu)
+/* rows 0 and 1's squares and product (*xx, *xy, *yy), one read */
+static void gram(wb_band *b, double *xx, double *xy, double *yy)
 {
-    int64_t c = b->count;
-    double nn = 0, x = 0;
-    if (b->F)
-        return fsub2(b, w, a, s, 0, u, wu);
-    double *y = qrow(b, w);
-    const double *xs = qrow(b, s), *xu = qrow(b, u);
-    for (int64_t t = 0; t < c; t++) {
-        y[t] -= a * xs[t];
-        nn += y[t] * y[t], x += y[t] * xu[t];
-    }
-    *wu = x;
-    return nn;
-}
-
-/* row i's square */
-static double rsq(const wb_band *b, int i)
-{
-    double nn = 0, sq;
-    if (b->F) {
-        for (int k = 0; k < b->nseg; k++) {
-            int64_t s = b->seg[2 * k], e = b->seg[2 * k + 1];
-            wb_fv_fsumsq(frow(b, i) + s, e - s, &sq);
-            nn += sq;
-        }
-        nn += dead(b, i, i);
-    } else {
-        const double *x = qrow(b, i);
-        for (int64_t t = 0; t < b->count; t++)
-            nn += x[t] * x[t];
-    }
-    return nn;
-}
-
-/* row w -= a1 row r1 + a2 row r2; returns row w's square, *wu = row w .
- * row r2 after (one sweep) */
-static double rsub2(wb_band *b, int w, double a1, int r1, double a2, int r2, double *wu)
-{
-    int64_t c = b->count;
-    double nn = 0, x = 0;
-    if (b->F)
-        return fsub2(b, w, a1, r1, a2, r2, wu);
-    double *y = qrow(b, w);
-    const double *x1 = qrow(b, r1), *x2 = qrow(b, r2);
-    for (int64_t t = 0; t < c; t++) {
-        y[t] -= a1 * x1[t] + a2 * x2[t];
-        nn += y[t] * y[t], x += y[t] * x2[t];
-    }
-    *wu = x;
-    return nn;
-}
-
-static void rscale(wb_band *b, int i, double a)
-{
-    int64_t c = b->count;
+    double s = 0, t = 0, u = 0, e1, e2, e3;
     if (b->Q) {
-        double *x = qrow(b, i);
-        for (int64_t t = 0; t < c; t++)
-            x[t] *= a;
+        const double *x = qrow(b, 0), *y = qrow(b, 1);
+        for (int64_t i = 0; i < b->count; i++)
+            s += x[i] * x[i], t += x[i] * y[i], u += y[i] * y[i];
     } else {
-        float *x = frow(b, i), af = (float)a;
-        for (int k = 0; k < b->nseg; k++)
-            for (int64_t t = b->seg[2 * k]; t < b->seg[2 * k + 1]; t++)
-                x[t] *= af;
-        b->ca[i] *= a, b->cb[i] *= a;
+        for (int k = 0; k < b->nseg; k++) {
+            int64_t s0 = b->seg[2 * k], e = b->seg[2 * k + 1];
+            wb_fv_fgram(frow(b, 0) + s0, frow(b, 1) + s0, e - s0, &e1, &e2, &e3);
+            s += e1, t += e2, u += e3;
+        }
+        s += dead(b, 0, 0), t += dead(b, 0, 1), u += dead(b, 1, 1);
     }
-    (void)c;
+    *xx = s, *xy = t, *yy = u;
 }
 
-/* rows i, j <- c i + d j, -d i + c j (c^2 + d^2 = 1), and T's rows */
+/* basis vectors i, j <- c q_i + d q_j, -d q_i + c q_j (c^2 + d^2 = 1), and
+ * T's rows; both rows then unscaled (sg 1) */
 static void rrot(wb_band *b, int i, int j, double cc, double d, int cols, int ld)
 {
-    int64_t n = b->count;
+    double si = b->sg[i], sj = b->sg[j];
+    double a11 = cc * si, a12 = d * sj, a21 = -d * si, a22 = cc * sj;
     if (b->Q) {
         double *x = qrow(b, i), *y = qrow(b, j);
-        for (int64_t t = 0; t < n; t++) {
+        for (int64_t t = 0; t < b->count; t++) {
             double u = x[t], v = y[t];
-            x[t] = cc * u + d * v, y[t] = -d * u + cc * v;
+            x[t] = a11 * u + a12 * v, y[t] = a21 * u + a22 * v;
         }
     } else {
-        float *x = frow(b, i), *y = frow(b, j), cf = (float)cc, df = (float)d;
-        for (int k = 0; k < b->nseg; k++)
-            for (int64_t t = b->seg[2 * k]; t < b->seg[2 * k + 1]; t++) {
-                float u = x[t], v = y[t];
-                x[t] = cf * u + df * v, y[t] = -df * u + cf * v;
-            }
+        for (int k = 0; k < b->nseg; k++) {
+            int64_t s = b->seg[2 * k], e = b->seg[2 * k + 1];
+            wb_fv_frot(frow(b, i) + s, frow(b, j) + s, (float)a11, (float)a12, (float)a21,
+                       (float)a22, e - s);
+        }
         double a = b->ca[i], e = b->cb[i];
-        b->ca[i] = cc * a + d * b->ca[j], b->ca[j] = -d * a + cc * b->ca[j];
-        b->cb[i] = cc * e + d * b->cb[j], b->cb[j] = -d * e + cc * b->cb[j];
+        b->ca[i] = a11 * a + a12 * b->ca[j], b->ca[j] = a21 * a + a22 * b->ca[j];
+        b->cb[i] = a11 * e + a12 * b->cb[j], b->cb[j] = a21 * e + a22 * b->cb[j];
     }
+    b->sg[i] = b->sg[j] = 1;
     for (int k = 0; k < cols; k++) {
         double *x = b->T + i + (size_t)k * ld, *y = b->T + j + (size_t)k * ld, t = *x;
         *x = cc * t + d * *y, *y = -d * t + cc * *y;
@@ -207,56 +186,39 @@ static wb_status rapply(wb_band *b, int i, int o, wb_err *err)
     return WB_OK;
 }
 
-/* Row n orthogonalised (modified Gram-Schmidt, once) against rows
- * lo..n-1 (lo < n), the coefficients written to T's column col (col < 0:
- * none);
- * returns its norm before and (in *after) after. Rows below lo are
- * orthogonal to it in exact arithmetic (T's band, see wb_band_top); as in
- * three-term Lanczos, the basis may lose orthogonality to rounding, while
- * H Q = Q T + (the rows past the block) holds to rounding whatever it is,
- * so the Ritz values' residuals stay right. */
-static double orth(wb_band *b, int n, int lo, int col, int ld, double *after)
-{
-    double cf, nn = raxpy(b, n, 0, lo, lo, &cf), before = sqrt(nn);
-    for (int i = lo; i < n; i++) {
-        double next;
-        nn = raxpy(b, n, cf, i, i + 1 < n ? i + 1 : lo, &next);
-        if (col >= 0)
-            b->T[i + (size_t)col * ld] = cf;
-        cf = next;
-    }
-    *after = sqrt(nn);
-    return before;
-}
-
-/* Row n = H q_p orthogonalised against rows lo..n-1 (lo <= p < n), the
- * coefficients written to T's column p: classical Gram-Schmidt, once, in
- * as few sweeps as two rows a sweep allow. Below p the coefficients are
- * known, q_i . H q_p = (H q_i) . q_p = T[p][i] (T's symmetry: no dot);
- * rows p..n-1 (at most 2) take a dot each, in the sweeps that take the
- * known rows off. Returns the norm before (from the coefficients, as if
- * the rows were orthonormal) and (in *after) after. */
+/* Row n = H q_p / sg[p] (rapply's) made sg[p] times itself and
+ * orthogonalised against basis vectors lo..n-1 (lo <= p < n, n - p <= 2),
+ * the coefficients written to T's column p: classical Gram-Schmidt, once,
+ * in two sweeps. Below p the coefficients are known, q_i . H q_p = (H q_i)
+ * . q_p = T[p][i] (T's symmetry: no dot); the first sweep takes two of
+ * those rows off (T's band: there are at most two, unless vectors
+ * deflated) and dots with rows p..n-1, whose multiples the second takes
+ * off. As in three-term Lanczos, the basis may lose orthogonality to
+ * rounding, while H Q = Q T + (the rows past the block) holds to rounding
+ * whatever it is, so the Ritz values' residuals stay right. Returns the
+ * norm before (from the coefficients, as if the basis were orthonormal)
+ * and (in *after) after. */
 static double orth_product(wb_band *b, int n, int lo, int p, int ld, double *after)
 {
-    /* the coefficients and rows left, in A (free until the next Ritz step) */
-    double *col = b->T + (size_t)p * ld, nn = 0, ss = 0, *cf = b->A, *rows = b->A + ld;
-    int k = lo, m = 0;
-    for (int i = p; i < n; i++) { /* a dot each, with a known row off */
-        double t = k < p ? b->T[p + (size_t)k * ld] : 0;
-        nn = rsub2(b, n, t, k < p ? k : i, 0, i, &col[i]);
+    double *col = b->T + (size_t)p * ld, ss = 0, nn, d1 = 0, d2 = 0, z, *sg = b->sg;
+    int u2 = n - p > 1 ? p + 1 : p, k = lo, a = 1;
+    for (;;) { /* the known rows two a sweep, the first with the dots */
+        int k1 = k < p ? k : 0, k2 = k + 1 < p ? k + 1 : 0;
+        double c1 = k < p ? b->T[p + (size_t)k * ld] : 0;
+        double c2 = k + 1 < p ? b->T[p + (size_t)(k + 1) * ld] : 0;
+        sweep(b, n, a ? sg[p] : 1, k1, c1 * sg[k1], k2, c2 * sg[k2], a ? p : -1, u2, &d1, &d2);
         if (k < p)
-            col[k] = t, ss += t * t, k++;
+            col[k] = c1, ss += c1 * c1;
+        if (k + 1 < p)
+            col[k + 1] = c2, ss += c2 * c2;
+        a = 0, k += 2;
+        if (k >= p)
+            break;
     }
-    for (; k < p; k++) /* the known rows left, then the dotted ones */
-        cf[m] = col[k] = b->T[p + (size_t)k * ld], rows[m++] = k;
-    for (int i = p; i < n; i++)
-        cf[m] = col[i], rows[m++] = i;
-    for (int j = 0; j < m; j += 2) {
-        double u;
-        ss += cf[j] * cf[j] + (j + 1 < m ? cf[j + 1] * cf[j + 1] : 0);
-        nn = rsub2(b, n, cf[j], (int)rows[j], j + 1 < m ? cf[j + 1] : 0,
-                   (int)rows[j + 1 < m ? j + 1 : j], &u);
-    }
+    col[p] = d1 * sg[p], ss += col[p] * col[p];
+    if (u2 > p)
+        col[u2] = d2 * sg[u2], ss += col[u2] * col[u2];
+    nn = sweep(b, n, 1, p, col[p] * sg[p], u2, u2 > p ? col[u2] * sg[u2] : 0, -1, 0, &z, &z);
     *after = sqrt(nn);
     return sqrt(ss + nn);
 }
@@ -280,15 +242,19 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
 {
     int ld = m + 2, n = 1, p = 0, info = 0;
     /* float rows: a new vector below 1e-5 of the product is rounding */
-    double small = b->F ? 1e-5 : 1e-12, nb, n1, n0 = sqrt(rsq(b, 0));
+    double small = b->F ? 1e-5 : 1e-12, nb, xx, xg, gg, r, z;
     memset(b->T, 0, (size_t)ld * (size_t)ld * sizeof(double));
+    gram(b, &xx, &xg, &gg);
+    double n0 = sqrt(xx), g0 = sqrt(gg);
     if (!(n0 > 0 && isfinite(n0)))
         return wb_err_set(err, WB_EINVAL, "x: expected a non-zero finite start vector");
-    rscale(b, 0, 1 / n0);
-    double g0 = orth(b, 1, 0, -1, ld, &n1);
-    orth(b, 1, 0, -1, ld, &nb); /* twice: g may lie near x */
+    b->sg[0] = 1 / n0;
+    /* row 1 orthogonalised against row 0 twice (g may lie near x): the
+     * first sweep's dot gives the second's coefficient */
+    sweep(b, 1, 1, 0, xg / xx, 0, 0, 0, 0, &r, &z);
+    nb = sqrt(sweep(b, 1, 1, 0, r / xx, 0, 0, -1, 0, &z, &z));
     if (isfinite(g0) && nb > small * g0) /* else g lies along x: one start */
-        rscale(b, 1, 1 / nb), n = 2;
+        b->sg[1] = 1 / nb, n = 2;
     else
         b->xg = b->gg = 0, b->cb[0] = b->cb[1] = 0; /* G unused (maybe not finite) */
     double th = 0, r1 = 0;
@@ -318,8 +284,7 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
                               "product");
         if (nb > small * w0) {
             b->T[n + (size_t)p * ld] = nb;
-            rscale(b, n, 1 / nb);
-            n++;
+            b->sg[n++] = 1 / nb;
         }
         p++;
         if (p < BAND_MIN && p < m && p < n) /* no rotation nor stop yet */
@@ -343,8 +308,10 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
                 break;
         }
     }
-    /* y = Q_p s */
-    const double *s = b->A + (size_t)(p - 1) * p;
+    /* y = Q_p s: the rows times s_j sg[j] */
+    double *s = b->lw;
+    for (int j = 0; j < p; j++)
+        s[j] = b->A[(size_t)(p - 1) * p + j] * b->sg[j];
     int64_t c = b->count;
     double yy = 0;
     if (b->F) {
@@ -357,12 +324,12 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
         for (int j = 0; j < p; j++)
             ya += s[j] * b->ca[j], yb += s[j] * b->cb[j];
         int64_t t = 0;
-        for (int k = 0; k <= b->nseg; k++) { /* off the live segments */
+        for (int k = 0; k <= b->nseg; k++) { /* off the live segments (G only where
+                                               * used: it may not be finite) */
             int64_t e = k < b->nseg ? b->seg[2 * k] : c;
-            for (; t < e; t++) {
-                yf[t] = (float)(ya * X[t] + (yb != 0 ? yb * G[t] : 0));
-                yy += (double)yf[t] * yf[t];
-            }
+            if (e > t)
+                wb_fv_fmix(yf + t, X + t, (yb != 0 ? G : X) + t, (float)ya, (float)yb, e - t,
+                           &yy);
             t = k < b->nseg ? b->seg[2 * k + 1] : c;
         }
     } else {
@@ -402,8 +369,7 @@ wb_status wb_band_warm(wb_hvp *h, int64_t first, int64_t count, int m, double to
         gd = b.hv + first;
     }
     if (f) {
-        for (int64_t t = 0; t < P; t++)
-            b.F[t] = xf[t];
+        memcpy(b.F, xf, (size_t)P * sizeof(float));
         if (gf) {
             int64_t o = P;
             for (int i = 0; i < gparts; o += gn[i], i++)
@@ -420,9 +386,10 @@ wb_status wb_band_warm(wb_hvp *h, int64_t first, int64_t count, int m, double to
         int64_t t = 0;
         for (int k = 0; k <= b.nseg; k++) { /* rows 0 and 1 off the live segments */
             int64_t e = k < b.nseg ? b.seg[2 * k] : P;
-            for (; t < e; t++) {
-                b.xx += (double)X[t] * X[t], b.xg += (double)X[t] * G[t];
-                b.gg += (double)G[t] * G[t];
+            double xx, xg, gg;
+            if (e > t) {
+                wb_fv_fgram(X + t, G + t, e - t, &xx, &xg, &gg);
+                b.xx += xx, b.xg += xg, b.gg += gg;
             }
             t = k < b.nseg ? b.seg[2 * k + 1] : P;
         }

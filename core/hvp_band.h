@@ -13,9 +13,11 @@
  * x and g, whatever their signs.
  *
  * Each product multiplies the oldest basis vector not yet multiplied
- * (q_p, p = 0, 1, ...); the result is orthogonalised against the whole
- * basis (modified Gram-Schmidt, twice) and, unless it vanishes (the space
- * is then invariant on that side: deflation), becomes the next vector. T
+ * (q_p, p = 0, 1, ...); the result is orthogonalised against the basis
+ * (classical Gram-Schmidt with T's known coefficients, two sweeps; see
+ * orth_product) and, unless it vanishes (the space is then invariant on
+ * that side: deflation), becomes the next vector, left unscaled (its
+ * scale kept apart, sg). T
  * holds the coefficients: H q_j = sum_i T[i][j] q_i, exactly up to
  * rounding. The Rayleigh-Ritz values after p products are those of T's
  * leading p x p block (LAPACK dsyev); the residual of a Ritz pair (theta,
@@ -49,6 +51,7 @@ typedef struct wb_band {
     const int64_t *seg;
     int nseg;
     double l2x2, xx, xg, gg, *ca, *cb; /* ca, cb [m + 2] */
+    double *sg;     /* [m + 2]: basis vector i is sg[i] times row i */
 } wb_band;
 
 /* Doubles of scratch wb_band_init carves for at most m products. */

@@ -90,6 +90,104 @@ WB_SIMD_KERNEL(frec, frec_body,
                 float b, float c, int64_t n, double *nn, double *wu),
                (w, up, u, a, b, c, n, nn, wu))
 
+/* w = a w - b1 x1 - b2 x2; then (dots) *d1 = w . u1, *d2 = w . u2, or
+ * (not dots) *d1 = ||w||^2 (band Lanczos, core/hvp_band.c: the known rows
+ * off with the dots of the rows not yet multiplied in one pass, then
+ * those rows off with the norm). Only the sums asked for: with all
+ * three, the second sweep of a product cost about as much as the first
+ * (AMD EPYC, AVX-512), though it reads two rows fewer. */
+WB_SIMD_BODY frec2_body(float *restrict w, const float *restrict x1, const float *restrict x2,
+                        const float *restrict u1, const float *restrict u2, float a, float b1,
+                        float b2, int64_t n, double *d1, double *d2, int dots)
+{
+    double y1 = 0, y2 = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f ac1 = {0}, ac2 = {0};
+        int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
+        for (; i + 16 <= e; i += 16) {
+            v16f r = wb_fv_flush(a * *(const v16f *)(w + i) - b1 * *(const v16f *)(x1 + i) -
+                                 b2 * *(const v16f *)(x2 + i));
+            *(v16f *)(w + i) = r;
+            v16f rs = wb_fv_small0(r);
+            if (dots) {
+                ac1 += rs * wb_fv_small0(*(const v16f *)(u1 + i));
+                ac2 += rs * wb_fv_small0(*(const v16f *)(u2 + i));
+            } else {
+                ac1 += rs * rs;
+            }
+        }
+        y1 += wb_fv_lanes(ac1);
+        if (dots)
+            y2 += wb_fv_lanes(ac2);
+    }
+    for (; i < n; i++) {
+        w[i] = wb_fv_flush1(a * w[i] - b1 * x1[i] - b2 * x2[i]);
+        if (dots)
+            y1 += (double)w[i] * (double)u1[i], y2 += (double)w[i] * (double)u2[i];
+        else
+            y1 += (double)w[i] * (double)w[i];
+    }
+    *d1 = y1;
+    if (dots)
+        *d2 = y2;
+}
+WB_SIMD_KERNEL(frec2, frec2_body,
+               (float *restrict w, const float *restrict x1, const float *restrict x2,
+                const float *restrict u1, const float *restrict u2, float a, float b1,
+                float b2, int64_t n, double *d1, double *d2),
+               (w, x1, x2, u1, u2, a, b1, b2, n, d1, d2, 1))
+WB_SIMD_KERNEL(frec2n, frec2_body,
+               (float *restrict w, const float *restrict x1, const float *restrict x2,
+                float a, float b1, float b2, int64_t n, double *nn),
+               (w, x1, x2, NULL, NULL, a, b1, b2, n, nn, NULL, 0))
+
+/* x, y = a11 x + a12 y, a21 x + a22 y (in place) */
+WB_SIMD_BODY frot_body(float *restrict x, float *restrict y, float a11, float a12, float a21,
+                       float a22, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16f u = *(const v16f *)(x + i), v = *(const v16f *)(y + i);
+        *(v16f *)(x + i) = wb_fv_flush(a11 * u + a12 * v);
+        *(v16f *)(y + i) = wb_fv_flush(a21 * u + a22 * v);
+    }
+    for (; i < n; i++) {
+        float u = x[i], v = y[i];
+        x[i] = wb_fv_flush1(a11 * u + a12 * v), y[i] = wb_fv_flush1(a21 * u + a22 * v);
+    }
+}
+WB_SIMD_KERNEL(frot, frot_body,
+               (float *restrict x, float *restrict y, float a11, float a12, float a21,
+                float a22, int64_t n),
+               (x, y, a11, a12, a21, a22, n))
+
+/* *xx = ||x||^2, *xy = x . y, *yy = ||y||^2 (reads only) */
+WB_SIMD_BODY fgram_body(const float *restrict x, const float *restrict y, int64_t n,
+                        double *xx, double *xy, double *yy)
+{
+    double s = 0, t = 0, u = 0;
+    int64_t i = 0;
+    while (i + 16 <= n) {
+        v16f a = {0}, b = {0}, c = {0};
+        int64_t e = i + WB_FV_BLOCK < n ? i + WB_FV_BLOCK : n;
+        for (; i + 16 <= e; i += 16) {
+            v16f xs = wb_fv_small0(*(const v16f *)(x + i)), ys = wb_fv_small0(*(const v16f *)(y + i));
+            a += xs * xs, b += xs * ys, c += ys * ys;
+        }
+        s += wb_fv_lanes(a), t += wb_fv_lanes(b), u += wb_fv_lanes(c);
+    }
+    for (; i < n; i++) {
+        s += (double)x[i] * (double)x[i], t += (double)x[i] * (double)y[i];
+        u += (double)y[i] * (double)y[i];
+    }
+    *xx = s, *xy = t, *yy = u;
+}
+WB_SIMD_KERNEL(fgram, fgram_body,
+               (const float *restrict x, const float *restrict y, int64_t n, double *xx,
+                double *xy, double *yy),
+               (x, y, n, xx, xy, yy))
+
 /* y [c] = sum_i s_i F_i over j <= 64 float rows (stride st), written in
  * double (dbl) or float; *yy += ||y||^2 */
 WB_SIMD_BODY fritz_body(double *restrict y, float *restrict yf, const float *restrict F,
@@ -167,4 +265,26 @@ void wb_fv_fritzf(float *y, const float *F, const double *sv, int j, int64_t st,
                   double *yy)
 {
     WB_SIMD_CALL(fritzf)(y, F, sv, j, st, n, yy);
+}
+
+void wb_fv_frec2(float *w, const float *x1, const float *x2, const float *u1, const float *u2,
+                 float a, float b1, float b2, int64_t n, double *d1, double *d2)
+{
+    WB_SIMD_CALL(frec2)(w, x1, x2, u1, u2, a, b1, b2, n, d1, d2);
+}
+
+void wb_fv_frec2n(float *w, const float *x1, const float *x2, float a, float b1, float b2,
+                  int64_t n, double *nn)
+{
+    WB_SIMD_CALL(frec2n)(w, x1, x2, a, b1, b2, n, nn);
+}
+
+void wb_fv_frot(float *x, float *y, float a11, float a12, float a21, float a22, int64_t n)
+{
+    WB_SIMD_CALL(frot)(x, y, a11, a12, a21, a22, n);
+}
+
+void wb_fv_fgram(const float *x, const float *y, int64_t n, double *xx, double *xy, double *yy)
+{
+    WB_SIMD_CALL(fgram)(x, y, n, xx, xy, yy);
 }

@@ -72,6 +72,16 @@ void wb_fv_fmix(float *y, const float *x, const float *g, float a, float b, int6
 /* w = a w - b up - c u (in place); *nn = ||w||^2, *wu = w . u */
 void wb_fv_frec(float *w, const float *up, const float *u, float a, float b, float c,
                 int64_t n, double *nn, double *wu);
+/* w = a w - b1 x1 - b2 x2 (in place); *d1 = w . u1, *d2 = w . u2 (x1, x2,
+ * u1, u2 may be the same rows, not w); frec2n: *nn = ||w||^2 instead */
+void wb_fv_frec2(float *w, const float *x1, const float *x2, const float *u1, const float *u2,
+                 float a, float b1, float b2, int64_t n, double *d1, double *d2);
+void wb_fv_frec2n(float *w, const float *x1, const float *x2, float a, float b1, float b2,
+                  int64_t n, double *nn);
+/* x, y = a11 x + a12 y, a21 x + a22 y (in place) */
+void wb_fv_frot(float *x, float *y, float a11, float a12, float a21, float a22, int64_t n);
+/* *xx = ||x||^2, *xy = x . y, *yy = ||y||^2 */
+void wb_fv_fgram(const float *x, const float *y, int64_t n, double *xx, double *xy, double *yy);
 /* y [n] = sum_i sv_i F_i over j <= 64 float rows (stride st), in double
  * (fritz) or float (fritzf); *yy += ||y||^2 */
 void wb_fv_fritz(double *y, const float *F, const double *sv, int j, int64_t st, int64_t n,

@@ -159,6 +159,53 @@ static void test_lanczos_flush(void)
             bad += memcmp(&y[k], &expect, sizeof expect) != 0;
         }
         CHECK(bad == 0, "fmix at level %d: %d entries", lv, bad);
+        /* band Lanczos's sweeps (core/hvp_band.c): frec2, frec2n and frot
+         * flush as frec does, and their sums are of what they wrote */
+        for (int k = 0; k < N; k++) {
+            w[k] = k % 3 ? (float)k / N - 0.5f : (k % 2 ? -1 : 1) * 3e-39f;
+            want[k] = 0.5f * w[k] - 0.25f * up[k] - 0.125f * u[k];
+        }
+        double d1, d2, s1 = 0, s2 = 0, a1 = 0, a2 = 0; /* float sums within a block */
+        wb_fv_frec2(w, up, u, F, F + N, 0.5f, 0.25f, 0.125f, N, &d1, &d2);
+        bad = 0;
+        for (int k = 0; k < N; k++) {
+            int sub = want[k] != 0 && fabsf(want[k]) < 1.17549435e-38f;
+            float expect = sub ? copysignf(0.0f, want[k]) : want[k];
+            bad += memcmp(&w[k], &expect, sizeof expect) != 0;
+            s1 += (double)w[k] * (fabsf(F[k]) < 1.17549435e-38f ? 0 : F[k]);
+            s2 += (double)w[k] * F[N + k];
+            a1 += fabs((double)w[k] * F[k]), a2 += fabs((double)w[k] * F[N + k]);
+        }
+        CHECK(bad == 0, "frec2 at level %d: %d entries", lv, bad);
+        CHECK(fabs(d1 - s1) <= 1e-6 * a1 && fabs(d2 - s2) <= 1e-6 * a2,
+              "frec2 at level %d: dots %g %g, want %g %g", lv, d1, d2, s1, s2);
+        for (int k = 0; k < N; k++)
+            want[k] = 1.0f * w[k] - 0.5f * up[k] - 0.5f * u[k];
+        wb_fv_frec2n(w, up, u, 1.0f, 0.5f, 0.5f, N, &d1);
+        bad = 0, s1 = 0;
+        for (int k = 0; k < N; k++) {
+            int sub = want[k] != 0 && fabsf(want[k]) < 1.17549435e-38f;
+            float expect = sub ? copysignf(0.0f, want[k]) : want[k];
+            bad += memcmp(&w[k], &expect, sizeof expect) != 0;
+            s1 += (double)w[k] * w[k];
+        }
+        CHECK(bad == 0, "frec2n at level %d: %d entries", lv, bad);
+        CHECK(fabs(d1 - s1) <= 1e-6 * s1, "frec2n at level %d: norm %g, want %g", lv, d1, s1);
+        static float rx[N], ry[N], ex[N], ey[N];
+        for (int k = 0; k < N; k++) {
+            rx[k] = k % 3 ? (float)k / N : 3e-39f, ry[k] = k % 3 ? 0.25f : -3e-39f;
+            ex[k] = 0.6f * rx[k] + 0.8f * ry[k], ey[k] = -0.8f * rx[k] + 0.6f * ry[k];
+        }
+        wb_fv_frot(rx, ry, 0.6f, 0.8f, -0.8f, 0.6f, N);
+        bad = 0;
+        for (int k = 0; k < N; k++)
+            for (int q = 0; q < 2; q++) {
+                float f = q ? ey[k] : ex[k], got = q ? ry[k] : rx[k];
+                int sub = f != 0 && fabsf(f) < 1.17549435e-38f;
+                float expect = sub ? copysignf(0.0f, f) : f;
+                bad += memcmp(&got, &expect, sizeof expect) != 0;
+            }
+        CHECK(bad == 0, "frot at level %d: %d entries", lv, bad);
         /* squares of entries below 2^-63 are left out of the norms (they were
          * subnormal floats), not those of entries above it */
         static float a[N], z[N], zero[N];

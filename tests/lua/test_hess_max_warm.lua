@@ -35,12 +35,26 @@ local function at(s, t)
   local m2, k = mk(), (t - 1) % (n // bs)
   m2:set_weights(W)
   local e = wb.hessian.eigs(m2, {x = x:rows(k * bs + 1, (k + 1) * bs),
-    y = y:rows(k * bs + 1, (k + 1) * bs)}, {k = 2, precision = "float64"}).values[1]
+    y = y:rows(k * bs + 1, (k + 1) * bs)}, {k = 2, precision = "float64", tol = 1e-10,
+    max_iter = 12 * 6 + 6 + 6 * 3 + 3}).values[1] -- max_iter P: exact to rounding
   return h.steps.hess_max[t], e
 end
 
 T.test("hess_max within 1e-4 where the summed warm start stopped low", function()
   for _, c in ipairs{{3, 4}, {798, 8}, {934, 7}, {536, 3}, {643, 8}} do
+    local got, want = at(c[1], c[2])
+    local rel = math.abs(got - want) / math.abs(want)
+    T.ok(rel <= 1e-4, string.format("seed %d step %d: hess_max %.9g, largest eigenvalue %.9g "
+      .. "(%.2e)", c[1], c[2], got, want, rel))
+  end
+end)
+
+-- The warm cap (LANCZOS_WARM, wb/instruments_fit.lua): at 16 products, 15 of
+-- 7000 warm steps over seeds 1..1000 stopped at the cap more than 1e-4 low
+-- (helper hmaxC's search), among them seed 768 step 5 (3.0 % low), seed 8
+-- step 5 (1.4 %) and seed 952 step 6 (0.63 %); at 24, none.
+T.test("hess_max within 1e-4 where 16 warm products stopped it short", function()
+  for _, c in ipairs{{768, 5}, {8, 5}, {952, 6}} do
     local got, want = at(c[1], c[2])
     local rel = math.abs(got - want) / math.abs(want)
     T.ok(rel <= 1e-4, string.format("seed %d step %d: hess_max %.9g, largest eigenvalue %.9g "

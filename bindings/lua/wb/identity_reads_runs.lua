@@ -7,7 +7,7 @@
 -- folder:
 --   {path = 'wb.runs.find{task = "B"} in /r/plots/runs', id = <its answer's id>,
 --    found = {dir = "/r/plots/runs", query = {task = "B"}, own = "A-<hash>.json",
---             records = {["B-<hash>.json"] = <content id>, ...}}}
+--             records = {["B-<hash>.json"] = <its numbers id>, ...}}}
 -- The answer is the records of the folder (as wb.runs.load_all keeps them)
 -- that match the query's keys whose values are data, each by its file name
 -- and the id of its results (numbers_id: XXH3-128 of the record without

@@ -149,7 +149,7 @@ end
 -- file that changes at every read, such as /proc/meminfo, or a process's
 -- own /proc/<pid>) retrains it, naming the file.
 local MACHINE = {["/proc"] = true, ["/sys"] = true}
-function S.machine_read(t)
+local function hook_itself(t) -- a hook read it, not the library for it
   local user, direct = S.by_hook(t)
   return user and direct
 end
@@ -165,7 +165,7 @@ function S.skipped(t, p)
   if t.files[rp] or rp == t.own then return true end -- the run's own record: written after
   for _, d in ipairs(t.dirs) do
     if d ~= "/dev" and under(rp, d) and not (t.runs[d] and S.hook_read(t, rp))
-        and not (MACHINE[d] and S.machine_read(t)) then
+        and not (MACHINE[d] and hook_itself(t)) then
       return true
     end
   end

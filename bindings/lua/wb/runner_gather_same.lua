@@ -40,6 +40,7 @@ local function results(r)
   end
   return c
 end
+M.results = results
 
 -- A safetensors file's tensors (its header without __metadata__, and the
 -- data), or nil when it cannot be read as one.
@@ -61,8 +62,6 @@ end
 -- metadata" when the weights files differ only there), when their results
 -- are the same: every other field equal, and their weights files' tensors
 -- bit-identical; nil when the results differ.
-M.results = results
-
 function M.compare(a, adir, b, bdir)
   if util.canonical(results(a)) ~= util.canonical(results(b)) then return nil end
   local out, timings = {}, false

@@ -19,6 +19,7 @@
 #include "../core/alloc.h"
 #include "../core/hvp.h"
 #include "../core/hvp_eig.h"
+#include "../core/hvp_reduce.h"
 #include "../core/rng.h"
 
 #define LWB_HOP "wb.HessianOperator"
@@ -41,6 +42,11 @@ typedef struct hop {
     float *topf;             /* [P] */
     double topn;
     int held;                /* 0, TOP_D or TOP_F */
+    /* op:top on the first Dense's row space (core/hvp_reduce.h), when the
+     * operator was made with reduce and the batch fits: then red holds the
+     * batch reset last (use_red), set with the params given */
+    wb_hvp_red *red;
+    int use_red;
     const float **gp;        /* [nparam] a gradient list's tensors, in place */
     int64_t *gn;             /* [nparam] their sizes */
     int64_t shape[][2];      /* per parameter: [I, O], or [O, 0] for a bias */
@@ -60,6 +66,8 @@ static int hop_gc(lua_State *L)
 {
     hop *o = luaL_checkudata(L, 1, LWB_HOP);
     wb_hvp_free(o->h);
+    wb_hvp_red_free(o->red);
+    o->red = NULL;
     wb_free(o->v);
     wb_free(o->hv);
     wb_free(o->top);
@@ -118,7 +126,7 @@ static int softmax_refused(lua_State *L, int k, int last, int mse, int after_lin
     return lwb_raise(L, 0, &err);
 }
 
-/* Operator(layers, x, y, loss, float64, max_rows, seed): every argument's
+/* Operator(layers, x, y, loss, float64, max_rows, seed, reduce): every argument's
  * type is checked in order before any value (loss's name, the number of
  * layers), so a wrong type is reported at its own position. */
 static int l_operator(lua_State *L)
@@ -129,6 +137,7 @@ static int l_operator(lua_State *L)
     int f64 = lua_toboolean(L, 5);
     lua_Integer rows = luaL_checkinteger(L, 6);
     lua_Integer seed = luaL_optinteger(L, 7, 1);
+    int reduce = lua_toboolean(L, 8);
     static const char *const losses[] = {"cross_entropy", "mse", NULL};
     int loss = luaL_checkoption(L, 4, "cross_entropy", losses);
     int n = (int)luaL_len(L, 1), nparam = 0;
@@ -150,6 +159,11 @@ static int l_operator(lua_State *L)
     if (!(o->h = wb_hvp_new(ls, n, &op, &err)))
         return lwb_raise(L, 0, &err);
     if (wb_hvp_set_data(o->h, x, y, &err))
+        return lwb_raise(L, 0, &err);
+    /* reduce: op:top in the first Dense's row space where there is one
+     * (batches of at most max_rows rows, fewer than its inputs; float32) */
+    if (reduce && !f64 && !(o->red = wb_hvp_red_new(ls, n, op.loss, rows, &err)) &&
+        err.code != WB_EINVAL)
         return lwb_raise(L, 0, &err);
     size_t P = (size_t)wb_hvp_numel(o->h);
     if (!(o->v = wb_malloc(P * sizeof(double))) || !(o->hv = wb_malloc(P * sizeof(double))) ||
@@ -281,12 +295,18 @@ static int hop_reset(lua_State *L)
     if (given)
         checklist_as(L, o, 4, NULL, NULL, "params");
     wb_err err;
+    o->use_red = 0;
     if (wb_hvp_set_data(o->h, x, y, &err))
         return lwb_raise(L, 0, &err);
     if (given)
         wb_hvp_set_theta_f32(o->h, o->gp, o->gn, o->nparam);
     else
         wb_hvp_sync(o->h);
+    if (o->red && given && x->shape[0] <= wb_hvp_red_rows(o->red)) {
+        if (wb_hvp_red_set(o->red, x, y, o->gp, o->gn, o->nparam, &err))
+            return lwb_raise(L, 0, &err);
+        o->use_red = 1;
+    }
     return 0;
 }
 
@@ -383,7 +403,10 @@ static int hop_top(lua_State *L)
     wb_status st;
     if (given) /* the batch gradient (else computed) */
         checklist(L, o, 6, f ? NULL : o->v, NULL);
-    if (f)
+    if (f && o->use_red) /* the batch gradient is the reduced engine's own */
+        st = wb_hvp_red_top(o->red, max_iter, tol, gmix, o->topf, &o->topn, have, &o->rng,
+                            &value, &resid, &steps, &err);
+    else if (f)
         st = wb_hvp_top_f32(o->h, max_iter, tol, gmix, given ? o->gp : NULL, o->gn,
                             o->nparam, o->topf, &o->topn, have, &o->rng, &value, &resid,
                             &steps, &err);
@@ -398,6 +421,14 @@ static int hop_top(lua_State *L)
     lua_pushnumber(L, resid);
     lua_pushinteger(L, steps);
     return 3;
+}
+
+/* op:reduced() -> whether op:top works in the first Dense's row space on
+ * the batch reset last (made with reduce, params given, few enough rows) */
+static int hop_reduced(lua_State *L)
+{
+    lua_pushboolean(L, checkop(L)->use_red);
+    return 1;
 }
 
 /* op:top_vector() -> list (nil before the first op:top) */
@@ -516,7 +547,7 @@ int lwb_open_hessian(lua_State *L)
         {"hvp", hop_hvp}, {"reset", hop_reset}, {"loss_grad", hop_loss_grad}, {"eigs", hop_eigs},
         {"trace", hop_trace}, {"slq", hop_slq}, {"full", hop_full}, {"numel", hop_numel},
         {"count", hop_count}, {"free", hop_gc}, {"top", hop_top},
-        {"top_vector", hop_top_vector}, {NULL, NULL},
+        {"top_vector", hop_top_vector}, {"reduced", hop_reduced}, {NULL, NULL},
     };
     int wb = lua_absindex(L, 1);
     luaL_newmetatable(L, LWB_HOP);

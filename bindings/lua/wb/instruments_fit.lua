@@ -35,7 +35,9 @@
 -- without a seed: seed t, "step"), its standard error in
 -- hess_trace_se and, carried to first order, tic_trace_se). hess_max, the largest
 -- eigenvalue (algebraic, as Cockpit's eigsh "LA"), is three-term
--- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top),
+-- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top), in
+-- the first Dense's row space when the batch has fewer rows than its
+-- inputs (core/hvp_reduce.h: the same eigenvalue, products of B x B x O),
 -- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
 -- relative error is below LANCZOS_TOL (cold, at most LANCZOS_COLD products,
 -- from the batch gradient) or LANCZOS_WTOL (warm, at most LANCZOS_WARM,

@@ -1,0 +1,352 @@
+/* hvp_reduce.c - the largest Hessian eigenvalue in the first Dense layer's
+ * row space (see hvp_reduce.h for why it is exact).
+ *
+ * Legend: n rows of the batch (<= B), I and O the first Dense's widths, r
+ * the rank of X [n, I]; L [n, r] the pivoted Cholesky factor of X X^T
+ * (column-major, LAPACK's, in G), piv its row order (1-based): row p of
+ * Pi^T X is X[piv[p] - 1]; L1 its first r rows (lower triangular, r x r).
+ * Q = L1^{-1} (Pi^T X)[:r] is never formed: W~ = Q W = L1^{-1} (Pi^T X
+ * W)[:r] and W = Q^T W~ = X^T Pi [L1^{-T} W~; 0]. In double: a pivot of
+ * L can be small (nearly dependent rows), and the solves divide by it.
+ */
+#include "hvp_reduce.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "dataset.h"
+#include "hvp_eig.h"
+#include "hvp_fvec.h"
+#include "simd.h"
+
+/* LAPACK (Fortran): pivoted Cholesky of a semidefinite matrix, in OpenBLAS */
+void dpstrf_(const char *uplo, const int *n, double *a, const int *lda, int *piv, int *rank,
+             const double *tol, double *work, int *info, size_t uplo_len);
+
+struct wb_hvp_red {
+    wb_hvp *h;             /* the engine on the reduced model */
+    wb_dense *d;           /* its first Dense: B inputs */
+    int64_t B, I, O;       /* most rows; the first Dense's widths */
+    int64_t P, Pr, tail;   /* parameters: whole, reduced, after the first kernel */
+    double l2;             /* the first Dense's */
+    int64_t n, r;          /* the batch set last: rows, rank */
+    double *Xd;            /* [B, I] the batch */
+    /* its non-zeros row by row (row i's at rs[i] .. rs[i + 1]): MNIST's
+     * pixels are about 80 % zeros, and the maps and X X^T read only these;
+     * used, the inputs non-zero in some row (nu of them, ascending) */
+    int64_t *rs;           /* [B + 1] */
+    int32_t *ci;           /* [B I] */
+    double *cv;            /* [B I] */
+    int32_t *used;         /* [I] */
+    int64_t nu;
+    double *G;             /* [B, B] X X^T, then L (column-major) */
+    double *lw;            /* [2 B] dpstrf's work */
+    int *piv;              /* [B] */
+    double *Wd;            /* [I, O] a kernel in double (maps) */
+    double *Yd;            /* [B, O] */
+    wb_tensor *xa;         /* [B, B] X~, the reduced engine's input */
+    float *xr;             /* its data */
+    wb_tensor *xt;         /* a view of its first n rows (made when n changes) */
+    float *wr;             /* [B, O] W~ */
+    float *vr;             /* [Pr] a reduced vector: the start, then the Ritz vector */
+    const float **pp;      /* [nparts] theta's pieces for the engine, W~ first */
+    int64_t *pn;
+    int np;
+};
+
+wb_hvp_red *wb_hvp_red_new(const wb_hvp_layer *layers, int n_layers, wb_hvp_loss loss,
+                           int64_t B, wb_err *err)
+{
+    int first = -1, nparts = 0;
+    for (int k = 0; k < n_layers; k++) {
+        if (layers[k].kind == WB_HVP_DENSE) {
+            if (first < 0)
+                first = k;
+            nparts += layers[k].dense && layers[k].dense->use_bias ? 2 : 1;
+        } else if (first < 0 && layers[k].kind != WB_HVP_IDENTITY)
+            return wb_err_set(err, WB_EINVAL, "reduce: layer %d comes before the first "
+                              "Dense and is not an identity", k + 1), NULL;
+    }
+    if (first < 0 || !layers[first].dense)
+        return wb_err_set(err, WB_EINVAL, "reduce: no Dense"), NULL;
+    const wb_dense *d0 = layers[first].dense;
+    if (B < 1 || B >= d0->n_in)
+        return wb_err_set(err, WB_EINVAL, "reduce: %lld rows against %lld inputs: nothing "
+                          "to reduce", (long long)B, (long long)d0->n_in), NULL;
+    wb_hvp_red *r = wb_calloc(1, sizeof *r);
+    wb_hvp_layer *ls = wb_calloc((size_t)n_layers, sizeof *ls);
+    if (!r || !ls) {
+        wb_free(r), wb_free(ls);
+        return wb_err_set(err, WB_ENOMEM, "reduce: out of memory"), NULL;
+    }
+    r->B = B, r->I = d0->n_in, r->O = d0->n_out, r->l2 = d0->l2, r->np = nparts;
+    wb_dense_opts o = wb_dense_defaults();
+    o.activation = wb_act_name(d0->act), o.l2 = d0->l2, o.use_bias = d0->use_bias;
+    wb_rng rng; /* the reduced kernel's initial values are never read */
+    wb_rng_seed(&rng, 1);
+    if (!(r->d = wb_dense_new(B, r->O, &o, &rng, err)))
+        goto fail;
+    memcpy(ls, layers, (size_t)n_layers * sizeof *ls);
+    ls[first].dense = r->d;
+    wb_hvp_opts ho = {loss, 0, B, 0};
+    if (!(r->h = wb_hvp_new(ls, n_layers, &ho, err)))
+        goto fail;
+    r->Pr = wb_hvp_numel(r->h);
+    r->tail = r->Pr - B * r->O;
+    r->P = r->I * r->O + r->tail;
+    size_t b = (size_t)B, i = (size_t)r->I, ou = (size_t)r->O;
+    r->Xd = wb_malloc(b * i * sizeof *r->Xd);
+    r->rs = wb_malloc((b + 1) * sizeof *r->rs);
+    r->ci = wb_malloc(b * i * sizeof *r->ci);
+    r->cv = wb_malloc(b * i * sizeof *r->cv);
+    r->used = wb_malloc(i * sizeof *r->used);
+    r->G = wb_malloc(b * b * sizeof *r->G);
+    r->lw = wb_malloc(2 * b * sizeof *r->lw);
+    r->piv = wb_malloc(b * sizeof *r->piv);
+    r->Wd = wb_malloc(i * ou * sizeof *r->Wd);
+    r->Yd = wb_malloc(b * ou * sizeof *r->Yd);
+    int64_t shape[2] = {B, B};
+    if (!(r->xa = wb_tensor_new(WB_F32, 2, shape, err)))
+        goto fail;
+    r->xr = wb_tensor_f32(r->xa);
+    r->wr = wb_malloc(b * ou * sizeof *r->wr);
+    r->vr = wb_alloc_aligned((size_t)r->Pr * sizeof *r->vr);
+    r->pp = wb_calloc((size_t)nparts, sizeof *r->pp);
+    r->pn = wb_calloc((size_t)nparts, sizeof *r->pn);
+    if (!r->Xd || !r->rs || !r->ci || !r->cv || !r->used || !r->G || !r->lw || !r->piv || !r->Wd || !r->Yd || !r->xr || !r->wr ||
+        !r->vr || !r->pp || !r->pn) {
+        wb_err_set(err, WB_ENOMEM, "reduce: out of memory");
+        goto fail;
+    }
+    wb_free(ls);
+    return r;
+fail:
+    wb_free(ls);
+    wb_hvp_red_free(r);
+    return NULL;
+}
+
+void wb_hvp_red_free(wb_hvp_red *r)
+{
+    if (!r)
+        return;
+    wb_hvp_free(r->h);
+    wb_dense_free(r->d);
+    wb_tensor_free(r->xt);
+    wb_tensor_free(r->xa);
+    wb_free(r->Xd), wb_free(r->rs), wb_free(r->ci), wb_free(r->cv), wb_free(r->used);
+    wb_free(r->G), wb_free(r->lw), wb_free(r->piv), wb_free(r->Wd);
+    wb_free(r->Yd), wb_free(r->wr), wb_free(r->vr);
+    wb_free(r->pp), wb_free(r->pn);
+    wb_free(r);
+}
+
+int64_t wb_hvp_red_rows(const wb_hvp_red *r) { return r->B; }
+
+/* The maps' loops, vectorised over the O outputs (the same sums, in the
+ * same order, at every SIMD width): rows of a kernel gathered into y and
+ * scattered from z by one row of X's non-zeros (ci, cv [m]), and a
+ * triangular solve's row, y = (y - sum_k c[k s] Z[k]) * scale. */
+WB_SIMD_BODY gather_body(double *restrict y, const int32_t *restrict ci,
+                         const double *restrict cv, int64_t m, const float *restrict w,
+                         int64_t O)
+{
+    for (int64_t t = 0; t < m; t++) {
+        double c = cv[t];
+        const float *wk = w + (int64_t)ci[t] * O;
+        for (int64_t j = 0; j < O; j++)
+            y[j] += c * (double)wk[j];
+    }
+}
+WB_SIMD_KERNEL(gather, gather_body,
+               (double *restrict y, const int32_t *restrict ci, const double *restrict cv,
+                int64_t m, const float *restrict w, int64_t O),
+               (y, ci, cv, m, w, O))
+
+WB_SIMD_BODY scatter_body(double *restrict W, const int32_t *restrict ci,
+                          const double *restrict cv, int64_t m, const double *restrict z,
+                          int64_t O)
+{
+    for (int64_t t = 0; t < m; t++) {
+        double c = cv[t], *wk = W + (int64_t)ci[t] * O;
+        for (int64_t j = 0; j < O; j++)
+            wk[j] += c * z[j];
+    }
+}
+WB_SIMD_KERNEL(scatter, scatter_body,
+               (double *restrict W, const int32_t *restrict ci, const double *restrict cv,
+                int64_t m, const double *restrict z, int64_t O),
+               (W, ci, cv, m, z, O))
+
+WB_SIMD_BODY solve_body(double *restrict y, const double *restrict c, int64_t s, int64_t m,
+                        const double *restrict Z, int64_t O, double scale)
+{
+    for (int64_t k = 0; k < m; k++) {
+        double ck = c[k * s];
+        const double *zk = Z + k * O;
+        for (int64_t j = 0; j < O; j++)
+            y[j] -= ck * zk[j];
+    }
+    for (int64_t j = 0; j < O; j++)
+        y[j] *= scale;
+}
+WB_SIMD_KERNEL(solve, solve_body,
+               (double *restrict y, const double *restrict c, int64_t s, int64_t m,
+                const double *restrict Z, int64_t O, double scale),
+               (y, c, s, m, Z, O, scale))
+
+/* L's entry (i, j), i >= j */
+static double lo(const wb_hvp_red *r, int64_t i, int64_t j) { return r->G[i + j * r->n]; }
+
+/* out [B, O] = W~ = Q w for a kernel w [I, O] (rows r.. 0): X w over X's
+ * non-zeros, then L1's forward substitution in pivot order. */
+static void map_in(wb_hvp_red *r, const float *w, float *out)
+{
+    int64_t n = r->n, O = r->O;
+    for (int64_t i = 0; i < n; i++) {
+        double *y = r->Yd + i * O;
+        memset(y, 0, (size_t)O * sizeof *y);
+        WB_SIMD_CALL(gather)(y, r->ci + r->rs[i], r->cv + r->rs[i], r->rs[i + 1] - r->rs[i],
+                             w, O);
+    }
+    for (int64_t p = 0; p < r->r; p++) {
+        double *y = r->Wd + p * O;
+        memcpy(y, r->Yd + (int64_t)(r->piv[p] - 1) * O, (size_t)O * sizeof *y);
+        WB_SIMD_CALL(solve)(y, r->G + p, r->n, p, r->Wd, O, 1 / lo(r, p, p));
+    }
+    for (int64_t t = 0; t < r->r * O; t++)
+        out[t] = (float)r->Wd[t];
+    memset(out + r->r * O, 0, (size_t)((r->B - r->r) * O) * sizeof *out);
+}
+
+/* w [I, O] = Q^T W~ for W~ = v [B, O] (its rows r.. not read): L1^T's
+ * back substitution, then X^T times it over X's non-zeros (rows of w no
+ * row of X uses are 0). */
+static void map_out(wb_hvp_red *r, const float *v, float *w)
+{
+    int64_t O = r->O;
+    double *z = r->Yd; /* [r, O]: L1^T z = v */
+    for (int64_t p = r->r - 1; p >= 0; p--) {
+        double *y = z + p * O;
+        for (int64_t j = 0; j < O; j++)
+            y[j] = v[p * O + j];
+        WB_SIMD_CALL(solve)(y, r->G + (p + 1) + p * r->n, 1, r->r - 1 - p, z + (p + 1) * O, O,
+                            1 / lo(r, p, p));
+    }
+    for (int64_t u = 0; u < r->nu; u++)
+        memset(r->Wd + (int64_t)r->used[u] * O, 0, (size_t)O * sizeof *r->Wd);
+    for (int64_t p = 0; p < r->r; p++) { /* row p of z is X's row piv[p] - 1's */
+        int64_t i = r->piv[p] - 1;
+        const double *zp = z + p * O;
+        WB_SIMD_CALL(scatter)(r->Wd, r->ci + r->rs[i], r->cv + r->rs[i],
+                              r->rs[i + 1] - r->rs[i], zp, O);
+    }
+    memset(w, 0, (size_t)(r->I * O) * sizeof *w);
+    for (int64_t u = 0; u < r->nu; u++) {
+        int64_t k = r->used[u];
+        for (int64_t j = 0; j < O; j++)
+            w[k * O + j] = (float)r->Wd[k * O + j];
+    }
+}
+
+wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
+                         const float *const *parts, const int64_t *cnt, int nparts,
+                         wb_err *err)
+{
+    int64_t n = x->ndim >= 1 ? x->shape[0] : 0, B = r->B, I = r->I;
+    if (n < 1 || n > B || (int64_t)wb_tensor_numel(x) != n * I ||
+        (x->dtype != WB_F32 && x->dtype != WB_U8))
+        return wb_err_set(err, WB_ESHAPE, "reduce: x: expected float32 or uint8 [n, ...] "
+                          "with 1 <= n <= %lld rows of %lld numbers", (long long)B,
+                          (long long)I);
+    if (nparts != r->np || cnt[0] != I * r->O)
+        return wb_err_set(err, WB_ESHAPE, "reduce: expected %d pieces of theta, the first "
+                          "[%lld, %lld]", r->np, (long long)I, (long long)r->O);
+    int64_t nz = 0;
+    memset(r->used, 0, (size_t)I * sizeof *r->used);
+    for (int64_t i = 0; i < n; i++) {
+        r->rs[i] = nz;
+        for (int64_t k = 0; k < I; k++) {
+            int64_t t = i * I + k;
+            double v = x->dtype == WB_U8 ? (double)wb_pixel_f32(wb_tensor_u8(x)[t])
+                                         : (double)wb_tensor_f32(x)[t];
+            if (!isfinite(v))
+                return wb_err_set(err, WB_ENONFINITE, "reduce: x is not finite at row %lld, "
+                                  "column %lld", (long long)i + 1, (long long)k + 1);
+            r->Xd[t] = v;
+            if (v != 0)
+                r->ci[nz] = (int32_t)k, r->cv[nz++] = v, r->used[k] = 1;
+        }
+    }
+    r->rs[n] = nz, r->nu = 0;
+    for (int64_t k = 0; k < I; k++)
+        if (r->used[k])
+            r->used[r->nu++] = (int32_t)k;
+    /* X X^T (both triangles: dpstrf reads the lower), row i's non-zeros
+     * against row j's dense */
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j <= i; j++) {
+            const double *xj = r->Xd + j * I;
+            double s = 0;
+            for (int64_t t = r->rs[i]; t < r->rs[i + 1]; t++)
+                s += r->cv[t] * xj[r->ci[t]];
+            r->G[i + j * n] = r->G[j + i * n] = s;
+        }
+    int nn = (int)n, rank = 0, info = 0;
+    double tol = -1; /* LAPACK's: n eps max(diag) */
+    dpstrf_("L", &nn, r->G, &nn, r->piv, &rank, &tol, r->lw, &info, 1);
+    if (info < 0)
+        return wb_err_set(err, WB_EINVAL, "reduce: dpstrf argument %d", -info);
+    r->n = n, r->r = rank;
+    /* X~ [n, B] = Pi L, columns r.. 0 */
+    memset(r->xr, 0, (size_t)(n * B) * sizeof *r->xr);
+    for (int64_t p = 0; p < n; p++)
+        for (int64_t k = 0; k < rank && k <= p; k++)
+            r->xr[(int64_t)(r->piv[p] - 1) * B + k] = (float)lo(r, p, k);
+    if (!r->xt || r->xt->shape[0] != n) {
+        wb_tensor *rows = wb_tensor_rows(r->xa, 0, n, err);
+        if (!rows)
+            return err->code;
+        wb_tensor_free(r->xt);
+        r->xt = rows;
+    }
+    if (wb_hvp_set_data(r->h, r->xt, y, err))
+        return err->code;
+    map_in(r, parts[0], r->wr);
+    r->pp[0] = r->wr, r->pn[0] = B * r->O;
+    for (int i = 1; i < nparts; i++)
+        r->pp[i] = parts[i], r->pn[i] = cnt[i];
+    wb_hvp_set_theta_f32(r->h, r->pp, r->pn, nparts);
+    return WB_OK;
+}
+
+wb_status wb_hvp_red_top(wb_hvp_red *r, int max_iter, double tol, double gmix, float *x,
+                         double *xnorm, int have_x, wb_rng *rng, double *value,
+                         double *resid, int *steps, wb_err *err)
+{
+    if (r->n < 1)
+        return wb_err_set(err, WB_ESTATE, "reduce: no batch set");
+    int64_t kr = r->B * r->O, kf = r->I * r->O;
+    double xn = 0;
+    if (have_x) { /* the start's part off X's rows dropped */
+        map_in(r, x, r->vr);
+        memcpy(r->vr + kr, x + kf, (size_t)r->tail * sizeof *x);
+        wb_fv_fsumsq(r->vr, r->Pr, &xn);
+        have_x = xn > 0 && isfinite(xn);
+        xn = sqrt(xn);
+    }
+    wb_status st = wb_hvp_top_f32(r->h, max_iter, tol, gmix, NULL, NULL, 0, r->vr, &xn,
+                                  have_x, rng, value, resid, steps, err);
+    if (st)
+        return st;
+    map_out(r, r->vr, x);
+    memcpy(x + kf, r->vr + kr, (size_t)r->tail * sizeof *x);
+    double s = 0;
+    wb_fv_fsumsq(x, r->P, &s);
+    *xnorm = sqrt(s);
+    /* off X's rows H is 2 l2 (the first Dense's L2) times the identity */
+    if (r->r < r->I && 2 * r->l2 > *value)
+        *value = 2 * r->l2;
+    return WB_OK;
+}

@@ -52,7 +52,9 @@ typedef struct hop {
     int64_t shape[][2];      /* per parameter: [I, O], or [O, 0] for a bias */
 } hop;
 
-enum { TOP_D = 1, TOP_F = 2 };
+/* TOP_R: the reduced engine keeps it, in the row space of the batch it
+ * was found on (wb_hvp_red_vector maps it out) */
+enum { TOP_D = 1, TOP_F = 2, TOP_R = 3 };
 
 static hop *checkop(lua_State *L)
 {
@@ -384,10 +386,19 @@ static int hop_top(lua_State *L)
     if (f ? !o->topf && !(o->topf = wb_malloc((size_t)P * sizeof(float)))
           : !o->top && !(o->top = wb_malloc((size_t)P * sizeof(double))))
         return luaL_error(L, "out of memory for a vector of %d parameters", (int)P);
+    wb_err err;
+    int red = f && o->use_red;
     if (!lua_isnoneornil(L, 4)) {
         checklist(L, o, 4, f ? NULL : o->top, f ? o->topf : NULL);
         o->held = f ? TOP_F : TOP_D, o->topn = 0;
-    } else if (f && o->held == TOP_D) { /* the other kind's start */
+    } else if (o->held == TOP_R && !red) { /* mapped out, for the whole engine */
+        if (!o->topf && !(o->topf = wb_malloc((size_t)P * sizeof(float))))
+            return luaL_error(L, "out of memory for a vector of %d parameters", (int)P);
+        if (wb_hvp_red_vector(o->red, o->topf, &o->topn, &err))
+            return lwb_raise(L, 0, &err);
+        o->held = TOP_F;
+    }
+    if (f && o->held == TOP_D) { /* the other kind's start */
         for (int64_t i = 0; i < P; i++)
             o->topf[i] = (float)o->top[i];
         o->held = TOP_F, o->topn = 0;
@@ -399,13 +410,13 @@ static int hop_top(lua_State *L)
     int have = o->held != 0, given = !lua_isnoneornil(L, 6);
     double value, resid;
     int steps;
-    wb_err err;
     wb_status st;
     if (given) /* the batch gradient (else computed) */
         checklist(L, o, 6, f ? NULL : o->v, NULL);
-    if (f && o->use_red) /* the batch gradient is the reduced engine's own */
-        st = wb_hvp_red_top(o->red, max_iter, tol, gmix, o->topf, &o->topn, have, &o->rng,
-                            &value, &resid, &steps, &err);
+    if (red) /* the batch gradient is the reduced engine's own; the start the
+              * vector it kept, or topf (given, or the whole engine's) */
+        st = wb_hvp_red_top(o->red, max_iter, tol, gmix, o->held == TOP_F ? o->topf : NULL,
+                            o->held == TOP_R, &o->rng, &value, &resid, &steps, &err);
     else if (f)
         st = wb_hvp_top_f32(o->h, max_iter, tol, gmix, given ? o->gp : NULL, o->gn,
                             o->nparam, o->topf, &o->topn, have, &o->rng, &value, &resid,
@@ -414,7 +425,7 @@ static int hop_top(lua_State *L)
         st = wb_hvp_top_g(o->h, 0, P, max_iter, tol, gmix, given ? o->v : NULL, o->top,
                           have, &o->rng, &value, &resid, &steps, &err);
     /* on failure its contents are no longer a start */
-    o->held = st ? 0 : f ? TOP_F : TOP_D;
+    o->held = st ? 0 : red ? TOP_R : f ? TOP_F : TOP_D;
     if (st)
         return lwb_raise(L, 0, &err);
     lua_pushnumber(L, value);
@@ -437,6 +448,14 @@ static int hop_top_vector(lua_State *L)
     hop *o = checkop(L);
     if (!o->held)
         return 0;
+    if (o->held == TOP_R) { /* mapped out, and still kept where it is */
+        int64_t P = wb_hvp_numel(o->h);
+        wb_err err;
+        if (!o->topf && !(o->topf = wb_malloc((size_t)P * sizeof(float))))
+            return luaL_error(L, "out of memory for a vector of %d parameters", (int)P);
+        if (wb_hvp_red_vector(o->red, o->topf, &o->topn, &err))
+            return lwb_raise(L, 0, &err);
+    }
     if (o->held == TOP_D)
         pushlist(L, o, o->top);
     else

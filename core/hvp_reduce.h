@@ -40,10 +40,14 @@
 
 typedef struct wb_hvp_red wb_hvp_red;
 
+/* Inputs of the first Dense a row of the batch, at least, for a reduced
+ * engine (below, the maps cost more than the products save). */
+#define WB_HVP_RED_MIN 10
+
 /* A reduced engine (float32) for the layers (as wb_hvp_new) and batches of
- * at most B rows. WB_EINVAL when there is nothing to reduce: a layer with
- * parameters before the first Dense, or B >= its n_in; other errors as
- * wb_hvp_new's and WB_ENOMEM. */
+ * at most B rows. WB_EINVAL when it would not pay: a layer with
+ * parameters before the first Dense, or its n_in < WB_HVP_RED_MIN B; other
+ * errors as wb_hvp_new's and WB_ENOMEM. */
 wb_hvp_red *wb_hvp_red_new(const wb_hvp_layer *layers, int n_layers, wb_hvp_loss loss,
                            int64_t B, wb_err *err);
 void wb_hvp_red_free(wb_hvp_red *r);
@@ -61,11 +65,18 @@ wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
                          wb_err *err);
 
 /* wb_hvp_top_f32 of the batch set last, on the reduced problem, from its
- * own batch gradient (gmix) and x [P] (the whole model's; have_x), which
- * becomes the Ritz vector mapped out, not normalised (*xnorm its norm; in:
- * ignored). *value is max(the reduced problem's, 2 l2) while r < n_in. */
-wb_status wb_hvp_red_top(wb_hvp_red *r, int max_iter, double tol, double gmix, float *x,
-                         double *xnorm, int have_x, wb_rng *rng, double *value,
+ * own batch gradient (gmix) and a start: x [P] (the whole model's) when
+ * not NULL, else (kept) the Ritz vector the last call kept, else none
+ * (cold). The new
+ * Ritz vector is kept (not mapped out: wb_hvp_red_vector). *value is
+ * max(the reduced problem's, 2 l2) while r < n_in. */
+wb_status wb_hvp_red_top(wb_hvp_red *r, int max_iter, double tol, double gmix,
+                         const float *x, int kept, wb_rng *rng, double *value,
                          double *resid, int *steps, wb_err *err);
+/* Whether a Ritz vector is kept; x [P] = it, mapped out of the row space
+ * (W = X^T Zh over X's non-zeros), *xnorm its norm (1 to rounding).
+ * WB_ESTATE when none is kept. */
+int wb_hvp_red_held(const wb_hvp_red *r);
+wb_status wb_hvp_red_vector(const wb_hvp_red *r, float *x, double *xnorm, wb_err *err);
 
 #endif

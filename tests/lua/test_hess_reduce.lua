@@ -11,7 +11,7 @@
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 
-local I, H, C = 20, 8, 3
+local I, H, C = 64, 8, 3 -- batches of 6 rows: I >= 10 rows each (WB_HVP_RED_MIN)
 local P = I * H + H + H * C + C
 
 local function model(l2)
@@ -24,7 +24,7 @@ local function both(m, x, y, keep)
   local want = wb.hessian.eigs(m, {x = x, y = y}, {k = 1, precision = "float64", tol = 1e-12,
     max_iter = P}).values[1]
   local params = m:parameters()
-  local op = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 8, 1, true)
+  local op = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 6, 1, true)
   op:reset(x, y, params)
   local got, res = op:top(60, 1e-12, nil, 1)
   local reduced = op:reduced()
@@ -112,6 +112,8 @@ T.test("fit's hess_max on MNIST: the row space's equals the whole model's", func
       optimizer = wb.optim.SGD{lr = 0.05}, instruments = {"hess_max"}, every = 3})
     wb.instruments._hess_full = nil
     assert(ok, h)
+    T.ok(h.instruments.hess_max.row_space == (full and 0 or 6), "measured in the row space: "
+      .. h.instruments.hess_max.row_space)
     return h.steps.hess_max
   end
   local a, b, n = run(true), run(nil), 0
@@ -123,6 +125,39 @@ T.test("fit's hess_max on MNIST: the row space's equals the whole model's", func
     end
   end
   T.ok(n == 6, "6 measured steps, got " .. n)
+end)
+
+-- Across model:save_state and fit{resume}: the saved start is the kept
+-- vector mapped out of the last batch's row space, mapped into the next
+-- one's; hess_max goes on as if trained straight, equal to rounding.
+T.test("resume: 2 epochs + save_state + 1 = 3 epochs, in the row space", function()
+  local rows = wb.data.mnist().train:subset(1, 160)
+  local function mk()
+    wb.seed(2)
+    return wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+      wb.nn.Dense(16, 10, {activation = "softmax"})}
+  end
+  local function o(epochs, resume)
+    return {epochs = epochs, batch_size = 32, seed = 2, verbose = false, resume = resume,
+      optimizer = wb.optim.SGD{lr = 0.1}, instruments = {"hess_max"}, every = 2}
+  end
+  local h1 = mk():fit(rows, o(3))
+  local m2 = mk()
+  m2:fit(rows, o(2))
+  local path = T.tmpdir() .. "/reduce.safetensors"
+  m2:save_state(path)
+  local h3 = mk():fit(rows, o(3, path))
+  local a, b = h1.steps.hess_max, h3.steps.hess_max
+  T.eq(#b, #a, "rows")
+  for i = 1, #a do
+    if a[i] == a[i] then
+      T.ok(math.abs(a[i] - b[i]) <= 1e-4 * math.abs(a[i]), string.format("row %d: straight "
+        .. "%.9g, resumed %.9g", i, a[i], b[i]))
+    end
+  end
+  T.eq(h3.instruments.hess_max.row_space, h1.instruments.hess_max.row_space, "row_space")
+  T.ok(h1.instruments.hess_max.row_space == 8, "8 measurements in the row space: "
+    .. h1.instruments.hess_max.row_space)
 end)
 
 T.done()

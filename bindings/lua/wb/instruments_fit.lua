@@ -258,6 +258,7 @@ function Cb:on_train_begin(model)
       or PROBE_STEP) or nil,
     hess_trace_probe_fit_seed = trace and not self.exact and fit_seed or nil,
     hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
+      row_space = 0, -- measurements in the first Dense's row space (Cb:_hess_max)
       tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
       gradient_weight = LANCZOS_GRAD} or nil}
   self.alpha_start = nil

@@ -101,6 +101,7 @@ function Cb:_hess_max(logs, data, B)
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
   rec.products = rec.products + n
+  if op:reduced() then rec.row_space = rec.row_space + 1 end
   rec.max_residual = math.max(rec.max_residual, res)
 end
 

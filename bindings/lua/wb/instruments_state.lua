@@ -102,6 +102,7 @@ local function continue(self, prev)
   local hm = prev.hess_max
   if hm then
     for _, k in ipairs{"products", "cold", "warm", "gradient_weight"} do hm[k] = int(hm[k]) end
+    hm.row_space = int(hm.row_space or 0) -- a state saved before it was recorded: 0
     hm.eigenvalue = hm.eigenvalue or fresh.hess_max and fresh.hess_max.eigenvalue
   end
   self.sec, self.calls = prev.seconds, prev.calls

@@ -284,7 +284,7 @@ static int hop_hvp(lua_State *L)
     return 1;
 }
 
-/* op:reset(x, y, params|nil): new data and the layers' current weights, or
+/* op:reset(x, y, params|nil, z|nil): new data and the layers' current weights, or
  * the weights in params (a list shaped like the parameters, read in place:
  * the fit instruments' theta_t, without swapping it into the model and
  * back), in the same buffers (an operator kept across training steps
@@ -296,6 +296,13 @@ static int hop_reset(lua_State *L)
     int given = !lua_isnoneornil(L, 4);
     if (given)
         checklist_as(L, o, 4, NULL, NULL, "params");
+    /* z: the first Dense's pre-activation on x at params (a fit's forward
+     * has it), rows at least x's, for the row space's kernel (checked there) */
+    const wb_tensor *z = lua_isnoneornil(L, 5) ? NULL : lwb_checktensor(L, 5);
+    luaL_argcheck(L, !z || (z->dtype == WB_F32 && z->ndim == 2 &&
+                            z->shape[0] >= x->shape[0] && z->shape[1] == o->shape[0][1]),
+                  5, "expected the first Dense's float32 pre-activation [rows of x or more, "
+                  "its n_out]");
     wb_err err;
     o->use_red = 0;
     if (wb_hvp_set_data(o->h, x, y, &err))
@@ -305,7 +312,8 @@ static int hop_reset(lua_State *L)
     else
         wb_hvp_sync(o->h);
     if (o->red && given && x->shape[0] <= wb_hvp_red_rows(o->red)) {
-        if (wb_hvp_red_set(o->red, x, y, o->gp, o->gn, o->nparam, &err))
+        if (wb_hvp_red_set(o->red, x, y, o->gp, o->gn, o->nparam, z ? wb_tensor_f32(z) : NULL,
+                           &err))
             return lwb_raise(L, 0, &err);
         o->use_red = 1;
     }

@@ -258,6 +258,29 @@ static void map_in(wb_hvp_red *r, const float *w, float *out)
     solve_in(r, out);
 }
 
+/* out [B, O] = W~ = Q w from z = X w + b [n, O] (b NULL: none), when z's
+ * first row is X w + b's (checked against X's first row times w, to 1e-4
+ * of the row's scale); else 0, and nothing written. */
+static int z_in(wb_hvp_red *r, const float *z, const float *b, const float *w, float *out)
+{
+    const bset *S = &r->S[r->cur];
+    int64_t O = r->O;
+    double *y = r->Yd, scale = 0, off = 0;
+    memset(y, 0, (size_t)O * sizeof *y);
+    WB_SIMD_CALL(gather)(y, S->ci, S->cv, S->rs[1], w, O);
+    for (int64_t j = 0; j < O; j++) {
+        double d = (double)z[j] - (b ? (double)b[j] : 0) - y[j];
+        scale = fmax(scale, fabs(y[j])), off = fmax(off, fabs(d));
+    }
+    if (!(off <= 1e-4 * scale + 1e-30))
+        return 0;
+    for (int64_t i = 0; i < S->n; i++)
+        for (int64_t j = 0; j < O; j++)
+            y[i * O + j] = (double)z[i * O + j] - (b ? (double)b[j] : 0);
+    solve_in(r, out);
+    return 1;
+}
+
 /* out [B, O] = Q X_held^T Zh, the kept vector's kernel part on this batch's
  * rows: C = X X_held^T, then C Zh. */
 static void held_in(wb_hvp_red *r, float *out)
@@ -323,7 +346,7 @@ int wb_hvp_red_held(const wb_hvp_red *r) { return r->held >= 0; }
 
 wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
                          const float *const *parts, const int64_t *cnt, int nparts,
-                         wb_err *err)
+                         const float *z, wb_err *err)
 {
     int64_t n = x->ndim >= 1 ? x->shape[0] : 0, B = r->B, I = r->I;
     if (n < 1 || n > B || (int64_t)wb_tensor_numel(x) != n * I ||
@@ -380,7 +403,8 @@ wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
     }
     if (wb_hvp_set_data(r->h, r->xt, y, err))
         return err->code;
-    map_in(r, parts[0], r->wr);
+    if (!z || !z_in(r, z, r->d->use_bias ? parts[1] : NULL, parts[0], r->wr))
+        map_in(r, parts[0], r->wr);
     r->pp[0] = r->wr, r->pn[0] = B * r->O;
     for (int i = 1; i < nparts; i++)
         r->pp[i] = parts[i], r->pn[i] = cnt[i];

@@ -58,11 +58,15 @@ int64_t wb_hvp_red_rows(const wb_hvp_red *r);
  * Dense's n_in; y as wb_hvp_set_data's) and the parameters theta, nparts
  * float pieces parts[i] of cnt[i] numbers in theta's order (the whole
  * model's; the first is the first Dense's kernel): the row space's basis,
- * X~ and W~. Errors: shapes (WB_ESHAPE), labels (wb_hvp_set_data's),
- * an input or kernel that is not finite (WB_ENONFINITE). */
+ * X~ and W~. z [n, O] (row stride O), when not NULL, is the first Dense's
+ * pre-activation X W + b at theta (a training step's forward has it): W~
+ * is then read off it instead of from X W, when its first row agrees
+ * with X W's to 1e-4 (else it is not this batch's, and is not used).
+ * Errors: shapes (WB_ESHAPE), labels (wb_hvp_set_data's), an input that
+ * is not finite (WB_ENONFINITE). */
 wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
                          const float *const *parts, const int64_t *cnt, int nparts,
-                         wb_err *err);
+                         const float *z, wb_err *err);
 
 /* wb_hvp_top_f32 of the batch set last, on the reduced problem, from its
  * own batch gradient (gmix) and a start: x [P] (the whole model's) when

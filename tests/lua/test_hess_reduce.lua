@@ -76,6 +76,30 @@ T.test("a batch of zeros: 2 l2, off the rows, is the largest eigenvalue", functi
   T.ok(got == 10, "the row space's op:top says " .. got)
 end)
 
+-- op:reset's z, the first Dense's pre-activation on x (a fit's forward):
+-- the row space's kernel is read off it; a z of another batch (or stale)
+-- fails the check on its first row and is not used.
+T.test("op:reset with the first Dense's pre-activation, and with another batch's", function()
+  wb.seed(11)
+  local m, x, y = model(0.01), wb.randn(6, I), labels(6)
+  local want = wb.hessian.eigs(m, {x = x, y = y}, {k = 1, precision = "float64", tol = 1e-12,
+    max_iter = P}).values[1]
+  local other = wb.randn(6, I)
+  for _, c in ipairs{{"this batch's", x}, {"another batch's", other}} do
+    m[1]:forward(c[2])
+    local z = m[1]:logits()
+    local op <close> = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 6, 1,
+      true)
+    op:reset(x, y, m:parameters(), z)
+    local got = op:top(60, 1e-12, nil, 1)
+    T.ok(op:reduced() and math.abs(got - want) <= 1e-5 * math.abs(want), string.format(
+      "z %s: %.9g, the whole Hessian's %.9g", c[1], got, want))
+  end
+  local op <close> = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 6, 1, true)
+  T.check_error("expected the first Dense's float32 pre-activation", function()
+    op:reset(x, y, m:parameters(), wb.zeros(6, H + 1)) end)
+end)
+
 -- The Ritz vector mapped out of the row space is the whole model's unit
 -- eigenvector: H v = value v by the whole engine's own product.
 T.test("op:top_vector after a reduced op:top", function()

@@ -240,6 +240,13 @@ function Cb:on_train_begin(model)
   if self.samples or self.exact then self.ps = M.Scratch() end
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
+  -- hess_max's row space reads the first Dense's pre-activation from the
+  -- step's forward: the Hessian's, where only Flatten comes before it
+  -- (a Dropout there trained on other inputs than the Hessian's)
+  self.z1 = on.hess_max or nil
+  for i = 1, self.layers[1].i - 1 do
+    if require("wb.args").typename(model[i]) ~= "wb.Flatten" then self.z1 = nil end
+  end
   local h = model.history
   local fit_seed = self.ctx and self.ctx.seed -- nil: a fit without seed
   self.probe_fit_seed = fit_seed -- a resume's: the saved fit's (Cb:set_state)

@@ -76,15 +76,19 @@ end
 -- eigenvector, and the relative residual of the value it reports.
 function Cb:_hess_max(logs, data, B)
   local op = self.hop
+  -- the first Dense's pre-activation on this batch at theta_t (the step's
+  -- forward), where no Dropout comes before it: the row space reads its
+  -- kernel off it instead of multiplying X by it (hvp_reduce.h; checked)
+  local z = self.z1 and self.model[self.layers[1].i]:logits() or nil
   if op then
-    op:reset(data.x, data.y, self.theta) -- theta_t: the model holds theta_{t+1}
+    op:reset(data.x, data.y, self.theta, z) -- theta_t: the model holds theta_{t+1}
   else -- made once, at the first measured step's batch size, then reused;
     -- reduced (core/hvp_reduce.h): Lanczos in the first Dense's row space,
     -- the same eigenvalue from products of a fraction of the cost, for
     -- batches of fewer rows than its inputs (M._hess_full: tests compare)
     op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1,
       not rawget(M, "_hess_full"))
-    op:reset(data.x, data.y, self.theta)
+    op:reset(data.x, data.y, self.theta, z)
     self.hop = op
   end
   -- op:top starts from the Ritz vector it kept (none at first) and the

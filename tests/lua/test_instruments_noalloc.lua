@@ -18,20 +18,22 @@ local Y = wb.new_tensor({N}, "uint8")
 for i = 1, N do Y:set(i, (i * 7) % 10) end
 
 -- the core allocations of each step after the third (the buffers sized by
--- then), as a list
-local function allocs(instruments)
+-- then), as a list; x, y: other rows than X, Y
+local function allocs(instruments, x, y)
+  x, y = x or X, y or Y
+  local D = x:size(2)
   wb.seed(1)
   local m = wb.nn.Sequential{wb.nn.Dense(D, 16, {activation = "relu"}),
     wb.nn.Dense(16, 10, {activation = "softmax"})}
   local at = {}
   local cb = wb.callbacks.Lambda{on_train_batch_end = function(s)
     at[s] = select(3, wb.io._faults()) end}
-  m:fit(X, Y, {batch_size = 16, epochs = 3, seed = 1, verbose = false,
+  local h = m:fit(x, y, {batch_size = 16, epochs = 3, seed = 1, verbose = false,
     optimizer = wb.optim.SGD{lr = 0.05}, instruments = instruments, every = 1,
     callbacks = {cb}})
   local out = {}
   for s = 4, #at do out[#out + 1] = at[s] - at[s - 1] end
-  return out
+  return out, h
 end
 
 T.test("every instrument of full, gsnr and tic_trace: a measured step allocates nothing",
@@ -51,6 +53,20 @@ T.test("every instrument of full, gsnr and tic_trace: a measured step allocates 
     T.eq(table.concat(bad, " "), "", (type(n) == "table" and "full" or n) .. ": steps that "
       .. "allocated: " .. table.concat(got, " "))
   end
+end)
+
+-- 200 inputs, batches of 16 (and 8): hess_max in the first Dense's row
+-- space (core/hvp_reduce.h), its two batch sets and the kept vector
+T.test("hess_max in the row space: a measured step allocates nothing", function()
+  local x = wb.rand(N, 200)
+  for i = 1, N do for j = 1, 200 do if (i + j) % 3 == 0 then x:set(i, j, 0) end end end
+  local plain, bad = allocs({"loss"}, x), {}
+  local got, h = allocs({"hess_max"}, x)
+  T.ok(h.instruments.hess_max.row_space > 0, "measured in the row space")
+  for i, n in ipairs(plain) do
+    if n == 0 and got[i] ~= 0 then bad[#bad + 1] = i + 3 end
+  end
+  T.eq(table.concat(bad, " "), "", "steps that allocated: " .. table.concat(got, " "))
 end)
 
 T.done()

@@ -312,10 +312,11 @@ static int hop_reset(lua_State *L)
     else
         wb_hvp_sync(o->h);
     if (o->red && given && x->shape[0] <= wb_hvp_red_rows(o->red)) {
-        if (wb_hvp_red_set(o->red, x, y, o->gp, o->gn, o->nparam, z ? wb_tensor_f32(z) : NULL,
-                           &err))
+        wb_status st = wb_hvp_red_set(o->red, x, y, o->gp, o->gn, o->nparam,
+                                      z ? wb_tensor_f32(z) : NULL, &err);
+        if (st && st != WB_ENONFINITE) /* not finite: the whole engine's, as before */
             return lwb_raise(L, 0, &err);
-        o->use_red = 1;
+        o->use_red = !st;
     }
     return 0;
 }

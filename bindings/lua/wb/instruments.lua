@@ -56,8 +56,9 @@ local hessian = require "wb.hessian"
 ---(algebraic, ...)"), products, max_residual, tol, cold, warm, warm_tol,
 ---gradient_weight, row_space: the measurements made in the first Dense's
 ---row space, the same eigenvalue from cheaper products, for batches of at
----most a tenth as many rows as its inputs}: Lanczos stopped on a Kato-Temple bound (tol, then
----warm_tol; the gap to the next Ritz value less its residual), cold from
+---most a tenth as many rows as its inputs}: Lanczos stopped on a
+---Kato-Temple bound (tol, then warm_tol; the gap to the next Ritz value
+---less its residual), cold from
 ---the batch gradient (at least 10 products), then warm from two
 ---directions kept apart, the last Ritz vector and the gradient (band
 ---Lanczos, 6 products before any stop; gradient_weight > 0 only says the

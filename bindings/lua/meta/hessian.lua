@@ -4,7 +4,7 @@
 -- density and full, are Lua: bindings/lua/wb/hessian.lua). Hand-written
 -- language-server annotations and help text; never run.
 
----wb.hessian.Operator(layers, x, y, loss, float64, max_rows, seed) -> wb.HessianOperator
+---wb.hessian.Operator(layers, x, y, loss, float64, max_rows, seed, reduce) -> wb.HessianOperator
 ---The C operator under wb.hessian's functions: layers is a list of
 ---wb.Dense, wb.Activation (element-wise), wb.Dropout (off) and wb.Flatten;
 ---x float32 or uint8 [n, ...] (uint8 divided by 255); y integer labels [n]
@@ -12,8 +12,11 @@
 ---float32 targets [n, C] for "mse"; float64 true computes in double (nil:
 ---false); max_rows rows per chunk; seed (default 1) seeds the operator's
 ---own generator for random probes and start vectors (the global one is
----never drawn from). It copies the weights now and keeps the layers and
----data alive.
+---never drawn from); reduce true lets op:top work in the first Dense's
+---row space (core/hvp_reduce.h: the same eigenvalue from cheaper
+---products) on a batch reset with params, where that Dense has at least
+---10 inputs a row of max_rows and only Flatten or Dropout comes before it
+---(float32). It copies the weights now and keeps the layers and data alive.
 ---@param layers table
 ---@param x wb.Tensor
 ---@param y wb.Tensor
@@ -21,9 +24,10 @@
 ---@param float64? boolean
 ---@param max_rows integer
 ---@param seed? integer
+---@param reduce? boolean
 ---@return wb.HessianOperator
 ---Example: local op = wb.hessian.Operator({m[1], m[2]}, x, y, "cross_entropy", false, 4096)
-function wb.hessian.Operator(layers, x, y, loss, float64, max_rows, seed) end
+function wb.hessian.Operator(layers, x, y, loss, float64, max_rows, seed, reduce) end
 
 ---wb.HessianOperator
 ---H of the mean loss (L2 included) at the weights it was made with. Vectors
@@ -41,17 +45,22 @@ local HessianOperator = {}
 ---Example: local hv = op:hvp(m:get_weights())
 function HessianOperator:hvp(v) end
 
----wb.HessianOperator:reset(x, y, params)
+---wb.HessianOperator:reset(x, y, params, z)
 ---Takes new data (checked as Operator checks it) and the layers' current
 ---weights, or with params (a list of float32 tensors shaped like the
 ---parameters, as hvp's v) those weights instead (the model's are left as
 ---they are), reusing the operator's buffers: one operator kept across
 ---training steps allocates nothing per step (the fit instruments do this).
+---z, for an operator made with reduce: the first Dense's pre-activation
+---on x at params (its logits() after a forward of x; float32 [rows of x or
+---more, n_out]), from which the row space's kernel is read (checked on its
+---first row: another batch's is not used).
 ---@param x wb.Tensor
 ---@param y wb.Tensor
 ---@param params? wb.Tensor[]
+---@param z? wb.Tensor
 ---Example: op:reset(x2, y2); print(op:eigs(1, 1e-3, 10)[1])
-function HessianOperator:reset(x, y, params) end
+function HessianOperator:reset(x, y, params, z) end
 
 ---wb.HessianOperator:loss_grad() -> number, table
 ---The mean loss (L2 included) and its gradient (a list like hvp's).
@@ -105,10 +114,18 @@ function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
 function HessianOperator:top(max_iter, tol, v0, gmix, g) end
 
 ---wb.HessianOperator:top_vector() -> table|nil
----op:top's last unit Ritz vector (a list like hvp's), nil before the first.
+---op:top's last unit Ritz vector (a list like hvp's), nil before the first
+---(from the row space: mapped out of it, and still kept there).
 ---@return wb.Tensor[]|nil
 ---Example: local v = op:top_vector()
 function HessianOperator:top_vector() end
+
+---wb.HessianOperator:reduced() -> boolean
+---Whether op:top works in the first Dense's row space on the batch reset
+---last (made with reduce, reset with params, a batch of at most max_rows).
+---@return boolean
+---Example: op:reset(x, y, params); print(op:reduced())
+function HessianOperator:reduced() end
 
 ---wb.HessianOperator:trace(probes, layer) -> number, number
 ---Hutchinson's trace estimate over Rademacher probes: mean, standard error.

@@ -41,7 +41,7 @@ typedef struct hop {
     double *top;             /* [P] */
     float *topf;             /* [P] */
     double topn;
-    int held;                /* 0, TOP_D or TOP_F */
+    int held;                /* 0, TOP_D, TOP_F or TOP_R */
     /* op:top on the first Dense's row space (core/hvp_reduce.h), when the
      * operator was made with reduce and the batch fits: then red holds the
      * batch reset last (use_red), set with the params given */
@@ -162,8 +162,8 @@ static int l_operator(lua_State *L)
         return lwb_raise(L, 0, &err);
     if (wb_hvp_set_data(o->h, x, y, &err))
         return lwb_raise(L, 0, &err);
-    /* reduce: op:top in the first Dense's row space where there is one
-     * (batches of at most max_rows rows, fewer than its inputs; float32) */
+    /* reduce: op:top in the first Dense's row space where it pays (float32,
+     * WB_HVP_RED_MIN inputs a row of max_rows or more; else no red) */
     if (reduce && !f64 && !(o->red = wb_hvp_red_new(ls, n, op.loss, rows, &err)) &&
         err.code != WB_EINVAL)
         return lwb_raise(L, 0, &err);

@@ -25,9 +25,10 @@
 void dpstrf_(const char *uplo, const int *n, double *a, const int *lda, int *piv, int *rank,
              const double *tol, double *work, int *info, size_t uplo_len);
 
-/* A batch: X dense, and its non-zeros row by row (row i's at rs[i] ..
- * rs[i + 1]: MNIST's pixels are about 80 % zeros, and the maps and X X^T
- * read only these); used: the inputs non-zero in some row (nu, ascending). */
+/* A batch: X dense (X X^T and X X_held^T: BLAS), and its non-zeros row by
+ * row (row i's at rs[i] .. rs[i + 1]: MNIST's pixels are about 80 %
+ * zeros, and the maps in and out read only these); used: the inputs
+ * non-zero in some row (nu, ascending). */
 typedef struct bset {
     int64_t n, nu;
     double *Xd;    /* [B, I] */
@@ -259,21 +260,30 @@ static void map_in(wb_hvp_red *r, const float *w, float *out)
 }
 
 /* out [B, O] = W~ = Q w from z = X w + b [n, O] (b NULL: none), when z's
- * first row is X w + b's (checked against X's first row times w, to 1e-4
- * of the row's scale); else 0, and nothing written. */
+ * rows are X w + b's: checked on the first and the last row with a
+ * non-zero input (rows of zeros are b in any batch), against X's row
+ * times w, to 1e-4 of the row's scale; else 0, and nothing written. */
 static int z_in(wb_hvp_red *r, const float *z, const float *b, const float *w, float *out)
 {
     const bset *S = &r->S[r->cur];
-    int64_t O = r->O;
-    double *y = r->Yd, scale = 0, off = 0;
-    memset(y, 0, (size_t)O * sizeof *y);
-    WB_SIMD_CALL(gather)(y, S->ci, S->cv, S->rs[1], w, O);
-    for (int64_t j = 0; j < O; j++) {
-        double d = (double)z[j] - (b ? (double)b[j] : 0) - y[j];
-        scale = fmax(scale, fabs(y[j])), off = fmax(off, fabs(d));
+    int64_t O = r->O, first = -1, last = -1;
+    for (int64_t i = 0; i < S->n; i++)
+        if (S->rs[i + 1] > S->rs[i])
+            last = i, first = first < 0 ? i : first;
+    double *y = r->Yd;
+    for (int k = 0; k < 2 && first >= 0; k++) {
+        int64_t i = k ? last : first;
+        double scale = 0, off = 0;
+        memset(y, 0, (size_t)O * sizeof *y);
+        WB_SIMD_CALL(gather)(y, S->ci + S->rs[i], S->cv + S->rs[i], S->rs[i + 1] - S->rs[i],
+                             w, O);
+        for (int64_t j = 0; j < O; j++) {
+            double d = (double)z[i * O + j] - (b ? (double)b[j] : 0) - y[j];
+            scale = fmax(scale, fabs(y[j])), off = fmax(off, fabs(d));
+        }
+        if (!(off <= 1e-4 * scale))
+            return 0;
     }
-    if (!(off <= 1e-4 * scale + 1e-30))
-        return 0;
     for (int64_t i = 0; i < S->n; i++)
         for (int64_t j = 0; j < O; j++)
             y[i * O + j] = (double)z[i * O + j] - (b ? (double)b[j] : 0);

@@ -18,11 +18,14 @@
  * n O + (the rest) numbers instead of I O + (the rest): on MNIST at batch
  * 32, 4096 + 1418 instead of 100352 + 1418.
  *
- * Vectors in and out (the start, the Ritz vector) are the whole model's,
- * in theta's order: mapped in by W~ = Q W (X W, then a triangular solve),
- * out by W = Q^T W~ (a triangular solve, then X^T times it): two products
- * of the batch with a kernel-sized matrix per call. The part of a start
- * off X's rows is dropped (an eigenvector of eigenvalue 2 l2).
+ * Between calls the Ritz vector stays in the row space, as X^T Zh for the
+ * batch it was found on, and the next batch's start is read off it
+ * (X_new X_old^T Zh: n x n x I, then n x n x O); W~ itself is read off the
+ * first Dense's pre-activation X W + b when the caller has it. Whole
+ * vectors in theta's order (a given start, wb_hvp_red_vector) are mapped
+ * in by W~ = Q W (X W over X's non-zeros, then a triangular solve) and out
+ * by W = Q^T W~ (a triangular solve, then X^T times it). The part of a
+ * start off X's rows is dropped (an eigenvector of eigenvalue 2 l2).
  *
  * Memory: everything at wb_hvp_red_new for batches of at most B rows;
  * later calls allocate nothing (the fit instruments call it inside

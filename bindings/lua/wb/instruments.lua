@@ -54,12 +54,9 @@ local hessian = require "wb.hessian"
 ---/ |T + 1e-7|, to first order; where |T| < 2 se neither hess_trace nor
 ---tic_trace means anything), and hess_max = {eigenvalue (which: "largest
 ---(algebraic, ...)"), products, max_residual, tol, cold, warm, warm_tol,
----gradient_weight, row_space: the measurements made in the first Dense's
----row space, the same eigenvalue from cheaper products, for batches of at
----most a tenth as many rows as its inputs}: Lanczos stopped on a
----Kato-Temple bound (tol, then warm_tol; the gap to the next Ritz value
----less its residual), cold from
----the batch gradient (at least 10 products), then warm from two
+---gradient_weight, row_space: measurements in the first Dense's row space}: Lanczos
+---stopped on a Kato-Temple bound (tol, then warm_tol; the gap to the next Ritz value less its
+---residual), cold from the batch gradient (at least 10 products), then warm from two
 ---directions kept apart, the last Ritz vector and the gradient (band
 ---Lanczos, 6 products before any stop; gradient_weight > 0 only says the
 ---gradient is one), at most `warm` products after the first; an

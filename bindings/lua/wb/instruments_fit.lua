@@ -35,9 +35,8 @@
 -- without a seed: seed t, "step"), its standard error in
 -- hess_trace_se and, carried to first order, tic_trace_se). hess_max, the largest
 -- eigenvalue (algebraic, as Cockpit's eigsh "LA"), is three-term
--- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top), in
--- the first Dense's row space when the batch has fewer rows than its
--- inputs (core/hvp_reduce.h: the same eigenvalue, products of B x B x O),
+-- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top; in the
+-- first Dense's row space where it pays, core/hvp_reduce.h: the same value),
 -- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
 -- relative error is below LANCZOS_TOL (cold, at most LANCZOS_COLD products,
 -- from the batch gradient) or LANCZOS_WTOL (warm, at most LANCZOS_WARM,
@@ -240,13 +239,6 @@ function Cb:on_train_begin(model)
   if self.samples or self.exact then self.ps = M.Scratch() end
   self.hlayers = {}
   for i = 1, #model do self.hlayers[i] = model[i] end
-  -- hess_max's row space reads the first Dense's pre-activation from the
-  -- step's forward: the Hessian's, where only Flatten comes before it
-  -- (a Dropout there trained on other inputs than the Hessian's)
-  self.z1 = on.hess_max or nil
-  for i = 1, self.layers[1].i - 1 do
-    if require("wb.args").typename(model[i]) ~= "wb.Flatten" then self.z1 = nil end
-  end
   local h = model.history
   local fit_seed = self.ctx and self.ctx.seed -- nil: a fit without seed
   self.probe_fit_seed = fit_seed -- a resume's: the saved fit's (Cb:set_state)
@@ -265,9 +257,8 @@ function Cb:on_train_begin(model)
       or PROBE_STEP) or nil,
     hess_trace_probe_fit_seed = trace and not self.exact and fit_seed or nil,
     hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
-      row_space = 0, -- measurements in the first Dense's row space (Cb:_hess_max)
       tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
-      gradient_weight = LANCZOS_GRAD} or nil}
+      gradient_weight = LANCZOS_GRAD, row_space = 0} or nil}
   self.alpha_start = nil
   self.alpha_rec = {}
   for _, n in ipairs(M.NAMES) do

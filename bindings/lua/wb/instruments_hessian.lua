@@ -219,6 +219,13 @@ function Cb:_hessian_begin(params, hess, trace, other)
   -- hess_max's operator reads theta_t from self.theta (op:reset's params)
   local swap = trace and not self.exact
   self.need_theta = swap or other or self.on.hess_max or false
+  -- hess_max's row space reads the first Dense's pre-activation from the
+  -- step's forward: the Hessian's, where only Flatten comes before it
+  -- (a Dropout there trained on other inputs than the Hessian's)
+  self.z1 = self.on.hess_max or nil
+  for i = 1, self.layers[1].i - 1 do
+    if args.typename(self.model[i]) ~= "wb.Flatten" then self.z1 = nil end
+  end
   self.theta, self.theta_k, self.swap, self.kernels = nil, nil, nil, nil
   if self.need_theta then
     self.theta = {}

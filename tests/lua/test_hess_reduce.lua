@@ -2,8 +2,9 @@
 -- hvp_reduce.h; wb.hessian.Operator's 8th argument, which fit's hess_max
 -- passes) against the whole Hessian's largest eigenvalue
 -- (wb.hessian.eigs in float64 with as many products as parameters: exact
--- to rounding), on batches of fewer rows than the first Dense's inputs:
--- full rank, rank-deficient (repeated rows), 8-bit inputs, and an L2 large
+-- to rounding), on batches of a tenth as many rows as the first Dense's
+-- inputs or fewer:
+-- full rank, rank-deficient (repeated rows), 8-bit inputs, mse, and an L2 large
 -- enough that the eigenvalue off the rows (2 l2) is the largest (a batch
 -- of zeros, rank 0, where it is every kernel direction's); its Ritz
 -- vector, mapped back, against the whole model's products; and fit's
@@ -61,6 +62,21 @@ T.test("repeated rows (rank 3 of 6) and 8-bit inputs", function()
   got, want = both(m, u, labels(6))
   T.ok(math.abs(got - want) <= 1e-5 * math.abs(want), string.format("uint8: %.9g, "
     .. "the whole Hessian's %.9g", got, want))
+end)
+
+T.test("under mse (one-hot targets, a linear last Dense)", function()
+  wb.seed(4)
+  local m = wb.nn.Sequential{wb.nn.Dense(I, H, {activation = "tanh"}),
+    wb.nn.Dense(H, C, {activation = "linear"})}
+  local x, y = wb.randn(6, I), wb.zeros(6, C)
+  for i = 1, 6 do y:set(i, i % C + 1, 1) end
+  local want = wb.hessian.eigs(m, {x = x, y = y}, {k = 1, precision = "float64", tol = 1e-12,
+    max_iter = P, loss = "mse"}).values[1]
+  local op <close> = wb.hessian.Operator({m[1], m[2]}, x, y, "mse", false, 6, 1, true)
+  op:reset(x, y, (m:parameters()))
+  local got = op:top(60, 1e-12, nil, 1)
+  T.ok(op:reduced() and math.abs(got - want) <= 1e-5 * math.abs(want), string.format("mse: "
+    .. "%.9g, the whole Hessian's %.9g", got, want))
 end)
 
 -- Off the batch's rows the Hessian is 2 l2 (the first Dense's kernel): on
@@ -125,31 +141,41 @@ T.test("op:top_vector after a reduced op:top", function()
   op:free()
 end)
 
-T.test("fit's hess_max on MNIST: the row space's equals the whole model's", function()
-  local rows = wb.data.mnist().train:subset(1, 512)
-  local function run(full)
-    wb.instruments._hess_full = full
-    wb.seed(1)
-    local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
-      wb.nn.Dense(128, 10, {activation = "softmax"})}
-    local ok, h = pcall(m.fit, m, rows, {batch_size = 32, seed = 1, verbose = false,
-      optimizer = wb.optim.SGD{lr = 0.05}, instruments = {"hess_max"}, every = 3})
-    wb.instruments._hess_full = nil
-    assert(ok, h)
-    T.ok(h.instruments.hess_max.row_space == (full and 0 or 6), "measured in the row space: "
-      .. h.instruments.hess_max.row_space)
-    return h.steps.hess_max
-  end
-  local a, b, n = run(true), run(nil), 0
-  for i = 1, #a do
-    if a[i] == a[i] then
-      n = n + 1
-      T.ok(math.abs(a[i] - b[i]) <= 1e-5 * math.abs(a[i]), string.format("row %d: whole "
-        .. "%.9g, row space %.9g", i, a[i], b[i]))
+-- With a Dropout before the first Dense the step's forward saw other
+-- inputs than the Hessian's (Dropout off): the row space then maps the
+-- kernel in from X W instead of reading the forward's pre-activation.
+for _, drop in ipairs{false, true} do
+  T.test("fit's hess_max on MNIST: the row space's equals the whole model's"
+    .. (drop and " (Dropout before the first Dense)" or ""), function()
+    local rows = wb.data.mnist().train:subset(1, 512)
+    local function run(full)
+      wb.instruments._hess_full = full
+      wb.seed(1)
+      local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+        wb.nn.Dense(128, 10, {activation = "softmax"})}
+      if drop then
+        m = wb.nn.Sequential{wb.nn.Dropout(0.2), wb.nn.Dense(784, 128, {activation = "relu"}),
+          wb.nn.Dense(128, 10, {activation = "softmax"})}
+      end
+      local ok, h = pcall(m.fit, m, rows, {batch_size = 32, seed = 1, verbose = false,
+        optimizer = wb.optim.SGD{lr = 0.05}, instruments = {"hess_max"}, every = 3})
+      wb.instruments._hess_full = nil
+      assert(ok, h)
+      T.ok(h.instruments.hess_max.row_space == (full and 0 or 6), "measured in the row "
+        .. "space: " .. h.instruments.hess_max.row_space)
+      return h.steps.hess_max
     end
-  end
-  T.ok(n == 6, "6 measured steps, got " .. n)
-end)
+    local a, b, n = run(true), run(nil), 0
+    for i = 1, #a do
+      if a[i] == a[i] then
+        n = n + 1
+        T.ok(math.abs(a[i] - b[i]) <= 1e-5 * math.abs(a[i]), string.format("row %d: whole "
+          .. "%.9g, row space %.9g", i, a[i], b[i]))
+      end
+    end
+    T.ok(n == 6, "6 measured steps, got " .. n)
+  end)
+end
 
 -- Across model:save_state and fit{resume}: the saved start is the kept
 -- vector mapped out of the last batch's row space, mapped into the next

@@ -85,7 +85,8 @@ function Cb:_hess_max(logs, data, B)
   else -- made once, at the first measured step's batch size, then reused;
     -- reduced (core/hvp_reduce.h): Lanczos in the first Dense's row space,
     -- the same eigenvalue from products of a fraction of the cost, for
-    -- batches of fewer rows than its inputs (M._hess_full: tests compare)
+    -- batches of a tenth as many rows as its inputs or fewer (M._hess_full:
+    -- tests compare)
     op = wb.hessian.Operator(self.hlayers, data.x, data.y, self.loss, false, B, 1,
       not rawget(M, "_hess_full"))
     op:reset(data.x, data.y, self.theta, z)

@@ -319,11 +319,9 @@ static void keep(wb_hvp_red *r, const float *v)
         WB_SIMD_CALL(solve)(y, r->G + (p + 1) + p * r->n, 1, r->r - 1 - p, z + (p + 1) * O, O,
                             1 / lo(r, p, p));
     }
-    double *zh = r->Wd; /* z's rows in X's order, then into Zh (z is in Yd) */
-    memset(zh, 0, (size_t)(r->n * O) * sizeof *zh);
+    memset(r->Zh, 0, (size_t)(r->n * O) * sizeof *r->Zh);
     for (int64_t p = 0; p < r->r; p++)
-        memcpy(zh + (int64_t)(r->piv[p] - 1) * O, z + p * O, (size_t)O * sizeof *z);
-    memcpy(r->Zh, zh, (size_t)(r->n * O) * sizeof *zh);
+        memcpy(r->Zh + (int64_t)(r->piv[p] - 1) * O, z + p * O, (size_t)O * sizeof *z);
     memcpy(r->th, v + r->B * O, (size_t)r->tail * sizeof *v);
     r->held = r->cur;
 }
@@ -352,7 +350,6 @@ wb_status wb_hvp_red_vector(const wb_hvp_red *r, float *x, double *xnorm, wb_err
     return WB_OK;
 }
 
-int wb_hvp_red_held(const wb_hvp_red *r) { return r->held >= 0; }
 
 wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
                          const float *const *parts, const int64_t *cnt, int nparts,

@@ -80,10 +80,9 @@ wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
 wb_status wb_hvp_red_top(wb_hvp_red *r, int max_iter, double tol, double gmix,
                          const float *x, int kept, wb_rng *rng, double *value,
                          double *resid, int *steps, wb_err *err);
-/* Whether a Ritz vector is kept; x [P] = it, mapped out of the row space
- * (W = X^T Zh over X's non-zeros), *xnorm its norm (1 to rounding).
- * WB_ESTATE when none is kept. */
-int wb_hvp_red_held(const wb_hvp_red *r);
+/* x [P] = the kept Ritz vector, mapped out of the row space (W = X^T Zh
+ * over X's non-zeros), *xnorm its norm (1 to rounding). WB_ESTATE when
+ * none is kept. */
 wb_status wb_hvp_red_vector(const wb_hvp_red *r, float *x, double *xnorm, wb_err *err);
 
 #endif

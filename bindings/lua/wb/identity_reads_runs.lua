@@ -102,7 +102,8 @@ end
 -- R.note(dir, query, recs, text, default): a hook asked folder dir query
 -- (text: as the path names it, 'wb.runs.find{task = "B"}'), whose records
 -- are recs: noted in every running tracker whose hook asked. default: dir
--- is the one a query without root or dir reads ($WB_PLOTS/runs, else plots/runs).
+-- is the one a query without root or dir reads (wb/runs_load.lua's default_root:
+-- the task's or experiment's root while its runs train, else $WB_PLOTS or plots).
 function R.note(dir, query, recs, text, default)
   if #I.active == 0 or type(dir) ~= "string" then return end
   ropts = ropts or require "wb.runner_options"
@@ -150,9 +151,14 @@ function R.changed(e, memo, here)
   ropts = ropts or require "wb.runner_options"
   local a = f.asked
   if here and type(a) == "table" and type(a.dir) == "string" then
-    -- asked without a root: the default folder as this process has it ($WB_PLOTS)
+    -- asked without a root: the default folder as this process has it (the
+    -- task's root while the runner checks its runs, else $WB_PLOTS)
     local ok, now = true, a.dir
-    if a.default then ok, now = pcall(require("wb.record").dir) end
+    if a.default then
+      ok, now = pcall(function()
+        return require("wb.record").dir(require("wb.runs_load").default_root())
+      end)
+    end
     now = ok and ropts.absolute(now)
     if now ~= f.dir then
       return string.format("(the runs a hook found, in '%s' from %s) would be looked for in %s "

@@ -248,6 +248,8 @@ function M.main(task, argv, script)
   local refused = checks.command(task, opts, M.root_of(opts)) -- stdin, a newline in the root
   if refused then io.stderr:write(refused, "\n") return 64 end
   local root = M.root_of(opts)
+  -- a query without a root in its hooks and report reads this root's runs
+  local _default <close> = require("wb.runs_load").use_root(root)
   -- the declaration was checked when the script was loaded: what fails now
   -- is what the options ask of it (--epochs over a varied epochs), so 64
   local sok, ex = pcall(task._setup, task, opts, root, ropts.command_maker(script or "?", opts,
@@ -329,7 +331,9 @@ end
 ---one of its runs, it raises naming the lock and its holder's pid (runs
 ---trained before stay recorded); a run recorded by then is not trained
 ---again. Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
----quick ones (options.quick) to <that>/quick, as a task's do. Each record's
+---quick ones (options.quick) to <that>/quick, as a task's do; wb.runs.find
+---and load_all without a root or folder read that root's runs while it runs
+---(in its hooks too). Each record's
 ---command is this process's ("workbench x.lua ...", "workbench -e '...'", or
 ---one saying it was typed at the REPL).
 ---@param ex wb.Experiment
@@ -339,6 +343,8 @@ end
 function M.run_experiment(ex, o)
   o = require("wb.args").options("run_experiment", 2, o, {"fresh", "verbose"})
   ex.root = ex.root or M.root_of{quick = ex.quick} -- quick runs under <root>/quick, as a task's
+  -- a query without a root in its hooks reads ex's runs' root
+  local _default <close> = require("wb.runs_load").use_root(ex.root)
   local this = ropts.this_command()
   ex.command = ex.command or function() return this end -- the records name this process
   -- the identities of what is trained now, not of the hooks when ex was made

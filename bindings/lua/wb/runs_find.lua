@@ -286,7 +286,9 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---{256, 128}; a list in the list is a value: {{256, 128}}, and a list that
 ---matches some runs as a value and others by an item is an error), a
 ---function(value) -> boolean decides. Options:
----root = the plots folder (default $WB_PLOTS or "plots"; --quick runs are
+---root = the plots folder (default: in a task's or an experiment's runs,
+---their hooks and report, the root they are recorded under, --root's or
+-----quick's <root>/quick; elsewhere $WB_PLOTS or "plots"; --quick runs are
 ---under <root>/quick), dir = the runs folder itself (default <root>/runs;
 ---not both), allow_empty = true to accept an empty answer. Without it,
 ---each of these is an error saying what is there: a runs folder that does
@@ -341,7 +343,7 @@ function M.find(query)
   if query.allow_empty ~= nil and type(query.allow_empty) ~= "boolean" then
     error("wb.runs.find: allow_empty: expected a boolean, got " .. type(query.allow_empty), 2)
   end
-  local dir = query.dir or record.dir(query.root)
+  local dir = query.dir or record.dir(query.root or load.default_root())
   local recs = load.read_all(dir)
   local valid = valid_keys(recs)
   for _, k in ipairs(util.sorted_keys(query)) do

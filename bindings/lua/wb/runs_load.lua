@@ -13,9 +13,31 @@ local reads = require "wb.identity_reads"
 local M = {}
 local argcheck = group.argcheck
 
+-- The root a query without root or dir reads: while a task's or an
+-- experiment's runs are planned, trained and reported (wb/runner.lua sets
+-- it), the root they are recorded under (--root, --quick's <root>/quick,
+-- an experiment's root); elsewhere $WB_PLOTS or plots. A hook that asked
+-- wb.runs.find{task = "B"} in a task run with --root R read ./plots/runs
+-- (or $WB_PLOTS/runs): another folder than R's, whose runs of B it took,
+-- or none with allow_empty, without a word.
+local run_root -- nil: none set
+
+-- M.default_root() -> string: that root.
+function M.default_root() return run_root or util.plots_root() end
+
+-- M.use_root(root) -> a to-be-closed value: root is the default until it
+-- is closed (the one before then again).
+function M.use_root(root)
+  local before = run_root
+  run_root = root
+  return setmetatable({}, {__close = function() run_root = before end})
+end
+
 ---wb.runs.load_all(dir, filter) -> table
----Every run record in folder dir (default <plots>/runs, plots = $WB_PLOTS
----or "plots") as plain tables sorted by file name, keeping those for which
+---Every run record in folder dir (default <root>/runs: in a task's or an
+---experiment's runs, their hooks and report, the root they are recorded
+---under; elsewhere $WB_PLOTS or "plots") as plain tables sorted by file
+---name, keeping those for which
 ---filter(record) is true; {} when the folder does not exist. Integral
 ---numbers are integers (seed 2, not 2.0). A malformed record (see
 ---wb.record.read), or one whose content does not match the checksum
@@ -33,7 +55,7 @@ function M.load_all(dir, filter)
   argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
   argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
   local default = dir == nil
-  dir = dir or record.dir()
+  dir = dir or record.dir(M.default_root())
   local all = M.read_all(dir)
   -- a hook's: what it got is part of its run's identity (every record: its filter is code)
   reads.runs.note(dir, nil, all, "wb.runs.load_all()", default)
@@ -88,7 +110,7 @@ end
 -- runs keep(r) takes, else "": a query for quick runs in the full root named
 -- only what the full runs have.
 function M.quick_note(query, keep)
-  local root = not query.dir and (query.root or util.plots_root())
+  local root = not query.dir and (query.root or M.default_root())
   if not root or root:match("quick/*$") then return "" end
   local qdir = record.dir(root .. "/quick")
   if not wb.sys.exists(qdir) then return "" end
@@ -121,7 +143,7 @@ end
 -- Raise (at find's caller) that runs folder dir does not exist, with what
 -- does: the root, and its quick/ folder, where --quick runs go.
 function M.no_folder(query, dir)
-  local root = query.root or (not query.dir and util.plots_root() or nil)
+  local root = query.root or (not query.dir and M.default_root() or nil)
   local why
   if root and not wb.sys.exists(root) then
     why = "root " .. root .. " does not exist"

@@ -54,7 +54,7 @@ function HessianOperator:hvp(v) end
 ---z, for an operator made with reduce: the first Dense's pre-activation
 ---on x at params (its logits() after a forward of x; float32 [rows of x or
 ---more, n_out]), from which the row space's kernel is read (checked on its
----first row: another batch's is not used).
+---first and last rows with a non-zero input: another batch's is not used).
 ---@param x wb.Tensor
 ---@param y wb.Tensor
 ---@param params? wb.Tensor[]

@@ -446,8 +446,10 @@ wb_status wb_hvp_red_top(wb_hvp_red *r, int max_iter, double tol, double gmix,
     if (st)
         return st;
     keep(r, r->vr);
-    /* off X's rows H is 2 l2 (the first Dense's L2) times the identity */
+    /* off X's rows H is 2 l2 (the first Dense's L2) times the identity:
+     * an exact eigenvalue there (residual 0; the residual of the reduced
+     * pair, or its NaN at rank 0, was reported beside it) */
     if (r->r < r->I && 2 * r->l2 > *value)
-        *value = 2 * r->l2;
+        *value = 2 * r->l2, *resid = 0;
     return WB_OK;
 }

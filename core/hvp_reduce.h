@@ -76,7 +76,7 @@ wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
  * not NULL, else (kept) the Ritz vector the last call kept, else none
  * (cold). The new
  * Ritz vector is kept (not mapped out: wb_hvp_red_vector). *value is
- * max(the reduced problem's, 2 l2) while r < n_in. */
+ * max(the reduced problem's, 2 l2) while r < n_in (2 l2: exact, *resid 0). */
 wb_status wb_hvp_red_top(wb_hvp_red *r, int max_iter, double tol, double gmix,
                          const float *x, int kept, wb_rng *rng, double *value,
                          double *resid, int *steps, wb_err *err);

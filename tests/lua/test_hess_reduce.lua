@@ -86,10 +86,12 @@ end)
 -- and the second kernel's, under 1).
 T.test("a batch of zeros: 2 l2, off the rows, is the largest eigenvalue", function()
   wb.seed(3)
-  local got, want, _, reduced = both(model(5), wb.zeros(4, I), labels(4))
+  local got, want, res, reduced = both(model(5), wb.zeros(4, I), labels(4))
   T.ok(reduced, "op:top ran on the row space (rank 0)")
   T.ok(math.abs(want - 10) <= 1e-9, "the whole Hessian's largest is 2 l2 = 10: " .. want)
   T.ok(got == 10, "the row space's op:top says " .. got)
+  -- exact there: residual 0 (it was the reduced pair's, NaN at rank 0)
+  T.eq(res, 0)
 end)
 
 -- op:reset's z, the first Dense's pre-activation on x (a fit's forward):

@@ -314,6 +314,7 @@ double *wb_hvp_work(wb_hvp *h, size_t n, wb_err *err)
 int64_t wb_hvp_numel(const wb_hvp *h) { return h->P; }
 int64_t wb_hvp_count(const wb_hvp *h) { return h->count; }
 int wb_hvp_sparse(const wb_hvp *h) { return h->sp_on; }
+int wb_hvp_f64(const wb_hvp *h) { return h->f64; }
 
 wb_status wb_hvp_block(const wb_hvp *h, int layer, int64_t *first, int64_t *count,
                        wb_err *err)

@@ -98,6 +98,9 @@ int64_t wb_hvp_count(const wb_hvp *h);
  * non-zeros (float32, at most half non-zero), else 0. */
 int wb_hvp_sparse(const wb_hvp *h);
 
+/* Whether its products are computed in double (else float32). */
+int wb_hvp_f64(const wb_hvp *h);
+
 /* The data: x float32 or uint8 [N, ...] with numel / N equal to the first
  * Dense's n_in; y for cross-entropy integer labels [N] (uint8 or float32)
  * in 0..C-1, for mse float32 [N, C] (or [N] when C is 1). Keeps references

@@ -418,13 +418,17 @@ static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, i
          * eigenvalue lies within r_2, its pair's residual, of theta_2, so
          * the gap taken is theta - theta_2 - r_2. No stop before jmin
          * steps: Ritz values cannot show an eigenvector the start nearly
-         * misses (see TOP_COLD_MIN). */
+         * misses (see TOP_COLD_MIN). Or the residual alone, |lambda -
+         * theta| <= r: at a top eigenvalue that is multiple, or nearly
+         * (gap under tol theta), Kato-Temple cannot hold, and steps past
+         * convergence lose the basis' orthogonality. */
         double th = k->d[j - 1];
         r = b * k->s[(size_t)(j - 1) * j + (j - 1)];
         double r2 = j > 1 ? fabs(b * k->s[(size_t)(j - 2) * j + (j - 1)]) : 0;
         double gp = j > 1 ? th - k->d[j - 2] - r2 : 0;
         int invariant = !(b > 1e-12 * fabs(a)) || !isfinite(b);
-        if (invariant || (j > 1 && j >= jmin && gp > 0 && r * r <= tol * gp * fabs(th)))
+        if (invariant || (j > 1 && j >= jmin && ((gp > 0 && r * r <= tol * gp * fabs(th))
+                                                  || fabs(r) <= tol * fabs(th))))
             break;
     }
     *jo = j, *ro = r;

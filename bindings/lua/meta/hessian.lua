@@ -96,7 +96,10 @@ function HessianOperator:eigs(k, tol, max_iter, v0, layer) end
 ---same), so that their shares of the top eigenvector cannot cancel;
 ---stops early when the Kato-Temple estimate of the value's relative
 ---error, r^2 / (gap |value|) with the residual r and the gap to the
----second Ritz value less its residual, is at most tol (0: never; with
+---second Ritz value less its residual, is at most tol, or the relative
+---residual r / |value| is (a top eigenvalue that is multiple leaves no
+---gap; with two starts on a float32 engine, also at a residual under 1e-6,
+---its rounding) (0: never; with
 ---two starts, not before 6 products). Returns the value, the relative residual ||H y - value
 ---y|| / |value| of its Ritz vector y (exact up to rounding, no extra
 ---product) and the products used. g, a list shaped like the parameters,

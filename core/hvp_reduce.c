@@ -177,8 +177,8 @@ int64_t wb_hvp_red_rows(const wb_hvp_red *r) { return r->B; }
 
 /* The maps' loops, vectorised over the O outputs (the same sums, in the
  * same order, at every SIMD width): rows of a kernel gathered into y and
- * scattered from z by one row of X's non-zeros (ci, cv [m]), and a
- * triangular solve's row, y = (y - sum_k c[k s] Z[k]) * scale. */
+ * scattered from z by one row of X's non-zeros (ci, cv [m]). (The
+ * triangular solves are BLAS's, blas.h.) */
 WB_SIMD_BODY gather_body(double *restrict y, const int32_t *restrict ci,
                          const double *restrict cv, int64_t m, const float *restrict w,
                          int64_t O)
@@ -210,36 +210,17 @@ WB_SIMD_KERNEL(scatter, scatter_body,
                 int64_t m, const double *restrict z, int64_t O),
                (W, ci, cv, m, z, O))
 
-WB_SIMD_BODY solve_body(double *restrict y, const double *restrict c, int64_t s, int64_t m,
-                        const double *restrict Z, int64_t O, double scale)
-{
-    for (int64_t k = 0; k < m; k++) {
-        double ck = c[k * s];
-        const double *zk = Z + k * O;
-        for (int64_t j = 0; j < O; j++)
-            y[j] -= ck * zk[j];
-    }
-    for (int64_t j = 0; j < O; j++)
-        y[j] *= scale;
-}
-WB_SIMD_KERNEL(solve, solve_body,
-               (double *restrict y, const double *restrict c, int64_t s, int64_t m,
-                const double *restrict Z, int64_t O, double scale),
-               (y, c, s, m, Z, O, scale))
-
 /* L's entry (i, j), i >= j */
 static double lo(const wb_hvp_red *r, int64_t i, int64_t j) { return r->G[i + j * r->n]; }
 
 /* out [B, O] = L1^{-1} (Pi^T Yd)[:r] (rows r.. 0): forward substitution in
- * pivot order, Yd [n, O] in X's row order. */
+ * pivot order (BLAS's, all O columns at once), Yd [n, O] in X's row order. */
 static void solve_in(wb_hvp_red *r, float *out)
 {
     int64_t O = r->O;
-    for (int64_t p = 0; p < r->r; p++) {
-        double *y = r->Wd + p * O;
-        memcpy(y, r->Yd + (int64_t)(r->piv[p] - 1) * O, (size_t)O * sizeof *y);
-        WB_SIMD_CALL(solve)(y, r->G + p, r->n, p, r->Wd, O, 1 / lo(r, p, p));
-    }
+    for (int64_t p = 0; p < r->r; p++)
+        memcpy(r->Wd + p * O, r->Yd + (int64_t)(r->piv[p] - 1) * O, (size_t)O * sizeof *r->Wd);
+    wb_dtrsm_lower(0, r->r, O, r->G, r->n, r->Wd, O);
     for (int64_t t = 0; t < r->r * O; t++)
         out[t] = (float)r->Wd[t];
     memset(out + r->r * O, 0, (size_t)((r->B - r->r) * O) * sizeof *out);
@@ -298,11 +279,7 @@ static void held_in(wb_hvp_red *r, float *out)
     const bset *S = &r->S[r->cur], *Hs = &r->S[r->held];
     int64_t O = r->O, I = r->I, m = Hs->n;
     wb_dgemm(0, 1, S->n, m, I, 1, S->Xd, I, Hs->Xd, I, 0, r->C, m);
-    for (int64_t i = 0; i < S->n; i++) {
-        double *y = r->Yd + i * O;
-        memset(y, 0, (size_t)O * sizeof *y);
-        WB_SIMD_CALL(solve)(y, r->C + i * m, 1, m, r->Zh, O, -1);
-    }
+    wb_dgemm(0, 0, S->n, O, m, 1, r->C, m, r->Zh, O, 0, r->Yd, O);
     solve_in(r, out);
 }
 
@@ -312,13 +289,9 @@ static void keep(wb_hvp_red *r, const float *v)
 {
     int64_t O = r->O;
     double *z = r->Yd; /* [r, O] */
-    for (int64_t p = r->r - 1; p >= 0; p--) {
-        double *y = z + p * O;
-        for (int64_t j = 0; j < O; j++)
-            y[j] = v[p * O + j];
-        WB_SIMD_CALL(solve)(y, r->G + (p + 1) + p * r->n, 1, r->r - 1 - p, z + (p + 1) * O, O,
-                            1 / lo(r, p, p));
-    }
+    for (int64_t t = 0; t < r->r * O; t++)
+        z[t] = v[t];
+    wb_dtrsm_lower(1, r->r, O, r->G, r->n, z, O);
     memset(r->Zh, 0, (size_t)(r->n * O) * sizeof *r->Zh);
     for (int64_t p = 0; p < r->r; p++)
         memcpy(r->Zh + (int64_t)(r->piv[p] - 1) * O, z + p * O, (size_t)O * sizeof *z);
@@ -388,8 +361,9 @@ wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
     for (int64_t k = 0; k < I; k++)
         if (S->used[k])
             S->used[S->nu++] = (int32_t)k;
-    /* X X^T (dense: BLAS's blocked product beats gathering the non-zeros) */
-    wb_dgemm(0, 1, n, n, I, 1, S->Xd, I, S->Xd, I, 0, r->G, n);
+    /* X X^T (dense: BLAS's blocked product beats gathering the non-zeros),
+     * its lower triangle: what dpstrf ("L") reads */
+    wb_dsyrk_lower(n, I, S->Xd, I, r->G, n);
     int nn = (int)n, rank = 0, info = 0;
     double tol = -1; /* LAPACK's: n eps max(diag) */
     dpstrf_("L", &nn, r->G, &nn, r->piv, &rank, &tol, r->lw, &info, 1);

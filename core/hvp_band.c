@@ -307,22 +307,18 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
         r1 = resid_of(b, b->A + (size_t)(p - 1) * p, p, n, ld);
         if (p >= n) /* invariant: exact */
             break;
-        if (p >= 2 && p >= jmin && p >= BAND_MIN) { /* Kato-Temple, or the residual
-                                                      * alone, as lanczos3 (hvp_eig.c):
-                                                      * from two starts a multiple top
-                                                      * eigenvalue shows twice, a gap
-                                                      * of 0 */
-            double r2 = resid_of(b, b->A + (size_t)(p - 2) * p, p, n, ld);
-            double gp = th - b->ev[p - 2] - r2;
-            if ((gp > 0 && r1 * r1 <= tol * gp * fabs(th)) || r1 <= tol * fabs(th))
-                break;
-        }
-        /* a float32 engine's products are exact to about 1e-7 of their size:
+        /* Kato-Temple, as lanczos3 (hvp_eig.c), or the residual alone: from
+         * two starts a multiple top eigenvalue shows twice, a gap of 0. A
+         * float32 engine's products are exact to about 1e-7 of their size:
          * a residual under 1e-6 of the value is their rounding, and steps
          * past it take the basis apart (at tol 1e-12 its 60 products gave
-         * 10.012 for 10, the Ritz values of a T no longer H's projection) */
-        if (p >= jmin && p >= BAND_MIN && !wb_hvp_f64(b->h) && r1 <= 1e-6 * fabs(th))
-            break;
+         * 10.012 for 10, the Ritz values of a T no longer H's projection). */
+        if (p >= 2 && p >= jmin && p >= BAND_MIN) {
+            double r2 = resid_of(b, b->A + (size_t)(p - 2) * p, p, n, ld);
+            double gp = th - b->ev[p - 2] - r2, rt = wb_hvp_f64(b->h) ? tol : fmax(tol, 1e-6);
+            if ((gp > 0 && r1 * r1 <= tol * gp * fabs(th)) || r1 <= rt * fabs(th))
+                break;
+        }
     }
     /* y = Q_p s: the rows times s_j sg[j] */
     double *s = b->lw;

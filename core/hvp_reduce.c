@@ -323,7 +323,6 @@ wb_status wb_hvp_red_vector(const wb_hvp_red *r, float *x, double *xnorm, wb_err
     return WB_OK;
 }
 
-
 wb_status wb_hvp_red_set(wb_hvp_red *r, const wb_tensor *x, const wb_tensor *y,
                          const float *const *parts, const int64_t *cnt, int nparts,
                          const float *z, wb_err *err)

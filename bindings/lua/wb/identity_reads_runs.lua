@@ -154,11 +154,7 @@ function R.changed(e, memo, here)
     -- asked without a root: the default folder as this process has it (the
     -- task's root while the runner checks its runs, else $WB_PLOTS)
     local ok, now = true, a.dir
-    if a.default then
-      ok, now = pcall(function()
-        return require("wb.record").dir(require("wb.runs_load").default_root())
-      end)
-    end
+    if a.default then ok, now = pcall(require("wb.runs_load").default_dir) end
     now = ok and ropts.absolute(now)
     if now ~= f.dir then
       return string.format("(the runs a hook found, in '%s' from %s) would be looked for in %s "

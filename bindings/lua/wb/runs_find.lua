@@ -343,7 +343,7 @@ function M.find(query)
   if query.allow_empty ~= nil and type(query.allow_empty) ~= "boolean" then
     error("wb.runs.find: allow_empty: expected a boolean, got " .. type(query.allow_empty), 2)
   end
-  local dir = query.dir or record.dir(query.root or load.default_root())
+  local dir = query.dir or (query.root and record.dir(query.root) or load.default_dir())
   local recs = load.read_all(dir)
   local valid = valid_keys(recs)
   for _, k in ipairs(util.sorted_keys(query)) do

@@ -22,8 +22,9 @@ local argcheck = group.argcheck
 -- or none with allow_empty, without a word.
 local run_root -- nil: none set
 
--- M.default_root() -> string: that root.
+-- M.default_root() -> string: that root; M.default_dir(): its runs folder.
 function M.default_root() return run_root or util.plots_root() end
+function M.default_dir() return record.dir(M.default_root()) end
 
 -- M.use_root(root) -> a to-be-closed value: root is the default until it
 -- is closed (the one before then again).
@@ -55,7 +56,7 @@ function M.load_all(dir, filter)
   argcheck(dir == nil or type(dir) == "string", 1, "load_all", "string", dir)
   argcheck(filter == nil or type(filter) == "function", 2, "load_all", "function", filter)
   local default = dir == nil
-  dir = dir or record.dir(M.default_root())
+  dir = dir or M.default_dir()
   local all = M.read_all(dir)
   -- a hook's: what it got is part of its run's identity (every record: its filter is code)
   reads.runs.note(dir, nil, all, "wb.runs.load_all()", default)

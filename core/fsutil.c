@@ -4,6 +4,7 @@
  * POSIX only (open/fsync/rename). Every failure path closes what it opened,
  * unlinks the temporary file and frees what it allocated before returning.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -24,8 +25,10 @@ struct wb_atomic {
     int dirfd;     /* the target's folder, opened by _new: commit allocates
                       nothing after the rename; -1 if it could not be opened */
     int dir_errno; /* why not */
-    char *path; /* target */
-    char *tmp;  /* path.tmp.<pid> */
+    char *path; /* target, as given (messages name it) */
+    char *dest; /* what is replaced: path, its symlinks followed */
+    char *tmp;  /* dest.tmp.<pid>; NULL when written in place (direct) */
+    int direct; /* dest is a device, FIFO or socket: written through */
 };
 
 /* Fault injection: WB_FAULT_IO=N (read at the first operation) or
@@ -84,6 +87,57 @@ static int sync_parent(wb_atomic *f)
     return 0;
 }
 
+/* What a write to path replaces: path itself, or when path is a symbolic
+ * link, the file it names (renaming over the link replaced the link and
+ * left that file unwritten). An existing file's by realpath (the kernel's
+ * walk: /proc's links name no path one can follow by text); a dangling
+ * link's (the file to create) by reading the links. A new string; NULL
+ * with errno on failure (ELOOP, ENOMEM). */
+static char *replaced_path(const char *path, int exists)
+{
+    struct stat st;
+    char *out = NULL;
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) {
+        if (!(out = wb_strdup(path)))
+            errno = ENOMEM;
+        return out;
+    }
+    if (exists) {
+        char *r = realpath(path, NULL);
+        if (!r)
+            return NULL;
+        if (!(out = wb_strdup(r)))
+            errno = ENOMEM;
+        free(r);
+        return out;
+    }
+    char *cur = wb_strdup(path);
+    for (int hops = 0; cur && hops < 40; hops++) {
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+            return cur;
+        char link[4096];
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0) {
+            wb_free(cur);
+            return NULL;
+        }
+        link[n] = '\0';
+        const char *slash = strrchr(cur, '/');
+        size_t dn = link[0] == '/' || !slash ? 0 : (size_t)(slash - cur) + 1;
+        char *next = wb_malloc(dn + (size_t)n + 1); /* relative: to the link's folder */
+        if (next) {
+            memcpy(next, cur, dn);
+            memcpy(next + dn, link, (size_t)n + 1);
+        }
+        wb_free(cur);
+        cur = next;
+    }
+    int loop = cur != NULL;
+    wb_free(cur);
+    errno = loop ? ELOOP : ENOMEM;
+    return NULL;
+}
+
 wb_atomic *wb_atomic_new(const char *path, wb_err *err)
 {
     if (!path || !path[0]) {
@@ -93,23 +147,51 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
     /* A folder at path: said before anything is written (the rename at the
      * end would fail with EISDIR, an I/O error, after all the writing). */
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
         wb_err_set(err, WB_ECREATE, "%s is a folder, expected the path of a file", path);
         return NULL;
     }
+    /* A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written
+     * through, not replaced: a rename made it a plain file (for the whole
+     * machine, run as root) and wrote nothing where the caller looked.
+     * There is no old file to keep whole. */
+    if (exists && !S_ISREG(st.st_mode)) {
+        wb_atomic *d = wb_calloc(1, sizeof *d);
+        char *target = wb_strdup(path);
+        int fd = d && target ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+        if (fd < 0) {
+            int e = errno;
+            if (!d || !target)
+                wb_err_set(err, WB_ENOMEM, "%s: out of memory", path);
+            else
+                wb_err_set(err, WB_ECREATE, "%s: cannot open it for writing: %s", path,
+                           strerror(e));
+            wb_free(d), wb_free(target);
+            return NULL;
+        }
+        d->fd = fd, d->dirfd = -1, d->path = target, d->direct = 1;
+        return d;
+    }
+    char *dest = replaced_path(path, exists);
+    if (!dest) {
+        wb_err_set(err, errno == ENOMEM ? WB_ENOMEM : WB_ECREATE,
+                   "%s: cannot follow its symbolic link: %s", path, strerror(errno));
+        return NULL;
+    }
     wb_atomic *f = wb_calloc(1, sizeof *f);
-    size_t n = strlen(path) + 32;
+    size_t n = strlen(dest) + 32;
     char *tmp = wb_malloc(n);
     char *target = wb_strdup(path);
     if (!f || !tmp || !target) {
-        wb_free(f), wb_free(tmp), wb_free(target);
+        wb_free(f), wb_free(tmp), wb_free(target), wb_free(dest);
         wb_err_set(err, WB_ENOMEM, "%s: out of memory for the temporary name",
                    path);
         return NULL;
     }
-    f->dirfd = open_parent(path, tmp);
+    f->dirfd = open_parent(dest, tmp);
     f->dir_errno = errno;
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, n, "%s.tmp.%ld", dest, (long)getpid());
     int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
     int fd = open(tmp, flags, 0666);
     if (fd < 0 && errno == EEXIST) {
@@ -121,20 +203,21 @@ wb_atomic *wb_atomic_new(const char *path, wb_err *err)
         /* "x.tmp.123: No such file or directory" left the reader to work
          * out that the folder is what is missing: say it. */
         int e = errno;
-        const char *slash = strrchr(path, '/');
+        const char *slash = strrchr(dest, '/');
         int no_dir = e == ENOENT && f->dirfd < 0 && f->dir_errno == ENOENT && slash;
         wb_err_set(err, WB_ECREATE, "%s: cannot create temporary file %s: %s%s%.*s%s",
                    path, tmp, strerror(e), no_dir ? " (folder " : "",
-                   no_dir ? (int)(slash - path) : 0, path,
+                   no_dir ? (int)(slash - dest) : 0, dest,
                    no_dir ? " does not exist)" : "");
         if (f->dirfd >= 0)
             close(f->dirfd);
-        wb_free(f), wb_free(tmp), wb_free(target);
+        wb_free(f), wb_free(tmp), wb_free(target), wb_free(dest);
         return NULL;
     }
     f->fd = fd;
     f->tmp = tmp;
     f->path = target;
+    f->dest = dest;
     return f;
 }
 
@@ -148,7 +231,7 @@ wb_status wb_atomic_write(wb_atomic *f, const void *buf, size_t n,
             continue;
         if (w < 0)
             return wb_err_set(err, WB_EIO, "%s: write to %s failed: %s",
-                              f->path, f->tmp, strerror(errno));
+                              f->path, f->direct ? f->path : f->tmp, strerror(errno));
         p += w;
         n -= (size_t)w;
     }
@@ -167,12 +250,23 @@ void wb_atomic_free(wb_atomic *f)
         unlink(f->tmp);
     wb_free(f->tmp);
     wb_free(f->path);
+    wb_free(f->dest);
     wb_free(f);
 }
 
 wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
 {
     const char *step = NULL;
+    if (f->direct) { /* a device or pipe: no fsync (most refuse one), no rename */
+        int rc = io_fault() ? -1 : close(f->fd);
+        int e = errno;
+        f->fd = -1;
+        wb_status st = rc == 0 ? WB_OK
+                               : wb_err_set(err, WB_EIO, "%s: close failed: %s", f->path,
+                                            strerror(e));
+        wb_atomic_free(f);
+        return st;
+    }
     if (io_fault() || fsync(f->fd) != 0)
         step = "fsync";
     int saved = errno;
@@ -182,7 +276,7 @@ wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
         step = "close";
         saved = errno;
     }
-    if (!step && (io_fault() || rename(f->tmp, f->path) != 0)) {
+    if (!step && (io_fault() || rename(f->tmp, f->dest) != 0)) {
         step = "rename";
         saved = errno;
     }

@@ -7,7 +7,11 @@
  * is fsync'd so that the rename is durable. A reader sees the old file or the
  * complete new one. On any failure the temporary file is removed, <path> is
  * untouched, and the message names <path>, the step that failed and
- * strerror(errno).
+ * strerror(errno). A symbolic link at <path> stays: the file it names is
+ * what is replaced (in that file's folder). A device, FIFO or socket at
+ * <path> (/dev/null, /dev/stdout, a pipe) is written through, not
+ * replaced (a rename made it a plain file), without the guarantee: there
+ * is no old file to keep.
  *
  * This is not a general file API: no reading (beyond hashing a file), no
  * locking. Two processes that write the same path race (last rename wins),

@@ -1,6 +1,7 @@
 /* test_fsutil.c - atomic writes and mkdir -p (core/fsutil.c). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -139,7 +140,7 @@ static void test_alloc_failure(void)
 {
     wb_err err = {0};
     long live = wb_alloc_live();
-    for (long nth = 1; nth <= 3; nth++) {
+    for (long nth = 1; nth <= 4; nth++) {
         wb_alloc_fail_at(nth, 0);
         wb_status st = wb_write_atomic(path_in("oom.txt"), "x", 1, &err);
         wb_alloc_fail_at(0, 0);
@@ -147,6 +148,51 @@ static void test_alloc_failure(void)
               wb_status_name(st));
         CHECK(wb_alloc_live() == live, "alloc %ld: leak", nth);
     }
+    CHECK(count_tmp() == 0, "temporary file left behind");
+}
+
+/* A symbolic link: the file it names is replaced, the link stays (a rename
+ * over the link replaced it and left its file unwritten); a dangling one
+ * names the file to create. */
+static void test_symlink_target(void)
+{
+    wb_err err = {0};
+    char buf[64];
+    struct stat st;
+    REQUIRE(wb_write_atomic(path_in("real.txt"), "old", 3, &err) == WB_OK, "%s", err.msg);
+    REQUIRE(symlink("real.txt", path_in("link.txt")) == 0, "symlink: %s", strerror(errno));
+    REQUIRE(wb_write_atomic(path_in("link.txt"), "new", 3, &err) == WB_OK, "%s", err.msg);
+    CHECK(lstat(path_in("link.txt"), &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+    CHECK(slurp(path_in("real.txt"), buf, sizeof buf) == 3 && strcmp(buf, "new") == 0,
+          "the linked file holds %s", buf);
+    REQUIRE(symlink("made.txt", path_in("dangling")) == 0, "symlink: %s", strerror(errno));
+    REQUIRE(wb_write_atomic(path_in("dangling"), "made", 4, &err) == WB_OK, "%s", err.msg);
+    CHECK(lstat(path_in("dangling"), &st) == 0 && S_ISLNK(st.st_mode), "dangling link replaced");
+    CHECK(slurp(path_in("made.txt"), buf, sizeof buf) == 4, "the named file was not made");
+    REQUIRE(symlink("loop2", path_in("loop1")) == 0 && symlink("loop1", path_in("loop2")) == 0,
+            "symlink: %s", strerror(errno));
+    wb_status s = wb_write_atomic(path_in("loop1"), "x", 1, &err);
+    CHECK(s == WB_ECREATE && strstr(err.msg, "loop1"), "a loop of links: %s", err.msg);
+    CHECK(count_tmp() == 0, "temporary file left behind");
+}
+
+/* A FIFO (as a device or /dev/stdout's pipe) is written through and stays
+ * what it is: a rename made it a plain file. The test holds its read end. */
+static void test_fifo_written_through(void)
+{
+    wb_err err = {0};
+    char buf[64] = {0};
+    struct stat st;
+    const char *p = path_in("fifo");
+    REQUIRE(mkfifo(p, 0600) == 0, "mkfifo: %s", strerror(errno));
+    int rd = open(p, O_RDONLY | O_NONBLOCK);
+    REQUIRE(rd >= 0, "open: %s", strerror(errno));
+    REQUIRE(symlink("fifo", path_in("to_fifo")) == 0, "symlink: %s", strerror(errno));
+    CHECK(wb_write_atomic(p, "abc", 3, &err) == WB_OK, "%s", err.msg);
+    CHECK(wb_write_atomic(path_in("to_fifo"), "de", 2, &err) == WB_OK, "%s", err.msg);
+    CHECK(read(rd, buf, sizeof buf - 1) == 5 && strcmp(buf, "abcde") == 0, "read %s", buf);
+    close(rd);
+    CHECK(stat(p, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
     CHECK(count_tmp() == 0, "temporary file left behind");
 }
 
@@ -178,6 +224,8 @@ int main(void)
     RUN(test_stream_commit_and_abort);
     RUN(test_write_failure_keeps_target);
     RUN(test_alloc_failure);
+    RUN(test_symlink_target);
+    RUN(test_fifo_written_through);
     RUN(test_mkdir_p);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -79,6 +79,10 @@ T.test("rs.table{...}, run.model(): the same for run lists and runs", function()
   T.check_error("wb.Run:model: call it with a colon, run:model(...)",
     function() local _ = runs[1].model() end)
   T.check_error("wb.Run:evaluate: call it with a colon", function() local _ = runs[1].evaluate() end)
+  -- model:evaluate(ds, opts)'s shape: "(string expected, got table)" named no argument
+  T.check_error("bad argument #1 to 'evaluate' (which: \"final\" or \"best\", the weights "
+    .. "evaluated on the run's own test set; got table)",
+    function() local _ = runs[1]:evaluate({batch_size = 1}) end)
   T.eq(runs:variants()[1], "v")
 end)
 

@@ -241,7 +241,7 @@ end)
 T.test("callbacks: a single callback or a misspelt hook is an error, not ignored", function()
   local m = model(1)
   T.check_error("fit: callbacks must be a list {cb, ...}, got a "
-    .. "wb.callbacks.EarlyStopping with the key 'max' (a single callback? write "
+    .. "wb.callbacks.EarlyStopping (a single callback? write "
     .. "callbacks = {cb})", m.fit, m, train,
     {verbose = false, callbacks = wb.callbacks.EarlyStopping{}})
   T.check_error("(a single callback? write callbacks = {cb})", m.fit, m, train,

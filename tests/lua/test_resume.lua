@@ -120,7 +120,7 @@ T.test("the state file: named tensors and JSON metadata; errors name the file", 
   m:save_weights(w)
   T.check_error("resume: " .. w:gsub("%p", "%%%0") .. " is not a training state", function()
     model(3):fit(train, {epochs = 2, verbose = false, resume = w}) end)
-  T.check_error("holds the state of a adam optimizer, the optimizer given is SGD", function()
+  T.check_error("holds the state of optimizer 'adam', the optimizer given is SGD", function()
     model(3):fit(train, {epochs = 2, verbose = false, resume = path,
       optimizer = wb.optim.SGD{}}) end)
   T.check_error("initial_epoch 0 differs from the 1 epochs of", function()

@@ -99,6 +99,10 @@ local bad = {
     "experiment.base: unknown config key 'dropuot' (did you mean 'dropout'?)", 2},
   {"key at the experiment level", "base = {hidden = 8}, batch_size = 128",
     "experiment: unknown key 'batch_size'", 2},
+  {"an option in the spec", "base = {hidden = 8}, root = '/tmp/x'",
+    "; root is an option, the second argument: wb.experiment(spec, {root = ...})", 2},
+  {"a command-line option in the spec", "base = {hidden = 8}, quick = true",
+    "; quick is an option: wb.experiment(spec, {options = {quick = ...}})", 2},
   {"unknown vary key", "base = {hidden = 8}, vary = {layers = {1, 2}}",
     "experiment.vary: unknown config key 'layers'", 2},
   {"undeclared key with a build hook", "base = {epochs = 1}, vary = {depth = {1, 2}}, "

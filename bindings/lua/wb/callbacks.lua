@@ -263,9 +263,10 @@ function M._check_callbacks(cbs, fname)
   if #keys > 0 then
     table.sort(keys)
     local mt = getmetatable(cbs)
-    error(string.format("%s: callbacks must be a list {cb, ...}, got %s with the key '%s' "
-      .. "(a single callback? write callbacks = {cb})", fname, mt and type(mt.__name)
-      == "string" and "a " .. mt.__name or "a table", keys[1]), 3)
+    local named = mt and type(mt.__name) == "string" -- a callback itself: its fields say nothing
+    error(string.format("%s: callbacks must be a list {cb, ...}, got %s%s "
+      .. "(a single callback? write callbacks = {cb})", fname, named and "a " .. mt.__name
+      or "a table", named and "" or " with the key '" .. keys[1] .. "'"), 3)
   end
   local per_step = {}
   for i, cb in ipairs(cbs) do
@@ -287,8 +288,10 @@ end
 
 ---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end, on_train_batch_begin, on_train_batch_end} -> table
 ---A callback from plain functions called without self (Keras
----LambdaCallback): on_epoch_end = function(epoch, logs) ... end,
----on_train_batch_end = function(step, logs) ... end, etc. Unlike Keras's:
+---LambdaCallback), with a callback's arguments: on_train_begin(model, logs)
+---(Keras passes logs alone: function(logs) gets the model), on_epoch_begin
+---(epoch, logs), on_epoch_end(epoch, logs), on_train_batch_begin(step,
+---logs), on_train_batch_end(step, logs), on_train_end(logs). Unlike Keras's:
 ---epoch counts from 1 (Keras passes 0 for the first), step is the global
 ---step from 1 (Keras passes the batch index within the epoch from 0), and
 ---a step's logs.loss and logs.accuracy are that step's own (Keras's are

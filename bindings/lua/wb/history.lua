@@ -69,7 +69,8 @@ for _, k in ipairs(History._SERIES) do SERIES_SET[k] = true end
 ---weights_changed_by then names; with fit's
 ---log_every = k, steps: the step series {step = {k, 2k, ...}, epoch, loss,
 ---accuracy, lr, batch_size, and what per-step hooks wrote into their logs}
----(the step's own values, not epoch means); with fit's instruments, the
+---(the step's own values, not epoch means; NaN, which Lua prints -nan on
+---x86, at a recorded step where a hook did not write its key); with fit's instruments, the
 ---instruments' step series join history.steps and history.instruments
 ---holds their names, every, grad_hist's counts, seconds and calls per
 ---instrument (help(wb.instruments)). tostring gives the last values.

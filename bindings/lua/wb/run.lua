@@ -252,7 +252,10 @@ end
 ---Example: print(run:evaluate().accuracy, run.metrics.test_accuracy)
 function Run:evaluate(which)
   args.self(Run, self, "evaluate", "run")
-  args.opt("evaluate", 1, which, "string")
+  if which ~= nil and type(which) ~= "string" then -- model:evaluate(ds, opts)'s shape
+    error(string.format("bad argument #1 to 'evaluate' (which: \"final\" or \"best\", the "
+      .. "weights evaluated on the run's own test set; got %s)", args.typename(which)), 2)
+  end
   local path = path_of(self, which, "evaluate", 2)
   local test = data_of(self, "evaluate", 2).test
   -- the run's own loss: a loss = "mse" run's test_loss is mse, and the default

@@ -233,6 +233,17 @@ end
 
 -- }====================
 
+-- A key of wb.experiment's second argument written in the spec (root =
+-- ...) was "unknown key 'root'", though README speaks of an experiment's root
+local function experiment_option_hint(k)
+  if k == "root" or k == "where" or k == "command" then
+    return string.format("; %s is an option, the second argument: wb.experiment(spec, {%s = "
+      .. "...})", k, k)
+  elseif k == "quick" or k == "fresh" or k == "dataset" then
+    return string.format("; %s is an option: wb.experiment(spec, {options = {%s = ...}})", k, k)
+  end
+end
+
 ---wb.spec.check_experiment(ex, where) -> table
 ---Checks an experiment declaration (see wb.experiment) and returns its
 ---variants ({label, values}) and seeds. where prefixes every error
@@ -247,7 +258,7 @@ function M.check_experiment(ex, where)
     .. "declaration, such as \"script.lua:12: name\"")
   local ctx = {where = where, build = type(ex) == "table" and ex.build}
   if type(ex) ~= "table" then fail(ctx, "experiment", "expected a table, got " .. describe(ex)) end
-  check_table_keys(ctx, ex, EXPERIMENT_KEYS, "experiment")
+  check_table_keys(ctx, ex, EXPERIMENT_KEYS, "experiment", nil, experiment_option_hint)
   for _, k in ipairs{"build", "measure", "callbacks"} do
     if ex[k] ~= nil and type(ex[k]) ~= "function" then
       fail(ctx, "experiment." .. k, "expected a function, got " .. describe(ex[k]))

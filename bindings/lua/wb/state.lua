@@ -279,7 +279,7 @@ function M.resume(model, path, opt, want)
   local saved = st.optimizer or {}
   if opt then
     if opt.name ~= saved.name then
-      error(string.format("fit: resume: %s holds the state of a %s optimizer, the "
+      error(string.format("fit: resume: %s holds the state of optimizer '%s', the "
         .. "optimizer given is %s", path, tostring(saved.name), tostring(opt)), 0)
     end
     check_config(path, opt, saved.config or {})

@@ -100,9 +100,11 @@ local function one_at_a_time(ex, s) return train_run(ex, s, {concurrent_jobs = 1
 
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
-  return string.format("test accuracy %.2f %%%s%s", 100 * rec.metrics.test_accuracy,
+  return string.format("test accuracy %.2f %%%s%s%s", 100 * rec.metrics.test_accuracy,
     require("wb.run").weights_note(rec),
-    rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "")
+    rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "",
+    rec.resumed_after_epoch and string.format(" (resumed after epoch %d)",
+    rec.resumed_after_epoch) or "")
 end
 
 -- Trains the pending runs; returns the failures ({spec, error}). In this

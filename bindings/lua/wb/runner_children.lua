@@ -53,7 +53,14 @@ return function(ex, pending, jobs, on_done, on_line)
     -- a log that cannot be written (a full disk) is said once, in the
     -- runner's line (LOGLOST), not as a shell's "printf: I/O error" per line
     "log=" .. util.shell_quote(logs) .. "/" .. ex.name .. "-\"$h\".log",
-    "lost=; true 2>/dev/null > \"$log\" || lost=1", -- not `:`: its failed redirection ends sh
+    -- a run with a saved training state (a kill, an interrupt) resumes: its
+    -- log goes on after the earlier attempt's lines (it began at the resumed
+    -- epoch); otherwise it is begun anew. not `:`: its failed redirection ends sh
+    "state=" .. util.shell_quote(record.dir(ex.root)) .. "/" .. ex.name
+    .. "-\"$h\".state.safetensors",
+    "lost=; if [ -f \"$state\" ]; then printf -- '---- %s\\n' 'started again: it resumes from "
+    .. "its saved state where it can (the lines above are the earlier attempt'\\''s)' "
+    .. "2>/dev/null >> \"$log\" || lost=1; else true 2>/dev/null > \"$log\" || lost=1; fi",
     -- WB_LOCK_PARENT: this runner holds the root's lock for its children
     -- (wb/root_lock.lua): their --run does not take it
     -- WB_CONCURRENT_JOBS: how many train at once, recorded with each (wb/train.lua)

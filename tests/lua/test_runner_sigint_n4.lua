@@ -36,12 +36,13 @@ for _, sig in ipairs{"INT", "TERM"} do
       .. "wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, root, pidf, stf))
     T.wait_until("the run's second epoch", 600, function() return log_has_epoch(root) end)
     local pid = T.wait_line(pidf, 60):match("%d+")
-    local t0 = wb.sys.time()
     os.execute("kill -" .. sig .. " " .. pid)
     local status = T.wait_status(stf, 600)
-    local took = (wb.sys.time()) - t0
-    T.eq(status, sig == "INT" and 130 or 143, util.read_file(root .. ".out"))
-    T.ok(took < 8, string.format("the runner took %.1f s to end after its children", took))
+    local out = util.read_file(root .. ".out")
+    T.eq(status, sig == "INT" and 130 or 143, out)
+    -- the group gone before the wait ran out, not killed at its end (a count
+    -- of the wait's polls, said by the runner when they run out; not a clock)
+    T.ok(not out:find("did not stop within", 1, true), out)
     T.ok(wb.sys.exists(root .. "/runs") and #wb.sys.listdir(root .. "/runs") > 0)
     local p = io.popen("pgrep -f -- '--root[ ]" .. root .. "' | wc -l")
     local left = tonumber(p:read("a")); p:close()

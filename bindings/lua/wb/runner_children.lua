@@ -143,7 +143,11 @@ return function(ex, pending, jobs, on_done, on_line)
     -- had long stopped and this runner held the task's lock (audit N4)
     if pgid then os.execute(string.format("kill -TERM -%d 2>/dev/null", pgid)) end
     pcall(p.close, p)
-    if pgid then util.stop_group(pgid, 10) end
+    -- said when it comes to that (that wait once ran out every time, unseen)
+    if pgid and util.stop_group(pgid, 10) then
+      io.stderr:write(string.format("[%s] its runs did not stop within 10 s of the signal: "
+        .. "killed (SIGKILL; a run resumes from its last saved epoch)\n", ex.name))
+    end
     os.remove(script); os.remove(list)
     error(err, 0)
   end

@@ -188,10 +188,14 @@ end
 -- then waits until none of it is left (its members stop at their next step
 -- and write what they must), SIGKILL after `seconds`. The caller's exit once
 -- came first, leaving trainers running after the task had said it stopped.
+-- Returns true when some of it was still there then, and was killed.
 function M.stop_group(pgid, seconds)
-  os.execute(string.format("{ kill -TERM -%d; i=0; while kill -0 -%d && [ $i -lt %d ]; "
-    .. "do sleep 0.1; i=$((i+1)); done; kill -KILL -%d; } 2>/dev/null", pgid, pgid,
+  local p = io.popen(string.format("{ kill -TERM -%d; i=0; while kill -0 -%d && [ $i -lt %d ]; "
+    .. "do sleep 0.1; i=$((i+1)); done; kill -KILL -%d && echo KILLED; } 2>/dev/null", pgid, pgid,
     math.floor(seconds * 10), pgid))
+  local said = p:read("a")
+  p:close()
+  return said:find("KILLED", 1, true) ~= nil
 end
 
 -- Remove temporary files "<name>.tmp.<pid>" (atomic writes: core/fsutil)

@@ -192,8 +192,17 @@ wb_status wb_optim_validate(const wb_optim_config *cfg, wb_err *err)
     const char *cls = wb_optim_class_name(kind);
     if (check_lr(kind, cfg->lr, err))
         return WB_EINVAL;
-    if (kind == WB_OPTIM_SGD)
-        return check_unit(kind, "momentum", cfg->momentum, err);
+    if (kind == WB_OPTIM_SGD) {
+        if (check_unit(kind, "momentum", cfg->momentum, err))
+            return WB_EINVAL;
+        /* Nesterov's look-ahead is along the momentum: without one it is
+         * plain SGD, and a variant nesterov = true trained what false did
+         * (PyTorch refuses it too; Keras lets it through) */
+        if (cfg->nesterov && cfg->momentum == 0.0)
+            return wb_err_set(err, WB_EINVAL, "%s: nesterov = true needs a momentum > 0 "
+                              "(with momentum 0 it is plain SGD), got momentum 0", cls);
+        return WB_OK;
+    }
     if (kind == WB_OPTIM_RMSPROP && check_unit(kind, "rho", cfg->rho, err))
         return WB_EINVAL;
     if (kind == WB_OPTIM_ADAM || kind == WB_OPTIM_ADAMW) {

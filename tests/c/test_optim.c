@@ -567,6 +567,8 @@ static void test_bad_hyperparameters(void)
     expect_bad(WB_OPTIM_RMSPROP, "eps", -1e-7, "got -1e-07");
     expect_bad(WB_OPTIM_ADAMW, "weight_decay", -0.01, "got -0.01");
     expect_bad(WB_OPTIM_RMSPROP, "rho", 1.5, "got 1.5");
+    /* nesterov without momentum is plain SGD: a setting that changes nothing */
+    expect_bad(WB_OPTIM_SGD, "nesterov", 1, "needs a momentum > 0");
     /* the boundaries that are allowed */
     wb_optim_config c = cfg_of(WB_OPTIM_SGD);
     c.lr = 0;

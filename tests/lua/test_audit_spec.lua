@@ -64,7 +64,11 @@ T.test("an optimizer option its optimizer does not take: refused where it is set
     {base = {hidden = 4, optimizer = "sgd"}, vary = {rho = {0.9}}})
   refused("experiment.base.nesterov: optimizer adam: Adam: unknown option 'nesterov'",
     {base = {hidden = 4, nesterov = true},
-    variants = {{optimizer = "sgd"}, {optimizer = "adam"}}})
+    variants = {{optimizer = "sgd", momentum = 0.9}, {optimizer = "adam"}}})
+  -- a value that changes nothing: nesterov without momentum is plain SGD (the
+  -- variants nesterov = false and true trained the same)
+  refused("optimizer sgd: SGD: nesterov = true needs a momentum > 0",
+    {base = {hidden = 4, optimizer = "sgd"}, vary = {nesterov = {false, true}}})
   -- a value each check passes that the optimizer cannot hold (float32 eps)
   refused("experiment.base.eps: optimizer rmsprop: RMSprop: eps must be a finite number > 0",
     {base = {hidden = 4, optimizer = "rmsprop", eps = 1e-50}})

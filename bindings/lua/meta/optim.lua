@@ -25,8 +25,9 @@ local Optimizer = {}
 
 ---wb.optim.SGD(opts) -> wb.Optimizer
 ---Stochastic gradient descent: opts lr = 0.01, momentum = 0, nesterov =
----false (Keras defaults). An unknown option is an error listing the valid
----ones.
+---false (Keras defaults); nesterov = true needs a momentum > 0 (without
+---one it is plain SGD: refused, as PyTorch does; Keras lets it through). An
+---unknown option is an error listing the valid ones.
 ---@param opts? table
 ---@return wb.Optimizer
 ---Example: wb.optim.SGD{lr = 0.1, momentum = 0.9, nesterov = true}

@@ -131,8 +131,10 @@ end
 -- then (wb/identity_require.lua), and that run never reused.
 local ARG = "it reads the global arg (the script's command line, which the runner's "
   .. "processes see otherwise, so it is not part of a run's identity): read the command line "
-  .. "at the script's top level into a local (local width = tonumber(arg[1])) and use that "
-  .. "in the hook: an upvalue, whose value is identified"
+  .. "at the script's top level into a local (local width = tonumber(wb.runner.options(arg)"
+  .. ".rest[1]): the task's own first argument wherever it stands among the options, which "
+  .. "arg[1] is not; the task declares it with args = \"WIDTH\") and use that in the hook: an "
+  .. "upvalue, whose value is identified"
 
 -- Whether instruction n of p (op, a, b, c) reads arg through _G: `_G.arg`.
 local function reads_arg(p, n, a, env, op, b, c)

@@ -171,6 +171,8 @@ end
 -- {==================== a task's main ====================
 
 local function count(pending, ex, jobs)
+  -- the jobs that train at once: "(2 jobs)" for one run to train was one
+  jobs = jobs and #pending > 0 and math.min(jobs, #pending) or jobs
   return string.format("[%s] %d run%s: %d cached, %d to train (%s)", ex.name, #ex.specs,
     #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, jobs and
     string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: job arrays")

@@ -107,7 +107,9 @@ return function(ex, pending, jobs, on_done, on_line)
       local code = rest and rest:match("^EXIT (%d+)$")
       if rest == "started" then started[h] = true end
       if code then ended[h] = true end
-      if h and rest ~= "LOGLOST" then -- the child's last lines, as its log has them
+      -- the child's last lines, as its log has them; not the shell's marker
+      -- "started" (a failure without a "workbench:" line was said as `started`)
+      if h and rest ~= "LOGLOST" and rest ~= "started" then
         said[h] = said[h] or {}
         table.insert(said[h], rest)
         if #said[h] > 200 then table.remove(said[h], 1) end

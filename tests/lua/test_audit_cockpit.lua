@@ -269,9 +269,31 @@ T.test("Ctrl-C in fit ends with the cockpit's last frame and figure", function()
     .. "}, callbacks = {wb.callbacks.Lambda{on_train_batch_end = function(step) "
     .. "if step == 6 then io.popen('kill -INT ' .. wb.sys.getpid()):close() end end}}}")
   T.ok(st ~= 0 and err:find("interrupted!", 1, true), err)
-  T.ok(out:find("cockpit: step 5, epoch 1, lr 0.1, stopped: interrupted!", 1, true), out)
+  T.ok(out:find("cockpit: step 5, epoch 1, lr 0.1, stopped: interrupted (Ctrl-C or SIGTERM)", 1,
+    true), out)
   T.ok(err:find("the series up to step 5 written to", 1, true), err)
   T.ok(exists(png), "the figure")
+end)
+
+-- A gnuplot renderer without gnuplot raised at its first frame (at fit's end
+-- when that was the last: the trained model lost, no CSV); a save folder
+-- that cannot be made was said only after training.
+T.test("a cockpit's outputs are checked before training: no gnuplot draws text frames",
+  function()
+  local out, err, st = run("{cockpit = {every = 4, renderer = 'gnuplot'}}",
+    "WB_GNUPLOT=/nonexistent/gnuplot")
+  T.eq(st, 0, err)
+  T.ok(err:find('fit: cockpit: renderer "gnuplot": gnuplot not found', 1, true), err)
+  T.ok(err:find("drawing the frames as text", 1, true), err)
+  T.ok(out:find("cockpit: step 12, epoch 2", 1, true), out)
+  local afile = dir .. "/afile"
+  assert(io.open(afile, "w")):close()
+  out, err, st = run("{cockpit = {every = 4, save = " .. string.format("%q", afile
+    .. "/c.png") .. "}}")
+  T.eq(st, 3, err)
+  T.ok(err:find("fit: cockpit: save: " .. afile .. "/c.png: mkdir_p: " .. afile
+    .. " exists and is not a directory", 1, true), err)
+  T.ok(not out:find("cockpit: step", 1, true), "refused before a step: " .. out)
 end)
 
 -- {==================== messages ====================

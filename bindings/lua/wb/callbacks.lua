@@ -264,9 +264,9 @@ function M._check_callbacks(cbs, fname)
     table.sort(keys)
     local mt = getmetatable(cbs)
     local named = mt and type(mt.__name) == "string" -- a callback itself: its fields say nothing
-    error(string.format("%s: callbacks must be a list {cb, ...}, got %s%s "
-      .. "(a single callback? write callbacks = {cb})", fname, named and "a " .. mt.__name
-      or "a table", named and "" or " with the key '" .. keys[1] .. "'"), 3)
+    error(string.format("%s: callbacks must be a list {cb, ...}, got %s (a single callback? "
+      .. "write callbacks = {cb})", fname, named and "a " .. mt.__name or "a table with the key '"
+      .. keys[1] .. "'"), 3)
   end
   local per_step = {}
   for i, cb in ipairs(cbs) do
@@ -287,15 +287,13 @@ end
 -- {==================== Lambda ====================
 
 ---wb.callbacks.Lambda{on_train_begin, on_epoch_begin, on_epoch_end, on_train_end, on_train_batch_begin, on_train_batch_end} -> table
----A callback from plain functions called without self (Keras
----LambdaCallback), with a callback's arguments: on_train_begin(model, logs)
----(Keras passes logs alone: function(logs) gets the model), on_epoch_begin
----(epoch, logs), on_epoch_end(epoch, logs), on_train_batch_begin(step,
----logs), on_train_batch_end(step, logs), on_train_end(logs). Unlike Keras's:
----epoch counts from 1 (Keras passes 0 for the first), step is the global
----step from 1 (Keras passes the batch index within the epoch from 0), and
----a step's logs.loss and logs.accuracy are that step's own (Keras's are
----running means over the epoch so far).
+---A callback from plain functions called without self (Keras LambdaCallback):
+---on_train_begin(model, logs) (Keras passes logs alone: function(logs) gets the
+---model), on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs), on_train_batch_begin
+---(step, logs), on_train_batch_end(step, logs), on_train_end(logs). Unlike Keras's:
+---epoch counts from 1 (Keras passes 0 for the first), step is the global step from
+---1 (Keras passes the batch index within the epoch from 0), and a step's logs.loss
+---and logs.accuracy are that step's own (Keras's: running means over the epoch).
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}

@@ -27,7 +27,6 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local text = require "wb.cockpit_text"
 local dumb = require "wb.cockpit_dumb"
-local args = require "wb.args"
 local progress = require "wb.progress"
 
 ---wb.cockpit
@@ -122,6 +121,8 @@ end
 
 local Cockpit = {}
 Cockpit.__index = Cockpit
+Cockpit.__name = "wb.cockpit" -- how a message names it (not "table: 0x...")
+Cockpit.__fit_errors = true -- its refusals at the start are fit's own (wb/fit_hooks.lua call_cbs)
 
 -- The callback for fit's cockpit value v (true, N or a table); raises on a
 -- bad value. Also used by the runner's --cockpit (wb/cockpit_run.lua).
@@ -154,6 +155,30 @@ function Cockpit:on_train_begin(model)
   local rec = rawget(model, "_fit_record")
   self.short = {steps = {}, full = rec and rec.batch_size}
   self.limit = M._limit(self.ctx and self.ctx.opt and self.ctx.opt:config())
+  self:_check_outputs()
+end
+
+-- What the cockpit will need, checked before training: gnuplot's frames
+-- without gnuplot raised at the first frame (at fit's end when that was the
+-- last, the trained model lost), and a save folder that cannot be made was
+-- said only when training was done. No gnuplot: text frames, said once.
+function Cockpit:_check_outputs()
+  local plot = require("wb.plot")
+  local ok, missing = pcall(require("wb.plot.run").missing, plot)
+  if self.renderer == "gnuplot" and (not ok or missing) then
+    io.stderr:write(string.format("fit: cockpit: renderer \"gnuplot\": %s: drawing the frames "
+      .. "as text\n", (tostring(missing):gsub("^wb%.plot: ", ""))))
+    self.renderer = "text"
+  end
+  if self.save then
+    local dir = self.save:match("^(.*)/[^/]*$")
+    local made, err = true, nil
+    if dir and dir ~= "" then made, err = pcall(wb.sys.mkdir_p, dir) end
+    if not made then
+      error(string.format("fit: cockpit: save: %s: %s", self.save,
+        (tostring(err):gsub("^[^:\n]*:%d+: ", ""))), 0)
+    end
+  end
 end
 
 -- lambda_max's stability limit for optimizer config cfg: {factor, label},
@@ -232,6 +257,9 @@ function Cockpit:_failed(err, newline)
   if newline and self.lines > 0 then self.lines = self.lines + 1 end
   local why = (tostring(type(err) == "table" and (err.message or err) or err)
     :gsub("^[^:\n]*:%d+: ", ""):match("^[^\n]*"))
+  -- Ctrl-C is said as such, not as where the signal found training ("layer
+  -- 2 (Dense 128->10): interrupted!" read as a layer's error)
+  if why:find("interrupted!$") then why = "interrupted (Ctrl-C or SIGTERM)" end
   pcall(self._draw, self, "stopped: " .. why)
   if not self.save then return end
   local ok, e = pcall(self._save, self, self.save, "cockpit (stopped at step " .. self.step .. ")")
@@ -320,69 +348,8 @@ function Cockpit:_draw(why)
 end
 
 -- }====================
--- {==================== the figure ====================
-
----wb.cockpit.figure(panels, history, title, short) -> wb.Plot
----The cockpit's panels as one wb.plot.panels figure (a line plot per panel,
----x = step; with history's grad_hist_2d, a last panel of its last measured
----step as a heatmap of log10(1 + count), entries against weights, as
----Cockpit's dashboard), for :save("dir/cockpit.png") or :show(). panels is a list of
----{title, key, zero (draw y = 0), series = {{x, y, label}}}, as the cockpit
----keeps them; title (default "cockpit") is followed by the number of steps
----recorded in history. short (optional): {steps = {...}, rows = r, full = b},
----steps whose batch had r rows, not b: a dashed line at each, said in the title.
----@param panels table
----@param history? wb.History
----@param title? string
----@param short? table
----@return wb.Plot
----Example: wb.cockpit.figure({{title = "loss", series = {{x = {1, 2}, y = {2, 1}}}}}):show()
-function M.figure(panels, history, title, short)
-  args.check("wb.cockpit.figure", 1, panels, "table")
-  args.opt("wb.cockpit.figure", 2, history, "table")
-  args.opt("wb.cockpit.figure", 3, title, "string")
-  args.opt("wb.cockpit.figure", 4, short, "table")
-  local bad = text.bad_short(short)
-  if bad then error("bad argument #4 to 'wb.cockpit.figure' (short: " .. bad .. ")", 2) end
-  if #panels == 0 then
-    error("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)", 2)
-  end
-  for i, p in ipairs(panels) do
-    local ok = type(p) == "table" and type(p.series) == "table"
-    for _, s in ipairs(ok and p.series or {}) do
-      ok = ok and type(s) == "table" and type(s.x) == "table" and type(s.y) == "table"
-    end
-    if not ok then
-      error(string.format("bad argument #1 to 'wb.cockpit.figure' (panel %d: expected "
-        .. "{title, key, series = {{x = {...}, y = {...}, label}}})", i), 2)
-    end
-  end
-  local plots, marks = {}, {}
-  for _, x in ipairs(text.short_steps(panels, short)) do
-    marks[#marks + 1] = string.format("set arrow from %s, graph 0 to %s, graph 1 nohead dt 2 "
-      .. "lc rgb '#bbbbbb' back", x, x)
-  end
-  for _, p in ipairs(panels) do
-    local series = {}
-    for _, s in ipairs(p.series) do
-      if #s.y > 0 then series[#series + 1] = {label = s.label, x = s.x, y = s.y} end
-    end
-    if #series == 0 then series[1] = {label = p.key, x = {0}, y = {0 / 0}} end
-    local extra = {table.unpack(marks)}
-    if p.zero then extra[#extra + 1] = "set xzeroaxis lt 1 lc rgb '#888888'" end
-    plots[#plots + 1] = wb.plot.lines{title = p.title, xlabel = "step", series = series,
-      points = false, extra = extra}
-  end
-  -- the last measured step's 2-D histogram, when the fit recorded one
-  plots[#plots + 1] = require("wb.cockpit_hist2d")(history)
-  local steps = history and history.steps and history.steps.step
-  return wb.plot.panels{title = (title or "cockpit") .. (steps and #steps > 0
-    and string.format(" (%d steps recorded)", #steps) or "") .. (#marks > 0
-    and string.format("; dashed: a short batch (%d rows, not %d)", short.rows, short.full)
-    or ""), plots = plots, cols = math.min(#plots, 3)}
-end
-
--- }====================
+-- the figure (wb.cockpit.figure): wb/cockpit_figure.lua
+M.figure = require("wb.cockpit_figure").figure
 
 wb.cockpit = M
 return M

@@ -30,6 +30,10 @@ local function not_resumable(spec, fit_opts, callbacks, extra, opt)
   if fit_opts.callbacks ~= callbacks then return "its fit_options replace the callbacks" end
   if fit_opts.optimizer ~= opt then return "its fit_options give the optimizer" end
   for i, cb in ipairs(extra) do
+    local mt = getmetatable(cb) -- --cockpit's (wb/cockpit_run.lua): not the hook's
+    if type(mt) == "table" and rawget(mt, "__name") == "wb.cockpit" then
+      return "it draws the live cockpit (--cockpit), whose panels start at the run's first step"
+    end
     for _, m in ipairs{"get_state", "set_state"} do
       if type(cb[m]) ~= "function" then
         return string.format("callback %d of the callbacks hook (%s) has no %s", i,

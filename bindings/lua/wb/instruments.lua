@@ -269,7 +269,7 @@ local function numbers(fname, B, n, x, y, z)
 end
 -- B rows; sq = sum_i ||g_i||^2; g2 = ||g||^2; p1, p2 = sum_i (g_i . g) and
 -- sum_i (g_i . g)^2. NaN when B < 2 or g = 0, where they are undefined
--- (Cockpit's divisions give 0/0 or x/0 there: NaN or infinity by rounding).
+-- (Cockpit's divisions give 0/0 or x/0 there); 0 when every row is the same.
 
 ---wb.instruments.norm_test(B, sq, g2) -> number
 ---Cockpit's norm test (Byrd et al. 2012, eq. 3.9): the largest theta it
@@ -287,12 +287,12 @@ end
 
 ---wb.instruments.inner_test(B, p2, g2) -> number
 ---Cockpit's inner-product test (Bollapragada et al. 2018, eq. 2.6) from B
----rows, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2. NaN when B < 2 or g2 = 0.
+---rows, p2 = sum_i (g_i . g)^2 and g2 = ||g||^2 (p2 >= B g2^2). NaN when B < 2 or g2 = 0.
 ---@param B integer
 ---@param p2 number
 ---@param g2 number
 ---@return number
----Example: print(wb.instruments.inner_test(32, 0.01, 0.05))
+---Example: print(wb.instruments.inner_test(32, 0.1, 0.05))
 function M.inner_test(B, p2, g2)
   numbers("inner_test", B, 2, p2, g2)
   return M._inner_test(B, p2, g2)

@@ -167,22 +167,25 @@ end
 -- ortho_test: their definitions there), unchecked: the callback passes its
 -- own numbers at every measured step, where the public functions' checks
 -- were ten C calls.
+-- A variance is >= 0 (Cauchy-Schwarz): one that rounding puts below 0
+-- (every row's gradient the same) is 0, not the NaN of its root, which
+-- history.steps could not tell from a step not measured.
 function M._norm_test(B, sq, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var_l1 = (sq - B * g2) / (B - 1)
-  return sqrt(var_l1 / B / g2)
+  return sqrt((var_l1 > 0 and var_l1 or 0) / B / g2)
 end
 
 function M._inner_test(B, p2, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (p2 - B * g2 * g2) / (B - 1)
-  return sqrt(var / B / (g2 * g2))
+  return sqrt((var > 0 and var or 0) / B / (g2 * g2))
 end
 
 function M._ortho_test(B, sq, p2, g2)
   if B < 2 or g2 == 0 then return 0 / 0 end
   local var = (sq - p2 / g2) / (B - 1)
-  return sqrt(var / B / g2)
+  return sqrt((var > 0 and var or 0) / B / g2)
 end
 
 -- Per-sample statistics of the step (norms, projections, losses, hist);

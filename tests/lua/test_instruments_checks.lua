@@ -172,4 +172,37 @@ T.test("the test statistics and alpha name a wrong argument as a C function woul
   T.ok(I.inner_test(32.0, 1, 1) ~= nil, "an integral float is a row count")
 end)
 
+-- A Lua layer under a Hessian instrument was refused at the first measured
+-- step, after a step had trained, from a hook, as "layer 2: table is not
+-- supported by wb.hessian"; per-sample instruments take it.
+T.test("a Hessian instrument on a model with a Lua layer is refused before training",
+  function()
+  local function Scale()
+    local L = {}
+    function L:forward(x) return x * 2 end
+    function L:backward(_, g, need) if need then return g * 2 end end
+    function L:parameters() return {}, {} end
+    function L:zero_grad() end
+    return L
+  end
+  local x = wb.randn(16, 5)
+  local y = wb.tensor({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0}, "uint8")
+  for _, name in ipairs{"hess_max", "tic_trace", "hess_trace"} do
+    wb.seed(1)
+    local m = wb.nn.Sequential{wb.nn.Dense(5, 4, {activation = "relu"}), Scale(),
+      wb.nn.Dense(4, 3, {activation = "softmax"})}
+    local steps = 0
+    T.check_error("fit: instrument " .. name .. " needs wb.hessian, which takes Dense, "
+      .. "Activation, Dropout and Flatten layers; layer 2 is a Lua layer (a table)", m.fit, m,
+      x, y, {instruments = {name}, batch_size = 4, verbose = false, callbacks = {
+        wb.callbacks.Lambda{on_train_batch_end = function() steps = steps + 1 end}}})
+    T.eq(steps, 0, name .. ": refused before a step")
+  end
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(5, 4, {activation = "relu"}), Scale(),
+    wb.nn.Dense(4, 3, {activation = "softmax"})}
+  local h = m:fit(x, y, {instruments = "economy", batch_size = 4, verbose = false})
+  T.eq(#h.steps.grad_norm, 4)
+end)
+
 T.done()

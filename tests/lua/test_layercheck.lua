@@ -136,4 +136,21 @@ T.test("right layers pass; with the check training is bit for bit the same", fun
   end
 end)
 
+-- parameters() returning one list failed as a bare "attempt to index a nil value"
+T.test("a Lua layer whose parameters() returns one list is said so", function()
+  local L = {}
+  function L:forward(x) return x * 2 end
+  function L:backward(_, g, need) if need then return g * 2 end end
+  function L:parameters() return {} end
+  function L:zero_grad() end
+  wb.seed(1)
+  local m = wb.nn.Sequential{wb.nn.Dense(5, 4, {activation = "relu"}), L,
+    wb.nn.Dense(4, 3, {activation = "softmax"})}
+  local x = wb.randn(16, 5)
+  local y = wb.tensor({0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0}, "uint8")
+  T.check_error("fit: layer 2 (a Lua layer): parameters() must return two lists of tensors, "
+    .. "its parameters and their gradients ({}, {} for none), got 0 parameters and nil", m.fit,
+    m, x, y, {batch_size = 4, verbose = false})
+end)
+
 T.done()

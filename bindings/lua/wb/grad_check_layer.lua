@@ -171,6 +171,13 @@ local function check_layer(i, L, x, what)
   local state, saved = wb.rng_state(), snapshot(L, 2)
   local params, grads = {}, {} -- parameters and zero_grad are optional, as Sequential's
   if L.parameters then params, grads = L:parameters() end
+  -- one list alone failed below as a bare "attempt to index a nil value"
+  if type(params) ~= "table" or type(grads) ~= "table" or #params ~= #grads then
+    error(string.format("fit: layer %d (a Lua layer): parameters() must return two lists of "
+      .. "tensors, its parameters and their gradients ({}, {} for none), got %s and %s", i,
+      type(params) == "table" and #params .. " parameters" or type(params),
+      type(grads) == "table" and #grads .. " gradients" or type(grads)), 0)
+  end
   local function zero() if L.zero_grad then L:zero_grad() end end
   local kept = {}
   for k, p in ipairs(params) do kept[k] = p:clone() end

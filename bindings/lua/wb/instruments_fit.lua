@@ -237,8 +237,8 @@ function Cb:on_train_begin(model)
   if self.exact then self.hinputs = {} end
   self.hdata, self.dot_args = {}, {}
   if self.samples or self.exact then self.ps = M.Scratch() end
-  self.hlayers = {}
-  for i = 1, #model do self.hlayers[i] = model[i] end
+  self.hlayers = M._hessian_layers(model, hess and (on.hess_max and "hess_max" or on.hess_trace
+    and "hess_trace" or on.tic_trace and "tic_trace" or "tic"))
   local h = model.history
   local fit_seed = self.ctx and self.ctx.seed -- nil: a fit without seed
   self.probe_fit_seed = fit_seed -- a resume's: the saved fit's (Cb:set_state)

@@ -49,6 +49,27 @@ end
 -- PerSample:hess_diag computes exactly (the Hessian is the Gauss-Newton
 -- matrix there), and their positions in the model (each Dense reads its
 -- own input there). Otherwise nil, nil and why not.
+-- The model's layers for wb.hessian's engine (bindings/l_hessian.c takes
+-- these four kinds). With a Hessian instrument on (its name: which), any
+-- other is refused at fit's start: it was refused at the first measured
+-- step, after training had begun, as "layer 2: table is not supported".
+local HESSIAN_KINDS = {["wb.Dense"] = true, ["wb.Activation"] = true, ["wb.Dropout"] = true,
+  ["wb.Flatten"] = true}
+function M._hessian_layers(model, which)
+  local out = {}
+  for i = 1, #model do
+    local mt = getmetatable(model[i])
+    local kind = type(mt) == "table" and rawget(mt, "__name")
+    if which and not HESSIAN_KINDS[kind] then
+      error(string.format("fit: instrument %s needs wb.hessian, which takes Dense, Activation, "
+        .. "Dropout and Flatten layers; layer %d is %s", which, i, type(kind) == "string"
+        and kind or "a Lua layer (a " .. type(model[i]) .. ")"), 0)
+    end
+    out[i] = model[i]
+  end
+  return out
+end
+
 function M._exact_chain(model, n, loss)
   if loss ~= "cross_entropy" then return nil, nil, "this fit's loss is " .. tostring(loss) end
   if args.typename(model[#model]) ~= "wb.Dense" then

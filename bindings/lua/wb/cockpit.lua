@@ -46,11 +46,12 @@ local progress = require "wb.progress"
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit, drawn as (2 + 2 beta)/lr with momentum beta ((2 + 2 beta)/((1 +
 ---2 beta) lr) with Nesterov's), and as "2/lr (reference)" under Adam and
----the others, which it does not bound. Frames take the
----terminal's width (COLUMNS when set, as most tools; 60 plot columns, 77 in
----all, in a file or a pipe); below about 72 columns their header lines
----wrap, and a redraw replaces the whole last frame even where its lines
----wrapped. Training is unchanged; cockpit = false adds no work.
+---the others, which it does not bound. Text frames take the terminal's
+---width (COLUMNS when set, as most tools) up to 60 plot columns, 77 in all
+---(so in a file or a pipe); gnuplot's grow with it; below about 72
+---columns header lines wrap, and a redraw replaces the whole last frame
+---even where its lines wrapped. Training is unchanged; cockpit = false adds
+---no work.
 ---Example: m:fit(d.train, {optimizer = "sgd", cockpit = {every = 100, save = "plots/cockpit.png"}})
 local M = {}
 

@@ -275,9 +275,11 @@ function M.check_head(self, fname, level)
   local last = self[#self]
   local act = M.head_activation(self)
   if act ~= "softmax" and act ~= "linear" then
+    -- per_sample reads a Dense head's logits: it refused the Activation this offered
     error(string.format("%s: the last layer must be Dense(..., {activation = "
-      .. "'softmax'}) or Activation('softmax') (cross-entropy is fused with it; 'linear': "
-      .. "its output taken as logits), got %s", fname, tostring(last)), level)
+      .. "'softmax'})%s (cross-entropy is fused with it; 'linear': "
+      .. "its output taken as logits), got %s", fname, fname == "per_sample" and ""
+      or " or Activation('softmax')", tostring(last)), level)
   end
   return last
 end

@@ -20,6 +20,15 @@ function M.command(task, opts, root)
       .. "processes, which read the script again, and stdin is read once; save it to a file "
       .. "and run that (workbench task.lua)", task.name)
   end
+  -- --root X/quick without --quick: its full runs and README went in among
+  -- X's --quick ones (a quick README replaced by a full one)
+  local parent = not opts.quick and (root:match("^(.*)/quick/*$") or root:match("^quick/*$")
+    and ".")
+  if parent and M.holds_quick(root) then
+    return string.format("%s: the root %s holds --quick runs (the root %s keeps them there): "
+      .. "full runs there would mix with them; give --root %s, with --quick or without",
+      task.name, root, parent ~= "" and parent or "/", parent ~= "" and parent or "/")
+  end
   local c = root:match("%c")
   if c then -- every figure was refused after all the runs had trained
     return string.format("%s: the root %s (%s) holds a %s: figures cannot be saved there "
@@ -27,6 +36,18 @@ function M.command(task, opts, root)
       require("wb.plot.files").quoted(root), opts.root and "--root" or "$WB_PLOTS",
       c == "\n" and "newline" or "control character")
   end
+end
+
+-- Whether root's runs folder holds a --quick run's record (its first record read)
+function M.holds_quick(root)
+  local ok, names = pcall(wb.sys.listdir, record.dir(root))
+  for _, n in ipairs(ok and names or {}) do
+    if record.is_record_file(n) then
+      local rok, rec = pcall(util.read_json, record.dir(root) .. "/" .. n)
+      if rok and type(rec) == "table" and rec.quick ~= nil then return rec.quick == true end
+    end
+  end
+  return false
 end
 
 -- The root can be written, before anything is (73 / 74 now, naming the

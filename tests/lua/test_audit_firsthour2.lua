@@ -193,8 +193,8 @@ if pcall(wb.data.mnist) then
     T.ok(err:find("1 cached, 0 to train", 1, true) and not err:find("another identity", 1,
       true), err)
     err = run(3, 8)
-    T.ok(err:find(note .. "the callbacks hook changed since; the old records stay", 1, true),
-      err)
+    T.ok(err:find(note .. "the callbacks hook (its code or what it closes over: upvalues, the "
+      .. "modules they hold) changed since; the old records stay", 1, true), err)
     err = run(3, 9)
     T.ok(err:find(note .. "config key hidden (8 -> 9) changed since", 1, true), err)
   end)

@@ -14,10 +14,13 @@ local M = {}
 
 -- What each identity part is, in the user's words (run and train are
 -- derived from the others).
+-- a hook's identity covers what it reaches: a module it closes over
+-- (local H = require "helpers") whole, a report-only function of it too
+local REACH = " (its code or what it closes over: upvalues, the modules they hold)"
 local PARTS = {{"code", "the training code (wb's modules or the core as built)"},
-  {"data", "the data files"}, {"build", "the build hook"},
-  {"callbacks", "the callbacks hook"}, {"fit_options", "fit_options"},
-  {"measure", "the measure hook"}}
+  {"data", "the data files"}, {"build", "the build hook" .. REACH},
+  {"callbacks", "the callbacks hook" .. REACH}, {"fit_options", "fit_options"},
+  {"measure", "the measure hook" .. REACH}}
 
 local HOOK = {build = true, callbacks = true, fit_options = true, measure = true}
 

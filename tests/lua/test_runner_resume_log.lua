@@ -58,4 +58,26 @@ T.test("a resumed run's log keeps the first attempt's epochs; its line says it r
   T.ok(not err:find("resumed after", 1, true), err)
 end)
 
+-- A recorded run's saved state (an interrupted --fresh retraining) stayed
+-- unseen, and a later --fresh went on from it without a word: a plan that
+-- finds the run recorded removes it, and says so.
+T.test("a recorded run's leftover training state is removed and said", function()
+  local plain = dir .. "/plain.lua"
+  util.write_file(plain, [[
+return wb.task{name = "plain", title = "plain",
+  experiment = {base = {epochs = 1, hidden = 4, subset = {train = 100, test = 50}}, seeds = {1}},
+  report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
+]])
+  local root = dir .. "/p"
+  local st, out, err = T.run_wb(T.quote(plain) .. " --root " .. T.quote(root))
+  T.eq(st, 0, out .. err)
+  local hash = wb.runs.find{task = "plain", root = root}[1].hash
+  local state = wb.record.path(root, "plain", hash, "state.safetensors")
+  util.write_file(state, "left by an interrupted --fresh")
+  st, out, err = T.run_wb(T.quote(plain) .. " --root " .. T.quote(root))
+  T.eq(st, 0, out .. err)
+  T.ok(err:find("[plain] removed the saved training state of 1 recorded run", 1, true), err)
+  T.ok(not wb.sys.exists(state), "removed")
+end)
+
 T.done()

@@ -132,4 +132,21 @@ function M.other_states(ex)
       .. "names the runs planned)"))
 end
 
+-- Saved training states of planned runs that are not to train (recorded:
+-- an interrupted --fresh retraining left one beside the record it did not
+-- replace), removed and said: they stayed unseen (3 MB a run), and a later
+-- --fresh went on from that training without a word.
+function M.cached_states(ex, pending)
+  local todo, removed = {}, 0
+  for _, s in ipairs(pending) do todo[s.hash] = true end
+  for _, s in ipairs(ex.specs) do
+    local path = record.path(ex.root, ex.name, s.hash, "state.safetensors")
+    if not todo[s.hash] and wb.sys.exists(path) and os.remove(path) then removed = removed + 1 end
+  end
+  if removed == 0 then return nil end
+  return string.format("[%s] removed the saved training state%s of %d recorded run%s (an "
+    .. "interrupted retraining, --fresh; the records stay, as trained before)", ex.name,
+    removed == 1 and "" or "s", removed, removed == 1 and "" or "s")
+end
+
 return M

@@ -63,6 +63,9 @@ T.test("a measure edit re-measures on the same training (no retraining)", functi
   st, _, err = run(script("meas", exp:format(2)), root)
   T.eq(st, 0, err); T.eq(to_train(err), 1)
   T.ok(err:find("same training as meas-", 1, true), "adopts its own training: " .. err)
+  -- the plan says so, not only "1 to train"
+  T.ok(err:find("[meas] 1 of the runs to train has an equal recorded training (only what "
+    .. "comes after training changed): measured on it, not trained again", 1, true), err)
   local answers = {}
   for _, r in pairs(records(root)) do answers[r.measures.answer] = r end
   T.ok(answers[1] and answers[2], "both measurements recorded")

@@ -190,8 +190,9 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   checks.gnuplot(ex, pending) -- missing: said before the runs train
   local states = checks.other_states(ex)
   if states then io.stderr:write(states, "\n") end
-  local cached = checks.cached_states(ex, pending)
+  local cached, adopted = checks.cached_states(ex, pending), checks.adopted(ex, pending)
   if cached then io.stderr:write(cached, "\n") end
+  if adopted then io.stderr:write(adopted, "\n") end
   local changed = not opts.fresh and why.note(ex, pending)
   if changed then io.stderr:write(changed, "\n") end
   -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values

@@ -149,4 +149,14 @@ function M.cached_states(ex, pending)
     removed == 1 and "" or "s", removed, removed == 1 and "" or "s")
 end
 
+-- Runs to train that will be measured on an equal recorded training (the
+-- plan said "2 to train" for runs only measured again); nil when none.
+function M.adopted(ex, pending)
+  local n = require("wb.train_donor").count(ex, pending)
+  if n == 0 then return nil end
+  return string.format("[%s] %d of the runs to train %s an equal recorded training (only what "
+    .. "comes after training changed): measured on it, not trained again", ex.name, n,
+    n == 1 and "has" or "have")
+end
+
 return M

@@ -34,8 +34,7 @@ end
 -- training identity whose weights are there and load, its hooks' reads
 -- unchanged; none with reuse = false. One that cannot be adopted is said
 -- on stderr (the run trains instead).
-function M.find(ex, spec)
-  if ex.reuse == false or not spec.cacheable then return nil end
+local function index(ex)
   if not donors or donors.root ~= ex.root then
     donors = {root = ex.root, by = {}}
     for _, r in ipairs(wb.runs.load_all(record.dir(ex.root))) do
@@ -47,18 +46,46 @@ function M.find(ex, spec)
       end
     end
   end
-  -- not one whose hooks read a file that has changed since (this run's own
-  -- stale record among them: the runner retrains it for that reason)
+end
+
+-- The records spec may adopt, before the checks that load their weights.
+local function candidates(ex, spec)
+  local out = {}
   for _, r in ipairs(donors.by[spec.identity.train] or {}) do
     if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
         and not record.weights_changed(record.dir(ex.root), r)
         and not reads.changed(r.read_files) then
-      local why, model = unfit(ex, r)
-      if not why then return r, model end
-      io.stderr:write(string.format("[%s] run %s (%s seed %s): not measured on the recorded "
-        .. "training %s-%s: %s; trained again\n", ex.name, spec.hash, tostring(spec.variant),
-        tostring(spec.seed), r.task, r.hash, why))
+      out[#out + 1] = r
     end
+  end
+  return out
+end
+
+-- How many of the runs `pending` have an equal recorded training to be
+-- measured on rather than trained (the plan says so: it said "2 to train"
+-- for runs only measured again), as M.find would find, but for the loading
+-- of its weights.
+function M.count(ex, pending)
+  if ex.reuse == false then return 0 end
+  index(ex)
+  local n = 0
+  for _, s in ipairs(pending) do
+    if s.cacheable and #candidates(ex, s) > 0 then n = n + 1 end
+  end
+  return n
+end
+
+function M.find(ex, spec)
+  if ex.reuse == false or not spec.cacheable then return nil end
+  index(ex)
+  -- not one whose hooks read a file that has changed since (this run's own
+  -- stale record among them: the runner retrains it for that reason)
+  for _, r in ipairs(candidates(ex, spec)) do
+    local why, model = unfit(ex, r)
+    if not why then return r, model end
+    io.stderr:write(string.format("[%s] run %s (%s seed %s): not measured on the recorded "
+      .. "training %s-%s: %s; trained again\n", ex.name, spec.hash, tostring(spec.variant),
+      tostring(spec.seed), r.task, r.hash, why))
   end
   return nil
 end

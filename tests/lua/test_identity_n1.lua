@@ -49,6 +49,8 @@ local function two_folders(file, what)
   T.ok(not err:find("1 cached", 1, true), "reused from another folder: " .. err)
   T.ok(err:find(dir .. "/A/" .. what, 1, true) and err:find(": retraining", 1, true)
     and err:find(dir .. "/B/" .. what, 1, true), err)
+  -- the plan's line first, as README says; the retraining lines after it
+  T.ok(err:match("^%[[%w_]+%] 1 run: 0 cached, 1 to train"), err)
   local _, fresh = run(dir .. "/B", file, "r_fresh_" .. file)
   T.eq(acc(outB), acc(fresh), "what B's file trains")
   T.ok(acc(outA) ~= acc(outB), outA .. outB)

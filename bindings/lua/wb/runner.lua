@@ -183,10 +183,10 @@ end
 local function plan_train_report(task, opts, ex, root, argv, script, release)
   local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
   local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
-  local pending = pending_of(ex, opts.fresh)
+  local pending, retrain = pending_of(ex, opts.fresh)
   checks.room(root, #pending)
   require("wb.runner_data")(ex, pending) -- one error, not one per run
-  io.stderr:write(count(pending, ex, jobs), "\n")
+  io.stderr:write(count(pending, ex, jobs), "\n", retrain)
   checks.gnuplot(ex, pending) -- missing: said before the runs train
   local states = checks.other_states(ex)
   if states then io.stderr:write(states, "\n") end
@@ -365,9 +365,11 @@ function M.run_experiment(ex, o)
     .. "training these runs now); run again once the runner has ended")
   if not release then error(string.format("run_experiment: [%s] %s", ex.name, held), 0) end
   local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
-  local pending = pending_of(ex, o.fresh)
+  local pending, retrain = pending_of(ex, o.fresh)
   if o.verbose ~= false then -- and what its options replaced, as a task's plan says
-    io.stderr:write(count(pending, ex, 1), "\n", require("wb.runner_overrides").text(ex))
+    io.stderr:write(count(pending, ex, 1), "\n", retrain, require("wb.runner_overrides").text(ex))
+  else
+    io.stderr:write(retrain) -- a run trained again says why, as before
   end
   -- why its runs are not cached, once (verbose = false too: a run's line
   -- "its hooks cannot be identified (see 'not cached')" points here)

@@ -56,28 +56,43 @@ function M.reusable(ex, s, memo, just_trained)
   return ok
 end
 
--- The runs to train, longest first (epochs, times the per-step overhead of
--- small batches): a long run started last would leave the other jobs idle.
+-- A run's cost for the order: epochs x rows x (the per-step overhead of
+-- small batches) x its hidden width (a default MLP's; 128 otherwise: a
+-- build hook's model is not known here). Epochs alone put hidden = 512
+-- last of {32, 128, 512}.
+local function cost_of(c) -- rawget: a build hook's config refuses keys it does not declare
+  local hidden, subset = rawget(c, "hidden"), rawget(c, "subset")
+  local width = 0
+  for _, h in ipairs(type(hidden) == "table" and hidden or {hidden or 128}) do
+    width = width + (tonumber(h) or 128)
+  end
+  local rows = type(subset) == "table" and tonumber(rawget(subset, "train")) or 60000
+  return (rawget(c, "epochs") or 10) * rows * (1 + 16 / (rawget(c, "batch_size") or 32)) * width
+end
+
+-- The runs to train, longest first (cost_of): a long run started last
+-- would leave the other jobs idle; and the lines saying why recorded runs
+-- train again, for the caller to print after its plan line (the first).
 function M.pending_of(ex, fresh)
   -- --fresh retrains: no run adopts a recorded equal training (its own included)
-  local pending, cost, memo = {}, {}, {}
+  local pending, cost, memo, said = {}, {}, {}, {}
   ex.reuse = not fresh and ex.reuse
   for i, s in ipairs(ex.specs) do
     local rec, path, what
     if not fresh and s.cacheable then
       rec, path, what = M.reusable(ex, s, memo)
       if path then
-        io.stderr:write(string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
-          path, what))
+        said[#said + 1] = string.format("[%s] run %s: %s %s: retraining\n", ex.name, s.hash,
+          path, what)
       end
     end
     if not rec then
       pending[#pending + 1] = s
-      cost[s] = (s.config.epochs or 10) * (1 + 16 / (s.config.batch_size or 32)) - i * 1e-9
+      cost[s] = cost_of(s.config) * (1 - i * 1e-12)
     end
   end
   table.sort(pending, function(a, b) return cost[a] > cost[b] end)
-  return pending
+  return pending, table.concat(said)
 end
 
 -- The records of ex's runs; failures gets those whose record is not there (or no longer

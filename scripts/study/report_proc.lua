@@ -185,8 +185,12 @@ function M.seeds_text(recs, tasks, own_seeds)
     local s = own_seeds[t] and seeds(function(x) return x == t end) or ""
     if s ~= "" then own[#own + 1] = t .. " " .. s end
   end
-  return seeds(function(t) return not own_seeds[t] end) .. (#own > 0
-    and " (tasks with their own seeds: " .. table.concat(own, "; ") .. ")" or "")
+  -- only tasks with their own seeds run (a report of task 12 alone): no
+  -- empty "Seeds:  (tasks with ...)"
+  local shared = seeds(function(t) return not own_seeds[t] end)
+  if shared == "" then return #own > 0 and table.concat(own, "; ") or "none" end
+  return shared .. (#own > 0 and " (tasks with their own seeds: " .. table.concat(own, "; ")
+    .. ")" or "")
 end
 
 return M

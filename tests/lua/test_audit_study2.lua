@@ -240,6 +240,16 @@ T.test("the report's 'Seeds:' keeps task 11's own three apart from the claims' s
     {task = "task11_cockpit", seed = 2}, {task = "task11_cockpit", seed = 3}}
   T.eq(proc.seeds_text(recs, {"task03_epochs", "task11_cockpit"}, {task11_cockpit = true}),
     "1 (tasks with their own seeds: task11_cockpit 1, 2, 3)")
+  -- only such tasks run: it said "Seeds:  (tasks with their own seeds: ...)"
+  T.eq(proc.seeds_text({recs[2], recs[3]}, {"task11_cockpit"}, {task11_cockpit = true}),
+    "task11_cockpit 1, 2")
+  -- a claim of a task the report did not run: "not tested", no link to a missing figure
+  local sec = require("study.claims").claims_section({task03_epochs = {}}, "mnist", true)
+  T.ok(sec:find("| C2 | early stopping keeps the best generalising weights | **not tested** | "
+    .. "task04_early_stopping was not run in this report | |", 1, true), sec)
+  local c1 = sec:match("\n(| C1 |[^\n]*)")
+  T.ok(c1 and c1:find("**undecided", 1, true) and c1:find("task03_epochs/", 1, true), c1)
+  T.ok(not sec:find("task04_early_stopping/", 1, true), sec)
   local src = require("wb.util").read_file("scripts/report.lua")
   T.ok(src:find("proc.seeds_text(every, tasks, own_seeds)", 1, true), "report.lua uses it")
 end)

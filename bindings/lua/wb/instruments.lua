@@ -58,12 +58,12 @@ local hessian = require "wb.hessian"
 ---stopped on a Kato-Temple bound (tol, then warm_tol; the gap to the next Ritz value less its
 ---residual), cold from the batch gradient (at least 10 products), then warm from two
 ---directions kept apart, the last Ritz vector and the gradient (band
----Lanczos, 6 products before any stop; gradient_weight > 0 only says the
+---Lanczos, 8 products before any stop; gradient_weight > 0 only says the
 ---gradient is one), at most `warm` products after the first; an
 ---estimate: a start that nearly misses the top eigenvector can stop on a
----lower eigenvalue, unflagged by its residual (small relu models: 1 cold in 3000
----17 % low, 2 warm in 21,000 up to 3.8 %; sigmoid and tanh: 10 in 18,000 up to
----11 %, 1 in 100 on an MNIST tanh MLP 8 % low: README);
+---lower eigenvalue, unflagged by its residual (small models: 1 cold in 3000
+---17 % low, 2 warm in 21,000 up to 5.4 %; with sigmoid and tanh 3 in 18,000 up
+---to 5.0 %: README);
 ---update: "sgd" or "measured", how alpha read the update). alpha is refused
 ---under loss mse (its losses are cross-entropy's), is -1 at lr 0 (no step,
 ---as Cockpit's), and NaN at a fit's last step (its end would be the next

@@ -64,4 +64,15 @@ T.test("without grad_hist_2d: the figure has the given panels only", function()
   T.ok(not index:find("grad_hist_2d", 1, true) and not index:find("heatmap", 1, true), index)
 end)
 
+-- A Ctrl-C between the instruments' hook and the step's row left a histogram
+-- of a step no other panel has (4643 beside series that end at 4642): the
+-- panel takes the last of a step the history's series have.
+T.test("the panel's step is one the history's series have", function()
+  local g = {x_bins = 2, y_bins = 2, x_lo = -1, x_hi = 1, y_lo = -2, y_hi = 2,
+    step = {1, 2, 3}, counts = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}}}
+  local p = require("wb.cockpit_hist2d")({instruments = {grad_hist_2d = g},
+    steps = {step = {1, 2}}})
+  T.eq(p.d.title, "grad_hist_2d, step 2: log10(1 + count) of 8 entries")
+end)
+
 T.done()

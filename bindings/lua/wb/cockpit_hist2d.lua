@@ -21,7 +21,12 @@ end
 -- counts of step s[i] at (x - 1) * y_bins + y), or nil when it has none.
 return function(h)
   local g = h and h.instruments and h.instruments.grad_hist_2d
-  local c = g and g.counts and g.counts[#g.counts]
+  -- the last one of a step the history's series have: a Ctrl-C between the
+  -- instruments' hook and the step's row left one of a step no panel shows
+  local st = h and h.steps and h.steps.step
+  local last, i = st and st[#st], g and g.counts and #g.counts or 0
+  while i > 0 and last and g.step[i] and g.step[i] > last do i = i - 1 end
+  local c = i > 0 and g.counts[i] or nil
   if type(c) ~= "table" or #c ~= g.x_bins * g.y_bins or #c == 0 then return nil end
   local z, total = {}, 0
   for r = 1, g.y_bins do -- the largest weights on top
@@ -37,7 +42,7 @@ return function(h)
   for r = 1, g.y_bins do rows[r] = yl[g.y_bins - r + 1] end
   return wb.plot.heatmap{z = z, palette = "sequential",
     title = string.format("grad_hist_2d, step %s: log10(1 + count) of %.0f entries",
-      tostring(math.tointeger(g.step[#g.step]) or g.step[#g.step]), total),
+      tostring(math.tointeger(g.step[i]) or g.step[i]), total),
     xlabel = "per-sample gradient entry (bins' left edges)", ylabel = "weight at theta_t",
     xlabels = edges(g.x_bins, g.x_lo, g.x_hi, 0.5), ylabels = rows}
 end

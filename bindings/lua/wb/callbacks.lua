@@ -293,7 +293,7 @@ end
 ---(step, logs), on_train_batch_end(step, logs), on_train_end(logs). Unlike Keras's:
 ---epoch counts from 1 (Keras passes 0 for the first), step is the global step from
 ---1 (Keras passes the batch index within the epoch from 0), and a step's logs.loss
----and logs.accuracy are that step's own (Keras's: running means over the epoch).
+---and logs.accuracy are that step's own (running means over the epoch so far in Keras).
 ---@param fns? table
 ---@return table
 ---Example: wb.callbacks.Lambda{on_epoch_end = function(e, logs) print(e, logs.loss) end}

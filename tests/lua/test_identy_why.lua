@@ -41,7 +41,8 @@ T.test("a value the script put in math, and a hook edited with a patch", functio
   -- 32, not 16: the run of 16 (the first test's) is as near as the last
   -- one, and may have finished in the same second (runner_why's rather)
   line, err = run(32, 2, 1)
-  T.eq(line, "the measure hook, wb.nn.Dense (replaced by the script at " .. path .. ":2)", err)
+  T.eq(line, "the measure hook (its code or what it closes over: upvalues, the modules they "
+    .. "hold), wb.nn.Dense (replaced by the script at " .. path .. ":2)", err)
 end)
 
 T.test("the record keeps what the script changed, by name", function()

@@ -258,8 +258,9 @@ wb_status wb_atomic_commit(wb_atomic *f, wb_err *err)
 {
     const char *step = NULL;
     if (f->direct) { /* a device or pipe: no fsync (most refuse one), no rename */
-        int rc = io_fault() ? -1 : close(f->fd);
-        int e = errno;
+        int rc = close(f->fd), e = errno;
+        if (io_fault())
+            rc = -1, e = EIO;
         f->fd = -1;
         wb_status st = rc == 0 ? WB_OK
                                : wb_err_set(err, WB_EIO, "%s: close failed: %s", f->path,

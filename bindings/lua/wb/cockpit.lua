@@ -164,9 +164,10 @@ end
 -- last, the trained model lost), and a save folder that cannot be made was
 -- said only when training was done. No gnuplot: text frames, said once.
 function Cockpit:_check_outputs()
-  local plot = require("wb.plot")
-  local ok, missing = pcall(require("wb.plot.run").missing, plot)
-  if self.renderer == "gnuplot" and (not ok or missing) then
+  local ok, missing = true, nil
+  if self.renderer == "gnuplot" then ok, missing = pcall(require("wb.plot.run").missing,
+    require("wb.plot")) end
+  if not ok or missing then
     io.stderr:write(string.format("fit: cockpit: renderer \"gnuplot\": %s: drawing the frames "
       .. "as text\n", (tostring(missing):gsub("^wb%.plot: ", ""))))
     self.renderer = "text"

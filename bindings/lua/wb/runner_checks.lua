@@ -43,8 +43,8 @@ function M.holds_quick(root)
   local ok, names = pcall(wb.sys.listdir, record.dir(root))
   for _, n in ipairs(ok and names or {}) do
     if record.is_record_file(n) then
-      local rok, rec = pcall(util.read_json, record.dir(root) .. "/" .. n)
-      if rok and type(rec) == "table" and rec.quick ~= nil then return rec.quick == true end
+      local rec = record.read(record.dir(root) .. "/" .. n)
+      if rec and rec.quick ~= nil then return rec.quick == true end
     end
   end
   return false

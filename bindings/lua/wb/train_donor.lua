@@ -30,10 +30,8 @@ local function unfit(ex, r)
   return nil, model
 end
 
--- M.find(ex, spec) -> record, model | nil: a finished run with spec's
--- training identity whose weights are there and load, its hooks' reads
--- unchanged; none with reuse = false. One that cannot be adopted is said
--- on stderr (the run trains instead).
+-- The finished trainings of ex's root by training identity, read once per
+-- process and root.
 local function index(ex)
   if not donors or donors.root ~= ex.root then
     donors = {root = ex.root, by = {}}
@@ -75,6 +73,10 @@ function M.count(ex, pending)
   return n
 end
 
+-- M.find(ex, spec) -> record, model | nil: a finished run with spec's
+-- training identity whose weights are there and load, its hooks' reads
+-- unchanged; none with reuse = false. One that cannot be adopted is said
+-- on stderr (the run trains instead).
 function M.find(ex, spec)
   if ex.reuse == false or not spec.cacheable then return nil end
   index(ex)

@@ -85,7 +85,7 @@ local function never(g, name)
   if not g or #g == 0 then return false end
   for _, r in ipairs(g) do
     if not ((r.measures and r.measures[name] == false)
-        or (r.metrics and r.metrics[name] == false)) then return false end
+        or (r.metrics and rawget(r.metrics, name) == false)) then return false end
   end
   return true
 end

@@ -47,7 +47,11 @@ T.test("measure's non-finite numbers: recorded as missing, warned naming each; l
   T.ok(not err:find("list", 1, true), err)
   local r = runs.records[1]
   T.eq(r.metrics.fine, 2)
-  T.eq(r.metrics.big, nil)
+  T.eq(r.metrics.big, nil) -- recorded missing: a name the run knows
+  -- a misspelt name was a silent nil (a new user's run.metrics.tset_accuracy)
+  T.check_error("wb.Run's metrics has no field 'tset_accuracy'; did you mean test_accuracy?",
+    function() return r.metrics.tset_accuracy end)
+  T.check_error("did you mean fine?", function() return r.metrics.fien end)
   T.eq(r.measures.list[1], 1)
 end)
 

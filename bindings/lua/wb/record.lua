@@ -168,7 +168,7 @@ end
 -- The fields of a record that are JSON lists, [] when empty (git_changes of
 -- a clean tree was {} and a list when dirty: a Python reader got a dict one
 -- time, a list the next): util.encode_json's opts.lists.
-local LISTS = {git_changes = true, read_files = true, warnings = true,
+local LISTS = {git_changes = true, read_files = true, warnings = true, measures_missing = true,
   callback_series = true, ["script.files"] = true}
 for _, k in ipairs(SERIES) do LISTS["history." .. k] = true end
 local AS_WRITTEN = {lists = LISTS}
@@ -208,8 +208,8 @@ end
 ---objects; read_files: a list of {path, id}, the files the run's hooks read
 ---as it ran, wb/identity_reads.lua; weights, best_weights: file names;
 ---weights_ids: their content ids by name, wb.record.weights_ids; checksum: string;
----warnings: a list of what the run warned of (a measure's NaN); script: the
----study script's repository, commit and files not as committed, an object;
+---warnings: a list of what the run warned of (a measure's NaN; measures_missing: the names of
+---those); script: the study script's repository, commit and files not as committed, an object;
 ---data_published: boolean; train_data: the training rows a hook chose, an object;
 ---metrics: numbers by name; history's per-epoch series: lists of numbers,
 ---its epochs, best_epoch and stopped_epoch: integers), or whose content does

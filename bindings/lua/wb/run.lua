@@ -18,13 +18,46 @@ Run.__index = Run
 
 local dir_of = setmetatable({}, {__mode = "k"})
 
+-- The final metrics the training loop writes (wb/train.lua final_metrics):
+-- names a run may lack (val_* and gap without validation), so reading one
+-- gives nil, not an error; wb.runs' tables ask for them by these names.
+M.FINAL_METRICS = {"test_loss", "test_accuracy", "loss", "accuracy", "epochs_run", "val_loss",
+  "val_accuracy", "gap", "acc_gap", "best_val_loss", "best_epoch", "best_val_accuracy",
+  "train_seconds", "sec_per_epoch", "weights_epoch"}
+
+-- A run's metrics table, strict: a name it lacks that is neither a final
+-- metric nor one of its measures (or those recorded missing, not finite)
+-- is an error naming the nearest
+-- (run.metrics.tset_accuracy was a silent nil). Code asking for a name
+-- some runs lack (a measure one run did not return) uses rawget.
+local function strict_metrics(r)
+  local m = rawget(r, "metrics")
+  if type(m) ~= "table" or getmetatable(m) ~= nil then return end
+  local fields = {}
+  for _, n in ipairs(M.FINAL_METRICS) do fields[n] = true end
+  for _, t in ipairs{rawget(r, "measures"), rawget(r, "measures_missing")} do
+    for k, v in pairs(type(t) == "table" and t or {}) do
+      fields[math.type(k) == "integer" and v or k] = true -- a measure, one recorded missing
+    end
+  end
+  local mt = {__name = "wb.Run's metrics", __fields = fields}
+  mt.__index = function(_, k)
+    if fields[k] then return nil end
+    error(require("wb.spec_keys").no_field(mt.__name, k, mt), 2)
+  end
+  setmetatable(m, mt)
+end
+
 -- r as a Run (a plain record gets the metatable) read from folder dir. A
 -- seed decoded from JSON as a float (1.0) becomes the integer it is.
 function M.as_run(r, dir)
   if type(r) == "table" and math.type(r.seed) == "float" then
     r.seed = math.tointeger(r.seed) or r.seed
   end
-  if type(r) == "table" and getmetatable(r) == nil then setmetatable(r, Run) end
+  if type(r) == "table" and getmetatable(r) == nil then
+    setmetatable(r, Run)
+    strict_metrics(r)
+  end
   if type(r) == "table" and dir and not dir_of[r] then dir_of[r] = dir end
   return r
 end
@@ -54,7 +87,10 @@ end
 ---val_loss and gap stay the last epoch's), absent when an on_train_end hook
 ---set weights of no epoch (history.weights_changed_by names it); tostring
 ---and ex:run()'s lines say so when they are not the last epoch's. Its
----measures: what the experiment's measure hook returned.
+---measures: what the experiment's measure hook returned (a number is in
+---its metrics too). A name its metrics lack that is neither one of those
+---above nor one of its measures is an error naming the nearest
+---(run.metrics.tset_accuracy); one of them it lacks is nil.
 ---Example: local r = wb.runs.find{task = "task05_dropout"}[1]
 ---  print(r, r.config.dropout, r.metrics.test_accuracy)
 

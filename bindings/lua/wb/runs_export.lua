@@ -211,7 +211,7 @@ function M.export_csv(path, runs_or_dir)
   for i, r in ipairs(recs) do
     local row = {id_cells(r, flat[i], ckeys, label, true)}
     for _, k in ipairs(mkeys) do
-      row[#row + 1] = cell(type(r.metrics) == "table" and r.metrics[k] or nil)
+      row[#row + 1] = cell(type(r.metrics) == "table" and rawget(r.metrics, k) or nil)
     end
     lines[#lines + 1] = table.concat(row, ",")
   end

@@ -103,7 +103,8 @@ end
 ---@return number|nil
 ---Example: print(wb.runs.value(run, "val_loss"))
 local function value(r, name)
-  if type(r.metrics) == "table" and r.metrics[name] ~= nil then return r.metrics[name] end
+  local m = type(r.metrics) == "table" and rawget(r.metrics, name)
+  if m ~= nil then return m end
   if type(r.measures) == "table" and type(r.measures[name]) == "number" then
     return r.measures[name]
   end
@@ -256,12 +257,9 @@ end
 
 -- {==================== names ====================
 
--- The final metrics the training loop writes (wb/train.lua final_metrics):
--- known names even where no run of a list has them (gap and val_* without
--- validation), so a table over every task asks for them without error.
-local FINAL = {"test_loss", "test_accuracy", "loss", "accuracy", "epochs_run", "val_loss",
-  "val_accuracy", "gap", "acc_gap", "best_val_loss", "best_epoch", "best_val_accuracy",
-  "train_seconds", "sec_per_epoch"}
+-- The final metrics the training loop writes: known names even where no run
+-- of a list has them, so a table over every task asks for them without error.
+local FINAL = require("wb.run").FINAL_METRICS
 
 -- The names runs rs have: "series" (per-epoch: wb.runs.series finds
 -- them), "values" (series and final values: wb.runs.value finds them) or
@@ -309,7 +307,7 @@ local function has_name(rs, name, kind)
         if type(ms) == "table" and (type(ms[name]) == "number" or ms[name] == false) then
           return true
         end
-        if type(mt) == "table" and type(mt[name]) == "number" then return true end
+        if type(mt) == "table" and type(rawget(mt, name)) == "number" then return true end
       end
     end
   end

@@ -85,7 +85,7 @@ function M.record(ex, spec, rec, model, hist, extra, d)
     error(string.format("%s: measure must return a table {name = number, ...} (or nothing), "
       .. "got %s", ex.where, args.typename(m)), 0)
   end
-  local bad = {}
+  local bad, missing = {}, {}
   for k, v in pairs(m) do
     if type(k) ~= "string" then
       error(string.format("%s: measure returned a key %s: its results are named by strings",
@@ -96,6 +96,9 @@ function M.record(ex, spec, rec, model, hist, extra, d)
     elseif type(rec.history) == "table" and rec.history[k] ~= nil then
       error(string.format("%s: measure: '%s' is a series the run's history records; tables "
         .. "and curves would show the history's; give the measure another name", ex.where, k), 0)
+    end
+    if type(v) == "number" and (v ~= v or v == math.huge or v == -math.huge) then
+      missing[#missing + 1] = k -- a run's metrics know its name (wb/run.lua strict_metrics)
     end
     local path, what = unplain(v, k, bad)
     if path then
@@ -117,6 +120,7 @@ function M.record(ex, spec, rec, model, hist, extra, d)
       .. "missing", table.concat(bad, ", "))
   end
   rec.measures = util.plain(m)
+  if #missing > 0 then table.sort(missing) rec.measures_missing = missing end
   -- the cost of measuring: the hook, plus callbacks that timed themselves
   local cost = util.now() - tm
   for _, cb in ipairs(extra) do cost = cost + (cb.seconds or 0) end

@@ -29,6 +29,11 @@ return wb.task{name = "short", experiment = {base = {hidden = 8, epochs = 1,
     q(path), q(dir .. "/root")))
   T.eq(st, 64, err)
   T.ok(err:find("--run 1234567: give at least 8 hex digits", 1, true), err)
+  -- refused before anything is written: no <root>/runs/logs for a run that is not there
+  st, _, err = T.sh(string.format("WB_ECHO=0 %s %s --root %s --run 12345678", q(T.wb),
+    q(path), q(dir .. "/root")))
+  T.eq(st, 64, err)
+  T.eq(wb.sys.kind(dir .. "/root"), nil, "the root was made")
 end)
 
 T.done()

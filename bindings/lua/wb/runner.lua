@@ -287,28 +287,30 @@ function M.main(task, argv, script)
     end
     return 0
   end
-  checks.writable_root(ex.name, root, opts, base_root(opts))
+  local run_spec -- --run's, found before the root is written (an unknown one made runs/logs)
   if opts.run then
     local full, why = ropts.resolve_run(opts.run, ex.specs) -- a unique prefix, 8+ digits
     if not full then io.stderr:write(task.name, ": ", why, "\n") return 64 end
     opts.run = full
-    for _, s in ipairs(ex.specs) do
-      if s.hash == opts.run then
-        -- not while a runner of the sweep (or another --run of it) trains it
-        local release, held = root_lock.take_run(ex, s)
-        if not release then
-          io.stderr:write(string.format("[%s] %s\n", ex.name, held))
-          return 1
-        end
-        local _ <close> = setmetatable({}, {__close = release}) -- keeps a traceback
-        require("wb.runner_one").train(ex, s, opts, train_run) -- its $WB_STALE_RECORD too
-        return 0
-      end
-    end
+    for _, s in ipairs(ex.specs) do if s.hash == full then run_spec = s end end
+  end
+  if opts.run and not run_spec then
     -- where a run of that hash is (the other of --quick and not, another --dataset)
     io.stderr:write(require("wb.runner_norun").message(ex, opts.run, root,
       M.root_of{root = opts.root, quick = not opts.quick}, opts.quick), "\n")
     return 64
+  end
+  checks.writable_root(ex.name, root, opts, base_root(opts))
+  if run_spec then
+    -- not while a runner of the sweep (or another --run of it) trains it
+    local release, held = root_lock.take_run(ex, run_spec)
+    if not release then
+      io.stderr:write(string.format("[%s] %s\n", ex.name, held))
+      return 1
+    end
+    local _ <close> = setmetatable({}, {__close = release}) -- keeps a traceback
+    require("wb.runner_one").train(ex, run_spec, opts, train_run) -- its $WB_STALE_RECORD too
+    return 0
   end
   -- one runner of the sweep on this root at a time, local or --slurm (two
   -- found the same runs pending and trained them twice at once)

@@ -30,6 +30,16 @@ local function y_span(p)
   return lo, hi
 end
 
+-- A panel's title in at most w characters: gnuplot's dumb terminal drew
+-- none for a title wider than its panel (at 60 columns alpha's lost its
+-- own), so the series' marks go first, then the title's last words.
+function M.fit_title(title, marks, w)
+  if #title + #marks <= w then return title .. marks end
+  if #title <= w then return title end
+  local cut = title:sub(1, w + 1):match("^(.*%S)%s") -- at a word's end when one is
+  return cut and #cut >= w // 2 and cut or title:sub(1, w)
+end
+
 -- The panels for gnuplot's dumb terminal, and the size in characters. In
 -- characters the PNG's layout is unreadable (a key beside each plot left
 -- about 12 columns for the curve, x tics ran into each other, the y = 0
@@ -67,8 +77,8 @@ function M.figure(panels, x0, x1, term, short_at)
     for _, x in ipairs(short_at or {}) do
       extra[#extra + 1] = string.format("set label '^' at %d, graph 0 center front", x)
     end
-    plots[i] = wb.plot.lines{title = p.title .. ((#p.series > 1 or p.zero)
-      and "  (" .. table.concat(keys, ", ") .. ")" or ""), series = series,
+    plots[i] = wb.plot.lines{title = M.fit_title(p.title, (#p.series > 1 or p.zero)
+      and "  (" .. table.concat(keys, ", ") .. ")" or "", width // cols - 1), series = series,
       points = false, xrange = {x0, x1}, extra = extra}
   end
   return wb.plot.panels{plots = plots, cols = cols}, size

@@ -613,8 +613,79 @@ static int sys_fork_call(lua_State *L)
     return 2;
 }
 
+/* {==================== math.random's state ==================== */
+
+/* Lua 5.4's math.random keeps its xoshiro256** state (four 64-bit words) in
+ * a full userdata, the first upvalue of math.random and math.randomseed
+ * (lmathlib.c, setrandfunc); Lua has no call that reads it. A hook that
+ * draws from math.random resumed with the stream of its seed again, not
+ * where the stopped fit had got to (a new user's annealed lr repeated an
+ * epoch's). Pushes that userdata's block, or returns NULL when math.random
+ * is not Lua 5.4's own (replaced by a Lua function, another layout). */
+#define MATH_RANDOM_BYTES 32
+static unsigned char *math_random_block(lua_State *L)
+{
+    int top = lua_gettop(L);
+    unsigned char *p = NULL;
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "math") == LUA_TTABLE &&
+        lua_getfield(L, -1, "random") == LUA_TFUNCTION && lua_iscfunction(L, -1) &&
+        lua_getupvalue(L, -1, 1) != NULL && lua_type(L, -1) == LUA_TUSERDATA &&
+        lua_rawlen(L, -1) == MATH_RANDOM_BYTES)
+        p = lua_touserdata(L, -1);
+    lua_settop(L, top);
+    return p; /* alive after the pop: math.random holds it */
+}
+
+/* wb.sys.math_random_state() -> string | nil: 64 hex digits. */
+static int sys_math_random_state(lua_State *L)
+{
+    lwb_no_extra(L, 0, "wb.sys.math_random_state() takes no argument");
+    const unsigned char *p = math_random_block(L);
+    if (p == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+    char hex[2 * MATH_RANDOM_BYTES + 1];
+    for (int i = 0; i < MATH_RANDOM_BYTES; i++)
+        snprintf(hex + 2 * i, 3, "%02x", p[i]);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* wb.sys.set_math_random_state(s): restores a state from math_random_state. */
+static int sys_set_math_random_state(lua_State *L)
+{
+    lwb_no_extra(L, 1, "wb.sys.set_math_random_state(s) takes the state only");
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    unsigned char v[MATH_RANDOM_BYTES];
+    int ok = len == 2 * MATH_RANDOM_BYTES;
+    for (int i = 0; ok && i < 2 * MATH_RANDOM_BYTES; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
+        if (d < 0)
+            ok = 0;
+        else
+            v[i / 2] = (unsigned char)(i % 2 ? v[i / 2] << 4 | d : d);
+    }
+    if (!ok)
+        return luaL_argerror(L, 1, "expected a state from wb.sys.math_random_state() "
+                                   "(64 hex digits)");
+    unsigned char *p = math_random_block(L);
+    if (p == NULL)
+        return luaL_error(L, "wb.sys.set_math_random_state: math.random is not Lua 5.4's own "
+                             "(replaced?): its state cannot be set");
+    memcpy(p, v, sizeof v);
+    return 0;
+}
+
+/* }================================================================== */
+
 static const luaL_Reg functions[] = {
     {"fail", sys_fail},
+    {"math_random_state", sys_math_random_state},
+    {"set_math_random_state", sys_set_math_random_state},
     {"isatty", sys_isatty},
     {"term_columns", sys_term_columns},
     {"time", sys_time},

@@ -252,3 +252,20 @@ function wb.sys.fork_call(f) end
 ---@return string|nil
 ---Example: local l = assert(wb.sys.lock("/tmp/my.lock", false, 0, "me\n")); l:release()
 function wb.sys.lock(path, shared, polls, note) end
+
+---wb.sys.math_random_state() -> string | nil
+---Lua's math.random generator's whole state (64 hex digits: Lua 5.4's
+---xoshiro256**, which Lua itself gives no way to read), for an exact resume:
+---model:save_state stores it beside wb.rng_state(), and a resumed fit's
+---hooks draw from math.random where the stopped fit had got to. nil when
+---math.random is not Lua 5.4's own (a script replaced it).
+---@return string|nil
+---Example: local s = wb.sys.math_random_state(); local a = math.random(); wb.sys.set_math_random_state(s); print(a == math.random())
+function wb.sys.math_random_state() end
+
+---wb.sys.set_math_random_state(s)
+---Restores a state returned by wb.sys.math_random_state: math.random then
+---draws the same numbers as after that call.
+---@param s string
+---Example: wb.sys.set_math_random_state(s)
+function wb.sys.set_math_random_state(s) end

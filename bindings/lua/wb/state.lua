@@ -14,7 +14,9 @@
 --                                           RMSprop's mean square is m)
 --   metadata format = "workbench-state"
 --            workbench.state   JSON {epoch (completed), step (global step
---                              count), rng (wb.rng_state()), optimizer =
+--                              count), rng (wb.rng_state()), lua_rng
+--                              (wb.sys.math_random_state(): the hooks'
+--                              math.random), optimizer =
 --                              {name, config, iterations}, stopped, fit =
 --                              {batch_size, rows, shuffle, loss,
 --                              validation_rows, images, labels, ...: the
@@ -198,7 +200,8 @@ function Sequential:save_state(path, opts)
   end
   local st = {epoch = History._last_epoch(h), -- initial_epoch + epochs: the epoch's number
     step = mid and mid.gstep or rawget(self, "_fit_step") or 0, mid = midst,
-    rng = fin.rng or wb.rng_state(),
+    rng = fin.rng or wb.rng_state(), lua_rng = fin.rng and fin.lua_rng
+      or wb.sys.math_random_state(),
     optimizer = {name = config.name, config = config, iterations = at.iterations or
       os.iterations},
     stopped = at.stopped, fit = fa.record_now(rawget(self, "_fit_record")), -- its loss now
@@ -305,6 +308,9 @@ function M.resume(model, path, opt, want)
   layerstate.restore(layer_tensors)
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
+  -- a hook's math.random draws on where the stopped fit had got to (it
+  -- drew the seed's first numbers again); a file without one: as it is
+  if st.lua_rng and wb.sys.math_random_state() then wb.sys.set_math_random_state(st.lua_rng) end
   local h = History.new()
   hist = undecode(hist)
   local okm, marks = pcall(cjson.decode, meta["workbench.history_integers"] or "[]")

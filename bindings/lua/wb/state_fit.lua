@@ -54,7 +54,8 @@ M.restores = {}
 -- epoch, and weights_changed_by naming those hooks. Each hook that may
 -- change weights is compared with the weights before it (once a fit).
 function M.train_end(model, params, cbs, run)
-  local fin, may = {rng = wb.rng_state(), during = true}, false
+  local fin, may = {rng = wb.rng_state(), lua_rng = wb.sys.math_random_state(), during = true},
+    false
   for _, cb in ipairs(cbs) do
     may = may or (cb.on_train_end ~= nil and not M.leaves_weights[getmetatable(cb) or false])
   end
@@ -226,6 +227,9 @@ function M.check_state(path, st, hist, cbs)
   want(st.step == nil or count(st.step), "step", "a count of steps", st.step)
   want(type(st.rng) == "string" and #st.rng == 81 and st.rng:match("^%x+$") ~= nil, "rng",
     "81 hex digits (wb.rng_state())", st.rng)
+  want(st.lua_rng == nil or type(st.lua_rng) == "string" and #st.lua_rng == 64
+    and st.lua_rng:match("^[0-9a-f]+$") ~= nil, "lua_rng", "64 hex digits (wb.sys.math_random_state())",
+    st.lua_rng)
   want(st.stopped == nil or type(st.stopped) == "boolean", "stopped", "a boolean", st.stopped)
   want(st.fit == nil or type(st.fit) == "table", "fit", "an object", st.fit)
   local o = st.optimizer

@@ -23,7 +23,11 @@ T.test("a tensor's unknown field or method is an error naming the nearest", func
   T.ok(err:find("reshape, ", 1, true) and err:find("sum, ", 1, true), err)
   T.check_error("wb.Tensor has no key true", function() return t[true] end)
   -- what was right stays right: rows by integer, methods
-  T.eq(t[2][3]:item(), 6)
+  T.eq(t[2][3], 6.0) -- a 1-D row's element is a number (tryF: labels[i] == 7 was false)
+  T.eq(t[2]:row(3):item(), 6)
+  local y = wb.tensor({7, 2, 7}, "uint8")
+  T.ok(y[1] == 7 and y[2] ~= 7 and y[3] == y[1], "1-D elements compare as numbers")
+  T.check_error("index 4 out of range 1..3", function() return y[4] end)
   T.eq(t:shape()[2], 3)
   T.eq(t:sum(), 21)
   T.check_error("index 3 out of range 1..2", function() return t[3] end)

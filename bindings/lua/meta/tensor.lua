@@ -11,8 +11,9 @@
 ---t:rows, t:reshape) share storage with their tensor. Indices are 1-based.
 ---Operators: t + u, t - u, t * u, t / u (same shape, or t [n, C] and u a
 ---row [C] or [1, C] applied to every row), t * s, t / s, s * t, -t give new
----tensors; #t is the size of dimension 1; t[i] is row i as a view and
----t[i] = v sets element i (1-D) or fills/copies row i. tostring shows the
+---tensors; #t is the size of dimension 1; t[i] is row i as a view (of a
+---1-D tensor: element i, a number, as t:get(i), so labels[i] == 7 compares
+---it) and t[i] = v sets element i (1-D) or fills/copies row i. tostring shows the
 ---shape and at most 6 x 8 values. Released by the GC, t:free() or <close>.
 ---An argument a function or method does not take (t:sum(1, 2)) is an
 ---error naming its position, never ignored.
@@ -124,7 +125,8 @@ function Tensor:get(i, j, ...) end
 function Tensor:set(i, j, ...) end
 
 ---wb.Tensor:row(i) -> wb.Tensor
----Row i as a view (dimension 1 removed); the same as t[i]. Writing to the
+---Row i as a view (dimension 1 removed); the same as t[i] but of a 1-D
+---tensor, where t[i] is the number and t:row(i) a 0-d view. Writing to the
 ---view writes to t.
 ---@param i integer
 ---@return wb.Tensor

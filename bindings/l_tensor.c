@@ -703,10 +703,8 @@ static int t_tostring(lua_State *L)
     return 1;
 }
 
-/* t[i]: row i as a view; of a 1-D tensor, element i as t:get(i) gives it
- * (as Torch7's t[i] does). It was a 0-d view, which Lua's == never equals a
- * number: a new user's labels[i] == 7 was false for every row, silently,
- * and c[labels[i]] made a key per row. t[i] = v sets that element. */
+/* t[i]: row i as a view; of a 1-D tensor element i, as t:get(i) (a 0-d view
+ * never == a number: labels[i] == 7 was false on every row, silently). */
 static int t_index(lua_State *L)
 {
     if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -715,8 +713,7 @@ static int t_index(lua_State *L)
             lua_Integer i = luaL_checkinteger(L, 2);
             if (i < 1 || i > t->shape[0])
                 return luaL_error(L, "index %I out of range 1..%I", i, (lua_Integer)t->shape[0]);
-            lua_settop(L, 2);
-            return t_get(L);
+            return lua_settop(L, 2), t_get(L);
         }
         return row_view(L, t, luaL_checkinteger(L, 2));
     }

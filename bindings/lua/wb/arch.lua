@@ -206,15 +206,15 @@ end
 
 -- How a Lua layer's fields differ: a field both have with other values (a
 -- field one side has only, such as one a layer sets as it runs, is not
--- compared).
+-- compared: a resume gives it back, wb/state_layers.lua).
 local function fields_diff(i, a, b)
   for _, k in ipairs(sorted_union(a)) do
     if b[k] ~= nil and not same(a[k], b[k]) then
-      return string.format("layer %d (a Lua layer) has %s = %s there, %s here (a resume "
-        .. "does not restore a Lua layer's fields; if this one is state that does not change "
-        .. "what the layer computes, give the layer a config() method returning its "
-        .. "configuration, {kind = ..., ...}: that is compared instead)", i, k, show(a[k]),
-        show(b[k]))
+      return string.format("layer %d (a Lua layer) has %s = %s there, %s here (a field "
+        .. "the fresh layer sets otherwise is taken for its configuration; if this one is "
+        .. "state the layer changes as it runs, give the layer a config() method returning "
+        .. "its configuration, {kind = ..., ...}: that is compared instead, and the "
+        .. "layer's fields are given back from the state)", i, k, show(a[k]), show(b[k]))
     end
   end
 end

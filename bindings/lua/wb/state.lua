@@ -45,6 +45,9 @@
 --                              activation, l2, a dropout rate, a Lua
 --                              layer's fields) is refused; wb.load
 --                              rebuilds the model from it
+--            workbench.layer_fields  JSON {[i] = {{field, value,
+--                              integer}}}: the numbers, strings and booleans
+--                              each Lua layer keeps (wb/state_layers.lua)
 --            workbench.layer_code  the identity of each Lua layer's
 --                              methods (wb/arch.lua): checked on resume
 --            workbench.checksum  of the rest (tensors and metadata,
@@ -219,7 +222,8 @@ function Sequential:save_state(path, opts)
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.hooks"] = hooks and ckpt.exact_json(hooks),
     ["workbench.architecture"] = ckpt.architecture(self),
-    ["workbench.layer_code"] = require("wb.arch").layer_code(self)}
+    ["workbench.layer_code"] = require("wb.arch").layer_code(self),
+    ["workbench.layer_fields"] = layerstate.fields(self)}
   meta[fitstate.CHECKSUM] = fitstate.checksum(map, meta) -- of all the above
   local okw, err = pcall(wb.io.save_safetensors, path, map, meta)
   if not okw then ckpt.reraise(err, 2) end
@@ -271,6 +275,8 @@ function M.resume(model, path, opt, want)
   end
   cbstate.decode(cbs, cbt, path, fitstate.bad)
   local layer_tensors = layerstate.check(model, buffers, path, fitstate.bad)
+  local layer_fields = layerstate.check_fields(model, meta["workbench.layer_fields"], path,
+    fitstate.bad)
   want = want or {}
   local mid = midstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
@@ -306,6 +312,7 @@ function M.resume(model, path, opt, want)
   if not okw then fitstate.bad(path, "%s", (tostring(err):gsub("^" .. path:gsub("%p", "%%%0")
     .. ": ", ""))) end
   layerstate.restore(layer_tensors)
+  layerstate.restore_fields(layer_fields)
   opt:set_state(iterations > 0 and params or {}, bufs, iterations)
   wb.set_rng_state(st.rng)
   -- a hook's math.random draws on where the stopped fit had got to (it

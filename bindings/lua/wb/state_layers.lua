@@ -9,6 +9,7 @@
 -- string keys holding a wb.Tensor are kept (not tensors inside nested
 -- tables), and not those that are the model's parameters or gradients (the
 -- weights and the optimizer's buffers are restored on their own).
+-- Its numbers, strings and booleans too (workbench.layer_fields, below).
 -- Private to wb/state.lua.
 local _ENV = require "wb.std"
 local util = require "wb.util"
@@ -86,5 +87,70 @@ function M.restore(list)
     end
   end
 end
+
+-- {==================== plain fields ====================
+-- A number, string or boolean a Lua layer keeps in its own fields (a call
+-- counter that anneals its noise, a step count): the state held tensors
+-- only, so a resume went on from the fresh layer's (a field it sets as it
+-- runs is on one side only, not compared) and trained another model without
+-- a word (a new user's counter: 15 straight, 5 resumed). A field both sides
+-- set differently is configuration to wb/arch.lua and refused there; this
+-- gives back the rest, the saved value over the fresh one.
+
+local function scalar(v)
+  local t = type(v)
+  return t == "number" or t == "string" or t == "boolean"
+end
+
+-- The workbench.layer_fields JSON of model: {[i] = {{field, value, integer}}},
+-- nil when no Lua layer keeps such a field.
+function M.fields(model)
+  local out, any = {}, false
+  for i = 1, #model do
+    local l = model[i]
+    if type(l) == "table" then
+      local list = {}
+      for _, k in ipairs(util.sorted_keys(l)) do
+        local v = rawget(l, k)
+        if type(k) == "string" and scalar(v) and (type(v) ~= "number" or v == v
+            and v ~= math.huge and v ~= -math.huge) then -- JSON has no NaN or inf
+          list[#list + 1] = {k, v, math.type(v) == "integer"}
+        end
+      end
+      if #list > 0 then out[tostring(i)], any = list, true end
+    end
+  end
+  return any and require("wb.arch").exact_json(out) or nil
+end
+
+-- The decoded fields of text (nil: a file without them), checked against
+-- model: each names a Lua layer; bad(path, fmt, ...) raises.
+function M.check_fields(model, text, path, bad)
+  if text == nil then return {} end
+  local ok, t = pcall(require("cjson").decode, text)
+  if not ok or type(t) ~= "table" then bad(path, "bad workbench.layer_fields (not JSON)") end
+  local out = {}
+  for _, i in ipairs(util.sorted_keys(t)) do
+    local l = model[math.tointeger(tonumber(i)) or 0]
+    if type(l) ~= "table" or type(t[i]) ~= "table" then
+      bad(path, "workbench.layer_fields: layer %s of the model is no Lua layer", tostring(i))
+    end
+    for _, e in ipairs(t[i]) do
+      local v = type(e) == "table" and e[3] == true and math.tointeger(e[2]) or e[2]
+      if type(e) ~= "table" or type(e[1]) ~= "string" or not scalar(v) then
+        bad(path, "workbench.layer_fields: layer %s: expected {field, value, integer}", i)
+      end
+      out[#out + 1] = {l, e[1], v}
+    end
+  end
+  return out
+end
+
+-- Gives each layer its saved fields.
+function M.restore_fields(list)
+  for _, e in ipairs(list) do rawset(e[1], e[2], e[3]) end
+end
+
+-- }====================
 
 return M

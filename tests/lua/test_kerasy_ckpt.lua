@@ -35,4 +35,20 @@ T.test("a second, worse fit of the same model keeps the best file; another model
   T.ok(T.slurp(path) ~= bytes, "another model's first epoch is saved")
 end)
 
+-- A bare {loss} is Python's str(float), as Keras names its files: it was
+-- "%.4g" (2.287), so two epochs whose losses agreed to 4 digits wrote one
+-- file, the later over the earlier (a new user's tryD 7).
+T.test("a bare float field is written as Python's repr, an integer as its digits", function()
+  wb.seed(1)
+  local m = model()
+  local ck = wb.callbacks.ModelCheckpoint{dir .. "/e{epoch}-{loss}.safetensors"}
+  local h = fit(m, ck, 0.3, 2)
+  for e = 1, 2 do
+    local want = string.format("%s/e%d-%s.safetensors", dir, e,
+      require("wb.pyformat").format(h.loss[e], ""))
+    T.ok(wb.sys.kind(want) == "file", want)
+    T.eq(tonumber(want:match("%-([^-]+)%.safetensors$")), h.loss[e], "reads back exactly")
+  end
+end)
+
 T.done()

@@ -50,4 +50,20 @@ T.test("2 epochs + save_state + resume to 4 = 4 straight, math.random reseeded b
   end
 end)
 
+T.test("a fit that never drew from math.random saves none (its bytes are every process's)",
+    function()
+  local function lua_rng_of(path)
+    local _, meta = wb.io.load_safetensors(path)
+    return require("cjson").decode(meta["workbench.state"]).lua_rng
+  end
+  local m = T.tiny_mlp(1)
+  m:fit(T.tiny_data(), {epochs = 1, batch_size = 16, verbose = false})
+  m:save_state(dir .. "/none.safetensors")
+  T.eq(lua_rng_of(dir .. "/none.safetensors"), nil)
+  local b = T.tiny_mlp(1)
+  fit(b, 1)
+  b:save_state(dir .. "/drew.safetensors")
+  T.eq(#lua_rng_of(dir .. "/drew.safetensors"), 64)
+end)
+
 T.done()

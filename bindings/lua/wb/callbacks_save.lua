@@ -41,10 +41,11 @@ end
 local pyformat = require "wb.pyformat"
 local INT_FIELDS = {epoch = true, step = true, batch_size = true}
 
+-- A bare field is Python's str() as Keras writes it: an integer's digits, a
+-- float's repr (2.287351734193483; it was "%.4g", 2.287, so two epochs
+-- whose losses agreed to 4 digits wrote one file, the later over the other).
 local function format_field(v, spec, key)
-  if spec == "" then
-    return math.type(v) == "integer" and tostring(v) or string.format("%.4g", v)
-  end
+  if spec == "" and math.type(v) == "integer" then return tostring(v) end
   local ok, s = pcall(pyformat.format, v, spec)
   if not ok then
     error(string.format("ModelCheckpoint: filepath field {%s:%s}: %s", key, spec, s), 0)

@@ -110,6 +110,16 @@ M.restore_callbacks = cbstate.restore
 -- }====================
 -- {==================== save ====================
 
+-- The state's math.random (wb.sys.math_random_state, at fit's end when it
+-- ended: fin): only when the fit drew from it, or resumed one that had.
+-- Lua seeds math.random anew in every process, so a state that always held
+-- it differed, byte for byte, for one training saved by two processes.
+local function lua_rng(model, fin)
+  local now = fin.rng and fin.lua_rng or wb.sys.math_random_state()
+  local at_start = rawget(model, "_lua_rng0") -- "" after a resume that had one
+  return now ~= at_start and now or nil
+end
+
 ---wb.Sequential:save_state(path, opts) -> wb.Sequential
 ---Writes the full training state after a fit (weights, optimizer state with
 ---its moments and step count, completed epochs, global step, RNG state,
@@ -203,8 +213,7 @@ function Sequential:save_state(path, opts)
   end
   local st = {epoch = History._last_epoch(h), -- initial_epoch + epochs: the epoch's number
     step = mid and mid.gstep or rawget(self, "_fit_step") or 0, mid = midst,
-    rng = fin.rng or wb.rng_state(), lua_rng = fin.rng and fin.lua_rng
-      or wb.sys.math_random_state(),
+    rng = fin.rng or wb.rng_state(), lua_rng = lua_rng(self, fin),
     optimizer = {name = config.name, config = config, iterations = at.iterations or
       os.iterations},
     stopped = at.stopped, fit = fa.record_now(rawget(self, "_fit_record")), -- its loss now
@@ -337,7 +346,8 @@ function M.resume(model, path, opt, want)
     if s then for i, v in ipairs(s) do s[i] = math.tointeger(v) or v end end
   end
   return {epoch = math.tointeger(st.epoch) or 0, step = math.tointeger(st.step) or 0,
-    history = h, optimizer = opt, stopped = st.stopped == true, callbacks = cbs, mid = mid}
+    history = h, optimizer = opt, stopped = st.stopped == true, callbacks = cbs, mid = mid,
+    lua_rng = st.lua_rng}
 end
 
 -- }====================

@@ -89,9 +89,15 @@ T.test("resume keeps callback state: EarlyStopping and ReduceLROnPlateau (ModelC
     local seen = 0
     local list = cbs(dir .. "/cb" .. from)
     list[#list + 1] = wb.callbacks.Lambda{on_epoch_end = function() seen = seen + 1 end}
-    local hr = resumed:fit(train, {batch_size = 16, validation = val, verbose = false,
-      epochs = 6, resume = dir .. "/cb/e" .. from .. ".safetensors", callbacks = list})
+    local hr
+    local _, err = T.stderr_of(function()
+      hr = resumed:fit(train, {batch_size = 16, validation = val, verbose = false,
+        epochs = 6, resume = dir .. "/cb/e" .. from .. ".safetensors", callbacks = list})
+    end)
     T.eq(seen, 4 - from, "epochs trained after resuming at " .. from)
+    -- epochs = 6 from a stopped fit trained nothing without a word (tryD 5)
+    T.eq(err:find("was saved by a fit a callback stopped after epoch 4: nothing more to "
+      .. "train", 1, true) ~= nil, from == 4, err)
     T.eq(hr.epochs, 4); T.eq(hr.stopped_epoch, 4); T.eq(hr.best_epoch, 1)
     for _, k in ipairs(SERIES) do
       for e = 1, 4 do T.eq(hr[k][e], h[k][e], k .. " epoch " .. e .. " from " .. from) end

@@ -117,6 +117,11 @@ function M.check_epochs(path, done, want, stopped)
       .. "that trains nothing is refused", want.epochs, want.epochs < done and "is below"
       or "equals", done, path, done + 1), 0)
   end
+  if stopped and want.epochs and want.epochs > done then -- trained nothing, without a word
+    io.stderr:write(string.format("fit: resume: %s was saved by a fit a callback stopped after "
+      .. "epoch %d: nothing more to train (a stopped fit stays stopped; a larger epochs does "
+      .. "not restart it)\n", path, done))
+  end
 end
 
 -- An optimizer given to a resumed fit must have the saved hyper-parameters:

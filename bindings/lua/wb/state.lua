@@ -262,8 +262,13 @@ function M.resume(model, path, opt, want)
   -- (a resume from it went on from numbers no training made; an edited architecture was
   -- called another model, audit X16i; the runner trains such a run from scratch,
   -- wb/train_resume.lua); one without a checksum (an older one) is taken
-  local changed = meta[fitstate.CHECKSUM] ~= nil and fitstate.changed(file, meta)
-  if changed then fitstate.bad(path, "%s; not resumed from", changed) end
+  local changed = fitstate.changed(file, meta)
+  if changed and meta[fitstate.CHECKSUM] ~= nil then
+    fitstate.bad(path, "%s; not resumed from", changed)
+  elseif changed then -- taken, and said: it was taken without a word (tryD 8)
+    io.stderr:write(string.format("fit: resume: %s: %s; resumed from all the same\n", path,
+      changed))
+  end
   local ok, st = pcall(cjson.decode, meta["workbench.state"] or "")
   local ok2, hist = pcall(cjson.decode, meta["workbench.history"] or "")
   local okc, cbs = pcall(cjson.decode, meta["workbench.callbacks"] or "[]")

@@ -242,7 +242,7 @@ local function check_methods(t, where, fname)
     if IS_HOOK[k] and type(v) ~= "function" then
       error(string.format("%s: %s.%s must be a function, got %s", fname, where, k,
         type(v)), 4)
-    end
+    elseif IS_HOOK[k] then M._check_self(v, k, where, fname) end
   end
 end
 

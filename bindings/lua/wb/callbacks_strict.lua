@@ -127,5 +127,21 @@ function M._strict(class, fields, options, derived, free)
   return class
 end
 
+-- A table callback's hook is called as a method, cb:on_epoch_end(epoch, logs).
+-- One written as a Lambda's, function cb.on_epoch_end(epoch, logs), got the
+-- callback as its epoch: a new user's "stop after epoch 3" never fired, and
+-- nothing said so. Its first parameter named as a hook's arguments are
+-- (epoch, step, batch, logs, model) is an error naming the fix.
+local ARGS = {epoch = true, step = true, batch = true, logs = true, model = true}
+function M._check_self(f, hook, where, fname)
+  local first = debug.getinfo(f, "S").what == "Lua" and debug.getlocal(f, 1)
+  if first and ARGS[first] then
+    error(string.format("%s: %s.%s's first parameter is '%s', but fit calls a callback's "
+      .. "hooks as methods, cb:%s(...), so it would get the callback itself: write "
+      .. "function cb:%s(...) (or wb.callbacks.Lambda{%s = f}, which calls f without self)",
+      fname, where, hook, first, hook, hook, hook), 5)
+  end
+end
+
 -- no return value: package.loaded keeps true, so a traceback names the
 -- functions after the module they extend, not after this file

@@ -14,8 +14,8 @@ T.test("a hook whose first parameter is named as a hook's argument is refused", 
       {"on_train_begin", "model"}, {"on_train_end", "logs"}} do
     local cb = {}
     cb[c[1]] = load("return function(" .. c[2] .. ") end")()
-    T.check_error(string.format("%s's first parameter is '%s', but fit calls a callback's "
-      .. "hooks as methods, cb:%s%(...%)", c[1], c[2], c[1]), fit, cb)
+    T.check_error(c[1] .. "'s first parameter is '" .. c[2] .. "', but fit calls a "
+      .. "callback's hooks as methods, cb:" .. c[1] .. "(...)", fit, cb)
   end
 end)
 

@@ -11,7 +11,7 @@
 static int data_idx(lua_State *L)
 {
     wb_err err;
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 0);
     lwb_checknargs(L, 1, "wb.data.idx(path)");
     lwb_note_file(L, path, "r");
     lwb_tensor_box *b = lwb_newtensorbox(L);

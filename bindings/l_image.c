@@ -60,7 +60,7 @@ static void check_opts(lua_State *L, int idx, const char *const *valid)
 
 static int image_load(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 0);
     lwb_checknargs(L, 1, "wb.image.load(path)");
     lwb_note_file(L, path, "r");
     lwb_tensor_box *box = lwb_newtensorbox(L);
@@ -75,7 +75,7 @@ static int image_load(lua_State *L)
 static int image_save(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
-    const char *path = luaL_checkstring(L, 2);
+    const char *path = lwb_checkpath(L, 2, 0);
     lwb_checknargs(L, 2, "wb.image.save(t, path)");
     lwb_note_file(L, path, "w");
     wb_err err;

@@ -111,7 +111,7 @@ static int collect_meta(lua_State *L, int idx, const char ***keys, const char **
 
 static int io_save_safetensors(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 0);
     luaL_checktype(L, 2, LUA_TTABLE);
     lwb_no_extra(L, 3, "wb.io.save_safetensors(path, tensors, metadata)");
     lua_settop(L, 3); /* metadata may be absent: slot 3 is nil, not a scratch value */
@@ -171,7 +171,7 @@ static void say_not_safetensors(const char *path, wb_err *err)
 
 static int io_load_safetensors(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 0);
     lwb_note_file(L, path, "r");
     st_box *b = lua_newuserdatauv(L, sizeof *b, 0); /* owns st until the end */
     b->st = NULL;

@@ -232,7 +232,7 @@ static int sys_kind(lua_State *L)
  * file of its runs folder by this, however a hook spelled it. */
 static int sys_realpath(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 1);
     char *r = realpath(path, NULL);
     if (!r) {
         lua_pushnil(L);
@@ -247,7 +247,7 @@ static int sys_realpath(lua_State *L)
 static int sys_mkdir_p(lua_State *L)
 {
     wb_err err;
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 1);
     if (wb_mkdir_p(path, &err) != WB_OK)
         return lwb_raise_path(L, 0, &err, path);
     lua_pushboolean(L, 1);
@@ -258,7 +258,7 @@ static int sys_mkdir_p(lua_State *L)
 static int sys_write_atomic(lua_State *L)
 {
     wb_err err;
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 1);
     size_t n;
     const char *s = luaL_checklstring(L, 2, &n);
     lwb_note_file(L, path, "w");
@@ -290,7 +290,7 @@ static int sys_hash_file(lua_State *L)
 {
     wb_err err;
     char hex[WB_HASH_HEX];
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 1);
     lwb_note_file(L, path, "r"); /* its content decides the result */
     if (wb_hash_file(path, hex, &err) != WB_OK) {
         lua_pushnil(L);
@@ -324,7 +324,7 @@ static int cmpname(const void *a, const void *b)
 /* listdir(path) -> names in byte order, without "." and "..". */
 static int sys_listdir(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 1);
     dirbox *b = lua_newuserdatauv(L, sizeof *b, 0); /* index 2 */
     b->d = NULL;
     luaL_setmetatable(L, SYS_DIR);
@@ -463,7 +463,7 @@ static int lock_release(lua_State *L)
  * lock:release() (also at collection; safe twice) unlocks and closes. */
 static int sys_lock_take(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = lwb_checkpath(L, 1, 1);
     int shared = lua_toboolean(L, 2);
     lua_Integer polls = luaL_optinteger(L, 3, 0);
     size_t nlen = 0;

@@ -280,6 +280,18 @@ void lwb_no_extra(lua_State *L, int max, const char *usage)
                                                 luaL_typename(L, i), usage));
 }
 
+const char *lwb_checkpath(lua_State *L, int arg, int empty_ok)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, arg, &len);
+    if (strlen(path) != len)
+        luaL_argerror(L, arg, lua_pushfstring(L, "the path \"%s\" has a NUL byte after it: "
+                                                 "the file would be that part alone", path));
+    if (len == 0 && !empty_ok)
+        luaL_argerror(L, arg, "an empty path names no file");
+    return path;
+}
+
 int lwb_is_error(lua_State *L, int idx)
 {
     if (!lua_getmetatable(L, idx))

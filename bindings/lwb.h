@@ -49,6 +49,10 @@ int lwb_raise_path(lua_State *L, int pos, const wb_err *err, const char *path);
  * first of them ("unexpected argument: <usage>"): Keras-style extras such as
  * Dropout(0.5, {seed = 1}) were otherwise ignored without a word. */
 void lwb_no_extra(lua_State *L, int max, const char *usage);
+/* The path at arg: a string without a NUL byte in it (C would read the part
+ * before it, another file: "x.idx\0junk" loaded x.idx), and not empty unless
+ * empty_ok (": cannot open" named nothing). */
+const char *lwb_checkpath(lua_State *L, int arg, int empty_ok);
 /* Push a wb.Error {code, message, path (may be NULL)} without raising it. */
 void lwb_pusherror(lua_State *L, const char *code, const char *message, const char *path);
 /* Whether the value at idx is a wb.Error. */

@@ -60,7 +60,8 @@ local keras = require "wb.losses_keras"
 ---function keeping state across calls (a call counter as a schedule, a
 ---running mean) sees those calls too; count steps in a per-step hook
 ---instead (on_train_batch_begin). It must not write into out, the last
----layer's buffer (an error: work on out:clone()).
+---layer's buffer (an error: work on out:clone()); its gradient may be a
+---buffer it reuses between calls (the check keeps a copy).
 ---The L2 penalty is added to any of them, as Keras adds regularization
 ---losses. wb.losses.NAMES lists the names; fit and evaluate take them in
 ---any letter case, as they take optimizer names ("MSE" is "mse", as "Adam"

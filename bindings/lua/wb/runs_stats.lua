@@ -103,8 +103,9 @@ end
 ---@return number|nil
 ---Example: print(wb.runs.value(run, "val_loss"))
 local function value(r, name)
-  local m = type(r.metrics) == "table" and rawget(r.metrics, name)
-  if m ~= nil then return m end
+  if type(r.metrics) == "table" and rawget(r.metrics, name) ~= nil then
+    return rawget(r.metrics, name)
+  end
   if type(r.measures) == "table" and type(r.measures[name]) == "number" then
     return r.measures[name]
   end

@@ -67,14 +67,9 @@ local function clause(what, d, lo, hi, p, name)
     signed(lo, name), signed(hi, name), fmt_p(p))
 end
 
--- The rank test's exact two-sided p of a complete separation of n values
--- from m (every one of a side above every one of the other): 2 / C(n + m, n)
--- (2 seeds a side: 1/3, never a verdict; 5: 0.008).
-local function separation_p(n, m)
-  local c = 1
-  for i = 1, m do c = c * (n + i) / i end
-  return math.min(1, 2 / c)
-end
+-- The rank test's exact two-sided p of a complete separation (the library's,
+-- as wb.compare's findings decide with it)
+local separation_p = wb.compare.separation_p
 
 -- A part of a claim: "a is larger than b" in quantity `name` (or smaller
 -- with lower = true), by Welch's test. Returns {p, sign (the claimed

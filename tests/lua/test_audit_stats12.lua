@@ -33,14 +33,25 @@ T.test("wb.welch: both sides without spread give NaN p, df and interval (scipy's
   T.near(w.lo, -7.853102368216048, 1e-7); T.near(w.hi, 4.853102368216048, 1e-7)
 end)
 
-T.test("wb.compare.decide: no spread in either group is no test, never p = 0", function()
+T.test("wb.compare.decide: no spread in either group is the rank test's, never p = 0",
+    function()
   local v, w, clause = wb.compare.decide({2, 2}, {3, 3}, "epochs_to_target", "lower")
   T.eq(v, "not decided", clause) -- it was "a is better ... CI [-1, -1], p = 0"
-  T.eq(clause, "difference -1; no test: no spread in either group (all values equal; "
-    .. "n = 2 and 2)")
+  T.eq(clause, "difference -1; no spread in either group (all values equal): p = 0.33 (rank "
+    .. "test, exact; n = 2 and 2)")
   T.eq(w.no_spread, true)
+  -- 5 seeds a side, every one of a below every one of b: 2 / C(10, 5), as
+  -- the report's claims decide it (a task's findings said "not decided"
+  -- where the claim said "holds": tryE 2)
+  v, _, clause = wb.compare.decide({2, 2, 2, 2, 2}, {3, 3, 3, 3, 3}, "epochs_to_target",
+    "lower")
+  T.eq(v, "a is better", clause)
+  T.ok(clause:find("p = 0.0079 (rank test, exact; n = 5 and 5)", 1, true), clause)
+  T.eq(wb.compare.separation_p(5, 5), 2 / 252)
+  v = wb.compare.decide({2, 2, 2, 2, 2}, {3, 3, 3, 3, 3}, "test_accuracy", "higher")
+  T.eq(v, "b is better")
   v, _, clause = wb.compare.decide({0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, "val_loss", "lower")
-  T.eq(v, "not decided"); T.ok(not clause:find("p = 1"), clause)
+  T.eq(v, "not decided"); T.ok(clause:find("p = 1 (rank test", 1, true), clause)
   T.ok(not clause:find("CI"), clause) -- it was "95 % CI [+0, +0], p = 1"
   -- one side with spread: a normal Welch test (p from scipy above)
   v, _, clause = wb.compare.decide({2, 2}, {3, 4}, "x", "lower")

@@ -53,13 +53,31 @@ function M.fmt_p(p, alpha)
   return s
 end
 
+---wb.compare.separation_p(n, m) -> number
+---The rank test's (Mann-Whitney's) exact two-sided p of a complete
+---separation of n values from m, every value of one side beyond every
+---value of the other: 2 / C(n + m, n) (2 seeds a side: 1/3, never a
+---verdict; 5 a side: 0.0079).
+---@param n integer
+---@param m integer
+---@return number
+---Example: print(wb.compare.separation_p(5, 5)) --> 0.0079365079365079
+function M.separation_p(n, m)
+  local c = 1
+  for i = 1, m do c = c * (n + i) / i end
+  return math.min(1, 2 / c)
+end
+
 ---wb.compare.decide(a, b, metric, better) -> string, table
 ---The verdict of the rule on two lists of per-seed values: "a is better",
 ---"b is better" or "not decided" (better = "higher" or "lower": which
 ---direction is better), with a clause giving the difference, its 95 %
 ---interval and p (Welch), in the metric's units. Also returns wb.welch's
----table. Sides without spread (each side's values all equal) are "not
----decided", with no test: Welch's test is undefined there.
+---table. Sides without spread (each side's values all equal, whole epochs
+---to a target): Welch's test is undefined there, and the sides are
+---completely separated, so the rank test's exact p of that separation
+---(wb.compare.separation_p) decides at 5 %, as the report's claims do; two
+---equal sides are not decided.
 ---@param a number[]
 ---@param b number[]
 ---@param metric string
@@ -85,13 +103,19 @@ function M.decide(a, b, metric, better)
   if not w.p then
     return "not decided", w, "fewer than 2 seeds a side: no interval"
   end
-  -- every value of each side the same: Welch's test is undefined (it said
-  -- "CI [-1, -1], p = 0" of two seeds a side), nothing is decided
-  if w.no_spread then
-    return "not decided", w, string.format("difference %s; no test: no spread in either "
-      .. "group (all values equal; n = %d and %d)", signed(w.diff, metric), w.n_a, w.n_b)
-  end
   local up = better == "higher"
+  -- every value of each side the same: Welch's test is undefined (it said
+  -- "CI [-1, -1], p = 0" of two seeds a side); the rank test's exact p of
+  -- the separation decides, as in the report's claims (study/claim_parts:
+  -- a task's findings said "not decided" where its claim said "holds")
+  if w.no_spread then
+    local p = w.diff == 0 and 1 or M.separation_p(w.n_a, w.n_b)
+    local verdict = "not decided"
+    if p < 0.05 then verdict = (w.diff > 0) == up and "a is better" or "b is better" end
+    return verdict, w, string.format("difference %s; no spread in either group (all values "
+      .. "equal): p = %s (rank test, exact; n = %d and %d)", signed(w.diff, metric),
+      M.fmt_p(p), w.n_a, w.n_b)
+  end
   local verdict = "not decided"
   if w.lo > 0 then verdict = up and "a is better" or "b is better"
   elseif w.hi < 0 then verdict = up and "b is better" or "a is better" end

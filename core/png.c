@@ -295,10 +295,14 @@ static wb_tensor *decode(reader *r, wb_err *err)
         return NULL;
     }
     if (got < 8 || png_sig_cmp(sig, 0, 8) != 0) {
-        if (got == 0)
-            wb_err_set(err, WB_EFORMAT, "%s: not a PNG file (empty)", r->name);
-        else
-            wb_err_set(err, WB_EFORMAT, "%s: not a PNG file", r->name);
+        /* a photo renamed .png is the usual case: say what it is */
+        int jpeg = got >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff;
+        int gif = got >= 4 && memcmp(sig, "GIF8", 4) == 0;
+        const char *is = got == 0 ? " (empty)"
+                         : jpeg   ? " (a JPEG file: convert it to PNG)"
+                         : gif    ? " (a GIF file: convert it to PNG)"
+                                  : "";
+        wb_err_set(err, WB_EFORMAT, "%s: not a PNG file%s", r->name, is);
         return NULL;
     }
     if (prescan(r) != 0) {

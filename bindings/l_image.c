@@ -212,6 +212,7 @@ static int image_invert(lua_State *L)
 {
     wb_tensor *img = lwb_checktensor(L, 1);
     lwb_checknargs(L, 1, "wb.image.invert(img)");
+    check_pixels(L, img, 1); /* 1 - x of a 0..255 image went down to -254, silently */
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
     box->t = wb_img_invert(img, &err);

@@ -73,6 +73,8 @@ function wb.image.resize(img, h, w, opts) end
 
 ---wb.image.invert(img) -> wb.Tensor
 ---1 - img, as a new image (dark ink on light paper becomes light on dark).
+---img's values must be in [0, 1], as wb.image.load gives them (a 0..255
+---image is an error naming its first pixel outside: divide it by 255).
 ---@param img wb.Tensor
 ---@return wb.Tensor
 ---Example: local inv = wb.image.invert(img)

@@ -263,7 +263,7 @@ function Sequential:fit(train, opts, xy_opts)
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state
   rawset(self, "_fit_record", record) -- and what a resume needs
-  rawset(self, "_lua_rng0", rs and rs.lua_rng and "" or wb.sys.math_random_state()) -- wb/state
+  rawset(self, "_fit_lua_rng0", rs and rs.lua_rng and "" or wb.sys.math_random_state()) -- wb/state
   rawset(self, "_fit_logs", {epoch = epoch_keys(val), step = loop.STEP_KEYS}) -- the logs' keys
   local tty = verbose and verbose ~= 2 and progress.live(1) -- the bar: not on TERM=dumb
   local ctx = {train = train, bs = bs, n = n, steps = ceil(n / bs), loss = train_loss,

@@ -116,7 +116,7 @@ M.restore_callbacks = cbstate.restore
 -- it differed, byte for byte, for one training saved by two processes.
 local function lua_rng(model, fin)
   local now = fin.rng and fin.lua_rng or wb.sys.math_random_state()
-  local at_start = rawget(model, "_lua_rng0") -- "" after a resume that had one
+  local at_start = rawget(model, "_fit_lua_rng0") -- "" after a resume that had one
   return now ~= at_start and now or nil
 end
 

@@ -110,7 +110,8 @@ local eigs_said = false -- eigs' warning, once a process
 ---the default 100: check converged, give a larger max_iter).
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
 ---max_iter (products at most: 100, or k when k is larger), v0 (a start vector, e.g. an earlier
----result's vectors[1]: warm start), layer (a Dense's position in the
+---result's vectors[1]: warm start; no stop comes before k + 7 products, as a start
+---near a lower eigenvector meets tol at once), layer (a Dense's position in the
 ---model: that layer's diagonal block only), loss, precision, max_rows,
 ---seed (the probes' own generator, 1).
 ---@param model wb.Sequential

@@ -194,7 +194,7 @@ else
   T.test("help examples of the runs modules run as written against the runner's root",
       function()
     local mods = {"runs.lua", "runs_find.lua", "runs_load.lua", "runs_export.lua",
-      "runs_export_steps.lua",
+      "runs_export_steps.lua", "runs_fmt.lua",
       "runs_stats.lua", "runs_group.lua", "runs_steps.lua", "run.lua", "record.lua"}
     local script = base .. "/examples.lua"
     util.write_file(script, string.format([[

@@ -1,13 +1,15 @@
 -- wb/runs_stats.lua: the numbers of run records: a series or value of a
 -- record, mean and std over seeds, and their text in tables. Installed as
--- wb.runs.mean_std, series, value, fmt_mean_std by wb/runs.lua; reads
--- records only.
+-- wb.runs.mean_std, series, value, fmt_mean_std (wb/runs_fmt.lua) by
+-- wb/runs.lua; reads records only.
 local _ENV = require "wb.std"
 local M = {}
 local argcheck = require("wb.runs_group").argcheck
-local args = require "wb.args"
+local fmt = require "wb.runs_fmt"
 local util = require "wb.util"
 local maxn = util.maxn
+M.fmt_mean_std = fmt.fmt_mean_std -- a cell's text
+local count_name = fmt.count_name
 
 ---wb.runs.mean_std(xs) -> number, number
 ---Mean and sample standard deviation (n - 1; 0 for one value) of a list of
@@ -185,50 +187,6 @@ local function cell(xs, name, rs)
   for _, r in ipairs(rs) do if finished(r) then n = n + 1 end end
   if #xs > 0 and #xs < n then text = text .. string.format(" (n = %d)", #xs) end
   return text
-end
-
--- Accuracies (and accuracies under perturbation) are shown in percent.
-local function is_pct(name)
-  return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
-end
-
--- A count of epochs or units (epochs_run, dead_units), not a time per epoch.
-local function count_name(name) return name ~= nil and (name:find("epoch") and not
-  name:find("^sec") and not name:find("time") or name:find("units")) ~= nil end
--- (a mean times n is a sum: 8 / 3 * 3 may miss 8 by a rounding)
-local function whole(x) return math.abs(x - math.floor(x + 0.5)) <= 1e-9 * math.abs(x) + 1e-9 end
-
----wb.runs.fmt_mean_std(m, s, name, n) -> string
----"m ± s" (mean ± sd over seeds) for tables: accuracies (and silenced_*
----measures) in percent with 2 decimals, epoch (not epoch_time) and unit
----counts with 1 decimal (as integers when every seed agrees: "12 ± 0"; with
----n, only when the n values sum to a whole number: loss_per_epoch is no
----count), large or integral values with 4 significant digits, others with 4
----decimals; the value alone when n is 1 or s is nil; "n/a" when m is nil.
----@param m? number
----@param s? number
----@param name? string
----@param n? integer
----@return string
----Example: print(wb.runs.fmt_mean_std(0.9812, 0.0011, "test_accuracy"))
-function M.fmt_mean_std(m, s, name, n)
-  args.opt("fmt_mean_std", 1, m, "number")
-  args.opt("fmt_mean_std", 2, s, "number")
-  args.opt("fmt_mean_std", 3, name, "string")
-  args.opt("fmt_mean_std", 4, n, "integer")
-  if m == nil then return "n/a" end
-  local one = s == nil or n == 1
-  local pct = is_pct(name)
-  local fm, fs
-  if pct then fm, fs, m, s = "%.2f", "%.2f", 100 * m, 100 * (s or 0)
-  -- epoch counts, not times: epoch_time (seconds) showed 0.04 s as "0.0"
-  elseif count_name(name) and (n == nil or whole(m * n)) then
-    if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d"
-    else fm, fs = "%.1f", "%.1f" end
-  elseif math.abs(m) >= 100 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"
-  else fm, fs = "%.4f", "%.4f" end
-  local text = one and string.format(fm, m) or string.format(fm .. " ± " .. fs, m, s)
-  return pct and (text .. " %") or text
 end
 
 -- Per-epoch mean and std of a series over runs rs (see Runs:curve). Only

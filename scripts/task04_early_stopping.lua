@@ -8,7 +8,9 @@
 -- task adopts them.
 local S = require "study"
 
-local function fmt(v, name) return wb.runs.fmt_mean_std(v, nil, name) end
+-- signed differences as every finding writes them: an accuracy's in
+-- percentage points ("+0.05 %" read as a relative change), never as 0
+local signed = wb.compare.signed
 
 -- "restored - last" over seeds, paired (the same run's two weights), by
 -- Welch's test against zero.
@@ -16,11 +18,10 @@ local function verdict(xs, what, name, lower)
   local zeros = {}
   for i = 1, #xs do zeros[i] = 0 end
   local w = wb.welch(xs, zeros)
-  local change = string.format("%s %s %s", what, w.diff < 0 and "-" or "+",
-    fmt(math.abs(w.diff), name))
+  local change = string.format("%s %s", what, signed(w.diff, name))
   if not w.p then return change .. " (one seed: no verdict)" end
   if w.no_spread then return change .. " (the same in every seed: no test)" end
-  local interval = string.format(", 95 %% CI [%s, %s]", fmt(w.lo, name), fmt(w.hi, name))
+  local interval = string.format(", 95 %% CI [%s, %s]", signed(w.lo, name), signed(w.hi, name))
   local better = lower and w.hi < 0 or not lower and w.lo > 0
   local worse = lower and w.lo > 0 or not lower and w.hi < 0
   -- one comparison of several: the report's C2 decides its parts with Holm's

@@ -200,8 +200,9 @@ local function decide(parts, id)
       p.ok, p.decided = p.sign > 0, true
       p.text = p.text .. (p.ok and " (holds)" or " (fails)")
     else
+      -- a half-width is a difference: an accuracy's in percentage points
       p.text = p.text .. (p.half and string.format(" (undecided: the seeds resolve about %s)",
-        fmt(p.half, nil, p.name)) or " (undecided)")
+        signed(p.half, p.name):sub(2)) or " (undecided)")
     end
   end
 end

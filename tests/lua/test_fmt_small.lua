@@ -1,9 +1,12 @@
--- test_fmt_small.lua: the text of small numbers (a statistician's finding,
--- tryE 3). wb.runs.fmt_mean_std printed every non-whole |m| < 100 with 4
--- decimals: a sharpness (C6's measure) of 7e-4 showed one digit ("0.0007 ±
--- 0.0001"), and 3e-5 read "0.0000 ± 0.0000" beside "Better beyond the
--- seeds' uncertainty". Nothing trains.
+-- test_fmt_small.lua: the text of small numbers and of accuracy differences
+-- (a statistician's findings, tryE 3 and 4). wb.runs.fmt_mean_std printed
+-- every non-whole |m| < 100 with 4 decimals: a sharpness (C6's measure) of
+-- 7e-4 showed one digit ("0.0007 ± 0.0001"), and 3e-5 read "0.0000 ±
+-- 0.0000" beside "Better beyond the seeds' uncertainty". Differences of
+-- accuracies, shown in percent, were written "+2.42 %", which reads as a
+-- relative change: they are percentage points. Nothing trains.
 local T = dofile("tests/lua/harness.lua")
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
 
 local f = wb.runs.fmt_mean_std
 
@@ -71,6 +74,64 @@ T.test("Runs:table and wb.compare show small values with the same digits", funct
   tab = runs:table{"sharpness"}
   T.ok(tab:find("| b8 | 3 | 0.000720 ± 0.000105 |", 1, true), tab)
   T.ok(tab:find("| b32 | 2 | 0.000525 ± 0.000049 |", 1, true), tab)
+end)
+
+-- {==== accuracy differences in percentage points ====
+
+T.test("wb.compare: an accuracy's difference and interval are percentage points", function()
+  T.eq(wb.compare.signed(-0.0242, "test_accuracy"), "-2.42 points")
+  T.eq(wb.compare.signed(0.00003, "silenced_50"), "+0.003 points") -- never 0
+  T.eq(wb.compare.signed(0.0176, "gap"), "+0.0176")
+  local runs = runs_of("test_accuracy", {{"a", {0.981, 0.982, 0.983}},
+    {"b", {0.970, 0.972, 0.971}}}, true)
+  local s = wb.compare(runs, "test_accuracy")
+  T.ok(s:find("**a** 98.20 ± 0.10 %; next b 97.10 ± 0.10 %.", 1, true), s) -- levels: percent
+  T.ok(s:find("difference +1.10 points, 95 % CI [+0.87 points, +1.33 points]", 1, true), s)
+end)
+
+T.test("claims: an accuracy part's difference and resolution are percentage points",
+  function()
+  local P = require "study.claim_parts"
+  local function recs(xs)
+    local out = {}
+    for i, x in ipairs(xs) do
+      out[i] = {status = "ok", seed = i, metrics = {test_accuracy = x}}
+    end
+    return out
+  end
+  -- C3's "difference +2.42 %, 95 % CI [-0.85 %, +5.68 %]" (tryE 4)
+  local a, b = recs{0.95, 0.93, 0.97, 0.90}, recs{0.94, 0.92, 0.93, 0.95}
+  local p = P.part("test accuracy", a, b, "test_accuracy", false, "A", "B")
+  T.ok(p.text:find("A 93.75 ± 2.99 % vs B 93.50 ± 1.29 %", 1, true), p.text)
+  T.ok(p.text:find("difference +0.25 points, 95 % CI [", 1, true), p.text)
+  T.ok(not p.text:find("[0-9] %%[],]"), p.text)
+  P.decide({p}, "CX")
+  T.ok(p.text:find("%(undecided: the seeds resolve about [0-9.]+ points%)$"), p.text)
+end)
+
+T.test("task 4's findings: restored minus last test accuracy in percentage points",
+  function()
+  local texts = {}
+  local fake = {name = "task04_early_stopping", text = function(_, s) texts[#texts + 1] = s end,
+    section = function() end, figure = function() end}
+  local recs = {}
+  for s, g in ipairs{0.001, 0.003, 0.002} do
+    local m = {}
+    for _, p in ipairs{2, 5, 10} do
+      m["restore_gain_acc_" .. p], m["restore_gain_loss_" .. p] = g, 0.01 * s
+      m["stopped_" .. p] = 1
+      for _, k in ipairs{"stopped_epoch", "best_epoch", "test_loss", "last_test_loss",
+          "test_accuracy", "last_test_accuracy"} do m[k .. "_" .. p] = 0.5 end
+    end
+    recs[s] = {task = "task04_early_stopping", variant = "base", seed = s, status = "ok",
+      hash = "h" .. s, config = {seed = s, epochs = 3}, metrics = m,
+      history = {val_loss = {0.3, 0.2, 0.25}, loss = {0.3, 0.2, 0.1}}}
+  end
+  dofile("scripts/task04_early_stopping.lua").report(fake, wb.runs.Runs(recs))
+  local md = table.concat(texts, "\n")
+  T.ok(md:find("test accuracy +0.20 points, 95 % CI [-0.05 points, +0.45 points]", 1, true), md)
+  -- a loss keeps its units; a bound below 0.01 its 3 digits
+  T.ok(md:find("test loss -0.0200, 95 % CI [-0.0448, +0.00484]", 1, true), md)
 end)
 
 T.done()

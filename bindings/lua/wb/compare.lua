@@ -2,7 +2,9 @@
 -- uses to compare variants on a metric. It decides by the one rule of the
 -- workbench (wb.welch): the best variant is better than the next when the
 -- 95 % confidence interval of the difference of their means over seeds
--- excludes 0; numbers in the sentence have the units of the tables.
+-- excludes 0; numbers in the sentence have the units of the tables (the
+-- differences of accuracies, which the tables show in percent, are
+-- percentage points).
 local _ENV = require "wb.std"
 local wb = require "wb"
 local runs_mod = require "wb.runs"
@@ -12,10 +14,12 @@ local util = require "wb.util"
 local M = {}
 
 ---wb.compare.signed(x, metric) -> string
----A signed number in the metric's units, as the tables round it ("+0.15 %",
----"-0.0021"), but never as 0 when it is not: a bound of an interval that
----excludes 0 must show its side of 0 ("+0.03", not "+0.0"), so a value
----the tables' rounding makes 0 gets 2 significant digits.
+---A signed difference in the metric's units, as the tables round it
+---("-0.0021"; of accuracies, which the tables show in percent, in
+---percentage points: "+0.15 points"), but never as 0 when it is not: a
+---bound of an interval that excludes 0 must show its side of 0 ("+0.03",
+---not "+0.0"), so a value the tables' rounding makes 0 gets 2 significant
+---digits.
 ---@param x number
 ---@param metric? string
 ---@return string
@@ -24,10 +28,13 @@ function M.signed(x, metric)
   args.check("signed", 1, x, "number")
   args.opt("signed", 2, metric, "string")
   local s = runs_mod.fmt_mean_std(math.abs(x), nil, metric)
+  local pct = s:find("%%") ~= nil
   if x ~= 0 and not s:find("[1-9]") then
-    local pct = s:find("%%") ~= nil
-    s = string.format("%.2g", pct and 100 * math.abs(x) or math.abs(x)) .. (pct and " %" or "")
+    s = string.format("%.2g", pct and 100 * math.abs(x) or math.abs(x))
   end
+  -- "+2.42 %" read as a relative change (tryE 4): the tables' percent
+  -- differ by percentage points
+  if pct then s = s:gsub(" %%$", "") .. " points" end
   return (x < 0 and "-" or "+") .. s
 end
 local signed = M.signed
@@ -72,7 +79,8 @@ end
 ---The verdict of the rule on two lists of per-seed values: "a is better",
 ---"b is better" or "not decided" (better = "higher" or "lower": which
 ---direction is better), with a clause giving the difference, its 95 %
----interval and p (Welch), in the metric's units. Also returns wb.welch's
+---interval and p (Welch), in the metric's units (an accuracy's in
+---percentage points: "+0.15 points"). Also returns wb.welch's
 ---table. Sides without spread (each side's values all equal, whole epochs
 ---to a target): Welch's test is undefined there, and the sides are
 ---completely separated, so the rank test's exact p of that separation

@@ -170,7 +170,8 @@ local function report(task, runs)
     .. "peak / (2/lr) | (b) late median / (2/lr) (steps) | last / (2/lr) | (c) loss rises "
     .. "(steps) | late rises | reading |", "|---|---|---|---|---|---|---|---|---|---|"}
   for i, f in ipairs(reads) do
-    t[#t + 1] = string.format("| %s | %s | %s (%.2f) | %s | %.2f | %s | %.2f | %s | %s | "
+    -- the peak to 3 decimals: 0.948 read "0.95" beside "never" reaching REACH (tryH 4)
+    t[#t + 1] = string.format("| %s | %s | %s (%.2f) | %s | %.3f | %s | %.2f | %s | %s | "
       .. "%s |", recs[i].config.lr, fmt(f.edge), fmt(f.lam0), f.ratio0,
       not f.reach_step and "never" or string.format("%.0f%s", f.reach_step,
         f.began_above and " (began there)" or ""),

@@ -194,6 +194,60 @@ static wb_status corrupt_gz(src *s, const char *path, wb_err *err)
                       zmsg ? zmsg : "unknown zlib error");
 }
 
+/* The IDX content of a file that fails its size check, in bytes: the file's size for a raw
+ * file; for a gzip file, its trailer's ISIZE (the uncompressed size modulo 2^32 of its
+ * last member; mod32 set), 0 when it cannot be read. Only a hint is drawn from it. */
+static uint64_t content_bytes(src *s, int *mod32)
+{
+    unsigned char t[4];
+    *mod32 = s->compressed;
+    if (!s->compressed)
+        return s->file_size;
+    if (s->file_size < 18 || pread(s->fd, t, 4, (off_t)(s->file_size - 4)) != 4)
+        return 0;
+    return (uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24;
+}
+
+/* Whether the nd sizes at dims, read little-endian, give IDX content of exactly `bytes`
+ * bytes (modulo 2^32 when mod32) with elements of esize bytes: a header written with
+ * struct.pack("<I") where IDX wants ">I" was "truncated ... expected 0". Those sizes go
+ * to swapped. */
+static int sizes_fit_swapped(const unsigned char *dims, int nd, int esize, uint64_t bytes,
+                             int mod32, int64_t *swapped)
+{
+    uint64_t numel = 1;
+    for (int i = 0; i < nd; i++) {
+        const unsigned char *p = dims + 4 * i;
+        uint32_t v = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+        swapped[i] = v;
+        if (v && numel > UINT64_MAX / v / 8)
+            return 0;
+        numel *= v;
+    }
+    uint64_t want = 4 + 4 * (uint64_t)nd + numel * (uint64_t)esize;
+    return bytes && (mod32 ? (uint32_t)want == (uint32_t)bytes : want == bytes);
+}
+
+/* Sets err and returns 1 when sizes that do not fit s fit it read little-endian (see
+ * sizes_fit_swapped); 0, err untouched, when they do not. */
+static int little_endian_error(src *s, const char *path, const char *shp,
+                                      const unsigned char *dims, int nd, int type,
+                                      wb_err *err)
+{
+    int64_t swapped[WB_MAX_DIM];
+    char sw[WB_SHAPE_STR_MAX];
+    int mod32;
+    uint64_t bytes = content_bytes(s, &mod32);
+    if (!sizes_fit_swapped(dims, nd, type_size(type), bytes, mod32, swapped))
+        return 0;
+    wb_shape_str(sw, sizeof sw, nd, swapped);
+    wb_err_set(err, WB_EFORMAT, "%s: header declares %s, which does not fit the file "
+               "(%llu bytes%s); read little-endian, its sizes %s fit it exactly: written "
+               "little-endian? (IDX sizes are big-endian)", path, shp,
+               (unsigned long long)bytes, s->compressed ? " after gunzip" : "", sw);
+    return 1;
+}
+
 static wb_tensor *load(const char *path, src *s, wb_err *err)
 {
     unsigned char head[4];
@@ -238,16 +292,22 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     wb_shape_str(shp, sizeof shp, nd, shape);
     uint64_t header = 4 + 4 * (uint64_t)nd;
     uint64_t data_bytes = overflow ? UINT64_MAX : numel * (uint64_t)type_size(type);
+    int misfit = s->compressed ? overflow || data_bytes / DEFLATE_MAX_RATIO > s->file_size
+                               : overflow || header + data_bytes != s->file_size;
+    if (misfit && little_endian_error(s, path, shp, dims, nd, type, err))
+        return NULL;
     if (!s->compressed && (overflow || header + data_bytes != s->file_size)) {
-        if (overflow || header + data_bytes > s->file_size)
+        if (overflow) /* the size has no number to expect */
+            return wb_err_set(err, WB_EFORMAT, "%s: truncated: header declares %s (more "
+                              "than %llu data bytes) but the file has %llu bytes", path, shp,
+                              (unsigned long long)UINT64_MAX / 8,
+                              (unsigned long long)s->file_size), NULL;
+        if (header + data_bytes > s->file_size)
             return wb_err_set(err, WB_EFORMAT, "%s: truncated: header declares %s "
-                              "(%s%llu data bytes) but the file has %llu bytes, expected "
-                              "%llu", path, shp, overflow ? "more than " : "",
-                              overflow ? (unsigned long long)UINT64_MAX / 8
-                                       : (unsigned long long)data_bytes,
+                              "(%llu data bytes) but the file has %llu bytes, expected %llu",
+                              path, shp, (unsigned long long)data_bytes,
                               (unsigned long long)s->file_size,
-                              overflow ? 0ull : (unsigned long long)(header + data_bytes)),
-                   NULL;
+                              (unsigned long long)(header + data_bytes)), NULL;
         return wb_err_set(err, WB_EFORMAT, "%s: %llu bytes of trailing data: header "
                           "declares %s, expected a file of %llu bytes, got %llu", path,
                           (unsigned long long)(s->file_size - header - data_bytes), shp,
@@ -319,6 +379,8 @@ static wb_tensor *load(const char *path, src *s, wb_err *err)
     }
     if (st != WB_OK || more) {
         wb_tensor_free(t);
+        if (little_endian_error(s, path, shp, dims, nd, type, err))
+            return NULL;
         if (more)
             return wb_err_set(err, WB_EFORMAT, "%s: trailing data after the %llu bytes "
                               "declared by the header %s", path,

@@ -8,8 +8,9 @@
  * Every size is checked before anything is allocated: the declared element
  * count (overflow-safe) against the file length for raw files, and for
  * gzip files against the most a deflate stream of that length can expand
- * to (1032:1), and against WB_MAX_BYTES. Only regular files are read
- * (infile.h): anything else is WB_ENOENT at once.
+ * to (1032:1), and against WB_MAX_BYTES. Sizes that do not fit but would,
+ * read little-endian, are named so (a hand-written header's usual mistake).
+ * Only regular files are read (infile.h): anything else is WB_ENOENT at once.
  */
 #ifndef WB_IDX_H
 #define WB_IDX_H

@@ -10,7 +10,8 @@
 ---tensor: uint8 for ubyte files, else float32 (int32 and double values
 ---rounded to float32: integers exact up to 2^24), with the file's shape. Every
 ---length is checked against the file size; a bad file is an error naming
----the path and the field. A double beyond float32's range (1e300) is an
+---the path and the field (sizes that fit only read little-endian are named
+---so: IDX sizes are big-endian). A double beyond float32's range (1e300) is an
 ---error naming the element, as wb.tensor{1e300} is (not inf).
 ---@param path string
 ---@return wb.Tensor

@@ -215,7 +215,7 @@ T.test("fit letterboxes; steps_tiles gives five tiles for wb.plot.images", funct
   T.eq(table.concat(tiles:shape(), ","), "5,32,32")
   T.eq(#labels, 5); T.eq(labels[5], "centred 28x28")
   T.eq(result:shape()[2], 784); T.eq(st.scaled:shape()[1], 20)
-  T.eq(tiles:row(1):get(1, 1), 1) -- the white page, white margins
+  T.eq(tiles:row(1):get(1, 1), 0) -- the white page and margins: 0, drawn white
   T.ok(tiles:row(5):max() == 1 and tiles:row(5):min() == 0, "centred tile range")
 end)
 

@@ -136,7 +136,10 @@ end
 ---The input and the four steps of wb.image.to_mnist (inverted, cropped,
 ---scaled to 20 px, centred 28x28), each fitted into size x size (default
 ---56), as one [5, size, size] tensor for wb.plot.images; also the tile
----labels, to_mnist's [1, 784] result and its steps table.
+---labels, to_mnist's [1, 784] result and its steps table. wb.plot.images
+---draws high values dark, so the input tile holds 1 - img: it shows as the
+---file looks (black on white stays black on white), margins in the page's
+---colour; the steps show their ink dark.
 ---@param img wb.Tensor
 ---@param size? integer
 ---@return wb.Tensor tiles
@@ -157,9 +160,11 @@ function image.steps_tiles(img, size)
   local tiles = wb.zeros(5, size, size)
   local parts = {img, st.inverted, st.cropped, st.scaled, st.centred}
   for i, part in ipairs(parts) do
-    -- input: white margins if it is a light page, so the frame is invisible
+    -- input: margins of the page's level, so the frame is invisible; then
+    -- inverted, as wb.plot.images draws 1 black: a light page was a negative
     local fill = (i == 1 and st.light_background) and 1 or 0
-    tiles:row(i):copy(image.fit(part, size, size, fill))
+    local tile = image.fit(part, size, size, fill)
+    tiles:row(i):copy(i == 1 and image.invert(tile) or tile)
   end
   local labels = {"input", "inverted", "cropped", "scaled (20 px)", "centred 28x28"}
   return tiles, labels, result, st

@@ -1,0 +1,41 @@
+-- Data in and out: a new user's papercuts (notes/tryF.md sections 4 to 6;
+-- section 7, little-endian IDX sizes, is tests/c/test_idx_endian.c).
+local T = dofile("tests/lua/harness.lua")
+
+local function page(h, w, paper, ink)
+  local t = wb.full({h, w}, paper)
+  for y = 21, h - 20 do
+    for x = math.floor(w / 2) - 4, math.floor(w / 2) + 4 do t:set(y, x, ink) end
+  end
+  return t
+end
+
+-- {==== section 4: steps_tiles shows the input as the file looks ====
+
+T.test("steps_tiles: a black-on-white input is drawn black on white (no negative)", function()
+  -- wb.plot.images draws 0 white and 1 black (the grey palette: ink on paper)
+  local img = page(100, 60, 1, 0)
+  local tiles, labels = wb.image.steps_tiles(img, 32)
+  T.eq(labels[1], "input")
+  local input = tiles:row(1)
+  T.eq(input:get(1, 1), 0, "margin: white, as the page")
+  T.eq(input:get(16, 16), 1, "the pen's stroke: black")
+  T.ok(input:mean() < 0.5, "mostly white paper: " .. input:mean())
+  -- the input and the inverted step look alike on a light page: dark ink on white
+  T.ok(tiles:row(2):get(1, 1) == 0 and tiles:row(2):max() == 1, "inverted: ink dark")
+  -- a light-on-dark file stays light on dark, its margins dark too
+  tiles = wb.image.steps_tiles(page(100, 60, 0, 1), 32)
+  T.eq(tiles:row(1):get(1, 1), 1, "margin: black, as the board")
+  T.eq(tiles:row(1):get(16, 16), 0, "chalk: white")
+end)
+
+T.test("steps_tiles of data/custom/0_grey8.png (black pen on white): a white page", function()
+  local tiles = wb.image.steps_tiles(wb.image.load("data/custom/0_grey8.png"))
+  local input = tiles:row(1)
+  T.ok(input:get(1, 1) < 0.1 and input:mean() < 0.5, "input tile corner "
+    .. input:get(1, 1) .. ", mean " .. input:mean())
+end)
+
+-- }====
+
+T.done()

@@ -27,6 +27,10 @@ T.test("steps_tiles: a black-on-white input is drawn black on white (no negative
   tiles = wb.image.steps_tiles(page(100, 60, 0, 1), 32)
   T.eq(tiles:row(1):get(1, 1), 1, "margin: black, as the board")
   T.eq(tiles:row(1):get(16, 16), 0, "chalk: white")
+  -- cream paper: the margins are the paper's level, no frame around it
+  tiles = wb.image.steps_tiles(page(100, 60, 0.9, 0.1), 32)
+  T.near(tiles:row(1):get(1, 1), tiles:row(1):get(3, 16), 1e-5, "margin as the paper")
+  T.near(tiles:row(1):get(3, 16), 0.1, 1e-5, "the paper: light")
 end)
 
 T.test("steps_tiles of data/custom/0_grey8.png (black pen on white): a white page", function()

@@ -160,9 +160,12 @@ function image.steps_tiles(img, size)
   local tiles = wb.zeros(5, size, size)
   local parts = {img, st.inverted, st.cropped, st.scaled, st.centred}
   for i, part in ipairs(parts) do
-    -- input: margins of the page's level, so the frame is invisible; then
-    -- inverted, as wb.plot.images draws 1 black: a light page was a negative
-    local fill = (i == 1 and st.light_background) and 1 or 0
+    -- input: margins of the page's level (a cream page, a green board too;
+    -- st.background is it with the ink made bright), so the frame is
+    -- invisible; then inverted, as wb.plot.images draws 1 black: a light
+    -- page was a negative
+    local page = st.light_background and 1 - st.background or st.background
+    local fill = i == 1 and math.min(1, math.max(0, page)) or 0
     local tile = image.fit(part, size, size, fill)
     tiles:row(i):copy(i == 1 and image.invert(tile) or tile)
   end

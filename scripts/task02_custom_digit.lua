@@ -50,13 +50,11 @@ local function report(task, runs)
   local by_step, bars, right, labelled = {}, {}, 0, 0
   local steps = {"input", "inverted", "cropped", "scaled", "centred"}
   for k, path in ipairs(FILES) do
-    local img = wb.image.load(path)
-    local x, st = wb.image.to_mnist(img, {steps = true})
-    -- tiles are drawn ink-dark (high = black): show the input as the file looks
-    st.input = wb.image.invert(img)
-    for i, s in ipairs(steps) do
+    -- the input as the file looks and to_mnist's steps, each 28x28 (aspect kept)
+    local tiles, _, x = wb.image.steps_tiles(wb.image.load(path), 28)
+    for i = 1, #steps do
       by_step[i] = by_step[i] or {}
-      by_step[i][k] = wb.image.fit(st[s], 28, 28):reshape(784) -- keeps the aspect ratio
+      by_step[i][k] = tiles:row(i):reshape(784)
     end
     local mean = wb.zeros(1, 10)
     for _, m in ipairs(models) do mean = mean + m:predict(x) end

@@ -1,8 +1,9 @@
 -- Task 2: the trained model reads digits that are not from MNIST.
--- Each PNG in data/custom (or the files given as arguments; the label is the
--- first digit of the file name; none: unlabelled) is preprocessed like MNIST;
--- the steps are shown side by side with the probabilities of the baseline
--- models. The files are checked before anything trains.
+-- Each PNG (.png in any case) in data/custom (or the files given as
+-- arguments; the label is the first digit of the file name; none:
+-- unlabelled) is preprocessed like MNIST; the steps are shown side by side
+-- with the probabilities of the baseline models. The files are checked
+-- before anything trains.
 local S = require "study"
 local util = require "wb.util"
 
@@ -10,12 +11,7 @@ local util = require "wb.util"
 local function digit_files()
   local ok, opts = pcall(wb.runner.options, rawget(_G, "arg") or {})
   local files = ok and opts.rest or {}
-  if #files == 0 then
-    local dir = wb.luadir .. "/../../data/custom"
-    for _, f in ipairs(wb.sys.listdir(dir)) do
-      if f:match("%.png$") then files[#files + 1] = dir .. "/" .. f end
-    end
-  end
+  if #files == 0 then files = wb.image.png_files(wb.luadir .. "/../../data/custom") end
   for _, path in ipairs(files) do
     -- a bad PNG or no digit: refused before training, in one message (the user's
     -- file is at fault: no traceback, as for a declaration's error), same status
@@ -79,7 +75,8 @@ local function report(task, runs)
   for i, s in ipairs(steps) do
     for k, path in ipairs(FILES) do
       stack[(i - 1) * #FILES + k] = by_step[i][k]
-      caps[#caps + 1] = i == 1 and path:match("([^/]+)%.png$") or s
+      -- the file's name, .png in any case left out (a .PNG was "input")
+      caps[#caps + 1] = i == 1 and (path:match("[^/]+$"):gsub("%.[pP][nN][gG]$", "")) or s
     end
   end
   task:figure("preprocessing", wb.plot.images{title = "MNIST-style preprocessing: the file, "

@@ -41,5 +41,41 @@ T.test("steps_tiles of data/custom/0_grey8.png (black pen on white): a white pag
 end)
 
 -- }====
+-- {==== section 6: .PNG, upper case, is a PNG too ====
+
+local dir = T.tmpdir()
+
+T.test("png_files lists .png in any case, by name, and nothing else", function()
+  local src = wb.image.load("data/custom/7_grey1.png")
+  local sub = dir .. "/custom"
+  assert(os.execute("mkdir -p " .. T.quote(sub .. "/x.png")))
+  for _, n in ipairs{"b.png", "a_upper.PNG", "c.Png"} do wb.image.save(src, sub .. "/" .. n) end
+  for _, n in ipairs{"d.txt", "e.png.bak", "fpng"} do
+    local f = assert(io.open(sub .. "/" .. n, "wb")); f:write("x"); f:close()
+  end
+  local got = wb.image.png_files(sub)
+  T.eq(#got, 4, table.concat(got, " "))
+  T.eq(got[1], sub .. "/a_upper.PNG"); T.eq(got[2], sub .. "/b.png")
+  T.eq(got[3], sub .. "/c.Png"); T.eq(got[4], sub .. "/x.png") -- (a folder: task 2 says so)
+  T.check_error("bad argument #1 to 'png_files' %(string expected, got nil%)",
+    wb.image.png_files)
+end)
+
+T.test("task 2 captions a .PNG argument with its name, not 'input'", function()
+  local png = dir .. "/7_upper.PNG"
+  wb.image.save(wb.image.load("data/custom/7_grey1.png"), png)
+  local root = dir .. "/root"
+  local st, _, err = T.sh(string.format("WB_ECHO=0 %s scripts/task02_custom_digit.lua --quick "
+    .. "--seeds 1 --root %s %s data/custom/3_grey16.png", T.quote(T.wb), T.quote(root),
+    T.quote(png)))
+  T.eq(st, 0, err)
+  local gp = T.slurp(root .. "/quick/task02_custom_digit/preprocessing.gp") or ""
+  T.ok(gp:find("set label 1 '7_upper' ", 1, true), gp:match("set label 1 [^\n]*"))
+  T.ok(gp:find("set label 2 '3_grey16' ", 1, true), gp:match("set label 2 [^\n]*"))
+  local readme = T.slurp(root .. "/quick/task02_custom_digit/README.md") or ""
+  T.ok(readme:find("| 7\\_upper.PNG | 7 |", 1, true), readme)
+end)
+
+-- }====
 
 T.done()

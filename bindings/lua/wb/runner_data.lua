@@ -95,7 +95,8 @@ local function how(name)
   local env = os.getenv("WB_DATA")
   if not env then return "run 'make data' (or set $WB_DATA to a folder holding mnist/)" end
   local where = string.format("$WB_DATA is %s: the folder that holds mnist/", env)
-  if wb.sys.exists(env .. "/t10k-labels-idx1-ubyte") then
+  if wb.sys.exists(env .. "/t10k-labels-idx1-ubyte")
+      or wb.sys.exists(env .. "/t10k-labels-idx1-ubyte.gz") then
     where = where .. " (the files are in it directly: move them to " .. env .. "/mnist)"
   end
   return where
@@ -109,16 +110,23 @@ return function(ex, pending)
     local name = s.config.dataset or "mnist"
     if not seen[name] then
       seen[name] = true
-      local missing, all = {}, {}
+      local missing, all, other = {}, {}, {}
       for _, f in ipairs(wb.data._files(name)) do
         all[#all + 1] = f:match("[^/]+$")
-        if not wb.sys.exists(f) then missing[#missing + 1] = all[#all] end
+        if not wb.sys.exists(f) then
+          missing[#missing + 1] = all[#all]
+          -- the same file with the other suffix: a folder half gunzipped
+          local alt = f:find("%.gz$") and f:sub(1, -4) or f .. ".gz"
+          if wb.sys.exists(alt) then other[#other + 1] = alt:match("[^/]+$") end
+        end
       end
       if #missing > 0 then
         local dir = wb.data._location(name)
         local what = #missing == #all and string.format("none of its %d files (%s)", #all,
-          table.concat(all, ", ")) or string.format("no %s (of %s)",
-          table.concat(missing, ", "), table.concat(all, ", "))
+          table.concat(all, ", ")) or string.format("no %s (of %s)%s",
+          table.concat(missing, ", "), table.concat(all, ", "), #other == 0 and ""
+          or "; found " .. table.concat(other, ", ") .. ": the four files are read all "
+          .. "plain or all gzipped")
         error(wb.spec.input_error(string.format("[%s] dataset '%s' not found: %s has %s; %s; "
           .. "nothing trained", ex.name, name, dir, what, how(name)), "ENOENT"), 0)
       end

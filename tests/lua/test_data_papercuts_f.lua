@@ -59,6 +59,9 @@ T.test("png_files lists .png in any case, by name, and nothing else", function()
   T.eq(got[3], sub .. "/c.Png"); T.eq(got[4], sub .. "/x.png") -- (a folder: task 2 says so)
   T.check_error("bad argument #1 to 'png_files' %(string expected, got nil%)",
     wb.image.png_files)
+  T.check_error("^tests/lua/test_data_papercuts_f%.lua:%d+: png_files: cannot open "
+    .. (sub .. "/none"):gsub("%p", "%%%0") .. ": No such file or directory$",
+    function() wb.image.png_files(sub .. "/none") end)
 end)
 
 T.test("task 2 captions a .PNG argument with its name, not 'input'", function()

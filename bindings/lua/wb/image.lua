@@ -142,8 +142,12 @@ end
 ---Example: for _, p in ipairs(wb.image.png_files("data/custom")) do print(p) end
 function image.png_files(dir)
   args.check("png_files", 1, dir, "string")
+  local ok, names = pcall(wb.sys.listdir, dir)
+  if not ok then -- at the caller's line, under this function's name
+    error("png_files: " .. tostring(names):gsub("^.-listdir: ", ""), 2)
+  end
   local out = {}
-  for _, name in ipairs(wb.sys.listdir(dir)) do
+  for _, name in ipairs(names) do
     if name:lower():match("%.png$") then out[#out + 1] = dir .. "/" .. name end
   end
   return out

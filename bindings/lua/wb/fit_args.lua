@@ -267,6 +267,26 @@ function M.head_activation(model)
   return nil
 end
 
+-- An Activation('linear') last (or several) passes on what the layer before
+-- gives: after a softmax, probabilities, which the default cross-entropy took
+-- as logits (a second softmax: a new user's loss 1.71 for 0.56, tryG 1);
+-- after a relu, sigmoid or tanh, a head refused alone. An error naming it.
+function M.check_hidden_head(model, fname, level)
+  local i = #model
+  while i > 1 and kind_of(model[i]) == "Activation" and model[i].activation == "linear" do
+    i = i - 1
+  end
+  if i == #model then return end
+  local kind = kind_of(model[i])
+  local act = (kind == "Dense" or kind == "Activation") and model[i].activation
+  if act and act ~= "linear" then
+    error(string.format("%s: the last layer (%s) passes on layer %d's %s output unchanged, "
+      .. "which the loss would take as logits; remove the Activation('linear') (a softmax "
+      .. "head's output is taken as probabilities)", fname, tostring(model[#model]), i, act),
+      level)
+  end
+end
+
 -- The loss layer: the last layer must be a Dense or an Activation with
 -- softmax (or linear logits); the cross-entropy is fused with it.
 function M.check_head(self, fname, level)
@@ -274,6 +294,7 @@ function M.check_head(self, fname, level)
   if #self == 0 then error(fname .. ": the model has no layers", level) end
   local last = self[#self]
   local act = M.head_activation(self)
+  M.check_hidden_head(self, fname, level + 1)
   if act ~= "softmax" and act ~= "linear" then
     -- per_sample reads a Dense head's logits: it refused the Activation this offered
     error(string.format("%s: the last layer must be Dense(..., {activation = "

@@ -311,6 +311,7 @@ function M._get(spec, model, slot, fname)
     return l
   end
   if spec == "categorical_crossentropy" and head_activation(model) == "linear" then
+    fa.check_hidden_head(model, fname, 4) -- a softmax's probabilities passed on: no logits
     -- Keras's from_logits = False on logits: each row divided by its sum of
     -- logits (negative ones too), a number that trains but means nothing
     error(string.format("%s: categorical_crossentropy takes the output as probabilities, but "

@@ -115,7 +115,10 @@ function Flatten:forward(x, training) end
 ---wb.Activation:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil
 ---wb.Flatten:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil
 ---Given the x of the last forward and the gradient w.r.t. its output,
----accumulates the parameter gradients (grad_weight += ...) and returns the
+---accumulates the parameter gradients (grad_weight += ...; a Dense with l2
+---adds its penalty's gradient 2 l2 W too, which the loss layers' values
+---leave out: add l2_penalty() to a hand-written loop's loss, not the
+---gradient again) and returns the
 ---gradient w.r.t. x (overwritten each call), or nil when need_grad_input is
 ---false. Backward without a matching forward is an error.
 ---@param x wb.Tensor

@@ -218,7 +218,9 @@ end
 ---wb.Sequential:backward(x, grad_y, need_grad_input) -> wb.Tensor|nil
 ---Backpropagates grad_y (the gradient w.r.t. the last output) from the
 ---last layer to the first, given the x of the last forward. Parameter
----gradients accumulate (zero_grad clears them). Returns the gradient w.r.t.
+---gradients accumulate (zero_grad clears them), each Dense's with its L2
+---penalty's gradient 2 l2 W (a hand-written loop adds m:l2_penalty() to its
+---loss's value, not the gradient again). Returns the gradient w.r.t.
 ---x, or nil when need_grad_input is false.
 ---@param x wb.Tensor
 ---@param grad_y wb.Tensor

@@ -184,6 +184,14 @@ static wb_status check_unit(wb_optim_kind kind, const char *name, double v,
     return WB_OK;
 }
 
+/* SGD's momentum: Keras takes [0, 1] (1: a velocity that never decays) */
+static wb_status check_momentum(double v, wb_err *err)
+{
+    if (!(v >= 0.0 && v <= 1.0))
+        return wb_err_set(err, WB_EINVAL, "SGD: momentum must be in [0, 1], got %g", v);
+    return WB_OK;
+}
+
 wb_status wb_optim_validate(const wb_optim_config *cfg, wb_err *err)
 {
     wb_optim_kind kind = cfg->kind;
@@ -193,7 +201,7 @@ wb_status wb_optim_validate(const wb_optim_config *cfg, wb_err *err)
     if (check_lr(kind, cfg->lr, err))
         return WB_EINVAL;
     if (kind == WB_OPTIM_SGD) {
-        if (check_unit(kind, "momentum", cfg->momentum, err))
+        if (check_momentum(cfg->momentum, err))
             return WB_EINVAL;
         /* Nesterov's look-ahead is along the momentum: without one it is
          * plain SGD, and a variant nesterov = true trained what false did

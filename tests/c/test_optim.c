@@ -558,7 +558,7 @@ static void test_bad_hyperparameters(void)
     expect_bad(WB_OPTIM_SGD, "lr", NAN, "got nan");
     expect_bad(WB_OPTIM_ADAM, "lr", -0.1, "got -0.1");
     expect_bad(WB_OPTIM_RMSPROP, "lr", INFINITY, "got inf");
-    expect_bad(WB_OPTIM_SGD, "momentum", 1.0, "[0, 1), got 1");
+    expect_bad(WB_OPTIM_SGD, "momentum", 1.5, "[0, 1], got 1.5"); /* 1: Keras's too */
     expect_bad(WB_OPTIM_SGD, "momentum", -0.5, "got -0.5");
     expect_bad(WB_OPTIM_SGD, "momentum", NAN, "got nan");
     expect_bad(WB_OPTIM_ADAM, "beta1", 1.0, "got 1");

@@ -5,7 +5,7 @@
 --   - lr = 1e300: fit stops with the divergence error object
 --     ({kind = "diverged"}) in the first epoch, and no checkpoint holding a
 --     non-finite weight is written (ModelCheckpoint at every epoch end);
---   - lr NaN / infinite / negative, momentum outside [0, 1), betas outside
+--   - lr NaN / infinite / negative, momentum outside [0, 1], betas outside
 --     [0, 1): refused when the optimizer is built, naming the option.
 local T = dofile("tests/lua/harness.lua")
 local dir = T.tmpdir()
@@ -93,7 +93,7 @@ end)
 T.test("optimizers refuse bad hyper-parameters when built", function()
   local bad = {
     {wb.optim.SGD, {lr = nan}, "lr"}, {wb.optim.SGD, {lr = -0.1}, "lr"},
-    {wb.optim.SGD, {lr = inf}, "lr"}, {wb.optim.SGD, {momentum = 1}, "momentum"},
+    {wb.optim.SGD, {lr = inf}, "lr"}, {wb.optim.SGD, {momentum = 1.01}, "momentum"},
     {wb.optim.SGD, {momentum = -0.1}, "momentum"}, {wb.optim.SGD, {momentum = nan}, "momentum"},
     {wb.optim.Adam, {lr = nan}, "lr"}, {wb.optim.Adam, {lr = -1}, "lr"},
     {wb.optim.Adam, {beta1 = 1}, "beta1"}, {wb.optim.Adam, {beta2 = -0.5}, "beta2"},

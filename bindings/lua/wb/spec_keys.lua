@@ -221,6 +221,9 @@ local function boolean(v) if type(v) ~= "boolean" then return "true or false" en
 local function fraction(v)
   if not (is_num(v) and v >= 0 and v < 1) then return "a number in [0, 1)" end
 end
+local function unit(v) -- SGD's momentum: [0, 1], as Keras takes it
+  if not (is_num(v) and v >= 0 and v <= 1) then return "a number in [0, 1]" end
+end
 local function nonneg(v) if not (is_num(v) and v >= 0) then return "a number >= 0" end end
 local function name_in(list)
   return function(v)
@@ -231,7 +234,7 @@ end
 
 M.train = {
   optimizer = name_in{"adam", "adamw", "sgd", "rmsprop"},
-  lr = positive_num, momentum = fraction, nesterov = boolean, beta1 = fraction,
+  lr = positive_num, momentum = unit, nesterov = boolean, beta1 = fraction,
   beta2 = fraction, eps = positive_num, weight_decay = nonneg, rho = fraction,
   batch_size = positive_int, epochs = positive_int, shuffle = boolean,
   log_every = positive_int, -- fit's step series (history.steps), kept in the record

@@ -1,6 +1,7 @@
 /* err.c - filling wb_err records. See err.h. */
 #include "err.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,15 @@ wb_status wb_err_set(wb_err *err, wb_status code, const char *fmt, ...)
         err->arg = 0;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* glibc's %g writes a NaN with its sign bit set as "-nan" (a
+         * subtraction's NaN, most of them): the message says "nan". Only a
+         * word of its own: a file named run-nan.png keeps its name */
+        for (char *p = strstr(err->msg, "-nan"); p; p = strstr(p + 1, "-nan")) {
+            char before = p == err->msg ? ' ' : p[-1], after = p[4];
+            if (strchr(" ([=,", before) && !isalnum((unsigned char)after) &&
+                !(after && strchr("._-/", after))) /* strchr finds the NUL too */
+                memmove(p, p + 1, strlen(p + 1) + 1);
+        }
     }
     return code;
 }

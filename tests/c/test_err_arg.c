@@ -53,6 +53,15 @@ static void test_err_set_and_prefix(void)
     CHECK(e.arg == 4 && strcmp(e.msg, "p: x") == 0, "prefix: arg %d msg %s", e.arg,
           e.msg);
     CHECK(wb_err_arg(NULL, 1, WB_ESHAPE) == WB_ESHAPE, "NULL err");
+    /* a NaN with its sign bit set printed "-nan" (a new user's "index 1 is
+     * -nan"); a name holding "-nan" keeps it */
+    double nan_ = -(double)NAN;
+    wb_err_set(&e, WB_ERANGE, "a: element 1 is %g (=%g, %g)", nan_, nan_, nan_);
+    CHECK(strcmp(e.msg, "a: element 1 is nan (=nan, nan)") == 0, "%s", e.msg);
+    wb_err_set(&e, WB_ERANGE, "x-nan.png: is %g", nan_);
+    CHECK(strcmp(e.msg, "x-nan.png: is nan") == 0, "%s", e.msg);
+    wb_err_set(&e, WB_ERANGE, "/d/-nan/f: -nan.png");
+    CHECK(strcmp(e.msg, "/d/-nan/f: -nan.png") == 0, "%s", e.msg);
 }
 
 static void test_dense_new(void)

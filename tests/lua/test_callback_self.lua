@@ -29,4 +29,12 @@ T.test("methods with self (or any other first name) and Lambda's functions train
   T.eq(fit(lam).epochs, 1)
 end)
 
+-- Keras 2's on_batch_end (Keras 3 still calls it from on_train_batch_end)
+-- was refused without the name it means (tryD's smaller notes)
+T.test("Keras 2's on_batch_end and on_batch_begin name the hooks they mean", function()
+  T.check_error("has a method 'on_batch_end', which is no callback hook (did you mean "
+    .. "'on_train_batch_end'?", fit, {on_batch_end = function() end})
+  T.check_error("(did you mean 'on_train_batch_begin'?", fit, {on_batch_begin = function() end})
+end)
+
 T.done()

@@ -129,7 +129,8 @@ T.test("the state file: named tensors and JSON metadata; errors name the file", 
   T.check_error("holds the state of optimizer 'adam', the optimizer given is SGD", function()
     model(3):fit(train, {epochs = 2, verbose = false, resume = path,
       optimizer = wb.optim.SGD{}}) end)
-  T.check_error("initial_epoch 0 differs from the 1 epochs of", function()
+  T.check_error("initial_epoch 0 differs from the 1 epochs of " .. path .. " (a resume takes "
+    .. "its epoch from the file: leave initial_epoch out)", function()
     model(3):fit(train, {epochs = 2, verbose = false, resume = path, initial_epoch = 0}) end)
   T.check_error("save_state: the model has no training state yet", function()
     model(3):save_state(path) end)

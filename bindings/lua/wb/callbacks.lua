@@ -228,6 +228,7 @@ require "wb.callbacks_strict" -- M._strict, M._new
 -- "epoch_end" are misspelt hooks too, which would never run.
 local BARE = {}
 for _, h in ipairs(HOOKS) do BARE[h:gsub("_", ""):sub(3)] = h end
+BARE.batchend, BARE.batchbegin = "on_train_batch_end", "on_train_batch_begin" -- Keras 2's
 local function bare(k) return (k:lower():gsub("_", ""):gsub("^on", "")) end
 
 local function check_methods(t, where, fname)

@@ -102,8 +102,9 @@ end
 -- ModelCheckpoint{save_state} of this fit writes (a run rerun as is: killed after its last save).
 function M.check_epochs(path, done, want, stopped)
   if want.initial_epoch and want.initial_epoch ~= done then
-    error(string.format("fit: initial_epoch %d differs from the %d epochs of %s",
-      want.initial_epoch, done, path), 0)
+    error(string.format("fit: initial_epoch %d differs from the %d epochs of %s (a resume "
+      .. "takes its epoch from the file: leave initial_epoch out)", want.initial_epoch, done,
+      path), 0)
   end
   local backup = false
   for _, c in ipairs(want.callbacks or {}) do -- a user's object may refuse unknown reads

@@ -41,10 +41,12 @@ local function report(task, runs)
   local f = {}
   f[#f + 1] = string.format("- B_simple (exact, per-example) is %s at the first step; "
     .. "numerator and denominator averaged separately (as McCandlish et al. average) it "
-    .. "is %s up to the tracked run's reaching %.0f %% (%s; two-batch estimator: %s), %s "
+    .. "is %s up to the tracked run's reaching %.0f %% (%s: %s, the first on the "
+    .. "untrained network; two-batch estimator: %s), %s "
     .. "over the first %d measurements (steps 1-%d) and %s over the last %d (steps %d-%d).",
     fmt(tr.first), fmt(tr.to_target), 100 * Z.TARGET,
     tr.reach and string.format("step %d", tr.reach) or "never reached: over the whole run",
+    tr.to_target_steps,
     fmt(tr.tb_to_target), fmt(tr.early), math.min(R.SMOOTH, tr.n), tr.early_to,
     fmt(tr.late), math.min(R.SMOOTH, tr.n), tr.late_from, tr.last_step)
   if #tracks > 1 then

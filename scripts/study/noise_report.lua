@@ -109,6 +109,12 @@ function M.track_reading(rec)
     late_from = s.step[n - w + 1], early_to = s.step[w]}
   local function upto(k) return k <= (reach or n) end
   r.to_target = M.averaged(s, "ps_trace", "ps_g2", upto)
+  -- which measurements that is: 3 (steps 1, 50, 100) made it mostly the
+  -- untrained network's at step 1 (tryH 3), which the findings now say
+  local at = {}
+  for k = 1, reach or n do at[k] = s.step[k] end
+  r.to_target_steps = #at <= 6 and "steps " .. table.concat(at, ", ")
+    or string.format("%d measurements, steps %d-%d", #at, at[1], at[#at])
   r.tb_to_target = M.averaged(s, "tb_trace", "tb_g2", upto)
   r.last_step = s.step[n]
   r.noise = {} -- B_noise's +- is trace_h's standard error only

@@ -266,10 +266,17 @@ function M._compare(runs, metric, o)
   end
   local out = string.format("- %s (%s is better): **%s** %s; next %s %s. %s: %s.", metric,
     lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second), said, clause)
+  -- configs that differ, trainings that did not: a key nothing applied (tryI 1)
+  local ignored = not same and runs_mod.same_histories(runs, best.v, second.v)
   if same then
     out = string.format("- %s: %s %s and %s %s are not compared: their runs are the same "
       .. "trainings, seed for seed (an option such as --quick or --epochs replaced what "
       .. "tells the variants apart).", metric, best.v, fmt(best), second.v, fmt(second))
+  elseif ignored then
+    out = string.format("- %s: %s %s and %s %s are not compared: they trained the same, seed "
+      .. "for seed (bit-identical losses), though their configs differ in %s, which changed "
+      .. "nothing of the training.", metric, best.v, fmt(best), second.v, fmt(second),
+      table.concat(ignored, ", "))
   end
   if #stats > 2 then
     out = out .. string.format(" Worst: %s %s.", stats[#stats].v, fmt(stats[#stats]))

@@ -391,7 +391,7 @@ M.load_all, M.find = find.load_all, find.find
 
 M.Run = Run
 M.RunList = Runs
-M.kernels_mixed = kernels.mixed
+M.kernels_mixed, M.same_histories = kernels.mixed, require("wb.runs_same").same_histories
 
 wb.runs = M
 return M

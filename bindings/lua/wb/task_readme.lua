@@ -312,6 +312,11 @@ function Task:_report(runs, info)
     head[#head + 1] = string.format("**Warnings** (%d, from the runs' records):\n\n%s\n",
       #warned, table.concat(warned, "\n"))
   end
+  local same = require("wb.runs_same").lines(runs) -- a key nothing applied (tryI 1)
+  if #same > 0 then
+    head[#head + 1] = "**Variants that trained the same:**\n\n" .. table.concat(same, "\n") .. "\n"
+    for _, l in ipairs(same) do io.stderr:write("[", self.name, "] warning: ", l:sub(3), "\n") end
+  end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
   -- which records made this README (the report gathers exactly these)
   local hashes = {}

@@ -23,6 +23,10 @@ T.test("same_histories names the keys that changed nothing; a real difference is
     {dropout = 0.9}), rec("dropout=0.9", 2, {3, 1.5}, {dropout = 0.9})}
   T.eq(table.concat(wb.runs.same_histories(runs, "dropout=0", "dropout=0.5"), ","), "dropout")
   T.eq(wb.runs.same_histories(runs, "dropout=0", "dropout=0.9"), nil, "seed 1 differs")
+  -- keys that watch a training and never change it (task 11's instruments)
+  local watch = wb.runs.Runs{rec("plain", 1, {2, 1}, {}), rec("full/16", 1, {2, 1},
+    {instruments = {"loss"}, every = 16, log_every = 4})}
+  T.eq(wb.runs.same_histories(watch, "plain", "full/16"), nil, "instruments change nothing")
   local s = wb.compare(runs, "test_loss")
   T.ok(s:find("are not compared: they trained the same, seed for seed (bit-identical "
     .. "losses), though their configs differ in dropout", 1, true), s)

@@ -32,14 +32,19 @@ local function identical(ra, rb)
     and rawget(ma, "test_loss") == rawget(mb, "test_loss")
 end
 
--- The config keys records ra and rb differ in, sorted ("seed" left out).
+-- Keys that watch a training and never change it (instruments: a history
+-- with them is bit-identical to one without, tested): runs that differ only
+-- in them train the same by design.
+local WATCH = {seed = true, instruments = true, every = true, log_every = true}
+
+-- The config keys records ra and rb differ in, sorted (WATCH's left out).
 local function differing(ra, rb)
   local ca, cb = type(ra.config) == "table" and ra.config or {},
     type(rb.config) == "table" and rb.config or {}
   local keys, seen = {}, {}
   for _, c in ipairs{ca, cb} do
     for k in pairs(c) do
-      if not seen[k] and k ~= "seed" then
+      if not seen[k] and not WATCH[k] then
         seen[k] = true
         local x, y = ca[k], cb[k]
         if type(x) == "table" and type(y) == "table" then

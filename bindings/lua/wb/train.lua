@@ -202,13 +202,26 @@ end
 
 -- An adopted run's callbacks are the donor's recorded series only: a measure hook that reads
 -- anything else of them (a field its callback set) would get nil: an error.
+local REUSED = "measure: this run reuses a recorded training (its own, measured again, or "
+  .. "an equal one of another task)"
 local function series_only_index(_, k)
   if k == "seconds" then return nil end -- finish's cost sum
-  error(string.format("measure: this run adopts an equal training of another task, whose "
-    .. "callbacks kept only their series; callback field '%s' is not there (set reuse = "
-    .. "false in the experiment to train it here)", tostring(k)), 2)
+  error(string.format("%s, whose callbacks kept only their series; callback field '%s' is "
+    .. "not there (set reuse = false in the experiment to train it here)", REUSED,
+    tostring(k)), 2)
 end
 local SERIES_ONLY = {__index = series_only_index}
+
+-- ... and whose optimizer was not kept: a stand-in for model.optimizer (it
+-- was nil, and a measure reading it failed with "attempt to index a nil
+-- value", or, guarded, recorded another number than a fresh run's: tryI 2)
+local NO_OPTIMIZER = setmetatable({}, {__name = "wb.Optimizer (not kept)",
+  __index = function(_, k)
+    error(string.format("%s, whose optimizer was not kept: model.optimizer.%s is not there "
+      .. "(the history argument has each epoch's lr; set reuse = false in the experiment "
+      .. "to train it here)", REUSED, tostring(k)), 2)
+  end,
+  __tostring = function() return "the optimizer of a reused training (not kept)" end})
 
 local function adopt(ex, spec, donor, d, model)
   local t0 = util.now()
@@ -225,7 +238,13 @@ local function adopt(ex, spec, donor, d, model)
   rec.blas_core = donor.blas_core -- and the kernel its history was computed with
   rec.train_data = donor.train_data -- the rows it trained on: its hooks are this run's
   if rec.reused_from ~= ex.name .. "-" .. spec.hash then retire(ex, spec) end
-  return finish(ex, spec, rec, model, donor.history, extra, d, t0)
+  -- the measure hook gets what a fresh training gives it: the history as a
+  -- History, on the model too (model.history was nil: tryI 2)
+  local h = require("wb.history").new()
+  for k, v in pairs(donor.history or {}) do rawset(h, k, v) end
+  rawset(model, "history", h)
+  rawset(model, "optimizer", NO_OPTIMIZER)
+  return finish(ex, spec, rec, model, h, extra, d, t0)
 end
 
 -- Trains (or adopts) run spec: M.run without the tracking of its reads.

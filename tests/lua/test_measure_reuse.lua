@@ -1,0 +1,54 @@
+-- test_measure_reuse.lua: a measure hook gets the same inputs when its run's
+-- training is reused (measured again after a measure-only edit, or adopted
+-- by another task) as when it is trained: model.history was nil and
+-- model.optimizer nil, so a guarded measure recorded other numbers (has_opt
+-- 1 -> 0, hist_len 2 -> 0) and an unguarded one failed with "attempt to
+-- index a nil value" (tryI 2). The optimizer is not kept: reading it says so.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+local function task(v, body)
+  util.write_file(dir .. "/mo.lua", string.format([[
+local V = %d
+return wb.task{name = "mo", experiment = {base = {epochs = 2, hidden = 8,
+    subset = {train = 200, test = 50}}, seeds = {1},
+    measure = function(model, cfg, data, history) return {%s, v = V} end},
+  report = function(task, runs) end}
+]], v, body))
+  return T.sh(string.format("WB_ECHO=0 %s %s --root %s", T.quote(T.wb),
+    T.quote(dir .. "/mo.lua"), T.quote(dir .. "/root")))
+end
+
+local function measures()
+  for _, f in ipairs(wb.sys.listdir(dir .. "/root/runs")) do
+    if f:match("^mo%-%x+%.json$") then return util.read_json(dir .. "/root/runs/" .. f).measures end
+  end
+end
+
+T.test("a measure-only edit measures on the recorded training with what training gave",
+    function()
+  local body = "has_opt = model.optimizer and 1 or 0, hist_len = model.history and "
+    .. "#model.history.loss or 0, hl = #history.loss, n_ep = model.history.epochs"
+  local st, _, err = task(1, body)
+  T.eq(st, 0, err)
+  local fresh = measures()
+  T.eq(fresh.has_opt, 1); T.eq(fresh.hist_len, 2)
+  st, _, err = task(2, body) -- the measure hook edited: measured again, not trained
+  T.eq(st, 0, err)
+  local again = measures()
+  T.eq(again.v, 2, "measured again")
+  for _, k in ipairs{"has_opt", "hist_len", "hl", "n_ep"} do
+    T.eq(again[k], fresh[k], k)
+  end
+end)
+
+T.test("reading the optimizer of a reused training names why it is not there", function()
+  local st, _, err = task(3, "final_lr = model.optimizer.lr")
+  T.eq(st, 1, err)
+  T.ok(err:find("measure: this run reuses a recorded training (its own, measured again, or an "
+    .. "equal one of another task), whose optimizer was not kept: model.optimizer.lr is not "
+    .. "there", 1, true), err)
+end)
+
+T.done()

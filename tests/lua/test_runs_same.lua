@@ -51,4 +51,13 @@ return wb.task{name = "ign", experiment = {base = {epochs = 1, hidden = 8,
   T.ok(md:find("**Variants that trained the same:**", 1, true), md)
 end)
 
+-- a task named runs wrote its README and figures into the records folder,
+-- and every wb.runs.find on that root then said "skipping" (tryI 5)
+T.test("a task may not be named runs or quick, the root's own folders", function()
+  for _, n in ipairs{"runs", "quick"} do
+    T.check_error("task.name: '" .. n .. "' is the name of the root's", wb.task,
+      {name = n, experiment = {base = {epochs = 1}}})
+  end
+end)
+
 T.done()

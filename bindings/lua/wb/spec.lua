@@ -355,6 +355,10 @@ function M.check_task(spec, where)
   if type(spec.name) ~= "string" or not spec.name:match("^[%w_%-]+$") then
     fail(ctx, "task.name", "expected a name of letters, digits, _ and -, got "
       .. describe(spec.name))
+  elseif spec.name == "runs" or spec.name == "quick" then -- its folder is the root's own
+    fail(ctx, "task.name", string.format("'%s' is the name of the root's %s folder, where "
+      .. "the task's README and figures would go: give the task another name", spec.name,
+      spec.name == "runs" and "records" or "--quick"))
   end
   for _, k in ipairs{"title", "intro", "args"} do
     if spec[k] ~= nil and type(spec[k]) ~= "string" then

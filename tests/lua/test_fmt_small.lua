@@ -134,4 +134,13 @@ T.test("task 4's findings: restored minus last test accuracy in percentage point
   T.ok(md:find("test loss -0.0200, 95 % CI [-0.0448, +0.00484]", 1, true), md)
 end)
 
+-- 12730 read "1.273e+04" in a table (tryI): values from 100 up to a
+-- million keep their digits
+T.test("values from 100 to 1e6 are written out, not in an exponent", function()
+  T.eq(wb.runs.fmt_mean_std(12730, 0, "examples"), "12730 ± 0")
+  T.eq(wb.runs.fmt_mean_std(12730.5, 3.2, "x"), "12730.5 ± 3.2")
+  T.eq(wb.runs.fmt_mean_std(-250.5, 12.25, "x"), "-250.5 ± 12.2")
+  T.eq(wb.runs.fmt_mean_std(1234567.8, 3000, "x"), "1.235e+06 ± 3e+03")
+end)
+
 T.done()

@@ -71,7 +71,10 @@ function M.fmt_mean_std(m, s, name, n)
   elseif count_name(name) and (n == nil or whole(m * n)) then
     if m == math.floor(m) and (s or 0) == 0 then fm, fs = "%d", "%d"
     else fm, fs = "%.1f", "%.1f" end
-  elseif math.abs(m) >= 100 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"
+  elseif math.abs(m) >= 100 and math.abs(m) < 1e6 then -- 12730, not "1.273e+04" (tryI)
+    fm = m == math.floor(m) and (s or 0) == 0 and "%d" or "%.1f"
+    fs = (s or 0) == math.floor(s or 0) and "%d" or "%.1f"
+  elseif math.abs(m) >= 1e6 or m == math.floor(m) and (s or 0) == 0 then fm, fs = "%.4g", "%.2g"
   else
     local text = small(m, not one and s or nil)
     if text then return text end

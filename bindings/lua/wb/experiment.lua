@@ -153,10 +153,11 @@ end
 ---another task; such a run's measure hook gets each callback as its
 ---recorded series only, {series = ...}: reading another field is an
 ---error); the measure hook draws random numbers from wb.seed(2^31 + seed),
----whether the run trained here or was adopted. Config keys: optimizer, lr,
----momentum, nesterov, beta1, beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle,
----validation (0.1: the last 10% of the training rows, held out; "test"; or
----false), early_stopping, dataset ("mnist"), subset, loss (fit's),
+---whether the run trained here or was adopted. Config keys (one left unset reads as nil in
+---a hook: lr is then the optimizer's default): optimizer, lr, momentum, nesterov, beta1,
+---beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle, validation (0.1: the
+---last 10% of the training rows, held out, of a build hook's data.train when it replaces it;
+---"test"; or false), early_stopping, dataset ("mnist"), subset, loss (fit's),
 ---log_every, instruments ("economy", "full" or a list) and every (fit's
 ---instruments every k steps); without a build hook
 ---the default MLP's: hidden (required: 128, or {256, 128} for two layers),

@@ -59,6 +59,7 @@ local valid = {
   ["wb.Tensor[]"] = function() return {} end,
   ["wb.Dataset"] = dataset,
   ["wb.Sequential"] = model,
+  ["wb.Runs"] = function() return runs() end, -- wb.runs.same_histories(runs, a, b)
   table = function() return {} end,
   string = function() return dir .. "/x" end,
   number = function() return 0.5 end,

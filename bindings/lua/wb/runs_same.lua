@@ -9,6 +9,7 @@
 -- task's README (wb/task_readme.lua).
 local _ENV = require "wb.std"
 local util = require "wb.util"
+local args = require "wb.args"
 
 local M = {}
 
@@ -71,6 +72,9 @@ end
 ---@return string[]|nil
 ---Example: print(wb.runs.same_histories(runs, "dropout=0", "dropout=0.5"))
 function M.same_histories(runs, a, b)
+  args.check("same_histories", 1, runs, "wb.Runs")
+  args.check("same_histories", 2, a, "string")
+  args.check("same_histories", 3, b, "string")
   local by_seed, shared, keys = {}, 0, nil
   for _, r in ipairs(runs:of(a)) do by_seed[r.seed] = r end
   for _, r in ipairs(runs:of(b)) do

@@ -190,6 +190,18 @@ T.test("categorical_crossentropy on a linear head (logits) is refused: the defau
     T.check_error("evaluate: " .. want, function()
       m:evaluate(x, y, {loss = "categorical_crossentropy"})
     end)
+    -- wb.losses' own function is the same loss: it trained on the
+    -- meaningless number unrefused (tryG 3)
+    T.check_error("fit: " .. want, function()
+      m:fit(x, y, {loss = wb.losses.categorical_crossentropy, verbose = 0})
+    end)
+    T.check_error("evaluate: " .. want, function()
+      m:evaluate(x, y, {loss = wb.losses.categorical_crossentropy})
+    end)
+    -- on a softmax head the function takes the probabilities, as the name
+    local ms = mlp(2, 3, 4, "softmax")
+    T.near(ms:evaluate(x, y, {loss = wb.losses.categorical_crossentropy}).loss,
+      ms:evaluate(x, y, {loss = "categorical_crossentropy"}).loss, 1e-6)
     -- the default on the same head is the cross-entropy of softmax(output)
     local z, s = m:predict(x), 0
     for i = 1, 5 do

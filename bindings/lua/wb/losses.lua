@@ -192,7 +192,8 @@ end
 ---w.r.t. output (0 in a row whose true-class p is clipped). This is the
 ---loss fit uses with a last layer that is not softmax; on a softmax head
 ---fit computes the same loss from the logits, unclipped (Keras on
----TensorFlow does the same).
+---TensorFlow does the same). Passed to fit or evaluate as loss = this
+---function, it is refused on a linear head as the name is (logits).
 ---@param output wb.Tensor
 ---@param labels wb.Tensor
 ---@return number, wb.Tensor
@@ -310,7 +311,10 @@ function M._get(spec, model, slot, fname)
     l.on_output = softmax_head(model)
     return l
   end
-  if spec == "categorical_crossentropy" and head_activation(model) == "linear" then
+  -- the name or wb.losses.categorical_crossentropy itself: the function
+  -- form trained on the same meaningless number (8.8 on MNIST), unrefused
+  local cce = spec == "categorical_crossentropy" or spec == M.categorical_crossentropy
+  if cce and head_activation(model) == "linear" then
     fa.check_hidden_head(model, fname, 4) -- a softmax's probabilities passed on: no logits
     -- Keras's from_logits = False on logits: each row divided by its sum of
     -- logits (negative ones too), a number that trains but means nothing

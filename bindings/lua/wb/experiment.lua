@@ -56,8 +56,7 @@ local function strict(cfg, checks, name)
     local near = spec_mod.nearest(k, valid)
     error(string.format("%s: config key '%s' is not a key of this experiment%s (valid: "
       .. "%s)%s", name, tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
-      table.concat(valid, ", "), checks.hidden and "" or "; a build hook reads only the "
-      .. "keys it declares: keys = {...}"), 2)
+      table.concat(valid, ", "), "; a hook's own keys are declared: keys = {...}"), 2)
   end})
 end
 
@@ -138,8 +137,9 @@ end
 ---name, base (config keys of every run), vary = {key = {values}} (the grid)
 ---or variants = {{label = ..., key = value}, ...}, seeds ({1, 2, 3};
 ---distinct), and
----hooks: build = function(cfg, data) -> model with keys = {...} (the extra
----config keys it reads; their values plain data), measure = function(model, cfg, data, history,
+---hooks: build = function(cfg, data) -> model, keys = {...} (the extra
+---config keys the hooks read, their values plain data; beside callbacks,
+---measure or fit_options without build, the default model's keys apply too), measure = function(model, cfg, data, history,
 ---callbacks) -> {name = number} (names other than the run's metrics:
 ---test_accuracy there fails the run; a number is a metric of tables and
 ---plots, NaN or inf recorded as missing, warned; a list with an entry per

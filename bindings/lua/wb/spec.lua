@@ -92,9 +92,10 @@ local describe, check_arg = E.describe, E.check_arg
 local function config_checks(ex)
   local checks = {}
   for k, f in pairs(TRAIN_KEYS) do checks[k] = f end
-  if ex.build then
-    for _, k in ipairs(ex.keys or {}) do checks[k] = K.plain end
-  else
+  -- keys: the extra keys the hooks read (a build hook's, or a callbacks,
+  -- measure or fit_options hook's beside the default model's keys)
+  for _, k in ipairs(ex.keys or {}) do checks[k] = K.plain end
+  if not ex.build then
     for k, f in pairs(MODEL_KEYS) do checks[k] = f end
   end
   return checks
@@ -112,8 +113,7 @@ local function check_config(ctx, checks, cfg, place, allow_label)
       fail(ctx, place .. "." .. k, k == "seed" and "seeds are set by the experiment's `seeds` "
         .. "list, not in a config" or "a key of the experiment itself, beside base, not a config's")
     elseif not checks[k] then
-      local hint = ctx.build and " (a build hook reads only the keys it declares: "
-        .. "keys = {...})" or ""
+      local hint = " (a hook's own keys are declared: keys = {...})"
       unknown(ctx, place, k, valid, "config key", hint, K.keras_key(k, checks))
     else
       local expected = checks[k](v)
@@ -265,8 +265,10 @@ function M.check_experiment(ex, where)
     end
   end
   if ex.keys ~= nil then
-    if not ex.build then fail(ctx, "experiment.keys", "keys declares what a build hook reads; "
-      .. "there is no build hook") end
+    if not (ex.build or ex.callbacks or ex.measure or type(ex.fit_options) == "function") then
+      fail(ctx, "experiment.keys", "keys declares what a hook reads (build, callbacks, "
+        .. "measure or a fit_options function); there is no hook")
+    end
     if type(ex.keys) ~= "table" then fail(ctx, "experiment.keys", "expected a list of key "
       .. "names, got " .. describe(ex.keys)) end
     for i, k in ipairs(ex.keys) do

@@ -676,19 +676,12 @@ static int l_set_rng_state(lua_State *L)
     lwb_no_extra(L, 1, "wb.set_rng_state(s) takes the state only");
     size_t len;
     const char *str = luaL_checklstring(L, 1, &len);
-    uint64_t v[5];
-    int ok = len == 81 && (str[80] == '0' || str[80] == '1');
-    for (int i = 0; ok && i < 5; i++) {
-        v[i] = 0;
-        for (int j = 0; j < 16; j++) {
-            char c = str[i * 16 + j];
-            int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
-            if (d < 0) { ok = 0; break; }
-            v[i] = v[i] << 4 | (uint64_t)d;
-        }
-    }
-    if (!ok)
+    unsigned char b[40]; /* five big-endian 64-bit words */
+    if (len != 81 || (str[80] != '0' && str[80] != '1') || !lwb_hex_decode(str, 80, b, 40))
         return luaL_argerror(L, 1, "expected a state from wb.rng_state() (81 hex digits)");
+    uint64_t v[5] = {0};
+    for (int i = 0; i < 40; i++)
+        v[i / 8] = v[i / 8] << 8 | b[i];
     wb_rng *r = wb_rng_global();
     memcpy(r->s, v, sizeof r->s);
     memcpy(&r->spare, &v[4], sizeof r->spare);

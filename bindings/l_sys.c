@@ -660,16 +660,7 @@ static int sys_set_math_random_state(lua_State *L)
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
     unsigned char v[MATH_RANDOM_BYTES];
-    int ok = len == 2 * MATH_RANDOM_BYTES;
-    for (int i = 0; ok && i < 2 * MATH_RANDOM_BYTES; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
-        if (d < 0)
-            ok = 0;
-        else
-            v[i / 2] = (unsigned char)(i % 2 ? v[i / 2] << 4 | d : d);
-    }
-    if (!ok)
+    if (!lwb_hex_decode(s, len, v, sizeof v))
         return luaL_argerror(L, 1, "expected a state from wb.sys.math_random_state() "
                                    "(64 hex digits)");
     unsigned char *p = math_random_block(L);

@@ -9,7 +9,8 @@
  * __tostring is the text a plain luaL_error / luaL_argerror would have
  * raised, position and "bad argument #n to 'f' (...)" included, so messages
  * read as before. Also the observer of the files the bindings open
- * (lwb_note_file). Not here: the per-type bindings (l_*.c).
+ * (lwb_note_file) and the hex decoding of saved generator states
+ * (lwb_hex_decode). Not here: the per-type bindings (l_*.c).
  */
 #include <math.h>
 #include <string.h>
@@ -403,6 +404,24 @@ int lwb_no_field(lua_State *L, const char *tname, int extra)
     if (lua_isnil(L, -1))
         return 1; /* a listed field this object lacks: nil */
     return luaL_error(L, "%s", lua_tostring(L, -1));
+}
+
+/* }==================== */
+
+/* {==================== hex state strings ==================== */
+
+int lwb_hex_decode(const char *s, size_t len, unsigned char *out, size_t n)
+{
+    if (len != 2 * n)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
+        if (d < 0)
+            return 0;
+        out[i / 2] = (unsigned char)(i % 2 ? out[i / 2] << 4 | d : d);
+    }
+    return 1;
 }
 
 /* }==================== */

@@ -73,6 +73,13 @@ void lwb_checknargs(lua_State *L, int max, const char *usage);
 /* The same for reshape and view: one size may be -1 (inferred by core). */
 int lwb_checkviewshape(lua_State *L, int first, int64_t *shape);
 
+/* Decode s[0..len), exactly 2 * n lowercase hex digits, into out[0..n) (two
+ * digits a byte, the first one high), for the saved generator states
+ * (wb.set_rng_state, wb.sys.set_math_random_state). Returns 1, or 0 when len
+ * is not 2 * n or a character is not [0-9a-f]: out is then partly written.
+ * Never raises: the caller words the error. */
+int lwb_hex_decode(const char *s, size_t len, unsigned char *out, size_t n);
+
 /* The files the bindings open by a user's path, for the runner's record of
  * what a run read (bindings/lua/wb/identity_reads.lua): the C loaders do not
  * go through io.open. While an observer is set (lwb_observe), every binding

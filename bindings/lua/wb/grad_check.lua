@@ -253,18 +253,13 @@ local function check_own_direction(where, fn, out, y, v, g, softmax, n)
   end
 end
 
--- Raises (fname: fit) when grad g of fn's value v at out [n, C] disagrees
--- with the value's central differences; softmax: the model's last layer is
--- one; what: which batch ("the first batch", ...). The global generator is
--- put back (fn may draw).
-function M.loss(fname, fn, out, y, v, g, softmax, what)
+-- M.loss on g, a copy of the gradient that is the check's own: the check
+-- only reads it, and its calls of fn may overwrite the buffer fn returned.
+local function loss_of_copy(fname, fn, out, y, v, g, softmax, what)
   if out:dim() ~= 2 then return end
   local n, c = out:shape()[1], out:shape()[2]
   local where = string.format("%s: the loss function's gradient does not match its value on "
     .. "%s (%d row%s):", fname, what or "the first batch", n, n == 1 and "" or "s")
-  -- the check calls fn again, which may write its gradient into the
-  -- buffer it returned before (as wb.losses keeps its one-hot targets)
-  g = g:clone()
   local state = wb.rng_state()
   local ok, err = pcall(function()
     local rand = generator(CHECK_SEED + n)
@@ -274,6 +269,17 @@ function M.loss(fname, fn, out, y, v, g, softmax, what)
   end)
   wb.set_rng_state(state)
   if not ok then error(err, 0) end
+end
+
+-- Raises (fname: fit) when grad g of fn's value v at out [n, C] disagrees
+-- with the value's central differences; softmax: the model's last layer is
+-- one; what: which batch ("the first batch", ...). The global generator is
+-- put back (fn may draw).
+function M.loss(fname, fn, out, y, v, g, softmax, what)
+  if out:dim() ~= 2 then return end
+  -- the check calls fn again, which may write its gradient into the
+  -- buffer it returned before (as wb.losses keeps its one-hot targets)
+  loss_of_copy(fname, fn, out, y, v, g:clone(), softmax, what)
 end
 
 -- The short last batch's size (l.short rows), on the first rows of the
@@ -305,15 +311,16 @@ function M.batch(l, out, y, v, g)
   local n = out:dim() == 2 and out:shape()[1] or false
   if l.check ~= true and n == l.check then return n end
   -- g may be a buffer fn reuses: the check's calls overwrite it, and the
-  -- step trains with it after, so it gets back what fn returned here
+  -- step trains with it after, so it gets back what fn returned here; the
+  -- check reads that one copy, kept, as the gradient (it never writes it)
   local kept, nxt = g:clone(), false
   if l.check == true then
-    M.loss(l.fname, l.fn, out, y, v, g, l.softmax, "the first batch")
+    loss_of_copy(l.fname, l.fn, out, y, v, kept, l.softmax, "the first batch")
     short_slice(l, out, y, n)
     nxt = n
   else
-    M.loss(l.fname, l.fn, out, y, v, g, l.softmax, "the first batch of another size (the "
-      .. "short last one)")
+    loss_of_copy(l.fname, l.fn, out, y, v, kept, l.softmax, "the first batch of another "
+      .. "size (the short last one)")
   end
   g:copy(kept)
   return nxt

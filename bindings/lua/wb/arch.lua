@@ -190,9 +190,7 @@ local function config_str(cfg)
   return tostring(cfg.kind) .. "{" .. table.concat(parts, ", ") .. "}"
 end
 
-local function same(a, b)
-  return a == b or (type(a) == "table" and type(b) == "table" and exact_json(a) == exact_json(b))
-end
+local same = util.same_json -- tables by their JSON (both sides are decoded JSON)
 
 -- The keys of the tables given, sorted.
 local function sorted_union(...)

@@ -47,11 +47,7 @@ local function differing(ra, rb)
     for k in pairs(c) do
       if not seen[k] and not WATCH[k] then
         seen[k] = true
-        local x, y = ca[k], cb[k]
-        if type(x) == "table" and type(y) == "table" then
-          x, y = util.encode_json(x, {lenient = true}), util.encode_json(y, {lenient = true})
-        end
-        if x ~= y then keys[#keys + 1] = tostring(k) end
+        if not util.same_json(ca[k], cb[k]) then keys[#keys + 1] = tostring(k) end
       end
     end
   end

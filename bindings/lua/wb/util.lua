@@ -156,8 +156,10 @@ function M.write_file(path, s)
 end
 
 -- JSON (wb/util_json.lua): M.encode_json(v, opts), M.write_json(path, v, opts),
--- M.read_json(path), M.array(t) (a list written [] even when empty).
+-- M.read_json(path), M.array(t) (a list written [] even when empty),
+-- M.same_json(a, b) (tables compared by their JSON).
 M.encode_json, M.write_json, M.read_json = json.encode_json, json.write_json, json.read_json
+M.same_json = json.same_json
 M.array, M.ARRAY = json.array, json.ARRAY
 
 -- cjson decodes JSON null as a lightuserdata sentinel: turn it into nil

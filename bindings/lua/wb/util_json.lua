@@ -109,6 +109,18 @@ function M.encode_json(v, opts)
   return table.concat(encode(v, {}, opts ~= nil and opts.lenient, opts and opts.lists, ""))
 end
 
+-- M.same_json(a, b) -> boolean: two tables are the same when their lenient
+-- JSON (M.encode_json, keys sorted, NaN as null) is the same text, other
+-- values when a == b. How a run's config or a model's saved architecture is
+-- compared with another (wb/runs_same.lua, wb/arch.lua); a table is never
+-- taken for the same by identity: both sides come from JSON.
+function M.same_json(a, b)
+  if type(a) == "table" and type(b) == "table" then
+    return M.encode_json(a, {lenient = true}) == M.encode_json(b, {lenient = true})
+  end
+  return a == b
+end
+
 -- Writes v as JSON (M.encode_json(v, opts)) to path atomically (a
 -- temporary file + fsync + rename), making its folder.
 function M.write_json(path, v, opts)

@@ -139,8 +139,8 @@ end
 ---distinct), and
 ---hooks: build = function(cfg, data) -> model, keys = {...} (the extra
 ---config keys the hooks read, their values plain data; beside callbacks,
----measure or fit_options without build, the default model's keys apply too), measure = function(model, cfg, data, history,
----callbacks) -> {name = number} (names other than the run's metrics:
+---measure or fit_options without build, the default model's keys apply
+---too), measure = function(model, cfg, data, history, callbacks) -> {name = number} (names other than the run's metrics:
 ---test_accuracy there fails the run; a number is a metric of tables and
 ---plots, NaN or inf recorded as missing, warned; a list with an entry per
 ---epoch run is a per-epoch series, drawn by plot_curves, its last entry the

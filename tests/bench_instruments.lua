@@ -1,29 +1,42 @@
 -- bench_instruments.lua (part of make bench): the instruments' overhead
--- table, like Cockpit's Figure 6. Seconds of a training epoch with
--- instruments over the plain epoch, for the baseline model (784-128-10
+-- table, like Cockpit's Figure 6: the cost of a training step with
+-- instruments over a plain step's, for the baseline model (784-128-10
 -- relu, SGD; the last two rows Adam and SGD with momentum, each over its
--- own plain epoch) on 24,576 MNIST rows (WB_BENCH_ROWS to change), at batch 32 and
--- 128, measuring every step and every 16th. One OpenBLAS thread (the
--- workbench default). Times are the process's CPU seconds (os.clock) around
--- fit, not wall-clock: the machines are shared, and under a load of ten on
--- two cores a wall-clock epoch measures the other processes. Each cell is
--- the fastest of WB_BENCH_REPS epochs (default 3) over the fastest of as
--- many plain epochs run in alternation with them. (The records'
--- per-instrument seconds are wall-clock: under load they measure the
--- machine, so the table uses each instrument alone instead.)
--- Each epoch is a fit of its own, so a fit's one-time setup (copies of the
--- parameters, scratch, the Hessian operator: 1-3 ms, fresh pages being
--- slow to fault in on these virtual machines) is inside every cell; 24,576
--- rows (768 steps at batch 32, 192 at 128) keep it to a few percent, as in
--- a real run, where 8,192 rows made it half of a batch-128 epoch.
-local ROWS = tonumber(os.getenv("WB_BENCH_ROWS")) or 24576
-local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 3
+-- own plain step) on MNIST rows, at batch 32 and 128, measuring every step
+-- and every 16th. One OpenBLAS thread (the workbench default). Times are
+-- the process's CPU seconds (os.clock) around fit, not wall-clock: the
+-- machines are shared, and under a load of ten on two cores a wall-clock
+-- epoch measures the other processes. (The records' per-instrument
+-- seconds are wall-clock: under load they measure the machine, so the
+-- table uses each instrument alone instead.)
+--
+-- A step's cost, not a fit's: each fit also pays once for its set-up
+-- (copies of the parameters, scratch, the Hessian operator, the first
+-- Lanczos run from cold) and for faulting in the fresh pages these take,
+-- which on these virtual machines costs about 10 us a page (2,500 pages
+-- for full at batch 128: 25 ms, a third of a 24,576-row epoch). An epoch's
+-- ratio mixed that one-time cost into the per-step one by an amount that
+-- depends only on the epoch's length. So each cell times two fits, of
+-- SMALL (8,192) and BIG (60,000: an epoch of MNIST) rows, with and without
+-- instruments, and takes the difference: the per-step cost is (t(BIG) -
+-- t(SMALL)) / (the steps between), the set-up is t(SMALL) less SMALL's
+-- steps at that cost; the second table prints the instruments' set-up
+-- (theirs less the plain fit's) in milliseconds. Each time is the fastest
+-- of WB_BENCH_REPS fits (default 4), instruments and plain in alternation
+-- (a change in the machine's load between cells does not skew the ratio).
+local SMALL = tonumber(os.getenv("WB_BENCH_SMALL")) or 8192
+local BIG = tonumber(os.getenv("WB_BENCH_ROWS")) or 60000
+local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 4
+if not (SMALL >= 1 and BIG > SMALL and BIG <= 60000) then
+  error(string.format("bench_instruments: WB_BENCH_SMALL (%s) must be at least 1 and below "
+    .. "WB_BENCH_ROWS (%s), at most 60000", SMALL, BIG), 0)
+end
 
 local d = wb.data.mnist()
-local rows = d.train:subset(1, ROWS)
+local small, big = d.train:subset(1, SMALL), d.train:subset(1, BIG)
 
--- One epoch: its seconds and history.
-local function epoch(bs, instruments, every, opt)
+-- One fit of one epoch: its CPU seconds and history.
+local function epoch(rows, bs, instruments, every, opt)
   wb.seed(1)
   local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
     wb.nn.Dense(128, 10, {activation = "softmax"})}
@@ -33,48 +46,74 @@ local function epoch(bs, instruments, every, opt)
   return os.clock() - t0, h
 end
 
--- One cell: the fastest of REPS epochs with instruments over the fastest
--- of REPS plain epochs run in alternation with them (so a change in the
--- machine's load between cells does not skew the ratio), and the history.
-local function cell(bs, instruments, every, opt)
+-- The fastest of REPS fits of rows, with instruments and without, in
+-- alternation: the two times and the history of the fastest.
+local function fastest(rows, bs, instruments, every, opt)
   local best, plain, hist = math.huge, math.huge, nil
   for _ = 1, REPS do
-    plain = math.min(plain, (epoch(bs, nil, nil, opt)))
-    local t, h = epoch(bs, instruments, every, opt)
+    plain = math.min(plain, (epoch(rows, bs, nil, nil, opt)))
+    local t, h = epoch(rows, bs, instruments, every, opt)
     if t < best then best, hist = t, h end
   end
-  return best / plain, hist, plain
+  return best, plain, hist
+end
+
+-- One cell: the per-step ratio, the instruments' set-up in seconds (over
+-- the plain fit's), the history of a BIG fit and the plain step's seconds.
+local function cell(bs, instruments, every, opt)
+  local is, ps = fastest(small, bs, instruments, every, opt)
+  local ib, pb, hist = fastest(big, bs, instruments, every, opt)
+  local n_small = math.ceil(SMALL / bs)
+  local steps = math.ceil(BIG / bs) - n_small
+  local step_i, step_p = (ib - is) / steps, (pb - ps) / steps
+  local setup = (is - n_small * step_i) - (ps - n_small * step_p)
+  return step_i / step_p, setup, hist, step_p
 end
 
 local cols = {{32, 1}, {32, 16}, {128, 1}, {128, 16}}
-local _, _, p32 = cell(32)
-local _, _, p128 = cell(128)
-print(string.format("\nInstruments, 784-128-10 relu, SGD, %d rows, 1 thread: epoch CPU time "
-  .. "over a plain epoch's (about %.3f s at batch 32, %.3f s at batch 128)", ROWS, p32, p128))
-print(string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
-  "b128 every1", "b128 /16"))
+-- A plain step's CPU seconds at batch size bs (the fastest of REPS pairs).
+local function plain_step(bs)
+  local ps, pb = math.huge, math.huge
+  for _ = 1, REPS do
+    ps, pb = math.min(ps, (epoch(small, bs))), math.min(pb, (epoch(big, bs)))
+  end
+  return (pb - ps) / (math.ceil(BIG / bs) - math.ceil(SMALL / bs))
+end
+local step = {[32] = plain_step(32), [128] = plain_step(128)}
+print(string.format("\nInstruments, 784-128-10 relu, SGD, 1 thread: CPU time of a step with "
+  .. "instruments over a plain step's (about %.3f ms at batch 32, %.3f ms at batch 128; "
+  .. "from fits of %d and %d rows, their difference: the one-time set-up is in the second "
+  .. "table)", 1000 * step[32], 1000 * step[128], SMALL, BIG))
+local head = string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
+  "b128 every1", "b128 /16")
+print(head)
 local configs = {}
 for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
 configs[#configs + 1] = {"economy", wb.instruments.economy}
 configs[#configs + 1] = {"full", wb.instruments.full}
--- Other optimizers (each over its own plain epoch): their update is not
+-- Other optimizers (each over its own plain step): their update is not
 -- -lr times the gradient, so alpha projects on the update itself.
 configs[#configs + 1] = {"economy Adam", wb.instruments.economy,
   function() return wb.optim.Adam{} end}
 configs[#configs + 1] = {"economy mom.", wb.instruments.economy,
   function() return wb.optim.SGD{lr = 0.05, momentum = 0.9} end}
-local full, econ = {}, {}
+local full, econ, setups = {}, {}, {}
 for _, cfg in ipairs(configs) do
-  local cells = {}
+  local cells, ms = {}, {}
   for c, col in ipairs(cols) do
-    local r, h = cell(col[1], cfg[2], col[2], cfg[3])
-    cells[c] = string.format("%10.2fx", r)
+    local r, setup, h = cell(col[1], cfg[2], col[2], cfg[3])
+    cells[c], ms[c] = string.format("%10.2fx", r), string.format("%11.1f", 1000 * setup)
     if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
     if cfg[1] == "economy" and col[2] == 1 then econ[col[1]] = r end
   end
   print(string.format("%-14s %s", cfg[1], table.concat(cells, " ")))
+  setups[#setups + 1] = string.format("%-14s %s", cfg[1], table.concat(ms, " "))
   io.stdout:flush()
 end
+print("\nThe instruments' one-time set-up per fit, milliseconds of CPU time over a plain "
+  .. "fit's (what a fit pays once, whatever its length; noisy: a difference of differences)")
+print(head)
+print(table.concat(setups, "\n"))
 -- Cockpit's figures: its own benchmark files for a DeepOBS MNIST MLP on CPU
 -- (784-1000-500-100-10 tanh, about 1.33 M parameters; each over its own
 -- plain PyTorch step), not this model nor this machine.
@@ -98,7 +137,7 @@ if os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null") then
     local cpu = tonumber(out:match("RESULT ([%d.]+)"))
     if not cpu then error("bench_torch.py failed:\n" .. out) end
     local torch_step = cpu / math.ceil(60000 / bs)
-    local ours = (bs == 32 and p32 or p128) / math.ceil(ROWS / bs)
+    local ours = step[bs]
     print(string.format("batch %d: a plain SGD step takes %.3f ms here, %.3f ms in PyTorch "
       .. "(%.1fx); economy every step, %.3f ms, is %.2fx PyTorch's plain step", bs,
       1000 * ours, 1000 * torch_step, torch_step / ours, 1000 * ours * econ[bs],

@@ -21,6 +21,7 @@
 static lua_State *armed_L;            /* the state the hook goes on; NULL: not armed */
 static volatile sig_atomic_t seen;    /* the signal seen while armed; 0: none */
 static int error_key;                 /* registry[&error_key]: the hook's error */
+static volatile sig_atomic_t hold_after; /* 1: the first signal holds the next (below) */
 
 void lwb_set_action(int sig, void (*handler)(int), struct sigaction *old)
 {
@@ -55,11 +56,18 @@ static void hook_stop(lua_State *L, lua_Debug *ar)
 }
 
 /* The default action comes back, so a second Ctrl-C ends the process (one
- * long C call never reaches the hook). */
+ * long C call never reaches the hook); under hold_after_signal(true), both
+ * signals are held instead, as hold_signals does, here where no Lua code
+ * can run first. */
 static void laction(int sig)
 {
     seen = sig;
-    lwb_set_action(sig, SIG_DFL, NULL);
+    if (hold_after) {
+        lwb_set_action(SIGINT, SIG_IGN, NULL);
+        lwb_set_action(SIGTERM, SIG_IGN, NULL);
+    } else {
+        lwb_set_action(sig, SIG_DFL, NULL);
+    }
     lua_sethook(armed_L, hook_stop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
 }
 
@@ -67,6 +75,7 @@ void lwb_interrupt_arm(lua_State *L, struct sigaction old[2])
 {
     armed_L = L;
     seen = 0;
+    hold_after = 0;
     lua_pushnil(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &error_key);
     lwb_set_action(SIGINT, laction, &old[0]);
@@ -81,6 +90,7 @@ void lwb_interrupt_disarm(lua_State *L, const struct sigaction old[2])
     if (lua_gethook(L) == hook_stop)
         lua_sethook(L, NULL, 0, 0);
     armed_L = NULL;
+    hold_after = 0;
 }
 
 /* Any error that ends a chunk in which a signal came means the signal: code
@@ -133,5 +143,18 @@ int lwb_hold_signals(lua_State *L)
     (void)L;
     lwb_set_action(SIGINT, SIG_IGN, NULL);
     lwb_set_action(SIGTERM, SIG_IGN, NULL);
+    return 0;
+}
+
+/* hold_after_signal(on): while on (until off or the chunk ends), the first
+ * SIGINT or SIGTERM still interrupts, but then holds both signals instead of
+ * putting the default action back: for code whose every wait is
+ * interruptible (the runner over its children), whose stop a second Ctrl-C
+ * 0.01 s later killed before it said what was done. Off leaves signals
+ * already held so. */
+int lwb_hold_after_signal(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    hold_after = lua_toboolean(L, 1);
     return 0;
 }

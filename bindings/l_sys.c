@@ -689,6 +689,7 @@ static const luaL_Reg functions[] = {
     {"check_interrupt", lwb_check_interrupt},
     {"sleep", lwb_sleep},
     {"hold_signals", lwb_hold_signals},
+    {"hold_after_signal", lwb_hold_after_signal},
     {"_spawn", lwb_spawn},
     {"exists", sys_exists},
     {"kind", sys_kind},

@@ -124,9 +124,10 @@ void lwb_interrupt_arm(lua_State *L, struct sigaction old[2]);
 void lwb_interrupt_disarm(lua_State *L, const struct sigaction old[2]);
 int lwb_interrupt_status(void);
 int lwb_check_interrupt(lua_State *L);
-/* wb.sys.sleep and wb.sys.hold_signals (interrupt.c). */
+/* wb.sys.sleep, hold_signals and hold_after_signal (interrupt.c). */
 int lwb_sleep(lua_State *L);
 int lwb_hold_signals(lua_State *L);
+int lwb_hold_after_signal(lua_State *L);
 /* wb.sys._spawn: a child run and waited for, a signal kept (spawn.c). */
 int lwb_spawn(lua_State *L);
 

@@ -190,6 +190,18 @@ function wb.sys.sleep(seconds) end
 ---Example: if not pcall(wb.sys.check_interrupt) then wb.sys.hold_signals() end
 function wb.sys.hold_signals() end
 
+---wb.sys.hold_after_signal(on)
+---While on (until hold_after_signal(false) or the chunk ends), the first
+---SIGINT or SIGTERM still interrupts, but then holds both signals as
+---hold_signals does (at once, in the signal handler) instead of putting the
+---default action back, so a second Ctrl-C does not kill this process in the
+---middle of its stop. For code whose every wait is interruptible (the
+---runner's, over its children); elsewhere a second Ctrl-C is what ends a
+---long C call. Turning it off leaves signals already held so.
+---@param on boolean
+---Example: wb.sys.hold_after_signal(true); wait_for_children(); wb.sys.hold_after_signal(false)
+function wb.sys.hold_after_signal(on) end
+
 ---wb.sys.blas_threads() -> integer
 ---The number of threads OpenBLAS uses (1 unless OPENBLAS_NUM_THREADS,
 ---GOTO_NUM_THREADS or OMP_NUM_THREADS says otherwise).

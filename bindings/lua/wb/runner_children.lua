@@ -47,6 +47,11 @@ return function(ex, pending, jobs, on_done, on_line)
   end
   pending = startable
   if #pending == 0 then return end
+  -- a second Ctrl-C (0.01 s after the first) took the default action and
+  -- killed this runner in the middle of its stop, which then said nothing
+  -- of the runs done (tryI): now the first signal holds the next ones
+  wb.sys.hold_after_signal(true)
+  local _ <close> = setmetatable({}, {__close = function() wb.sys.hold_after_signal(false) end})
   local script, list = util.tmpname(), util.tmpname()
   util.write_file(script, table.concat({"#!/bin/sh", "h=\"$1\"", "exec 3>&1",
     "printf '%s started\\n' \"$h\" 2>/dev/null || exit 255",

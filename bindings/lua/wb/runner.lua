@@ -188,7 +188,7 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   require("wb.runner_data")(ex, pending) -- one error, not one per run
   io.stderr:write(count(pending, ex, jobs), "\n", retrain)
   checks.gnuplot(ex, pending) -- missing: said before the runs train
-  local states = checks.other_states(ex)
+  local states = checks.other_states(ex, pending)
   if states then io.stderr:write(states, "\n") end
   local cached, adopted = checks.cached_states(ex, pending), checks.adopted(ex, pending)
   if cached then io.stderr:write(cached, "\n") end

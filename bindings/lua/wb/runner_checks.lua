@@ -101,35 +101,75 @@ function M.gnuplot(ex, pending)
   end
 end
 
+-- Run s resumes the saved state of run h (spec old), the same training.
+local function renamed(ex, s, h, old)
+  local what = {}
+  if old.variant ~= s.variant then
+    what[1] = string.format("its variant's label (%s -> %s)", tostring(old.variant), s.variant)
+  end
+  if old.identity.measure ~= s.identity.measure then what[#what + 1] = "its measure hook" end
+  return string.format("[%s] run %s (%s seed %d) resumes the saved state of run %s (%s seed "
+    .. "%d): the same training, only %s changed", ex.name, s.hash, s.variant, s.seed, h,
+    tostring(old.variant), s.seed, table.concat(what, " and "))
+end
+
 -- Saved training states of this task's runs that the plan does not hold (a
 -- run interrupted, then its config edited: audit Z7; or a run of another
 -- --dataset or option): kept, as such a run planned again resumes from its
--- state, but said with their size and how to free it, once a plan, rather
--- than left in the runs folder unseen. nil when there are none.
-function M.other_states(ex)
+-- state, but said with their size, what changed since (from the run's spec
+-- file: wb/runner_why.lua) and how to free it, once a plan, rather than
+-- left in the runs folder unseen. One of a run renamed since (its label or
+-- measure hook changed: the same training) is a pending run's to resume
+-- (wb/train_resume.lua), said so: it was "(interrupted, then the config or
+-- options changed)", and the run restarted (tryI). nil when there are none.
+function M.other_states(ex, pending)
   local dir = record.dir(ex.root)
   local ok, files = pcall(wb.sys.listdir, dir)
   if not ok then return nil end
   table.sort(files)
-  local planned, prefix = {}, ex.name .. "-"
-  for _, s in ipairs(ex.specs) do planned[s.hash] = true end
-  local names, bytes = {}, 0
+  local planned, by_run, prefix, lines, takes = {}, {}, ex.name .. "-", {}, {}
+  for _, s in ipairs(ex.specs) do planned[s.hash], by_run[s.variant .. "\0" .. s.seed] = true, s end
+  for _, s in ipairs(pending) do
+    local h, old = require("wb.train_resume").renamed(ex, s)
+    if h and not takes[h] then
+      takes[h] = true
+      lines[#lines + 1] = renamed(ex, s, h, old)
+    end
+  end
+  local names, bytes, changed, gone, unknown = {}, 0, {}, {}, false
   for _, f in ipairs(files) do
-    local h = f:sub(1, #prefix) == prefix and f:sub(#prefix + 1):match("^(%x+)%.state%.safetensors$")
-    if h and not planned[h] then
+    local h = f:sub(1, #prefix) == prefix
+      and f:sub(#prefix + 1):match("^(%x+)%.state%.safetensors$")
+    if h and not takes[h] and not planned[h] then
       names[#names + 1] = f
       local fh = io.open(dir .. "/" .. f, "rb")
       bytes = bytes + (fh and fh:seek("end") or 0)
       if fh then fh:close() end
+      local old = util.read_json(record.path(ex.root, ex.name, h, "spec"))
+      local seed = type(old) == "table" and (math.tointeger(old.seed) or old.seed)
+      local s = seed and by_run[tostring(old.variant) .. "\0" .. tostring(seed)]
+      for _, n in ipairs(s and require("wb.runner_why").changes(s, old) or {}) do
+        changed[n] = true
+      end
+      if type(old) == "table" and not s then
+        gone[#gone + 1] = string.format("%s seed %s", tostring(old.variant), tostring(seed))
+      end
+      unknown = unknown or type(old) ~= "table"
     end
   end
-  if #names == 0 then return nil end
-  return string.format("[%s] %d saved training state%s (%.1f MB) of runs this plan does not "
-    .. "hold (interrupted, then the config or options changed) kept: such a run planned again "
-    .. "resumes from its state; to free the space delete, in %s, %s", ex.name, #names,
-    #names == 1 and "" or "s", bytes / 1e6, dir, #names <= 4 and table.concat(names, ", ")
+  if #names == 0 then return lines[1] and table.concat(lines, "\n") end
+  local why = util.sorted_keys(changed)
+  why = {#why > 0 and ("then " .. table.concat(why, ", ") .. " changed") or nil}
+  if #gone > 0 then why[#why + 1] = "not planned now: " .. table.concat(gone, ", ") end
+  if unknown then why[#why + 1] = "what changed is not known (no spec file)" end
+  if #why == 0 then why[1] = "then its identity changed" end
+  lines[#lines + 1] = string.format("[%s] %d saved training state%s (%.1f MB) of runs this plan "
+    .. "does not hold (interrupted, %s) kept: such a run planned again resumes from its state; "
+    .. "to free the space delete, in %s, %s", ex.name, #names, #names == 1 and "" or "s",
+    bytes / 1e6, table.concat(why, "; "), dir, #names <= 4 and table.concat(names, ", ")
     or (table.concat(names, ", ", 1, 3) .. " and " .. (#names - 3) .. " more (--list-runs "
       .. "names the runs planned)"))
+  return table.concat(lines, "\n")
 end
 
 -- Saved training states of planned runs that are not to train (recorded:

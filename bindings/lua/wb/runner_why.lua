@@ -100,6 +100,16 @@ local function named(name, v)
   return #pairs_ == 1 and string.format("%s (%s)", name, pairs_[1]) or name
 end
 
+-- M.changes(s, r) -> {string}: what differs between spec s and r (a record, or the spec
+-- file of a run planned before), named as the note names it, sorted.
+function M.changes(s, r)
+  local what = {}
+  differences(s, r, what)
+  local names = util.sorted_keys(what)
+  for i, name in ipairs(names) do names[i] = named(name, what[name]) end
+  return names
+end
+
 -- Whether record r is to be named rather than record `than` for spec s: it
 -- finished later; of two that finished in the same second (finished_at is
 -- to the second: a quick run edited twice in a row), the nearer one, with

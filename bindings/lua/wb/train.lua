@@ -6,8 +6,9 @@
 -- ModelCheckpoint{save_state}) is written atomically beside the record, as
 -- <task>-<hash>.state.safetensors, tagged with the run's task and hash; training that run
 -- again resumes from it and ends bit-identical to an uninterrupted run. The file is removed
--- once the record is written. The path and the tag are per run hash, so a state is never
--- taken by another run, and resuming changes neither the run's config, fit options nor
+-- once the record is written. The path and the tag are per run hash, so a state is taken by
+-- no other run but one of the same training identity the plan no longer holds (renamed:
+-- wb/train_resume.lua), and resuming changes neither the run's config, fit options nor
 -- identity. A run is resumable when every callback it trains with keeps its state (a task's
 -- callbacks need get_state and set_state, as wb.callbacks' own have) and it measures no
 -- instruments; other runs restart from scratch when killed, as before.

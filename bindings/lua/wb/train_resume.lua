@@ -1,7 +1,8 @@
 -- wb/train_resume.lua: resuming a killed run (wb/train.lua). After every epoch the run's
 -- full training state is written beside its record (<task>-<hash>.state.safetensors),
 -- tagged; training that run again resumes from it only when the tag is this training's:
--- its task and hash, and the files and environment variables its hooks had read by that
+-- its task and hash (or a hash the plan no longer holds of the same training: a run
+-- renamed, M.renamed), and the files and environment variables its hooks had read by that
 -- save (before fit began, or as it trained: a Lua layer reading a file on its first
 -- forward), as they are now (wb/identity_reads.lua). The hash alone does not say those: a
 -- run retrained because a file its build hook read changed resumed the training made with
@@ -11,7 +12,7 @@
 -- or none), nor one fit{resume} would refuse for its callbacks (saved before their settings
 -- were kept), nor one saved by training with another OpenBLAS kernel (wb.sys.blas_core: its
 -- record would name one kernel for epochs of two): the run trains from scratch, warned.
--- Private to wb/train.lua.
+-- Private to wb/train.lua (M.renamed: to the runner's plan, wb/runner_checks.lua, too).
 local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
@@ -91,6 +92,45 @@ local function refused(tag, base, so_far)
   return nil, saved
 end
 
+-- Whether the run of ex's task with hash h trains as run spec does: its spec file (written
+-- when it was planned) names h, and its training identity is spec's, and h is what
+-- experiment.lua's identify makes of them (a spec file not of run h is not believed). A run
+-- renamed (its variant's label) or with another measure hook has another hash and the
+-- same training: a state saved by one is the other's (test_runner_rename_resume).
+local function same_training(ex, spec, h)
+  if h == spec.hash then return true end
+  if type(spec.identity) ~= "table" then return false end
+  local old = util.read_json(record.path(ex.root, ex.name, h, "spec"))
+  local id = type(old) == "table" and old.identity
+  return type(id) == "table" and old.task == ex.name and old.hash == h
+    and id.train == spec.identity.train and util.fnv1a64(util.canonical({task = ex.name,
+      variant = old.variant, train = id.train, measure = id.measure})) == h
+end
+
+-- M.renamed(ex, spec) -> hash, table | nil: a run this plan does not hold whose saved state
+-- (interrupted) is of spec's training: its label or its measure hook changed since; and
+-- that run's spec. The state was named among those "this plan does not hold", and the run
+-- restarted from epoch 1 (tryI). None with reuse = false (--fresh): that retrains; none
+-- without a plan (ex.specs) or spec's identity.
+function M.renamed(ex, spec)
+  if not spec.cacheable or ex.reuse == false or not ex.specs or not spec.identity then
+    return nil
+  end
+  local planned, prefix = {}, ex.name .. "-"
+  for _, s in ipairs(ex.specs) do planned[s.hash] = true end
+  local ok, files = pcall(wb.sys.listdir, record.dir(ex.root))
+  files = ok and files or {}
+  table.sort(files)
+  for _, f in ipairs(files) do
+    local h = f:sub(1, #prefix) == prefix
+      and f:sub(#prefix + 1):match("^(%x+)%.state%.safetensors$")
+    if h and not planned[h] and same_training(ex, spec, h) then
+      return h, util.read_json(record.path(ex.root, ex.name, h, "spec"))
+    end
+  end
+  return nil
+end
+
 -- M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker) -> integer|nil, table|nil
 -- Sets fit_opts up to save the state after every epoch and, when this run's state file is
 -- there with this training's tag, to resume from it; returns the epoch resumed after (nil
@@ -120,7 +160,15 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     ckpt.tag = tag_of(base, so_far())
   end}
   callbacks[#callbacks + 1] = ckpt
-  if not wb.sys.exists(path) then return nil end
+  if not wb.sys.exists(path) then
+    -- a renamed run's state, taken by a rename (of two runs of this training, one takes it)
+    local h = M.renamed(ex, spec)
+    if not h or not os.rename(record.path(ex.root, ex.name, h, "state.safetensors"), path) then
+      return nil
+    end
+    io.stderr:write(string.format("[%s] run %s (%s seed %d): resumes the saved state of run %s, "
+      .. "the same training\n", ex.name, spec.hash, spec.variant, spec.seed, h))
+  end
   local other_kernel -- the kernel of a state refused for it
   local ok, epoch, saved = pcall(function()
     local tensors, meta = wb.io.load_safetensors(path)
@@ -128,7 +176,12 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     -- went on from numbers no training made), then its tag: this run's, this training's
     local changed = fitstate.changed(tensors, meta)
     if changed then error(changed, 0) end
-    local why, list, core = refused(meta["workbench.tag"], base, so_far())
+    -- a renamed run's (taken above, or before a kill): tagged with its own hash
+    local tag, prefix = meta["workbench.tag"], ex.name .. "-"
+    local h = type(tag) == "string" and tag:sub(1, #prefix) == prefix
+      and tag:sub(#prefix + 1):match("^(%x+)%+")
+    local why, list, core = refused(tag, h and same_training(ex, spec, h) and prefix .. h
+      or base, so_far())
     other_kernel = core
     if why then error(why, 0) end
     local diff = fitstate.arch_diff(path, meta["workbench.architecture"],

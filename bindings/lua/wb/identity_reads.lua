@@ -373,17 +373,17 @@ function M.so_far(t)
   return list
 end
 
--- M.modules() -> table: the absolute paths of the Lua files this process
--- loaded with require (not the workbench's own modules: a script's helpers,
--- at its top or in its hooks), sorted.
+-- M.modules() -> table, table: the absolute paths of the Lua files this process loaded
+-- with require (not wb's own: a script's helpers, at its top or in its hooks), sorted;
+-- and path -> the content id each had when loaded.
 function M.modules()
   ropts = ropts or require "wb.runner_options"
   local set, out = {}, {}
-  for _, l in ipairs(loaded_before) do set[ropts.absolute(l.path)] = true end
-  for p in pairs(loaded_as) do set[p] = true end
+  for _, l in ipairs(loaded_before) do set[ropts.absolute(l.path)] = l.id end
+  for p, l in pairs(loaded_as) do set[p] = l.id end
   for p in pairs(set) do out[#out + 1] = p end
   table.sort(out)
-  return out
+  return out, set
 end
 
 -- M.entry_changed(e, memo), M.changed(list, memo), M.kind(e): whether the

@@ -23,7 +23,7 @@ local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lin
 local run_children = require "wb.runner_children" -- the runner's side
 local why = require "wb.runner_why" -- recorded runs trained again: what changed
 local records = require "wb.runner_records" -- which runs are recorded, which to train
-local load_record, reusable = records.load_record, records.reusable
+local load_record, reusable, write_spec = records.load_record, records.reusable, records.write_spec
 local pending_of, gather = records.pending_of, records.gather
 local root_lock = require "wb.root_lock" -- one runner of a sweep on a root at a time
 local fork = require "wb.runner_fork" -- ex:run()'s runs, each in a forked child
@@ -69,22 +69,6 @@ end
 
 -- }====================
 
--- {==================== planning ====================
--- (which runs are recorded and which to train: wb/runner_records.lua)
-
--- A spec that cannot be written (a folder in its place, a full disk) is
--- one line naming it, its status 73 / 74, not a traceback.
-local function write_spec(ex, s)
-  local ok, err = pcall(util.write_json, record.path(ex.root, ex.name, s.hash, "spec"),
-    {hash = s.hash, task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
-    identity = s.identity, group_key = s.group_key, command = ex.command(s.hash)})
-  if ok then return end
-  if not wb.is_error(err) then error(err, 0) end
-  error(wb.spec.input_error(string.format("[%s] cannot write the spec of run %s: %s",
-    ex.name, s.hash, util.error_line(err)), err.code), 0)
-end
-
--- }====================
 
 -- {==================== training ====================
 
@@ -202,7 +186,7 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   end
   util.sweep_stale(record.dir(root))
   util.sweep_stale(task.dir)
-  for _, s in ipairs(pending) do write_spec(ex, s) end
+  for _, s in ipairs(pending) do write_spec(ex, s, script) end
   local busy, unasked = slurm.busy(ex, pending) -- still on the cluster: trained twice at once
   if busy then io.stderr:write(busy, "\n"); return 1 end
   if unasked then io.stderr:write(unasked, "\n") end
@@ -282,7 +266,7 @@ function M.main(task, argv, script)
         tostring(werr), ex.name))
     end
     for _, s in ipairs(ex.specs) do
-      if wok then write_spec(ex, s) end
+      if wok then write_spec(ex, s, script) end
       print(ex.command(s.hash))
     end
     return 0

@@ -23,6 +23,33 @@ local function named_run(dir, name, want)
   end
 end
 
+-- The files among spec file t's sources (the script and the modules it
+-- required, as its plan loaded them: wb/runner_records.lua) whose content is
+-- not as then; and what differs between t and this plan's run of its variant
+-- and seed (wb/runner_why.lua), as text ("" when nothing is known).
+local function since(ex, t)
+  local files, reads = {}, require "wb.identity_reads"
+  for _, f in ipairs(type(t.sources) == "table" and t.sources or {}) do
+    if type(f) == "table" and type(f.path) == "string" and type(f.id) == "string"
+        and reads.file_id(f.path) ~= f.id then
+      files[#files + 1] = f.path .. (wb.sys.exists(f.path) and "" or " (gone)")
+    end
+  end
+  local diff = {}
+  for _, s in ipairs(ex.specs) do
+    if s.variant == t.variant and s.seed == math.tointeger(t.seed) then
+      diff = require("wb.runner_why").changes(s, t)
+    end
+  end
+  if #files > 0 then
+    return string.format("; since it was listed, %s changed (%s)%s", table.concat(files, ", "),
+      #files == 1 and "the script or a module it requires" or "the script or modules it "
+      .. "requires", #diff > 0 and (", and with it " .. table.concat(diff, ", ")) or "")
+  end
+  return #diff > 0 and ("; what differs from this plan's run of that variant and seed: "
+    .. table.concat(diff, ", ")) or ""
+end
+
 -- The error of --run want when no run of ex has that hash (or prefix): the
 -- run it names elsewhere (listed or recorded with the other of --quick and
 -- not, on another --dataset: one runs folder holds both datasets' runs; or
@@ -53,13 +80,18 @@ function M.message(ex, want, root, other, quick)
   elseif ds then
     add[#add + 1] = (#add == 1 and not quick and "" or "add ") .. "--dataset " .. tostring(ds)
   end
-  if here and not ds then
-    return string.format("%s; its %s says %s seed %s: other options made it (--epochs, "
-      .. "--seeds...), the script has changed since it was listed, or a hook closes over a "
-      .. "value that is not the same in every process (a time, a random number, $VAR)%s", msg,
-      kind == "spec" and "spec file" or "record", tostring(t.variant),
-      tostring(math.tointeger(t.seed) or t.seed), t.command and ("; its command: "
-      .. tostring(t.command)) or "")
+  local changed = here and not ds and since(ex, t)
+  if changed then
+    -- a file edited since it was listed (a helper, in the middle of a sweep) is named;
+    -- otherwise the ways a run's hash changes between processes
+    local edited = changed:find("^; since it was listed") ~= nil
+    return string.format("%s; its %s says %s seed %s%s%s%s%s", msg, kind == "spec"
+      and "spec file" or "record", tostring(t.variant), tostring(math.tointeger(t.seed)
+      or t.seed), edited and "" or (": other options made it (--epochs, --seeds...), the "
+      .. "script has changed since it was listed, or a hook closes over a value that is not "
+      .. "the same in every process (a time, a random number, $VAR)"), changed, edited
+      and ": its runs have other hashes now; run the task again to plan them as they are"
+      or "", t.command and ("; its command: " .. tostring(t.command)) or "")
   end
   return string.format("%s; it is a run %s%s%s (its %s is in %s): %s", msg,
     here and "" or (kind2 == "spec" and "listed " or "recorded "),

@@ -8,6 +8,37 @@ local reads = require "wb.identity_reads"
 
 local M = {}
 
+-- The files the runs' hooks come from as this process loaded them: the
+-- script and the Lua modules it required, {{path, id}} (content ids); once
+-- a plan. A --run that finds no run of its hash names those changed since
+-- (wb/runner_norun.lua): a helper edited in the middle of a sweep.
+local function sources(ex, script)
+  if ex._sources then return ex._sources end
+  local paths, ids = reads.modules()
+  local out = util.array()
+  if script and wb.sys.kind(script) == "file" then
+    local p = require("wb.runner_options").absolute(script)
+    out[1] = {path = p, id = reads.file_id(p)}
+  end
+  for _, p in ipairs(paths) do out[#out + 1] = {path = p, id = ids[p]} end
+  ex._sources = out
+  return out
+end
+
+-- Writes run s's spec file (its plan: config, identity, command; the files
+-- its hooks come from). One that cannot be written (a folder in its place,
+-- a full disk) is one line naming it, its status 73 / 74, not a traceback.
+function M.write_spec(ex, s, script)
+  local ok, err = pcall(util.write_json, record.path(ex.root, ex.name, s.hash, "spec"),
+    {hash = s.hash, task = ex.name, variant = s.variant, seed = s.seed, config = s.config,
+    identity = s.identity, group_key = s.group_key, command = ex.command(s.hash),
+    sources = sources(ex, script)})
+  if ok then return end
+  if not wb.is_error(err) then error(err, 0) end
+  error(wb.spec.input_error(string.format("[%s] cannot write the spec of run %s: %s",
+    ex.name, s.hash, util.error_line(err)), err.code), 0)
+end
+
 function M.load_record(ex, hash)
   return util.read_json(record.path(ex.root, ex.name, hash, "json"))
 end

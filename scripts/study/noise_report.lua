@@ -131,9 +131,10 @@ end
 ---their ratio. A B_crit at the end of the fit's search (at_edge) is not
 ---identified by the runs: never close.
 ---Example: local close, ratio = R.close(fit, tr.to_target)
+M.CLOSE = 3 -- "of the order": within this factor either way (the verdict's rule says it)
 function M.close(fit, b_simple)
   local ratio = fit.b_crit / (b_simple or math.huge)
-  return not fit.at_edge and ratio > 1 / 3 and ratio < 3, ratio
+  return not fit.at_edge and ratio > 1 / M.CLOSE and ratio < M.CLOSE, ratio
 end
 
 ---R.sweep_figure(task, records) -> table|nil, integer, integer

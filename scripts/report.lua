@@ -346,6 +346,11 @@ end
 -- }====================
 
 lines[#lines + 1] = "## Summary of every variant (mean ± std over seeds)\n"
+-- what a row is (tryJ: task 4's row read as early stopping's, L2's loss as the data's)
+lines[#lines + 1] = "*Each row is its runs' final weights after their last epoch; the test "
+  .. "loss includes the L2 penalty where there is one, as Keras's evaluate does. Task 4 "
+  .. "trains nothing: its row is task 3's runs at their last epoch, and the restored "
+  .. "weights' numbers are in its README and in C2.*\n"
 lines[#lines + 1] = "| task | variant | seeds | test accuracy | test loss | gap (val - train "
   .. "loss) | s/epoch |"
 lines[#lines + 1] = "|---|---|---|---|---|---|---|"

@@ -64,15 +64,21 @@ end
 -- The report's "Beyond the study" row: the hidden kernel's alpha over seeds
 -- against WeightWatcher's well-trained range, and its spikes against a
 -- random matrix's.
-local function beyond_row(task, list)
-  local alphas, spikes, rspikes = {}, {}, {}
-  for _, e in ipairs(list) do
+local function beyond_row(task, list, recs)
+  local alphas, spikes, rspikes, each = {}, {}, {}, {}
+  for k, e in ipairs(list) do
     if e.trained.fit then alphas[#alphas + 1] = e.trained.fit.alpha end
     spikes[#spikes + 1], rspikes[#rspikes + 1] = e.trained.spikes, e.random.spikes
+    each[#each + 1] = string.format("seed %d: %s, %d", recs[k].seed, e.trained.fit
+      and string.format("%.2f", e.trained.fit.alpha) or "not fitted", e.trained.spikes)
   end
   local sh = list[1].trained.shape
   local am, as = wb.runs.mean_std(alphas)
   local sm, rm = wb.runs.mean_std(spikes), wb.runs.mean_std(rspikes)
+  -- the row's numbers over the seeds, here too: they were in REPORT.md alone (tryJ)
+  task:text(string.format("- The report's Beyond row, over the %d seeds: the hidden kernel's "
+    .. "alpha and eigenvalues beyond the spike edge, per seed (%s); a fresh random Glorot "
+    .. "matrix's, %.1f on average.", #list, table.concat(each, "; "), rm))
   local in_range = am and am >= 2 and am <= 6
   B.write(task, {experiment = string.format("weight spectra of the trained %dx%d kernel",
       sh[1], sh[2]),
@@ -230,7 +236,7 @@ local function report(task, runs)
   task:text(string.format("- Cost: %.1f s for the spectra of %d trained and %d random "
     .. "kernels (Householder and QL on W^T W in Lua, double precision); no training beyond the "
     .. "baseline's.", wb.sys.time() - t0, #recs * #per, #recs * #per))
-  beyond_row(task, per[1])
+  beyond_row(task, per[1], recs)
   local h = per[1][1].trained
   task:text(string.format("- Caveat: the hidden kernel has only %d eigenvalues, where "
     .. "WeightWatcher's fits use layers with hundreds to thousands; alpha's sigma is "

@@ -43,7 +43,7 @@ return wb.task{name = "task06_l2", title = "Task 6: L2 regularisation",
         bins = 80, series = hs, xlabel = "weight", ylabel = "count", logy = true})
     end
     task:section("Findings (computed)")
-    task:compare(runs, "w1_norm")
+    task:compare(runs, "w1_norm", {better = "neither"})
     task:compare(runs, "clean_gap")
     task:compare(runs, "gap")
     task:compare(runs, "test_accuracy", {better = "higher"})

@@ -94,9 +94,9 @@ return wb.task{name = "task08_batch_size", title = "Task 8: batch size",
       labels = nlabels, values = noise, err = nerr, ylabel = "E||g_B - g||^2", logy = true,
       err_is = "sd"})
     task:section("Findings (computed)")
-    task:compare(runs, "grad_noise")
+    task:compare(runs, "grad_noise", {better = "neither"})
     task:compare(runs, "sec_per_epoch")
-    task:compare(runs, "lambda_max")
-    task:compare(runs, "hessian_trace")
+    task:compare(runs, "lambda_max", {better = "neither"})
+    task:compare(runs, "hessian_trace", {better = "neither"})
     task:compare(runs, "test_accuracy", {better = "higher"})
   end}

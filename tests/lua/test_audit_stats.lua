@@ -75,8 +75,8 @@ T.test("wb.compare: unknown options and a bad 'better' are errors naming them", 
   -- {beter = "higher"} once sorted lower-is-better without a word
   T.check_error("wb.compare: unknown option 'beter' (valid: better)", wb.compare, rs, "x",
     {beter = "higher"})
-  T.check_error([[option 'better': "higher" or "lower" expected, got "Higher"]], wb.compare,
-    rs, "x", {better = "Higher"})
+  T.check_error([[option 'better': "higher", "lower" or "neither" expected, got "Higher"]],
+    wb.compare, rs, "x", {better = "Higher"})
   T.check_error("bad argument #1 to 'compare' (wb.Runs expected, got table)", wb.compare,
     {}, "x")
   T.check_error([[bad argument #4 to 'decide' ("higher" or "lower" expected, got "up")]],
@@ -84,6 +84,22 @@ T.test("wb.compare: unknown options and a bad 'better' are errors naming them", 
   T.check_error([[bad argument #4 to 'decide' ("higher" or "lower" expected, got nil)]],
     wb.compare.decide, {1, 2}, {3, 4}, "x")
   T.eq(select(2, pcall(wb.compare, rs, "x", {better = "lower"})), "")
+end)
+
+-- a weight norm's or the sharpness's "lower is better" ... "Better beyond the seeds'
+-- uncertainty" judged a quantity that is no goal (tryJ)
+T.test("wb.compare better = 'neither': ranked from the lowest, said lower, not better",
+    function()
+  local rs = wb.runs.Runs{rec("a", 1, {x = 1}), rec("a", 2, {x = 1.1}), rec("a", 3, {x = 0.9}),
+    rec("b", 1, {x = 5}), rec("b", 2, {x = 5.2}), rec("b", 3, {x = 4.9})}
+  local s, best = wb.compare(rs, "x", {better = "neither"})
+  T.eq(best.v, "a")
+  T.ok(s:find("- x (lowest first; neither direction is better): **a**", 1, true), s)
+  T.ok(s:find("Lower beyond the seeds' uncertainty: difference", 1, true), s)
+  T.ok(not s:find("better beyond", 1, true) and not s:find("Better", 1, true), s)
+  local lo = wb.compare(rs, "x", {better = "lower"})
+  T.ok(lo:find("- x (lower is better): **a**", 1, true), lo)
+  T.ok(lo:find("Better beyond the seeds' uncertainty", 1, true), lo)
 end)
 
 T.test("wb.welch: an unknown option is an error naming it", function()

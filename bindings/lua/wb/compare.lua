@@ -144,7 +144,9 @@ end
 ---reached): its mean over the others may flatter it. A note says which
 ---seeds have no value and why: failed (no record), diverged, or finished
 ---without one (e.g. a target never reached). opts.better =
----"higher" or "lower"; by default higher for an accuracy (a name ending in
+---"higher" or "lower", or "neither" for a quantity that is no goal (a
+---weight norm, the gradient noise, the sharpness): ranked from the lowest,
+---the lowest said lower, not better; by default higher for an accuracy (a name ending in
 ---acc or accuracy, as EarlyStopping's mode "auto", or silenced_*, the
 ---accuracy with units silenced, in percent in the tables) and lower for anything
 ---else; the sentence says which. Two variants whose runs are the same
@@ -193,8 +195,10 @@ function M._compare(runs, metric, o)
   -- wb.Runs:values', raised at a line of this file)
   require("wb.runs_stats").raw.check_name(runs.records, metric, "values", "wb.compare",
     "metric", 3)
-  if o.better ~= nil and o.better ~= "higher" and o.better ~= "lower" then
-    error(string.format('wb.compare: option \'better\': "higher" or "lower" expected, got %s',
+  if o.better ~= nil and o.better ~= "higher" and o.better ~= "lower" and o.better ~= "neither"
+      then
+    error(string.format('wb.compare: option \'better\': "higher", "lower" or "neither" '
+      .. 'expected, got %s',
       type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 3)
   end
   -- an accuracy's best is its highest (the default was "lower" for every
@@ -202,7 +206,10 @@ function M._compare(runs, metric, o)
   -- silenced_* is an accuracy too (the tables show it in percent: the test
   -- accuracy with a share of the units silenced): "lower is better" took
   -- the least robust variant as best
-  local lower = o.better == "lower"
+  -- "neither": ranked from the lowest, without calling it better (tryJ: a
+  -- weight norm's or the sharpness's "lower is better")
+  local neither = o.better == "neither"
+  local lower = o.better == "lower" or neither
     or o.better == nil and not (require("wb.callbacks")._wants_max(metric)
       or metric:find("^silenced") ~= nil)
   local stats, missing, unfinished = {}, {}, {}
@@ -255,8 +262,8 @@ function M._compare(runs, metric, o)
   local same = same_training(runs, best.v, second.v)
   local fmt = function(x) return runs_mod.fmt_mean_std(x.m, x.s, metric, x.n) end
   local verdict, _, clause = M.decide(best.xs, second.xs, metric, lower and "lower" or "higher")
-  local said = verdict == "a is better" and "Better beyond the seeds' uncertainty"
-    or "Not decided by the seeds"
+  local said = verdict == "a is better" and (neither and "Lower beyond the seeds' uncertainty"
+    or "Better beyond the seeds' uncertainty") or "Not decided by the seeds"
   -- The best's mean is over the seeds that have a value: its seeds without
   -- one (the target never reached, a diverged run) are likely its worst, so
   -- their absence may be what made it best. Then it is not called better.
@@ -264,8 +271,9 @@ function M._compare(runs, metric, o)
     said = string.format("Not decided: %d of %d seeds of %s have no value, and the mean of "
       .. "the others may flatter it", best.all - best.n, best.all, best.v)
   end
-  local out = string.format("- %s (%s is better): **%s** %s; next %s %s. %s: %s.", metric,
-    lower and "lower" or "higher", best.v, fmt(best), second.v, fmt(second), said, clause)
+  local out = string.format("- %s (%s): **%s** %s; next %s %s. %s: %s.", metric,
+    neither and "lowest first; neither direction is better" or lower and "lower is better"
+    or "higher is better", best.v, fmt(best), second.v, fmt(second), said, clause)
   -- configs that differ, trainings that did not: a key nothing applied (tryI 1)
   local ignored = not same and runs_mod.same_histories(runs, best.v, second.v)
   if same then

@@ -345,7 +345,7 @@ if #rows > 0 then
 end
 -- }====================
 
-lines[#lines + 1] = "## Summary of every variant (mean ± std over seeds)\n"
+lines[#lines + 1] = "## Summary of every variant (mean ± sd over seeds)\n"
 -- what a row is (tryJ: task 4's row read as early stopping's, L2's loss as the data's)
 lines[#lines + 1] = "*Each row is its runs' final weights after their last epoch; the test "
   .. "loss includes the L2 penalty where there is one, as Keras's evaluate does. Task 4 "

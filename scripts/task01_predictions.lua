@@ -41,7 +41,7 @@ local function report(task, runs)
   -- the error rate, its bars from 0: accuracy bars on an axis cut at 0.92
   -- drew class 8 (96.6 %) at half the height of class 0 (98.9 %)
   task:figure("per_class_error", wb.plot.bars{title = "Per-class test error "
-    .. "(100 % - accuracy; mean ± std over seeds)", labels = names, values = miss,
+    .. "(100 % - accuracy; mean ± sd over seeds)", labels = names, values = miss,
     err = miss_err, xlabel = "digit (true class)", ylabel = "test error (%)", err_is = "sd"})
 
   task:section("Findings (computed)")

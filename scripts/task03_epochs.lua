@@ -10,7 +10,7 @@ local function report(task, runs)
     local x, m, s = runs:curve(v, name)
     return {label = label, x = x, y = m, err = s}
   end
-  task:section("Curves (mean ± std over seeds)")
+  task:section("Curves (mean ± sd over seeds)")
   task:figure("loss", wb.plot.panels{cols = 2, plots = {
     wb.plot.lines{title = "Loss (mean ± sd over seeds)", xlabel = "epoch",
       ylabel = "cross-entropy", err_is = "sd",

@@ -16,7 +16,7 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
               clean_gap = S.clean_gap(model, cfg, d, hist)}
     end},
   report = function(task, runs)
-    task:section("Results (mean ± std over seeds)")
+    task:section("Results (mean ± sd over seeds)")
     task:text(runs:table{"test_accuracy", "val_loss", "best_val_loss", "gap", "clean_gap",
       "best_epoch"})
     task:text(S.CLEAN_GAP_NOTE)
@@ -43,8 +43,8 @@ return wb.task{name = "task05_dropout", title = "Task 5: dropout",
       ylabel = "test accuracy (%)", err_is = "sd"})
 
     task:section("Findings (computed)")
-    task:compare(runs, "clean_gap")
-    task:compare(runs, "gap")
+    task:compare(runs, "clean_gap", {better = "neither"})
+    task:compare(runs, "gap", {better = "neither"})
     task:compare(runs, "test_accuracy", {better = "higher"})
     task:compare(runs, "silenced_50", {better = "higher"})
   end}

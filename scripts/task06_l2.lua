@@ -16,7 +16,7 @@ return wb.task{name = "task06_l2", title = "Task 6: L2 regularisation",
         clean_gap = S.clean_gap(model, cfg, d, h)}
     end},
   report = function(task, runs)
-    task:section("Results (mean ± std over seeds)")
+    task:section("Results (mean ± sd over seeds)")
     task:text(runs:table{"test_accuracy", "val_loss", "gap", "clean_gap", "w1_norm", "w2_norm",
       "reg_share"})
     task:text("clean_gap is the last epoch's validation loss minus the loss on the rows "
@@ -44,7 +44,7 @@ return wb.task{name = "task06_l2", title = "Task 6: L2 regularisation",
     end
     task:section("Findings (computed)")
     task:compare(runs, "w1_norm", {better = "neither"})
-    task:compare(runs, "clean_gap")
-    task:compare(runs, "gap")
+    task:compare(runs, "clean_gap", {better = "neither"})
+    task:compare(runs, "gap", {better = "neither"})
     task:compare(runs, "test_accuracy", {better = "higher"})
   end}

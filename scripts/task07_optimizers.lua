@@ -17,7 +17,7 @@ return wb.task{name = "task07_optimizers", title = "Task 7: optimizers",
       {label = "AdamW wd=0.004", optimizer = "adamw"}},
     measure = S.convergence_measure},
   report = function(task, runs)
-    task:section("Results (mean ± std over seeds)")
+    task:section("Results (mean ± sd over seeds)")
     task:text(runs:table{"test_accuracy", "val_loss", "epochs_to_target", "seconds_to_target",
       "late_val_loss_jitter"})
     task:text(string.format("`epochs_to_target` / `seconds_to_target`: first epoch (and "

@@ -15,7 +15,7 @@ return wb.task{name = "task09_activations", title = "Task 9: activation function
       return m
     end},
   report = function(task, runs)
-    task:section("Results (mean ± std over seeds)")
+    task:section("Results (mean ± sd over seeds)")
     task:text(runs:table{"test_accuracy", "val_loss", "epochs_to_target", "grad_norm_1",
       "grad_norm_2"})
     task:text(string.format("`epochs_to_target`: first epoch with validation accuracy >= "

@@ -188,9 +188,10 @@ local function report(task, runs)
       spikes[i], sr[i], rsr[i] = e.trained.spikes, e.trained.stable_rank,
         e.random.stable_rank
     end
+    -- mean ± sd to the same decimals (%.3g wrote 13.0 as "13 ± 0.279": tryJ)
     local function ms(t)
       local mu, sd = wb.runs.mean_std(t)
-      return #t > 1 and string.format("%s ± %s", fmt(mu), fmt(sd)) or fmt(mu)
+      return #t > 1 and wb.runs.fmt_mean_std(mu, sd, "value", #t) or fmt(mu)
     end
     local d = list[1].trained
     rows[#rows + 1] = string.format("| Dense %dx%d | %s / %s | %s | %s of %d | %s / %s | %s "

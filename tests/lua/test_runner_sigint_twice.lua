@@ -19,11 +19,13 @@ return wb.task{name = "twice", title = "twice",
   report = function(task, runs) task:text(runs:table{"test_accuracy"}) end}
 ]])
 
+-- the short run counted done by the runner itself (its progress line), not
+-- only its record on disk: a signal between the two said "0 of 2 runs done"
+-- (a fresh-clone CI under load), which is true of the runner's count
 local function short_done_long_going(root)
-  local ok, names = pcall(wb.sys.listdir, root .. "/runs")
-  local rec, epoch = false, false
-  for _, f in ipairs(ok and names or {}) do rec = rec or f:match("%.json$") ~= nil end
-  ok, names = pcall(wb.sys.listdir, root .. "/runs/logs")
+  local rec, epoch = (util.read_file(root .. ".out") or ""):find("] short seed 1: ", 1, true)
+    ~= nil, false
+  local ok, names = pcall(wb.sys.listdir, root .. "/runs/logs")
   for _, f in ipairs(ok and names or {}) do
     local log = util.read_file(root .. "/runs/logs/" .. f) or ""
     epoch = epoch or log:find("epoch 2/3000", 1, true) ~= nil

@@ -145,6 +145,11 @@ local function tests()
     st, _, err = C.workbench(tiny .. " --slurm --sbatch --test-only --root " .. root)
     T.eq(st, 1, err)
     T.ok(err:find("sbatch submitted nothing (it printed no job id): sbatch: Job", 1, true), err)
+    -- nothing queued, nothing left: each refusal left its element script (tryK)
+    local ok_l, left = pcall(wb.sys.listdir, root .. "/runs/slurm")
+    for _, f in ipairs(ok_l and left or {}) do
+      T.ok(not f:match("%.sh$") and not f:match("%.runs$"), "left after a refusal: " .. f)
+    end
     -- a PATH of sh (and flock, tail, which the lock once needed), without sbatch
     local bin = dir .. "/bin-nosbatch"
     os.execute("mkdir -p " .. q(bin) .. " && for c in sh flock tail; do ln -sf \"$(command -v "

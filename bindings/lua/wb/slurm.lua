@@ -140,8 +140,10 @@ local function why_failed(id, log, cluster)
     end
     if not state then return "no log; Slurm says " .. st:gsub("%s+$", "") end
     -- a launch that failed: the node could not open the log in the root
-    return string.format("no log; Slurm says %s%s%s", state, reason and reason ~= "None"
-      and (" (" .. reason .. ")") or "", state == "JobState=FAILED" and string.format(
+    -- a cancelled job keeps its last pending reason ("CANCELLED (Resources)": tryK)
+    local shown = reason and reason ~= "None" and state ~= "JobState=CANCELLED"
+    return string.format("no log; Slurm says %s%s%s", state, shown and (" (" .. reason .. ")")
+      or "", state == "JobState=FAILED" and string.format(
       ": %s could not write it (the root must be on a folder the nodes share)",
       st:match("BatchHost=(%S+)") or "its node") or "")
   end
@@ -338,9 +340,11 @@ function M.train(ex, pending, opts, describe, release)
       local id, cluster = element(i)
       local log = sub.log(i)
       local why_ = why_failed(id, log, cluster)
+      -- a log named only when there is one ("no log ... (log: <a file not there>)": tryK)
+      local at = wb.sys.exists(log) and (" (log: " .. log .. ")") or ""
       failures[#failures + 1] = {spec = s, job = id, log = log,
-        error = string.format("Slurm job %s: %s (log: %s)", id, why_, log)}
-      report(i, "FAILED on Slurm job " .. id .. ": " .. why_ .. " (log: " .. log .. ")")
+        error = string.format("Slurm job %s: %s%s", id, why_, at)}
+      report(i, "FAILED on Slurm job " .. id .. ": " .. why_ .. at)
     end
   end
   return failures

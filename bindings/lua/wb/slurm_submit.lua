@@ -137,6 +137,8 @@ return function(ex, pending, sbatch, noted, stale)
       if id and not job then job, cluster = id, c else sub.notes[#sub.notes + 1] = l end
     end
     if not ok or not job then
+      -- nothing queued: its script and list go (each refusal left a .sh: tryK)
+      os.remove(script); os.remove(list)
       -- --test-only: exit 0, a forecast and no job
       return nil, string.format("sbatch %s: %s\ncommand: %s%s", ok and "submitted nothing (it "
         .. "printed no job id)" or ("failed (exit " .. tostring(code) .. ")"),

@@ -78,6 +78,8 @@ local function tests()
       T.ok(err:find("2 of the runs to train are still in Slurm's queue", 1, true), err)
       T.ok(err:find("base seed 2 (Slurm job " .. job .. "_2, PENDING)", 1, true), err)
       T.ok(not err:find("Slurm job array", 1, true), "nothing submitted: " .. err)
+      -- --detach: no runner waits on them
+      T.ok(err:find(", or cancel them (scancel " .. job .. ")", 1, true), err)
     end
     local _, queue = C.sh("squeue -h -o '%F %o'") -- array job, script (in the root)
     local arrays = {}
@@ -92,6 +94,24 @@ local function tests()
     st, _, err = C.workbench(tiny .. " --root " .. root)
     T.eq(st, 0, err)
     T.eq(#C.records(root, "tiny"), 2, "trained once the array left the queue")
+  end)
+
+  -- the advice to cancel an array a live runner waits on made it report every run
+  -- failed, and never said a runner waits (tryK)
+  T.test("a sweep a runner waits on: the second runner names it, cancelling is not advised "
+    .. "alone", function()
+    local root = dir .. "/waited"
+    local b = background("waited", tiny .. " --slurm --sbatch --hold --root " .. root)
+    local job = b.job()
+    local st, _, err = C.workbench(tiny .. " --root " .. root)
+    C.sh("scancel " .. job) -- first: a failed check below leaves no runner waiting
+    local st_b = b.wait()
+    T.eq(st, 1, err)
+    T.ok(err:find("2 of the runs to train are still in Slurm's queue", 1, true), err)
+    T.ok(err:find("; workbench pid %d+ on %S+ waits on them %(the runner that sent them%): "
+      .. "let it finish, or stop it %(Ctrl%-C cancels its array%); cancelling them %(scancel "
+      .. job .. "%) makes it report them failed"), err)
+    T.eq(st_b, 1, "the waiting runner, its array cancelled")
   end)
 
   T.test("task 5 on Slurm equals its local run (hash, history, metrics) and notes where it "

@@ -75,7 +75,7 @@ end
 ---@return string|nil, string|nil
 ---Example: -- called by wb.runner.main before any training
 function M.busy(ex, runs)
-  local out, jobs, unasked, why = {}, {}, {}, nil
+  local out, jobs, unasked, why, waiting = {}, {}, {}, nil, {}
   for _, s in ipairs(runs) do
     local m = util.read_json(marker(ex, s.hash)) or {}
     local job, stamp = tostring(m.job), tostring(m.stamp)
@@ -93,6 +93,10 @@ function M.busy(ex, runs)
       -- its log's name holds the stamp, or its script's (Command=)
       local state = ok and st:find("-" .. stamp .. ".", 1, true) and st:match("JobState=(%S+)")
       if state and LIVE[state] then
+        local pid, host = tostring(m.waiter):match("^workbench pid (%d+) on (%S+)$")
+        if pid and host == wb.sys.hostname() and util.pid_alive(pid) then
+          waiting[m.waiter] = true
+        end
         out[#out + 1] = string.format("%s seed %d (Slurm job %s%s, %s)", s.variant, s.seed, job,
           cluster and (" on cluster " .. cluster) or "", state)
         local id = job:match("^%d+")
@@ -111,11 +115,16 @@ function M.busy(ex, runs)
       table.concat(unasked, ", "), why)
   end
   table.sort(jobs, function(a, b) return tonumber(a.job) < tonumber(b.job) end)
+  local waiters = util.sorted_keys(waiting)
+  local cancel = #waiters > 0 and string.format("; %s waits on them (the runner that sent "
+    .. "them): let it finish, or stop it (Ctrl-C cancels its array); cancelling them "
+    .. "(%s) makes it report them failed", table.concat(waiters, ", "),
+    queue.commands("scancel", jobs, " ")) or string.format(", or cancel them (%s)",
+    queue.commands("scancel", jobs, " "))
   return string.format("[%s] %d of the runs to train %s still in Slurm's queue, sent by an "
     .. "earlier --slurm: %s; nothing trained or submitted: run the task again once they have "
-    .. "left it (%s), or cancel them (%s)", ex.name, #out, #out == 1 and "is"
-    or "are", table.concat(out, ", "), queue.commands("squeue", jobs, ",", "-j "),
-    queue.commands("scancel", jobs, " "))
+    .. "left it (%s)%s", ex.name, #out, #out == 1 and "is" or "are", table.concat(out, ", "),
+    queue.commands("squeue", jobs, ",", "-j "), cancel)
 end
 
 -- The first file or variable record rec's hooks read that is not here as
@@ -223,8 +232,11 @@ function M.train(ex, pending, opts, describe, release)
     -- each array's runs noted as soon as it is queued
     local done_sub, err = submit(ex, pending, opts.sbatch, function(a)
       for k = 1, a.n do
+        -- and the runner that waits on it (none with --detach): a second runner is told
+        -- that one is waiting, not only to cancel the array under it (tryK)
         util.write_json(marker(ex, pending[a.first + k - 1].hash), {job = a.job .. "_" .. k,
-          stamp = a.stamp, cluster = a.cluster})
+          stamp = a.stamp, cluster = a.cluster, waiter = not opts.detach and
+          string.format("workbench pid %d on %s", wb.sys.getpid(), wb.sys.hostname()) or nil})
       end
     end, stale)
     if not done_sub then return nil, string.format("[%s] --slurm: %s", ex.name, err) end

@@ -28,8 +28,11 @@ local function rule()
     .. "keeps falling non-monotonically: over that same late window it rises on at least "
     .. "one step and ends lower (one burst of rises at the crossing, then a monotone fall, "
     .. "is a catapult into the stable regime, Lewkowycz et al. 2020). A run shows the edge "
-    .. "of stability when all three hold.", pct(1 - E.REACH), pct(E.HOVER), E.TAIL,
-    E.FLOOR)
+    .. "of stability when all three hold. A run that reached 2/lr, does not hover and has "
+    .. "no late rises is read as a catapult when lambda_max is below 2/lr for good within "
+    .. "%d steps of the crossing (a spike), else as a spell above 2/lr, then the stable "
+    .. "regime (its steps, lambda_max / (2/lr) and the loss's rises in it are given).",
+    pct(1 - E.REACH), pct(E.HOVER), E.TAIL, E.FLOOR, E.CATAPULT)
 end
 
 -- Part (b)'s numbers of one run: where lambda_max went after the crossing.
@@ -42,6 +45,13 @@ local function after_text(f)
     t[#t + 1] = string.format("and is below 2/lr from step %.0f on", f.below_from)
   end
   return table.concat(t, ", ")
+end
+
+-- The spell above 2/lr of an "above 2/lr, then stable" run.
+local function spell_text(f)
+  return string.format("steps %.0f-%.0f at %.2f-%.2fx 2/lr, the loss rising on %s",
+    f.reach_step, f.spell_to, f.spell_lo, f.spell_hi, #f.spell_rises == 0 and "none of them"
+    or "steps " .. E.ranges(f.spell_rises))
 end
 
 -- One run's finding, part by part, then what the parts make of it.
@@ -79,6 +89,9 @@ local function finding(f)
   p[4] = "so: " .. (f.eos and "the edge of stability, as Cohen et al. report"
     or f.regime == "catapult, then stable" and "a catapult, then the stable regime, "
       .. "not the edge of stability"
+    or f.regime == "above 2/lr, then stable" and "a spell above 2/lr, then the stable "
+      .. "regime, not the edge of stability (" .. spell_text(f) .. ", then below it for "
+      .. "good: longer than a catapult's " .. E.CATAPULT .. " steps, but not to the end)"
     or "not the edge of stability (" .. (not f.sharpens and "no sharpening phase"
       or not f.hovers and "no hovering" or "no late loss rises") .. ")")
   return table.concat(p, "; ")
@@ -100,9 +113,11 @@ local function beyond_row(task, recs, reads)
       how = string.format("%s 2/lr at step %.0f, too few measurements after it",
         f.began_above and "began above" or "reached", f.reach_step)
     else
-      how = string.format("%s 2/lr = %.3g at step %.0f, %s; median %.2f of 2/lr over "
+      how = string.format("%s 2/lr = %.3g at step %.0f, %s%s; median %.2f of 2/lr over "
         .. "steps %.0f-%d; loss rose on steps %s", f.began_above and "began above"
-        or "reached", f.edge, f.reach_step, after_text(f), f.late_median, f.late_from,
+        or "reached", f.edge, f.reach_step, after_text(f), f.regime == "above 2/lr, then "
+        .. "stable" and string.format(" (above it over steps %.0f-%.0f at %.2f-%.2fx)",
+        f.reach_step, f.spell_to, f.spell_lo, f.spell_hi) or "", f.late_median, f.late_from,
         f.steps, E.ranges(f.rise_steps))
     end
     parts[i] = string.format("lr %s: %s (%s)", recs[i].config.lr, f.regime, how)

@@ -36,6 +36,12 @@ M.MIN_LATE = 3
 -- the loss falls overall and rises on at least one step (one burst of rises
 -- at the crossing, then a monotone fall, is a catapult into the stable
 -- regime; Lewkowycz et al. 2020).
+-- A run that reached 2/lr and neither hovers nor rises late is a catapult
+-- when lambda_max is below 2/lr for good within CATAPULT steps of the
+-- crossing (Lewkowycz et al.'s spike); a longer spell above 2/lr before
+-- the fall is said as one (tryH 2: lr 0.5 sat at 1.01-1.18x 2/lr for 50
+-- steps, its loss rising, and was read as a catapult).
+M.CATAPULT = 30
 
 ---E.sharpness(cfg, model, data) -> table
 ---The callbacks hook: lambda_max, the top Hessian eigenvalue of the
@@ -117,8 +123,13 @@ end
 ---loss_final < loss_late); and eos (sharpens, hovers and nonmonotone:
 ---Cohen et al.'s picture) with regime: "stable" (never reached 2/lr),
 ---"undecided" (too few late measurements), "edge of stability",
----"catapult, then stable" (reached, then neither hovers nor rises late) or
----"mixed" (the parts disagree: the text names them).
+---"catapult, then stable" (reached, then neither hovers nor rises late, and
+---below 2/lr for good within CATAPULT steps of the crossing), "above 2/lr,
+---then stable" (the same after a longer spell above 2/lr: spell_to, the
+---last measurement before below_from, spell_lo / spell_hi, lambda_max /
+---(2/lr) over the crossing to spell_to, and spell_rises, the loss's rises
+---from the crossing to below_from) or "mixed" (the parts disagree: the
+---text names them).
 ---Example: local x, lam = E.series(r); local f = E.read(r.config.lr, x, lam, r.history.loss)
 function M.read(lr, ls, lam, loss)
   local edge = 2 / lr
@@ -179,10 +190,25 @@ function M.read(lr, ls, lam, loss)
   f.loss_late = f.late_from and loss[f.late_from]
   f.loss_final = loss[#loss]
   f.nonmonotone = f.loss_late ~= nil and f.rises_late > 0 and f.loss_final < f.loss_late
+  -- the spell above 2/lr from the crossing to the fall below it for good
+  if f.below_from then
+    f.spell_lo, f.spell_hi, f.spell_rises = math.huge, -math.huge, {}
+    for i, v in ipairs(lam) do
+      if ls[i] >= f.reach_step and ls[i] < f.below_from then
+        f.spell_to = ls[i]
+        f.spell_lo, f.spell_hi = math.min(f.spell_lo, v / edge), math.max(f.spell_hi, v / edge)
+      end
+    end
+    for _, s in ipairs(f.rise_steps) do
+      if s >= f.reach_step and s < f.below_from then f.spell_rises[#f.spell_rises + 1] = s end
+    end
+  end
   f.eos = f.sharpens and f.hovers == true and f.nonmonotone
+  local fell = not f.hovers and f.rises_late == 0 and f.below_from
   f.regime = not f.reach_step and "stable" or f.hovers == nil and "undecided"
     or f.eos and "edge of stability"
-    or (not f.hovers and f.rises_late == 0) and "catapult, then stable" or "mixed"
+    or fell and f.below_from - f.reach_step <= M.CATAPULT and "catapult, then stable"
+    or fell and "above 2/lr, then stable" or "mixed"
   return f
 end
 

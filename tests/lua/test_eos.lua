@@ -228,6 +228,33 @@ T.test("E.read: a catapult, then the stable regime, does not count as hovering",
   T.eq(E.ranges(f.rise_steps), "26-30")
 end)
 
+T.test("E.read: a long spell above 2/lr before the fall is not read as a catapult",
+  function()
+  -- task 12's lr 0.5 record (tryH 2): above 2/lr from step 1 to 70, at
+  -- 1.01-1.18x from step 20, the loss rising on steps 6-26, then below for
+  -- good from step 80: read as "catapult, then stable" before
+  local R = {1.50, 1.52, 1.17, 1.18, 1.06, 1.09, 1.06, 1.006, 0.97, 0.95, 0.93, 0.92, 0.91,
+    0.90, 0.89, 0.88, 0.86, 0.85, 0.83, 0.82, 0.80}
+  local ls, lam = series(function(s) return R[s == 1 and 1 or s // 10 + 1] end)
+  local f = E.read(0.5, ls, lam, losses{6, 7, 12, 13, 14, 22, 24, 26})
+  T.eq(f.reach_step, 1)
+  T.eq(f.below_from, 80)
+  T.eq(f.hovers, false)
+  T.eq(f.rises_late, 0)
+  T.eq(f.regime, "above 2/lr, then stable")
+  T.eq(f.spell_to, 70)
+  T.near(f.spell_lo, 1.006, 1e-12)
+  T.near(f.spell_hi, 1.52, 1e-12)
+  T.eq(E.ranges(f.spell_rises), "6-7, 12-14, 22, 24, 26")
+  T.eq(f.eos, false)
+  -- the same fall within CATAPULT steps of the crossing is a catapult
+  local R2 = {1.50, 1.52, 1.17, 0.97}
+  local ls2, lam2 = series(function(s) return R2[s == 1 and 1 or s // 10 + 1] or 0.8 end)
+  local g = E.read(0.5, ls2, lam2, losses{6, 7})
+  T.eq(g.below_from, 30)
+  T.eq(g.regime, "catapult, then stable")
+end)
+
 T.test("E.read: a run that begins above 2/lr has no sharpening phase", function()
   -- at the edge from step 1 on, hovering and rising late: not Cohen et al.'s
   -- picture, which begins with the sharpening
@@ -310,6 +337,8 @@ T.test("task 12: catapults into the stable regime are not the edge of stability"
   T.ok(text:find("None of the 3 learning rates shows the edge of stability", 1, true), text)
   T.ok(not text:find("as Cohen et al. report", 1, true), text)
   T.ok(text:find("within 10 % of 1", 1, true), "the rule is stated")
+  T.ok(text:find("below 2/lr for good within 30 steps of the crossing", 1, true),
+    "the catapult's rule is stated")
   -- the same report on Cohen et al.'s picture at every rate agrees
   local text2, row2 = task12_report{record(0.1, eos, EOS_RISES),
     record(0.3, eos, EOS_RISES), record(0.5, eos, EOS_RISES)}

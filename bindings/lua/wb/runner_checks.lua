@@ -123,29 +123,26 @@ end
 -- (wb/train_resume.lua), said so: it was "(interrupted, then the config or
 -- options changed)", and the run restarted (tryI). nil when there are none.
 function M.other_states(ex, pending)
-  local dir = record.dir(ex.root)
-  local ok, files = pcall(wb.sys.listdir, dir)
-  if not ok then return nil end
-  table.sort(files)
-  local planned, by_run, prefix, lines, takes = {}, {}, ex.name .. "-", {}, {}
-  for _, s in ipairs(ex.specs) do planned[s.hash], by_run[s.variant .. "\0" .. s.seed] = true, s end
+  local dir, resume = record.dir(ex.root), require("wb.train_resume")
+  local states = resume.unplanned(ex) -- listed once, for every pending run
+  if not states then return nil end
+  local by_run, lines, takes = {}, {}, {}
+  for _, s in ipairs(ex.specs) do by_run[s.variant .. "\0" .. s.seed] = s end
   for _, s in ipairs(pending) do
-    local h, old = require("wb.train_resume").renamed(ex, s)
+    local h, old = resume.renamed(ex, s, states)
     if h and not takes[h] then
       takes[h] = true
       lines[#lines + 1] = renamed(ex, s, h, old)
     end
   end
   local names, bytes, changed, gone, unknown = {}, 0, {}, {}, false
-  for _, f in ipairs(files) do
-    local h = f:sub(1, #prefix) == prefix
-      and f:sub(#prefix + 1):match("^(%x+)%.state%.safetensors$")
-    if h and not takes[h] and not planned[h] then
-      names[#names + 1] = f
-      local fh = io.open(dir .. "/" .. f, "rb")
+  for _, st in ipairs(states) do
+    if not takes[st.hash] then
+      names[#names + 1] = st.file
+      local fh = io.open(dir .. "/" .. st.file, "rb")
       bytes = bytes + (fh and fh:seek("end") or 0)
       if fh then fh:close() end
-      local old = util.read_json(record.path(ex.root, ex.name, h, "spec"))
+      local old = st.spec
       local seed = type(old) == "table" and (math.tointeger(old.seed) or old.seed)
       local s = seed and by_run[tostring(old.variant) .. "\0" .. tostring(seed)]
       for _, n in ipairs(s and require("wb.runner_why").changes(s, old) or {}) do

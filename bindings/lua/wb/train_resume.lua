@@ -12,7 +12,8 @@
 -- or none), nor one fit{resume} would refuse for its callbacks (saved before their settings
 -- were kept), nor one saved by training with another OpenBLAS kernel (wb.sys.blas_core: its
 -- record would name one kernel for epochs of two): the run trains from scratch, warned.
--- Private to wb/train.lua (M.renamed: to the runner's plan, wb/runner_checks.lua, too).
+-- Private to wb/train.lua (M.unplanned and M.renamed: to the runner's plan,
+-- wb/runner_checks.lua, too).
 local _ENV = require "wb.std"
 local wb, cjson, util = require "wb", require "cjson", require "wb.util"
 local record = require "wb.record"
@@ -97,36 +98,50 @@ end
 -- experiment.lua's identify makes of them (a spec file not of run h is not believed). A run
 -- renamed (its variant's label) or with another measure hook has another hash and the
 -- same training: a state saved by one is the other's (test_runner_rename_resume).
-local function same_training(ex, spec, h)
+-- old: that spec file when read already (false: none), else it is read here.
+local function same_training(ex, spec, h, old)
   if h == spec.hash then return true end
   if type(spec.identity) ~= "table" then return false end
-  local old = util.read_json(record.path(ex.root, ex.name, h, "spec"))
+  if old == nil then old = util.read_json(record.path(ex.root, ex.name, h, "spec")) end
   local id = type(old) == "table" and old.identity
   return type(id) == "table" and old.task == ex.name and old.hash == h
     and id.train == spec.identity.train and util.fnv1a64(util.canonical({task = ex.name,
       variant = old.variant, train = id.train, measure = id.measure})) == h
 end
 
--- M.renamed(ex, spec) -> hash, table | nil: a run this plan does not hold whose saved state
--- (interrupted) is of spec's training: its label or its measure hook changed since; and
--- that run's spec. The state was named among those "this plan does not hold", and the run
--- restarted from epoch 1 (tryI). None with reuse = false (--fresh): that retrains; none
--- without a plan (ex.specs) or spec's identity.
-function M.renamed(ex, spec)
-  if not spec.cacheable or ex.reuse == false or not ex.specs or not spec.identity then
-    return nil
-  end
-  local planned, prefix = {}, ex.name .. "-"
-  for _, s in ipairs(ex.specs) do planned[s.hash] = true end
+-- M.unplanned(ex) -> list | nil: the saved training states in ex's runs folder
+-- (<task>-<hash>.state.safetensors) of runs its plan (ex.specs) does not hold, in the order
+-- of their file names, each {hash =, file = its name, spec = its run's spec file, false
+-- when none}; nil when the folder cannot be listed. Listed once a plan: the runner's
+-- M.renamed of every pending run, and its word on the states kept (wb/runner_checks.lua).
+function M.unplanned(ex)
   local ok, files = pcall(wb.sys.listdir, record.dir(ex.root))
-  files = ok and files or {}
+  if not ok then return nil end
   table.sort(files)
+  local planned, prefix, states = {}, ex.name .. "-", {}
+  for _, s in ipairs(ex.specs) do planned[s.hash] = true end
   for _, f in ipairs(files) do
     local h = f:sub(1, #prefix) == prefix
       and f:sub(#prefix + 1):match("^(%x+)%.state%.safetensors$")
-    if h and not planned[h] and same_training(ex, spec, h) then
-      return h, util.read_json(record.path(ex.root, ex.name, h, "spec"))
+    if h and not planned[h] then
+      states[#states + 1] = {hash = h, file = f,
+        spec = util.read_json(record.path(ex.root, ex.name, h, "spec")) or false}
     end
+  end
+  return states
+end
+
+-- M.renamed(ex, spec, states) -> hash, table | nil: a run this plan does not hold whose saved
+-- state (interrupted) is of spec's training: its label or its measure hook changed since;
+-- and that run's spec. The state was named among those "this plan does not hold", and the
+-- run restarted from epoch 1 (tryI). None with reuse = false (--fresh): that retrains; none
+-- without a plan (ex.specs) or spec's identity. states: M.unplanned(ex), nil to list them.
+function M.renamed(ex, spec, states)
+  if not spec.cacheable or ex.reuse == false or not ex.specs or not spec.identity then
+    return nil
+  end
+  for _, st in ipairs(states or M.unplanned(ex) or {}) do
+    if same_training(ex, spec, st.hash, st.spec) then return st.hash, st.spec end
   end
   return nil
 end

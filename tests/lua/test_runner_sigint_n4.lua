@@ -8,7 +8,7 @@
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local dir = T.tmpdir()
-local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+local background = dofile("tests/lua/background_runner.lua")(T)
 
 local script = dir .. "/long.lua"
 util.write_file(script, [[
@@ -31,14 +31,12 @@ for _, sig in ipairs{"INT", "TERM"} do
   T.test("SIG" .. sig .. " to the runner alone: it ends as its children stop, and the rerun "
     .. "it suggests is not refused", function()
     local root = dir .. "/r_" .. sig
-    local pidf, stf = root .. ".pid", root .. ".status"
-    os.execute(string.format("sh -c '%s %s --root %s --jobs 1 >%s.out 2>&1 & echo $! > %s; "
-      .. "wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, root, pidf, stf))
+    local pidf, stf, outf = background(script, root, 1)
     T.wait_until("the run's second epoch", 600, function() return log_has_epoch(root) end)
     local pid = T.wait_line(pidf, 60):match("%d+")
     os.execute("kill -" .. sig .. " " .. pid)
     local status = T.wait_status(stf, 600)
-    local out = util.read_file(root .. ".out")
+    local out = util.read_file(outf)
     T.eq(status, sig == "INT" and 130 or 143, out)
     -- the group gone before the wait ran out, not killed at its end (a count
     -- of the wait's polls, said by the runner when they run out; not a clock)

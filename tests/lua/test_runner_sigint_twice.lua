@@ -8,7 +8,7 @@
 local T = dofile("tests/lua/harness.lua")
 local util, cjson = require "wb.util", require "cjson"
 local dir = T.tmpdir()
-local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
+local background = dofile("tests/lua/background_runner.lua")(T)
 
 -- two jobs: run "short" is recorded while "long" trains
 local script = dir .. "/twice.lua"
@@ -37,15 +37,13 @@ for _, gap in ipairs{"0.01", "0.2"} do
   T.test("SIGINT twice " .. gap .. " s apart: the runner says what is done, ends with 130, "
     .. "no partial record", function()
     local root = dir .. "/r" .. gap
-    local pidf, stf = root .. ".pid", root .. ".status"
-    os.execute(string.format("sh -c '%s %s --root %s --jobs 2 >%s.out 2>&1 & echo $! > %s; "
-      .. "wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, root, pidf, stf))
+    local pidf, stf, outf = background(script, root, 2)
     T.wait_until("the short run's record, the long one's second epoch", 600,
       function() return short_done_long_going(root) end)
     local pid = T.wait_line(pidf, 60):match("%d+")
     os.execute(string.format("kill -INT %s; sleep %s; kill -INT %s", pid, gap, pid))
     local status = T.wait_status(stf, 600)
-    local out = util.read_file(root .. ".out")
+    local out = util.read_file(outf)
     T.eq(status, 130, out)
     T.ok(out:find("[twice] interrupted: 1 of 2 runs done (1 trained now, 0 recorded before)",
       1, true), out)

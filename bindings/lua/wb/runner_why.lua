@@ -32,7 +32,7 @@ end
 
 -- The dataset a config trains on (wb.data.load's name).
 local function dataset(cfg)
-  local d = cfg.dataset or "mnist"
+  local d = rawget(cfg, "dataset") or "mnist"
   return d == "fashion_mnist" and "fashion" or d
 end
 
@@ -84,7 +84,9 @@ local function differences(s, r, into)
   for k in pairs(s.config) do keys[k] = true end
   for k in pairs(cfg) do keys[k] = true end
   for k in pairs(keys) do
-    local v = s.config[k]
+    -- raw: a key only the old record has is not this experiment's, and a
+    -- hook's config errs on it (a key removed from keys crashed the plan)
+    local v = rawget(s.config, k)
     if util.canonical(v) ~= util.canonical(cfg[k]) then
       local name = "config key " .. k
       into[name] = type(into[name]) == "table" and into[name] or {}
@@ -110,24 +112,35 @@ function M.changes(s, r)
   return names
 end
 
--- Whether record r is to be named rather than record `than` for spec s: it
--- finished later; of two that finished in the same second (finished_at is
--- to the second: a quick run edited twice in a row), the nearer one, with
--- fewer differences (it was the first in the folder's order: the edit
--- before the last one was named with the last one's).
+-- How far record r is from spec s: the config keys that differ, and all
+-- the differences.
+local function distance(s, r)
+  local d, keys, n = {}, 0, 0
+  differences(s, r, d)
+  for name in pairs(d) do
+    n = n + 1
+    if name:sub(1, 11) == "config key " then keys = keys + 1 end
+  end
+  return keys, n
+end
+
+-- Whether record r is to be named rather than record `than` for spec s: the
+-- one with fewer config keys changed (the same config is this run before:
+-- a --dataset fashion run recorded after the mnist one named "config key
+-- dataset (fashion -> mnist)" for a change of the mnist files, tryM 3), then
+-- fewer differences, then the one that finished later (to the second).
 local function rather(s, r, than)
-  local a, b = tostring(r.finished_at), tostring(than.finished_at)
-  if a ~= b then return a > b end
-  local dr, dt = {}, {}
-  differences(s, r, dr)
-  differences(s, than, dt)
-  return #util.sorted_keys(dr) < #util.sorted_keys(dt)
+  local kr, nr = distance(s, r)
+  local kt, nt = distance(s, than)
+  if kr ~= kt then return kr < kt end
+  if nr ~= nt then return nr < nt end
+  return tostring(r.finished_at) > tostring(than.finished_at)
 end
 
 -- One line saying how many of the pending runs have a record of the same
 -- task, variant and seed under another identity, and what differs from the
--- latest such record (the training code, a hook, a config key); nil when
--- none has.
+-- nearest such record (rather, above: the training code, a hook, a config
+-- key); nil when none has.
 function M.note(ex, pending)
   if #pending == 0 then return nil end
   local want = {}
@@ -135,7 +148,7 @@ function M.note(ex, pending)
   local dir, prefix = record.dir(ex.root), ex.name .. "-"
   local files = wb.sys.exists(dir) and wb.sys.listdir(dir) or {}
   table.sort(files) -- one answer whatever the folder's order
-  local last, n = {}, 0 -- each pending run's latest record under another hash
+  local last, n = {}, 0 -- each pending run's nearest record under another hash
   for _, f in ipairs(files) do
     if f:sub(1, #prefix) == prefix and record.is_record_file(f) then
       local r = record.read(dir .. "/" .. f) -- nil when malformed: not this run's

@@ -189,7 +189,7 @@ T.test("--sbatch with the start of an option the array sets (--out=F for --outpu
   -- replaced it without a word; --err=F sent the elements' errors away from
   -- their logs, so a failure was reported with "no message"
   for _, c in ipairs{{"--out=/tmp/x", "--output"}, {"--err=/tmp/y", "--error"},
-    {"--arr=1-3", "--array"}, {"--wai", "--wait"}} do
+    {"--arr=1-3", "--array"}, {"--wai", "--wait"}, {"--open=truncate", "--open-mode"}} do
     local root = dir .. "/abbrev"
     local st, _, err = T.sh(string.format("%s %s --slurm --sbatch %s --root %s", q(C.exe),
       q(tiny), q("--time=5 " .. c[1]), q(root)))
@@ -229,7 +229,7 @@ T.test("--slurm with sbatch's variable for an option the array sets (SBATCH_WAIT
   -- before: SBATCH_WAIT=1 made --detach wait for the whole array, SBATCH_ERROR
   -- took the elements' errors out of their logs, without a word
   for _, v in ipairs{"SBATCH_WAIT=1", "SBATCH_ERROR=/tmp/e", "SBATCH_OUTPUT=/tmp/o",
-    "SBATCH_ARRAY_INX=1-3"} do
+    "SBATCH_ARRAY_INX=1-3", "SBATCH_OPEN_MODE=truncate"} do
     local root = dir .. "/env"
     local st, _, err = T.sh(string.format("env %s %s %s --slurm --detach --root %s", v,
       q(C.exe), q(tiny), q(root)))

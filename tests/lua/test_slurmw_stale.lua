@@ -19,11 +19,11 @@ local function bytes(root)
   return out
 end
 
--- the logs of array `job`'s elements in root, joined
+-- the logs of array `job`'s elements in root, joined (job "12_1": element 1's)
 local function logs_of(root, job)
   local out = {}
   for _, f in ipairs(wb.sys.listdir(root .. "/runs/logs")) do
-    if f:find("-slurm-" .. job .. "_", 1, true) then
+    if f:find("-slurm-" .. job .. (job:find("_", 1, true) and "-" or "_"), 1, true) then
       out[#out + 1] = f .. ":\n" .. (util.read_file(root .. "/runs/logs/" .. f) or "")
     end
   end
@@ -128,6 +128,8 @@ local function tests()
     for _, b in pairs(trained) do
       T.eq(require("cjson").decode(b).slurm.array_job, job, "retrained by the array")
     end
+    local first = logs_of(root, job .. "_1")
+    T.ok(first:find("\nEXIT 0\n$"), first)
     local rst, rout, rerr = sh("scontrol requeue " .. job .. "_1 && scontrol update JobId="
       .. job .. "_1 StartTime=now")
     T.eq(rst, 0, rout .. rerr)
@@ -136,6 +138,11 @@ local function tests()
     local logs = logs_of(root, job)
     T.ok(logs:find("written since by another process[^\n]*: nothing trained here\nEXIT 0"),
       logs)
+    -- the first attempt's lines kept, the second's after a line saying so
+    -- (before: the requeued attempt wrote the log over: tryK 6)
+    local both = logs_of(root, job .. "_1")
+    T.ok(both:sub(1, #first) == first and both:find("\n---- requeued: attempt 2, [^\n]+\n", #first)
+      == #first, both)
   end)
 end
 

@@ -156,6 +156,8 @@ local function why_failed(id, log, cluster)
       ": %s could not write it (the root must be on a folder the nodes share)",
       st:match("BatchHost=(%S+)") or "its node") or "")
   end
+  -- a requeued element's log holds each attempt after a line of its own: the last one's
+  s = ("\n" .. s):match(".*\n%-%-%-%- requeued: [^\n]*\n(.*)$") or s
   local code = s:match("\nEXIT (%d+)%s*$") or s:match("^EXIT (%d+)%s*$")
   local first
   for l in s:gmatch("[^\n]+") do

@@ -6,9 +6,10 @@ local _ENV = require "wb.std"
 local M = {}
 
 -- sbatch options the array itself sets: given in --sbatch they would break
--- the mapping from elements to runs or the wait.
+-- the mapping from elements to runs, the wait or the logs (--open-mode=append:
+-- a requeued element's attempt goes after the earlier one's lines).
 M.RESERVED = {"--array", "-a", "--output", "-o", "--error", "-e", "--wait", "-W",
-  "--parsable", "--wrap"}
+  "--parsable", "--wrap", "--open-mode"}
 
 -- sbatch options asking for several processes (an element runs one) or
 -- CPUs (a run trains on one BLAS thread, wb/train.lua: its numbers must
@@ -19,7 +20,8 @@ local MANY = {["--ntasks"] = "process", ["-n"] = "process", ["--nodes"] = "proce
 
 -- sbatch's environment variables for them (sbatch reads them as options)
 local RESERVED_ENV = {{"SBATCH_ARRAY_INX", "--array"}, {"SBATCH_OUTPUT", "--output"},
-  {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"}}
+  {"SBATCH_ERROR", "--error"}, {"SBATCH_WAIT", "--wait"},
+  {"SBATCH_OPEN_MODE", "--open-mode"}}
 
 -- sbatch's short options that take no value: in a bundle (-vW) the letters
 -- after one of them are more options, after any other its value (-pdebug).

@@ -33,7 +33,9 @@ end
 -- newline in the root split a listed command over two lines), with one BLAS
 -- thread; "EXIT n" ends its log (a log without it was cut short: time
 -- limit, cancellation, a lost node). `log`: the shell word of the log it
--- writes itself, when Slurm cannot name it (nil: Slurm's --output).
+-- writes itself, when Slurm cannot name it (nil: Slurm's --output). Either
+-- is appended to: a requeued attempt goes on after a line "---- requeued:
+-- attempt N, ..." ($SLURM_RESTART_COUNT), below the earlier attempts.
 -- stale: {index, file id} of the array's runs the runner found recorded but
 -- not reusable: trained again, as the runner decided, not judged again
 -- where the element runs (audit V3: a node's environment, or a site's
@@ -49,7 +51,13 @@ local function element_script(hashes, command, log, stale)
     "# written by workbench --slurm: array element i trains the run whose hash is on line i",
     "# of " .. oneline(hashes),
     commit_line(),
-    log and ("exec >" .. log .. " 2>&1") or "# (its log: sbatch --output)",
+    log and ("exec >>" .. log .. " 2>&1") or "# (its log: sbatch --output --open-mode=append)",
+    "# a requeued element (scontrol requeue, a node lost) appends its attempt to the log, so",
+    "# the first attempt's lines stay (the log was written over: tryK)",
+    "if [ \"${SLURM_RESTART_COUNT:-0}\" -gt 0 ] 2>/dev/null; then",
+    "  echo \"---- requeued: attempt $((SLURM_RESTART_COUNT + 1)), $(date -u '+%Y-%m-%d %H:%M:%S "
+      .. "UTC') on $(hostname)\"",
+    "fi",
     "h=$(sed -n \"${SLURM_ARRAY_TASK_ID}p\" " .. q(hashes) .. ")",
     "if [ -z \"$h\" ]; then",
     "  printf 'no run on line %s of %s\\n' \"$SLURM_ARRAY_TASK_ID\" " .. q(hashes),
@@ -123,7 +131,8 @@ return function(ex, pending, sbatch, noted, stale)
     util.write_file(list, table.concat(hashes, "\n") .. "\n")
     util.write_file(script, element_script(list, ex.command("\"$h\"", true), own, ids))
     -- our defaults first: a --job-name in --sbatch wins; the shell splits OPTS
-    local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s %s",
+    local cmd = string.format("sbatch --job-name=%s %s --parsable --array=1-%d --output=%s "
+      .. "--open-mode=append %s",
       q("wb-" .. ex.name), sbatch or "", n, q(output), q(script))
     local out, ok, code = run(cmd)
     -- the job id is a line of its own ("id", or "id;cluster" when sent to

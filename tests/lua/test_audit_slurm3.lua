@@ -12,13 +12,14 @@ local q = T.quote
 local tiny = dir .. "/tiny.lua"
 util.write_file(tiny, C.TINY)
 
--- A runner that gives up on squeue after 2 failures in a row and polls
--- every second at most (the defaults, 30 and 10 s, are for a real
--- cluster), then runs the task as `workbench TASK ARGS` would.
+-- A runner that gives up on squeue after 2 failures in a row, polls
+-- every second at most and says a squeue slow after 2 s (the defaults,
+-- 30, 10 and 5 s, are for a real cluster), then runs the task as
+-- `workbench TASK ARGS` would.
 local driver = dir .. "/driver.lua"
 util.write_file(driver, [[
 local ok, queue = pcall(require, "wb.slurm_queue")
-if ok then queue.SQUEUE_TRIES, queue.MAX_POLL = 2, 1 end
+if ok then queue.SQUEUE_TRIES, queue.MAX_POLL, queue.SLOW = 2, 1, 2 end
 local script = arg[1]
 os.exit(wb.runner.main(dofile(script), table.move(arg, 2, #arg, 1, {}), script))
 ]])
@@ -103,6 +104,33 @@ local function tests()
     T.ok(err:find("[tiny] squeue answers again (after 1 failure)", 1, true), err)
     T.ok(not err:find("FAILED", 1, true) and not err:find("cancel", 1, true), err)
     T.eq(#C.records(root, "tiny"), 2, "both runs trained")
+  end)
+
+  T.test("squeue not answering while waiting: said at once, while it still has not",
+    function()
+    -- before: said only once squeue failed, which Slurm's client does after
+    -- trying for its MessageTimeout and more: 37 s after the controller stopped (tryK 4)
+    local root = dir .. "/slow"
+    local count, go = dir .. "/slow.count", dir .. "/slow.go"
+    local hang = wrapper("squeue", bump(count) .. "if [ \"$n\" = 1 ]; then\n  while [ ! -e "
+      .. q(go) .. " ]; do sleep 0.1; done\n  echo 'slurm_load_jobs error: Socket timed out on "
+      .. "send/recv operation' >&2; exit 1\nfi\nexec \"$real\" \"$@\"", "hang")
+    local b = background("slow", string.format("env PATH=%s:$PATH %s %s %s --slurm --sbatch "
+      .. "--hold --root %s", q(hang), q(C.exe), q(driver), q(tiny), q(root)))
+    T.ok(C.poll(C.TIMEOUT * 5, function() return calls(count) >= 2 end), "squeue hangs")
+    -- said while the second squeue still hangs (it ends once `go` is there)
+    local said = C.poll(300, function()
+      return (util.read_file(b.err) or ""):find("[tiny] squeue has not answered in 2 s (the "
+        .. "controller down, stopped or busy?): waiting for its answer\n", 1, true)
+    end)
+    util.write_file(go, "")
+    C.sh("scontrol release " .. tostring(arrays_of(root)[1]))
+    local st, _, err = b.wait()
+    T.ok(said, "said while squeue hung: " .. err)
+    T.eq(st, 0, err)
+    T.ok(err:find("[tiny] squeue failed (slurm_load_jobs error: Socket timed out on send/"
+      .. "recv operation): asking again", 1, true) and err:find("[tiny] squeue answers again "
+      .. "(after 1 failure)", 1, true) and #C.records(root, "tiny") == 2, err)
   end)
 
   T.test("squeue's filters in the environment (SQUEUE_STATES=RUNNING, SQUEUE_USERS): a "

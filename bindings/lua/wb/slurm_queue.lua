@@ -16,11 +16,43 @@ M.MAX_POLL = 10
 -- the array as it is.
 M.SQUEUE_TRIES = 30
 
+-- Seconds squeue may take before the wait says it has not answered (it is
+-- still waited for): a controller down or stopped makes Slurm's client try
+-- for its MessageTimeout (10 s by default) and more before it fails, and
+-- the first failure came 37 s after the controller stopped (tryK 4).
+M.SLOW = 5
+
 -- Output of a shell command (stderr included, the shell's own syntax
 -- errors too) and whether it exited 0.
 function M.run(cmd)
   local p = assert(io.popen("sh -c " .. util.shell_quote(cmd) .. " 2>&1"))
   local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok == true, code
+end
+
+-- A line squeue never prints first: the timer's, M.SLOW seconds in.
+local SLOW_MARK = "\1workbench: no answer yet"
+
+-- The shell text of ask: the timer (its sleep killed with it: no stray
+-- sleep), CMD's output held until it has ended and the timer is gone, so
+-- the timer's line never lands inside it; CMD's exit status.
+local ASK = "(trap 'kill $s; exit' TERM; sleep SLOW >/dev/null 2>&1 & s=$!; wait $s && "
+  .. "printf '%s\\n' MARK) & t=$!\nout=$(CMD 2>&1); st=$?\nkill $t 2>/dev/null; wait $t "
+  .. "2>/dev/null\nprintf '%s\\n' \"$out\"; exit $st"
+
+-- M.run(cmd), with on_slow() called at once when cmd has not ended within
+-- M.SLOW seconds (it is still waited for).
+local function ask(cmd, on_slow)
+  local text = ASK:gsub("SLOW", tostring(M.SLOW)):gsub("MARK", util.shell_quote(SLOW_MARK))
+    :gsub("CMD", function() return cmd end)
+  local p = assert(io.popen("sh -c " .. util.shell_quote(text)))
+  local first = p:read("L")
+  if first == SLOW_MARK .. "\n" then
+    on_slow()
+    first = ""
+  end
+  local out = (first or "") .. (p:read("a") or "")
   local ok, _, code = p:close()
   return out, ok == true, code
 end
@@ -86,9 +118,9 @@ local SQUEUE = "env -u SQUEUE_STATES -u SQUEUE_USERS -u SQUEUE_ACCOUNT -u SQUEUE
 -- message when squeue failed; then, while it is queued, why its pending
 -- elements wait ({[reason] = count}, one line an element: -r). With -M
 -- squeue says "CLUSTER: name" first, even with -h: that line is no job.
-local function left(a)
-  local out, fine = M.run(string.format("%s%s --all -h -r -o '%%i|%%T|%%r' -j %s", SQUEUE,
-    M.on(a.cluster), a.job))
+local function left(a, on_slow)
+  local out, fine = ask(string.format("%s%s --all -h -r -o '%%i|%%T|%%r' -j %s", SQUEUE,
+    M.on(a.cluster), a.job), on_slow)
   -- a finished array is forgotten after MinJobAge: "Invalid job id"
   if not fine then
     if out:find("Invalid job id", 1, true) then return true end
@@ -221,19 +253,32 @@ end
 -- queue; on_poll() after each look; says why an array's pending elements
 -- wait when that changes. Returns true; or false and squeue's last
 -- message when squeue failed M.SQUEUE_TRIES times in a row (said at the
--- first): the arrays are left alone, as their elements may still run; or
+-- first; a squeue that has not answered within M.SLOW s is said at once,
+-- as a failure takes Slurm's client its MessageTimeout and more): the
+-- arrays are left alone, as their elements may still run; or
 -- nil and why when Slurm will never start one (DependencyNeverSatisfied,
 -- BadConstraints, PartitionTimeLimit, ...: NEVER; the arrays are cancelled
 -- first, as on a signal). An error (a signal)
 -- cancels the arrays first.
 function M.wait(name, arrays, on_poll)
   local pause, misses = 1, 0
+  -- slow: a squeue has not answered within M.SLOW s since one last did (said once: a busy
+  -- cluster's every poll is not); owed: said, and its outcome not yet
+  local slow, slow_now, owed = false, false, false
+  local function on_slow()
+    slow_now = true
+    if slow or misses > 0 then return end -- said already
+    slow, owed = true, true
+    io.stderr:write(string.format("[%s] squeue has not answered in %s s (the controller "
+      .. "down, stopped or busy?): waiting for its answer\n", name, M.SLOW))
+  end
   local ok, gone, last = pcall(function()
     while true do
       local all, failed, never = true, nil, nil
+      slow_now = false
       for _, a in ipairs(arrays) do
         if not a.left then
-          local l, out = left(a)
+          local l, out = left(a, on_slow)
           a.left = l
           if l == nil then failed = failed or out end
           if l == false then -- still queued: why its pending elements wait, when that changed
@@ -251,10 +296,13 @@ function M.wait(name, arrays, on_poll)
         if misses > 0 then
           io.stderr:write(string.format("[%s] squeue answers again (after %d failure%s)\n",
             name, misses, misses == 1 and "" or "s"))
+        elseif owed then
+          io.stderr:write(string.format("[%s] squeue answered (in more than %s s)\n", name,
+            M.SLOW))
         end
-        misses = 0
+        misses, owed, slow = 0, false, slow and slow_now
       else
-        misses = misses + 1
+        misses, owed = misses + 1, false
         if misses == 1 then
           io.stderr:write(string.format("[%s] squeue failed (%s): asking again; after %d "
             .. "failures in a row the wait stops and leaves %s as it is\n",

@@ -65,4 +65,24 @@ for _, gap in ipairs{"0.01", "0.2"} do
   end)
 end
 
+T.test("SIGINT after a --fresh run was retrained: the advice keeps it (without --fresh), "
+  .. "not 'the same command again', which retrains it again", function()
+  -- before: "run the same command again to continue" after --fresh, and the
+  -- same --fresh retrained the runs it had just retrained (tryK)
+  local root = dir .. "/fresh"
+  local pidf, stf = root .. ".pid", root .. ".status"
+  os.execute(string.format("sh -c '%s %s --root %s --jobs 2 --fresh >%s.out 2>&1 & echo $! > "
+    .. "%s; wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, root, pidf, stf))
+  T.wait_until("the short run's record, the long one's second epoch", 600,
+    function() return short_done_long_going(root) end)
+  os.execute("kill -INT " .. T.wait_line(pidf, 60):match("%d+"))
+  T.eq(T.wait_status(stf, 600), 130)
+  local out = util.read_file(root .. ".out")
+  T.ok(out:find("[twice] interrupted: 1 of 2 runs done (1 trained now, 0 recorded before); "
+    .. "run the same command without --fresh to keep the 1 run retrained now (the 1 other "
+    .. "then trains only if not recorded); with --fresh again, it is retrained again too",
+    1, true), out)
+  T.ok(not out:find("run the same command again", 1, true), out)
+end)
+
 T.done()

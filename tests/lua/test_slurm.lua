@@ -77,29 +77,37 @@ local function tests()
 
   -- A held array (--hold: it never starts, so the signal comes while the
   -- runner waits), signalled by kill_args (e.g. "-TERM %d"); returns the
-  -- exit status, the runner's stderr and the job.
-  local function held(name, kills)
+  -- exit status, the runner's stderr and the job. extra: more options;
+  -- before(job, outf): called before the signals.
+  local function held(name, kills, extra, before)
     local root = dir .. "/" .. name
     local outf = dir .. "/" .. name .. ".err"
     os.execute(string.format("sh -c 'SLURM_CONF=%s/slurm.conf %s %s --slurm --sbatch --hold "
-      .. "--root %s 2>%s & echo $! > %s.pid; wait $!; echo $? > %s.status' >/dev/null 2>&1 &",
-      dir, exe, tiny, root, outf, outf, outf))
+      .. "--root %s %s 2>%s & echo $! > %s.pid; wait $!; echo $? > %s.status' >/dev/null 2>&1 &",
+      dir, exe, tiny, root, extra or "", outf, outf, outf))
     T.ok(poll(TIMEOUT * 5, function()
       return (util.read_file(outf) or ""):find("Slurm job array %d+")
     end), "submitted: " .. tostring(util.read_file(outf)))
     local job = util.read_file(outf):match("Slurm job array (%d+)")
     local pid = util.read_file(outf .. ".pid"):match("%d+")
+    if before then before(job, outf) end
     for _, k in ipairs(kills) do os.execute(string.format("kill %s %s", k, pid)) end
     local st = T.wait_status(outf .. ".status", TIMEOUT)
     return st, util.read_file(outf), job
   end
 
-  -- cancelled, said in one line, nothing of the array left queued
+  -- cancelled, said in one line, nothing of the array left queued; the
+  -- line is the local runner's, then the array's (before: "interrupted
+  -- while waiting for Slurm job array N: cancelled; ...", without the
+  -- count README gives: tryK 7)
   local function cancelled(st, want, err, job)
     T.eq(st, want, err)
     T.ok(err:find("cancelled Slurm job array " .. job, 1, true), err)
-    T.ok(err:find("interrupted while waiting for Slurm job array " .. job .. ": cancelled; "
-      .. "run the same command again", 1, true), err)
+    T.ok(err:find("\nworkbench: [tiny] interrupted: 0 of 2 runs done (0 trained now, 0 "
+      .. "recorded before); run the same command again to continue: finished runs are kept, "
+      .. "and a stopped run resumes from its last saved epoch where it can; it was waiting "
+      .. "for Slurm job array " .. job .. ": cancelled it (a --slurm submits again the runs "
+      .. "not recorded)\n", 1, true), err)
     T.ok(not err:find("traceback", 1, true), "no traceback: " .. err)
     local _, q = sh("squeue -h -j " .. job)
     T.ok(not q:find("%S"), "nothing of the array left in the queue: " .. q)
@@ -114,6 +122,22 @@ local function tests()
     .. "ignored it)", function()
     local st, err, job = held("held_int", {"-INT"})
     cancelled(st, 130, err, job)
+  end)
+
+  T.test("SIGTERM after a --fresh run was retrained on Slurm: the advice keeps it (without "
+    .. "--fresh)", function()
+    -- before: "run the same command again", whose --fresh retrained it again (tryK)
+    local st, err, job = held("held_fresh", {"-TERM"}, "--fresh", function(job, outf)
+      sh("scontrol release " .. job .. "_1")
+      T.ok(poll(TIMEOUT * 5, function()
+        return (util.read_file(outf) or ""):find("[tiny 1/2] base seed 1: ", 1, true)
+      end), "element 1 recorded: " .. tostring(util.read_file(outf)))
+    end)
+    T.eq(st, 143, err)
+    T.ok(err:find("[tiny] interrupted: 1 of 2 runs done (1 trained now, 0 recorded before); "
+      .. "run the same command without --fresh to keep the 1 run retrained now (the 1 other "
+      .. "then trains only if not recorded); with --fresh again, it is retrained again too; "
+      .. "it was waiting for Slurm job array " .. job .. ": cancelled it", 1, true), err)
   end)
 
   T.test("an element cancelled while pending is said so, and the next run does not blame "

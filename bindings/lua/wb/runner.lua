@@ -168,6 +168,7 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   local jobs = not opts.slurm and (opts.jobs or wb.sys.nproc()) or nil
   local conflicts = opts.gather and slurm.gather(ex, opts.gather, opts.quick) or 0
   local pending, retrain = pending_of(ex, opts.fresh)
+  ex._fresh = opts.fresh and "--fresh" or nil -- an interrupt's advice (wb/runner_stop.lua)
   checks.room(root, #pending)
   require("wb.runner_data")(ex, pending) -- one error, not one per run
   io.stderr:write(count(pending, ex, jobs), "\n", retrain)
@@ -352,6 +353,7 @@ function M.run_experiment(ex, o)
   if not release then error(string.format("run_experiment: [%s] %s", ex.name, held), 0) end
   local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
   local pending, retrain = pending_of(ex, o.fresh)
+  ex._fresh = o.fresh and "--fresh (fresh = true)" or nil -- as a task's (wb/runner_stop.lua)
   if o.verbose ~= false then -- and what its options replaced, as a task's plan says
     io.stderr:write(count(pending, ex, 1), "\n", retrain, require("wb.runner_overrides").text(ex))
   else

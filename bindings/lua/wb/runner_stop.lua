@@ -14,14 +14,30 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 
+-- What to run to go on. After --fresh (ex._fresh: how the option is
+-- named, set by wb/runner.lua), the same command again retrained the runs
+-- it had just retrained (tryK): without it, they are kept.
+local function go_on(ex, done, n)
+  if not ex._fresh or done == 0 then
+    return "run the same command again to continue: finished runs are kept, and a stopped "
+      .. "run resumes from its last saved epoch where it can"
+  end
+  local rest = n - done
+  return string.format("run the same command without %s to keep the %d run%s retrained "
+    .. "now%s; with %s again, %s retrained again too", ex._fresh, done, done == 1 and ""
+    or "s", rest > 0 and string.format(" (the %d other%s then train%s only if not "
+    .. "recorded)", rest, rest == 1 and "" or "s", rest == 1 and "s" or "") or "", ex._fresh,
+    done == 1 and "it is" or "they are")
+end
+
 -- err: the error that stopped the runs; done: the runs finished by then, of
--- n pending, of ex's. Returns the error to raise: err itself unless a signal
--- came (a run's own failure is still said as it was).
-return function(err, ex, done, n)
+-- n pending, of ex's; detail: what the Slurm wait adds (its arrays
+-- cancelled, wb/slurm_queue.lua), or nil. Returns the error to raise: err
+-- itself unless a signal came (a run's own failure is still said as it was).
+return function(err, ex, done, n, detail)
   if pcall(wb.sys.check_interrupt) then return err end
   local cached = #ex.specs - n
   return wb.spec.input_error(string.format("[%s] interrupted: %d of %d runs done (%d trained "
-    .. "now, %d recorded before); run the same command again to continue: finished runs are "
-    .. "kept, and a stopped run resumes from its last saved epoch where it can", ex.name,
-    cached + done, #ex.specs, done, cached))
+    .. "now, %d recorded before); %s%s", ex.name, cached + done, #ex.specs, done, cached,
+    go_on(ex, done, n), detail and ("; " .. detail) or ""))
 end

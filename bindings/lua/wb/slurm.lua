@@ -307,7 +307,12 @@ function M.train(ex, pending, opts, describe, release)
       end
     end
   end
-  local left, last = queue.wait(ex.name, arrays, look)
+  -- a signal: the local runner's line (the runs recorded by then: a last look), then what
+  -- became of the arrays (tryK 7: it was another line, without the count)
+  local left, last = queue.wait(ex.name, arrays, look, function(detail)
+    pcall(look)
+    return require("wb.runner_stop")("interrupted!", ex, done, #pending, detail)
+  end)
   if left == nil then -- never to start (a failed dependency): cancelled
     io.stderr:write(last, "\n")
     return nil, 1

@@ -258,9 +258,9 @@ end
 -- arrays are left alone, as their elements may still run; or
 -- nil and why when Slurm will never start one (DependencyNeverSatisfied,
 -- BadConstraints, PartitionTimeLimit, ...: NEVER; the arrays are cancelled
--- first, as on a signal). An error (a signal)
--- cancels the arrays first.
-function M.wait(name, arrays, on_poll)
+-- first, as on a signal). An error (a signal) cancels the arrays first; a
+-- signal's is stopped(detail): detail says what became of the arrays.
+function M.wait(name, arrays, on_poll, stopped)
   local pause, misses = 1, 0
   -- slow: a squeue has not answered within M.SLOW s since one last did (said once: a busy
   -- cluster's every poll is not); owed: said, and its outcome not yet
@@ -321,13 +321,16 @@ function M.wait(name, arrays, on_poll)
     -- a second signal (timeout's, or Ctrl-C again to the process group)
     -- took the default action and killed the runner before it cancelled
     if signal then wb.sys.hold_signals() end
-    local done = cancel(arrays)
-    -- one line, as the local runner's (wb/runner_stop.lua), not a traceback
-    -- into the wait; the exit status stays 130 / 143
+    local _, all = cancel(arrays)
+    -- the local runner's line (wb/runner_stop.lua: "[task] interrupted: D of
+    -- N runs done ..."), then the arrays', not a traceback into the wait; the
+    -- exit status stays 130 / 143
     if signal then
-      error(wb.spec.input_error(string.format("[%s] interrupted while waiting for Slurm job "
-        .. "array%s %s: cancelled; run the same command again to submit the runs not "
-        .. "recorded", name, #done == 1 and "" or "s", table.concat(done, ", "))), 0)
+      local one = #arrays == 1
+      error(stopped(string.format("it was waiting for %s: %s", M.named(arrays), all and
+        ((one and "cancelled it" or "cancelled them") .. " (a --slurm submits again the "
+        .. "runs not recorded)") or ("not all cancelled (above): cancel them yourself ("
+        .. M.commands("scancel", arrays, " ") .. ")"))), 0)
     end
     error(gone, 0)
   end

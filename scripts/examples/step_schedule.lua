@@ -13,6 +13,11 @@ local function step_schedule(cfg, _, d)
   function cb:on_train_batch_begin(step)
     self.model.optimizer.lr = cfg.lr * 0.1 ^ math.min((step - 1) // third, 2)
   end
+  -- nothing to keep: the lr is a function of the step, so an interrupted
+  -- run resumes from its last epoch (a callback without get_state restarts
+  -- it from epoch 1, and the runner says so)
+  function cb:get_state() return {} end
+  function cb:set_state() end
   return {cb}
 end
 

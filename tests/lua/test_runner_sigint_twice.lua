@@ -70,9 +70,7 @@ T.test("SIGINT after a --fresh run was retrained: the advice keeps it (without -
   -- before: "run the same command again to continue" after --fresh, and the
   -- same --fresh retrained the runs it had just retrained (tryK)
   local root = dir .. "/fresh"
-  local pidf, stf = root .. ".pid", root .. ".status"
-  os.execute(string.format("sh -c '%s %s --root %s --jobs 2 --fresh >%s.out 2>&1 & echo $! > "
-    .. "%s; wait $!; echo $? > %s' >/dev/null 2>&1 &", exe, script, root, root, pidf, stf))
+  local pidf, stf = background(script .. " --fresh", root, 2)
   T.wait_until("the short run's record, the long one's second epoch", 600,
     function() return short_done_long_going(root) end)
   os.execute("kill -INT " .. T.wait_line(pidf, 60):match("%d+"))

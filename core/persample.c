@@ -208,11 +208,16 @@ static double exact_term(const float *x, int64_t sx, const float *y, int64_t sy,
 
 /* The term of an entry with mean m and second moment q = sum g_i^2 / B
  * (float32 sums), or exact_term's where the variance q - m^2 is under a
- * tenth of q: there the sums' rounding (about 1e-7 q) is over 1e-6 of it. */
+ * tenth of q: there the sums' rounding (about 1e-7 q) is over 1e-6 of it;
+ * and where a float32 sum overflowed (an entry past about 1.8e19, a run
+ * exploding: q or m inf, or NaN from inf - inf or inf * 0), where m^2 /
+ * (inf + eps) was a silent 0. exact_term's doubles hold any product of two
+ * floats squared. The negated tests take that path for a NaN too. */
 #define GSNR_TERM(m, q, exact)                                                    \
     do {                                                                          \
         double v_ = (q) - (m) * (m);                                              \
-        total += v_ < 0.1 * (q) ? (exact) : (m) * (m) / (v_ + eps);               \
+        total += !(v_ >= 0.1 * (q)) || !((q) < HUGE_VAL) ? (exact)                \
+                                                          : (m) * (m) / (v_ + eps); \
     } while (0)
 
 wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,

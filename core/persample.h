@@ -97,10 +97,12 @@ wb_status wb_persample_cross(wb_persample_pair *q, double *const proj[2], const 
  * m^2 / (v + eps) with m = (1/B) sum_i g_i and v = max((1/B) sum_i g_i^2 -
  * m^2, 0), g_i = scale a_i dz_i^T (bias: scale dz_i): from float32 sums
  * of the same per-sample products, and, for an entry whose variance is
- * under a tenth of its second moment, from its B products in double. Why:
- * the float32 sums round by about 1e-7 of the second moment, which against
- * eps = 1e-5 moved a term whose g_i are all equal (v = 0) by up to 1e-3,
- * either way. WB_ENOMEM growing scratch. */
+ * under a tenth of its second moment, or whose float32 sums overflowed
+ * (inf or NaN: entries past about 1.8e19), from its B products in double.
+ * Why: the float32 sums round by about 1e-7 of the second moment, which
+ * against eps = 1e-5 moved a term whose g_i are all equal (v = 0) by up to
+ * 1e-3, either way; an overflowed one made the term a silent 0.
+ * WB_ENOMEM growing scratch. */
 wb_status wb_persample_gsnr_layer(wb_persample *p, double *sum, const float *a,
                                   const wb_persample_csr *sp, const float *dz, int64_t B,
                                   int64_t I, int64_t O, int bias, double scale, double eps,
@@ -233,7 +235,8 @@ double wb_persample_sqdist(const float *a, const float *b, int64_t n);
 double wb_persample_rowdot(const float *r, const float *b, const float *d, int64_t n);
 /* Cockpit's TICDiag term summed over n entries: sum (S_k / B) / (D_k +
  * eps), S the sum of squared per-sample gradients, D the Hessian diagonal
- * (wb_persample_hess_diag's), in double. */
+ * (wb_persample_hess_diag's), in double; NaN where a D_k is inf (a float32
+ * sum that overflowed: its term was a silent 0), as in wb_persample_tic. */
 double wb_persample_tic_diag(const float *S, const float *D, int64_t n, double B, double eps);
 
 /* The parameter sums of a step's instruments in one pass over a tensor of

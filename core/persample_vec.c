@@ -98,7 +98,11 @@ double wb_persample_rowdot(const float *r, const float *b, const float *d, int64
 }
 
 /* *out = sum (S / B) / (D + eps), as (sum S / (D + eps)) / B: one division
- * an entry, not two (a double division is a quarter of tic's cost). */
+ * an entry, not two (a double division is a quarter of tic's cost). S + D
+ * 0 is S for a finite D (S >= 0, so never -0) and NaN for an inf one: a
+ * float32 diagonal that overflowed (inputs past about 1e19, a run
+ * exploding) made a term S / inf a silent 0 (ticterms alike). A multiply
+ * and an add beside each division, which bounds the loop. */
 WB_SIMD_BODY ticd_body(double *out, const float *S, const float *D, int64_t n, double B,
                        double eps)
 {
@@ -107,12 +111,13 @@ WB_SIMD_BODY ticd_body(double *out, const float *S, const float *D, int64_t n, d
     for (; k + 32 <= n; k += 32) {
         v8d r[4];
         for (int q = 0; q < 4; q++)
-            r[q] = LOAD(S + k + 8 * q) / (LOAD(D + k + 8 * q) + eps);
+            r[q] = (LOAD(S + k + 8 * q) + LOAD(D + k + 8 * q) * 0.0) /
+                   (LOAD(D + k + 8 * q) + eps);
         s0 += r[0], s1 += r[1], s2 += r[2], s3 += r[3];
     }
     double s = fold(s0, s1, s2, s3);
     for (; k < n; k++)
-        s += (double)S[k] / ((double)D[k] + eps);
+        s += ((double)S[k] + (double)D[k] * 0.0) / ((double)D[k] + eps);
     *out = s / B;
 }
 WB_SIMD_KERNEL(ticd, ticd_body,
@@ -205,11 +210,11 @@ WB_SIMD_BODY ticterms_body(double *restrict st8, const float *restrict SD, int64
             int64_t m = O - 32 * c < 32 ? O - 32 * c : 32, j = 0; /* outputs in the chunk */
             for (; j + 8 <= m; j += 8) {
                 v8d d = __builtin_convertvector(*(const v8f *)(D + j) + w, v8d);
-                s[j / 8] += LOAD(S + j) / (d + eps);
+                s[j / 8] += (LOAD(S + j) + d * 0.0) / (d + eps);
             }
             for (; j < m; j++) {
                 float dj = D[j] + w;
-                st += (double)S[j] / ((double)dj + eps);
+                st += ((double)S[j] + (double)dj * 0.0) / ((double)dj + eps);
             }
         }
     }

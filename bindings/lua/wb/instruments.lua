@@ -351,8 +351,8 @@ function M._alpha(t, f0, f1, df0, df1, vf0, vf1, vd0, vd1)
   -- no step (lr 0): -1 first, as Cockpit's (its fit is singular at t = 0,
   -- and _get_alpha returns -1 then); fit's slopes there are 0 / 0
   if t == 0 then return -1 end
-  -- a variance of one row is 0/0: no weights, no fit (else -1 every step)
-  if vf0 ~= vf0 or vf1 ~= vf1 or vd0 ~= vd0 or vd1 ~= vd1 then return 0 / 0 end
+  -- a variance of one row (0/0: no weights, no fit) or any inf or NaN (an exploding run): NaN
+  if (t + f0 + f1 + df0 + df1 + vf0 + vf1 + vd0 + vd1) * 0 ~= 0 then return 0 / 0 end
   -- the inverse variances, 0 taken as 1e-10 (written out: four calls a step)
   local w0, w1 = 1 / (vf0 == 0 and 1e-10 or vf0), 1 / (vf1 == 0 and 1e-10 or vf1)
   local w2, w3 = 1 / (vd0 == 0 and 1e-10 or vd0), 1 / (vd1 == 0 and 1e-10 or vd1)

@@ -121,8 +121,28 @@ function Cb:_hess_max(logs, data, B)
   -- the step's own gradient at theta_t on this batch (the operator's
   -- would cost a forward and a backward pass; with L2 it includes L2's
   -- term, as the operator's loss does)
-  local lam, res, n = op:top(warm and L.warm or L.cold,
+  local ok, lam, res, n = pcall(op.top, op, warm and L.warm or L.cold,
     warm and L.warm_tol or L.tol, self.hess_top, L.gradient_weight, self.grads)
+  if not ok then
+    -- a Hessian-vector product or start past float32's range (a run
+    -- exploding: ENONFINITE "Lanczos: a non-finite Hessian-vector product",
+    -- or the last step's NaN vector as a start) is no eigenvalue: NaN, and
+    -- the operator starts cold next time (it drops its vector on failure);
+    -- any other error is one (a wb.Error's code: bindings/lwb.c)
+    local code = wb.is_error(lam) and lam.code
+    if not (code == "ENONFINITE" or code == "EINVAL" and
+        tostring(lam):find("finite start vector", 1, true)) then
+      error(lam, 0)
+    end
+    lam, res, n = 0 / 0, 0 / 0, 0
+  elseif (lam + res) * 0 ~= 0 then
+    -- a residual inf or NaN: a Lanczos norm overflowed float32 (at an
+    -- eigenvalue past about 1.8e19, well before the gradient's sums do),
+    -- which Lanczos takes for an invariant subspace (core/hvp_eig.c
+    -- lanczos3) and stops on a Ritz value far below the eigenvalue (5e34
+    -- recorded as 1e34): no eigenvalue either
+    lam = 0 / 0
+  end
   self.hess_top = nil -- a resume's start (instruments_state.lua), once
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true
   local rec = self.model.history.instruments.hess_max
@@ -158,9 +178,13 @@ end
 -- from no generator training draws from.
 function Cb:_hess_trace(logs, data, B)
   if not self.exact then
-    local r = wb.hessian.trace(self.model, data, {probes = HESS_PROBES,
+    local ok, r = pcall(wb.hessian.trace, self.model, data, {probes = HESS_PROBES,
       seed = probe_seed(self.probe_fit_seed, logs.step), loss = self.loss})
-    return r.mean, r.stderr
+    if ok then return r.mean, r.stderr end
+    -- products past float32's range (a run exploding: wb.hessian's
+    -- ENONFINITE) give no trace: NaN, and fit goes on; any other error is one
+    if not (wb.is_error(r) and r.code == "ENONFINITE") then error(r, 0) end
+    return 0 / 0, 0 / 0
   end
   local h, inputs = self.model._h, self.hinputs -- reused: no table per step
   for i, p in ipairs(self.exact_pos) do inputs[i] = h[p] end

@@ -16,6 +16,25 @@ local TESTS = {"norm_test", "inner_test", "ortho_test"}
 -- the Scratch's accumulators by slot number (l_instruments.c ps_moments)
 local SQ, PROJ1, PROJ2, PROJ3, LOSS = 1, 2, 3, 4, 5
 
+-- A tensor's sums redone in double (persample.h wb_persample_params, a
+-- pass over it) when the float32 blocks of the update's sums overflowed
+-- (an entry past about 1.8e19: a run exploding; inf, or NaN): g2 always
+-- (the gradient is still there), m2 too (with L2, theta_t is kept whenever
+-- a per-sample instrument reads it: Cb:_hessian_begin), d2 and u2 where
+-- theta_t is kept, u2 from the update kept for alpha, or from g2 with
+-- plain SGD (fast); what cannot be redone keeps its inf or NaN, visibly no
+-- number. Only such a step pays the pass.
+local function redo(self, k, c, lr, m2, d2, u2)
+  local T = self.need_theta and self.theta or nil
+  local G, P, T0 = self.grads, self.params, self.theta0
+  local e1, e2, e3, e4 = M._params(G[k], P[k], T and T[k], T and T0 and T0[k], nil, c, 0)
+  if T then return e1, e2, e3, e4 end
+  if c == 0 then m2 = e1 end -- else unread: no per-sample instrument is on
+  if self.fast then u2 = lr * lr * e1
+  elseif self.dir then u2 = M._params(self.dir[k], P[k], nil, nil, nil, 0, 0) end
+  return e1, m2, d2, u2
+end
+
 -- The parameter sums of the step, per Dense layer j (the update's own,
 -- core/optim.h wb_optim_watch; else persample.h wb_persample_params, one
 -- pass over each tensor): sums[j] = {g2, m2, d2, u2} (squared norms of the
@@ -32,7 +51,14 @@ function Cb:_param_sums(lr)
     for j = 1, #layers do -- numeric loops here: each ipairs step is a C call
       local l = layers[j]
       local g2, d2 = 0, 0
-      for k = l.k + 1, l.k + #l.p do g2, d2 = g2 + w[2 * k - 1], d2 + w[2 * k] end
+      for k = l.k + 1, l.k + #l.p do
+        local gk, dk = w[2 * k - 1], w[2 * k]
+        if (gk + dk) * 0 ~= 0 then -- inf or NaN
+          local e1, _, e3 = redo(self, k, 0, lr, gk, dk, 0)
+          gk, dk = e1, e3
+        end
+        g2, d2 = g2 + gk, d2 + dk
+      end
       local s = self.sums[j]
       s[1], s[2], s[3], s[4] = g2, g2, d2, lr * lr * g2
     end
@@ -57,6 +83,9 @@ function Cb:_param_sums(lr)
       else
         g2, m2, d2, u2 = M._params(G[k], P[k], T and T[k], T0 and T0[k], D and D[k],
           q == 1 and 2 * l.l2 or 0, lr)
+      end
+      if (g2 + m2 + d2 + u2) * 0 ~= 0 then -- one of them inf or NaN
+        g2, m2, d2, u2 = redo(self, k, q == 1 and 2 * l.l2 or 0, lr, m2, d2, u2)
       end
       s[1], s[2], s[3], s[4] = s[1] + g2, s[2] + m2, s[3] + d2, s[4] + u2
     end
@@ -169,21 +198,23 @@ end
 -- were ten C calls.
 -- A variance is >= 0 (Cauchy-Schwarz): one that rounding puts below 0
 -- (every row's gradient the same) is 0, not the NaN of its root, which
--- history.steps could not tell from a step not measured.
+-- history.steps could not tell from a step not measured. A sum that is inf
+-- or NaN (float32 sums past their range: an exploding run) gives NaN: that
+-- clamp, and a division by an inf g2, made them a silent 0.
 function M._norm_test(B, sq, g2)
-  if B < 2 or g2 == 0 then return 0 / 0 end
+  if B < 2 or g2 == 0 or (sq + g2) * 0 ~= 0 then return 0 / 0 end
   local var_l1 = (sq - B * g2) / (B - 1)
   return sqrt((var_l1 > 0 and var_l1 or 0) / B / g2)
 end
 
 function M._inner_test(B, p2, g2)
-  if B < 2 or g2 == 0 then return 0 / 0 end
+  if B < 2 or g2 == 0 or (p2 + g2) * 0 ~= 0 then return 0 / 0 end
   local var = (p2 - B * g2 * g2) / (B - 1)
   return sqrt((var > 0 and var or 0) / B / (g2 * g2))
 end
 
 function M._ortho_test(B, sq, p2, g2)
-  if B < 2 or g2 == 0 then return 0 / 0 end
+  if B < 2 or g2 == 0 or (sq + p2 + g2) * 0 ~= 0 then return 0 / 0 end
   local var = (sq - p2 / g2) / (B - 1)
   return sqrt((var > 0 and var or 0) / B / g2)
 end

@@ -96,7 +96,8 @@ end
 function Dataset:__len() return #self.labels end
 
 function Dataset:__tostring()
-  return string.format("Dataset(%s: %d images %s)", self.name, #self, shape_str(self.images))
+  return string.format("Dataset(%s: %d image%s %s)", self.name, #self, #self == 1 and "" or "s",
+    shape_str(self.images))
 end
 
 ---wb.Dataset:input_size() -> integer

@@ -213,7 +213,7 @@ function History:last(key)
 end
 
 function History:__tostring()
-  local parts = {string.format("History(%d epochs", self.epochs)}
+  local parts = {string.format("History(%d epoch%s", self.epochs, self.epochs == 1 and "" or "s")}
   for _, k in ipairs({"loss", "accuracy", "val_loss", "val_accuracy"}) do
     local v = self:last(k)
     if v then parts[#parts + 1] = string.format("%s %.4f", k, v) end

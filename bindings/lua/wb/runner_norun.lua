@@ -60,8 +60,8 @@ function M.message(ex, want, root, other, quick)
   -- a missing dataset changes every run's hash (the data is in a run's
   -- identity): its error (exit 66), not "no run with hash", before the rest
   require("wb.runner_data")(ex, ex.specs)
-  local msg = string.format("%s: no run with hash %s in this task (%d runs)", ex.name, want,
-    #ex.specs)
+  local msg = string.format("%s: no run with hash %s in this task (%d run%s)", ex.name, want,
+    #ex.specs, #ex.specs == 1 and "" or "s")
   local here, kind = named_run(record.dir(root), ex.name, want)
   local there, kind2 = named_run(record.dir(other), ex.name, want)
   local t = here or there

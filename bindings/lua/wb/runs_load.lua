@@ -131,7 +131,9 @@ function M.check_tasks(want, recs, dir, query)
   for _, t in ipairs(names) do
     if type(t) == "string" and not have[t] then
       local list, near = require("wb.runs_stats").nearest_first(t, have)
-      for i, n in ipairs(list) do list[i] = string.format("%s (%d runs)", n, have[n]) end
+      for i, n in ipairs(list) do
+        list[i] = string.format("%s (%d run%s)", n, have[n], have[n] == 1 and "" or "s")
+      end
       error(string.format("wb.runs.find: no runs of task '%s' in %s%s%s (tasks with runs "
         .. "there: %s; allow_empty = true returns an empty list)", t, dir,
         M.quick_note(query, function(r) return r.task == t end),

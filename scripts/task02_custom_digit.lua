@@ -92,4 +92,8 @@ local function report(task, runs)
 end
 
 return wb.task{name = "task02_custom_digit", title = "Task 2: custom handwritten digits",
+  intro = "Each PNG file given (else each .png, in any case, in data/custom) is "
+    .. "preprocessed like MNIST and read by the baseline models. A file's label is the "
+    .. "first digit in its name (7_mine.png and mine7.png: 7; seven.png: unlabelled, shown "
+    .. "but not counted).",
   args = "[PNG files]", experiment = S.baseline(), report = report}

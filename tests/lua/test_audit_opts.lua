@@ -129,6 +129,11 @@ T.test("--help gives each option one line saying what it does, from the parser's
   for _, opt in ipairs(wb.runner.OPTIONS) do
     T.ok(wb.runner.USAGE:find(opt[1], 1, true), opt[1] .. " not in " .. wb.runner.USAGE)
   end
+  -- a task's intro says what it trains and what its arguments are: task 2's
+  -- labels from file names were in the script's comments only (tryM 10)
+  local st2, out2, err2 = task("--help", "scripts/task02_custom_digit.lua")
+  T.eq(st2, 0, err2)
+  T.ok(out2:find("A file's label is the first digit in its name", 1, true), out2)
 end)
 
 -- }====================

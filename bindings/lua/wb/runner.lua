@@ -156,10 +156,12 @@ end
 
 local function count(pending, ex, jobs)
   -- the jobs that train at once: "(2 jobs)" for one run to train was one
+  -- and none when nothing is to train ("0 to train (2 jobs)", tryM 12)
   jobs = jobs and #pending > 0 and math.min(jobs, #pending) or jobs
-  return string.format("[%s] %d run%s: %d cached, %d to train (%s)", ex.name, #ex.specs,
-    #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, jobs and
-    string.format("%d job%s", jobs, jobs == 1 and "" or "s") or "on Slurm: job arrays")
+  return string.format("[%s] %d run%s: %d cached, %d to train%s", ex.name, #ex.specs,
+    #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, #pending == 0 and ""
+    or string.format(" (%s)", jobs and string.format("%d job%s", jobs, jobs == 1 and "" or "s")
+    or "on Slurm: job arrays"))
 end
 
 -- Phases 2 (the plan) to 4 of a task's main, under the root's lock
@@ -233,8 +235,11 @@ function M.main(task, argv, script)
     return 64
   end
   if opts.help then
-    io.stdout:write(string.format("%s: %s\nusage: workbench %s [options]%s\n%s", task.name,
-      task.title, script or "SCRIPT", task.args and (" " .. task.args) or "", M.help_text()))
+    -- the intro too: what the task trains and what its arguments mean (task 2's
+    -- labels from file names were in the script's comment only, tryM 10)
+    io.stdout:write(string.format("%s: %s\n%susage: workbench %s [options]%s\n%s", task.name,
+      task.title, task.intro and (task.intro .. "\n") or "", script or "SCRIPT", task.args
+      and (" " .. task.args) or "", M.help_text()))
     return 0
   end
   local refused = checks.command(task, opts, M.root_of(opts)) -- stdin, a newline in the root

@@ -278,6 +278,23 @@ T.test("README: the ablation it shows how to write is a valid task", function()
   T.eq(n, 9, "3 widths x 3 seeds: " .. out)
 end)
 
+T.test("README: 'Your first model' runs as written and reads its PNG as a 7", function()
+  -- the first code a new user sees that trains (tryM 17: it was at line 1072)
+  local dir = T.tmpdir()
+  local code = lua_block("### Your first model")
+  code = code:gsub('"my_mlp%.safetensors"', string.format("%q", dir .. "/my_mlp.safetensors"))
+  local path = dir .. "/first.lua"
+  local f = assert(io.open(path, "w"))
+  f:write(code)
+  f:close()
+  local st, out, err = T.run_wb(T.quote(path))
+  T.eq(st, 0, err)
+  T.ok(out:find("History(2 epochs, loss", 1, true), out .. err)
+  T.ok(out:find("{loss = ", 1, true), out .. err)
+  T.ok(out:find("digit 7 (p = ", 1, true), out .. err)
+  T.ok(wb.sys.exists(dir .. "/my_mlp.safetensors"), "saved")
+end)
+
 -- }====
 
 T.done()

@@ -332,6 +332,13 @@ T.test("panels: two plots side by side, index CSV and one CSV per panel", functi
     .. "2,lines,accuracy,p-2.csv\n3,heatmap,,p-3.csv\n")
   for i = 1, 3 do T.ok(exists(dir .. "/pan/p-" .. i .. ".csv"), "panel csv " .. i) end
   T.ok(slurp(dir .. "/pan/p.gp"):find("set multiplot layout 1,3", 1, true), "multiplot")
+  -- one panel's long title is wrapped to its 620 px, the figure taller by a
+  -- line each: it was cut at both sides (tryM 5, --cockpit's dashboard)
+  P.panels{title = ("word "):rep(40), plots = {a}}:save(dir .. "/pan/long.png")
+  local head = slurp(dir .. "/pan/long.gp"):match("set multiplot[^\n]*")
+  local _, breaks = head:gsub('"\\n"', "")
+  T.eq(breaks, 3, head) -- 40 words, 12 a line
+  T.eq(select(2, check_saved(dir .. "/pan/long.png")), 460 + 20 + 20 * 4)
 end)
 
 T.test("the .gp re-renders the PNG with gnuplot alone (same bytes), from any folder", function()

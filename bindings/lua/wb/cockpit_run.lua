@@ -111,7 +111,9 @@ function M.foreground(t, pending, describe)
     -- gnuplot, a full disk) costs the figure, never the run
     local fok, err = pcall(function()
       wb.sys.mkdir_p(png:match("^(.*)/"))
-      cockpit:_save(png, string.format("cockpit: %s, %s seed %d", ex.name, s.variant, s.seed))
+      -- marked as a task's figures are under --quick (tryM 5: it was not)
+      cockpit:_save(png, string.format("%scockpit: %s, %s seed %d", t.quick and
+        require("wb.task").QUICK_MARK or "", ex.name, s.variant, s.seed))
     end)
     if not fok and not pcall(wb.sys.check_interrupt) then M.interrupted(ex, s, png, #pending) end
     say(fok and ("cockpit figure " .. png .. " (with its .csv and .gp)")

@@ -139,6 +139,15 @@ local function context(csv, size, dumb, d)
           dumb = dumb, q = U.q, num = U.num, palette = palette_cmd, skip = comments + 1}
 end
 
+-- A panels figure's title as a gnuplot string, wrapped to the figure's px
+-- (U.title_lines, at the panels' 14 pt, not 13): one panel's 620 px cut a
+-- cockpit's long title at both sides (tryM 5). One line as before.
+local function panels_title(title, px, dumb)
+  local parts = {}
+  for i, l in ipairs(U.title_lines(title, px * 13 // 14, dumb)) do parts[i] = U.q(l) end
+  return table.concat(parts, ' . "\\n" . ')
+end
+
 -- Lines of a whole script. `term` is "png" (with an `outfile` default) or
 -- "dumb"; `name` is the basename without extension.
 local function script(p, name, term, size)
@@ -175,8 +184,8 @@ local function script(p, name, term, size)
   if p.kind == "panels" then
     local d = p.d
     local head = string.format("set multiplot layout %d,%d", d.rows, d.cols)
-    if d.title then head = head .. " title " .. U.q(d.title) .. " font "
-      .. U.q(M.style.panels_title_font) end
+    if d.title then head = head .. " title " .. panels_title(d.title, size[1], term == "dumb")
+      .. " font " .. U.q(M.style.panels_title_font) end
     L[#L + 1] = head
     for i, sub in ipairs(d.plots) do
       local sctx = context(string.format("%s-%d.csv", name, i),
@@ -370,8 +379,9 @@ end
 
 kinds.panels = {
   size = function(d, style)
-    return {style.panel_size[1] * d.cols,
-            style.panel_size[2] * d.rows + (d.title and 40 or 0)}
+    local w = style.panel_size[1] * d.cols
+    return {w, style.panel_size[2] * d.rows
+      + (d.title and 20 + 20 * #U.title_lines(d.title, w * 13 // 14) or 0)}
   end,
 }
 

@@ -130,6 +130,7 @@ end
 -- A --quick run's figure with its title marked (a copy: plot is left as it
 -- is): its README says it is a smoke test, a figure copied out of it did not.
 local QUICK_MARK = "QUICK (smoke test, not the results): "
+M.QUICK_MARK = QUICK_MARK -- --cockpit's figure too (wb/cockpit_run.lua)
 -- A figure a report draws itself (not plot_curves', which name their run
 -- records) gets a comment saying where it came from, heading its CSV and
 -- .gp: copied out of its folder, neither said which task, script or commit

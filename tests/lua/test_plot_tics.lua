@@ -28,4 +28,21 @@ T.test("integer x tics: as many as fit beside the key (a panel's 0..200 every 50
   T.ok(slurp(dir .. "/tics/w.gp"):find("set xtics 20\n", 1, true), "a whole figure: 11 tics")
 end)
 
+T.test("a key too wide for the graph's right goes below it, the title over the whole width",
+  function()
+  -- wb.runs' labels naming what differs pushed the key off the canvas and
+  -- the graph to a sliver, and wrapped the title into one-word lines (tryM 4)
+  local long = {}
+  for i = 1, 12 do
+    long[i] = {label = ("hidden=%d [dataset=mnist, epochs=2, identity.data=d339%04d]"):format(
+      16 * i, i), x = {1, 2, 3}, y = {1 / i, 0.5 / i, 0.3 / i}}
+  end
+  P.lines{title = "val_loss of my_width (12 runs)", series = long}:save(dir .. "/key/l.png")
+  local gp = slurp(dir .. "/key/l.gp")
+  T.ok(gp:find("set key below", 1, true), gp)
+  T.ok(gp:find("set title 'val_loss of my_width (12 runs)' font", 1, true), "one line: " .. gp)
+  P.lines{title = "t", series = {{label = "lr = 0.1", y = {1, 2}}}}:save(dir .. "/key/s.png")
+  T.ok(not slurp(dir .. "/key/s.gp"):find("set key below", 1, true), "a short key stays right")
+end)
+
 T.done()

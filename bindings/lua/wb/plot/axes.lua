@@ -7,15 +7,34 @@ local U = require "wb.plot.util"
 local q = U.q
 local M = {}
 
--- The pixels of a figure ctx.width wide a title has: gnuplot centres it
--- over the graph, which a key outside on the right (style.key, when a
--- series is labelled) pushes left by the key's width (about 7.5 px a
--- character of the longest label, 11 pt, plus its sample).
-local function title_width(d, ctx)
+-- The characters of the longest series label (0: none labelled).
+local function longest_label(d)
   local longest = 0
   for _, s in ipairs(d.series or {}) do
     if s.label then longest = math.max(longest, utf8.len(s.label) or #s.label) end
   end
+  return longest
+end
+
+-- Whether the key goes below the graph rather than outside on its right
+-- (style.key): when it would take more than KEY_SHARE of the figure's width
+-- (about 7.5 px a character of the longest label, 11 pt, plus its sample;
+-- on the dumb terminal a character each and 7). wb.runs' labels naming what
+-- differs ("hidden=32 [dataset=mnist, epochs=2, identity.data=d339...]")
+-- pushed the key off the canvas and the graph to a sliver (tryM 4).
+M.KEY_SHARE = 0.4
+function M.key_below(d, ctx)
+  local n = longest_label(d)
+  if n == 0 or not (ctx.style.key or ""):find("outside") then return false end
+  return (ctx.dumb and n + 7 or n * 7.5 + 50) > M.KEY_SHARE * ctx.width
+end
+
+-- The pixels of a figure ctx.width wide a title has: gnuplot centres it
+-- over the graph, which a key outside on the right (style.key, when a
+-- series is labelled) pushes left by the key's width.
+local function title_width(d, ctx)
+  local longest = longest_label(d)
+  if M.key_below(d, ctx) then return ctx.width end
   return ctx.width - (longest > 0 and longest * 7.5 + 50 or 0)
 end
 
@@ -99,10 +118,15 @@ function M.series_list(v, what)
   return v
 end
 
-function M.no_key_if_unlabelled(series, L)
-  for _, s in ipairs(series) do if s.label then return end end
-  L[#L + 1] = "unset key"
-  L[#L + 1] = "set rmargin 3"   -- gnuplot would keep room for rotated tic text
+-- The key: none when no series is labelled, below the graph when too
+-- wide for its right (M.key_below), else style.key's (the preamble's).
+function M.key(d, ctx, L)
+  if longest_label(d) == 0 then
+    L[#L + 1] = "unset key"
+    L[#L + 1] = "set rmargin 3"   -- gnuplot would keep room for rotated tic text
+  elseif M.key_below(d, ctx) then
+    L[#L + 1] = "set key below left Left reverse nobox samplen 2 spacing 1.2 maxcols 1"
+  end
 end
 
 return M

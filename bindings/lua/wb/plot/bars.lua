@@ -9,7 +9,7 @@ local A = require "wb.plot.axes"
 
 local q, num = U.q, U.num
 local axes, finish, series_list = A.axes, A.finish, A.series_list
-local no_key_if_unlabelled = A.no_key_if_unlabelled
+local place_key = A.key
 
 ---wb.plot.bars{title, xlabel, ylabel, labels, values, err, series, yrange, logy, err_is} -> wb.Plot
 ---Bar chart: labels = {...} with values = {...} and optional err = {...}
@@ -132,7 +132,7 @@ end
 function K.body(d, ctx)
   local L = {}
   axes(d, ctx, L)
-  no_key_if_unlabelled(d.series, L)
+  place_key(d, ctx, L)
   local S = #d.series
   local w = 0.8 / S
   L[#L + 1] = "set boxwidth " .. num(w * 0.92) .. " absolute"

@@ -9,7 +9,7 @@ local A = require "wb.plot.axes"
 
 local q, num = U.q, U.num
 local axes, finish, series_list = A.axes, A.finish, A.series_list
-local no_key_if_unlabelled = A.no_key_if_unlabelled
+local place_key = A.key
 
 ---wb.plot.histogram{title, xlabel, ylabel, series, bins, range, density, logy} -> wb.Plot
 ---Overlaid, semi-transparent histograms over common bins: series =
@@ -86,7 +86,7 @@ end
 function K.body(d, ctx)
   local L = {}
   axes(d, ctx, L)
-  no_key_if_unlabelled(d.series, L)
+  place_key(d, ctx, L)
   L[#L + 1] = "set xrange [" .. num(d.lo) .. ":" .. num(d.hi) .. "]"
   local any = false
   for _, s in ipairs(d.series) do

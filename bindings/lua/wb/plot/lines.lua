@@ -13,7 +13,7 @@ local A = require "wb.plot.axes"
 
 local q, num = U.q, U.num
 local axes, finish, series_list = A.axes, A.finish, A.series_list
-local no_key_if_unlabelled = A.no_key_if_unlabelled
+local place_key = A.key
 
 -- The x range {lo, hi} when every x is an integer (epochs, steps), else nil.
 local function integer_range(series)
@@ -51,7 +51,7 @@ end
 local function tics_that_fit(d, ctx, r)
   local cw = ctx.dumb and 1 or 8
   local key = 0
-  if (ctx.style.key or ""):find("outside") then
+  if (ctx.style.key or ""):find("outside") and not A.key_below(d, ctx) then
     for _, s in ipairs(d.series) do
       if s.label then key = math.max(key, (utf8.len(s.label) or #s.label) + 7) end
     end
@@ -310,7 +310,7 @@ end
 function K.body(d, ctx)
   local L = {}
   axes(d, ctx, L)
-  no_key_if_unlabelled(d.series, L)
+  place_key(d, ctx, L)
   -- x spans the data exactly (plus a small margin); integer x (epochs) gets
   -- integer tics.
   L[#L + 1] = "set autoscale xfix"

@@ -273,6 +273,24 @@ function M.absolute(p)
   return (getcwd() .. "/" .. p):gsub("/%./", "/")
 end
 
+-- The executable (arg's lowest index: arg[-1] was taken, and `workbench -W t.lua` ran
+-- "/dir/-W" in every child, tryL 5) and the options before the script the children need
+-- too, each its own word: -W, -e and -l run in each child as here (a global they set that
+-- a hook reads is in the run's identity). -i and -v are this process's alone.
+function M.interpreter()
+  local a, lo, passed = rawget(_G, "arg"), 0, {}
+  if type(a) ~= "table" then return "workbench", passed end
+  while a[lo - 1] ~= nil do lo = lo - 1 end
+  for i = lo + 1, -1 do
+    local o = a[i]
+    if o == "-W" or tostring(o):match("^%-[el]") or tostring(a[i - 1]):match("^%-[el]$") then
+      passed[#passed + 1] = tostring(o)
+    end
+  end
+  local exe = lo < 0 and tostring(a[lo]) or "workbench"
+  return exe:find("/", 1, true) and M.absolute(exe) or exe, passed -- on PATH: found there
+end
+
 -- The command that trains run `hash` alone: it goes to this folder first
 -- and names the script (and its arguments) as this command line did, so
 -- that a hook that closes over its script's path or folder (here =
@@ -282,11 +300,11 @@ end
 -- one the command line named: with --quick the child goes to its quick
 -- folder too.
 function M.command_maker(script, opts, root)
-  local exe = M.absolute(rawget(_G, "arg") and arg[-1] or "workbench")
-  local cwd = getcwd()
+  local exe, iopts, cwd = M.interpreter(), select(2, M.interpreter()), getcwd()
   return function(hash, raw)
-    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe),
-      util.shell_quote(script)}
+    local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe)}
+    for _, o in ipairs(iopts) do parts[#parts + 1] = util.shell_quote(o) end
+    parts[#parts + 1] = util.shell_quote(script)
     local tail = {"--root", util.shell_quote(M.absolute(root)), "--run", raw and hash
       or util.shell_quote(hash), opts.fresh and "--fresh" or nil} -- --fresh: it retrains
     for _, a in ipairs(opts.script_args) do
@@ -304,7 +322,9 @@ end
 -- The command line as run ("workbench scripts/x.lua --quick"), each
 -- argument shell-quoted: a record's command, and a task README's.
 function M.command_line(script, argv)
-  local cmd = {"workbench", util.shell_quote(script or "?")}
+  local cmd = {"workbench"}
+  for _, o in ipairs(select(2, M.interpreter())) do cmd[#cmd + 1] = util.shell_quote(o) end
+  cmd[#cmd + 1] = util.shell_quote(script or "?")
   for _, a in ipairs(argv or {}) do cmd[#cmd + 1] = util.shell_quote(a) end
   return table.concat(cmd, " ")
 end

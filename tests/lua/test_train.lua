@@ -122,6 +122,33 @@ T.test("a killed run whose state is of another model trains over, not fails", fu
   T.eq(rec.metrics.test_loss, want.metrics.test_loss, "the same final weights")
 end)
 
+-- tryL 6: a killed run whose rows changed under the same hash (a hook's read the identity
+-- missed) failed on every rerun, --fresh too: "fit: resume: ... was trained with training
+-- rows 270, this fit has 180". fit would refuse the state for its data: trained over, warned.
+T.test("a killed run whose state is of other data trains over, not fails", function()
+  local rows = 300
+  local function build(cfg, d) -- the rows a hook chose; the hash was taken with 300
+    d.train = d.train:subset(1, rows)
+    wb.seed(cfg.seed)
+    return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+      wb.nn.Dense(8, 10, {activation = "softmax"})}
+  end
+  local ex = experiment{build = build, keys = {"hidden"}}
+  local s = ex.specs[1]
+  local path = stop_in_epoch_2(ex, s)
+  rows = 200
+  local rec, err = T.stderr_of(function() return wb.train.run(ex, s) end)
+  T.eq(rec.status, "ok")
+  T.eq(rec.resumed_after_epoch, nil, "trained from scratch")
+  T.ok(err:find("warning: " .. path .. ", the state run t-" .. s.hash .. " saved before it "
+    .. "stopped, was trained with training rows 270, this fit has 180", 1, true), err)
+  T.ok(err:find("not resumed; training from scratch", 1, true), err)
+  T.ok(not wb.sys.exists(path) or rec.status == "ok", "the refused state is gone")
+  local other = experiment{build = build, keys = {"hidden"}} -- 200 rows from the start
+  local want = wb.train.run(other, other.specs[1])
+  T.eq(rec.metrics.test_loss, want.metrics.test_loss, "the numbers of 200 rows")
+end)
+
 -- audit X16h: a damaged state's warning carried a library file:line
 -- (".../train_resume.lua:122: ..."): the user's file and what is wrong only
 T.test("a damaged state is warned about without a library line, and trained from scratch",

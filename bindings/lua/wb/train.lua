@@ -302,7 +302,7 @@ local function run(ex, spec, o)
     log_every = cfg.log_every, loss = cfg.loss}
   for k, v in pairs(extra_opts or {}) do spec.fit_options_used[k] = v end
   local resumed, resumed_reads = resume.from(ex, spec, model, fit_opts, callbacks, extra, opt,
-    active)
+    active, d.train)
   if o.callbacks then -- the caller's, last; not the run's (see M.run)
     local all = {table.unpack(fit_opts.callbacks or {})}
     fit_opts.callbacks = table.move(o.callbacks, 1, #o.callbacks, #all + 1, all)

@@ -146,7 +146,27 @@ function M.renamed(ex, spec, states)
   return nil
 end
 
--- M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker) -> integer|nil, table|nil
+-- What fit{resume} would refuse of the state saved at `path` (its decoded workbench.state
+-- `st`) for the data this fit trains and validates on (train, split as fit splits it;
+-- wb/fit_args.lua), else nil: other rows (a hook's read the hash missed, tryL 6) failed
+-- the run on every rerun, --fresh too. The fit's other options are the run's config's.
+local DATA = {rows = true, validation_rows = true, images = true, labels = true,
+  validation_images = true, validation_labels = true}
+local function other_data(path, st, train, fit_opts)
+  local saved = type(st) == "table" and type(st.fit) == "table" and st.fit
+  if not saved or not train then return nil end
+  local fa = require "wb.fit_args"
+  local ok, tr, val = pcall(fa.validation, train, fit_opts)
+  if not ok then return nil end -- fit says it
+  local now = fa.fit_record({}, 1, #tr, tr, val)
+  for k, v in pairs(saved) do if not DATA[k] then now[k] = v end end
+  local okc, err = pcall(fitstate.check_fit, path, saved, now)
+  return not okc and tostring(err):gsub("^fit: resume: " .. path:gsub("%p", "%%%0") .. " ", "")
+    or nil
+end
+
+-- M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker, train) -> integer|nil,
+-- table|nil
 -- Sets fit_opts up to save the state after every epoch and, when this run's state file is
 -- there with this training's tag, to resume from it; returns the epoch resumed after (nil
 -- when training starts afresh) and the reads of the training resumed (its record lists
@@ -156,9 +176,10 @@ end
 -- reads (wb/identity_reads.lua) so far; each save's tag lists them as they are then.
 -- A state saved from another model than `model` (a Lua layer counting in a local its
 -- method closes over: the hash is the same, the layer is not) is trained over from
--- scratch with a warning: fit would refuse it, and the run would fail on every try.
+-- scratch with a warning: fit would refuse it, and the run would fail on every try; so is
+-- one of training on other data than `train` (d.train) gives.
 local RESTARTS = ": an interrupted run restarts from epoch 1"
-function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
+function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker, train)
   local cannot = not_resumable(spec, fit_opts, callbacks, extra, opt)
   if cannot then -- said as it starts: a rerun after a kill restarted without a word
     io.stderr:write(string.format("[%s] run %s (%s seed %d): %s%s\n", ex.name, spec.hash,
@@ -184,7 +205,7 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     io.stderr:write(string.format("[%s] run %s (%s seed %d): resumes the saved state of run %s, "
       .. "the same training\n", ex.name, spec.hash, spec.variant, spec.seed, h))
   end
-  local other_kernel -- the kernel of a state refused for it
+  local other_kernel, other -- the kernel of a state refused for it; its other data
   local ok, epoch, saved = pcall(function()
     local tensors, meta = wb.io.load_safetensors(path)
     -- its content as written (a bit flipped, a partial copy, an edit: a resume from it
@@ -205,7 +226,10 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
     -- as fit{resume} would refuse it (one saved before the callbacks' settings were kept)
     local cbs = require("wb.state_callbacks").refusal(path, tensors, meta, callbacks)
     if cbs then error("its callbacks: " .. cbs, 0) end
-    return math.tointeger(cjson.decode(meta["workbench.state"]).epoch), list
+    local st = cjson.decode(meta["workbench.state"])
+    other = other_data(path, st, train, fit_opts)
+    if other then error(other, 0) end
+    return math.tointeger(st.epoch), list
   end)
   if other_kernel then
     io.stderr:write(string.format("warning: %s: the epochs run %s trained before it stopped "
@@ -214,6 +238,11 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker)
       .. "sums in another order; no training on one kernel gives such numbers); training "
       .. "from scratch with %s\n", path, base, other_kernel, wb.sys.blas_core(),
       wb.sys.blas_core()))
+    os.remove(path)
+    return nil
+  elseif other then
+    io.stderr:write(string.format("warning: %s, the state run %s saved before it stopped, %s: "
+      .. "not resumed; training from scratch\n", path, base, other))
     os.remove(path)
     return nil
   elseif not ok or not epoch then

@@ -48,7 +48,8 @@ CORE_ID := $(shell { cat $(ID_SRC); echo '$(subst ','\'',$(BUILD_LINE))'; } | ck
 # line: it changes no object, and no run's identity.
 NO_NOTES := -Wno-psabi
 override CFLAGS := $(BUILD_CFLAGS) $(NO_NOTES) -DWB_VERSION='"$(VERSION)"' -DWB_CORE_ID='"$(CORE_ID)"' \
-           -DWB_SRC_LUADIR='"$(CURDIR)/bindings/lua"'
+           -DWB_SRC_LUADIR='"$(CURDIR)/bindings/lua"' \
+           -DWB_CORE_FILES_H='"$(abspath $(O))/core_files.h"'
 
 CORE_SRC := $(wildcard core/*.c)
 # workbench.c and its line editing (readline) go into the executable only.
@@ -69,7 +70,15 @@ $(O)/%.o: %.c $(wildcard core/*.h bindings/*.h) $(O)/build_line
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # wb.core_id is compiled into wb.o: rebuilt whenever those sources or the build line change
-$(O)/bindings/wb.o: $(O)/core_id
+$(O)/bindings/wb.o: $(O)/core_id $(O)/core_files.h
+# and wb.core_files, each of those sources' `cksum` ("crc size path" lines): the
+# runner compares them with the tree's files (wb/runner_provenance.lua), as a binary
+# not rebuilt after an edit (or rebuilt, then edited back) computes other numbers than
+# the commit its records name
+$(O)/core_files.h: $(ID_SRC)
+	@mkdir -p $(dir $@)
+	@{ echo '#define WB_CORE_FILES \'; cksum $(ID_SRC) | sed 's/.*/    "&\\n" \\/'; \
+	  echo '    ""'; } > $@
 $(O)/core_id: $(ID_SRC) $(O)/build_line
 	@mkdir -p $(dir $@)
 	@echo $(CORE_ID) > $@

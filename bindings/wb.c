@@ -23,6 +23,9 @@
 #include <lualib.h>
 
 #include "lwb.h"
+#ifdef WB_CORE_FILES_H
+#include WB_CORE_FILES_H /* WB_CORE_FILES, made by the Makefile */
+#endif
 
 #ifndef WB_SRC_LUADIR
 #define WB_SRC_LUADIR "bindings/lua"
@@ -111,6 +114,10 @@ int luaopen_wb(lua_State *L)
 #ifdef WB_CORE_ID
     lua_pushliteral(L, WB_CORE_ID); /* hash of core/: part of a run's identity */
     lua_setfield(L, wb, "core_id");
+#endif
+#ifdef WB_CORE_FILES
+    lua_pushliteral(L, WB_CORE_FILES); /* its files' cksum: the tree's are checked */
+    lua_setfield(L, wb, "core_files");
 #endif
 
     char dir[PATH_MAX];

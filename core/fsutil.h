@@ -21,6 +21,7 @@
 #define WB_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -82,5 +83,13 @@ wb_status wb_mkdir_p(const char *path, wb_err *err);
 wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err);
 /* The same hash of n bytes at p (a record's text: its checksum). */
 void wb_hash_bytes(const void *p, size_t n, char hex[WB_HASH_HEX]);
+/* The checksum `cksum` (POSIX) gives the file at path: its CRC-32 and its
+ * size in bytes. The Makefile compiles the cksum of every source file of
+ * WB_CORE_ID into the binary, and the runner compares them with the files
+ * on disk (a binary built from other sources than its tree holds: a record
+ * would name the tree's commit beside numbers of other code). WB_ENOENT
+ * naming path when it cannot be opened, WB_EIO when a read fails; *crc and
+ * *size are then untouched. */
+wb_status wb_cksum_file(const char *path, uint32_t *crc, uint64_t *size, wb_err *err);
 
 #endif

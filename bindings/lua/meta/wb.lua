@@ -19,6 +19,16 @@ wb.version = ""
 ---Example: print(wb.core_id)
 wb.core_id = ""
 
+---wb.core_files
+---@type string
+---The `cksum` of each source file of wb.core_id, one "crc size path" line
+---each (path relative to the source tree), fixed when workbench is built.
+---A task's runner compares them with the files of the source tree beside
+---the Lua library, and refuses to train when they differ (run make).
+---Absent in a build without it.
+---Example: print(wb.core_files)
+wb.core_files = ""
+
 ---wb.luadir
 ---@type string
 ---The folder the Lua library was loaded from (holding wb/ and meta/),

@@ -77,9 +77,12 @@ T.test("a file added to the tree, not committed, is an uncommitted change", func
   wb.sys.mkdir_p(tree)
   local data = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
   local git = "git -C " .. q(tree) .. " -c user.name=t -c user.email=t@t "
+  -- and its C sources: without them the tree is not the binary's, and no commit is named
+  local src = wb.luadir:gsub("/bindings/lua$", "")
   local st, _, err = T.sh(string.format("cp %s %s/workbench && mkdir %s/bindings && cp -r %s "
-    .. "%s/bindings/lua && %s init -q && %s add workbench bindings && %s commit -q -m t",
-    q(exe), q(tree), q(tree), q(wb.luadir), q(tree), git, git, git))
+    .. "%s/bindings/lua && cp %s/bindings/*.[ch] %s/bindings/ && cp -r %s/core %s/ && %s init "
+    .. "-q && %s add workbench bindings core && %s commit -q -m t", q(exe), q(tree), q(tree),
+    q(wb.luadir), q(tree), q(src), q(tree), q(src), q(tree), git, git, git))
   T.eq(st, 0, err)
   write(dir .. "/new.lua", [[
 return wb.task{name = "new", experiment = {base = {hidden = 8, epochs = 1,

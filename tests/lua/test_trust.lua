@@ -213,9 +213,12 @@ T.test("a README made by code with uncommitted changes says so beside the commit
   local exe = T.wb:sub(1, 1) == "/" and T.wb or (os.getenv("PWD") .. "/" .. T.wb)
   local data = os.getenv("WB_DATA") or (wb.luadir:gsub("/bindings/lua$", "") .. "/data")
   local git = "git -C " .. tree .. " -c user.name=t -c user.email=t@t "
+  -- and its C sources: without them the tree is not the binary's, and no commit is named
+  local src = wb.luadir:gsub("/bindings/lua$", "")
   local st, _, err = T.sh(string.format("cp %s %s/workbench && cp -r %s %s/bindings/lua && "
-    .. "%s init -q && %s add workbench bindings && %s commit -q -m t", exe, tree, wb.luadir,
-    tree, git, git, git))
+    .. "cp %s/bindings/*.[ch] %s/bindings/ && cp -r %s/core %s/ && %s init -q && %s add "
+    .. "workbench bindings core && %s commit -q -m t", exe, tree, wb.luadir, tree, src, tree,
+    src, tree, git, git, git))
   T.eq(st, 0, err)
   local p = script("dirty", "base = {hidden = 8, epochs = 1, subset = {train = 300, "
     .. "test = 100}}, seeds = {1}")

@@ -244,6 +244,9 @@ function M.main(task, argv, script)
   end
   local refused = checks.command(task, opts, M.root_of(opts)) -- stdin, a newline in the root
   if refused then io.stderr:write(refused, "\n") return 64 end
+  -- before any work: a binary not built from its tree's C sources (wb/runner_provenance.lua)
+  local stale = not opts.list_runs and require("wb.runner_provenance").core_refusal()
+  if stale then io.stderr:write(task.name, ": ", stale, "\n") return 1 end
   local root = M.root_of(opts)
   -- a query without a root in its hooks and report reads this root's runs
   local _default <close> = require("wb.runs_load").use_root(root)

@@ -2,8 +2,11 @@
 -- (wb/task.lua), from the records of its runs: which are copies of another
 -- task's identical training, how many runs trained at once when they were
 -- timed, and what their hooks read besides the config (files, environment
--- variables: read_files, wb/identity_reads.lua), which exports name too.
+-- variables: read_files, wb/identity_reads.lua), which exports name too;
+-- and whether this binary's C sources are its tree's (M.core_sources), which
+-- the git fields of every record assume.
 local _ENV = require "wb.std"
+local wb = require "wb"
 
 local M = {}
 
@@ -130,6 +133,69 @@ function M.hooks_read(recs, max)
   local more = #all > max and string.format(" and %d more (runs.json: hooks_read)",
     #all - max) or ""
   return " Hooks read: " .. table.concat(all, "; ", 1, math.min(#all, max)) .. more .. "."
+end
+
+-- {==================== the binary's C sources and its tree ====================
+
+-- The files of tree t that the Makefile's ID_SRC matches (core/*.c core/*.h
+-- bindings/l_*.c bindings/lwb.c bindings/lwb.h bindings/wb.c), as a set.
+local function id_files(t)
+  local out = {}
+  local function add(sub, keep)
+    local ok, names = pcall(wb.sys.listdir, t .. "/" .. sub)
+    for _, n in ipairs(ok and names or {}) do
+      if n:sub(1, 1) ~= "." and keep(n) then out[sub .. "/" .. n] = true end
+    end
+  end
+  add("core", function(n) return n:match("%.[ch]$") end)
+  add("bindings", function(n)
+    return n:match("^l_.*%.c$") or n == "lwb.c" or n == "lwb.h" or n == "wb.c"
+  end)
+  return out
+end
+
+-- M.core_sources() -> {tree = dir|nil, differ = {paths}|nil}: the source tree this
+-- binary's Lua library is in (wb.luadir is <tree>/bindings/lua and it has core/; nil
+-- when the binary runs without one, installed), and its files whose `cksum` is not the
+-- one the binary was built from (wb.core_files), "(new)" or "(not in the tree)" for one
+-- only on one side. The records' git fields name the tree's commit and uncommitted
+-- files: beside numbers of a binary built before an edit (or after one, then edited
+-- back) they named code that did not compute them (tryL 4). Once a process.
+local checked
+function M.core_sources()
+  if checked then return checked end
+  local t = wb.luadir:match("^(.*)/bindings/lua$")
+  local built = rawget(wb, "core_files")
+  if not t or wb.sys.kind(t .. "/core") ~= "folder" or type(built) ~= "string" then
+    checked = {}
+    return checked
+  end
+  local have, differ, seen = id_files(t), {}, {}
+  for crc, size, path in built:gmatch("(%d+) (%d+) ([^\n]+)") do
+    seen[path] = true
+    local c, n = wb.sys._cksum(t .. "/" .. path)
+    if not have[path] then differ[#differ + 1] = path .. " (not in the tree)"
+    elseif c ~= tonumber(crc) or n ~= tonumber(size) then
+      differ[#differ + 1] = path
+    end
+  end
+  for path in pairs(have) do if not seen[path] then differ[#differ + 1] = path .. " (new)" end end
+  table.sort(differ)
+  checked = {tree = t, differ = #differ > 0 and differ or nil}
+  return checked
+end
+
+-- Why this binary must not train here (nil when it may): it was built from other C
+-- sources than its tree holds, so its numbers are not the tree's commit's.
+function M.core_refusal()
+  local src = M.core_sources()
+  if not src.differ then return nil end
+  local shown = {table.unpack(src.differ, 1, math.min(#src.differ, 5))}
+  return string.format("this workbench binary was built from other C sources than %s holds "
+    .. "(%s%s): its numbers would be recorded beside the tree's commit, which does not give "
+    .. "them; run make in %s (or check out the sources it was built from)", src.tree,
+    table.concat(shown, ", "), #src.differ > 5 and string.format(" and %d more",
+    #src.differ - 5) or "", src.tree)
 end
 
 return M

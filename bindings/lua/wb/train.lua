@@ -356,6 +356,10 @@ function M.run(ex, spec, o)
         .. "set_state: checkpoints hold the run's own only), got %s"):format(i, tostring(cb)), 2)
     end
   end
+  -- a binary built from other C sources than its tree holds: the record would name the
+  -- tree's commit beside numbers that commit does not give (tryL 4; the runner says it first)
+  local stale = require("wb.runner_provenance").core_refusal()
+  if stale then error("train.run: " .. stale, 2) end
   -- the files its hooks load or open while it runs (see wb/identity_reads.lua);
   -- not the runs folder (records, weights, states) nor its dataset files
   local outer, threads, outer_planned, outer_text = active, wb.sys.blas_threads(), planned,

@@ -82,9 +82,20 @@ end
 
 local function tree() return (wb.luadir:gsub("/bindings/lua$", "")) end -- the workbench's
 
+-- Why the tree's commit does not describe this binary (nil when it does): it runs
+-- without its source tree (installed), or was built from other C sources than the tree
+-- holds (wb/runner_provenance.lua). Its records then name no commit.
+local function not_the_binarys()
+  local src = require("wb.runner_provenance").core_sources()
+  if not src.tree then return "this binary runs without its source tree" end
+  return src.differ and "this binary was built from other C sources than " .. src.tree
+    .. " holds" or nil
+end
+
 local commit_cache
 function M.git_commit()
   if commit_cache ~= nil then return commit_cache or nil end
+  if not_the_binarys() then commit_cache = false; return nil end
   local c = M.git(tree(), {"rev-parse", "--short", "HEAD"}):match("^[^\n]+")
   commit_cache = c or false
   return c
@@ -122,6 +133,8 @@ local SHOWN = 3
 function M.commit_text()
   local c, ch = M.git_commit(), M.git_changes() or {}
   if not c then
+    local other = not_the_binarys()
+    if other then return "unknown (" .. other .. ")" end
     local why = M.git_why()
     return why and string.format("unknown (git not available%s)", why == "not on PATH" and ""
       or (": " .. why)) or "unknown"

@@ -18,7 +18,9 @@
 -- (`require "helper"`, dofile "x.lua") and the files it opens by a literal
 -- name: the names among its constants that are globals, modules on
 -- package.path or files are identified too (by value; modules and files by
--- their content). A value that cannot be
+-- their content, a module loaded already also by its value, as an upvalue
+-- holding it is: what it read as it loaded, fields the script set on it).
+-- A value that cannot be
 -- identified (a tensor, a dataset, a file handle, a C function from outside
 -- those modules) makes the hook unidentifiable: its runs are not cached.
 --
@@ -143,6 +145,11 @@ local function named_text(names, has_env, seen)
       if not library_module(k) then
         local p = not k:match("%.lua$") and package.searchpath(k, package.path)
         local t = p and file_text(p, seen)
+        if t and package.loaded[k] ~= nil then -- as loaded: fields set on it, what it read
+          local vt, why = value_text(package.loaded[k], seen)
+          if not vt then return nil, string.format("module '%s' as loaded: %s", k, why) end
+          t = t .. ";loaded=" .. vt
+        end
         if t then parts[#parts + 1] = "module:" .. k .. "=" .. t
         elseif k:find("[%./]") and is_file(k) then
           t = k:match("%.lua$") and file_text(k, seen) or file_id(k)

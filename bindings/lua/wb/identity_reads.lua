@@ -18,12 +18,13 @@
 -- recorded run only while every one is unchanged; a file of Lua code it
 -- loaded (require, dofile, loadfile), only while the globals its code names
 -- are as they were when the run started too (wb/identity_chunk.lua). A
--- folder a hook lists (wb.sys.listdir) is recorded with an id of its names:
--- a file added there retrains the run; so is a file or folder it tests with
+-- folder a hook lists (wb.sys.listdir) is recorded with an id of its names: a file
+-- added there retrains the run; so is a file or folder it tests with
 -- wb.sys.exists, and the clock or process id it reads makes its run never
--- reused (wb/identity_reads_sys.lua). An environment variable a hook reads (os.getenv) is
--- recorded as "$NAME" with a hash of its value, and the value (not a
--- secret's: env_read): another value retrains it, README and exports name it.
+-- reused (wb/identity_reads_sys.lua). An environment variable a hook reads
+-- is recorded as "$NAME" with a hash of its value (wb/identity_reads_env.lua).
+-- What a module read as it loaded (at the script's top level too) is added
+-- to a run that requires it (wb/identity_require.lua).
 --
 -- Not recorded: the workbench's own modules (their code is in
 -- identity.code()) and their own listings, Lua's standard library (no
@@ -32,17 +33,16 @@
 -- an adopted donor's weights; a file there a hook reads by path is, by
 -- content, and a path is taken for what it names, links and ".." resolved:
 -- wb/identity_reads_sys.lua; the records a hook gets from wb.runs.find are,
--- as its answer: wb/identity_reads_runs.lua), files the run itself opened for writing (its
--- outputs), the runner's own hashing (M.file_id), /proc and /sys read by the
--- library (a hook's own read there is, by content), and the
--- devices of /dev (not its files, /dev/shm: wb/identity_reads_sys.lua).
+-- as its answer: wb/identity_reads_runs.lua), files the run itself opened
+-- for writing (its outputs), the runner's own hashing (M.file_id), /proc
+-- and /sys read by the library (a hook's own read there is, by content),
+-- and the devices of /dev (not its files, /dev/shm: wb/identity_reads_sys.lua).
 -- What the script reads at its top level is not either (its values reach
--- the hooks as upvalues, which identity.lua fingerprints), nor what a hook
--- reaches through the C io library itself (a file handle's lines, not
--- io.lines: the handle's io.open was seen). A command a hook runs
--- (io.popen in read mode, os.execute; not the workbench's own gnuplot or
--- git) depends on what cannot be known: it is recorded as such, and the
--- runner never reuses that run (it says so).
+-- the hooks as upvalues, which identity.lua fingerprints), nor a file
+-- handle's reads (its io.open was seen; a handle the hook closes over is
+-- not identified). A command a hook runs (io.popen in read mode, os.execute;
+-- not the workbench's own gnuplot or git) depends on what cannot be known:
+-- it is recorded as such, and the runner never reuses that run (it says so).
 -- Private to the runner: not part of the wb table.
 local _ENV = require "wb.std"
 local wb = require "wb"
@@ -123,6 +123,12 @@ local function relay(name, ok, ...)
   error(e, info and level or 0)
 end
 local function through(name, f, ...) return relay(name, pcall(invoke, f, ...)) end
+-- through, calling after() before it returns or raises (a tracker to stop)
+local function through_after(name, after, f, ...)
+  local r = table.pack(pcall(invoke, f, ...))
+  after()
+  return relay(name, table.unpack(r, 1, r.n))
+end
 
 -- The debug.getinfo (fields, with "S") of a wrapper's caller, past C
 -- functions (pcall), asked from a function the wrapper calls (level 4 from
@@ -172,6 +178,30 @@ local function note(path, id, module, code)
   for _, t in ipairs(active) do note_in(t, p, id, asked, code or module ~= nil) end
 end
 
+-- Adds read_files entries (what a module read as it loaded: wb/identity_require.lua) to every
+-- running tracker, with the ids they had then (the module's value was made of those contents);
+-- Lua code, with the globals as that tracker's run started (note_in).
+local function add(list)
+  for _, t in ipairs(active) do
+    for _, e in ipairs(list) do
+      local p = e.path
+      if not t.seen[p] and not t.files[M.sys.real(p)] then
+        t.seen[p], t.ids[p], t.values[p], t.asked[p] = true, e.id, e.value, e.asked
+        t.found[p], t.code[p] = e.found, e.code and M.chunk.read(p, t.g0) or nil
+        t.order[#t.order + 1] = p
+      end
+    end
+  end
+end
+
+-- Whether a run's tracker is running (not only a module's as it loads: track_load).
+local function running()
+  for _, t in ipairs(active) do
+    if not t.load then return true end
+  end
+  return false
+end
+
 -- Notes a file a run wrote (not a dependency: its output).
 local function wrote(path)
   if #active == 0 or type(path) ~= "string" then return end
@@ -187,36 +217,6 @@ local function ran(what, cmd, own)
   for _, t in ipairs(active) do
     if not t.seen[key] then
       t.seen[key], t.ids[key] = true, COMMAND
-      t.order[#t.order + 1] = key
-    end
-  end
-end
-
--- An environment variable a hook read is noted as "$NAME" with an id of its
--- value (a hash, which the runner compares) or of its absence, and the value
--- itself: it is a setting the user chose that changes the run's numbers,
--- as a config value does, and the README and exports name it ($SCALE=2;
--- with the hash alone no one could say which value made them). A variable
--- whose name says it is a secret (TOKEN, SECRET, PASSWORD, KEY, ...) keeps
--- the hash only: a record is shared with the numbers it holds.
-local ENV = "env:"
-local function env_id(v) return ENV .. (v and require("wb.util").fnv1a64(v) or "unset") end
-local SECRET = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL",
-  "AUTH", "COOKIE", "SESSION"}
-function M.secret_name(name)
-  local up = name:upper()
-  for _, w in ipairs(SECRET) do
-    if up:find(w, 1, true) then return true end
-  end
-  return false
-end
-local function env_read(name)
-  for _, t in ipairs(active) do
-    local key = "$" .. name
-    if not t.seen[key] then
-      local v = orig.getenv(name)
-      t.seen[key], t.ids[key] = true, env_id(v)
-      if v and not M.secret_name(name) then t.values[key] = v end
       t.order[#t.order + 1] = key
     end
   end
@@ -241,9 +241,12 @@ end
 -- keeps the wrapper, and its hooks' reads are seen.
 -- require and rawget: wb/identity_require.lua (a module no file holds, the
 -- command line read by rawget(_G, "arg"): noted as such, never reused)
+local track_load -- below
+local function absolute(p) ropts = ropts or require "wb.runner_options" return ropts.absolute(p) end
 local MODULE, ARG = require("wb.identity_require")(M, {active = active, loaded_as = loaded_as,
-  loaded_before = loaded_before, note = note, through = through, orig = orig,
-  absolute = function(p) return ropts.absolute(p) end, here = HERE})
+  loaded_before = loaded_before, note = note, through = through, orig = orig, add = add,
+  through_after = through_after, running = running, absolute = absolute, here = HERE,
+  track_load = function() return track_load() end}) -- and M.modules()
 rawset(_G, "dofile", function(path, ...)
   note(path, nil, nil, true)
   return orig.dofile(path, ...)
@@ -282,11 +285,9 @@ wb.sys.listdir = function(path, ...)
   return names
 end
 
--- a hook that reads $WIDTH builds another model when it changes
-os.getenv = function(name, ...)
-  if #active > 0 and type(name) == "string" and not own_caller() then env_read(name) end
-  return orig.getenv(name, ...)
-end
+-- os.getenv: "$NAME" with an id of its value (wb/identity_reads_env.lua)
+local ENV, env_id = require("wb.identity_reads_env")(M, {active = active, orig = orig,
+  own_caller = own_caller})
 
 -- wrapper -> the name of the function it wraps: identity.lua identifies a
 -- hook calling `dofile` as it did before the wrapping (by that name), not by
@@ -315,13 +316,8 @@ end
 -- folders and files never recorded (the runs folder, the dataset files; own:
 -- the run's record, also left out of what wb.runs.find answers a hook).
 -- Trackers nest: each sees what was read while it ran.
-function M.track(skip)
+local function new_tracker(skip)
   ropts = ropts or require "wb.runner_options"
-  for _, l in ipairs(loaded_before) do
-    loaded_as[ropts.absolute(l.path)] = {name = l.name, id = l.id}
-  end
-  for i = #loaded_before, 1, -1 do loaded_before[i] = nil end -- in place: shared
-  forget_changed()
   local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
     code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
     dirs = {}, files = {[M.sys.real(wb.luadir .. "/wb.lua")] = true}, found = {},
@@ -337,6 +333,22 @@ function M.track(skip)
   if #active == 0 then wb.io._observe(observer) end
   active[#active + 1] = t
   t.stop = M.stop
+  return t
+end
+function M.track(skip)
+  ropts = ropts or require "wb.runner_options"
+  for _, l in ipairs(loaded_before) do
+    loaded_as[ropts.absolute(l.path)] = {name = l.name, id = l.id}
+  end
+  for i = #loaded_before, 1, -1 do loaded_before[i] = nil end -- in place: shared
+  forget_changed()
+  return new_tracker(skip)
+end
+-- A tracker of what a module reads as it loads (wb/identity_require.lua), outside a run too:
+-- not a run's (t.load: the require wrapper tells a run by its trackers)
+function track_load()
+  local t = new_tracker()
+  t.load = true
   return t
 end
 
@@ -371,19 +383,6 @@ function M.so_far(t)
   end
   M.sys.unpaired(t, list) -- a duration clock read without its pair
   return list
-end
-
--- M.modules() -> table, table: the absolute paths of the Lua files this process loaded
--- with require (not wb's own: a script's helpers, at its top or in its hooks), sorted;
--- and path -> the content id each had when loaded.
-function M.modules()
-  ropts = ropts or require "wb.runner_options"
-  local set, out = {}, {}
-  for _, l in ipairs(loaded_before) do set[ropts.absolute(l.path)] = l.id end
-  for p, l in pairs(loaded_as) do set[p] = l.id end
-  for p in pairs(set) do out[#out + 1] = p end
-  table.sort(out)
-  return out, set
 end
 
 -- M.entry_changed(e, memo), M.changed(list, memo), M.kind(e): whether the

@@ -14,6 +14,11 @@
 -- command a hook ran. Not recorded: the workbench's own modules (wb, wb.*:
 -- identity.code()) and the modules loaded before any script ran (Lua's
 -- standard library, cjson: they are the workbench's).
+-- What a module reads as it loads (a file, $VAR: identity_reads) is tracked
+-- whenever it loads, at the script's top level too, and added to a run whose
+-- hook requires it later: a hook's require("params") of a module the top
+-- level had loaded was recorded as params.lua alone, and params.txt, which
+-- the module read, changed, reused the run (tryL 1).
 -- Installed into wb.identity_reads by it; private to the runner.
 local _ENV = require "wb.std"
 
@@ -109,6 +114,17 @@ return function(r, I)
     return raw(t, k)
   end)
 
+  -- A module's fresh load, tracked (I.track_load) so that what it reads as it loads is
+  -- known when a run requires it later (origins[name].reads: loaded at the script's top
+  -- level, it read params.txt or $DROP unrecorded, tryL 1); the reads go to the running
+  -- trackers too. Returns require's results, and the reads.
+  local function load(name, ...)
+    local t, list = I.track_load(), nil
+    local m, where = I.through_after("require", function() list = t:stop() end, orig.require,
+      name, ...)
+    return m, where, list
+  end
+
   rawset(_G, "require", function(name, ...)
     local own = type(name) ~= "string" or library(name)
     if own and type(name) == "string" and package.loaded[name] == nil then
@@ -118,33 +134,46 @@ return function(r, I)
       return m, where
     elseif own or (#active == 0 and package.loaded[name] ~= nil) then
       return through("require", orig.require, name, ...)
-    elseif #active == 0 then -- loaded outside a run: its content id as loaded
-      local m, where = through("require", orig.require, name, ...)
-      local o = origin_of(name, true, where)
-      if o.lua then
-        loaded_before[#loaded_before + 1] = {name = name, path = o.lua, id = r.file_id(o.lua)}
-      end
-      return m, where
     end
-    local known = true -- once a run: a require in a loop stays cheap
+    local run, fresh = I.running(), package.loaded[name] == nil
+    local known = #active > 0 -- once a run: a require in a loop stays cheap
     for _, t in ipairs(active) do
       known = known and t.names[name]
       t.names[name] = true
     end
     if known then return through("require", orig.require, name, ...) end
-    local fresh = package.loaded[name] == nil
-    local m, where = through("require", orig.require, name, ...)
+    local m, where, list
+    if fresh then m, where, list = load(name, ...)
+    else m, where = through("require", orig.require, name, ...) end
     local o = origin_of(name, fresh, where)
-    if o.lua then
-      local p = I.absolute(o.lua)
-      if fresh then loaded_as[p] = {name = name, id = r.file_id(p)} end
-      note(p, loaded_as[p] and loaded_as[p].id, name)
+    if fresh then o.reads = list end
+    local p = o.lua and I.absolute(o.lua)
+    if fresh and p then -- its content id as loaded (outside a run: taken in at the next)
+      if run then loaded_as[p] = {name = name, id = r.file_id(p)}
+      else loaded_before[#loaded_before + 1] = {name = name, path = o.lua, id = r.file_id(p)} end
+    end
+    if #active == 0 then return m, where end
+    if p then
+      note(p, loaded_as[p] and loaded_as[p].id or fresh and r.file_id(p) or nil, name)
     elseif o.c then
       note(o.c) -- a C library: its file's content
     elseif o.why then
       no_file(name, o.why)
     end
+    if not fresh and o.reads then I.add(o.reads) end -- fresh: the trackers saw them
     return m, where
   end)
+
+  -- r.modules() -> table, table: the absolute paths of the Lua files this process loaded
+  -- with require (not wb's own: a script's helpers, at its top or in its hooks), sorted;
+  -- and path -> the content id each had when loaded.
+  function r.modules()
+    local set, out = {}, {}
+    for _, l in ipairs(loaded_before) do set[I.absolute(l.path)] = l.id end
+    for p, l in pairs(loaded_as) do set[p] = l.id end
+    for p in pairs(set) do out[#out + 1] = p end
+    table.sort(out)
+    return out, set
+  end
   return MODULE, ARG
 end

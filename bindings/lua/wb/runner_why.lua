@@ -9,6 +9,7 @@
 -- told apart by what differs).
 local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
+local reads = require "wb.identity_reads"
 
 local M = {}
 
@@ -70,12 +71,24 @@ local function differences(s, r, into)
       into[library_change(k, b)] = true
     end
   end
+  local hooks = false
   for _, p in ipairs(PARTS) do
     local h = HOOK[p[1]]
     local old, new = h and own_id(id, p[1]) or id[p[1]], h and own_id(s.identity, p[1])
       or s.identity[p[1]]
     if old ~= nil and old ~= new and (p[1] ~= "data" or dataset(cfg) == dataset(s.config)) then
-      into[p[2]] = true
+      into[p[2]], hooks = true, hooks or h
+    end
+  end
+  -- what the hooks read that is not as recorded (a file a module they require read as it
+  -- loaded, $VAR: its value is in the hook's identity, tryL 1), named with the hook
+  if hooks and type(r.read_files) == "table" then
+    local memo = {}
+    for _, e in ipairs(r.read_files) do
+      local how, checked = reads.entry_changed(e, memo, true)
+      if how and checked and type(e) == "table" and type(e.path) == "string" then
+        into[e.path .. " (read by the hooks)"] = true
+      end
     end
   end
   -- the keys of both configs: one set before and unset now (a full run

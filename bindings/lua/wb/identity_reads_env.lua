@@ -1,0 +1,46 @@
+-- wb/identity_reads_env.lua: the environment variables a run's hooks read
+-- (wb/identity_reads.lua records a run's reads). One a hook read is noted
+-- as "$NAME" with an id of its value (a hash, which the runner compares) or
+-- of its absence, and the value itself: it is a setting the user chose that
+-- changes the run's numbers, as a config value does, and the README and
+-- exports name it ($SCALE=2; with the hash alone no one could say which
+-- value made them). A variable whose name says it is a secret (TOKEN,
+-- SECRET, PASSWORD, KEY, ...) keeps the hash only: a record is shared with
+-- the numbers it holds. The library's own reads are not a run's.
+-- Installed into wb.identity_reads by it; private to the runner.
+local _ENV = require "wb.std"
+
+local ENV = "env:"
+local function env_id(v) return ENV .. (v and require("wb.util").fnv1a64(v) or "unset") end
+local SECRET = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL",
+  "AUTH", "COOKIE", "SESSION"}
+
+-- Installs os.getenv's wrapper and M.secret_name into M (wb.identity_reads); I: its state
+-- and functions (active, orig, own_caller). Returns the ids' prefix and env_id.
+return function(M, I)
+  local active, orig, own_caller = I.active, I.orig, I.own_caller
+  function M.secret_name(name)
+    local up = name:upper()
+    for _, w in ipairs(SECRET) do
+      if up:find(w, 1, true) then return true end
+    end
+    return false
+  end
+  local function env_read(name)
+    for _, t in ipairs(active) do
+      local key = "$" .. name
+      if not t.seen[key] then
+        local v = orig.getenv(name)
+        t.seen[key], t.ids[key] = true, env_id(v)
+        if v and not M.secret_name(name) then t.values[key] = v end
+        t.order[#t.order + 1] = key
+      end
+    end
+  end
+  -- a hook that reads $WIDTH builds another model when it changes
+  os.getenv = function(name, ...)
+    if #active > 0 and type(name) == "string" and not own_caller() then env_read(name) end
+    return orig.getenv(name, ...)
+  end
+  return ENV, env_id
+end

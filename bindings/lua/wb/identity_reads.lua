@@ -4,8 +4,9 @@
 -- require(cfg.arch_module), io.lines(dir .. "/vocab.txt"),
 -- m:load_weights(dir .. "/init.safetensors")) is seen only while it runs.
 -- So while a run trains and measures (wb/train.lua), what the global
--- require, dofile, loadfile, io.open (read modes), io.lines and io.input
--- read is noted, and so are the paths the workbench's C loaders open
+-- require, dofile, loadfile and the io library (wb/identity_reads_io.lua:
+-- io.open in read modes, io.lines, io.input, the default input) read is
+-- noted, and so are the paths the workbench's C loaders open
 -- (wb.io._observe, bindings/lwb.h lwb_note_file: wb.io.load_safetensors and
 -- so wb.load, load_weights and resumed states, wb.image.load, wb.data.idx,
 -- wb.sys.hash_file; their writers too, wb.io.save_safetensors,
@@ -97,7 +98,7 @@ local active = {}
 -- The functions as Lua and the C bindings made them, taken when this module
 -- loads (at `wb`'s, before any script runs).
 local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io.open,
-  lines = io.lines, input = io.input, popen = io.popen, execute = os.execute,
+  lines = io.lines, input = io.input, read = io.read, popen = io.popen, execute = os.execute,
   listdir = wb.sys.listdir, getenv = os.getenv}
 
 -- A C function a wrapper calls (require, io.lines, io.open's mode check)
@@ -255,13 +256,9 @@ rawset(_G, "loadfile", function(path, ...)
   note(path, nil, nil, true)
   return orig.loadfile(path, ...)
 end)
-io.open = function(path, mode, ...)
-  if mode == nil or (type(mode) == "string" and mode:sub(1, 1) == "r") then note(path)
-  else wrote(path) end
-  return through("open", orig.open, path, mode, ...)
-end
-io.lines = function(path, ...) note(path); return through("lines", orig.lines, path, ...) end
-io.input = function(f, ...) note(f); return through("input", orig.input, f, ...) end
+-- io.open, io.lines, io.input, io.read and a handle's read: wb/identity_reads_io.lua
+require("wb.identity_reads_io")({active = active, note = note, wrote = wrote, ran = ran,
+  through = through, orig = orig, own_caller = own_caller, running = running})
 -- a command whose output a hook reads (not the workbench's own: gnuplot,
 -- git): what it depends on cannot be known, so the run is never reused
 io.popen = function(cmd, mode, ...)
@@ -293,7 +290,7 @@ local ENV, env_id = require("wb.identity_reads_env")(M, {active = active, orig =
 -- hook calling `dofile` as it did before the wrapping (by that name), not by
 -- the wrapper's code.
 M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile",
-  [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input",
+  [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input", [io.read] = "io.read",
   [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir",
   [os.getenv] = "os.getenv", [_G.rawget] = "rawget"}
 -- wb.sys.exists, the clocks and the process id, and which reads of the runs

@@ -1,0 +1,105 @@
+-- tryL 2 and 7: two reads of a run's hooks that were not recorded, so
+-- the run was reused after what they read had changed.
+-- 2: the default input set at the script's top level (io.input("drop.txt"))
+-- and read in a hook (io.read, io.lines(), io.input():read): now recorded as
+-- that file (wb/identity_reads_io.lua).
+-- 7: the standard input read in a hook (io.stdin:read; `echo 0.9 |
+-- workbench t.lua`): a runner's child gets end of file there, and the run
+-- trained on the hook's default without a word; now refused, saying so.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local reads = require "wb.identity_reads"
+local dir = T.tmpdir()
+
+-- A script whose top level is `top` and whose build hook's first layer is
+-- `WIDTH` units wide (an expression of the hook); ex:run() prints the width.
+local function script(name, top, width)
+  local path = dir .. "/" .. name .. ".lua"
+  util.write_file(path, string.format([[
+%s
+local function build()
+  local w = %s
+  return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
+    wb.nn.Dense(w, 10, {activation = "softmax"})}
+end
+local ex = wb.experiment({name = %q, base = {epochs = 1, subset = {train = 300, test = 100},
+  validation = false}, seeds = {1}, build = build,
+  measure = function(model) return {width = model:get_weights()[1]:size(2)} end}, {root = %q})
+for _, r in ipairs(ex:run()) do print("width", r.measures.width) end
+]], top, width, name, dir .. "/plots"))
+  return function(pre)
+    return T.sh(table.concat({pre or "", "WB_ECHO=0", T.wb, path}, " "))
+  end
+end
+
+local function trained(w, st, out, err)
+  T.eq(st, 0, err)
+  T.ok(out:find("width\t" .. w, 1, true), "stale: " .. out .. err)
+end
+
+local function paths(list)
+  local out = {}
+  for _, e in ipairs(list) do out[#out + 1] = e.path end
+  return table.concat(out, " ")
+end
+
+T.test("tryL 2: the default input a hook reads, set by io.input at the top, is recorded",
+  function()
+  local file = dir .. "/i1.txt"
+  util.write_file(file, "16\n")
+  local run = script("i1", string.format("io.input(%q)", file), 'io.read("n")')
+  trained(16, run())
+  local st, _, err = run()
+  T.eq(st, 0, err); T.ok(err:find("1 cached, 0 to train", 1, true), "not cached: " .. err)
+  util.write_file(file, "24\n")
+  local out
+  st, out, err = run()
+  trained(24, st, out, err)
+  T.ok(err:find(file .. " changed since it was recorded", 1, true), err)
+end)
+
+T.test("tryL 2: io.lines() and io.input():read read the default input: recorded", function()
+  local file = dir .. "/i2.txt"
+  util.write_file(file, "1\n2\n")
+  local h = io.open(file) -- io.input(handle) of a file io.open opened: that file
+  for _, set in ipairs{function() io.input(file) end, function() io.input(h) end} do
+    set()
+    for _, read in ipairs{function() return io.lines()() end,
+        function() return io.input():read("l") end, function() return io.read("l") end} do
+      io.input():seek("set")
+      local t = reads.track{}
+      T.eq(read(), "1")
+      local list = t:stop()
+      T.eq(paths(list), file, util.canonical(list))
+    end
+  end
+  io.input(io.stdin)
+  h:close()
+  -- a default input opened from no file: a command's output, never reused
+  io.input(io.tmpfile())
+  local t = reads.track{}
+  io.read("a")
+  local list = t:stop()
+  io.input():close()
+  io.input(io.stdin)
+  T.eq(#list, 1, util.canonical(list))
+  T.eq(reads.kind(list[1]), "command", util.canonical(list))
+end)
+
+T.test("tryL 7: the standard input read in a run is refused, saying why", function()
+  for _, read in ipairs{function() return io.stdin:read("n") end,
+      function() return io.read("n") end, function() return io.lines()() end,
+      function() return io.stdin:lines()() end} do
+    local t = reads.track{}
+    local ok, err = pcall(read)
+    t:stop()
+    T.ok(not ok and tostring(err):find("a hook read the standard input", 1, true)
+      and tostring(err):find("test_ident_io.lua:%d+:"), tostring(err))
+  end
+  local run = script("i3", "", 'io.stdin:read("n") or 16')
+  local st, out, err = run("echo 24 |")
+  T.ok(st ~= 0, "refused: " .. out .. err)
+  T.ok(err:find("a hook read the standard input", 1, true), err)
+end)
+
+T.done()

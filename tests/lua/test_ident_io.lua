@@ -1,4 +1,4 @@
--- tryL 2 and 7: two reads of a run's hooks that were not recorded, so
+-- tryL 2, 7 and 3: three reads of a run's hooks that were not recorded, so
 -- the run was reused after what they read had changed.
 -- 2: the default input set at the script's top level (io.input("drop.txt"))
 -- and read in a hook (io.read, io.lines(), io.input():read): now recorded as
@@ -6,6 +6,9 @@
 -- 7: the standard input read in a hook (io.stdin:read; `echo 0.9 |
 -- workbench t.lua`): a runner's child gets end of file there, and the run
 -- trained on the hook's default without a word; now refused, saying so.
+-- 3: a folder a wb helper lists for a hook (wb.image.png_files(dir)): wb's
+-- own listings were skipped; one made on a hook's behalf is now recorded
+-- (and $WB_DATA, which wb.data reads to find a set a hook loads by name).
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local reads = require "wb.identity_reads"
@@ -100,6 +103,31 @@ T.test("tryL 7: the standard input read in a run is refused, saying why", functi
   local st, out, err = run("echo 24 |")
   T.ok(st ~= 0, "refused: " .. out .. err)
   T.ok(err:find("a hook read the standard input", 1, true), err)
+end)
+
+T.test("tryL 3: a folder wb.image.png_files lists for a hook is recorded", function()
+  local pngs = dir .. "/pngs"
+  T.sh("mkdir -p " .. pngs)
+  util.write_file(pngs .. "/a.png", "")
+  local t = reads.track{}
+  local function hook() return #wb.image.png_files(pngs) + 0 end -- a frame of its own
+  T.eq(hook(), 1)
+  local list = t:stop()
+  T.eq(#list, 1, util.canonical(list))
+  T.eq(reads.kind(list[1]), "listing", util.canonical(list))
+  -- $WB_DATA, which wb.data reads to find a set a hook loads by name: recorded too
+  t = reads.track{}
+  local function loader() return wb.data._location("mnist") .. "" end
+  loader()
+  list = t:stop()
+  T.ok(paths(list):find("$WB_DATA", 1, true), util.canonical(list))
+  local run = script("i4", string.format("local d = %q", pngs),
+    "16 + 8 * (#wb.image.png_files(d) - 1)")
+  trained(16, run())
+  util.write_file(pngs .. "/b.png", "")
+  local st, out, err = run()
+  trained(24, st, out, err)
+  T.ok(err:find(pngs .. " (a folder a hook listed) has other names", 1, true), err)
 end)
 
 T.done()

@@ -19,7 +19,8 @@
 -- recorded run only while every one is unchanged; a file of Lua code it
 -- loaded (require, dofile, loadfile), only while the globals its code names
 -- are as they were when the run started too (wb/identity_chunk.lua). A
--- folder a hook lists (wb.sys.listdir) is recorded with an id of its names: a file
+-- folder a hook lists (wb.sys.listdir; or a wb helper for it:
+-- wb.image.png_files, for_run) is recorded with an id of its names: a file
 -- added there retrains the run; so is a file or folder it tests with
 -- wb.sys.exists, and the clock or process id it reads makes its run never
 -- reused (wb/identity_reads_sys.lua). An environment variable a hook reads
@@ -149,6 +150,10 @@ local function own_caller()
   local info = wrapper_caller("S")
   return info ~= nil and info.source:sub(1, #OWN) == OWN
 end
+-- Whether a read is a run's: by user code, or by the library on a hook's behalf (a user
+-- frame above the outermost tracker's start: wb.image.png_files(dir) in a build hook listed
+-- the user's folder, which was not recorded, tryL 3).
+local function for_run() return not own_caller() or M.sys.by_hook(active[1]) end
 
 -- Notes absolute path p (a file, or key: a command, a folder's listing)
 -- with its id (nil: the file's content id, taken at stop) in tracker t;
@@ -276,9 +281,7 @@ end
 -- a hook that lists a folder depends on its names (a file added there)
 wb.sys.listdir = function(path, ...)
   local names = through("listdir", orig.listdir, path, ...) -- an error at the caller's line
-  if #active > 0 and type(path) == "string" and not own_caller() then
-    note(path, listing_id(names))
-  end
+  if #active > 0 and type(path) == "string" and for_run() then note(path, listing_id(names)) end
   return names
 end
 

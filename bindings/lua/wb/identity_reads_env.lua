@@ -6,7 +6,9 @@
 -- exports name it ($SCALE=2; with the hash alone no one could say which
 -- value made them). A variable whose name says it is a secret (TOKEN,
 -- SECRET, PASSWORD, KEY, ...) keeps the hash only: a record is shared with
--- the numbers it holds. The library's own reads are not a run's.
+-- the numbers it holds. The library's own reads are not a run's (where
+-- output goes: $COLUMNS, $TERM, $WB_ECHO; the runner's), but for those that
+-- decide what a hook gets, read on its behalf (BEHALF).
 -- Installed into wb.identity_reads by it; private to the runner.
 local _ENV = require "wb.std"
 
@@ -14,6 +16,9 @@ local ENV = "env:"
 local function env_id(v) return ENV .. (v and require("wb.util").fnv1a64(v) or "unset") end
 local SECRET = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "KEY", "CREDENTIAL",
   "AUTH", "COOKIE", "SESSION"}
+-- $WB_DATA: which files wb.data.load(name) in a hook reads (their paths are recorded, by
+-- content: another $WB_DATA would read others under the same names)
+local BEHALF = {WB_DATA = true}
 
 -- Installs os.getenv's wrapper and M.secret_name into M (wb.identity_reads); I: its state
 -- and functions (active, orig, own_caller). Returns the ids' prefix and env_id.
@@ -39,7 +44,10 @@ return function(M, I)
   end
   -- a hook that reads $WIDTH builds another model when it changes
   os.getenv = function(name, ...)
-    if #active > 0 and type(name) == "string" and not own_caller() then env_read(name) end
+    if #active > 0 and type(name) == "string" and (not own_caller() or BEHALF[name]
+        and M.sys.by_hook(active[1])) then
+      env_read(name)
+    end
     return orig.getenv(name, ...)
   end
   return ENV, env_id

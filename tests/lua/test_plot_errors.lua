@@ -122,6 +122,7 @@ T.test(":show() draws on the terminal (dumb) and returns self", function()
   local n = 0
   for _ in out:gmatch("\n") do n = n + 1 end
   T.ok(n >= 14 and n <= 16, "15 lines, got " .. n)
+  T.ok(not out:find("\f", 1, true), "no form feed (a pager showed ^L, tryM 15)")
 end)
 
 T.done()

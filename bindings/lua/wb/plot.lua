@@ -309,7 +309,9 @@ function Plot:show(opts)
     local text = R.slurp(out)
     os.execute("rm -rf " .. U.sh(dir))
     if not rok then error(rerr, 0) end
-    io.write(text)
+    -- without the form feed gnuplot's dumb terminal starts a page with: a
+    -- terminal or a pager showed it as ^L or a cleared screen (tryM 15)
+    io.write((text:gsub("^\f", "")))
     io.stdout:flush()
   end)
   if not ok then error(err, 2) end

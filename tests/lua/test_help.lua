@@ -78,6 +78,10 @@ T.test("help text: signature, description, parameters, example", function()
   T.eq(none, nil); T.ok(msg:find("no help for 'weight_gird'", 1, true), msg)
   local _, msg2 = wb.help.text("grid")
   T.ok(msg2:find("wb.lab.weight_grid", 1, true), msg2)
+  -- a method misspelt on an object's name, not a class's: its last part's
+  -- nearest (tryM 13: "model:fitt" named nothing)
+  local _, msg3 = wb.help.text("model:fitt")
+  T.ok(msg3:find("; see: wb.Sequential:fit", 1, true), msg3)
   -- a user's own function with a --- block above it
   local src = root .. "/mine.lua"
   util.write_file(src, "---wb.mine(x) -> number\n---Twice x.\n"

@@ -152,9 +152,13 @@ local function similar(s)
   end
   if #out == 0 and #s > 2 then
     local nearest, keys = require("wb.spec").nearest, require("wb.util").sorted_keys
-    local pool = s:find("[.:]") and whole or last
-    local near = nearest(s, keys(pool))
-    out[1] = near and pool[near] or nil
+    local near = s:find("[.:]") and nearest(s, keys(whole))
+    if near then out[1] = whole[near]
+    else -- the last part alone: "model:fitt" is no class's, its "fitt" near "fit" (tryM 13)
+      local part = s:match("[^.:]*$")
+      near = #part > 2 and nearest(part, keys(last))
+      out[1] = near and last[near] or nil
+    end
   end
   table.sort(out)
   return out

@@ -414,6 +414,15 @@ static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, i
         double a, b;
         if ((st = stepf(k, j, &a, &b, err)))
             return st;
+        /* a norm or a Rayleigh quotient past the range (a Hessian whose
+         * eigenvalues pass ~1.8e19 overflows the float32 products) is no
+         * invariant subspace: it stopped on a Ritz value a fifth of the
+         * eigenvalue, with no error (found with the instruments' overflow
+         * test, where fit's hess_max now records NaN) */
+        if (!isfinite(a) || !isfinite(b))
+            return wb_err_set(err, WB_ENONFINITE, "Lanczos: a non-finite %s at step %d (a "
+                              "Hessian past float32's range?)", isfinite(a) ? "norm" :
+                              "Rayleigh quotient", j + 1);
         k->alpha[j] = a;
         k->beta[j] = b;
         j++;
@@ -434,7 +443,7 @@ static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, i
         r = b * k->s[(size_t)(j - 1) * j + (j - 1)];
         double r2 = j > 1 ? fabs(b * k->s[(size_t)(j - 2) * j + (j - 1)]) : 0;
         double gp = j > 1 ? th - k->d[j - 2] - r2 : 0;
-        int invariant = !(b > 1e-12 * fabs(a)) || !isfinite(b);
+        int invariant = !(b > 1e-12 * fabs(a));
         if (invariant || (j > 1 && j >= jmin && ((gp > 0 && r * r <= tol * gp * fabs(th))
                                                   || fabs(r) <= tol * fabs(th))))
             break;

@@ -152,13 +152,9 @@ local function similar(s)
   end
   if #out == 0 and #s > 2 then
     local nearest, keys = require("wb.spec").nearest, require("wb.util").sorted_keys
-    local near = s:find("[.:]") and nearest(s, keys(whole))
-    if near then out[1] = whole[near]
-    else -- the last part alone: "model:fitt" is no class's, its "fitt" near "fit" (tryM 13)
-      local part = s:match("[^.:]*$")
-      near = #part > 2 and nearest(part, keys(last))
-      out[1] = near and last[near] or nil
-    end
+    -- else the last part alone: "model:fitt" is no class's, its "fitt" near "fit" (tryM 13)
+    local near, part = s:find("[.:]") and nearest(s, keys(whole)), s:match("[^.:]*$")
+    out[1] = near and whole[near] or #part > 2 and last[nearest(part, keys(last))] or nil
   end
   table.sort(out)
   return out

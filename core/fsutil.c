@@ -364,45 +364,63 @@ void wb_hash_bytes(const void *p, size_t n, char hex[WB_HASH_HEX])
     hash_hex(XXH3_128bits(p, n), hex);
 }
 
-wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err)
+/* Feeds path's bytes to eat(ctx, buf, n) in blocks: the one read loop of
+ * hash_file and cksum_file (what names the caller in an error); *size
+ * the bytes read. */
+static wb_status read_blocks(const char *path, const char *what,
+                             void (*eat)(void *ctx, const unsigned char *b, size_t n),
+                             void *ctx, uint64_t *size, wb_err *err)
 {
     char shown[WB_ERR_PATH];
     if (!path || !path[0])
-        return wb_err_set(err, WB_EINVAL, "hash_file: empty path");
+        return wb_err_set(err, WB_EINVAL, "%s: empty path", what);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return wb_err_set(err, WB_ENOENT, "hash_file: cannot open %s: %s",
+        return wb_err_set(err, WB_ENOENT, "%s: cannot open %s: %s", what,
                           wb_err_path(shown, path), strerror(errno));
-    XXH3_state_t *h = XXH3_createState();
-    if (!h || XXH3_128bits_reset(h) != XXH_OK) {
-        XXH3_freeState(h);
-        close(fd);
-        return wb_err_set(err, WB_ENOMEM, "hash_file: %s: out of memory",
-                          wb_err_path(shown, path));
-    }
     unsigned char buf[1 << 16];
-    long long off = 0;
+    uint64_t off = 0;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             int saved = errno;
-            XXH3_freeState(h);
             close(fd);
-            return wb_err_set(err, WB_EIO, "hash_file: reading %s at offset %lld: %s",
-                              wb_err_path(shown, path), off, strerror(saved));
+            return wb_err_set(err, WB_EIO, "%s: reading %s at offset %llu: %s", what,
+                              wb_err_path(shown, path), (unsigned long long)off,
+                              strerror(saved));
         }
         if (n == 0)
             break;
-        XXH3_128bits_update(h, buf, (size_t)n);
-        off += n;
+        eat(ctx, buf, (size_t)n);
+        off += (uint64_t)n;
     }
-    XXH128_hash_t digest = XXH3_128bits_digest(h);
-    XXH3_freeState(h);
     close(fd);
-    hash_hex(digest, hex);
+    *size = off;
     return WB_OK;
+}
+
+static void hash_eat(void *ctx, const unsigned char *b, size_t n)
+{
+    XXH3_128bits_update(ctx, b, n);
+}
+
+wb_status wb_hash_file(const char *path, char hex[WB_HASH_HEX], wb_err *err)
+{
+    char shown[WB_ERR_PATH];
+    XXH3_state_t *h = XXH3_createState();
+    if (!h || XXH3_128bits_reset(h) != XXH_OK) {
+        XXH3_freeState(h);
+        return wb_err_set(err, WB_ENOMEM, "hash_file: %s: out of memory",
+                          wb_err_path(shown, path ? path : ""));
+    }
+    uint64_t size;
+    wb_status st = read_blocks(path, "hash_file", hash_eat, h, &size, err);
+    if (st == WB_OK)
+        hash_hex(XXH3_128bits_digest(h), hex);
+    XXH3_freeState(h);
+    return st;
 }
 
 /* POSIX cksum: CRC-32 with polynomial 0x04C11DB7, most significant bit
@@ -417,36 +435,20 @@ static uint32_t crc_step(uint32_t crc, unsigned char c)
     return crc;
 }
 
+static void crc_eat(void *ctx, const unsigned char *b, size_t n)
+{
+    uint32_t *c = ctx;
+    for (size_t i = 0; i < n; i++)
+        *c = crc_step(*c, b[i]);
+}
+
 wb_status wb_cksum_file(const char *path, uint32_t *crc, uint64_t *size, wb_err *err)
 {
-    char shown[WB_ERR_PATH];
-    if (!path || !path[0])
-        return wb_err_set(err, WB_EINVAL, "cksum: empty path");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return wb_err_set(err, WB_ENOENT, "cksum: cannot open %s: %s",
-                          wb_err_path(shown, path), strerror(errno));
-    unsigned char buf[1 << 16];
     uint32_t c = 0;
-    uint64_t off = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int saved = errno;
-            close(fd);
-            return wb_err_set(err, WB_EIO, "cksum: reading %s at offset %llu: %s",
-                              wb_err_path(shown, path), (unsigned long long)off,
-                              strerror(saved));
-        }
-        if (n == 0)
-            break;
-        for (ssize_t i = 0; i < n; i++)
-            c = crc_step(c, buf[i]);
-        off += (uint64_t)n;
-    }
-    close(fd);
+    uint64_t off;
+    wb_status st = read_blocks(path, "cksum", crc_eat, &c, &off, err);
+    if (st)
+        return st;
     for (uint64_t len = off; len; len >>= 8)
         c = crc_step(c, (unsigned char)(len & 0xFF));
     *crc = ~c;

@@ -64,6 +64,15 @@ function M.sharpness(_, model, d)
     if step == 1 then self.initial, self.initial_hvps = e.values[1], e.hvps end
     if step % M.EVERY == 0 then logs.lambda_max, logs.lambda_hvps = e.values[1], e.hvps end
   end
+  -- the warm start and step 1's measurement: an interrupted run resumes
+  -- from its last epoch (one step) with the same Lanczos start, not from
+  -- step 1 (the report said "restarts from epoch 1" for each run)
+  function cb:get_state()
+    return {v = self.v, initial = self.initial, initial_hvps = self.initial_hvps}
+  end
+  function cb:set_state(s)
+    self.v, self.initial, self.initial_hvps = s.v, s.initial, s.initial_hvps
+  end
   return {cb}
 end
 

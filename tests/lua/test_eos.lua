@@ -154,6 +154,22 @@ T.test("E.sharpness: lambda_max at step 1 and every EVERY steps, at the step's "
   local h2 = m2:fit(data, fit_opts)
   T.eq(table.concat(h2.loss, ","), table.concat(h.loss, ","),
     "the Hessian has its own generator: the same training")
+  -- resumable: a fit stopped after epoch 12 and resumed gives the same
+  -- series (the warm start restored); without get_state task 12's runs
+  -- restarted from epoch 1 ("has no get_state")
+  local path, m3 = T.tmpdir() .. "/s.safetensors", softmax_model()
+  local cb3 = E.sharpness({}, m3, {train = data})
+  fit_opts.optimizer, fit_opts.callbacks, fit_opts.epochs = wb.optim.SGD{lr = 0.5}, cb3, 12
+  m3:fit(data, fit_opts)
+  m3:save_state(path)
+  local m4 = softmax_model()
+  local cb4 = E.sharpness({}, m4, {train = data})
+  fit_opts.optimizer, fit_opts.callbacks, fit_opts.epochs = wb.optim.SGD{lr = 0.5}, cb4, 25
+  fit_opts.resume = path
+  local h4 = m4:fit(data, fit_opts)
+  fit_opts.resume = nil
+  T.eq(table.concat(h4.steps.lambda_max, ","), table.concat(h.steps.lambda_max, ","))
+  T.eq(cb4[1].initial, cbs[1].initial, "step 1's measurement kept")
 end)
 
 -- Synthetic series at lr = 0.5 (2/lr = 4), measured at steps 1, 10, ..., 200

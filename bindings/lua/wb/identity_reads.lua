@@ -107,7 +107,8 @@ local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io
 -- through(name, f, ...) raises such an error again at the line of the first
 -- caller outside this file, as without the wrapper ("x.lua:3: module 'y'
 -- not found"). Any other error passes unchanged.
--- (HERE: this file's and wb/identity_require.lua's, where require's is.)
+-- (HERE: this file's, wb/identity_require.lua's, where require's is, and
+-- wb/identity_reads_io.lua's, where io.open's and io.lines' are.)
 local HERE = {[debug.getinfo(1, "S").short_src .. ":"] = true}
 local function invoke(f, ...) return f(...) end
 local function relay(name, ok, ...)
@@ -263,7 +264,7 @@ rawset(_G, "loadfile", function(path, ...)
 end)
 -- io.open, io.lines, io.input, io.read and a handle's read: wb/identity_reads_io.lua
 require("wb.identity_reads_io")({active = active, note = note, wrote = wrote, ran = ran,
-  through = through, orig = orig, own_caller = own_caller, running = running})
+  through = through, orig = orig, own_caller = own_caller, running = running, here = HERE})
 -- a command whose output a hook reads (not the workbench's own: gnuplot,
 -- git): what it depends on cannot be known, so the run is never reused
 io.popen = function(cmd, mode, ...)

@@ -25,6 +25,8 @@ local STDIN = "a hook read the standard input (io.stdin, or io.read / io.lines()
 -- (active, note, wrote, ran, through, orig, own_caller, running).
 return function(I)
   local active, note, through, orig = I.active, I.note, I.through, I.orig
+  -- a C function's error (io.open's mode, io.lines' file) at the caller's line
+  I.here[debug.getinfo(1, "S").short_src .. ":"] = true
   local stdin = io.stdin
   -- file handle -> the path it was opened with, in a read mode (weak: a closed handle goes)
   local opened = setmetatable({}, {__mode = "k"})

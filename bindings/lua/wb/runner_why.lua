@@ -125,8 +125,10 @@ function M.changes(s, r)
   return names
 end
 
--- How far record r is from spec s: the config keys that differ, and all
--- the differences.
+-- How far record r is from spec s: the config keys that differ, all the
+-- differences, and those differences (differences' table: the note names
+-- the nearest record's without comparing it again, which re-hashes the files
+-- its hooks read).
 local function distance(s, r)
   local d, keys, n = {}, 0, 0
   differences(s, r, d)
@@ -134,20 +136,32 @@ local function distance(s, r)
     n = n + 1
     if name:sub(1, 11) == "config key " then keys = keys + 1 end
   end
-  return keys, n
+  return {r = r, keys = keys, n = n, d = d}
 end
 
--- Whether record r is to be named rather than record `than` for spec s: the
--- one with fewer config keys changed (the same config is this run before:
--- a --dataset fashion run recorded after the mnist one named "config key
--- dataset (fashion -> mnist)" for a change of the mnist files, tryM 3), then
--- fewer differences, then the one that finished later (to the second).
-local function rather(s, r, than)
-  local kr, nr = distance(s, r)
-  local kt, nt = distance(s, than)
-  if kr ~= kt then return kr < kt end
-  if nr ~= nt then return nr < nt end
-  return tostring(r.finished_at) > tostring(than.finished_at)
+-- Whether record a.r is to be named rather than record b.r (a and b: their
+-- distances from one spec): the one with fewer config keys changed (the same
+-- config is this run before: a --dataset fashion run recorded after the mnist
+-- one named "config key dataset (fashion -> mnist)" for a change of the mnist
+-- files, tryM 3), then fewer differences, then the one that finished later
+-- (to the second).
+local function rather(a, b)
+  if a.keys ~= b.keys then return a.keys < b.keys end
+  if a.n ~= b.n then return a.n < b.n end
+  return tostring(a.r.finished_at) > tostring(b.r.finished_at)
+end
+
+-- Adds differences' table d of one record to `into`, as differences(s, r,
+-- into) would have: a config key's "old -> new" pairs joined, else true.
+local function merge(into, d)
+  for name, v in pairs(d) do
+    if type(v) == "table" then
+      into[name] = type(into[name]) == "table" and into[name] or {}
+      for pair in pairs(v) do into[name][pair] = true end
+    else
+      into[name] = true
+    end
+  end
 end
 
 -- One line saying how many of the pending runs have a record of the same
@@ -161,7 +175,9 @@ function M.note(ex, pending)
   local dir, prefix = record.dir(ex.root), ex.name .. "-"
   local files = wb.sys.exists(dir) and wb.sys.listdir(dir) or {}
   table.sort(files) -- one answer whatever the folder's order
-  local last, n = {}, 0 -- each pending run's nearest record under another hash
+  -- each pending run's nearest record under another hash, with its distance (each record
+  -- compared once: a comparison re-hashes the files the record's hooks read)
+  local last, n = {}, 0
   for _, f in ipairs(files) do
     if f:sub(1, #prefix) == prefix and record.is_record_file(f) then
       local r = record.read(dir .. "/" .. f) -- nil when malformed: not this run's
@@ -170,13 +186,14 @@ function M.note(ex, pending)
       local s = r and want[r.variant .. "\0" .. r.seed]
       if s and r.hash ~= s.hash then
         if not last[s] then n = n + 1 end
-        if not last[s] or rather(s, r, last[s]) then last[s] = r end
+        local dr = distance(s, r)
+        if not last[s] or rather(dr, last[s]) then last[s] = dr end
       end
     end
   end
   if n == 0 then return nil end
   local what = {}
-  for s, r in pairs(last) do differences(s, r, what) end
+  for _, best in pairs(last) do merge(what, best.d) end
   local names = util.sorted_keys(what)
   for i, name in ipairs(names) do names[i] = named(name, what[name]) end
   return string.format("[%s] %d of the runs to train %s recorded under another identity "

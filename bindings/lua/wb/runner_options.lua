@@ -300,7 +300,7 @@ end
 -- one the command line named: with --quick the child goes to its quick
 -- folder too.
 function M.command_maker(script, opts, root)
-  local exe, iopts, cwd = M.interpreter(), select(2, M.interpreter()), getcwd()
+  local cwd, exe, iopts = getcwd(), M.interpreter() -- its two results: one call
   return function(hash, raw)
     local parts = {"cd", util.shell_quote(cwd), "&&", util.shell_quote(exe)}
     for _, o in ipairs(iopts) do parts[#parts + 1] = util.shell_quote(o) end

@@ -12,33 +12,20 @@
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local reads = require "wb.identity_reads"
+local task = dofile("tests/lua/ident_task.lua")(T)
 local dir = T.tmpdir()
 
 -- A script whose top level is `top` and whose build hook's first layer is
--- `WIDTH` units wide (an expression of the hook); ex:run() prints the width.
+-- `width` units wide (an expression of the hook); ex:run() prints the width.
 local function script(name, top, width)
   local path = dir .. "/" .. name .. ".lua"
-  util.write_file(path, string.format([[
-%s
-local function build()
-  local w = %s
-  return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
-    wb.nn.Dense(w, 10, {activation = "softmax"})}
-end
-local ex = wb.experiment({name = %q, base = {epochs = 1, subset = {train = 300, test = 100},
-  validation = false}, seeds = {1}, build = build,
-  measure = function(model) return {width = model:get_weights()[1]:size(2)} end}, {root = %q})
-for _, r in ipairs(ex:run()) do print("width", r.measures.width) end
-]], top, width, name, dir .. "/plots"))
+  util.write_file(path, task.experiment(top, width, name, dir .. "/plots"))
   return function(pre)
     return T.sh(table.concat({pre or "", "WB_ECHO=0", T.wb, path}, " "))
   end
 end
 
-local function trained(w, st, out, err)
-  T.eq(st, 0, err)
-  T.ok(out:find("width\t" .. w, 1, true), "stale: " .. out .. err)
-end
+local trained = task.trained
 
 local function paths(list)
   local out = {}
@@ -53,7 +40,7 @@ T.test("tryL 2: the default input a hook reads, set by io.input at the top, is r
   local run = script("i1", string.format("io.input(%q)", file), 'io.read("n")')
   trained(16, run())
   local st, _, err = run()
-  T.eq(st, 0, err); T.ok(err:find("1 cached, 0 to train", 1, true), "not cached: " .. err)
+  task.cached(st, err)
   util.write_file(file, "24\n")
   local out
   st, out, err = run()

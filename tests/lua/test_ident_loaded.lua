@@ -9,6 +9,7 @@
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local reads = require "wb.identity_reads"
+local task = dofile("tests/lua/ident_task.lua")(T)
 local dir = T.tmpdir()
 local WB = T.wb:sub(1, 1) == "/" and T.wb or select(2, T.sh("pwd")):match("[^\n]+") .. "/" .. T.wb
 package.path = dir .. "/?.lua;" .. package.path
@@ -17,33 +18,15 @@ package.path = dir .. "/?.lua;" .. package.path
 -- hook calls require(module).w in its body; it prints the model's width.
 local function script(name, module, top)
   local path = dir .. "/" .. name .. ".lua"
-  util.write_file(path, string.format([[
-package.path = %q .. package.path
-%s
-local function build()
-  local w = require(%q).w
-  return wb.nn.Sequential{wb.nn.Dense(784, w, {activation = "relu"}),
-    wb.nn.Dense(w, 10, {activation = "softmax"})}
-end
-return wb.task{name = %q, title = "t", experiment = {base = {epochs = 1,
-  subset = {train = 300, test = 100}, validation = false}, seeds = {1}, build = build,
-  measure = function(model) return {width = model:get_weights()[1]:size(2)} end},
-  report = function(task, runs) print("width", runs[1].measures.width) end}
-]], dir .. "/?.lua;", top, module, name))
+  util.write_file(path, task.task(string.format("package.path = %q .. package.path\n%s",
+    dir .. "/?.lua;", top), string.format("require(%q).w", module), name))
   return function(env)
     return T.sh(table.concat({"cd", dir, "&&", "WB_ECHO=0", env or "", WB, path, "--root",
       dir .. "/plots"}, " "))
   end
 end
 
-local function trained(w, st, out, err)
-  T.eq(st, 0, err)
-  T.ok(out:find("width\t" .. w, 1, true), "stale: " .. out .. err)
-end
-local function cached(st, err)
-  T.eq(st, 0, err)
-  T.ok(err:find("1 cached, 0 to train", 1, true), "not cached: " .. err)
-end
+local trained, cached = task.trained, task.cached
 
 T.test("a file the module read as it loaded at the top, changed, retrains naming it", function()
   util.write_file(dir .. "/l1_w.txt", "16\n")

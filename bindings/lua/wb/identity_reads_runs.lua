@@ -37,7 +37,7 @@ local ropts -- wb.runner_options (absolute paths), at the first use
 local reading = 0 -- > 0 while find or load_all reads the records (R.quietly)
 
 -- What find takes as options, not as what a record must match.
-local OPTIONS = {root = true, dir = true, allow_empty = true}
+local OPTIONS = {root = true, dir = true, allow_empty = true, latest = true}
 
 -- Whether v is data a record can keep and find ask again: no function,
 -- and JSON as records are written (a finite number, a plain table).
@@ -81,14 +81,21 @@ end
 -- The answer to plain query q among records recs of folder dir (each with
 -- its file: wb.runs_group.files), without the file named own: file name ->
 -- the id of its results (numbers_id), and the answer's id (XXH3-128 of
--- them, sorted).
-local function answer(recs, q, own)
+-- them, sorted). latest: as find{latest = true} answers (wb.runs_load.latest).
+local function answer(recs, q, own, latest)
   local matches = require("wb.runs_find").matches_all
   local files = require("wb.runs_group").files
+  local function name_of(r) return files[r] and files[r]:match("[^/]*$") end
+  if latest then -- among the others: the run's own record, written after, supersedes none
+    local others = {}
+    for _, r in ipairs(recs) do
+      if name_of(r) ~= own then others[#others + 1] = r end
+    end
+    recs = require("wb.runs_load").latest(others)
+  end
   local out, names = {}, {}
   for _, r in ipairs(recs) do
-    local path = files[r]
-    local name = path and path:match("[^/]*$")
+    local name = name_of(r)
     if name and name ~= own and not out[name] and matches(q, r) then
       out[name], names[#names + 1] = numbers_id(r), name
     end
@@ -114,9 +121,11 @@ function R.note(dir, query, recs, text, default)
       -- the run's own record, when this is its folder
       local own = t.own and S.real(abs) .. "/" .. t.own:match("[^/]*$") == t.own
         and t.own:match("[^/]*$") or nil
-      local records, id = answer(recs, q, own)
+      local latest = type(query) == "table" and query.latest == true -- load_all: nil
+      local records, id = answer(recs, q, own, latest)
       t.seen[key], t.ids[key], t.order[#t.order + 1] = true, id, key
       t.found[key] = {dir = abs, query = q, own = own, records = records,
+        latest = latest or nil, -- asked again the same way (R.changed)
         asked = (default or dir:sub(1, 1) ~= "/") and {dir = dir, cwd = ropts.cwd(),
           default = default or nil} or nil}
     end
@@ -164,7 +173,7 @@ function R.changed(e, memo, here)
   end
   local key = "\0runs\0" .. f.dir
   memo[key] = memo[key] or R.quietly(require("wb.runs_load").read_all, f.dir, true)
-  local now, id = answer(memo[key], f.query, f.own)
+  local now, id = answer(memo[key], f.query, f.own, f.latest == true)
   if id == e.id then return nil end
   local names, n_then, n_now = {}, 0, 0
   for n in pairs(f.records) do names[n] = true; n_then = n_then + 1 end

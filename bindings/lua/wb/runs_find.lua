@@ -1,11 +1,7 @@
 -- wb/runs_find.lua: finding the runs a query names (wb.runs.find) among
 -- the records of a folder (wb.runs.load_all, wb/runs_load.lua). Installed in wb.runs
--- by wb/runs.lua; reads records only, never trains.
---
--- find never answers "no runs" in silence: a root or runs folder that does
--- not exist, a task with no runs there, an unknown key and a query that
--- matches nothing are errors saying what is there (allow_empty = true asks
--- for a possibly-empty list instead).
+-- by wb/runs.lua; reads records only, never trains. It never answers "no
+-- runs" in silence: a missing folder, task or match is an error saying what is there.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
@@ -27,7 +23,7 @@ M.load_all = load.load_all
 local record_keys = {task = true, variant = true, seed = true, status = true, hash = true,
   group_key = true}
 -- The keys that say where to look and how, not what to match.
-local options = {root = true, dir = true, allow_empty = true}
+local options = {root = true, dir = true, allow_empty = true, latest = true}
 
 -- A value matches by equality (a table value, hidden = {256, 128}, as a
 -- whole), a list by any of its items, a function by its answer. An item
@@ -290,7 +286,10 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---their hooks and report, the root they are recorded under, --root's or
 -----quick's <root>/quick; elsewhere $WB_PLOTS or "plots"; --quick runs are
 ---under <root>/quick), dir = the runs folder itself (default <root>/runs;
----not both), allow_empty = true to accept an empty answer. Without it,
+---not both), latest = true to leave out each record superseded by a later
+---one of the same task, variant and seed (what an edit of a hook, a key or
+-----epochs left behind; a variant the script no longer has stays),
+---allow_empty = true to accept an empty answer. Without it,
 ---each of these is an error saying what is there: a runs folder that does
 ---not exist, a task with no runs in it (listing the tasks that have runs,
 ---nearest first), a query no run matches (naming the key that rules them
@@ -328,6 +327,7 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---@return wb.Runs
 ---Example: local rs = wb.runs.find{task = "task05_dropout", dropout = {0, 0.3}}
 ---  print(#rs, rs[1])
+---  print(wb.runs.find{task = "task05_dropout", latest = true}:table{"test_accuracy"})
 ---  print(#wb.runs.find{task = "task05_dropout", status = "diverged", allow_empty = true})
 function M.find(query)
   query = args.opt("find", 1, query, "table") or {}
@@ -340,8 +340,10 @@ function M.find(query)
     error("wb.runs.find: root and dir both given: give one (dir is the runs folder itself, "
       .. "<root>/runs)", 2)
   end
-  if query.allow_empty ~= nil and type(query.allow_empty) ~= "boolean" then
-    error("wb.runs.find: allow_empty: expected a boolean, got " .. type(query.allow_empty), 2)
+  for _, k in ipairs{"allow_empty", "latest"} do
+    if query[k] ~= nil and type(query[k]) ~= "boolean" then
+      error(string.format("wb.runs.find: %s: expected a boolean, got %s", k, type(query[k])), 2)
+    end
   end
   local dir = query.dir or (query.root and record.dir(query.root) or load.default_dir())
   local recs = load.read_all(dir)
@@ -364,6 +366,7 @@ function M.find(query)
   -- whatever find says next (a hook may take an error for "no runs yet")
   reads.runs.note(dir, query, recs, "wb.runs.find{" .. select(2, query_keys(query)) .. "}",
     not query.dir and not query.root)
+  if query.latest then recs = load.latest(recs) end
   local strict = not query.allow_empty
   if strict and not wb.sys.exists(dir) then load.no_folder(query, dir) end
   if strict then load.check_tasks(query.task, recs, dir, query) end

@@ -106,6 +106,25 @@ function M.read_all(dir, quiet)
   end)
 end
 
+-- M.latest(recs) -> table: recs without each record superseded by a later
+-- one (finished_at) of the same task, variant and seed: what the runner
+-- reuses or retrains now, not the runs an edit of a hook, a key or --epochs
+-- left behind (they stay on disk; the runner names the nearest when it
+-- retrains). Two finished in the same second both stay, told apart as ever.
+function M.latest(recs)
+  local function key(r) return util.canonical({r.task, r.variant, r.seed}) end
+  local function at(r) return type(r.finished_at) == "string" and r.finished_at or "" end
+  local newest, out = {}, {}
+  for _, r in ipairs(recs) do
+    local k = key(r)
+    if not newest[k] or at(r) > newest[k] then newest[k] = at(r) end
+  end
+  for _, r in ipairs(recs) do
+    if at(r) == newest[key(r)] then out[#out + 1] = r end
+  end
+  return out
+end
+
 -- " (2 --quick runs under R/quick match: root = "R/quick")" when the query
 -- looks in a root R (not a dir, not a quick/ one) whose quick/ folder holds
 -- runs keep(r) takes, else "": a query for quick runs in the full root named

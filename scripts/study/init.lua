@@ -238,6 +238,10 @@ function M.curvature_track(_, _, d)
     self.v = e.vectors[1]
     self.series.lambda_max[epoch], self.series.lambda_max_hvps[epoch] = e.values[1], e.hvps
   end
+  -- the series and the warm start: without them a run interrupted and
+  -- resumed (the runner's saved state) restarted from epoch 1
+  function cb:get_state() return {series = self.series, v = self.v} end
+  function cb:set_state(st) self.series, self.v = st.series, st.v end
   return {wb.measures.track{data = d.train}, cb}
 end
 

@@ -140,6 +140,11 @@ local function tracker(cfg, d)
     end
     self.seconds = self.seconds + wb.sys.time() - t0
   end
+  -- the series (their length picks the next block) and the seconds: without
+  -- them a run interrupted and resumed (the runner's saved state) restarted
+  -- from epoch 1
+  function cb:get_state() return {series = self.series, seconds = self.seconds} end
+  function cb:set_state(st) self.series, self.seconds = st.series, st.seconds end
   return cb
 end
 
@@ -166,6 +171,17 @@ local function stopper(cfg, d)
         return true
       end
     end
+  end
+  -- the checks, the examples seen, the next check's step and why it stopped
+  -- (a state saved as the stop ends the epoch): without them a run
+  -- interrupted and resumed (the runner's saved state) restarted from epoch 1
+  function cb:get_state()
+    return {series = self.series, seen = self.seen, next = self.next, hit = self.hit,
+      capped = self.capped, failed = self.failed}
+  end
+  function cb:set_state(st)
+    self.series, self.seen, self.next = st.series, st.seen, st.next
+    self.hit, self.capped, self.failed = st.hit, st.capped, st.failed
   end
   return cb
 end

@@ -67,6 +67,18 @@ function M.patience_track(_, _, d)
       if not done[i] then read(self, i, self.epoch, false) end
     end
   end
+  -- each rule's counters and best weights, which rules fired and what was
+  -- read there: without them a run interrupted and resumed (the runner's
+  -- saved state) restarted from epoch 1 ("has no get_state")
+  function cb:get_state()
+    local st = {series = self.series, epoch = self.epoch, rules = {}, done = {}}
+    for i, rule in ipairs(rules) do st.rules[i], st.done[i] = rule:get_state(), done[i] == true end
+    return st
+  end
+  function cb:set_state(st) -- after on_train_begin, which made the rules
+    self.series, self.epoch = st.series, st.epoch
+    for i, rule in ipairs(rules) do rule:set_state(st.rules[i]); done[i] = st.done[i] end
+  end
   return {cb}
 end
 

@@ -122,7 +122,8 @@ T.test("a run with a Lambda callback, or instruments, says as it starts that it 
   ex = wb.experiment({name = "ins", seeds = {1}, base = base{hidden = 8,
     instruments = "economy"}}, {root = root})
   _, err = T.stderr_of(function() return ex:run() end)
-  T.ok(err:find("it measures instruments" .. RESTART, 1, true), err)
+  T.ok(err:find("it measures instruments, whose series a resumed fit would continue", 1, true)
+    and err:find("wb/instruments_state.lua)" .. RESTART, 1, true), err)
   ex = wb.experiment({name = "keeps", seeds = {1}, base = base{hidden = 8},
     callbacks = function()
       return {{on_epoch_end = function() end, get_state = function() return {} end,

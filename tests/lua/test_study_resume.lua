@@ -29,8 +29,9 @@ local function diff(a, b, path)
 end
 
 -- Run spec i of experiment spec straight (root a), and killed in epoch k + 1
--- (its state saved after epoch k) then run again (root b): both records.
-local function straight_and_resumed(spec, i, k)
+-- (its state saved after epoch k) then run again (root b): both records, and
+-- what the run said as it started again.
+local function straight_and_resumed(spec, i, k, restarts)
   local dir = T.tmpdir()
   local function ex(root)
     wb.sys.mkdir_p(root .. "/runs")
@@ -38,14 +39,16 @@ local function straight_and_resumed(spec, i, k)
   end
   local a, b = ex(dir .. "/a"), ex(dir .. "/b")
   local ra, said = T.stderr_of(function() return wb.train.run(a, a.specs[i]) end)
-  T.ok(not said:find(RESTART, 1, true), said)
+  T.ok(restarts or not said:find(RESTART, 1, true), said)
   -- the runner's watch (outside the run's identity): epoch k + 1 is not saved
   local kill = {on_epoch_end = function(_, e) if e == k + 1 then error("killed", 0) end end}
-  local ok, err = pcall(wb.train.run, b, b.specs[i], {callbacks = {kill}})
+  local ok, err
+  T.stderr_of(function() ok, err = pcall(wb.train.run, b, b.specs[i], {callbacks = {kill}}) end)
   T.ok(not ok and tostring(err):find("killed", 1, true), tostring(err))
-  local rb = T.stderr_of(function() return wb.train.run(b, b.specs[i]) end)
+  local rb, again = T.stderr_of(function() return wb.train.run(b, b.specs[i]) end)
+  if restarts then return ra, rb, again end
   T.eq(rb.resumed_after_epoch, k, "resumed after epoch " .. k)
-  return ra, rb
+  return ra, rb, again
 end
 
 local function same(ra, rb, skip)
@@ -101,6 +104,35 @@ T.test("task 14's tracker and stopper: runs killed after epoch 1 resume their se
   ra, rb = straight_and_resumed(spec, 2, 1)
   same(ra, rb)
   T.eq(rb.measures.stop, "end", "no stop: the checks of all three epochs")
+end)
+
+-- Task 11's runs measure instruments (fit{instruments}), whose resume
+-- (wb/instruments_state.lua) equals an uninterrupted fit only to rounding
+-- (test_instruments_resume): the runner trains such a run again from epoch
+-- 1, its series whole, and says why as it starts.
+T.test("task 11: a run with instruments killed after epoch 1 trains again from epoch 1, "
+  .. "its instruments' series an uninterrupted run's, and says why", function()
+  local task = dofile("scripts/task11_cockpit.lua")
+  local spec = {base = {}, variants = {}, seeds = {1}}
+  for k, v in pairs(task.experiment.base) do spec.base[k] = v end
+  spec.base.hidden, spec.base.subset = 16, {train = 640, test = 200}
+  for _, v in ipairs(task.experiment.variants) do
+    if v.lr == 0.1 then spec.variants[#spec.variants + 1] = v end
+  end
+  T.eq(#spec.variants, 2, "economy every step, full every 16")
+  for i, v in ipairs(spec.variants) do
+    local ra, rb, said = straight_and_resumed(spec, i, 1, true)
+    T.eq(rb.resumed_after_epoch, nil, v.label .. ": not resumed")
+    T.ok(said:find("it measures instruments, whose series a resumed fit would continue "
+      .. "equal to an uninterrupted run's only to rounding", 1, true), said)
+    T.ok(said:find(RESTART, 1, true), said)
+    T.eq(#rb.history.loss, 3, v.label .. ": 3 epochs")
+    T.ok(rb.history.steps.alpha and #rb.history.steps.step >= 4, v.label .. ": measured")
+    T.eq(diff(ra.history.steps, rb.history.steps, "steps"), nil, v.label .. ": series")
+    for _, k in ipairs{"names", "calls", "grad_hist"} do
+      T.eq(diff(ra.history.instruments[k], rb.history.instruments[k], k), nil, v.label)
+    end
+  end
 end)
 
 T.done()

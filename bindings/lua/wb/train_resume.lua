@@ -25,9 +25,14 @@ local M = {}
 -- Why the run cannot be resumed (nil when it can): every callback must keep
 -- its state, no instruments (a resumed run's would differ by rounding:
 -- test_instruments_resume), fit's options the runner's own, hooks identified.
+-- Instruments: the message says why (it said "it measures instruments" only,
+-- as if their state were lost; their series are whole, trained again).
+local INSTRUMENTS = "it measures instruments, whose series a resumed fit would continue equal to "
+  .. "an uninterrupted run's only to rounding (plain SGD's alpha at the step after the save, "
+  .. "hess_max's Lanczos warm start: wb/instruments_state.lua)"
 local function not_resumable(spec, fit_opts, callbacks, extra, opt)
   if not spec.cacheable then return "its hooks cannot be identified (see 'not cached')" end
-  if fit_opts.instruments then return "it measures instruments" end
+  if fit_opts.instruments then return INSTRUMENTS end
   if fit_opts.resume then return "its fit_options set resume" end
   if fit_opts.callbacks ~= callbacks then return "its fit_options replace the callbacks" end
   if fit_opts.optimizer ~= opt then return "its fit_options give the optimizer" end

@@ -131,9 +131,9 @@ end
 ---number of the last epoch, above initial_epoch: a fit that would train
 ---nothing, e.g. epochs = 0, is an error, where Keras returns at once),
 ---batch_size (32), optimizer (a wb.Optimizer or "adam" | "adamw" | "sgd" |
----"rmsprop"; default "adam": a name or none is a new optimizer each fit, so a
----second fit does not go on with the last one's moments and step count as
----Keras's does: optimizer = model.optimizer does), validation (a dataset, or
+---"rmsprop"; default "adam": a name or none is new each fit, so a second fit
+---goes on with the last one's moments only given optimizer = model.optimizer;
+---one used by another model's fit is refused), validation (a dataset, or
 ---a pair {x, y} of tensors as fit(x, y) takes; Keras's validation_data is the
 ---same) or validation_split (a fraction: the tail rows, before shuffling),
 ---shuffle (true), seed (calls wb.seed: fixes shuffling and dropout masks;
@@ -198,7 +198,7 @@ function Sequential:fit(train, opts, xy_opts)
   local bs = check_int(opts.batch_size or 32, "batch_size", "fit", 1)
   local log_every = opts.log_every ~= nil and check_int(opts.log_every, "log_every", "fit", 1)
     or nil
-  local opt = fa.make_optimizer(opts.optimizer)
+  local opt = fa.make_optimizer(opts.optimizer, self, opts.resume) -- another model's: refused
   local initial = check_int(opts.initial_epoch or 0, "initial_epoch", "fit", 0)
   if opts.resume ~= nil and type(opts.resume) ~= "string" then
     error("fit: resume must be the path of a file written by model:save_state, got "
@@ -247,7 +247,7 @@ function Sequential:fit(train, opts, xy_opts)
     rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil,
       {epochs = epochs, initial_epoch = opts.initial_epoch ~= nil and initial or nil,
        callbacks = cbs, fit = record})
-    opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step
+    opt, history, initial, step0 = fa.bound(rs.optimizer, self), rs.history, rs.epoch, rs.step
   elseif epochs <= initial then
     -- Keras returns at once, having trained nothing (an empty History): here an error,
     -- so that an untrained model's numbers are never taken for a trained one's

@@ -315,19 +315,9 @@ function M.head_logits(model)
   return model[n]:logits()
 end
 
--- fit's optimizer option: nil (Adam), a name or a wb.Optimizer.
-function M.make_optimizer(o)
-  if o == nil then return wb.optim.Adam{} end
-  if type(o) == "string" then
-    local names = {adam = "Adam", adamw = "AdamW", sgd = "SGD", rmsprop = "RMSprop"}
-    local cls = names[o:lower()]
-    if not cls then
-      error("fit: unknown optimizer '" .. o .. "' (adam, adamw, sgd, rmsprop)", 3)
-    end
-    return wb.optim[cls]{}
-  end
-  return o
-end
+-- fit's optimizer option, and which model's an optimizer is: wb/fit_optimizer.lua
+local fopt = require "wb.fit_optimizer"
+M.make_optimizer, M.bound = fopt.make_optimizer, fopt.bound
 
 -- The order of shuffle = false.
 function M.identity_perm(n)

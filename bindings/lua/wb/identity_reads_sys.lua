@@ -50,6 +50,7 @@ S.CLOCK = "clock"
 local realpath = wb.sys.realpath -- the binding's, whatever a script puts in wb.sys
 local kind = wb.sys.kind -- the binding's (wrapped below)
 local clock = require "wb.identity_reads_clock" -- the duration clocks' pairs
+local hook = require "wb.identity_reads_hook" -- a hook's tail call's error placed
 local I -- wb.identity_reads's state and functions (set when it installs this)
 
 -- The number of stack frames from the caller of this function down.
@@ -190,15 +191,21 @@ local function entry(f)
   return entries[f]
 end
 
--- S.as_hook(f, ...) -> f(...): wb/train.lua calls a hook (build, callbacks,
--- fit_options, measure) through this frame, which S.by_hook finds. A hook
--- whose body ends in a tail call (`return m:load_weights(p)`, `return
--- wb.load(p)`) leaves no frame of its own, and the library function it
--- called looked like the runner's: its read was not recorded and the run
+-- S.as_hook(place, f, ...) -> f(...): wb/train.lua calls a hook (build,
+-- callbacks, fit_options, measure) through this frame, which S.by_hook
+-- finds. A hook whose body ends in a tail call (`return m:load_weights(p)`,
+-- `return wb.load(p)`) leaves no frame of its own, and the library function
+-- it called looked like the runner's: its read was not recorded and the run
 -- was reused after the file changed (audit identZ, K7). Not a tail call
--- itself, so that its frame stays.
-function S.as_hook(f, ...)
-  local r = table.pack(f(...))
+-- itself, so that its frame stays. Such a call's error is placed at the
+-- hook's place, not at a line of the library (wb/identity_reads_hook.lua).
+function S.as_hook(place, f, ...)
+  if not place then
+    local r = table.pack(f(...))
+    return table.unpack(r, 1, r.n)
+  end
+  local ok, r = xpcall(hook.call, function(e) return hook.placed(e, place) end, f, ...)
+  if not ok then error(r, 0) end
   return table.unpack(r, 1, r.n)
 end
 

@@ -261,7 +261,8 @@ local function run(ex, spec, o)
   local model
   local watch = hooks.watch(d) -- the sets the config names: what the record says
   if ex.build then
-    model = reads.sys.as_hook(ex.build, cfg, d) -- its reads the hook's (K7)
+    -- its reads the hook's (K7)
+    model = reads.sys.as_hook(hooks.place(ex, "build"), ex.build, cfg, d)
     check_config(spec, "the build hook")
     hooks.check_model(ex, model)
     hooks.check_data(watch, d, spec, hooks.name(ex, "build"))
@@ -273,7 +274,8 @@ local function run(ex, spec, o)
   -- before EarlyStopping restores the best ones
   local extra = {}
   if ex.callbacks then
-    extra = hooks.check_callbacks(ex, reads.sys.as_hook(ex.callbacks, cfg, model, d))
+    extra = hooks.check_callbacks(ex, reads.sys.as_hook(hooks.place(ex, "callbacks"),
+      ex.callbacks, cfg, model, d))
     check_config(spec, "the callbacks hook")
     hooks.check_data(watch, d, spec, hooks.name(ex, "callbacks"))
   end
@@ -292,7 +294,8 @@ local function run(ex, spec, o)
   elseif type(cfg.validation) == "number" then fit_opts.validation_split = cfg.validation end
   local extra_opts = ex.fit_options
   if type(extra_opts) == "function" then
-    extra_opts = reads.sys.as_hook(extra_opts, cfg, model, d) or {}
+    extra_opts = reads.sys.as_hook(hooks.place(ex, "fit_options"), extra_opts, cfg,
+      model, d) or {}
     wb.spec.check_fit_options(extra_opts, ex.where)
     hooks.check_data(watch, d, spec, hooks.name(ex, "fit_options"))
   end

@@ -35,6 +35,17 @@ function M.name(ex, key)
   return "the " .. key .. " hook"
 end
 
+-- "plots/bad.lua:2 (the build hook)": where an error of the hook's tail call
+-- is placed (wb/identity_reads_hook.lua), as Lua places one (short_src);
+-- nil for a hook defined in the library (its own line is the place).
+local OWN = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
+function M.place(ex, key)
+  local f = type(ex._hooks) == "table" and ex._hooks[key] or ex[key]
+  local info = type(f) == "function" and debug.getinfo(f, "S")
+  if not info or info.linedefined <= 0 or info.source:sub(1, #OWN) == OWN then return nil end
+  return string.format("%s:%d (the %s hook)", info.short_src, info.linedefined, key)
+end
+
 -- v for a message: "nil", "a number (3)", "a wb.Tensor".
 local function describe(v)
   if v == nil then return "nil" end

@@ -77,8 +77,9 @@ function M.record(ex, spec, rec, model, hist, extra, d)
   math.randomseed(MEASURE_SEED + spec.config.seed)
   local before = {}
   for i, p in ipairs(model:parameters()) do before[i] = p:clone() end
-  local m = require("wb.identity_reads").sys.as_hook(ex.measure, model, spec.config, d, hist,
-    extra) -- its reads the hook's, a tail call's too (wb/identity_reads_sys.lua)
+  -- its reads the hook's, a tail call's too (wb/identity_reads_sys.lua)
+  local m = require("wb.identity_reads").sys.as_hook(require("wb.train_hooks").place(ex,
+    "measure"), ex.measure, model, spec.config, d, hist, extra)
   M.check_weights(ex, model, before)
   if m == nil then m = {} end
   if type(m) ~= "table" or getmetatable(m) ~= nil then

@@ -1,0 +1,53 @@
+-- test_hook_place.lua - an error a hook's tail call raises names the hook's
+-- place, not the library's line. A hook whose body ends in a tail call
+-- (`return wb.nn.Sequential{...}`) leaves no frame of its own, so the
+-- library's error(msg, 2) landed on the frame that called the hook:
+-- "FAILED (exit 1): workbench: .../wb/identity_reads_sys.lua:201:
+-- Sequential: layer 2 ..." (tryM 7). A hook's error at a line of its own
+-- (not a tail call) keeps that line.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+-- a model whose layer 2 does not take layer 1's outputs: Sequential's error, at its caller's line
+local BAD = "wb.nn.Sequential{wb.nn.Dense(784, 16), wb.nn.Dense(8, 10, {activation = 'softmax'})}"
+local GOOD = "wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = 'relu'}), "
+  .. "wb.nn.Dense(8, 10, {activation = 'softmax'})}"
+local HOOKS = {
+  build = {"function(cfg)", GOOD},
+  callbacks = {"function(cfg, model, d)", "{}"},
+  fit_options = {"function(cfg, model, d)", "{}"},
+  measure = {"function(model, cfg, d)", "{}"},
+}
+
+-- The task file (its hook `name` on line 4), and the FAILED line of its run.
+local function failed(name, body)
+  local task = dir .. "/" .. name .. ".lua"
+  local lines = {"return wb.task{name = 'place', title = 'hook place',", "  experiment = {",
+    "    base = {epochs = 1, subset = {train = 200, test = 100}, validation = false}, seeds = {1},"}
+  lines[4] = string.format("    %s = %s %s end,", name, HOOKS[name][1], body)
+  for _, h in ipairs{"build", "callbacks", "fit_options", "measure"} do
+    if h ~= name then
+      table.insert(lines, string.format("    %s = %s return %s end,", h, HOOKS[h][1], HOOKS[h][2]))
+    end
+  end
+  table.insert(lines, "  }, report = function(task, runs) end}")
+  util.write_file(task, table.concat(lines, "\n") .. "\n")
+  local st, _, err = T.run_wb(T.quote(task) .. " --quick --root " .. T.quote(dir .. "/r_" .. name))
+  T.ok(st ~= 0, err)
+  return err:match("FAILED %(exit %d+%): ([^\n]*)") or err
+end
+
+for _, h in ipairs{"build", "callbacks", "fit_options", "measure"} do
+  T.test("a " .. h .. " hook's tail call fails: the error names the hook's line", function()
+    local line = failed(h, "return " .. BAD)
+    T.ok(line:find(h .. ".lua:4 (the " .. h .. " hook): Sequential: layer 2", 1, true), line)
+    T.ok(not line:find("wb/", 1, true), line)
+  end)
+  T.test("a " .. h .. " hook's call at a line of its own keeps that line", function()
+    local line = failed(h, "local x = " .. BAD .. "; return x")
+    T.ok(line:find(h .. ".lua:4: Sequential: layer 2", 1, true), line)
+  end)
+end
+
+T.done()

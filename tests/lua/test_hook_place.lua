@@ -50,4 +50,25 @@ for _, h in ipairs{"build", "callbacks", "fit_options", "measure"} do
   end)
 end
 
+T.test("as_hook: a library function's error at its own line keeps it; a user's hook", function()
+  local as_hook = require("wb.identity_reads").sys.as_hook
+  local own = debug.getinfo(as_hook, "S").source:match("^@(.*/)[^/]*$")
+  -- a function of the library's (its chunk named as wb's files are): error at its own line 2,
+  -- or (level 2) at its caller's
+  local lib = load("return function(level)\n  error('boom', level)\nend",
+    "@" .. own .. "fake.lua")()
+  local function hook(level) return lib(level) end -- a tail call
+  local ok, e = pcall(as_hook, "bad.lua:7 (the build hook)", hook, 1)
+  T.ok(not ok and e:find("fake.lua:2: boom$"), e)
+  ok, e = pcall(as_hook, "bad.lua:7 (the build hook)", hook, 2)
+  T.eq(e, "bad.lua:7 (the build hook): boom")
+  local function direct(level) -- not a tail call: this file's line
+    local r = lib(level)
+    return r
+  end
+  ok, e = pcall(as_hook, "bad.lua:7 (the build hook)", direct, 2)
+  T.ok(e:find("test_hook_place.lua:%d+: boom$"), e)
+  T.eq(select(2, pcall(as_hook, nil, hook, 2)):match("identity_reads_sys"), "identity_reads_sys")
+end)
+
 T.done()

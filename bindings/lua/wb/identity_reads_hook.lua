@@ -19,22 +19,25 @@ local OWN = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
 function M.call(f, ...) return table.pack(f(...)) end
 
 -- The error e (a message handler's: the stack is still there) with its
--- position replaced by place when that position is a frame of the library
--- between the error and call, with no frame of the user's among them. Its
--- kind stays: a wb.Error becomes a copy (as wb/fit_hooks.lua located does),
--- any other value is left as it is.
+-- position replaced by place when that position is the frame a tail call
+-- left (the caller of a frame called by one: call, or a wrapper of the
+-- library's around the hook) between the error and call, with no frame of
+-- the user's among them. A library's error at a line of its own (a bug
+-- there) keeps that line. Its kind stays: a wb.Error becomes a copy (as
+-- wb/fit_hooks.lua located does), any other value is left as it is.
 function M.placed(e, place)
   local msg = wb.is_error(e) and e.message or e
   if type(msg) ~= "string" then return e end
-  local at, level, info = {}, 1, debug.getinfo(1, "Slf")
+  local at, level, info, tail = {}, 1, debug.getinfo(1, "Slft"), false
   while info do
     if info.what ~= "C" then
       if info.source:sub(1, #OWN) ~= OWN then return e end -- the user's line is named
-      at[info.short_src .. ":" .. info.currentline .. ": "] = true
+      if tail then at[info.short_src .. ":" .. info.currentline .. ": "] = true end
     end
     if info.func == M.call then break end
+    tail = info.istailcall
     level = level + 1
-    info = debug.getinfo(level, "Slf")
+    info = debug.getinfo(level, "Slft")
   end
   local pos = msg:match("^.-:%d+: ")
   if not (info and pos and at[pos]) then return e end

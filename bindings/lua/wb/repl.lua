@@ -18,7 +18,7 @@ local keywords, is_ident = pretty.keywords, pretty.is_ident
 -- {==== printing ====
 
 -- The text the REPL prints for one value (wb/pretty.lua): strings quoted (of several
--- lines: a long string),
+-- lines: its lines, as print shows them),
 -- tables shallow and at most a screenful, whole floats as integers,
 -- everything with a __tostring (tensors, layers, models) through it. A
 -- function shows its signature when it has help (`wb.nn.Dense` typed alone
@@ -36,14 +36,21 @@ function M.format(v, all)
       return string.format("function %s  (help(%s) says more)", e.sig, arg)
     end
   end
-  -- text of several lines (a runs:table, a README) as a long string, its
-  -- lines as they read, not one line of \n; one line ("s\n") and other
-  -- control bytes: quoted
-  if type(v) == "string" and v:find("\n.") and not v:find("[\0-\9\11-\31\127]")
-      and #v <= pretty.max_string then
-    local eq = ""
-    while v:find("]" .. eq .. "]", 1, true) or v:sub(-#eq - 1) == "]" .. eq do eq = eq .. "=" end
-    return "[" .. eq .. "[\n" .. v .. "]" .. eq .. "]"
+  -- text of several lines (a runs:table, a README) as its lines, as print
+  -- shows it: a markdown table reads as a table (it was a Lua long string,
+  -- "[[\n| variant | ...]]", read as code; tryM 13). Its last newline is the
+  -- printer's; past pretty.max_string bytes, cut at a line's end. One line
+  -- ("s\n") and other control bytes: quoted, what they are seen
+  if type(v) == "string" and v:find("\n.") and not v:find("[\0-\9\11-\31\127]") then
+    local text = v:sub(-1) == "\n" and v:sub(1, -2) or v
+    if #text <= pretty.max_string then return text end
+    local head = text:sub(1, pretty.max_string)
+    head = head:match("^(.*)\n") or head -- a line longer than that: cut in it
+    local rest = text:sub(#head + 1)
+    local _, nl = rest:gsub("\n", "")
+    local more = rest:sub(1, 1) == "\n" and nl or nl + 1 -- lines not shown whole
+    return string.format("%s\n... (%d more line%s: print it to see all %d bytes)", head,
+      more, more == 1 and "" or "s", #v)
   end
   return pretty.format(v, all)
 end

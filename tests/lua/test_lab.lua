@@ -258,6 +258,29 @@ T.test("weight_grid:show() draws characters in the terminal", function()
   T.ok(marks > 200, "expected the tiles as characters, got:\n" .. out)
 end)
 
+T.test("weight_grid:show(): each tile keeps its shape, rows of tiles apart", function()
+  -- (before: gnuplot's dumb terminal put the 4-pixel gaps in less than a
+  -- character, and two rows of 28x28 tiles read as one block: tryM 15)
+  local st, out, err = T.sh(q(T.wb) .. [[ -e 'wb.seed(3)
+    local m = wb.nn.Sequential{wb.nn.Dense(784, 8)}
+    wb.lab.weight_grid(m, {cols = 4}):show{width = 100, height = 30}']])
+  T.eq(st, 0, err)
+  local groups, run = {}, 0 -- the lengths of the runs of tile lines
+  for line in (out .. "\n"):gmatch("([^\n]*)\n") do
+    if line:find("|", 1, true) then
+      run = run + 1
+      local bars = {}
+      for i in line:gmatch("()|") do bars[#bars + 1] = i end
+      T.eq(table.concat(bars, " "), "25 50 75", line) -- 4 tiles 24 columns wide
+    elseif run > 0 then
+      groups[#groups + 1], run = run, 0
+      T.eq(line, "", "a blank row after a row of tiles")
+    end
+  end
+  if run > 0 then groups[#groups + 1] = run end
+  T.eq(table.concat(groups, " "), "12 12", out) -- 24 columns, 12 rows: square on the screen
+end)
+
 T.test("compare_weights: one histogram per variant (or run, or model)", function()
   local a = wb.nn.Sequential{wb.nn.Dense(784, 8), wb.nn.Dense(8, 10)}
   local b = wb.nn.Sequential{wb.nn.Dense(784, 8), wb.nn.Dropout(0.3), wb.nn.Dense(8, 10)}

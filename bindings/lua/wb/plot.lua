@@ -288,7 +288,8 @@ end
 ---wb.Plot:show(opts) -> wb.Plot
 ---Draws the figure as text on stdout (gnuplot's dumb terminal), for the
 ---REPL. opts: width, height in characters (default wb.plot.style.dumb_size,
----100 x 30).
+---100 x 30). An images figure is drawn by wb: each tile in cells of its
+---own, as wide as it is tall on the screen, a blank row and column between.
 ---@param opts? table
 ---@return wb.Plot
 ---Example: wb.lab.weight_grid(m, {units = 8}):show{width = 120, height = 40}
@@ -299,6 +300,11 @@ function Plot:show(opts)
     U.check_show(opts)
     local size = {math.tointeger(opts.width) or M.style.dumb_size[1],
                   math.tointeger(opts.height) or M.style.dumb_size[2]}
+    if self.kind == "images" then -- its tiles in cells of their own (wb/plot/images_text.lua)
+      io.write(require("wb.plot.images_text")(self.d, size))
+      io.stdout:flush()
+      return
+    end
     local dir = require("wb.util").tmpname("dir") -- in $TMPDIR, else /tmp
     local out = dir .. "/out.txt"
     local rok, rerr = pcall(function()

@@ -186,8 +186,8 @@ function K.heatmap.size(_, style) return {style.size[2] + 120, style.size[2] + 6
 ---its min and max (grey: white to black ink), or, diverging, to [-1, 1] by
 ---its largest |value| so that 0 stays white. palette "auto" (default) is
 ---diverging when any value is negative (weights), else grey (digits). In
----the terminal (:show) each pixel is a character: " .:-=+*#%@" by level,
----or "=- +#" from negative to positive.
+---the terminal (:show) each tile keeps its shape, "|" between: " .:-=+*#%@"
+---by level, or "=- +#" from negative to positive.
 ---@param opts table
 ---@return wb.Plot
 ---Example: wb.plot.images{tiles = wb.data.mnist().test:subset(1, 8):float_images(),

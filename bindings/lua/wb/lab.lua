@@ -218,10 +218,12 @@ function M.weight_grid(model, opts)
     error(string.format("wb.lab.weight_grid: opts.rows: %d rows x %d cols hold %d tiles, "
       .. "expected room for the %d units drawn (opts.units)", rows, cols, rows * cols, units), 2)
   end
+  local is_run = getmetatable(model) == wb.runs.Run
   return wb.plot.images{tiles = tiles, rows = rows, cols = cols, palette = "diverging",
-    title = opts.title or string.format("%sweights into %d of %d units of %s",
+    title = require("wb.runs_curve_note").quick_title(is_run and {model} or {}, opts.title
+      or string.format("%sweights into %d of %d units of %s",
       label and (label:match("^Run (.-):") or label) .. ": " or "", units, n_out,
-      tostring(d.layer))}
+      tostring(d.layer)))}
 end
 
 -- The key of the seeds a run pools with: its group key, split as
@@ -330,7 +332,8 @@ function M.compare_weights(runs, layer, opts)
   end
   return wb.plot.histogram{series = series, bins = opts.bins or 60, density = opts.density,
     xlabel = p == 1 and "weight" or "bias", ylabel = opts.density and "density" or "count",
-    title = title, comment = comment}
+    title = require("wb.runs_curve_note").quick_title(#recs == #runs and recs or {}, title),
+    comment = comment}
 end
 
 -- }====================

@@ -335,10 +335,12 @@ function Run:plot(metric, o)
     for e = 1, #y do x[e] = e end
     ss[#ss + 1] = {label = n, x = x, y = y}
   end
-  return wb.plot.lines{title = o.title or string.format("%s %s seed %s: %s",
-    tostring(self.task), tostring(self.variant), util.show(self.seed), metric),
+  local note = require "wb.runs_curve_note"
+  local title = o.title or string.format("%s %s seed %s: %s", tostring(self.task),
+    tostring(self.variant), util.show(self.seed), metric)
+  return wb.plot.lines{title = note.quick_title({self}, title),
     xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy,
-    comment = require("wb.runs_curve_note").provenance({records = {self},
+    comment = note.provenance({records = {self},
       dir = dir_of[self]}, metric, "wb.Run:plot")} -- its CSV says which run, drawn how
 end
 

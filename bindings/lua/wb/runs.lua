@@ -379,7 +379,8 @@ function Runs:plot_curves(name, o)
     ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
   end
   local band = cnote.note(self, o, stats.raw, ss)
-  return wb.plot.lines{title = (o.title or name) .. " (" .. band .. ")",
+  return wb.plot.lines{title = cnote.quick_title(self.records, (o.title or name) .. " ("
+    .. band .. ")"),
     comment = cnote.provenance(self, name),
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,

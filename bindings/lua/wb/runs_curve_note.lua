@@ -6,6 +6,26 @@ local kernels = require "wb.runs_kernels"
 
 local M = {}
 
+-- The start of the title of a figure drawn only from --quick runs: a task's
+-- (wb/task.lua), --cockpit's, and the lab's (M.quick_title).
+M.QUICK_MARK = "QUICK (smoke test, not the results): "
+
+-- title marked QUICK when every run of records (at least one) is a --quick
+-- run's (its record's quick): wb.Runs:plot_curves, wb.Run:plot and wb.lab's
+-- figures of runs from plots/quick looked like results, the mark was a task
+-- figure's alone (tryM 6). Marked once: a task's report marks its own.
+function M.quick_title(records, title)
+  if #records == 0 then return title end
+  for _, r in ipairs(records) do
+    if type(r) ~= "table" or rawget(r, "quick") ~= true then return title end
+  end
+  return M.quick_mark(title)
+end
+-- title with the mark, unless it has it already
+function M.quick_mark(title)
+  return title:sub(1, #M.QUICK_MARK) == M.QUICK_MARK and title or M.QUICK_MARK .. title
+end
+
 -- How many values each point of the curve of series `name` over the runs
 -- rs of one variant is the mean of (as wb/runs_stats.lua's curve and
 -- wb/runs_steps.lua's take them: finished runs, usable values); x: the

@@ -129,7 +129,7 @@ end
 
 -- A --quick run's figure with its title marked (a copy: plot is left as it
 -- is): its README says it is a smoke test, a figure copied out of it did not.
-local QUICK_MARK = "QUICK (smoke test, not the results): "
+local QUICK_MARK = require("wb.runs_curve_note").QUICK_MARK
 M.QUICK_MARK = QUICK_MARK -- --cockpit's figure too (wb/cockpit_run.lua)
 -- A figure a report draws itself (not plot_curves', which name their run
 -- records) gets a comment saying where it came from, heading its CSV and
@@ -140,7 +140,8 @@ local function marked(self, plot, name)
   if not (quick or plot.d.comment == nil) then return plot end
   local d = {}
   for k, v in pairs(plot.d) do d[k] = v end
-  if quick then d.title = QUICK_MARK .. (d.title or name) end
+  -- (once: a figure of the runs alone, plot_curves', is marked already)
+  if quick then d.title = require("wb.runs_curve_note").quick_mark(d.title or name) end
   if d.comment == nil then
     local ropt = require "wb.runner_options"
     d.comment = string.format("%s.png: drawn by task %s's report (script %s; workbench %s, "

@@ -1,8 +1,9 @@
 -- wb/callbacks.lua: wb.callbacks: the callback protocol, the helpers the
--- callback classes share, Lambda and LearningRateScheduler (Keras 3
--- semantics, KERAS.md 16-19; TerminateOnNaN is an error: fit does it).
--- EarlyStopping and ReduceLROnPlateau are in wb/callbacks_monitor.lua,
--- ModelCheckpoint in wb/callbacks_save.lua, CSVLogger in wb/callbacks_csv.lua.
+-- callback classes share and Lambda (Keras 3 semantics, KERAS.md 16-19;
+-- TerminateOnNaN is an error: fit does it). EarlyStopping and
+-- ReduceLROnPlateau are in wb/callbacks_monitor.lua, ModelCheckpoint in
+-- wb/callbacks_save.lua, CSVLogger in wb/callbacks_csv.lua,
+-- LearningRateScheduler in wb/callbacks_schedule.lua.
 --
 -- A callback is a table with optional METHODS, called with the callback as
 -- self (cb:on_epoch_end(epoch, logs)):
@@ -314,65 +315,7 @@ function M.Lambda(fns, more)
 end
 
 -- }====================
--- {==================== LearningRateScheduler, TerminateOnNaN ====================
-
-local Scheduler = {}
-Scheduler.__name = "wb.callbacks.LearningRateScheduler"
-M._strict(Scheduler, {"model"}, {"verbose", schedule = 1}, {})
-Scheduler._make = function(o) return M.LearningRateScheduler(o) end
-
----wb.callbacks.LearningRateScheduler(schedule, opts) -> wb.callbacks.LearningRateScheduler
----Keras's LearningRateScheduler: before each epoch, model.optimizer.lr =
----schedule(epoch, lr) (lr: the current one). epoch counts from 1, as
----everywhere here: Keras passes epochs from 0, so Keras's schedule(e, lr)
----is schedule(epoch - 1, lr) here. schedule must return a number > 0, else
----an error naming the epoch. opts: verbose (false; true or 1 prints each
----change). history.lr records the lr each epoch used. Also as the other
----callbacks: LearningRateScheduler{schedule, verbose = ...}.
----@param schedule function|table
----@param opts? table
----@return wb.callbacks.LearningRateScheduler
----Example: wb.callbacks.LearningRateScheduler(function(epoch, lr)
----  return epoch <= 10 and lr or lr * math.exp(-0.1) end)
-function M.LearningRateScheduler(schedule, opts)
-  args.check("LearningRateScheduler", 1, schedule, "function|table")
-  args.opt("LearningRateScheduler", 2, opts, "table")
-  if type(schedule) == "table" then
-    if opts ~= nil then
-      error("LearningRateScheduler: give LearningRateScheduler(schedule, opts) or "
-        .. "LearningRateScheduler{schedule, verbose = ...}, not both", 2)
-    end
-    opts = {}
-    for k, v in pairs(schedule) do if k ~= 1 then opts[k] = v end end
-    schedule = schedule[1]
-    if type(schedule) ~= "function" then
-      error("LearningRateScheduler: the schedule, a function(epoch, lr) -> lr, is required "
-        .. "(its first element), got " .. type(schedule), 2)
-    end
-  end
-  opts = check_opts(opts, {"verbose"}, "LearningRateScheduler", 2, {verbose = "verbose"})
-  return M._new(Scheduler, {schedule = schedule, verbose = is_verbose(opts.verbose)},
-    {schedule, verbose = opts.verbose})
-end
-
-function Scheduler:on_train_begin(model)
-  check_begin(model, "on_train_begin")
-  self.model = model
-end
-
-function Scheduler:on_epoch_begin(epoch)
-  local opt = self.model.optimizer
-  local lr = self.schedule(epoch, opt.lr)
-  if type(lr) ~= "number" or not (lr > 0) or lr == math.huge then
-    error(string.format("LearningRateScheduler: schedule(%d, %g) returned %s %s, expected "
-      .. "a learning rate (a number > 0)", epoch, opt.lr, type(lr), tostring(lr)), 0)
-  end
-  if self.verbose then
-    io.stdout:write(string.format("epoch %d: LearningRateScheduler setting learning rate to "
-      .. "%g\n", epoch, lr))
-  end
-  opt.lr = lr
-end
+-- {==================== TerminateOnNaN ====================
 
 ---wb.callbacks.TerminateOnNaN() -> nothing (an error)
 ---Keras's TerminateOnNaN has no counterpart: fit always stops when the loss
@@ -395,5 +338,6 @@ M._monitor_value = monitor_value
 require "wb.callbacks_monitor"
 require "wb.callbacks_save"
 require "wb.callbacks_csv"
+require "wb.callbacks_schedule"
 
 return M

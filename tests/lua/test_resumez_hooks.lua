@@ -45,6 +45,18 @@ T.test("a schedule counting its calls in a local is refused on resume, naming it
   T.check_error("LearningRateScheduler) schedule: upvalue calls saved 2, given 0", go)
 end)
 
+-- tryN 3: its identity is compared too, tables by content (a count in a table had no
+-- scalar upvalue to compare, and the resumed lr went on from 0)
+T.test("a schedule counting its calls in a table is refused on resume, naming it", function()
+  local function make()
+    local count = {n = 0}
+    return function() count.n = count.n + 1; return 0.1 * 0.5 ^ (count.n - 1) end
+  end
+  local _, _, _, go = resume(make)
+  T.check_error("LearningRateScheduler) schedule: its code and the values it closes over "
+    .. "(tables by content) saved", go)
+end)
+
 T.test("a schedule of the epoch resumes bit for bit; verbose is no setting", function()
   local function make()
     local base = 0.1

@@ -14,6 +14,11 @@ local Scheduler = {}
 Scheduler.__name = "wb.callbacks.LearningRateScheduler"
 M._strict(Scheduler, {"model"}, {"verbose", schedule = 1}, {})
 Scheduler._make = function(o) return M.LearningRateScheduler(o) end
+-- No state of its own (its lr is the optimizer's, saved with it): what its schedule closes
+-- over is compared on resume, the values and the identity (wb/state_hooks.lua), so the
+-- runner resumes its runs (wb/train_resume.lua; tryN 3: it restarted them from epoch 1).
+-- No get_state: one would turn that comparison off, and renumber callbacks.<j>.
+Scheduler.__stateless = true
 
 ---wb.callbacks.LearningRateScheduler(schedule, opts) -> wb.callbacks.LearningRateScheduler
 ---Keras's LearningRateScheduler: before each epoch, model.optimizer.lr =

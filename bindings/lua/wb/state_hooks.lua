@@ -19,7 +19,9 @@
 -- callback sums, a clock's). On resume the j-th such callback of the fit is
 -- compared with the j-th saved: a value both have that differs is refused
 -- before anything is restored, naming the callback, the hook, the name and
--- both values. Not compared: the content of tables (a count in a table
+-- both values. A library callback's function of the user's (the schedule)
+-- is compared by its identity too, tables it closes over by content (M.identity).
+-- Not compared: the content of tables a hook closes over (a count in a table
 -- upvalue, {k = 0}, is not walked), functions of the library or C, a
 -- library callback's own fields (its settings: LearningRateScheduler's
 -- verbose), a callback
@@ -95,8 +97,35 @@ local function user_hooks(cb)
   return out, hooks
 end
 
+-- The identity of a function of the user's a library callback holds (wb/identity.lua: its
+-- code and what it closes over, tables by content), 16 hex digits; nil and why when it
+-- cannot be identified (it closes over a tensor, the model). A schedule counting its calls
+-- in a table it closes over ({n = 0}) has no scalar upvalue to compare: its identity at the
+-- save differs from the resumed fit's (tryN 3: the runner resumes such a callback's runs).
+local IDENTITY = "its code and the values it closes over (tables by content)"
+function M.identity(f)
+  local text, why = require("wb.identity")._value_text(f)
+  if not text then return nil, why end
+  return util.fnv1a64(text)
+end
+
+-- M.resumable(cb) -> true | false, why: whether cb, a callback without get_state, keeps no
+-- state but what the user's functions in its fields close over, all of which a resume
+-- compares (its class's __stateless: LearningRateScheduler), so that a resume is exact or
+-- refused. For the runner (wb/train_resume.lua), which resumes a run only then.
+function M.resumable(cb)
+  local mt = getmetatable(cb)
+  if type(mt) ~= "table" or rawget(mt, "__stateless") ~= true then return false end
+  for _, hf in ipairs((user_hooks(cb))) do
+    local id, why = M.identity(hf[2])
+    if not id then return false, string.format("its %s cannot be identified (%s)", hf[1], why) end
+  end
+  return true
+end
+
 -- snapshot(cbs, loss) -> list: for each callback with hooks of the user's,
--- in order, {callback = its description, values = {{hook, name, value}}};
+-- in order, {callback = its description, values = {{hook, name, value}}}
+-- (a library callback's functions: their identity as a value too);
 -- then, for loss, fit's loss when it is a function of the user's, its
 -- upvalues' as {callback = "the loss function (file:line)", loss = true,
 -- values} (a warm-up counting its calls in a local: audit Z2).
@@ -113,6 +142,10 @@ function M.snapshot(cbs, loss)
     if #fs > 0 then
       local values, seen = {}, {}
       for _, hf in ipairs(fs) do upvalues(hf[2], hf[1], "", values, seen, 1) end
+      for i = hooks + 1, hooks > 0 and 0 or #fs do -- a library callback's: its identity too
+        local id = M.identity(fs[i][2])
+        if id then values[#values + 1] = {hook = fs[i][1], name = IDENTITY, value = id} end
+      end
       for _, k in ipairs(hooks > 0 and util.sorted_keys(cb) or {}) do
         local v = rawget(cb, k)
         if type(k) == "string" and scalar(v) and k ~= "seconds" then -- (a cost, wb/train.lua)

@@ -10,7 +10,8 @@
 -- no other run but one of the same training identity the plan no longer holds (renamed:
 -- wb/train_resume.lua), and resuming changes neither the run's config, fit options nor
 -- identity. A run is resumable when every callback it trains with keeps its state (a task's
--- callbacks need get_state and set_state, as wb.callbacks' own have) and it measures no
+-- callbacks need get_state and set_state, as wb.callbacks' own have, or keep no state but
+-- what a resume compares, as LearningRateScheduler's schedule: tryN 3) and it measures no
 -- instruments; other runs restart from scratch when killed, as before.
 --
 -- A record says what was trained: the resolved config (defaults included), the fit options

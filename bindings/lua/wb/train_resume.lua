@@ -23,7 +23,8 @@ local fitstate = require "wb.state_fit"
 local M = {}
 
 -- Why the run cannot be resumed (nil when it can): every callback must keep
--- its state, no instruments (a resumed run's would differ by rounding:
+-- its state (or keep none but what a resume compares: LearningRateScheduler's
+-- schedule, wb/state_hooks.lua), no instruments (a resumed run's would differ by rounding:
 -- test_instruments_resume), fit's options the runner's own, hooks identified.
 -- Instruments: the message says why (it said "it measures instruments" only,
 -- as if their state were lost; their series are whole, trained again).
@@ -41,7 +42,12 @@ local function not_resumable(spec, fit_opts, callbacks, extra, opt)
     if type(mt) == "table" and rawget(mt, "__name") == "wb.cockpit" then
       return "it draws the live cockpit (--cockpit), whose panels start at the run's first step"
     end
-    for _, m in ipairs{"get_state", "set_state"} do
+    local stateless, why = require("wb.state_hooks").resumable(cb) -- LearningRateScheduler
+    if why then
+      return string.format("callback %d of the callbacks hook (%s): %s", i,
+        require("wb.fit_hooks").describe(cb), why)
+    end
+    for _, m in ipairs(stateless and {} or {"get_state", "set_state"}) do
       if type(cb[m]) ~= "function" then
         return string.format("callback %d of the callbacks hook (%s) has no %s", i,
           require("wb.fit_hooks").describe(cb), m)

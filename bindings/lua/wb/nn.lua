@@ -118,13 +118,7 @@ local function rethrow(i, layer, err)
   error(prefix .. err, 0)
 end
 
-local function check_layer(layer, where)
-  local ok, fwd = pcall(function() return layer.forward end)
-  if not ok or fwd == nil then
-    error(string.format("%s: a layer needs a forward method, got %s", where,
-      tostring(layer)), 3)
-  end
-end
+local check_layer = nn_list.check_layer
 
 ---wb.nn.Sequential(layers) -> wb.Sequential
 ---A model from a list of layers (each needs a forward method); model[i] is

@@ -9,6 +9,16 @@ local function twice(fname, i, j)
     .. "like it is a new one, wb.nn.Dense(...))", fname, i, j)
 end
 
+-- A layer needs a forward method (else an error at the caller of Sequential or :add);
+-- where: "Sequential: layer 2", "add".
+function M.check_layer(layer, where)
+  local ok, fwd = pcall(function() return layer.forward end)
+  if not ok or fwd == nil then
+    error(string.format("%s: a layer needs a forward method, got %s", where,
+      tostring(layer)), 3)
+  end
+end
+
 -- layers (a table) as a list, else an error at level: a key that is not
 -- 1..n (a nil in the list, {l1, nil, l3}: ipairs ended at the hole and
 -- dropped the rest), or one object twice.

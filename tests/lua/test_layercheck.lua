@@ -136,6 +136,35 @@ T.test("right layers pass; with the check training is bit for bit the same", fun
   end
 end)
 
+-- tryN 4: a backward(gy) took the input x as gy; the message said its gradient was some
+-- times the slope and offered grad_check = false, without the signature it is called with
+T.test("a backward with the wrong signature: the message gives backward(x, grad_y, "
+  .. "need_grad_input)", function()
+  local function Scale(backward)
+    local L = {a = wb.ones(1, 12), ga = wb.zeros(1, 12)}
+    function L:forward(x) self.x = x; return x * self.a end
+    L.backward = backward
+    function L:parameters() return {self.a}, {self.ga} end
+    function L:zero_grad() self.ga:fill(0) end
+    return L
+  end
+  local err = T.check_error(HEAD:sub(1, -3) .. " (its backward takes (gy) after self; it is "
+    .. "called as backward(x, grad_y, need_grad_input), so its first argument was the input "
+    .. "x): the gradient w.r.t. its input,", fit, model(Scale(function(self, gy)
+      self.ga:copy(self.ga + (self.x * gy):sum(1):reshape(1, 12))
+      return gy * self.a
+    end)))
+  T.ok(err:find("backward(x, w, true) as a layer's backward(x, grad_y, need_grad_input) is "
+    .. "called", 1, true), err)
+  T.check_error(HEAD:sub(1, -3) .. " (the gradient w.r.t. its input it returned equals the "
+    .. "input x: backward is called as backward(x, grad_y, need_grad_input), a "
+    .. "backward(grad_y) takes x for grad_y)", fit, model(Scale(function(self, ...)
+      local gy = ...
+      self.ga:copy(self.ga + (self.x * gy):sum(1):reshape(1, 12))
+      return gy
+    end)))
+end)
+
 -- parameters() returning one list failed as a bare "attempt to index a nil value"
 T.test("a Lua layer whose parameters() returns one list is said so", function()
   local L = {}

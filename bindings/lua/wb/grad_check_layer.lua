@@ -105,8 +105,9 @@ local function entry_list(t, g, s_at, y0, w, rand)
   return list
 end
 
-local SURROGATE = " (s = sum(w * forward(x)), w a fixed random cotangent; a backward that "
-  .. "is a surrogate on purpose: fit{grad_check = false})"
+local SURROGATE = " (s = sum(w * forward(x)), w a fixed random cotangent, its gradient "
+  .. "backward(x, w, true) as a layer's backward(x, grad_y, need_grad_input) is called; a "
+  .. "backward that is a surrogate on purpose: fit{grad_check = false})"
 
 local function check_entries(where, name, list, n)
   local top = 0
@@ -163,6 +164,27 @@ local function field_of(L, p)
   return ""
 end
 
+-- Why L's backward may be wrong in its signature, not its arithmetic (tryN 4: a
+-- backward(gy) took the input x as gy, and the message said its gradient was -0.0036 times
+-- the slope, offering grad_check = false): its parameters other than self, when fewer than
+-- (x, grad_y), or gx, what it returned, equal to x, its input. "" when neither.
+local function signature_note(L, gx, x)
+  local f, names = L.backward, {}
+  local info = type(f) == "function" and debug.getinfo(f, "u")
+  if info and not info.isvararg and info.nparams < 3 then
+    for k = 2, info.nparams do names[#names + 1] = debug.getlocal(f, k) end
+    return string.format(" (its backward takes (%s) after self; it is called as "
+      .. "backward(x, grad_y, need_grad_input), so its first argument was the input x)",
+      table.concat(names, ", "))
+  end
+  if gx and gx:numel() == x:numel() and gx:numel() > 0
+      and (gx:reshape(gx:numel()) - x:reshape(x:numel())):abs():max() == 0 then
+    return " (the gradient w.r.t. its input it returned equals the input x: backward is "
+      .. "called as backward(x, grad_y, need_grad_input), a backward(grad_y) takes x for grad_y)"
+  end
+  return ""
+end
+
 -- Layer i (L) at x (its input, training on): its backward's gradients
 -- against s's central differences. Each forward runs from the same
 -- generator state (a dropout of its own draws alike); L's fields, its
@@ -197,7 +219,7 @@ local function check_layer(i, L, x, what)
     local n = x:shape()[1]
     local rand = generator(CHECK_SEED + n)
     local where = string.format("fit: layer %d (a Lua layer): its backward does not match its "
-      .. "forward on %s (%d rows):", i, what, n)
+      .. "forward on %s (%d rows)%s:", i, what, n, signature_note(L, gx, xx))
     if gx and x:numel() > 0 then
       local at = where .. " the gradient w.r.t. its input,"
       check_entries(at, "input", entry_list(xx, gx, fwd, y0, w, rand), n)

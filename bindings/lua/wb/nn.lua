@@ -2,8 +2,8 @@
 --
 -- The layers themselves are C userdata (wb.nn.Dense, Dropout, Activation,
 -- Flatten, from bindings/l_nn.c; kept as they are). A Lua table with the same
--- methods (forward, backward, parameters, zero_grad; optionally l2_penalty)
--- fits in a Sequential too: the container calls methods by name.
+-- methods fits in a Sequential too (the protocol: wb.nn's help below): the
+-- container calls methods by name.
 --
 -- model[i] is layer i and #model the number of layers. Training entry
 -- points (fit, evaluate, predict) live in wb/fit.lua; save / load_weights in
@@ -31,8 +31,15 @@ wb.nn = nn
 ---wb.nn
 ---Layers and models: Dense, Dropout, Activation, Flatten and the fused
 ---softmax cross-entropy (C, bindings/l_nn.c), and Sequential, the container
----(Lua). A Lua table with forward, backward, parameters and zero_grad fits
----in a Sequential too.
+---(Lua). A Lua table fits in a Sequential too, a layer with the methods the
+---container calls (self first): forward(x, training) -> y (training: true in
+---fit's steps); backward(x, grad_y, need_grad_input) -> grad_x (x: the input
+---of the last forward, grad_y: the gradient w.r.t. its output; it adds its
+---parameters' gradients to theirs, and may return nil when need_grad_input
+---is false); optional: parameters() -> params, grads (two lists of tensors,
+---each gradient beside its parameter), zero_grad() (sets those to 0),
+---l2_penalty() -> number. fit checks backward against central differences
+---of forward on the first batch (grad_check).
 ---Example: local m = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
 ---  wb.nn.Dropout(0.3), wb.nn.Dense(128, 10, {activation = "softmax"})}
 local Sequential = {}

@@ -147,7 +147,9 @@ end
 ---them (a Lambda counting steps in a local: "upvalue k saved 40, given 0";
 ---a LearningRateScheduler's schedule counting its calls alike, and a loss
 ---function's, whose identity is taken at the save; tables are not
----compared; wb/state_hooks.lua). Inside an epoch (a batch
+---compared, but a LearningRateScheduler's schedule is compared by its
+---identity too, tables it closes over by content; wb/state_hooks.lua).
+---Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
 ---clean point after a step where ModelCheckpoint{save_state = true,

@@ -80,9 +80,16 @@ end
 T.test("EarlyStopping's restore_best_weights changed on resume: refused, naming it", function()
   local path = saved("es", 3, {CB.EarlyStopping{patience = 3}})
   refused(path, {CB.EarlyStopping{patience = 3, restore_best_weights = true}},
-    {"EarlyStopping 1: restore_best_weights saved false, given true"})
+    {"EarlyStopping (callbacks[1]): restore_best_weights saved false, given true"})
   refused(path, {CB.EarlyStopping{patience = 4, min_delta = 0.01}},
-    {"EarlyStopping 1: ", "min_delta saved 0, given 0.01", "patience saved 3, given 4"})
+    {"EarlyStopping (callbacks[1]): ", "min_delta saved 0, given 0.01",
+      "patience saved 3, given 4"})
+  -- tryN 5: named by its position in the list (a CSVLogger, stateless, before it; the file
+  -- numbers it callbacks.1), not as "EarlyStopping 1"
+  local csv = function() return CB.CSVLogger(dir .. "/es.csv") end
+  refused(saved("es_csv", 3, {csv(), CB.EarlyStopping{patience = 3}}),
+    {csv(), CB.EarlyStopping{patience = 4}},
+    {"EarlyStopping (callbacks[2]): patience saved 3, given 4"})
   -- the same settings (verbose changes no result): as an uninterrupted fit
   local hu = exact("es_same", 3, function()
     return {CB.EarlyStopping{patience = 2, restore_best_weights = true}}
@@ -96,8 +103,9 @@ T.test("two EarlyStoppings swapped on resume: refused, each differing setting na
   local function es(mon, p) return CB.EarlyStopping{monitor = mon, patience = p} end
   local path = saved("swap", 3, {es("val_loss", 3), es("val_accuracy", 6)})
   refused(path, {es("val_accuracy", 6), es("val_loss", 3)},
-    {'EarlyStopping 1: monitor saved "val_loss", given "val_accuracy", patience saved 3, '
-      .. "given 6", 'EarlyStopping 2: monitor saved "val_accuracy", given "val_loss"'})
+    {'EarlyStopping (callbacks[1]): monitor saved "val_loss", given "val_accuracy", '
+      .. "patience saved 3, given 6",
+      'EarlyStopping (callbacks[2]): monitor saved "val_accuracy", given "val_loss"'})
   exact("swap_same", 3, function() return {es("val_loss", 3), es("val_accuracy", 6)} end)
 end)
 
@@ -109,15 +117,15 @@ T.test("ModelCheckpoint's monitor, ReduceLROnPlateau's factor changed on resume:
   end
   local path = saved("mc", 3, {mc("val_loss", "a")})
   refused(path, {mc("val_accuracy", "a")},
-    {'ModelCheckpoint 1: monitor saved "val_loss", given "val_accuracy"'})
+    {'ModelCheckpoint (callbacks[1]): monitor saved "val_loss", given "val_accuracy"'})
   refused(path, {CB.ModelCheckpoint{dir .. "/a/e{epoch}.safetensors", save_best_only = false}},
-    {"ModelCheckpoint 1: save_best_only saved true, given false"})
+    {"ModelCheckpoint (callbacks[1]): save_best_only saved true, given false"})
   local function rl(f) return CB.ReduceLROnPlateau{factor = f, patience = 1, min_delta = 10} end
   path = saved("rl", 3, {rl(0.5)})
-  refused(path, {rl(0.2)}, {"ReduceLROnPlateau 1: factor saved 0.5, given 0.2"})
+  refused(path, {rl(0.2)}, {"ReduceLROnPlateau (callbacks[1]): factor saved 0.5, given 0.2"})
   refused(path, {CB.ReduceLROnPlateau{factor = 0.5, patience = 1, min_delta = 10,
     monitor = "val_accuracy"}},
-    {'ReduceLROnPlateau 1: monitor saved "val_loss", given "val_accuracy"'})
+    {'ReduceLROnPlateau (callbacks[1]): monitor saved "val_loss", given "val_accuracy"'})
   local _, hr = exact("rl_same", 3, function() return {rl(0.5)} end)
   T.ok(hr.lr[#hr.lr] < hr.lr[1], "ReduceLROnPlateau lowered the lr")
   -- where and how it writes may differ (a resumed fit may save elsewhere)
@@ -127,10 +135,11 @@ end)
 
 T.test("a stateful callback the saved fit had not: refused, naming it", function()
   local path = saved("none", 3, {})
-  refused(path, {CB.EarlyStopping{patience = 3}}, {"holds no state of EarlyStopping 1"})
+  refused(path, {CB.EarlyStopping{patience = 3}},
+    {"holds no state of EarlyStopping (callbacks[1])"})
   path = saved("one", 3, {CB.EarlyStopping{patience = 3}})
   refused(path, {CB.EarlyStopping{patience = 3}, CB.EarlyStopping{patience = 5}},
-    {"holds no state of EarlyStopping 2"})
+    {"holds no state of EarlyStopping (callbacks[2])"})
   -- the user's own: the same rule (a saved state for each, or a refusal)
   local function mine()
     local c = {n = 0}
@@ -140,7 +149,7 @@ T.test("a stateful callback the saved fit had not: refused, naming it", function
     return c
   end
   refused(path, {CB.EarlyStopping{patience = 3}, mine()},
-    {"holds no state of callback 1 (a table with get_state at "})
+    {"holds no state of callbacks[2] (a table with get_state at "})
   path = saved("mine", 3, {mine()})
   local c = mine()
   local m = T.tiny_mlp(2)
@@ -168,7 +177,8 @@ T.test("a library callback's state saved without its settings (older file): refu
   T.ok(meta["workbench.callbacks"]:find('"settings"', 1, true), "save_state writes settings")
   local old = without_settings(path, dir .. "/old_format.safetensors")
   refused(old, {CB.EarlyStopping{patience = 3}},
-    {"holds the state of EarlyStopping 1 without its settings", "save the state again"})
+    {"holds the state of EarlyStopping (callbacks[1]) without its settings",
+      "save the state again"})
 end)
 
 T.test("a killed run's state saved without the settings: the runner trains afresh, warned",
@@ -194,8 +204,8 @@ T.test("a killed run's state saved without the settings: the runner trains afres
   m, fo = setup()
   local epoch, err = from(m, fo)
   T.eq(epoch, nil, "not resumed")
-  T.ok(err:find("its callbacks: holds the state of EarlyStopping 1 without its settings", 1,
-    true) and err:find("training from scratch", 1, true), err)
+  T.ok(err:find("its callbacks: holds the state of EarlyStopping (callbacks[1]) without its "
+    .. "settings", 1, true) and err:find("training from scratch", 1, true), err)
   T.ok(not wb.sys.exists(state), "the state removed")
 end)
 

@@ -116,7 +116,7 @@ T.test("a hook counting in its closure is refused on resume, naming it; a statel
   local sgd = function() return wb.optim.SGD{lr = 0.1} end
   local err = T.check_error("upvalue k saved 10, given 0", function()
     straight_and_resumed("count", sgd, counting) end)
-  T.ok(err:find("user callback 1 (Lambda at tests/lua/test_resume_h.lua:", 1, true), err)
+  T.ok(err:find("callbacks[1] (Lambda at tests/lua/test_resume_h.lua:", 1, true), err)
   T.ok(err:find(") on_train_batch_begin: upvalue k", 1, true), err)
   T.ok(err:find("get_state/set_state", 1, true), err)
   local ha, _, hc, a, c = straight_and_resumed("stateless", sgd, stateless)
@@ -141,7 +141,7 @@ end)
 T.test("a callback table counting in its field, a helper's upvalue: refused; a table "
   .. "upvalue is not compared", function()
   local sgd = function() return wb.optim.SGD{lr = 0.1} end
-  T.check_error("user callback 1 %(a table with on_epoch_end at .-%): field n saved 2, given 0",
+  T.check_error("callbacks%[1%] %(a table with on_epoch_end at .-%): field n saved 2, given 0",
     function() straight_and_resumed("field", sgd, function()
       return {{n = 0, on_epoch_end = function(self) self.n = self.n + 1 end}} end) end)
   T.check_error("on_epoch_end: upvalue bump%.calls saved 2, given 0", function()

@@ -31,7 +31,8 @@
 --                              holding Lua integers (wb/state_ints.lua)
 --            workbench.callbacks JSON list {kind, state, settings} of
 --                              fit's callbacks that have get_state (their
---                              tensors are callbacks.<j>.<key>...;
+--                              tensors are callbacks.<j>.<key>..., j
+--                              counting these only, not list positions;
 --                              settings: a library callback's options)
 --            workbench.hooks   JSON list {callback, values = {hook, name,
 --                              value}}: the numbers, strings and booleans
@@ -159,7 +160,10 @@ end
 ---layers.<i>.weight, optimizer.<name>.m/.v, fit.layer.<i>.<field>: a Lua
 ---layer's tensor fields; fit.perm inside an epoch: its permutation, 1-based
 ---row indices as float32; callbacks.<j>.<key>: a callback state's tensors,
----e.g. EarlyStopping's best weights; JSON in the metadata:
+---e.g. EarlyStopping's best weights, j counting only the callbacks with
+---get_state in fit's order, not positions in the callbacks list (after a
+---CSVLogger, the first EarlyStopping's are callbacks.1.*; resume errors
+---name a callback by its position, "EarlyStopping (callbacks[2])"); JSON in the metadata:
 ---workbench.state's optimizer has its config and iterations). In PyTorch's
 ---terms: Adam/AdamW's m and v are exp_avg and exp_avg_sq; SGD's m is
 ---Keras's velocity (m = momentum m - lr g; w += m), -lr times

@@ -201,6 +201,17 @@ local function instruments_left(path, e)
     .. "cockpit)", path, names, tostring(math.tointeger(st.every) or st.every)), 0)
 end
 
+-- "callbacks[i]": callback i of cbs as the user counts it, in fit's callbacks option (fit's
+-- instruments, put first, left out). Resume errors named "EarlyStopping 1", counting
+-- callbacks of that kind, as a file numbers callbacks.<j> among those with state only: both
+-- read as the list's position (tryN 5).
+function M.position(cbs, i)
+  local pos = i
+  for k = 1, i - 1 do if kind_of(cbs[k]) == "wb.instruments" then pos = pos - 1 end end
+  return kind_of(cbs[i]) == "wb.instruments" and "fit's instruments"
+    or string.format("callbacks[%d]", pos)
+end
+
 -- The saved state each callback with set_state takes (the j-th of a kind
 -- takes the j-th saved of that kind): {cb, state} pairs. Errors name the
 -- file: a callback without a saved state, a saved state left over, settings
@@ -214,11 +225,12 @@ function M.match(cbs, saved, path)
         require("wb.fit_hooks").describe(cb, "get_state")), 0)
     end
   end
-  for _, cb in ipairs(cbs or {}) do
+  for i, cb in ipairs(cbs or {}) do
     if type(cb.get_state) == "function" and type(cb.set_state) == "function" then
       local kind, found = kind_of(cb), nil
       count[kind] = (count[kind] or 0) + 1
-      local name = string.format("%s %d", kind:gsub("^wb%.callbacks%.", ""), count[kind])
+      local name = kind == "callback" and M.position(cbs, i) or string.format("%s (%s)",
+        kind:gsub("^wb%.callbacks%.", ""), M.position(cbs, i))
       for j, e in ipairs(saved) do
         if not taken[j] and e.kind == kind then
           taken[j], found = true, e

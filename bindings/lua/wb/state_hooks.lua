@@ -137,7 +137,7 @@ function M.snapshot(cbs, loss)
     out.loss = {callback = string.format("the loss function (%s:%d)", info.short_src,
       info.linedefined), loss = true, values = values}
   end
-  for _, cb in ipairs(cbs or {}) do
+  for i, cb in ipairs(cbs or {}) do
     local fs, hooks = user_hooks(cb)
     if #fs > 0 then
       local values, seen = {}, {}
@@ -153,7 +153,7 @@ function M.snapshot(cbs, loss)
         end
       end
       out[#out + 1] = {callback = require("wb.fit_hooks").describe(cb, fs[1][1]),
-        values = values}
+        values = values, position = require("wb.state_callbacks").position(cbs, i)}
     end
   end
   return out
@@ -211,7 +211,7 @@ function M.check(cbs, saved, path, bad, loss)
       local v, a = have[key(s)], unpack(s.value, {}, path)
       if v and not (a == v.value or a ~= a and v.value ~= v.value) then
         diffs[#diffs + 1] = string.format("%s%s: %s saved %s, given %s", e.loss
-          and given.callback or string.format("user callback %d (%s)", j, given.callback),
+          and given.callback or string.format("%s (%s)", given.position, given.callback),
           s.hook and " " .. s.hook or "", s.name, show(a), show(v.value))
         if e.loss then of_loss = of_loss + 1 end
       end

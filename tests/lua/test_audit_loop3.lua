@@ -296,6 +296,13 @@ T.test("behind a user's epoch callback, a monitor missing from the logs stops fi
   end
   local m = model()
   m:fit(train, opts{epochs = 2, callbacks = {adds, cb.EarlyStopping{monitor = "my_metric"}}})
+  -- tryN 6: listed after it, the writer was not named; the order is the cause
+  T.check_error("EarlyStopping: monitor 'my_metric' is not in the logs of this fit (epoch "
+    .. "logs: accuracy, data_loss, epoch_time, loss, lr, reg_loss); callbacks[2] (Lambda at "
+    .. "tests/lua/test_audit_loop3.lua:282), after it in the callbacks list, has on_epoch_end: "
+    .. "a callback sees only what those before it wrote into the logs, so list the one that "
+    .. "writes 'my_metric' before this one", m.fit, m, train,
+    opts{epochs = 2, callbacks = {cb.EarlyStopping{monitor = "my_metric"}, adds}})
 end)
 
 T.test("LearningRateScheduler sets the lr before each epoch; TerminateOnNaN says fit does it",

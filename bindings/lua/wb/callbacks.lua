@@ -169,16 +169,25 @@ M._wants_max = wants_max
 -- with validation; the step logs' with step; "epoch" for a path) are an
 -- error before any training, `what` (a format: "monitor '%s'") naming the
 -- key, unless a callback before cb that is not one of wb.callbacks' may
--- write them into the logs (then the use checks them). Keras only warns,
+-- write them into the logs (then the use checks them); one after cb that
+-- may is named, the order the likely cause (tryN 6). Keras only warns,
 -- every epoch, while the callback does nothing.
 function M._check_log_keys(cb, model, keys, what, step, path)
   local known = rawget(model, "_fit_logs")
   if not known then return end -- called by hand, not by fit
   local list = known[step and "step" or "epoch"]
   local hook = step and "on_train_batch_end" or "on_epoch_end"
-  for _, other in ipairs(rawget(model, "_fit_callbacks") or {}) do
-    if other == cb then break end
-    if other[hook] and not args.typename(other):match("^wb%.callbacks%.") then return end
+  local cbs, after, later = rawget(model, "_fit_callbacks") or {}, false, ""
+  for i, other in ipairs(cbs) do
+    local users = other[hook] and not args.typename(other):match("^wb%.callbacks%.")
+    if other == cb then after = true
+    elseif users and not after then return
+    elseif users and later == "" then -- it may write the key, but after cb read the logs
+      later = string.format("; %s (%s), after it in the callbacks list, has %s: a callback "
+        .. "sees only what those before it wrote into the logs, so list the one that writes "
+        .. "'", require("wb.state_callbacks").position(cbs, i),
+        require("wb.fit_hooks").describe(other, hook), hook)
+    end
   end
   local have, avail = {}, {}
   for _, k in ipairs(list) do
@@ -192,7 +201,7 @@ function M._check_log_keys(cb, model, keys, what, step, path)
         args.typename(cb):gsub("^wb%.callbacks%.", ""), what:format(key),
         step and "step" or "epoch", table.concat(avail, ", "), key:match("^val_")
         and not have.val_loss and "; val_* needs fit's validation or validation_split"
-        or ""), 0)
+        or later ~= "" and later .. key .. "' before this one" or ""), 0)
     end
   end
 end

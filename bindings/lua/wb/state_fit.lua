@@ -128,7 +128,8 @@ end
 -- An optimizer given to a resumed fit must have the saved hyper-parameters:
 -- with another lr or momentum the resumed run is not the one saved (a
 -- callback such as ReduceLROnPlateau may have changed the lr during
--- training; the file has the lr it had then).
+-- training; the file has the lr it had then: the only value a callback can
+-- change, the others read-only, so only lr's refusal says so: tryN 6).
 function M.check_config(path, opt, saved)
   local cfg = opt:config()
   local keys = {}
@@ -137,10 +138,10 @@ function M.check_config(path, opt, saved)
   for _, k in ipairs(keys) do
     local a, b = saved[k], cfg[k]
     if k ~= "name" and a ~= b then
-      error(string.format("fit: resume: %s was saved with %s = %s (the value at the save: a "
-        .. "callback may have changed it), the optimizer given has %s = %s: leave optimizer "
-        .. "out to go on with the saved one, or give the same values", path, k,
-        tostring(a), k, tostring(b)), 0)
+      error(string.format("fit: resume: %s was saved with %s = %s%s, the optimizer given "
+        .. "has %s = %s: leave optimizer out to go on with the saved one, or give the same "
+        .. "values", path, k, tostring(a), k == "lr" and " (the value at the save: a callback "
+        .. "may have changed it)" or "", k, tostring(b)), 0)
     end
   end
 end

@@ -40,8 +40,14 @@ function M.epoch_line(epoch, epochs, logs)
     s[#s + 1] = string.format("val_loss %.4f", logs.val_loss)
     s[#s + 1] = string.format("val_acc %.4f", logs.val_accuracy)
   end
-  s[#s + 1] = string.format("%.1fs", logs.epoch_time)
+  s[#s + 1] = M.seconds(logs.epoch_time)
   return table.concat(s, "  ")
+end
+
+-- An epoch's time: "1.3s", below 0.1 s in milliseconds, "22ms" (tryN 6: a 22 ms
+-- epoch printed "0.0s", as if it took no time).
+function M.seconds(t)
+  return t < 0.1 and string.format("%.0fms", t * 1000) or string.format("%.1fs", t)
 end
 
 -- Whether fd (1 = stdout, 2 = stderr) is a terminal that understands cursor

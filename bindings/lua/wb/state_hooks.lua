@@ -104,8 +104,8 @@ end
 -- save differs from the resumed fit's (tryN 3: the runner resumes such a callback's runs).
 local IDENTITY = "its code and the values it closes over (tables by content)"
 function M.identity(f)
-  local text, why = require("wb.identity")._value_text(f)
-  if not text then return nil, why end
+  local ok, text, why = pcall(require("wb.identity")._value_text, f) -- (save_state must not fail)
+  if not ok or not text then return nil, ok and why or tostring(text) end
   return util.fnv1a64(text)
 end
 

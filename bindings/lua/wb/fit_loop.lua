@@ -337,6 +337,7 @@ function M.run_epoch(self, ctx, epoch)
         end
       end
     end
+    if ctx.pre_step then ctx.pre_step() end -- after the hooks: the instruments' theta_t
     if step == 1 then ctx.epoch_lr = opt.lr end -- the epoch's lr: its first step's
     local x, y = batch(train, perm, first, count)
     ctx.batch_x, ctx.batch_y = x, y -- for instruments (wb/instruments_fit.lua)

@@ -85,6 +85,15 @@ function M.append(h, k, row)
   end
 end
 
+-- h.steps[k][row] = v by fit's instruments, and in the copy: an update_size
+-- a move of the weights after the step changed (wb/instruments_moved.lua).
+function M.amend(h, k, row, v)
+  rawget(h, "steps")[k][row] = v
+  local g = of[h]
+  local c = g and g.steps and g.steps[k]
+  if c then c[row] = v end
+end
+
 -- Removes the last row of h[k], one of LOGS, and of the guard's copy (an
 -- lr change no step used: wb/fit_loop.lua lr_used); h[k] goes with its
 -- last row.

@@ -64,32 +64,32 @@ local hessian = require "wb.hessian"
 ---lower eigenvalue, unflagged by its residual (small models: 1 cold in 3000
 ---17 % low, 2 warm in 21,000 up to 5.4 %; with sigmoid and tanh 3 in 18,000 up
 ---to 5.0 %: README);
----update: "sgd" or "measured", how alpha read the update). alpha is refused
----under loss mse (its losses are cross-entropy's), is -1 at lr 0 (no step,
----as Cockpit's), and NaN at a fit's last step (its end would be the next
----batch, which never comes) and at a step whose next batch has one row. alpha, gsnr and the three tests are NaN at batch size 1 (a variance
----of one row is undefined). tic_trace, hess_max and hess_trace with loss
----mse take one-hot targets; a softmax last layer is refused there (the
----Hessian is not computed for it). With Dropout in the model, the
----per-sample statistics are of the step's own gradients (its dropout
----masks), while hess_max, hess_trace and tic_trace's trace are of the loss
----with Dropout off, as wb.hessian's. With L2 in the model, loss,
----grad_norm, update_size and the Hessian's instruments (hess_max,
----hess_trace, the diagonal and trace in tic and tic_trace) are of the loss
----fit minimises (data + the L2 penalty); the per-sample ones (the tests,
----gsnr, grad_hist, tic's numerators, alpha's losses and slopes) of the data
----loss alone (L2's term is no sample's). Under a loss function of
----one's own, per-sample gradients are B times row i's share of its
----grad_output: right for a mean over rows of per-row terms (as every
----built-in loss is), meaningless for a loss that mixes rows. Across
----model:save_state and fit{resume = path} they go on as if trained straight
----(distance from the first fit's start, a pending alpha, history.instruments),
----bit for bit except, equal to rounding: plain SGD's alpha at the step before
----the save (batch <= 64) and hess_max after it (a float32 warm start).
----Presets (lists of names, listed below under Values): wb.instruments.economy
----(Cockpit's) and wb.instruments.full (economy + tic, hess_trace,
----hess_max); wb.instruments.NAMES is every instrument (gsnr and tic_trace
----are in neither preset, as in Cockpit).
+---update: "sgd" or "measured", how alpha read the update). distance at step t is ||theta_t -
+---theta0||, update_size ||theta_{t+1} - theta_t||, the parameters that step t's and step t+1's
+---forward passes read (Cockpit's two-step UpdateSize): the optimizer's update plus any move a hook
+---of the fit makes after it (a max-norm projection, clipping, an EMA swap); such a step's row then
+---holds the parameters' difference (its hooks saw the update's norm in logs), its alpha is NaN
+---(alpha's slopes are along the update), and a warning names the callbacks that may have moved
+---them, once per fit. alpha is refused under loss mse (its losses are cross-entropy's), is -1 at
+---lr 0 (no step, as Cockpit's), and NaN at a fit's last step (its end would be the next batch,
+---which never comes) and at a step whose next batch has one row. alpha, gsnr and the three tests
+---are NaN at batch size 1 (a variance of one row is undefined). tic_trace, hess_max and hess_trace
+---with loss mse take one-hot targets; a softmax last layer is refused there (the Hessian is not
+---computed for it). With Dropout in the model, the per-sample statistics are of the step's own
+---gradients (its dropout masks), while hess_max, hess_trace and tic_trace's trace are of the loss
+---with Dropout off, as wb.hessian's. With L2 in the model, loss, grad_norm, update_size and the
+---Hessian's instruments (hess_max, hess_trace, the diagonal and trace in tic and tic_trace) are of
+---the loss fit minimises (data + the L2 penalty); the per-sample ones (the tests, gsnr, grad_hist,
+---tic's numerators, alpha's losses and slopes) of the data loss alone (L2's term is no sample's).
+---Under a loss function of one's own, per-sample gradients are B times row i's share of its
+---grad_output: right for a mean over rows of per-row terms (as every built-in loss is),
+---meaningless for a loss that mixes rows. Across model:save_state and fit{resume = path} they go
+---on as if trained straight (distance from the first fit's start, a pending alpha,
+---history.instruments), bit for bit except, equal to rounding: plain SGD's alpha at the step
+---before the save (batch <= 64) and hess_max after it (a float32 warm start). Presets (lists of
+---names, listed below under Values): wb.instruments.economy (Cockpit's) and wb.instruments.full
+---(economy + tic, hess_trace, hess_max); wb.instruments.NAMES is every instrument (gsnr and
+---tic_trace are in neither preset, as in Cockpit).
 ---Example: local h = m:fit(d.train, {instruments = wb.instruments.economy, every = 16})
 local M = wb.instruments or {}
 wb.instruments = M

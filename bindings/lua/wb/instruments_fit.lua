@@ -45,10 +45,9 @@
 -- eigenvalues swapping between batches; LANCZOS_GRAD > 0 turns it on); each
 -- measured step records the relative residual ||H v - l v|| / |l| of the
 -- value it reports (hess_max_residual, from the recurrence). Alpha uses the
--- update the optimizer made: measured as theta_{t+1} - theta_t, or, with
--- plain SGD and no L2 (history.instruments.update = "sgd"), -lr times the
--- mean gradient, which it is (Cockpit's alpha assumes this); the cost
--- notes are at Cb:_project.
+-- optimizer's update: measured, or, with plain SGD and no L2 (history.instruments.update =
+-- "sgd"), -lr times the mean gradient, which it is (Cockpit's alpha assumes this); costs at
+-- Cb:_project; a hook that moves the weights after it: wb/instruments_moved.lua.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local M = wb.instruments
@@ -266,15 +265,16 @@ function Cb:on_train_begin(model)
   end
   -- the guard keeps it now, before the other hooks (first: this is fit's first callback)
   require("wb.history_guard").set_instruments(h, t)
+  self:_moved_begin(model) -- a callback that may move the weights between steps: checked
 end
 
--- The copies of the parameters (and the kept batches) are released now,
--- not when the collector gets to them: Lua sees only their small boxes, so
--- a script fitting many models would hold every fit's copies and fault in
--- fresh pages for each.
-local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave"}
+-- The copies of the parameters (and the kept batches) are released now, not when the
+-- collector gets to them: Lua sees only their small boxes, so a script fitting many
+-- models would hold every fit's copies and fault in fresh pages for each.
+local COPIES = {"theta0", "theta", "swap", "dir", "dir_b", "gsave", "prev", "after"}
 
 function Cb:on_train_end()
+  if self.movers then self:_moved_end() end -- the last step's check (instruments_moved)
   if self.watch then self.watch:_watch(nil); self.watch = nil end -- before theta0 goes
   if self.layers then self.kept = nil; self:_keep(false); self:_final() end
   if self.hop then self.hop:free(); self.hop = nil end
@@ -282,9 +282,7 @@ function Cb:on_train_end()
     for _, t in pairs(self[name] or {}) do t:free() end -- theta: some (_hessian_begin)
     self[name] = nil
   end
-  for _, kept in ipairs(self.cur or {}) do
-    if kept.at then kept.at:free() end
-  end
+  for _, kept in ipairs(self.cur or {}) do if kept.at then kept.at:free() end end
   self.cur = nil
 end
 
@@ -364,6 +362,7 @@ function Cb:on_train_batch_end(step, logs)
       t0 = self:_shared_time(t0)
     end
     if on.grad_norm or on.distance or on.update_size then self:_norms(logs) end
+    if self.movers then self:_moved_mark(step) end
   end
   local sq = 0
   if self.ps then
@@ -394,6 +393,7 @@ M._LANCZOS = {tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM,
 require "wb.instruments_samples"
 require "wb.instruments_hessian"
 require "wb.instruments_state" -- get_state, set_state
+require "wb.instruments_moved" -- a move of the weights between steps
 
 -- no return value: package.loaded keeps true, so a traceback names the
 -- functions after the module they extend, not after this file

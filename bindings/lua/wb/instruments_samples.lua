@@ -315,7 +315,8 @@ function Cb:_alpha(logs, B, t0)
   local f, vf = fs / B, B < 2 and 0 / 0 or (fs2 - fs * fs / B) / (B - 1)
   if a then
     local df, vd = slope(es, es2, B, a.t, fast and -a.lr or 1)
-    local alpha = M._alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
+    -- NaN when the weights moved after the update (wb/instruments_moved.lua)
+    local alpha = a.moved and 0 / 0 or M._alpha(a.t, a.f, f, a.df, df, a.vf, vf, a.vd, vd)
     local steps = self.model.history.steps
     local s = steps.alpha or {}
     for r = #s + 1, #steps.step do s[r] = 0 / 0 end
@@ -335,7 +336,7 @@ function Cb:_alpha(logs, B, t0)
     local df, vd = slope(ss, ss2, B, len, c)
     local r = self.alpha_rec -- reused: no table per step
     r.t, r.f, r.vf, r.df, r.vd, r.row = len, f, vf, df, vd, #self.model.history.steps.step + 1
-    r.dir, r.lr = self.dir, lr
+    r.dir, r.lr, r.moved = self.dir, lr, nil
     self.alpha_start = r
   end
   timed(self, "alpha", t0)

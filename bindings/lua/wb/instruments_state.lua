@@ -48,6 +48,7 @@ function Cb:_state()
     s.alpha.dir = alpha_vector(self)
   end
   if self.hop and self.hess_warm then s.hess_top = self.hop:top_vector() end
+  s.moved = self:_moved_state() -- a check of a move of the weights, pending
   s.odd = {} -- per layer: its pair was put an odd number of times
   for j, kept in ipairs(self.cur or {}) do s.odd[j] = kept.odd or false end
   return s
@@ -130,6 +131,7 @@ function Cb:set_state(s)
     r.dir = v
     self.alpha_start = r
   end
+  self:_moved_set(s.moved)
   for j, odd in ipairs(s.odd or {}) do self.cur[j].odd, self.cur[j].flip = odd, odd end
   self.hess_warm = s.hess_warm or nil
   self.hess_top = s.hess_top

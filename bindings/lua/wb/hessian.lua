@@ -12,7 +12,8 @@
 -- = labels}) plus the L2 penalty (opts.l2 = false: without it), at the
 -- model's current weights, with Dropout off (as at inference). The loss is
 -- the fused softmax cross-entropy of fit (the last layer a softmax or
--- linear Dense), or loss = "mse". Random probes and start vectors come
+-- linear Dense), or loss = "mse"; by default the one the model was trained
+-- with (wb/hessian_ops.lua default_loss). Random probes and start vectors come
 -- from the call's own generator (opts.seed, default 1; trace's and
 -- density's: wb/hessian_probes.lua), never the global one: measuring
 -- curvature during training leaves its shuffling and dropout as they were.
@@ -34,7 +35,11 @@ local probes_seed = require "wb.hessian_probes"
 ---targets [N, C]; class ids become one-hot rows, as in fit); x, y, the
 ---weights and vectors must be finite (an ENONFINITE error names the first
 ---NaN or infinity); every function also takes
----loss ("cross_entropy" default, "mse"), precision ("float32" default,
+---loss ("cross_entropy" or "mse"; default: the loss the model was trained
+---with when it knows it (its last fit's, or config.loss for run:model()),
+---else "cross_entropy" (a model built or wb.load-ed: say loss = "mse" for
+---an mse model; evaluate's default is cross-entropy always); a model
+---trained with another loss is refused without loss), precision ("float32" default,
 ---"float64"), max_rows (rows per chunk, default 4096; data that fits in
 ---one chunk has its forward pass computed once and reused by every product)
 ---and l2 (true, the default: the Hessian of the loss fit minimises, L2's

@@ -92,9 +92,31 @@ local function data_only(layer)
   return d
 end
 
+-- The Hessian's loss for a model trained with fit's loss l (a name; a
+-- function's description): the loss it was trained with.
+local TRAINED = {sparse_categorical_crossentropy = "cross_entropy",
+  categorical_crossentropy = "cross_entropy", mse = "mse"}
+
+-- The loss when opts.loss is not given: the one the model was trained with
+-- when it knows it (its last fit's record, _fit_record; a run's model:
+-- _trained_loss, wb/run.lua), else cross-entropy. Under another it was
+-- trained with (hinge, a function) the call is refused: cross-entropy's
+-- numbers would pass for that loss's curvature.
+function M.default_loss(fname, model, level)
+  local rec = rawget(model, "_fit_record")
+  local l = rec and rec.loss or rawget(model, "_trained_loss")
+  if l == nil or TRAINED[l] then return TRAINED[l] or "cross_entropy" end
+  error(string.format("%s: loss: the model was trained with loss %s, whose Hessian is not "
+    .. "computed (only cross-entropy's and mse's): give loss = \"cross_entropy\" or \"mse\" "
+    .. "to measure one of those", fname, tostring(l)), level + 1)
+end
+
 -- The C operator over model's layers and data, at the current weights
--- (opts.l2 = false: of the data loss alone, data_only).
+-- (opts.l2 = false: of the data loss alone, data_only); opts.loss nil: the
+-- model's training loss (M.default_loss).
 local function operator(fname, model, data, opts)
+  local trained = opts.loss == nil -- its training loss: a refusal says so
+  if trained then opts.loss = M.default_loss(fname, model, 3) end
   local x, y = args.data_xy(fname, data, 3)
   if #model == 0 then error(fname .. ": model: expected at least one layer (a Dense last)", 3) end
   if opts.loss == "mse" then y = mse_targets(fname, model, y) end
@@ -119,10 +141,13 @@ local function operator(fname, model, data, opts)
   local ok, op = pcall(wb.hessian.Operator, layers, x, y, opts.loss or "cross_entropy",
     opts.precision == "float64", rows, opts.seed or 1)
   if not ok then
+    local why = trained and opts.loss == "mse" and " (loss mse: the loss the model was "
+      .. "trained with, the default without loss)" or ""
     if wb.is_error(op) then
-      error(wb.Error{code = op.code, message = fname .. ": " .. op.message, path = op.path}, 0)
+      error(wb.Error{code = op.code, message = fname .. ": " .. op.message .. why,
+        path = op.path}, 0)
     end
-    error(fname .. ": " .. tostring(op), 3)
+    error(fname .. ": " .. tostring(op) .. why, 3)
   end
   return op
 end

@@ -295,8 +295,9 @@ function M.noise(model, samples, hdata, big)
     local gbig = batch_grad(model, big.x, big.y, 1, nb)
     g[n + 1] = gbig
     -- H of the data loss, as the g_i are (L2's 2 l2 W is not in them, so
-    -- its 2 l2 I must not be in H: it added 2 l2 |g_i|^2 to each q_i)
-    local hg = wb.hessian.hvps(model, hdata, g, {l2 = false})
+    -- its 2 l2 I must not be in H: it added 2 l2 |g_i|^2 to each q_i); cross-entropy's,
+    -- as the g_i are (not the model's training loss, wb.hessian's default)
+    local hg = wb.hessian.hvps(model, hdata, g, {l2 = false, loss = "cross_entropy"})
     g[n + 1] = nil
     -- q_i = g_i^T H g_i; r_i = gbar^T H g_i, so gbar^T H gbar = mean of r_i
     local q, r, sum_q, mean_q = {}, {}, 0, 0

@@ -196,14 +196,21 @@ end
 ---The run's trained model, loaded with wb.load from its weights file (see
 ---run:weights_path): which = "final" (default) or "best". Each call loads a
 ---fresh copy; loading draws from the global generator (wb.load rebuilds the
----layers, then overwrites their weights).
+---layers, then overwrites their weights). The model keeps the run's
+---config.loss: wb.hessian's functions default to it (an mse run's
+---sharpness is mse's); evaluate does not (run:evaluate passes it).
 ---@param which? string
 ---@return wb.Sequential
 ---Example: local m = run:model(); print(m:summary())
 function Run:model(which)
   args.self(Run, self, "model", "run")
   args.opt("model", 1, which, "string")
-  return wb.load(path_of(self, which, "model", 2))
+  local m = wb.load(path_of(self, which, "model", 2))
+  -- the loss it was trained with: wb.hessian's default (wb/hessian_ops.lua default_loss)
+  if type(self.config) == "table" and type(self.config.loss) == "string" then
+    rawset(m, "_trained_loss", require("wb.losses")._canonical(self.config.loss))
+  end
+  return m
 end
 
 ---wb.Run:data() -> table

@@ -99,6 +99,18 @@ T.test("a hook that leaves the weights changes no instrument's number", function
   end
 end)
 
+T.test("wb's own callback objects (state_fit.still) are taken not to move weights", function()
+  local m = model()
+  local seen = {m = m}
+  local cb = mover(seen)
+  require("wb.state_fit").still[cb] = true
+  local h
+  local _, err = T.stderr_of(function() h = m:fit(data, opts("sgd", {cb})) end)
+  T.eq(err, "")
+  -- unchecked: step 2's update_size is the update's, below the move's difference
+  T.ok(h.steps.update_size[2] < 0.9 * dist(seen[3], seen[2]))
+end)
+
 -- A move at each epoch's end, after which ModelCheckpoint saves the state:
 -- the check of the epoch's last step is pending at the save, and goes on
 -- after the resume.

@@ -9,8 +9,9 @@
 -- callbacks (a max-norm projection, clipping, an EMA swap). wb's own
 -- callbacks, optimizers and layers never do (there is no clipnorm,
 -- clipvalue or kernel constraint option; EarlyStopping restores weights
--- at on_train_end, after the last step), so only a fit with a callback of
--- another kind (a Lambda, a table of one's own) with such a hook checks.
+-- at on_train_end, after the last step; the runner's and wb.train.run's own
+-- tables and Lambdas read: state_fit.still), so only a fit with a callback
+-- of another kind (a Lambda, a table of one's own) with such a hook checks.
 -- At a measured step it copies theta_t just before the forward pass (fit
 -- calls ctx.pre_step after the batch-begin hooks) and theta_t + update at
 -- its on_train_batch_end (fit's first callback: before the other hooks),
@@ -29,6 +30,7 @@ local wb = require "wb"
 local M = wb.instruments
 local Cb = M._Cb
 local guard = require "wb.history_guard"
+local still = require("wb.state_fit").still -- wb's own objects: the runner's, train's
 
 -- wb's callbacks (by their metatables' names), none of which moves weights
 -- between two steps
@@ -48,7 +50,7 @@ local function movers(cbs, self)
   for i, cb in ipairs(cbs) do
     local mt = getmetatable(cb)
     local name = type(mt) == "table" and rawget(mt, "__name")
-    if not STILL[name] then
+    if not (STILL[name] or still[cb]) then
       for _, hook in ipairs(BETWEEN) do
         if cb[hook] then
           list[#list + 1] = string.format("callbacks[%d] (%s)", i - off, describe(cb, hook))

@@ -44,6 +44,7 @@ local function watch()
   local cb = {on_train_batch_end = function(_, step)
     if step % M.EVERY == 0 then check(fd, step) end
   end}
+  require("wb.state_fit").still[cb] = true -- moves no weights (wb/instruments_moved.lua)
   return function() check(fd) end, {cb}
 end
 

@@ -32,6 +32,11 @@ end
 -- the parameters and of their differences a fit).
 M.leaves_weights = {}
 
+-- wb's own callback objects (plain tables and Lambdas of its runner and
+-- wb.train.run) whose hooks never move the weights between two steps: fit's
+-- instruments need not check for a move after them (wb/instruments_moved.lua).
+M.still = setmetatable({}, {__mode = "k"})
+
 -- The metatables of wb's own callbacks whose on_train_end may restore an
 -- epoch's weights (EarlyStopping): a function of the callback giving that
 -- epoch, or nil (history.weights_epoch).

@@ -286,7 +286,10 @@ local function run(ex, spec, o)
   -- after es: it keeps the epoch es takes as best (wb/train_best.lua)
   local keeper = best.keeper(es)
   callbacks[#callbacks + 1] = keeper
-  if o.on_epoch then callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch} end
+  if o.on_epoch then -- progress lines: read, never move the weights (instruments_moved)
+    callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = o.on_epoch}
+    require("wb.state_fit").still[callbacks[#callbacks]] = true
+  end
   local fit_opts = {epochs = cfg.epochs, batch_size = cfg.batch_size, optimizer = opt,
     seed = cfg.seed, verbose = false, callbacks = callbacks, shuffle = cfg.shuffle,
     log_every = cfg.log_every, every = cfg.every, loss = cfg.loss,
@@ -338,7 +341,8 @@ end
 ---Trains run spec of experiment ex in this process (or adopts a finished run
 ---of another task with an equal training identity) and writes its record
 ---and weights to ex.root's runs folder; returns the record and the model.
----opts.on_epoch(epoch, logs) is called after every epoch (progress lines).
+---opts.on_epoch(epoch, logs) is called after every epoch (progress lines: it must not
+---move the weights, which fit's instruments take it not to).
 ---opts.callbacks (the runner's watch) join its fit after the run's own, outside
 ---its identity, record, measure hook and checkpoints: none may keep state.
 ---opts.concurrent_jobs: how many runs train at once with this one (else

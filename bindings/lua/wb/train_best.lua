@@ -42,6 +42,7 @@ end
 -- follows, so it must come after es in fit's callbacks.
 function M.keeper(es)
   local k = {best = math.huge, saved = {}, epoch = {}}
+  require("wb.state_fit").still[k] = true -- copies the weights, never moves them
   function k:on_train_begin(model) self.model = model end
   function k:on_epoch_begin(epoch) self.last = epoch end
   function k:on_epoch_end(epoch, logs)

@@ -206,6 +206,7 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker, train
   callbacks[#callbacks + 1] = wb.callbacks.Lambda{on_epoch_end = function()
     ckpt.tag = tag_of(base, so_far())
   end}
+  require("wb.state_fit").still[callbacks[#callbacks]] = true -- moves no weights
   callbacks[#callbacks + 1] = ckpt
   if not wb.sys.exists(path) then
     -- a renamed run's state, taken by a rename (of two runs of this training, one takes it)

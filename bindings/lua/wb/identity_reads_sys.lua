@@ -50,7 +50,7 @@ S.CLOCK = "clock"
 local realpath = wb.sys.realpath -- the binding's, whatever a script puts in wb.sys
 local kind = wb.sys.kind -- the binding's (wrapped below)
 local clock = require "wb.identity_reads_clock" -- the duration clocks' pairs
-local hook = require "wb.identity_reads_hook" -- a hook's tail call's error placed
+local hook = require "wb.identity_reads_hook" -- a hook's call, at the hook's line
 local I -- wb.identity_reads's state and functions (set when it installs this)
 
 -- The number of stack frames from the caller of this function down.
@@ -197,15 +197,11 @@ end
 -- `return wb.load(p)`) leaves no frame of its own, and the library function
 -- it called looked like the runner's: its read was not recorded and the run
 -- was reused after the file changed (audit identZ, K7). Not a tail call
--- itself, so that its frame stays. Such a call's error is placed at the
--- hook's place, not at a line of the library (wb/identity_reads_hook.lua).
+-- itself, so that its frame stays. place (wb/train_hooks.lua's): the call
+-- is made from a frame at the hook's first line, where such a call's error
+-- is placed (wb/identity_reads_hook.lua), not at this line of the library.
 function S.as_hook(place, f, ...)
-  if not place then
-    local r = table.pack(f(...))
-    return table.unpack(r, 1, r.n)
-  end
-  local ok, r = xpcall(hook.call, function(e) return hook.placed(e, place) end, f, ...)
-  if not ok then error(r, 0) end
+  local r = place and hook.caller(place)(f, ...) or table.pack(f(...))
   return table.unpack(r, 1, r.n)
 end
 

@@ -35,15 +35,12 @@ function M.name(ex, key)
   return "the " .. key .. " hook"
 end
 
--- "plots/bad.lua:2 (the build hook)": where an error of the hook's tail call
--- is placed (wb/identity_reads_hook.lua), as Lua places one (short_src);
--- nil for a hook defined in the library (its own line is the place).
-local OWN = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
+-- {src = "plots/bad.lua", line = 2}: where the hook is, the place its call
+-- is made from, so that an error of the hook's tail call reads
+-- "plots/bad.lua:2:" (wb/identity_reads_hook.lua); nil for the library's.
 function M.place(ex, key)
-  local f = type(ex._hooks) == "table" and ex._hooks[key] or ex[key]
-  local info = type(f) == "function" and debug.getinfo(f, "S")
-  if not info or info.linedefined <= 0 or info.source:sub(1, #OWN) == OWN then return nil end
-  return string.format("%s:%d (the %s hook)", info.short_src, info.linedefined, key)
+  return require("wb.identity_reads_hook").place(type(ex._hooks) == "table" and ex._hooks[key]
+    or ex[key])
 end
 
 -- v for a message: "nil", "a number (3)", "a wb.Tensor".

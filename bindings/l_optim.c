@@ -116,7 +116,7 @@ static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
         luaL_checktype(L, optidx, LUA_TTABLE);
         readopts(L, optidx, &cfg);
     }
-    optbox *b = lua_newuserdatauv(L, sizeof *b, 3); /* scratch, theta0, dirs */
+    optbox *b = lua_newuserdatauv(L, sizeof *b, 4); /* scratch, theta0, dirs, OWNER */
     b->o = NULL;
     luaL_setmetatable(L, LWB_OPTIM);
     wb_err err;
@@ -175,6 +175,38 @@ static void readlist(lua_State *L, int idx, lua_Integer n, wb_tensor **out,
     }
 }
 
+/* User value OWNER: the first parameter tensor of the state (the one the
+ * first step or set_state took). One optimizer stepped for a second model
+ * (a loop over seeds that built it once) gave that model the first one's
+ * moments and step count, without a word, as long as the shapes matched
+ * (tryN 1; fit refuses it too, wb/fit_optimizer.lua). A reference, not an
+ * address: another model's tensor may sit where a collected one was. */
+#define OWNER 4
+
+/* Raise unless the list of parameters at idx is the state's (or it has none). */
+static void check_owner(lua_State *L, wb_optim *o, int idx)
+{
+    lua_getiuservalue(L, 1, OWNER);
+    lua_rawgeti(L, idx, 1);
+    int same = lua_isnil(L, -2) || lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!same)
+        luaL_argerror(L, idx, lua_pushfstring(L, "parameter 1 is not the tensor this "
+                      "optimizer's state is for (%d step%s of other parameters: another "
+                      "model's?); reset() it, or give each model an optimizer of its own",
+                      (int)wb_optim_iterations(o), wb_optim_iterations(o) == 1 ? "" : "s"));
+}
+
+/* The state's parameters are now those of the list at idx (nil: none). */
+static void set_owner(lua_State *L, int idx)
+{
+    if (idx)
+        lua_rawgeti(L, idx, 1);
+    else
+        lua_pushnil(L);
+    lua_setiuservalue(L, 1, OWNER);
+}
+
 /* opt:step(params, grads) -> opt */
 static int o_step(lua_State *L)
 {
@@ -192,11 +224,16 @@ static int o_step(lua_State *L)
     wb_tensor **ps = scratch(L, np), **gs = ps + np;
     readlist(L, 2, np, ps, "parameter");
     readlist(L, 3, np, gs, "gradient");
+    int fresh = wb_optim_n_params(o) == 0; /* no state yet: this step makes it */
+    if (!fresh)
+        check_owner(L, o, 2);
     wb_err err;
     if (wb_optim_step(o, (int)np, ps, (const wb_tensor *const *)gs, &err)) {
         /* C (o, n, params, grads) -> Lua (self, params, grads); n is no argument */
         return lwb_raise(L, err.arg >= 3 ? err.arg - 1 : 0, &err);
     }
+    if (fresh)
+        set_owner(L, 2);
     lua_settop(L, 1);
     return 1;
 }
@@ -348,6 +385,7 @@ static int o_reset(lua_State *L)
 {
     lwb_no_extra(L, 1, "opt:reset() takes no argument");
     wb_optim_reset(checkoptim(L, 1));
+    set_owner(L, 0);
     lua_settop(L, 1);
     return 1;
 }
@@ -396,6 +434,7 @@ static int o_set_state(lua_State *L)
     if (wb_optim_state_set(o, (int)np, (const wb_tensor *const *)ps,
                            (const wb_tensor *const *)bs, it, &err))
         return lwb_raise(L, 0, &err);
+    set_owner(L, np > 0 ? 2 : 0);
     lua_settop(L, 1);
     return 1;
 }

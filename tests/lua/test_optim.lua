@@ -278,4 +278,33 @@ T.test("every optimizer minimises sum((w - c)^2)", function()
   end
 end)
 
+-- One optimizer stepped for a second model's parameters gave it the first
+-- one's moments and step count, without a word, when the shapes matched
+-- (tryN 1, the manual loop's form of it: fit refuses it too, test_optim_bound).
+T.test("a state is its parameters': other tensors are refused until reset()", function()
+  local function params()
+    local p = {wb.tensor({{1, 2}, {3, 4}}), wb.tensor({0.5, -0.5})}
+    return p, {wb.tensor({{0.1, 0.1}, {0.1, 0.1}}), wb.tensor({0.2, 0.2})}
+  end
+  for _, opt in ipairs{wb.optim.Adam{}, wb.optim.SGD{lr = 0.1, momentum = 0.9}} do
+    local pa, ga = params()
+    local pb, gb = params()
+    opt:step(pa, ga); opt:step(pa, ga)
+    local before = vals(pb[1])
+    T.check_error("parameter 1 is not the tensor this optimizer's state is for %(2 steps of "
+      .. "other parameters", function() opt:step(pb, gb) end)
+    T.eq(table.concat(vals(pb[1]), " "), table.concat(before, " "), "nothing updated")
+    T.eq(opt.iterations, 2)
+    opt:step(pa, ga) -- its own go on
+    opt:reset():step(pb, gb)
+    T.eq(opt.iterations, 1)
+    T.check_error("is not the tensor", function() opt:step(pa, ga) end)
+    -- set_state takes the state for the parameters it is given
+    local st = opt:state()
+    opt:set_state(pa, st.buffers, st.iterations)
+    opt:step(pa, ga)
+    T.check_error("is not the tensor", function() opt:step(pb, gb) end)
+  end
+end)
+
 T.done()

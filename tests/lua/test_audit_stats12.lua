@@ -102,4 +102,28 @@ T.test("claims: a part's interval shows its side of 0, its p its side of 5 %", f
   T.eq(wb.compare.fmt_p(0.04962), "0.0496")
 end)
 
+-- Equal values that are no whole numbers (accuracies k/500, k/10000): their
+-- mean's rounding left a variance of ~1e-32, so "no spread" (sd exactly 0)
+-- never held and Welch's t decided on it: 489/500 thrice against 480/500
+-- thrice was "a is better, p = 1.9e-29", a claim's part held at p = 1.5e-50
+-- and C7's ANOVA gave 5e-93 (tryO 1). Each now takes the exact test's p, as
+-- the same comparison in whole numbers does.
+T.test("values all equal but not whole: no spread, the exact tests' p", function()
+  local a, b, c = 489 / 500, 480 / 500, 0.1 + 0.2
+  local v, w = wb.compare.decide({a, a, a}, {b, b, b}, "test_accuracy", "higher")
+  T.eq(v, "not decided")
+  T.eq(w.no_spread, true)
+  T.eq(select(2, wb.compare.decide({489, 489, 489}, {480, 480, 480}, "x", "higher")).diff, 9)
+  local m, sd = wb.runs.mean_std{c, c, c, c, c}
+  T.eq(m, c); T.eq(sd, 0)
+  m, sd = wb.runs.mean_std{a, a, 1e-3 + a}
+  T.ok(sd > 0, "a real spread stays")
+  local A = require "study.anova"
+  local r = A.oneway{{a, a, a}, {b, b, b}, {c, c, c}}
+  T.eq(r.no_spread, true)
+  T.eq(r.p, A.oneway{{3, 3, 3}, {2, 2, 2}, {1, 1, 1}}.p)
+  T.ok(r.p > 1e-3, tostring(r.p))
+end)
+
 T.done()
+

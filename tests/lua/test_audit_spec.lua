@@ -149,6 +149,15 @@ T.test("a measure named as a metric fails its run; never the recorded test accur
   T.ok(err:find("measure: 'test_accuracy' is a metric the run records itself "
     .. "(test_accuracy = ", 1, true), err)
   T.eq(records(dir .. "/clash"), 0, "no record with the hook's number")
+  -- a run's own column: the CSV exports wrote a second 'seed' or 'status', or a 'config.lr'
+  -- for runs with no lr (tryO 3)
+  for _, name in ipairs{"seed", "status", "config.lr"} do
+    path = script("own" .. #name, "base = {" .. TINY .. "}, seeds = {1},\n"
+      .. "  measure = function() return {[\"" .. name .. "\"] = 7} end")
+    st, _, err = task(path, dir .. "/own" .. #name)
+    T.eq(st, 1, err)
+    T.ok(err:find("measure: '" .. name .. "' is the name of a run's own column", 1, true), err)
+  end
 end)
 
 T.test("runs that left no record count in the table's seeds cell and in comparisons",

@@ -12,6 +12,13 @@
 local _ENV = require "wb.std"
 local wb, util, args = require "wb", require "wb.util", require "wb.args"
 
+-- A run's own columns in the exports (wb/runs_export.lua) and keys of
+-- wb.runs.find: a measure named so was exported beside them, a second
+-- 'seed' or 'status' column, or a 'config.lr' one for runs with no lr (tryO 3).
+local OWN_COLUMN = {hash = true, task = true, variant = true, label = true, seed = true,
+  group_key = true, status = true, git_commit = true, git_uncommitted = true, command = true,
+  script = true, hooks_read = true}
+
 local M = {}
 
 local MEASURE_SEED = 1 << 31
@@ -94,6 +101,11 @@ function M.record(ex, spec, rec, model, hist, extra, d)
     elseif rec.metrics[k] ~= nil then -- never in place of the run's own metric
       error(string.format("%s: measure: '%s' is a metric the run records itself (%s = %s); "
         .. "give the measure another name", ex.where, k, k, util.show(rec.metrics[k])), 0)
+    elseif OWN_COLUMN[k] or k:match("^config%.") or k:match("^fit_options%.")
+        or k:match("^identity%.") or k:match("^read:") then
+      error(string.format("%s: measure: '%s' is the name of a run's own column (its %s in "
+        .. "wb.runs.find's keys and the CSV exports, beside the measures: a second '%s' column "
+        .. "there); give the measure another name", ex.where, k, k:match("^[%a_]+") or k, k), 0)
     elseif type(rec.history) == "table" and rec.history[k] ~= nil then
       error(string.format("%s: measure: '%s' is a series the run's history records; tables "
         .. "and curves would show the history's; give the measure another name", ex.where, k), 0)

@@ -68,7 +68,10 @@ local function report(task, runs)
     "|---|---|---|---|---|---|---|---|"}
   for _, p in ipairs(S.PATIENCES) do
     local cols, fired = {}, 0
-    for _, r in ipairs(recs) do fired = fired + (r.metrics["stopped_" .. p] or 0) end
+    for _, r in ipairs(recs) do -- a rule firing at the last epoch cut nothing short (tryO 4)
+      local at = r.metrics["stopped_epoch_" .. p]
+      if r.metrics["stopped_" .. p] == 1 and at and at < epochs then fired = fired + 1 end
+    end
     for _, name in ipairs{"stopped_epoch", "best_epoch", "test_loss", "last_test_loss",
         "test_accuracy", "last_test_accuracy"} do
       local m, s = runs:stat(v, name .. "_" .. p)

@@ -100,6 +100,12 @@ T.test("wb.compare better = 'neither': ranked from the lowest, said lower, not b
   local lo = wb.compare(rs, "x", {better = "lower"})
   T.ok(lo:find("- x (lower is better): **a**", 1, true), lo)
   T.ok(lo:find("Better beyond the seeds' uncertainty", 1, true), lo)
+  -- three variants: the other end is the highest, not the "worst" (tryO 5)
+  rs = wb.runs.Runs{rec("a", 1, {x = 1}), rec("a", 2, {x = 1.1}), rec("b", 1, {x = 5}),
+    rec("b", 2, {x = 5.2}), rec("c", 1, {x = 9}), rec("c", 2, {x = 9.1})}
+  s = wb.compare(rs, "x", {better = "neither"})
+  T.ok(s:find(" Highest: c ", 1, true) and not s:find("Worst", 1, true), s)
+  T.ok(wb.compare(rs, "x", {better = "lower"}):find(" Worst: c ", 1, true))
 end)
 
 T.test("wb.welch: an unknown option is an error naming it", function()

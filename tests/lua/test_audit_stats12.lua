@@ -64,6 +64,10 @@ T.test("wb.compare.signed: a bound the tables round to 0 keeps its side of 0", f
   local s = wb.compare.signed
   T.eq(s(0.03, "epochs_to_target"), "+0.03") -- it was "+0.0" (one decimal for epochs)
   T.eq(s(-0.00004, "val_loss"), "-4.00e-05") -- as the tables show it since tryE 3
+  -- no negative zero, no 100 % for a mean below it (tryO 5)
+  T.eq(wb.runs.fmt_mean_std(-1e-12, 0.02, "gap"), "0.0000 ± 0.0200")
+  T.eq(wb.runs.fmt_mean_std(0.99996, 0.0001, "test_accuracy"), "99.996 ± 0.01 %")
+  T.eq(wb.runs.fmt_mean_std(1, 0, "test_accuracy"), "100.00 ± 0.00 %")
   T.eq(s(0.00003, "test_accuracy"), "+0.003 points") -- percentage points (tryE 4)
   T.eq(s(0.0176, "gap"), "+0.0176"); T.eq(s(1.6, "epochs_to_target"), "+1.6")
   T.eq(s(0, "gap"), "+0")

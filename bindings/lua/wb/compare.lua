@@ -287,7 +287,9 @@ function M._compare(runs, metric, o)
       table.concat(ignored, ", "))
   end
   if #stats > 2 then
-    out = out .. string.format(" Worst: %s %s.", stats[#stats].v, fmt(stats[#stats]))
+    -- the other end: "worst" only where a direction is better (tryO 5)
+    out = out .. string.format(" %s: %s %s.", neither and "Highest" or "Worst", stats[#stats].v,
+      fmt(stats[#stats]))
   end
   return out .. note, best, stats
 end

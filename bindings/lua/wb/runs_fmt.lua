@@ -80,7 +80,14 @@ function M.fmt_mean_std(m, s, name, n)
     if text then return text end
     fm, fs = "%.4f", "%.4f"
   end
-  local text = one and string.format(fm, m) or string.format(fm .. " ± " .. fs, m, s)
+  local mt = string.format(fm, m)
+  if mt:match("^%-[0.]+$") then mt = mt:sub(2) end -- -1e-12 read "-0.0000" (tryO 5)
+  -- a mean below 100 % never reads 100.00 % (0.99996 did: a table claiming perfection)
+  for d = 3, 8 do
+    if not (pct and m < 100 and tonumber(mt) >= 100) then break end
+    mt = string.format("%." .. d .. "f", m)
+  end
+  local text = one and mt or (mt .. " ± " .. string.format(fs, s))
   return pct and (text .. " %") or text
 end
 

@@ -254,6 +254,14 @@ T.test("wb.experiment's quick runs from the REPL go under <root>/quick, as a tas
   T.eq(tonumber(out), 2, out)
   T.eq(records(root .. "/quick"), 1)
   T.ok(not wb.sys.exists(root .. "/runs"), "nothing in the full root")
+  -- a root given to wb.experiment too (tryO 2: its runs/ held the quick runs beside the full)
+  local given = dir .. "/given"
+  st, out, err = T.sh(string.format("timeout 600 %s -e %s </dev/null", q(T.wb),
+    q("local ex = wb.experiment({name = 'qg', base = {hidden = 4}, seeds = {1}}, {root = '"
+    .. given .. "', options = {quick = true}}); print(ex:run()[1].config.epochs)")))
+  T.eq(st, 0, err)
+  T.eq(records(given .. "/quick"), 1)
+  T.ok(not wb.sys.exists(given .. "/runs"), "nothing in the full root")
 end)
 
 T.test("a callbacks hook returning one callback alone fails its run, not drops it",

@@ -43,9 +43,8 @@ end
 
 -- A run's config as hooks see it: reading a key the experiment does not
 -- know (`cfg.activaton`, or a key a build hook did not declare) is an error
--- naming it and the reader's line, never a nil that quietly builds another
--- model. Known keys that are unset read as nil. (The error's position is
--- the reader's line.)
+-- naming it and the reader's line (its position), never a nil that quietly
+-- builds another model. Known keys that are unset read as nil.
 local function strict(cfg, checks, name)
   local valid = util.sorted_keys(checks)
   valid[#valid + 1] = "seed"
@@ -185,16 +184,17 @@ function M.new(spec, o)
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
     bad("experiment.name: expected a name of letters, digits, _ and -, got " .. tostring(name))
   end
-  -- a misspelt option (quik = true) was dropped: full data trained, no word
-  require("wb.spec_runs").check_options(o.options, where .. ": " .. name)
+  require("wb.spec_runs").check_options(o.options, where .. ": " .. name) -- quik = true: dropped
   local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
+  -- --quick: under <root>/quick unless it is one, a task's (tryO 2: in runs/ it read as results)
+  local root = o.root or opts.root
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = callbacks_hook(spec.callbacks, where .. ": " .. name),
     fit_options = spec.fit_options,
     reuse = not opts.fresh and spec.reuse, quick = opts.quick or nil,
-    -- a parsed --root (wb.runner.options(arg)) is the root, as a task's (it was dropped)
-    root = o.root or opts.root and (opts.root .. (opts.quick and "/quick" or "")),
+    root = root and root .. ((not opts.quick or ("/" .. root):find("/quick/*$")) and ""
+      or "/quick"),
     variants = variants, command = o.command, _options = o.options}, M.Experiment)
   local own_seeds = seeds -- the declaration's (or the default), for the notes below
   if opts.seeds then

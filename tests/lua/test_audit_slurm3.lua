@@ -118,8 +118,9 @@ local function tests()
     local b = background("slow", string.format("env PATH=%s:$PATH %s %s %s --slurm --sbatch "
       .. "--hold --root %s", q(hang), q(C.exe), q(driver), q(tiny), q(root)))
     T.ok(C.poll(C.TIMEOUT * 5, function() return calls(count) >= 2 end), "squeue hangs")
-    -- said while the second squeue still hangs (it ends once `go` is there)
-    local said = C.poll(300, function()
+    -- said while the second squeue still hangs (it ends once `go` is there, so a loaded
+    -- machine may take long: ci46 missed it within 60 s under two test runs at once)
+    local said = C.poll(C.TIMEOUT * 5, function()
       return (util.read_file(b.err) or ""):find("[tiny] squeue has not answered in 2 s (the "
         .. "controller down, stopped or busy?): waiting for its answer\n", 1, true)
     end)

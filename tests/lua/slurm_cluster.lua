@@ -240,13 +240,18 @@ PartitionName=wb Nodes=wbnode Default=YES MaxTime=INFINITE State=UP
     return out
   end
 
-  -- Cancels `job` and waits until it has left the queue; true once gone.
-  function C.gone(job)
-    C.sh("scancel " .. job)
+  -- Waits until `job` has left the queue; true once gone.
+  function C.ended(job)
     return C.poll(C.TIMEOUT * 5, function()
       local _, left = C.sh("squeue -h -j " .. job)
       return not left:find("%S")
     end)
+  end
+
+  -- Cancels `job` and waits until it has left the queue; true once gone.
+  function C.gone(job)
+    C.sh("scancel " .. job)
+    return C.ended(job)
   end
 
   -- Runs all(): the cluster started, the tests, the cluster stopped.

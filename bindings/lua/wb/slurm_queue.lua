@@ -290,8 +290,8 @@ function M.wait(name, arrays, on_poll, stopped)
         end
       end
       on_poll()
-      if all then return true end
-      if never then return nil, never end
+      -- squeue's recovery is said before the wait ends too: the arrays may have
+      -- ended while it did not answer (the user was told it would be asked again)
       if not failed then
         if misses > 0 then
           io.stderr:write(string.format("[%s] squeue answers again (after %d failure%s)\n",
@@ -301,7 +301,10 @@ function M.wait(name, arrays, on_poll, stopped)
             M.SLOW))
         end
         misses, owed, slow = 0, false, slow and slow_now
-      else
+      end
+      if all then return true end
+      if never then return nil, never end
+      if failed then
         misses, owed = misses + 1, false
         if misses == 1 then
           io.stderr:write(string.format("[%s] squeue failed (%s): asking again; after %d "

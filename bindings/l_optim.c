@@ -179,7 +179,7 @@ static void readlist(lua_State *L, int idx, lua_Integer n, wb_tensor **out,
  * first step or set_state took). One optimizer stepped for a second model
  * (a loop over seeds that built it once) gave that model the first one's
  * moments and step count, without a word, as long as the shapes matched
- * (tryN 1; fit refuses it too, wb/fit_optimizer.lua). A reference, not an
+ * (tryN 1; fit refuses it first, through _owns). A reference, not an
  * address: another model's tensor may sit where a collected one was. */
 #define OWNER 4
 
@@ -205,6 +205,22 @@ static void set_owner(lua_State *L, int idx)
     else
         lua_pushnil(L);
     lua_setiuservalue(L, 1, OWNER);
+}
+
+/* opt:_owns(params) -> true, false, or nil when the state has no parameters
+ * (new, reset() or set_state with none): whether params' first tensor is the
+ * state's. fit asks it before any work to refuse another model's optimizer
+ * with fit's words (wb/fit_optimizer.lua); the owner is kept here only. */
+static int o_owns(lua_State *L)
+{
+    checkoptim(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_no_extra(L, 2, "opt:_owns(params) takes one list");
+    if (lua_getiuservalue(L, 1, OWNER) == LUA_TNIL)
+        return 1;
+    lua_rawgeti(L, 2, 1);
+    lua_pushboolean(L, lua_rawequal(L, -1, -2));
+    return 1;
 }
 
 /* opt:step(params, grads) -> opt */
@@ -512,7 +528,7 @@ int lwb_open_optim(lua_State *L)
     static const luaL_Reg methods[] = {
         {"step", o_step}, {"config", o_config}, {"reset", o_reset},
         {"state", o_state}, {"set_state", o_set_state}, {"_watch", o_watch},
-        {"_arm", o_arm}, {"_watched", o_watched}, {NULL, NULL}};
+        {"_arm", o_arm}, {"_watched", o_watched}, {"_owns", o_owns}, {NULL, NULL}};
     static const luaL_Reg metamethods[] = {
         {"__newindex", o_newindex}, {"__tostring", o_tostring},
         {"__gc", o_free}, {"__close", o_free}, {NULL, NULL}};

@@ -247,7 +247,7 @@ function Sequential:fit(train, opts, xy_opts)
     rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil,
       {epochs = epochs, initial_epoch = opts.initial_epoch ~= nil and initial or nil,
        callbacks = cbs, fit = record})
-    opt, history, initial, step0 = fa.bound(rs.optimizer, self), rs.history, rs.epoch, rs.step
+    opt, history, initial, step0 = rs.optimizer, rs.history, rs.epoch, rs.step -- set_state: ours
   elseif epochs <= initial then
     -- Keras returns at once, having trained nothing (an empty History): here an error,
     -- so that an untrained model's numbers are never taken for a trained one's

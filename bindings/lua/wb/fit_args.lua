@@ -315,9 +315,8 @@ function M.head_logits(model)
   return model[n]:logits()
 end
 
--- fit's optimizer option, and which model's an optimizer is: wb/fit_optimizer.lua
-local fopt = require "wb.fit_optimizer"
-M.make_optimizer, M.bound = fopt.make_optimizer, fopt.bound
+-- fit's optimizer option, another model's refused: wb/fit_optimizer.lua
+M.make_optimizer = require("wb.fit_optimizer").make_optimizer
 
 -- The order of shuffle = false.
 function M.identity_perm(n)

@@ -1,18 +1,18 @@
 -- wb/fit_optimizer.lua: fit's optimizer option (nil, a name or an
--- optimizer object), and the model each optimizer object is fit's for.
+-- optimizer object), refused when its state is another model's.
 local _ENV = require "wb.std"
 local wb = require "wb"
 
 local M = {}
 
--- The model each optimizer object was last given to fit for (weak both
--- ways). One optimizer built before a loop over seeds and given to each
--- model's fit carried the first model's moments, step count and lowered lr
--- into the second's: seed 2's numbers were not seed 2's run, without a word
--- (tryN 1). Keras 3 refuses an optimizer built for other variables, and
--- PyTorch's is bound to its parameters; fit refuses one whose state is
--- another model's, unless it is empty (new, or reset()) or a resume replaces it.
-local fitted_for = setmetatable({}, {__mode = "k"})
+-- One optimizer built before a loop over seeds and given to each model's
+-- fit carried the first model's moments, step count and lowered lr into the
+-- second's: seed 2's numbers were not seed 2's run, without a word (tryN 1).
+-- Keras 3 refuses an optimizer built for other variables, and PyTorch's is
+-- bound to its parameters; fit refuses one whose state is another model's,
+-- unless it is empty (new, or reset()) or a resume replaces it. Whose it is,
+-- the optimizer knows (opt:_owns, bindings/l_optim.c: its step refuses the
+-- others' parameters too); a Lua optimizer of the user's is not asked.
 
 -- fit's optimizer option: nil (Adam), a name or a wb.Optimizer; for model
 -- (resume: the path fit resumes from, whose state the optimizer takes).
@@ -26,23 +26,14 @@ function M.make_optimizer(o, model, resume)
     end
     o = wb.optim[cls]{} -- its model's (model.optimizer given to another's: refused)
   end
-  local was, steps = fitted_for[o], o.iterations -- a Lua table of the user's: no count
-  if was and was.model ~= model and not resume and math.type(steps) == "integer"
-      and steps > 0 then
+  local steps = o.iterations -- a Lua table of the user's: no count, and no _owns
+  if not resume and type(o) == "userdata" and math.type(steps) == "integer" and steps > 0
+      and o:_owns((model:parameters())) == false then
     error(string.format("fit: optimizer %s has taken %d step%s in the fit of another model: its "
       .. "moments, step count and learning rate are that model's, and this one would start "
       .. "from them. Give each model a new optimizer (build it inside a loop over seeds), or "
       .. "call its reset() first; to go on from a saved training, fit{resume = <the file of "
       .. "model:save_state>}", tostring(o), steps, steps == 1 and "" or "s"), 3)
-  end
-  return M.bound(o, model)
-end
-
--- M.bound(o, model) -> o, now model's (a resume's optimizer, from the file, too).
-function M.bound(o, model)
-  local was = fitted_for[o]
-  if not (was and was.model == model) then
-    fitted_for[o] = setmetatable({model = model}, {__mode = "v"})
   end
   return o
 end

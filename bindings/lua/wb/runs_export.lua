@@ -142,7 +142,12 @@ end
 -- script's commit (or content id: wb/runner_script.lua; empty for a record
 -- from before) and what its hooks read besides the config ("$SCALE=2;
 -- fac.txt (xxh128 1a2b3c4d)", as the README says it).
+local ID = {"hash", "task", "variant", "label", "seed", "group_key", "status"}
 local TRACE = {"git_commit", "git_uncommitted", "command", "script", "hooks_read"}
+-- Every column of ID and TRACE (a set): a measure named so would be exported
+-- beside its run's own column of that name (wb/train_measures.lua refuses it).
+local OWN_COLUMNS = {}
+for _, l in ipairs{ID, TRACE} do for _, k in ipairs(l) do OWN_COLUMNS[k] = true end end
 local traced = {
   script = function(r)
     return type(r.script) == "table" and require("wb.runner_script").text(r.script, true) or nil
@@ -155,15 +160,15 @@ local traced = {
     return table.concat(texts, "; ")
   end}
 local function id_head(ckeys, more, trace)
-  local head = {"hash", "task", "variant", "label", "seed", "group_key", "status"}
+  local head = table.move(ID, 1, #ID, 1, {})
   for _, k in ipairs(trace and TRACE or {}) do head[#head + 1] = k end
   for _, k in ipairs(ckeys) do head[#head + 1] = cell("config." .. k) end
   for _, k in ipairs(more) do head[#head + 1] = cell(k) end
   return table.concat(head, ",")
 end
 
--- The cells of id_head's first columns for record r (flat: its configs
--- entry; label: records_of's).
+-- The cells of id_head's first columns for record r, in ID's order (flat:
+-- its configs entry; label: records_of's).
 local function id_cells(r, flat, ckeys, label, trace)
   local row = {cell(r.hash), cell(r.task), cell(r.variant), cell(label(r)), cell(r.seed),
     cell(group.export_key(r)), cell(r.status)}
@@ -299,9 +304,10 @@ function M.export_history(path, runs_or_dir)
   return n
 end
 
--- The helpers of the per-step exports (wb/runs_export_steps.lua).
+-- The helpers of the per-step exports (wb/runs_export_steps.lua), and the
+-- run's own columns for the measure check (wb/train_measures.lua).
 M._csv = {records_of = records_of, cell = cell, configs = configs, write = write,
-  id_head = id_head, id_cells = id_cells, maxn = maxn}
+  id_head = id_head, id_cells = id_cells, maxn = maxn, own_columns = OWN_COLUMNS}
 require "wb.runs_export_steps"
 require "wb.runs_export_hist2d"
 

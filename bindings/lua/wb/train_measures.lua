@@ -12,12 +12,11 @@
 local _ENV = require "wb.std"
 local wb, util, args = require "wb", require "wb.util", require "wb.args"
 
--- A run's own columns in the exports (wb/runs_export.lua) and keys of
--- wb.runs.find: a measure named so was exported beside them, a second
+-- A run's own columns in the exports (the set wb/runs_export.lua writes) and
+-- keys of wb.runs.find: a measure named so was exported beside them, a second
 -- 'seed' or 'status' column, or a 'config.lr' one for runs with no lr (tryO 3).
-local OWN_COLUMN = {hash = true, task = true, variant = true, label = true, seed = true,
-  group_key = true, status = true, git_commit = true, git_uncommitted = true, command = true,
-  script = true, hooks_read = true}
+require "wb.runs_export"
+local OWN_COLUMN = require("wb.runs")._csv.own_columns
 
 local M = {}
 

@@ -142,14 +142,17 @@ function M.snapshot(cbs, loss)
     if #fs > 0 then
       local values, seen = {}, {}
       for _, hf in ipairs(fs) do upvalues(hf[2], hf[1], "", values, seen, 1) end
-      for i = hooks + 1, hooks > 0 and 0 or #fs do -- a library callback's: its identity too
-        local id = M.identity(fs[i][2])
-        if id then values[#values + 1] = {hook = fs[i][1], name = IDENTITY, value = id} end
-      end
-      for _, k in ipairs(hooks > 0 and util.sorted_keys(cb) or {}) do
-        local v = rawget(cb, k)
-        if type(k) == "string" and scalar(v) and k ~= "seconds" then -- (a cost, wb/train.lua)
-          values[#values + 1] = {name = "field " .. k, value = v}
+      if hooks == 0 then -- a library callback's functions of the user's: their identity too
+        for _, hf in ipairs(fs) do
+          local id = M.identity(hf[2])
+          if id then values[#values + 1] = {hook = hf[1], name = IDENTITY, value = id} end
+        end
+      else -- a callback of the user's: its scalar fields are its state too
+        for _, k in ipairs(util.sorted_keys(cb)) do
+          local v = rawget(cb, k)
+          if type(k) == "string" and scalar(v) and k ~= "seconds" then -- (a cost, wb/train.lua)
+            values[#values + 1] = {name = "field " .. k, value = v}
+          end
         end
       end
       out[#out + 1] = {callback = require("wb.fit_hooks").describe(cb, fs[1][1]),

@@ -142,4 +142,91 @@ T.test("a move pending at a save_state is checked after the resume", function()
   T.ok(h1.steps.alpha[6] ~= h1.steps.alpha[6] and h1.steps.update_size[6] > 0)
 end)
 
+-- {==================== a Lua layer that moves weights ====================
+
+-- A Lua layer with no parameters of its own (one that owns some is refused
+-- by the instruments) that scales the first Dense's kernel in its training
+-- forward at even calls, and records the parameters after its move: what
+-- the step's update starts from (tryN's "Left": update_size missed it).
+local function lua_mover(m, d1, moves)
+  local l = {n = 0, seen = {}}
+  function l:forward(x, training)
+    if training then
+      self.n = self.n + 1
+      if moves and self.n % 2 == 0 then d1.weight:copy(d1.weight * 0.9) end
+      self.seen[self.n] = flat(m.model)
+    end
+    return x
+  end
+  function l:backward(_, grad_y) return grad_y end
+  return l
+end
+
+local function lua_model(moves)
+  wb.seed(3)
+  local d1 = nn.Dense(10, 6, {activation = "relu"})
+  local box = {}
+  local l = lua_mover(box, d1, moves)
+  box.model = nn.Sequential{d1, l, nn.Dense(6, 3, {activation = "softmax"})}
+  return box.model, l
+end
+
+for _, opt in ipairs{"sgd", "adam"} do
+  T.test("update_size sees a Lua layer's move in forward (" .. opt .. ")", function()
+    local m, l = lua_model(true)
+    local o = opts(opt)
+    o.grad_check = false -- its forwards would be counted as moves
+    local h
+    local _, err = T.stderr_of(function() h = m:fit(data, o) end)
+    local n = #h.steps.step
+    T.eq(n, 12, "steps")
+    l.seen[n + 1] = flat(m)
+    for i = 1, n do
+      local want = dist(l.seen[i + 1], l.seen[i])
+      T.near(h.steps.update_size[i], want, 1e-6 * want, "update_size at step " .. i)
+      T.near(h.steps.distance[i], dist(l.seen[i], l.seen[1]), 1e-6 * (want + 1), "distance")
+      local a = h.steps.alpha[i]
+      -- the moves come in the forward passes of the even steps: rows 1, 3, ... moved
+      if i % 2 == 1 or i == n then
+        T.ok(a ~= a, "alpha NaN at step " .. i .. ", got " .. tostring(a))
+      else
+        T.ok(a == a, "alpha measured at step " .. i)
+      end
+    end
+    T.ok(err:find("the weights moved after step 1's update", 1, true), err)
+    T.ok(err:find("layer 2 (a Lua layer", 1, true), err)
+  end)
+end
+
+T.test("a Lua layer that leaves the weights changes no instrument's number", function()
+  local plain = model():fit(data, opts("adam"))
+  local m = lua_model(false)
+  local h
+  local _, err = T.stderr_of(function() h = m:fit(data, opts("adam")) end)
+  T.eq(err, "")
+  local diff = T.history_diff(plain.steps, h.steps, "steps", {})
+  T.eq(#diff, 0, table.concat(diff, "\n"))
+end)
+
+-- Counted, not timed: a fit with neither a callback of one's own nor a
+-- Lua layer never calls the check (fit_loop's pre_update stays nil).
+T.test("the check runs only in fits that may move weights", function()
+  local Cb = wb.instruments._Cb
+  local orig, calls = Cb._pre_update, 0
+  Cb._pre_update = function(...) calls = calls + 1; return orig(...) end
+  local ok, e = pcall(function()
+    T.stderr_of(function() model():fit(data, opts("adam")) end)
+    local o = opts("adam")
+    o.instruments = "full"
+    T.stderr_of(function() model():fit(data, o) end)
+    T.eq(calls, 0, "plain instrumented fits")
+    T.stderr_of(function() lua_model(false):fit(data, opts("adam")) end)
+    T.eq(calls, 12, "with a Lua layer: one call a step")
+  end)
+  Cb._pre_update = orig
+  if not ok then error(e, 0) end
+end)
+
+-- }====================
+
 T.done()

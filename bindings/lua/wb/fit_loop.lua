@@ -298,6 +298,7 @@ function M.run_epoch(self, ctx, epoch)
   -- past their argument-count checkers (wb/init.lua): nothing extra per step
   local zero_grad, batch = args.unchecked(self.zero_grad), args.unchecked(train.batch)
   local l2_penalty = args.unchecked(self.l2_penalty)
+  local pre_update = ctx.pre_update -- set (or not) at on_train_begin: a local test a step
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
   local from, at = 1, ctx.resume_at -- a mid-epoch state (fit{resume}): on after its step
   if at then
@@ -337,7 +338,6 @@ function M.run_epoch(self, ctx, epoch)
         end
       end
     end
-    if ctx.pre_step then ctx.pre_step() end -- after the hooks: the instruments' theta_t
     if step == 1 then ctx.epoch_lr = opt.lr end -- the epoch's lr: its first step's
     local x, y = batch(train, perm, first, count)
     ctx.batch_x, ctx.batch_y = x, y -- for instruments (wb/instruments_fit.lua)
@@ -350,6 +350,10 @@ function M.run_epoch(self, ctx, epoch)
     end
     zero_grad(self)
     lossf:backward(self, x)
+    -- the instruments' theta_t, when Lua code of one's own (a hook, a Lua
+    -- layer) may move the weights (wb/instruments_moved.lua): what the update
+    -- starts from, after everything but the optimizer has run
+    if pre_update then pre_update() end
     local ok, err = pcall(opt.step, opt, params, grads)
     if not ok then
       if wb.is_error(err) and err.code == "ENONFINITE" then

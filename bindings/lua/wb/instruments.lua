@@ -65,12 +65,12 @@ local hessian = require "wb.hessian"
 ---17 % low, 2 warm in 21,000 up to 5.4 %; with sigmoid and tanh 3 in 18,000 up
 ---to 5.0 %: README);
 ---update: "sgd" or "measured", how alpha read the update). distance at step t is ||theta_t -
----theta0||, update_size ||theta_{t+1} - theta_t||, the parameters that step t's and step t+1's
----forward passes read (Cockpit's two-step UpdateSize): the optimizer's update plus any move a hook
----of the fit makes after it (a max-norm projection, clipping, an EMA swap); such a step's row then
----holds the parameters' difference (its hooks saw the update's norm in logs), its alpha is NaN
----(alpha's slopes are along the update), and a warning names the callbacks that may have moved
----them, once per fit. alpha is refused under loss mse (its losses are cross-entropy's), is -1 at
+---theta0||, update_size ||theta_{t+1} - theta_t||, the parameters step t's and t+1's updates start
+---from (Cockpit's UpdateSize): the update plus any move a hook or a Lua layer makes after it (a
+---max-norm projection, clipping, an EMA swap); such a step's row then holds the parameters'
+---difference (its hooks saw the update's norm in logs), its alpha is NaN (its slopes are along
+---the update), and a warning names the callbacks and Lua layers that may have moved them, once
+---per fit. alpha is refused under loss mse (its losses are cross-entropy's), is -1 at
 ---lr 0 (no step, as Cockpit's), and NaN at a fit's last step (its end would be the next batch,
 ---which never comes) and at a step whose next batch has one row. alpha, gsnr and the three tests
 ---are NaN at batch size 1 (a variance of one row is undefined). tic_trace, hess_max and hess_trace

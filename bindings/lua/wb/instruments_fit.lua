@@ -265,7 +265,7 @@ function Cb:on_train_begin(model)
   end
   -- the guard keeps it now, before the other hooks (first: this is fit's first callback)
   require("wb.history_guard").set_instruments(h, t)
-  self:_moved_begin(model) -- a callback that may move the weights between steps: checked
+  self:_moved_begin(model) -- a hook or a Lua layer that may move the weights: checked
 end
 
 -- The copies of the parameters (and the kept batches) are released now, not when the
@@ -362,7 +362,7 @@ function Cb:on_train_batch_end(step, logs)
       t0 = self:_shared_time(t0)
     end
     if on.grad_norm or on.distance or on.update_size then self:_norms(logs) end
-    if self.movers then self:_moved_mark(step) end
+    if self.check then self:_moved_mark(step) end
   end
   local sq = 0
   if self.ps then

@@ -10,8 +10,8 @@
 -- optimizer, which sums them (and writes the update alpha needs) in its
 -- own update of the measured step (core/optim.h wb_optim_watch), so no
 -- copy of theta_t is taken unless a Hessian instrument or a per-sample one
--- with L2 needs one (taken in on_train_batch_begin); Hutchinson's trace
--- swaps theta_t back in for the call and restores theta_{t+1} after,
+-- with L2 needs one (taken in on_train_batch_begin, or later: instruments_moved);
+-- Hutchinson's trace swaps theta_t back in for the call and restores theta_{t+1} after,
 -- hess_max, tic and the exact trace read it (Cb:_hessian). Nothing an
 -- instrument does reaches training: no random numbers are drawn (the
 -- Hessian calls use their own generators), weights are restored bit for
@@ -343,11 +343,8 @@ function Cb:on_train_batch_begin(step)
   if self.samples then self:_keep(true) end
   -- the update goes where Cb:_param_sums's swap makes it self.dir
   if self.track and self.watch then self.watch:_arm(self.dir_b) end
-  if self.track and self.need_theta then
-    for k = 1, #self.params do self.theta[k]:copy(self.params[k]) end
-  elseif self.track and self.theta_k then -- the Hessian's kernels alone
-    for _, k in ipairs(self.theta_k) do self.theta[k]:copy(self.params[k]) end
-  end
+  -- theta_t now, or (late) just before the update, after any hook or Lua layer
+  if self.track and not self.late then self:_copy_theta() end
   timed(self, "_base", t0)
 end
 

@@ -253,6 +253,22 @@ function Cb:_hessian(logs, B, sq)
   if not ok then error(err, 0) end
 end
 
+-- theta_t's copies: self.theta whole (need_theta), or the kernels alone
+-- (theta_k), at a measured step's start (Cb:on_train_batch_begin) or, when
+-- Lua code of one's own may move the weights after that (a batch-begin hook
+-- of a callback after the instruments, a Lua layer's forward), just before
+-- the update (Cb:_pre_update; self.late): tryN's hook halving the weights at
+-- on_train_batch_begin gave hess_max at the weights before it (5.06, not 1.96).
+function Cb:_copy_theta()
+  local P, T = self.params, self.theta
+  if self.need_theta then
+    for k = 1, #P do T[k]:copy(P[k]) end
+  elseif self.theta_k then
+    local K = self.theta_k
+    for i = 1, #K do T[K[i]]:copy(P[K[i]]) end
+  end
+end
+
 -- At fit's start (Cb:on_train_begin, after self.exact): what the Hessian
 -- instruments keep. hess: one is on; trace: hess_trace or tic_trace; other:
 -- theta_t is needed whole for another reason (hess_max's operator reads

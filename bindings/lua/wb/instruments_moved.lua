@@ -29,7 +29,10 @@
 -- step's hooks saw the update's in logs) and NaN as alpha, whose slopes
 -- were taken along the update at step t (redoing them along the difference
 -- needs step t's per-sample gradients, gone by then); a warning names the
--- callbacks and layers once per fit.
+-- callbacks and layers once per fit. In such fits the copies of theta_t the
+-- Hessian instruments, the L2 strip and grad_hist_2d read are taken just
+-- before the update too (self.late; Cb:_copy_theta), not at the
+-- instruments' on_train_batch_begin, which runs before the other callbacks'.
 -- Cost, only in such fits: two copies of the parameters and a compare per
 -- measured step (a copy of the baseline's parameters: about 2 % of a step
 -- with the economy instruments), and a call per step; other fits: a nil
@@ -78,13 +81,16 @@ local function movers(cbs, self, model)
   return #list > 0 and list or nil
 end
 
--- on_train_begin: whether this fit checks (self.check: update_size or
--- alpha is on), and its copies.
+-- on_train_begin (after Cb:_hessian_begin): whether this fit checks
+-- (self.check: update_size or alpha is on), takes its copies of theta_t
+-- just before the update (self.late), and its copies.
 function Cb:_moved_begin(model)
   local cbs = rawget(model, "_fit_callbacks") or {}
   local check = (self.on.update_size or self.on.alpha) and true or nil
-  self.movers = check and self.ctx and movers(cbs, self, model) or nil
+  local late = (self.need_theta or self.theta_k) and true or nil
+  self.movers = (check or late) and self.ctx and movers(cbs, self, model) or nil
   self.check = self.movers and check
+  self.late = self.movers and late
   self.moved_row, self.moved_warned = nil, nil
   if not self.movers then return end
   if self.check then
@@ -103,6 +109,7 @@ function Cb:_pre_update()
   if self.check then
     for k = 1, #self.params do self.prev[k]:copy(self.params[k]) end
   end
+  if self.late then self:_copy_theta() end
   Cb._timed(self, "_moved", t0)
 end
 

@@ -9,7 +9,8 @@
 -- tables are flattened to dotted columns (config.subset.train), the union
 -- over the runs, empty where a run has no such key. A list value (hidden =
 -- {256, 128}) is one cell in JSON ("[256,128]"). A missing value (JSON
--- null, NaN) is an empty cell, which pandas reads as NaN. The file is
+-- null, NaN) is an empty cell, which pandas reads as NaN; export_csv's
+-- measure recorded false (a target never reached) is the word never. The file is
 -- written whole or not at all (a temporary file, then a rename). Reads
 -- records only.
 local _ENV = require "wb.std"
@@ -181,6 +182,25 @@ end
 
 local maxn = util.maxn
 
+-- A measure recorded false has no number: it never happened (S's
+-- epochs_to_target, a target never reached), which the tables and claims
+-- count as slower than any number. Its cell says so: an empty one (a
+-- missing value) let pandas' mean average the seeds that reached it, a
+-- flattering number; "never" makes pandas read the column as text.
+local NEVER = "never"
+-- The names of the measures recorded false in recs, but those some run
+-- records true (a yes/no measure, whose false is no "never").
+local function never_of(recs)
+  local out, flag = {}, {}
+  for _, r in ipairs(recs) do
+    for k, v in pairs(type(r.measures) == "table" and r.measures or {}) do
+      if v == false then out[k] = true elseif v == true then flag[k] = true end
+    end
+  end
+  for k in pairs(flag) do out[k] = nil end
+  return out
+end
+
 ---wb.runs.export_csv(path, runs_or_dir) -> integer
 ---Writes one CSV row per run to path: hash, task, variant, label (the
 ---label printing the run list shows, as wb.runs.find gives it: the variant,
@@ -193,8 +213,13 @@ local maxn = util.maxn
 ---read, "$SCALE=2; fac.txt (xxh128 1a2b3c4d)"; empty in records that lack
 ---them), the config flattened to
 ---columns (config.hidden, config.subset.train, ...) and the final
----metrics. A task's run list (the report's runs) has a row of status
----"failed", without metrics, for each run that left no record. runs_or_dir:
+---metrics, with the measures (numbers; one recorded false, such as
+---epochs_to_target of a run that never reached its target, is the word
+---never, which the tables count as slower than any number: pandas then
+---reads that column as text, and its mean raises rather than averaging
+---the seeds that reached it; an empty cell is a missing value). A task's
+---run list (the report's runs) has a row of status "failed", without
+---metrics, for each run that left no record. runs_or_dir:
 ---a runs folder (default <plots>/runs), a wb.Runs or a list of records; a
 ---folder that does not exist, or no runs at all, is an error and nothing is
 ---written. Returns the number of rows.
@@ -207,16 +232,21 @@ function M.export_csv(path, runs_or_dir)
   local recs, _, label, failed = records_of(runs_or_dir, "export_csv")
   recs = table.move(failed, 1, #failed, #recs + 1, table.move(recs, 1, #recs, 1, {}))
   local flat, ckeys = configs(recs)
-  local mkeys = {}
+  local mkeys, never = {}, never_of(recs)
   for _, r in ipairs(recs) do
     if type(r.metrics) == "table" then for k in pairs(r.metrics) do mkeys[k] = true end end
   end
+  for k in pairs(never) do mkeys[k] = true end
   mkeys = util.sorted_keys(mkeys)
   local lines = {id_head(ckeys, mkeys, true)}
   for i, r in ipairs(recs) do
     local row = {id_cells(r, flat[i], ckeys, label, true)}
     for _, k in ipairs(mkeys) do
-      row[#row + 1] = cell(type(r.metrics) == "table" and rawget(r.metrics, k) or nil)
+      local v = type(r.metrics) == "table" and rawget(r.metrics, k) or nil
+      if v == nil and never[k] and type(r.measures) == "table" and r.measures[k] == false then
+        v = NEVER
+      end
+      row[#row + 1] = cell(v)
     end
     lines[#lines + 1] = table.concat(row, ",")
   end

@@ -1,0 +1,50 @@
+-- test_runs_export_cells.lua: what export_csv's cells say to a reader who
+-- has only the CSV, over records written by hand (nothing trains): a
+-- measure recorded false (a target never reached) is the word never, not
+-- the empty cell of a missing value that pandas averaged past (tryO F5).
+local T = dofile("tests/lua/harness.lua")
+
+-- A record of variant v and seed s with final metrics m and measures ms.
+local n_written = 0
+local function rec(v, s, m, ms)
+  n_written = n_written + 1
+  return {hash = string.format("%016x", n_written), task = "t", variant = v, seed = s,
+    config = {seed = s, hidden = 8}, status = "ok", history = {loss = {1, 0.5}},
+    metrics = m, measures = ms}
+end
+
+-- The rows of the CSV at path as tables keyed by the header's names.
+local function rows_of(path)
+  local rows, out = T.csv_rows(path), {}
+  for i = 2, #rows do
+    out[i - 1] = {}
+    for j, k in ipairs(rows[1]) do out[i - 1][k] = rows[i][j] end
+  end
+  return out, rows[1]
+end
+
+T.test("export_csv: a measure recorded false is 'never', a missing value empty", function()
+  local dir = T.tmpdir()
+  local recs = {
+    rec("a", 1, {test_accuracy = 0.9, epochs_to_target = 2}, {epochs_to_target = 2}),
+    rec("a", 2, {test_accuracy = 0.8}, {epochs_to_target = false, all_false = false}),
+    rec("a", 3, {test_accuracy = 0.85}, {}), -- no such measure: missing, empty
+    rec("a", 4, {}, {flag = true}),
+    rec("a", 5, {}, {flag = false}), -- a yes/no measure's false is not "never"
+  }
+  T.eq(wb.runs.export_csv(dir .. "/m.csv", recs), 5)
+  local rows, head = rows_of(dir .. "/m.csv")
+  local by = {}
+  for _, r in ipairs(rows) do by[r.seed] = r end
+  T.eq(by["1"].epochs_to_target, "2")
+  T.eq(by["2"].epochs_to_target, "never")
+  T.eq(by["3"].epochs_to_target, "")
+  T.eq(by["4"].epochs_to_target, "")
+  -- a measure every run that has it recorded false still has its column
+  T.eq(by["2"].all_false, "never")
+  T.eq(by["1"].all_false, "")
+  T.ok(not table.concat(head, ","):find("flag", 1, true), table.concat(head, ","))
+  T.eq(by["2"].test_accuracy, "0.8")
+end)
+
+T.done()

@@ -47,4 +47,44 @@ T.test("export_csv: a measure recorded false is 'never', a missing value empty",
   T.eq(by["2"].test_accuracy, "0.8")
 end)
 
+-- {==== README's read_csv recipe ====
+
+-- README's recipe (the keywords of its snippet's read_csv of the history
+-- export) reads labels pandas takes for NaN by default (nan, NA, null; None
+-- from pandas 2.0) as the texts they are, an empty cell as NaN, and never as
+-- text. (tryO F5: a variant "nan" read back as NaN.)
+T.test("README's read_csv recipe: labels nan, NA, None, null stay text", function()
+  local py = T.python_with("pandas")
+  if not py then T.missing("python3-pandas") end
+  local readme = T.slurp("README.md")
+  local kw = T.ok(readme:match('read_csv%("plots/history%.csv",%s*(.-)%)'), "no recipe")
+  local dir, recs = T.tmpdir(), {}
+  for i, v in ipairs{"nan", "NA", "None", "null"} do
+    recs[i] = rec(v, 1, {test_accuracy = 0.5 + i / 10, epochs_to_target = i < 4 and i or nil},
+      {epochs_to_target = i < 4 and i or nil})
+  end
+  recs[5] = rec("b", 1, {test_accuracy = 0.9}, {epochs_to_target = false})
+  wb.runs.export_csv(dir .. "/m.csv", recs)
+  wb.runs.export_history(dir .. "/h.csv", recs)
+  require("wb.util").write_file(dir .. "/r.py", string.format([=[
+import pandas
+d = pandas.read_csv(%q, %s)
+assert list(d.variant) == ["nan", "NA", "None", "null", "b"], list(d.variant)
+assert list(d.label) == list(d.variant), list(d.label)
+assert d.test_accuracy.dtype == "float64", d.test_accuracy.dtype
+assert list(d.epochs_to_target)[:3] == ["1", "2", "3"], list(d.epochs_to_target)
+e = list(d.epochs_to_target)[3:]
+assert e[0] != e[0] and e[1] == "never", e  # empty: missing (NaN); never: text
+h = pandas.read_csv(%q, %s)
+assert sorted(set(h.variant)) == sorted(["nan", "NA", "None", "null", "b"]), set(h.variant)
+assert h.value.dtype == "float64" and h.hooks_read.isna().all(), h.dtypes
+print("ok")
+]=], dir .. "/m.csv", kw, dir .. "/h.csv", kw))
+  local st, out, err = T.sh(py .. " " .. T.quote(dir .. "/r.py"))
+  T.eq(st, 0, out .. (err or ""))
+  T.eq(out, "ok\n")
+end)
+
+-- }====
+
 T.done()

@@ -309,11 +309,11 @@ end
 ---many failed (no record); a variant none of whose runs finished is in the legend ("v
 ---(none finished)", or "v (no s recorded)" when they did without series s), with no line;
 ---an epoch (or a step) only one seed reached (the others stopped early) has no band (NaN
----in the CSV), not one of width 0. The CSV has a column "<variant> n" per variant, the
----seeds each point is the mean of; when some points have fewer than the title's count
----(early stopping) the title says from where ("mean over 3 seeds, fewer after epoch 2 (n
----in the CSV)"). The CSV and gnuplot script begin with "# " lines saying which command
----drew it, the commit, and the records it came from (hashes, task, epochs, data). Raises
+---in the CSV), not one of width 0. The CSV has per variant "<variant> n", the seeds each
+---point is the mean of, and "<variant> ci95", the t-based 95 % half-width of that mean (x =
+---"step": "sd"; logy: "lo", "hi"); the title says where points have fewer seeds than its
+---count ("mean over 3 seeds, fewer after epoch 2 (n in the CSV)"). The CSV and .gp begin
+---with "# " lines: the command, commit, records (hashes, task, epochs, data), columns. Raises
 ---when a variant's runs are not seeds of one configuration, and for a series (step series
 ---with x = "step") no run of the list has, listing those they have, nearest first.
 ---@param name string
@@ -381,7 +381,7 @@ function Runs:plot_curves(name, o)
   local band = cnote.note(self, o, stats.raw, ss)
   return wb.plot.lines{title = cnote.quick_title(self.records, (o.title or name) .. " ("
     .. band .. ")"),
-    comment = cnote.provenance(self, name),
+    comment = cnote.provenance(self, name, nil, o),
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
     smooth = o.smooth, smooth_by = o.smooth_by, err_is = o.x ~= "step" and "ci95" or "sd"}

@@ -120,12 +120,43 @@ end
 
 -- {==================== provenance ====================
 
+-- What plot_curves' columns beside each mean are (its options o), appended
+-- to lines: a reader of the CSV alone could not tell a ci95 from an sd, nor
+-- that x = "time"'s columns '<variant> x' are seconds (tryO F5).
+local function columns(lines, o)
+  local kind, what = "ci95", "the half-width of the t-based 95 % confidence interval of the "
+    .. "mean over the seeds at that point (t(0.975, n - 1) sd / sqrt(n), sd with n - 1 and n "
+    .. "the column '<variant> n'; NaN where n < 2)"
+  if o.x == "step" then
+    kind, what = "sd", "the standard deviation over the seeds at that step (n - 1; NaN where "
+      .. "one seed)"
+  end
+  local sm = o.smooth and string.format(" %s %s", o.smooth_by or "mean", tostring(o.smooth))
+  local ran = sm and string.format(", each edge then run through the running %s",
+    o.smooth_by or "mean") or ""
+  if o.x == "step" and o.logy then
+    lines[#lines + 1] = string.format("columns '<variant>%s lo' and '<variant>%s hi': the band, "
+      .. "the lowest and the highest seed's value at that step%s", sm or "", sm or "", ran)
+  elseif sm then
+    lines[#lines + 1] = string.format("columns '<variant>%s lo' and '<variant>%s hi': the band, "
+      .. "the mean - and + its %s, %s%s", sm, sm, kind, what, ran)
+  else
+    lines[#lines + 1] = string.format("a column '<variant> %s': %s; the band is the mean ± it",
+      kind, what)
+  end
+  if o.x == "time" then
+    lines[#lines + 1] = "x ('<variant> x' where the variants' times differ): seconds of "
+      .. "training, epoch k at the sum of epochs 1 to k's mean epoch_time over the seeds "
+      .. "that ran it"
+  end
+end
+
 -- The comment heading a curve figure's CSV and gnuplot script (wb.plot's
 -- comment option): which command drew it, at which commit, from which run
 -- records (their hashes, task, epochs, data). A figure copied out of its
 -- folder said none of it; its README did. by: the method drawing it
--- (default wb.Runs:plot_curves, whose columns n are explained).
-function M.provenance(rs, name, by)
+-- (default wb.Runs:plot_curves, whose columns are explained: o, its options).
+function M.provenance(rs, name, by, o)
   local util, record = require "wb.util", require "wb.record"
   local recs, hashes, lists, seen = rs.records, {}, {task = {}, epochs = {}, data = {}}, {}
   local function add(k, v)
@@ -153,6 +184,7 @@ function M.provenance(rs, name, by)
     lines[#lines + 1] = (i == 1 and "run hashes: " or "  ")
       .. table.concat(hashes, " ", i, math.min(i + 5, #hashes))
   end
+  if not by then columns(lines, o or {}) end
   lines[#lines + 1] = (by and "" or "a column '<variant> n': how many seeds each point is "
     .. "the mean of (fewer after early stopping); ") .. "pandas: read_csv(path, comment='#')"
   return table.concat(lines, "\n")

@@ -135,6 +135,25 @@ M.QUICK_MARK = QUICK_MARK -- --cockpit's figure too (wb/cockpit_run.lua)
 -- records) gets a comment saying where it came from, heading its CSV and
 -- .gp: copied out of its folder, neither said which task, script or commit
 -- made it. Both are copies: plot is left as it is.
+-- The comment's line saying what a figure d of a report shows: its title and
+-- axes, and what its error columns are (the scripts' "sd" is wb.runs.mean_std's
+-- over seeds). A CSV alone did not say robustness.csv's numbers were percent,
+-- weights_hist.csv's seed 1's first layer, what '<label> sd' was (tryO F5).
+local function shows(d)
+  local t = {d.title and ("figure: " .. d.title), d.xlabel and ("x: " .. d.xlabel),
+    d.ylabel and ("y: " .. d.ylabel)}
+  local any_err = false
+  for _, s in ipairs(d.series or {}) do any_err = any_err or s.err ~= nil end
+  if any_err then
+    t[#t + 1] = string.format("a column '<label> %s': %s; the band or error bar is the value ± "
+      .. "it", d.err_is, d.err_is == "sd" and "the standard deviation over seeds (n - 1)"
+      or "the error's half-length")
+  end
+  local out = {}
+  for i = 1, 4 do out[#out + 1] = t[i] end -- (the nils left out)
+  return #out > 0 and "\n" .. table.concat(out, "; ") or ""
+end
+
 local function marked(self, plot, name)
   local quick = self.quick
   if not (quick or plot.d.comment == nil) then return plot end
@@ -149,6 +168,15 @@ local function marked(self, plot, name)
       .. "hashes), described in README.md%s", name, self.name, self.script and
       ropt.absolute(self.script) or "?", tostring(wb.version), require("wb.util").commit_text(),
       ropt.this_command(), quick and "\nQUICK (smoke test, not the results)" or "")
+    -- each panel without a comment of its own: the figure's, and what it shows
+    for i, sub in ipairs(plot.kind == "panels" and d.plots or {}) do
+      if i == 1 then d.plots = {} end
+      local sd = {}
+      for k, v in pairs(sub.d) do sd[k] = v end
+      if sub.d.comment == nil then sd.comment = d.comment .. shows(sub.d) end
+      d.plots[i] = setmetatable({kind = sub.kind, d = sd}, getmetatable(sub))
+    end
+    d.comment = d.comment .. shows(d)
   end
   return setmetatable({kind = plot.kind, d = d}, getmetatable(plot))
 end

@@ -47,6 +47,22 @@ T.test("export_csv: a measure recorded false is 'never', a missing value empty",
   T.eq(by["2"].test_accuracy, "0.8")
 end)
 
+-- best_val_accuracy (the highest of any epoch) and best_val_loss (val_loss
+-- at best_epoch) sit side by side in the CSV and read as one epoch's pair
+-- (tryO F5: restored weights of val_accuracy 0.7 beside best_val_accuracy
+-- 0.8); the export's own documentation says which is which.
+T.test("export_csv's help and README define best_val_loss and best_val_accuracy", function()
+  local help = wb.help.text(wb.runs.export_csv):gsub("%s*\n%-*%s*", " ")
+  T.ok(help:find("best_val_loss is val_loss at best_epoch", 1, true), help)
+  T.ok(help:find("best_val_accuracy the highest val_accuracy of any epoch", 1, true), help)
+  local readme = T.slurp("README.md"):gsub("\n", " ")
+  T.ok(readme:find("`best_val_loss` is the `val_loss` at `best_epoch`", 1, true))
+  T.ok(readme:find("`best_val_accuracy` the highest `val_accuracy` of any epoch", 1, true))
+  local run = wb.help.text(wb.runs.Run):gsub("%s*\n%-*%s*", " ")
+  T.ok(run:find("best_val_accuracy (the highest val_accuracy of any epoch: not best_epoch's", 1,
+    true), run)
+end)
+
 -- {==== README's read_csv recipe ====
 
 -- README's recipe (the keywords of its snippet's read_csv of the history

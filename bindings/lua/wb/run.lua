@@ -80,7 +80,8 @@ end
 ---(accuracy - val_accuracy), best_epoch (of the lowest val_loss; with
 ---early_stopping, the epoch its EarlyStopping took as best: its monitor,
 ---min_delta) and best_val_loss (val_loss at best_epoch; the "best"
----weights are that epoch's), best_val_accuracy (the highest); epochs_run,
+---weights are that epoch's), best_val_accuracy (the highest val_accuracy of any
+---epoch: not best_epoch's, nor the restored weights' when they differ); epochs_run,
 ---train_seconds and sec_per_epoch; weights_epoch: the epoch whose weights
 ---the test metrics and the final weights file are of: epochs_run, but with
 ---early_stopping's restore_best_weights the best epoch's (as in Keras: loss,

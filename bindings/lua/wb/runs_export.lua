@@ -213,7 +213,10 @@ end
 ---read, "$SCALE=2; fac.txt (xxh128 1a2b3c4d)"; empty in records that lack
 ---them), the config flattened to
 ---columns (config.hidden, config.subset.train, ...) and the final
----metrics, with the measures (numbers; one recorded false, such as
+---metrics (wb.Run's; best_val_loss and best_val_accuracy are not one
+---epoch's pair: best_val_loss is val_loss at best_epoch, the epoch whose
+---weights restore_best_weights keeps, best_val_accuracy the highest
+---val_accuracy of any epoch), with the measures (numbers; one recorded false, such as
 ---epochs_to_target of a run that never reached its target, is the word
 ---never, which the tables count as slower than any number: pandas then
 ---reads that column as text, and its mean raises rather than averaging

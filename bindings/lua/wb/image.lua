@@ -79,6 +79,13 @@ function image.to_mnist(img, opts, ...)
   local path = loaded_from[img]
   local function fix(e)
     if not path then return e end
+    -- a file 1 px on a side is the file's fault, not an argument's: named,
+    -- without the advice for a [1, 784] tensor unless it has 784 pixels
+    e = e:gsub("^bad argument #1 to 'to_mnist' %((img: .*)%)$", "%1")
+    if img:numel() ~= 784 then
+      e = e:gsub("(1 px on a side, cannot hold a digit);.*$", "%1 (expected at least 2 px on "
+        .. "each side)")
+    end
     e = e:gsub("^img: ", function() return path .. ": " end)
     -- white ink on a transparent layer was "no digit found" without a word
     -- of the transparency that hid it (audit D2)

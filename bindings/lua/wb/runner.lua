@@ -208,16 +208,18 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   local runs = gather(ex, failures, pending) -- with the runs whose record went while it ran
   task:_report(runs, {failures = failures, trained = #pending - n_failed,
     cached = #ex.specs - #pending, argv = argv, script = script, pending = pending})
-  return (#failures == 0 and conflicts == 0) and 0 or 1
+  local problems = task:_end_problems() -- the report's (Task:problem): said last
+  return (#failures == 0 and conflicts == 0 and problems == 0) and 0 or 1
 end
 
 ---wb.runner.main(task, argv, script) -> integer
 ---Runs a task declared with wb.task: parses argv, plans, trains what is
 ---not recorded in child processes, runs the task's report once and writes
----its README. Returns the exit status: 0, 1 when a run failed (or --gather
----met a conflicting record, runs to train are still in Slurm's queue, or
----another runner of the task holds its root: wb/root_lock.lua; for --run,
----a runner of the task, or another --run of the same run),
+---its README. Returns the exit status: 0, 1 when a run failed (or the
+---report noted a problem: wb.Task:problem; --gather met a conflicting
+---record, runs to train are still in Slurm's queue, or another runner
+---of the task holds its root: wb/root_lock.lua; for --run, a runner of
+---the task, or another --run of the same run),
 ---64 for a bad command line or an unknown --run hash. The workbench
 ---executable calls it when a script returns a task.
 ---@param task wb.Task

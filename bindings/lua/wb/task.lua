@@ -50,7 +50,7 @@ local Task = {__name = "wb.Task"}
 -- (task:txt) is an error naming the nearest, as setting one near them is.
 Task.__fields = {name = true, title = true, intro = true, args = true, experiment = true,
   report = true, where = true, blocks = true, figures = true, dir = true, dataset = true,
-  quick = true, opts = true, ex = true, script = true}
+  quick = true, opts = true, ex = true, script = true, problems = true}
 require("wb.spec_keys").strict("wb.Task", Task, "task")
 M._Task = Task -- for wb/init.lua: its methods refuse extra arguments (wb/args.lua at_most)
 
@@ -78,13 +78,13 @@ function M.new(spec, where)
   declared(where, wb.experiment.new, spec.experiment, {name = spec.name, where = where})
   return setmetatable({name = spec.name, title = spec.title or spec.name,
     intro = spec.intro, args = spec.args, experiment = spec.experiment, report = spec.report,
-    where = where, blocks = {}, figures = {}, tried = {}}, Task)
+    where = where, blocks = {}, figures = {}, tried = {}, problems = {}}, Task)
 end
 
 ---wb.Task
 ---A declared task. Inside report(task, runs): task.dir (its figure folder),
 ---task.dataset, task.args (the command line's other arguments), task.quick,
----task.opts, and the methods text, section, figure, compare, path, data.
+---task.opts, and the methods text, section, figure, compare, path, data, problem.
 ---Example: report = function(task, runs) task:text(runs:table{"test_accuracy"}) end
 
 function Task:__tostring() return string.format("Task(%s)", self.name) end
@@ -178,6 +178,21 @@ local function marked(self, plot, name)
     end
     d.comment = d.comment .. shows(d)
   end
+  if plot.kind == "panels" and d.plots and d.comment then
+    -- a panel's own comment (which file it is: task 2's) heads its CSV, the
+    -- figure's provenance under it: its CSV alone had lost where it came from
+    local plots = {}
+    for i, sub in ipairs(d.plots) do
+      plots[i] = sub
+      if sub.d.comment and sub.d.comment ~= d.comment then
+        local sd = {}
+        for k, v in pairs(sub.d) do sd[k] = v end
+        sd.comment = sub.d.comment .. "\n" .. d.comment
+        plots[i] = setmetatable({kind = sub.kind, d = sd}, getmetatable(sub))
+      end
+    end
+    d.plots = plots
+  end
   return setmetatable({kind = plot.kind, d = d}, getmetatable(plot))
 end
 
@@ -189,8 +204,8 @@ end
 ---results): "). A plot without a comment of its own (wb.plot's comment
 ---option; runs:plot_curves sets one) gets one naming the task, script,
 ---commit and command, and runs.json for its runs, heading its CSV and .gp
----(and each panel's CSV). One the task's last report drew and this one does not
----(a figure renamed) is deleted with its .csv and .gp, and another PNG in
+---(and each panel's CSV, under the panel's own comment if it has one). One
+---the task's last report drew and this one does not (a figure renamed) is deleted with its .csv and .gp, and another PNG in
 ---the folder is named on stderr and left; so is a file the last report
 ---exported into the folder (wb.runs.export_*: runs.json's exports).
 ---@param name string
@@ -239,6 +254,34 @@ local function pm_noted(s)
     end
   end
   return table.concat(out, "\n")
+end
+
+---wb.Task:problem(msg)
+---Notes a problem the report went on past (an input it left out, such as
+---task 2's unreadable PNG file): msg (one line) is written on stderr now,
+---after the task's name, and once README.md and the figures are written
+---the task exits 1 (its last line on stderr names the first problem), as
+---when a run failed while the others finished. The README does not list
+---problems itself: say them there with task:text, next to what they concern.
+---@param msg string
+---Example: task:problem("data/custom/x.png: not a PNG file (left out)")
+function Task:problem(msg)
+  args.check("problem", 1, msg, "string")
+  msg = msg:gsub("\r?\n", " ")
+  self.problems[#self.problems + 1] = msg
+  io.stderr:write(self.name, ": ", msg, "\n")
+end
+
+-- After the report (the runner): the count of Task:problem's problems, the
+-- first said again as stderr's last line (the line report.lua quotes in
+-- REPORT.md for a task that exits 1; "wrote README.md" said nothing of it).
+function Task:_end_problems()
+  local p = self.problems
+  if #p > 0 then
+    io.stderr:write(string.format("%s: exit status 1: %s%s\n", self.name, p[1], #p > 1
+      and string.format(" (and %d more problem%s, above)", #p - 1, #p == 2 and "" or "s") or ""))
+  end
+  return #p
 end
 
 ---wb.Task:text(s)

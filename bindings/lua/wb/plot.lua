@@ -234,8 +234,8 @@ function Plot:__tostring()
   return string.format("Plot(%s%s)", self.kind, t and (", " .. string.format("%q", t)) or "")
 end
 
-local files = require "wb.plot.files" -- save's path, and whether a figure is drawn already
-local split_path, UNDRAWN, drawn = files.split_path, files.UNDRAWN, files.drawn
+local files_mod = require "wb.plot.files" -- save's path, whether a figure is drawn already
+local split_path, UNDRAWN, drawn = files_mod.split_path, files_mod.UNDRAWN, files_mod.drawn
 
 local function size_of(p)
   if p.d.size then return p.d.size end
@@ -243,12 +243,12 @@ local function size_of(p)
 end
 
 ---wb.Plot:save(path) -> wb.Plot, string
----Writes dir/name.csv (the data), dir/name.gp (a gnuplot script that re-renders the PNG
----from the CSV alone) and renders dir/name.png (pngcairo, else png); creates dir. Raises
----on any failure, keeping the CSV and script but no PNG (neither half of one nor an
----earlier figure's). When the PNG, CSV and script on disk are
----already exactly this figure's, nothing is rewritten or redrawn. Returns
----the plot and the path.
+---Writes dir/name.csv (the data; panels' name-1.csv ... too, an earlier save's past the
+---last removed), dir/name.gp (a gnuplot script that re-renders the PNG from the CSV
+---alone) and renders dir/name.png (pngcairo, else png); creates dir. Raises on any
+---failure, keeping the CSV and script but no PNG (neither half of one nor an earlier
+---figure's). When the PNG, CSV and script on disk are already exactly this figure's,
+---nothing is rewritten or redrawn. Returns the plot and the path.
 ---@param path string
 ---@return wb.Plot
 ---@return string
@@ -258,6 +258,7 @@ function Plot:save(path)
   if not ok then error(dir, 2) end
   local ok2, err = pcall(function()
     local files, gp = data_files(self, name), script(self, name, "png", size_of(self))
+    if self.kind == "panels" then files_mod.drop_panels(dir, name, #self.d.plots) end
     if drawn(dir, name, files, gp) then return end
     R.mkdir_p(dir)
     for _, f in ipairs(files) do R.write_file(dir .. "/" .. f[1], f[2]) end

@@ -54,4 +54,12 @@ function M.drawn(dir, name, files, gp)
   return true
 end
 
+-- Removes dir/name-k.csv for k past n, the panels an earlier save of the
+-- figure had and this one has not (task 2 with a file fewer): they stayed
+-- beside it, named as its panels.
+function M.drop_panels(dir, name, n)
+  local k = n + 1
+  while os.remove(string.format("%s/%s-%d.csv", dir, name, k)) do k = k + 1 end
+end
+
 return M

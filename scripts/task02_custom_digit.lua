@@ -3,31 +3,61 @@
 -- arguments; the label is the first digit of the file name; none:
 -- unlabelled) is preprocessed like MNIST; the steps are shown side by side
 -- with the probabilities of the baseline models. The files are checked
--- before anything trains.
+-- before anything trains: one that cannot be read is left out and named
+-- (the task then exits 1); none readable: nothing trains.
 local S = require "study"
 local util = require "wb.util"
 
--- The PNG files: the command line's other arguments, else data/custom.
+-- The PNG files: the command line's other arguments, else data/custom; each
+-- read now, before anything trains. Returns the readable ones and the others
+-- ({path, why}: left out, named in the README and on stderr, exit status 1);
+-- none readable: refused (nothing trained or written).
 local function digit_files()
   local ok, opts = pcall(wb.runner.options, rawget(_G, "arg") or {})
   local files = ok and opts.rest or {}
   if #files == 0 then files = wb.image.png_files(wb.luadir .. "/../../data/custom") end
+  local good, bad = {}, {}
   for _, path in ipairs(files) do
-    -- a bad PNG or no digit: refused before training, in one message (the user's
-    -- file is at fault: no traceback, as for a declaration's error), same status
     local ok, e = pcall(function()
       if not wb.sys.exists(path) then wb.sys.fail("ENOENT", path .. ": no such file") end
       wb.image.to_mnist(wb.image.load(path))
     end)
-    if not ok then
+    if ok then
+      good[#good + 1] = path
+    else
       wb.sys.check_interrupt()
-      error(wb.spec.input_error("task02_custom_digit: " .. tostring(e):gsub("^[^:]*:%d+: ", ""),
-        wb.is_error(e) and e.code or nil), 0)
+      -- why, without the Lua position and the path the error begins with
+      local why = tostring(e):gsub("^[^:]*:%d+: ", "")
+      if why:sub(1, #path + 2) == path .. ": " then why = why:sub(#path + 3) end
+      bad[#bad + 1] = {path = path, why = why, code = wb.is_error(e) and e.code or nil}
     end
   end
-  return files
+  if #good == 0 and #bad > 0 then
+    -- the user's files are at fault: one message, no traceback (as for a
+    -- declaration's error), the first file's status
+    local lines = {}
+    for i, b in ipairs(bad) do lines[i] = b.path .. ": " .. b.why end
+    error(wb.spec.input_error("task02_custom_digit: " .. (#bad == 1 and lines[1]
+      or string.format("none of the %d PNG files could be read as a digit; nothing trained or "
+      .. "written:\n  %s", #bad, table.concat(lines, "\n  "))), bad[1].code), 0)
+  end
+  return good, bad
 end
-local FILES = digit_files()
+local FILES, UNREADABLE = digit_files()
+
+-- The files left out, for the README (a list), each said on stderr too
+-- (task:problem: the task exits 1 once its figures and README are written).
+local function unreadable(task)
+  if #UNREADABLE == 0 then return end
+  local items = {}
+  for i, b in ipairs(UNREADABLE) do
+    task:problem(string.format("%s: %s; left out of the table and figures", b.path, b.why))
+    items[i] = string.format("- %s: %s", util.md_cell(b.path), util.md_cell(b.why))
+  end
+  task:text(string.format("**%d file%s could not be read, left out of the table and the "
+    .. "figures** (the task's exit status is 1):\n\n%s", #UNREADABLE,
+    #UNREADABLE == 1 and "" or "s", table.concat(items, "\n")))
+end
 
 local function report(task, runs)
   -- the finished runs' models (a diverged run has none; counted below)
@@ -35,14 +65,17 @@ local function report(task, runs)
   for i, r in ipairs(done) do models[i] = r:model() end
   if #models == 0 then
     if n_out > 0 then task:text("No run finished: no predictions.") end
+    unreadable(task)
     return
   end
   task:section("Digits, preprocessing and predictions")
+  unreadable(task)
   task:text(string.format("%d images; preprocessing: invert a light background, crop to the "
     .. "ink, scale the longer side to 20 px, centre of mass at the centre of 28x28. "
     .. "Probabilities are the mean over %d seeds%s.", #FILES, #models, n_out > 0
     and string.format(" (%d more did not finish: left out)", n_out) or ""))
-  local rows = {"| file | label | predicted | probability | correct |", "|---|---|---|---|---|"}
+  local rows = {"| file | label | predicted | probability | correct | path given (its panel) |",
+    "|---|---|---|---|---|---|"}
   local by_step, bars, right, labelled = {}, {}, 0, 0
   local steps = {"input", "inverted", "cropped", "scaled", "centred"}
   for k, path in ipairs(FILES) do
@@ -64,11 +97,14 @@ local function report(task, runs)
       right = right + (best == label and 1 or 0)
     end
     -- the name escaped: a "|" in it split the row, "*" or "_" made emphasis
-    rows[#rows + 1] = string.format("| %s | %s | %d | %.3f | %s |", util.md_cell(name),
-      label and tostring(label) or "none", best, probs[best + 1],
-      label and (best == label and "yes" or "no") or "unlabelled")
+    local csv = string.format("probabilities-%d.csv", k)
+    rows[#rows + 1] = string.format("| %s | %s | %d | %.3f | %s | %s (%s) |",
+      util.md_cell(name), label and tostring(label) or "none", best, probs[best + 1],
+      label and (best == label and "yes" or "no") or "unlabelled", util.md_cell(path), csv)
+    -- which file the panel is: its CSV alone said only "label,value"
     bars[#bars + 1] = wb.plot.bars{title = string.format("%s: pred %d", name, best),
-      labels = S.classes, values = probs, yrange = {0, 1}}
+      labels = S.classes, values = probs, yrange = {0, 1}, comment = string.format(
+      "%s: panel %d of probabilities.png, the PNG file %s", csv, k, path)}
   end
   task:text(table.concat(rows, "\n"))
   local stack, caps = wb.zeros(#steps * #FILES, 784), {}
@@ -95,5 +131,6 @@ return wb.task{name = "task02_custom_digit", title = "Task 2: custom handwritten
   intro = "Each PNG file given (else each .png, in any case, in data/custom) is "
     .. "preprocessed like MNIST and read by the baseline models. A file's label is the "
     .. "first digit in its name (7_mine.png and mine7.png: 7; seven.png: unlabelled, shown "
-    .. "but not counted).",
+    .. "but not counted). A file that cannot be read as a digit is left out, named in the "
+    .. "README and on stderr (the task then exits 1); when none can be, nothing is trained.",
   args = "[PNG files]", experiment = S.baseline(), report = report}

@@ -15,7 +15,15 @@ local util = require "wb.util"
 local function digit_files()
   local ok, opts = pcall(wb.runner.options, rawget(_G, "arg") or {})
   local files = ok and opts.rest or {}
-  if #files == 0 then files = wb.image.png_files(wb.luadir .. "/../../data/custom") end
+  if #files == 0 then
+    -- data/custom, from here when it is under here (the README's rows give
+    -- each file's path: ".../bindings/lua/../../data/custom/0_grey8.png")
+    local d = wb.luadir .. "/../../data/custom"
+    d = wb.sys.realpath(d) or d
+    local here = wb.sys.realpath(".")
+    if here and d:sub(1, #here + 1) == here .. "/" then d = d:sub(#here + 2) end
+    files = wb.image.png_files(d)
+  end
   local good, bad = {}, {}
   for _, path in ipairs(files) do
     local ok, e = pcall(function()

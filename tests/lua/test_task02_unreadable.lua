@@ -54,8 +54,8 @@ T.test("unreadable files are left out and named; the others drawn; exit 1 at the
   end
   -- the last line says why the status is 1 (report.lua quotes it in REPORT.md)
   local last = err:match("([^\n]*)\n$")
-  T.eq(last, "task02_custom_digit: exit status 1: " .. BAD[1][1] .. ": " .. BAD[1][2]
-    .. "; left out of the table and figures (and 4 more problems, above)", err)
+  T.eq(last, "task02_custom_digit: finished with 5 problems: " .. BAD[1][1] .. ": "
+    .. BAD[1][2] .. "; left out of the table and figures (the others above)", err)
   T.ok(not err:find("stack traceback", 1, true), err)
   -- the figures whole: PNGs drawn (no "not drawn" mark left), no temporary file
   for _, f in ipairs{"preprocessing", "probabilities"} do

@@ -205,8 +205,9 @@ end
 ---option; runs:plot_curves sets one) gets one naming the task, script,
 ---commit and command, and runs.json for its runs, heading its CSV and .gp
 ---(and each panel's CSV, under the panel's own comment if it has one). One
----the task's last report drew and this one does not (a figure renamed) is deleted with its .csv and .gp, and another PNG in
----the folder is named on stderr and left; so is a file the last report
+---the task's last report drew and this one does not (a figure renamed) is
+---deleted with its .csv and .gp, and another PNG in the folder is named on
+---stderr and left; so is a file the last report
 ---exported into the folder (wb.runs.export_*: runs.json's exports).
 ---@param name string
 ---@param plot wb.Plot
@@ -260,8 +261,8 @@ end
 ---Notes a problem the report went on past (an input it left out, such as
 ---task 2's unreadable PNG file): msg (one line) is written on stderr now,
 ---after the task's name, and once README.md and the figures are written
----the task exits 1 (its last line on stderr names the first problem), as
----when a run failed while the others finished. The README does not list
+---the task exits 1 (its last line on stderr counts them, naming the
+---first), as when a run failed while the others finished. The README does not list
 ---problems itself: say them there with task:text, next to what they concern.
 ---@param msg string
 ---Example: task:problem("data/custom/x.png: not a PNG file (left out)")
@@ -272,14 +273,14 @@ function Task:problem(msg)
   io.stderr:write(self.name, ": ", msg, "\n")
 end
 
--- After the report (the runner): the count of Task:problem's problems, the
--- first said again as stderr's last line (the line report.lua quotes in
--- REPORT.md for a task that exits 1; "wrote README.md" said nothing of it).
+-- After the report (the runner): the count of Task:problem's problems,
+-- said with the first as stderr's last line (the line report.lua quotes in
+-- REPORT.md for a task that exits 1: "wrote README.md" said nothing of it).
 function Task:_end_problems()
   local p = self.problems
   if #p > 0 then
-    io.stderr:write(string.format("%s: exit status 1: %s%s\n", self.name, p[1], #p > 1
-      and string.format(" (and %d more problem%s, above)", #p - 1, #p == 2 and "" or "s") or ""))
+    io.stderr:write(string.format("%s: finished with %d problem%s: %s%s\n", self.name, #p,
+      #p == 1 and "" or "s", p[1], #p > 1 and " (the others above)" or ""))
   end
   return #p
 end

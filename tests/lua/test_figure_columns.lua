@@ -73,6 +73,7 @@ return wb.task{name = "cols", experiment = {base = {epochs = 1, hidden = 8,
     T.ok(text:find("\n# figure: Accuracy; y: test accuracy (%)" .. sd, 1, true), text)
   end
   local text = T.slurp(tdir .. "/grid-2.csv")
+  T.eq(select(2, text:gsub("drawn by task", "")), 1, "the provenance once: " .. text)
   T.ok(text:find("\n# figure: First-layer weights (seed 1); x: weight; y: count\n", 1, true),
     text)
   T.ok(not text:find("'<label> sd'", 1, true), text)

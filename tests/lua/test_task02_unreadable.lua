@@ -85,6 +85,8 @@ T.test("unreadable files are left out and named; the others drawn; exit 1 at the
     T.ok(csv:find(string.format("^# probabilities%%-%d%%.csv: panel %d of probabilities%%.png, "
       .. "the PNG file %s\n# probabilities%%.png: drawn by task task02_custom_digit's report",
       k, k, path:gsub("%p", "%%%0"))), csv:sub(1, 300))
+    local _, n = csv:gsub("drawn by task", "")
+    T.eq(n, 1, "the provenance once: " .. csv:sub(1, 600))
   end
   T.ok(not wb.sys.exists(tdir .. "/probabilities-3.csv"), "a third panel")
 end)

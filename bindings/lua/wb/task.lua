@@ -161,38 +161,38 @@ local function marked(self, plot, name)
   for k, v in pairs(plot.d) do d[k] = v end
   -- (once: a figure of the runs alone, plot_curves', is marked already)
   if quick then d.title = require("wb.runs_curve_note").quick_mark(d.title or name) end
-  if d.comment == nil then
+  local made = d.comment == nil -- the task's provenance, made here
+  if made then
     local ropt = require "wb.runner_options"
     d.comment = string.format("%s.png: drawn by task %s's report (script %s; workbench %s, "
       .. "commit %s) in `%s`\nthe runs behind it: runs.json beside this file (their "
       .. "hashes), described in README.md%s", name, self.name, self.script and
       ropt.absolute(self.script) or "?", tostring(wb.version), require("wb.util").commit_text(),
       ropt.this_command(), quick and "\nQUICK (smoke test, not the results)" or "")
-    -- each panel without a comment of its own: the figure's, and what it shows
-    for i, sub in ipairs(plot.kind == "panels" and d.plots or {}) do
-      if i == 1 then d.plots = {} end
-      local sd = {}
-      for k, v in pairs(sub.d) do sd[k] = v end
-      if sub.d.comment == nil then sd.comment = d.comment .. shows(sub.d) end
-      d.plots[i] = setmetatable({kind = sub.kind, d = sd}, getmetatable(sub))
-    end
-    d.comment = d.comment .. shows(d)
   end
-  if plot.kind == "panels" and d.plots and d.comment then
-    -- a panel's own comment (which file it is: task 2's) heads its CSV, the
-    -- figure's provenance under it: its CSV alone had lost where it came from
+  if plot.kind == "panels" and d.plots then
+    -- each panel's CSV: its own comment first (which file it is: task 2's), then
+    -- the figure's (its provenance; a panel's CSV alone had lost it) and what the
+    -- panel shows
     local plots = {}
     for i, sub in ipairs(d.plots) do
+      local own, c = sub.d.comment, nil
+      if made then
+        c = (own and own .. "\n" or "") .. d.comment .. shows(sub.d)
+      elseif own and own ~= d.comment then
+        c = own .. "\n" .. d.comment
+      end
       plots[i] = sub
-      if sub.d.comment and sub.d.comment ~= d.comment then
+      if c then
         local sd = {}
         for k, v in pairs(sub.d) do sd[k] = v end
-        sd.comment = sub.d.comment .. "\n" .. d.comment
+        sd.comment = c
         plots[i] = setmetatable({kind = sub.kind, d = sd}, getmetatable(sub))
       end
     end
     d.plots = plots
   end
+  if made then d.comment = d.comment .. shows(d) end
   return setmetatable({kind = plot.kind, d = d}, getmetatable(plot))
 end
 

@@ -80,7 +80,8 @@ local function report(task, runs)
   unreadable(task)
   task:text(string.format("%d images; preprocessing: invert a light background, crop to the "
     .. "ink, scale the longer side to 20 px, centre of mass at the centre of 28x28. "
-    .. "Probabilities are the mean over %d seeds%s.", #FILES, #models, n_out > 0
+    .. "Probabilities are %s%s.", #FILES, #models == 1 and "one seed's"
+    or string.format("the mean over %d seeds", #models), n_out > 0
     and string.format(" (%d more did not finish: left out)", n_out) or ""))
   local rows = {"| file | label | predicted | probability | correct | path given (its panel) |",
     "|---|---|---|---|---|---|"}
@@ -126,8 +127,9 @@ local function report(task, runs)
   task:figure("preprocessing", wb.plot.images{title = "MNIST-style preprocessing: the file, "
     .. "inverted, cropped to the ink, scaled to 20 px, centred by mass in 28x28",
     tiles = stack, rows = #steps, cols = #FILES, labels = caps})
-  task:figure("probabilities", wb.plot.panels{title = "Predicted probabilities (mean over "
-    .. "seeds)", cols = 4, plots = bars})
+  task:figure("probabilities", wb.plot.panels{title = "Predicted probabilities ("
+    .. (#models == 1 and "one seed" or "mean over " .. #models .. " seeds") .. ")", cols = 4,
+    plots = bars})
   task:section("Findings (computed)")
   task:text(string.format("- %d of %d labelled custom digits are read correctly by the "
     .. "baseline (%s)%s.", right, labelled, labelled > 0 and S.pct(right / labelled) or "n/a",

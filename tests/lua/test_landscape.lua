@@ -114,6 +114,20 @@ T.test("a slice's centre and an interpolation's ends reproduce evaluate exactly"
   T.near(c.loss[4], m2:evaluate(sub).loss, 1e-5, "t = 0.6 is (1 - t) from + t to")
 end)
 
+T.test("not given a loss: the one the model was trained with (mse), as wb.hessian's", function()
+  -- before: evaluate's default, cross-entropy, for an mse model's surface (tryN)
+  local m = mlp(1)
+  m:fit(sub, {loss = "mse", epochs = 1, verbose = false, seed = 1})
+  local mse, ce = m:evaluate(sub, {loss = "mse"}).loss, m:evaluate(sub).loss
+  T.ok(mse ~= ce, "the two losses differ here")
+  local s = L.slice(m, sub, {dirs = {L.direction(m:get_weights(), {seed = 1})}, points = 3})
+  T.eq(s.loss[2], mse, "the centre: mse's")
+  T.eq(L.slice(m, sub, {dirs = {L.direction(m:get_weights(), {seed = 1})}, points = 3,
+    loss = "categorical_crossentropy"}).loss[2], ce, "given: that one")
+  local c = L.interpolate(m, sub, m:get_weights(), m:get_weights(), {points = 2})
+  T.eq(c.loss[1], mse, "interpolate too")
+end)
+
 T.test("trajectory: points on a plane are explained 100 % by two components", function()
   local o = {det(6, 4, 1), det(1, 4, 2):reshape(4)}
   local u = {det(6, 4, 3), det(1, 4, 4):reshape(4)}

@@ -57,6 +57,13 @@ local function walker(fname, model, data, origin, dirs, loss)
   local w = {model = model, ps = ps, saved = model:get_weights(), passes = 0}
   local sgd = wb.optim.new("sgd", {lr = 0})
   local x, y = data_xy(fname, model, data)
+  -- not given: the loss the model was trained with, as wb.hessian's (an mse
+  -- model's surface drawn in cross-entropy's, evaluate's default: tryN)
+  if loss == nil then
+    local rec = rawget(model, "_fit_record")
+    loss = rec and (require("wb.fit_args").loss_of(rec) or rec.loss) -- a function: itself
+      or rawget(model, "_trained_loss")
+  end
   local eval_opts = {loss = loss}
   function w.at(coords)
     for i = 1, #ps do ps[i]:copy(origin[i]) end
@@ -132,7 +139,8 @@ end
 ---values per axis spaced evenly over range. opts: dirs ({d1} or {d1, d2},
 ---required), origin (default: the model's weights), range ({-1, 1}),
 ---yrange (the second axis's, default range), points (21), loss (evaluate's
----loss option). The grid includes 0 when the range does, where the
+---loss option; default: the loss the model was trained with, when it knows it (its
+---last fit, or a run's model), else cross-entropy, as wb.hessian's). The grid includes 0 when the range does, where the
 ---weights are exactly origin. Returns {x, loss, accuracy} (1-D: lists),
 ---or {x, y, loss, accuracy} (2-D: loss[j][i] at (x[i], y[j])), and passes
 ---(points evaluated). The model's weights are restored afterwards. A point
@@ -185,7 +193,7 @@ end
 ---Loss and accuracy along the line (1 - t) from + t to at `points` values
 ---of t spaced evenly over range ({0, 1}: from one end to the other;
 ---{-0.5, 1.5} also looks beyond). At t = 0 and t = 1 the weights are
----exactly from and to. opts: points (21), range, loss. Returns {t, loss,
+---exactly from and to. opts: points (21), range, loss (as slice's). Returns {t, loss,
 ---accuracy, passes}; the model's weights are restored afterwards. A point
 ---whose weights or loss overflow float32 (NaN) is an error naming it.
 ---Example: local c = wb.landscape.interpolate(m, ds, w_init, w_final)

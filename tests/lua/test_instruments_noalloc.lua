@@ -19,16 +19,16 @@ for i = 1, N do Y:set(i, (i * 7) % 10) end
 
 -- the core allocations of each step after the third (the buffers sized by
 -- then), as a list; x, y: other rows than X, Y
-local function allocs(instruments, x, y)
+local function allocs(instruments, x, y, l2, bs)
   x, y = x or X, y or Y
   local D = x:size(2)
   wb.seed(1)
-  local m = wb.nn.Sequential{wb.nn.Dense(D, 16, {activation = "relu"}),
-    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  local m = wb.nn.Sequential{wb.nn.Dense(D, 16, {activation = "relu", l2 = l2}),
+    wb.nn.Dense(16, 10, {activation = "softmax", l2 = l2})}
   local at = {}
   local cb = wb.callbacks.Lambda{on_train_batch_end = function(s)
     at[s] = select(3, wb.io._faults()) end}
-  local h = m:fit(x, y, {batch_size = 16, epochs = 3, seed = 1, verbose = false,
+  local h = m:fit(x, y, {batch_size = bs or 16, epochs = 3, seed = 1, verbose = false,
     optimizer = wb.optim.SGD{lr = 0.05}, instruments = instruments, every = 1,
     callbacks = {cb}})
   local out = {}
@@ -66,6 +66,19 @@ T.test("hess_max in the row space: a measured step allocates nothing", function(
   for i, n in ipairs(plain) do
     if n == 0 and got[i] ~= 0 then bad[#bad + 1] = i + 3 end
   end
+  T.eq(table.concat(bad, " "), "", "steps that allocated: " .. table.concat(got, " "))
+end)
+
+-- with L2, above 16 rows on layers of 16 outputs, the tests' mean gradient
+-- leaves out L2's 2 l2 theta_t (Cb:_project): it was g - theta * (2 l2), two
+-- new tensors a layer (6 allocations a step here)
+T.test("L2 and batches of 40: the inner and orthogonality tests allocate nothing", function()
+  local plain, bad = allocs({"loss"}, nil, nil, 1e-3, 40), {}
+  local got = allocs({"inner_test", "ortho_test"}, nil, nil, 1e-3, 40)
+  for i, n in ipairs(plain) do
+    if n == 0 and got[i] ~= 0 then bad[#bad + 1] = i + 3 end
+  end
+  T.ok(#got >= 8, "steps: " .. #got)
   T.eq(table.concat(bad, " "), "", "steps that allocated: " .. table.concat(got, " "))
 end)
 

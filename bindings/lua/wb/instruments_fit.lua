@@ -188,11 +188,14 @@ function Cb:on_train_begin(model)
   -- plain SGD without L2: an update is -lr times the mean gradient
   local cfg = self.ctx and self.ctx.opt and self.ctx.opt:config()
   self.fast = cfg ~= nil and cfg.name == "sgd" and cfg.momentum == 0 and not rawget(M, "_measured_update")
-  self.cur = {} -- per layer: its pair of kept batches (Cb:_project)
+  -- per layer (Cb:_project): its kept batches' pair; under L2 gw, the mean kernel gradient
+  -- without L2's term, which strip (lr 2 l2) takes off in place (was 2 new tensors a step)
   local l2 = false
+  self.cur = {}
   for j, l in ipairs(self.layers) do
     l2 = l2 or l.l2 > 0
-    self.cur[j] = {}
+    self.cur[j] = l.l2 > 0 and {gw = l.layer:parameters()[1]:clone(),
+      strip = wb.optim.new("sgd", {lr = 2 * l.l2})} or {}
   end
   self.fast = self.fast and not l2
   self.need_sums = on.grad_norm or on.distance or on.update_size or on.alpha or
@@ -282,7 +285,7 @@ function Cb:on_train_end()
     for _, t in pairs(self[name] or {}) do t:free() end -- theta: some (_hessian_begin)
     self[name] = nil
   end
-  for _, kept in ipairs(self.cur or {}) do if kept.at then kept.at:free() end end
+  for _, kept in ipairs(self.cur or {}) do for _, t in pairs{kept.at, kept.gw} do t:free() end end
   self.cur = nil
 end
 

@@ -166,7 +166,12 @@ function Cb:_project(B)
       ps:add_cross(l.layer, x, kept.at, false, 2, B)
     end
     if mean and not put then -- the mean per-sample gradient: without L2's 2 l2 theta_t
-      gw = l.l2 > 0 and l.g[1] - self.theta[l.k + 1] * (2 * l.l2) or l.g[1]
+      gw = l.g[1]
+      if l.l2 > 0 then -- in kept.gw, made at on_train_begin: nothing allocated here
+        if not kept.gw_list then kept.gw_list, kept.th_list = {kept.gw}, {self.theta[l.k + 1]} end
+        gw = kept.gw:copy(gw)
+        kept.strip:step(kept.gw_list, kept.th_list)
+      end
       args[1], args[2], args[3], n = 1, gw, l.g[2], 3
     end
     if a and not last then
@@ -184,7 +189,6 @@ function Cb:_project(B)
       ps:add_dot(l.layer, x, B, args[1], args[2], args[3], args[4], args[5], args[6],
         args[7], args[8], args[9])
     end
-    if gw and gw ~= l.g[1] then gw:free() end
     if start and fast and not put then -- this step's mean gradient, for the end of its alpha
       for q = 1, #l.g do self.gsave[l.k + q]:copy(l.g[q]) end
     end

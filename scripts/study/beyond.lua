@@ -74,4 +74,39 @@ function M.verdict(yes, n)
   return "partly"
 end
 
+---B.against_one_run(xs, published) -> table
+---Our per-seed values xs against a number published from one run: the mean
+---m, sd s, n, the 95 % CI of the mean [lo, hi] (Student's t, n - 1 df) and
+---the 95 % prediction interval of one new run [plo, phi] (m +- t s
+---sqrt(1 + 1/n)), and the verdict by one rule: "agree" when published lies
+---inside the CI of the mean; "partly" when outside it but inside the
+---prediction interval (one run of ours could land there, as theirs is one
+---run); "differ" when outside both; "undecided" with fewer than 2 values.
+---Example: print(B.against_one_run({0.9833, 0.9859, 0.9834}, 0.984).verdict)
+function M.against_one_run(xs, published)
+  if type(xs) ~= "table" then
+    error("bad argument #1 to 'against_one_run' (table of numbers expected, got "
+      .. type(xs) .. ")", 2)
+  end
+  for i, x in ipairs(xs) do
+    if type(x) ~= "number" or x ~= x then
+      error(string.format("bad argument #1 to 'against_one_run' (xs[%d]: a number expected, "
+        .. "got %s)", i, tostring(x)), 2)
+    end
+  end
+  if type(published) ~= "number" or published ~= published then
+    error("bad argument #2 to 'against_one_run' (number expected, got "
+      .. tostring(published) .. ")", 2)
+  end
+  local r = {n = #xs}
+  r.m, r.s = wb.runs.mean_std(xs)
+  if r.n < 2 then r.verdict = "undecided"; return r end
+  local t = wb.inference.t_quantile(0.05, r.n - 1)
+  local h, ph = t * r.s / math.sqrt(r.n), t * r.s * math.sqrt(1 + 1 / r.n)
+  r.lo, r.hi, r.plo, r.phi = r.m - h, r.m + h, r.m - ph, r.m + ph
+  r.verdict = (published >= r.lo and published <= r.hi) and "agree"
+    or (published >= r.plo and published <= r.phi) and "partly" or "differ"
+  return r
+end
+
 return M

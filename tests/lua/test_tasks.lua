@@ -13,7 +13,7 @@ local tasks = {"task01_predictions", "task02_custom_digit", "task03_epochs",
   "task07b_lr_grid", "task07c_tuned_optimizers",
   "task08_batch_size", "task09_activations", "task10_weights", "task11_cockpit",
   "task12_edge_of_stability", "task13_weight_spectra", "task14_noise_scale",
-  "task15_landscape"}
+  "task15_landscape", "task16_keras_mnist_mlp"}
 
 T.test("report --quick runs every task and writes REPORT.md", function()
   local st, out, err = T.sh(string.format("%s scripts/report.lua --quick --seeds 2 --root %s",
@@ -37,7 +37,7 @@ T.test("report --quick runs every task and writes REPORT.md", function()
   T.ok(md:find("Martin and Mahoney 2021", 1, true), "the row names its source")
   -- one row per experiment beyond the study, each from its task's beyond.json
   for _, t in ipairs{"task11_cockpit", "task12_edge_of_stability", "task13_weight_spectra",
-    "task14_noise_scale", "task15_landscape"} do
+    "task14_noise_scale", "task15_landscape", "task16_keras_mnist_mlp"} do
     local row = T.ok(B.read(root .. "/" .. t .. "/beyond.json"))
     T.ok(row and md:find("| **" .. row.verdict .. "** | [" .. t .. "]", 1, true),
       t .. ": " .. tostring(row and row.verdict))

@@ -12,7 +12,9 @@
 -- is held against five seeds of ours: with three the 95 % interval of the
 -- mean is about 4.3 sd / sqrt(3) wide each side (t, 2 df), wider than the
 -- seeds' spread; five give 2.8 sd / sqrt(5), at 5/3 the cost (about 33
--- CPU-seconds a seed). Part of scripts/report.lua, beyond the study.
+-- CPU-seconds a seed). Part of scripts/report.lua, beyond the study. Keras 2's
+-- RMSprop (keras/optimizers.py, commit 0202c8a5) steps lr g / (sqrt(a) + eps),
+-- eps = K.epsilon() = 1e-7; wb.optim.RMSprop, as tf.keras and Keras 3, lr g / sqrt(v + eps).
 local B = require "study.beyond"
 
 local PUBLISHED = 0.9840

@@ -2,7 +2,10 @@
 --
 -- For batch sizes 8, 32 and 128: seconds per epoch of the full MNIST
 -- training set (784 -> Dense 128 relu -> Dense 10 softmax, Adam, shuffled,
--- no validation) on one thread, samples per second, and the peak RSS of the
+-- no validation) on one thread (tests/bench_common.lua: every child's
+-- command sets the thread variables, whatever the caller's are, and each
+-- row shows the library and OS threads the child reported), samples per
+-- second, and the peak RSS of the
 -- training process at startup (workbench) or right after `import torch`,
 -- once the data is loaded, and at the end. Each measurement runs in a child
 -- process so that peak RSS is its own. workbench: the first epoch is a
@@ -31,7 +34,21 @@
 -- depends on the CPU. It prints; it never fails on speed.
 -- Then the Hessian section (--hessian) and the instruments' overhead table
 -- (tests/bench_instruments.lua); --training stops after the training table.
+local common = dofile("tests/bench_common.lua")
 local EPOCHS = tonumber(os.getenv("WB_BENCH_EPOCHS")) or 3
+-- a tiny configuration (tests/lua/test_bench_threads.lua): fewer rows, fewer batch sizes
+local ROWS = math.tointeger(tonumber(os.getenv("WB_BENCH_TRAIN_ROWS") or 60000))
+if not ROWS or ROWS < 1 or ROWS > 60000 then
+  error("WB_BENCH_TRAIN_ROWS: expected an integer 1..60000, got "
+    .. tostring(os.getenv("WB_BENCH_TRAIN_ROWS")), 0)
+end
+local BATCHES = {}
+for b in (os.getenv("WB_BENCH_BATCHES") or "8,32,128"):gmatch("[^,]+") do
+  BATCHES[#BATCHES + 1] = math.tointeger(tonumber(b))
+  if not BATCHES[#BATCHES] or BATCHES[#BATCHES] < 1 then
+    error("WB_BENCH_BATCHES: expected batch sizes like 8,32,128, got " .. b, 0)
+  end
+end
 local TORCH_EPOCHS = tonumber(os.getenv("WB_BENCH_TORCH_EPOCHS")) or 1
 -- workbench over strong PyTorch, samples/s at one thread (issue 14)
 local TARGET = {[8] = 5, [32] = 3}
@@ -57,7 +74,7 @@ if arg[1] == "--child" then
   local rss_start = wb.sys.peak_rss_kb()
   local batch, epochs, input = tonumber(arg[2]), tonumber(arg[3]), arg[4] or "raw"
   local d = wb.data.mnist()
-  local train = d.train
+  local train = ROWS < 60000 and d.train:subset(1, ROWS) or d.train
   if input == "std" then
     -- MNIST standardised, (x / 255 - 0.1307) / 0.3081: no pixel is 0, so the
     -- Dense products' skipping of zero inputs saves nothing. Converted a
@@ -92,8 +109,9 @@ if arg[1] == "--child" then
     for i, v in ipairs(t) do s[i] = string.format("%.4f", v) end
     return table.concat(s, ",")
   end
-  print(string.format("RESULT %s %s %d %.4f %d %d", fmt(cpu), fmt(h.epoch_time),
-    wb.sys.peak_rss_kb(), h.accuracy[#h.accuracy], rss_start, rss_data))
+  print(string.format("RESULT %s %s %d %.4f %d %d %d %d", fmt(cpu), fmt(h.epoch_time),
+    wb.sys.peak_rss_kb(), h.accuracy[#h.accuracy], rss_start, rss_data, wb.sys.blas_threads(),
+    common.os_threads() or -1))
   os.exit(0)
 end
 
@@ -167,8 +185,8 @@ local function run(cmd, warm_epoch)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("a")
   p:close()
-  local cpu, wall, rss, acc, rss0, rss1 = out:match(
-    "RESULT ([%d.,e%-]+) ([%d.,e%-]+) (%d+) ([%d.]+) (%d+) (%d+)")
+  local cpu, wall, rss, acc, rss0, rss1, blas, nos = out:match(
+    "RESULT ([%d.,e%-]+) ([%d.,e%-]+) (%d+) ([%d.]+) (%d+) (%d+) (%d+) (%-?%d+)")
   if not cpu then return nil, out end
   -- workbench's first epoch warms caches and allocates buffers: the median
   -- of the rest when there are several
@@ -179,7 +197,8 @@ local function run(cmd, warm_epoch)
     return median(ts)
   end
   return {sec = med(cpu), wall = med(wall), rss = tonumber(rss) / 1024, acc = tonumber(acc),
-    rss0 = tonumber(rss0) / 1024, rss1 = tonumber(rss1) / 1024}
+    rss0 = tonumber(rss0) / 1024, rss1 = tonumber(rss1) / 1024, blas = math.tointeger(blas),
+    os = math.tointeger(nos)}
 end
 
 local function first_line(cmd)
@@ -198,48 +217,54 @@ end
 local function loadavg() return first_line("cat /proc/loadavg") or "unknown" end
 
 local exe = arg[-1] or "./workbench"
-print(string.format("workbench %s, commit %s, OpenBLAS threads per process: %d (%s)", wb.version,
-  first_line("git describe --always --dirty") or "unknown", wb.sys.blas_threads(),
-  os.getenv("OPENBLAS_CORETYPE") and ("OPENBLAS_CORETYPE=" .. os.getenv("OPENBLAS_CORETYPE"))
+print(string.format("workbench %s, commit %s (%s)", wb.version,
+  first_line("git describe --always --dirty") or "unknown", os.getenv("OPENBLAS_CORETYPE")
+  and ("OPENBLAS_CORETYPE=" .. os.getenv("OPENBLAS_CORETYPE"))
   or "core type auto"))
 print(string.format("CPU: %s; OpenBLAS kernel: %s; load average at start: %s", cpu_model(),
   wb.sys.blas_core(), loadavg()))
-print(string.format("baseline 784-128-10, Adam, full MNIST (60000), one thread; median of "
+print(common.settings())
+print(string.format("baseline 784-128-10, Adam, MNIST's first %d training rows; median of "
   .. "epochs 2..%d (workbench) and of %d epoch(s)\nafter 300 warm-up steps (PyTorch); "
   .. "s/epoch in process CPU seconds (wall in parentheses),\nsamples/s from CPU seconds; "
   .. "memory: peak RSS (getrusage) at startup (workbench) or right after\n`import torch`, "
   .. "once the data is loaded (and converted), and at the end (peak of the whole training)\n",
-  EPOCHS, TORCH_EPOCHS))
-local ROW = "%-26s %6d %9.3f (%7.3f) %11.0f %7.1f %7.1f %7.1f %9.4f"
-local HEAD = string.format("%-26s %6s %9s %9s %11s %7s %7s %7s %9s", "engine", "batch",
-  "s/epoch", "(wall)", "samples/s", "start", "data", "peak", "train acc")
+  ROWS, EPOCHS, TORCH_EPOCHS))
+print("threads: the library's (OpenBLAS; torch.get_num_threads) / the OS threads of the "
+  .. "child process (/proc/self/task)\n")
+local ROW = "%-16s %7s %6d %9.3f (%7.3f) %11.0f %7.1f %7.1f %7.1f %9.4f"
+local HEAD = string.format("%-16s %7s %6s %9s %9s %11s %7s %7s %7s %9s", "engine", "threads",
+  "batch", "s/epoch", "(wall)", "samples/s", "start", "data", "peak", "train acc")
+local warnings = {}
+local function row(name, b, r)
+  print(string.format(ROW, name, common.label(r.blas, r.os), b, r.sec, r.wall, ROWS / r.sec,
+    r.rss0, r.rss1, r.rss, r.acc))
+  warnings[#warnings + 1] = common.check(name .. " at batch " .. b, r.blas, r.os)
+end
 
 local torch = os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null")
-local ENV = "OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824"
+local ENV = common.env() .. " MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824"
 local INPUTS = {
   {"raw", "MNIST as is (pixels / 255; 81 % of them 0, which workbench's Dense products skip)",
-    {{"strong", "pytorch strong (1 thread)", ENV}, {"naive", "pytorch naive (1 thread)",
-      "OMP_NUM_THREADS=1"}}},
+    {{"strong", "pytorch strong", ENV}, {"naive", "pytorch naive", common.env()}}},
   {"std", "dense input: MNIST standardised, (x / 255 - 0.1307) / 0.3081, no pixel 0 "
-    .. "(no inputs to skip)", {{"strong", "pytorch strong (1 thread)", ENV}}}}
+    .. "(no inputs to skip)", {{"strong", "pytorch strong", ENV}}}}
 local ratios = {}
 for _, input in ipairs(INPUTS) do
   print(input[2] .. "; MiB:")
   print(HEAD)
   ratios[input[1]] = {}
-  for _, b in ipairs{8, 32, 128} do
-    local r, err = run(string.format("%s %s --child %d %d %s", exe, arg[0], b, EPOCHS,
-      input[1]), true)
+  for _, b in ipairs(BATCHES) do
+    local r, err = run(string.format("%s %s %s --child %d %d %s", common.env(), exe, arg[0], b,
+      EPOCHS, input[1]), true)
     if not r then io.stderr:write("bench failed: ", err, "\n"); os.exit(1) end
-    print(string.format(ROW, "workbench (1 thread)", b, r.sec, r.wall, 60000 / r.sec, r.rss0,
-      r.rss1, r.rss, r.acc))
+    row("workbench", b, r)
     io.stdout:flush()
     for _, l in ipairs(torch and input[3] or {}) do
-      local tr, terr = run(string.format("%s /usr/bin/python3 tests/bench_torch.py %d %d 1 %s "
-        .. "adam %s", l[3], b, TORCH_EPOCHS, l[1], input[1]))
+      local tr, terr = run(string.format("%s /usr/bin/python3 tests/bench_torch.py %d %d %d %s "
+        .. "adam %s", l[3], b, TORCH_EPOCHS, common.threads(), l[1], input[1]))
       if tr then
-        print(string.format(ROW, l[2], b, tr.sec, tr.wall, 60000 / tr.sec, tr.rss0, tr.rss1,
-          tr.rss, tr.acc))
+        row(l[2], b, tr)
         if l[1] == "strong" then
           local q = ratios[input[1]]
           q[#q + 1] = {b, tr.sec / r.sec}
@@ -253,9 +278,11 @@ for _, input in ipairs(INPUTS) do
   print()
 end
 print("load average at the end: " .. loadavg())
+for _, w in ipairs(warnings) do print(w) end
 if torch then
-  print("\nworkbench speed / strong PyTorch speed (samples/s, CPU time, one thread; the "
-    .. "ratio depends on the CPU):")
+  print(string.format("\nworkbench speed / strong PyTorch speed (samples/s, CPU time, %d "
+    .. "thread(s) per process, as the threads column shows; the ratio depends on the CPU):",
+    common.threads()))
   print(string.format("  %-10s %16s %16s", "", "MNIST as is", "dense input"))
   for i, q in ipairs(ratios.raw) do
     local t, d = TARGET[q[1]], ratios.std[i]
@@ -279,7 +306,7 @@ print("\ntargets (2-core machine, 1 OpenBLAS thread): <= 0.40 / 0.27 / 0.22 s/ep
   .. "batch 8 / 32 / 128; peak RSS <= 120 MiB (MNIST as is)")
 io.stdout:flush()
 if arg[1] == "--training" then os.exit(0) end -- this table only
-if not os.execute(string.format("%s %s --hessian", exe, arg[0])) then
+if not os.execute(string.format("%s %s %s --hessian", common.env(), exe, arg[0])) then
   io.stderr:write("bench: the Hessian section failed\n")
   os.exit(1)
 end
@@ -287,8 +314,8 @@ print("target: one Hessian-vector product <= 2.5x one gradient on the same rows"
 io.stdout:flush()
 -- glibc keeps freed blocks here as for PyTorch's strong loop: each cell is
 -- a fit of its own, and fresh pages fault in slowly on these machines
-if not os.execute(string.format("MALLOC_MMAP_THRESHOLD_=1073741824 "
-  .. "MALLOC_TRIM_THRESHOLD_=1073741824 %s tests/bench_instruments.lua", exe)) then
+if not os.execute(string.format("%s MALLOC_MMAP_THRESHOLD_=1073741824 "
+  .. "MALLOC_TRIM_THRESHOLD_=1073741824 %s tests/bench_instruments.lua", common.env(), exe)) then
   io.stderr:write("bench: the instruments section failed\n")
   os.exit(1)
 end

@@ -3,7 +3,9 @@
 -- instruments over a plain step's, for the baseline model (784-128-10
 -- relu, SGD; the last two rows Adam and SGD with momentum, each over its
 -- own plain step) on MNIST rows, at batch 32 and 128, measuring every step
--- and every 16th. One OpenBLAS thread (the workbench default). Times are
+-- and every 16th. One thread: make bench (tests/bench.lua) runs this with the
+-- thread variables set (tests/bench_common.lua), as it runs PyTorch's step
+-- below, and the first line says what this process reports. Times are
 -- the process's CPU seconds (os.clock) around fit, not wall-clock: the
 -- machines are shared, and under a load of ten on two cores a wall-clock
 -- epoch measures the other processes. (The records' per-instrument
@@ -24,6 +26,7 @@
 -- (theirs less the plain fit's) in milliseconds. Each time is the fastest
 -- of WB_BENCH_REPS fits (default 4), instruments and plain in alternation
 -- (a change in the machine's load between cells does not skew the ratio).
+local common = dofile("tests/bench_common.lua")
 local SMALL = tonumber(os.getenv("WB_BENCH_SMALL")) or 8192
 local BIG = tonumber(os.getenv("WB_BENCH_ROWS")) or 60000
 local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 4
@@ -80,10 +83,14 @@ local function plain_step(bs)
   return (pb - ps) / (math.ceil(BIG / bs) - math.ceil(SMALL / bs))
 end
 local step = {[32] = plain_step(32), [128] = plain_step(128)}
-print(string.format("\nInstruments, 784-128-10 relu, SGD, 1 thread: CPU time of a step with "
+local blas, nos = wb.sys.blas_threads(), common.os_threads()
+local own = common.check("this process", blas, nos)
+print(string.format("\nInstruments, 784-128-10 relu, SGD, %d library / %s OS thread(s)%s: "
+  .. "CPU time of a step with "
   .. "instruments over a plain step's (about %.3f ms at batch 32, %.3f ms at batch 128; "
   .. "from fits of %d and %d rows, their difference: the one-time set-up is in the second "
-  .. "table)", 1000 * step[32], 1000 * step[128], SMALL, BIG))
+  .. "table)", blas, tostring(nos), own and (" (" .. own .. ")") or "", 1000 * step[32],
+  1000 * step[128], SMALL, BIG))
 local head = string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
   "b128 every1", "b128 /16")
 print(head)
@@ -129,19 +136,23 @@ print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
 -- be read in PyTorch's steps too, as Cockpit's are.
 if os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null") then
   for _, bs in ipairs{32, 128} do
-    local p = io.popen(string.format("OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=1073741824 "
-      .. "MALLOC_TRIM_THRESHOLD_=1073741824 /usr/bin/python3 tests/bench_torch.py %d 1 1 "
-      .. "strong sgd 2>&1", bs))
+    local p = io.popen(string.format("%s WB_BENCH_TRAIN_ROWS=60000 "
+      .. "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 "
+      .. "/usr/bin/python3 tests/bench_torch.py %d 1 %d strong sgd 2>&1", common.env(),
+      bs, common.threads()))
     local out = p:read("a")
     p:close()
     local cpu = tonumber(out:match("RESULT ([%d.]+)"))
     if not cpu then error("bench_torch.py failed:\n" .. out) end
+    local tb, tos = out:match("RESULT %S+ %S+ %S+ %S+ %S+ %S+ (%d+) (%d+)")
+    local warn = common.check("PyTorch", math.tointeger(tb), math.tointeger(tos))
     local torch_step = cpu / math.ceil(60000 / bs)
     local ours = step[bs]
     print(string.format("batch %d: a plain SGD step takes %.3f ms here, %.3f ms in PyTorch "
-      .. "(%.1fx); economy every step, %.3f ms, is %.2fx PyTorch's plain step", bs,
+      .. "(%.1fx); economy every step, %.3f ms, is %.2fx PyTorch's plain step (PyTorch: %s "
+      .. "threads)%s", bs,
       1000 * ours, 1000 * torch_step, torch_step / ours, 1000 * ours * econ[bs],
-      ours * econ[bs] / torch_step))
+      ours * econ[bs] / torch_step, common.label(tb, tos), warn and ("; " .. warn) or ""))
   end
 else
   print("(PyTorch's plain step skipped: Debian's python3-torch is not installed)")

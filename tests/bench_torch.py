@@ -4,7 +4,12 @@ Same model (784-128 ReLU-10), loss (cross-entropy on the logits), optimizer
 (OPT adam, the default: Adam, lr 1e-3, eps 1e-7 as Keras; sgd: plain SGD,
 lr 0.05, as tests/bench_instruments.lua trains) and data as the workbench benchmark,
 manual batching over an index shuffled by torch.randperm every epoch (no
-DataLoader). THREADS 1 pins torch to one thread; 0 keeps its default.
+DataLoader). THREADS n: torch.set_num_threads(n); 0 keeps its default. That
+caps torch's own pool only: Debian's torch calls the same openblas-pthread,
+whose pool follows OPENBLAS_NUM_THREADS, so tests/bench.lua also sets the
+thread variables in this process's environment (tests/bench_common.lua).
+$WB_BENCH_TRAIN_ROWS (default 60000) limits the training rows (a tiny
+configuration for tests).
 
 LOOP picks the training loop:
   strong  (default) the fastest plain loop: torch.set_flush_denormal(True)
@@ -41,13 +46,15 @@ part of any epoch). Run with OMP_NUM_THREADS=1 as well as THREADS 1, or an
 idle OpenMP thread spins on a busy machine and counts in the CPU time.
 Prints one line: RESULT <CPU seconds per epoch> <wall seconds per epoch>
 <peak RSS KiB> <train accuracy> <peak RSS KiB right after import torch>
-<peak RSS KiB once the data is loaded (and converted, strong)> (the lists
+<peak RSS KiB once the data is loaded (and converted, strong)>
+<torch.get_num_threads()> <OS threads of the process, /proc/self/task, at the end> (the lists
 comma separated). The IDX files are read into one buffer each, which the
 tensor shares (no transient copies of the file). CPU seconds
 are the process's (time.process_time), which a busy shared machine
 disturbs less than the wall clock. Only the standard library and torch are used; reference
 only, never needed to build, run or test the workbench.
 """
+import os
 import resource
 import struct
 import sys
@@ -174,6 +181,10 @@ def main():
     torch.manual_seed(1)
     x = idx("data/mnist/train-images-idx3-ubyte").reshape(-1, 784)
     y = idx("data/mnist/train-labels-idx1-ubyte").long()
+    rows = int(os.environ.get("WB_BENCH_TRAIN_ROWS") or 60000)
+    if not 1 <= rows <= 60000:
+        sys.exit("bench_torch.py: WB_BENCH_TRAIN_ROWS must be 1..60000, got %d" % rows)
+    x, y = x[:rows], y[:rows]
     if loop != "naive":
         x = x.float().div_(255.0)  # once, outside the timed epochs
         if inp == "std":
@@ -200,9 +211,10 @@ def main():
         with torch.no_grad():
             acc = (model(x).argmax(1) == y).float().mean().item()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print("RESULT %s %s %d %.4f %d %d" % (",".join("%.4f" % t for t in cpu),
-                                          ",".join("%.4f" % t for t in wall), rss, acc,
-                                          RSS_IMPORT, rss_data))
+    print("RESULT %s %s %d %.4f %d %d %d %d" % (",".join("%.4f" % t for t in cpu),
+                                                ",".join("%.4f" % t for t in wall), rss, acc,
+                                                RSS_IMPORT, rss_data, torch.get_num_threads(),
+                                                len(os.listdir("/proc/self/task"))))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+-- bench_common.lua: what make bench's scripts (tests/bench.lua,
+-- tests/bench_instruments.lua) share, loaded with dofile: the environment
+-- every timed child runs in, and the threads a process actually uses.
+--
+-- Threads: the children run with exactly WB_BENCH_THREADS threads (default
+-- 1) whatever the caller's environment says. l_sys.c keeps a user's
+-- OPENBLAS/GOTO/OMP_NUM_THREADS (the runner forces 1, but the bench calls
+-- fit directly), and Debian's torch links the same openblas-pthread, whose
+-- pool torch.set_num_threads does not cap: an exported OMP_NUM_THREADS=2
+-- made workbench's rows two-threaded under a "1 thread" label. So every
+-- child's command sets all four variables, and each child reports the
+-- count it ran with.
+local M = {}
+
+M.VARS = {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS"}
+
+--- threads() -> n, asked: the threads each timed child runs with:
+--- $WB_BENCH_THREADS (an integer 1..64) when set, else 1; asked is true
+--- when the caller set it (more than one thread on purpose).
+function M.threads()
+  local v = os.getenv("WB_BENCH_THREADS")
+  if v == nil or v == "" then return 1, false end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < 1 or n > 64 then
+    error("WB_BENCH_THREADS: expected an integer 1..64, got '" .. v .. "'", 0)
+  end
+  return n, true
+end
+
+--- env() -> string: the `env VAR=n ...` prefix of a child's command, the
+--- four thread variables set to threads().
+function M.env()
+  local n, t = M.threads(), {"env"}
+  for _, v in ipairs(M.VARS) do t[#t + 1] = v .. "=" .. n end
+  return table.concat(t, " ")
+end
+
+--- settings() -> string: one line for the output's header: what the
+--- children run with and what of the caller's environment that overrides.
+function M.settings()
+  local n, asked = M.threads()
+  local own = {}
+  for _, v in ipairs(M.VARS) do
+    local c = os.getenv(v)
+    if c and c ~= "" and c ~= tostring(n) then own[#own + 1] = v .. "=" .. c end
+  end
+  return string.format("threads: every timed child runs with %s=%d%s%s", table.concat(M.VARS,
+    "/"), n, asked and string.format(" (WB_BENCH_THREADS=%d: %s)", n, n == 1 and "asked"
+    or "MORE THAN ONE THREAD, ON PURPOSE") or " (one thread)", #own > 0 and ("; the caller's "
+    .. table.concat(own, " ") .. " overridden") or "")
+end
+
+--- os_threads() -> integer|nil: the OS threads of this process now
+--- (/proc/self/task), nil where there is no /proc.
+function M.os_threads()
+  local ok, names = pcall(wb.sys.listdir, "/proc/self/task")
+  return ok and #names or nil
+end
+
+--- label(blas, os) -> string: a row's thread column from what a child
+--- reported ("1/1": library threads / OS threads; "?" when not reported).
+function M.label(blas, os_n)
+  return string.format("%s/%s", blas or "?", os_n or "?")
+end
+
+--- check(blas, os) -> string|nil: a warning when a child ran with another
+--- count than threads() (library or OS threads), else nil.
+function M.check(who, blas, os_n)
+  local n = M.threads()
+  if blas ~= n or os_n ~= n then
+    return string.format("WARNING: %s ran with %s library / %s OS threads, not %d", who,
+      tostring(blas), tostring(os_n), n)
+  end
+end
+
+return M

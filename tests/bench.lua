@@ -5,24 +5,27 @@
 -- no validation) on one thread (tests/bench_common.lua: every child's
 -- command sets the thread variables, whatever the caller's are, and each
 -- row shows the library and OS threads the child reported), samples per
--- second, and the peak RSS of the
--- training process at startup (workbench) or right after `import torch`,
--- once the data is loaded, and at the end. Each measurement runs in a child
--- process so that peak RSS is its own. workbench: the first epoch is a
--- warm-up and the median of the other epochs is reported; PyTorch: 300
--- warm-up steps, then the median of WB_BENCH_TORCH_EPOCHS (default 1)
--- epochs. Times are the process's CPU seconds (the wall clock is shown
--- too): the machines this runs on are shared and busy, and CPU time of a
--- one-thread process is what its wall time would be on an idle machine,
--- less disturbed by the other load. When Debian's python3-torch is
+-- second, and the peak RSS of the training process at startup (workbench)
+-- or right after `import torch`, once the data is loaded, and at the end.
+-- Each measurement runs in a child process so that peak RSS is its own.
+-- Each row is WB_BENCH_REPS (default 3) children, workbench's and
+-- PyTorch's alternated (a change in the machine's load hits both sides),
+-- each timing WB_BENCH_EPOCHS (default 1) epochs after a warm-up
+-- (workbench: one epoch; PyTorch: 300 steps): the median of those epochs,
+-- with their min..max; a ratio is the ratio of the medians, with the
+-- min..max of the rounds' own ratios. Times are the process's CPU seconds
+-- (the wall clock is shown too): the machines this runs on are shared and
+-- busy, and CPU time of a one-thread process is less disturbed by the
+-- other load than its wall time, though not immune to it (shared caches
+-- and memory bandwidth): hence the spreads. When Debian's python3-torch is
 -- installed, the same training in PyTorch 1.13 on one thread runs in the
 -- same invocation, batch size by batch size next to workbench's, with two
 -- loops (tests/bench_torch.py): "strong", the fastest plain loop
 -- (torch.set_flush_denormal(True), data converted to float once, batches
 -- by index, zero_grad(set_to_none=True), no per-step sync), which the
 -- speed targets are against, and "naive" (converts and syncs every step,
--- no flush), for reference. Both run with OMP_NUM_THREADS=1 (else an idle
--- OpenMP thread spins and counts in the CPU time); the strong one also
+-- no flush), for reference. Both run on one thread (else an idle OpenMP
+-- thread spins and counts in the CPU time); the strong one also
 -- with MALLOC_MMAP_THRESHOLD_ raised, so that glibc keeps the blocks of
 -- PyTorch's per-step temporaries instead of mapping and faulting them in
 -- at every step (about 2x at batch 8 on the machine this was written on).
@@ -35,7 +38,19 @@
 -- Then the Hessian section (--hessian) and the instruments' overhead table
 -- (tests/bench_instruments.lua); --training stops after the training table.
 local common = dofile("tests/bench_common.lua")
-local EPOCHS = tonumber(os.getenv("WB_BENCH_EPOCHS")) or 3
+local function count(name, default, max)
+  local v = os.getenv(name)
+  local n = math.tointeger(tonumber(v or default))
+  if not n or n < 1 or n > max then
+    error(string.format("%s: expected an integer 1..%d, got %s", name, max, v), 0)
+  end
+  return n
+end
+local EPOCHS = count("WB_BENCH_EPOCHS", 1, 100)
+local REPS = count("WB_BENCH_REPS", 3, 100)
+if os.getenv("WB_BENCH_TORCH_EPOCHS") then
+  error("WB_BENCH_TORCH_EPOCHS is gone: WB_BENCH_EPOCHS sets both sides' timed epochs", 0)
+end
 -- a tiny configuration (tests/lua/test_bench_threads.lua): fewer rows, fewer batch sizes
 local ROWS = math.tointeger(tonumber(os.getenv("WB_BENCH_TRAIN_ROWS") or 60000))
 if not ROWS or ROWS < 1 or ROWS > 60000 then
@@ -49,7 +64,6 @@ for b in (os.getenv("WB_BENCH_BATCHES") or "8,32,128"):gmatch("[^,]+") do
     error("WB_BENCH_BATCHES: expected batch sizes like 8,32,128, got " .. b, 0)
   end
 end
-local TORCH_EPOCHS = tonumber(os.getenv("WB_BENCH_TORCH_EPOCHS")) or 1
 -- workbench over strong PyTorch, samples/s at one thread (issue 14)
 local TARGET = {[8] = 5, [32] = 3}
 
@@ -63,11 +77,7 @@ if arg[1] ~= nil and (not MODES[arg[1]] or #arg > MODES[arg[1]]) then
   os.exit(64)
 end
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
-end
+local median = common.median
 
 if arg[1] == "--child" then
   -- --child BATCH EPOCHS [raw|std]: one training; std is the dense input
@@ -181,6 +191,8 @@ if arg[1] == "--hessian" then
 end
 
 
+-- One child's RESULT line: its timed epochs' CPU and wall seconds (lists),
+-- memory, accuracy and threads.
 local function run(cmd, warm_epoch)
   local p = io.popen(cmd .. " 2>&1")
   local out = p:read("a")
@@ -188,15 +200,15 @@ local function run(cmd, warm_epoch)
   local cpu, wall, rss, acc, rss0, rss1, blas, nos = out:match(
     "RESULT ([%d.,e%-]+) ([%d.,e%-]+) (%d+) ([%d.]+) (%d+) (%d+) (%d+) (%-?%d+)")
   if not cpu then return nil, out end
-  -- workbench's first epoch warms caches and allocates buffers: the median
-  -- of the rest when there are several
-  local function med(list)
+  -- workbench's first epoch warms caches and allocates buffers (PyTorch's
+  -- 300 warm-up steps are outside its list)
+  local function list(l)
     local ts = {}
-    for t in list:gmatch("[^,]+") do ts[#ts + 1] = tonumber(t) end
-    if warm_epoch and #ts > 1 then table.remove(ts, 1) end
-    return median(ts)
+    for t in l:gmatch("[^,]+") do ts[#ts + 1] = tonumber(t) end
+    if warm_epoch then table.remove(ts, 1) end
+    return ts
   end
-  return {sec = med(cpu), wall = med(wall), rss = tonumber(rss) / 1024, acc = tonumber(acc),
+  return {cpu = list(cpu), wall = list(wall), rss = tonumber(rss) / 1024, acc = tonumber(acc),
     rss0 = tonumber(rss0) / 1024, rss1 = tonumber(rss1) / 1024, blas = math.tointeger(blas),
     os = math.tointeger(nos)}
 end
@@ -224,22 +236,36 @@ print(string.format("workbench %s, commit %s (%s)", wb.version,
 print(string.format("CPU: %s; OpenBLAS kernel: %s; load average at start: %s", cpu_model(),
   wb.sys.blas_core(), loadavg()))
 print(common.settings())
-print(string.format("baseline 784-128-10, Adam, MNIST's first %d training rows; median of "
-  .. "epochs 2..%d (workbench) and of %d epoch(s)\nafter 300 warm-up steps (PyTorch); "
-  .. "s/epoch in process CPU seconds (wall in parentheses),\nsamples/s from CPU seconds; "
+print(string.format("baseline 784-128-10, Adam, MNIST's first %d training rows; %d child "
+  .. "processes per row, workbench's and PyTorch's\nalternated, each timing %d epoch(s) after "
+  .. "a warm-up (workbench: one epoch; PyTorch: 300 steps); s/epoch: the\nmedian of those "
+  .. "%d epochs in process CPU seconds (min..max; wall median in parentheses),\nsamples/s "
+  .. "from the median; "
   .. "memory: peak RSS (getrusage) at startup (workbench) or right after\n`import torch`, "
   .. "once the data is loaded (and converted), and at the end (peak of the whole training)\n",
-  ROWS, EPOCHS, TORCH_EPOCHS))
+  ROWS, REPS, EPOCHS, REPS * EPOCHS))
 print("threads: the library's (OpenBLAS; torch.get_num_threads) / the OS threads of the "
   .. "child process (/proc/self/task)\n")
-local ROW = "%-16s %7s %6d %9.3f (%7.3f) %11.0f %7.1f %7.1f %7.1f %9.4f"
-local HEAD = string.format("%-16s %7s %6s %9s %9s %11s %7s %7s %7s %9s", "engine", "threads",
-  "batch", "s/epoch", "(wall)", "samples/s", "start", "data", "peak", "train acc")
+local ROW = "%-16s %7s %6d %9.3f %13s (%7.3f) %10.0f %6.1f %6.1f %6.1f %9.4f"
+local HEAD = string.format("%-16s %7s %6s %9s %13s %9s %10s %6s %6s %6s %9s", "engine",
+  "threads", "batch", "s/epoch", "(min..max)", "(wall)", "samples/s", "start", "data", "peak",
+  "train acc")
 local warnings = {}
-local function row(name, b, r)
-  print(string.format(ROW, name, common.label(r.blas, r.os), b, r.sec, r.wall, ROWS / r.sec,
-    r.rss0, r.rss1, r.rss, r.acc))
-  warnings[#warnings + 1] = common.check(name .. " at batch " .. b, r.blas, r.os)
+-- One row from an engine's REPS results: the median and spread of all
+-- their epochs; memory the largest of the children's, threads the first's.
+local function row(name, b, rs)
+  local cpu, wall, r = {}, {}, rs[1]
+  local rss0, rss1, rss = 0, 0, 0
+  for _, x in ipairs(rs) do
+    table.move(x.cpu, 1, #x.cpu, #cpu + 1, cpu)
+    table.move(x.wall, 1, #x.wall, #wall + 1, wall)
+    rss0, rss1, rss = math.max(rss0, x.rss0), math.max(rss1, x.rss1), math.max(rss, x.rss)
+    warnings[#warnings + 1] = common.check(name .. " at batch " .. b, x.blas, x.os)
+  end
+  local sec = median(cpu)
+  print(string.format(ROW, name, common.label(r.blas, r.os), b, sec, common.spread(cpu,
+    "%.3f"), median(wall), ROWS / sec, rss0, rss1, rss, rs[#rs].acc))
+  return sec
 end
 
 local torch = os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null")
@@ -255,25 +281,38 @@ for _, input in ipairs(INPUTS) do
   print(HEAD)
   ratios[input[1]] = {}
   for _, b in ipairs(BATCHES) do
-    local r, err = run(string.format("%s %s %s --child %d %d %s", common.env(), exe, arg[0], b,
-      EPOCHS, input[1]), true)
-    if not r then io.stderr:write("bench failed: ", err, "\n"); os.exit(1) end
-    row("workbench", b, r)
-    io.stdout:flush()
+    local engines = {{"workbench", string.format("%s %s %s --child %d %d %s", common.env(),
+      exe, arg[0], b, EPOCHS + 1, input[1]), true}}
     for _, l in ipairs(torch and input[3] or {}) do
-      local tr, terr = run(string.format("%s /usr/bin/python3 tests/bench_torch.py %d %d %d %s "
-        .. "adam %s", l[3], b, TORCH_EPOCHS, common.threads(), l[1], input[1]))
-      if tr then
-        row(l[2], b, tr)
-        if l[1] == "strong" then
-          local q = ratios[input[1]]
-          q[#q + 1] = {b, tr.sec / r.sec}
-        end
-      else
-        print(l[2] .. ": failed: " .. tostring(terr):sub(1, 200))
-      end
-      io.stdout:flush()
+      engines[#engines + 1] = {l[2], string.format("%s /usr/bin/python3 tests/bench_torch.py "
+        .. "%d %d %d %s adam %s", l[3], b, EPOCHS, common.threads(), l[1], input[1])}
     end
+    local results, failed = {}, {}
+    for e = 1, #engines do results[e] = {} end
+    for _ = 1, REPS do -- alternated: workbench, strong(, naive), workbench, ...
+      for e, en in ipairs(engines) do
+        if not failed[e] then
+          local r, err = run(en[2], en[3])
+          if r then results[e][#results[e] + 1] = r
+          elseif e == 1 then io.stderr:write("bench failed: ", err, "\n"); os.exit(1)
+          else failed[e] = tostring(err):sub(1, 200) end
+        end
+      end
+    end
+    local sec = {}
+    for e, en in ipairs(engines) do
+      if failed[e] then print(en[1] .. ": failed: " .. failed[e])
+      else sec[e] = row(en[1], b, results[e]) end
+    end
+    if sec[2] and engines[2][1] == "pytorch strong" then
+      local rounds = {}
+      for i = 1, REPS do
+        rounds[i] = median(results[2][i].cpu) / median(results[1][i].cpu)
+      end
+      local q = ratios[input[1]]
+      q[#q + 1] = {b, sec[2] / sec[1], common.spread(rounds)}
+    end
+    io.stdout:flush()
   end
   print()
 end
@@ -283,12 +322,14 @@ if torch then
   print(string.format("\nworkbench speed / strong PyTorch speed (samples/s, CPU time, %d "
     .. "thread(s) per process, as the threads column shows; the ratio depends on the CPU):",
     common.threads()))
-  print(string.format("  %-10s %16s %16s", "", "MNIST as is", "dense input"))
+  print(string.format("  the ratio of the medians (min..max of the %d alternated rounds' "
+    .. "ratios)", REPS))
+  print(string.format("  %-10s %24s %24s", "", "MNIST as is", "dense input"))
   for i, q in ipairs(ratios.raw) do
     local t, d = TARGET[q[1]], ratios.std[i]
-    print(string.format("  batch %4d: %15.2fx %15.2fx   %s", q[1], q[2], d and d[2] or 0/0,
-      t and string.format("target >= %gx (MNIST as is): %s", t, q[2] >= t and "met"
-      or "NOT met") or "(no target)"))
+    print(string.format("  batch %4d: %7.2fx (%12s) %7.2fx (%12s)   %s", q[1], q[2], q[3],
+      d and d[2] or 0/0, d and d[3] or "", t and string.format("target >= %gx (MNIST as is): "
+      .. "%s", t, q[2] >= t and "met" or "NOT met") or "(no target)"))
   end
   print("(MNIST as is: workbench's Dense products skip the zero pixels, PyTorch's do not; "
     .. "the dense-input column has\n no zeros to skip. strong: torch.set_flush_denormal(True), "

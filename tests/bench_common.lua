@@ -73,4 +73,20 @@ function M.check(who, blas, os_n)
   end
 end
 
+--- median(xs) -> number: the median of a list of numbers (sorts a copy).
+function M.median(xs)
+  local s = table.move(xs, 1, #xs, 1, {})
+  table.sort(s)
+  local n = #s
+  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+--- spread(xs) -> string: "min..max" of a list of numbers, in format fmt
+--- (default "%.2f").
+function M.spread(xs, fmt)
+  fmt = fmt or "%.2f"
+  return string.format(fmt .. ".." .. fmt, math.min(table.unpack(xs)),
+    math.max(table.unpack(xs)))
+end
+
 return M

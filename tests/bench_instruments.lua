@@ -23,9 +23,11 @@
 -- instruments, and takes the difference: the per-step cost is (t(BIG) -
 -- t(SMALL)) / (the steps between), the set-up is t(SMALL) less SMALL's
 -- steps at that cost; the second table prints the instruments' set-up
--- (theirs less the plain fit's) in milliseconds. Each time is the fastest
--- of WB_BENCH_REPS fits (default 4), instruments and plain in alternation
--- (a change in the machine's load between cells does not skew the ratio).
+-- (theirs less the plain fit's) in milliseconds. WB_BENCH_REPS rounds
+-- (default 4) of the four fits, instruments and plain in alternation (a
+-- change in the machine's load between cells does not skew the ratio): a
+-- cell is the median of the rounds' ratios, with their min..max; the
+-- set-up uses each kind's fastest fit.
 local common = dofile("tests/bench_common.lua")
 local SMALL = tonumber(os.getenv("WB_BENCH_SMALL")) or 8192
 local BIG = tonumber(os.getenv("WB_BENCH_ROWS")) or 60000
@@ -49,28 +51,37 @@ local function epoch(rows, bs, instruments, every, opt)
   return os.clock() - t0, h
 end
 
--- The fastest of REPS fits of rows, with instruments and without, in
--- alternation: the two times and the history of the fastest.
-local function fastest(rows, bs, instruments, every, opt)
-  local best, plain, hist = math.huge, math.huge, nil
-  for _ = 1, REPS do
-    plain = math.min(plain, (epoch(rows, bs, nil, nil, opt)))
+-- REPS fits of rows, with instruments and without, in alternation: the
+-- two lists of times and the history of the fastest instrumented fit.
+local function fits(rows, bs, instruments, every, opt)
+  local ti, tp, best, hist = {}, {}, math.huge, nil
+  for r = 1, REPS do
+    tp[r] = (epoch(rows, bs, nil, nil, opt))
     local t, h = epoch(rows, bs, instruments, every, opt)
+    ti[r] = t
     if t < best then best, hist = t, h end
   end
-  return best, plain, hist
+  return ti, tp, hist
 end
 
--- One cell: the per-step ratio, the instruments' set-up in seconds (over
--- the plain fit's), the history of a BIG fit and the plain step's seconds.
+-- One cell: the per-step ratio (the median of the REPS rounds' own, each
+-- from that round's four fits), the instruments' set-up in seconds (over the
+-- plain fit's, from each kind's fastest fits), the history of a BIG fit,
+-- the plain step's seconds, and the rounds' ratios (their spread is the
+-- noise; the ratio of the fastest fits, the statistic before, could fall
+-- outside it).
 local function cell(bs, instruments, every, opt)
-  local is, ps = fastest(small, bs, instruments, every, opt)
-  local ib, pb, hist = fastest(big, bs, instruments, every, opt)
+  local tis, tps = fits(small, bs, instruments, every, opt)
+  local tib, tpb, hist = fits(big, bs, instruments, every, opt)
+  local is, ps = math.min(table.unpack(tis)), math.min(table.unpack(tps))
+  local ib, pb = math.min(table.unpack(tib)), math.min(table.unpack(tpb))
   local n_small = math.ceil(SMALL / bs)
   local steps = math.ceil(BIG / bs) - n_small
-  local step_i, step_p = (ib - is) / steps, (pb - ps) / steps
+  local step_i, step_p = (ib - is) / steps, (pb - ps) / steps -- for the set-up
   local setup = (is - n_small * step_i) - (ps - n_small * step_p)
-  return step_i / step_p, setup, hist, step_p
+  local rounds = {}
+  for r = 1, REPS do rounds[r] = (tib[r] - tis[r]) / (tpb[r] - tps[r]) end
+  return common.median(rounds), setup, hist, step_p, rounds
 end
 
 local cols = {{32, 1}, {32, 16}, {128, 1}, {128, 16}}
@@ -83,6 +94,7 @@ local function plain_step(bs)
   return (pb - ps) / (math.ceil(BIG / bs) - math.ceil(SMALL / bs))
 end
 local step = {[32] = plain_step(32), [128] = plain_step(128)}
+local W = 20 -- a cell: "  1.11x (0.97..1.30)"
 local blas, nos = wb.sys.blas_threads(), common.os_threads()
 local own = common.check("this process", blas, nos)
 print(string.format("\nInstruments, 784-128-10 relu, SGD, %d library / %s OS thread(s)%s: "
@@ -91,9 +103,13 @@ print(string.format("\nInstruments, 784-128-10 relu, SGD, %d library / %s OS thr
   .. "from fits of %d and %d rows, their difference: the one-time set-up is in the second "
   .. "table)", blas, tostring(nos), own and (" (" .. own .. ")") or "", 1000 * step[32],
   1000 * step[128], SMALL, BIG))
-local head = string.format("%-14s %11s %11s %11s %11s", "instruments", "b32 every1", "b32 /16",
-  "b128 every1", "b128 /16")
-print(head)
+print(string.format("Each cell: the median of %d rounds' ratios, a round being one fit of "
+  .. "each kind and size, alternated (their min..max)", REPS))
+local function head(w)
+  return string.format("%-14s" .. string.rep(" %" .. w .. "s", 4), "instruments",
+    "b32 every1", "b32 /16", "b128 every1", "b128 /16")
+end
+print(head(W))
 local configs = {}
 for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
 configs[#configs + 1] = {"economy", wb.instruments.economy}
@@ -108,8 +124,10 @@ local full, econ, setups = {}, {}, {}
 for _, cfg in ipairs(configs) do
   local cells, ms = {}, {}
   for c, col in ipairs(cols) do
-    local r, setup, h = cell(col[1], cfg[2], col[2], cfg[3])
-    cells[c], ms[c] = string.format("%10.2fx", r), string.format("%11.1f", 1000 * setup)
+    local r, setup, h, _, rounds = cell(col[1], cfg[2], col[2], cfg[3])
+    cells[c] = string.format("%" .. W .. "s", string.format("%.2fx (%s)", r,
+      common.spread(rounds)))
+    ms[c] = string.format("%11.1f", 1000 * setup)
     if cfg[1] == "full" and col[2] == 1 then full[col[1]] = h end
     if cfg[1] == "economy" and col[2] == 1 then econ[col[1]] = r end
   end
@@ -119,7 +137,7 @@ for _, cfg in ipairs(configs) do
 end
 print("\nThe instruments' one-time set-up per fit, milliseconds of CPU time over a plain "
   .. "fit's (what a fit pays once, whatever its length; noisy: a difference of differences)")
-print(head)
+print(head(11))
 print(table.concat(setups, "\n"))
 -- Cockpit's figures: its own benchmark files for a DeepOBS MNIST MLP on CPU
 -- (784-1000-500-100-10 tanh, about 1.33 M parameters; each over its own
@@ -133,26 +151,52 @@ print("targets: economy every step <= 1.3x; full every 16 steps <= 2x")
 
 -- The same plain SGD step in PyTorch (tests/bench_torch.py, the strong
 -- loop, one thread, glibc keeping freed blocks), so the overheads above can
--- be read in PyTorch's steps too, as Cockpit's are.
+-- be read in PyTorch's steps too, as Cockpit's are. Both sides measured
+-- alike: REPS rounds, each one workbench epoch of the 60,000 rows after a
+-- warm-up epoch, then one PyTorch process's epoch after its 300 warm-up
+-- steps; the median of each side's REPS epochs (min..max of the rounds'
+-- ratios).
+local function wb_epoch(bs)
+  wb.seed(1)
+  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+    wb.nn.Dense(128, 10, {activation = "softmax"})}
+  local cpu, c0 = {}, 0
+  local timer = {on_epoch_begin = function() c0 = os.clock() end,
+    on_epoch_end = function() cpu[#cpu + 1] = os.clock() - c0 end}
+  model:fit(d.train, {epochs = 2, batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05},
+    seed = 1, verbose = false, callbacks = {timer}})
+  return cpu[2]
+end
+local function torch_epoch(bs)
+  local p = io.popen(string.format("%s WB_BENCH_TRAIN_ROWS=60000 "
+    .. "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 "
+    .. "/usr/bin/python3 tests/bench_torch.py %d 1 %d strong sgd 2>&1", common.env(),
+    bs, common.threads()))
+  local out = p:read("a")
+  p:close()
+  local cpu = tonumber(out:match("RESULT ([%d.]+)"))
+  if not cpu then error("bench_torch.py failed:\n" .. out) end
+  local tb, tos = out:match("RESULT %S+ %S+ %S+ %S+ %S+ %S+ (%d+) (%d+)")
+  return cpu, math.tointeger(tb), math.tointeger(tos)
+end
 if os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null") then
+  print(string.format("plain SGD step, here and in PyTorch: the median of %d alternated "
+    .. "rounds, each an epoch of 60,000 rows after a warm-up (min..max of the rounds' ratios)",
+    REPS))
   for _, bs in ipairs{32, 128} do
-    local p = io.popen(string.format("%s WB_BENCH_TRAIN_ROWS=60000 "
-      .. "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 "
-      .. "/usr/bin/python3 tests/bench_torch.py %d 1 %d strong sgd 2>&1", common.env(),
-      bs, common.threads()))
-    local out = p:read("a")
-    p:close()
-    local cpu = tonumber(out:match("RESULT ([%d.]+)"))
-    if not cpu then error("bench_torch.py failed:\n" .. out) end
-    local tb, tos = out:match("RESULT %S+ %S+ %S+ %S+ %S+ %S+ (%d+) (%d+)")
-    local warn = common.check("PyTorch", math.tointeger(tb), math.tointeger(tos))
-    local torch_step = cpu / math.ceil(60000 / bs)
-    local ours = step[bs]
+    local n, ours, theirs, rounds, label, warn = math.ceil(60000 / bs), {}, {}, {}, nil, nil
+    for r = 1, REPS do
+      ours[r] = wb_epoch(bs) / n
+      local t, tb, tos = torch_epoch(bs)
+      theirs[r], rounds[r] = t / n, t / n / ours[r]
+      label = label or common.label(tb, tos)
+      warn = warn or common.check("PyTorch", tb, tos)
+    end
+    local o, t = common.median(ours), common.median(theirs)
     print(string.format("batch %d: a plain SGD step takes %.3f ms here, %.3f ms in PyTorch "
-      .. "(%.1fx); economy every step, %.3f ms, is %.2fx PyTorch's plain step (PyTorch: %s "
-      .. "threads)%s", bs,
-      1000 * ours, 1000 * torch_step, torch_step / ours, 1000 * ours * econ[bs],
-      ours * econ[bs] / torch_step, common.label(tb, tos), warn and ("; " .. warn) or ""))
+      .. "(%.1fx, %s); economy every step, %.3f ms, is %.2fx PyTorch's plain step (PyTorch: "
+      .. "%s threads)%s", bs, 1000 * o, 1000 * t, t / o, common.spread(rounds, "%.1f"),
+      1000 * o * econ[bs], o * econ[bs] / t, label, warn and ("; " .. warn) or ""))
   end
 else
   print("(PyTorch's plain step skipped: Debian's python3-torch is not installed)")

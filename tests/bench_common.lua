@@ -73,12 +73,79 @@ function M.check(who, blas, os_n)
   end
 end
 
+local function first_line(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  local l = p and p:read("l")
+  if p then p:close() end
+  return l
+end
+
+-- The CPU as /proc/cpuinfo names it (a virtual machine's "model name" can
+-- be as vague as "AMD EPYC": family, model and stepping tell the part).
+local function cpu_model()
+  local f = io.open("/proc/cpuinfo")
+  if not f then return "unknown (no /proc/cpuinfo)" end
+  local t = f:read("a")
+  f:close()
+  local field = function(k) return t:match("\n" .. k .. "%s*:%s*([^\n]+)") or
+    t:match("^" .. k .. "%s*:%s*([^\n]+)") or "?" end
+  return string.format("%s (family %s, model %s, stepping %s; %d logical CPUs)",
+    field("model name"), field("cpu family"), field("model"), field("stepping"),
+    wb.sys.nproc())
+end
+
+--- provenance(args) -> string: the lines a bench output starts with: the
+--- commit, the CPU, OpenBLAS, torch, the threads and the exact command
+--- (args: the script's arguments, a list).
+function M.provenance(args)
+  local env = {}
+  for _, k in ipairs{"WB_BENCH_REPS", "WB_BENCH_EPOCHS", "WB_BENCH_THREADS",
+      "WB_BENCH_TRAIN_ROWS", "WB_BENCH_BATCHES", "WB_BENCH_SMALL", "WB_BENCH_ROWS",
+      "OPENBLAS_CORETYPE"} do
+    if os.getenv(k) then env[#env + 1] = k .. "=" .. os.getenv(k) end
+  end
+  local torch = first_line("/usr/bin/python3 -c 'import torch; print(torch.__version__)'")
+  return table.concat({
+    string.format("workbench %s, commit %s (%s)", wb.version,
+      first_line("git describe --always --dirty") or "unknown",
+      first_line("git rev-parse HEAD") or "no git"),
+    "command: " .. table.concat(env, " ") .. (#env > 0 and " " or "")
+      .. table.concat({arg[-1] or "./workbench", arg[0], table.unpack(args)}, " ")
+      .. " (make bench: ./workbench tests/bench.lua)",
+    "CPU: " .. cpu_model(),
+    string.format("OpenBLAS: kernel %s (%s), Debian libopenblas0-pthread %s", wb.sys.blas_core(),
+      os.getenv("OPENBLAS_CORETYPE") and ("OPENBLAS_CORETYPE=" .. os.getenv("OPENBLAS_CORETYPE"))
+      or "core type auto", first_line("dpkg-query -W -f '${Version}' libopenblas0-pthread")
+      or "version unknown"),
+    "PyTorch: " .. (torch and (torch .. " (/usr/bin/python3)") or "not installed"),
+    M.settings(),
+    "load average at start: " .. (first_line("cat /proc/loadavg") or "unknown")}, "\n")
+end
+
+--- verdict(x, lo, hi, target, at_most) -> string: "met" or "NOT met" for
+--- x against target (x <= target when at_most, else x >= target), and
+--- whether the spread lo..hi agrees.
+function M.verdict(x, lo, hi, target, at_most)
+  local ok = function(v) if at_most then return v <= target end return v >= target end
+  local s = ok(x) and "met" or "NOT met"
+  if ok(lo) ~= ok(hi) then
+    s = s .. string.format(" (by the median; the spread %.2f..%.2f straddles %g)", lo, hi,
+      target)
+  end
+  return s
+end
+
 --- median(xs) -> number: the median of a list of numbers (sorts a copy).
 function M.median(xs)
   local s = table.move(xs, 1, #xs, 1, {})
   table.sort(s)
   local n = #s
   return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+--- range(xs) -> min, max: of a list of numbers.
+function M.range(xs)
+  return math.min(table.unpack(xs)), math.max(table.unpack(xs))
 end
 
 --- spread(xs) -> string: "min..max" of a list of numbers, in format fmt

@@ -109,7 +109,8 @@ function M.provenance(args)
     string.format("workbench %s, commit %s (%s)", wb.version,
       first_line("git describe --always --dirty") or "unknown",
       first_line("git rev-parse HEAD") or "no git"),
-    "command: " .. table.concat(env, " ") .. (#env > 0 and " " or "")
+    "command (after the variables it read from its environment): " .. table.concat(env, " ")
+      .. (#env > 0 and " " or "")
       .. table.concat({arg[-1] or "./workbench", arg[0], table.unpack(args)}, " ")
       .. " (make bench: ./workbench tests/bench.lua)",
     "CPU: " .. cpu_model(),

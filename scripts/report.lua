@@ -301,9 +301,7 @@ if commits then
 end
 if #failed > 0 then
   lines[#lines + 1] = "**Failed tasks:** " .. table.concat(failed, ", ") .. "\n"
-  for _, t in ipairs(failed) do
-    if why[t] then lines[#lines + 1] = string.format("- %s: %s", t, why[t]) end
-  end
+  for _, t in ipairs(failed) do lines[#lines + 1] = why[t] and ("- " .. t .. ": " .. why[t]) end
   lines[#lines + 1] = ""
 end
 -- every listed run: a claim leaves out the runs that did not finish, and says so
@@ -348,10 +346,11 @@ end
 
 lines[#lines + 1] = "## Summary of every variant (mean ± sd over seeds)\n"
 -- what a row is (tryJ: task 4's row read as early stopping's, L2's loss as the data's)
-lines[#lines + 1] = "*Each row is its runs' final weights after their last epoch; the test "
-  .. "loss includes the L2 penalty where there is one, as Keras's evaluate does. Task 4 "
-  .. "trains nothing: its row is task 3's runs at their last epoch, and the restored "
-  .. "weights' numbers are in its README and in C2.*\n"
+lines[#lines + 1] = "*Each row is its runs' final weights after their last epoch; the test loss "
+  .. "includes the L2 penalty where there is one, as Keras's evaluate does. Task 4 trains "
+  .. "nothing: its row is task 3's runs at their last epoch, and the restored weights' numbers "
+  .. "are in its README and in C2. s/epoch is wall time with the validation pass, other "
+  .. "runs training beside it (--jobs; make bench's are CPU seconds).*\n"
 lines[#lines + 1] = "| task | variant | seeds | test accuracy | test loss | gap (val - train "
   .. "loss) | s/epoch |"
 lines[#lines + 1] = "|---|---|---|---|---|---|---|"

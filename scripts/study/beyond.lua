@@ -3,10 +3,11 @@
 -- The contract between a beyond task and scripts/report.lua: the task's
 -- report step writes <its folder>/beyond.json =
 --   {experiment = "...", ours = "...", published = "...", source = "...",
---    verdict = "agree" | "differ" | "partly" | "undecided"}
+--    verdict = "agree" | "differ" | "partly" | "undecided", quick = true | nil}
 -- (ours: our deciding number; published: the number it is held against;
 -- source: where that number is published; undecided: too few seeds to
--- decide), and the report reads it; a
+-- decide; quick: written by a --quick smoke run, whose verdict is no
+-- result: B.write sets it), and the report reads it; a
 -- missing or malformed file is an error naming it.
 local util = require "wb.util"
 
@@ -25,8 +26,11 @@ local function problem(t)
       return string.format("'%s' must be a non-empty string, got %s", k, tostring(t[k]))
     end
   end
+  if t.quick ~= nil and t.quick ~= true then
+    return "'quick' must be true or absent, got " .. tostring(t.quick)
+  end
   for k in pairs(t) do
-    if not known[k] then
+    if not known[k] and k ~= "quick" then
       return string.format("unknown key '%s' (expected %s)", tostring(k),
         table.concat(M.KEYS, ", "))
     end
@@ -45,6 +49,13 @@ end
 function M.write(task, row)
   local why = problem(row)
   if why then error(task.name .. ": beyond.json: " .. why, 2) end
+  -- a --quick run's verdict (2 epochs on a subset) read as a result where the file is
+  -- read alone (tryQ F8); the report's table has its QUICK banner too
+  if task.quick then
+    local marked = {quick = true}
+    for k, v in pairs(row) do marked[k] = v end
+    row = marked
+  end
   util.write_json(task:path("beyond.json"), row)
 end
 

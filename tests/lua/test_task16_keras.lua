@@ -56,6 +56,9 @@ T.test("--quick writes the README with a verdict from its numbers, the figure an
   T.ok(md:find("(test_accuracy.png)", 1, true), "the README shows the figure")
   local row = T.ok(B.read(dir .. "/beyond.json"))
   T.eq(row.verdict, v, "beyond.json's verdict is the README's")
+  T.eq(row.quick, true, "beyond.json says the verdict is a --quick run's (tryQ F8)")
+  T.ok(md:find("Validation: the test set (validation = \"test\")", 1, true), "whose choice: "
+    .. "the experiment's, not 'the original study's'")
   T.ok(row.source:find("mnist_mlp.py", 1, true), row.source)
   -- validation is the test set, reported only: no early stopping in the runs
   local listed = util.read_json(dir .. "/runs.json").runs

@@ -62,7 +62,7 @@ function Task:_provenance(info, records)
   end
   local val = list_of(specs, function(s)
     local v = s.config.validation
-    if v == "test" then return "the test set (the original study's choice)" end
+    if v == "test" then return "the test set (validation = \"test\")" end
     if not v then return "none" end
     return string.format("the last %g %% of the training rows, held out (the test set "
       .. "only gives the final test metrics)", 100 * v)

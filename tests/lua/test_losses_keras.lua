@@ -4,8 +4,8 @@
 -- here (fixed numbers, Keras's documented values, the clip and the kinks
 -- included), against central differences in float64 on the arithmetic of
 -- wb/losses_keras.lua, and against PyTorch in float64 on the same numbers
--- (/usr/bin/python3 with torch, Debian's python3-torch; skipped with a
--- notice without it).
+-- (/usr/bin/python3 with torch, Debian's python3-torch; without it the
+-- test fails naming the package, as README says).
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local keras = require "wb.losses_keras"

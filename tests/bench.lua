@@ -108,14 +108,7 @@ if arg[1] == "--child" then
     error("bench.lua --child: input must be raw or std, got " .. tostring(input))
   end
   local rss_data = wb.sys.peak_rss_kb()
-  wb.seed(1)
-  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
-    wb.nn.Dense(128, 10, {activation = "softmax"})}
-  local cpu, c0 = {}, 0
-  local timer = {on_epoch_begin = function() c0 = os.clock() end,
-    on_epoch_end = function() cpu[#cpu + 1] = os.clock() - c0 end}
-  local h = model:fit(train, {epochs = epochs, batch_size = batch,
-    optimizer = wb.optim.Adam{}, seed = 1, verbose = false, callbacks = {timer}})
+  local model, h, cpu = common.fit_timed(train, batch, epochs, wb.optim.Adam{})
   local fmt = function(t)
     local s = {}
     for i, v in ipairs(t) do s[i] = string.format("%.4f", v) end

@@ -136,6 +136,21 @@ function M.verdict(x, lo, hi, target, at_most)
   return s
 end
 
+--- fit_timed(train, batch, epochs, optimizer) -> model, history, cpu
+--- The baseline MLP (784-128-10 relu/softmax, seed 1) fitted on train, and
+--- each epoch's CPU seconds (a list): both bench scripts' workbench side.
+function M.fit_timed(train, batch, epochs, optimizer)
+  wb.seed(1)
+  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+    wb.nn.Dense(128, 10, {activation = "softmax"})}
+  local cpu, c0 = {}, 0
+  local timer = {on_epoch_begin = function() c0 = os.clock() end,
+    on_epoch_end = function() cpu[#cpu + 1] = os.clock() - c0 end}
+  local h = model:fit(train, {epochs = epochs, batch_size = batch, optimizer = optimizer,
+    seed = 1, verbose = false, callbacks = {timer}})
+  return model, h, cpu
+end
+
 --- median(xs) -> number: the median of a list of numbers (sorts a copy).
 function M.median(xs)
   local s = table.move(xs, 1, #xs, 1, {})

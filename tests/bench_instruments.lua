@@ -167,14 +167,7 @@ end
 -- steps; the median of each side's REPS epochs (min..max of the rounds'
 -- ratios).
 local function wb_epoch(bs)
-  wb.seed(1)
-  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
-    wb.nn.Dense(128, 10, {activation = "softmax"})}
-  local cpu, c0 = {}, 0
-  local timer = {on_epoch_begin = function() c0 = os.clock() end,
-    on_epoch_end = function() cpu[#cpu + 1] = os.clock() - c0 end}
-  model:fit(d.train, {epochs = 2, batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05},
-    seed = 1, verbose = false, callbacks = {timer}})
+  local _, _, cpu = common.fit_timed(d.train, bs, 2, wb.optim.SGD{lr = 0.05})
   return cpu[2]
 end
 local function torch_epoch(bs)

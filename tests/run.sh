@@ -6,13 +6,15 @@
 # in one is counted and does not hide the others. Every test prints
 # "ok - name" or "not ok - name: why". A process that dies or exits non-zero
 # without reporting a failure counts as one failure of its own.
-# Slow tests (full-MNIST training) run unless WB_FAST=1.
+# Slow tests (full-MNIST training) run unless WB_FAST=1. A skipped test
+# ("ok - name # SKIP why") tested nothing: it is not counted as passed, but
+# counted and listed apart before the last line.
 set -u
 wb=$(realpath "${1:-./workbench}")
 cdir=${2:-build/tests}
 export WB="$wb"
 cd "$(dirname "$0")/.." || exit 2
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 failures=()
 details="" # each failure's lines again at the end, where a log's tail shows them
 skips=""   # each skipped test's line again at the end
@@ -26,10 +28,11 @@ run_one() { # name, command...
     local skip
     skip=$(printf '%s\n' "$out" | grep -E '^ok - .* # SKIP ' | sed "s|^ok - |[$name] |")
     [ -n "$skip" ] && skips+="$skip"$'\n'
-    local p f
+    local p f s
     p=$(printf '%s\n' "$out" | grep -c '^ok - ')
+    s=$(printf '%s\n' "$out" | grep -c -E '^ok - .* # SKIP ')
     f=$(printf '%s\n' "$out" | grep -c '^not ok - ')
-    passed=$((passed + p)); failed=$((failed + f))
+    passed=$((passed + p - s)); skipped=$((skipped + s)); failed=$((failed + f))
     if [ "$f" -gt 0 ]; then
         failures+=("$name")
         local why
@@ -52,8 +55,8 @@ for t in tests/lua/test_*.lua; do
     [ -f "$t" ] || continue
     run_one "lua/$(basename "$t" .lua)" "$wb" "$t"
 done
-if [ -n "$skips" ]; then # counted as passed: said again, as they test nothing here
-    printf '\nskipped here (counted as passed):\n%s' "$skips"
+if [ -n "$skips" ]; then # not counted as passed: they tested nothing here
+    printf '\n%d skipped here (not counted as passed):\n%s' "$skipped" "$skips"
 fi
 if [ ${#failures[@]} -gt 0 ]; then
     printf '\nthe failures again:\n%s' "$details"

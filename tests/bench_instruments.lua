@@ -180,13 +180,15 @@ print("\nThe instruments' one-time set-up per fit, milliseconds of CPU time over
   .. "fit's (what a fit pays once, whatever its length; noisy: a difference of differences)")
 print(head(11))
 print(table.concat(setups, "\n"))
--- Cockpit's figures: its own benchmark files for a DeepOBS MNIST MLP on CPU
--- (784-1000-500-100-10 tanh, about 1.33 M parameters; each over its own
--- plain PyTorch step), not this model nor this machine.
-print("Cockpit (its own benchmark files for a DeepOBS MNIST MLP on CPU: economy 64x every "
-  .. "step, 5.2x every 16; full 262x, 17.5x).\n  Not like for like: DeepOBS mnist_mlp is "
-  .. "784-1000-500-100-10 tanh, about 1.33 M parameters, over PyTorch's plain step;\n  "
-  .. "ours is 784-128-10 relu, 101,770, whose per-sample statistics use ReLU and the "
+-- Cockpit's figures: its paper's benchmark (fsschneider/cockpit-experiments,
+-- experiments/01_benchmark) for DeepOBS mnist_mlp on CPU (784-1000-500-100-10
+-- tanh, about 1.33 M parameters), not this model nor this machine; README.md
+-- ("Speed and memory") says how its protocol differs.
+print("Cockpit (fsschneider/cockpit-experiments, experiments/01_benchmark, DeepOBS "
+  .. "mnist_mlp on CPU: economy 64x every step, 5.2x every 16; full 262x, 17.5x).\n  "
+  .. "Not like for like: 784-1000-500-100-10 tanh, about 1.33 M parameters; wall clock over "
+  .. "512 steps, the mean of 10 seeds, over its baseline run (Cockpit tracking only Time);"
+  .. "\n  ours is 784-128-10 relu, 101,770, whose per-sample statistics use ReLU and the "
   .. "inputs' zeros")
 print("targets: economy every step <= 1.3x; full every 16 steps <= 2x (the median of the "
   .. "rounds, their min..max):")

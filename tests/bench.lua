@@ -38,14 +38,7 @@
 -- Then the Hessian section (--hessian) and the instruments' overhead table
 -- (tests/bench_instruments.lua); --training stops after the training table.
 local common = dofile("tests/bench_common.lua")
-local function count(name, default, max)
-  local v = os.getenv(name)
-  local n = math.tointeger(tonumber(v or default))
-  if not n or n < 1 or n > max then
-    error(string.format("%s: expected an integer 1..%d, got %s", name, max, v), 0)
-  end
-  return n
-end
+local count = common.count
 local EPOCHS = count("WB_BENCH_EPOCHS", 1, 100)
 local REPS = count("WB_BENCH_REPS", 3, 100)
 if os.getenv("WB_BENCH_TORCH_EPOCHS") then
@@ -88,22 +81,7 @@ if arg[1] == "--child" then
   local d = wb.data.mnist()
   local train = ROWS < 60000 and d.train:subset(1, ROWS) or d.train
   if input == "std" then
-    -- MNIST standardised, (x / 255 - 0.1307) / 0.3081: no pixel is 0, so the
-    -- Dense products' skipping of zero inputs saves nothing. Converted a
-    -- block of rows at a time into one float tensor (no whole-set temporaries),
-    -- as PyTorch's strong loop converts its set in place.
-    local n = train.images:size(1)
-    local x = wb.zeros{n, 784}
-    for i = 1, n, 1000 do
-      local j = math.min(i + 999, n)
-      local f = train.images:rows(i, j):float()
-      local a = f / 255
-      local b = a - 0.1307
-      local c = b / 0.3081
-      x:rows(i, j):copy(c:reshape(j - i + 1, 784))
-      f:free(); a:free(); b:free(); c:free()
-    end
-    train = wb.data.Dataset(x, train.labels, "mnist standardised")
+    train = common.standardised(train)
   elseif input ~= "raw" then
     error("bench.lua --child: input must be raw or std, got " .. tostring(input))
   end
@@ -224,13 +202,6 @@ local function run(cmd, warm_epoch)
     os = math.tointeger(nos)}
 end
 
-local function loadavg()
-  local f = io.open("/proc/loadavg")
-  local l = f and f:read("l")
-  if f then f:close() end
-  return l or "unknown"
-end
-
 local exe = arg[-1] or "./workbench"
 print(common.provenance({table.unpack(arg, 1)}))
 print(string.format("baseline 784-128-10, Adam, MNIST's first %d training rows; %d child "
@@ -271,8 +242,8 @@ local ENV = common.env() .. " MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRE
 local INPUTS = {
   {"raw", "MNIST as is (pixels / 255; 81 % of them 0, which workbench's Dense products skip)",
     {{"strong", "pytorch strong", ENV}, {"naive", "pytorch naive", common.env()}}},
-  {"std", "dense input: MNIST standardised, (x / 255 - 0.1307) / 0.3081, no pixel 0 "
-    .. "(no inputs to skip)", {{"strong", "pytorch strong", ENV}}}}
+  {"std", "dense input: " .. common.STD .. " (no inputs to skip)",
+    {{"strong", "pytorch strong", ENV}}}}
 local ratios, own = {}, {} -- own: workbench's rows on MNIST as is, by batch size
 for _, input in ipairs(INPUTS) do
   print(input[2] .. "; MiB:")
@@ -318,7 +289,7 @@ for _, input in ipairs(INPUTS) do
   end
   print()
 end
-print("load average at the end: " .. loadavg())
+print("load average at the end: " .. common.loadavg())
 for _, w in ipairs(warnings) do print(w) end
 if torch then
   print(string.format("\nworkbench speed / strong PyTorch speed (samples/s, CPU time, %d "

@@ -28,17 +28,63 @@
 -- change in the machine's load between cells does not skew the ratio): a
 -- cell is the median of the rounds' ratios, with their min..max; the
 -- set-up uses each kind's fastest fit.
+--
+-- WB_BENCH_INPUT: raw (the default: MNIST as is, 81 % zero pixels, which
+-- the Dense products skip) or std (dense input, as tests/bench.lua's
+-- dense rows: bench_common.standardised, for both sides here, PyTorch's
+-- step too). WB_BENCH_ONLY: a comma-separated list of the table's rows to
+-- run (economy,full: the names in its first column), every row if unset.
+-- Both are printed in the header (bench_common.provenance), which this
+-- script prints itself, under make bench too: its load is this section's.
 local common = dofile("tests/bench_common.lua")
-local SMALL = tonumber(os.getenv("WB_BENCH_SMALL")) or 8192
-local BIG = tonumber(os.getenv("WB_BENCH_ROWS")) or 60000
-local REPS = tonumber(os.getenv("WB_BENCH_REPS")) or 4
-if not (SMALL >= 1 and BIG > SMALL and BIG <= 60000) then
+if arg[1] ~= nil then
+  error("bench_instruments: unexpected argument '" .. arg[1] .. "' (expected none: "
+    .. "WB_BENCH_INPUT, WB_BENCH_ONLY, WB_BENCH_REPS, WB_BENCH_SMALL and WB_BENCH_ROWS set "
+    .. "what it runs)", 0)
+end
+local SMALL = common.count("WB_BENCH_SMALL", 8192, 60000)
+local BIG = common.count("WB_BENCH_ROWS", 60000, 60000)
+local REPS = common.count("WB_BENCH_REPS", 4, 100)
+if BIG <= SMALL then
   error(string.format("bench_instruments: WB_BENCH_SMALL (%s) must be at least 1 and below "
     .. "WB_BENCH_ROWS (%s), at most 60000", SMALL, BIG), 0)
 end
+local INPUT = os.getenv("WB_BENCH_INPUT") or "raw"
+local INPUTS = {raw = "MNIST as is (81 % of the pixels 0, which the Dense products skip)",
+  std = "dense input: " .. common.STD}
+if not INPUTS[INPUT] then
+  error("WB_BENCH_INPUT: expected raw (MNIST as is, the default) or std (dense input: "
+    .. common.STD .. "), got '" .. INPUT .. "'", 0)
+end
+
+local configs = {}
+for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
+configs[#configs + 1] = {"economy", wb.instruments.economy}
+configs[#configs + 1] = {"full", wb.instruments.full}
+-- Other optimizers (each over its own plain step): their update is not
+-- -lr times the gradient, so alpha projects on the update itself.
+configs[#configs + 1] = {"economy Adam", wb.instruments.economy,
+  function() return wb.optim.Adam{} end}
+configs[#configs + 1] = {"economy mom.", wb.instruments.economy,
+  function() return wb.optim.SGD{lr = 0.05, momentum = 0.9} end}
+if os.getenv("WB_BENCH_ONLY") then -- checked before any work
+  local want, names, kept = {}, {}, {}
+  for n in os.getenv("WB_BENCH_ONLY"):gmatch("[^,]+") do want[n] = true end
+  for _, c in ipairs(configs) do
+    names[#names + 1] = c[1]
+    if want[c[1]] then kept[#kept + 1], want[c[1]] = c, nil end
+  end
+  local bad = next(want)
+  if bad or #kept == 0 then
+    error(string.format("WB_BENCH_ONLY: %s (expected a comma-separated list of rows: %s)",
+      bad and ("unknown row '" .. bad .. "'") or "no row named", table.concat(names, ", ")), 0)
+  end
+  configs = kept
+end
 
 local d = wb.data.mnist()
-local small, big = d.train:subset(1, SMALL), d.train:subset(1, BIG)
+local train = INPUT == "std" and common.standardised(d.train) or d.train
+local small, big = train:subset(1, SMALL), train:subset(1, BIG)
 
 -- One fit of one epoch: its CPU seconds and history.
 local function epoch(rows, bs, instruments, every, opt)
@@ -93,6 +139,8 @@ local function plain_step(bs)
   end
   return (pb - ps) / (math.ceil(BIG / bs) - math.ceil(SMALL / bs))
 end
+print(common.provenance({}))
+print("input: " .. INPUTS[INPUT] .. " (WB_BENCH_INPUT=" .. INPUT .. ")")
 local step = {[32] = plain_step(32), [128] = plain_step(128)}
 local W = 22 -- a cell: "  11.54x (11.10..11.79)"
 local blas, nos = wb.sys.blas_threads(), common.os_threads()
@@ -110,16 +158,6 @@ local function head(w)
     "b32 every1", "b32 /16", "b128 every1", "b128 /16")
 end
 print(head(W))
-local configs = {}
-for _, n in ipairs(wb.instruments.NAMES) do configs[#configs + 1] = {n, {n}} end
-configs[#configs + 1] = {"economy", wb.instruments.economy}
-configs[#configs + 1] = {"full", wb.instruments.full}
--- Other optimizers (each over its own plain step): their update is not
--- -lr times the gradient, so alpha projects on the update itself.
-configs[#configs + 1] = {"economy Adam", wb.instruments.economy,
-  function() return wb.optim.Adam{} end}
-configs[#configs + 1] = {"economy mom.", wb.instruments.economy,
-  function() return wb.optim.SGD{lr = 0.05, momentum = 0.9} end}
 local full, econ, setups, verdicts = {}, {}, {}, {}
 for _, cfg in ipairs(configs) do
   local cells, ms = {}, {}
@@ -142,13 +180,15 @@ print("\nThe instruments' one-time set-up per fit, milliseconds of CPU time over
   .. "fit's (what a fit pays once, whatever its length; noisy: a difference of differences)")
 print(head(11))
 print(table.concat(setups, "\n"))
--- Cockpit's figures: its own benchmark files for a DeepOBS MNIST MLP on CPU
--- (784-1000-500-100-10 tanh, about 1.33 M parameters; each over its own
--- plain PyTorch step), not this model nor this machine.
-print("Cockpit (its own benchmark files for a DeepOBS MNIST MLP on CPU: economy 64x every "
-  .. "step, 5.2x every 16; full 262x, 17.5x).\n  Not like for like: DeepOBS mnist_mlp is "
-  .. "784-1000-500-100-10 tanh, about 1.33 M parameters, over PyTorch's plain step;\n  "
-  .. "ours is 784-128-10 relu, 101,770, whose per-sample statistics use ReLU and the "
+-- Cockpit's figures: its paper's benchmark (fsschneider/cockpit-experiments,
+-- experiments/01_benchmark) for DeepOBS mnist_mlp on CPU (784-1000-500-100-10
+-- tanh, about 1.33 M parameters), not this model nor this machine; README.md
+-- ("Speed and memory") says how its protocol differs.
+print("Cockpit (fsschneider/cockpit-experiments, experiments/01_benchmark, DeepOBS "
+  .. "mnist_mlp on CPU: economy 64x every step, 5.2x every 16; full 262x, 17.5x).\n  "
+  .. "Not like for like: 784-1000-500-100-10 tanh, about 1.33 M parameters; wall clock over "
+  .. "512 steps, the mean of 10 seeds, over its baseline run (Cockpit tracking only Time);"
+  .. "\n  ours is 784-128-10 relu, 101,770, whose per-sample statistics use ReLU and the "
   .. "inputs' zeros")
 print("targets: economy every step <= 1.3x; full every 16 steps <= 2x (the median of the "
   .. "rounds, their min..max):")
@@ -165,16 +205,16 @@ end
 -- alike: REPS rounds, each one workbench epoch of the 60,000 rows after a
 -- warm-up epoch, then one PyTorch process's epoch after its 300 warm-up
 -- steps; the median of each side's REPS epochs (min..max of the rounds'
--- ratios).
+-- ratios). On the same input (WB_BENCH_INPUT: bench_torch.py's INPUT).
 local function wb_epoch(bs)
-  local _, _, cpu = common.fit_timed(d.train, bs, 2, wb.optim.SGD{lr = 0.05})
+  local _, _, cpu = common.fit_timed(train, bs, 2, wb.optim.SGD{lr = 0.05})
   return cpu[2]
 end
 local function torch_epoch(bs)
   local p = io.popen(string.format("%s WB_BENCH_TRAIN_ROWS=60000 "
     .. "MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 "
-    .. "/usr/bin/python3 tests/bench_torch.py %d 1 %d strong sgd 2>&1", common.env(),
-    bs, common.threads()))
+    .. "/usr/bin/python3 tests/bench_torch.py %d 1 %d strong sgd %s 2>&1", common.env(),
+    bs, common.threads(), INPUT))
   local out = p:read("a")
   p:close()
   local cpu = tonumber(out:match("RESULT ([%d.]+)"))
@@ -196,10 +236,12 @@ if os.execute("/usr/bin/python3 -c 'import torch' 2>/dev/null") then
       warn = warn or common.check("PyTorch", tb, tos)
     end
     local o, t = common.median(ours), common.median(theirs)
+    local e = econ[bs] -- nil when WB_BENCH_ONLY left economy out
     print(string.format("batch %d: a plain SGD step takes %.3f ms here, %.3f ms in PyTorch "
-      .. "(%.1fx, %s); economy every step, %.3f ms, is %.2fx PyTorch's plain step (PyTorch: "
-      .. "%s threads)%s", bs, 1000 * o, 1000 * t, t / o, common.spread(rounds, "%.1f"),
-      1000 * o * econ[bs], o * econ[bs] / t, label, warn and ("; " .. warn) or ""))
+      .. "(%.1fx, %s)%s (PyTorch: %s threads)%s", bs, 1000 * o, 1000 * t, t / o,
+      common.spread(rounds, "%.1f"), e and string.format("; economy every step, %.3f ms, is "
+      .. "%.2fx PyTorch's plain step", 1000 * o * e, o * e / t) or "", label,
+      warn and ("; " .. warn) or ""))
   end
 else
   print("(PyTorch's plain step skipped: Debian's python3-torch is not installed)")
@@ -208,11 +250,12 @@ end
 -- hess_max's accuracy: Lanczos is capped, so each value carries its
 -- residual (history.steps.hess_max_residual).
 for _, bs in ipairs{32, 128} do
-  local ins = full[bs].instruments
-  if ins.hess_max then
+  local ins = full[bs] and full[bs].instruments -- nil when WB_BENCH_ONLY left full out
+  if ins and ins.hess_max then
     print(string.format("hess_max at batch %d: %.1f Lanczos products per step on "
       .. "average, largest residual %.2e (relative)", bs, ins.hess_max.products /
       ins.calls.hess_max, ins.hess_max.max_residual))
   end
 end
+print("load average at the end: " .. common.loadavg())
 os.exit(0)

@@ -60,4 +60,20 @@ T.test("WB_BENCH_THREADS: a value that is no thread count is an error naming it"
   end
 end)
 
+-- bench_instruments.lua's knobs (the README's dense-input figures come from
+-- WB_BENCH_INPUT=std WB_BENCH_ONLY=economy): a value it does not know is an
+-- error naming it and the expected ones, before any fit (else a misspelt
+-- WB_BENCH_INPUT=dense would time MNIST as is under the dense figures' name).
+T.test("bench_instruments: an unknown WB_BENCH_INPUT, row or argument is an error", function()
+  for _, c in ipairs{{"WB_BENCH_INPUT=dense", "", "WB_BENCH_INPUT: expected raw"},
+      {"WB_BENCH_ONLY=economy,fulll", "", "unknown row 'fulll'"},
+      {"WB_BENCH_REPS=two", "", "WB_BENCH_REPS: expected an integer"},
+      {"", " economy", "unexpected argument 'economy'"}} do
+    local st, _, err = T.sh(c[1] .. " timeout 60 " .. T.quote(T.wb)
+      .. " tests/bench_instruments.lua" .. c[2] .. " </dev/null")
+    T.ok(st ~= 0, c[1] .. c[2] .. " ran")
+    T.ok(err:find(c[3], 1, true), c[1] .. c[2] .. ": " .. err)
+  end
+end)
+
 T.done()

@@ -169,7 +169,7 @@ end
 -- a clean tree was {} and a list when dirty: a Python reader got a dict one
 -- time, a list the next): util.encode_json's opts.lists.
 local LISTS = {git_changes = true, read_files = true, warnings = true, measures_missing = true,
-  callback_series = true, ["script.files"] = true}
+  callback_series = true, ["script.files"] = true, ["remeasure.callbacks"] = true}
 for _, k in ipairs(SERIES) do LISTS["history." .. k] = true end
 local AS_WRITTEN = {lists = LISTS}
 

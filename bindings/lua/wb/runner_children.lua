@@ -131,6 +131,11 @@ return function(ex, pending, jobs, on_done, on_line)
         -- only its log's: which run said it
         io.stderr:write(string.format("%s[%s] %s seed %d (run %s): %s\n", tty and "\r\27[K"
           or "", ex.name, by_hash[h].variant, by_hash[h].seed, h, rest))
+      elseif rest and rest:find("^%[[^%]]*%] run %x+ %b(): not measured on the recorded "
+          .. "training ") then
+        -- why it trained rather than measured again (wb/train_donor.lua): the plan said
+        -- "measured on it", and only the child could find it would not be exact
+        io.stderr:write((tty and "\r\27[K" or "") .. rest .. "\n")
       elseif rest then on_line(h, rest) end
       -- a signal whose error a pcall in on_done caught (reading a record
       -- decodes JSON under one) still stops the task

@@ -28,6 +28,7 @@ local measures = require "wb.train_measures" -- the measure hook: run, checked, 
 local best = require "wb.train_best" -- the best epoch's weights; weight files' provenance
 local hooks = require "wb.train_hooks" -- the hooks' results and the data they leave checked
 local donors = require "wb.train_donor" -- an equal finished training of another task
+local remeasure = require "wb.train_remeasure" -- measured on it with a fresh run's numbers
 
 ---wb.train
 ---Training one run of an experiment (or adopting an equal finished
@@ -189,64 +190,20 @@ local function new_record(ex, spec, status, hist)
 end
 
 -- Metrics on the test set, the measure hook's numbers, the callbacks'
--- series, the final weights: then the record.
-local function finish(ex, spec, rec, model, hist, extra, d, t0)
+-- series, the final weights: then the record. ctx: a re-measure's
+-- (wb/train_remeasure.lua), which raises it, before anything is written,
+-- when the measure hook read what the recorded training does not keep.
+local function finish(ex, spec, rec, model, hist, extra, d, t0, ctx)
   rec.metrics = final_metrics(hist, model:evaluate(d.test, {loss = spec.config.loss}))
   local series = {}
   for i, cb in ipairs(extra) do series[i] = cb.series end
   if #series > 0 then rec.callback_series = util.plain(series) end
   if ex.measure then measures.record(ex, spec, rec, model, hist, extra, d) end
+  if ctx and ctx.why then error(ctx, 0) end
   local wpath = record.path(ex.root, ex.name, spec.hash, "safetensors")
   model:save(wpath, {metadata = best.provenance(ex, spec, rec, "final", hist.weights_epoch)})
   rec.weights = util.basename(wpath)
   return write(ex, spec, rec, t0), model
-end
-
--- An adopted run's callbacks are the donor's recorded series only: a measure hook that reads
--- anything else of them (a field its callback set) would get nil: an error.
-local REUSED = "measure: this run reuses a recorded training (its own, measured again, or "
-  .. "an equal one of another task)"
-local function series_only_index(_, k)
-  if k == "seconds" then return nil end -- finish's cost sum
-  error(string.format("%s, whose callbacks kept only their series; callback field '%s' is "
-    .. "not there (set reuse = false in the experiment to train it here)", REUSED,
-    tostring(k)), 2)
-end
-local SERIES_ONLY = {__index = series_only_index}
-
--- ... and whose optimizer was not kept: a stand-in for model.optimizer (it
--- was nil, and a measure reading it failed with "attempt to index a nil
--- value", or, guarded, recorded another number than a fresh run's: tryI 2)
-local NO_OPTIMIZER = setmetatable({}, {__name = "wb.Optimizer (not kept)",
-  __index = function(_, k)
-    error(string.format("%s, whose optimizer was not kept: model.optimizer.%s is not there "
-      .. "(the history argument has each epoch's lr; set reuse = false in the experiment "
-      .. "to train it here)", REUSED, tostring(k)), 2)
-  end,
-  __tostring = function() return "the optimizer of a reused training (not kept)" end})
-
-local function adopt(ex, spec, donor, d, model)
-  local t0 = util.now()
-  local extra = {}
-  for i, series in ipairs(donor.callback_series or {}) do
-    extra[i] = setmetatable({series = series}, SERIES_ONLY)
-  end
-  spec.fit_options_used = donor.fit_options
-  local rec = new_record(ex, spec, "ok", donor.history)
-  rec.reused_from = donor.task .. "-" .. donor.hash
-  rec.best_weights = donor.best_weights -- the donor's file, in the same folder
-  rec.read_files = donor.read_files -- its training's reads are this run's
-  rec.concurrent_jobs, rec.cores = donor.concurrent_jobs, donor.cores -- its timings' too
-  rec.blas_core = donor.blas_core -- and the kernel its history was computed with
-  rec.train_data = donor.train_data -- the rows it trained on: its hooks are this run's
-  if rec.reused_from ~= ex.name .. "-" .. spec.hash then retire(ex, spec) end
-  -- the measure hook gets what a fresh training gives it: the history as a
-  -- History, on the model too (model.history was nil: tryI 2)
-  local h = require("wb.history").new()
-  for k, v in pairs(donor.history or {}) do rawset(h, k, v) end
-  rawset(model, "history", h)
-  rawset(model, "optimizer", NO_OPTIMIZER)
-  return finish(ex, spec, rec, model, h, extra, d, t0)
 end
 
 -- Trains (or adopts) run spec: M.run without the tracking of its reads.
@@ -257,10 +214,19 @@ local function run(ex, spec, o)
   local d = {}
   for k, v in pairs(wb.data.for_config(cfg)) do d[k] = v end
   local donor, model = donors.find(ex, spec)
-  if donor then return adopt(ex, spec, donor, d, model) end
+  if donor then
+    local rec, m = remeasure.adopt(ex, spec, donor, d, model, {new_record = new_record,
+      retire = retire, finish = finish})
+    if rec then return rec, m end
+    donors.say(ex, spec, donor, m)
+    d = {} -- as a fresh training's: the measure hook's generator and data untouched
+    for k, v in pairs(wb.data.for_config(cfg)) do d[k] = v end
+    math.randomseed(cfg.seed)
+  end
   wb.seed(cfg.seed)
   local model
   local watch = hooks.watch(d) -- the sets the config names: what the record says
+  local before = remeasure.watch(d) -- its fields: those the hooks leave, recorded
   if ex.build then
     -- its reads the hook's (K7)
     model = reads.sys.as_hook(hooks.place(ex, "build"), ex.build, cfg, d)
@@ -325,6 +291,7 @@ local function run(ex, spec, o)
     status, hist = "diverged", hist.history or {}
   end
   local rec = new_record(ex, spec, status, hist)
+  rec.remeasure = remeasure.left(before, d, extra) -- what a re-measure cannot give back
   rec.train_data = watch.train_data -- rows other than the config's: which, and who chose them
   rec.resumed_after_epoch = resumed
   rec.read_files = resumed_reads -- what the training resumed had read (write adds this one's)

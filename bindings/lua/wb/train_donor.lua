@@ -46,18 +46,28 @@ local function index(ex)
   end
 end
 
--- The records spec may adopt, before the checks that load their weights.
+-- The records spec may adopt, before the checks that load their weights;
+-- and those a re-measure would not give a fresh training's numbers on, with
+-- why (wb/train_remeasure.lua).
 local function candidates(ex, spec)
-  local out = {}
+  local out, refused = {}, {}
   for _, r in ipairs(donors.by[spec.identity.train] or {}) do
     if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
         and not record.weights_changed(record.dir(ex.root), r)
         and not reads.changed(r.read_files) then
-      out[#out + 1] = r
+      local why = require("wb.train_remeasure").refusal(ex, r)
+      if why then refused[#refused + 1] = {r, why} else out[#out + 1] = r end
     end
   end
-  return out
+  return out, refused
 end
+
+local function say(ex, spec, r, why)
+  io.stderr:write(string.format("[%s] run %s (%s seed %s): not measured on the recorded "
+    .. "training %s-%s: %s; trained again\n", ex.name, spec.hash, tostring(spec.variant),
+    tostring(spec.seed), r.task, r.hash, why))
+end
+M.say = say
 
 -- How many of the runs `pending` have an equal recorded training to be
 -- measured on rather than trained (the plan says so: it said "2 to train"
@@ -82,12 +92,15 @@ function M.find(ex, spec)
   index(ex)
   -- not one whose hooks read a file that has changed since (this run's own
   -- stale record among them: the runner retrains it for that reason)
-  for _, r in ipairs(candidates(ex, spec)) do
+  local out, refused = candidates(ex, spec)
+  for _, r in ipairs(out) do
     local why, model = unfit(ex, r)
     if not why then return r, model end
-    io.stderr:write(string.format("[%s] run %s (%s seed %s): not measured on the recorded "
-      .. "training %s-%s: %s; trained again\n", ex.name, spec.hash, tostring(spec.variant),
-      tostring(spec.seed), r.task, r.hash, why))
+    say(ex, spec, r, why)
+  end
+  local said = {} -- a reason of the hooks' (a shared upvalue) is every record's: once
+  for _, rw in ipairs(refused) do
+    if not said[rw[2]] then said[rw[2]] = true; say(ex, spec, rw[1], rw[2]) end
   end
   return nil
 end

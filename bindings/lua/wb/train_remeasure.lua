@@ -1,0 +1,214 @@
+-- wb/train_remeasure.lua: measuring a recorded training again (the run's own, after an edit of
+-- its measure hook only, or an equal one of another task: "adopted") with the numbers a fresh
+-- training would give, or not at all. Part of wb.train (wb/train.lua).
+--
+-- A re-measure runs no build or callbacks hook and no fit: the measure hook gets the recorded
+-- weights, history and callback series. It used to get an empty callbacks list (a callback
+-- without a series left no entry), data without the fields the build hook set, and upvalues
+-- the build or callbacks hook never filled, and recorded other numbers than a fresh training
+-- (an EarlyStopping's stopped_epoch 3 trained, 0 re-measured), cached (tryR 1). Now:
+-- - a training records what a re-measure cannot give back (rec.remeasure: the callbacks
+--   hook's callbacks by class, the fields its hooks left on data);
+-- - a re-measure is not tried when its measure hook shares an upvalue (a state table, a list)
+--   with the build, callbacks or fit_options hook, or the record is older than rec.remeasure
+--   and the experiment has such hooks (what they left is not known): the run trains, said;
+-- - else the measure hook gets one stand-in per callback, in order (its recorded series), and
+--   data without the fields the training left; reading anything the record does not keep
+--   (another callback field, such a data field, the optimizer) stops the re-measure before
+--   anything is written, and the run trains instead, said in one line.
+local _ENV = require "wb.std"
+local wb, util = require "wb", require "wb.util"
+
+local M = {}
+
+local REUSED = "measure: this run reuses a recorded training (its own, measured again, or "
+  .. "an equal one of another task)"
+local AGAIN = "the training must be run again (set reuse = false in the experiment, or --fresh)"
+
+-- Notes what the re-measure cannot give (ctx.why, the first only: the run trains instead,
+-- even when the measure hook caught the error) and raises, naming it, at the hook's read
+-- (level: that of the read, seen from trip).
+local function trip(ctx, why, msg, level)
+  ctx.why = ctx.why or why
+  error(string.format("%s, %s: %s", REUSED, msg, AGAIN), level)
+end
+
+-- {==================== at training time ====================
+
+-- Callback cb as its record names it: its class, else "Lambda at t.lua:12".
+local function class_of(cb)
+  return tostring(require("wb.fit_hooks").describe(cb))
+end
+
+-- The fields of data table d (the run's copy) before the hooks run.
+function M.watch(d)
+  local w = {}
+  for k, v in pairs(d) do w[k] = v end
+  return w
+end
+
+-- What a re-measure of this training cannot give back, for its record: the callbacks hook's
+-- callbacks as described (how many, in order: their class, or "Lambda at t.lua:12") and the
+-- fields of data its hooks or callbacks added, replaced or removed (sorted); w: M.watch(d)
+-- before the hooks.
+function M.left(w, d, extra)
+  local names, data = {}, {}
+  for i, cb in ipairs(extra) do names[i] = class_of(cb) end
+  for k, v in pairs(d) do if not rawequal(w[k], v) then data[#data + 1] = tostring(k) end end
+  for k in pairs(w) do if d[k] == nil then data[#data + 1] = tostring(k) end end
+  table.sort(data)
+  -- data absent when none (a JSON list then, never an empty object: record.lua's LISTS)
+  return {callbacks = names, data = #data > 0 and data or nil}
+end
+
+-- }====================
+
+-- {==================== whether to try ====================
+
+local LIB = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
+
+-- Whether v is a module (package.loaded's), whose upvalue two hooks share as a name.
+local function is_module(v)
+  for _, m in pairs(package.loaded) do if rawequal(m, v) then return true end end
+  return false
+end
+
+-- The upvalues of f and of the Lua functions it closes over (not the library's, not _ENV:
+-- its globals are named in its identity), by upvalueid: {name, value}.
+local function upvalues(f, out, seen)
+  out, seen = out or {}, seen or {}
+  if type(f) ~= "function" or seen[f] then return out end
+  seen[f] = true
+  local info = debug.getinfo(f, "S")
+  if info.what == "C" or info.source:sub(1, #LIB) == LIB then return out end
+  for i = 1, math.huge do
+    local name, v = debug.getupvalue(f, i)
+    if not name then break end
+    if name ~= "_ENV" then
+      out[debug.upvalueid(f, i)] = out[debug.upvalueid(f, i)] or {name = name, value = v}
+      upvalues(v, out, seen)
+    end
+  end
+  return out
+end
+
+-- Why the measure hook of hooks (ex._hooks) cannot be run without the training: it shares
+-- an upvalue (not a function, whose own are looked at, nor a module) with a training hook,
+-- where that hook may leave state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured).
+local function shared_state(hooks)
+  local mine = upvalues(hooks.measure)
+  for _, h in ipairs{"build", "callbacks", "fit_options"} do
+    for id, u in pairs(upvalues(hooks[h])) do
+      local v = mine[id] and u.value
+      if mine[id] and type(v) ~= "function" and not is_module(v) then
+        return string.format("its measure hook shares the upvalue '%s' (%s) with the %s hook, "
+          .. "which may leave state there that the record does not keep", u.name,
+          util.show(v):sub(1, 40), h)
+      end
+    end
+  end
+end
+
+-- M.refusal(ex, r) -> why | nil: why run r's recorded training is not measured again for
+-- experiment ex's measure hook (the run trains instead), nil when the re-measure is tried.
+function M.refusal(ex, r)
+  local hooks = ex._hooks or {}
+  local why = shared_state(hooks)
+  if why then return why end
+  if r.remeasure == nil and (hooks.build or hooks.callbacks
+      or type(hooks.fit_options) == "function") then
+    -- recorded before rec.remeasure: how many callbacks, which data fields, not known
+    return "it was recorded before records said what a re-measure cannot give back (its "
+      .. "hooks' callbacks and the fields they left on data)"
+  end
+  return nil
+end
+
+-- }====================
+
+-- {==================== the re-measure ====================
+
+-- A stand-in for callback i (class name) of the recorded training: its series only.
+local function stand_in(ctx, i, name, series)
+  local function missing(k)
+    trip(ctx, string.format("its measure hook read field '%s' of callback %d (%s), which the "
+      .. "record does not keep", tostring(k), i, name), string.format("whose callbacks kept "
+      .. "only their series; callback %d (%s): field '%s' is not there", i, name,
+      tostring(k)), 4)
+  end
+  return setmetatable({series = series}, {__name = name .. " (recorded series only)",
+    __index = function(_, k)
+      -- none recorded: it had none (a callback's protocol reads it as nil), nor timed itself
+      if k == "series" or k == "seconds" then return nil end
+      missing(k)
+    end,
+    __pairs = function() missing("(all, by pairs)") end})
+end
+
+-- The run's data table d as a re-measure gives it: without the fields the training left
+-- (left), a read of one stopping the re-measure.
+local function guard_data(ctx, d, left)
+  if #left == 0 then return end
+  local gone = {}
+  for _, k in ipairs(left) do gone[k] = true; d[k] = nil end
+  local function missing(k)
+    trip(ctx, string.format("its measure hook read data.%s, which the training's hooks set "
+      .. "and the record does not keep", tostring(k)), string.format("whose hooks set "
+      .. "data.%s, which the record does not keep", tostring(k)), 4)
+  end
+  setmetatable(d, {__index = function(_, k) if gone[k] then missing(k) end end,
+    __pairs = function() missing("(all, by pairs)") end})
+end
+
+-- ... and whose optimizer was not kept: a stand-in for model.optimizer (it was nil, and a
+-- measure reading it failed with "attempt to index a nil value", or, guarded, recorded
+-- another number than a fresh run's: tryI 2)
+local function no_optimizer(ctx)
+  return setmetatable({}, {__name = "wb.Optimizer (not kept)",
+    __index = function(_, k)
+      trip(ctx, string.format("its measure hook read model.optimizer.%s, which the record "
+        .. "does not keep", tostring(k)), string.format("whose optimizer was not kept: "
+        .. "model.optimizer.%s is not there (the history argument has each epoch's lr)",
+        tostring(k)), 3)
+    end,
+    __tostring = function() return "the optimizer of a reused training (not kept)" end})
+end
+
+-- M.adopt(ex, spec, donor, d, model, t) -> record, model | nil, why: run spec measured on
+-- donor's recorded training (model: its weights, loaded); nil and why when the measure hook
+-- read what the record does not keep (nothing written: the run trains). t: train.lua's
+-- new_record, retire and finish(ex, spec, rec, model, hist, extra, d, t0, ctx).
+function M.adopt(ex, spec, donor, d, model, t)
+  local t0, ctx = util.now(), {}
+  local kept = donor.remeasure or {}
+  local extra, series = {}, donor.callback_series or {}
+  for i, name in ipairs(kept.callbacks or {}) do extra[i] = stand_in(ctx, i, name, series[i]) end
+  if kept.callbacks == nil then -- recorded before rec.remeasure, no callbacks hook
+    for i, s in ipairs(series) do extra[i] = stand_in(ctx, i, "a callback", s) end
+  end
+  guard_data(ctx, d, kept.data or {})
+  spec.fit_options_used = donor.fit_options
+  local rec = t.new_record(ex, spec, "ok", donor.history)
+  rec.reused_from = donor.task .. "-" .. donor.hash
+  rec.remeasure = donor.remeasure
+  rec.best_weights = donor.best_weights -- the donor's file, in the same folder
+  rec.read_files = donor.read_files -- its training's reads are this run's
+  rec.concurrent_jobs, rec.cores = donor.concurrent_jobs, donor.cores -- its timings' too
+  rec.blas_core = donor.blas_core -- and the kernel its history was computed with
+  rec.train_data = donor.train_data -- the rows it trained on: its hooks are this run's
+  if rec.reused_from ~= ex.name .. "-" .. spec.hash then t.retire(ex, spec) end
+  -- the measure hook gets what a fresh training gives it: the history as a
+  -- History, on the model too (model.history was nil: tryI 2)
+  local h = require("wb.history").new()
+  for k, v in pairs(donor.history or {}) do rawset(h, k, v) end
+  rawset(model, "history", h)
+  rawset(model, "optimizer", no_optimizer(ctx))
+  local ok, r, m = pcall(t.finish, ex, spec, rec, model, h, extra, d, t0, ctx)
+  if ctx.why then return nil, ctx.why end -- before a record or weights file was written
+  if not ok then error(r, 0) end
+  return r, m
+end
+
+-- }====================
+
+return M

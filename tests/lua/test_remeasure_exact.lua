@@ -1,0 +1,138 @@
+-- test_remeasure_exact.lua: after an edit of the measure hook only, a run measured again on
+-- its recorded training gives the measures a fresh training gives, or trains again, saying
+-- why; never other numbers (tryR 1: an EarlyStopping's stopped_epoch 3 trained, 0
+-- re-measured; an upvalue the build hook filled, a field it set on data, a list a Lambda
+-- filled: each re-measured to another number, cached). A measure hook that reads only the
+-- model, history and data as given is still measured again without training.
+local T = dofile("tests/lua/harness.lua")
+local util = require "wb.util"
+local dir = T.tmpdir()
+
+local BASE = "epochs = 4, lr = 0.05, subset = {train = 300, test = 100}"
+
+-- Task `name` with hooks `hooks` (Lua source of the experiment's build, callbacks and
+-- measure fields, the measure's result holding `v = V`), run with V = v; its root its own.
+local function task(name, v, head, hooks)
+  local path = dir .. "/" .. name .. ".lua"
+  util.write_file(path, string.format([[
+%s
+local V = %d
+return wb.task{name = %q, experiment = {base = {%s}, seeds = {1},
+%s},
+  report = function(task, runs) end}
+]], head, v, name, BASE .. (hooks:find("build =") and "" or ", hidden = 8"), hooks))
+  return T.sh(string.format("WB_ECHO=0 %s %s --root %s", T.quote(T.wb), T.quote(path),
+    T.quote(dir .. "/" .. name)))
+end
+
+-- The record of task name whose measures have v = V.
+local function record(name, v)
+  local runs = dir .. "/" .. name .. "/runs/"
+  for _, f in ipairs(wb.sys.listdir(runs)) do
+    local r = f:match("%.json$") and util.read_json(runs .. f)
+    if r and r.measures and r.measures.v == v then return r end
+  end
+end
+
+-- Trains task name with V = 1, then runs it with V = 2 (the measure hook edited only): the
+-- measures other than v are equal. Returns the second run's record and its stderr.
+local function edited(name, head, hooks)
+  local st, _, err = task(name, 1, head, hooks)
+  T.eq(st, 0, err)
+  local fresh = record(name, 1)
+  T.ok(fresh and not fresh.reused_from, "trained first")
+  st, _, err = task(name, 2, head, hooks)
+  T.eq(st, 0, err)
+  local again = record(name, 2)
+  T.ok(again, "a record of the edited measure hook: " .. err)
+  for k, x in pairs(fresh.measures) do
+    if k ~= "v" then T.eq(util.canonical(again.measures[k]), util.canonical(x), k) end
+  end
+  return again, err
+end
+
+local function trained_again(rec, err, why)
+  T.ok(not rec.reused_from, "trained again, not measured on the recorded training")
+  T.ok(err:find("not measured on the recorded training", 1, true), err)
+  T.ok(err:find(why, 1, true), "says why (" .. why .. "): " .. err)
+end
+
+T.test("an EarlyStopping's stopped_epoch: trained again, as a fresh training gives it", function()
+  local rec, err = edited("es", "", [[
+    callbacks = function(cfg, model, data)
+      return {wb.callbacks.EarlyStopping{monitor = "loss", patience = 0, min_delta = 10}} end,
+    measure = function(model, cfg, data, history, callbacks)
+      local stopped, ncb = 0, 0
+      for _, cb in ipairs(callbacks) do
+        ncb = ncb + 1
+        if cb.stopped_epoch then stopped = cb.stopped_epoch end
+      end
+      return {stopped = stopped, ncb = ncb, v = V} end]])
+  T.eq(rec.measures.ncb, 1)
+  T.ok(rec.measures.stopped > 0, "stopped early")
+  trained_again(rec, err, "read field 'stopped_epoch' of callback 1 "
+    .. "(wb.callbacks.EarlyStopping)")
+end)
+
+T.test("an upvalue the build hook fills: trained again", function()
+  local rec, err = edited("init", "local shared = {}", [[
+    build = function(cfg, data)
+      local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})}
+      shared.w0 = m[1].weight:clone()
+      return m end,
+    measure = function(model, cfg, data, history)
+      local w0 = shared.w0 or wb.zeros(784, 8)
+      return {dist = (model[1].weight - w0):pow(2):sum() ^ 0.5, v = V} end]])
+  trained_again(rec, err, "shares the upvalue 'shared'")
+end)
+
+T.test("a field the build hook sets on data: trained again", function()
+  local rec, err = edited("side", "", [[
+    build = function(cfg, data)
+      data.tag = 5
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {tag = data.tag or -1, v = V} end]])
+  T.eq(rec.measures.tag, 5)
+  trained_again(rec, err, "read data.tag")
+end)
+
+T.test("a list a Lambda fills per epoch: trained again", function()
+  local rec, err = edited("curve", "local norms = {}", [[
+    callbacks = function(cfg, model, data)
+      return {wb.callbacks.Lambda{on_epoch_end = function(epoch, logs)
+        norms[#norms + 1] = model[1].weight:pow(2):sum() ^ 0.5 end}} end,
+    measure = function(model, cfg, data, history)
+      return {wnorm = norms, last = norms[#norms] or 0, v = V} end]])
+  T.eq(#rec.measures.wnorm, 4)
+  trained_again(rec, err, "shares the upvalue 'norms'")
+end)
+
+T.test("a Lambda's own field: trained again", function()
+  local rec, err = edited("cbm", "", [[
+    callbacks = function(cfg, model, data)
+      local st = {n = 0}
+      local cb = wb.callbacks.Lambda{on_train_batch_end = function() st.n = st.n + 1 end}
+      cb.st = st
+      return {cb} end,
+    measure = function(model, cfg, data, history, callbacks)
+      return {steps = callbacks[1].st.n, ncb = #callbacks, v = V} end]])
+  T.ok(rec.measures.steps > 0, "steps counted")
+  trained_again(rec, err, "read field 'st' of callback 1 (Lambda at ")
+end)
+
+T.test("a measure of the model, history and data as given: measured again, not trained",
+    function()
+  local rec, err = edited("plain", "", [[
+    callbacks = function(cfg, model, data)
+      return {wb.callbacks.Lambda{on_epoch_end = function() end}} end,
+    measure = function(model, cfg, data, history, callbacks)
+      return {n = #callbacks, ep = #history.loss, acc = model:evaluate(data.test).accuracy,
+        v = V} end]])
+  T.ok(rec.reused_from, "measured on the recorded training")
+  T.ok(not err:find("; trained again", 1, true), err)
+  T.eq(rec.measures.n, 1)
+end)
+
+T.done()

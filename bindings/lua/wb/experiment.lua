@@ -149,9 +149,9 @@ end
 ---list, fit_options (a table, or a function(cfg, model, data) returning one, of fit
 ---options the config does not set; a function of cfg alone is called and
 ---checked here, for each run's config), reuse = false (never adopt an equal training of
----another task; such a run's measure hook gets each callback as its
----recorded series only, {series = ...}: reading another field is an
----error); the measure hook draws random numbers from wb.seed(2^31 + seed),
+---another task, nor measure its own again after a measure-only edit, which gets {series = ...}
+---per callback, in order, and data less the hooks' fields: reading more, or sharing an upvalue
+---with build, callbacks, fit_options trains instead); measure draws from wb.seed(2^31 + seed),
 ---whether the run trained here or was adopted. Config keys (one left unset reads as nil in
 ---a hook: lr is then the optimizer's default): optimizer, lr, momentum, nesterov, beta1,
 ---beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle, validation (0.1: the

@@ -135,4 +135,28 @@ T.test("a measure of the model, history and data as given: measured again, not t
   T.eq(rec.measures.n, 1)
 end)
 
+T.test("a constant table the callbacks and measure hooks both read: measured again (task 4's "
+    .. "PATIENCES)", function()
+  local rec, err = edited("const", "local PAT = {2, 5}", [[
+    callbacks = function(cfg, model, data)
+      return {wb.callbacks.Lambda{on_epoch_end = function() local _ = PAT[1] end}} end,
+    measure = function(model, cfg, data, history)
+      return {p = PAT[2], ep = #history.loss, v = V} end]])
+  T.ok(rec.reused_from, "measured on the recorded training: " .. err)
+  T.ok(not err:find("; trained again", 1, true), err)
+  T.eq(rec.measures.p, 5)
+end)
+
+T.test("a scalar upvalue the build hook assigns: trained again", function()
+  local rec, err = edited("scalar", "local width", [[
+    build = function(cfg, data)
+      width = 8
+      return wb.nn.Sequential{wb.nn.Dense(784, width, {activation = "relu"}),
+        wb.nn.Dense(width, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {w = width or -1, v = V} end]])
+  T.eq(rec.measures.w, 8)
+  trained_again(rec, err, "shares the upvalue 'width' (nil) with the build hook, which the "
+    .. "training changed")
+end)
+
 T.done()

@@ -151,7 +151,7 @@ end
 ---checked here, for each run's config), reuse = false (never adopt an equal training of
 ---another task, nor measure its own again after a measure-only edit, which gets {series = ...}
 ---per callback, in order, and data less the hooks' fields: reading more, or sharing an upvalue
----with build, callbacks, fit_options trains instead); measure draws from wb.seed(2^31 + seed),
+---build, callbacks or fit_options changed in training, trains instead); measure draws from wb.seed(2^31 + seed),
 ---whether the run trained here or was adopted. Config keys (one left unset reads as nil in
 ---a hook: lr is then the optimizer's default): optimizer, lr, momentum, nesterov, beta1,
 ---beta2, eps, weight_decay, rho, batch_size (32), epochs (10), shuffle, validation (0.1: the

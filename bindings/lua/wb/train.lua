@@ -227,6 +227,7 @@ local function run(ex, spec, o)
   local model
   local watch = hooks.watch(d) -- the sets the config names: what the record says
   local before = remeasure.watch(d) -- its fields: those the hooks leave, recorded
+  local ups = remeasure.upvalues_before(ex._hooks or {}) -- and the upvalues they change
   if ex.build then
     -- its reads the hook's (K7)
     model = reads.sys.as_hook(hooks.place(ex, "build"), ex.build, cfg, d)
@@ -291,7 +292,7 @@ local function run(ex, spec, o)
     status, hist = "diverged", hist.history or {}
   end
   local rec = new_record(ex, spec, status, hist)
-  rec.remeasure = remeasure.left(before, d, extra) -- what a re-measure cannot give back
+  rec.remeasure = remeasure.left(before, d, extra, ups) -- what a re-measure cannot give back
   rec.train_data = watch.train_data -- rows other than the config's: which, and who chose them
   rec.resumed_after_epoch = resumed
   rec.read_files = resumed_reads -- what the training resumed had read (write adds this one's)

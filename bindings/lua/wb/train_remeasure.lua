@@ -10,8 +10,11 @@
 -- - a training records what a re-measure cannot give back (rec.remeasure: the callbacks
 --   hook's callbacks by class, the fields its hooks left on data);
 -- - a re-measure is not tried when its measure hook shares an upvalue (a state table, a list)
---   with the build, callbacks or fit_options hook, or the record is older than rec.remeasure
---   and the experiment has such hooks (what they left is not known): the run trains, said;
+--   with the build, callbacks or fit_options hook that the training changed (rec.remeasure.
+--   changed: the upvalues whose content differed after the training from before the hooks;
+--   a constant table both read, as task 4's PATIENCES, does not stop it), or the record is
+--   older than rec.remeasure and the experiment has such hooks (what they left is not known):
+--   the run trains, said;
 -- - else the measure hook gets one stand-in per callback, in order (its recorded series), and
 --   data without the fields the training left; reading anything the record does not keep
 --   (another callback field, such a data field, the optimizer) stops the re-measure before
@@ -49,16 +52,19 @@ end
 
 -- What a re-measure of this training cannot give back, for its record: the callbacks hook's
 -- callbacks as described (how many, in order: their class, or "Lambda at t.lua:12") and the
--- fields of data its hooks or callbacks added, replaced or removed (sorted); w: M.watch(d)
+-- fields of data its hooks or callbacks added, replaced or removed (sorted), and the
+-- training hooks' upvalues it changed (ups: M.upvalues_before, before the hooks); w: M.watch(d)
 -- before the hooks.
-function M.left(w, d, extra)
+function M.left(w, d, extra, ups)
   local names, data = {}, {}
   for i, cb in ipairs(extra) do names[i] = class_of(cb) end
   for k, v in pairs(d) do if not rawequal(w[k], v) then data[#data + 1] = tostring(k) end end
   for k in pairs(w) do if d[k] == nil then data[#data + 1] = tostring(k) end end
   table.sort(data)
   -- data absent when none (a JSON list then, never an empty object: record.lua's LISTS)
-  return {callbacks = names, data = #data > 0 and data or nil}
+  local changed = M.changed(ups or {})
+  return {callbacks = names, data = #data > 0 and data or nil,
+    changed = #changed > 0 and changed or nil}
 end
 
 -- }====================
@@ -85,25 +91,92 @@ local function upvalues(f, out, seen)
     local name, v = debug.getupvalue(f, i)
     if not name then break end
     if name ~= "_ENV" then
-      out[debug.upvalueid(f, i)] = out[debug.upvalueid(f, i)] or {name = name, value = v}
+      out[debug.upvalueid(f, i)] = out[debug.upvalueid(f, i)] or {name = name, value = v,
+        f = f, i = i}
       upvalues(v, out, seen)
     end
   end
   return out
 end
 
+local TRAINING = {"build", "callbacks", "fit_options"}
+
+-- The content of v as a string, to tell whether a training changed it: tables by their
+-- keys and values (to depth 6, a cycle by its first visit), a tensor by its shape, sum and
+-- norm (a fill or copy into it shows; its bytes are not hashed), functions and other
+-- userdata by identity, numbers exactly (%a).
+local function digest(v, seen, depth)
+  local t = type(v)
+  if t == "number" then return math.type(v) == "integer" and tostring(v) or string.format("%a", v)
+  elseif t == "string" then return string.format("%q", v)
+  elseif t ~= "table" and t ~= "userdata" then return tostring(v) end
+  if t == "userdata" then
+    local ok, s = pcall(function()
+      return string.format("T%s:%a:%a", table.concat(v:shape(), "x"), v:sum(), v:norm())
+    end)
+    return ok and s or tostring(v)
+  end
+  seen = seen or {}
+  if seen[v] or (depth or 0) > 6 then return "@" .. tostring(v) end
+  seen[v] = true
+  local keys = {}
+  for k in next, v do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return digest(a) < digest(b) end)
+  local parts = {tostring(getmetatable(v) or "")}
+  for _, k in ipairs(keys) do
+    parts[#parts + 1] = digest(k) .. "=" .. digest(rawget(v, k), seen, (depth or 0) + 1)
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- M.upvalues_before(hooks) -> state: the training hooks' upvalues (not functions, modules or
+-- _ENV) and their content when this process first saw them (first_seen, by upvalueid: as a
+-- fresh process re-measuring has them; a second run of the process starts from the first's
+-- leavings); M.changed(state) -> the sorted names of those changed since (reassigned or
+-- filled), for rec.remeasure.changed.
+local first_seen = {}
+function M.upvalues_before(hooks)
+  local state = {}
+  for _, h in ipairs(TRAINING) do
+    for id, u in pairs(upvalues(hooks[h])) do
+      if type(u.value) ~= "function" and not is_module(u.value) then
+        first_seen[id] = first_seen[id] or digest(u.value)
+        state[id] = {name = u.name, f = u.f, i = u.i, was = first_seen[id]}
+      end
+    end
+  end
+  return state
+end
+
+function M.changed(state)
+  local names, seen = {}, {}
+  for _, u in pairs(state) do
+    local _, now = debug.getupvalue(u.f, u.i)
+    if digest(now) ~= u.was and not seen[u.name] then
+      seen[u.name] = true
+      names[#names + 1] = u.name
+    end
+  end
+  table.sort(names)
+  return names
+end
+
 -- Why the measure hook of hooks (ex._hooks) cannot be run without the training: it shares
 -- an upvalue (not a function, whose own are looked at, nor a module) with a training hook,
--- where that hook may leave state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured).
-local function shared_state(hooks)
-  local mine = upvalues(hooks.measure)
-  for _, h in ipairs{"build", "callbacks", "fit_options"} do
+-- where that hook left state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured); changed:
+-- the names the record says the training changed (nil: not known, an older record).
+local function shared_state(hooks, changed)
+  local mine, left = upvalues(hooks.measure), {}
+  for _, name in ipairs(changed or {}) do left[name] = true end
+  for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
       local v = mine[id] and u.value
-      if mine[id] and type(v) ~= "function" and not is_module(v) then
+      if mine[id] and type(v) ~= "function" and not is_module(v)
+          and (changed == nil or left[u.name]) then
         return string.format("its measure hook shares the upvalue '%s' (%s) with the %s hook, "
-          .. "which may leave state there that the record does not keep", u.name,
-          util.show(v):sub(1, 40), h)
+          .. "%s", u.name, util.show(v):sub(1, 40), h, changed and "which the training changed "
+          .. "and the record does not keep" or "which may leave state there that the record "
+          .. "(older than records saying which upvalues the training changed) does not keep")
       end
     end
   end
@@ -113,7 +186,7 @@ end
 -- experiment ex's measure hook (the run trains instead), nil when the re-measure is tried.
 function M.refusal(ex, r)
   local hooks = ex._hooks or {}
-  local why = shared_state(hooks)
+  local why = shared_state(hooks, r.remeasure and (r.remeasure.changed or {}))
   if why then return why end
   if r.remeasure == nil and (hooks.build or hooks.callbacks
       or type(hooks.fit_options) == "function") then

@@ -405,11 +405,16 @@ static int dense_fields(lua_State *L, void *p)
     return 1;
 }
 
+/* Two layers that train differently print differently: no bias and L2 are
+ * shown when set (they were not: a new user's audit, tryS F4). */
 static void dense_str(lua_State *L, void *p)
 {
     wb_dense *d = p;
-    lua_pushfstring(L, "Dense(%I -> %I, %s)", (lua_Integer)d->n_in, (lua_Integer)d->n_out,
-                    wb_act_name(d->act));
+    char l2[48] = "";
+    if (d->l2 > 0)
+        snprintf(l2, sizeof l2, ", l2 %.9g", d->l2);
+    lua_pushfstring(L, "Dense(%I -> %I, %s%s%s)", (lua_Integer)d->n_in, (lua_Integer)d->n_out,
+                    wb_act_name(d->act), d->use_bias ? "" : ", no bias", l2);
 }
 
 static const luaL_Reg dense_methods[] = {

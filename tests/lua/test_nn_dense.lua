@@ -17,7 +17,9 @@ end
 
 T.test("Dense fields, tostring and defaults", function()
   local d = nn.Dense(784, 128, {activation = "relu", l2 = 1e-3})
-  T.eq(tostring(d), "Dense(784 -> 128, relu)")
+  T.eq(tostring(d), "Dense(784 -> 128, relu, l2 0.001)") -- layers that train apart print apart
+  T.eq(tostring(nn.Dense(4, 3, {bias = false})), "Dense(4 -> 3, linear, no bias)")
+  T.eq(tostring(nn.Dense(4, 3, {activation = "relu"})), "Dense(4 -> 3, relu)")
   T.eq(d.kind, "Dense"); T.eq(d.n_in, 784); T.eq(d.n_out, 128)
   T.eq(d.activation, "relu"); T.near(d.l2, 1e-3, 1e-15); T.eq(d.use_bias, true)
   T.eq(d.init, "glorot_uniform")

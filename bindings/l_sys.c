@@ -226,6 +226,28 @@ static int sys_kind(lua_State *L)
     return 1;
 }
 
+/* _stat_sig(path) -> a string of path's device, inode, size and change
+ * times, or nil when there is none or it may not tell an edit apart: the
+ * read tracker (wb/identity_reads_again.lua) hashes a file a hook reads
+ * again only when this differs from its first read's. nil ("racy", as git
+ * calls it) when a time is within 2 s of now or ahead of it: an edit of the
+ * same size within the file system's clock tick leaves the times as they were. */
+static int sys_stat_sig(lua_State *L)
+{
+    struct stat st;
+    struct timespec now;
+    if (stat(luaL_checkstring(L, 1), &st) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0
+        || now.tv_sec - st.st_mtim.tv_sec < 2 || now.tv_sec - st.st_ctim.tv_sec < 2) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushfstring(L, "%I:%I:%I:%I.%I:%I.%I", (lua_Integer)st.st_dev, (lua_Integer)st.st_ino,
+                    (lua_Integer)st.st_size, (lua_Integer)st.st_mtim.tv_sec,
+                    (lua_Integer)st.st_mtim.tv_nsec, (lua_Integer)st.st_ctim.tv_sec,
+                    (lua_Integer)st.st_ctim.tv_nsec);
+    return 1;
+}
+
 /* realpath(path) -> the absolute path with every symlink, "." and ".."
  * resolved (realpath(3)), or nil and a message naming path when it cannot
  * be (nothing there, a folder on the way unreadable). The runner tells a
@@ -714,6 +736,7 @@ static const luaL_Reg functions[] = {
     {"exists", sys_exists},
     {"kind", sys_kind},
     {"realpath", sys_realpath},
+    {"_stat_sig", sys_stat_sig},
     {"mktemp", sys_mktemp},
     {"mkdir_p", sys_mkdir_p},
     {"write_atomic", sys_write_atomic},

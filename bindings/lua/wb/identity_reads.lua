@@ -102,36 +102,10 @@ local orig = {require = require, dofile = dofile, loadfile = loadfile, open = io
   lines = io.lines, input = io.input, read = io.read, popen = io.popen, execute = os.execute,
   listdir = wb.sys.listdir, getenv = os.getenv}
 
--- A C function a wrapper calls (require, io.lines, io.open's mode check)
--- raises at its caller's line, which would be a line of this file:
--- through(name, f, ...) raises such an error again at the line of the first
--- caller outside this file, as without the wrapper ("x.lua:3: module 'y'
--- not found"). Any other error passes unchanged.
--- (HERE: this file's, wb/identity_require.lua's, where require's is, and
--- wb/identity_reads_io.lua's, where io.open's and io.lines' are.)
+-- through(name, f, ...), through_after(name, after, f, ...): f(...) with a C function's
+-- error at the caller's line (wb/identity_reads_through.lua; HERE: the files of the wrappers).
 local HERE = {[debug.getinfo(1, "S").short_src .. ":"] = true}
-local function invoke(f, ...) return f(...) end
-local function relay(name, ok, ...)
-  if ok then return ... end
-  local e = ...
-  local at = type(e) == "string" and e:match("^(.-:)%d+: ")
-  if not (at and HERE[at]) then error(e, 0) end
-  e = (e:sub(#at + 1):gsub("^%d+: ", "", 1):gsub("^(bad argument #%d+ to )'f'",
-    "%1'" .. name .. "'", 1))
-  local level, info = 2, debug.getinfo(2, "S")
-  while info and HERE[info.short_src .. ":"] do
-    level = level + 1
-    info = debug.getinfo(level, "S")
-  end
-  error(e, info and level or 0)
-end
-local function through(name, f, ...) return relay(name, pcall(invoke, f, ...)) end
--- through, calling after() before it returns or raises (a tracker to stop)
-local function through_after(name, after, f, ...)
-  local r = table.pack(pcall(invoke, f, ...))
-  after()
-  return relay(name, table.unpack(r, 1, r.n))
-end
+local through, through_after = require("wb.identity_reads_through")(HERE)
 
 -- The debug.getinfo (fields, with "S") of a wrapper's caller, past C
 -- functions (pcall), asked from a function the wrapper calls (level 4 from
@@ -161,7 +135,7 @@ local function for_run() return not own_caller() or M.sys.by_hook(active[1]) end
 -- asked: how a name found it ({module = name, search = package.path, cwd}
 -- or {file = relative path, cwd}), each way once: another folder or a
 -- module shadowing it finds another file (wb/identity_reads_check.lua).
-local function note_in(t, p, id, asked, code)
+local function note_in(t, p, id, asked, code, now)
   if M.sys.skipped(t, p) then return end -- wb's own, the data, the runs folder (mostly)
   if code and not t.code[p] then t.code[p] = M.chunk.read(p, t.g0) end -- its globals
   local key = asked and p .. "\0" .. (asked.module or "") .. "\0" .. (asked.file or "")
@@ -169,8 +143,11 @@ local function note_in(t, p, id, asked, code)
     t.seen[key], t.asked[p] = true, t.asked[p] or {}
     table.insert(t.asked[p], asked)
   end
-  if t.seen[p] then return end
-  t.seen[p], t.ids[p] = true, id
+  if t.seen[p] then -- a file read again: as at its first read, or the run fails
+    if id == nil then M.again(t, p, now) end
+    return
+  end
+  t.seen[p], t.ids[p] = true, id or M.first(t, p, now) -- a file's id: as first read
   t.order[#t.order + 1] = p
 end
 
@@ -182,7 +159,9 @@ local function note(path, id, module, code)
   local p = ropts.absolute(path)
   local asked = module and {module = module, search = package.path, cwd = ropts.cwd()}
     or path:sub(1, 1) ~= "/" and {file = path, cwd = ropts.cwd()} or nil
-  for _, t in ipairs(active) do note_in(t, p, id, asked, code or module ~= nil) end
+  local cur -- the file's content id at this read: hashed once for every tracker
+  local function now() cur = cur or M.file_id(p) return cur end
+  for _, t in ipairs(active) do note_in(t, p, id, asked, code or module ~= nil, now) end
 end
 
 -- Adds read_files entries (what a module read as it loaded: wb/identity_require.lua) to every
@@ -214,6 +193,13 @@ local function wrote(path)
   if #active == 0 or type(path) ~= "string" then return end
   local p = ropts.absolute(path)
   for _, t in ipairs(active) do t.written[p] = true end
+end
+
+-- Notes a file a run removed or renamed away: its id is taken when the run stops.
+local function gone(path)
+  if #active == 0 or type(path) ~= "string" then return end
+  local p = ropts.absolute(path)
+  for _, t in ipairs(active) do t.gone[p] = true end
 end
 
 -- Notes a command a hook ran (own: run by the workbench's code): what it
@@ -263,8 +249,9 @@ rawset(_G, "loadfile", function(path, ...)
   return orig.loadfile(path, ...)
 end)
 -- io.open, io.lines, io.input, io.read and a handle's read: wb/identity_reads_io.lua
-require("wb.identity_reads_io")({active = active, note = note, wrote = wrote, ran = ran,
-  through = through, orig = orig, own_caller = own_caller, running = running, here = HERE})
+require("wb.identity_reads_io")({active = active, note = note, wrote = wrote, gone = gone,
+  ran = ran, through = through, orig = orig, own_caller = own_caller, running = running,
+  here = HERE})
 -- a command whose output a hook reads (not the workbench's own: gnuplot,
 -- git): what it depends on cannot be known, so the run is never reused
 io.popen = function(cmd, mode, ...)
@@ -296,7 +283,8 @@ local ENV, env_id = require("wb.identity_reads_env")(M, {active = active, orig =
 M.standard = {[require] = "require", [dofile] = "dofile", [loadfile] = "loadfile",
   [io.open] = "io.open", [io.lines] = "io.lines", [io.input] = "io.input", [io.read] = "io.read",
   [io.popen] = "io.popen", [os.execute] = "os.execute", [wb.sys.listdir] = "wb.sys.listdir",
-  [os.getenv] = "os.getenv", [_G.rawget] = "rawget"}
+  [os.getenv] = "os.getenv", [_G.rawget] = "rawget", [os.rename] = "os.rename",
+  [os.remove] = "os.remove"}
 -- wb.sys.exists, the clocks and the process id, and which reads of the runs
 -- folder are a hook's (M.sys: wb/identity_reads_sys.lua)
 require("wb.identity_reads_sys")(M, {active = active, note = note, orig = orig,
@@ -319,8 +307,8 @@ end
 -- Trackers nest: each sees what was read while it ran.
 local function new_tracker(skip)
   ropts = ropts or require "wb.runner_options"
-  local t = {seen = {}, order = {}, written = {}, ids = {}, names = {}, values = {}, asked = {},
-    code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
+  local t = {seen = {}, order = {}, written = {}, gone = {}, ids = {}, names = {}, values = {},
+    asked = {}, code = {}, g0 = M.chunk.snapshot(), -- the globals as the run starts
     dirs = {}, files = {[M.sys.real(wb.luadir .. "/wb.lua")] = true}, found = {},
     own = skip and skip.own and M.sys.real(ropts.absolute(skip.own))} -- the run's record
   t.runs, t.height = {}, M.sys.height() -- the frames below are the runner's, not the run's
@@ -377,12 +365,14 @@ function M.so_far(t)
   local list = {}
   for _, p in ipairs(t.order) do
     if not t.written[p] then
-      list[#list + 1] = {path = p, id = t.ids[p] or M.file_id(p), value = t.values[p],
+      local id = not (t.gone[p] and t.first and t.first[p]) and t.ids[p] or M.file_id(p)
+      list[#list + 1] = {path = p, id = id, value = t.values[p],
         asked = t.asked[p], found = t.found[p]} -- found: wb/identity_reads_runs.lua
       if t.code[p] then M.chunk.entry(list[#list], t.code[p]) end
     end
   end
   M.sys.unpaired(t, list) -- a duration clock read without its pair
+  list.changed = t.changed -- a file read as two contents: M.merge raises it
   return list
 end
 
@@ -393,6 +383,8 @@ end
 require("wb.identity_reads_check")(M, {COMMAND = COMMAND, ENV = ENV, LISTING = LISTING,
   MODULE = MODULE, ARG = ARG,
   env_id = env_id, listing_id = listing_id, orig = orig})
+-- M.first, M.again: a file's content id at its first read, checked at the others
+require("wb.identity_reads_again")(M)
 -- M.chunk: the globals of Lua code a run loaded (wb/identity_chunk.lua)
 require("wb.identity_chunk")(M)
 

@@ -184,8 +184,12 @@ end
 
 -- M.merge(a, b) -> table|nil
 -- The read_files lists a then b, each path once (a's entry kept); nil when
--- both are empty (a record without reads has no key).
+-- both are empty (a record without reads has no key). An error when either
+-- says a file was read as two contents (changed: wb/identity_reads_again.lua):
+-- the run's record is not written.
 function M.merge(a, b)
+  local bad = a and a.changed or b and b.changed
+  if bad then error(bad, 0) end
   local out, seen = {}, {}
   for _, list in ipairs{a or {}, b or {}} do
     for _, e in ipairs(list) do

@@ -1,7 +1,8 @@
 -- wb/identity_reads_io.lua: what a run's hooks read through Lua's io
 -- library (wb/identity_reads.lua records a run's reads). io.open (read
 -- modes), io.lines(path) and io.input(path) are recorded as the file they
--- open; io.open in a write mode as the run's output.
+-- open; io.open in a write mode and os.rename's target as the run's output, and a file
+-- it removes or renames away as it is when the run ends.
 -- The default input: a hook reading it (io.read, io.lines() with no file,
 -- io.input():read) after the script's top level set it with
 -- io.input("drop.txt") read that file unrecorded, and editing the file
@@ -22,7 +23,7 @@ local STDIN = "a hook read the standard input (io.stdin, or io.read / io.lines()
   .. "identity; give the value as a task argument, an environment variable or a file"
 
 -- Installs the wrappers; I: wb.identity_reads's state and functions
--- (active, note, wrote, ran, through, orig, own_caller, running).
+-- (active, note, wrote, gone, ran, through, orig, own_caller, running).
 return function(I)
   local active, note, through, orig = I.active, I.note, I.through, I.orig
   -- a C function's error (io.open's mode, io.lines' file) at the caller's line
@@ -64,6 +65,21 @@ return function(I)
     if path == nil and #active > 0 and not I.own_caller() then input_read(orig.input()) end
     note(path)
     return through("lines", orig.lines, path, ...)
+  end
+  -- os.rename's target is the run's output, as a file it opens to write; a file it renames
+  -- away or removes is recorded as it is when the run ends (gone), not as first read, and
+  -- not checked again: wb.plot's PNG, drawn by gnuplot into a temporary file, read, renamed
+  -- into place, its gnuplot's messages read and removed (recorded as first read since tryR 2,
+  -- they retrained the run: the figure there, the temporary files gone)
+  local rename, remove = os.rename, os.remove
+  os.rename = function(from, to, ...)
+    I.gone(from)
+    I.wrote(to)
+    return through("rename", rename, from, to, ...)
+  end
+  os.remove = function(path, ...)
+    I.gone(path)
+    return through("remove", remove, path, ...)
   end
   -- a handle's own methods (f:read, f:lines), for the standard and the default input
   local methods = getmetatable(stdin).__index

@@ -94,6 +94,7 @@ static int code_exit(const char *code)
     static const struct { const char *code; int status; } map[] = {
         {"EFORMAT", EX_DATAERR}, {"ENONFINITE", EX_DATAERR}, {"ENOENT", EX_NOINPUT},
         {"ENOMEM", EX_OSERR},    {"ECREATE", EX_CANTCREAT},  {"EIO", EX_IOERR},
+        {"EUSAGE", EX_USAGE}, /* wb.spec.input_error(msg, "EUSAGE"): a command line's */
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(code, map[i].code) == 0)

@@ -166,7 +166,7 @@ end
 ---early_stopping monitor fit will not log). opts: options (the
 ---parsed command line: quick, epochs, seeds, dataset; fresh, as reuse =
 ---false; another key is an error, but wb.runner.options(arg)'s result is
----taken whole: its --root is the root when opts.root is not given), root,
+---taken whole: its --root is the root when opts.root is not given; both differing: exit 64), root,
 ---where. A validation fraction that leaves a run's training rows or its
 ---validation rows empty is an error here.
 ---@param spec table
@@ -188,7 +188,7 @@ function M.new(spec, o)
   local variants, seeds, checks = spec_mod.check_experiment(spec, where .. ": " .. name)
   local opts = o.options or {}
   -- --quick: under <root>/quick unless it is one, a task's (tryO 2: in runs/ it read as results)
-  local root = o.root or opts.root
+  local root = require("wb.runner_checks").one_root(o.root, opts, name, where) -- both: same
   local ex = setmetatable({name = name, where = where .. ": " .. name, build = spec.build,
     measure = spec.measure, callbacks = callbacks_hook(spec.callbacks, where .. ": " .. name),
     fit_options = spec.fit_options,
@@ -337,7 +337,7 @@ end
 function Experiment:run(o)
   o = args.options("run", 1, o, {"fresh", "verbose"})
   -- --fresh handed over (options = wb.runner.options(arg)) retrains, as a task's does
-  if o.fresh == nil and self._options and self._options.fresh then o.fresh = true end
+  o.fresh = require("wb.runner_checks").one_fresh(o.fresh, self._options, self.name)
   return require("wb.runner").run_experiment(self, o)
 end
 

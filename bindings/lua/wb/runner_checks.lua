@@ -196,4 +196,51 @@ function M.adopted(ex, pending)
     n == 1 and "has" or "have")
 end
 
+-- {==================== a script's own settings beside the command line ====================
+-- A plain script's wb.experiment(spec, {options = wb.runner.options(arg), root = "r"}):
+-- `workbench exp.lua --root /tmp/x` trained into r, /tmp/x never made, nothing said (tryR
+-- 3). What the command line and the script both set, differently, is a usage error (exit
+-- 64: code EUSAGE) before anything trains; the same value given both ways is fine.
+
+local function usage(msg) return wb.spec.input_error(msg, "EUSAGE") end
+
+-- A path as the folder it names: absolute, without a trailing /, links and ".." resolved
+-- when it exists.
+local function resolved(p)
+  local abs = require("wb.runner_options").absolute(p):gsub("(.)/+$", "%1")
+  return wb.sys.realpath(abs) or abs
+end
+
+-- M.one_root(own, opts, name, where) -> string|nil: experiment name's root: own (the
+-- script's root = ...) or opts.root (--root); an error when both are given and their runs
+-- go to two folders (with --quick, <root>/quick: a task's runner hands over both so).
+function M.one_root(own, opts, name, where)
+  local given = opts and opts.root
+  local function runs_in(r)
+    r = resolved(r)
+    return (opts.quick and not ("/" .. r):find("/quick$")) and r .. "/quick" or r
+  end
+  if own == nil or given == nil or runs_in(own) == runs_in(given) then return own or given end
+  error(usage(string.format("%s: --root %s (the command line) and root = %q (the script's "
+    .. "wb.experiment options, at %s) are two folders (%s, %s): the runs would go to the "
+    .. "script's and --root would be ignored; nothing trained. Drop --root to use the "
+    .. "script's root, or drop root = ... from wb.experiment's options (its options = "
+    .. "wb.runner.options(arg) then takes --root, default $WB_PLOTS, else plots)", name,
+    given, own, where, resolved(given), resolved(own))), 0)
+end
+
+-- M.one_fresh(own, opts, name) -> boolean|nil: ex:run{fresh = own}'s fresh beside the
+-- command line's --fresh (opts.fresh, handed over as options): fresh = false with --fresh
+-- kept the records without a word; an error.
+function M.one_fresh(own, opts, name)
+  if own == false and opts and opts.fresh then
+    error(usage(string.format("%s: ex:run{fresh = false} (the script) and --fresh (the "
+      .. "command line) ask for opposite things; nothing trained. Drop one of them", name)), 0)
+  end
+  if own == nil and opts and opts.fresh then return true end
+  return own
+end
+
+-- }====================
+
 return M

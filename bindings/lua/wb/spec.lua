@@ -29,7 +29,7 @@ local TRAIN_KEYS, MODEL_KEYS = K.train, K.model
 ---named on it), to raise with error(e, 0): tostring gives msg, and the
 ---workbench executable prints it alone, with no traceback (which tells where
 ---the program failed, not what to change); code (a wb.Error code such as
----"ENOENT": exit 66) sets the exit status, else 1.
+---"ENOENT": exit 66; "EUSAGE", a command line's: 64) sets the exit status, else 1.
 ---@param msg string
 ---@param code? string
 ---@return table

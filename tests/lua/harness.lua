@@ -26,8 +26,7 @@ function T.test(name, fn)
   io.stdout:flush()
 end
 
--- Skipped tests print "ok - name # SKIP reason" (TAP's form); tests/run.sh
--- counts them apart, not as passed: they tested nothing.
+-- Skipped tests print "ok - name # SKIP reason"; run.sh counts them apart, not passed.
 function T.skip(name, reason)
   io.write("ok - ", name, " # SKIP ", reason, "\n")
   T.passed = T.passed + 1

@@ -42,6 +42,10 @@ T.test("a resumed run's log keeps the first attempt's epochs; its line says it r
   st, out, err = T.run_wb(T.quote(script) .. " --root " .. T.quote(root) .. " --jobs 1")
   T.eq(st, 0, out .. err)
   T.ok(err:find("(resumed after epoch 1)", 1, true), "the run's line: " .. err)
+  -- and the task's README counts it apart from the runs trained whole (tryR 5)
+  local readme = util.read_file(root .. "/res/README.md") or ""
+  T.ok(readme:find("1 run: 1 trained by this command (1 of them resumed from a stopped "
+    .. "training's saved state, after epoch 1)", 1, true), "README: " .. readme:sub(1, 600))
   local log = the_log(root)
   local a = log:find("epoch 1/3", 1, true)
   local m = log:find("---- started again: it resumes from its saved state", 1, true)

@@ -27,6 +27,22 @@ function M.copies(recs)
     .. "trained again)", n, n == 1 and "a copy" or "copies", table.concat(from, ", "))
 end
 
+-- " (2 of them resumed ...)": the runs of recs this command finished from a stopped
+-- training's saved state, not trained from the start (tryR 5: "4 trained by this command"
+-- counted them with the runs trained whole).
+function M.resumed(recs)
+  local n, after = 0, {}
+  for _, r in ipairs(recs) do
+    local e = math.tointeger(r.resumed_after_epoch)
+    if e and e > 0 then n = n + 1; after[#after + 1] = e end
+  end
+  if n == 0 then return "" end
+  table.sort(after)
+  return string.format(" (%d of them resumed from a stopped training's saved state, after "
+    .. "epoch %s)", n, after[1] == after[#after] and tostring(after[1])
+    or (after[1] .. " to " .. after[#after]))
+end
+
 -- How many runs trained at once when these were timed (seconds per epoch
 -- depend on it): the records' concurrent_jobs and cores (wb/train.lua).
 function M.timing(recs)

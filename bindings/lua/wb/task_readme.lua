@@ -81,7 +81,7 @@ function Task:_provenance(info, records)
     .. require("wb.train_hooks").readme_note(records or {}), -- a hook's rows (audit W15)
     table.concat(files, "; "), val, list_of(specs, function(s) return s.config.epochs end),
     table.concat(self.ex.seeds, ", "), #specs, #specs == 1 and "" or "s", info.trained,
-    prov.copies(now), info.cached, prov.copies(before),
+    prov.copies(now) .. prov.resumed(now), info.cached, prov.copies(before),
     -- the runs that left no record: "9 runs: 8 trained, 0 from records" left one unsaid
     #(info.failures or {}) > 0 and string.format(", %d failed (no record)", #info.failures) or "",
     records and #records > 0 and ("; trained at commit " .. wb.record.commits(records)) or "",

@@ -223,6 +223,30 @@ static int o_owns(lua_State *L)
     return 1;
 }
 
+/* wb.optim._first_nonfinite(params) -> nil, or k, j, v: the first tensor of
+ * the list holding a NaN or an infinity, its first such element (1-based,
+ * flat) and value. One C call for a model's parameters: fit's check after
+ * the user's hooks (wb/fit_finite.lua), which must allocate nothing. */
+static int l_first_nonfinite(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_no_extra(L, 1, "wb.optim._first_nonfinite(params) takes one list");
+    lua_Integer n = luaL_len(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        wb_tensor *t = lwb_checktensor(L, -1);
+        size_t j = wb_optim_first_nonfinite(t), numel = wb_tensor_numel(t);
+        lua_pop(L, 1);
+        if (j < numel) {
+            lua_pushinteger(L, i);
+            lua_pushinteger(L, (lua_Integer)j + 1);
+            lua_pushnumber(L, wb_tensor_f32(t)[j]);
+            return 3;
+        }
+    }
+    return 0;
+}
+
 /* opt:step(params, grads) -> opt */
 static int o_step(lua_State *L)
 {
@@ -534,7 +558,8 @@ int lwb_open_optim(lua_State *L)
         {"__gc", o_free}, {"__close", o_free}, {NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"SGD", l_sgd}, {"Adam", l_adam}, {"AdamW", l_adamw},
-        {"RMSprop", l_rmsprop}, {"new", l_new}, {NULL, NULL}};
+        {"RMSprop", l_rmsprop}, {"new", l_new},
+        {"_first_nonfinite", l_first_nonfinite}, {NULL, NULL}};
     int wb = lua_absindex(L, 1);
     luaL_newmetatable(L, LWB_OPTIM);
     luaL_setfuncs(L, metamethods, 0);

@@ -399,6 +399,13 @@ static size_t first_nonfinite(const float *restrict x, size_t n)
     return n;
 }
 
+size_t wb_optim_first_nonfinite(const wb_tensor *t)
+{
+    if (t->dtype != WB_F32)
+        return wb_tensor_numel(t);
+    return first_nonfinite(wb_tensor_f32(t), wb_tensor_numel(t));
+}
+
 static wb_status check_step(const wb_optim *o, int n, wb_tensor *const *params,
                             const wb_tensor *const *grads, wb_err *err)
 {

@@ -195,6 +195,11 @@ double wb_optim_lr(const wb_optim *o);
  * state (ReduceLROnPlateau). WB_EINVAL otherwise, lr unchanged. */
 wb_status wb_optim_set_lr(wb_optim *o, double lr, wb_err *err);
 int64_t wb_optim_iterations(const wb_optim *o);
+/* Index of the first NaN or infinity of float32 t (the check of the
+ * gradients, one vectorised pass), or its numel when it has none (and for
+ * a tensor of another dtype, which holds none). fit checks weights a hook
+ * of the user's may write with it (wb/fit_finite.lua). */
+size_t wb_optim_first_nonfinite(const wb_tensor *t);
 /* Number of parameter tensors with state (0 before the first step). */
 int wb_optim_n_params(const wb_optim *o);
 /* ---- state export / import (exact resume) ------------------------------ */

@@ -43,6 +43,7 @@ local progress = require "wb.progress"
 local loop = require "wb.fit_loop"
 local fhooks = require "wb.fit_hooks"
 local check_optimizer = fhooks.check_optimizer -- a hook's opt:reset()
+local finite = require "wb.fit_finite" -- the weights after the user's code, at its step
 local callbacks = require "wb.callbacks"
 local losses = require "wb.losses"
 local state = require "wb.state"
@@ -69,7 +70,7 @@ local FIT_ALIASES = {validation_data = "validation"}
 local check_int, is_dataset = fa.check_int, fa.is_dataset
 local eval_dataset, EVAL_BATCH = ev.eval_dataset, ev.EVAL_BATCH
 local epoch_line = progress.epoch_line
-local call_cbs, run_epoch, diverged = loop.call_cbs, loop.run_epoch, loop.diverged
+local call_cbs, run_epoch = loop.call_cbs, loop.run_epoch
 
 M.History = History
 
@@ -182,7 +183,7 @@ end
 ---  callbacks = {wb.callbacks.EarlyStopping{patience = 3}}})
 function Sequential:fit(train, opts, xy_opts)
   args.self(Sequential, self, "fit", "model") -- model.fit(...): said, not "got table"
-  loop.check_not_nested(self)
+  fhooks.check_not_nested(self)
   if fa.is_tensor(train) then -- fit(x, y, opts), as evaluate(x, y)
     args.check("fit", 2, opts, "wb.Tensor")
     train, opts = fa.as_dataset(train, opts, "fit"), xy_opts
@@ -272,6 +273,7 @@ function Sequential:fit(train, opts, xy_opts)
     batch_cbs = batch_cbs, step = step0, step_logs = {}, log_every = log_every,
     guard = guard_of(history, self, cbs),
     seed = opts.seed ~= nil and math.tointeger(opts.seed) or nil} -- instruments' probes
+  finite.arm(ctx, cbs, self) -- which hooks' writes are checked, at their step
   local _ <close> = loop.enter(ctx) -- for where a hook failed
   rawset(self, "_fit_step", step0) -- save_state's step when no epoch runs (not a past fit's)
   for _, c in ipairs{instr or false, cockpit or false} do if c then c.ctx = ctx end end
@@ -287,6 +289,7 @@ function Sequential:fit(train, opts, xy_opts)
     verbose = verbose == true and 1 or verbose or 0})
   local stopped = fhooks.begin(cbs, "on_train_begin", self, self) -- a write to its logs: refused
   loop.check_model(self, ctx, "on_train_begin", true)
+  finite.check(ctx, "on_train_begin")
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
   check_optimizer(ctx, initial + 1) -- an on_train_begin hook's reset
@@ -304,6 +307,7 @@ function Sequential:fit(train, opts, xy_opts)
     if not mid then
       local stop = fhooks.begin(cbs, "on_epoch_begin", self, epoch) -- as on_train_begin
       loop.check_model(self, ctx, "on_epoch_begin", true)
+      finite.check(ctx, "on_epoch_begin", epoch)
       check_optimizer(ctx, epoch)
       if stop then -- before the epoch: it does not train
         self.stop_training = true; hset(history, "stopped_epoch", epoch - 1)
@@ -324,14 +328,7 @@ function Sequential:fit(train, opts, xy_opts)
     -- the last step's update is not seen by any loss of this epoch: check
     -- the weights themselves before validation and callbacks (a checkpoint
     -- of non-finite weights must never be written)
-    for i = 1, #params do
-      local sum = params[i]:sum()
-      if sum ~= sum or sum == huge or sum == -huge then
-        loop.check_finite_data(ctx.train, "fit", "training")
-        error(diverged(epoch, ctx.steps, sum, history,
-          string.format("parameter %d became non-finite", i)), 0)
-      end
-    end
+    finite.epoch_end(ctx, epoch)
     local logs = {loss = loss_sum / seen, accuracy = correct / seen,
       data_loss = data_sum / seen, reg_loss = reg_sum / seen, lr = ctx.epoch_lr}
     if val then
@@ -354,6 +351,7 @@ function Sequential:fit(train, opts, xy_opts)
     local own = loop.own_numbers(logs)
     local stop = fhooks.epoch_end(cbs, self, epoch, logs, ctx) -- and which changed the weights
     loop.check_model(self, ctx, "on_epoch_end", true)
+    finite.check(ctx, "on_epoch_end", epoch)
     check_optimizer(ctx, epoch)
     rawset(self, "_fit_busy", nil)
     loop.check_interrupt() -- a Ctrl-C a hook's pcall caught

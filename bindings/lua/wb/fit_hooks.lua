@@ -324,6 +324,24 @@ end
 
 -- }====================
 
+-- A fit of model inside a hook of its own fit would train it inside that
+-- fit's step and replace model.history and the optimizer's state under it.
+-- Refused at its start (the caller's level), found on the call stack: the
+-- fit calling this is at level 2, an outer one of the same model further up
+-- (a flag would outlive a fit that raised).
+function M.check_not_nested(model)
+  local fit = debug.getinfo(2, "f").func
+  for level = 3, math.huge do
+    local info = debug.getinfo(level, "f")
+    if not info then return end
+    if info.func == fit and select(2, debug.getlocal(level, 1)) == model then
+      error("fit: this model is training (model:fit was called inside a hook of its own fit, "
+        .. "which would train it inside that fit's step): fit it after that fit returns, or "
+        .. "stop that fit (return true) first", 3)
+    end
+  end
+end
+
 -- A callback as its user wrote it, for a message: its class (a wb
 -- callback's __name), else "Lambda at t.lua:12" (where the function given to
 -- the Lambda is defined, not callbacks.lua's wrapper), else "a table with

@@ -184,6 +184,7 @@ end
 
 local hooks = require "wb.fit_hooks" -- calling the callbacks' hooks
 local call_cbs, lr_changed, lr_used = hooks.call_cbs, hooks.lr_changed, hooks.lr_used
+local fcheck = require("wb.fit_finite").check -- weights a hook of the user's may write
 M.call_cbs, M.stopping = call_cbs, hooks.stopping
 
 -- fit's start (wb/fit.lua enters once, after a resume has loaded its
@@ -218,24 +219,6 @@ local function check_model(model, ctx, where, lists)
 end
 M.check_model = check_model
 
--- A fit of model inside a hook of its own fit would train it inside that
--- fit's step and replace model.history and the optimizer's state under it.
--- Refused at its start (the caller's level), found on the call stack: the
--- fit calling this is at level 2, an outer one of the same model further up
--- (a flag would outlive a fit that raised).
-function M.check_not_nested(model)
-  local fit = debug.getinfo(2, "f").func
-  for level = 3, math.huge do
-    local info = debug.getinfo(level, "f")
-    if not info then return end
-    if info.func == fit and select(2, debug.getlocal(level, 1)) == model then
-      error("fit: this model is training (model:fit was called inside a hook of its own fit, "
-        .. "which would train it inside that fit's step): fit it after that fit returns, or "
-        .. "stop that fit (return true) first", 3)
-    end
-  end
-end
-
 -- }====================
 -- {==================== one epoch ====================
 
@@ -250,6 +233,7 @@ local function after_step(model, ctx, logs, total, correct, count)
     local acc, bs, ep, loss, lr, step = logs.accuracy, logs.batch_size, logs.epoch, logs.loss,
       logs.lr, logs.step
     call_cbs(bcb, "on_train_batch_end", model, step, logs)
+    if ctx.finite then fcheck(ctx, "on_train_batch_end", ctx.epoch, ctx.batch) end
     if ctx.opt.lr ~= lr then lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
     if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
     if logs.accuracy ~= acc or logs.batch_size ~= bs or logs.epoch ~= ep or logs.loss ~= loss
@@ -299,6 +283,7 @@ function M.run_epoch(self, ctx, epoch)
   local zero_grad, batch = args.unchecked(self.zero_grad), args.unchecked(train.batch)
   local l2_penalty = args.unchecked(self.l2_penalty)
   local pre_update = ctx.pre_update -- set (or not) at on_train_begin: a local test a step
+  local fin = ctx.finite -- wb/fit_finite.lua: nil unless the user's code may write weights
   local loss_sum, data_sum, reg_sum, correct_sum, seen = 0, 0, 0, 0, 0
   local from, at = 1, ctx.resume_at -- a mid-epoch state (fit{resume}): on after its step
   if at then
@@ -331,6 +316,7 @@ function M.run_epoch(self, ctx, epoch)
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
         lr_used(ctx, gstep, epoch, logs.lr, lr) -- history.lr_changes (wb/fit_hooks.lua)
         if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
+        if fin then fcheck(ctx, "on_train_batch_begin", epoch, step) end
         -- a reset by on_train_batch_end of the last step or begin of this
         -- one: each between two updates is a row (fit_hooks.check_optimizer)
         if opt_off and opt.iterations - gstep ~= opt_off then
@@ -345,6 +331,7 @@ function M.run_epoch(self, ctx, epoch)
     local reg = l2 and l2_penalty(self) or 0
     local total = loss + reg
     if total ~= total or total == huge or total == -huge then
+      if fin then fcheck(ctx, "layers", epoch, step) end -- a Lua layer's write, not divergence
       check_finite_data(train, "fit", "training")
       error(diverged(epoch, step, total, ctx.history), 0)
     end
@@ -353,6 +340,7 @@ function M.run_epoch(self, ctx, epoch)
     -- the instruments' theta_t, when Lua code of one's own (a hook, a Lua
     -- layer) may move the weights (wb/instruments_moved.lua): what the update
     -- starts from, after everything but the optimizer has run
+    if fin then fcheck(ctx, "layers", epoch, step) end
     if pre_update then pre_update() end
     local ok, err = pcall(opt.step, opt, params, grads)
     if not ok then
@@ -362,6 +350,7 @@ function M.run_epoch(self, ctx, epoch)
       end
       error(err, 0)
     end
+    if fin then fcheck(ctx, "update", epoch, step) end -- an overflow: a divergence, here
     loss_sum = loss_sum + total * count
     data_sum = data_sum + loss * count
     reg_sum = reg_sum + reg * count

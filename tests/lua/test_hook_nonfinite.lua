@@ -41,6 +41,28 @@ for _, name in ipairs{"on_train_batch_end", "on_train_batch_begin"} do
   end)
 end
 
+T.test("a NaN a Lua layer's forward writes into another layer's weight is named at its step",
+  function()
+  wb.seed(1)
+  local d1 = wb.nn.Dense(784, 16, {activation = "relu"})
+  local l = {n = 0}
+  function l:forward(x, training)
+    if training then
+      self.n = self.n + 1
+      if self.n == 5 then d1.weight:set(1, 1, 0 / 0) end
+    end
+    return x
+  end
+  function l:backward(_, grad_y) return grad_y end
+  local m = wb.nn.Sequential{d1, l, wb.nn.Dense(16, 10, {activation = "softmax"})}
+  local ok, e = pcall(m.fit, m, train, {epochs = 1, verbose = false, grad_check = false})
+  local msg = tostring(e)
+  T.ok(not ok and wb.is_error(e) and e.code == "ENONFINITE", msg)
+  T.ok(msg:find("fit: epoch 1, step 5 (batch 5 of 10), the forward or backward pass: a Lua "
+    .. "layer: layer 2 (a Lua layer) wrote a non-finite weight: parameter 1 (layers.1.weight "
+    .. "of layer 1 (Dense 784->16)): row 1, column 1 is NaN", 1, true), msg)
+end)
+
 T.test("an infinity an on_epoch_end hook writes is named at its epoch", function()
   local m = model()
   local lam = wb.callbacks.Lambda{on_epoch_end = function() m[2].bias:set(3, 1 / 0) end}

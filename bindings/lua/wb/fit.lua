@@ -174,7 +174,8 @@ end
 ---(history.optimizer_resets: .step[i], .epoch[i]), the epoch whose weights
 ---fit leaves (weights_epoch: restore_best_weights, an on_train_end hook or
 ---the last epoch's on_epoch_end; see wb.History). Raises a divergence error object
----when the loss becomes non-finite (wb.fit.is_diverged). Same seeds and
+---when the loss becomes non-finite (wb.fit.is_diverged); a NaN a hook of yours
+---writes into a weight is ENONFINITE at that step, naming the hook. Same seeds and
 ---BLAS thread count give an identical history.
 ---@param train wb.Dataset
 ---@param opts? table

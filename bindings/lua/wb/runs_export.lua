@@ -290,7 +290,9 @@ end
 ---Writes every run's per-epoch history to path as a long-format CSV that
 ---pandas reads as it is (pandas.read_csv(path, float_precision =
 ---"round_trip"): the default parser may be a unit in the last place
----off): columns hash, task,
+---off; with README's dtype = str for hash, group_key, git_commit, variant
+---and label, which pandas would read as numbers when digits: a hash
+---0234567890123456 as 234567890123456, a commit 12345e78 as 1.2e82): columns hash, task,
 ---variant, label (as export_csv's), seed, group_key, status, git_commit,
 ---git_uncommitted, command, script, hooks_read
 ---(what made the run, as export_csv's), the config flattened to columns

@@ -109,7 +109,8 @@ local STEPS_WHAT = "step series (history.steps: set log_every, or instruments an
 ---@return integer
 ---@return string[]
 ---Example: wb.runs.export_steps("steps.csv", wb.runs.find{task = "task11_cockpit"})
----  -- pandas: d = pandas.read_csv("steps.csv", float_precision = "round_trip")
+---  -- pandas: d = pandas.read_csv("steps.csv", float_precision = "round_trip",
+---  --   dtype = {"hash": str, "group_key": str}) -- ids of digits alone stay text
 ---  -- seeds of one configuration share a group_key (task 11 has three rates):
 ---  -- d[d.status == "ok"].groupby(["group_key", "step"]).grad_norm.mean()
 function M.export_steps(path, runs_or_dir)

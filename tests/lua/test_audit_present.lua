@@ -45,7 +45,8 @@ T.test("a stopped state, or the fit's own ModelCheckpoint{save_state} file, resu
     if epoch == 2 then return true end end}
   local _, train = fit2(path, {stop})
   local m = T.tiny_mlp(1)
-  local h = m:fit(train, {epochs = 2, batch_size = 16, verbose = false, resume = path})
+  local h = m:fit(train, {epochs = 2, batch_size = 16, verbose = false, resume = path,
+    callbacks = {stop}}) -- the saved fit's
   T.eq(#h.loss, 2, "a stopped fit stays stopped")
   local own = dir .. "/own.safetensors"
   local function ckpt() return wb.callbacks.ModelCheckpoint{own, save_state = true} end

@@ -100,10 +100,16 @@ T.test("the rows of resets before a state saved mid-epoch and after it survive t
   end
   local straight = fit_with(cbs())
   T.eq(rows(straight), "2@1 4@1 6@2 9@2")
-  local c = cbs()
-  c[3] = {on_train_batch_end = function(_, s) if s == 9 then error("killed", 0) end end}
-  T.ok(not pcall(fit_with, c), "killed at step 9, saved at 7")
-  local h = fit_with(cbs(), {resume = path})
+  -- the killer stays in the resumed fit's callbacks (a resume gives the saved fit's), off
+  local kill = {at = 9}
+  local function with_killer()
+    local c = cbs()
+    c[3] = {on_train_batch_end = function(_, s) if s == kill.at then error("killed", 0) end end}
+    return c
+  end
+  T.ok(not pcall(fit_with, with_killer()), "killed at step 9, saved at 7")
+  kill.at = nil
+  local h = fit_with(with_killer(), {resume = path})
   T.eq(rows(h), "2@1 4@1 6@2 9@2")
   T.eq(math.type(h.optimizer_resets.step[3]), "integer")
   for i = 1, 3 do T.eq(h.loss[i], straight.loss[i]) end

@@ -68,15 +68,18 @@ T.test("resume keeps callback state: EarlyStopping and ReduceLROnPlateau (ModelC
   -- (patience 3) stops at epoch 4 and ReduceLROnPlateau (patience 1) halves
   -- the lr after epochs 2, 3 and 4; with their counters lost on resume at
   -- epoch 2, training would run on and the lr would halve once less
-  local function cbs(ckdir)
+  -- seen.n: the epochs trained (a table: a count in a local upvalue is a hook's state,
+  -- refused on resume; a resume gives the saved fit's callbacks, this one too)
+  local function cbs(ckdir, seen)
     return {wb.callbacks.EarlyStopping{patience = 3, min_delta = 10,
         restore_best_weights = true},
       wb.callbacks.ModelCheckpoint{ckdir .. "/e{epoch}.safetensors", save_state = true,
         tag = "t"},
-      wb.callbacks.ReduceLROnPlateau{patience = 1, factor = 0.5, min_delta = 10}}
+      wb.callbacks.ReduceLROnPlateau{patience = 1, factor = 0.5, min_delta = 10},
+      wb.callbacks.Lambda{on_epoch_end = function() seen.n = seen.n + 1 end}}
   end
   local o = {batch_size = 16, validation = val, verbose = false, seed = 9, epochs = 6,
-    optimizer = wb.optim.Adam{lr = 0.01}, callbacks = cbs(dir .. "/cb")}
+    optimizer = wb.optim.Adam{lr = 0.01}, callbacks = cbs(dir .. "/cb", {n = 0})}
   local straight = model(1)
   local h = straight:fit(train, o)
   T.eq(h.epochs, 4, "stopped early"); T.eq(h.stopped_epoch, 4); T.eq(h.best_epoch, 1)
@@ -86,15 +89,14 @@ T.test("resume keeps callback state: EarlyStopping and ReduceLROnPlateau (ModelC
   T.ok(meta["workbench.callbacks"]:find("EarlyStopping", 1, true), "callback state saved")
   for _, from in ipairs{2, 4} do -- 4: saved at the stop: the resumed fit stays stopped
     local resumed = model(2)
-    local seen = 0
-    local list = cbs(dir .. "/cb" .. from)
-    list[#list + 1] = wb.callbacks.Lambda{on_epoch_end = function() seen = seen + 1 end}
+    local seen = {n = 0}
+    local list = cbs(dir .. "/cb" .. from, seen)
     local hr
     local _, err = T.stderr_of(function()
       hr = resumed:fit(train, {batch_size = 16, validation = val, verbose = false,
         epochs = 6, resume = dir .. "/cb/e" .. from .. ".safetensors", callbacks = list})
     end)
-    T.eq(seen, 4 - from, "epochs trained after resuming at " .. from)
+    T.eq(seen.n, 4 - from, "epochs trained after resuming at " .. from)
     -- epochs = 6 from a stopped fit trained nothing without a word (tryD 5)
     T.eq(err:find("was saved by a fit a callback stopped after epoch 4: nothing more to "
       .. "train", 1, true) ~= nil, from == 4, err)

@@ -40,6 +40,11 @@
 --                              get_state keep in their closures and fields
 --                              (wb/state_hooks.lua), when any: compared on
 --                              resume
+--            workbench.callback_list  JSON list {kind, code, what, at}:
+--                              fit's callbacks in order (their class, or a
+--                              Lambda's hooks' code; wb/state_list.lua): a
+--                              resume with one left out, added or moved is
+--                              refused
 --            workbench.tag     save_state's tag, when given
 --            workbench.architecture  as model:save writes it: a resume
 --                              into a model with other layers (an
@@ -73,6 +78,7 @@ local fitstate = require "wb.state_fit"
 local midstate = require "wb.state_mid" -- a state inside an epoch
 local cbstate = require "wb.state_callbacks"
 local hookstate = require "wb.state_hooks"
+local cblist = require "wb.state_list" -- the fit's callbacks, in order
 local ends = require "wb.state_end"
 local ints = require "wb.state_ints"
 local layerstate = require "wb.state_layers" -- a Lua layer's tensor fields
@@ -150,6 +156,11 @@ end
 ---function's, whose identity is taken at the save; tables are not
 ---compared, but a LearningRateScheduler's schedule is compared by its
 ---identity too, tables it closes over by content; wb/state_hooks.lua).
+---The fit's callbacks are listed in order (their class; of a Lambda or a
+---callback table, its hooks' code), and a resume must give the same, in the
+---same order: one left out (a LearningRateScheduler), added or moved is
+---refused, naming it and the saved list (a CSVLogger, which writes a file,
+---may be added or left out; fit's instruments and cockpit are options).
 ---Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
@@ -236,6 +247,7 @@ function Sequential:save_state(path, opts)
     ["workbench.history_integers"] = ckpt.exact_json(ints.of(at.history)), -- JSON has 2.0 as 2
     ["workbench.callbacks"] = ckpt.exact_json(cbs), ["workbench.tag"] = opts.tag,
     ["workbench.hooks"] = hooks and ckpt.exact_json(hooks),
+    [cblist.KEY] = ckpt.exact_json(cblist.of(fcbs)),
     ["workbench.architecture"] = ckpt.architecture(self),
     ["workbench.layer_code"] = require("wb.arch").layer_code(self),
     ["workbench.layer_fields"] = layerstate.fields(self)}
@@ -279,9 +291,11 @@ function M.resume(model, path, opt, want)
   local ok2, hist = pcall(cjson.decode, meta["workbench.history"] or "")
   local okc, cbs = pcall(cjson.decode, meta["workbench.callbacks"] or "[]")
   local okh, hooks = pcall(cjson.decode, meta["workbench.hooks"] or "null")
-  if not (ok and ok2 and okc and okh and type(st) == "table" and type(hist) == "table") then
-    fitstate.bad(path, "bad workbench.state, workbench.history, workbench.callbacks or "
-      .. "workbench.hooks metadata (not JSON objects)")
+  local okl, list = pcall(cjson.decode, meta[cblist.KEY] or "null")
+  if not (ok and ok2 and okc and okh and okl and type(st) == "table" and type(hist) == "table")
+  then
+    fitstate.bad(path, "bad workbench.state, workbench.history, workbench.callbacks, "
+      .. "workbench.hooks or %s metadata (not JSON)", cblist.KEY)
   end
   fitstate.check_state(path, st, hist, cbs)
   fitstate.check_arch(path, meta["workbench.architecture"], meta["workbench.layer_code"],
@@ -302,6 +316,7 @@ function M.resume(model, path, opt, want)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
   if want.callbacks then -- before any change
     cbstate.match(want.callbacks, cbs, path)
+    cblist.check(want.callbacks, list ~= cjson.null and list or nil, path, fitstate.bad)
     hookstate.check(want.callbacks, hooks ~= cjson.null and hooks or nil, path, fitstate.bad,
       fa.loss_of(want.fit))
   end

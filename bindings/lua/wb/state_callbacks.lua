@@ -292,6 +292,9 @@ function M.refusal(path, tensors, meta, cbs)
     for name, t in pairs(tensors) do if name:match("^callbacks%.") then cbt[name] = t end end
     local function bad(_, fmt, ...) error(string.format(fmt, ...), 0) end
     M.match(cbs, M.decode(list, cbt, path, bad), path)
+    local names = meta[require("wb.state_list").KEY] -- all of them, in order
+    require("wb.state_list").check(cbs, names and require("cjson").decode(names), path, bad,
+      true)
     local hooks = meta["workbench.hooks"] -- values the user's hooks keep
     require("wb.state_hooks").check(cbs, hooks and require("cjson").decode(hooks), path, bad)
   end)

@@ -208,6 +208,8 @@ function M.from(ex, spec, model, fit_opts, callbacks, extra, opt, tracker, train
   end}
   require("wb.state_fit").still[callbacks[#callbacks]] = true -- moves no weights
   callbacks[#callbacks + 1] = ckpt
+  -- the run's own: a caller's (the runner's watch) joins its fit outside the checkpoints
+  for _, cb in ipairs(callbacks) do require("wb.state_list").run[cb] = true end
   if not wb.sys.exists(path) then
     -- a renamed run's state, taken by a rename (of two runs of this training, one takes it)
     local h = M.renamed(ex, spec)

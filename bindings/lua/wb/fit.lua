@@ -158,7 +158,7 @@ end
 ---otherwise); the saved RNG state goes on (seed: the saved fit's, or none);
 ---the optimizer is rebuilt from the file unless one of the same kind and
 ---hyper-parameters (lr as saved) is given; the state of callbacks with
----get_state/set_state, e.g. EarlyStopping, is restored (other settings, or a stateful callback the saved fit had not, refused); a fit that was
+---get_state/set_state is restored; callbacks as the saved fit's (see save_state); a fit that was
 ---stopped stays stopped; all checked before anything is restored),
 ---initial_epoch (Keras: epochs
 ---already done, 0), instruments ("economy", "full" or a non-empty

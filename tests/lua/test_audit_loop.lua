@@ -127,8 +127,11 @@ T.test("resume with another optimizer config, or fewer epochs, is refused first"
     o.verbose, o.resume, o.batch_size = false, path, 16
     T.check_error(pat, r.fit, r, train, o)
   end
+  -- an lr neither the saved one nor the first epoch's (0.1, the original script's: taken,
+  -- test_resume_callback_list)
   bad("was saved with lr = 0.05 (the value at the save: a callback may have changed it), "
-    .. "the optimizer given has lr = 0.1", {epochs = 3, optimizer = sgd(), callbacks = cbs()})
+    .. "the optimizer given has lr = 0.2", {epochs = 3, optimizer = wb.optim.SGD{lr = 0.2,
+    momentum = 0.9}, callbacks = cbs()})
   -- tryN 6: a read-only value (momentum, beta2) is no callback's change
   bad("was saved with momentum = 0.9, the optimizer given has momentum = 0.0: leave",
     {epochs = 3, optimizer = wb.optim.SGD{lr = 0.05}, callbacks = cbs()})

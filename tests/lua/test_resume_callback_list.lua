@@ -72,6 +72,23 @@ T.test("the same callbacks resume bit for bit inside an epoch; a CSVLogger may b
   T.ok(wb.sys.exists(dir .. "/log.csv"), "the CSVLogger wrote")
 end)
 
+T.test("the original script's optimizer after the schedule halved its lr: taken, said, bit for "
+    .. "bit (tryS F3: it was refused, lr 0.01 given, 0.005 saved)", function()
+  local r = model(2, true)
+  local hr, err = T.stderr_of(function()
+    return r:fit(train, opts{resume = S9, optimizer = wb.optim.Adam{lr = 0.01},
+      callbacks = cbs(dir .. "/again2.safetensors")})
+  end)
+  T.eq(table.concat(T.history_diff(hr, hs, "history", {}), "; "), "", "history")
+  T.ok(same_weights(straight, r), "weights")
+  T.ok(err:find("the optimizer given has lr = 0.01, the saved fit's first epoch's", 1, true), err)
+  -- another lr than either is still refused
+  local m = model(2, true)
+  local ok, e = pcall(m.fit, m, train, opts{resume = S9, optimizer = wb.optim.Adam{lr = 0.02},
+    callbacks = cbs(dir .. "/x.safetensors")})
+  T.ok(not ok and tostring(e):find("was saved with lr = 0.005", 1, true), tostring(e))
+end)
+
 T.test("the scheduler left out: refused, naming it", function()
   local list = cbs(dir .. "/x.safetensors")
   table.remove(list, 1)

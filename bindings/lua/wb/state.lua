@@ -160,7 +160,10 @@ end
 ---callback table, its hooks' code), and a resume must give the same, in the
 ---same order: one left out (a LearningRateScheduler), added or moved is
 ---refused, naming it and the saved list (a CSVLogger, which writes a file,
----may be added or left out; fit's instruments and cockpit are options).
+---may be added or left out; fit's instruments and cockpit are options). An
+---optimizer given must have the saved config; its lr may be the first
+---epoch's instead of the saved one (the original script's, resumed after a
+---schedule changed it: said, and the fit goes on at the saved lr).
 ---Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
@@ -326,7 +329,8 @@ function M.resume(model, path, opt, want)
       error(string.format("fit: resume: %s holds the state of optimizer '%s', the "
         .. "optimizer given is %s", path, tostring(saved.name), tostring(opt)), 0)
     end
-    check_config(path, opt, saved.config or {})
+    check_config(path, opt, saved.config or {}, type(hist) == "table" and type(hist.lr) == "table"
+      and hist.lr[1] or nil)
   else
     local cfg = {}
     for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end

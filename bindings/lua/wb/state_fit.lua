@@ -134,12 +134,26 @@ end
 -- with another lr or momentum the resumed run is not the one saved (a
 -- callback such as ReduceLROnPlateau may have changed the lr during
 -- training; the file has the lr it had then: the only value a callback can
--- change, the others read-only, so only lr's refusal says so: tryN 6).
-function M.check_config(path, opt, saved)
+-- change, the others read-only, so only lr's refusal says so: tryN 6). The saved fit's first
+-- epoch's lr (first_lr: the original script's optimizer after a schedule changed it, tryS F3)
+-- is taken for the lr at the save, said: the fit goes on as saved.
+function M.check_config(path, opt, saved, first_lr)
   local cfg = opt:config()
   local keys = {}
   for k in pairs(saved) do keys[#keys + 1] = k end
   table.sort(keys)
+  if saved.lr ~= cfg.lr and first_lr ~= nil and cfg.lr == first_lr then
+    for _, k in ipairs(keys) do
+      if k ~= "name" and k ~= "lr" and saved[k] ~= cfg[k] then first_lr = nil end
+    end
+    if first_lr then
+      opt.lr = saved.lr
+      io.stderr:write(string.format("fit: resume: the optimizer given has lr = %s, the saved "
+        .. "fit's first epoch's; %s was saved at lr = %s (a callback changed it): it goes "
+        .. "on with that\n", tostring(cfg.lr), path, tostring(saved.lr)))
+      cfg = opt:config()
+    end
+  end
   for _, k in ipairs(keys) do
     local a, b = saved[k], cfg[k]
     if k ~= "name" and a ~= b then

@@ -54,6 +54,9 @@ return function(r)
     if sig and sig == f.sig then return end
     local id = now()
     if id == f.id then f.sig = sig return end -- touched, or a racy time: the same content
+    -- first read absent (a hook waiting for a file to appear, a stop file): the record holds
+    -- its content as it came, as it held the content at the run's end before
+    if f.id == "absent" then f.id, f.sig, t.ids[p] = id, sig, id return end
     local msg = string.format("%s changed during the run: its hooks read it first with "
       .. "content id %s, then again with content id %s, so the run's numbers come from "
       .. "both; the run fails and no record is written (a record names one content per "

@@ -85,15 +85,15 @@ end)
 
 T.test("a plain fit (or one with wb's own callbacks) makes no per-step check; a fit with a "
   .. "batch hook makes two a step", function()
-  local before = finite.passes
+  local before = finite.passes()
   model():fit(train, {epochs = 2, verbose = false, log_every = 1, instruments = {"loss"},
     callbacks = {wb.callbacks.EarlyStopping{monitor = "loss"},
       wb.callbacks.Lambda{on_epoch_end = function() end}}})
-  T.eq(finite.passes - before, 0, "per-step checks in a fit without batch hooks")
-  before = finite.passes
+  T.eq(finite.passes() - before, 0, "per-step checks in a fit without batch hooks")
+  before = finite.passes()
   model():fit(train, {epochs = 2, verbose = false,
     callbacks = {wb.callbacks.Lambda{on_train_batch_end = function() end}}})
-  T.eq(finite.passes - before, 2 * 10 * 2, "after the update and after the hook, 20 steps")
+  T.eq(finite.passes() - before, 2 * 10 * 2, "after the update and after the hook, 20 steps")
 end)
 
 T.test("a harmless batch hook trains bit-identically to no hook", function()

@@ -23,7 +23,10 @@
 -- nothing. Cost: one C call per check (wb.optim._first_nonfinite, the
 -- optimizer's vectorised test of the gradients), no garbage; a fit without
 -- batch hooks or Lua layers of the user's makes no check in its steps (a nil
--- test), and M.passes counts the per-step checks made (for the tests).
+-- test), and M.passes() counts the per-step checks made (for the tests; a counter kept in a
+-- local, not a field of the module: as a field that changed with every fit it changed the
+-- code identity of every Lua layer's methods (wb/arch.lua layer_code) after each fit, and
+-- every resume of such a model was refused, test_audit_resume_layers)
 local _ENV = require "wb.std"
 local wb = require "wb"
 local describe = require("wb.fit_hooks").describe
@@ -31,7 +34,8 @@ local M = {}
 
 local first_nonfinite = wb.optim._first_nonfinite
 local huge = math.huge
-M.passes = 0
+local passes = 0
+function M.passes() return passes end
 
 local STEP = {update = true, layers = true, on_train_batch_begin = true,
   on_train_batch_end = true} -- the checks inside the steps
@@ -129,7 +133,7 @@ end
 -- code of the user's ran there: a table read, no pass.
 function M.check(ctx, phase, epoch, batch)
   if phase ~= "update" and not ctx.finite_by[phase] then return end
-  if STEP[phase] then M.passes = M.passes + 1 end
+  if STEP[phase] then passes = passes + 1 end
   local k, j, v = first_nonfinite(ctx.params)
   if k then raise(ctx, phase, epoch, batch, k, j, v) end
 end

@@ -15,7 +15,9 @@ local util = require "wb.util"
 
 -- A sandbox of the study (T.report_sandbox) whose tasks have a seed that
 -- diverges: `diverge.lua` wraps the callbacks of every experiment S.experiment
--- makes so that seed 1's weights are NaN after its first epoch (the same
+-- makes so that seed 1 trains at lr 1e35 after its first epoch and diverges
+-- (a NaN written into the weights by the hook, as before, is now the hook's
+-- error, not a divergence: test_hook_nonfinite) (the same
 -- hook in tasks 3 and 4, or 1 and 2, so that one adopts the other's
 -- trainings as in the study).
 local dir = T.report_sandbox()
@@ -30,7 +32,7 @@ function S.experiment(spec)
     if cfg.seed == 1 then
       cbs[#cbs + 1] = {on_train_begin = function(self, model) self.model = model end,
         on_epoch_end = function(self, epoch)
-          if epoch == 1 then self.model[1].weight:fill(0 / 0) end
+          if epoch == 1 then self.model.optimizer.lr = 1e35 end
         end}
     end
     return cbs

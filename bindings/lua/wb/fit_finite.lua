@@ -33,7 +33,6 @@ local describe = require("wb.fit_hooks").describe
 local M = {}
 
 local first_nonfinite = wb.optim._first_nonfinite
-local huge = math.huge
 local passes = 0
 function M.passes() return passes end
 
@@ -141,17 +140,17 @@ end
 -- The catch-all after each epoch's steps (before validation and the
 -- callbacks: a checkpoint of non-finite weights must never be written):
 -- the last step's update is seen by no loss of the epoch, and a fit without
--- checks in its steps meets here what the loss could not see.
+-- checks in its steps meets here what the loss could not see. The same one
+-- C call as the checks in the steps (it was a sum per tensor: a second test
+-- of finiteness to keep in step with that one); the divergence's loss is
+-- the first non-finite value, as after an update.
 function M.epoch_end(ctx, epoch)
-  local params = ctx.params
-  for i = 1, #params do
-    local sum = params[i]:sum()
-    if sum ~= sum or sum == huge or sum == -huge then
-      local loop = require "wb.fit_loop"
-      loop.check_finite_data(ctx.train, "fit", "training")
-      error(loop.diverged(epoch, ctx.steps, sum, ctx.history,
-        string.format("parameter %d became non-finite", i)), 0)
-    end
+  local k, _, v = first_nonfinite(ctx.params)
+  if k then
+    local loop = require "wb.fit_loop"
+    loop.check_finite_data(ctx.train, "fit", "training")
+    error(loop.diverged(epoch, ctx.steps, v, ctx.history,
+      string.format("parameter %d became non-finite", k)), 0)
   end
 end
 

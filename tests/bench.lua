@@ -35,8 +35,9 @@
 -- sparse-input shortcut shows. The header names the commit, the CPU model,
 -- the OpenBLAS kernel and the load. Compare within one run: the ratio
 -- depends on the CPU. It prints; it never fails on speed.
--- Then the Hessian section (--hessian) and the instruments' overhead table
--- (tests/bench_instruments.lua); --training stops after the training table.
+-- Then the Hessian section (--hessian), the instruments' overhead table
+-- (tests/bench_instruments.lua) and a batch hook's cost (tests/bench_hooks.lua);
+-- --training stops after the training table.
 local common = dofile("tests/bench_common.lua")
 local count = common.count
 local EPOCHS = count("WB_BENCH_EPOCHS", 1, 100)
@@ -341,5 +342,10 @@ io.stdout:flush()
 if not os.execute(string.format("%s MALLOC_MMAP_THRESHOLD_=1073741824 "
   .. "MALLOC_TRIM_THRESHOLD_=1073741824 %s tests/bench_instruments.lua", common.env(), exe)) then
   io.stderr:write("bench: the instruments section failed\n")
+  os.exit(1)
+end
+io.stdout:flush()
+if not os.execute(string.format("%s %s tests/bench_hooks.lua", common.env(), exe)) then
+  io.stderr:write("bench: the batch hook section failed\n")
   os.exit(1)
 end

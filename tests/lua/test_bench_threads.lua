@@ -76,4 +76,25 @@ T.test("bench_instruments: an unknown WB_BENCH_INPUT, row or argument is an erro
   end
 end)
 
+T.test("bench_hooks: an argument or a bad WB_BENCH_REPS or WB_BENCH_ROWS is an error", function()
+  for _, c in ipairs{{"WB_BENCH_REPS=two", "", "WB_BENCH_REPS: expected an integer"},
+      {"WB_BENCH_ROWS=0", "", "WB_BENCH_ROWS: expected an integer 1..60000"},
+      {"", " 32", "unexpected argument '32'"}} do
+    local st, _, err = T.sh(c[1] .. " timeout 60 " .. T.quote(T.wb)
+      .. " tests/bench_hooks.lua" .. c[2] .. " </dev/null")
+    T.ok(st ~= 0, c[1] .. c[2] .. " ran")
+    T.ok(err:find(c[3], 1, true), c[1] .. c[2] .. ": " .. err)
+  end
+end)
+
+T.test("bench_hooks in a tiny configuration: a row per batch size, two checks a step", function()
+  local st, out, err = T.sh("WB_BENCH_ROWS=640 WB_BENCH_REPS=1 timeout 600 " .. T.quote(T.wb)
+    .. " tests/bench_hooks.lua </dev/null")
+  T.eq(st, 0, "bench_hooks.lua: " .. err .. out)
+  for _, b in ipairs{32, 128} do
+    local row = "\n" .. b .. " +[%d.]+ +[%d.]+ +[%d.]+x %([%d.]+%.%.[%d.]+%) +%-?[%d.]+ us +2 %("
+    T.ok(out:find(row), "batch " .. b .. ": " .. out)
+  end
+end)
+
 T.done()

@@ -44,24 +44,44 @@ local function scalar(v)
   return t == "number" or t == "string" or t == "boolean"
 end
 
--- Appends the scalar upvalues of f, a function of the user's, and of the
--- user's functions it closes over to out ({hook, name = "upvalue k" or
--- "upvalue helper.k", value}); seen: the upvalues (by id) and functions
--- already walked.
-local function upvalues(f, hook, prefix, out, seen, depth)
-  for i = 1, 255 do
-    local name, v = debug.getupvalue(f, i)
-    if not name then return end
-    local id = debug.upvalueid(f, i)
-    if name ~= "_ENV" and not seen[id] then
-      seen[id] = true
-      if scalar(v) then
-        out[#out + 1] = {hook = hook, name = "upvalue " .. prefix .. name, value = v}
-      elseif type(v) == "function" and depth < 3 and not seen[v] and not library(v) then
-        seen[v] = true
-        upvalues(v, hook, prefix .. name .. ".", out, seen, depth + 1)
+-- M.walk_upvalues(f, keep, levels, seen) -> list: the upvalues of f, a function of the user's
+-- (none of the library's or C), and of the user's functions it closes over (to `levels`
+-- functions deep, f the first; nil: all), _ENV aside (its globals are named in a hook's
+-- identity), each once by upvalueid, whose value keep(v) accepts: {name = "k" or
+-- "helper.k", base = "k", value, id, f, i (debug.getupvalue(f, i) reads it again)}, in walk
+-- order;
+-- seen: the upvalues (by id) and functions already walked (shared by several calls).
+-- The one walk of a hook's closures: a resume's comparison keeps scalars (below), a
+-- re-measure's refusal keeps what a training may leave state in (wb/train_remeasure.lua).
+function M.walk_upvalues(f, keep, levels, seen)
+  local out = {}
+  local function walk(fn, prefix, depth)
+    if type(fn) ~= "function" or seen[fn] or library(fn) then return end
+    seen[fn] = true
+    for i = 1, math.huge do
+      local name, v = debug.getupvalue(fn, i)
+      if not name then return end
+      local id = debug.upvalueid(fn, i)
+      if name ~= "_ENV" and not seen[id] then
+        seen[id] = true
+        if keep(v) then
+          out[#out + 1] = {name = prefix .. name, base = name, value = v, id = id, f = fn, i = i}
+        end
+        if levels == nil or depth < levels then walk(v, prefix .. name .. ".", depth + 1) end
       end
     end
+  end
+  seen = seen or {}
+  walk(f, "", 1)
+  return out
+end
+
+-- Appends the scalar upvalues of f, a function of the user's, and of the
+-- user's functions it closes over (two levels down) to out ({hook, name =
+-- "upvalue k" or "upvalue helper.k", value}); seen: as M.walk_upvalues's.
+local function upvalues(f, hook, out, seen)
+  for _, u in ipairs(M.walk_upvalues(f, scalar, 3, seen)) do
+    out[#out + 1] = {hook = hook, name = "upvalue " .. u.name, value = u.value}
   end
 end
 
@@ -133,7 +153,7 @@ function M.snapshot(cbs, loss)
   local out = {}
   if type(loss) == "function" and not library(loss) then
     local values, info = {}, debug.getinfo(loss, "S")
-    upvalues(loss, nil, "", values, {}, 1)
+    upvalues(loss, nil, values, {})
     out.loss = {callback = string.format("the loss function (%s:%d)", info.short_src,
       info.linedefined), loss = true, values = values}
   end
@@ -141,7 +161,7 @@ function M.snapshot(cbs, loss)
     local fs, hooks = user_hooks(cb)
     if #fs > 0 then
       local values, seen = {}, {}
-      for _, hf in ipairs(fs) do upvalues(hf[2], hf[1], "", values, seen, 1) end
+      for _, hf in ipairs(fs) do upvalues(hf[2], hf[1], values, seen) end
       if hooks == 0 then -- a library callback's functions of the user's: their identity too
         for _, hf in ipairs(fs) do
           local id = M.identity(hf[2])

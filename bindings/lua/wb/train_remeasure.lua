@@ -71,30 +71,21 @@ end
 
 -- {==================== whether to try ====================
 
-local LIB = debug.getinfo(1, "S").source:match("^(@.*/)[^/]*$") or "@wb/"
-
 -- Whether v is a module (package.loaded's), whose upvalue two hooks share as a name.
 local function is_module(v)
   for _, m in pairs(package.loaded) do if rawequal(m, v) then return true end end
   return false
 end
 
+local function not_function(v) return type(v) ~= "function" end
+
 -- The upvalues of f and of the Lua functions it closes over (not the library's, not _ENV:
--- its globals are named in its identity), by upvalueid: {name, value}.
-local function upvalues(f, out, seen)
-  out, seen = out or {}, seen or {}
-  if type(f) ~= "function" or seen[f] then return out end
-  seen[f] = true
-  local info = debug.getinfo(f, "S")
-  if info.what == "C" or info.source:sub(1, #LIB) == LIB then return out end
-  for i = 1, math.huge do
-    local name, v = debug.getupvalue(f, i)
-    if not name then break end
-    if name ~= "_ENV" then
-      out[debug.upvalueid(f, i)] = out[debug.upvalueid(f, i)] or {name = name, value = v,
-        f = f, i = i}
-      upvalues(v, out, seen)
-    end
+-- its globals are named in its identity) but functions, by upvalueid: {name, value, f, i}
+-- (name: its own, as records' remeasure.changed has it, not "helper.k").
+local function upvalues(f)
+  local out = {}
+  for _, u in ipairs(require("wb.state_hooks").walk_upvalues(f, not_function)) do
+    out[u.id] = {name = u.base, value = u.value, f = u.f, i = u.i}
   end
   return out
 end
@@ -139,7 +130,7 @@ function M.upvalues_before(hooks)
   local state = {}
   for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
-      if type(u.value) ~= "function" and not is_module(u.value) then
+      if not is_module(u.value) then
         first_seen[id] = first_seen[id] or digest(u.value)
         state[id] = {name = u.name, f = u.f, i = u.i, was = first_seen[id]}
       end
@@ -171,7 +162,7 @@ local function shared_state(hooks, changed)
   for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
       local v = mine[id] and u.value
-      if mine[id] and type(v) ~= "function" and not is_module(v)
+      if mine[id] and not is_module(v)
           and (changed == nil or left[u.name]) then
         return string.format("its measure hook shares the upvalue '%s' (%s) with the %s hook, "
           .. "%s", u.name, util.show(v):sub(1, 40), h, changed and "which the training changed "

@@ -92,33 +92,7 @@ end
 
 local TRAINING = {"build", "callbacks", "fit_options"}
 
--- The content of v as a string, to tell whether a training changed it: tables by their
--- keys and values (to depth 6, a cycle by its first visit), a tensor by its shape, sum and
--- norm (a fill or copy into it shows; its bytes are not hashed), functions and other
--- userdata by identity, numbers exactly (%a).
-local function digest(v, seen, depth)
-  local t = type(v)
-  if t == "number" then return math.type(v) == "integer" and tostring(v) or string.format("%a", v)
-  elseif t == "string" then return string.format("%q", v)
-  elseif t ~= "table" and t ~= "userdata" then return tostring(v) end
-  if t == "userdata" then
-    local ok, s = pcall(function()
-      return string.format("T%s:%a:%a", table.concat(v:shape(), "x"), v:sum(), v:norm())
-    end)
-    return ok and s or tostring(v)
-  end
-  seen = seen or {}
-  if seen[v] or (depth or 0) > 6 then return "@" .. tostring(v) end
-  seen[v] = true
-  local keys = {}
-  for k in next, v do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return digest(a) < digest(b) end)
-  local parts = {tostring(getmetatable(v) or "")}
-  for _, k in ipairs(keys) do
-    parts[#parts + 1] = digest(k) .. "=" .. digest(rawget(v, k), seen, (depth or 0) + 1)
-  end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
+local digest = util.state_text -- (whether a training changed an upvalue's content)
 
 -- M.upvalues_before(hooks) -> state: the training hooks' upvalues (not functions, modules or
 -- _ENV) and their content when this process first saw them (first_seen, by upvalueid: as a

@@ -44,24 +44,62 @@ end
 
 M.number_text = json.number_text
 
--- A canonical text of a value: sorted keys, numbers with 17 digits, so equal
--- configs hash equal across processes.
-function M.canonical(v)
+-- The settings of the one canonical text (M.canonical's: none; M.state_text's: STATE).
+-- exact: numbers as their bits (%a; 1 and 1.0 apart), a tensor by shape, sum and norm; raw:
+-- a table's own fields (next, rawget: no __pairs or __index) and its metatable's identity;
+-- depth: a table past that depth, or met again (a cycle), by its identity.
+local STATE = {exact = true, raw = true, depth = 6}
+
+local function text(v, o, seen, depth)
   local t = type(v)
-  if t == "table" then
-    local parts = {}
-    for _, k in ipairs(M.sorted_keys(v)) do
-      parts[#parts + 1] = M.canonical(k) .. ":" .. M.canonical(v[k])
+  if t == "number" then
+    if o.exact then
+      return math.type(v) == "integer" and tostring(v) or string.format("%a", v)
     end
-    return "{" .. table.concat(parts, ",") .. "}"
-  elseif t == "number" then
     if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%d", v) end
     return string.format("%.17g", v)
   elseif t == "string" then
     return string.format("%q", v)
+  elseif t == "userdata" and o.exact then
+    -- a fill or copy into a tensor shows; its bytes are not hashed
+    local ok, s = pcall(function()
+      return string.format("T%s:%a:%a", table.concat(v:shape(), "x"), v:sum(), v:norm())
+    end)
+    return ok and s or tostring(v)
+  elseif t ~= "table" then
+    return tostring(v)
   end
-  return tostring(v)
+  if o.depth then
+    if seen[v] or depth > o.depth then return "@" .. tostring(v) end
+    seen[v] = true
+  end
+  local keys, parts = nil, {}
+  if o.raw then
+    keys = {}
+    for k in next, v do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return text(a, o, {}, 0) < text(b, o, {}, 0) end)
+    parts[1] = tostring(getmetatable(v) or "")
+  else
+    keys = M.sorted_keys(v)
+  end
+  for _, k in ipairs(keys) do
+    local x
+    if o.raw then x = rawget(v, k) else x = v[k] end
+    parts[#parts + 1] = text(k, o, {}, 0) .. ":" .. text(x, o, seen, depth + 1)
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
 end
+
+-- A canonical text of a value: sorted keys, numbers with 17 digits, so equal
+-- configs hash equal across processes. (Run identities are hashes of it: its
+-- text for a value must never change, or every recorded run's would.)
+function M.canonical(v) return text(v, {}, nil, 0) end
+
+-- The content of v as text, to tell within a process whether something changed it (a
+-- training, a hook's upvalue: wb/train_remeasure.lua): as M.canonical, but numbers exactly,
+-- a tensor by its shape, sum and norm, a table by its own fields and its metatable, to
+-- depth 6, a cycle by its first visit. Not for hashes kept across processes (identities).
+function M.state_text(v) return text(v, STATE, {}, 0) end
 
 -- FNV-1a, 64 bits, as 16 hex digits (Lua integers wrap modulo 2^64).
 function M.fnv1a64(s)

@@ -48,14 +48,18 @@ end
 
 -- The records spec may adopt, before the checks that load their weights;
 -- and those a re-measure would not give a fresh training's numbers on, with
--- why (wb/train_remeasure.lua).
-local function candidates(ex, spec)
+-- why (wb/train_remeasure.lua). memo: a table kept across calls while no hook runs (M.count's
+-- runs), for the walk of the hooks' upvalues: once, not once per record or run.
+local function candidates(ex, spec, memo)
   local out, refused = {}, {}
+  memo = memo or {}
+  local remeasure = require "wb.train_remeasure"
   for _, r in ipairs(donors.by[spec.identity.train] or {}) do
     if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
         and not record.weights_changed(record.dir(ex.root), r)
         and not reads.changed(r.read_files) then
-      local why = require("wb.train_remeasure").refusal(ex, r)
+      memo.shared = memo.shared or remeasure.shared(ex)
+      local why = remeasure.refusal(ex, r, memo.shared)
       if why then refused[#refused + 1] = {r, why} else out[#out + 1] = r end
     end
   end
@@ -76,9 +80,9 @@ M.say = say
 function M.count(ex, pending)
   if ex.reuse == false then return 0 end
   index(ex)
-  local n = 0
+  local n, memo = 0, {}
   for _, s in ipairs(pending) do
-    if s.cacheable and #candidates(ex, s) > 0 then n = n + 1 end
+    if s.cacheable and #candidates(ex, s, memo) > 0 then n = n + 1 end
   end
   return n
 end

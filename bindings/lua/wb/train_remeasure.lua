@@ -126,32 +126,46 @@ function M.changed(state)
   return names
 end
 
--- Why the measure hook of hooks (ex._hooks) cannot be run without the training: it shares
--- an upvalue (not a function, whose own are looked at, nor a module) with a training hook,
--- where that hook left state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured); changed:
--- the names the record says the training changed (nil: not known, an older record).
-local function shared_state(hooks, changed)
-  local mine, left = upvalues(hooks.measure), {}
-  for _, name in ipairs(changed or {}) do left[name] = true end
+-- M.shared(ex) -> list: the upvalues (not functions, whose own are looked at, nor modules)
+-- that the measure hook of ex (ex._hooks) shares with a training hook, {name, hook, value}:
+-- where that hook may leave state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured).
+-- Walked once per look-up (wb/train_donor.lua), not once per candidate record.
+function M.shared(ex)
+  local hooks, out = ex._hooks or {}, {}
+  local mine = upvalues(hooks.measure)
   for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
-      local v = mine[id] and u.value
-      if mine[id] and not is_module(v)
-          and (changed == nil or left[u.name]) then
-        return string.format("its measure hook shares the upvalue '%s' (%s) with the %s hook, "
-          .. "%s", u.name, util.show(v):sub(1, 40), h, changed and "which the training changed "
-          .. "and the record does not keep" or "which may leave state there that the record "
-          .. "(older than records saying which upvalues the training changed) does not keep")
+      if mine[id] and not is_module(u.value) then
+        out[#out + 1] = {name = u.name, hook = h, value = u.value}
       end
+    end
+  end
+  return out
+end
+
+-- Why the measure hook cannot be run without the training: it shares an upvalue (shared:
+-- M.shared's) where the training left state; changed: the names the record says the training
+-- changed (nil: not known, an older record).
+local function shared_state(shared, changed)
+  local left = {}
+  for _, name in ipairs(changed or {}) do left[name] = true end
+  for _, u in ipairs(shared) do
+    if changed == nil or left[u.name] then
+      return string.format("its measure hook shares the upvalue '%s' (%s) with the %s hook, "
+        .. "%s", u.name, util.show(u.value):sub(1, 40), u.hook, changed and "which the "
+        .. "training changed and the record does not keep" or "which may leave state there "
+        .. "that the record (older than records saying which upvalues the training changed) "
+        .. "does not keep")
     end
   end
 end
 
--- M.refusal(ex, r) -> why | nil: why run r's recorded training is not measured again for
--- experiment ex's measure hook (the run trains instead), nil when the re-measure is tried.
-function M.refusal(ex, r)
+-- M.refusal(ex, r, shared) -> why | nil: why run r's recorded training is not measured again
+-- for experiment ex's measure hook (the run trains instead), nil when the re-measure is
+-- tried. shared: M.shared(ex), walked once for all of a look-up's records (nil: walked now).
+function M.refusal(ex, r, shared)
   local hooks = ex._hooks or {}
-  local why = shared_state(hooks, r.remeasure and (r.remeasure.changed or {}))
+  local why = shared_state(shared or M.shared(ex), r.remeasure and (r.remeasure.changed or {}))
   if why then return why end
   if r.remeasure == nil and (hooks.build or hooks.callbacks
       or type(hooks.fit_options) == "function") then

@@ -159,4 +159,26 @@ T.test("a scalar upvalue the build hook assigns: trained again", function()
     .. "training changed")
 end)
 
+T.test("a global the build hook sets: trained again (a re-measure runs no build)", function()
+  local rec, err = edited("glob", "", [[
+    build = function(cfg, data)
+      SCALE = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = SCALE or -1, v = V} end]])
+  T.eq(rec.measures.s, 3)
+  trained_again(rec, err, "read the global SCALE")
+  -- one its measure hook does not read: measured again (and a record of no globals: {})
+  rec, err = edited("glob2", "", [[
+    build = function(cfg, data)
+      SCALE2 = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {ep = #history.loss, v = V} end]])
+  T.ok(rec.reused_from, "measured on the recorded training: " .. err)
+  T.eq(util.canonical(rec.remeasure.globals), '{"SCALE2":true}')
+  local plain = record("plain", 2)
+  T.eq(util.canonical(plain and plain.remeasure.globals), "{}", "no globals set")
+end)
+
 T.done()

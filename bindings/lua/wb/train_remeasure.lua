@@ -43,8 +43,39 @@ local function class_of(cb)
   return tostring(require("wb.fit_hooks").describe(cb))
 end
 
--- The fields of data table d (the run's copy) before the hooks run.
+-- Whether v is a module (package.loaded's), whose upvalue two hooks share as a name.
+local function is_module(v)
+  for _, m in pairs(package.loaded) do if rawequal(m, v) then return true end end
+  return false
+end
+
+-- The globals (not modules) by name, their content as text (util.state_text).
+local function globals_now()
+  local out = {}
+  for k, v in pairs(_G) do
+    if type(k) == "string" and not is_module(v) then out[k] = util.state_text(v) end
+  end
+  return out
+end
+
+-- The globals as the first training of this process found them: as a process re-measuring
+-- has them (its build hook does not run), whose global the build hook set (SCALE = 3) read
+-- as nil (-1 re-measured where a fresh training measured 3, cached).
+local first_globals
+
+-- The names of the globals that differ from first_globals now (set, replaced, filled or
+-- removed by the hooks of this training or of an earlier one of this process), as a set.
+local function globals_left()
+  local now, out = globals_now(), {}
+  for k, t in pairs(now) do if first_globals[k] ~= t then out[k] = true end end
+  for k in pairs(first_globals) do if now[k] == nil then out[k] = true end end
+  return out
+end
+
+-- The fields of data table d (the run's copy) before the hooks run (and the globals, the
+-- first time).
 function M.watch(d)
+  first_globals = first_globals or globals_now()
   local w = {}
   for k, v in pairs(d) do w[k] = v end
   return w
@@ -53,8 +84,9 @@ end
 -- What a re-measure of this training cannot give back, for its record: the callbacks hook's
 -- callbacks as described (how many, in order: their class, or "Lambda at t.lua:12") and the
 -- fields of data its hooks or callbacks added, replaced or removed (sorted), and the
--- training hooks' upvalues it changed (ups: M.upvalues_before, before the hooks); w: M.watch(d)
--- before the hooks.
+-- training hooks' upvalues it changed (ups: M.upvalues_before, before the hooks), the globals
+-- that differ from the process's first (a set: {} when none, absent in older records); w:
+-- M.watch(d) before the hooks.
 function M.left(w, d, extra, ups)
   local names, data = {}, {}
   for i, cb in ipairs(extra) do names[i] = class_of(cb) end
@@ -64,18 +96,12 @@ function M.left(w, d, extra, ups)
   -- data absent when none (a JSON list then, never an empty object: record.lua's LISTS)
   local changed = M.changed(ups or {})
   return {callbacks = names, data = #data > 0 and data or nil,
-    changed = #changed > 0 and changed or nil}
+    changed = #changed > 0 and changed or nil, globals = globals_left()}
 end
 
 -- }====================
 
 -- {==================== whether to try ====================
-
--- Whether v is a module (package.loaded's), whose upvalue two hooks share as a name.
-local function is_module(v)
-  for _, m in pairs(package.loaded) do if rawequal(m, v) then return true end end
-  return false
-end
 
 local function not_function(v) return type(v) ~= "function" end
 
@@ -173,6 +199,10 @@ function M.refusal(ex, r, shared)
     return "it was recorded before records said what a re-measure cannot give back (its "
       .. "hooks' callbacks and the fields they left on data)"
   end
+  if r.remeasure and r.remeasure.globals == nil and hooks.build then
+    return "it was recorded before records said which globals its hooks set (a re-measure "
+      .. "runs no build hook)"
+  end
   return nil
 end
 
@@ -210,6 +240,28 @@ local function guard_data(ctx, d, left)
   end
   setmetatable(d, {__index = function(_, k) if gone[k] then missing(k) end end,
     __pairs = function() missing("(all, by pairs)") end})
+end
+
+-- _G as a re-measure gives it: without the globals the training left (names, a set), a read
+-- of one stopping the re-measure, as a fresh process has them. Returns the function that
+-- puts them back (those the measure hook did not set itself).
+local function guard_globals(ctx, names)
+  local saved, mt = {}, getmetatable(_G)
+  if next(names) == nil then return function() end end
+  for k in pairs(names) do saved[k] = rawget(_G, k); rawset(_G, k, nil) end
+  setmetatable(_G, {__index = function(t, k)
+    if names[k] then
+      trip(ctx, string.format("its measure hook read the global %s, which the training's hooks "
+        .. "set and the record does not keep", tostring(k)), string.format("whose hooks set "
+        .. "the global %s, which the record does not keep", tostring(k)), 3)
+    end
+    local up = mt and mt.__index
+    if type(up) == "function" then return up(t, k) elseif up then return up[k] end
+  end})
+  return function()
+    setmetatable(_G, mt)
+    for k, v in pairs(saved) do if rawget(_G, k) == nil then rawset(_G, k, v) end end
+  end
 end
 
 -- ... and whose optimizer was not kept: a stand-in for model.optimizer (it was nil, and a
@@ -255,7 +307,9 @@ function M.adopt(ex, spec, donor, d, model, t)
   for k, v in pairs(donor.history or {}) do rawset(h, k, v) end
   rawset(model, "history", h)
   rawset(model, "optimizer", no_optimizer(ctx))
+  local restore = guard_globals(ctx, kept.globals or {})
   local ok, r, m = pcall(t.finish, ex, spec, rec, model, h, extra, d, t0, ctx)
+  restore()
   if ctx.why then return nil, ctx.why end -- before a record or weights file was written
   if not ok then error(r, 0) end
   return r, m

@@ -181,4 +181,18 @@ T.test("a global the build hook sets: trained again (a re-measure runs no build)
   T.eq(util.canonical(plain and plain.remeasure.globals), "{}", "no globals set")
 end)
 
+T.test("a field the build hook sets on the model: trained again (wb.load's model has none: "
+    .. "the re-measure failed; a layer's are read-only)", function()
+  local rec, err = edited("mfield", "", [[
+    build = function(cfg, data)
+      local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})}
+      m.note = 7
+      return m end,
+    measure = function(model, cfg, data, history)
+      return {note = model.note or -1, v = V} end]])
+  T.eq(rec.measures.note, 7)
+  trained_again(rec, err, "set the model's own field 'note'")
+end)
+
 T.done()

@@ -292,7 +292,7 @@ local function run(ex, spec, o)
     status, hist = "diverged", hist.history or {}
   end
   local rec = new_record(ex, spec, status, hist)
-  rec.remeasure = remeasure.left(before, d, extra, ups) -- what a re-measure cannot give back
+  rec.remeasure = remeasure.left(before, d, extra, ups, model) -- what a re-measure lacks
   rec.train_data = watch.train_data -- rows other than the config's: which, and who chose them
   rec.resumed_after_epoch = resumed
   rec.read_files = resumed_reads -- what the training resumed had read (write adds this one's)

@@ -8,16 +8,19 @@
 -- the build or callbacks hook never filled, and recorded other numbers than a fresh training
 -- (an EarlyStopping's stopped_epoch 3 trained, 0 re-measured), cached (tryR 1). Now:
 -- - a training records what a re-measure cannot give back (rec.remeasure: the callbacks
---   hook's callbacks by class, the fields its hooks left on data);
+--   hook's callbacks by class, the fields its hooks left on data, the globals they set, the
+--   model's own fields: model.note, which wb.load's model lacks);
 -- - a re-measure is not tried when its measure hook shares an upvalue (a state table, a list)
 --   with the build, callbacks or fit_options hook that the training changed (rec.remeasure.
 --   changed: the upvalues whose content differed after the training from before the hooks;
 --   a constant table both read, as task 4's PATIENCES, does not stop it), or the record is
---   older than rec.remeasure and the experiment has such hooks (what they left is not known):
+--   older than rec.remeasure and the experiment has such hooks (what they left is not known),
+--   or its hooks set the model's own fields (reading one failed the run: "no field 'note'"):
 --   the run trains, said;
 -- - else the measure hook gets one stand-in per callback, in order (its recorded series), and
---   data without the fields the training left; reading anything the record does not keep
---   (another callback field, such a data field, the optimizer) stops the re-measure before
+--   data and _G without the fields and globals the training left (a build's SCALE = 3 read
+--   as nil: -1 re-measured, 3 trained); reading anything the record does not keep
+--   (another callback field, such a data field or global, the optimizer) stops it before
 --   anything is written, and the run trains instead, said in one line.
 local _ENV = require "wb.std"
 local wb, util = require "wb", require "wb.util"
@@ -85,10 +88,19 @@ end
 -- callbacks as described (how many, in order: their class, or "Lambda at t.lua:12") and the
 -- fields of data its hooks or callbacks added, replaced or removed (sorted), and the
 -- training hooks' upvalues it changed (ups: M.upvalues_before, before the hooks), the globals
--- that differ from the process's first (a set: {} when none, absent in older records); w:
+-- that differ from the process's first (a set: {} when none, absent in older records), the
+-- fields of the user's own on model (model.note = 7: wb.load's model has none; sorted); w:
 -- M.watch(d) before the hooks.
-function M.left(w, d, extra, ups)
-  local names, data = {}, {}
+function M.left(w, d, extra, ups, model)
+  local names, data, own = {}, {}, {}
+  local class = getmetatable(model)
+  for k in next, type(model) == "table" and model or {} do
+    if type(k) == "string" and not k:match("^_") and type(class) == "table"
+        and rawget(class, k) == nil and not (class.__fields or {})[k] then
+      own[#own + 1] = k
+    end
+  end
+  table.sort(own)
   for i, cb in ipairs(extra) do names[i] = class_of(cb) end
   for k, v in pairs(d) do if not rawequal(w[k], v) then data[#data + 1] = tostring(k) end end
   for k in pairs(w) do if d[k] == nil then data[#data + 1] = tostring(k) end end
@@ -96,7 +108,8 @@ function M.left(w, d, extra, ups)
   -- data absent when none (a JSON list then, never an empty object: record.lua's LISTS)
   local changed = M.changed(ups or {})
   return {callbacks = names, data = #data > 0 and data or nil,
-    changed = #changed > 0 and changed or nil, globals = globals_left()}
+    changed = #changed > 0 and changed or nil, globals = globals_left(),
+    model = #own > 0 and own or nil}
 end
 
 -- }====================
@@ -198,6 +211,10 @@ function M.refusal(ex, r, shared)
     -- recorded before rec.remeasure: how many callbacks, which data fields, not known
     return "it was recorded before records said what a re-measure cannot give back (its "
       .. "hooks' callbacks and the fields they left on data)"
+  end
+  if r.remeasure and r.remeasure.model then -- (reading one failed: "has no field 'note'")
+    return string.format("its hooks set the model's own field '%s', which its weights file "
+      .. "does not keep", table.concat(r.remeasure.model, "', '"))
   end
   if r.remeasure and r.remeasure.globals == nil and hooks.build then
     return "it was recorded before records said which globals its hooks set (a re-measure "

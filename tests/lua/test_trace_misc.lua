@@ -86,4 +86,41 @@ return wb.task{name = "same", title = %q,
   T.ok(err:find("the same script of another clone (scripts/same.lua)", 1, true), err)
 end)
 
+T.test("a plain script's ex:run() under another script's task name and root is refused", function()
+  local root = dir .. "/exown"
+  util.mkdir_p(dir .. "/exown_s")
+  local task, plain = dir .. "/exown_s/abl.lua", dir .. "/exown_s/clash.lua"
+  local exp = "{base = {hidden = 8, epochs = 1, subset = {train = 200, test = 100}}, seeds = {1}}"
+  util.write_file(task, "return wb.task{name = 'abl', experiment = " .. exp .. ",\n"
+    .. "  report = function(task, runs) task:text(runs:table{'test_accuracy'}) end}\n")
+  util.write_file(plain, "local e = " .. exp .. "\ne.name = 'abl'\n"
+    .. "e.base.hidden = 16\nprint(#wb.experiment(e):run())\n")
+  local function run(p, r)
+    return T.sh(string.format("WB_ECHO=0 WB_PLOTS=%s %s %s", T.quote(r), T.wb, T.quote(p)))
+  end
+  local st, _, err = run(task, root)
+  T.eq(st, 0, err)
+  local before = util.read_file(root .. "/abl/runs.json")
+  local out
+  st, out, err = run(plain, root)
+  T.eq(st, 64, err)
+  T.ok(err:find(plain .. ": experiment 'abl' (ex:run()) would record its runs under the task "
+    .. "name and root of another script, " .. task, 1, true), err)
+  T.ok(err:find("the root " .. root, 1, true) and err:find("nothing trained", 1, true), err)
+  T.eq(out, "", "nothing trained")
+  T.eq(#wb.runs.find{task = "abl", root = root}, 1, "only the task's run is recorded")
+  T.eq(util.read_file(root .. "/abl/runs.json"), before, "the task's folder is left")
+  -- the same plain script on another root trains; the task on its own root runs again
+  st, out, err = run(plain, dir .. "/exown2")
+  T.eq(st, 0, err)
+  T.eq(out, "1\n", err)
+  st, _, err = run(task, root)
+  T.eq(st, 0, err)
+  -- -e (and the REPL) is no script: its arg[0], the executable, owns no task folder
+  st, out, err = T.sh(string.format("WB_ECHO=0 WB_PLOTS=%s %s -e %s", T.quote(root), T.wb,
+    T.quote(util.read_file(plain))))
+  T.eq(st, 0, err)
+  T.eq(out, "1\n", err)
+end)
+
 T.done()

@@ -334,6 +334,8 @@ end
 ---trains on the root, or another process (run_experiment, --run) trains
 ---one of its runs, it raises naming the lock and its holder's pid (runs
 ---trained before stay recorded); a run recorded by then is not trained
+---again. Another script's task of ex's name and root (its folder's runs.json names that
+---script) refuses it before anything trains (exit 64); -e and the REPL are no script.
 ---again. Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
 ---quick ones (options.quick) to <that>/quick, as a task's do; wb.runs.find
 ---and load_all without a root or folder read that root's runs while it runs
@@ -353,6 +355,7 @@ function M.run_experiment(ex, o)
   ex.command = ex.command or function() return this end -- the records name this process
   -- the identities of what is trained now, not of the hooks when ex was made
   if ex._identify then ex:_identify() end
+  checks.experiment_owner(ex) -- another script's task of the same name and root: refused
   -- as a --run: the root's lock shared (a runner of the sweep is refused
   -- while this trains, and this while one holds it), each run's own while
   -- it trains (another run_experiment or --run of it is refused): two

@@ -3,7 +3,8 @@
 -- failed: a command its children cannot run again (a script read from
 -- stdin), a root the figures cannot be saved in (a newline in its path),
 -- one that cannot be written or has no room, and a gnuplot that is missing
--- (the runs train, no figure is drawn: said first, not only in the README).
+-- (the runs train, no figure is drawn: said first, not only in the README);
+-- and, for a task and ex:run() alike, a task name and root of another script's.
 local _ENV = require "wb.std"
 local wb, util, record = require "wb", require "wb.util", require "wb.record"
 
@@ -195,6 +196,68 @@ function M.adopted(ex, pending)
     .. "comes after training changed): measured on it, not trained again", ex.name, n,
     n == 1 and "has" or "have")
 end
+
+-- {==================== a task name and root owned by one script ====================
+-- A task's folder, <root>/<name> (<root>/fashion/<name> for Fashion-MNIST), is the script's
+-- whose task last wrote its README: its runs.json names it (script). A second script with
+-- the same name and root overwrote that README and figures (a task), or recorded its runs
+-- as that task's (a plain script's ex:run(): wb.runs.find{task = name} listed both
+-- scripts' runs as one task's, tryR 4). Both are refused from this one rule.
+
+-- M.owner(dir, script) -> was, let, this: nil when script may use task folder dir: it is
+-- no script (-e, the REPL), the folder names none (no runs.json, or one from before it
+-- named one) or names this script (by another path, or a copy of it: equal content).
+-- Else was, the script its runs.json names, and this, script's absolute path; let: why it
+-- is let through all the same (for the caller to say): was is gone (moved, renamed) or is
+-- the same file of another clone of its repository (a worktree's scripts/x.lua); nil when
+-- it is refused.
+function M.owner(dir, script)
+  local this = type(script) == "string" and wb.sys.exists(script)
+    and require("wb.runner_options").absolute(script)
+  local old = this and util.read_json(dir .. "/runs.json")
+  local was = type(old) == "table" and type(old.script) == "string" and old.script
+  if not was or was == this then return nil end
+  if not wb.sys.exists(was) then return was, "which is gone (moved or renamed?)", this end
+  local reads = require "wb.identity_reads"
+  if reads.file_id(was) == reads.file_id(this) then return nil end -- a copy, a link
+  local sc = require "wb.runner_script"
+  local a, b = sc.info(was), sc.info(this)
+  local function in_repo(i) return i.repo and i.path:sub(#i.repo + 2) end
+  if in_repo(a) and in_repo(a) == in_repo(b) and a.repo ~= b.repo then
+    return was, "the same script of another clone (" .. in_repo(a) .. ")", this
+  end
+  return was, nil, this
+end
+
+-- M.experiment_owner(ex): ex:run()'s (wb.runner.run_experiment's) check, before anything
+-- trains, of the task folders its runs' name and root make (one a dataset), against the
+-- running script (arg[0]; -e and the REPL have none: arg[0] is the executable, arg[-1] nil,
+-- as wb.runner_options.this_command reads it): another script's is an input error.
+function M.experiment_owner(ex)
+  local a, seen = rawget(_G, "arg"), {}
+  local script = type(a) == "table" and a[-1] ~= nil and a[0] or nil
+  for _, s in ipairs(ex.specs) do
+    local dir = ex.root .. (s.config.dataset == "fashion" and "/fashion/" or "/") .. ex.name
+    local was, let, this
+    if not seen[dir] then was, let, this = M.owner(dir, script) end
+    seen[dir] = true
+    if let then
+      io.stderr:write(string.format("[%s] the task folder %s was last written by %s, %s: "
+        .. "%s records its runs under its name now\n", ex.name, dir, was, let, this))
+    elseif was then
+      error(wb.spec.input_error(string.format("%s: experiment '%s' (ex:run()) would record its "
+        .. "runs under the task name and root of another script, %s (its task's README folder "
+        .. "%s, under the root %s, says so in runs.json): wb.runs.find{task = %q} would list "
+        .. "both scripts' runs as that task's; nothing trained. Give the experiment another "
+        .. "name (wb.experiment{name = ...}) or another root (wb.experiment(spec, {root = "
+        .. "...}), or --root with options = wb.runner.options(arg)), or delete %s if %s is no "
+        .. "longer that task", this, ex.name, was, dir, ex.root, ex.name, dir .. "/runs.json",
+        was), "EUSAGE"), 0) -- exit 64, as the task's refusal (wb.Task:_check_owner)
+    end
+  end
+end
+
+-- }====================
 
 -- {==================== a script's own settings beside the command line ====================
 -- A plain script's wb.experiment(spec, {options = wb.runner.options(arg), root = "r"}):

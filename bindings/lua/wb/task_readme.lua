@@ -341,32 +341,15 @@ end
 
 
 -- Refuses (an input error: exit 64, before anything is trained) a script
--- whose task has the name and root of another script's: the folder's
--- runs.json names the script that last wrote its README (script), and a
--- second script with the same name silently overwrote that README and its
--- figures. The same script by another path or a copy of it (equal content)
--- is let through, and so is a folder whose script is gone (moved, renamed)
--- or is the same file of another clone of its repository (a worktree's
--- scripts/x.lua: said on stderr), or a runs.json from before it named one.
+-- whose task has the name and root of another script's: the two overwrote
+-- each other's README and figures. Which script owns the folder, and which
+-- others are let through (said on stderr), is wb.runner_checks.owner's rule.
 function Task:_check_owner()
-  local ropts = require "wb.runner_options"
-  local this = type(self.script) == "string" and wb.sys.exists(self.script)
-    and ropts.absolute(self.script)
-  local old = this and util.read_json(self:path("runs.json"))
-  local was = type(old) == "table" and type(old.script) == "string" and old.script
-  if not was or was == this then return end
-  local reads = require "wb.identity_reads"
-  local function taken(why)
-    io.stderr:write(string.format("%s: %s was last written by %s, %s: %s writes it now\n",
-      self.name, self.dir, was, why, this))
-  end
-  if not wb.sys.exists(was) then return taken("which is gone (moved or renamed?)") end
-  if reads.file_id(was) == reads.file_id(this) then return end -- a copy, a link
-  local sc = require "wb.runner_script"
-  local a, b = sc.info(was), sc.info(this)
-  local function in_repo(i) return i.repo and i.path:sub(#i.repo + 2) end
-  if in_repo(a) and in_repo(a) == in_repo(b) and a.repo ~= b.repo then
-    return taken("the same script of another clone (" .. in_repo(a) .. ")")
+  local was, let, this = require("wb.runner_checks").owner(self.dir, self.script)
+  if not was then return end
+  if let then
+    return io.stderr:write(string.format("%s: %s was last written by %s, %s: %s writes it now\n",
+      self.name, self.dir, was, let, this))
   end
   error(require("wb.spec").input_error(string.format("%s: task '%s' would write %s, the "
     .. "README folder of another script's task of the same name, %s (its runs.json says "

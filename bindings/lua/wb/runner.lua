@@ -336,7 +336,7 @@ end
 ---trained before stay recorded); a run recorded by then is not trained
 ---again. Another script's task of ex's name and root (its folder's runs.json names that
 ---script) refuses it before anything trains (exit 64); -e and the REPL are no script.
----again. Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
+---Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
 ---quick ones (options.quick) to <that>/quick, as a task's do; wb.runs.find
 ---and load_all without a root or folder read that root's runs while it runs
 ---(in its hooks too). Each record's

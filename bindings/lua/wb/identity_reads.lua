@@ -143,8 +143,8 @@ local function note_in(t, p, id, asked, code, now)
     t.seen[key], t.asked[p] = true, t.asked[p] or {}
     table.insert(t.asked[p], asked)
   end
-  if t.seen[p] then -- a file read again: as at its first read, or the run fails
-    if id == nil then M.again(t, p, now) end
+  if t.seen[p] then -- read again: as at its first read, or the run fails
+    if id == nil then M.again(t, p, now) else M.again_names(t, p, id) end
     return
   end
   t.seen[p], t.ids[p] = true, id or M.first(t, p, now) -- a file's id: as first read
@@ -383,8 +383,9 @@ end
 require("wb.identity_reads_check")(M, {COMMAND = COMMAND, ENV = ENV, LISTING = LISTING,
   MODULE = MODULE, ARG = ARG,
   env_id = env_id, listing_id = listing_id, orig = orig})
--- M.first, M.again: a file's content id at its first read, checked at the others
-require("wb.identity_reads_again")(M)
+-- M.first, M.again, M.again_names: a file's content id (a folder's names) at its first read,
+-- checked at the others
+require("wb.identity_reads_again")(M, orig)
 -- M.chunk: the globals of Lua code a run loaded (wb/identity_chunk.lua)
 require("wb.identity_chunk")(M)
 

@@ -14,10 +14,14 @@
 -- first's (wb.sys._stat_sig) and hashes only when they differ or may not
 -- tell (an edit within the clock tick): a hook reading a big file each
 -- step does not hash it each step.
+-- The same rule for a folder's names (wb.sys.listdir, wb.sys.exists), which
+-- were kept as first listed, silently: listed again with other names, the
+-- run fails naming both ids. A file the run wrote, renamed or removed in a
+-- folder it lists is its own doing; a file or folder first found absent,
+-- then there, is recorded as it came (a hook waiting).
 -- Not compared: a file the run wrote itself (its output, not in the
 -- record) or removed or renamed away (recorded as at its end), entries
--- with ids of their own (folders' names, variables, modules as loaded,
--- commands). Installed into wb.identity_reads by it.
+-- with ids of their own (variables, modules as loaded, commands). Installed into wb.identity_reads by it.
 local _ENV = require "wb.std"
 local wb = require "wb"
 
@@ -35,9 +39,10 @@ local function user_level()
   end
 end
 
--- Installs r.first(t, p, now) -> id and r.again(t, p, now) into wb.identity_reads (r):
--- now() -> path p's content id at this read (hashed once for all trackers).
-return function(r)
+-- Installs r.first(t, p, now) -> id, r.again(t, p, now) and r.again_names(t, p, id) into
+-- wb.identity_reads (r): now() -> path p's content id at this read (hashed once for all
+-- trackers); orig: its unwrapped functions (kind).
+return function(r, orig)
   -- Tracker t's first read of file p: its content id, and how the file looked then.
   function r.first(t, p, now)
     t.first = t.first or {}
@@ -46,9 +51,24 @@ return function(r)
     return t.first[p].id
   end
 
+  -- The error of key read twice during tracker t's run as first, then now (what each was:
+  -- "content id ...", "names id ...", a value).
+  local function changed(t, key, first, now)
+    local msg = string.format("%s changed during the run: its hooks read it first with "
+      .. "%s, then again with %s, so the run's numbers come from both; the run fails and no "
+      .. "record is written (a record names one content per file or folder). Edit what a "
+      .. "run reads between runs, not during one", key, first, now)
+    t.changed = t.changed or msg -- the record's writer fails on it too (M.merge)
+    if not t.load then error(msg, user_level()) end
+  end
+  r.changed_during = changed
+
   -- Tracker t's later read of file p: an error naming both contents when it has changed.
   function r.again(t, p, now)
     local f = t.first and t.first[p]
+    if not f and r.kind{id = t.ids[p]} == "listing" and not orig.kind(p) then -- a folder gone
+      return r.again_names(t, p, "absent")
+    end
     if not f or t.written[p] or t.gone[p] then return end -- its own id, the run's doing
     local sig = wb.sys._stat_sig(p)
     if sig and sig == f.sig then return end
@@ -57,11 +77,29 @@ return function(r)
     -- first read absent (a hook waiting for a file to appear, a stop file): the record holds
     -- its content as it came, as it held the content at the run's end before
     if f.id == "absent" then f.id, f.sig, t.ids[p] = id, sig, id return end
-    local msg = string.format("%s changed during the run: its hooks read it first with "
-      .. "content id %s, then again with content id %s, so the run's numbers come from "
-      .. "both; the run fails and no record is written (a record names one content per "
-      .. "file). Edit files a run reads between runs, not during one", p, f.id, id)
-    t.changed = t.changed or msg -- the record's writer fails on it too (M.merge)
-    if not t.load then error(msg, user_level()) end
+    changed(t, p, "content id " .. f.id, "content id " .. id)
   end
+
+  -- Tracker t's later listing of folder p (or wb.sys.exists finding one there), id: its
+  -- names' id: an error naming both when they changed, but for a file the run itself wrote,
+  -- renamed or removed there (its outputs: a checkpoint folder it prunes).
+  function r.again_names(t, p, id)
+    local was = t.ids[p]
+    if was == id or t.written[p] or t.gone[p] then return end
+    if was == "absent" then -- found absent (wb.sys.exists), then there: as it came
+      t.ids[p] = id
+      if t.first then t.first[p] = nil end
+      return
+    end
+    for _, made in ipairs{t.written, t.gone} do
+      for w in pairs(made) do
+        if w:sub(1, #p + 1) == p .. "/" then return end
+      end
+    end
+    local function what(v)
+      return r.kind{id = v} == "listing" and "the names (id " .. v .. ")" or "content id " .. v
+    end
+    changed(t, p, what(was), what(id))
+  end
+
 end

@@ -1,7 +1,8 @@
--- What a run's hooks read twice must be the same each time, as a file is
--- (wb/identity_reads_again.lua, test_reads_changed_mid_run): a record names one id per
--- read. A folder listed again with other names was recorded as first listed, silently, over
--- numbers that came from both; now the run fails naming it and both ids. What the run did
+-- A value a run's hooks read twice must be the same each time, as a file is
+-- (wb/identity_reads_again.lua, test_reads_changed_mid_run): a record names one value per
+-- read. A folder listed again with other names, an environment variable or a link's target
+-- read again with another value were recorded as first read, silently, over numbers that
+-- came from both; now the run fails naming what changed and both values. What the run did
 -- itself (a file it wrote in a folder it lists) and a thing first absent, then there (a hook
 -- waiting for it) are not failures.
 local T = dofile("tests/lua/harness.lua")
@@ -65,5 +66,93 @@ T.test("the run's own file in a folder it lists, a folder first absent: not fail
   T.ok(ok, err)
   T.eq(list.changed, nil)
 end)
+
+T.test("a link's target (wb.sys.realpath) read again pointing elsewhere: changed", function()
+  util.write_file(dir .. "/one", "1")
+  util.write_file(dir .. "/two", "2")
+  local l = dir .. "/latest"
+  sh("ln -sfn one '" .. l .. "'")
+  local ok, err, list = tracked(function()
+    wb.sys.realpath(l)
+    sh("ln -sfn two '" .. l .. "'")
+    wb.sys.realpath(l)
+  end)
+  T.ok(not ok, "no error")
+  T.ok(err:find(HERE .. "wb%.sys%.realpath%(" .. l:gsub("%p", "%%%0") .. "%) changed during"),
+    err)
+  T.ok(err:find(string.format("first with the value %q, then again with the value %q",
+    dir .. "/one", dir .. "/two"), 1, true), err)
+  T.ok(list.changed ~= nil)
+  -- not there, then there: as it came
+  ok, err, list = tracked(function()
+    wb.sys.realpath(dir .. "/new")
+    util.write_file(dir .. "/new", "n")
+    wb.sys.realpath(dir .. "/new")
+  end)
+  T.ok(ok, err)
+  T.eq(list.changed, nil)
+end)
+
+-- os.setenv is not Lua's; a C module's is (luaposix's stdlib.setenv): built here.
+local function setenv_module()
+  local src, so = dir .. "/setenv.c", dir .. "/wbtest_setenv.so"
+  util.write_file(src, [[
+#include <stdlib.h>
+#include <lua.h>
+#include <lauxlib.h>
+static int f(lua_State *L)
+{
+    setenv(luaL_checkstring(L, 1), luaL_checkstring(L, 2), 1);
+    return 0;
+}
+int luaopen_wbtest_setenv(lua_State *L)
+{
+    lua_pushcfunction(L, f);
+    return 1;
+}
+]])
+  if not os.execute("cc -shared -fPIC -I/usr/include/lua5.4 -o '" .. so .. "' '" .. src
+      .. "' 2>/dev/null") then
+    return nil
+  end
+  return assert(package.loadlib(so, "luaopen_wbtest_setenv"))()
+end
+local setenv = setenv_module()
+
+if not setenv then
+  T.skip("an environment variable read again with another value", "no C compiler (cc)")
+else
+  T.test("an environment variable read again with another value: changed, both named",
+    function()
+    setenv("WB_TEST_TWICE", "1")
+    local ok, err, list = tracked(function()
+      T.eq(os.getenv("WB_TEST_TWICE"), "1")
+      setenv("WB_TEST_TWICE", "2")
+      T.eq(os.getenv("WB_TEST_TWICE"), "2")
+    end)
+    T.ok(not ok, "no error")
+    T.ok(err:find(HERE .. "%$WB_TEST_TWICE changed during the run"), err)
+    T.ok(err:find('first with the value "1", then again with the value "2"', 1, true), err)
+    T.ok(list.changed ~= nil)
+    -- a secret's values stay out of the message
+    setenv("WB_TEST_TOKEN", "s3cret")
+    ok, err = tracked(function()
+      os.getenv("WB_TEST_TOKEN")
+      setenv("WB_TEST_TOKEN", "other")
+      os.getenv("WB_TEST_TOKEN")
+    end)
+    T.ok(not ok and err:find("first with value id env:%x+, then again with value id env:%x+"),
+      err)
+    T.ok(not err:find("s3cret", 1, true) and not err:find("other", 1, true), err)
+    -- the same value read again: recorded once, no error
+    ok, err, list = tracked(function()
+      os.getenv("WB_TEST_TWICE")
+      os.getenv("WB_TEST_TWICE")
+    end)
+    T.ok(ok, err)
+    T.eq(list[1].path, "$WB_TEST_TWICE")
+    T.eq(list[1].value, "2")
+  end)
+end
 
 T.done()

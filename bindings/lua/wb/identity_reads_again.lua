@@ -14,14 +14,16 @@
 -- first's (wb.sys._stat_sig) and hashes only when they differ or may not
 -- tell (an edit within the clock tick): a hook reading a big file each
 -- step does not hash it each step.
--- The same rule for a folder's names (wb.sys.listdir, wb.sys.exists), which
--- were kept as first listed, silently: listed again with other names, the
--- run fails naming both ids. A file the run wrote, renamed or removed in a
--- folder it lists is its own doing; a file or folder first found absent,
--- then there, is recorded as it came (a hook waiting).
+-- The same rule for a folder's names (wb.sys.listdir, wb.sys.exists) and a
+-- value recorded by value (an environment variable, the machine's values, a
+-- link's target: wb/identity_reads_env.lua, _sys.lua), which were kept as
+-- first read, silently: listed again with other names, read again with
+-- another value, the run fails naming both. A file the run wrote, renamed
+-- or removed in a folder it lists is its own doing; a file, folder or link
+-- first found absent, then there, is recorded as it came (a hook waiting).
 -- Not compared: a file the run wrote itself (its output, not in the
--- record) or removed or renamed away (recorded as at its end), entries
--- with ids of their own (variables, modules as loaded, commands). Installed into wb.identity_reads by it.
+-- record) or removed or renamed away (recorded as at its end), modules as
+-- loaded, commands. Installed into wb.identity_reads by it.
 local _ENV = require "wb.std"
 local wb = require "wb"
 
@@ -56,7 +58,7 @@ return function(r, orig)
   local function changed(t, key, first, now)
     local msg = string.format("%s changed during the run: its hooks read it first with "
       .. "%s, then again with %s, so the run's numbers come from both; the run fails and no "
-      .. "record is written (a record names one content per file or folder). Edit what a "
+      .. "record is written (a record names one content per file, folder or value). Edit what a "
       .. "run reads between runs, not during one", key, first, now)
     t.changed = t.changed or msg -- the record's writer fails on it too (M.merge)
     if not t.load then error(msg, user_level()) end
@@ -102,4 +104,17 @@ return function(r, orig)
     changed(t, p, what(was), what(id))
   end
 
+  -- Tracker t's later read of value key ("$NAME", "wb.sys.nproc()": recorded by value, with
+  -- id), now its value (nil: unset; secret: a secret's, named by id alone): an error naming
+  -- both values when it changed (a C module's setenv, a link pointed elsewhere). absent: the
+  -- id of "nothing there" (a path wb.sys.realpath found unresolved): then a value is as it came.
+  function r.again_value(t, key, id, now, secret, absent)
+    if t.ids[key] == id then return end
+    if absent and t.ids[key] == absent then t.ids[key], t.values[key] = id, now return end
+    local function what(i, v)
+      return secret and "value id " .. i or v and string.format("the value %q", v)
+        or "no value (unset)"
+    end
+    changed(t, key, what(t.ids[key], t.values[key]), what(id, now))
+  end
 end

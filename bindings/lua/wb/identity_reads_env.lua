@@ -8,7 +8,9 @@
 -- SECRET, PASSWORD, KEY, ...) keeps the hash only: a record is shared with
 -- the numbers it holds. The library's own reads are not a run's (where
 -- output goes: $COLUMNS, $TERM, $WB_ECHO; the runner's), but for those that
--- decide what a hook gets, read on its behalf (BEHALF).
+-- decide what a hook gets, read on its behalf (BEHALF). Read again during the
+-- run with another value (a C module's setenv), the run fails naming both
+-- (wb/identity_reads_again.lua): a record names one value.
 -- Installed into wb.identity_reads by it; private to the runner.
 local _ENV = require "wb.std"
 
@@ -33,9 +35,10 @@ return function(M, I)
   end
   local function env_read(name)
     for _, t in ipairs(active) do
-      local key = "$" .. name
-      if not t.seen[key] then
-        local v = orig.getenv(name)
+      local key, v = "$" .. name, orig.getenv(name)
+      if t.seen[key] then -- read again: as at the first read, or the run fails
+        M.again_value(t, key, env_id(v), v, M.secret_name(name))
+      else
         t.seen[key], t.ids[key] = true, env_id(v)
         if v and not M.secret_name(name) then t.values[key] = v end
         t.order[#t.order + 1] = key

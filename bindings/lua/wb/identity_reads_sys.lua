@@ -287,7 +287,10 @@ end
 -- Notes, in every running tracker, that a hook read `name`: value v.
 local function machine_read(name, v)
   for _, t in ipairs(I.active) do
-    if not t.seen[name] then
+    if t.seen[name] then -- read again: as at the first read, or the run fails
+      I.reads.again_value(t, name, I.env_id(tostring(v)), tostring(v), false,
+        name:match(RESOLVED) and I.env_id("nil")) -- a path created: as for a file
+    else
       t.seen[name], t.ids[name], t.values[name] = true, I.env_id(tostring(v)), tostring(v)
       t.order[#t.order + 1] = name
     end

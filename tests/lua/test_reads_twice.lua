@@ -4,7 +4,9 @@
 -- read again with another value were recorded as first read, silently, over numbers that
 -- came from both; now the run fails naming what changed and both values. What the run did
 -- itself (a file it wrote in a folder it lists) and a thing first absent, then there (a hook
--- waiting for it) are not failures.
+-- waiting for it) are not failures. The file rules checked here too: a file removed during
+-- the run (present, then absent) and one rewritten in place with the same size and its
+-- modification time put back (the stat signature's change time tells it).
 local T = dofile("tests/lua/harness.lua")
 local reads = require "wb.identity_reads"
 local util = require "wb.util"
@@ -154,5 +156,57 @@ else
     T.eq(list[1].value, "2")
   end)
 end
+
+T.test("a file read, removed by another process, read again (absent): changed", function()
+  local p = dir .. "/params.txt"
+  util.write_file(p, "lr = 1")
+  local ok, err, list = tracked(function()
+    assert(io.open(p)):close()
+    sh("rm '" .. p .. "'")
+    T.eq(io.open(p), nil)
+  end)
+  T.ok(not ok and err:find(HERE .. p:gsub("%p", "%%%0") .. " changed during the run"), err)
+  T.ok(err:find("then again with content id absent", 1, true), err)
+  T.ok(list.changed ~= nil)
+end)
+
+-- Waits until path's times are 2 s old: its stat signature is trusted (wb.sys._stat_sig).
+local function settled(path)
+  T.wait_until(path .. "'s times 2 s old", 120, function() return wb.sys._stat_sig(path) end)
+end
+
+T.test("a file rewritten in place, same size, its time put back: changed", function()
+  local p = dir .. "/same.txt"
+  util.write_file(p, "aaaa")
+  sh("touch -d '2020-01-01 00:00:00' '" .. p .. "'")
+  settled(p)
+  local ok, err = tracked(function()
+    assert(io.open(p)):close()
+    -- the same inode, size and modification time: only the change time tells
+    sh("printf bbbb > '" .. p .. "' && touch -d '2020-01-01 00:00:00' '" .. p .. "'")
+    settled(p) -- read again with no time within the clock tick: the signature decides
+    assert(io.open(p)):close()
+  end)
+  T.ok(not ok and err:find(p .. " changed during the run", 1, true), err)
+end)
+
+T.test("a file rewritten in place, same size, within the clock tick: changed", function()
+  local p = dir .. "/tick.txt"
+  local h = assert(io.open(p, "w")) -- opened before the run: not its output
+  local ok, err = tracked(function()
+    h:write("cccc")
+    h:flush()
+    assert(io.open(p)):close()
+    h:seek("set")
+    h:write("dddd")
+    h:flush() -- microseconds after the first write: most often the same modification time
+    assert(io.open(p)):close()
+  end)
+  h:close()
+  T.ok(not ok and err:find(p .. " changed during the run", 1, true), err)
+  -- what makes it so where a file system's times are coarse (a kernel tick, FAT's 2 s),
+  -- which this one's may not be: a file written within 2 s has no signature to trust
+  T.eq(wb.sys._stat_sig(p), nil, "a file written just now")
+end)
 
 T.done()

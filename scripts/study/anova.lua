@@ -45,8 +45,13 @@ end
 local function constant_groups_p(groups)
   local count, values, n = {}, {}, 0
   for _, g in ipairs(groups) do
-    if not count[g[1]] then values[#values + 1] = g[1]; count[g[1]] = 0 end
-    count[g[1]] = count[g[1]] + #g
+    -- values that agree up to rounding (wb.inference's rule) are one value
+    local v = g[1]
+    for _, u in ipairs(values) do
+      if wb.inference._constant({u}, {v}) then v = u; break end
+    end
+    if not count[v] then values[#values + 1] = v; count[v] = 0 end
+    count[v] = count[v] + #g
     n = n + #g
   end
   local ways, left = 0, {}
@@ -93,7 +98,8 @@ function M.oneway(groups)
     end
   end
   if within == 0 then
-    r.no_spread, r.p = true, between == 0 and 1 or constant_groups_p(groups)
+    r.no_spread = true
+    r.p = wb.inference._constant(table.unpack(groups)) and 1 or constant_groups_p(groups)
     return r
   end
   r.f = (between / r.df1) / (within / r.df2)
@@ -160,9 +166,7 @@ function M.part(desc, gs, labels, name)
     -- same F can give a p ten times larger (audit T6): said, not hidden
     local flat = 0
     for _, g in ipairs(groups) do
-      local same = true
-      for _, x in ipairs(g) do same = same and x == g[1] end
-      if same then flat = flat + 1 end
+      if wb.inference._constant(g) then flat = flat + 1 end
     end
     if flat > 0 then
       text = string.format("%s (F's p is approximate: %d of the %d variants' seeds do not "

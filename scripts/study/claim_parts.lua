@@ -131,7 +131,7 @@ local function part(desc, ga, gb, name, lower, la, lb)
   -- seeds; the sides are then completely separated (or equal), and the
   -- rank test's exact p of that separation decides
   if w.sd_a == 0 and w.sd_b == 0 then
-    w.p = w.diff == 0 and 1 or separation_p(#a, #b)
+    w.p = w.same and 1 or separation_p(#a, #b)
     text = text .. string.format("; no spread on either side: p = %s (rank test, exact)",
       fmt_p(w.p))
     return {p = w.p, sign = sign, name = name, flattered = name:find("_to_target")

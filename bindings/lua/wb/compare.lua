@@ -117,7 +117,7 @@ function M.decide(a, b, metric, better)
   -- the separation decides, as in the report's claims (study/claim_parts:
   -- a task's findings said "not decided" where its claim said "holds")
   if w.no_spread then
-    local p = w.diff == 0 and 1 or M.separation_p(w.n_a, w.n_b)
+    local p = w.same and 1 or M.separation_p(w.n_a, w.n_b)
     local verdict = "not decided"
     if p < 0.05 then verdict = (w.diff > 0) == up and "a is better" or "b is better" end
     return verdict, w, string.format("difference %s; no spread in either group (all values "

@@ -81,12 +81,35 @@ local function t_quantile(alpha, df)
   return (lo + hi) / 2
 end
 
--- constant(xs) -> boolean: whether list xs holds at least one value and
--- every value equals the first (no spread: exact tests decide, not t's).
--- Also wb.runs.mean_std's and the study's ANOVA's (M._constant).
-local function constant(xs)
-  for i = 2, #xs do if xs[i] ~= xs[1] then return false end end
-  return #xs > 0
+-- constant(...) -> boolean: whether the lists hold at least one value and
+-- every value agrees with the first (no spread: exact tests decide, not
+-- t's). The one test of "no spread": wb.welch's, claim_parts', wb.compare's,
+-- wb.runs.mean_std's and the study's ANOVA's (M._constant). Values agree
+-- within SAME_REL of the largest |value|, not only as equal doubles: a
+-- difference of two accuracies over n images that gained the same count in
+-- every seed ((k + 1) / n - k / n) carries each ratio's rounding, up to an
+-- ulp of 1 (2.2e-16), so the seeds' doubles differ by ~1e-12 of a 1-image
+-- gain at n = 10000 (2.2e-11 at n = 1e5), and Welch's test on that sd said
+-- p = 3e-50 where the exact sign test's is 0.0625 (audit tryT T1). 1e-9
+-- covers such rounding up to n ~ 4e6 and is far below any spread that seeds
+-- of a training give. Infinite values agree only when equal.
+local SAME_REL = 1e-9
+local function constant(...)
+  local big, first = 0, nil
+  for _, xs in ipairs({...}) do
+    for _, x in ipairs(xs) do
+      big = math.max(big, math.abs(x))
+      if first == nil then first = x end
+    end
+  end
+  if first == nil then return false end
+  local tol = big < math.huge and SAME_REL * big or 0
+  for _, xs in ipairs({...}) do
+    for _, x in ipairs(xs) do
+      if x ~= first and not (math.abs(x - first) <= tol) then return false end
+    end
+  end
+  return true
 end
 M._constant = constant
 
@@ -165,7 +188,9 @@ end
 ---half-width)}. With fewer than 2 values a side, lo, hi, p and df are
 ---nil: nothing can be decided. When neither side has spread (each side's
 ---values all equal), the test is undefined: p, df, lo, hi and half are
----NaN and no_spread = true (scipy's df and interval are NaN too; its p is
+---NaN and no_spread = true (same = true when the sides agree too; values
+---agree within 1e-9 of the largest |value|, not only as equal doubles,
+---which rounding makes differ; scipy's df and interval are NaN too; its p is
 ---NaN for equal means and 0 for different ones, which would decide on two
 ---equal seeds a side). opts.confidence (default 0.95, in (0, 1)),
 ---the only option.
@@ -200,7 +225,9 @@ function M.welch(a, b, o)
     -- was p = 0 and [d, d]), so p, df and the interval are NaN, and
     -- no_spread says why.
     local nan = -(0 / 0) -- (prints "nan", not "-nan")
-    r.no_spread, r.t = true, r.diff / 0
+    -- same: the two sides agree too (within constant's rounding, where the
+    -- exact tests' p is 1, not that of a separation)
+    r.no_spread, r.same, r.t = true, constant(a, b), r.diff / 0
     r.lo, r.hi, r.half, r.df, r.p = nan, nan, nan, nan, nan
     return r
   end

@@ -1,0 +1,83 @@
+-- The tryT audit of the verdicts' statistics: values equal up to rounding
+-- were tested as if they spread (T1). Values by hand, checked against scipy
+-- 1.10 (stats.binomtest, stats.mannwhitneyu(method="exact")); nothing trains.
+local T = dofile("tests/lua/harness.lua")
+package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+local P = require "study.claim_parts"
+local A = require "study.anova"
+
+-- A gain of one image in 10000 in every seed, as a difference of two
+-- accuracies: (k + 1) / 10000 - k / 10000 is a different double for k = 9702
+-- than for k = 9700 (rounding of each ratio), the same count of images.
+local function gains(n)
+  local out = {}
+  for i = 1, n do
+    local k = i % 2 == 0 and 9702 or 9700
+    out[i] = (k + 1) / 10000 - k / 10000
+  end
+  return out
+end
+
+local function recs(name, xs)
+  local out = {}
+  for i, x in ipairs(xs) do out[i] = {status = "ok", metrics = {}, measures = {[name] = x}} end
+  return out
+end
+
+T.test("T1: values equal up to rounding have no spread (one rule for every caller)", function()
+  local g = gains(5)
+  T.ok(g[1] ~= g[2], "the doubles differ")
+  T.eq(wb.inference._constant(g), true)
+  local m, sd = wb.runs.mean_std(g)
+  T.eq(sd, 0); T.eq(m, g[1])
+  -- a real spread, however small next to its magnitude as seeds give, stays
+  T.eq(wb.inference._constant{0.97, 0.97 + 1e-7}, false)
+  T.eq(wb.inference._constant{1, 1 / 0}, false)
+  T.eq(wb.inference._constant{1 / 0, 1 / 0}, true)
+  T.eq(wb.inference._constant{}, false)
+end)
+
+T.test("T1: a one-sample part of such gains is the sign test's (scipy binomtest(5, 5): "
+    .. "0.0625), not Student's p = 3e-50", function()
+  local parts = {P.positive("gain", recs("g", gains(5)), "g")}
+  P.decide(parts, "CX")
+  T.eq(parts[1].p, 0.0625)
+  T.eq(parts[1].ok, nil)
+  T.ok(parts[1].text:find("every seed the same: p = 0.062 (sign test, exact) (undecided)",
+    1, true), parts[1].text)
+end)
+
+T.test("T1: two sides of such values: the rank test's exact p (scipy mannwhitneyu "
+    .. "exact: 0.1), not Welch's 1e-25", function()
+  local d = gains(3)
+  local w = wb.welch(d, {0, 0, 0})
+  T.eq(w.no_spread, true); T.eq(w.same, false)
+  local verdict, _, clause = wb.compare.decide(d, {0, 0, 0}, "gain_acc", "higher")
+  T.eq(verdict, "not decided")
+  T.ok(clause:find("p = 0.1 (rank test, exact", 1, true), clause)
+  local parts = {P.part("gain", recs("g", d), recs("g", {0, 0, 0}), "g", false, "A", "B")}
+  P.decide(parts, "CX")
+  T.eq(parts[1].p, 0.1)
+  -- two sides that agree up to rounding: equal (p = 1), not separated
+  local e = gains(6)
+  local a, b = {e[1], e[3], e[5]}, {e[2], e[4], e[6]}
+  w = wb.welch(a, b)
+  T.eq(w.same, true)
+  T.eq(select(1, wb.compare.decide(a, b, "gain_acc", "higher")), "not decided")
+  parts = {P.part("gain", recs("g", a), recs("g", b), "g", false, "A", "B")}
+  T.eq(parts[1].p, 1)
+end)
+
+T.test("T1: the ANOVA's groups: equal up to rounding is no spread, and one value",
+    function()
+  local e = gains(6)
+  local r = A.oneway{{e[1], e[2]}, {e[3], e[4]}, {e[5], e[6]}}
+  T.eq(r.no_spread, true); T.eq(r.p, 1)
+  -- {a, a}, {a', a'}, {0, 0}: two values, as {1, 1}, {1, 1}, {0, 0}
+  T.eq(A.oneway{{e[1], e[1]}, {e[2], e[2]}, {0, 0}}.p, A.oneway{{1, 1}, {1, 1}, {0, 0}}.p)
+  local part = A.part("gain", {recs("g", {e[1], e[2], e[1]}), recs("g", {0.1, 0.2, 0.3}),
+    recs("g", {0.2, 0.3, 0.5})}, {"a", "b", "c"}, "g")
+  T.ok(part.text:find("1 of the 3 variants' seeds do not spread", 1, true), part.text)
+end)
+
+T.done()

@@ -80,4 +80,46 @@ T.test("T1: the ANOVA's groups: equal up to rounding is no spread, and one value
   T.ok(part.text:find("1 of the 3 variants' seeds do not spread", 1, true), part.text)
 end)
 
+T.test("T2: one side of whole epochs without spread: the exact permutation test "
+    .. "(scipy mannwhitneyu exact and permutation_test: 0.1), not Welch's 0.038", function()
+  local function part(a, b)
+    local parts = {P.part("epochs", recs("epochs_to_target", a), recs("epochs_to_target", b),
+      "epochs_to_target", true, "A", "B")}
+    P.decide(parts, "CX")
+    return parts[1]
+  end
+  local r = part({2, 2, 2}, {3, 4, 4})
+  T.near(r.p, 0.1, 1e-12); T.eq(r.ok, nil)
+  T.ok(r.text:find("no spread on one side (whole numbers): p = 0.1 (permutation test, exact)"
+    .. " (undecided)", 1, true), r.text)
+  -- overlapping sides: scipy permutation_test({2,2,2}, {2,3,3}, exact): 0.4
+  T.near(part({2, 2, 2}, {2, 3, 3}).p, 0.4, 1e-12)
+  -- 5 a side: 2 / C(10, 5) = 0.0079 (scipy's exact permutation p too): holds
+  r = part({2, 2, 2, 2, 2}, {3, 3, 3, 3, 4})
+  T.near(r.p, 0.0079365079365079, 1e-12); T.eq(r.ok, true)
+  local verdict, _, clause = wb.compare.decide({2, 2, 2}, {3, 4, 4}, "epochs_to_target",
+    "lower")
+  T.eq(verdict, "not decided")
+  T.ok(clause:find("p = 0.1 (permutation test, exact; n = 3 and 3)", 1, true), clause)
+  T.eq(select(1, wb.compare.decide({2, 2, 2, 2, 2}, {3, 3, 3, 3, 4}, "epochs_to_target",
+    "lower")), "a is better")
+  -- not whole numbers: Welch's test as before (scipy ttest_ind([1,1,1], [1,2,3],
+  -- equal_var=False): 0.2254)
+  T.near(part({1, 1, 1}, {1.5, 2, 3}).p, wb.welch({1, 1, 1}, {1.5, 2, 3}).p, 0)
+end)
+
+T.test("T2: wb.inference.permutation_p counts every deal (scipy permutation_test, "
+    .. "n_resamples=inf)", function()
+  T.near(wb.inference.permutation_p{{2, 2, 2}, {3, 4, 4}}, 0.1, 1e-12)
+  T.near(wb.inference.permutation_p{{2, 2, 2}, {2, 3, 3}}, 0.4, 1e-12)
+  -- F's permutation p (scipy: f_oneway's statistic, alternative "greater")
+  T.near(wb.inference.permutation_p{{2, 2, 2}, {3, 3, 3}, {3, 4, 3}, {2, 2, 2}},
+    0.006493506493506494, 1e-12)
+  T.near(wb.inference.permutation_p{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}, 0.0035714285714285713,
+    1e-12)
+  -- constant groups: the exact p of constant groups, 2 / C(12, 6)
+  T.near(wb.inference.permutation_p{{1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 2, 2}}, 2 / 924, 1e-12)
+  T.eq(wb.inference.permutation_p({{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}}, 10), nil)
+end)
+
 T.done()

@@ -122,4 +122,24 @@ T.test("T2: wb.inference.permutation_p counts every deal (scipy permutation_test
   T.eq(wb.inference.permutation_p({{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}}, 10), nil)
 end)
 
+T.test("T3: C7's groups with ties: the permutation p of F decides (scipy permutation_test "
+    .. "of f_oneway, every deal: 0.0065), not F's 0.00079", function()
+  local gs = {recs("epochs_to_target", {2, 2, 2}), recs("epochs_to_target", {3, 3, 3}),
+    recs("epochs_to_target", {3, 4, 3}), recs("epochs_to_target", {2, 2, 2})}
+  local r = A.part("epochs", gs, {"ReLU", "tanh", "softsign", "GELU"}, "epochs_to_target")
+  T.near(r.p, 0.006493506493506494, 1e-12)
+  T.ok(r.text:find("F(3, 8) = 17, p = 0.0065 (permutation test of F, exact: 3 of the 4 "
+    .. "variants' seeds do not spread; F's own p, 0.00079, assumes they do)", 1, true), r.text)
+  -- too many distinct values to count every deal: F's p, said approximate
+  local many = {}
+  for i = 1, 4 do
+    local xs = {}
+    for k = 1, 8 do xs[k] = i == 1 and 1 or i + k / 10 + i * k / 97 end
+    many[i] = recs("x", xs)
+  end
+  r = A.part("x", many, {"a", "b", "c", "d"}, "x")
+  T.ok(r.text:find("(F's p is approximate: 1 of the 4 variants' seeds do not spread)", 1,
+    true), r.text)
+end)
+
 T.done()

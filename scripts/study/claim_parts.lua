@@ -140,16 +140,16 @@ local function part(desc, ga, gb, name, lower, la, lb)
   -- the side found faster must have reached the target in every seed: its
   -- mean over the seeds that did would flatter it (decide leaves it open)
   local flattered = name:find("_to_target") and (w.diff < 0 and miss_a or miss_b) > 0
-  -- no spread on one side of whole numbers (epochs): Welch's df then comes
-  -- from the other side alone, and {2,2,2} vs {3,4,4} held at p = 0.038 where
-  -- {2,2,2} vs {3,3,3} could not (0.1), as no deal of 3 and 3 seeds can
-  -- (tryT T2); the exact permutation test of the difference decides
-  local p_exact = (w.sd_a == 0 or w.sd_b == 0) and wb.inference._whole(a, b)
-    and wb.inference.permutation_p({a, b})
+  -- no spread on one side (any values: whole epochs, accuracies k / n):
+  -- Welch's df then comes from the other side alone, and {2,2,2} vs {3,4,4}
+  -- held at p = 0.038 (tryT T2), {0.1,0.1,0.1} vs {0.2,0.21,0.22} at 0.0027,
+  -- where no deal of 3 and 3 seeds can go below 0.1; the exact permutation
+  -- test of the difference decides (Welch only past its budget)
+  local p_exact = (w.sd_a == 0 or w.sd_b == 0) and wb.inference.permutation_p({a, b})
   if p_exact then
     return {p = p_exact, sign = sign, name = name, flattered = flattered,
-      text = string.format("%s; difference %s; no spread on one side (whole numbers): "
-        .. "p = %s (permutation test, exact)", text, signed(w.diff, name), fmt_p(p_exact))}
+      text = string.format("%s; difference %s; no spread on one side: p = %s (permutation "
+        .. "test, exact)", text, signed(w.diff, name), fmt_p(p_exact))}
   end
   return {p = w.p, sign = sign, half = w.half, name = name, flattered = flattered,
     text = text .. "; " .. clause("difference", w.diff, w.lo, w.hi, w.p, name)}

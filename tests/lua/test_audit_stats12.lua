@@ -53,11 +53,13 @@ T.test("wb.compare.decide: no spread in either group is the rank test's, never p
   v, _, clause = wb.compare.decide({0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, "val_loss", "lower")
   T.eq(v, "not decided"); T.ok(clause:find("p = 1 (rank test", 1, true), clause)
   T.ok(not clause:find("CI"), clause) -- it was "95 % CI [+0, +0], p = 1"
-  -- one side with spread, not whole numbers: a normal Welch test (p from scipy
-  -- above: ttest_ind is the same on values halved; whole numbers with one side
-  -- without spread are the exact permutation test's, test_audit_tryT T2)
+  -- one side with spread: the exact permutation test's p (every deal of 2 and
+  -- 2: 2/6), not Welch's 0.2 with df from the other side (test_audit_tryT T2)
   v, _, clause = wb.compare.decide({1, 1}, {1.5, 2}, "x", "lower")
-  T.eq(v, "not decided"); T.ok(clause:find("p = 0.2 (Welch", 1, true), clause)
+  T.eq(v, "not decided"); T.ok(clause:find("p = 0.33 (permutation test", 1, true), clause)
+  -- both sides spread: Welch's test
+  v, _, clause = wb.compare.decide({1, 1.2}, {1.5, 2}, "x", "lower")
+  T.eq(v, "not decided"); T.ok(clause:find("(Welch, n = 2 and 2)", 1, true), clause)
 end)
 
 -- {==== a CI's side of 0, a p's side of 5 % ====

@@ -90,8 +90,8 @@ T.test("T2: one side of whole epochs without spread: the exact permutation test 
   end
   local r = part({2, 2, 2}, {3, 4, 4})
   T.near(r.p, 0.1, 1e-12); T.eq(r.ok, nil)
-  T.ok(r.text:find("no spread on one side (whole numbers): p = 0.1 (permutation test, exact)"
-    .. " (undecided)", 1, true), r.text)
+  T.ok(r.text:find("no spread on one side: p = 0.1 (permutation test, exact) (undecided)", 1,
+    true), r.text)
   -- overlapping sides: scipy permutation_test({2,2,2}, {2,3,3}, exact): 0.4
   T.near(part({2, 2, 2}, {2, 3, 3}).p, 0.4, 1e-12)
   -- 5 a side: 2 / C(10, 5) = 0.0079 (scipy's exact permutation p too): holds
@@ -103,9 +103,38 @@ T.test("T2: one side of whole epochs without spread: the exact permutation test 
   T.ok(clause:find("p = 0.1 (permutation test, exact; n = 3 and 3)", 1, true), clause)
   T.eq(select(1, wb.compare.decide({2, 2, 2, 2, 2}, {3, 3, 3, 3, 4}, "epochs_to_target",
     "lower")), "a is better")
-  -- not whole numbers: Welch's test as before (scipy ttest_ind([1,1,1], [1,2,3],
-  -- equal_var=False): 0.2254)
-  T.near(part({1, 1, 1}, {1.5, 2, 3}).p, wb.welch({1, 1, 1}, {1.5, 2, 3}).p, 0)
+end)
+
+T.test("T2 for any values: one side without spread (accuracies, not whole numbers) is the "
+    .. "exact permutation test's (scipy permutation_test, n_resamples=inf), not Welch's",
+    function()
+  local function part(a, b, name)
+    local parts = {P.part("acc", recs(name, a), recs(name, b), name, false, "A", "B")}
+    P.decide(parts, "CX")
+    return parts[1]
+  end
+  -- Welch (ttest_ind equal_var=False): 0.0027, "holds"; every deal: 0.1
+  local r = part({0.1, 0.1, 0.1}, {0.2, 0.21, 0.22}, "test_accuracy")
+  T.near(r.p, 0.1, 1e-12); T.eq(r.ok, nil)
+  T.ok(r.text:find("no spread on one side: p = 0.1 (permutation test, exact) (undecided)", 1,
+    true), r.text)
+  -- scipy: 0.1 (Welch 0.118); 5 a side, overlapping: 0.12698 (Welch 0.115)
+  T.near(part({1, 1, 1}, {1.5, 2, 3}, "x").p, 0.1, 1e-12)
+  T.near(part({0.5, 0.5, 0.5, 0.5, 0.5}, {0.48, 0.52, 0.53, 0.55, 0.56}, "x").p,
+    0.12698412698412698, 1e-12)
+  local verdict, _, clause = wb.compare.decide({0.1, 0.1, 0.1}, {0.2, 0.21, 0.22},
+    "test_accuracy", "higher")
+  T.eq(verdict, "not decided", clause)
+  T.ok(clause:find("no spread in one group: p = 0.1 (permutation test, exact; n = 3 and 3)",
+    1, true), clause)
+  -- past permutation_p's budget: Welch's test, as before
+  local many = {}
+  for k = 1, 400 do many[k] = k / 7 end
+  local ones = {}
+  for k = 1, 400 do ones[k] = 1 end
+  r = part(ones, many, "x")
+  T.near(r.p, wb.welch(ones, many).p, 0)
+  T.ok(r.text:find("(Welch", 1, true) or r.text:find("CI", 1, true), r.text)
 end)
 
 T.test("T2: wb.inference.permutation_p counts every deal (scipy permutation_test, "

@@ -124,16 +124,17 @@ function M.decide(a, b, metric, better)
       .. "equal): p = %s (rank test, exact; n = %d and %d)", signed(w.diff, metric),
       M.fmt_p(p), w.n_a, w.n_b)
   end
-  -- one side without spread, whole numbers (epochs): Welch's df comes from
-  -- the other side alone, below any exact test's p ({2,2,2} vs {3,4,4}:
-  -- 0.038, every deal's >= 0.1: tryT T2); the exact permutation test decides
-  local p_exact = (w.sd_a == 0 or w.sd_b == 0) and counts
-    and wb.inference.permutation_p({a, b})
+  -- one side without spread (any values: whole epochs, accuracies k / n):
+  -- Welch's df comes from the other side alone, below any exact test's p
+  -- ({2,2,2} vs {3,4,4}: 0.038, {0.1,0.1,0.1} vs {0.2,0.21,0.22}: 0.0027,
+  -- every deal's >= 0.1: tryT T2); the exact permutation test decides (Welch
+  -- only past its budget)
+  local p_exact = (w.sd_a == 0 or w.sd_b == 0) and wb.inference.permutation_p({a, b})
   if p_exact then
     local verdict = "not decided"
     if p_exact < 0.05 then verdict = (w.diff > 0) == up and "a is better" or "b is better" end
-    return verdict, w, string.format("difference %s; no spread in one group (whole "
-      .. "numbers): p = %s (permutation test, exact; n = %d and %d)", signed(w.diff, metric),
+    return verdict, w, string.format("difference %s; no spread in one group: p = %s "
+      .. "(permutation test, exact; n = %d and %d)", signed(w.diff, metric),
       M.fmt_p(p_exact), w.n_a, w.n_b)
   end
   local verdict = "not decided"

@@ -315,9 +315,8 @@ function M.holm(ps, alpha)
   return reject, adj
 end
 
--- the exact permutation test (wb/inference_exact.lua), and _whole
-local exact = require "wb.inference_exact"
-M.permutation_p, M._whole = exact.permutation_p, exact.whole
+-- the exact permutation test (wb/inference_exact.lua)
+M.permutation_p = require("wb.inference_exact").permutation_p
 
 -- I_x(a, b) for the study's F test (scripts/study/anova.lua): one copy
 M._betai = betai

@@ -1,24 +1,13 @@
 -- wb/inference_exact.lua: the exact permutation test of wb.inference
--- (wb.inference.permutation_p) and whole(), which says where the report's
--- parts and wb.compare.decide use it: one side of whole numbers (epochs to a
--- target) without spread, where Welch's df comes from the other side alone,
--- and the study's ANOVA when some variant's seeds do not spread. Counts every
--- deal of the pooled values by value: no random numbers.
+-- (wb.inference.permutation_p), which the report's parts and
+-- wb.compare.decide use when one side's seeds do not spread (any values),
+-- where Welch's df comes from the other side alone, and the study's ANOVA
+-- when some variant's seeds do not spread. Counts every deal of the pooled
+-- values by value: no random numbers.
 local _ENV = require "wb.std"
 local args = require "wb.args"
 
 local M = {}
-
--- whole(...) -> boolean: whether every value of the lists is a whole number
--- (epochs to a target, counts): where one side without spread makes Welch's
--- df come from the other side alone, and the exact permutation test decides
--- (claim_parts' parts, wb.compare.decide).
-function M.whole(...)
-  for _, xs in ipairs({...}) do
-    for _, x in ipairs(xs) do if x ~= math.floor(x) then return false end end
-  end
-  return true
-end
 
 -- C(n, k) as a float (the counts here are seeds: small)
 local function choose(n, k)

@@ -171,4 +171,50 @@ T.test("T3: C7's groups with ties: the permutation p of F decides (scipy permuta
     true), r.text)
 end)
 
+-- {==== T5: wb.compare's words ====
+
+local function runs(spec)
+  local out = {}
+  for _, vs in ipairs(spec) do
+    for seed, x in ipairs(vs[2]) do
+      local r = {hash = string.format("%s%04d", vs[1]:gsub("%W", ""), seed), task = "t",
+        variant = vs[1], seed = seed, status = "ok", config = {seed = seed, v = vs[1]},
+        metrics = {}, measures = {}, history = {}}
+      if x == "nan" then r.measures_missing = {vs[3]} -- as train_measures records a NaN
+      else r.measures[vs[3]] = x; r.metrics[vs[3]] = x or nil end
+      out[#out + 1] = r
+    end
+  end
+  return wb.runs.Runs(out)
+end
+
+T.test("T5: a variant that never reached the target is the worst, not the slowest number",
+    function()
+  local rs = runs{{"Adam", {2, 2, 2}, "epochs_to_target"},
+    {"SGD+m", {3, 3, 3}, "epochs_to_target"}, {"RMSprop", {3, 3, 2}, "epochs_to_target"},
+    {"SGD", {false, false, false}, "epochs_to_target"}}
+  local s = wb.compare(rs, "epochs_to_target")
+  T.ok(s:find(" Worst: SGD (target never reached in 3 of 3 seeds); a never counts as slower "
+    .. "than any number.", 1, true), s)
+  T.ok(not s:find("Worst: SGD+m", 1, true), s)
+  T.ok(s:find("No value for SGD (3 of 3 seeds: target never reached).", 1, true), s)
+  T.ok(not s:find("e.g.", 1, true), s)
+  -- no never: the slowest number, as before
+  s = wb.compare(runs{{"a", {2, 2, 2}, "epochs_to_target"}, {"b", {3, 3, 3},
+    "epochs_to_target"}, {"c", {4, 4, 5}, "epochs_to_target"}}, "epochs_to_target")
+  T.ok(s:find(" Worst: c 4.3 ± 0.6.", 1, true) or s:find(" Worst: c ", 1, true), s)
+end)
+
+T.test("T5: a measure that was NaN is said to be not finite, not a target never reached",
+    function()
+  local rs = runs{{"lr small", {1.5, "nan", 1.5}, "partnan"},
+    {"lr huge", {1.5, 1.5, 1.5}, "partnan"}}
+  local s = wb.compare(rs, "partnan")
+  T.ok(s:find("No value for lr small (1 of 3 seeds: not finite (NaN or inf)).", 1, true), s)
+  T.ok(not s:find("never", 1, true), s)
+  -- a measure recorded false that is no target: said as recorded
+  s = wb.compare(runs{{"a", {1, 1, false}, "flag"}, {"b", {2, 2, 2}, "flag"}}, "flag")
+  T.ok(s:find("No value for a (1 of 3 seeds: recorded false).", 1, true), s)
+end)
+
 T.done()

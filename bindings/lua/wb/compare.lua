@@ -156,7 +156,10 @@ end
 ---when some of its seeds have no value (a diverged run, a target never
 ---reached): its mean over the others may flatter it. A note says which
 ---seeds have no value and why: failed (no record), diverged, or finished
----without one (e.g. a target never reached). opts.better =
+---without one (the target never reached: a measure recorded false; not
+---finite: NaN or inf; none recorded). With more than two variants it names
+---the other end, the worst; for a *_to_target measure a variant that never
+---reached the target is slower than any number there. opts.better =
 ---"higher" or "lower", or "neither" for a quantity that is no goal (a
 ---weight norm, the gradient noise, the sharpness): ranked from the lowest,
 ---the lowest said lower, not better; by default higher for an accuracy (a name ending in
@@ -195,6 +198,42 @@ local function same_training(runs, a, b)
   return ka ~= nil and ka == keys(b)
 end
 
+-- Why the finished runs rs have no value of metric, and how many of them
+-- never reached a target: said, not guessed ("e.g. target never reached"
+-- was said of a measure that was NaN: tryT T5). A measure recorded false
+-- (epochs_to_target: the target never reached), one not finite (NaN or inf:
+-- the record lists it in measures_missing; one in memory holds the NaN; a
+-- series' last epoch is JSON null), or none recorded.
+local function why_none(rs, metric)
+  local raw = require("wb.runs_stats").raw
+  local counts, order, n_never = {}, {}, 0
+  for _, r in ipairs(rs) do
+    if raw.finished(r) and not raw.usable(raw.value(r, metric)) then
+      -- a record made by hand may hold the false among its metrics
+      local m
+      if type(r.measures) == "table" then m = r.measures[metric] end
+      if m == nil and type(r.metrics) == "table" then m = rawget(r.metrics, metric) end
+      local lost = false
+      for _, k in ipairs(type(r.measures_missing) == "table" and r.measures_missing or {}) do
+        lost = lost or k == metric
+      end
+      local why = "none recorded"
+      if m == false then
+        why = metric:find("_to_target") and "target never reached" or "recorded false"
+        n_never = n_never + (metric:find("_to_target") and 1 or 0)
+      elseif lost or type(m) == "number" or raw.series(r, metric) then
+        why = "not finite (NaN or inf)"
+      end
+      if not counts[why] then counts[why] = 0; order[#order + 1] = why end
+      counts[why] = counts[why] + 1
+    end
+  end
+  for i, why in ipairs(order) do
+    order[i] = #order > 1 and counts[why] .. " " .. why or why
+  end
+  return table.concat(order, ", "), n_never
+end
+
 -- wb.compare for a caller one frame up (wb.compare, wb.Task:compare): its
 -- argument errors are raised at the line that called that caller (a
 -- misspelt metric in task:compare was reported at a line of task.lua).
@@ -225,7 +264,7 @@ function M._compare(runs, metric, o)
   local lower = o.better == "lower" or neither
     or o.better == nil and not (require("wb.callbacks")._wants_max(metric)
       or metric:find("^silenced") ~= nil)
-  local stats, missing, unfinished = {}, {}, {}
+  local stats, missing, unfinished, nevers = {}, {}, {}, {}
   -- a run that left no record (a failed child) is a seed without a value
   local failed, only = require("wb.runs_stats").raw.failed_of(runs)
   for _, v in ipairs(only) do
@@ -259,13 +298,14 @@ function M._compare(runs, metric, o)
         table.concat(gone, ", "))
     end
     if #xs < n_ok then
-      missing[#missing + 1] = string.format("%s (%d of %d seeds)", v, n_ok - #xs, all)
+      local why, n_never = why_none(runs:of(v), metric)
+      missing[#missing + 1] = string.format("%s (%d of %d seeds: %s)", v, n_ok - #xs, all, why)
+      if n_never > 0 then nevers[#nevers + 1] = {v = v, k = n_never, all = all} end
     end
   end
   local note = (#unfinished > 0 and string.format(" Seeds that did not finish have no "
     .. "value: %s.", table.concat(unfinished, ", ")) or "")
-    .. (#missing > 0 and string.format(" No value (e.g. target never reached) for %s.",
-      table.concat(missing, ", ")) or "")
+    .. (#missing > 0 and string.format(" No value for %s.", table.concat(missing, ", ")) or "")
   if #stats < 2 then return note ~= "" and ("- " .. metric .. ":" .. note) or "" end
   table.sort(stats, function(a, b)
     if lower then return a.m < b.m end
@@ -299,10 +339,27 @@ function M._compare(runs, metric, o)
       .. "nothing of the training.", metric, best.v, fmt(best), second.v, fmt(second),
       table.concat(ignored, ", "))
   end
-  if #stats > 2 then
-    -- the other end: "worst" only where a direction is better (tryO 5)
-    out = out .. string.format(" %s: %s %s.", neither and "Highest" or "Worst", stats[#stats].v,
-      fmt(stats[#stats]))
+  -- a *_to_target measure's never is slower than any number, as in the
+  -- claims: a variant that never got there is the slowest, not the slowest
+  -- of those that did (it named SGD+momentum 3 ± 0 beside SGD lr=0.01's
+  -- 3 nevers of 3: tryT T5)
+  local slow = {}
+  if lower and metric:find("_to_target") then
+    table.sort(nevers, function(x, y) return x.k / x.all > y.k / y.all end)
+    for _, x in ipairs(nevers) do
+      if x.v ~= best.v and x.v ~= second.v then
+        slow[#slow + 1] = string.format("%s (target never reached in %d of %d seeds)", x.v,
+          x.k, x.all)
+      end
+    end
+  end
+  -- the other end: "worst" only where a direction is better (tryO 5)
+  local other = neither and "Highest" or "Worst"
+  if #slow > 0 then
+    out = out .. string.format(" %s: %s; a never counts as slower than any number.", other,
+      table.concat(slow, ", "))
+  elseif #stats > 2 then
+    out = out .. string.format(" %s: %s %s.", other, stats[#stats].v, fmt(stats[#stats]))
   end
   return out .. note, best, stats
 end

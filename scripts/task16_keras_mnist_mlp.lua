@@ -60,8 +60,8 @@ local function report(task, runs)
     said = string.format("%s %% over %d seed: no interval", r.m and pct(r.m) or "n/a", r.n)
   else
     said = string.format("%s ± %s %% (mean ± sd over %d seeds); 95 %% CI of the mean "
-      .. "[%s, %s]; 95 %% prediction interval of one run [%s, %s]", pct(r.m), pct(r.s), r.n,
-      pct(r.lo), pct(r.hi), pct(r.plo), pct(r.phi))
+      .. "%s; 95 %% prediction interval of one run %s", pct(r.m), pct(r.s), r.n,
+      B.pct_interval(r.lo, r.hi), B.pct_interval(r.plo, r.phi))
   end
   task:text(string.format("Verdict: **%s**. Ours: %s; published %s %%.", r.verdict, said,
     pct(PUBLISHED)))

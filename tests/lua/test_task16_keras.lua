@@ -29,6 +29,18 @@ T.test("the rule: inside the CI agree, inside the prediction interval partly, el
   T.check_error("table of numbers expected, got number", B.against_one_run, 1, 2)
 end)
 
+T.test("an interval of an accuracy is printed within [0, 100] %, clipped ends said (tryT T5)",
+    function()
+  -- scipy t.interval of 3 quick seeds: [66.19, 102.61] was printed as is
+  T.eq(B.pct_interval(0.6619, 1.0261), "[66.19, 100.00] (clipped at 100 %: t gives 102.61, "
+    .. "past what an accuracy can be)")
+  T.eq(B.pct_interval(-0.02, 1.01), "[0.00, 100.00] (clipped at 0 %: t gives -2.00; at 100 %: "
+    .. "t gives 101.00, past what an accuracy can be)")
+  T.eq(B.pct_interval(0.9825, 0.9859), "[98.25, 98.59]")
+  T.check_error("bad argument #2 to 'pct_interval' %(number expected, got %-?nan%)",
+    B.pct_interval, 0.5, 0 / 0)
+end)
+
 T.test("--quick writes the README with a verdict from its numbers, the figure and "
   .. "beyond.json", function()
   local root = T.tmpdir()
@@ -41,8 +53,8 @@ T.test("--quick writes the README with a verdict from its numbers, the figure an
   local rule, verdict = md:find("## Rule", 1, true), md:find("\nVerdict: ", 1, true)
   T.ok(rule and verdict and rule < verdict, "the rule before the verdict")
   local v, m, lo, hi, plo, phi = md:match("\nVerdict: %*%*(%a+)%*%*%. Ours: ([%d.]+) ± [%d.]+ "
-    .. "%% %(mean ± sd over 2 seeds%); 95 %% CI of the mean %[([%d.]+), ([%d.]+)%]; 95 %% "
-    .. "prediction interval of one run %[([%d.]+), ([%d.]+)%]; published 98.40 %%%.")
+    .. "%% %(mean ± sd over 2 seeds%); 95 %% CI of the mean %[([%d.]+), ([%d.]+)%][^;]*; 95 %% "
+    .. "prediction interval of one run %[([%d.]+), ([%d.]+)%][^;]*; published 98.40 %%%.")
   T.ok(v, md)
   lo, hi, plo, phi = tonumber(lo), tonumber(hi), tonumber(plo), tonumber(phi)
   T.ok(lo <= tonumber(m) and tonumber(m) <= hi and plo <= lo and hi <= phi, md)

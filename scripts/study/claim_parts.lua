@@ -211,9 +211,20 @@ local function decide(parts, id)
       p.ok, p.decided = p.sign > 0, true
       p.text = p.text .. (p.ok and " (holds)" or " (fails)")
     else
-      -- a half-width is a difference: an accuracy's in percentage points
-      p.text = p.text .. (p.half and string.format(" (undecided: the seeds resolve about %s)",
-        signed(p.half, p.name):sub(2)) or " (undecided)")
+      -- a part whose own p (and CI, excluding 0) would decide alone is
+      -- undecided by Holm: say so where the verdict is, not only in the rule
+      -- ("CI [+0.00297, +0.0374], p = 0.037 ... (undecided)" read as a
+      -- contradiction: tryT T5); a half-width is a difference: an
+      -- accuracy's in percentage points
+      local why = {}
+      if p.p_holm and p.p <= 0.05 then
+        why[1] = string.format("Holm-adjusted p = %s, above 0.05", fmt_p(p.p_holm))
+      end
+      if p.half then
+        why[#why + 1] = string.format("the seeds resolve about %s", signed(p.half, p.name):sub(2))
+      end
+      p.text = p.text .. (#why > 0 and " (undecided: " .. table.concat(why, "; ") .. ")"
+        or " (undecided)")
     end
   end
 end

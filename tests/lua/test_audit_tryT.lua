@@ -217,4 +217,19 @@ T.test("T5: a measure that was NaN is said to be not finite, not a target never 
   T.ok(s:find("No value for a (1 of 3 seeds: recorded false).", 1, true), s)
 end)
 
+T.test("T5: a part whose own p would decide, undecided by Holm, says why at its verdict",
+    function()
+  local parts = {{p = 0.037, sign = 1, half = 0.0172, name = "gap",
+      text = "g: 95 % CI [+0.00297, +0.0374], p = 0.037"},
+    {p = 0.5, sign = 1, half = 0.01, name = "gap", text = "h: p = 0.5"}}
+  P.decide(parts, "CX")
+  T.ok(parts[1].text:find("p = 0.037, Holm-adjusted over CX's 2 parts 0.074 (undecided: "
+    .. "Holm-adjusted p = 0.074, above 0.05; the seeds resolve about 0.0172)", 1, true),
+    parts[1].text)
+  -- a part undecided on its own p says only what the seeds resolve
+  T.ok(parts[2].text:find("0.5 (undecided: the seeds resolve about 0.0100)", 1, true)
+    or parts[2].text:find("(undecided: the seeds resolve about 0.01", 1, true), parts[2].text)
+  T.ok(not parts[2].text:find("above 0.05", 1, true), parts[2].text)
+end)
+
 T.done()

@@ -232,4 +232,16 @@ T.test("T5: a part whose own p would decide, undecided by Holm, says why at its 
   T.ok(not parts[2].text:find("above 0.05", 1, true), parts[2].text)
 end)
 
+T.test("T4: -h wb.runs.export_csv gives README's never recipe with its groupby caveat",
+    function()
+  local st, out, err = T.sh(T.wb .. " -h wb.runs.export_csv")
+  T.eq(st, 0, out .. err)
+  local readme = require("wb.util").read_file("README.md")
+  for _, text in ipairs{"[\"']never[\"'], [\"']inf[\"']", "groupby%(%.%.%.%)%.mean%(%)",
+      "every seed is `?never", "inf %- inf", "%.median%(%)"} do
+    T.ok(out:find(text), "help: " .. text .. "\n" .. out)
+    T.ok(readme:find(text), "README: " .. text)
+  end
+end)
+
 T.done()

@@ -220,7 +220,12 @@ end
 ---epochs_to_target of a run that never reached its target, is the word
 ---never, which the tables count as slower than any number: pandas then
 ---reads that column as text, and its mean raises rather than averaging
----the seeds that reached it; an empty cell is a missing value). A task's
+---the seeds that reached it; pandas.to_numeric(d.epochs_to_target.replace(
+---"never", "inf")) counts them as slower than any number, but pandas 1.5.3
+---(Debian bookworm's) gives NaN, not inf, as the groupby(...).mean() of a
+---variant whose every seed is never (its summation computes inf - inf):
+---take .median(), or count the nevers apart, as README says; an empty
+---cell is a missing value). A task's
 ---run list (the report's runs) has a row of status "failed", without
 ---metrics, for each run that left no record. runs_or_dir:
 ---a runs folder (default <plots>/runs), a wb.Runs or a list of records; a

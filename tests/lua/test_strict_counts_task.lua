@@ -15,6 +15,14 @@ T.test("a task's method or wb.record's function with one argument more: an error
     function() t:text("a", "b") end)
   T.ok(err:find("^[^:]*test_strict_counts_task%.lua:%d+: wb%.Task:text"), err)
   T.eq(#t.blocks, 0, "nothing written")
+  -- a call's several results as the last argument (tryV 5: wb.compare returns three): the
+  -- error says how to pass the first alone, and that way works
+  local function three() return "sentence", {}, {} end
+  T.check_error("got 3 (a call as the last argument passes all its results: wrap it in "
+    .. "parentheses", function() t:text(three()) end)
+  t:text((three()))
+  T.eq(t.blocks[#t.blocks], "sentence\n")
+  t.blocks = {}
   T.check_error("wb.Task:figure: takes at most 3 arguments", function()
     t:figure("f", {}, "caption", "x") end)
   T.check_error("wb.Task:section: takes at most 1 argument", function() t:section("s", 2) end)

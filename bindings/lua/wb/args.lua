@@ -297,8 +297,12 @@ function M.at_most(f, name, method)
     -- trailing nils are no input (f(table.unpack(t, 1, 3)) passes them)
     while got > n and select(got, ...) == nil do got = got - 1 end
     if got > n then
-      error(string.format("%s: takes at most %d argument%s (%s), got %d", name, shown,
-        shown == 1 and "" or "s", params_of(name, f, n, method), got - (n - shown)), 2)
+      -- the hint: task:text(wb.compare(...)) passed compare's three results, and "got 3"
+      -- puzzled a user who wrote one call (tryV 5)
+      error(string.format("%s: takes at most %d argument%s (%s), got %d (a call as the last "
+        .. "argument passes all its results: wrap it in parentheses, f((g())), to pass its "
+        .. "first)", name, shown, shown == 1 and "" or "s", params_of(name, f, n, method),
+        got - (n - shown)), 2)
     end
     return f(...)
   end

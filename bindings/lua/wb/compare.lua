@@ -168,12 +168,13 @@ end
 ---else; the sentence says which. Two variants whose runs are the same
 ---trainings, seed for seed (--quick's 2 epochs over a varied epochs), are
 ---not compared: the sentence says so. Any other option is an error. Also returns
----the best and all {v, m, s, n}, sorted.
+---the best and all {v, m, s, n}, sorted: pass the sentence alone where one
+---value is wanted, task:text((wb.compare(...))) or local s = wb.compare(...).
 ---@param runs wb.Runs
 ---@param metric string
 ---@param opts? table
----@return string
----Example: print(wb.compare(runs, "test_accuracy", {better = "higher"}))
+---@return string, table, table
+---Example: local s = wb.compare(runs, "test_accuracy", {better = "higher"}); print(s)
 function M.compare(runs, metric, o)
   local s, best, all = M._compare(runs, metric, o) -- not a tail call: levels count it
   return s, best, all

@@ -315,7 +315,8 @@ end
 ---(nearest first); the per-step series (history.steps) are drawn by
 ---wb.Runs:plot_curves(name, {x = "step"}). opts: title, ylabel, logy. Its
 ---CSV and gnuplot script begin with "# " lines naming the run (hash, task,
----epochs, data), the command drawing it and the commit.
+---epochs, data), the command drawing it and the commit. An accuracy (a name the
+---tables show in percent) is drawn in percent, in the CSV too, its y label ending "(%)".
 ---@param metric? string
 ---@param opts? table
 ---@return wb.Plot
@@ -336,18 +337,17 @@ function Run:plot(metric, o)
   if (metric == "loss" or metric == "accuracy") and wb.runs.series(self, "val_" .. metric) then
     names[2] = "val_" .. metric
   end
-  local ss = {}
+  local ss, note = {}, require "wb.runs_curve_note"
   for _, n in ipairs(names) do
     local y = wb.runs.series(self, n)
     local x = {}
     for e = 1, #y do x[e] = e end
-    ss[#ss + 1] = {label = n, x = x, y = y}
+    ss[#ss + 1] = note.in_unit(n, {label = n, x = x, y = y}) -- an accuracy in percent
   end
-  local note = require "wb.runs_curve_note"
   local title = o.title or string.format("%s %s seed %s: %s", tostring(self.task),
     tostring(self.variant), util.show(self.seed), metric)
   return wb.plot.lines{title = note.quick_title({self}, title),
-    xlabel = "epoch", ylabel = o.ylabel or metric, series = ss, logy = o.logy,
+    xlabel = "epoch", ylabel = note.ylabel(metric, o.ylabel), series = ss, logy = o.logy,
     comment = note.provenance({records = {self},
       dir = dir_of[self]}, metric, "wb.Run:plot")} -- its CSV says which run, drawn how
 end

@@ -316,6 +316,8 @@ end
 ---with "# " lines: the command, commit, records (hashes, task, epochs, data), columns. Raises
 ---when a variant's runs are not seeds of one configuration, and for a series (step series
 ---with x = "step") no run of the list has, listing those they have, nearest first.
+---An accuracy (a name the tables show in percent) is drawn in percent, in the CSV too, its
+---y label ending "(%)" (added to an ylabel without "%"); refs' y and yrange are in percent.
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot
@@ -333,11 +335,7 @@ function Runs:plot_curves(name, o)
   end
   argcheck(o.refs == nil or type(o.refs) == "table", 2, "plot_curves", "refs table", o.refs)
   for _, v in ipairs(self:variants()) do seeds(self, v, "plot_curves") end -- refuse first
-  if #self.records == 0 then -- (every run failed: plot.lines said "expected a non-empty array")
-    local nf = #(rawget(self, "failures") or {})
-    error(string.format("wb.Runs:plot_curves: no run to draw '%s' from%s", name, nf > 0 and
-      string.format(" (%d failed, none recorded: their FAILED lines say why)", nf) or ""), 2)
-  end
+  if #self.records == 0 then error(cnote.no_run(self, name), 2) end -- (every run failed)
   if o.x == "step" then
     stats.raw.check_name(self.records, name, "steps", "wb.Runs:plot_curves", "step series", 2,
       string.format("wb.Runs:plot_curves: the list has no step series '%s'", name))
@@ -364,7 +362,8 @@ function Runs:plot_curves(name, o)
       x, m, ci, lo, hi, label = {1}, {0 / 0}, {0 / 0}, nil, nil, cnote.empty_label(rs, v, name)
       n = {0}
     end
-    ss[#ss + 1] = {label = label, x = x, y = m, err = ci, lo = lo, hi = hi, n = n}
+    ss[#ss + 1] = cnote.in_unit(name, {label = label, x = x, y = m, err = ci, lo = lo, hi = hi,
+      n = n})
     if #x > 0 then x0, x1 = math.min(x0 or x[1], x[1]), math.max(x1 or x[#x], x[#x]) end
   end
   for i, r in ipairs(o.refs or {}) do
@@ -381,9 +380,9 @@ function Runs:plot_curves(name, o)
   local band = cnote.note(self, o, stats.raw, ss)
   return wb.plot.lines{title = cnote.quick_title(self.records, (o.title or name) .. " ("
     .. band .. ")"),
-    comment = cnote.provenance(self, name, nil, o),
+    comment = cnote.provenance(self, name, nil, o), ylabel = cnote.ylabel(name, o.ylabel),
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
-    ylabel = o.ylabel or name, series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
+    series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
     smooth = o.smooth, smooth_by = o.smooth_by, err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 

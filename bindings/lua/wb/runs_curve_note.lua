@@ -3,6 +3,7 @@
 -- diverged or failed and are not drawn). Private to wb/runs.lua.
 local _ENV = require "wb.std"
 local kernels = require "wb.runs_kernels"
+local fmt = require "wb.runs_fmt"
 
 local M = {}
 
@@ -118,6 +119,48 @@ function M.note(rs, o, raw, ss)
   return band
 end
 
+-- {==================== units ====================
+
+-- An accuracy (wb/runs_fmt.lua's is_pct, the tables' one rule) is drawn in
+-- percent, as tables, findings and progress lines show it: a figure of
+-- 0.96 to 0.98 labelled val_accuracy sat beside a table's 97.11 % (tryV 3).
+-- Series s (label, x, y and its err, lo, hi) of series `name` in the axis'
+-- unit: new lists, never the record's own (a Run's history is its record's).
+-- wb.plot writes the CSV from these lists, so it holds the numbers drawn.
+function M.in_unit(name, s)
+  if not fmt.is_pct(name) then return s end
+  for _, k in ipairs{"y", "err", "lo", "hi"} do
+    local v = s[k]
+    if type(v) == "table" then
+      local u = {}
+      for i = 1, #v do u[i] = v[i] and 100 * v[i] end
+      s[k] = u
+    end
+  end
+  return s
+end
+
+-- The y label of a figure of series `name`: the caller's, else the name;
+-- an accuracy's says "(%)" (appended to a label that names no "%": the
+-- task scripts' "validation accuracy" gave no unit to a percent axis).
+function M.ylabel(name, given)
+  local label = given or name
+  if fmt.is_pct(name) and type(label) == "string" and not label:find("%", 1, true) then
+    label = label .. " (%)"
+  end
+  return label
+end
+
+-- plot_curves' error when no run left a record (every one failed):
+-- wb.plot.lines said "expected a non-empty array".
+function M.no_run(rs, name)
+  local nf = #(rawget(rs, "failures") or {})
+  return string.format("wb.Runs:plot_curves: no run to draw '%s' from%s", name, nf > 0 and
+    string.format(" (%d failed, none recorded: their FAILED lines say why)", nf) or "")
+end
+
+-- }====================
+
 -- {==================== provenance ====================
 
 -- What plot_curves' columns beside each mean are (its options o), appended
@@ -185,6 +228,10 @@ function M.provenance(rs, name, by, o)
       .. table.concat(hashes, " ", i, math.min(i + 5, #hashes))
   end
   if not by then columns(lines, o or {}) end
+  if fmt.is_pct(name) then -- the record holds fractions; a CSV read beside it said 97.1
+    lines[#lines + 1] = string.format("y: %s in percent (100 x the run records' fraction, "
+      .. "as the tables show it)", name)
+  end
   lines[#lines + 1] = (by and "" or "a column '<variant> n': how many seeds each point is "
     .. "the mean of (fewer after early stopping); ") .. "pandas: read_csv(path, comment='#')"
   return table.concat(lines, "\n")

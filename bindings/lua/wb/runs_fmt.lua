@@ -6,7 +6,8 @@ local args = require "wb.args"
 
 local M = {}
 
--- Accuracies (and accuracies under perturbation) are shown in percent.
+-- Accuracies (and accuracies under perturbation) are shown in percent: in
+-- tables, findings, and figures of series (wb/runs_curve_note.lua's in_unit).
 local function is_pct(name)
   return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
 end
@@ -91,5 +92,5 @@ function M.fmt_mean_std(m, s, name, n)
   return pct and (text .. " %") or text
 end
 
-M.count_name = count_name
+M.count_name, M.is_pct = count_name, is_pct
 return M

@@ -85,15 +85,17 @@ local function report(task, runs)
     and string.format(" (%d more did not finish: left out)", n_out) or ""))
   local rows = {"| file | label | predicted | probability | correct | path given (its panel) |",
     "|---|---|---|---|---|---|"}
-  local by_step, bars, right, labelled = {}, {}, 0, 0
+  local by_step, step_label, bars, right, labelled = {}, {}, {}, 0, 0
   local steps = {"input", "inverted", "cropped", "scaled", "centred"}
   for k, path in ipairs(FILES) do
     -- the input as the file looks and to_mnist's steps, each 28x28 (aspect kept)
-    local tiles, _, x = wb.image.steps_tiles(wb.image.load(path), 28)
+    local tiles, labels, x = wb.image.steps_tiles(wb.image.load(path), 28)
     for i = 1, #steps do
       by_step[i] = by_step[i] or {}
       by_step[i][k] = tiles:row(i):reshape(784)
     end
+    -- a dark page is not inverted: its panel says so
+    step_label[k] = labels[2]
     local mean = wb.zeros(1, 10)
     for _, m in ipairs(models) do mean = mean + m:predict(x) end
     mean = mean / #models
@@ -121,11 +123,13 @@ local function report(task, runs)
     for k, path in ipairs(FILES) do
       stack[(i - 1) * #FILES + k] = by_step[i][k]
       -- the file's name, .png in any case left out (a .PNG was "input")
-      caps[#caps + 1] = i == 1 and (path:match("[^/]+$"):gsub("%.[pP][nN][gG]$", "")) or s
+      caps[#caps + 1] = i == 1 and (path:match("[^/]+$"):gsub("%.[pP][nN][gG]$", ""))
+        or i == 2 and step_label[k] or s
     end
   end
-  task:figure("preprocessing", wb.plot.images{title = "MNIST-style preprocessing: the file, "
-    .. "inverted, cropped to the ink, scaled to 20 px, centred by mass in 28x28",
+  task:figure("preprocessing", wb.plot.images{title = "MNIST-style preprocessing: the file "
+    .. "as it looks, then what the model reads (ink white on black): inverted, cropped to "
+    .. "the ink, scaled to 20 px, centred by mass in 28x28",
     tiles = stack, rows = #steps, cols = #FILES, labels = caps})
   task:figure("probabilities", wb.plot.panels{title = "Predicted probabilities ("
     .. (#models == 1 and "one seed" or "mean over " .. #models .. " seeds") .. ")", cols = 4,

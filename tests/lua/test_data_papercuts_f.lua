@@ -21,12 +21,21 @@ T.test("steps_tiles: a black-on-white input is drawn black on white (no negative
   T.eq(input:get(1, 1), 0, "margin: white, as the page")
   T.eq(input:get(16, 16), 1, "the pen's stroke: black")
   T.ok(input:mean() < 0.5, "mostly white paper: " .. input:mean())
-  -- the input and the inverted step look alike on a light page: dark ink on white
-  T.ok(tiles:row(2):get(1, 1) == 0 and tiles:row(2):max() == 1, "inverted: ink dark")
-  -- a light-on-dark file stays light on dark, its margins dark too
-  tiles = wb.image.steps_tiles(page(100, 60, 0, 1), 32)
+  -- the steps are what the model reads, ink white on black: the inverted
+  -- step does not look like the input it came from (tryV 6)
+  T.eq(labels[2], "inverted")
+  for i = 2, 5 do
+    T.eq(tiles:row(i):get(1, 1), 1, labels[i] .. ": margin black, the model's background")
+    T.eq(tiles:row(i):min(), 0, labels[i] .. ": ink white")
+  end
+  T.ok((tiles:row(1) - tiles:row(2)):abs():max() == 1, "inverted differs from the input")
+  -- a light-on-dark file stays light on dark, its margins dark too; its
+  -- second step is not an inversion, and its label says so
+  tiles, labels = wb.image.steps_tiles(page(100, 60, 0, 1), 32)
   T.eq(tiles:row(1):get(1, 1), 1, "margin: black, as the board")
   T.eq(tiles:row(1):get(16, 16), 0, "chalk: white")
+  T.eq(labels[2], "kept: dark page")
+  T.eq(tiles:row(2):get(16, 16), 0, "kept: chalk white")
   -- cream paper: the margins are the paper's level, no frame around it
   tiles = wb.image.steps_tiles(page(100, 60, 0.9, 0.1), 32)
   T.near(tiles:row(1):get(1, 1), tiles:row(1):get(3, 16), 1e-5, "margin as the paper")

@@ -165,9 +165,11 @@ end
 ---scaled to 20 px, centred 28x28), each fitted into size x size (default
 ---56), as one [5, size, size] tensor for wb.plot.images; also the tile
 ---labels, to_mnist's [1, 784] result and its steps table. wb.plot.images
----draws high values dark, so the input tile holds 1 - img: it shows as the
----file looks (black on white stays black on white), margins in the page's
----colour; the steps show their ink dark.
+---draws high values dark, so every tile holds 1 - brightness: the input
+---shows as the file looks (black on white stays black on white), margins in
+---the page's colour; the steps show what the model reads, its ink (1) white
+---on black, as MNIST digits are usually shown. A dark page is not inverted:
+---its second label says so ("kept: dark page").
 ---@param img wb.Tensor
 ---@param size? integer
 ---@return wb.Tensor tiles
@@ -190,14 +192,16 @@ function image.steps_tiles(img, size)
   for i, part in ipairs(parts) do
     -- input: margins of the page's level (a cream page, a green board too;
     -- st.background is it with the ink made bright), so the frame is
-    -- invisible; then inverted, as wb.plot.images draws 1 black: a light
-    -- page was a negative
+    -- invisible; the steps: margins of the model's background (0). Each
+    -- inverted, as wb.plot.images draws 1 black: the input as the file
+    -- looks, the steps white on black. Drawn with ink dark, the inverted
+    -- step looked just like a light page's input (tryV 6).
     local page = st.light_background and 1 - st.background or st.background
     local fill = i == 1 and math.min(1, math.max(0, page)) or 0
-    local tile = image.fit(part, size, size, fill)
-    tiles:row(i):copy(i == 1 and image.invert(tile) or tile)
+    tiles:row(i):copy(image.invert(image.fit(part, size, size, fill)))
   end
-  local labels = {"input", "inverted", "cropped", "scaled (20 px)", "centred 28x28"}
+  local labels = {"input", st.light_background and "inverted" or "kept: dark page",
+    "cropped", "scaled (20 px)", "centred 28x28"}
   return tiles, labels, result, st
 end
 

@@ -28,7 +28,8 @@ return wb.task{name = "step_schedule", title = "SGD with a step schedule, per st
   report = function(task, runs)
     task:figure("loss", runs:plot_curves("loss", {x = "step",
       title = "Training loss per step (lr / 10 after each third)"}))
-    task:figure("lr", runs:plot_curves("lr", {x = "step", logy = true,
+    -- steps: the lr is constant between changes; lines made each drop a ramp
+    task:figure("lr", runs:plot_curves("lr", {x = "step", logy = true, steps = true,
       title = "Learning rate per step"}))
     task:text(runs:table{"test_accuracy", "loss"})
   end}

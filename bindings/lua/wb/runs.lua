@@ -300,7 +300,8 @@ end
 ---like =}, ...} horizontal reference lines across the curves' steps (like = a variant
 ---label: dashed, in that variant's colour), smooth = k (wb.plot.lines: each mean faint, and
 ---bold its running mean over k points, band too; the title says so), smooth_by = "median"
----(its running median instead). x = "time": epoch k is drawn at the sum of the mean
+---(its running median instead), steps = true (wb.plot.lines: a staircase, for a piecewise-
+---constant series such as an lr schedule's). x = "time": epoch k is drawn at the sum of the mean
 ---epoch_time of epochs 1 to k, each epoch's mean over the seeds that ran it; after early
 ---stopping those are fewer seeds than the earlier epochs', so it is not the mean of the
 ---seeds' own cumulative times (the two agree when every seed runs every epoch).
@@ -328,7 +329,7 @@ function Runs:plot_curves(name, o)
   argcheck(o == nil or type(o) == "table", 2, "plot_curves", "table", o)
   o = o or {}
   util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange",
-    "smooth", "smooth_by"},
+    "smooth", "smooth_by", "steps"},
     "wb.Runs:plot_curves", 2)
   if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
     error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
@@ -381,6 +382,7 @@ function Runs:plot_curves(name, o)
   return wb.plot.lines{title = cnote.quick_title(self.records, (o.title or name) .. " ("
     .. band .. ")"),
     comment = cnote.provenance(self, name, nil, o), ylabel = cnote.ylabel(name, o.ylabel),
+    steps = o.steps,
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
     series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
     smooth = o.smooth, smooth_by = o.smooth_by, err_is = o.x ~= "step" and "ci95" or "sd"}

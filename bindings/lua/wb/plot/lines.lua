@@ -104,7 +104,7 @@ local function log_tics(d, L)
   if ty then L[#L + 1] = "set ytics " .. ty end
 end
 
----wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is, smooth, smooth_by} -> wb.Plot
+---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is, smooth, smooth_by, steps} -> wb.Plot
 ---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
 ---tensors); x defaults to 1..n; err draws a shaded y +- err band, or lo
 ---and hi (together, instead of err) a band from lo to hi; on a log y axis a
@@ -121,7 +121,11 @@ end
 ---values; a point that is not finite stays a gap), its band the running
 ---mean of its edges; the CSV has both (column "label mean k").
 ---smooth_by = "median" (with smooth) draws the running median instead (of
----the window's finite values): a few huge values do not pull it. Also title,
+---the window's finite values): a few huge values do not pull it. steps =
+---true draws each line as a staircase (gnuplot "with steps"): a value holds
+---until the next point's x, so a piecewise-constant series (an lr logged
+---every k steps) drops at the logged point after its change, not in a ramp
+---between the two (its band, if any, stays straight). Also title,
 ---size = {w, h} pixels, extra = raw gnuplot commands, comment = text heading
 ---the CSV and the script as "# " lines (pandas: read_csv(path,
 ---comment="#")). A series' n (optional, one number per point: how many
@@ -133,7 +137,7 @@ end
 ---  series = {{label = "train", y = h.loss}, {label = "val", y = h.val_loss}}}:show()
 
 local K = {keys = {"xlabel", "ylabel", "series", "logx", "logy", "xrange",
-                   "yrange", "points", "err_is", "smooth", "smooth_by"}}
+                   "yrange", "points", "err_is", "smooth", "smooth_by", "steps"}}
 
 -- smooth = k: each series' running mean or median (s.sy) and its band's
 -- (lo and hi edges replace err, which the band of the mean would not be).
@@ -220,6 +224,10 @@ function K.prepare(o)
     max_n = math.max(max_n, #y)
   end
   if o.points == nil then d.points = max_n <= 30 else d.points = o.points and true end
+  if o.steps ~= nil and type(o.steps) ~= "boolean" then
+    error("steps: expected true or false, got " .. tostring(o.steps), 0)
+  end
+  d.steps = o.steps
   d.x_int = integer_range(d.series) -- integer x (epochs) gets integer tics
   if d.smooth then smooth_series(d) end
   A.check_log_range(d.logx, d.xrange, "xrange")
@@ -368,7 +376,8 @@ function K.body(d, ctx)
     end
   end
   for k, s in ipairs(d.series) do
-    local with = ((d.points or s.lone) and not ctx.dumb) and "linespoints" or "lines"
+    local marks = (d.points or s.lone) and not ctx.dumb
+    local with = d.steps and "steps" or marks and "linespoints" or "lines"
     -- like = j: a line belonging to series j (its threshold, its fit) in
     -- j's colour, dashed and without markers, where its own colour in the
     -- cycle had matched another series' (task 11's 2/lr lines)
@@ -376,6 +385,10 @@ function K.body(d, ctx)
       or string.format("%s lt %d", with, k)
     plots[#plots + 1] = string.format("%s%d:%d with %s %s", f, s.xc, s.sc or s.yc, lt,
       s.label and ("title " .. q(s.label)) or "notitle")
+    if d.steps and marks and not s.like then -- (gnuplot has no "stepspoints")
+      plots[#plots + 1] = string.format("%s%d:%d with points lt %d notitle", f, s.xc,
+        s.sc or s.yc, k)
+    end
   end
   return finish(d, L, plots)
 end

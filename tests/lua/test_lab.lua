@@ -281,6 +281,26 @@ T.test("weight_grid:show(): each tile keeps its shape, rows of tiles apart", fun
   T.eq(table.concat(groups, " "), "12 12", out) -- 24 columns, 12 rows: square on the screen
 end)
 
+T.test("weight_grid:show() and images:show() end with a key saying what each glyph is",
+    function()
+  -- (before: " - = + #" with nothing saying which sign is which: tryV 8)
+  local st, out, err = T.sh(q(T.wb) .. [[ -e 'wb.seed(3)
+    local m = wb.nn.Sequential{wb.nn.Dense(784, 4)}
+    wb.lab.weight_grid(m, {cols = 4}):show{width = 100, height = 30}
+    wb.plot.images{tiles = wb.rand(2, 784), rows = 1, scale = "global"}:show()']])
+  T.eq(st, 0, err)
+  local keys = {}
+  for line in out:gmatch("[^\n]+") do
+    if line:find("^key: ") then keys[#keys + 1] = line end
+  end
+  T.eq(#keys, 2, out)
+  T.eq(keys[1], 'key: "=" -1 to -0.6, "-" to -0.2, " " to 0.2, "+" to 0.6, "#" to 1 '
+    .. "(of each tile's max abs value)")
+  T.ok(#keys[1] <= 100, "fits the default width")
+  T.eq(keys[2], 'key: " .:-=+*#%@" from low to high (in the PNG white to black), one scale '
+    .. "for all tiles")
+end)
+
 T.test("compare_weights: one histogram per variant (or run, or model)", function()
   local a = wb.nn.Sequential{wb.nn.Dense(784, 8), wb.nn.Dense(8, 10)}
   local b = wb.nn.Sequential{wb.nn.Dense(784, 8), wb.nn.Dropout(0.3), wb.nn.Dense(8, 10)}

@@ -179,12 +179,14 @@ end
 
 ---wb.lab.weight_grid(model, opts) -> wb.Plot
 ---The first Dense layer's weights as a grid of images, one tile per hidden
----unit: unit j's 784 incoming weights drawn as a 28x28 picture (diverging
----palette: blue negative, white 0, red positive; each tile scaled to its
----own largest |w|). opts: units (how many, default all), cols (default
----16), rows, title, layer (which Dense layer, default 1; its inputs must
----form a square image). :show() draws it in the terminal, :save(path.png)
----writes a PNG. `model` may also be a Run.
+---unit: unit j's 784 incoming weights drawn as a 28x28 picture (in the PNG
+---blue negative, white 0, red positive; each tile scaled to its own largest
+---|w|). opts: units (how many, default all), cols (default 16), rows,
+---title, layer (which Dense layer, default 1; its inputs must form a
+---square image). :save(path.png) writes the PNG; :show() draws it
+---in the terminal, signs as glyphs ("=" most negative, "-", blank near 0,
+---"+", "#" most positive; a key line under the tiles says so). `model` may
+---also be a Run.
 ---@param model wb.Sequential|wb.Run
 ---@param opts? table
 ---@return wb.Plot

@@ -289,8 +289,8 @@ end
 ---wb.Plot:show(opts) -> wb.Plot
 ---Draws the figure as text on stdout (gnuplot's dumb terminal), for the
 ---REPL. opts: width, height in characters (default wb.plot.style.dumb_size,
----100 x 30). An images figure is drawn by wb: each tile in cells of its
----own, as wide as it is tall on the screen, a blank row and column between.
+---100 x 30). An images figure is drawn by wb: tiles of glyphs by level, "|"
+---between, a key line under them (wb.plot.images); colours only in the PNG.
 ---@param opts? table
 ---@return wb.Plot
 ---Example: wb.lab.weight_grid(m, {units = 8}):show{width = 120, height = 40}

@@ -187,7 +187,7 @@ function K.heatmap.size(_, style) return {style.size[2] + 120, style.size[2] + 6
 ---its largest |value| so that 0 stays white. palette "auto" (default) is
 ---diverging when any value is negative (weights), else grey (digits). In
 ---the terminal (:show) each tile keeps its shape, "|" between: " .:-=+*#%@"
----by level, or "=- +#" from negative to positive.
+---by level, or "=- +#" from negative to positive, a key line under them.
 ---@param opts table
 ---@return wb.Plot
 ---Example: wb.plot.images{tiles = wb.data.mnist().test:subset(1, 8):float_images(),

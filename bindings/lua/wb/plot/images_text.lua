@@ -11,8 +11,9 @@
 -- and a blank row between tiles, and each cell is the scaled pixel at its middle (a mean
 -- of a tile of random weights was all 0, blank; a non-finite one: blank),
 -- as a smaller PNG would be sampled. The ramps are those the
--- help names: " .:-=+*#%@" from 0 to 1, "=- +#" from -1 to 1 (diverging).
--- The PNG (:save) is gnuplot's, unchanged.
+-- help names: " .:-=+*#%@" from 0 to 1, "=- +#" from -1 to 1 (diverging),
+-- said in a key line under the tiles (without it the glyphs read as noise:
+-- tryV 8). The PNG (:save) is gnuplot's, unchanged.
 local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 
@@ -49,6 +50,18 @@ local function pixel(d, t, cy, cx)
   return nil
 end
 
+-- The key line: what each glyph stands for, and what it is scaled to.
+local function key(d)
+  local each = d.scale == "tile" -- (no "|" in it: that is the tiles' separator)
+  if d.palette == "diverging" then
+    -- the ramp's cut points: -1 + 2 k / 5 (char's levels)
+    return string.format('key: "=" -1 to -0.6, "-" to -0.2, " " to 0.2, "+" to 0.6, "#" to 1 '
+      .. "(of %s max abs value)", each and "each tile's" or "all tiles'")
+  end
+  return string.format('key: " .:-=+*#%%@" from low to high (in the PNG white to black), '
+    .. "%s", each and "each tile from its own min to max" or "one scale for all tiles")
+end
+
 -- The figure's text (lines ending in "\n") for size {width, height} in characters.
 return function(d, size)
   local width, height = size[1], size[2]
@@ -59,7 +72,7 @@ return function(d, size)
     end
     out[#out + 1] = ""
   end
-  local tw, th = tile_size(d, width, height, #out)
+  local tw, th = tile_size(d, width, height, #out + 2) -- (+ the key and a blank above it)
   for r = 0, d.rows - 1 do
     if r > 0 then out[#out + 1] = "" end
     for y = 0, th - 1 do
@@ -85,5 +98,7 @@ return function(d, size)
       out[#out + 1] = (table.concat(caps, " "):gsub("%s+$", ""))
     end
   end
+  out[#out + 1] = ""
+  out[#out + 1] = key(d)
   return table.concat(out, "\n") .. "\n"
 end

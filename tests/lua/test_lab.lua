@@ -322,6 +322,29 @@ T.test("compare_weights: one histogram per variant (or run, or model)", function
   end
 end)
 
+T.test("compare_weights of layers of other sizes: densities, and the title says why", function()
+  -- (before: counts, and a layer twice as wide looked twice as tall: tryV 10)
+  local a = wb.nn.Sequential{wb.nn.Dense(784, 128), wb.nn.Dense(128, 10)}
+  local b = wb.nn.Sequential{wb.nn.Dense(784, 64), wb.nn.Dense(64, 10)}
+  local p = wb.lab.compare_weights({a, b}, 1)
+  T.ok(p.d.density, "densities"); T.eq(p.d.ylabel, "density")
+  T.ok(p.d.title:find("Layer 1 weights (densities: the histograms pool 100,352 vs 50,176 "
+    .. "weights; density = false draws counts)", 1, true), p.d.title)
+  p = wb.lab.compare_weights({a, b}, 1, {param = "bias"})
+  T.ok(p.d.title:find("pool 128 vs 64 biases", 1, true), p.d.title)
+  p = wb.lab.compare_weights({a, b}, 1, {density = false})
+  T.ok(not p.d.density, "asked for counts"); T.eq(p.d.ylabel, "count")
+  T.ok(not p.d.title:find("densities", 1, true), p.d.title)
+  p = wb.lab.compare_weights({a, b}, 1, {density = true})
+  T.ok(not p.d.title:find("densities", 1, true), "asked for: no note: " .. p.d.title)
+  p = wb.lab.compare_weights({a, a}, 1) -- the same sizes: counts, as before
+  T.ok(not p.d.density, "counts"); T.eq(p.d.ylabel, "count"); T.eq(p.d.title, "Layer 1 weights")
+  local c = wb.nn.Sequential{wb.nn.Dense(784, 2)}
+  p = wb.lab.compare_weights({a, b, c, c}, 1, {title = "mine"})
+  T.ok(p.d.title:find("mine (densities: the histograms pool 1,568 to 100,352 weights",
+    1, true), p.d.title)
+end)
+
 -- }====
 
 T.done()

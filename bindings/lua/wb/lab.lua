@@ -242,6 +242,29 @@ local function run_label(r, by_run, label)
   return label
 end
 
+-- 100352 -> "100,352"
+local function thousands(n)
+  local s, k = tostring(n), 0
+  repeat s, k = s:gsub("^(%d+)(%d%d%d)", "%1,%2") until k == 0
+  return s
+end
+
+-- When the histograms pool different numbers of values, counts made a layer
+-- twice as wide look twice as tall (tryV 10): the figure is for comparing
+-- shapes, so unless density is given it draws densities, and this note (nil
+-- when the sizes agree) says why in the title: a note beside a misleading
+-- count plot, or on stderr, would still leave the picture misleading.
+local function size_note(series, what)
+  local lo, hi, sizes = math.huge, 0, {}
+  for i, s in ipairs(series) do
+    lo, hi, sizes[i] = math.min(lo, #s.values), math.max(hi, #s.values), thousands(#s.values)
+  end
+  if lo == hi then return nil end
+  return string.format("densities: the histograms pool %s %s; density = false draws counts",
+    #sizes <= 3 and table.concat(sizes, " vs ") or thousands(lo) .. " to " .. thousands(hi),
+    what)
+end
+
 ---wb.lab.compare_weights(runs, layer, opts) -> wb.Plot
 ---Histograms of one layer's weights across runs, overlaid on common bins
 ---(wb.plot.histogram). runs: a run list (wb.runs.find), a list of Run
@@ -251,7 +274,10 @@ end
 ---variant that differ in more than the seed are labelled apart as
 ---wb.runs.find lists them, and in a plain list are an error) or "run"
 ---(one per run), param = "weight" (default) or "bias", bins (60), density
----(false), labels (legend for a list of models), title.
+---(default false: counts; true when the histograms pool different numbers
+---of values, layers of other widths or variants of fewer seeds, where the
+---larger would look taller only by its size: the title then says so and
+---density = false keeps counts), labels (legend for a list of models), title.
 ---@param runs wb.Runs|table
 ---@param layer? integer
 ---@param opts? table
@@ -332,8 +358,11 @@ function M.compare_weights(runs, layer, opts)
     lines[#lines + 1] = head:match("[^\n]*$")
     comment = table.concat(lines, "\n")
   end
-  return wb.plot.histogram{series = series, bins = opts.bins or 60, density = opts.density,
-    xlabel = p == 1 and "weight" or "bias", ylabel = opts.density and "density" or "count",
+  local note = opts.density == nil and size_note(series, p == 1 and "weights" or "biases")
+  if note then title = title .. " (" .. note .. ")" end
+  local density = opts.density or (note and true)
+  return wb.plot.histogram{series = series, bins = opts.bins or 60, density = density,
+    xlabel = p == 1 and "weight" or "bias", ylabel = density and "density" or "count",
     title = require("wb.runs_curve_note").quick_title(#recs == #runs and recs or {}, title),
     comment = comment}
 end

@@ -54,11 +54,34 @@ local function own_id(id, h)
   return id.unpatched[h] or (id[h] ~= nil and "none" or nil)
 end
 
--- What differs between spec s and record r, into table `into`: by name, the
--- set of "old -> new" of a config key, else true. The data's identity is
--- that of the dataset's files: under another dataset it differs with no
+-- Whether the files the hooks of record r (or spec file r) come from, the script and the
+-- modules it required, are all as they were: r's spec's sources (the spec file beside
+-- record file `path`), else its script's files (a committed file has no id there). False
+-- when not known.
+local function sources_same(r, path)
+  local list = type(r.sources) == "table" and r.sources
+  if not list and path then
+    local t = util.read_json((path:gsub("%.json$", ".spec")))
+    list = type(t) == "table" and type(t.sources) == "table" and t.sources
+  end
+  if not list and type(r.script) == "table" and type(r.script.files) == "table" then
+    list = r.script.files
+  end
+  if type(list) ~= "table" or #list == 0 then return false end
+  for _, f in ipairs(list) do
+    if type(f) ~= "table" or type(f.path) ~= "string" or type(f.id) ~= "string"
+        or reads.file_id(f.path) ~= f.id then
+      return false
+    end
+  end
+  return true
+end
+
+-- What differs between spec s and record r (read from file path, when it was), into table
+-- `into`: by name, the set of "old -> new" of a config key, else true. The data's identity
+-- is that of the dataset's files: under another dataset it differs with no
 -- file changed (--dataset fashion said "the data files changed since").
-local function differences(s, r, into)
+local function differences(s, r, into, path)
   local id = type(r.identity) == "table" and r.identity or {}
   local cfg = type(r.config) == "table" and r.config or {}
   local now, was = s.identity.library or {}, type(id.library) == "table" and id.library or {}
@@ -71,25 +94,31 @@ local function differences(s, r, into)
       into[library_change(k, b)] = true
     end
   end
-  local hooks = false
+  local hooks, read = {}, false
   for _, p in ipairs(PARTS) do
     local h = HOOK[p[1]]
     local old, new = h and own_id(id, p[1]) or id[p[1]], h and own_id(s.identity, p[1])
       or s.identity[p[1]]
     if old ~= nil and old ~= new and (p[1] ~= "data" or dataset(cfg) == dataset(s.config)) then
-      into[p[2]], hooks = true, hooks or h
+      if h then hooks[#hooks + 1] = p[2] else into[p[2]] = true end
     end
   end
   -- what the hooks read that is not as recorded (a file a module they require read as it
   -- loaded, $VAR: its value is in the hook's identity, tryL 1), named with the hook
-  if hooks and type(r.read_files) == "table" then
+  if #hooks > 0 and type(r.read_files) == "table" then
     local memo = {}
     for _, e in ipairs(r.read_files) do
       local how, checked = reads.entry_changed(e, memo, true)
       if how and checked and type(e) == "table" and type(e.path) == "string" then
-        into[e.path .. " (read by the hooks)"] = true
+        into[e.path .. " (read by the hooks)"], read = true, true
       end
     end
+  end
+  -- a file a hook opens by name is in its identity: with the script and its modules as
+  -- they were, the hook changed by that file alone, and naming it too read as if its code
+  -- had changed (tryV 9)
+  if not (read and sources_same(r, path)) then
+    for _, name in ipairs(hooks) do into[name] = true end
   end
   -- the keys of both configs: one set before and unset now (a full run
   -- after a --quick one: subset) was never named
@@ -129,9 +158,9 @@ end
 -- differences, and those differences (differences' table: the note names
 -- the nearest record's without comparing it again, which re-hashes the files
 -- its hooks read).
-local function distance(s, r)
+local function distance(s, r, path)
   local d, keys, n = {}, 0, 0
-  differences(s, r, d)
+  differences(s, r, d, path)
   for name in pairs(d) do
     n = n + 1
     if name:sub(1, 11) == "config key " then keys = keys + 1 end
@@ -186,7 +215,7 @@ function M.note(ex, pending)
       local s = r and want[r.variant .. "\0" .. r.seed]
       if s and r.hash ~= s.hash then
         if not last[s] then n = n + 1 end
-        local dr = distance(s, r)
+        local dr = distance(s, r, dir .. "/" .. f)
         if not last[s] or rather(dr, last[s]) then last[s] = dr end
       end
     end

@@ -311,7 +311,7 @@ T.test("compare_weights pools only seeds of one configuration under a label", fu
   local p = wb.lab.compare_weights(rs, 1)
   T.eq(#p.d.series, 2, "labelled apart, as wb.runs.find lists them")
   T.ok(p.d.series[1].label:find("^base %["), p.d.series[1].label)
-  T.check_error("wb.lab.compare_weights: runs[2] (Run lab1 base seed 1: test acc ",
+  T.check_error("wb.lab.compare_weights: runs[2] (Run lab1 base [hidden=5] seed 1: test acc ",
     wb.lab.compare_weights, {rs[1], rs[2]}, 1)
   T.check_error("labelled 'base seed 1' (another group key)", wb.lab.compare_weights,
     {rs[1], rs[2]}, 1, {by = "run"})

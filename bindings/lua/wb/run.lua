@@ -98,7 +98,9 @@ end
 ---wb.Run:__tostring() -> string
 ---One line: task, variant, seed and test accuracy, e.g.
 ---"Run dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
----when the run did not finish normally).
+---when the run did not finish normally); the label wb.runs.find listed it
+---under when that tells it from other runs of its variant and seed:
+---"Run t width=64 [identity.build=096f3f8b...] seed 1: ...".
 ---Example: print(wb.runs.find{}[1])
 function Run:__tostring() return M.describe(self) end
 
@@ -118,7 +120,28 @@ function M.weights_note(r)
   return ""
 end
 
--- The one line of run r, listed under label (default its variant).
+-- The label wb.runs.find listed a run under when it differs from its variant
+-- ("width=64 [identity.build=096f3f8b...]"): tostring of that run alone shows it
+-- too; print(rs[1]) of an old run after an edit looked like the current one (tryV 4).
+local label_of = setmetatable({}, {__mode = "k"})
+function M.labels(labels)
+  for r, l in pairs(labels or {}) do label_of[r] = l end
+end
+
+-- The head of a run list's text: "Runs(6 runs, 3 variants)"; "Runs(6 runs, 1
+-- variant under 6 identities)" when the list labels runs of a variant apart
+-- (n_labels of them: rs:variants()), as "6 variants" said of one.
+function M.list_head(recs, n_labels)
+  local seen, n = {}, 0
+  for _, r in ipairs(recs) do
+    if not seen[r.variant] then seen[r.variant], n = true, n + 1 end
+  end
+  return string.format("Runs(%d run%s, %d variant%s%s)", #recs, #recs == 1 and "" or "s", n,
+    n == 1 and "" or "s", n_labels > n and string.format(" under %d identities", n_labels) or "")
+end
+
+-- The one line of run r, listed under label (default the label find gave it, else its
+-- variant).
 function M.describe(r, label)
   local what
   local acc = type(r.metrics) == "table" and r.metrics.test_accuracy
@@ -127,7 +150,8 @@ function M.describe(r, label)
   else
     what = tostring(r.status)
   end
-  return string.format("Run %s %s seed %s: %s", tostring(r.task), tostring(label or r.variant),
+  return string.format("Run %s %s seed %s: %s", tostring(r.task),
+    tostring(label or label_of[r] or r.variant),
     util.show(r.seed), what)
 end
 

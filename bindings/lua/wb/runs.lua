@@ -100,8 +100,7 @@ function Runs:__len() return #self.records end
 -- "Runs(6 runs, 3 variants)", then one line per run (at most M.max_listed).
 M.max_listed = 20
 function Runs:__tostring()
-  local lines = {string.format("Runs(%d run%s, %d variant%s)", #self.records,
-    #self.records == 1 and "" or "s", #self:variants(), #self:variants() == 1 and "" or "s")}
+  local lines = {run_mod.list_head(self.records, #self:variants())}
   for i, r in ipairs(self.records) do
     if i > M.max_listed then
       lines[#lines + 1] = string.format("  ... (%d more)", #self.records - M.max_listed)

@@ -297,12 +297,11 @@ local warn = require "wb.runs_warn" -- what find says of the runs it returns
 ---run (dropout = {0, 0.5} without dropout 0.5 runs). An unknown key is an
 ---error listing the valid ones. Runs of one variant that differ in more
 ---than the seed (quick and full runs, say) are never pooled: each group's
----label gets what sets it apart, "base [epochs=2,
----subset={test=500,train=2000}]"; a run whose hook cannot be identified
----(a closure over a tensor: its record cannot say which code of the hook
----trained it) stands alone, "base [seed 2: a hook unidentified]". The
----list is sorted by task, variant
----(numbers compared as numbers), seed.
+---label gets what sets it apart, "base [epochs=2, subset={test=500,train=2000}]" (a Run's
+---tostring too); a run whose hook cannot be identified (a closure over a tensor: its record
+---cannot say which code of the hook trained it) stands alone, "base [seed 2: a hook
+---unidentified]". The list is sorted by task, variant (numbers compared as numbers), seed;
+---without latest, a line on stderr counts the variant/seed pairs with several records.
 ---Malformed records are skipped with a warning (wb.runs.load_all). Runs
 ---whose hooks read a file, folder or environment variable that is no
 ---longer as recorded (their read_files) are returned, with one line on
@@ -390,6 +389,8 @@ function M.find(query)
   end)
   local labels = group.label_apart(out)
   warn.kernels(out, labels) -- seeds of one group trained with two kernels
+  if not query.latest then warn.several(out) end -- what edits left beside the current runs
+  require("wb.run").labels(labels) -- print(rs[i]) shows the label the list shows
   return setmetatable({records = out, dir = dir, labels = labels},
     require("wb.runs").RunList)
 end

@@ -93,6 +93,22 @@ function M.unchecked(recs, dir)
     first, n > 1 and ", ..." or ""))
 end
 
+-- Say (one line on stderr) how many task/variant/seed triples have more than one of runs
+-- recs (each edit of a hook, a key or --epochs leaves the older records): the list holds
+-- them all, in label order, so rs[1] may be an old run (tryV 4).
+function M.several(recs)
+  local count, n = {}, 0
+  for _, r in ipairs(recs) do
+    local k = util.canonical({r.task, r.variant, r.seed})
+    count[k] = (count[k] or 0) + 1
+    if count[k] == 2 then n = n + 1 end
+  end
+  if n == 0 then return end
+  io.stderr:write(string.format("wb.runs.find: %d variant/seed pair%s ha%s several records "
+    .. "(other identities); latest = true keeps the newest\n", n, n == 1 and "" or "s",
+    n == 1 and "s" or "ve"))
+end
+
 -- Say (one line on stderr) which groups of runs recs, by their labels in the list find
 -- returns (labels: wb/runs_group.lua's label_apart, nil when each is its variant), have
 -- seeds trained with more than one OpenBLAS kernel: they pool as seeds of one

@@ -306,7 +306,7 @@ print(ok and string.format("%g %g", e.accuracy, r.metrics.test_accuracy) or e)
   T.ok(a and a == b, "its own data: the recorded accuracy: " .. out)
   st, out, err = wb_script("deval.lua", eval, "WB_DATA=" .. q(dir .. "/data_copy"), q(root))
   T.eq(st, 0, err)
-  T.ok(out:find("wb.Run:evaluate: Run d base seed 1: test acc [%d.]+%% was trained on other "
+  T.ok(out:find("wb.Run:evaluate: Run d base seed 1: test acc [%d.]+ %% was trained on other "
     .. "mnist files than those in " .. (dir .. "/data_copy/mnist"):gsub("%p", "%%%0")), out)
 end)
 

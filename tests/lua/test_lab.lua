@@ -83,7 +83,7 @@ else
     T.eq(n, 6); T.eq(#rs, 6); T.eq(rs[7], nil)
     local s = tostring(rs)
     T.ok(s:find("^Runs%(6 runs, 2 variants%)\n  %[1%] Run task05_dropout dropout=0 seed 1: "
-      .. "test acc %d+%.%d%%"), s)
+      .. "test acc %d+%.%d%d %%"), s)
     T.eq(table.concat(rs:variants(), " "), "dropout=0 dropout=0.3")
     local md = rs:table{"test_accuracy", "gap"}
     T.ok(md:find("| variant | seeds | test_accuracy | gap |", 1, true), md)
@@ -97,7 +97,7 @@ else
   T.test("a Run: fields, tostring, model, data, plot; nothing is trained", function()
     local before = #files(root .. "/runs")
     local r = wb.runs.find{root = root, dropout = 0.3, seed = 2}[1]
-    T.eq(tostring(r), string.format("Run task05_dropout dropout=0.3 seed 2: test acc %.1f%%",
+    T.eq(tostring(r), string.format("Run task05_dropout dropout=0.3 seed 2: test acc %.2f %%",
       100 * r.metrics.test_accuracy))
     T.ok(r.history.loss and #r.history.loss == r.config.epochs, "history")
     T.ok(type(r.measures.silenced_30) == "number", "measures")

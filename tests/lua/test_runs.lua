@@ -89,7 +89,7 @@ T.test("find keeps --quick and full runs of one label apart; :table never pools 
   T.eq(vs[2], "base [epochs=10, subset=none]")
   local listed = tostring(rs)
   T.ok(listed:find("\n  [1] Run my_width base [epochs=2, subset={test=500,train=2000}] seed 1: "
-    .. "test acc 86.0%\n", 1, true), listed)
+    .. "test acc 86.00 %\n", 1, true), listed)
   local md = rs:table{"test_accuracy"}
   T.ok(not md:find("| 4 |", 1, true), md)
   T.ok(md:find("| base [epochs=2, subset={test=500,train=2000}] | 2 | 86.50 ± 0.71 % |",
@@ -180,7 +180,7 @@ T.test("malformed records are skipped with one warning each, naming file and fau
   local st, out, err = T.sh(q(T.wb) .. " -e " .. q("local rs = wb.runs.find{dir = "
     .. string.format("%q", dir) .. "}; io.write(#rs, ' ', tostring(rs[1]))"))
   T.eq(st, 0, err)
-  T.eq(out, "1 Run t v seed 1: test acc 90.0%")
+  T.eq(out, "1 Run t v seed 1: test acc 90.00 %")
   local lines = {}
   for l in err:gmatch("[^\n]+") do lines[#lines + 1] = l end
   local n = 0
@@ -311,7 +311,11 @@ T.test("seeds, epochs and counts print as integers, also from JSON floats", func
     .. '"variant": "v", "seed": 1.0, "status": "ok", "config": {"epochs": 2.0, "seed": 1.0}, '
     .. '"metrics": {"test_accuracy": 0.5, "best_epoch": 2.0}}')
   local rs = wb.runs.find{dir = dir}
-  T.eq(tostring(rs[1]), "Run t v seed 1: test acc 50.0%")
+  T.eq(tostring(rs[1]), "Run t v seed 1: test acc 50.00 %")
+  -- two decimals, as tables and the runner's lines: "92.3%" was 92.33 and 92.35 % (tryV 11)
+  rs[1].metrics.test_accuracy = 0.9235
+  T.eq(tostring(rs[1]), "Run t v seed 1: test acc 92.35 %")
+  T.eq(require("wb.run").pct(0.99996), "99.996 %", "never 100.00 % below 100 %")
   T.eq(math.type(rs[1].seed), "integer"); T.eq(math.type(rs[1].config.epochs), "integer")
   T.ok(rs:table{"best_epoch"}:find("| v | 1 | 2 |", 1, true), "one seed: no ±, " .. rs:table{"best_epoch"})
   -- a record handed over as decoded JSON (floats) prints the same

@@ -35,7 +35,7 @@ T.test("a Run alone shows the label its list shows it under", function()
     T.ok(list:find("[" .. i .. "] " .. one, 1, true), one .. "\nnot in\n" .. list)
   end
   local plain = T.stderr_of(function() return wb.runs.find{dir = dir, variant = "width=128"} end)
-  T.eq(tostring(plain[1]), "Run t width=128 seed 1: test acc 84.2%")
+  T.eq(tostring(plain[1]), "Run t width=128 seed 1: test acc 84.20 %")
 end)
 
 T.test("the head counts variants, and the identities they are listed under", function()

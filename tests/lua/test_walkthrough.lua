@@ -112,7 +112,7 @@ local expect = {
   ["rs"] = function(out)
     T.eq(out, tostring(rs))
     T.ok(out:find("^Runs%(2 runs, 2 variants%)\n  %[1%] Run task05_dropout dropout=0 seed 1: "
-      .. "test acc %d+%.%d%%\n  %[2%] Run task05_dropout dropout=0.3 seed 1: test acc "), out)
+      .. "test acc %d+%.%d%d %%\n  %[2%] Run task05_dropout dropout=0.3 seed 1: test acc "), out)
   end,
   ["plain, drop = rs[1]:model(), rs[2]:model()"] = function(out) T.eq(out, "") end,
   ["test = rs[1]:data().test"] = function(out) T.eq(out, "") end,

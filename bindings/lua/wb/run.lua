@@ -97,7 +97,7 @@ end
 
 ---wb.Run:__tostring() -> string
 ---One line: task, variant, seed and test accuracy, e.g.
----"Run dropout dropout=0.3 seed 2: test acc 97.9%" (or the status
+---"Run dropout dropout=0.3 seed 2: test acc 97.91 %" (or the status
 ---when the run did not finish normally); the label wb.runs.find listed it
 ---under when that tells it from other runs of its variant and seed:
 ---"Run t width=64 [identity.build=096f3f8b...] seed 1: ...".
@@ -140,13 +140,17 @@ function M.list_head(recs, n_labels)
     n == 1 and "" or "s", n_labels > n and string.format(" under %d identities", n_labels) or "")
 end
 
+-- An accuracy (a fraction) as the run list, tables and the runner's lines show it: "92.33 %".
+function M.pct(acc) return require("wb.runs_fmt").fmt_mean_std(acc, nil, "test_accuracy") end
+
 -- The one line of run r, listed under label (default the label find gave it, else its
 -- variant).
 function M.describe(r, label)
   local what
   local acc = type(r.metrics) == "table" and r.metrics.test_accuracy
   if r.status == "ok" and type(acc) == "number" then
-    what = string.format("test acc %.1f%%%s", 100 * acc, M.weights_note(r))
+    -- as tables and the runner's lines show it: "92.3%" was both 92.33 and 92.35 % (tryV 11)
+    what = "test acc " .. M.pct(acc) .. M.weights_note(r)
   else
     what = tostring(r.status)
   end

@@ -84,8 +84,9 @@ local function one_at_a_time(ex, s) return train_run(ex, s, {concurrent_jobs = 1
 
 local function describe(rec)
   if rec.status ~= "ok" then return rec.status end
-  return string.format("test accuracy %.2f %%%s%s%s", 100 * rec.metrics.test_accuracy,
-    require("wb.run").weights_note(rec),
+  local run = require "wb.run"
+  return string.format("test accuracy %s%s%s%s", run.pct(rec.metrics.test_accuracy),
+    run.weights_note(rec),
     rec.reused_from and (" (same training as " .. rec.reused_from .. ")") or "",
     rec.resumed_after_epoch and string.format(" (resumed after epoch %d)",
     rec.resumed_after_epoch) or "")

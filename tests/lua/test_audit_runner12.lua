@@ -95,6 +95,21 @@ ex:run{verbose = false}
   T.eq(st, 0, err)
   r = wb.runs.find{root = root, task = "e"}.records[1]
   T.ok(r.command:find("^workbench %-e 'wb.experiment"), r.command)
+  -- -e and the REPL run no script: their records named the workbench executable (arg[0])
+  T.eq(util.canonical(r.script), util.canonical{typed = "-e"}, "-e is no script")
+  st, _, err = T.sh(string.format("printf '%%s\\n' %s | %s", q(string.format("wb.experiment("
+    .. "{name = 'r', seeds = {1}, base = {hidden = 8, epochs = 1, subset = {train = 200, test "
+    .. "= 50}}}, {root = %q}):run{verbose = false}", root)), q(T.wb)))
+  T.eq(st, 0, err)
+  r = wb.runs.find{root = root, task = "r"}.records[1]
+  T.eq(r.command, "workbench (REPL: typed, no command line)")
+  T.eq(util.canonical(r.script), util.canonical{typed = "the REPL"}, "the REPL is no script")
+  wb.runs.export_csv(dir .. "/typed.csv", root .. "/runs")
+  csv = T.slurp(dir .. "/typed.csv")
+  T.ok(csv:find(",no script file (-e: its command says what ran),", 1, true), csv)
+  T.ok(csv:find(",no script file (typed at the REPL),", 1, true), csv)
+  local exe = require("wb.runner_options").absolute(T.wb)
+  T.ok(not csv:find(exe, 1, true), "no row names the executable as its script: " .. csv)
 end)
 
 T.test("export_history has export_csv's trace columns: git_commit, command", function()

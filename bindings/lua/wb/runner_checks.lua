@@ -231,11 +231,10 @@ end
 
 -- M.experiment_owner(ex): ex:run()'s (wb.runner.run_experiment's) check, before anything
 -- trains, of the task folders its runs' name and root make (one a dataset), against the
--- running script (arg[0]; -e and the REPL have none: arg[0] is the executable, arg[-1] nil,
--- as wb.runner_options.this_command reads it): another script's is an input error.
+-- running script (wb.runner_script.running: -e and the REPL have none): another script's
+-- is an input error.
 function M.experiment_owner(ex)
-  local a, seen = rawget(_G, "arg"), {}
-  local script = type(a) == "table" and a[-1] ~= nil and a[0] or nil
+  local script, seen = require("wb.runner_script").running(), {}
   for _, s in ipairs(ex.specs) do
     local dir = ex.root .. (s.config.dataset == "fashion" and "/fashion/" or "/") .. ex.name
     local was, let, this

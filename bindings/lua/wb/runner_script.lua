@@ -76,10 +76,25 @@ function M.info(script)
   return info
 end
 
--- M.record(script) -> table|nil: M.info(script), for a run record's field
--- script (the commit of the study's own code, as git_commit is the
--- workbench's).
-M.record = M.info
+-- M.running() -> script|nil, how: the script this process runs (arg[0]), or nil and how it
+-- runs instead: "-e", "the REPL" or "embedded" (no arg). -e and the REPL leave arg[-1] nil
+-- and set arg[0] to the executable, which is no script (wb.runner_options.this_command reads
+-- them so): records of -e named the workbench executable as their script (tryR 4).
+function M.running()
+  local a = rawget(_G, "arg")
+  if type(a) ~= "table" then return nil, "embedded" end
+  if a[-1] ~= nil then return a[0] end
+  return nil, a[1] == nil and "the REPL" or "-e"
+end
+
+-- M.record() -> table|nil: for a run record's field script (the commit of the study's own
+-- code, as git_commit is the workbench's): M.info of the running script; {typed = how} when
+-- there is none (-e, the REPL: the record's command says what ran); nil when it is no file.
+function M.record()
+  local script, how = M.running()
+  if script then return M.info(script) end
+  return {typed = how}
+end
 
 local function shown(p)
   local cwd = require("wb.runner_options").absolute("."):gsub("/%.$", "")
@@ -90,10 +105,15 @@ end
 -- (as committed, with scalehelp.lua)", "... at commit 38a9001 of /home/me/study;
 -- not as committed: scalehelp.lua (edited; xxh128 1a2b3c4d)" or
 -- "plots/x.lua (xxh128 1a2b3c4d): not in a commit (git-ignored in /w)";
+-- "no script file (-e: its command says what ran)" for a record of -e or the REPL;
 -- "unknown" for nil (a record from before scripts were recorded). Paths
 -- relative to the current folder when under it, unless absolute (an export).
 function M.text(info, absolute)
   local shown = absolute and function(p) return p end or shown
+  if type(info) == "table" and info.typed then
+    return info.typed == "the REPL" and "no script file (typed at the REPL)"
+      or string.format("no script file (%s: its command says what ran)", tostring(info.typed))
+  end
   if type(info) ~= "table" or type(info.path) ~= "string" then return "unknown" end
   local files = type(info.files) == "table" and info.files or {}
   local script, others, dirty = files[1] or {path = info.path, state = "?"}, {}, {}

@@ -165,8 +165,8 @@ local function write(ex, spec, rec, t0)
   rec.git_changes = changes and {table.unpack(changes, 1, math.min(#changes, GIT_CHANGES_MAX))}
   -- the study script's own commit (its repository, not the workbench's) or
   -- content id, and its helper modules' (wb/runner_script.lua; git once a process)
-  local a = rawget(_G, "arg")
-  rec.script = require("wb.runner_script").record(type(a) == "table" and a[0] or nil)
+  -- (-e, the REPL: no script, said: arg[0] is the executable there)
+  rec.script = require("wb.runner_script").record()
   rec.finished_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
   rec.command = ex.command and ex.command(spec.hash)
   -- the weights of an earlier training of this hash when this one (diverged) has none

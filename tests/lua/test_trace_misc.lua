@@ -123,4 +123,73 @@ T.test("a plain script's ex:run() under another script's task name and root is r
   T.eq(out, "1\n", err)
 end)
 
+T.test("a task name first recorded by a plain script's ex:run() is that script's", function()
+  -- before: only a task's runs.json named an owner; a task, or another plain script, with
+  -- the name and root of a plain script's runs trained, and find{task} listed both (tryR 4)
+  local root, d = dir .. "/recown", dir .. "/recown_s"
+  util.mkdir_p(d)
+  local exp = "{base = {hidden = 8, epochs = 1, subset = {train = 200, test = 100}}, seeds = {1}}"
+  local function plain(p, name, hidden)
+    util.write_file(p, string.format("local e = %s\ne.name = %q\ne.base.hidden = %d\n"
+      .. "print(#wb.experiment(e):run())\n", exp, name, hidden))
+    return p
+  end
+  local function run(p, r, cd)
+    return T.sh(string.format("%sWB_ECHO=0 WB_PLOTS=%s %s %s", cd and ("cd " .. T.quote(cd)
+      .. " && ") or "", T.quote(r or root), T.quote(require("wb.runner_options").absolute(
+      T.wb)), T.quote(p)))
+  end
+  local a = plain(d .. "/a.lua", "rab", 8)
+  local st, out, err = run(a)
+  T.eq(st, 0, err)
+  local task = d .. "/rab.lua"
+  util.write_file(task, "return wb.task{name = 'rab', experiment = " .. exp .. ",\n"
+    .. "  report = function(task, runs) task:text(runs:table{'test_accuracy'}) end}\n")
+  st, _, err = run(task)
+  T.eq(st, 64, err)
+  T.ok(err:find(task .. ": task 'rab' would write " .. root .. "/rab, the README folder of "
+    .. "another script's task of the same name, " .. a .. " (its run record " .. root
+    .. "/runs/rab-", 1, true), err)
+  T.ok(err:find("move away its runs' records, " .. root
+    .. "/runs/rab-<hash>.json", 1, true), err)
+  T.ok(not wb.sys.exists(root .. "/rab/README.md"), "the task wrote nothing")
+  local b = plain(d .. "/b.lua", "rab", 16) -- another plain script
+  st, out, err = run(b)
+  T.eq(st, 64, err)
+  T.ok(err:find(b .. ": experiment 'rab' (ex:run()) would record its runs under the task name "
+    .. "and root of another script, " .. a .. " (its run record " .. root .. "/runs/rab-", 1,
+    true), err)
+  T.eq(out, "", "nothing trained")
+  T.eq(#wb.runs.find{task = "rab", root = root}, 1, "only a's run is recorded")
+  -- a itself from another folder, a copy of it, and -e (no script) go on
+  st, out, err = run("a.lua", root, d)
+  T.eq(st, 0, err)
+  T.eq(out, "1\n", err)
+  util.write_file(d .. "/copy.lua", util.read_file(a))
+  st, _, err = run(d .. "/copy.lua")
+  T.eq(st, 0, err)
+  st, out, err = T.sh(string.format("WB_ECHO=0 WB_PLOTS=%s %s -e %s", T.quote(root), T.wb,
+    T.quote(util.read_file(b))))
+  T.eq(st, 0, err)
+  T.eq(out, "1\n", err)
+  -- once a is gone, b takes the name, said; a record naming the executable (an older
+  -- workbench's -e) names no script
+  os.remove(a)
+  os.remove(d .. "/copy.lua")
+  st, _, err = run(b)
+  T.eq(st, 0, err)
+  T.ok(err:find("task 'rab' on the root " .. root .. " was " .. a .. "'s (" .. root
+    .. "/runs/rab-", 1, true) and err:find("which is gone (moved or renamed?)", 1, true), err)
+  local exe = require("wb.runner_options").absolute(T.wb)
+  for _, r in ipairs(wb.runs.find{task = "rab", root = root}.records) do
+    local f = root .. "/runs/rab-" .. r.hash .. ".json"
+    local rec = util.read_json(f)
+    rec.script = {path = exe, files = {{path = exe, state = "ignored"}}}
+    util.write_json(f, rec)
+  end
+  st, _, err = run(task)
+  T.eq(st, 0, err)
+  T.ok(not err:find("was last written", 1, true), err)
+end)
+
 T.done()

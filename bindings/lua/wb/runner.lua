@@ -335,8 +335,8 @@ end
 ---trains on the root, or another process (run_experiment, --run) trains
 ---one of its runs, it raises naming the lock and its holder's pid (runs
 ---trained before stay recorded); a run recorded by then is not trained
----again. Another script's task of ex's name and root (its folder's runs.json names that
----script) refuses it before anything trains (exit 64); -e and the REPL are no script.
+---again. A name and root another script owns (its task folder's runs.json names it, else its
+---run records there) refuse ex before anything trains (exit 64); -e and the REPL are no script.
 ---Without a root of its own, ex's runs go to $WB_PLOTS (else plots), its
 ---quick ones (options.quick) to <that>/quick, as a task's do; wb.runs.find
 ---and load_all without a root or folder read that root's runs while it runs

@@ -198,60 +198,112 @@ function M.adopted(ex, pending)
 end
 
 -- {==================== a task name and root owned by one script ====================
--- A task's folder, <root>/<name> (<root>/fashion/<name> for Fashion-MNIST), is the script's
--- whose task last wrote its README: its runs.json names it (script). A second script with
--- the same name and root overwrote that README and figures (a task), or recorded its runs
--- as that task's (a plain script's ex:run(): wb.runs.find{task = name} listed both
--- scripts' runs as one task's, tryR 4). Both are refused from this one rule.
+-- A task name on a root is one script's: the script whose task last wrote the README folder,
+-- <root>/<name> (<root>/fashion/<name> for Fashion-MNIST; its runs.json names it: script),
+-- or, when no runs.json names one, the script whose run records of that name are there
+-- (<root>/runs/<name>-<hash>.json: their field script). A second script with the same name
+-- and root overwrote that README and figures (a task), or recorded its runs as that task's
+-- (wb.runs.find{task = name} listed both scripts' runs as one task's, tryR 4): a task and a
+-- plain script's ex:run() alike, whichever came first. All are refused from this one rule.
 
--- M.owner(dir, script) -> was, let, this: nil when script may use task folder dir: it is
--- no script (-e, the REPL), the folder names none (no runs.json, or one from before it
--- named one) or names this script (by another path, or a copy of it: equal content).
--- Else was, the script its runs.json names, and this, script's absolute path; let: why it
--- is let through all the same (for the caller to say): was is gone (moved, renamed) or is
--- the same file of another clone of its repository (a worktree's scripts/x.lua); nil when
--- it is refused.
-function M.owner(dir, script)
-  local this = type(script) == "string" and wb.sys.exists(script)
-    and require("wb.runner_options").absolute(script)
-  local old = this and util.read_json(dir .. "/runs.json")
-  local was = type(old) == "table" and type(old.script) == "string" and old.script
-  if not was or was == this then return nil end
-  if not wb.sys.exists(was) then return was, "which is gone (moved or renamed?)", this end
+-- Why this (an absolute path) may use what script file was owns: "" for the same file (by
+-- another path, a copy, a link: equal content); for the caller to say, when was is gone
+-- (moved, renamed) or the same file of another clone of its repository (a worktree's
+-- scripts/x.lua); nil: refused.
+local function let_through(was, this)
+  if was == this then return "" end
+  if not wb.sys.exists(was) then return "which is gone (moved or renamed?)" end
   local reads = require "wb.identity_reads"
-  if reads.file_id(was) == reads.file_id(this) then return nil end -- a copy, a link
+  if reads.file_id(was) == reads.file_id(this) then return "" end -- a copy, a link
   local sc = require "wb.runner_script"
   local a, b = sc.info(was), sc.info(this)
   local function in_repo(i) return i.repo and i.path:sub(#i.repo + 2) end
   if in_repo(a) and in_repo(a) == in_repo(b) and a.repo ~= b.repo then
-    return was, "the same script of another clone (" .. in_repo(a) .. ")", this
+    return "the same script of another clone (" .. in_repo(a) .. ")"
   end
-  return was, nil, this
+end
+
+-- The owner of name on root by its run records, for this: nil when a record names this (the
+-- usual case: read until one does, not every record, which can be megabytes each), or none
+-- names a script (-e, the REPL, an older workbench's); else the first (by file name) naming
+-- a script that is there, else one that is gone: was, let (let_through) and that record.
+local function recorded(root, name, this)
+  local dir = record.dir(root)
+  local ok, names = pcall(wb.sys.listdir, dir)
+  if not ok then return nil end
+  table.sort(names)
+  local pat, seen, found = "^" .. name:gsub("%p", "%%%0") .. "%-%x+%.json$", {}, {}
+  for _, n in ipairs(names) do
+    local r = n:find(pat) and util.read_json(dir .. "/" .. n)
+    local p = type(r) == "table" and r.task == name and require("wb.runner_script").named(
+      r.script)
+    if p and not seen[p] then
+      seen[p] = true
+      local let = let_through(p, this)
+      if let == "" then return nil end
+      local rank = not let and 1 or wb.sys.exists(p) and 2 or 3 -- refused, a clone's, gone
+      if not found[rank] then found[rank] = {p, let, dir .. "/" .. n} end
+    end
+  end
+  local f = found[1] or found[2] or found[3]
+  if f then return f[1], f[2], f[3] end
+end
+
+-- M.owner(root, name, dir, script) -> was, let, this, from: nil when script may use task
+-- name on root (dir: its README folder there): it is no script (-e, the REPL), or the name
+-- has no owner yet (no runs.json naming one, no record naming one), or its owner is this
+-- script (by another path, or a copy of it: equal content). Else was, the owner; this,
+-- script's absolute path; from, the file that names was (runs.json or a run record); let:
+-- why it is let through all the same (for the caller to say): was is gone (moved, renamed)
+-- or is the same file of another clone of its repository; nil when it is refused.
+function M.owner(root, name, dir, script)
+  local this = type(script) == "string" and wb.sys.exists(script)
+    and require("wb.runner_options").absolute(script)
+  if not this then return nil end
+  local old, from = util.read_json(dir .. "/runs.json"), dir .. "/runs.json"
+  local was = type(old) == "table" and type(old.script) == "string" and old.script
+  local let
+  if was then let = let_through(was, this) else was, let, from = recorded(root, name, this) end
+  if not was or let == "" then return nil end
+  return was, let, this, from
+end
+
+-- M.owner_said(was, from, root, name, dir) -> said, advice: where M.owner found owner was
+-- ("(its run record <file> says so)") and how to go on all the same ("or, if <was> is no
+-- longer that task, move away ..."), for the task's refusal and ex:run()'s: the README
+-- folder's runs.json and the run records both name the owner, so moving one alone is not
+-- enough.
+function M.owner_said(was, from, root, name, dir)
+  return string.format("(%s %s says so)", from:match("/runs%.json$") and "its task's README "
+    .. "folder's" or "its run record", from), string.format("or, if %s is no longer that "
+    .. "task, move away %sits runs' records, %s/%s-<hash>.json", was, wb.sys.exists(dir
+    .. "/runs.json") and (dir .. "/runs.json and ") or "", record.dir(root), name)
 end
 
 -- M.experiment_owner(ex): ex:run()'s (wb.runner.run_experiment's) check, before anything
--- trains, of the task folders its runs' name and root make (one a dataset), against the
--- running script (wb.runner_script.running: -e and the REPL have none): another script's
--- is an input error.
+-- trains, of the task name and root of its runs (its README folders: one a dataset), against
+-- the running script (wb.runner_script.running: -e and the REPL have none): another
+-- script's is an input error.
 function M.experiment_owner(ex)
   local script, seen = require("wb.runner_script").running(), {}
   for _, s in ipairs(ex.specs) do
     local dir = ex.root .. (s.config.dataset == "fashion" and "/fashion/" or "/") .. ex.name
-    local was, let, this
-    if not seen[dir] then was, let, this = M.owner(dir, script) end
+    local was, let, this, from
+    if not seen[dir] then was, let, this, from = M.owner(ex.root, ex.name, dir, script) end
     seen[dir] = true
     if let then
-      io.stderr:write(string.format("[%s] the task folder %s was last written by %s, %s: "
-        .. "%s records its runs under its name now\n", ex.name, dir, was, let, this))
+      io.stderr:write(string.format("[%s] task '%s' on the root %s was %s's (%s), %s: %s "
+        .. "records its runs under its name now\n", ex.name, ex.name, ex.root, was, from, let,
+        this))
     elseif was then
+      local said, advice = M.owner_said(was, from, ex.root, ex.name, dir)
       error(wb.spec.input_error(string.format("%s: experiment '%s' (ex:run()) would record its "
-        .. "runs under the task name and root of another script, %s (its task's README folder "
-        .. "%s, under the root %s, says so in runs.json): wb.runs.find{task = %q} would list "
-        .. "both scripts' runs as that task's; nothing trained. Give the experiment another "
-        .. "name (wb.experiment{name = ...}) or another root (wb.experiment(spec, {root = "
-        .. "...}), or --root with options = wb.runner.options(arg)), or delete %s if %s is no "
-        .. "longer that task", this, ex.name, was, dir, ex.root, ex.name, dir .. "/runs.json",
-        was), "EUSAGE"), 0) -- exit 64, as the task's refusal (wb.Task:_check_owner)
+        .. "runs under the task name and root of another script, %s %s, under the root %s: "
+        .. "wb.runs.find{task = %q} would list both scripts' runs as that task's; nothing "
+        .. "trained. Give the experiment another name (wb.experiment{name = ...}) or another "
+        .. "root (wb.experiment(spec, {root = ...}), or --root with options = "
+        .. "wb.runner.options(arg)), %s", this, ex.name, was, said, ex.root, ex.name, advice),
+        "EUSAGE"), 0) -- exit 64, as the task's refusal (wb.Task:_check_owner)
     end
   end
 end

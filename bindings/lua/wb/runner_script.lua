@@ -96,6 +96,19 @@ function M.record()
   return {typed = how}
 end
 
+-- M.named(s) -> path|nil: the script file a record's field script names; nil when it names
+-- none (typed: -e, the REPL; a record from before scripts were recorded) or names the
+-- workbench executable itself (an ELF file: what an older workbench recorded for -e).
+function M.named(s)
+  local p = type(s) == "table" and s.typed == nil and s.path
+  if type(p) ~= "string" then return nil end
+  local f = io.open(p, "rb")
+  local head = f and f:read(4)
+  if f then f:close() end
+  if head == "\127ELF" then return nil end
+  return p
+end
+
 local function shown(p)
   local cwd = require("wb.runner_options").absolute("."):gsub("/%.$", "")
   return under(p, cwd) or p

@@ -103,7 +103,7 @@ function Task:_setup(opts, root, command)
   self.opts, self.quick, self.args = opts, opts.quick == true, opts.rest
   self.dataset = opts.dataset or (self.experiment.base or {}).dataset or "mnist"
   self.dir = root .. (self.dataset == "fashion" and "/fashion/" or "/") .. self.name
-  self:_check_owner()
+  self:_check_owner(root)
   self.ex = declared(self.where, wb.experiment.new, self.experiment, {name = self.name,
     options = opts, root = root, where = self.where, command = command})
   return self.ex

@@ -342,20 +342,23 @@ end
 
 -- Refuses (an input error: exit 64, before anything is trained) a script
 -- whose task has the name and root of another script's: the two overwrote
--- each other's README and figures. Which script owns the folder, and which
--- others are let through (said on stderr), is wb.runner_checks.owner's rule.
-function Task:_check_owner()
-  local was, let, this = require("wb.runner_checks").owner(self.dir, self.script)
+-- each other's README and figures, and their runs were listed as one task's.
+-- Which script owns the name, and which others are let through (said on
+-- stderr), is wb.runner_checks.owner's rule. root: the task's.
+function Task:_check_owner(root)
+  local checks = require "wb.runner_checks"
+  local was, let, this, from = checks.owner(root, self.name, self.dir, self.script)
   if not was then return end
   if let then
-    return io.stderr:write(string.format("%s: %s was last written by %s, %s: %s writes it now\n",
-      self.name, self.dir, was, let, this))
+    return io.stderr:write(string.format("%s: %s was last written by %s (%s), %s: %s writes it "
+      .. "now\n", self.name, self.dir, was, from, let, this))
   end
+  local said, advice = checks.owner_said(was, from, root, self.name, self.dir)
   error(require("wb.spec").input_error(string.format("%s: task '%s' would write %s, the "
-    .. "README folder of another script's task of the same name, %s (its runs.json says "
-    .. "so): the two would overwrite each other's README and figures; give one of them "
-    .. "another name (wb.task{name = ...}) or another --root, or delete %s if %s is no "
-    .. "longer that task", this, self.name, self.dir, was, self:path("runs.json"), was)), 0)
+    .. "README folder of another script's task of the same name, %s %s: the two would "
+    .. "overwrite each other's README and figures (a task's), and wb.runs.find{task = %q} "
+    .. "would list both scripts' runs as one task's; give one of them another name "
+    .. "(wb.task{name = ...}) or another --root, %s", this, self.name, self.dir, was, said, self.name, advice)), 0)
 end
 
 -- Installs these methods into wb.Task's metatable T.

@@ -282,7 +282,15 @@ T.test("README: 'Your first model' runs as written and reads its PNG as a 7", fu
   -- the first code a new user sees that trains (tryM 17: it was at line 1072)
   local dir = T.tmpdir()
   local code = lua_block("### Your first model")
-  code = code:gsub('"my_mlp%.safetensors"', string.format("%q", dir .. "/my_mlp.safetensors"))
+  -- what it saves goes under plots/ (git-ignored): a file in the clone's root made
+  -- every later record "with uncommitted changes to 1 file" (tryV 1)
+  local saved = 0
+  for path in code:gmatch(':save%("([^"]*)"') do
+    T.ok(path:find("^plots/[^/]+$"), "saved under plots/: " .. path)
+    saved = saved + 1
+  end
+  T.eq(saved, 1, "the block saves one file")
+  code = code:gsub('"plots/my_mlp%.safetensors"', string.format("%q", dir .. "/my_mlp.safetensors"))
   local path = dir .. "/first.lua"
   local f = assert(io.open(path, "w"))
   f:write(code)

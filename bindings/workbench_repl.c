@@ -158,6 +158,28 @@ static int multiline(lua_State *L)
     }
 }
 
+/* A statement beginning `local name` (or `local function name`), said once
+ * a session on stderr: each line is its own chunk, as in lua.c, so the local
+ * is gone on the next line, where README's first block, typed line by line,
+ * met "attempt to index a nil value (global 'm')" with nothing saying why. */
+static void local_note(const char *text)
+{
+    static int noted;
+    const char *p = text + strspn(text, " \t");
+    if (noted || strncmp(p, "local", 5) != 0 || !strchr(" \t", p[5]) || p[5] == '\0')
+        return;
+    p += 5 + strspn(p + 5, " \t");
+    if (strncmp(p, "function", 8) == 0 && p[8] != '\0' && strchr(" \t", p[8]))
+        p += 8 + strspn(p + 8, " \t");
+    size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789");
+    if (n == 0 || (*p >= '0' && *p <= '9'))
+        return;
+    noted = 1;
+    fprintf(stderr, "(the REPL runs each line as its own chunk: local %.*s lasts only this "
+            "line; drop 'local' to keep it)\n", (int)(n < 40 ? n : 40), p);
+    fflush(stderr);
+}
+
 /* Read one complete statement and compile it. Returns a Lua status with
  * the chunk (or error) on the stack, LE_CANCEL, or REPL_EOF. */
 #define REPL_EOF (-10)
@@ -170,8 +192,8 @@ static int loadline(lua_State *L)
     if (r == LE_CANCEL)
         return LE_CANCEL;
     int status = addreturn(L);
-    if (status != LUA_OK)
-        status = multiline(L);
+    if (status != LUA_OK && (status = multiline(L)) == LUA_OK)
+        local_note(lua_tostring(L, 1)); /* the lines read, below the chunk */
     lua_remove(L, 1); /* the line */
     return status;
 }

@@ -231,4 +231,25 @@ T.test("help and a documented function typed alone say what they are", function(
   T.ok(lines[4]:find("^function: 0x"), lines[4])
 end)
 
+T.test("a line declaring a local says, once, that the local ends with the line", function()
+  -- (README's first block typed line by line: `local m = ...`, then `m:fit`
+  -- failed with "attempt to index a nil value (global 'm')", nothing saying why)
+  local note = "(the REPL runs each line as its own chunk: local x lasts only this line; "
+    .. "drop 'local' to keep it)\n"
+  local st, out, err = run("-i", "y = 1\nfor i = 1, 2 do local z = i end\nlocal x = 1\n"
+    .. "print(x)\nlocal w = 2\n")
+  T.eq(st, 0, err)
+  T.eq(out, "nil\n")
+  T.eq(err, note)
+  st, out, err = run("-i", "  local function f() end\nprint(f)\n")
+  T.eq(st, 0, err)
+  T.eq(out, "nil\n")
+  T.eq(err, (note:gsub("local x", "local f")))
+  -- a script, stdin as one program, keeps its locals and says nothing
+  st, out, err = run("", "local x = 1\nprint(x)\n")
+  T.eq(st, 0, err)
+  T.eq(out, "1\n")
+  T.eq(err, "")
+end)
+
 T.done()

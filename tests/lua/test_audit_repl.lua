@@ -252,4 +252,32 @@ T.test("a line declaring a local says, once, that the local ends with the line",
   T.eq(err, "")
 end)
 
+T.test("a wb.runs.find query's mistake is its line alone; a Lua error keeps its traceback",
+  function()
+  -- (tryV 11: a misspelt key printed its good line, then a traceback into
+  -- runs_find.lua, in a script, -e and the REPL alike)
+  local root = T.tmpdir()
+  local find = string.format("rs = wb.runs.find{tsk = 1, root = %q}", root)
+  local path = root .. "/find.lua"
+  local f = assert(io.open(path, "w"))
+  f:write(find, "\n")
+  f:close()
+  local want = ": wb.runs.find: unknown key 'tsk' (did you mean 'task'?)"
+  for _, c in ipairs{{q(path), path .. ":1"}, {"-e " .. q(find), "(command line):1"},
+      {"-e " .. q(string.format("wb.runs.find{root = %q}", root .. "/none")), nil,
+       "wb.runs.find: no runs folder " .. root .. "/none/runs: root "}} do
+    local st, out, err = run(c[1])
+    T.eq(st, 1, err)
+    T.eq(out, "")
+    T.ok(err:find((c[2] or "") .. (c[3] or want), 1, true), err)
+    T.eq(select(2, err:gsub("\n", "")), 1, "one line: " .. err)
+  end
+  local st, out, err = run("-i", find .. "\nt = nil\nprint(t.x)\n'after'\n")
+  T.eq(st, 0, err)
+  T.eq(out, '"after"\n')
+  local first, rest = err:match("^([^\n]*)\n(.*)$")
+  T.ok(first and first:find("stdin:1" .. want, 1, true), err)
+  T.ok(rest:find("^stdin:1: attempt to index a nil value %(global 't'%)\nstack traceback:"), err)
+end)
+
 T.done()

@@ -48,7 +48,8 @@ T.test("latest keeps the newest record of each task, variant and seed", function
   T.eq(hashes(wb.runs.find{root = root, latest = true, seed = 1, variant = "hidden=32"}),
     "00000000000000a3 00000000000000b1")
   local ok, err = pcall(wb.runs.find, {root = root, latest = 1})
-  T.ok(not ok and err:find("latest: expected a boolean, got number", 1, true), tostring(err))
+  T.ok(not ok and tostring(err):find("latest: expected a boolean, got number", 1, true),
+    tostring(err))
 end)
 
 -- Calls f(...) as a hook would: from a frame newer than the tracker's start.

@@ -252,6 +252,16 @@ function M.rethrow(err, format, level)
     message = (at or "") .. string.format(format, why)}, 0)
 end
 
+-- Raises msg as an error in what the user wrote (wb.spec.input_error), at
+-- the line of the caller `level` frames up as error(msg, level) places a
+-- string: a script, -e and the REPL print it alone, with no traceback into
+-- the library that only checked the input (tryV 11: wb.runs.find{tsk = 1}).
+function M.input_fail(msg, level)
+  local info = debug.getinfo(level + 1, "Sl")
+  local at = info and info.currentline > 0 and info.short_src .. ":" .. info.currentline .. ": "
+  error(require("wb.spec_keys").input_error((at or "") .. msg), 0)
+end
+
 -- {==================== how many arguments ====================
 
 -- Lua drops a call's extra arguments without a word: wb.runs.export_csv(path,

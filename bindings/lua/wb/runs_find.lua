@@ -9,6 +9,7 @@ local record = require "wb.record"
 local group = require "wb.runs_group"
 local as_run = require("wb.run").as_run
 local args = require "wb.args"
+local fail = args.input_fail -- a query's mistake: its message alone, no traceback
 local reads = require "wb.identity_reads"
 
 local M = {}
@@ -209,7 +210,7 @@ local function none_match(query, recs, dir)
     for _, k in ipairs(ks) do parts[#parts + 1] = k .. " there: " .. values_text(recs, k) end
   end
   local quick = load.quick_note(query, function(r) return #all_but(query, ks, nil, {r}) == 1 end)
-  error(string.format("wb.runs.find: no run in %s matches {%s}%s (%s; allow_empty = true "
+  fail(string.format("wb.runs.find: no run in %s matches {%s}%s (%s; allow_empty = true "
     .. "returns an empty list)", dir, text, quick, table.concat(parts, "; ")), 3)
 end
 
@@ -228,7 +229,7 @@ local function check_lists(query, recs, dir)
         local hit = false
         for _, r in ipairs(rest) do hit = hit or matches(w, field(r, k), k, true) end
         if not hit then
-          error(string.format("wb.runs.find: %s = %s, in {%s}, matches none of the %d runs "
+          fail(string.format("wb.runs.find: %s = %s, in {%s}, matches none of the %d runs "
             .. "in %s the other keys match (%s there: %s; allow_empty = true accepts it)", k,
             show(w), text, #rest, dir, k, values_text(rest, k) .. type_note(w, rest, k)
             .. float_note(w, rest, k)), 3)
@@ -256,7 +257,7 @@ local function check_ambiguous(query, out)
         end
       end
       if whole > 0 and items > 0 then
-        error(string.format("wb.runs.find: %s = %s matches %d run%s whose %s is %s and %d "
+        fail(string.format("wb.runs.find: %s = %s matches %d run%s whose %s is %s and %d "
           .. "whose %s is one of its values (%s): say which, %s = {%s} for the list value, "
           .. "or a function(v) for the others", k, show(want), whole, whole == 1 and "" or "s",
           k, show(want), items, k, show(one), k, show(want)), 3)
@@ -332,16 +333,16 @@ function M.find(query)
   query = args.opt("find", 1, query, "table") or {}
   for _, k in ipairs{"root", "dir"} do
     if query[k] ~= nil and type(query[k]) ~= "string" then
-      error(string.format("wb.runs.find: %s: expected a string, got %s", k, type(query[k])), 2)
+      fail(string.format("wb.runs.find: %s: expected a string, got %s", k, type(query[k])), 2)
     end
   end
   if query.root and query.dir then -- one would be ignored
-    error("wb.runs.find: root and dir both given: give one (dir is the runs folder itself, "
+    fail("wb.runs.find: root and dir both given: give one (dir is the runs folder itself, "
       .. "<root>/runs)", 2)
   end
   for _, k in ipairs{"allow_empty", "latest"} do
     if query[k] ~= nil and type(query[k]) ~= "boolean" then
-      error(string.format("wb.runs.find: %s: expected a boolean, got %s", k, type(query[k])), 2)
+      fail(string.format("wb.runs.find: %s: expected a boolean, got %s", k, type(query[k])), 2)
     end
   end
   local dir = query.dir or (query.root and record.dir(query.root) or load.default_dir())
@@ -355,7 +356,7 @@ function M.find(query)
       for _, v in ipairs(util.sorted_keys(valid)) do
         if not split_key(v) and not group.is_read(v) then plain[#plain + 1] = v end
       end
-      error(string.format("wb.runs.find: unknown key '%s'%s (valid: %s; and config.<key>, "
+      fail(string.format("wb.runs.find: unknown key '%s'%s (valid: %s; and config.<key>, "
         .. "fit_options.<key>, identity.<key>, read:<path> of the records, as a run list's "
         .. "labels show them)", tostring(k), near and (" (did you mean '" .. near .. "'?)") or "",
         table.concat(plain, ", ")), 2)
@@ -375,7 +376,7 @@ function M.find(query)
   end
   if strict and #out == 0 then
     if #recs == 0 then
-      error(string.format("wb.runs.find: no runs in %s (allow_empty = true returns an empty "
+      fail(string.format("wb.runs.find: no runs in %s (allow_empty = true returns an empty "
         .. "list)", dir), 2)
     end
     none_match(query, recs, dir)

@@ -9,6 +9,7 @@ local record = require "wb.record"
 local group = require "wb.runs_group"
 local util = require "wb.util"
 local reads = require "wb.identity_reads"
+local fail = require("wb.args").input_fail -- a query's mistake: no traceback
 
 local M = {}
 local argcheck = group.argcheck
@@ -153,7 +154,7 @@ function M.check_tasks(want, recs, dir, query)
       for i, n in ipairs(list) do
         list[i] = string.format("%s (%d run%s)", n, have[n], have[n] == 1 and "" or "s")
       end
-      error(string.format("wb.runs.find: no runs of task '%s' in %s%s%s (tasks with runs "
+      fail(string.format("wb.runs.find: no runs of task '%s' in %s%s%s (tasks with runs "
         .. "there: %s; allow_empty = true returns an empty list)", t, dir,
         M.quick_note(query, function(r) return r.task == t end),
         near and (" (did you mean '" .. near .. "'?)") or "",
@@ -178,7 +179,7 @@ function M.no_folder(query, dir)
   else
     why = "no such folder"
   end
-  error(string.format("wb.runs.find: no runs folder %s: %s (allow_empty = true returns an "
+  fail(string.format("wb.runs.find: no runs folder %s: %s (allow_empty = true returns an "
     .. "empty list)", dir, why), 3)
 end
 

@@ -238,6 +238,39 @@ static double orth_product(wb_band *b, int n, int lo, int p, int ld, double *aft
     return sqrt(ss + nn);
 }
 
+/* Row n taken off every basis vector 0..n-1 (modified Gram-Schmidt in
+ * pairs: each sweep takes one pair off and dots with the next), a second
+ * time when that took more than half its norm (Kahan-Parlett's "twice is
+ * enough"); before its norm, returns the norm after. orth_product takes
+ * off only the band (T's known coefficients, which assume an orthonormal
+ * basis): once the top Ritz value converged, the rounding left along it
+ * grew back, unchecked (Paige), until T was no projection of H and its top
+ * Ritz value no Rayleigh quotient: tryU saw 2.17 for a lambda_max of
+ * 0.116 on a dead ReLU net (Hessian of rank 9). The basis is at most m + 2
+ * rows (a few tens): a sweep per two rows costs little beside a product.
+ * The coefficients are not added to T (rounding-sized on an orthonormal
+ * basis; Lanczos with full reorthogonalisation drops them likewise). */
+static double reorth(wb_band *b, int n, double before)
+{
+    const double *sg = b->sg;
+    double nb = before;
+    for (int pass = 0; pass < 2; pass++) {
+        double d1 = 0, d2 = 0, nn = 0;
+        sweep(b, n, 1, 0, 0, 0, 0, 0, n > 1 ? 1 : 0, &d1, &d2);
+        for (int k = 0; k < n; k += 2) {
+            int k2 = k + 1 < n ? k + 1 : k, u1 = k + 2 < n ? k + 2 : -1;
+            int u2 = k + 3 < n ? k + 3 : u1;
+            double c1 = d1 * sg[k] * sg[k], c2 = k2 > k ? d2 * sg[k2] * sg[k2] : 0;
+            nn = sweep(b, n, 1, k, c1, k2, c2, u1, u2, &d1, &d2);
+        }
+        double after = sqrt(nn);
+        if (after > 0.5 * nb)
+            return after;
+        nb = after;
+    }
+    return nb;
+}
+
 /* The residual norm of the Ritz pair with coefficients s [p] */
 static double resid_of(const wb_band *b, const double *s, int p, int n, int ld)
 {
@@ -256,7 +289,11 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
                       wb_err *err)
 {
     int ld = m + 2, n = 1, p = 0, info = 0;
-    /* float rows: a new vector below 1e-5 of the product is rounding */
+    /* a new vector below small times the operator's scale (the largest
+     * product norm so far) is rounding: the Krylov space is exhausted on
+     * that side (a Hessian of low rank). Relative to its own product, as
+     * before, the noise of a product of a vector in H's null space passed
+     * and was normalised into the basis. Float rows: 1e-5 */
     double small = b->F ? 1e-5 : 1e-12, nb, xx, xg, gg, r, z;
     memset(b->T, 0, (size_t)ld * (size_t)ld * sizeof(double));
     gram(b, &xx, &xg, &gg);
@@ -272,7 +309,7 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
         b->sg[1] = 1 / nb, n = 2;
     else
         b->xg = b->gg = 0, b->cb[0] = b->cb[1] = 0; /* G unused (maybe not finite) */
-    double th = 0, r1 = 0;
+    double th = 0, r1 = 0, scale = 0;
     while (p < m && p < n) {
         if (p >= BAND_MIN && n - p == 2) {
             /* rows p, p + 1 (not multiplied yet) span every Ritz pair's
@@ -297,7 +334,9 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
         if (!isfinite(w0))
             return wb_err_set(err, WB_ENONFINITE, "Lanczos: a non-finite Hessian-vector "
                               "product");
-        if (nb > small * w0) {
+        nb = reorth(b, n, nb);
+        scale = fmax(scale, w0);
+        if (nb > small * scale) {
             b->T[n + (size_t)p * ld] = nb;
             b->sg[n++] = 1 / nb;
         }

@@ -15,9 +15,11 @@
  * Each product multiplies the oldest basis vector not yet multiplied
  * (q_p, p = 0, 1, ...); the result is orthogonalised against the basis
  * (classical Gram-Schmidt with T's known coefficients, two sweeps; see
- * orth_product) and, unless it vanishes (the space is then invariant on
- * that side: deflation), becomes the next vector, left unscaled (its
- * scale kept apart, sg). T
+ * orth_product; then against every basis vector, reorth: the basis is
+ * small) and, unless it vanishes (below 1e-5, float rows, or 1e-12 of the
+ * largest product norm so far: the space is then invariant on that side,
+ * deflation), becomes the next vector, left unscaled (its scale kept
+ * apart, sg). T
  * holds the coefficients: H q_j = sum_i T[i][j] q_i, exactly up to
  * rounding. The Rayleigh-Ritz values after p products are those of T's
  * leading p x p block (LAPACK dsyev); the residual of a Ritz pair (theta,

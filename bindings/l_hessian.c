@@ -370,15 +370,15 @@ static int hop_eigs(lua_State *L)
     return 3;
 }
 
-/* op:top(max_iter, tol, v0 list|nil, gmix|nil, g list|nil) -> value, residual,
- * products: the largest eigenvalue by at most max_iter Lanczos steps
- * (core/hvp_eig.h wb_hvp_top; tol on its Kato-Temple estimate) from v0,
- * else from the last op:top's Ritz vector (kept in the operator across
- * op:reset: a warm start without crossing a list), else from a Gaussian
- * start; gmix > 0 adds gmix times the unit gradient to the unit start
- * (wb_hvp_top); g: that gradient, given (else computed: wb_hvp_top_g);
- * the residual ||H y - value y|| / |value| of its Ritz vector y (no extra
- * product). */
+/* op:top(max_iter, tol, v0 list|false|nil, gmix|nil, g list|nil) -> value,
+ * residual, products: the largest eigenvalue by at most max_iter Lanczos
+ * steps (core/hvp_eig.h wb_hvp_top; tol on its Kato-Temple estimate) from
+ * v0, else from the last op:top's Ritz vector (kept in the operator across
+ * op:reset: a warm start without crossing a list; v0 false drops it: a
+ * cold start, as the first), else from a Gaussian start; gmix > 0 adds
+ * gmix times the unit gradient to the unit start (wb_hvp_top); g: that
+ * gradient, given (else computed: wb_hvp_top_g); the residual
+ * ||H y - value y|| / |value| of its Ritz vector y (no extra product). */
 static int hop_top(lua_State *L)
 {
     hop *o = checkop(L);
@@ -397,7 +397,9 @@ static int hop_top(lua_State *L)
         return luaL_error(L, "out of memory for a vector of %d parameters", (int)P);
     wb_err err;
     int red = f && o->use_red;
-    if (!lua_isnoneornil(L, 4)) {
+    if (lua_isboolean(L, 4) && !lua_toboolean(L, 4)) {
+        o->held = 0, o->topn = 0;
+    } else if (!lua_isnoneornil(L, 4)) {
         checklist(L, o, 4, f ? NULL : o->top, f ? o->topf : NULL);
         o->held = f ? TOP_F : TOP_D, o->topn = 0;
     } else if (o->held == TOP_R && !red) { /* mapped out, for the whole engine */

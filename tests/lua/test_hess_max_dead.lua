@@ -44,10 +44,51 @@ T.test("dead ReLU net: every hess_max within 1e-4 of the largest eigenvalue, or 
   T.eq(#h.steps.step, N // B, "every step measured")
   T.ok(#off == 0, string.format("%d of %d more than 1e-4 off (%d above), worst %+.3g: %s",
     #off, #h.steps.step, above, worst, table.concat(off, ", ", 1, math.min(#off, 4))))
-  T.eq(nan, 0, "no NaN")
+  T.eq(nan, rec.unconverged, "NaN values are the ones counted unconverged")
   -- the ReLU layer did die (else this tests nothing new): the loss back at ln 10
   T.ok(math.abs(h.steps.loss[#h.steps.step] - math.log(10)) < 0.1,
     "the net died: last loss " .. h.steps.loss[#h.steps.step])
+end)
+
+T.test("dead ReLU net: recorded residuals at most resid_max; the counts are there", function()
+  T.eq(rec.resid_max, 1e-2, "resid_max")
+  for i, st in ipairs(h.steps.step) do
+    local v, r = h.steps.hess_max[i], h.steps.hess_max_residual[i]
+    if v == v and not (r <= rec.resid_max) then
+      T.ok(false, string.format("step %d: hess_max %.7g recorded with residual %.3g", st, v, r))
+    end
+  end
+  T.ok(math.type(rec.redone) == "integer" and math.type(rec.unconverged) == "integer",
+    "redone and unconverged are counts")
+end)
+
+-- The safety net itself (with the band fixed, nothing above reaches it): at
+-- a resid_max below what most measurements reach (3e-4), each of those is redone
+-- cold (counted), and recorded NaN (counted) when that is above it too.
+T.test("a residual above resid_max: redone cold, then NaN, both counted", function()
+  local L = wb.instruments._LANCZOS
+  local keep = L.resid_max
+  L.resid_max = 3e-4
+  wb.seed(2)
+  local m2 = wb.nn.Sequential{wb.nn.Dense(784, 16, {activation = "relu"}),
+    wb.nn.Dense(16, 10, {activation = "softmax"})}
+  local ok, h2 = pcall(m2.fit, m2, d:subset(1, 20 * B), {epochs = 1, batch_size = B,
+    shuffle = false, seed = 2, verbose = false, optimizer = wb.optim.SGD{lr = 0.5},
+    instruments = {"hess_max"}, every = 1})
+  L.resid_max = keep
+  if not ok then error(h2, 0) end
+  local r2, nan, above = h2.instruments.hess_max, 0, 0
+  for i = 1, #h2.steps.step do
+    local v, r = h2.steps.hess_max[i], h2.steps.hess_max_residual[i]
+    if v ~= v then nan = nan + 1; T.ok(r > 3e-4, "a NaN's residual is kept: " .. r) end
+    if v == v and r > 3e-4 then above = above + 1 end
+  end
+  T.eq(above, 0, "no value recorded with a residual above resid_max")
+  T.eq(nan, r2.unconverged, "NaN values are the ones counted unconverged")
+  -- (19 and 3 of 20 when written: most redone ones converge cold)
+  T.ok(r2.redone > r2.unconverged and r2.unconverged > 0,
+    string.format("redone %d, unconverged %d of 20", r2.redone, r2.unconverged))
+  T.eq(r2.resid_max, 3e-4, "the record says the resid_max used")
 end)
 
 T.done()

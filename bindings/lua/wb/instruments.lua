@@ -54,16 +54,16 @@ local hessian = require "wb.hessian"
 ---/ |T + 1e-7|, to first order; where |T| < 2 se neither hess_trace nor
 ---tic_trace means anything), and hess_max = {eigenvalue (which: "largest
 ---(algebraic, ...)"), products, max_residual, tol, cold, warm, warm_tol,
----gradient_weight, row_space: measurements in the first Dense's row space}: Lanczos
+---gradient_weight, row_space: measurements in the first Dense's row space, resid_max,
+---redone, unconverged}: Lanczos
 ---stopped on a Kato-Temple bound (tol, then warm_tol; the gap to the next Ritz value less its
 ---residual), cold from the batch gradient (at least 10 products), then warm from two
 ---directions kept apart, the last Ritz vector and the gradient (band
 ---Lanczos, 8 products before any stop; gradient_weight > 0 only says the
----gradient is one), at most `warm` products after the first; an
----estimate: a start that nearly misses the top eigenvector can stop on a
----lower eigenvalue, unflagged by its residual (small models: 1 cold in 3000
----17 % low, 2 warm in 21,000 up to 5.4 %; with sigmoid and tanh 3 in 18,000 up
----to 5.0 %: README);
+---gradient is one), at most `warm` products after the first; a measurement whose residual
+---is above resid_max (1e-2) is redone cold to warm_tol (counted in redone), and recorded NaN
+---(counted in unconverged) if still above; an estimate: a start that nearly misses the top
+---eigenvector can stop on a lower eigenvalue, unflagged by its residual (rarely: README);
 ---update: "sgd" or "measured", how alpha read the update). distance at step t is ||theta_t -
 ---theta0||, update_size ||theta_{t+1} - theta_t||, the parameters step t's and t+1's updates start
 ---from (Cockpit's UpdateSize): the update plus any move a hook or a Lua layer makes after it (a

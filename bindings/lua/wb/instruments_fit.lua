@@ -38,13 +38,15 @@
 -- Lanczos on the batch's Hessian (op:top, core/hvp_eig.h wb_hvp_top; in the
 -- first Dense's row space where it pays, core/hvp_reduce.h: the same value),
 -- stopped when the Kato-Temple bound r^2 / (gap |l|) on the eigenvalue's
--- relative error is below LANCZOS_TOL (cold, at most LANCZOS_COLD products,
--- from the batch gradient) or LANCZOS_WTOL (warm, at most LANCZOS_WARM,
--- from the last Ritz vector and the batch gradient kept apart, band Lanczos
--- of block size 2, core/hvp_band.h: the gradient catches the top two
--- eigenvalues swapping between batches; LANCZOS_GRAD > 0 turns it on); each
--- measured step records the relative residual ||H v - l v|| / |l| of the
--- value it reports (hess_max_residual, from the recurrence). Alpha uses the
+-- relative error is below tol (cold, at most `cold` products, from the
+-- batch gradient) or warm_tol (warm, at most `warm`, from the last Ritz
+-- vector and the batch gradient kept apart, band Lanczos of block size 2,
+-- core/hvp_band.h: the gradient catches the top two eigenvalues swapping
+-- between batches; gradient_weight > 0 turns it on; the constants:
+-- wb/instruments_hessian.lua's L); each measured step records the relative
+-- residual ||H v - l v|| / |l| of the value it reports (hess_max_residual,
+-- from the recurrence), and one above resid_max is redone cold, then NaN
+-- if still above (Cb:_hess_max). Alpha uses the
 -- optimizer's update: measured, or, with plain SGD and no L2 (history.instruments.update =
 -- "sgd"), -lr times the mean gradient, which it is (Cockpit's alpha assumes this); costs at
 -- Cb:_project; a hook that moves the weights after it: wb/instruments_moved.lua.
@@ -56,15 +58,6 @@ local clock = wb.sys._time -- the unwrapped clock (bindings/l_sys.c): the librar
 local HIST_BINS, HIST_LO, HIST_HI = 64, -1, 1 -- grad_hist: fixed bins over [-1, 1)
 -- grad_hist_2d: Cockpit's GradHist2d bins, entries x parameter values
 local H2 = {x_bins = 40, x_lo = -1, x_hi = 1, y_bins = 50, y_lo = -2, y_hi = 2}
--- hess_max: cold Lanczos (tol, products), then warm (products, tol, the
--- batch gradient's weight in the start); the rest of the Hessian's
--- constants are in wb/instruments_hessian.lua. Warm at most 24: on 3000
--- small models (12-6-3, batch 8) 46 of 21000 warm steps stopped at 16 > 1e-4
--- low (up to 3 %); at 24, 2 > 1e-4 high (0.8 %, residual 0.02), for 10.12
--- products a step, not 10.08 (MNIST benchmark: 470, not 469, b32 every 16)
-local LANCZOS_TOL, LANCZOS_COLD, LANCZOS_WARM, LANCZOS_WTOL, LANCZOS_GRAD = 1e-4, 30, 24, 1e-5, 1
--- Which eigenvalue hess_max is (history.instruments.hess_max.eigenvalue)
-local HESS_MAX_IS = "largest (algebraic, as Cockpit's eigsh 'LA'; not the largest in magnitude)"
 -- Hutchinson's probes per trace, where the exact diagonal is not computed
 -- (history.instruments.hess_trace_probes; wb/instruments_hessian.lua)
 local HESS_PROBES = 8
@@ -258,9 +251,7 @@ function Cb:on_train_begin(model)
     hess_trace_probe_seed = trace and not self.exact and (fit_seed and PROBE_SEED
       or PROBE_STEP) or nil,
     hess_trace_probe_fit_seed = trace and not self.exact and fit_seed or nil,
-    hess_max = on.hess_max and {eigenvalue = HESS_MAX_IS, products = 0, max_residual = 0,
-      tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM, warm_tol = LANCZOS_WTOL,
-      gradient_weight = LANCZOS_GRAD, row_space = 0} or nil}
+    hess_max = on.hess_max and M._hess_max_record() or nil} -- wb/instruments_hessian.lua
   self.alpha_start = nil
   self.alpha_rec = {}
   for _, n in ipairs(M.NAMES) do
@@ -388,8 +379,6 @@ end
 -- _samples, _alpha), the Hessian's (Cb:_hessian) and the state
 M._Cb, M._HIST, M._HIST2D = Cb, {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS}, H2
 M._HESS_PROBES = HESS_PROBES
-M._LANCZOS = {tol = LANCZOS_TOL, cold = LANCZOS_COLD, warm = LANCZOS_WARM,
-  warm_tol = LANCZOS_WTOL, gradient_weight = LANCZOS_GRAD}
 require "wb.instruments_samples"
 require "wb.instruments_hessian"
 require "wb.instruments_state" -- get_state, set_state

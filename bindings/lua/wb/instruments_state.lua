@@ -104,6 +104,8 @@ local function continue(self, prev)
   if hm then
     for _, k in ipairs{"products", "cold", "warm", "gradient_weight"} do hm[k] = int(hm[k]) end
     hm.row_space = int(hm.row_space or 0) -- a state saved before it was recorded: 0
+    hm.redone, hm.unconverged = int(hm.redone or 0), int(hm.unconverged or 0) -- likewise
+    hm.resid_max = hm.resid_max or fresh.hess_max and fresh.hess_max.resid_max
     hm.eigenvalue = hm.eigenvalue or fresh.hess_max and fresh.hess_max.eigenvalue
   end
   self.sec, self.calls = prev.seconds, prev.calls

@@ -62,8 +62,8 @@ local hessian = require "wb.hessian"
 ---Lanczos, 8 products before any stop; gradient_weight > 0 only says the
 ---gradient is one), at most `warm` products after the first; a measurement whose residual
 ---is above resid_max (1e-2) is redone cold to warm_tol (counted in redone), and recorded NaN
----(counted in unconverged) if still above; an estimate: a start that nearly misses the top
----eigenvector can stop on a lower eigenvalue, unflagged by its residual (rarely: README);
+---(counted in unconverged, a warning once per fit) if still above; an estimate: a start that
+---nearly misses the top eigenvector can stop lower, unflagged by its residual (rarely: README);
 ---update: "sgd" or "measured", how alpha read the update). distance at step t is ||theta_t -
 ---theta0||, update_size ||theta_{t+1} - theta_t||, the parameters step t's and t+1's updates start
 ---from (Cockpit's UpdateSize): the update plus any move a hook or a Lua layer makes after it (a

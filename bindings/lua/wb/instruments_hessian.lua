@@ -156,6 +156,12 @@ function Cb:_hess_max(logs, data, B)
     -- still unconverged: NaN (as an exploding run's), counted; the
     -- residual stays recorded as it was
     lam, rec.unconverged = 0 / 0, rec.unconverged + 1
+    if rec.unconverged == 1 then
+      io.stderr:write(string.format("fit: instruments: hess_max at step %d did not converge "
+        .. "(residual %.3g > %g, also redone cold): recorded NaN; "
+        .. "history.instruments.hess_max.unconverged counts such steps (said once per fit)\n",
+        logs.step, res, L.resid_max))
+    end
   end
   self.hess_top = nil -- a resume's start (instruments_state.lua), once
   logs.hess_max, logs.hess_max_residual, self.hess_warm = lam, res, true

@@ -115,27 +115,24 @@ function M.decide(a, b, metric, better)
   -- every value of each side the same: Welch's test is undefined (it said
   -- "CI [-1, -1], p = 0" of two seeds a side); the rank test's exact p of
   -- the separation decides, as in the report's claims (study/claim_parts:
-  -- a task's findings said "not decided" where its claim said "holds")
-  if w.no_spread then
-    local p = w.same and 1 or M.separation_p(w.n_a, w.n_b)
-    local verdict = "not decided"
-    if p < 0.05 then verdict = (w.diff > 0) == up and "a is better" or "b is better" end
-    return verdict, w, string.format("difference %s; no spread in either group (all values "
-      .. "equal): p = %s (rank test, exact; n = %d and %d)", signed(w.diff, metric),
-      M.fmt_p(p), w.n_a, w.n_b)
-  end
-  -- one side without spread (any values: whole epochs, accuracies k / n):
+  -- a task's findings said "not decided" where its claim said "holds").
+  -- One side without spread (any values: whole epochs, accuracies k / n):
   -- Welch's df comes from the other side alone, below any exact test's p
   -- ({2,2,2} vs {3,4,4}: 0.038, {0.1,0.1,0.1} vs {0.2,0.21,0.22}: 0.0027,
   -- every deal's >= 0.1: tryT T2); the exact permutation test decides (Welch
-  -- only past its budget)
-  local p_exact = (w.sd_a == 0 or w.sd_b == 0) and wb.inference.permutation_p({a, b})
-  if p_exact then
+  -- only past its budget, where permutation_p gives nil)
+  local p, spread, test
+  if w.no_spread then
+    p, spread, test = w.same and 1 or M.separation_p(w.n_a, w.n_b),
+      "either group (all values equal)", "rank test"
+  elseif w.sd_a == 0 or w.sd_b == 0 then
+    p, spread, test = wb.inference.permutation_p({a, b}), "one group", "permutation test"
+  end
+  if p then
     local verdict = "not decided"
-    if p_exact < 0.05 then verdict = (w.diff > 0) == up and "a is better" or "b is better" end
-    return verdict, w, string.format("difference %s; no spread in one group: p = %s "
-      .. "(permutation test, exact; n = %d and %d)", signed(w.diff, metric),
-      M.fmt_p(p_exact), w.n_a, w.n_b)
+    if p < 0.05 then verdict = (w.diff > 0) == up and "a is better" or "b is better" end
+    return verdict, w, string.format("difference %s; no spread in %s: p = %s (%s, exact; "
+      .. "n = %d and %d)", signed(w.diff, metric), spread, M.fmt_p(p), test, w.n_a, w.n_b)
   end
   local verdict = "not decided"
   if w.lo > 0 then verdict = up and "a is better" or "b is better"

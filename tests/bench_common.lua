@@ -1,6 +1,7 @@
 -- bench_common.lua: what make bench's scripts (tests/bench.lua,
--- tests/bench_instruments.lua) share, loaded with dofile: the environment
--- every timed child runs in, and the threads a process actually uses.
+-- tests/bench_instruments.lua, tests/bench_hooks.lua) share, loaded with
+-- dofile: the environment every timed child runs in, the threads a process
+-- actually uses, and the baseline model.
 --
 -- Threads: the children run with exactly WB_BENCH_THREADS threads (default
 -- 1) whatever the caller's environment says. l_sys.c keeps a user's
@@ -177,13 +178,19 @@ function M.standardised(ds)
   return wb.data.Dataset(x, ds.labels, "mnist standardised")
 end
 
---- fit_timed(train, batch, epochs, optimizer) -> model, history, cpu
---- The baseline MLP (784-128-10 relu/softmax, seed 1) fitted on train, and
---- each epoch's CPU seconds (a list): both bench scripts' workbench side.
-function M.fit_timed(train, batch, epochs, optimizer)
+--- baseline() -> wb.nn.Sequential: the baseline MLP (784-128-10
+--- relu/softmax), its weights drawn after wb.seed(1).
+function M.baseline()
   wb.seed(1)
-  local model = wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
+  return wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
     wb.nn.Dense(128, 10, {activation = "softmax"})}
+end
+
+--- fit_timed(train, batch, epochs, optimizer) -> model, history, cpu
+--- The baseline MLP (baseline()) fitted on train, and each epoch's CPU
+--- seconds (a list): both bench scripts' workbench side.
+function M.fit_timed(train, batch, epochs, optimizer)
+  local model = M.baseline()
   local cpu, c0 = {}, 0
   local timer = {on_epoch_begin = function() c0 = os.clock() end,
     on_epoch_end = function() cpu[#cpu + 1] = os.clock() - c0 end}

@@ -25,16 +25,10 @@ local finite = require "wb.fit_finite"
 local train = wb.data.mnist().train
 if ROWS < 60000 then train = train:subset(1, ROWS) end
 
-local function mlp()
-  wb.seed(1)
-  return wb.nn.Sequential{wb.nn.Dense(784, 128, {activation = "relu"}),
-    wb.nn.Dense(128, 10, {activation = "softmax"})}
-end
-
 -- One fit of one epoch, with the no-op hook or without: its CPU seconds and
 -- the weight checks made in its steps.
 local function epoch(bs, hooked)
-  local model = mlp()
+  local model = common.baseline()
   local cbs = hooked and {wb.callbacks.Lambda{on_train_batch_end = function() end}} or nil
   local p0, t0 = finite.passes(), os.clock()
   model:fit(train, {batch_size = bs, optimizer = wb.optim.SGD{lr = 0.05}, seed = 1,
@@ -45,7 +39,7 @@ end
 -- One pass of the check over the model's parameters, CPU seconds (the
 -- fastest of REPS timings of 1,000 passes).
 local function one_pass()
-  local params = mlp():parameters()
+  local params = common.baseline():parameters()
   local best = math.huge
   for _ = 1, REPS do
     local t0 = os.clock()

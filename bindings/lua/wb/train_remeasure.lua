@@ -46,17 +46,20 @@ local function class_of(cb)
   return tostring(require("wb.fit_hooks").describe(cb))
 end
 
--- Whether v is a module (package.loaded's), whose upvalue two hooks share as a name.
-local function is_module(v)
-  for _, m in pairs(package.loaded) do if rawequal(m, v) then return true end end
-  return false
+-- The modules (package.loaded's values) as a set: modules[v] says whether v is one, whose
+-- upvalue two hooks share as a name. One scan per look at the globals or upvalues (scanning
+-- per value looked at cost globals x modules). A NaN is skipped: no key, and never rawequal.
+local function modules()
+  local set = {}
+  for _, m in pairs(package.loaded) do if m == m then set[m] = true end end
+  return set
 end
 
 -- The globals (not modules) by name, their content as text (util.state_text).
 local function globals_now()
-  local out = {}
+  local out, is_module = {}, modules()
   for k, v in pairs(_G) do
-    if type(k) == "string" and not is_module(v) then out[k] = util.state_text(v) end
+    if type(k) == "string" and not is_module[v] then out[k] = util.state_text(v) end
   end
   return out
 end
@@ -140,10 +143,10 @@ local digest = util.state_text -- (whether a training changed an upvalue's conte
 -- filled), for rec.remeasure.changed.
 local first_seen = {}
 function M.upvalues_before(hooks)
-  local state = {}
+  local state, is_module = {}, modules()
   for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
-      if not is_module(u.value) then
+      if not is_module[u.value] then
         first_seen[id] = first_seen[id] or digest(u.value)
         state[id] = {name = u.name, f = u.f, i = u.i, was = first_seen[id]}
       end
@@ -170,11 +173,11 @@ end
 -- where that hook may leave state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured).
 -- Walked once per look-up (wb/train_donor.lua), not once per candidate record.
 function M.shared(ex)
-  local hooks, out = ex._hooks or {}, {}
+  local hooks, out, is_module = ex._hooks or {}, {}, modules()
   local mine = upvalues(hooks.measure)
   for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
-      if mine[id] and not is_module(u.value) then
+      if mine[id] and not is_module[u.value] then
         out[#out + 1] = {name = u.name, hook = h, value = u.value}
       end
     end

@@ -238,7 +238,9 @@ function Cb:on_train_begin(model)
   local fit_seed = self.ctx and self.ctx.seed -- nil: a fit without seed
   self.probe_fit_seed = fit_seed -- a resume's: the saved fit's (Cb:set_state)
   -- a resume's saved history holds them: Cb:set_state keeps those
-  self.prev_instr, self.final, self.hess_top = h.instruments, nil, nil
+  -- hess_said: this fit said hess_max's unconverged warning (once per fit;
+  -- the count in the history may be a resumed fit's first part's)
+  self.prev_instr, self.final, self.hess_top, self.hess_said = h.instruments, nil, nil, false
   local t = {names = {}, every = self.every, seconds = self.sec, calls = self.calls,
     grad_hist = on.grad_hist and {lo = HIST_LO, hi = HIST_HI, bins = HIST_BINS, step = {},
       counts = {}} or nil,

@@ -156,7 +156,10 @@ function Cb:_hess_max(logs, data, B)
     -- still unconverged: NaN (as an exploding run's), counted; the
     -- residual stays recorded as it was
     lam, rec.unconverged = 0 / 0, rec.unconverged + 1
-    if rec.unconverged == 1 then
+    -- once per fit (Cb.hess_said, reset at fit's start): not at a count
+    -- of 1, which a resumed fit whose first part had one never reached
+    if not self.hess_said then
+      self.hess_said = true
       io.stderr:write(string.format("fit: instruments: hess_max at step %d did not converge "
         .. "(residual %.3g > %g, also redone cold): recorded NaN; "
         .. "history.instruments.hess_max.unconverged counts such steps (said once per fit)\n",

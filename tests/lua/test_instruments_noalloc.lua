@@ -69,6 +69,34 @@ T.test("hess_max in the row space: a measured step allocates nothing", function(
   T.eq(table.concat(bad, " "), "", "steps that allocated: " .. table.concat(got, " "))
 end)
 
+-- hess_max's safety net (wb/instruments_hessian.lua, Cb:_hess_max): a
+-- measurement above resid_max is redone cold, and recorded NaN (warned once
+-- on stderr) if that is above it too. At a resid_max no residual reaches,
+-- every measured step takes that path, which steady runs never do; on the
+-- whole operator (30 inputs) and in the row space (200)
+T.test("hess_max redone cold and unconverged: a measured step allocates nothing", function()
+  local L = wb.instruments._LANCZOS
+  local keep = L.resid_max
+  local wide = wb.rand(N, 200)
+  for _, x in ipairs{X, wide} do
+    local plain = allocs({"loss"}, x)
+    L.resid_max = 1e-30
+    local ok, r = pcall(T.stderr_of, function() return {allocs({"hess_max"}, x)} end)
+    L.resid_max = keep
+    if not ok then error(r, 0) end
+    local got, h, what = r[1], r[2], x:size(2) .. " inputs: "
+    local rec, bad = h.instruments.hess_max, {}
+    T.eq(rec.redone, #h.steps.step, what .. "every measurement redone cold")
+    T.eq(rec.unconverged, #h.steps.step, what .. "and recorded NaN")
+    T.eq(rec.row_space > 0, x == wide, what .. "in the row space")
+    for i, n in ipairs(plain) do
+      if n == 0 and got[i] ~= 0 then bad[#bad + 1] = i + 3 end
+    end
+    T.ok(#got >= 30, what .. "steps: " .. #got)
+    T.eq(table.concat(bad, " "), "", what .. "steps that allocated: " .. table.concat(got, " "))
+  end
+end)
+
 -- with L2, above 16 rows on layers of 16 outputs, the tests' mean gradient
 -- leaves out L2's 2 l2 theta_t (Cb:_project): it was g - theta * (2 l2), two
 -- new tensors a layer (6 allocations a step here)

@@ -408,17 +408,7 @@ static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, i
                           double *ro, wb_err *err)
 {
     int j = 0;
-    /* b below small times the operator's scale (the largest product norm
-     * so far, ||H q_j|| = sqrt(a^2 + b^2 + b_{j-1}^2) from the recurrence's
-     * own numbers) is rounding: the Krylov space is invariant (a Hessian
-     * of low rank), as the band's rule (hvp_band.c wb_band_top). Judged
-     * against this step's |a|, as before, a step whose Rayleigh quotient
-     * is small (q_j mostly in H's null space) took the products' noise for
-     * a new direction and normalised it into the basis; and 1e-12 of
-     * float32 products, whose rounding is 1e-7 of their size, never
-     * stopped: each cold start on a Hessian of rank under TOP_COLD_MIN ran
-     * on noise past it. Float32 products: 1e-5. */
-    double r = 0, scale = 0, small = wb_hvp_f64(k->b.h) ? 1e-12 : 1e-5;
+    double r = 0;
     wb_status st;
     while (j < m) {
         double a, b;
@@ -453,8 +443,7 @@ static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, i
         r = b * k->s[(size_t)(j - 1) * j + (j - 1)];
         double r2 = j > 1 ? fabs(b * k->s[(size_t)(j - 2) * j + (j - 1)]) : 0;
         double gp = j > 1 ? th - k->d[j - 2] - r2 : 0;
-        scale = fmax(scale, sqrt(a * a + b * b + (j > 1 ? k->beta[j - 2] * k->beta[j - 2] : 0)));
-        int invariant = !(b > small * scale);
+        int invariant = !(b > 1e-12 * fabs(a));
         if (invariant || (j > 1 && j >= jmin && ((gp > 0 && r * r <= tol * gp * fabs(th))
                                                   || fabs(r) <= tol * fabs(th))))
             break;

@@ -5,6 +5,7 @@
 -- run starts (each run FAILED, the same error once per seed, after work).
 -- Private to wb/experiment.lua.
 local _ENV = require "wb.std"
+local wb = require "wb"
 local util = require "wb.util"
 local K = require "wb.spec_keys"
 
@@ -72,6 +73,25 @@ function M.check_config(cfg, n_train, where, label, fit_options)
       require("wb.spec").check_fit_options(got, where .. ": variant " .. label)
     end
   end
+end
+
+-- cfg (a variant's config, resolved) without the optimizer options that are
+-- its optimizer's default (wb.optim.new(name):config(), the C core's: a
+-- change of them changes wb.identity.code, so the runs train again). An
+-- explicit lr = 1e-3 under adam trains what leaving lr out trains, but it
+-- made another identity: adding lr = {1e-3, 3e-3} to a grid retrained the
+-- runs recorded with the default (tryV 11). Dropped rather than filled in:
+-- a config that leaves them out is as it was, and hooks read them as nil
+-- either way. An optimizer that is no name, or a value of the wrong type, is
+-- left as it is: the checks name it (K.check_together).
+function M.without_defaults(cfg)
+  local ok, opt = pcall(wb.optim.new, cfg.optimizer)
+  if not ok then return cfg end
+  local def = opt:config()
+  for _, k in ipairs(K.OPTIMIZER_KEYS) do
+    if cfg[k] ~= nil and cfg[k] == def[k] then cfg[k] = nil end
+  end
+  return cfg
 end
 
 -- {==================== fit_options ====================

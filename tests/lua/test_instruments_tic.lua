@@ -163,6 +163,29 @@ T.test("tic is refused at fit's start where the exact diagonal is not computed",
   end
 end)
 
+-- tryU 2: dropping tic to pass its refusal left hess_trace an 8-probe
+-- estimate without a word; the fit says so once, and nothing when exact.
+T.test("a fit says once on stderr that hess_trace is Hutchinson's estimate", function()
+  wb.seed(5)
+  local x, y = wb.randn(6, 5), labels{0, 1, 2, 0, 1, 2}
+  local m = build({{5, 4, "tanh", true, 0}, {4, 3, "softmax", true, 0}}, 5)
+  local h, said = T.stderr_of(function()
+    return m:fit(x, y, {batch_size = 2, epochs = 2, verbose = false,
+      instruments = {"hess_trace"}, every = 1})
+  end)
+  T.eq(h.instruments.hess_trace_method, "hutchinson")
+  T.eq(#h.steps.hess_trace_se, 6, "six measured steps")
+  local _, n = said:gsub("fit: instruments: hess_trace from Hutchinson's estimate of the "
+    .. "trace %(8 probes a measured step; this model's layer 1 is a Dense with activation "
+    .. "tanh%), its standard error in history.steps.hess_trace_se; the exact trace needs", "")
+  T.eq(n, 1, "said once: " .. said)
+  T.eq(select(2, said:gsub("\n", "")), 1, "one line: " .. said)
+  local exact = build({{5, 4, "relu", true, 0}, {4, 3, "softmax", true, 0}}, 5)
+  local h2, said2 = T.stderr_of(function() return fit_once(exact, x, y, {"hess_trace"}) end)
+  T.eq(h2.instruments.hess_trace_method, "exact")
+  T.eq(said2, "", "nothing said when exact")
+end)
+
 T.test("alpha at lr = 0 is -1 (no step: Cockpit's and wb.instruments.alpha's), not NaN",
     function()
   for _, opt in ipairs{function() return wb.optim.SGD{lr = 0} end,

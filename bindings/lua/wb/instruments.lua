@@ -43,7 +43,7 @@ local hessian = require "wb.hessian"
 ---(x, y) at (x - 1) * 50 + y;
 ---seconds and calls per instrument, hess_trace_method: the trace behind
 ---hess_trace and tic_trace, "exact" (the exact diagonal's sum, where tic is
----computed; standard errors 0) or "hutchinson" (other models or mse:
+---computed; standard errors 0) or "hutchinson" (other models or mse; the fit says so on stderr:
 ---hess_trace_probes = 8 Rademacher probes, hess_trace_probe_seed = "fit
 ---seed and step": step t's drawn with seed wb.instruments.probe_seed(s, t)
 ---for the fit's seed s (hess_trace_probe_fit_seed), as wb.hessian.trace's

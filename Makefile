@@ -1,4 +1,5 @@
-# workbench - one plain Makefile (see README.md).
+# workbench - one plain Makefile (see README.md). Its targets, one line each (make help prints
+# the lines that start with "#   make": this list is its one source):
 #
 #   make            ./workbench and ./wb.so
 #   make deps       Debian packages the project needs (apt-get; sudo if not root)
@@ -8,8 +9,10 @@
 #   make bench      seconds per epoch, samples/s, peak RSS (+ PyTorch if present)
 #   make report     every task (scripts/report.lua) on MNIST, 5 seeds, plots/REPORT.md
 #   make fuzz       libFuzzer targets, each for a bounded time
-#   make install PREFIX=/usr/local
-#   make meta       $(O)/meta/wb.lua: LuaLS annotations of the Lua modules
+#   make install    workbench, wb.so, the Lua library and the man page under PREFIX=/usr/local
+#   make meta       LuaLS annotations of the Lua modules: build/meta/wb.lua (O=build)
+#   make clean      remove build/, ./workbench and ./wb.so
+#   make help       these lines
 #
 # Objects go to $(O); the two products to $(OUT). Parallel builds of other
 # flavours use their own folders: make O=build/x OUT=build/x.
@@ -61,7 +64,7 @@ BIND_OBJ := $(BIND_SRC:%.c=$(O)/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(O)/tests/%)
 
-.PHONY: all deps data test test-asan bench report fuzz install clean check-deps meta FORCE
+.PHONY: all deps data test test-asan bench report fuzz install clean meta help FORCE
 
 all: $(OUT)/workbench $(OUT)/wb.so $(CTEST_BIN)
 
@@ -181,3 +184,6 @@ install: all
 
 clean:
 	rm -rf build workbench wb.so
+
+help:
+	@sed -n 's/^#   make/make/p' $(firstword $(MAKEFILE_LIST))

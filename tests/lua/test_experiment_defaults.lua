@@ -22,6 +22,10 @@ T.test("an optimizer option at its default has the identity of leaving it out", 
     hash{optimizer = "sgd"}, "sgd's")
   T.ok(hash{optimizer = "sgd", lr = 1e-3} ~= hash{optimizer = "sgd"}, "adam's lr under sgd")
   T.eq(hash{optimizer = "adamw", weight_decay = 0.004}, hash{optimizer = "adamw"}, "adamw's")
+  -- filled in, as batch_size's 32 is: a hook and the record read what trained
+  local c = wb.experiment(spec{optimizer = "sgd"}, {root = dir .. "/h"}).specs[1].config
+  T.ok(c.lr == 0.01 and c.momentum == 0 and c.nesterov == false and c.beta1 == nil,
+    "sgd's options")
 end)
 
 T.test("two variants that differ only by a stated default are the same config", function()
@@ -51,6 +55,7 @@ T.test("a run recorded with the default lr is cached when lr = 1e-3 is stated", 
   st, _, err = run("1e-3")
   T.eq(st, 0, err)
   T.ok(err:find("1 runs?: 1 cached, 0 to train"), "stated default: " .. err)
+  T.eq(#wb.runs.find{task = "dflt", root = dir .. "/r", lr = 1e-3}, 1, "its record says lr")
   st, _, err = run("2e-3")
   T.eq(st, 0, err)
   T.ok(err:find("1 runs?: 0 cached, 1 to train"), "another lr trains: " .. err)

@@ -250,7 +250,8 @@ T.test("a hook that reads a config key the experiment does not know fails, namin
     build = function(cfg) return cfg.widht end}
   local cfg = ex.specs[1].config
   T.eq(cfg.width, 8); T.eq(cfg.seed, 1)
-  T.eq(cfg.lr, nil, "a known key left unset reads as nil")
+  T.eq(cfg.early_stopping, nil, "a known key left unset reads as nil")
+  T.eq(cfg.lr, 1e-3, "its optimizer's options are filled in (adam's lr)")
   local err = T.check_error("config key 'widht' is not a key of this experiment %(did you "
     .. "mean 'width'%?%)", ex.build, cfg)
   T.ok(err:find("keys = {...}", 1, true), "says a build hook declares its keys: " .. err)

@@ -83,8 +83,8 @@ local function without_seed(cfg)
   return c
 end
 
--- A variant's config: the defaults, the base, the variant's values (a copy: the command
--- line's overrides go on it), less optimizer options at their default (same run, same id).
+-- A variant's config: the defaults (its optimizer's too: stated or not, one run), the base,
+-- the variant's values (a copy: the command line's overrides go on it).
 local function config_of(spec, v)
   local cfg = util.copy(spec_mod.train_defaults)
   if not spec.build then
@@ -92,7 +92,7 @@ local function config_of(spec, v)
   end
   for k, x in pairs(spec.base or {}) do cfg[k] = util.copy(x) end
   for k, x in pairs(v.values) do cfg[k] = util.copy(x) end
-  return require("wb.spec_runs").without_defaults(cfg)
+  return require("wb.spec_runs").with_defaults(cfg)
 end
 
 -- Sets (or sets again) ex's identities from its hooks as they are now: the
@@ -153,14 +153,14 @@ end
 ---per callback, in order, and data less the hooks' fields: reading more, or sharing an upvalue
 ---build, callbacks or fit_options changed in training, trains instead); measure draws from wb.seed(2^31 + seed),
 ---whether the run trained here or was adopted. Config keys (one left unset reads as nil in
----a hook: lr is then the optimizer's default; one set to that default is the same run, dropped
----from its config): optimizer, lr, momentum, nesterov, beta1, beta2, eps, weight_decay, rho,
----batch_size (32), epochs (10), shuffle, validation (0.1: the last 10% of the training rows,
----held out, of a build hook's data.train when it replaces it; "test"; or false),
----early_stopping, dataset ("mnist"), subset, loss (fit's), log_every, instruments ("economy",
----"full" or a list) and every (fit's instruments every k steps); without a build hook
----the default MLP's: hidden (required: 128, or {256, 128} for two layers),
----activation ("relu"), dropout (0), l2 (0), init ("glorot_uniform").
+---a hook, but the run's optimizer's options are set to their defaults, lr = 1e-3 for adam:
+---stating one is the same run): optimizer, lr, momentum, nesterov, beta1, beta2, eps,
+---weight_decay, rho, batch_size (32), epochs (10), shuffle, validation (0.1: the last 10% of
+---the training rows, held out, of a build hook's data.train when it replaces it; "test"; or
+---false), early_stopping, dataset ("mnist"), subset, loss (fit's), log_every, instruments
+---("economy", "full" or a list) and every (fit's instruments every k steps); without a build
+---hook the default MLP's: hidden (required: 128, or {256, 128} for two layers), activation
+---("relu"), dropout (0), l2 (0), init ("glorot_uniform").
 ---Everything is checked here, before anything trains, in each variant's
 ---resolved config too (an optimizer option its optimizer does not take; an
 ---early_stopping monitor fit will not log). opts: options (the

@@ -149,8 +149,9 @@ function M.text(info, absolute)
     -- began with it again ("x.lua: not in a commit (...); x.lua (git-ignored; ...)", tryV 11)
     if dirty[1] and files[1] and files[1].state ~= "committed" then table.remove(dirty, 1) end
     return string.format("%s%s: not in a commit (%s in %s)%s", shown(info.path),
-      script.id and " (xxh128 " .. tostring(script.id):sub(1, 8) .. ")" or "", not info.commit and "no commit yet"
-      or script.state == "ignored" and "git-ignored" or "untracked", info.repo,
+      script.id and " (xxh128 " .. tostring(script.id):sub(1, 8) .. ")" or "",
+      not info.commit and "no commit yet" or script.state == "ignored" and "git-ignored"
+      or "untracked", info.repo,
       #dirty > 0 and "; " .. table.concat(dirty, ", ") or "")
   end
   return string.format("%s at commit %s of %s%s", shown(info.path), info.commit, info.repo,

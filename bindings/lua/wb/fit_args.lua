@@ -126,7 +126,8 @@ local loss_fn = setmetatable({}, {__mode = "k"})
 -- number of rows is not the same data), and log_every (0: none; history.steps
 -- would otherwise stop at the save, or change its spacing there). A loss
 -- function is "a function <wb.identity.hook>" (its bytecode and the values
--- it closes over), or "a function" when it cannot be identified.
+-- it closes over), or "a function" when it cannot be identified. Kept
+-- besides: the BLAS kernel and thread count (wb/state_given.lua checks them).
 function M.fit_record(o, bs, n, train, val)
   local loss = o.loss or "sparse_categorical_crossentropy"
   local rec = {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
@@ -136,6 +137,7 @@ function M.fit_record(o, bs, n, train, val)
     seed = o.seed ~= nil and math.tointeger(o.seed) or false, -- a resume's is checked
     validation_images = val and digest(val.images), validation_labels = val and
     digest(val.labels)}
+  rec.blas_core, rec.blas_threads = require("wb.state_given").blas()
   if type(loss) ~= "string" then loss_fn[rec] = loss end
   return rec
 end

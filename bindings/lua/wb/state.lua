@@ -20,7 +20,9 @@
 --                              {name, config, iterations}, stopped, fit =
 --                              {batch_size, rows, shuffle, loss,
 --                              validation_rows, images, labels, ...: the
---                              data's hashes}: checked on resume, mid
+--                              data's hashes, blas_core, blas_threads: the
+--                              OpenBLAS kernel and thread count}: checked
+--                              on resume, mid
 --                              (saved inside an epoch by ModelCheckpoint
 --                              {save_freq}: {epoch, step, the epoch's sums,
 --                              epoch_lr}, with the tensor fit.perm, the
@@ -83,8 +85,8 @@ local ends = require "wb.state_end"
 local ints = require "wb.state_ints"
 local layerstate = require "wb.state_layers" -- a Lua layer's tensor fields
 local fa = require "wb.fit_args" -- the fit's record and its loss function
-local check_epochs, check_config, same = fitstate.check_epochs, fitstate.check_config,
-  fitstate.same
+local given = require "wb.state_given" -- the optimizer and BLAS a resume is given
+local check_epochs, same = fitstate.check_epochs, fitstate.same
 local Sequential = wb.nn.SequentialClass
 local M = {}
 
@@ -141,8 +143,10 @@ end
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
 ---model:fit(train, {resume = path, epochs = n}) continues from it bit for
----bit (a stopped fit stays stopped). The weights, RNG, optimizer (lr,
----moments, step count), stop and history are those the last epoch ended
+---bit (a stopped fit stays stopped) on the OpenBLAS kernel and thread count it records (a
+---resume on others is refused naming them; a state saved before they were kept is not
+---checked). The weights, RNG, optimizer (lr, moments, step count), stop and history are
+---those the last epoch ended
 ---with, also when an on_train_end hook then changed them (EarlyStopping
 ---restoring the best weights: wb.load and load_weights of the file say so on
 ---stderr; a hook setting the lr, resetting the
@@ -317,6 +321,8 @@ function M.resume(model, path, opt, want)
   want = want or {}
   local mid = midstate.mid_resume(path, st.mid, buffers["fit.perm"], want.epochs)
   check_epochs(path, math.tointeger(st.epoch) or 0, want, st.stopped == true)
+  local sfit = type(st.fit) == "table" and st.fit or nil
+  if want.fit and sfit then given.check_blas(path, sfit, want.fit) end -- another machine's
   if want.callbacks then -- before any change
     cbstate.match(want.callbacks, cbs, path)
     cblist.check(want.callbacks, list ~= cjson.null and list or nil, path, fitstate.bad)
@@ -329,8 +335,8 @@ function M.resume(model, path, opt, want)
       error(string.format("fit: resume: %s holds the state of optimizer '%s', the "
         .. "optimizer given is %s", path, tostring(saved.name), tostring(opt)), 0)
     end
-    check_config(path, opt, saved.config or {}, type(hist) == "table" and type(hist.lr) == "table"
-      and hist.lr[1] or nil)
+    given.check_config(path, opt, saved.config or {}, type(hist.lr) == "table" and hist.lr[1]
+      or nil)
   else
     local cfg = {}
     for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end
@@ -341,7 +347,7 @@ function M.resume(model, path, opt, want)
     end
     opt = o
   end
-  if want.fit and type(st.fit) == "table" then fitstate.check_fit(path, st.fit, want.fit) end
+  if want.fit and sfit then fitstate.check_fit(path, sfit, want.fit) end
   local names = ckpt.named_params(model)
   local params = model:parameters()
   local iterations = math.tointeger(saved.iterations) or 0

@@ -1,8 +1,10 @@
--- test_resume_blas.lua: what a resume is given beyond fit's options (tryW
--- 1). A state records the OpenBLAS kernel and thread count its fit
+-- test_resume_blas.lua: what a resume is given beyond fit's options (tryW 1
+-- and 2). A state records the OpenBLAS kernel and thread count its fit
 -- computed with, and a resume with another is refused before any work (it
 -- went on without a word, and was no longer bit for bit); a state from
--- before they were kept resumes as before.
+-- before they were kept resumes as before. The optimizer of the original
+-- script is accepted when a schedule changed the lr in epoch 1 already (the
+-- state keeps the lr the fit started with), and the run stays bit for bit.
 local T = dofile("tests/lua/harness.lua")
 local wb = require "wb"
 local cjson = require "cjson"
@@ -143,4 +145,73 @@ T.test("in one process: another thread count refused; a state from before: resum
 end)
 
 -- }====================
+-- {==================== the lr the fit started with ====================
+
+-- sched2 and stepsched of tryW: a schedule already acting in epoch 1.
+local SCHEDULES = {
+  halving = {opt = function() return wb.optim.SGD{lr = 0.1} end,
+    cbs = function() return {wb.callbacks.LearningRateScheduler(function(_, lr)
+      return lr * 0.5 end)} end},
+  per_step = {opt = function() return wb.optim.SGD{lr = 0.1, momentum = 0.9} end,
+    cbs = function() return {{set_model = function(self, m) self.model = m end,
+      on_train_batch_begin = function(self, step)
+        self.model.optimizer.lr = 0.1 * 0.98 ^ step end}} end},
+}
+
+local function same_weights(a, b)
+  local wa, wb_ = a:get_weights(), b:get_weights()
+  for i = 1, #wa do
+    local d = wa[i] - wb_[i]
+    if d:max() ~= 0 or d:min() ~= 0 then return false end
+  end
+  return true
+end
+
+for _, name in ipairs{"halving", "per_step"} do
+  local c = SCHEDULES[name]
+  T.test("the original script's optimizer resumes a schedule acting in epoch 1 (" .. name
+      .. "), bit for bit", function()
+    local function opts(epochs)
+      return {batch_size = 16, validation = val, verbose = false, seed = 9, log_every = 1,
+        epochs = epochs, optimizer = c.opt(), callbacks = c.cbs()}
+    end
+    local straight = model()
+    local h3 = straight:fit(train, opts(3))
+    local first = model()
+    first:fit(train, opts(2))
+    local path = dir .. "/" .. name .. ".safetensors"
+    first:save_state(path)
+    local o = opts(3)
+    o.resume, o.seed = path, nil
+    local resumed, hr = model(), nil
+    local _, err = T.stderr_of(function() hr = resumed:fit(train, o) end)
+    T.ok(err:find("lr = 0.1, the one the saved fit started with", 1, true), err)
+    for _, k in ipairs{"loss", "val_loss", "lr"} do
+      for e = 1, 3 do T.eq(hr[k][e], h3[k][e], k .. " epoch " .. e) end
+    end
+    T.eq(table.concat(hr.steps.loss, ","), table.concat(h3.steps.loss, ","), "steps.loss")
+    T.ok(same_weights(straight, resumed), "weights")
+    -- the resumed fit's own state keeps the start: a third fit takes it again
+    local path2 = dir .. "/" .. name .. "2.safetensors"
+    resumed:save_state(path2)
+    o = opts(4)
+    o.resume, o.seed = path2, nil
+    _, err = T.stderr_of(function() model():fit(train, o) end)
+    T.ok(err:find("lr = 0.1, the one the saved fit started with", 1, true), err)
+    -- another lr is refused, naming the one accepted besides the saved one
+    o = opts(4)
+    o.resume, o.seed, o.optimizer = path, nil, name == "halving" and wb.optim.SGD{lr = 0.2}
+      or wb.optim.SGD{lr = 0.2, momentum = 0.9}
+    T.check_error("or the one the saved fit started with, 0%.1[,)]", function()
+      model():fit(train, o) end)
+    -- a state from before the start was kept: refused as before
+    as_older(path, {"start_lr"})
+    o = opts(3)
+    o.resume, o.seed = path, nil
+    T.check_error("was saved with lr = ", function() model():fit(train, o) end)
+  end)
+end
+
+-- }====================
+
 T.done()

@@ -157,9 +157,9 @@ end
 ---batch_size, shuffle, loss, validation, log_every, instruments, every and seed when given
 ---(checked: an error otherwise); the saved RNG state goes on (seed: the saved fit's, or none); the
 ---optimizer is rebuilt from the file unless one of the same kind and hyper-parameters is given (lr
----as saved); the state of callbacks with get_state/set_state is restored; callbacks as the saved
----fit's (see save_state); a fit that was stopped stays stopped; all checked before anything is
----restored),
+---as saved, or the original script's: see save_state); the state of callbacks with
+---get_state/set_state is restored; callbacks as the saved fit's (see save_state); a fit that was
+---stopped stays stopped; all checked before anything is restored),
 ---initial_epoch (Keras: epochs
 ---already done, 0), instruments ("economy", "full" or a non-empty
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
@@ -243,7 +243,7 @@ function Sequential:fit(train, opts, xy_opts)
   local batch_cbs = callbacks._check_callbacks(cbs, "fit")
   local params, grads = self:parameters()
   local history, step0, rs = M.new_history(), 0, nil
-  local record = fa.fit_record(opts, bs, n, train, val) -- what a resume must repeat
+  local record = fa.fit_record(opts, bs, n, train, val, opt) -- what a resume must repeat
   if opts.resume then -- after seed: the saved RNG state wins
     -- checks the file against epochs, initial_epoch and optimizer first
     rs = state.resume(self, opts.resume, opts.optimizer ~= nil and opt or nil,

@@ -127,8 +127,10 @@ local loss_fn = setmetatable({}, {__mode = "k"})
 -- would otherwise stop at the save, or change its spacing there). A loss
 -- function is "a function <wb.identity.hook>" (its bytecode and the values
 -- it closes over), or "a function" when it cannot be identified. Kept
--- besides: the BLAS kernel and thread count (wb/state_given.lua checks them).
-function M.fit_record(o, bs, n, train, val)
+-- besides (wb/state_given.lua): the BLAS kernel and thread count (checked),
+-- and the lr optimizer opt had as the fit started (an original script's
+-- optimizer is accepted by that; a resume's record takes the saved one's).
+function M.fit_record(o, bs, n, train, val, opt)
   local loss = o.loss or "sparse_categorical_crossentropy"
   local rec = {batch_size = bs, rows = n, shuffle = o.shuffle ~= false,
     log_every = o.log_every or 0, validation_rows = val and #val or 0,
@@ -136,7 +138,8 @@ function M.fit_record(o, bs, n, train, val)
     images = digest(train.images), labels = digest(train.labels),
     seed = o.seed ~= nil and math.tointeger(o.seed) or false, -- a resume's is checked
     validation_images = val and digest(val.images), validation_labels = val and
-    digest(val.labels)}
+    digest(val.labels), start_lr = type(opt) == "userdata" and opt.config and opt:config().lr
+    or nil}
   rec.blas_core, rec.blas_threads = require("wb.state_given").blas()
   if type(loss) ~= "string" then loss_fn[rec] = loss end
   return rec

@@ -21,8 +21,8 @@
 --                              {batch_size, rows, shuffle, loss,
 --                              validation_rows, images, labels, ...: the
 --                              data's hashes, blas_core, blas_threads: the
---                              OpenBLAS kernel and thread count}: checked
---                              on resume, mid
+--                              OpenBLAS kernel and thread count, start_lr:
+--                              the lr as the fit started}: checked on resume, mid
 --                              (saved inside an epoch by ModelCheckpoint
 --                              {save_freq}: {epoch, step, the epoch's sums,
 --                              epoch_lr}, with the tensor fit.perm, the
@@ -165,9 +165,10 @@ end
 ---same order: one left out (a LearningRateScheduler), added or moved is
 ---refused, naming it and the saved list (a CSVLogger, which writes a file,
 ---may be added or left out; fit's instruments and cockpit are options). An
----optimizer given must have the saved config; its lr may be the first
----epoch's instead of the saved one (the original script's, resumed after a
----schedule changed it: said, and the fit goes on at the saved lr).
+---optimizer given must have the saved config; its lr may be, instead of the saved one, the
+---one the saved fit started with (the original script's, also when a schedule changed the lr
+---in epoch 1 already) or its first epoch's (history.lr[1]; of a state saved before the start
+---was kept, only this): said, and the fit goes on at the saved lr.
 ---Inside an epoch (a batch
 ---hook, on_epoch_end, a fit that raised there) there is no exact state: an
 ---error, except at the
@@ -330,13 +331,14 @@ function M.resume(model, path, opt, want)
       fa.loss_of(want.fit))
   end
   local saved = st.optimizer or {}
+  local start_lr = sfit and math.type(sfit.start_lr) and sfit.start_lr or nil -- or older
   if opt then
     if opt.name ~= saved.name then
       error(string.format("fit: resume: %s holds the state of optimizer '%s', the "
         .. "optimizer given is %s", path, tostring(saved.name), tostring(opt)), 0)
     end
     given.check_config(path, opt, saved.config or {}, type(hist.lr) == "table" and hist.lr[1]
-      or nil)
+      or nil, start_lr)
   else
     local cfg = {}
     for k, v in pairs(saved.config or {}) do if k ~= "name" then cfg[k] = v end end
@@ -348,6 +350,7 @@ function M.resume(model, path, opt, want)
     opt = o
   end
   if want.fit and sfit then fitstate.check_fit(path, sfit, want.fit) end
+  if want.fit then want.fit.start_lr = start_lr end -- the run's, for a state it saves
   local names = ckpt.named_params(model)
   local params = model:parameters()
   local iterations = math.tointeger(saved.iterations) or 0

@@ -39,33 +39,46 @@ end
 -- with another lr or momentum the resumed run is not the one saved (a
 -- callback such as ReduceLROnPlateau may have changed the lr during
 -- training; the file has the lr it had then: the only value a callback can
--- change, the others read-only, so only lr's refusal says so: tryN 6). The saved fit's first
--- epoch's lr (first_lr: the original script's optimizer after a schedule changed it, tryS F3)
--- is taken for the lr at the save, said: the fit goes on as saved.
-function M.check_config(path, opt, saved, first_lr)
+-- change, the others read-only, so only lr's refusal says so: tryN 6). The
+-- original script's optimizer is taken for the saved one, said: its lr is
+-- the one the saved fit started with (start_lr, kept in its record: a
+-- schedule acting in epoch 1 already, tryW 2) or, for a state saved before
+-- that was kept, its first epoch's (first_lr, tryS F3); the fit goes on at
+-- the saved lr.
+function M.check_config(path, opt, saved, first_lr, start_lr)
   local cfg = opt:config()
   local keys = {}
   for k in pairs(saved) do keys[#keys + 1] = k end
   table.sort(keys)
-  if saved.lr ~= cfg.lr and first_lr ~= nil and cfg.lr == first_lr then
+  local original = first_lr ~= nil and cfg.lr == first_lr and "the saved fit's first epoch's"
+    or start_lr ~= nil and cfg.lr == start_lr and "the one the saved fit started with"
+  if saved.lr ~= cfg.lr and original then
     for _, k in ipairs(keys) do
-      if k ~= "name" and k ~= "lr" and saved[k] ~= cfg[k] then first_lr = nil end
+      if k ~= "name" and k ~= "lr" and saved[k] ~= cfg[k] then original = nil end
     end
-    if first_lr then
+    if original then
       opt.lr = saved.lr
-      io.stderr:write(string.format("fit: resume: the optimizer given has lr = %s, the saved "
-        .. "fit's first epoch's; %s was saved at lr = %s (a callback changed it): it goes "
-        .. "on with that\n", tostring(cfg.lr), path, tostring(saved.lr)))
+      io.stderr:write(string.format("fit: resume: the optimizer given has lr = %s, %s; %s "
+        .. "was saved at lr = %s (a callback changed it): it goes on with that\n",
+        tostring(cfg.lr), original, path, tostring(saved.lr)))
       cfg = opt:config()
     end
   end
   for _, k in ipairs(keys) do
     local a, b = saved[k], cfg[k]
     if k ~= "name" and a ~= b then
+      local also = {}
+      if k == "lr" and start_lr then
+        also[1] = "the one the saved fit started with, " .. tostring(start_lr)
+      end
+      if k == "lr" and first_lr and first_lr ~= start_lr then
+        also[#also + 1] = "its first epoch's, " .. tostring(first_lr)
+      end
+      also = #also > 0 and " (lr: or " .. table.concat(also, ", or ") .. ")" or ""
       error(string.format("fit: resume: %s was saved with %s = %s%s, the optimizer given "
         .. "has %s = %s: leave optimizer out to go on with the saved one, or give the same "
-        .. "values", path, k, tostring(a), k == "lr" and " (the value at the save: a callback "
-        .. "may have changed it)" or "", k, tostring(b)), 0)
+        .. "values%s", path, k, tostring(a), k == "lr" and " (the value at the save: a "
+        .. "callback may have changed it)" or "", k, tostring(b), also), 0)
     end
   end
 end

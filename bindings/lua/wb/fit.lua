@@ -148,18 +148,19 @@ end
 ---resume (a file of model:save_state: weights, optimizer state, RNG and history are restored and
 ---training goes on from the saved epoch to epochs (the number of the last epoch, as Keras's: above
 ---the saved ones; equal only for a stopped fit, or a file its ModelCheckpoint{save_state} writes),
----bit-identical to an uninterrupted run on the saved fit's OpenBLAS kernel and thread count (an
----error otherwise; not checked for a state saved before they were kept); give the saved fit's model
----(architecture: every field of Dense, Dropout, Activation; of a Lua layer, its config() or else
----its plain fields, those set on both sides, and the code of its methods (wb.identity.hook); a
----method whose code cannot be identified, e.g. closing over a tensor, or a state written before
----these were kept, is named in a warning on stderr), data (a hash of the images and labels),
----batch_size, shuffle, loss, validation, log_every, instruments, every and seed when given
----(checked: an error otherwise); the saved RNG state goes on (seed: the saved fit's, or none); the
----optimizer is rebuilt from the file unless one of the same kind and hyper-parameters is given (lr
----as saved, or the original script's: see save_state); the state of callbacks with
----get_state/set_state is restored; callbacks as the saved fit's (see save_state); a fit that was
----stopped stays stopped; all checked before anything is restored),
+---bit-identical to an uninterrupted run (but hess_max and plain SGD's alpha: to rounding, see
+---wb.instruments) on the saved fit's OpenBLAS kernel and thread count (an error otherwise; not
+---checked for a state saved before they were kept); give the saved fit's model (architecture: every
+---field of Dense, Dropout, Activation; of a Lua layer, its config() or else its plain fields, those
+---set on both sides, and the code of its methods (wb.identity.hook); a method whose code cannot be
+---identified, e.g. closing over a tensor, or a state written before these were kept, is named in a
+---warning on stderr), data (a hash of the images and labels), batch_size, shuffle, loss,
+---validation, log_every, instruments, every and seed when given (checked: an error otherwise); the
+---saved RNG state goes on (seed: the saved fit's, or none); the optimizer is rebuilt from the file
+---unless one of the same kind and hyper-parameters is given (lr as saved, or the original script's:
+---see save_state); the state of callbacks with get_state/set_state is restored; callbacks as the
+---saved fit's (see save_state); a fit that was stopped stays stopped; all checked before anything
+---is restored),
 ---initial_epoch (Keras: epochs
 ---already done, 0), instruments ("economy", "full" or a non-empty
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into

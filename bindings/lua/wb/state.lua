@@ -143,10 +143,10 @@ end
 ---stopped, the fit's batch_size, rows, shuffle, loss and validation rows
 ---that a resume must repeat) atomically to a safetensors file;
 ---model:fit(train, {resume = path, epochs = n}) continues from it bit for
----bit (a stopped fit stays stopped) on the OpenBLAS kernel and thread count it records (a
----resume on others is refused naming them; a state saved before they were kept is not
----checked). The weights, RNG, optimizer (lr, moments, step count), stop and history are
----those the last epoch ended
+---bit (but hess_max and plain SGD's alpha: to rounding, see wb.instruments; a stopped fit
+---stays stopped) on the OpenBLAS kernel and thread count it records (a resume on others is
+---refused naming them; a state saved before they were kept is not checked). The weights,
+---RNG, optimizer (lr, moments, step count), stop and history are those the last epoch ended
 ---with, also when an on_train_end hook then changed them (EarlyStopping
 ---restoring the best weights: wb.load and load_weights of the file say so on
 ---stderr; a hook setting the lr, resetting the

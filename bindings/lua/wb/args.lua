@@ -6,6 +6,10 @@
 -- work, so a wrong type never surfaces as "attempt to index a nil value"
 -- from somewhere inside. Also the value checks several modules share
 -- (finite tensors, class ids). Not part of the public API (no wb names).
+-- Each check raises through M.input_fail: a wb.spec.input_error object at
+-- the caller's line, which a script, -e and the REPL print as that line
+-- alone (the mistake is in the call, a traceback into the library only
+-- hides it); tostring gives its text, wb.spec.is_input_error its kind.
 local _ENV = require "wb.std"
 local M = {}
 
@@ -78,7 +82,7 @@ function M.check(fname, n, v, want, level)
     -- lauxlib says "number expected" for an integer too
     msg = want:gsub("integer", "number"):gsub("|", " or ") .. " expected, got " .. M.typename(v)
   end
-  error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
+  M.input_fail(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), level or 3)
 end
 
 -- The self of a Lua method: an object of class cls (its metatable, or a
@@ -98,7 +102,7 @@ function M.self(cls, self, method, var, level)
     mt = getmetatable(mt)
   end
   local name = rawget(cls, "__name")
-  error(string.format("%s:%s: call it with a colon, %s:%s(...): %s.%s(...) passes no %s "
+  M.input_fail(string.format("%s:%s: call it with a colon, %s:%s(...): %s.%s(...) passes no %s "
     .. "(its first argument was %s)", name, method, var, method, var, method, name,
     self == nil and "nil" or "a " .. M.typename(self)), level or 3)
 end
@@ -122,7 +126,7 @@ function M.option(fname, key, v, want, level)
   if v == nil or M.is(v, want) then return v end
   local got = want == "integer" and math.type(v) == "float" and tostring(v) or M.typename(v)
   local wanted = want:gsub("|", " or "):gsub("^integer$", "an integer")
-  error(string.format("%s: option '%s': expected %s, got %s", fname, key, wanted, got),
+  M.input_fail(string.format("%s: option '%s': expected %s, got %s", fname, key, wanted, got),
     level or 3)
 end
 
@@ -134,8 +138,8 @@ function M.check_not_object(opts, fname, level)
   local mt = getmetatable(opts)
   local name = type(mt) == "table" and rawget(mt, "__name")
   if name then
-    error(string.format("%s: expected an options table, got a %s", fname, tostring(name)),
-      level + 1)
+    M.input_fail(string.format("%s: expected an options table, got a %s", fname,
+      tostring(name)), level + 1)
   end
 end
 
@@ -149,7 +153,7 @@ function M.check_keys(opts, valid, fname, level)
     local known = false
     for _, v in ipairs(valid) do known = known or k == v end
     if not known then
-      error(string.format("%s: unknown option '%s' (valid: %s)", fname, tostring(k),
+      M.input_fail(string.format("%s: unknown option '%s' (valid: %s)", fname, tostring(k),
         table.concat(valid, ", ")), level + 1)
     end
   end
@@ -208,9 +212,9 @@ function M.class_ids(fname, y, C, why, level, what)
   local ids = y:float():totable()
   for i, v in ipairs(ids) do
     if v ~= math.floor(v) or v < 0 or v >= C then
-      error(string.format("%s: %s: label %d (1-based position) is %s, expected an integer in "
-        .. "0..%d%s", fname, what or "y", i, tostring(math.tointeger(v) or v), C - 1, why),
-        level + 1)
+      M.input_fail(string.format("%s: %s: label %d (1-based position) is %s, expected an "
+        .. "integer in 0..%d%s", fname, what or "y", i, tostring(math.tointeger(v) or v),
+        C - 1, why), level + 1)
     end
     ids[i] = math.tointeger(v)
   end
@@ -225,13 +229,13 @@ function M.data_xy(fname, data, level)
   if M.typename(data) == "wb.Dataset" then return data.images, data.labels end
   for k in pairs(data) do
     if k ~= "x" and k ~= "y" then
-      error(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
+      M.input_fail(string.format("%s: data: unknown key '%s' (expected a dataset or {x = "
         .. "tensor, y = labels})", fname, tostring(k)), level + 1)
     end
   end
   local x, y = data.x, data.y
   if M.typename(x) ~= "wb.Tensor" or M.typename(y) ~= "wb.Tensor" then
-    error(string.format("%s: data: expected a dataset or {x = tensor, y = labels}, got x = "
+    M.input_fail(string.format("%s: data: expected a dataset or {x = tensor, y = labels}, got x = "
       .. "%s, y = %s", fname, M.typename(x), M.typename(y)), level + 1)
   end
   return x, y
@@ -260,6 +264,12 @@ function M.input_fail(msg, level)
   local info = debug.getinfo(level + 1, "Sl")
   local at = info and info.currentline > 0 and info.short_src .. ":" .. info.currentline .. ": "
   error(require("wb.spec_keys").input_error((at or "") .. msg), 0)
+end
+
+-- What a C binding calls to make its input error (lwb_input_argerror):
+-- the object is made here, in Lua, like every other one.
+debug.getregistry()["wb.input_error"] = function(msg)
+  return require("wb.spec_keys").input_error(msg)
 end
 
 -- {==================== how many arguments ====================

@@ -21,6 +21,9 @@ function M.model_of(x, fname, what)
     -- run:model()'s error is about the user's run: raised from their line, not
     -- prefixed "lab.lua:38:" (an error object, a missing file's, goes on as it is)
     local ok, m = pcall(x.model, x)
+    if not ok and wb.spec.is_input_error(m) then -- (args' checks: one line, no traceback)
+      args.input_fail((m.message:gsub("^[^\n]-%.lua:%d+: ", "")), 3)
+    end
     if not ok then error(type(m) == "string" and (m:gsub("^[^\n]-%.lua:%d+: ", "")) or m, 3) end
     return m, tostring(x)
   end

@@ -102,9 +102,14 @@ local function walker(fname, model, data, origin, dirs, loss)
     local ok, err = pcall(f)
     model:set_weights(w.saved)
     if not ok then -- evaluate's message, said to come from this call, not this file
-      if type(err) == "string" then err = err:gsub("^[^\n:]*landscape_eval%.lua:%d+: ", "") end
-      error(type(err) == "string" and not err:find("^" .. fname .. ": ") and fname .. ": "
-        .. err or err, 0)
+      -- (an input error, the kind args' checks raise, stays one: its text is reworded)
+      local input = wb.spec.is_input_error(err)
+      local msg = input and err.message or err
+      if type(msg) == "string" then
+        msg = msg:gsub("^[^\n:]*landscape_eval%.lua:%d+: ", "")
+        if not msg:find("^" .. fname .. ": ") then msg = fname .. ": " .. msg end
+      end
+      error(input and wb.spec.input_error(msg, err.code) or msg, 0)
     end
   end
   return w

@@ -12,10 +12,10 @@
 --
 -- Errors raised by a layer are rethrown with a prefix naming it, "layer 2
 -- (Dense 784->128): ...", only on the error path (the call itself is a plain
--- pcall, which makes no garbage). A wb.Error comes back as a new wb.Error
--- with the prefixed message and the same code and path, so the kind of the
--- failure (and workbench's exit status) survives; other error objects
--- (tables) pass through unchanged.
+-- pcall, which makes no garbage). A wb.Error (an input error) comes back as
+-- a new one with the prefixed message and the same code and path, so the
+-- kind of the failure (and workbench's exit status) survives; other error
+-- objects (tables) pass through unchanged.
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args, nn_list = require "wb.args", require "wb.nn_list"
@@ -121,6 +121,8 @@ local function rethrow(i, layer, err)
     error(wb.Error{code = err.code, message = prefix .. (err.reason or err.message),
       path = err.path}, 0)
   end
+  local input = wb.spec.is_input_error(err) -- (args' checks: stays one, its line alone)
+  if input then error(wb.spec.input_error(prefix .. err.message, err.code), 0) end
   if type(err) ~= "string" then error(err, 0) end
   error(prefix .. err, 0)
 end

@@ -237,18 +237,20 @@ static void newclass(lua_State *L, const layer_class *c)
 
 static const char *const dense_keys[] = {"activation", "bias", "init", "l2", NULL};
 
-/* Read opts (table at idx, or none/nil) into o; strings stay on the stack. */
+/* Read opts (table at idx, or none/nil) into o; strings stay on the stack. A
+ * mistake in them is an input error (lwb_input_argerror), as Lua's option
+ * checks raise (wb/args.lua). */
 static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
 {
     *o = wb_dense_defaults();
     if (lua_isnoneornil(L, idx))
         return;
     if (lua_type(L, idx) == LUA_TSTRING) /* Keras's Dense(64, "relu") */
-        luaL_argerror(L, idx, lua_pushfstring(L, "options go in a table: {activation = "
-                      "\"%s\"}", lua_tostring(L, idx)));
+        lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "options go in a table: "
+                           "{activation = \"%s\"}", lua_tostring(L, idx)));
     if (!lua_istable(L, idx))
-        luaL_argerror(L, idx, lua_pushfstring(L, "expected a table of options {activation, "
-                      "bias, init, l2}, got %s", luaL_typename(L, idx)));
+        lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "expected a table of options "
+                           "{activation, bias, init, l2}, got %s", luaL_typename(L, idx)));
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int k = -1;
@@ -257,12 +259,14 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
                 if (strcmp(lua_tostring(L, -2), dense_keys[i]) == 0)
                     k = i;
         if (k < 0)
-            luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' (valid: "
-                          "activation, bias, init, l2)", luaL_tolstring(L, -2, NULL)));
+            lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "unknown option '%s' "
+                               "(valid: activation, bias, init, l2)",
+                               luaL_tolstring(L, -2, NULL)));
         int want[] = {LUA_TSTRING, LUA_TBOOLEAN, LUA_TSTRING, LUA_TNUMBER};
         if (lua_type(L, -1) != want[k])
-            luaL_argerror(L, idx, lua_pushfstring(L, "option '%s': expected a %s, got %s",
-                          dense_keys[k], lua_typename(L, want[k]), luaL_typename(L, -1)));
+            lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "option '%s': expected a "
+                               "%s, got %s", dense_keys[k], lua_typename(L, want[k]),
+                               luaL_typename(L, -1)));
         lua_pop(L, 1);
     }
     if (lua_getfield(L, idx, "activation") == LUA_TSTRING)

@@ -268,6 +268,19 @@ int lwb_raise_path(lua_State *L, int pos, const wb_err *err, const char *path)
     return lua_error(L);
 }
 
+int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.input_error") != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return luaL_argerror(L, arg, msg);
+    }
+    luaL_where(L, 1);
+    lua_pushfstring(L, "%sbad argument #%d to '%s' (%s)", lua_tostring(L, -1), arg, fname, msg);
+    lua_remove(L, -2);
+    lua_call(L, 1, 1);
+    return lua_error(L);
+}
+
 int lwb_raise(lua_State *L, int pos, const wb_err *err)
 {
     return lwb_raise_path(L, pos, err, NULL);

@@ -57,6 +57,12 @@ const char *lwb_checkpath(lua_State *L, int arg, int empty_ok);
 void lwb_pusherror(lua_State *L, const char *code, const char *message, const char *path);
 /* Whether the value at idx is a wb.Error. */
 int lwb_is_error(lua_State *L, int idx);
+/* Raise luaL_argerror's text for argument arg of fname ("bad argument #3 to
+ * 'Dense' (msg)", at the caller's line) as an input error: the object
+ * wb.spec.input_error makes, which workbench prints alone, without a
+ * traceback (a mistake in the call, not a failure). Made by the function
+ * wb/args.lua leaves in the registry; before it is there, luaL_argerror. */
+int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg);
 
 /* Get or create wb[name] as a table (the wb table is at index wbidx);
  * leaves it on top of the stack. */

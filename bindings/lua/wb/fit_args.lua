@@ -5,6 +5,8 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
+-- a mistake in fit/evaluate/predict's arguments: its line alone, no traceback
+local fail = args.input_fail
 local arch = require "wb.arch"
 local kind_of, member = arch.kind_of, arch.member
 -- a wb.nn.Activation's metatable: head_logits tests it each step in one compare
@@ -29,7 +31,7 @@ function M.resolve_keys(opts, valid, aliases, fname)
   for k, v in pairs(opts) do
     local name = aliases[k]
     if name and opts[name] ~= nil then
-      error(string.format("%s: options '%s' and '%s' are the same (%s is Keras's name " ..
+      fail(string.format("%s: options '%s' and '%s' are the same (%s is Keras's name " ..
         "for %s); give one", fname, k, name, k, name), 3)
     end
     if not (name or known[k]) then
@@ -39,7 +41,7 @@ function M.resolve_keys(opts, valid, aliases, fname)
       -- an optimizer's setting is the optimizer's: fit{lr = ...} named no way to it
       local opt = OPTIMIZER_KEYS[k] and string.format(" (%s is the optimizer's: optimizer = "
         .. "wb.optim.%s{%s = ...})", k, OPTIMIZER_KEYS[k], k) or ""
-      error(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)%s", fname,
+      fail(string.format("%s: unknown option '%s' (valid: %s; Keras names: %s)%s", fname,
         tostring(k), table.concat(valid, ", "), table.concat(al, ", "), opt), 3)
     end
     out[name or k] = v
@@ -50,11 +52,11 @@ end
 function M.check_int(v, name, fname, min)
   if math.type(v) ~= "integer" then -- (3.0 is 3; inf and 2^63 are no integer: epochs = inf ran on)
     if type(v) == "number" and math.tointeger(v) then v = math.tointeger(v)
-    else error(string.format("%s: %s must be an integer, got %s", fname, name,
+    else fail(string.format("%s: %s must be an integer, got %s", fname, name,
       type(v) == "string" and string.format("string %q", v) or tostring(v)), 3) end
   end
   if v < min then
-    error(string.format("%s: %s must be >= %d, got %d", fname, name, min, v), 3)
+    fail(string.format("%s: %s must be >= %d, got %d", fname, name, min, v), 3)
   end
   return v
 end
@@ -64,24 +66,24 @@ end
 -- "false" shuffles) or fail deep inside ("attempt to call a nil value").
 function M.check_fit_types(o)
   if o.shuffle ~= nil and type(o.shuffle) ~= "boolean" then
-    error("fit: shuffle must be true or false, got " .. type(o.shuffle) .. " "
+    fail("fit: shuffle must be true or false, got " .. type(o.shuffle) .. " "
       .. tostring(o.shuffle), 3)
   end
   if o.grad_check ~= nil and type(o.grad_check) ~= "boolean" then
-    error("fit: grad_check must be true or false, got " .. tostring(o.grad_check), 3)
+    fail("fit: grad_check must be true or false, got " .. tostring(o.grad_check), 3)
   end
   local v = o.verbose
   if v ~= nil and type(v) ~= "boolean" and v ~= 0 and v ~= 1 and v ~= 2 then
-    error("fit: verbose must be true, false, 0, 1 or 2, got " .. tostring(v), 3)
+    fail("fit: verbose must be true, false, 0, 1 or 2, got " .. tostring(v), 3)
   end
   if o.seed ~= nil and not (type(o.seed) == "number" and math.tointeger(o.seed)) then -- (2^63)
-    error("fit: seed must be an integer, got " .. type(o.seed) .. " " .. tostring(o.seed), 3)
+    fail("fit: seed must be an integer, got " .. type(o.seed) .. " " .. tostring(o.seed), 3)
   end
   local opt = o.optimizer
   if opt ~= nil and type(opt) ~= "string" then
     local ok, step = pcall(function() return opt.step end)
     if not (ok and type(step) == "function") then
-      error("fit: optimizer must be a name (adam, adamw, sgd, rmsprop) or an optimizer "
+      fail("fit: optimizer must be a name (adam, adamw, sgd, rmsprop) or an optimizer "
         .. "(wb.optim.SGD{lr = 0.1}, ...), got " .. tostring(opt), 3)
     end
   end
@@ -89,14 +91,14 @@ function M.check_fit_types(o)
     for i, name in ipairs(o.instruments) do
       for j = 1, i - 1 do
         if o.instruments[j] == name then
-          error(string.format("fit: instruments: '%s' is given twice (entries %d and %d)",
+          fail(string.format("fit: instruments: '%s' is given twice (entries %d and %d)",
             tostring(name), j, i), 3)
         end
       end
     end
   end
   if o.validation ~= nil and o.validation_split ~= nil then
-    error("fit: validation (validation_data) and validation_split both given: give one "
+    fail("fit: validation (validation_data) and validation_split both given: give one "
       .. "(Keras would drop validation_split without a word)", 3)
   end
 end
@@ -193,7 +195,7 @@ function M.check_features(model, ds, what)
     if kind == "wb.Dense" then
       local got, want, x = ds:input_size(), model[i].n_in, ds.images
       if got == want then return end
-      error(string.format("fit: the %s: x [%s] has %d values per row, the model takes %d "
+      fail(string.format("fit: the %s: x [%s] has %d values per row, the model takes %d "
         .. "(layer %d: %s)", what, table.concat(x:shape(), ", "), got, want, i,
         tostring(model[i])), 3)
     elseif kind ~= "wb.Dropout" and kind ~= "wb.Activation" and kind ~= "wb.Flatten" then
@@ -234,12 +236,12 @@ function M.as_dataset(x, y, fname, unlabelled, level)
   level = level or 3
   if M.is_dataset(x) then return x end
   if not M.is_tensor(x) then
-    error(fname .. ": expected a dataset or a tensor [n, 784], got " .. tostring(x), level)
+    fail(fname .. ": expected a dataset or a tensor [n, 784], got " .. tostring(x), level)
   end
   local n = #x
   if unlabelled then return wb.data.Dataset(x, wb.new_tensor({n}, "uint8"), "input") end
   if y == nil then
-    error(string.format("%s: no labels: %s(x) needs y, the class ids of x's %d rows (uint8 "
+    fail(string.format("%s: no labels: %s(x) needs y, the class ids of x's %d rows (uint8 "
       .. "[%d]): %s(x, y, opts), or a dataset", fname, fname, n, n, fname), level)
   end
   local shape = "[" .. table.concat(y:shape(), ", ") .. "]"
@@ -252,7 +254,7 @@ function M.as_dataset(x, y, fname, unlabelled, level)
     elseif y:dtype() ~= "uint8" then
       hint = string.format(" (float class ids: wb.new_tensor({%d}, \"uint8\"):copy(y))", n)
     end
-    error(string.format("%s: y: expected labels uint8 [%d] (class ids, one per row of x), got "
+    fail(string.format("%s: y: expected labels uint8 [%d] (class ids, one per row of x), got "
       .. "%s %s%s", fname, n, y:dtype(), shape, hint), level)
   end
   return wb.data.Dataset(x, y, "input")
@@ -285,7 +287,7 @@ function M.check_hidden_head(model, fname, level)
   local kind = kind_of(model[i])
   local act = (kind == "Dense" or kind == "Activation") and model[i].activation
   if act and act ~= "linear" then
-    error(string.format("%s: the last layer (%s) passes on layer %d's %s output unchanged, "
+    fail(string.format("%s: the last layer (%s) passes on layer %d's %s output unchanged, "
       .. "which the loss would take as logits; remove the Activation('linear') (a softmax "
       .. "head's output is taken as probabilities)", fname, tostring(model[#model]), i, act),
       level)
@@ -296,13 +298,13 @@ end
 -- softmax (or linear logits); the cross-entropy is fused with it.
 function M.check_head(self, fname, level)
   level = level or 3
-  if #self == 0 then error(fname .. ": the model has no layers", level) end
+  if #self == 0 then fail(fname .. ": the model has no layers", level) end
   local last = self[#self]
   local act = M.head_activation(self)
   M.check_hidden_head(self, fname, level + 1)
   if act ~= "softmax" and act ~= "linear" then
     -- per_sample reads a Dense head's logits: it refused the Activation this offered
-    error(string.format("%s: the last layer must be Dense(..., {activation = "
+    fail(string.format("%s: the last layer must be Dense(..., {activation = "
       .. "'softmax'})%s (cross-entropy is fused with it; 'linear': "
       .. "its output taken as logits), got %s", fname, fname == "per_sample" and ""
       or " or Activation('softmax')", tostring(last)), level)
@@ -336,7 +338,7 @@ end
 function M.check_grad_check(opts, model, loss_obj)
   if opts.grad_check ~= true or loss_obj.user then return end
   for i = 1, #model do if type(model[i]) == "table" then return end end
-  error(string.format("fit: grad_check = true checks a Lua loss function's gradient (loss = "
+  fail(string.format("fit: grad_check = true checks a Lua loss function's gradient (loss = "
     .. "function(output, labels) -> value, grad_output) and Lua layers' backward, but the "
     .. "loss %s is built in and the model has no Lua layer: nothing to check (drop "
     .. "grad_check)", opts.loss == nil and "\"sparse_categorical_crossentropy\" (the default)"
@@ -350,7 +352,7 @@ function M.validation(train, opts)
   local val = opts.validation
   if val == nil and opts.validation_split ~= nil then
     local ok, tr, va = pcall(train.split, train, opts.validation_split)
-    if not ok then error("fit: " .. tostring(tr), 3) end
+    if not ok then fail("fit: " .. tostring(tr), 3) end
     train, val = tr, va
   end
   if type(val) == "table" and not M.is_dataset(val) and M.is_tensor(rawget(val, 1)) then
@@ -358,13 +360,13 @@ function M.validation(train, opts)
     local keys = 0
     for _ in pairs(val) do keys = keys + 1 end
     if #val ~= 2 or keys ~= 2 then
-      error("fit: validation as a pair is {x, y} (two tensors), got a table of " .. keys
+      fail("fit: validation as a pair is {x, y} (two tensors), got a table of " .. keys
         .. " entries", 3)
     end
     val = M.as_dataset(val[1], val[2], "fit: validation", nil, 4)
   end
   if val ~= nil and not M.is_dataset(val) then
-    error("fit: validation must be a dataset or a pair {x, y} of tensors, got "
+    fail("fit: validation must be a dataset or a pair {x, y} of tensors, got "
       .. tostring(val), 3)
   end
   return train, val

@@ -1,0 +1,63 @@
+-- test_args_input.lua: a mistake in a call's arguments (wb/args.lua's
+-- checks, fit's options, Dense's options) is an input error: a script and
+-- -e print its one line at the caller's line, with no traceback into the
+-- library that only checked it, and exit 1; pcall gets an object whose
+-- tostring is that line and whose kind wb.spec.is_input_error tells.
+local T = dofile("tests/lua/harness.lua")
+
+local FIT = 'local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}; '
+  .. 'm:fit(wb.zeros(8, 4), wb.new_tensor({8}, "uint8"), %s)'
+
+-- -e code's status and stderr, stdout checked empty.
+local function run_e(code)
+  local st, out, err = T.run_wb("-e " .. T.quote(code))
+  T.eq(out, "", code)
+  return st, err
+end
+
+-- err is one line, at (command line):1, holding every text of wants.
+local function one_line(err, wants)
+  T.eq(select(2, err:gsub("\n", "")), 1, "one line: " .. err)
+  T.ok(not err:find("stack traceback", 1, true), err)
+  T.ok(err:find("^workbench: %(command line%):1: "), err)
+  for _, w in ipairs(wants) do T.ok(err:find(w, 1, true), w .. " in " .. err) end
+end
+
+T.test("an unknown fit option: its one line, the key and the valid ones, exit 1", function()
+  local st, err = run_e(string.format(FIT, "{epohcs = 1}"))
+  T.eq(st, 1, err)
+  one_line(err, {"fit: unknown option 'epohcs' (valid: batch_size, ", "epochs"})
+  st, err = run_e(string.format(FIT, '{epochs = "x"}'))
+  T.eq(st, 1, err)
+  one_line(err, {'fit: epochs must be an integer, got string "x"'})
+  st, err = run_e(string.format(FIT, "5")) -- args.check: a positional argument's type
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #2 to 'fit' (table expected, got number)"})
+end)
+
+T.test("a bad Dense option: its one line, the key and what was expected, exit 1", function()
+  local st, err = run_e("wb.nn.Dense(4, 2, {bais = false})")
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #3 to 'Dense' (unknown option 'bais' (valid: activation, "
+    .. "bias, init, l2))"})
+  st, err = run_e('wb.nn.Dense(4, 2, {bias = "no"})')
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #3 to 'Dense' (option 'bias': expected a boolean, got string)"})
+end)
+
+T.test("pcall gets the input error: its text at the caller's line, its kind", function()
+  local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}
+  local x, y = wb.zeros(8, 4), wb.new_tensor({8}, "uint8")
+  local ok, e = pcall(function() m:fit(x, y, {epohcs = 1}) end)
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("^tests/lua/test_args_input.lua:%d+: fit: unknown option 'epohcs'"),
+    tostring(e))
+  ok, e = pcall(wb.nn.Dense, 4, 2, {bais = false})
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("unknown option 'bais'", 1, true), tostring(e))
+  -- a failure is no input error: it keeps its traceback
+  ok, e = pcall(function() local t = nil; return t.x end)
+  T.ok(not ok and not wb.spec.is_input_error(e), tostring(e))
+end)
+
+T.done()

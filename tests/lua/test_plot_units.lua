@@ -76,4 +76,27 @@ T.test("the CSV beside the PNG holds the percent drawn, the .gp its (%) label", 
   T.ok(T.slurp(dir .. "/acc.gp"):find("set ylabel 'accuracy (%)'", 1, true))
 end)
 
+T.test("plot_curves of an accuracy: a ref or yrange given as a fraction is an input error",
+    function()
+  local rs = wb.runs.Runs{rec(1), rec(2)}
+  -- (a fraction drew off the percent axis without a word)
+  local ok, e = pcall(function() -- (not a tail call: the error names this line)
+    local p = rs:plot_curves("val_accuracy", {refs = {{label = "r", y = 0.97}}})
+    return p
+  end)
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("refs are in percent on an accuracy plot: got 0.97, did you mean 97?",
+    1, true), tostring(e))
+  T.ok(tostring(e):find("^tests/lua/test_plot_units.lua:%d+: wb.Runs:plot_curves: "), tostring(e))
+  ok, e = pcall(rs.plot_curves, rs, "val_accuracy", {yrange = {0.9, 1}})
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("yrange is in percent on an accuracy plot: got {0.9, 1}, did you mean "
+    .. "{90, 100}?", 1, true), tostring(e))
+  -- percent, 0 and 1 alone, and a loss's fractions pass
+  rs:plot_curves("val_accuracy", {refs = {{label = "r", y = 97}, {label = "z", y = 0}},
+    yrange = {0, 1}})
+  rs:plot_curves("val_accuracy", {refs = {{label = "r", y = 1}}, yrange = {90, 100}})
+  rs:plot_curves("val_loss", {refs = {{label = "r", y = 0.5}}, yrange = {0.1, 0.9}})
+end)
+
 T.done()

@@ -317,7 +317,8 @@ end
 ---when a variant's runs are not seeds of one configuration, and for a series (step series
 ---with x = "step") no run of the list has, listing those they have, nearest first.
 ---An accuracy (a name the tables show in percent) is drawn in percent, in the CSV too, its
----y label ending "(%)" (added to an ylabel without "%"); refs' y and yrange are in percent.
+---y label ending "(%)" (added to an ylabel without "%"); refs' y and yrange are in percent:
+---a fraction (a ref y in (0, 1), a yrange in [0, 1] with one) is an error ("did you mean 97?").
 ---@param name string
 ---@param opts? table
 ---@return wb.Plot
@@ -330,9 +331,7 @@ function Runs:plot_curves(name, o)
   util.check_options(o, {"title", "xlabel", "ylabel", "logx", "logy", "x", "refs", "yrange",
     "smooth", "smooth_by", "steps"},
     "wb.Runs:plot_curves", 2)
-  if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
-    error('wb.Runs:plot_curves: x must be "epoch", "time" or "step", got ' .. tostring(o.x), 2)
-  end
+  cnote.check_opts(name, o) -- x, and an accuracy's refs and yrange in percent
   argcheck(o.refs == nil or type(o.refs) == "table", 2, "plot_curves", "refs table", o.refs)
   for _, v in ipairs(self:variants()) do seeds(self, v, "plot_curves") end -- refuse first
   if #self.records == 0 then error(cnote.no_run(self, name), 2) end -- (every run failed)

@@ -140,6 +140,43 @@ function M.in_unit(name, s)
   return s
 end
 
+-- plot_curves' opts x, refs and yrange checked, raised at its caller's line.
+-- On an accuracy's (percent) axis, opts' refs and yrange are in percent: a
+-- fraction (refs = {{y = 0.97}}, yrange = {0.9, 1}) drew off the axis, or
+-- squashed it to 0..1 %, without a word. The rule: a ref whose y is strictly
+-- between 0 and 1, or a yrange whose values all lie in [0, 1] and one of
+-- them strictly between, is an input error of plot_curves' caller (a
+-- percent that small never bounds an accuracy axis). 0 and 1 alone pass.
+function M.check_opts(name, o)
+  if not (o.x == nil or o.x == "epoch" or o.x == "time" or o.x == "step") then
+    require("wb.args").input_fail('wb.Runs:plot_curves: x must be "epoch", "time" or "step", '
+      .. "got " .. tostring(o.x), 3)
+  end
+  if not fmt.is_pct(name) then return end
+  local function g(v) return string.format("%.14g", v) end
+  local function bad(what, got, meant)
+    require("wb.args").input_fail(string.format("wb.Runs:plot_curves: %s in percent on an "
+      .. "accuracy plot: got %s, did you mean %s?", what, got, meant), 4)
+  end
+  for _, r in ipairs(type(o.refs) == "table" and o.refs or {}) do
+    local y = type(r) == "table" and r.y
+    if type(y) == "number" and y > 0 and y < 1 then bad("refs are", g(y), g(100 * y)) end
+  end
+  local yr = o.yrange
+  if type(yr) ~= "table" or #yr == 0 then return end
+  local inside, frac = true, false
+  for _, v in ipairs(yr) do
+    if type(v) ~= "number" then return end -- (wb.plot.lines says what a yrange is)
+    inside, frac = inside and v >= 0 and v <= 1, frac or v > 0 and v < 1
+  end
+  if inside and frac then
+    local got, meant = {}, {}
+    for i, v in ipairs(yr) do got[i], meant[i] = g(v), g(100 * v) end
+    bad("yrange is", "{" .. table.concat(got, ", ") .. "}",
+      "{" .. table.concat(meant, ", ") .. "}")
+  end
+end
+
 -- The y label of a figure of series `name`: the caller's, else the name;
 -- an accuracy's says "(%)" (appended to a label that names no "%": the
 -- task scripts' "validation accuracy" gave no unit to a percent axis).

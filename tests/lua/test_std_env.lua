@@ -26,7 +26,7 @@ local m = wb.nn.Sequential{wb.nn.Dense(6, 8, {activation = "relu"}), wb.nn.Dropo
 for _, n in ipairs(names) do _G[n] = "clobbered" end
 local function try(what, f)
   local ok, e = pcall(f)
-  write(what, ": ", ok and "ok" or ("FAILED " .. e:gsub("\n.*", "")), "\n")
+  write(what, ": ", ok and "ok" or ("FAILED " .. tostr(e):gsub("\n.*", "")), "\n")
 end
 try("fit", function()
   m:fit(data, {optimizer = "sgd", loss = "sparse_categorical_crossentropy", epochs = 2,
@@ -43,7 +43,8 @@ try("hessian", function() wb.hessian.eigs(m, data, {k = 2}) end)
 try("help", function() wb.help.text("wb.stats") end)
 try("error", function()
   local ok, e = pcall(m.fit, m, data, {epoch = 1})
-  if ok or not e:find("unknown option 'epoch'", 1, true) then exit(9) end
+  -- (an input error, wb.spec.is_input_error: its text is tostring's)
+  if ok or not tostr(e):find("unknown option 'epoch'", 1, true) then exit(9) end
 end)
 ]]
 

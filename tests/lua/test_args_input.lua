@@ -45,6 +45,12 @@ T.test("a bad Dense option: its one line, the key and what was expected, exit 1"
   one_line(err, {"bad argument #3 to 'Dense' (option 'bias': expected a boolean, got string)"})
 end)
 
+T.test("one argument too many to a Lua function: its one line, exit 1", function()
+  local st, err = run_e("wb.welch({1, 2}, {3, 4}, {}, 5)") -- (args.at_most)
+  T.eq(st, 1, err)
+  one_line(err, {"wb.welch: takes at most 3 arguments (a, b, opts), got 4"})
+end)
+
 T.test("pcall gets the input error: its text at the caller's line, its kind", function()
   local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}
   local x, y = wb.zeros(8, 4), wb.new_tensor({8}, "uint8")

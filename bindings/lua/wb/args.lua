@@ -319,9 +319,9 @@ function M.at_most(f, name, method)
     if got > n then
       -- the hint: task:text(wb.compare(...)) passed compare's three results, and "got 3"
       -- puzzled a user who wrote one call (tryV 5)
-      error(string.format("%s: takes at most %d argument%s (%s), got %d (a call as the last "
-        .. "argument passes all its results: wrap it in parentheses, f((g())), to pass its "
-        .. "first)", name, shown, shown == 1 and "" or "s", params_of(name, f, n, method),
+      M.input_fail(string.format("%s: takes at most %d argument%s (%s), got %d (a call as the "
+        .. "last argument passes all its results: wrap it in parentheses, f((g())), to pass "
+        .. "its first)", name, shown, shown == 1 and "" or "s", params_of(name, f, n, method),
         got - (n - shown)), 2)
     end
     return f(...)

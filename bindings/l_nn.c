@@ -246,10 +246,10 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
     if (lua_isnoneornil(L, idx))
         return;
     if (lua_type(L, idx) == LUA_TSTRING) /* Keras's Dense(64, "relu") */
-        lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "options go in a table: "
+        lwb_input_argerror(L, idx, "wb.nn.Dense", lua_pushfstring(L, "options go in a table: "
                            "{activation = \"%s\"}", lua_tostring(L, idx)));
     if (!lua_istable(L, idx))
-        lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "expected a table of options "
+        lwb_input_argerror(L, idx, "wb.nn.Dense", lua_pushfstring(L, "expected a table of options "
                            "{activation, bias, init, l2}, got %s", luaL_typename(L, idx)));
     lua_pushnil(L);
     while (lua_next(L, idx)) {
@@ -259,12 +259,12 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
                 if (strcmp(lua_tostring(L, -2), dense_keys[i]) == 0)
                     k = i;
         if (k < 0)
-            lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "unknown option '%s' "
+            lwb_input_argerror(L, idx, "wb.nn.Dense", lua_pushfstring(L, "unknown option '%s' "
                                "(valid: activation, bias, init, l2)",
                                luaL_tolstring(L, -2, NULL)));
         int want[] = {LUA_TSTRING, LUA_TBOOLEAN, LUA_TSTRING, LUA_TNUMBER};
         if (lua_type(L, -1) != want[k])
-            lwb_input_argerror(L, idx, "Dense", lua_pushfstring(L, "option '%s': expected a "
+            lwb_input_argerror(L, idx, "wb.nn.Dense", lua_pushfstring(L, "option '%s': expected a "
                                "%s, got %s", dense_keys[k], lua_typename(L, want[k]),
                                luaL_typename(L, -1)));
         lua_pop(L, 1);

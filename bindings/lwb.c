@@ -274,6 +274,9 @@ int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg
         lua_pop(L, 1);
         return luaL_argerror(L, arg, msg);
     }
+    lua_Debug ar; /* the name luaL_argerror shows: the call's, else fname (a pcall's) */
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+        fname = ar.name;
     luaL_where(L, 1);
     lua_pushfstring(L, "%sbad argument #%d to '%s' (%s)", lua_tostring(L, -1), arg, fname, msg);
     lua_remove(L, -2);

@@ -57,8 +57,9 @@ const char *lwb_checkpath(lua_State *L, int arg, int empty_ok);
 void lwb_pusherror(lua_State *L, const char *code, const char *message, const char *path);
 /* Whether the value at idx is a wb.Error. */
 int lwb_is_error(lua_State *L, int idx);
-/* Raise luaL_argerror's text for argument arg of fname ("bad argument #3 to
- * 'Dense' (msg)", at the caller's line) as an input error: the object
+/* Raise luaL_argerror's text for argument arg ("bad argument #3 to 'Dense'
+ * (msg)", at the caller's line; fname is the name when the call gives none,
+ * as for a function pcall calls; not for a method) as an input error: the object
  * wb.spec.input_error makes, which workbench prints alone, without a
  * traceback (a mistake in the call, not a failure). Made by the function
  * wb/args.lua leaves in the registry; before it is there, luaL_argerror. */

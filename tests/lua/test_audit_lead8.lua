@@ -110,12 +110,12 @@ T.test("a hook that changes fit's loss, accuracy or lr in logs is an error; its 
     o.epochs, o.verbose, o.batch_size, o.callbacks = 2, false, 2, {wb.callbacks.Lambda(hooks)}
     return m:fit(x, y, o)
   end
-  T.check_error("fit: a batch hook changed logs.loss from ", with,
+  T.check_error("on_train_batch_end: a hook changed logs.loss from ", with,
     {on_train_batch_end = function(_, logs) logs.loss = 5 end}, {log_every = 1})
   T.check_error("to 5: fit's own numbers are recorded as it computed them; put a number of "
     .. "yours under a name of its own (logs.my_loss)", with,
     {on_train_batch_end = function(_, logs) logs.loss = 5 end}) -- not recorded: still one
-  T.check_error("fit: a batch hook changed logs.lr from ", with,
+  T.check_error("on_train_batch_end: a hook changed logs.lr from ", with,
     {on_train_batch_end = function(_, logs) logs.lr = 1 end}, {log_every = 1})
   T.check_error("fit: an on_epoch_end hook changed logs.accuracy from ", with,
     {on_epoch_end = function(_, logs) logs.accuracy = 1 end})

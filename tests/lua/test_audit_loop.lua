@@ -280,15 +280,15 @@ T.test("a hook replacing model.optimizer or adding a layer is an error, not igno
       optimizer = sgd(), callbacks = cbs})
   end
   local cases = {
-    {"model.optimizer was replaced in on_epoch_end (by Adam(", function(m)
+    {"on_epoch_end: model.optimizer was replaced (by Adam(", function(m)
       return {on_epoch_end = function() m.optimizer = wb.optim.Adam{} end} end},
-    {"model.optimizer was replaced in a batch hook", function(m)
+    {"step 3 (batch 3 of 5), on_train_batch_end: model.optimizer was replaced", function(m)
       return {on_train_batch_end = function(s) if s == 3 then m.optimizer = "x" end end} end},
-    {"model.optimizer was replaced in a batch hook", function(m)
+    {"step 3 (batch 3 of 5), on_train_batch_begin: model.optimizer was replaced", function(m)
       return {on_train_batch_begin = function(s) if s == 3 then m.optimizer = "x" end end} end},
-    {"model.optimizer was replaced in on_train_begin", function(m)
+    {"fit: on_train_begin: model.optimizer was replaced", function(m)
       return {on_train_begin = function() m.optimizer = wb.optim.SGD{} end} end},
-    {"the model's layers changed in on_epoch_begin", function(m)
+    {"fit: epoch 2, on_epoch_begin: the model's layers changed (3 layers at fit's start, 4 now)", function(m)
       return {on_epoch_begin = function(e)
         if e == 2 then m:add(nn.Dense(3, 3, {activation = "softmax"})) end end} end},
   }

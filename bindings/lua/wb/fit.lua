@@ -276,7 +276,7 @@ function Sequential:fit(train, opts, xy_opts)
     guard = guard_of(history, self, cbs),
     seed = opts.seed ~= nil and math.tointeger(opts.seed) or nil} -- instruments' probes
   finite.arm(ctx, cbs, self) -- which hooks' writes are checked, at their step
-  local _ <close> = loop.enter(ctx) -- for where a hook failed
+  local _ <close> = loop.enter(ctx, self) -- for where a hook failed
   rawset(self, "_fit_step", step0) -- save_state's step when no epoch runs (not a past fit's)
   for _, c in ipairs{instr or false, cockpit or false} do if c then c.ctx = ctx end end
   hset(history, "weights_epoch", nil); hset(history, "weights_changed_by", nil) -- train_end's
@@ -290,7 +290,7 @@ function Sequential:fit(train, opts, xy_opts)
   fhooks.set_model(cbs, self, {epochs = epochs, steps = ctx.steps, -- Keras's, first
     verbose = verbose == true and 1 or verbose or 0})
   local stopped = fhooks.begin(cbs, "on_train_begin", self, self) -- a write to its logs: refused
-  loop.check_model(self, ctx, "on_train_begin", true)
+  loop.check_model(self, ctx, "on_train_begin")
   finite.check(ctx, "on_train_begin")
   if rs then state.restore_callbacks(cbs, rs.callbacks, opts.resume) end
   rawset(self, "_fit_busy", nil)
@@ -308,7 +308,7 @@ function Sequential:fit(train, opts, xy_opts)
     local mid = rs and rs.mid and rs.mid.epoch == epoch and rs.mid or nil
     if not mid then
       local stop = fhooks.begin(cbs, "on_epoch_begin", self, epoch) -- as on_train_begin
-      loop.check_model(self, ctx, "on_epoch_begin", true)
+      loop.check_model(self, ctx, "on_epoch_begin", epoch)
       finite.check(ctx, "on_epoch_begin", epoch)
       check_optimizer(ctx, epoch)
       if stop then -- before the epoch: it does not train
@@ -352,7 +352,7 @@ function Sequential:fit(train, opts, xy_opts)
     local stopped_before = history.stopped_epoch
     local own = loop.own_numbers(logs)
     local stop = fhooks.epoch_end(cbs, self, epoch, logs, ctx) -- and which changed the weights
-    loop.check_model(self, ctx, "on_epoch_end", true)
+    loop.check_model(self, ctx, "on_epoch_end", epoch)
     finite.check(ctx, "on_epoch_end", epoch)
     check_optimizer(ctx, epoch)
     rawset(self, "_fit_busy", nil)

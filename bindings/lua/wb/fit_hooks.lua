@@ -67,19 +67,24 @@ end
 -- and the rest kept), any other value (a table of the user's) is left as
 -- it is, and so is a Ctrl-C (check_interrupt raises its own error). arg:
 -- the hook's first argument (an epoch hook's epoch).
+-- M.where: that place alone, for fit's own checks after a hook (wb/fit_loop.lua).
+function M.where(c, name, arg)
+  if name == "on_epoch_begin" or name == "on_epoch_end" then
+    return string.format("epoch %s, %s", tostring(arg), name)
+  elseif name == "on_train_end" then
+    return string.format("%s (after epoch %d)", name, c.guard.n)
+  elseif name ~= "on_train_begin" then
+    return string.format("epoch %d, step %d (batch %d of %d), %s", c.epoch, c.step, c.batch,
+      c.steps, name)
+  end
+  return name
+end
+
 local function located(err, name, arg)
   check_interrupt()
   local c = running
   if not c or name:sub(1, 1) == "_" then return err end -- a library hook's own message
-  local where = name
-  if name == "on_epoch_begin" or name == "on_epoch_end" then
-    where = string.format("epoch %s, %s", tostring(arg), name)
-  elseif name == "on_train_end" then
-    where = string.format("%s (after epoch %d)", name, c.guard.n)
-  elseif name ~= "on_train_begin" then
-    where = string.format("epoch %d, step %d (batch %d of %d), %s", c.epoch, c.step, c.batch,
-      c.steps, name)
-  end
+  local where = M.where(c, name, arg)
   if type(err) == "string" then return "fit: " .. where .. ": " .. err end
   if not wb.is_error(err) then return err end
   local e = {}

@@ -187,36 +187,20 @@ local call_cbs, lr_changed, lr_used = hooks.call_cbs, hooks.lr_changed, hooks.lr
 local fcheck = require("wb.fit_finite").check -- weights a hook of the user's may write
 M.call_cbs, M.stopping = call_cbs, hooks.stopping
 
+local fit_model = require "wb.fit_model" -- what a hook may not change
+
 -- fit's start (wb/fit.lua enters once, after a resume has loaded its
 -- weights, before any hook or step): a parameter holding NaN or inf is
 -- refused here, naming it, not met as a divergence many steps later (a NaN
 -- weight on an input that is 0 in every row is never seen by the loss).
--- One pass over the parameters a fit; then hooks.enter.
-function M.enter(ctx)
+-- One pass over the parameters a fit; then fit_model's and hooks' enter.
+function M.enter(ctx, model)
   args.check_finite_params("fit", ctx.params, 2)
+  fit_model.enter(ctx, model)
   return hooks.enter(ctx)
 end
 
--- A hook that replaces model.optimizer or adds a layer would otherwise be
--- ignored: the loop steps the optimizer and parameter lists it started
--- with (the new layer untrained, save_state writing the new optimizer's
--- empty state). where: the hooks just run, for the message. With lists
--- (after the epoch hooks), the values the history recorded are checked too.
-local function check_model(model, ctx, where, lists)
-  if lists then
-    ctx.guard:check(where == "on_train_begin" and "an on_train_begin hook"
-      or string.format("an %s hook of epoch %d", where, ctx.guard.n + 1))
-  end
-  if rawget(model, "optimizer") ~= ctx.opt then
-    error(string.format("fit: model.optimizer was replaced in %s (by %s); fit steps the "
-      .. "optimizer it started with: change its fields instead (model.optimizer.lr = ...)",
-      where, tostring(rawget(model, "optimizer"))), 0)
-  end
-  if lists and model:parameters() ~= ctx.params then
-    error(string.format("fit: the model's layers changed in %s; fit trains the parameters "
-      .. "it started with: change the model between fits", where), 0)
-  end
-end
+local check_model, layers_changed = fit_model.check_model, fit_model.layers_changed
 M.check_model = check_model
 
 -- }====================
@@ -235,11 +219,13 @@ local function after_step(model, ctx, logs, total, correct, count)
     call_cbs(bcb, "on_train_batch_end", model, step, logs)
     if ctx.finite then fcheck(ctx, "on_train_batch_end", ctx.epoch, ctx.batch) end
     if ctx.opt.lr ~= lr then lr_changed(ctx, step + 1, ep, ctx.opt.lr) end -- from the next
-    if rawget(model, "optimizer") ~= ctx.opt then check_model(model, ctx, "a batch hook") end
+    if rawget(model, "optimizer") ~= ctx.opt or layers_changed(model, ctx.layers) then
+      check_model(model, ctx, "on_train_batch_end")
+    end
     if logs.accuracy ~= acc or logs.batch_size ~= bs or logs.epoch ~= ep or logs.loss ~= loss
         or logs.lr ~= lr or logs.step ~= step then -- changed, or a NaN (check_own's differs)
-      check_own("a batch hook", logs, {accuracy = acc, batch_size = bs, epoch = ep, loss = loss,
-        lr = lr, step = step})
+      check_own(hooks.where(ctx, "on_train_batch_end") .. ": a hook", logs, {accuracy = acc,
+        batch_size = bs, epoch = ep, loss = loss, lr = lr, step = step})
     end
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
@@ -315,7 +301,9 @@ function M.run_epoch(self, ctx, epoch)
         end
         logs.lr = opt.lr -- a hook may have set it: the lr this step uses
         lr_used(ctx, gstep, epoch, logs.lr, lr) -- history.lr_changes (wb/fit_hooks.lua)
-        if rawget(self, "optimizer") ~= opt then check_model(self, ctx, "a batch hook") end
+        if rawget(self, "optimizer") ~= opt or layers_changed(self, ctx.layers) then
+          check_model(self, ctx, "on_train_batch_begin")
+        end
         if fin then fcheck(ctx, "on_train_batch_begin", epoch, step) end
         -- a reset by on_train_batch_end of the last step or begin of this
         -- one: each between two updates is a row (fit_hooks.check_optimizer)

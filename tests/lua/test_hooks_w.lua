@@ -1,0 +1,70 @@
+-- test_hooks_w.lua: audit tryW, findings 3 and 4. A layer a batch hook
+-- added was caught only at the epoch's end, named "on_epoch_end" (no such
+-- hook ran), after the epoch's other steps had trained without it; a layer
+-- replaced at its index (model[2] = ...) was not caught at all. Now each is
+-- caught after the hook that made it, saying where fit was, as a hook's own
+-- error does; so are fit's own step logs a batch hook changed.
+local T = dofile("tests/lua/harness.lua")
+
+local train = T.tiny_data() -- 70 rows: 5 batches of 16
+
+-- A fit of 2 epochs with the Lambda hooks(m) gives; returns fit's error and
+-- the steps on_train_batch_end saw (hooks(m, seen) may append to seen).
+local function fit_with(hooks, o)
+  local m, seen = T.tiny_mlp(1), {}
+  o = o or {}
+  o.epochs, o.batch_size, o.verbose, o.shuffle = 2, 16, false, false
+  o.optimizer, o.callbacks = wb.optim.SGD{lr = 0.1}, {wb.callbacks.Lambda(hooks(m, seen))}
+  local ok, err = pcall(m.fit, m, train, o)
+  T.ok(not ok, "fit raised")
+  return tostring(err), seen
+end
+
+local function dense() return wb.nn.Dense(3, 3, {activation = "softmax"}) end
+
+T.test("a layer a batch hook adds is caught after that hook, naming it", function()
+  local err, seen = fit_with(function(m, seen)
+    return {on_train_batch_end = function(s)
+      seen[#seen + 1] = s
+      if s == 2 then m:add(dense()) end
+    end}
+  end)
+  T.eq(err, "fit: epoch 1, step 2 (batch 2 of 5), on_train_batch_end: the model's layers "
+    .. "changed (2 layers at fit's start, 3 now); fit trains the parameters it started with: "
+    .. "change the model between fits")
+  T.eq(table.concat(seen, ","), "1,2") -- no step trained after it
+  err = fit_with(function(m)
+    return {on_train_batch_begin = function(s) if s == 7 then m:add(dense()) end end}
+  end)
+  T.ok(err:find("fit: epoch 2, step 7 (batch 2 of 5), on_train_batch_begin: the model's "
+    .. "layers changed (2 layers at fit's start, 3 now)", 1, true), err)
+end)
+
+T.test("a layer a hook replaces at its index is caught, naming the hook", function()
+  local err = fit_with(function(m)
+    return {on_train_batch_end = function(s)
+      if s == 3 then m[2] = wb.nn.Dense(12, 3, {activation = "softmax"}) end
+    end}
+  end)
+  T.ok(err:find("fit: epoch 1, step 3 (batch 3 of 5), on_train_batch_end: the model's layers "
+    .. "changed (a layer is not the one fit started with at its index)", 1, true), err)
+  err = fit_with(function(m)
+    return {on_epoch_end = function() m[1] = wb.nn.Dense(8, 12, {activation = "relu"}) end}
+  end)
+  T.ok(err:find("fit: epoch 1, on_epoch_end: the model's layers changed (a layer is not",
+    1, true), err)
+end)
+
+T.test("a batch hook changing fit's own step logs: the error says where fit was", function()
+  for _, c in ipairs{{"loss", 0}, {"step", 99}, {"epoch", 99}, {"batch_size", 1},
+      {"accuracy", 2}, {"lr", 5}} do
+    local err = fit_with(function()
+      return {on_train_batch_end = function(s, logs) if s == 4 then logs[c[1]] = c[2] end end}
+    end)
+    T.ok(err:find("fit: epoch 1, step 4 (batch 4 of 5), on_train_batch_end: a hook changed "
+      .. "logs." .. c[1] .. " from ", 1, true), err)
+    T.ok(err:find("(logs.my_" .. c[1] .. ")", 1, true), err)
+  end
+end)
+
+T.done()

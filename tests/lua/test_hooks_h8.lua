@@ -3,7 +3,8 @@
 -- fit's start, before on_train_begin, as Keras's CallbackList does (it was
 -- accepted and never called: self.model nil in the hooks); grad_check =
 -- true with a built-in loss and no Lua layer is refused, naming the loss
--- (it checked nothing).
+-- (it checked nothing), and so is grad_check = false there (audit tryW,
+-- finding 4: it skipped nothing, without a word).
 local T = dofile("tests/lua/harness.lua")
 local train = T.tiny_data()
 
@@ -32,7 +33,7 @@ T.test("set_model and set_params: called once, first, as Keras", function()
   m:fit(train, opts{callbacks = {wb.callbacks.EarlyStopping{monitor = "loss"}}})
 end)
 
-T.test("grad_check = true with a built-in loss and no Lua layer: refused, naming the loss",
+T.test("grad_check, true or false, with a built-in loss and no Lua layer: refused",
     function()
   local m = T.tiny_mlp(1)
   T.check_error("fit: grad_check = true checks a Lua loss function's gradient .* but the loss "
@@ -41,7 +42,11 @@ T.test("grad_check = true with a built-in loss and no Lua layer: refused, naming
   T.check_error("the loss \"sparse_categorical_crossentropy\" %(the default%) is built in", m.fit,
     m, train, opts{grad_check = true})
   m:fit(train, opts{loss = wb.losses.mse, grad_check = true}) -- a function: checked
-  m:fit(train, opts{loss = "mse", grad_check = false})
+  -- false is as idle there (audit tryW, finding 4: it was accepted)
+  T.check_error("fit: grad_check = false skips the check of a Lua loss function's gradient .* "
+    .. "but the loss \"mse\" is built in and the model has no Lua layer: nothing to check "
+    .. "%(drop grad_check%)", m.fit, m, train, opts{loss = "mse", grad_check = false})
+  m:fit(train, opts{loss = wb.losses.mse, grad_check = false}) -- a function: skipped
 end)
 
 T.done()

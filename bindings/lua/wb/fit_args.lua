@@ -332,16 +332,18 @@ function M.identity_perm(n)
   return wb.tensor(t)
 end
 
--- grad_check = true where there is nothing to check: a built-in loss
+-- grad_check given where there is nothing to check: a built-in loss
 -- (loss_obj.user false: wb's own gradient) and no Lua layer. It did
--- nothing, without a word.
+-- nothing, without a word: true checked nothing, false skipped nothing.
 function M.check_grad_check(opts, model, loss_obj)
-  if opts.grad_check ~= true or loss_obj.user then return end
+  if opts.grad_check == nil or loss_obj.user then return end
   for i = 1, #model do if type(model[i]) == "table" then return end end
-  fail(string.format("fit: grad_check = true checks a Lua loss function's gradient (loss = "
+  fail(string.format("fit: grad_check = %s %s a Lua loss function's gradient (loss = "
     .. "function(output, labels) -> value, grad_output) and Lua layers' backward, but the "
     .. "loss %s is built in and the model has no Lua layer: nothing to check (drop "
-    .. "grad_check)", opts.loss == nil and "\"sparse_categorical_crossentropy\" (the default)"
+    .. "grad_check)", tostring(opts.grad_check), opts.grad_check and "checks"
+    or "skips the check of", opts.loss == nil
+    and "\"sparse_categorical_crossentropy\" (the default)"
     or string.format("%q", tostring(opts.loss))), 3)
 end
 

@@ -3,7 +3,10 @@
 -- hook ran), after the epoch's other steps had trained without it; a layer
 -- replaced at its index (model[2] = ...) was not caught at all. Now each is
 -- caught after the hook that made it, saying where fit was, as a hook's own
--- error does; so are fit's own step logs a batch hook changed.
+-- error does; so are fit's own step logs a batch hook changed. Finding 4:
+-- options that did nothing are refused before training: ModelCheckpoint's
+-- monitor, mode and initial_value_threshold without save_best_only (a file
+-- was written every epoch). (grad_check = false: test_hooks_h8.lua.)
 local T = dofile("tests/lua/harness.lua")
 
 local train = T.tiny_data() -- 70 rows: 5 batches of 16
@@ -65,6 +68,27 @@ T.test("a batch hook changing fit's own step logs: the error says where fit was"
       .. "logs." .. c[1] .. " from ", 1, true), err)
     T.ok(err:find("(logs.my_" .. c[1] .. ")", 1, true), err)
   end
+end)
+
+-- {==== finding 4: options that did nothing ====
+
+T.test("ModelCheckpoint: monitor, mode, initial_value_threshold need save_best_only", function()
+  local dir = os.tmpname(); os.remove(dir)
+  for _, c in ipairs{{"monitor", "loss"}, {"mode", "max"}, {"initial_value_threshold", 0.1}} do
+    local o = {dir .. "/e{epoch}.safetensors", [c[1]] = c[2]}
+    T.check_error("ModelCheckpoint: " .. c[1] .. " is given with save_best_only = true (it says "
+      .. "which epoch is the best to save); without it every epoch is saved: give "
+      .. "save_best_only = true, or drop " .. c[1], wb.callbacks.ModelCheckpoint, o)
+    o.save_best_only = false
+    T.check_error(c[1] .. " is given with save_best_only = true", wb.callbacks.ModelCheckpoint, o)
+    o.save_best_only = true
+    wb.callbacks.ModelCheckpoint(o) -- with it: what its best is
+  end
+  -- set afterwards, as the constructor checks it
+  local cb = wb.callbacks.ModelCheckpoint{dir .. "/e{epoch}.safetensors"}
+  T.check_error("cb.mode = \"max\": mode is given with save_best_only = true", function()
+    cb.mode = "max" end)
+  T.ok(not wb.sys.exists(dir), "nothing written")
 end)
 
 T.done()

@@ -109,7 +109,7 @@ M._format_path = format_path
 ---fit's logs will not have, e.g. {val_loss} without validation, is an error
 ---before training; a bad spec or a stray brace, when made). save_best_only
 ---(false): only when monitor ("val_loss") improved (mode "auto", "min", "max";
----beyond initial_value_threshold if given; the best so far carries over to
+---beyond initial_value_threshold if given; these three only with it; the best so far carries over to
 ---the next fit of the same model, as Keras's, and starts afresh for
 ---another). save_weights_only (false): weights
 ---without the architecture (model:save_weights). save_state (false): the full
@@ -165,6 +165,15 @@ function M.ModelCheckpoint(opts, more)
   end
   if opts.tag ~= nil and (type(opts.tag) ~= "string" or not opts.save_state) then
     error("ModelCheckpoint: tag must be a string, given with save_state = true", 2)
+  end
+  -- what its best is: read only with save_best_only; without it a file was
+  -- written every epoch, as if they were not given (audit tryW, finding 4)
+  for _, k in ipairs{"monitor", "mode", "initial_value_threshold"} do
+    if opts[k] ~= nil and not opts.save_best_only then
+      error(string.format("ModelCheckpoint: %s is given with save_best_only = true (it says "
+        .. "which epoch is the best to save); without it every epoch is saved: give "
+        .. "save_best_only = true, or drop %s", k, k), 2)
+    end
   end
   local monitor, steps = opts.monitor or "val_loss", math.type(freq) == "integer"
   return M._new(ModelCheckpoint, {filepath = opts.filepath, monitor = monitor,

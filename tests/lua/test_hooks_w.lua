@@ -6,7 +6,9 @@
 -- error does; so are fit's own step logs a batch hook changed. Finding 4:
 -- options that did nothing are refused before training: ModelCheckpoint's
 -- monitor, mode and initial_value_threshold without save_best_only (a file
--- was written every epoch). (grad_check = false: test_hooks_h8.lua.)
+-- was written every epoch); and a log_every no step of the run reaches
+-- (history.steps came back empty) is said on stderr before training.
+-- (grad_check = false: test_hooks_h8.lua.)
 local T = dofile("tests/lua/harness.lua")
 
 local train = T.tiny_data() -- 70 rows: 5 batches of 16
@@ -89,6 +91,49 @@ T.test("ModelCheckpoint: monitor, mode, initial_value_threshold need save_best_o
   T.check_error("cb.mode = \"max\": mode is given with save_best_only = true", function()
     cb.mode = "max" end)
   T.ok(not wb.sys.exists(dir), "nothing written")
+end)
+
+-- log_every is an interval meant for the full data: the same config on a
+-- few hundred rows (a study's --quick) is a short run, not a mistake, so
+-- this is said on stderr before training, not refused (wb/fit_args.lua).
+T.test("log_every that no step of the run reaches: said before training", function()
+  local m = T.tiny_mlp(1)
+  local function fit(o)
+    o.batch_size, o.verbose, o.seed = 16, false, 1
+    return T.stderr_of(function() return m:fit(train, o) end)
+  end
+  local h, said = fit{epochs = 2, log_every = 1000}
+  T.eq(said, "fit: log_every = 1000 but the fit has 10 steps (2 epochs of 5): no step will be "
+    .. "logged in history.steps (it records the steps 1000, 2000, ...)\n")
+  T.eq(#h.steps.step, 0)
+  -- a fit from initial_epoch counts its steps from 1
+  said = select(2, fit{epochs = 3, initial_epoch = 1, log_every = 11})
+  T.ok(said:find("log_every = 11 but the fit has 10 steps (2 epochs of 5)", 1, true), said)
+  h, said = fit{epochs = 2, log_every = 10}
+  T.eq(said, ""); T.eq(table.concat(h.steps.step, ","), "10") -- its last step
+end)
+
+T.test("log_every on a resume: the run's last step counts, from the saved one", function()
+  local dir = os.tmpname(); os.remove(dir)
+  local function cbs(boom)
+    return {wb.callbacks.ModelCheckpoint{dir .. "/s{step}.safetensors", save_state = true,
+      save_freq = 2}, wb.callbacks.Lambda{on_train_batch_end = function(s)
+        if boom and s == 3 then error("killed") end end}}
+  end
+  local function fit(epochs, boom)
+    local m = T.tiny_mlp(1)
+    return T.stderr_of(function() return m:fit(train, {epochs = epochs, batch_size = 16,
+      verbose = false, seed = 1, log_every = 25, callbacks = cbs(boom),
+      resume = not boom and dir .. "/s2.safetensors" or nil}) end)
+  end
+  T.check_error("killed", fit, 10, true) -- 50 steps planned; a state at step 2, in epoch 1
+  local h, said = fit(2)
+  T.eq(said, "fit: log_every = 25 but the run, resumed after step 2, ends at step 10: no step "
+    .. "will be logged in history.steps (it records the steps 25, 50, ...)\n")
+  T.eq(#h.steps.step, 0)
+  h, said = fit(5)
+  T.eq(said, ""); T.eq(table.concat(h.steps.step, ","), "25")
+  os.execute("rm -rf '" .. dir .. "'")
 end)
 
 T.done()

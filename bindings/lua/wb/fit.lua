@@ -144,7 +144,7 @@ end
 ---(k: keep the loss, accuracy, lr, epoch and batch_size of every k-th step,
 ---plus the numbers per-step hooks write into their logs, in history.steps:
 ---history.steps.step lists the global step numbers, history.steps.loss the
----losses, ...),
+---losses, ...; none in a run shorter than k steps, said on stderr),
 ---resume (a file of model:save_state: weights, optimizer state, RNG and history are restored and
 ---training goes on from the saved epoch to epochs (the number of the last epoch, as Keras's: above
 ---the saved ones; equal only for a stopped fit, or a file its ModelCheckpoint{save_state} writes),
@@ -160,9 +160,8 @@ end
 ---unless one of the same kind and hyper-parameters is given (lr as saved, or the original script's:
 ---see save_state); the state of callbacks with get_state/set_state is restored; callbacks as the
 ---saved fit's (see save_state); a fit that was stopped stays stopped; all checked before anything
----is restored),
----initial_epoch (Keras: epochs
----already done, 0), instruments ("economy", "full" or a non-empty
+---is restored), initial_epoch (Keras: epochs already done, 0),
+---instruments ("economy", "full" or a non-empty
 ---list of names, e.g. wb.instruments.economy: Cockpit's instruments into
 ---history.steps at the steps `every` picks: k (steps 1, 1 + k, ...; default
 ---1) or "log" (step 1 and each step where floor(20 log10 step) changes:
@@ -262,6 +261,7 @@ function Sequential:fit(train, opts, xy_opts)
   end
   if not rs and initial > 0 then hset(history, "initial_epoch", initial) end -- h.loss[1]: k + 1
   if train_loss.check then require("wb.grad_check").layers(self, train, bs) end -- resumed
+  fa.warn_log_every(log_every, rs, epochs, initial, ceil(n / bs)) -- when it would log none
   if (log_every or instr) and not history.steps then history.steps = loop.new_steps() end
   self.history, self.optimizer, self.stop_training = history, opt, rs ~= nil and rs.stopped
   rawset(self, "_fit_callbacks", cbs) -- for save_state: the callbacks' state

@@ -347,6 +347,27 @@ function M.check_grad_check(opts, model, loss_obj)
     or string.format("%q", tostring(opts.loss))), 3)
 end
 
+-- log_every = k logs the global steps k, 2k, ... (counted over the run, from
+-- 1; a resume goes on counting): a run ending before step k logged none,
+-- and history.steps came back empty without a word (audit tryW, finding
+-- 4). Known before any step (unless a hook stops the run early), so said
+-- then, on stderr. Not an error: k is an interval, meant for the full data;
+-- the same config on a few hundred rows (a study's --quick, README's
+-- example in a test) is a short run, not a mistake. rs: a resume's state
+-- (its step, its epochs done, a mid-epoch position; a stopped one trains
+-- nothing and is left alone).
+function M.warn_log_every(every, rs, epochs, initial, per_epoch)
+  if not every or (rs and rs.stopped) then return end
+  local done = rs and rs.step or 0
+  local last = done + (epochs - initial) * per_epoch - (rs and rs.mid and rs.mid.step or 0)
+  if last >= every then return end
+  io.stderr:write(string.format("fit: log_every = %d but %s: no step will be logged in "
+    .. "history.steps (it records the steps %d, %d, ...)\n", every, rs and string.format("the "
+    .. "run, resumed after step %d, ends at step %d", done, last) or string.format("the fit "
+    .. "has %d steps (%d epoch%s of %d)", last, epochs - initial, epochs - initial == 1 and ""
+    or "s", per_epoch), every, 2 * every))
+end
+
 -- fit's validation set (opts.validation: a dataset or Keras's pair {x, y}
 -- of tensors; or the tail of train, opts.validation_split) and the training
 -- set left; errors at fit's caller.

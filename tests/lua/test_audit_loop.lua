@@ -288,7 +288,8 @@ T.test("a hook replacing model.optimizer or adding a layer is an error, not igno
       return {on_train_batch_begin = function(s) if s == 3 then m.optimizer = "x" end end} end},
     {"fit: on_train_begin: model.optimizer was replaced", function(m)
       return {on_train_begin = function() m.optimizer = wb.optim.SGD{} end} end},
-    {"fit: epoch 2, on_epoch_begin: the model's layers changed (3 layers at fit's start, 4 now)", function(m)
+    {"fit: epoch 2, on_epoch_begin: the model's layers changed (3 layers at fit's start, 4 "
+      .. "now)", function(m)
       return {on_epoch_begin = function(e)
         if e == 2 then m:add(nn.Dense(3, 3, {activation = "softmax"})) end end} end},
   }

@@ -109,9 +109,9 @@ M._format_path = format_path
 ---fit's logs will not have, e.g. {val_loss} without validation, is an error
 ---before training; a bad spec or a stray brace, when made). save_best_only
 ---(false): only when monitor ("val_loss") improved (mode "auto", "min", "max";
----beyond initial_value_threshold if given; these three only with it; the best so far carries over to
----the next fit of the same model, as Keras's, and starts afresh for
----another). save_weights_only (false): weights
+---beyond initial_value_threshold if given; these three only with it; the
+---best so far carries over to the next fit of the same model, as Keras's,
+---and starts afresh for another). save_weights_only (false): weights
 ---without the architecture (model:save_weights). save_state (false): the full
 ---training state (model:save_state: weights, optimizer, RNG, history, callback
 ---state), written atomically after all the callbacks' on_epoch_end so that

@@ -82,7 +82,8 @@ T.test("export_steps: one row per run and step, every series a column, exact val
     if first then series[#series + 1] = k end
   end
   T.eq(#series, 19)
-  T.eq(first, 7 + 5 + 15 + 1, "7 identity, 5 trace and 15 config columns")
+  -- 19 config columns: the optimizer's options are filled in (adam's lr, beta1, beta2, eps)
+  T.eq(first, 7 + 5 + 19 + 1, "7 identity, 5 trace and 19 config columns")
   -- every cell against the record, run by run in file order (by hash: a
   -- run's hash moves with the library's source, so either may come first)
   local order = {econ, logged}
@@ -248,7 +249,7 @@ end
 T.test("python3's csv module reads the step export: equal rows, floats or empty", function()
   T.ok(steps_path, "the export was not written")
   T.eq(pst, 0, "python3 reading the export: " .. pout)
-  T.eq(pout, string.format("%d 46 1 ['step', 'epoch', 'accuracy']\n", steps_rows))
+  T.eq(pout, string.format("%d 50 1 ['step', 'epoch', 'accuracy']\n", steps_rows))
 end)
 
 -- }====

@@ -217,21 +217,7 @@ function Cb:on_train_begin(model)
   local why
   if trace or on.tic then self.exact, self.exact_pos, why = M._exact_chain(model, #pos,
     self.loss) end
-  if on.tic and not self.exact then
-    error("fit: instrument tic needs the exact Hessian diagonal: relu/linear Dense layers "
-      .. "(Flatten between them) with a softmax or linear last, under cross-entropy; "
-      .. why .. " (tic_trace divides by an estimated trace instead)", 0)
-  end
-  -- said, not only recorded: dropping tic to pass the error above traded an
-  -- exact trace for one with error bars of 8-34 % (tryU 2)
-  if trace and not self.exact then
-    io.stderr:write(string.format("fit: instruments: %s from Hutchinson's estimate of the "
-      .. "trace (%d probes a measured step; %s), its standard error in history.steps."
-      .. "%s; the exact trace needs relu/linear Dense layers (Flatten between them), a "
-      .. "softmax or linear last, under cross-entropy (said once per fit)\n", on.hess_trace
-      and on.tic_trace and "hess_trace and tic_trace" or on.hess_trace and "hess_trace" or
-      "tic_trace", HESS_PROBES, why, on.hess_trace and "hess_trace_se" or "tic_trace_se"))
-  end
+  M._exact_or_say(on, trace, self.exact, why) -- wb/instruments_hessian.lua
   -- theta_t, copied before each measured step (self.theta), when the
   -- Hessian is taken there (all or some: Cb:_hessian_begin), when the mean
   -- per-sample gradient strips L2's term from it (Cb:_project), or for the

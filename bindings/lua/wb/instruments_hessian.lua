@@ -104,6 +104,26 @@ function M._exact_chain(model, n, loss)
   return chain, pos
 end
 
+-- What a fit's start says of the exact Hessian diagonal (M._exact_chain):
+-- tic without it is refused; a trace without it is Hutchinson's estimate,
+-- said, not only recorded: dropping tic to pass the error traded an exact
+-- trace for one with error bars of 8-34 % (tryU 2).
+local NEEDS = "relu/linear Dense layers (Flatten between them) with a softmax or linear last, "
+  .. "under cross-entropy"
+function M._exact_or_say(on, trace, exact, why)
+  if on.tic and not exact then
+    error("fit: instrument tic needs the exact Hessian diagonal: " .. NEEDS .. "; " .. why
+      .. " (tic_trace divides by an estimated trace instead)", 0)
+  end
+  if trace and not exact then
+    io.stderr:write(string.format("fit: instruments: %s from Hutchinson's estimate of the "
+      .. "trace (%d probes a measured step; %s), its standard error in history.steps.%s; the "
+      .. "exact trace needs %s (said once per fit)\n", on.hess_trace and on.tic_trace and
+      "hess_trace and tic_trace" or on.hess_trace and "hess_trace" or "tic_trace",
+      M._HESS_PROBES, why, on.hess_trace and "hess_trace_se" or "tic_trace_se", NEEDS))
+  end
+end
+
 -- history.instruments.hess_max at fit's start (wb/instruments_fit.lua):
 -- redone counts the measurements redone cold, unconverged those recorded
 -- NaN for a residual above resid_max both times.

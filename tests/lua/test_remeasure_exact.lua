@@ -195,4 +195,31 @@ T.test("a field the build hook sets on the model: trained again (wb.load's model
   trained_again(rec, err, "set the model's own field 'note'")
 end)
 
+-- A global that existed before the training (the script's top sets it) and that a hook fills
+-- in place, not assigns: the name is the same, its content is not. A re-measure runs no build,
+-- so the value it would read is the top's ({}, zeros): a fresh training measures 3 (12).
+T.test("a global table the build hook fills in place: trained again", function()
+  local rec, err = edited("gfill", "STATS = {}", [[
+    build = function(cfg, data)
+      STATS.scale = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = STATS.scale or -1, v = V} end]])
+  T.eq(rec.measures.s, 3)
+  trained_again(rec, err, "read the global STATS")
+end)
+
+T.test("a global tensor the build hook fills in place: trained again", function()
+  local rec, err = edited("gten", "W0 = wb.zeros(4)", [[
+    build = function(cfg, data)
+      W0:fill(3)
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {w = W0:sum(), v = V} end]])
+  -- a hook that uses a tensor global cannot be identified: never cached, trained each time
+  T.eq(rec.measures.w, 12)
+  T.ok(not rec.reused_from, "trained again")
+  T.ok(err:find("cannot be identified (global 'W0'", 1, true), err)
+end)
+
 T.done()

@@ -222,4 +222,16 @@ T.test("a global tensor the build hook fills in place: trained again", function(
   T.ok(err:find("cannot be identified (global 'W0'", 1, true), err)
 end)
 
+T.test("a global table the build hook fills, the measure hook reads by another name: "
+    .. "trained again", function()
+  local rec, err = edited("galias", "STATS = {}\nlocal S = STATS", [[
+    build = function(cfg, data)
+      STATS.scale = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = S.scale or -1, v = V} end]])
+  T.eq(rec.measures.s, 3)
+  trained_again(rec, err, "its measure hook's upvalue 'S' holds the global STATS")
+end)
+
 T.done()

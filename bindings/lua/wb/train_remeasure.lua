@@ -15,6 +15,8 @@
 --   changed: the upvalues whose content differed after the training from before the hooks;
 --   a constant table both read, as task 4's PATIENCES, does not stop it), or the record is
 --   older than rec.remeasure and the experiment has such hooks (what they left is not known),
+--   or an upvalue of the measure hook holds a global the training changed (local S = STATS,
+--   STATS filled by the build hook: the guard on _G below does not see S),
 --   or its hooks set the model's own fields (reading one failed the run: "no field 'note'"):
 --   the run trains, said;
 -- - else the measure hook gets one stand-in per callback, in order (its recorded series), and
@@ -202,12 +204,45 @@ local function shared_state(shared, changed)
   end
 end
 
+-- The tables and userdata reachable from v (raw, as deep as util.state_text looks), as a set.
+local function reachable(v, set, depth)
+  local t = type(v)
+  if (t ~= "table" and t ~= "userdata") or set[v] or depth > 6 then return set end
+  set[v] = true
+  if t == "table" then
+    for k, x in next, v do reachable(k, set, depth + 1); reachable(x, set, depth + 1) end
+  end
+  return set
+end
+
+-- Why the measure hook cannot be run without the training: an upvalue of it is (or is in) a
+-- global the training changed (globals: rec.remeasure.globals), which the re-measure's guard
+-- on _G does not see (STATS = {}; local S = STATS, the build hook filling STATS.scale = 3:
+-- S.scale read -1 re-measured, 3 trained, cached).
+local function aliased_global(ex, globals)
+  local mine, names = upvalues((ex._hooks or {}).measure), {}
+  for name in pairs(globals or {}) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local inside = reachable(rawget(_G, name), {}, 0)
+    for _, u in pairs(mine) do
+      if inside[u.value] then
+        return string.format("its measure hook's upvalue '%s' holds the global %s (or a table "
+          .. "in it), which the training's hooks changed and the record does not keep", u.name,
+          name)
+      end
+    end
+  end
+end
+
 -- M.refusal(ex, r, shared) -> why | nil: why run r's recorded training is not measured again
 -- for experiment ex's measure hook (the run trains instead), nil when the re-measure is
 -- tried. shared: M.shared(ex), walked once for all of a look-up's records (nil: walked now).
 function M.refusal(ex, r, shared)
   local hooks = ex._hooks or {}
   local why = shared_state(shared or M.shared(ex), r.remeasure and (r.remeasure.changed or {}))
+  if why then return why end
+  why = r.remeasure and aliased_global(ex, r.remeasure.globals)
   if why then return why end
   if r.remeasure == nil and (hooks.build or hooks.callbacks
       or type(hooks.fit_options) == "function") then

@@ -276,6 +276,48 @@ static double reorth(wb_band *b, int n, double before)
     return nb;
 }
 
+/* A restart's direction, entry i of the k-th in a call: in [-1, 1), from a
+ * hash of (k, i) (splitmix64's finaliser). Not the engine's generator:
+ * hess_max measures during a fit, whose history must be bit-identical with
+ * and without instruments, so no measurement may draw a random number; and
+ * not coordinate vectors, which a Hessian with structure (a layer's block,
+ * a dead unit's rows) can meet exactly orthogonal to the top. */
+static double restart_entry(uint64_t k, uint64_t i)
+{
+    uint64_t z = k * 0x9E3779B97F4A7C15u + i * 0xBF58476D1CE4E5B9u + 0x94D049BB133111EBu;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1p-52 - 1;
+}
+
+/* Row n <- the k-th restart direction taken off every basis vector 0..n-1
+ * (reorth): returns 1 and makes it the basis's next vector, or 0 when the
+ * basis already spans (to below small) every direction. Float rows: on the
+ * live segments only (off them a row must be a mix of X and G; there H is
+ * l2x2 times the identity, which X and G already see). */
+static int restart(wb_band *b, int n, uint64_t k, double small)
+{
+    double z, nn;
+    if (b->Q) {
+        double *y = qrow(b, n);
+        for (int64_t i = 0; i < b->count; i++)
+            y[i] = restart_entry(k, (uint64_t)i);
+    } else {
+        float *y = frow(b, n);
+        for (int s = 0; s < b->nseg; s++)
+            for (int64_t i = b->seg[2 * s]; i < b->seg[2 * s + 1]; i++)
+                y[i] = (float)restart_entry(k, (uint64_t)i);
+        b->ca[n] = b->cb[n] = 0;
+    }
+    nn = sqrt(sweep(b, n, 1, 0, 0, 0, 0, -1, 0, &z, &z));
+    double after = nn > 0 ? reorth(b, n, nn) : 0;
+    if (!(after > small * nn))
+        return 0;
+    b->sg[n] = 1 / after;
+    return 1;
+}
+
 /* The residual norm of the Ritz pair with coefficients s [p] */
 static double resid_of(const wb_band *b, const double *s, int p, int n, int ld)
 {
@@ -315,6 +357,8 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
     else
         b->xg = b->gg = 0, b->cb[0] = b->cb[1] = 0; /* G unused (maybe not finite) */
     double th = 0, r1 = 0, scale = 0;
+    /* rs: the last restart's row (-1: none); pmin: no stop before */
+    int rs = -1, pmin = BAND_MIN, nrs = 0;
     while (p < m && p < n) {
         if (p >= BAND_MIN && n - p == 2) {
             /* rows p, p + 1 (not multiplied yet) span every Ritz pair's
@@ -346,7 +390,25 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
             b->sg[n++] = 1 / nb;
         }
         p++;
-        if (p < BAND_MIN && p < m && p < n) /* no rotation nor stop yet */
+        /* The space ended before the budget (every vector multiplied, no new
+         * one): do not conclude, restart (as ARPACK on a breakdown) with a
+         * direction off the whole basis, its block uncoupled in T (the
+         * space before is invariant: q_i . H q = H q_i . q = 0). A float
+         * start 1e-5 along the top eigenvector left it below small after
+         * one product: the space {x} "ended" on the second eigenpair, with
+         * residual 0, which no resid_max catches. A restart whose own
+         * product ends the space again is an eigenvector (H q is off the
+         * basis before it, so along q): a random direction off an
+         * invariant space is one only when that space's complement is a
+         * single eigenspace (H's null space, or l2x2's), whose value the
+         * Ritz values then hold: conclude (a Hessian of low rank pays one
+         * product). After a restart, BAND_MIN products of it before a
+         * stop: its top need not show in its first Ritz values. */
+        if (p >= n && p < m && (rs < 0 || n - rs > 1) && restart(b, n, (uint64_t)nrs++, small)) {
+            rs = n++;
+            pmin = p + BAND_MIN;
+        }
+        if (p < pmin && p < m && p < n) /* no rotation nor stop yet */
             continue;
         for (int j = 0; j < p; j++) /* the leading block's upper triangle */
             for (int i = 0; i <= j; i++)
@@ -366,7 +428,7 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
          * a residual under 1e-6 of the value is their rounding, and steps
          * past it take the basis apart (at tol 1e-12 its 60 products gave
          * 10.012 for 10, the Ritz values of a T no longer H's projection). */
-        if (p >= 2 && p >= jmin && p >= BAND_MIN) {
+        if (p >= 2 && p >= jmin && p >= pmin) {
             double r2 = resid_of(b, b->A + (size_t)(p - 2) * p, p, n, ld);
             double gp = th - b->ev[p - 2] - r2, rt = wb_hvp_f64(b->h) ? tol : fmax(tol, 1e-6);
             if ((gp > 0 && r1 * r1 <= tol * gp * fabs(th)) || r1 <= rt * fabs(th))

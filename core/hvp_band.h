@@ -19,7 +19,10 @@
  * small) and, unless it vanishes (below 1e-5, float rows, or 1e-12 of the
  * largest product norm so far: the space is then invariant on that side,
  * deflation), becomes the next vector, left unscaled (its scale kept
- * apart, sg). T
+ * apart, sg). When every vector is multiplied and none is new before the
+ * budget, the space ended: it restarts (as ARPACK) from a fixed hash-made
+ * direction off the whole basis, unless the last restart's own product
+ * ended it (that direction an eigenvector: all is seen). T
  * holds the coefficients: H q_j = sum_i T[i][j] q_i, exactly up to
  * rounding. The Rayleigh-Ritz values after p products are those of T's
  * leading p x p block (LAPACK dsyev); the residual of a Ritz pair (theta,

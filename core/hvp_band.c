@@ -276,38 +276,39 @@ static double reorth(wb_band *b, int n, double before)
     return nb;
 }
 
-/* A restart's direction, entry i of the k-th in a call: in [-1, 1), from a
- * hash of (k, i) (splitmix64's finaliser). Not the engine's generator:
- * hess_max measures during a fit, whose history must be bit-identical with
- * and without instruments, so no measurement may draw a random number; and
- * not coordinate vectors, which a Hessian with structure (a layer's block,
- * a dead unit's rows) can meet exactly orthogonal to the top. */
-static double restart_entry(uint64_t k, uint64_t i)
+/* The restart's direction, entry i: in [-1, 1), from a hash of i
+ * (splitmix64's finaliser). Not the engine's generator: hess_max measures
+ * during a fit, whose history must be bit-identical with and without
+ * instruments, so no measurement may draw a random number; and not a
+ * coordinate vector, which a Hessian with structure (a layer's block, a
+ * dead unit's rows) can meet exactly orthogonal to the top. */
+static double restart_entry(uint64_t i)
 {
-    uint64_t z = k * 0x9E3779B97F4A7C15u + i * 0xBF58476D1CE4E5B9u + 0x94D049BB133111EBu;
+    uint64_t z = i * 0xBF58476D1CE4E5B9u + 0x94D049BB133111EBu;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
     z ^= z >> 31;
     return (double)(z >> 11) * 0x1p-52 - 1;
 }
 
-/* Row n <- the k-th restart direction taken off every basis vector 0..n-1
+/* Row n <- the restart's direction taken off every basis vector 0..n-1
  * (reorth): returns 1 and makes it the basis's next vector, or 0 when the
  * basis already spans (to below small) every direction. Float rows: on the
  * live segments only (off them a row must be a mix of X and G; there H is
- * l2x2 times the identity, which X and G already see). */
-static int restart(wb_band *b, int n, uint64_t k, double small)
+ * l2x2 times the identity, which X and G already see). Writes only row n,
+ * allocated with the rest (nothing allocated in a step). */
+static int restart(wb_band *b, int n, double small)
 {
     double z, nn;
     if (b->Q) {
         double *y = qrow(b, n);
         for (int64_t i = 0; i < b->count; i++)
-            y[i] = restart_entry(k, (uint64_t)i);
+            y[i] = restart_entry((uint64_t)i);
     } else {
         float *y = frow(b, n);
         for (int s = 0; s < b->nseg; s++)
             for (int64_t i = b->seg[2 * s]; i < b->seg[2 * s + 1]; i++)
-                y[i] = (float)restart_entry(k, (uint64_t)i);
+                y[i] = (float)restart_entry((uint64_t)i);
         b->ca[n] = b->cb[n] = 0;
     }
     nn = sqrt(sweep(b, n, 1, 0, 0, 0, 0, -1, 0, &z, &z));
@@ -357,8 +358,7 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
     else
         b->xg = b->gg = 0, b->cb[0] = b->cb[1] = 0; /* G unused (maybe not finite) */
     double th = 0, r1 = 0, scale = 0;
-    /* rs: the last restart's row (-1: none); pmin: no stop before */
-    int rs = -1, pmin = BAND_MIN, nrs = 0;
+    int restarted = 0, pmin = BAND_MIN; /* no stop before pmin products */
     while (p < m && p < n) {
         if (p >= BAND_MIN && n - p == 2) {
             /* rows p, p + 1 (not multiplied yet) span every Ritz pair's
@@ -396,16 +396,17 @@ wb_status wb_band_top(wb_band *b, int m, int jmin, double tol, double *value,
          * space before is invariant: q_i . H q = H q_i . q = 0). A float
          * start 1e-5 along the top eigenvector left it below small after
          * one product: the space {x} "ended" on the second eigenpair, with
-         * residual 0, which no resid_max catches. A restart whose own
-         * product ends the space again is an eigenvector (H q is off the
-         * basis before it, so along q): a random direction off an
-         * invariant space is one only when that space's complement is a
-         * single eigenspace (H's null space, or l2x2's), whose value the
-         * Ritz values then hold: conclude (a Hessian of low rank pays one
-         * product). After a restart, BAND_MIN products of it before a
-         * stop: its top need not show in its first Ritz values. */
-        if (p >= n && p < m && (rs < 0 || n - rs > 1) && restart(b, n, (uint64_t)nrs++, small)) {
-            rs = n++;
+         * residual 0, which no resid_max catches. Once: a restart's block
+         * that ends too holds every eigenvalue of the rest (its direction
+         * has a share in each eigenspace there, and an invariant space
+         * holding it holds those shares), so the top is among the Ritz
+         * values (a Hessian of low rank pays a product; restarting until a
+         * block of one vector, an eigenvector, took 8 products where once
+         * takes 5 to 7: test_hess_band_start's L2 case). After it, BAND_MIN
+         * products before a stop: its top need not show in its first Ritz
+         * values. */
+        if (p >= n && p < m && !restarted && restart(b, n, small)) {
+            restarted = 1, n++;
             pmin = p + BAND_MIN;
         }
         if (p < pmin && p < m && p < n) /* no rotation nor stop yet */

@@ -21,8 +21,8 @@
  * deflation), becomes the next vector, left unscaled (its scale kept
  * apart, sg). When every vector is multiplied and none is new before the
  * budget, the space ended: it restarts (as ARPACK) from a fixed hash-made
- * direction off the whole basis, unless the last restart's own product
- * ended it (that direction an eigenvector: all is seen). T
+ * direction off the whole basis, once (a restart's block that ends holds
+ * every eigenvalue of the rest). T
  * holds the coefficients: H q_j = sum_i T[i][j] q_i, exactly up to
  * rounding. The Rayleigh-Ritz values after p products are those of T's
  * leading p x p block (LAPACK dsyev); the residual of a Ritz pair (theta,

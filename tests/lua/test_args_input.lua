@@ -45,6 +45,21 @@ T.test("a bad Dense option: its one line, the key and what was expected, exit 1"
   one_line(err, {"bad argument #3 to 'Dense' (option 'bias': expected a boolean, got string)"})
 end)
 
+T.test("a bad instruments or every option of fit: its one line, exit 1", function()
+  local st, err = run_e(string.format(FIT, '{instruments = {"grad_nrom"}}'))
+  T.eq(st, 1, err)
+  one_line(err, {"fit: instruments: unknown instrument grad_nrom (did you mean grad_norm?)"})
+  st, err = run_e(string.format(FIT, '{instruments = print}')) -- not a name nor a list
+  T.eq(st, 1, err)
+  one_line(err, {'fit: instruments must be "economy", "full" or a list of names'})
+  st, err = run_e(string.format(FIT, '{instruments = {"grad_norm"}, every = 0}'))
+  T.eq(st, 1, err)
+  one_line(err, {'fit: every must be a positive integer or "log", got 0'})
+  st, err = run_e(string.format(FIT, '{instruments = {"alpha"}, loss = "mse"}'))
+  T.eq(st, 1, err)
+  one_line(err, {"fit: instrument alpha needs per-sample losses, which are computed for the "})
+end)
+
 T.test("one argument too many to a Lua function: its one line, exit 1", function()
   local st, err = run_e("wb.welch({1, 2}, {3, 4}, {}, 5)") -- (args.at_most)
   T.eq(st, 1, err)

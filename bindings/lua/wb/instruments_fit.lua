@@ -52,6 +52,7 @@
 -- Cb:_project; a hook that moves the weights after it: wb/instruments_moved.lua.
 local _ENV = require "wb.std"
 local wb = require "wb"
+local args = require "wb.args"
 local M = wb.instruments
 local clock = wb.sys._time -- the unwrapped clock (bindings/l_sys.c): the library's own timings
 
@@ -111,18 +112,18 @@ function M._callback(names, every, loss)
   local want = '"economy", "full" or a list of names (wb.instruments.economy, {"grad_norm"}, ...)'
   if type(names) ~= "table" or next(names) == nil then
     local near = type(names) == "string" and wb.spec.nearest(names, {"economy", "full"})
-    error(string.format("fit: instruments must be %s, got %s%s", want,
+    args.input_fail(string.format("fit: instruments must be %s, got %s%s", want,
       type(names) == "table" and "an empty list" or tostring(names),
       near and (" (did you mean \"" .. near .. "\"?)") or ""), 3)
   end
   local on = {}
   for k, n in pairs(names) do
     if math.type(k) ~= "integer" then
-      error(string.format("fit: instruments must be %s, got a table with key %s = %s",
+      args.input_fail(string.format("fit: instruments must be %s, got a table with key %s = %s",
         want, tostring(k), tostring(n)), 3)
     elseif not KNOWN[n] then
       local near = type(n) == "string" and wb.spec.nearest(n, M.NAMES)
-      error(string.format("fit: instruments: unknown instrument %s%s (expected %s)",
+      args.input_fail(string.format("fit: instruments: unknown instrument %s%s (expected %s)",
         tostring(n), near and (" (did you mean " .. near .. "?)") or "",
         table.concat(M.NAMES, ", ")), 3)
     end
@@ -132,13 +133,13 @@ function M._callback(names, every, loss)
   -- 1e3 is 1000, as luaL_checkinteger and wb.args take a whole float
   if math.type(every) == "float" then every = math.tointeger(every) or every end
   if every ~= "log" and (math.type(every) ~= "integer" or every < 1) then
-    error("fit: every must be a positive integer or \"log\", got " .. tostring(every), 3)
+    args.input_fail("fit: every must be a positive integer or \"log\", got " .. tostring(every), 3)
   end
   local lossname = loss == nil and "cross_entropy" or loss == "sparse_categorical_crossentropy"
     and "cross_entropy" or loss == "mse" and "mse" or nil
   for n, what in pairs(NEEDS_LOSS) do
     if on[n] and (not lossname or (n == "alpha" and lossname ~= "cross_entropy")) then
-      error(string.format("fit: instrument %s needs %s, which %s computed for the "
+      args.input_fail(string.format("fit: instrument %s needs %s, which %s computed for the "
         .. "default cross-entropy%s only, not for %s", n, what, n == "alpha" and "are" or "is",
         n == "alpha" and "" or " and mse", type(loss) == "function"
         and "a loss function of one's own" or "loss " .. tostring(loss)), 3)

@@ -370,25 +370,11 @@ function T.linear_mlp(seed, opts)
   return wb.nn.Sequential(layers)
 end
 
--- The workbench binary under test (tests/run.sh exports WB).
--- Every difference between two histories, as lines "path: a vs b" appended
--- to out (epoch_time aside: a clock; NaN equals NaN).
-function T.history_diff(a, b, path, out)
-  if type(a) ~= type(b) then
-    out[#out + 1] = path .. ": " .. tostring(a) .. " vs " .. tostring(b)
-  elseif type(a) == "table" then
-    local keys = {}
-    for k in pairs(a) do keys[k] = true end
-    for k in pairs(b) do keys[k] = true end
-    for k in pairs(keys) do
-      if k ~= "epoch_time" then T.history_diff(a[k], b[k], path .. "." .. tostring(k), out) end
-    end
-  elseif a ~= b and not (a ~= a and b ~= b) then
-    out[#out + 1] = path .. ": " .. tostring(a) .. " vs " .. tostring(b)
-  end
-  return out
-end
+-- T.history_diff, beside harness.lua wherever that was loaded from (a test may dofile it
+-- by an absolute path from another folder).
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "harness_runs.lua")(T)
 
+-- The workbench binary under test (tests/run.sh exports WB).
 T.wb = os.getenv("WB") or "./workbench"
 
 function T.done()

@@ -10,14 +10,16 @@
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 
--- A sandbox holding a copy of run.sh and harness.lua, the Lua test files
+-- A sandbox holding a copy of run.sh and the harness, the Lua test files
 -- lua (name -> text) and the executable C tests c (name -> shell script);
 -- returns run.sh's exit status and output.
 local function run(lua, c)
   local dir = T.tmpdir()
   assert(os.execute("mkdir -p " .. dir .. "/tests/lua " .. dir .. "/ctests"))
   util.write_file(dir .. "/tests/run.sh", util.read_file("tests/run.sh"))
-  util.write_file(dir .. "/tests/lua/harness.lua", util.read_file("tests/lua/harness.lua"))
+  for _, f in ipairs{"harness.lua", "harness_runs.lua"} do -- harness.lua loads the second
+    util.write_file(dir .. "/tests/lua/" .. f, util.read_file("tests/lua/" .. f))
+  end
   for name, text in pairs(lua) do util.write_file(dir .. "/tests/lua/" .. name, text) end
   for name, text in pairs(c) do
     util.write_file(dir .. "/ctests/" .. name, "#!/bin/sh\n" .. text)

@@ -370,8 +370,8 @@ function T.linear_mlp(seed, opts)
   return wb.nn.Sequential(layers)
 end
 
--- T.history_diff, beside harness.lua wherever that was loaded from (a test may dofile it
--- by an absolute path from another folder).
+-- T.history_diff and T.same_weights, from beside harness.lua wherever that was loaded
+-- from (a test may dofile it by an absolute path from another folder).
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "harness_runs.lua")(T)
 
 -- The workbench binary under test (tests/run.sh exports WB).

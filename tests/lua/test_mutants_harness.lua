@@ -84,6 +84,31 @@ T.test("harness: T.near and T.eq fail on NaN, T.check_error on no error", functi
   T.ok(not pcall(T.check_error, "wanted", error, "other"), "another error passed")
 end)
 
+-- The next float32 after x away from zero: one ulp apart.
+local function ulp_away(x)
+  return (string.unpack("<f", string.pack("<I4", string.unpack("<I4", string.pack("<f", x)) + 1)))
+end
+
+T.test("harness: T.same_weights tells models one ulp apart, and NaN, shape, count", function()
+  local a, b = T.tiny_mlp(1), T.tiny_mlp(1)
+  T.ok(T.same_weights(a, b))
+  local w = b:get_weights()
+  local x = w[1]:get(2, 3)
+  w[1]:set(2, 3, ulp_away(x))
+  T.ok(w[1]:get(2, 3) ~= x and math.abs(w[1]:get(2, 3) - x) < 1e-6, "one ulp away")
+  b:set_weights(w)
+  local same, where = T.same_weights(a, b)
+  T.ok(not same, "models one ulp apart reported the same")
+  T.eq(where, string.format("parameter 1 [8, 12], element 15: %.9g vs %.9g", x,
+    w[1]:get(2, 3)))
+  local nan, t = 0 / 0, wb.tensor{1, 2}
+  T.ok(not T.same_weights({wb.tensor{nan}}, {wb.tensor{nan}}), "NaN equal to NaN")
+  T.eq(select(2, T.same_weights({t}, {t, t})), "1 parameters vs 2")
+  -- a subtraction broadcasts [2] against [1, 2] and finds no difference
+  T.eq(select(2, T.same_weights({t}, {wb.tensor{{1, 2}}})), "parameter 1: shape [2] vs [1, 2]")
+  T.ok(T.same_weights({wb.tensor{0}}, {wb.tensor{-0.0}}), "-0 == 0, as == has it")
+end)
+
 T.test("harness: T.wait_status waits for the digits, not for the file", function()
   -- a background shell's `echo $? > f` creates f empty, then writes: the
   -- CI once read the empty file as no status (test_runner_faults)

@@ -14,15 +14,6 @@ local function model(seed) return T.tiny_mlp(seed, true) end
 
 local diff = T.history_diff
 
-local function same_weights(a, b)
-  local wa, wb_ = a:get_weights(), b:get_weights()
-  for i = 1, #wa do
-    local d = wa[i] - wb_[i]
-    if d:max() ~= 0 or d:min() ~= 0 then return false end
-  end
-  return true
-end
-
 local function sgd() return wb.optim.SGD{lr = 0.1, momentum = 0.9} end
 
 -- {==================== resume, bit for bit ====================
@@ -50,7 +41,7 @@ T.test("resume after a fit whose EarlyStopping restored the best weights is exac
   local hr = resumed:fit(train, o)
   local d = diff(hr, hs, "history", {})
   T.eq(#d, 0, table.concat(d, "; "):sub(1, 300))
-  T.ok(same_weights(resumed, straight), "final (restored best) weights")
+  T.ok(T.same_weights(resumed, straight), "final (restored best) weights")
 end)
 
 T.test("resume is exact when the generator was drawn from after fit", function()
@@ -68,7 +59,7 @@ T.test("resume is exact when the generator was drawn from after fit", function()
   local hr = resumed:fit(train, {batch_size = 16, verbose = false, epochs = 3, resume = path})
   local d = diff(hr, hs, "history", {})
   T.eq(#d, 0, table.concat(d, "; "):sub(1, 300))
-  T.ok(same_weights(resumed, straight), "weights")
+  T.ok(T.same_weights(resumed, straight), "weights")
 end)
 
 T.test("weights edited after fit are what save_state writes", function()

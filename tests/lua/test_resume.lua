@@ -17,15 +17,6 @@ end
 
 local SERIES = {"loss", "accuracy", "val_loss", "val_accuracy", "data_loss", "reg_loss", "lr"}
 
-local function same_weights(a, b)
-  local wa, wb_ = a:get_weights(), b:get_weights()
-  for i = 1, #wa do
-    local d = wa[i] - wb_[i]
-    if d:max() ~= 0 or d:min() ~= 0 then return false, "weight " .. i end
-  end
-  return true
-end
-
 local dir = T.tmpdir()
 local optimizers = {
   sgd = function() return wb.optim.SGD{lr = 0.1, momentum = 0.9, nesterov = true} end,
@@ -57,7 +48,7 @@ for _, name in ipairs{"sgd", "adam", "adamw"} do
     for _, k in ipairs{"step", "loss", "lr", "epoch"} do
       T.eq(table.concat(hr.steps[k], ","), table.concat(h3.steps[k], ","), "steps." .. k)
     end
-    T.ok(same_weights(straight, resumed))
+    T.ok(T.same_weights(straight, resumed))
     T.eq(tostring(resumed.optimizer), tostring(straight.optimizer))
   end)
 end
@@ -104,7 +95,7 @@ T.test("resume keeps callback state: EarlyStopping and ReduceLROnPlateau (ModelC
     for _, k in ipairs(SERIES) do
       for e = 1, 4 do T.eq(hr[k][e], h[k][e], k .. " epoch " .. e .. " from " .. from) end
     end
-    T.ok(same_weights(straight, resumed), "the best (epoch 1) weights restored at the end")
+    T.ok(T.same_weights(straight, resumed), "the best (epoch 1) weights restored at the end")
   end
   -- a saved callback state that no callback takes is refused
   T.check_error("holds the state of a wb.callbacks.EarlyStopping callback that none",

@@ -158,15 +158,6 @@ local SCHEDULES = {
         self.model.optimizer.lr = 0.1 * 0.98 ^ step end}} end},
 }
 
-local function same_weights(a, b)
-  local wa, wb_ = a:get_weights(), b:get_weights()
-  for i = 1, #wa do
-    local d = wa[i] - wb_[i]
-    if d:max() ~= 0 or d:min() ~= 0 then return false end
-  end
-  return true
-end
-
 for _, name in ipairs{"halving", "per_step"} do
   local c = SCHEDULES[name]
   T.test("the original script's optimizer resumes a schedule acting in epoch 1 (" .. name
@@ -190,7 +181,7 @@ for _, name in ipairs{"halving", "per_step"} do
       for e = 1, 3 do T.eq(hr[k][e], h3[k][e], k .. " epoch " .. e) end
     end
     T.eq(table.concat(hr.steps.loss, ","), table.concat(h3.steps.loss, ","), "steps.loss")
-    T.ok(same_weights(straight, resumed), "weights")
+    T.ok(T.same_weights(straight, resumed), "weights")
     -- the resumed fit's own state keeps the start: a third fit takes it again
     local path2 = dir .. "/" .. name .. "2.safetensors"
     resumed:save_state(path2)

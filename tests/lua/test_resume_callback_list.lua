@@ -37,12 +37,6 @@ local hs = straight:fit(train, opts{seed = 9, optimizer = wb.optim.Adam{lr = 0.0
   callbacks = cbs(dir .. "/s{step}.safetensors")})
 local S9 = dir .. "/s9.safetensors"
 
-local function same_weights(a, b)
-  local wa, wr = a:get_weights(), b:get_weights()
-  for i = 1, #wa do if (wa[i] - wr[i]):abs():max() ~= 0 then return false end end
-  return true
-end
-
 -- fit{resume = S9, callbacks = list} refused before any training: the error has each of
 -- pats (plain), names the file and the saved list; the weights are as built
 local function refused(list, pats)
@@ -54,7 +48,7 @@ local function refused(list, pats)
   T.ok(err:find(S9, 1, true), "names the file: " .. err)
   T.ok(err:find("{callbacks[1] (wb.callbacks.LearningRateScheduler), callbacks[2] (Lambda at "
     .. HERE, 1, true), "names the saved list: " .. err)
-  T.ok(same_weights(m, before), "weights untouched")
+  T.ok(T.same_weights(m, before), "weights untouched")
   return err
 end
 
@@ -67,7 +61,7 @@ T.test("the same callbacks resume bit for bit inside an epoch; a CSVLogger may b
     local r = model(2, true)
     local hr = r:fit(train, opts{resume = S9, callbacks = list})
     T.eq(table.concat(T.history_diff(hr, hs, "history", {}), "; "), "", "history")
-    T.ok(same_weights(straight, r), "weights")
+    T.ok(T.same_weights(straight, r), "weights")
   end
   T.ok(wb.sys.exists(dir .. "/log.csv"), "the CSVLogger wrote")
 end)
@@ -80,7 +74,7 @@ T.test("the original script's optimizer after the schedule halved its lr: taken,
       callbacks = cbs(dir .. "/again2.safetensors")})
   end)
   T.eq(table.concat(T.history_diff(hr, hs, "history", {}), "; "), "", "history")
-  T.ok(same_weights(straight, r), "weights")
+  T.ok(T.same_weights(straight, r), "weights")
   T.ok(err:find("the optimizer given has lr = 0.01, the saved fit's first epoch's", 1, true), err)
   -- another lr than either is still refused
   local m = model(2, true)

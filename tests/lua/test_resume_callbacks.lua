@@ -26,15 +26,6 @@ local function opts(extra)
   return o
 end
 
-local function same_weights(a, b)
-  local wa, wb_ = a:get_weights(), b:get_weights()
-  for i = 1, #wa do
-    local d = wa[i] - wb_[i]
-    if d:max() ~= 0 or d:min() ~= 0 then return false end
-  end
-  return true
-end
-
 -- the state after `epochs` epochs with the callbacks cbs() makes
 local function saved(name, epochs, cbs)
   local m = T.tiny_mlp(1)
@@ -54,7 +45,7 @@ local function refused(path, cbs, pats)
   err = tostring(err)
   T.ok(err:find(path, 1, true), "the error names the file: " .. err)
   for _, p in ipairs(pats) do T.ok(err:find(p, 1, true), "expected '" .. p .. "' in: " .. err) end
-  T.ok(same_weights(m, before), "a refused resume left the weights as they were")
+  T.ok(T.same_weights(m, before), "a refused resume left the weights as they were")
   return err
 end
 
@@ -66,7 +57,7 @@ local function exact(name, at, make, save_make)
   local path = saved(name, at, (save_make or make)())
   local r = T.tiny_mlp(2)
   local hr = r:fit(train, opts{resume = path, callbacks = make()})
-  T.ok(same_weights(u, r), name .. ": weights of the resumed fit differ")
+  T.ok(T.same_weights(u, r), name .. ": weights of the resumed fit differ")
   for _, k in ipairs{"loss", "val_loss", "lr"} do
     T.eq(#hr[k], #hu[k], name .. " " .. k)
     for e = 1, #hu[k] do T.eq(hr[k][e], hu[k][e], name .. " " .. k .. " epoch " .. e) end

@@ -16,15 +16,6 @@ local function opts(epochs, optimizer, cbs)
     optimizer = optimizer, callbacks = cbs}
 end
 
-local function same_weights(a, b)
-  local wa, wb_ = a:get_weights(), b:get_weights()
-  for i = 1, #wa do
-    local d = wa[i] - wb_[i]
-    if d:max() ~= 0 or d:min() ~= 0 then return false end
-  end
-  return true
-end
-
 -- history.optimizer_resets as a list of {step, epoch}: stored by column
 -- ({step = {...}, epoch = {...}}) or as a list of entries.
 local function resets(h)
@@ -60,7 +51,7 @@ T.test("on_train_end setting the lr: the state has the lr of the last epoch's en
   T.eq(require("cjson").decode(meta["workbench.state"]).optimizer.config.lr, 0.1)
   T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
   T.eq(hc.lr[3], 0.1)
-  T.ok(same_weights(a, c), "weights")
+  T.ok(T.same_weights(a, c), "weights")
 end)
 
 T.test("on_train_end resetting the optimizer: recorded, and the state keeps its moments",
@@ -78,7 +69,7 @@ T.test("on_train_end resetting the optimizer: recorded, and the state keeps its 
     "the state's history: before the reset")
   T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
   T.eq(#resets(hc), 1); T.eq(resets(hc)[1].step, 20)
-  T.ok(same_weights(a, c), "weights")
+  T.ok(T.same_weights(a, c), "weights")
 end)
 
 T.test("on_train_end asking for a stop: the state is not stopped; a change after fit wins",
@@ -121,7 +112,7 @@ T.test("a hook counting in its closure is refused on resume, naming it; a statel
   T.ok(err:find("get_state/set_state", 1, true), err)
   local ha, _, hc, a, c = straight_and_resumed("stateless", sgd, stateless)
   T.eq(table.concat(T.history_diff(ha, hc, "h", {}), "; "), "")
-  T.ok(same_weights(a, c), "weights")
+  T.ok(T.same_weights(a, c), "weights")
   -- nothing restored before the refusal
   local m, path = T.tiny_mlp(3), dir .. "/count.safetensors"
   local before = m:get_weights()[1]:clone()

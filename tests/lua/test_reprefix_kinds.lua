@@ -138,4 +138,34 @@ T.test("wb.stats(run): run:model()'s error raised from the caller's line", funct
   T.eq(err, made) -- (the same object: position, code and path as they were)
 end)
 
+-- args.raise's error, raised by f(err) two frames down, and the position of the line
+-- calling f (as error(msg, 2) in f would name it).
+local function raised(err, level)
+  local args = require "wb.args"
+  local function f(e) args.raise(e, level) end
+  local line = debug.getinfo(1, "l").currentline + 1
+  local ok, got = pcall(function() f(err); return 1 end)
+  T.ok(not ok, "expected an error")
+  return got, debug.getinfo(1, "S").short_src .. ":" .. line .. ": "
+end
+
+T.test("args.reprefix strips and prefixes; args.raise places at a level, kind kept", function()
+  local args = require "wb.args"
+  local POS = "^[^\n]-%.lua:%d+: "
+  T.eq(args.reprefix("a.lua:1: x", "p: ", POS), "p: x")
+  T.eq(args.reprefix("b\na.lua:1: x", "p: ", POS), "p: b\na.lua:1: x") -- (the first line)
+  local e = args.reprefix(wb.spec.input_error("a.lua:1: x", "EUSAGE"), "p: ", POS)
+  T.ok(wb.spec.is_input_error(e), tostring(e))
+  T.eq(e.message, "p: x")
+  T.eq(e.code, "EUSAGE")
+  local got, at = raised(e, 2)
+  T.ok(wb.spec.is_input_error(got), tostring(got))
+  T.eq(got.message, at .. "p: x")
+  T.eq(got.code, "EUSAGE")
+  got, at = raised("s", 2)
+  T.eq(got, at .. "s")
+  T.eq(raised(e, 0), e)
+  T.eq(raised("s", 0), "s")
+end)
+
 T.done()

@@ -261,9 +261,45 @@ end
 -- string: a script, -e and the REPL print it alone, with no traceback into
 -- the library that only checked the input (tryV 11: wb.runs.find{tsk = 1}).
 function M.input_fail(msg, level)
-  local info = debug.getinfo(level + 1, "Sl")
-  local at = info and info.currentline > 0 and info.short_src .. ":" .. info.currentline .. ": "
-  error(require("wb.spec_keys").input_error((at or "") .. msg), 0)
+  M.raise(require("wb.spec_keys").input_error(msg), level + 1)
+end
+
+---args.reprefix(err, prefix, strip) -> error
+---err, a caught error, as the same kind of error with prefix before its
+---text, strip (an optional Lua pattern anchored with ^: a position,
+---"^[^\n]-%.lua:%d+: ") first removed from it. An input error stays one
+---with its code (a script prints it as one line). A wb.Error becomes a new
+---one with its code and path, its text the core's reason when it has one
+---(its message's "bad argument #2 to '?'" means nothing in the caller's
+---context). A string stays a string; another value is returned as it is.
+---Example: error(args.reprefix(err, "layer 2 (Dense 784->128): "), 0)
+function M.reprefix(err, prefix, strip)
+  local keys, wb = require "wb.spec_keys", require "wb"
+  local function text(s) return strip and (s:gsub(strip, "", 1)) or s end
+  if keys.is_input_error(err) then
+    return keys.input_error(prefix .. text(err.message), err.code)
+  elseif wb.is_error(err) then
+    return wb.Error{code = err.code, path = err.path,
+      message = prefix .. text(err.reason or err.message)}
+  end
+  return type(err) == "string" and prefix .. text(err) or err
+end
+
+---args.raise(err, level)
+---Raises err at level, error()'s as seen from the function calling raise:
+---a string or an input error (kept one, with its code: input_fail's way)
+---gets that line's position in front; level 0, or another value, raises
+---err as it is. A statement, never `return args.raise(...)`: a tail call
+---drops the caller's frame, and the level then names another line.
+---Example: args.raise(args.reprefix(err, "", "^[^\n]-%.lua:%d+: "), 3)
+function M.raise(err, level)
+  local keys = require "wb.spec_keys"
+  if level > 0 and keys.is_input_error(err) then
+    local info = debug.getinfo(level + 1, "Sl")
+    local at = info and info.currentline > 0 and info.short_src .. ":" .. info.currentline .. ": "
+    error(keys.input_error((at or "") .. err.message, err.code), 0)
+  end
+  error(err, level > 0 and level + 1 or 0)
 end
 
 -- What a C binding calls to make its input error (lwb_input_argerror):

@@ -19,12 +19,11 @@ end
 function M.model_of(x, fname, what)
   if type(x) == "table" and getmetatable(x) == wb.runs.Run then
     -- run:model()'s error is about the user's run: raised from their line, not
-    -- prefixed "lab.lua:38:" (an error object, a missing file's, goes on as it is)
+    -- prefixed "lab.lua:38:" (a wb.Error, a missing file's, goes on as it is; an
+    -- input error, args' checks', stays one: one line, no traceback)
     local ok, m = pcall(x.model, x)
-    if not ok and wb.spec.is_input_error(m) then -- (args' checks: one line, no traceback)
-      args.input_fail((m.message:gsub("^[^\n]-%.lua:%d+: ", "")), 3)
-    end
-    if not ok then error(type(m) == "string" and (m:gsub("^[^\n]-%.lua:%d+: ", "")) or m, 3) end
+    if not ok and wb.is_error(m) then error(m, 0) end
+    if not ok then args.raise(args.reprefix(m, "", "^[^\n]-%.lua:%d+: "), 3) end
     return m, tostring(x)
   end
   if type(x) == "table" and getmetatable(x) == wb.nn.SequentialClass then return x end

@@ -102,14 +102,11 @@ local function walker(fname, model, data, origin, dirs, loss)
     local ok, err = pcall(f)
     model:set_weights(w.saved)
     if not ok then -- evaluate's message, said to come from this call, not this file
-      -- (an input error, the kind args' checks raise, stays one: its text is reworded)
-      local input = wb.spec.is_input_error(err)
-      local msg = input and err.message or err
-      if type(msg) == "string" then
-        msg = msg:gsub("^[^\n:]*landscape_eval%.lua:%d+: ", "")
-        if not msg:find("^" .. fname .. ": ") then msg = fname .. ": " .. msg end
-      end
-      error(input and wb.spec.input_error(msg, err.code) or msg, 0)
+      if wb.is_error(err) then error(err, 0) end -- (the core's, as it is)
+      -- (an input error, the kind args' checks raise, stays one: its text is reworded;
+      -- fname's prefix is put once: removed, then put back)
+      err = args.reprefix(err, "", "^[^\n:]*landscape_eval%.lua:%d+: ")
+      error(args.reprefix(err, fname .. ": ", "^" .. fname .. ": "), 0)
     end
   end
   return w

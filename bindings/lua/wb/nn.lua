@@ -115,16 +115,10 @@ local function describe(layer)
 end
 Sequential._describe = describe
 
+-- Layer i's error err, its kind kept (a wb.Error's text is the core's reason:
+-- "bad argument #2 to '?'" says nothing here; an input error stays one line).
 local function rethrow(i, layer, err)
-  local prefix = string.format("layer %d (%s): ", i, describe(layer))
-  if wb.is_error(err) then -- the core's reason: "bad argument #2 to '?'" says nothing here
-    error(wb.Error{code = err.code, message = prefix .. (err.reason or err.message),
-      path = err.path}, 0)
-  end
-  local input = wb.spec.is_input_error(err) -- (args' checks: stays one, its line alone)
-  if input then error(wb.spec.input_error(prefix .. err.message, err.code), 0) end
-  if type(err) ~= "string" then error(err, 0) end
-  error(prefix .. err, 0)
+  error(args.reprefix(err, string.format("layer %d (%s): ", i, describe(layer))), 0)
 end
 
 local check_layer = nn_list.check_layer

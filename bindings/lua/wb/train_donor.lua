@@ -49,7 +49,8 @@ end
 -- The records spec may adopt, before the checks that load their weights;
 -- and those a re-measure would not give a fresh training's numbers on, with
 -- why (wb/train_remeasure.lua). memo: a table kept across calls while no hook runs (M.count's
--- runs), for the walk of the hooks' upvalues: once, not once per record or run.
+-- runs), for the walk of the hooks' upvalues and of the globals the records name
+-- (remeasure.look_up): once, not once per record or run; a new one per look-up.
 local function candidates(ex, spec, memo)
   local out, refused = {}, {}
   memo = memo or {}
@@ -58,8 +59,8 @@ local function candidates(ex, spec, memo)
     if wb.sys.exists(record.dir(ex.root) .. "/" .. r.weights)
         and not record.weights_changed(record.dir(ex.root), r)
         and not reads.changed(r.read_files) then
-      memo.shared = memo.shared or remeasure.shared(ex)
-      local why = remeasure.refusal(ex, r, memo.shared)
+      memo.look = memo.look or remeasure.look_up(ex)
+      local why = remeasure.refusal(ex, r, memo.look)
       if why then refused[#refused + 1] = {r, why} else out[#out + 1] = r end
     end
   end

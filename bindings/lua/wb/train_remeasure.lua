@@ -173,10 +173,10 @@ end
 -- M.shared(ex) -> list: the upvalues (not functions, whose own are looked at, nor modules)
 -- that the measure hook of ex (ex._hooks) shares with a training hook, {name, hook, value}:
 -- where that hook may leave state (init.lua's shared.w0: 3.85 trained, 8.66 re-measured).
--- Walked once per look-up (wb/train_donor.lua), not once per candidate record.
-function M.shared(ex)
+-- mine: upvalues(measure hook), when the caller has them already.
+function M.shared(ex, mine)
   local hooks, out, is_module = ex._hooks or {}, {}, modules()
-  local mine = upvalues(hooks.measure)
+  mine = mine or upvalues(hooks.measure)
   for _, h in ipairs(TRAINING) do
     for id, u in pairs(upvalues(hooks[h])) do
       if mine[id] and not is_module[u.value] then
@@ -185,6 +185,16 @@ function M.shared(ex)
     end
   end
   return out
+end
+
+-- M.look_up(ex) -> look: what refusing a record reads of ex's hooks and of the globals,
+-- gathered once per look-up (wb/train_donor.lua), not once per candidate record: the shared
+-- upvalues (M.shared), the measure hook's, and the tables reachable from each global a record
+-- names (inside, filled as records name them). Kept only while no hook runs: the hooks fill
+-- the globals, and a look taken before a training would miss what it put there.
+function M.look_up(ex)
+  local mine = upvalues((ex._hooks or {}).measure)
+  return {shared = M.shared(ex, mine), mine = mine, inside = {}}
 end
 
 -- Why the measure hook cannot be run without the training: it shares an upvalue (shared:
@@ -218,14 +228,16 @@ end
 -- Why the measure hook cannot be run without the training: an upvalue of it is (or is in) a
 -- global the training changed (globals: rec.remeasure.globals), which the re-measure's guard
 -- on _G does not see (STATS = {}; local S = STATS, the build hook filling STATS.scale = 3:
--- S.scale read -1 re-measured, 3 trained, cached).
-local function aliased_global(ex, globals)
-  local mine, names = upvalues((ex._hooks or {}).measure), {}
+-- S.scale read -1 re-measured, 3 trained, cached). look: M.look_up's; each global is walked
+-- once per look-up, here only looked up.
+local function aliased_global(look, globals)
+  local names = {}
   for name in pairs(globals or {}) do names[#names + 1] = name end
   table.sort(names)
   for _, name in ipairs(names) do
-    local inside = reachable(rawget(_G, name), {}, 0)
-    for _, u in pairs(mine) do
+    local inside = look.inside[name] or reachable(rawget(_G, name), {}, 0)
+    look.inside[name] = inside
+    for _, u in pairs(look.mine) do
       if inside[u.value] then
         return string.format("its measure hook's upvalue '%s' holds the global %s (or a table "
           .. "in it), which the training's hooks changed and the record does not keep", u.name,
@@ -235,14 +247,15 @@ local function aliased_global(ex, globals)
   end
 end
 
--- M.refusal(ex, r, shared) -> why | nil: why run r's recorded training is not measured again
+-- M.refusal(ex, r, look) -> why | nil: why run r's recorded training is not measured again
 -- for experiment ex's measure hook (the run trains instead), nil when the re-measure is
--- tried. shared: M.shared(ex), walked once for all of a look-up's records (nil: walked now).
-function M.refusal(ex, r, shared)
+-- tried. look: M.look_up(ex), one for all of a look-up's records (nil: looked up now).
+function M.refusal(ex, r, look)
   local hooks = ex._hooks or {}
-  local why = shared_state(shared or M.shared(ex), r.remeasure and (r.remeasure.changed or {}))
+  look = look or M.look_up(ex)
+  local why = shared_state(look.shared, r.remeasure and (r.remeasure.changed or {}))
   if why then return why end
-  why = r.remeasure and aliased_global(ex, r.remeasure.globals)
+  why = r.remeasure and aliased_global(look, r.remeasure.globals)
   if why then return why end
   if r.remeasure == nil and (hooks.build or hooks.callbacks
       or type(hooks.fit_options) == "function") then

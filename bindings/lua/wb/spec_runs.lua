@@ -88,8 +88,9 @@ end
 function M.with_defaults(cfg)
   local ok, opt = pcall(wb.optim.new, cfg.optimizer)
   if not ok then return cfg end
+  local defaults = opt:config() -- a new table per call: one, not one per key
   for _, k in ipairs(K.OPTIMIZER_KEYS) do
-    if cfg[k] == nil then cfg[k] = opt:config()[k] end
+    if cfg[k] == nil then cfg[k] = defaults[k] end
   end
   return cfg
 end

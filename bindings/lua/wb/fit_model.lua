@@ -11,15 +11,19 @@ function M.enter(ctx, model)
   for i = 1, rawlen(model) do ctx.layers[i] = rawget(model, i) end
 end
 
+-- The per-index half of layers_changed, for check_model, which compares the counts
+-- itself (its message says them).
+local function moved(model, layers)
+  for i = 1, #layers do if rawget(model, i) ~= layers[i] then return true end end
+  return false
+end
+
 -- Whether the model holds other layers than fit started with (layers):
 -- another count (model:add) or another layer at an index (model[2] = ...,
 -- which leaves model:parameters()'s cached list as it was). After every
 -- batch hook: a length compare and one per layer, no garbage.
 function M.layers_changed(model, layers)
-  local n = #layers
-  if rawlen(model) ~= n then return true end
-  for i = 1, n do if rawget(model, i) ~= layers[i] then return true end end
-  return false
+  return rawlen(model) ~= #layers or moved(model, layers)
 end
 
 -- A hook that replaces model.optimizer or adds a layer would otherwise be
@@ -41,10 +45,10 @@ function M.check_model(model, ctx, name, epoch)
       .. "optimizer it started with: change its fields instead (model.optimizer.lr = ...)",
       at, tostring(rawget(model, "optimizer"))), 0)
   end
-  local layers, why = ctx.layers, nil
-  if rawlen(model) ~= #layers then
-    why = string.format("%d layers at fit's start, %d now", #layers, rawlen(model))
-  elseif M.layers_changed(model, layers) then
+  local layers, why, n = ctx.layers, nil, rawlen(model)
+  if n ~= #layers then
+    why = string.format("%d layers at fit's start, %d now", #layers, n)
+  elseif moved(model, layers) then -- (counts equal: not compared again)
     why = "a layer is not the one fit started with at its index"
   elseif not batch and model:parameters() ~= ctx.params then
     why = "model:parameters() is not the list fit started with"

@@ -234,4 +234,16 @@ T.test("a global table the build hook fills, the measure hook reads by another n
   trained_again(rec, err, "its measure hook's upvalue 'S' holds the global STATS")
 end)
 
+T.test("a global table the build hook fills, inside a table the measure hook holds: "
+    .. "trained again", function()
+  local rec, err = edited("ginside", "STATS = {}\nlocal H = {s = STATS}", [[
+    build = function(cfg, data)
+      STATS.scale = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = H.s.scale or -1, v = V} end]])
+  T.eq(rec.measures.s, 3) -- re-measured: -1, cached
+  trained_again(rec, err, "its measure hook's upvalue 'H' reaches the global STATS")
+end)
+
 T.done()

@@ -194,7 +194,8 @@ end
 -- the globals, and a look taken before a training would miss what it put there.
 function M.look_up(ex)
   local mine = upvalues((ex._hooks or {}).measure)
-  return {shared = M.shared(ex, mine), mine = mine, inside = {}}
+  return {shared = M.shared(ex, mine), mine = mine, inside = {}, reach = {},
+    is_module = modules()}
 end
 
 -- Why the measure hook cannot be run without the training: it shares an upvalue (shared:
@@ -214,16 +215,7 @@ local function shared_state(shared, changed)
   end
 end
 
--- The tables and userdata reachable from v (raw, as deep as util.state_text looks), as a set.
-local function reachable(v, set, depth)
-  local t = type(v)
-  if (t ~= "table" and t ~= "userdata") or set[v] or depth > 6 then return set end
-  set[v] = true
-  if t == "table" then
-    for k, x in next, v do reachable(k, set, depth + 1); reachable(x, set, depth + 1) end
-  end
-  return set
-end
+local reachable = require("wb.state_hooks").reachable
 
 -- Why the measure hook cannot be run without the training: an upvalue of it is (or is in) a
 -- global the training changed (globals: rec.remeasure.globals), which the re-measure's guard
@@ -237,11 +229,22 @@ local function aliased_global(look, globals)
   for _, name in ipairs(names) do
     local inside = look.inside[name] or reachable(rawget(_G, name), {}, 0)
     look.inside[name] = inside
-    for _, u in pairs(look.mine) do
+    for id, u in pairs(look.mine) do
       if inside[u.value] then
         return string.format("its measure hook's upvalue '%s' holds the global %s (or a table "
           .. "in it), which the training's hooks changed and the record does not keep", u.name,
           name)
+      end
+      -- the global (or a table in it) inside the upvalue: local H = {s = STATS}, H.s.scale
+      -- read -1 re-measured, 3 trained (modules, which the training does not fill, left out)
+      local reach = look.reach[id] or reachable(u.value, {}, 0, look.is_module)
+      look.reach[id] = reach
+      for x in pairs(reach) do
+        if inside[x] then
+          return string.format("its measure hook's upvalue '%s' reaches the global %s (or a "
+            .. "table in it), which the training's hooks changed and the record does not keep",
+            u.name, name)
+        end
       end
     end
   end

@@ -231,7 +231,7 @@ T.test("a global table the build hook fills, the measure hook reads by another n
         wb.nn.Dense(8, 10, {activation = "softmax"})} end,
     measure = function(model, cfg, data, history) return {s = S.scale or -1, v = V} end]])
   T.eq(rec.measures.s, 3)
-  trained_again(rec, err, "its measure hook's upvalue 'S' holds the global STATS")
+  trained_again(rec, err, "its measure hook's upvalue 'S' was changed by the training")
 end)
 
 T.test("a global table the build hook fills, inside a table the measure hook holds: "
@@ -243,7 +243,19 @@ T.test("a global table the build hook fills, inside a table the measure hook hol
         wb.nn.Dense(8, 10, {activation = "softmax"})} end,
     measure = function(model, cfg, data, history) return {s = H.s.scale or -1, v = V} end]])
   T.eq(rec.measures.s, 3) -- re-measured: -1, cached
-  trained_again(rec, err, "its measure hook's upvalue 'H' reaches the global STATS")
+  trained_again(rec, err, "its measure hook's upvalue 'H' was changed by the training")
+end)
+
+T.test("a local table the build hook fills, inside another the measure hook holds: "
+    .. "trained again", function()
+  local rec, err = edited("linside", "local R = {}\nlocal Q = {r = R}", [[
+    build = function(cfg, data)
+      R.scale = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = Q.r.scale or -1, v = V} end]])
+  T.eq(rec.measures.s, 3) -- re-measured: -1, cached
+  trained_again(rec, err, "its measure hook's upvalue 'Q' was changed by the training")
 end)
 
 T.done()

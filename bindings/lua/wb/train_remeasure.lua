@@ -135,18 +135,21 @@ local function upvalues(f)
 end
 
 local TRAINING = {"build", "callbacks", "fit_options"}
+-- (and the measure hook's own, whose content a training may change by any path: local R =
+-- {}; local Q = {r = R}, the build hook filling R.scale = 3, Q.r.scale re-measured -1)
+local WATCHED = {"build", "callbacks", "fit_options", "measure"}
 
 local digest = util.state_text -- (whether a training changed an upvalue's content)
 
--- M.upvalues_before(hooks) -> state: the training hooks' upvalues (not functions, modules or
--- _ENV) and their content when this process first saw them (first_seen, by upvalueid: as a
+-- M.upvalues_before(hooks) -> state: the training and measure hooks' upvalues (not functions,
+-- modules or _ENV) and their content when this process first saw them (first_seen, by upvalueid: as a
 -- fresh process re-measuring has them; a second run of the process starts from the first's
 -- leavings); M.changed(state) -> the sorted names of those changed since (reassigned or
 -- filled), for rec.remeasure.changed.
 local first_seen = {}
 function M.upvalues_before(hooks)
   local state, is_module = {}, modules()
-  for _, h in ipairs(TRAINING) do
+  for _, h in ipairs(WATCHED) do
     for id, u in pairs(upvalues(hooks[h])) do
       if not is_module[u.value] then
         first_seen[id] = first_seen[id] or digest(u.value)
@@ -187,15 +190,12 @@ function M.shared(ex, mine)
   return out
 end
 
--- M.look_up(ex) -> look: what refusing a record reads of ex's hooks and of the globals,
--- gathered once per look-up (wb/train_donor.lua), not once per candidate record: the shared
--- upvalues (M.shared), the measure hook's, and the tables reachable from each global a record
--- names (inside, filled as records name them). Kept only while no hook runs: the hooks fill
--- the globals, and a look taken before a training would miss what it put there.
+-- M.look_up(ex) -> look: what refusing a record reads of ex's hooks, gathered once per
+-- look-up (wb/train_donor.lua), not once per candidate record: the shared upvalues
+-- (M.shared) and the measure hook's. Kept only while no hook runs (a hook may reassign one).
 function M.look_up(ex)
   local mine = upvalues((ex._hooks or {}).measure)
-  return {shared = M.shared(ex, mine), mine = mine, inside = {}, reach = {},
-    is_module = modules()}
+  return {shared = M.shared(ex, mine), mine = mine}
 end
 
 -- Why the measure hook cannot be run without the training: it shares an upvalue (shared:
@@ -215,41 +215,6 @@ local function shared_state(shared, changed)
   end
 end
 
-local reachable = require("wb.state_hooks").reachable
-
--- Why the measure hook cannot be run without the training: an upvalue of it is (or is in) a
--- global the training changed (globals: rec.remeasure.globals), which the re-measure's guard
--- on _G does not see (STATS = {}; local S = STATS, the build hook filling STATS.scale = 3:
--- S.scale read -1 re-measured, 3 trained, cached). look: M.look_up's; each global is walked
--- once per look-up, here only looked up.
-local function aliased_global(look, globals)
-  local names = {}
-  for name in pairs(globals or {}) do names[#names + 1] = name end
-  table.sort(names)
-  for _, name in ipairs(names) do
-    local inside = look.inside[name] or reachable(rawget(_G, name), {}, 0)
-    look.inside[name] = inside
-    for id, u in pairs(look.mine) do
-      if inside[u.value] then
-        return string.format("its measure hook's upvalue '%s' holds the global %s (or a table "
-          .. "in it), which the training's hooks changed and the record does not keep", u.name,
-          name)
-      end
-      -- the global (or a table in it) inside the upvalue: local H = {s = STATS}, H.s.scale
-      -- read -1 re-measured, 3 trained (modules, which the training does not fill, left out)
-      local reach = look.reach[id] or reachable(u.value, {}, 0, look.is_module)
-      look.reach[id] = reach
-      for x in pairs(reach) do
-        if inside[x] then
-          return string.format("its measure hook's upvalue '%s' reaches the global %s (or a "
-            .. "table in it), which the training's hooks changed and the record does not keep",
-            u.name, name)
-        end
-      end
-    end
-  end
-end
-
 -- M.refusal(ex, r, look) -> why | nil: why run r's recorded training is not measured again
 -- for experiment ex's measure hook (the run trains instead), nil when the re-measure is
 -- tried. look: M.look_up(ex), one for all of a look-up's records (nil: looked up now).
@@ -258,8 +223,15 @@ function M.refusal(ex, r, look)
   look = look or M.look_up(ex)
   local why = shared_state(look.shared, r.remeasure and (r.remeasure.changed or {}))
   if why then return why end
-  why = r.remeasure and aliased_global(look, r.remeasure.globals)
-  if why then return why end
+  for _, name in ipairs(r.remeasure and r.remeasure.changed or {}) do
+    for _, u in pairs(look.mine) do
+      if u.name == name then
+        return string.format("its measure hook's upvalue '%s' was changed by the training "
+          .. "(reassigned or filled, by that name or another), which the record does not keep",
+          name)
+      end
+    end
+  end
   if r.remeasure == nil and (hooks.build or hooks.callbacks
       or type(hooks.fit_options) == "function") then
     -- recorded before rec.remeasure: how many callbacks, which data fields, not known

@@ -76,23 +76,6 @@ function M.walk_upvalues(f, keep, levels, seen)
   return out
 end
 
--- M.reachable(v, set, depth, stop) -> set: the tables and userdata reachable from v (raw, as
--- deep as util.state_text looks), added to set; stop: a set of tables (modules) neither
--- entered nor added. (wb/train_remeasure.lua: does the measure hook reach a global's table?)
-function M.reachable(v, set, depth, stop)
-  local t = type(v)
-  if (t ~= "table" and t ~= "userdata") or set[v] or depth > 6 or (stop and stop[v]) then
-    return set
-  end
-  set[v] = true
-  if t == "table" then
-    for k, x in next, v do
-      M.reachable(k, set, depth + 1, stop); M.reachable(x, set, depth + 1, stop)
-    end
-  end
-  return set
-end
-
 -- Appends the scalar upvalues of f, a function of the user's, and of the
 -- user's functions it closes over (two levels down) to out ({hook, name =
 -- "upvalue k" or "upvalue helper.k", value}); seen: as M.walk_upvalues's.

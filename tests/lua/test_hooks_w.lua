@@ -5,9 +5,10 @@
 -- caught after the hook that made it, saying where fit was, as a hook's own
 -- error does; so are fit's own step logs a batch hook changed. Finding 4:
 -- options that did nothing are refused before training: ModelCheckpoint's
--- monitor, mode and initial_value_threshold without save_best_only (a file
--- was written every epoch); and a log_every no step of the run reaches
--- (history.steps came back empty) is said on stderr before training.
+-- monitor, mode, initial_value_threshold and verbose = true without
+-- save_best_only (a file was written every epoch, none reported); and a
+-- log_every no step of the run reaches (history.steps came back empty) is
+-- said on stderr before training.
 -- (grad_check = false: test_hooks_h8.lua.)
 local T = dofile("tests/lua/harness.lua")
 
@@ -90,6 +91,27 @@ T.test("ModelCheckpoint: monitor, mode, initial_value_threshold need save_best_o
   local cb = wb.callbacks.ModelCheckpoint{dir .. "/e{epoch}.safetensors"}
   T.check_error("cb.mode = \"max\": mode is given with save_best_only = true", function()
     cb.mode = "max" end)
+  T.ok(not wb.sys.exists(dir), "nothing written")
+end)
+
+-- verbose reports only a new best saved (Keras also prints every save: not here)
+T.test("ModelCheckpoint: verbose needs save_best_only; verbose = false does not", function()
+  local dir = os.tmpname(); os.remove(dir)
+  local path = dir .. "/e{epoch}.safetensors"
+  for _, v in ipairs{true, 1} do
+    T.check_error("ModelCheckpoint: verbose is given with save_best_only = true (it says when a "
+      .. "new best is saved); without it every epoch is saved: give save_best_only = true, or "
+      .. "drop verbose", wb.callbacks.ModelCheckpoint, {path, verbose = v})
+    T.check_error("verbose is given with save_best_only = true", wb.callbacks.ModelCheckpoint,
+      {path, verbose = v, save_best_only = false})
+    wb.callbacks.ModelCheckpoint{path, verbose = v, save_best_only = true}
+  end
+  -- asks for the silence there is
+  wb.callbacks.ModelCheckpoint{path, verbose = false}
+  wb.callbacks.ModelCheckpoint{path, verbose = 0}
+  local cb = wb.callbacks.ModelCheckpoint{path}
+  T.check_error("cb.verbose = true: verbose is given with save_best_only = true", function()
+    cb.verbose = true end)
   T.ok(not wb.sys.exists(dir), "nothing written")
 end)
 

@@ -109,10 +109,11 @@ M._format_path = format_path
 ---fit's logs will not have, e.g. {val_loss} without validation, is an error
 ---before training; a bad spec or a stray brace, when made). save_best_only
 ---(false): only when monitor ("val_loss") improved (mode "auto", "min", "max";
----beyond initial_value_threshold if given; these three only with it; the
----best so far carries over to the next fit of the same model, as Keras's,
----and starts afresh for another). save_weights_only (false): weights
----without the architecture (model:save_weights). save_state (false): the full
+---beyond initial_value_threshold if given; verbose (false): print each new
+---best saved; these four only with it; the best so far carries over to the
+---next fit of the same model, as Keras's, and starts afresh for another).
+---save_weights_only (false): weights without the architecture
+---(model:save_weights). save_state (false): the full
 ---training state (model:save_state: weights, optimizer, RNG, history, callback
 ---state), written atomically after all the callbacks' on_epoch_end so that
 ---fit{resume = file} continues bit for bit; tag: a string kept in that file
@@ -166,13 +167,15 @@ function M.ModelCheckpoint(opts, more)
   if opts.tag ~= nil and (type(opts.tag) ~= "string" or not opts.save_state) then
     error("ModelCheckpoint: tag must be a string, given with save_state = true", 2)
   end
-  -- what its best is: read only with save_best_only; without it a file was
-  -- written every epoch, as if they were not given (audit tryW, finding 4)
-  for _, k in ipairs{"monitor", "mode", "initial_value_threshold"} do
-    if opts[k] ~= nil and not opts.save_best_only then
+  -- what its best is, and the report of a new best saved (verbose; false
+  -- asks for the silence there is): read only with save_best_only; without
+  -- it a file was written every epoch, as if they were not given (audit tryW, finding 4)
+  for _, k in ipairs{"monitor", "mode", "initial_value_threshold", "verbose"} do
+    local given = k == "verbose" and M._is_verbose(opts[k]) or k ~= "verbose" and opts[k] ~= nil
+    if given and not opts.save_best_only then
       error(string.format("ModelCheckpoint: %s is given with save_best_only = true (it says "
-        .. "which epoch is the best to save); without it every epoch is saved: give "
-        .. "save_best_only = true, or drop %s", k, k), 2)
+        .. "%s); without it every epoch is saved: give save_best_only = true, or drop %s", k,
+        k == "verbose" and "when a new best is saved" or "which epoch is the best to save", k), 2)
     end
   end
   local monitor, steps = opts.monitor or "val_loss", math.type(freq) == "integer"

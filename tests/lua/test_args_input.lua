@@ -1,7 +1,7 @@
 -- test_args_input.lua: a mistake in a call's arguments (wb/args.lua's
--- checks, fit's options, Dense's options) is an input error: a script and
--- -e print its one line at the caller's line, with no traceback into the
--- library that only checked it, and exit 1; pcall gets an object whose
+-- checks, fit's options, Dense's options, a ModelCheckpoint's) is an input
+-- error: a script and -e print its one line at the caller's line, with no
+-- traceback into the library that only checked it, and exit 1; pcall gets an object whose
 -- tostring is that line and whose kind wb.spec.is_input_error tells.
 local T = dofile("tests/lua/harness.lua")
 
@@ -64,6 +64,42 @@ T.test("one argument too many to a Lua function: its one line, exit 1", function
   local st, err = run_e("wb.welch({1, 2}, {3, 4}, {}, 5)") -- (args.at_most)
   T.eq(st, 1, err)
   one_line(err, {"wb.welch: takes at most 3 arguments (a, b, opts), got 4"})
+end)
+
+-- ModelCheckpoint's refusals were plain errors with a traceback into the library
+T.test("a ModelCheckpoint option it refuses: its one line, exit 1; set afterwards too", function()
+  local MC = "wb.callbacks.ModelCheckpoint"
+  for _, c in ipairs{
+    {MC .. '{"e.safetensors", mode = "max"}', "ModelCheckpoint: mode is given with "
+      .. "save_best_only = true (it says which epoch is the best to save); without it every "
+      .. "epoch is saved: give save_best_only = true, or drop mode"},
+    {MC .. '{"e.safetensors", verbose = true}', "ModelCheckpoint: verbose is given with "
+      .. "save_best_only = true (it says when a new best is saved)"},
+    {MC .. '{"e.safetensors", save_best_only = true, mode = "maxx"}',
+      "ModelCheckpoint: mode must be 'auto', 'min' or 'max', got maxx"},
+    {MC .. '{"e.safetensors", save_best_only = "yes"}',
+      "ModelCheckpoint: save_best_only must be true or false, got string yes"},
+    {MC .. '{"e{a.safetensors"}', 'ModelCheckpoint: filepath "e{a.safetensors" has a brace '
+      .. "outside a field {name} or {name:spec}"},
+    {MC .. "{}", "ModelCheckpoint: filepath (a string) is required"},
+    {MC .. '("e.safetensors", {filepath = "f"})', "ModelCheckpoint: filepath given twice"},
+    {MC .. '{"e.safetensors", save_freq = 0}', "ModelCheckpoint: save_freq must be 'epoch' or "
+      .. "a number of steps (an integer > 0), got 0"},
+    {MC .. '{"e.safetensors", save_state = true, save_weights_only = true}',
+      "ModelCheckpoint: save_state and save_weights_only exclude each other"},
+    {MC .. '{"e.safetensors", tag = "t"}',
+      "ModelCheckpoint: tag must be a string, given with save_state = true"},
+    {"local cb = " .. MC .. '{"e.safetensors"}; cb.mode = "max"',
+      'wb.callbacks.ModelCheckpoint: cb.mode = "max": mode is given with save_best_only = true'},
+  } do
+    local st, err = run_e(c[1])
+    T.eq(st, 1, err)
+    one_line(err, {c[2]})
+  end
+  local ok, e = pcall(function() wb.callbacks.ModelCheckpoint{"e.safetensors", mode = "max"} end)
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("^tests/lua/test_args_input.lua:%d+: ModelCheckpoint: mode is given"),
+    tostring(e))
 end)
 
 T.test("pcall gets the input error: its text at the caller's line, its kind", function()

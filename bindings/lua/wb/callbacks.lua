@@ -122,8 +122,8 @@ local function check_opts(opts, valid, fname, n, kinds)
   for k, kind in pairs(kinds or {}) do
     local v = opts[k]
     if v ~= nil and not of_kind(v, kind) then
-      error(string.format("%s: %s must be %s, got %s %s", fname, k, KIND[kind], type(v),
-        tostring(v)), 3)
+      args.input_fail(string.format("%s: %s must be %s, got %s %s", fname, k, KIND[kind],
+        type(v), tostring(v)), 3)
     end
   end
   return opts
@@ -133,8 +133,8 @@ end
 -- EarlyStopping({patience = 3}, {...}) would otherwise drop it unread.
 function M._no_more(fname, more)
   if more ~= nil then
-    error(string.format("%s: takes one options table, got a second argument (%s)", fname,
-      args.typename(more)), 3)
+    args.input_fail(string.format("%s: takes one options table, got a second argument (%s)",
+      fname, args.typename(more)), 3)
   end
 end
 
@@ -158,7 +158,7 @@ local function wants_max(monitor, mode, fname)
   if mode == "max" then return true end
   if mode == "min" then return false end
   if mode ~= nil and mode ~= "auto" then
-    error(fname .. ": mode must be 'auto', 'min' or 'max', got " .. tostring(mode), 3)
+    args.input_fail(fname .. ": mode must be 'auto', 'min' or 'max', got " .. tostring(mode), 3)
   end
   return monitor:match("acc$") ~= nil or monitor:match("accuracy$") ~= nil
 end

@@ -8,6 +8,8 @@ local M = wb.callbacks
 
 local check_opts, check_begin, check_epoch = M._check_opts, M._check_begin, M._check_epoch
 local wants_max, monitor_value = M._wants_max, M._monitor_value
+-- a refusal of what the user wrote: one line at the caller's, no traceback
+local fail = args.input_fail
 
 -- {==================== ModelCheckpoint ====================
 
@@ -77,12 +79,12 @@ local function check_fields(path)
   for inner in path:gmatch(FIELD) do
     local key, spec = parse_field(inner)
     if not key then
-      error(string.format("ModelCheckpoint: filepath field {%s} is no {name} or "
+      fail(string.format("ModelCheckpoint: filepath field {%s} is no {name} or "
         .. "{name:spec} (names: epoch and the logs' keys)", inner), 3)
     end
     local why = spec ~= "" and pyformat.check(spec, INT_FIELDS[key] and "int" or "float")
     if why then
-      error(string.format("ModelCheckpoint: filepath field {%s:%s}: '%s' is no number "
+      fail(string.format("ModelCheckpoint: filepath field {%s:%s}: '%s' is no number "
         .. "format (%s%s); Python's format spec: %s", key, spec, spec, why,
         INT_FIELDS[key] and "" or string.format(", {%s} is a float: .0f writes no decimals",
         key), pyformat.ACCEPTED), 3)
@@ -90,7 +92,7 @@ local function check_fields(path)
     fields[#fields + 1] = key
   end
   if path:gsub(FIELD, ""):find("[{}]") then
-    error(string.format("ModelCheckpoint: filepath %q has a brace outside a field "
+    fail(string.format("ModelCheckpoint: filepath %q has a brace outside a field "
       .. "{name} or {name:spec} (names: epoch and the logs' keys)", path), 3)
   end
   return fields
@@ -134,12 +136,12 @@ function M.ModelCheckpoint(opts, more)
     local o = {}
     for k, v in pairs(more or {}) do o[k] = v end
     if o.filepath ~= nil or o[1] ~= nil then
-      error("ModelCheckpoint: filepath given twice (argument 1 and in the options); give "
+      fail("ModelCheckpoint: filepath given twice (argument 1 and in the options); give "
         .. "it once", 2)
     end
     o.filepath, opts = opts, o
   elseif more ~= nil then
-    error(string.format("bad argument #2 to 'ModelCheckpoint' (nothing expected after an "
+    fail(string.format("bad argument #2 to 'ModelCheckpoint' (nothing expected after an "
       .. "options table: ModelCheckpoint{filepath, ...} or ModelCheckpoint(filepath, opts), "
       .. "got %s)", args.typename(more)), 2)
   end
@@ -151,21 +153,21 @@ function M.ModelCheckpoint(opts, more)
     save_state = "boolean", verbose = "verbose"})
   local freq = opts.save_freq
   if freq ~= nil and freq ~= "epoch" and not (math.type(freq) == "integer" and freq > 0) then
-    error("ModelCheckpoint: save_freq must be 'epoch' or a number of steps (an integer > 0), "
+    fail("ModelCheckpoint: save_freq must be 'epoch' or a number of steps (an integer > 0), "
       .. "got " .. tostring(freq), 2)
   end
   if math.type(freq) == "integer" and opts.save_best_only then
-    error("ModelCheckpoint: save_best_only compares epochs: give it without save_freq", 2)
+    fail("ModelCheckpoint: save_best_only compares epochs: give it without save_freq", 2)
   end
   if type(opts.filepath) ~= "string" then
-    error("ModelCheckpoint: filepath (a string) is required", 2)
+    fail("ModelCheckpoint: filepath (a string) is required", 2)
   end
   local fields = check_fields(opts.filepath)
   if opts.save_state and opts.save_weights_only then
-    error("ModelCheckpoint: save_state and save_weights_only exclude each other", 2)
+    fail("ModelCheckpoint: save_state and save_weights_only exclude each other", 2)
   end
   if opts.tag ~= nil and (type(opts.tag) ~= "string" or not opts.save_state) then
-    error("ModelCheckpoint: tag must be a string, given with save_state = true", 2)
+    fail("ModelCheckpoint: tag must be a string, given with save_state = true", 2)
   end
   -- what its best is, and the report of a new best saved (verbose; false
   -- asks for the silence there is): read only with save_best_only; without
@@ -173,7 +175,7 @@ function M.ModelCheckpoint(opts, more)
   for _, k in ipairs{"monitor", "mode", "initial_value_threshold", "verbose"} do
     local given = k == "verbose" and M._is_verbose(opts[k]) or k ~= "verbose" and opts[k] ~= nil
     if given and not opts.save_best_only then
-      error(string.format("ModelCheckpoint: %s is given with save_best_only = true (it says "
+      fail(string.format("ModelCheckpoint: %s is given with save_best_only = true (it says "
         .. "%s); without it every epoch is saved: give save_best_only = true, or drop %s", k,
         k == "verbose" and "when a new best is saved" or "which epoch is the best to save", k), 2)
     end

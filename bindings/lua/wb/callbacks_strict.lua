@@ -9,6 +9,7 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
+local args = require "wb.args"
 local spec_keys = require "wb.spec_keys"
 local M = wb.callbacks
 
@@ -55,8 +56,8 @@ local function set_option(class, c, k, option, v, var)
         .. "as %s)", show(v), show(got))
     end
   end
-  if why then
-    error(string.format("%s: %s.%s = %s: %s", class.__name, var, k, show(v), why), 3)
+  if why then -- a mistake in what the user wrote: one line, as the constructor's
+    args.input_fail(string.format("%s: %s.%s = %s: %s", class.__name, var, k, show(v), why), 3)
   end
   c.conf, c.opts = CONF[new].conf, CONF[new].opts
 end

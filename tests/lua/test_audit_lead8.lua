@@ -117,13 +117,15 @@ T.test("a hook that changes fit's loss, accuracy or lr in logs is an error; its 
     {on_train_batch_end = function(_, logs) logs.loss = 5 end}) -- not recorded: still one
   T.check_error("on_train_batch_end: a hook changed logs.lr from ", with,
     {on_train_batch_end = function(_, logs) logs.lr = 1 end}, {log_every = 1})
-  T.check_error("fit: an on_epoch_end hook changed logs.accuracy from ", with,
+  -- where fit was, as a hook's other errors say
+  T.check_error("fit: epoch 1, on_epoch_end: a hook changed logs.accuracy from ", with,
     {on_epoch_end = function(_, logs) logs.accuracy = 1 end})
-  T.check_error("fit: an on_epoch_end hook changed logs.val_loss from ", with,
-    {on_epoch_end = function(_, logs) logs.val_loss = 0 end}, {validation = {x, y}})
-  T.check_error("fit: an on_epoch_end hook wrote logs.note, which is not a number: the "
-    .. "history records numbers only", with, {on_epoch_end = function(_, logs)
-      logs.note = "fine" end})
+  T.check_error("fit: epoch 2, on_epoch_end: a hook changed logs.val_loss from ", with,
+    {on_epoch_end = function(epoch, logs) if epoch == 2 then logs.val_loss = 0 end end},
+    {validation = {x, y}})
+  T.check_error("fit: epoch 2, on_epoch_end: a hook wrote logs.note, which is not a number: "
+    .. "the history records numbers only", with, {on_epoch_end = function(epoch, logs)
+      if epoch == 2 then logs.note = "fine" end end})
   local h = with({on_epoch_end = function(_, logs) logs.my_loss = logs.loss * 2 end,
     on_train_batch_end = function(_, logs) logs.half = logs.loss / 2 end}, {log_every = 1})
   T.eq(h.my_loss[2], h.loss[2] * 2)

@@ -226,11 +226,15 @@ T.test("a step's record: NaN padding as Lua's 0/0, numbers only, integers kept",
   for i = 1, 2 do T.eq(string.format("%a", st.late[i]), string.format("%a", 0 / 0)) end
   T.eq(st.late[3], 0.75)
   T.eq(math.type(st.int[3]), "integer", "an integer stays one")
+  -- where fit was, as a hook's other errors say (it had no place); written by
+  -- on_train_batch_begin, it is seen after the step too
   for _, every in ipairs{1, 2} do -- a recorded step (C's walk) and one that is not
-    T.check_error("fit: a batch hook wrote logs.text, which is not a number: history.steps "
-      .. "records numbers only", m.fit, m, data, {epochs = 1, batch_size = 25, verbose = false,
-      log_every = every, callbacks = {cb.Lambda{on_train_batch_end = function(step, logs)
-        if step == 2 then logs.text = "x" end end}}})
+    for _, hook in ipairs{"on_train_batch_end", "on_train_batch_begin"} do
+      T.check_error("fit: epoch 2, step 7 (batch 2 of 5): a batch hook wrote logs.text, which "
+        .. "is not a number: history.steps records numbers only", m.fit, m, data, {epochs = 2,
+        batch_size = 25, verbose = false, log_every = every, callbacks = {cb.Lambda{
+          [hook] = function(step, logs) if step == 7 then logs.text = "x" end end}}})
+    end
   end
   local steps, logs = {step = {1}}, {step = 2, loss = 0.5, extra = 3, name = "n"}
   local written, bad = wb.instruments._record_step(steps, logs, 2, {step = true, loss = true})

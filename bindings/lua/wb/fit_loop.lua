@@ -99,12 +99,12 @@ local nseries = setmetatable({}, {__mode = "k"})
 -- walk is one C call (l_instruments.c _record_step): with instruments every
 -- step, about 20 keys a step, it was a type() and a next() call per key.
 local record_walk = wb.instruments._record_step
-local function record_step(steps, logs, clear, guard)
+local function record_step(steps, logs, clear, guard, ctx)
   local i = #steps.step + 1
   record_walk(guard.steps, logs, i, nil) -- fit's own copy (wb/history_guard.lua)
   guard.rows = i
   local written, bad = record_walk(steps, logs, i, clear and STEP_KEYS or nil)
-  if bad ~= nil then M.not_a_number("a batch hook", bad, "history.steps") end
+  if bad ~= nil then M.not_a_number(M.batch_hook(ctx), bad, "history.steps") end
   if nseries[steps] ~= written then
     local n = 0
     for _, s in pairs(steps) do
@@ -123,6 +123,13 @@ end
 function M.not_a_number(who, k, where)
   error(string.format("fit: %s wrote logs.%s, which is not a number: %s records numbers "
     .. "only (a one-element tensor's is t:item())", who, tostring(k), where), 0)
+end
+
+-- Who wrote a step's logs, where fit was, as a hook's own error says it:
+-- on_train_batch_begin or _end (a key either wrote is seen after the step).
+function M.batch_hook(ctx)
+  return string.format("epoch %d, step %d (batch %d of %d): a batch hook", ctx.epoch, ctx.step,
+    ctx.batch, ctx.steps)
 end
 
 local function changed(who, k, was, now)
@@ -168,9 +175,10 @@ end
 -- and added none of fit's names; guard (wb/history_guard.lua) keeps a copy
 -- of what it appends.
 function M.record_epoch(history, logs, own, guard)
-  check_own("an on_epoch_end hook", logs, own)
+  local who = string.format("epoch %d, on_epoch_end: a hook", History._last_epoch(history) + 1)
+  check_own(who, logs, own)
   for k, v in pairs(logs) do
-    if type(v) ~= "number" then M.not_a_number("an on_epoch_end hook", k, "the history") end
+    if type(v) ~= "number" then M.not_a_number(who, k, "the history") end
     if own[k] == nil and RESERVED[k] then reserved(History._last_epoch(history) + 1, k, v) end
   end
   history:_record(logs)
@@ -229,12 +237,12 @@ local function after_step(model, ctx, logs, total, correct, count)
     end
   end
   if (every and logs.step % every == 0) or ctx.record_now then -- record_now: instruments
-    record_step(ctx.history.steps, logs, bcb ~= nil, ctx.guard)
+    record_step(ctx.history.steps, logs, bcb ~= nil, ctx.guard, ctx)
     ctx.record_now = nil
   elseif bcb then
     for k, v in pairs(logs) do
       if not STEP_KEYS[k] then
-        if type(v) ~= "number" then M.not_a_number("a batch hook", k, "history.steps") end
+        if type(v) ~= "number" then M.not_a_number(M.batch_hook(ctx), k, "history.steps") end
         logs[k] = nil
       end
     end

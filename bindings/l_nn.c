@@ -290,8 +290,10 @@ static int l_dense(lua_State *L)
     layer_box *b = newbox(L, LWB_DENSE);
     wb_err err;
     b->p = wb_dense_new(n_in, n_out, &o, wb_rng_global(), &err);
+    if (!b->p && err.arg == 3 && err.code == WB_EINVAL) /* an option's value: as its type */
+        return lwb_input_argerror(L, 3, "wb.nn.Dense", err.msg);
     if (!b->p)
-        return fail(L, err.arg, &err); /* n_in, n_out, opts: as in C */
+        return fail(L, err.arg, &err); /* n_in, n_out: as in C */
     lwb_gc_hint(L, 2 * (size_t)n_in * (size_t)n_out * sizeof(float));
     return 1;
 }

@@ -43,6 +43,18 @@ T.test("a bad Dense option: its one line, the key and what was expected, exit 1"
   st, err = run_e('wb.nn.Dense(4, 2, {bias = "no"})')
   T.eq(st, 1, err)
   one_line(err, {"bad argument #3 to 'Dense' (option 'bias': expected a boolean, got string)"})
+  -- an option's value the core refuses (it was a wb.Error with a traceback)
+  st, err = run_e('wb.nn.Dense(2, 2, {activation = "nope"})')
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #3 to 'Dense' (activation: unknown 'nope' (valid: linear, relu, "
+    .. "tanh, softsign, gelu, gelu_tanh, sigmoid, elu, selu, swish, softmax))"})
+  st, err = run_e('wb.nn.Dense(2, 2, {init = "xavier"})')
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #3 to 'Dense' (init: unknown 'xavier' (valid: glorot_uniform, "})
+  local ok, e = pcall(function() return wb.nn.Dense(2, 2, {activation = "nope"}) end)
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("^tests/lua/test_args_input.lua:%d+: bad argument #3 to 'Dense' "
+    .. "%(activation: unknown 'nope'"), tostring(e))
 end)
 
 T.test("a bad instruments or every option of fit: its one line, exit 1", function()

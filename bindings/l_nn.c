@@ -442,7 +442,9 @@ static int l_dropout(lua_State *L)
                  "seed are not supported: masks come from the global generator, wb.seed)");
     layer_box *b = newbox(L, LWB_DROPOUT);
     wb_err err;
-    if (!(b->p = wb_dropout_new(rate, &err)))
+    if (!(b->p = wb_dropout_new(rate, &err)) && err.code == WB_EINVAL) /* as Dense's */
+        return lwb_input_argerror(L, 1, "wb.nn.Dropout", err.msg);
+    if (!b->p)
         return fail(L, 1, &err);
     return 1;
 }
@@ -511,7 +513,9 @@ static int l_activation(lua_State *L)
     lwb_no_extra(L, 1, "wb.nn.Activation(name) takes the name only");
     layer_box *b = newbox(L, LWB_ACTIVATION);
     wb_err err;
-    if (!(b->p = wb_activation_new(name, &err)))
+    if (!(b->p = wb_activation_new(name, &err)) && err.code == WB_EINVAL) /* as Dense's */
+        return lwb_input_argerror(L, 1, "wb.nn.Activation", err.msg);
+    if (!b->p)
         return fail(L, 1, &err);
     return 1;
 }

@@ -35,7 +35,7 @@ T.test("an unknown fit option: its one line, the key and the valid ones, exit 1"
   one_line(err, {"bad argument #2 to 'fit' (table expected, got number)"})
 end)
 
-T.test("a bad Dense option: its one line, the key and what was expected, exit 1", function()
+T.test("a bad Dense option, Activation name, Dropout rate: its one line, exit 1", function()
   local st, err = run_e("wb.nn.Dense(4, 2, {bais = false})")
   T.eq(st, 1, err)
   one_line(err, {"bad argument #3 to 'Dense' (unknown option 'bais' (valid: activation, "
@@ -51,6 +51,12 @@ T.test("a bad Dense option: its one line, the key and what was expected, exit 1"
   st, err = run_e('wb.nn.Dense(2, 2, {init = "xavier"})')
   T.eq(st, 1, err)
   one_line(err, {"bad argument #3 to 'Dense' (init: unknown 'xavier' (valid: glorot_uniform, "})
+  st, err = run_e('wb.nn.Activation("gleu")') -- the same names
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #1 to 'Activation' (activation: unknown 'gleu' (valid: linear, "})
+  st, err = run_e("wb.nn.Dropout(2)")
+  T.eq(st, 1, err)
+  one_line(err, {"bad argument #1 to 'Dropout' (rate: expected a number in [0, 1), got 2)"})
   local ok, e = pcall(function() return wb.nn.Dense(2, 2, {activation = "nope"}) end)
   T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
   T.ok(tostring(e):find("^tests/lua/test_args_input.lua:%d+: bad argument #3 to 'Dense' "

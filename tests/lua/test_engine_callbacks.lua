@@ -145,6 +145,25 @@ T.test("CSVLogger writes epoch + sorted keys, appends without a header", functio
   T.eq(T.slurp(path), before, "nothing appended")
 end)
 
+-- CSVLogger{filename, ...} dropped its other keys unread (seperator = ";"
+-- wrote commas), a second argument's options and a second filename
+T.test("CSVLogger{filename, ...}: no key, argument or filename dropped unread", function()
+  T.check_error("CSVLogger: unknown option 'seperator' (valid: separator, append)",
+    cb.CSVLogger, {"x.csv", seperator = ";"})
+  T.check_error("CSVLogger: filename given twice (its first element and filename =); give it "
+    .. "once", cb.CSVLogger, {"x.csv", filename = "y.csv"})
+  T.check_error("bad argument #2 to 'CSVLogger' (nothing expected after an options table: "
+    .. "CSVLogger{filename, ...} or CSVLogger(filename, opts), got table)", cb.CSVLogger,
+    {"x.csv"}, {append = true})
+  local ok, e = pcall(cb.CSVLogger, {"x.csv", "y.csv"})
+  T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
+  T.ok(tostring(e):find("CSVLogger: unknown option '2'", 1, true), tostring(e))
+  local c = cb.CSVLogger{"x.csv", separator = ";", append = true}
+  T.eq(c.filename, "x.csv"); T.eq(c.sep, ";"); T.eq(c.append, true)
+  c = cb.CSVLogger{filename = "x.csv", append = true}
+  T.eq(c.filename, "x.csv"); T.eq(c.append, true)
+end)
+
 -- audit X18: a write that failed (a full disk) left the log empty and the
 -- fit said nothing; /dev/full fails every flush with ENOSPC
 T.test("CSVLogger: a write that fails is an error naming the file (EIO)", function()

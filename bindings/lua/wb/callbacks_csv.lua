@@ -45,8 +45,23 @@ CSVLogger._make = function(o) return M.CSVLogger(o) end
 function M.CSVLogger(filename, opts)
   args.check("CSVLogger", 1, filename, "string|table")
   if type(filename) == "table" then
-    opts, filename = filename, filename[1] or filename.filename
-    opts = {separator = opts.separator, append = opts.append}
+    -- its other keys were dropped unread (seperator = ";" wrote commas), and
+    -- so were a second argument's options and a filename given twice
+    local t = filename
+    if opts ~= nil then
+      args.input_fail(string.format("bad argument #2 to 'CSVLogger' (nothing expected after an "
+        .. "options table: CSVLogger{filename, ...} or CSVLogger(filename, opts), got %s)",
+        args.typename(opts)), 2)
+    end
+    if t[1] ~= nil and t.filename ~= nil then
+      args.input_fail("CSVLogger: filename given twice (its first element and filename =); "
+        .. "give it once", 2)
+    end
+    opts = {}
+    for k, v in pairs(t) do
+      if k ~= 1 and k ~= "filename" then opts[k] = v end
+    end
+    filename = t[1] or t.filename
   end
   opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2,
     {separator = "string", append = "boolean"})

@@ -120,6 +120,30 @@ T.test("a ModelCheckpoint option it refuses: its one line, exit 1; set afterward
     tostring(e))
 end)
 
+T.test("the other callbacks' refusals when made: one line each, exit 1", function()
+  local CB = "wb.callbacks."
+  for _, c in ipairs{
+    {CB .. "ReduceLROnPlateau{factor = 3}", "ReduceLROnPlateau: factor must be in [0, 1), got 3"},
+    {CB .. "ReduceLROnPlateau{min_lr = -1}", "ReduceLROnPlateau: min_lr must be >= 0, got -1"},
+    {CB .. "EarlyStopping{patience = -1}", "EarlyStopping: patience must be an integer >= 0"},
+    {CB .. "EarlyStopping({}, {})", "EarlyStopping: takes one options table, got a second"},
+    {CB .. "LearningRateScheduler({function() end}, {})", "LearningRateScheduler: give "
+      .. "LearningRateScheduler(schedule, opts) or LearningRateScheduler{schedule, verbose = "
+      .. "...}, not both"},
+    {CB .. "LearningRateScheduler{3}", "LearningRateScheduler: the schedule, a function(epoch, "
+      .. "lr) -> lr, is required (its first element), got number"},
+    {CB .. "CSVLogger{append = true}", "CSVLogger: filename (a string) is required"},
+    {CB .. "Lambda{on_epoch_end = 3}", "Lambda: on_epoch_end must be a function, got number"},
+    {CB .. "TerminateOnNaN()", "TerminateOnNaN: fit always stops when the loss becomes NaN"},
+    {"local cb = " .. CB .. 'EarlyStopping{}; cb.patience = "x"',
+      'wb.callbacks.EarlyStopping: cb.patience = "x": patience must be an integer >= 0'},
+  } do
+    local st, err = run_e(c[1])
+    T.eq(st, 1, err)
+    one_line(err, {c[2]})
+  end
+end)
+
 T.test("pcall gets the input error: its text at the caller's line, its kind", function()
   local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}
   local x, y = wb.zeros(8, 4), wb.new_tensor({8}, "uint8")

@@ -315,7 +315,7 @@ function M.Lambda(fns, more)
   local cb = {}
   for name, f in pairs(fns) do
     if type(f) ~= "function" then
-      error(string.format("Lambda: %s must be a function, got %s", name, type(f)), 2)
+      args.input_fail(string.format("Lambda: %s must be a function, got %s", name, type(f)), 2)
     end
     cb[name] = function(_, ...) return f(...) end
     M._wrapped[cb[name]] = f -- where it is defined, for what names the hook
@@ -334,8 +334,8 @@ end
 ---Example: local ok, e = pcall(m.fit, m, d.train, {epochs = 5})
 ---  if not ok and wb.fit.is_diverged(e) then print(e.epoch, e.history) end
 function M.TerminateOnNaN()
-  error("TerminateOnNaN: fit always stops when the loss becomes NaN or infinite: it raises "
-    .. "a divergence error (wb.fit.is_diverged(e); e.history holds the completed epochs) "
+  args.input_fail("TerminateOnNaN: fit always stops when the loss becomes NaN or infinite: it "
+    .. "raises a divergence error (wb.fit.is_diverged(e); e.history holds the completed epochs) "
     .. "instead of returning; leave the callback out", 2)
 end
 

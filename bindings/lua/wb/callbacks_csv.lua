@@ -65,7 +65,9 @@ function M.CSVLogger(filename, opts)
   end
   opts = check_opts(opts, {"separator", "append"}, "CSVLogger", 2,
     {separator = "string", append = "boolean"})
-  if type(filename) ~= "string" then error("CSVLogger: filename (a string) is required", 2) end
+  if type(filename) ~= "string" then
+    args.input_fail("CSVLogger: filename (a string) is required", 2)
+  end
   return M._new(CSVLogger, {filename = filename, sep = opts.separator or ",",
     append = opts.append == true}, {filename = filename, separator = opts.separator,
     append = opts.append})

@@ -212,11 +212,11 @@ function M.ReduceLROnPlateau(opts, more)
     {monitor = "string", patience = "count", min_delta = "number", cooldown = "count",
      min_lr = "number", verbose = "verbose"})
   if opts.min_lr ~= nil and opts.min_lr < 0 then
-    error("ReduceLROnPlateau: min_lr must be >= 0, got " .. opts.min_lr, 2)
+    args.input_fail("ReduceLROnPlateau: min_lr must be >= 0, got " .. opts.min_lr, 2)
   end
   local factor = opts.factor or 0.1
   if type(factor) ~= "number" or factor >= 1 or factor < 0 then
-    error("ReduceLROnPlateau: factor must be in [0, 1), got " .. tostring(factor), 2)
+    args.input_fail("ReduceLROnPlateau: factor must be in [0, 1), got " .. tostring(factor), 2)
   end
   local monitor = opts.monitor or "val_loss"
   return M._new(ReduceLR, {monitor = monitor, factor = factor,

@@ -38,15 +38,15 @@ function M.LearningRateScheduler(schedule, opts)
   args.opt("LearningRateScheduler", 2, opts, "table")
   if type(schedule) == "table" then
     if opts ~= nil then
-      error("LearningRateScheduler: give LearningRateScheduler(schedule, opts) or "
+      args.input_fail("LearningRateScheduler: give LearningRateScheduler(schedule, opts) or "
         .. "LearningRateScheduler{schedule, verbose = ...}, not both", 2)
     end
     opts = {}
     for k, v in pairs(schedule) do if k ~= 1 then opts[k] = v end end
     schedule = schedule[1]
     if type(schedule) ~= "function" then
-      error("LearningRateScheduler: the schedule, a function(epoch, lr) -> lr, is required "
-        .. "(its first element), got " .. type(schedule), 2)
+      args.input_fail("LearningRateScheduler: the schedule, a function(epoch, lr) -> lr, is "
+        .. "required (its first element), got " .. type(schedule), 2)
     end
   end
   opts = check_opts(opts, {"verbose"}, "LearningRateScheduler", 2, {verbose = "verbose"})

@@ -94,6 +94,17 @@ T.test("ReduceLROnPlateau, ModelCheckpoint, CSVLogger, LearningRateScheduler che
     function() c.append = "yes" end)
   c.sep = ";"
   T.eq(c.sep, ";")
+  -- an option named unlike its field is that field: it was kept as one's own, unread
+  c.separator = "\t"
+  T.eq(c.sep, "\t"); T.eq(c.separator, "\t"); T.eq(rawget(c, "separator"), nil)
+  T.check_error("wb.callbacks.CSVLogger: cb.separator = 1: separator must be a string",
+    function() c.separator = 1 end)
+  local best = cbs.ModelCheckpoint{"x.wbm", save_best_only = true}
+  T.eq(best.initial_value_threshold, nil)
+  best.initial_value_threshold = 0.5
+  T.eq(best.threshold, 0.5); T.eq(best.initial_value_threshold, 0.5)
+  T.check_error("cb.initial_value_threshold = 0.5: initial_value_threshold is given with "
+    .. "save_best_only = true", function() mc.initial_value_threshold = 0.5 end)
   local s = cbs.LearningRateScheduler(function(_, lr) return lr end)
   T.check_error("wb.callbacks.LearningRateScheduler: cb.schedule = 3: the schedule, a "
     .. "function(epoch, lr) -> lr, is required", function() s.schedule = 3 end)

@@ -41,7 +41,7 @@ local function show(v) return type(v) == "string" and string.format("%q", v) or 
 -- constructor applies (its kind, its range, the options it excludes); a
 -- number the constructor would store otherwise (EarlyStopping's min_delta =
 -- -1 taken as 1) is refused too: read back, it would not be what was set.
-local function set_option(class, c, k, option, v, var)
+local function set_option(class, c, k, option, v, var, shown)
   local o = util.copy(c.opts)
   o[option] = v
   local ok, new = pcall(class._make, o)
@@ -57,7 +57,8 @@ local function set_option(class, c, k, option, v, var)
     end
   end
   if why then -- a mistake in what the user wrote: one line, as the constructor's
-    args.input_fail(string.format("%s: %s.%s = %s: %s", class.__name, var, k, show(v), why), 3)
+    args.input_fail(string.format("%s: %s.%s = %s: %s", class.__name, var, shown or k, show(v),
+      why), 3)
   end
   c.conf, c.opts = CONF[new].conf, CONF[new].opts
 end
@@ -86,6 +87,13 @@ function M._strict(class, fields, options, derived, free)
       class.__settings[#class.__settings + 1] = {field = k, option = o}
     end
   end
+  -- an option named unlike its field (initial_value_threshold: threshold, separator: sep)
+  -- is its field under that name too: cb.separator = ";" was kept as a field of one's
+  -- own, unread (the log went on with commas)
+  local by_option = {}
+  for k, o in pairs(options) do
+    if type(o) == "string" and o ~= k then by_option[o] = k end
+  end
   class.__fields = {}
   for _, list in ipairs{PROTOCOL, fields, util.sorted_keys(options), util.sorted_keys(derived)} do
     for _, k in ipairs(list) do class.__fields[k] = true end
@@ -93,6 +101,7 @@ function M._strict(class, fields, options, derived, free)
   spec_keys.strict(tname, class, var)
   class.__index = function(t, k)
     local c = CONF[t]
+    if c and by_option[k] then return c.conf[by_option[k]] end
     local v = c and c.conf[k]
     if v == nil then v = class[k] end
     if v ~= nil or class.__fields[k] then return v end
@@ -102,6 +111,9 @@ function M._strict(class, fields, options, derived, free)
     local c = CONF[t]
     if c and options[k] ~= nil then
       set_option(class, c, k, options[k], v, var)
+      return
+    elseif c and by_option[k] then
+      set_option(class, c, by_option[k], k, v, var, k)
       return
     end
     if c and derived[k] then

@@ -258,4 +258,43 @@ T.test("a local table the build hook fills, inside another the measure hook hold
   trained_again(rec, err, "its measure hook's upvalue 'Q' was changed by the training")
 end)
 
+-- A module of the user's beside the task (its folder is on package.path): {} to fill.
+local function module_file(name) util.write_file(dir .. "/" .. name .. ".lua", "return {}\n") end
+
+T.test("a module the build hook fills, held by both hooks: trained again (tryX 1)", function()
+  module_file("tstate_a")
+  local rec, err = edited("modup", 'local S = require "tstate_a"', [[
+    build = function(cfg, data)
+      S.n = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = S.n or -1, v = V} end]])
+  T.eq(rec.measures.s, 3) -- re-measured: -1, cached
+  trained_again(rec, err, "the upvalue 'S'")
+end)
+
+T.test("a module the hooks load and fill in their bodies: trained again (tryX 1)", function()
+  module_file("tstate_b")
+  local rec, err = edited("modbody", "", [[
+    build = function(cfg, data)
+      require("tstate_b").n = 3
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history)
+      return {s = require("tstate_b").n or -1, v = V} end]])
+  T.eq(rec.measures.s, 3) -- re-measured: -1, cached
+  trained_again(rec, err, "the training changed the module 'tstate_b' (filled it, or loaded it")
+end)
+
+T.test("a module both hooks only read: measured again, not trained", function()
+  util.write_file(dir .. "/tconst_c.lua", "return {n = 3}\n")
+  local rec, err = edited("modconst", 'local C = require "tconst_c"', [[
+    build = function(cfg, data)
+      return wb.nn.Sequential{wb.nn.Dense(784, 8 + C.n - 3, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})} end,
+    measure = function(model, cfg, data, history) return {s = C.n, v = V} end]])
+  T.eq(rec.measures.s, 3)
+  T.ok(rec.reused_from, "measured on the recorded training: " .. err)
+end)
+
 T.done()

@@ -48,12 +48,13 @@ local function class_of(cb)
   return tostring(require("wb.fit_hooks").describe(cb))
 end
 
--- The modules (package.loaded's values) as a set: modules[v] says whether v is one, whose
--- upvalue two hooks share as a name. One scan per look at the globals or upvalues (scanning
--- per value looked at cost globals x modules). A NaN is skipped: no key, and never rawequal.
+-- The library's modules and Lua's (package.loaded's values wb/identity_lib.lua names) as a
+-- set: code, not state, left out where the training's state is looked for (a user's module is
+-- state: its table filled by a hook, wb/train_modules.lua). One scan per look at the globals
+-- or upvalues (per value looked at cost globals x modules). A NaN is skipped: never rawequal.
 local function modules()
-  local set = {}
-  for _, m in pairs(package.loaded) do if m == m then set[m] = true end end
+  local set, lib = {}, require "wb.identity_lib"
+  for _, m in pairs(package.loaded) do if m == m and lib.name(m) then set[m] = true end end
   return set
 end
 
@@ -94,8 +95,8 @@ end
 -- fields of data its hooks or callbacks added, replaced or removed (sorted), and the
 -- training hooks' upvalues it changed (ups: M.upvalues_before, before the hooks), the globals
 -- that differ from the process's first (a set: {} when none, absent in older records), the
--- fields of the user's own on model (model.note = 7: wb.load's model has none; sorted); w:
--- M.watch(d) before the hooks.
+-- fields of the user's own on model (model.note = 7: wb.load's model has none; sorted), the
+-- user's modules it changed or loaded (wb/train_modules.lua); w: M.watch(d) before the hooks.
 function M.left(w, d, extra, ups, model)
   local names, data, own = {}, {}, {}
   local class = getmetatable(model)
@@ -114,7 +115,7 @@ function M.left(w, d, extra, ups, model)
   local changed = M.changed(ups or {})
   return {callbacks = names, data = #data > 0 and data or nil,
     changed = #changed > 0 and changed or nil, globals = globals_left(),
-    model = #own > 0 and own or nil}
+    model = #own > 0 and own or nil, modules = require("wb.train_modules").after()}
 end
 
 -- }====================
@@ -148,6 +149,7 @@ local digest = util.state_text -- (whether a training changed an upvalue's conte
 -- filled), for rec.remeasure.changed.
 local first_seen = {}
 function M.upvalues_before(hooks)
+  require("wb.train_modules").before()
   local state, is_module = {}, modules()
   for _, h in ipairs(WATCHED) do
     for id, u in pairs(upvalues(hooks[h])) do
@@ -231,6 +233,10 @@ function M.refusal(ex, r, look)
           name)
       end
     end
+  end
+  if r.remeasure and r.remeasure.modules then
+    return string.format("the training changed the module '%s' (filled it, or loaded it in a "
+      .. "hook), which the record does not keep", table.concat(r.remeasure.modules, "', '"))
   end
   if r.remeasure == nil and (hooks.build or hooks.callbacks
       or type(hooks.fit_options) == "function") then

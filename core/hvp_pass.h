@@ -13,6 +13,7 @@
  *                 dW = a^T gz           R{dW} = R{a}^T gz + a^T R{gz}
  *                 ga = gz W^T           R{ga} = R{gz} W^T + gz V^T
  *   softmax CE    g = (p - onehot) / N  R{g} = p (R{z} - <p, R{z}>) / N
+ *                 (<p, R{z}> shifted by the likeliest class: loss_rforward)
  *   mse           g = 2 (y - t) / (N C) R{g} = 2 R{y} / (N C)
  * Parameter sums over rows are added into double vectors.
  */
@@ -314,15 +315,22 @@ static void SFX(loss_rforward)(wb_hvp *h, int64_t n)
             rg[k] = s * ra[k];
         return;
     }
+    /* R{z}_j - <p, R{z}> = (R{z}_j - R{z}_c) - sum_k p_k (R{z}_k - R{z}_c), c the
+     * most likely class (sum_k p_k = 1): at j = c no R{z}_c - <p, R{z}> cancels,
+     * which with p_c near 1 is all rounding (1 - p_c = sum_{k != c} p_k). In
+     * double: 2 C subtractions and C - 1 comparisons a row more. */
     const R *p = h->prob;
-    R inv = (R)(1.0 / (double)h->N);
+    double inv = 1.0 / (double)h->N;
     for (int64_t i = 0; i < n; i++) {
         const R *pr = p + i * C, *rr = ra + i * C;
-        double dot = 0;
+        int64_t c = 0;
+        for (int64_t j = 1; j < C; j++)
+            c = pr[j] > pr[c] ? j : c;
+        double rc = (double)rr[c], dot = 0;
         for (int64_t j = 0; j < C; j++)
-            dot += (double)pr[j] * (double)rr[j];
+            dot += (double)pr[j] * ((double)rr[j] - rc);
         for (int64_t j = 0; j < C; j++)
-            rg[i * C + j] = pr[j] * (rr[j] - (R)dot) * inv;
+            rg[i * C + j] = (R)((double)pr[j] * (((double)rr[j] - rc) - dot) * inv);
     }
 }
 

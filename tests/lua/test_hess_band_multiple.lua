@@ -55,7 +55,8 @@ T.test("fit's hess_max on batches of zeros under L2: 2 l2 at every step", functi
   if not ok then return end
   T.eq(#h.steps.hess_max, 8)
   for i, v in ipairs(h.steps.hess_max) do
-    T.ok(math.abs(v - 10) <= 1e-6, string.format("step %d: %.9g", i, v))
+    -- float32: 1e-6 of the value, the band's own bound on its rounding
+    T.ok(math.abs(v - 10) <= 1e-5, string.format("step %d: %.9g", i, v))
     T.ok(h.steps.hess_max_residual[i] <= 1e-6, "residual " .. h.steps.hess_max_residual[i])
   end
 end)

@@ -219,8 +219,9 @@ end
 ---column per metric in names (default {"test_accuracy", "test_loss"}),
 ---cells "mean ± std" over seeds
 ---(wb.runs.fmt_mean_std) over the finished runs; the seeds cell says
----"2 of 3 (1 diverged)" when some did not finish, a cell "(n = 2)" when
----fewer finished runs have the metric. opts.variant_header names the
+---"2 of 3 (1 diverged)" when some did not finish, "5 (1 distinct training)"
+---when seeds trained the same to the bit (a note names them), a cell
+---"(n = 2)" when fewer finished runs have the metric. opts.variant_header names the
 ---first column (default "variant"; in opts, not names: a names key that is
 ---no list index is an error). Raises when a variant's runs are not seeds of one
 ---configuration, naming the variant and what differs, and for a column no
@@ -263,6 +264,7 @@ function Runs:table(names, o)
   end
   return table.concat(lines, "\n") .. "\n" -- and which rows mix OpenBLAS kernels
     .. kernels.note(kernels.groups(self.records, function(r) return label(self, r) end))
+    .. require("wb.runs_copies").note(self) -- and which seeds trained the same (tryX 2)
 end
 
 local curve = stats.raw.curve

@@ -32,6 +32,8 @@ local function identical(ra, rb)
     or same_list(ha.val_loss, hb.val_loss)) and rawget(ma, "test_loss") ~= nil
     and rawget(ma, "test_loss") == rawget(mb, "test_loss")
 end
+-- seeds of one variant that trained the same (wb/runs_copies.lua): this test
+M.identical = identical
 
 -- Keys that watch a training and never change it (instruments: a history
 -- with them is bit-identical to one without, tested): runs that differ only

@@ -158,10 +158,12 @@ local function seeds_cell(rs, failed)
     end
   end
   local all = #rs + (failed or 0)
-  if n == all then return tostring(n) end
+  -- seeds that trained the same to the bit count once in it (tryX 2)
+  local mark = require("wb.runs_copies").seeds_mark
+  if n == all then return tostring(n) .. mark(rs) end
   table.sort(kinds)
   for i, k in ipairs(kinds) do kinds[i] = other[k] .. " " .. k end
-  return string.format("%d of %d (%s)", n, all, table.concat(kinds, ", "))
+  return string.format("%d of %d (%s)%s", n, all, table.concat(kinds, ", "), mark(rs))
 end
 
 -- The runs a task's runner could not record (runs.failures, {spec}: a

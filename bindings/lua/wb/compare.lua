@@ -164,7 +164,10 @@ end
 ---accuracy with units silenced, in percent in the tables) and lower for anything
 ---else; the sentence says which. Two variants whose runs are the same
 ---trainings, seed for seed (--quick's 2 epochs over a varied epochs), are
----not compared: the sentence says so. Any other option is an error. Also returns
+---not compared: the sentence says so. Nor are variants some of whose seeds
+---trained the same, to the bit (a fixed seed in a hook): those are copies,
+---no independent samples, and the sentence gives n effective (the distinct
+---trainings) and no test. Any other option is an error. Also returns
 ---the best and all {v, m, s, n}, sorted: pass the sentence alone where one
 ---value is wanted, task:text((wb.compare(...))) or local s = wb.compare(...).
 ---@param runs wb.Runs
@@ -322,9 +325,14 @@ function M._compare(runs, metric, o)
     said = string.format("Not decided: %d of %d seeds of %s have no value, and the mean of "
       .. "the others may flatter it", best.all - best.n, best.all, best.v)
   end
-  local out = string.format("- %s (%s): **%s** %s; next %s %s. %s: %s.", metric,
+  -- seeds that trained the same to the bit are copies, no samples: no p or
+  -- interval from them ("p = 0.0079, n = 5 and 5" of one training a side: tryX 2)
+  local copied = require("wb.runs_copies").refusal(runs, best.v, second.v,
+    signed(best.m - second.m, metric))
+  local out = string.format("- %s (%s): **%s** %s; next %s %s. %s.", metric,
     neither and "lowest first; neither direction is better" or lower and "lower is better"
-    or "higher is better", best.v, fmt(best), second.v, fmt(second), said, clause)
+    or "higher is better", best.v, fmt(best), second.v, fmt(second),
+    copied or (said .. ": " .. clause))
   -- configs that differ, trainings that did not: a key nothing applied (tryI 1)
   local ignored = not same and runs_mod.same_histories(runs, best.v, second.v)
   if same then

@@ -317,6 +317,12 @@ function Task:_report(runs, info)
     head[#head + 1] = "**Variants that trained the same:**\n\n" .. table.concat(same, "\n") .. "\n"
     for _, l in ipairs(same) do io.stderr:write("[", self.name, "] warning: ", l:sub(3), "\n") end
   end
+  -- seeds of one variant that trained the same: copies, no samples (tryX 2)
+  local copies = require("wb.runs_copies").lines(runs)
+  if #copies > 0 then
+    head[#head + 1] = "**Seeds that trained the same:**\n\n" .. table.concat(copies, "\n") .. "\n"
+    for _, l in ipairs(copies) do io.stderr:write("[", self.name, "] warning: ", l:sub(3), "\n") end
+  end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
   -- which records made this README (the report gathers exactly these)
   local hashes = {}

@@ -53,6 +53,18 @@ local function unfinished_said(f, sides)
         res.text, b.k, b.n, label and label .. " " or "")
     end
     res.dropped = n > 0
+    -- seeds that trained the same to the bit (a fixed seed in a hook) are
+    -- copies of one training, no samples: their p decides nothing (tryX 2)
+    for _, i in ipairs(sides) do
+      local n_eff, copies = wb.compare.distinct(args[i] or {})
+      if #copies > 0 then
+        local label = args[i + 4]
+        res.text = string.format("%s; %sseeds trained the same, to the bit: %d distinct "
+          .. "training%s of %d, not independent samples", res.text, label and label .. " "
+          or "", n_eff, n_eff == 1 and "" or "s", #args[i])
+        res.copies = true
+      end
+    end
     return res
   end
 end
@@ -201,7 +213,9 @@ local function decide(parts, id)
       p.text = string.format("%s, Holm-adjusted over %s's %d %sparts %s", p.text, id or "the claim",
         #ps, #ps < #parts and "tested " or "", fmt_p(adj[k]))
     end
-    if reject[k] and p.dropped then
+    if p.copies then
+      p.text = p.text .. " (undecided: the copies of one training are no independent seeds)"
+    elseif reject[k] and p.dropped then
       p.text = p.text .. " (undecided: the runs that did not finish are left out, which "
         .. "could flatter either side)"
     elseif reject[k] and p.flattered then

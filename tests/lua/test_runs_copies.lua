@@ -52,6 +52,27 @@ T.test("some copies: n effective counts the distinct trainings; distinct seeds u
   T.ok(not fine:table{"test_accuracy"}:find("distinct", 1, true))
 end)
 
+T.test("wb.compare.distinct counts trainings; a claim's part over copies is undecided",
+    function()
+  local ga, gb = {}, {}
+  for s = 1, 5 do ga[s] = rec("a", s, {2, 1}, 0.38); gb[s] = rec("b", s, {2, 0.5}, 0.6) end
+  ga[5] = rec("a", 5, {2, 1.2}, 0.36)
+  local n, groups = wb.compare.distinct(ga)
+  T.eq(n, 2)
+  T.eq(#groups, 1)
+  T.eq(table.concat(groups[1], ","), "1,2,3,4")
+  package.path = "scripts/?.lua;scripts/?/init.lua;" .. package.path
+  local P = require "study.claim_parts"
+  local part = P.part("test accuracy", gb, ga, "test_accuracy", false, "b", "a")
+  P.decide({part}, "C9")
+  T.ok(part.text:find("; b seeds trained the same, to the bit: 1 distinct training of 5, not "
+    .. "independent samples; a seeds trained the same, to the bit: 2 distinct trainings of 5",
+    1, true), part.text)
+  T.ok(part.text:find("(undecided: the copies of one training are no independent seeds)", 1,
+    true), part.text)
+  T.eq(part.ok, nil, "neither holds nor fails")
+end)
+
 -- tryX's t4b, smaller: a fixed seed in the build hook, shuffle off
 local SCRIPT = [[
 return wb.task{name = "cp", experiment = {base = {epochs = 1, shuffle = %s,

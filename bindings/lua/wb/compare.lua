@@ -75,6 +75,22 @@ function M.separation_p(n, m)
   return math.min(1, 2 / c)
 end
 
+---wb.compare.distinct(records) -> integer, table
+---How many distinct trainings the records (the seeds of one variant) are:
+---seeds whose losses of every epoch, test loss and final metrics (the
+---clock's aside) are equal to the bit trained the same (a fixed seed in a
+---hook), and are copies, no independent samples. Also returns the groups of
+---two or more such seeds, each a sorted list of seeds. Records that did not
+---finish are not counted.
+---@param records table
+---@return integer
+---@return table
+---Example: local n, groups = wb.compare.distinct(runs:of("lr=0.001"))
+function M.distinct(records)
+  args.check("distinct", 1, records, "table")
+  return require("wb.runs_copies").groups(records)
+end
+
 ---wb.compare.decide(a, b, metric, better) -> string, table
 ---The verdict of the rule on two lists of per-seed values: "a is better",
 ---"b is better" or "not decided" (better = "higher" or "lower": which

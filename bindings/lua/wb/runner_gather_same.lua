@@ -17,10 +17,12 @@ local M = {}
 local PROVENANCE = {"command", "finished_at", "pid", "host", "blas_core", "slurm",
   "version", "git_commit", "git_uncommitted", "git_changes", "script", "reused_from",
   "resumed_after_epoch", "concurrent_jobs", "cores"}
--- Timings, one name for them all in what gather says.
+-- Timings, one name for them all in what gather says (M.TIMINGS: also which of a record's
+-- metrics are the clock's, wb/runs_copies.lua).
 local TIMINGS = {{"wall_time"}, {"sec_per_epoch"}, {"measure_seconds"},
   {"history", "epoch_time"}, {"history", "instruments", "seconds"},
   {"metrics", "train_seconds"}, {"metrics", "sec_per_epoch"}}
+M.TIMINGS = TIMINGS
 -- Shown with both values (short), the others by name.
 local SHOWN = {git_commit = true, git_uncommitted = true, host = true, version = true,
   blas_core = true}

@@ -9,6 +9,12 @@
 local _ENV = require "wb.std"
 local identical = require("wb.runs_same").identical
 
+-- The metrics that are the clock's (wb/runner_gather_same.lua's timings), as a set.
+local CLOCK = {}
+for _, path in ipairs(require("wb.runner_gather_same").TIMINGS) do
+  if path[1] == "metrics" then CLOCK[path[2]] = true end
+end
+
 local M = {}
 
 -- Whether records ra and rb (seeds of one variant) trained the same: their
@@ -21,9 +27,8 @@ function M.same(ra, rb)
   local ma, mb = ra.metrics, rb.metrics -- tables: identical read their test_loss
   for _, pair in ipairs{{ma, mb}, {mb, ma}} do
     for k, x in pairs(pair[1]) do
-      local clock = tostring(k):find("sec") or tostring(k):find("time")
       local y = rawget(pair[2], k) -- NaN is its own copy
-      if not clock and type(x) == "number" and x ~= y and (x == x or y == y) then
+      if not CLOCK[k] and type(x) == "number" and x ~= y and (x == x or y == y) then
         return false
       end
     end

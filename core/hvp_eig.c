@@ -7,13 +7,13 @@
  */
 #include "hvp_eig.h"
 #include "hvp_band.h"
+#include "hvp_dvec.h"
 #include "hvp_fvec.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "simd.h"
 
 /* LAPACK (Fortran) symmetric tridiagonal eigensolver, in OpenBLAS. */
 void dstev_(const char *jobz, const int *n, double *d, double *e, double *z,
@@ -37,56 +37,6 @@ static wb_status blk_apply(blk *b, const double *x, double *y, wb_err *err)
     return WB_OK;
 }
 
-/* Four chains: a single one waits on each add (the reorthogonalisation's
- * dots over all P parameters were most of a Lanczos step); four vectorise. */
-static double dot(const double *a, const double *b, int64_t n)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i], s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2], s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++)
-        s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-/* The reorthogonalisation's sweeps over P-long vectors, one body, compiled
- * for the baseline and AVX2 (core/simd.h): when upd, w += a x; when dot,
- * *out = y . w (the new w). Lane l of the vector sum is the chain of
- * entries l mod 4, added up as (l0 + l1) + (l2 + l3): dot()'s order. */
-typedef double v4d __attribute__((vector_size(32), aligned(8)));
-
-WB_SIMD_BODY sweep_body(double *restrict w, double a, const double *restrict x,
-                        const double *restrict y, int64_t n, int upd, int dot,
-                        double *out)
-{
-    v4d s = {0, 0, 0, 0}, av = {a, a, a, a};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4d wv = *(const v4d *)(w + i);
-        if (upd) {
-            wv = wv + av * *(const v4d *)(x + i);
-            *(v4d *)(w + i) = wv;
-        }
-        if (dot)
-            s += *(const v4d *)(y + i) * wv;
-    }
-    double s0 = s[0];
-    for (; i < n; i++) {
-        if (upd)
-            w[i] += a * x[i];
-        if (dot)
-            s0 += y[i] * w[i];
-    }
-    if (dot)
-        *out = (s0 + s[1]) + (s[2] + s[3]);
-}
-WB_SIMD_KERNEL(sweep, sweep_body,
-               (double *restrict w, double a, const double *restrict x,
-                const double *restrict y, int64_t n, int upd, int dot, double *out),
-               (w, a, x, y, n, upd, dot, out))
 
 static wb_status check_block(const wb_hvp *h, int64_t first, int64_t count, wb_err *err)
 {
@@ -171,7 +121,7 @@ static void start_vector(work *k, const double *v0, wb_rng *rng, int *ok)
     int64_t c = k->b.count;
     for (int64_t i = 0; i < c; i++)
         k->Q[i] = v0 ? v0[i] : wb_rng_normal(rng);
-    double nrm = sqrt(dot(k->Q, k->Q, c));
+    double nrm = sqrt(wb_dv_dot(k->Q, k->Q, c));
     *ok = nrm > 0 && isfinite(nrm);
     for (int64_t i = 0; *ok && i < c; i++)
         k->Q[i] /= nrm;
@@ -185,9 +135,9 @@ static wb_status step(work *k, int j, int *stop, wb_err *err)
     double *q = k->Q + (size_t)j * (size_t)c, *w = k->w;
     if (blk_apply(&k->b, q, w, err))
         return err->code;
-    double a = dot(q, w, c);
+    double a = wb_dv_dot(q, w, c);
     k->alpha[j] = a;
-    double wn0 = sqrt(dot(w, w, c));
+    double wn0 = sqrt(wb_dv_dot(w, w, c));
     /* full reorthogonalisation against q_0..q_j, twice ("twice is enough"),
      * modified Gram-Schmidt: w -= (q_i . w) q_i for i = 0..j, each pass. The
      * update by q_i and the dot with the next q are one sweep (the same
@@ -195,13 +145,13 @@ static wb_status step(work *k, int j, int *stop, wb_err *err)
      * with P in the 100,000s this loop is most of a Lanczos step). */
     for (int pass = 0; pass < 2; pass++) {
         double r;
-        WB_SIMD_CALL(sweep)(w, 0.0, NULL, k->Q, c, 0, 1, &r);
+        wb_dv_sweep(w, 0.0, NULL, k->Q, c, 0, 1, &r);
         for (int i = 0; i <= j; i++) {
             const double *qi = k->Q + (size_t)i * (size_t)c;
-            WB_SIMD_CALL(sweep)(w, -r, qi, qi + c, c, 1, i < j, &r);
+            wb_dv_sweep(w, -r, qi, qi + c, c, 1, i < j, &r);
         }
     }
-    double b = sqrt(dot(w, w, c));
+    double b = sqrt(wb_dv_dot(w, w, c));
     k->beta[j] = b;
     *stop = !(b > 1e-12 * (wn0 > fabs(a) ? wn0 : fabs(a))) || b == 0;
     if (!*stop) {
@@ -283,90 +233,6 @@ done: /* the work space lives in the engine (wb_hvp_work): nothing to free */
     return st;
 }
 
-/* wb_hvp_top's passes over the basis, each one sweep (the vectors have P
- * entries, ~800 KB each for the baseline: their memory traffic, not the
- * arithmetic, is most of a step beside the product). */
-
-/* qn = hq - a q - b qp; *nn = ||qn||^2 */
-WB_SIMD_BODY recur_body(double *restrict qn, const double *restrict hq,
-                        const double *restrict q, const double *restrict qp, double a,
-                        double b, int64_t n, double *nn)
-{
-    v4d s = {0, 0, 0, 0}, av = {a, a, a, a}, bv = {b, b, b, b};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4d w = *(const v4d *)(hq + i) - av * *(const v4d *)(q + i) -
-                bv * *(const v4d *)(qp + i);
-        *(v4d *)(qn + i) = w;
-        s += w * w;
-    }
-    double s0 = s[0];
-    for (; i < n; i++) {
-        qn[i] = hq[i] - a * q[i] - b * qp[i];
-        s0 += qn[i] * qn[i];
-    }
-    *nn = (s0 + s[1]) + (s[2] + s[3]);
-}
-WB_SIMD_KERNEL(recur, recur_body,
-               (double *restrict qn, const double *restrict hq, const double *restrict q,
-                const double *restrict qp, double a, double b, int64_t n, double *nn),
-               (qn, hq, q, qp, a, b, n, nn))
-
-/* y = Q s over j rows (stride c); *yy = ||y||^2 */
-WB_SIMD_BODY ritz_body(double *restrict y, const double *restrict Q,
-                       const double *restrict sv, int j, int64_t c, double *yy)
-{
-    v4d sy = {0, 0, 0, 0};
-    int64_t t = 0;
-    for (; t + 4 <= c; t += 4) {
-        v4d ay = {0, 0, 0, 0};
-        for (int i = 0; i < j; i++) {
-            v4d si = {sv[i], sv[i], sv[i], sv[i]};
-            ay += si * *(const v4d *)(Q + (size_t)i * (size_t)c + t);
-        }
-        *(v4d *)(y + t) = ay;
-        sy += ay * ay;
-    }
-    double y0 = sy[0];
-    for (; t < c; t++) {
-        double ay = 0;
-        for (int i = 0; i < j; i++)
-            ay += sv[i] * Q[(size_t)i * (size_t)c + t];
-        y[t] = ay;
-        y0 += ay * ay;
-    }
-    *yy = (y0 + sy[1]) + (sy[2] + sy[3]);
-}
-WB_SIMD_KERNEL(ritz, ritz_body,
-               (double *restrict y, const double *restrict Q, const double *restrict sv,
-                int j, int64_t c, double *yy),
-               (y, Q, sv, j, c, yy))
-
-/* *out = ||x||^2 (vectorised; dot() keeps eigs' and slq's order) */
-WB_SIMD_BODY sumsq_body(const double *restrict x, int64_t n, double *out)
-{
-    v4d s = {0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        s += *(const v4d *)(x + i) * *(const v4d *)(x + i);
-    double s0 = s[0];
-    for (; i < n; i++)
-        s0 += x[i] * x[i];
-    *out = (s0 + s[1]) + (s[2] + s[3]);
-}
-WB_SIMD_KERNEL(sumsq, sumsq_body, (const double *restrict x, int64_t n, double *out),
-               (x, n, out))
-
-/* x = a x + b y */
-WB_SIMD_BODY axpby_body(double *restrict x, double a, const double *restrict y, double b,
-                        int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        x[i] = a * x[i] + b * y[i];
-}
-WB_SIMD_KERNEL(axpby, axpby_body,
-               (double *restrict x, double a, const double *restrict y, double b, int64_t n),
-               (x, a, y, b, n))
 
 /* The i-th gap (0..nseg) between the live segments: [*b, *e), maybe empty */
 static void gap(const work *k, int i, int64_t *b, int64_t *e)
@@ -459,8 +325,8 @@ static wb_status dstep(work *k, int j, double *a, double *nb, wb_err *err)
     double *q = k->Q + j * c, *qn = q + c, *w = k->w, nn, b = j ? k->beta[j - 1] : 0;
     if (blk_apply(&k->b, q, w, err))
         return err->code;
-    WB_SIMD_CALL(sweep)(w, 0.0, NULL, q, (int64_t)c, 0, 1, a);
-    WB_SIMD_CALL(recur)(qn, w, q, j ? q - c : q, *a, b, (int64_t)c, &nn);
+    wb_dv_sweep(w, 0.0, NULL, q, (int64_t)c, 0, 1, a);
+    wb_dv_recur(qn, w, q, j ? q - c : q, *a, b, (int64_t)c, &nn);
     *nb = sqrt(nn);
     double inv = 1 / *nb;
     for (size_t t = 0; *nb > 0 && t < c; t++)
@@ -531,7 +397,7 @@ static void ritz_out(work *k, int j, double r, double *yd, float *yf, double *va
             }
         }
     } else {
-        WB_SIMD_CALL(ritz)(yd, k->Q, sv, j, c, &yy);
+        wb_dv_ritz(yd, k->Q, sv, j, c, &yy);
     }
     *ny = sqrt(yy);
     *value = th;
@@ -585,9 +451,9 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
         if (!gin && wb_hvp_loss_grad(h, &loss, k.b.hv, err))
             return err->code;
         double gn, xn = 0;
-        WB_SIMD_CALL(sumsq)(g, count, &gn);
+        wb_dv_sumsq(g, count, &gn);
         if (have_x)
-            WB_SIMD_CALL(sumsq)(x, count, &xn);
+            wb_dv_sumsq(x, count, &xn);
         gn = sqrt(gn), xn = sqrt(xn);
         if (gn > 0 && isfinite(gn) && (!have_x || (xn > 0 && isfinite(xn)))) {
             /* multiplies by reciprocals: a divide per entry was most of
@@ -595,14 +461,14 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
             double cx = have_x ? 1 / xn : 0, cg = gmix / gn;
             if (!have_x) /* x holds no number yet (0 times it could be NaN) */
                 memset(x, 0, (size_t)count * sizeof *x);
-            WB_SIMD_CALL(axpby)(x, cx, g, cg, count);
+            wb_dv_axpby(x, cx, g, cg, count);
             have_x = 1;
         }
     }
     double n0 = 0;
     if (fb && have_x) { /* straight into the float basis */
         double nrm;
-        WB_SIMD_CALL(sumsq)(x, count, &nrm);
+        wb_dv_sumsq(x, count, &nrm);
         nrm = sqrt(nrm);
         double inv = 1 / nrm;
         ok = nrm > 0 && isfinite(nrm);
@@ -727,7 +593,7 @@ wb_status wb_hvp_trace(wb_hvp *h, int64_t first, int64_t count, int probes, wb_r
             k.Q[i] = (wb_rng_next(rng) >> 63) ? 1.0 : -1.0;
         if ((st = blk_apply(&k.b, k.Q, k.w, err)))
             break;
-        double x = dot(k.Q, k.w, count);
+        double x = wb_dv_dot(k.Q, k.w, count);
         s += x;
         s2 += x * x;
     }

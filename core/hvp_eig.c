@@ -8,6 +8,7 @@
 #include "hvp_eig.h"
 #include "hvp_band.h"
 #include "hvp_dvec.h"
+#include "hvp_restart.h"
 #include "hvp_fvec.h"
 
 #include <math.h>
@@ -101,18 +102,24 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
     return WB_OK;
 }
 
-/* Eigen-decomposition of T_j (j steps): k->d ascending, k->s column-major. */
-static wb_status tridiag(work *k, int j, wb_err *err)
+/* Eigen-decomposition of T's rows and columns i0..j-1 (T_j when i0 is 0):
+ * k->d ascending, k->s column-major. */
+static wb_status tridiag_from(work *k, int i0, int j, wb_err *err)
 {
-    memcpy(k->d, k->alpha, (size_t)j * sizeof(double));
-    if (j > 1)
-        memcpy(k->e, k->beta, (size_t)(j - 1) * sizeof(double));
-    int n = j, info = 0;
+    memcpy(k->d, k->alpha + i0, (size_t)(j - i0) * sizeof(double));
+    if (j - i0 > 1)
+        memcpy(k->e, k->beta + i0, (size_t)(j - i0 - 1) * sizeof(double));
+    int n = j - i0, info = 0;
     dstev_("V", &n, k->d, k->e, k->s, &n, k->lw, &info, 1);
     if (info != 0)
         return wb_err_set(err, WB_ENONFINITE, "Lanczos: the tridiagonal eigensolver "
                           "failed (dstev info %d)", info);
     return WB_OK;
+}
+
+static wb_status tridiag(work *k, int j, wb_err *err)
+{
+    return tridiag_from(k, 0, j, err);
 }
 
 /* q_0 = start / |start|: *ok 0 when start is zero. */
@@ -164,6 +171,48 @@ static wb_status step(work *k, int j, int *stop, wb_err *err)
 
 enum { EIGS_MIN = 7 }; /* wb_hvp_eigs's products past k before a stop */
 
+/* Row j of Q <- the r-th restart direction off rows 0..j-1, normalised:
+ * 1, or 0 when the rows span the space (hvp_restart.h) */
+static int restart(work *k, int j, uint64_t r)
+{
+    size_t c = (size_t)k->b.count;
+    return wb_restart_dv(k->Q + j * c, k->Q, j, k->b.count, r);
+}
+
+/* The Krylov space ended (breakdown) after j steps, its last block (rows
+ * b0..j-1) invariant: a start sees one vector of each eigenspace, so
+ * copies of a repeated eigenvalue, and blocks a start missed, lie outside
+ * (linear regression's 3 copies: 0.729 returned as the second of 1.17 x3,
+ * converged). The block is uncoupled in T (beta 0). Done (*full) when the
+ * whole space is spanned, or when the block came from a generic direction
+ * (a restart, or the Gaussian start) and its top is at most the k-th Ritz
+ * value: such a block holds every eigenvalue of the space left before it
+ * (the direction has a share in each eigenspace there), so what is left
+ * after it is no larger, and a further copy changes no value. Otherwise
+ * restart (as ARPACK; core/hvp_band.c) from a fixed direction off the
+ * whole basis, with k + EIGS_MIN more products before a stop. At the
+ * budget with a direction left the rest is unexplored: not done. */
+static wb_status ended(work *k, const wb_eigs_opts *o, int b0, int j, int m, int *nrs,
+                       int *jmin, int *full, wb_err *err)
+{
+    k->beta[j - 1] = 0;
+    *full = 0;
+    if ((b0 > 0 || !o->v0) && j >= o->k) {
+        if (tridiag_from(k, b0, j, err))
+            return err->code;
+        double mu = k->d[j - b0 - 1];
+        if (tridiag(k, j, err))
+            return err->code;
+        double th = k->d[j - o->k];
+        *full = mu <= th + o->tol * (fabs(th) > 1e-30 ? fabs(th) : 1e-30);
+    }
+    if (!*full && !restart(k, j, (uint64_t)(*nrs)++))
+        *full = 1;
+    else if (!*full && j < m)
+        *jmin = j + o->k + EIGS_MIN < m ? j + o->k + EIGS_MIN : m;
+    return WB_OK;
+}
+
 wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opts *o,
                       wb_rng *rng, double *values, double *vectors, int *found,
                       int *converged, wb_err *err)
@@ -192,20 +241,24 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
      * vectors[2]) met tol after one product and returned that eigenvalue as
      * the largest, converged (a new user's: 20 % low); the Krylov space
      * must grow before a residual says anything of what lies above */
-    int jmin = o->k + EIGS_MIN < m ? o->k + EIGS_MIN : m;
-    while (j < m && !stop) {
+    int jmin = o->k + EIGS_MIN < m ? o->k + EIGS_MIN : m, full = 0, nrs = 0, b0 = 0;
+    while (j < m && !full) {
         if ((st = step(&k, j, &stop, err)))
             goto done;
         j++;
-        if (j < jmin && !stop)
+        if (stop && (st = ended(&k, o, b0, j, m, &nrs, &jmin, &full, err)))
+            goto done;
+        if (stop && !full)
+            b0 = j;
+        if (j < jmin && !full)
             continue;
         if ((st = tridiag(&k, j, err)))
             goto done;
-        int want = o->k < j ? o->k : j, conv = 1;
-        for (int i = 0; i < want && conv; i++) {
+        int want = o->k < j ? o->k : j, conv = !(stop && !full);
+        for (int i = 0; i < want && conv && !full; i++) {
             double th = k.d[j - 1 - i], sl = k.s[(size_t)(j - 1 - i) * j + (j - 1)];
             double tiny = fabs(th) > 1e-30 ? fabs(th) : 1e-30;
-            conv = stop || fabs(k.beta[j - 1] * sl) <= o->tol * tiny;
+            conv = fabs(k.beta[j - 1] * sl) <= o->tol * tiny;
         }
         if (conv && want == o->k) {
             *converged = 1;

@@ -122,12 +122,13 @@ static wb_status tridiag(work *k, int j, wb_err *err)
     return tridiag_from(k, 0, j, err);
 }
 
-/* q_0 = start / |start|: *ok 0 when start is zero. */
+/* q_0 = start / |start|: v0, else Gaussian from rng, else (rng NULL) the
+ * hash-made direction 0; *ok 0 when start is zero. */
 static void start_vector(work *k, const double *v0, wb_rng *rng, int *ok)
 {
     int64_t c = k->b.count;
     for (int64_t i = 0; i < c; i++)
-        k->Q[i] = v0 ? v0[i] : wb_rng_normal(rng);
+        k->Q[i] = v0 ? v0[i] : rng ? wb_rng_normal(rng) : wb_restart_entry(0, (uint64_t)i);
     double nrm = sqrt(wb_dv_dot(k->Q, k->Q, c));
     *ok = nrm > 0 && isfinite(nrm);
     for (int64_t i = 0; *ok && i < c; i++)
@@ -313,6 +314,69 @@ static wb_status live(work *k, wb_err *err)
     return WB_OK;
 }
 
+/* Row j of the float basis <- restart direction 1 (hvp_restart.h), its
+ * scale and off-live share set: 1, or 0 when no direction is left */
+static int frestart(work *k, int j)
+{
+    int64_t c = k->b.count;
+    double g, nn;
+    if (!wb_restart_fv(k->F + (size_t)j * (size_t)c, k->F, k->sig, k->gam, k->dd, k->seg,
+                       k->nseg, j, c, 1, &g, &nn))
+        return 0;
+    k->gam[j] = g, k->sig[j] = 1 / nn, k->cross = 0;
+    return 1;
+}
+
+/* Off the live segments H is l2x2 times the identity: an eigenvalue no
+ * float row sees when row 0 is zero there (dd 0: a zero-init first layer
+ * on inputs all zero, whose gradient there is 2 l2 W = 0; hess_max gave
+ * 1/3 for a top of 2 l2 = 1). Above the Ritz value it is the top, exact:
+ * the Ritz vector (xd double or xf float [count], norm *ny) becomes the
+ * hash-made direction 0 there, zero elsewhere. */
+static void dead_top(work *k, double *xd, float *xf, double *value, double *resid,
+                     double *ny)
+{
+    int64_t c = k->b.count, nd = 0;
+    if (!k->F || k->dd > 0 || !((double)k->l2x2 > *value))
+        return;
+    for (int i = 0; i <= k->nseg; i++) {
+        int64_t b, e;
+        gap(k, i, &b, &e);
+        nd += e > b ? e - b : 0;
+    }
+    if (nd == 0)
+        return;
+    double yy = 0;
+    for (int64_t t = 0; t < c; t++) {
+        if (xd)
+            xd[t] = 0;
+        else
+            xf[t] = 0;
+    }
+    for (int i = 0; i <= k->nseg; i++) {
+        int64_t b, e;
+        gap(k, i, &b, &e);
+        for (int64_t t = b; t < e; t++) {
+            float v = (float)wb_restart_entry(0, (uint64_t)t);
+            if (xd)
+                xd[t] = v;
+            else
+                xf[t] = v;
+            yy += (double)v * (double)v;
+        }
+    }
+    *value = (double)k->l2x2, *resid = 0, *ny = sqrt(yy);
+}
+
+/* The fewest Lanczos steps of a cold start (no vector given) before its
+ * stop test: from the gradient, whose component on the top eigenvector
+ * can be small, the top eigenvalue can be absent from the first Ritz
+ * values while Kato-Temple, which sees only them, already holds for a
+ * lower one (an audit found 0.547 for 1.002 after 4 steps, the gradient's
+ * component 7e-4; the top showed at step 6). A warm start, close to the
+ * top eigenvector, keeps 2; a cold one is once per fit. */
+#define TOP_COLD_MIN 10
+
 /* The three-term recurrence, without reorthogonalisation: over a few
  * steps the basis stays close to orthogonal, and whatever its rounding,
  * H Q_j = Q_j T_j + beta_j q_{j+1} e_j^T holds to rounding (Paige), so
@@ -326,7 +390,7 @@ typedef wb_status (*step_fn)(work *k, int j, double *a, double *b, wb_err *err);
 static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, int *jo,
                           double *ro, wb_err *err)
 {
-    int j = 0;
+    int j = 0, restarted = 0;
     double r = 0;
     wb_status st;
     while (j < m) {
@@ -363,6 +427,21 @@ static wb_status lanczos3(work *k, int m, int jmin, double tol, step_fn stepf, i
         double r2 = j > 1 ? fabs(b * k->s[(size_t)(j - 2) * j + (j - 1)]) : 0;
         double gp = j > 1 ? th - k->d[j - 2] - r2 : 0;
         int invariant = !(b > 1e-12 * fabs(a));
+        /* The space ended before the budget: restart (as ARPACK; the band,
+         * core/hvp_band.c) from a fixed direction off the basis, its block
+         * uncoupled in T. A start inside an invariant block (a zero-init
+         * model's gradient: rounding noise on the biases, H g = 0) stopped
+         * after one product on 0, residual 0, for a top of 1/3. Once: a
+         * restart's block that ends too holds every eigenvalue of the rest
+         * (its direction has a share in each eigenspace there). After it,
+         * TOP_COLD_MIN products before a stop, as from any cold start. */
+        if (invariant && j < m && !restarted) {
+            k->beta[j - 1] = 0;
+            if (k->F ? frestart(k, j) : restart(k, j, 1)) {
+                restarted = 1, jmin = j + TOP_COLD_MIN, r = 0;
+                continue;
+            }
+        }
         if (invariant || (j > 1 && j >= jmin && ((gp > 0 && r * r <= tol * gp * fabs(th))
                                                   || fabs(r) <= tol * fabs(th))))
             break;
@@ -466,15 +545,6 @@ static wb_status top_args(int max_iter, double tol, double gmix, wb_err *err)
     return WB_OK;
 }
 
-/* The fewest Lanczos steps of a cold start (no vector given) before its
- * stop test: from the gradient, whose component on the top eigenvector
- * can be small, the top eigenvalue can be absent from the first Ritz
- * values while Kato-Temple, which sees only them, already holds for a
- * lower one (an audit found 0.547 for 1.002 after 4 steps, the gradient's
- * component 7e-4; the top showed at step 6). A warm start, close to the
- * top eigenvector, keeps 2; a cold one is once per fit. */
-#define TOP_COLD_MIN 10
-
 wb_status wb_hvp_top(wb_hvp *h, int64_t first, int64_t count, int max_iter, double tol,
                      double gmix, double *x, int have_x, wb_rng *rng, double *value,
                      double *resid, int *steps, wb_err *err)
@@ -530,7 +600,9 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
             n0 += (double)k.F[t] * (double)k.F[t];
         }
     } else {
-        start_vector(&k, have_x ? x : NULL, rng, &ok);
+        /* a gradient start that is zero: the hash-made direction (an
+         * instrument draws no random number) */
+        start_vector(&k, have_x ? x : NULL, gmix > 0 ? NULL : rng, &ok);
         for (int64_t t = 0; ok && fb && t < count; t++) {
             k.F[t] = (float)k.Q[t];
             n0 += (double)k.F[t] * (double)k.F[t];
@@ -548,6 +620,7 @@ wb_status wb_hvp_top_g(wb_hvp *h, int64_t first, int64_t count, int max_iter, do
     if (st)
         return st;
     ritz_out(&k, j, r, x, NULL, value, resid, steps, &ny);
+    dead_top(&k, x, NULL, value, resid, &ny);
     double inv = 1 / ny;
     for (int64_t t = 0; t < count; t++)
         x[t] *= inv;
@@ -610,8 +683,8 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
     if (!mixed && have_x) {
         wb_fv_fmix(F, x, x, 1, 0, P, &n0);
     } else if (!mixed) {
-        for (int64_t t = 0; t < P; t++) {
-            F[t] = (float)wb_rng_normal(rng);
+        for (int64_t t = 0; t < P; t++) { /* a zero gradient: no draw */
+            F[t] = (float)(gmix > 0 ? wb_restart_entry(0, (uint64_t)t) : wb_rng_normal(rng));
             n0 += (double)F[t] * (double)F[t];
         }
     }
@@ -626,6 +699,7 @@ wb_status wb_hvp_top_f32(wb_hvp *h, int max_iter, double tol, double gmix,
     if (st)
         return st;
     ritz_out(&k, j, r, NULL, x, value, resid, steps, xnorm);
+    dead_top(&k, NULL, x, value, resid, xnorm);
     return WB_OK;
 }
 

@@ -42,3 +42,36 @@ int wb_restart_dv(double *y, const double *Q, int j, int64_t c, uint64_t r)
         y[t] /= n1;
     return 1;
 }
+
+/* the live part's y . u */
+static double fdot(const float *u, const float *y, const int64_t *seg, int nseg)
+{
+    double d = 0;
+    for (int s = 0; s < nseg; s++)
+        for (int64_t t = seg[2 * s]; t < seg[2 * s + 1]; t++)
+            d += (double)u[t] * (double)y[t];
+    return d;
+}
+
+int wb_restart_fv(float *y, const float *F, const double *sig, const double *gam, double dd,
+                  const int64_t *seg, int nseg, int j, int64_t c, uint64_t r, double *g,
+                  double *nn)
+{
+    for (int s = 0; s < nseg; s++)
+        for (int64_t t = seg[2 * s]; t < seg[2 * s + 1]; t++)
+            y[t] = (float)wb_restart_entry(r, (uint64_t)t);
+    double n0 = sqrt(fdot(y, y, seg, nseg)), gy = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < j; i++) {
+            const float *u = F + (size_t)i * (size_t)c;
+            /* y -= (q_i . y) q_i, q_i = sig_i u_i, the off-live share too */
+            double a = (fdot(u, y, seg, nseg) + gy * gam[i] * dd) * sig[i] * sig[i];
+            for (int s = 0; s < nseg; s++)
+                for (int64_t t = seg[2 * s]; t < seg[2 * s + 1]; t++)
+                    y[t] = (float)((double)y[t] - a * (double)u[t]);
+            gy -= a * gam[i];
+        }
+    *g = gy;
+    *nn = sqrt(fdot(y, y, seg, nseg) + gy * gy * dd);
+    return *nn > 1e-5 * n0;
+}

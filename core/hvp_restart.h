@@ -26,4 +26,14 @@ double wb_restart_entry(uint64_t r, uint64_t i);
  * of those j. */
 int wb_restart_dv(double *y, const double *Q, int j, int64_t c, uint64_t r);
 
+/* The same for a float basis of unscaled rows (core/hvp_eig.c's wb_hvp_top
+ * in float): row i of F [j, c] is u_i = q_i / sig_i, stored on the nseg
+ * live segments seg [2 nseg] only; off them u_i = gam_i u_0, whose squared
+ * norm there is dd. y [c] gets the direction on the live segments, off
+ * them it is *g times u_0; *nn is its norm. Returns 1, or 0 when under
+ * 1e-5 of it is left (float rows' rounding). */
+int wb_restart_fv(float *y, const float *F, const double *sig, const double *gam, double dd,
+                  const int64_t *seg, int nseg, int j, int64_t c, uint64_t r, double *g,
+                  double *nn);
+
 #endif

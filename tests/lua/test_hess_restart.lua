@@ -8,6 +8,10 @@
 -- layer gave 1/3, 0 for 1/3, 1/3; a v0 in the last layer gave 1/3 for a
 -- top of 1.0 (2 l2) after 2 products; and k = 3 on the dead ReLU returned 2
 -- values, converged false, "not converged after 100 products" after 2.
+-- The same for the cold three-term Lanczos of op:top and hess_max
+-- (lanczos3; Y2): from a gradient inside an invariant block, or rounding
+-- noise where H g = 0, it stopped on that block's value, residual 0
+-- (hess_max 0 then 1/3 where the top is 1/3, or 1 = 2 l2).
 -- The reference is a cyclic Jacobi eigensolver (below, independent of
 -- LAPACK and of Lanczos) on wb.hessian.full in float64 (computed in double,
 -- stored in float: the reference is good to about 1e-7 of the top).
@@ -160,6 +164,46 @@ T.test("a v0 inside an invariant block (the last layer): the top elsewhere", fun
   local v0 = {wb.zeros(4, 5), wb.zeros(5), wb.randn(5, 3), wb.randn(3)}
   check("v0 in layer 2", m, d, {k = 1, v0 = v0}, want)
   check("v0 in layer 2", m, d, {k = 2, v0 = v0}, want)
+end)
+
+-- the dead ReLU model with its first layer's weights zero: the gradient
+-- lies in the last layer's block (invariant; top 1/3), the top 2 l2 = 1 is
+-- the first layer's kernel
+T.test("cold op:top from a gradient inside an invariant block", function()
+  local m, d = dead(0.5)
+  m[1].weight:fill(0)
+  local want = jacobi(wb.hessian.full(m, d, {precision = "float64"}))
+  T.near(want[1], 1, 1e-7, "top 2 l2 = 1")
+  for _, f64 in ipairs{false, true} do
+    local op = wb.hessian.Operator({m[1], m[2]}, d.x, d.y, "cross_entropy", f64, 1, 1, false)
+    op:reset(d.x, d.y)
+    local lam, res, n = op:top(30, 1e-6, false, 1)
+    local what = string.format("%s: %.9g (residual %.3g) after %d products, want %.9g",
+      f64 and "float64" or "float32", lam, res, n, want[1])
+    T.ok(math.abs(lam - want[1]) <= 1e-5, what)
+    T.ok(n <= 30, what)
+  end
+end)
+
+-- Y2: x all zeros, zero-init Dense, balanced labels: the gradient is
+-- rounding noise on the biases (H g = 0), 4 inputs (the whole engine; 784:
+-- the reduced row space, right before too)
+T.test("hess_max on a zero-gradient batch: the top, each step", function()
+  for _, I in ipairs{4, 784} do
+    local x, y = wb.zeros(6, I), wb.new_tensor({6}, "uint8")
+    for i = 1, 6 do y:set(i, (i - 1) % 3) end
+    for _, l2 in ipairs{0, 0.5} do
+      local m = wb.nn.Sequential{wb.nn.Dense(I, 3, {init = "zeros", l2 = l2})}
+      local h = m:fit(x, y, {batch_size = 3, epochs = 1, shuffle = false, verbose = false,
+        seed = 1, optimizer = wb.optim.SGD{lr = 0.1}, instruments = {"hess_max"}, every = 1})
+      local want = l2 > 0 and 1 or 1 / 3
+      T.eq(#h.steps.hess_max, 2, "two steps")
+      for i, v in ipairs(h.steps.hess_max) do
+        T.ok(math.abs(v - want) <= 1e-5, string.format("inputs %d l2 %g step %d: %.9g, want "
+          .. "%.9g", I, l2, i, v, want))
+      end
+    end
+  end
 end)
 
 T.done()

@@ -8,7 +8,12 @@
  *            Lanczos with full reorthogonalisation (each new vector is
  *            orthogonalised against all earlier ones, twice), from v0 or a
  *            Gaussian start. Converged when every wanted Ritz pair has
- *            residual |beta_j s_ji| <= tol * max(|theta_i|, 1e-30).
+ *            residual |beta_j s_ji| <= tol * max(|theta_i|, 1e-30). When
+ *            the Krylov space ends first (a repeated eigenvalue's copies,
+ *            a block the start missed lie outside it) it restarts from a
+ *            fixed direction off the basis (hvp_restart.h); converged then
+ *            also when no direction is left, or when a generic block's
+ *            top is at most the k-th value.
  *   top      the largest eigenvalue from a few warm-started Lanczos steps,
  *            with its residual (the instrument hess_max during training).
  *   trace    Hutchinson: mean of z^T H z over Rademacher probes z.
@@ -37,7 +42,7 @@ typedef struct wb_eigs_opts {
 } wb_eigs_opts;
 
 /* values [k] (largest first), vectors [k, count] (unit norm; may be NULL),
- * *found (k, or fewer when the Krylov space is exhausted first),
+ * *found (k: the space is exhausted only when spanned, count >= k),
  * *converged (1 when tol was met). Errors: bad options (WB_EINVAL), a zero
  * v0, WB_ENOMEM, failures of wb_hvp_apply. */
 wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opts *o,

@@ -116,7 +116,8 @@ local eigs_said = false -- eigs' warning, once a process
 ---opts: k (1), tol (1e-4: each Ritz pair's residual <= tol * |value|),
 ---max_iter (products at most: 100, or k when k is larger), v0 (a start vector, e.g. an earlier
 ---result's vectors[1]: warm start; no stop comes before k + 7 products, as a start
----near a lower eigenvector meets tol at once), layer (a Dense's position in the
+---near a lower eigenvector meets tol at once; where the Krylov space ends early, as
+---for a repeated eigenvalue, a restart from a fixed direction adds k + 7), layer (a Dense's position in the
 ---model: that layer's diagonal block only), loss, precision, max_rows,
 ---seed (the probes' own generator, 1).
 ---@param model wb.Sequential

@@ -9,6 +9,8 @@
 -- 3: a folder a wb helper lists for a hook (wb.image.png_files(dir)): wb's
 -- own listings were skipped; one made on a hook's behalf is now recorded
 -- (and $WB_DATA, which wb.data reads to find a set a hook loads by name).
+-- tryX 3: a file a hook opened in "a+" (or "a+b") mode, seeked back and read
+-- was counted as written, so editing it reused the run with the old numbers.
 local T = dofile("tests/lua/harness.lua")
 local util = require "wb.util"
 local reads = require "wb.identity_reads"
@@ -115,6 +117,30 @@ T.test("tryL 3: a folder wb.image.png_files lists for a hook is recorded", funct
   local st, out, err = run()
   trained(24, st, out, err)
   T.ok(err:find(pngs .. " (a folder a hook listed) has other names", 1, true), err)
+end)
+
+T.test("tryX 3: a file opened in a mode that reads (a+, a+b, r+) is recorded; w+ is not",
+  function()
+  local file = dir .. "/m.txt"
+  util.write_file(file, "16\n")
+  for mode, read in pairs{r = true, rb = true, ["r+"] = true, ["r+b"] = true, ["a+"] = true,
+      ["a+b"] = true, a = false, ab = false, w = false, ["w+"] = false, ["w+b"] = false} do
+    local t = reads.track{}
+    assert(io.open(file, mode)):close()
+    local list = t:stop()
+    T.eq(paths(list), read and file or "", mode .. ": " .. util.canonical(list))
+    util.write_file(file, "16\n")
+  end
+  local run = script("i5", string.format("local p = %q", file),
+    '(function() local f = io.open(p, "a+") f:seek("set", 0) return f:read("n") end)()')
+  trained(16, run())
+  local st, _, err = run()
+  task.cached(st, err)
+  util.write_file(file, "24\n")
+  local out
+  st, out, err = run()
+  trained(24, st, out, err)
+  T.ok(err:find(file .. " changed since it was recorded", 1, true), err)
 end)
 
 T.done()

@@ -1,6 +1,6 @@
 -- wb/identity_reads_io.lua: what a run's hooks read through Lua's io
--- library (wb/identity_reads.lua records a run's reads). io.open (read
--- modes), io.lines(path) and io.input(path) are recorded as the file they
+-- library (wb/identity_reads.lua records a run's reads). io.open (modes
+-- that read: r, r+, a+), io.lines(path) and io.input(path) are recorded as the file they
 -- open; io.open in a write mode and os.rename's target as the run's output, and a file
 -- it removes or renames away as it is when the run ends.
 -- The default input: a hook reading it (io.read, io.lines() with no file,
@@ -32,8 +32,12 @@ return function(I)
   -- file handle -> the path it was opened with, in a read mode (weak: a closed handle goes)
   local opened = setmetatable({}, {__mode = "k"})
 
+  -- A mode that can read what the file held is a read: "r", "r+" and "a+" (with "b"); "a+"
+  -- counted as a write left a hook that seeks back and reads the file stale (tryX 3). "w+"
+  -- empties the file first, so it reads back only what the run wrote: an output, not an input.
   io.open = function(path, mode, ...)
-    local reading = mode == nil or (type(mode) == "string" and mode:sub(1, 1) == "r")
+    local reading = mode == nil or (type(mode) == "string" and (mode:sub(1, 1) == "r"
+      or mode:sub(1, 2) == "a+"))
     if reading then note(path) else I.wrote(path) end
     local f, e, c = through("open", orig.open, path, mode, ...)
     if f and reading and type(path) == "string" then opened[f] = path end

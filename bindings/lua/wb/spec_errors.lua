@@ -41,6 +41,10 @@ end
 
 function M.describe(v)
   if v == nil then return "nothing (it is missing)" end
+  -- epochs = 2.0 shown as "number 2" hid why an integer key refused it (tryX 6)
+  if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2^53 then
+    return "a float " .. tostring(v)
+  end
   if type(v) == "string" then return string.format("string %q", v) end
   return type(v) .. " " .. util.show(v)
 end

@@ -118,6 +118,9 @@ local bad = {
     "experiment.vary.hidden: expected a non-empty list of values, got number 64", 2},
   {"a float for an integer (tryX 6: it said \"got number 2\")", "base = {hidden = 8, "
     .. "epochs = 2.0}", "experiment.base.epochs: expected a positive integer, got a float 2.0", 2},
+  {"fit_options passing data.test on (tryX 6: refused only when its run started)",
+    "base = {hidden = 8}, fit_options = function(cfg, model, data) return {validation_data = "
+    .. "data.test} end", "experiment.fit_options.validation_data: set by the config", 2},
   {"string for a number", "base = {epochs = 1}, vary = {hidden = {'64'}}",
     "experiment.vary.hidden: expected a positive integer or a non-empty list", 2},
   {"empty value list", "base = {hidden = 8}, vary = {dropout = {}}",

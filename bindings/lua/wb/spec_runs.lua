@@ -48,6 +48,18 @@ function M.check_options(opts, where)
   end
 end
 
+-- Stand-ins for a fit_options hook's model and data at the plan (check_config): anything
+-- done with them raises, but for reading data.train and data.test (a run's data has
+-- these two), which gives opaque values a hook can only pass on.
+local function refuse() error("a stand-in, not the run's model or data", 0) end
+local function opaque()
+  return setmetatable({}, {__index = refuse, __newindex = refuse, __call = refuse,
+    __len = refuse, __pairs = refuse})
+end
+local STAND_IN = {train = opaque(), test = opaque()}
+local STAND_IN_DATA = setmetatable({}, {__index = function(_, k)
+  return STAND_IN[k] or refuse() end, __newindex = refuse, __len = refuse, __pairs = refuse})
+
 -- Run label's config cfg, resolved (base, variant, command line), checked as
 -- its run would find it; n_train: the rows of its dataset's training set.
 function M.check_config(cfg, n_train, where, label, fit_options)
@@ -63,12 +75,14 @@ function M.check_config(cfg, n_train, where, label, fit_options)
     end
   end
   -- fit_options as a function: its contract is a function of the config
-  -- (and of model and data); one of the config alone is called here, so a
-  -- key fit does not take fails now. One that reads the model or the data
-  -- fails here for want of them: it is checked when its run calls it.
+  -- (and of model and data); it is called here with stand-ins for those, so a
+  -- key fit does not take fails now, before any run trains: one that passes data.test
+  -- on (validation_data = data.test) was refused only when its run started, after
+  -- others had trained (tryX 6). One that does more with the model or the data fails
+  -- here on the stand-ins: it is checked when its run calls it.
   if type(fit_options) == "function" then
     local c = setmetatable(util.copy(cfg), getmetatable(cfg))
-    local ok, got = pcall(fit_options, c)
+    local ok, got = pcall(fit_options, c, opaque(), STAND_IN_DATA)
     if ok and got ~= nil then
       require("wb.spec").check_fit_options(got, where .. ": variant " .. label)
     end

@@ -4,7 +4,8 @@
 --    same root trained the same runs at once, over each other's records and
 --    weights. It now holds the root's lock shared and each run's own while
 --    training it, as a --run does (wb/root_lock.lua): the second is refused,
---    naming the lock and its holder's pid.
+--    naming the lock and its holder's pid, in one line (an input error, exit
+--    1: it came with a traceback, tryX 5).
 -- 2. A killed run's resume state (<task>-<hash>.state.safetensors) was
 --    checked for its tag and architecture, not its content: a bit flipped,
 --    a field edited (still well-formed), or a state copied from another run
@@ -100,9 +101,11 @@ T.test("run_experiment training: a second run_experiment on the same root is ref
   T.ok(who:find("^workbench pid " .. pid .. " on %S+, training run %x+ %(base seed 1%) in "
     .. "process %(run_experiment%) since "), who)
   local st, out, err = workbench(script, string.format("ROOT=%s STARTS=%s", q(root), q(starts)))
-  T.ok(st ~= 0, "refused: " .. tostring(st) .. " " .. out)
-  T.ok(err:find("run_experiment: [held] run " .. locks[1]:match("held%-(%x+)") .. " (base "
-    .. "seed 1) is being trained by another process (" .. who .. "; it holds " .. lock
+  T.eq(st, 1, "refused: " .. out .. err)
+  -- one line, as the runner's refusals: it came with a traceback (tryX 5)
+  T.ok(not err:find("traceback", 1, true), err)
+  T.ok(err:find("\nworkbench: run_experiment: [held] run " .. locks[1]:match("held%-(%x+)")
+    .. " (base seed 1) is being trained by another process (" .. who .. "; it holds " .. lock
     .. "): not trained here twice at once", 1, true), err)
   T.eq(lines(starts), 1, "nothing trained by the second")
   util.write_file(go, "")
@@ -140,7 +143,8 @@ T.test("run_experiment training: the task's runner on the same root is refused (
   T.wait_until("the runner's first run", 600, function() return wb.sys.exists(go2 .. ".in") end)
   local st2, out2, err2 = workbench(script, string.format("ROOT=%s STARTS=%s", q(root2),
     q(starts)))
-  T.ok(st2 ~= 0, "refused: " .. tostring(st2) .. " " .. out2)
+  T.eq(st2, 1, "refused: " .. out2 .. err2)
+  T.ok(not err2:find("traceback", 1, true), err2)
   T.ok(err2:find("run_experiment: [held] a runner of this sweep is using this root (workbench "
     .. "pid " .. rpid .. " on " .. wb.sys.hostname() .. ", training locally since ", 1, true)
     and err2:find("; it holds " .. root2 .. "/runs/slurm/held.lock): nothing trained here",

@@ -179,4 +179,11 @@ end
 
 -- }====================
 
+-- Raises the refusal of fname (a library function: run_experiment) to train ex while another
+-- process holds a lock (why: take_shared's or take_one's message) as an input error: one
+-- line, as the task runner's own refusals, not a failure with a traceback (tryX 5).
+function M.refuse(fname, ex, why)
+  error(wb.spec.input_error(string.format("%s: [%s] %s", fname, ex.name, why)), 0)
+end
+
 return M

@@ -364,7 +364,7 @@ function M.run_experiment(ex, o)
   local doing = "training in process (run_experiment)"
   local release, held = root_lock.take_shared(ex, doing, "nothing trained here (it may be "
     .. "training these runs now); run again once the runner has ended")
-  if not release then error(string.format("run_experiment: [%s] %s", ex.name, held), 0) end
+  if not release then root_lock.refuse("run_experiment", ex, held) end
   local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
   local pending, retrain = pending_of(ex, o.fresh)
   ex._fresh = o.fresh and "--fresh (fresh = true)" or nil -- as a task's (wb/runner_stop.lua)
@@ -383,7 +383,7 @@ function M.run_experiment(ex, o)
   train_pending(ex, pending, 1, true, function(s)
     local run_release, busy = root_lock.take_one(ex, s, string.format("training run %s (%s "
       .. "seed %d) in process (run_experiment)", s.hash, s.variant, s.seed))
-    if not run_release then error(string.format("run_experiment: [%s] %s", ex.name, busy), 0) end
+    if not run_release then root_lock.refuse("run_experiment", ex, busy) end
     if o.fresh or not s.cacheable then return run_release, false end
     local ok, rec = pcall(reusable, ex, s)
     if not ok then run_release(); error(rec, 0) end

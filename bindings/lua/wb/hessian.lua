@@ -62,8 +62,7 @@ local check_vector, check_layer = ops.check_vector, ops.check_layer
 ---l2 = false) at the model's weights: a list of float32 tensors shaped like
 ---model:get_weights(); v is such a list. Exact (forward-over-backward),
 ---computed in float32 with double sums, or in double with precision =
----"float64". opts: loss, precision, max_rows, seed (the probes' own
----generator, 1), l2 (see wb.hessian).
+---"float64". opts: loss, precision, max_rows, l2 (see wb.hessian).
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param v wb.Tensor[]
@@ -128,7 +127,7 @@ local eigs_said = false -- eigs' warning, once a process
 function M.eigs(model, data, opts)
   check_model_data("eigs", model, data)
   opts = check_opts("eigs", 3, opts, {k = "integer", tol = "number",
-    max_iter = "integer", v0 = "table", layer = "integer"})
+    max_iter = "integer", v0 = "table", layer = "integer", seed = "integer"})
   -- max_iter's default is 100 products, or k when more are asked for (a k
   -- the user gave is never blamed on a max_iter they did not)
   local k, tol = opts.k or 1, opts.tol or 1e-4
@@ -183,7 +182,8 @@ end
 ---Example: local t = wb.hessian.trace(m, {x = x, y = y}, {probes = 200}); print(t.mean, t.stderr)
 function M.trace(model, data, opts)
   check_model_data("trace", model, data)
-  opts = check_opts("trace", 3, opts, {probes = "integer", layer = "integer"})
+  opts = check_opts("trace", 3, opts, {probes = "integer", layer = "integer",
+    seed = "integer"})
   local probes = opts.probes or 100
   if probes < 2 then error("trace: probes: expected >= 2, got " .. probes, 2) end
   local layer = check_layer("trace", model, opts.layer)
@@ -216,7 +216,7 @@ end
 function M.density(model, data, opts)
   check_model_data("density", model, data)
   opts = check_opts("density", 3, opts, {steps = "integer", probes = "integer",
-    grid = "integer", sigma = "number", layer = "integer"})
+    grid = "integer", sigma = "number", layer = "integer", seed = "integer"})
   local steps, probes, grid = opts.steps or 80, opts.probes or 5, opts.grid or 1000
   if steps < 1 or probes < 1 or grid < 2 then
     error(string.format("density: expected steps >= 1, probes >= 1, grid >= 2, got %s, "
@@ -260,7 +260,7 @@ end
 ---product each) for small models. Its 4 P^2 bytes above opts.max_bytes
 ---(1e8: P <= 5,000) are refused before any allocation, naming P and the
 ---limit (the study's MLP, P = 101,770, would take 41 GB: use eigs, trace
----or density). opts: max_bytes, loss, precision, max_rows, seed.
+---or density). opts: max_bytes, loss, precision, max_rows.
 ---@param model wb.Sequential
 ---@param data wb.Dataset|table
 ---@param opts? table
@@ -279,10 +279,15 @@ function M.full(model, data, opts)
   for _, p in ipairs(model:parameters()) do P = P + p:numel() end
   local bytes = 4 * P * P
   if P > 0 and (bytes > limit or bytes // P // 4 ~= P) then -- the latter: overflow
-    error(string.format("full: the model has %d parameters, more than %d: its P x P "
-      .. "float32 matrix (P = %d) would take %.3g GB (4 P^2 bytes), over max_bytes = %.0f; "
-      .. "pass a larger max_bytes to allow it, or use eigs, trace or density", P,
-      math.floor(math.sqrt(limit / 4)), P, 4e-9 * P * P, limit), 2)
+    -- a limit under 4 bytes allows no parameter: "more than 0" read as a miscount (tryY 6)
+    local allowed = math.floor(math.sqrt(limit / 4))
+    local size = 4.0 * P * P
+    error(string.format("full: the model has %d parameters, %s: its P x P float32 matrix "
+      .. "(P = %d) would take %s (4 P^2 bytes), over max_bytes = %.0f; pass a larger "
+      .. "max_bytes to allow it, or use eigs, trace or density", P, allowed > 0 and
+      "more than " .. allowed or "and max_bytes allows none (one float32 takes 4 bytes)", P,
+      size >= 1e8 and string.format("%.3g GB", size / 1e9) or string.format("%.0f bytes",
+      size), limit), 2)
   end
   local op <close> = operator("full", model, data, opts)
   return call("full", op, "full")

@@ -11,8 +11,10 @@ local arch = require "wb.arch"
 
 local M = {}
 
-local COMMON = {loss = "string", precision = "string", max_rows = "integer",
-  seed = "integer", l2 = "boolean"}
+local COMMON = {loss = "string", precision = "string", max_rows = "integer", l2 = "boolean"}
+-- seed is the own option of the functions that draw random numbers (own.seed); hvp, hvps
+-- and full draw none, and took it without effect (tryY 6)
+local SEEDED = "eigs (its start vector, without v0), trace and density (their probes)"
 local INT_MAX = 2147483647
 
 -- opts checked against COMMON plus `own` (key -> type); unknown keys are
@@ -23,6 +25,11 @@ local function check_opts(fname, pos, opts, own)
   for name in pairs(own) do keys[#keys + 1] = name end
   for name in pairs(COMMON) do keys[#keys + 1] = name end
   table.sort(keys)
+  if not own.seed and type(opts) == "table" and rawget(opts, "seed") ~= nil then
+    args.input_fail(string.format("%s: option 'seed': %s draws no random numbers, so a seed "
+      .. "would change nothing; the functions that draw them take it: %s", fname, fname,
+      SEEDED), 3)
+  end
   local given = args.options(fname, pos, opts, keys, 4)
   opts = {}
   for k, v in pairs(given) do
@@ -111,6 +118,9 @@ function M.default_loss(fname, model, level)
     .. "to measure one of those", fname, tostring(l)), level + 1)
 end
 
+-- The operators computing in double (precision = "float64"): call's message on overflow
+local float64 = setmetatable({}, {__mode = "k"})
+
 -- The C operator over model's layers and data, at the current weights
 -- (opts.l2 = false: of the data loss alone, data_only); opts.loss nil: the
 -- model's training loss (M.default_loss).
@@ -149,6 +159,7 @@ local function operator(fname, model, data, opts)
     end
     error(fname .. ": " .. tostring(op) .. why, 3)
   end
+  float64[op] = opts.precision == "float64" or nil
   return op
 end
 
@@ -162,16 +173,32 @@ local function finite(v)
   return type(v) ~= "number" or fin(v)
 end
 
+-- Does v (as finite takes it) hold a NaN? (|t| sums an infinity to one, a NaN to NaN)
+local function has_nan(v)
+  if type(v) == "table" then
+    for i = 1, #v do if has_nan(v[i]) then return true end end
+    return false
+  end
+  if args.typename(v) == "wb.Tensor" then v = v:abs():sum() end
+  return v ~= v
+end
+
 -- op:method(...), its failures prefixed with fname and raised at the caller
 -- of the public function (a wb.Error keeps its code). Finite inputs can
 -- still overflow (x of 1e38 makes infinite logits): a NaN or infinite
 -- result is an error, never returned.
 local function call(fname, op, method, ...)
   local res = table.pack(pcall(op[method], op, ...))
-  if res[1] and not finite(table.pack(table.unpack(res, 2, res.n))) then
-    error(wb.Error{code = "ENONFINITE", message = fname .. ": the result is not finite: the "
-      .. "loss or its derivatives overflow at these weights and data (float32 ends near "
-      .. "3.4e38)"}, 0)
+  local got = table.pack(table.unpack(res, 2, res.n))
+  if res[1] and not finite(got) then
+    -- in double, a result beyond float32's range (infinities, no NaN) is finite until it is
+    -- stored in the float32 tensors returned: blaming the loss misled (tryY 6)
+    local what = float64[op] and not has_nan(got) and "the result overflows float32: "
+      .. "computed in double (precision = \"float64\") it is finite, but some of its values "
+      .. "are beyond float32's range (about 3.4e38), and the tensors returned are float32"
+      or "the result is not finite: the loss or its derivatives overflow at these weights "
+      .. "and data (float32 ends near 3.4e38)"
+    error(wb.Error{code = "ENONFINITE", message = fname .. ": " .. what}, 0)
   end
   if res[1] then return table.unpack(res, 2, res.n) end
   local err = res[2]

@@ -126,4 +126,38 @@ T.test("kill -9 of the runner: its child stops, no run starts, a rerun resumes",
   end
 end)
 
+-- tryX 4: the runner's reader gone (`workbench t.lua | head`): it stops its runs, in one
+-- line (it came with a traceback, saying "no record written" as if finished runs were
+-- lost). The build hook waits until the reader has ended and been reaped (/proc/<pid>
+-- gone: its end of the pipe closed), so the runner's next look finds it gone.
+T.test("the runner's output unread any more: one line, finished runs kept, exit 1", function()
+  local root, pidf, errf = dir .. "/unread", dir .. "/reader.pid", dir .. "/unread.err"
+  local script = dir .. "/unread.lua"
+  util.write_file(script, string.format([[
+return wb.task{name = "unread", experiment = {seeds = {1},
+  base = {epochs = 2, subset = {train = 100, test = 50}},
+  build = function()
+    for _ = 1, 12000 do
+      local f = io.open(%q)
+      local pid = f and f:read("n")
+      if f then f:close() end
+      if pid and not wb.sys.exists("/proc/" .. pid) then break end
+      os.execute("sleep 0.05")
+    end
+    return wb.nn.Sequential{wb.nn.Dense(784, 4, {activation = "relu"}),
+      wb.nn.Dense(4, 10, {activation = "softmax"})}
+  end},
+  report = function() end}
+]], pidf))
+  local st = T.sh(string.format("(WB_ECHO=0 %s %s --root %s --jobs 1 2>%s; echo $? > %s.st) "
+    .. "| sh -c 'echo $$ > %s'", T.wb, script, root, errf, errf, pidf))
+  T.eq(st, 0)
+  local err = util.read_file(errf)
+  T.eq(util.read_file(errf .. ".st"), "1\n", err)
+  T.ok(err:find("\nworkbench: [unread] no one reads this task's output any more (its reader "
+    .. "ended: a report killed, or `| head`): the runs training are stopped, unrecorded; "
+    .. "finished runs stay recorded", 1, true), err)
+  T.ok(not err:find("traceback", 1, true), err)
+end)
+
 T.done()

@@ -100,8 +100,13 @@ return function(ex, pending, jobs, on_done, on_line)
     for line in p:lines() do
       pgid = pgid or tonumber(line:match("^PGID (%d+)"))
       if watch_out and wb.sys.reader_gone(1) then
-        error("no one reads this task's output any more (its report was killed?): its runs "
-          .. "are stopped, no record written", 0)
+        -- one line, as a signal's stop (wb/runner_stop.lua): it came with a traceback, and
+        -- "no record written" read as if the runs finished before were lost too (tryX 4)
+        error(wb.spec.input_error(string.format("[%s] no one reads this task's output any "
+          .. "more (its reader ended: a report killed, or `| head`): the runs training are "
+          .. "stopped, unrecorded; finished runs stay recorded, and a stopped run resumes from "
+          .. "its last saved epoch where it can: run the same command again to continue",
+          ex.name)), 0)
       end
       local h, rest = line:match("^(%x+) (.*)$")
       if h and not by_hash[h] then h, rest = nil, nil end -- a shell's line that looks like one

@@ -1,5 +1,6 @@
 -- wb/grad_check.lua: fit checks the gradients written by hand against
--- central differences of the values they belong to: a loss function of
+-- central differences of the values they belong to (a loss's at a step
+-- that shrinks where it bends or ends: wb/grad_check_step.lua): a loss function of
 -- one's own (fit{loss = function(output, labels) -> value, grad_output}) on
 -- the first batch and on the first batch of another size (a short last
 -- one: a gradient that hard-codes n is wrong there only), and the backward
@@ -18,6 +19,7 @@
 -- and is not called wrong.
 local _ENV = require "wb.std"
 local wb = require "wb"
+local step = require "wb.grad_check_step"
 local M = {}
 
 local CHECK_SEED = 20261204
@@ -65,7 +67,8 @@ end
 -- CHECK_SEED), never the global one: training draws what it would draw.
 local ENTRIES, ROW_ENTRIES, DIRS, HE = 256, 16, 4, 1e-3
 -- Tolerances. An entry: the central difference D at step h (HE, times |x|
--- beyond 1) has an error of h^2 f''' / 6 (1e-7 relative for a softmax
+-- beyond 1; smaller where the loss bends or ends within it, down to where
+-- it is smooth: wb/grad_check_step.lua) has an error of h^2 f''' / 6 (1e-7 relative for a softmax
 -- cross-entropy, 0 for a square) plus the value's rounding over 2h; the
 -- value is a float64 sum of float32 terms (wb's sum), so ROUND (32 float32
 -- roundings of |value|, over the step) bounds that rounding with room. A
@@ -81,7 +84,7 @@ local ENTRIES, ROW_ENTRIES, DIRS, HE = 256, 16, 4, 1e-3
 -- moves the central difference by up to its entry's whole slope, a +-1
 -- sum over few entries (a short batch of 2 rows) or one that cancels is
 -- small, and training such a loss brings many entries to their kink.
-local TOL_ENTRY, FLOOR, TOL_DIR, ROUND = 0.01, 1e-3, 0.05, 32 * 2 ^ -24
+local TOL_ENTRY, FLOOR, TOL_DIR, ROUND = 0.01, 1e-3, 0.05, step.ROUND
 
 -- A generator of the check's own (a 64-bit LCG, Knuth's MMIX constants):
 -- rand(k) -> an integer in [1, k].
@@ -119,39 +122,38 @@ local function chosen(n, c, rand)
   return out
 end
 
--- value of fn at x (nil when not a finite number: that point is not used).
-local function value_at(fn, x, y)
-  local v = number_of(fn(x, y))
-  if type(v) ~= "number" or v ~= v or math.abs(v) == math.huge then return nil end
-  return v
-end
-
 -- Each chosen entry's slopes: e.g = g's entry, e.d the central difference,
--- e.w its allowance (half the one-sided slopes' gap, the rounding);
--- under softmax each row's mean over its chosen entries taken out of g, d
--- (the constant the softmax drops) and added to w.
+-- e.w its allowance (half the one-sided slopes' gap, the rounding), e.x the
+-- output. Under softmax each row's mean over its chosen entries, weighted
+-- by their probabilities e.s = e.x, is taken out of g, d (the constant the
+-- softmax drops) and added to w: the softmax's backward passes p (g - <g,
+-- p>) on, so an entry of tiny p trains by little; its slope q / p n is
+-- huge (tryZ C1), and an unweighted mean spread its error over the row.
 local function entry_slopes(fn, out, y, v, g, rows, softmax)
   local x, list = out:clone(), {}
   for _, r in ipairs(rows) do
     local row = {}
     for _, j in ipairs(r.cols) do
       local x0 = out:get(r.i, j)
-      local h = HE * math.max(1, math.abs(x0))
-      x:set(r.i, j, x0 + h); local xp = x:get(r.i, j); local vp = value_at(fn, x, y)
-      x:set(r.i, j, x0 - h); local xm = x:get(r.i, j); local vm = value_at(fn, x, y)
-      x:set(r.i, j, x0)
-      if vp and vm then
-        local f, b = (vp - v) / (xp - x0), (v - vm) / (x0 - xm)
-        row[#row + 1] = {i = r.i, j = j, g = g:get(r.i, j), d = (vp - vm) / (xp - xm),
-          w = math.abs(f - b) / 2 + 2 * ROUND * math.max(math.abs(v), math.abs(vp),
-          math.abs(vm)) / (xp - xm)}
+      local vp, vm, dp, dm, h = step.probe(fn, y, v, HE * math.max(1, math.abs(x0)), function(t)
+        x:set(r.i, j, x0 + t)
+        return x, math.abs(x:get(r.i, j) - x0)
+      end, function(t) return t > step.BEND * math.abs(x0) end)
+      if vp then
+        local f, b = (vp - v) / dp, (v - vm) / dm
+        row[#row + 1] = {i = r.i, j = j, x = x0, h = h, g = g:get(r.i, j), flat = vp == vm,
+          d = (vp - vm) / (dp + dm), w = math.abs(f - b) / 2
+          + 2 * ROUND * math.max(math.abs(v), math.abs(vp), math.abs(vm)) / (dp + dm)}
       end
     end
     if softmax and #row > 0 then
-      local mg, md, mw = 0, 0, 0
-      for _, e in ipairs(row) do mg, md, mw = mg + e.g, md + e.d, mw + e.w end
+      local sp, mg, md, mw = 0, 0, 0, 0
       for _, e in ipairs(row) do
-        e.g, e.d, e.w = e.g - mg / #row, e.d - md / #row, e.w + mw / #row
+        e.s = math.max(e.x, 0)
+        sp, mg, md, mw = sp + e.s, mg + e.s * e.g, md + e.s * e.d, mw + e.s * e.w
+      end
+      for _, e in ipairs(row) do
+        if sp > 0 then e.g, e.d, e.w = e.g - mg / sp, e.d - md / sp, e.w + mw / sp end
       end
     end
     table.move(row, 1, #row, #list + 1, list)
@@ -168,10 +170,11 @@ end
 
 local function check_entries(where, list, n)
   local top = 0
-  for _, e in ipairs(list) do top = math.max(top, math.abs(e.d)) end
+  for _, e in ipairs(list) do top = math.max(top, (e.s or 1) * math.abs(e.d)) end
   local bad = {}
   for _, e in ipairs(list) do
-    if math.abs(e.g - e.d) > e.w + TOL_ENTRY * math.abs(e.d) + FLOOR * top then
+    local s = e.s or 1
+    if s * math.abs(e.g - e.d) > s * (e.w + TOL_ENTRY * math.abs(e.d)) + FLOOR * top then
       bad[#bad + 1] = e
     end
   end
@@ -183,12 +186,17 @@ local function check_entries(where, list, n)
   local more = #rows > 8 and ", ..." or ""
   rows = table.move(rows, 1, math.min(#rows, 8), 1, {})
   local e, r = bad[1], ratio_of(bad)
+  for _, b in ipairs(bad) do if b.flat then e = b; break end end
+  -- a value clamped there (log(clamp(p, 1e-7, 1)) at p < 1e-7) has slope 0
+  local flat = e.flat and string.format("; the value does not change with output[%d, %d] "
+    .. "(clamped there?), the gradient does: clamp the gradient too, or clamp lower", e.i, e.j)
+    or ""
   error(string.format("%s %d of the %d entries checked disagree (rows %s%s); at "
-    .. "output[%d, %d], (value(x + h e) - value(x - h e)) / 2h = %.6g (h = %g), but the "
-    .. "gradient is %.6g%s%s (a gradient that is a surrogate on purpose: fit{grad_check = "
-    .. "false})", where, #bad, #list, table.concat(rows, ", "), more,
-    e.i, e.j, e.d, HE, e.g, r and string.format("; over them the gradient is %.4g times the "
-    .. "slope", r) or "", r and hint(r, n) or ""), 0)
+    .. "output[%d, %d] = %.6g, (value(x + h e) - value(x - h e)) / 2h = %.6g (h = %.3g), but "
+    .. "the gradient is %.6g%s%s%s (a gradient that is a surrogate on purpose: fit{grad_check "
+    .. "= false})", where, #bad, #list, table.concat(rows, ", "), more,
+    e.i, e.j, e.x, e.d, e.h, e.g, flat, r and string.format("; over them the gradient is %.4g "
+    .. "times the slope", r) or "", r and hint(r, n) or ""), 0)
 end
 
 -- DIRS random +-1 directions (rows centred under softmax) over all entries.
@@ -203,22 +211,22 @@ local function check_directions(where, fn, out, y, v, g, softmax, rand, n)
     end
     local u = wb.tensor(s)
     if softmax then u = centre_rows(u) end
-    local xp, xm = out + u * HE, out - u * HE
-    local vp, vm = value_at(fn, xp, y), value_at(fn, xm, y)
-    if vp and vm then
-      local want = (vp - vm) / (2 * HE)
-      local got = dot(g, xp - xm) / (2 * HE)
+    local vp, vm, _, _, h = step.probe(fn, y, v, HE, function(t) return out + u * t, math.abs(t) end,
+      step.wide_along(out, u))
+    if vp then
+      -- float32 rounds out + h u: the steps taken, not h u
+      local want, got = (vp - vm) / (2 * h), dot(g, (out + u * h) - (out - u * h)) / (2 * h)
       -- a loss convex along u (each entry's kink: |d|, max(m, 0)) has
       -- sum(g u) between its one-sided slopes however many kinks u crosses
       -- within h (subgradient inequality); a concave one, too
       local tol = TOL_DIR * math.max(math.abs(want), math.abs(got))
-        + math.abs((vp - v) - (v - vm)) / HE / 2
-        + ROUND * math.max(math.abs(v), math.abs(vp), math.abs(vm)) / HE
+        + math.abs((vp - v) - (v - vm)) / h / 2
+        + ROUND * math.max(math.abs(v), math.abs(vp), math.abs(vm)) / h
       if math.abs(got - want) > tol then
         error(string.format("%s along a random direction u (entries +-1), (value(x + h u) "
-          .. "- value(x - h u)) / 2h = %.6g (h = %g), but sum(gradient * u) = %.6g%s (a "
+          .. "- value(x - h u)) / 2h = %.6g (h = %.3g), but sum(gradient * u) = %.6g%s (a "
           .. "gradient that is a surrogate on purpose: fit{grad_check = false})", where, want,
-          HE, got, want ~= 0 and hint(got / want, n) or ""), 0)
+          h, got, want ~= 0 and hint(got / want, n) or ""), 0)
       end
     end
   end
@@ -238,17 +246,17 @@ local function check_own_direction(where, fn, out, y, v, g, softmax, n)
   local top = u:abs():max()
   if not (top > 0 and top < math.huge) then return end
   u = u * (1 / top)
-  local xp, xm = out + u * HE, out - u * HE
-  local vp, vm = value_at(fn, xp, y), value_at(fn, xm, y)
-  if not (vp and vm) then return end
-  local want, got = (vp - vm) / (2 * HE), dot(g, xp - xm) / (2 * HE)
-  local tol = TOL_ENTRY * math.abs(want) + math.abs((vp - v) - (v - vm)) / HE / 2
-    + ROUND * math.max(math.abs(v), math.abs(vp), math.abs(vm)) / HE
+  local vp, vm, _, _, h = step.probe(fn, y, v, HE, function(t) return out + u * t, math.abs(t) end,
+      step.wide_along(out, u))
+  if not vp then return end
+  local want, got = (vp - vm) / (2 * h), dot(g, (out + u * h) - (out - u * h)) / (2 * h)
+  local tol = TOL_ENTRY * math.abs(want) + math.abs((vp - v) - (v - vm)) / h / 2
+    + ROUND * math.max(math.abs(v), math.abs(vp), math.abs(vm)) / h
   if math.abs(got - want) > tol then
     error(string.format("%s along the gradient's own direction u (gradient / max|gradient|), "
-      .. "(value(x + h u) - value(x - h u)) / 2h = %.6g (h = %g), but sum(gradient * u) = "
+      .. "(value(x + h u) - value(x - h u)) / 2h = %.6g (h = %.3g), but sum(gradient * u) = "
       .. "%.6g: the gradient is %.4g times the slope%s (a gradient that is a surrogate on "
-      .. "purpose: fit{grad_check = false})", where, want, HE, got, want ~= 0 and got / want
+      .. "purpose: fit{grad_check = false})", where, want, h, got, want ~= 0 and got / want
       or 0 / 0, want ~= 0 and hint(got / want, n) or ""), 0)
   end
 end

@@ -50,13 +50,18 @@ local keras = require "wb.losses_keras"
 ---256 of them: whole rows, the first and the last always, then rows at
 ---random), then the gradient's own direction (a scale adds up there over
 ---every entry), then 4 random directions of +-1 entries (under a softmax
----head, a constant per row, which the softmax drops, is not counted). A
----wrong one (a missing 1 / n, a flipped sign, zeros, a row skipped, a
----scale of 1.03) is an error naming the entries and the slopes;
----fit{grad_check = false} skips it. The function is called once a
----training step, once a validation batch (and by evaluate), and by that
----check 2 times an entry checked and 10 times more, on each batch checked
----(at most 522), and as often again (at most 523) on the first rows: a
+---head, a constant per row, which the softmax drops, is not counted, and
+---an entry weighs by its probability, as in the softmax's backward). The
+---step h is 1e-3 (times |x| beyond 1), and h / 8 again where the loss
+---bends or ends within it (a probability of 1e-9, log p at p - h < 0),
+---down to where the loss is smooth. A wrong gradient (a missing 1 / n, a
+---flipped sign, zeros, a row skipped, a scale of 1.03) is an error naming
+---the entries, their values, the step and the slopes, and an entry where
+---the value is flat (a clamp) but the gradient not; fit{grad_check =
+---false} skips it. The function is called once a training step, once a
+---validation batch (and by evaluate), and by that check 2 to 26 times an
+---entry checked and 10 to 130 times more, on each batch checked (at most
+---6786), and as often again (at most 6787) on the first rows: a
 ---function keeping state across calls (a call counter as a schedule, a
 ---running mean) sees those calls too; count steps in a per-step hook
 ---instead (on_train_batch_begin). It must not write into out, the last

@@ -104,4 +104,44 @@ return wb.task{name = "own", experiment = {base = {epochs = 1, hidden = 8,
   end
 end)
 
+-- A task script at dir/<name>.lua whose report is `body`: its status,
+-- stdout, stderr and task folder, run under dir/root.
+local function run_report(name, body)
+  local dir = T.tmpdir()
+  local script, root = dir .. "/" .. name .. ".lua", dir .. "/root"
+  local f = assert(io.open(script, "w"))
+  f:write(string.format([[
+return wb.task{name = %q, experiment = {base = {epochs = 1, hidden = 8,
+    subset = {train = 200, test = 100}}},
+  report = function(task, runs)
+    local p = wb.plot.lines{series = {{label = "a", x = {1, 2}, y = {3, 4}}}}
+%s
+  end}
+]], name, body))
+  f:close()
+  local st, out, err = T.run_wb(q(script) .. " --root " .. q(root))
+  return st, out, err, root .. "/" .. name, script
+end
+
+-- err's last line is the one error line, with no traceback, holding each of wants.
+local function one_line_error(err, wants)
+  T.ok(not err:find("stack traceback", 1, true), err)
+  local last = err:match("([^\n]*)\n?$")
+  for _, w in ipairs(wants) do T.ok(last:find(w, 1, true), w .. " in " .. err) end
+end
+
+-- tryZ A1: the second figure "curves" replaced the first's PNG; the README
+-- showed it twice and runs.json listed it twice, all with exit 0.
+T.test("a figure name given twice in one report is an error naming both lines", function()
+  local st, out, err, tdir, script = run_report("dup", [[
+    task:figure("curves", p)
+    task:figure("curves", p)]])
+  T.eq(st, 1, out .. err)
+  one_line_error(err, {script .. ":6: task:figure: figure 'curves' was given already by this "
+    .. "report (at " .. script .. ":5): two figures cannot share one file, curves.png"})
+  T.ok(not out:find("wrote", 1, true), out)
+  local readme = util.read_file(tdir .. "/README.md") or ""
+  T.ok(readme:find("The last report of this task failed", 1, true), readme)
+end)
+
 T.done()

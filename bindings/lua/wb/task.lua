@@ -209,14 +209,25 @@ end
 ---deleted with its .csv and .gp, and another PNG in the folder is named on
 ---stderr and left; so is a file the last report
 ---exported into the folder (wb.runs.export_*: runs.json's exports).
+---A name given twice in one report is an error (the files would be one).
 ---@param name string
 ---@param plot wb.Plot
 ---@param caption? string
 ---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
+  -- a second figure of one name replaced the first's files, and the README
+  -- showed it twice (tryZ A1)
+  local first = self.tried[name .. ".png"]
+  if first then
+    args.input_fail(string.format("task:figure: figure '%s' was given already by this report "
+      .. "(at %s): two figures cannot share one file, %s.png; give this one another name",
+      name, first, name), 2)
+  end
+  local at = debug.getinfo(2, "Sl")
+  at = at and at.currentline > 0 and at.short_src .. ":" .. at.currentline or "?"
   local path = self:path(name .. ".png")
   if type(plot) == "table" and type(plot.d) == "table" then plot = marked(self, plot, name) end
-  self.tried[name .. ".png"] = true -- drawn or not: its files are this report's
+  self.tried[name .. ".png"] = at -- drawn or not: its files are this report's
   local ok, err = pcall(plot.save, plot, path)
   if not ok then
     -- a SIGINT or SIGTERM during the render is not a figure's failure: the

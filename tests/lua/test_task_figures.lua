@@ -144,4 +144,31 @@ T.test("a figure name given twice in one report is an error naming both lines", 
   T.ok(readme:find("The last report of this task failed", 1, true), readme)
 end)
 
+-- tryZ B1, B2: "../ratio_out" was written beside the task's folder, where the
+-- clean-up of renamed figures never looked; "Val Loss (%)" made a README
+-- link Markdown does not show.
+T.test("a figure name that is not a plain file name is refused before anything is written",
+    function()
+  local st, out, err, tdir = run_report("names", [[
+    for _, name in ipairs{"Val Loss (%)", "a/b", "..", ".hidden", "", "x..y", 3} do
+      local ok, e = pcall(task.figure, task, name, p)
+      print(name, ok, tostring(e))
+    end
+    task:figure("val_loss-2.v1", p)
+    task:figure("../ratio_out", p)]])
+  T.eq(st, 1, out .. err)
+  one_line_error(err, {"task:figure: name '../ratio_out': expected a plain file name "
+    .. "(letters, digits, _, - and ., not beginning with . nor holding ..)"})
+  T.ok(not wb.sys.exists(tdir .. "/../ratio_out.png"), "written outside the task's folder")
+  T.ok(wb.sys.exists(tdir .. "/val_loss-2.v1.png"), "a plain name refused")
+  for _, name in ipairs{"Val Loss (%)", "a/b", "..", ".hidden", "", "x..y"} do
+    local pat = name:gsub("%p", "%%%0")
+    T.ok(out:find(pat .. "\tfalse\ttask:figure: name '" .. pat .. "': expected a plain file "
+      .. "name"), name .. " in " .. out)
+    T.ok(not wb.sys.exists(tdir .. "/" .. name .. ".png"), name)
+  end
+  T.ok(out:find("3\tfalse\t[^\n]*bad argument #1 to 'figure' %(string expected, got number%)"),
+    out)
+end)
+
 T.done()

@@ -209,12 +209,23 @@ end
 ---deleted with its .csv and .gp, and another PNG in the folder is named on
 ---stderr and left; so is a file the last report
 ---exported into the folder (wb.runs.export_*: runs.json's exports).
----A name given twice in one report is an error (the files would be one).
+---name is a plain file name: letters, digits, _, - and . (not first, never
+---".."), so the files stay in the folder and the README's link shows. A
+---name given twice in one report is an error (the files would be one).
 ---@param name string
 ---@param plot wb.Plot
 ---@param caption? string
 ---Example: task:figure("val_loss", runs:plot_curves("val_loss"))
 function Task:figure(name, plot, caption)
+  args.check("figure", 1, name, "string")
+  -- the name is a file in the task's folder and a Markdown link target:
+  -- "../x" was written where the clean-up of renamed figures never looks,
+  -- "Val Loss (%)" made a link no viewer shows (tryZ B1, B2)
+  if not name:match("^[%w_%-][%w_%-%.]*$") or name:find("..", 1, true) then
+    args.input_fail(string.format("task:figure: name '%s': expected a plain file name "
+      .. "(letters, digits, _, - and ., not beginning with . nor holding ..)",
+      (name:gsub("%c", "?"))), 2)
+  end
   -- a second figure of one name replaced the first's files, and the README
   -- showed it twice (tryZ A1)
   local first = self.tried[name .. ".png"]

@@ -159,4 +159,46 @@ T.test("pcall gets the input error: its text at the caller's line, its kind", fu
   T.ok(not ok and not wb.spec.is_input_error(e), tostring(e))
 end)
 
+-- tryZ C2: each printed its good message and then a traceback into the
+-- library, where the mistake was in the call.
+T.test("a mistyped column or series, save's metadata or missing folder, ex:run() refusing "
+    .. "--seeds: one line each at the caller's line", function()
+  local dir = T.tmpdir()
+  local st, err = run_e("local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}; m:save("
+    .. string.format("%q", dir .. "/m.st") .. ", {metadata = {n = 3}})")
+  T.eq(st, 1, err)
+  one_line(err, {"save: metadata 'n': expected a string value (safetensors metadata is "
+    .. "string -> string), got a number"})
+  st, err = run_e("local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}; m:save_weights("
+    .. string.format("%q", dir .. "/nodir/m.st") .. ")")
+  T.eq(st, 73, err) -- ECREATE's status kept
+  one_line(err, {dir .. "/nodir/m.st: cannot create temporary file", "(folder " .. dir
+    .. "/nodir does not exist)"})
+  local script = dir .. "/ex.lua"
+  local f = assert(io.open(script, "w"))
+  f:write(string.format([[
+local ex = wb.experiment({name = "c2", base = {epochs = 1, hidden = 8,
+  subset = {train = 200, test = 100}}, seeds = {1}}, {root = %q})
+local runs = ex:run()
+if arg[1] == "table" then print(runs:table{"test_acuracy"}) end
+if arg[1] == "curves" then runs:plot_curves("val_acc") end
+]], dir .. "/root"))
+  f:close()
+  for _, c in ipairs{
+    {"table", 4, "wb.Runs:table: unknown column 'test_acuracy' (did you mean 'test_accuracy'?)"},
+    {"curves", 5, "wb.Runs:plot_curves: unknown series 'val_acc' (did you mean "
+      .. "'val_accuracy'?)"},
+    {"--seeds 3", 3, "c2: ex:run(): the command line gives --seeds, which ex:run() does not "
+      .. "read"},
+  } do
+    local out
+    st, out, err = T.run_wb(T.quote(script) .. " " .. c[1])
+    T.eq(st, 1, c[1] .. ": " .. out .. err)
+    T.ok(not err:find("stack traceback", 1, true), err)
+    local last = err:match("([^\n]*)\n?$")
+    T.ok(last:find("workbench: " .. script .. ":" .. c[2] .. ": " .. c[3], 1, true), c[1] .. ": "
+      .. err)
+  end
+end)
+
 T.done()

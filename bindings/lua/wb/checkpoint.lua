@@ -59,26 +59,27 @@ local RESERVED = {"format", "workbench.version", "workbench.architecture",
   "workbench.checksum"}
 
 -- The file's metadata: the library's, then the caller's (opts.metadata:
--- string -> string, as safetensors keeps it; checked, raised at level).
+-- string -> string, as safetensors keeps it; checked, raised at level as
+-- the caller's mistake: one line, no traceback into here, tryZ C2).
 local function metadata(model, with_arch, extra, fname, level)
   local meta = {format = "workbench", ["workbench.version"] = tostring(wb.version)}
   if with_arch then meta["workbench.architecture"] = arch.architecture(model) end
   if extra == nil then return meta end
   if type(extra) ~= "table" then
-    error(string.format("%s: metadata must be a table of strings, got %s", fname,
+    args.input_fail(string.format("%s: metadata must be a table of strings, got %s", fname,
       type(extra)), level + 1)
   end
   for k, v in pairs(extra) do
     if type(k) ~= "string" or type(v) ~= "string" then -- no tostring: 1 and 1.0 differ
-      error(string.format("%s: metadata %s: expected a string %s (safetensors metadata is "
-        .. "string -> string), got a %s", fname, type(k) == "string" and "'" .. k .. "'"
-        or "key " .. tostring(k), type(k) == "string" and "value" or "key",
+      args.input_fail(string.format("%s: metadata %s: expected a string %s (safetensors "
+        .. "metadata is string -> string), got a %s", fname, type(k) == "string"
+        and "'" .. k .. "'" or "key " .. tostring(k), type(k) == "string" and "value" or "key",
         type(k) == "string" and type(v) or type(k)), level + 1)
     end
     for _, r in ipairs(RESERVED) do
       if k == r then
-        error(string.format("%s: metadata '%s' is the library's (it writes or reads %s)",
-          fname, k, table.concat(RESERVED, ", ")), level + 1)
+        args.input_fail(string.format("%s: metadata '%s' is the library's (it writes or "
+          .. "reads %s)", fname, k, table.concat(RESERVED, ", ")), level + 1)
       end
     end
     meta[k] = v
@@ -124,6 +125,11 @@ local function write(model, path, with_arch, fname, opts)
   -- content no longer matches, and takes one without (Python's)
   meta[fitstate.CHECKSUM] = fitstate.checksum(map, meta)
   local ok, err = pcall(wb.io.save_safetensors, path, map, meta)
+  -- a path that cannot be created (a missing folder) is the caller's to
+  -- fix: one line with its status (73), not a traceback (tryZ C2)
+  if not ok and wb.is_error(err) and err.code == "ECREATE" then
+    args.raise(require("wb.spec_keys").input_error(err.message, err.code), 3)
+  end
   if not ok then reraise(err, 3) end
 end
 

@@ -351,7 +351,7 @@ end
 -- a task's runner does (--jobs, --slurm, --list-runs ...) are refused.
 -- Arguments that are no task option are the script's own, left alone.
 -- Called by _identify (below), which wb.runner.run_experiment calls first:
--- ex:run() and run_experiment(ex) alike; level: the caller's, for error().
+-- ex:run() and run_experiment(ex) alike; level as error()'s. Input errors: one line (tryZ C2).
 local RUNNER_ONLY = {"jobs", "list_runs", "run", "cockpit", "slurm", "sbatch", "detach",
   "gather", "help"}
 function Experiment:_check_command_line(level)
@@ -360,10 +360,10 @@ function Experiment:_check_command_line(level)
   if self._options == nil then
     local named = require("wb.runner_options").named_in(rawget(_G, "arg"))
     if #named == 0 then return end
-    error(string.format("%s: ex:run(): the command line gives %s, which ex:run() does not read "
-      .. "(they are a task's options); nothing trained. Either %s, or hand them to the "
-      .. "experiment: wb.experiment(spec, {options = wb.runner.options(arg)}) (options = {} "
-      .. "when the script reads these arguments itself)", self.name,
+    args.input_fail(string.format("%s: ex:run(): the command line gives %s, which ex:run() "
+      .. "does not read (they are a task's options); nothing trained. Either %s, or hand "
+      .. "them to the experiment: wb.experiment(spec, {options = wb.runner.options(arg)}) "
+      .. "(options = {} when the script reads these arguments itself)", self.name,
       table.concat(named, ", "), how), level + 1)
   end
   local refused = {}
@@ -371,9 +371,9 @@ function Experiment:_check_command_line(level)
     if self._options[k] ~= nil then refused[#refused + 1] = "--" .. k:gsub("_", "-") end
   end
   if #refused > 0 then
-    error(string.format("%s: ex:run(): options %s: ex:run() trains in this process, one run "
-      .. "after another, and does not do what they ask; nothing trained. Leave them out, or %s",
-      self.name, table.concat(refused, ", "), how), level + 1)
+    args.input_fail(string.format("%s: ex:run(): options %s: ex:run() trains in this process, "
+      .. "one run after another, and does not do what they ask; nothing trained. Leave them "
+      .. "out, or %s", self.name, table.concat(refused, ", "), how), level + 1)
   end
 end
 

@@ -343,7 +343,8 @@ local function check_name(rs, name, kind, fname, what, level, head)
       .. "and every"
   end
   head = head or string.format("%s: unknown %s '%s'", fname, what, tostring(name))
-  error(string.format("%s%s (%s of %s%s: %s)", head,
+  -- a name the caller mistyped: one line, no traceback into here (tryZ C2)
+  require("wb.args").input_fail(string.format("%s%s (%s of %s%s: %s)", head,
     near and (" (did you mean '" .. near .. "'?)") or "", plural,
     #rs == 1 and "this run" or "these runs",
     near and ", nearest first" or "", #list > 0 and table.concat(list, ", ") or "none"),

@@ -78,7 +78,7 @@ function M.new(spec, where)
   declared(where, wb.experiment.new, spec.experiment, {name = spec.name, where = where})
   return setmetatable({name = spec.name, title = spec.title or spec.name,
     intro = spec.intro, args = spec.args, experiment = spec.experiment, report = spec.report,
-    where = where, blocks = {}, figures = {}, tried = {}, problems = {}}, Task)
+    where = where, blocks = {}, figures = {}, tried = {}, drawn_at = {}, problems = {}}, Task)
 end
 
 ---wb.Task
@@ -227,8 +227,9 @@ function Task:figure(name, plot, caption)
       (name:gsub("%c", "?"))), 2)
   end
   -- a second figure of one name replaced the first's files, and the README
-  -- showed it twice (tryZ A1)
-  local first = self.tried[name .. ".png"]
+  -- showed it twice (tryZ A1); by file: a figure of that name elsewhere is another
+  local path = self:path(name .. ".png")
+  local first = self.drawn_at[path]
   if first then
     args.input_fail(string.format("task:figure: figure '%s' was given already by this report "
       .. "(at %s): two figures cannot share one file, %s.png; give this one another name",
@@ -236,9 +237,8 @@ function Task:figure(name, plot, caption)
   end
   local at = debug.getinfo(2, "Sl")
   at = at and at.currentline > 0 and at.short_src .. ":" .. at.currentline or "?"
-  local path = self:path(name .. ".png")
   if type(plot) == "table" and type(plot.d) == "table" then plot = marked(self, plot, name) end
-  self.tried[name .. ".png"] = at -- drawn or not: its files are this report's
+  self.tried[name .. ".png"], self.drawn_at[path] = at, at -- drawn or not: this report's
   local ok, err = pcall(plot.save, plot, path)
   if not ok then
     -- a SIGINT or SIGTERM during the render is not a figure's failure: the

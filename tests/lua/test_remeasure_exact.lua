@@ -297,4 +297,49 @@ T.test("a module both hooks only read: measured again, not trained", function()
   T.ok(rec.reused_from, "measured on the recorded training: " .. err)
 end)
 
+-- A side file the build hook writes and the measure hook reads (tryX t30): kept out of the
+-- run's reads (its own output), it is what a re-measure reads in the training's place.
+local SIDE = [[
+    build = function(cfg, data)
+      wb.sys.write_atomic(SIDE, "12730")
+      return wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+        wb.nn.Dense(8, 10, {activation = "softmax"})}
+    end,
+    measure = function(model, cfg, data, history)
+      local f = io.open(SIDE)
+      local n = f and tonumber(f:read("a")) or -1
+      if f then f:close() end
+      return {n = n, v = V} end]]
+
+-- Trains task name (V = 1), applies change to the side file, runs it with V = 2.
+local function side_edited(name, change)
+  local side = dir .. "/" .. name .. "_side.txt"
+  local head = string.format("local SIDE = %q", side)
+  local st, _, err = task(name, 1, head, SIDE)
+  T.eq(st, 0, err)
+  T.eq((record(name, 1) or {measures = {}}).measures.n, 12730, "trained: " .. err)
+  change(side)
+  st, _, err = task(name, 2, head, SIDE)
+  T.eq(st, 0, err)
+  return record(name, 2) or {measures = {}}, err
+end
+
+T.test("a side file the training wrote, rewritten since: trained again (tryX t30)", function()
+  local rec, err = side_edited("side_rewritten", function(p) util.write_file(p, "-2") end)
+  T.eq(rec.measures.n, 12730, "as a fresh training measures it")
+  trained_again(rec, err, "which its training wrote, and the file changed since")
+end)
+
+T.test("a side file the training wrote, removed since: trained again (tryX t30)", function()
+  local rec, err = side_edited("side_removed", function(p) os.remove(p) end)
+  T.eq(rec.measures.n, 12730, "as a fresh training measures it")
+  trained_again(rec, err, "which its training wrote, and the file was removed since")
+end)
+
+T.test("a side file the training wrote, as it was: measured again, not trained", function()
+  local rec, err = side_edited("side_kept", function() end)
+  T.eq(rec.measures.n, 12730)
+  T.ok(rec.reused_from, "measured on the recorded training: " .. err)
+end)
+
 T.done()

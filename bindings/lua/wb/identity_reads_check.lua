@@ -202,7 +202,22 @@ function M.merge(a, b)
   return #out > 0 and out or nil
 end
 
--- Installs M.kind, M.entry_changed, M.changed and M.merge into wb.identity_reads (r);
+-- M.outputs_read(t) -> list | nil: the files tracker t's run both wrote and read (a build
+-- hook writing a side file its measure hook reads), {{path, id}, ...} with their content ids
+-- now, in the order first read; nil when none. Left out of read_files (the run's own output),
+-- they are what a re-measure would read in the training's place: a file rewritten since (by
+-- the next seed's training, at the same path) or removed gave another number, cached, without
+-- a word (tryX t30; wb/train_remeasure.lua refuses the re-measure when one is not as now).
+function M.outputs_read(t)
+  local out = {}
+  for _, p in ipairs(t.order) do
+    if t.written[p] then out[#out + 1] = {path = p, id = reads.file_id(p)} end
+  end
+  return #out > 0 and out or nil
+end
+
+-- Installs M.kind, M.entry_changed, M.changed, M.merge and M.outputs_read into
+-- wb.identity_reads (r);
 -- I: its ids' prefixes and functions (COMMAND, ENV, LISTING, MODULE, ARG, env_id,
 -- listing_id, orig = the unwrapped functions).
 return function(r, I)
@@ -210,5 +225,5 @@ return function(r, I)
     I.LISTING, I.MODULE, I.ARG, I.env_id, I.listing_id, I.orig
   reads = r
   r.kind, r.entry_changed, r.changed, r.merge = M.kind, M.entry_changed, M.changed, M.merge
-  r.machine_only = M.machine_only
+  r.machine_only, r.outputs_read = M.machine_only, M.outputs_read
 end

@@ -200,6 +200,9 @@ local function finish(ex, spec, rec, model, hist, extra, d, t0, ctx)
   if #series > 0 then rec.callback_series = util.plain(series) end
   if ex.measure then measures.record(ex, spec, rec, model, hist, extra, d) end
   if ctx and ctx.why then error(ctx, 0) end
+  if not ctx and rec.remeasure then -- a file the hooks wrote and read: as a re-measure needs it
+    rec.remeasure.outputs = reads.outputs_read(active)
+  end
   local wpath = record.path(ex.root, ex.name, spec.hash, "safetensors")
   model:save(wpath, {metadata = best.provenance(ex, spec, rec, "final", hist.weights_epoch)})
   rec.weights = util.basename(wpath)

@@ -17,7 +17,8 @@
 --   older than rec.remeasure and the experiment has such hooks (what they left is not known),
 --   or an upvalue of the measure hook holds a global the training changed (local S = STATS,
 --   STATS filled by the build hook: the guard on _G below does not see S),
---   or its hooks set the model's own fields (reading one failed the run: "no field 'note'"):
+--   or its hooks set the model's own fields (reading one failed the run: "no field 'note'"),
+--   or its hooks read a file the training wrote that is not as it was (rec.remeasure.outputs):
 --   the run trains, said;
 -- - else the measure hook gets one stand-in per callback, in order (its recorded series), and
 --   data and _G without the fields and globals the training left (a build's SCALE = 3 read
@@ -232,6 +233,12 @@ function M.refusal(ex, r, look)
           .. "(reassigned or filled, by that name or another), which the record does not keep",
           name)
       end
+    end
+  end
+  for _, o in ipairs(r.remeasure and r.remeasure.outputs or {}) do -- its side files, as read
+    if type(o) == "table" and require("wb.identity_reads").file_id(o.path) ~= o.id then
+      return string.format("its hooks read %s, which its training wrote, and the file %s "
+        .. "since", o.path, wb.sys.exists(o.path) and "changed" or "was removed")
     end
   end
   if r.remeasure and r.remeasure.modules then

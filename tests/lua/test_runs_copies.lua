@@ -114,6 +114,20 @@ T.test("seeds that train apart: no warning, no mark", function()
   T.ok(not err:find("trained the same", 1, true), err)
   T.ok(not md:find("distinct training", 1, true) and not md:find("n effective", 1, true), md)
   T.ok(md:find("| lr=0.003 | 5 |", 1, true), md)
+  T.ok(not err:find("same initial weights", 1, true), err)
+end)
+
+T.test("a fixed seed in the build hook, shuffle on: same start said, no copies (tryX t4c)",
+    function()
+  local err, md = run("true", "wb.seed(123)")
+  T.ok(not err:find("trained the same", 1, true), err)
+  T.ok(err:find("[cp] warning: lr=0.001: seeds 1, 2, 3, 4, 5 started from the same initial "
+    .. "weights (no copies: they trained apart): its ± and any test over its seeds measure "
+    .. "the data order and dropout only, not the initialisation", 1, true), err)
+  T.ok(md:find("**Seeds that started from the same weights:**", 1, true), md)
+  T.ok(md:find("Seeds that started from the same initial weights (their ± is not the "
+    .. "initialisation's spread): lr=0.001 seeds 1, 2, 3, 4, 5; lr=0.003 seeds 1, 2, 3, 4, 5",
+    1, true), md)
 end)
 
 T.done()

@@ -36,6 +36,23 @@ function M.same(ra, rb)
   return true
 end
 
+-- M.init_id(model) -> string: a digest of model's weights as built (each tensor's shape, sum,
+-- norm and first and last entries, hashed), recorded before training (rec.init_id): seeds of
+-- one variant that started from the same weights (wb.seed(123) in a build hook, with
+-- shuffle on) trained apart, no copies, yet their spread is not the initialisation's, and
+-- the table's ± said nothing of it (tryX t4c). Equal sums and norms to the bit of two
+-- different draws do not happen.
+function M.init_id(model)
+  local parts = {}
+  for i, w in ipairs(model:get_weights()) do
+    local n = w:numel()
+    local flat = w:reshape({n})
+    parts[i] = string.format("%s %a %a %a %a", table.concat(w:shape(), "x"), w:sum(), w:norm(),
+      n > 0 and flat[1] or 0, n > 0 and flat[n] or 0)
+  end
+  return wb.sys.hash_string(table.concat(parts, ";"))
+end
+
 -- The likely causes, said wherever copies are.
 M.CAUSE = "a fixed seed in a hook, such as wb.seed in build or callbacks, or shuffle = false "
   .. "with an initialisation that does not depend on the run's seed"
@@ -64,6 +81,32 @@ function M.groups(rs)
   end
   table.sort(copies, function(a, b) return a[1] < b[1] end)
   return #reps, copies
+end
+
+-- Records rs (the seeds of one variant) that started from the same weights (rec.init_id) but
+-- did not all train the same (those are copies, said as such): groups of two or more, each a
+-- sorted list of seeds, sorted by first seed. Records without init_id (older) are left out.
+function M.same_init(rs)
+  local by, order = {}, {}
+  for _, r in ipairs(rs) do
+    if (r.status == nil or r.status == "ok") and type(r.init_id) == "string" then
+      if not by[r.init_id] then by[r.init_id] = {}; order[#order + 1] = r.init_id end
+      table.insert(by[r.init_id], r)
+    end
+  end
+  local out = {}
+  for _, id in ipairs(order) do
+    local g = by[id]
+    local n = M.groups(g)
+    if #g > 1 and n > 1 then
+      local seeds = {}
+      for i, r in ipairs(g) do seeds[i] = r.seed end
+      table.sort(seeds)
+      out[#out + 1] = seeds
+    end
+  end
+  table.sort(out, function(a, b) return a[1] < b[1] end)
+  return out
 end
 
 -- "seeds 1, 2, 3 and seeds 4, 5" of groups.
@@ -104,6 +147,22 @@ function M.lines(runs)
   return out
 end
 
+-- The line per variant of runs with seeds that started from the same weights and trained
+-- apart: the warning on stderr and README (tryX t4c).
+function M.init_lines(runs)
+  local out = {}
+  for _, v in ipairs(runs:variants()) do
+    local shared = M.same_init(runs:of(v))
+    if #shared > 0 then
+      out[#out + 1] = string.format("- %s: %s started from the same initial weights (no "
+        .. "copies: they trained apart): its ± and any test over its seeds measure the data "
+        .. "order and dropout only, not the initialisation. Likely cause: a fixed seed in a "
+        .. "hook, such as wb.seed in build.", v, said(shared))
+    end
+  end
+  return out
+end
+
 -- The note under a table of runs (a wb.Runs): "" without copies.
 function M.note(runs)
   local l = {}
@@ -111,9 +170,18 @@ function M.note(runs)
     local _, copies = M.groups(runs:of(v))
     if #copies > 0 then l[#l + 1] = v .. " " .. said(copies) end
   end
-  if #l == 0 then return "" end
-  return string.format("\n*Seeds that trained the same, to the bit (copies: their ± is no "
-    .. "spread over independent seeds): %s.*\n", table.concat(l, "; "))
+  local shared = {}
+  for _, v in ipairs(runs:variants()) do
+    local g = M.same_init(runs:of(v))
+    if #g > 0 then shared[#shared + 1] = v .. " " .. said(g) end
+  end
+  local out = #l == 0 and "" or string.format("\n*Seeds that trained the same, to the bit "
+    .. "(copies: their ± is no spread over independent seeds): %s.*\n", table.concat(l, "; "))
+  if #shared > 0 then
+    out = out .. string.format("\n*Seeds that started from the same initial weights (their ± "
+      .. "is not the initialisation's spread): %s.*\n", table.concat(shared, "; "))
+  end
+  return out
 end
 
 -- wb.compare's refusal for variants a and b of runs when either has copies

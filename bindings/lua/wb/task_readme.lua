@@ -323,6 +323,12 @@ function Task:_report(runs, info)
     head[#head + 1] = "**Seeds that trained the same:**\n\n" .. table.concat(copies, "\n") .. "\n"
     for _, l in ipairs(copies) do io.stderr:write("[", self.name, "] warning: ", l:sub(3), "\n") end
   end
+  local shared = require("wb.runs_copies").init_lines(runs) -- one start for every seed
+  if #shared > 0 then
+    head[#head + 1] = "**Seeds that started from the same weights:**\n\n"
+      .. table.concat(shared, "\n") .. "\n"
+    for _, l in ipairs(shared) do io.stderr:write("[", self.name, "] warning: ", l:sub(3), "\n") end
+  end
   local body = table.concat(head, "\n") .. "\n" .. table.concat(self.blocks, "\n")
   -- which records made this README (the report gathers exactly these)
   local hashes = {}

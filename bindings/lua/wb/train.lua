@@ -240,6 +240,7 @@ local function run(ex, spec, o)
   else
     model = build_mlp(cfg, d.train:input_size(), 10)
   end
+  local init_id = require("wb.runs_copies").init_id(model) -- seeds that share it: said
   local opt = build_optimizer(cfg)
   -- hook callbacks first: their on_train_end sees the last-epoch weights
   -- before EarlyStopping restores the best ones
@@ -295,6 +296,7 @@ local function run(ex, spec, o)
     status, hist = "diverged", hist.history or {}
   end
   local rec = new_record(ex, spec, status, hist)
+  rec.init_id = init_id
   rec.remeasure = remeasure.left(before, d, extra, ups, model) -- what a re-measure lacks
   rec.train_data = watch.train_data -- rows other than the config's: which, and who chose them
   rec.resumed_after_epoch = resumed

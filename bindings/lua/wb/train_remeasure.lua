@@ -356,6 +356,7 @@ function M.adopt(ex, spec, donor, d, model, t)
   rec.concurrent_jobs, rec.cores = donor.concurrent_jobs, donor.cores -- its timings' too
   rec.blas_core = donor.blas_core -- and the kernel its history was computed with
   rec.train_data = donor.train_data -- the rows it trained on: its hooks are this run's
+  rec.init_id = donor.init_id -- the weights it started from
   if rec.reused_from ~= ex.name .. "-" .. spec.hash then t.retire(ex, spec) end
   -- the measure hook gets what a fresh training gives it: the history as a
   -- History, on the model too (model.history was nil: tryI 2)

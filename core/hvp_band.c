@@ -3,6 +3,7 @@
  */
 #include "hvp_band.h"
 #include "hvp_fvec.h"
+#include "hvp_restart.h"
 
 #include <math.h>
 #include <string.h>
@@ -276,22 +277,8 @@ static double reorth(wb_band *b, int n, double before)
     return nb;
 }
 
-/* The restart's direction, entry i: in [-1, 1), from a hash of i
- * (splitmix64's finaliser). Not the engine's generator: hess_max measures
- * during a fit, whose history must be bit-identical with and without
- * instruments, so no measurement may draw a random number; and not a
- * coordinate vector, which a Hessian with structure (a layer's block, a
- * dead unit's rows) can meet exactly orthogonal to the top. */
-static double restart_entry(uint64_t i)
-{
-    uint64_t z = i * 0xBF58476D1CE4E5B9u + 0x94D049BB133111EBu;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1p-52 - 1;
-}
-
-/* Row n <- the restart's direction taken off every basis vector 0..n-1
+/* Row n <- the restart's direction (hvp_restart.h's hash, r 0: a fixed
+ * direction, no random draw; why there) taken off every basis vector 0..n-1
  * (reorth): returns 1 and makes it the basis's next vector, or 0 when the
  * basis already spans (to below small) every direction. Float rows: on the
  * live segments only (off them a row must be a mix of X and G; there H is
@@ -303,12 +290,12 @@ static int restart(wb_band *b, int n, double small)
     if (b->Q) {
         double *y = qrow(b, n);
         for (int64_t i = 0; i < b->count; i++)
-            y[i] = restart_entry((uint64_t)i);
+            y[i] = wb_restart_entry(0, (uint64_t)i);
     } else {
         float *y = frow(b, n);
         for (int s = 0; s < b->nseg; s++)
             for (int64_t i = b->seg[2 * s]; i < b->seg[2 * s + 1]; i++)
-                y[i] = (float)restart_entry((uint64_t)i);
+                y[i] = (float)wb_restart_entry(0, (uint64_t)i);
         b->ca[n] = b->cb[n] = 0;
     }
     nn = sqrt(sweep(b, n, 1, 0, 0, 0, 0, -1, 0, &z, &z));

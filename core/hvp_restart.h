@@ -8,7 +8,7 @@
  * a dead unit's rows) can meet exactly orthogonal to what is missing. It
  * is taken off the basis kept so far; when (almost) nothing is left the
  * basis spans the space. Plain loops: a breakdown is rare. Nothing here
- * allocates or fails. core/hvp_band.c has its own copy of the hash (r 0).
+ * allocates or fails. core/hvp_band.c's restart uses entry r 0 as well.
  */
 #ifndef WB_HVP_RESTART_H
 #define WB_HVP_RESTART_H

@@ -7,8 +7,9 @@
  * it a coordinate vector, which a Hessian with structure (a layer's block,
  * a dead unit's rows) can meet exactly orthogonal to what is missing. It
  * is taken off the basis kept so far; when (almost) nothing is left the
- * basis spans the space. Plain loops: a breakdown is rare. Nothing here
- * allocates or fails. core/hvp_band.c's restart uses entry r 0 as well.
+ * basis spans the space. Plain loops (the double dots are hvp_dvec.h's
+ * wb_dv_dot): a breakdown is rare. Nothing here allocates or fails.
+ * core/hvp_band.c's restart uses entry r 0 as well.
  */
 #ifndef WB_HVP_RESTART_H
 #define WB_HVP_RESTART_H

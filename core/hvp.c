@@ -50,6 +50,8 @@ struct wb_hvp {
     void *theta, *vr;      /* [P] in the engine's precision */
     void *tmp;             /* [max I * O] */
     void *prob;            /* [cap, C] softmax of the last chunk (cross-entropy) */
+    int32_t *cls;          /* [cap] each row's likeliest class in prob (loss_rforward's
+                            * shift), found once with prob, not in every product */
     void **owned;          /* every buffer, for free */
     int n_owned, max_owned;
     wb_tensor *x, *y;      /* views of the data */
@@ -228,6 +230,9 @@ static wb_status allocate(wb_hvp *h, wb_err *err)
         !(h->tmp = buf(h, maxw, 1, err)) ||
         (h->loss == WB_HVP_SCE && !(h->prob = buf(h, cap, C, err))))
         return err->code;
+    if (h->loss == WB_HVP_SCE && !(h->cls = wb_calloc((size_t)cap, sizeof *h->cls)))
+        return wb_err_set(err, WB_ENOMEM, "hvp: out of memory for %lld rows' classes",
+                          (long long)cap);
     size_t I = (size_t)h->L[h->first].I;
     if ((h->sp_allow && (!(h->sp_start = wb_calloc(I + 1, sizeof *h->sp_start)) ||
                          !(h->sp_ps = wb_calloc(3 * ((I + 1) / 2) + 1, sizeof *h->sp_ps)))) ||
@@ -288,6 +293,7 @@ void wb_hvp_free(wb_hvp *h)
     wb_free(h->L);
     wb_free(h->pts);
     wb_free(h->labels);
+    wb_free(h->cls);
     wb_free(h->work);
     wb_free(h->sp_start);
     wb_free(h->live);

@@ -294,11 +294,14 @@ static double SFX(loss_forward)(wb_hvp *h, int64_t r0, int64_t n)
             s += exp((double)zr[j] - m);
         int32_t t = h->labels[r0 + i];
         total += log(s) + m - (double)zr[t];
+        int64_t c = 0; /* the likeliest class, on the stored (rounded) p */
         for (int64_t j = 0; j < C; j++) {
             double pj = exp((double)zr[j] - m) / s;
             pr[j] = (R)pj;
             gr[j] = (R)((pj - (j == t)) * inv);
+            c = pr[j] > pr[c] ? j : c;
         }
+        h->cls[i] = (int32_t)c;
     }
     return total;
 }
@@ -318,14 +321,12 @@ static void SFX(loss_rforward)(wb_hvp *h, int64_t n)
     /* R{z}_j - <p, R{z}> = (R{z}_j - R{z}_c) - sum_k p_k (R{z}_k - R{z}_c), c the
      * most likely class (sum_k p_k = 1): at j = c no R{z}_c - <p, R{z}> cancels,
      * which with p_c near 1 is all rounding (1 - p_c = sum_{k != c} p_k). In
-     * double: 2 C subtractions and C - 1 comparisons a row more. */
+     * double: 2 C subtractions a row more; c is loss_forward's (p is fixed). */
     const R *p = h->prob;
     double inv = 1.0 / (double)h->N;
     for (int64_t i = 0; i < n; i++) {
         const R *pr = p + i * C, *rr = ra + i * C;
-        int64_t c = 0;
-        for (int64_t j = 1; j < C; j++)
-            c = pr[j] > pr[c] ? j : c;
+        int64_t c = h->cls[i];
         double rc = (double)rr[c], dot = 0;
         for (int64_t j = 0; j < C; j++)
             dot += (double)pr[j] * ((double)rr[j] - rc);

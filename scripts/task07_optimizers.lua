@@ -34,5 +34,5 @@ return wb.task{name = "task07_optimizers", title = "Task 7: optimizers",
     task:section("Findings (computed)")
     task:compare(runs, "epochs_to_target")
     task:compare(runs, "test_accuracy", {better = "higher"})
-    task:compare(runs, "late_val_loss_jitter")
+    task:compare(runs, "late_val_loss_jitter", {better = "lower"})
   end}

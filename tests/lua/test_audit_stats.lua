@@ -148,7 +148,7 @@ T.test("wb.compare never calls better a variant whose missing seeds made it best
   T.ok(s:find("Not decided: 1 of 3 seeds of A have no value", 1, true), s)
   -- every seed has a value: the rule decides as before
   s = wb.compare(wb.runs.Runs{rec("A", 1, {x = 1}), rec("A", 2, {x = 1.1}),
-    rec("B", 1, {x = 5}), rec("B", 2, {x = 5.1})}, "x")
+    rec("B", 1, {x = 5}), rec("B", 2, {x = 5.1})}, "x", {better = "lower"})
   T.ok(s:find("Better beyond the seeds' uncertainty", 1, true), s)
 end)
 
@@ -163,6 +163,37 @@ T.test("wb.compare: an accuracy's best variant is its highest unless told otherw
   T.eq(best.v, "A")
   T.ok(wb.compare(rs, "loss"):find("loss (lower is better): **A**", 1, true))
   T.ok(wb.compare(rs, "test_accuracy", {better = "lower"}):find("**B**", 1, true))
+end)
+
+-- untold, "lower is better" for any name but an accuracy's: a measure of
+-- one's own (w1_norm, a val/train loss ratio) got "Better beyond the seeds'
+-- uncertainty" in a README, a direction nobody chose (tryZ E3)
+T.test("wb.compare untold: a direction only the library knows, none for one's own measure",
+    function()
+  local function runs(k)
+    return wb.runs.Runs{rec("a", 1, {[k] = 1}), rec("a", 2, {[k] = 1.1}), rec("a", 3, {[k] = 0.9}),
+      rec("b", 1, {[k] = 5}), rec("b", 2, {[k] = 5.2}), rec("b", 3, {[k] = 4.9})}
+  end
+  for _, k in ipairs{"w1_norm", "ratio", "wn", "sharpness", "gap"} do
+    local s, best = wb.compare(runs(k), k)
+    T.eq(best.v, "a", k)
+    T.ok(s:find("- " .. k .. ' (lowest first; no direction given: better = "higher"/"lower" to '
+      .. "call one better): **a**", 1, true), s)
+    T.ok(s:find("Lower beyond the seeds' uncertainty", 1, true), s)
+    T.ok(not s:find("Better", 1, true) and not s:find("is better", 1, true), s)
+  end
+  -- known (a loss, the clock's, a *_to_target, an accuracy), or told: as told
+  for _, c in ipairs{{"loss", "lower"}, {"val_loss", "lower"}, {"test_loss", "lower"},
+      {"epochs_to_target", "lower"}, {"sec_per_epoch", "lower"}, {"accuracy", "higher"},
+      {"test_accuracy", "higher"}, {"val_acc", "higher"}, {"silenced_50", "higher"},
+      {"w1_norm", "higher", "higher"}, {"ratio", "lower", "lower"}, {"loss", "higher", "higher"},
+      {"test_accuracy", "lower", "lower"}} do
+    local s = wb.compare(runs(c[1]), c[1], c[3] and {better = c[3]})
+    T.ok(s:find(string.format("- %s (%s is better): **%s**", c[1], c[2], c[2] == "lower"
+      and "a" or "b"), 1, true) and s:find("Better beyond the seeds' uncertainty", 1, true), s)
+  end
+  local s = wb.compare(runs("loss"), "loss", {better = "neither"})
+  T.ok(s:find("- loss (lowest first; neither direction is better): **a**", 1, true), s)
 end)
 
 T.test("the report's claims: seeds that never reached the target do not decide", function()

@@ -175,10 +175,14 @@ end
 ---reached the target is slower than any number there. opts.better =
 ---"higher" or "lower", or "neither" for a quantity that is no goal (a
 ---weight norm, the gradient noise, the sharpness): ranked from the lowest,
----the lowest said lower, not better; by default higher for an accuracy (a name ending in
----acc or accuracy, as EarlyStopping's mode "auto", or silenced_*, the
----accuracy with units silenced, in percent in the tables) and lower for anything
----else; the sentence says which. Two variants whose runs are the same
+---the lowest said lower, not better. Without it, only a direction the library
+---knows: higher for an accuracy (a name ending in acc or accuracy, as
+---EarlyStopping's mode "auto", or silenced_*, the accuracy with units
+---silenced), lower for a loss it records (loss, val_loss, test_loss,
+---best_val_loss), the clock's (train_seconds, sec_per_epoch) and a
+---*_to_target; any other name (a measure of one's own) is ranked as with
+---"neither". The sentence names the direction taken, or says none was
+---given. Two variants whose runs are the same
 ---trainings, seed for seed (--quick's 2 epochs over a varied epochs), are
 ---not compared: the sentence says so. Nor are variants some of whose seeds
 ---trained the same, to the bit (a fixed seed in a hook): those are copies,
@@ -270,17 +274,14 @@ function M._compare(runs, metric, o)
       .. 'expected, got %s',
       type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 3)
   end
-  -- an accuracy's best is its highest (the default was "lower" for every
-  -- metric: the least accurate variant came out best)
-  -- silenced_* is an accuracy too (the tables show it in percent: the test
-  -- accuracy with a share of the units silenced): "lower is better" took
-  -- the least robust variant as best
-  -- "neither": ranked from the lowest, without calling it better (tryJ: a
-  -- weight norm's or the sharpness's "lower is better")
-  local neither = o.better == "neither"
-  local lower = o.better == "lower" or neither
-    or o.better == nil and not (require("wb.callbacks")._wants_max(metric)
-      or metric:find("^silenced") ~= nil)
+  -- untold, only a direction the library knows (wb/runs_direction.lua):
+  -- "lower is better" for any name but an accuracy's judged a user's own
+  -- measure (w1_norm, a loss ratio) in a direction nobody chose (tryZ E3).
+  -- "neither" (or none known): ranked from the lowest, without calling it
+  -- better (tryJ: a weight norm's or the sharpness's "lower is better")
+  local better = o.better or require("wb.runs_direction").of(metric)
+  local neither = better == nil or better == "neither"
+  local lower = better ~= "higher"
   local stats, missing, unfinished, nevers = {}, {}, {}, {}
   -- a run that left no record (a failed child) is a seed without a value
   local failed, only = require("wb.runs_stats").raw.failed_of(runs)
@@ -346,9 +347,10 @@ function M._compare(runs, metric, o)
   local copied = require("wb.runs_copies").refusal(runs, best.v, second.v,
     signed(best.m - second.m, metric))
   local out = string.format("- %s (%s): **%s** %s; next %s %s. %s.", metric,
-    neither and "lowest first; neither direction is better" or lower and "lower is better"
-    or "higher is better", best.v, fmt(best), second.v, fmt(second),
-    copied or (said .. ": " .. clause))
+    better == nil and 'lowest first; no direction given: better = "higher"/"lower" to call '
+    .. "one better" or neither and "lowest first; neither direction is better"
+    or lower and "lower is better" or "higher is better", best.v, fmt(best), second.v,
+    fmt(second), copied or (said .. ": " .. clause))
   -- configs that differ, trainings that did not: a key nothing applied (tryI 1)
   local ignored = not same and runs_mod.same_histories(runs, best.v, second.v)
   if same then

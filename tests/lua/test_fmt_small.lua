@@ -65,7 +65,7 @@ T.test("Runs:table and wb.compare show small values with the same digits", funct
   T.ok(tab:find("| a | 3 | 3.10e-05 ± 0.20e-05 |", 1, true), tab)
   T.ok(tab:find("| b | 3 | 5.20e-05 ± 0.20e-05 |", 1, true), tab)
   local s = wb.compare(runs, "sharpness")
-  T.ok(s:find("**a** 3.10e-05 ± 0.20e-05; next b 5.20e-05 ± 0.20e-05. Better beyond",
+  T.ok(s:find("**a** 3.10e-05 ± 0.20e-05; next b 5.20e-05 ± 0.20e-05. Lower beyond",
     1, true), s)
   T.ok(s:find("difference -2.10e-05, 95 % CI [", 1, true), s)
   T.ok(not s:find("0.0000", 1, true), s)

@@ -243,7 +243,7 @@ function M.read(path)
   -- JSON null as nil, and integers where the value is integral (JSON has
   -- one number type and cjson decodes every number as a float: seed 2, not
   -- 2.0; subset rows)
-  r = wb.io._json_clean(r, cjson.null, true)
+  r = wb.io._json_clean(require("wb.record_steps").nan(r, cjson.null), cjson.null, true)
   local why = malformed(r)
   if why then return nil, why end
   if r.checksum ~= nil and r.checksum ~= sum and r.checksum ~= before then

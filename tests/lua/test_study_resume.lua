@@ -123,8 +123,8 @@ T.test("task 11: a run with instruments killed after epoch 1 trains again from e
   for i, v in ipairs(spec.variants) do
     local ra, rb, said = straight_and_resumed(spec, i, 1, true)
     T.eq(rb.resumed_after_epoch, nil, v.label .. ": not resumed")
-    T.ok(said:find("it measures instruments, whose series a resumed fit would continue "
-      .. "equal to an uninterrupted run's only to rounding", 1, true), said)
+    T.ok(said:find("and the runner resumes no run that does: their series a resumed fit "
+      .. "would continue equal to an uninterrupted run's only to rounding", 1, true), said)
     T.ok(said:find(RESTART, 1, true), said)
     T.eq(#rb.history.loss, 3, v.label .. ": 3 epochs")
     T.ok(rb.history.steps.alpha and #rb.history.steps.step >= 4, v.label .. ": measured")

@@ -28,12 +28,20 @@ local M = {}
 -- test_instruments_resume), fit's options the runner's own, hooks identified.
 -- Instruments: the message says why (it said "it measures instruments" only,
 -- as if their state were lost; their series are whole, trained again).
-local INSTRUMENTS = "it measures instruments, whose series a resumed fit would continue equal to "
-  .. "an uninterrupted run's only to rounding (plain SGD's alpha at the step after the save, "
-  .. "hess_max's Lanczos warm start: wb/instruments_state.lua)"
+-- Which it measures is said: a run of grad_norm and gsnr read as refused for alpha's and
+-- hess_max's rounding, which it did not measure (tryAA E1). The runner resumes none: the state
+-- check compares the callbacks given, without the fit's own instruments callback.
+local INSTRUMENTS = "it measures instruments (%s), and the runner resumes no run that does: "
+  .. "their series a resumed fit would continue equal to an uninterrupted run's only to "
+  .. "rounding where they include alpha or hess_max (plain SGD's alpha at the step after the "
+  .. "save, hess_max's Lanczos warm start: wb/instruments_state.lua)"
 local function not_resumable(spec, fit_opts, callbacks, extra, opt)
   if not spec.cacheable then return "its hooks cannot be identified (see 'not cached')" end
-  if fit_opts.instruments then return INSTRUMENTS end
+  local ins = fit_opts.instruments
+  if ins then
+    return string.format(INSTRUMENTS, type(ins) == "table" and table.concat(ins, ", ")
+      or tostring(ins))
+  end
   if fit_opts.resume then return "its fit_options set resume" end
   if fit_opts.callbacks ~= callbacks then return "its fit_options replace the callbacks" end
   if fit_opts.optimizer ~= opt then return "its fit_options give the optimizer" end

@@ -7,6 +7,7 @@
  */
 #include "hvp_eig.h"
 #include "hvp_band.h"
+#include "hvp_deflate.h"
 #include "hvp_dvec.h"
 #include "hvp_restart.h"
 #include "hvp_fvec.h"
@@ -67,12 +68,19 @@ typedef struct work {
                          * engine), or NULL */
 } work;
 
+/* work_new's doubles */
+static size_t work_need(int64_t P, int64_t count, int m, int fbasis)
+{
+    size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 1) * c + 1) / 2 : 0;
+    return 2 * (size_t)P + ((fbasis ? 1 : mm + 1) + 1) * c + 8 * mm + 2 + mm * mm + nf;
+}
+
 static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int m,
                           int fbasis, wb_err *err)
 {
     memset(k, 0, sizeof *k);
     int64_t P = wb_hvp_numel(h);
-    size_t mm = (size_t)m, c = (size_t)count, nf = fbasis ? ((mm + 1) * c + 1) / 2 : 0;
+    size_t mm = (size_t)m, c = (size_t)count;
     size_t qrows = fbasis ? 1 : mm + 1;
     /* v [P], hv [P], Q [m + 1, count] (with a float basis only its first
      * row, the start), w [count], alpha, beta, d, e [m], s [m * m], lw [2m],
@@ -80,8 +88,7 @@ static wb_status work_new(work *k, wb_hvp *h, int64_t first, int64_t count, int 
      * written before it is read, except v outside the block, zeroed here.
      * (Size matters beyond the memory: a buffer that glibc maps afresh for
      * every engine costs a page fault per 4 KB touched.) */
-    double *p = wb_hvp_work(h, 2 * (size_t)P + (qrows + 1) * c + 8 * mm + 2 + mm * mm + nf,
-                            err);
+    double *p = wb_hvp_work(h, work_need(P, count, m, fbasis), err);
     if (!p)
         return err->code;
     k->b = (blk){h, first, count, P, p, p + P};
@@ -227,6 +234,16 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
         return wb_err_set(err, WB_EINVAL, "tol must be > 0 and max_iter >= k (got tol "
                           "%g, max_iter %d, k %d)", o->tol, o->max_iter, o->k);
     int m = o->max_iter < count ? o->max_iter : (int)count, ok, stop = 0, j = 0;
+    /* k > 1: room for the deflated check after the run (hvp_deflate.h),
+     * and past both, for the Ritz vectors it needs when vectors is NULL */
+    int64_t P = wb_hvp_numel(h);
+    size_t need = work_need(P, count, m, 0), dn = wb_deflate_need(P, count, m);
+    size_t tot = (need > dn ? need : dn) + (vectors ? 0 : (size_t)o->k * (size_t)count);
+    double *Y = vectors, *wk = o->k > 1 ? wb_hvp_work(h, tot, err) : NULL;
+    if (o->k > 1 && !wk)
+        return err->code;
+    if (o->k > 1 && !vectors)
+        Y = wk + tot - (size_t)o->k * (size_t)count;
     work k;
     if (work_new(&k, h, first, count, m, 0, err))
         return err->code;
@@ -272,9 +289,9 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
     for (int i = 0; i < *found; i++) {
         int col = j - 1 - i;
         values[i] = k.d[col];
-        if (!vectors)
+        if (!Y)
             continue;
-        double *y = vectors + (size_t)i * (size_t)count;
+        double *y = Y + (size_t)i * (size_t)count;
         memset(y, 0, (size_t)count * sizeof *y);
         for (int r = 0; r < j; r++) {
             double sr = k.s[(size_t)col * j + r];
@@ -282,6 +299,13 @@ wb_status wb_hvp_eigs(wb_hvp *h, int64_t first, int64_t count, const wb_eigs_opt
             for (int64_t t = 0; t < count; t++)
                 y[t] += sr * qr[t];
         }
+    }
+    /* one start sees one vector of each eigenspace: without a breakdown,
+     * copies were never looked for (hvp_deflate.h); max_iter bounds both */
+    if (*converged && o->k > 1 && !full && j < count) {
+        int used;
+        st = wb_hvp_deflate(h, first, count, o->k, o->tol, o->max_iter - j, values, Y, &used,
+                            converged, err);
     }
 done: /* the work space lives in the engine (wb_hvp_work): nothing to free */
     return st;

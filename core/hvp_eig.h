@@ -13,7 +13,9 @@
  *            a block the start missed lie outside it) it restarts from a
  *            fixed direction off the basis (hvp_restart.h); converged then
  *            also when no direction is left, or when a generic block's
- *            top is at most the k-th value.
+ *            top is at most the k-th value. With k > 1 and no breakdown
+ *            the copies were never looked for: a deflated pass checks
+ *            (hvp_deflate.h; within max_iter's products, or not converged).
  *   top      the largest eigenvalue from a few warm-started Lanczos steps,
  *            with its residual (the instrument hess_max during training).
  *   trace    Hutchinson: mean of z^T H z over Rademacher probes z.

@@ -116,7 +116,9 @@ local eigs_said = false -- eigs' warning, once a process
 ---max_iter (products at most: 100, or k when k is larger), v0 (a start vector, e.g. an earlier
 ---result's vectors[1]: warm start; no stop comes before k + 7 products, as a start
 ---near a lower eigenvector meets tol at once; where the Krylov space ends early, as
----for a repeated eigenvalue, a restart from a fixed direction adds k + 7), layer (a Dense's position in the
+---for a repeated eigenvalue, a restart from a fixed direction adds k + 7; for k > 1 a
+---second Lanczos run with the pairs found projected out checks for copies the first missed,
+---about as many products again, within max_iter), layer (a Dense's position in the
 ---model: that layer's diagonal block only), loss, precision, max_rows,
 ---seed (the probes' own generator, 1).
 ---@param model wb.Sequential

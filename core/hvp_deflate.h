@@ -10,7 +10,7 @@
  * vector orthogonalised against them and its own basis, twice), from a fixed
  * hash-made direction (hvp_restart.h, streams WB_DEFLATE_R + pass: no random
  * number is drawn). If its top Ritz value, converged, lies above the k-th
- * value by more than tol times the largest |value|, it is a missed
+ * value by more than tol / 100 times the largest |value|, it is a missed
  * eigenvalue: its pair takes its place in the top k (the last one leaves)
  * and the check runs again, at most k passes. (ARPACK's implicit restarts
  * and block Lanczos guard against the same; a deflated pass is the cheap

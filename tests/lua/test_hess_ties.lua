@@ -103,5 +103,9 @@ check(1376, both, "sigmoid, 'ones', l2 2: 4.00116 x3, as 4.00116, 4")
 check(1362, both, "dead ReLUs, l2 2, 3 layers: 4 x3, as 4, 3.04")
 check(1433, {"float32"}, "relu, 'ones', l2 0.5: 1.1266 x3, as 1.1266, 1.0")
 check(1347, both, "a cluster, 3.00623 3.00129 3.00105: 3.00129 skipped")
+check(417, both, "a cluster, 4.02601 4.02134 4.00361: the top skipped")
+-- a cluster at tol's scale: with a pass's merge test at tol (not tol / 100)
+-- 4.00013 stayed 3.99963, 1.3e-4 of the top low
+check(2494, both, "a cluster, 4.00256 4.00046 4.00013: 4.00013 low")
 
 T.done()

@@ -185,7 +185,7 @@ if pcall(wb.data.mnist) then
       T.eq(st, 0, err)
       return err
     end
-    local note = "[edit] 1 of the runs to train was recorded under another identity (same "
+    local note = "[edit] 1 of the runs not cached was recorded under another identity (same "
       .. "variant and seed): "
     local err = run(2, 8)
     T.ok(err:find("1 to train", 1, true) and not err:find("another identity", 1, true), err)

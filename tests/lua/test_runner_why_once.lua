@@ -42,7 +42,7 @@ T.test("each older record is compared with the pending run once", function()
   local ok, line = pcall(why.note, {name = "once", root = dir}, pending)
   reads.entry_changed = entry_changed
   T.ok(ok, tostring(line))
-  T.eq(line, "[once] 2 of the runs to train were recorded under another identity (same "
+  T.eq(line, "[once] 2 of the runs not cached were recorded under another identity (same "
     .. "variant and seed): " .. file .. " (read by the hooks), config key width (32 -> 16), "
     .. "the build hook (its code or what it closes over: upvalues, the modules they hold) "
     .. "changed since; the old records stay (wb.runs.find lists both)")

@@ -37,7 +37,7 @@ local function note(task)
 end
 
 local function line(task, what)
-  return "[" .. task .. "] 1 of the runs to train was recorded under another identity (same "
+  return "[" .. task .. "] 1 of the runs not cached was recorded under another identity (same "
     .. "variant and seed): " .. what .. " changed since; the old records stay (wb.runs.find "
     .. "lists both)"
 end

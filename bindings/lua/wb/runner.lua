@@ -3,7 +3,8 @@
 --   1. options: the command line is parsed and checked (64 on a bad one);
 --   2. plan: the experiment is made (every key checked, wb/spec.lua) and
 --      each run is found recorded (cached) or pending; the first line says
---      "N runs: C cached, T to train (J jobs)";
+--      "N runs: C cached, M to measure on a recorded training, T to train (J jobs)"
+--      (wb/runner_plan.lua), and why the runs not cached are not;
 --   3. train: pending runs go to child processes, `workbench SCRIPT ARGS
 --      --run HASH [--fresh]`, J at a time (xargs -P); a child trains and
 --      measures its one run and writes its record; nothing else of the
@@ -21,7 +22,7 @@ local wb, util, record = require "wb", require "wb.util", require "wb.record"
 local train, slurm = require "wb.train", require "wb.slurm"
 local cockpit_run = require "wb.cockpit_run" -- --cockpit, and a run's epoch lines
 local run_children = require "wb.runner_children" -- the runner's side
-local why = require "wb.runner_why" -- recorded runs trained again: what changed
+local plan = require "wb.runner_plan" -- the plan's lines: counts, why not cached
 local records = require "wb.runner_records" -- which runs are recorded, which to train
 local load_record, reusable, write_spec = records.load_record, records.reusable, records.write_spec
 local pending_of, gather = records.pending_of, records.gather
@@ -155,16 +156,6 @@ end
 
 -- {==================== a task's main ====================
 
-local function count(pending, ex, jobs)
-  -- the jobs that train at once: "(2 jobs)" for one run to train was one
-  -- and none when nothing is to train ("0 to train (2 jobs)", tryM 12)
-  jobs = jobs and #pending > 0 and math.min(jobs, #pending) or jobs
-  return string.format("[%s] %d run%s: %d cached, %d to train%s", ex.name, #ex.specs,
-    #ex.specs == 1 and "" or "s", #ex.specs - #pending, #pending, #pending == 0 and ""
-    or string.format(" (%s)", jobs and string.format("%d job%s", jobs, jobs == 1 and "" or "s")
-    or "on Slurm: job arrays"))
-end
-
 -- Phases 2 (the plan) to 4 of a task's main, under the root's lock
 -- (released early by a --slurm once submitted); returns the exit status.
 local function plan_train_report(task, opts, ex, root, argv, script, release)
@@ -174,15 +165,14 @@ local function plan_train_report(task, opts, ex, root, argv, script, release)
   ex._fresh = opts.fresh and "--fresh" or nil -- an interrupt's advice (wb/runner_stop.lua)
   checks.room(root, #pending)
   require("wb.runner_data")(ex, pending) -- one error, not one per run
-  io.stderr:write(count(pending, ex, jobs), "\n", retrain)
+  local measured = plan.measured(ex, pending) -- on an equal recorded training, not trained
+  io.stderr:write(plan.header(ex, pending, jobs, measured), "\n", retrain)
   checks.gnuplot(ex, pending) -- missing: said before the runs train
   local states = checks.other_states(ex, pending)
   if states then io.stderr:write(states, "\n") end
-  local cached, adopted = checks.cached_states(ex, pending), checks.adopted(ex, pending)
+  local cached = checks.cached_states(ex, pending)
   if cached then io.stderr:write(cached, "\n") end
-  if adopted then io.stderr:write(adopted, "\n") end
-  local changed = not opts.fresh and why.note(ex, pending)
-  if changed then io.stderr:write(changed, "\n") end
+  io.stderr:write(plan.why(ex, pending, measured, opts.fresh)) -- what changed since
   -- what --epochs, --seeds, --dataset or --quick replaced of the experiment's own values
   io.stderr:write(require("wb.runner_overrides").text(ex))
   for _, n in ipairs(ex.notes) do
@@ -368,8 +358,12 @@ function M.run_experiment(ex, o)
   local _ <close> = setmetatable({}, {__close = release}) -- an error releases it too
   local pending, retrain = pending_of(ex, o.fresh)
   ex._fresh = o.fresh and "--fresh (fresh = true)" or nil -- as a task's (wb/runner_stop.lua)
-  if o.verbose ~= false then -- and what its options replaced, as a task's plan says
-    io.stderr:write(count(pending, ex, 1), "\n", retrain, require("wb.runner_overrides").text(ex))
+  -- on an equal recorded training, not trained (the records read anew: a second ex:run())
+  local measured = plan.measured(ex, pending)
+  if o.verbose ~= false then -- why they are not cached, what its options replaced: as a
+    -- task's plan says (tryZ C4)
+    io.stderr:write(plan.header(ex, pending, 1, measured), "\n", retrain,
+      plan.why(ex, pending, measured, o.fresh), require("wb.runner_overrides").text(ex))
   else
     io.stderr:write(retrain) -- a run trained again says why, as before
   end

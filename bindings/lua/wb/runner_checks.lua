@@ -187,19 +187,6 @@ function M.cached_states(ex, pending)
     removed == 1 and "" or "s", removed, removed == 1 and "" or "s")
 end
 
--- Runs to train that will be measured on an equal recorded training (the
--- plan said "2 to train" for runs only measured again); nil when none. Said as
--- an intent: what the measure hook reads shows only as it runs, in the run's
--- process (model.optimizer.lr: trained after all, and said then; tryZ C3).
-function M.adopted(ex, pending)
-  local n = require("wb.train_donor").count(ex, pending)
-  if n == 0 then return nil end
-  return string.format("[%s] %d of the runs to train %s an equal recorded training (only what "
-    .. "comes after training changed): to be measured on it, not trained again, unless the "
-    .. "measure hook reads what the record does not keep (then trained, said)", ex.name, n,
-    n == 1 and "has" or "have")
-end
-
 -- {==================== a task name and root owned by one script ====================
 -- A task name on a root is one script's: the script whose task last wrote the README folder,
 -- <root>/<name> (<root>/fashion/<name> for Fashion-MNIST; its runs.json names it: script),

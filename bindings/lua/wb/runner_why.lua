@@ -225,7 +225,7 @@ function M.note(ex, pending)
   for _, best in pairs(last) do merge(what, best.d) end
   local names = util.sorted_keys(what)
   for i, name in ipairs(names) do names[i] = named(name, what[name]) end
-  return string.format("[%s] %d of the runs to train %s recorded under another identity "
+  return string.format("[%s] %d of the runs not cached %s recorded under another identity "
     .. "(same variant and seed): %s changed since; the old records stay (wb.runs.find lists "
     .. "both)", ex.name, n, n == 1 and "was" or "were",
     #names > 0 and table.concat(names, ", ") or "their identity")

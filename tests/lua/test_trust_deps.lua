@@ -41,17 +41,19 @@ end
 -- retrained (naming the file) once it changed.
 local function check_retrains(run, file, edit)
   local st, err, r = run()
-  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "first: trained: " .. err)
+  -- "0 cached": trained, or measured on another task's equal training (a shared root)
+  T.eq(st, 0, err); T.ok(err:find("1 run: 0 cached, ", 1, true), "first: not cached: " .. err)
   T.ok(r and r.read_files, "the record lists what the run read")
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "unchanged: reused: " .. err)
+  T.eq(st, 0, err); T.ok(err:find("1 cached, 0 to train", 1, true), "unchanged: reused: " .. err)
   if type(edit) == "function" then edit() else util.write_file(file, edit) end
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "edited: retrained: " .. err)
+  T.eq(st, 0, err); T.ok(err:find("1 run: 0 cached, ", 1, true), "edited: not cached: " .. err)
   T.ok(err:find(file .. " changed since it was recorded: retraining", 1, true),
     "names the file: " .. err)
   st, err, r = run()
-  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "the new record: reused: " .. err)
+  T.eq(st, 0, err)
+  T.ok(err:find("1 cached, 0 to train", 1, true), "the new record: reused: " .. err)
   return r
 end
 
@@ -108,9 +110,10 @@ T.test("a hook reading a command's output (io.popen) is never reused, and says w
     return {drawn = 1}
   end]])
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
+  T.eq(st, 0, err); T.ok(err:find("1 run: 0 cached, ", 1, true), err)
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "a figure drawn by a hook: " .. err)
+  T.eq(st, 0, err)
+  T.ok(err:find("1 cached, 0 to train", 1, true), "a figure drawn by a hook: " .. err)
 end)
 
 -- {==================== the workbench's C loaders ====================
@@ -252,7 +255,7 @@ T.test("a record from before read_files is reused as before", function()
   rec.read_files = nil
   wb.record.write(path, rec) -- with a checksum: only read_files is missing
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "reused: " .. err)
+  T.eq(st, 0, err); T.ok(err:find("1 cached, 0 to train", 1, true), "reused: " .. err)
 end)
 
 T.test("in process (ex:run()), a computed dofile is recorded and an edit retrains", function()
@@ -324,7 +327,7 @@ return wb.task{name = "rel", experiment = {seeds = {1},
   T.ok(err:find("./p.lua changed since it was recorded: retraining", 1, true)
     or err:find(sub .. "/p.lua changed since it was recorded: retraining", 1, true), err)
   st, out, err = run()
-  T.eq(st, 0, out .. err); T.ok(err:find("0 to train", 1, true), "then reused: " .. err)
+  T.eq(st, 0, out .. err); T.ok(err:find("1 cached, 0 to train", 1, true), "then reused: " .. err)
   local _, cmds = T.sh(string.format("cd %s && %s w.lua --root %s/r --list-runs", sub, exe, dir))
   T.ok(cmds:find("cd " .. sub .. " && ", 1, true) and cmds:find(" w.lua ", 1, true),
     "the listed command goes to the folder and names the script as given: " .. cmds)
@@ -349,14 +352,14 @@ T.test("a hook listing a folder (wb.sys.listdir, also through pcall) retrains wh
   local st, err = run()
   T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), err)
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "unchanged: reused: " .. err)
+  T.eq(st, 0, err); T.ok(err:find("1 cached, 0 to train", 1, true), "unchanged: reused: " .. err)
   util.write_file(dir .. "/lst/parts/b", "")
   st, err = run()
   T.eq(st, 0, err); T.ok(err:find("1 to train", 1, true), "a file added: retrained: " .. err)
   T.ok(err:find(dir .. "/lst/parts (a folder a hook listed) has other names since it was "
     .. "recorded: retraining", 1, true), err)
   st, err = run()
-  T.eq(st, 0, err); T.ok(err:find("0 to train", 1, true), "then reused: " .. err)
+  T.eq(st, 0, err); T.ok(err:find("1 cached, 0 to train", 1, true), "then reused: " .. err)
   os.remove(dir .. "/lst/parts/a"); os.remove(dir .. "/lst/parts/b")
   os.remove(dir .. "/lst/parts")
   st, err = run()

@@ -29,9 +29,12 @@ function M.figure(panels, history, title, short)
   args.opt("wb.cockpit.figure", 3, title, "string")
   args.opt("wb.cockpit.figure", 4, short, "table")
   local bad = text.bad_short(short)
-  if bad then error("bad argument #4 to 'wb.cockpit.figure' (short: " .. bad .. ")", 2) end
+  if bad then
+    args.input_fail("bad argument #4 to 'wb.cockpit.figure' (short: " .. bad .. ")", 2)
+  end
   if #panels == 0 then
-    error("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)", 2)
+    args.input_fail("bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels "
+      .. "expected)", 2)
   end
   for i, p in ipairs(panels) do
     local ok = type(p) == "table" and type(p.series) == "table"
@@ -39,7 +42,7 @@ function M.figure(panels, history, title, short)
       ok = ok and type(s) == "table" and type(s.x) == "table" and type(s.y) == "table"
     end
     if not ok then
-      error(string.format("bad argument #1 to 'wb.cockpit.figure' (panel %d: expected "
+      args.input_fail(string.format("bad argument #1 to 'wb.cockpit.figure' (panel %d: expected "
         .. "{title, key, series = {{x = {...}, y = {...}, label}}})", i), 2)
     end
   end

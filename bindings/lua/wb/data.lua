@@ -64,21 +64,21 @@ function data.Dataset(images, labels, name)
   args.check("Dataset", 2, labels, "wb.Tensor")
   args.opt("Dataset", 3, name, "string")
   if images:dim() < 1 then -- #images of a 0-d tensor is 1: there are no rows to take
-    error(string.format("%s: images must be [n, ...] (one row per sample), got a tensor []",
-      name or "dataset"), 2)
+    args.input_fail(string.format("%s: images must be [n, ...] (one row per sample), got a tensor "
+      .. "[]", name or "dataset"), 2)
   end
   local n = #images
   if n > MAX_ROWS then -- a float32 index past 2^24 rounds to a neighbouring row, silently
-    error(string.format("%s: %d rows, more than the %d a dataset can hold (batches index "
+    args.input_fail(string.format("%s: %d rows, more than the %d a dataset can hold (batches index "
       .. "rows with float32, exact only up to 2^24): split it into datasets of fewer rows",
       name or "dataset", n, MAX_ROWS), 2)
   end
   if labels:dim() ~= 1 or #labels ~= n then
-    error(string.format("%s: %d images but labels of shape %s (expected [%d])",
+    args.input_fail(string.format("%s: %d images but labels of shape %s (expected [%d])",
       name or "dataset", n, shape_str(labels), n), 2)
   end
   if labels:dtype() ~= "uint8" then -- an int32 IDX file loads as float32, for one
-    error(string.format("%s: labels must be uint8, got %s (class ids as floats: "
+    args.input_fail(string.format("%s: labels must be uint8, got %s (class ids as floats: "
       .. "wb.new_tensor({%d}, \"uint8\"):copy(labels))", name or "dataset", labels:dtype(), n), 2)
   end
   return setmetatable({images = images, labels = labels, name = name or "dataset",
@@ -124,14 +124,14 @@ end
 function Dataset:subset(first, last)
   args.self(Dataset, self, "subset", "ds")
   args.check("subset", 1, first, "integer")
-  if last == nil then error("bad argument #2 to 'subset' (last expected: subset(1, 64) is "
-    .. "the first 64 rows, subset(64, #ds) row 64 to the end)", 2) end
+  if last == nil then args.input_fail("bad argument #2 to 'subset' (last expected: subset(1, 64) "
+    .. "is the first 64 rows, subset(64, #ds) row 64 to the end)", 2) end
   args.check("subset", 2, last, "integer") -- 500.0 (#ds / 2 is a float in Lua) is 500
   first, last = math.tointeger(first) or first, math.tointeger(last) or last
   if first < 1 or last > #self or first > last + 1 then
     local rev = first >= 1 and first <= #self and last >= 1 and last <= #self -- in range
-    error(string.format("subset: rows %s..%s " .. (rev and "are in reverse order, expected "
-      .. "first <= last (in 1..%d)" or "out of range 1..%d"), first, last, #self), 2)
+    args.input_fail(string.format("subset: rows %s..%s " .. (rev and "are in reverse order, "
+      .. "expected first <= last (in 1..%d)" or "out of range 1..%d"), first, last, #self), 2)
   end
   local images, labels
   if last >= first then
@@ -153,12 +153,12 @@ function Dataset:split(v)
   args.self(Dataset, self, "split", "ds")
   args.check("split", 1, v, "number")
   if not (v > 0 and v < 1) then -- NaN too
-    error("validation_split must be a number in (0, 1), got " .. tostring(v), 2)
+    args.input_fail("validation_split must be a number in (0, 1), got " .. tostring(v), 2)
   end
   local n = #self
   local ntr = math.floor(n * (1 - v))
   if ntr < 1 or ntr >= n then
-    error(string.format("validation_split %g of %d rows leaves an empty part", v, n), 2)
+    args.input_fail(string.format("validation_split %g of %d rows leaves an empty part", v, n), 2)
   end
   return self:subset(1, ntr), self:subset(ntr + 1, n)
 end
@@ -208,20 +208,20 @@ function Dataset:batch(perm, first, count)
   end
   if type(perm) == "table" then perm = wb.tensor(perm) end
   if perm:dtype() ~= "float32" then -- the gather's own message names no argument
-    error(string.format("bad argument #1 to 'batch' (perm: expected row numbers as a table or "
-      .. "a float32 tensor, got %s [%s]; perm:float() converts it)", perm:dtype(),
+    args.input_fail(string.format("bad argument #1 to 'batch' (perm: expected row numbers as a "
+      .. "table or a float32 tensor, got %s [%s]; perm:float() converts it)", perm:dtype(),
       table.concat(perm:shape(), ", ")), 2)
   end
   first = first or 1
   local avail = perm:numel() - first + 1
   -- checked before the buffers are sized by count: a bad count names itself
   if first < 1 or avail < 0 then
-    error(string.format("bad argument #2 to 'batch' (first: expected 1..%d for an index "
+    args.input_fail(string.format("bad argument #2 to 'batch' (first: expected 1..%d for an index "
       .. "of %d, got %s)", perm:numel() + 1, perm:numel(), tostring(first)), 2)
   end
   count = count or avail
   if count < 0 or count > avail then
-    error(string.format("bad argument #3 to 'batch' (count: rows %s..%s of an index of "
+    args.input_fail(string.format("bad argument #3 to 'batch' (count: rows %s..%s of an index of "
       .. "%d, expected a count in 0..%d)", tostring(first), tostring(first + count - 1),
       perm:numel(), avail), 2)
   end
@@ -318,7 +318,7 @@ end
 -- usual MNIST).
 local function no_arguments(fname, where, ...)
   if select("#", ...) > 0 then
-    error(string.format("wb.data.%s: takes no arguments, got %d (a %s): %s; another "
+    args.input_fail(string.format("wb.data.%s: takes no arguments, got %d (a %s): %s; another "
       .. "folder of IDX files: wb.data.Dataset(wb.data.idx(images_path), "
       .. "wb.data.idx(labels_path))", fname, select("#", ...), type((...)), where), 3)
   end
@@ -366,7 +366,7 @@ function data.load(name)
   args.opt("load", 1, name, "string")
   if name == nil or name == "mnist" then return data.mnist() end
   if name == "fashion" or name == "fashion_mnist" then return data.fashion_mnist() end
-  error("unknown dataset '" .. tostring(name) .. "' (expected 'mnist' or 'fashion')", 2)
+  args.input_fail("unknown dataset '" .. tostring(name) .. "' (expected 'mnist' or 'fashion')", 2)
 end
 
 -- }====================

@@ -49,13 +49,13 @@ local function check_cfg(cfg, n_rows)
     local v = cfg[k]
     local why = (v ~= nil or k == "dataset") and K.train[k](v)
     if why then
-      error(string.format("for_config: cfg.%s: expected %s, got %s", k, why,
+      args.input_fail(string.format("for_config: cfg.%s: expected %s, got %s", k, why,
         v == nil and "nothing (it is missing)" or type(v) == "string" and
         string.format("string %q", v) or type(v) .. " " .. util.show(v)), 3)
     end
   end
   local why = K.subset_rows(cfg.subset, n_rows, cfg.dataset)
-  if why then error("for_config: cfg." .. why, 3) end
+  if why then args.input_fail("for_config: cfg." .. why, 3) end
 end
 
 local data_cache = {}

@@ -64,11 +64,11 @@ local function check_rows(self, x, fname)
     .. "[h, w], wb.image.to_mnist(img) gives MNIST's [1, 784] (background inverted, ink "
     .. "cropped and centred)" or ""
   if numel == n_in and #x ~= 1 then
-    error(string.format("%s: x: expected rows [n, %d], got [%s]: one sample is "
+    args.input_fail(string.format("%s: x: expected rows [n, %d], got [%s]: one sample is "
       .. "x:reshape(1, %d)%s", fname, n_in, table.concat(x:shape(), ", "), n_in, img), 3)
   end
   if img ~= "" then
-    error(string.format("%s: x: expected rows [n, %d], got [%s]%s", fname, n_in,
+    args.input_fail(string.format("%s: x: expected rows [n, %d], got [%s]%s", fname, n_in,
       table.concat(x:shape(), ", "), img), 3)
   end
 end
@@ -81,7 +81,7 @@ end
 local function verbose(opts, what)
   local v = opts.verbose
   if v ~= nil and v ~= true and v ~= false and v ~= 0 and v ~= 1 and v ~= 2 then
-    error(string.format("%s: verbose must be true, false, 0, 1 or 2, got %s", what,
+    args.input_fail(string.format("%s: verbose must be true, false, 0, 1 or 2, got %s", what,
       tostring(v)), 3)
   end
   return v == true or v == 1 or v == 2
@@ -125,22 +125,22 @@ function Sequential:evaluate(ds, y, opts)
   args.self(Sequential, self, "evaluate", "model")
   if type(ds) == "table" and not args.typename(ds):match("^wb%.") and ds.labels == nil
       and (ds.images ~= nil or ds.batch ~= nil) then -- (wb's types: not probed)
-    error("evaluate: the dataset has no labels (its labels field is nil): evaluate scores "
-      .. "the model's outputs against them", 2)
+    args.input_fail("evaluate: the dataset has no labels (its labels field is nil): evaluate "
+      .. "scores the model's outputs against them", 2)
   end
   check_data(ds, "evaluate")
   args.opt("evaluate", 2, y, "wb.Tensor|table")
   args.opt("evaluate", 3, opts, "table")
   if type(y) == "table" and not is_tensor(y) then
     if rawget(y, 1) ~= nil then -- a list of labels, not an options table (a dataset: no y[1])
-      error(string.format("evaluate: y: expected labels uint8 [n] (a tensor), got a Lua list "
-        .. "of %d values (wb.tensor(list, \"uint8\"))", #y), 2)
+      args.input_fail(string.format("evaluate: y: expected labels uint8 [n] (a tensor), got a Lua "
+        .. "list of %d values (wb.tensor(list, \"uint8\"))", #y), 2)
     end
     opts, y = y, nil
   end
   if y ~= nil and fa.is_dataset(ds) then -- it would be ignored: ds is scored on its own labels
-    error("evaluate: y given with a dataset, which has its labels: evaluate(ds, opts), or "
-      .. "evaluate(x, y, opts) with a tensor x", 2)
+    args.input_fail("evaluate: y given with a dataset, which has its labels: evaluate(ds, opts), "
+      .. "or evaluate(x, y, opts) with a tensor x", 2)
   end
   opts = opts or {}
   check_keys(opts, {"batch_size", "loss", "verbose"}, "evaluate")
@@ -149,7 +149,7 @@ function Sequential:evaluate(ds, y, opts)
   ds = as_dataset(ds, y, "evaluate")
   local loss = losses._canonical(opts.loss) -- "MSE" is "mse"
   local lossf = losses._get(loss, self, "eval", "evaluate")
-  if #ds == 0 then error("evaluate: the dataset is empty", 2) end
+  if #ds == 0 then args.input_fail("evaluate: the dataset is empty", 2) end
   fa.check_labels(self, ds, loss, "dataset", "evaluate") -- before any batch
   args.check_finite_params("evaluate", (self:parameters()), 2) -- else a plausible score
   local v = verbose(opts, "evaluate")

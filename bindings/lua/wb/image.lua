@@ -20,7 +20,7 @@ local function check_img(img, fname)
   args.check(fname, 1, img, "wb.Tensor", 4)
   local shape = img:shape()
   if #shape ~= 2 then
-    error(string.format("%s: expected a [h, w] image tensor, got [%s]", fname,
+    args.input_fail(string.format("%s: expected a [h, w] image tensor, got [%s]", fname,
       table.concat(shape, ", ")), 3)
   end
   return shape[1], shape[2]
@@ -120,10 +120,10 @@ function image.fit(img, h, w, fill)
   args.opt("fit", 4, fill, "number")
   local ih, iw = check_img(img, "fit")
   if math.type(h) ~= "integer" or math.type(w) ~= "integer" or h < 1 or w < 1 then
-    error("fit: size must be two positive integers", 2)
+    args.input_fail("fit: size must be two positive integers", 2)
   end
   if fill and not (fill >= 0 and fill <= 1) then -- (NaN margins, or outside [0, 1])
-    error(string.format("fit: fill (argument #4): expected a number in [0, 1], got %s",
+    args.input_fail(string.format("fit: fill (argument #4): expected a number in [0, 1], got %s",
       fill ~= fill and "NaN" or tostring(fill)), 2)
   end
   local k = math.min(h / ih, w / iw)
@@ -182,7 +182,7 @@ function image.steps_tiles(img, size)
   args.check("steps_tiles", 1, img, "wb.Tensor")
   args.opt("steps_tiles", 2, size, "integer")
   if size and not (math.tointeger(size) and size >= 1) then
-    error("steps_tiles: size (argument #2): expected a positive integer, got " .. size, 2)
+    args.input_fail("steps_tiles: size (argument #2): expected a positive integer, got " .. size, 2)
   end
   check_img(img, "steps_tiles")
   size = size or 56

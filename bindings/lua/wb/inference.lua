@@ -155,7 +155,7 @@ local function check_list(fname, n, xs, finite, lo, hi)
   for i, x in ipairs(xs) do
     if type(x) ~= "number" or x ~= x or finite and (x == math.huge or x == -math.huge)
         or lo and (x < lo or x > hi) then
-      error(string.format("bad argument #%d to '%s' (%s expected, item %d is %s)", n,
+      args.input_fail(string.format("bad argument #%d to '%s' (%s expected, item %d is %s)", n,
         fname, lo and string.format("numbers in [%g, %g]", lo, hi)
         or finite and "finite numbers" or "numbers", i, tostring(x)), 3)
     end
@@ -167,7 +167,8 @@ end
 -- quantile's search for t never ends.
 local function check_prob(fname, n, what, v)
   if type(v) ~= "number" or not (v > 0 and v < 1) then
-    error(string.format("bad argument #%d to '%s' (%s in (0, 1) expected, got %s)", n, fname,
+    args.input_fail(string.format("bad argument #%d to '%s' (%s in (0, 1) expected, got %s)", n,
+      fname,
       what, tostring(v)), 3)
   end
 end
@@ -175,8 +176,8 @@ end
 -- Degrees of freedom: a number > 0 (not NaN, which every comparison lets by).
 local function check_df(fname, n, df)
   if not (df > 0) then
-    error(string.format("bad argument #%d to '%s' (degrees of freedom > 0 expected, got %s)",
-      n, fname, tostring(df)), 3)
+    args.input_fail(string.format("bad argument #%d to '%s' (degrees of freedom > 0 expected, got "
+      .. "%s)", n, fname, tostring(df)), 3)
   end
 end
 
@@ -206,7 +207,7 @@ function M.welch(a, b, o)
   if o then require("wb.util").check_options(o, {"confidence"}, "wb.welch", 2) end
   local conf = o and o.confidence or 0.95
   if type(conf) ~= "number" or conf <= 0 or conf >= 1 then
-    error("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "
+    args.input_fail("bad argument #3 to 'welch' (confidence in (0, 1) expected, got "
       .. tostring(conf) .. ")", 2)
   end
   local k, as, bs = scaled(a, b) -- every quantity below is in units of k
@@ -267,7 +268,9 @@ end
 function M.t_two_sided(t, df)
   args.check("t_two_sided", 1, t, "number")
   args.check("t_two_sided", 2, df, "number")
-  if t ~= t then error("bad argument #1 to 't_two_sided' (a number expected, got nan)", 2) end
+  if t ~= t then
+    args.input_fail("bad argument #1 to 't_two_sided' (a number expected, got nan)", 2)
+  end
   check_df("t_two_sided", 2, df)
   return t_two_sided(t, df)
 end

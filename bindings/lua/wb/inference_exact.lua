@@ -35,7 +35,7 @@ function M.permutation_p(groups, budget)
     args.check("permutation_p", 1, g, "table")
     for k, x in ipairs(g) do
       if type(x) ~= "number" or not (math.abs(x) < math.huge) then
-        error(string.format("bad argument #1 to 'permutation_p' (lists of finite numbers "
+        args.input_fail(string.format("bad argument #1 to 'permutation_p' (lists of finite numbers "
           .. "expected, group %d item %d is %s)", i, k, tostring(x)), 2)
       end
     end

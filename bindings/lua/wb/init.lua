@@ -5,6 +5,7 @@
 -- below adds its names to the same table (they `require "wb"` to reach it).
 -- The list is explicit and a missing module is an error: nothing is skipped.
 local _ENV = require "wb.std"
+local args = require "wb.args"
 local wb = ...
 
 local modules = {
@@ -120,7 +121,7 @@ do
   local function point() return string.format("%.1f", 0.5) == "0.5" end
   os.setlocale = function(locale, category, ...)
     if select("#", ...) > 0 then
-      error(string.format("bad argument #3 to 'setlocale' (at most 2 arguments expected, "
+      args.input_fail(string.format("bad argument #3 to 'setlocale' (at most 2 arguments expected, "
         .. "got %d)", 2 + select("#", ...)), 2)
     end
     local cat = category or "all"
@@ -128,9 +129,9 @@ do
     local got = setlocale(locale, category)
     if got and not point() then
       setlocale(before, cat)
-      error(string.format("os.setlocale: the locale '%s' writes numbers with another decimal "
-        .. "point than '.', and the workbench keeps numbers in the C locale: every CSV, run "
-        .. "record and gnuplot script it writes would be unreadable; set only the categories "
+      args.input_fail(string.format("os.setlocale: the locale '%s' writes numbers with another "
+        .. "decimal point than '.', and the workbench keeps numbers in the C locale: every CSV, "
+        .. "run record and gnuplot script it writes would be unreadable; set only the categories "
         .. "you need (os.setlocale('%s', 'time'), 'collate', 'ctype' or 'monetary')",
         tostring(locale), tostring(locale)), 2)
     end

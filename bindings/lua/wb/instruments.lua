@@ -142,16 +142,16 @@ function M._dense_positions(model, fname)
     if args.typename(l) == "wb.Dense" then
       out[#out + 1] = i
     elseif type(l) == "table" and l.parameters and #(l:parameters()) > 0 then
-      error(string.format("%s: layer %d has parameters but is not a wb.Dense "
+      args.input_fail(string.format("%s: layer %d has parameters but is not a wb.Dense "
         .. "(per-sample statistics are computed for Dense layers only)", fname, i), 3)
     end
   end
-  if #out == 0 then error(fname .. ": the model has no Dense layer", 3) end
+  if #out == 0 then args.input_fail(fname .. ": the model has no Dense layer", 3) end
   -- the statistics read the last Dense's logits and n_out: an Activation
   -- head (Dense then Activation("softmax"), which fit trains) has neither
   if out[#out] ~= #model then
-    error(string.format("%s: the last layer must be the Dense whose logits the statistics "
-      .. "read, got layer %d %s: for Dense then Activation('%s'), use Dense(..., "
+    args.input_fail(string.format("%s: the last layer must be the Dense whose logits the "
+      .. "statistics read, got layer %d %s: for Dense then Activation('%s'), use Dense(..., "
       .. "{activation = '%s'}), which trains the same", fname, #model, tostring(model[#model]),
       tostring(model[#model].activation), tostring(model[#model].activation)), 3)
   end
@@ -167,12 +167,12 @@ end
 local function check_samples(model, x, y)
   local xs, ys = x:shape(), y:shape()
   if #xs < 2 or xs[1] < 1 or x:dtype() ~= "float32" then
-    error(string.format("per_sample: x: expected a float32 tensor [B, features] with B >= 1, "
-      .. "got %s %s", x:dtype(), tostring(x):match("%b[]") or "[]"), 4)
+    args.input_fail(string.format("per_sample: x: expected a float32 tensor [B, features] with B "
+      .. ">= 1, got %s %s", x:dtype(), tostring(x):match("%b[]") or "[]"), 4)
   end
   if #ys ~= 1 or ys[1] ~= xs[1] then
-    error(string.format("per_sample: y: expected labels [%d] (one per row of x), got [%s]",
-      xs[1], table.concat(ys, ", ")), 4)
+    args.input_fail(string.format("per_sample: y: expected labels [%d] (one per row of x), got "
+      .. "[%s]", xs[1], table.concat(ys, ", ")), 4)
   end
   local C = model[#model].n_out
   if C then args.class_ids("per_sample", y, C, "", 4) end
@@ -200,8 +200,8 @@ function M.per_sample(model, x, y, ...)
   args.check("per_sample", 2, x, "wb.Tensor")
   args.check("per_sample", 3, y, "wb.Tensor")
   if select("#", ...) > 0 then -- an options table would be ignored: loss = "mse" unmet
-    error("bad argument #4 to 'per_sample' (no options: it takes model, x, y and measures "
-      .. "the fused softmax cross-entropy, got " .. args.typename(...) .. ")", 2)
+    args.input_fail("bad argument #4 to 'per_sample' (no options: it takes model, x, y and "
+      .. "measures the fused softmax cross-entropy, got " .. args.typename(...) .. ")", 2)
   end
   local pos = M._dense_positions(model, "per_sample")
   check_samples(model, x, y)
@@ -242,8 +242,8 @@ function M.per_sample(model, x, y, ...)
   for j, i in ipairs(pos) do M.keep_dz(model[i], prev[j]) end
   for k = 1, #grads do grads[k]:copy(saved[k]) end
   if not ok then
-    if type(res) == "string" then -- the loss's own checks already say per_sample
-      error((res:find("^per_sample: ") and "" or "per_sample: ") .. res, 2)
+    if type(res) == "string" or wb.spec.is_input_error(res) then -- the loss's own checks
+      args.raise(args.reprefix(res, "per_sample: ", "^per_sample: "), 2) -- say it once
     end
     if wb.is_error(res) then -- a layer's check (x's width): say whose call it was
       error(wb.Error{code = res.code, message = "per_sample: " .. res.message,

@@ -48,7 +48,7 @@ end
 ---Example: print(wb.instruments.probe_seed(1, 10), wb.instruments.probe_seed(nil, 10))
 function M.probe_seed(s, t)
   if s ~= nil and not args.is(s, "integer") or not args.is(t, "integer") then
-    error(string.format("probe_seed: expected integers s (or nil) and t, got %s and %s",
+    args.input_fail(string.format("probe_seed: expected integers s (or nil) and t, got %s and %s",
       tostring(s), tostring(t)), 2)
   end
   return probe_seed(s and math.tointeger(s), math.tointeger(t))

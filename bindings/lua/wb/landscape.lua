@@ -33,13 +33,13 @@ local options = args.options
 -- (M._check_list)
 local function check_list(fname, pos, v, like)
   args.check(fname, pos, v, "table", 4)
-  if #v ~= #like then error(string.format("%s: argument #%d: expected %d tensors "
+  if #v ~= #like then args.input_fail(string.format("%s: argument #%d: expected %d tensors "
     .. "(shaped like the weights), got %d", fname, pos, #like, #v), 4) end
   for i = 1, #like do
     args.check(fname .. ": tensor " .. i, pos, v[i], "wb.Tensor", 5)
     local a, b = like[i]:shape(), v[i]:shape()
     if table.concat(a, ",") ~= table.concat(b, ",") then
-      error(string.format("%s: argument #%d: tensor %d: expected [%s], got [%s]", fname,
+      args.input_fail(string.format("%s: argument #%d: tensor %d: expected [%s], got [%s]", fname,
         pos, i, table.concat(a, ", "), table.concat(b, ", ")), 4)
     end
     -- a NaN would surface as the walker's SGD step refusing a "gradient"
@@ -77,7 +77,7 @@ function M.filter_normalize(dir, weights, opts)
       local dn = wb.matmul(ones, d * d):sqrt()
       local wn = wb.matmul(ones, weights[i] * weights[i]):sqrt()
       if dn:min() == 0 then
-        error(string.format("filter_normalize: tensor %d has a zero column: no direction "
+        args.input_fail(string.format("filter_normalize: tensor %d has a zero column: no direction "
           .. "to rescale", i), 2)
       end
       out[i] = d * (wn / dn)
@@ -106,7 +106,7 @@ function M.direction(weights, opts)
   local seed = opts.seed
   if seed ~= nil and math.type(seed) ~= "integer" and not (math.type(seed) == "float"
       and math.tointeger(seed)) then -- else wb.seed's error, from this file's line
-    error(string.format("direction: opts.seed: expected an integer, got %s",
+    args.input_fail(string.format("direction: opts.seed: expected an integer, got %s",
       type(seed) == "number" and tostring(seed) or type(seed)), 2)
   end
   local state = wb.rng_state()
@@ -186,14 +186,15 @@ function M.trajectory(points, opts)
   local n, k = #points, opts.k or 2
   k = math.type(k) == "float" and math.tointeger(k) or k -- 2.0 is 2, as for a C count
   if math.type(k) ~= "integer" or k < 1 then
-    error(string.format("trajectory: k: expected an integer >= 1, got %s", tostring(k)), 2)
+    args.input_fail(string.format("trajectory: k: expected an integer >= 1, got %s", tostring(k)),
+      2)
   end
   -- n points give n - 1 differences from the last, and centred they span at
   -- most n - 2 directions: with 3 points the second "direction" was the
   -- rounding's (explained 3e-11, then inf / NaN in float32 on Fashion)
   if n < k + 2 then
-    error(string.format("trajectory: %d direction%s need%s at least %d points (the centred "
-      .. "differences of n points span at most n - 2 directions), got %d", k,
+    args.input_fail(string.format("trajectory: %d direction%s need%s at least %d points (the "
+      .. "centred differences of n points span at most n - 2 directions), got %d", k,
       k == 1 and "" or "s", k == 1 and "s" or "", k + 2, n), 2)
   end
   local last = points[n]
@@ -218,7 +219,7 @@ function M.trajectory(points, opts)
   local values, vectors = eigh(G)
   local total = 0
   for _, v in ipairs(values) do total = total + math.max(v, 0) end
-  if not (total > 0) then error("trajectory: the points do not move", 2) end
+  if not (total > 0) then args.input_fail("trajectory: the points do not move", 2) end
   local out = {explained = {}, dirs = {}, x = {}, y = {}, origin = last}
   for r, v in ipairs(values) do out.explained[r] = math.max(v, 0) / total end
   for r = 1, k do
@@ -227,8 +228,8 @@ function M.trajectory(points, opts)
     -- weights' rounding left 3e-11 of the variance on such an axis; 1e-8
     -- is far above it and far below any plane worth drawing
     if not (values[r] > 1e-8 * values[1]) then
-      error(string.format("trajectory: the points span fewer than %d directions (direction "
-        .. "%d explains %.3g of the variance)", k, r, out.explained[r]), 2)
+      args.input_fail(string.format("trajectory: the points span fewer than %d directions "
+        .. "(direction %d explains %.3g of the variance)", k, r, out.explained[r]), 2)
     end
     -- u_r = sum_p c_p C_p / sqrt(lambda_r): unit length since c is a unit eigenvector
     local u = {}

@@ -21,15 +21,16 @@ local options, check_list = args.options, M._check_list
 local function data_xy(fname, model, data)
   local x, y = args.data_xy(fname, data, 4)
   if x:dim() == 0 or x:size(1) == 0 then -- else evaluate's error, from this file's line
-    error(fname .. ": data: expected at least 1 row, got none", 4)
+    args.input_fail(fname .. ": data: expected at least 1 row, got none", 4)
   end
   if y:dim() >= 1 and y:size(1) ~= x:size(1) then
-    error(string.format("%s: data.y: expected %d labels (one per row of x), got %d", fname,
+    args.input_fail(string.format("%s: data.y: expected %d labels (one per row of x), got %d",
+      fname,
       x:size(1), y:size(1)), 4)
   end
   if y:dtype() == "uint8" then return x, y end
   if y:dim() ~= 1 then
-    error(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
+    args.input_fail(string.format("%s: data.y: expected class labels [n] (uint8, or float class "
       .. "ids), got %s %s", fname, y:dtype(), tostring(y):match("%b[]") or "[]"), 4)
   end
   local C = math.min(require("wb.arch").member(model[#model], "n_out") or 256, 256)
@@ -119,13 +120,13 @@ local function axis(fname, range, points, what)
   local lo, hi = type(range) == "table" and range[1], type(range) == "table" and range[2]
   if type(lo) ~= "number" or type(hi) ~= "number" or not (lo < hi)
       or not (args.finite(lo) and args.finite(hi)) then
-    error(string.format("%s: %s: expected {lo, hi} with lo < hi (finite numbers), got %s",
+    args.input_fail(string.format("%s: %s: expected {lo, hi} with lo < hi (finite numbers), got %s",
       fname, what or "range", type(range) == "table" and "{" .. tostring(lo) .. ", "
       .. tostring(hi) .. "}" or tostring(range)), 3)
   end
   points = math.type(points) == "float" and math.tointeger(points) or points -- 21.0 is 21
   if math.type(points) ~= "integer" or points < 2 then
-    error(fname .. ": points: expected an integer >= 2, got " .. tostring(points), 3)
+    args.input_fail(fname .. ": points: expected an integer >= 2, got " .. tostring(points), 3)
   end
   local xs = {}
   for i = 1, points do
@@ -158,7 +159,7 @@ function M.slice(model, data, opts)
   options("slice", 3, opts, {"dirs", "loss", "origin", "points", "range", "yrange"})
   local dirs = opts.dirs
   if type(dirs) ~= "table" or (#dirs ~= 1 and #dirs ~= 2) then
-    error("slice: dirs: expected a list of one or two directions", 2)
+    args.input_fail("slice: dirs: expected a list of one or two directions", 2)
   end
   local origin = opts.origin or model:get_weights()
   local w = walker("slice", model, data, origin, dirs, opts.loss)
@@ -240,22 +241,25 @@ function M.barrier(curve)
   for _, k in ipairs{"t", "loss", "accuracy"} do
     local v = curve[k]
     if type(v) ~= "table" then
-      error(string.format("barrier: curve.%s: expected a list of numbers (as "
+      args.input_fail(string.format("barrier: curve.%s: expected a list of numbers (as "
         .. "wb.landscape.interpolate returns), got %s", k, args.typename(v)), 2)
     end
     if #v ~= #curve.t then
-      error(string.format("barrier: curve.%s has %d values for %d t, expected one per t", k,
+      args.input_fail(string.format("barrier: curve.%s has %d values for %d t, expected one per t",
+        k,
         #v, #curve.t), 2)
     end
     for i = 1, #v do
       if type(v[i]) ~= "number" then
-        error(string.format("barrier: curve.%s[%d]: expected a number, got %s", k, i,
+        args.input_fail(string.format("barrier: curve.%s[%d]: expected a number, got %s", k, i,
           args.typename(v[i])), 2)
       end
     end
   end
   local i0, i1 = ends(curve.t)
-  if not (i0 and i1) then error("barrier: the curve has no point at t = 0 and t = 1", 2) end
+  if not (i0 and i1) then
+    args.input_fail("barrier: the curve has no point at t = 0 and t = 1", 2)
+  end
   local out = {ends = {1 - curve.accuracy[i0], 1 - curve.accuracy[i1]}}
   local e_mid = (out.ends[1] + out.ends[2]) / 2
   local l_mid = (curve.loss[i0] + curve.loss[i1]) / 2

@@ -124,11 +124,12 @@ end
 -- args.class_ids's (the caller of the public loss function).
 local function class_ids(fname, labels, n, c, level)
   if labels:dim() ~= 1 then
-    error(string.format("%s: labels must be class ids [n], got a tensor [%s]", fname,
+    args.input_fail(string.format("%s: labels must be class ids [n], got a tensor [%s]", fname,
       table.concat(labels:shape(), ", ")), level + 1)
   end
   if #labels ~= n then
-    error(string.format("%s: %d labels for an output of %d rows", fname, #labels, n), level + 1)
+    args.input_fail(string.format("%s: %d labels for an output of %d rows", fname, #labels, n),
+      level + 1)
   end
   return args.class_ids(fname, labels, c, "", level + 1, "labels")
 end
@@ -139,7 +140,7 @@ end
 local function check_output(fname, output, level)
   local shape = output:shape()
   if #shape ~= 2 or shape[1] < 1 or shape[2] < 1 or output:dtype() ~= "float32" then
-    error(string.format("%s: output must be float32 [n, C] with n, C >= 1, got %s [%s]",
+    args.input_fail(string.format("%s: output must be float32 [n, C] with n, C >= 1, got %s [%s]",
       fname, output:dtype(), table.concat(shape, ", ")), level + 1)
   end
   return shape[1], shape[2]
@@ -323,8 +324,8 @@ function M._get(spec, model, slot, fname)
     fa.check_hidden_head(model, fname, 4) -- a softmax's probabilities passed on: no logits
     -- Keras's from_logits = False on logits: each row divided by its sum of
     -- logits (negative ones too), a number that trains but means nothing
-    error(string.format("%s: categorical_crossentropy takes the output as probabilities, but "
-      .. "the last layer (%s) gives logits: use the default "
+    args.input_fail(string.format("%s: categorical_crossentropy takes the output as probabilities, "
+      .. "but the last layer (%s) gives logits: use the default "
       .. "sparse_categorical_crossentropy, which takes a linear head's output as logits "
       .. "(Keras's from_logits = True), or activation = 'softmax'", fname,
       tostring(model[#model])), 3)
@@ -333,7 +334,7 @@ function M._get(spec, model, slot, fname)
   if type(fn) ~= "function" then
     local near = type(spec) == "string"
       and require("wb.spec_keys").nearest_names(BY_LOWER, spec:lower())[1]
-    error(string.format("%s: unknown loss %s, expected one of %s, or a function(output, "
+    args.input_fail(string.format("%s: unknown loss %s, expected one of %s, or a function(output, "
       .. "labels) -> value, grad_output%s", fname,
       type(spec) == "string" and string.format("%q", spec) or tostring(spec),
       table.concat(NAMES, ", "), near and string.format(' (did you mean "%s"?)', near) or ""),

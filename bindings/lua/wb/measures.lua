@@ -60,7 +60,7 @@ end
 -- count otherwise divides by zero, returns NaN, or indexes past a layer.
 local function within(fname, name, v, lo, hi)
   if v ~= nil and not (v >= lo and v <= hi) then
-    error(string.format("%s: %s: expected %s %s, got %s", fname, name,
+    args.input_fail(string.format("%s: %s: expected %s %s, got %s", fname, name,
       math.type(lo) == "integer" and "an integer" or "a number", hi == math.maxinteger
       and ">= " .. lo or string.format("in %g..%g", lo, hi), v), 3)
   end
@@ -70,7 +70,9 @@ end
 -- them (at the caller of fname): an empty sample counts every unit dead,
 -- and a NaN weight gives NaN, or a plausible wrong accuracy, silently.
 local function check_inputs(fname, model, ds)
-  if #ds == 0 then error(fname .. ": ds: expected at least 1 row, got an empty dataset", 3) end
+  if #ds == 0 then
+    args.input_fail(fname .. ": ds: expected at least 1 row, got an empty dataset", 3)
+  end
   args.check_finite_params(fname, (model:parameters()), 3)
 end
 
@@ -82,8 +84,8 @@ local function check_last(fname, model)
   local kind = #model > 0 and arch.kind_of(last)
   if kind ~= "Dense" and not (kind == "Activation" and (last.activation == "softmax"
       or last.activation == "linear")) then
-    error(string.format("%s: model: expected a Dense last layer, or an Activation softmax "
-      .. "or linear (its logits feed the cross-entropy), got %s", fname,
+    args.input_fail(string.format("%s: model: expected a Dense last layer, or an Activation "
+      .. "softmax or linear (its logits feed the cross-entropy), got %s", fname,
       #model == 0 and "no layer" or tostring(last)), 3)
   end
 end
@@ -154,8 +156,8 @@ local function drop_l2_grads(model)
         g:copy(g - l.weight * (2 * l2))
       end
     elseif type(l) == "table" and l.l2_penalty and l:l2_penalty() ~= 0 then
-      error(string.format("loss_and_grads: layer %d (a Lua layer) has an L2 penalty (%g), "
-        .. "whose gradient in its backward cannot be told from the data loss's: use "
+      args.input_fail(string.format("loss_and_grads: layer %d (a Lua layer) has an L2 penalty "
+        .. "(%g), whose gradient in its backward cannot be told from the data loss's: use "
         .. "Dense's l2", i, l:l2_penalty()), 3)
     end
   end
@@ -186,7 +188,8 @@ function M.loss_and_grads(model, x, y, grads)
   args.opt("loss_and_grads", 4, grads, "boolean") -- ("yes" was taken as true)
   check_last("loss_and_grads", model)
   if x:dim() < 1 or x:size(1) < 1 then -- (the loss's own error named no argument of this)
-    error("loss_and_grads: x: expected at least one row, got shape [" .. table.concat(x:shape(), ", ")
+    args.input_fail("loss_and_grads: x: expected at least one row, got shape ["
+      .. table.concat(x:shape(), ", ")
       .. "]", 2)
   end
   x = M._rows(x)
@@ -231,7 +234,7 @@ function M.silenced_accuracy(model, ds, frac, draws)
   draws = draws or 5
   local layers = dense_layers(model)
   local nxt = layers[2]
-  if not nxt then error("silenced_accuracy: needs two Dense layers", 2) end
+  if not nxt then args.input_fail("silenced_accuracy: needs two Dense layers", 2) end
   check_inputs("silenced_accuracy", model, ds)
   local w = nxt.weight
   local n_hidden = #w
@@ -274,7 +277,7 @@ function M._dead_units(fname, model, ds, k, n)
     if left == 0 then break end
   end
   if left > 0 then
-    error(string.format("%s: model: expected at least %d Dense layer%s, got %d", fname, k,
+    args.input_fail(string.format("%s: model: expected at least %d Dense layer%s, got %d", fname, k,
       k == 1 and "" or "s", #dense_layers(model)), 3)
   end
   check_inputs(fname, model, ds)
@@ -362,7 +365,7 @@ function M.sharpness(model, ds, eps, draws, n)
   within("sharpness", "draws", draws, 1, math.maxinteger)
   within("sharpness", "n", n, 1, math.maxinteger)
   if eps ~= nil and not (args.finite(eps) and eps >= 0) then
-    error("sharpness: eps: expected a finite number >= 0, got " .. tostring(eps), 2)
+    args.input_fail("sharpness: eps: expected a finite number >= 0, got " .. tostring(eps), 2)
   end
   check_last("sharpness", model)
   check_inputs("sharpness", model, ds)

@@ -23,15 +23,15 @@ function M.track(o)
   args.check("track", 1, o, "table")
   util.check_options(o, {"data", "n"}, "track", 2)
   if args.typename(o.data) ~= "wb.Dataset" then
-    error("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
+    args.input_fail("track: data must be a wb.Dataset, got " .. args.typename(o.data), 2)
   end
   if #o.data == 0 then -- else an error inside fit, at the first epoch's end
-    error("track: data: expected at least 1 row, got an empty dataset", 2)
+    args.input_fail("track: data: expected at least 1 row, got an empty dataset", 2)
   end
   -- a whole number of rows: 1e3 is 1000 (as luaL_checkinteger takes it)
   local n = math.type(o.n) == "float" and math.tointeger(o.n) or o.n
   if n ~= nil and (math.type(n) ~= "integer" or n < 1) then
-    error("track: n must be a positive integer (rows), got " .. tostring(o.n), 2)
+    args.input_fail("track: n must be a positive integer (rows), got " .. tostring(o.n), 2)
   end
   local cb = {series = {}}
   local x, y

@@ -140,7 +140,7 @@ function nn.Sequential(layers)
     self[i] = layer
   end
   local why = Sequential._width_mismatch(#self, function(i) return self[i] end)
-  if why then error("Sequential: " .. why, 2) end
+  if why then args.input_fail("Sequential: " .. why, 2) end
   return self
 end
 nn.SequentialClass = Sequential
@@ -170,7 +170,7 @@ function Sequential:add(layer)
   nn_list.once(self, layer, 3)
   local n = #self
   local why = Sequential._width_mismatch(n + 1, function(i) return i > n and layer or self[i] end)
-  if why then error("add: " .. why, 2) end
+  if why then args.input_fail("add: " .. why, 2) end
   self[#self + 1] = layer
   self._params, self._grads = nil, nil
   return self
@@ -255,7 +255,7 @@ function Sequential:_backward(x, grad, need_grad_input, logits)
   local n = #self
   if n == 0 then return grad end
   if not rawequal(h[1], x) then
-    error("backward: x is not the input of the last forward", 3)
+    args.input_fail("backward: x is not the input of the last forward", 3)
   end
   local need_last = need_grad_input ~= false
   for i = n, 1, -1 do
@@ -334,11 +334,11 @@ end
 -- list: as many tensors as the parameters ps (shapes are the caller's).
 local function check_tensors(list, ps, fname)
   if #list ~= #ps then
-    error(string.format("%s: expected %d tensors, got %d", fname, #ps, #list), 3)
+    args.input_fail(string.format("%s: expected %d tensors, got %d", fname, #ps, #list), 3)
   end
   for i = 1, #ps do
     if args.typename(list[i]) ~= "wb.Tensor" then
-      error(string.format("%s: tensor %d: wb.Tensor expected, got %s", fname, i,
+      args.input_fail(string.format("%s: tensor %d: wb.Tensor expected, got %s", fname, i,
         args.typename(list[i])), 3)
     end
   end
@@ -379,7 +379,7 @@ function Sequential:set_weights(list)
   for i = 1, #ps do
     local a, b = ps[i]:shape(), list[i]:shape()
     if table.concat(a, ",") ~= table.concat(b, ",") then
-      error(string.format("set_weights: tensor %d: expected [%s], got [%s]", i,
+      args.input_fail(string.format("set_weights: tensor %d: expected [%s], got [%s]", i,
         table.concat(a, ", "), table.concat(b, ", ")), 2)
     end
   end

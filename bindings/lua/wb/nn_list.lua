@@ -1,6 +1,7 @@
 -- wb/nn_list.lua: the list of layers wb.nn.Sequential and :add take, checked
 -- before a layer is kept (audit K1, K54).
 local _ENV = require "wb.std"
+local args = require "wb.args"
 local M = {}
 
 local function twice(fname, i, j)
@@ -14,7 +15,7 @@ end
 function M.check_layer(layer, where)
   local ok, fwd = pcall(function() return layer.forward end)
   if not ok or fwd == nil then
-    error(string.format("%s: a layer needs a forward method, got %s", where,
+    args.input_fail(string.format("%s: a layer needs a forward method, got %s", where,
       tostring(layer)), 3)
   end
 end
@@ -26,18 +27,19 @@ function M.layers(layers, level)
   local n, seen = 0, {}
   for k in pairs(layers) do
     if math.type(k) ~= "integer" or k < 1 then
-      error(string.format("Sequential: layers: unexpected key %s (expected a list of layers)",
-        type(k) == "string" and "'" .. k .. "'" or tostring(k)), level)
+      args.input_fail(string.format("Sequential: layers: unexpected key %s (expected a list of "
+        .. "layers)", type(k) == "string" and "'" .. k .. "'" or tostring(k)), level)
     end
     n = math.max(n, k)
   end
   for i = 1, n do
     local layer = layers[i]
     if layer == nil then
-      error(string.format("Sequential: layer %d of %d is nil (an undefined variable?)", i, n),
+      args.input_fail(string.format("Sequential: layer %d of %d is nil (an undefined variable?)",
+        i, n),
         level)
     end
-    if seen[layer] then error(twice("Sequential", i, seen[layer]), level) end
+    if seen[layer] then args.input_fail(twice("Sequential", i, seen[layer]), level) end
     seen[layer] = i
   end
   return layers
@@ -46,7 +48,7 @@ end
 -- Raises at level when layer is already one of model's (model:add(l) twice).
 function M.once(model, layer, level)
   for i = 1, #model do
-    if rawequal(model[i], layer) then error(twice("add", #model + 1, i), level) end
+    if rawequal(model[i], layer) then args.input_fail(twice("add", #model + 1, i), level) end
   end
 end
 

@@ -114,7 +114,7 @@ function Sequential:summary(...)
   args.self(Sequential, self, "summary", "model")
   -- Keras's line_length, positions ... do not exist here: say so, never ignore them
   if select("#", ...) > 0 then
-    error(string.format("summary: takes no arguments, got %d (a %s)", select("#", ...),
+    args.input_fail(string.format("summary: takes no arguments, got %d (a %s)", select("#", ...),
       type((...))), 2)
   end
   local rule, lines = string.rep("_", 65), {}

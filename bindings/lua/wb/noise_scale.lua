@@ -47,7 +47,7 @@ end
 local function check_count(fname, pos, n, min)
   args.check(fname, pos, n, "number", 4)
   if not (n >= min and n == math.floor(n)) then
-    error(string.format("%s: argument #%d: expected a whole number >= %d, got %s", fname,
+    args.input_fail(string.format("%s: argument #%d: expected a whole number >= %d, got %s", fname,
       pos, min, tostring(n)), 3)
   end
 end
@@ -60,7 +60,7 @@ end
 local function check_sq(fname, pos, v, name)
   args.check(fname, pos, v, "number", 4)
   if v < 0 or v == math.huge then
-    error(string.format("%s: %s (argument #%d): expected a finite number >= 0 (a squared "
+    args.input_fail(string.format("%s: %s (argument #%d): expected a finite number >= 0 (a squared "
       .. "norm), got %s", fname, name, pos, tostring(v)), 3)
   end
 end
@@ -87,7 +87,7 @@ function M.two_batch(b_small, g2_small, b_big, g2_big)
   check_count("two_batch", 3, b_big, 2)
   check_sq("two_batch", 4, g2_big, "g2_big")
   if b_big <= b_small then
-    error(string.format("two_batch: expected b_small < b_big, got %d and %d", b_small,
+    args.input_fail(string.format("two_batch: expected b_small < b_big, got %d and %d", b_small,
       b_big), 2)
   end
   local g2 = (b_big * g2_big - b_small * g2_small) / (b_big - b_small)
@@ -136,7 +136,7 @@ function M.b_noise(n, sum_q, mean_q, b_big, q_big)
   args.check("b_noise", 2, sum_q, "number")
   args.check("b_noise", 3, mean_q, "number")
   if (b_big == nil) ~= (q_big == nil) then
-    error("b_noise: b_big and q_big go together (give both or neither)", 2)
+    args.input_fail("b_noise: b_big and q_big go together (give both or neither)", 2)
   end
   local trace_h = (sum_q - n * mean_q) / (n - 1)
   local ghg = mean_q - trace_h / n
@@ -164,7 +164,7 @@ end
 local function check_rows(fname, pos, x, y)
   local nx, ny = x:dim() >= 1 and x:size(1) or 0, y:dim() >= 1 and y:size(1) or 0
   if nx ~= ny then
-    error(string.format("%s: argument #%d: expected one label per row of x (%d), got %d",
+    args.input_fail(string.format("%s: argument #%d: expected one label per row of x (%d), got %d",
       fname, pos, nx, ny), 4)
   end
 end
@@ -172,8 +172,8 @@ end
 local function check_xy(fname, pos, t)
   args.check(fname, pos, t, "table", 4)
   if args.typename(t.x) ~= "wb.Tensor" or args.typename(t.y) ~= "wb.Tensor" then
-    error(string.format("%s: argument #%d: expected {x = tensor, y = labels}, got x = %s, "
-      .. "y = %s", fname, pos, args.typename(t.x), args.typename(t.y)), 3)
+    args.input_fail(string.format("%s: argument #%d: expected {x = tensor, y = labels}, got x = "
+      .. "%s, y = %s", fname, pos, args.typename(t.x), args.typename(t.y)), 3)
   end
   check_rows(fname, pos, t.x, t.y)
 end
@@ -227,7 +227,7 @@ function M.simple(model, x, y, opts)
   local small, B = opts.small or 32, x:size(1)
   check_count("simple", 4, small, 1)
   if B < 2 * small then
-    error(string.format("simple: x has %d rows, expected at least 2 x small = %d", B,
+    args.input_fail(string.format("simple: x has %d rows, expected at least 2 x small = %d", B,
       2 * small), 2)
   end
   return keeping_grads(model, function()
@@ -279,7 +279,7 @@ function M.noise(model, samples, hdata, big)
     hdata = {x = wb.measures._rows(hdata.x), y = hdata.y}
   end
   local n, nb = samples.x:size(1), big.x:size(1)
-  if n < 2 then error("noise: samples: expected at least 2 rows, got " .. n, 2) end
+  if n < 2 then args.input_fail("noise: samples: expected at least 2 rows, got " .. n, 2) end
   return keeping_grads(model, function()
     local g, mean = {}, nil
     for i = 1, n do
@@ -340,14 +340,15 @@ function M.fit_tradeoff(S, E)
   args.check("fit_tradeoff", 1, S, "table")
   args.check("fit_tradeoff", 2, E, "table")
   if #S ~= #E then
-    error(string.format("fit_tradeoff: expected as many E as S, got %d and %d", #E, #S), 2)
+    args.input_fail(string.format("fit_tradeoff: expected as many E as S, got %d and %d", #E,
+      #S), 2)
   end
   local lb, ls, distinct = {}, {}, {}
   for i = 1, #S do
     if not (type(S[i]) == "number" and S[i] > 0 and type(E[i]) == "number" and E[i] > 0
         and args.finite(S[i]) and args.finite(E[i])) then -- inf: a NaN fit, silently
-      error(string.format("fit_tradeoff: run %d: expected S > 0 and E > 0 (finite), got %s "
-        .. "and %s", i,
+      args.input_fail(string.format("fit_tradeoff: run %d: expected S > 0 and E > 0 (finite), got "
+        .. "%s and %s", i,
         tostring(S[i]), tostring(E[i])), 2)
     end
     lb[i], ls[i] = math.log(E[i] / S[i]), math.log(S[i])
@@ -355,7 +356,7 @@ function M.fit_tradeoff(S, E)
   end
   local nd = 0
   for _ in pairs(distinct) do nd = nd + 1 end
-  if nd < 2 then error("fit_tradeoff: expected runs at >= 2 distinct batch sizes", 2) end
+  if nd < 2 then args.input_fail("fit_tradeoff: expected runs at >= 2 distinct batch sizes", 2) end
   local lo, hi = math.huge, -math.huge
   for _, v in ipairs(lb) do lo, hi = math.min(lo, v), math.max(hi, v) end
   lo, hi = lo - math.log(100), hi + math.log(100)

@@ -200,21 +200,21 @@ function Sequential:save_state(path, opts)
   args.check("save_state", 1, path, "string")
   opts = args.options("save_state", 2, opts, {"tag"})
   if opts.tag ~= nil and type(opts.tag) ~= "string" then
-    error("save_state: tag must be a string, got " .. type(opts.tag), 2)
+    args.input_fail("save_state: tag must be a string, got " .. type(opts.tag), 2)
   end
   local h, opt = rawget(self, "history"), rawget(self, "optimizer")
   if not h or not opt then
-    error("save_state: the model has no training state yet (call fit first)", 2)
+    args.input_fail("save_state: the model has no training state yet (call fit first)", 2)
   end
   if type(opt) ~= "userdata" or not opt.state then
-    error("save_state: the optimizer " .. tostring(opt) .. " cannot export its state "
+    args.input_fail("save_state: the optimizer " .. tostring(opt) .. " cannot export its state "
       .. "(a wb.optim optimizer can)", 2)
   end
   local busy, mid = rawget(self, "_fit_busy"), rawget(self, "_fit_mid")
   if busy and not mid then
-    error("save_state: fit is (or was interrupted) " .. busy .. ", where its state cannot be "
-      .. "resumed exactly (the epoch's position and sums, the other callbacks' counters are "
-      .. "not saved): save with callbacks = {wb.callbacks.ModelCheckpoint{path, save_state = "
+    args.input_fail("save_state: fit is (or was interrupted) " .. busy .. ", where its state "
+      .. "cannot be resumed exactly (the epoch's position and sums, the other callbacks' counters "
+      .. "are not saved): save with callbacks = {wb.callbacks.ModelCheckpoint{path, save_state = "
       .. "true}} (at epoch ends; add save_freq = k for every k steps), or after fit returns", 2)
   end
   local names, tensors = ckpt.named_params(self)

@@ -122,8 +122,8 @@ int lwb_check_interrupt(lua_State *L)
  * Here a signal ends the sleep and raises the interrupt at once. */
 int lwb_sleep(lua_State *L)
 {
-    lua_Number sec = luaL_checknumber(L, 1);
-    luaL_argcheck(L, sec >= 0 && sec <= 86400, 1, "expected seconds in [0, 86400]");
+    lua_Number sec = lwb_checknumber(L, 1);
+    lwb_argcheck(L, sec >= 0 && sec <= 86400, 1, "expected seconds in [0, 86400]");
     struct timespec ts = {(time_t)sec, (long)((sec - (lua_Number)(time_t)sec) * 1e9)}, rem;
     while (nanosleep(&ts, &rem) != 0 && errno == EINTR) {
         if (lwb_interrupt_status())
@@ -154,7 +154,7 @@ int lwb_hold_signals(lua_State *L)
  * already held so. */
 int lwb_hold_after_signal(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    lwb_checktype(L, 1, LUA_TBOOLEAN);
     hold_after = lua_toboolean(L, 1);
     return 0;
 }

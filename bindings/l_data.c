@@ -31,8 +31,8 @@ static int data_gather(lua_State *L)
     wb_tensor *images = lwb_checktensor(L, 3), *labels = lwb_checktensor(L, 4);
     wb_tensor *idx = lwb_checktensor(L, 5);
     lwb_checknargs(L, 7, "wb.data.gather(x, y, images, labels, idx, first, count)");
-    lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
-    luaL_argcheck(L, first >= 1, 6, "expected a 1-based position >= 1");
+    lua_Integer first = lwb_checkinteger(L, 6), count = lwb_checkinteger(L, 7);
+    lwb_argcheck(L, first >= 1, 6, "expected a 1-based position >= 1");
     if (wb_dataset_gather(x, y, images, labels, idx, first - 1, count, &err) != WB_OK)
         return lwb_raise(L, 0, &err);
     return 0;

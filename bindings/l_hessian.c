@@ -58,7 +58,7 @@ enum { TOP_D = 1, TOP_F = 2, TOP_R = 3 };
 
 static hop *checkop(lua_State *L)
 {
-    hop *o = luaL_checkudata(L, 1, LWB_HOP);
+    hop *o = lwb_checkudata(L, 1, LWB_HOP);
     if (!o->h)
         luaL_error(L, "attempt to use a released Hessian operator");
     return o;
@@ -66,7 +66,7 @@ static hop *checkop(lua_State *L)
 
 static int hop_gc(lua_State *L)
 {
-    hop *o = luaL_checkudata(L, 1, LWB_HOP);
+    hop *o = lwb_checkudata(L, 1, LWB_HOP);
     wb_hvp_free(o->h);
     wb_hvp_red_free(o->red);
     o->red = NULL;
@@ -133,17 +133,17 @@ static int softmax_refused(lua_State *L, int k, int last, int mse, int after_lin
  * layers), so a wrong type is reported at its own position. */
 static int l_operator(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 1, LUA_TTABLE);
     const wb_tensor *x = lwb_checktensor(L, 2), *y = lwb_checktensor(L, 3);
-    luaL_optstring(L, 4, NULL);
+    lwb_optstring(L, 4, NULL);
     int f64 = lua_toboolean(L, 5);
-    lua_Integer rows = luaL_checkinteger(L, 6);
-    lua_Integer seed = luaL_optinteger(L, 7, 1);
+    lua_Integer rows = lwb_checkinteger(L, 6);
+    lua_Integer seed = lwb_optinteger(L, 7, 1);
     int reduce = lua_toboolean(L, 8);
     static const char *const losses[] = {"cross_entropy", "mse", NULL};
-    int loss = luaL_checkoption(L, 4, "cross_entropy", losses);
+    int loss = lwb_checkoption(L, 4, "cross_entropy", losses);
     int n = (int)luaL_len(L, 1), nparam = 0;
-    luaL_argcheck(L, n >= 1 && n <= 4096, 1, "expected 1..4096 layers");
+    lwb_argcheck(L, n >= 1 && n <= 4096, 1, "expected 1..4096 layers");
     wb_hvp_layer *ls = lua_newuserdatauv(L, (size_t)n * sizeof *ls, 0); /* GC-owned */
     for (int i = 0; i < n; i++)
         ls[i] = tolayer(L, 1, i + 1, &nparam);
@@ -260,7 +260,7 @@ static void pushlist(lua_State *L, hop *o, const double *v)
 /* The block of layer (1-based position, or nil/0: everything). */
 static void block(lua_State *L, hop *o, int idx, int64_t *first, int64_t *count)
 {
-    lua_Integer layer = luaL_optinteger(L, idx, 0);
+    lua_Integer layer = lwb_optinteger(L, idx, 0);
     *first = 0, *count = wb_hvp_numel(o->h);
     wb_err err;
     if (layer != 0 && wb_hvp_block(o->h, (int)layer - 1, first, count, &err))
@@ -299,7 +299,7 @@ static int hop_reset(lua_State *L)
     /* z: the first Dense's pre-activation on x at params (a fit's forward
      * has it), rows at least x's, for the row space's kernel (checked there) */
     const wb_tensor *z = lua_isnoneornil(L, 5) ? NULL : lwb_checktensor(L, 5);
-    luaL_argcheck(L, !z || (z->dtype == WB_F32 && z->ndim == 2 &&
+    lwb_argcheck(L, !z || (z->dtype == WB_F32 && z->ndim == 2 &&
                             z->shape[0] >= x->shape[0] && z->shape[1] == o->shape[0][1]),
                   5, "expected the first Dense's float32 pre-activation [rows of x or more, "
                   "its n_out]");
@@ -338,11 +338,11 @@ static int hop_loss_grad(lua_State *L)
 static int hop_eigs(lua_State *L)
 {
     hop *o = checkop(L);
-    wb_eigs_opts eo = {(int)luaL_checkinteger(L, 2), luaL_checknumber(L, 3),
-                       (int)luaL_checkinteger(L, 4), NULL};
+    wb_eigs_opts eo = {(int)lwb_checkinteger(L, 2), lwb_checknumber(L, 3),
+                       (int)lwb_checkinteger(L, 4), NULL};
     int64_t first, count, P = wb_hvp_numel(o->h);
     block(L, o, 6, &first, &count);
-    luaL_argcheck(L, eo.k >= 1 && eo.k <= count, 2, "k is out of range");
+    lwb_argcheck(L, eo.k >= 1 && eo.k <= count, 2, "k is out of range");
     if (!lua_isnoneornil(L, 5)) {
         checklist(L, o, 5, o->v, NULL);
         eo.v0 = o->v + first;
@@ -382,13 +382,13 @@ static int hop_eigs(lua_State *L)
 static int hop_top(lua_State *L)
 {
     hop *o = checkop(L);
-    int max_iter = (int)luaL_checkinteger(L, 2);
-    double tol = luaL_checknumber(L, 3);
+    int max_iter = (int)lwb_checkinteger(L, 2);
+    double tol = lwb_checknumber(L, 3);
     int64_t P = wb_hvp_numel(o->h);
-    luaL_argcheck(L, max_iter >= 1, 2, "expected max_iter >= 1");
-    luaL_argcheck(L, tol >= 0, 3, "expected tol >= 0");
-    double gmix = luaL_optnumber(L, 5, 0);
-    luaL_argcheck(L, gmix >= 0, 5, "expected gmix >= 0");
+    lwb_argcheck(L, max_iter >= 1, 2, "expected max_iter >= 1");
+    lwb_argcheck(L, tol >= 0, 3, "expected tol >= 0");
+    double gmix = lwb_optnumber(L, 5, 0);
+    lwb_argcheck(L, gmix >= 0, 5, "expected gmix >= 0");
     /* in float when the engine can: half the bytes of every sweep, and the
      * gradient read in place */
     int f = wb_hvp_f32_ready(o->h) && max_iter <= WB_HVP_TOP_F32_MAX;
@@ -478,7 +478,7 @@ static int hop_top_vector(lua_State *L)
 static int hop_trace(lua_State *L)
 {
     hop *o = checkop(L);
-    int probes = (int)luaL_checkinteger(L, 2);
+    int probes = (int)lwb_checkinteger(L, 2);
     int64_t first, count;
     block(L, o, 3, &first, &count);
     double mean, se;
@@ -494,9 +494,9 @@ static int hop_trace(lua_State *L)
 static int hop_slq(lua_State *L)
 {
     hop *o = checkop(L);
-    int probes = (int)luaL_checkinteger(L, 2), steps = (int)luaL_checkinteger(L, 3);
-    luaL_argcheck(L, probes >= 1 && probes <= 100000, 2, "expected 1..100000");
-    luaL_argcheck(L, steps >= 1 && steps <= 100000, 3, "expected 1..100000");
+    int probes = (int)lwb_checkinteger(L, 2), steps = (int)lwb_checkinteger(L, 3);
+    lwb_argcheck(L, probes >= 1 && probes <= 100000, 2, "expected 1..100000");
+    lwb_argcheck(L, steps >= 1 && steps <= 100000, 3, "expected 1..100000");
     int64_t first, count;
     block(L, o, 4, &first, &count);
     size_t cells = (size_t)probes * (size_t)steps;
@@ -559,7 +559,7 @@ static int hop_count(lua_State *L)
 
 static int hop_tostring(lua_State *L)
 {
-    hop *o = luaL_checkudata(L, 1, LWB_HOP);
+    hop *o = lwb_checkudata(L, 1, LWB_HOP);
     if (!o->h)
         lua_pushliteral(L, "HessianOperator(released)");
     else

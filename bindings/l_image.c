@@ -35,7 +35,7 @@ static void check_opts(lua_State *L, int idx, const char *const *valid)
 {
     if (lua_isnoneornil(L, idx))
         return;
-    luaL_checktype(L, idx, LUA_TTABLE);
+    lwb_checktype(L, idx, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
@@ -51,7 +51,7 @@ static void check_opts(lua_State *L, int idx, const char *const *valid)
                 luaL_addstring(&b, valid[i]);
             }
             luaL_pushresult(&b);
-            luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' "
+            lwb_argerror(L, idx, lua_pushfstring(L, "unknown option '%s' "
                           "(valid: %s)", k ? k : luaL_typename(L, -2),
                           lua_tostring(L, -1)));
         }
@@ -146,7 +146,7 @@ static int image_to_mnist(lua_State *L)
     if (!lua_isnoneornil(L, 2)) {
         int t = lua_getfield(L, 2, "steps");
         if (t != LUA_TNIL && t != LUA_TBOOLEAN) /* steps = "yes" was taken as true */
-            luaL_argerror(L, 2, lua_pushfstring(L, "option 'steps': expected a boolean, got %s",
+            lwb_argerror(L, 2, lua_pushfstring(L, "option 'steps': expected a boolean, got %s",
                                                 luaL_typename(L, -1)));
         want = lua_toboolean(L, -1);
     }
@@ -185,7 +185,7 @@ static int image_resize(lua_State *L)
     static const char *const valid[] = {"method", NULL};
     static const char *const methods[] = {"area", "bilinear", NULL};
     wb_tensor *img = lwb_checktensor(L, 1);
-    lua_Integer h = luaL_checkinteger(L, 2), w = luaL_checkinteger(L, 3);
+    lua_Integer h = lwb_checkinteger(L, 2), w = lwb_checkinteger(L, 3);
     lwb_checknargs(L, 4, "wb.image.resize(img, h, w [, opts])");
     check_opts(L, 4, valid);
     int shrink = img->ndim == 2 && h <= img->shape[0] && w <= img->shape[1];
@@ -195,7 +195,7 @@ static int image_resize(lua_State *L)
         for (method = 0; methods[method] && (!m || strcmp(m, methods[method]));)
             method++;
         if (!methods[method])
-            luaL_argerror(L, 4, lua_pushfstring(L, "method: expected 'area' or "
+            lwb_argerror(L, 4, lua_pushfstring(L, "method: expected 'area' or "
                           "'bilinear', got '%s'", luaL_tolstring(L, -1, NULL)));
     }
     check_pixels(L, img, 0);
@@ -222,8 +222,8 @@ static int image_invert(lua_State *L)
 static int image_crop(lua_State *L)
 {
     wb_tensor *img = lwb_checktensor(L, 1);
-    lua_Integer y = luaL_checkinteger(L, 2), x = luaL_checkinteger(L, 3);
-    lua_Integer h = luaL_checkinteger(L, 4), w = luaL_checkinteger(L, 5);
+    lua_Integer y = lwb_checkinteger(L, 2), x = lwb_checkinteger(L, 3);
+    lua_Integer h = lwb_checkinteger(L, 4), w = lwb_checkinteger(L, 5);
     lwb_checknargs(L, 5, "wb.image.crop(img, y, x, h, w)");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
@@ -239,7 +239,7 @@ static int image_bbox(lua_State *L)
 {
     wb_tensor *img = lwb_checktensor(L, 1);
     lwb_checknargs(L, 2, "wb.image.bbox(img [, level])");
-    float level = (float)luaL_optnumber(L, 2, 0.0);
+    float level = (float)lwb_optnumber(L, 2, 0.0);
     int64_t box[4];
     wb_err err;
     if (wb_img_bbox(img, level, box, &err) != WB_OK)
@@ -268,7 +268,7 @@ static int image_rgb(lua_State *L)
     lwb_checknargs(L, 3, "wb.image.rgb(r [, g, b])");
     wb_tensor *g = lua_isnoneornil(L, 2) ? NULL : lwb_checktensor(L, 2);
     wb_tensor *b = lua_isnoneornil(L, 3) ? NULL : lwb_checktensor(L, 3);
-    luaL_argcheck(L, (g == NULL) == (b == NULL), 2, "give both g and b, or neither");
+    lwb_argcheck(L, (g == NULL) == (b == NULL), 2, "give both g and b, or neither");
     lwb_tensor_box *box = lwb_newtensorbox(L);
     wb_err err;
     box->t = wb_img_rgb(r, g, b, &err);

@@ -57,7 +57,7 @@ static void *checkud(lua_State *L, int idx, int up, const char *tname)
         if (same)
             return p;
     }
-    return luaL_checkudata(L, idx, tname);
+    return lwb_checkudata(L, idx, tname);
 }
 
 static ps_box *checkps(lua_State *L)
@@ -92,7 +92,7 @@ static double *gram_of(ps_box *b)
 
 static int ps_gc(lua_State *L)
 {
-    ps_box *b = luaL_checkudata(L, 1, LWB_PS);
+    ps_box *b = lwb_checkudata(L, 1, LWB_PS);
     wb_persample_free(b->p);
     wb_free(b->acc);
     wb_free(b->h2);
@@ -116,11 +116,11 @@ static int l_scratch(lua_State *L)
 static int ps_begin(lua_State *L)
 {
     ps_box *b = checkps(L);
-    lua_Integer B = luaL_checkinteger(L, 2), nb = luaL_optinteger(L, 3, 0);
-    lua_Integer n2 = luaL_optinteger(L, 4, 0);
-    luaL_argcheck(L, B >= 1 && B <= 65536, 2, "expected a batch of 1..65536 rows");
-    luaL_argcheck(L, nb >= 0 && nb <= 100000, 3, "expected 0..100000 bins");
-    luaL_argcheck(L, n2 >= 0 && n2 <= 100000, 4, "expected 0..100000 bins");
+    lua_Integer B = lwb_checkinteger(L, 2), nb = lwb_optinteger(L, 3, 0);
+    lua_Integer n2 = lwb_optinteger(L, 4, 0);
+    lwb_argcheck(L, B >= 1 && B <= 65536, 2, "expected a batch of 1..65536 rows");
+    lwb_argcheck(L, nb >= 0 && nb <= 100000, 3, "expected 0..100000 bins");
+    lwb_argcheck(L, n2 >= 0 && n2 <= 100000, 4, "expected 0..100000 bins");
     if (n2 > b->h2cap) {
         double *h2 = wb_malloc((size_t)n2 * sizeof *h2);
         if (!h2)
@@ -168,7 +168,7 @@ static wb_dense *dense_and_a(lua_State *L, ps_box *b, int idx, const float **a)
     wb_dense *d = lb->p;
     const wb_tensor *x = checkt(L, idx + 1);
     if (x->dtype != WB_F32 || x->ndim != 2 || x->shape[0] != b->B || x->shape[1] != d->n_in)
-        luaL_argerror(L, idx + 1, lua_pushfstring(L, "expected the layer's float32 input "
+        lwb_argerror(L, idx + 1, lua_pushfstring(L, "expected the layer's float32 input "
                       "[%d, %d]", (int)b->B, (int)d->n_in));
     *a = wb_tensor_f32(x);
     return d;
@@ -192,7 +192,7 @@ static int ps_add_norms(lua_State *L)
     wb_dense *d = dense_and_input(L, b, 2, &a);
     wb_persample_csr sp;
     wb_persample_norms(vec(b, SQ), a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz), b->B,
-                       d->n_in, d->n_out, d->use_bias, luaL_checknumber(L, 4));
+                       d->n_in, d->n_out, d->use_bias, lwb_checknumber(L, 4));
     return 0;
 }
 
@@ -204,7 +204,7 @@ static int ps_add_gram(lua_State *L)
     wb_dense *d = dense_and_input(L, b, 2, &a);
     wb_err err;
     if (wb_persample_gram(b->p, gram_of(b), a, wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out,
-                          d->use_bias, luaL_checknumber(L, 4), &err))
+                          d->use_bias, lwb_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -216,7 +216,7 @@ static const float *checkvec(lua_State *L, int idx, int64_t n, int opt)
         return NULL;
     const wb_tensor *t = checkt(L, idx);
     if (t->dtype != WB_F32 || (int64_t)wb_tensor_numel(t) != n)
-        luaL_argerror(L, idx, lua_pushfstring(L, "expected float32 with %d elements",
+        lwb_argerror(L, idx, lua_pushfstring(L, "expected float32 with %d elements",
                       (int)n));
     return wb_tensor_f32(t);
 }
@@ -230,13 +230,13 @@ static int ps_add_dot(lua_State *L)
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
     int nv = (lua_gettop(L) - 4 + 2) / 3;
-    luaL_argcheck(L, nv >= 1 && nv <= 3, 5, "expected 1 to 3 (slot, v_w, v_b) triples");
+    lwb_argcheck(L, nv >= 1 && nv <= 3, 5, "expected 1 to 3 (slot, v_w, v_b) triples");
     double *proj[3];
     const float *vw[3], *vb[3];
     for (int q = 0; q < nv; q++) {
         int at = 5 + 3 * q;
-        lua_Integer slot = luaL_checkinteger(L, at);
-        luaL_argcheck(L, slot >= 1 && slot <= 3, at, "expected 1, 2 or 3");
+        lua_Integer slot = lwb_checkinteger(L, at);
+        lwb_argcheck(L, slot >= 1 && slot <= 3, at, "expected 1, 2 or 3");
         proj[q] = vec(b, P1 + (int)slot - 1);
         vw[q] = checkvec(L, at + 1, d->n_in * d->n_out, 0);
         vb[q] = d->use_bias ? checkvec(L, at + 2, d->n_out, 0) : NULL;
@@ -244,7 +244,7 @@ static int ps_add_dot(lua_State *L)
     wb_err err;
     wb_persample_csr sp;
     if (wb_persample_dots(b->p, proj, nv, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz),
-                          b->B, d->n_in, d->n_out, vw, vb, luaL_checknumber(L, 4), &err))
+                          b->B, d->n_in, d->n_out, vw, vb, lwb_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -266,7 +266,7 @@ static wb_persample_pair *checkpair(lua_State *L, int idx)
 
 static int pair_gc(lua_State *L)
 {
-    pair_box *pb = luaL_checkudata(L, 1, LWB_PAIR);
+    pair_box *pb = lwb_checkudata(L, 1, LWB_PAIR);
     wb_persample_pair_free(pb->q);
     pb->q = NULL;
     return 0;
@@ -297,16 +297,16 @@ static int ps_add_cross(lua_State *L)
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
     wb_persample_pair *q = checkpair(L, 4);
-    luaL_checktype(L, 5, LUA_TBOOLEAN);
+    lwb_checktype(L, 5, LUA_TBOOLEAN);
     int put = lua_toboolean(L, 5);
     double *proj[2] = {NULL, NULL}, c[2] = {0, 0};
     for (int w = 0; w < 2; w++) {
         if (w == 1 && lua_isnoneornil(L, 8))
             break;
-        lua_Integer slot = luaL_checkinteger(L, 6 + 2 * w);
-        luaL_argcheck(L, slot >= 1 && slot <= 3, 6 + 2 * w, "expected 1, 2 or 3");
+        lua_Integer slot = lwb_checkinteger(L, 6 + 2 * w);
+        lwb_argcheck(L, slot >= 1 && slot <= 3, 6 + 2 * w, "expected 1, 2 or 3");
         proj[w] = vec(b, P1 + (int)slot - 1);
-        c[w] = luaL_checknumber(L, 7 + 2 * w);
+        c[w] = lwb_checknumber(L, 7 + 2 * w);
     }
     wb_err err;
     wb_persample_csr sp;
@@ -324,14 +324,14 @@ static int ps_add_hist(lua_State *L)
     ps_box *b = checkps(L);
     const float *a;
     wb_dense *d = dense_and_input(L, b, 2, &a);
-    double lo = luaL_checknumber(L, 5), hi = luaL_checknumber(L, 6);
-    luaL_argcheck(L, b->nbins > 0, 1, "begin was given no bins");
-    luaL_argcheck(L, hi > lo, 6, "expected hi > lo");
+    double lo = lwb_checknumber(L, 5), hi = lwb_checknumber(L, 6);
+    lwb_argcheck(L, b->nbins > 0, 1, "begin was given no bins");
+    lwb_argcheck(L, hi > lo, 6, "expected hi > lo");
     wb_err err;
     wb_persample_csr sp;
     if (wb_persample_hist(b->p, hist(b), b->nbins, lo, hi, a, kept(d, a, b->B, &sp),
                           wb_tensor_f32(d->dz), b->B, d->n_in, d->n_out, d->use_bias,
-                          luaL_checknumber(L, 4), &err))
+                          lwb_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -348,21 +348,21 @@ static int ps_add_hist2d(lua_State *L)
     const wb_tensor *wt = checkt(L, 5);
     if (wt->dtype != WB_F32 || wt->ndim != 2 || wt->shape[0] != d->n_in ||
         wt->shape[1] != d->n_out) /* a transposed w has as many elements */
-        luaL_argerror(L, 5, lua_pushfstring(L, "expected float32 [%d, %d] (the layer's kernel)",
+        lwb_argerror(L, 5, lua_pushfstring(L, "expected float32 [%d, %d] (the layer's kernel)",
                                             (int)d->n_in, (int)d->n_out));
     const float *w = wb_tensor_f32(wt);
     const float *bias = d->use_bias ? checkvec(L, 6, d->n_out, 0) : NULL;
-    lua_Integer nx = luaL_checkinteger(L, 7), ny = luaL_checkinteger(L, 10);
+    lua_Integer nx = lwb_checkinteger(L, 7), ny = lwb_checkinteger(L, 10);
     if (!(nx >= 1 && ny >= 1 && nx <= b->n2 && ny <= b->n2 && nx * ny == b->n2))
         return luaL_error(L, "add_hist2d: %I x %I bins, expected nx * ny = %d (begin's n2)",
                           (LUAI_UACINT)nx, (LUAI_UACINT)ny, b->n2);
     wb_err err;
     wb_persample_csr sp;
-    if (wb_persample_hist2d(b->p, b->h2, (int)nx, luaL_checknumber(L, 8),
-                            luaL_checknumber(L, 9), (int)ny, luaL_checknumber(L, 11),
-                            luaL_checknumber(L, 12), a, kept(d, a, b->B, &sp),
+    if (wb_persample_hist2d(b->p, b->h2, (int)nx, lwb_checknumber(L, 8),
+                            lwb_checknumber(L, 9), (int)ny, lwb_checknumber(L, 11),
+                            lwb_checknumber(L, 12), a, kept(d, a, b->B, &sp),
                             wb_tensor_f32(d->dz), w, bias, b->B, d->n_in, d->n_out,
-                            luaL_checknumber(L, 4), &err))
+                            lwb_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -378,7 +378,7 @@ static int ps_sum_sq(lua_State *L)
     wb_err err;
     wb_persample_csr sp;
     if (wb_persample_sum_sq(b->p, ow, ob, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz),
-                            b->B, d->n_in, d->n_out, luaL_checknumber(L, 4), &err))
+                            b->B, d->n_in, d->n_out, lwb_checknumber(L, 4), &err))
         return lwb_raise(L, 0, &err);
     return 0;
 }
@@ -393,8 +393,8 @@ static int ps_gsnr(lua_State *L)
     wb_persample_csr sp;
     double sum;
     if (wb_persample_gsnr_layer(b->p, &sum, a, kept(d, a, b->B, &sp), wb_tensor_f32(d->dz),
-                                b->B, d->n_in, d->n_out, d->use_bias, luaL_checknumber(L, 4),
-                                luaL_checknumber(L, 5), &err))
+                                b->B, d->n_in, d->n_out, d->use_bias, lwb_checknumber(L, 4),
+                                lwb_checknumber(L, 5), &err))
         return lwb_raise(L, 0, &err);
     lua_pushnumber(L, sum);
     return 1;
@@ -415,13 +415,13 @@ typedef struct chain {
 
 static int check_chain(lua_State *L, ps_box *b, chain *c, int kidx)
 {
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 3, LUA_TTABLE);
     int kern = !lua_isnoneornil(L, kidx);
     if (kern)
-        luaL_checktype(L, kidx, LUA_TTABLE);
+        lwb_checktype(L, kidx, LUA_TTABLE);
     int n = (int)luaL_len(L, 2);
-    luaL_argcheck(L, n >= 1 && n <= MAX_CHAIN && luaL_len(L, 3) == n, 2,
+    lwb_argcheck(L, n >= 1 && n <= MAX_CHAIN && luaL_len(L, 3) == n, 2,
                   "expected 1..64 Dense layers and as many inputs");
     for (int l = 0; l < n; l++) {
         lua_geti(L, 2, l + 1);
@@ -438,7 +438,7 @@ static int check_chain(lua_State *L, ps_box *b, chain *c, int kidx)
             /* the shape, not the count: a transposed kernel has as many */
             if (t->dtype != WB_F32 || t->ndim != 2 || t->shape[0] != d->n_in ||
                 t->shape[1] != d->n_out)
-                luaL_argerror(L, kidx, lua_pushfstring(L, "entry %d: expected float32 "
+                lwb_argerror(L, kidx, lua_pushfstring(L, "entry %d: expected float32 "
                               "[%d, %d] (the layer's kernel)", l + 1, (int)d->n_in,
                               (int)d->n_out));
             c->kw[l] = wb_tensor_f32(t);
@@ -457,7 +457,7 @@ static int ps_hess_diag(lua_State *L)
     ps_box *b = checkps(L);
     int diag = !lua_isnoneornil(L, 4); /* nil: the trace alone */
     if (diag)
-        luaL_checktype(L, 4, LUA_TTABLE);
+        lwb_checktype(L, 4, LUA_TTABLE);
     chain c;
     int n = check_chain(L, b, &c, 5), q = 1;
     float *dw[MAX_CHAIN], *db[MAX_CHAIN];
@@ -490,8 +490,8 @@ static int ps_tic(lua_State *L)
     int n = check_chain(L, b, &c, 4);
     wb_err err;
     double tic, trace;
-    if (wb_persample_tic(b->p, n, c.ls, c.in, c.sps, c.kw, b->B, luaL_checknumber(L, 5),
-                         luaL_checknumber(L, 6), &tic, &trace, &err))
+    if (wb_persample_tic(b->p, n, c.ls, c.in, c.sps, c.kw, b->B, lwb_checknumber(L, 5),
+                         lwb_checknumber(L, 6), &tic, &trace, &err))
         return lwb_raise(L, 0, &err);
     lua_pushnumber(L, tic);
     lua_pushnumber(L, trace);
@@ -503,9 +503,9 @@ static int ps_ce(lua_State *L)
 {
     ps_box *b = checkps(L);
     const wb_tensor *z = checkt(L, 2), *y = checkt(L, 3);
-    luaL_argcheck(L, z->dtype == WB_F32 && z->ndim == 2 && z->shape[0] == b->B, 2,
+    lwb_argcheck(L, z->dtype == WB_F32 && z->ndim == 2 && z->shape[0] == b->B, 2,
                   "expected float32 logits [B, C] of this batch");
-    luaL_argcheck(L, y->dtype == WB_U8 && (int64_t)wb_tensor_numel(y) == b->B, 3,
+    lwb_argcheck(L, y->dtype == WB_U8 && (int64_t)wb_tensor_numel(y) == b->B, 3,
                   "expected uint8 labels [B]");
     wb_err err;
     if (wb_persample_ce(vec(b, LOSS), wb_tensor_f32(z), wb_tensor_u8(y), b->B, z->shape[1],
@@ -526,16 +526,16 @@ static int ps_moments(lua_State *L)
 {
     ps_box *b = checkps(L);
     int n = lua_gettop(L) - 1;
-    luaL_argcheck(L, n >= 1 && n <= NVEC, 2, "expected 1 to 5 of sq, proj1..proj3, loss");
+    lwb_argcheck(L, n >= 1 && n <= NVEC, 2, "expected 1 to 5 of sq, proj1..proj3, loss");
     for (int k = 0; k < n; k++) {
         int at = 2 + k, w;
         if (lua_type(L, at) == LUA_TNUMBER) {
-            lua_Integer slot = luaL_checkinteger(L, at);
-            luaL_argcheck(L, slot >= 1 && slot <= NVEC, at, "expected a slot 1..5");
+            lua_Integer slot = lwb_checkinteger(L, at);
+            lwb_argcheck(L, slot >= 1 && slot <= NVEC, at, "expected a slot 1..5");
             w = (int)slot - 1;
         } else {
-            w = luaL_checkoption(L, at, NULL, VECS);
-            luaL_argcheck(L, w < NVEC, at, "expected sq, proj1, proj2, proj3 or loss");
+            w = lwb_checkoption(L, at, NULL, VECS);
+            lwb_argcheck(L, w < NVEC, at, "expected sq, proj1, proj2, proj3 or loss");
         }
         const double *v = vec(b, w);
         double s = 0, s2 = 0;
@@ -551,7 +551,7 @@ static int ps_moments(lua_State *L)
 static int ps_tensor(lua_State *L)
 {
     ps_box *b = checkps(L);
-    int w = luaL_checkoption(L, 2, NULL, VECS);
+    int w = lwb_checkoption(L, 2, NULL, VECS);
     int64_t shape[2] = {w == HIST ? b->nbins : b->B, b->B};
     const double *src = w < NVEC ? vec(b, w) : w == GRAM ? gram_of(b) : hist(b);
     wb_err err;
@@ -594,11 +594,11 @@ static int ps_counts2d(lua_State *L)
 /* wb.instruments.keep_dz(layer, on) -> the previous setting */
 static int l_keep_dz(lua_State *L)
 {
-    layer_box *lb = luaL_checkudata(L, 1, "wb.Dense");
+    layer_box *lb = lwb_checkudata(L, 1, "wb.Dense");
     if (!lb->p)
         return luaL_error(L, "attempt to use a released layer");
     wb_dense *d = lb->p;
-    luaL_checktype(L, 2, LUA_TBOOLEAN); /* on = "yes" was taken as true */
+    lwb_checktype(L, 2, LUA_TBOOLEAN); /* on = "yes" was taken as true */
     lwb_no_extra(L, 2, "wb.instruments.keep_dz(layer, on)");
     lua_pushboolean(L, d->keep_dz);
     d->keep_dz = lua_toboolean(L, 2);
@@ -622,7 +622,7 @@ static int l_params(lua_State *L)
     const float *t0 = lua_isnoneornil(L, 4) ? NULL : samevec(L, 4, 1);
     float *dir = lua_isnoneornil(L, 5) ? NULL : (float *)samevec(L, 5, 1);
     double s[4];
-    wb_persample_params(s, g, th, tt, t0, dir, luaL_checknumber(L, 6), luaL_optnumber(L, 7, 0),
+    wb_persample_params(s, g, th, tt, t0, dir, lwb_checknumber(L, 6), lwb_optnumber(L, 7, 0),
                         (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)));
     for (int k = 0; k < 4; k++)
         lua_pushnumber(L, s[k]);
@@ -634,7 +634,7 @@ static int l_tic_diag(lua_State *L)
 {
     const float *S = samevec(L, 1, 1), *D = samevec(L, 2, 1);
     lua_pushnumber(L, wb_persample_tic_diag(S, D, (int64_t)wb_tensor_numel(lwb_checktensor(L, 1)),
-                                            luaL_checknumber(L, 3), luaL_checknumber(L, 4)));
+                                            lwb_checknumber(L, 3), lwb_checknumber(L, 4)));
     return 1;
 }
 
@@ -649,12 +649,12 @@ static int l_tic_diag(lua_State *L)
  * Raw accesses: both are the fit's plain tables. */
 static int l_record_step(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer i = luaL_checkinteger(L, 3);
+    lwb_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
+    lua_Integer i = lwb_checkinteger(L, 3);
     int keep = !lua_isnoneornil(L, 4);
     if (keep)
-        luaL_checktype(L, 4, LUA_TTABLE);
+        lwb_checktype(L, 4, LUA_TTABLE);
     lua_Integer written = 0;
     int created = 0, bad = 0;
     lua_settop(L, 4);
@@ -716,9 +716,9 @@ static int l_record_step(lua_State *L)
  * difference. Raw accesses, as the Lua loop's rawget. */
 static int l_first_diff(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer from = luaL_checkinteger(L, 3), n = luaL_checkinteger(L, 4);
+    lwb_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
+    lua_Integer from = lwb_checkinteger(L, 3), n = lwb_checkinteger(L, 4);
     int pad = lua_toboolean(L, 5), deferred = lua_toboolean(L, 6);
     lua_settop(L, 6);
     for (lua_Integer i = from; i <= n; i++) {

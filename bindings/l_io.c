@@ -82,7 +82,7 @@ static int collect_meta(lua_State *L, int idx, const char ***keys, const char **
 {
     int n = 0;
     if (!lua_isnoneornil(L, idx)) {
-        luaL_checktype(L, idx, LUA_TTABLE);
+        lwb_checktype(L, idx, LUA_TTABLE);
         for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
             if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 luaL_error(L, "bad argument #3 to 'save_safetensors' (metadata keys "
@@ -112,7 +112,7 @@ static int collect_meta(lua_State *L, int idx, const char ***keys, const char **
 static int io_save_safetensors(lua_State *L)
 {
     const char *path = lwb_checkpath(L, 1, 0);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
     lwb_no_extra(L, 3, "wb.io.save_safetensors(path, tensors, metadata)");
     lua_settop(L, 3); /* metadata may be absent: slot 3 is nil, not a scratch value */
     named *v;
@@ -138,7 +138,7 @@ typedef struct st_box {
 
 static int st_gc(lua_State *L)
 {
-    st_box *b = luaL_checkudata(L, 1, IO_FILE);
+    st_box *b = lwb_checkudata(L, 1, IO_FILE);
     wb_safetensors_free(b->st);
     b->st = NULL;
     return 0;
@@ -287,7 +287,7 @@ static void json_clean(lua_State *L, int t, int null, int integers)
  * wb/record.lua). */
 static int io_json_clean(lua_State *L)
 {
-    luaL_checkany(L, 2);
+    lwb_checkany(L, 2);
     int integers = lua_toboolean(L, 3);
     lua_Integer i;
     lua_settop(L, 2);

@@ -52,7 +52,7 @@ typedef struct layer_box {
 
 static void *checklayer(lua_State *L, int idx, const char *tname)
 {
-    layer_box *b = luaL_checkudata(L, idx, tname);
+    layer_box *b = lwb_checkudata(L, idx, tname);
     if (!b->p)
         luaL_error(L, "attempt to use a released layer");
     return b->p;
@@ -131,7 +131,7 @@ typedef struct layer_class {
 
 static int layer_gc(lua_State *L)
 {
-    layer_box *b = luaL_checkudata(L, 1, CLASS(L)->tname);
+    layer_box *b = lwb_checkudata(L, 1, CLASS(L)->tname);
     CLASS(L)->free(b->p);
     b->p = NULL;
     return 0;
@@ -139,7 +139,7 @@ static int layer_gc(lua_State *L)
 
 static int layer_tostring(lua_State *L)
 {
-    layer_box *b = luaL_checkudata(L, 1, CLASS(L)->tname);
+    layer_box *b = lwb_checkudata(L, 1, CLASS(L)->tname);
     if (b->p && CLASS(L)->str)
         CLASS(L)->str(L, b->p);
     else
@@ -282,7 +282,7 @@ static void dense_opts(lua_State *L, int idx, wb_dense_opts *o)
 /* wb.nn.Dense(n_in, n_out [, opts]) */
 static int l_dense(lua_State *L)
 {
-    lua_Integer n_in = luaL_checkinteger(L, 1), n_out = luaL_checkinteger(L, 2);
+    lua_Integer n_in = lwb_checkinteger(L, 1), n_out = lwb_checkinteger(L, 2);
     lwb_no_extra(L, 3, "wb.nn.Dense(n_in, n_out, opts) takes options in one table "
                  "{activation, bias, init, l2}");
     wb_dense_opts o;
@@ -437,7 +437,7 @@ static const luaL_Reg dense_methods[] = {
 /* wb.nn.Dropout(rate) */
 static int l_dropout(lua_State *L)
 {
-    lua_Number rate = luaL_checknumber(L, 1);
+    lua_Number rate = lwb_checknumber(L, 1);
     lwb_no_extra(L, 1, "wb.nn.Dropout(rate) takes the rate only (Keras's noise_shape and "
                  "seed are not supported: masks come from the global generator, wb.seed)");
     layer_box *b = newbox(L, LWB_DROPOUT);
@@ -509,7 +509,7 @@ static const luaL_Reg dropout_methods[] = {
 /* wb.nn.Activation(name) */
 static int l_activation(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = lwb_checkstring(L, 1);
     lwb_no_extra(L, 1, "wb.nn.Activation(name) takes the name only");
     layer_box *b = newbox(L, LWB_ACTIVATION);
     wb_err err;
@@ -663,7 +663,7 @@ static const luaL_Reg sce_methods[] = {
 static int l_seed(lua_State *L)
 {
     lwb_no_extra(L, 1, "wb.seed(n) takes the seed only");
-    wb_rng_seed(wb_rng_global(), (uint64_t)luaL_checkinteger(L, 1));
+    wb_rng_seed(wb_rng_global(), (uint64_t)lwb_checkinteger(L, 1));
     return 0;
 }
 
@@ -690,10 +690,10 @@ static int l_set_rng_state(lua_State *L)
 {
     lwb_no_extra(L, 1, "wb.set_rng_state(s) takes the state only");
     size_t len;
-    const char *str = luaL_checklstring(L, 1, &len);
+    const char *str = lwb_checklstring(L, 1, &len);
     unsigned char b[40]; /* five big-endian 64-bit words */
     if (len != 81 || (str[80] != '0' && str[80] != '1') || !lwb_hex_decode(str, 80, b, 40))
-        return luaL_argerror(L, 1, "expected a state from wb.rng_state() (81 hex digits)");
+        return lwb_argerror(L, 1, "expected a state from wb.rng_state() (81 hex digits)");
     uint64_t v[5] = {0};
     for (int i = 0; i < 40; i++)
         v[i / 8] = v[i / 8] << 8 | b[i];
@@ -728,8 +728,8 @@ static int l_randn(lua_State *L) { return rand_common(L, 1); }
 /* wb.randperm(n): float32 [n] holding 1..n in random order */
 static int l_randperm(lua_State *L)
 {
-    lua_Integer n = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, n >= 0 && n <= (1 << 24), 1,
+    lua_Integer n = lwb_checkinteger(L, 1);
+    lwb_argcheck(L, n >= 0 && n <= (1 << 24), 1,
                   "expected a size in 0..16777216 (exact as float32)");
     int64_t shape[1] = {n};
     wb_err err;

@@ -24,7 +24,7 @@ typedef struct optbox {
 
 static wb_optim *checkoptim(lua_State *L, int idx)
 {
-    optbox *b = luaL_checkudata(L, idx, LWB_OPTIM);
+    optbox *b = lwb_checkudata(L, idx, LWB_OPTIM);
     if (!b->o)
         luaL_error(L, "attempt to use a released optimizer");
     return b->o;
@@ -79,7 +79,7 @@ static void readopts(lua_State *L, int idx, wb_optim_config *cfg)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_argerror(L, idx, lua_pushfstring(L, "%s: options are named (lr = ...), got "
+            lwb_argerror(L, idx, lua_pushfstring(L, "%s: options are named (lr = ...), got "
                           "a %s key", cls, luaL_typename(L, -2)));
         const char *key = lua_tostring(L, -2);
         int alias;
@@ -87,14 +87,14 @@ static void readopts(lua_State *L, int idx, wb_optim_config *cfg)
         if (k < 0)
             keyerror(L, idx, cfg->kind, key);
         if (alias >= 0 && lua_getfield(L, idx, aliases[alias][1]) != LUA_TNIL)
-            luaL_argerror(L, idx, lua_pushfstring(L, "%s: options '%s' and '%s' are the same "
+            lwb_argerror(L, idx, lua_pushfstring(L, "%s: options '%s' and '%s' are the same "
                           "(%s is Keras's name for %s); give one", cls, key,
                           aliases[alias][1], key, aliases[alias][1]));
         if (alias >= 0)
             lua_pop(L, 1);
         int want = wb_optim_key_is_bool(cfg->kind, k) ? LUA_TBOOLEAN : LUA_TNUMBER;
         if (lua_type(L, -1) != want)
-            luaL_argerror(L, idx, lua_pushfstring(L, "%s: option '%s' must be a %s, got %s",
+            lwb_argerror(L, idx, lua_pushfstring(L, "%s: option '%s' must be a %s, got %s",
                           cls, key, lua_typename(L, want), luaL_typename(L, -1)));
         wb_optim_config_set(cfg, k, want == LUA_TBOOLEAN ? lua_toboolean(L, -1)
                                                          : lua_tonumber(L, -1));
@@ -108,12 +108,12 @@ static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
     wb_optim_defaults(kind, &cfg);
     const char *cls = wb_optim_class_name(kind);
     if (lua_type(L, optidx) == LUA_TNUMBER) /* Keras's SGD(0.01): learning_rate */
-        luaL_argerror(L, optidx, lua_pushfstring(L, "%s: options are a table, e.g. "
+        lwb_argerror(L, optidx, lua_pushfstring(L, "%s: options are a table, e.g. "
                       "{lr = %s} (Keras's positional learning_rate), got a number", cls,
                       lua_tostring(L, optidx)));
     lwb_no_extra(L, optidx, "an optimizer takes its options in one table {lr = ...}");
     if (!lua_isnoneornil(L, optidx)) {
-        luaL_checktype(L, optidx, LUA_TTABLE);
+        lwb_checktype(L, optidx, LUA_TTABLE);
         readopts(L, optidx, &cfg);
     }
     optbox *b = lua_newuserdatauv(L, sizeof *b, 4); /* scratch, theta0, dirs, OWNER */
@@ -135,7 +135,7 @@ static int l_new(lua_State *L)
 {
     wb_err err;
     wb_optim_kind kind;
-    if (wb_optim_kind_parse(luaL_checkstring(L, 1), &kind, &err))
+    if (wb_optim_kind_parse(lwb_checkstring(L, 1), &kind, &err))
         return lwb_raise(L, 1, &err);
     return newoptim(L, kind, 2);
 }
@@ -165,10 +165,10 @@ static void readlist(lua_State *L, int idx, lua_Integer n, wb_tensor **out,
         lua_rawgeti(L, idx, i + 1);
         lwb_tensor_box *b = luaL_testudata(L, -1, LWB_TENSOR);
         if (!b)
-            luaL_argerror(L, idx, lua_pushfstring(L, "%s %d: wb.Tensor expected, got %s",
+            lwb_argerror(L, idx, lua_pushfstring(L, "%s %d: wb.Tensor expected, got %s",
                           what, (int)(i + 1), luaL_typename(L, -1)));
         if (!b->t)
-            luaL_argerror(L, idx, lua_pushfstring(L, "%s %d: attempt to use a released "
+            lwb_argerror(L, idx, lua_pushfstring(L, "%s %d: attempt to use a released "
                           "tensor", what, (int)(i + 1)));
         out[i] = b->t;
         lua_pop(L, 1); /* the list keeps the tensor alive during the call */
@@ -191,7 +191,7 @@ static void check_owner(lua_State *L, wb_optim *o, int idx)
     int same = lua_isnil(L, -2) || lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     if (!same)
-        luaL_argerror(L, idx, lua_pushfstring(L, "parameter 1 is not the tensor this "
+        lwb_argerror(L, idx, lua_pushfstring(L, "parameter 1 is not the tensor this "
                       "optimizer's state is for (%d step%s of other parameters: another "
                       "model's?); reset() it, or give each model an optimizer of its own",
                       (int)wb_optim_iterations(o), wb_optim_iterations(o) == 1 ? "" : "s"));
@@ -214,7 +214,7 @@ static void set_owner(lua_State *L, int idx)
 static int o_owns(lua_State *L)
 {
     checkoptim(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
     lwb_no_extra(L, 2, "opt:_owns(params) takes one list");
     if (lua_getiuservalue(L, 1, OWNER) == LUA_TNIL)
         return 1;
@@ -229,7 +229,7 @@ static int o_owns(lua_State *L)
  * the user's hooks (wb/fit_finite.lua), which must allocate nothing. */
 static int l_first_nonfinite(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 1, LUA_TTABLE);
     lwb_no_extra(L, 1, "wb.optim._first_nonfinite(params) takes one list");
     lua_Integer n = luaL_len(L, 1);
     for (lua_Integer i = 1; i <= n; i++) {
@@ -251,16 +251,16 @@ static int l_first_nonfinite(lua_State *L)
 static int o_step(lua_State *L)
 {
     wb_optim *o = checkoptim(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 3, LUA_TTABLE);
     lua_Integer np = luaL_len(L, 2), ng = luaL_len(L, 3);
     if (np < 1)
-        return luaL_argerror(L, 2, "no parameters to update (empty list)");
+        return lwb_argerror(L, 2, "no parameters to update (empty list)");
     if (ng != np)
-        return luaL_argerror(L, 3, lua_pushfstring(L, "%d gradients for %d parameters",
+        return lwb_argerror(L, 3, lua_pushfstring(L, "%d gradients for %d parameters",
                                                    (int)ng, (int)np));
     if (np > 1 << 20)
-        return luaL_argerror(L, 2, "too many parameters");
+        return lwb_argerror(L, 2, "too many parameters");
     wb_tensor **ps = scratch(L, np), **gs = ps + np;
     readlist(L, 2, np, ps, "parameter");
     readlist(L, 3, np, gs, "gradient");
@@ -296,24 +296,24 @@ static int o_watch(lua_State *L)
         lua_setiuservalue(L, 1, 2);
         return 0;
     }
-    const char *letters = luaL_optstring(L, 5, "gmdu"), *at;
+    const char *letters = lwb_optstring(L, 5, "gmdu"), *at;
     int need = 0;
     for (const char *p = letters; *p; p++) {
         if (!(at = strchr("gmdu", *p)))
-            return luaL_argerror(L, 5, lua_pushfstring(L, "unknown sum '%c' (expected "
+            return lwb_argerror(L, 5, lua_pushfstring(L, "unknown sum '%c' (expected "
                                                        "letters of \"gmdu\")", *p));
         need |= 1 << (at - "gmdu");
     }
-    luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
     int has0 = !lua_isnoneornil(L, 3), hasc = !lua_isnoneornil(L, 4);
     lua_Integer n = luaL_len(L, 2);
     if (n < 1 || n > 1 << 20)
-        return luaL_argerror(L, 2, "expected a list of 1 or more parameters");
+        return lwb_argerror(L, 2, "expected a list of 1 or more parameters");
     for (int a = 3; a <= 4; a++)
         if (a == 3 ? has0 : hasc) {
-            luaL_checktype(L, a, LUA_TTABLE);
+            lwb_checktype(L, a, LUA_TTABLE);
             if (luaL_len(L, a) != n)
-                return luaL_argerror(L, a, lua_pushfstring(L, "%d entries for %d parameters",
+                return lwb_argerror(L, a, lua_pushfstring(L, "%d entries for %d parameters",
                                                            (int)luaL_len(L, a), (int)n));
         }
     wb_tensor **ts = scratch(L, n); /* params, then theta0 */
@@ -331,7 +331,7 @@ static int o_watch(lua_State *L)
             int isnum;
             c[i] = lua_tonumberx(L, -1, &isnum);
             if (!isnum)
-                return luaL_argerror(L, 4, lua_pushfstring(L, "entry %d: number expected, "
+                return lwb_argerror(L, 4, lua_pushfstring(L, "entry %d: number expected, "
                                                            "got %s", (int)(i + 1),
                                                            luaL_typename(L, -1)));
             lua_pop(L, 1);
@@ -339,7 +339,7 @@ static int o_watch(lua_State *L)
         if (!has0)
             continue;
         if (ts[n + i]->dtype != WB_F32 || wb_tensor_numel(ts[n + i]) != numel[i])
-            return luaL_argerror(L, 3, lua_pushfstring(L, "theta0 %d: expected float32 with "
+            return lwb_argerror(L, 3, lua_pushfstring(L, "theta0 %d: expected float32 with "
                                                        "%d elements", (int)(i + 1),
                                                        (int)numel[i]));
         t0[i] = wb_tensor_f32(ts[n + i]);
@@ -360,10 +360,10 @@ static int o_arm(lua_State *L)
     wb_tensor **ts = NULL;
     lua_Integer n = 0;
     if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
+        lwb_checktype(L, 2, LUA_TTABLE);
         n = luaL_len(L, 2);
         if (n > 1 << 20)
-            return luaL_argerror(L, 2, "too many updates");
+            return lwb_argerror(L, 2, "too many updates");
         ts = scratch(L, n);
         readlist(L, 2, n, ts, "update");
     }
@@ -381,7 +381,7 @@ static int o_watched(lua_State *L)
 {
     int n, per;
     const double *s = wb_optim_watched(checkoptim(L, 1), &n, &per);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
     for (int i = 0; s && i < per * n; i++) {
         lua_pushnumber(L, s[i]);
         lua_rawseti(L, 2, i + 1);
@@ -459,13 +459,13 @@ static int o_state(lua_State *L)
 static int o_set_state(lua_State *L)
 {
     wb_optim *o = checkoptim(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_Integer it = luaL_checkinteger(L, 4);
+    lwb_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 3, LUA_TTABLE);
+    lua_Integer it = lwb_checkinteger(L, 4);
     lua_Integer np = luaL_len(L, 2), nb = luaL_len(L, 3), k = wb_optim_n_slots(o);
-    luaL_argcheck(L, np <= 1 << 20, 2, "too many parameters");
+    lwb_argcheck(L, np <= 1 << 20, 2, "too many parameters");
     if (nb != np * k)
-        return luaL_argerror(L, 3, lua_pushfstring(L, "%d buffers for %d parameters "
+        return lwb_argerror(L, 3, lua_pushfstring(L, "%d buffers for %d parameters "
                              "(expected %d each)", (int)nb, (int)np, (int)k));
     wb_tensor **ps = scratch(L, np + nb), **bs = ps + np;
     readlist(L, 2, np, ps, "parameter");
@@ -528,7 +528,7 @@ static int o_newindex(lua_State *L)
 
 static int o_tostring(lua_State *L)
 {
-    optbox *b = luaL_checkudata(L, 1, LWB_OPTIM);
+    optbox *b = lwb_checkudata(L, 1, LWB_OPTIM);
     if (!b->o) {
         lua_pushliteral(L, "Optimizer(released)");
         return 1;
@@ -541,7 +541,7 @@ static int o_tostring(lua_State *L)
 /* __gc and __close: idempotent release. */
 static int o_free(lua_State *L)
 {
-    optbox *b = luaL_checkudata(L, 1, LWB_OPTIM);
+    optbox *b = lwb_checkudata(L, 1, LWB_OPTIM);
     wb_optim_free(b->o);
     b->o = NULL;
     return 0;

@@ -73,8 +73,8 @@ static int sys_blas_threads(lua_State *L)
  * number it was built for). */
 static int sys_set_blas_threads(lua_State *L)
 {
-    lua_Integer n = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, n >= 1 && n <= 1024, 1, "expected 1..1024 threads");
+    lua_Integer n = lwb_checkinteger(L, 1);
+    lwb_argcheck(L, n >= 1 && n <= 1024, 1, "expected 1..1024 threads");
     openblas_set_num_threads((int)n);
     lua_pushinteger(L, openblas_get_num_threads());
     return 1;
@@ -99,11 +99,11 @@ static int sys_isatty(lua_State *L)
     luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
     if (s) {
         if (!s->closef)
-            return luaL_argerror(L, 1, "attempt to use a closed file");
+            return lwb_argerror(L, 1, "attempt to use a closed file");
         fd = fileno(s->f);
     } else {
-        lua_Integer i = luaL_checkinteger(L, 1);
-        luaL_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
+        lua_Integer i = lwb_checkinteger(L, 1);
+        lwb_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
         fd = (int)i;
     }
     lua_pushboolean(L, isatty(fd));
@@ -115,8 +115,8 @@ static int sys_isatty(lua_State *L)
  * the terminal does not say (a width of 0). */
 static int sys_term_columns(lua_State *L)
 {
-    lua_Integer i = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
+    lua_Integer i = lwb_checkinteger(L, 1);
+    lwb_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
     struct winsize ws;
     if (!isatty((int)i) || ioctl((int)i, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0) {
         lua_pushnil(L);
@@ -181,8 +181,8 @@ static int sys_peak_rss_kb(lua_State *L)
  * leaves it no other trace, and its pid may be a zombie's or reused. */
 static int sys_reader_gone(lua_State *L)
 {
-    lua_Integer i = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
+    lua_Integer i = lwb_checkinteger(L, 1);
+    lwb_argcheck(L, i >= 0 && i <= 1 << 20, 1, "expected a file descriptor");
     struct stat st;
     int fl = fcntl((int)i, F_GETFL);
     if (fl < 0 || fstat((int)i, &st) != 0 || !S_ISFIFO(st.st_mode)
@@ -206,7 +206,7 @@ static int sys_reader_gone(lua_State *L)
 static int sys_exists(lua_State *L)
 {
     struct stat st;
-    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0);
+    lua_pushboolean(L, stat(lwb_checkstring(L, 1), &st) == 0);
     return 1;
 }
 
@@ -216,7 +216,7 @@ static int sys_exists(lua_State *L)
 static int sys_kind(lua_State *L)
 {
     struct stat st;
-    if (stat(luaL_checkstring(L, 1), &st) != 0) {
+    if (stat(lwb_checkstring(L, 1), &st) != 0) {
         lua_pushnil(L);
         return 1;
     }
@@ -236,7 +236,7 @@ static int sys_stat_sig(lua_State *L)
 {
     struct stat st;
     struct timespec now;
-    if (stat(luaL_checkstring(L, 1), &st) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0
+    if (stat(lwb_checkstring(L, 1), &st) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0
         || now.tv_sec - st.st_mtim.tv_sec < 2 || now.tv_sec - st.st_ctim.tv_sec < 2) {
         lua_pushnil(L);
         return 1;
@@ -282,7 +282,7 @@ static int sys_write_atomic(lua_State *L)
     wb_err err;
     const char *path = lwb_checkpath(L, 1, 1);
     size_t n;
-    const char *s = luaL_checklstring(L, 2, &n);
+    const char *s = lwb_checklstring(L, 2, &n);
     lwb_note_file(L, path, "w");
     if (wb_write_atomic(path, s, n, &err) != WB_OK) {
         wb_err_prefix(&err, "write_atomic: ");
@@ -297,7 +297,7 @@ static int sys_write_atomic(lua_State *L)
 static int sys_hash_string(lua_State *L)
 {
     size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
+    const char *s = lwb_checklstring(L, 1, &n);
     char hex[WB_HASH_HEX];
     wb_hash_bytes(s, n, hex);
     lua_pushstring(L, hex);
@@ -351,7 +351,7 @@ typedef struct dirbox {
 
 static int dir_gc(lua_State *L)
 {
-    dirbox *b = luaL_checkudata(L, 1, SYS_DIR);
+    dirbox *b = lwb_checkudata(L, 1, SYS_DIR);
     if (b->d)
         closedir(b->d);
     b->d = NULL;
@@ -415,15 +415,15 @@ static int sys_fail(lua_State *L)
     static const char *const kinds[] = {"EINVAL", "ESHAPE", "ERANGE", "ENOMEM", "EIO",
                                         "EFORMAT", "ESTATE", "ENONFINITE", "ENOENT",
                                         "ECREATE", NULL};
-    const char *name = luaL_checkstring(L, 1), *kind = NULL;
+    const char *name = lwb_checkstring(L, 1), *kind = NULL;
     for (int i = 0; kinds[i] && !kind; i++)
         kind = strcmp(name, kinds[i]) == 0 ? kinds[i] : NULL;
     if (!kind) /* luaL_checkoption said "invalid option 'bogus'" and no more */
-        return luaL_argerror(L, 1, lua_pushfstring(L, "kind: unknown '%s', expected one of "
+        return lwb_argerror(L, 1, lua_pushfstring(L, "kind: unknown '%s', expected one of "
                              "EINVAL, ESHAPE, ERANGE, ENOMEM, EIO, EFORMAT, ESTATE, "
                              "ENONFINITE, ENOENT, ECREATE", name));
     luaL_where(L, 1);
-    lua_pushstring(L, luaL_checkstring(L, 2));
+    lua_pushstring(L, lwb_checkstring(L, 2));
     lua_concat(L, 2);
     lwb_pusherror(L, kind, lua_tostring(L, -1), NULL);
     return lua_error(L);
@@ -437,7 +437,7 @@ static int sys_fail(lua_State *L)
 static int sys_mktemp(lua_State *L)
 {
     static const char *const kinds[] = {"file", "dir", NULL};
-    int want_dir = luaL_checkoption(L, 1, "file", kinds);
+    int want_dir = lwb_checkoption(L, 1, "file", kinds);
     const char *env = getenv("TMPDIR"), *dir = env && *env ? env : "/tmp";
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -484,7 +484,7 @@ typedef struct sys_lock {
 
 static int lock_release(lua_State *L)
 {
-    sys_lock *k = luaL_checkudata(L, 1, SYS_LOCK);
+    sys_lock *k = lwb_checkudata(L, 1, SYS_LOCK);
     if (k->fd >= 0) {
         /* flock's lock belongs to the open file, which a forked child shares:
          * only the taker unlocks it; anyone may close its own descriptor */
@@ -507,11 +507,11 @@ static int sys_lock_take(lua_State *L)
 {
     const char *path = lwb_checkpath(L, 1, 1);
     int shared = lua_toboolean(L, 2);
-    lua_Integer polls = luaL_optinteger(L, 3, 0);
+    lua_Integer polls = lwb_optinteger(L, 3, 0);
     size_t nlen = 0;
-    const char *note = luaL_optlstring(L, 4, "", &nlen);
+    const char *note = lwb_optlstring(L, 4, "", &nlen);
     lwb_no_extra(L, 4, "lock(path, shared, polls, note)");
-    luaL_argcheck(L, polls >= 0, 3, "polls: expected 0 or more");
+    lwb_argcheck(L, polls >= 0, 3, "polls: expected 0 or more");
     /* 0666 as the umask allows (a group-shared root: the group may lock it
      * too); a lock file someone else made and this user may only read is
      * locked through a read-only descriptor (flock needs no write access),
@@ -605,7 +605,7 @@ static void fork_child(lua_State *L, int fd)
  * the parent dies). */
 static int sys_fork_call(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lwb_checktype(L, 1, LUA_TFUNCTION);
     lwb_no_extra(L, 1, "fork_call(f)");
     int fd[2];
     if (pipe(fd) != 0)
@@ -700,10 +700,10 @@ static int sys_set_math_random_state(lua_State *L)
 {
     lwb_no_extra(L, 1, "wb.sys.set_math_random_state(s) takes the state only");
     size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
+    const char *s = lwb_checklstring(L, 1, &len);
     unsigned char v[MATH_RANDOM_BYTES];
     if (!lwb_hex_decode(s, len, v, sizeof v))
-        return luaL_argerror(L, 1, "expected a state from wb.sys.math_random_state() "
+        return lwb_argerror(L, 1, "expected a state from wb.sys.math_random_state() "
                                    "(64 hex digits)");
     unsigned char *p = math_random_block(L);
     if (p == NULL)

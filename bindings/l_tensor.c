@@ -17,7 +17,7 @@
 static lua_Number checkvalue(lua_State *L, int idx, wb_dtype dt)
 {
     wb_err err;
-    lua_Number v = luaL_checknumber(L, idx);
+    lua_Number v = lwb_checknumber(L, idx);
     if (wb_dtype_check_value(dt, v, &err))
         lwb_raise(L, idx, &err);
     return v;
@@ -30,11 +30,11 @@ static const char *const dtypes[] = {"float32", "uint8", NULL};
 /* The dtype at arg (float32 if none): an error names the ones there are. */
 static wb_dtype check_dtype(lua_State *L, int arg)
 {
-    const char *name = luaL_optstring(L, arg, "float32");
+    const char *name = lwb_optstring(L, arg, "float32");
     for (int i = 0; dtypes[i]; i++)
         if (strcmp(name, dtypes[i]) == 0)
             return (wb_dtype)i;
-    return (wb_dtype)luaL_argerror(L, arg, lua_pushfstring(L, "expected a dtype, "
+    return (wb_dtype)lwb_argerror(L, arg, lua_pushfstring(L, "expected a dtype, "
                                    "\"float32\" or \"uint8\", got \"%s\"", name));
 }
 
@@ -75,7 +75,7 @@ static int l_zeros(lua_State *L)
 /* wb.new_tensor({shape}, dtype): zero-filled tensor of any dtype. */
 static int l_new_tensor(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 1, LUA_TTABLE);
     check_nargs(L, 2, "wb.new_tensor(shape, dtype)");
     wb_dtype dt = check_dtype(L, 2);
     int64_t shape[WB_MAX_DIM];
@@ -105,7 +105,7 @@ static int l_ones(lua_State *L)
 /* wb.full({d1, d2, ...}, value [, dtype]) */
 static int l_full(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 1, LUA_TTABLE);
     check_nargs(L, 3, "wb.full(shape, value [, dtype])");
     wb_dtype dt = check_dtype(L, 3);
     float v = (float)checkvalue(L, 2, dt);
@@ -192,7 +192,7 @@ static int l_tensor(lua_State *L)
         wb_tensor_set_flat(t, 0, v);
         return 1;
     }
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 1, LUA_TTABLE);
     int64_t shape[WB_MAX_DIM];
     int nd = nested_shape(L, 1, shape);
     wb_tensor *t = newtensor(L, dt, nd, shape);
@@ -232,8 +232,8 @@ static int t_size(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
     check_nargs(L, 2, "t:size(dim)");
-    lua_Integer d = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, d >= 1 && d <= t->ndim, 2, "dimension out of range");
+    lua_Integer d = lwb_checkinteger(L, 2);
+    lwb_argcheck(L, d >= 1 && d <= t->ndim, 2, "dimension out of range");
     lua_pushinteger(L, t->shape[d - 1]);
     return 1;
 }
@@ -271,7 +271,7 @@ static size_t flat_index(lua_State *L, wb_tensor *t, int first)
 {
     size_t off = 0;
     for (int d = 0; d < t->ndim; d++) {
-        lua_Integer i = luaL_checkinteger(L, first + d);
+        lua_Integer i = lwb_checkinteger(L, first + d);
         if (i < 1 || i > t->shape[d])
             luaL_error(L, "dimension %d's index is %I, expected 1..%I", d + 1, (lua_Integer)i,
                        (lua_Integer)t->shape[d]);
@@ -336,7 +336,7 @@ static int t_rows(lua_State *L)
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
     check_nargs(L, 3, "t:rows(first [, last])");
-    lua_Integer a = luaL_checkinteger(L, 2), b = luaL_optinteger(L, 3, a);
+    lua_Integer a = lwb_checkinteger(L, 2), b = lwb_optinteger(L, 3, a);
     /* first < 1 or last < first - 1 is out of range for any tensor; checked
      * here so that a - 1 and b - a + 1 cannot overflow */
     lua_Integer n = t->ndim ? t->shape[0] : 0;
@@ -429,7 +429,7 @@ static int t_totable(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
     check_nargs(L, 1, "t:totable()");
-    luaL_argcheck(L, wb_tensor_numel(t) <= (size_t)1 << 26, 1,
+    lwb_argcheck(L, wb_tensor_numel(t) <= (size_t)1 << 26, 1,
                   "tensor too large for a Lua table");
     size_t pos = 0;
     if (t->ndim == 0)
@@ -444,8 +444,8 @@ static int reduce_dim(lua_State *L, wb_reduce op)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
-    lua_Integer dim = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
+    lua_Integer dim = lwb_checkinteger(L, 2);
+    lwb_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
     lwb_pushtensor(L, wb_tensor_reduce_dim(t, (int)dim - 1, op, &err), &err);
     return 1;
 }
@@ -465,7 +465,7 @@ static int reduce(lua_State *L, int which)
         return reduce_dim(L, dim_ops[which]);
     /* std and norm are over all elements only: a dim would be ignored */
     if (!lua_isnoneornil(L, 2))
-        return luaL_argerror(L, 2, "no dimension expected (std and norm are over all "
+        return lwb_argerror(L, 2, "no dimension expected (std and norm are over all "
                              "elements)");
     if (which == 3 || which == 4) { /* min, max: without the sums */
         double mn, mx;
@@ -493,8 +493,8 @@ static int t_argmax(lua_State *L)
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
     check_nargs(L, 2, "t:argmax([dim])");
-    lua_Integer dim = luaL_optinteger(L, 2, t->ndim);
-    luaL_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
+    lua_Integer dim = lwb_optinteger(L, 2, t->ndim);
+    lwb_argcheck(L, dim >= 1 && dim <= t->ndim, 2, "dimension out of range");
     lwb_tensor_box *b = lwb_newtensorbox(L);
     b->t = wb_tensor_argmax(t, (int)dim - 1, &err);
     if (!b->t)
@@ -527,7 +527,7 @@ static int t_pow(lua_State *L)
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
     check_nargs(L, 2, "t:pow(p)");
-    float p = (float)luaL_checknumber(L, 2);
+    float p = (float)lwb_checknumber(L, 2);
     lwb_pushtensor(L, wb_tensor_pow(t, p, &err), &err);
     return 1;
 }
@@ -537,7 +537,7 @@ static int t_clamp(lua_State *L)
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
     check_nargs(L, 3, "t:clamp(lo, hi)");
-    float lo = (float)luaL_checknumber(L, 2), hi = (float)luaL_checknumber(L, 3);
+    float lo = (float)lwb_checknumber(L, 2), hi = (float)lwb_checknumber(L, 3);
     lwb_pushtensor(L, wb_tensor_clamp(t, lo, hi, &err), &err);
     return 1;
 }
@@ -567,7 +567,7 @@ static int t_item(lua_State *L)
 
 static int t_free(lua_State *L)
 {
-    lwb_tensor_box *b = luaL_checkudata(L, 1, LWB_TENSOR);
+    lwb_tensor_box *b = lwb_checkudata(L, 1, LWB_TENSOR);
     wb_tensor_free(b->t);
     b->t = NULL;
     return 0;
@@ -576,7 +576,7 @@ static int t_free(lua_State *L)
 /* t:free(): as __gc and __close (which Lua calls with two arguments). */
 static int t_free_method(lua_State *L)
 {
-    luaL_checkudata(L, 1, LWB_TENSOR);
+    lwb_checkudata(L, 1, LWB_TENSOR);
     check_nargs(L, 1, "t:free()");
     return t_free(L);
 }
@@ -646,7 +646,7 @@ static int shown(size_t n, size_t max, long long *idx)
  * most 6 rows and 8 columns shown, "..." for what is skipped. */
 static int t_tostring(lua_State *L)
 {
-    lwb_tensor_box *box = luaL_checkudata(L, 1, LWB_TENSOR);
+    lwb_tensor_box *box = lwb_checkudata(L, 1, LWB_TENSOR);
     if (!box->t) {
         lua_pushliteral(L, "Tensor(released)");
         return 1;
@@ -710,12 +710,12 @@ static int t_index(lua_State *L)
     if (lua_type(L, 2) == LUA_TNUMBER) {
         wb_tensor *t = lwb_checktensor(L, 1);
         if (t->ndim == 1) {
-            lua_Integer i = luaL_checkinteger(L, 2);
+            lua_Integer i = lwb_checkinteger(L, 2);
             if (i < 1 || i > t->shape[0])
                 return luaL_error(L, "index %I out of range 1..%I", i, (lua_Integer)t->shape[0]);
             return lua_settop(L, 2), t_get(L);
         }
-        return row_view(L, t, luaL_checkinteger(L, 2));
+        return row_view(L, t, lwb_checkinteger(L, 2));
     }
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__methods");
@@ -731,7 +731,7 @@ static int t_newindex(lua_State *L)
 {
     wb_err err;
     wb_tensor *t = lwb_checktensor(L, 1);
-    lua_Integer i = luaL_checkinteger(L, 2);
+    lua_Integer i = lwb_checkinteger(L, 2);
     if (t->ndim == 1) {
         lua_Number v = checkvalue(L, 3, t->dtype);
         size_t off = flat_index(L, t, 2);
@@ -754,7 +754,7 @@ static int t_row(lua_State *L)
 {
     lwb_checktensor(L, 1);
     check_nargs(L, 2, "t:row(i)");
-    return row_view(L, lwb_checktensor(L, 1), luaL_checkinteger(L, 2));
+    return row_view(L, lwb_checktensor(L, 1), lwb_checkinteger(L, 2));
 }
 
 static const luaL_Reg methods[] = {

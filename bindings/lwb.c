@@ -8,7 +8,10 @@
  * check, the executable's exit status) reads `code`, never the text. Its
  * __tostring is the text a plain luaL_error / luaL_argerror would have
  * raised, position and "bad argument #n to 'f' (...)" included, so messages
- * read as before. Also the observer of the files the bindings open
+ * read as before. A bad argument is no failure but a mistake in the call:
+ * the bindings' argument checks (lwb_checkinteger, lwb_argcheck, ...: lauxlib's,
+ * raised by lwb_argerror) make it an input error, printed in one line.
+ * Also the observer of the files the bindings open
  * (lwb_note_file) and the hex decoding of saved generator states
  * (lwb_hex_decode). Not here: the per-type bindings (l_*.c).
  */
@@ -35,7 +38,7 @@ void lwb_note_file(lua_State *L, const char *path, const char *mode)
 int lwb_observe(lua_State *L)
 {
     if (!lua_isnoneornil(L, 1))
-        luaL_checktype(L, 1, LUA_TFUNCTION);
+        lwb_checktype(L, 1, LUA_TFUNCTION);
     lua_settop(L, 1);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &observer_key);
     lua_pushvalue(L, 1);
@@ -55,7 +58,7 @@ wb_tensor *lwb_totensor(lua_State *L, int idx)
 
 wb_tensor *lwb_checktensor(lua_State *L, int idx)
 {
-    lwb_tensor_box *b = luaL_checkudata(L, idx, LWB_TENSOR);
+    lwb_tensor_box *b = lwb_checkudata(L, idx, LWB_TENSOR);
     if (!b->t)
         luaL_error(L, "attempt to use a released tensor");
     return b->t;
@@ -104,10 +107,10 @@ static int64_t checkdim(lua_State *L, int idx, int arg, int entry, int infer)
     if (!what && n < 0 && !(infer && n == -1))
         what = infer ? "must not be negative (but -1, inferred)" : "must not be negative";
     if (what && entry > 0)
-        luaL_argerror(L, arg, lua_pushfstring(L, "size %d %s, got %s", entry, what,
+        lwb_argerror(L, arg, lua_pushfstring(L, "size %d %s, got %s", entry, what,
                                               luaL_tolstring(L, idx, NULL)));
     if (what)
-        luaL_argerror(L, arg, lua_pushfstring(L, "dimension %s", what));
+        lwb_argerror(L, arg, lua_pushfstring(L, "dimension %s", what));
     return (int64_t)n;
 }
 
@@ -116,10 +119,10 @@ static int checkshape(lua_State *L, int first, int64_t *shape, int infer)
     int ndim = 0;
     if (lua_istable(L, first)) {
         int n = (int)luaL_len(L, first);
-        luaL_argcheck(L, n <= WB_MAX_DIM, first, "too many dimensions");
+        lwb_argcheck(L, n <= WB_MAX_DIM, first, "too many dimensions");
         /* wb.zeros({2, 3}, "uint8") dropped the dtype: nothing may follow */
         if (lua_gettop(L) > first)
-            luaL_argerror(L, first + 1, lua_pushfstring(L, "unexpected %s after the shape "
+            lwb_argerror(L, first + 1, lua_pushfstring(L, "unexpected %s after the shape "
                           "table (the sizes are all in the table)", luaL_typename(L, first + 1)));
         for (int i = 1; i <= n; i++) {
             lua_geti(L, first, i);
@@ -129,7 +132,7 @@ static int checkshape(lua_State *L, int first, int64_t *shape, int infer)
         return ndim;
     }
     int top = lua_gettop(L);
-    luaL_argcheck(L, top - first + 1 <= WB_MAX_DIM, first, "too many dimensions");
+    lwb_argcheck(L, top - first + 1 <= WB_MAX_DIM, first, "too many dimensions");
     for (int i = first; i <= top; i++)
         shape[ndim++] = checkdim(L, i, i, 0, infer);
     return ndim;
@@ -138,7 +141,7 @@ static int checkshape(lua_State *L, int first, int64_t *shape, int infer)
 void lwb_checknargs(lua_State *L, int max, const char *usage)
 {
     if (lua_gettop(L) > max)
-        luaL_argerror(L, max + 1, lua_pushfstring(L, "unexpected %s: expected %s",
+        lwb_argerror(L, max + 1, lua_pushfstring(L, "unexpected %s: expected %s",
                                                   luaL_typename(L, max + 1), usage));
 }
 
@@ -284,6 +287,121 @@ int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg
     return lua_error(L);
 }
 
+/* {==================== argument checks: input errors ====================
+ *
+ * lauxlib's luaL_check* and luaL_opt* (Lua 5.4), the same tests and the same
+ * words, raised through lwb_argerror: a bad argument to a library function
+ * is a mistake in the call, which workbench prints alone, in one line
+ * (README, "Exit status"); luaL_argerror's string got a traceback into the
+ * binding, which says nothing the message does not. The bindings call
+ * these, never luaL_check*: one place decides what a bad argument is. */
+
+int lwb_argerror(lua_State *L, int arg, const char *extramsg)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.input_error") != LUA_TFUNCTION) {
+        lua_pop(L, 1); /* wb/args.lua not loaded yet: lauxlib's string */
+        return luaL_argerror(L, arg, extramsg);
+    }
+    luaL_where(L, 1);
+    pushargtext(L, arg, extramsg);
+    lua_concat(L, 2);
+    lua_call(L, 1, 1);
+    return lua_error(L);
+}
+
+int lwb_typeerror(lua_State *L, int arg, const char *tname)
+{
+    const char *got;
+    if (luaL_getmetafield(L, arg, "__name") == LUA_TSTRING)
+        got = lua_tostring(L, -1);
+    else if (lua_type(L, arg) == LUA_TLIGHTUSERDATA)
+        got = "light userdata";
+    else
+        got = luaL_typename(L, arg);
+    return lwb_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+
+lua_Integer lwb_checkinteger(lua_State *L, int arg)
+{
+    int isnum;
+    lua_Integer v = lua_tointegerx(L, arg, &isnum);
+    if (!isnum) {
+        if (lua_isnumber(L, arg))
+            lwb_argerror(L, arg, "number has no integer representation");
+        else
+            lwb_typeerror(L, arg, lua_typename(L, LUA_TNUMBER));
+    }
+    return v;
+}
+
+lua_Number lwb_checknumber(lua_State *L, int arg)
+{
+    int isnum;
+    lua_Number v = lua_tonumberx(L, arg, &isnum);
+    if (!isnum)
+        lwb_typeerror(L, arg, lua_typename(L, LUA_TNUMBER));
+    return v;
+}
+
+const char *lwb_checklstring(lua_State *L, int arg, size_t *len)
+{
+    const char *s = lua_tolstring(L, arg, len);
+    if (s == NULL)
+        lwb_typeerror(L, arg, lua_typename(L, LUA_TSTRING));
+    return s;
+}
+
+void lwb_checktype(lua_State *L, int arg, int t)
+{
+    if (lua_type(L, arg) != t)
+        lwb_typeerror(L, arg, lua_typename(L, t));
+}
+
+void lwb_checkany(lua_State *L, int arg)
+{
+    if (lua_type(L, arg) == LUA_TNONE)
+        lwb_argerror(L, arg, "value expected");
+}
+
+void *lwb_checkudata(lua_State *L, int arg, const char *tname)
+{
+    void *p = luaL_testudata(L, arg, tname);
+    if (p == NULL)
+        lwb_typeerror(L, arg, tname);
+    return p;
+}
+
+int lwb_checkoption(lua_State *L, int arg, const char *def, const char *const lst[])
+{
+    const char *name = def ? lwb_optstring(L, arg, def) : lwb_checkstring(L, arg);
+    for (int i = 0; lst[i]; i++)
+        if (strcmp(lst[i], name) == 0)
+            return i;
+    return lwb_argerror(L, arg, lua_pushfstring(L, "invalid option '%s'", name));
+}
+
+lua_Integer lwb_optinteger(lua_State *L, int arg, lua_Integer def)
+{
+    return lua_isnoneornil(L, arg) ? def : lwb_checkinteger(L, arg);
+}
+
+lua_Number lwb_optnumber(lua_State *L, int arg, lua_Number def)
+{
+    return lua_isnoneornil(L, arg) ? def : lwb_checknumber(L, arg);
+}
+
+const char *lwb_optlstring(lua_State *L, int arg, const char *def, size_t *len)
+{
+    if (lua_isnoneornil(L, arg)) {
+        if (len)
+            *len = def ? strlen(def) : 0;
+        return def;
+    }
+    return lwb_checklstring(L, arg, len);
+}
+
+/* }================================================================== */
+
 int lwb_raise(lua_State *L, int pos, const wb_err *err)
 {
     return lwb_raise_path(L, pos, err, NULL);
@@ -293,19 +411,19 @@ void lwb_no_extra(lua_State *L, int max, const char *usage)
 {
     for (int i = max + 1; i <= lua_gettop(L); i++)
         if (!lua_isnil(L, i))
-            luaL_argerror(L, i, lua_pushfstring(L, "unexpected argument (a %s): %s",
+            lwb_argerror(L, i, lua_pushfstring(L, "unexpected argument (a %s): %s",
                                                 luaL_typename(L, i), usage));
 }
 
 const char *lwb_checkpath(lua_State *L, int arg, int empty_ok)
 {
     size_t len;
-    const char *path = luaL_checklstring(L, arg, &len);
+    const char *path = lwb_checklstring(L, arg, &len);
     if (strlen(path) != len)
-        luaL_argerror(L, arg, lua_pushfstring(L, "the path \"%s\" has a NUL byte after it: "
+        lwb_argerror(L, arg, lua_pushfstring(L, "the path \"%s\" has a NUL byte after it: "
                                                  "the file would be that part alone", path));
     if (len == 0 && !empty_ok)
-        luaL_argerror(L, arg, "an empty path names no file");
+        lwb_argerror(L, arg, "an empty path names no file");
     return path;
 }
 
@@ -356,7 +474,7 @@ static int error_new(lua_State *L)
 /* wb.is_error(v): whether v is a wb.Error. */
 static int error_is(lua_State *L)
 {
-    luaL_checkany(L, 1);
+    lwb_checkany(L, 1);
     lua_pushboolean(L, lwb_is_error(L, 1));
     return 1;
 }

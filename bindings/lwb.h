@@ -65,6 +65,32 @@ int lwb_is_error(lua_State *L, int idx);
  * wb/args.lua leaves in the registry; before it is there, luaL_argerror. */
 int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg);
 
+/* lauxlib's argument checks (luaL_checkinteger, luaL_argcheck, ...) with
+ * the same tests and words, each failure raised by lwb_argerror: the text
+ * luaL_argerror(L, arg, extramsg) gives, at the caller's line, as an input
+ * error (as lwb_input_argerror, the name found as luaL_argerror finds it),
+ * which workbench prints alone; before wb/args.lua is loaded, luaL_argerror.
+ * The bindings use these, never luaL_check*: a bad argument to a library
+ * function is a mistake in the call, not a failure to trace. */
+int lwb_argerror(lua_State *L, int arg, const char *extramsg);
+int lwb_typeerror(lua_State *L, int arg, const char *tname);
+lua_Integer lwb_checkinteger(lua_State *L, int arg);
+lua_Number lwb_checknumber(lua_State *L, int arg);
+const char *lwb_checklstring(lua_State *L, int arg, size_t *len);
+void lwb_checktype(lua_State *L, int arg, int t);
+void lwb_checkany(lua_State *L, int arg);
+void *lwb_checkudata(lua_State *L, int arg, const char *tname);
+int lwb_checkoption(lua_State *L, int arg, const char *def, const char *const lst[]);
+lua_Integer lwb_optinteger(lua_State *L, int arg, lua_Integer def);
+lua_Number lwb_optnumber(lua_State *L, int arg, lua_Number def);
+const char *lwb_optlstring(lua_State *L, int arg, const char *def, size_t *len);
+#define lwb_checkstring(L, arg) lwb_checklstring(L, (arg), NULL)
+#define lwb_optstring(L, arg, def) lwb_optlstring(L, (arg), (def), NULL)
+#define lwb_argcheck(L, cond, arg, extramsg) \
+    ((void)((cond) || lwb_argerror(L, (arg), (extramsg))))
+#define lwb_argexpected(L, cond, arg, tname) \
+    ((void)((cond) || lwb_typeerror(L, (arg), (tname))))
+
 /* Get or create wb[name] as a table (the wb table is at index wbidx);
  * leaves it on top of the stack. */
 void lwb_subtable(lua_State *L, int wbidx, const char *name);

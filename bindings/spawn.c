@@ -42,7 +42,7 @@ static void read_opts(lua_State *L, const char *path[NKEYS])
         path[k] = NULL;
     if (lua_isnoneornil(L, 2))
         return;
-    luaL_checktype(L, 2, LUA_TTABLE);
+    lwb_checktype(L, 2, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 2)) {
         int k = 0;
@@ -80,12 +80,12 @@ static void close_all(const int fd[3])
  * (after passing it on and waiting for the child). */
 int lwb_spawn(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    lwb_checktype(L, 1, LUA_TTABLE);
     lwb_no_extra(L, 2, "_spawn(argv, opts)");
     const char *path[NKEYS];
     read_opts(L, path);
     lua_Integer n = luaL_len(L, 1);
-    luaL_argcheck(L, n >= 1 && n < 65536, 1, "expected the program and its arguments (1 or "
+    lwb_argcheck(L, n >= 1 && n < 65536, 1, "expected the program and its arguments (1 or "
                   "more strings)");
     char **argv = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *argv, 0);
     for (lua_Integer i = 1; i <= n; i++) {

@@ -16,8 +16,12 @@ return function(HERE)
   local function relay(name, ok, ...)
     if ok then return ... end
     local e = ...
+    -- a wb binding's bad argument is an input error (lwb_argerror): its text, kept one
+    local keys = require "wb.spec_keys"
+    local input = keys.is_input_error(e) and e
+    if input then e = input.message end
     local at = type(e) == "string" and e:match("^(.-:)%d+: ")
-    if not (at and HERE[at]) then error(e, 0) end
+    if not (at and HERE[at]) then error(input or e, 0) end
     e = (e:sub(#at + 1):gsub("^%d+: ", "", 1):gsub("^(bad argument #%d+ to )'f'",
       "%1'" .. name .. "'", 1))
     local level, info = 2, debug.getinfo(2, "S")
@@ -25,6 +29,7 @@ return function(HERE)
       level = level + 1
       info = debug.getinfo(level, "S")
     end
+    if input then require("wb.args").raise(keys.input_error(e, input.code), info and level or 0) end
     error(e, info and level or 0)
   end
   local function through(name, f, ...) return relay(name, pcall(invoke, f, ...)) end

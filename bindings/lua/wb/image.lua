@@ -43,7 +43,9 @@ local function call_c(name, fix, f, ...)
   if res[1] then return table.unpack(res, 2, res.n) end
   local e = res[2]
   local obj = wb.is_error(e) and e
-  if obj then e = tostring(obj) elseif type(e) ~= "string" then error(e, 0) end
+  local input = wb.spec.is_input_error(e) -- a bad argument (lwb_argerror): kept one
+  if obj then e = tostring(obj) elseif input then e = e.message
+  elseif type(e) ~= "string" then error(e, 0) end
   e = e:gsub("^bad argument (#%d+) to '%?'", "bad argument %1 to '" .. name .. "'")
   e = fix and fix(e) or e
   -- a core failure stays a wb.Error: its code decides the exit status
@@ -52,6 +54,7 @@ local function call_c(name, fix, f, ...)
     local pos = at and at.currentline > 0 and (at.short_src .. ":" .. at.currentline .. ": ") or ""
     error(wb.Error{code = obj.code, path = obj.path, message = pos .. e}, 0)
   end
+  if input then args.raise(wb.spec.input_error(e), 3) end
   error(e, 3)
 end
 

@@ -32,4 +32,30 @@ T.test("every panel's title is at most its panel's width, at 60 columns too", fu
   end
 end)
 
+-- An instrument with no panel is named once on stderr, never left out without a word (tryAA
+-- B2: {"distance"} drew a loss panel alone); those with panels are not named.
+T.test("instruments without a panel are said once; those with one are not", function()
+  local d = wb.data.mnist()
+  local function fit(instruments)
+    local m = wb.nn.Sequential{wb.nn.Dense(784, 8, {activation = "relu"}),
+      wb.nn.Dense(8, 10, {activation = "softmax"})}
+    local stdout = io.stdout -- the frames: not the test's output
+    io.stdout = io.open("/dev/null", "w")
+    local _, err = T.stderr_of(function()
+      return m:fit(d.train:subset(1, 200), {epochs = 1, batch_size = 50, optimizer = "sgd",
+        verbose = false, cockpit = 2, instruments = instruments})
+    end)
+    io.stdout:close()
+    io.stdout = stdout
+    return err
+  end
+  local err = fit({"distance", "grad_norm", "update_size"})
+  local _, n = err:gsub("no panel for", "")
+  T.eq(n, 1, err)
+  T.ok(err:find("fit: cockpit: no panel for distance, update_size (measured, and kept in the "
+    .. "history); its panels: loss, grad_norm, hess_max, alpha, gsnr", 1, true), err)
+  err = fit({"loss", "grad_norm", "gsnr"})
+  T.ok(not err:find("no panel", 1, true), err)
+end)
+
 T.done()

@@ -41,8 +41,9 @@ local progress = require "wb.progress"
 ---names the figure; then fit raises as ever). Without instruments, fit
 ---turns on wb.cockpit.DEFAULT (loss, grad_norm, alpha, gsnr; alpha only
 ---under the default cross-entropy, whose losses its fit reads) with fit's
----every (default 1); with instruments it
----shows what they measure. lambda_max is hess_max, the largest eigenvalue
+---every (default 1); with instruments it draws those of its five panels they
+---measure (loss always), and names the others once on stderr (no panel; their
+---numbers are in the history as ever). lambda_max is hess_max, the largest eigenvalue
 ---(algebraic, as Cockpit); 2/lr is plain gradient descent's stability
 ---limit, drawn as (2 + 2 beta)/lr with momentum beta ((2 + 2 beta)/((1 +
 ---2 beta) lr) with Nesterov's), and as "2/lr (reference)" under Adam and
@@ -143,11 +144,24 @@ function Cockpit:on_train_begin(model)
   local on = {}
   for _, n in ipairs(h.instruments and h.instruments.names or {}) do on[n] = true end
   self.panels, self.s = {}, {limit = {x = {}, y = {}}}
+  local drawn = {loss = true}
   for _, p in ipairs(PANELS) do
     if not p.on or on[p.on] then
       self.panels[#self.panels + 1] = p
       self.s[p.key] = {x = {}, y = {}}
+      if p.on then drawn[p.on] = true end
     end
+  end
+  -- instruments asked for with no panel: said, not left out without a word (tryAA B2:
+  -- {"distance"} drew a loss panel alone)
+  local none = {}
+  for _, n in ipairs(h.instruments and h.instruments.names or {}) do
+    if not drawn[n] then none[#none + 1] = n end
+  end
+  if #none > 0 then
+    io.stderr:write(string.format("fit: cockpit: no panel for %s (measured, and kept in the "
+      .. "history); its panels: loss, grad_norm, hess_max, alpha, gsnr\n",
+      table.concat(none, ", ")))
   end
   self.tty = progress.live(1) -- cursor codes: a terminal, and not TERM=dumb
   self.lines, self.step, self.drawn = 0, nil, nil

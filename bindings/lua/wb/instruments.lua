@@ -37,10 +37,10 @@ local hessian = require "wb.hessian"
 ---BackPACK's 1/B) in 64 equal bins over [lo, hi) = [-1, 1), entries
 ---outside in the end bins (Cockpit's default: 100 bins over [-2, 2]);
 ---grad_hist_2d: Cockpit's GradHist2d, per measured step the counts of the
----same entries against their parameter's value at theta_t, x_bins = 40
----over [x_lo, x_hi) = [-1, 1) by y_bins = 50 over [y_lo, y_hi) = [-2, 2)
----(Cockpit's bins), the outside in the end bins, a list of 2000 with bin
----(x, y) at (x - 1) * 50 + y;
+---same entries against their parameter's value at theta_t: x the gradient
+---entry, x_bins = 40 over [x_lo, x_hi) = [-1, 1), y the parameter's value,
+---y_bins = 50 over [y_lo, y_hi) = [-2, 2) (Cockpit's axes and bins), the
+---outside in the end bins, a list of 2000 with bin (x, y) at (x - 1) * 50 + y;
 ---seconds and calls per instrument, hess_trace_method: the trace behind
 ---hess_trace and tic_trace, "exact" (the exact diagonal's sum, where tic is
 ---computed; standard errors 0) or "hutchinson" (other models or mse; the fit says so on stderr:

@@ -10,6 +10,7 @@
 local _ENV = require "wb.std"
 local U = require "wb.plot.util"
 local A = require "wb.plot.axes"
+local B = require "wb.plot.lines_band"
 
 local q, num = U.q, U.num
 local axes, finish, series_list = A.axes, A.finish, A.series_list
@@ -60,55 +61,14 @@ local function tics_that_fit(d, ctx, r)
   local room = ctx.width / cw - 12 - key -- 12: the y label and its tic labels
   return math.max(2, math.min(10, math.floor(room / chars)))
 end
--- The smallest positive finite value a series or band edge reaches (nil
--- when none): where a log axis draws band edges at or below 0.
-local function positive_floor(series)
-  local lo
-  local function see(v)
-    if U.is_finite(v) and v > 0 and (not lo or v < lo) then lo = v end
-  end
-  for _, s in ipairs(series) do
-    for j = 1, #s.y do
-      see(s.y[j])
-      if s.err then see(s.y[j] - s.err[j]); see(s.y[j] + s.err[j]) end
-      if s.lo then see(s.lo[j]); see(s.hi[j]) end
-    end
-  end
-  return lo
-end
-
--- A log axis over less than two decades gets tics gnuplot would not label
--- (axes.log_tics); x spans its data exactly (xfix), y its data and bands
--- widened to whole decades (gnuplot's autoscale).
-local function log_tics(d, L)
-  if d.empty or not (d.logx or d.logy) then return end
-  local xlo, xhi, ylo, yhi
-  for _, s in ipairs(d.series) do
-    for j = 1, #s.y do
-      local v = s.x[j]
-      if U.is_finite(v) and v > 0 then xlo, xhi = U.finite_range({v}, xlo, xhi) end
-    end
-  end
-  ylo = positive_floor(d.series)
-  for _, s in ipairs(d.series) do
-    _, yhi = U.finite_range(s.hi or s.y, nil, yhi)
-    if s.err then for j = 1, #s.y do _, yhi = U.finite_range({s.y[j] + s.err[j]}, nil, yhi) end end
-  end
-  if ylo and yhi and yhi > 0 then -- gnuplot extends an autoscaled log y to whole decades
-    local l10 = function(v) return math.log(v, 10) end
-    ylo, yhi = 10.0 ^ math.floor(l10(ylo) + 1e-9), 10.0 ^ math.ceil(l10(yhi) - 1e-9)
-  end
-  local tx = d.logx and not d.xrange and A.log_tics(xlo, xhi)
-  local ty = d.logy and not d.yrange and A.log_tics(ylo, yhi)
-  if tx then L[#L + 1] = "set xtics " .. tx end
-  if ty then L[#L + 1] = "set ytics " .. ty end
-end
-
----wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is, smooth, smooth_by, steps} -> wb.Plot
+---wb.plot.lines{title, xlabel, ylabel, series, logx, logy, xrange, yrange, points, err_is, smooth, smooth_by, steps, band_floor} -> wb.Plot
 ---Line plot: series = {{label =, x =, y =, err =}, ...} (tables or
 ---tensors); x defaults to 1..n; err draws a shaded y +- err band, or lo
 ---and hi (together, instead of err) a band from lo to hi; on a log y axis a
 ---band edge at or below 0 is drawn at the figure's smallest positive value;
+---band_floor = b (a number) draws no band edge below b (a quantity that
+---cannot be negative: 0; the CSV keeps the err given); a series of one
+---finite point draws its band as an error bar (a band there has no width);
 ---err_is names what err is ("sd", "sem", "ci95": a short name), and the
 ---CSV's error columns by it ("val sd" rather than "val err"); points
 ---(default: when every series has at most 30 points) adds markers. logx,
@@ -137,7 +97,7 @@ end
 ---  series = {{label = "train", y = h.loss}, {label = "val", y = h.val_loss}}}:show()
 
 local K = {keys = {"xlabel", "ylabel", "series", "logx", "logy", "xrange",
-                   "yrange", "points", "err_is", "smooth", "smooth_by", "steps"}}
+                   "yrange", "points", "err_is", "smooth", "smooth_by", "steps", "band_floor"}}
 
 -- smooth = k: each series' running mean or median (s.sy) and its band's
 -- (lo and hi edges replace err, which the band of the mean would not be).
@@ -174,6 +134,10 @@ function K.prepare(o)
         .. tostring(o.smooth), 0)
     end
   end
+  if o.band_floor ~= nil and not U.is_finite(o.band_floor) then
+    error("band_floor: expected a finite number, got " .. tostring(o.band_floor), 0)
+  end
+  d.band_floor = o.band_floor
   d.smooth_by = o.smooth_by == nil and "mean" or o.smooth_by
   if d.smooth_by ~= "mean" and d.smooth_by ~= "median" then
     error('smooth_by: expected "mean" or "median", got ' .. tostring(o.smooth_by), 0)
@@ -274,7 +238,7 @@ function K.prepare(o)
     end
     if s.n then col = col + 1; s.nc = col; d.header[col] = name .. " n" end
   end
-  if d.logy then d.floor = positive_floor(d.series) end
+  if d.logy then d.floor = B.positive_floor(d.series) end
   return d
 end
 
@@ -296,18 +260,21 @@ function K.csv(d)
   return U.csv(d.header, rows)
 end
 
--- Whether every y (with its band) is >= 0 and the least of them within a
--- quarter of the span from 0.
-local function from_zero(series)
+-- Whether every y (with its band, none drawn below floor) is >= 0 and the
+-- least of them within a quarter of the span from 0.
+local function from_zero(series, floor)
   local lo, hi = nil, nil
+  local function least(v) return floor and math.max(v, floor) or v end
   for _, s in ipairs(series) do
     lo, hi = U.finite_range(s.y, lo, hi)
-    if s.lo then lo, hi = U.finite_range(s.lo, lo, hi) end
+    if s.lo then
+      for j = 1, #s.lo do lo, hi = U.finite_range({least(s.lo[j]), s.hi[j]}, lo, hi) end
+    end
     if s.err then
       for j = 1, #s.y do
         local e = s.err[j]
         if U.is_finite(s.y[j]) and U.is_finite(e) then
-          lo, hi = math.min(lo, s.y[j] - e), math.max(hi, s.y[j] + e)
+          lo, hi = math.min(lo, least(s.y[j] - e)), math.max(hi, s.y[j] + e)
         end
       end
     end
@@ -326,8 +293,8 @@ function K.body(d, ctx)
     or "set offsets graph 0.02, graph 0.02, graph 0.03, graph 0.03"
   local step = d.x_int and integer_step(d.x_int, tics_that_fit(d, ctx, d.x_int))
   if step and not d.logx and not d.xrange then L[#L + 1] = "set xtics " .. step end
-  log_tics(d, L)
-  if not (d.logy or d.yrange or d.empty or ctx.dumb) and from_zero(d.series) then
+  B.log_tics(d, L)
+  if not (d.logy or d.yrange or d.empty or ctx.dumb) and from_zero(d.series, d.band_floor) then
     -- a non-negative quantity (loss, distance) near 0: the axis starts at
     -- 0, not at the tic below the margin (-1, -5), as if it could be less
     -- (not in a terminal panel of a few rows: there the data's range only)
@@ -349,25 +316,7 @@ function K.body(d, ctx)
   end
   local f = q(ctx.csv) .. " skip " .. ctx.skip .. " using "
   local plots = {}
-  for k, s in ipairs(d.series) do
-    if (s.ec or s.lc) and not ctx.dumb then
-      local lo = s.ec and string.format("column(%d)-column(%d)", s.yc, s.ec)
-        or string.format("column(%d)", s.lc)
-      local hi = s.ec and string.format("column(%d)+column(%d)", s.yc, s.ec)
-        or string.format("column(%d)", s.hc)
-      if d.floor then
-        -- (a NaN edge compares false and stays a gap); a band whose top is
-        -- at or below 0 too has nothing on the axis: a gap (gnuplot fills
-        -- from a NaN top down to the axis, a NaN bottom it skips), not a
-        -- fill from the floor down (task 6's penalty of l2 = 0)
-        lo = string.format("%s <= 0 ? NaN : (%s <= %s ? %s : %s)", hi, lo, num(d.floor),
-          num(d.floor), lo)
-      end
-      plots[#plots + 1] = string.format("%s%d:(%s):(%s) with filledcurves lt %d fs "
-        .. "transparent solid %s noborder notitle", f, s.xc, lo, hi, k,
-        num(ctx.style.band_alpha))
-    end
-  end
+  B.bands(d, ctx, f, plots)
   for k, s in ipairs(d.series) do -- smooth: each series as given, faint, thin
     if s.sc and not ctx.dumb then
       local c = ctx.style.colors[(k - 1) % #ctx.style.colors + 1]

@@ -348,9 +348,8 @@ function Runs:plot_curves(name, o)
   for _, v in ipairs(vs) do
     local rs = none[v] and {} or seeds(self, v, "plot_curves")
     local x, m, ci, lo, hi, _
-    if o.x == "step" then
+    if o.x == "step" then -- sd and min-max both: which one waits for the y scale
       x, m, ci, lo, hi = require("wb.runs_steps").curve(rs, name, v)
-      if o.logy then ci = nil else lo, hi = nil, nil end
     else x, m, _, ci = curve(rs, name) end
     local n = cnote.counts(rs, name, o, x, stats.raw) -- (by epoch, before x is time)
     if o.x == "time" then
@@ -367,24 +366,15 @@ function Runs:plot_curves(name, o)
       n = n})
     if #x > 0 then x0, x1 = math.min(x0 or x[1], x[1]), math.max(x1 or x[#x], x[#x]) end
   end
-  for i, r in ipairs(o.refs or {}) do
-    if type(r) ~= "table" or type(r.y) ~= "number" then
-      error(string.format("wb.Runs:plot_curves: refs[%d]: expected {label =, y = number}", i), 2)
-    end
-    local like
-    if r.like ~= nil then -- dashed in that variant's colour: its own threshold
-      check_variant(self, r.like, "plot_curves", 2)
-      for k, v in ipairs(self:variants()) do if v == r.like then like = k end end
-    end
-    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
-  end
-  local band = cnote.note(self, o, stats.raw, ss)
-  return wb.plot.lines{title = cnote.quick_title(self.records, (o.title or name) .. " ("
-    .. band .. ")"),
-    comment = cnote.provenance(self, name, nil, o), ylabel = cnote.ylabel(name, o.ylabel),
-    steps = o.steps,
+  local e, head, first = cnote.scale(self, name, o, ss) -- o, its logy and band chosen
+  cnote.refs(self, o, ss, x0, x1, check_variant)
+  local band = cnote.note(self, e, stats.raw, ss)
+  return wb.plot.lines{title = cnote.quick_title(self.records, (o.title or head) .. " ("
+    .. (first and first .. "; " or "") .. band .. ")"),
+    comment = cnote.provenance(self, name, nil, e), ylabel = cnote.ylabel(name, o.ylabel),
+    steps = o.steps, band_floor = e.band_floor,
     xlabel = o.xlabel or (o.x == "time" and "training time (s)" or o.x or "epoch"),
-    series = ss, logx = o.logx, logy = o.logy, yrange = o.yrange,
+    series = ss, logx = o.logx, logy = e.logy, yrange = o.yrange,
     smooth = o.smooth, smooth_by = o.smooth_by, err_is = o.x ~= "step" and "ci95" or "sd"}
 end
 

@@ -93,9 +93,12 @@ function M.note(rs, o, raw, ss)
   end
   local seeds = ((lo_n or n) < n and string.format("%d to %d seeds", lo_n, n)
     or string.format("%d seeds", n)) .. fewer(ss or {}, ks, o)
-  local band = n > 1 and string.format("mean over %s, band: %s", seeds,
+  local bars = o._bars and "error bars" or "band" -- (one epoch: a band has no width to see)
+  local band = n > 1 and string.format("mean over %s, %s: %s", seeds, bars,
     o.x ~= "step" and "95 % CI of the mean" or o.logy and "min-max over seeds"
     or "sd over seeds") or n == 1 and "one seed" or "no finished run"
+  if n > 1 and o.band_floor then band = band .. "; " .. bars .. " clipped at 0" end
+  if o._log then band = band .. "; " .. o._log end
   if o.smooth then band = string.format("%s; bold: running %s of %s points", band,
     o.smooth_by == "median" and "median" or "mean", tostring(o.smooth)) end
   if left > 0 then
@@ -294,6 +297,44 @@ function M.empty_label(rs, v, name)
     if r.status == "ok" then return string.format("%s (no %s recorded)", v, name) end
   end
   return v .. " (none finished)"
+end
+
+-- }====================
+
+-- {==================== y scale and refs ====================
+
+-- The options plot_curves (of run list rs, series `name`, options o) draws
+-- series ss with, before its refs: a copy of o with logy as given or chosen
+-- for a nonnegative measure (wb/runs_curve_axis.lua), band_floor = 0 when
+-- such a band goes below 0, _bars when each band is one point; then the
+-- title's name of the series and a note going first in its parenthesis.
+function M.scale(rs, name, o, ss)
+  local ax = require "wb.runs_curve_axis"
+  local e = {}
+  for k, v in pairs(o) do e[k] = v end
+  e.logy, e._log = ax.logy(name, o, ss)
+  for _, s in ipairs(ss) do -- a step band: min-max on a log axis (which shows it), else sd
+    if s.lo and s.err then if e.logy then s.err = nil else s.lo, s.hi = nil, nil end end
+  end
+  if not e.logy and ax.nonneg(name) and ax.clips(ss) then e.band_floor = 0 end
+  e._bars = ax.bars(ss)
+  return e, ax.name(name, rs.records, o)
+end
+
+-- Appends plot_curves' refs (its options o) to series ss across x0 to x1;
+-- check_variant(rs, v, fname, level) raises for an unknown like = variant.
+function M.refs(rs, o, ss, x0, x1, check_variant)
+  for i, r in ipairs(o.refs or {}) do
+    if type(r) ~= "table" or type(r.y) ~= "number" then
+      error(string.format("wb.Runs:plot_curves: refs[%d]: expected {label =, y = number}", i), 3)
+    end
+    local like
+    if r.like ~= nil then -- dashed in that variant's colour: its own threshold
+      check_variant(rs, r.like, "plot_curves", 3)
+      for k, v in ipairs(rs:variants()) do if v == r.like then like = k end end
+    end
+    ss[#ss + 1] = {label = r.label, x = {x0 or 0, x1 or 1}, y = {r.y, r.y}, like = like}
+  end
 end
 
 -- }====================

@@ -242,29 +242,6 @@ local function run_label(r, by_run, label)
   return label
 end
 
--- 100352 -> "100,352"
-local function thousands(n)
-  local s, k = tostring(n), 0
-  repeat s, k = s:gsub("^(%d+)(%d%d%d)", "%1,%2") until k == 0
-  return s
-end
-
--- When the histograms pool different numbers of values, counts made a layer
--- twice as wide look twice as tall (tryV 10): the figure is for comparing
--- shapes, so unless density is given it draws densities, and this note (nil
--- when the sizes agree) says why in the title: a note beside a misleading
--- count plot, or on stderr, would still leave the picture misleading.
-local function size_note(series, what)
-  local lo, hi, sizes = math.huge, 0, {}
-  for i, s in ipairs(series) do
-    lo, hi, sizes[i] = math.min(lo, #s.values), math.max(hi, #s.values), thousands(#s.values)
-  end
-  if lo == hi then return nil end
-  return string.format("densities: the histograms pool %s %s; density = false draws counts",
-    #sizes <= 3 and table.concat(sizes, " vs ") or thousands(lo) .. " to " .. thousands(hi),
-    what)
-end
-
 ---wb.lab.compare_weights(runs, layer, opts) -> wb.Plot
 ---Histograms of one layer's weights across runs, overlaid on common bins
 ---(wb.plot.histogram). runs: a run list (wb.runs.find), a list of Run
@@ -272,7 +249,8 @@ end
 ---first; Dropout layers are not counted). opts: by = "variant" (default
 ---for runs: the seeds of a variant pooled into one histogram; runs of one
 ---variant that differ in more than the seed are labelled apart as
----wb.runs.find lists them, and in a plain list are an error) or "run"
+---wb.runs.find lists them, and in a plain list are an error; the title says
+---"pooled over N seeds", the y axis counting all their weights) or "run"
 ---(one per run), param = "weight" (default) or "bias", bins (60), density
 ---(default false: counts; true when the histograms pool different numbers
 ---of values, layers of other widths or variants of fewer seeds, where the
@@ -315,7 +293,7 @@ function M.compare_weights(runs, layer, opts)
     end
   end
   local series, index, keys = {}, {}, {} -- keys: label -> group key of its runs
-  local recs, hashes = {}, {} -- the runs drawn; hashes: series -> its runs' hashes
+  local recs, hashes, pooled = {}, {}, {} -- the runs drawn; series -> its runs' hashes, count
   for i = 1, #runs do
     local item = runs[i]
     local is_run = getmetatable(item) == wb.runs.Run
@@ -341,6 +319,7 @@ function M.compare_weights(runs, layer, opts)
     if is_run then -- which runs each histogram pools, for its CSV's head
       recs[#recs + 1] = item
       hashes[s] = (hashes[s] and hashes[s] .. " " or "") .. tostring(item.hash)
+      pooled[s] = (pooled[s] or 0) + 1
     end
   end
   local title = opts.title or string.format("Layer %d %s", layer, p == 1 and "weights"
@@ -358,8 +337,10 @@ function M.compare_weights(runs, layer, opts)
     lines[#lines + 1] = head:match("[^\n]*$")
     comment = table.concat(lines, "\n")
   end
-  local note = opts.density == nil and size_note(series, p == 1 and "weights" or "biases")
-  if note then title = title .. " (" .. note .. ")" end
+  local note = opts.density == nil and U.size_note(series, p == 1 and "weights" or "biases")
+  local notes = {U.pooled_note(series, pooled) or nil}
+  notes[#notes + 1] = note or nil
+  if #notes > 0 then title = title .. " (" .. table.concat(notes, "; ") .. ")" end
   local density = opts.density or (note and true)
   return wb.plot.histogram{series = series, bins = opts.bins or 60, density = density,
     xlabel = p == 1 and "weight" or "bias", ylabel = density and "density" or "count",

@@ -98,4 +98,39 @@ function M.is_list(v) return type(v) == "table" end
 -- Values of a tensor as one flat Lua array.
 function M.flat(t) return t:reshape(t:numel()):totable() end
 
+-- 100352 -> "100,352"
+local function thousands(n)
+  local s, k = tostring(n), 0
+  repeat s, k = s:gsub("^(%d+)(%d%d%d)", "%1,%2") until k == 0
+  return s
+end
+
+-- When the histograms pool different numbers of values, counts made a layer
+-- twice as wide look twice as tall (tryV 10): the figure is for comparing
+-- shapes, so unless density is given it draws densities, and this note (nil
+-- when the sizes agree) says why in the title: a note beside a misleading
+-- count plot, or on stderr, would still leave the picture misleading.
+function M.size_note(series, what)
+  local lo, hi, sizes = math.huge, 0, {}
+  for i, s in ipairs(series) do
+    lo, hi, sizes[i] = math.min(lo, #s.values), math.max(hi, #s.values), thousands(#s.values)
+  end
+  if lo == hi then return nil end
+  return string.format("densities: the histograms pool %s %s; density = false draws counts",
+    #sizes <= 3 and table.concat(sizes, " vs ") or thousands(lo) .. " to " .. thousands(hi),
+    what)
+end
+
+-- "pooled over 3 seeds" ("2 to 3 seeds"), nil when no histogram of series
+-- pools more than one run (pooled: series -> its runs): a histogram of
+-- several seeds' weights counted as one layer read as one model's (tryZ E4).
+function M.pooled_note(series, pooled)
+  local lo, hi = math.huge, 0
+  for _, s in ipairs(series) do
+    lo, hi = math.min(lo, pooled[s] or 1), math.max(hi, pooled[s] or 1)
+  end
+  if hi < 2 then return nil end
+  return "pooled over " .. (lo < hi and lo .. " to " .. hi or tostring(hi)) .. " seeds"
+end
+
 return M

@@ -29,6 +29,20 @@ function M.nonneg(name)
   return false
 end
 
+-- Whether series `name`, drawn as series ss, cannot be negative: by its name (M.nonneg) and
+-- by what is drawn, no mean and no seed's minimum (a step band's lo) below 0. A name is only
+-- a hint: val_minus_train_loss, a measure of one's own, had means of -1.9e6 and its band was
+-- drawn from 0, above its line, "band clipped at 0" (tryAB A2).
+function M.nonneg_drawn(name, ss)
+  if not M.nonneg(name) then return false end
+  for _, s in ipairs(ss) do
+    for j = 1, #s.y do
+      if s.y[j] < 0 or s.lo and s.lo[j] and s.lo[j] < 0 then return false end
+    end
+  end
+  return true
+end
+
 -- The decades the finite positive means of series ss span (log10 of max /
 -- min; 0 when fewer than two such values), and their min and max.
 local function decades(ss)
@@ -51,7 +65,7 @@ end
 -- axis unless the caller chose a linear one, logy = false or a yrange (then
 -- one line on stderr says a log axis would show it).
 function M.logy(name, o, ss)
-  if o.logy or not M.nonneg(name) then return o.logy end
+  if o.logy or not M.nonneg_drawn(name, ss) then return o.logy end
   local dec, lo, hi = decades(ss)
   if dec <= 3 then return o.logy end
   if o.logy == false or o.yrange then

@@ -316,7 +316,12 @@ function M.scale(rs, name, o, ss)
   for _, s in ipairs(ss) do -- a step band: min-max on a log axis (which shows it), else sd
     if s.lo and s.err then if e.logy then s.err = nil else s.lo, s.hi = nil, nil end end
   end
-  if not e.logy and ax.nonneg(name) and ax.clips(ss) then e.band_floor = 0 end
+  if not e.logy and ax.nonneg_drawn(name, ss) and ax.clips(ss) then e.band_floor = 0 end
+  -- on a log axis a band edge at or below 0 cannot be drawn: gnuplot ran it to the axis'
+  -- foot without a word (tryAB D3)
+  if e.logy and ax.clips(ss) then
+    e._log = (e._log and e._log .. "; " or "") .. "band edges at or below 0 cut at the axis"
+  end
   e._bars = ax.bars(ss)
   return e, ax.name(name, rs.records, o)
 end

@@ -26,9 +26,10 @@ local KNOWN = {
 -- "higher", "lower" or nil (the library does not know) for metric's name.
 function M.of(metric)
   -- accuracies: what EarlyStopping's mode "auto" takes as one (a name ending
-  -- in acc or accuracy), and silenced_* (wb.measures.silenced_accuracy: the
-  -- test accuracy with a share of the units silenced)
-  if require("wb.callbacks")._wants_max(metric) or metric:find("^silenced") then
+  -- in acc or accuracy), and silenced_N (wb.measures.silenced_accuracy with N %
+  -- of the units silenced, as the tables show it in percent); not any
+  -- silenced_*: a measure silenced_loss came out "higher is better" (tryAB A1)
+  if require("wb.callbacks")._wants_max(metric) or metric:find("^silenced_%d+$") then
     return "higher"
   end
   -- epochs, steps, examples or seconds to a target: sooner is better, and

@@ -8,8 +8,10 @@ local M = {}
 
 -- Accuracies (and accuracies under perturbation) are shown in percent: in
 -- tables, findings, and figures of series (wb/runs_curve_note.lua's in_unit).
+-- (silenced_N: the accuracy with N % of the units silenced; not any silenced_*, which showed a
+-- measure silenced_loss of 0.35 as 35.00 %: tryAB A1)
 local function is_pct(name)
-  return name and (name:find("accuracy") or name:find("^silenced")) ~= nil
+  return name and (name:find("accuracy") or name:find("^silenced_%d+$")) ~= nil
 end
 
 -- A count of epochs or units (epochs_run, dead_units), not a time per epoch.

@@ -69,4 +69,13 @@ T.test("mixed history: the record of the same code is the nearest, its file name
   T.eq(note("mixed"), line("mixed", act .. " (read by the hooks)"))
 end)
 
+-- A pending run whose own record is there trains again for what that record read (said as it
+-- runs); an older record under another identity was named as the reason (tryAB A3).
+T.test("a run with its own record: no older record named as why", function()
+  record("own", "old1", "B-old", nil, nil, 1)
+  record("own", "new1", "B-new", {{path = act, id = "stale"}}, nil, 2)
+  T.eq(note("own"), nil)
+  T.eq(note("fileonly") ~= nil, true, "without its own record: said, as before")
+end)
+
 T.done()

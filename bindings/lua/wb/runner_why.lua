@@ -199,8 +199,15 @@ end
 -- key); nil when none has.
 function M.note(ex, pending)
   if #pending == 0 then return nil end
+  -- not a run whose own record is there: it trains again for what its record read (a file
+  -- changed since, said as it runs), and an older record under another identity was named
+  -- as the reason, a measure hook edit that had not happened since (tryAB A3)
   local want = {}
-  for _, s in ipairs(pending) do want[s.variant .. "\0" .. s.seed] = s end
+  for _, s in ipairs(pending) do
+    if not wb.sys.exists(record.path(ex.root, ex.name, s.hash)) then
+      want[s.variant .. "\0" .. s.seed] = s
+    end
+  end
   local dir, prefix = record.dir(ex.root), ex.name .. "-"
   local files = wb.sys.exists(dir) and wb.sys.listdir(dir) or {}
   table.sort(files) -- one answer whatever the folder's order

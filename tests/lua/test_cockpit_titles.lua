@@ -53,7 +53,8 @@ T.test("instruments without a panel are said once; those with one are not", func
   local _, n = err:gsub("no panel for", "")
   T.eq(n, 1, err)
   T.ok(err:find("fit: cockpit: no panel for distance, update_size (measured, and kept in the "
-    .. "history); its panels: loss, grad_norm, hess_max, alpha, gsnr", 1, true), err)
+    .. "history); the cockpit has panels for loss, grad_norm, hess_max, alpha and gsnr only",
+    1, true), err)
   err = fit({"loss", "grad_norm", "gsnr"})
   T.ok(not err:find("no panel", 1, true), err)
 end)

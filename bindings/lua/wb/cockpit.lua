@@ -160,7 +160,7 @@ function Cockpit:on_train_begin(model)
   end
   if #none > 0 then
     io.stderr:write(string.format("fit: cockpit: no panel for %s (measured, and kept in the "
-      .. "history); its panels: loss, grad_norm, hess_max, alpha, gsnr\n",
+      .. "history); the cockpit has panels for loss, grad_norm, hess_max, alpha and gsnr only\n",
       table.concat(none, ", ")))
   end
   self.tty = progress.live(1) -- cursor codes: a terminal, and not TERM=dumb

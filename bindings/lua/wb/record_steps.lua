@@ -8,6 +8,8 @@ local _ENV = require "wb.std"
 
 local M = {}
 
+local NAN = -(0 / 0) -- printed "nan": 0 / 0 has the sign bit on x86 ("-nan": tryAB E2)
+
 -- M.nan(r, null) -> r: record r as cjson decoded it (null: cjson.null, the mark of a JSON
 -- null), each null in a list of r.history.steps made NaN (an infinity, also written null,
 -- comes back NaN too: not a number either way), before nulls elsewhere become nil.
@@ -16,7 +18,7 @@ function M.nan(r, null)
   if type(st) ~= "table" then return r end
   for _, s in pairs(st) do
     if type(s) == "table" then
-      for i = 1, #s do if s[i] == null then s[i] = 0 / 0 end end
+      for i = 1, #s do if s[i] == null then s[i] = NAN end end
     end
   end
   return r

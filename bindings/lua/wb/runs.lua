@@ -321,8 +321,8 @@ end
 ---An accuracy (a name the tables show in percent) is drawn in percent, in the CSV too, its
 ---y label ending "(%)" (added to an ylabel without "%"); refs' y and yrange are in percent:
 ---a fraction (a ref y in (0, 1), a yrange in [0, 1] with one) is an error ("did you mean 97?").
----A measure that cannot be negative (by its name: a loss, an accuracy, a norm, lr, a time)
----whose means span over 3 decades gets a log y axis ("log y" in the title) unless logy =
+---A measure that cannot be negative (by its name: a loss, an accuracy, a norm, lr, a time;
+---and by what is drawn: no mean or seed minimum below 0) whose means span over 3 decades gets a log y axis ("log y" in the title) unless logy =
 ---false or a yrange is given (then one stderr line suggests logy = true); on a linear axis
 ---its band starts at 0 (the title: "band clipped at 0"; the CSV keeps the interval). Runs
 ---of one epoch draw error bars ("error bars: ..."); fit's loss and metrics (those with a

@@ -273,8 +273,8 @@ static size_t flat_index(lua_State *L, wb_tensor *t, int first)
     for (int d = 0; d < t->ndim; d++) {
         lua_Integer i = lwb_checkinteger(L, first + d);
         if (i < 1 || i > t->shape[d])
-            luaL_error(L, "dimension %d's index is %I, expected 1..%I", d + 1, (lua_Integer)i,
-                       (lua_Integer)t->shape[d]);
+            lwb_input_error(L, "dimension %d's index is %I, expected 1..%I", d + 1,
+                            (lua_Integer)i, (lua_Integer)t->shape[d]);
         off = off * (size_t)t->shape[d] + (size_t)(i - 1);
     }
     return off;
@@ -285,7 +285,7 @@ static int t_get(lua_State *L)
     wb_tensor *t = lwb_checktensor(L, 1);
     int nargs = lua_gettop(L) - 1;
     if (nargs != t->ndim)
-        return luaL_error(L, "get: %d indices for a %d-dimensional tensor", nargs, t->ndim);
+        return lwb_input_error(L, "get: %d indices for a %d-dimensional tensor", nargs, t->ndim);
     size_t off = flat_index(L, t, 2);
     if (t->dtype == WB_U8)
         lua_pushinteger(L, wb_tensor_u8(t)[off]);
@@ -299,8 +299,8 @@ static int t_set(lua_State *L)
     wb_tensor *t = lwb_checktensor(L, 1);
     int nargs = lua_gettop(L) - 2;
     if (nargs != t->ndim)
-        return luaL_error(L, "set: %d indices for a %d-dimensional tensor (then the value)",
-                          nargs, t->ndim);
+        return lwb_input_error(L, "set: %d indices for a %d-dimensional tensor (then the "
+                               "value)", nargs, t->ndim);
     lua_Number v = checkvalue(L, lua_gettop(L), t->dtype);
     size_t off = flat_index(L, t, 2);
     wb_tensor_set_flat(t, off, v);
@@ -324,8 +324,8 @@ static int row_view(lua_State *L, wb_tensor *t, lua_Integer i)
     if (t->ndim < 1)
         return luaL_error(L, "cannot index a scalar tensor");
     if (i < 1 || i > t->shape[0])
-        return luaL_error(L, "index %I out of range 1..%I", (lua_Integer)i,
-                          (lua_Integer)t->shape[0]);
+        return lwb_input_error(L, "index %I out of range 1..%I", (lua_Integer)i,
+                               (lua_Integer)t->shape[0]);
     size_t row = wb_tensor_numel(t) / (t->shape[0] ? (size_t)t->shape[0] : 1);
     return push_view(L, t, (size_t)(i - 1) * row, t->ndim - 1, t->shape + 1);
 }
@@ -359,8 +359,8 @@ static int t_reshape(lua_State *L)
     wb_err err;
     push_view(L, t, 0, t->ndim, t->shape);
     wb_tensor *v = lwb_checktensor(L, -1);
-    if (wb_tensor_reshape_inplace(v, nd, shape, &err) != WB_OK)
-        return lwb_raise(L, 0, &err);
+    if (wb_tensor_reshape_inplace(v, nd, shape, &err) != WB_OK) /* a shape: the call's fault */
+        return err.code == WB_ESHAPE ? lwb_input_error(L, "%s", err.msg) : lwb_raise(L, 0, &err);
     return 1;
 }
 
@@ -598,8 +598,9 @@ static int binop(lua_State *L, wb_binop op)
     } else if (b && lua_isnumber(L, 1) && (op == WB_ADD || op == WB_MUL)) {
         res = wb_tensor_binop(b, NULL, (float)lua_tonumber(L, 1), op, &err);
     } else {
-        return luaL_error(L, "tensor %s: expected tensor %s tensor|number, got %s and %s",
-                          names[op], names[op], luaL_typename(L, 1), luaL_typename(L, 2));
+        return lwb_input_error(L, "tensor %s: expected tensor %s tensor|number, got %s and "
+                               "%s", names[op], names[op], luaL_typename(L, 1),
+                               luaL_typename(L, 2));
     }
     lwb_pushtensor(L, res, &err);
     return 1;

@@ -16,6 +16,7 @@
  * (lwb_hex_decode). Not here: the per-type bindings (l_*.c).
  */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "lwb.h"
@@ -284,6 +285,23 @@ int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg
     lua_pushfstring(L, "%sbad argument #%d to '%s' (%s)", lua_tostring(L, -1), arg, fname, msg);
     lua_remove(L, -2);
     lua_call(L, 1, 1);
+    return lua_error(L);
+}
+
+int lwb_input_error(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    luaL_where(L, 1);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.input_error") == LUA_TFUNCTION) {
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+    } else {
+        lua_pop(L, 1);
+    }
     return lua_error(L);
 }
 

@@ -64,6 +64,11 @@ int lwb_is_error(lua_State *L, int idx);
  * traceback (a mistake in the call, not a failure). Made by the function
  * wb/args.lua leaves in the registry; before it is there, luaL_argerror. */
 int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg);
+/* Raise the formatted text (lua_pushfstring's formats), at the caller's
+ * line, as such an input error: a mistake in the call that is not one
+ * argument's (an index out of range, a shape that does not fit, an operand
+ * of the wrong type). Before wb/args.lua is loaded, luaL_error's string. */
+int lwb_input_error(lua_State *L, const char *fmt, ...);
 
 /* lauxlib's argument checks (luaL_checkinteger, luaL_argcheck, ...) with
  * the same tests and words, each failure raised by lwb_argerror: the text

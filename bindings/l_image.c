@@ -58,9 +58,17 @@ static void check_opts(lua_State *L, int idx, const char *const *valid)
     }
 }
 
+/* A path argument: a string, not a number lua_tolstring would turn into one
+ * (wb.image.load(42) looked for a file named "42": a bad argument, not 66). */
+static const char *checkpath(lua_State *L, int arg)
+{
+    lwb_argexpected(L, lua_type(L, arg) == LUA_TSTRING, arg, "string");
+    return lwb_checkpath(L, arg, 0);
+}
+
 static int image_load(lua_State *L)
 {
-    const char *path = lwb_checkpath(L, 1, 0);
+    const char *path = checkpath(L, 1);
     lwb_checknargs(L, 1, "wb.image.load(path)");
     lwb_note_file(L, path, "r");
     lwb_tensor_box *box = lwb_newtensorbox(L);
@@ -75,7 +83,7 @@ static int image_load(lua_State *L)
 static int image_save(lua_State *L)
 {
     wb_tensor *t = lwb_checktensor(L, 1);
-    const char *path = lwb_checkpath(L, 2, 0);
+    const char *path = checkpath(L, 2);
     lwb_checknargs(L, 2, "wb.image.save(t, path)");
     lwb_note_file(L, path, "w");
     wb_err err;

@@ -292,8 +292,10 @@ static int l_dense(lua_State *L)
     b->p = wb_dense_new(n_in, n_out, &o, wb_rng_global(), &err);
     if (!b->p && err.arg == 3 && err.code == WB_EINVAL) /* an option's value: as its type */
         return lwb_input_argerror(L, 3, "wb.nn.Dense", err.msg);
+    if (!b->p && err.code == WB_EINVAL && (err.arg == 1 || err.arg == 2))
+        return lwb_argerror(L, err.arg, err.msg); /* n_in, n_out: a size < 1, in the call */
     if (!b->p)
-        return fail(L, err.arg, &err); /* n_in, n_out: as in C */
+        return fail(L, err.arg, &err);
     lwb_gc_hint(L, 2 * (size_t)n_in * (size_t)n_out * sizeof(float));
     return 1;
 }

@@ -69,7 +69,7 @@ static void keyerror(lua_State *L, int idx, wb_optim_kind kind, const char *key)
                                  aliases[i][0], aliases[i][1]);
         sep = ", ";
     }
-    lwb_raise(L, idx, &err);
+    lwb_argerror(L, idx, err.msg); /* a misspelt option: a mistake in the call */
 }
 
 /* Apply the options table at idx to cfg; errors name the option. */
@@ -122,7 +122,8 @@ static int newoptim(lua_State *L, wb_optim_kind kind, int optidx)
     wb_err err;
     b->o = wb_optim_new(&cfg, &err);
     if (!b->o)
-        return lwb_raise(L, err.code == WB_EINVAL ? optidx : 0, &err);
+        return err.code == WB_EINVAL ? lwb_argerror(L, optidx, err.msg) /* an option's value */
+                                     : lwb_raise(L, 0, &err);
     return 1;
 }
 

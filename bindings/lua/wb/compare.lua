@@ -270,7 +270,7 @@ function M._compare(runs, metric, o)
     "metric", 3)
   if o.better ~= nil and o.better ~= "higher" and o.better ~= "lower" and o.better ~= "neither"
       then
-    error(string.format('wb.compare: option \'better\': "higher", "lower" or "neither" '
+    args.input_fail(string.format('wb.compare: option \'better\': "higher", "lower" or "neither" '
       .. 'expected, got %s',
       type(o.better) == "string" and string.format("%q", o.better) or type(o.better)), 3)
   end

@@ -14,6 +14,8 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
+-- a mistake in the call: printed alone, at the caller's line, no traceback
+local fail = args.input_fail
 local pretty = require "wb.pretty"
 
 ---wb.lab
@@ -78,10 +80,10 @@ function wb.stats(model, opts)
     n = {positive_int, "a positive integer"},
     threshold = {function(v) return type(v) == "number" and v >= 0 end, "a number >= 0"}})
   if opts.data and #opts.data == 0 then -- no rows: every unit would count dead
-    error("wb.stats: opts.data: expected at least 1 row, got an empty dataset", 2)
+    fail("wb.stats: opts.data: expected at least 1 row, got an empty dataset", 2)
   end
   if opts.n and not opts.data then -- n counts rows of data: alone it did nothing
-    error("wb.stats: opts.n: the rows of opts.data the dead units are counted on; give "
+    fail("wb.stats: opts.n: the rows of opts.data the dead units are counted on; give "
       .. "opts.data too", 2)
   end
   local m, label = model_of(model, "stats")
@@ -165,7 +167,7 @@ function M.dead_units(model, ds, layer, n)
   args.opt("dead_units", 3, layer, "integer")
   args.opt("dead_units", 4, n, "integer")
   if n ~= nil and n < 1 then -- 0 rows would count every unit dead
-    error("wb.lab.dead_units: n: expected an integer >= 1, got " .. n, 2)
+    fail("wb.lab.dead_units: n: expected an integer >= 1, got " .. n, 2)
   end
   local m = model_of(model, "dead_units")
   dense(m, layer or 1, "wb.lab.dead_units")
@@ -204,7 +206,7 @@ function M.weight_grid(model, opts)
   local n_in, n_out = d.layer.n_in, d.layer.n_out
   local side = math.floor(math.sqrt(n_in) + 0.5)
   if side * side ~= n_in then
-    error(string.format("wb.lab.weight_grid: %d inputs do not form a square image", n_in), 2)
+    fail(string.format("wb.lab.weight_grid: %d inputs do not form a square image", n_in), 2)
   end
   local units = math.min(opts.units or n_out, n_out)
   local w = d.layer.weight:totable() -- [n_in][n_out]
@@ -217,7 +219,7 @@ function M.weight_grid(model, opts)
   local cols = math.min(opts.cols or 16, units)
   local rows = opts.rows or math.ceil(units / cols)
   if rows * cols < units then -- wb.plot.images's "16 tiles do not fit" named none of these
-    error(string.format("wb.lab.weight_grid: opts.rows: %d rows x %d cols hold %d tiles, "
+    fail(string.format("wb.lab.weight_grid: opts.rows: %d rows x %d cols hold %d tiles, "
       .. "expected room for the %d units drawn (opts.units)", rows, cols, rows * cols, units), 2)
   end
   local is_run = getmetatable(model) == wb.runs.Run
@@ -281,14 +283,14 @@ function M.compare_weights(runs, layer, opts)
     title = {function(v) return type(v) == "string" end, "string"}})
   layer = layer or 1
   if type(runs) ~= "table" or #runs == 0 then
-    error("wb.lab.compare_weights: runs: expected a non-empty list of runs or models, got an "
+    fail("wb.lab.compare_weights: runs: expected a non-empty list of runs or models, got an "
       .. "empty list (did wb.runs.find match no run? check its task name and root)", 2)
   end
   local p = opts.param == "bias" and 2 or 1
   local by_run = opts.by == "run"
   for i = 1, opts.labels and #runs or 0 do -- a run's legend is its label: labels went unused
     if getmetatable(runs[i]) == wb.runs.Run then
-      error(string.format("wb.lab.compare_weights: opts.labels: legend of a list of models; "
+      fail(string.format("wb.lab.compare_weights: opts.labels: legend of a list of models; "
         .. "runs[%d] is a run, labelled by its variant", i), 2)
     end
   end
@@ -301,7 +303,7 @@ function M.compare_weights(runs, layer, opts)
     local m = model_of(item, "wb.lab.compare_weights", "runs[" .. i .. "]")
     local d = dense(m, layer, "wb.lab.compare_weights")
     local t = d.layer:parameters()[p]
-    if not t then error("wb.lab.compare_weights: layer " .. layer .. " has no bias", 2) end
+    if not t then fail("wb.lab.compare_weights: layer " .. layer .. " has no bias", 2) end
     local label = is_run and run_label(item, by_run, (rawget(runs, "labels") or {})[item])
       or (opts.labels and opts.labels[i]) or ("model " .. i)
     local s = index[label]
@@ -310,7 +312,7 @@ function M.compare_weights(runs, layer, opts)
       index[label], keys[label] = s, is_run and key_of(item)
       series[#series + 1] = s
     elseif is_run and keys[label] ~= key_of(item) then -- seeds of one config
-      error(string.format("wb.lab.compare_weights: runs[%d] (%s) is not a seed of the "
+      fail(string.format("wb.lab.compare_weights: runs[%d] (%s) is not a seed of the "
         .. "configuration of the runs before it labelled '%s' (another group key); give "
         .. "wb.runs.find's list, which labels them apart", i, tostring(item),
         label), 2)
@@ -361,7 +363,7 @@ end
 ---Example: wb.show(wb.runs.find{task = "task03_epochs"}[1].metrics, {all = true})
 function wb.show(x, opts)
   if opts ~= nil and type(opts) ~= "table" then
-    error(string.format("bad argument #2 to 'show' (table expected, got %s)", type(opts)), 2)
+    fail(string.format("bad argument #2 to 'show' (table expected, got %s)", type(opts)), 2)
   end
   opts = opts or {}
   util.check_options(opts, {"all"}, "wb.show", 2)

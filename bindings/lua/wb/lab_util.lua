@@ -5,6 +5,8 @@ local _ENV = require "wb.std"
 local wb = require "wb"
 local util = require "wb.util"
 local args = require "wb.args"
+-- a mistake in the call: printed alone, at the caller's line, no traceback
+local fail = args.input_fail
 
 local M = {}
 
@@ -27,7 +29,7 @@ function M.model_of(x, fname, what)
     return m, tostring(x)
   end
   if type(x) == "table" and getmetatable(x) == wb.nn.SequentialClass then return x end
-  error(string.format("%s: %s: expected a model (wb.Sequential) or a run, got %s", fname,
+  fail(string.format("%s: %s: expected a model (wb.Sequential) or a run, got %s", fname,
     what or "argument 1", args.typename(x)), 3)
 end
 
@@ -44,7 +46,7 @@ function M.dense(model, k, fname)
   local ls = M.dense_layers(model)
   k = math.type(k) == "float" and math.tointeger(k) or k
   if math.type(k) ~= "integer" or not ls[k] then
-    error(string.format("%s: layer %s: expected 1..%d (the model's Dense layers)", fname,
+    fail(string.format("%s: layer %s: expected 1..%d (the model's Dense layers)", fname,
       tostring(k), #ls), 3)
   end
   return ls[k]
@@ -64,7 +66,7 @@ function M.check_opts(name, n, opts, valid, want)
   for k, w in pairs(want) do
     local v = out[k]
     if v ~= nil and not w[1](v) then
-      error(string.format("bad argument #%d to '%s' (opts.%s: %s expected, got %s)", n,
+      fail(string.format("bad argument #%d to '%s' (opts.%s: %s expected, got %s)", n,
         name:match("[^.]*$"), k,
         w[2], type(v) == "string" and string.format("%q", v) or args.typename(v)
           .. (type(v) == "number" and " " .. tostring(v) or "")), 3)
@@ -83,7 +85,7 @@ function M.check_width(fname, what, m, ds)
     local kind = m[i].kind
     if kind == "Dense" then
       if ds:input_size() ~= m[i].n_in then
-        error(string.format("%s: %s: expected rows of %d inputs (layer %d, %s), got %s, "
+        fail(string.format("%s: %s: expected rows of %d inputs (layer %d, %s), got %s, "
           .. "rows of %d", fname, what, m[i].n_in, i, tostring(m[i]), tostring(ds.name),
           ds:input_size()), 3)
       end

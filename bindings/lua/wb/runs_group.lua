@@ -17,8 +17,8 @@ local M = {}
 function M.argcheck(ok, n, fname, expected, v, i, depth)
   if ok then return end
   local got = type(v) .. (i and string.format(" at [%d]", i) or "")
-  error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected,
-    got), 3 + (depth or 0))
+  require("wb.args").input_fail(string.format("bad argument #%d to '%s' (%s expected, got %s)",
+    n, fname, expected, got), 3 + (depth or 0))
 end
 
 local keys = setmetatable({}, {__mode = "k"}) -- record -> group key, computed once

@@ -344,7 +344,7 @@ local function constructor(kind_name)
       dd.comment = U.text(opts.comment, "comment")
       return dd
     end)
-    if not ok then error("wb.plot." .. kind_name .. ": " .. tostring(d), 2) end
+    if not ok then U.reraise("wb.plot." .. kind_name .. ": ", d, 2) end
     return setmetatable({kind = kind_name, d = d}, Plot)
   end
 end
@@ -382,7 +382,7 @@ function M.panels(opts)
     return {title = U.text(opts.title, "title"), cols = cols, rows = rows,
             plots = plots, size = U.size(opts.size, "size"), comment = U.text(opts.comment, "comment")}
   end)
-  if not ok then error("wb.plot.panels: " .. tostring(d), 2) end
+  if not ok then U.reraise("wb.plot.panels: ", d, 2) end
   return setmetatable({kind = "panels", d = d}, Plot)
 end
 

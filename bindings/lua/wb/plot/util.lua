@@ -130,6 +130,22 @@ function U.check_keys(opts, valid)
   end
 end
 
+-- Re-raise d, what a constructor's pcall'd checks raised, with prefix
+-- ("wb.plot.lines: ") at the line `level` frames above the caller, as
+-- error(msg, level) would there. A check's own message (a string without a
+-- position: error(msg, 0) above) or an input error is a mistake in the
+-- options: an input error, printed alone without a traceback (README, "Exit
+-- status"); a bug's "x.lua:12: attempt to index ..." keeps its traceback.
+function U.reraise(prefix, d, level)
+  local args = require "wb.args"
+  local msg = prefix .. tostring(d)
+  if type(d) == "string" and not d:find("^[^\n]-%.lua:%d+: ")
+      or require("wb.spec_keys").is_input_error(d) then
+    args.input_fail(msg, level + 1)
+  end
+  error(msg, level + 1)
+end
+
 -- Plot:show's options: width and height in characters, positive integers
 -- (3.5 or -1 would silently draw the default size).
 function U.check_show(opts)

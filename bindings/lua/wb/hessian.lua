@@ -21,6 +21,8 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+-- a mistake in the call: printed alone, at the caller's line, no traceback
+local fail = args.input_fail
 local probes_seed = require "wb.hessian_probes"
 
 ---wb.hessian
@@ -134,23 +136,23 @@ function M.eigs(model, data, opts)
   -- the user gave is never blamed on a max_iter they did not)
   local k, tol = opts.k or 1, opts.tol or 1e-4
   local max_iter = opts.max_iter or math.max(100, k)
-  if k < 1 then error("eigs: k: expected >= 1, got " .. k, 2) end
-  if not (tol > 0) then error("eigs: tol: expected a number > 0, got " .. tol, 2) end
+  if k < 1 then fail("eigs: k: expected >= 1, got " .. k, 2) end
+  if not (tol > 0) then fail("eigs: tol: expected a number > 0, got " .. tol, 2) end
   local layer = check_layer("eigs", model, opts.layer)
   local op <close> = operator("eigs", model, data, opts)
   local P = layer and (model[layer].n_in + (model[layer].use_bias and 1 or 0))
     * model[layer].n_out or op:numel()
   if k > P then
-    error(string.format("eigs: k: expected at most %d (the %s), got %d", P, layer
+    fail(string.format("eigs: k: expected at most %d (the %s), got %d", P, layer
       and "parameters of layer " .. layer or "model's parameters", k), 2)
   end
   if max_iter < k then
-    error(string.format("eigs: max_iter: expected >= k (%d), got %s", k, max_iter), 2)
+    fail(string.format("eigs: max_iter: expected >= k (%d), got %s", k, max_iter), 2)
   end
   if opts.v0 then
     local n = #model:parameters()
     if #opts.v0 ~= n then
-      error(string.format("eigs: v0: expected a list of %d tensors (shaped like the "
+      fail(string.format("eigs: v0: expected a list of %d tensors (shaped like the "
         .. "parameters), got a table of %d", n, #opts.v0), 2)
     end
     check_vector("eigs", "v0", opts.v0)
@@ -187,7 +189,7 @@ function M.trace(model, data, opts)
   opts = check_opts("trace", 3, opts, {probes = "integer", layer = "integer",
     seed = "integer"})
   local probes = opts.probes or 100
-  if probes < 2 then error("trace: probes: expected >= 2, got " .. probes, 2) end
+  if probes < 2 then fail("trace: probes: expected >= 2, got " .. probes, 2) end
   local layer = check_layer("trace", model, opts.layer)
   local commit = nil
   if not opts.seed then opts.seed, commit = probes_seed.next_seed("trace", model, data) end
@@ -221,11 +223,11 @@ function M.density(model, data, opts)
     grid = "integer", sigma = "number", layer = "integer", seed = "integer"})
   local steps, probes, grid = opts.steps or 80, opts.probes or 5, opts.grid or 1000
   if steps < 1 or probes < 1 or grid < 2 then
-    error(string.format("density: expected steps >= 1, probes >= 1, grid >= 2, got %s, "
+    fail(string.format("density: expected steps >= 1, probes >= 1, grid >= 2, got %s, "
       .. "%s, %s", steps, probes, grid), 2)
   end
   if opts.sigma and not (opts.sigma > 0) then
-    error("density: sigma: expected a number > 0, got " .. opts.sigma, 2)
+    fail("density: sigma: expected a number > 0, got " .. opts.sigma, 2)
   end
   local layer = check_layer("density", model, opts.layer)
   local commit = nil
@@ -274,7 +276,7 @@ function M.full(model, data, opts)
   check_model_data("full", model, data)
   opts = check_opts("full", 3, opts, {max_bytes = "integer"})
   local limit = opts.max_bytes or FULL_MAX_BYTES
-  if limit < 1 then error("full: max_bytes: expected >= 1, got " .. limit, 2) end
+  if limit < 1 then fail("full: max_bytes: expected >= 1, got " .. limit, 2) end
   -- P from the model, before the operator (its forward pass over data) or
   -- the matrix is allocated
   local P = 0
@@ -284,7 +286,7 @@ function M.full(model, data, opts)
     -- a limit under 4 bytes allows no parameter: "more than 0" read as a miscount (tryY 6)
     local allowed = math.floor(math.sqrt(limit / 4))
     local size = 4.0 * P * P
-    error(string.format("full: the model has %d parameters, %s: its P x P float32 matrix "
+    fail(string.format("full: the model has %d parameters, %s: its P x P float32 matrix "
       .. "(P = %d) would take %s (4 P^2 bytes), over max_bytes = %.0f; pass a larger "
       .. "max_bytes to allow it, or use eigs, trace or density", P, allowed > 0 and
       "more than " .. allowed or "and max_bytes allows none (one float32 takes 4 bytes)", P,

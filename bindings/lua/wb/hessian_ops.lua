@@ -7,6 +7,8 @@
 local _ENV = require "wb.std"
 local wb = require "wb"
 local args = require "wb.args"
+-- a mistake in the call: printed alone, at the caller's line, no traceback
+local fail = args.input_fail
 local arch = require "wb.arch"
 
 local M = {}
@@ -39,20 +41,20 @@ local function check_opts(fname, pos, opts, own)
     -- count (probes), and its message would be about that number (max_bytes
     -- is full's own, compared in Lua)
     if want == "integer" and k ~= "seed" and k ~= "max_bytes" and v > INT_MAX then
-      error(string.format("%s: %s: expected at most %d, got %.0f", fname, k, INT_MAX, v), 3)
+      fail(string.format("%s: %s: expected at most %d, got %.0f", fname, k, INT_MAX, v), 3)
     end
     opts[k] = want == "integer" and math.tointeger(v) or v
   end
   local p = opts.precision or "float32"
   if p ~= "float32" and p ~= "float64" then
-    error(fname .. ": precision: expected 'float32' or 'float64', got '" .. p .. "'", 3)
+    fail(fname .. ": precision: expected 'float32' or 'float64', got '" .. p .. "'", 3)
   end
   local l = opts.loss or "cross_entropy"
   if l ~= "cross_entropy" and l ~= "mse" then
-    error(fname .. ": loss: expected 'cross_entropy' or 'mse', got '" .. l .. "'", 3)
+    fail(fname .. ": loss: expected 'cross_entropy' or 'mse', got '" .. l .. "'", 3)
   end
   if opts.max_rows and opts.max_rows < 1 then
-    error(fname .. ": max_rows: expected >= 1, got " .. opts.max_rows, 3)
+    fail(fname .. ": max_rows: expected >= 1, got " .. opts.max_rows, 3)
   end
   return opts
 end
@@ -113,7 +115,7 @@ function M.default_loss(fname, model, level)
   local rec = rawget(model, "_fit_record")
   local l = rec and rec.loss or rawget(model, "_trained_loss")
   if l == nil or TRAINED[l] then return TRAINED[l] or "cross_entropy" end
-  error(string.format("%s: loss: the model was trained with loss %s, whose Hessian is not "
+  fail(string.format("%s: loss: the model was trained with loss %s, whose Hessian is not "
     .. "computed (only cross-entropy's and mse's): give loss = \"cross_entropy\" or \"mse\" "
     .. "to measure one of those", fname, tostring(l)), level + 1)
 end
@@ -128,7 +130,7 @@ local function operator(fname, model, data, opts)
   local trained = opts.loss == nil -- its training loss: a refusal says so
   if trained then opts.loss = M.default_loss(fname, model, 3) end
   local x, y = args.data_xy(fname, data, 3)
-  if #model == 0 then error(fname .. ": model: expected at least one layer (a Dense last)", 3) end
+  if #model == 0 then fail(fname .. ": model: expected at least one layer (a Dense last)", 3) end
   if opts.loss == "mse" then y = mse_targets(fname, model, y) end
   args.check_finite(fname, "x", x, 3)
   if opts.loss == "mse" then args.check_finite(fname, "y", y, 3) end
@@ -227,7 +229,7 @@ local function check_layer(fname, model, layer)
     local dense = {}
     for i = 1, #model do if model[i].kind == "Dense" then dense[#dense + 1] = i end end
     local last = table.remove(dense)
-    error(string.format("%s: layer: expected the position of a Dense layer (%s), got %d (%s)",
+    fail(string.format("%s: layer: expected the position of a Dense layer (%s), got %d (%s)",
       fname, #dense > 0 and table.concat(dense, ", ") .. " or " .. last or tostring(last),
       layer, (layer < 1 or layer > #model) and "the model has " .. #model .. " layers"
       or tostring(model[layer])), 3)

@@ -335,8 +335,10 @@ end
 
 -- M.one_fresh(own, opts, name) -> boolean|nil: ex:run{fresh = own}'s fresh beside the
 -- command line's --fresh (opts.fresh, handed over as options): fresh = false with --fresh
--- kept the records without a word; an error.
+-- kept the records without a word; an error. fresh = 1 (a number, true to Lua) is refused,
+-- at ex:run's caller: a boolean is what it takes.
 function M.one_fresh(own, opts, name)
+  require("wb.args").option("run", "fresh", own, "boolean", 4)
   if own == false and opts and opts.fresh then
     error(usage(string.format("%s: ex:run{fresh = false} (the script) and --fresh (the "
       .. "command line) ask for opposite things; nothing trained. Drop one of them", name)), 0)

@@ -8,6 +8,11 @@ local T = dofile("tests/lua/harness.lua")
 
 local PRE = 'local m = wb.nn.Sequential{wb.nn.Dense(4, 2)}; '
   .. 'local d = wb.data.Dataset(wb.zeros(4, 4), wb.new_tensor({4}, "uint8")); '
+  -- two variants of two seeds, made by hand: nothing trains
+  .. 'local function rec(v, s) return {hash = string.format("%s%015d", v, s), task = "t", '
+  .. 'variant = v, seed = s, config = {seed = s, epochs = 2}, status = "ok", group_key = v, '
+  .. 'history = {loss = {1, 0.5}, epochs = 2}, metrics = {loss = 0.3 + s / 10}} end; '
+  .. 'local rs = wb.runs.Runs{rec("a", 1), rec("a", 2), rec("b", 1), rec("b", 2)}; '
 
 -- {code, texts its one line must hold}
 local LUA_SIDE = {
@@ -35,6 +40,27 @@ local LUA_SIDE = {
   {"wb.cockpit.figure({})",
     {"bad argument #1 to 'wb.cockpit.figure' (a non-empty list of panels expected)"}},
   {'os.setlocale("C", "all", 1)', {"bad argument #3 to 'setlocale' (at most 2 arguments"}},
+  -- a new user's audit: each printed a traceback into the library
+  {'wb.compare(rs, "loss", {better = "higest"})',
+    {[[wb.compare: option 'better': "higher", "lower" or "neither" expected, got "higest"]]}},
+  {'wb.runs.export_csv(3)', {"bad argument #1 to 'export_csv' (string expected, got number)"}},
+  {'rs:curve("v", {x = "step"})', {"bad argument #2 to 'curve' (string expected, got table)"}},
+  {"wb.lab.compare_weights({m}, 3)",
+    {"wb.lab.compare_weights: layer 3: expected 1..1 (the model's Dense layers)"}},
+  {"wb.lab.compare_weights({}, 1)",
+    {"wb.lab.compare_weights: runs: expected a non-empty list of runs or models, got an empty"}},
+  {"wb.plot.lines{series = 3}",
+    {"wb.plot.lines: series: expected a non-empty array of series tables"}},
+  {"wb.plot.lines{serie = {}}", {"wb.plot.lines: unknown option 'serie' (valid: "}},
+  {"wb.plot.panels{plots = {}}",
+    {"wb.plot.panels: plots: expected a non-empty array of plot objects"}},
+  {"wb.hessian.eigs(m, d, {k = 0})", {"eigs: k: expected >= 1, got 0"}},
+  {'wb.hessian.eigs(m, d, {precision = "x"})',
+    {"eigs: precision: expected 'float32' or 'float64', got 'x'"}},
+  -- (fresh = 1 was taken as true: it trained, under a root of its own)
+  {'wb.experiment({name = "x", base = {hidden = 4, epochs = 1}}, {root = '
+    .. string.format("%q", T.tmpdir()) .. '}):run{fresh = 1}',
+    {"run: option 'fresh': expected boolean, got number"}},
 }
 
 local C_SIDE = {
@@ -46,6 +72,22 @@ local C_SIDE = {
   {"wb.zeros(2, 2):get(1, {})", {"bad argument #2 to 'get' (number expected, got table)"}},
   -- through wb/image.lua's wrapper, which names the C function pcall called
   {"wb.image.to_mnist(3)", {"bad argument #1 to 'to_mnist' (wb.Tensor expected, got number)"}},
+  -- a new user's audit: each printed a traceback into the binding
+  {"wb.nn.Dense(784, -1)",
+    {"bad argument #2 to 'Dense' (n_out: expected a size in 1..2147483647, got -1)"}},
+  {"wb.nn.Dense(0, 3)",
+    {"bad argument #1 to 'Dense' (n_in: expected a size in 1..2147483647, got 0)"}},
+  {"wb.optim.Adam{lr = -1}",
+    {"bad argument #1 to 'Adam' (Adam: lr must be a finite number >= 0, got -1)"}},
+  {"wb.optim.SGD{lrr = 0.1}", {"bad argument #1 to 'SGD' (SGD: unknown option 'lrr' (valid: "}},
+  {"wb.tensor({{1, 2, 3}, {4, 5, 6}}):get(5, 1)", {"dimension 1's index is 5, expected 1..2"}},
+  {"wb.tensor({{1, 2, 3}, {4, 5, 6}}):get(1)", {"get: 1 indices for a 2-dimensional tensor"}},
+  {"wb.tensor({{1, 2, 3}, {4, 5, 6}}):reshape({4})",
+    {"cannot reshape [2, 3] (6 elements) to [4] (4 elements)"}},
+  {'local t = wb.tensor({{1, 2, 3}, {4, 5, 6}}) + "a"',
+    {"tensor +: expected tensor + tensor|number, got userdata and string"}},
+  -- a number is no path (it looked for a file named "42": exit 66)
+  {"wb.image.load(42)", {"bad argument #1 to 'load' (string expected, got number)"}},
 }
 
 -- code's status and stderr (stdout empty) under -e, after PRE.

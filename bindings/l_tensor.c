@@ -360,7 +360,7 @@ static int t_reshape(lua_State *L)
     push_view(L, t, 0, t->ndim, t->shape);
     wb_tensor *v = lwb_checktensor(L, -1);
     if (wb_tensor_reshape_inplace(v, nd, shape, &err) != WB_OK) /* a shape: the call's fault */
-        return err.code == WB_ESHAPE ? lwb_input_error(L, "%s", err.msg) : lwb_raise(L, 0, &err);
+        return err.code == WB_ESHAPE ? lwb_input_code(L, "ESHAPE", err.msg) : lwb_raise(L, 0, &err);
     return 1;
 }
 

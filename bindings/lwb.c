@@ -288,6 +288,22 @@ int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg
     return lua_error(L);
 }
 
+/* The text on top (its position in it) raised as an input error with code. */
+static int input_error_top(lua_State *L, const char *code)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.input_error") == LUA_TFUNCTION) {
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+        if (code && lua_istable(L, -1)) { /* e.code, as a wb.Error's: the status stays 1 */
+            lua_pushstring(L, code);
+            lua_setfield(L, -2, "code");
+        }
+    } else {
+        lua_pop(L, 1);
+    }
+    return lua_error(L);
+}
+
 int lwb_input_error(lua_State *L, const char *fmt, ...)
 {
     va_list ap;
@@ -296,13 +312,15 @@ int lwb_input_error(lua_State *L, const char *fmt, ...)
     lua_pushvfstring(L, fmt, ap);
     va_end(ap);
     lua_concat(L, 2);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, "wb.input_error") == LUA_TFUNCTION) {
-        lua_insert(L, -2);
-        lua_call(L, 1, 1);
-    } else {
-        lua_pop(L, 1);
-    }
-    return lua_error(L);
+    return input_error_top(L, NULL);
+}
+
+int lwb_input_code(lua_State *L, const char *code, const char *msg)
+{
+    luaL_where(L, 1);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    return input_error_top(L, code);
 }
 
 /* {==================== argument checks: input errors ====================

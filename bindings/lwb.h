@@ -69,6 +69,9 @@ int lwb_input_argerror(lua_State *L, int arg, const char *fname, const char *msg
  * argument's (an index out of range, a shape that does not fit, an operand
  * of the wrong type). Before wb/args.lua is loaded, luaL_error's string. */
 int lwb_input_error(lua_State *L, const char *fmt, ...);
+/* The same for msg, with code its .code as a core failure's ("ESHAPE": a
+ * pcall that tests e.code still reads it; the exit status stays 1). */
+int lwb_input_code(lua_State *L, const char *code, const char *msg);
 
 /* lauxlib's argument checks (luaL_checkinteger, luaL_argcheck, ...) with
  * the same tests and words, each failure raised by lwb_argerror: the text

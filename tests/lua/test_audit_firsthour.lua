@@ -71,11 +71,11 @@ T.test("wb.lab.compare_weights: a bad layer or item is reported at the caller's 
   local line = debug.getinfo(1, "l").currentline + 1
   local ok, err = pcall(function() local p = wb.lab.compare_weights({m}, 3); return p end)
   T.ok(not ok)
-  T.ok(err:find("test_audit_firsthour.lua:" .. line .. ": wb.lab.compare_weights: layer 3: "
-    .. "expected 1..2", 1, true), err)
-  T.ok(not err:find("lab.lua", 1, true), err)
+  T.ok(tostring(err):find("test_audit_firsthour.lua:" .. line .. ": wb.lab.compare_weights: "
+    .. "layer 3: expected 1..2", 1, true), err)
+  T.ok(not tostring(err):find("lab.lua", 1, true), err)
   ok, err = pcall(function() local p = wb.lab.compare_weights({m, 5}); return p end)
-  T.ok(err:find("test_audit_firsthour.lua:" .. (line + 5) .. ": wb.lab.compare_weights: "
+  T.ok(tostring(err):find("test_audit_firsthour.lua:" .. (line + 5) .. ": wb.lab.compare_weights: "
     .. "runs[2]: expected a model", 1, true), err)
 end)
 

@@ -126,6 +126,10 @@ T.test("pcall gets the input error object, its tostring the line", function()
   ok, e = pcall(function() return wb.nn.Dense(2.5, 4) end)
   T.ok(not ok and wb.spec.is_input_error(e), tostring(e))
   T.ok(tostring(e):find("bad argument #1 to 'Dense' (number has no integer", 1, true), tostring(e))
+  -- a handler written for the string it was: its methods read the text
+  T.ok(e:find("number has no integer", 1, true), tostring(e))
+  T.eq(e:match("#(%d) to 'Dense'"), "1")
+  T.eq(e.code, nil); T.eq(e.kind, nil)
 end)
 
 T.done()

@@ -598,9 +598,8 @@ static int binop(lua_State *L, wb_binop op)
     } else if (b && lua_isnumber(L, 1) && (op == WB_ADD || op == WB_MUL)) {
         res = wb_tensor_binop(b, NULL, (float)lua_tonumber(L, 1), op, &err);
     } else {
-        return lwb_input_error(L, "tensor %s: expected tensor %s tensor|number, got %s and "
-                               "%s", names[op], names[op], luaL_typename(L, 1),
-                               luaL_typename(L, 2));
+        return lwb_input_error(L, "tensor %s: expected tensor %s tensor|number, got %s and %s",
+                               names[op], names[op], luaL_typename(L, 1), luaL_typename(L, 2));
     }
     lwb_pushtensor(L, res, &err);
     return 1;

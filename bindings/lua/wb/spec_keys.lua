@@ -10,15 +10,7 @@ local util = require "wb.util"
 local M = {}
 
 -- An error in what the user wrote (wb.spec.input_error, documented there).
-local InputError = {__name = "wb.InputError"}
-InputError.__tostring = function(e) return e.message end
-InputError.__concat = function(a, b) return tostring(a) .. tostring(b) end
--- A string's methods on its text: a script's pcall handler written for the string a bad
--- argument raised before (e:find("out of range"), e:match(...)) reads it as it did
-InputError.__index = function(_, k)
-  local f = string[k]
-  return f and function(e, ...) return f(e.message, ...) end or nil
-end
+local InputError = require "wb.input_error"
 
 function M.input_error(msg, code)
   if type(msg) ~= "string" then
